@@ -1,0 +1,85 @@
+/*
+ * config.h - feegate's configuration (DESIGN §11).
+ *
+ * Every key "section.key" can be set in the config file or by the environment
+ * variable FEEGATE_SECTION_KEY (upper case, '.' -> '_'); the environment wins
+ * and the server runs with no file at all.  A bad value stops start-up with
+ * one line naming the key.
+ *
+ * File format: INI.  "[section]" headers, "key = value" lines, '#' or ';'
+ * comments, blank lines; "section.key = value" is also accepted anywhere.
+ * Values may be wrapped in double quotes.  Unknown keys are an error (a typo
+ * must not silently leave a default in force).
+ */
+#ifndef FG_CORE_CONFIG_H
+#define FG_CORE_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "core/error.h"
+
+typedef struct {
+    /* db */
+    char *db_socket;    /* "" = use host/port */
+    char *db_host;      /* "127.0.0.1" */
+    int db_port;        /* 3306 */
+    char *db_user;      /* "feegate" */
+    char *db_password;  /* "" */
+    char *db_name;      /* "feegate" */
+    int db_pool_size;   /* 32; 1..1024: connections (and worker threads) per process */
+    /* server */
+    int server_threads; /* 0 = one event loop per online core; 0..256 */
+    /* http / https */
+    char *http_listen;  /* "127.0.0.1:8080"; "" disables */
+    char *https_listen; /* "127.0.0.1:8443"; "" disables */
+    char *https_cert;   /* PEM path; "" = an ephemeral self-signed certificate */
+    char *https_key;    /* PEM path */
+    /* public */
+    char *public_base_url; /* "http://127.0.0.1:8080" */
+    /* vnpay */
+    char *vnpay_tmn_code, *vnpay_hash_secret, *vnpay_pay_url, *vnpay_api_url;
+    /* momo */
+    char *momo_partner_code, *momo_access_key, *momo_secret_key, *momo_endpoint;
+    /* vietqr */
+    char *vietqr_bank_bin, *vietqr_account_no, *vietqr_account_name;
+    /* sepay */
+    char *sepay_api_key;
+    /* sandbox */
+    char *sandbox_secret;
+    /* webhooks */
+    int webhooks_allow_private;       /* false */
+    int64_t webhooks_retry_base_ms;   /* 30000; 1..86400000 */
+    /* payments */
+    int64_t payments_pending_query_after_s; /* 900; 1..604800 */
+    /* orders */
+    int64_t orders_sweep_interval_ms; /* 1000; 10..3600000: expiry and idempotency-key sweeper period */
+    /* log */
+    int log_requests; /* true: one JSON line per request on stdout */
+} fg_config_t;
+
+/** Fills cfg with every default (strings are heap copies). */
+void fg_config_defaults(fg_config_t *cfg);
+
+/**
+ * Loads defaults, then the file at path (NULL = no file), then the
+ * environment.  On error returns FG_EINVALID (or FG_EIO for an unreadable
+ * file) and writes one line into err such as
+ *   "config: db.port: not an integer in 1..65535: \"abc\""
+ *   "config: /etc/feegate.conf:12: unknown key \"db.prot\""
+ *   "config: FEEGATE_HTTP_LISTEN: http.listen: expected host:port"
+ * cfg is then still safe to fg_config_free().
+ */
+int fg_config_load(fg_config_t *cfg, const char *path, char *err, size_t err_cap) FG_MUST_USE;
+
+/** Sets one key from text, validating it ("db.port", "5") as the loader does.
+ *  Returns 0, or FG_EINVALID with a message (naming the key) in err. */
+int fg_config_set(fg_config_t *cfg, const char *key, const char *value, char *err, size_t err_cap) FG_MUST_USE;
+
+/** Frees every string of cfg. */
+void fg_config_free(fg_config_t *cfg);
+
+/** Splits "host:port" / "[::1]:port" / ":port" into host (cap bytes) and port.
+ *  Returns 0 or FG_EINVALID. */
+int fg_config_split_listen(const char *listen, char *host, size_t cap, int *port);
+
+#endif

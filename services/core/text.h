@@ -1,0 +1,40 @@
+/*
+ * text.h - checks and conversions for untrusted text: UTF-8, JSON nesting,
+ * RFC 3339 timestamps, printable ASCII.
+ */
+#ifndef FG_CORE_TEXT_H
+#define FG_CORE_TEXT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "core/error.h"
+
+/** 1 when s[0..n) is well-formed UTF-8 (no overlongs, no surrogates, <= U+10FFFF). */
+int fg_utf8_valid(const char *s, size_t n);
+
+/** Number of Unicode code points in valid UTF-8 s[0..n). */
+size_t fg_utf8_length(const char *s, size_t n);
+
+/** Deepest nesting of '[' / '{' in JSON text s[0..n), ignoring brackets inside
+ *  strings (with escapes).  "1" -> 0, "{}" -> 1, "{\"a\":[1]}" -> 2.  Stops
+ *  counting and returns max_depth + 1 as soon as the depth exceeds max_depth. */
+int fg_json_depth(const char *s, size_t n, int max_depth);
+
+/** 1 when s[0..n) is 1..max bytes of printable ASCII (0x21..0x7e and space). */
+int fg_printable_ascii(const char *s, size_t n, size_t max);
+
+/**
+ * Parses an RFC 3339 timestamp ("2026-11-23T05:18:44Z", "…+07:00",
+ * "…T05:18:44.123Z") into Unix milliseconds UTC.  Fractions beyond
+ * milliseconds are truncated.  Returns 0 or FG_EINVALID.
+ */
+int fg_time_parse_rfc3339(const char *s, size_t n, int64_t *out_ms) FG_MUST_USE;
+
+/** Writes Unix milliseconds as "YYYY-MM-DDTHH:MM:SSZ" (seconds precision, UTC)
+ *  or with ".mmm" when with_ms; cap >= 32.  Returns the length. */
+int fg_time_format_rfc3339(int64_t ms, int with_ms, char *buf, size_t cap);
+
+/** Current wall-clock time in Unix milliseconds. */
+int64_t fg_now_ms(void);
+
+#endif
