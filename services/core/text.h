@@ -12,6 +12,12 @@
 /** 1 when s[0..n) is well-formed UTF-8 (no overlongs, no surrogates, <= U+10FFFF). */
 int fg_utf8_valid(const char *s, size_t n);
 
+/** Decodes the one UTF-8 sequence at the start of s[0..n) (n >= 1) into
+ *  *code_point.  Returns its length 1..4, or 0 if it is malformed (overlong,
+ *  surrogate, > U+10FFFF, stray continuation byte or truncated).  Used by the
+ *  validator and by fg_json_str (buf.c) so both share one decoder. */
+int fg_utf8_decode(const char *s, size_t n, uint32_t *code_point);
+
 /** Number of Unicode code points in valid UTF-8 s[0..n). */
 size_t fg_utf8_length(const char *s, size_t n);
 

@@ -1,0 +1,619 @@
+/*
+ * config.c - defaults, INI file and environment, all driven by one table of
+ * options so every key is parsed, defaulted and overridden the same way.
+ */
+#include "core/config.h"
+
+#include <arpa/inet.h>
+#include <assert.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include "core/buf.h"
+
+/* "section.key" names are short; this bounds the buffers that build them. */
+#define KEY_LEN_MAX 64
+/* "FEEGATE_" + KEY_LEN_MAX upper-cased. */
+#define ENV_PREFIX "FEEGATE_"
+#define ENV_NAME_CAP (sizeof(ENV_PREFIX) + KEY_LEN_MAX)
+/* A bad value is quoted back in the error line; this much of it is enough
+ * to recognise it, and a long secret pasted by mistake is not echoed whole. */
+#define QUOTED_VALUE_MAX 64
+/* One error detail before the "config: <where>: " prefix is added: the key,
+ * the problem and the quoted value (up to 4 bytes per escaped byte). */
+#define QUOTED_CAP (QUOTED_VALUE_MAX * 4 + 8)
+#define DETAIL_CAP (QUOTED_CAP + 2 * KEY_LEN_MAX + 64)
+/* DNS limits a host name to 253 characters. */
+#define HOST_NAME_LEN_MAX 253
+#define PORT_MAX 65535
+/* A bank BIN (Napas bank identification number) is 6 digits. */
+#define BANK_BIN_LEN 6
+
+/* ---- the option table ---------------------------------------------------- */
+
+typedef enum {
+    TYPE_STRING,  /* any text */
+    TYPE_INT,     /* int field, decimal in [min, max] */
+    TYPE_INT64,   /* int64_t field, decimal in [min, max] */
+    TYPE_BOOL,    /* int field, true/false/1/0/yes/no/on/off */
+    TYPE_LISTEN,  /* "" or host:port */
+    TYPE_URL,     /* http:// or https:// URL */
+    TYPE_BANK_BIN /* "" or 6 digits */
+} option_type_t;
+
+typedef struct {
+    const char *key;
+    option_type_t type;
+    size_t offset;
+    int64_t min, max;
+    const char *default_value;
+} option_t;
+
+/* The offset of a field, failing to compile unless it has the C type the
+ * option type stores there (sizeof(char[-1]) is an error). */
+#define FIELD(field, ctype)                                                                        \
+    (offsetof(fg_config_t, field) +                                                                \
+     0 * sizeof(char[_Generic(((fg_config_t *)0)->field, ctype: 1, default: -1)]))
+#define STR(key, field, def) {key, TYPE_STRING, FIELD(field, char *), 0, 0, def}
+#define URL(key, field, def) {key, TYPE_URL, FIELD(field, char *), 0, 0, def}
+#define LISTEN(key, field, def) {key, TYPE_LISTEN, FIELD(field, char *), 0, 0, def}
+#define BANK_BIN(key, field, def) {key, TYPE_BANK_BIN, FIELD(field, char *), 0, 0, def}
+#define INT(key, field, lo, hi, def) {key, TYPE_INT, FIELD(field, int), lo, hi, def}
+#define INT64(key, field, lo, hi, def) {key, TYPE_INT64, FIELD(field, int64_t), lo, hi, def}
+#define BOOL(key, field, def) {key, TYPE_BOOL, FIELD(field, int), 0, 1, def}
+
+static const option_t options[] = {
+    STR("db.socket", db_socket, ""),
+    STR("db.host", db_host, "127.0.0.1"),
+    INT("db.port", db_port, 1, PORT_MAX, "3306"),
+    STR("db.user", db_user, "feegate"),
+    STR("db.password", db_password, ""),
+    STR("db.name", db_name, "feegate"),
+    INT("db.pool_size", db_pool_size, 1, 1024, "32"),
+    INT("server.threads", server_threads, 0, 256, "0"),
+    LISTEN("http.listen", http_listen, "127.0.0.1:8080"),
+    LISTEN("https.listen", https_listen, "127.0.0.1:8443"),
+    STR("https.cert", https_cert, ""),
+    STR("https.key", https_key, ""),
+    URL("public.base_url", public_base_url, "http://127.0.0.1:8080"),
+    STR("vnpay.tmn_code", vnpay_tmn_code, ""),
+    STR("vnpay.hash_secret", vnpay_hash_secret, ""),
+    URL("vnpay.pay_url", vnpay_pay_url, "https://sandbox.vnpayment.vn/paymentv2/vpcpay.html"),
+    URL("vnpay.api_url", vnpay_api_url, "https://sandbox.vnpayment.vn/merchant_webapi/api/transaction"),
+    STR("momo.partner_code", momo_partner_code, ""),
+    STR("momo.access_key", momo_access_key, ""),
+    STR("momo.secret_key", momo_secret_key, ""),
+    URL("momo.endpoint", momo_endpoint, "https://test-payment.momo.vn"),
+    BANK_BIN("vietqr.bank_bin", vietqr_bank_bin, ""),
+    STR("vietqr.account_no", vietqr_account_no, ""),
+    STR("vietqr.account_name", vietqr_account_name, ""),
+    STR("sepay.api_key", sepay_api_key, ""),
+    STR("sandbox.secret", sandbox_secret, ""),
+    BOOL("webhooks.allow_private", webhooks_allow_private, "false"),
+    INT64("webhooks.retry_base_ms", webhooks_retry_base_ms, 1, 86400000, "30000"),
+    INT64("payments.pending_query_after_s", payments_pending_query_after_s, 1, 604800, "900"),
+    INT64("orders.sweep_interval_ms", orders_sweep_interval_ms, 10, 3600000, "1000"),
+    BOOL("log.requests", log_requests, "true"),
+};
+
+#define OPTION_COUNT (sizeof(options) / sizeof(options[0]))
+
+static const option_t *find_option(const char *key)
+{
+    for (size_t i = 0; i < OPTION_COUNT; i++) {
+        if (strcmp(options[i].key, key) == 0)
+            return &options[i];
+    }
+    return NULL;
+}
+
+/* ---- error lines --------------------------------------------------------- */
+
+static void format_error(char *err, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void format_error(char *err, size_t cap, const char *fmt, ...)
+{
+    if (err == NULL || cap == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, cap, fmt, ap);
+    va_end(ap);
+}
+
+/* Writes value as a one-line quoted string: control bytes, quotes and
+ * backslashes escaped, at most QUOTED_VALUE_MAX bytes then "...". */
+static void quote(const char *value, char *out, size_t cap)
+{
+    fg_buf_t b = FG_BUF_INIT;
+    fg_buf_putc(&b, '"');
+    size_t i = 0;
+    for (; value[i] != '\0' && i < QUOTED_VALUE_MAX; i++) {
+        unsigned char c = (unsigned char)value[i];
+        if (c < 0x20 || c == 0x7f)
+            fg_buf_printf(&b, "\\x%02x", c);
+        else if (c == '"' || c == '\\')
+            fg_buf_printf(&b, "\\%c", c);
+        else
+            fg_buf_putc(&b, (char)c);
+    }
+    fg_buf_puts(&b, value[i] != '\0' ? "\"..." : "\"");
+    snprintf(out, cap, "%s", b.data);
+    fg_buf_free(&b);
+}
+
+/* ---- value parsers ------------------------------------------------------- */
+
+static bool parse_int64(const char *s, int64_t *out)
+{
+    bool negative = *s == '-';
+    s += negative;
+    if (*s == '\0')
+        return false;
+    int64_t v = 0;
+    for (; *s != '\0'; s++) {
+        if (*s < '0' || *s > '9')
+            return false;
+        if (__builtin_mul_overflow(v, 10, &v) || __builtin_add_overflow(v, negative ? -(*s - '0') : *s - '0', &v))
+            return false;
+    }
+    *out = v;
+    return true;
+}
+
+static bool parse_bool(const char *s, int *out)
+{
+    static const char *const truths[] = {"true", "1", "yes", "on"};
+    static const char *const falsehoods[] = {"false", "0", "no", "off"};
+    for (size_t i = 0; i < sizeof(truths) / sizeof(truths[0]); i++) {
+        if (strcasecmp(s, truths[i]) == 0) {
+            *out = 1;
+            return true;
+        }
+        if (strcasecmp(s, falsehoods[i]) == 0) {
+            *out = 0;
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+static bool valid_url(const char *s)
+{
+    const char *rest;
+    if (strncmp(s, "https://", 8) == 0)
+        rest = s + 8;
+    else if (strncmp(s, "http://", 7) == 0)
+        rest = s + 7;
+    else
+        return false;
+    if (*rest == '\0' || *rest == '/')
+        return false; /* no host */
+    for (; *rest != '\0'; rest++) {
+        if ((unsigned char)*rest <= ' ' || *rest == 0x7f)
+            return false; /* spaces or control bytes */
+    }
+    return true;
+}
+
+static bool valid_bank_bin(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0)
+        return true;
+    if (n != BANK_BIN_LEN)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        if (!is_digit(s[i]))
+            return false;
+    }
+    return true;
+}
+
+/* Writes "key: problem: \"value\"" into detail; returns FG_EINVALID. */
+static int bad_value(const option_t *opt, const char *problem, const char *value, char *detail, size_t cap)
+{
+    char quoted[QUOTED_CAP];
+    quote(value, quoted, sizeof(quoted));
+    snprintf(detail, cap, "%s: %s: %s", opt->key, problem, quoted);
+    return FG_EINVALID;
+}
+
+static int set_number(fg_config_t *cfg, const option_t *opt, const char *value, char *detail, size_t cap)
+{
+    int64_t number;
+    if (!parse_int64(value, &number) || number < opt->min || number > opt->max) {
+        char problem[64];
+        snprintf(problem, sizeof(problem), "not an integer in %lld..%lld", (long long)opt->min,
+                 (long long)opt->max);
+        return bad_value(opt, problem, value, detail, cap);
+    }
+    char *field = (char *)cfg + opt->offset;
+    if (opt->type == TYPE_INT)
+        *(int *)field = (int)number;
+    else
+        *(int64_t *)field = number;
+    return 0;
+}
+
+/* The problem with a text value of opt's type, or NULL if it is valid. */
+static const char *text_problem(const option_t *opt, const char *value)
+{
+    char host[HOST_NAME_LEN_MAX + 1];
+    int port;
+    switch (opt->type) {
+    case TYPE_LISTEN:
+        return value[0] == '\0' || fg_config_split_listen(value, host, sizeof(host), &port) == 0
+                   ? NULL
+                   : "expected host:port";
+    case TYPE_URL:
+        return valid_url(value) ? NULL : "expected an http:// or https:// URL";
+    case TYPE_BANK_BIN:
+        return valid_bank_bin(value) ? NULL : "expected 6 digits";
+    default:
+        return NULL;
+    }
+}
+
+/* Stores the validated value; writes "key: problem: value" into detail on error. */
+static int set_option(fg_config_t *cfg, const option_t *opt, const char *value, char *detail, size_t cap)
+{
+    char *field = (char *)cfg + opt->offset;
+    switch (opt->type) {
+    case TYPE_INT:
+    case TYPE_INT64:
+        return set_number(cfg, opt, value, detail, cap);
+    case TYPE_BOOL:
+        if (!parse_bool(value, (int *)field))
+            return bad_value(opt, "expected true or false", value, detail, cap);
+        return 0;
+    case TYPE_STRING:
+    case TYPE_LISTEN:
+    case TYPE_URL:
+    case TYPE_BANK_BIN:
+        break;
+    }
+    const char *problem = text_problem(opt, value);
+    if (problem != NULL)
+        return bad_value(opt, problem, value, detail, cap);
+    char **text = (char **)field;
+    free(*text);
+    *text = fg_strdup(value);
+    return 0;
+}
+
+/* ---- public API: defaults, one key, free --------------------------------- */
+
+void fg_config_defaults(fg_config_t *cfg)
+{
+    assert(cfg != NULL);
+    memset(cfg, 0, sizeof(*cfg));
+    for (size_t i = 0; i < OPTION_COUNT; i++) {
+        char detail[DETAIL_CAP];
+        int rc = set_option(cfg, &options[i], options[i].default_value, detail, sizeof(detail));
+        assert(rc == 0 && "every default is valid");
+        (void)rc;
+    }
+}
+
+int fg_config_set(fg_config_t *cfg, const char *key, const char *value, char *err, size_t err_cap)
+{
+    assert(cfg != NULL && key != NULL && value != NULL);
+    const option_t *opt = find_option(key);
+    if (opt == NULL) {
+        char quoted[QUOTED_CAP];
+        quote(key, quoted, sizeof(quoted));
+        format_error(err, err_cap, "config: unknown key %s", quoted);
+        return FG_EINVALID;
+    }
+    char detail[DETAIL_CAP];
+    if (set_option(cfg, opt, value, detail, sizeof(detail)) != 0) {
+        format_error(err, err_cap, "config: %s", detail);
+        return FG_EINVALID;
+    }
+    return 0;
+}
+
+void fg_config_free(fg_config_t *cfg)
+{
+    if (cfg == NULL)
+        return;
+    for (size_t i = 0; i < OPTION_COUNT; i++) {
+        switch (options[i].type) {
+        case TYPE_STRING:
+        case TYPE_LISTEN:
+        case TYPE_URL:
+        case TYPE_BANK_BIN: {
+            char **text = (char **)((char *)cfg + options[i].offset);
+            free(*text);
+            *text = NULL;
+            break;
+        }
+        case TYPE_INT:
+        case TYPE_INT64:
+        case TYPE_BOOL:
+            break;
+        }
+    }
+}
+
+/* ---- listen addresses ---------------------------------------------------- */
+
+/* A port is 1..5 digits with a value in 1..65535. */
+static bool parse_port(const char *s, int *port)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 5)
+        return false;
+    int v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!is_digit(s[i]))
+            return false;
+        v = v * 10 + (s[i] - '0');
+    }
+    if (v < 1 || v > PORT_MAX)
+        return false;
+    *port = v;
+    return true;
+}
+
+/* An IPv4 literal (anything of only digits and dots must be one) or a DNS
+ * name of letters, digits, '-' and '.'. */
+static bool valid_host(const char *host, size_t n)
+{
+    if (n > HOST_NAME_LEN_MAX)
+        return false;
+    char copy[HOST_NAME_LEN_MAX + 1];
+    memcpy(copy, host, n);
+    copy[n] = '\0';
+    if (strspn(copy, "0123456789.") == n) {
+        struct in_addr a;
+        return inet_pton(AF_INET, copy, &a) == 1;
+    }
+    if (copy[0] == '.' || copy[0] == '-' || strstr(copy, "..") != NULL)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = copy[i];
+        if (!is_digit(c) && !(c >= 'a' && c <= 'z') && !(c >= 'A' && c <= 'Z') && c != '-' && c != '.')
+            return false;
+    }
+    return true;
+}
+
+int fg_config_split_listen(const char *listen, char *host, size_t cap, int *port)
+{
+    assert(listen != NULL && host != NULL && port != NULL);
+    const char *host_start = listen, *host_end, *colon;
+    if (listen[0] == '[') {
+        host_start = listen + 1;
+        host_end = strchr(host_start, ']');
+        if (host_end == NULL || host_end[1] != ':')
+            return FG_EINVALID;
+        colon = host_end + 1;
+        char v6[INET6_ADDRSTRLEN + 1];
+        size_t n = (size_t)(host_end - host_start);
+        struct in6_addr a;
+        if (n == 0 || n >= sizeof(v6))
+            return FG_EINVALID;
+        memcpy(v6, host_start, n);
+        v6[n] = '\0';
+        if (inet_pton(AF_INET6, v6, &a) != 1)
+            return FG_EINVALID;
+    } else {
+        colon = strchr(listen, ':');
+        if (colon == NULL || strchr(colon + 1, ':') != NULL)
+            return FG_EINVALID;
+        host_end = colon;
+        if (host_end > host_start && !valid_host(host_start, (size_t)(host_end - host_start)))
+            return FG_EINVALID;
+    }
+    size_t host_len = (size_t)(host_end - host_start);
+    int port_value;
+    if (host_len >= cap || !parse_port(colon + 1, &port_value))
+        return FG_EINVALID;
+    memcpy(host, host_start, host_len);
+    host[host_len] = '\0';
+    *port = port_value;
+    return 0;
+}
+
+/* ---- the file ------------------------------------------------------------ */
+
+static bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
+/* Trims blanks from both ends of s in place and returns it. */
+static char *trim(char *s)
+{
+    while (is_blank(*s))
+        s++;
+    size_t n = strlen(s);
+    while (n > 0 && is_blank(s[n - 1]))
+        s[--n] = '\0';
+    return s;
+}
+
+/* 1 when some option lives in section (n bytes). */
+static bool known_section(const char *section, size_t n)
+{
+    for (size_t i = 0; i < OPTION_COUNT; i++) {
+        if (strncmp(options[i].key, section, n) == 0 && options[i].key[n] == '.')
+            return true;
+    }
+    return false;
+}
+
+typedef struct {
+    const char *path;
+    size_t line_number;
+    char section[KEY_LEN_MAX];
+    char *err;
+    size_t err_cap;
+} file_state_t;
+
+/* Handles a trimmed "[section]" line.  0 or FG_EINVALID with the error written. */
+static int parse_section(file_state_t *st, char *line)
+{
+    size_t n = strlen(line);
+    if (n < 2 || line[n - 1] != ']') {
+        format_error(st->err, st->err_cap, "config: %s:%zu: malformed section header", st->path, st->line_number);
+        return FG_EINVALID;
+    }
+    line[n - 1] = '\0';
+    char *name = trim(line + 1);
+    size_t name_len = strlen(name);
+    if (name_len == 0 || name_len >= sizeof(st->section) || strchr(name, '.') != NULL ||
+        !known_section(name, name_len)) {
+        char quoted[QUOTED_CAP];
+        quote(name, quoted, sizeof(quoted));
+        format_error(st->err, st->err_cap, "config: %s:%zu: unknown section %s", st->path, st->line_number,
+                     quoted);
+        return FG_EINVALID;
+    }
+    memcpy(st->section, name, name_len + 1);
+    return 0;
+}
+
+/* Finds the option a line's key names: "section.key" as it is, a bare key
+ * within the current [section]. */
+static const option_t *line_option(file_state_t *st, const char *key)
+{
+    bool dotted = strchr(key, '.') != NULL;
+    if (key[0] == '\0') {
+        format_error(st->err, st->err_cap, "config: %s:%zu: expected key = value", st->path, st->line_number);
+        return NULL;
+    }
+    if (!dotted && st->section[0] == '\0') {
+        char quoted[QUOTED_CAP];
+        quote(key, quoted, sizeof(quoted));
+        format_error(st->err, st->err_cap, "config: %s:%zu: key %s outside a [section]", st->path,
+                     st->line_number, quoted);
+        return NULL;
+    }
+    fg_buf_t full = FG_BUF_INIT;
+    if (!dotted)
+        fg_buf_printf(&full, "%s.", st->section);
+    fg_buf_puts(&full, key);
+    const option_t *opt = find_option(full.data);
+    if (opt == NULL) {
+        char quoted[QUOTED_CAP];
+        quote(full.data, quoted, sizeof(quoted));
+        format_error(st->err, st->err_cap, "config: %s:%zu: unknown key %s", st->path, st->line_number, quoted);
+    }
+    fg_buf_free(&full);
+    return opt;
+}
+
+/* Handles one line (without its newline). */
+static int parse_line(fg_config_t *cfg, file_state_t *st, char *raw)
+{
+    char *line = trim(raw);
+    if (line[0] == '\0' || line[0] == '#' || line[0] == ';')
+        return 0;
+    if (line[0] == '[')
+        return parse_section(st, line);
+    char *eq = strchr(line, '=');
+    if (eq == NULL) {
+        format_error(st->err, st->err_cap, "config: %s:%zu: expected key = value", st->path, st->line_number);
+        return FG_EINVALID;
+    }
+    *eq = '\0';
+    const option_t *opt = line_option(st, trim(line));
+    if (opt == NULL)
+        return FG_EINVALID;
+    char *value = trim(eq + 1);
+    size_t n = strlen(value);
+    if (n >= 2 && value[0] == '"' && value[n - 1] == '"') {
+        value[n - 1] = '\0';
+        value++;
+    }
+    char detail[DETAIL_CAP];
+    if (set_option(cfg, opt, value, detail, sizeof(detail)) != 0) {
+        format_error(st->err, st->err_cap, "config: %s:%zu: %s", st->path, st->line_number, detail);
+        return FG_EINVALID;
+    }
+    return 0;
+}
+
+static int load_file(fg_config_t *cfg, const char *path, char *err, size_t err_cap)
+{
+    int rc = 0;
+    char *line = NULL;
+    size_t line_cap = 0;
+    file_state_t st = {.path = path, .err = err, .err_cap = err_cap};
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        format_error(err, err_cap, "config: %s: cannot open: %s", path, strerror(errno));
+        rc = FG_EIO;
+        goto Exit;
+    }
+    ssize_t n;
+    while ((n = getline(&line, &line_cap, f)) >= 0) {
+        st.line_number++;
+        if (memchr(line, '\0', (size_t)n) != NULL) {
+            format_error(err, err_cap, "config: %s:%zu: NUL byte in line", path, st.line_number);
+            rc = FG_EINVALID;
+            goto Exit;
+        }
+        if ((rc = parse_line(cfg, &st, line)) != 0)
+            goto Exit;
+    }
+    if (ferror(f)) {
+        format_error(err, err_cap, "config: %s: read error: %s", path, strerror(errno));
+        rc = FG_EIO;
+    }
+Exit:
+    free(line);
+    if (f != NULL)
+        fclose(f);
+    return rc;
+}
+
+/* ---- the environment ----------------------------------------------------- */
+
+/* "db.pool_size" -> "FEEGATE_DB_POOL_SIZE" */
+static void env_name(const char *key, char *out, size_t cap)
+{
+    size_t n = strlen(ENV_PREFIX);
+    assert(n + strlen(key) < cap);
+    memcpy(out, ENV_PREFIX, n);
+    for (const char *k = key; *k != '\0'; k++) {
+        char c = *k == '.' ? '_' : *k;
+        out[n++] = c >= 'a' && c <= 'z' ? (char)(c - 'a' + 'A') : c;
+    }
+    out[n] = '\0';
+}
+
+static int load_environment(fg_config_t *cfg, char *err, size_t err_cap)
+{
+    for (size_t i = 0; i < OPTION_COUNT; i++) {
+        char name[ENV_NAME_CAP];
+        env_name(options[i].key, name, sizeof(name));
+        const char *value = getenv(name);
+        if (value == NULL)
+            continue;
+        char detail[DETAIL_CAP];
+        if (set_option(cfg, &options[i], value, detail, sizeof(detail)) != 0) {
+            format_error(err, err_cap, "config: %s: %s", name, detail);
+            return FG_EINVALID;
+        }
+    }
+    return 0;
+}
+
+int fg_config_load(fg_config_t *cfg, const char *path, char *err, size_t err_cap)
+{
+    fg_config_defaults(cfg);
+    if (path != NULL) {
+        int rc = load_file(cfg, path, err, err_cap);
+        if (rc != 0)
+            return rc;
+    }
+    return load_environment(cfg, err, err_cap);
+}

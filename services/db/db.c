@@ -1,0 +1,463 @@
+/*
+ * db.c - MariaDB connection, statement cache, binding helpers, transactions.
+ */
+#include "db/db.h"
+
+#include <assert.h>
+#include <errmsg.h>
+#include <mysqld_error.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Seconds to wait for a connection, and for one read or write on it.  A
+ * statement that takes longer than the read timeout is answered 503 rather
+ * than holding a worker forever. */
+#define CONNECT_TIMEOUT_S 3
+#define READ_TIMEOUT_S 30
+#define WRITE_TIMEOUT_S 30
+
+/* Text columns start with this much room; longer values are fetched again. */
+#define TEXT_INITIAL_CAP 256
+
+typedef struct {
+    const char *sql; /* the literal, compared by pointer */
+    MYSQL_STMT *stmt;
+} cached_stmt_t;
+
+struct fg_db {
+    MYSQL *mysql;
+    const fg_config_t *cfg;
+    int broken;
+    unsigned last_errno;
+    char last_error[512];
+    int cache_count;
+    cached_stmt_t cache[FG_DB_STMT_CACHE_MAX];
+    unsigned jitter_seed;
+};
+
+static const char *const SESSION_SETUP[] = {
+    "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED",
+    "SET SESSION time_zone = '+00:00'",
+    "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_DATE,NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO,"
+    "NO_ENGINE_SUBSTITUTION'",
+};
+
+static void remember_error(fg_db_t *db, unsigned err, const char *text)
+{
+    db->last_errno = err;
+    snprintf(db->last_error, sizeof(db->last_error), "%s", text != NULL ? text : "");
+}
+
+static int classify(fg_db_t *db, unsigned err)
+{
+    switch (err) {
+    case ER_DUP_ENTRY:
+        return FG_ECONFLICT;
+    case ER_LOCK_DEADLOCK:
+    case ER_LOCK_WAIT_TIMEOUT:
+        return FG_ERETRY;
+    case CR_SERVER_GONE_ERROR:
+    case CR_SERVER_LOST:
+    case CR_CONNECTION_ERROR:
+    case CR_CONN_HOST_ERROR:
+    case CR_COMMANDS_OUT_OF_SYNC:
+    case ER_CONNECTION_KILLED:
+    case ER_SERVER_SHUTDOWN:
+        db->broken = 1;
+        return FG_EUNAVAILABLE;
+    default:
+        return FG_EDB;
+    }
+}
+
+static void drop_cache(fg_db_t *db)
+{
+    for (int i = 0; i < db->cache_count; i++)
+        mysql_stmt_close(db->cache[i].stmt);
+    db->cache_count = 0;
+}
+
+static int connect_now(fg_db_t *db)
+{
+    const fg_config_t *cfg = db->cfg;
+    unsigned int timeout;
+    my_bool off = 0;
+
+    if (db->mysql != NULL) {
+        drop_cache(db);
+        mysql_close(db->mysql);
+    }
+    db->mysql = mysql_init(NULL);
+    if (db->mysql == NULL)
+        fg_oom();
+    timeout = CONNECT_TIMEOUT_S;
+    mysql_optionsv(db->mysql, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+    timeout = READ_TIMEOUT_S;
+    mysql_optionsv(db->mysql, MYSQL_OPT_READ_TIMEOUT, &timeout);
+    timeout = WRITE_TIMEOUT_S;
+    mysql_optionsv(db->mysql, MYSQL_OPT_WRITE_TIMEOUT, &timeout);
+    mysql_optionsv(db->mysql, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+    mysql_optionsv(db->mysql, MYSQL_OPT_RECONNECT, &off);
+    const char *socket = cfg->db_socket[0] != '\0' ? cfg->db_socket : NULL;
+    const char *host = socket != NULL ? "localhost" : cfg->db_host;
+    if (mysql_real_connect(db->mysql, host, cfg->db_user, cfg->db_password, cfg->db_name,
+                           (unsigned)cfg->db_port, socket, CLIENT_FOUND_ROWS) == NULL)
+        goto Fail;
+    for (size_t i = 0; i < sizeof(SESSION_SETUP) / sizeof(SESSION_SETUP[0]); i++)
+        if (mysql_query(db->mysql, SESSION_SETUP[i]) != 0)
+            goto Fail;
+    if (mysql_autocommit(db->mysql, 0) != 0)
+        goto Fail;
+    db->broken = 0;
+    return 0;
+Fail:
+    remember_error(db, mysql_errno(db->mysql), mysql_error(db->mysql));
+    mysql_close(db->mysql);
+    db->mysql = NULL;
+    db->broken = 1;
+    return FG_EUNAVAILABLE;
+}
+
+int fg_db_open(fg_db_t **out, const fg_config_t *cfg, char *err, size_t err_cap)
+{
+    fg_db_t *db = fg_calloc(1, sizeof(*db));
+    db->cfg = cfg;
+    db->jitter_seed = (unsigned)time(NULL) ^ (unsigned)(uintptr_t)db;
+    *out = db;
+    if (connect_now(db) != 0) {
+        snprintf(err, err_cap, "database: %s", db->last_error);
+        return FG_EUNAVAILABLE;
+    }
+    return 0;
+}
+
+void fg_db_close(fg_db_t *db)
+{
+    if (db == NULL)
+        return;
+    if (db->mysql != NULL) {
+        drop_cache(db);
+        mysql_close(db->mysql);
+    }
+    free(db);
+}
+
+int fg_db_ensure(fg_db_t *db)
+{
+    if (!db->broken && db->mysql != NULL)
+        return 0;
+    return connect_now(db);
+}
+
+int fg_db_ping(fg_db_t *db)
+{
+    if (fg_db_ensure(db) != 0)
+        return FG_EUNAVAILABLE;
+    if (mysql_ping(db->mysql) != 0) {
+        remember_error(db, mysql_errno(db->mysql), mysql_error(db->mysql));
+        db->broken = 1;
+        return FG_EUNAVAILABLE;
+    }
+    return 0;
+}
+
+const char *fg_db_error(fg_db_t *db) { return db->last_error; }
+unsigned fg_db_errno(fg_db_t *db) { return db->last_errno; }
+
+/* ---- statements ---------------------------------------------------------- */
+
+static MYSQL_STMT *cached(fg_db_t *db, const char *sql)
+{
+    for (int i = 0; i < db->cache_count; i++)
+        if (db->cache[i].sql == sql)
+            return db->cache[i].stmt;
+    assert(db->cache_count < FG_DB_STMT_CACHE_MAX && "raise FG_DB_STMT_CACHE_MAX");
+    MYSQL_STMT *stmt = mysql_stmt_init(db->mysql);
+    if (stmt == NULL)
+        fg_oom();
+    if (mysql_stmt_prepare(stmt, sql, strlen(sql)) != 0) {
+        remember_error(db, mysql_stmt_errno(stmt), mysql_stmt_error(stmt));
+        classify(db, db->last_errno);
+        mysql_stmt_close(stmt);
+        return NULL;
+    }
+    db->cache[db->cache_count].sql = sql;
+    db->cache[db->cache_count].stmt = stmt;
+    db->cache_count++;
+    return stmt;
+}
+
+int fg_stmt_init(fg_stmt_t *s, fg_db_t *db, const char *sql)
+{
+    s->db = db;
+    s->param_count = 0;
+    s->result_count = 0;
+    s->executed = 0;
+    s->stmt = NULL;
+    if (fg_db_ensure(db) != 0)
+        return FG_EUNAVAILABLE;
+    s->stmt = cached(db, sql);
+    if (s->stmt == NULL)
+        return db->broken ? FG_EUNAVAILABLE : FG_EDB;
+    return 0;
+}
+
+static MYSQL_BIND *next_param(fg_stmt_t *s)
+{
+    assert(s->param_count < FG_DB_BIND_MAX);
+    MYSQL_BIND *b = &s->params[s->param_count];
+    memset(b, 0, sizeof(*b));
+    return b;
+}
+
+void fg_stmt_int(fg_stmt_t *s, int64_t v)
+{
+    MYSQL_BIND *b = next_param(s);
+    s->param_ints[s->param_count] = v;
+    b->buffer_type = MYSQL_TYPE_LONGLONG;
+    b->buffer = &s->param_ints[s->param_count];
+    s->param_count++;
+}
+
+void fg_stmt_null(fg_stmt_t *s)
+{
+    MYSQL_BIND *b = next_param(s);
+    b->buffer_type = MYSQL_TYPE_NULL;
+    s->param_count++;
+}
+
+void fg_stmt_int_or_null(fg_stmt_t *s, const int64_t *v)
+{
+    if (v == NULL)
+        fg_stmt_null(s);
+    else
+        fg_stmt_int(s, *v);
+}
+
+static void bind_bytes(fg_stmt_t *s, enum enum_field_types type, const void *v, size_t len)
+{
+    MYSQL_BIND *b = next_param(s);
+    s->param_lens[s->param_count] = len;
+    b->buffer_type = type;
+    b->buffer = (void *)v;
+    b->buffer_length = len;
+    b->length = &s->param_lens[s->param_count];
+    s->param_count++;
+}
+
+void fg_stmt_str(fg_stmt_t *s, const char *v, size_t len) { bind_bytes(s, MYSQL_TYPE_STRING, v, len); }
+void fg_stmt_blob(fg_stmt_t *s, const void *v, size_t len) { bind_bytes(s, MYSQL_TYPE_BLOB, v, len); }
+
+void fg_stmt_cstr(fg_stmt_t *s, const char *v)
+{
+    if (v == NULL)
+        fg_stmt_null(s);
+    else
+        fg_stmt_str(s, v, strlen(v));
+}
+
+void fg_stmt_out_int(fg_stmt_t *s, int64_t *v, int *is_null)
+{
+    assert(s->result_count < FG_DB_BIND_MAX);
+    int i = s->result_count++;
+    s->result_ints[i] = v;
+    s->result_int_nulls[i] = is_null;
+    s->result_blobs[i] = NULL;
+}
+
+void fg_stmt_out_text(fg_stmt_t *s, fg_buf_t *v, int *is_null)
+{
+    assert(s->result_count < FG_DB_BIND_MAX);
+    int i = s->result_count++;
+    s->result_ints[i] = NULL;
+    s->result_int_nulls[i] = is_null;
+    s->result_blobs[i] = v;
+}
+
+static int fail_stmt(fg_stmt_t *s)
+{
+    remember_error(s->db, mysql_stmt_errno(s->stmt), mysql_stmt_error(s->stmt));
+    return classify(s->db, s->db->last_errno);
+}
+
+int fg_stmt_exec(fg_stmt_t *s)
+{
+    assert((unsigned long)s->param_count == mysql_stmt_param_count(s->stmt));
+    if (s->param_count > 0 && mysql_stmt_bind_param(s->stmt, s->params) != 0)
+        return fail_stmt(s);
+    if (mysql_stmt_execute(s->stmt) != 0)
+        return fail_stmt(s);
+    s->executed = 1;
+    return 0;
+}
+
+uint64_t fg_stmt_affected(fg_stmt_t *s) { return mysql_stmt_affected_rows(s->stmt); }
+uint64_t fg_stmt_insert_id(fg_stmt_t *s) { return mysql_stmt_insert_id(s->stmt); }
+
+static void bind_results(fg_stmt_t *s)
+{
+    for (int i = 0; i < s->result_count; i++) {
+        MYSQL_BIND *b = &s->results[i];
+        memset(b, 0, sizeof(*b));
+        b->is_null = &s->result_nulls[i];
+        b->length = &s->result_lens[i];
+        b->error = &s->result_errors[i];
+        if (s->result_blobs[i] == NULL) {
+            b->buffer_type = MYSQL_TYPE_LONGLONG;
+            b->buffer = &s->result_int_store[i];
+        } else {
+            fg_buf_t *t = s->result_blobs[i];
+            fg_buf_reset(t);
+            fg_buf_reserve(t, TEXT_INITIAL_CAP);
+            b->buffer_type = MYSQL_TYPE_BLOB;
+            b->buffer = t->data;
+            b->buffer_length = t->cap - 1;
+        }
+    }
+}
+
+static int store_column(fg_stmt_t *s, int i)
+{
+    int null = s->result_nulls[i];
+    if (s->result_int_nulls[i] != NULL)
+        *s->result_int_nulls[i] = null;
+    if (s->result_blobs[i] == NULL) {
+        *s->result_ints[i] = null ? 0 : s->result_int_store[i];
+        return 0;
+    }
+    fg_buf_t *t = s->result_blobs[i];
+    size_t len = null ? 0 : s->result_lens[i];
+    if (len > t->cap - 1) {
+        fg_buf_reserve(t, len + 1);
+        MYSQL_BIND b;
+        memset(&b, 0, sizeof(b));
+        b.buffer_type = MYSQL_TYPE_BLOB;
+        b.buffer = t->data;
+        b.buffer_length = len;
+        if (mysql_stmt_fetch_column(s->stmt, &b, (unsigned)i, 0) != 0)
+            return fail_stmt(s);
+    }
+    t->len = len;
+    t->data[len] = '\0';
+    return 0;
+}
+
+int fg_stmt_fetch(fg_stmt_t *s)
+{
+    assert(s->executed);
+    if (s->executed == 1) {
+        assert((unsigned)s->result_count == mysql_stmt_field_count(s->stmt));
+        if (mysql_stmt_store_result(s->stmt) != 0)
+            return fail_stmt(s);
+        s->executed = 2;
+    }
+    bind_results(s);
+    if (mysql_stmt_bind_result(s->stmt, s->results) != 0)
+        return fail_stmt(s);
+    int rc = mysql_stmt_fetch(s->stmt);
+    if (rc == MYSQL_NO_DATA) {
+        mysql_stmt_free_result(s->stmt);
+        s->executed = 3;
+        return 0;
+    }
+    if (rc != 0 && rc != MYSQL_DATA_TRUNCATED)
+        return fail_stmt(s);
+    for (int i = 0; i < s->result_count; i++) {
+        int err = store_column(s, i);
+        if (err != 0)
+            return err;
+    }
+    return 1;
+}
+
+void fg_stmt_done(fg_stmt_t *s)
+{
+    if (s->stmt != NULL && s->executed && s->executed != 3) {
+        mysql_stmt_free_result(s->stmt);
+        s->executed = 3;
+    }
+}
+
+/* ---- transactions -------------------------------------------------------- */
+
+int fg_db_commit(fg_db_t *db)
+{
+    if (mysql_commit(db->mysql) != 0) {
+        remember_error(db, mysql_errno(db->mysql), mysql_error(db->mysql));
+        return classify(db, db->last_errno);
+    }
+    return 0;
+}
+
+void fg_db_rollback(fg_db_t *db)
+{
+    if (db->mysql == NULL || db->broken)
+        return;
+    if (mysql_rollback(db->mysql) != 0) {
+        remember_error(db, mysql_errno(db->mysql), mysql_error(db->mysql));
+        classify(db, db->last_errno);
+    }
+}
+
+void fg_db_end(fg_db_t *db)
+{
+    unsigned int status = 0;
+    if (db->mysql == NULL || db->broken)
+        return;
+    if (mariadb_get_infov(db->mysql, MARIADB_CONNECTION_SERVER_STATUS, &status) != 0 ||
+        (status & SERVER_STATUS_IN_TRANS) != 0)
+        fg_db_rollback(db);
+}
+
+static void backoff(fg_db_t *db, int attempt)
+{
+    /* Jittered exponential backoff: 1..2^attempt ms, so racing transactions
+     * that deadlocked do not collide again in lockstep. */
+    long span_ms = 1L << (attempt < 8 ? attempt : 8);
+    long ms = 1 + (long)(rand_r(&db->jitter_seed) % span_ms);
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+int fg_db_tx(fg_db_t *db, fg_db_tx_fn fn, void *arg)
+{
+    int rc = FG_ERETRY;
+    for (int attempt = 1; attempt <= FG_DB_TX_ATTEMPTS_MAX; attempt++) {
+        if (fg_db_ensure(db) != 0)
+            return FG_EUNAVAILABLE;
+        fg_db_end(db); /* start from a clean transaction */
+        rc = fn(db, arg);
+        if (rc == 0)
+            rc = fg_db_commit(db);
+        if (rc == 0)
+            return 0;
+        fg_db_rollback(db);
+        if (rc != FG_ERETRY)
+            return rc;
+        backoff(db, attempt);
+    }
+    return rc;
+}
+
+int fg_db_exec_text(fg_db_t *db, const char *sql, size_t len)
+{
+    if (fg_db_ensure(db) != 0)
+        return FG_EUNAVAILABLE;
+    if (mysql_real_query(db->mysql, sql, len) != 0) {
+        remember_error(db, mysql_errno(db->mysql), mysql_error(db->mysql));
+        return classify(db, db->last_errno);
+    }
+    /* Drain any result sets (a migration may hold several statements). */
+    do {
+        MYSQL_RES *res = mysql_store_result(db->mysql);
+        if (res != NULL)
+            mysql_free_result(res);
+    } while (mysql_next_result(db->mysql) == 0);
+    if (mysql_errno(db->mysql) != 0) {
+        remember_error(db, mysql_errno(db->mysql), mysql_error(db->mysql));
+        return classify(db, db->last_errno);
+    }
+    return 0;
+}

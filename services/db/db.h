@@ -1,0 +1,127 @@
+/*
+ * db.h - one MariaDB connection with a prepared-statement cache, typed
+ * parameter/result binding, and transactions retried on deadlock.
+ *
+ * Every statement is a prepared statement; SQL text is always a string
+ * literal and is used as the cache key (by pointer).  A connection is used by
+ * one thread at a time.  Sessions run with autocommit off, READ COMMITTED,
+ * strict SQL mode and UTC.
+ */
+#ifndef FG_DB_DB_H
+#define FG_DB_DB_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <mysql.h>
+#include "core/buf.h"
+#include "core/config.h"
+#include "core/error.h"
+
+/* The most parameters or result columns one statement binds. */
+#define FG_DB_BIND_MAX 40
+/* Statements cached per connection; feegate has far fewer distinct ones. */
+#define FG_DB_STMT_CACHE_MAX 128
+/* A transaction that hits a deadlock (1213) or lock-wait timeout (1205) is
+ * re-run this many times in all, with jittered backoff, before giving up. */
+#define FG_DB_TX_ATTEMPTS_MAX 8
+
+typedef struct fg_db fg_db_t;
+
+/** Opens a connection as configured (socket or host/port).  On failure
+ *  returns FG_EUNAVAILABLE with mysql's message in err. */
+int fg_db_open(fg_db_t **out, const fg_config_t *cfg, char *err, size_t err_cap) FG_MUST_USE;
+void fg_db_close(fg_db_t *db);
+
+/** Reconnects if the connection was lost.  0 or FG_EUNAVAILABLE. */
+int fg_db_ensure(fg_db_t *db) FG_MUST_USE;
+/** Round trip to the server (readiness).  0 or FG_EUNAVAILABLE. */
+int fg_db_ping(fg_db_t *db) FG_MUST_USE;
+
+/** The last error text and number of this connection (for logs). */
+const char *fg_db_error(fg_db_t *db);
+unsigned fg_db_errno(fg_db_t *db);
+
+/* ---- statements ---------------------------------------------------------- */
+
+/** A statement being prepared for one execution: parameters in order, then
+ *  (for queries) result columns in order. */
+typedef struct {
+    fg_db_t *db;
+    MYSQL_STMT *stmt;
+    int param_count;
+    int result_count;
+    MYSQL_BIND params[FG_DB_BIND_MAX];
+    long long param_ints[FG_DB_BIND_MAX];
+    unsigned long param_lens[FG_DB_BIND_MAX];
+    MYSQL_BIND results[FG_DB_BIND_MAX];
+    my_bool result_nulls[FG_DB_BIND_MAX];
+    unsigned long result_lens[FG_DB_BIND_MAX];
+    my_bool result_errors[FG_DB_BIND_MAX];
+    fg_buf_t *result_blobs[FG_DB_BIND_MAX]; /* variable-length columns */
+    int64_t *result_ints[FG_DB_BIND_MAX];
+    long long result_int_store[FG_DB_BIND_MAX];
+    int *result_int_nulls[FG_DB_BIND_MAX];
+    int executed;
+} fg_stmt_t;
+
+/** Looks the statement up in the cache (preparing it on first use) and
+ *  resets s.  sql must be a string literal.  0, FG_EDB or FG_EUNAVAILABLE. */
+int fg_stmt_init(fg_stmt_t *s, fg_db_t *db, const char *sql) FG_MUST_USE;
+
+/* Parameters, bound in order.  Strings are not copied: they must outlive the
+ * execution.  The *_or_null variants bind NULL for a NULL pointer. */
+void fg_stmt_int(fg_stmt_t *s, int64_t v);
+void fg_stmt_int_or_null(fg_stmt_t *s, const int64_t *v);
+void fg_stmt_str(fg_stmt_t *s, const char *v, size_t len);
+void fg_stmt_cstr(fg_stmt_t *s, const char *v); /* NULL binds NULL */
+void fg_stmt_blob(fg_stmt_t *s, const void *v, size_t len);
+void fg_stmt_null(fg_stmt_t *s);
+
+/* Result columns, bound in order before fg_stmt_exec.  An int column that is
+ * NULL sets *is_null (if given) and leaves 0.  A text/blob column is copied
+ * into the buffer (reset first); NULL leaves it empty with data == NULL
+ * allowed, and sets *is_null if given. */
+void fg_stmt_out_int(fg_stmt_t *s, int64_t *v, int *is_null);
+void fg_stmt_out_text(fg_stmt_t *s, fg_buf_t *v, int *is_null);
+
+/**
+ * Executes.  Returns 0, or:
+ *   FG_ECONFLICT  duplicate key (1062): the constraint name is in fg_db_error
+ *   FG_ERETRY     deadlock (1213), lock wait timeout (1205), Galera conflict
+ *   FG_EUNAVAILABLE connection lost
+ *   FG_EDB        any other error
+ */
+int fg_stmt_exec(fg_stmt_t *s) FG_MUST_USE;
+/** Rows changed by the last exec (UPDATE/INSERT/DELETE). */
+uint64_t fg_stmt_affected(fg_stmt_t *s);
+/** Last AUTO_INCREMENT id. */
+uint64_t fg_stmt_insert_id(fg_stmt_t *s);
+/** Fetches the next row into the bound outputs.  1 = row, 0 = no more,
+ *  negative = error.  Call until 0 (or fg_stmt_done) before the next stmt. */
+int fg_stmt_fetch(fg_stmt_t *s) FG_MUST_USE;
+/** Frees the result set of a query whose rows were not all fetched. */
+void fg_stmt_done(fg_stmt_t *s);
+
+/* ---- transactions -------------------------------------------------------- */
+
+/** The body of a transaction.  Must be safe to run again from the start: it
+ *  is re-run after a deadlock.  Return 0 to commit; anything else rolls back
+ *  and is returned by fg_db_tx (FG_ERETRY from a statement triggers a re-run;
+ *  a positive value lets the body signal a business outcome). */
+typedef int (*fg_db_tx_fn)(fg_db_t *db, void *arg);
+
+/** Runs fn in one transaction: commit on 0, roll back otherwise, re-run on
+ *  FG_ERETRY (also from the COMMIT itself) up to FG_DB_TX_ATTEMPTS_MAX. */
+int fg_db_tx(fg_db_t *db, fg_db_tx_fn fn, void *arg) FG_MUST_USE;
+
+/** Ends any read-only transaction the connection is in (no round trip when
+ *  none is open).  Call after reads outside fg_db_tx. */
+void fg_db_end(fg_db_t *db);
+
+/** Runs one statement text that takes no parameters and returns no rows
+ *  (DDL in migrations).  Not cached.  0 or an FG_E* code as fg_stmt_exec. */
+int fg_db_exec_text(fg_db_t *db, const char *sql, size_t len) FG_MUST_USE;
+int fg_db_commit(fg_db_t *db) FG_MUST_USE;
+void fg_db_rollback(fg_db_t *db);
+
+#endif

@@ -1,0 +1,240 @@
+/*
+ * migrate.c - numbered schema migrations with checksums.
+ */
+#include "db/migrate.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include "core/crypto.h"
+#include "core/text.h"
+
+static const char SQL_CREATE[] =
+    "CREATE TABLE IF NOT EXISTS schema_migrations (version INT NOT NULL PRIMARY KEY, name VARCHAR(200) NOT NULL, "
+    "checksum CHAR(64) NOT NULL, applied_at BIGINT NOT NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4";
+static const char SQL_LOCK[] = "SELECT GET_LOCK('feegate.migrate', 60)";
+static const char SQL_UNLOCK[] = "SELECT RELEASE_LOCK('feegate.migrate')";
+static const char SQL_APPLIED[] = "SELECT checksum FROM schema_migrations WHERE version = ?";
+static const char SQL_RECORD[] = "INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (?, ?, ?, ?)";
+
+typedef struct {
+    int version;
+    char name[256];
+} migration_t;
+
+static int by_version(const void *a, const void *b)
+{
+    return ((const migration_t *)a)->version - ((const migration_t *)b)->version;
+}
+
+/* "0001_init.sql" -> version 1; anything else is not a migration. */
+static int parse_name(const char *file, int *version)
+{
+    size_t len = strlen(file);
+    if (len < 10 || strcmp(file + len - 4, ".sql") != 0 || file[4] != '_')
+        return -1;
+    for (int i = 0; i < 4; i++)
+        if (!isdigit((unsigned char)file[i]))
+            return -1;
+    *version = atoi(file);
+    return *version > 0 ? 0 : -1;
+}
+
+static int list_migrations(const char *dir, migration_t *list, int *count, FILE *err)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    if (d == NULL) {
+        fprintf(err, "migrate: cannot open %s\n", dir);
+        return FG_EIO;
+    }
+    *count = 0;
+    while ((e = readdir(d)) != NULL && *count < FG_MIGRATIONS_MAX) {
+        int version;
+        if (parse_name(e->d_name, &version) != 0 || strlen(e->d_name) >= sizeof(list[0].name))
+            continue;
+        list[*count].version = version;
+        strcpy(list[*count].name, e->d_name);
+        (*count)++;
+    }
+    closedir(d);
+    qsort(list, (size_t)*count, sizeof(*list), by_version);
+    for (int i = 1; i < *count; i++)
+        if (list[i].version == list[i - 1].version) {
+            fprintf(err, "migrate: %s and %s share a number\n", list[i - 1].name, list[i].name);
+            return FG_EINVALID;
+        }
+    return 0;
+}
+
+static int read_file(const char *path, fg_buf_t *out, FILE *err)
+{
+    FILE *f = fopen(path, "rb");
+    char chunk[8192];
+    size_t n;
+    if (f == NULL) {
+        fprintf(err, "migrate: cannot read %s\n", path);
+        return FG_EIO;
+    }
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+        fg_buf_append(out, chunk, n);
+        if (out->len > FG_MIGRATION_BYTES_MAX) {
+            fclose(f);
+            fprintf(err, "migrate: %s is larger than %d bytes\n", path, FG_MIGRATION_BYTES_MAX);
+            return FG_ETOOLONG;
+        }
+    }
+    fclose(f);
+    return 0;
+}
+
+static int line_is_blank_or_comment(const char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n && isspace((unsigned char)s[i]))
+        i++;
+    return i == n || (n - i >= 2 && s[i] == '-' && s[i + 1] == '-');
+}
+
+int fg_sql_split(const char *sql, size_t len, int (*fn)(const char *stmt, size_t len, void *arg), void *arg)
+{
+    char delimiter[16] = ";";
+    fg_buf_t stmt = FG_BUF_INIT;
+    const char *p = sql, *end = sql + len;
+    int rc = 0;
+    while (p < end && rc == 0) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *line_end = nl != NULL ? nl : end;
+        size_t n = (size_t)(line_end - p);
+        while (n > 0 && isspace((unsigned char)p[n - 1]))
+            n--;
+        if (n >= 10 && strncasecmp(p, "DELIMITER ", 10) == 0) {
+            snprintf(delimiter, sizeof(delimiter), "%.*s", (int)(n - 10), p + 10);
+        } else if (!(stmt.len == 0 && line_is_blank_or_comment(p, n))) {
+            size_t dl = strlen(delimiter);
+            int ends = n >= dl && memcmp(p + n - dl, delimiter, dl) == 0;
+            fg_buf_append(&stmt, p, ends ? n - dl : n);
+            fg_buf_putc(&stmt, '\n');
+            if (ends) {
+                rc = fn(stmt.data, stmt.len, arg);
+                fg_buf_reset(&stmt);
+            }
+        }
+        p = line_end + 1;
+    }
+    if (rc == 0 && stmt.len > 0 && !line_is_blank_or_comment(stmt.data, stmt.len))
+        rc = fn(stmt.data, stmt.len, arg);
+    fg_buf_free(&stmt);
+    return rc;
+}
+
+static int exec_one(const char *stmt, size_t len, void *arg)
+{
+    return fg_db_exec_text(arg, stmt, len);
+}
+
+/* Returns 1 when applied with a matching checksum, 0 when not applied. */
+static int check_applied(fg_db_t *db, const migration_t *m, const char *checksum, FILE *err)
+{
+    fg_stmt_t s;
+    fg_buf_t stored = FG_BUF_INIT;
+    int rc = fg_stmt_init(&s, db, SQL_APPLIED);
+    if (rc != 0)
+        return rc;
+    fg_stmt_int(&s, m->version);
+    fg_stmt_out_text(&s, &stored, NULL);
+    if ((rc = fg_stmt_exec(&s)) == 0) {
+        rc = fg_stmt_fetch(&s);
+        fg_stmt_done(&s);
+    }
+    if (rc == 1 && strcmp(stored.data, checksum) != 0) {
+        fprintf(err, "migrate: %s was changed after it was applied (recorded sha256 %s, file %s); "
+                     "write a new migration instead\n", m->name, stored.data, checksum);
+        rc = FG_ECHECKSUM;
+    }
+    fg_buf_free(&stored);
+    return rc;
+}
+
+static int apply(fg_db_t *db, const char *dir, const migration_t *m, FILE *out, FILE *err)
+{
+    fg_buf_t path = FG_BUF_INIT, sql = FG_BUF_INIT;
+    uint8_t hash[FG_SHA256_LEN];
+    char checksum[2 * FG_SHA256_LEN + 1];
+    fg_stmt_t s;
+    int rc;
+    fg_buf_printf(&path, "%s/%s", dir, m->name);
+    if ((rc = read_file(path.data, &sql, err)) != 0)
+        goto Exit;
+    fg_sha256(sql.data != NULL ? sql.data : "", sql.len, hash);
+    fg_hex_encode(hash, sizeof(hash), checksum);
+    rc = check_applied(db, m, checksum, err);
+    fg_db_end(db);
+    if (rc == 1) {
+        rc = 0;
+        goto Exit;
+    }
+    if (rc != 0)
+        goto Exit;
+    if ((rc = fg_sql_split(sql.data != NULL ? sql.data : "", sql.len, exec_one, db)) != 0) {
+        fprintf(err, "migrate: %s failed: %s\n", m->name, fg_db_error(db));
+        goto Exit;
+    }
+    if ((rc = fg_stmt_init(&s, db, SQL_RECORD)) != 0)
+        goto Exit;
+    fg_stmt_int(&s, m->version);
+    fg_stmt_cstr(&s, m->name);
+    fg_stmt_cstr(&s, checksum);
+    fg_stmt_int(&s, fg_now_ms());
+    if ((rc = fg_stmt_exec(&s)) != 0 || (rc = fg_db_commit(db)) != 0)
+        goto Exit;
+    fprintf(out, "applied %s\n", m->name);
+Exit:
+    fg_buf_free(&path);
+    fg_buf_free(&sql);
+    return rc;
+}
+
+static int lock(fg_db_t *db, const char *sql)
+{
+    fg_stmt_t s;
+    int64_t got = 0;
+    int is_null = 0;
+    int rc = fg_stmt_init(&s, db, sql);
+    if (rc != 0)
+        return rc;
+    fg_stmt_out_int(&s, &got, &is_null);
+    if ((rc = fg_stmt_exec(&s)) != 0)
+        return rc;
+    rc = fg_stmt_fetch(&s);
+    fg_stmt_done(&s);
+    return rc == 1 && (got == 1 || sql == SQL_UNLOCK) ? 0 : FG_EUNAVAILABLE;
+}
+
+int fg_migrate(fg_db_t *db, const char *dir, FILE *out, FILE *err)
+{
+    static migration_t list[FG_MIGRATIONS_MAX];
+    int count = 0, applied_before = 1, rc;
+    if ((rc = list_migrations(dir, list, &count, err)) != 0)
+        return rc;
+    if ((rc = fg_db_exec_text(db, SQL_CREATE, strlen(SQL_CREATE))) != 0) {
+        fprintf(err, "migrate: %s\n", fg_db_error(db));
+        return rc;
+    }
+    if ((rc = lock(db, SQL_LOCK)) != 0) {
+        fprintf(err, "migrate: cannot take the migration lock: %s\n", fg_db_error(db));
+        return rc;
+    }
+    for (int i = 0; i < count && rc == 0; i++)
+        rc = apply(db, dir, &list[i], out, err);
+    (void)applied_before;
+    if (lock(db, SQL_UNLOCK) != 0) {
+        /* the lock is released with the connection anyway */
+    }
+    fg_db_end(db);
+    if (rc == 0)
+        fprintf(out, "schema up to date (%d migrations)\n", count);
+    return rc;
+}

@@ -1,0 +1,127 @@
+/*
+ * pool.c - the database worker pool.
+ */
+#include "db/pool.h"
+
+#include <assert.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+
+struct fg_pool {
+    const fg_config_t *cfg;
+    pthread_mutex_t mutex;
+    pthread_cond_t cond;
+    h2o_linklist_t queue;
+    int waiting;
+    int stopping;
+    atomic_int busy;
+    atomic_int connect_warnings;
+    int size;
+    pthread_t *threads;
+};
+
+static void *worker_main(void *arg)
+{
+    fg_pool_t *pool = arg;
+    fg_db_t *db = NULL;
+    char err[256];
+
+    mysql_thread_init();
+    if (fg_db_open(&db, pool->cfg, err, sizeof(err)) != 0 && atomic_fetch_add(&pool->connect_warnings, 1) == 0)
+        fprintf(stderr, "{\"level\":\"warn\",\"msg\":\"database not reachable at start; will retry\",\"error\":\"%s\"}\n",
+                fg_db_error(db));
+    for (;;) {
+        pthread_mutex_lock(&pool->mutex);
+        while (h2o_linklist_is_empty(&pool->queue) && !pool->stopping)
+            pthread_cond_wait(&pool->cond, &pool->mutex);
+        if (h2o_linklist_is_empty(&pool->queue)) {
+            pthread_mutex_unlock(&pool->mutex);
+            break;
+        }
+        fg_job_t *job = H2O_STRUCT_FROM_MEMBER(fg_job_t, queue_link, pool->queue.next);
+        h2o_linklist_unlink(&job->queue_link);
+        pool->waiting--;
+        atomic_fetch_add(&pool->busy, 1);
+        pthread_mutex_unlock(&pool->mutex);
+
+        job->run(job, db);
+        fg_db_end(db);
+        atomic_fetch_sub(&pool->busy, 1);
+        h2o_multithread_send_message(job->receiver, &job->message);
+    }
+    fg_db_close(db);
+    mysql_thread_end();
+    return NULL;
+}
+
+fg_pool_t *fg_pool_create(const fg_config_t *cfg, int size)
+{
+    assert(size > 0);
+    fg_pool_t *pool = fg_calloc(1, sizeof(*pool));
+    pool->cfg = cfg;
+    pool->size = size;
+    pthread_mutex_init(&pool->mutex, NULL);
+    pthread_cond_init(&pool->cond, NULL);
+    h2o_linklist_init_anchor(&pool->queue);
+    pool->threads = fg_calloc((size_t)size, sizeof(pthread_t));
+    for (int i = 0; i < size; i++)
+        if (pthread_create(&pool->threads[i], NULL, worker_main, pool) != 0) {
+            perror("pthread_create");
+            abort();
+        }
+    return pool;
+}
+
+int fg_pool_submit(fg_pool_t *pool, fg_job_t *job)
+{
+    memset(&job->message, 0, sizeof(job->message));
+    memset(&job->queue_link, 0, sizeof(job->queue_link));
+    pthread_mutex_lock(&pool->mutex);
+    if (pool->stopping || pool->waiting >= FG_POOL_QUEUE_MAX) {
+        pthread_mutex_unlock(&pool->mutex);
+        return FG_EUNAVAILABLE;
+    }
+    h2o_linklist_insert(&pool->queue, &job->queue_link);
+    pool->waiting++;
+    pthread_cond_signal(&pool->cond);
+    pthread_mutex_unlock(&pool->mutex);
+    return 0;
+}
+
+void fg_pool_on_done(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
+{
+    while (!h2o_linklist_is_empty(messages)) {
+        fg_job_t *job = H2O_STRUCT_FROM_MEMBER(fg_job_t, message.link, messages->next);
+        h2o_linklist_unlink(&job->message.link);
+        job->done(job);
+    }
+}
+
+void fg_pool_destroy(fg_pool_t *pool)
+{
+    if (pool == NULL)
+        return;
+    pthread_mutex_lock(&pool->mutex);
+    pool->stopping = 1;
+    pthread_cond_broadcast(&pool->cond);
+    pthread_mutex_unlock(&pool->mutex);
+    for (int i = 0; i < pool->size; i++)
+        pthread_join(pool->threads[i], NULL);
+    free(pool->threads);
+    pthread_mutex_destroy(&pool->mutex);
+    pthread_cond_destroy(&pool->cond);
+    free(pool);
+}
+
+int fg_pool_busy(fg_pool_t *pool) { return atomic_load(&pool->busy); }
+int fg_pool_size(fg_pool_t *pool) { return pool->size; }
+
+int fg_pool_waiting(fg_pool_t *pool)
+{
+    pthread_mutex_lock(&pool->mutex);
+    int n = pool->waiting;
+    pthread_mutex_unlock(&pool->mutex);
+    return n;
+}

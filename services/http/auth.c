@@ -1,0 +1,111 @@
+/*
+ * auth.c - merchant API keys: "Authorization: Bearer <key>", looked up by
+ * SHA-256.  A small in-process cache spares the lookup round trip on every
+ * request; a revoked key stops working within AUTH_CACHE_TTL_MS.
+ */
+#include "http/server_internal.h"
+
+#include <pthread.h>
+#include <string.h>
+#include <strings.h>
+#include "core/text.h"
+
+/* How long a verified key is trusted without asking the database again. */
+#define AUTH_CACHE_TTL_MS 10000
+/* Cache slots (direct-mapped by hash); a miss only costs one query. */
+#define AUTH_CACHE_SLOTS 1024
+/* Longest Authorization header value considered. */
+#define AUTH_HEADER_MAX 512
+
+typedef struct {
+    uint8_t hash[FG_SHA256_LEN];
+    uint64_t merchant_id;
+    char merchant_public_id[FG_ID_CAP];
+    int64_t expires_ms;
+} auth_slot_t;
+
+static pthread_mutex_t cache_mutex = PTHREAD_MUTEX_INITIALIZER;
+static auth_slot_t cache[AUTH_CACHE_SLOTS];
+
+static const char SQL_KEY[] =
+    "SELECT m.id, m.public_id FROM api_keys k JOIN merchants m ON m.id = k.merchant_id "
+    "WHERE k.key_hash = ? AND k.revoked_at IS NULL";
+
+static int cache_get(const uint8_t *hash, fg_call_t *call, int64_t now)
+{
+    auth_slot_t *slot = &cache[(hash[0] | hash[1] << 8) % AUTH_CACHE_SLOTS];
+    int hit = 0;
+    pthread_mutex_lock(&cache_mutex);
+    if (slot->expires_ms > now && memcmp(slot->hash, hash, FG_SHA256_LEN) == 0) {
+        call->merchant_id = slot->merchant_id;
+        memcpy(call->merchant_public_id, slot->merchant_public_id, FG_ID_CAP);
+        hit = 1;
+    }
+    pthread_mutex_unlock(&cache_mutex);
+    return hit;
+}
+
+static void cache_put(const uint8_t *hash, const fg_call_t *call, int64_t now)
+{
+    auth_slot_t *slot = &cache[(hash[0] | hash[1] << 8) % AUTH_CACHE_SLOTS];
+    pthread_mutex_lock(&cache_mutex);
+    memcpy(slot->hash, hash, FG_SHA256_LEN);
+    slot->merchant_id = call->merchant_id;
+    memcpy(slot->merchant_public_id, call->merchant_public_id, FG_ID_CAP);
+    slot->expires_ms = now + AUTH_CACHE_TTL_MS;
+    pthread_mutex_unlock(&cache_mutex);
+}
+
+static int unauthorized(fg_call_t *call, const char *code, const char *message)
+{
+    fg_call_error(call, 401, "authentication", code, message, NULL);
+    return -1;
+}
+
+int fg_auth_merchant(fg_call_t *call, fg_db_t *db)
+{
+    const char *h = call->authorization;
+    if (h == NULL)
+        return unauthorized(call, "missing_api_key", "send your API key as \"Authorization: Bearer <key>\"");
+    size_t len = strlen(h);
+    if (len < 8 || len > AUTH_HEADER_MAX || strncasecmp(h, "Bearer ", 7) != 0)
+        return unauthorized(call, "invalid_api_key", "the Authorization header is not \"Bearer <key>\"");
+    const char *key = h + 7;
+    while (*key == ' ')
+        key++;
+    uint8_t hash[FG_SHA256_LEN];
+    fg_sha256(key, strlen(key), hash);
+    int64_t now = fg_now_ms();
+    if (cache_get(hash, call, now))
+        return 0;
+
+    fg_stmt_t s;
+    int64_t id = 0;
+    fg_buf_t public_id = FG_BUF_INIT;
+    int rc = fg_stmt_init(&s, db, SQL_KEY);
+    if (rc == 0) {
+        fg_stmt_blob(&s, hash, sizeof(hash));
+        fg_stmt_out_int(&s, &id, NULL);
+        fg_stmt_out_text(&s, &public_id, NULL);
+        rc = fg_stmt_exec(&s);
+    }
+    if (rc == 0) {
+        rc = fg_stmt_fetch(&s);
+        fg_stmt_done(&s);
+    }
+    fg_db_end(db);
+    if (rc < 0) {
+        fg_buf_free(&public_id);
+        fg_call_db_error(call, db, rc);
+        return -1;
+    }
+    if (rc == 0 || public_id.len >= FG_ID_CAP) {
+        fg_buf_free(&public_id);
+        return unauthorized(call, "invalid_api_key", "the API key is not valid");
+    }
+    call->merchant_id = (uint64_t)id;
+    memcpy(call->merchant_public_id, public_id.data, public_id.len + 1);
+    fg_buf_free(&public_id);
+    cache_put(hash, call, now);
+    return 0;
+}

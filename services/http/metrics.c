@@ -1,0 +1,111 @@
+/*
+ * metrics.c - Prometheus text metrics.
+ */
+#include "http/metrics.h"
+
+#include <assert.h>
+#include <stdatomic.h>
+
+/* Status codes counted one by one; anything else counts as its class. */
+static const int STATUSES[] = {200, 201, 204, 400, 401, 403, 404, 405, 409, 413, 415, 422, 429, 500, 502, 503};
+#define STATUS_COUNT ((int)(sizeof(STATUSES) / sizeof(STATUSES[0])))
+#define STATUS_SLOTS (STATUS_COUNT + 1) /* + "other" */
+
+/* Latency bucket upper bounds in microseconds (Prometheus renders seconds). */
+static const int64_t BUCKETS_US[] = {500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000, 10000000};
+#define BUCKET_COUNT ((int)(sizeof(BUCKETS_US) / sizeof(BUCKETS_US[0])))
+
+static const char *const *route_names;
+static int route_count;
+static atomic_uint_fast64_t requests[FG_METRICS_ROUTES_MAX][STATUS_SLOTS];
+static atomic_uint_fast64_t other_status[FG_METRICS_ROUTES_MAX];
+static atomic_uint_fast64_t buckets[FG_METRICS_ROUTES_MAX][BUCKET_COUNT + 1];
+static atomic_uint_fast64_t sum_us[FG_METRICS_ROUTES_MAX];
+
+void fg_metrics_init(const char *const *names, int count)
+{
+    assert(count <= FG_METRICS_ROUTES_MAX);
+    route_names = names;
+    route_count = count;
+}
+
+static int status_slot(int status)
+{
+    for (int i = 0; i < STATUS_COUNT; i++)
+        if (STATUSES[i] == status)
+            return i;
+    return STATUS_COUNT;
+}
+
+void fg_metrics_observe(int route, int status, int64_t duration_us)
+{
+    if (route < 0 || route >= route_count)
+        return;
+    int slot = status_slot(status);
+    if (slot == STATUS_COUNT)
+        atomic_store_explicit(&other_status[route], (uint64_t)status, memory_order_relaxed);
+    atomic_fetch_add_explicit(&requests[route][slot], 1, memory_order_relaxed);
+    int b = 0;
+    while (b < BUCKET_COUNT && duration_us > BUCKETS_US[b])
+        b++;
+    atomic_fetch_add_explicit(&buckets[route][b], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&sum_us[route], (uint64_t)(duration_us > 0 ? duration_us : 0), memory_order_relaxed);
+}
+
+static void render_requests(fg_buf_t *out)
+{
+    fg_buf_puts(out, "# HELP feegate_http_requests_total HTTP requests answered, by route and status.\n"
+                     "# TYPE feegate_http_requests_total counter\n");
+    for (int r = 0; r < route_count; r++)
+        for (int s = 0; s < STATUS_SLOTS; s++) {
+            uint64_t n = atomic_load_explicit(&requests[r][s], memory_order_relaxed);
+            if (n == 0)
+                continue;
+            if (s < STATUS_COUNT)
+                fg_buf_printf(out, "feegate_http_requests_total{route=\"%s\",status=\"%d\"} %llu\n", route_names[r],
+                              STATUSES[s], (unsigned long long)n);
+            else
+                fg_buf_printf(out, "feegate_http_requests_total{route=\"%s\",status=\"other\"} %llu\n",
+                              route_names[r], (unsigned long long)n);
+        }
+}
+
+static void render_latency(fg_buf_t *out)
+{
+    fg_buf_puts(out, "# HELP feegate_http_request_duration_seconds Time from request to response, by route.\n"
+                     "# TYPE feegate_http_request_duration_seconds histogram\n");
+    for (int r = 0; r < route_count; r++) {
+        uint64_t cumulative = 0;
+        for (int b = 0; b <= BUCKET_COUNT; b++) {
+            cumulative += atomic_load_explicit(&buckets[r][b], memory_order_relaxed);
+            if (b < BUCKET_COUNT)
+                fg_buf_printf(out, "feegate_http_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %llu\n",
+                              route_names[r], (double)BUCKETS_US[b] / 1e6, (unsigned long long)cumulative);
+            else
+                fg_buf_printf(out, "feegate_http_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %llu\n",
+                              route_names[r], (unsigned long long)cumulative);
+        }
+        uint64_t sum = atomic_load_explicit(&sum_us[r], memory_order_relaxed);
+        fg_buf_printf(out, "feegate_http_request_duration_seconds_sum{route=\"%s\"} %llu.%06llu\n", route_names[r],
+                      (unsigned long long)(sum / 1000000), (unsigned long long)(sum % 1000000));
+        fg_buf_printf(out, "feegate_http_request_duration_seconds_count{route=\"%s\"} %llu\n", route_names[r],
+                      (unsigned long long)cumulative);
+    }
+}
+
+void fg_metrics_render(fg_buf_t *out, fg_pool_t *pool)
+{
+    render_requests(out);
+    render_latency(out);
+    fg_buf_printf(out,
+                  "# HELP feegate_db_pool_connections Database connections in the pool.\n"
+                  "# TYPE feegate_db_pool_connections gauge\n"
+                  "feegate_db_pool_connections %d\n"
+                  "# HELP feegate_db_pool_in_use Database connections running a request now.\n"
+                  "# TYPE feegate_db_pool_in_use gauge\n"
+                  "feegate_db_pool_in_use %d\n"
+                  "# HELP feegate_db_pool_waiting Requests waiting for a database connection.\n"
+                  "# TYPE feegate_db_pool_waiting gauge\n"
+                  "feegate_db_pool_waiting %d\n",
+                  fg_pool_size(pool), fg_pool_busy(pool), fg_pool_waiting(pool));
+}

@@ -1,0 +1,22 @@
+/*
+ * metrics.h - request counters and latency histograms, rendered in the
+ * Prometheus text format.  Lock-free: relaxed atomics per (route, status).
+ */
+#ifndef FG_HTTP_METRICS_H
+#define FG_HTTP_METRICS_H
+
+#include <stdint.h>
+#include "core/buf.h"
+#include "db/pool.h"
+
+/* Route slots: the API routes plus the few answered on the loop. */
+#define FG_METRICS_ROUTES_MAX 96
+
+/** Registers route names; index i of a later observe is names[i]. */
+void fg_metrics_init(const char *const *names, int count);
+/** Records one finished request. */
+void fg_metrics_observe(int route, int status, int64_t duration_us);
+/** Appends every metric, with the pool's gauges, to out. */
+void fg_metrics_render(fg_buf_t *out, fg_pool_t *pool);
+
+#endif

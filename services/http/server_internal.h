@@ -1,0 +1,25 @@
+/*
+ * server_internal.h - pieces shared by server.c, call.c and tls.c.
+ */
+#ifndef FG_HTTP_SERVER_INTERNAL_H
+#define FG_HTTP_SERVER_INTERNAL_H
+
+#include <openssl/ssl.h>
+#include "http/http.h"
+
+/** Builds the TLS context (TLS >= 1.2, ALPN h2 + http/1.1) from https.cert and
+ *  https.key, or an ephemeral self-signed certificate when none is set.
+ *  NULL with a message in err on failure. */
+SSL_CTX *fg_tls_create(const fg_config_t *cfg, char *err, size_t err_cap);
+
+/** Runs on a worker: authentication, idempotency bookkeeping, the handler. */
+void fg_call_run(fg_job_t *job, fg_db_t *db);
+
+/** Authenticates a merchant API key (services/http/auth.c).  0, or sets a 401
+ *  (or 503) answer on call and returns non-zero. */
+int fg_auth_merchant(fg_call_t *call, fg_db_t *db);
+
+/** Frees everything the call owns. */
+void fg_call_free(fg_call_t *call);
+
+#endif

@@ -1,0 +1,172 @@
+/*
+ * main.c - the `feegate` command (DESIGN §11).
+ */
+#include <limits.h>
+#include <mysql.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "core/config.h"
+#include "db/db.h"
+#include "db/migrate.h"
+#include "http/http.h"
+#include "merchants/merchants.h"
+
+#define EXIT_USAGE 2
+
+static const char USAGE[] =
+    "usage: feegate [--config FILE] COMMAND\n"
+    "\n"
+    "commands:\n"
+    "  serve                              run the server until SIGTERM/SIGINT\n"
+    "  migrate [--dir DIR]                apply schema/*.sql in order\n"
+    "  admin merchant create --name NAME  create a merchant; prints its id and API key\n"
+    "  version                            print the version\n"
+    "\n"
+    "Every setting section.key can be given in the config file or as the\n"
+    "environment variable FEEGATE_SECTION_KEY (see deploy/feegate.conf.example).\n";
+
+static int usage(const char *why)
+{
+    if (why != NULL)
+        fprintf(stderr, "feegate: %s\n", why);
+    fputs(USAGE, stderr);
+    return EXIT_USAGE;
+}
+
+/* Value of "--name VALUE" among argv[from..argc), or NULL. */
+static const char *option(int argc, char **argv, int from, const char *name)
+{
+    for (int i = from; i + 1 < argc; i++)
+        if (strcmp(argv[i], name) == 0)
+            return argv[i + 1];
+    return NULL;
+}
+
+static int is_dir(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* schema/ in the current directory, else next to the binary's parent
+ * (build/feegate -> schema/), so tests can run from any directory. */
+static void schema_dir(char *out, size_t cap)
+{
+    char exe[PATH_MAX];
+    ssize_t n;
+    snprintf(out, cap, "schema");
+    if (is_dir(out))
+        return;
+    if ((n = readlink("/proc/self/exe", exe, sizeof(exe) - 1)) <= 0)
+        return;
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (slash != NULL)
+        *slash = '\0';
+    snprintf(out, cap, "%s/../schema", exe);
+}
+
+static int open_db(const fg_config_t *cfg, fg_db_t **db)
+{
+    char err[512];
+    if (fg_db_open(db, cfg, err, sizeof(err)) != 0) {
+        fprintf(stderr, "feegate: %s\n", err);
+        return 1;
+    }
+    return 0;
+}
+
+static int cmd_migrate(const fg_config_t *cfg, int argc, char **argv)
+{
+    char dir[PATH_MAX + 16];
+    const char *given = option(argc, argv, 2, "--dir");
+    fg_db_t *db = NULL;
+    if (given != NULL)
+        snprintf(dir, sizeof(dir), "%s", given);
+    else
+        schema_dir(dir, sizeof(dir));
+    int rc = open_db(cfg, &db);
+    if (rc == 0)
+        rc = fg_migrate(db, dir, stdout, stderr) == 0 ? 0 : 1;
+    fg_db_close(db);
+    return rc;
+}
+
+static int cmd_merchant_create(const fg_config_t *cfg, int argc, char **argv)
+{
+    const char *name = option(argc, argv, 4, "--name");
+    char id[FG_ID_CAP], key[FG_API_KEY_CAP];
+    fg_db_t *db = NULL;
+    if (name == NULL)
+        return usage("admin merchant create needs --name NAME");
+    int rc = open_db(cfg, &db);
+    if (rc == 0) {
+        int err = fg_merchant_create(db, name, id, key);
+        if (err == FG_EINVALID) {
+            fprintf(stderr, "feegate: --name must be 1 to %d characters of UTF-8\n", FG_MERCHANT_NAME_MAX);
+            rc = EXIT_USAGE;
+        } else if (err != 0) {
+            fprintf(stderr, "feegate: cannot create the merchant: %s\n", fg_db_error(db));
+            rc = 1;
+        } else {
+            printf("{\"id\":\"%s\",\"api_key\":\"%s\"}\n", id, key);
+        }
+    }
+    fg_db_close(db);
+    return rc;
+}
+
+static int dispatch(const fg_config_t *cfg, int argc, char **argv)
+{
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "serve") == 0)
+        return fg_server_run(cfg);
+    if (strcmp(cmd, "migrate") == 0)
+        return cmd_migrate(cfg, argc, argv);
+    if (strcmp(cmd, "admin") == 0 && argc >= 4 && strcmp(argv[2], "merchant") == 0 && strcmp(argv[3], "create") == 0)
+        return cmd_merchant_create(cfg, argc, argv);
+    return usage("unknown command");
+}
+
+/* Removes "--config FILE" from argv, wherever it stands. */
+static const char *take_config(int *argc, char **argv)
+{
+    for (int i = 1; i + 1 < *argc; i++)
+        if (strcmp(argv[i], "--config") == 0) {
+            const char *path = argv[i + 1];
+            memmove(&argv[i], &argv[i + 2], (size_t)(*argc - i - 2) * sizeof(char *));
+            *argc -= 2;
+            return path;
+        }
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    fg_config_t cfg;
+    char err[512];
+    const char *config_path = take_config(&argc, argv);
+    if (argc < 2)
+        return usage(NULL);
+    if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
+        printf("feegate %s\n", FEEGATE_VERSION);
+        return 0;
+    }
+    if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0) {
+        fputs(USAGE, stdout);
+        return 0;
+    }
+    if (fg_config_load(&cfg, config_path, err, sizeof(err)) != 0) {
+        fprintf(stderr, "%s\n", err);
+        fg_config_free(&cfg);
+        return EXIT_USAGE;
+    }
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    mysql_library_init(0, NULL, NULL);
+    int rc = dispatch(&cfg, argc, argv);
+    mysql_library_end();
+    fg_config_free(&cfg);
+    return rc;
+}

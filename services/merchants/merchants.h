@@ -1,0 +1,25 @@
+/*
+ * merchants.h - collecting units (schools, utilities, offices) and their API
+ * keys.
+ */
+#ifndef FG_MERCHANTS_MERCHANTS_H
+#define FG_MERCHANTS_MERCHANTS_H
+
+#include "core/buf.h"
+#include "core/ids.h"
+#include "db/db.h"
+
+/* Random bytes in an API key: 32 from OpenSSL, as the contract demands. */
+#define FG_API_KEY_RANDOM_BYTES 32
+/* "fg_live_" + base64url(32 bytes) = 8 + 43 characters. */
+#define FG_API_KEY_CAP 64
+#define FG_MERCHANT_NAME_MAX 200
+
+/**
+ * Creates a merchant and its first API key in one transaction.  Writes the
+ * merchant's public id and the key (shown once; only its SHA-256 is kept).
+ * Returns 0, FG_EINVALID for an empty or over-long name, or a database code.
+ */
+int fg_merchant_create(fg_db_t *db, const char *name, char id[FG_ID_CAP], char api_key[FG_API_KEY_CAP]) FG_MUST_USE;
+
+#endif

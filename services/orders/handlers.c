@@ -1,0 +1,517 @@
+/*
+ * handlers.c - the order routes: create, batch, read, list, cancel.
+ */
+#include "orders/orders_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "core/text.h"
+
+/* A code collision (50 random bits) is retried with a new code this often. */
+#define CODE_ATTEMPTS_MAX 4
+/* List page size (DESIGN §4). */
+#define LIST_LIMIT_DEFAULT 50
+#define LIST_LIMIT_MAX 500
+
+static void answer_field_error(fg_call_t *call, const fg_field_error_t *err)
+{
+    fg_call_error(call, err->status, "invalid_request", err->code, err->message, err->field[0] ? err->field : NULL);
+}
+
+static void duplicate_ref_error(fg_buf_t *b, const char *ref, const fg_buf_t *existing)
+{
+    fg_buf_puts(b, "{\"error\":{");
+    fg_json_kv_str(b, 0, "type", "conflict");
+    fg_json_kv_str(b, 1, "code", "duplicate_merchant_ref");
+    fg_buf_t msg = FG_BUF_INIT;
+    fg_buf_printf(&msg, "an order with merchant_ref \"%s\" already exists: %s", ref, existing->data);
+    fg_json_kv_str(b, 1, "message", msg.data);
+    fg_buf_free(&msg);
+    fg_json_kv_str(b, 1, "field", "merchant_ref");
+    fg_json_kv_strn(b, 1, "existing_order_id", existing->data, existing->len);
+    fg_buf_puts(b, "}}");
+}
+
+/* Inserts r, drawing a new code on the (rare) code collision.  Sets *dup when
+ * the merchant_ref is taken (ignore mode) or returns FG_ECONFLICT (strict). */
+static int insert_with_code_retry(fg_db_t *db, uint64_t merchant_id, fg_order_row_t *r, int ignore, int *inserted)
+{
+    for (int attempt = 0; attempt < CODE_ATTEMPTS_MAX; attempt++) {
+        int ok = 0;
+        int rc = fg_order_insert(db, merchant_id, r, ignore, &ok);
+        if (rc == 0 && ignore && !ok) {
+            /* Ignored: merchant_ref taken, or (almost never) the code. */
+            fg_buf_t existing = FG_BUF_INIT;
+            rc = fg_order_find_ref(db, merchant_id, r->merchant_ref.data, r->merchant_ref.len, &existing);
+            fg_buf_free(&existing);
+            if (rc == 0) {
+                *inserted = 0;
+                return 0;
+            }
+            if (rc != FG_ENOTFOUND)
+                return rc;
+        } else if (rc == FG_ECONFLICT && strstr(fg_db_error(db), "uq_orders_code") == NULL) {
+            return FG_ECONFLICT;
+        } else if (rc != FG_ECONFLICT) {
+            if (inserted != NULL)
+                *inserted = rc == 0;
+            return rc;
+        }
+        if (fg_order_new_code(r) != 0)
+            return FG_EIO;
+    }
+    return FG_EDB;
+}
+
+/* ---- POST /v1/orders ------------------------------------------------------ */
+
+typedef struct {
+    fg_call_t *call;
+    const fg_order_input_t *input;
+    fg_order_row_t row;
+    fg_buf_t body;
+    int idem_conflict;
+} create_t;
+
+static int create_tx(fg_db_t *db, void *arg)
+{
+    create_t *c = arg;
+    int64_t now = fg_now_ms();
+    int rc;
+    c->idem_conflict = 0;
+    if ((rc = fg_order_row_from_input(&c->row, c->input, now)) != 0)
+        return rc;
+    if ((rc = insert_with_code_retry(db, c->call->merchant_id, &c->row, 0, NULL)) != 0)
+        return rc;
+    fg_buf_reset(&c->body);
+    fg_order_json(&c->body, &c->row, c->call->merchant_public_id, c->call->cfg->public_base_url, now);
+    rc = fg_idem_store(db, c->call, 201, &c->body);
+    if (rc == FG_ECONFLICT)
+        c->idem_conflict = 1;
+    return rc;
+}
+
+static void answer_duplicate_ref(fg_call_t *call, fg_db_t *db, const char *ref)
+{
+    fg_buf_t existing = FG_BUF_INIT, body = FG_BUF_INIT;
+    int rc = fg_order_find_ref(db, call->merchant_id, ref, strlen(ref), &existing);
+    fg_db_end(db);
+    if (rc != 0) {
+        fg_call_db_error(call, db, rc == FG_ENOTFOUND ? FG_ERETRY : rc);
+    } else {
+        duplicate_ref_error(&body, ref, &existing);
+        fg_call_json(call, 409, &body);
+    }
+    fg_buf_free(&existing);
+}
+
+void fg_orders_create(fg_call_t *call, fg_db_t *db)
+{
+    fg_field_error_t err;
+    fg_order_input_t input;
+    create_t c = {.call = call, .input = &input};
+    yajl_val root = fg_json_parse_object(call->body, call->body_len, &err);
+    memset(&input, 0, sizeof(input));
+    fg_order_row_init(&c.row);
+    if (root == NULL) {
+        answer_field_error(call, &err);
+        goto Exit;
+    }
+    if (fg_order_input_parse(root, fg_now_ms(), &input, &err) != 0) {
+        answer_field_error(call, &err);
+        goto Exit;
+    }
+    int rc = fg_db_tx(db, create_tx, &c);
+    if (rc == 0) {
+        fg_call_json(call, 201, &c.body);
+    } else if (rc == FG_ECONFLICT) {
+        /* The key or the merchant_ref was taken by a request that committed
+         * first: the key's stored answer wins, else name the existing order. */
+        rc = call->idem_key != NULL ? fg_idem_answer_existing(db, call) : FG_ENOTFOUND;
+        if (rc == FG_ENOTFOUND && !c.idem_conflict)
+            answer_duplicate_ref(call, db, input.merchant_ref);
+        else if (rc != 0)
+            fg_call_db_error(call, db, rc == FG_ENOTFOUND ? FG_ERETRY : rc);
+    } else {
+        fg_call_db_error(call, db, rc);
+    }
+Exit:
+    fg_order_input_free(&input);
+    fg_order_row_free(&c.row);
+    fg_buf_free(&c.body);
+    if (root != NULL)
+        yajl_tree_free(root);
+}
+
+/* ---- POST /v1/orders/batch ------------------------------------------------ */
+
+typedef struct {
+    fg_call_t *call;
+    yajl_val items;
+    fg_buf_t body;
+    int idem_conflict;
+    int created;
+} batch_t;
+
+static void batch_item_error(fg_buf_t *b, const fg_field_error_t *err)
+{
+    fg_buf_puts(b, "{\"error\":{");
+    fg_json_kv_str(b, 0, "type", "invalid_request");
+    fg_json_kv_str(b, 1, "code", err->code);
+    fg_json_kv_str(b, 1, "message", err->message);
+    if (err->field[0])
+        fg_json_kv_str(b, 1, "field", err->field);
+    fg_json_kv_int(b, 1, "status", err->status);
+    fg_buf_puts(b, "}}");
+}
+
+static int batch_item(fg_db_t *db, batch_t *bt, yajl_val item, int64_t now, fg_order_row_t *row)
+{
+    fg_field_error_t err;
+    fg_order_input_t input;
+    int rc = 0, inserted = 0;
+    if (fg_order_input_parse(item, now, &input, &err) != 0) {
+        batch_item_error(&bt->body, &err);
+        goto Exit;
+    }
+    if ((rc = fg_order_row_from_input(row, &input, now)) != 0 ||
+        (rc = insert_with_code_retry(db, bt->call->merchant_id, row, 1, &inserted)) != 0)
+        goto Exit;
+    if (inserted) {
+        fg_order_json(&bt->body, row, bt->call->merchant_public_id, bt->call->cfg->public_base_url, now);
+        bt->created++;
+    } else {
+        fg_buf_t existing = FG_BUF_INIT;
+        rc = fg_order_find_ref(db, bt->call->merchant_id, input.merchant_ref, strlen(input.merchant_ref), &existing);
+        if (rc == 0)
+            duplicate_ref_error(&bt->body, input.merchant_ref, &existing);
+        fg_buf_free(&existing);
+    }
+Exit:
+    fg_order_input_free(&input);
+    return rc;
+}
+
+static int batch_tx(fg_db_t *db, void *arg)
+{
+    batch_t *bt = arg;
+    int64_t now = fg_now_ms();
+    int rc = 0;
+    fg_order_row_t row;
+    fg_order_row_init(&row);
+    bt->idem_conflict = 0;
+    bt->created = 0;
+    fg_buf_reset(&bt->body);
+    fg_buf_puts(&bt->body, "{\"object\":\"list\",\"data\":[");
+    for (size_t i = 0; i < bt->items->u.array.len && rc == 0; i++) {
+        if (i > 0)
+            fg_buf_putc(&bt->body, ',');
+        rc = batch_item(db, bt, bt->items->u.array.values[i], now, &row);
+    }
+    fg_order_row_free(&row);
+    if (rc != 0)
+        return rc;
+    fg_buf_puts(&bt->body, "]}");
+    rc = fg_idem_store(db, bt->call, 200, &bt->body);
+    if (rc == FG_ECONFLICT)
+        bt->idem_conflict = 1;
+    return rc;
+}
+
+void fg_orders_batch(fg_call_t *call, fg_db_t *db)
+{
+    fg_field_error_t err;
+    batch_t bt = {.call = call};
+    yajl_val root = fg_json_parse_object(call->body, call->body_len, &err);
+    if (root == NULL) {
+        answer_field_error(call, &err);
+        return;
+    }
+    static const char *orders_path[] = {"orders", NULL};
+    bt.items = yajl_tree_get(root, orders_path, yajl_t_any);
+    if (bt.items == NULL || !YAJL_IS_ARRAY(bt.items)) {
+        fg_call_error(call, 400, "invalid_request", bt.items == NULL ? "missing_field" : "invalid_type",
+                      "orders must be an array of orders", "orders");
+    } else if (bt.items->u.array.len == 0 || bt.items->u.array.len > FG_ORDER_BATCH_MAX) {
+        fg_call_error(call, 422, "invalid_request", "batch_size", "orders must hold 1 to 10000 orders", "orders");
+    } else if (root->u.object.len != 1) {
+        fg_call_error(call, 400, "invalid_request", "unknown_field", "a batch has only the field \"orders\"", NULL);
+    } else {
+        int rc = fg_db_tx(db, batch_tx, &bt);
+        if (rc == 0) {
+            fg_call_json(call, 200, &bt.body);
+        } else if (rc == FG_ECONFLICT && bt.idem_conflict) {
+            rc = fg_idem_answer_existing(db, call);
+            if (rc != 0)
+                fg_call_db_error(call, db, rc == FG_ENOTFOUND ? FG_ERETRY : rc);
+        } else {
+            fg_call_db_error(call, db, rc == FG_ECONFLICT ? FG_ERETRY : rc);
+        }
+    }
+    fg_buf_free(&bt.body);
+    yajl_tree_free(root);
+}
+
+/* ---- GET /v1/orders/{id} -------------------------------------------------- */
+
+static void not_found(fg_call_t *call)
+{
+    fg_call_error(call, 404, "not_found", "order_not_found", "no such order", NULL);
+}
+
+void fg_orders_get(fg_call_t *call, fg_db_t *db)
+{
+    fg_order_row_t row;
+    fg_order_row_init(&row);
+    int rc = fg_order_load(db, call->merchant_id, call->params[0], call->param_lens[0], 0, &row);
+    if (rc == FG_ENOTFOUND) {
+        not_found(call);
+    } else if (rc != 0) {
+        fg_call_db_error(call, db, rc);
+    } else {
+        fg_buf_t b = FG_BUF_INIT;
+        fg_order_json(&b, &row, call->merchant_public_id, call->cfg->public_base_url, fg_now_ms());
+        fg_call_json(call, 200, &b);
+    }
+    fg_order_row_free(&row);
+}
+
+/* ---- GET /v1/orders ------------------------------------------------------- */
+
+/* The effective status (expired at once when past expires_at) is what the
+ * status filter matches, so a list agrees with a read of each order. */
+static const char SQL_LIST[] =
+    "SELECT id, public_id, merchant_ref, fee_type, category, amount, currency, amount_paid, amount_refunded, "
+    "allow_partial, status, payer_name, payer_ref, payer_phone, payer_email, description, due_at, expires_at, "
+    "metadata, code, created_at, updated_at FROM orders "
+    "WHERE merchant_id = ? AND id < ? "
+    "AND (? IS NULL OR (CASE WHEN status IN ('open','partially_paid') AND expires_at <= ? THEN 'expired' "
+    "ELSE status END) = ?) "
+    "AND (? IS NULL OR fee_type = ?) AND (? IS NULL OR merchant_ref = ?) "
+    "AND (? IS NULL OR created_at >= ?) AND (? IS NULL OR created_at < ?) "
+    "ORDER BY id DESC LIMIT ?";
+
+typedef struct {
+    const char *status, *fee_type, *merchant_ref;
+    int64_t created_from, created_to, cursor, limit;
+    int has_from, has_to;
+} list_query_t;
+
+static int bad_param(fg_call_t *call, const char *code, const char *message, const char *field)
+{
+    fg_call_error(call, 400, "invalid_request", code, message, field);
+    return -1;
+}
+
+static int parse_time_param(fg_call_t *call, const char *name, int64_t *out, int *has)
+{
+    size_t len;
+    const char *v = fg_call_query(call, name, &len);
+    *has = 0;
+    if (v == NULL || len == 0)
+        return 0;
+    if (fg_time_parse_rfc3339(v, len, out) != 0)
+        return bad_param(call, "invalid_timestamp", "expected an RFC 3339 timestamp", name);
+    *has = 1;
+    return 0;
+}
+
+static int parse_list_query(fg_call_t *call, list_query_t *q)
+{
+    static const char *const STATUSES[] = {"open", "partially_paid", "paid", "cancelled", "expired"};
+    size_t len;
+    const char *v;
+    memset(q, 0, sizeof(*q));
+    q->limit = LIST_LIMIT_DEFAULT;
+    q->cursor = INT64_MAX;
+    if ((v = fg_call_query(call, "limit", &len)) != NULL) {
+        char *end;
+        long long n = strtoll(v, &end, 10);
+        if (len == 0 || *end != '\0' || n < 1 || n > LIST_LIMIT_MAX)
+            return bad_param(call, "invalid_limit", "limit must be an integer from 1 to 500", "limit");
+        q->limit = n;
+    }
+    if ((v = fg_call_query(call, "cursor", &len)) != NULL && len > 0) {
+        char *end;
+        long long n = strtoll(v, &end, 36);
+        if (*end != '\0' || n <= 0)
+            return bad_param(call, "invalid_cursor", "cursor is not one this API gave out", "cursor");
+        q->cursor = n;
+    }
+    if ((v = fg_call_query(call, "status", &len)) != NULL && len > 0) {
+        size_t i = 0;
+        while (i < 5 && strcmp(v, STATUSES[i]) != 0)
+            i++;
+        if (i == 5)
+            return bad_param(call, "invalid_status", "unknown status", "status");
+        q->status = v;
+    }
+    if ((v = fg_call_query(call, "fee_type", &len)) != NULL && len > 0) {
+        if (strcmp(v, "tuition") != 0 && strcmp(v, "utility") != 0 && strcmp(v, "procedure") != 0)
+            return bad_param(call, "invalid_fee_type", "fee_type must be tuition, utility or procedure", "fee_type");
+        q->fee_type = v;
+    }
+    if ((v = fg_call_query(call, "merchant_ref", &len)) != NULL && len > 0)
+        q->merchant_ref = v;
+    if (parse_time_param(call, "created_from", &q->created_from, &q->has_from) != 0 ||
+        parse_time_param(call, "created_to", &q->created_to, &q->has_to) != 0)
+        return -1;
+    return 0;
+}
+
+static void bind_optional(fg_stmt_t *s, const char *v)
+{
+    fg_stmt_cstr(s, v);
+    fg_stmt_cstr(s, v);
+}
+
+void fg_orders_list(fg_call_t *call, fg_db_t *db)
+{
+    list_query_t q;
+    if (parse_list_query(call, &q) != 0)
+        return;
+    int64_t now = fg_now_ms();
+    fg_stmt_t s;
+    fg_order_row_t row;
+    fg_buf_t b = FG_BUF_INIT;
+    int rc, count = 0;
+    fg_order_row_init(&row);
+    if ((rc = fg_stmt_init(&s, db, SQL_LIST)) != 0)
+        goto Exit;
+    fg_stmt_int(&s, (int64_t)call->merchant_id);
+    fg_stmt_int(&s, q.cursor);
+    fg_stmt_cstr(&s, q.status);
+    fg_stmt_int(&s, now);
+    fg_stmt_cstr(&s, q.status);
+    bind_optional(&s, q.fee_type);
+    bind_optional(&s, q.merchant_ref);
+    fg_stmt_int_or_null(&s, q.has_from ? &q.created_from : NULL);
+    fg_stmt_int_or_null(&s, q.has_from ? &q.created_from : NULL);
+    fg_stmt_int_or_null(&s, q.has_to ? &q.created_to : NULL);
+    fg_stmt_int_or_null(&s, q.has_to ? &q.created_to : NULL);
+    fg_stmt_int(&s, q.limit + 1); /* one more tells whether a next page exists */
+    fg_order_row_bind(&s, &row);
+    if ((rc = fg_stmt_exec(&s)) != 0)
+        goto Exit;
+    fg_buf_puts(&b, "{\"object\":\"list\",\"data\":[");
+    int64_t last_id = 0;
+    while ((rc = fg_stmt_fetch(&s)) == 1) {
+        if (count == q.limit) {
+            fg_stmt_done(&s);
+            break;
+        }
+        if (count++ > 0)
+            fg_buf_putc(&b, ',');
+        fg_order_json(&b, &row, call->merchant_public_id, call->cfg->public_base_url, now);
+        last_id = row.id;
+    }
+    if (rc < 0)
+        goto Exit;
+    fg_buf_puts(&b, "],\"next_cursor\":");
+    if (rc == 1) {
+        char cursor[16];
+        /* base 36 of the last row's key: opaque to clients, cheap to check */
+        int n = 0;
+        char tmp[16];
+        for (uint64_t v = (uint64_t)last_id; v > 0; v /= 36)
+            tmp[n++] = "0123456789abcdefghijklmnopqrstuvwxyz"[v % 36];
+        for (int i = 0; i < n; i++)
+            cursor[i] = tmp[n - 1 - i];
+        cursor[n] = '\0';
+        fg_json_cstr(&b, cursor);
+    } else {
+        fg_buf_puts(&b, "null");
+    }
+    fg_buf_putc(&b, '}');
+    rc = 0;
+    fg_call_json(call, 200, &b);
+Exit:
+    if (rc != 0)
+        fg_call_db_error(call, db, rc);
+    fg_buf_free(&b);
+    fg_order_row_free(&row);
+}
+
+/* ---- POST /v1/orders/{id}/cancel ------------------------------------------ */
+
+typedef enum { CANCEL_DONE, CANCEL_ALREADY, CANCEL_NOT_FOUND, CANCEL_REFUSED } cancel_outcome_t;
+
+static const char SQL_CANCEL[] = "UPDATE orders SET status = 'cancelled', updated_at = ? WHERE id = ?";
+
+typedef struct {
+    fg_call_t *call;
+    fg_order_row_t row;
+    fg_buf_t body;
+    cancel_outcome_t outcome;
+    int idem_conflict;
+} cancel_t;
+
+static int cancel_tx(fg_db_t *db, void *arg)
+{
+    cancel_t *c = arg;
+    int64_t now = fg_now_ms();
+    fg_stmt_t s;
+    int rc = fg_order_load(db, c->call->merchant_id, c->call->params[0], c->call->param_lens[0], 1, &c->row);
+    c->idem_conflict = 0;
+    if (rc == FG_ENOTFOUND) {
+        c->outcome = CANCEL_NOT_FOUND;
+        return 1;
+    }
+    if (rc != 0)
+        return rc;
+    const char *status = fg_order_effective_status(c->row.status.data, !c->row.expires_at_null, c->row.expires_at, now);
+    fg_buf_reset(&c->body);
+    if (strcmp(status, "cancelled") == 0) {
+        c->outcome = CANCEL_ALREADY;
+    } else if (strcmp(status, "open") != 0 || c->row.amount_paid != 0) {
+        c->outcome = CANCEL_REFUSED;
+        return 1;
+    } else {
+        c->outcome = CANCEL_DONE;
+        if ((rc = fg_stmt_init(&s, db, SQL_CANCEL)) != 0)
+            return rc;
+        fg_stmt_int(&s, now);
+        fg_stmt_int(&s, c->row.id);
+        if ((rc = fg_stmt_exec(&s)) != 0)
+            return rc;
+        fg_buf_reset(&c->row.status);
+        fg_buf_puts(&c->row.status, "cancelled");
+        c->row.updated_at = now;
+    }
+    fg_order_json(&c->body, &c->row, c->call->merchant_public_id, c->call->cfg->public_base_url, now);
+    if (c->outcome == CANCEL_DONE &&
+        (rc = fg_event_insert(db, c->call->merchant_id, "order.cancelled", c->row.id, &c->body, now)) != 0)
+        return rc;
+    rc = fg_idem_store(db, c->call, 200, &c->body);
+    if (rc == FG_ECONFLICT)
+        c->idem_conflict = 1;
+    return rc;
+}
+
+void fg_orders_cancel(fg_call_t *call, fg_db_t *db)
+{
+    cancel_t c = {.call = call};
+    fg_order_row_init(&c.row);
+    int rc = fg_db_tx(db, cancel_tx, &c);
+    if (rc == 0) {
+        fg_call_json(call, 200, &c.body);
+    } else if (rc == 1 && c.outcome == CANCEL_NOT_FOUND) {
+        not_found(call);
+    } else if (rc == 1) {
+        fg_buf_t msg = FG_BUF_INIT;
+        fg_buf_printf(&msg, "only an open order with nothing paid can be cancelled; this one is %s",
+                      fg_order_effective_status(c.row.status.data, !c.row.expires_at_null, c.row.expires_at,
+                                                fg_now_ms()));
+        fg_call_error(call, 409, "conflict", "order_not_cancellable", msg.data, NULL);
+        fg_buf_free(&msg);
+    } else if (rc == FG_ECONFLICT && c.idem_conflict) {
+        rc = fg_idem_answer_existing(db, call);
+        if (rc != 0)
+            fg_call_db_error(call, db, rc == FG_ENOTFOUND ? FG_ERETRY : rc);
+    } else {
+        fg_call_db_error(call, db, rc);
+    }
+    fg_order_row_free(&c.row);
+    fg_buf_free(&c.body);
+}

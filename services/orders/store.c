@@ -1,0 +1,296 @@
+/*
+ * store.c - orders in MariaDB: the row, its JSON, inserts and reads.
+ */
+#include "orders/orders_internal.h"
+
+#include <stdio.h>
+#include <string.h>
+#include "core/text.h"
+
+static const char SQL_INSERT[] =
+    "INSERT INTO orders (public_id, merchant_id, merchant_ref, fee_type, category, amount, currency, allow_partial, "
+    "payer_name, payer_ref, payer_phone, payer_email, description, due_at, expires_at, metadata, code, created_at, "
+    "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+static const char SQL_INSERT_IGNORE[] =
+    "INSERT IGNORE INTO orders (public_id, merchant_id, merchant_ref, fee_type, category, amount, currency, "
+    "allow_partial, payer_name, payer_ref, payer_phone, payer_email, description, due_at, expires_at, metadata, code, "
+    "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
+#define ORDER_COLUMNS                                                                                                 \
+    "id, public_id, merchant_ref, fee_type, category, amount, currency, amount_paid, amount_refunded, allow_partial, " \
+    "status, payer_name, payer_ref, payer_phone, payer_email, description, due_at, expires_at, metadata, code, "      \
+    "created_at, updated_at"
+
+static const char SQL_BY_PUBLIC_ID[] = "SELECT " ORDER_COLUMNS " FROM orders WHERE public_id = ? AND merchant_id = ?";
+static const char SQL_BY_PUBLIC_ID_LOCK[] =
+    "SELECT " ORDER_COLUMNS " FROM orders WHERE public_id = ? AND merchant_id = ? FOR UPDATE";
+static const char SQL_BY_ID[] = "SELECT " ORDER_COLUMNS " FROM orders WHERE id = ?";
+static const char SQL_BY_REF[] = "SELECT public_id FROM orders WHERE merchant_id = ? AND merchant_ref = ?";
+static const char SQL_EVENT[] =
+    "INSERT INTO events (public_id, merchant_id, type, order_id, payload, created_at) VALUES (?, ?, ?, ?, ?, ?)";
+
+void fg_order_row_init(fg_order_row_t *r) { memset(r, 0, sizeof(*r)); }
+
+void fg_order_row_free(fg_order_row_t *r)
+{
+    fg_buf_t *texts[] = {&r->public_id, &r->merchant_ref, &r->fee_type, &r->category, &r->currency, &r->status,
+                         &r->payer_name, &r->payer_ref, &r->payer_phone, &r->payer_email, &r->description,
+                         &r->metadata, &r->code};
+    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+        fg_buf_free(texts[i]);
+}
+
+void fg_order_row_bind(fg_stmt_t *s, fg_order_row_t *r)
+{
+    fg_stmt_out_int(s, &r->id, NULL);
+    fg_stmt_out_text(s, &r->public_id, NULL);
+    fg_stmt_out_text(s, &r->merchant_ref, NULL);
+    fg_stmt_out_text(s, &r->fee_type, NULL);
+    fg_stmt_out_text(s, &r->category, &r->category_null);
+    fg_stmt_out_int(s, &r->amount, NULL);
+    fg_stmt_out_text(s, &r->currency, NULL);
+    fg_stmt_out_int(s, &r->amount_paid, NULL);
+    fg_stmt_out_int(s, &r->amount_refunded, NULL);
+    fg_stmt_out_int(s, &r->allow_partial, NULL);
+    fg_stmt_out_text(s, &r->status, NULL);
+    fg_stmt_out_text(s, &r->payer_name, &r->payer_name_null);
+    fg_stmt_out_text(s, &r->payer_ref, &r->payer_ref_null);
+    fg_stmt_out_text(s, &r->payer_phone, &r->payer_phone_null);
+    fg_stmt_out_text(s, &r->payer_email, &r->payer_email_null);
+    fg_stmt_out_text(s, &r->description, &r->description_null);
+    fg_stmt_out_int(s, &r->due_at, &r->due_at_null);
+    fg_stmt_out_int(s, &r->expires_at, &r->expires_at_null);
+    fg_stmt_out_text(s, &r->metadata, &r->metadata_null);
+    fg_stmt_out_text(s, &r->code, NULL);
+    fg_stmt_out_int(s, &r->created_at, NULL);
+    fg_stmt_out_int(s, &r->updated_at, NULL);
+}
+
+const char *fg_order_effective_status(const char *status, int has_expiry, int64_t expires_at, int64_t now_ms)
+{
+    if (has_expiry && expires_at <= now_ms && (strcmp(status, "open") == 0 || strcmp(status, "partially_paid") == 0))
+        return "expired";
+    return status;
+}
+
+static void kv_time(fg_buf_t *b, const char *key, int is_null, int64_t ms)
+{
+    if (is_null) {
+        fg_json_kv_null(b, 1, key);
+        return;
+    }
+    char t[40];
+    fg_time_format_rfc3339(ms, 0, t, sizeof(t));
+    fg_json_kv_str(b, 1, key, t);
+}
+
+static void kv_text(fg_buf_t *b, int comma, const char *key, const fg_buf_t *v, int is_null)
+{
+    if (is_null)
+        fg_json_kv_null(b, comma, key);
+    else
+        fg_json_kv_strn(b, comma, key, v->data != NULL ? v->data : "", v->len);
+}
+
+void fg_order_json(fg_buf_t *b, const fg_order_row_t *r, const char *merchant_public_id, const char *base_url,
+                   int64_t now_ms)
+{
+    fg_buf_putc(b, '{');
+    fg_json_kv_strn(b, 0, "id", r->public_id.data, r->public_id.len);
+    fg_json_kv_str(b, 1, "object", "order");
+    fg_json_kv_str(b, 1, "merchant_id", merchant_public_id);
+    fg_json_kv_strn(b, 1, "merchant_ref", r->merchant_ref.data, r->merchant_ref.len);
+    fg_json_kv_strn(b, 1, "fee_type", r->fee_type.data, r->fee_type.len);
+    kv_text(b, 1, "category", &r->category, r->category_null);
+    fg_json_kv_int(b, 1, "amount", r->amount);
+    fg_json_kv_strn(b, 1, "currency", r->currency.data, r->currency.len);
+    fg_json_kv_int(b, 1, "amount_paid", r->amount_paid);
+    fg_json_kv_int(b, 1, "amount_refunded", r->amount_refunded);
+    fg_json_kv_bool(b, 1, "allow_partial", (int)r->allow_partial);
+    fg_json_kv_str(b, 1, "status",
+                   fg_order_effective_status(r->status.data, !r->expires_at_null, r->expires_at, now_ms));
+    fg_json_key(b, 1, "payer");
+    fg_buf_putc(b, '{');
+    kv_text(b, 0, "name", &r->payer_name, r->payer_name_null);
+    kv_text(b, 1, "ref", &r->payer_ref, r->payer_ref_null);
+    kv_text(b, 1, "phone", &r->payer_phone, r->payer_phone_null);
+    kv_text(b, 1, "email", &r->payer_email, r->payer_email_null);
+    fg_buf_putc(b, '}');
+    kv_text(b, 1, "description", &r->description, r->description_null);
+    kv_time(b, "due_at", r->due_at_null, r->due_at);
+    kv_time(b, "expires_at", r->expires_at_null, r->expires_at);
+    fg_json_key(b, 1, "metadata");
+    if (r->metadata_null || r->metadata.len == 0)
+        fg_buf_puts(b, "{}");
+    else
+        fg_buf_append(b, r->metadata.data, r->metadata.len); /* stored as canonical JSON by us */
+    fg_json_kv_strn(b, 1, "code", r->code.data, r->code.len);
+    fg_json_key(b, 1, "pay_url");
+    fg_buf_t url = FG_BUF_INIT;
+    fg_buf_printf(&url, "%s/pay/%.*s", base_url, (int)r->code.len, r->code.data);
+    fg_json_str(b, url.data, url.len);
+    fg_buf_free(&url);
+    kv_time(b, "created_at", 0, r->created_at);
+    kv_time(b, "updated_at", 0, r->updated_at);
+    fg_buf_putc(b, '}');
+}
+
+static void set_text(fg_buf_t *dst, int *is_null, const char *s)
+{
+    fg_buf_reset(dst);
+    if (is_null != NULL)
+        *is_null = s == NULL;
+    if (s != NULL)
+        fg_buf_puts(dst, s);
+}
+
+int fg_order_row_from_input(fg_order_row_t *r, const fg_order_input_t *in, int64_t now_ms)
+{
+    char id[FG_ID_CAP], code[FG_ORDER_CODE_LEN + 1];
+    if (fg_id_new("ord_", id, sizeof(id)) < 0 || fg_order_code_new(code, sizeof(code)) != 0)
+        return FG_EIO;
+    set_text(&r->public_id, NULL, id);
+    set_text(&r->merchant_ref, NULL, in->merchant_ref);
+    set_text(&r->fee_type, NULL, in->fee_type);
+    set_text(&r->category, &r->category_null, in->category);
+    r->amount = in->amount;
+    set_text(&r->currency, NULL, in->currency);
+    r->amount_paid = r->amount_refunded = 0;
+    r->allow_partial = in->allow_partial;
+    set_text(&r->status, NULL, "open");
+    set_text(&r->payer_name, &r->payer_name_null, in->payer_name);
+    set_text(&r->payer_ref, &r->payer_ref_null, in->payer_ref);
+    set_text(&r->payer_phone, &r->payer_phone_null, in->payer_phone);
+    set_text(&r->payer_email, &r->payer_email_null, in->payer_email);
+    set_text(&r->description, &r->description_null, in->description);
+    r->due_at_null = !in->has_due_at;
+    r->due_at = in->due_at_ms;
+    r->expires_at_null = !in->has_expires_at;
+    r->expires_at = in->expires_at_ms;
+    set_text(&r->metadata, &r->metadata_null, in->metadata_json.len > 0 ? in->metadata_json.data : NULL);
+    set_text(&r->code, NULL, code);
+    r->created_at = r->updated_at = now_ms;
+    return 0;
+}
+
+int fg_order_new_code(fg_order_row_t *r)
+{
+    char code[FG_ORDER_CODE_LEN + 1];
+    if (fg_order_code_new(code, sizeof(code)) != 0)
+        return FG_EIO;
+    set_text(&r->code, NULL, code);
+    return 0;
+}
+
+static void bind_text_or_null(fg_stmt_t *s, const fg_buf_t *v, int is_null)
+{
+    if (is_null)
+        fg_stmt_null(s);
+    else
+        fg_stmt_str(s, v->data, v->len);
+}
+
+int fg_order_insert(fg_db_t *db, uint64_t merchant_id, const fg_order_row_t *r, int ignore_duplicates,
+                    int *inserted)
+{
+    fg_stmt_t s;
+    int rc = fg_stmt_init(&s, db, ignore_duplicates ? SQL_INSERT_IGNORE : SQL_INSERT);
+    if (rc != 0)
+        return rc;
+    fg_stmt_str(&s, r->public_id.data, r->public_id.len);
+    fg_stmt_int(&s, (int64_t)merchant_id);
+    fg_stmt_str(&s, r->merchant_ref.data, r->merchant_ref.len);
+    fg_stmt_str(&s, r->fee_type.data, r->fee_type.len);
+    bind_text_or_null(&s, &r->category, r->category_null);
+    fg_stmt_int(&s, r->amount);
+    fg_stmt_str(&s, r->currency.data, r->currency.len);
+    fg_stmt_int(&s, r->allow_partial);
+    bind_text_or_null(&s, &r->payer_name, r->payer_name_null);
+    bind_text_or_null(&s, &r->payer_ref, r->payer_ref_null);
+    bind_text_or_null(&s, &r->payer_phone, r->payer_phone_null);
+    bind_text_or_null(&s, &r->payer_email, r->payer_email_null);
+    bind_text_or_null(&s, &r->description, r->description_null);
+    fg_stmt_int_or_null(&s, r->due_at_null ? NULL : &r->due_at);
+    fg_stmt_int_or_null(&s, r->expires_at_null ? NULL : &r->expires_at);
+    bind_text_or_null(&s, &r->metadata, r->metadata_null);
+    fg_stmt_str(&s, r->code.data, r->code.len);
+    fg_stmt_int(&s, r->created_at);
+    fg_stmt_int(&s, r->updated_at);
+    if ((rc = fg_stmt_exec(&s)) != 0)
+        return rc;
+    if (inserted != NULL)
+        *inserted = fg_stmt_affected(&s) == 1;
+    return 0;
+}
+
+static int fetch_one(fg_stmt_t *s, fg_order_row_t *r)
+{
+    int rc;
+    fg_order_row_bind(s, r);
+    if ((rc = fg_stmt_exec(s)) != 0)
+        return rc;
+    rc = fg_stmt_fetch(s);
+    fg_stmt_done(s);
+    if (rc < 0)
+        return rc;
+    return rc == 1 ? 0 : FG_ENOTFOUND;
+}
+
+int fg_order_load(fg_db_t *db, uint64_t merchant_id, const char *public_id, size_t len, int for_update,
+                  fg_order_row_t *r)
+{
+    fg_stmt_t s;
+    int rc = fg_stmt_init(&s, db, for_update ? SQL_BY_PUBLIC_ID_LOCK : SQL_BY_PUBLIC_ID);
+    if (rc != 0)
+        return rc;
+    fg_stmt_str(&s, public_id, len);
+    fg_stmt_int(&s, (int64_t)merchant_id);
+    return fetch_one(&s, r);
+}
+
+int fg_order_load_by_id(fg_db_t *db, int64_t id, fg_order_row_t *r)
+{
+    fg_stmt_t s;
+    int rc = fg_stmt_init(&s, db, SQL_BY_ID);
+    if (rc != 0)
+        return rc;
+    fg_stmt_int(&s, id);
+    return fetch_one(&s, r);
+}
+
+int fg_order_find_ref(fg_db_t *db, uint64_t merchant_id, const char *ref, size_t len, fg_buf_t *public_id)
+{
+    fg_stmt_t s;
+    int rc = fg_stmt_init(&s, db, SQL_BY_REF);
+    if (rc != 0)
+        return rc;
+    fg_stmt_int(&s, (int64_t)merchant_id);
+    fg_stmt_str(&s, ref, len);
+    fg_stmt_out_text(&s, public_id, NULL);
+    if ((rc = fg_stmt_exec(&s)) != 0)
+        return rc;
+    rc = fg_stmt_fetch(&s);
+    fg_stmt_done(&s);
+    if (rc < 0)
+        return rc;
+    return rc == 1 ? 0 : FG_ENOTFOUND;
+}
+
+int fg_event_insert(fg_db_t *db, uint64_t merchant_id, const char *type, int64_t order_id, const fg_buf_t *object,
+                    int64_t now_ms)
+{
+    char id[FG_ID_CAP];
+    fg_stmt_t s;
+    int rc;
+    if (fg_id_new("evt_", id, sizeof(id)) < 0)
+        return FG_EIO;
+    if ((rc = fg_stmt_init(&s, db, SQL_EVENT)) != 0)
+        return rc;
+    fg_stmt_cstr(&s, id);
+    fg_stmt_int(&s, (int64_t)merchant_id);
+    fg_stmt_cstr(&s, type);
+    fg_stmt_int(&s, order_id);
+    fg_stmt_str(&s, object->data, object->len);
+    fg_stmt_int(&s, now_ms);
+    return fg_stmt_exec(&s);
+}
