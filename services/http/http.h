@@ -82,6 +82,7 @@ struct fg_call {
     /* response */
     int status;
     fg_buf_t response;
+    const char *content_type; /* static; NULL = JSON */
     int replayed;
     /* lifecycle, owned by the server */
     void *server_private;

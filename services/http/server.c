@@ -194,7 +194,8 @@ static void on_call_done(fg_job_t *job)
         h2o_req_t *req = link->req;
         link->req = NULL; /* detach before sending: the send may dispose the request */
         link->ref->link = NULL;
-        send_body(req, call->status, JSON_TYPE, call->response.data != NULL ? call->response.data : "",
+        send_body(req, call->status, call->content_type != NULL ? call->content_type : JSON_TYPE,
+                  call->response.data != NULL ? call->response.data : "",
                   call->response.len, call->replayed);
         finish(req, link->route_index, link->start_us, call->status);
     }

@@ -75,6 +75,10 @@ void fg_order_input_free(fg_order_input_t *in);
  */
 yajl_val fg_json_parse_object(const char *body, size_t len, fg_field_error_t *err);
 
+/** An open or partially paid order past expires_at reads as expired at once,
+ *  before the sweeper has moved it. */
+const char *fg_order_effective_status(const char *status, int has_expiry, int64_t expires_at, int64_t now_ms);
+
 /* HTTP handlers (run on database workers). */
 void fg_orders_create(fg_call_t *call, fg_db_t *db);
 void fg_orders_batch(fg_call_t *call, fg_db_t *db);

@@ -26,9 +26,6 @@ int fg_order_row_from_input(fg_order_row_t *r, const fg_order_input_t *in, int64
 /** Draws another payer code (after the astronomically rare collision). */
 int fg_order_new_code(fg_order_row_t *r) FG_MUST_USE;
 
-/** An open or partially paid order past expires_at reads as expired at once,
- *  before the sweeper has moved it. */
-const char *fg_order_effective_status(const char *status, int has_expiry, int64_t expires_at, int64_t now_ms);
 
 /** Appends the order's public JSON. */
 void fg_order_json(fg_buf_t *b, const fg_order_row_t *r, const char *merchant_public_id, const char *base_url,
