@@ -87,7 +87,10 @@ static int idempotency_prepare(fg_call_t *call)
                       "Idempotency-Key must be 1 to 255 printable ASCII characters", "Idempotency-Key");
         return -1;
     }
-    snprintf(call->idem_scope, sizeof(call->idem_scope), "%s", call->merchant_public_id);
+    if (call->route->auth == FG_AUTH_MERCHANT)
+        snprintf(call->idem_scope, sizeof(call->idem_scope), "%s", call->merchant_public_id);
+    else
+        snprintf(call->idem_scope, sizeof(call->idem_scope), "staff:%llu", (unsigned long long)call->staff_id);
     fg_idem_fingerprint(call->route->method, call->path, call->body != NULL ? call->body : "", call->body_len,
                         call->fingerprint);
     return 0;
@@ -124,6 +127,8 @@ void fg_call_run(fg_job_t *job, fg_db_t *db)
 {
     fg_call_t *call = (fg_call_t *)job;
     if (call->route->auth == FG_AUTH_MERCHANT && fg_auth_merchant(call, db) != 0)
+        return;
+    if (call->route->auth >= FG_AUTH_STAFF_READ && fg_auth_staff(call, db) != 0)
         return;
     if (idempotency_prepare(call) != 0)
         return;

@@ -36,7 +36,12 @@
 typedef enum {
     FG_AUTH_NONE = 0,
     FG_AUTH_MERCHANT, /* Authorization: Bearer <merchant API key> */
+    FG_AUTH_STAFF_READ,  /* a staff token of any role (finance, auditor, admin) */
+    FG_AUTH_STAFF_WRITE, /* a staff token of role finance or admin */
+    FG_AUTH_STAFF_ADMIN, /* a staff token of role admin */
 } fg_auth_t;
+
+typedef enum { FG_ROLE_NONE = 0, FG_ROLE_AUDITOR, FG_ROLE_FINANCE, FG_ROLE_ADMIN } fg_role_t;
 
 typedef struct fg_call fg_call_t;
 typedef void (*fg_handler_fn)(fg_call_t *call, fg_db_t *db);
@@ -75,6 +80,9 @@ struct fg_call {
     /* set by authentication */
     uint64_t merchant_id;
     char merchant_public_id[FG_ID_CAP];
+    uint64_t staff_id;
+    fg_role_t staff_role;
+    char staff_email[256];
     /* idempotency */
     char idem_scope[48];
     uint8_t fingerprint[FG_SHA256_LEN];

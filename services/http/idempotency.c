@@ -29,7 +29,7 @@ void fg_idem_fingerprint(const char *method, const char *path, const char *body,
     fg_buf_puts(&b, method);
     fg_buf_putc(&b, '\n');
     fg_buf_puts(&b, path);
-    fg_buf_putc(&b, '\n');
+    fg_buf_printf(&b, "\n%zu\n", body_len); /* the length keeps path and body apart */
     fg_buf_append(&b, body, body_len);
     fg_sha256(b.data, b.len, out);
     fg_buf_free(&b);

@@ -19,6 +19,11 @@ void fg_call_run(fg_job_t *job, fg_db_t *db);
  *  (or 503) answer on call and returns non-zero. */
 int fg_auth_merchant(fg_call_t *call, fg_db_t *db);
 
+/** Authenticates a staff bearer token (services/staff/) and checks the
+ *  route's role: 401 for no or a bad token, 403 for a merchant key or a role
+ *  that may not use the route.  0, or sets the answer and returns non-zero. */
+int fg_auth_staff(fg_call_t *call, fg_db_t *db);
+
 /** Frees everything the call owns. */
 void fg_call_free(fg_call_t *call);
 

@@ -1,0 +1,250 @@
+/*
+ * test_orders.c - create-order validation and the request fingerprint.
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+#include "http/http.h"
+#include "orders/orders.h"
+
+/* 2026-11-23T00:00:00Z */
+static const int64_t NOW_MS = 1795392000000LL;
+
+typedef struct {
+    yajl_val root;
+    fg_order_input_t in;
+    fg_field_error_t err;
+    int rc;
+} parsed_t;
+
+static void parse(parsed_t *p, const char *json)
+{
+    memset(p, 0, sizeof(*p));
+    p->root = fg_json_parse_object(json, strlen(json), &p->err);
+    p->rc = p->root == NULL ? -1 : fg_order_input_parse(p->root, NOW_MS, &p->in, &p->err);
+}
+
+static void release(parsed_t *p)
+{
+    fg_order_input_free(&p->in);
+    if (p->root != NULL)
+        yajl_tree_free(p->root);
+}
+
+/* Asserts that body is refused with this status and code (and field). */
+static void expect_error(const char *json, int status, const char *code, const char *field)
+{
+    parsed_t p;
+    parse(&p, json);
+    ck_assert_msg(p.rc != 0, "accepted: %s", json);
+    ck_assert_int_eq(p.err.status, status);
+    ck_assert_str_eq(p.err.code, code);
+    if (field != NULL)
+        ck_assert_str_eq(p.err.field, field);
+    release(&p);
+}
+
+#define BASE "\"merchant_ref\":\"HP-1\",\"fee_type\":\"tuition\",\"currency\":\"VND\""
+
+START_TEST(accepts_a_full_order)
+{
+    parsed_t p;
+    parse(&p, "{" BASE ",\"amount\":4500000,\"category\":\"tuition\",\"allow_partial\":true,"
+              "\"payer\":{\"name\":\"Nguyễn Văn A\",\"ref\":\"HS001\",\"phone\":\"0901234567\",\"email\":\"a@b.vn\"},"
+              "\"description\":\"Học phí HK1\",\"due_at\":\"2026-12-01T00:00:00Z\","
+              "\"expires_at\":\"2026-12-31T17:00:00+07:00\",\"metadata\":{\"class\":\"10A1\",\"term\":\"1\"}}");
+    ck_assert_int_eq(p.rc, 0);
+    ck_assert_str_eq(p.in.merchant_ref, "HP-1");
+    ck_assert_int_eq(p.in.amount, 4500000);
+    ck_assert_str_eq(p.in.currency, "VND");
+    ck_assert_int_eq(p.in.allow_partial, 1);
+    ck_assert_str_eq(p.in.payer_name, "Nguyễn Văn A");
+    ck_assert_int_eq(p.in.has_expires_at, 1);
+    ck_assert_int_eq(p.in.expires_at_ms, 1798711200000LL); /* 2026-12-31T10:00:00Z */
+    ck_assert_str_eq(p.in.metadata_json.data, "{\"class\":\"10A1\",\"term\":\"1\"}");
+    release(&p);
+}
+END_TEST
+
+START_TEST(amount_bounds)
+{
+    parsed_t p;
+    parse(&p, "{" BASE ",\"amount\":1000000000000000}");
+    ck_assert_int_eq(p.rc, 0);
+    ck_assert_int_eq(p.in.amount, 1000000000000000LL);
+    release(&p);
+    parse(&p, "{" BASE ",\"amount\":1}");
+    ck_assert_int_eq(p.rc, 0);
+    release(&p);
+    expect_error("{" BASE ",\"amount\":1000000000000001}", 422, "amount_too_large", "amount");
+    expect_error("{" BASE ",\"amount\":99999999999999999999999}", 422, "amount_too_large", "amount");
+    expect_error("{" BASE ",\"amount\":0}", 422, "amount_invalid", "amount");
+    expect_error("{" BASE ",\"amount\":-5}", 422, "amount_invalid", "amount");
+    expect_error("{" BASE ",\"amount\":1.5}", 400, "invalid_type", "amount");
+    expect_error("{" BASE ",\"amount\":1e5}", 400, "invalid_type", "amount");
+    expect_error("{" BASE ",\"amount\":\"100\"}", 400, "invalid_type", "amount");
+    expect_error("{" BASE "}", 400, "missing_field", "amount");
+}
+END_TEST
+
+START_TEST(required_fields_and_types)
+{
+    expect_error("{\"fee_type\":\"tuition\",\"currency\":\"VND\",\"amount\":5}", 400, "missing_field", "merchant_ref");
+    expect_error("{\"merchant_ref\":\"a\",\"currency\":\"VND\",\"amount\":5}", 400, "missing_field", "fee_type");
+    expect_error("{\"merchant_ref\":\"a\",\"fee_type\":\"tuition\",\"amount\":5}", 400, "missing_field", "currency");
+    expect_error("{\"merchant_ref\":7,\"fee_type\":\"tuition\",\"currency\":\"VND\",\"amount\":5}", 400,
+                 "invalid_type", "merchant_ref");
+    expect_error("{\"merchant_ref\":\"\",\"fee_type\":\"tuition\",\"currency\":\"VND\",\"amount\":5}", 422,
+                 "empty_string", "merchant_ref");
+    expect_error("{" BASE ",\"amount\":5,\"allow_partial\":\"yes\"}", 400, "invalid_type", "allow_partial");
+    expect_error("{" BASE ",\"amount\":5,\"payer\":\"x\"}", 400, "invalid_type", "payer");
+    expect_error("{" BASE ",\"amount\":5,\"payer\":{\"nick\":\"x\"}}", 400, "unknown_field", "payer");
+    expect_error("{" BASE ",\"amount\":5,\"ammount\":5}", 400, "unknown_field", "ammount");
+}
+END_TEST
+
+START_TEST(enumerations)
+{
+    expect_error("{\"merchant_ref\":\"a\",\"fee_type\":\"tax\",\"currency\":\"VND\",\"amount\":5}", 422,
+                 "invalid_fee_type", "fee_type");
+    expect_error("{\"merchant_ref\":\"a\",\"fee_type\":\"utility\",\"currency\":\"XYZ\",\"amount\":5}", 422,
+                 "invalid_currency", "currency");
+    expect_error("{\"merchant_ref\":\"a\",\"fee_type\":\"utility\",\"currency\":\"vnd\",\"amount\":5}", 422,
+                 "invalid_currency", "currency");
+    expect_error("{\"merchant_ref\":\"a\",\"fee_type\":\"utility\",\"currency\":\"VNDX\",\"amount\":5}", 422,
+                 "invalid_currency", "currency");
+}
+END_TEST
+
+START_TEST(lengths)
+{
+    char json[8192], ref[80], desc[4096];
+    memset(ref, 'R', 65);
+    ref[65] = '\0';
+    snprintf(json, sizeof(json), "{\"merchant_ref\":\"%s\",\"fee_type\":\"tuition\",\"currency\":\"VND\",\"amount\":5}",
+             ref);
+    expect_error(json, 422, "string_too_long", "merchant_ref");
+    ref[64] = '\0';
+    snprintf(json, sizeof(json), "{\"merchant_ref\":\"%s\",\"fee_type\":\"tuition\",\"currency\":\"VND\",\"amount\":5}",
+             ref);
+    parsed_t p;
+    parse(&p, json);
+    ck_assert_int_eq(p.rc, 0);
+    release(&p);
+    /* 1000 characters of "ệ" (3 bytes each) pass; 1001 do not. */
+    desc[0] = '\0';
+    for (int i = 0; i < 1000; i++)
+        strcat(desc, "ệ");
+    snprintf(json, sizeof(json), "{" BASE ",\"amount\":5,\"description\":\"%s\"}", desc);
+    parse(&p, json);
+    ck_assert_int_eq(p.rc, 0);
+    release(&p);
+    strcat(desc, "ệ");
+    snprintf(json, sizeof(json), "{" BASE ",\"amount\":5,\"description\":\"%s\"}", desc);
+    expect_error(json, 422, "string_too_long", "description");
+    expect_error("{" BASE ",\"amount\":5,\"category\":\"a\\u0001b\"}", 422, "invalid_characters", "category");
+}
+END_TEST
+
+START_TEST(times)
+{
+    expect_error("{" BASE ",\"amount\":5,\"expires_at\":\"tomorrow\"}", 422, "invalid_timestamp", "expires_at");
+    expect_error("{" BASE ",\"amount\":5,\"expires_at\":\"2026-11-22T23:59:59Z\"}", 422, "expires_at_in_past",
+                 "expires_at");
+    expect_error("{" BASE ",\"amount\":5,\"due_at\":\"2026-02-30T00:00:00Z\"}", 422, "invalid_timestamp", "due_at");
+    parsed_t p;
+    parse(&p, "{" BASE ",\"amount\":5,\"due_at\":\"2020-01-01T00:00:00Z\",\"expires_at\":null}");
+    ck_assert_int_eq(p.rc, 0);
+    ck_assert_int_eq(p.in.has_due_at, 1);
+    ck_assert_int_eq(p.in.has_expires_at, 0);
+    release(&p);
+}
+END_TEST
+
+START_TEST(metadata)
+{
+    expect_error("{" BASE ",\"amount\":5,\"metadata\":{\"a\":1}}", 400, "invalid_type", "metadata");
+    expect_error("{" BASE ",\"amount\":5,\"metadata\":[\"a\"]}", 400, "invalid_type", "metadata");
+    char json[16384], meta[12000];
+    size_t n = 0;
+    for (int i = 0; i < 10; i++)
+        n += (size_t)snprintf(meta + n, sizeof(meta) - n, "%s\"k%d\":\"%0450d\"", i ? "," : "", i, 0);
+    snprintf(json, sizeof(json), "{" BASE ",\"amount\":5,\"metadata\":{%s}}", meta);
+    expect_error(json, 422, "metadata_too_large", "metadata");
+}
+END_TEST
+
+START_TEST(transport_checks)
+{
+    expect_error("not json", 400, "invalid_json", NULL);
+    expect_error("[1,2]", 400, "invalid_json", NULL);
+    expect_error("", 400, "invalid_json", NULL);
+    expect_error("{\"merchant_ref\":\"a\xff\"}", 400, "invalid_utf8", NULL);
+    char deep[200];
+    size_t n = 0;
+    n += (size_t)snprintf(deep + n, sizeof(deep) - n, "{\"metadata\":");
+    for (int i = 0; i < 32; i++)
+        deep[n++] = '[';
+    for (int i = 0; i < 32; i++)
+        deep[n++] = ']';
+    deep[n++] = '}';
+    deep[n] = '\0';
+    expect_error(deep, 400, "json_too_deep", NULL); /* 33 levels */
+}
+END_TEST
+
+START_TEST(fingerprint_covers_method_path_and_body)
+{
+    uint8_t a[FG_SHA256_LEN], b[FG_SHA256_LEN];
+    fg_idem_fingerprint("POST", "/v1/orders", "{}", 2, a);
+    fg_idem_fingerprint("POST", "/v1/orders", "{}", 2, b);
+    ck_assert_mem_eq(a, b, FG_SHA256_LEN);
+    fg_idem_fingerprint("POST", "/v1/orders", "{ }", 3, b);
+    ck_assert(memcmp(a, b, FG_SHA256_LEN) != 0);
+    fg_idem_fingerprint("POST", "/v1/orders/batch", "{}", 2, b);
+    ck_assert(memcmp(a, b, FG_SHA256_LEN) != 0);
+    fg_idem_fingerprint("PUT", "/v1/orders", "{}", 2, b);
+    ck_assert(memcmp(a, b, FG_SHA256_LEN) != 0);
+    /* the separator keeps path and body apart: "/a" + "\nb" != "/a\n" + "b" */
+    fg_idem_fingerprint("POST", "/a", "\nb", 2, a);
+    fg_idem_fingerprint("POST", "/a\n", "b", 1, b);
+    ck_assert(memcmp(a, b, FG_SHA256_LEN) != 0);
+}
+END_TEST
+
+START_TEST(effective_status)
+{
+    ck_assert_str_eq(fg_order_effective_status("open", 1, NOW_MS, NOW_MS), "expired");
+    ck_assert_str_eq(fg_order_effective_status("open", 1, NOW_MS + 1, NOW_MS), "open");
+    ck_assert_str_eq(fg_order_effective_status("partially_paid", 1, NOW_MS - 1, NOW_MS), "expired");
+    ck_assert_str_eq(fg_order_effective_status("paid", 1, NOW_MS - 1, NOW_MS), "paid");
+    ck_assert_str_eq(fg_order_effective_status("open", 0, 0, NOW_MS), "open");
+}
+END_TEST
+
+static Suite *orders_suite(void)
+{
+    Suite *s = suite_create("orders");
+    TCase *tc = tcase_create("validation");
+    tcase_add_test(tc, accepts_a_full_order);
+    tcase_add_test(tc, amount_bounds);
+    tcase_add_test(tc, required_fields_and_types);
+    tcase_add_test(tc, enumerations);
+    tcase_add_test(tc, lengths);
+    tcase_add_test(tc, times);
+    tcase_add_test(tc, metadata);
+    tcase_add_test(tc, transport_checks);
+    tcase_add_test(tc, fingerprint_covers_method_path_and_body);
+    tcase_add_test(tc, effective_status);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *runner = srunner_create(orders_suite());
+    srunner_run_all(runner, CK_NORMAL);
+    int failed = srunner_ntests_failed(runner);
+    srunner_free(runner);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
