@@ -11,6 +11,7 @@
 #include "db/db.h"
 #include "db/migrate.h"
 #include "http/http.h"
+#include "ledger/ledger.h"
 #include "merchants/merchants.h"
 
 #define EXIT_USAGE 2
@@ -22,6 +23,7 @@ static const char USAGE[] =
     "  serve                              run the server until SIGTERM/SIGINT\n"
     "  migrate [--dir DIR]                apply schema/*.sql in order\n"
     "  admin merchant create --name NAME  create a merchant; prints its id and API key\n"
+    "  ledger check                       verify the ledger's invariants; JSON summary\n"
     "  version                            print the version\n"
     "\n"
     "Every setting section.key can be given in the config file or as the\n"
@@ -118,11 +120,35 @@ static int cmd_merchant_create(const fg_config_t *cfg, int argc, char **argv)
     return rc;
 }
 
+static int cmd_ledger_check(const fg_config_t *cfg)
+{
+    fg_db_t *db = NULL;
+    fg_buf_t out = FG_BUF_INIT;
+    int rc = open_db(cfg, &db);
+    if (rc == 0) {
+        int violations = fg_ledger_check(db, &out);
+        if (violations < 0) {
+            fprintf(stderr, "feegate: ledger check failed: %s\n", fg_db_error(db));
+            rc = 1;
+        } else {
+            printf("%s\n", out.data);
+            if (violations > 0)
+                fprintf(stderr, "feegate: the ledger has %d violation(s), listed in \"violations\"\n", violations);
+            rc = violations > 0 ? 1 : 0;
+        }
+    }
+    fg_buf_free(&out);
+    fg_db_close(db);
+    return rc;
+}
+
 static int dispatch(const fg_config_t *cfg, int argc, char **argv)
 {
     const char *cmd = argv[1];
     if (strcmp(cmd, "serve") == 0)
         return fg_server_run(cfg);
+    if (strcmp(cmd, "ledger") == 0 && argc >= 3 && strcmp(argv[2], "check") == 0)
+        return cmd_ledger_check(cfg);
     if (strcmp(cmd, "migrate") == 0)
         return cmd_migrate(cfg, argc, argv);
     if (strcmp(cmd, "admin") == 0 && argc >= 4 && strcmp(argv[2], "merchant") == 0 && strcmp(argv[3], "create") == 0)

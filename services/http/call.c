@@ -19,6 +19,23 @@ const char *fg_call_query(fg_call_t *call, const char *name, size_t *len)
     return NULL;
 }
 
+const char *fg_call_header(fg_call_t *call, const char *name)
+{
+    size_t n = strlen(name);
+    const char *p = call->headers.data, *end = p + call->headers.len;
+    while (p != NULL && p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *line_end = nl != NULL ? nl : end;
+        if ((size_t)(line_end - p) > n + 1 && memcmp(p, name, n) == 0 && p[n] == ':' && p[n + 1] == ' ') {
+            fg_buf_reset(&call->header_scratch);
+            fg_buf_append(&call->header_scratch, p + n + 2, (size_t)(line_end - p - n - 2));
+            return call->header_scratch.data;
+        }
+        p = nl != NULL ? nl + 1 : NULL;
+    }
+    return NULL;
+}
+
 void fg_call_error(fg_call_t *call, int status, const char *type, const char *code, const char *message,
                    const char *field)
 {
@@ -61,6 +78,10 @@ void fg_call_free(fg_call_t *call)
     free(call->path);
     free(call->body);
     free(call->authorization);
+    free(call->method);
+    free(call->query_raw);
+    fg_buf_free(&call->headers);
+    fg_buf_free(&call->header_scratch);
     free(call->idem_key);
     for (int i = 0; i < FG_PATH_PARAMS_MAX; i++)
         free(call->params[i]);
@@ -136,4 +157,11 @@ void fg_call_run(fg_job_t *job, fg_db_t *db)
     if (call->status == 0)
         fg_call_error(call, 500, "internal", "internal_error", "the handler gave no answer", NULL);
     idempotency_finish(call, db);
+}
+
+/* TEMPORARY weak default until services/staff provides the real one. */
+__attribute__((weak)) int fg_auth_staff(fg_call_t *call, fg_db_t *db)
+{
+    fg_call_error(call, 401, "authentication", "invalid_token", "staff tokens are not available", NULL);
+    return -1;
 }

@@ -71,6 +71,9 @@ struct fg_call {
     char *body;
     size_t body_len;
     char *authorization;
+    char *method;
+    char *query_raw;     /* the query string as received, without '?'; may be NULL */
+    fg_buf_t headers;    /* every request header as "name: value\n", names lower-case */
     char *idem_key;
     size_t idem_key_len;
     char *params[FG_PATH_PARAMS_MAX];
@@ -92,12 +95,17 @@ struct fg_call {
     fg_buf_t response;
     const char *content_type; /* static; NULL = JSON */
     int replayed;
+    fg_buf_t header_scratch;
     /* lifecycle, owned by the server */
     void *server_private;
 };
 
 /** Value of query parameter name (decoded, NUL-terminated) or NULL. */
 const char *fg_call_query(fg_call_t *call, const char *name, size_t *len);
+
+/** Value of request header name (lower-case), NUL-terminated, or NULL.
+ *  Returns a pointer into a per-call scratch copy valid until the next call. */
+const char *fg_call_header(fg_call_t *call, const char *name);
 
 /** Sets an error response in the DESIGN §4 shape:
  *  {"error":{"type","code","message","field"?}}.  field may be NULL. */

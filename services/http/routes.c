@@ -2,7 +2,9 @@
  * routes.c - every API route, in one table.
  */
 #include "http/http.h"
+#include "ledger/ledger.h"
 #include "orders/orders.h"
+#include "payments/payments.h"
 #include "web/web.h"
 
 const fg_route_t fg_routes[] = {
@@ -11,6 +13,14 @@ const fg_route_t fg_routes[] = {
     {"GET", "/v1/orders", "orders.list", FG_AUTH_MERCHANT, 0, 0, fg_orders_list},
     {"GET", "/v1/orders/{}", "orders.get", FG_AUTH_MERCHANT, 0, 0, fg_orders_get},
     {"POST", "/v1/orders/{}/cancel", "orders.cancel", FG_AUTH_MERCHANT, 1, 0, fg_orders_cancel},
+    {"POST", "/v1/orders/{}/payments", "payments.create", FG_AUTH_MERCHANT, 1, 0, fg_payments_create},
+    {"GET", "/v1/payments/{}", "payments.get", FG_AUTH_MERCHANT, 0, 0, fg_payments_get},
+    {"POST", "/v1/payments/{}/refunds", "refunds.create", FG_AUTH_MERCHANT, 1, 0, fg_refunds_create},
+    {"POST", "/v1/webhooks/{}", "webhooks.inbound", FG_AUTH_NONE, 0, 0, fg_webhooks_inbound},
+    {"GET", "/v1/webhooks/{}", "webhooks.inbound_get", FG_AUTH_NONE, 0, 0, fg_webhooks_inbound},
+    {"GET", "/v1/ledger/accounts", "ledger.accounts", FG_AUTH_STAFF_READ, 0, 0, fg_ledger_accounts_list},
+    {"GET", "/v1/ledger/accounts/{}", "ledger.account", FG_AUTH_STAFF_READ, 0, 0, fg_ledger_account_get},
+    {"GET", "/v1/ledger/journals", "ledger.journals", FG_AUTH_STAFF_READ, 0, 0, fg_ledger_journals_list},
     {"GET", "/pay/{}", "pay.page", FG_AUTH_NONE, 0, 0, fg_web_pay_page},
     {NULL, NULL, NULL, FG_AUTH_NONE, 0, 0, NULL},
 };

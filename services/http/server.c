@@ -20,12 +20,17 @@
 #include "h2o/http1.h"
 #include "h2o/http2.h"
 #include "http/metrics.h"
+#include "ledger/ledger.h"
 #include "orders/orders.h"
 
 /* Event loops beyond this are pointless on any machine we run on. */
 #define LOOPS_MAX 64
 /* On shutdown, in-flight requests get this long to finish. */
 #define DRAIN_DEADLINE_MS 30000
+/* Ledger checkpoints: every 10 s, covering entries older than 60 s (every
+ * transaction ends long before: lock waits time out at 10 s, reads at 30 s). */
+#define LEDGER_CHECKPOINT_INTERVAL_MS 10000
+#define LEDGER_CHECKPOINT_HORIZON_MS 60000
 /* After the last in-flight request, connections get this long to flush. */
 #define DRAIN_FLUSH_MS 300
 
@@ -311,8 +316,19 @@ static int start_call(h2o_req_t *req, loop_t *loop, const fg_route_t *route, int
         call->body = fg_strndup(req->entity.base, req->entity.len);
         call->body_len = req->entity.len;
     }
-    if (req->query_at != SIZE_MAX)
+    call->method = fg_strndup(req->method.base, req->method.len);
+    if (req->query_at != SIZE_MAX) {
+        call->query_raw = fg_strndup(req->path.base + req->query_at + 1, req->path.len - req->query_at - 1);
         parse_query(call, req->path.base + req->query_at + 1, req->path.len - req->query_at - 1);
+    }
+    for (size_t i = 0; i < req->headers.size; i++) {
+        const h2o_header_t *h = &req->headers.entries[i];
+        for (size_t k = 0; k < h->name->len; k++)
+            fg_buf_putc(&call->headers, (char)h2o_tolower(h->name->base[k]));
+        fg_buf_puts(&call->headers, ": ");
+        fg_buf_append(&call->headers, h->value.base, h->value.len);
+        fg_buf_putc(&call->headers, '\n');
+    }
     header_copy(req, H2O_TOKEN_AUTHORIZATION, &call->authorization, NULL);
     ssize_t ik = h2o_find_header_by_str(&req->headers, H2O_STRLIT("idempotency-key"), -1);
     if (ik != -1) {
@@ -578,8 +594,16 @@ static void *sweeper_main(void *arg)
     if (fg_db_open(&db, server.cfg, err, sizeof(err)) != 0) {
         /* retried on every round by fg_db_ensure */
     }
+    int64_t next_checkpoint_ms = 0;
     while (!atomic_load(&server.sweeper_stop)) {
         fg_orders_sweep(db, server.cfg);
+        if (fg_now_ms() >= next_checkpoint_ms) {
+            /* entries older than the horizon are settled: no transaction that
+             * could still add one beneath them is alive */
+            if (fg_ledger_checkpoint(db, fg_now_ms() - LEDGER_CHECKPOINT_HORIZON_MS) < 0)
+                fprintf(stderr, "{\"level\":\"warn\",\"msg\":\"ledger checkpoint round failed\"}\n");
+            next_checkpoint_ms = fg_now_ms() + LEDGER_CHECKPOINT_INTERVAL_MS;
+        }
         for (int64_t slept = 0; slept < server.cfg->orders_sweep_interval_ms && !atomic_load(&server.sweeper_stop);
              slept += 10) {
             struct timespec ts = {0, 10 * 1000000L};

@@ -38,7 +38,7 @@ int fg_order_insert(fg_db_t *db, uint64_t merchant_id, const fg_order_row_t *r, 
 /** Reads an order of this merchant by public id; FG_ENOTFOUND if none. */
 int fg_order_load(fg_db_t *db, uint64_t merchant_id, const char *public_id, size_t len, int for_update,
                   fg_order_row_t *r) FG_MUST_USE;
-int fg_order_load_by_id(fg_db_t *db, int64_t id, fg_order_row_t *r) FG_MUST_USE;
+int fg_order_load_by_id(fg_db_t *db, int64_t id, int for_update, fg_order_row_t *r) FG_MUST_USE;
 /** The public id of this merchant's order with merchant_ref; FG_ENOTFOUND. */
 int fg_order_find_ref(fg_db_t *db, uint64_t merchant_id, const char *ref, size_t len, fg_buf_t *public_id) FG_MUST_USE;
 /** Writes an outbox event whose data.object is `object` (JSON). */

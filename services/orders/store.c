@@ -25,6 +25,7 @@ static const char SQL_BY_PUBLIC_ID[] = "SELECT " ORDER_COLUMNS " FROM orders WHE
 static const char SQL_BY_PUBLIC_ID_LOCK[] =
     "SELECT " ORDER_COLUMNS " FROM orders WHERE public_id = ? AND merchant_id = ? FOR UPDATE";
 static const char SQL_BY_ID[] = "SELECT " ORDER_COLUMNS " FROM orders WHERE id = ?";
+static const char SQL_BY_ID_LOCK[] = "SELECT " ORDER_COLUMNS " FROM orders WHERE id = ? FOR UPDATE";
 static const char SQL_BY_REF[] = "SELECT public_id FROM orders WHERE merchant_id = ? AND merchant_ref = ?";
 static const char SQL_EVENT[] =
     "INSERT INTO events (public_id, merchant_id, type, order_id, payload, created_at) VALUES (?, ?, ?, ?, ?, ?)";
@@ -248,10 +249,10 @@ int fg_order_load(fg_db_t *db, uint64_t merchant_id, const char *public_id, size
     return fetch_one(&s, r);
 }
 
-int fg_order_load_by_id(fg_db_t *db, int64_t id, fg_order_row_t *r)
+int fg_order_load_by_id(fg_db_t *db, int64_t id, int for_update, fg_order_row_t *r)
 {
     fg_stmt_t s;
-    int rc = fg_stmt_init(&s, db, SQL_BY_ID);
+    int rc = fg_stmt_init(&s, db, for_update ? SQL_BY_ID_LOCK : SQL_BY_ID);
     if (rc != 0)
         return rc;
     fg_stmt_int(&s, id);

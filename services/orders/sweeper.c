@@ -37,7 +37,7 @@ static int expire_one(fg_db_t *db, const expire_t *e, int64_t id, int64_t now)
         goto Exit;
     fg_stmt_int(&s, now);
     fg_stmt_int(&s, id);
-    if ((rc = fg_stmt_exec(&s)) != 0 || (rc = fg_order_load_by_id(db, id, &row)) != 0)
+    if ((rc = fg_stmt_exec(&s)) != 0 || (rc = fg_order_load_by_id(db, id, 0, &row)) != 0)
         goto Exit;
     if ((rc = fg_stmt_init(&s, db, SQL_MERCHANT)) != 0)
         goto Exit;

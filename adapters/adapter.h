@@ -1,0 +1,93 @@
+/*
+ * adapter.h - the one interface every payment provider implements (DESIGN §5).
+ *
+ * Adapters are pure protocol code: no SQL, no HTTP server calls, no clock of
+ * their own (the time is passed in).  The payment service owns the
+ * transaction; an adapter turns our payment into the provider's request, and
+ * the provider's notification bytes into a verified, typed notification and
+ * the acknowledgement the provider expects.
+ */
+#ifndef FG_ADAPTERS_ADAPTER_H
+#define FG_ADAPTERS_ADAPTER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "core/buf.h"
+#include "core/config.h"
+#include "core/error.h"
+
+#define FG_PROVIDER_TXN_MAX 64
+#define FG_PROVIDER_EVENT_MAX 128
+
+/* What the service knows when it starts a payment. */
+typedef struct {
+    const char *payment_id;  /* "pay_…": our reference at the provider */
+    int64_t amount;          /* minor units */
+    const char *currency;
+    const char *order_code;  /* payer-facing code, for memos */
+    const char *description; /* may be NULL */
+    const char *payer_ip;    /* may be NULL */
+    int64_t now_ms;
+} fg_payment_start_t;
+
+typedef struct {
+    fg_buf_t redirect_url; /* empty when the method has none */
+    fg_buf_t qr_payload;   /* empty when the method has none */
+} fg_payment_started_t;
+
+/* An inbound notification as received. */
+typedef struct {
+    const char *method;
+    const char *query; /* raw query string without '?', may be NULL */
+    size_t query_len;
+    const char *body;
+    size_t body_len;
+    const char *(*header)(void *ctx, const char *name); /* lower-case name; NULL if absent */
+    void *header_ctx;
+} fg_inbound_t;
+
+typedef enum { FG_NOTIFY_SUCCEEDED, FG_NOTIFY_FAILED, FG_NOTIFY_PENDING } fg_notify_status_t;
+
+/* A verified notification. */
+typedef struct {
+    char payment_id[48];                          /* our payment's public id */
+    char provider_txn_id[FG_PROVIDER_TXN_MAX + 1];
+    char event_id[FG_PROVIDER_EVENT_MAX + 1];     /* dedup key at this provider */
+    fg_notify_status_t status;
+    int64_t amount;                               /* minor units received */
+} fg_notification_t;
+
+/* How the service disposed of a notification, for the acknowledgement. */
+typedef enum {
+    FG_ACK_APPLIED,      /* recorded (a success or a failure) */
+    FG_ACK_DUPLICATE,    /* seen before: no new effect */
+    FG_ACK_NOT_FOUND,    /* no such payment */
+    FG_ACK_BAD_AMOUNT,   /* amount does not match */
+    FG_ACK_FORGED,       /* signature or timestamp refused */
+    FG_ACK_MALFORMED,    /* unreadable */
+    FG_ACK_ERROR,        /* ours: retry later */
+} fg_ack_t;
+
+typedef struct {
+    const char *name; /* "sandbox", "vnpay", … also the ledger's clearing account suffix */
+    /** Builds the redirect URL or QR payload.  0 or FG_E*. */
+    int (*start)(const fg_config_t *cfg, const fg_payment_start_t *in, fg_payment_started_t *out);
+    /** Verifies (constant time) and parses a notification.  0; FG_EINVALID
+     *  when forged or stale (reason set); FG_ERANGE when well-signed but
+     *  unreadable. */
+    int (*verify)(const fg_config_t *cfg, const fg_inbound_t *in, int64_t now_ms, fg_notification_t *out,
+                  char *reason, size_t reason_cap);
+    /** The HTTP status and body the provider expects for an outcome. */
+    void (*ack)(fg_ack_t outcome, int *status, fg_buf_t *body, const char **content_type);
+    /** Asks the provider to refund; 0 = refunded now, 1 = accepted and
+     *  pending, FG_E* = refused or unreachable. */
+    int (*refund)(const fg_config_t *cfg, const char *payment_id, const char *provider_txn_id, int64_t amount,
+                  int64_t now_ms, char *provider_refund_id, size_t cap);
+} fg_adapter_t;
+
+/** The adapter for a method name, or NULL. */
+const fg_adapter_t *fg_adapter_find(const char *name);
+
+extern const fg_adapter_t fg_adapter_sandbox;
+
+#endif

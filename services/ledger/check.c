@@ -1,0 +1,149 @@
+/*
+ * check.c - `feegate ledger check`: the ledger's invariants, verified in SQL.
+ *
+ * Each check is one query returning its violations as (object, detail) rows,
+ * so the list below reads as the invariants themselves.
+ */
+#include "ledger/ledger.h"
+
+#include <string.h>
+
+typedef struct {
+    const char *name;
+    const char *sql; /* SELECT object, detail ... : one row per violation */
+} check_t;
+
+static const char SQL_JOURNAL_SHORT[] =
+    "SELECT j.public_id, CONCAT('journal has ', COUNT(e.id), ' entries') FROM journals j "
+    "LEFT JOIN ledger_entries e ON e.journal_id = j.id GROUP BY j.id, j.public_id HAVING COUNT(e.id) < 2";
+static const char SQL_JOURNAL_UNBALANCED[] =
+    "SELECT j.public_id, CONCAT(e.currency, ' entries sum to ', SUM(e.amount)) FROM ledger_entries e "
+    "JOIN journals j ON j.id = e.journal_id GROUP BY e.journal_id, j.public_id, e.currency HAVING SUM(e.amount) <> 0";
+static const char SQL_ENTRY_CURRENCY[] =
+    "SELECT CONCAT('entry ', e.id), CONCAT('entry in ', e.currency, ' on a ', a.currency, ' account ', a.code) "
+    "FROM ledger_entries e JOIN ledger_accounts a ON a.id = e.account_id WHERE e.currency <> a.currency";
+static const char SQL_CHECKPOINTS[] =
+    "SELECT CONCAT(a.code, '/', a.currency), CONCAT('checkpoint at entry ', c.upto_entry_id, ' says ', c.balance, "
+    "' but the entries sum to ', COALESCE(SUM(e.amount), 0)) FROM ledger_checkpoints c "
+    "JOIN ledger_accounts a ON a.id = c.account_id "
+    "LEFT JOIN ledger_entries e ON e.account_id = c.account_id AND e.id <= c.upto_entry_id "
+    "GROUP BY c.account_id, c.upto_entry_id, c.balance, a.code, a.currency HAVING COALESCE(SUM(e.amount), 0) <> c.balance";
+static const char SQL_PAYMENTS[] =
+    "SELECT p.public_id, CONCAT(p.status, ' payment has ', COUNT(j.id), ' payment postings') FROM payments p "
+    "LEFT JOIN journals j ON j.payment_id = p.id AND j.kind = 'payment' GROUP BY p.id, p.public_id, p.status "
+    "HAVING (p.status = 'succeeded' AND COUNT(j.id) <> 1) OR (p.status <> 'succeeded' AND COUNT(j.id) <> 0)";
+static const char SQL_REFUNDS[] =
+    "SELECT r.public_id, CONCAT(r.status, ' refund has ', COUNT(j.id), ' refund postings') FROM refunds r "
+    "LEFT JOIN journals j ON j.refund_id = r.id AND j.kind = 'refund' GROUP BY r.id, r.public_id, r.status "
+    "HAVING (r.status = 'succeeded' AND COUNT(j.id) <> 1) OR (r.status <> 'succeeded' AND COUNT(j.id) <> 0)";
+/* What the merchant account received for an order's payments, net of what
+ * its refunds took back, against the order's own counters. */
+static const char SQL_ORDERS_PAID[] =
+    "SELECT o.public_id, CONCAT('amount_paid ', o.amount_paid, ' but payment postings credit the merchant ', t.posted) "
+    "FROM orders o JOIN (SELECT p.order_id, SUM(-e.amount) AS posted FROM payments p "
+    "JOIN journals j ON j.payment_id = p.id AND j.kind = 'payment' JOIN ledger_entries e ON e.journal_id = j.id "
+    "JOIN ledger_accounts a ON a.id = e.account_id AND a.merchant_id IS NOT NULL GROUP BY p.order_id) t "
+    "ON t.order_id = o.id WHERE t.posted <> o.amount_paid "
+    "UNION ALL SELECT o.public_id, CONCAT('amount_paid ', o.amount_paid, ' without any payment posting') FROM orders o "
+    "WHERE o.amount_paid <> 0 AND NOT EXISTS (SELECT 1 FROM payments p JOIN journals j ON j.payment_id = p.id "
+    "AND j.kind = 'payment' WHERE p.order_id = o.id)";
+static const char SQL_ORDERS_REFUNDED[] =
+    "SELECT o.public_id, CONCAT('amount_refunded ', o.amount_refunded, ' but refund postings debit the merchant ', "
+    "COALESCE(t.posted, 0)) FROM orders o LEFT JOIN (SELECT p.order_id, SUM(e.amount) AS posted FROM payments p "
+    "JOIN refunds r ON r.payment_id = p.id JOIN journals j ON j.refund_id = r.id AND j.kind = 'refund' "
+    "JOIN ledger_entries e ON e.journal_id = j.id JOIN ledger_accounts a ON a.id = e.account_id "
+    "AND a.merchant_id IS NOT NULL GROUP BY p.order_id) t ON t.order_id = o.id "
+    "WHERE COALESCE(t.posted, 0) <> o.amount_refunded";
+
+static const check_t CHECKS[] = {
+    {"journal_has_two_entries", SQL_JOURNAL_SHORT},
+    {"journal_sums_to_zero", SQL_JOURNAL_UNBALANCED},
+    {"entry_currency_matches_account", SQL_ENTRY_CURRENCY},
+    {"checkpoint_equals_entries", SQL_CHECKPOINTS},
+    {"payment_posted_once", SQL_PAYMENTS},
+    {"refund_posted_once", SQL_REFUNDS},
+    {"order_paid_equals_postings", SQL_ORDERS_PAID},
+    {"order_refunded_equals_postings", SQL_ORDERS_REFUNDED},
+};
+
+static const char SQL_COUNTS[] =
+    "SELECT (SELECT COUNT(*) FROM journals), (SELECT COUNT(*) FROM ledger_entries), "
+    "(SELECT COUNT(*) FROM ledger_accounts), (SELECT COUNT(*) FROM ledger_checkpoints), "
+    "(SELECT COUNT(*) FROM payments WHERE status = 'succeeded'), (SELECT COUNT(*) FROM refunds WHERE status = 'succeeded')";
+
+/* Violations listed in full; beyond this only counted. */
+#define VIOLATIONS_LISTED_MAX 1000
+
+static int run_check(fg_db_t *db, const check_t *c, fg_buf_t *list, int *listed)
+{
+    fg_stmt_t s;
+    fg_buf_t object = FG_BUF_INIT, detail = FG_BUF_INIT;
+    int rc, found = 0;
+    if ((rc = fg_stmt_init(&s, db, c->sql)) != 0)
+        return rc;
+    fg_stmt_out_text(&s, &object, NULL);
+    fg_stmt_out_text(&s, &detail, NULL);
+    if ((rc = fg_stmt_exec(&s)) != 0)
+        goto Exit;
+    while ((rc = fg_stmt_fetch(&s)) == 1) {
+        found++;
+        if ((*listed)++ >= VIOLATIONS_LISTED_MAX)
+            continue;
+        if (*listed > 1)
+            fg_buf_putc(list, ',');
+        fg_buf_putc(list, '{');
+        fg_json_kv_str(list, 0, "check", c->name);
+        fg_json_kv_strn(list, 1, "object", object.data, object.len);
+        fg_json_kv_strn(list, 1, "detail", detail.data, detail.len);
+        fg_buf_putc(list, '}');
+    }
+    rc = rc < 0 ? rc : found;
+Exit:
+    fg_buf_free(&object);
+    fg_buf_free(&detail);
+    return rc;
+}
+
+int fg_ledger_check(fg_db_t *db, fg_buf_t *out)
+{
+    fg_buf_t list = FG_BUF_INIT;
+    int64_t counts[6] = {0};
+    int violations = 0, listed = 0, rc = 0;
+    fg_stmt_t s;
+    for (size_t i = 0; i < sizeof(CHECKS) / sizeof(CHECKS[0]); i++) {
+        rc = run_check(db, &CHECKS[i], &list, &listed);
+        if (rc < 0)
+            goto Exit;
+        violations += rc;
+    }
+    if ((rc = fg_stmt_init(&s, db, SQL_COUNTS)) != 0)
+        goto Exit;
+    for (int i = 0; i < 6; i++)
+        fg_stmt_out_int(&s, &counts[i], NULL);
+    if ((rc = fg_stmt_exec(&s)) != 0)
+        goto Exit;
+    rc = fg_stmt_fetch(&s);
+    fg_stmt_done(&s);
+    if (rc < 0)
+        goto Exit;
+    fg_buf_putc(out, '{');
+    fg_json_kv_bool(out, 0, "ok", violations == 0);
+    fg_json_kv_int(out, 1, "journals", counts[0]);
+    fg_json_kv_int(out, 1, "entries", counts[1]);
+    fg_json_kv_int(out, 1, "accounts", counts[2]);
+    fg_json_kv_int(out, 1, "checkpoints", counts[3]);
+    fg_json_kv_int(out, 1, "payments_succeeded", counts[4]);
+    fg_json_kv_int(out, 1, "refunds_succeeded", counts[5]);
+    fg_json_kv_int(out, 1, "checks", (int64_t)(sizeof(CHECKS) / sizeof(CHECKS[0])));
+    fg_json_kv_int(out, 1, "violations_count", violations);
+    fg_json_key(out, 1, "violations");
+    fg_buf_putc(out, '[');
+    if (list.len > 0)
+        fg_buf_append(out, list.data, list.len);
+    fg_buf_puts(out, "]}");
+    rc = violations;
+Exit:
+    fg_db_end(db);
+    fg_buf_free(&list);
+    return rc;
+}

@@ -1,0 +1,374 @@
+/*
+ * ledger.c - postings, balances, checkpoints.
+ */
+#include "ledger/ledger.h"
+
+#include <assert.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include "core/money.h"
+#include "core/text.h"
+
+/* Account ids are immutable once committed, so they are cached in-process:
+ * a payment then costs no account lookups.  Direct-mapped; a collision only
+ * costs a query. */
+#define ACCOUNT_CACHE_SLOTS 4096
+
+typedef struct {
+    char key[FG_ACCOUNT_CODE_MAX + 5]; /* code + '/' + currency */
+    int64_t id;
+} account_slot_t;
+
+static pthread_mutex_t cache_mutex = PTHREAD_MUTEX_INITIALIZER;
+static account_slot_t account_cache[ACCOUNT_CACHE_SLOTS];
+
+static const char *const KIND_NAMES[] = {"asset", "liability", "income", "expense"};
+
+static const char SQL_ACCOUNT_GET[] = "SELECT id FROM ledger_accounts WHERE code = ? AND currency = ?";
+static const char SQL_ACCOUNT_ADD[] =
+    "INSERT IGNORE INTO ledger_accounts (code, currency, kind, merchant_id, created_at) VALUES (?, ?, ?, ?, ?)";
+static const char SQL_JOURNAL[] =
+    "INSERT INTO journals (public_id, kind, payment_id, refund_id, reverses_id, memo, created_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?)";
+
+#define ENTRY_ROW "(?, ?, ?, ?, ?)"
+#define ENTRY_INSERT "INSERT INTO ledger_entries (journal_id, account_id, amount, currency, created_at) VALUES "
+/* One multi-row INSERT per journal: one round trip whatever its size. */
+static const char *const SQL_ENTRIES[FG_JOURNAL_LINES_MAX + 1] = {
+    NULL,
+    NULL,
+    ENTRY_INSERT ENTRY_ROW "," ENTRY_ROW,
+    ENTRY_INSERT ENTRY_ROW "," ENTRY_ROW "," ENTRY_ROW,
+    ENTRY_INSERT ENTRY_ROW "," ENTRY_ROW "," ENTRY_ROW "," ENTRY_ROW,
+    ENTRY_INSERT ENTRY_ROW "," ENTRY_ROW "," ENTRY_ROW "," ENTRY_ROW "," ENTRY_ROW,
+    ENTRY_INSERT ENTRY_ROW "," ENTRY_ROW "," ENTRY_ROW "," ENTRY_ROW "," ENTRY_ROW "," ENTRY_ROW,
+    ENTRY_INSERT ENTRY_ROW "," ENTRY_ROW "," ENTRY_ROW "," ENTRY_ROW "," ENTRY_ROW "," ENTRY_ROW "," ENTRY_ROW,
+    ENTRY_INSERT ENTRY_ROW "," ENTRY_ROW "," ENTRY_ROW "," ENTRY_ROW "," ENTRY_ROW "," ENTRY_ROW "," ENTRY_ROW
+        "," ENTRY_ROW,
+};
+_Static_assert(FG_JOURNAL_LINES_MAX == 8, "SQL_ENTRIES lists one statement per journal size");
+_Static_assert(FG_JOURNAL_LINES_MAX * 5 <= FG_DB_BIND_MAX, "a journal's entries bind in one statement");
+
+int fg_account_kind_of(const char *code)
+{
+    if (strncmp(code, "assets:", 7) == 0)
+        return FG_ACCOUNT_ASSET;
+    if (strncmp(code, "liabilities:", 12) == 0)
+        return FG_ACCOUNT_LIABILITY;
+    if (strncmp(code, "income:", 7) == 0)
+        return FG_ACCOUNT_INCOME;
+    if (strncmp(code, "expenses:", 9) == 0)
+        return FG_ACCOUNT_EXPENSE;
+    return -1;
+}
+
+void fg_journal_add(fg_journal_t *j, const char *code, uint64_t merchant_id, const char *currency, int64_t amount)
+{
+    if (amount == 0)
+        return;
+    assert(j->count < FG_JOURNAL_LINES_MAX);
+    assert(strlen(code) <= FG_ACCOUNT_CODE_MAX && fg_account_kind_of(code) >= 0);
+    fg_posting_t *p = &j->lines[j->count++];
+    snprintf(p->code, sizeof(p->code), "%s", code);
+    p->kind = (fg_account_kind_t)fg_account_kind_of(code);
+    p->merchant_id = merchant_id;
+    snprintf(p->currency, sizeof(p->currency), "%s", currency);
+    p->amount = amount;
+}
+
+int fg_journal_balanced(const fg_journal_t *j)
+{
+    if (j->count < 2 || j->count > FG_JOURNAL_LINES_MAX)
+        return 0;
+    for (int i = 0; i < j->count; i++) {
+        if (j->lines[i].amount == 0)
+            return 0;
+        /* sum this currency once, at its first line */
+        int first = 1;
+        for (int k = 0; k < i; k++)
+            if (strcmp(j->lines[k].currency, j->lines[i].currency) == 0)
+                first = 0;
+        if (!first)
+            continue;
+        int64_t sum = 0;
+        for (int k = i; k < j->count; k++)
+            if (strcmp(j->lines[k].currency, j->lines[i].currency) == 0 &&
+                fg_money_add(sum, j->lines[k].amount, &sum) != 0)
+                return 0;
+        if (sum != 0)
+            return 0;
+    }
+    return 1;
+}
+
+static unsigned slot_of(const char *key)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (const char *p = key; *p; p++)
+        h = (h ^ (uint8_t)*p) * 16777619u;
+    return h % ACCOUNT_CACHE_SLOTS;
+}
+
+static int64_t cache_get(const char *key)
+{
+    account_slot_t *s = &account_cache[slot_of(key)];
+    int64_t id = 0;
+    pthread_mutex_lock(&cache_mutex);
+    if (strcmp(s->key, key) == 0)
+        id = s->id;
+    pthread_mutex_unlock(&cache_mutex);
+    return id;
+}
+
+static void cache_put(const char *key, int64_t id)
+{
+    account_slot_t *s = &account_cache[slot_of(key)];
+    pthread_mutex_lock(&cache_mutex);
+    snprintf(s->key, sizeof(s->key), "%s", key);
+    s->id = id;
+    pthread_mutex_unlock(&cache_mutex);
+}
+
+static int account_select(fg_db_t *db, const fg_posting_t *p, int64_t *id)
+{
+    fg_stmt_t s;
+    int rc = fg_stmt_init(&s, db, SQL_ACCOUNT_GET);
+    if (rc != 0)
+        return rc;
+    fg_stmt_cstr(&s, p->code);
+    fg_stmt_cstr(&s, p->currency);
+    fg_stmt_out_int(&s, id, NULL);
+    if ((rc = fg_stmt_exec(&s)) != 0)
+        return rc;
+    rc = fg_stmt_fetch(&s);
+    fg_stmt_done(&s);
+    return rc < 0 ? rc : rc == 1 ? 0 : FG_ENOTFOUND;
+}
+
+/* The account's id, creating it on first use.  Only ids read as already
+ * existing are cached: one created by this (uncommitted) transaction could
+ * still roll back. */
+static int account_id(fg_db_t *db, const fg_posting_t *p, int64_t now_ms, int64_t *id)
+{
+    char key[FG_ACCOUNT_CODE_MAX + 5];
+    snprintf(key, sizeof(key), "%s/%s", p->code, p->currency);
+    if ((*id = cache_get(key)) != 0)
+        return 0;
+    int rc = account_select(db, p, id);
+    if (rc == 0) {
+        cache_put(key, *id);
+        return 0;
+    }
+    if (rc != FG_ENOTFOUND)
+        return rc;
+    fg_stmt_t s;
+    if ((rc = fg_stmt_init(&s, db, SQL_ACCOUNT_ADD)) != 0)
+        return rc;
+    fg_stmt_cstr(&s, p->code);
+    fg_stmt_cstr(&s, p->currency);
+    fg_stmt_cstr(&s, KIND_NAMES[p->kind]);
+    if (p->merchant_id != 0)
+        fg_stmt_int(&s, (int64_t)p->merchant_id);
+    else
+        fg_stmt_null(&s);
+    fg_stmt_int(&s, now_ms);
+    if ((rc = fg_stmt_exec(&s)) != 0)
+        return rc;
+    return account_select(db, p, id) == 0 ? 0 : FG_EDB;
+}
+
+int fg_ledger_post(fg_db_t *db, const fg_journal_t *j, int64_t now_ms, char *public_id)
+{
+    int64_t ids[FG_JOURNAL_LINES_MAX];
+    char jid[FG_ID_CAP];
+    fg_stmt_t s;
+    int rc;
+
+    assert(fg_journal_balanced(j) && "an unbalanced journal must never reach the database");
+    for (int i = 0; i < j->count; i++)
+        if ((rc = account_id(db, &j->lines[i], now_ms, &ids[i])) != 0)
+            return rc;
+    if (fg_id_new("jrn_", jid, sizeof(jid)) < 0)
+        return FG_EIO;
+    if ((rc = fg_stmt_init(&s, db, SQL_JOURNAL)) != 0)
+        return rc;
+    fg_stmt_cstr(&s, jid);
+    fg_stmt_cstr(&s, j->kind);
+    fg_stmt_int_or_null(&s, j->payment_id != 0 ? &j->payment_id : NULL);
+    fg_stmt_int_or_null(&s, j->refund_id != 0 ? &j->refund_id : NULL);
+    fg_stmt_int_or_null(&s, j->reverses_id != 0 ? &j->reverses_id : NULL);
+    fg_stmt_cstr(&s, j->memo);
+    fg_stmt_int(&s, now_ms);
+    if ((rc = fg_stmt_exec(&s)) != 0)
+        return rc;
+    int64_t journal_id = (int64_t)fg_stmt_insert_id(&s);
+    if ((rc = fg_stmt_init(&s, db, SQL_ENTRIES[j->count])) != 0)
+        return rc;
+    for (int i = 0; i < j->count; i++) {
+        fg_stmt_int(&s, journal_id);
+        fg_stmt_int(&s, ids[i]);
+        fg_stmt_int(&s, j->lines[i].amount);
+        fg_stmt_cstr(&s, j->lines[i].currency);
+        fg_stmt_int(&s, now_ms);
+    }
+    if ((rc = fg_stmt_exec(&s)) != 0)
+        return rc;
+    if (public_id != NULL)
+        memcpy(public_id, jid, strlen(jid) + 1);
+    return 0;
+}
+
+/* ---- balances ------------------------------------------------------------ */
+
+static const char SQL_CHECKPOINT_AT[] =
+    "SELECT upto_entry_id, balance FROM ledger_checkpoints WHERE account_id = ? AND as_of <= ? "
+    "ORDER BY upto_entry_id DESC LIMIT 1";
+static const char SQL_SUM_AFTER[] =
+    "SELECT COALESCE(SUM(amount), 0) FROM ledger_entries WHERE account_id = ? AND id > ? AND created_at <= ?";
+
+static int query_int2(fg_stmt_t *s, int64_t *a, int64_t *b)
+{
+    int rc;
+    fg_stmt_out_int(s, a, NULL);
+    if (b != NULL)
+        fg_stmt_out_int(s, b, NULL);
+    if ((rc = fg_stmt_exec(s)) != 0)
+        return rc;
+    rc = fg_stmt_fetch(s);
+    fg_stmt_done(s);
+    return rc < 0 ? rc : rc == 1 ? 0 : FG_ENOTFOUND;
+}
+
+int fg_ledger_balance(fg_db_t *db, int64_t account_id, fg_account_kind_t kind, int64_t at_ms, int64_t *balance)
+{
+    fg_stmt_t s;
+    int64_t upto = 0, base = 0, after = 0;
+    int rc;
+    if (at_ms < 0)
+        at_ms = INT64_MAX;
+    if ((rc = fg_stmt_init(&s, db, SQL_CHECKPOINT_AT)) != 0)
+        return rc;
+    fg_stmt_int(&s, account_id);
+    fg_stmt_int(&s, at_ms);
+    rc = query_int2(&s, &upto, &base);
+    if (rc == FG_ENOTFOUND)
+        upto = base = 0;
+    else if (rc != 0)
+        return rc;
+    if ((rc = fg_stmt_init(&s, db, SQL_SUM_AFTER)) != 0)
+        return rc;
+    fg_stmt_int(&s, account_id);
+    fg_stmt_int(&s, upto);
+    fg_stmt_int(&s, at_ms);
+    if ((rc = query_int2(&s, &after, NULL)) != 0)
+        return rc;
+    int64_t debit_balance;
+    if (fg_money_add(base, after, &debit_balance) != 0)
+        return FG_EOVERFLOW;
+    /* entries are debit-positive; liabilities and income are credit-normal */
+    *balance = kind == FG_ACCOUNT_ASSET || kind == FG_ACCOUNT_EXPENSE ? debit_balance : -debit_balance;
+    return 0;
+}
+
+/* ---- checkpoints --------------------------------------------------------- */
+
+/* Accounts checkpointed per round; the rest wait for the next round. */
+#define CHECKPOINT_ACCOUNTS_MAX 1000
+
+static const char SQL_DUE_ACCOUNTS[] =
+    "SELECT a.id, COALESCE((SELECT MAX(c.upto_entry_id) FROM ledger_checkpoints c WHERE c.account_id = a.id), 0) "
+    "FROM ledger_accounts a ORDER BY a.id";
+static const char SQL_LAST_CHECKPOINT[] =
+    "SELECT balance, entry_count FROM ledger_checkpoints WHERE account_id = ? AND upto_entry_id = ?";
+static const char SQL_RANGE[] =
+    "SELECT COALESCE(MAX(id), 0), COALESCE(SUM(amount), 0), COUNT(*), COALESCE(MAX(created_at), 0) "
+    "FROM ledger_entries WHERE account_id = ? AND id > ? AND created_at < ?";
+static const char SQL_CHECKPOINT_ADD[] =
+    "INSERT IGNORE INTO ledger_checkpoints (account_id, upto_entry_id, balance, as_of, entry_count) "
+    "VALUES (?, ?, ?, ?, ?)";
+
+typedef struct {
+    int64_t account_id, upto;
+    int64_t horizon_ms;
+    int written;
+} checkpoint_t;
+
+static int checkpoint_tx(fg_db_t *db, void *arg)
+{
+    checkpoint_t *c = arg;
+    fg_stmt_t s;
+    int64_t base = 0, count_before = 0, max_id = 0, sum = 0, count = 0, as_of = 0, total;
+    int rc;
+    c->written = 0;
+    if (c->upto != 0) {
+        if ((rc = fg_stmt_init(&s, db, SQL_LAST_CHECKPOINT)) != 0)
+            return rc;
+        fg_stmt_int(&s, c->account_id);
+        fg_stmt_int(&s, c->upto);
+        if ((rc = query_int2(&s, &base, &count_before)) != 0)
+            return rc;
+    }
+    if ((rc = fg_stmt_init(&s, db, SQL_RANGE)) != 0)
+        return rc;
+    fg_stmt_int(&s, c->account_id);
+    fg_stmt_int(&s, c->upto);
+    fg_stmt_int(&s, c->horizon_ms);
+    fg_stmt_out_int(&s, &max_id, NULL);
+    fg_stmt_out_int(&s, &sum, NULL);
+    fg_stmt_out_int(&s, &count, NULL);
+    fg_stmt_out_int(&s, &as_of, NULL);
+    if ((rc = fg_stmt_exec(&s)) != 0)
+        return rc;
+    rc = fg_stmt_fetch(&s);
+    fg_stmt_done(&s);
+    if (rc < 0)
+        return rc;
+    if (count == 0)
+        return 0;
+    if (fg_money_add(base, sum, &total) != 0)
+        return FG_EOVERFLOW;
+    if ((rc = fg_stmt_init(&s, db, SQL_CHECKPOINT_ADD)) != 0)
+        return rc;
+    fg_stmt_int(&s, c->account_id);
+    fg_stmt_int(&s, max_id);
+    fg_stmt_int(&s, total);
+    fg_stmt_int(&s, as_of);
+    fg_stmt_int(&s, count_before + count);
+    if ((rc = fg_stmt_exec(&s)) != 0)
+        return rc;
+    c->written = (int)fg_stmt_affected(&s);
+    return 0;
+}
+
+int fg_ledger_checkpoint(fg_db_t *db, int64_t horizon_ms)
+{
+    static __thread int64_t ids[CHECKPOINT_ACCOUNTS_MAX], uptos[CHECKPOINT_ACCOUNTS_MAX];
+    int n = 0, rc, written = 0;
+    int64_t id = 0, upto = 0;
+    fg_stmt_t s;
+    if ((rc = fg_stmt_init(&s, db, SQL_DUE_ACCOUNTS)) != 0)
+        return rc;
+    fg_stmt_out_int(&s, &id, NULL);
+    fg_stmt_out_int(&s, &upto, NULL);
+    if ((rc = fg_stmt_exec(&s)) != 0)
+        return rc;
+    while ((rc = fg_stmt_fetch(&s)) == 1) {
+        if (n == CHECKPOINT_ACCOUNTS_MAX) {
+            fg_stmt_done(&s);
+            break;
+        }
+        ids[n] = id;
+        uptos[n++] = upto;
+    }
+    fg_db_end(db);
+    if (rc < 0)
+        return rc;
+    for (int i = 0; i < n; i++) {
+        checkpoint_t c = {ids[i], uptos[i], horizon_ms, 0};
+        if ((rc = fg_db_tx(db, checkpoint_tx, &c)) != 0)
+            return rc;
+        written += c.written;
+    }
+    return written;
+}

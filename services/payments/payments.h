@@ -1,0 +1,35 @@
+/*
+ * payments.h - payments through the bank adapters, the inbound webhook
+ * pipeline, and refunds (DESIGN §3, §5, §6).
+ */
+#ifndef FG_PAYMENTS_PAYMENTS_H
+#define FG_PAYMENTS_PAYMENTS_H
+
+#include "adapter.h"
+#include "db/db.h"
+#include "http/http.h"
+
+/* A refund's reason, in characters. */
+#define FG_REFUND_REASON_MAX 500
+
+/** The split of money received for an order: what settles it and what goes
+ *  to unapplied.  Pure; the rules of DESIGN §2 / §3:
+ *  - a closed order (paid, cancelled, expired) takes nothing;
+ *  - otherwise the order takes up to what it still owes; a partial amount only
+ *    when allow_partial, else all of it is unapplied. */
+void fg_payment_split(const char *effective_status, int allow_partial, int64_t amount, int64_t amount_paid,
+                      int64_t received, int64_t *applied, int64_t *unapplied);
+
+/** How a refund draws on the merchant's and the unapplied accounts: the
+ *  merchant's share first, up to what this payment credited it.  Pure. */
+void fg_refund_split(int64_t payment_applied, int64_t payment_refunded, int64_t amount, int64_t *from_merchant,
+                     int64_t *from_unapplied);
+
+/* HTTP handlers (run on database workers). */
+void fg_payments_create(fg_call_t *call, fg_db_t *db);
+void fg_payments_get(fg_call_t *call, fg_db_t *db);
+void fg_refunds_create(fg_call_t *call, fg_db_t *db);
+/** POST|GET /v1/webhooks/{adapter}: the inbound pipeline for every adapter. */
+void fg_webhooks_inbound(fg_call_t *call, fg_db_t *db);
+
+#endif

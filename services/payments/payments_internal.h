@@ -1,0 +1,28 @@
+/*
+ * payments_internal.h - the payment row, shared by the payment, webhook and
+ * refund code.
+ */
+#ifndef FG_PAYMENTS_INTERNAL_H
+#define FG_PAYMENTS_INTERNAL_H
+
+#include "payments/payments.h"
+
+typedef struct {
+    int64_t id, order_id, merchant_id;
+    fg_buf_t public_id, adapter, currency, status, provider_txn_id, order_public_id, merchant_public_id;
+    int provider_txn_null;
+    int64_t amount, amount_received, amount_applied, amount_unapplied, amount_refunded, amount_refunding;
+    int received_null;
+    int64_t created_at, updated_at;
+} fg_payment_row_t;
+
+void fg_payment_row_free(fg_payment_row_t *p);
+/** Loads a payment by public id (merchant_id 0 = any merchant), optionally
+ *  locking it.  FG_ENOTFOUND if none. */
+int fg_payment_load(fg_db_t *db, const char *public_id, uint64_t merchant_id, int for_update,
+                    fg_payment_row_t *p) FG_MUST_USE;
+/** The payment's public JSON; extra (may be NULL) is appended inside the
+ *  object, e.g. ,"redirect_url":"…". */
+void fg_payment_json(fg_buf_t *b, const fg_payment_row_t *p, const char *extra);
+
+#endif
