@@ -65,7 +65,8 @@ static int post_refund(fg_db_t *db, const fg_payment_row_t *p, int64_t refund_id
     int64_t from_unapplied;
     char clearing[FG_ACCOUNT_CODE_MAX + 1], merchant[FG_ACCOUNT_CODE_MAX + 1];
     fg_refund_split(p->amount_applied, p->amount_refunded, amount, from_merchant, &from_unapplied);
-    fg_journal_t j = {.kind = "refund", .payment_id = p->id, .refund_id = refund_id, .memo = p->public_id.data};
+    /* a refund journal names its refund only: (kind, payment) is unique per payment posting */
+    fg_journal_t j = {.kind = "refund", .refund_id = refund_id, .memo = p->public_id.data};
     snprintf(clearing, sizeof(clearing), "assets:clearing:%s", p->adapter.data);
     snprintf(merchant, sizeof(merchant), "liabilities:merchant:%s", p->merchant_public_id.data);
     fg_journal_add(&j, merchant, (uint64_t)p->merchant_id, p->currency.data, *from_merchant);

@@ -305,16 +305,24 @@ fgt_resp_t fgt_req(const fgt_server_t *s, fgt_proto_t proto, const char *method,
 void fgt_req_many(const fgt_server_t *s, fgt_proto_t proto, int n, const char *method, const char *path,
                   const char *key, const char *idem, const char *body, const char *extra, fgt_resp_t *out)
 {
+    fgt_req_many_over(s, proto, n, n, method, path, key, idem, body, extra, out);
+}
+
+void fgt_req_many_over(const fgt_server_t *s, fgt_proto_t proto, int n, int connections, const char *method,
+                       const char *path, const char *key, const char *idem, const char *body, const char *extra,
+                       fgt_resp_t *out)
+{
     CURLM *multi = curl_multi_init();
     easy_t *e = calloc((size_t)n, sizeof(*e));
     /* one connection per request: every request is in flight at once
      * (libcurl 7.88 reports framing errors when it multiplexes many POSTs
      * over one prior-knowledge h2c connection; h2load does that part) */
     curl_multi_setopt(multi, CURLMOPT_PIPELINING, CURLPIPE_NOTHING);
-    curl_multi_setopt(multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)n);
+    curl_multi_setopt(multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)connections);
     for (int i = 0; i < n; i++) {
         easy_setup(&e[i], s, proto, method, path, key, idem, body, body != NULL ? strlen(body) : 0, extra);
-        curl_easy_setopt(e[i].curl, CURLOPT_FRESH_CONNECT, 1L);
+        if (connections == n)
+            curl_easy_setopt(e[i].curl, CURLOPT_FRESH_CONNECT, 1L);
         curl_multi_add_handle(multi, e[i].curl);
     }
     int running = 1;

@@ -51,6 +51,11 @@ void fgt_resp_free(fgt_resp_t *r);
 void fgt_req_many(const fgt_server_t *s, fgt_proto_t proto, int n, const char *method, const char *path,
                   const char *key, const char *idem, const char *body, const char *extra, fgt_resp_t *out);
 
+/** The same over at most `connections` connections (requests queue for one). */
+void fgt_req_many_over(const fgt_server_t *s, fgt_proto_t proto, int n, int connections, const char *method,
+                       const char *path, const char *key, const char *idem, const char *body, const char *extra,
+                       fgt_resp_t *out);
+
 /** A string (or NULL) at a path of object keys, e.g. fgt_str(r, "error", "code", NULL). */
 const char *fgt_str(const fgt_resp_t *r, ...);
 /** An integer at a path (fails the test if absent). */

@@ -1,0 +1,311 @@
+/*
+ * test_payments.c - payments through the sandbox gateway, the inbound
+ * webhook pipeline, the ledger and refunds.  `feegate ledger check` runs
+ * after every scenario.
+ */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "core/crypto.h"
+#include "harness.h"
+
+static fgt_server_t srv;
+static char mer[64], key[64];
+static const char SECRET[] = "it-sandbox-secret"; /* what the harness gives the server */
+
+static void teardown(void) {}
+
+static void ledger_holds(void) { ck_assert_int_eq(fgt_ledger_check(), 0); }
+
+static void new_order(long long amount, int partial, const char *expires_at, char *id)
+{
+    char body[400];
+    snprintf(body, sizeof(body),
+             "{\"merchant_ref\":\"%s\",\"fee_type\":\"tuition\",\"amount\":%lld,\"currency\":\"VND\","
+             "\"allow_partial\":%s%s%s%s}",
+             fgt_unique("PY"), amount, partial ? "true" : "false", expires_at ? ",\"expires_at\":\"" : "",
+             expires_at ? expires_at : "", expires_at ? "\"" : "");
+    fgt_resp_t r = fgt_req(&srv, FGT_H2C, "POST", "/v1/orders", key, NULL, body, 0, NULL);
+    fgt_expect(r, 201, NULL);
+    snprintf(id, 40, "%s", fgt_str(&r, "id", NULL));
+    fgt_resp_free(&r);
+}
+
+static void new_payment(const char *order, long long amount, char *id)
+{
+    char path[128], body[96];
+    snprintf(path, sizeof(path), "/v1/orders/%s/payments", order);
+    if (amount > 0)
+        snprintf(body, sizeof(body), "{\"method\":\"sandbox\",\"amount\":%lld}", amount);
+    else
+        snprintf(body, sizeof(body), "{\"method\":\"sandbox\"}");
+    fgt_resp_t r = fgt_req(&srv, FGT_H2TLS, "POST", path, key, fgt_unique("pk"), body, 0, NULL);
+    fgt_expect(r, 201, NULL);
+    ck_assert_str_eq(fgt_str(&r, "status", NULL), "pending");
+    ck_assert_str_eq(fgt_str(&r, "method", NULL), "sandbox");
+    ck_assert_ptr_nonnull(fgt_str(&r, "redirect_url", NULL));
+    snprintf(id, 40, "%s", fgt_str(&r, "id", NULL));
+    fgt_resp_free(&r);
+}
+
+/* The notification body and its X-Signature header, signed now + skew_s. */
+static void notification(const char *payment, const char *txn, const char *status, long long amount, long skew_s,
+                         const char *secret, char *body, size_t body_cap, char *header, size_t header_cap)
+{
+    snprintf(body, body_cap, "{\"payment_id\":\"%s\",\"provider_txn_id\":\"%s\",\"status\":\"%s\",\"amount\":%lld}",
+             payment, txn, status, amount);
+    long long t = (long long)time(NULL) + skew_s;
+    char msg[512], hex[2 * FG_SHA256_LEN + 1];
+    uint8_t mac[FG_SHA256_LEN];
+    snprintf(msg, sizeof(msg), "%lld.%s", t, body);
+    fg_hmac_sha256(secret, strlen(secret), msg, strlen(msg), mac);
+    fg_hex_encode(mac, sizeof(mac), hex);
+    snprintf(header, header_cap, "X-Signature: t=%lld,v1=%s", t, hex);
+}
+
+static fgt_resp_t notify(const char *payment, const char *txn, const char *status, long long amount)
+{
+    char body[300], header[200];
+    notification(payment, txn, status, amount, 0, SECRET, body, sizeof(body), header, sizeof(header));
+    return fgt_req(&srv, FGT_HTTP1, "POST", "/v1/webhooks/sandbox", NULL, NULL, body, 0, header);
+}
+
+static fgt_resp_t get(const char *kind, const char *id)
+{
+    char path[128];
+    snprintf(path, sizeof(path), "/v1/%s/%s", kind, id);
+    return fgt_req(&srv, FGT_H2C, "GET", path, key, NULL, NULL, 0, NULL);
+}
+
+static void expect_order(const char *order, const char *status, long long paid)
+{
+    fgt_resp_t r = get("orders", order);
+    ck_assert_str_eq(fgt_str(&r, "status", NULL), status);
+    ck_assert_int_eq(fgt_int(&r, "amount_paid", NULL), paid);
+    fgt_resp_free(&r);
+}
+
+static long long journals_of(const char *payment)
+{
+    return fgt_db_int("SELECT COUNT(*) FROM journals j JOIN payments p ON p.id = j.payment_id "
+                      "WHERE p.public_id = ? AND j.kind = 'payment'", payment, NULL);
+}
+
+/* Credit-normal balance of a liability account, from its entries. */
+static long long liability(const char *code)
+{
+    return -fgt_db_int("SELECT COALESCE(SUM(e.amount), 0) FROM ledger_entries e JOIN ledger_accounts a "
+                       "ON a.id = e.account_id WHERE a.code = ?", code, NULL);
+}
+
+START_TEST(success_posts_once)
+{
+    char order[40], pay[40], merchant_account[96];
+    snprintf(merchant_account, sizeof(merchant_account), "liabilities:merchant:%s", mer);
+    long long before = liability(merchant_account);
+    new_order(1500000, 0, NULL, order);
+    new_payment(order, 0, pay);
+    fgt_resp_t r = notify(pay, fgt_unique("TX"), "succeeded", 1500000);
+    fgt_expect(r, 200, NULL);
+    fgt_resp_free(&r);
+    expect_order(order, "paid", 1500000);
+    r = get("payments", pay);
+    ck_assert_str_eq(fgt_str(&r, "status", NULL), "succeeded");
+    ck_assert_int_eq(fgt_int(&r, "amount_applied", NULL), 1500000);
+    fgt_resp_free(&r);
+    ck_assert_int_eq(journals_of(pay), 1);
+    ck_assert_int_eq(liability(merchant_account) - before, 1500000);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM events e JOIN orders o ON o.id = e.order_id "
+                                "WHERE o.public_id = ? AND e.type IN ('order.paid', 'payment.succeeded')", order, NULL),
+                     2);
+    ledger_holds();
+}
+END_TEST
+
+START_TEST(hundred_identical_notifications_one_journal)
+{
+    enum { N = 100 };
+    char order[40], pay[40], body[300], header[200];
+    new_order(200000, 0, NULL, order);
+    new_payment(order, 0, pay);
+    notification(pay, fgt_unique("TX"), "succeeded", 200000, 0, SECRET, body, sizeof(body), header, sizeof(header));
+    fgt_resp_t out[N];
+    fgt_req_many_over(&srv, FGT_HTTP1, N, 8, "POST", "/v1/webhooks/sandbox", NULL, NULL, body, header, out);
+    for (int i = 0; i < N; i++) {
+        fgt_expect(out[i], 200, NULL);
+        ck_assert_str_eq(out[i].body, out[0].body); /* the same answer for every duplicate */
+    }
+    for (int i = 0; i < N; i++)
+        fgt_resp_free(&out[i]);
+    ck_assert_int_eq(journals_of(pay), 1);
+    expect_order(order, "paid", 200000);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM webhook_inbox WHERE adapter = 'sandbox' AND body = ?", body, NULL),
+                     N);
+    ledger_holds();
+}
+END_TEST
+
+START_TEST(two_payments_race_for_one_order)
+{
+    char order[40], pay1[40], pay2[40], b1[300], b2[300], h1[200], h2[200];
+    new_order(300000, 0, NULL, order);
+    new_payment(order, 0, pay1);
+    new_payment(order, 0, pay2);
+    long long unapplied_before = liability("liabilities:unapplied");
+    notification(pay1, fgt_unique("TXA"), "succeeded", 300000, 0, SECRET, b1, sizeof(b1), h1, sizeof(h1));
+    notification(pay2, fgt_unique("TXB"), "succeeded", 300000, 0, SECRET, b2, sizeof(b2), h2, sizeof(h2));
+    pid_t child = fork();
+    if (child == 0) {
+        fgt_resp_t r = fgt_req(&srv, FGT_H2C, "POST", "/v1/webhooks/sandbox", NULL, NULL, b2, 0, h2);
+        _exit(r.status == 200 ? 0 : 1);
+    }
+    fgt_resp_t r = fgt_req(&srv, FGT_H2C, "POST", "/v1/webhooks/sandbox", NULL, NULL, b1, 0, h1);
+    fgt_expect(r, 200, NULL);
+    fgt_resp_free(&r);
+    int st;
+    waitpid(child, &st, 0);
+    ck_assert_int_eq(WEXITSTATUS(st), 0);
+    expect_order(order, "paid", 300000); /* no double credit */
+    ck_assert_int_eq(liability("liabilities:unapplied") - unapplied_before, 300000); /* the second is kept */
+    ck_assert_int_eq(journals_of(pay1) + journals_of(pay2), 2);
+    ledger_holds();
+}
+END_TEST
+
+START_TEST(expired_order_money_goes_to_unapplied)
+{
+    char order[40], pay[40], when[40];
+    time_t t = time(NULL) + 2;
+    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+    new_order(90000, 0, when, order);
+    new_payment(order, 0, pay);
+    sleep(3);
+    long long before = liability("liabilities:unapplied");
+    fgt_resp_t r = notify(pay, fgt_unique("TX"), "succeeded", 90000);
+    fgt_expect(r, 200, NULL);
+    fgt_resp_free(&r);
+    expect_order(order, "expired", 0);
+    ck_assert_int_eq(liability("liabilities:unapplied") - before, 90000);
+    r = get("payments", pay);
+    ck_assert_int_eq(fgt_int(&r, "amount_unapplied", NULL), 90000);
+    fgt_resp_free(&r);
+    ledger_holds();
+}
+END_TEST
+
+START_TEST(partial_payments_sum_to_paid)
+{
+    char order[40], p1[40], p2[40], p3[40];
+    new_order(100000, 1, NULL, order);
+    new_payment(order, 30000, p1);
+    fgt_resp_t r = notify(p1, fgt_unique("TX"), "succeeded", 30000);
+    fgt_resp_free(&r);
+    expect_order(order, "partially_paid", 30000);
+    new_payment(order, 50000, p2);
+    r = notify(p2, fgt_unique("TX"), "succeeded", 50000);
+    fgt_resp_free(&r);
+    expect_order(order, "partially_paid", 80000);
+    new_payment(order, 0, p3); /* what it still owes */
+    r = get("payments", p3);
+    ck_assert_int_eq(fgt_int(&r, "amount", NULL), 20000);
+    fgt_resp_free(&r);
+    r = notify(p3, fgt_unique("TX"), "succeeded", 20000);
+    fgt_resp_free(&r);
+    expect_order(order, "paid", 100000);
+    char path[128];
+    snprintf(path, sizeof(path), "/v1/orders/%s/payments", order);
+    r = fgt_req(&srv, FGT_H2C, "POST", path, key, NULL, "{\"method\":\"sandbox\"}", 0, NULL);
+    fgt_expect(r, 409, "order_not_payable");
+    fgt_resp_free(&r);
+    ledger_holds();
+}
+END_TEST
+
+START_TEST(failure_changes_state_only_and_forgeries_are_refused)
+{
+    char order[40], pay[40], body[300], header[200];
+    new_order(50000, 0, NULL, order);
+    new_payment(order, 0, pay);
+    fgt_resp_t r = notify(pay, fgt_unique("TXF"), "failed", 50000);
+    fgt_expect(r, 200, NULL);
+    fgt_resp_free(&r);
+    r = get("payments", pay);
+    ck_assert_str_eq(fgt_str(&r, "status", NULL), "failed");
+    fgt_resp_free(&r);
+    ck_assert_int_eq(journals_of(pay), 0);
+    expect_order(order, "open", 0);
+    /* forged: wrong secret; stale: 10 minutes old */
+    notification(pay, fgt_unique("TXG"), "succeeded", 50000, 0, "not-the-secret", body, sizeof(body), header,
+                 sizeof(header));
+    r = fgt_req(&srv, FGT_H2C, "POST", "/v1/webhooks/sandbox", NULL, NULL, body, 0, header);
+    ck_assert_int_eq(r.status, 401);
+    fgt_resp_free(&r);
+    notification(pay, fgt_unique("TXS"), "succeeded", 50000, -600, SECRET, body, sizeof(body), header, sizeof(header));
+    r = fgt_req(&srv, FGT_H2C, "POST", "/v1/webhooks/sandbox", NULL, NULL, body, 0, header);
+    ck_assert_int_eq(r.status, 401);
+    fgt_resp_free(&r);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM webhook_inbox WHERE status = 'rejected' AND body = ?", body,
+                                NULL), 1);
+    expect_order(order, "open", 0);
+    ledger_holds();
+}
+END_TEST
+
+START_TEST(refunds_never_exceed_the_payment)
+{
+    enum { N = 10 };
+    char order[40], pay[40], path[128];
+    new_order(100000, 0, NULL, order);
+    new_payment(order, 0, pay);
+    fgt_resp_t r = notify(pay, fgt_unique("TX"), "succeeded", 100000);
+    fgt_resp_free(&r);
+    snprintf(path, sizeof(path), "/v1/payments/%s/refunds", pay);
+    r = fgt_req(&srv, FGT_H2C, "POST", path, key, NULL, "{\"amount\":100001}", 0, NULL);
+    fgt_expect(r, 422, "refund_exceeds_refundable");
+    fgt_resp_free(&r);
+    fgt_resp_t out[N];
+    fgt_req_many(&srv, FGT_HTTP1, N, "POST", path, key, NULL, "{\"amount\":30000,\"reason\":\"hoàn tiền\"}", NULL, out);
+    int ok = 0;
+    for (int i = 0; i < N; i++) {
+        if (out[i].status == 201)
+            ok++;
+        else
+            fgt_expect(out[i], 422, "refund_exceeds_refundable");
+        fgt_resp_free(&out[i]);
+    }
+    ck_assert_int_eq(ok, 3);
+    r = get("payments", pay);
+    ck_assert_int_eq(fgt_int(&r, "amount_refunded", NULL), 90000);
+    fgt_resp_free(&r);
+    r = get("orders", order);
+    ck_assert_int_eq(fgt_int(&r, "amount_refunded", NULL), 90000);
+    fgt_resp_free(&r);
+    ledger_holds();
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("payments");
+    TCase *tc = tcase_create("sandbox");
+    tcase_set_timeout(tc, 300);
+    tcase_add_checked_fixture(tc, NULL, teardown);
+    tcase_add_test(tc, success_posts_once);
+    tcase_add_test(tc, hundred_identical_notifications_one_journal);
+    tcase_add_test(tc, two_payments_race_for_one_order);
+    tcase_add_test(tc, expired_order_money_goes_to_unapplied);
+    tcase_add_test(tc, partial_payments_sum_to_paid);
+    tcase_add_test(tc, failure_changes_state_only_and_forgeries_are_refused);
+    tcase_add_test(tc, refunds_never_exceed_the_payment);
+    suite_add_tcase(s, tc);
+    fgt_merchant("Trường Tiểu học Thanh Toán", mer, key);
+    fgt_server_start(&srv, NULL);
+    int rc = fgt_run(s);
+    if (fgt_server_stop(&srv) != 0)
+        rc = 1;
+    return rc;
+}
