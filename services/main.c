@@ -13,6 +13,7 @@
 #include "http/http.h"
 #include "ledger/ledger.h"
 #include "merchants/merchants.h"
+#include "staff/staff.h"
 
 #define EXIT_USAGE 2
 
@@ -23,6 +24,8 @@ static const char USAGE[] =
     "  serve                              run the server until SIGTERM/SIGINT\n"
     "  migrate [--dir DIR]                apply schema/*.sql in order\n"
     "  admin merchant create --name NAME  create a merchant; prints its id and API key\n"
+    "  admin user create --email E --role finance|auditor|admin   (password on stdin)\n"
+    "  admin token create --email E [--ttl-hours H]               prints a staff bearer token\n"
     "  ledger check                       verify the ledger's invariants; JSON summary\n"
     "  version                            print the version\n"
     "\n"
@@ -153,6 +156,10 @@ static int dispatch(const fg_config_t *cfg, int argc, char **argv)
         return cmd_migrate(cfg, argc, argv);
     if (strcmp(cmd, "admin") == 0 && argc >= 4 && strcmp(argv[2], "merchant") == 0 && strcmp(argv[3], "create") == 0)
         return cmd_merchant_create(cfg, argc, argv);
+    if (strcmp(cmd, "admin") == 0 && argc >= 4 && strcmp(argv[2], "user") == 0 && strcmp(argv[3], "create") == 0)
+        return fg_staff_cli_user_create(cfg, argc, argv);
+    if (strcmp(cmd, "admin") == 0 && argc >= 4 && strcmp(argv[2], "token") == 0 && strcmp(argv[3], "create") == 0)
+        return fg_staff_cli_token_create(cfg, argc, argv);
     return usage("unknown command");
 }
 

@@ -159,9 +159,3 @@ void fg_call_run(fg_job_t *job, fg_db_t *db)
     idempotency_finish(call, db);
 }
 
-/* TEMPORARY weak default until services/staff provides the real one. */
-__attribute__((weak)) int fg_auth_staff(fg_call_t *call, fg_db_t *db)
-{
-    fg_call_error(call, 401, "authentication", "invalid_token", "staff tokens are not available", NULL);
-    return -1;
-}

@@ -26,4 +26,24 @@ int fg_staff_cli_token_create(const fg_config_t *cfg, int argc, char **argv);
 int fg_audit_log(fg_db_t *db, const char *actor, const char *action, const char *object, const char *before_json,
                  const char *after_json) FG_MUST_USE;
 
+/* scrypt cost: N = 2^15, r = 8, p = 1 (32 MiB, ~0.1 s here): OWASP's floor
+ * for interactive logins; the string stores the parameters, so they can rise. */
+#define FG_SCRYPT_LOG2_N 15
+#define FG_PASSWORD_MIN 12
+#define FG_PASSWORD_MAX 1024
+
+/** Hashes a password as "scrypt$<log2 N>$8$1$<salt b64url>$<key b64url>".
+ *  0 or FG_EIO. */
+int fg_password_hash(const char *password, int log2_n, char *out, size_t cap) FG_MUST_USE;
+/** 1 when password matches the stored string (constant-time compare), else 0. */
+int fg_password_verify(const char *password, const char *stored);
+
+/** 1 when role may use a route requiring `required` (a staff auth level). */
+int fg_staff_role_allows(fg_role_t role, fg_auth_t required);
+/** Parses "finance" | "auditor" | "admin"; FG_ROLE_NONE otherwise. */
+fg_role_t fg_staff_role_parse(const char *name);
+/** 1 for a plausible e-mail address: 3..254 bytes, one '@' not at either end,
+ *  no spaces or control characters. */
+int fg_staff_email_valid(const char *email);
+
 #endif
