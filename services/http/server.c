@@ -59,9 +59,13 @@ typedef struct {
     struct addrinfo *addrs[LISTEN_KINDS];
     pthread_t sweeper;
     atomic_int sweeper_stop;
+    pthread_mutex_t start_mutex;
+    pthread_cond_t start_cond;
+    int started, start_failed;
+    char start_error[512];
 } server_t;
 
-static server_t server;
+static server_t server = {.start_mutex = PTHREAD_MUTEX_INITIALIZER, .start_cond = PTHREAD_COND_INITIALIZER};
 
 /* Route slots for metrics: API routes first, then these. */
 enum { ROUTE_HEALTHZ, ROUTE_READYZ, ROUTE_METRICS, ROUTE_NOT_FOUND, ROUTE_EXTRA_COUNT };
@@ -541,13 +545,37 @@ static void drain(loop_t *loop)
     }
 }
 
+static int loop_init(loop_t *loop, char *err, size_t cap);
+static void loop_dispose(loop_t *loop);
+
+/* Everything h2o of a loop is created, run and disposed on the loop's own
+ * thread: libh2o 2.2.5 keeps its buffer recycling lists in thread-local
+ * storage and every buffer remembers the list of the thread that made it, so
+ * a context initialised on the main thread would have both loops recycling
+ * into the main thread's list at once (a heap-corrupting race). */
 static void *loop_main(void *arg)
 {
     loop_t *loop = arg;
+    char err[512] = "";
     current_loop = loop;
-    while (!loop->stopping)
-        h2o_evloop_run(loop->ctx.loop, INT32_MAX);
-    drain(loop);
+    int rc = loop_init(loop, err, sizeof(err));
+    pthread_mutex_lock(&server.start_mutex);
+    if (rc != 0) {
+        snprintf(server.start_error, sizeof(server.start_error), "%s", err);
+        server.start_failed = 1;
+    }
+    server.started++;
+    pthread_cond_broadcast(&server.start_cond);
+    while (server.started < server.loop_count)
+        pthread_cond_wait(&server.start_cond, &server.start_mutex);
+    int failed = server.start_failed;
+    pthread_mutex_unlock(&server.start_mutex);
+    if (!failed) {
+        while (!loop->stopping)
+            h2o_evloop_run(loop->ctx.loop, INT32_MAX);
+        drain(loop);
+    }
+    loop_dispose(loop);
     return NULL;
 }
 
@@ -564,7 +592,7 @@ static int loop_init(loop_t *loop, char *err, size_t cap)
             continue;
         int fd = open_listener(server.addrs[k], err, cap);
         if (fd == -1)
-            return -1;
+            return -1; /* loop_dispose still runs on this thread */
         loop->listeners[k] = h2o_evloop_socket_create(loop->ctx.loop, fd, H2O_SOCKET_FLAG_DONT_READ);
         loop->listeners[k]->data = &loop->accept[k];
         h2o_socket_read_start(loop->listeners[k], on_accept);
@@ -683,18 +711,21 @@ int fg_server_run(const fg_config_t *cfg)
         goto Exit;
     }
     server.pool = fg_pool_create(cfg, cfg->db_pool_size);
-    for (int i = 0; i < server.loop_count; i++) {
+    for (int i = 0; i < server.loop_count; i++, started++) {
         server.loops[i].index = i;
-        if (loop_init(&server.loops[i], err, sizeof(err)) != 0) {
-            fprintf(stderr, "feegate: %s\n", err);
-            for (int j = 0; j <= i; j++)
-                loop_dispose(&server.loops[j]);
-            fg_pool_destroy(server.pool);
-            goto Exit;
-        }
-    }
-    for (int i = 0; i < server.loop_count; i++, started++)
         pthread_create(&server.loops[i].thread, NULL, loop_main, &server.loops[i]);
+    }
+    pthread_mutex_lock(&server.start_mutex);
+    while (server.started < server.loop_count)
+        pthread_cond_wait(&server.start_cond, &server.start_mutex);
+    pthread_mutex_unlock(&server.start_mutex);
+    if (server.start_failed) {
+        fprintf(stderr, "feegate: %s\n", server.start_error);
+        for (int i = 0; i < started; i++)
+            pthread_join(server.loops[i].thread, NULL);
+        fg_pool_destroy(server.pool);
+        goto Exit;
+    }
     pthread_create(&server.sweeper, NULL, sweeper_main, NULL);
     fprintf(stderr, "{\"level\":\"info\",\"msg\":\"feegate serving\",\"version\":\"%s\",\"http\":\"%s\",\"https\":\"%s\",\"loops\":%d,\"db_pool\":%d}\n",
             FEEGATE_VERSION, cfg->http_listen, cfg->https_listen, server.loop_count, cfg->db_pool_size);
@@ -709,8 +740,6 @@ int fg_server_run(const fg_config_t *cfg)
     atomic_store(&server.sweeper_stop, 1);
     pthread_join(server.sweeper, NULL);
     fg_pool_destroy(server.pool);
-    for (int i = 0; i < server.loop_count; i++)
-        loop_dispose(&server.loops[i]);
     fflush(stdout);
     rc = 0;
 Exit:
