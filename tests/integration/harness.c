@@ -169,6 +169,35 @@ static void json_field(const char *json, const char *name, char *out, size_t cap
     yajl_tree_free(v);
 }
 
+int fgt_cli(const char *const argv[], const char *input, char *out, size_t cap)
+{
+    int in_fds[2], out_fds[2];
+    need(pipe(in_fds) == 0 && pipe(out_fds) == 0, "pipe");
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(in_fds[0], 0);
+        dup2(out_fds[1], 1);
+        close(in_fds[1]);
+        close(out_fds[0]);
+        execv(bin(), (char *const *)argv);
+        _exit(127);
+    }
+    close(in_fds[0]);
+    close(out_fds[1]);
+    if (input != NULL && write(in_fds[1], input, strlen(input)) < 0)
+        need(0, "cannot write to the CLI");
+    close(in_fds[1]);
+    size_t n = 0;
+    ssize_t got;
+    while (n + 1 < cap && (got = read(out_fds[0], out + n, cap - n - 1)) > 0)
+        n += (size_t)got;
+    out[n] = '\0';
+    close(out_fds[0]);
+    int st;
+    waitpid(pid, &st, 0);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
 void fgt_merchant(const char *name, char *id, char *key)
 {
     char out[512];
@@ -476,6 +505,33 @@ void fgt_db_exec(const char *sql, const char *a)
     mysql_stmt_close(st);
     mysql_commit(m);
     mysql_close(m);
+}
+
+unsigned fgt_db_try(const char *sql, const char *a)
+{
+    MYSQL *m = db_open();
+    MYSQL_STMT *st = mysql_stmt_init(m);
+    MYSQL_BIND p;
+    unsigned long len = a != NULL ? strlen(a) : 0;
+    unsigned err = 0;
+    memset(&p, 0, sizeof(p));
+    if (mysql_stmt_prepare(st, sql, strlen(sql)) != 0) {
+        err = mysql_stmt_errno(st);
+    } else {
+        if (mysql_stmt_param_count(st) > 0) {
+            p.buffer_type = MYSQL_TYPE_STRING;
+            p.buffer = (void *)a;
+            p.buffer_length = len;
+            p.length = &len;
+            mysql_stmt_bind_param(st, &p);
+        }
+        if (mysql_stmt_execute(st) != 0)
+            err = mysql_stmt_errno(st);
+    }
+    mysql_stmt_close(st);
+    mysql_rollback(m);
+    mysql_close(m);
+    return err;
 }
 
 int fgt_run(Suite *suite)

@@ -69,6 +69,14 @@ long long fgt_db_int(const char *sql, const char *a, const char *b);
 /** A statement with no result (test setup only). */
 void fgt_db_exec(const char *sql, const char *a);
 
+/** Runs a statement and returns MariaDB's error number (0 = it worked; any
+ *  change is rolled back). */
+unsigned fgt_db_try(const char *sql, const char *a);
+
+/** Runs feegate with argv (argv[0] is replaced by the binary) feeding input
+ *  (may be NULL) on stdin; captures stdout; returns the exit status. */
+int fgt_cli(const char *const argv[], const char *input, char *out, size_t cap);
+
 /** Runs `feegate ledger check`; returns its exit status. */
 int fgt_ledger_check(void);
 

@@ -288,6 +288,73 @@ START_TEST(refunds_never_exceed_the_payment)
 }
 END_TEST
 
+static void staff_token(const char *role, char *token)
+{
+    char email[128], out[512];
+    snprintf(email, sizeof(email), "%s@%s.gov.vn", role, fgt_unique("s"));
+    const char *create[] = {"feegate", "admin", "user", "create", "--email", email, "--role", role, NULL};
+    ck_assert_int_eq(fgt_cli(create, "correct horse battery staple\n", out, sizeof(out)), 0);
+    ck_assert_ptr_nonnull(strstr(out, "\"id\":\"usr_"));
+    const char *tok[] = {"feegate", "admin", "token", "create", "--email", email, NULL};
+    ck_assert_int_eq(fgt_cli(tok, NULL, out, sizeof(out)), 0);
+    char *t = strstr(out, "\"token\":\"");
+    ck_assert_ptr_nonnull(t);
+    snprintf(token, 96, "%.*s", (int)strcspn(t + 9, "\""), t + 9);
+}
+
+START_TEST(ledger_routes_for_staff)
+{
+    char order[40], pay[40], finance[96], auditor[96], path[256];
+    new_order(640000, 0, NULL, order);
+    new_payment(order, 0, pay);
+    fgt_resp_t r = notify(pay, fgt_unique("TX"), "succeeded", 640000);
+    fgt_resp_free(&r);
+    staff_token("finance", finance);
+    staff_token("auditor", auditor);
+    char code[96];
+    snprintf(code, sizeof(code), "liabilities:merchant:%s", mer);
+    snprintf(path, sizeof(path), "/v1/ledger/accounts/%s", code);
+    const char *tokens[] = {finance, auditor};
+    for (int i = 0; i < 2; i++) {
+        r = fgt_req(&srv, FGT_H2TLS, "GET", path, tokens[i], NULL, NULL, 0, NULL);
+        fgt_expect(r, 200, NULL);
+        ck_assert_str_eq(fgt_str(&r, "code", NULL), code);
+        ck_assert_str_eq(fgt_str(&r, "kind", NULL), "liability");
+        ck_assert_str_eq(fgt_str(&r, "currency", NULL), "VND");
+        ck_assert_int_eq(fgt_int(&r, "balance", NULL), liability(code)); /* credit-normal, from the entries */
+        ck_assert_int_ge(fgt_int(&r, "balance", NULL), 640000);
+        fgt_resp_free(&r);
+    }
+    r = fgt_req(&srv, FGT_H2C, "GET", "/v1/ledger/accounts/assets:clearing:sandbox?at=2000-01-01T00:00:00Z", finance,
+                NULL, NULL, 0, NULL);
+    fgt_expect(r, 200, NULL);
+    ck_assert_int_eq(fgt_int(&r, "balance", NULL), 0); /* nothing had happened yet in 2000 */
+    fgt_resp_free(&r);
+    r = fgt_req(&srv, FGT_H2C, "GET", path, key, NULL, NULL, 0, NULL);
+    fgt_expect(r, 403, "staff_only");
+    fgt_resp_free(&r);
+    r = fgt_req(&srv, FGT_H2C, "GET", path, NULL, NULL, NULL, 0, NULL);
+    fgt_expect(r, 401, "missing_token");
+    fgt_resp_free(&r);
+    r = fgt_req(&srv, FGT_H2C, "GET", "/v1/ledger/accounts?limit=500", auditor, NULL, NULL, 0, NULL);
+    fgt_expect(r, 200, NULL);
+    ck_assert_ptr_nonnull(strstr(r.body, code));
+    fgt_resp_free(&r);
+    snprintf(path, sizeof(path), "/v1/ledger/journals?account=%s&limit=2", code);
+    r = fgt_req(&srv, FGT_H2C, "GET", path, finance, NULL, NULL, 0, NULL);
+    fgt_expect(r, 200, NULL);
+    ck_assert_ptr_nonnull(strstr(r.body, "\"kind\":\"payment\""));
+    ck_assert_ptr_nonnull(strstr(r.body, "\"credit\":640000"));
+    fgt_resp_free(&r);
+    /* the ledger is append-only, whoever asks */
+    ck_assert_uint_ne(fgt_db_try("UPDATE ledger_entries SET amount = amount + 1 WHERE id = (SELECT MAX(id) FROM "
+                                 "ledger_entries WHERE currency = ?)", "VND"), 0);
+    ck_assert_uint_ne(fgt_db_try("DELETE FROM journals WHERE memo = ?", pay), 0);
+    ck_assert_int_ge(fgt_db_int("SELECT COUNT(*) FROM audit_log WHERE action = ?", "staff_user.create", NULL), 2);
+    ledger_holds();
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("payments");
@@ -301,6 +368,7 @@ int main(void)
     tcase_add_test(tc, partial_payments_sum_to_paid);
     tcase_add_test(tc, failure_changes_state_only_and_forgeries_are_refused);
     tcase_add_test(tc, refunds_never_exceed_the_payment);
+    tcase_add_test(tc, ledger_routes_for_staff);
     suite_add_tcase(s, tc);
     fgt_merchant("Trường Tiểu học Thanh Toán", mer, key);
     fgt_server_start(&srv, NULL);
