@@ -308,8 +308,9 @@ static void bind_results(fg_stmt_t *s)
             b->buffer_type = MYSQL_TYPE_LONGLONG;
             b->buffer = &s->result_int_store[i];
         } else {
+            /* not reset: after the last row, fetch writes nothing and the
+             * value of that row must survive */
             fg_buf_t *t = s->result_blobs[i];
-            fg_buf_reset(t);
             fg_buf_reserve(t, TEXT_INITIAL_CAP);
             b->buffer_type = MYSQL_TYPE_BLOB;
             b->buffer = t->data;
