@@ -93,12 +93,13 @@ void fg_ledger_accounts_list(fg_call_t *call, fg_db_t *db)
 {
     int64_t limit, cursor, id = 0, last = 0;
     fg_buf_t code = FG_BUF_INIT, currency = FG_BUF_INIT, b = FG_BUF_INIT;
-    static __thread int64_t ids[LIST_LIMIT_MAX + 1];
-    static __thread fg_buf_t codes[LIST_LIMIT_MAX + 1], currencies[LIST_LIMIT_MAX + 1];
     fg_stmt_t s;
     int rc, n = 0;
     if (parse_limit_cursor(call, &limit, &cursor, 0) != 0)
         return;
+    int64_t *ids = fg_calloc((size_t)limit + 1, sizeof(*ids));
+    fg_buf_t *codes = fg_calloc((size_t)limit + 1, sizeof(*codes));
+    fg_buf_t *currencies = fg_calloc((size_t)limit + 1, sizeof(*currencies));
     if ((rc = fg_stmt_init(&s, db, SQL_ACCOUNTS)) != 0)
         goto Exit;
     fg_stmt_int(&s, cursor);
@@ -133,6 +134,11 @@ void fg_ledger_accounts_list(fg_call_t *call, fg_db_t *db)
 Exit:
     if (rc != 0)
         fg_call_db_error(call, db, rc);
+    for (int64_t i = 0; i <= limit; i++)
+        fg_buf_free(&codes[i]), fg_buf_free(&currencies[i]);
+    free(ids);
+    free(codes);
+    free(currencies);
     fg_buf_free(&code);
     fg_buf_free(&currency);
     fg_buf_free(&b);
@@ -270,14 +276,16 @@ static int parse_journal_query(fg_call_t *call, fg_db_t *db, journal_query_t *q)
 void fg_ledger_journals_list(fg_call_t *call, fg_db_t *db)
 {
     journal_query_t q;
-    static __thread int64_t ids[LIST_LIMIT_MAX + 1], created[LIST_LIMIT_MAX + 1];
-    static __thread fg_buf_t pub[LIST_LIMIT_MAX + 1], kinds[LIST_LIMIT_MAX + 1], memos[LIST_LIMIT_MAX + 1];
     fg_buf_t p = FG_BUF_INIT, k = FG_BUF_INIT, m = FG_BUF_INIT, b = FG_BUF_INIT;
     int64_t id = 0, at = 0;
     fg_stmt_t s;
     int rc, n = 0;
     if (parse_journal_query(call, db, &q) != 0)
         return;
+    size_t rows = (size_t)q.limit + 1;
+    int64_t *ids = fg_calloc(rows, sizeof(*ids)), *created = fg_calloc(rows, sizeof(*created));
+    fg_buf_t *pub = fg_calloc(rows, sizeof(*pub)), *kinds = fg_calloc(rows, sizeof(*kinds)),
+             *memos = fg_calloc(rows, sizeof(*memos));
     if ((rc = fg_stmt_init(&s, db, SQL_JOURNALS)) != 0)
         goto Exit;
     fg_stmt_int(&s, q.cursor);
@@ -326,5 +334,8 @@ void fg_ledger_journals_list(fg_call_t *call, fg_db_t *db)
 Exit:
     if (rc != 0)
         fg_call_db_error(call, db, rc);
+    for (size_t i = 0; i < rows; i++)
+        fg_buf_free(&pub[i]), fg_buf_free(&kinds[i]), fg_buf_free(&memos[i]);
+    free(ids), free(created), free(pub), free(kinds), free(memos);
     fg_buf_free(&p), fg_buf_free(&k), fg_buf_free(&m), fg_buf_free(&b);
 }

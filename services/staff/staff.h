@@ -1,6 +1,16 @@
 /*
  * staff.h - the city's finance staff: users with roles, bearer tokens, and
  * the audit log of staff actions.
+ *
+ * password.c  scrypt password hashes (DESIGN §9)
+ * staff.c     roles, e-mail addresses, the audit log, token authentication
+ * cli.c       `feegate admin user create` and `feegate admin token create`
+ *
+ * The HTTP side is fg_auth_staff(), declared in http/server_internal.h: it
+ * checks "Authorization: Bearer fg_staff_…" and the route's fg_auth_t level,
+ * then fills call->staff_id (staff_users.id), staff_role and staff_email.
+ * Handlers that change something write fg_audit_log() rows with
+ * call->staff_email as the actor, in their own transaction.
  */
 #ifndef FG_STAFF_STAFF_H
 #define FG_STAFF_STAFF_H
@@ -12,38 +22,116 @@
 #include "db/db.h"
 #include "http/http.h"
 
+/* ---- the admin CLI (DESIGN §11) ------------------------------------------- */
+
 /** `feegate admin user create --email E --role finance|auditor|admin`:
- *  reads the password from stdin (first line), stores it with scrypt, prints
- *  {"id":"usr_…"}.  Returns the process exit code (2 for usage errors). */
+ *  reads the password from the first line of stdin, stores the user with an
+ *  scrypt hash and an audit row in one transaction, prints {"id":"usr_…"}.
+ *  Returns the process exit code: 0, 1 (the e-mail is taken, the database
+ *  failed) or 2 (usage: a bad option, e-mail, role or password). */
 int fg_staff_cli_user_create(const fg_config_t *cfg, int argc, char **argv);
 
-/** `feegate admin token create --email E`: prints {"token":"…"}, a staff
- *  bearer token (shown once, stored as SHA-256).  Returns the exit code. */
+/** `feegate admin token create --email E [--ttl-hours H]`: prints
+ *  {"token":"fg_staff_…"}, a staff bearer token valid for H hours (default
+ *  720).  The token is shown once; only its SHA-256 is stored.  Returns the
+ *  exit code: 0, 1 (no such user, user disabled, database) or 2 (usage). */
 int fg_staff_cli_token_create(const fg_config_t *cfg, int argc, char **argv);
 
-/** Appends one audit record (in the caller's transaction): who did what to
- *  which object, with the object's JSON before and after (either may be NULL). */
+/* ---- the audit log --------------------------------------------------------- */
+
+/** Appends one audit_log row inside the caller's transaction: who (actor: a
+ *  staff e-mail, or "cli") did what (action, e.g. "staff_user.create") to
+ *  which object (a public id), with the object's JSON before and after
+ *  (either may be NULL; never put secrets in them).  Strings are borrowed.
+ *  0 or an FG_E* code from fg_stmt_exec (FG_ERETRY: re-run the transaction). */
 int fg_audit_log(fg_db_t *db, const char *actor, const char *action, const char *object, const char *before_json,
                  const char *after_json) FG_MUST_USE;
 
-/* scrypt cost: N = 2^15, r = 8, p = 1 (32 MiB, ~0.1 s here): OWASP's floor
- * for interactive logins; the string stores the parameters, so they can rise. */
+/* ---- passwords (password.c) ------------------------------------------------ */
+
+/* scrypt cost N = 2^15, r = 8, p = 1: 32 MiB and about 0.1 s per hash, the
+ * OWASP minimum for interactive logins.  The hash string records the
+ * parameters, so raising them later leaves old hashes verifiable. */
 #define FG_SCRYPT_LOG2_N 15
+/* The cost range accepted when hashing or verifying: 2^10 keeps unit tests
+ * fast; 2^20 with r = 8 is 1 GiB, the most one verification may allocate. */
+#define FG_SCRYPT_LOG2_N_MIN 10
+#define FG_SCRYPT_LOG2_N_MAX 20
+/* A fresh random salt per hash; a 256-bit derived key. */
+#define FG_PASSWORD_SALT_BYTES 16
+#define FG_PASSWORD_KEY_BYTES 32
+/* "scrypt$15$8$1$" + 22 salt chars + "$" + 43 key chars = 80 bytes; the
+ * column is VARCHAR(255), and verification accepts up to that. */
+#define FG_PASSWORD_HASH_CAP 256
+/* Passwords: at least 12 bytes (NIST SP 800-63B asks for 8; staff move
+ * money), at most 1024 so hashing cost stays bounded. */
 #define FG_PASSWORD_MIN 12
 #define FG_PASSWORD_MAX 1024
 
-/** Hashes a password as "scrypt$<log2 N>$8$1$<salt b64url>$<key b64url>".
- *  0 or FG_EIO. */
-int fg_password_hash(const char *password, int log2_n, char *out, size_t cap) FG_MUST_USE;
-/** 1 when password matches the stored string (constant-time compare), else 0. */
+_Static_assert(FG_SCRYPT_LOG2_N_MIN <= FG_SCRYPT_LOG2_N && FG_SCRYPT_LOG2_N <= FG_SCRYPT_LOG2_N_MAX,
+               "the default scrypt cost must be inside the accepted range");
+
+/** Hashes password (NUL-terminated, any bytes) with scrypt at the default
+ *  cost into out as "scrypt$15$8$1$<salt>$<key>", salt and key in unpadded
+ *  base64url.  cap >= FG_PASSWORD_HASH_CAP.  0, or FG_EIO if the random
+ *  source or scrypt failed. */
+int fg_password_hash(const char *password, char *out, size_t cap) FG_MUST_USE;
+
+/** The same with N = 2^log2_n, FG_SCRYPT_LOG2_N_MIN..MAX (else FG_ERANGE). */
+int fg_password_hash_with(const char *password, int log2_n, char *out, size_t cap) FG_MUST_USE;
+
+/** 1 when password matches stored (a string made by fg_password_hash*),
+ *  recomputing scrypt with the parameters and salt the string records and
+ *  comparing in constant time.  0 for a wrong password and for any stored
+ *  string that is malformed or outside the accepted costs: never negative,
+ *  so `if (fg_password_verify(…))` is safe. */
 int fg_password_verify(const char *password, const char *stored);
 
-/** 1 when role may use a route requiring `required` (a staff auth level). */
-int fg_staff_role_allows(fg_role_t role, fg_auth_t required);
-/** Parses "finance" | "auditor" | "admin"; FG_ROLE_NONE otherwise. */
+/* ---- roles and e-mail addresses (staff.c) ---------------------------------- */
+
+/** Parses "finance" | "auditor" | "admin" (exact, lower case); FG_ROLE_NONE
+ *  for anything else. */
 fg_role_t fg_staff_role_parse(const char *name);
-/** 1 for a plausible e-mail address: 3..254 bytes, one '@' not at either end,
- *  no spaces or control characters. */
+
+/** "finance", "auditor", "admin", or "none" (static strings). */
+const char *fg_staff_role_name(fg_role_t role);
+
+/** 1 when role may use a route that requires `required`: STAFF_READ allows
+ *  auditor, finance and admin; STAFF_WRITE finance and admin; STAFF_ADMIN
+ *  admin only.  0 for FG_ROLE_NONE and for non-staff levels. */
+int fg_staff_role_allows(fg_role_t role, fg_auth_t required);
+
+/* Longest e-mail address: RFC 5321's forward-path limit, and the column size. */
+#define FG_STAFF_EMAIL_MAX 254
+#define FG_STAFF_EMAIL_MIN 3
+
+_Static_assert(FG_STAFF_EMAIL_MAX < sizeof(((fg_call_t *)0)->staff_email),
+               "call->staff_email must hold any staff e-mail address");
+
+/** 1 for a plausible e-mail address: 3..254 bytes of valid UTF-8, exactly one
+ *  '@' and not at either end, no spaces or control characters. */
 int fg_staff_email_valid(const char *email);
+
+/** Copies a valid email lower-cased (ASCII letters only) into out, the form
+ *  stored in staff_users.email; cap >= FG_STAFF_EMAIL_MAX + 1.  0, or
+ *  FG_EINVALID if !fg_staff_email_valid(email). */
+int fg_staff_email_normalize(const char *email, char *out, size_t cap) FG_MUST_USE;
+
+/* ---- staff tokens ---------------------------------------------------------- */
+
+/* Staff tokens are "fg_staff_" + base64url of 32 random bytes (256 bits).
+ * The prefix lets fg_auth_staff refuse anything else without a query, and
+ * secret scanners recognise a leaked token. */
+#define FG_STAFF_TOKEN_PREFIX "fg_staff_"
+#define FG_STAFF_TOKEN_RANDOM_BYTES 32
+/* 9 prefix bytes + 43 base64url chars + NUL = 53. */
+#define FG_STAFF_TOKEN_CAP 64
+/* Token lifetime for `admin token create --ttl-hours`: 30 days by default,
+ * at most a year, so a forgotten token does not live forever. */
+#define FG_STAFF_TOKEN_TTL_HOURS_DEFAULT 720
+#define FG_STAFF_TOKEN_TTL_HOURS_MAX 8760
+
+_Static_assert(sizeof(FG_STAFF_TOKEN_PREFIX) - 1 + (FG_STAFF_TOKEN_RANDOM_BYTES * 4 + 2) / 3 < FG_STAFF_TOKEN_CAP,
+               "FG_STAFF_TOKEN_CAP must hold a token");
 
 #endif
