@@ -328,6 +328,13 @@ int main(int argc, char **argv)
             while ((r = recv(c->fd, buf, sizeof(buf), 0)) > 0)
                 if (nghttp2_session_mem_recv(c->session, buf, (size_t)r) < 0)
                     break;
+            if (r == 0 || (r < 0 && errno != EAGAIN)) { /* the server closed: its streams failed */
+                fprintf(stderr, "h2gen: connection closed with %d requests in flight\n", c->inflight);
+                g.other += (uint64_t)c->inflight;
+                c->inflight = 0;
+                epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+                continue;
+            }
             nghttp2_session_send(c->session);
         }
         live = 0;
