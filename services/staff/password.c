@@ -161,7 +161,9 @@ static int parse(const char *stored, parsed_t *h)
         return FG_EINVALID;
     h->salt_len = base64url_decode(s, (size_t)(dollar - s), h->salt, sizeof(h->salt));
     h->key_len = base64url_decode(dollar + 1, strlen(dollar + 1), h->key, sizeof(h->key));
-    if (h->salt_len < DECODED_MIN || h->key_len < DECODED_MIN)
+    /* the key is exactly what fg_password_hash makes: scrypt's output is a
+     * prefix-stable stream, so a shorter stored key would still "match" */
+    if (h->salt_len < DECODED_MIN || h->key_len != FG_PASSWORD_KEY_BYTES)
         return FG_EINVALID;
     /* One verification may allocate at most what the largest accepted N
      * takes at our r: a stored string cannot make us allocate gigabytes. */
