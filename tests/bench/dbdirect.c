@@ -9,6 +9,7 @@
  */
 #define _GNU_SOURCE
 #include <mysql.h>
+#include "bench_common.h"
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -39,13 +40,6 @@ typedef struct {
     int64_t *lat;
     size_t n;
 } worker_t;
-
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static MYSQL *open_db(void)
 {
@@ -89,7 +83,7 @@ static void *work(void *arg)
     long long mid = merchant_id, now, expires;
     MYSQL_BIND bo[7], bk[6];
     snprintf(scope, sizeof(scope), "%s", merchant);
-    for (unsigned long long n = 0; now_ns() < deadline_ns; n++) {
+    for (unsigned long long n = 0; bench_now_ns() < deadline_ns; n++) {
         now = (long long)time(NULL) * 1000;
         expires = now + 86400000LL;
         snprintf(id, sizeof(id), "ord_D%02d%020llu%05d", w->index, n, getpid() % 100000);
@@ -115,7 +109,7 @@ static void *work(void *arg)
         bind_str(&bk[3], body, &lens[7]);
         bind_int(&bk[4], &now);
         bind_int(&bk[5], &expires);
-        int64_t t0 = now_ns();
+        int64_t t0 = bench_now_ns();
         if (mysql_stmt_bind_param(so, bo) || mysql_stmt_execute(so) || mysql_stmt_bind_param(sk, bk) ||
             mysql_stmt_execute(sk) || mysql_commit(m)) {
             fprintf(stderr, "dbdirect: %s\n", mysql_error(m));
@@ -123,19 +117,13 @@ static void *work(void *arg)
             continue;
         }
         if (w->n < SAMPLES_PER_THREAD)
-            w->lat[w->n++] = now_ns() - t0;
+            w->lat[w->n++] = bench_now_ns() - t0;
     }
     mysql_stmt_close(so);
     mysql_stmt_close(sk);
     mysql_close(m);
     mysql_thread_end();
     return NULL;
-}
-
-static int cmp(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return x < y ? -1 : x > y;
 }
 
 int main(int argc, char **argv)
@@ -170,29 +158,20 @@ int main(int argc, char **argv)
     mysql_close(m);
     pthread_t tid[THREADS_MAX];
     worker_t w[THREADS_MAX];
-    int64_t start = now_ns();
+    int64_t start = bench_now_ns();
     deadline_ns = start + (int64_t)seconds * 1000000000;
     for (int i = 0; i < threads; i++) {
         w[i] = (worker_t){i, malloc(SAMPLES_PER_THREAD * sizeof(int64_t)), 0};
         pthread_create(&tid[i], NULL, work, &w[i]);
     }
-    size_t total = 0;
+    int64_t *lat[THREADS_MAX];
+    size_t counts[THREADS_MAX];
     for (int i = 0; i < threads; i++) {
         pthread_join(tid[i], NULL);
-        total += w[i].n;
+        lat[i] = w[i].lat;
+        counts[i] = w[i].n;
     }
-    double secs = (double)(now_ns() - start) / 1e9;
-    int64_t *all = malloc((total + 1) * sizeof(int64_t));
-    size_t k = 0;
-    for (int i = 0; i < threads; i++) {
-        memcpy(all + k, w[i].lat, w[i].n * sizeof(int64_t));
-        k += w[i].n;
-        free(w[i].lat);
-    }
-    qsort(all, total, sizeof(int64_t), cmp);
-    printf("requests=%zu seconds=%.2f rate=%.0f p50_us=%lld p99_us=%lld\n", total, secs, (double)total / secs,
-           total ? (long long)(all[total / 2] / 1000) : 0, total ? (long long)(all[(size_t)(total * 0.99)] / 1000) : 0);
-    free(all);
+    bench_summary(lat, counts, threads, start);
     mysql_library_end();
     return 0;
 }

@@ -11,6 +11,7 @@
  */
 #define _GNU_SOURCE
 #include <mysql.h>
+#include "bench_common.h"
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -57,13 +58,6 @@ static const char *const SQL[S_COUNT] = {
     "SELECT id, public_id, merchant_ref, fee_type, amount, currency, amount_paid, status, code, created_at, updated_at "
     "FROM orders WHERE id = ?",
 };
-
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static void die(MYSQL *m, const char *what)
 {
@@ -143,7 +137,7 @@ static void *work(void *arg)
     char body[256], txn[64], jid[40], eid[40];
     for (;;) {
         size_t k = atomic_fetch_add(&next_id, 1);
-        if (k >= id_count || now_ns() >= deadline_ns)
+        if (k >= id_count || bench_now_ns() >= deadline_ns)
             break;
         const char *pay = ids[k];
         long long now = (long long)time(NULL) * 1000, pr[3] = {0}, order_id = 0, journal;
@@ -151,7 +145,7 @@ static void *work(void *arg)
         snprintf(body, sizeof(body), "{\"payment_id\":\"%s\",\"provider_txn_id\":\"%s\",\"status\":\"succeeded\","
                                      "\"amount\":100000}", pay, txn);
         snprintf(jid, sizeof(jid), "jrn_D%025zu", k);
-        int64_t t0 = now_ns();
+        int64_t t0 = bench_now_ns();
         run(m, st[S_INBOX], NULL, 0, "sssi", txn, "x-signature: t=0,v1=0\ncontent-type: application/json\n", body, now);
         run(m, st[S_PAY], pr, 3, "sii", pay, 0LL, 0LL);
         order_id = pr[1];
@@ -172,19 +166,13 @@ static void *work(void *arg)
         if (mysql_commit(m))
             die(m, "commit");
         if (w->n < w->cap)
-            w->lat[w->n++] = now_ns() - t0;
+            w->lat[w->n++] = bench_now_ns() - t0;
     }
     for (int i = 0; i < S_COUNT; i++)
         mysql_stmt_close(st[i]);
     mysql_close(m);
     mysql_thread_end();
     return NULL;
-}
-
-static int cmp(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return x < y ? -1 : x > y;
 }
 
 static void load(const char *path)
@@ -249,29 +237,20 @@ int main(int argc, char **argv)
     load_accounts();
     pthread_t tid[THREADS_MAX];
     worker_t w[THREADS_MAX];
-    int64_t start = now_ns();
+    int64_t start = bench_now_ns();
     deadline_ns = start + (int64_t)seconds * 1000000000;
     for (int i = 0; i < threads; i++) {
         w[i] = (worker_t){malloc(id_count * sizeof(int64_t)), 0, id_count, i};
         pthread_create(&tid[i], NULL, work, &w[i]);
     }
-    size_t total = 0;
+    int64_t *lat[THREADS_MAX];
+    size_t counts[THREADS_MAX];
     for (int i = 0; i < threads; i++) {
         pthread_join(tid[i], NULL);
-        total += w[i].n;
+        lat[i] = w[i].lat;
+        counts[i] = w[i].n;
     }
-    double secs = (double)(now_ns() - start) / 1e9;
-    int64_t *all = malloc((total + 1) * sizeof(int64_t));
-    size_t k = 0;
-    for (int i = 0; i < threads; i++) {
-        memcpy(all + k, w[i].lat, w[i].n * sizeof(int64_t));
-        k += w[i].n;
-        free(w[i].lat);
-    }
-    qsort(all, total, sizeof(int64_t), cmp);
-    printf("requests=%zu seconds=%.2f rate=%.0f p50_us=%lld p99_us=%lld\n", total, secs, (double)total / secs,
-           total ? (long long)(all[total / 2] / 1000) : 0, total ? (long long)(all[(size_t)(total * 0.99)] / 1000) : 0);
-    free(all);
+    bench_summary(lat, counts, threads, start);
     mysql_library_end();
     return 0;
 }
