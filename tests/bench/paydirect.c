@@ -141,10 +141,10 @@ static void *work(void *arg)
             break;
         const char *pay = ids[k];
         long long now = (long long)time(NULL) * 1000, pr[3] = {0}, order_id = 0, journal;
-        snprintf(txn, sizeof(txn), "DIRECT-%zu", k);
+        snprintf(txn, sizeof(txn), "DIRECT-%d-%zu", (int)getpid(), k);
         snprintf(body, sizeof(body), "{\"payment_id\":\"%s\",\"provider_txn_id\":\"%s\",\"status\":\"succeeded\","
                                      "\"amount\":100000}", pay, txn);
-        snprintf(jid, sizeof(jid), "jrn_D%025zu", k);
+        snprintf(jid, sizeof(jid), "jrn_D%07d%018zu", (int)getpid(), k);
         int64_t t0 = bench_now_ns();
         run(m, st[S_INBOX], NULL, 0, "sssi", txn, "x-signature: t=0,v1=0\ncontent-type: application/json\n", body, now);
         run(m, st[S_PAY], pr, 3, "sii", pay, 0LL, 0LL);
@@ -158,10 +158,10 @@ static void *work(void *arg)
         run(m, st[S_ENTRIES], NULL, 0, "iiiiiiii", journal, clearing_account, 100000LL, now, journal, account,
             -100000LL, now);
         run(m, st[S_PAY_RELOAD], NULL, 0, "s", pay);
-        snprintf(eid, sizeof(eid), "evt_DP%024zu", k);
+        snprintf(eid, sizeof(eid), "evt_DP%07d%017zu", (int)getpid(), k);
         run(m, st[S_EVENT], NULL, 0, "sisisi", eid, pr[2], "payment.succeeded", order_id, body, now);
         run(m, st[S_ORDER_RELOAD], NULL, 0, "i", order_id);
-        snprintf(eid, sizeof(eid), "evt_DO%024zu", k);
+        snprintf(eid, sizeof(eid), "evt_DO%07d%017zu", (int)getpid(), k);
         run(m, st[S_EVENT], NULL, 0, "sisisi", eid, pr[2], "order.paid", order_id, body, now);
         if (mysql_commit(m))
             die(m, "commit");
