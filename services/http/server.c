@@ -282,7 +282,7 @@ static void parse_query(fg_call_t *call, const char *q, size_t len)
             for (const char *c = v; c < stop; c++) {
                 if (*c == '+') {
                     out[o++] = ' ';
-                } else if (*c == '%' && stop - c >= 3 && h2o_hex_decode((unsigned char *)&out[o], c + 1, 1) == 0) {
+                } else if (*c == '%' && stop - c >= 3 && h2o_hex_decode((unsigned char *)&out[o], c + 1, 2) == 0) {
                     o++;
                     c += 2;
                 } else {
