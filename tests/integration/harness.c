@@ -1,5 +1,6 @@
 /*
- * harness.c - server processes, HTTP clients (libcurl), database checks.
+ * harness.c - server processes, the CLI, HTTP clients (libcurl) and
+ * database checks (MariaDB Connector/C) for the integration suites.
  */
 #define _GNU_SOURCE
 #include "harness.h"
@@ -10,229 +11,348 @@
 #include <fcntl.h>
 #include <mysql.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-/* Like ck_assert_msg, but silent on success: the harness also runs in main(),
- * outside any test, where Check cannot record a passing assertion. */
+const char *const fgt_proto_names[FGT_PROTOS] = {"HTTP/1.1", "h2c", "h2 over TLS"};
+
+/* Set by fgt_run: from then on failures are reported to Check. */
+static int in_suite;
+
+static void fail_now(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+static void fail_now(const char *fmt, ...)
+{
+    char msg[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (!in_suite) {
+        fprintf(stderr, "harness: %s\n", msg);
+        exit(1);
+    }
+    ck_abort_msg("%s", msg);
+    abort(); /* not reached */
+}
+
+/* Like ck_assert_msg, but usable outside a test too. */
 #define need(cond, ...)                                                                                                \
     do {                                                                                                               \
-        if (!(cond)) {                                                                                                 \
-            fprintf(stderr, __VA_ARGS__);                                                                              \
-            fputc('\n', stderr);                                                                                       \
-            ck_abort_msg(__VA_ARGS__);                                                                                 \
-        }                                                                                                              \
+        if (!(cond))                                                                                                   \
+            fail_now(__VA_ARGS__);                                                                                     \
     } while (0)
-
-const char *const fgt_proto_names[FGT_PROTOS] = {"HTTP/1.1", "h2c", "h2 over TLS"};
 
 static const char *bin(void)
 {
-    const char *b = getenv("FEEGATE_BIN");
+    const char *b = getenv("FEEGATE_BIN"); /* the caller's binary wins over this build's */
     if (b == NULL || b[0] == '\0')
         b = getenv("FEEGATE_BIN_DEFAULT");
     need(b != NULL && b[0] != '\0', "FEEGATE_BIN is not set");
     return b;
 }
 
+void fgt_sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+const char *fgt_unique(const char *prefix)
+{
+    static char ring[8][96];
+    static unsigned counter;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    char *buf = ring[counter % 8];
+    snprintf(buf, sizeof(ring[0]), "%s-%d-%lld%03ld-%u", prefix, (int)getpid(), (long long)ts.tv_sec,
+             ts.tv_nsec / 1000000, counter);
+    counter++;
+    return buf;
+}
+
+/* ---- child processes -------------------------------------------------------- */
+
+/* In a freshly forked child: dies with its parent, gets the extra "KEY=VALUE"
+ * entries (they win over the inherited ones), then execs the binary. */
+static void exec_feegate(pid_t parent, const char *const *args, const char *const *extra_env)
+{
+    const char *argv[16];
+    int n = 0;
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != parent)
+        _exit(127);
+    argv[n++] = bin();
+    for (const char *const *a = args; *a != NULL && n < 15; a++)
+        argv[n++] = *a;
+    argv[n] = NULL;
+    for (const char *const *e = extra_env; e != NULL && *e != NULL; e++)
+        putenv((char *)*e);
+    execv(argv[0], (char *const *)argv);
+    _exit(127);
+}
+
+static int wait_status(int st) { return WIFEXITED(st) ? WEXITSTATUS(st) : -1; }
+
+/* ---- the server ----------------------------------------------------------------- */
+
 static int free_port(void)
 {
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t len = sizeof(a);
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    need(fd >= 0, "%s failed", "fd");
-    need(bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0, "%s failed", "bind(fd, (struct sockaddr *)&a, sizeof(a))");
-    need(getsockname(fd, (struct sockaddr *)&a, &len) == 0, "%s failed", "getsockname(fd, (struct sockaddr *)&a, &len)");
+    need(fd >= 0, "socket: %s", strerror(errno));
+    need(bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0, "bind: %s", strerror(errno));
+    need(getsockname(fd, (struct sockaddr *)&a, &len) == 0, "getsockname: %s", strerror(errno));
     close(fd);
     return ntohs(a.sin_port);
 }
 
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-void fgt_server_start(fgt_server_t *s, const char *const *extra_env)
-{
-    char http[64], https[64];
-    s->http_port = free_port();
-    s->https_port = free_port();
-    snprintf(s->log_path, sizeof(s->log_path), "/tmp/feegate-it-%d-%d.log", (int)getpid(), s->http_port);
-    snprintf(http, sizeof(http), "127.0.0.1:%d", s->http_port);
-    snprintf(https, sizeof(https), "127.0.0.1:%d", s->https_port);
-    pid_t pid = fork();
-    need(pid >= 0, "%s failed", "pid");
-    if (pid == 0) {
-        FILE *log = freopen(s->log_path, "w", stdout);
-        if (log == NULL || dup2(fileno(stdout), 2) < 0)
-            _exit(127);
-        setenv("FEEGATE_HTTP_LISTEN", http, 1);
-        setenv("FEEGATE_HTTPS_LISTEN", https, 1);
-        setenv("FEEGATE_LOG_REQUESTS", "false", 1);
-        setenv("FEEGATE_ORDERS_SWEEP_INTERVAL_MS", "100", 1);
-        setenv("FEEGATE_SERVER_THREADS", "2", 1);
-        setenv("FEEGATE_DB_POOL_SIZE", "16", 1);
-        setenv("FEEGATE_PUBLIC_BASE_URL", "https://pay.example.gov.vn", 1);
-        setenv("FEEGATE_SANDBOX_SECRET", "it-sandbox-secret", 1);
-        for (const char *const *e = extra_env; e != NULL && *e != NULL; e++)
-            putenv((char *)*e);
-        execl(bin(), bin(), "serve", (char *)NULL);
-        _exit(127);
-    }
-    s->pid = pid;
-    for (int i = 0; i < 200; i++) {
-        fgt_resp_t r = fgt_req(s, FGT_HTTP1, "GET", "/healthz", NULL, NULL, NULL, 0, NULL);
-        long status = r.status;
-        fgt_resp_free(&r);
-        if (status == 200)
-            return;
-        int st;
-        if (waitpid(pid, &st, WNOHANG) == pid)
-            need(0, "feegate serve exited at start (see %s)", s->log_path);
-        sleep_ms(100);
-    }
-    need(0, "feegate serve did not answer /healthz (see %s)", s->log_path);
-}
-
-static void check_log(const fgt_server_t *s)
+static void print_log(const fgt_server_t *s)
 {
     char line[1024];
     FILE *f = fopen(s->log_path, "r");
     if (f == NULL)
         return;
+    fprintf(stderr, "---- %s ----\n", s->log_path);
     while (fgets(line, sizeof(line), f) != NULL)
-        need(strstr(line, "AddressSanitizer") == NULL && strstr(line, "LeakSanitizer") == NULL &&
-                          strstr(line, "runtime error:") == NULL,
-                      "sanitizer report in %s: %s", s->log_path, line);
+        fputs(line, stderr);
+    fprintf(stderr, "---- end of %s ----\n", s->log_path);
     fclose(f);
+}
+
+static long http_status(const fgt_server_t *s, const char *path)
+{
+    fgt_response_t r = fgt_request(s, FGT_HTTP1, "GET", path, NULL, NULL, 0);
+    long status = r.status;
+    fgt_response_free(&r);
+    return status;
+}
+
+void fgt_server_start(fgt_server_t *s, const char *const *extra_env)
+{
+    char http[64], https[64];
+    memset(s, 0, sizeof(*s));
+    s->http_port = free_port();
+    do
+        s->https_port = free_port();
+    while (s->https_port == s->http_port);
+    snprintf(s->log_path, sizeof(s->log_path), "/tmp/feegate-it-%d-%d.log", (int)getpid(), s->http_port);
+    snprintf(http, sizeof(http), "FEEGATE_HTTP_LISTEN=127.0.0.1:%d", s->http_port);
+    snprintf(https, sizeof(https), "FEEGATE_HTTPS_LISTEN=127.0.0.1:%d", s->https_port);
+    const char *env[32] = {http,
+                           https,
+                           "FEEGATE_LOG_REQUESTS=false",
+                           "FEEGATE_ORDERS_SWEEP_INTERVAL_MS=100",
+                           "FEEGATE_SERVER_THREADS=2",
+                           "FEEGATE_DB_POOL_SIZE=16"};
+    int n = 6;
+    for (const char *const *e = extra_env; e != NULL && *e != NULL && n < 31; e++)
+        env[n++] = *e;
+    env[n] = NULL;
+    const char *args[] = {"serve", NULL};
+    int log = open(s->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    need(log >= 0, "%s: %s", s->log_path, strerror(errno));
+    pid_t parent = getpid();
+    s->pid = fork();
+    need(s->pid >= 0, "fork: %s", strerror(errno));
+    if (s->pid == 0) {
+        if (dup2(log, 1) < 0 || dup2(log, 2) < 0)
+            _exit(127);
+        exec_feegate(parent, args, env);
+    }
+    close(log);
+    long long deadline = now_ms() + 20000;
+    while (http_status(s, "/healthz") != 200) {
+        int st;
+        if (waitpid(s->pid, &st, WNOHANG) == s->pid) {
+            print_log(s);
+            fail_now("feegate serve exited with status %d at start (log above)", wait_status(st));
+        }
+        if (now_ms() > deadline) {
+            print_log(s);
+            fail_now("feegate serve did not answer /healthz within 20 s (log above)");
+        }
+        fgt_sleep_ms(20);
+    }
+}
+
+static int log_is_clean(const fgt_server_t *s, char *bad, size_t cap)
+{
+    static const char *const MARKS[] = {"ERROR: AddressSanitizer", "runtime error:", "LeakSanitizer"};
+    char line[1024];
+    int clean = 1;
+    FILE *f = fopen(s->log_path, "r");
+    need(f != NULL, "cannot read %s", s->log_path);
+    while (clean && fgets(line, sizeof(line), f) != NULL)
+        for (size_t i = 0; i < sizeof(MARKS) / sizeof(MARKS[0]); i++)
+            if (strstr(line, MARKS[i]) != NULL) {
+                snprintf(bad, cap, "%s", line);
+                clean = 0;
+            }
+    fclose(f);
+    return clean;
 }
 
 int fgt_server_stop(fgt_server_t *s)
 {
     int st = 0;
+    need(s->pid > 0, "the server is not running");
     kill(s->pid, SIGTERM);
-    for (int i = 0; i < 600; i++) {
-        if (waitpid(s->pid, &st, WNOHANG) == s->pid) {
-            check_log(s);
-            return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    long long deadline = now_ms() + 30000;
+    while (waitpid(s->pid, &st, WNOHANG) != s->pid) {
+        if (now_ms() > deadline) {
+            kill(s->pid, SIGKILL);
+            waitpid(s->pid, &st, 0);
+            s->pid = 0;
+            print_log(s);
+            fail_now("feegate serve did not stop within 30 s of SIGTERM (log above)");
         }
-        sleep_ms(50);
+        fgt_sleep_ms(10);
     }
-    kill(s->pid, SIGKILL);
-    waitpid(s->pid, &st, 0);
-    need(0, "feegate serve did not stop within 30 s of SIGTERM");
-    return -1;
+    s->pid = 0;
+    char bad[1024];
+    if (!log_is_clean(s, bad, sizeof(bad))) {
+        print_log(s);
+        fail_now("sanitizer report in %s: %s", s->log_path, bad);
+    }
+    int status = wait_status(st);
+    if (status != 0)
+        print_log(s);
+    else
+        unlink(s->log_path);
+    return status;
 }
 
-/* ---- CLI ----------------------------------------------------------------- */
+/* ---- the CLI ------------------------------------------------------------------------- */
 
-static void run_capture(const char *const argv[], char *out, size_t cap)
+/* A pipe being read to its end into a NUL-terminated buffer (NULL: discarded). */
+typedef struct {
+    int fd;
+    char *out;
+    size_t cap, len;
+} capture_t;
+
+/* Reads every capture to its end, whichever writes first. */
+static void capture_all(capture_t *c, int n)
 {
-    int fds[2];
-    need(pipe(fds) == 0, "%s failed", "pipe(fds)");
+    struct pollfd p[2];
+    char scratch[4096];
+    int open_count = n;
+    for (int i = 0; i < n; i++) {
+        p[i] = (struct pollfd){.fd = c[i].fd, .events = POLLIN};
+        if (c[i].out != NULL && c[i].cap > 0)
+            c[i].out[0] = '\0';
+    }
+    while (open_count > 0) {
+        if (poll(p, (nfds_t)n, -1) < 0) {
+            need(errno == EINTR, "poll: %s", strerror(errno));
+            continue;
+        }
+        for (int i = 0; i < n; i++) {
+            if (p[i].fd < 0 || p[i].revents == 0)
+                continue;
+            ssize_t got = read(p[i].fd, scratch, sizeof(scratch));
+            if (got < 0 && errno == EINTR)
+                continue;
+            if (got <= 0) {
+                p[i].fd = -1;
+                open_count--;
+                continue;
+            }
+            size_t keep = c[i].out == NULL || c[i].len + 1 >= c[i].cap ? 0 : c[i].cap - c[i].len - 1;
+            keep = keep < (size_t)got ? keep : (size_t)got;
+            if (keep > 0) {
+                memcpy(c[i].out + c[i].len, scratch, keep);
+                c[i].len += keep;
+                c[i].out[c[i].len] = '\0';
+            }
+        }
+    }
+}
+
+int fgt_cli_run(const char *const *args, const char *const *extra_env, const char *input, char *out, size_t out_cap,
+                char *err, size_t err_cap)
+{
+    int in_fds[2], out_fds[2], err_fds[2];
+    need(pipe2(in_fds, O_CLOEXEC) == 0 && pipe2(out_fds, O_CLOEXEC) == 0 && pipe2(err_fds, O_CLOEXEC) == 0, "pipe: %s",
+         strerror(errno));
+    pid_t parent = getpid();
     pid_t pid = fork();
+    need(pid >= 0, "fork: %s", strerror(errno));
     if (pid == 0) {
-        dup2(fds[1], 1);
-        close(fds[0]);
-        execv(argv[0], (char *const *)argv);
-        _exit(127);
+        if (dup2(in_fds[0], 0) < 0 || dup2(out_fds[1], 1) < 0 || dup2(err_fds[1], 2) < 0)
+            _exit(127);
+        exec_feegate(parent, args, extra_env);
     }
-    close(fds[1]);
-    size_t n = 0;
-    ssize_t got;
-    while (n + 1 < cap && (got = read(fds[0], out + n, cap - n - 1)) > 0)
-        n += (size_t)got;
-    out[n] = '\0';
-    close(fds[0]);
+    close(in_fds[0]);
+    close(out_fds[1]);
+    close(err_fds[1]);
+    if (input != NULL && write(in_fds[1], input, strlen(input)) != (ssize_t)strlen(input))
+        fail_now("cannot write to the CLI's stdin");
+    close(in_fds[1]);
+    capture_t c[2] = {{out_fds[0], out, out_cap, 0}, {err_fds[0], err, err_cap, 0}};
+    capture_all(c, 2);
+    close(out_fds[0]);
+    close(err_fds[0]);
     int st;
-    waitpid(pid, &st, 0);
-    need(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s %s failed: %s", argv[0], argv[1], out);
-}
-
-static void json_field(const char *json, const char *name, char *out, size_t cap)
-{
-    char err[128];
-    yajl_val v = yajl_tree_parse(json, err, sizeof(err));
-    need(v != NULL, "not JSON: %s", json);
-    const char *path[] = {name, NULL};
-    yajl_val f = yajl_tree_get(v, path, yajl_t_string);
-    need(f != NULL, "no %s in %s", name, json);
-    snprintf(out, cap, "%s", f->u.string);
-    yajl_tree_free(v);
+    while (waitpid(pid, &st, 0) < 0)
+        need(errno == EINTR, "waitpid: %s", strerror(errno));
+    return wait_status(st);
 }
 
 int fgt_cli(const char *const argv[], const char *input, char *out, size_t cap)
 {
-    int in_fds[2], out_fds[2];
-    need(pipe(in_fds) == 0 && pipe(out_fds) == 0, "pipe");
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(in_fds[0], 0);
-        dup2(out_fds[1], 1);
-        close(in_fds[1]);
-        close(out_fds[0]);
-        execv(bin(), (char *const *)argv);
-        _exit(127);
-    }
-    close(in_fds[0]);
-    close(out_fds[1]);
-    if (input != NULL && write(in_fds[1], input, strlen(input)) < 0)
-        need(0, "cannot write to the CLI");
-    close(in_fds[1]);
-    size_t n = 0;
-    ssize_t got;
-    while (n + 1 < cap && (got = read(out_fds[0], out + n, cap - n - 1)) > 0)
-        n += (size_t)got;
-    out[n] = '\0';
-    close(out_fds[0]);
-    int st;
-    waitpid(pid, &st, 0);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-void fgt_merchant(const char *name, char *id, char *key)
-{
-    char out[512];
-    const char *argv[] = {bin(), "admin", "merchant", "create", "--name", name, NULL};
-    run_capture(argv, out, sizeof(out));
-    json_field(out, "id", id, 64);
-    json_field(out, "api_key", key, 64);
+    return fgt_cli_run(argv + 1, NULL, input, out, cap, NULL, 0);
 }
 
 int fgt_ledger_check(void)
 {
-    pid_t pid = fork();
-    if (pid == 0) {
-        int null = open("/dev/null", 1);
-        dup2(null, 1);
-        execl(bin(), bin(), "ledger", "check", (char *)NULL);
-        _exit(127);
-    }
-    int st;
-    waitpid(pid, &st, 0);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    const char *args[] = {"ledger", "check", NULL};
+    return fgt_cli_run(args, NULL, NULL, NULL, 0, NULL, 0);
 }
 
-const char *fgt_unique(const char *prefix)
+static void copy_field(yajl_val root, const char *name, char *out, const char *text)
 {
-    static char buf[96];
-    static unsigned counter;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    snprintf(buf, sizeof(buf), "%s-%d-%lld%09ld-%u", prefix, (int)getpid(), (long long)ts.tv_sec, ts.tv_nsec,
-             counter++);
-    return buf;
+    const char *v = fgt_val_str(root, name, NULL);
+    need(v != NULL && strlen(v) < FGT_ID_CAP, "no \"%s\" in %s", name, text);
+    snprintf(out, FGT_ID_CAP, "%s", v);
 }
 
-/* ---- HTTP ---------------------------------------------------------------- */
+void fgt_merchant_create(const char *name, char *id_out, char *key_out)
+{
+    char out[1024], err[1024], parse_error[128];
+    const char *args[] = {"admin", "merchant", "create", "--name", name, NULL};
+    int status = fgt_cli_run(args, NULL, NULL, out, sizeof(out), err, sizeof(err));
+    need(status == 0, "feegate admin merchant create exited %d: %s", status, err);
+    need(strchr(out, '\n') == out + strlen(out) - 1, "not one line: %s", out);
+    yajl_val root = yajl_tree_parse(out, parse_error, sizeof(parse_error));
+    need(root != NULL, "not JSON: %s", out);
+    copy_field(root, "id", id_out, out);
+    copy_field(root, "api_key", key_out, out);
+    yajl_tree_free(root);
+    need(strncmp(id_out, "mer_", 4) == 0, "merchant id %s", id_out);
+}
+
+/* ---- HTTP ------------------------------------------------------------------------------ */
 
 typedef struct {
     char *data;
@@ -243,8 +363,9 @@ static size_t sink_write(char *p, size_t size, size_t n, void *arg)
 {
     sink_t *s = arg;
     size_t len = size * n;
-    s->data = realloc(s->data, s->len + len + 1);
-    need(s->data != NULL, "out of memory");
+    char *grown = realloc(s->data, s->len + len + 1);
+    need(grown != NULL, "out of memory");
+    s->data = grown;
     memcpy(s->data + s->len, p, len);
     s->len += len;
     s->data[s->len] = '\0';
@@ -255,129 +376,264 @@ typedef struct {
     CURL *curl;
     struct curl_slist *headers;
     sink_t body, head;
-} easy_t;
+    fgt_proto_t proto;
+} transfer_t;
 
-static void easy_setup(easy_t *e, const fgt_server_t *s, fgt_proto_t proto, const char *method, const char *path,
-                       const char *key, const char *idem, const char *body, size_t body_len, const char *extra)
+static void transfer_setup(transfer_t *t, const fgt_server_t *s, fgt_proto_t proto, const fgt_request_t *q)
 {
-    char url[512], h[512];
-    memset(e, 0, sizeof(*e));
-    e->curl = curl_easy_init();
+    char url[1024];
+    memset(t, 0, sizeof(*t));
+    t->proto = proto;
+    t->curl = curl_easy_init();
+    need(t->curl != NULL, "curl_easy_init failed");
     snprintf(url, sizeof(url), "%s://127.0.0.1:%d%s", proto == FGT_H2TLS ? "https" : "http",
-             proto == FGT_H2TLS ? s->https_port : s->http_port, path);
-    curl_easy_setopt(e->curl, CURLOPT_URL, url);
-    curl_easy_setopt(e->curl, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(e->curl, CURLOPT_HTTP_VERSION,
-                     proto == FGT_HTTP1 ? CURL_HTTP_VERSION_1_1
+             proto == FGT_H2TLS ? s->https_port : s->http_port, q->path);
+    curl_easy_setopt(t->curl, CURLOPT_URL, url);
+    curl_easy_setopt(t->curl, CURLOPT_CUSTOMREQUEST, q->method);
+    curl_easy_setopt(t->curl, CURLOPT_HTTP_VERSION,
+                     proto == FGT_HTTP1  ? CURL_HTTP_VERSION_1_1
                      : proto == FGT_H2C ? CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE
                                         : CURL_HTTP_VERSION_2TLS);
-    curl_easy_setopt(e->curl, CURLOPT_SSL_VERIFYPEER, 0L); /* the server's ephemeral certificate */
-    curl_easy_setopt(e->curl, CURLOPT_SSL_VERIFYHOST, 0L);
-    curl_easy_setopt(e->curl, CURLOPT_TIMEOUT, 120L);
-    curl_easy_setopt(e->curl, CURLOPT_WRITEFUNCTION, sink_write);
-    curl_easy_setopt(e->curl, CURLOPT_WRITEDATA, &e->body);
-    curl_easy_setopt(e->curl, CURLOPT_HEADERFUNCTION, sink_write);
-    curl_easy_setopt(e->curl, CURLOPT_HEADERDATA, &e->head);
-    e->headers = curl_slist_append(NULL, "Expect:");
-    e->headers = curl_slist_append(e->headers, "Content-Type: application/json");
+    curl_easy_setopt(t->curl, CURLOPT_SSL_VERIFYPEER, 0L); /* the server's ephemeral certificate */
+    curl_easy_setopt(t->curl, CURLOPT_SSL_VERIFYHOST, 0L);
+    curl_easy_setopt(t->curl, CURLOPT_TIMEOUT, 120L);
+    curl_easy_setopt(t->curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(t->curl, CURLOPT_WRITEFUNCTION, sink_write);
+    curl_easy_setopt(t->curl, CURLOPT_WRITEDATA, &t->body);
+    curl_easy_setopt(t->curl, CURLOPT_HEADERFUNCTION, sink_write);
+    curl_easy_setopt(t->curl, CURLOPT_HEADERDATA, &t->head);
+    t->headers = curl_slist_append(NULL, "Expect:"); /* no 100-continue round trip */
+    if (q->body != NULL)
+        t->headers = curl_slist_append(t->headers, "Content-Type: application/json");
+    for (const char *const *h = q->headers; h != NULL && *h != NULL; h++)
+        t->headers = curl_slist_append(t->headers, *h);
+    curl_easy_setopt(t->curl, CURLOPT_HTTPHEADER, t->headers);
+    int bodiless = strcmp(q->method, "GET") == 0 || strcmp(q->method, "HEAD") == 0 || strcmp(q->method, "DELETE") == 0;
+    if (q->body != NULL || !bodiless) {
+        const char *body = q->body != NULL ? q->body : "";
+        size_t len = q->body_len != 0 ? q->body_len : strlen(body);
+        curl_easy_setopt(t->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+        curl_easy_setopt(t->curl, CURLOPT_POSTFIELDS, body);
+    }
+}
+
+/* Takes what a finished transfer received and releases its handle (the
+ * connection stays in its multi handle's cache, if any). */
+static fgt_response_t transfer_collect(transfer_t *t, CURLcode rc)
+{
+    fgt_response_t r;
+    memset(&r, 0, sizeof(r));
+    r.curl_code = (int)rc;
+    if (rc == CURLE_OK) {
+        curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &r.status);
+        curl_easy_getinfo(t->curl, CURLINFO_HTTP_VERSION, &r.http_version);
+    }
+    r.body = t->body.data != NULL ? t->body.data : calloc(1, 1);
+    r.body_len = t->body.len;
+    r.headers = t->head.data != NULL ? t->head.data : calloc(1, 1);
+    need(r.body != NULL && r.headers != NULL, "out of memory");
+    curl_slist_free_all(t->headers);
+    curl_easy_cleanup(t->curl);
+    if (rc == CURLE_OK && t->proto != FGT_HTTP1)
+        need(r.http_version == CURL_HTTP_VERSION_2_0, "%s did not negotiate HTTP/2 (got version %ld)",
+             fgt_proto_names[t->proto], r.http_version);
+    return r;
+}
+
+static void response_parse(fgt_response_t *r)
+{
+    char parse_error[128];
+    r->json = r->body_len > 0 ? yajl_tree_parse(r->body, parse_error, sizeof(parse_error)) : NULL;
+}
+
+static fgt_response_t transfer_finish(transfer_t *t, CURLcode rc)
+{
+    fgt_response_t r = transfer_collect(t, rc);
+    response_parse(&r);
+    return r;
+}
+
+fgt_response_t fgt_request(const fgt_server_t *s, fgt_proto_t proto, const char *method, const char *path,
+                           const char *const *headers, const char *body, size_t body_len)
+{
+    transfer_t t;
+    fgt_request_t q = {method, path, headers, body, body_len};
+    transfer_setup(&t, s, proto, &q);
+    CURLcode rc = curl_easy_perform(t.curl);
+    return transfer_finish(&t, rc);
+}
+
+struct fgt_idle {
+    transfer_t t;
+};
+
+fgt_idle_t *fgt_idle_open(const fgt_server_t *s, fgt_proto_t proto)
+{
+    fgt_idle_t *c = calloc(1, sizeof(*c));
+    fgt_request_t q = {"GET", "/healthz", NULL, NULL, 0};
+    long status = 0;
+    need(c != NULL, "out of memory");
+    transfer_setup(&c->t, s, proto, &q);
+    CURLcode rc = curl_easy_perform(c->t.curl);
+    curl_easy_getinfo(c->t.curl, CURLINFO_RESPONSE_CODE, &status);
+    need(rc == CURLE_OK && status == 200, "GET /healthz over %s: %s, status %ld", fgt_proto_names[proto],
+         curl_easy_strerror(rc), status);
+    free(c->t.body.data);
+    free(c->t.head.data);
+    c->t.body = c->t.head = (sink_t){NULL, 0};
+    return c; /* the handle keeps its connection until cleaned up */
+}
+
+void fgt_idle_close(fgt_idle_t *c)
+{
+    curl_slist_free_all(c->t.headers);
+    curl_easy_cleanup(c->t.curl);
+    free(c);
+}
+
+/* The headers of an fgt_req call, in caller-provided storage. */
+typedef struct {
+    char auth[256], idem[1024];
+    const char *list[4];
+} api_headers_t;
+
+static const char *const *api_headers(api_headers_t *h, const char *key, const char *idem, const char *extra)
+{
+    int n = 0;
     if (key != NULL) {
-        snprintf(h, sizeof(h), "Authorization: Bearer %s", key);
-        e->headers = curl_slist_append(e->headers, h);
+        snprintf(h->auth, sizeof(h->auth), "Authorization: Bearer %s", key);
+        h->list[n++] = h->auth;
     }
     if (idem != NULL) {
-        snprintf(h, sizeof(h), "Idempotency-Key: %s", idem);
-        e->headers = curl_slist_append(e->headers, h);
+        snprintf(h->idem, sizeof(h->idem), "Idempotency-Key: %s", idem);
+        h->list[n++] = h->idem;
     }
     if (extra != NULL)
-        e->headers = curl_slist_append(e->headers, extra);
-    curl_easy_setopt(e->curl, CURLOPT_HTTPHEADER, e->headers);
-    if (body != NULL) {
-        curl_easy_setopt(e->curl, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(e->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+        h->list[n++] = extra;
+    h->list[n] = NULL;
+    return h->list;
+}
+
+fgt_response_t fgt_req(const fgt_server_t *s, fgt_proto_t proto, const char *method, const char *path, const char *key,
+                       const char *idem, const char *body, size_t body_len, const char *extra)
+{
+    api_headers_t h;
+    return fgt_request(s, proto, method, path, api_headers(&h, key, idem, extra), body, body_len);
+}
+
+/* Runs the multi handle until every transfer is done, calling tick (if
+ * any) on every turn until it returns non-zero; records each transfer's
+ * result in codes[transfer - base]. */
+static void run_multi(CURLM *multi, transfer_t *base, CURLcode *codes, fgt_tick_fn tick, void *tick_arg)
+{
+    int running = 1, ticking = tick != NULL;
+    while (running) {
+        need(curl_multi_perform(multi, &running) == CURLM_OK, "curl_multi_perform failed");
+        CURLMsg *msg;
+        int left;
+        while ((msg = curl_multi_info_read(multi, &left)) != NULL) {
+            if (msg->msg != CURLMSG_DONE)
+                continue;
+            transfer_t *done;
+            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&done);
+            codes[done - base] = msg->data.result;
+        }
+        if (ticking && tick(tick_arg) != 0)
+            ticking = 0;
+        if (running)
+            curl_multi_poll(multi, NULL, 0, ticking ? 5 : 1000, NULL);
     }
 }
 
-static fgt_resp_t easy_finish(easy_t *e, CURLcode rc)
+/* Opens an HTTP/2 connection in the multi handle's cache with one GET
+ * /healthz, for the transfers that follow to share.  Over h2c this is an
+ * HTTP/1.1 Upgrade: libcurl 7.88 fails every transfer that reuses a
+ * prior-knowledge connection ("Error in the HTTP2 framing layer", curl issue
+ * 10634, fixed in 7.89), but reuses an upgraded one correctly. */
+static void open_shared_connection(CURLM *multi, const fgt_server_t *s, fgt_proto_t proto)
 {
-    fgt_resp_t r;
-    char err[128];
-    memset(&r, 0, sizeof(r));
-    if (rc == CURLE_OK) {
-        curl_easy_getinfo(e->curl, CURLINFO_RESPONSE_CODE, &r.status);
-        curl_easy_getinfo(e->curl, CURLINFO_HTTP_VERSION, &r.http_version);
+    transfer_t warm;
+    CURLcode code = CURLE_OK;
+    fgt_request_t q = {"GET", "/healthz", NULL, NULL, 0};
+    transfer_setup(&warm, s, proto, &q);
+    if (proto == FGT_H2C)
+        curl_easy_setopt(warm.curl, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2_0);
+    curl_easy_setopt(warm.curl, CURLOPT_PRIVATE, (char *)&warm);
+    curl_multi_add_handle(multi, warm.curl);
+    run_multi(multi, &warm, &code, NULL, NULL);
+    curl_multi_remove_handle(multi, warm.curl);
+    fgt_response_t r = transfer_finish(&warm, code);
+    need(r.status == 200, "cannot open an HTTP/2 connection over %s: %s", fgt_proto_names[proto],
+         curl_easy_strerror(code));
+    fgt_response_free(&r);
+}
+
+void fgt_request_all(const fgt_server_t *s, fgt_proto_t proto, int connections, int n, const fgt_request_t *reqs,
+                     fgt_tick_fn tick, void *tick_arg, fgt_response_t *out)
+{
+    CURLM *multi = curl_multi_init();
+    transfer_t *t = calloc((size_t)n, sizeof(*t));
+    CURLcode *codes = calloc((size_t)n, sizeof(*codes));
+    long *new_connections = calloc((size_t)n, sizeof(*new_connections));
+    need(multi != NULL && t != NULL && codes != NULL && new_connections != NULL, "out of memory");
+    int multiplex = proto != FGT_HTTP1;
+    curl_multi_setopt(multi, CURLMOPT_PIPELINING, multiplex ? CURLPIPE_MULTIPLEX : CURLPIPE_NOTHING);
+    curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)connections);
+    curl_multi_setopt(multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)connections);
+    curl_multi_setopt(multi, CURLMOPT_MAX_CONCURRENT_STREAMS, (long)n);
+    if (multiplex)
+        open_shared_connection(multi, s, proto);
+    for (int i = 0; i < n; i++) {
+        transfer_setup(&t[i], s, proto, &reqs[i]);
+        if (proto == FGT_H2C)
+            curl_easy_setopt(t[i].curl, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2_0);
+        if (multiplex)
+            curl_easy_setopt(t[i].curl, CURLOPT_PIPEWAIT, 1L);
+        else if (connections >= n)
+            curl_easy_setopt(t[i].curl, CURLOPT_FRESH_CONNECT, 1L);
+        curl_easy_setopt(t[i].curl, CURLOPT_PRIVATE, (char *)&t[i]);
+        curl_multi_add_handle(multi, t[i].curl);
     }
-    r.body = e->body.data != NULL ? e->body.data : calloc(1, 1);
-    r.body_len = e->body.len;
-    r.headers = e->head.data != NULL ? e->head.data : calloc(1, 1);
-    for (char *p = r.headers; *p; p++)
-        if (*p >= 'A' && *p <= 'Z')
-            *p = (char)(*p - 'A' + 'a'); /* header names compare case-insensitively */
-    r.json = r.body_len > 0 ? yajl_tree_parse(r.body, err, sizeof(err)) : NULL;
-    curl_slist_free_all(e->headers);
-    curl_easy_cleanup(e->curl);
-    return r;
-}
-
-fgt_resp_t fgt_req(const fgt_server_t *s, fgt_proto_t proto, const char *method, const char *path, const char *key,
-                   const char *idem, const char *body, size_t body_len, const char *extra)
-{
-    easy_t e;
-    easy_setup(&e, s, proto, method, path, key, idem, body, body != NULL && body_len == 0 ? strlen(body) : body_len,
-               extra);
-    CURLcode rc = curl_easy_perform(e.curl);
-    fgt_resp_t r = easy_finish(&e, rc);
-    if (rc == CURLE_OK && proto != FGT_HTTP1)
-        need(r.http_version == CURL_HTTP_VERSION_2_0, "%s did not negotiate HTTP/2", fgt_proto_names[proto]);
-    return r;
-}
-
-void fgt_req_many(const fgt_server_t *s, fgt_proto_t proto, int n, const char *method, const char *path,
-                  const char *key, const char *idem, const char *body, const char *extra, fgt_resp_t *out)
-{
-    fgt_req_many_over(s, proto, n, n, method, path, key, idem, body, extra, out);
+    run_multi(multi, t, codes, tick, tick_arg);
+    for (int i = 0; i < n; i++) {
+        if (codes[i] != CURLE_OK)
+            fprintf(stderr, "request %d of %d over %s: %s\n", i, n, fgt_proto_names[proto],
+                    curl_easy_strerror(codes[i]));
+        curl_easy_getinfo(t[i].curl, CURLINFO_NUM_CONNECTS, &new_connections[i]);
+        curl_multi_remove_handle(multi, t[i].curl);
+        out[i] = transfer_collect(&t[i], codes[i]);
+    }
+    curl_multi_cleanup(multi); /* closes the connections before the slower parsing */
+    for (int i = 0; i < n; i++) {
+        response_parse(&out[i]);
+        need(!multiplex || connections != 1 || codes[i] != CURLE_OK || new_connections[i] == 0,
+             "request %d did not share the one %s connection", i, fgt_proto_names[proto]);
+    }
+    free(new_connections);
+    free(codes);
+    free(t);
 }
 
 void fgt_req_many_over(const fgt_server_t *s, fgt_proto_t proto, int n, int connections, const char *method,
                        const char *path, const char *key, const char *idem, const char *body, const char *extra,
-                       fgt_resp_t *out)
+                       fgt_response_t *out)
 {
-    CURLM *multi = curl_multi_init();
-    easy_t *e = calloc((size_t)n, sizeof(*e));
-    /* one connection per request: every request is in flight at once
-     * (libcurl 7.88 reports framing errors when it multiplexes many POSTs
-     * over one prior-knowledge h2c connection; h2load does that part) */
-    curl_multi_setopt(multi, CURLMOPT_PIPELINING, CURLPIPE_NOTHING);
-    curl_multi_setopt(multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)connections);
-    for (int i = 0; i < n; i++) {
-        easy_setup(&e[i], s, proto, method, path, key, idem, body, body != NULL ? strlen(body) : 0, extra);
-        if (connections == n)
-            curl_easy_setopt(e[i].curl, CURLOPT_FRESH_CONNECT, 1L);
-        curl_multi_add_handle(multi, e[i].curl);
-    }
-    int running = 1;
-    while (running) {
-        curl_multi_perform(multi, &running);
-        if (running)
-            curl_multi_poll(multi, NULL, 0, 1000, NULL);
-    }
-    CURLMsg *msg;
-    int left;
-    CURLcode codes[4096] = {0};
-    while ((msg = curl_multi_info_read(multi, &left)) != NULL)
-        for (int i = 0; i < n; i++)
-            if (msg->msg == CURLMSG_DONE && e[i].curl == msg->easy_handle)
-                codes[i] = msg->data.result;
-    for (int i = 0; i < n; i++) {
-        if (codes[i] != CURLE_OK)
-            fprintf(stderr, "request %d of %d: %s\n", i, n, curl_easy_strerror(codes[i]));
-        curl_multi_remove_handle(multi, e[i].curl);
-        out[i] = easy_finish(&e[i], codes[i]);
-    }
-    free(e);
-    curl_multi_cleanup(multi);
+    api_headers_t h;
+    fgt_request_t *reqs = calloc((size_t)n, sizeof(*reqs));
+    need(reqs != NULL, "out of memory");
+    for (int i = 0; i < n; i++)
+        reqs[i] = (fgt_request_t){method, path, api_headers(&h, key, idem, extra), body, 0};
+    fgt_request_all(s, proto, connections, n, reqs, NULL, NULL, out);
+    free(reqs);
 }
 
-void fgt_resp_free(fgt_resp_t *r)
+void fgt_req_many(const fgt_server_t *s, fgt_proto_t proto, int n, const char *method, const char *path,
+                  const char *key, const char *idem, const char *body, const char *extra, fgt_response_t *out)
+{
+    fgt_req_many_over(s, proto, n, proto == FGT_HTTP1 ? n : 1, method, path, key, idem, body, extra, out);
+}
+
+void fgt_response_free(fgt_response_t *r)
 {
     if (r->json != NULL)
         yajl_tree_free(r->json);
@@ -386,159 +642,296 @@ void fgt_resp_free(fgt_resp_t *r)
     memset(r, 0, sizeof(*r));
 }
 
-static yajl_val at_path(const fgt_resp_t *r, va_list ap)
+/* ---- reading responses ---------------------------------------------------------------- */
+
+#define PATH_MAX_KEYS 8
+
+static yajl_val at_path(yajl_val v, va_list ap)
 {
-    const char *path[8];
+    const char *path[PATH_MAX_KEYS + 1];
     int n = 0;
-    const char *p;
-    while ((p = va_arg(ap, const char *)) != NULL && n < 7)
-        path[n++] = p;
+    const char *key;
+    while ((key = va_arg(ap, const char *)) != NULL) {
+        need(n < PATH_MAX_KEYS, "JSON path too long");
+        path[n++] = key;
+    }
     path[n] = NULL;
-    return r->json != NULL ? yajl_tree_get(r->json, path, yajl_t_any) : NULL;
+    return v != NULL ? yajl_tree_get(v, path, yajl_t_any) : NULL;
 }
 
-const char *fgt_str(const fgt_resp_t *r, ...)
+yajl_val fgt_val_at(yajl_val v, ...)
+{
+    va_list ap;
+    va_start(ap, v);
+    yajl_val found = at_path(v, ap);
+    va_end(ap);
+    return found;
+}
+
+const char *fgt_val_str(yajl_val v, ...)
+{
+    va_list ap;
+    va_start(ap, v);
+    yajl_val found = at_path(v, ap);
+    va_end(ap);
+    return found != NULL && YAJL_IS_STRING(found) ? found->u.string : NULL;
+}
+
+const char *fgt_json_str(const fgt_response_t *r, ...)
 {
     va_list ap;
     va_start(ap, r);
-    yajl_val v = at_path(r, ap);
+    yajl_val found = at_path(r->json, ap);
     va_end(ap);
-    return v != NULL && YAJL_IS_STRING(v) ? v->u.string : NULL;
+    return found != NULL && YAJL_IS_STRING(found) ? found->u.string : NULL;
 }
 
-long long fgt_int(const fgt_resp_t *r, ...)
+long long fgt_json_int(const fgt_response_t *r, ...)
 {
     va_list ap;
     va_start(ap, r);
-    yajl_val v = at_path(r, ap);
+    yajl_val found = at_path(r->json, ap);
     va_end(ap);
-    need(v != NULL && YAJL_IS_INTEGER(v), "no integer at that path in %.300s", r->body);
-    return YAJL_GET_INTEGER(v);
+    need(found != NULL && YAJL_IS_INTEGER(found), "no integer at that path in %.400s", r->body);
+    return YAJL_GET_INTEGER(found);
 }
 
-const char *fgt_header(const fgt_resp_t *r, const char *name)
+yajl_val fgt_json_array(const fgt_response_t *r, ...)
 {
-    static char value[512];
+    va_list ap;
+    va_start(ap, r);
+    yajl_val found = at_path(r->json, ap);
+    va_end(ap);
+    need(found != NULL && YAJL_IS_ARRAY(found), "no array at that path in %.400s", r->body);
+    return found;
+}
+
+int fgt_json_is_null(const fgt_response_t *r, ...)
+{
+    va_list ap;
+    va_start(ap, r);
+    yajl_val found = at_path(r->json, ap);
+    va_end(ap);
+    return found != NULL && YAJL_IS_NULL(found);
+}
+
+const char *fgt_header(const fgt_response_t *r, const char *name)
+{
+    static char value[1024];
     size_t n = strlen(name);
-    for (const char *p = r->headers; p != NULL && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
-        if (strncmp(p, name, n) == 0 && p[n] == ':') {
+    for (const char *p = r->headers; *p != '\0'; p += strcspn(p, "\n") + (p[strcspn(p, "\n")] == '\n')) {
+        if (strncasecmp(p, name, n) == 0 && p[n] == ':') {
             const char *v = p + n + 1;
-            while (*v == ' ')
-                v++;
-            size_t len = strcspn(v, "\r\n");
-            snprintf(value, sizeof(value), "%.*s", (int)len, v);
+            v += strspn(v, " \t");
+            snprintf(value, sizeof(value), "%.*s", (int)strcspn(v, "\r\n"), v);
             return value;
         }
     }
     return NULL;
 }
 
-void fgt_expect_at(const fgt_resp_t *r, long status, const char *code, const char *file, int line)
+void fgt_expect_at(const fgt_response_t *r, long status, const char *type, const char *code, const char *file,
+                   int line)
 {
-    need(r->status == status, "%s:%d: status %ld, wanted %ld: %.400s", file, line, r->status, status,
-                  r->body != NULL ? r->body : "");
-    if (code != NULL) {
-        const char *got = fgt_str(r, "error", "code", NULL);
-        need(got != NULL && strcmp(got, code) == 0, "%s:%d: error code %s, wanted %s: %.400s", file, line,
-                      got != NULL ? got : "(none)", code, r->body);
-        need(fgt_str(r, "error", "type", NULL) != NULL && fgt_str(r, "error", "message", NULL) != NULL,
-                      "%s:%d: error lacks type or message", file, line);
-    }
+    need(r->status == status, "%s:%d: status %ld (%s), wanted %ld: %.600s", file, line, r->status,
+         curl_easy_strerror((CURLcode)r->curl_code), status, r->body != NULL ? r->body : "");
+    if (status < 400)
+        return;
+    const char *got_type = fgt_json_str(r, "error", "type", NULL), *got_code = fgt_json_str(r, "error", "code", NULL);
+    need(got_type != NULL && got_code != NULL && fgt_json_str(r, "error", "message", NULL) != NULL,
+         "%s:%d: not an error of the shape {\"error\":{\"type\",\"code\",\"message\"}}: %.600s", file, line, r->body);
+    need(type == NULL || strcmp(got_type, type) == 0, "%s:%d: error type %s, wanted %s", file, line, got_type, type);
+    need(code == NULL || strcmp(got_code, code) == 0, "%s:%d: error code %s, wanted %s: %.600s", file, line,
+         got_code, code, r->body);
+    const char *content_type = fgt_header(r, "content-type");
+    need(content_type != NULL && strcmp(content_type, "application/json; charset=utf-8") == 0,
+         "%s:%d: Content-Type %s", file, line, content_type != NULL ? content_type : "(none)");
 }
 
-/* ---- database ------------------------------------------------------------ */
+/* ---- orders ------------------------------------------------------------------------------- */
+
+char *fgt_order_body(const char *ref, long long amount, const char *extra)
+{
+    char *body;
+    need(asprintf(&body, "{\"merchant_ref\":\"%s\",\"fee_type\":\"utility\",\"amount\":%lld,\"currency\":\"VND\"%s}",
+                  ref, amount, extra != NULL ? extra : "") > 0,
+         "out of memory");
+    return body;
+}
+
+fgt_response_t fgt_order_create(const fgt_server_t *s, fgt_proto_t proto, const char *key, const char *idem,
+                                const char *ref, long long amount, const char *extra)
+{
+    char *body = fgt_order_body(ref, amount, extra);
+    fgt_response_t r = fgt_req(s, proto, "POST", "/v1/orders", key, idem, body, 0, NULL);
+    free(body);
+    return r;
+}
+
+static const char SQL_ORDERS[] =
+    "SELECT COUNT(*) FROM orders o JOIN merchants m ON m.id = o.merchant_id WHERE m.public_id = ?";
+static const char SQL_ORDERS_WITH_REF[] = "SELECT COUNT(*) FROM orders o JOIN merchants m ON m.id = o.merchant_id "
+                                          "WHERE m.public_id = ? AND o.merchant_ref = ?";
+
+long long fgt_db_orders(const char *merchant_id) { return fgt_db_int(SQL_ORDERS, merchant_id, NULL); }
+
+long long fgt_db_orders_with_ref(const char *merchant_id, const char *ref)
+{
+    return fgt_db_int(SQL_ORDERS_WITH_REF, merchant_id, ref);
+}
+
+/* ---- the database ----------------------------------------------------------------------- */
+
+static const char *env_or(const char *name, const char *fallback)
+{
+    const char *v = getenv(name);
+    return v != NULL && v[0] != '\0' ? v : fallback;
+}
 
 static MYSQL *db_open(void)
 {
     MYSQL *m = mysql_init(NULL);
-    const char *sock = getenv("FEEGATE_DB_SOCKET");
-    need(mysql_real_connect(m, "localhost", getenv("FEEGATE_DB_USER") ? getenv("FEEGATE_DB_USER") : "feegate",
-                                     getenv("FEEGATE_DB_PASSWORD") ? getenv("FEEGATE_DB_PASSWORD") : "feegate",
-                                     getenv("FEEGATE_DB_NAME") ? getenv("FEEGATE_DB_NAME") : "feegate", 0, sock, 0) != NULL,
-                  "database: %s", mysql_error(m));
+    need(m != NULL, "out of memory");
+    mysql_optionsv(m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+    need(mysql_real_connect(m, "localhost", env_or("FEEGATE_DB_USER", "feegate"),
+                            env_or("FEEGATE_DB_PASSWORD", "feegate"), env_or("FEEGATE_DB_NAME", "feegate"), 0,
+                            getenv("FEEGATE_DB_SOCKET"), 0) != NULL,
+         "database: %s", mysql_error(m));
     return m;
 }
 
-static MYSQL_STMT *db_run(MYSQL *m, const char *sql, const char *a, const char *b)
+/* Prepares sql, binds the string parameters it has (a, then b) and executes
+ * it; returns the MariaDB error number (0 = done) and the statement. */
+static unsigned db_run(MYSQL *m, const char *sql, const char *a, const char *b, MYSQL_STMT **out)
 {
     MYSQL_STMT *st = mysql_stmt_init(m);
     MYSQL_BIND p[2];
     unsigned long lens[2];
     const char *args[2] = {a, b};
+    need(st != NULL, "out of memory");
+    *out = st;
     memset(p, 0, sizeof(p));
-    need(mysql_stmt_prepare(st, sql, strlen(sql)) == 0, "%s: %s", sql, mysql_stmt_error(st));
-    for (unsigned i = 0; i < mysql_stmt_param_count(st) && i < 2; i++) {
+    if (mysql_stmt_prepare(st, sql, strlen(sql)) != 0)
+        return mysql_stmt_errno(st);
+    unsigned count = (unsigned)mysql_stmt_param_count(st);
+    need(count <= 2, "%s: more than two parameters", sql);
+    for (unsigned i = 0; i < count; i++) {
+        need(args[i] != NULL, "%s: parameter %u missing", sql, i + 1);
         lens[i] = strlen(args[i]);
         p[i].buffer_type = MYSQL_TYPE_STRING;
         p[i].buffer = (void *)args[i];
         p[i].buffer_length = lens[i];
         p[i].length = &lens[i];
     }
-    need(mysql_stmt_bind_param(st, p) == 0, "%s failed", "mysql_stmt_bind_param(st, p)");
-    need(mysql_stmt_execute(st) == 0, "%s: %s", sql, mysql_stmt_error(st));
+    if ((count > 0 && mysql_stmt_bind_param(st, p) != 0) || mysql_stmt_execute(st) != 0)
+        return mysql_stmt_errno(st);
+    return 0;
+}
+
+static MYSQL_STMT *db_must_run(MYSQL *m, const char *sql, const char *a, const char *b)
+{
+    MYSQL_STMT *st;
+    need(db_run(m, sql, a, b, &st) == 0, "%s: %s", sql, mysql_stmt_error(st));
     return st;
+}
+
+/* Fetches the next row's first column as an integer: 1 with *v set (-1 for
+ * NULL), 0 after the last row. */
+static int fetch_int(MYSQL_STMT *st, long long *v)
+{
+    my_bool is_null = 0;
+    MYSQL_BIND r;
+    memset(&r, 0, sizeof(r));
+    r.buffer_type = MYSQL_TYPE_LONGLONG;
+    r.buffer = v;
+    r.is_null = &is_null;
+    need(mysql_stmt_bind_result(st, &r) == 0, "bind result: %s", mysql_stmt_error(st));
+    int rc = mysql_stmt_fetch(st);
+    need(rc == 0 || rc == MYSQL_NO_DATA || rc == MYSQL_DATA_TRUNCATED, "fetch: %s", mysql_stmt_error(st));
+    if (rc == MYSQL_NO_DATA)
+        return 0;
+    if (is_null)
+        *v = -1;
+    return 1;
 }
 
 long long fgt_db_int(const char *sql, const char *a, const char *b)
 {
     MYSQL *m = db_open();
-    MYSQL_STMT *st = db_run(m, sql, a, b);
-    long long v = 0;
-    my_bool is_null = 0;
-    MYSQL_BIND r;
-    memset(&r, 0, sizeof(r));
-    r.buffer_type = MYSQL_TYPE_LONGLONG;
-    r.buffer = &v;
-    r.is_null = &is_null;
-    need(mysql_stmt_bind_result(st, &r) == 0, "%s failed", "mysql_stmt_bind_result(st, &r)");
-    int rc = mysql_stmt_fetch(st);
-    need(rc == 0 || rc == MYSQL_NO_DATA, "fetch: %s", mysql_stmt_error(st));
+    MYSQL_STMT *st = db_must_run(m, sql, a, b);
+    long long v = -1;
+    if (!fetch_int(st, &v))
+        v = -1;
     mysql_stmt_close(st);
     mysql_close(m);
-    return rc == MYSQL_NO_DATA || is_null ? -1 : v;
+    return v;
+}
+
+int fgt_db_ints(const char *sql, long long *out, int cap)
+{
+    MYSQL *m = db_open();
+    MYSQL_STMT *st = db_must_run(m, sql, NULL, NULL);
+    int n = 0;
+    long long v;
+    need(mysql_stmt_store_result(st) == 0, "%s: %s", sql, mysql_stmt_error(st));
+    while (n < cap && fetch_int(st, &v))
+        out[n++] = v;
+    mysql_stmt_close(st);
+    mysql_close(m);
+    return n;
 }
 
 void fgt_db_exec(const char *sql, const char *a)
 {
     MYSQL *m = db_open();
-    MYSQL_STMT *st = db_run(m, sql, a, NULL);
+    MYSQL_STMT *st = db_must_run(m, sql, a, NULL);
     mysql_stmt_close(st);
-    mysql_commit(m);
+    need(mysql_commit(m) == 0, "commit: %s", mysql_error(m));
     mysql_close(m);
 }
 
 unsigned fgt_db_try(const char *sql, const char *a)
 {
     MYSQL *m = db_open();
-    MYSQL_STMT *st = mysql_stmt_init(m);
-    MYSQL_BIND p;
-    unsigned long len = a != NULL ? strlen(a) : 0;
-    unsigned err = 0;
-    memset(&p, 0, sizeof(p));
-    if (mysql_stmt_prepare(st, sql, strlen(sql)) != 0) {
-        err = mysql_stmt_errno(st);
-    } else {
-        if (mysql_stmt_param_count(st) > 0) {
-            p.buffer_type = MYSQL_TYPE_STRING;
-            p.buffer = (void *)a;
-            p.buffer_length = len;
-            p.length = &len;
-            mysql_stmt_bind_param(st, &p);
-        }
-        if (mysql_stmt_execute(st) != 0)
-            err = mysql_stmt_errno(st);
-    }
+    MYSQL_STMT *st;
+    mysql_autocommit(m, 0);
+    unsigned err = db_run(m, sql, a, NULL, &st);
     mysql_stmt_close(st);
     mysql_rollback(m);
     mysql_close(m);
     return err;
 }
 
+void fgt_db_kill(long long id)
+{
+    char sql[64];
+    MYSQL *m = db_open();
+    snprintf(sql, sizeof(sql), "KILL CONNECTION %lld", id);
+    /* the connection may have ended on its own meanwhile (1094: unknown thread) */
+    need(mysql_query(m, sql) == 0 || mysql_errno(m) == 1094, "%s: %s", sql, mysql_error(m));
+    mysql_close(m);
+}
+
+/* ---- running suites ------------------------------------------------------------------------ */
+
+TCase *fgt_tcase(Suite *suite, const char *name, void (*setup)(void), void (*teardown)(void))
+{
+    TCase *tc = tcase_create(name);
+    tcase_set_timeout(tc, 120);
+    if (setup != NULL || teardown != NULL)
+        tcase_add_checked_fixture(tc, setup, teardown);
+    suite_add_tcase(suite, tc);
+    return tc;
+}
+
 int fgt_run(Suite *suite)
 {
-    curl_global_init(CURL_GLOBAL_ALL);
+    need(curl_global_init(CURL_GLOBAL_ALL) == 0, "curl_global_init failed");
+    need(access(bin(), X_OK) == 0, "%s is not an executable: %s", bin(), strerror(errno)); /* fail early, clearly */
+    signal(SIGPIPE, SIG_IGN); /* a child that exits early must not kill us */
+    in_suite = 1;
     SRunner *runner = srunner_create(suite);
-    srunner_run_all(runner, CK_NORMAL);
+    srunner_run_all(runner, CK_ENV); /* CK_VERBOSITY, CK_RUN_CASE… */
     int failed = srunner_ntests_failed(runner);
     srunner_free(runner);
     curl_global_cleanup();

@@ -15,7 +15,7 @@
 
 static fgt_server_t srv;
 static char mer[64], key[64];
-static const char SECRET[] = "it-sandbox-secret"; /* what the harness gives the server */
+static const char SECRET[] = "it-sandbox-secret"; /* what main gives the server */
 
 static void teardown(void) {}
 
@@ -29,10 +29,10 @@ static void new_order(long long amount, int partial, const char *expires_at, cha
              "\"allow_partial\":%s%s%s%s}",
              fgt_unique("PY"), amount, partial ? "true" : "false", expires_at ? ",\"expires_at\":\"" : "",
              expires_at ? expires_at : "", expires_at ? "\"" : "");
-    fgt_resp_t r = fgt_req(&srv, FGT_H2C, "POST", "/v1/orders", key, NULL, body, 0, NULL);
+    fgt_response_t r = fgt_req(&srv, FGT_H2C, "POST", "/v1/orders", key, NULL, body, 0, NULL);
     fgt_expect(r, 201, NULL);
-    snprintf(id, 40, "%s", fgt_str(&r, "id", NULL));
-    fgt_resp_free(&r);
+    snprintf(id, 40, "%s", fgt_json_str(&r, "id", NULL));
+    fgt_response_free(&r);
 }
 
 static void new_payment(const char *order, long long amount, char *id)
@@ -43,13 +43,13 @@ static void new_payment(const char *order, long long amount, char *id)
         snprintf(body, sizeof(body), "{\"method\":\"sandbox\",\"amount\":%lld}", amount);
     else
         snprintf(body, sizeof(body), "{\"method\":\"sandbox\"}");
-    fgt_resp_t r = fgt_req(&srv, FGT_H2TLS, "POST", path, key, fgt_unique("pk"), body, 0, NULL);
+    fgt_response_t r = fgt_req(&srv, FGT_H2TLS, "POST", path, key, fgt_unique("pk"), body, 0, NULL);
     fgt_expect(r, 201, NULL);
-    ck_assert_str_eq(fgt_str(&r, "status", NULL), "pending");
-    ck_assert_str_eq(fgt_str(&r, "method", NULL), "sandbox");
-    ck_assert_ptr_nonnull(fgt_str(&r, "redirect_url", NULL));
-    snprintf(id, 40, "%s", fgt_str(&r, "id", NULL));
-    fgt_resp_free(&r);
+    ck_assert_str_eq(fgt_json_str(&r, "status", NULL), "pending");
+    ck_assert_str_eq(fgt_json_str(&r, "method", NULL), "sandbox");
+    ck_assert_ptr_nonnull(fgt_json_str(&r, "redirect_url", NULL));
+    snprintf(id, 40, "%s", fgt_json_str(&r, "id", NULL));
+    fgt_response_free(&r);
 }
 
 /* The notification body and its X-Signature header, signed now + skew_s. */
@@ -67,14 +67,14 @@ static void notification(const char *payment, const char *txn, const char *statu
     snprintf(header, header_cap, "X-Signature: t=%lld,v1=%s", t, hex);
 }
 
-static fgt_resp_t notify(const char *payment, const char *txn, const char *status, long long amount)
+static fgt_response_t notify(const char *payment, const char *txn, const char *status, long long amount)
 {
     char body[300], header[200];
     notification(payment, txn, status, amount, 0, SECRET, body, sizeof(body), header, sizeof(header));
     return fgt_req(&srv, FGT_HTTP1, "POST", "/v1/webhooks/sandbox", NULL, NULL, body, 0, header);
 }
 
-static fgt_resp_t get(const char *kind, const char *id)
+static fgt_response_t get(const char *kind, const char *id)
 {
     char path[128];
     snprintf(path, sizeof(path), "/v1/%s/%s", kind, id);
@@ -83,10 +83,10 @@ static fgt_resp_t get(const char *kind, const char *id)
 
 static void expect_order(const char *order, const char *status, long long paid)
 {
-    fgt_resp_t r = get("orders", order);
-    ck_assert_str_eq(fgt_str(&r, "status", NULL), status);
-    ck_assert_int_eq(fgt_int(&r, "amount_paid", NULL), paid);
-    fgt_resp_free(&r);
+    fgt_response_t r = get("orders", order);
+    ck_assert_str_eq(fgt_json_str(&r, "status", NULL), status);
+    ck_assert_int_eq(fgt_json_int(&r, "amount_paid", NULL), paid);
+    fgt_response_free(&r);
 }
 
 static long long journals_of(const char *payment)
@@ -109,14 +109,14 @@ START_TEST(success_posts_once)
     long long before = liability(merchant_account);
     new_order(1500000, 0, NULL, order);
     new_payment(order, 0, pay);
-    fgt_resp_t r = notify(pay, fgt_unique("TX"), "succeeded", 1500000);
+    fgt_response_t r = notify(pay, fgt_unique("TX"), "succeeded", 1500000);
     fgt_expect(r, 200, NULL);
-    fgt_resp_free(&r);
+    fgt_response_free(&r);
     expect_order(order, "paid", 1500000);
     r = get("payments", pay);
-    ck_assert_str_eq(fgt_str(&r, "status", NULL), "succeeded");
-    ck_assert_int_eq(fgt_int(&r, "amount_applied", NULL), 1500000);
-    fgt_resp_free(&r);
+    ck_assert_str_eq(fgt_json_str(&r, "status", NULL), "succeeded");
+    ck_assert_int_eq(fgt_json_int(&r, "amount_applied", NULL), 1500000);
+    fgt_response_free(&r);
     ck_assert_int_eq(journals_of(pay), 1);
     ck_assert_int_eq(liability(merchant_account) - before, 1500000);
     ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM events e JOIN orders o ON o.id = e.order_id "
@@ -133,14 +133,14 @@ START_TEST(hundred_identical_notifications_one_journal)
     new_order(200000, 0, NULL, order);
     new_payment(order, 0, pay);
     notification(pay, fgt_unique("TX"), "succeeded", 200000, 0, SECRET, body, sizeof(body), header, sizeof(header));
-    fgt_resp_t out[N];
+    fgt_response_t out[N];
     fgt_req_many_over(&srv, FGT_HTTP1, N, 8, "POST", "/v1/webhooks/sandbox", NULL, NULL, body, header, out);
     for (int i = 0; i < N; i++) {
         fgt_expect(out[i], 200, NULL);
         ck_assert_str_eq(out[i].body, out[0].body); /* the same answer for every duplicate */
     }
     for (int i = 0; i < N; i++)
-        fgt_resp_free(&out[i]);
+        fgt_response_free(&out[i]);
     ck_assert_int_eq(journals_of(pay), 1);
     expect_order(order, "paid", 200000);
     ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM webhook_inbox WHERE adapter = 'sandbox' AND body = ?", body, NULL),
@@ -160,12 +160,12 @@ START_TEST(two_payments_race_for_one_order)
     notification(pay2, fgt_unique("TXB"), "succeeded", 300000, 0, SECRET, b2, sizeof(b2), h2, sizeof(h2));
     pid_t child = fork();
     if (child == 0) {
-        fgt_resp_t r = fgt_req(&srv, FGT_H2C, "POST", "/v1/webhooks/sandbox", NULL, NULL, b2, 0, h2);
+        fgt_response_t r = fgt_req(&srv, FGT_H2C, "POST", "/v1/webhooks/sandbox", NULL, NULL, b2, 0, h2);
         _exit(r.status == 200 ? 0 : 1);
     }
-    fgt_resp_t r = fgt_req(&srv, FGT_H2C, "POST", "/v1/webhooks/sandbox", NULL, NULL, b1, 0, h1);
+    fgt_response_t r = fgt_req(&srv, FGT_H2C, "POST", "/v1/webhooks/sandbox", NULL, NULL, b1, 0, h1);
     fgt_expect(r, 200, NULL);
-    fgt_resp_free(&r);
+    fgt_response_free(&r);
     int st;
     waitpid(child, &st, 0);
     ck_assert_int_eq(WEXITSTATUS(st), 0);
@@ -185,14 +185,14 @@ START_TEST(expired_order_money_goes_to_unapplied)
     new_payment(order, 0, pay);
     sleep(3);
     long long before = liability("liabilities:unapplied");
-    fgt_resp_t r = notify(pay, fgt_unique("TX"), "succeeded", 90000);
+    fgt_response_t r = notify(pay, fgt_unique("TX"), "succeeded", 90000);
     fgt_expect(r, 200, NULL);
-    fgt_resp_free(&r);
+    fgt_response_free(&r);
     expect_order(order, "expired", 0);
     ck_assert_int_eq(liability("liabilities:unapplied") - before, 90000);
     r = get("payments", pay);
-    ck_assert_int_eq(fgt_int(&r, "amount_unapplied", NULL), 90000);
-    fgt_resp_free(&r);
+    ck_assert_int_eq(fgt_json_int(&r, "amount_unapplied", NULL), 90000);
+    fgt_response_free(&r);
     ledger_holds();
 }
 END_TEST
@@ -202,25 +202,25 @@ START_TEST(partial_payments_sum_to_paid)
     char order[40], p1[40], p2[40], p3[40];
     new_order(100000, 1, NULL, order);
     new_payment(order, 30000, p1);
-    fgt_resp_t r = notify(p1, fgt_unique("TX"), "succeeded", 30000);
-    fgt_resp_free(&r);
+    fgt_response_t r = notify(p1, fgt_unique("TX"), "succeeded", 30000);
+    fgt_response_free(&r);
     expect_order(order, "partially_paid", 30000);
     new_payment(order, 50000, p2);
     r = notify(p2, fgt_unique("TX"), "succeeded", 50000);
-    fgt_resp_free(&r);
+    fgt_response_free(&r);
     expect_order(order, "partially_paid", 80000);
     new_payment(order, 0, p3); /* what it still owes */
     r = get("payments", p3);
-    ck_assert_int_eq(fgt_int(&r, "amount", NULL), 20000);
-    fgt_resp_free(&r);
+    ck_assert_int_eq(fgt_json_int(&r, "amount", NULL), 20000);
+    fgt_response_free(&r);
     r = notify(p3, fgt_unique("TX"), "succeeded", 20000);
-    fgt_resp_free(&r);
+    fgt_response_free(&r);
     expect_order(order, "paid", 100000);
     char path[128];
     snprintf(path, sizeof(path), "/v1/orders/%s/payments", order);
     r = fgt_req(&srv, FGT_H2C, "POST", path, key, NULL, "{\"method\":\"sandbox\"}", 0, NULL);
     fgt_expect(r, 409, "order_not_payable");
-    fgt_resp_free(&r);
+    fgt_response_free(&r);
     ledger_holds();
 }
 END_TEST
@@ -230,12 +230,12 @@ START_TEST(failure_changes_state_only_and_forgeries_are_refused)
     char order[40], pay[40], body[300], header[200];
     new_order(50000, 0, NULL, order);
     new_payment(order, 0, pay);
-    fgt_resp_t r = notify(pay, fgt_unique("TXF"), "failed", 50000);
+    fgt_response_t r = notify(pay, fgt_unique("TXF"), "failed", 50000);
     fgt_expect(r, 200, NULL);
-    fgt_resp_free(&r);
+    fgt_response_free(&r);
     r = get("payments", pay);
-    ck_assert_str_eq(fgt_str(&r, "status", NULL), "failed");
-    fgt_resp_free(&r);
+    ck_assert_str_eq(fgt_json_str(&r, "status", NULL), "failed");
+    fgt_response_free(&r);
     ck_assert_int_eq(journals_of(pay), 0);
     expect_order(order, "open", 0);
     /* forged: wrong secret; stale: 10 minutes old */
@@ -243,11 +243,11 @@ START_TEST(failure_changes_state_only_and_forgeries_are_refused)
                  sizeof(header));
     r = fgt_req(&srv, FGT_H2C, "POST", "/v1/webhooks/sandbox", NULL, NULL, body, 0, header);
     ck_assert_int_eq(r.status, 401);
-    fgt_resp_free(&r);
+    fgt_response_free(&r);
     notification(pay, fgt_unique("TXS"), "succeeded", 50000, -600, SECRET, body, sizeof(body), header, sizeof(header));
     r = fgt_req(&srv, FGT_H2C, "POST", "/v1/webhooks/sandbox", NULL, NULL, body, 0, header);
     ck_assert_int_eq(r.status, 401);
-    fgt_resp_free(&r);
+    fgt_response_free(&r);
     ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM webhook_inbox WHERE status = 'rejected' AND body = ?", body,
                                 NULL), 1);
     expect_order(order, "open", 0);
@@ -261,13 +261,13 @@ START_TEST(refunds_never_exceed_the_payment)
     char order[40], pay[40], path[128];
     new_order(100000, 0, NULL, order);
     new_payment(order, 0, pay);
-    fgt_resp_t r = notify(pay, fgt_unique("TX"), "succeeded", 100000);
-    fgt_resp_free(&r);
+    fgt_response_t r = notify(pay, fgt_unique("TX"), "succeeded", 100000);
+    fgt_response_free(&r);
     snprintf(path, sizeof(path), "/v1/payments/%s/refunds", pay);
     r = fgt_req(&srv, FGT_H2C, "POST", path, key, NULL, "{\"amount\":100001}", 0, NULL);
     fgt_expect(r, 422, "refund_exceeds_refundable");
-    fgt_resp_free(&r);
-    fgt_resp_t out[N];
+    fgt_response_free(&r);
+    fgt_response_t out[N];
     fgt_req_many(&srv, FGT_HTTP1, N, "POST", path, key, NULL, "{\"amount\":30000,\"reason\":\"hoàn tiền\"}", NULL, out);
     int ok = 0;
     for (int i = 0; i < N; i++) {
@@ -275,15 +275,15 @@ START_TEST(refunds_never_exceed_the_payment)
             ok++;
         else
             fgt_expect(out[i], 422, "refund_exceeds_refundable");
-        fgt_resp_free(&out[i]);
+        fgt_response_free(&out[i]);
     }
     ck_assert_int_eq(ok, 3);
     r = get("payments", pay);
-    ck_assert_int_eq(fgt_int(&r, "amount_refunded", NULL), 90000);
-    fgt_resp_free(&r);
+    ck_assert_int_eq(fgt_json_int(&r, "amount_refunded", NULL), 90000);
+    fgt_response_free(&r);
     r = get("orders", order);
-    ck_assert_int_eq(fgt_int(&r, "amount_refunded", NULL), 90000);
-    fgt_resp_free(&r);
+    ck_assert_int_eq(fgt_json_int(&r, "amount_refunded", NULL), 90000);
+    fgt_response_free(&r);
     ledger_holds();
 }
 END_TEST
@@ -307,8 +307,8 @@ START_TEST(ledger_routes_for_staff)
     char order[40], pay[40], finance[96], auditor[96], path[256];
     new_order(640000, 0, NULL, order);
     new_payment(order, 0, pay);
-    fgt_resp_t r = notify(pay, fgt_unique("TX"), "succeeded", 640000);
-    fgt_resp_free(&r);
+    fgt_response_t r = notify(pay, fgt_unique("TX"), "succeeded", 640000);
+    fgt_response_free(&r);
     staff_token("finance", finance);
     staff_token("auditor", auditor);
     char code[96];
@@ -318,34 +318,34 @@ START_TEST(ledger_routes_for_staff)
     for (int i = 0; i < 2; i++) {
         r = fgt_req(&srv, FGT_H2TLS, "GET", path, tokens[i], NULL, NULL, 0, NULL);
         fgt_expect(r, 200, NULL);
-        ck_assert_str_eq(fgt_str(&r, "code", NULL), code);
-        ck_assert_str_eq(fgt_str(&r, "kind", NULL), "liability");
-        ck_assert_str_eq(fgt_str(&r, "currency", NULL), "VND");
-        ck_assert_int_eq(fgt_int(&r, "balance", NULL), liability(code)); /* credit-normal, from the entries */
-        ck_assert_int_ge(fgt_int(&r, "balance", NULL), 640000);
-        fgt_resp_free(&r);
+        ck_assert_str_eq(fgt_json_str(&r, "code", NULL), code);
+        ck_assert_str_eq(fgt_json_str(&r, "kind", NULL), "liability");
+        ck_assert_str_eq(fgt_json_str(&r, "currency", NULL), "VND");
+        ck_assert_int_eq(fgt_json_int(&r, "balance", NULL), liability(code)); /* credit-normal, from the entries */
+        ck_assert_int_ge(fgt_json_int(&r, "balance", NULL), 640000);
+        fgt_response_free(&r);
     }
     r = fgt_req(&srv, FGT_H2C, "GET", "/v1/ledger/accounts/assets:clearing:sandbox?at=2000-01-01T00:00:00Z", finance,
                 NULL, NULL, 0, NULL);
     fgt_expect(r, 200, NULL);
-    ck_assert_int_eq(fgt_int(&r, "balance", NULL), 0); /* nothing had happened yet in 2000 */
-    fgt_resp_free(&r);
+    ck_assert_int_eq(fgt_json_int(&r, "balance", NULL), 0); /* nothing had happened yet in 2000 */
+    fgt_response_free(&r);
     r = fgt_req(&srv, FGT_H2C, "GET", path, key, NULL, NULL, 0, NULL);
     fgt_expect(r, 403, "staff_only");
-    fgt_resp_free(&r);
+    fgt_response_free(&r);
     r = fgt_req(&srv, FGT_H2C, "GET", path, NULL, NULL, NULL, 0, NULL);
     fgt_expect(r, 401, "missing_token");
-    fgt_resp_free(&r);
+    fgt_response_free(&r);
     r = fgt_req(&srv, FGT_H2C, "GET", "/v1/ledger/accounts?limit=500", auditor, NULL, NULL, 0, NULL);
     fgt_expect(r, 200, NULL);
     ck_assert_ptr_nonnull(strstr(r.body, code));
-    fgt_resp_free(&r);
+    fgt_response_free(&r);
     snprintf(path, sizeof(path), "/v1/ledger/journals?account=%s&limit=2", code);
     r = fgt_req(&srv, FGT_H2C, "GET", path, finance, NULL, NULL, 0, NULL);
     fgt_expect(r, 200, NULL);
     ck_assert_ptr_nonnull(strstr(r.body, "\"kind\":\"payment\""));
     ck_assert_ptr_nonnull(strstr(r.body, "\"credit\":640000"));
-    fgt_resp_free(&r);
+    fgt_response_free(&r);
     /* the ledger is append-only, whoever asks */
     ck_assert_uint_ne(fgt_db_try("UPDATE ledger_entries SET amount = amount + 1 WHERE id = (SELECT MAX(id) FROM "
                                  "ledger_entries WHERE currency = ?)", "VND"), 0);
@@ -370,8 +370,10 @@ int main(void)
     tcase_add_test(tc, refunds_never_exceed_the_payment);
     tcase_add_test(tc, ledger_routes_for_staff);
     suite_add_tcase(s, tc);
-    fgt_merchant("Trường Tiểu học Thanh Toán", mer, key);
-    fgt_server_start(&srv, NULL);
+    fgt_merchant_create("Trường Tiểu học Thanh Toán", mer, key);
+    const char *env[] = {"FEEGATE_SANDBOX_SECRET=it-sandbox-secret",
+                         "FEEGATE_PUBLIC_BASE_URL=https://pay.example.gov.vn", NULL};
+    fgt_server_start(&srv, env);
     int rc = fgt_run(s);
     if (fgt_server_stop(&srv) != 0)
         rc = 1;

@@ -1,182 +1,311 @@
 /*
- * test_server.c - the process: health, readiness and its recovery, metrics,
- * unknown routes, graceful shutdown with requests in flight, config errors.
+ * test_server.c - the process: liveness, readiness and its recovery when the
+ * database goes and comes back, Prometheus metrics, unknown routes and
+ * methods, graceful shutdown with requests in flight, configuration errors.
  */
 #define _GNU_SOURCE
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
+#include "core/buf.h"
 #include "harness.h"
 
-static char mer[64], key[64];
+static fgt_server_t srv;
+static fgt_merchant_t mer;
 
-START_TEST(health_metrics_and_unknown_routes)
+static void merchant_setup(void) { fgt_merchant_create("UBND Phường Kiểm Thử", mer.id, mer.key); }
+
+static void setup(void)
 {
-    fgt_server_t s;
-    fgt_server_start(&s, NULL);
-    for (int p = 0; p < FGT_PROTOS; p++) {
-        fgt_resp_t r = fgt_req(&s, (fgt_proto_t)p, "GET", "/healthz", NULL, NULL, NULL, 0, NULL);
-        fgt_expect(r, 200, NULL);
-        ck_assert_str_eq(fgt_str(&r, "status", NULL), "ok");
-        fgt_resp_free(&r);
-        r = fgt_req(&s, (fgt_proto_t)p, "GET", "/readyz", NULL, NULL, NULL, 0, NULL);
-        fgt_expect(r, 200, NULL);
-        fgt_resp_free(&r);
-        r = fgt_req(&s, (fgt_proto_t)p, "GET", "/nope", NULL, NULL, NULL, 0, NULL);
-        fgt_expect(r, 404, "route_not_found");
-        ck_assert_str_eq(fgt_str(&r, "error", "type", NULL), "not_found");
-        fgt_resp_free(&r);
-        r = fgt_req(&s, (fgt_proto_t)p, "DELETE", "/v1/orders", key, NULL, NULL, 0, NULL);
-        fgt_expect(r, 405, "method_not_allowed");
-        fgt_resp_free(&r);
-    }
-    char body[200];
-    snprintf(body, sizeof(body), "{\"merchant_ref\":\"%s\",\"fee_type\":\"procedure\",\"amount\":30000,\"currency\":\"VND\"}",
-             fgt_unique("M"));
-    fgt_resp_t r = fgt_req(&s, FGT_H2C, "POST", "/v1/orders", key, NULL, body, 0, NULL);
-    fgt_expect(r, 201, NULL);
-    fgt_resp_free(&r);
-    r = fgt_req(&s, FGT_HTTP1, "GET", "/metrics", NULL, NULL, NULL, 0, NULL);
+    merchant_setup();
+    fgt_server_start(&srv, NULL);
+}
+
+/* A test that stopped the server itself has checked the stop already. */
+static void teardown(void)
+{
+    if (srv.pid > 0)
+        ck_assert_int_eq(fgt_server_stop(&srv), 0);
+}
+
+/* ---- liveness, readiness, routes ------------------------------------------- */
+
+START_TEST(health_and_readiness)
+{
+    fgt_proto_t p = (fgt_proto_t)_i;
+    fgt_response_t r = fgt_request(&srv, p, "GET", "/healthz", NULL, NULL, 0);
     fgt_expect(r, 200, NULL);
-    ck_assert_ptr_nonnull(strstr(fgt_header(&r, "content-type"), "text/plain"));
-    ck_assert_ptr_nonnull(strstr(r.body, "feegate_http_requests_total{route=\"orders.create\",status=\"201\"} 1"));
-    ck_assert_ptr_nonnull(strstr(r.body, "feegate_http_requests_total{route=\"not_found\",status=\"404\"} 3"));
-    ck_assert_ptr_nonnull(strstr(r.body, "feegate_http_request_duration_seconds_bucket{route=\"orders.create\",le=\"+Inf\"} 1"));
-    ck_assert_ptr_nonnull(strstr(r.body, "feegate_db_pool_in_use "));
-    ck_assert_ptr_nonnull(strstr(r.body, "feegate_db_pool_waiting "));
-    fgt_resp_free(&r);
-    ck_assert_int_eq(fgt_server_stop(&s), 0);
+    ck_assert_str_eq(r.body, "{\"status\":\"ok\"}");
+    ck_assert_str_eq(fgt_header(&r, "content-type"), "application/json; charset=utf-8");
+    fgt_response_free(&r);
+    r = fgt_request(&srv, p, "GET", "/readyz", NULL, NULL, 0);
+    fgt_expect(r, 200, NULL);
+    ck_assert_ptr_nonnull(r.json);
+    fgt_response_free(&r);
 }
 END_TEST
 
-/* Kills this server's database connections: those that appeared after it
- * started (ids above the newest one before it). */
-static void kill_connections_after(long long first_id)
+START_TEST(unknown_route_and_wrong_method)
 {
-    char id[32];
-    long long max = fgt_db_int("SELECT MAX(id) FROM information_schema.processlist", NULL, NULL);
-    for (long long i = first_id + 1; i <= max; i++) {
-        snprintf(id, sizeof(id), "%lld", i);
-        if (fgt_db_int("SELECT COUNT(*) FROM information_schema.processlist WHERE id = ? AND user = 'feegate' "
-                       "AND id <> CONNECTION_ID()", id, NULL) == 1)
-            fgt_db_exec("KILL CONNECTION ?", id);
+    fgt_proto_t p = (fgt_proto_t)_i;
+    const char *unknown[] = {"/nope", "/v1/order", "/v1/orders/x/y/z", "/v2/orders"};
+    for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
+        fgt_response_t r = fgt_req(&srv, p, "GET", unknown[i], mer.key, NULL, NULL, 0, NULL);
+        fgt_expect_error(r, 404, "not_found", NULL);
+        fgt_response_free(&r);
+    }
+    /* known paths, other methods: with and without a key, 405 before auth */
+    const char *const methods[][2] = {{"DELETE", "/v1/orders"}, {"PUT", "/v1/orders"}, {"PUT", "/v1/orders/batch"},
+                                      {"DELETE", "/v1/orders/ord_x"}, {"GET", "/v1/orders/ord_x/cancel"}};
+    for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+        fgt_response_t r = fgt_req(&srv, p, methods[i][0], methods[i][1], i % 2 ? NULL : mer.key, NULL, NULL, 0, NULL);
+        fgt_expect(r, 405, NULL);
+        fgt_response_free(&r);
     }
 }
+END_TEST
+
+/* ---- metrics ------------------------------------------------------------------ */
+
+/* The value of the sample line starting with `series` followed by a space, or
+ * -1 when there is no such line. */
+static long long sample(const char *text, const char *series)
+{
+    size_t n = strlen(series);
+    for (const char *line = text; line != NULL && *line != '\0';) {
+        if (strncmp(line, series, n) == 0 && line[n] == ' ') {
+            char *end;
+            long long v = strtoll(line + n + 1, &end, 10);
+            ck_assert_msg(end != line + n + 1 && (*end == '\n' || *end == '\0'), "not an integer sample: %.80s", line);
+            return v;
+        }
+        line = strchr(line, '\n');
+        line = line != NULL ? line + 1 : NULL;
+    }
+    return -1;
+}
+
+static fgt_response_t get_metrics(fgt_proto_t p)
+{
+    fgt_response_t r = fgt_request(&srv, p, "GET", "/metrics", NULL, NULL, 0);
+    fgt_expect(r, 200, NULL);
+    ck_assert_ptr_nonnull(strstr(fgt_header(&r, "content-type"), "text/plain"));
+    return r;
+}
+
+START_TEST(metrics_are_prometheus_text)
+{
+    for (int p = 0; p < FGT_PROTOS; p++) {
+        fgt_response_t r = fgt_order_create(&srv, (fgt_proto_t)p, mer.key, NULL, fgt_unique("MT"), 30000, NULL);
+        fgt_expect(r, 201, NULL);
+        fgt_response_free(&r);
+    }
+    fgt_response_t nf = fgt_request(&srv, FGT_H2C, "GET", "/no/such/route", NULL, NULL, 0);
+    fgt_expect(nf, 404, NULL);
+    fgt_response_free(&nf);
+    for (int p = 0; p < FGT_PROTOS; p++) {
+        fgt_response_t r = get_metrics((fgt_proto_t)p);
+        ck_assert_int_eq(sample(r.body, "feegate_http_requests_total{route=\"orders.create\",status=\"201\"}"), 3);
+        ck_assert_int_eq(sample(r.body, "feegate_http_requests_total{route=\"not_found\",status=\"404\"}"), 1);
+        ck_assert_int_eq(
+            sample(r.body, "feegate_http_request_duration_seconds_bucket{route=\"orders.create\",le=\"+Inf\"}"), 3);
+        ck_assert_int_eq(sample(r.body, "feegate_http_request_duration_seconds_count{route=\"orders.create\"}"), 3);
+        ck_assert_ptr_nonnull(strstr(r.body, "# TYPE feegate_http_requests_total counter\n"));
+        ck_assert_ptr_nonnull(strstr(r.body, "# TYPE feegate_http_request_duration_seconds histogram\n"));
+        long long in_use = sample(r.body, "feegate_db_pool_in_use");
+        long long waiting = sample(r.body, "feegate_db_pool_waiting");
+        ck_assert_msg(in_use >= 0 && in_use <= 16, "feegate_db_pool_in_use %lld", in_use);
+        ck_assert_msg(waiting >= 0, "feegate_db_pool_waiting %lld", waiting);
+        fgt_response_free(&r);
+    }
+}
+END_TEST
+
+/* ---- graceful shutdown ---------------------------------------------------------- */
+
+enum { SHUTDOWN_BATCHES = 20, SHUTDOWN_ORDERS = 500 };
+
+/* Sends SIGTERM once every batch has reached the server (running, queued or
+ * answered), and notes how many were still in flight then. */
+typedef struct {
+    pid_t pid;
+    long long in_flight;
+} terminator_t;
+
+static int terminate_when_all_arrived(void *arg)
+{
+    terminator_t *t = arg;
+    fgt_response_t r = fgt_request(&srv, FGT_HTTP1, "GET", "/metrics", NULL, NULL, 0);
+    ck_assert_int_eq(r.status, 200);
+    long long answered = sample(r.body, "feegate_http_requests_total{route=\"orders.batch\",status=\"200\"}");
+    long long in_flight = sample(r.body, "feegate_db_pool_in_use") + sample(r.body, "feegate_db_pool_waiting");
+    fgt_response_free(&r);
+    if (in_flight + (answered > 0 ? answered : 0) < SHUTDOWN_BATCHES)
+        return 0;
+    t->in_flight = in_flight;
+    ck_assert_int_eq(kill(t->pid, SIGTERM), 0);
+    return 1;
+}
+
+START_TEST(sigterm_finishes_requests_in_flight)
+{
+    fgt_proto_t p = (fgt_proto_t)_i;
+    fg_buf_t bodies[SHUTDOWN_BATCHES];
+    fgt_request_t reqs[SHUTDOWN_BATCHES];
+    fgt_response_t out[SHUTDOWN_BATCHES];
+    char auth[128], tag[96];
+    const char *headers[] = {auth, NULL};
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", mer.key);
+    snprintf(tag, sizeof(tag), "%s", fgt_unique("GS"));
+    for (int b = 0; b < SHUTDOWN_BATCHES; b++) {
+        bodies[b] = (fg_buf_t)FG_BUF_INIT;
+        fg_buf_puts(&bodies[b], "{\"orders\":[");
+        for (int i = 0; i < SHUTDOWN_ORDERS; i++)
+            fg_buf_printf(&bodies[b], "%s{\"merchant_ref\":\"%s-%d-%d\",\"fee_type\":\"utility\",\"amount\":%d,"
+                          "\"currency\":\"VND\"}", i ? "," : "", tag, b, i, 1000 + i);
+        fg_buf_puts(&bodies[b], "]}");
+        reqs[b] = (fgt_request_t){"POST", "/v1/orders/batch", headers, bodies[b].data, bodies[b].len};
+    }
+    terminator_t t = {srv.pid, -1};
+    fgt_request_all(&srv, p, p == FGT_HTTP1 ? SHUTDOWN_BATCHES : 1, SHUTDOWN_BATCHES, reqs,
+                    terminate_when_all_arrived, &t, out);
+    ck_assert_msg(t.in_flight > 0, "no batch was still running at SIGTERM (%lld): the test proves nothing",
+                  t.in_flight);
+    for (int b = 0; b < SHUTDOWN_BATCHES; b++) {
+        fgt_expect(out[b], 200, NULL);
+        yajl_val data = fgt_json_array(&out[b], "data", NULL);
+        ck_assert_int_eq(data->u.array.len, SHUTDOWN_ORDERS);
+        for (int i = 0; i < SHUTDOWN_ORDERS; i++)
+            ck_assert_str_eq(fgt_val_str(data->u.array.values[i], "status", NULL), "open");
+        fgt_response_free(&out[b]);
+        fg_buf_free(&bodies[b]);
+    }
+    ck_assert_int_eq(fgt_server_stop(&srv), 0);
+    ck_assert_int_eq(fgt_db_orders(mer.id), SHUTDOWN_BATCHES * SHUTDOWN_ORDERS);
+}
+END_TEST
+
+/* Browsers, proxies and load balancers keep idle connections open. */
+START_TEST(sigterm_with_idle_connections_exits_0)
+{
+    fgt_idle_t *idle[FGT_PROTOS];
+    for (int p = 0; p < FGT_PROTOS; p++)
+        idle[p] = fgt_idle_open(&srv, (fgt_proto_t)p);
+    fgt_sleep_ms(100);
+    ck_assert_int_eq(fgt_server_stop(&srv), 0);
+    for (int p = 0; p < FGT_PROTOS; p++)
+        fgt_idle_close(idle[p]);
+}
+END_TEST
+
+/* ---- readiness follows the database ---------------------------------------------- */
 
 static long readyz(const fgt_server_t *s)
 {
-    fgt_resp_t r = fgt_req(s, FGT_H2C, "GET", "/readyz", NULL, NULL, NULL, 0, NULL);
+    fgt_response_t r = fgt_request(s, FGT_H2C, "GET", "/readyz", NULL, NULL, 0);
     long status = r.status;
     if (status == 503)
-        ck_assert_str_eq(fgt_str(&r, "error", "type", NULL), "unavailable");
-    fgt_resp_free(&r);
+        fgt_expect_error(r, 503, "unavailable", NULL);
+    else
+        fgt_expect(r, 200, NULL);
+    fgt_response_free(&r);
     return status;
 }
 
-static long wait_ready(const fgt_server_t *s, long want)
+/* Polls /readyz until it answers want (at most 10 s); returns the last answer. */
+static long readyz_becomes(const fgt_server_t *s, long want)
 {
-    long got = 0;
-    for (int i = 0; i < 100 && (got = readyz(s)) != want; i++)
-        usleep(100000);
+    long got = readyz(s);
+    for (int i = 0; i < 100 && got != want; i++) {
+        fgt_sleep_ms(100);
+        got = readyz(s);
+    }
     return got;
+}
+
+#define CONNECTIONS_MAX 4096
+static const char SQL_FEEGATE_CONNECTIONS[] =
+    "SELECT id FROM information_schema.processlist WHERE user = 'feegate' AND db = 'feegate' "
+    "AND id <> CONNECTION_ID() AND command <> 'Daemon'";
+
+static int contains(const long long *ids, int n, long long id)
+{
+    for (int i = 0; i < n; i++)
+        if (ids[i] == id)
+            return 1;
+    return 0;
 }
 
 START_TEST(readiness_follows_the_database)
 {
-    char dir[] = "/tmp/fgt-dbXXXXXX", link_path[128], env[160];
+    char dir[] = "/tmp/fgt-db-XXXXXX", link_path[128], env[160];
+    const char *real_socket = getenv("FEEGATE_DB_SOCKET");
+    ck_assert_ptr_nonnull(real_socket);
     ck_assert_ptr_nonnull(mkdtemp(dir));
     snprintf(link_path, sizeof(link_path), "%s/mysqld.sock", dir);
     snprintf(env, sizeof(env), "FEEGATE_DB_SOCKET=%s", link_path);
     const char *extra[] = {env, NULL};
-    long long before = fgt_db_int("SELECT MAX(id) FROM information_schema.processlist", NULL, NULL);
+    static long long before[CONNECTIONS_MAX], after[CONNECTIONS_MAX];
+    int before_n = fgt_db_ints(SQL_FEEGATE_CONNECTIONS, before, CONNECTIONS_MAX);
+
     fgt_server_t s;
-    fgt_server_start(&s, extra); /* the database "is down": no socket there */
-    ck_assert_int_eq(readyz(&s), 503);
-    fgt_resp_t r = fgt_req(&s, FGT_H2C, "GET", "/healthz", NULL, NULL, NULL, 0, NULL);
+    fgt_server_start(&s, extra); /* the database "is down": nothing at that path yet */
+    fgt_response_t r = fgt_request(&s, FGT_HTTP1, "GET", "/healthz", NULL, NULL, 0);
     fgt_expect(r, 200, NULL);
-    fgt_resp_free(&r);
-    ck_assert_int_eq(symlink(getenv("FEEGATE_DB_SOCKET"), link_path), 0); /* it comes up */
-    ck_assert_int_eq(wait_ready(&s, 200), 200);
-    unlink(link_path); /* it goes away again, taking the connections */
-    kill_connections_after(before);
-    ck_assert_int_eq(wait_ready(&s, 503), 503);
-    ck_assert_int_eq(symlink(getenv("FEEGATE_DB_SOCKET"), link_path), 0);
-    ck_assert_int_eq(wait_ready(&s, 200), 200);
+    fgt_response_free(&r);
+    ck_assert_int_eq(readyz(&s), 503);
+    r = fgt_req(&s, FGT_H2C, "GET", "/v1/orders", mer.key, NULL, NULL, 0, NULL);
+    fgt_expect_error(r, 503, "unavailable", NULL); /* the API says so too */
+    fgt_response_free(&r);
+
+    ck_assert_int_eq(symlink(real_socket, link_path), 0); /* it comes up */
+    ck_assert_int_eq(readyz_becomes(&s, 200), 200);
+
+    ck_assert_int_eq(unlink(link_path), 0); /* it goes away, taking this server's connections */
+    int after_n = fgt_db_ints(SQL_FEEGATE_CONNECTIONS, after, CONNECTIONS_MAX);
+    int killed = 0;
+    for (int i = 0; i < after_n; i++)
+        if (!contains(before, before_n, after[i])) {
+            fgt_db_kill(after[i]);
+            killed++;
+        }
+    ck_assert_int_ge(killed, 1);
+    ck_assert_int_eq(readyz_becomes(&s, 503), 503);
+    ck_assert_int_eq(readyz(&s), 503); /* and stays so, the process still running */
+    r = fgt_request(&s, FGT_H2TLS, "GET", "/healthz", NULL, NULL, 0);
+    fgt_expect(r, 200, NULL);
+    fgt_response_free(&r);
+
+    ck_assert_int_eq(symlink(real_socket, link_path), 0); /* back again */
+    ck_assert_int_eq(readyz_becomes(&s, 200), 200);
+    r = fgt_req(&s, FGT_H2C, "GET", "/v1/orders", mer.key, NULL, NULL, 0, NULL);
+    fgt_expect(r, 200, NULL);
+    fgt_response_free(&r);
+
     ck_assert_int_eq(fgt_server_stop(&s), 0);
     unlink(link_path);
     rmdir(dir);
 }
 END_TEST
 
-START_TEST(graceful_shutdown_finishes_in_flight_requests)
-{
-    enum { N = 12, ORDERS = 400 };
-    fgt_server_t s;
-    fgt_server_start(&s, NULL);
-    pid_t child = fork();
-    if (child == 0) { /* SIGTERM while the batches are running */
-        usleep(150000);
-        kill(s.pid, SIGTERM);
-        _exit(0);
-    }
-    size_t cap = ORDERS * 120 + 32, len = 0;
-    char *body = malloc(cap);
-    const char *tag = fgt_unique("GS");
-    len += (size_t)snprintf(body, cap, "{\"orders\":[");
-    for (int i = 0; i < ORDERS; i++)
-        len += (size_t)snprintf(body + len, cap - len, "%s{\"merchant_ref\":\"%s-%d\",\"fee_type\":\"utility\","
-                                "\"amount\":1000,\"currency\":\"VND\"}", i ? "," : "", tag, i);
-    snprintf(body + len, cap - len, "]}");
-    fgt_resp_t out[N];
-    /* every batch has distinct refs only within itself: later ones answer duplicates, still 200 */
-    fgt_req_many(&s, FGT_HTTP1, N, "POST", "/v1/orders/batch", key, NULL, body, NULL, out);
-    int completed = 0;
-    for (int i = 0; i < N; i++) {
-        if (out[i].status == 200) {
-            const char *path[] = {"data", NULL};
-            yajl_val data = yajl_tree_get(out[i].json, path, yajl_t_array);
-            ck_assert_msg(data != NULL && data->u.array.len == ORDERS, "a truncated answer");
-            completed++;
-        }
-        fgt_resp_free(&out[i]);
-    }
-    waitpid(child, NULL, 0);
-    int st = fgt_server_stop(&s);
-    ck_assert_int_eq(st, 0);
-    ck_assert_int_ge(completed, 1); /* those accepted before the signal were answered in full */
-    free(body);
-}
-END_TEST
+/* ---- configuration errors ----------------------------------------------------------- */
 
 static void config_error(const char *assignment, const char *key_name)
 {
-    int fds[2];
-    ck_assert_int_eq(pipe(fds), 0);
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(fds[1], 2);
-        putenv((char *)assignment);
-        const char *b = getenv("FEEGATE_BIN") ? getenv("FEEGATE_BIN") : getenv("FEEGATE_BIN_DEFAULT");
-        execl(b, b, "serve", (char *)NULL);
-        _exit(127);
-    }
-    close(fds[1]);
-    char out[1024] = "";
-    ssize_t n = read(fds[0], out, sizeof(out) - 1);
-    out[n > 0 ? n : 0] = '\0';
-    close(fds[0]);
-    int st;
-    waitpid(pid, &st, 0);
-    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 2, "exit %d for %s", WEXITSTATUS(st), assignment);
-    ck_assert_msg(strstr(out, key_name) != NULL, "%s not named in: %s", key_name, out);
-    ck_assert_msg(strchr(out, '\n') == out + strlen(out) - 1, "more than one line: %s", out);
+    char out[1024], err[1024];
+    const char *args[] = {"serve", NULL}, *env[] = {assignment, NULL};
+    int status = fgt_cli_run(args, env, NULL, out, sizeof(out), err, sizeof(err));
+    ck_assert_msg(status == 2, "%s: exit status %d, wanted 2; stderr: %s", assignment, status, err);
+    ck_assert_msg(strstr(err, key_name) != NULL, "%s: stderr does not name %s: %s", assignment, key_name, err);
+    size_t len = strlen(err);
+    ck_assert_msg(len > 0 && strchr(err, '\n') == err + len - 1, "%s: not exactly one line on stderr: %s", assignment,
+                  err);
+    ck_assert_msg(out[0] == '\0', "%s: stdout not empty: %s", assignment, out);
 }
 
-START_TEST(bad_config_is_one_line_and_exit_2)
+START_TEST(bad_configuration_is_one_line_and_exit_2)
 {
     config_error("FEEGATE_DB_PORT=abc", "db.port");
     config_error("FEEGATE_HTTP_LISTEN=nonsense", "http.listen");
@@ -187,13 +316,17 @@ END_TEST
 int main(void)
 {
     Suite *s = suite_create("server");
-    TCase *tc = tcase_create("process");
-    tcase_set_timeout(tc, 300);
-    tcase_add_test(tc, health_metrics_and_unknown_routes);
+    TCase *tc = fgt_tcase(s, "process", setup, teardown);
+    tcase_add_loop_test(tc, health_and_readiness, 0, FGT_PROTOS);
+    tcase_add_loop_test(tc, unknown_route_and_wrong_method, 0, FGT_PROTOS);
+    tcase_add_test(tc, metrics_are_prometheus_text);
+    tcase_add_loop_test(tc, sigterm_finishes_requests_in_flight, 0, FGT_PROTOS);
+    tcase_add_test(tc, sigterm_with_idle_connections_exits_0);
+    /* its own server on a database socket that comes and goes; no other
+     * server may connect meanwhile (its connections are told apart by id) */
+    tc = fgt_tcase(s, "readiness", merchant_setup, NULL);
     tcase_add_test(tc, readiness_follows_the_database);
-    tcase_add_test(tc, graceful_shutdown_finishes_in_flight_requests);
-    tcase_add_test(tc, bad_config_is_one_line_and_exit_2);
-    suite_add_tcase(s, tc);
-    fgt_merchant("UBND Phường Kiểm Thử", mer, key);
+    tc = fgt_tcase(s, "configuration", NULL, NULL);
+    tcase_add_test(tc, bad_configuration_is_one_line_and_exit_2);
     return fgt_run(s);
 }

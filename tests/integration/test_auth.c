@@ -1,0 +1,141 @@
+/*
+ * test_auth.c - API keys and tenant isolation over HTTP/1.1, h2c and HTTP/2
+ * TLS: no key or a wrong key is 401; another merchant's order is 404 (never
+ * 403) for reads, lists and cancels, and stays untouched; merchant_ref is
+ * unique per merchant only.
+ */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "harness.h"
+
+static fgt_server_t srv;
+static fgt_merchant_t a, b;
+
+static void setup(void)
+{
+    fgt_merchant_create("Trường Mầm non Hoa Sen", a.id, a.key);
+    fgt_merchant_create("Công ty Điện lực Kiểm Thử", b.id, b.key);
+    fgt_server_start(&srv, NULL);
+}
+
+static void teardown(void) { ck_assert_int_eq(fgt_server_stop(&srv), 0); }
+
+/* One request to every merchant route, with the given Authorization header
+ * (NULL: none); each must be 401 with code. */
+static void every_route_refuses(fgt_proto_t p, const char *authorization, const char *code)
+{
+    static const char *const ROUTES[][2] = {{"POST", "/v1/orders"},          {"POST", "/v1/orders/batch"},
+                                            {"GET", "/v1/orders"},           {"GET", "/v1/orders/ord_x"},
+                                            {"POST", "/v1/orders/ord_x/cancel"}};
+    char ref[96];
+    snprintf(ref, sizeof(ref), "%s", fgt_unique("AU"));
+    char *body = fgt_order_body(ref, 5, NULL);
+    const char *headers[] = {authorization, NULL};
+    for (size_t i = 0; i < sizeof(ROUTES) / sizeof(ROUTES[0]); i++) {
+        int post = strcmp(ROUTES[i][0], "POST") == 0;
+        fgt_response_t r = fgt_request(&srv, p, ROUTES[i][0], ROUTES[i][1], headers, post ? body : NULL, 0);
+        fgt_expect_error(r, 401, "authentication", code);
+        fgt_response_free(&r);
+    }
+    free(body);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM orders WHERE merchant_ref = ?", ref, NULL), 0);
+}
+
+START_TEST(missing_key_is_401)
+{
+    every_route_refuses((fgt_proto_t)_i, NULL, "missing_api_key");
+}
+END_TEST
+
+START_TEST(wrong_key_is_401)
+{
+    fgt_proto_t p = (fgt_proto_t)_i;
+    char forged[FGT_ID_CAP + 32], other_scheme[FGT_ID_CAP + 32];
+    snprintf(forged, sizeof(forged), "Authorization: Bearer %.*sX", (int)strlen(a.key) - 1, a.key);
+    snprintf(other_scheme, sizeof(other_scheme), "Authorization: Basic %s", a.key);
+    const char *wrong[] = {forged, other_scheme, "Authorization: Bearer fg_live_not-a-key", "Authorization: Bearer"};
+    for (size_t i = 0; i < sizeof(wrong) / sizeof(wrong[0]); i++)
+        every_route_refuses(p, wrong[i], "invalid_api_key");
+    ck_assert_int_eq(fgt_db_orders(a.id), 0);
+}
+END_TEST
+
+/* ---- tenant isolation ------------------------------------------------------------ */
+
+static fgt_response_t as(const fgt_merchant_t *m, fgt_proto_t p, const char *method, const char *path)
+{
+    return fgt_req(&srv, p, method, path, m->key, NULL, NULL, 0, NULL);
+}
+
+START_TEST(another_merchants_order_is_404)
+{
+    fgt_proto_t p = (fgt_proto_t)_i;
+    char ref[96], id[FGT_ID_CAP], order_path[128], cancel_path[160], by_ref[160];
+    snprintf(ref, sizeof(ref), "%s", fgt_unique("TN"));
+    fgt_response_t created = fgt_order_create(&srv, p, a.key, NULL, ref, 900000, NULL);
+    fgt_expect(created, 201, NULL);
+    snprintf(id, sizeof(id), "%s", fgt_json_str(&created, "id", NULL));
+    snprintf(order_path, sizeof(order_path), "/v1/orders/%s", id);
+    snprintf(cancel_path, sizeof(cancel_path), "/v1/orders/%s/cancel", id);
+    snprintf(by_ref, sizeof(by_ref), "/v1/orders?merchant_ref=%s", ref);
+
+    fgt_response_t r = as(&b, p, "GET", order_path);
+    fgt_expect_error(r, 404, "not_found", "order_not_found");
+    fgt_response_free(&r);
+    r = as(&b, p, "POST", cancel_path);
+    fgt_expect_error(r, 404, "not_found", "order_not_found");
+    fgt_response_free(&r);
+    const char *lists[] = {by_ref, "/v1/orders?limit=500", "/v1/orders?status=open&limit=500"};
+    for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+        r = as(&b, p, "GET", lists[i]);
+        fgt_expect(r, 200, NULL);
+        yajl_val data = fgt_json_array(&r, "data", NULL);
+        for (size_t k = 0; k < data->u.array.len; k++)
+            ck_assert_str_eq(fgt_val_str(data->u.array.values[k], "merchant_id", NULL), b.id);
+        ck_assert_ptr_null(strstr(r.body, id));
+        fgt_response_free(&r);
+    }
+
+    r = as(&a, p, "GET", order_path); /* A's order is untouched */
+    fgt_expect(r, 200, NULL);
+    ck_assert_str_eq(fgt_json_str(&r, "status", NULL), "open");
+    ck_assert_str_eq(r.body, created.body);
+    fgt_response_free(&r);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM orders WHERE public_id = ? AND status = 'open'", id, NULL), 1);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM events e JOIN orders o ON o.id = e.order_id "
+                                "WHERE o.public_id = ?", id, NULL), 0);
+    fgt_response_free(&created);
+}
+END_TEST
+
+START_TEST(merchant_ref_is_unique_per_merchant)
+{
+    fgt_proto_t p = (fgt_proto_t)_i;
+    char ref[96];
+    snprintf(ref, sizeof(ref), "%s", fgt_unique("SAME"));
+    fgt_response_t ra = fgt_order_create(&srv, p, a.key, NULL, ref, 100, NULL);
+    fgt_response_t rb = fgt_order_create(&srv, p, b.key, NULL, ref, 200, NULL);
+    fgt_expect(ra, 201, NULL);
+    fgt_expect(rb, 201, NULL);
+    ck_assert_str_eq(fgt_json_str(&ra, "merchant_id", NULL), a.id);
+    ck_assert_str_eq(fgt_json_str(&rb, "merchant_id", NULL), b.id);
+    ck_assert_str_ne(fgt_json_str(&ra, "id", NULL), fgt_json_str(&rb, "id", NULL));
+    ck_assert_int_eq(fgt_db_orders_with_ref(a.id, ref), 1);
+    ck_assert_int_eq(fgt_db_orders_with_ref(b.id, ref), 1);
+    fgt_response_free(&ra);
+    fgt_response_free(&rb);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("auth");
+    TCase *tc = fgt_tcase(s, "auth", setup, teardown);
+    tcase_add_loop_test(tc, missing_key_is_401, 0, FGT_PROTOS);
+    tcase_add_loop_test(tc, wrong_key_is_401, 0, FGT_PROTOS);
+    tcase_add_loop_test(tc, another_merchants_order_is_404, 0, FGT_PROTOS);
+    tcase_add_loop_test(tc, merchant_ref_is_unique_per_merchant, 0, FGT_PROTOS);
+    return fgt_run(s);
+}
