@@ -22,5 +22,7 @@ const fg_route_t fg_routes[] = {
     {"GET", "/v1/ledger/accounts/{}", "ledger.account", FG_AUTH_STAFF_READ, 0, 0, fg_ledger_account_get},
     {"GET", "/v1/ledger/journals", "ledger.journals", FG_AUTH_STAFF_READ, 0, 0, fg_ledger_journals_list},
     {"GET", "/pay/{}", "pay.page", FG_AUTH_NONE, 0, 0, fg_web_pay_page},
+    {"GET", "/sandbox/pay/{}", "sandbox.page", FG_AUTH_NONE, 0, 0, fg_web_sandbox_page},
+    {"POST", "/sandbox/pay/{}", "sandbox.decide", FG_AUTH_NONE, 0, 4096, fg_web_sandbox_decide},
     {NULL, NULL, NULL, FG_AUTH_NONE, 0, 0, NULL},
 };

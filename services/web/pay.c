@@ -59,7 +59,7 @@ void fg_format_amount_vi(int64_t amount, int exponent, char *out, size_t cap)
     fg_buf_free(&b);
 }
 
-static const char PAGE_HEAD[] =
+const char fg_web_page_head[] =
     "<!doctype html><html lang=\"vi\"><head><meta charset=\"utf-8\">"
     "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>feegate</title>"
     "<style>body{font-family:system-ui,sans-serif;max-width:32rem;margin:2rem auto;padding:0 1rem;color:#1d2733}"
@@ -115,7 +115,7 @@ void fg_web_pay_page(fg_call_t *call, fg_db_t *db)
             rc = rc == 1 ? 0 : rc == 0 ? FG_ENOTFOUND : rc;
         }
     }
-    fg_buf_puts(&page, PAGE_HEAD);
+    fg_buf_puts(&page, fg_web_page_head);
     if (rc == FG_ENOTFOUND) {
         fg_buf_puts(&page, "<h1>Không tìm thấy hóa đơn</h1><p>No bill has this code. Check the code printed on "
                            "your bill.</p></body></html>");

@@ -10,6 +10,15 @@
 /** GET /pay/{code}: the bill a payer opens from the link or QR on paper. */
 void fg_web_pay_page(fg_call_t *call, fg_db_t *db);
 
+/** The <head> and opening <body> every page shares. */
+extern const char fg_web_page_head[];
+
+/** GET /sandbox/pay/{payment_id}: the sandbox gateway's own payer page, where
+ *  a demo payer approves or declines; POST applies the choice as a signed
+ *  sandbox notification through the inbound webhook pipeline. */
+void fg_web_sandbox_page(fg_call_t *call, fg_db_t *db);
+void fg_web_sandbox_decide(fg_call_t *call, fg_db_t *db);
+
 /** Appends s with &, <, >, " and ' escaped for HTML text and attributes. */
 void fg_html_escape(fg_buf_t *b, const char *s, size_t n);
 

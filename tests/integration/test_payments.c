@@ -355,6 +355,53 @@ START_TEST(ledger_routes_for_staff)
 }
 END_TEST
 
+/* The sandbox redirect_url is a page a demo payer can use: approving there
+ * goes through the signed webhook pipeline, once; a second choice changes
+ * nothing. */
+START_TEST(sandbox_page_approves_through_the_pipeline)
+{
+    char order[40], pay[40], path[128];
+    new_order(250000, 0, NULL, order);
+    new_payment(order, 0, pay);
+    snprintf(path, sizeof(path), "/sandbox/pay/%s", pay);
+    fgt_response_t r = fgt_req(&srv, FGT_H2TLS, "GET", path, NULL, NULL, NULL, 0, NULL);
+    fgt_expect(r, 200, NULL);
+    ck_assert_ptr_nonnull(strstr(r.body, "value=\"approve\""));
+    ck_assert_ptr_nonnull(strstr(r.body, "250.000 VND"));
+    fgt_response_free(&r);
+
+    r = fgt_req(&srv, FGT_HTTP1, "POST", path, NULL, NULL, "decision=maybe", 0, NULL);
+    fgt_expect(r, 400, "decision_invalid");
+    fgt_response_free(&r);
+    ck_assert_int_eq(journals_of(pay), 0);
+
+    r = fgt_req(&srv, FGT_HTTP1, "POST", path, NULL, NULL, "decision=approve", 0,
+                "Content-Type: application/x-www-form-urlencoded");
+    fgt_expect(r, 200, NULL);
+    ck_assert_ptr_nonnull(strstr(r.body, "Approved"));
+    fgt_response_free(&r);
+    expect_order(order, "paid", 250000);
+    ck_assert_int_eq(journals_of(pay), 1);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM webhook_inbox w JOIN payments p ON p.provider_txn_id = "
+                                "w.provider_event_id WHERE p.public_id = ? AND w.status = 'applied'", pay, NULL), 1);
+
+    r = fgt_req(&srv, FGT_H2C, "POST", path, NULL, NULL, "decision=decline", 0, NULL);
+    fgt_expect(r, 200, NULL);
+    ck_assert_ptr_null(strstr(r.body, "value=\"approve\"")); /* no buttons once settled */
+    ck_assert_ptr_nonnull(strstr(r.body, "already settled"));
+    fgt_response_free(&r);
+    r = get("payments", pay);
+    ck_assert_str_eq(fgt_json_str(&r, "status", NULL), "succeeded");
+    fgt_response_free(&r);
+    ck_assert_int_eq(journals_of(pay), 1);
+
+    r = fgt_req(&srv, FGT_H2C, "GET", "/sandbox/pay/pay_nosuchpayment", NULL, NULL, NULL, 0, NULL);
+    ck_assert_int_eq(r.status, 404);
+    fgt_response_free(&r);
+    ledger_holds();
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("payments");
@@ -369,6 +416,7 @@ int main(void)
     tcase_add_test(tc, failure_changes_state_only_and_forgeries_are_refused);
     tcase_add_test(tc, refunds_never_exceed_the_payment);
     tcase_add_test(tc, ledger_routes_for_staff);
+    tcase_add_test(tc, sandbox_page_approves_through_the_pipeline);
     suite_add_tcase(s, tc);
     fgt_merchant_create("Trường Tiểu học Thanh Toán", mer, key);
     const char *env[] = {"FEEGATE_SANDBOX_SECRET=it-sandbox-secret",
