@@ -18,6 +18,12 @@
  *   sandbox  POST /v1/webhooks/sandbox: one signed "succeeded" notification per
  *            line "pay_… amount" of IN_FILE; stops early when the list is used
  *            up; 200 expected.
+ *   vnpay    GET /v1/webhooks/vnpay?…: one successful IPN per line "pay_… amount"
+ *            of IN_FILE, signed with -s (vnpay.hash_secret) for -T
+ *            (vnpay.tmn_code); 200 with "RspCode":"00" expected.
+ *   sepay    POST /v1/webhooks/sepay: one incoming transfer per line
+ *            "ORDERCODE amount" of IN_FILE, the code inside a payer's memo,
+ *            Authorization: Apikey -s (sepay.api_key); 200 expected.
  *
  * Prints one line on stdout:
  *   requests=N seconds=S rate=R p50_us=A p99_us=B ok=O other=X statuses=CODE:COUNT,…
@@ -58,7 +64,7 @@
 #define ECHO_MAX 5
 #define STATUS_SLOTS 600
 
-typedef enum { MODE_ORDERS, MODE_GET, MODE_SANDBOX } gen_mode_t;
+typedef enum { MODE_ORDERS, MODE_GET, MODE_SANDBOX, MODE_VNPAY, MODE_SEPAY } gen_mode_t;
 
 typedef struct conn conn_t;
 
@@ -69,7 +75,7 @@ typedef struct stream {
     int64_t start_ns;
     int status;
     size_t body_len, body_sent, head_len;
-    char path[160];
+    char path[1200];
     char idem[64];
     char sig[160];
     char body[BODY_MAX];
@@ -91,9 +97,10 @@ static struct {
     /* options */
     int port, conns, streams, seconds;
     size_t ids_keep;
-    const char *key, *in_path, *ids_path, *secret;
+    const char *key, *in_path, *ids_path, *secret, *tmn_code;
     gen_mode_t mode;
     int expect;
+    const char *expect_body; /* the answer must contain this too (NULL: the status is enough) */
     /* input list (get, sandbox) */
     char **ids;
     long long *amounts;
@@ -213,6 +220,87 @@ static void sign(stream_t *st)
     snprintf(st->sig, sizeof(st->sig), "t=%ld,v1=%s", t, hex);
 }
 
+/* Appends key=value to a VNPay query, form-encoded the way VNPay signs it:
+ * space as '+', every byte but A-Z a-z 0-9 - _ . as %XX. */
+static size_t vnp_put(char *out, size_t at, size_t cap, const char *key, const char *value)
+{
+    static const char HEX[] = "0123456789ABCDEF";
+    const char *parts[2] = {key, value};
+    if (at > 0 && at + 1 < cap)
+        out[at++] = '&';
+    for (int k = 0; k < 2; k++) {
+        if (k == 1 && at + 1 < cap)
+            out[at++] = '=';
+        for (const unsigned char *p = (const unsigned char *)parts[k]; *p != '\0' && at + 3 < cap; p++) {
+            if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' ||
+                *p == '_' || *p == '.') {
+                out[at++] = (char)*p;
+            } else if (*p == ' ') {
+                out[at++] = '+';
+            } else {
+                out[at++] = '%';
+                out[at++] = HEX[*p >> 4];
+                out[at++] = HEX[*p & 15];
+            }
+        }
+    }
+    out[at] = '\0';
+    return at;
+}
+
+/* A successful VNPay IPN for payment i: the vnp_* parameters in key order,
+ * signed with HMAC-SHA512 over the encoded string (PROTOCOLS.md). */
+static void vnpay_ipn(stream_t *st, size_t i)
+{
+    char amount[32], txn_no[32], bank_no[64], when[16], q[900];
+    time_t t = time(NULL) + 7 * 3600; /* vnp_PayDate is GMT+7 */
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(when, sizeof(when), "%Y%m%d%H%M%S", &tm);
+    snprintf(amount, sizeof(amount), "%lld", g.amounts[i] * 100);
+    snprintf(txn_no, sizeof(txn_no), "%llu", (unsigned long long)(14000000 + g.seq));
+    snprintf(bank_no, sizeof(bank_no), "VNP%s%zu", g.run_tag, i);
+    size_t n = 0;
+    n = vnp_put(q, n, sizeof(q), "vnp_Amount", amount);
+    n = vnp_put(q, n, sizeof(q), "vnp_BankCode", "NCB");
+    n = vnp_put(q, n, sizeof(q), "vnp_BankTranNo", bank_no);
+    n = vnp_put(q, n, sizeof(q), "vnp_CardType", "ATM");
+    n = vnp_put(q, n, sizeof(q), "vnp_OrderInfo", "Thanh toan hoa don");
+    n = vnp_put(q, n, sizeof(q), "vnp_PayDate", when);
+    n = vnp_put(q, n, sizeof(q), "vnp_ResponseCode", "00");
+    n = vnp_put(q, n, sizeof(q), "vnp_TmnCode", g.tmn_code);
+    n = vnp_put(q, n, sizeof(q), "vnp_TransactionNo", txn_no);
+    n = vnp_put(q, n, sizeof(q), "vnp_TransactionStatus", "00");
+    n = vnp_put(q, n, sizeof(q), "vnp_TxnRef", g.ids[i]);
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int mac_len = 0;
+    char hex[2 * EVP_MAX_MD_SIZE + 1];
+    HMAC(EVP_sha512(), g.secret, (int)strlen(g.secret), (unsigned char *)q, n, mac, &mac_len);
+    for (unsigned k = 0; k < mac_len; k++)
+        snprintf(hex + 2 * k, 3, "%02x", mac[k]);
+    snprintf(st->path, sizeof(st->path), "/v1/webhooks/vnpay?%s&vnp_SecureHash=%s", q, hex);
+}
+
+/* A SePay incoming-transfer notification whose memo carries order code i
+ * inside the kind of text payers type. */
+static void sepay_transfer(stream_t *st, size_t i)
+{
+    char when[24];
+    time_t t = time(NULL) + 7 * 3600; /* transactionDate is GMT+7 */
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+    unsigned long long id = (unsigned long long)(time(NULL) % 100000) * 10000000ULL + g.seq;
+    st->body_len = (size_t)snprintf(
+        st->body, sizeof(st->body),
+        "{\"id\":%llu,\"gateway\":\"Vietcombank\",\"transactionDate\":\"%s\",\"accountNumber\":\"0011001932418\","
+        "\"code\":null,\"content\":\"NGUYEN VAN A chuyen tien HP %s\",\"transferType\":\"in\","
+        "\"transferAmount\":%lld,\"accumulated\":0,\"subAccount\":null,\"referenceCode\":\"FT%s%zu\","
+        "\"description\":\"\"}",
+        id, when, g.ids[i], g.amounts[i], g.run_tag, i);
+    snprintf(st->path, sizeof(st->path), "/v1/webhooks/sepay");
+}
+
 /* Fills st for the next request of the mode; 0 when the input is used up. */
 static int build_request(stream_t *st)
 {
@@ -243,6 +331,17 @@ static int build_request(stream_t *st)
                                         g.ids[i], g.run_tag, i, g.amounts[i]);
         snprintf(st->path, sizeof(st->path), "/v1/webhooks/sandbox");
         sign(st);
+        return 1;
+    }
+    case MODE_VNPAY:
+    case MODE_SEPAY: {
+        if (g.next_id >= g.id_count)
+            return 0;
+        size_t i = g.next_id++;
+        if (g.mode == MODE_VNPAY)
+            vnpay_ipn(st, i);
+        else
+            sepay_transfer(st, i);
         return 1;
     }
     }
@@ -337,7 +436,8 @@ static int close_cb(nghttp2_session *s, int32_t id, uint32_t err, void *user)
     int64_t t = now_ns();
     record_latency(t - st->start_ns);
     g.last_done_ns = t;
-    if (st->status == g.expect && err == NGHTTP2_NO_ERROR) {
+    if (st->status == g.expect && err == NGHTTP2_NO_ERROR &&
+        (g.expect_body == NULL || strstr(st->head, g.expect_body) != NULL)) {
         g.ok++;
         if (g.mode == MODE_ORDERS && g.ids_out != NULL && g.ids_written < g.ids_keep)
             keep_order_id(st);
@@ -515,8 +615,9 @@ static void load_ids(void)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: h2gen -p PORT -c CONNS -m STREAMS -d SECONDS [-k API_KEY] -M orders|get|sandbox\n"
-                    "             [-i IN_FILE] [-o IDS_OUT] [-n IDS_KEEP] [-s SECRET]\n");
+    fprintf(stderr, "usage: h2gen -p PORT -c CONNS -m STREAMS -d SECONDS [-k API_KEY]\n"
+                    "             -M orders|get|sandbox|vnpay|sepay [-i IN_FILE] [-o IDS_OUT] [-n IDS_KEEP]\n"
+                    "             [-s SECRET] [-T VNPAY_TMN_CODE]\n");
     exit(2);
 }
 
@@ -524,7 +625,8 @@ static void parse_args(int argc, char **argv)
 {
     int opt;
     g.port = 18180, g.conns = 32, g.streams = 8, g.seconds = 30, g.ids_keep = 10000, g.secret = "";
-    while ((opt = getopt(argc, argv, "p:c:m:d:k:M:i:o:n:s:")) != -1) {
+    g.tmn_code = "";
+    while ((opt = getopt(argc, argv, "p:c:m:d:k:M:i:o:n:s:T:")) != -1) {
         switch (opt) {
         case 'p': g.port = atoi(optarg); break;
         case 'c': g.conns = atoi(optarg); break;
@@ -535,6 +637,7 @@ static void parse_args(int argc, char **argv)
         case 'o': g.ids_path = optarg; break;
         case 'n': g.ids_keep = (size_t)atol(optarg); break;
         case 's': g.secret = optarg; break;
+        case 'T': g.tmn_code = optarg; break;
         case 'M':
             if (strcmp(optarg, "orders") == 0)
                 g.mode = MODE_ORDERS;
@@ -542,6 +645,10 @@ static void parse_args(int argc, char **argv)
                 g.mode = MODE_GET;
             else if (strcmp(optarg, "sandbox") == 0)
                 g.mode = MODE_SANDBOX;
+            else if (strcmp(optarg, "vnpay") == 0)
+                g.mode = MODE_VNPAY;
+            else if (strcmp(optarg, "sepay") == 0)
+                g.mode = MODE_SEPAY;
             else
                 usage();
             break;
@@ -549,10 +656,12 @@ static void parse_args(int argc, char **argv)
         }
     }
     if (g.port < 1 || g.port > 65535 || g.conns < 1 || g.conns > CONNECTIONS_MAX || g.streams < 1 ||
-        g.streams > STREAMS_MAX || g.seconds < 1 || (g.mode != MODE_SANDBOX && g.key == NULL) ||
+        g.streams > STREAMS_MAX || g.seconds < 1 || ((g.mode == MODE_ORDERS || g.mode == MODE_GET) && g.key == NULL) ||
         (g.mode != MODE_ORDERS && g.in_path == NULL))
         usage();
     g.expect = g.mode == MODE_ORDERS ? 201 : 200;
+    /* VNPay's IPN answers 200 whatever happened: the RspCode tells */
+    g.expect_body = g.mode == MODE_VNPAY ? "\"RspCode\":\"00\"" : NULL;
 }
 
 /* ---- main ---------------------------------------------------------------- */
@@ -566,8 +675,10 @@ int main(int argc, char **argv)
         perror(g.ids_path);
         return 2;
     }
-    if (g.mode != MODE_SANDBOX)
+    if (g.mode == MODE_ORDERS || g.mode == MODE_GET)
         snprintf(g.auth, sizeof(g.auth), "Bearer %s", g.key);
+    else if (g.mode == MODE_SEPAY)
+        snprintf(g.auth, sizeof(g.auth), "Apikey %s", g.secret);
     snprintf(g.authority, sizeof(g.authority), "127.0.0.1:%d", g.port);
     /* unique per run, so refs and keys never collide with an earlier run's */
     snprintf(g.run_tag, sizeof(g.run_tag), "%lx%x", (long)time(NULL), (unsigned)getpid());
