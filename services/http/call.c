@@ -4,177 +4,174 @@
  */
 #include "http/server_internal.h"
 
-#include "core/text.h"
 #include <stdio.h>
 #include <string.h>
+#include "core/text.h"
 
-const char *fg_call_query(fg_call_t *call, const char *name, size_t *len) {
-  for (int i = 0; i < call->query_count; i++)
-    if (strcmp(call->query[i].name, name) == 0) {
-      if (len != NULL)
-        *len = call->query[i].value_len;
-      return call->query[i].value;
+const char *fg_call_query(fg_call_t *call, const char *name, size_t *len)
+{
+    for (int i = 0; i < call->query_count; i++)
+        if (strcmp(call->query[i].name, name) == 0) {
+            if (len != NULL)
+                *len = call->query[i].value_len;
+            return call->query[i].value;
+        }
+    return NULL;
+}
+
+const char *fg_call_header(fg_call_t *call, const char *name)
+{
+    size_t n = strlen(name);
+    const char *p = call->headers.data, *end = p + call->headers.len;
+    while (p != NULL && p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *line_end = nl != NULL ? nl : end;
+        if ((size_t)(line_end - p) > n + 1 && memcmp(p, name, n) == 0 && p[n] == ':' && p[n + 1] == ' ') {
+            fg_buf_reset(&call->header_scratch);
+            fg_buf_append(&call->header_scratch, p + n + 2, (size_t)(line_end - p - n - 2));
+            return call->header_scratch.data;
+        }
+        p = nl != NULL ? nl + 1 : NULL;
     }
-  return NULL;
+    return NULL;
 }
 
-const char *fg_call_header(fg_call_t *call, const char *name) {
-  size_t n = strlen(name);
-  const char *p = call->headers.data, *end = p + call->headers.len;
-  while (p != NULL && p < end) {
-    const char *nl = memchr(p, '\n', (size_t)(end - p));
-    const char *line_end = nl != NULL ? nl : end;
-    if ((size_t)(line_end - p) > n + 1 && memcmp(p, name, n) == 0 &&
-        p[n] == ':' && p[n + 1] == ' ') {
-      fg_buf_reset(&call->header_scratch);
-      fg_buf_append(&call->header_scratch, p + n + 2,
-                    (size_t)(line_end - p - n - 2));
-      return call->header_scratch.data;
+void fg_call_error(fg_call_t *call, int status, const char *type, const char *code, const char *message,
+                   const char *field)
+{
+    fg_buf_reset(&call->response);
+    fg_buf_puts(&call->response, "{\"error\":{");
+    fg_json_kv_str(&call->response, 0, "type", type);
+    fg_json_kv_str(&call->response, 1, "code", code);
+    fg_json_kv_str(&call->response, 1, "message", message);
+    if (field != NULL)
+        fg_json_kv_str(&call->response, 1, "field", field);
+    fg_buf_puts(&call->response, "}}");
+    call->status = status;
+}
+
+void fg_call_json(fg_call_t *call, int status, fg_buf_t *body)
+{
+    fg_buf_free(&call->response);
+    call->response = *body;
+    *body = (fg_buf_t)FG_BUF_INIT;
+    call->status = status;
+}
+
+void fg_call_db_error(fg_call_t *call, fg_db_t *db, int err)
+{
+    if (err == FG_EUNAVAILABLE) {
+        fg_call_error(call, 503, "unavailable", "database_unavailable",
+                      "the database is not reachable; retry later", NULL);
+        return;
     }
-    p = nl != NULL ? nl + 1 : NULL;
-  }
-  return NULL;
+    fprintf(stderr, "{\"level\":\"error\",\"msg\":\"database error\",\"route\":\"%s\",\"errno\":%u,\"error\":\"%s\"}\n",
+            call->route->name, fg_db_errno(db), fg_strerror(err));
+    if (err == FG_ERETRY)
+        fg_call_error(call, 503, "unavailable", "database_busy", "the database is busy; retry", NULL);
+    else
+        fg_call_error(call, 500, "internal", "internal_error", "an internal error occurred", NULL);
 }
 
-void fg_call_error(fg_call_t *call, int status, const char *type,
-                   const char *code, const char *message, const char *field) {
-  fg_buf_reset(&call->response);
-  fg_buf_puts(&call->response, "{\"error\":{");
-  fg_json_kv_str(&call->response, 0, "type", type);
-  fg_json_kv_str(&call->response, 1, "code", code);
-  fg_json_kv_str(&call->response, 1, "message", message);
-  if (field != NULL)
-    fg_json_kv_str(&call->response, 1, "field", field);
-  fg_buf_puts(&call->response, "}}");
-  call->status = status;
-}
-
-void fg_call_json(fg_call_t *call, int status, fg_buf_t *body) {
-  fg_buf_free(&call->response);
-  call->response = *body;
-  *body = (fg_buf_t)FG_BUF_INIT;
-  call->status = status;
-}
-
-void fg_call_db_error(fg_call_t *call, fg_db_t *db, int err) {
-  if (err == FG_EUNAVAILABLE) {
-    fg_call_error(call, 503, "unavailable", "database_unavailable",
-                  "the database is not reachable; retry later", NULL);
-    return;
-  }
-  fprintf(stderr,
-          "{\"level\":\"error\",\"msg\":\"database "
-          "error\",\"route\":\"%s\",\"errno\":%u,\"error\":\"%s\"}\n",
-          call->route->name, fg_db_errno(db), fg_strerror(err));
-  if (err == FG_ERETRY)
-    fg_call_error(call, 503, "unavailable", "database_busy",
-                  "the database is busy; retry", NULL);
-  else
-    fg_call_error(call, 500, "internal", "internal_error",
-                  "an internal error occurred", NULL);
-}
-
-void fg_call_free(fg_call_t *call) {
-  free(call->path);
-  free(call->body);
-  free(call->authorization);
-  free(call->method);
-  free(call->query_raw);
-  fg_buf_free(&call->headers);
-  fg_buf_free(&call->header_scratch);
-  free(call->idem_key);
-  for (int i = 0; i < FG_PATH_PARAMS_MAX; i++)
-    free(call->params[i]);
-  for (int i = 0; i < call->query_count; i++) {
-    free(call->query[i].name);
-    free(call->query[i].value);
-  }
-  fg_buf_free(&call->response);
-  free(call);
+void fg_call_free(fg_call_t *call)
+{
+    free(call->path);
+    free(call->body);
+    free(call->authorization);
+    free(call->method);
+    free(call->query_raw);
+    fg_buf_free(&call->headers);
+    fg_buf_free(&call->header_scratch);
+    free(call->idem_key);
+    for (int i = 0; i < FG_PATH_PARAMS_MAX; i++)
+        free(call->params[i]);
+    for (int i = 0; i < call->query_count; i++) {
+        free(call->query[i].name);
+        free(call->query[i].value);
+    }
+    fg_buf_free(&call->response);
+    free(call);
 }
 
 /* The key must be 1..255 printable ASCII (DESIGN §4). */
-static int idempotency_prepare(fg_call_t *call) {
-  if (call->idem_key == NULL)
+static int idempotency_prepare(fg_call_t *call)
+{
+    if (call->idem_key == NULL)
+        return 0;
+    if (!call->route->idempotent) {
+        free(call->idem_key); /* harmless on routes that create nothing */
+        call->idem_key = NULL;
+        return 0;
+    }
+    if (!fg_printable_ascii(call->idem_key, call->idem_key_len, FG_IDEM_KEY_MAX)) {
+        fg_call_error(call, 400, "invalid_request", "invalid_idempotency_key",
+                      "Idempotency-Key must be 1 to 255 printable ASCII characters", "Idempotency-Key");
+        return -1;
+    }
+    if (call->route->auth == FG_AUTH_MERCHANT)
+        snprintf(call->idem_scope, sizeof(call->idem_scope), "%s", call->merchant_public_id);
+    else
+        snprintf(call->idem_scope, sizeof(call->idem_scope), "staff:%llu", (unsigned long long)call->staff_id);
+    fg_idem_fingerprint(call->route->method, call->path, call->body != NULL ? call->body : "", call->body_len,
+                        call->fingerprint);
     return 0;
-  if (!call->route->idempotent) {
-    free(call->idem_key); /* harmless on routes that create nothing */
-    call->idem_key = NULL;
-    return 0;
-  }
-  if (!fg_printable_ascii(call->idem_key, call->idem_key_len,
-                          FG_IDEM_KEY_MAX)) {
-    fg_call_error(call, 400, "invalid_request", "invalid_idempotency_key",
-                  "Idempotency-Key must be 1 to 255 printable ASCII characters",
-                  "Idempotency-Key");
-    return -1;
-  }
-  if (call->route->auth == FG_AUTH_MERCHANT)
-    snprintf(call->idem_scope, sizeof(call->idem_scope), "%s",
-             call->merchant_public_id);
-  else
-    snprintf(call->idem_scope, sizeof(call->idem_scope), "staff:%llu",
-             (unsigned long long)call->staff_id);
-  fg_idem_fingerprint(call->route->method, call->path,
-                      call->body != NULL ? call->body : "", call->body_len,
-                      call->fingerprint);
-  return 0;
 }
 
 /* A 4xx answered without a transaction of the handler's own (validation) is
  * stored too, so that a retry gets the same answer; 5xx are never stored. */
 typedef struct {
-  fg_call_t *call;
+    fg_call_t *call;
 } store_arg_t;
 
-static int store_tx(fg_db_t *db, void *arg) {
-  store_arg_t *a = arg;
-  return fg_idem_store(db, a->call, a->call->status, &a->call->response);
+static int store_tx(fg_db_t *db, void *arg)
+{
+    store_arg_t *a = arg;
+    return fg_idem_store(db, a->call, a->call->status, &a->call->response);
 }
 
-static void idempotency_finish(fg_call_t *call, fg_db_t *db) {
-  if (call->idem_key == NULL || call->idem_stored || call->replayed ||
-      call->status >= 500 || call->status == 0)
-    return;
-  store_arg_t a = {call};
-  int rc = fg_db_tx(db, store_tx, &a);
-  if (rc == FG_ECONFLICT) {
-    rc = fg_idem_answer_existing(db, call);
-    if (rc == FG_ERETRY && call->idem_freed) {
-      call->idem_freed = 0;
-      rc = fg_db_tx(db, store_tx, &a);
-      if (rc == FG_ECONFLICT &&
-          (rc = fg_idem_answer_existing(db, call)) == FG_ERETRY)
+static void idempotency_finish(fg_call_t *call, fg_db_t *db)
+{
+    if (call->idem_key == NULL || call->idem_stored || call->replayed || call->status >= 500 || call->status == 0)
+        return;
+    store_arg_t a = {call};
+    int rc = fg_db_tx(db, store_tx, &a);
+    if (rc == FG_ECONFLICT) {
+        rc = fg_idem_answer_existing(db, call);
+        if (rc == FG_ERETRY && call->idem_freed) {
+            call->idem_freed = 0;
+            rc = fg_db_tx(db, store_tx, &a);
+            if (rc == FG_ECONFLICT && (rc = fg_idem_answer_existing(db, call)) == FG_ERETRY)
+                call->idem_freed = 0;
+        }
+        if (rc != 0)
+            fg_call_db_error(call, db, rc == FG_ENOTFOUND ? FG_EDB : rc);
+    } else if (rc != 0) {
+        fg_call_db_error(call, db, rc);
+    }
+}
+
+void fg_call_run(fg_job_t *job, fg_db_t *db)
+{
+    fg_call_t *call = (fg_call_t *)job;
+    if (call->route->auth == FG_AUTH_MERCHANT && fg_auth_merchant(call, db) != 0)
+        return;
+    if (call->route->auth >= FG_AUTH_STAFF_READ && fg_auth_staff(call, db) != 0)
+        return;
+    if (idempotency_prepare(call) != 0)
+        return;
+    call->route->handler(call, db);
+    if (call->idem_freed) {
+        /* The key had expired in place: the request is a new one, once. */
+        call->idem_freed = 0;
+        call->status = 0;
+        call->content_type = NULL;
+        call->replayed = 0;
+        fg_buf_free(&call->response);
+        call->route->handler(call, db);
         call->idem_freed = 0;
     }
-    if (rc != 0)
-      fg_call_db_error(call, db, rc == FG_ENOTFOUND ? FG_EDB : rc);
-  } else if (rc != 0) {
-    fg_call_db_error(call, db, rc);
-  }
+    if (call->status == 0)
+        fg_call_error(call, 500, "internal", "internal_error", "the handler gave no answer", NULL);
+    idempotency_finish(call, db);
 }
 
-void fg_call_run(fg_job_t *job, fg_db_t *db) {
-  fg_call_t *call = (fg_call_t *)job;
-  if (call->route->auth == FG_AUTH_MERCHANT && fg_auth_merchant(call, db) != 0)
-    return;
-  if (call->route->auth >= FG_AUTH_STAFF_READ && fg_auth_staff(call, db) != 0)
-    return;
-  if (idempotency_prepare(call) != 0)
-    return;
-  call->route->handler(call, db);
-  if (call->idem_freed) {
-    /* The key had expired in place: the request is a new one, once. */
-    call->idem_freed = 0;
-    call->status = 0;
-    call->content_type = NULL;
-    call->replayed = 0;
-    fg_buf_free(&call->response);
-    call->route->handler(call, db);
-    call->idem_freed = 0;
-  }
-  if (call->status == 0)
-    fg_call_error(call, 500, "internal", "internal_error",
-                  "the handler gave no answer", NULL);
-  idempotency_finish(call, db);
-}

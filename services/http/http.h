@@ -10,14 +10,14 @@
 #ifndef FG_HTTP_HTTP_H
 #define FG_HTTP_HTTP_H
 
+#include <stddef.h>
+#include <stdint.h>
 #include "core/buf.h"
 #include "core/config.h"
 #include "core/crypto.h"
 #include "core/ids.h"
 #include "db/db.h"
 #include "db/pool.h"
-#include <stddef.h>
-#include <stdint.h>
 
 /* JSON request bodies: 1 MiB (DESIGN §9).  A batch of 10,000 bills with payer
  * names and descriptions runs to several MiB, so batch routes get 16 MiB. */
@@ -34,78 +34,71 @@
 #define FG_IDEM_TTL_MS (24LL * 3600 * 1000)
 
 typedef enum {
-  FG_AUTH_NONE = 0,
-  FG_AUTH_MERCHANT,    /* Authorization: Bearer <merchant API key> */
-  FG_AUTH_STAFF_READ,  /* a staff token of any role (finance, auditor, admin) */
-  FG_AUTH_STAFF_WRITE, /* a staff token of role finance or admin */
-  FG_AUTH_STAFF_ADMIN, /* a staff token of role admin */
+    FG_AUTH_NONE = 0,
+    FG_AUTH_MERCHANT, /* Authorization: Bearer <merchant API key> */
+    FG_AUTH_STAFF_READ,  /* a staff token of any role (finance, auditor, admin) */
+    FG_AUTH_STAFF_WRITE, /* a staff token of role finance or admin */
+    FG_AUTH_STAFF_ADMIN, /* a staff token of role admin */
 } fg_auth_t;
 
-typedef enum {
-  FG_ROLE_NONE = 0,
-  FG_ROLE_AUDITOR,
-  FG_ROLE_FINANCE,
-  FG_ROLE_ADMIN
-} fg_role_t;
+typedef enum { FG_ROLE_NONE = 0, FG_ROLE_AUDITOR, FG_ROLE_FINANCE, FG_ROLE_ADMIN } fg_role_t;
 
 typedef struct fg_call fg_call_t;
 typedef void (*fg_handler_fn)(fg_call_t *call, fg_db_t *db);
 
 typedef struct {
-  const char *method;  /* "GET", "POST" */
-  const char *pattern; /* "/v1/orders/{}/cancel": {} is one path segment */
-  const char *name;    /* metric label, e.g. "orders.create" */
-  fg_auth_t auth;
-  int idempotent;  /* honours Idempotency-Key */
-  size_t body_max; /* 0 = FG_BODY_MAX */
-  fg_handler_fn handler;
+    const char *method;   /* "GET", "POST" */
+    const char *pattern;  /* "/v1/orders/{}/cancel": {} is one path segment */
+    const char *name;     /* metric label, e.g. "orders.create" */
+    fg_auth_t auth;
+    int idempotent;       /* honours Idempotency-Key */
+    size_t body_max;      /* 0 = FG_BODY_MAX */
+    fg_handler_fn handler;
 } fg_route_t;
 
 typedef struct {
-  char *name;
-  char *value; /* percent-decoded, NUL-terminated */
-  size_t value_len;
+    char *name;
+    char *value; /* percent-decoded, NUL-terminated */
+    size_t value_len;
 } fg_query_param_t;
 
 struct fg_call {
-  fg_job_t job; /* must stay first: the pool hands jobs back */
-  const fg_route_t *route;
-  const fg_config_t *cfg;
-  /* request, owned by the call */
-  char *path;
-  char *body;
-  size_t body_len;
-  char *authorization;
-  char *method;
-  char *query_raw; /* the query string as received, without '?'; may be NULL */
-  fg_buf_t
-      headers; /* every request header as "name: value\n", names lower-case */
-  char *idem_key;
-  size_t idem_key_len;
-  char *params[FG_PATH_PARAMS_MAX];
-  size_t param_lens[FG_PATH_PARAMS_MAX];
-  int query_count;
-  fg_query_param_t query[FG_QUERY_PARAMS_MAX];
-  /* set by authentication */
-  uint64_t merchant_id;
-  char merchant_public_id[FG_ID_CAP];
-  uint64_t staff_id;
-  fg_role_t staff_role;
-  char staff_email[256];
-  /* idempotency */
-  char idem_scope[48];
-  uint8_t fingerprint[FG_SHA256_LEN];
-  int idem_stored; /* the handler stored its answer in its own transaction */
-  int idem_freed;  /* an expired row under this key was just deleted: run the
-                      request again */
-  /* response */
-  int status;
-  fg_buf_t response;
-  const char *content_type; /* static; NULL = JSON */
-  int replayed;
-  fg_buf_t header_scratch;
-  /* lifecycle, owned by the server */
-  void *server_private;
+    fg_job_t job; /* must stay first: the pool hands jobs back */
+    const fg_route_t *route;
+    const fg_config_t *cfg;
+    /* request, owned by the call */
+    char *path;
+    char *body;
+    size_t body_len;
+    char *authorization;
+    char *method;
+    char *query_raw;     /* the query string as received, without '?'; may be NULL */
+    fg_buf_t headers;    /* every request header as "name: value\n", names lower-case */
+    char *idem_key;
+    size_t idem_key_len;
+    char *params[FG_PATH_PARAMS_MAX];
+    size_t param_lens[FG_PATH_PARAMS_MAX];
+    int query_count;
+    fg_query_param_t query[FG_QUERY_PARAMS_MAX];
+    /* set by authentication */
+    uint64_t merchant_id;
+    char merchant_public_id[FG_ID_CAP];
+    uint64_t staff_id;
+    fg_role_t staff_role;
+    char staff_email[256];
+    /* idempotency */
+    char idem_scope[48];
+    uint8_t fingerprint[FG_SHA256_LEN];
+    int idem_stored; /* the handler stored its answer in its own transaction */
+    int idem_freed;  /* an expired row under this key was just deleted: run the request again */
+    /* response */
+    int status;
+    fg_buf_t response;
+    const char *content_type; /* static; NULL = JSON */
+    int replayed;
+    fg_buf_t header_scratch;
+    /* lifecycle, owned by the server */
+    void *server_private;
 };
 
 /** Value of query parameter name (decoded, NUL-terminated) or NULL. */
@@ -117,8 +110,8 @@ const char *fg_call_header(fg_call_t *call, const char *name);
 
 /** Sets an error response in the DESIGN §4 shape:
  *  {"error":{"type","code","message","field"?}}.  field may be NULL. */
-void fg_call_error(fg_call_t *call, int status, const char *type,
-                   const char *code, const char *message, const char *field);
+void fg_call_error(fg_call_t *call, int status, const char *type, const char *code, const char *message,
+                   const char *field);
 
 /** Sets a JSON response, taking the contents of body (which is left empty). */
 void fg_call_json(fg_call_t *call, int status, fg_buf_t *body);
@@ -126,15 +119,13 @@ void fg_call_json(fg_call_t *call, int status, fg_buf_t *body);
 /** 503 for a database that is down, 500 otherwise, from an FG_E* code. */
 void fg_call_db_error(fg_call_t *call, fg_db_t *db, int err);
 
-/* ---- idempotency (services/http/idempotency.c) ----------------------------
- */
+/* ---- idempotency (services/http/idempotency.c) ---------------------------- */
 
 /** Inside the handler's transaction, after the work and before COMMIT: stores
  *  this answer under the call's Idempotency-Key (no-op without a key).
  *  Returns 0, FG_ECONFLICT if the key was taken meanwhile (roll back, then
  *  fg_idem_answer_existing), or another FG_E* database code. */
-int fg_idem_store(fg_db_t *db, fg_call_t *call, int status,
-                  const fg_buf_t *body) FG_MUST_USE;
+int fg_idem_store(fg_db_t *db, fg_call_t *call, int status, const fg_buf_t *body) FG_MUST_USE;
 
 /** After a conflict: answers from the stored key: a replay of the stored
  *  answer, 422 idempotency_key_reused for another request, or 409
@@ -148,8 +139,8 @@ int fg_idem_answer_existing(fg_db_t *db, fg_call_t *call) FG_MUST_USE;
 int fg_idem_sweep(fg_db_t *db, int64_t now_ms, int limit);
 
 /** The request fingerprint: SHA-256 over method, path and body. */
-void fg_idem_fingerprint(const char *method, const char *path, const char *body,
-                         size_t body_len, uint8_t out[FG_SHA256_LEN]);
+void fg_idem_fingerprint(const char *method, const char *path, const char *body, size_t body_len,
+                         uint8_t out[FG_SHA256_LEN]);
 
 /* ---- routes (services/http/routes.c) ------------------------------------- */
 

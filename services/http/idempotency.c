@@ -11,161 +11,156 @@
  */
 #include "http/http.h"
 
-#include "core/text.h"
 #include <string.h>
+#include "core/text.h"
 
 static const char SQL_INSERT[] =
-    "INSERT INTO idempotency_keys (scope, idem_key, fingerprint, state, "
-    "status_code, response_body, created_at, "
+    "INSERT INTO idempotency_keys (scope, idem_key, fingerprint, state, status_code, response_body, created_at, "
     "expires_at) VALUES (?, ?, ?, 'done', ?, ?, ?, ?)";
 static const char SQL_SELECT[] =
-    "SELECT fingerprint, state, status_code, response_body FROM "
-    "idempotency_keys "
+    "SELECT fingerprint, state, status_code, response_body FROM idempotency_keys "
     "WHERE scope = ? AND idem_key = ? AND expires_at > ?";
 /* A key is free the moment it expires, whether or not the sweeper came by. */
-static const char SQL_FREE_EXPIRED[] =
-    "DELETE FROM idempotency_keys WHERE scope = ? AND idem_key = ? AND "
-    "expires_at <= ?";
-static const char SQL_SWEEP[] =
-    "DELETE FROM idempotency_keys WHERE expires_at <= ? LIMIT ?";
+static const char SQL_FREE_EXPIRED[] = "DELETE FROM idempotency_keys WHERE scope = ? AND idem_key = ? AND expires_at <= ?";
+static const char SQL_SWEEP[] = "DELETE FROM idempotency_keys WHERE expires_at <= ? LIMIT ?";
 
-void fg_idem_fingerprint(const char *method, const char *path, const char *body,
-                         size_t body_len, uint8_t out[FG_SHA256_LEN]) {
-  fg_buf_t b = FG_BUF_INIT;
-  fg_buf_puts(&b, method);
-  fg_buf_putc(&b, '\n');
-  fg_buf_puts(&b, path);
-  fg_buf_printf(&b, "\n%zu\n",
-                body_len); /* the length keeps path and body apart */
-  fg_buf_append(&b, body, body_len);
-  fg_sha256(b.data, b.len, out);
-  fg_buf_free(&b);
+void fg_idem_fingerprint(const char *method, const char *path, const char *body, size_t body_len,
+                         uint8_t out[FG_SHA256_LEN])
+{
+    fg_buf_t b = FG_BUF_INIT;
+    fg_buf_puts(&b, method);
+    fg_buf_putc(&b, '\n');
+    fg_buf_puts(&b, path);
+    fg_buf_printf(&b, "\n%zu\n", body_len); /* the length keeps path and body apart */
+    fg_buf_append(&b, body, body_len);
+    fg_sha256(b.data, b.len, out);
+    fg_buf_free(&b);
 }
 
-int fg_idem_store(fg_db_t *db, fg_call_t *call, int status,
-                  const fg_buf_t *body) {
-  fg_stmt_t s;
-  int rc;
-  if (call->idem_key == NULL)
-    return 0;
-  int64_t now = fg_now_ms();
-  if ((rc = fg_stmt_init(&s, db, SQL_INSERT)) != 0)
+int fg_idem_store(fg_db_t *db, fg_call_t *call, int status, const fg_buf_t *body)
+{
+    fg_stmt_t s;
+    int rc;
+    if (call->idem_key == NULL)
+        return 0;
+    int64_t now = fg_now_ms();
+    if ((rc = fg_stmt_init(&s, db, SQL_INSERT)) != 0)
+        return rc;
+    fg_stmt_cstr(&s, call->idem_scope);
+    fg_stmt_blob(&s, call->idem_key, call->idem_key_len);
+    fg_stmt_blob(&s, call->fingerprint, FG_SHA256_LEN);
+    fg_stmt_int(&s, status);
+    fg_stmt_blob(&s, body->data != NULL ? body->data : "", body->len);
+    fg_stmt_int(&s, now);
+    fg_stmt_int(&s, now + FG_IDEM_TTL_MS);
+    rc = fg_stmt_exec(&s);
+    if (rc == 0)
+        call->idem_stored = 1;
     return rc;
-  fg_stmt_cstr(&s, call->idem_scope);
-  fg_stmt_blob(&s, call->idem_key, call->idem_key_len);
-  fg_stmt_blob(&s, call->fingerprint, FG_SHA256_LEN);
-  fg_stmt_int(&s, status);
-  fg_stmt_blob(&s, body->data != NULL ? body->data : "", body->len);
-  fg_stmt_int(&s, now);
-  fg_stmt_int(&s, now + FG_IDEM_TTL_MS);
-  rc = fg_stmt_exec(&s);
-  if (rc == 0)
-    call->idem_stored = 1;
-  return rc;
 }
 
 typedef struct {
-  fg_call_t *call;
-  int64_t now_ms;
-  int deleted;
+    fg_call_t *call;
+    int64_t now_ms;
+    int deleted;
 } free_arg_t;
 
-static int free_expired_tx(fg_db_t *db, void *arg) {
-  free_arg_t *a = arg;
-  fg_stmt_t s;
-  int rc = fg_stmt_init(&s, db, SQL_FREE_EXPIRED);
-  if (rc != 0)
-    return rc;
-  fg_stmt_cstr(&s, a->call->idem_scope);
-  fg_stmt_blob(&s, a->call->idem_key, a->call->idem_key_len);
-  fg_stmt_int(&s, a->now_ms);
-  if ((rc = fg_stmt_exec(&s)) != 0)
-    return rc;
-  a->deleted = (int)fg_stmt_affected(&s);
-  return 0;
+static int free_expired_tx(fg_db_t *db, void *arg)
+{
+    free_arg_t *a = arg;
+    fg_stmt_t s;
+    int rc = fg_stmt_init(&s, db, SQL_FREE_EXPIRED);
+    if (rc != 0)
+        return rc;
+    fg_stmt_cstr(&s, a->call->idem_scope);
+    fg_stmt_blob(&s, a->call->idem_key, a->call->idem_key_len);
+    fg_stmt_int(&s, a->now_ms);
+    if ((rc = fg_stmt_exec(&s)) != 0)
+        return rc;
+    a->deleted = (int)fg_stmt_affected(&s);
+    return 0;
 }
 
-int fg_idem_answer_existing(fg_db_t *db, fg_call_t *call) {
-  fg_stmt_t s;
-  fg_buf_t fingerprint = FG_BUF_INIT, state = FG_BUF_INIT, body = FG_BUF_INIT;
-  int64_t status = 0;
-  int rc;
+int fg_idem_answer_existing(fg_db_t *db, fg_call_t *call)
+{
+    fg_stmt_t s;
+    fg_buf_t fingerprint = FG_BUF_INIT, state = FG_BUF_INIT, body = FG_BUF_INIT;
+    int64_t status = 0;
+    int rc;
 
-  fg_db_end(db);
-  if ((rc = fg_stmt_init(&s, db, SQL_SELECT)) != 0)
-    goto Exit;
-  fg_stmt_cstr(&s, call->idem_scope);
-  fg_stmt_blob(&s, call->idem_key, call->idem_key_len);
-  fg_stmt_int(&s, fg_now_ms());
-  fg_stmt_out_text(&s, &fingerprint, NULL);
-  fg_stmt_out_text(&s, &state, NULL);
-  fg_stmt_out_int(&s, &status, NULL);
-  fg_stmt_out_text(&s, &body, NULL);
-  if ((rc = fg_stmt_exec(&s)) != 0)
-    goto Exit;
-  rc = fg_stmt_fetch(&s);
-  fg_stmt_done(&s);
-  if (rc < 0)
-    goto Exit;
-  if (rc == 0) {
-    /* No live row: either the key is gone, or its row outlived its
-     * lifetime and still holds the unique index. */
-    free_arg_t a = {call, fg_now_ms(), 0};
-    if ((rc = fg_db_tx(db, free_expired_tx, &a)) != 0)
-      goto Exit;
-    if (a.deleted > 0) {
-      call->idem_freed = 1;
-      rc = FG_ERETRY;
-    } else {
-      rc = FG_ENOTFOUND;
+    fg_db_end(db);
+    if ((rc = fg_stmt_init(&s, db, SQL_SELECT)) != 0)
+        goto Exit;
+    fg_stmt_cstr(&s, call->idem_scope);
+    fg_stmt_blob(&s, call->idem_key, call->idem_key_len);
+    fg_stmt_int(&s, fg_now_ms());
+    fg_stmt_out_text(&s, &fingerprint, NULL);
+    fg_stmt_out_text(&s, &state, NULL);
+    fg_stmt_out_int(&s, &status, NULL);
+    fg_stmt_out_text(&s, &body, NULL);
+    if ((rc = fg_stmt_exec(&s)) != 0)
+        goto Exit;
+    rc = fg_stmt_fetch(&s);
+    fg_stmt_done(&s);
+    if (rc < 0)
+        goto Exit;
+    if (rc == 0) {
+        /* No live row: either the key is gone, or its row outlived its
+         * lifetime and still holds the unique index. */
+        free_arg_t a = {call, fg_now_ms(), 0};
+        if ((rc = fg_db_tx(db, free_expired_tx, &a)) != 0)
+            goto Exit;
+        if (a.deleted > 0) {
+            call->idem_freed = 1;
+            rc = FG_ERETRY;
+        } else {
+            rc = FG_ENOTFOUND;
+        }
+        goto Exit;
     }
-    goto Exit;
-  }
-  rc = 0;
-  if (fingerprint.len != FG_SHA256_LEN ||
-      memcmp(fingerprint.data, call->fingerprint, FG_SHA256_LEN) != 0) {
-    fg_call_error(call, 422, "idempotency", "idempotency_key_reused",
-                  "this Idempotency-Key was used with a different request",
-                  "Idempotency-Key");
-  } else if (strcmp(state.data, "running") == 0) {
-    fg_call_error(
-        call, 409, "idempotency", "idempotency_key_in_progress",
-        "a request with this Idempotency-Key is still in progress; retry later",
-        "Idempotency-Key");
-  } else {
-    fg_call_json(call, (int)status, &body);
-    call->replayed = 1;
-  }
+    rc = 0;
+    if (fingerprint.len != FG_SHA256_LEN || memcmp(fingerprint.data, call->fingerprint, FG_SHA256_LEN) != 0) {
+        fg_call_error(call, 422, "idempotency", "idempotency_key_reused",
+                      "this Idempotency-Key was used with a different request", "Idempotency-Key");
+    } else if (strcmp(state.data, "running") == 0) {
+        fg_call_error(call, 409, "idempotency", "idempotency_key_in_progress",
+                      "a request with this Idempotency-Key is still in progress; retry later", "Idempotency-Key");
+    } else {
+        fg_call_json(call, (int)status, &body);
+        call->replayed = 1;
+    }
 Exit:
-  fg_db_end(db);
-  fg_buf_free(&fingerprint);
-  fg_buf_free(&state);
-  fg_buf_free(&body);
-  return rc;
+    fg_db_end(db);
+    fg_buf_free(&fingerprint);
+    fg_buf_free(&state);
+    fg_buf_free(&body);
+    return rc;
 }
 
 typedef struct {
-  int64_t now_ms;
-  int limit;
-  int deleted;
+    int64_t now_ms;
+    int limit;
+    int deleted;
 } sweep_arg_t;
 
-static int sweep_tx(fg_db_t *db, void *arg) {
-  sweep_arg_t *a = arg;
-  fg_stmt_t s;
-  int rc = fg_stmt_init(&s, db, SQL_SWEEP);
-  if (rc != 0)
-    return rc;
-  fg_stmt_int(&s, a->now_ms);
-  fg_stmt_int(&s, a->limit);
-  if ((rc = fg_stmt_exec(&s)) != 0)
-    return rc;
-  a->deleted = (int)fg_stmt_affected(&s);
-  return 0;
+static int sweep_tx(fg_db_t *db, void *arg)
+{
+    sweep_arg_t *a = arg;
+    fg_stmt_t s;
+    int rc = fg_stmt_init(&s, db, SQL_SWEEP);
+    if (rc != 0)
+        return rc;
+    fg_stmt_int(&s, a->now_ms);
+    fg_stmt_int(&s, a->limit);
+    if ((rc = fg_stmt_exec(&s)) != 0)
+        return rc;
+    a->deleted = (int)fg_stmt_affected(&s);
+    return 0;
 }
 
-int fg_idem_sweep(fg_db_t *db, int64_t now_ms, int limit) {
-  sweep_arg_t a = {now_ms, limit, 0};
-  int rc = fg_db_tx(db, sweep_tx, &a);
-  return rc != 0 ? rc : a.deleted;
+int fg_idem_sweep(fg_db_t *db, int64_t now_ms, int limit)
+{
+    sweep_arg_t a = {now_ms, limit, 0};
+    int rc = fg_db_tx(db, sweep_tx, &a);
+    return rc != 0 ? rc : a.deleted;
 }

@@ -4,13 +4,6 @@
  */
 #include "http/server_internal.h"
 
-#include "core/text.h"
-#include "h2o.h"
-#include "h2o/http1.h"
-#include "h2o/http2.h"
-#include "http/metrics.h"
-#include "ledger/ledger.h"
-#include "orders/orders.h"
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -22,6 +15,13 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include "core/text.h"
+#include "h2o.h"
+#include "h2o/http1.h"
+#include "h2o/http2.h"
+#include "http/metrics.h"
+#include "ledger/ledger.h"
+#include "orders/orders.h"
 
 /* Event loops beyond this are pointless on any machine we run on. */
 #define LOOPS_MAX 64
@@ -38,17 +38,17 @@
 enum { LISTEN_HTTP, LISTEN_HTTPS, LISTEN_KINDS };
 
 typedef struct {
-  int index;
-  pthread_t thread;
-  h2o_context_t ctx;
-  h2o_accept_ctx_t accept[LISTEN_KINDS];
-  h2o_socket_t *listeners[LISTEN_KINDS];
-  h2o_multithread_receiver_t db_receiver;
-  h2o_multithread_receiver_t control_receiver;
-  h2o_multithread_message_t stop_message;
-  int inflight;
-  int stopping;
-  h2o_linklist_t sockets; /* every accepted socket still open (conn_t.link) */
+    int index;
+    pthread_t thread;
+    h2o_context_t ctx;
+    h2o_accept_ctx_t accept[LISTEN_KINDS];
+    h2o_socket_t *listeners[LISTEN_KINDS];
+    h2o_multithread_receiver_t db_receiver;
+    h2o_multithread_receiver_t control_receiver;
+    h2o_multithread_message_t stop_message;
+    int inflight;
+    int stopping;
+    h2o_linklist_t sockets; /* every accepted socket still open (conn_t.link) */
 } loop_t;
 
 /* An accepted connection's socket, tracked so that shutdown can end the
@@ -56,535 +56,501 @@ typedef struct {
  * libh2o 2.2.5 gives no way to close a connection from outside, and
  * disposing a context with live connections aborts. */
 typedef struct {
-  h2o_linklist_t link;
-  h2o_socket_t *sock;
+    h2o_linklist_t link;
+    h2o_socket_t *sock;
 } conn_t;
 
 typedef struct {
-  const fg_config_t *cfg;
-  h2o_globalconf_t globalconf;
-  SSL_CTX *ssl_ctx;
-  fg_pool_t *pool;
-  int loop_count;
-  loop_t loops[LOOPS_MAX];
-  struct addrinfo *addrs[LISTEN_KINDS];
-  pthread_t sweeper;
-  atomic_int sweeper_stop;
-  pthread_mutex_t start_mutex;
-  pthread_cond_t start_cond;
-  int started, start_failed;
-  char start_error[512];
+    const fg_config_t *cfg;
+    h2o_globalconf_t globalconf;
+    SSL_CTX *ssl_ctx;
+    fg_pool_t *pool;
+    int loop_count;
+    loop_t loops[LOOPS_MAX];
+    struct addrinfo *addrs[LISTEN_KINDS];
+    pthread_t sweeper;
+    atomic_int sweeper_stop;
+    pthread_mutex_t start_mutex;
+    pthread_cond_t start_cond;
+    int started, start_failed;
+    char start_error[512];
 } server_t;
 
-static server_t server = {.start_mutex = PTHREAD_MUTEX_INITIALIZER,
-                          .start_cond = PTHREAD_COND_INITIALIZER};
+static server_t server = {.start_mutex = PTHREAD_MUTEX_INITIALIZER, .start_cond = PTHREAD_COND_INITIALIZER};
 
 /* Route slots for metrics: API routes first, then these. */
-enum {
-  ROUTE_HEALTHZ,
-  ROUTE_READYZ,
-  ROUTE_METRICS,
-  ROUTE_NOT_FOUND,
-  ROUTE_EXTRA_COUNT
-};
+enum { ROUTE_HEALTHZ, ROUTE_READYZ, ROUTE_METRICS, ROUTE_NOT_FOUND, ROUTE_EXTRA_COUNT };
 static int route_api_count;
 
 typedef struct req_ref req_ref_t;
 
 /* The request side of a call, kept on the loop thread only. */
 typedef struct {
-  h2o_req_t *req; /* NULL once h2o disposed the request (client went away) */
-  req_ref_t *ref; /* lives in req->pool; valid while req != NULL */
-  loop_t *loop;
-  int route_index;
-  int64_t start_us;
-  int is_readyz;
+    h2o_req_t *req; /* NULL once h2o disposed the request (client went away) */
+    req_ref_t *ref; /* lives in req->pool; valid while req != NULL */
+    loop_t *loop;
+    int route_index;
+    int64_t start_us;
+    int is_readyz;
 } call_link_t;
 
 struct req_ref {
-  call_link_t *link;
+    call_link_t *link;
 };
 
-static int64_t monotonic_us(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+static int64_t monotonic_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 /* ---- responses ----------------------------------------------------------- */
 
-static const char *reason_phrase(int status) {
-  switch (status) {
-  case 200:
-    return "OK";
-  case 201:
-    return "Created";
-  case 204:
-    return "No Content";
-  case 400:
-    return "Bad Request";
-  case 401:
-    return "Unauthorized";
-  case 403:
-    return "Forbidden";
-  case 404:
-    return "Not Found";
-  case 405:
-    return "Method Not Allowed";
-  case 409:
-    return "Conflict";
-  case 413:
-    return "Payload Too Large";
-  case 415:
-    return "Unsupported Media Type";
-  case 422:
-    return "Unprocessable Content";
-  case 429:
-    return "Too Many Requests";
-  case 500:
-    return "Internal Server Error";
-  case 502:
-    return "Bad Gateway";
-  case 503:
-    return "Service Unavailable";
-  default:
-    return "Status";
-  }
+static const char *reason_phrase(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 204: return "No Content";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
+    case 413: return "Payload Too Large";
+    case 415: return "Unsupported Media Type";
+    case 422: return "Unprocessable Content";
+    case 429: return "Too Many Requests";
+    case 500: return "Internal Server Error";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    default: return "Status";
+    }
 }
 
-static void send_body(h2o_req_t *req, int status, const char *content_type,
-                      const char *body, size_t len, int replayed) {
-  req->res.status = status;
-  req->res.reason = reason_phrase(status);
-  h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL,
-                 content_type, strlen(content_type));
-  h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL,
-                 H2O_STRLIT("no-store"));
-  if (replayed)
-    h2o_add_header_by_str(&req->pool, &req->res.headers,
-                          H2O_STRLIT("idempotent-replayed"), 0, NULL,
-                          H2O_STRLIT("true"));
-  /* Without a content length h2o closes HTTP/1.1 connections after any
-   * non-200 answer (H2O-NOTES.md). */
-  req->res.content_length = len;
-  h2o_send_inline(req, body, len);
+static void send_body(h2o_req_t *req, int status, const char *content_type, const char *body, size_t len,
+                      int replayed)
+{
+    req->res.status = status;
+    req->res.reason = reason_phrase(status);
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, content_type, strlen(content_type));
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
+    if (replayed)
+        h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("idempotent-replayed"), 0, NULL,
+                              H2O_STRLIT("true"));
+    /* Without a content length h2o closes HTTP/1.1 connections after any
+     * non-200 answer (H2O-NOTES.md). */
+    req->res.content_length = len;
+    h2o_send_inline(req, body, len);
 }
 
 static const char JSON_TYPE[] = "application/json; charset=utf-8";
 
-static void send_error(h2o_req_t *req, int status, const char *type,
-                       const char *code, const char *message) {
-  fg_buf_t b = FG_BUF_INIT;
-  fg_buf_puts(&b, "{\"error\":{");
-  fg_json_kv_str(&b, 0, "type", type);
-  fg_json_kv_str(&b, 1, "code", code);
-  fg_json_kv_str(&b, 1, "message", message);
-  fg_buf_puts(&b, "}}");
-  send_body(req, status, JSON_TYPE, b.data, b.len, 0);
-  fg_buf_free(&b);
+static void send_error(h2o_req_t *req, int status, const char *type, const char *code, const char *message)
+{
+    fg_buf_t b = FG_BUF_INIT;
+    fg_buf_puts(&b, "{\"error\":{");
+    fg_json_kv_str(&b, 0, "type", type);
+    fg_json_kv_str(&b, 1, "code", code);
+    fg_json_kv_str(&b, 1, "message", message);
+    fg_buf_puts(&b, "}}");
+    send_body(req, status, JSON_TYPE, b.data, b.len, 0);
+    fg_buf_free(&b);
 }
 
-static void log_request(h2o_req_t *req, const char *route, int status,
-                        int64_t duration_us) {
-  if (!server.cfg->log_requests)
-    return;
-  char ts[40];
-  fg_time_format_rfc3339(fg_now_ms(), 1, ts, sizeof(ts));
-  size_t path_len = req->query_at != SIZE_MAX ? req->query_at : req->path.len;
-  fg_buf_t b = FG_BUF_INIT;
-  fg_buf_putc(&b, '{');
-  fg_json_kv_str(&b, 0, "ts", ts);
-  fg_json_kv_strn(&b, 1, "method", req->method.base, req->method.len);
-  fg_json_kv_strn(&b, 1, "path", req->path.base, path_len);
-  fg_json_kv_str(&b, 1, "route", route);
-  fg_json_kv_int(&b, 1, "status", status);
-  fg_json_kv_int(&b, 1, "duration_us", duration_us);
-  fg_json_kv_int(&b, 1, "http", req->version >= 0x200 ? 2 : 1);
-  fg_buf_puts(&b, "}\n");
-  fwrite(b.data, 1, b.len, stdout);
-  fg_buf_free(&b);
+static void log_request(h2o_req_t *req, const char *route, int status, int64_t duration_us)
+{
+    if (!server.cfg->log_requests)
+        return;
+    char ts[40];
+    fg_time_format_rfc3339(fg_now_ms(), 1, ts, sizeof(ts));
+    size_t path_len = req->query_at != SIZE_MAX ? req->query_at : req->path.len;
+    fg_buf_t b = FG_BUF_INIT;
+    fg_buf_putc(&b, '{');
+    fg_json_kv_str(&b, 0, "ts", ts);
+    fg_json_kv_strn(&b, 1, "method", req->method.base, req->method.len);
+    fg_json_kv_strn(&b, 1, "path", req->path.base, path_len);
+    fg_json_kv_str(&b, 1, "route", route);
+    fg_json_kv_int(&b, 1, "status", status);
+    fg_json_kv_int(&b, 1, "duration_us", duration_us);
+    fg_json_kv_int(&b, 1, "http", req->version >= 0x200 ? 2 : 1);
+    fg_buf_puts(&b, "}\n");
+    fwrite(b.data, 1, b.len, stdout);
+    fg_buf_free(&b);
 }
 
-static const char *route_name(int index) {
-  static const char *const extra[ROUTE_EXTRA_COUNT] = {"healthz", "readyz",
-                                                       "metrics", "not_found"};
-  if (index < route_api_count)
-    return fg_routes[index].name;
-  return extra[index - route_api_count];
+static const char *route_name(int index)
+{
+    static const char *const extra[ROUTE_EXTRA_COUNT] = {"healthz", "readyz", "metrics", "not_found"};
+    if (index < route_api_count)
+        return fg_routes[index].name;
+    return extra[index - route_api_count];
 }
 
-static void finish(h2o_req_t *req, int route_index, int64_t start_us,
-                   int status) {
-  int64_t duration = monotonic_us() - start_us;
-  fg_metrics_observe(route_index, status, duration);
-  log_request(req, route_name(route_index), status, duration);
+static void finish(h2o_req_t *req, int route_index, int64_t start_us, int status)
+{
+    int64_t duration = monotonic_us() - start_us;
+    fg_metrics_observe(route_index, status, duration);
+    log_request(req, route_name(route_index), status, duration);
 }
 
 /* ---- calls: loop side ---------------------------------------------------- */
 
-static void on_req_dispose(void *p) {
-  req_ref_t *ref = p;
-  if (ref->link != NULL)
-    ref->link->req = NULL;
+static void on_req_dispose(void *p)
+{
+    req_ref_t *ref = p;
+    if (ref->link != NULL)
+        ref->link->req = NULL;
 }
 
-static void on_call_done(fg_job_t *job) {
-  fg_call_t *call = (fg_call_t *)job;
-  call_link_t *link = call->server_private;
-  link->loop->inflight--;
-  if (link->req != NULL) {
-    h2o_req_t *req = link->req;
-    link->req =
-        NULL; /* detach before sending: the send may dispose the request */
-    link->ref->link = NULL;
-    send_body(req, call->status,
-              call->content_type != NULL ? call->content_type : JSON_TYPE,
-              call->response.data != NULL ? call->response.data : "",
-              call->response.len, call->replayed);
-    finish(req, link->route_index, link->start_us, call->status);
-  }
-  free(link);
-  fg_call_free(call);
-}
-
-static const fg_route_t *match_route(h2o_iovec_t method, const char *path,
-                                     size_t path_len, fg_call_t *params,
-                                     int *index, int *method_mismatch) {
-  *method_mismatch = 0;
-  for (int r = 0; fg_routes[r].method != NULL; r++) {
-    const char *p = fg_routes[r].pattern, *s = path, *end = path + path_len;
-    int nparams = 0, ok = 1;
-    while (*p != '\0' && ok) {
-      if (p[0] == '{' && p[1] == '}') {
-        const char *seg = s;
-        while (s < end && *s != '/')
-          s++;
-        if (s == seg || nparams >= FG_PATH_PARAMS_MAX) {
-          ok = 0;
-          break;
-        }
-        if (params != NULL) {
-          params->params[nparams] = (char *)seg;
-          params->param_lens[nparams] = (size_t)(s - seg);
-        }
-        nparams++;
-        p += 2;
-      } else if (s < end && *p == *s) {
-        p++;
-        s++;
-      } else {
-        ok = 0;
-      }
+static void on_call_done(fg_job_t *job)
+{
+    fg_call_t *call = (fg_call_t *)job;
+    call_link_t *link = call->server_private;
+    link->loop->inflight--;
+    if (link->req != NULL) {
+        h2o_req_t *req = link->req;
+        link->req = NULL; /* detach before sending: the send may dispose the request */
+        link->ref->link = NULL;
+        send_body(req, call->status, call->content_type != NULL ? call->content_type : JSON_TYPE,
+                  call->response.data != NULL ? call->response.data : "",
+                  call->response.len, call->replayed);
+        finish(req, link->route_index, link->start_us, call->status);
     }
-    if (!ok || s != end)
-      continue;
-    if (!h2o_memis(method.base, method.len, fg_routes[r].method,
-                   strlen(fg_routes[r].method))) {
-      *method_mismatch = 1;
-      continue;
-    }
-    *index = r;
-    return &fg_routes[r];
-  }
-  return NULL;
-}
-
-static int header_copy(h2o_req_t *req, const h2o_token_t *token, char **out,
-                       size_t *out_len) {
-  ssize_t i = h2o_find_header(&req->headers, token, -1);
-  if (i == -1)
-    return 0;
-  h2o_iovec_t v = req->headers.entries[i].value;
-  *out = fg_strndup(v.base, v.len);
-  if (out_len != NULL)
-    *out_len = v.len;
-  return 1;
-}
-
-static void parse_query(fg_call_t *call, const char *q, size_t len) {
-  const char *end = q + len;
-  while (q < end && call->query_count < FG_QUERY_PARAMS_MAX) {
-    const char *amp = memchr(q, '&', (size_t)(end - q));
-    const char *stop = amp != NULL ? amp : end;
-    const char *eq = memchr(q, '=', (size_t)(stop - q));
-    const char *name_end = eq != NULL ? eq : stop;
-    if (name_end > q) {
-      fg_query_param_t *p = &call->query[call->query_count++];
-      p->name = fg_strndup(q, (size_t)(name_end - q));
-      const char *v = eq != NULL ? eq + 1 : stop;
-      char *out = fg_malloc((size_t)(stop - v) + 1);
-      size_t o = 0;
-      for (const char *c = v; c < stop; c++) {
-        if (*c == '+') {
-          out[o++] = ' ';
-        } else if (*c == '%' && stop - c >= 3 &&
-                   h2o_hex_decode((unsigned char *)&out[o], c + 1, 2) == 0) {
-          o++;
-          c += 2;
-        } else {
-          out[o++] = *c;
-        }
-      }
-      out[o] = '\0';
-      p->value = out;
-      p->value_len = o;
-    }
-    q = stop + 1;
-  }
-}
-
-static int start_call(h2o_req_t *req, loop_t *loop, const fg_route_t *route,
-                      int route_index, const char *path, size_t path_len,
-                      int64_t start_us) {
-  size_t body_max = route->body_max != 0 ? route->body_max : FG_BODY_MAX;
-  if (req->entity.len > body_max) {
-    send_error(req, 413, "invalid_request", "body_too_large",
-               "the request body is larger than allowed");
-    finish(req, route_index, start_us, 413);
-    return 0;
-  }
-  fg_call_t *call = fg_calloc(1, sizeof(*call));
-  call->route = route;
-  call->cfg = server.cfg;
-  call->path = fg_strndup(path, path_len);
-  int m;
-  int idx;
-  match_route(req->method, call->path, path_len, call, &idx,
-              &m); /* params now point into call->path */
-  for (int i = 0; i < FG_PATH_PARAMS_MAX; i++)
-    if (call->params[i] != NULL)
-      call->params[i] = fg_strndup(call->params[i], call->param_lens[i]);
-  if (req->entity.base != NULL) {
-    call->body = fg_strndup(req->entity.base, req->entity.len);
-    call->body_len = req->entity.len;
-  }
-  call->method = fg_strndup(req->method.base, req->method.len);
-  if (req->query_at != SIZE_MAX) {
-    call->query_raw = fg_strndup(req->path.base + req->query_at + 1,
-                                 req->path.len - req->query_at - 1);
-    parse_query(call, req->path.base + req->query_at + 1,
-                req->path.len - req->query_at - 1);
-  }
-  for (size_t i = 0; i < req->headers.size; i++) {
-    const h2o_header_t *h = &req->headers.entries[i];
-    for (size_t k = 0; k < h->name->len; k++)
-      fg_buf_putc(&call->headers, (char)h2o_tolower(h->name->base[k]));
-    fg_buf_puts(&call->headers, ": ");
-    fg_buf_append(&call->headers, h->value.base, h->value.len);
-    fg_buf_putc(&call->headers, '\n');
-  }
-  header_copy(req, H2O_TOKEN_AUTHORIZATION, &call->authorization, NULL);
-  ssize_t ik =
-      h2o_find_header_by_str(&req->headers, H2O_STRLIT("idempotency-key"), -1);
-  if (ik != -1) {
-    h2o_iovec_t v = req->headers.entries[ik].value;
-    call->idem_key = fg_strndup(v.base, v.len);
-    call->idem_key_len = v.len;
-  }
-  call_link_t *link = fg_calloc(1, sizeof(*link));
-  link->req = req;
-  link->loop = loop;
-  link->route_index = route_index;
-  link->start_us = start_us;
-  call->server_private = link;
-  req_ref_t *ref =
-      h2o_mem_alloc_shared(&req->pool, sizeof(*ref), on_req_dispose);
-  ref->link = link;
-  link->ref = ref;
-  call->job.run = fg_call_run;
-  call->job.done = on_call_done;
-  call->job.receiver = &loop->db_receiver;
-  if (fg_pool_submit(server.pool, &call->job) != 0) {
-    ref->link = NULL;
     free(link);
     fg_call_free(call);
-    send_error(req, 503, "unavailable", "overloaded",
-               "the server is overloaded; retry shortly");
-    finish(req, route_index, start_us, 503);
+}
+
+static const fg_route_t *match_route(h2o_iovec_t method, const char *path, size_t path_len, fg_call_t *params,
+                                     int *index, int *method_mismatch)
+{
+    *method_mismatch = 0;
+    for (int r = 0; fg_routes[r].method != NULL; r++) {
+        const char *p = fg_routes[r].pattern, *s = path, *end = path + path_len;
+        int nparams = 0, ok = 1;
+        while (*p != '\0' && ok) {
+            if (p[0] == '{' && p[1] == '}') {
+                const char *seg = s;
+                while (s < end && *s != '/')
+                    s++;
+                if (s == seg || nparams >= FG_PATH_PARAMS_MAX) {
+                    ok = 0;
+                    break;
+                }
+                if (params != NULL) {
+                    params->params[nparams] = (char *)seg;
+                    params->param_lens[nparams] = (size_t)(s - seg);
+                }
+                nparams++;
+                p += 2;
+            } else if (s < end && *p == *s) {
+                p++;
+                s++;
+            } else {
+                ok = 0;
+            }
+        }
+        if (!ok || s != end)
+            continue;
+        if (!h2o_memis(method.base, method.len, fg_routes[r].method, strlen(fg_routes[r].method))) {
+            *method_mismatch = 1;
+            continue;
+        }
+        *index = r;
+        return &fg_routes[r];
+    }
+    return NULL;
+}
+
+static int header_copy(h2o_req_t *req, const h2o_token_t *token, char **out, size_t *out_len)
+{
+    ssize_t i = h2o_find_header(&req->headers, token, -1);
+    if (i == -1)
+        return 0;
+    h2o_iovec_t v = req->headers.entries[i].value;
+    *out = fg_strndup(v.base, v.len);
+    if (out_len != NULL)
+        *out_len = v.len;
+    return 1;
+}
+
+static void parse_query(fg_call_t *call, const char *q, size_t len)
+{
+    const char *end = q + len;
+    while (q < end && call->query_count < FG_QUERY_PARAMS_MAX) {
+        const char *amp = memchr(q, '&', (size_t)(end - q));
+        const char *stop = amp != NULL ? amp : end;
+        const char *eq = memchr(q, '=', (size_t)(stop - q));
+        const char *name_end = eq != NULL ? eq : stop;
+        if (name_end > q) {
+            fg_query_param_t *p = &call->query[call->query_count++];
+            p->name = fg_strndup(q, (size_t)(name_end - q));
+            const char *v = eq != NULL ? eq + 1 : stop;
+            char *out = fg_malloc((size_t)(stop - v) + 1);
+            size_t o = 0;
+            for (const char *c = v; c < stop; c++) {
+                if (*c == '+') {
+                    out[o++] = ' ';
+                } else if (*c == '%' && stop - c >= 3 && h2o_hex_decode((unsigned char *)&out[o], c + 1, 2) == 0) {
+                    o++;
+                    c += 2;
+                } else {
+                    out[o++] = *c;
+                }
+            }
+            out[o] = '\0';
+            p->value = out;
+            p->value_len = o;
+        }
+        q = stop + 1;
+    }
+}
+
+static int start_call(h2o_req_t *req, loop_t *loop, const fg_route_t *route, int route_index, const char *path,
+                      size_t path_len, int64_t start_us)
+{
+    size_t body_max = route->body_max != 0 ? route->body_max : FG_BODY_MAX;
+    if (req->entity.len > body_max) {
+        send_error(req, 413, "invalid_request", "body_too_large", "the request body is larger than allowed");
+        finish(req, route_index, start_us, 413);
+        return 0;
+    }
+    fg_call_t *call = fg_calloc(1, sizeof(*call));
+    call->route = route;
+    call->cfg = server.cfg;
+    call->path = fg_strndup(path, path_len);
+    int m;
+    int idx;
+    match_route(req->method, call->path, path_len, call, &idx, &m); /* params now point into call->path */
+    for (int i = 0; i < FG_PATH_PARAMS_MAX; i++)
+        if (call->params[i] != NULL)
+            call->params[i] = fg_strndup(call->params[i], call->param_lens[i]);
+    if (req->entity.base != NULL) {
+        call->body = fg_strndup(req->entity.base, req->entity.len);
+        call->body_len = req->entity.len;
+    }
+    call->method = fg_strndup(req->method.base, req->method.len);
+    if (req->query_at != SIZE_MAX) {
+        call->query_raw = fg_strndup(req->path.base + req->query_at + 1, req->path.len - req->query_at - 1);
+        parse_query(call, req->path.base + req->query_at + 1, req->path.len - req->query_at - 1);
+    }
+    for (size_t i = 0; i < req->headers.size; i++) {
+        const h2o_header_t *h = &req->headers.entries[i];
+        for (size_t k = 0; k < h->name->len; k++)
+            fg_buf_putc(&call->headers, (char)h2o_tolower(h->name->base[k]));
+        fg_buf_puts(&call->headers, ": ");
+        fg_buf_append(&call->headers, h->value.base, h->value.len);
+        fg_buf_putc(&call->headers, '\n');
+    }
+    header_copy(req, H2O_TOKEN_AUTHORIZATION, &call->authorization, NULL);
+    ssize_t ik = h2o_find_header_by_str(&req->headers, H2O_STRLIT("idempotency-key"), -1);
+    if (ik != -1) {
+        h2o_iovec_t v = req->headers.entries[ik].value;
+        call->idem_key = fg_strndup(v.base, v.len);
+        call->idem_key_len = v.len;
+    }
+    call_link_t *link = fg_calloc(1, sizeof(*link));
+    link->req = req;
+    link->loop = loop;
+    link->route_index = route_index;
+    link->start_us = start_us;
+    call->server_private = link;
+    req_ref_t *ref = h2o_mem_alloc_shared(&req->pool, sizeof(*ref), on_req_dispose);
+    ref->link = link;
+    link->ref = ref;
+    call->job.run = fg_call_run;
+    call->job.done = on_call_done;
+    call->job.receiver = &loop->db_receiver;
+    if (fg_pool_submit(server.pool, &call->job) != 0) {
+        ref->link = NULL;
+        free(link);
+        fg_call_free(call);
+        send_error(req, 503, "unavailable", "overloaded", "the server is overloaded; retry shortly");
+        finish(req, route_index, start_us, 503);
+        return 0;
+    }
+    loop->inflight++;
     return 0;
-  }
-  loop->inflight++;
-  return 0;
 }
 
 /* ---- readiness: one ping through the pool -------------------------------- */
 
 typedef struct {
-  fg_job_t job;
-  call_link_t *link;
-  int ok;
+    fg_job_t job;
+    call_link_t *link;
+    int ok;
 } ready_job_t;
 
-static void ready_run(fg_job_t *job, fg_db_t *db) {
-  ready_job_t *r = (ready_job_t *)job;
-  r->ok = db != NULL && fg_db_ping(db) == 0;
+static void ready_run(fg_job_t *job, fg_db_t *db)
+{
+    ready_job_t *r = (ready_job_t *)job;
+    r->ok = db != NULL && fg_db_ping(db) == 0;
 }
 
-static void ready_done(fg_job_t *job) {
-  ready_job_t *r = (ready_job_t *)job;
-  r->link->loop->inflight--;
-  h2o_req_t *req = r->link->req;
-  if (req != NULL) {
-    r->link->req = NULL;
-    r->link->ref->link = NULL;
-    if (r->ok)
-      send_body(req, 200, JSON_TYPE, H2O_STRLIT("{\"status\":\"ready\"}"), 0);
-    else
-      send_error(req, 503, "unavailable", "database_unavailable",
-                 "the database does not answer");
-    finish(req, r->link->route_index, r->link->start_us, r->ok ? 200 : 503);
-  }
-  free(r->link);
-  free(r);
-}
-
-static void start_readyz(h2o_req_t *req, loop_t *loop, int64_t start_us) {
-  ready_job_t *r = fg_calloc(1, sizeof(*r));
-  r->link = fg_calloc(1, sizeof(call_link_t));
-  r->link->req = req;
-  r->link->loop = loop;
-  r->link->route_index = route_api_count + ROUTE_READYZ;
-  r->link->start_us = start_us;
-  req_ref_t *ref =
-      h2o_mem_alloc_shared(&req->pool, sizeof(*ref), on_req_dispose);
-  ref->link = r->link;
-  r->link->ref = ref;
-  r->job.run = ready_run;
-  r->job.done = ready_done;
-  r->job.receiver = &loop->db_receiver;
-  if (fg_pool_submit(server.pool, &r->job) != 0) {
-    ref->link = NULL;
+static void ready_done(fg_job_t *job)
+{
+    ready_job_t *r = (ready_job_t *)job;
+    r->link->loop->inflight--;
+    h2o_req_t *req = r->link->req;
+    if (req != NULL) {
+        r->link->req = NULL;
+        r->link->ref->link = NULL;
+        if (r->ok)
+            send_body(req, 200, JSON_TYPE, H2O_STRLIT("{\"status\":\"ready\"}"), 0);
+        else
+            send_error(req, 503, "unavailable", "database_unavailable", "the database does not answer");
+        finish(req, r->link->route_index, r->link->start_us, r->ok ? 200 : 503);
+    }
     free(r->link);
     free(r);
-    send_error(req, 503, "unavailable", "overloaded",
-               "the server is overloaded");
-    finish(req, route_api_count + ROUTE_READYZ, start_us, 503);
-    return;
-  }
-  loop->inflight++;
+}
+
+static void start_readyz(h2o_req_t *req, loop_t *loop, int64_t start_us)
+{
+    ready_job_t *r = fg_calloc(1, sizeof(*r));
+    r->link = fg_calloc(1, sizeof(call_link_t));
+    r->link->req = req;
+    r->link->loop = loop;
+    r->link->route_index = route_api_count + ROUTE_READYZ;
+    r->link->start_us = start_us;
+    req_ref_t *ref = h2o_mem_alloc_shared(&req->pool, sizeof(*ref), on_req_dispose);
+    ref->link = r->link;
+    r->link->ref = ref;
+    r->job.run = ready_run;
+    r->job.done = ready_done;
+    r->job.receiver = &loop->db_receiver;
+    if (fg_pool_submit(server.pool, &r->job) != 0) {
+        ref->link = NULL;
+        free(r->link);
+        free(r);
+        send_error(req, 503, "unavailable", "overloaded", "the server is overloaded");
+        finish(req, route_api_count + ROUTE_READYZ, start_us, 503);
+        return;
+    }
+    loop->inflight++;
 }
 
 /* ---- the one h2o handler ------------------------------------------------- */
 
 static __thread loop_t *current_loop;
 
-static int on_req(h2o_handler_t *self, h2o_req_t *req) {
-  loop_t *loop = current_loop;
-  int64_t start_us = monotonic_us();
-  size_t path_len = req->query_at != SIZE_MAX ? req->query_at : req->path.len;
-  const char *path = req->path.base;
-  int is_get = h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET"));
+static int on_req(h2o_handler_t *self, h2o_req_t *req)
+{
+    loop_t *loop = current_loop;
+    int64_t start_us = monotonic_us();
+    size_t path_len = req->query_at != SIZE_MAX ? req->query_at : req->path.len;
+    const char *path = req->path.base;
+    int is_get = h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET"));
 
-  if (is_get && h2o_memis(path, path_len, H2O_STRLIT("/healthz"))) {
-    send_body(req, 200, JSON_TYPE, H2O_STRLIT("{\"status\":\"ok\"}"), 0);
-    finish(req, route_api_count + ROUTE_HEALTHZ, start_us, 200);
-    return 0;
-  }
-  if (is_get && h2o_memis(path, path_len, H2O_STRLIT("/readyz"))) {
-    start_readyz(req, loop, start_us);
-    return 0;
-  }
-  if (is_get && h2o_memis(path, path_len, H2O_STRLIT("/metrics"))) {
-    fg_buf_t b = FG_BUF_INIT;
-    fg_metrics_render(&b, server.pool);
-    send_body(req, 200, "text/plain; version=0.0.4; charset=utf-8", b.data,
-              b.len, 0);
-    fg_buf_free(&b);
-    finish(req, route_api_count + ROUTE_METRICS, start_us, 200);
-    return 0;
-  }
-  int index = -1, method_mismatch = 0;
-  const fg_route_t *route =
-      match_route(req->method, path, path_len, NULL, &index, &method_mismatch);
-  if (route == NULL) {
-    int status = method_mismatch ? 405 : 404;
-    send_error(req, status, method_mismatch ? "invalid_request" : "not_found",
-               method_mismatch ? "method_not_allowed" : "route_not_found",
-               method_mismatch ? "this method is not allowed on this path"
-                               : "no such route");
-    finish(req, route_api_count + ROUTE_NOT_FOUND, start_us, status);
-    return 0;
-  }
-  return start_call(req, loop, route, index, path, path_len, start_us);
+    if (is_get && h2o_memis(path, path_len, H2O_STRLIT("/healthz"))) {
+        send_body(req, 200, JSON_TYPE, H2O_STRLIT("{\"status\":\"ok\"}"), 0);
+        finish(req, route_api_count + ROUTE_HEALTHZ, start_us, 200);
+        return 0;
+    }
+    if (is_get && h2o_memis(path, path_len, H2O_STRLIT("/readyz"))) {
+        start_readyz(req, loop, start_us);
+        return 0;
+    }
+    if (is_get && h2o_memis(path, path_len, H2O_STRLIT("/metrics"))) {
+        fg_buf_t b = FG_BUF_INIT;
+        fg_metrics_render(&b, server.pool);
+        send_body(req, 200, "text/plain; version=0.0.4; charset=utf-8", b.data, b.len, 0);
+        fg_buf_free(&b);
+        finish(req, route_api_count + ROUTE_METRICS, start_us, 200);
+        return 0;
+    }
+    int index = -1, method_mismatch = 0;
+    const fg_route_t *route = match_route(req->method, path, path_len, NULL, &index, &method_mismatch);
+    if (route == NULL) {
+        int status = method_mismatch ? 405 : 404;
+        send_error(req, status, method_mismatch ? "invalid_request" : "not_found",
+                   method_mismatch ? "method_not_allowed" : "route_not_found",
+                   method_mismatch ? "this method is not allowed on this path" : "no such route");
+        finish(req, route_api_count + ROUTE_NOT_FOUND, start_us, status);
+        return 0;
+    }
+    return start_call(req, loop, route, index, path, path_len, start_us);
 }
 
 /* ---- listeners and loops ------------------------------------------------- */
 
-static void on_socket_close(void *data) {
-  conn_t *conn = data;
-  h2o_linklist_unlink(&conn->link);
-  free(conn);
+static void on_socket_close(void *data)
+{
+    conn_t *conn = data;
+    h2o_linklist_unlink(&conn->link);
+    free(conn);
 }
 
-static void on_accept(h2o_socket_t *listener, const char *err) {
-  h2o_socket_t *sock;
-  if (err != NULL || (sock = h2o_evloop_socket_accept(listener)) == NULL)
-    return;
-  loop_t *loop = current_loop;
-  conn_t *conn = calloc(1, sizeof(*conn));
-  if (conn == NULL) {
-    h2o_socket_close(sock);
-    return;
-  }
-  conn->sock = sock;
-  h2o_linklist_insert(&loop->sockets, &conn->link);
-  sock->on_close.cb = on_socket_close;
-  sock->on_close.data = conn;
-  h2o_accept(listener->data, sock);
-}
-
-static int resolve(const char *listen, struct addrinfo **out, char *err,
-                   size_t cap) {
-  char host[256];
-  int port;
-  if (fg_config_split_listen(listen, host, sizeof(host), &port) != 0) {
-    snprintf(err, cap, "bad listen address \"%s\"", listen);
-    return -1;
-  }
-  char service[16];
-  snprintf(service, sizeof(service), "%d", port);
-  struct addrinfo hints = {.ai_family = AF_UNSPEC,
-                           .ai_socktype = SOCK_STREAM,
-                           .ai_flags = AI_PASSIVE};
-  int rc = getaddrinfo(host[0] != '\0' ? host : NULL, service, &hints, out);
-  if (rc != 0) {
-    snprintf(err, cap, "cannot resolve \"%s\": %s", listen, gai_strerror(rc));
-    return -1;
-  }
-  return 0;
-}
-
-static int open_listener(const struct addrinfo *ai, char *err, size_t cap) {
-  int fd, on = 1;
-  if ((fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
-      setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) != 0 ||
-      setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) != 0 ||
-      bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 ||
-      listen(fd, SOMAXCONN) != 0) {
-    snprintf(err, cap, "cannot listen: %s", strerror(errno));
-    if (fd != -1)
-      close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-static void on_control(h2o_multithread_receiver_t *receiver,
-                       h2o_linklist_t *messages) {
-  loop_t *loop = H2O_STRUCT_FROM_MEMBER(loop_t, control_receiver, receiver);
-  while (!h2o_linklist_is_empty(messages)) {
-    h2o_linklist_unlink(messages->next);
-  }
-  if (loop->stopping)
-    return;
-  loop->stopping = 1;
-  for (int k = 0; k < LISTEN_KINDS; k++)
-    if (loop->listeners[k] != NULL) {
-      h2o_socket_read_stop(loop->listeners[k]);
-      h2o_socket_close(loop->listeners[k]);
-      loop->listeners[k] = NULL;
+static void on_accept(h2o_socket_t *listener, const char *err)
+{
+    h2o_socket_t *sock;
+    if (err != NULL || (sock = h2o_evloop_socket_accept(listener)) == NULL)
+        return;
+    loop_t *loop = current_loop;
+    conn_t *conn = calloc(1, sizeof(*conn));
+    if (conn == NULL) {
+        h2o_socket_close(sock);
+        return;
     }
-  h2o_context_request_shutdown(&loop->ctx);
+    conn->sock = sock;
+    h2o_linklist_insert(&loop->sockets, &conn->link);
+    sock->on_close.cb = on_socket_close;
+    sock->on_close.data = conn;
+    h2o_accept(listener->data, sock);
+}
+
+static int resolve(const char *listen, struct addrinfo **out, char *err, size_t cap)
+{
+    char host[256];
+    int port;
+    if (fg_config_split_listen(listen, host, sizeof(host), &port) != 0) {
+        snprintf(err, cap, "bad listen address \"%s\"", listen);
+        return -1;
+    }
+    char service[16];
+    snprintf(service, sizeof(service), "%d", port);
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
+    int rc = getaddrinfo(host[0] != '\0' ? host : NULL, service, &hints, out);
+    if (rc != 0) {
+        snprintf(err, cap, "cannot resolve \"%s\": %s", listen, gai_strerror(rc));
+        return -1;
+    }
+    return 0;
+}
+
+static int open_listener(const struct addrinfo *ai, char *err, size_t cap)
+{
+    int fd, on = 1;
+    if ((fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) != 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) != 0 ||
+        bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, SOMAXCONN) != 0) {
+        snprintf(err, cap, "cannot listen: %s", strerror(errno));
+        if (fd != -1)
+            close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static void on_control(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
+{
+    loop_t *loop = H2O_STRUCT_FROM_MEMBER(loop_t, control_receiver, receiver);
+    while (!h2o_linklist_is_empty(messages)) {
+        h2o_linklist_unlink(messages->next);
+    }
+    if (loop->stopping)
+        return;
+    loop->stopping = 1;
+    for (int k = 0; k < LISTEN_KINDS; k++)
+        if (loop->listeners[k] != NULL) {
+            h2o_socket_read_stop(loop->listeners[k]);
+            h2o_socket_close(loop->listeners[k]);
+            loop->listeners[k] = NULL;
+        }
+    h2o_context_request_shutdown(&loop->ctx);
 }
 
 /* Stops gracefully: waits (up to DRAIN_DEADLINE_MS) for in-flight requests,
@@ -592,34 +558,33 @@ static void on_control(h2o_multithread_receiver_t *receiver,
  * the sockets of the ones that stay open so that h2o closes them through its
  * own paths.  Returns 1 when every connection is gone (the context may be
  * disposed), 0 otherwise. */
-static int drain(loop_t *loop) {
-  int64_t deadline = monotonic_us() + (int64_t)DRAIN_DEADLINE_MS * 1000,
-          idle_since = 0;
-  int shut = 0;
-  for (;;) {
-    int64_t now = monotonic_us();
-    if (h2o_linklist_is_empty(&loop->sockets))
-      return 1;
-    if (loop->inflight == 0) {
-      if (idle_since == 0)
-        idle_since = now;
-      if (now - idle_since > (int64_t)DRAIN_FLUSH_MS * 1000 * (shut ? 2 : 1)) {
-        if (shut)
-          return 0;
-        for (h2o_linklist_t *l = loop->sockets.next; l != &loop->sockets;
-             l = l->next) {
-          conn_t *conn = H2O_STRUCT_FROM_MEMBER(conn_t, link, l);
-          shutdown(h2o_socket_get_fd(conn->sock), SHUT_RDWR);
+static int drain(loop_t *loop)
+{
+    int64_t deadline = monotonic_us() + (int64_t)DRAIN_DEADLINE_MS * 1000, idle_since = 0;
+    int shut = 0;
+    for (;;) {
+        int64_t now = monotonic_us();
+        if (h2o_linklist_is_empty(&loop->sockets))
+            return 1;
+        if (loop->inflight == 0) {
+            if (idle_since == 0)
+                idle_since = now;
+            if (now - idle_since > (int64_t)DRAIN_FLUSH_MS * 1000 * (shut ? 2 : 1)) {
+                if (shut)
+                    return 0;
+                for (h2o_linklist_t *l = loop->sockets.next; l != &loop->sockets; l = l->next) {
+                    conn_t *conn = H2O_STRUCT_FROM_MEMBER(conn_t, link, l);
+                    shutdown(h2o_socket_get_fd(conn->sock), SHUT_RDWR);
+                }
+                shut = 1;
+            }
+        } else {
+            idle_since = 0;
         }
-        shut = 1;
-      }
-    } else {
-      idle_since = 0;
+        if (now > deadline)
+            return 0;
+        h2o_evloop_run(loop->ctx.loop, 10);
     }
-    if (now > deadline)
-      return 0;
-    h2o_evloop_run(loop->ctx.loop, 10);
-  }
 }
 
 static int loop_init(loop_t *loop, char *err, size_t cap);
@@ -630,214 +595,202 @@ static void loop_dispose(loop_t *loop);
  * storage and every buffer remembers the list of the thread that made it, so
  * a context initialised on the main thread would have both loops recycling
  * into the main thread's list at once (a heap-corrupting race). */
-static void *loop_main(void *arg) {
-  loop_t *loop = arg;
-  char err[512] = "";
-  current_loop = loop;
-  int rc = loop_init(loop, err, sizeof(err));
-  pthread_mutex_lock(&server.start_mutex);
-  if (rc != 0) {
-    snprintf(server.start_error, sizeof(server.start_error), "%s", err);
-    server.start_failed = 1;
-  }
-  server.started++;
-  pthread_cond_broadcast(&server.start_cond);
-  while (server.started < server.loop_count)
-    pthread_cond_wait(&server.start_cond, &server.start_mutex);
-  int failed = server.start_failed;
-  pthread_mutex_unlock(&server.start_mutex);
-  if (!failed) {
-    while (!loop->stopping)
-      h2o_evloop_run(loop->ctx.loop, INT32_MAX);
-    if (!drain(loop)) {
-      /* a connection h2o would not close: disposing would abort */
-      fprintf(stderr,
-              "{\"level\":\"warn\",\"msg\":\"connections still open at "
-              "exit\",\"loop\":%d}\n",
-              loop->index);
-      return NULL;
+static void *loop_main(void *arg)
+{
+    loop_t *loop = arg;
+    char err[512] = "";
+    current_loop = loop;
+    int rc = loop_init(loop, err, sizeof(err));
+    pthread_mutex_lock(&server.start_mutex);
+    if (rc != 0) {
+        snprintf(server.start_error, sizeof(server.start_error), "%s", err);
+        server.start_failed = 1;
     }
-  }
-  loop_dispose(loop);
-  return NULL;
+    server.started++;
+    pthread_cond_broadcast(&server.start_cond);
+    while (server.started < server.loop_count)
+        pthread_cond_wait(&server.start_cond, &server.start_mutex);
+    int failed = server.start_failed;
+    pthread_mutex_unlock(&server.start_mutex);
+    if (!failed) {
+        while (!loop->stopping)
+            h2o_evloop_run(loop->ctx.loop, INT32_MAX);
+        if (!drain(loop)) {
+            /* a connection h2o would not close: disposing would abort */
+            fprintf(stderr, "{\"level\":\"warn\",\"msg\":\"connections still open at exit\",\"loop\":%d}\n",
+                    loop->index);
+            return NULL;
+        }
+    }
+    loop_dispose(loop);
+    return NULL;
 }
 
-static int loop_init(loop_t *loop, char *err, size_t cap) {
-  h2o_linklist_init_anchor(&loop->sockets);
-  h2o_context_init(&loop->ctx, h2o_evloop_create(), &server.globalconf);
-  h2o_multithread_register_receiver(loop->ctx.queue, &loop->db_receiver,
-                                    fg_pool_on_done);
-  h2o_multithread_register_receiver(loop->ctx.queue, &loop->control_receiver,
-                                    on_control);
-  for (int k = 0; k < LISTEN_KINDS; k++) {
-    loop->accept[k].ctx = &loop->ctx;
-    loop->accept[k].hosts = server.globalconf.hosts;
-    loop->accept[k].ssl_ctx = k == LISTEN_HTTPS ? server.ssl_ctx : NULL;
-    if (server.addrs[k] == NULL)
-      continue;
-    int fd = open_listener(server.addrs[k], err, cap);
-    if (fd == -1)
-      return -1; /* loop_dispose still runs on this thread */
-    loop->listeners[k] =
-        h2o_evloop_socket_create(loop->ctx.loop, fd, H2O_SOCKET_FLAG_DONT_READ);
-    loop->listeners[k]->data = &loop->accept[k];
-    h2o_socket_read_start(loop->listeners[k], on_accept);
-  }
-  return 0;
+static int loop_init(loop_t *loop, char *err, size_t cap)
+{
+    h2o_linklist_init_anchor(&loop->sockets);
+    h2o_context_init(&loop->ctx, h2o_evloop_create(), &server.globalconf);
+    h2o_multithread_register_receiver(loop->ctx.queue, &loop->db_receiver, fg_pool_on_done);
+    h2o_multithread_register_receiver(loop->ctx.queue, &loop->control_receiver, on_control);
+    for (int k = 0; k < LISTEN_KINDS; k++) {
+        loop->accept[k].ctx = &loop->ctx;
+        loop->accept[k].hosts = server.globalconf.hosts;
+        loop->accept[k].ssl_ctx = k == LISTEN_HTTPS ? server.ssl_ctx : NULL;
+        if (server.addrs[k] == NULL)
+            continue;
+        int fd = open_listener(server.addrs[k], err, cap);
+        if (fd == -1)
+            return -1; /* loop_dispose still runs on this thread */
+        loop->listeners[k] = h2o_evloop_socket_create(loop->ctx.loop, fd, H2O_SOCKET_FLAG_DONT_READ);
+        loop->listeners[k]->data = &loop->accept[k];
+        h2o_socket_read_start(loop->listeners[k], on_accept);
+    }
+    return 0;
 }
 
-static void loop_dispose(loop_t *loop) {
-  h2o_multithread_unregister_receiver(loop->ctx.queue, &loop->db_receiver);
-  h2o_multithread_unregister_receiver(loop->ctx.queue, &loop->control_receiver);
-  h2o_evloop_t *evloop = loop->ctx.loop;
-  /* request_shutdown arms this timer even when every connection is gone */
-  if (h2o_timeout_is_linked(&loop->ctx.http2._graceful_shutdown_timeout))
-    h2o_timeout_unlink(&loop->ctx.http2._graceful_shutdown_timeout);
-  h2o_context_dispose(&loop->ctx);
-  h2o_evloop_destroy(evloop);
+static void loop_dispose(loop_t *loop)
+{
+    h2o_multithread_unregister_receiver(loop->ctx.queue, &loop->db_receiver);
+    h2o_multithread_unregister_receiver(loop->ctx.queue, &loop->control_receiver);
+    h2o_evloop_t *evloop = loop->ctx.loop;
+    /* request_shutdown arms this timer even when every connection is gone */
+    if (h2o_timeout_is_linked(&loop->ctx.http2._graceful_shutdown_timeout))
+        h2o_timeout_unlink(&loop->ctx.http2._graceful_shutdown_timeout);
+    h2o_context_dispose(&loop->ctx);
+    h2o_evloop_destroy(evloop);
 }
 
 /* ---- background work ----------------------------------------------------- */
 
-static void *sweeper_main(void *arg) {
-  fg_db_t *db = NULL;
-  char err[256];
-  mysql_thread_init();
-  if (fg_db_open(&db, server.cfg, err, sizeof(err)) != 0) {
-    /* retried on every round by fg_db_ensure */
-  }
-  int64_t next_checkpoint_ms = 0;
-  while (!atomic_load(&server.sweeper_stop)) {
-    fg_orders_sweep(db, server.cfg);
-    if (fg_now_ms() >= next_checkpoint_ms) {
-      /* entries older than the horizon are settled: no transaction that
-       * could still add one beneath them is alive */
-      if (fg_ledger_checkpoint(db, fg_now_ms() - LEDGER_CHECKPOINT_HORIZON_MS) <
-          0)
-        fprintf(stderr, "{\"level\":\"warn\",\"msg\":\"ledger checkpoint round "
-                        "failed\"}\n");
-      next_checkpoint_ms = fg_now_ms() + LEDGER_CHECKPOINT_INTERVAL_MS;
+static void *sweeper_main(void *arg)
+{
+    fg_db_t *db = NULL;
+    char err[256];
+    mysql_thread_init();
+    if (fg_db_open(&db, server.cfg, err, sizeof(err)) != 0) {
+        /* retried on every round by fg_db_ensure */
     }
-    for (int64_t slept = 0; slept < server.cfg->orders_sweep_interval_ms &&
-                            !atomic_load(&server.sweeper_stop);
-         slept += 10) {
-      struct timespec ts = {0, 10 * 1000000L};
-      nanosleep(&ts, NULL);
+    int64_t next_checkpoint_ms = 0;
+    while (!atomic_load(&server.sweeper_stop)) {
+        fg_orders_sweep(db, server.cfg);
+        if (fg_now_ms() >= next_checkpoint_ms) {
+            /* entries older than the horizon are settled: no transaction that
+             * could still add one beneath them is alive */
+            if (fg_ledger_checkpoint(db, fg_now_ms() - LEDGER_CHECKPOINT_HORIZON_MS) < 0)
+                fprintf(stderr, "{\"level\":\"warn\",\"msg\":\"ledger checkpoint round failed\"}\n");
+            next_checkpoint_ms = fg_now_ms() + LEDGER_CHECKPOINT_INTERVAL_MS;
+        }
+        for (int64_t slept = 0; slept < server.cfg->orders_sweep_interval_ms && !atomic_load(&server.sweeper_stop);
+             slept += 10) {
+            struct timespec ts = {0, 10 * 1000000L};
+            nanosleep(&ts, NULL);
+        }
     }
-  }
-  fg_db_close(db);
-  mysql_thread_end();
-  return NULL;
+    fg_db_close(db);
+    mysql_thread_end();
+    return NULL;
 }
 
 /* ---- start and stop ------------------------------------------------------ */
 
-static int setup(const fg_config_t *cfg, char *err, size_t cap) {
-  server.cfg = cfg;
-  h2o_config_init(&server.globalconf);
-  server.globalconf.max_request_entity_size = FG_BATCH_BODY_MAX;
-  server.globalconf.server_name = h2o_iovec_init(H2O_STRLIT("feegate"));
-  h2o_hostconf_t *host = h2o_config_register_host(
-      &server.globalconf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
-  h2o_pathconf_t *path = h2o_config_register_path(host, "/", 0);
-  h2o_handler_t *handler = h2o_create_handler(path, sizeof(*handler));
-  handler->on_req = on_req;
+static int setup(const fg_config_t *cfg, char *err, size_t cap)
+{
+    server.cfg = cfg;
+    h2o_config_init(&server.globalconf);
+    server.globalconf.max_request_entity_size = FG_BATCH_BODY_MAX;
+    server.globalconf.server_name = h2o_iovec_init(H2O_STRLIT("feegate"));
+    h2o_hostconf_t *host =
+        h2o_config_register_host(&server.globalconf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
+    h2o_pathconf_t *path = h2o_config_register_path(host, "/", 0);
+    h2o_handler_t *handler = h2o_create_handler(path, sizeof(*handler));
+    handler->on_req = on_req;
 
-  static const char *names[FG_METRICS_ROUTES_MAX];
-  route_api_count = 0;
-  while (fg_routes[route_api_count].method != NULL)
-    names[route_api_count] = fg_routes[route_api_count].name, route_api_count++;
-  for (int i = 0; i < ROUTE_EXTRA_COUNT; i++)
-    names[route_api_count + i] = route_name(route_api_count + i);
-  fg_metrics_init(names, route_api_count + ROUTE_EXTRA_COUNT);
+    static const char *names[FG_METRICS_ROUTES_MAX];
+    route_api_count = 0;
+    while (fg_routes[route_api_count].method != NULL)
+        names[route_api_count] = fg_routes[route_api_count].name, route_api_count++;
+    for (int i = 0; i < ROUTE_EXTRA_COUNT; i++)
+        names[route_api_count + i] = route_name(route_api_count + i);
+    fg_metrics_init(names, route_api_count + ROUTE_EXTRA_COUNT);
 
-  if (cfg->http_listen[0] != '\0' &&
-      resolve(cfg->http_listen, &server.addrs[LISTEN_HTTP], err, cap) != 0)
-    return -1;
-  if (cfg->https_listen[0] != '\0') {
-    if (resolve(cfg->https_listen, &server.addrs[LISTEN_HTTPS], err, cap) != 0)
-      return -1;
-    if ((server.ssl_ctx = fg_tls_create(cfg, err, cap)) == NULL)
-      return -1;
-  }
-  if (server.addrs[LISTEN_HTTP] == NULL && server.addrs[LISTEN_HTTPS] == NULL) {
-    snprintf(err, cap,
-             "http.listen and https.listen are both empty: nothing to serve");
-    return -1;
-  }
-  long cores = sysconf(_SC_NPROCESSORS_ONLN);
-  server.loop_count = cfg->server_threads > 0 ? cfg->server_threads
-                                              : (int)(cores > 0 ? cores : 1);
-  if (server.loop_count > LOOPS_MAX)
-    server.loop_count = LOOPS_MAX;
-  return 0;
+    if (cfg->http_listen[0] != '\0' && resolve(cfg->http_listen, &server.addrs[LISTEN_HTTP], err, cap) != 0)
+        return -1;
+    if (cfg->https_listen[0] != '\0') {
+        if (resolve(cfg->https_listen, &server.addrs[LISTEN_HTTPS], err, cap) != 0)
+            return -1;
+        if ((server.ssl_ctx = fg_tls_create(cfg, err, cap)) == NULL)
+            return -1;
+    }
+    if (server.addrs[LISTEN_HTTP] == NULL && server.addrs[LISTEN_HTTPS] == NULL) {
+        snprintf(err, cap, "http.listen and https.listen are both empty: nothing to serve");
+        return -1;
+    }
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    server.loop_count = cfg->server_threads > 0 ? cfg->server_threads : (int)(cores > 0 ? cores : 1);
+    if (server.loop_count > LOOPS_MAX)
+        server.loop_count = LOOPS_MAX;
+    return 0;
 }
 
-static void teardown(void) {
-  for (int k = 0; k < LISTEN_KINDS; k++)
-    if (server.addrs[k] != NULL)
-      freeaddrinfo(server.addrs[k]);
-  if (server.ssl_ctx != NULL)
-    SSL_CTX_free(server.ssl_ctx);
-  h2o_config_dispose(&server.globalconf);
+static void teardown(void)
+{
+    for (int k = 0; k < LISTEN_KINDS; k++)
+        if (server.addrs[k] != NULL)
+            freeaddrinfo(server.addrs[k]);
+    if (server.ssl_ctx != NULL)
+        SSL_CTX_free(server.ssl_ctx);
+    h2o_config_dispose(&server.globalconf);
 }
 
-int fg_server_run(const fg_config_t *cfg) {
-  char err[512];
-  int rc = 1, started = 0;
-  sigset_t signals;
+int fg_server_run(const fg_config_t *cfg)
+{
+    char err[512];
+    int rc = 1, started = 0;
+    sigset_t signals;
 
-  signal(SIGPIPE, SIG_IGN);
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals,
-                  NULL); /* every thread inherits the mask */
+    signal(SIGPIPE, SIG_IGN);
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &signals, NULL); /* every thread inherits the mask */
 
-  if (setup(cfg, err, sizeof(err)) != 0) {
-    fprintf(stderr, "feegate: %s\n", err);
-    goto Exit;
-  }
-  server.pool = fg_pool_create(cfg, cfg->db_pool_size);
-  for (int i = 0; i < server.loop_count; i++, started++) {
-    server.loops[i].index = i;
-    pthread_create(&server.loops[i].thread, NULL, loop_main, &server.loops[i]);
-  }
-  pthread_mutex_lock(&server.start_mutex);
-  while (server.started < server.loop_count)
-    pthread_cond_wait(&server.start_cond, &server.start_mutex);
-  pthread_mutex_unlock(&server.start_mutex);
-  if (server.start_failed) {
-    fprintf(stderr, "feegate: %s\n", server.start_error);
+    if (setup(cfg, err, sizeof(err)) != 0) {
+        fprintf(stderr, "feegate: %s\n", err);
+        goto Exit;
+    }
+    server.pool = fg_pool_create(cfg, cfg->db_pool_size);
+    for (int i = 0; i < server.loop_count; i++, started++) {
+        server.loops[i].index = i;
+        pthread_create(&server.loops[i].thread, NULL, loop_main, &server.loops[i]);
+    }
+    pthread_mutex_lock(&server.start_mutex);
+    while (server.started < server.loop_count)
+        pthread_cond_wait(&server.start_cond, &server.start_mutex);
+    pthread_mutex_unlock(&server.start_mutex);
+    if (server.start_failed) {
+        fprintf(stderr, "feegate: %s\n", server.start_error);
+        for (int i = 0; i < started; i++)
+            pthread_join(server.loops[i].thread, NULL);
+        fg_pool_destroy(server.pool);
+        goto Exit;
+    }
+    pthread_create(&server.sweeper, NULL, sweeper_main, NULL);
+    fprintf(stderr, "{\"level\":\"info\",\"msg\":\"feegate serving\",\"version\":\"%s\",\"http\":\"%s\",\"https\":\"%s\",\"loops\":%d,\"db_pool\":%d}\n",
+            FEEGATE_VERSION, cfg->http_listen, cfg->https_listen, server.loop_count, cfg->db_pool_size);
+
+    int sig = 0;
+    sigwait(&signals, &sig);
+    fprintf(stderr, "{\"level\":\"info\",\"msg\":\"shutting down\",\"signal\":%d}\n", sig);
+    for (int i = 0; i < server.loop_count; i++)
+        h2o_multithread_send_message(&server.loops[i].control_receiver, &server.loops[i].stop_message);
     for (int i = 0; i < started; i++)
-      pthread_join(server.loops[i].thread, NULL);
+        pthread_join(server.loops[i].thread, NULL);
+    atomic_store(&server.sweeper_stop, 1);
+    pthread_join(server.sweeper, NULL);
     fg_pool_destroy(server.pool);
-    goto Exit;
-  }
-  pthread_create(&server.sweeper, NULL, sweeper_main, NULL);
-  fprintf(stderr,
-          "{\"level\":\"info\",\"msg\":\"feegate "
-          "serving\",\"version\":\"%s\",\"http\":\"%s\",\"https\":\"%s\","
-          "\"loops\":%d,\"db_pool\":%d}\n",
-          FEEGATE_VERSION, cfg->http_listen, cfg->https_listen,
-          server.loop_count, cfg->db_pool_size);
-
-  int sig = 0;
-  sigwait(&signals, &sig);
-  fprintf(stderr,
-          "{\"level\":\"info\",\"msg\":\"shutting down\",\"signal\":%d}\n",
-          sig);
-  for (int i = 0; i < server.loop_count; i++)
-    h2o_multithread_send_message(&server.loops[i].control_receiver,
-                                 &server.loops[i].stop_message);
-  for (int i = 0; i < started; i++)
-    pthread_join(server.loops[i].thread, NULL);
-  atomic_store(&server.sweeper_stop, 1);
-  pthread_join(server.sweeper, NULL);
-  fg_pool_destroy(server.pool);
-  fflush(stdout);
-  rc = 0;
+    fflush(stdout);
+    rc = 0;
 Exit:
-  teardown();
-  return rc;
+    teardown();
+    return rc;
 }
