@@ -1,0 +1,301 @@
+/*
+ * banksim.h - the bank simulator's modules: one program that plays VNPay, MoMo
+ * and SePay over real HTTP for feegate's tests and demos.
+ *
+ * It is an independent implementation of the protocols in PROTOCOLS.md: it
+ * shares no code with feegate's adapters, so a misreading on either side shows
+ * up as a failed signature instead of cancelling out.
+ *
+ * Threads: one h2o event loop serves every request; handlers that must wait
+ * (notification deliveries, simulated slow answers) finish on a worker thread
+ * and hand their answer back to the loop.  Simulator state lives behind
+ * bs_state_lock; the log and the chaos settings have their own locks.
+ */
+#ifndef BANKSIM_H
+#define BANKSIM_H
+
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <pthread.h>
+#include <yajl/yajl_tree.h>
+
+/* ---- limits --------------------------------------------------------------- */
+
+/* Request bodies: the largest provider request is a few hundred bytes; 1 MiB
+ * leaves room for any control call. */
+#define BS_BODY_MAX (1024 * 1024)
+/* Query or form parameters per request: VNPay sends 13, MoMo 12. */
+#define BS_PARAMS_MAX 64
+/* Duplicates per notification: more would only measure the machine. */
+#define BS_DUPLICATE_MAX 64
+/* Simulated provider latency: longer than every client timeout in feegate
+ * (MoMo asks for >= 30 s) so that a timeout can be provoked. */
+#define BS_DELAY_MAX_MS 120000
+/* Log entries kept; the oldest go first. */
+#define BS_LOG_MAX 10000
+/* Outbound requests: connect and total timeouts (MoMo answers IPNs in 15 s). */
+#define BS_CONNECT_TIMEOUT_MS 5000
+#define BS_REQUEST_TIMEOUT_MS 30000
+/* Bodies of answers recorded in the log and reported to control callers. */
+#define BS_ANSWER_BODY_MAX (64 * 1024)
+/* GMT+7: VNPay dates, SePay dates and the statements' business day. */
+#define BS_TZ_OFFSET_S (7 * 3600)
+/* MoMo's documented amount range, VND. */
+#define BS_MOMO_AMOUNT_MIN 1000
+#define BS_MOMO_AMOUNT_MAX 50000000
+/* The collection account's balance before the simulator's first booking
+ * (the samples open at 100,000,000 VND too). */
+#define BS_OPENING_BALANCE_DEFAULT 100000000
+
+_Static_assert(BS_DELAY_MAX_MS > BS_REQUEST_TIMEOUT_MS,
+               "a delay must be able to outlast a client timeout");
+
+/* ---- growable byte buffer (NUL-terminated, aborts when out of memory) ------ */
+
+typedef struct {
+  char *data;
+  size_t len, cap;
+} bs_buf_t;
+
+#define BS_BUF_INIT {NULL, 0, 0}
+
+void bs_buf_append(bs_buf_t *b, const void *p, size_t n);
+void bs_buf_puts(bs_buf_t *b, const char *s);
+void bs_buf_putc(bs_buf_t *b, char c);
+void bs_buf_printf(bs_buf_t *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/** The contents as a C string ("" when empty); owned by the buffer. */
+const char *bs_buf_cstr(bs_buf_t *b);
+void bs_buf_free(bs_buf_t *b);
+/** Hands the contents to the caller (free() them) and empties the buffer. */
+char *bs_buf_take(bs_buf_t *b);
+
+/* ---- memory ---------------------------------------------------------------- */
+
+void *bs_malloc(size_t n);
+void *bs_calloc(size_t count, size_t n);
+char *bs_strdup(const char *s);
+char *bs_strndup(const char *s, size_t n);
+
+/* ---- text encodings -------------------------------------------------------- */
+
+/** Appends s as a JSON string literal (quotes included). */
+void bs_json_str(bs_buf_t *b, const char *s);
+void bs_json_strn(bs_buf_t *b, const char *s, size_t n);
+/** Appends s with & < > " ' escaped, for HTML and XML text and attributes. */
+void bs_xml_escape(bs_buf_t *b, const char *s);
+/** Appends s form-encoded the VNPay way: space -> '+', every byte but
+ * A-Z a-z 0-9 - _ . -> %XX (upper-case hex). */
+void bs_form_encode(bs_buf_t *b, const char *s);
+/** Decodes %XX and '+' of s[0..n); the result is malloc'd. */
+char *bs_url_decode(const char *s, size_t n);
+
+/** Decoded name=value pairs of a query string or form body. */
+typedef struct {
+  int count;
+  char *names[BS_PARAMS_MAX];
+  char *values[BS_PARAMS_MAX];
+} bs_params_t;
+
+/** Parses "a=1&b=2" (n bytes); extra pairs beyond BS_PARAMS_MAX are dropped. */
+void bs_params_parse(bs_params_t *p, const char *s, size_t n);
+/** The first value of name, or NULL. */
+const char *bs_params_get(const bs_params_t *p, const char *name);
+void bs_params_free(bs_params_t *p);
+
+/* ---- crypto ---------------------------------------------------------------- */
+
+/** Lower-case hex HMAC-SHA512 / HMAC-SHA256 of msg; out holds 129 / 65 bytes. */
+void bs_hmac_sha512_hex(const char *key, const char *msg, size_t len,
+                        char out[129]);
+void bs_hmac_sha256_hex(const char *key, const char *msg, size_t len,
+                        char out[65]);
+/** 1 when the two strings are equal, in time independent of their contents. */
+int bs_equal_ct(const char *a, const char *b);
+/** Flips the first hex digit of a signature so that it no longer verifies. */
+void bs_forge_hex(char *sig);
+
+/* ---- time and identifiers -------------------------------------------------- */
+
+int64_t bs_now_ms(void);
+/** Formats ms (UTC epoch) shifted to GMT+7 with strftime's fmt. */
+void bs_format_gmt7(int64_t ms, const char *fmt, char *out, size_t cap);
+/** The GMT+7 business date "YYYY-MM-DD" of ms. */
+void bs_business_date(int64_t ms, char out[11]);
+/** 1 when s is a valid "YYYY-MM-DD". */
+int bs_date_valid(const char *s);
+/** The next number of the one sequence behind every provider transaction
+ * number, transId and SePay id.  It starts from the clock, so a restarted
+ * simulator does not reuse the numbers feegate already recorded. */
+int64_t bs_next_id(void);
+/** Sleeps ms, returning early (1) when the simulator is stopping. */
+int bs_sleep_ms(int64_t ms);
+
+/* ---- JSON input (yajl tree) ------------------------------------------------ */
+
+/** The string member name of obj, or NULL. */
+const char *bs_json_get_str(yajl_val obj, const char *name);
+/** Integer member (a JSON integer or a string of digits) into *out; 0 on
+ * success, -1 when absent or not an integer. */
+int bs_json_get_int(yajl_val obj, const char *name, int64_t *out);
+/** Boolean member; dflt when absent. */
+int bs_json_get_bool(yajl_val obj, const char *name, int dflt);
+/** Parses body (n bytes, not NUL-terminated); NULL unless it is an object. */
+yajl_val bs_json_parse_object(const char *body, size_t n);
+
+/* ---- configuration --------------------------------------------------------- */
+
+typedef struct {
+  char listen_host[256];
+  int port;             /* the bound port, known after listening */
+  char base_url[300];   /* http://host:port, for pay URLs */
+  char feegate_url[1024];
+  char statement_dir[1024];
+  const char *vnpay_tmn_code, *vnpay_hash_secret;
+  const char *momo_partner_code, *momo_access_key, *momo_secret_key;
+  const char *sepay_api_key;
+  const char *vietqr_bank_bin, *vietqr_account_no;
+  int64_t opening_balance;
+} bs_config_t;
+
+extern bs_config_t bs_config;
+/** Set when SIGTERM/SIGINT arrived: sleeps and transfers end early. */
+extern atomic_int bs_stopping;
+/** Guards the providers' transactions and the bookings. */
+extern pthread_mutex_t bs_state_lock;
+
+/* ---- requests and answers -------------------------------------------------- */
+
+/** A request, copied out of h2o so that it can travel to a worker thread. */
+typedef struct {
+  char *method;
+  char *path;  /* without the query */
+  char *query; /* raw, after '?'; "" when none */
+  char *body;  /* NUL-terminated copy */
+  size_t body_len;
+  char *authorization; /* NULL when absent */
+  char *content_type;  /* NULL when absent */
+} bs_request_t;
+
+typedef struct bs_response bs_response_t;
+
+/** Work a handler leaves for a worker thread; it fills res. */
+typedef void (*bs_work_fn)(const bs_request_t *req, bs_response_t *res);
+
+struct bs_response {
+  int status;
+  const char *content_type; /* static string */
+  bs_buf_t body;
+  char *location; /* malloc'd; a Location header when set */
+  int64_t delay_ms; /* the answer waits this long (chaos) */
+  bs_work_fn work; /* when set, runs on a worker before the answer */
+};
+
+typedef void (*bs_handler_fn)(const bs_request_t *req, bs_response_t *res);
+
+extern const char BS_JSON_TYPE[];
+extern const char BS_HTML_TYPE[];
+extern const char BS_TEXT_TYPE[];
+extern const char BS_XML_TYPE[];
+
+/** Sets a JSON answer {"error":msg}. */
+void bs_res_error(bs_response_t *res, int status, const char *msg);
+/** Sets a JSON answer to the given text. */
+void bs_res_json(bs_response_t *res, int status, const char *json);
+/** An HTML page with a title and a paragraph (both escaped). */
+void bs_res_page(bs_response_t *res, int status, const char *title,
+                 const char *text);
+
+/* ---- chaos: misbehaviour applied until reset -------------------------------- */
+
+typedef struct {
+  int duplicate;        /* each notification is sent this many times (>= 1) */
+  int concurrent;       /* duplicates go out at once on separate connections */
+  int reorder;          /* an approval is followed by a stale failure */
+  int forge;            /* notifications carry a broken signature */
+  int64_t amount_delta; /* the payer pays (and the notice says) this much more */
+  int lose_ipn;         /* the notification is never sent */
+  int64_t delay_ms;     /* API answers are this slow */
+  int fail_api;         /* API answers are HTTP 500 */
+} bs_chaos_t;
+
+/** A copy of the current settings. */
+bs_chaos_t bs_chaos_get(void);
+/** Sets the API answer's delay or failure; returns 1 when the answer was
+ * replaced by a simulated failure (the handler must then do nothing). */
+int bs_chaos_api(bs_response_t *res);
+
+/* ---- log ------------------------------------------------------------------- */
+
+/** Records one exchange; any string may be NULL. */
+void bs_log_add(const char *kind, const char *direction, const char *method,
+                const char *url, const char *request, int status,
+                const char *answer, const char *note);
+/** Appends {"entries":[...]} with entries whose seq > since, oldest first. */
+void bs_log_render(bs_buf_t *b, int64_t since);
+void bs_log_free(void);
+
+/* ---- deliveries (libcurl) --------------------------------------------------- */
+
+/** One outbound notification. */
+typedef struct {
+  const char *kind;          /* log kind, e.g. "vnpay.ipn" */
+  const char *method;        /* "GET" or "POST" */
+  const char *url;
+  const char *body;          /* NULL for GET */
+  const char *content_type;  /* NULL for GET */
+  const char *authorization; /* a full header value, or NULL */
+} bs_notice_t;
+
+/**
+ * Sends copies times the notice (concurrently on separate connections when
+ * concurrent), appending to answers one {"status":N,"body":"…"} per attempt,
+ * comma-separated after any existing elements.  status 0 and an "error"
+ * member mean the request failed at the transport.  Every attempt is logged.
+ * Blocks: call it from a worker thread only.
+ */
+void bs_deliver(const bs_notice_t *notice, int copies, int concurrent,
+                bs_buf_t *answers);
+
+/* ---- bookings on the collection account (statements) ---------------------- */
+
+/**
+ * Books one line on the collection account; amount > 0 credits, < 0 debits.
+ * Caller holds bs_state_lock.  Returns the balance after the booking.
+ */
+int64_t bs_book(int64_t at_ms, int64_t amount, const char *bank_ref,
+                const char *end_to_end, const char *text, const char *kind);
+/** The balance now (caller holds bs_state_lock). */
+int64_t bs_balance(void);
+/** Appends the statement of date (GMT+7) in format "camt053" or "mt940";
+ * takes bs_state_lock itself.  Returns -1 on an unknown format. */
+int bs_statement_render(bs_buf_t *b, const char *date, const char *format);
+void bs_bookings_free(void);
+
+/* ---- routes ----------------------------------------------------------------- */
+
+void bs_vnpay_pay_page(const bs_request_t *req, bs_response_t *res);
+void bs_vnpay_decide(const bs_request_t *req, bs_response_t *res);
+void bs_vnpay_api(const bs_request_t *req, bs_response_t *res);
+void bs_vnpay_control_pay(const bs_request_t *req, bs_response_t *res);
+void bs_vnpay_free(void);
+
+void bs_momo_create(const bs_request_t *req, bs_response_t *res);
+void bs_momo_pay_page(const bs_request_t *req, bs_response_t *res);
+void bs_momo_decide(const bs_request_t *req, bs_response_t *res);
+void bs_momo_query(const bs_request_t *req, bs_response_t *res);
+void bs_momo_refund(const bs_request_t *req, bs_response_t *res);
+void bs_momo_control_pay(const bs_request_t *req, bs_response_t *res);
+void bs_momo_free(void);
+
+void bs_sepay_control_transfer(const bs_request_t *req, bs_response_t *res);
+
+void bs_control_chaos(const bs_request_t *req, bs_response_t *res);
+void bs_control_reset(const bs_request_t *req, bs_response_t *res);
+void bs_control_log(const bs_request_t *req, bs_response_t *res);
+void bs_control_statement(const bs_request_t *req, bs_response_t *res);
+void bs_control_statement_write(const bs_request_t *req, bs_response_t *res);
+
+#endif
