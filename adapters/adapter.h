@@ -68,6 +68,43 @@ typedef enum {
     FG_ACK_ERROR,        /* ours: retry later */
 } fg_ack_t;
 
+/* An HTTP request an adapter wants sent to its provider.  The adapter only
+ * builds it; the payment service sends it (services/net) from a database
+ * worker or a background thread and hands the answer back for parsing. */
+typedef struct {
+    fg_buf_t url;  /* absolute http(s) URL */
+    fg_buf_t body; /* JSON, sent as application/json with POST */
+    int64_t timeout_ms; /* total time the provider may take (MoMo asks >= 30 s) */
+} fg_provider_request_t;
+
+/* What the service knows when it asks a provider about a payment. */
+typedef struct {
+    const char *payment_id; /* "pay_…": our reference at the provider */
+    int64_t amount;         /* what the payment asked for, minor units */
+    int64_t created_ms;     /* when the payment was started (VNPay's vnp_TransactionDate) */
+    const char *request_id; /* unique per call: the provider's dedup key for this request */
+    int64_t now_ms;
+} fg_payment_query_t;
+
+/* What the service knows when it asks a provider to refund. */
+typedef struct {
+    const char *payment_id;      /* "pay_…" */
+    const char *provider_txn_id; /* the provider's transaction number */
+    int64_t payment_created_ms;
+    const char *refund_id; /* "rfd_…": our reference, also the request id */
+    int64_t amount;        /* minor units */
+    int full;              /* the refund returns everything still refundable */
+    const char *reason;    /* may be NULL */
+    int64_t now_ms;
+} fg_refund_in_t;
+
+/* The *_response functions answer 0, or FG_EINVALID (the provider refused,
+ * definitively, or the answer is forged), FG_ENOTFOUND (the provider has no
+ * such transaction), FG_EUNAVAILABLE (no usable answer: retry later). */
+
+/** Frees the buffers of r. */
+void fg_provider_request_free(fg_provider_request_t *r);
+
 typedef struct {
     const char *name; /* "sandbox", "vnpay", … also the ledger's clearing account suffix */
     /** Builds the redirect URL or QR payload.  0 or FG_E*. */
@@ -83,11 +120,42 @@ typedef struct {
      *  pending, FG_E* = refused or unreachable. */
     int (*refund)(const fg_config_t *cfg, const char *payment_id, const char *provider_txn_id, int64_t amount,
                   int64_t now_ms, char *provider_refund_id, size_t cap);
+
+    /* ---- optional: providers reached over HTTP (NULL when not offered) ---- */
+
+    /** A notification whose amount differs from the payment's is still
+     *  applied (the money exists), but acknowledged FG_ACK_BAD_AMOUNT. */
+    int amount_must_match;
+    /** The create call for adapters whose start needs the provider (MoMo).
+     *  When set, start is not used.  0 or FG_ERANGE (amount outside what the
+     *  provider accepts) / FG_EINVALID (not configured). */
+    int (*start_request)(const fg_config_t *cfg, const fg_payment_start_t *in, fg_provider_request_t *req);
+    /** Parses the create answer (any HTTP status).  0 with out filled;
+     *  FG_EINVALID refused (reason set); FG_EUNAVAILABLE unusable. */
+    int (*start_response)(const fg_config_t *cfg, const fg_payment_start_t *in, long http_status, const char *body,
+                          size_t len, fg_payment_started_t *out, char *reason, size_t cap);
+    /** The status query (VNPay querydr, MoMo query).  0 or FG_EINVALID. */
+    int (*query_request)(const fg_config_t *cfg, const fg_payment_query_t *in, fg_provider_request_t *req);
+    /** Parses and verifies (constant time) the query answer into the same
+     *  notification an IPN would give (same event id, so the IPN and the
+     *  query dedupe against each other).  0 (out->status may be PENDING);
+     *  FG_ENOTFOUND; FG_EINVALID forged; FG_EUNAVAILABLE. */
+    int (*query_response)(const fg_config_t *cfg, const fg_payment_query_t *in, long http_status, const char *body,
+                          size_t len, fg_notification_t *out, char *reason, size_t cap);
+    /** A refund through the provider's API.  0 or FG_EINVALID/FG_ERANGE. */
+    int (*refund_request)(const fg_config_t *cfg, const fg_refund_in_t *in, fg_provider_request_t *req);
+    /** Parses the refund answer.  0 refunded (provider_refund_id set);
+     *  FG_EINVALID refused (reason set); FG_EUNAVAILABLE unusable. */
+    int (*refund_response)(const fg_config_t *cfg, const fg_refund_in_t *in, long http_status, const char *body,
+                           size_t len, char *provider_refund_id, size_t id_cap, char *reason, size_t cap);
 } fg_adapter_t;
 
 /** The adapter for a method name, or NULL. */
 const fg_adapter_t *fg_adapter_find(const char *name);
 
 extern const fg_adapter_t fg_adapter_sandbox;
+extern const fg_adapter_t fg_adapter_vnpay;
+extern const fg_adapter_t fg_adapter_momo;
+extern const fg_adapter_t fg_adapter_vietqr;
 
 #endif

@@ -19,4 +19,15 @@ void fg_metrics_observe(int route, int status, int64_t duration_us);
 /** Appends every metric, with the pool's gauges, to out. */
 void fg_metrics_render(fg_buf_t *out, fg_pool_t *pool);
 
+/* Outbound webhooks (services/webhooks), counted by the instance that made
+ * the attempt; the pending gauge is the database's count. */
+/** A delivery delivered, latency_ms after its event was created. */
+void fg_metrics_webhook_delivered(int64_t latency_ms);
+/** A delivery failed for good (3 days of retries). */
+void fg_metrics_webhook_failed(void);
+/** An attempt failed and will be retried. */
+void fg_metrics_webhook_retried(void);
+/** Deliveries pending (waiting or in flight) in the database. */
+void fg_metrics_webhook_pending(int64_t count);
+
 #endif

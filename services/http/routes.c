@@ -5,7 +5,9 @@
 #include "ledger/ledger.h"
 #include "orders/orders.h"
 #include "payments/payments.h"
+#include "payments/providers.h"
 #include "web/web.h"
+#include "webhooks/webhooks.h"
 
 const fg_route_t fg_routes[] = {
     {"POST", "/v1/orders/batch", "orders.batch", FG_AUTH_MERCHANT, 1, FG_BATCH_BODY_MAX, fg_orders_batch},
@@ -16,11 +18,26 @@ const fg_route_t fg_routes[] = {
     {"POST", "/v1/orders/{}/payments", "payments.create", FG_AUTH_MERCHANT, 1, 0, fg_payments_create},
     {"GET", "/v1/payments/{}", "payments.get", FG_AUTH_MERCHANT, 0, 0, fg_payments_get},
     {"POST", "/v1/payments/{}/refunds", "refunds.create", FG_AUTH_MERCHANT, 1, 0, fg_refunds_create},
+    {"POST", "/v1/webhooks/sepay", "webhooks.sepay", FG_AUTH_NONE, 0, 0, fg_sepay_webhook},
     {"POST", "/v1/webhooks/{}", "webhooks.inbound", FG_AUTH_NONE, 0, 0, fg_webhooks_inbound},
     {"GET", "/v1/webhooks/{}", "webhooks.inbound_get", FG_AUTH_NONE, 0, 0, fg_webhooks_inbound},
+    {"POST", "/v1/webhook-endpoints", "webhook_endpoints.create", FG_AUTH_MERCHANT, 1, 0, fg_webhook_endpoints_create},
+    {"GET", "/v1/webhook-endpoints", "webhook_endpoints.list", FG_AUTH_MERCHANT, 0, 0, fg_webhook_endpoints_list},
+    {"GET", "/v1/webhook-endpoints/{}", "webhook_endpoints.get", FG_AUTH_MERCHANT, 0, 0, fg_webhook_endpoints_get},
+    {"POST", "/v1/webhook-endpoints/{}", "webhook_endpoints.update", FG_AUTH_MERCHANT, 1, 0, fg_webhook_endpoints_update},
+    {"DELETE", "/v1/webhook-endpoints/{}", "webhook_endpoints.delete", FG_AUTH_MERCHANT, 0, 0, fg_webhook_endpoints_delete},
+    {"POST", "/v1/webhook-endpoints/{}/enable", "webhook_endpoints.enable", FG_AUTH_MERCHANT, 1, 0, fg_webhook_endpoints_enable},
+    {"POST", "/v1/webhook-endpoints/{}/disable", "webhook_endpoints.disable", FG_AUTH_MERCHANT, 1, 0, fg_webhook_endpoints_disable},
+    {"POST", "/v1/webhook-endpoints/{}/rotate-secret", "webhook_endpoints.rotate_secret", FG_AUTH_MERCHANT, 1, 0, fg_webhook_endpoints_rotate_secret},
+    {"GET", "/v1/webhook-endpoints/{}/deliveries", "webhook_endpoints.deliveries", FG_AUTH_MERCHANT, 0, 0, fg_webhook_endpoints_deliveries},
+    {"GET", "/v1/events", "events.list", FG_AUTH_MERCHANT, 0, 0, fg_events_list},
+    {"GET", "/v1/events/{}", "events.get", FG_AUTH_MERCHANT, 0, 0, fg_events_get},
+    {"POST", "/v1/events/{}/redeliver", "events.redeliver", FG_AUTH_MERCHANT, 1, 0, fg_events_redeliver},
     {"GET", "/v1/ledger/accounts", "ledger.accounts", FG_AUTH_STAFF_READ, 0, 0, fg_ledger_accounts_list},
     {"GET", "/v1/ledger/accounts/{}", "ledger.account", FG_AUTH_STAFF_READ, 0, 0, fg_ledger_account_get},
     {"GET", "/v1/ledger/journals", "ledger.journals", FG_AUTH_STAFF_READ, 0, 0, fg_ledger_journals_list},
+    {"GET", "/pay/return/{}", "pay.return", FG_AUTH_NONE, 0, 0, fg_web_return_page},
+    {"GET", "/pay/{}/qr.svg", "pay.qr", FG_AUTH_NONE, 0, 0, fg_web_qr_svg},
     {"GET", "/pay/{}", "pay.page", FG_AUTH_NONE, 0, 0, fg_web_pay_page},
     {"GET", "/sandbox/pay/{}", "sandbox.page", FG_AUTH_NONE, 0, 0, fg_web_sandbox_page},
     {"POST", "/sandbox/pay/{}", "sandbox.decide", FG_AUTH_NONE, 0, 4096, fg_web_sandbox_decide},

@@ -22,6 +22,8 @@
 #include "http/metrics.h"
 #include "ledger/ledger.h"
 #include "orders/orders.h"
+#include "payments/providers.h"
+#include "webhooks/webhooks.h"
 
 /* Event loops beyond this are pointless on any machine we run on. */
 #define LOOPS_MAX 64
@@ -775,6 +777,10 @@ int fg_server_run(const fg_config_t *cfg)
         goto Exit;
     }
     pthread_create(&server.sweeper, NULL, sweeper_main, NULL);
+    if (fg_providers_start(cfg) != 0)
+        fprintf(stderr, "{\"level\":\"error\",\"msg\":\"provider query job did not start\"}\n");
+    if (fg_webhooks_start(cfg) != 0)
+        fprintf(stderr, "{\"level\":\"error\",\"msg\":\"webhook delivery worker did not start\"}\n");
     fprintf(stderr, "{\"level\":\"info\",\"msg\":\"feegate serving\",\"version\":\"%s\",\"http\":\"%s\",\"https\":\"%s\",\"loops\":%d,\"db_pool\":%d}\n",
             FEEGATE_VERSION, cfg->http_listen, cfg->https_listen, server.loop_count, cfg->db_pool_size);
 
@@ -787,6 +793,8 @@ int fg_server_run(const fg_config_t *cfg)
         pthread_join(server.loops[i].thread, NULL);
     atomic_store(&server.sweeper_stop, 1);
     pthread_join(server.sweeper, NULL);
+    fg_providers_stop();
+    fg_webhooks_stop();
     fg_pool_destroy(server.pool);
     fflush(stdout);
     rc = 0;

@@ -2,6 +2,7 @@
  * payments.c - starting a payment on an order, and reading it.
  */
 #include "payments/payments_internal.h"
+#include "payments/providers.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -103,7 +104,8 @@ void fg_payment_json(fg_buf_t *b, const fg_payment_row_t *p, const char *extra)
 
 /* ---- POST /v1/orders/{id}/payments ---------------------------------------- */
 
-typedef enum { CREATE_OK, CREATE_ORDER_NOT_FOUND, CREATE_NOT_PAYABLE, CREATE_BAD_AMOUNT } create_outcome_t;
+typedef enum { CREATE_OK, CREATE_ORDER_NOT_FOUND, CREATE_NOT_PAYABLE, CREATE_BAD_AMOUNT, CREATE_START_REFUSED }
+    create_outcome_t;
 
 typedef struct {
     fg_call_t *call;
@@ -194,9 +196,14 @@ static int create_tx(fg_db_t *db, void *arg)
         rc = 1;
         goto Exit;
     }
-    if ((rc = insert_payment(db, c, &order, c->requested != 0 ? c->requested : owed, now, &p)) != 0 ||
-        (rc = start_payment(c, &order, &p, now)) != 0)
+    if ((rc = insert_payment(db, c, &order, c->requested != 0 ? c->requested : owed, now, &p)) != 0)
         goto Exit;
+    if ((rc = start_payment(c, &order, &p, now)) != 0) {
+        /* the method is not configured, or cannot carry this amount or currency: nothing is written */
+        c->outcome = CREATE_START_REFUSED;
+        rc = 1;
+        goto Exit;
+    }
     c->outcome = CREATE_OK;
     rc = fg_idem_store(db, c->call, 201, &c->body);
     if (rc == FG_ECONFLICT)
@@ -241,6 +248,11 @@ void fg_payments_create(fg_call_t *call, fg_db_t *db)
     create_t c = {.call = call};
     if (parse_create(call, &c) != 0)
         return;
+    if (c.adapter->start_request != NULL) {
+        /* the provider is called between two transactions (providers.c) */
+        fg_providers_create_payment(call, db, c.adapter, c.requested);
+        return;
+    }
     int rc = fg_db_tx(db, create_tx, &c);
     if (rc == 0) {
         fg_call_json(call, 201, &c.body);
@@ -251,6 +263,9 @@ void fg_payments_create(fg_call_t *call, fg_db_t *db)
         fg_buf_printf(&msg, "the order is %s: only an open or partially paid order can be paid", c.status);
         fg_call_error(call, 409, "conflict", "order_not_payable", msg.data, NULL);
         fg_buf_free(&msg);
+    } else if (rc == 1 && c.outcome == CREATE_START_REFUSED) {
+        fg_call_error(call, 422, "invalid_request", "method_unavailable",
+                      "this payment method is not configured, or cannot carry this amount or currency", "method");
     } else if (rc == 1) {
         fg_call_error(call, 422, "invalid_request", "amount_invalid",
                       "amount must be what the order still owes, or less when it allows partial payment", "amount");

@@ -25,4 +25,17 @@ int fg_payment_load(fg_db_t *db, const char *public_id, uint64_t merchant_id, in
  *  object, e.g. ,"redirect_url":"…". */
 void fg_payment_json(fg_buf_t *b, const fg_payment_row_t *p, const char *extra);
 
+/**
+ * Inside the caller's transaction: records a verified notification in
+ * webhook_inbox under (adapter, event id) and applies it once, exactly as
+ * the inbound pipeline does (webhook.c).  call supplies the raw request to
+ * record and the configuration; for a provider query's answer it is a
+ * synthetic call whose body is the answer.  Returns 0 (commit: applied,
+ * or recorded with no effect and *outcome FG_ACK_DUPLICATE), 1 (not
+ * applicable, e.g. no such payment: roll back; *outcome and *reason say why),
+ * FG_ECONFLICT (a duplicate: roll back) or an FG_E* database code.
+ */
+int fg_webhook_apply_one(fg_db_t *db, fg_call_t *call, const fg_adapter_t *adapter, const fg_notification_t *n,
+                         fg_ack_t *outcome, const char **reason) FG_MUST_USE;
+
 #endif

@@ -6,6 +6,7 @@
  * refundable = received - refunded - refunds still pending at the provider.
  */
 #include "payments/payments_internal.h"
+#include "payments/providers.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -22,7 +23,8 @@ static const char SQL_PAYMENT_REFUNDED[] =
 static const char SQL_ORDER_REFUNDED[] =
     "UPDATE orders SET amount_refunded = amount_refunded + ?, updated_at = ? WHERE id = ?";
 
-typedef enum { REFUND_OK, REFUND_NOT_FOUND, REFUND_NOT_SUCCEEDED, REFUND_TOO_MUCH, REFUND_PROVIDER } refund_outcome_t;
+typedef enum { REFUND_OK, REFUND_NOT_FOUND, REFUND_NOT_SUCCEEDED, REFUND_TOO_MUCH, REFUND_PROVIDER,
+               REFUND_REMOTE } refund_outcome_t;
 
 typedef struct {
     fg_call_t *call;
@@ -122,6 +124,12 @@ static int refund_tx(fg_db_t *db, void *arg)
         goto Exit;
     }
     const fg_adapter_t *adapter = fg_adapter_find(p.adapter.data);
+    if (adapter == NULL || adapter->refund == NULL) {
+        /* refunded over HTTP around the provider call (providers.c), or not at all */
+        r->outcome = REFUND_REMOTE;
+        rc = 1;
+        goto Exit;
+    }
     int pending = adapter != NULL ? adapter->refund(r->call->cfg, p.public_id.data, p.provider_txn_id.data, r->amount,
                                                     now, provider_id, sizeof(provider_id))
                                   : FG_EUNAVAILABLE;
@@ -214,6 +222,8 @@ void fg_refunds_create(fg_call_t *call, fg_db_t *db)
         fg_buf_printf(&msg, "amount exceeds what is refundable (%lld)", (long long)r.refundable);
         fg_call_error(call, 422, "invalid_request", "refund_exceeds_refundable", msg.data, "amount");
         fg_buf_free(&msg);
+    } else if (rc == 1 && r.outcome == REFUND_REMOTE) {
+        fg_providers_refund(call, db, r.amount, r.reason);
     } else if (rc == 1) {
         fg_call_error(call, 502, "unavailable", "provider_unavailable", "the payment provider refused or did not answer",
                       NULL);

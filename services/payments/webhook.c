@@ -129,7 +129,8 @@ static int apply_failure(fg_db_t *db, apply_t *a, const fg_payment_row_t *p, int
     int rc = fg_stmt_init(&s, db, SQL_PAYMENT_FAIL);
     if (rc != 0)
         return rc;
-    fg_stmt_cstr(&s, a->n->provider_txn_id);
+    /* a failed transaction may have no provider number: NULL keeps the unique key free */
+    fg_stmt_cstr(&s, a->n->provider_txn_id[0] != '\0' ? a->n->provider_txn_id : NULL);
     fg_stmt_str(&s, a->call->body != NULL ? a->call->body : a->call->query_raw != NULL ? a->call->query_raw : "",
                 a->call->body != NULL ? a->call->body_len : a->call->query_raw != NULL ? strlen(a->call->query_raw) : 0);
     fg_stmt_int(&s, now);
@@ -182,7 +183,8 @@ static int apply_success(fg_db_t *db, apply_t *a, const fg_payment_row_t *p, int
     int rc = settle_order(db, p, a->n->amount, now, &applied, &unapplied);
     if (rc != 0 || (rc = fg_stmt_init(&s, db, SQL_PAYMENT_SUCCEED)) != 0)
         return rc;
-    fg_stmt_cstr(&s, a->n->provider_txn_id);
+    /* a failed transaction may have no provider number: NULL keeps the unique key free */
+    fg_stmt_cstr(&s, a->n->provider_txn_id[0] != '\0' ? a->n->provider_txn_id : NULL);
     fg_stmt_int(&s, a->n->amount);
     fg_stmt_int(&s, applied);
     fg_stmt_int(&s, unapplied);
@@ -229,6 +231,17 @@ static int apply_tx(fg_db_t *db, void *arg)
         rc = 1;
     } else if (rc == 0 && a->n->status == FG_NOTIFY_SUCCEEDED) {
         rc = apply_success(db, a, &p, now);
+        if (rc == 0 && a->adapter->amount_must_match && a->n->amount != p.amount) {
+            /* the money exists and was applied (split as usual); the provider is told the amount is wrong */
+            fg_stmt_t s;
+            a->outcome = FG_ACK_BAD_AMOUNT;
+            if ((rc = fg_stmt_init(&s, db, SQL_INBOX_STATUS)) != 0)
+                goto Exit;
+            fg_stmt_cstr(&s, "applied");
+            fg_stmt_cstr(&s, "amount differs from the payment's: applied, acknowledged as invalid amount");
+            fg_stmt_int(&s, a->inbox_id);
+            rc = fg_stmt_exec(&s);
+        }
     } else if (rc == 0 && a->n->status == FG_NOTIFY_FAILED) {
         rc = apply_failure(db, a, &p, now);
     }
@@ -292,4 +305,14 @@ void fg_webhooks_inbound(fg_call_t *call, fg_db_t *db)
                 a.adapter->name, fg_db_error(db));
     }
     answer(call, &a);
+}
+
+int fg_webhook_apply_one(fg_db_t *db, fg_call_t *call, const fg_adapter_t *adapter, const fg_notification_t *n,
+                         fg_ack_t *outcome, const char **reason)
+{
+    apply_t a = {.call = call, .adapter = adapter, .n = n};
+    int rc = apply_tx(db, &a);
+    *outcome = a.outcome;
+    *reason = a.reason;
+    return rc;
 }

@@ -10,6 +10,7 @@
 #include "core/money.h"
 #include "core/text.h"
 #include "orders/orders.h"
+#include "vietqr/vietqr.h"
 
 static const char SQL_BY_CODE[] =
     "SELECT o.merchant_ref, o.fee_type, o.amount, o.currency, o.amount_paid, o.status, o.expires_at, o.due_at, "
@@ -143,7 +144,26 @@ void fg_web_pay_page(fg_call_t *call, fg_db_t *db)
             fg_time_format_rfc3339(due, 0, t, sizeof(t));
             fg_buf_printf(&page, "<dt>Hạn nộp / Due</dt><dd>%s</dd>", t);
         }
-        fg_buf_puts(&page, "</dl></body></html>");
+        fg_buf_puts(&page, "</dl>");
+        if ((strcmp(shown, "open") == 0 || strcmp(shown, "partially_paid") == 0) && strcmp(currency.data, "VND") == 0 &&
+            fg_vietqr_configured(call->cfg)) {
+            /* a NAPAS 247 transfer: the QR carries the amount and the code as memo */
+            char owed_text[48];
+            fg_format_amount_vi(amount - paid, exponent, owed_text, sizeof(owed_text));
+            fg_buf_printf(&page, "<h2>Chuyển khoản VietQR / Bank transfer</h2><p><img src=\"/pay/%s/qr.svg\" "
+                                 "alt=\"VietQR\" width=\"264\" height=\"264\"></p><dl><dt>Số tiền / Amount</dt>"
+                                 "<dd>%s VND</dd><dt>Ngân hàng (BIN) / Bank</dt><dd>",
+                          code, owed_text);
+            fg_html_escape(&page, call->cfg->vietqr_bank_bin, strlen(call->cfg->vietqr_bank_bin));
+            fg_buf_puts(&page, "</dd><dt>Số tài khoản / Account</dt><dd>");
+            fg_html_escape(&page, call->cfg->vietqr_account_no, strlen(call->cfg->vietqr_account_no));
+            if (call->cfg->vietqr_account_name[0] != '\0') {
+                fg_buf_puts(&page, " — ");
+                fg_html_escape(&page, call->cfg->vietqr_account_name, strlen(call->cfg->vietqr_account_name));
+            }
+            fg_buf_printf(&page, "</dd><dt>Nội dung / Memo</dt><dd><code>%s</code></dd></dl>", code);
+        }
+        fg_buf_puts(&page, "</body></html>");
         call->status = 200;
     }
     fg_buf_free(&call->response);

@@ -19,6 +19,15 @@ extern const char fg_web_page_head[];
 void fg_web_sandbox_page(fg_call_t *call, fg_db_t *db);
 void fg_web_sandbox_decide(fg_call_t *call, fg_db_t *db);
 
+/** GET /pay/{code}/qr.svg: the bill's VietQR code (what it still owes, the
+ *  code as memo), drawn with libqrencode. */
+void fg_web_qr_svg(fg_call_t *call, fg_db_t *db);
+
+/** GET /pay/return/{adapter}: the payer's browser back from VNPay or MoMo.
+ *  Verifies the signature and shows the payment from the database; changes
+ *  nothing. */
+void fg_web_return_page(fg_call_t *call, fg_db_t *db);
+
 /** Appends s with &, <, >, " and ' escaped for HTML text and attributes. */
 void fg_html_escape(fg_buf_t *b, const char *s, size_t n);
 

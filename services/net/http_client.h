@@ -1,0 +1,40 @@
+/*
+ * http_client.h - the outbound HTTP client for provider calls (libcurl).
+ *
+ * Blocking: call it from a database worker or a background thread, never
+ * from an h2o event loop.  One easy handle per call (provider calls are
+ * rare next to database work; no state is shared between threads).
+ */
+#ifndef FG_NET_HTTP_CLIENT_H
+#define FG_NET_HTTP_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "core/buf.h"
+#include "core/error.h"
+
+/* Connecting to a provider takes well under a second when it is up. */
+#define FG_HTTP_CONNECT_TIMEOUT_MS 5000
+/* Answers beyond this are not a provider's: the call fails. */
+#define FG_HTTP_RESPONSE_MAX (1024 * 1024)
+
+typedef struct {
+    long status;    /* HTTP status; 0 when no answer arrived */
+    fg_buf_t body;  /* the answer's body, NUL-terminated */
+    int timed_out;  /* the request may have reached the provider */
+    char error[256];
+} fg_http_response_t;
+
+/**
+ * POSTs body as application/json to url (http or https only) with the
+ * connect timeout above and timeout_ms in total.  Returns 0 when an HTTP
+ * answer arrived (any status: the caller judges it), FG_EUNAVAILABLE when
+ * none did (refused, reset, timed out: error says why).  Free out with
+ * fg_http_response_free either way.
+ */
+int fg_http_post_json(const char *url, const char *body, size_t len, int64_t timeout_ms, fg_http_response_t *out)
+    FG_MUST_USE;
+
+void fg_http_response_free(fg_http_response_t *r);
+
+#endif

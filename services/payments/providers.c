@@ -1,0 +1,594 @@
+/*
+ * providers.c - creating a payment and refunding through a provider that is
+ * reached over HTTP (MoMo's create; VNPay's and MoMo's refunds).
+ *
+ * Each request is two transactions around the provider call:
+ *   1. under the order's (or payment's) row lock: validate, write the pending
+ *      payment (or the pending refund and its reservation in
+ *      amount_refunding), and mark the Idempotency-Key 'running';
+ *   2. after the call: record the outcome and store the answer under the key
+ *      ('done'), or drop the key after a 5xx so that the request can be
+ *      retried.
+ * Nothing is half-written: between the two, the rows say "pending", which is
+ * what they are; the status-query job settles a payment whose answer was
+ * lost.
+ */
+#include "payments/providers.h"
+
+#include <stdio.h>
+#include <string.h>
+#include "core/text.h"
+#include "ledger/ledger.h"
+#include "net/http_client.h"
+#include "orders/orders_internal.h"
+#include "payments/payments_internal.h"
+
+static const char SQL_IDEM_RUNNING[] =
+    "INSERT INTO idempotency_keys (scope, idem_key, fingerprint, state, created_at, expires_at) "
+    "VALUES (?, ?, ?, 'running', ?, ?)";
+static const char SQL_IDEM_DONE[] =
+    "UPDATE idempotency_keys SET state = 'done', status_code = ?, response_body = ?, expires_at = ? "
+    "WHERE scope = ? AND idem_key = ? AND state = 'running'";
+static const char SQL_IDEM_DROP[] =
+    "DELETE FROM idempotency_keys WHERE scope = ? AND idem_key = ? AND state = 'running'";
+static const char SQL_PAYMENT_INSERT[] =
+    "INSERT INTO payments (public_id, order_id, merchant_id, adapter, amount, currency, status, created_at, "
+    "updated_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?)";
+static const char SQL_PAYMENT_REFUSED[] =
+    "UPDATE payments SET status = 'failed', failure_reason = ?, updated_at = ? WHERE public_id = ? "
+    "AND status = 'pending'";
+static const char SQL_REFUND_INSERT[] =
+    "INSERT INTO refunds (public_id, payment_id, merchant_id, amount, currency, status, reason, created_at, "
+    "updated_at) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?)";
+static const char SQL_REFUND_RESERVE[] =
+    "UPDATE payments SET amount_refunding = amount_refunding + ?, updated_at = ? WHERE id = ?";
+static const char SQL_REFUND_FINISH[] =
+    "UPDATE refunds SET status = ?, provider_refund_id = ?, updated_at = ? WHERE public_id = ? AND status = 'pending'";
+static const char SQL_REFUND_SETTLE[] =
+    "UPDATE payments SET amount_refunded = amount_refunded + ?, amount_refunding = amount_refunding - ?, "
+    "updated_at = ? WHERE id = ?";
+static const char SQL_ORDER_REFUNDED[] =
+    "UPDATE orders SET amount_refunded = amount_refunded + ?, updated_at = ? WHERE id = ?";
+
+/* ---- the 'running' Idempotency-Key ------------------------------------------- */
+
+static int idem_running(fg_db_t *db, fg_call_t *call, int64_t now)
+{
+    fg_stmt_t s;
+    int rc;
+    if (call->idem_key == NULL)
+        return 0;
+    if ((rc = fg_stmt_init(&s, db, SQL_IDEM_RUNNING)) != 0)
+        return rc;
+    fg_stmt_cstr(&s, call->idem_scope);
+    fg_stmt_blob(&s, call->idem_key, call->idem_key_len);
+    fg_stmt_blob(&s, call->fingerprint, FG_SHA256_LEN);
+    fg_stmt_int(&s, now);
+    fg_stmt_int(&s, now + FG_IDEM_RUNNING_LEASE_MS);
+    return fg_stmt_exec(&s);
+}
+
+/* Stores the answer (status < 500) under the running key inside the
+ * caller's transaction, or drops the key (a 5xx can be retried). */
+static int idem_complete(fg_db_t *db, fg_call_t *call, int status, const fg_buf_t *body)
+{
+    fg_stmt_t s;
+    int rc;
+    if (call->idem_key == NULL)
+        return 0;
+    if (status >= 500) {
+        if ((rc = fg_stmt_init(&s, db, SQL_IDEM_DROP)) != 0)
+            return rc;
+        fg_stmt_cstr(&s, call->idem_scope);
+        fg_stmt_blob(&s, call->idem_key, call->idem_key_len);
+        return fg_stmt_exec(&s);
+    }
+    if ((rc = fg_stmt_init(&s, db, SQL_IDEM_DONE)) != 0)
+        return rc;
+    fg_stmt_int(&s, status);
+    fg_stmt_blob(&s, body->data != NULL ? body->data : "", body->len);
+    fg_stmt_int(&s, fg_now_ms() + FG_IDEM_TTL_MS);
+    fg_stmt_cstr(&s, call->idem_scope);
+    fg_stmt_blob(&s, call->idem_key, call->idem_key_len);
+    if ((rc = fg_stmt_exec(&s)) == 0)
+        call->idem_stored = 1;
+    return rc;
+}
+
+/* After FG_ECONFLICT on the running key: the stored answer, 409 in progress
+ * or 422 reused (as payments.c does for its own key conflicts). */
+static void answer_existing(fg_call_t *call, fg_db_t *db)
+{
+    int rc = fg_idem_answer_existing(db, call);
+    if (rc != 0)
+        fg_call_db_error(call, db, rc == FG_ENOTFOUND ? FG_ERETRY : rc);
+}
+
+/* Sends a built request; fills *status and *body (the answer, may be empty).
+ * 0 when an answer arrived, FG_EUNAVAILABLE otherwise (reason set). */
+static int call_provider(const fg_provider_request_t *req, fg_http_response_t *res, char *reason, size_t cap)
+{
+    int rc = fg_http_post_json(req->url.data, req->body.data, req->body.len, req->timeout_ms, res);
+    if (rc != 0)
+        snprintf(reason, cap, "the provider did not answer: %s", res->error);
+    return rc;
+}
+
+/* ---- create ------------------------------------------------------------------- */
+
+typedef enum { CREATE_OK, CREATE_ORDER_NOT_FOUND, CREATE_NOT_PAYABLE, CREATE_BAD_AMOUNT, CREATE_RANGE,
+               CREATE_UNCONFIGURED } create_outcome_t;
+
+typedef struct {
+    fg_call_t *call;
+    const fg_adapter_t *adapter;
+    int64_t requested;
+    create_outcome_t outcome;
+    int idem_conflict;
+    char status[24];
+    char payment_id[FG_ID_CAP];
+    char code[FG_ORDER_CODE_LEN + 1];
+    char currency[4];
+    int64_t amount, now;
+    fg_buf_t description;
+    fg_provider_request_t req;
+} create_t;
+
+static int create_refuse(create_t *c, create_outcome_t outcome)
+{
+    c->outcome = outcome;
+    return 1;
+}
+
+static int create_begin_tx(fg_db_t *db, void *arg)
+{
+    create_t *c = arg;
+    fg_order_row_t order;
+    fg_stmt_t s;
+    int rc;
+    c->now = fg_now_ms();
+    c->idem_conflict = 0;
+    fg_provider_request_free(&c->req);
+    fg_buf_reset(&c->description);
+    fg_order_row_init(&order);
+    if ((rc = idem_running(db, c->call, c->now)) != 0) {
+        c->idem_conflict = rc == FG_ECONFLICT;
+        goto Exit;
+    }
+    rc = fg_order_load(db, c->call->merchant_id, c->call->params[0], c->call->param_lens[0], 1, &order);
+    if (rc == FG_ENOTFOUND) {
+        rc = create_refuse(c, CREATE_ORDER_NOT_FOUND);
+        goto Exit;
+    }
+    if (rc != 0)
+        goto Exit;
+    const char *status = fg_order_effective_status(order.status.data, !order.expires_at_null, order.expires_at, c->now);
+    snprintf(c->status, sizeof(c->status), "%s", status);
+    int64_t owed = order.amount - order.amount_paid;
+    if (strcmp(status, "open") != 0 && strcmp(status, "partially_paid") != 0) {
+        rc = create_refuse(c, CREATE_NOT_PAYABLE);
+        goto Exit;
+    }
+    if (c->requested != 0 && (c->requested > owed || (!order.allow_partial && c->requested != owed))) {
+        rc = create_refuse(c, CREATE_BAD_AMOUNT);
+        goto Exit;
+    }
+    c->amount = c->requested != 0 ? c->requested : owed;
+    snprintf(c->code, sizeof(c->code), "%s", order.code.data);
+    snprintf(c->currency, sizeof(c->currency), "%s", order.currency.data);
+    if (!order.description_null)
+        fg_buf_append(&c->description, order.description.data, order.description.len);
+    if (fg_id_new("pay_", c->payment_id, sizeof(c->payment_id)) < 0) {
+        rc = FG_EIO;
+        goto Exit;
+    }
+    fg_payment_start_t in = {c->payment_id, c->amount, c->currency, c->code,
+                             c->description.len > 0 ? c->description.data : NULL, NULL, c->now};
+    if ((rc = c->adapter->start_request(c->call->cfg, &in, &c->req)) != 0) {
+        rc = create_refuse(c, rc == FG_ERANGE ? CREATE_RANGE : CREATE_UNCONFIGURED);
+        goto Exit;
+    }
+    if ((rc = fg_stmt_init(&s, db, SQL_PAYMENT_INSERT)) != 0)
+        goto Exit;
+    fg_stmt_cstr(&s, c->payment_id);
+    fg_stmt_int(&s, order.id);
+    fg_stmt_int(&s, (int64_t)c->call->merchant_id);
+    fg_stmt_cstr(&s, c->adapter->name);
+    fg_stmt_int(&s, c->amount);
+    fg_stmt_cstr(&s, c->currency);
+    fg_stmt_int(&s, c->now);
+    fg_stmt_int(&s, c->now);
+    rc = fg_stmt_exec(&s);
+Exit:
+    fg_order_row_free(&order);
+    return rc;
+}
+
+typedef struct {
+    create_t *c;
+    int provider_rc; /* 0 started, FG_EINVALID refused, FG_EUNAVAILABLE */
+    const char *reason;
+    fg_payment_started_t started;
+    int status;
+    fg_buf_t body;
+} create_end_t;
+
+static int create_end_tx(fg_db_t *db, void *arg)
+{
+    create_end_t *e = arg;
+    fg_call_t *call = e->c->call;
+    fg_payment_row_t p;
+    fg_stmt_t s;
+    int rc = 0;
+    memset(&p, 0, sizeof(p));
+    fg_buf_reset(&e->body);
+    if (e->provider_rc == FG_EINVALID) {
+        if ((rc = fg_stmt_init(&s, db, SQL_PAYMENT_REFUSED)) != 0)
+            goto Exit;
+        fg_stmt_str(&s, e->reason, strlen(e->reason) < 200 ? strlen(e->reason) : 200);
+        fg_stmt_int(&s, fg_now_ms());
+        fg_stmt_cstr(&s, e->c->payment_id);
+        if ((rc = fg_stmt_exec(&s)) != 0)
+            goto Exit;
+    }
+    if (e->provider_rc != 0) {
+        e->status = 502;
+        rc = idem_complete(db, call, e->status, &e->body);
+        goto Exit;
+    }
+    if ((rc = fg_payment_load(db, e->c->payment_id, call->merchant_id, 0, &p)) != 0)
+        goto Exit;
+    fg_buf_t extra = FG_BUF_INIT;
+    fg_json_kv_strn(&extra, 1, "redirect_url", e->started.redirect_url.data, e->started.redirect_url.len);
+    fg_payment_json(&e->body, &p, extra.data);
+    fg_buf_free(&extra);
+    e->status = 201;
+    rc = idem_complete(db, call, e->status, &e->body);
+Exit:
+    fg_payment_row_free(&p);
+    return rc;
+}
+
+static void create_answer_refusal(fg_call_t *call, const create_t *c)
+{
+    if (c->outcome == CREATE_ORDER_NOT_FOUND) {
+        fg_call_error(call, 404, "not_found", "order_not_found", "no such order", NULL);
+    } else if (c->outcome == CREATE_NOT_PAYABLE) {
+        fg_buf_t msg = FG_BUF_INIT;
+        fg_buf_printf(&msg, "the order is %s: only an open or partially paid order can be paid", c->status);
+        fg_call_error(call, 409, "conflict", "order_not_payable", msg.data, NULL);
+        fg_buf_free(&msg);
+    } else if (c->outcome == CREATE_BAD_AMOUNT) {
+        fg_call_error(call, 422, "invalid_request", "amount_invalid",
+                      "amount must be what the order still owes, or less when it allows partial payment", "amount");
+    } else if (c->outcome == CREATE_RANGE) {
+        fg_call_error(call, 422, "invalid_request", "amount_out_of_range",
+                      "the amount is outside what this payment method accepts (MoMo: 1,000..50,000,000 VND)",
+                      "amount");
+    } else {
+        fg_call_error(call, 422, "invalid_request", "method_unavailable",
+                      "this payment method is not configured for this currency", "method");
+    }
+}
+
+void fg_providers_create_payment(fg_call_t *call, fg_db_t *db, const fg_adapter_t *adapter, int64_t requested)
+{
+    create_t c = {.call = call, .adapter = adapter, .requested = requested};
+    create_end_t e = {.c = &c};
+    char reason[300] = "";
+    fg_http_response_t res;
+    int rc = fg_db_tx(db, create_begin_tx, &c);
+    if (rc == FG_ECONFLICT && c.idem_conflict) {
+        answer_existing(call, db);
+        goto Exit;
+    }
+    if (rc == 1) {
+        create_answer_refusal(call, &c);
+        goto Exit;
+    }
+    if (rc != 0) {
+        fg_call_db_error(call, db, rc);
+        goto Exit;
+    }
+    fg_payment_start_t in = {c.payment_id, c.amount, c.currency, c.code,
+                             c.description.len > 0 ? c.description.data : NULL, NULL, c.now};
+    e.provider_rc = call_provider(&c.req, &res, reason, sizeof(reason));
+    if (e.provider_rc == 0)
+        e.provider_rc = adapter->start_response(call->cfg, &in, res.status, res.body.data, res.body.len, &e.started,
+                                                reason, sizeof(reason));
+    if (e.provider_rc != 0 && e.provider_rc != FG_EINVALID)
+        e.provider_rc = FG_EUNAVAILABLE;
+    fg_http_response_free(&res);
+    e.reason = reason;
+    if (e.provider_rc != 0)
+        fprintf(stderr, "{\"level\":\"warn\",\"msg\":\"payment not started at the provider\",\"adapter\":\"%s\","
+                        "\"payment\":\"%s\",\"reason\":\"%s\"}\n", adapter->name, c.payment_id, reason);
+    rc = fg_db_tx(db, create_end_tx, &e);
+    if (rc != 0) {
+        fg_call_db_error(call, db, rc);
+    } else if (e.status == 201) {
+        fg_call_json(call, 201, &e.body);
+    } else if (e.provider_rc == FG_EINVALID) {
+        fg_call_error(call, 502, "unavailable", "provider_refused", reason, NULL);
+    } else {
+        fg_buf_t msg = FG_BUF_INIT;
+        fg_buf_printf(&msg, "the payment provider is unavailable; payment %s stays pending and is checked with "
+                            "the provider later",
+                      c.payment_id);
+        fg_call_error(call, 502, "unavailable", "provider_unavailable", msg.data, NULL);
+        fg_buf_free(&msg);
+    }
+Exit:
+    fg_buf_free(&e.body);
+    fg_buf_free(&e.started.redirect_url);
+    fg_buf_free(&e.started.qr_payload);
+    fg_buf_free(&c.description);
+    fg_provider_request_free(&c.req);
+}
+
+/* ---- refunds -------------------------------------------------------------------- */
+
+typedef enum { REFUND_OK, REFUND_NOT_FOUND, REFUND_NOT_SUCCEEDED, REFUND_TOO_MUCH, REFUND_NOT_SUPPORTED,
+               REFUND_RANGE } refund_outcome_t;
+
+typedef struct {
+    fg_call_t *call;
+    int64_t amount;
+    const char *reason;
+    refund_outcome_t outcome;
+    int idem_conflict;
+    int64_t refundable, now;
+    char refund_id[FG_ID_CAP];
+    const fg_adapter_t *adapter;
+    fg_provider_request_t req;
+} refund_t;
+
+static void refund_json(fg_buf_t *b, const char *id, const fg_payment_row_t *p, int64_t amount, const char *status,
+                        const char *reason, int64_t created)
+{
+    char at[40];
+    fg_time_format_rfc3339(created, 0, at, sizeof(at));
+    fg_buf_putc(b, '{');
+    fg_json_kv_str(b, 0, "id", id);
+    fg_json_kv_str(b, 1, "object", "refund");
+    fg_json_kv_strn(b, 1, "payment_id", p->public_id.data, p->public_id.len);
+    fg_json_kv_strn(b, 1, "order_id", p->order_public_id.data, p->order_public_id.len);
+    fg_json_kv_int(b, 1, "amount", amount);
+    fg_json_kv_strn(b, 1, "currency", p->currency.data, p->currency.len);
+    fg_json_kv_str(b, 1, "status", status);
+    fg_json_kv_str(b, 1, "reason", reason);
+    fg_json_kv_str(b, 1, "created_at", at);
+    fg_buf_putc(b, '}');
+}
+
+static int refund_begin_tx(fg_db_t *db, void *arg)
+{
+    refund_t *r = arg;
+    fg_payment_row_t p;
+    fg_stmt_t s;
+    int rc;
+    memset(&p, 0, sizeof(p));
+    r->now = fg_now_ms();
+    r->idem_conflict = 0;
+    fg_provider_request_free(&r->req);
+    if ((rc = idem_running(db, r->call, r->now)) != 0) {
+        r->idem_conflict = rc == FG_ECONFLICT;
+        goto Exit;
+    }
+    rc = fg_payment_load(db, r->call->params[0], r->call->merchant_id, 1, &p);
+    r->outcome = rc == FG_ENOTFOUND ? REFUND_NOT_FOUND : REFUND_OK;
+    if (rc != 0)
+        goto Exit;
+    r->adapter = fg_adapter_find(p.adapter.data);
+    r->refundable = p.amount_received - p.amount_refunded - p.amount_refunding;
+    if (strcmp(p.status.data, "succeeded") != 0)
+        r->outcome = REFUND_NOT_SUCCEEDED;
+    else if (r->amount > r->refundable)
+        r->outcome = REFUND_TOO_MUCH;
+    else if (r->adapter == NULL || r->adapter->refund_request == NULL)
+        r->outcome = REFUND_NOT_SUPPORTED;
+    if (r->outcome != REFUND_OK) {
+        rc = 1;
+        goto Exit;
+    }
+    if (fg_id_new("rfd_", r->refund_id, sizeof(r->refund_id)) < 0) {
+        rc = FG_EIO;
+        goto Exit;
+    }
+    fg_refund_in_t in = {p.public_id.data,     p.provider_txn_id.data, p.created_at, r->refund_id,
+                         r->amount,            r->amount == r->refundable, r->reason, r->now};
+    if ((rc = r->adapter->refund_request(r->call->cfg, &in, &r->req)) != 0) {
+        r->outcome = rc == FG_ERANGE ? REFUND_RANGE : REFUND_NOT_SUPPORTED;
+        rc = 1;
+        goto Exit;
+    }
+    if ((rc = fg_stmt_init(&s, db, SQL_REFUND_INSERT)) != 0)
+        goto Exit;
+    fg_stmt_cstr(&s, r->refund_id);
+    fg_stmt_int(&s, p.id);
+    fg_stmt_int(&s, p.merchant_id);
+    fg_stmt_int(&s, r->amount);
+    fg_stmt_cstr(&s, p.currency.data);
+    fg_stmt_cstr(&s, r->reason);
+    fg_stmt_int(&s, r->now);
+    fg_stmt_int(&s, r->now);
+    if ((rc = fg_stmt_exec(&s)) != 0 || (rc = fg_stmt_init(&s, db, SQL_REFUND_RESERVE)) != 0)
+        goto Exit;
+    fg_stmt_int(&s, r->amount);
+    fg_stmt_int(&s, r->now);
+    fg_stmt_int(&s, p.id);
+    rc = fg_stmt_exec(&s);
+Exit:
+    fg_payment_row_free(&p);
+    return rc;
+}
+
+typedef struct {
+    refund_t *r;
+    int provider_rc; /* 0 refunded, FG_EINVALID refused, FG_EUNAVAILABLE */
+    char provider_refund_id[FG_PROVIDER_TXN_MAX + 1];
+    const char *reason;
+    fg_buf_t body;
+} refund_end_t;
+
+/* The ledger and the counters of a refund the provider made. */
+static int refund_settle(fg_db_t *db, const refund_t *r, const fg_payment_row_t *p, int64_t refund_row_id,
+                         int64_t now)
+{
+    int64_t from_merchant, from_unapplied;
+    char clearing[FG_ACCOUNT_CODE_MAX + 1], merchant[FG_ACCOUNT_CODE_MAX + 1];
+    fg_stmt_t s;
+    fg_refund_split(p->amount_applied, p->amount_refunded, r->amount, &from_merchant, &from_unapplied);
+    fg_journal_t j = {.kind = "refund", .refund_id = refund_row_id, .memo = p->public_id.data};
+    snprintf(clearing, sizeof(clearing), "assets:clearing:%s", p->adapter.data);
+    snprintf(merchant, sizeof(merchant), "liabilities:merchant:%s", p->merchant_public_id.data);
+    fg_journal_add(&j, merchant, (uint64_t)p->merchant_id, p->currency.data, from_merchant);
+    fg_journal_add(&j, "liabilities:unapplied", 0, p->currency.data, from_unapplied);
+    fg_journal_add(&j, clearing, 0, p->currency.data, -r->amount);
+    int rc = fg_ledger_post(db, &j, now, NULL);
+    if (rc != 0 || (rc = fg_stmt_init(&s, db, SQL_REFUND_SETTLE)) != 0)
+        return rc;
+    fg_stmt_int(&s, r->amount);
+    fg_stmt_int(&s, r->amount);
+    fg_stmt_int(&s, now);
+    fg_stmt_int(&s, p->id);
+    if ((rc = fg_stmt_exec(&s)) != 0 || from_merchant == 0)
+        return rc;
+    if ((rc = fg_stmt_init(&s, db, SQL_ORDER_REFUNDED)) != 0)
+        return rc;
+    fg_stmt_int(&s, from_merchant);
+    fg_stmt_int(&s, now);
+    fg_stmt_int(&s, p->order_id);
+    return fg_stmt_exec(&s);
+}
+
+static const char SQL_REFUND_ROW[] = "SELECT id FROM refunds WHERE public_id = ?";
+
+static int refund_end_tx(fg_db_t *db, void *arg)
+{
+    refund_end_t *e = arg;
+    refund_t *r = e->r;
+    fg_payment_row_t p;
+    fg_stmt_t s;
+    int64_t now = fg_now_ms(), row_id = 0;
+    memset(&p, 0, sizeof(p));
+    fg_buf_reset(&e->body);
+    int rc = fg_payment_load(db, r->call->params[0], r->call->merchant_id, 1, &p);
+    if (rc != 0 || (rc = fg_stmt_init(&s, db, SQL_REFUND_ROW)) != 0)
+        goto Exit;
+    fg_stmt_cstr(&s, r->refund_id);
+    fg_stmt_out_int(&s, &row_id, NULL);
+    if ((rc = fg_stmt_exec(&s)) != 0 || (rc = fg_stmt_fetch(&s)) < 0)
+        goto Exit;
+    fg_stmt_done(&s);
+    if (rc != 1) {
+        rc = FG_ENOTFOUND;
+        goto Exit;
+    }
+    const char *status = e->provider_rc == 0 ? "succeeded" : "failed";
+    if ((rc = fg_stmt_init(&s, db, SQL_REFUND_FINISH)) != 0)
+        goto Exit;
+    fg_stmt_cstr(&s, status);
+    fg_stmt_cstr(&s, e->provider_rc == 0 ? e->provider_refund_id : NULL);
+    fg_stmt_int(&s, now);
+    fg_stmt_cstr(&s, r->refund_id);
+    if ((rc = fg_stmt_exec(&s)) != 0)
+        goto Exit;
+    if (fg_stmt_affected(&s) != 1) {
+        rc = FG_ERETRY; /* cannot happen: the refund is ours until this commit */
+        goto Exit;
+    }
+    if (e->provider_rc == 0) {
+        rc = refund_settle(db, r, &p, row_id, now);
+    } else if ((rc = fg_stmt_init(&s, db, SQL_REFUND_SETTLE)) == 0) {
+        fg_stmt_int(&s, 0);
+        fg_stmt_int(&s, r->amount); /* release the reservation */
+        fg_stmt_int(&s, now);
+        fg_stmt_int(&s, p.id);
+        rc = fg_stmt_exec(&s);
+    }
+    if (rc != 0)
+        goto Exit;
+    refund_json(&e->body, r->refund_id, &p, r->amount, status, r->reason, r->now);
+    if ((rc = fg_event_insert(db, (uint64_t)p.merchant_id, e->provider_rc == 0 ? "refund.succeeded" : "refund.failed",
+                              p.order_id, &e->body, now)) != 0)
+        goto Exit;
+    /* the answer, stored under the key in this transaction (a 5xx drops it) */
+    if (e->provider_rc == 0) {
+        fg_call_json(r->call, 201, &e->body);
+    } else if (e->provider_rc == FG_EINVALID) {
+        fg_call_error(r->call, 409, "conflict", "provider_refused", e->reason, NULL);
+    } else {
+        fg_buf_t msg = FG_BUF_INIT;
+        fg_buf_printf(&msg, "the payment provider is unavailable; refund %s was not made and can be retried",
+                      r->refund_id);
+        fg_call_error(r->call, 502, "unavailable", "provider_unavailable", msg.data, NULL);
+        fg_buf_free(&msg);
+    }
+    rc = idem_complete(db, r->call, r->call->status, &r->call->response);
+Exit:
+    fg_payment_row_free(&p);
+    return rc;
+}
+
+static void refund_answer_refusal(fg_call_t *call, const refund_t *r)
+{
+    if (r->outcome == REFUND_NOT_FOUND) {
+        fg_call_error(call, 404, "not_found", "payment_not_found", "no such payment", NULL);
+    } else if (r->outcome == REFUND_NOT_SUCCEEDED) {
+        fg_call_error(call, 409, "conflict", "payment_not_refundable", "only a succeeded payment can be refunded", NULL);
+    } else if (r->outcome == REFUND_TOO_MUCH) {
+        fg_buf_t msg = FG_BUF_INIT;
+        fg_buf_printf(&msg, "amount exceeds what is refundable (%lld)", (long long)r->refundable);
+        fg_call_error(call, 422, "invalid_request", "refund_exceeds_refundable", msg.data, "amount");
+        fg_buf_free(&msg);
+    } else if (r->outcome == REFUND_RANGE) {
+        fg_call_error(call, 422, "invalid_request", "amount_out_of_range",
+                      "the amount is outside what this provider refunds (MoMo: 1,000..50,000,000 VND)", "amount");
+    } else {
+        fg_call_error(call, 422, "invalid_request", "refund_not_supported",
+                      "this payment cannot be refunded through its provider (a bank transfer is returned by an "
+                      "outgoing transfer)",
+                      NULL);
+    }
+}
+
+void fg_providers_refund(fg_call_t *call, fg_db_t *db, int64_t amount, const char *reason)
+{
+    refund_t r = {.call = call, .amount = amount, .reason = reason};
+    refund_end_t e = {.r = &r};
+    char why[300] = "";
+    fg_http_response_t res;
+    int rc = fg_db_tx(db, refund_begin_tx, &r);
+    if (rc == FG_ECONFLICT && r.idem_conflict) {
+        answer_existing(call, db);
+        goto Exit;
+    }
+    if (rc == 1) {
+        refund_answer_refusal(call, &r);
+        goto Exit;
+    }
+    if (rc != 0) {
+        fg_call_db_error(call, db, rc);
+        goto Exit;
+    }
+    fg_refund_in_t in = {call->params[0], NULL, 0, r.refund_id, r.amount, 0, r.reason, r.now};
+    e.provider_rc = call_provider(&r.req, &res, why, sizeof(why));
+    if (e.provider_rc == 0)
+        e.provider_rc = r.adapter->refund_response(call->cfg, &in, res.status, res.body.data, res.body.len,
+                                                   e.provider_refund_id, sizeof(e.provider_refund_id), why,
+                                                   sizeof(why));
+    if (e.provider_rc != 0 && e.provider_rc != FG_EINVALID)
+        e.provider_rc = FG_EUNAVAILABLE;
+    fg_http_response_free(&res);
+    e.reason = why;
+    if (e.provider_rc != 0)
+        fprintf(stderr, "{\"level\":\"warn\",\"msg\":\"refund not made by the provider\",\"refund\":\"%s\","
+                        "\"reason\":\"%s\"}\n", r.refund_id, why);
+    rc = fg_db_tx(db, refund_end_tx, &e);
+    if (rc != 0)
+        fg_call_db_error(call, db, rc); /* the refund stays pending, reserved; the key frees after its lease */
+Exit:
+    fg_buf_free(&e.body);
+    fg_provider_request_free(&r.req);
+}

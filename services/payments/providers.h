@@ -1,0 +1,46 @@
+/*
+ * providers.h - payments, refunds and status queries that need a call to the
+ * provider over HTTP (VNPay, MoMo), and the bank feed (SePay) that settles
+ * VietQR transfers.
+ *
+ * A provider call never runs inside a database transaction and never on an
+ * event loop: the handlers below run on database workers and the query job
+ * on its own thread.  Work that spans a call is split in two transactions
+ * around it; an Idempotency-Key is held in the 'running' state meanwhile
+ * (a request that finds it gets 409 idempotency_key_in_progress).
+ */
+#ifndef FG_PAYMENTS_PROVIDERS_H
+#define FG_PAYMENTS_PROVIDERS_H
+
+#include "adapter.h"
+#include "db/db.h"
+#include "http/http.h"
+
+/* A 'running' Idempotency-Key expires after this unless its request
+ * finishes: many times the longest provider call (30 s), short enough that
+ * a crashed instance frees the key for a retry soon. */
+#define FG_IDEM_RUNNING_LEASE_MS (5 * 60 * 1000)
+
+/** POST /v1/orders/{id}/payments for an adapter with start_request (MoMo):
+ *  the payment row is committed pending, the provider is called, and the
+ *  answer is 201 with its redirect_url, or 502 provider_unavailable /
+ *  provider_refused with the payment left pending / failed. */
+void fg_providers_create_payment(fg_call_t *call, fg_db_t *db, const fg_adapter_t *adapter, int64_t requested);
+
+/** POST /v1/payments/{id}/refunds for a payment whose adapter refunds over
+ *  HTTP (or cannot refund: 422 refund_not_supported). */
+void fg_providers_refund(fg_call_t *call, fg_db_t *db, int64_t amount, const char *reason);
+
+/** POST /v1/webhooks/sepay: the bank feed's transfer notification. */
+void fg_sepay_webhook(fg_call_t *call, fg_db_t *db);
+
+/** Queries the providers about due pending payments, at most limit of them,
+ *  and applies what they report.  Returns how many were queried, or < 0 on a
+ *  database error.  Blocking: run from a background thread. */
+int fg_providers_query_round(fg_db_t *db, const fg_config_t *cfg, int limit);
+
+/** Starts / stops the background query job of this instance. */
+int fg_providers_start(const fg_config_t *cfg) FG_MUST_USE;
+void fg_providers_stop(void);
+
+#endif

@@ -1,0 +1,271 @@
+/*
+ * sepay.c - POST /v1/webhooks/sepay: transfers on the collection account,
+ * reported by the SePay bank feed, settle VietQR orders.
+ *
+ * 1. The Apikey header is compared in constant time; then the body is read.
+ * 2. One transaction per transfer, keyed in webhook_inbox by
+ *    (vietqr, "sepay:<id>"): a duplicate hits the key, rolls back and gets the
+ *    same {"success":true}.
+ *    - an incoming transfer whose memo holds the code of an order (case,
+ *      spaces, punctuation tolerated; the check symbol verified) settles it
+ *      through the same apply path as every payment (webhook.c): the order's
+ *      pending VietQR payment, or a payment row created for the transfer in
+ *      this transaction.  A closed order's money goes to unapplied there.
+ *    - an incoming transfer that matches no order is money all the same: a
+ *      "receipt" journal, Dr assets:clearing:vietqr / Cr liabilities:unapplied,
+ *      for staff to resolve.  Never dropped.
+ *    - an outgoing transfer is recorded, nothing else (only "in" credits).
+ */
+#include "payments/providers.h"
+
+#include <stdio.h>
+#include <string.h>
+#include "core/ids.h"
+#include "core/text.h"
+#include "ledger/ledger.h"
+#include "orders/orders_internal.h"
+#include "payments/payments_internal.h"
+#include "sepay/sepay.h"
+#include "vietqr/vietqr.h"
+
+/* Codes looked up per memo: a memo rarely holds more than one. */
+#define MEMO_CODES_MAX 8
+/* Stored bodies are cut here, as in webhook.c. */
+#define INBOX_BODY_MAX (256 * 1024)
+/* A journal memo is at most 500 characters; the bank memo is cut to fit. */
+#define RECEIPT_MEMO_BYTES 400
+
+static const char SQL_INBOX[] =
+    "INSERT INTO webhook_inbox (adapter, provider_event_id, status, reason, method, query, headers, body, "
+    "response_status, response_body, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+static const char SQL_ORDER_BY_CODE[] =
+    "SELECT id, status, expires_at, currency FROM orders WHERE code = ?";
+static const char SQL_PENDING_QR[] =
+    "SELECT public_id, status FROM payments WHERE order_id = ? AND adapter = 'vietqr' AND status = 'pending' "
+    "ORDER BY id LIMIT 1 FOR UPDATE";
+static const char SQL_PAYMENT_INSERT[] =
+    "INSERT INTO payments (public_id, order_id, merchant_id, adapter, amount, currency, status, created_at, "
+    "updated_at) SELECT ?, id, merchant_id, 'vietqr', ?, currency, 'pending', ?, ? FROM orders WHERE id = ?";
+
+typedef struct {
+    fg_call_t *call;
+    const fg_sepay_transfer_t *t;
+    char event_id[FG_PROVIDER_EVENT_MAX + 1];
+    fg_ack_t outcome;
+    const char *reason;
+    const char *inbox_status;
+} sepay_t;
+
+static int record(fg_db_t *db, sepay_t *a, const char *event_id)
+{
+    fg_call_t *call = a->call;
+    int status;
+    const char *type;
+    fg_buf_t ack = FG_BUF_INIT;
+    fg_stmt_t s;
+    fg_adapter_vietqr.ack(a->outcome, &status, &ack, &type);
+    int rc = fg_stmt_init(&s, db, SQL_INBOX);
+    if (rc == 0) {
+        fg_stmt_cstr(&s, fg_adapter_vietqr.name);
+        fg_stmt_cstr(&s, event_id);
+        fg_stmt_cstr(&s, a->inbox_status);
+        fg_stmt_cstr(&s, a->reason);
+        fg_stmt_cstr(&s, call->method);
+        fg_stmt_cstr(&s, call->query_raw);
+        fg_stmt_str(&s, call->headers.data != NULL ? call->headers.data : "", call->headers.len);
+        fg_stmt_blob(&s, call->body != NULL ? call->body : "",
+                     call->body_len < INBOX_BODY_MAX ? call->body_len : INBOX_BODY_MAX);
+        fg_stmt_int(&s, status);
+        fg_stmt_str(&s, ack.data != NULL ? ack.data : "", ack.len);
+        fg_stmt_int(&s, fg_now_ms());
+        rc = fg_stmt_exec(&s);
+    }
+    fg_buf_free(&ack);
+    return rc;
+}
+
+static int record_tx(fg_db_t *db, void *arg) { return record(db, arg, NULL); }
+
+/* Records a delivery that has no effect (refused, unreadable, duplicate). */
+static void record_alone(fg_db_t *db, sepay_t *a, const char *status)
+{
+    a->inbox_status = status;
+    if (fg_db_tx(db, record_tx, a) != 0)
+        fprintf(stderr, "{\"level\":\"error\",\"msg\":\"cannot record bank-feed webhook\",\"error\":\"%s\"}\n",
+                fg_db_error(db));
+}
+
+/* The first order named in the memo: an open one if any, else any. */
+static int find_order(fg_db_t *db, const char *content, int64_t now, int64_t *order_id)
+{
+    char codes[MEMO_CODES_MAX][FG_ORDER_CODE_LEN + 1];
+    int count = fg_order_code_find_all(content, strlen(content), codes, MEMO_CODES_MAX), rc = 0;
+    int64_t fallback = 0;
+    *order_id = 0;
+    for (int i = 0; i < count && *order_id == 0; i++) {
+        fg_buf_t status = FG_BUF_INIT, currency = FG_BUF_INIT;
+        int64_t id = 0, expires = 0;
+        int expires_null = 1;
+        fg_stmt_t s;
+        if ((rc = fg_stmt_init(&s, db, SQL_ORDER_BY_CODE)) != 0)
+            return rc;
+        fg_stmt_cstr(&s, codes[i]);
+        fg_stmt_out_int(&s, &id, NULL);
+        fg_stmt_out_text(&s, &status, NULL);
+        fg_stmt_out_int(&s, &expires, &expires_null);
+        fg_stmt_out_text(&s, &currency, NULL);
+        if ((rc = fg_stmt_exec(&s)) == 0 && (rc = fg_stmt_fetch(&s)) == 1) {
+            rc = 0;
+            const char *effective = fg_order_effective_status(status.data, !expires_null, expires, now);
+            int vnd = strcmp(currency.data, "VND") == 0; /* a NAPAS transfer is VND */
+            if (vnd && (strcmp(effective, "open") == 0 || strcmp(effective, "partially_paid") == 0))
+                *order_id = id;
+            else if (vnd && fallback == 0)
+                fallback = id;
+        }
+        fg_stmt_done(&s);
+        fg_buf_free(&status);
+        fg_buf_free(&currency);
+        if (rc < 0)
+            return rc;
+    }
+    if (*order_id == 0)
+        *order_id = fallback;
+    return 0;
+}
+
+/* The order's pending VietQR payment (the one its QR was shown for), or a new
+ * payment row for this transfer; its public id into payment_id. */
+static int payment_for(fg_db_t *db, const sepay_t *a, int64_t order_id, int64_t now, char *payment_id, size_t cap)
+{
+    fg_buf_t public_id = FG_BUF_INIT, status = FG_BUF_INIT;
+    fg_stmt_t s;
+    int rc = fg_stmt_init(&s, db, SQL_PENDING_QR);
+    if (rc != 0)
+        return rc;
+    fg_stmt_int(&s, order_id);
+    fg_stmt_out_text(&s, &public_id, NULL);
+    fg_stmt_out_text(&s, &status, NULL);
+    if ((rc = fg_stmt_exec(&s)) == 0 && (rc = fg_stmt_fetch(&s)) >= 0) {
+        fg_stmt_done(&s);
+        /* the row as locked: a concurrent transfer may have settled it */
+        if (rc == 1 && strcmp(status.data, "pending") == 0) {
+            snprintf(payment_id, cap, "%s", public_id.data);
+            rc = 0;
+            goto Exit;
+        }
+        if (fg_id_new("pay_", payment_id, cap) < 0) {
+            rc = FG_EIO;
+            goto Exit;
+        }
+        if ((rc = fg_stmt_init(&s, db, SQL_PAYMENT_INSERT)) != 0)
+            goto Exit;
+        fg_stmt_cstr(&s, payment_id);
+        fg_stmt_int(&s, a->t->amount);
+        fg_stmt_int(&s, now);
+        fg_stmt_int(&s, now);
+        fg_stmt_int(&s, order_id);
+        rc = fg_stmt_exec(&s);
+    }
+Exit:
+    fg_buf_free(&public_id);
+    fg_buf_free(&status);
+    return rc;
+}
+
+/* Money that matches no order: recorded as unapplied, for staff. */
+static int receipt(fg_db_t *db, sepay_t *a, int64_t now)
+{
+    char memo[RECEIPT_MEMO_BYTES + 64];
+    size_t n = strlen(a->t->content);
+    if (n > RECEIPT_MEMO_BYTES) {
+        n = RECEIPT_MEMO_BYTES;
+        while (n > 0 && ((unsigned char)a->t->content[n] & 0xC0) == 0x80)
+            n--; /* do not split a character */
+    }
+    snprintf(memo, sizeof(memo), "%s %s: %.*s", a->event_id, a->t->reference_code, (int)n, a->t->content);
+    a->inbox_status = "applied";
+    a->reason = "no open order matches the memo: recorded as unapplied money";
+    int rc = record(db, a, a->event_id);
+    if (rc != 0)
+        return rc;
+    fg_journal_t j = {.kind = "receipt", .memo = memo};
+    fg_journal_add(&j, "assets:clearing:vietqr", 0, "VND", a->t->amount);
+    fg_journal_add(&j, "liabilities:unapplied", 0, "VND", -a->t->amount);
+    return fg_ledger_post(db, &j, now, NULL);
+}
+
+static int transfer_tx(fg_db_t *db, void *arg)
+{
+    sepay_t *a = arg;
+    int64_t now = fg_now_ms(), order_id = 0;
+    a->outcome = FG_ACK_APPLIED;
+    a->reason = NULL;
+    if (!a->t->incoming) {
+        a->inbox_status = "applied";
+        a->reason = "outgoing transfer: no credit";
+        return record(db, a, a->event_id);
+    }
+    int rc = find_order(db, a->t->content, now, &order_id);
+    if (rc != 0)
+        return rc;
+    if (order_id == 0)
+        return receipt(db, a, now);
+    fg_notification_t n;
+    memset(&n, 0, sizeof(n));
+    if ((rc = payment_for(db, a, order_id, now, n.payment_id, sizeof(n.payment_id))) != 0)
+        return rc;
+    snprintf(n.provider_txn_id, sizeof(n.provider_txn_id), "sepay:%lld", (long long)a->t->id);
+    snprintf(n.event_id, sizeof(n.event_id), "%s", a->event_id);
+    n.status = FG_NOTIFY_SUCCEEDED;
+    n.amount = a->t->amount;
+    const char *reason = NULL;
+    rc = fg_webhook_apply_one(db, a->call, &fg_adapter_vietqr, &n, &a->outcome, &reason);
+    a->reason = reason;
+    return rc;
+}
+
+static void answer(fg_call_t *call, fg_ack_t outcome)
+{
+    int status;
+    const char *type;
+    fg_buf_t body = FG_BUF_INIT;
+    fg_adapter_vietqr.ack(outcome, &status, &body, &type);
+    fg_call_json(call, status, &body);
+    call->content_type = type;
+}
+
+void fg_sepay_webhook(fg_call_t *call, fg_db_t *db)
+{
+    fg_sepay_transfer_t t;
+    char reason[200] = "";
+    sepay_t a = {.call = call, .t = &t};
+    if (!fg_sepay_authorized(call->cfg->sepay_api_key, fg_call_header(call, "authorization"))) {
+        a.outcome = FG_ACK_FORGED;
+        a.reason = "Authorization is not Apikey <sepay.api_key>";
+        record_alone(db, &a, "rejected");
+        answer(call, a.outcome);
+        return;
+    }
+    if (fg_sepay_parse(call->body, call->body_len, &t, reason, sizeof(reason)) != 0) {
+        a.outcome = FG_ACK_MALFORMED;
+        a.reason = reason;
+        record_alone(db, &a, "failed");
+        answer(call, a.outcome);
+        return;
+    }
+    snprintf(a.event_id, sizeof(a.event_id), "sepay:%lld", (long long)t.id);
+    int rc = fg_db_tx(db, transfer_tx, &a);
+    if (rc == 0) {
+        /* applied, recorded as unapplied money, or recorded with no effect */
+    } else if (rc == FG_ECONFLICT) {
+        a.outcome = FG_ACK_DUPLICATE;
+        a.reason = "duplicate delivery";
+        record_alone(db, &a, "duplicate");
+    } else {
+        a.outcome = FG_ACK_ERROR; /* SePay retries */
+        fprintf(stderr, "{\"level\":\"error\",\"msg\":\"bank-feed transfer not applied\",\"event\":\"%s\","
+                        "\"error\":\"%s\"}\n", a.event_id, fg_db_error(db));
+    }
+    answer(call, a.outcome);
+}

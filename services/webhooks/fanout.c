@@ -1,0 +1,261 @@
+/*
+ * fanout.c - turns committed rows of the `events` outbox into deliveries,
+ * one per subscribed, enabled endpoint of the event's merchant.
+ *
+ * A high-water mark (webhook_fanout.last_event_id) alone would lose events:
+ * AUTO_INCREMENT ids are handed out when a transaction inserts, not when it
+ * commits, so id 41 may still be uncommitted when id 42 is seen and the mark
+ * moves past both.  Each id the mark skips is therefore written down as a
+ * gap and looked for again on every round, until it shows up (it is fanned
+ * out then) or until GAP_HORIZON_MS has passed: no transaction lives that
+ * long (lock waits time out at 10 s, reads at 30 s), so a gap that old
+ * belonged to a transaction that rolled back, or to an id a deadlock retry
+ * used and dropped.  Fanning out one event twice is harmless: deliveries are
+ * unique on (event, endpoint, redelivery).
+ *
+ * One instance at a time owns a round: it locks the mark's row with
+ * FOR UPDATE SKIP LOCKED, and the others skip the round instead of waiting.
+ */
+#include "webhooks/webhooks_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "core/text.h"
+
+/* Events read per round: one short transaction each. */
+#define FANOUT_BATCH 500
+/* Rounds run back to back while batches come back full (catching up). */
+#define FANOUT_ROUNDS_MAX 20
+/* How long a skipped id is looked for (see above): five times the horizon
+ * the ledger's checkpoints already rely on (no transaction outlives 60 s),
+ * yet short enough that the gaps rechecked on every round stay few (ids
+ * dropped by deadlock retries and rollbacks of the last 5 minutes). */
+#define GAP_HORIZON_MS (5LL * 60 * 1000)
+/* Ids recorded for one jump of the mark.  Events are inserted one row at a
+ * time, so a live transaction holds an id at most "transactions in flight"
+ * below the newest: a few hundred with every instance's pool busy.  Larger
+ * jumps (a bulk INSERT … SELECT reserving ids, an AUTO_INCREMENT set by hand)
+ * keep only the ids just below the new event, the only ones that can still
+ * commit. */
+#define GAP_SPAN_MAX 1000
+/* Gaps rechecked and expired per round. */
+#define GAP_BATCH 1000
+
+_Static_assert(GAP_HORIZON_MS >= 5 * 60 * 1000, "gaps must outlive any transaction, with room");
+
+static const char SQL_LOCK[] = "SELECT last_event_id FROM webhook_fanout WHERE id = 1 FOR UPDATE SKIP LOCKED";
+static const char SQL_GAPS_FOUND[] = "SELECT e.id, e.merchant_id, e.type, e.order_id, e.created_at "
+                                     "FROM webhook_fanout_gaps g JOIN events e ON e.id = g.event_id "
+                                     "ORDER BY e.id LIMIT ?";
+static const char SQL_GAP_DELETE[] = "DELETE FROM webhook_fanout_gaps WHERE event_id = ?";
+static const char SQL_GAPS_EXPIRE[] = "DELETE FROM webhook_fanout_gaps WHERE noticed_at < ? LIMIT ?";
+static const char SQL_GAP_INSERT[] = "INSERT IGNORE INTO webhook_fanout_gaps (event_id, noticed_at) VALUES (?, ?)";
+static const char SQL_NEW[] =
+    "SELECT id, merchant_id, type, order_id, created_at FROM events WHERE id > ? ORDER BY id LIMIT ?";
+static const char SQL_ADVANCE[] = "UPDATE webhook_fanout SET last_event_id = ?, updated_at = ? WHERE id = 1";
+static const char SQL_ENDPOINTS[] = "SELECT id, events FROM webhook_endpoints WHERE merchant_id = ? "
+                                    "AND status = 'enabled' AND deleted_at IS NULL";
+
+typedef struct {
+    int64_t id, merchant_id, order_id, created_at;
+    int order_null;
+    char type[48];
+} event_t;
+
+typedef struct {
+    int64_t id;
+    char *events;
+} endpoint_t;
+
+/* The endpoints of the merchant seen last: consecutive events are often one
+ * merchant's (a payment's two events, a batch's expiries). */
+typedef struct {
+    int64_t merchant_id;
+    int count, cap;
+    endpoint_t *list;
+} endpoint_cache_t;
+
+typedef struct {
+    endpoint_cache_t cache;
+    event_t events[FANOUT_BATCH > GAP_BATCH ? FANOUT_BATCH : GAP_BATCH];
+    int created;
+    int full; /* the batch of new events was full: more may wait */
+} round_t;
+
+static void cache_clear(endpoint_cache_t *c)
+{
+    for (int i = 0; i < c->count; i++)
+        free(c->list[i].events);
+    c->count = 0;
+    c->merchant_id = 0;
+}
+
+static int cache_load(fg_db_t *db, endpoint_cache_t *c, int64_t merchant_id)
+{
+    fg_stmt_t s;
+    fg_buf_t events = FG_BUF_INIT;
+    int64_t id = 0;
+    if (c->merchant_id == merchant_id)
+        return 0;
+    cache_clear(c);
+    int rc = fg_stmt_init(&s, db, SQL_ENDPOINTS);
+    if (rc != 0)
+        return rc;
+    fg_stmt_int(&s, merchant_id);
+    fg_stmt_out_int(&s, &id, NULL);
+    fg_stmt_out_text(&s, &events, NULL);
+    if ((rc = fg_stmt_exec(&s)) == 0) {
+        while ((rc = fg_stmt_fetch(&s)) == 1) {
+            if (c->count == c->cap) {
+                c->cap = c->cap > 0 ? 2 * c->cap : 8;
+                c->list = fg_realloc(c->list, (size_t)c->cap * sizeof(c->list[0]));
+            }
+            c->list[c->count++] = (endpoint_t){id, fg_strdup(events.data != NULL ? events.data : "")};
+        }
+        if (rc == 0)
+            c->merchant_id = merchant_id;
+    }
+    fg_buf_free(&events);
+    return rc < 0 ? rc : 0;
+}
+
+/* Reads up to max events of a query whose only parameters are (a, max). */
+static int read_events(fg_db_t *db, const char *sql, int64_t a, int use_a, event_t *out, int max, int *count)
+{
+    fg_stmt_t s;
+    event_t e;
+    fg_buf_t type = FG_BUF_INIT;
+    *count = 0;
+    int rc = fg_stmt_init(&s, db, sql);
+    if (rc != 0)
+        return rc;
+    memset(&e, 0, sizeof(e));
+    if (use_a)
+        fg_stmt_int(&s, a);
+    fg_stmt_int(&s, max);
+    fg_stmt_out_int(&s, &e.id, NULL);
+    fg_stmt_out_int(&s, &e.merchant_id, NULL);
+    fg_stmt_out_text(&s, &type, NULL);
+    fg_stmt_out_int(&s, &e.order_id, &e.order_null);
+    fg_stmt_out_int(&s, &e.created_at, NULL);
+    if ((rc = fg_stmt_exec(&s)) == 0) {
+        while (*count < max && (rc = fg_stmt_fetch(&s)) == 1) {
+            snprintf(e.type, sizeof(e.type), "%s", type.data != NULL ? type.data : "");
+            out[(*count)++] = e;
+        }
+        if (*count == max)
+            fg_stmt_done(&s);
+    }
+    fg_buf_free(&type);
+    return rc < 0 ? rc : 0;
+}
+
+static int fan_out_event(fg_db_t *db, round_t *r, const event_t *e, int64_t now)
+{
+    int rc = cache_load(db, &r->cache, e->merchant_id);
+    for (int i = 0; rc == 0 && i < r->cache.count; i++) {
+        if (!fg_webhook_subscribed(r->cache.list[i].events, e->type))
+            continue;
+        rc = fg_delivery_insert(db, r->cache.list[i].id, e->id, e->order_id, e->order_null, 0, e->created_at, now,
+                                now);
+        if (rc == 0)
+            r->created++;
+    }
+    return rc;
+}
+
+static int exec_int2(fg_db_t *db, const char *sql, int64_t a, int64_t b, int with_b)
+{
+    fg_stmt_t s;
+    int rc = fg_stmt_init(&s, db, sql);
+    if (rc != 0)
+        return rc;
+    fg_stmt_int(&s, a);
+    if (with_b)
+        fg_stmt_int(&s, b);
+    return fg_stmt_exec(&s);
+}
+
+/* Events that were gaps and have committed since: fan out, forget the gap.
+ * Gaps too old to ever commit are dropped. */
+static int recheck_gaps(fg_db_t *db, round_t *r, int64_t now)
+{
+    int count = 0;
+    int rc = read_events(db, SQL_GAPS_FOUND, 0, 0, r->events, GAP_BATCH, &count);
+    for (int i = 0; rc == 0 && i < count; i++)
+        if ((rc = fan_out_event(db, r, &r->events[i], now)) == 0)
+            rc = exec_int2(db, SQL_GAP_DELETE, r->events[i].id, 0, 0);
+    if (rc == 0)
+        rc = exec_int2(db, SQL_GAPS_EXPIRE, now - GAP_HORIZON_MS, GAP_BATCH, 1);
+    return rc;
+}
+
+static int note_gaps(fg_db_t *db, int64_t from, int64_t to, int64_t now)
+{
+    if (to - from >= GAP_SPAN_MAX) {
+        fprintf(stderr,
+                "{\"level\":\"warn\",\"msg\":\"webhook fan-out: event ids jump\",\"from\":%lld,\"to\":%lld,"
+                "\"kept\":%d}\n",
+                (long long)from, (long long)to, GAP_SPAN_MAX);
+        from = to - GAP_SPAN_MAX + 1;
+    }
+    int rc = 0;
+    for (int64_t id = from; rc == 0 && id <= to; id++)
+        rc = exec_int2(db, SQL_GAP_INSERT, id, now, 1);
+    return rc;
+}
+
+static int round_tx(fg_db_t *db, void *arg)
+{
+    round_t *r = arg;
+    fg_stmt_t s;
+    int64_t mark = 0, now = fg_now_ms();
+    int count = 0;
+    r->created = 0;
+    r->full = 0;
+    cache_clear(&r->cache); /* a re-run must not trust what a rolled-back attempt read */
+    int rc = fg_stmt_init(&s, db, SQL_LOCK);
+    if (rc != 0)
+        return rc;
+    fg_stmt_out_int(&s, &mark, NULL);
+    if ((rc = fg_stmt_exec(&s)) != 0)
+        return rc;
+    rc = fg_stmt_fetch(&s);
+    fg_stmt_done(&s);
+    if (rc <= 0)
+        return rc; /* 0: another instance holds the round */
+    if ((rc = recheck_gaps(db, r, now)) != 0 ||
+        (rc = read_events(db, SQL_NEW, mark, 1, r->events, FANOUT_BATCH, &count)) != 0)
+        return rc;
+    for (int i = 0; rc == 0 && i < count; i++) {
+        const event_t *e = &r->events[i];
+        if (e->id > mark + 1)
+            rc = note_gaps(db, mark + 1, e->id - 1, now);
+        if (rc == 0)
+            rc = fan_out_event(db, r, e, now);
+        mark = e->id;
+    }
+    if (rc == 0 && count > 0)
+        rc = exec_int2(db, SQL_ADVANCE, mark, now, 1);
+    r->full = count == FANOUT_BATCH;
+    return rc;
+}
+
+int fg_webhooks_fanout(fg_db_t *db)
+{
+    round_t *r = fg_calloc(1, sizeof(*r)); /* ~60 KiB: not for the stack */
+    int created = 0, rc = 0;
+    for (int round = 0; round < FANOUT_ROUNDS_MAX; round++) {
+        rc = fg_db_tx(db, round_tx, r);
+        cache_clear(&r->cache);
+        if (rc != 0)
+            break;
+        created += r->created;
+        if (!r->full)
+            break;
+    }
+    free(r->cache.list);
+    free(r);
+    return rc != 0 ? rc : created;
+}

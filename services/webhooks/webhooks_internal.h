@@ -1,0 +1,91 @@
+/*
+ * webhooks_internal.h - rows, JSON and paging shared by the webhook handlers
+ * (endpoints.c, events.c) and the background work (fanout.c, dispatch.c).
+ */
+#ifndef FG_WEBHOOKS_WEBHOOKS_INTERNAL_H
+#define FG_WEBHOOKS_WEBHOOKS_INTERNAL_H
+
+#include "webhooks/webhooks.h"
+
+/* List pages (DESIGN §4). */
+#define FG_WEBHOOK_LIST_LIMIT_DEFAULT 50
+#define FG_WEBHOOK_LIST_LIMIT_MAX 500
+
+/* An endpoint as the API shows it (never with its secrets). */
+typedef struct {
+    int64_t id;
+    fg_buf_t public_id, url, events, description, status, disabled_reason;
+    int description_null, disabled_reason_null;
+    int64_t previous_secret_expires_at, failing_since, created_at, updated_at;
+    int previous_secret_expires_null, failing_since_null;
+} fg_endpoint_row_t;
+
+void fg_endpoint_row_init(fg_endpoint_row_t *r);
+void fg_endpoint_row_free(fg_endpoint_row_t *r);
+/** Binds the columns of FG_ENDPOINT_COLUMNS, in order. */
+void fg_endpoint_row_bind(fg_stmt_t *s, fg_endpoint_row_t *r);
+
+#define FG_ENDPOINT_COLUMNS                                                                                           \
+    "id, public_id, url, events, description, status, disabled_reason, previous_secret_expires_at, failing_since, " \
+    "created_at, updated_at"
+
+/** Loads the merchant's endpoint by public id (not deleted), optionally
+ *  FOR UPDATE.  0, FG_ENOTFOUND, or a database code. */
+int fg_endpoint_load(fg_db_t *db, uint64_t merchant_id, const char *public_id, size_t len, int for_update,
+                     fg_endpoint_row_t *r) FG_MUST_USE;
+
+/** Appends the endpoint object; secret (shown once) may be NULL. */
+void fg_endpoint_json(fg_buf_t *b, const fg_endpoint_row_t *r, const char *secret, int64_t now_ms);
+
+/** Parks (next_attempt_at NULL) or resumes (due now) the pending deliveries
+ *  of an endpoint being disabled or enabled.  0 or a database code. */
+int fg_endpoint_park_deliveries(fg_db_t *db, int64_t endpoint_id, int park, int64_t now_ms) FG_MUST_USE;
+
+/* A delivery as the API shows it. */
+typedef struct {
+    int64_t id;
+    fg_buf_t public_id, endpoint_public_id, event_public_id, event_type, status, last_error, last_response_body;
+    int64_t redelivery, attempts, next_attempt_at, last_attempt_at, last_status_code, created_at, completed_at;
+    int next_attempt_null, last_attempt_null, last_status_null, last_error_null, body_null, completed_null;
+} fg_delivery_row_t;
+
+void fg_delivery_row_init(fg_delivery_row_t *r);
+void fg_delivery_row_free(fg_delivery_row_t *r);
+/** Binds the columns of FG_DELIVERY_COLUMNS, in order. */
+void fg_delivery_row_bind(fg_stmt_t *s, fg_delivery_row_t *r);
+void fg_delivery_json(fg_buf_t *b, const fg_delivery_row_t *r);
+
+/* The SELECT list matching fg_delivery_row_bind, over deliveries d, their
+ * endpoint w and their event e. */
+#define FG_DELIVERY_COLUMNS                                                                                           \
+    "d.id, d.public_id, w.public_id, e.public_id, e.type, d.status, d.last_error, d.last_response_body, "            \
+    "d.redelivery, d.attempts, d.next_attempt_at, d.last_attempt_at, d.last_status_code, d.created_at, "             \
+    "d.completed_at"
+
+/** Inserts one pending delivery due at due_ms.  Returns 0 (also when the
+ *  fan-out had already made it), FG_ECONFLICT for another unique key, or a
+ *  database code. */
+int fg_delivery_insert(fg_db_t *db, int64_t endpoint_id, int64_t event_id, int64_t order_id, int order_null,
+                       int64_t redelivery, int64_t event_created_at, int64_t due_ms, int64_t now_ms) FG_MUST_USE;
+
+/** Appends s as a JSON string, replacing invalid UTF-8 with U+FFFD (a
+ *  receiver's answer is arbitrary bytes). */
+void fg_webhook_json_bytes(fg_buf_t *b, const char *s, size_t n);
+
+/* ---- paging ------------------------------------------------------------------- */
+
+/** Parses ?limit= (1..500, default 50) and ?cursor= (from fg_webhook_cursor),
+ *  answering 400 on the call for bad ones.  *cursor is 0 when absent.
+ *  0 or -1 (answered). */
+int fg_webhook_page_params(fg_call_t *call, int64_t *limit, int64_t *cursor);
+
+/** Appends the opaque cursor for a row key. */
+void fg_webhook_cursor(fg_buf_t *b, int64_t id);
+
+/* ---- the delivery worker ------------------------------------------------------ */
+
+/** Wakes this process's delivery thread (new deliveries are due).  Any
+ *  thread; a no-op when the worker is not running. */
+void fg_webhooks_wake(void);
+
+#endif
