@@ -30,6 +30,7 @@ static const char SQL_PAYMENT_FAIL[] =
 static const char SQL_PAYMENT_SUCCEED[] =
     "UPDATE payments SET status = 'succeeded', provider_txn_id = ?, amount_received = ?, amount_applied = ?, "
     "amount_unapplied = ?, provider_payload = ?, updated_at = ? WHERE id = ? AND status <> 'succeeded'";
+static const char SQL_ORDER_LOCK[] = "SELECT id FROM orders WHERE id = ? FOR UPDATE";
 static const char SQL_ORDER_PAID[] =
     "UPDATE orders SET amount_paid = ?, status = ?, updated_at = ? WHERE id = ? AND amount_paid = ?";
 
@@ -141,6 +142,15 @@ static int apply_failure(fg_db_t *db, apply_t *a, const fg_payment_row_t *p, int
         a->reason = "payment is no longer pending: no effect";
         return 1;
     }
+    /* Every transaction that writes an order's events holds the order's row
+     * lock (payment then order, as a success takes them), so one order's
+     * events commit in the order of their ids and reach webhooks in order. */
+    if ((rc = fg_stmt_init(&s, db, SQL_ORDER_LOCK)) != 0)
+        return rc;
+    fg_stmt_int(&s, p->order_id);
+    if ((rc = fg_stmt_exec(&s)) != 0)
+        return rc;
+    fg_stmt_done(&s);
     return post_events(db, a->call->cfg->public_base_url, p, 0, now);
 }
 
