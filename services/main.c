@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "core/config.h"
+#include "net/http_client.h"
 #include "db/db.h"
 #include "db/migrate.h"
 #include "http/http.h"
@@ -198,7 +199,16 @@ int main(int argc, char **argv)
     }
     setvbuf(stdout, NULL, _IOLBF, 0);
     mysql_library_init(0, NULL, NULL);
+    /* Before any thread: libcurl's global state, and at most a quarter of the
+     * database workers waiting on providers at once. */
+    if (fg_http_client_init(cfg.db_pool_size / 4) != 0) {
+        fprintf(stderr, "feegate: cannot initialise libcurl\n");
+        mysql_library_end();
+        fg_config_free(&cfg);
+        return 1;
+    }
     int rc = dispatch(&cfg, argc, argv);
+    fg_http_client_cleanup();
     mysql_library_end();
     fg_config_free(&cfg);
     return rc;

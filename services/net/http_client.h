@@ -22,14 +22,27 @@ typedef struct {
     long status;    /* HTTP status; 0 when no answer arrived */
     fg_buf_t body;  /* the answer's body, NUL-terminated */
     int timed_out;  /* the request may have reached the provider */
+    int not_sent;   /* certainly not sent: no slot, or no connection was made */
     char error[256];
 } fg_http_response_t;
+
+/**
+ * Process set-up, from main() before any thread starts: libcurl's global
+ * state, and the most provider calls in flight at once.  Provider calls run
+ * on database workers; without a bound, a slow provider would hold every
+ * worker (and its connection) and starve the notifications that settle
+ * payments.  A call beyond the bound fails at once with not_sent set.
+ */
+int fg_http_client_init(int max_in_flight) FG_MUST_USE;
+/** Process tear-down, after every thread that may call out has ended. */
+void fg_http_client_cleanup(void);
 
 /**
  * POSTs body as application/json to url (http or https only) with the
  * connect timeout above and timeout_ms in total.  Returns 0 when an HTTP
  * answer arrived (any status: the caller judges it), FG_EUNAVAILABLE when
- * none did (refused, reset, timed out: error says why).  Free out with
+ * none did (refused, reset, timed out: error says why; not_sent tells the
+ * cases where the provider certainly never saw the request).  Free out with
  * fg_http_response_free either way.
  */
 int fg_http_post_json(const char *url, const char *body, size_t len, int64_t timeout_ms, fg_http_response_t *out)

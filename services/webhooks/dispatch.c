@@ -705,21 +705,17 @@ int fg_webhooks_start(const fg_config_t *cfg)
 {
     if (worker.started)
         return 0;
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-        return FG_EIO;
+    /* libcurl's global state is set up by main() (fg_http_client_init). */
     worker.cfg = cfg;
     atomic_store(&worker.stop, 0);
     pthread_mutex_lock(&worker.multi_mutex);
     worker.multi = curl_multi_init();
     pthread_mutex_unlock(&worker.multi_mutex);
-    if (worker.multi == NULL) {
-        curl_global_cleanup();
+    if (worker.multi == NULL)
         return FG_EIO;
-    }
     if (pthread_create(&worker.dispatch_thread, NULL, dispatch_main, NULL) != 0) {
         curl_multi_cleanup(worker.multi);
         worker.multi = NULL;
-        curl_global_cleanup();
         return FG_EIO;
     }
     if (pthread_create(&worker.fanout_thread, NULL, fanout_main, NULL) != 0) {
@@ -728,7 +724,6 @@ int fg_webhooks_start(const fg_config_t *cfg)
         pthread_join(worker.dispatch_thread, NULL);
         curl_multi_cleanup(worker.multi);
         worker.multi = NULL;
-        curl_global_cleanup();
         return FG_EIO;
     }
     worker.started = 1;
@@ -747,6 +742,5 @@ void fg_webhooks_stop(void)
     curl_multi_cleanup(worker.multi);
     worker.multi = NULL;
     pthread_mutex_unlock(&worker.multi_mutex);
-    curl_global_cleanup();
     worker.started = 0;
 }
