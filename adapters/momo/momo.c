@@ -22,8 +22,12 @@
 #define FIELD_MAX 1024
 /* Notification and answer bodies beyond this are not MoMo's. */
 #define BODY_MAX (64 * 1024)
-/* resultCode 42: "orderId is not found" (query). */
-#define RESULT_NOT_FOUND 42
+/* resultCode 42: "orderId is not found" (query, refund query). */
+#define RESULT_NOT_FOUND "42"
+/* resultCodes 40 / 41: requestId / orderId already used: the first request
+ * with them may have been made, so they refuse nothing. */
+#define RESULT_DUPLICATE_REQUEST "40"
+#define RESULT_DUPLICATE_ORDER "41"
 
 _Static_assert(FG_MOMO_AMOUNT_MAX <= FG_AMOUNT_MAX, "MoMo's range is inside ours");
 
@@ -81,6 +85,12 @@ static yajl_val parse_object(const char *body, size_t len)
         root = NULL;
     }
     return root;
+}
+
+int fg_momo_result_processing(const char *code)
+{
+    return strcmp(code, "1000") == 0 || strcmp(code, "7000") == 0 || strcmp(code, "7002") == 0 ||
+           strcmp(code, "9000") == 0 || strcmp(code, "8000") == 0;
 }
 
 /* ---- create -------------------------------------------------------------------- */
@@ -168,8 +178,14 @@ static int start_response(const fg_config_t *cfg, const fg_payment_start_t *in, 
     fg_json_text(root, "message", message, sizeof(message));
     fg_json_text(root, "orderId", order_id, sizeof(order_id));
     if (strcmp(code, "0") != 0) {
-        snprintf(reason, cap, "MoMo refused the payment (resultCode %s): %.100s", code[0] ? code : "?", message);
-        rc = code[0] != '\0' ? FG_EINVALID : FG_EUNAVAILABLE;
+        /* only a signed refusal about this payment is final; an unsigned one
+         * (anyone on the path could write it) or "still processing" is not */
+        int final = code[0] != '\0' && !fg_momo_result_processing(code) &&
+                    strcmp(code, RESULT_DUPLICATE_REQUEST) != 0 && strcmp(code, RESULT_DUPLICATE_ORDER) != 0 &&
+                    answer_signed(cfg, root, NAMES, 9) && strcmp(order_id, in->payment_id) == 0;
+        snprintf(reason, cap, "MoMo %s the payment (resultCode %s%s): %.100s", final ? "refused" : "did not start",
+                 code[0] ? code : "?", final ? "" : ", not final", message);
+        rc = final ? FG_EINVALID : FG_EUNAVAILABLE;
     } else if (!answer_signed(cfg, root, NAMES, 9) || strcmp(order_id, in->payment_id) != 0) {
         snprintf(reason, cap, "MoMo create answer signature does not match");
         rc = FG_EUNAVAILABLE;
@@ -278,6 +294,15 @@ static int verify(const fg_config_t *cfg, const fg_inbound_t *in, int64_t now_ms
         return FG_ERANGE;
     }
     rc = ipn_from_fields(cfg, f, out, reason, cap);
+    /* a signed responseTime (epoch ms) stops replays of old IPNs; MoMo's own
+     * retries and query answers (not checked here) are well inside it */
+    int64_t sent_at;
+    if (rc == 0 && fg_parse_digits(f->v[F_RESPONSE_TIME], &sent_at) != 0) {
+        snprintf(reason, cap, "responseTime is not epoch milliseconds");
+        rc = FG_ERANGE;
+    } else if (rc == 0) {
+        rc = fg_notify_fresh(sent_at, now_ms, "responseTime", reason, cap);
+    }
     free(f);
     return rc;
 }
@@ -344,9 +369,20 @@ static int query_response(const fg_config_t *cfg, const fg_payment_query_t *in, 
     fg_json_text(root, "resultCode", code, sizeof(code));
     yajl_tree_free(root);
     int rc;
-    if (f->v[F_SIGNATURE][0] == '\0' && strcmp(code, "42") == 0) {
-        snprintf(reason, cap, "MoMo has no such order");
-        rc = FG_ENOTFOUND;
+    if (strcmp(code, RESULT_NOT_FOUND) == 0) {
+        /* "no such order" expires the payment: only when MoMo signed it */
+        fg_kv_t pairs[F_SIGNATURE];
+        fg_buf_t raw = FG_BUF_INIT;
+        snprintf(f->v[F_ACCESS_KEY], FIELD_MAX, "%s", cfg->momo_access_key);
+        for (int i = 0; i < F_SIGNATURE; i++)
+            pairs[i] = (fg_kv_t){IPN_NAMES[i], f->v[i]};
+        fg_momo_raw(pairs, F_SIGNATURE, &raw);
+        int ok = configured(cfg) && signature_ok(cfg, &raw, f->v[F_SIGNATURE]) &&
+                 strcmp(f->v[F_ORDER_ID], in->payment_id) == 0 &&
+                 strcmp(f->v[F_PARTNER_CODE], cfg->momo_partner_code) == 0;
+        fg_buf_free(&raw);
+        snprintf(reason, cap, ok ? "MoMo has no such order" : "MoMo query answered 42 without a valid signature");
+        rc = ok ? FG_ENOTFOUND : FG_EUNAVAILABLE;
     } else if (f->v[F_SIGNATURE][0] == '\0') {
         snprintf(reason, cap, "MoMo query failed (resultCode %s)", code[0] ? code : "?");
         rc = FG_EUNAVAILABLE;
@@ -398,33 +434,90 @@ static int refund_request(const fg_config_t *cfg, const fg_refund_in_t *in, fg_p
     return 0;
 }
 
-static int refund_response(const fg_config_t *cfg, const fg_refund_in_t *in, long http_status, const char *body,
-                           size_t len, char *provider_refund_id, size_t id_cap, char *reason, size_t cap)
+/* The refund answer's raw-string fields (also the refund query's). */
+static const char *const REFUND_NAMES[] = {"accessKey", "amount",       "message",    "orderId", "partnerCode",
+                                           "requestId", "responseTime", "resultCode", "transId"};
+
+/* Judges a refund (or refund query) answer.  0 made; FG_EINVALID a signed
+ * final refusal; FG_ENOTFOUND a signed "not found"; FG_EUNAVAILABLE unknown. */
+static int refund_answer(const fg_config_t *cfg, const fg_refund_in_t *in, const char *what, long http_status,
+                         const char *body, size_t len, char *provider_refund_id, size_t id_cap, char *reason,
+                         size_t cap)
 {
-    static const char *const NAMES[] = {"accessKey", "amount",       "message",    "orderId", "partnerCode",
-                                        "requestId", "responseTime", "resultCode", "transId"};
     char code[24], message[200], order_id[64], trans[32];
     yajl_val root = http_status >= 500 ? NULL : parse_object(body, len);
-    int rc = 0;
+    int rc;
     if (root == NULL) {
-        snprintf(reason, cap, "MoMo refund answered HTTP %ld without a JSON object", http_status);
+        snprintf(reason, cap, "MoMo %s answered HTTP %ld without a JSON object", what, http_status);
         return FG_EUNAVAILABLE;
     }
     fg_json_text(root, "resultCode", code, sizeof(code));
     fg_json_text(root, "message", message, sizeof(message));
     fg_json_text(root, "orderId", order_id, sizeof(order_id));
     fg_json_text(root, "transId", trans, sizeof(trans));
-    if (strcmp(code, "0") != 0) {
-        snprintf(reason, cap, "MoMo refused the refund (resultCode %s): %.100s", code[0] ? code : "?", message);
-        rc = code[0] != '\0' ? FG_EINVALID : FG_EUNAVAILABLE;
-    } else if (!answer_signed(cfg, root, NAMES, 9) || strcmp(order_id, in->refund_id) != 0) {
-        snprintf(reason, cap, "MoMo refund answer signature does not match");
+    int trusted = configured(cfg) && answer_signed(cfg, root, REFUND_NAMES, 9) && strcmp(order_id, in->refund_id) == 0;
+    if (!trusted) {
+        snprintf(reason, cap, "MoMo %s answer (resultCode %s) is not signed for this refund", what,
+                 code[0] ? code : "?");
+        rc = FG_EUNAVAILABLE;
+    } else if (strcmp(code, "0") == 0) {
+        snprintf(provider_refund_id, id_cap, "%s", trans);
+        rc = 0;
+    } else if (strcmp(code, RESULT_NOT_FOUND) == 0) {
+        snprintf(reason, cap, "MoMo has no such refund");
+        rc = FG_ENOTFOUND;
+    } else if (code[0] == '\0' || fg_momo_result_processing(code) || strcmp(code, RESULT_DUPLICATE_REQUEST) == 0 ||
+               strcmp(code, RESULT_DUPLICATE_ORDER) == 0) {
+        snprintf(reason, cap, "MoMo %s: resultCode %s (%.100s), outcome not final", what, code[0] ? code : "?",
+                 message);
         rc = FG_EUNAVAILABLE;
     } else {
-        snprintf(provider_refund_id, id_cap, "%s", trans);
+        snprintf(reason, cap, "MoMo refused the refund (resultCode %s): %.100s", code, message);
+        rc = FG_EINVALID;
     }
     yajl_tree_free(root);
     return rc;
+}
+
+static int refund_response(const fg_config_t *cfg, const fg_refund_in_t *in, long http_status, const char *body,
+                           size_t len, char *provider_refund_id, size_t id_cap, char *reason, size_t cap)
+{
+    int rc = refund_answer(cfg, in, "refund", http_status, body, len, provider_refund_id, id_cap, reason, cap);
+    return rc == FG_ENOTFOUND ? FG_EINVALID : rc; /* the original transaction is not there: refused */
+}
+
+int fg_momo_refund_query_request(const fg_config_t *cfg, const fg_refund_in_t *in, const char *request_id,
+                                 fg_provider_request_t *req)
+{
+    char sig[FG_MOMO_SIGNATURE_HEX_LEN + 1];
+    if (!configured(cfg))
+        return FG_EINVALID;
+    fg_kv_t pairs[] = {{"accessKey", cfg->momo_access_key},
+                       {"orderId", in->refund_id},
+                       {"partnerCode", cfg->momo_partner_code},
+                       {"requestId", request_id}};
+    fg_buf_t raw = FG_BUF_INIT;
+    fg_momo_raw(pairs, 4, &raw);
+    fg_momo_sign(cfg->momo_secret_key, raw.data, raw.len, sig);
+    fg_buf_free(&raw);
+    fg_buf_putc(&req->body, '{');
+    fg_json_kv_str(&req->body, 0, "partnerCode", cfg->momo_partner_code);
+    fg_json_kv_str(&req->body, 1, "requestId", request_id);
+    fg_json_kv_str(&req->body, 1, "orderId", in->refund_id);
+    fg_json_kv_str(&req->body, 1, "lang", "vi");
+    fg_json_kv_str(&req->body, 1, "signature", sig);
+    fg_buf_putc(&req->body, '}');
+    fg_buf_printf(&req->url, "%s/v2/gateway/api/refund/query", cfg->momo_endpoint);
+    req->timeout_ms = API_TIMEOUT_MS;
+    return 0;
+}
+
+int fg_momo_refund_query_response(const fg_config_t *cfg, const fg_refund_in_t *in, long http_status,
+                                  const char *body, size_t len, char *provider_refund_id, size_t id_cap,
+                                  char *reason, size_t cap)
+{
+    int rc = refund_answer(cfg, in, "refund query", http_status, body, len, provider_refund_id, id_cap, reason, cap);
+    return rc == FG_EINVALID ? FG_EUNAVAILABLE : rc; /* only "not found" says it was not made */
 }
 
 const fg_adapter_t fg_adapter_momo = {

@@ -28,6 +28,22 @@ void fg_momo_create_raw(const char *access_key, const char *amount, const char *
                         const char *order_id, const char *order_info, const char *partner_code,
                         const char *redirect_url, const char *request_id, const char *request_type, fg_buf_t *out);
 
+/** MoMo's resultCodes meaning "still processing": 1000, 7000, 7002 (and
+ *  9000 authorized, 8000 waiting) are never a final outcome. */
+int fg_momo_result_processing(const char *result_code);
+
+/** The refund status query, POST {endpoint}/v2/gateway/api/refund/query with
+ *  the refund's orderId (in->refund_id) and a fresh requestId.  0 or
+ *  FG_EINVALID (not configured). */
+int fg_momo_refund_query_request(const fg_config_t *cfg, const fg_refund_in_t *in, const char *request_id,
+                                 fg_provider_request_t *req);
+/** Its answer: 0 the refund was made (provider_refund_id set); FG_ENOTFOUND
+ *  a signed "no such refund" (it was not made); FG_EUNAVAILABLE unknown or
+ *  still processing (ask again later). */
+int fg_momo_refund_query_response(const fg_config_t *cfg, const fg_refund_in_t *in, long http_status,
+                                  const char *body, size_t len, char *provider_refund_id, size_t id_cap,
+                                  char *reason, size_t cap);
+
 extern const fg_adapter_t fg_adapter_momo;
 
 #endif

@@ -150,6 +150,11 @@ int fg_vnpay_verify_params(const char *secret, const fg_params_t *params, char *
         snprintf(reason, cap, "vnpay.hash_secret is not configured");
         return FG_EINVALID;
     }
+    if (params->repeated != NULL) {
+        /* the hash covers one value and a reader may take another: refuse */
+        snprintf(reason, cap, "parameter %.60s is given more than once", params->repeated);
+        return FG_EINVALID;
+    }
     if (hash == NULL || strlen(hash) != FG_VNPAY_HASH_HEX_LEN || params->truncated) {
         snprintf(reason, cap, "vnp_SecureHash missing or malformed");
         return FG_EINVALID;
@@ -263,12 +268,17 @@ static int notification(const char *txn_ref, const char *amount, const char *tra
         snprintf(reason, cap, "vnp_Amount is not a positive multiple of 100 within range");
         return FG_ERANGE;
     }
+    int paid = strcmp(transaction_status, "00") == 0 && (response_code == NULL || strcmp(response_code, "00") == 0);
+    if (paid && strspn(transaction_no, "0") == strlen(transaction_no)) {
+        snprintf(reason, cap, "a successful transaction without vnp_TransactionNo");
+        return FG_ERANGE;
+    }
     memcpy(out->payment_id, txn_ref, strlen(txn_ref) + 1);
     /* a failed transaction may carry no number (or 0): leave it empty */
     if (transaction_no[0] != '\0' && strspn(transaction_no, "0") != strlen(transaction_no))
         snprintf(out->provider_txn_id, sizeof(out->provider_txn_id), "%s", transaction_no);
     snprintf(out->event_id, sizeof(out->event_id), "%s:%s:%s", txn_ref, out->provider_txn_id, transaction_status);
-    if (strcmp(transaction_status, "00") == 0 && (response_code == NULL || strcmp(response_code, "00") == 0))
+    if (paid)
         out->status = FG_NOTIFY_SUCCEEDED;
     else if (strcmp(transaction_status, "01") == 0 || strcmp(transaction_status, "07") == 0)
         out->status = FG_NOTIFY_PENDING; /* not finished / held for review */
@@ -277,33 +287,51 @@ static int notification(const char *txn_ref, const char *amount, const char *tra
     return 0;
 }
 
+/* What an IPN or return query must carry, not empty.  An empty vnp_* value
+ * is left out of vnp_SecureHash, so anyone can add one: it is not VNPay's
+ * word, and a request that relies on it is refused as forged. */
+static const char *const REQUIRED[] = {"vnp_TmnCode",      "vnp_TxnRef",            "vnp_Amount",
+                                       "vnp_ResponseCode", "vnp_TransactionStatus", "vnp_PayDate"};
+
 static int verify(const fg_config_t *cfg, const fg_inbound_t *in, int64_t now_ms, fg_notification_t *out,
                   char *reason, size_t cap)
 {
     fg_params_t params;
+    int64_t paid_at;
     int rc;
     if (in->query == NULL || in->query_len == 0) {
         snprintf(reason, cap, "no vnp_ parameters in the query string");
         return FG_ERANGE;
     }
     fg_params_parse(&params, in->query, in->query_len);
+    /* refuses repeated names before anything is read */
     if ((rc = fg_vnpay_verify_params(cfg->vnpay_hash_secret, &params, reason, cap)) != 0)
         goto Exit;
-    const char *tmn = fg_params_get(&params, "vnp_TmnCode");
-    if (tmn == NULL || strcmp(tmn, cfg->vnpay_tmn_code) != 0) {
+    for (size_t i = 0; i < sizeof(REQUIRED) / sizeof(REQUIRED[0]); i++) {
+        const char *v = fg_params_get(&params, REQUIRED[i]);
+        if (v == NULL || v[0] == '\0') {
+            snprintf(reason, cap, "%s %s", REQUIRED[i], v == NULL ? "missing" : "is empty, so not signed");
+            rc = v == NULL ? FG_ERANGE : FG_EINVALID;
+            goto Exit;
+        }
+    }
+    if (strcmp(fg_params_get(&params, "vnp_TmnCode"), cfg->vnpay_tmn_code) != 0) {
         snprintf(reason, cap, "vnp_TmnCode is not ours");
         rc = FG_EINVALID;
         goto Exit;
     }
-    const char *status = fg_params_get(&params, "vnp_TransactionStatus");
-    rc = notification(fg_params_get(&params, "vnp_TxnRef"), fg_params_get(&params, "vnp_Amount"),
-                      fg_params_get(&params, "vnp_TransactionNo") != NULL ? fg_params_get(&params, "vnp_TransactionNo")
-                                                                          : "",
-                      fg_params_get(&params, "vnp_ResponseCode"), status, out, reason, cap);
-    if (rc == 0 && fg_params_get(&params, "vnp_ResponseCode") == NULL) {
-        snprintf(reason, cap, "vnp_ResponseCode missing");
+    if (fg_parse_gmt7(fg_params_get(&params, "vnp_PayDate"), &paid_at) != 0) {
+        snprintf(reason, cap, "vnp_PayDate is not yyyyMMddHHmmss");
         rc = FG_ERANGE;
+        goto Exit;
     }
+    /* VNPay retries an IPN until it is confirmed: only old replays are refused */
+    if ((rc = fg_notify_fresh(paid_at, now_ms, "vnp_PayDate", reason, cap)) != 0)
+        goto Exit;
+    const char *transaction_no = fg_params_get(&params, "vnp_TransactionNo");
+    rc = notification(fg_params_get(&params, "vnp_TxnRef"), fg_params_get(&params, "vnp_Amount"),
+                      transaction_no != NULL ? transaction_no : "", fg_params_get(&params, "vnp_ResponseCode"),
+                      fg_params_get(&params, "vnp_TransactionStatus"), out, reason, cap);
 Exit:
     fg_params_free(&params);
     return rc;
@@ -471,9 +499,7 @@ static int refund_request(const fg_config_t *cfg, const fg_refund_in_t *in, fg_p
     fg_buf_printf(&text, "Hoan tien %s %s", in->payment_id, in->reason != NULL ? in->reason : "");
     fg_vnpay_ascii_text(text.data, text.len, &info);
     fg_buf_putc(&req->body, '{');
-    /* VNPay's request ids are at most 32 characters: the refund's ULID */
-    api_field(&req->body, &raw, "vnp_RequestId", strchr(in->refund_id, '_') ? strchr(in->refund_id, '_') + 1
-                                                                             : in->refund_id);
+    api_field(&req->body, &raw, "vnp_RequestId", fg_vnpay_refund_request_id(in->refund_id));
     api_field(&req->body, &raw, "vnp_Version", VERSION);
     api_field(&req->body, &raw, "vnp_Command", "refund");
     api_field(&req->body, &raw, "vnp_TmnCode", cfg->vnpay_tmn_code);
@@ -495,6 +521,12 @@ static int refund_request(const fg_config_t *cfg, const fg_refund_in_t *in, fg_p
     return 0;
 }
 
+const char *fg_vnpay_refund_request_id(const char *refund_id)
+{
+    const char *sep = strchr(refund_id, '_');
+    return sep != NULL ? sep + 1 : refund_id;
+}
+
 static int refund_response(const fg_config_t *cfg, const fg_refund_in_t *in, long http_status, const char *body,
                            size_t len, char *provider_refund_id, size_t id_cap, char *reason, size_t cap)
 {
@@ -504,16 +536,89 @@ static int refund_response(const fg_config_t *cfg, const fg_refund_in_t *in, lon
         rc = FG_EUNAVAILABLE; /* an answer we cannot trust says nothing either way */
     if (rc != 0)
         goto Exit;
-    if (strcmp(a->v[A_RESPONSE_CODE], "00") == 0 && strcmp(a->v[A_TXN_REF], in->payment_id) == 0) {
+    const char *code = a->v[A_RESPONSE_CODE];
+    if (strcmp(code, "00") == 0 && strcmp(a->v[A_TXN_REF], in->payment_id) == 0) {
         snprintf(provider_refund_id, id_cap, "%s", a->v[A_TRANSACTION_NO]);
-    } else if (strcmp(a->v[A_RESPONSE_CODE], "00") == 0) {
+    } else if (strcmp(code, "00") == 0) {
         snprintf(reason, cap, "VNPay's refund answer names another vnp_TxnRef");
         rc = FG_EUNAVAILABLE;
-    } else {
-        /* 91 not found, 94 duplicate request, 95 original not successful,
-         * 97 bad checksum, 99 other: refused */
-        snprintf(reason, cap, "VNPay refused the refund (%s): %.80s", a->v[A_RESPONSE_CODE], a->v[A_MESSAGE]);
+    } else if (strcmp(code, "91") == 0 || strcmp(code, "95") == 0 || strcmp(code, "97") == 0) {
+        /* signed, and about a refund that cannot have been made: 91 no such
+         * transaction, 95 the original did not succeed, 97 our checksum */
+        snprintf(reason, cap, "VNPay refused the refund (%s)", code);
         rc = FG_EINVALID;
+    } else {
+        /* 94 duplicate request (an earlier attempt may have been made), 99
+         * other error, anything else: the outcome is not known */
+        snprintf(reason, cap, "VNPay answered the refund with %.8s: outcome not known", code);
+        rc = FG_EUNAVAILABLE;
+    }
+Exit:
+    free(a);
+    return rc;
+}
+
+int fg_vnpay_refund_query_request(const fg_config_t *cfg, const fg_refund_in_t *in, const char *request_id,
+                                  fg_provider_request_t *req)
+{
+    char created[15], now[15];
+    if (!configured(cfg))
+        return FG_EINVALID;
+    fg_format_gmt7(in->payment_created_ms, created);
+    fg_format_gmt7(in->now_ms, now);
+    fg_buf_t raw = FG_BUF_INIT, info = FG_BUF_INIT;
+    fg_buf_printf(&info, "Truy van hoan tien %s", in->refund_id);
+    fg_buf_putc(&req->body, '{');
+    api_field(&req->body, &raw, "vnp_RequestId", request_id);
+    api_field(&req->body, &raw, "vnp_Version", VERSION);
+    api_field(&req->body, &raw, "vnp_Command", "querydr");
+    api_field(&req->body, &raw, "vnp_TmnCode", cfg->vnpay_tmn_code);
+    api_field(&req->body, &raw, "vnp_TxnRef", in->payment_id);
+    api_field(&req->body, &raw, "vnp_TransactionDate", created);
+    api_field(&req->body, &raw, "vnp_CreateDate", now);
+    api_field(&req->body, &raw, "vnp_IpAddr", SERVER_IP);
+    api_field(&req->body, &raw, "vnp_OrderInfo", info.data);
+    fg_json_kv_str(&req->body, 1, "vnp_RefundRequestId", fg_vnpay_refund_request_id(in->refund_id));
+    api_finish(cfg, &req->body, &raw);
+    fg_buf_puts(&req->url, cfg->vnpay_api_url);
+    req->timeout_ms = API_TIMEOUT_MS;
+    fg_buf_free(&raw);
+    fg_buf_free(&info);
+    return 0;
+}
+
+int fg_vnpay_refund_query_response(const fg_config_t *cfg, const fg_refund_in_t *in, long http_status,
+                                   const char *body, size_t len, char *provider_refund_id, size_t id_cap,
+                                   char *reason, size_t cap)
+{
+    answer_t *a = fg_calloc(1, sizeof(*a));
+    int64_t amount = 0;
+    int rc = api_answer(cfg, http_status, body, len, 1, a, reason, cap);
+    if (rc == FG_EINVALID)
+        rc = FG_EUNAVAILABLE;
+    if (rc != 0)
+        goto Exit;
+    const char *code = a->v[A_RESPONSE_CODE], *type = a->v[A_TRANSACTION_TYPE], *status = a->v[A_TRANSACTION_STATUS];
+    if (strcmp(a->v[A_TXN_REF], in->payment_id) != 0) {
+        snprintf(reason, cap, "querydr answered about another vnp_TxnRef");
+        rc = FG_EUNAVAILABLE;
+    } else if (strcmp(code, "91") == 0) {
+        snprintf(reason, cap, "VNPay has no refund under this request id");
+        rc = FG_ENOTFOUND;
+    } else if (strcmp(code, "00") != 0 || (strcmp(type, "02") != 0 && strcmp(type, "03") != 0)) {
+        snprintf(reason, cap, "querydr about the refund answered %.8s (type %.8s)", code, type);
+        rc = FG_EUNAVAILABLE;
+    } else if (strcmp(status, "09") == 0) {
+        snprintf(reason, cap, "VNPay refused the refund (status 09)");
+        rc = FG_ENOTFOUND;
+    } else if (strcmp(status, "00") != 0) {
+        snprintf(reason, cap, "the refund is still processed at VNPay (status %.8s)", status);
+        rc = FG_EUNAVAILABLE;
+    } else if (parse_amount(a->v[A_AMOUNT], &amount) != 0 || amount != in->amount) {
+        snprintf(reason, cap, "querydr reports the refund with another amount");
+        rc = FG_EUNAVAILABLE;
+    } else {
+        snprintf(provider_refund_id, id_cap, "%s", a->v[A_TRANSACTION_NO]);
     }
 Exit:
     free(a);

@@ -39,6 +39,23 @@ int fg_vnpay_verify_params(const char *secret, const fg_params_t *params, char *
  *  FG_VNPAY_ORDER_INFO_MAX characters.  Invalid UTF-8 bytes become spaces. */
 void fg_vnpay_ascii_text(const char *text, size_t n, fg_buf_t *out);
 
+/** Asks about a refund: a querydr for the payment's vnp_TxnRef that names
+ *  the refund's own vnp_RequestId in vnp_RefundRequestId (outside the
+ *  request hash, whose fields are fixed).  request_id is a fresh id for this
+ *  query.  0 or FG_EINVALID (not configured). */
+int fg_vnpay_refund_query_request(const fg_config_t *cfg, const fg_refund_in_t *in, const char *request_id,
+                                  fg_provider_request_t *req);
+/** Its signed answer: 0 the refund was made (vnp_TransactionType 02/03,
+ *  vnp_TransactionStatus 00, the refund's amount; provider_refund_id set);
+ *  FG_ENOTFOUND no refund under that request id (91) or refused (09);
+ *  FG_EUNAVAILABLE anything else (still processing, unsigned, unreadable). */
+int fg_vnpay_refund_query_response(const fg_config_t *cfg, const fg_refund_in_t *in, long http_status,
+                                   const char *body, size_t len, char *provider_refund_id, size_t id_cap,
+                                   char *reason, size_t cap);
+/** The vnp_RequestId of a refund: its id without the "rfd_" prefix (VNPay's
+ *  request ids are at most 32 characters), the same on every attempt. */
+const char *fg_vnpay_refund_request_id(const char *refund_id);
+
 extern const fg_adapter_t fg_adapter_vnpay;
 
 #endif

@@ -25,6 +25,12 @@ int fg_payment_load(fg_db_t *db, const char *public_id, uint64_t merchant_id, in
  *  object, e.g. ,"redirect_url":"…". */
 void fg_payment_json(fg_buf_t *b, const fg_payment_row_t *p, const char *extra);
 
+/** The request's headers as webhook_inbox keeps them ("name: value\n"): the
+ *  values of credential headers (authorization, proxy-authorization, cookie,
+ *  x-api-key) are replaced by "***", an authorization's scheme word kept
+ *  ("Apikey ***").  Appends to out. */
+void fg_inbox_headers(const fg_buf_t *headers, fg_buf_t *out);
+
 /**
  * Inside the caller's transaction: records a verified notification in
  * webhook_inbox under (adapter, event id) and applies it once, exactly as

@@ -11,13 +11,19 @@
  *      retried.
  * Nothing is half-written: between the two, the rows say "pending", which is
  * what they are; the status-query job settles a payment whose answer was
- * lost.
+ * lost.  A refund whose outcome is unknown (the request may have reached the
+ * provider, but no signed final answer came back) stays pending, reserved,
+ * and is answered 202 under its key; the job asks the provider about it by
+ * the refund's own ids (fg_providers_refund_round) and settles it.
  */
 #include "payments/providers.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include "core/text.h"
+#include "momo/momo.h"
+#include "vnpay/vnpay.h"
 #include "ledger/ledger.h"
 #include "net/http_client.h"
 #include "orders/orders_internal.h"
@@ -37,9 +43,6 @@ static const char SQL_PAYMENT_INSERT[] =
 static const char SQL_PAYMENT_REFUSED[] =
     "UPDATE payments SET status = 'failed', failure_reason = ?, updated_at = ? WHERE public_id = ? "
     "AND status = 'pending'";
-static const char SQL_REFUND_INSERT[] =
-    "INSERT INTO refunds (public_id, payment_id, merchant_id, amount, currency, status, reason, created_at, "
-    "updated_at) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?)";
 static const char SQL_REFUND_RESERVE[] =
     "UPDATE payments SET amount_refunding = amount_refunding + ?, updated_at = ? WHERE id = ?";
 static const char SQL_REFUND_FINISH[] =
@@ -102,6 +105,25 @@ static void answer_existing(fg_call_t *call, fg_db_t *db)
     int rc = fg_idem_answer_existing(db, call);
     if (rc != 0)
         fg_call_db_error(call, db, rc == FG_ENOTFOUND ? FG_ERETRY : rc);
+}
+
+/* One warning line of JSON on stderr; pairs of key and value (values
+ * escaped: provider text and curl messages may hold anything), NULL-ended. */
+static void log_warn(const char *msg, ...)
+{
+    fg_buf_t line = FG_BUF_INIT;
+    va_list ap;
+    fg_buf_puts(&line, "{\"level\":\"warn\"");
+    fg_json_kv_str(&line, 1, "msg", msg);
+    va_start(ap, msg);
+    for (const char *k; (k = va_arg(ap, const char *)) != NULL;) {
+        const char *v = va_arg(ap, const char *);
+        fg_json_kv_str(&line, 1, k, v != NULL ? v : "");
+    }
+    va_end(ap);
+    fg_buf_puts(&line, "}\n");
+    fputs(line.data, stderr);
+    fg_buf_free(&line);
 }
 
 /* Sends a built request; fills *status and *body (the answer, may be empty).
@@ -301,8 +323,8 @@ void fg_providers_create_payment(fg_call_t *call, fg_db_t *db, const fg_adapter_
     fg_http_response_free(&res);
     e.reason = reason;
     if (e.provider_rc != 0)
-        fprintf(stderr, "{\"level\":\"warn\",\"msg\":\"payment not started at the provider\",\"adapter\":\"%s\","
-                        "\"payment\":\"%s\",\"reason\":\"%s\"}\n", adapter->name, c.payment_id, reason);
+        log_warn("payment not started at the provider", "adapter", adapter->name, "payment", c.payment_id, "reason",
+                 reason, (const char *)NULL);
     rc = fg_db_tx(db, create_end_tx, &e);
     if (rc != 0) {
         fg_call_db_error(call, db, rc);
@@ -327,6 +349,35 @@ Exit:
 }
 
 /* ---- refunds -------------------------------------------------------------------- */
+
+/* A refund whose provider call is under way is not asked about until this
+ * long after it was written: beyond the longest call (30 s), so the status
+ * job never asks while our own request may still be in flight.  A crash
+ * between the two transactions leaves the refund to the job after it. */
+#define REFUND_CALL_LEASE_MS (2 * 60 * 1000)
+/* The job's lease on a refund it asks about, and its longest backoff. */
+#define REFUND_QUERY_LEASE_MS (2 * 60 * 1000)
+#define REFUND_BACKOFF_MAX_MS (6LL * 3600 * 1000)
+#define REFUND_BATCH_MAX 16
+
+_Static_assert(REFUND_CALL_LEASE_MS > 30000, "the lease outlasts a provider call");
+
+static const char SQL_REFUND_INSERT_LEASED[] =
+    "INSERT INTO refunds (public_id, payment_id, merchant_id, amount, currency, status, reason, next_query_at, "
+    "created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)";
+static const char SQL_REFUND_ROW[] =
+    "SELECT r.id, r.amount, r.reason, r.created_at, p.public_id FROM refunds r JOIN payments p "
+    "ON p.id = r.payment_id WHERE r.public_id = ?";
+static const char SQL_REFUND_LOCK[] = "SELECT status FROM refunds WHERE id = ? FOR UPDATE";
+static const char SQL_REFUND_LATER[] =
+    "UPDATE refunds SET next_query_at = ?, updated_at = ? WHERE public_id = ? AND status = 'pending'";
+static const char SQL_REFUND_CLAIM[] =
+    "SELECT r.id, r.public_id, r.amount, r.query_count, p.public_id, p.adapter, p.provider_txn_id, p.created_at "
+    "FROM refunds r JOIN payments p ON p.id = r.payment_id "
+    "WHERE r.status = 'pending' AND (r.next_query_at IS NULL OR r.next_query_at <= ?) "
+    "AND p.adapter IN ('vnpay', 'momo') ORDER BY r.id LIMIT ? FOR UPDATE SKIP LOCKED";
+static const char SQL_REFUND_LEASE[] =
+    "UPDATE refunds SET next_query_at = ?, query_count = query_count + 1 WHERE id = ?";
 
 typedef enum { REFUND_OK, REFUND_NOT_FOUND, REFUND_NOT_SUCCEEDED, REFUND_TOO_MUCH, REFUND_NOT_SUPPORTED,
                REFUND_RANGE } refund_outcome_t;
@@ -395,14 +446,17 @@ static int refund_begin_tx(fg_db_t *db, void *arg)
         rc = FG_EIO;
         goto Exit;
     }
-    fg_refund_in_t in = {p.public_id.data,     p.provider_txn_id.data, p.created_at, r->refund_id,
-                         r->amount,            r->amount == r->refundable, r->reason, r->now};
+    /* full (VNPay 02) only for the first refund, of everything received;
+     * after any earlier refund, made or pending, the rest is partial (03) */
+    int full = p.amount_refunded == 0 && p.amount_refunding == 0 && r->amount == p.amount_received;
+    fg_refund_in_t in = {p.public_id.data, p.provider_txn_id.data, p.created_at, r->refund_id,
+                         r->amount,        full,                   r->reason,    r->now};
     if ((rc = r->adapter->refund_request(r->call->cfg, &in, &r->req)) != 0) {
         r->outcome = rc == FG_ERANGE ? REFUND_RANGE : REFUND_NOT_SUPPORTED;
         rc = 1;
         goto Exit;
     }
-    if ((rc = fg_stmt_init(&s, db, SQL_REFUND_INSERT)) != 0)
+    if ((rc = fg_stmt_init(&s, db, SQL_REFUND_INSERT_LEASED)) != 0)
         goto Exit;
     fg_stmt_cstr(&s, r->refund_id);
     fg_stmt_int(&s, p.id);
@@ -410,6 +464,7 @@ static int refund_begin_tx(fg_db_t *db, void *arg)
     fg_stmt_int(&s, r->amount);
     fg_stmt_cstr(&s, p.currency.data);
     fg_stmt_cstr(&s, r->reason);
+    fg_stmt_int(&s, r->now + REFUND_CALL_LEASE_MS);
     fg_stmt_int(&s, r->now);
     fg_stmt_int(&s, r->now);
     if ((rc = fg_stmt_exec(&s)) != 0 || (rc = fg_stmt_init(&s, db, SQL_REFUND_RESERVE)) != 0)
@@ -423,33 +478,32 @@ Exit:
     return rc;
 }
 
-typedef struct {
-    refund_t *r;
-    int provider_rc; /* 0 refunded, FG_EINVALID refused, FG_EUNAVAILABLE */
-    char provider_refund_id[FG_PROVIDER_TXN_MAX + 1];
-    const char *reason;
-    fg_buf_t body;
-} refund_end_t;
+/* What became of a refund at the provider. */
+typedef enum {
+    RFD_MADE,     /* the provider made it (a signed answer) */
+    RFD_REFUSED,  /* a signed, final refusal: not made */
+    RFD_NOT_SENT, /* the request never left: not made */
+    RFD_UNKNOWN,  /* it may have reached the provider: ask later */
+} refund_result_t;
 
 /* The ledger and the counters of a refund the provider made. */
-static int refund_settle(fg_db_t *db, const refund_t *r, const fg_payment_row_t *p, int64_t refund_row_id,
-                         int64_t now)
+static int refund_settle(fg_db_t *db, const fg_payment_row_t *p, int64_t amount, int64_t refund_row_id, int64_t now)
 {
     int64_t from_merchant, from_unapplied;
     char clearing[FG_ACCOUNT_CODE_MAX + 1], merchant[FG_ACCOUNT_CODE_MAX + 1];
     fg_stmt_t s;
-    fg_refund_split(p->amount_applied, p->amount_refunded, r->amount, &from_merchant, &from_unapplied);
+    fg_refund_split(p->amount_applied, p->amount_refunded, amount, &from_merchant, &from_unapplied);
     fg_journal_t j = {.kind = "refund", .refund_id = refund_row_id, .memo = p->public_id.data};
     snprintf(clearing, sizeof(clearing), "assets:clearing:%s", p->adapter.data);
     snprintf(merchant, sizeof(merchant), "liabilities:merchant:%s", p->merchant_public_id.data);
     fg_journal_add(&j, merchant, (uint64_t)p->merchant_id, p->currency.data, from_merchant);
     fg_journal_add(&j, "liabilities:unapplied", 0, p->currency.data, from_unapplied);
-    fg_journal_add(&j, clearing, 0, p->currency.data, -r->amount);
+    fg_journal_add(&j, clearing, 0, p->currency.data, -amount);
     int rc = fg_ledger_post(db, &j, now, NULL);
     if (rc != 0 || (rc = fg_stmt_init(&s, db, SQL_REFUND_SETTLE)) != 0)
         return rc;
-    fg_stmt_int(&s, r->amount);
-    fg_stmt_int(&s, r->amount);
+    fg_stmt_int(&s, amount);
+    fg_stmt_int(&s, amount);
     fg_stmt_int(&s, now);
     fg_stmt_int(&s, p->id);
     if ((rc = fg_stmt_exec(&s)) != 0 || from_merchant == 0)
@@ -462,22 +516,32 @@ static int refund_settle(fg_db_t *db, const refund_t *r, const fg_payment_row_t 
     return fg_stmt_exec(&s);
 }
 
-static const char SQL_REFUND_ROW[] = "SELECT id FROM refunds WHERE public_id = ?";
-
-static int refund_end_tx(fg_db_t *db, void *arg)
+/* Inside the caller's transaction: records the outcome of a pending refund.
+ * RFD_MADE settles it (journal, counters, refund.succeeded); RFD_REFUSED and
+ * RFD_NOT_SENT fail it and release its reservation (refund.failed);
+ * RFD_UNKNOWN leaves it pending, reserved, asked about again at next_query_at.
+ * body receives the refund's JSON.  0; 1 when it was no longer pending
+ * (*status_out says what it is); FG_ENOTFOUND; or a database error. */
+static int refund_record(fg_db_t *db, const char *refund_id, uint64_t merchant_id, refund_result_t result,
+                         const char *provider_refund_id, int64_t next_query_at, fg_buf_t *body, char *status_out,
+                         size_t status_cap)
 {
-    refund_end_t *e = arg;
-    refund_t *r = e->r;
     fg_payment_row_t p;
     fg_stmt_t s;
-    int64_t now = fg_now_ms(), row_id = 0;
+    fg_buf_t reason = FG_BUF_INIT, payment_id = FG_BUF_INIT, status = FG_BUF_INIT;
+    int64_t now = fg_now_ms(), row_id = 0, amount = 0, created = 0;
+    int reason_null = 0;
     memset(&p, 0, sizeof(p));
-    fg_buf_reset(&e->body);
-    int rc = fg_payment_load(db, r->call->params[0], r->call->merchant_id, 1, &p);
-    if (rc != 0 || (rc = fg_stmt_init(&s, db, SQL_REFUND_ROW)) != 0)
+    fg_buf_reset(body);
+    int rc = fg_stmt_init(&s, db, SQL_REFUND_ROW);
+    if (rc != 0)
         goto Exit;
-    fg_stmt_cstr(&s, r->refund_id);
+    fg_stmt_cstr(&s, refund_id);
     fg_stmt_out_int(&s, &row_id, NULL);
+    fg_stmt_out_int(&s, &amount, NULL);
+    fg_stmt_out_text(&s, &reason, &reason_null);
+    fg_stmt_out_int(&s, &created, NULL);
+    fg_stmt_out_text(&s, &payment_id, NULL);
     if ((rc = fg_stmt_exec(&s)) != 0 || (rc = fg_stmt_fetch(&s)) < 0)
         goto Exit;
     fg_stmt_done(&s);
@@ -485,50 +549,106 @@ static int refund_end_tx(fg_db_t *db, void *arg)
         rc = FG_ENOTFOUND;
         goto Exit;
     }
-    const char *status = e->provider_rc == 0 ? "succeeded" : "failed";
-    if ((rc = fg_stmt_init(&s, db, SQL_REFUND_FINISH)) != 0)
+    /* the payment's row lock first, as every refund of it takes it */
+    if ((rc = fg_payment_load(db, payment_id.data, merchant_id, 1, &p)) != 0 ||
+        (rc = fg_stmt_init(&s, db, SQL_REFUND_LOCK)) != 0)
         goto Exit;
-    fg_stmt_cstr(&s, status);
-    fg_stmt_cstr(&s, e->provider_rc == 0 ? e->provider_refund_id : NULL);
-    fg_stmt_int(&s, now);
-    fg_stmt_cstr(&s, r->refund_id);
-    if ((rc = fg_stmt_exec(&s)) != 0)
+    fg_stmt_int(&s, row_id);
+    fg_stmt_out_text(&s, &status, NULL);
+    if ((rc = fg_stmt_exec(&s)) != 0 || (rc = fg_stmt_fetch(&s)) < 0)
         goto Exit;
-    if (fg_stmt_affected(&s) != 1) {
-        rc = FG_ERETRY; /* cannot happen: the refund is ours until this commit */
+    fg_stmt_done(&s);
+    if (rc != 1) {
+        rc = FG_ENOTFOUND;
         goto Exit;
     }
-    if (e->provider_rc == 0) {
-        rc = refund_settle(db, r, &p, row_id, now);
+    const char *why = reason_null ? NULL : reason.data;
+    if (strcmp(status.data, "pending") != 0) {
+        snprintf(status_out, status_cap, "%s", status.data);
+        refund_json(body, refund_id, &p, amount, status.data, why, created);
+        rc = 1;
+        goto Exit;
+    }
+    if (result == RFD_UNKNOWN) {
+        if ((rc = fg_stmt_init(&s, db, SQL_REFUND_LATER)) != 0)
+            goto Exit;
+        fg_stmt_int(&s, next_query_at);
+        fg_stmt_int(&s, now);
+        fg_stmt_cstr(&s, refund_id);
+        if ((rc = fg_stmt_exec(&s)) == 0)
+            refund_json(body, refund_id, &p, amount, "pending", why, created);
+        snprintf(status_out, status_cap, "pending");
+        goto Exit;
+    }
+    const char *final = result == RFD_MADE ? "succeeded" : "failed";
+    if ((rc = fg_stmt_init(&s, db, SQL_REFUND_FINISH)) != 0)
+        goto Exit;
+    fg_stmt_cstr(&s, final);
+    fg_stmt_cstr(&s, result == RFD_MADE ? provider_refund_id : NULL);
+    fg_stmt_int(&s, now);
+    fg_stmt_cstr(&s, refund_id);
+    if ((rc = fg_stmt_exec(&s)) != 0)
+        goto Exit;
+    if (result == RFD_MADE) {
+        rc = refund_settle(db, &p, amount, row_id, now);
     } else if ((rc = fg_stmt_init(&s, db, SQL_REFUND_SETTLE)) == 0) {
         fg_stmt_int(&s, 0);
-        fg_stmt_int(&s, r->amount); /* release the reservation */
+        fg_stmt_int(&s, amount); /* release the reservation */
         fg_stmt_int(&s, now);
         fg_stmt_int(&s, p.id);
         rc = fg_stmt_exec(&s);
     }
     if (rc != 0)
         goto Exit;
-    refund_json(&e->body, r->refund_id, &p, r->amount, status, r->reason, r->now);
-    if ((rc = fg_event_insert(db, (uint64_t)p.merchant_id, e->provider_rc == 0 ? "refund.succeeded" : "refund.failed",
-                              p.order_id, &e->body, now)) != 0)
-        goto Exit;
+    refund_json(body, refund_id, &p, amount, final, why, created);
+    rc = fg_event_insert(db, (uint64_t)p.merchant_id, result == RFD_MADE ? "refund.succeeded" : "refund.failed",
+                         p.order_id, body, now);
+    snprintf(status_out, status_cap, "%s", final);
+Exit:
+    fg_payment_row_free(&p);
+    fg_buf_free(&reason);
+    fg_buf_free(&payment_id);
+    fg_buf_free(&status);
+    return rc;
+}
+
+typedef struct {
+    refund_t *r;
+    refund_result_t result;
+    char provider_refund_id[FG_PROVIDER_TXN_MAX + 1];
+    const char *reason;
+    fg_buf_t body;
+} refund_end_t;
+
+static int refund_end_tx(fg_db_t *db, void *arg)
+{
+    refund_end_t *e = arg;
+    refund_t *r = e->r;
+    char status[16] = "";
+    int64_t next = fg_now_ms() + r->call->cfg->payments_pending_query_after_s * 1000;
+    int rc = refund_record(db, r->refund_id, r->call->merchant_id, e->result, e->provider_refund_id, next, &e->body,
+                           status, sizeof(status));
+    if (rc == 1)
+        rc = FG_ERETRY; /* cannot happen: only the job settles a refund before this, after a lease */
+    if (rc != 0)
+        return rc;
     /* the answer, stored under the key in this transaction (a 5xx drops it) */
-    if (e->provider_rc == 0) {
+    if (e->result == RFD_MADE) {
         fg_call_json(r->call, 201, &e->body);
-    } else if (e->provider_rc == FG_EINVALID) {
+    } else if (e->result == RFD_UNKNOWN) {
+        /* the provider may have made it: never answer "retry", which would
+         * send a second refund under a new id */
+        fg_call_json(r->call, 202, &e->body);
+    } else if (e->result == RFD_REFUSED) {
         fg_call_error(r->call, 409, "conflict", "provider_refused", e->reason, NULL);
     } else {
         fg_buf_t msg = FG_BUF_INIT;
-        fg_buf_printf(&msg, "the payment provider is unavailable; refund %s was not made and can be retried",
+        fg_buf_printf(&msg, "the payment provider is unreachable; refund %s was not sent and can be retried",
                       r->refund_id);
         fg_call_error(r->call, 502, "unavailable", "provider_unavailable", msg.data, NULL);
         fg_buf_free(&msg);
     }
-    rc = idem_complete(db, r->call, r->call->status, &r->call->response);
-Exit:
-    fg_payment_row_free(&p);
-    return rc;
+    return idem_complete(db, r->call, r->call->status, &r->call->response);
 }
 
 static void refund_answer_refusal(fg_call_t *call, const refund_t *r)
@@ -573,22 +693,167 @@ void fg_providers_refund(fg_call_t *call, fg_db_t *db, int64_t amount, const cha
         goto Exit;
     }
     fg_refund_in_t in = {call->params[0], NULL, 0, r.refund_id, r.amount, 0, r.reason, r.now};
-    e.provider_rc = call_provider(&r.req, &res, why, sizeof(why));
-    if (e.provider_rc == 0)
-        e.provider_rc = r.adapter->refund_response(call->cfg, &in, res.status, res.body.data, res.body.len,
-                                                   e.provider_refund_id, sizeof(e.provider_refund_id), why,
-                                                   sizeof(why));
-    if (e.provider_rc != 0 && e.provider_rc != FG_EINVALID)
-        e.provider_rc = FG_EUNAVAILABLE;
+    if (call_provider(&r.req, &res, why, sizeof(why)) != 0) {
+        /* no answer: only a request that never left is known not to be made */
+        e.result = res.not_sent ? RFD_NOT_SENT : RFD_UNKNOWN;
+    } else {
+        int prc = r.adapter->refund_response(call->cfg, &in, res.status, res.body.data, res.body.len,
+                                             e.provider_refund_id, sizeof(e.provider_refund_id), why, sizeof(why));
+        e.result = prc == 0 ? RFD_MADE : prc == FG_EINVALID ? RFD_REFUSED : RFD_UNKNOWN;
+    }
     fg_http_response_free(&res);
     e.reason = why;
-    if (e.provider_rc != 0)
-        fprintf(stderr, "{\"level\":\"warn\",\"msg\":\"refund not made by the provider\",\"refund\":\"%s\","
-                        "\"reason\":\"%s\"}\n", r.refund_id, why);
+    if (e.result != RFD_MADE)
+        log_warn(e.result == RFD_UNKNOWN ? "refund outcome unknown: left pending for the status query"
+                                         : "refund not made by the provider",
+                 "adapter", r.adapter->name, "refund", r.refund_id, "reason", why, (const char *)NULL);
     rc = fg_db_tx(db, refund_end_tx, &e);
     if (rc != 0)
-        fg_call_db_error(call, db, rc); /* the refund stays pending, reserved; the key frees after its lease */
+        fg_call_db_error(call, db, rc); /* the refund stays pending, reserved: the status job settles it */
 Exit:
     fg_buf_free(&e.body);
     fg_provider_request_free(&r.req);
+}
+
+/* ---- the status job's side: refunds whose outcome is unknown --------------------- */
+
+typedef struct {
+    int64_t id, amount, query_count, payment_created;
+    char refund_id[FG_ID_CAP], payment_id[FG_ID_CAP], adapter[16];
+    char provider_txn_id[FG_PROVIDER_TXN_MAX + 1];
+} due_refund_t;
+
+typedef struct {
+    int limit, count;
+    due_refund_t due[REFUND_BATCH_MAX];
+} refund_claim_t;
+
+static int refund_claim_tx(fg_db_t *db, void *arg)
+{
+    refund_claim_t *c = arg;
+    int64_t now = fg_now_ms(), id, amount, count, created;
+    fg_buf_t refund_id = FG_BUF_INIT, payment_id = FG_BUF_INIT, adapter = FG_BUF_INIT, txn = FG_BUF_INIT;
+    int txn_null = 0;
+    fg_stmt_t s;
+    c->count = 0;
+    int rc = fg_stmt_init(&s, db, SQL_REFUND_CLAIM);
+    if (rc != 0)
+        return rc;
+    fg_stmt_int(&s, now);
+    fg_stmt_int(&s, c->limit);
+    fg_stmt_out_int(&s, &id, NULL);
+    fg_stmt_out_text(&s, &refund_id, NULL);
+    fg_stmt_out_int(&s, &amount, NULL);
+    fg_stmt_out_int(&s, &count, NULL);
+    fg_stmt_out_text(&s, &payment_id, NULL);
+    fg_stmt_out_text(&s, &adapter, NULL);
+    fg_stmt_out_text(&s, &txn, &txn_null);
+    fg_stmt_out_int(&s, &created, NULL);
+    if ((rc = fg_stmt_exec(&s)) == 0) {
+        while ((rc = fg_stmt_fetch(&s)) == 1 && c->count < c->limit) {
+            due_refund_t *d = &c->due[c->count++];
+            d->id = id;
+            d->amount = amount;
+            d->query_count = count + 1;
+            d->payment_created = created;
+            snprintf(d->refund_id, sizeof(d->refund_id), "%s", refund_id.data);
+            snprintf(d->payment_id, sizeof(d->payment_id), "%s", payment_id.data);
+            snprintf(d->adapter, sizeof(d->adapter), "%s", adapter.data);
+            snprintf(d->provider_txn_id, sizeof(d->provider_txn_id), "%s", txn_null ? "" : txn.data);
+        }
+        fg_stmt_done(&s);
+    }
+    fg_buf_free(&refund_id);
+    fg_buf_free(&payment_id);
+    fg_buf_free(&adapter);
+    fg_buf_free(&txn);
+    for (int i = 0; rc >= 0 && i < c->count; i++) {
+        if ((rc = fg_stmt_init(&s, db, SQL_REFUND_LEASE)) != 0)
+            break;
+        fg_stmt_int(&s, now + REFUND_QUERY_LEASE_MS);
+        fg_stmt_int(&s, c->due[i].id);
+        rc = fg_stmt_exec(&s);
+    }
+    return rc < 0 ? rc : 0;
+}
+
+typedef struct {
+    const due_refund_t *d;
+    refund_result_t result;
+    const char *provider_refund_id;
+    int64_t next_at;
+    fg_buf_t body;
+    char status[16];
+} refund_job_t;
+
+static int refund_job_tx(fg_db_t *db, void *arg)
+{
+    refund_job_t *j = arg;
+    int rc = refund_record(db, j->d->refund_id, 0, j->result, j->provider_refund_id, j->next_at, &j->body, j->status,
+                           sizeof(j->status));
+    return rc == 1 ? 0 : rc; /* settled meanwhile: nothing to do */
+}
+
+static int64_t refund_backoff_ms(const fg_config_t *cfg, int64_t query_count)
+{
+    int64_t ms = cfg->payments_pending_query_after_s * 1000;
+    if (ms <= 0)
+        ms = 1000;
+    for (int64_t i = 1; i < query_count && ms < REFUND_BACKOFF_MAX_MS; i++)
+        ms *= 2;
+    return ms < REFUND_BACKOFF_MAX_MS ? ms : REFUND_BACKOFF_MAX_MS;
+}
+
+/* Asks the provider about one refund and records what it says. */
+static int refund_query_one(fg_db_t *db, const fg_config_t *cfg, const due_refund_t *d)
+{
+    char request_id[FG_ID_CAP], reason[300] = "", provider_refund_id[FG_PROVIDER_TXN_MAX + 1] = "";
+    fg_provider_request_t req = {FG_BUF_INIT, FG_BUF_INIT, 0};
+    fg_http_response_t res;
+    int64_t now = fg_now_ms();
+    int is_vnpay = strcmp(d->adapter, "vnpay") == 0, rc;
+    if (fg_id_new("", request_id, sizeof(request_id)) < 0)
+        return 0;
+    fg_refund_in_t in = {d->payment_id, d->provider_txn_id, d->payment_created, d->refund_id, d->amount, 0, NULL, now};
+    rc = is_vnpay ? fg_vnpay_refund_query_request(cfg, &in, request_id, &req)
+                  : fg_momo_refund_query_request(cfg, &in, request_id, &req);
+    if (rc != 0) {
+        snprintf(reason, sizeof(reason), "%s is not configured", d->adapter);
+        rc = FG_EUNAVAILABLE;
+    } else if (fg_http_post_json(req.url.data, req.body.data, req.body.len, req.timeout_ms, &res) != 0) {
+        snprintf(reason, sizeof(reason), "no answer: %s", res.error);
+        rc = FG_EUNAVAILABLE;
+        fg_http_response_free(&res);
+    } else {
+        rc = is_vnpay ? fg_vnpay_refund_query_response(cfg, &in, res.status, res.body.data, res.body.len,
+                                                       provider_refund_id, sizeof(provider_refund_id), reason,
+                                                       sizeof(reason))
+                      : fg_momo_refund_query_response(cfg, &in, res.status, res.body.data, res.body.len,
+                                                      provider_refund_id, sizeof(provider_refund_id), reason,
+                                                      sizeof(reason));
+        fg_http_response_free(&res);
+    }
+    fg_provider_request_free(&req);
+    refund_job_t j = {.d = d, .provider_refund_id = provider_refund_id};
+    j.result = rc == 0 ? RFD_MADE : rc == FG_ENOTFOUND ? RFD_REFUSED : RFD_UNKNOWN;
+    j.next_at = now + refund_backoff_ms(cfg, d->query_count);
+    if (j.result == RFD_UNKNOWN)
+        log_warn("refund status query gave no final answer", "refund", d->refund_id, "reason", reason,
+                 (const char *)NULL);
+    rc = fg_db_tx(db, refund_job_tx, &j);
+    fg_buf_free(&j.body);
+    return rc;
+}
+
+int fg_providers_refund_round(fg_db_t *db, const fg_config_t *cfg, int limit)
+{
+    refund_claim_t c = {.limit = limit < REFUND_BATCH_MAX ? limit : REFUND_BATCH_MAX};
+    int rc = fg_db_tx(db, refund_claim_tx, &c);
+    if (rc != 0)
+        return rc;
+    for (int i = 0; i < c.count; i++)
+        if (refund_query_one(db, cfg, &c.due[i]) < 0)
+            log_warn("refund status not recorded", "refund", c.due[i].refund_id, "error", fg_db_error(db),
+                     (const char *)NULL);
+    return c.count;
 }

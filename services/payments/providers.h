@@ -39,6 +39,14 @@ void fg_sepay_webhook(fg_call_t *call, fg_db_t *db);
  *  database error.  Blocking: run from a background thread. */
 int fg_providers_query_round(fg_db_t *db, const fg_config_t *cfg, int limit);
 
+/** Asks the providers about due refunds whose outcome is unknown (a lost
+ *  or "still processing" answer, or a crash between the two transactions),
+ *  at most limit of them, and settles those the provider answers finally:
+ *  made -> succeeded with its journal, not made -> failed with the
+ *  reservation released.  Returns how many were asked, or < 0 on a database
+ *  error.  Blocking: run from a background thread. */
+int fg_providers_refund_round(fg_db_t *db, const fg_config_t *cfg, int limit);
+
 /** Starts / stops the background query job of this instance. */
 int fg_providers_start(const fg_config_t *cfg) FG_MUST_USE;
 void fg_providers_stop(void);

@@ -244,8 +244,10 @@ static void *job_main(void *arg)
     }
     while (!atomic_load(&job.stop)) {
         int queried = 0;
-        if (fg_db_ensure(db) == 0)
+        if (fg_db_ensure(db) == 0) {
             queried = fg_providers_query_round(db, job.cfg, QUERY_BATCH_MAX);
+            fg_providers_refund_round(db, job.cfg, QUERY_BATCH_MAX); /* refunds of unknown outcome (providers.c) */
+        }
         if (queried == QUERY_BATCH_MAX)
             continue; /* more may be due */
         for (int slept = 0; slept < QUERY_POLL_MS && !atomic_load(&job.stop); slept += 10) {

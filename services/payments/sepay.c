@@ -32,8 +32,9 @@
 #define MEMO_CODES_MAX 8
 /* Stored bodies are cut here, as in webhook.c. */
 #define INBOX_BODY_MAX (256 * 1024)
-/* A journal memo is at most 500 characters; the bank memo is cut to fit. */
-#define RECEIPT_MEMO_BYTES 400
+/* journals.memo holds 500 characters: "<event id> <reference>: <bank memo>",
+ * the bank memo cut to what is left. */
+#define RECEIPT_MEMO_CHARS 500
 
 static const char SQL_INBOX[] =
     "INSERT INTO webhook_inbox (adapter, provider_event_id, status, reason, method, query, headers, body, "
@@ -63,7 +64,9 @@ static int record(fg_db_t *db, sepay_t *a, const char *event_id)
     const char *type;
     fg_buf_t ack = FG_BUF_INIT;
     fg_stmt_t s;
+    fg_buf_t headers = FG_BUF_INIT;
     fg_adapter_vietqr.ack(a->outcome, &status, &ack, &type);
+    fg_inbox_headers(&call->headers, &headers); /* never the Apikey itself */
     int rc = fg_stmt_init(&s, db, SQL_INBOX);
     if (rc == 0) {
         fg_stmt_cstr(&s, fg_adapter_vietqr.name);
@@ -72,7 +75,7 @@ static int record(fg_db_t *db, sepay_t *a, const char *event_id)
         fg_stmt_cstr(&s, a->reason);
         fg_stmt_cstr(&s, call->method);
         fg_stmt_cstr(&s, call->query_raw);
-        fg_stmt_str(&s, call->headers.data != NULL ? call->headers.data : "", call->headers.len);
+        fg_stmt_str(&s, headers.data != NULL ? headers.data : "", headers.len);
         fg_stmt_blob(&s, call->body != NULL ? call->body : "",
                      call->body_len < INBOX_BODY_MAX ? call->body_len : INBOX_BODY_MAX);
         fg_stmt_int(&s, status);
@@ -81,6 +84,7 @@ static int record(fg_db_t *db, sepay_t *a, const char *event_id)
         rc = fg_stmt_exec(&s);
     }
     fg_buf_free(&ack);
+    fg_buf_free(&headers);
     return rc;
 }
 
@@ -173,26 +177,52 @@ Exit:
     return rc;
 }
 
+/* Appends s to out, at most *room characters of it, never cutting a
+ * character; a byte that is not UTF-8 becomes '?'. */
+static void memo_append(fg_buf_t *out, const char *s, size_t *room)
+{
+    size_t n = strlen(s);
+    for (size_t i = 0; i < n && *room > 0; (*room)--) {
+        uint32_t cp;
+        int len = fg_utf8_decode(s + i, n - i, &cp);
+        if (len == 0) {
+            fg_buf_putc(out, '?');
+            i++;
+        } else {
+            fg_buf_append(out, s + i, (size_t)len);
+            i += (size_t)len;
+        }
+    }
+}
+
+/** The receipt journal's memo for a transfer: at most RECEIPT_MEMO_CHARS
+ *  characters of valid UTF-8, whatever the bank sent. */
+static void receipt_memo(const sepay_t *a, fg_buf_t *memo)
+{
+    size_t room = RECEIPT_MEMO_CHARS;
+    memo_append(memo, a->event_id, &room);
+    memo_append(memo, " ", &room);
+    memo_append(memo, a->t->reference_code, &room);
+    memo_append(memo, ": ", &room);
+    memo_append(memo, a->t->content, &room);
+}
+
 /* Money that matches no order: recorded as unapplied, for staff. */
 static int receipt(fg_db_t *db, sepay_t *a, int64_t now)
 {
-    char memo[RECEIPT_MEMO_BYTES + 64];
-    size_t n = strlen(a->t->content);
-    if (n > RECEIPT_MEMO_BYTES) {
-        n = RECEIPT_MEMO_BYTES;
-        while (n > 0 && ((unsigned char)a->t->content[n] & 0xC0) == 0x80)
-            n--; /* do not split a character */
-    }
-    snprintf(memo, sizeof(memo), "%s %s: %.*s", a->event_id, a->t->reference_code, (int)n, a->t->content);
+    fg_buf_t memo = FG_BUF_INIT;
     a->inbox_status = "applied";
     a->reason = "no open order matches the memo: recorded as unapplied money";
     int rc = record(db, a, a->event_id);
     if (rc != 0)
         return rc;
-    fg_journal_t j = {.kind = "receipt", .memo = memo};
+    receipt_memo(a, &memo);
+    fg_journal_t j = {.kind = "receipt", .memo = memo.data};
     fg_journal_add(&j, "assets:clearing:vietqr", 0, "VND", a->t->amount);
     fg_journal_add(&j, "liabilities:unapplied", 0, "VND", -a->t->amount);
-    return fg_ledger_post(db, &j, now, NULL);
+    rc = fg_ledger_post(db, &j, now, NULL);
+    fg_buf_free(&memo);
+    return rc;
 }
 
 static int transfer_tx(fg_db_t *db, void *arg)

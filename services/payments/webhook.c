@@ -13,6 +13,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include "core/text.h"
 #include "ledger/ledger.h"
 #include "orders/orders_internal.h"
@@ -41,19 +42,76 @@ typedef struct {
     fg_ack_t outcome;
     const char *reason;
     int64_t inbox_id;
+    int receipt; /* a second transaction on a succeeded payment, posted as unapplied money */
+    char reason_text[200];
 } apply_t;
 
 static const char *header_of(void *ctx, const char *name) { return fg_call_header(ctx, name); }
+
+/* Headers whose values are credentials; an authorization's first word is its scheme. */
+static const struct {
+    const char *name;
+    int scheme;
+} SECRET_HEADERS[] = {{"authorization", 1}, {"proxy-authorization", 1}, {"cookie", 0}, {"x-api-key", 0}};
+
+void fg_inbox_headers(const fg_buf_t *headers, fg_buf_t *out)
+{
+    const char *at = headers->data, *end = headers->data != NULL ? headers->data + headers->len : NULL;
+    while (at != NULL && at < end) {
+        const char *nl = memchr(at, '\n', (size_t)(end - at));
+        const char *stop = nl != NULL ? nl : end;
+        const char *colon = memchr(at, ':', (size_t)(stop - at));
+        int secret = -1;
+        for (size_t i = 0; colon != NULL && i < sizeof(SECRET_HEADERS) / sizeof(SECRET_HEADERS[0]); i++)
+            if ((size_t)(colon - at) == strlen(SECRET_HEADERS[i].name) &&
+                strncasecmp(at, SECRET_HEADERS[i].name, (size_t)(colon - at)) == 0)
+                secret = SECRET_HEADERS[i].scheme;
+        if (secret < 0) {
+            fg_buf_append(out, at, (size_t)(stop - at));
+        } else {
+            const char *v = colon + 1, *word;
+            while (v < stop && (*v == ' ' || *v == '\t'))
+                v++;
+            word = v;
+            while (secret && word < stop && *word != ' ' && *word != '\t')
+                word++;
+            fg_buf_append(out, at, (size_t)(colon + 1 - at));
+            fg_buf_putc(out, ' ');
+            if (secret && word < stop && word > v) { /* "Scheme credentials": keep the scheme */
+                fg_buf_append(out, v, (size_t)(word - v));
+                fg_buf_putc(out, ' ');
+            }
+            fg_buf_puts(out, "***");
+        }
+        if (nl != NULL)
+            fg_buf_putc(out, '\n');
+        at = stop + 1;
+    }
+}
+
+/* What a payment keeps as provider_payload: the body, or the query of a GET
+ * notification (VNPay's IPN). */
+static void payload(const fg_call_t *call, const char **data, size_t *len)
+{
+    if (call->body != NULL && call->body_len > 0) {
+        *data = call->body;
+        *len = call->body_len;
+    } else {
+        *data = call->query_raw != NULL ? call->query_raw : "";
+        *len = strlen(*data);
+    }
+}
 
 static int record(fg_db_t *db, apply_t *a, const char *event_id, const char *status, const char *reason,
                   int64_t *inbox_id)
 {
     fg_call_t *call = a->call;
     int http_status;
-    fg_buf_t ack = FG_BUF_INIT;
+    fg_buf_t ack = FG_BUF_INIT, headers = FG_BUF_INIT;
     const char *type;
     fg_stmt_t s;
     a->adapter->ack(a->outcome, &http_status, &ack, &type);
+    fg_inbox_headers(&call->headers, &headers);
     int rc = fg_stmt_init(&s, db, SQL_INBOX);
     if (rc == 0) {
         fg_stmt_cstr(&s, a->adapter->name);
@@ -62,7 +120,7 @@ static int record(fg_db_t *db, apply_t *a, const char *event_id, const char *sta
         fg_stmt_cstr(&s, reason);
         fg_stmt_cstr(&s, call->method);
         fg_stmt_cstr(&s, call->query_raw);
-        fg_stmt_str(&s, call->headers.data != NULL ? call->headers.data : "", call->headers.len);
+        fg_stmt_str(&s, headers.data != NULL ? headers.data : "", headers.len);
         fg_stmt_blob(&s, call->body != NULL ? call->body : "",
                      call->body_len < INBOX_BODY_MAX ? call->body_len : INBOX_BODY_MAX);
         fg_stmt_int(&s, http_status);
@@ -73,6 +131,7 @@ static int record(fg_db_t *db, apply_t *a, const char *event_id, const char *sta
             *inbox_id = (int64_t)fg_stmt_insert_id(&s);
     }
     fg_buf_free(&ack);
+    fg_buf_free(&headers);
     return rc;
 }
 
@@ -132,8 +191,10 @@ static int apply_failure(fg_db_t *db, apply_t *a, const fg_payment_row_t *p, int
         return rc;
     /* a failed transaction may have no provider number: NULL keeps the unique key free */
     fg_stmt_cstr(&s, a->n->provider_txn_id[0] != '\0' ? a->n->provider_txn_id : NULL);
-    fg_stmt_str(&s, a->call->body != NULL ? a->call->body : a->call->query_raw != NULL ? a->call->query_raw : "",
-                a->call->body != NULL ? a->call->body_len : a->call->query_raw != NULL ? strlen(a->call->query_raw) : 0);
+    const char *raw;
+    size_t raw_len;
+    payload(a->call, &raw, &raw_len);
+    fg_stmt_str(&s, raw, raw_len);
     fg_stmt_int(&s, now);
     fg_stmt_int(&s, p->id);
     if ((rc = fg_stmt_exec(&s)) != 0)
@@ -182,13 +243,51 @@ Exit:
     return rc;
 }
 
+/* A second provider transaction on a payment that already succeeded: the
+ * money was received twice.  It is kept as unapplied money for staff (a
+ * "receipt" journal without a payment: the payment keeps its one posting),
+ * the inbox row stays applied with the journal named, and the provider gets
+ * its success acknowledgement. */
+static int apply_receipt(fg_db_t *db, apply_t *a, const fg_payment_row_t *p, int64_t now)
+{
+    char clearing[FG_ACCOUNT_CODE_MAX + 1], memo[256], journal[FG_ID_CAP];
+    fg_stmt_t s;
+    snprintf(clearing, sizeof(clearing), "assets:clearing:%s", a->adapter->name);
+    snprintf(memo, sizeof(memo), "%s: another %s transaction %.64s after %.64s", p->public_id.data, a->adapter->name,
+             a->n->provider_txn_id, p->provider_txn_id.data);
+    fg_journal_t j = {.kind = "receipt", .memo = memo};
+    fg_journal_add(&j, clearing, 0, p->currency.data, a->n->amount);
+    fg_journal_add(&j, "liabilities:unapplied", 0, p->currency.data, -a->n->amount);
+    int rc = fg_ledger_post(db, &j, now, journal);
+    if (rc != 0)
+        return rc;
+    snprintf(a->reason_text, sizeof(a->reason_text),
+             "second provider transaction on a succeeded payment: recorded as unapplied money, journal %s", journal);
+    a->reason = a->reason_text;
+    a->receipt = 1;
+    if ((rc = fg_stmt_init(&s, db, SQL_INBOX_STATUS)) != 0)
+        return rc;
+    fg_stmt_cstr(&s, "applied");
+    fg_stmt_cstr(&s, a->reason);
+    fg_stmt_int(&s, a->inbox_id);
+    return fg_stmt_exec(&s);
+}
+
 static int apply_success(fg_db_t *db, apply_t *a, const fg_payment_row_t *p, int64_t now)
 {
     int64_t applied = 0, unapplied = 0;
     fg_stmt_t s;
     if (strcmp(p->status.data, "succeeded") == 0) {
-        a->reason = "payment already succeeded with another provider transaction";
-        return 1;
+        if (a->n->provider_txn_id[0] == '\0' || p->provider_txn_null) {
+            /* nothing tells this apart from a repeat of the transaction that settled it */
+            a->reason = "payment already succeeded; no distinct provider transaction";
+            return 1;
+        }
+        if (strcmp(p->provider_txn_id.data, a->n->provider_txn_id) == 0) {
+            a->reason = "payment already succeeded with this provider transaction";
+            return 1;
+        }
+        return apply_receipt(db, a, p, now);
     }
     int rc = settle_order(db, p, a->n->amount, now, &applied, &unapplied);
     if (rc != 0 || (rc = fg_stmt_init(&s, db, SQL_PAYMENT_SUCCEED)) != 0)
@@ -198,7 +297,10 @@ static int apply_success(fg_db_t *db, apply_t *a, const fg_payment_row_t *p, int
     fg_stmt_int(&s, a->n->amount);
     fg_stmt_int(&s, applied);
     fg_stmt_int(&s, unapplied);
-    fg_stmt_str(&s, a->call->body != NULL ? a->call->body : "", a->call->body != NULL ? a->call->body_len : 0);
+    const char *raw;
+    size_t raw_len;
+    payload(a->call, &raw, &raw_len);
+    fg_stmt_str(&s, raw, raw_len);
     fg_stmt_int(&s, now);
     fg_stmt_int(&s, p->id);
     if ((rc = fg_stmt_exec(&s)) != 0)
@@ -223,6 +325,7 @@ static int apply_tx(fg_db_t *db, void *arg)
     memset(&p, 0, sizeof(p));
     a->outcome = FG_ACK_APPLIED;
     a->reason = NULL;
+    a->receipt = 0;
     int rc = record(db, a, a->n->event_id, "applied", NULL, &a->inbox_id);
     if (rc == FG_ECONFLICT) {
         a->outcome = FG_ACK_DUPLICATE;
@@ -241,7 +344,7 @@ static int apply_tx(fg_db_t *db, void *arg)
         rc = 1;
     } else if (rc == 0 && a->n->status == FG_NOTIFY_SUCCEEDED) {
         rc = apply_success(db, a, &p, now);
-        if (rc == 0 && a->adapter->amount_must_match && a->n->amount != p.amount) {
+        if (rc == 0 && !a->receipt && a->adapter->amount_must_match && a->n->amount != p.amount) {
             /* the money exists and was applied (split as usual); the provider is told the amount is wrong */
             fg_stmt_t s;
             a->outcome = FG_ACK_BAD_AMOUNT;

@@ -62,7 +62,8 @@ void fg_web_return_page(fg_call_t *call, fg_db_t *db)
                        NULL, 0, header_of, call};
     int rc = adapter->verify(call->cfg, &in, fg_now_ms(), &n, reason, sizeof(reason));
     if (rc != 0) {
-        page(call, 400, "Liên kết không hợp lệ", "This return link is not valid (its signature does not verify).");
+        page(call, 400, "Liên kết không hợp lệ",
+             "This return link is not valid (its signature does not verify, or it is more than 7 days old).");
         return;
     }
     if ((rc = fg_stmt_init(&s, db, SQL_PAYMENT)) == 0) {

@@ -219,6 +219,9 @@ typedef struct {
   int lose_ipn;         /* the notification is never sent */
   int64_t delay_ms;     /* API answers are this slow */
   int fail_api;         /* API answers are HTTP 500 */
+  int lose_answer;      /* API calls take effect, but answer HTTP 500 */
+  int refund_result;    /* MoMo refunds are made but answer this (signed)
+                           resultCode, e.g. 7000 "processing"; 0 = normal */
 } bs_chaos_t;
 
 /** A copy of the current settings. */
@@ -226,6 +229,9 @@ bs_chaos_t bs_chaos_get(void);
 /** Sets the API answer's delay or failure; returns 1 when the answer was
  * replaced by a simulated failure (the handler must then do nothing). */
 int bs_chaos_api(bs_response_t *res);
+/** After an API call took effect: with lose_answer, replaces the answer by
+ * HTTP 500 (the effect stays) and returns 1. */
+int bs_chaos_lose_answer(bs_response_t *res);
 
 /* ---- log ------------------------------------------------------------------- */
 
@@ -287,6 +293,7 @@ void bs_momo_pay_page(const bs_request_t *req, bs_response_t *res);
 void bs_momo_decide(const bs_request_t *req, bs_response_t *res);
 void bs_momo_query(const bs_request_t *req, bs_response_t *res);
 void bs_momo_refund(const bs_request_t *req, bs_response_t *res);
+void bs_momo_refund_query(const bs_request_t *req, bs_response_t *res);
 void bs_momo_control_pay(const bs_request_t *req, bs_response_t *res);
 void bs_momo_free(void);
 

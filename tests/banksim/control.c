@@ -34,15 +34,25 @@ int bs_chaos_api(bs_response_t *res) {
   return 1;
 }
 
+int bs_chaos_lose_answer(bs_response_t *res) {
+  if (!bs_chaos_get().lose_answer)
+    return 0;
+  res->body.len = 0;
+  bs_res_error(res, 500, "simulated lost answer (chaos lose_answer)");
+  return 1;
+}
+
 static void chaos_render(bs_buf_t *b, const bs_chaos_t *c) {
   bs_buf_printf(b,
                 "{\"duplicate\":%d,\"concurrent\":%s,\"reorder\":%s,"
                 "\"forge\":%s,\"amount_delta\":%lld,\"lose_ipn\":%s,"
-                "\"delay_ms\":%lld,\"fail_api\":%s}",
+                "\"delay_ms\":%lld,\"fail_api\":%s,\"lose_answer\":%s,"
+                "\"refund_result\":%d}",
                 c->duplicate, c->concurrent ? "true" : "false",
                 c->reorder ? "true" : "false", c->forge ? "true" : "false",
                 (long long)c->amount_delta, c->lose_ipn ? "true" : "false",
-                (long long)c->delay_ms, c->fail_api ? "true" : "false");
+                (long long)c->delay_ms, c->fail_api ? "true" : "false",
+                c->lose_answer ? "true" : "false", c->refund_result);
 }
 
 /* Each call replaces every setting: members left out go back to normal. */
@@ -66,6 +76,15 @@ void bs_control_chaos(const bs_request_t *req, bs_response_t *res) {
   c.forge = bs_json_get_bool(root, "forge", 0);
   c.lose_ipn = bs_json_get_bool(root, "lose_ipn", 0);
   c.fail_api = bs_json_get_bool(root, "fail_api", 0);
+  c.lose_answer = bs_json_get_bool(root, "lose_answer", 0);
+  int64_t result = 0;
+  if (bs_json_get_int(root, "refund_result", &result) == 0) {
+    if (result < 0 || result > 9999) {
+      bs_res_error(res, 422, "refund_result must be 0..9999");
+      goto Exit;
+    }
+    c.refund_result = (int)result;
+  }
   if (bs_json_get_int(root, "amount_delta", &c.amount_delta) == 0 &&
       (c.amount_delta > AMOUNT_DELTA_MAX || c.amount_delta < -AMOUNT_DELTA_MAX)) {
     bs_res_error(res, 422, "amount_delta is out of range");

@@ -92,6 +92,7 @@ static const route_t routes[] = {
     {"POST", "/vnpay/merchant_webapi/api/transaction", bs_vnpay_api},
     {"POST", "/momo/v2/gateway/api/create", bs_momo_create},
     {"POST", "/momo/v2/gateway/api/query", bs_momo_query},
+    {"POST", "/momo/v2/gateway/api/refund/query", bs_momo_refund_query},
     {"POST", "/momo/v2/gateway/api/refund", bs_momo_refund},
     {"POST", "/momo/pay/decide", bs_momo_decide},
     {"GET", "/momo/pay/", bs_momo_pay_page},

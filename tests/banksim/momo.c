@@ -195,6 +195,57 @@ static void error_answer(bs_response_t *res, int http_status, yajl_val root,
   bs_buf_putc(&res->body, '}');
 }
 
+/* An error answer signed over names (a->z, accessKey first), the fields it
+ * does not carry as "" (query's "not found", refund refusals). */
+static void signed_error_answer(bs_response_t *res, int http_status, yajl_val root,
+                                int result_code, const char *message,
+                                const char *const *names, int n) {
+  enum { FIELD_MAX = 256 };
+  char partner[64], order_id[128], request_id[128], time_s[24], code[16];
+  char sig[65];
+  kv_t pairs[16];
+  field(root, "partnerCode", partner, sizeof(partner));
+  field(root, "orderId", order_id, sizeof(order_id));
+  field(root, "requestId", request_id, sizeof(request_id));
+  snprintf(time_s, sizeof(time_s), "%lld", (long long)bs_now_ms());
+  snprintf(code, sizeof(code), "%d", result_code);
+  for (int i = 0; i < n && i < 16; i++) {
+    const char *v = "";
+    if (strcmp(names[i], "accessKey") == 0) v = bs_config.momo_access_key;
+    else if (strcmp(names[i], "partnerCode") == 0) v = partner;
+    else if (strcmp(names[i], "orderId") == 0) v = order_id;
+    else if (strcmp(names[i], "requestId") == 0) v = request_id;
+    else if (strcmp(names[i], "responseTime") == 0) v = time_s;
+    else if (strcmp(names[i], "resultCode") == 0) v = code;
+    else if (strcmp(names[i], "message") == 0) v = message;
+    pairs[i] = (kv_t){names[i], v};
+  }
+  sign(pairs, n < 16 ? n : 16, sig);
+  res->status = http_status;
+  res->content_type = BS_JSON_TYPE;
+  res->body.len = 0;
+  bs_buf_puts(&res->body, "{\"partnerCode\":");
+  bs_json_str(&res->body, partner);
+  bs_buf_puts(&res->body, ",\"orderId\":");
+  bs_json_str(&res->body, order_id);
+  bs_buf_puts(&res->body, ",\"requestId\":");
+  bs_json_str(&res->body, request_id);
+  bs_buf_printf(&res->body, ",\"responseTime\":%s,\"resultCode\":%d,\"message\":",
+                time_s, result_code);
+  bs_json_str(&res->body, message);
+  bs_buf_printf(&res->body, ",\"signature\":\"%s\"}", sig);
+}
+
+/* The raw-string fields of the query answer (the IPN's) and of the refund
+ * answer, for signed error answers. */
+static const char *const query_answer_names[] = {
+    "accessKey", "amount",    "extraData",    "message",    "orderId",
+    "orderInfo", "orderType", "partnerCode",  "payType",    "requestId",
+    "responseTime", "resultCode", "transId"};
+static const char *const refund_answer_names[] = {
+    "accessKey", "amount",       "message",    "orderId", "partnerCode",
+    "requestId", "responseTime", "resultCode", "transId"};
+
 /* ---- create ------------------------------------------------------------------------ */
 
 static const char *const create_names[] = {
@@ -694,7 +745,9 @@ void bs_momo_query(const bs_request_t *req, bs_response_t *res) {
     pthread_mutex_lock(&bs_state_lock);
     const order_t *o = order_find(order_id);
     if (o == NULL) {
-      error_answer(res, 200, root, 42, "Invalid orderId or orderId is not found.");
+      signed_error_answer(res, 200, root, 42,
+                          "Invalid orderId or orderId is not found.",
+                          query_answer_names, 13);
     } else {
       res->status = 200;
       res->content_type = BS_JSON_TYPE;
@@ -714,19 +767,21 @@ static const char *const refund_names[] = {"accessKey", "amount", "description",
                                            "orderId",   "partnerCode",
                                            "requestId", "transId"};
 
-static char *refund_answer(const refund_t *r, int64_t time_ms) {
-  char amount[24], trans_id[24], time_s[24], sig[65];
+static char *refund_answer(const refund_t *r, int64_t time_ms, int result) {
+  char amount[24], trans_id[24], time_s[24], sig[65], code[16];
+  const char *message = result == 0 ? "Successful." : "Transaction is being processed.";
+  snprintf(code, sizeof(code), "%d", result);
   snprintf(amount, sizeof(amount), "%lld", (long long)r->amount);
   snprintf(trans_id, sizeof(trans_id), "%lld", (long long)r->trans_id);
   snprintf(time_s, sizeof(time_s), "%lld", (long long)time_ms);
   kv_t pairs[] = {{"accessKey", bs_config.momo_access_key},
                   {"amount", amount},
-                  {"message", "Successful."},
+                  {"message", message},
                   {"orderId", r->order_id},
                   {"partnerCode", bs_config.momo_partner_code},
                   {"requestId", r->request_id},
                   {"responseTime", time_s},
-                  {"resultCode", "0"},
+                  {"resultCode", code},
                   {"transId", trans_id}};
   sign(pairs, (int)(sizeof(pairs) / sizeof(pairs[0])), sig);
   bs_buf_t b = BS_BUF_INIT;
@@ -736,10 +791,10 @@ static char *refund_answer(const refund_t *r, int64_t time_ms) {
   bs_json_str(&b, r->order_id);
   bs_buf_puts(&b, ",\"requestId\":");
   bs_json_str(&b, r->request_id);
-  bs_buf_printf(&b, ",\"amount\":%s,\"transId\":%s,\"resultCode\":0,"
-                    "\"message\":\"Successful.\",\"responseTime\":%s,"
+  bs_buf_printf(&b, ",\"amount\":%s,\"transId\":%s,\"resultCode\":%s,"
+                    "\"message\":\"%s\",\"responseTime\":%s,"
                     "\"signature\":\"%s\"}",
-                amount, trans_id, time_s, sig);
+                amount, trans_id, code, message, time_s, sig);
   return bs_buf_take(&b);
 }
 
@@ -764,11 +819,15 @@ static void refund_locked(yajl_val root, bs_response_t *res) {
   bs_json_get_int(root, "transId", &trans_id);
   order_t *o = order_by_trans(trans_id);
   if (o == NULL) {
-    error_answer(res, 200, root, 1088, "The original transaction is not found "
-                                       "or not eligible for refund.");
+    signed_error_answer(res, 200, root, 1088,
+                        "The original transaction is not found or not "
+                        "eligible for refund.",
+                        refund_answer_names, 9);
   } else if (amount < BS_MOMO_AMOUNT_MIN || amount > o->paid_amount - o->refunded) {
-    error_answer(res, 200, root, 1081, "Refund rejected: the amount exceeds "
-                                       "what can be refunded.");
+    signed_error_answer(res, 200, root, 1081,
+                        "Refund rejected: the amount exceeds what can be "
+                        "refunded.",
+                        refund_answer_names, 9);
   } else {
     refunds = grow(refunds, &refund_cap, refund_count, sizeof(*refunds));
     refund_t *r = &refunds[refund_count++];
@@ -779,14 +838,21 @@ static void refund_locked(yajl_val root, bs_response_t *res) {
                     .trans_id = bs_next_id(),
                     .original_trans_id = trans_id,
                     .time_ms = now};
-    r->answer = refund_answer(r, now);
+    r->answer = refund_answer(r, now, 0);
     o->refunded += amount;
     char ref[24], text[700];
     snprintf(ref, sizeof(ref), "%lld", (long long)r->trans_id);
     snprintf(text, sizeof(text), "MOMO HOAN TIEN %s %s", o->order_id,
              o->order_info);
     bs_book(now, -amount, ref, o->order_id, text, "momo.refund");
-    bs_res_json(res, 200, r->answer);
+    int result = bs_chaos_get().refund_result;
+    if (result == 0) {
+      bs_res_json(res, 200, r->answer);
+    } else { /* made, but answered "still processing" */
+      char *answer = refund_answer(r, now, result);
+      bs_res_json(res, 200, answer);
+      free(answer);
+    }
   }
 }
 
@@ -811,9 +877,47 @@ void bs_momo_refund(const bs_request_t *req, bs_response_t *res) {
     pthread_mutex_lock(&bs_state_lock);
     refund_locked(root, res);
     pthread_mutex_unlock(&bs_state_lock);
+    bs_chaos_lose_answer(res);
   }
   bs_log_add("momo.refund", "in", "POST", req->path, req->body, res->status,
              bs_buf_cstr(&res->body), NULL);
+  if (root != NULL)
+    yajl_tree_free(root);
+}
+
+/* ---- refund query ----------------------------------------------------------------------------- */
+
+/* POST /v2/gateway/api/refund/query {partnerCode, orderId (the refund's),
+ * requestId, lang, signature over accessKey orderId partnerCode requestId}:
+ * the refund's own signed answer when it was made, else a signed 42. */
+void bs_momo_refund_query(const bs_request_t *req, bs_response_t *res) {
+  if (bs_chaos_api(res)) {
+    bs_log_add("momo.refund_query", "in", "POST", req->path, req->body, 500,
+               NULL, "simulated failure (chaos fail_api)");
+    return;
+  }
+  yajl_val root = bs_json_parse_object(req->body, req->body_len);
+  const char *order_id = bs_json_get_str(root, "orderId");
+  const char *partner = bs_json_get_str(root, "partnerCode");
+  if (order_id == NULL || bs_json_get_str(root, "requestId") == NULL ||
+      partner == NULL) {
+    error_answer(res, 400, root, 20, "Bad format request.");
+  } else if (strcmp(partner, bs_config.momo_partner_code) != 0 ||
+             !verified(root, query_names, 4)) {
+    error_answer(res, 400, root, 13, "Merchant authentication failed.");
+  } else {
+    pthread_mutex_lock(&bs_state_lock);
+    const refund_t *r = refund_find(NULL, order_id);
+    if (r != NULL)
+      bs_res_json(res, 200, r->answer);
+    else
+      signed_error_answer(res, 200, root, 42,
+                          "Invalid orderId or orderId is not found.",
+                          refund_answer_names, 9);
+    pthread_mutex_unlock(&bs_state_lock);
+  }
+  bs_log_add("momo.refund_query", "in", "POST", req->path, req->body,
+             res->status, bs_buf_cstr(&res->body), NULL);
   if (root != NULL)
     yajl_tree_free(root);
 }

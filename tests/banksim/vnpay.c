@@ -39,6 +39,15 @@ typedef struct {
 
 static txn_t *txns;
 static size_t txn_count, txn_cap;
+
+/* Refunds made, by their vnp_RequestId (querydr naming a refund asks here). */
+typedef struct {
+  char *request_id, *txn_ref;
+  int64_t amount, transaction_no;
+  char type[3], pay_date[15];
+} vnpay_refund_t;
+static vnpay_refund_t *vrefunds;
+static size_t vrefund_count, vrefund_cap;
 static char **request_ids;
 static size_t request_id_count;
 
@@ -84,6 +93,11 @@ void bs_vnpay_free(void) {
   for (size_t i = 0; i < request_id_count; i++)
     free(request_ids[i]);
   free(request_ids);
+  for (size_t i = 0; i < vrefund_count; i++) {
+    free(vrefunds[i].request_id);
+    free(vrefunds[i].txn_ref);
+  }
+  free(vrefunds);
 }
 
 /* ---- query-string signatures ------------------------------------------------- */
@@ -609,9 +623,36 @@ static int request_id_seen(const char *request_id) {
   return 0;
 }
 
+/* querydr naming a refund by its vnp_RequestId (member vnp_RefundRequestId,
+ * outside the request's hash): the refund as a transaction of type 02/03,
+ * or 91 when no refund was made under that id. */
+static void refund_querydr_locked(const char *txn_ref, const char *refund_request,
+                                  answer_t *a) {
+  const txn_t *t = txn_find(txn_ref);
+  const vnpay_refund_t *r = NULL;
+  for (size_t i = 0; i < vrefund_count && t != NULL; i++)
+    if (strcmp(vrefunds[i].request_id, refund_request) == 0 &&
+        strcmp(vrefunds[i].txn_ref, txn_ref) == 0)
+      r = &vrefunds[i];
+  if (r == NULL) {
+    snprintf(a->v[R_TXN_REF], sizeof(a->v[0]), "%s", txn_ref);
+    answer_code(a, "91", "Khong tim thay giao dich hoan tien");
+    return;
+  }
+  answer_code(a, "00", "QueryDR Success");
+  answer_txn(a, t, r->amount, r->transaction_no, r->type);
+  snprintf(a->v[R_PAY_DATE], sizeof(a->v[0]), "%s", r->pay_date);
+  snprintf(a->v[R_TRANSACTION_STATUS], sizeof(a->v[0]), "00");
+}
+
 static void querydr_locked(yajl_val root, answer_t *a) {
-  char txn_ref[256];
+  char txn_ref[256], refund_request[256];
   api_field(root, "vnp_TxnRef", txn_ref, sizeof(txn_ref));
+  api_field(root, "vnp_RefundRequestId", refund_request, sizeof(refund_request));
+  if (refund_request[0] != '\0') {
+    refund_querydr_locked(txn_ref, refund_request, a);
+    return;
+  }
   const txn_t *t = txn_find(txn_ref);
   if (t == NULL) {
     snprintf(a->v[R_TXN_REF], sizeof(a->v[0]), "%s", txn_ref);
@@ -663,6 +704,22 @@ static void refund_locked(yajl_val root, answer_t *a) {
   answer_txn(a, t, amount, no, type);
   bs_format_gmt7(now, "%Y%m%d%H%M%S", a->v[R_PAY_DATE], sizeof(a->v[0]));
   snprintf(a->v[R_TRANSACTION_STATUS], sizeof(a->v[0]), "00");
+  if (vrefund_count == vrefund_cap) {
+    vrefund_cap = vrefund_cap != 0 ? vrefund_cap * 2 : 16;
+    vnpay_refund_t *p = realloc(vrefunds, vrefund_cap * sizeof(*vrefunds));
+    if (p == NULL)
+      abort();
+    vrefunds = p;
+  }
+  char request_id[256];
+  api_field(root, "vnp_RequestId", request_id, sizeof(request_id));
+  vnpay_refund_t *r = &vrefunds[vrefund_count++];
+  *r = (vnpay_refund_t){.request_id = bs_strdup(request_id),
+                        .txn_ref = bs_strdup(t->txn_ref),
+                        .amount = amount,
+                        .transaction_no = no};
+  memcpy(r->type, type, 2); /* "02" or "03", checked above */
+  memcpy(r->pay_date, a->v[R_PAY_DATE], 14); /* yyyyMMddHHmmss */
 }
 
 static const char *const querydr_names[] = {
@@ -719,8 +776,9 @@ void bs_vnpay_api(const bs_request_t *req, bs_response_t *res) {
   int is_querydr = 1;
   api_answer(root, a, &is_querydr);
   answer_send(res, a, is_querydr);
+  bs_chaos_lose_answer(res);
   bs_log_add(is_querydr ? "vnpay.querydr" : "vnpay.refund", "in", "POST",
-             req->path, req->body, 200, bs_buf_cstr(&res->body),
+             req->path, req->body, res->status, bs_buf_cstr(&res->body),
              a->v[R_RESPONSE_CODE]);
   free(a);
   if (root != NULL)

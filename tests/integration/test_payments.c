@@ -255,6 +255,61 @@ START_TEST(failure_changes_state_only_and_forgeries_are_refused)
 }
 END_TEST
 
+START_TEST(second_transaction_on_a_paid_payment_goes_to_unapplied)
+{
+    char order[40], pay[40], merchant_account[96], tx1[64], tx2[64];
+    snprintf(merchant_account, sizeof(merchant_account), "liabilities:merchant:%s", mer);
+    snprintf(tx1, sizeof(tx1), "%s", fgt_unique("TX1"));
+    snprintf(tx2, sizeof(tx2), "%s", fgt_unique("TX2"));
+    long long merchant_before = liability(merchant_account), unapplied_before = liability("liabilities:unapplied");
+    long long clearing_before = -liability("assets:clearing:sandbox");
+    long long receipts_before = fgt_db_int("SELECT COUNT(*) FROM journals WHERE kind = 'receipt'", NULL, NULL);
+    new_order(180000, 0, NULL, order);
+    new_payment(order, 0, pay);
+    fgt_response_t r = notify(pay, tx1, "succeeded", 180000);
+    fgt_expect(r, 200, NULL);
+    fgt_response_free(&r);
+    /* the same transaction again: a duplicate, nothing more */
+    r = notify(pay, tx1, "succeeded", 180000);
+    fgt_expect(r, 200, NULL);
+    fgt_response_free(&r);
+    ck_assert_int_eq(liability("liabilities:unapplied") - unapplied_before, 0);
+    /* another transaction for the same payment: money received twice, kept as unapplied */
+    r = notify(pay, tx2, "succeeded", 180000);
+    fgt_expect(r, 200, NULL);
+    ck_assert_str_eq(r.body, "{\"received\":true}");
+    fgt_response_free(&r);
+    ck_assert_int_eq(liability(merchant_account) - merchant_before, 180000);
+    ck_assert_int_eq(liability("liabilities:unapplied") - unapplied_before, 180000);
+    ck_assert_int_eq(-liability("assets:clearing:sandbox") - clearing_before, 360000);
+    ck_assert_int_eq(journals_of(pay), 1); /* the payment keeps its one posting */
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM journals WHERE kind = 'receipt'", NULL, NULL) - receipts_before,
+                     1);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM journals WHERE kind = 'receipt' AND payment_id IS NULL AND "
+                                "memo LIKE CONCAT(?, '%')",
+                                pay, NULL),
+                     1);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM webhook_inbox WHERE adapter = 'sandbox' AND provider_event_id = ? "
+                                "AND status = 'applied' AND reason LIKE 'second provider transaction%'",
+                                tx2, NULL),
+                     1);
+    r = get("payments", pay);
+    ck_assert_str_eq(fgt_json_str(&r, "status", NULL), "succeeded");
+    ck_assert_int_eq(fgt_json_int(&r, "amount_applied", NULL), 180000);
+    ck_assert_int_eq(fgt_json_int(&r, "amount_unapplied", NULL), 0);
+    fgt_response_free(&r);
+    expect_order(order, "paid", 180000);
+    /* the provider retries the second one: a duplicate, no second receipt */
+    r = notify(pay, tx2, "succeeded", 180000);
+    fgt_expect(r, 200, NULL);
+    fgt_response_free(&r);
+    ck_assert_int_eq(liability("liabilities:unapplied") - unapplied_before, 180000);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM journals WHERE kind = 'receipt'", NULL, NULL) - receipts_before,
+                     1);
+    ledger_holds();
+}
+END_TEST
+
 START_TEST(refunds_never_exceed_the_payment)
 {
     enum { N = 10 };
@@ -417,6 +472,7 @@ int main(void)
     tcase_add_test(tc, refunds_never_exceed_the_payment);
     tcase_add_test(tc, ledger_routes_for_staff);
     tcase_add_test(tc, sandbox_page_approves_through_the_pipeline);
+    tcase_add_test(tc, second_transaction_on_a_paid_payment_goes_to_unapplied);
     suite_add_tcase(s, tc);
     fgt_merchant_create("Trường Tiểu học Thanh Toán", mer, key);
     const char *env[] = {"FEEGATE_SANDBOX_SECRET=it-sandbox-secret",

@@ -398,6 +398,17 @@ static void expect_rsp(const fgt_response_t *r, size_t i, const char *code)
                   answer_body(r, "ipn", i), code);
 }
 
+/* Waits until a refund reaches status (the status job), at most 20 s. */
+static void wait_refund(const char *refund, const char *status)
+{
+    for (int i = 0; i < 200; i++) {
+        if (fgt_db_int("SELECT COUNT(*) FROM refunds WHERE public_id = ? AND status = ?", refund, status) == 1)
+            return;
+        fgt_sleep_ms(100);
+    }
+    ck_abort_msg("refund %s not %s after 20 s", refund, status);
+}
+
 static void setup(void) { reset(); }
 
 /* ---- VNPay ------------------------------------------------------------------------------ */
@@ -582,16 +593,23 @@ START_TEST(vnpay_refund_and_a_provider_that_is_down)
     ck_assert_str_eq(fgt_header(&r, "idempotent-replayed"), "true");
     fgt_response_free(&r);
     expect_moved(&before, "vnpay", -100000, 0);
-    /* VNPay is down: 502, nothing refunded, nothing reserved, retryable */
+    /* VNPay answers 500: the refund may have been made, so it stays pending
+     * and reserved (202), and the key keeps that answer */
     chaos("{\"fail_api\":true}");
     idem = fgt_unique("rf");
     r = fgt_req(&srv, FGT_H2C, "POST", path, key, idem, "{\"amount\":50000}", 0, NULL);
-    fgt_expect_error(r, 502, "unavailable", "provider_unavailable");
+    fgt_expect(r, 202, NULL);
+    ck_assert_str_eq(fgt_json_str(&r, "status", NULL), "pending");
+    char pending_id[64];
+    snprintf(pending_id, sizeof(pending_id), "%s", fgt_json_str(&r, "id", NULL));
     fgt_response_free(&r);
     expect_moved(&before, "vnpay", -100000, 0);
-    ck_assert_int_eq(fgt_db_int("SELECT amount_refunding FROM payments WHERE public_id = ?", payment, NULL), 0);
+    ck_assert_int_eq(fgt_db_int("SELECT amount_refunding FROM payments WHERE public_id = ?", payment, NULL), 50000);
     reset();
-    r = fgt_req(&srv, FGT_H2C, "POST", path, key, idem, "{\"amount\":50000}", 0, NULL);
+    /* the status job asks VNPay, which never made it: failed, reservation released */
+    wait_refund(pending_id, "failed");
+    ck_assert_int_eq(fgt_db_int("SELECT amount_refunding FROM payments WHERE public_id = ?", payment, NULL), 0);
+    r = fgt_req(&srv, FGT_H2C, "POST", path, key, fgt_unique("rf"), "{\"amount\":50000}", 0, NULL);
     fgt_expect(r, 201, NULL);
     fgt_response_free(&r);
     expect_moved(&before, "vnpay", -150000, 0);
@@ -885,6 +903,324 @@ START_TEST(vietqr_late_and_short_transfers_are_unapplied)
 }
 END_TEST
 
+/* ---- refunds whose outcome is unknown ---------------------------------------------------- */
+
+/* banksim's newest log sequence number. */
+static long long log_seq(void)
+{
+    char url[160];
+    snprintf(url, sizeof(url), "%s/control/log?since=9000000000000000000", banksim_url);
+    fgt_response_t r = http("GET", url, NULL);
+    ck_assert_int_eq(r.status, 200);
+    yajl_val seq = fgt_val_at(r.json, "last_seq", NULL);
+    long long n = seq != NULL && YAJL_IS_INTEGER(seq) ? YAJL_GET_INTEGER(seq) : 0;
+    fgt_response_free(&r);
+    return n;
+}
+
+/* banksim's log entries of kind after since whose request holds needle;
+ * the request bodies of the last one into last (may be NULL). */
+static int log_count(long long since, const char *kind, const char *needle, char *last, size_t cap)
+{
+    char url[160];
+    int n = 0;
+    snprintf(url, sizeof(url), "%s/control/log?since=%lld", banksim_url, since);
+    fgt_response_t r = http("GET", url, NULL);
+    ck_assert_int_eq(r.status, 200);
+    yajl_val entries = fgt_val_at(r.json, "entries", NULL);
+    ck_assert_msg(entries != NULL && YAJL_IS_ARRAY(entries), "%s", r.body);
+    for (size_t i = 0; i < entries->u.array.len; i++) {
+        const char *k = fgt_val_str(entries->u.array.values[i], "kind", NULL);
+        const char *req = fgt_val_str(entries->u.array.values[i], "request", NULL);
+        if (k == NULL || strcmp(k, kind) != 0 || (needle != NULL && (req == NULL || strstr(req, needle) == NULL)))
+            continue;
+        n++;
+        if (last != NULL)
+            snprintf(last, cap, "%s", req != NULL ? req : "");
+    }
+    fgt_response_free(&r);
+    return n;
+}
+
+START_TEST(vnpay_refund_with_a_lost_answer_is_made_once_and_settled_later)
+{
+    char order[40], payment[40], path[128], refund[64], first[800];
+    new_order(200000, NULL, order, NULL);
+    vnpay_payment(order, payment);
+    fgt_response_t r = vnpay_decide(payment, "approve");
+    expect_rsp(&r, 0, "00");
+    fgt_response_free(&r);
+    balances_t before = balances("vnpay");
+    long long seq = log_seq();
+    snprintf(path, sizeof(path), "/v1/payments/%s/refunds", payment);
+    const char *idem = fgt_unique("rf");
+    /* VNPay makes the refund but its answer is lost (HTTP 500 after the fact) */
+    chaos("{\"lose_answer\":true}");
+    r = fgt_req(&srv, FGT_H2C, "POST", path, key, idem, "{\"amount\":200000}", 0, NULL);
+    fgt_expect(r, 202, NULL);
+    ck_assert_str_eq(fgt_json_str(&r, "status", NULL), "pending");
+    snprintf(refund, sizeof(refund), "%s", fgt_json_str(&r, "id", NULL));
+    snprintf(first, sizeof(first), "%s", r.body);
+    fgt_response_free(&r);
+    ck_assert_int_eq(fgt_db_int("SELECT amount_refunding FROM payments WHERE public_id = ?", payment, NULL), 200000);
+    expect_moved(&before, "vnpay", 0, 0);
+    /* the merchant retries with the same key: the pending answer, no second refund */
+    r = fgt_req(&srv, FGT_H2C, "POST", path, key, idem, "{\"amount\":200000}", 0, NULL);
+    fgt_expect(r, 202, NULL);
+    ck_assert_str_eq(r.body, first);
+    ck_assert_str_eq(fgt_header(&r, "idempotent-replayed"), "true");
+    fgt_response_free(&r);
+    /* nothing more is refundable while it is pending */
+    r = fgt_req(&srv, FGT_H2C, "POST", path, key, fgt_unique("rf"), "{\"amount\":1000}", 0, NULL);
+    fgt_expect_error(r, 422, "invalid_request", "refund_exceeds_refundable");
+    fgt_response_free(&r);
+    reset();
+    /* the status job asks VNPay about the refund and settles it */
+    wait_refund(refund, "succeeded");
+    char body[1024];
+    ck_assert_int_eq(log_count(seq, "vnpay.refund", payment, body, sizeof(body)), 1);
+    ck_assert_ptr_nonnull(strstr(body, "\"vnp_TransactionType\":\"02\"")); /* the first refund, of everything */
+    ck_assert_int_eq(fgt_db_int("SELECT amount_refunding FROM payments WHERE public_id = ?", payment, NULL), 0);
+    ck_assert_int_eq(fgt_db_int("SELECT amount_refunded FROM payments WHERE public_id = ?", payment, NULL), 200000);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM journals j JOIN refunds f ON f.id = j.refund_id "
+                                "WHERE f.public_id = ?",
+                                refund, NULL),
+                     1);
+    expect_moved(&before, "vnpay", -200000, 0);
+    char like[80];
+    snprintf(like, sizeof(like), "%%%s%%", refund);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM events WHERE type = 'refund.succeeded' AND payload LIKE ?", like,
+                                NULL),
+                     1);
+    ledger_holds();
+}
+END_TEST
+
+START_TEST(vnpay_partial_then_remainder_refund_sends_03)
+{
+    char order[40], payment[40], path[128], body[1024];
+    new_order(300000, NULL, order, NULL);
+    vnpay_payment(order, payment);
+    fgt_response_t r = vnpay_decide(payment, "approve");
+    expect_rsp(&r, 0, "00");
+    fgt_response_free(&r);
+    balances_t before = balances("vnpay");
+    snprintf(path, sizeof(path), "/v1/payments/%s/refunds", payment);
+    long long seq = log_seq();
+    r = fgt_req(&srv, FGT_H2C, "POST", path, key, fgt_unique("rf"), "{\"amount\":100000}", 0, NULL);
+    fgt_expect(r, 201, NULL);
+    fgt_response_free(&r);
+    ck_assert_int_eq(log_count(seq, "vnpay.refund", payment, body, sizeof(body)), 1);
+    ck_assert_ptr_nonnull(strstr(body, "\"vnp_TransactionType\":\"03\""));
+    /* the remainder equals what is refundable, but is not the whole payment: 03 */
+    seq = log_seq();
+    r = fgt_req(&srv, FGT_H2C, "POST", path, key, fgt_unique("rf"), "{\"amount\":200000}", 0, NULL);
+    fgt_expect(r, 201, NULL);
+    ck_assert_str_eq(fgt_json_str(&r, "status", NULL), "succeeded");
+    fgt_response_free(&r);
+    ck_assert_int_eq(log_count(seq, "vnpay.refund", payment, body, sizeof(body)), 1);
+    ck_assert_ptr_nonnull(strstr(body, "\"vnp_TransactionType\":\"03\""));
+    ck_assert_ptr_null(strstr(body, "\"vnp_TransactionType\":\"02\""));
+    expect_moved(&before, "vnpay", -300000, 0);
+    ledger_holds();
+}
+END_TEST
+
+START_TEST(momo_refund_still_processing_stays_pending_until_settled)
+{
+    char order[40], payment[40], redirect[1024], path[128], refund[64];
+    new_order(60000, NULL, order, NULL);
+    new_payment(order, "momo", payment, redirect);
+    fgt_response_t r = momo_decide(payment, "approve");
+    ck_assert_int_eq(answer_status(&r, "ipn", 0), 204);
+    fgt_response_free(&r);
+    balances_t before = balances("momo");
+    long long seq = log_seq();
+    snprintf(path, sizeof(path), "/v1/payments/%s/refunds", payment);
+    const char *idem = fgt_unique("rf");
+    /* MoMo answers "processing" (7000, signed): not a refusal, not a success */
+    chaos("{\"refund_result\":7000}");
+    r = fgt_req(&srv, FGT_H2C, "POST", path, key, idem, "{\"amount\":25000}", 0, NULL);
+    fgt_expect(r, 202, NULL);
+    ck_assert_str_eq(fgt_json_str(&r, "status", NULL), "pending");
+    snprintf(refund, sizeof(refund), "%s", fgt_json_str(&r, "id", NULL));
+    fgt_response_free(&r);
+    r = fgt_req(&srv, FGT_H2C, "POST", path, key, idem, "{\"amount\":25000}", 0, NULL);
+    fgt_expect(r, 202, NULL);
+    ck_assert_str_eq(fgt_header(&r, "idempotent-replayed"), "true");
+    fgt_response_free(&r);
+    ck_assert_int_eq(fgt_db_int("SELECT amount_refunding FROM payments WHERE public_id = ?", payment, NULL), 25000);
+    reset();
+    wait_refund(refund, "succeeded"); /* MoMo's refund/query reports it made */
+    ck_assert_int_eq(log_count(seq, "momo.refund", NULL, NULL, 0), 1);
+    ck_assert_int_eq(fgt_db_int("SELECT amount_refunding FROM payments WHERE public_id = ?", payment, NULL), 0);
+    expect_moved(&before, "momo", -25000, 0);
+    ledger_holds();
+}
+END_TEST
+
+/* ---- refused parameters, stored headers, long memos ------------------------------------------ */
+
+/* GET /v1/webhooks/vnpay?<prefix><query>: feegate's RspCode answer. */
+static fgt_response_t vnpay_ipn_with(const char *prefix, const char *query)
+{
+    char *path = NULL;
+    ck_assert_int_ge(asprintf(&path, "/v1/webhooks/vnpay?%s%s", prefix, query), 0);
+    fgt_response_t r = fgt_request(&srv, FGT_HTTP1, "GET", path, NULL, NULL, 0);
+    free(path);
+    return r;
+}
+
+START_TEST(vnpay_empty_duplicate_parameters_are_refused)
+{
+    char order[40], payment[40];
+    balances_t before = balances("vnpay");
+    new_order(160000, NULL, order, NULL);
+    vnpay_payment(order, payment);
+    /* the IPN is lost; the payer holds the signed return URL, the same parameters */
+    chaos("{\"lose_ipn\":true}");
+    fgt_response_t r = vnpay_decide(payment, "approve");
+    const char *return_url = fgt_json_str(&r, "return_url", NULL);
+    ck_assert_ptr_nonnull(return_url);
+    char *query = strdup(strchr(return_url, '?') + 1);
+    fgt_response_free(&r);
+    /* an empty duplicate is not signed: it must neither fail the payment nor blank its number */
+    const char *attacks[] = {"vnp_ResponseCode=&", "vnp_TransactionNo=&", "vnp_TransactionStatus=&"};
+    for (size_t i = 0; i < sizeof(attacks) / sizeof(attacks[0]); i++) {
+        fgt_response_t a = vnpay_ipn_with(attacks[i], query);
+        ck_assert_int_eq(a.status, 200);
+        ck_assert_msg(strstr(a.body, "\"RspCode\":\"97\"") != NULL, "%s answered %s", attacks[i], a.body);
+        fgt_response_free(&a);
+    }
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM webhook_inbox WHERE adapter = 'vnpay' AND status = 'rejected' "
+                                "AND provider_event_id IS NULL AND reason LIKE '%more than once%' "
+                                "AND query LIKE CONCAT('%', ?, '%')",
+                                payment, NULL),
+                     3);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM payments WHERE public_id = ? AND status = 'failed'", payment,
+                                NULL),
+                     0);
+    /* the return page refuses the same link */
+    char url[2048];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/pay/return/vnpay?vnp_ResponseCode=&%s", srv.http_port, query);
+    fgt_response_t page = http("GET", url, NULL);
+    ck_assert_int_eq(page.status, 400);
+    fgt_response_free(&page);
+    /* the real outcome still settles it (the query job asks VNPay), once */
+    wait_settled(payment);
+    expect_payment(payment, "succeeded", 160000, 0);
+    expect_order(order, "paid", 160000);
+    ck_assert_int_eq(postings(payment), 1);
+    expect_moved(&before, "vnpay", 160000, 0);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM payments WHERE public_id = ? AND provider_txn_id IS NULL",
+                                payment, NULL),
+                     0);
+    free(query);
+    ledger_holds();
+}
+END_TEST
+
+START_TEST(vnpay_ipn_payload_is_kept_and_a_blank_duplicate_changes_nothing)
+{
+    char order[40], payment[40];
+    balances_t before = balances("vnpay");
+    new_order(170000, NULL, order, NULL);
+    vnpay_payment(order, payment);
+    fgt_response_t r = vnpay_decide(payment, "approve");
+    expect_rsp(&r, 0, "00");
+    char *query = strdup(strchr(fgt_json_str(&r, "return_url", NULL), '?') + 1);
+    fgt_response_free(&r);
+    /* the GET IPN has no body: its query is the provider payload */
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM payments WHERE public_id = ? AND provider_payload LIKE "
+                                "CONCAT('%vnp_TxnRef=', ?, '%vnp_SecureHash=%')",
+                                payment, payment),
+                     1);
+    fgt_response_t a = vnpay_ipn_with("vnp_TransactionNo=&", query);
+    ck_assert_ptr_nonnull(strstr(a.body, "\"RspCode\":\"97\""));
+    fgt_response_free(&a);
+    /* the genuine query again is VNPay's retry: already confirmed */
+    a = vnpay_ipn_with("", query);
+    ck_assert_ptr_nonnull(strstr(a.body, "\"RspCode\":\"02\""));
+    fgt_response_free(&a);
+    ck_assert_int_eq(postings(payment), 1);
+    expect_moved(&before, "vnpay", 170000, 0);
+    free(query);
+    ledger_holds();
+}
+END_TEST
+
+/* POST /v1/webhooks/sepay with a body of our own and the given Authorization. */
+static fgt_response_t sepay_post(const char *body, const char *authorization)
+{
+    char header[128];
+    snprintf(header, sizeof(header), "Authorization: %s", authorization);
+    return fgt_req(&srv, FGT_HTTP1, "POST", "/v1/webhooks/sepay", NULL, NULL, body, 0, header);
+}
+
+START_TEST(sepay_key_is_not_stored_and_a_long_memo_is_recorded)
+{
+    static long long seq;
+    long long id = 900000000000LL + (long long)time(NULL) % 100000000 * 100 + ++seq;
+    char event[48], content[1200], reference[128], *body = NULL;
+    balances_t before = balances("vietqr");
+    /* 250 three-byte characters after 200 ASCII bytes: 950 bytes, cut at 500 characters
+     * together with a 100-character reference code */
+    size_t n = (size_t)snprintf(content, sizeof(content), "%s", "ung ho quy khuyen hoc ");
+    while (n < 200)
+        content[n++] = 'x';
+    for (int i = 0; i < 250; i++, n += 3)
+        memcpy(content + n, "\xe1\xbb\x87", 3); /* ệ */
+    content[n] = '\0';
+    memset(reference, 'R', 100);
+    reference[100] = '\0';
+    ck_assert_int_ge(asprintf(&body,
+                              "{\"id\":%lld,\"gateway\":\"Vietcombank\",\"transactionDate\":\"2026-11-20 10:00:00\","
+                              "\"accountNumber\":\"0011001932418\",\"code\":null,\"content\":\"%s\","
+                              "\"transferType\":\"in\",\"transferAmount\":42000,\"accumulated\":0,\"subAccount\":null,"
+                              "\"referenceCode\":\"%s\",\"description\":\"\"}",
+                              id, content, reference),
+                     0);
+    fgt_response_t r = sepay_post(body, "Apikey it-sepay-key");
+    fgt_expect(r, 200, NULL);
+    ck_assert_str_eq(r.body, "{\"success\":true}");
+    fgt_response_free(&r);
+    snprintf(event, sizeof(event), "sepay:%lld", id);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM webhook_inbox WHERE provider_event_id = ? AND status = 'applied'",
+                                event, NULL),
+                     1);
+    /* the key is not in the stored headers; the scheme is */
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM webhook_inbox WHERE headers LIKE '%it-sepay-key%'", NULL, NULL),
+                     0);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM webhook_inbox WHERE provider_event_id = ? "
+                                "AND headers LIKE '%authorization: Apikey ***%'",
+                                event, NULL),
+                     1);
+    /* the receipt journal holds the memo cut to 500 characters, on a character boundary */
+    ck_assert_int_eq(fgt_db_int("SELECT CHAR_LENGTH(memo) FROM journals WHERE kind = 'receipt' AND memo LIKE "
+                                "CONCAT(?, ' ', ?, ': ung ho quy khuyen hoc %')",
+                                event, reference),
+                     500);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM journals WHERE kind = 'receipt' AND memo LIKE CONCAT(?, ' %') "
+                                "AND RIGHT(memo, 1) = ?",
+                                event, "\xe1\xbb\x87"),
+                     1);
+    expect_moved(&before, "vietqr", 0, 42000);
+    /* SePay's retry is a duplicate; a wrong key is refused and not stored either */
+    r = sepay_post(body, "Apikey it-sepay-key");
+    fgt_expect(r, 200, NULL);
+    fgt_response_free(&r);
+    r = sepay_post(body, "Apikey some-guessed-key-42");
+    ck_assert_int_eq(r.status, 401);
+    fgt_response_free(&r);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM webhook_inbox WHERE headers LIKE '%some-guessed-key-42%'", NULL,
+                                NULL),
+                     0);
+    expect_moved(&before, "vietqr", 0, 42000);
+    free(body);
+    ledger_holds();
+}
+END_TEST
+
 int main(void)
 {
     for (size_t i = 0; i < sizeof(SHARED_ENV) / sizeof(SHARED_ENV[0]); i++)
@@ -913,6 +1249,12 @@ int main(void)
     tcase_add_test(tc, vietqr_transfer_settles_the_order_by_its_memo);
     tcase_add_test(tc, vietqr_duplicates_forgery_unknown_memo_and_outgoing);
     tcase_add_test(tc, vietqr_late_and_short_transfers_are_unapplied);
+    tcase_add_test(tc, vnpay_empty_duplicate_parameters_are_refused);
+    tcase_add_test(tc, vnpay_ipn_payload_is_kept_and_a_blank_duplicate_changes_nothing);
+    tcase_add_test(tc, sepay_key_is_not_stored_and_a_long_memo_is_recorded);
+    tcase_add_test(tc, vnpay_refund_with_a_lost_answer_is_made_once_and_settled_later);
+    tcase_add_test(tc, vnpay_partial_then_remainder_refund_sends_03);
+    tcase_add_test(tc, momo_refund_still_processing_stays_pending_until_settled);
     suite_add_tcase(s, tc);
     int rc = fgt_run(s);
     if (fgt_server_stop(&srv) != 0)

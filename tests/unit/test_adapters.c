@@ -27,6 +27,11 @@ static const char VNPAY_VECTOR[] =
     "vnp_Version=2.1.0";
 static const char VNPAY_VECTOR_HASH[] = "44de0874a33fdc5d38116666c10f782c87d05ab4c80eec472efe6cb89bc7517392e16cc477f73"
                                         "db9b87090faa739f5a228b79e00bf217a514ee4493da9b1ab83";
+/* vnp_PayDate 20250905093512 (GMT+7) of the test IPNs, in Unix ms */
+#define VNPAY_PAID_MS 1757039712000LL
+/* responseTime of the test MoMo IPNs */
+#define MOMO_SENT_MS 1700000000000LL
+#define DAY_MS (24LL * 3600 * 1000)
 static const char MOMO_ACCESS[] = "F8BBA842ECF85";
 static const char MOMO_SECRET[] = "K951B6PE1waDMi640xX08PD3vg6EkVlz";
 
@@ -197,11 +202,42 @@ static void vnpay_ipn(const char *amount, const char *response, const char *stat
     fg_buf_free(&q);
 }
 
-static int vnpay_verify(const char *query, fg_notification_t *n)
+static int vnpay_verify_at(const char *query, int64_t now_ms, fg_notification_t *n)
 {
     char reason[200];
     fg_inbound_t in = {"GET", query, strlen(query), NULL, 0, no_header, NULL};
-    return fg_adapter_vnpay.verify(&cfg, &in, 0, n, reason, sizeof(reason));
+    return fg_adapter_vnpay.verify(&cfg, &in, now_ms, n, reason, sizeof(reason));
+}
+
+/* Verified a minute after the payment. */
+static int vnpay_verify(const char *query, fg_notification_t *n)
+{
+    return vnpay_verify_at(query, VNPAY_PAID_MS + 60000, n);
+}
+
+/* A signed IPN query of the usual fields, where a pair named in omit is left
+ * out (and one named in empty kept with an empty value). */
+static void vnpay_ipn_without(const char *omit, const char *empty, const char *response, const char *status,
+                              char *out, size_t cap)
+{
+    fg_kv_t all[] = {{"vnp_Amount", "150000000"},       {"vnp_BankCode", "NCB"},
+                     {"vnp_OrderInfo", "Thanh toan"},   {"vnp_PayDate", "20250905093512"},
+                     {"vnp_ResponseCode", response},    {"vnp_TmnCode", "TESTTMN1"},
+                     {"vnp_TransactionNo", "14226112"}, {"vnp_TransactionStatus", status},
+                     {"vnp_TxnRef", "pay_01K4C0000000000000000000"}};
+    fg_kv_t pairs[16];
+    int n = 0;
+    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+        if ((omit == NULL || strcmp(all[i].name, omit) != 0) && (empty == NULL || strcmp(all[i].name, empty) != 0))
+            pairs[n++] = all[i];
+    fg_buf_t q = FG_BUF_INIT;
+    char hash[FG_VNPAY_HASH_HEX_LEN + 1];
+    fg_vnpay_canonical(pairs, n, &q);
+    fg_vnpay_hash(VNPAY_SECRET, q.data, q.len, hash);
+    /* an empty value is sent but not signed */
+    snprintf(out, cap, "%s&vnp_SecureHash=%s%s%s%s", q.data, hash, empty != NULL ? "&" : "", empty != NULL ? empty : "",
+             empty != NULL ? "=" : "");
+    fg_buf_free(&q);
 }
 
 START_TEST(vnpay_ipn_is_verified_and_parsed)
@@ -406,12 +442,14 @@ static void momo_ipn(const char *amount, const char *result, const char *secret,
     fg_buf_free(&raw);
 }
 
-static int momo_verify(const fg_buf_t *body, fg_notification_t *n)
+static int momo_verify_at(const fg_buf_t *body, int64_t now_ms, fg_notification_t *n)
 {
     char reason[200];
     fg_inbound_t in = {"POST", NULL, 0, body->data, body->len, no_header, NULL};
-    return fg_adapter_momo.verify(&cfg, &in, 0, n, reason, sizeof(reason));
+    return fg_adapter_momo.verify(&cfg, &in, now_ms, n, reason, sizeof(reason));
 }
+
+static int momo_verify(const fg_buf_t *body, fg_notification_t *n) { return momo_verify_at(body, MOMO_SENT_MS + 2000, n); }
 
 START_TEST(momo_ipn_is_verified_and_parsed)
 {
@@ -486,9 +524,48 @@ START_TEST(momo_query_and_refund_requests)
     momo_ipn("50000", "0", MOMO_SECRET, "MOMO", &body);
     ck_assert_int_eq(fg_adapter_momo.query_response(&cfg, &q, 200, body.data, body.len, &n, reason, 200), 0);
     ck_assert_int_eq(n.status, FG_NOTIFY_SUCCEEDED);
+    /* "not found" expires a payment only when MoMo signed it */
     const char *missing = "{\"orderId\":\"pay_01K4C0000000000000000000\",\"resultCode\":42,\"message\":\"not found\"}";
     ck_assert_int_eq(fg_adapter_momo.query_response(&cfg, &q, 200, missing, strlen(missing), &n, reason, 200),
-                     FG_ENOTFOUND);
+                     FG_EUNAVAILABLE);
+    raw = "accessKey=F8BBA842ECF85&amount=&extraData=&message=not found&orderId=pay_01K4C0000000000000000000&"
+          "orderInfo=&orderType=&partnerCode=MOMO&payType=&requestId=01K4C0REQ&responseTime=1&resultCode=42&transId=";
+    fg_momo_sign(MOMO_SECRET, raw, strlen(raw), sig);
+    char signed_missing[512];
+    snprintf(signed_missing, sizeof(signed_missing),
+             "{\"partnerCode\":\"MOMO\",\"orderId\":\"pay_01K4C0000000000000000000\",\"requestId\":\"01K4C0REQ\","
+             "\"responseTime\":1,\"resultCode\":42,\"message\":\"not found\",\"signature\":\"%s\"}",
+             sig);
+    ck_assert_int_eq(
+        fg_adapter_momo.query_response(&cfg, &q, 200, signed_missing, strlen(signed_missing), &n, reason, 200),
+        FG_ENOTFOUND);
+    /* refund answers: processing codes and unsigned refusals are not final */
+    char refund_id[80];
+    const char *codes[] = {"7000", "1000", "7002", "1088"};
+    const int expected[] = {FG_EUNAVAILABLE, FG_EUNAVAILABLE, FG_EUNAVAILABLE, FG_EINVALID};
+    for (int i = 0; i < 4; i++) {
+        fg_buf_t rraw = FG_BUF_INIT;
+        fg_buf_printf(&rraw,
+                      "accessKey=F8BBA842ECF85&amount=20000&message=m&orderId=rfd_01K4C0RFD0000000000000000&"
+                      "partnerCode=MOMO&requestId=rfd_01K4C0RFD0000000000000000&responseTime=1&resultCode=%s&"
+                      "transId=99",
+                      codes[i]);
+        fg_momo_sign(MOMO_SECRET, rraw.data, rraw.len, sig);
+        char answer[600];
+        snprintf(answer, sizeof(answer),
+                 "{\"partnerCode\":\"MOMO\",\"orderId\":\"rfd_01K4C0RFD0000000000000000\",\"requestId\":"
+                 "\"rfd_01K4C0RFD0000000000000000\",\"amount\":20000,\"transId\":99,\"resultCode\":%s,"
+                 "\"message\":\"m\",\"responseTime\":1,\"signature\":\"%s\"}",
+                 codes[i], sig);
+        ck_assert_int_eq(fg_adapter_momo.refund_response(&cfg, &in, 200, answer, strlen(answer), refund_id,
+                                                         sizeof(refund_id), reason, sizeof(reason)),
+                         expected[i]);
+        fg_buf_free(&rraw);
+    }
+    const char *unsigned_refusal = "{\"orderId\":\"rfd_01K4C0RFD0000000000000000\",\"resultCode\":1088}";
+    ck_assert_int_eq(fg_adapter_momo.refund_response(&cfg, &in, 200, unsigned_refusal, strlen(unsigned_refusal),
+                                                     refund_id, sizeof(refund_id), reason, sizeof(reason)),
+                     FG_EUNAVAILABLE);
     ck_assert_int_eq(fg_adapter_momo.query_response(&cfg, &q, 500, "", 0, &n, reason, 200), FG_EUNAVAILABLE);
     fg_buf_free(&body);
 }
@@ -652,6 +729,139 @@ START_TEST(registry_knows_every_adapter)
 }
 END_TEST
 
+START_TEST(repeated_query_parameters_are_ambiguous)
+{
+    fg_params_t p;
+    const char *q = "a=1&b=2&%61=3&c=&c=";
+    fg_params_parse(&p, q, strlen(q));
+    ck_assert_int_eq(p.count, 5);
+    ck_assert_ptr_nonnull(p.repeated);
+    ck_assert_str_eq(p.repeated, "a"); /* "%61" decodes to "a" */
+    ck_assert_ptr_null(fg_params_get(&p, "a"));
+    ck_assert_ptr_null(fg_params_get(&p, "c"));
+    ck_assert_str_eq(fg_params_get(&p, "b"), "2");
+    fg_params_free(&p);
+    q = "a=1&b=2";
+    fg_params_parse(&p, q, strlen(q));
+    ck_assert_ptr_null(p.repeated);
+    ck_assert_str_eq(fg_params_get(&p, "a"), "1");
+    fg_params_free(&p);
+    /* a signed query with any name given twice is refused, even a name nobody signs */
+    char query[1400];
+    snprintf(query, sizeof(query), "%s&vnp_SecureHash=%s", VNPAY_VECTOR, VNPAY_VECTOR_HASH);
+    ck_assert_int_eq(verify_query(query), 0);
+    snprintf(query, sizeof(query), "vnp_BankCode=&%s&vnp_SecureHash=%s&vnp_BankCode=", VNPAY_VECTOR,
+             VNPAY_VECTOR_HASH);
+    ck_assert_int_eq(verify_query(query), FG_EINVALID);
+    snprintf(query, sizeof(query), "%s&vnp_SecureHash=%s&utm=1&utm=2", VNPAY_VECTOR, VNPAY_VECTOR_HASH);
+    ck_assert_int_eq(verify_query(query), FG_EINVALID);
+    snprintf(query, sizeof(query), "%s&vnp_SecureHash=%s&vnp_SecureHash=%s", VNPAY_VECTOR, VNPAY_VECTOR_HASH,
+             VNPAY_VECTOR_HASH);
+    ck_assert_int_eq(verify_query(query), FG_EINVALID);
+}
+END_TEST
+
+START_TEST(vnpay_empty_duplicates_cannot_rewrite_a_signed_ipn)
+{
+    char signed_query[1500], query[1700];
+    fg_notification_t n;
+    vnpay_ipn("150000000", "00", "00", "TESTTMN1", signed_query, sizeof(signed_query));
+    ck_assert_int_eq(vnpay_verify(signed_query, &n), 0);
+    /* empty values are not signed: prepended, they used to win fg_params_get */
+    const char *prefixes[] = {"vnp_TransactionNo=&", "vnp_ResponseCode=&", "vnp_TransactionStatus=&",
+                              "vnp_TxnRef=&",        "vnp_Amount=&",       "vnp_PayDate=&",
+                              "vnp_TxnRef=pay_other&"};
+    for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
+        snprintf(query, sizeof(query), "%s%s", prefixes[i], signed_query);
+        ck_assert_msg(vnpay_verify(query, &n) == FG_EINVALID, "accepted %s", prefixes[i]);
+        snprintf(query, sizeof(query), "%s&%.*s", signed_query, (int)strlen(prefixes[i]) - 1, prefixes[i]);
+        ck_assert_msg(vnpay_verify(query, &n) == FG_EINVALID, "accepted a trailing %s", prefixes[i]);
+    }
+    /* a required field VNPay did not sign cannot be supplied empty either */
+    vnpay_ipn_without("vnp_ResponseCode", NULL, "00", "00", signed_query, sizeof(signed_query));
+    ck_assert_int_eq(vnpay_verify(signed_query, &n), FG_ERANGE); /* signed, but incomplete */
+    snprintf(query, sizeof(query), "vnp_ResponseCode=&%s", signed_query);
+    ck_assert_int_eq(vnpay_verify(query, &n), FG_EINVALID);
+    const char *required[] = {"vnp_TxnRef", "vnp_Amount", "vnp_TransactionStatus", "vnp_PayDate", "vnp_TmnCode"};
+    for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
+        vnpay_ipn_without(NULL, required[i], "00", "00", signed_query, sizeof(signed_query));
+        ck_assert_msg(vnpay_verify(signed_query, &n) == FG_EINVALID, "accepted an empty %s", required[i]);
+        vnpay_ipn_without(required[i], NULL, "00", "00", signed_query, sizeof(signed_query));
+        ck_assert_msg(vnpay_verify(signed_query, &n) != 0, "accepted no %s", required[i]);
+    }
+    /* a success needs its transaction number; a failure may have none */
+    vnpay_ipn_without("vnp_TransactionNo", NULL, "00", "00", signed_query, sizeof(signed_query));
+    ck_assert_int_eq(vnpay_verify(signed_query, &n), FG_ERANGE);
+    snprintf(query, sizeof(query), "vnp_TransactionNo=&%s", signed_query);
+    ck_assert_int_eq(vnpay_verify(query, &n), FG_ERANGE);
+    vnpay_ipn_without("vnp_TransactionNo", NULL, "24", "02", signed_query, sizeof(signed_query));
+    ck_assert_int_eq(vnpay_verify(signed_query, &n), 0);
+    ck_assert_int_eq(n.status, FG_NOTIFY_FAILED);
+    ck_assert_str_eq(n.provider_txn_id, "");
+    ck_assert_str_eq(n.event_id, "pay_01K4C0000000000000000000::02");
+}
+END_TEST
+
+START_TEST(notification_times_are_checked_in_a_wide_window)
+{
+    int64_t ms;
+    ck_assert_int_eq(fg_parse_gmt7("20250905093512", &ms), 0);
+    ck_assert_int_eq(ms, VNPAY_PAID_MS);
+    ck_assert_int_eq(fg_parse_gmt7("20240229000000", &ms), 0);
+    ck_assert_int_eq(ms, 1709139600000LL);
+    ck_assert_int_eq(fg_parse_gmt7("20000301070000", &ms), 0);
+    ck_assert_int_eq(ms, 951868800000LL);
+    ck_assert_int_eq(fg_parse_gmt7("99991231235959", &ms), 0);
+    ck_assert_int_eq(ms, 253402275599000LL);
+    const char *bad[] = {"20250230000000", "20230229000000", "21000229000000", "20251301000000", "20250900000000",
+                         "20250905240000", "20250905236000", "20250905235960", "19691231235959", "2025090509351",
+                         "202509050935120", "2025-09-05 093", "", "2025090509351x"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        ck_assert_msg(fg_parse_gmt7(bad[i], &ms) == FG_EINVALID, "parsed %s", bad[i]);
+    ck_assert_int_eq(fg_parse_gmt7(NULL, &ms), FG_EINVALID);
+    /* for a date round trip, GMT+7 formatting and parsing agree */
+    char text[15];
+    fg_format_gmt7(1735664400000LL, text);
+    ck_assert_int_eq(fg_parse_gmt7(text, &ms), 0);
+    ck_assert_int_eq(ms, 1735664400000LL);
+
+    char reason[200];
+    int64_t now = VNPAY_PAID_MS;
+    ck_assert_int_eq(fg_notify_fresh(now - FG_NOTIFY_MAX_AGE_MS, now, "t", reason, sizeof(reason)), 0);
+    ck_assert_int_eq(fg_notify_fresh(now - FG_NOTIFY_MAX_AGE_MS - 1, now, "t", reason, sizeof(reason)), FG_EINVALID);
+    ck_assert_int_eq(fg_notify_fresh(now + FG_NOTIFY_MAX_AHEAD_MS, now, "t", reason, sizeof(reason)), 0);
+    ck_assert_int_eq(fg_notify_fresh(now + FG_NOTIFY_MAX_AHEAD_MS + 1, now, "t", reason, sizeof(reason)), FG_EINVALID);
+
+    /* VNPay: its retries of days ago still count; an old replay and a date far ahead do not */
+    char query[1500];
+    fg_notification_t n;
+    vnpay_ipn("150000000", "00", "00", "TESTTMN1", query, sizeof(query));
+    ck_assert_int_eq(vnpay_verify_at(query, VNPAY_PAID_MS, &n), 0);
+    ck_assert_int_eq(vnpay_verify_at(query, VNPAY_PAID_MS + 6 * DAY_MS, &n), 0);
+    ck_assert_int_eq(vnpay_verify_at(query, VNPAY_PAID_MS + 8 * DAY_MS, &n), FG_EINVALID);
+    ck_assert_int_eq(vnpay_verify_at(query, VNPAY_PAID_MS - 30 * 60000, &n), 0); /* clocks differ a little */
+    ck_assert_int_eq(vnpay_verify_at(query, VNPAY_PAID_MS - 2 * 3600000LL, &n), FG_EINVALID);
+    /* a querydr answer we asked for carries the old PayDate: not held to the window */
+    fg_payment_query_t q = {"pay_01K4C0000000000000000000", 1500000, 1757039400000LL, "01K4C0REQ",
+                            VNPAY_PAID_MS + 60 * DAY_MS};
+    fg_buf_t answer = FG_BUF_INIT;
+    vnpay_answer("00", "00", VNPAY_SECRET, &answer);
+    ck_assert_int_eq(fg_adapter_vnpay.query_response(&cfg, &q, 200, answer.data, answer.len, &n, reason, 200), 0);
+    ck_assert_int_eq(n.status, FG_NOTIFY_SUCCEEDED);
+    fg_buf_free(&answer);
+
+    /* MoMo: responseTime in epoch ms, the same window */
+    fg_buf_t body = FG_BUF_INIT;
+    momo_ipn("50000", "0", MOMO_SECRET, "MOMO", &body);
+    ck_assert_int_eq(momo_verify_at(&body, MOMO_SENT_MS + 6 * DAY_MS, &n), 0);
+    ck_assert_int_eq(momo_verify_at(&body, MOMO_SENT_MS + 8 * DAY_MS, &n), FG_EINVALID);
+    ck_assert_int_eq(momo_verify_at(&body, MOMO_SENT_MS - 2 * 3600000LL, &n), FG_EINVALID);
+    fg_payment_query_t mq = {"pay_01K4C0000000000000000000", 50000, 0, "01K4C0REQ", MOMO_SENT_MS + 60 * DAY_MS};
+    ck_assert_int_eq(fg_adapter_momo.query_response(&cfg, &mq, 200, body.data, body.len, &n, reason, 200), 0);
+    fg_buf_free(&body);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("adapters");
@@ -674,6 +884,9 @@ int main(void)
     tcase_add_test(tc, sepay_webhook_is_authenticated_and_parsed);
     tcase_add_test(tc, form_encoding_and_query_parsing);
     tcase_add_test(tc, registry_knows_every_adapter);
+    tcase_add_test(tc, repeated_query_parameters_are_ambiguous);
+    tcase_add_test(tc, vnpay_empty_duplicates_cannot_rewrite_a_signed_ipn);
+    tcase_add_test(tc, notification_times_are_checked_in_a_wide_window);
     suite_add_tcase(s, tc);
     SRunner *r = srunner_create(s);
     srunner_run_all(r, CK_NORMAL);
