@@ -355,10 +355,12 @@ Exit:
  * job never asks while our own request may still be in flight.  A crash
  * between the two transactions leaves the refund to the job after it. */
 #define REFUND_CALL_LEASE_MS (2 * 60 * 1000)
-/* The job's lease on a refund it asks about, and its longest backoff. */
-#define REFUND_QUERY_LEASE_MS (2 * 60 * 1000)
-#define REFUND_BACKOFF_MAX_MS (6LL * 3600 * 1000)
+/* The job's lease on the refunds it asks about (a round asks its batch one
+ * after another, up to 35 s each, so the lease covers the whole round), and
+ * the longest backoff. */
 #define REFUND_BATCH_MAX 16
+#define REFUND_QUERY_LEASE_MS (REFUND_BATCH_MAX * 35 * 1000 + 60 * 1000)
+#define REFUND_BACKOFF_MAX_MS (6LL * 3600 * 1000)
 
 _Static_assert(REFUND_CALL_LEASE_MS > 30000, "the lease outlasts a provider call");
 

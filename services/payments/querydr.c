@@ -31,15 +31,17 @@
 /* Payments queried per round: a round then lasts at most this many provider
  * calls; the next round follows at once while work is due. */
 #define QUERY_BATCH_MAX 16
-/* A claimed payment is not claimed again for this long: well beyond the
- * provider call's own timeout (30 s), so a live job always finishes first. */
-#define QUERY_LEASE_MS (2 * 60 * 1000)
+/* A claimed payment is not claimed again for this long: a round queries its
+ * batch one after another, each call taking up to 30 s (+5 s to connect), so
+ * the lease covers the whole batch and a live job always finishes first. */
+#define QUERY_CALL_MAX_MS (35 * 1000)
+#define QUERY_LEASE_MS (QUERY_BATCH_MAX * QUERY_CALL_MAX_MS + 60 * 1000)
 /* Backoff between queries of a payment the provider still calls pending. */
 #define QUERY_BACKOFF_MAX_MS (6LL * 3600 * 1000)
 /* How often the job looks for due payments. */
 #define QUERY_POLL_MS 500
 
-_Static_assert(QUERY_LEASE_MS > 30000, "the lease outlasts a provider call");
+_Static_assert(QUERY_LEASE_MS > QUERY_BATCH_MAX * QUERY_CALL_MAX_MS, "the lease outlasts a round's calls");
 
 /* Only these adapters can be asked; the IN list keeps the index on
  * (status, adapter, created_at) usable. */
