@@ -1131,6 +1131,8 @@ START_TEST(receiver_down_for_a_while_gets_everything_in_order)
     endpoint_create(&s, &m, url, "[\"*\"]", ep, secret);
     receiver_secret(rc, 0, secret);
     receiver_set(rc, &rc->down, 1);
+    fgt_sleep_ms(100); /* the accept loop notices within one 20 ms poll and closes its listener */
+    ck_assert_int_eq(receiver_connections(rc), 0);
     for (int i = 0; i < ORDERS; i++) {
         int kind = i % 3;
         order_new(&s, &m, 100000, kind == 0, orders[i]);

@@ -1,0 +1,123 @@
+/*
+ * group.c - group commit (see group.h).
+ *
+ * Workers queue their work.  At most leaders_max of them lead at a time: a
+ * leader takes up to members_max queued works (its own among them, since it
+ * queued first), runs them in one transaction on its connection, and hands
+ * each owner its result.  A worker whose work is still queued when a leader
+ * slot is free becomes a leader itself, so nothing waits on a leader that has
+ * gone back to its own request.
+ */
+#include "db/group.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+
+/* The member's result when the shared transaction failed: run alone. */
+#define RUN_ALONE 1
+
+typedef struct member {
+    struct member *next;
+    fg_db_tx_fn fn;
+    void *arg;
+    int done;
+    int rc;
+} member_t;
+
+struct fg_db_group {
+    pthread_mutex_t mutex;
+    pthread_cond_t cond;
+    member_t *head, **tail;
+    int leaders, leaders_max, members_max;
+};
+
+typedef struct {
+    member_t *first;
+} run_t;
+
+fg_db_group_t *fg_db_group_new(int leaders_max, int members_max)
+{
+    fg_db_group_t *g = calloc(1, sizeof(*g));
+    if (g == NULL)
+        return NULL;
+    pthread_mutex_init(&g->mutex, NULL);
+    pthread_cond_init(&g->cond, NULL);
+    g->tail = &g->head;
+    g->leaders_max = leaders_max > 0 ? leaders_max : 1;
+    g->members_max = members_max > 0 ? members_max : 1;
+    return g;
+}
+
+void fg_db_group_free(fg_db_group_t *g)
+{
+    if (g == NULL)
+        return;
+    pthread_mutex_destroy(&g->mutex);
+    pthread_cond_destroy(&g->cond);
+    free(g);
+}
+
+static int run_members(fg_db_t *db, void *arg)
+{
+    run_t *r = arg;
+    for (member_t *m = r->first; m != NULL; m = m->next) {
+        int rc = m->fn(db, m->arg);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* Under the mutex: takes up to members_max queued works. */
+static member_t *take(fg_db_group_t *g, int *count)
+{
+    member_t *first = g->head, *last = NULL;
+    int n = 0;
+    for (member_t *m = first; m != NULL && n < g->members_max; m = m->next) {
+        last = m;
+        n++;
+    }
+    if (last == NULL)
+        return NULL;
+    g->head = last->next;
+    if (g->head == NULL)
+        g->tail = &g->head;
+    last->next = NULL;
+    *count = n;
+    return first;
+}
+
+int fg_db_group_tx(fg_db_group_t *g, fg_db_t *db, fg_db_tx_fn fn, void *arg)
+{
+    member_t self = {.fn = fn, .arg = arg};
+    pthread_mutex_lock(&g->mutex);
+    *g->tail = &self;
+    g->tail = &self.next;
+    while (!self.done) {
+        /* Lead while a slot is free and work is queued; self may already be
+         * in another leader's transaction, with nothing left to take: wait. */
+        if (g->leaders < g->leaders_max && g->head != NULL) {
+            int n = 0;
+            member_t *first = take(g, &n);
+            g->leaders++;
+            pthread_mutex_unlock(&g->mutex);
+            run_t run = {first};
+            /* one work alone: exactly fg_db_tx; several: all or none */
+            int rc = fg_db_tx(db, run_members, &run);
+            pthread_mutex_lock(&g->mutex);
+            for (member_t *m = first, *next; m != NULL; m = next) {
+                next = m->next;
+                m->rc = rc == 0 || n == 1 ? rc : RUN_ALONE;
+                m->done = 1;
+            }
+            g->leaders--;
+            pthread_cond_broadcast(&g->cond);
+        } else {
+            pthread_cond_wait(&g->cond, &g->mutex);
+        }
+    }
+    pthread_mutex_unlock(&g->mutex);
+    if (self.rc == RUN_ALONE)
+        return fg_db_tx(db, fn, arg);
+    return self.rc;
+}

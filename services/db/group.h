@@ -1,0 +1,34 @@
+/*
+ * group.h - group commit: concurrent small write transactions of one kind
+ * share one MariaDB transaction and one COMMIT.
+ *
+ * A create-order is two INSERTs and a COMMIT; with binary logging and
+ * durable commits, the COMMIT (and its round trip, and the wake-ups around
+ * it) is a large part of the cost.  fg_db_group_tx is a drop-in for fg_db_tx:
+ * the caller's work function runs either alone or, while other workers are
+ * already busy, together with theirs in one transaction run by whichever
+ * worker leads the group.  The outcome each caller sees is exactly what
+ * fg_db_tx would give: if the shared transaction fails for any reason (a
+ * duplicate key of one member, a deadlock that outlasted the retries, a lost
+ * connection), it is rolled back whole and every member runs alone on its
+ * own connection.  So a conflict of one request never touches another's.
+ *
+ * Work functions must be re-runnable (fg_db_tx already re-runs them on
+ * deadlock) and must not depend on which connection runs them.
+ */
+#ifndef FG_DB_GROUP_H
+#define FG_DB_GROUP_H
+
+#include "db/db.h"
+
+typedef struct fg_db_group fg_db_group_t;
+
+/** A group for one kind of work: at most leaders_max shared transactions at
+ *  once, each of at most members_max works. */
+fg_db_group_t *fg_db_group_new(int leaders_max, int members_max);
+void fg_db_group_free(fg_db_group_t *g);
+
+/** Like fg_db_tx(db, fn, arg), possibly sharing the transaction (see above). */
+int fg_db_group_tx(fg_db_group_t *g, fg_db_t *db, fg_db_tx_fn fn, void *arg) FG_MUST_USE;
+
+#endif
