@@ -11,10 +11,12 @@
  */
 #include "payments/payments_internal.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include "core/text.h"
+#include "db/group.h"
 #include "ledger/ledger.h"
 #include "orders/orders_internal.h"
 
@@ -384,6 +386,18 @@ static void answer(fg_call_t *call, const apply_t *a)
     call->content_type = type;
 }
 
+/* Group commit of notifications (db/group.h): a member's duplicate or any
+ * failure sends every member of the group back to run alone. */
+#define APPLY_GROUP_LEADERS 6
+#define APPLY_GROUP_MEMBERS 8
+static fg_db_group_t *apply_group;
+static pthread_once_t apply_group_once = PTHREAD_ONCE_INIT;
+
+static void apply_group_init(void)
+{
+    apply_group = fg_db_group_new(APPLY_GROUP_LEADERS, APPLY_GROUP_MEMBERS);
+}
+
 void fg_webhooks_inbound(fg_call_t *call, fg_db_t *db)
 {
     fg_notification_t n;
@@ -403,7 +417,8 @@ void fg_webhooks_inbound(fg_call_t *call, fg_db_t *db)
         answer(call, &a);
         return;
     }
-    rc = fg_db_tx(db, apply_tx, &a);
+    pthread_once(&apply_group_once, apply_group_init);
+    rc = apply_group != NULL ? fg_db_group_tx(apply_group, db, apply_tx, &a) : fg_db_tx(db, apply_tx, &a);
     if (rc == 0 || (rc == 1 && a.outcome == FG_ACK_DUPLICATE)) {
         /* applied, or recorded with no effect in the same transaction */
     } else if (rc == FG_ECONFLICT && a.outcome == FG_ACK_DUPLICATE) {
