@@ -3,10 +3,12 @@
  */
 #include "protocol.h"
 
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "core/text.h"
 
 void fg_form_encode(fg_buf_t *b, const char *s, size_t n)
 {
@@ -25,37 +27,6 @@ void fg_form_encode(fg_buf_t *b, const char *s, size_t n)
     }
 }
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-static char *decode(const char *s, size_t n)
-{
-    char *out = fg_malloc(n + 1);
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        int hi, lo;
-        if (s[i] == '+') {
-            out[o++] = ' ';
-        } else if (s[i] == '%' && i + 2 < n && (hi = hex_value(s[i + 1])) >= 0 &&
-                   (lo = hex_value(s[i + 2])) >= 0) {
-            out[o++] = (char)(hi << 4 | lo);
-            i += 2;
-        } else {
-            out[o++] = s[i];
-        }
-    }
-    out[o] = '\0';
-    return out;
-}
-
 void fg_params_parse(fg_params_t *p, const char *s, size_t n)
 {
     memset(p, 0, sizeof(*p));
@@ -71,8 +42,8 @@ void fg_params_parse(fg_params_t *p, const char *s, size_t n)
                 break;
             }
             const char *v = eq != NULL ? eq + 1 : stop;
-            p->names[p->count] = decode(s, (size_t)(name_end - s));
-            p->values[p->count] = decode(v, (size_t)(stop - v));
+            p->names[p->count] = fg_form_decode(s, (size_t)(name_end - s), NULL);
+            p->values[p->count] = fg_form_decode(v, (size_t)(stop - v), NULL);
             for (int i = 0; i < p->count; i++)
                 if (strcmp(p->names[i], p->names[p->count]) == 0) {
                     p->again[i] = p->again[p->count] = 1;

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <time.h>
+#include "core/buf.h"
 
 #define MS_PER_SECOND 1000
 #define SECONDS_PER_MINUTE 60
@@ -235,4 +236,36 @@ int64_t fg_now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * MS_PER_SECOND + ts.tv_nsec / (1000 * 1000);
+}
+
+static int hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+char *fg_form_decode(const char *s, size_t n, size_t *len)
+{
+    char *out = fg_malloc(n + 1);
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        int hi, lo;
+        if (s[i] == '+') {
+            out[o++] = ' ';
+        } else if (s[i] == '%' && i + 2 < n && (hi = hex_digit(s[i + 1])) >= 0 && (lo = hex_digit(s[i + 2])) >= 0) {
+            out[o++] = (char)(hi << 4 | lo);
+            i += 2;
+        } else {
+            out[o++] = s[i];
+        }
+    }
+    out[o] = '\0';
+    if (len != NULL)
+        *len = o;
+    return out;
 }

@@ -10,52 +10,22 @@
  */
 #include "db/group.h"
 
-#include <pthread.h>
-#include <stdlib.h>
 
 /* The member's result when the shared transaction failed: run alone. */
 #define RUN_ALONE 1
 
-typedef struct member {
-    struct member *next;
+struct fg_db_group_member {
+    struct fg_db_group_member *next;
     fg_db_tx_fn fn;
     void *arg;
     int done;
     int rc;
-} member_t;
-
-struct fg_db_group {
-    pthread_mutex_t mutex;
-    pthread_cond_t cond;
-    member_t *head, **tail;
-    int leaders, leaders_max, members_max;
 };
+typedef fg_db_group_member_t member_t;
 
 typedef struct {
     member_t *first;
 } run_t;
-
-fg_db_group_t *fg_db_group_new(int leaders_max, int members_max)
-{
-    fg_db_group_t *g = calloc(1, sizeof(*g));
-    if (g == NULL)
-        return NULL;
-    pthread_mutex_init(&g->mutex, NULL);
-    pthread_cond_init(&g->cond, NULL);
-    g->tail = &g->head;
-    g->leaders_max = leaders_max > 0 ? leaders_max : 1;
-    g->members_max = members_max > 0 ? members_max : 1;
-    return g;
-}
-
-void fg_db_group_free(fg_db_group_t *g)
-{
-    if (g == NULL)
-        return;
-    pthread_mutex_destroy(&g->mutex);
-    pthread_cond_destroy(&g->cond);
-    free(g);
-}
 
 static int run_members(fg_db_t *db, void *arg)
 {
@@ -91,6 +61,8 @@ int fg_db_group_tx(fg_db_group_t *g, fg_db_t *db, fg_db_tx_fn fn, void *arg)
 {
     member_t self = {.fn = fn, .arg = arg};
     pthread_mutex_lock(&g->mutex);
+    if (g->tail == NULL)
+        g->tail = &g->head;
     *g->tail = &self;
     g->tail = &self.next;
     while (!self.done) {

@@ -19,14 +19,22 @@
 #ifndef FG_DB_GROUP_H
 #define FG_DB_GROUP_H
 
+#include <pthread.h>
 #include "db/db.h"
 
-typedef struct fg_db_group fg_db_group_t;
+typedef struct fg_db_group_member fg_db_group_member_t;
 
-/** A group for one kind of work: at most leaders_max shared transactions at
- *  once, each of at most members_max works. */
-fg_db_group_t *fg_db_group_new(int leaders_max, int members_max);
-void fg_db_group_free(fg_db_group_t *g);
+/* One kind of work: at most leaders_max shared transactions at once, each of
+ * at most members_max works.  Static, initialised with FG_DB_GROUP_INIT. */
+typedef struct {
+    pthread_mutex_t mutex;
+    pthread_cond_t cond;
+    fg_db_group_member_t *head, **tail; /* tail NULL until the first use */
+    int leaders, leaders_max, members_max;
+} fg_db_group_t;
+
+#define FG_DB_GROUP_INIT(leaders_max, members_max)                                                          \
+    {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, 0, (leaders_max), (members_max)}
 
 /** Like fg_db_tx(db, fn, arg), possibly sharing the transaction (see above). */
 int fg_db_group_tx(fg_db_group_t *g, fg_db_t *db, fg_db_tx_fn fn, void *arg) FG_MUST_USE;

@@ -290,21 +290,7 @@ static void parse_query(fg_call_t *call, const char *q, size_t len)
             fg_query_param_t *p = &call->query[call->query_count++];
             p->name = fg_strndup(q, (size_t)(name_end - q));
             const char *v = eq != NULL ? eq + 1 : stop;
-            char *out = fg_malloc((size_t)(stop - v) + 1);
-            size_t o = 0;
-            for (const char *c = v; c < stop; c++) {
-                if (*c == '+') {
-                    out[o++] = ' ';
-                } else if (*c == '%' && stop - c >= 3 && h2o_hex_decode((unsigned char *)&out[o], c + 1, 2) == 0) {
-                    o++;
-                    c += 2;
-                } else {
-                    out[o++] = *c;
-                }
-            }
-            out[o] = '\0';
-            p->value = out;
-            p->value_len = o;
+            p->value = fg_form_decode(v, (size_t)(stop - v), &p->value_len);
         }
         q = stop + 1;
     }

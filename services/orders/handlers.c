@@ -113,13 +113,7 @@ static void answer_duplicate_ref(fg_call_t *call, fg_db_t *db, const char *ref)
     fg_buf_free(&existing);
 }
 
-static fg_db_group_t *create_group;
-static pthread_once_t create_group_once = PTHREAD_ONCE_INIT;
-
-static void create_group_init(void)
-{
-    create_group = fg_db_group_new(CREATE_GROUP_LEADERS, CREATE_GROUP_MEMBERS);
-}
+static fg_db_group_t create_group = FG_DB_GROUP_INIT(CREATE_GROUP_LEADERS, CREATE_GROUP_MEMBERS);
 
 void fg_orders_create(fg_call_t *call, fg_db_t *db)
 {
@@ -137,8 +131,7 @@ void fg_orders_create(fg_call_t *call, fg_db_t *db)
         answer_field_error(call, &err);
         goto Exit;
     }
-    pthread_once(&create_group_once, create_group_init);
-    int rc = create_group != NULL ? fg_db_group_tx(create_group, db, create_tx, &c) : fg_db_tx(db, create_tx, &c);
+    int rc = fg_db_group_tx(&create_group, db, create_tx, &c);
     if (rc == 0) {
         fg_call_json(call, 201, &c.body);
     } else if (rc == FG_ECONFLICT) {

@@ -44,4 +44,13 @@ void fg_inbox_headers(const fg_buf_t *headers, fg_buf_t *out);
 int fg_webhook_apply_one(fg_db_t *db, fg_call_t *call, const fg_adapter_t *adapter, const fg_notification_t *n,
                          fg_ack_t *outcome, const char **reason) FG_MUST_USE;
 
+/** The reversing journal of a refund the provider made: Dr the merchant's
+ *  share (and unapplied's), Cr clearing (fg_refund_split); *from_merchant
+ *  receives the merchant's share. */
+int fg_refund_post(fg_db_t *db, const fg_payment_row_t *p, int64_t refund_id, int64_t amount, int64_t now,
+                   int64_t *from_merchant) FG_MUST_USE;
+/** The refund's public JSON. */
+void fg_refund_json(fg_buf_t *b, const char *id, const fg_payment_row_t *p, int64_t amount, const char *status,
+                    const char *reason, int64_t created);
+
 #endif

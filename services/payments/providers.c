@@ -396,24 +396,6 @@ typedef struct {
     fg_provider_request_t req;
 } refund_t;
 
-static void refund_json(fg_buf_t *b, const char *id, const fg_payment_row_t *p, int64_t amount, const char *status,
-                        const char *reason, int64_t created)
-{
-    char at[40];
-    fg_time_format_rfc3339(created, 0, at, sizeof(at));
-    fg_buf_putc(b, '{');
-    fg_json_kv_str(b, 0, "id", id);
-    fg_json_kv_str(b, 1, "object", "refund");
-    fg_json_kv_strn(b, 1, "payment_id", p->public_id.data, p->public_id.len);
-    fg_json_kv_strn(b, 1, "order_id", p->order_public_id.data, p->order_public_id.len);
-    fg_json_kv_int(b, 1, "amount", amount);
-    fg_json_kv_strn(b, 1, "currency", p->currency.data, p->currency.len);
-    fg_json_kv_str(b, 1, "status", status);
-    fg_json_kv_str(b, 1, "reason", reason);
-    fg_json_kv_str(b, 1, "created_at", at);
-    fg_buf_putc(b, '}');
-}
-
 static int refund_begin_tx(fg_db_t *db, void *arg)
 {
     refund_t *r = arg;
@@ -491,17 +473,9 @@ typedef enum {
 /* The ledger and the counters of a refund the provider made. */
 static int refund_settle(fg_db_t *db, const fg_payment_row_t *p, int64_t amount, int64_t refund_row_id, int64_t now)
 {
-    int64_t from_merchant, from_unapplied;
-    char clearing[FG_ACCOUNT_CODE_MAX + 1], merchant[FG_ACCOUNT_CODE_MAX + 1];
+    int64_t from_merchant;
     fg_stmt_t s;
-    fg_refund_split(p->amount_applied, p->amount_refunded, amount, &from_merchant, &from_unapplied);
-    fg_journal_t j = {.kind = "refund", .refund_id = refund_row_id, .memo = p->public_id.data};
-    snprintf(clearing, sizeof(clearing), "assets:clearing:%s", p->adapter.data);
-    snprintf(merchant, sizeof(merchant), "liabilities:merchant:%s", p->merchant_public_id.data);
-    fg_journal_add(&j, merchant, (uint64_t)p->merchant_id, p->currency.data, from_merchant);
-    fg_journal_add(&j, "liabilities:unapplied", 0, p->currency.data, from_unapplied);
-    fg_journal_add(&j, clearing, 0, p->currency.data, -amount);
-    int rc = fg_ledger_post(db, &j, now, NULL);
+    int rc = fg_refund_post(db, p, refund_row_id, amount, now, &from_merchant);
     if (rc != 0 || (rc = fg_stmt_init(&s, db, SQL_REFUND_SETTLE)) != 0)
         return rc;
     fg_stmt_int(&s, amount);
@@ -567,7 +541,7 @@ static int refund_record(fg_db_t *db, const char *refund_id, uint64_t merchant_i
     const char *why = reason_null ? NULL : reason.data;
     if (strcmp(status.data, "pending") != 0) {
         snprintf(status_out, status_cap, "%s", status.data);
-        refund_json(body, refund_id, &p, amount, status.data, why, created);
+        fg_refund_json(body, refund_id, &p, amount, status.data, why, created);
         rc = 1;
         goto Exit;
     }
@@ -578,7 +552,7 @@ static int refund_record(fg_db_t *db, const char *refund_id, uint64_t merchant_i
         fg_stmt_int(&s, now);
         fg_stmt_cstr(&s, refund_id);
         if ((rc = fg_stmt_exec(&s)) == 0)
-            refund_json(body, refund_id, &p, amount, "pending", why, created);
+            fg_refund_json(body, refund_id, &p, amount, "pending", why, created);
         snprintf(status_out, status_cap, "pending");
         goto Exit;
     }
@@ -602,7 +576,7 @@ static int refund_record(fg_db_t *db, const char *refund_id, uint64_t merchant_i
     }
     if (rc != 0)
         goto Exit;
-    refund_json(body, refund_id, &p, amount, final, why, created);
+    fg_refund_json(body, refund_id, &p, amount, final, why, created);
     rc = fg_event_insert(db, (uint64_t)p.merchant_id, result == RFD_MADE ? "refund.succeeded" : "refund.failed",
                          p.order_id, body, now);
     snprintf(status_out, status_cap, "%s", final);

@@ -61,8 +61,8 @@ static int insert_refund(fg_db_t *db, refund_t *r, const fg_payment_row_t *p, in
     return 0;
 }
 
-static int post_refund(fg_db_t *db, const fg_payment_row_t *p, int64_t refund_id, int64_t amount, int64_t now,
-                       int64_t *from_merchant)
+int fg_refund_post(fg_db_t *db, const fg_payment_row_t *p, int64_t refund_id, int64_t amount, int64_t now,
+                   int64_t *from_merchant)
 {
     int64_t from_unapplied;
     char clearing[FG_ACCOUNT_CODE_MAX + 1], merchant[FG_ACCOUNT_CODE_MAX + 1];
@@ -77,8 +77,8 @@ static int post_refund(fg_db_t *db, const fg_payment_row_t *p, int64_t refund_id
     return fg_ledger_post(db, &j, now, NULL);
 }
 
-static void refund_json(fg_buf_t *b, const char *id, const fg_payment_row_t *p, int64_t amount, const char *status,
-                        const char *reason, int64_t now)
+void fg_refund_json(fg_buf_t *b, const char *id, const fg_payment_row_t *p, int64_t amount, const char *status,
+                    const char *reason, int64_t now)
 {
     char created[40];
     fg_time_format_rfc3339(now, 0, created, sizeof(created));
@@ -140,7 +140,7 @@ static int refund_tx(fg_db_t *db, void *arg)
     }
     if ((rc = insert_refund(db, r, &p, pending, provider_id, now, id, &refund_id)) != 0)
         goto Exit;
-    if (!pending && (rc = post_refund(db, &p, refund_id, r->amount, now, &from_merchant)) != 0)
+    if (!pending && (rc = fg_refund_post(db, &p, refund_id, r->amount, now, &from_merchant)) != 0)
         goto Exit;
     if ((rc = fg_stmt_init(&s, db, SQL_PAYMENT_REFUNDED)) != 0)
         goto Exit;
@@ -160,7 +160,7 @@ static int refund_tx(fg_db_t *db, void *arg)
             goto Exit;
     }
     fg_buf_reset(&r->body);
-    refund_json(&r->body, id, &p, r->amount, pending ? "pending" : "succeeded", r->reason, now);
+    fg_refund_json(&r->body, id, &p, r->amount, pending ? "pending" : "succeeded", r->reason, now);
     if (!pending && (rc = fg_event_insert(db, (uint64_t)p.merchant_id, "refund.succeeded", p.order_id, &r->body, now)) != 0)
         goto Exit;
     r->outcome = REFUND_OK;

@@ -268,13 +268,7 @@ static void answer(fg_call_t *call, fg_ack_t outcome)
 }
 
 /* Group commit of transfers, as for other notifications (webhook.c). */
-static fg_db_group_t *transfer_group;
-static pthread_once_t transfer_group_once = PTHREAD_ONCE_INIT;
-
-static void transfer_group_init(void)
-{
-    transfer_group = fg_db_group_new(6, 8);
-}
+static fg_db_group_t transfer_group = FG_DB_GROUP_INIT(6, 8);
 
 void fg_sepay_webhook(fg_call_t *call, fg_db_t *db)
 {
@@ -296,8 +290,7 @@ void fg_sepay_webhook(fg_call_t *call, fg_db_t *db)
         return;
     }
     snprintf(a.event_id, sizeof(a.event_id), "sepay:%lld", (long long)t.id);
-    pthread_once(&transfer_group_once, transfer_group_init);
-    int rc = transfer_group != NULL ? fg_db_group_tx(transfer_group, db, transfer_tx, &a) : fg_db_tx(db, transfer_tx, &a);
+    int rc = fg_db_group_tx(&transfer_group, db, transfer_tx, &a);
     if (rc == 0) {
         /* applied, recorded as unapplied money, or recorded with no effect */
     } else if (rc == FG_ECONFLICT) {

@@ -390,13 +390,7 @@ static void answer(fg_call_t *call, const apply_t *a)
  * failure sends every member of the group back to run alone. */
 #define APPLY_GROUP_LEADERS 6
 #define APPLY_GROUP_MEMBERS 8
-static fg_db_group_t *apply_group;
-static pthread_once_t apply_group_once = PTHREAD_ONCE_INIT;
-
-static void apply_group_init(void)
-{
-    apply_group = fg_db_group_new(APPLY_GROUP_LEADERS, APPLY_GROUP_MEMBERS);
-}
+static fg_db_group_t apply_group = FG_DB_GROUP_INIT(APPLY_GROUP_LEADERS, APPLY_GROUP_MEMBERS);
 
 void fg_webhooks_inbound(fg_call_t *call, fg_db_t *db)
 {
@@ -417,8 +411,7 @@ void fg_webhooks_inbound(fg_call_t *call, fg_db_t *db)
         answer(call, &a);
         return;
     }
-    pthread_once(&apply_group_once, apply_group_init);
-    rc = apply_group != NULL ? fg_db_group_tx(apply_group, db, apply_tx, &a) : fg_db_tx(db, apply_tx, &a);
+    rc = fg_db_group_tx(&apply_group, db, apply_tx, &a);
     if (rc == 0 || (rc == 1 && a.outcome == FG_ACK_DUPLICATE)) {
         /* applied, or recorded with no effect in the same transaction */
     } else if (rc == FG_ECONFLICT && a.outcome == FG_ACK_DUPLICATE) {

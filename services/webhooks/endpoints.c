@@ -369,15 +369,18 @@ void fg_webhook_endpoints_get(fg_call_t *call, fg_db_t *db)
     fg_endpoint_row_free(&r);
 }
 
+/* A list item (fg_webhook_list): the endpoint without its secret. */
+static void endpoint_item(fg_buf_t *b, const void *row, int64_t now_ms) { fg_endpoint_json(b, row, NULL, now_ms); }
+
 void fg_webhook_endpoints_list(fg_call_t *call, fg_db_t *db)
 {
-    int64_t limit, cursor, last_id = 0, now = fg_now_ms();
+    int64_t limit, cursor, now = fg_now_ms();
     if (fg_webhook_page_params(call, &limit, &cursor) != 0)
         return;
     fg_stmt_t s;
     fg_endpoint_row_t r;
     fg_buf_t b = FG_BUF_INIT;
-    int rc, count = 0;
+    int rc;
     fg_endpoint_row_init(&r);
     if ((rc = fg_stmt_init(&s, db, SQL_LIST)) != 0)
         goto Exit;
@@ -387,26 +390,8 @@ void fg_webhook_endpoints_list(fg_call_t *call, fg_db_t *db)
     fg_endpoint_row_bind(&s, &r);
     if ((rc = fg_stmt_exec(&s)) != 0)
         goto Exit;
-    fg_buf_puts(&b, "{\"object\":\"list\",\"data\":[");
-    while ((rc = fg_stmt_fetch(&s)) == 1) {
-        if (count == limit) {
-            fg_stmt_done(&s);
-            break;
-        }
-        if (count++ > 0)
-            fg_buf_putc(&b, ',');
-        fg_endpoint_json(&b, &r, NULL, now);
-        last_id = r.id;
-    }
-    if (rc < 0)
+    if ((rc = fg_webhook_list(&s, limit, &r, &r.id, endpoint_item, now, &b)) != 0)
         goto Exit;
-    fg_buf_puts(&b, "],\"next_cursor\":");
-    if (rc == 1)
-        fg_webhook_cursor(&b, last_id);
-    else
-        fg_buf_puts(&b, "null");
-    fg_buf_putc(&b, '}');
-    rc = 0;
     fg_call_json(call, 200, &b);
 Exit:
     fg_db_end(db);

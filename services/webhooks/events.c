@@ -55,6 +55,21 @@ static void event_bind(fg_stmt_t *s, event_row_t *e)
     fg_stmt_out_int(s, &e->created_at, NULL);
 }
 
+static void event_json(fg_buf_t *b, const event_row_t *e);
+
+/* List items (fg_webhook_list). */
+static void event_item(fg_buf_t *b, const void *row, int64_t now_ms)
+{
+    (void)now_ms;
+    event_json(b, row);
+}
+
+static void delivery_item(fg_buf_t *b, const void *row, int64_t now_ms)
+{
+    (void)now_ms;
+    fg_delivery_json(b, row);
+}
+
 static void event_json(fg_buf_t *b, const event_row_t *e)
 {
     fg_webhook_envelope(b, e->public_id.data, e->type.data, e->created_at, e->payload.data, e->payload.len);
@@ -134,7 +149,7 @@ static int64_t after_param(fg_call_t *call, fg_db_t *db)
 
 void fg_events_list(fg_call_t *call, fg_db_t *db)
 {
-    int64_t limit, cursor, last_id = 0;
+    int64_t limit, cursor;
     size_t type_len = 0;
     const char *type = fg_call_query(call, "type", &type_len);
     if (fg_webhook_page_params(call, &limit, &cursor) != 0)
@@ -151,7 +166,7 @@ void fg_events_list(fg_call_t *call, fg_db_t *db)
     fg_stmt_t s;
     event_row_t e;
     fg_buf_t b = FG_BUF_INIT;
-    int rc, count = 0;
+    int rc;
     memset(&e, 0, sizeof(e));
     if ((rc = fg_stmt_init(&s, db, SQL_EVENTS)) != 0)
         goto Exit;
@@ -163,26 +178,8 @@ void fg_events_list(fg_call_t *call, fg_db_t *db)
     event_bind(&s, &e);
     if ((rc = fg_stmt_exec(&s)) != 0)
         goto Exit;
-    fg_buf_puts(&b, "{\"object\":\"list\",\"data\":[");
-    while ((rc = fg_stmt_fetch(&s)) == 1) {
-        if (count == limit) {
-            fg_stmt_done(&s);
-            break;
-        }
-        if (count++ > 0)
-            fg_buf_putc(&b, ',');
-        event_json(&b, &e);
-        last_id = e.id;
-    }
-    if (rc < 0)
+    if ((rc = fg_webhook_list(&s, limit, &e, &e.id, event_item, 0, &b)) != 0)
         goto Exit;
-    fg_buf_puts(&b, "],\"next_cursor\":");
-    if (rc == 1)
-        fg_webhook_cursor(&b, last_id);
-    else
-        fg_buf_puts(&b, "null");
-    fg_buf_putc(&b, '}');
-    rc = 0;
     fg_call_json(call, 200, &b);
 Exit:
     fg_db_end(db);
@@ -395,7 +392,7 @@ void fg_events_redeliver(fg_call_t *call, fg_db_t *db)
 
 void fg_webhook_endpoints_deliveries(fg_call_t *call, fg_db_t *db)
 {
-    int64_t limit, cursor, last_id = 0;
+    int64_t limit, cursor;
     size_t status_len = 0;
     const char *status = fg_call_query(call, "status", &status_len);
     if (fg_webhook_page_params(call, &limit, &cursor) != 0)
@@ -412,7 +409,6 @@ void fg_webhook_endpoints_deliveries(fg_call_t *call, fg_db_t *db)
     fg_delivery_row_t d;
     fg_stmt_t s;
     fg_buf_t b = FG_BUF_INIT;
-    int count = 0;
     fg_endpoint_row_init(&w);
     fg_delivery_row_init(&d);
     int rc = fg_endpoint_load(db, call->merchant_id, call->params[0], call->param_lens[0], 0, &w);
@@ -426,26 +422,8 @@ void fg_webhook_endpoints_deliveries(fg_call_t *call, fg_db_t *db)
     fg_delivery_row_bind(&s, &d);
     if ((rc = fg_stmt_exec(&s)) != 0)
         goto Exit;
-    fg_buf_puts(&b, "{\"object\":\"list\",\"data\":[");
-    while ((rc = fg_stmt_fetch(&s)) == 1) {
-        if (count == limit) {
-            fg_stmt_done(&s);
-            break;
-        }
-        if (count++ > 0)
-            fg_buf_putc(&b, ',');
-        fg_delivery_json(&b, &d);
-        last_id = d.id;
-    }
-    if (rc < 0)
+    if ((rc = fg_webhook_list(&s, limit, &d, &d.id, delivery_item, 0, &b)) != 0)
         goto Exit;
-    fg_buf_puts(&b, "],\"next_cursor\":");
-    if (rc == 1)
-        fg_webhook_cursor(&b, last_id);
-    else
-        fg_buf_puts(&b, "null");
-    fg_buf_putc(&b, '}');
-    rc = 0;
     fg_call_json(call, 200, &b);
 Exit:
     fg_db_end(db);

@@ -238,6 +238,33 @@ int fg_delivery_insert(fg_db_t *db, int64_t endpoint_id, int64_t event_id, int64
 
 static const char BASE36[] = "0123456789abcdefghijklmnopqrstuvwxyz";
 
+int fg_webhook_list(fg_stmt_t *s, int64_t limit, const void *row, const int64_t *row_id,
+                    void (*item)(fg_buf_t *b, const void *row, int64_t now_ms), int64_t now_ms, fg_buf_t *b)
+{
+    int64_t count = 0, last_id = 0;
+    int rc;
+    fg_buf_puts(b, "{\"object\":\"list\",\"data\":[");
+    while ((rc = fg_stmt_fetch(s)) == 1) {
+        if (count == limit) {
+            fg_stmt_done(s);
+            break;
+        }
+        if (count++ > 0)
+            fg_buf_putc(b, ',');
+        item(b, row, now_ms);
+        last_id = *row_id;
+    }
+    if (rc < 0)
+        return rc;
+    fg_buf_puts(b, "],\"next_cursor\":");
+    if (rc == 1)
+        fg_webhook_cursor(b, last_id);
+    else
+        fg_buf_puts(b, "null");
+    fg_buf_putc(b, '}');
+    return 0;
+}
+
 void fg_webhook_cursor(fg_buf_t *b, int64_t id)
 {
     char tmp[16], out[16];

@@ -82,6 +82,14 @@ int fg_webhook_page_params(fg_call_t *call, int64_t *limit, int64_t *cursor);
 /** Appends the opaque cursor for a row key. */
 void fg_webhook_cursor(fg_buf_t *b, int64_t id);
 
+/** Writes {"object":"list","data":[…],"next_cursor":…} into b from an
+ *  executed statement that asked for limit + 1 rows: item(b, row, now_ms)
+ *  writes each fetched row (the one the statement's results are bound to),
+ *  *row_id is its id for the cursor.  Returns 0 or a database error code. */
+int fg_webhook_list(fg_stmt_t *s, int64_t limit, const void *row, const int64_t *row_id,
+                    void (*item)(fg_buf_t *b, const void *row, int64_t now_ms), int64_t now_ms,
+                    fg_buf_t *b) FG_MUST_USE;
+
 /* ---- the delivery worker ------------------------------------------------------ */
 
 /** Wakes this process's delivery thread (new deliveries are due).  Any
