@@ -158,29 +158,41 @@ static void record_alone(fg_db_t *db, apply_t *a, const char *status)
                         "\"error\":\"%s\"}\n", a->adapter->name, fg_db_error(db));
 }
 
-static int post_events(fg_db_t *db, const char *base_url, const fg_payment_row_t *before, int64_t applied, int64_t now)
+/* The outbox events of a settled payment, built from the rows in hand (the
+ * payment as locked, with what this transaction wrote over it; the order as
+ * updated, or NULL when nothing was applied to it): no reloads.  status and
+ * provider_txn_id (empty = NULL) are the payment's new values. */
+static int post_events(fg_db_t *db, const char *base_url, const fg_payment_row_t *locked, const char *status,
+                       const char *provider_txn_id, int64_t received, int64_t applied, int64_t unapplied,
+                       const fg_order_row_t *order, int64_t now)
 {
-    fg_payment_row_t p;
-    fg_order_row_t order;
+    fg_payment_row_t p = *locked; /* borrows the locked row's buffers but these two */
     fg_buf_t body = FG_BUF_INIT;
-    memset(&p, 0, sizeof(p));
-    fg_order_row_init(&order);
-    int rc = fg_payment_load(db, before->public_id.data, 0, 0, &p);
-    if (rc == 0) {
-        fg_payment_json(&body, &p, NULL);
-        rc = fg_event_insert(db, (uint64_t)p.merchant_id,
-                             strcmp(p.status.data, "succeeded") == 0 ? "payment.succeeded" : "payment.failed",
-                             p.order_id, &body, now);
+    p.status = (fg_buf_t)FG_BUF_INIT;
+    p.provider_txn_id = (fg_buf_t)FG_BUF_INIT;
+    fg_buf_puts(&p.status, status);
+    fg_buf_puts(&p.provider_txn_id, provider_txn_id);
+    p.provider_txn_null = provider_txn_id[0] == '\0';
+    if (received > 0) {
+        p.amount_received = received;
+        p.received_null = 0;
+        p.amount_applied = applied;
+        p.amount_unapplied = unapplied;
     }
-    if (rc == 0 && applied > 0 && (rc = fg_order_load_by_id(db, p.order_id, 0, &order)) == 0) {
+    p.updated_at = now;
+    fg_payment_json(&body, &p, NULL);
+    int rc = fg_event_insert(db, (uint64_t)p.merchant_id,
+                             strcmp(status, "succeeded") == 0 ? "payment.succeeded" : "payment.failed", p.order_id,
+                             &body, now);
+    if (rc == 0 && order != NULL) {
         fg_buf_reset(&body);
-        fg_order_json(&body, &order, p.merchant_public_id.data, base_url, now);
+        fg_order_json(&body, order, p.merchant_public_id.data, base_url, now);
         rc = fg_event_insert(db, (uint64_t)p.merchant_id,
-                             strcmp(order.status.data, "paid") == 0 ? "order.paid" : "order.partially_paid",
+                             strcmp(order->status.data, "paid") == 0 ? "order.paid" : "order.partially_paid",
                              p.order_id, &body, now);
     }
-    fg_payment_row_free(&p);
-    fg_order_row_free(&order);
+    fg_buf_free(&p.status);
+    fg_buf_free(&p.provider_txn_id);
     fg_buf_free(&body);
     return rc;
 }
@@ -214,11 +226,13 @@ static int apply_failure(fg_db_t *db, apply_t *a, const fg_payment_row_t *p, int
     if ((rc = fg_stmt_exec(&s)) != 0)
         return rc;
     fg_stmt_done(&s);
-    return post_events(db, a->call->cfg->public_base_url, p, 0, now);
+    return post_events(db, a->call->cfg->public_base_url, p, "failed", a->n->provider_txn_id, 0, 0, 0, NULL, now);
 }
 
+/* Locks the payment's order and applies what it can take; order receives
+ * the row as updated (the caller inits and frees it). */
 static int settle_order(fg_db_t *db, const fg_payment_row_t *p, int64_t received, int64_t now, int64_t *applied,
-                        int64_t *unapplied)
+                        int64_t *unapplied, fg_order_row_t *out)
 {
     fg_order_row_t order;
     fg_stmt_t s;
@@ -240,6 +254,15 @@ static int settle_order(fg_db_t *db, const fg_payment_row_t *p, int64_t received
     fg_stmt_int(&s, order.amount_paid);
     if ((rc = fg_stmt_exec(&s)) == 0 && fg_stmt_affected(&s) != 1)
         rc = FG_ERETRY; /* cannot happen under the row lock; re-run rather than guess */
+    if (rc == 0) {
+        order.amount_paid = paid;
+        fg_buf_reset(&order.status);
+        fg_buf_puts(&order.status, paid == order.amount ? "paid" : "partially_paid");
+        order.updated_at = now;
+        fg_order_row_free(out);
+        *out = order;
+        return 0;
+    }
 Exit:
     fg_order_row_free(&order);
     return rc;
@@ -291,9 +314,11 @@ static int apply_success(fg_db_t *db, apply_t *a, const fg_payment_row_t *p, int
         }
         return apply_receipt(db, a, p, now);
     }
-    int rc = settle_order(db, p, a->n->amount, now, &applied, &unapplied);
+    fg_order_row_t order;
+    fg_order_row_init(&order);
+    int rc = settle_order(db, p, a->n->amount, now, &applied, &unapplied, &order);
     if (rc != 0 || (rc = fg_stmt_init(&s, db, SQL_PAYMENT_SUCCEED)) != 0)
-        return rc;
+        goto Exit;
     /* a failed transaction may have no provider number: NULL keeps the unique key free */
     fg_stmt_cstr(&s, a->n->provider_txn_id[0] != '\0' ? a->n->provider_txn_id : NULL);
     fg_stmt_int(&s, a->n->amount);
@@ -306,7 +331,7 @@ static int apply_success(fg_db_t *db, apply_t *a, const fg_payment_row_t *p, int
     fg_stmt_int(&s, now);
     fg_stmt_int(&s, p->id);
     if ((rc = fg_stmt_exec(&s)) != 0)
-        return rc;
+        goto Exit;
     fg_journal_t j = {.kind = "payment", .payment_id = p->id, .memo = p->public_id.data};
     char clearing[FG_ACCOUNT_CODE_MAX + 1], merchant[FG_ACCOUNT_CODE_MAX + 1];
     snprintf(clearing, sizeof(clearing), "assets:clearing:%s", a->adapter->name);
@@ -315,8 +340,12 @@ static int apply_success(fg_db_t *db, apply_t *a, const fg_payment_row_t *p, int
     fg_journal_add(&j, merchant, (uint64_t)p->merchant_id, p->currency.data, -applied);
     fg_journal_add(&j, "liabilities:unapplied", 0, p->currency.data, -unapplied);
     if ((rc = fg_ledger_post(db, &j, now, NULL)) != 0)
-        return rc;
-    return post_events(db, a->call->cfg->public_base_url, p, applied, now);
+        goto Exit;
+    rc = post_events(db, a->call->cfg->public_base_url, p, "succeeded", a->n->provider_txn_id, a->n->amount, applied,
+                     unapplied, applied > 0 ? &order : NULL, now);
+Exit:
+    fg_order_row_free(&order);
+    return rc;
 }
 
 static int apply_tx(fg_db_t *db, void *arg)

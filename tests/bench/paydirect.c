@@ -2,7 +2,7 @@
  * paydirect.c - the raw rate of the payment-success transaction: the very
  * statements the server's sandbox webhook issues for one notification
  * (inbox row, lock payment, lock order, settle order, settle payment,
- * journal, entries, reload + event for the payment and the order, COMMIT),
+ * journal, entries, the events of the payment and the order, COMMIT),
  * straight from C threads, one connection each, READ COMMITTED.
  *
  *   paydirect -S SOCKET -u USER -p PASSWORD -D DATABASE -i PAYMENTS_FILE -c THREADS -d SECONDS
@@ -32,7 +32,7 @@ static int64_t deadline_ns;
 static long long merchant_account[MERCHANTS_MAX]; /* merchant id -> liability account id */
 static long long clearing_account;
 
-enum { S_INBOX, S_PAY, S_ORDER, S_ORDER_UPD, S_PAY_UPD, S_JOURNAL, S_ENTRIES, S_PAY_RELOAD, S_EVENT, S_ORDER_RELOAD, S_COUNT };
+enum { S_INBOX, S_PAY, S_ORDER, S_ORDER_UPD, S_PAY_UPD, S_JOURNAL, S_ENTRIES, S_EVENT, S_COUNT };
 static const char *const SQL[S_COUNT] = {
     "INSERT INTO webhook_inbox (adapter, provider_event_id, status, reason, method, query, headers, body, "
     "response_status, response_body, received_at) VALUES ('sandbox', ?, 'applied', NULL, 'POST', NULL, ?, ?, 200, "
@@ -52,11 +52,7 @@ static const char *const SQL[S_COUNT] = {
     "VALUES (?, 'payment', ?, NULL, NULL, ?, ?)",
     "INSERT INTO ledger_entries (journal_id, account_id, amount, currency, created_at) VALUES "
     "(?, ?, ?, 'VND', ?), (?, ?, ?, 'VND', ?)",
-    "SELECT p.id, p.order_id, p.merchant_id, p.public_id, p.status, o.public_id, m.public_id, p.amount, p.created_at "
-    "FROM payments p JOIN orders o ON o.id = p.order_id JOIN merchants m ON m.id = p.merchant_id WHERE p.public_id = ?",
     "INSERT INTO events (public_id, merchant_id, type, order_id, payload, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-    "SELECT id, public_id, merchant_ref, fee_type, amount, currency, amount_paid, status, code, created_at, updated_at "
-    "FROM orders WHERE id = ?",
 };
 
 static void die(MYSQL *m, const char *what)
@@ -157,10 +153,8 @@ static void *work(void *arg)
         long long account = pr[2] < MERCHANTS_MAX ? merchant_account[pr[2]] : 0;
         run(m, st[S_ENTRIES], NULL, 0, "iiiiiiii", journal, clearing_account, 100000LL, now, journal, account,
             -100000LL, now);
-        run(m, st[S_PAY_RELOAD], NULL, 0, "s", pay);
         snprintf(eid, sizeof(eid), "evt_DP%07d%017zu", (int)getpid(), k);
         run(m, st[S_EVENT], NULL, 0, "sisisi", eid, pr[2], "payment.succeeded", order_id, body, now);
-        run(m, st[S_ORDER_RELOAD], NULL, 0, "i", order_id);
         snprintf(eid, sizeof(eid), "evt_DO%07d%017zu", (int)getpid(), k);
         run(m, st[S_EVENT], NULL, 0, "sisisi", eid, pr[2], "order.paid", order_id, body, now);
         if (mysql_commit(m))

@@ -116,6 +116,14 @@ START_TEST(success_posts_once)
     r = get("payments", pay);
     ck_assert_str_eq(fgt_json_str(&r, "status", NULL), "succeeded");
     ck_assert_int_eq(fgt_json_int(&r, "amount_applied", NULL), 1500000);
+    /* the events carry exactly what the API shows after the commit */
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM events WHERE type = 'payment.succeeded' AND payload = ?", r.body,
+                                NULL),
+                     1);
+    fgt_response_free(&r);
+    r = get("orders", order);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM events WHERE type = 'order.paid' AND payload = ?", r.body, NULL),
+                     1);
     fgt_response_free(&r);
     ck_assert_int_eq(journals_of(pay), 1);
     ck_assert_int_eq(liability(merchant_account) - before, 1500000);
