@@ -2,6 +2,7 @@
  * db.c - MariaDB connection, statement cache, binding helpers, transactions.
  */
 #include "db/db.h"
+#include "db/db_internal.h"
 
 #include <assert.h>
 #include <errmsg.h>
@@ -21,22 +22,6 @@
 /* Text columns start with this much room; longer values are fetched again. */
 #define TEXT_INITIAL_CAP 256
 
-typedef struct {
-    const char *sql; /* the literal, compared by pointer */
-    MYSQL_STMT *stmt;
-} cached_stmt_t;
-
-struct fg_db {
-    MYSQL *mysql;
-    const fg_config_t *cfg;
-    int broken;
-    unsigned last_errno;
-    char last_error[512];
-    int cache_count;
-    cached_stmt_t cache[FG_DB_STMT_CACHE_MAX];
-    unsigned jitter_seed;
-};
-
 static const char *const SESSION_SETUP[] = {
     "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED",
     "SET SESSION time_zone = '+00:00'",
@@ -44,13 +29,13 @@ static const char *const SESSION_SETUP[] = {
     "NO_ENGINE_SUBSTITUTION'",
 };
 
-static void remember_error(fg_db_t *db, unsigned err, const char *text)
+void fg_db__remember_error(fg_db_t *db, unsigned err, const char *text)
 {
     db->last_errno = err;
     snprintf(db->last_error, sizeof(db->last_error), "%s", text != NULL ? text : "");
 }
 
-static int classify(fg_db_t *db, unsigned err)
+int fg_db__classify(fg_db_t *db, unsigned err)
 {
     switch (err) {
     case ER_DUP_ENTRY:
@@ -113,7 +98,7 @@ static int connect_now(fg_db_t *db)
     db->broken = 0;
     return 0;
 Fail:
-    remember_error(db, mysql_errno(db->mysql), mysql_error(db->mysql));
+    fg_db__remember_error(db, mysql_errno(db->mysql), mysql_error(db->mysql));
     mysql_close(db->mysql);
     db->mysql = NULL;
     db->broken = 1;
@@ -141,6 +126,7 @@ void fg_db_close(fg_db_t *db)
         drop_cache(db);
         mysql_close(db->mysql);
     }
+    fg_db__queue_free(db);
     free(db);
 }
 
@@ -156,7 +142,7 @@ int fg_db_ping(fg_db_t *db)
     if (fg_db_ensure(db) != 0)
         return FG_EUNAVAILABLE;
     if (mysql_ping(db->mysql) != 0) {
-        remember_error(db, mysql_errno(db->mysql), mysql_error(db->mysql));
+        fg_db__remember_error(db, mysql_errno(db->mysql), mysql_error(db->mysql));
         db->broken = 1;
         return FG_EUNAVAILABLE;
     }
@@ -168,7 +154,7 @@ unsigned fg_db_errno(fg_db_t *db) { return db->last_errno; }
 
 /* ---- statements ---------------------------------------------------------- */
 
-static MYSQL_STMT *cached(fg_db_t *db, const char *sql)
+MYSQL_STMT *fg_db__cached(fg_db_t *db, const char *sql)
 {
     for (int i = 0; i < db->cache_count; i++)
         if (db->cache[i].sql == sql)
@@ -178,8 +164,8 @@ static MYSQL_STMT *cached(fg_db_t *db, const char *sql)
     if (stmt == NULL)
         fg_oom();
     if (mysql_stmt_prepare(stmt, sql, strlen(sql)) != 0) {
-        remember_error(db, mysql_stmt_errno(stmt), mysql_stmt_error(stmt));
-        classify(db, db->last_errno);
+        fg_db__remember_error(db, mysql_stmt_errno(stmt), mysql_stmt_error(stmt));
+        fg_db__classify(db, db->last_errno);
         mysql_stmt_close(stmt);
         return NULL;
     }
@@ -198,7 +184,7 @@ int fg_stmt_init(fg_stmt_t *s, fg_db_t *db, const char *sql)
     s->stmt = NULL;
     if (fg_db_ensure(db) != 0)
         return FG_EUNAVAILABLE;
-    s->stmt = cached(db, sql);
+    s->stmt = fg_db__cached(db, sql);
     if (s->stmt == NULL)
         return db->broken ? FG_EUNAVAILABLE : FG_EDB;
     return 0;
@@ -278,8 +264,8 @@ void fg_stmt_out_text(fg_stmt_t *s, fg_buf_t *v, int *is_null)
 
 static int fail_stmt(fg_stmt_t *s)
 {
-    remember_error(s->db, mysql_stmt_errno(s->stmt), mysql_stmt_error(s->stmt));
-    return classify(s->db, s->db->last_errno);
+    fg_db__remember_error(s->db, mysql_stmt_errno(s->stmt), mysql_stmt_error(s->stmt));
+    return fg_db__classify(s->db, s->db->last_errno);
 }
 
 int fg_stmt_exec(fg_stmt_t *s)
@@ -385,20 +371,24 @@ void fg_stmt_done(fg_stmt_t *s)
 
 int fg_db_commit(fg_db_t *db)
 {
+    int rc = fg_db__flush(db);
+    if (rc != 0)
+        return rc;
     if (mysql_commit(db->mysql) != 0) {
-        remember_error(db, mysql_errno(db->mysql), mysql_error(db->mysql));
-        return classify(db, db->last_errno);
+        fg_db__remember_error(db, mysql_errno(db->mysql), mysql_error(db->mysql));
+        return fg_db__classify(db, db->last_errno);
     }
     return 0;
 }
 
 void fg_db_rollback(fg_db_t *db)
 {
+    fg_db__discard(db);
     if (db->mysql == NULL || db->broken)
         return;
     if (mysql_rollback(db->mysql) != 0) {
-        remember_error(db, mysql_errno(db->mysql), mysql_error(db->mysql));
-        classify(db, db->last_errno);
+        fg_db__remember_error(db, mysql_errno(db->mysql), mysql_error(db->mysql));
+        fg_db__classify(db, db->last_errno);
     }
 }
 
@@ -429,6 +419,7 @@ int fg_db_tx(fg_db_t *db, fg_db_tx_fn fn, void *arg)
         if (fg_db_ensure(db) != 0)
             return FG_EUNAVAILABLE;
         fg_db_end(db); /* start from a clean transaction */
+        fg_db__discard(db);
         rc = fn(db, arg);
         if (rc == 0)
             rc = fg_db_commit(db);
@@ -447,8 +438,8 @@ int fg_db_exec_text(fg_db_t *db, const char *sql, size_t len)
     if (fg_db_ensure(db) != 0)
         return FG_EUNAVAILABLE;
     if (mysql_real_query(db->mysql, sql, len) != 0) {
-        remember_error(db, mysql_errno(db->mysql), mysql_error(db->mysql));
-        return classify(db, db->last_errno);
+        fg_db__remember_error(db, mysql_errno(db->mysql), mysql_error(db->mysql));
+        return fg_db__classify(db, db->last_errno);
     }
     /* Drain any result sets (a migration may hold several statements). */
     do {
@@ -457,8 +448,8 @@ int fg_db_exec_text(fg_db_t *db, const char *sql, size_t len)
             mysql_free_result(res);
     } while (mysql_next_result(db->mysql) == 0);
     if (mysql_errno(db->mysql) != 0) {
-        remember_error(db, mysql_errno(db->mysql), mysql_error(db->mysql));
-        return classify(db, db->last_errno);
+        fg_db__remember_error(db, mysql_errno(db->mysql), mysql_error(db->mysql));
+        return fg_db__classify(db, db->last_errno);
     }
     return 0;
 }

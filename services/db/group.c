@@ -2,11 +2,16 @@
  * group.c - group commit (see group.h).
  *
  * Workers queue their work.  At most leaders_max of them lead at a time: a
- * leader takes up to members_max queued works (its own among them, since it
- * queued first), runs them in one transaction on its connection, and hands
- * each owner its result.  A worker whose work is still queued when a leader
- * slot is free becomes a leader itself, so nothing waits on a leader that has
- * gone back to its own request.
+ * leader takes up to members_max queued works from the head of the queue,
+ * runs them in one transaction on its connection, and hands each owner its
+ * result.  A worker whose work is still queued when a leader slot is free
+ * becomes a leader itself, so nothing waits on a leader that has gone back
+ * to its own request.  Each worker sleeps on its own condition variable and
+ * is woken only when its result is in or it is at the head of the queue
+ * with a slot free: no herd of wake-ups per transaction.
+ *
+ * A shared transaction defers its inserts (db.h): the members' inbox rows,
+ * journals, entries and events go to MariaDB as a few multi-row INSERTs.
  */
 #include "db/group.h"
 
@@ -20,6 +25,7 @@ struct fg_db_group_member {
     void *arg;
     int done;
     int rc;
+    pthread_cond_t wake;
 };
 typedef fg_db_group_member_t member_t;
 
@@ -57,9 +63,17 @@ static member_t *take(fg_db_group_t *g, int *count)
     return first;
 }
 
+/* Under the mutex: wakes the head of the queue if it could lead now. */
+static void wake_head(fg_db_group_t *g)
+{
+    if (g->head != NULL && g->leaders < g->leaders_max)
+        pthread_cond_signal(&g->head->wake);
+}
+
 int fg_db_group_tx(fg_db_group_t *g, fg_db_t *db, fg_db_tx_fn fn, void *arg)
 {
     member_t self = {.fn = fn, .arg = arg};
+    pthread_cond_init(&self.wake, NULL);
     pthread_mutex_lock(&g->mutex);
     if (g->tail == NULL)
         g->tail = &g->head;
@@ -72,23 +86,29 @@ int fg_db_group_tx(fg_db_group_t *g, fg_db_t *db, fg_db_tx_fn fn, void *arg)
             int n = 0;
             member_t *first = take(g, &n);
             g->leaders++;
+            wake_head(g); /* another slot may be free for what is left */
             pthread_mutex_unlock(&g->mutex);
             run_t run = {first};
-            /* one work alone: exactly fg_db_tx; several: all or none */
+            /* one work alone: exactly fg_db_tx; several: all or none, inserts deferred */
+            fg_db_defer(db, n > 1);
             int rc = fg_db_tx(db, run_members, &run);
+            fg_db_defer(db, 0);
             pthread_mutex_lock(&g->mutex);
             for (member_t *m = first, *next; m != NULL; m = next) {
                 next = m->next;
                 m->rc = rc == 0 || n == 1 ? rc : RUN_ALONE;
                 m->done = 1;
+                if (m != &self)
+                    pthread_cond_signal(&m->wake);
             }
             g->leaders--;
-            pthread_cond_broadcast(&g->cond);
+            wake_head(g);
         } else {
-            pthread_cond_wait(&g->cond, &g->mutex);
+            pthread_cond_wait(&self.wake, &g->mutex);
         }
     }
     pthread_mutex_unlock(&g->mutex);
+    pthread_cond_destroy(&self.wake);
     if (self.rc == RUN_ALONE)
         return fg_db_tx(db, fn, arg);
     return self.rc;

@@ -14,7 +14,10 @@
  * own connection.  So a conflict of one request never touches another's.
  *
  * Work functions must be re-runnable (fg_db_tx already re-runs them on
- * deadlock) and must not depend on which connection runs them.
+ * deadlock) and must not depend on which connection runs them.  In a shared
+ * transaction the connection defers inserts (fg_db_insert): a work must not
+ * read back rows it inserted that way, and a duplicate key among them fails
+ * the COMMIT, so the whole group, rather than the one statement.
  */
 #ifndef FG_DB_GROUP_H
 #define FG_DB_GROUP_H
@@ -28,13 +31,12 @@ typedef struct fg_db_group_member fg_db_group_member_t;
  * at most members_max works.  Static, initialised with FG_DB_GROUP_INIT. */
 typedef struct {
     pthread_mutex_t mutex;
-    pthread_cond_t cond;
     fg_db_group_member_t *head, **tail; /* tail NULL until the first use */
     int leaders, leaders_max, members_max;
 } fg_db_group_t;
 
 #define FG_DB_GROUP_INIT(leaders_max, members_max)                                                          \
-    {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, 0, (leaders_max), (members_max)}
+    {PTHREAD_MUTEX_INITIALIZER, NULL, NULL, 0, (leaders_max), (members_max)}
 
 /** Like fg_db_tx(db, fn, arg), possibly sharing the transaction (see above). */
 int fg_db_group_tx(fg_db_group_t *g, fg_db_t *db, fg_db_tx_fn fn, void *arg) FG_MUST_USE;

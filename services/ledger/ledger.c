@@ -28,27 +28,15 @@ static const char *const KIND_NAMES[] = {"asset", "liability", "income", "expens
 static const char SQL_ACCOUNT_GET[] = "SELECT id FROM ledger_accounts WHERE code = ? AND currency = ?";
 static const char SQL_ACCOUNT_ADD[] =
     "INSERT IGNORE INTO ledger_accounts (code, currency, kind, merchant_id, created_at) VALUES (?, ?, ?, ?, ?)";
-static const char SQL_JOURNAL[] =
-    "INSERT INTO journals (public_id, kind, payment_id, refund_id, reverses_id, memo, created_at) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?)";
-
-#define ENTRY_ROW "(?, ?, ?, ?, ?)"
-#define ENTRY_INSERT "INSERT INTO ledger_entries (journal_id, account_id, amount, currency, created_at) VALUES "
-/* One multi-row INSERT per journal: one round trip whatever its size. */
-static const char *const SQL_ENTRIES[FG_JOURNAL_LINES_MAX + 1] = {
-    NULL,
-    NULL,
-    ENTRY_INSERT ENTRY_ROW "," ENTRY_ROW,
-    ENTRY_INSERT ENTRY_ROW "," ENTRY_ROW "," ENTRY_ROW,
-    ENTRY_INSERT ENTRY_ROW "," ENTRY_ROW "," ENTRY_ROW "," ENTRY_ROW,
-    ENTRY_INSERT ENTRY_ROW "," ENTRY_ROW "," ENTRY_ROW "," ENTRY_ROW "," ENTRY_ROW,
-    ENTRY_INSERT ENTRY_ROW "," ENTRY_ROW "," ENTRY_ROW "," ENTRY_ROW "," ENTRY_ROW "," ENTRY_ROW,
-    ENTRY_INSERT ENTRY_ROW "," ENTRY_ROW "," ENTRY_ROW "," ENTRY_ROW "," ENTRY_ROW "," ENTRY_ROW "," ENTRY_ROW,
-    ENTRY_INSERT ENTRY_ROW "," ENTRY_ROW "," ENTRY_ROW "," ENTRY_ROW "," ENTRY_ROW "," ENTRY_ROW "," ENTRY_ROW
-        "," ENTRY_ROW,
-};
-_Static_assert(FG_JOURNAL_LINES_MAX == 8, "SQL_ENTRIES lists one statement per journal size");
-_Static_assert(FG_JOURNAL_LINES_MAX * 5 <= FG_DB_BIND_MAX, "a journal's entries bind in one statement");
+/* Journals and their entries are append-only: queued in a deferring
+ * transaction (db.h), each journal's entries in one multi-row INSERT otherwise. */
+static fg_db_table_t JOURNALS = FG_DB_TABLE(
+    "INSERT INTO journals (public_id, kind, payment_id, refund_id, reverses_id, memo, created_at) VALUES ",
+    "(?, ?, ?, ?, ?, ?, ?)", 7, 1, 20);
+static fg_db_table_t ENTRIES = FG_DB_TABLE(
+    "INSERT INTO ledger_entries (journal_id, account_id, amount, currency, created_at) VALUES ", "(?, ?, ?, ?, ?)",
+    5, 0, 21);
+_Static_assert(FG_JOURNAL_LINES_MAX <= FG_DB_ROWS_MAX, "a journal's entries go in one statement");
 
 int fg_account_kind_of(const char *code)
 {
@@ -182,7 +170,6 @@ int fg_ledger_post(fg_db_t *db, const fg_journal_t *j, int64_t now_ms, char *pub
 {
     int64_t ids[FG_JOURNAL_LINES_MAX];
     char jid[FG_ID_CAP];
-    fg_stmt_t s;
     int rc;
 
     assert(fg_journal_balanced(j) && "an unbalanced journal must never reach the database");
@@ -191,28 +178,27 @@ int fg_ledger_post(fg_db_t *db, const fg_journal_t *j, int64_t now_ms, char *pub
             return rc;
     if (fg_id_new("jrn_", jid, sizeof(jid)) < 0)
         return FG_EIO;
-    if ((rc = fg_stmt_init(&s, db, SQL_JOURNAL)) != 0)
-        return rc;
-    fg_stmt_cstr(&s, jid);
-    fg_stmt_cstr(&s, j->kind);
-    fg_stmt_int_or_null(&s, j->payment_id != 0 ? &j->payment_id : NULL);
-    fg_stmt_int_or_null(&s, j->refund_id != 0 ? &j->refund_id : NULL);
-    fg_stmt_int_or_null(&s, j->reverses_id != 0 ? &j->reverses_id : NULL);
-    fg_stmt_cstr(&s, j->memo);
-    fg_stmt_int(&s, now_ms);
-    if ((rc = fg_stmt_exec(&s)) != 0)
-        return rc;
-    int64_t journal_id = (int64_t)fg_stmt_insert_id(&s);
-    if ((rc = fg_stmt_init(&s, db, SQL_ENTRIES[j->count])) != 0)
+    int64_t journal_id = 0;
+    fg_db_value_t v[FG_JOURNAL_LINES_MAX * 5] = {
+        fg_db_cstr(jid),
+        fg_db_cstr(j->kind),
+        fg_db_int_or_null(j->payment_id != 0 ? &j->payment_id : NULL),
+        fg_db_int_or_null(j->refund_id != 0 ? &j->refund_id : NULL),
+        fg_db_int_or_null(j->reverses_id != 0 ? &j->reverses_id : NULL),
+        fg_db_cstr(j->memo),
+        FG_DB_INT(now_ms),
+    };
+    if ((rc = fg_db_insert(db, &JOURNALS, v, 1, &journal_id)) != 0)
         return rc;
     for (int i = 0; i < j->count; i++) {
-        fg_stmt_int(&s, journal_id);
-        fg_stmt_int(&s, ids[i]);
-        fg_stmt_int(&s, j->lines[i].amount);
-        fg_stmt_cstr(&s, j->lines[i].currency);
-        fg_stmt_int(&s, now_ms);
+        fg_db_value_t *e = &v[i * 5];
+        e[0] = FG_DB_ID(journal_id);
+        e[1] = FG_DB_INT(ids[i]);
+        e[2] = FG_DB_INT(j->lines[i].amount);
+        e[3] = fg_db_cstr(j->lines[i].currency);
+        e[4] = FG_DB_INT(now_ms);
     }
-    if ((rc = fg_stmt_exec(&s)) != 0)
+    if ((rc = fg_db_insert(db, &ENTRIES, v, j->count, NULL)) != 0)
         return rc;
     if (public_id != NULL)
         memcpy(public_id, jid, strlen(jid) + 1);

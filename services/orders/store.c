@@ -27,8 +27,10 @@ static const char SQL_BY_PUBLIC_ID_LOCK[] =
 static const char SQL_BY_ID[] = "SELECT " ORDER_COLUMNS " FROM orders WHERE id = ?";
 static const char SQL_BY_ID_LOCK[] = "SELECT " ORDER_COLUMNS " FROM orders WHERE id = ? FOR UPDATE";
 static const char SQL_BY_REF[] = "SELECT public_id FROM orders WHERE merchant_id = ? AND merchant_ref = ?";
-static const char SQL_EVENT[] =
-    "INSERT INTO events (public_id, merchant_id, type, order_id, payload, created_at) VALUES (?, ?, ?, ?, ?, ?)";
+/* The outbox is append-only: a deferring transaction queues its events (db.h). */
+static fg_db_table_t EVENTS = FG_DB_TABLE(
+    "INSERT INTO events (public_id, merchant_id, type, order_id, payload, created_at) VALUES ", "(?, ?, ?, ?, ?, ?)",
+    6, 0, 30);
 
 void fg_order_row_init(fg_order_row_t *r) { memset(r, 0, sizeof(*r)); }
 
@@ -281,17 +283,10 @@ int fg_event_insert(fg_db_t *db, uint64_t merchant_id, const char *type, int64_t
                     int64_t now_ms)
 {
     char id[FG_ID_CAP];
-    fg_stmt_t s;
-    int rc;
     if (fg_id_new("evt_", id, sizeof(id)) < 0)
         return FG_EIO;
-    if ((rc = fg_stmt_init(&s, db, SQL_EVENT)) != 0)
-        return rc;
-    fg_stmt_cstr(&s, id);
-    fg_stmt_int(&s, (int64_t)merchant_id);
-    fg_stmt_cstr(&s, type);
-    fg_stmt_int(&s, order_id);
-    fg_stmt_str(&s, object->data, object->len);
-    fg_stmt_int(&s, now_ms);
-    return fg_stmt_exec(&s);
+    fg_db_value_t v[] = {fg_db_cstr(id),   FG_DB_INT(merchant_id),
+                         fg_db_cstr(type), FG_DB_INT(order_id),
+                         FG_DB_STR(object->data != NULL ? object->data : "", object->len), FG_DB_INT(now_ms)};
+    return fg_db_insert(db, &EVENTS, v, 1, NULL);
 }

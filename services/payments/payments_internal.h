@@ -31,6 +31,12 @@ void fg_payment_json(fg_buf_t *b, const fg_payment_row_t *p, const char *extra);
  *  ("Apikey ***").  Appends to out. */
 void fg_inbox_headers(const fg_buf_t *headers, fg_buf_t *out);
 
+/** Inserts (or, in a deferring transaction, queues) a webhook_inbox row for
+ *  the request in call: status and reason as given, the response the
+ *  adapter gives for outcome.  *id (may be NULL) as fg_db_insert. */
+int fg_inbox_insert(fg_db_t *db, const fg_call_t *call, const fg_adapter_t *adapter, fg_ack_t outcome,
+                    const char *event_id, const char *status, const char *reason, int64_t *id) FG_MUST_USE;
+
 /**
  * Inside the caller's transaction: records a verified notification in
  * webhook_inbox under (adapter, event id) and applies it once, exactly as

@@ -32,15 +32,10 @@
 
 /* Codes looked up per memo: a memo rarely holds more than one. */
 #define MEMO_CODES_MAX 8
-/* Stored bodies are cut here, as in webhook.c. */
-#define INBOX_BODY_MAX (256 * 1024)
 /* journals.memo holds 500 characters: "<event id> <reference>: <bank memo>",
  * the bank memo cut to what is left. */
 #define RECEIPT_MEMO_CHARS 500
 
-static const char SQL_INBOX[] =
-    "INSERT INTO webhook_inbox (adapter, provider_event_id, status, reason, method, query, headers, body, "
-    "response_status, response_body, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 static const char SQL_ORDER_BY_CODE[] =
     "SELECT id, status, expires_at, currency FROM orders WHERE code = ?";
 static const char SQL_PENDING_QR[] =
@@ -61,33 +56,8 @@ typedef struct {
 
 static int record(fg_db_t *db, sepay_t *a, const char *event_id)
 {
-    fg_call_t *call = a->call;
-    int status;
-    const char *type;
-    fg_buf_t ack = FG_BUF_INIT;
-    fg_stmt_t s;
-    fg_buf_t headers = FG_BUF_INIT;
-    fg_adapter_vietqr.ack(a->outcome, &status, &ack, &type);
-    fg_inbox_headers(&call->headers, &headers); /* never the Apikey itself */
-    int rc = fg_stmt_init(&s, db, SQL_INBOX);
-    if (rc == 0) {
-        fg_stmt_cstr(&s, fg_adapter_vietqr.name);
-        fg_stmt_cstr(&s, event_id);
-        fg_stmt_cstr(&s, a->inbox_status);
-        fg_stmt_cstr(&s, a->reason);
-        fg_stmt_cstr(&s, call->method);
-        fg_stmt_cstr(&s, call->query_raw);
-        fg_stmt_str(&s, headers.data != NULL ? headers.data : "", headers.len);
-        fg_stmt_blob(&s, call->body != NULL ? call->body : "",
-                     call->body_len < INBOX_BODY_MAX ? call->body_len : INBOX_BODY_MAX);
-        fg_stmt_int(&s, status);
-        fg_stmt_str(&s, ack.data != NULL ? ack.data : "", ack.len);
-        fg_stmt_int(&s, fg_now_ms());
-        rc = fg_stmt_exec(&s);
-    }
-    fg_buf_free(&ack);
-    fg_buf_free(&headers);
-    return rc;
+    /* never the Apikey itself: fg_inbox_headers masks it */
+    return fg_inbox_insert(db, a->call, &fg_adapter_vietqr, a->outcome, event_id, a->inbox_status, a->reason, NULL);
 }
 
 static int record_tx(fg_db_t *db, void *arg) { return record(db, arg, NULL); }

@@ -23,10 +23,14 @@
 /* Stored bodies and queries are cut here; the payload is evidence, not data. */
 #define INBOX_BODY_MAX (256 * 1024)
 
-static const char SQL_INBOX[] =
+/* The inbox is append-only once its transaction commits; a deferring
+ * transaction (a group commit) queues its rows (db.h). */
+static fg_db_table_t INBOX = FG_DB_TABLE(
     "INSERT INTO webhook_inbox (adapter, provider_event_id, status, reason, method, query, headers, body, "
-    "response_status, response_body, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
-static const char SQL_INBOX_STATUS[] = "UPDATE webhook_inbox SET status = ?, reason = ? WHERE id = ?";
+    "response_status, response_body, received_at) VALUES ",
+    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", 11, 0, 10);
+static const char SQL_INBOX_STATUS[] =
+    "UPDATE webhook_inbox SET status = ?, reason = ?, response_status = ?, response_body = ? WHERE id = ?";
 static const char SQL_PAYMENT_FAIL[] =
     "UPDATE payments SET status = 'failed', provider_txn_id = ?, failure_reason = 'provider reported failure', "
     "provider_payload = ?, updated_at = ? WHERE id = ? AND status = 'pending'";
@@ -43,7 +47,8 @@ typedef struct {
     const fg_notification_t *n;
     fg_ack_t outcome;
     const char *reason;
-    int64_t inbox_id;
+    const char *inbox_status; /* the row's final status */
+    int64_t inbox_id;         /* the row, when inserted first (not deferring) */
     int receipt; /* a second transaction on a succeeded payment, posted as unapplied money */
     char reason_text[200];
 } apply_t;
@@ -104,36 +109,57 @@ static void payload(const fg_call_t *call, const char **data, size_t *len)
     }
 }
 
-static int record(fg_db_t *db, apply_t *a, const char *event_id, const char *status, const char *reason,
-                  int64_t *inbox_id)
+int fg_inbox_insert(fg_db_t *db, const fg_call_t *call, const fg_adapter_t *adapter, fg_ack_t outcome,
+                    const char *event_id, const char *status, const char *reason, int64_t *id)
 {
-    fg_call_t *call = a->call;
     int http_status;
     fg_buf_t ack = FG_BUF_INIT, headers = FG_BUF_INIT;
     const char *type;
-    fg_stmt_t s;
-    a->adapter->ack(a->outcome, &http_status, &ack, &type);
+    adapter->ack(outcome, &http_status, &ack, &type);
     fg_inbox_headers(&call->headers, &headers);
-    int rc = fg_stmt_init(&s, db, SQL_INBOX);
-    if (rc == 0) {
-        fg_stmt_cstr(&s, a->adapter->name);
-        fg_stmt_cstr(&s, event_id);
-        fg_stmt_cstr(&s, status);
-        fg_stmt_cstr(&s, reason);
-        fg_stmt_cstr(&s, call->method);
-        fg_stmt_cstr(&s, call->query_raw);
-        fg_stmt_str(&s, headers.data != NULL ? headers.data : "", headers.len);
-        fg_stmt_blob(&s, call->body != NULL ? call->body : "",
-                     call->body_len < INBOX_BODY_MAX ? call->body_len : INBOX_BODY_MAX);
-        fg_stmt_int(&s, http_status);
-        fg_stmt_str(&s, ack.data != NULL ? ack.data : "", ack.len);
-        fg_stmt_int(&s, fg_now_ms());
-        rc = fg_stmt_exec(&s);
-        if (rc == 0 && inbox_id != NULL)
-            *inbox_id = (int64_t)fg_stmt_insert_id(&s);
-    }
+    fg_db_value_t v[] = {
+        fg_db_cstr(adapter->name),
+        fg_db_cstr(event_id),
+        fg_db_cstr(status),
+        fg_db_cstr(reason),
+        fg_db_cstr(call->method),
+        fg_db_cstr(call->query_raw),
+        FG_DB_STR(headers.data != NULL ? headers.data : "", headers.len),
+        FG_DB_BLOB(call->body != NULL ? call->body : "", call->body_len < INBOX_BODY_MAX ? call->body_len : INBOX_BODY_MAX),
+        FG_DB_INT(http_status),
+        FG_DB_STR(ack.data != NULL ? ack.data : "", ack.len),
+        FG_DB_INT(fg_now_ms()),
+    };
+    int rc = fg_db_insert(db, &INBOX, v, 1, id);
     fg_buf_free(&ack);
     fg_buf_free(&headers);
+    return rc;
+}
+
+/* The inbox row of a notification applied in this transaction, once its
+ * outcome is known: queued now when deferring, else the row inserted first
+ * brought up to date. */
+static int record_outcome(fg_db_t *db, apply_t *a)
+{
+    if (fg_db_deferring(db))
+        return fg_inbox_insert(db, a->call, a->adapter, a->outcome, a->n->event_id, a->inbox_status, a->reason, NULL);
+    if (a->outcome == FG_ACK_APPLIED && strcmp(a->inbox_status, "applied") == 0 && a->reason == NULL)
+        return 0; /* as inserted */
+    int http_status;
+    const char *type;
+    fg_buf_t ack = FG_BUF_INIT;
+    fg_stmt_t s;
+    a->adapter->ack(a->outcome, &http_status, &ack, &type);
+    int rc = fg_stmt_init(&s, db, SQL_INBOX_STATUS);
+    if (rc == 0) {
+        fg_stmt_cstr(&s, a->inbox_status);
+        fg_stmt_cstr(&s, a->reason);
+        fg_stmt_int(&s, http_status);
+        fg_stmt_str(&s, ack.data != NULL ? ack.data : "", ack.len);
+        fg_stmt_int(&s, a->inbox_id);
+        rc = fg_stmt_exec(&s);
+    }
+    fg_buf_free(&ack);
     return rc;
 }
 
@@ -145,7 +171,7 @@ typedef struct {
 static int record_tx(fg_db_t *db, void *arg)
 {
     record_arg_t *r = arg;
-    return record(db, r->a, NULL, r->status, r->a->reason, NULL);
+    return fg_inbox_insert(db, r->a->call, r->a->adapter, r->a->outcome, NULL, r->status, r->a->reason, NULL);
 }
 
 /* Records a notification that has no effect, in its own transaction. */
@@ -276,7 +302,6 @@ Exit:
 static int apply_receipt(fg_db_t *db, apply_t *a, const fg_payment_row_t *p, int64_t now)
 {
     char clearing[FG_ACCOUNT_CODE_MAX + 1], memo[256], journal[FG_ID_CAP];
-    fg_stmt_t s;
     snprintf(clearing, sizeof(clearing), "assets:clearing:%s", a->adapter->name);
     snprintf(memo, sizeof(memo), "%s: another %s transaction %.64s after %.64s", p->public_id.data, a->adapter->name,
              a->n->provider_txn_id, p->provider_txn_id.data);
@@ -290,12 +315,7 @@ static int apply_receipt(fg_db_t *db, apply_t *a, const fg_payment_row_t *p, int
              "second provider transaction on a succeeded payment: recorded as unapplied money, journal %s", journal);
     a->reason = a->reason_text;
     a->receipt = 1;
-    if ((rc = fg_stmt_init(&s, db, SQL_INBOX_STATUS)) != 0)
-        return rc;
-    fg_stmt_cstr(&s, "applied");
-    fg_stmt_cstr(&s, a->reason);
-    fg_stmt_int(&s, a->inbox_id);
-    return fg_stmt_exec(&s);
+    return 0;
 }
 
 static int apply_success(fg_db_t *db, apply_t *a, const fg_payment_row_t *p, int64_t now)
@@ -356,8 +376,15 @@ static int apply_tx(fg_db_t *db, void *arg)
     memset(&p, 0, sizeof(p));
     a->outcome = FG_ACK_APPLIED;
     a->reason = NULL;
+    a->inbox_status = "applied";
     a->receipt = 0;
-    int rc = record(db, a, a->n->event_id, "applied", NULL, &a->inbox_id);
+    a->inbox_id = 0;
+    /* Not deferring, the row goes first: a concurrent duplicate waits on its
+     * unique key and fails here.  Deferring, a duplicate fails at COMMIT and
+     * the group runs each member alone (db/group.h), so through this path. */
+    int rc = fg_db_deferring(db) ? 0
+                                 : fg_inbox_insert(db, a->call, a->adapter, a->outcome, a->n->event_id, "applied",
+                                                   NULL, &a->inbox_id);
     if (rc == FG_ECONFLICT) {
         a->outcome = FG_ACK_DUPLICATE;
         return rc;
@@ -377,30 +404,20 @@ static int apply_tx(fg_db_t *db, void *arg)
         rc = apply_success(db, a, &p, now);
         if (rc == 0 && !a->receipt && a->adapter->amount_must_match && a->n->amount != p.amount) {
             /* the money exists and was applied (split as usual); the provider is told the amount is wrong */
-            fg_stmt_t s;
             a->outcome = FG_ACK_BAD_AMOUNT;
-            if ((rc = fg_stmt_init(&s, db, SQL_INBOX_STATUS)) != 0)
-                goto Exit;
-            fg_stmt_cstr(&s, "applied");
-            fg_stmt_cstr(&s, "amount differs from the payment's: applied, acknowledged as invalid amount");
-            fg_stmt_int(&s, a->inbox_id);
-            rc = fg_stmt_exec(&s);
+            a->reason = "amount differs from the payment's: applied, acknowledged as invalid amount";
         }
     } else if (rc == 0 && a->n->status == FG_NOTIFY_FAILED) {
         rc = apply_failure(db, a, &p, now);
     }
     if (rc == 1 && a->outcome == FG_ACK_APPLIED) {
         /* verified and recorded, but no effect: keep the row, say why */
-        fg_stmt_t s;
         a->outcome = FG_ACK_DUPLICATE;
-        if ((rc = fg_stmt_init(&s, db, SQL_INBOX_STATUS)) != 0)
-            goto Exit;
-        fg_stmt_cstr(&s, "duplicate");
-        fg_stmt_cstr(&s, a->reason);
-        fg_stmt_int(&s, a->inbox_id);
-        rc = fg_stmt_exec(&s);
+        a->inbox_status = "duplicate";
+        rc = record_outcome(db, a);
+    } else if (rc == 0) {
+        rc = record_outcome(db, a);
     }
-Exit:
     fg_payment_row_free(&p);
     return rc;
 }

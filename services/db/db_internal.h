@@ -1,0 +1,58 @@
+/*
+ * db_internal.h - the connection's insides, shared by db.c and defer.c only.
+ */
+#ifndef FG_DB_DB_INTERNAL_H
+#define FG_DB_DB_INTERNAL_H
+
+#include "db/db.h"
+
+typedef struct {
+    const char *sql; /* the literal, compared by pointer */
+    MYSQL_STMT *stmt;
+} cached_stmt_t;
+
+/* A row queued by fg_db_insert while the connection defers. */
+typedef struct {
+    fg_db_table_t *table;
+    int first_value; /* index into values */
+    int64_t id;      /* its AUTO_INCREMENT id once sent (tables that return ids) */
+} fg_db_queued_t;
+
+typedef struct fg_db_binds fg_db_binds_t;
+
+/* The rows a deferring transaction has queued; strings live in text, by offset. */
+typedef struct {
+    int deferring;
+    fg_db_queued_t *rows;
+    int row_count, row_cap;
+    fg_db_value_t *values;
+    int value_count, value_cap;
+    fg_buf_t text;
+    fg_db_binds_t *binds; /* parameters of one multi-row INSERT */
+} fg_db_queue_t;
+
+struct fg_db {
+    MYSQL *mysql;
+    const fg_config_t *cfg;
+    int broken;
+    unsigned last_errno;
+    char last_error[512];
+    int cache_count;
+    cached_stmt_t cache[FG_DB_STMT_CACHE_MAX];
+    unsigned jitter_seed;
+    fg_db_queue_t queue;
+};
+
+void fg_db__remember_error(fg_db_t *db, unsigned err, const char *text);
+/** The FG_E* code of a MariaDB error number (marks the connection broken when lost). */
+int fg_db__classify(fg_db_t *db, unsigned err);
+/** The connection's prepared statement for sql (a string that lives as long as the process). */
+MYSQL_STMT *fg_db__cached(fg_db_t *db, const char *sql);
+
+/** Sends the queued rows (defer.c); 0 or an FG_E* code.  The queue is empty afterwards either way. */
+int fg_db__flush(fg_db_t *db);
+/** Drops the queued rows (rollback). */
+void fg_db__discard(fg_db_t *db);
+void fg_db__queue_free(fg_db_t *db);
+
+#endif

@@ -1,0 +1,288 @@
+/*
+ * test_db.c - the database layer on the private MariaDB: deferred inserts
+ * (multi-row INSERTs sent at COMMIT, parents before children) and group
+ * commit (a member's failure never touches the others' outcome).
+ */
+#include <check.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "core/ids.h"
+#include "db/db.h"
+#include "db/group.h"
+#include "harness.h"
+#include "ledger/ledger.h"
+
+static fg_config_t cfg;
+
+static fg_db_t *open_db(void)
+{
+    char err[256];
+    fg_db_t *db = NULL;
+    ck_assert_msg(fg_db_open(&db, &cfg, err, sizeof(err)) == 0, "%s", err);
+    return db;
+}
+
+static void setup(void)
+{
+    char err[256];
+    ck_assert_msg(fg_config_load(&cfg, NULL, err, sizeof(err)) == 0, "%s", err);
+}
+
+static void teardown(void) { fg_config_free(&cfg); }
+
+static long long count_memo(const char *prefix)
+{
+    char like[128];
+    snprintf(like, sizeof(like), "%s%%", prefix);
+    return fgt_db_int("SELECT COUNT(*) FROM journals WHERE memo LIKE ?", like, NULL);
+}
+
+static long long count_entries(const char *prefix)
+{
+    char like[128];
+    snprintf(like, sizeof(like), "%s%%", prefix);
+    return fgt_db_int("SELECT COUNT(*) FROM ledger_entries e JOIN journals j ON j.id = e.journal_id "
+                      "WHERE j.memo LIKE ?",
+                      like, NULL);
+}
+
+/* ---- a transaction that posts n balanced receipt journals ---------------- */
+
+typedef struct {
+    const char *prefix;
+    int journals;
+    int visible_before_commit; /* journals of prefix the transaction itself saw before COMMIT */
+    int fail;                  /* return 1 after posting: roll back */
+} post_t;
+
+static int post_tx(fg_db_t *db, void *arg)
+{
+    post_t *p = arg;
+    for (int i = 0; i < p->journals; i++) {
+        char memo[128];
+        snprintf(memo, sizeof(memo), "%s-%d", p->prefix, i);
+        fg_journal_t j = {.kind = "receipt", .memo = memo};
+        fg_journal_add(&j, "assets:clearing:dbtest", 0, "VND", 1000 + i);
+        fg_journal_add(&j, "liabilities:unapplied", 0, "VND", -(1000 + i) + 7);
+        fg_journal_add(&j, "income:dbtest", 0, "VND", -7);
+        int rc = fg_ledger_post(db, &j, 1, NULL);
+        if (rc != 0)
+            return rc;
+    }
+    fg_stmt_t s;
+    int64_t seen = 0;
+    char like[128];
+    snprintf(like, sizeof(like), "%s%%", p->prefix);
+    int rc = fg_stmt_init(&s, db, "SELECT COUNT(*) FROM journals WHERE memo LIKE ?");
+    if (rc != 0)
+        return rc;
+    fg_stmt_cstr(&s, like);
+    fg_stmt_out_int(&s, &seen, NULL);
+    if ((rc = fg_stmt_exec(&s)) != 0 || (rc = fg_stmt_fetch(&s)) < 0)
+        return rc;
+    fg_stmt_done(&s);
+    p->visible_before_commit = (int)seen;
+    return p->fail ? 1 : 0;
+}
+
+/* Deferred: nothing reaches MariaDB before COMMIT; then every journal and
+ * entry, each entry under its own journal, in more rows than one statement
+ * takes (chunks). */
+START_TEST(deferred_rows_arrive_at_commit)
+{
+    fg_db_t *db = open_db();
+    post_t p = {fgt_unique("dfr"), 37, -1, 0};
+    fg_db_defer(db, 1);
+    ck_assert_int_eq(fg_db_tx(db, post_tx, &p), 0);
+    fg_db_defer(db, 0);
+    ck_assert_int_eq(p.visible_before_commit, 0);
+    ck_assert_int_eq(count_memo(p.prefix), 37);
+    ck_assert_int_eq(count_entries(p.prefix), 37 * 3);
+    /* each journal's entries are its own: they sum to zero and carry its amount */
+    char like[128];
+    snprintf(like, sizeof(like), "%s-%%", p.prefix);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM (SELECT j.id, j.memo FROM journals j JOIN ledger_entries e ON "
+                                "e.journal_id = j.id WHERE j.memo LIKE ? GROUP BY j.id, j.memo HAVING SUM(e.amount) "
+                                "= 0 AND MAX(e.amount) = 1000 + CAST(SUBSTRING_INDEX(j.memo, '-', -1) AS SIGNED)) t",
+                                like, NULL),
+                     37);
+    ck_assert_int_eq(fgt_ledger_check(), 0);
+    fg_db_close(db);
+}
+END_TEST
+
+/* Not deferring, the same work is visible inside the transaction at once. */
+START_TEST(immediate_rows_are_visible_at_once)
+{
+    fg_db_t *db = open_db();
+    post_t p = {fgt_unique("imm"), 3, -1, 0};
+    ck_assert_int_eq(fg_db_tx(db, post_tx, &p), 0);
+    ck_assert_int_eq(p.visible_before_commit, 3);
+    ck_assert_int_eq(count_entries(p.prefix), 9);
+    fg_db_close(db);
+}
+END_TEST
+
+/* A rolled-back deferring transaction leaves nothing, and nothing of it
+ * leaks into the next transaction on the connection. */
+START_TEST(rollback_discards_queued_rows)
+{
+    fg_db_t *db = open_db();
+    post_t failed = {fgt_unique("rbk"), 5, -1, 1};
+    fg_db_defer(db, 1);
+    ck_assert_int_eq(fg_db_tx(db, post_tx, &failed), 1);
+    post_t next = {fgt_unique("nxt"), 2, -1, 0};
+    ck_assert_int_eq(fg_db_tx(db, post_tx, &next), 0);
+    fg_db_defer(db, 0);
+    ck_assert_int_eq(count_memo(failed.prefix), 0);
+    ck_assert_int_eq(count_memo(next.prefix), 2);
+    ck_assert_int_eq(count_entries(next.prefix), 6);
+    fg_db_close(db);
+}
+END_TEST
+
+/* ---- duplicates among deferred rows -------------------------------------- */
+
+/* merchant 0 is no merchant: no list of a real one shows these */
+static fg_db_table_t EVENTS = FG_DB_TABLE(
+    "INSERT INTO events (public_id, merchant_id, type, order_id, payload, created_at) VALUES ", "(?, ?, ?, ?, ?, ?)",
+    6, 0, 30);
+
+typedef struct {
+    const char *ids[4];
+    int count;
+} events_t;
+
+static int events_tx(fg_db_t *db, void *arg)
+{
+    events_t *e = arg;
+    for (int i = 0; i < e->count; i++) {
+        fg_db_value_t v[] = {fg_db_cstr(e->ids[i]), FG_DB_INT(0), fg_db_cstr("test.event"),
+                             FG_DB_NULLV,           FG_DB_STR("{}", 2), FG_DB_INT(1)};
+        int rc = fg_db_insert(db, &EVENTS, v, 1, NULL);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+static long long event_count(const char *id)
+{
+    return fgt_db_int("SELECT COUNT(*) FROM events WHERE public_id = ?", id, NULL);
+}
+
+/* A deferred row whose key exists fails the COMMIT with FG_ECONFLICT, and
+ * the rows queued with it are not written either. */
+START_TEST(duplicate_key_fails_the_commit_whole)
+{
+    char a[FG_ID_CAP], b[FG_ID_CAP], c[FG_ID_CAP];
+    ck_assert_int_ge(fg_id_new("evt_", a, sizeof(a)), 0);
+    ck_assert_int_ge(fg_id_new("evt_", b, sizeof(b)), 0);
+    ck_assert_int_ge(fg_id_new("evt_", c, sizeof(c)), 0);
+    fg_db_t *db = open_db();
+    events_t first = {{a}, 1};
+    ck_assert_int_eq(fg_db_tx(db, events_tx, &first), 0);
+    events_t again = {{b, a, c}, 3};
+    fg_db_defer(db, 1);
+    ck_assert_int_eq(fg_db_tx(db, events_tx, &again), FG_ECONFLICT);
+    fg_db_defer(db, 0);
+    ck_assert_int_eq(event_count(a), 1);
+    ck_assert_int_eq(event_count(b), 0);
+    ck_assert_int_eq(event_count(c), 0);
+    fg_db_close(db);
+}
+END_TEST
+
+/* ---- group commit --------------------------------------------------------- */
+
+#define GROUP_THREADS 12
+#define GROUP_ROUNDS 20
+static fg_db_group_t test_group = FG_DB_GROUP_INIT(2, 8);
+static char shared_id[FG_ID_CAP];
+
+typedef struct {
+    int index;
+    int ok, conflicts, other;
+    char ids[GROUP_ROUNDS][FG_ID_CAP];
+} worker_t;
+
+static void *group_worker(void *arg)
+{
+    worker_t *w = arg;
+    fg_db_t *db = open_db();
+    for (int r = 0; r < GROUP_ROUNDS; r++) {
+        events_t e = {{w->ids[r]}, 1};
+        if (w->index == 0 && r == GROUP_ROUNDS / 2)
+            e.ids[0] = shared_id; /* exists already: this one member must fail alone */
+        int rc = fg_db_group_tx(&test_group, db, events_tx, &e);
+        if (rc == 0)
+            w->ok++;
+        else if (rc == FG_ECONFLICT)
+            w->conflicts++;
+        else
+            w->other++;
+    }
+    fg_db_close(db);
+    return NULL;
+}
+
+/* Twelve workers write through one group (2 leaders x 8 members): every
+ * event is written once, and the one duplicate fails only its own member. */
+START_TEST(group_members_fail_alone)
+{
+    static worker_t w[GROUP_THREADS];
+    pthread_t t[GROUP_THREADS];
+    ck_assert_int_ge(fg_id_new("evt_", shared_id, sizeof(shared_id)), 0);
+    fg_db_t *db = open_db();
+    events_t seed = {{shared_id}, 1};
+    ck_assert_int_eq(fg_db_tx(db, events_tx, &seed), 0);
+    fg_db_close(db);
+    for (int i = 0; i < GROUP_THREADS; i++) {
+        memset(&w[i], 0, sizeof(w[i]));
+        w[i].index = i;
+        for (int r = 0; r < GROUP_ROUNDS; r++)
+            ck_assert_int_ge(fg_id_new("evt_", w[i].ids[r], FG_ID_CAP), 0);
+        ck_assert_int_eq(pthread_create(&t[i], NULL, group_worker, &w[i]), 0);
+    }
+    int ok = 0, conflicts = 0, other = 0;
+    for (int i = 0; i < GROUP_THREADS; i++) {
+        pthread_join(t[i], NULL);
+        ok += w[i].ok;
+        conflicts += w[i].conflicts;
+        other += w[i].other;
+    }
+    ck_assert_int_eq(conflicts, 1);
+    ck_assert_int_eq(other, 0);
+    ck_assert_int_eq(ok, GROUP_THREADS * GROUP_ROUNDS - 1);
+    for (int i = 0; i < GROUP_THREADS; i++)
+        for (int r = 0; r < GROUP_ROUNDS; r++)
+            if (!(i == 0 && r == GROUP_ROUNDS / 2))
+                ck_assert_int_eq(event_count(w[i].ids[r]), 1);
+    ck_assert_int_eq(event_count(shared_id), 1);
+}
+END_TEST
+
+static Suite *db_suite(void)
+{
+    Suite *s = suite_create("db");
+    TCase *tc = tcase_create("db");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, deferred_rows_arrive_at_commit);
+    tcase_add_test(tc, immediate_rows_are_visible_at_once);
+    tcase_add_test(tc, rollback_discards_queued_rows);
+    tcase_add_test(tc, duplicate_key_fails_the_commit_whole);
+    tcase_add_test(tc, group_members_fail_alone);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    mysql_library_init(0, NULL, NULL);
+    int failed = fgt_run(db_suite());
+    mysql_library_end();
+    return failed;
+}
