@@ -18,7 +18,7 @@
 #include "core/error.h"
 
 /* The most parameters or result columns one statement binds. */
-#define FG_DB_BIND_MAX 40
+#define FG_DB_BIND_MAX 48
 /* Statements cached per connection; feegate has far fewer distinct ones. */
 #define FG_DB_STMT_CACHE_MAX 256
 /* A transaction that hits a deadlock (1213) or lock-wait timeout (1205) is

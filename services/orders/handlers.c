@@ -291,9 +291,7 @@ void fg_orders_get(fg_call_t *call, fg_db_t *db)
 /* The effective status (expired at once when past expires_at) is what the
  * status filter matches, so a list agrees with a read of each order. */
 static const char SQL_LIST[] =
-    "SELECT id, public_id, merchant_ref, fee_type, category, amount, currency, amount_paid, amount_refunded, "
-    "allow_partial, status, payer_name, payer_ref, payer_phone, payer_email, description, due_at, expires_at, "
-    "metadata, code, created_at, updated_at FROM orders "
+    "SELECT " FG_ORDER_COLUMNS " FROM orders o "
     "WHERE merchant_id = ? AND id < ? "
     "AND (? IS NULL OR (CASE WHEN status IN ('open','partially_paid') AND expires_at <= ? THEN 'expired' "
     "ELSE status END) = ?) "

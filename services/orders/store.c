@@ -16,16 +16,12 @@ static const char SQL_INSERT_IGNORE[] =
     "allow_partial, payer_name, payer_ref, payer_phone, payer_email, description, due_at, expires_at, metadata, code, "
     "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
-#define ORDER_COLUMNS                                                                                                 \
-    "id, public_id, merchant_ref, fee_type, category, amount, currency, amount_paid, amount_refunded, allow_partial, " \
-    "status, payer_name, payer_ref, payer_phone, payer_email, description, due_at, expires_at, metadata, code, "      \
-    "created_at, updated_at"
-
-static const char SQL_BY_PUBLIC_ID[] = "SELECT " ORDER_COLUMNS " FROM orders WHERE public_id = ? AND merchant_id = ?";
+static const char SQL_BY_PUBLIC_ID[] =
+    "SELECT " FG_ORDER_COLUMNS " FROM orders o WHERE o.public_id = ? AND o.merchant_id = ?";
 static const char SQL_BY_PUBLIC_ID_LOCK[] =
-    "SELECT " ORDER_COLUMNS " FROM orders WHERE public_id = ? AND merchant_id = ? FOR UPDATE";
-static const char SQL_BY_ID[] = "SELECT " ORDER_COLUMNS " FROM orders WHERE id = ?";
-static const char SQL_BY_ID_LOCK[] = "SELECT " ORDER_COLUMNS " FROM orders WHERE id = ? FOR UPDATE";
+    "SELECT " FG_ORDER_COLUMNS " FROM orders o WHERE o.public_id = ? AND o.merchant_id = ? FOR UPDATE";
+static const char SQL_BY_ID[] = "SELECT " FG_ORDER_COLUMNS " FROM orders o WHERE o.id = ?";
+static const char SQL_BY_ID_LOCK[] = "SELECT " FG_ORDER_COLUMNS " FROM orders o WHERE o.id = ? FOR UPDATE";
 static const char SQL_BY_REF[] = "SELECT public_id FROM orders WHERE merchant_id = ? AND merchant_ref = ?";
 /* The outbox is append-only: a deferring transaction queues its events (db.h). */
 static fg_db_table_t EVENTS = FG_DB_TABLE(

@@ -24,6 +24,14 @@ static const char SQL_PAYMENT_LOCK[] =
     "(SELECT m.public_id FROM merchants m WHERE m.id = p.merchant_id), p.amount, p.amount_received, p.amount_applied, "
     "p.amount_unapplied, p.amount_refunded, p.amount_refunding, p.created_at, p.updated_at FROM payments p "
     "WHERE p.public_id = ? AND (? = 0 OR p.merchant_id = ?) FOR UPDATE";
+/* A notification's lock: the payment and its order in one round trip
+ * (payment first, as every writer takes them); the merchant is read, not
+ * locked, for the reason above. */
+static const char SQL_PAYMENT_ORDER_LOCK[] =
+    "SELECT p.id, p.order_id, p.merchant_id, p.public_id, p.adapter, p.currency, p.status, p.provider_txn_id, "
+    "o.public_id, (SELECT m.public_id FROM merchants m WHERE m.id = p.merchant_id), p.amount, p.amount_received, "
+    "p.amount_applied, p.amount_unapplied, p.amount_refunded, p.amount_refunding, p.created_at, p.updated_at, "
+    FG_ORDER_COLUMNS " FROM payments p JOIN orders o ON o.id = p.order_id WHERE p.public_id = ? FOR UPDATE";
 static const char SQL_INSERT[] =
     "INSERT INTO payments (public_id, order_id, merchant_id, adapter, amount, currency, status, created_at, "
     "updated_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?)";
@@ -36,6 +44,38 @@ void fg_payment_row_free(fg_payment_row_t *p)
         fg_buf_free(texts[i]);
 }
 
+static void payment_bind(fg_stmt_t *s, fg_payment_row_t *p)
+{
+    fg_stmt_out_int(s, &p->id, NULL);
+    fg_stmt_out_int(s, &p->order_id, NULL);
+    fg_stmt_out_int(s, &p->merchant_id, NULL);
+    fg_stmt_out_text(s, &p->public_id, NULL);
+    fg_stmt_out_text(s, &p->adapter, NULL);
+    fg_stmt_out_text(s, &p->currency, NULL);
+    fg_stmt_out_text(s, &p->status, NULL);
+    fg_stmt_out_text(s, &p->provider_txn_id, &p->provider_txn_null);
+    fg_stmt_out_text(s, &p->order_public_id, NULL);
+    fg_stmt_out_text(s, &p->merchant_public_id, NULL);
+    fg_stmt_out_int(s, &p->amount, NULL);
+    fg_stmt_out_int(s, &p->amount_received, &p->received_null);
+    fg_stmt_out_int(s, &p->amount_applied, NULL);
+    fg_stmt_out_int(s, &p->amount_unapplied, NULL);
+    fg_stmt_out_int(s, &p->amount_refunded, NULL);
+    fg_stmt_out_int(s, &p->amount_refunding, NULL);
+    fg_stmt_out_int(s, &p->created_at, NULL);
+    fg_stmt_out_int(s, &p->updated_at, NULL);
+}
+
+static int fetch_one(fg_stmt_t *s)
+{
+    int rc = fg_stmt_exec(s);
+    if (rc != 0)
+        return rc;
+    rc = fg_stmt_fetch(s);
+    fg_stmt_done(s);
+    return rc < 0 ? rc : rc == 1 ? 0 : FG_ENOTFOUND;
+}
+
 int fg_payment_load(fg_db_t *db, const char *public_id, uint64_t merchant_id, int for_update, fg_payment_row_t *p)
 {
     fg_stmt_t s;
@@ -45,29 +85,20 @@ int fg_payment_load(fg_db_t *db, const char *public_id, uint64_t merchant_id, in
     fg_stmt_cstr(&s, public_id);
     fg_stmt_int(&s, (int64_t)merchant_id);
     fg_stmt_int(&s, (int64_t)merchant_id);
-    fg_stmt_out_int(&s, &p->id, NULL);
-    fg_stmt_out_int(&s, &p->order_id, NULL);
-    fg_stmt_out_int(&s, &p->merchant_id, NULL);
-    fg_stmt_out_text(&s, &p->public_id, NULL);
-    fg_stmt_out_text(&s, &p->adapter, NULL);
-    fg_stmt_out_text(&s, &p->currency, NULL);
-    fg_stmt_out_text(&s, &p->status, NULL);
-    fg_stmt_out_text(&s, &p->provider_txn_id, &p->provider_txn_null);
-    fg_stmt_out_text(&s, &p->order_public_id, NULL);
-    fg_stmt_out_text(&s, &p->merchant_public_id, NULL);
-    fg_stmt_out_int(&s, &p->amount, NULL);
-    fg_stmt_out_int(&s, &p->amount_received, &p->received_null);
-    fg_stmt_out_int(&s, &p->amount_applied, NULL);
-    fg_stmt_out_int(&s, &p->amount_unapplied, NULL);
-    fg_stmt_out_int(&s, &p->amount_refunded, NULL);
-    fg_stmt_out_int(&s, &p->amount_refunding, NULL);
-    fg_stmt_out_int(&s, &p->created_at, NULL);
-    fg_stmt_out_int(&s, &p->updated_at, NULL);
-    if ((rc = fg_stmt_exec(&s)) != 0)
+    payment_bind(&s, p);
+    return fetch_one(&s);
+}
+
+int fg_payment_lock_with_order(fg_db_t *db, const char *public_id, fg_payment_row_t *p, fg_order_row_t *order)
+{
+    fg_stmt_t s;
+    int rc = fg_stmt_init(&s, db, SQL_PAYMENT_ORDER_LOCK);
+    if (rc != 0)
         return rc;
-    rc = fg_stmt_fetch(&s);
-    fg_stmt_done(&s);
-    return rc < 0 ? rc : rc == 1 ? 0 : FG_ENOTFOUND;
+    fg_stmt_cstr(&s, public_id);
+    payment_bind(&s, p);
+    fg_order_row_bind(&s, order);
+    return fetch_one(&s);
 }
 
 void fg_payment_json(fg_buf_t *b, const fg_payment_row_t *p, const char *extra)

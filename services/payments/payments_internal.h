@@ -5,6 +5,7 @@
 #ifndef FG_PAYMENTS_INTERNAL_H
 #define FG_PAYMENTS_INTERNAL_H
 
+#include "orders/orders_internal.h"
 #include "payments/payments.h"
 
 typedef struct {
@@ -21,6 +22,10 @@ void fg_payment_row_free(fg_payment_row_t *p);
  *  locking it.  FG_ENOTFOUND if none. */
 int fg_payment_load(fg_db_t *db, const char *public_id, uint64_t merchant_id, int for_update,
                     fg_payment_row_t *p) FG_MUST_USE;
+/** Locks a payment (any merchant's) and its order, in that order, and
+ *  loads both.  FG_ENOTFOUND if none. */
+int fg_payment_lock_with_order(fg_db_t *db, const char *public_id, fg_payment_row_t *p,
+                               fg_order_row_t *order) FG_MUST_USE;
 /** The payment's public JSON; extra (may be NULL) is appended inside the
  *  object, e.g. ,"redirect_url":"…". */
 void fg_payment_json(fg_buf_t *b, const fg_payment_row_t *p, const char *extra);

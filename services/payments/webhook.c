@@ -37,7 +37,6 @@ static const char SQL_PAYMENT_FAIL[] =
 static const char SQL_PAYMENT_SUCCEED[] =
     "UPDATE payments SET status = 'succeeded', provider_txn_id = ?, amount_received = ?, amount_applied = ?, "
     "amount_unapplied = ?, provider_payload = ?, updated_at = ? WHERE id = ? AND status <> 'succeeded'";
-static const char SQL_ORDER_LOCK[] = "SELECT id FROM orders WHERE id = ? FOR UPDATE";
 static const char SQL_ORDER_PAID[] =
     "UPDATE orders SET amount_paid = ?, status = ?, updated_at = ? WHERE id = ? AND amount_paid = ?";
 
@@ -243,55 +242,43 @@ static int apply_failure(fg_db_t *db, apply_t *a, const fg_payment_row_t *p, int
         a->reason = "payment is no longer pending: no effect";
         return 1;
     }
-    /* Every transaction that writes an order's events holds the order's row
-     * lock (payment then order, as a success takes them), so one order's
+    /* The order's row is locked with the payment (apply_tx): every
+     * transaction that writes an order's events holds it, so one order's
      * events commit in the order of their ids and reach webhooks in order. */
-    if ((rc = fg_stmt_init(&s, db, SQL_ORDER_LOCK)) != 0)
-        return rc;
-    fg_stmt_int(&s, p->order_id);
-    if ((rc = fg_stmt_exec(&s)) != 0)
-        return rc;
-    fg_stmt_done(&s);
     return post_events(db, a->call->cfg->public_base_url, p, "failed", a->n->provider_txn_id, 0, 0, 0, NULL, now);
 }
 
-/* Locks the payment's order and applies what it can take; order receives
- * the row as updated (the caller inits and frees it). */
-static int settle_order(fg_db_t *db, const fg_payment_row_t *p, int64_t received, int64_t now, int64_t *applied,
-                        int64_t *unapplied, fg_order_row_t *out)
+/* Applies what the order (locked, as loaded) can take of received and
+ * brings the row in hand up to date. */
+static int settle_order(fg_db_t *db, fg_order_row_t *order, int64_t received, int64_t now, int64_t *applied,
+                        int64_t *unapplied)
 {
-    fg_order_row_t order;
     fg_stmt_t s;
-    fg_order_row_init(&order);
-    int rc = fg_order_load_by_id(db, p->order_id, 1, &order);
-    if (rc != 0)
-        goto Exit;
-    const char *status = fg_order_effective_status(order.status.data, !order.expires_at_null, order.expires_at, now);
-    fg_payment_split(status, (int)order.allow_partial, order.amount, order.amount_paid, received, applied, unapplied);
+    const char *status = fg_order_effective_status(order->status.data, !order->expires_at_null, order->expires_at,
+                                                   now);
+    fg_payment_split(status, (int)order->allow_partial, order->amount, order->amount_paid, received, applied,
+                     unapplied);
     if (*applied == 0)
-        goto Exit;
-    int64_t paid = order.amount_paid + *applied; /* <= amount: no overflow */
-    if ((rc = fg_stmt_init(&s, db, SQL_ORDER_PAID)) != 0)
-        goto Exit;
-    fg_stmt_int(&s, paid);
-    fg_stmt_cstr(&s, paid == order.amount ? "paid" : "partially_paid");
-    fg_stmt_int(&s, now);
-    fg_stmt_int(&s, order.id);
-    fg_stmt_int(&s, order.amount_paid);
-    if ((rc = fg_stmt_exec(&s)) == 0 && fg_stmt_affected(&s) != 1)
-        rc = FG_ERETRY; /* cannot happen under the row lock; re-run rather than guess */
-    if (rc == 0) {
-        order.amount_paid = paid;
-        fg_buf_reset(&order.status);
-        fg_buf_puts(&order.status, paid == order.amount ? "paid" : "partially_paid");
-        order.updated_at = now;
-        fg_order_row_free(out);
-        *out = order;
         return 0;
-    }
-Exit:
-    fg_order_row_free(&order);
-    return rc;
+    int64_t paid = order->amount_paid + *applied; /* <= amount: no overflow */
+    const char *next = paid == order->amount ? "paid" : "partially_paid";
+    int rc = fg_stmt_init(&s, db, SQL_ORDER_PAID);
+    if (rc != 0)
+        return rc;
+    fg_stmt_int(&s, paid);
+    fg_stmt_cstr(&s, next);
+    fg_stmt_int(&s, now);
+    fg_stmt_int(&s, order->id);
+    fg_stmt_int(&s, order->amount_paid);
+    if ((rc = fg_stmt_exec(&s)) != 0)
+        return rc;
+    if (fg_stmt_affected(&s) != 1)
+        return FG_ERETRY; /* cannot happen under the row lock; re-run rather than guess */
+    order->amount_paid = paid;
+    fg_buf_reset(&order->status);
+    fg_buf_puts(&order->status, next);
+    order->updated_at = now;
+    return 0;
 }
 
 /* A second provider transaction on a payment that already succeeded: the
@@ -318,7 +305,7 @@ static int apply_receipt(fg_db_t *db, apply_t *a, const fg_payment_row_t *p, int
     return 0;
 }
 
-static int apply_success(fg_db_t *db, apply_t *a, const fg_payment_row_t *p, int64_t now)
+static int apply_success(fg_db_t *db, apply_t *a, const fg_payment_row_t *p, fg_order_row_t *order, int64_t now)
 {
     int64_t applied = 0, unapplied = 0;
     fg_stmt_t s;
@@ -334,11 +321,9 @@ static int apply_success(fg_db_t *db, apply_t *a, const fg_payment_row_t *p, int
         }
         return apply_receipt(db, a, p, now);
     }
-    fg_order_row_t order;
-    fg_order_row_init(&order);
-    int rc = settle_order(db, p, a->n->amount, now, &applied, &unapplied, &order);
+    int rc = settle_order(db, order, a->n->amount, now, &applied, &unapplied);
     if (rc != 0 || (rc = fg_stmt_init(&s, db, SQL_PAYMENT_SUCCEED)) != 0)
-        goto Exit;
+        return rc;
     /* a failed transaction may have no provider number: NULL keeps the unique key free */
     fg_stmt_cstr(&s, a->n->provider_txn_id[0] != '\0' ? a->n->provider_txn_id : NULL);
     fg_stmt_int(&s, a->n->amount);
@@ -351,7 +336,7 @@ static int apply_success(fg_db_t *db, apply_t *a, const fg_payment_row_t *p, int
     fg_stmt_int(&s, now);
     fg_stmt_int(&s, p->id);
     if ((rc = fg_stmt_exec(&s)) != 0)
-        goto Exit;
+        return rc;
     fg_journal_t j = {.kind = "payment", .payment_id = p->id, .memo = p->public_id.data};
     char clearing[FG_ACCOUNT_CODE_MAX + 1], merchant[FG_ACCOUNT_CODE_MAX + 1];
     snprintf(clearing, sizeof(clearing), "assets:clearing:%s", a->adapter->name);
@@ -360,20 +345,19 @@ static int apply_success(fg_db_t *db, apply_t *a, const fg_payment_row_t *p, int
     fg_journal_add(&j, merchant, (uint64_t)p->merchant_id, p->currency.data, -applied);
     fg_journal_add(&j, "liabilities:unapplied", 0, p->currency.data, -unapplied);
     if ((rc = fg_ledger_post(db, &j, now, NULL)) != 0)
-        goto Exit;
-    rc = post_events(db, a->call->cfg->public_base_url, p, "succeeded", a->n->provider_txn_id, a->n->amount, applied,
-                     unapplied, applied > 0 ? &order : NULL, now);
-Exit:
-    fg_order_row_free(&order);
-    return rc;
+        return rc;
+    return post_events(db, a->call->cfg->public_base_url, p, "succeeded", a->n->provider_txn_id, a->n->amount, applied,
+                       unapplied, applied > 0 ? order : NULL, now);
 }
 
 static int apply_tx(fg_db_t *db, void *arg)
 {
     apply_t *a = arg;
     fg_payment_row_t p;
+    fg_order_row_t order;
     int64_t now = fg_now_ms();
     memset(&p, 0, sizeof(p));
+    fg_order_row_init(&order);
     a->outcome = FG_ACK_APPLIED;
     a->reason = NULL;
     a->inbox_status = "applied";
@@ -391,7 +375,7 @@ static int apply_tx(fg_db_t *db, void *arg)
     }
     if (rc != 0)
         return rc;
-    rc = fg_payment_load(db, a->n->payment_id, 0, 1, &p);
+    rc = fg_payment_lock_with_order(db, a->n->payment_id, &p, &order);
     if (rc == FG_ENOTFOUND) {
         a->outcome = FG_ACK_NOT_FOUND;
         a->reason = "no such payment";
@@ -401,7 +385,7 @@ static int apply_tx(fg_db_t *db, void *arg)
         a->reason = "the payment belongs to another adapter";
         rc = 1;
     } else if (rc == 0 && a->n->status == FG_NOTIFY_SUCCEEDED) {
-        rc = apply_success(db, a, &p, now);
+        rc = apply_success(db, a, &p, &order, now);
         if (rc == 0 && !a->receipt && a->adapter->amount_must_match && a->n->amount != p.amount) {
             /* the money exists and was applied (split as usual); the provider is told the amount is wrong */
             a->outcome = FG_ACK_BAD_AMOUNT;
@@ -419,6 +403,7 @@ static int apply_tx(fg_db_t *db, void *arg)
         rc = record_outcome(db, a);
     }
     fg_payment_row_free(&p);
+    fg_order_row_free(&order);
     return rc;
 }
 
@@ -434,7 +419,7 @@ static void answer(fg_call_t *call, const apply_t *a)
 
 /* Group commit of notifications (db/group.h): a member's duplicate or any
  * failure sends every member of the group back to run alone. */
-#define APPLY_GROUP_LEADERS 6
+#define APPLY_GROUP_LEADERS 4
 #define APPLY_GROUP_MEMBERS 8
 static fg_db_group_t apply_group = FG_DB_GROUP_INIT(APPLY_GROUP_LEADERS, APPLY_GROUP_MEMBERS);
 

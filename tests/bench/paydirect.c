@@ -5,7 +5,13 @@
  * journal, entries, the events of the payment and the order, COMMIT),
  * straight from C threads, one connection each, READ COMMITTED.
  *
- *   paydirect -S SOCKET -u USER -p PASSWORD -D DATABASE -i PAYMENTS_FILE -c THREADS -d SECONDS
+ * With -g G (> 1), each transaction settles G payments the way the server's
+ * group commit does: per payment the two locks and two updates, then for all
+ * G the inbox rows, journals (RETURNING id), entries and events as one
+ * multi-row INSERT each, and one COMMIT: the database's limit for the
+ * server's own statement shape.
+ *
+ *   paydirect -S SOCKET -u USER -p PASSWORD -D DATABASE -i PAYMENTS_FILE -c THREADS -d SECONDS [-g G]
  * PAYMENTS_FILE: lines "pay_… amount" of pending sandbox payments.
  * Prints: requests=N seconds=S rate=R p50_us=A p99_us=B
  */
@@ -24,7 +30,10 @@
 #define THREADS_MAX 256
 #define MERCHANTS_MAX 100000
 
+#define GROUP_MAX 16
+
 static const char *sock, *user, *password, *database;
+static int group = 1;
 static char **ids;
 static size_t id_count;
 static atomic_size_t next_id;
@@ -169,6 +178,173 @@ static void *work(void *arg)
     return NULL;
 }
 
+/* ---- -g: G payments per transaction, appends as multi-row INSERTs -------- */
+
+enum { M_INBOX, M_JOURNAL, M_ENTRIES, M_EVENTS, M_COUNT };
+static char *multi_sql[M_COUNT];
+
+static char *rows_sql(const char *head, const char *row, int n, const char *tail)
+{
+    size_t cap = strlen(head) + (size_t)n * (strlen(row) + 2) + strlen(tail) + 1;
+    char *sql = malloc(cap), *at = sql;
+    at += sprintf(at, "%s", head);
+    for (int i = 0; i < n; i++)
+        at += sprintf(at, "%s%s", i > 0 ? ", " : "", row);
+    sprintf(at, "%s", tail);
+    return sql;
+}
+
+static void build_multi(void)
+{
+    multi_sql[M_INBOX] = rows_sql("INSERT INTO webhook_inbox (adapter, provider_event_id, status, reason, method, query, "
+                                  "headers, body, response_status, response_body, received_at) VALUES ",
+                                  "('sandbox', ?, 'applied', NULL, 'POST', NULL, ?, ?, 200, '{\"received\":true}', ?)",
+                                  group, "");
+    multi_sql[M_JOURNAL] = rows_sql("INSERT INTO journals (public_id, kind, payment_id, refund_id, reverses_id, memo, "
+                                    "created_at) VALUES ", "(?, 'payment', ?, NULL, NULL, ?, ?)", group, " RETURNING id");
+    multi_sql[M_ENTRIES] = rows_sql("INSERT INTO ledger_entries (journal_id, account_id, amount, currency, created_at) "
+                                    "VALUES ", "(?, ?, ?, 'VND', ?)", 2 * group, "");
+    multi_sql[M_EVENTS] = rows_sql("INSERT INTO events (public_id, merchant_id, type, order_id, payload, created_at) "
+                                   "VALUES ", "(?, ?, ?, ?, ?, ?)", 2 * group, "");
+}
+
+/* Parameters of one multi-row statement, appended in order. */
+typedef struct {
+    MYSQL_BIND b[GROUP_MAX * 12];
+    long long ints[GROUP_MAX * 12];
+    unsigned long lens[GROUP_MAX * 12];
+    int n;
+} params_t;
+
+static void p_int(params_t *p, long long v)
+{
+    MYSQL_BIND *b = memset(&p->b[p->n], 0, sizeof(MYSQL_BIND));
+    p->ints[p->n] = v;
+    b->buffer_type = MYSQL_TYPE_LONGLONG;
+    b->buffer = &p->ints[p->n++];
+}
+
+static void p_str(params_t *p, const char *s)
+{
+    MYSQL_BIND *b = memset(&p->b[p->n], 0, sizeof(MYSQL_BIND));
+    p->lens[p->n] = strlen(s);
+    b->buffer_type = MYSQL_TYPE_STRING;
+    b->buffer = (void *)s;
+    b->buffer_length = p->lens[p->n];
+    b->length = &p->lens[p->n++];
+}
+
+static void p_exec(MYSQL *m, MYSQL_STMT *st, params_t *p, long long *out, int want)
+{
+    if (mysql_stmt_bind_param(st, p->b) || mysql_stmt_execute(st))
+        die(m, mysql_stmt_error(st));
+    p->n = 0;
+    if (want == 0)
+        return;
+    long long id = 0;
+    MYSQL_BIND r;
+    memset(&r, 0, sizeof(r));
+    r.buffer_type = MYSQL_TYPE_LONGLONG;
+    r.buffer = &id;
+    if (mysql_stmt_store_result(st) || mysql_stmt_bind_result(st, &r))
+        die(m, mysql_stmt_error(st));
+    for (int i = 0; mysql_stmt_fetch(st) == 0; i++)
+        if (i < want)
+            out[i] = id;
+    mysql_stmt_free_result(st);
+}
+
+static void *work_grouped(void *arg)
+{
+    worker_t *w = arg;
+    MYSQL *m = open_db();
+    MYSQL_STMT *st[S_COUNT], *ms[M_COUNT];
+    static __thread params_t par;
+    for (int i = 0; i < S_COUNT; i++) {
+        st[i] = mysql_stmt_init(m);
+        if (mysql_stmt_prepare(st[i], SQL[i], strlen(SQL[i])))
+            die(m, SQL[i]);
+    }
+    for (int i = 0; i < M_COUNT; i++) {
+        ms[i] = mysql_stmt_init(m);
+        if (mysql_stmt_prepare(ms[i], multi_sql[i], strlen(multi_sql[i])))
+            die(m, multi_sql[i]);
+    }
+    char body[GROUP_MAX][256], txn[GROUP_MAX][64], jid[GROUP_MAX][40], eid[GROUP_MAX][2][40];
+    long long order[GROUP_MAX], merchant[GROUP_MAX], journal[GROUP_MAX], payment[GROUP_MAX];
+    for (;;) {
+        size_t k = atomic_fetch_add(&next_id, (size_t)group);
+        if (k + (size_t)group > id_count || bench_now_ns() >= deadline_ns)
+            break;
+        long long now = (long long)time(NULL) * 1000;
+        int64_t t0 = bench_now_ns();
+        for (int g = 0; g < group; g++) {
+            const char *pay = ids[k + (size_t)g];
+            long long pr[3] = {0};
+            snprintf(txn[g], sizeof(txn[g]), "DIRECT-%d-%zu", (int)getpid(), k + (size_t)g);
+            snprintf(body[g], sizeof(body[g]), "{\"payment_id\":\"%s\",\"provider_txn_id\":\"%s\","
+                     "\"status\":\"succeeded\",\"amount\":100000}", pay, txn[g]);
+            snprintf(jid[g], sizeof(jid[g]), "jrn_G%07d%018zu", (int)getpid(), k + (size_t)g);
+            snprintf(eid[g][0], sizeof(eid[g][0]), "evt_GP%07d%017zu", (int)getpid(), k + (size_t)g);
+            snprintf(eid[g][1], sizeof(eid[g][1]), "evt_GO%07d%017zu", (int)getpid(), k + (size_t)g);
+            run(m, st[S_PAY], pr, 3, "sii", pay, 0LL, 0LL);
+            payment[g] = pr[0];
+            order[g] = pr[1];
+            merchant[g] = pr[2];
+            run(m, st[S_ORDER], NULL, 0, "i", order[g]);
+            run(m, st[S_ORDER_UPD], NULL, 0, "iii", 100000LL, now, order[g]);
+            run(m, st[S_PAY_UPD], NULL, 0, "siisii", txn[g], 100000LL, 100000LL, body[g], now, payment[g]);
+        }
+        for (int g = 0; g < group; g++) {
+            p_str(&par, txn[g]);
+            p_str(&par, "x-signature: t=0,v1=0\ncontent-type: application/json\n");
+            p_str(&par, body[g]);
+            p_int(&par, now);
+        }
+        p_exec(m, ms[M_INBOX], &par, NULL, 0);
+        for (int g = 0; g < group; g++) {
+            p_str(&par, jid[g]);
+            p_int(&par, payment[g]);
+            p_str(&par, ids[k + (size_t)g]);
+            p_int(&par, now);
+        }
+        p_exec(m, ms[M_JOURNAL], &par, journal, group);
+        for (int g = 0; g < group; g++) {
+            long long account = merchant[g] < MERCHANTS_MAX ? merchant_account[merchant[g]] : 0;
+            p_int(&par, journal[g]);
+            p_int(&par, clearing_account);
+            p_int(&par, 100000LL);
+            p_int(&par, now);
+            p_int(&par, journal[g]);
+            p_int(&par, account);
+            p_int(&par, -100000LL);
+            p_int(&par, now);
+        }
+        p_exec(m, ms[M_ENTRIES], &par, NULL, 0);
+        for (int g = 0; g < group; g++)
+            for (int e = 0; e < 2; e++) {
+                p_str(&par, eid[g][e]);
+                p_int(&par, merchant[g]);
+                p_str(&par, e == 0 ? "payment.succeeded" : "order.paid");
+                p_int(&par, order[g]);
+                p_str(&par, body[g]);
+                p_int(&par, now);
+            }
+        p_exec(m, ms[M_EVENTS], &par, NULL, 0);
+        if (mysql_commit(m))
+            die(m, "commit");
+        for (int g = 0; g < group && w->n < w->cap; g++)
+            w->lat[w->n++] = bench_now_ns() - t0;
+    }
+    for (int i = 0; i < S_COUNT; i++)
+        mysql_stmt_close(st[i]);
+    for (int i = 0; i < M_COUNT; i++)
+        mysql_stmt_close(ms[i]);
+    mysql_close(m);
+    mysql_thread_end();
+    return NULL;
+}
+
 static void load(const char *path)
 {
     FILE *f = fopen(path, "r");
@@ -212,7 +388,7 @@ int main(int argc, char **argv)
 {
     int opt, threads = 32, seconds = 15;
     const char *file = NULL;
-    while ((opt = getopt(argc, argv, "S:u:p:D:i:c:d:")) != -1) {
+    while ((opt = getopt(argc, argv, "S:u:p:D:i:c:d:g:")) != -1) {
         switch (opt) {
         case 'S': sock = optarg; break;
         case 'u': user = optarg; break;
@@ -221,11 +397,14 @@ int main(int argc, char **argv)
         case 'i': file = optarg; break;
         case 'c': threads = atoi(optarg); break;
         case 'd': seconds = atoi(optarg); break;
+        case 'g': group = atoi(optarg); break;
         default: return 2;
         }
     }
-    if (sock == NULL || file == NULL || threads < 1 || threads > THREADS_MAX)
+    if (sock == NULL || file == NULL || threads < 1 || threads > THREADS_MAX || group < 1 || group > GROUP_MAX)
         return 2;
+    if (group > 1)
+        build_multi();
     mysql_library_init(0, NULL, NULL);
     load(file);
     load_accounts();
@@ -235,7 +414,7 @@ int main(int argc, char **argv)
     deadline_ns = start + (int64_t)seconds * 1000000000;
     for (int i = 0; i < threads; i++) {
         w[i] = (worker_t){malloc(id_count * sizeof(int64_t)), 0, id_count, i};
-        pthread_create(&tid[i], NULL, work, &w[i]);
+        pthread_create(&tid[i], NULL, group > 1 ? work_grouped : work, &w[i]);
     }
     int64_t *lat[THREADS_MAX];
     size_t counts[THREADS_MAX];
