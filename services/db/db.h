@@ -142,7 +142,7 @@ typedef struct {
 #define FG_DB_INT(v) ((fg_db_value_t){FG_DB_V_INT, (int64_t)(v), NULL, 0})
 #define FG_DB_NULLV ((fg_db_value_t){FG_DB_V_NULL, 0, NULL, 0})
 #define FG_DB_STR(p, n) ((fg_db_value_t){FG_DB_V_STR, 0, (p), (n)})
-#define FG_DB_BLOB(p, n) ((fg_db_value_t){FG_DB_V_BLOB, 0, (p), (n)})
+#define FG_DB_BLOB(p, n) ((fg_db_value_t){FG_DB_V_BLOB, 0, (const char *)(const void *)(p), (n)})
 /* an id fg_db_insert returned, sent or pending */
 #define FG_DB_ID(v) ((fg_db_value_t){FG_DB_V_ID, (int64_t)(v), NULL, 0})
 /* a C string, or NULL for SQL NULL */

@@ -14,9 +14,13 @@
 #include <string.h>
 #include "core/text.h"
 
-static const char SQL_INSERT[] =
+/* A finished request's key row is not read back by its own transaction: a
+ * shared (group commit) transaction queues it and sends it at COMMIT (db.h);
+ * a key taken meanwhile then fails the COMMIT and the request runs alone. */
+static fg_db_table_t KEYS = FG_DB_TABLE(
     "INSERT INTO idempotency_keys (scope, idem_key, fingerprint, state, status_code, response_body, created_at, "
-    "expires_at) VALUES (?, ?, ?, 'done', ?, ?, ?, ?)";
+    "expires_at) VALUES ",
+    "(?, ?, ?, 'done', ?, ?, ?, ?)", 7, 0, 5);
 static const char SQL_SELECT[] =
     "SELECT fingerprint, state, status_code, response_body FROM idempotency_keys "
     "WHERE scope = ? AND idem_key = ? AND expires_at > ?";
@@ -39,21 +43,19 @@ void fg_idem_fingerprint(const char *method, const char *path, const char *body,
 
 int fg_idem_store(fg_db_t *db, fg_call_t *call, int status, const fg_buf_t *body)
 {
-    fg_stmt_t s;
-    int rc;
     if (call->idem_key == NULL)
         return 0;
     int64_t now = fg_now_ms();
-    if ((rc = fg_stmt_init(&s, db, SQL_INSERT)) != 0)
-        return rc;
-    fg_stmt_cstr(&s, call->idem_scope);
-    fg_stmt_blob(&s, call->idem_key, call->idem_key_len);
-    fg_stmt_blob(&s, call->fingerprint, FG_SHA256_LEN);
-    fg_stmt_int(&s, status);
-    fg_stmt_blob(&s, body->data != NULL ? body->data : "", body->len);
-    fg_stmt_int(&s, now);
-    fg_stmt_int(&s, now + FG_IDEM_TTL_MS);
-    rc = fg_stmt_exec(&s);
+    fg_db_value_t v[] = {
+        fg_db_cstr(call->idem_scope),
+        FG_DB_BLOB(call->idem_key, call->idem_key_len),
+        FG_DB_BLOB(call->fingerprint, FG_SHA256_LEN),
+        FG_DB_INT(status),
+        FG_DB_BLOB(body->data != NULL ? body->data : "", body->len),
+        FG_DB_INT(now),
+        FG_DB_INT(now + FG_IDEM_TTL_MS),
+    };
+    int rc = fg_db_insert(db, &KEYS, v, 1, NULL);
     if (rc == 0)
         call->idem_stored = 1;
     return rc;

@@ -238,7 +238,7 @@ static void answer(fg_call_t *call, fg_ack_t outcome)
 }
 
 /* Group commit of transfers, as for other notifications (webhook.c). */
-static fg_db_group_t transfer_group = FG_DB_GROUP_INIT(6, 8);
+static fg_db_group_t transfer_group = FG_DB_GROUP_INIT(4, 8);
 
 void fg_sepay_webhook(fg_call_t *call, fg_db_t *db)
 {

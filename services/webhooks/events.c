@@ -15,13 +15,7 @@ static const char SQL_EVENT[] =
     "SELECT id, public_id, type, order_id, payload, created_at FROM events WHERE public_id = ? AND merchant_id = ?";
 /* Oldest first: a reader catching up passes the last id it has seen. */
 static const char SQL_EVENTS[] = "SELECT id, public_id, type, order_id, payload, created_at FROM events "
-                                 "WHERE merchant_id = ? AND id > ? AND id <= ? AND (? IS NULL OR type = ?) "
-                                 "ORDER BY id LIMIT ?";
-/* The fan-out's mark and the lowest id it still waits for (fanout.c). */
-static const char SQL_SETTLED[] =
-    "SELECT f.last_event_id, (SELECT MIN(g.event_id) FROM webhook_fanout_gaps g WHERE g.noticed_at > ?) "
-    "FROM webhook_fanout f WHERE f.id = 1";
-static const char SQL_ABOVE_MARK[] = "SELECT id FROM events WHERE id > ? ORDER BY id LIMIT ?";
+                                 "WHERE merchant_id = ? AND id > ? AND (? IS NULL OR type = ?) ORDER BY id LIMIT ?";
 static const char SQL_TARGETS[] =
     "SELECT id, events, status FROM webhook_endpoints WHERE merchant_id = ? AND deleted_at IS NULL "
     "AND (? IS NULL OR public_id = ?) ORDER BY id";
@@ -153,56 +147,6 @@ static int64_t after_param(fg_call_t *call, fg_db_t *db)
     return id;
 }
 
-/* A page must not step over an event that is still to commit: AUTO_INCREMENT
- * ids are taken at INSERT, so id 41 may commit after 42 is visible, and a
- * reader whose cursor passed 42 would never see it.  A page therefore ends
- * below the first id that may still come: a gap the fan-out has noticed in
- * the last SETTLE_HORIZON_MS (no transaction lives that long: a gap that old
- * was rolled back), or a hole among the ids the fan-out has not read yet.
- * The cost is that an event after a rolled-back id waits up to that long. */
-#define SETTLE_HORIZON_MS (60LL * 1000)
-/* Ids above the fan-out's mark checked for holes; the fan-out reads every
- * 20 ms, so there are few unless it is behind (then pages stop here). */
-#define ABOVE_MARK_MAX 2000
-
-/* The highest event id a page may include: *upto. */
-static int settled_upto(fg_db_t *db, int64_t *upto)
-{
-    fg_stmt_t s;
-    int64_t mark = 0, gap = 0, id = 0;
-    int gap_null = 1;
-    int rc = fg_stmt_init(&s, db, SQL_SETTLED);
-    if (rc != 0)
-        return rc;
-    fg_stmt_int(&s, fg_now_ms() - SETTLE_HORIZON_MS);
-    fg_stmt_out_int(&s, &mark, NULL);
-    fg_stmt_out_int(&s, &gap, &gap_null);
-    if ((rc = fg_stmt_exec(&s)) != 0 || (rc = fg_stmt_fetch(&s)) < 0)
-        return rc;
-    fg_stmt_done(&s);
-    *upto = mark;
-    if ((rc = fg_stmt_init(&s, db, SQL_ABOVE_MARK)) != 0)
-        return rc;
-    fg_stmt_int(&s, mark);
-    fg_stmt_int(&s, ABOVE_MARK_MAX);
-    fg_stmt_out_int(&s, &id, NULL);
-    if ((rc = fg_stmt_exec(&s)) != 0)
-        return rc;
-    while ((rc = fg_stmt_fetch(&s)) == 1) {
-        if (id != *upto + 1) {
-            fg_stmt_done(&s); /* a hole: what is above it may wait on it */
-            rc = 0;
-            break;
-        }
-        *upto = id;
-    }
-    if (rc < 0)
-        return rc;
-    if (!gap_null && gap - 1 < *upto)
-        *upto = gap - 1;
-    return 0;
-}
-
 void fg_events_list(fg_call_t *call, fg_db_t *db)
 {
     int64_t limit, cursor;
@@ -216,7 +160,7 @@ void fg_events_list(fg_call_t *call, fg_db_t *db)
         fg_call_error(call, 400, "invalid_request", "invalid_type", "unknown event type", "type");
         return;
     }
-    int64_t after = after_param(call, db), upto = 0;
+    int64_t after = after_param(call, db);
     if (after < 0)
         return;
     fg_stmt_t s;
@@ -224,11 +168,10 @@ void fg_events_list(fg_call_t *call, fg_db_t *db)
     fg_buf_t b = FG_BUF_INIT;
     int rc;
     memset(&e, 0, sizeof(e));
-    if ((rc = settled_upto(db, &upto)) != 0 || (rc = fg_stmt_init(&s, db, SQL_EVENTS)) != 0)
+    if ((rc = fg_stmt_init(&s, db, SQL_EVENTS)) != 0)
         goto Exit;
     fg_stmt_int(&s, (int64_t)call->merchant_id);
     fg_stmt_int(&s, cursor > after ? cursor : after);
-    fg_stmt_int(&s, upto);
     fg_stmt_cstr(&s, type);
     fg_stmt_cstr(&s, type);
     fg_stmt_int(&s, limit + 1);

@@ -24,7 +24,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include <mysql.h>
 #include "core/crypto.h"
 #include "core/ids.h"
 #include "harness.h"
@@ -1179,70 +1178,6 @@ END_TEST
 
 /* ---- the SSRF guard ------------------------------------------------------------------------ */
 
-/* GET /v1/events?after= never steps over an event that commits late: while
- * a transaction holds an event with a lower id uncommitted, a page after the
- * merchant's earlier event stops before the later, committed one; once the
- * first commits, both are listed, in id order. */
-START_TEST(event_list_waits_for_a_late_commit)
-{
-    fgt_server_t s;
-    fgt_merchant_t m;
-    char first[64], second[64], held[FG_ID_CAP], sql[512], path[160];
-    server_start(&s, 0);
-    merchant(&m);
-    order_new(&s, &m, 1000, 0, first);
-    order_cancel(&s, &m, first);
-    char ids[4][64];
-    ck_assert_int_eq(events_of_order(&s, &m, first, ids, 4), 1);
-    char after[64];
-    snprintf(after, sizeof(after), "%s", ids[0]);
-
-    /* another connection inserts an event of this merchant and keeps it uncommitted */
-    MYSQL *db = mysql_init(NULL);
-    const char *user = getenv("FEEGATE_DB_USER"), *pass = getenv("FEEGATE_DB_PASSWORD");
-    const char *name = getenv("FEEGATE_DB_NAME");
-    ck_assert_ptr_nonnull(mysql_real_connect(db, "localhost", user != NULL ? user : "feegate",
-                                             pass != NULL ? pass : "feegate", name != NULL ? name : "feegate", 0,
-                                             getenv("FEEGATE_DB_SOCKET"), 0));
-    ck_assert_int_ge(fg_id_new("evt_", held, sizeof(held)), 0);
-    long long merchant_id = fgt_db_int("SELECT id FROM merchants WHERE public_id = ?", m.id, NULL);
-    snprintf(sql, sizeof(sql),
-             "INSERT INTO events (public_id, merchant_id, type, order_id, payload, created_at) "
-             "VALUES ('%s', %lld, 'order.cancelled', NULL, '{}', 0)",
-             held, merchant_id);
-    ck_assert_int_eq(mysql_query(db, "START TRANSACTION"), 0);
-    ck_assert_int_eq(mysql_query(db, sql), 0);
-
-    /* a later event commits */
-    order_new(&s, &m, 1000, 0, second);
-    order_cancel(&s, &m, second);
-    fgt_sleep_ms(200); /* the fan-out has read past it by now */
-    snprintf(path, sizeof(path), "/v1/events?after=%s", after);
-    fgt_response_t r = fgt_req(&s, FGT_H2C, "GET", path, m.key, NULL, NULL, 0, NULL);
-    fgt_expect(r, 200, NULL);
-    ck_assert_int_eq((int)fgt_json_array(&r, "data", NULL)->u.array.len, 0);
-    fgt_response_free(&r);
-
-    ck_assert_int_eq(mysql_query(db, "COMMIT"), 0);
-    mysql_close(db);
-    yajl_val data = NULL;
-    for (int tries = 0; tries < 100; tries++) { /* until the fan-out has seen the gap filled */
-        r = fgt_req(&s, FGT_H2C, "GET", path, m.key, NULL, NULL, 0, NULL);
-        fgt_expect(r, 200, NULL);
-        data = fgt_json_array(&r, "data", NULL);
-        if (data->u.array.len > 0)
-            break;
-        fgt_response_free(&r);
-        fgt_sleep_ms(20);
-    }
-    ck_assert_int_eq((int)data->u.array.len, 2);
-    ck_assert_str_eq(fgt_val_str(data->u.array.values[0], "id", NULL), held);
-    ck_assert_str_eq(fgt_val_str(data->u.array.values[1], "data", "object", "id", NULL), second);
-    fgt_response_free(&r);
-    ck_assert_int_eq(fgt_server_stop(&s), 0);
-}
-END_TEST
-
 START_TEST(private_addresses_are_refused_without_the_switch)
 {
     fgt_server_t s;
@@ -1315,7 +1250,6 @@ int main(void)
     tcase_add_test(tc, receiver_down_for_a_while_gets_everything_in_order);
     tcase_add_test(tc, two_instances_share_deliveries_without_duplicates);
     tcase_add_test(tc, private_addresses_are_refused_without_the_switch);
-    tcase_add_test(tc, event_list_waits_for_a_late_commit);
     tcase_add_test(tc, sigkill_mid_delivery_loses_nothing);
     return fgt_run(suite);
 }
