@@ -36,6 +36,10 @@ static int chunk(const fg_db_table_t *t, int n)
  * long as the process, so its pointer keys the statement cache. */
 static const char *sql_of(fg_db_table_t *t, int n)
 {
+    /* every insert asks: built once, then read without the lock */
+    const char *sql = __atomic_load_n(&t->sql[n - 1], __ATOMIC_ACQUIRE);
+    if (sql != NULL)
+        return sql;
     pthread_mutex_lock(&sql_mutex);
     if (t->sql[n - 1] == NULL) {
         fg_buf_t b = FG_BUF_INIT;
@@ -47,9 +51,9 @@ static const char *sql_of(fg_db_table_t *t, int n)
         }
         if (t->returns_id)
             fg_buf_puts(&b, " RETURNING id");
-        t->sql[n - 1] = fg_buf_steal(&b, NULL);
+        __atomic_store_n(&t->sql[n - 1], fg_buf_steal(&b, NULL), __ATOMIC_RELEASE);
     }
-    const char *sql = t->sql[n - 1];
+    sql = t->sql[n - 1];
     pthread_mutex_unlock(&sql_mutex);
     return sql;
 }

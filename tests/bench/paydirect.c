@@ -70,32 +70,49 @@ static void die(MYSQL *m, const char *what)
     exit(1);
 }
 
+/* Parameters of one statement, appended in order. */
+typedef struct {
+    MYSQL_BIND b[GROUP_MAX * 12];
+    long long ints[GROUP_MAX * 12];
+    unsigned long lens[GROUP_MAX * 12];
+    int n;
+} params_t;
+
+static void p_int(params_t *p, long long v)
+{
+    MYSQL_BIND *b = memset(&p->b[p->n], 0, sizeof(MYSQL_BIND));
+    p->ints[p->n] = v;
+    b->buffer_type = MYSQL_TYPE_LONGLONG;
+    b->buffer = &p->ints[p->n++];
+}
+
+static void p_str(params_t *p, const char *s)
+{
+    MYSQL_BIND *b = memset(&p->b[p->n], 0, sizeof(MYSQL_BIND));
+    p->lens[p->n] = strlen(s);
+    b->buffer_type = MYSQL_TYPE_STRING;
+    b->buffer = (void *)s;
+    b->buffer_length = p->lens[p->n];
+    b->length = &p->lens[p->n++];
+}
+
 /* Binds "s" (string) and "i" (long long) arguments and executes; results
  * are buffered and discarded, except the first integer columns into out[]. */
 static void run(MYSQL *m, MYSQL_STMT *st, long long *out, int outs, const char *types, ...)
 {
-    MYSQL_BIND b[16], r[32];
-    unsigned long lens[16];
-    long long ints[16];
+    static __thread params_t p;
+    MYSQL_BIND r[32];
     va_list ap;
     va_start(ap, types);
-    memset(b, 0, sizeof(b));
+    p.n = 0;
     for (int i = 0; types[i]; i++) {
-        if (types[i] == 's') {
-            char *s = va_arg(ap, char *);
-            lens[i] = strlen(s);
-            b[i].buffer_type = MYSQL_TYPE_STRING;
-            b[i].buffer = s;
-            b[i].buffer_length = lens[i];
-            b[i].length = &lens[i];
-        } else {
-            ints[i] = va_arg(ap, long long);
-            b[i].buffer_type = MYSQL_TYPE_LONGLONG;
-            b[i].buffer = &ints[i];
-        }
+        if (types[i] == 's')
+            p_str(&p, va_arg(ap, char *));
+        else
+            p_int(&p, va_arg(ap, long long));
     }
     va_end(ap);
-    if (mysql_stmt_bind_param(st, b) || mysql_stmt_execute(st))
+    if (mysql_stmt_bind_param(st, p.b) || mysql_stmt_execute(st))
         die(m, mysql_stmt_error(st));
     if (mysql_stmt_field_count(st) > 0) {
         memset(r, 0, sizeof(r));
@@ -206,32 +223,6 @@ static void build_multi(void)
                                     "VALUES ", "(?, ?, ?, 'VND', ?)", 2 * group, "");
     multi_sql[M_EVENTS] = rows_sql("INSERT INTO events (public_id, merchant_id, type, order_id, payload, created_at) "
                                    "VALUES ", "(?, ?, ?, ?, ?, ?)", 2 * group, "");
-}
-
-/* Parameters of one multi-row statement, appended in order. */
-typedef struct {
-    MYSQL_BIND b[GROUP_MAX * 12];
-    long long ints[GROUP_MAX * 12];
-    unsigned long lens[GROUP_MAX * 12];
-    int n;
-} params_t;
-
-static void p_int(params_t *p, long long v)
-{
-    MYSQL_BIND *b = memset(&p->b[p->n], 0, sizeof(MYSQL_BIND));
-    p->ints[p->n] = v;
-    b->buffer_type = MYSQL_TYPE_LONGLONG;
-    b->buffer = &p->ints[p->n++];
-}
-
-static void p_str(params_t *p, const char *s)
-{
-    MYSQL_BIND *b = memset(&p->b[p->n], 0, sizeof(MYSQL_BIND));
-    p->lens[p->n] = strlen(s);
-    b->buffer_type = MYSQL_TYPE_STRING;
-    b->buffer = (void *)s;
-    b->buffer_length = p->lens[p->n];
-    b->length = &p->lens[p->n++];
 }
 
 static void p_exec(MYSQL *m, MYSQL_STMT *st, params_t *p, long long *out, int want)
