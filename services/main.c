@@ -28,6 +28,8 @@ static const char USAGE[] =
     "  admin user create --email E --role finance|auditor|admin   (password on stdin)\n"
     "  admin token create --email E [--ttl-hours H]               prints a staff bearer token\n"
     "  ledger check                       verify the ledger's invariants; JSON summary\n"
+    "  ledger rebuild-checkpoints [--reason TEXT]\n"
+    "                                     recompute every balance checkpoint into a new epoch\n"
     "  version                            print the version\n"
     "\n"
     "Every setting section.key can be given in the config file or as the\n"
@@ -146,6 +148,40 @@ static int cmd_ledger_check(const fg_config_t *cfg)
     return rc;
 }
 
+/* How long a rebuild waits for the transactions open at its cut to end. */
+#define REBUILD_WAIT_MS 30000
+
+static int cmd_ledger_rebuild(const fg_config_t *cfg, int argc, char **argv)
+{
+    const char *reason = option(argc, argv, 3, "--reason");
+    fg_db_t *db = NULL;
+    fg_ledger_rebuild_t r;
+    if (reason == NULL)
+        reason = "feegate ledger rebuild-checkpoints";
+    if (strlen(reason) > 200)
+        return usage("--reason is at most 200 characters");
+    int rc = open_db(cfg, &db);
+    if (rc != 0)
+        goto Exit;
+    int err = fg_ledger_rebuild_checkpoints(db, "cli", reason, REBUILD_WAIT_MS, &r);
+    if (err == FG_EUNAVAILABLE) {
+        fprintf(stderr,
+                "feegate: transaction %llu was still open after %d s: the cut did not settle; nothing written, "
+                "run again\n",
+                (unsigned long long)r.blocker, REBUILD_WAIT_MS / 1000);
+        rc = 1;
+    } else if (err != 0) {
+        fprintf(stderr, "feegate: rebuilding checkpoints failed: %s (%s)\n", fg_strerror(err), fg_db_error(db));
+        rc = 1;
+    } else {
+        printf("{\"epoch\":%lld,\"cut\":%lld,\"checkpoints\":%d}\n", (long long)r.epoch, (long long)r.cut,
+               r.checkpoints);
+    }
+Exit:
+    fg_db_close(db);
+    return rc;
+}
+
 static int dispatch(const fg_config_t *cfg, int argc, char **argv)
 {
     const char *cmd = argv[1];
@@ -153,6 +189,8 @@ static int dispatch(const fg_config_t *cfg, int argc, char **argv)
         return fg_server_run(cfg);
     if (strcmp(cmd, "ledger") == 0 && argc >= 3 && strcmp(argv[2], "check") == 0)
         return cmd_ledger_check(cfg);
+    if (strcmp(cmd, "ledger") == 0 && argc >= 3 && strcmp(argv[2], "rebuild-checkpoints") == 0)
+        return cmd_ledger_rebuild(cfg, argc, argv);
     if (strcmp(cmd, "migrate") == 0)
         return cmd_migrate(cfg, argc, argv);
     if (strcmp(cmd, "admin") == 0 && argc >= 4 && strcmp(argv[2], "merchant") == 0 && strcmp(argv[3], "create") == 0)

@@ -53,6 +53,7 @@ typedef struct {
     int64_t payments_pending_query_after_s; /* 900; 1..604800 */
     /* orders */
     int64_t orders_sweep_interval_ms; /* 1000; 10..3600000: expiry and idempotency-key sweeper period */
+    int64_t ledger_checkpoint_interval_ms; /* 10000; 100..3600000: balance checkpoint rounds (checkpoints trail by ~one) */
     /* log */
     int log_requests; /* true: one JSON line per request on stdout */
 } fg_config_t;

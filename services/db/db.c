@@ -105,6 +105,8 @@ Fail:
     return FG_EUNAVAILABLE;
 }
 
+const fg_config_t *fg_db_config(const fg_db_t *db) { return db->cfg; }
+
 int fg_db_open(fg_db_t **out, const fg_config_t *cfg, char *err, size_t err_cap)
 {
     fg_db_t *db = fg_calloc(1, sizeof(*db));

@@ -32,6 +32,9 @@ typedef struct fg_db fg_db_t;
 int fg_db_open(fg_db_t **out, const fg_config_t *cfg, char *err, size_t err_cap) FG_MUST_USE;
 void fg_db_close(fg_db_t *db);
 
+/** The configuration the connection was opened with. */
+const fg_config_t *fg_db_config(const fg_db_t *db);
+
 /** Reconnects if the connection was lost.  0 or FG_EUNAVAILABLE. */
 int fg_db_ensure(fg_db_t *db) FG_MUST_USE;
 /** Round trip to the server (readiness).  0 or FG_EUNAVAILABLE. */

@@ -6,7 +6,7 @@
  * signed minor units, debit positive and credit negative; a journal's entries
  * sum to zero per currency, checked here before the INSERT.  No balance row
  * is updated per payment: a balance is the newest checkpoint plus the entries
- * after it, and a background job appends checkpoints.
+ * after it, and a background job appends checkpoints (checkpoint.c).
  */
 #ifndef FG_LEDGER_LEDGER_H
 #define FG_LEDGER_LEDGER_H
@@ -16,6 +16,7 @@
 #include "core/buf.h"
 #include "core/ids.h"
 #include "db/db.h"
+#include "db/settle.h"
 #include "http/http.h"
 
 /* A journal has 2..FG_JOURNAL_LINES_MAX entries: a payment needs 3 (clearing,
@@ -64,14 +65,55 @@ int fg_ledger_post(fg_db_t *db, const fg_journal_t *j, int64_t now_ms, char *pub
 
 /** Balance of an account in its normal direction (assets and expenses
  *  debit-normal, liabilities and income credit-normal) as of at_ms (< 0 =
- *  now), from the newest usable checkpoint plus later entries. */
+ *  now): the sum of its committed entries stamped up to at_ms, read as the
+ *  newest checkpoint of the newest epoch with as_of <= at_ms plus the
+ *  entries after it. */
 int fg_ledger_balance(fg_db_t *db, int64_t account_id, fg_account_kind_t kind, int64_t at_ms, int64_t *balance) FG_MUST_USE;
 
-/** Appends checkpoints for accounts with entries older than horizon_ms that
- *  no checkpoint covers yet.  Entries newer than the horizon are left for a
- *  later round, so a transaction still in flight can never slip beneath a
- *  checkpoint.  Returns the number of checkpoints written, or < 0. */
-int fg_ledger_checkpoint(fg_db_t *db, int64_t horizon_ms);
+/* ---- checkpoints (checkpoint.c) -------------------------------------------
+ *
+ * A checkpoint covers exactly the entries with id <= its upto_entry_id, and
+ * that id is always a settled cut (db/settle.h): no entry beneath it can
+ * still commit.  Never a time horizon: ids and stamps do not come in the
+ * same order. */
+
+/** One instance's checkpoint job: its settle points and how far it got.
+ *  Zero-initialise; free with fg_ledger_checkpointer_free. */
+typedef struct {
+    fg_settle_queue_t settle;
+    int64_t epoch;     /* the epoch done_upto belongs to (0 = not read yet) */
+    int64_t done_upto; /* the last cut this job checkpointed up to */
+} fg_ledger_checkpointer_t;
+
+/** One round of the job: observes a settle point, and checkpoints every
+ *  account with entries between the last cut and the newest settled one.  A
+ *  point observed in one round is usually settled by the next, so the
+ *  checkpoints trail the entries by about one round.  Returns the number of
+ *  checkpoints written, or < 0 (FG_EDB without the PROCESS privilege). */
+int fg_ledger_checkpoint_round(fg_db_t *db, fg_ledger_checkpointer_t *cp, int64_t now_ms);
+void fg_ledger_checkpointer_free(fg_ledger_checkpointer_t *cp);
+
+/** Checkpoints, in epoch, every account with entries in (from, cut], each
+ *  from its newest checkpoint of the epoch; cut must be settled.  Returns
+ *  the number written, or < 0. */
+int fg_ledger_checkpoint_upto(fg_db_t *db, int64_t epoch, int64_t from, int64_t cut, int64_t now_ms);
+
+typedef struct {
+    int64_t epoch, cut;
+    int checkpoints;
+    uint64_t blocker; /* when the cut did not settle in time: an open transaction's id */
+} fg_ledger_rebuild_t;
+
+/**
+ * `feegate ledger rebuild-checkpoints`: observes a cut, waits up to wait_ms
+ * for it to settle, appends a new epoch (actor and reason recorded) and fills
+ * it with one checkpoint per account up to the cut, summed from the entries
+ * alone.  Older epochs stay, unread.  0, FG_EUNAVAILABLE when the cut did not
+ * settle in time (out->blocker names a transaction still open; nothing was
+ * written), or an FG_E* database code.
+ */
+int fg_ledger_rebuild_checkpoints(fg_db_t *db, const char *actor, const char *reason, int64_t wait_ms,
+                                  fg_ledger_rebuild_t *out) FG_MUST_USE;
 
 /**
  * `feegate ledger check`: every journal has >= 2 entries summing to zero per

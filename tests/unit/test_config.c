@@ -94,6 +94,7 @@ START_TEST(defaults)
     ck_assert_int_eq(c.webhooks_retry_base_ms, 30000);
     ck_assert_int_eq(c.payments_pending_query_after_s, 900);
     ck_assert_int_eq(c.orders_sweep_interval_ms, 1000);
+    ck_assert_int_eq(c.ledger_checkpoint_interval_ms, 10000);
     ck_assert_int_eq(c.log_requests, 1);
     fg_config_free(&c);
     ck_assert_ptr_null(c.db_host);
@@ -205,6 +206,8 @@ static const pair_t bad_values[] = {
     {"payments.pending_query_after_s", "604801"},
     {"orders.sweep_interval_ms", "9"},
     {"orders.sweep_interval_ms", "3600001"},
+    {"ledger.checkpoint_interval_ms", "99"},
+    {"ledger.checkpoint_interval_ms", "3600001"},
     {"http.listen", "8080"},
     {"http.listen", "127.0.0.1"},
     {"http.listen", "127.0.0.1:"},

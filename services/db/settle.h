@@ -1,0 +1,115 @@
+/*
+ * settle.h - when every AUTO_INCREMENT id up to a mark is final.
+ *
+ * InnoDB hands out AUTO_INCREMENT ids when a transaction inserts, not when it
+ * commits, and a group commit sends its rows only at COMMIT: id 41 may still
+ * be uncommitted (or roll back) after id 42 is visible.  A reader that says
+ * "I have seen everything up to id N" from what is visible is therefore
+ * wrong.  A settle point proves it instead:
+ *
+ *   1. read the mark M: the highest committed id of a table (a fresh
+ *      READ COMMITTED statement);
+ *   2. then read the set S of read-write transactions InnoDB has open;
+ *   3. later, once no transaction of S is open any more, every id <= M is
+ *      final: committed and visible, or rolled back and never to appear.
+ *
+ * Why: let m <= M be inserted by transaction T.  The counter only grows, so m
+ * was handed out before M, hence before M committed, hence before step 1.
+ * T had already written another row by then (callers guarantee it: see the
+ * rule below), so T was a read-write transaction with its own id, listed by
+ * InnoDB from that write until it ends.  At step 2 T was either listed in S
+ * or already over; at step 3 it is over.  Transaction ids are never reused.
+ *
+ * The rule a table must follow: every INSERT that takes an id of it comes
+ * after another write of the same transaction (ledger entries after their
+ * journal, events after the order or payment they describe).  A transaction
+ * whose first statement takes the id would not yet be listed in the instant
+ * between taking the id and starting its write.
+ *
+ * Reading S: information_schema.INNODB_TRX is served from a copy InnoDB
+ * refreshes only when nobody has read it for 100 ms, so a read may show the
+ * transactions of some time ago, before M was read.  Every read of S is
+ * therefore proven fresh by a probe: a second connection opens a write
+ * transaction (a row of settle_probes, never committed) after everything
+ * the read must come after, and the read counts only once it lists that
+ * transaction (with an id above any of the probe's before: ids only grow).
+ * Otherwise it is retried after the copy's lifetime, a bounded number of
+ * times.
+ *
+ * One database server, any number of feegate instances: each keeps its own
+ * points.  The account needs the PROCESS privilege (INNODB_TRX); without it
+ * observing fails and the caller does without (deploy/mariadb grants it).
+ * On a Galera cluster S must be read from every node.
+ */
+#ifndef FG_DB_SETTLE_H
+#define FG_DB_SETTLE_H
+
+#include <stdint.h>
+#include "db/db.h"
+
+/* Open read-write transactions remembered per point.  A point is refused
+ * (FG_ETOOLONG) rather than truncated: a partial S proves nothing.  Every
+ * instance's pool together holds far fewer connections. */
+#define FG_SETTLE_TRX_MAX 4096
+
+/** The probe connection (settle.h): opened on first use, closed by
+ *  fg_settle_probe_close.  Zero-initialise. */
+typedef struct {
+    fg_db_t *db;
+    int64_t thread_id;    /* its CONNECTION_ID() */
+    uint64_t last_trx_id; /* the newest probe transaction seen listed */
+} fg_settle_probe_t;
+
+void fg_settle_probe_close(fg_settle_probe_t *probe);
+
+typedef struct {
+    int64_t mark;       /* every id <= mark is final once the point is reached */
+    int64_t taken_ms;   /* when the point was observed (for logs) */
+    int trx_count;
+    uint64_t *trx;      /* sorted ids of S, owned (fg_settle_point_free) */
+} fg_settle_point_t;
+
+/**
+ * Observes a point: runs mark_sql (a string literal: one row, one integer
+ * column, the highest committed id, e.g. "SELECT COALESCE(MAX(id), 0) FROM
+ * ledger_entries"), then reads S.  The connection must not be inside a
+ * transaction that wrote.  0, FG_ETOOLONG, or an FG_E* database code (no
+ * PROCESS privilege: FG_EDB with MariaDB's message in fg_db_error;
+ * FG_EUNAVAILABLE when no fresh list of transactions could be had).
+ */
+int fg_settle_observe(fg_db_t *db, fg_settle_probe_t *probe, const char *mark_sql, int64_t now_ms,
+                      fg_settle_point_t *p) FG_MUST_USE;
+
+/** Sets *reached to 1 when no transaction of p's S is open any more (every
+ *  id <= p->mark is final), else 0 and *blocker to one still open (its
+ *  InnoDB id, for logs; may be NULL).  0 or an FG_E* database code. */
+int fg_settle_reached(fg_db_t *db, fg_settle_probe_t *probe, const fg_settle_point_t *p, int *reached,
+                      uint64_t *blocker) FG_MUST_USE;
+
+void fg_settle_point_free(fg_settle_point_t *p);
+
+/* ---- a queue of points, oldest first ---------------------------------------- */
+
+/* Points waiting at once: one per round, so a transaction open for this many
+ * rounds only delays progress (the newest point replaces the last slot). */
+#define FG_SETTLE_PENDING_MAX 8
+
+typedef struct {
+    fg_settle_probe_t probe;
+    int count;
+    fg_settle_point_t pending[FG_SETTLE_PENDING_MAX];
+    int64_t settled; /* the highest mark proven final so far (0 = none) */
+} fg_settle_queue_t;
+
+/**
+ * One round: drops every pending point that has been reached (raising
+ * q->settled to the newest reached mark), then observes a new point and
+ * queues it.  Returns 0 or an FG_E* code; q->settled is valid either way.
+ * A point reached implies every older point reached, so points are checked
+ * newest first and the first reached one settles all before it.
+ */
+int fg_settle_round(fg_db_t *db, fg_settle_queue_t *q, const char *mark_sql, int64_t now_ms) FG_MUST_USE;
+
+void fg_settle_queue_free(fg_settle_queue_t *q);
+
+#endif
