@@ -56,7 +56,9 @@ int fg_journal_balanced(const fg_journal_t *j);
 
 /**
  * Posts j inside the caller's transaction: accounts are created on demand,
- * then one journal row and its entries.  Asserts fg_journal_balanced (an
+ * then one journal row and its entries (always the journal first: the
+ * checkpoint cut relies on an entry never being a transaction's first
+ * write, db/settle.h).  Asserts fg_journal_balanced (an
  * unbalanced journal is a programmer error).  Writes the journal's public id
  * when public_id is not NULL.  Returns 0 or an FG_E* database code
  * (FG_ECONFLICT when a posting for this payment/refund already exists).

@@ -48,7 +48,9 @@ int fg_order_load(fg_db_t *db, uint64_t merchant_id, const char *public_id, size
 int fg_order_load_by_id(fg_db_t *db, int64_t id, int for_update, fg_order_row_t *r) FG_MUST_USE;
 /** The public id of this merchant's order with merchant_ref; FG_ENOTFOUND. */
 int fg_order_find_ref(fg_db_t *db, uint64_t merchant_id, const char *ref, size_t len, fg_buf_t *public_id) FG_MUST_USE;
-/** Writes an outbox event whose data.object is `object` (JSON). */
+/** Writes an outbox event whose data.object is `object` (JSON).  Only after
+ *  another write of the same transaction (the change the event reports):
+ *  the fan-out's settle points rely on it (db/settle.h). */
 int fg_event_insert(fg_db_t *db, uint64_t merchant_id, const char *type, int64_t order_id, const fg_buf_t *object,
                     int64_t now_ms) FG_MUST_USE;
 
