@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "core/text.h"
+#include "db/settle.h"
 #include "http/metrics.h"
 
 /* Attempts in flight per instance, and per endpoint: a slow receiver can
@@ -40,6 +41,10 @@
 #define CLAIM_IDLE_MS 100
 /* The fan-out thread's pause between rounds when there was nothing to do. */
 #define FANOUT_IDLE_MS 20
+static const char SQL_EVENTS_MARK[] = "SELECT COALESCE(MAX(id), 0) FROM events";
+/* How often the fan-out thread observes a settle point on the events: a gap
+ * (and a GET /v1/events page held below it) is resolved within about two. */
+#define FANOUT_SETTLE_INTERVAL_MS 1000
 /* The pending gauge is refreshed this often. */
 #define GAUGE_INTERVAL_MS 1000
 /* On shutdown, attempts in flight get this long; the rest are aborted and
@@ -159,13 +164,22 @@ static void *fanout_main(void *arg)
 {
     fg_db_t *db = NULL;
     char err[256];
-    int failing = 0;
+    int failing = 0, settle_failing = 0;
+    fg_settle_queue_t settle = {0};
+    int64_t next_settle_ms = 0;
     mysql_thread_init();
     if (fg_db_open(&db, worker.cfg, err, sizeof(err)) != 0) {
         /* reconnected by fg_db_ensure on every round */
     }
     while (!atomic_load(&worker.stop)) {
-        int rc = fg_webhooks_fanout(db);
+        if (fg_now_ms() >= next_settle_ms) {
+            int src = fg_settle_round(db, &settle, SQL_EVENTS_MARK, fg_now_ms());
+            if (src < 0 && !settle_failing)
+                log_db("events settle point (gaps fall back to expiring by age)", db, src);
+            settle_failing = src < 0;
+            next_settle_ms = fg_now_ms() + FANOUT_SETTLE_INTERVAL_MS;
+        }
+        int rc = fg_webhooks_fanout(db, settle.settled);
         if (rc < 0 && !failing)
             log_db("fan-out", db, rc);
         failing = rc < 0;
@@ -174,6 +188,7 @@ static void *fanout_main(void *arg)
         else
             sleep_ms(rc < 0 ? 10 * FANOUT_IDLE_MS : FANOUT_IDLE_MS);
     }
+    fg_settle_queue_free(&settle);
     fg_db_close(db);
     mysql_thread_end();
     return NULL;

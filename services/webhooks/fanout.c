@@ -7,11 +7,17 @@
  * commits, so id 41 may still be uncommitted when id 42 is seen and the mark
  * moves past both.  Each id the mark skips is therefore written down as a
  * gap and looked for again on every round, until it shows up (it is fanned
- * out then) or until GAP_HORIZON_MS has passed: no transaction lives that
- * long (lock waits time out at 10 s, reads at 30 s), so a gap that old
- * belonged to a transaction that rolled back, or to an id a deadlock retry
- * used and dropped.  Fanning out one event twice is harmless: deliveries are
+ * out then) or until it is proven never to come: an id at or below a settled
+ * mark (db/settle.h, observed by the fan-out thread about once a second)
+ * that is still not visible belonged to a transaction that rolled back, or
+ * to an id a deadlock retry used and dropped.  Only where no settle point
+ * can be had (no PROCESS privilege) does a gap fall back to expiring after
+ * GAP_HORIZON_MS.  Fanning out one event twice is harmless: deliveries are
  * unique on (event, endpoint, redelivery).
+ *
+ * The gaps also bound GET /v1/events (events.c): a page never reaches past
+ * the lowest open gap or the mark, so a client paging with ?after= never
+ * steps over an event that commits late.
  *
  * One instance at a time owns a round: it locks the mark's row with
  * FOR UPDATE SKIP LOCKED, and the others skip the round instead of waiting.
@@ -27,10 +33,9 @@
 #define FANOUT_BATCH 500
 /* Rounds run back to back while batches come back full (catching up). */
 #define FANOUT_ROUNDS_MAX 20
-/* How long a skipped id is looked for (see above): five times the horizon
- * the ledger's checkpoints already rely on (no transaction outlives 60 s),
- * yet short enough that the gaps rechecked on every round stay few (ids
- * dropped by deadlock retries and rollbacks of the last 5 minutes). */
+/* Without settle points only (see above): how long a skipped id is looked
+ * for; no transaction of ours lives anywhere near that long (lock waits time
+ * out at 10 s, reads at 30 s). */
 #define GAP_HORIZON_MS (5LL * 60 * 1000)
 /* Ids recorded for one jump of the mark.  Events are inserted one row at a
  * time, so a live transaction holds an id at most "transactions in flight"
@@ -50,6 +55,10 @@ static const char SQL_GAPS_FOUND[] = "SELECT e.id, e.merchant_id, e.type, e.orde
                                      "ORDER BY e.id LIMIT ?";
 static const char SQL_GAP_DELETE[] = "DELETE FROM webhook_fanout_gaps WHERE event_id = ?";
 static const char SQL_GAPS_EXPIRE[] = "DELETE FROM webhook_fanout_gaps WHERE noticed_at < ? LIMIT ?";
+/* Gaps proven dead: at or below a settled id, and still not an event. */
+static const char SQL_GAPS_SETTLED[] =
+    "DELETE FROM webhook_fanout_gaps WHERE event_id <= ? "
+    "AND NOT EXISTS (SELECT 1 FROM events e WHERE e.id = webhook_fanout_gaps.event_id) LIMIT ?";
 static const char SQL_GAP_INSERT[] = "INSERT IGNORE INTO webhook_fanout_gaps (event_id, noticed_at) VALUES (?, ?)";
 static const char SQL_NEW[] =
     "SELECT id, merchant_id, type, order_id, created_at FROM events WHERE id > ? ORDER BY id LIMIT ?";
@@ -77,6 +86,7 @@ typedef struct {
 } endpoint_cache_t;
 
 typedef struct {
+    int64_t settled; /* an event id proven settled, 0 = none */
     endpoint_cache_t cache;
     event_t events[FANOUT_BATCH > GAP_BATCH ? FANOUT_BATCH : GAP_BATCH];
     int created;
@@ -178,7 +188,7 @@ static int exec_int2(fg_db_t *db, const char *sql, int64_t a, int64_t b, int wit
 }
 
 /* Events that were gaps and have committed since: fan out, forget the gap.
- * Gaps too old to ever commit are dropped. */
+ * Gaps proven never to commit are dropped. */
 static int recheck_gaps(fg_db_t *db, round_t *r, int64_t now)
 {
     int count = 0;
@@ -186,7 +196,9 @@ static int recheck_gaps(fg_db_t *db, round_t *r, int64_t now)
     for (int i = 0; rc == 0 && i < count; i++)
         if ((rc = fan_out_event(db, r, &r->events[i], now)) == 0)
             rc = exec_int2(db, SQL_GAP_DELETE, r->events[i].id, 0, 0);
-    if (rc == 0)
+    if (rc == 0 && r->settled > 0)
+        rc = exec_int2(db, SQL_GAPS_SETTLED, r->settled, GAP_BATCH, 1);
+    else if (rc == 0)
         rc = exec_int2(db, SQL_GAPS_EXPIRE, now - GAP_HORIZON_MS, GAP_BATCH, 1);
     return rc;
 }
@@ -242,9 +254,10 @@ static int round_tx(fg_db_t *db, void *arg)
     return rc;
 }
 
-int fg_webhooks_fanout(fg_db_t *db)
+int fg_webhooks_fanout(fg_db_t *db, int64_t settled)
 {
     round_t *r = fg_calloc(1, sizeof(*r)); /* ~60 KiB: not for the stack */
+    r->settled = settled;
     int created = 0, rc = 0;
     for (int round = 0; round < FANOUT_ROUNDS_MAX; round++) {
         rc = fg_db_tx(db, round_tx, r);

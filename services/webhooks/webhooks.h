@@ -124,9 +124,11 @@ void fg_events_redeliver(fg_call_t *call, fg_db_t *db);
 /** One fan-out round: turns events committed since the last round (and any
  *  found in earlier gaps) into deliveries for the merchants' enabled,
  *  subscribed endpoints.  Safe on any number of instances (one at a time
- *  holds the high-water mark row; the others skip the round).  Returns the
- *  number of deliveries created, or a negative FG_E* code. */
-int fg_webhooks_fanout(fg_db_t *db) FG_MUST_USE;
+ *  holds the high-water mark row; the others skip the round).  settled is
+ *  an event id proven settled (db/settle.h; 0 = none known): gaps at or
+ *  below it that are still missing rolled back and are forgotten.  Returns
+ *  the number of deliveries created, or a negative FG_E* code. */
+int fg_webhooks_fanout(fg_db_t *db, int64_t settled) FG_MUST_USE;
 
 /** Starts this instance's fan-out and delivery threads (never on an event
  *  loop).  0, or FG_EIO when a thread or libcurl could not be started. */

@@ -24,6 +24,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <mysql.h>
 #include "core/crypto.h"
 #include "core/ids.h"
 #include "harness.h"
@@ -1178,6 +1179,103 @@ END_TEST
 
 /* ---- the SSRF guard ------------------------------------------------------------------------ */
 
+/* GET /v1/events?after= never steps over an event that commits late: while
+ * a transaction holds an event with a lower id uncommitted, a page after the
+ * merchant's earlier event stops before the later, committed one.  Once the
+ * held one commits, both are listed in id order; once it rolls back, the
+ * later one is listed within a few seconds (a settle point proves the id
+ * dead), not after a fixed horizon. */
+static void hold_event(MYSQL *db, const fgt_merchant_t *m, const char *order, char *held)
+{
+    char sql[512];
+    const char *user = getenv("FEEGATE_DB_USER"), *pass = getenv("FEEGATE_DB_PASSWORD");
+    const char *name = getenv("FEEGATE_DB_NAME");
+    ck_assert_ptr_nonnull(mysql_real_connect(db, "localhost", user != NULL ? user : "feegate",
+                                             pass != NULL ? pass : "feegate", name != NULL ? name : "feegate", 0,
+                                             getenv("FEEGATE_DB_SOCKET"), 0));
+    ck_assert_int_ge(fg_id_new("evt_", held, FG_ID_CAP), 0);
+    long long merchant_id = fgt_db_int("SELECT id FROM merchants WHERE public_id = ?", m->id, NULL);
+    ck_assert_int_eq(mysql_query(db, "START TRANSACTION"), 0);
+    /* as every writer of events does: the change first, then its event */
+    snprintf(sql, sizeof(sql), "UPDATE orders SET updated_at = updated_at + 1 WHERE public_id = '%s'", order);
+    ck_assert_int_eq(mysql_query(db, sql), 0);
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO events (public_id, merchant_id, type, order_id, payload, created_at) "
+             "VALUES ('%s', %lld, 'order.cancelled', NULL, '{}', 0)",
+             held, merchant_id);
+    ck_assert_int_eq(mysql_query(db, sql), 0);
+}
+
+/* The events after `after` listed within timeout_ms: waits for the page to
+ * be non-empty; returns it (free it). */
+static fgt_response_t events_after(const fgt_server_t *s, const fgt_merchant_t *m, const char *after, long timeout_ms)
+{
+    char path[160];
+    snprintf(path, sizeof(path), "/v1/events?after=%s", after);
+    long long deadline = mono_ms() + timeout_ms;
+    for (;;) {
+        fgt_response_t r = fgt_req(s, FGT_H2C, "GET", path, m->key, NULL, NULL, 0, NULL);
+        fgt_expect(r, 200, NULL);
+        if (fgt_json_array(&r, "data", NULL)->u.array.len > 0 || mono_ms() > deadline)
+            return r;
+        fgt_response_free(&r);
+        fgt_sleep_ms(20);
+    }
+}
+
+START_TEST(event_list_waits_for_a_late_commit)
+{
+    fgt_server_t s;
+    fgt_merchant_t m;
+    char first[64], second[64], third[64], held[FG_ID_CAP], ids[4][64], after[64];
+    server_start(&s, 0);
+    merchant(&m);
+    order_new(&s, &m, 1000, 0, first);
+    order_cancel(&s, &m, first);
+    ck_assert_int_eq(events_of_order(&s, &m, first, ids, 4), 1);
+    snprintf(after, sizeof(after), "%s", ids[0]);
+
+    /* committed late: nothing is listed past it until it commits */
+    MYSQL *db = mysql_init(NULL);
+    hold_event(db, &m, first, held);
+    order_new(&s, &m, 1000, 0, second);
+    order_cancel(&s, &m, second);
+    fgt_response_t r = events_after(&s, &m, after, 1500); /* the fan-out has read past it long before */
+    ck_assert_int_eq((int)fgt_json_array(&r, "data", NULL)->u.array.len, 0);
+    fgt_response_free(&r);
+    ck_assert_int_eq(mysql_query(db, "COMMIT"), 0);
+    mysql_close(db);
+    r = events_after(&s, &m, after, 10000);
+    yajl_val data = fgt_json_array(&r, "data", NULL);
+    ck_assert_int_eq((int)data->u.array.len, 2);
+    ck_assert_str_eq(fgt_val_str(data->u.array.values[0], "id", NULL), held);
+    ck_assert_str_eq(fgt_val_str(data->u.array.values[1], "data", "object", "id", NULL), second);
+    snprintf(after, sizeof(after), "%s", fgt_val_str(data->u.array.values[1], "id", NULL));
+    fgt_response_free(&r);
+
+    /* rolled back: the later event is listed once a settle point proves the
+     * id will never come, about two seconds, not minutes */
+    db = mysql_init(NULL);
+    hold_event(db, &m, first, held);
+    order_new(&s, &m, 1000, 0, third);
+    order_cancel(&s, &m, third);
+    r = events_after(&s, &m, after, 1500);
+    ck_assert_int_eq((int)fgt_json_array(&r, "data", NULL)->u.array.len, 0);
+    fgt_response_free(&r);
+    ck_assert_int_eq(mysql_query(db, "ROLLBACK"), 0);
+    mysql_close(db);
+    long long rolled_back = mono_ms();
+    r = events_after(&s, &m, after, 15000);
+    data = fgt_json_array(&r, "data", NULL);
+    ck_assert_int_eq((int)data->u.array.len, 1);
+    ck_assert_str_eq(fgt_val_str(data->u.array.values[0], "data", "object", "id", NULL), third);
+    ck_assert_int_lt(mono_ms() - rolled_back, 10000);
+    fgt_response_free(&r);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM events WHERE public_id = ?", held, NULL), 0);
+    ck_assert_int_eq(fgt_server_stop(&s), 0);
+}
+END_TEST
+
 START_TEST(private_addresses_are_refused_without_the_switch)
 {
     fgt_server_t s;
@@ -1250,6 +1348,7 @@ int main(void)
     tcase_add_test(tc, receiver_down_for_a_while_gets_everything_in_order);
     tcase_add_test(tc, two_instances_share_deliveries_without_duplicates);
     tcase_add_test(tc, private_addresses_are_refused_without_the_switch);
+    tcase_add_test(tc, event_list_waits_for_a_late_commit);
     tcase_add_test(tc, sigkill_mid_delivery_loses_nothing);
     return fgt_run(suite);
 }
