@@ -4,6 +4,9 @@
  */
 #include "db/settle.h"
 
+#include <assert.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -135,29 +138,36 @@ void fg_settle_probe_close(fg_settle_probe_t *probe)
     memset(probe, 0, sizeof(*probe));
 }
 
-int fg_settle_observe(fg_db_t *db, fg_settle_probe_t *probe, const char *mark_sql, int64_t now_ms,
-                      fg_settle_point_t *p)
+/* The marks: one fresh READ COMMITTED statement, which sees every commit
+ * before it. */
+static int read_marks(fg_db_t *db, const char *mark_sql, int mark_count, int64_t *marks)
 {
     fg_stmt_t s;
-    int64_t mark = 0;
     int rc;
-    memset(p, 0, sizeof(*p));
-    /* a fresh statement: READ COMMITTED sees every commit before it */
+    assert(mark_count >= 1 && mark_count <= FG_SETTLE_MARKS_MAX);
     fg_db_end(db);
     if ((rc = fg_stmt_init(&s, db, mark_sql)) != 0)
         return rc;
-    fg_stmt_out_int(&s, &mark, NULL);
+    for (int i = 0; i < mark_count; i++)
+        fg_stmt_out_int(&s, &marks[i], NULL);
     if ((rc = fg_stmt_exec(&s)) != 0)
         return rc;
     rc = fg_stmt_fetch(&s);
     fg_stmt_done(&s);
     fg_db_end(db);
-    if (rc < 0)
+    return rc < 0 ? rc : rc == 1 ? 0 : FG_EDB;
+}
+
+int fg_settle_observe(fg_db_t *db, fg_settle_probe_t *probe, const char *mark_sql, int mark_count, int64_t now_ms,
+                      fg_settle_point_t *p)
+{
+    int rc;
+    memset(p, 0, sizeof(*p));
+    if ((rc = read_marks(db, mark_sql, mark_count, p->mark)) != 0)
         return rc;
-    /* only after the mark: S must hold every writer that took an id below it */
+    /* only after the marks: S must hold every writer that took an id below them */
     if ((rc = open_trx(db, probe, &p->trx, &p->trx_count)) != 0)
         return rc;
-    p->mark = mark;
     p->taken_ms = now_ms;
     return 0;
 }
@@ -200,33 +210,29 @@ void fg_settle_point_free(fg_settle_point_t *p)
     p->trx_count = 0;
 }
 
-int fg_settle_round(fg_db_t *db, fg_settle_queue_t *q, const char *mark_sql, int64_t now_ms)
+int fg_settle_round(fg_db_t *db, fg_settle_queue_t *q, int64_t now_ms)
 {
-    uint64_t *open = NULL;
-    int open_count = 0, rc;
-    if (q->count > 0) {
-        if ((rc = open_trx(db, &q->probe, &open, &open_count)) != 0)
-            return rc;
-        /* newest first: a reached point settles every older one too */
-        int reached = -1;
-        for (int i = q->count - 1; i >= 0 && reached < 0; i--)
-            if (still_open(&q->pending[i], open, open_count) == 0)
-                reached = i;
-        free(open);
-        if (reached >= 0) {
-            if (q->pending[reached].mark > q->settled)
-                q->settled = q->pending[reached].mark;
-            for (int i = 0; i <= reached; i++)
-                fg_settle_point_free(&q->pending[i]);
-            memmove(&q->pending[0], &q->pending[reached + 1],
-                    (size_t)(q->count - reached - 1) * sizeof(q->pending[0]));
-            q->count -= reached + 1;
-        }
-    }
     fg_settle_point_t p;
-    if ((rc = fg_settle_observe(db, &q->probe, mark_sql, now_ms, &p)) != 0) {
+    int rc = fg_settle_observe(db, &q->probe, q->mark_sql, q->mark_count, now_ms, &p);
+    if (rc != 0) {
         fg_settle_point_free(&p);
         return rc;
+    }
+    /* p's list is fresh for every older point too: newest first, a reached
+     * point settles every older one */
+    int reached = -1;
+    for (int i = q->count - 1; i >= 0 && reached < 0; i--)
+        if (still_open(&q->pending[i], p.trx, p.trx_count) == 0)
+            reached = i;
+    if (reached >= 0) {
+        for (int m = 0; m < q->mark_count; m++)
+            if (q->pending[reached].mark[m] > q->settled[m])
+                q->settled[m] = q->pending[reached].mark[m];
+        for (int i = 0; i <= reached; i++)
+            fg_settle_point_free(&q->pending[i]);
+        memmove(&q->pending[0], &q->pending[reached + 1],
+                (size_t)(q->count - reached - 1) * sizeof(q->pending[0]));
+        q->count -= reached + 1;
     }
     if (q->count == FG_SETTLE_PENDING_MAX)
         fg_settle_point_free(&q->pending[--q->count]); /* keep the oldest: it settles first */
@@ -240,4 +246,43 @@ void fg_settle_queue_free(fg_settle_queue_t *q)
         fg_settle_point_free(&q->pending[i]);
     q->count = 0;
     fg_settle_probe_close(&q->probe);
+}
+
+static void log_failure(fg_db_t *db, int rc)
+{
+    fg_buf_t line = FG_BUF_INIT;
+    fg_buf_puts(&line, "{\"level\":\"warn\",\"msg\":\"settle point failed: ledger checkpoints wait and "
+                       "webhook gaps expire by age until one works (needs the PROCESS privilege)\"");
+    fg_json_kv_str(&line, 1, "error", fg_strerror(rc));
+    fg_json_kv_str(&line, 1, "detail", fg_db_error(db));
+    fg_buf_puts(&line, "}\n");
+    fputs(line.data, stderr);
+    fg_buf_free(&line);
+}
+
+int fg_settle_shared_poll(fg_settle_shared_t *s, fg_db_t *db, int64_t now_ms, int64_t *settled)
+{
+    int rc = 0;
+    if (now_ms >= atomic_load(&s->next_round_ms) && pthread_mutex_trylock(&s->mutex) == 0) {
+        if (now_ms >= atomic_load(&s->next_round_ms)) {
+            rc = fg_settle_round(db, &s->queue, now_ms);
+            if (rc != 0 && !s->failing)
+                log_failure(db, rc);
+            s->failing = rc != 0;
+            for (int m = 0; m < s->queue.mark_count; m++)
+                atomic_store(&s->published[m], s->queue.settled[m]);
+            atomic_store(&s->next_round_ms, now_ms + FG_SETTLE_SHARED_INTERVAL_MS);
+        }
+        pthread_mutex_unlock(&s->mutex);
+    }
+    for (int m = 0; m < s->queue.mark_count; m++)
+        settled[m] = atomic_load(&s->published[m]);
+    return rc;
+}
+
+void fg_settle_shared_free(fg_settle_shared_t *s)
+{
+    pthread_mutex_lock(&s->mutex);
+    fg_settle_queue_free(&s->queue);
+    pthread_mutex_unlock(&s->mutex);
 }

@@ -44,6 +44,8 @@
 #ifndef FG_DB_SETTLE_H
 #define FG_DB_SETTLE_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include "db/db.h"
 
@@ -51,8 +53,10 @@
  * (FG_ETOOLONG) rather than truncated: a partial S proves nothing.  Every
  * instance's pool together holds far fewer connections. */
 #define FG_SETTLE_TRX_MAX 4096
+/* Tables one point marks at once (one column each in its mark query). */
+#define FG_SETTLE_MARKS_MAX 4
 
-/** The probe connection (settle.h): opened on first use, closed by
+/** The probe connection (see above): opened on first use, closed by
  *  fg_settle_probe_close.  Zero-initialise. */
 typedef struct {
     fg_db_t *db;
@@ -63,21 +67,22 @@ typedef struct {
 void fg_settle_probe_close(fg_settle_probe_t *probe);
 
 typedef struct {
-    int64_t mark;       /* every id <= mark is final once the point is reached */
-    int64_t taken_ms;   /* when the point was observed (for logs) */
+    int64_t mark[FG_SETTLE_MARKS_MAX]; /* every id <= mark[i] of table i is final once reached */
+    int64_t taken_ms;                  /* when the point was observed (for logs) */
     int trx_count;
-    uint64_t *trx;      /* sorted ids of S, owned (fg_settle_point_free) */
+    uint64_t *trx; /* sorted ids of S, owned (fg_settle_point_free) */
 } fg_settle_point_t;
 
 /**
- * Observes a point: runs mark_sql (a string literal: one row, one integer
- * column, the highest committed id, e.g. "SELECT COALESCE(MAX(id), 0) FROM
- * ledger_entries"), then reads S.  The connection must not be inside a
- * transaction that wrote.  0, FG_ETOOLONG, or an FG_E* database code (no
- * PROCESS privilege: FG_EDB with MariaDB's message in fg_db_error;
- * FG_EUNAVAILABLE when no fresh list of transactions could be had).
+ * Observes a point: runs mark_sql (a string literal: one row of mark_count
+ * integer columns, each the highest committed id of one table, e.g. "SELECT
+ * COALESCE(MAX(id), 0) FROM ledger_entries"), then reads S.  The connection
+ * must not be inside a transaction that wrote.  0, FG_ETOOLONG, or an FG_E*
+ * database code (no PROCESS privilege: FG_EDB with MariaDB's message in
+ * fg_db_error; FG_EUNAVAILABLE when no fresh list of transactions could be
+ * had).
  */
-int fg_settle_observe(fg_db_t *db, fg_settle_probe_t *probe, const char *mark_sql, int64_t now_ms,
+int fg_settle_observe(fg_db_t *db, fg_settle_probe_t *probe, const char *mark_sql, int mark_count, int64_t now_ms,
                       fg_settle_point_t *p) FG_MUST_USE;
 
 /** Sets *reached to 1 when no transaction of p's S is open any more (every
@@ -95,21 +100,54 @@ void fg_settle_point_free(fg_settle_point_t *p);
 #define FG_SETTLE_PENDING_MAX 8
 
 typedef struct {
+    const char *mark_sql; /* as fg_settle_observe */
+    int mark_count;
     fg_settle_probe_t probe;
     int count;
     fg_settle_point_t pending[FG_SETTLE_PENDING_MAX];
-    int64_t settled; /* the highest mark proven final so far (0 = none) */
+    int64_t settled[FG_SETTLE_MARKS_MAX]; /* the highest marks proven final so far (0 = none) */
 } fg_settle_queue_t;
 
+#define FG_SETTLE_QUEUE_INIT(sql, count) {(sql), (count), {0}, 0, {{{0}, 0, 0, NULL}}, {0}}
+
 /**
- * One round: drops every pending point that has been reached (raising
- * q->settled to the newest reached mark), then observes a new point and
- * queues it.  Returns 0 or an FG_E* code; q->settled is valid either way.
- * A point reached implies every older point reached, so points are checked
- * newest first and the first reached one settles all before it.
+ * One round, with one read of the open transactions: reads the marks, then
+ * the transactions open now; every pending point none of whose S is still
+ * open is reached (newest first: a reached point settles every older one,
+ * and raises q->settled to its marks); the marks and the list just read
+ * become a new pending point.  0 or an FG_E* code; q->settled is valid
+ * either way.
  */
-int fg_settle_round(fg_db_t *db, fg_settle_queue_t *q, const char *mark_sql, int64_t now_ms) FG_MUST_USE;
+int fg_settle_round(fg_db_t *db, fg_settle_queue_t *q, int64_t now_ms) FG_MUST_USE;
 
 void fg_settle_queue_free(fg_settle_queue_t *q);
+
+/* ---- one queue per process, shared by its background threads ------------------ */
+
+/* InnoDB's copy of the transaction list is refreshed only after 100 ms
+ * without a reader: every reader delays the others, so a process keeps one
+ * queue for all its tables and rounds at most this often. */
+#define FG_SETTLE_SHARED_INTERVAL_MS 1000
+
+typedef struct {
+    pthread_mutex_t mutex; /* held by the thread running a round */
+    fg_settle_queue_t queue;
+    _Atomic int64_t next_round_ms;
+    _Atomic int64_t published[FG_SETTLE_MARKS_MAX]; /* queue.settled, for readers that do not wait */
+    int failing;                                    /* the last round failed (logged once) */
+} fg_settle_shared_t;
+
+#define FG_SETTLE_SHARED_INIT(sql, count) {PTHREAD_MUTEX_INITIALIZER, FG_SETTLE_QUEUE_INIT(sql, count), 0, {0}, 0}
+
+/**
+ * Copies the settled marks into settled[0..mark_count), first running a
+ * round on db when one is due and no other thread is running one (nobody
+ * waits: a thread that finds a round under way reads the marks published
+ * before it).  Returns 0, or the round's FG_E* code (settled still holds the
+ * last proven marks; the first failure of a run is logged).
+ */
+int fg_settle_shared_poll(fg_settle_shared_t *s, fg_db_t *db, int64_t now_ms, int64_t *settled) FG_MUST_USE;
+
+void fg_settle_shared_free(fg_settle_shared_t *s);
 
 #endif

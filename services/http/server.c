@@ -20,6 +20,7 @@
 #include "h2o/http1.h"
 #include "h2o/http2.h"
 #include "http/metrics.h"
+#include "db/settle.h"
 #include "ledger/ledger.h"
 #include "orders/orders.h"
 #include "payments/providers.h"
@@ -646,13 +647,20 @@ static void loop_dispose(loop_t *loop)
 
 /* ---- background work ----------------------------------------------------- */
 
+/* Settle points (db/settle.h), one queue for the process: ledger entries for
+ * the balance checkpoints, events for the webhook fan-out's gaps. */
+enum { SETTLE_ENTRIES, SETTLE_EVENTS, SETTLE_MARKS };
+static fg_settle_shared_t settle = FG_SETTLE_SHARED_INIT(
+    "SELECT (SELECT COALESCE(MAX(id), 0) FROM ledger_entries), (SELECT COALESCE(MAX(id), 0) FROM events)",
+    SETTLE_MARKS);
+
 /* Said once until a round works again: without checkpoints balances are
  * still right (summed from all entries), only slower to read. */
 static void log_checkpoint_failure(fg_db_t *db, int rc)
 {
     fg_buf_t line = FG_BUF_INIT;
-    fg_buf_puts(&line, "{\"level\":\"warn\",\"msg\":\"ledger checkpoint round failed; balances are summed from "
-                       "entries until one works (the database account needs the PROCESS privilege)\"");
+    fg_buf_puts(&line, "{\"level\":\"warn\",\"msg\":\"ledger checkpoint round failed; balances stay right, read "
+                       "from older checkpoints and more entries until one works\"");
     fg_json_kv_str(&line, 1, "error", fg_strerror(rc));
     fg_json_kv_str(&line, 1, "detail", db != NULL ? fg_db_error(db) : "");
     fg_buf_puts(&line, "}\n");
@@ -668,14 +676,16 @@ static void *sweeper_main(void *arg)
     if (fg_db_open(&db, server.cfg, err, sizeof(err)) != 0) {
         /* retried on every round by fg_db_ensure */
     }
-    int64_t next_checkpoint_ms = 0;
+    int64_t next_checkpoint_ms = 0, settled[SETTLE_MARKS] = {0};
     fg_ledger_checkpointer_t checkpointer = {0};
     int checkpoint_warned = 0;
     while (!atomic_load(&server.sweeper_stop)) {
         fg_orders_sweep(db, server.cfg);
         if (fg_now_ms() >= next_checkpoint_ms) {
-            /* checkpoints only ever cover entries below a settled cut */
-            int rc = fg_ledger_checkpoint_round(db, &checkpointer, fg_now_ms());
+            /* checkpoints only ever cover entries below a settled cut (a
+             * failed settle round is logged by the settle module) */
+            (void)!fg_settle_shared_poll(&settle, db, fg_now_ms(), settled);
+            int rc = fg_ledger_checkpoint_round(db, &checkpointer, settled[SETTLE_ENTRIES], fg_now_ms());
             if (rc < 0 && !checkpoint_warned++)
                 log_checkpoint_failure(db, rc);
             else if (rc >= 0)
@@ -688,7 +698,6 @@ static void *sweeper_main(void *arg)
             nanosleep(&ts, NULL);
         }
     }
-    fg_ledger_checkpointer_free(&checkpointer);
     fg_db_close(db);
     mysql_thread_end();
     return NULL;
@@ -780,7 +789,7 @@ int fg_server_run(const fg_config_t *cfg)
     pthread_create(&server.sweeper, NULL, sweeper_main, NULL);
     if (fg_providers_start(cfg) != 0)
         fprintf(stderr, "{\"level\":\"error\",\"msg\":\"provider query job did not start\"}\n");
-    if (fg_webhooks_start(cfg) != 0)
+    if (fg_webhooks_start(cfg, &settle, SETTLE_EVENTS) != 0)
         fprintf(stderr, "{\"level\":\"error\",\"msg\":\"webhook delivery worker did not start\"}\n");
     fprintf(stderr, "{\"level\":\"info\",\"msg\":\"feegate serving\",\"version\":\"%s\",\"http\":\"%s\",\"https\":\"%s\",\"loops\":%d,\"db_pool\":%d}\n",
             FEEGATE_VERSION, cfg->http_listen, cfg->https_listen, server.loop_count, cfg->db_pool_size);
@@ -796,6 +805,7 @@ int fg_server_run(const fg_config_t *cfg)
     pthread_join(server.sweeper, NULL);
     fg_providers_stop();
     fg_webhooks_stop();
+    fg_settle_shared_free(&settle); /* both of its threads have stopped */
     fg_pool_destroy(server.pool);
     fflush(stdout);
     rc = 0;

@@ -205,12 +205,10 @@ int fg_ledger_checkpoint_upto(fg_db_t *db, int64_t epoch, int64_t from, int64_t 
 
 /* ---- the background round ------------------------------------------------ */
 
-int fg_ledger_checkpoint_round(fg_db_t *db, fg_ledger_checkpointer_t *cp, int64_t now_ms)
+int fg_ledger_checkpoint_round(fg_db_t *db, fg_ledger_checkpointer_t *cp, int64_t settled, int64_t now_ms)
 {
     int64_t epoch = 0;
-    int rc = fg_settle_round(db, &cp->settle, SQL_ENTRIES_MARK, now_ms);
-    if (rc != 0)
-        return rc;
+    int rc;
     if ((rc = scalar(db, SQL_CURRENT_EPOCH, NULL, &epoch)) != 0)
         return rc;
     if (epoch == 0)
@@ -223,19 +221,13 @@ int fg_ledger_checkpoint_round(fg_db_t *db, fg_ledger_checkpointer_t *cp, int64_
             return rc;
         cp->epoch = epoch;
     }
-    int64_t cut = cp->settle.settled;
+    int64_t cut = settled;
     if (cut <= cp->done_upto)
         return 0;
     if ((rc = fg_ledger_checkpoint_upto(db, epoch, cp->done_upto, cut, now_ms)) < 0)
         return rc;
     cp->done_upto = cut;
     return rc;
-}
-
-void fg_ledger_checkpointer_free(fg_ledger_checkpointer_t *cp)
-{
-    fg_settle_queue_free(&cp->settle);
-    memset(cp, 0, sizeof(*cp));
 }
 
 /* ---- repair: a new epoch, filled from the entries alone ------------------- */
@@ -277,7 +269,7 @@ int fg_ledger_rebuild_checkpoints(fg_db_t *db, const char *actor, const char *re
     memset(out, 0, sizeof(*out));
     /* the cut first: the new epoch is empty until it is filled, and balances
      * read from an empty epoch are sums of entries, right but slower */
-    if ((rc = fg_settle_observe(db, &probe, SQL_ENTRIES_MARK, fg_now_ms(), &p)) != 0)
+    if ((rc = fg_settle_observe(db, &probe, SQL_ENTRIES_MARK, 1, fg_now_ms(), &p)) != 0)
         goto Exit;
     for (int64_t waited = 0;; waited += REBUILD_POLL_MS) {
         if ((rc = fg_settle_reached(db, &probe, &p, &reached, &out->blocker)) != 0)
@@ -294,10 +286,10 @@ int fg_ledger_rebuild_checkpoints(fg_db_t *db, const char *actor, const char *re
     if ((rc = fg_db_tx(db, epoch_add_tx, &e)) != 0)
         goto Exit;
     out->epoch = e.epoch;
-    out->cut = p.mark;
-    if (p.mark > 0 && (rc = fg_ledger_checkpoint_upto(db, e.epoch, 0, p.mark, fg_now_ms())) < 0)
+    out->cut = p.mark[0];
+    if (p.mark[0] > 0 && (rc = fg_ledger_checkpoint_upto(db, e.epoch, 0, p.mark[0], fg_now_ms())) < 0)
         goto Exit;
-    out->checkpoints = p.mark > 0 ? rc : 0;
+    out->checkpoints = p.mark[0] > 0 ? rc : 0;
     rc = 0;
 Exit:
     fg_settle_point_free(&p);

@@ -79,21 +79,17 @@ int fg_ledger_balance(fg_db_t *db, int64_t account_id, fg_account_kind_t kind, i
  * still commit.  Never a time horizon: ids and stamps do not come in the
  * same order. */
 
-/** One instance's checkpoint job: its settle points and how far it got.
- *  Zero-initialise; free with fg_ledger_checkpointer_free. */
+/** One instance's checkpoint job: how far it got.  Zero-initialise. */
 typedef struct {
-    fg_settle_queue_t settle;
     int64_t epoch;     /* the epoch done_upto belongs to (0 = not read yet) */
     int64_t done_upto; /* the last cut this job checkpointed up to */
 } fg_ledger_checkpointer_t;
 
-/** One round of the job: observes a settle point, and checkpoints every
- *  account with entries between the last cut and the newest settled one.  A
- *  point observed in one round is usually settled by the next, so the
- *  checkpoints trail the entries by about one round.  Returns the number of
- *  checkpoints written, or < 0 (FG_EDB without the PROCESS privilege). */
-int fg_ledger_checkpoint_round(fg_db_t *db, fg_ledger_checkpointer_t *cp, int64_t now_ms);
-void fg_ledger_checkpointer_free(fg_ledger_checkpointer_t *cp);
+/** One round of the job: checkpoints every account with entries between the
+ *  last cut and settled, an entry id proven settled (db/settle.h; the
+ *  caller's settle points on ledger_entries).  Returns the number of
+ *  checkpoints written, or < 0. */
+int fg_ledger_checkpoint_round(fg_db_t *db, fg_ledger_checkpointer_t *cp, int64_t settled, int64_t now_ms);
 
 /** Checkpoints, in epoch, every account with entries in (from, cut], each
  *  from its newest checkpoint of the epoch; cut must be settled.  Returns

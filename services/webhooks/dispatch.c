@@ -41,10 +41,7 @@
 #define CLAIM_IDLE_MS 100
 /* The fan-out thread's pause between rounds when there was nothing to do. */
 #define FANOUT_IDLE_MS 20
-static const char SQL_EVENTS_MARK[] = "SELECT COALESCE(MAX(id), 0) FROM events";
-/* How often the fan-out thread observes a settle point on the events: a gap
- * (and a GET /v1/events page held below it) is resolved within about two. */
-#define FANOUT_SETTLE_INTERVAL_MS 1000
+
 /* The pending gauge is refreshed this often. */
 #define GAUGE_INTERVAL_MS 1000
 /* On shutdown, attempts in flight get this long; the rest are aborted and
@@ -126,6 +123,8 @@ struct transfer {
 
 static struct {
     const fg_config_t *cfg;
+    fg_settle_shared_t *settle; /* settle points, shared with the ledger (server.c) */
+    int events_mark;
     pthread_t fanout_thread, dispatch_thread;
     int started;
     atomic_int stop;
@@ -164,22 +163,17 @@ static void *fanout_main(void *arg)
 {
     fg_db_t *db = NULL;
     char err[256];
-    int failing = 0, settle_failing = 0;
-    fg_settle_queue_t settle = {0};
-    int64_t next_settle_ms = 0;
+    int failing = 0;
+    int64_t settled[FG_SETTLE_MARKS_MAX] = {0};
     mysql_thread_init();
     if (fg_db_open(&db, worker.cfg, err, sizeof(err)) != 0) {
         /* reconnected by fg_db_ensure on every round */
     }
     while (!atomic_load(&worker.stop)) {
-        if (fg_now_ms() >= next_settle_ms) {
-            int src = fg_settle_round(db, &settle, SQL_EVENTS_MARK, fg_now_ms());
-            if (src < 0 && !settle_failing)
-                log_db("events settle point (gaps fall back to expiring by age)", db, src);
-            settle_failing = src < 0;
-            next_settle_ms = fg_now_ms() + FANOUT_SETTLE_INTERVAL_MS;
-        }
-        int rc = fg_webhooks_fanout(db, settle.settled);
+        /* a round about once a second, shared with the ledger's checkpoints;
+         * a failure is logged there, and gaps then expire by age */
+        (void)!fg_settle_shared_poll(worker.settle, db, fg_now_ms(), settled);
+        int rc = fg_webhooks_fanout(db, settled[worker.events_mark]);
         if (rc < 0 && !failing)
             log_db("fan-out", db, rc);
         failing = rc < 0;
@@ -188,7 +182,6 @@ static void *fanout_main(void *arg)
         else
             sleep_ms(rc < 0 ? 10 * FANOUT_IDLE_MS : FANOUT_IDLE_MS);
     }
-    fg_settle_queue_free(&settle);
     fg_db_close(db);
     mysql_thread_end();
     return NULL;
@@ -716,12 +709,14 @@ static void *dispatch_main(void *arg)
 
 /* ---- start and stop -------------------------------------------------------------------- */
 
-int fg_webhooks_start(const fg_config_t *cfg)
+int fg_webhooks_start(const fg_config_t *cfg, fg_settle_shared_t *settle, int events_mark)
 {
     if (worker.started)
         return 0;
     /* libcurl's global state is set up by main() (fg_http_client_init). */
     worker.cfg = cfg;
+    worker.settle = settle;
+    worker.events_mark = events_mark;
     atomic_store(&worker.stop, 0);
     pthread_mutex_lock(&worker.multi_mutex);
     worker.multi = curl_multi_init();

@@ -20,6 +20,7 @@
 #include "core/config.h"
 #include "core/crypto.h"
 #include "core/error.h"
+#include "db/settle.h"
 #include "http/http.h"
 
 /* Retries go on for 3 days after a delivery is created (DESIGN §6); an
@@ -131,8 +132,10 @@ void fg_events_redeliver(fg_call_t *call, fg_db_t *db);
 int fg_webhooks_fanout(fg_db_t *db, int64_t settled) FG_MUST_USE;
 
 /** Starts this instance's fan-out and delivery threads (never on an event
- *  loop).  0, or FG_EIO when a thread or libcurl could not be started. */
-int fg_webhooks_start(const fg_config_t *cfg) FG_MUST_USE;
+ *  loop).  The fan-out learns settled event ids from settle's mark number
+ *  events_mark (its mark query must read MAX(id) of events there).  0, or
+ *  FG_EIO when a thread or libcurl could not be started. */
+int fg_webhooks_start(const fg_config_t *cfg, fg_settle_shared_t *settle, int events_mark) FG_MUST_USE;
 
 /** Stops them: no new attempts are claimed; attempts in flight get a few
  *  seconds to finish, the rest are aborted and their leases given back so

@@ -109,6 +109,14 @@ static long long own_entry(fg_db_t *db, const char *code, int64_t amount)
     return id;
 }
 
+/* One round of the checkpoint job, as the server runs it: a settle round,
+ * then checkpoints up to the settled entry id. */
+static int round_of(fg_db_t *db, fg_settle_queue_t *settle, fg_ledger_checkpointer_t *cp, int64_t now_ms)
+{
+    int rc = fg_settle_round(db, settle, now_ms);
+    return rc != 0 ? rc : fg_ledger_checkpoint_round(db, cp, settle->settled[0], now_ms);
+}
+
 /* The defect this suite exists for: an entry with a lower id and a later
  * stamp is still uncommitted while a higher id with an old stamp commits.
  * No checkpoint may cover the lower id until it is final, and once covered
@@ -122,11 +130,12 @@ START_TEST(ids_against_stamps_across_a_horizon)
     int64_t now = fg_now_ms(), old = now - 10 * 60 * 1000;
     fg_db_t *late = open_db(), *early = open_db(), *job = open_db();
     fg_ledger_checkpointer_t cp = {0};
+    fg_settle_queue_t settle = FG_SETTLE_QUEUE_INIT("SELECT COALESCE(MAX(id), 0) FROM ledger_entries", 1);
 
     /* the accounts exist first, so that "late" takes only entry ids below */
     post_arg_t seed = {tag, 5, old - 1000};
     ck_assert_int_eq(fg_db_tx(early, post_tx, &seed), 0);
-    ck_assert_int_ge(fg_ledger_checkpoint_round(job, &cp, now), 0);
+    ck_assert_int_ge(round_of(job, &settle, &cp, now), 0);
 
     /* "late": stamped now, lower ids, held open */
     ck_assert_int_eq(post(late, tag, 700, now), 0);
@@ -141,7 +150,7 @@ START_TEST(ids_against_stamps_across_a_horizon)
                                             code, NULL));
 
     for (int round = 0; round < 3; round++) {
-        ck_assert_int_ge(fg_ledger_checkpoint_round(job, &cp, fg_now_ms()), 0);
+        ck_assert_int_ge(round_of(job, &settle, &cp, fg_now_ms()), 0);
         ck_assert_int_lt(newest_checkpoint(code), late_entry);
         ck_assert_int_eq(balance_at(job, code, -1), 35);
         ck_assert_int_eq(balance_at(job, code, old), 35);
@@ -152,7 +161,7 @@ START_TEST(ids_against_stamps_across_a_horizon)
     ck_assert_int_eq(fg_db_commit(late), 0);
     ck_assert_int_eq(balance_at(job, code, -1), 735);
     for (int round = 0; round < 2; round++)
-        ck_assert_int_ge(fg_ledger_checkpoint_round(job, &cp, fg_now_ms()), 0);
+        ck_assert_int_ge(round_of(job, &settle, &cp, fg_now_ms()), 0);
     ck_assert_int_gt(newest_checkpoint(code), late_entry);
     ck_assert_int_eq(fgt_db_int("SELECT c.entry_count FROM ledger_checkpoints c JOIN ledger_accounts a "
                                 "ON a.id = c.account_id WHERE a.code = ? ORDER BY c.epoch_id DESC, "
@@ -168,7 +177,7 @@ START_TEST(ids_against_stamps_across_a_horizon)
     ck_assert_int_eq(balance_at(job, code, old - 1001), 0);
     ck_assert_int_eq(fgt_ledger_check(), 0);
 
-    fg_ledger_checkpointer_free(&cp);
+    fg_settle_queue_free(&settle);
     fg_db_close(late);
     fg_db_close(early);
     fg_db_close(job);
@@ -188,7 +197,7 @@ START_TEST(open_writer_holds_the_cut)
     post_arg_t first = {tag, 10, fg_now_ms()};
     ck_assert_int_eq(fg_db_tx(job, post_tx, &first), 0);
     ck_assert_int_eq(post(writer, tag, 20, fg_now_ms()), 0);
-    ck_assert_int_eq(fg_settle_observe(job, &probe, "SELECT COALESCE(MAX(id), 0) FROM ledger_entries", fg_now_ms(), &p), 0);
+    ck_assert_int_eq(fg_settle_observe(job, &probe, "SELECT COALESCE(MAX(id), 0) FROM ledger_entries", 1, fg_now_ms(), &p), 0);
     ck_assert_int_ge(p.trx_count, 1);
     ck_assert_int_eq(fg_settle_reached(job, &probe, &p, &reached, &blocker), 0);
     ck_assert_int_eq(reached, 0);
@@ -211,12 +220,13 @@ START_TEST(rebuild_appends_an_epoch)
     snprintf(code, sizeof(code), "assets:clearing:%s", tag);
     fg_db_t *db = open_db();
     fg_ledger_checkpointer_t cp = {0};
+    fg_settle_queue_t settle = FG_SETTLE_QUEUE_INIT("SELECT COALESCE(MAX(id), 0) FROM ledger_entries", 1);
     for (int i = 1; i <= 5; i++) {
         post_arg_t p = {tag, 100 * i, fg_now_ms()};
         ck_assert_int_eq(fg_db_tx(db, post_tx, &p), 0);
-        ck_assert_int_ge(fg_ledger_checkpoint_round(db, &cp, fg_now_ms()), 0);
+        ck_assert_int_ge(round_of(db, &settle, &cp, fg_now_ms()), 0);
     }
-    ck_assert_int_ge(fg_ledger_checkpoint_round(db, &cp, fg_now_ms()), 0);
+    ck_assert_int_ge(round_of(db, &settle, &cp, fg_now_ms()), 0);
     long long epoch = fgt_db_int("SELECT MAX(id) FROM ledger_checkpoint_epochs", NULL, NULL);
     long long rows = fgt_db_int("SELECT COUNT(*) FROM ledger_checkpoints", NULL, NULL);
     ck_assert_int_gt(rows, 0);
@@ -239,10 +249,10 @@ START_TEST(rebuild_appends_an_epoch)
     post_arg_t more = {tag, 1, fg_now_ms()};
     ck_assert_int_eq(fg_db_tx(db, post_tx, &more), 0);
     for (int i = 0; i < 2; i++)
-        ck_assert_int_ge(fg_ledger_checkpoint_round(db, &cp, fg_now_ms()), 0);
+        ck_assert_int_ge(round_of(db, &settle, &cp, fg_now_ms()), 0);
     ck_assert_int_eq(balance_at(db, code, -1), 1501);
     ck_assert_int_eq(fgt_ledger_check(), 0);
-    fg_ledger_checkpointer_free(&cp);
+    fg_settle_queue_free(&settle);
     fg_db_close(db);
 }
 END_TEST
