@@ -175,3 +175,21 @@ void fg_call_run(fg_job_t *job, fg_db_t *db)
     idempotency_finish(call, db);
 }
 
+
+int fg_call_page(fg_call_t *call, fg_page_t *page)
+{
+    size_t limit_len = 0, cursor_len = 0;
+    const char *limit = fg_call_query(call, "limit", &limit_len);
+    const char *cursor = fg_call_query(call, "cursor", &cursor_len);
+    switch (fg_page_parse(limit, limit_len, cursor, cursor_len, page)) {
+    case FG_PAGE_OK:
+        return 0;
+    case FG_PAGE_BAD_LIMIT:
+        fg_call_error(call, 400, "invalid_request", "invalid_limit", "limit must be an integer from 1 to 500", "limit");
+        return -1;
+    case FG_PAGE_BAD_CURSOR:
+        fg_call_error(call, 400, "invalid_request", "invalid_cursor", "cursor is not one this API gave out", "cursor");
+        return -1;
+    }
+    return -1;
+}

@@ -16,6 +16,7 @@
 #include "core/config.h"
 #include "core/crypto.h"
 #include "core/ids.h"
+#include "core/page.h"
 #include "db/db.h"
 #include "db/pool.h"
 
@@ -115,6 +116,10 @@ void fg_call_error(fg_call_t *call, int status, const char *type, const char *co
 
 /** Sets a JSON response, taking the contents of body (which is left empty). */
 void fg_call_json(fg_call_t *call, int status, fg_buf_t *body);
+
+/** Reads ?limit= and ?cursor= (core/page.h).  0, or -1 after answering 400
+ *  invalid_limit / invalid_cursor. */
+int fg_call_page(fg_call_t *call, fg_page_t *page) FG_MUST_USE;
 
 /** 503 for a database that is down, 500 otherwise, from an FG_E* code. */
 void fg_call_db_error(fg_call_t *call, fg_db_t *db, int err);

@@ -8,8 +8,6 @@
 #include <string.h>
 #include "core/text.h"
 
-#define LIST_LIMIT_DEFAULT 50
-#define LIST_LIMIT_MAX 500
 
 static const char *const KIND_NAMES[] = {"asset", "liability", "income", "expense"};
 
@@ -32,44 +30,15 @@ static int bad(fg_call_t *call, const char *code, const char *message, const cha
     return -1;
 }
 
+/* ?limit= and ?cursor=, the cursor defaulting to cursor_default. */
 static int parse_limit_cursor(fg_call_t *call, int64_t *limit, int64_t *cursor, int64_t cursor_default)
 {
-    size_t len;
-    const char *v;
-    char *end;
-    *limit = LIST_LIMIT_DEFAULT;
-    *cursor = cursor_default;
-    if ((v = fg_call_query(call, "limit", &len)) != NULL) {
-        long long n = strtoll(v, &end, 10);
-        if (len == 0 || *end != '\0' || n < 1 || n > LIST_LIMIT_MAX)
-            return bad(call, "invalid_limit", "limit must be an integer from 1 to 500", "limit");
-        *limit = n;
-    }
-    if ((v = fg_call_query(call, "cursor", &len)) != NULL && len > 0) {
-        long long n = strtoll(v, &end, 36);
-        if (*end != '\0' || n <= 0)
-            return bad(call, "invalid_cursor", "cursor is not one this API gave out", "cursor");
-        *cursor = n;
-    }
+    fg_page_t page;
+    if (fg_call_page(call, &page) != 0)
+        return -1;
+    *limit = page.limit;
+    *cursor = page.cursor != 0 ? page.cursor : cursor_default;
     return 0;
-}
-
-static void put_cursor(fg_buf_t *b, int more, int64_t last)
-{
-    char tmp[16], out[16];
-    int n = 0;
-    fg_buf_puts(b, "],\"next_cursor\":");
-    if (!more) {
-        fg_buf_puts(b, "null}");
-        return;
-    }
-    for (uint64_t v = (uint64_t)last; v > 0; v /= 36)
-        tmp[n++] = "0123456789abcdefghijklmnopqrstuvwxyz"[v % 36];
-    for (int i = 0; i < n; i++)
-        out[i] = tmp[n - 1 - i];
-    out[n] = '\0';
-    fg_json_cstr(b, out);
-    fg_buf_putc(b, '}');
 }
 
 static int account_json(fg_buf_t *b, fg_db_t *db, int64_t id, const fg_buf_t *code, const fg_buf_t *currency,
@@ -129,7 +98,7 @@ void fg_ledger_accounts_list(fg_call_t *call, fg_db_t *db)
     }
     if (rc != 0)
         goto Exit;
-    put_cursor(&b, n > limit, last);
+    fg_page_close(&b, n > limit, last);
     fg_call_json(call, 200, &b);
 Exit:
     if (rc != 0)
@@ -329,7 +298,7 @@ void fg_ledger_journals_list(fg_call_t *call, fg_db_t *db)
     }
     if (rc != 0)
         goto Exit;
-    put_cursor(&b, n > q.limit, shown > 0 ? ids[shown - 1] : 0);
+    fg_page_close(&b, n > q.limit, shown > 0 ? ids[shown - 1] : 0);
     fg_call_json(call, 200, &b);
 Exit:
     if (rc != 0)

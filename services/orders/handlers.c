@@ -17,8 +17,6 @@
 #define CREATE_GROUP_LEADERS 2
 #define CREATE_GROUP_MEMBERS 32
 /* List page size (DESIGN §4). */
-#define LIST_LIMIT_DEFAULT 50
-#define LIST_LIMIT_MAX 500
 
 static void answer_field_error(fg_call_t *call, const fg_field_error_t *err)
 {
@@ -330,22 +328,11 @@ static int parse_list_query(fg_call_t *call, list_query_t *q)
     size_t len;
     const char *v;
     memset(q, 0, sizeof(*q));
-    q->limit = LIST_LIMIT_DEFAULT;
-    q->cursor = INT64_MAX;
-    if ((v = fg_call_query(call, "limit", &len)) != NULL) {
-        char *end;
-        long long n = strtoll(v, &end, 10);
-        if (len == 0 || *end != '\0' || n < 1 || n > LIST_LIMIT_MAX)
-            return bad_param(call, "invalid_limit", "limit must be an integer from 1 to 500", "limit");
-        q->limit = n;
-    }
-    if ((v = fg_call_query(call, "cursor", &len)) != NULL && len > 0) {
-        char *end;
-        long long n = strtoll(v, &end, 36);
-        if (*end != '\0' || n <= 0)
-            return bad_param(call, "invalid_cursor", "cursor is not one this API gave out", "cursor");
-        q->cursor = n;
-    }
+    fg_page_t page;
+    if (fg_call_page(call, &page) != 0)
+        return -1;
+    q->limit = page.limit;
+    q->cursor = page.cursor != 0 ? page.cursor : INT64_MAX; /* newest first */
     if ((v = fg_call_query(call, "status", &len)) != NULL && len > 0) {
         size_t i = 0;
         while (i < 5 && strcmp(v, STATUSES[i]) != 0)
@@ -415,22 +402,7 @@ void fg_orders_list(fg_call_t *call, fg_db_t *db)
     }
     if (rc < 0)
         goto Exit;
-    fg_buf_puts(&b, "],\"next_cursor\":");
-    if (rc == 1) {
-        char cursor[16];
-        /* base 36 of the last row's key: opaque to clients, cheap to check */
-        int n = 0;
-        char tmp[16];
-        for (uint64_t v = (uint64_t)last_id; v > 0; v /= 36)
-            tmp[n++] = "0123456789abcdefghijklmnopqrstuvwxyz"[v % 36];
-        for (int i = 0; i < n; i++)
-            cursor[i] = tmp[n - 1 - i];
-        cursor[n] = '\0';
-        fg_json_cstr(&b, cursor);
-    } else {
-        fg_buf_puts(&b, "null");
-    }
-    fg_buf_putc(&b, '}');
+    fg_page_close(&b, rc == 1, last_id);
     rc = 0;
     fg_call_json(call, 200, &b);
 Exit:

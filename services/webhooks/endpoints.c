@@ -375,8 +375,11 @@ static void endpoint_item(fg_buf_t *b, const void *row, int64_t now_ms) { fg_end
 void fg_webhook_endpoints_list(fg_call_t *call, fg_db_t *db)
 {
     int64_t limit, cursor, now = fg_now_ms();
-    if (fg_webhook_page_params(call, &limit, &cursor) != 0)
+    fg_page_t page;
+    if (fg_call_page(call, &page) != 0)
         return;
+    limit = page.limit;
+    cursor = page.cursor;
     fg_stmt_t s;
     fg_endpoint_row_t r;
     fg_buf_t b = FG_BUF_INIT;

@@ -212,8 +212,11 @@ void fg_events_list(fg_call_t *call, fg_db_t *db)
     int64_t limit, cursor;
     size_t type_len = 0;
     const char *type = fg_call_query(call, "type", &type_len);
-    if (fg_webhook_page_params(call, &limit, &cursor) != 0)
+    fg_page_t page;
+    if (fg_call_page(call, &page) != 0)
         return;
+    limit = page.limit;
+    cursor = page.cursor;
     if (type != NULL && type_len == 0)
         type = NULL;
     if (type != NULL && !fg_webhook_event_type_known(type, type_len)) {
@@ -456,8 +459,11 @@ void fg_webhook_endpoints_deliveries(fg_call_t *call, fg_db_t *db)
     int64_t limit, cursor;
     size_t status_len = 0;
     const char *status = fg_call_query(call, "status", &status_len);
-    if (fg_webhook_page_params(call, &limit, &cursor) != 0)
+    fg_page_t page;
+    if (fg_call_page(call, &page) != 0)
         return;
+    limit = page.limit;
+    cursor = page.cursor;
     if (status != NULL && status_len == 0)
         status = NULL;
     if (status != NULL && strcmp(status, "pending") != 0 && strcmp(status, "delivered") != 0 &&

@@ -236,8 +236,6 @@ int fg_delivery_insert(fg_db_t *db, int64_t endpoint_id, int64_t event_id, int64
 
 /* ---- paging ------------------------------------------------------------------------ */
 
-static const char BASE36[] = "0123456789abcdefghijklmnopqrstuvwxyz";
-
 int fg_webhook_list(fg_stmt_t *s, int64_t limit, const void *row, const int64_t *row_id,
                     void (*item)(fg_buf_t *b, const void *row, int64_t now_ms), int64_t now_ms, fg_buf_t *b)
 {
@@ -256,52 +254,6 @@ int fg_webhook_list(fg_stmt_t *s, int64_t limit, const void *row, const int64_t 
     }
     if (rc < 0)
         return rc;
-    fg_buf_puts(b, "],\"next_cursor\":");
-    if (rc == 1)
-        fg_webhook_cursor(b, last_id);
-    else
-        fg_buf_puts(b, "null");
-    fg_buf_putc(b, '}');
-    return 0;
-}
-
-void fg_webhook_cursor(fg_buf_t *b, int64_t id)
-{
-    char tmp[16], out[16];
-    int n = 0;
-    for (uint64_t v = (uint64_t)id; v > 0 && n < (int)sizeof(tmp); v /= 36)
-        tmp[n++] = BASE36[v % 36];
-    for (int i = 0; i < n; i++)
-        out[i] = tmp[n - 1 - i];
-    out[n] = '\0';
-    fg_json_cstr(b, out);
-}
-
-int fg_webhook_page_params(fg_call_t *call, int64_t *limit, int64_t *cursor)
-{
-    size_t len;
-    const char *v;
-    *limit = FG_WEBHOOK_LIST_LIMIT_DEFAULT;
-    *cursor = 0;
-    if ((v = fg_call_query(call, "limit", &len)) != NULL) {
-        char *end;
-        long long n = strtoll(v, &end, 10);
-        if (len == 0 || *end != '\0' || n < 1 || n > FG_WEBHOOK_LIST_LIMIT_MAX) {
-            fg_call_error(call, 400, "invalid_request", "invalid_limit", "limit must be an integer from 1 to 500",
-                          "limit");
-            return -1;
-        }
-        *limit = n;
-    }
-    if ((v = fg_call_query(call, "cursor", &len)) != NULL && len > 0) {
-        char *end = (char *)v;
-        long long n = len <= 12 ? strtoll(v, &end, 36) : 0;
-        if (n <= 0 || *end != '\0') {
-            fg_call_error(call, 400, "invalid_request", "invalid_cursor", "cursor is not one this API gave out",
-                          "cursor");
-            return -1;
-        }
-        *cursor = n;
-    }
+    fg_page_close(b, rc == 1, last_id);
     return 0;
 }

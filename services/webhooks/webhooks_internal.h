@@ -8,8 +8,6 @@
 #include "webhooks/webhooks.h"
 
 /* List pages (DESIGN §4). */
-#define FG_WEBHOOK_LIST_LIMIT_DEFAULT 50
-#define FG_WEBHOOK_LIST_LIMIT_MAX 500
 
 /* An endpoint as the API shows it (never with its secrets). */
 typedef struct {
@@ -73,14 +71,6 @@ int fg_delivery_insert(fg_db_t *db, int64_t endpoint_id, int64_t event_id, int64
 void fg_webhook_json_bytes(fg_buf_t *b, const char *s, size_t n);
 
 /* ---- paging ------------------------------------------------------------------- */
-
-/** Parses ?limit= (1..500, default 50) and ?cursor= (from fg_webhook_cursor),
- *  answering 400 on the call for bad ones.  *cursor is 0 when absent.
- *  0 or -1 (answered). */
-int fg_webhook_page_params(fg_call_t *call, int64_t *limit, int64_t *cursor);
-
-/** Appends the opaque cursor for a row key. */
-void fg_webhook_cursor(fg_buf_t *b, int64_t id);
 
 /** Writes {"object":"list","data":[…],"next_cursor":…} into b from an
  *  executed statement that asked for limit + 1 rows: item(b, row, now_ms)
