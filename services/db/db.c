@@ -253,6 +253,18 @@ void fg_stmt_out_int(fg_stmt_t *s, int64_t *v, int *is_null)
     s->result_ints[i] = v;
     s->result_int_nulls[i] = is_null;
     s->result_blobs[i] = NULL;
+    s->result_enums[i] = NULL;
+}
+
+void fg_stmt_out_enum_int(fg_stmt_t *s, int *v, int count)
+{
+    assert(s->result_count < FG_DB_BIND_MAX && count > 0);
+    int i = s->result_count++;
+    s->result_ints[i] = NULL;
+    s->result_int_nulls[i] = NULL;
+    s->result_blobs[i] = NULL;
+    s->result_enums[i] = v;
+    s->result_enum_counts[i] = count;
 }
 
 void fg_stmt_out_text(fg_stmt_t *s, fg_buf_t *v, int *is_null)
@@ -262,6 +274,7 @@ void fg_stmt_out_text(fg_stmt_t *s, fg_buf_t *v, int *is_null)
     s->result_ints[i] = NULL;
     s->result_int_nulls[i] = is_null;
     s->result_blobs[i] = v;
+    s->result_enums[i] = NULL;
 }
 
 static int fail_stmt(fg_stmt_t *s)
@@ -312,6 +325,15 @@ static int store_column(fg_stmt_t *s, int i)
     int null = s->result_nulls[i];
     if (s->result_int_nulls[i] != NULL)
         *s->result_int_nulls[i] = null;
+    if (s->result_enums[i] != NULL) {
+        long long v = s->result_int_store[i];
+        if (null || v < 0 || v >= s->result_enum_counts[i]) {
+            fg_db__remember_error(s->db, 0, "a status column holds a value this code does not know");
+            return FG_EDB;
+        }
+        *s->result_enums[i] = (int)v;
+        return 0;
+    }
     if (s->result_blobs[i] == NULL) {
         *s->result_ints[i] = null ? 0 : s->result_int_store[i];
         return 0;

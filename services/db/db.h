@@ -64,6 +64,8 @@ typedef struct {
     int64_t *result_ints[FG_DB_BIND_MAX];
     long long result_int_store[FG_DB_BIND_MAX];
     int *result_int_nulls[FG_DB_BIND_MAX];
+    int *result_enums[FG_DB_BIND_MAX]; /* fg_stmt_out_enum */
+    int result_enum_counts[FG_DB_BIND_MAX];
     int executed;
 } fg_stmt_t;
 
@@ -86,6 +88,15 @@ void fg_stmt_null(fg_stmt_t *s);
  * allowed, and sets *is_null if given. */
 void fg_stmt_out_int(fg_stmt_t *s, int64_t *v, int *is_null);
 void fg_stmt_out_text(fg_stmt_t *s, fg_buf_t *v, int *is_null);
+/* An enum column read as its value 0..count-1 (core/status.h's
+ * FG_*_STATUS_SQL): a NULL or any other value fails the fetch with FG_EDB,
+ * since the row is not one this code wrote. */
+void fg_stmt_out_enum_int(fg_stmt_t *s, int *v, int count);
+#define fg_stmt_out_enum(s, v, count)                                                                              \
+    do {                                                                                                           \
+        _Static_assert(sizeof(*(v)) == sizeof(int), "an enum stored as an int");                                   \
+        fg_stmt_out_enum_int((s), (int *)(void *)(v), (count));                                                    \
+    } while (0)
 
 /**
  * Executes.  Returns 0, or:

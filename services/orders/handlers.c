@@ -324,7 +324,6 @@ static int parse_time_param(fg_call_t *call, const char *name, int64_t *out, int
 
 static int parse_list_query(fg_call_t *call, list_query_t *q)
 {
-    static const char *const STATUSES[] = {"open", "partially_paid", "paid", "cancelled", "expired"};
     size_t len;
     const char *v;
     memset(q, 0, sizeof(*q));
@@ -334,12 +333,10 @@ static int parse_list_query(fg_call_t *call, list_query_t *q)
     q->limit = page.limit;
     q->cursor = page.cursor != 0 ? page.cursor : INT64_MAX; /* newest first */
     if ((v = fg_call_query(call, "status", &len)) != NULL && len > 0) {
-        size_t i = 0;
-        while (i < 5 && strcmp(v, STATUSES[i]) != 0)
-            i++;
-        if (i == 5)
+        fg_order_status_t status;
+        if (fg_order_status_parse(v, len, &status) != 0)
             return bad_param(call, "invalid_status", "unknown status", "status");
-        q->status = v;
+        q->status = fg_order_status_name(status);
     }
     if ((v = fg_call_query(call, "fee_type", &len)) != NULL && len > 0) {
         if (strcmp(v, "tuition") != 0 && strcmp(v, "utility") != 0 && strcmp(v, "procedure") != 0)
@@ -439,11 +436,11 @@ static int cancel_tx(fg_db_t *db, void *arg)
     }
     if (rc != 0)
         return rc;
-    const char *status = fg_order_effective_status(c->row.status.data, !c->row.expires_at_null, c->row.expires_at, now);
+    fg_order_status_t status = fg_order_effective_status(c->row.status, !c->row.expires_at_null, c->row.expires_at, now);
     fg_buf_reset(&c->body);
-    if (strcmp(status, "cancelled") == 0) {
+    if (status == FG_ORDER_CANCELLED) {
         c->outcome = CANCEL_ALREADY;
-    } else if (strcmp(status, "open") != 0 || c->row.amount_paid != 0) {
+    } else if (status != FG_ORDER_OPEN || c->row.amount_paid != 0) {
         c->outcome = CANCEL_REFUSED;
         return 1;
     } else {
@@ -454,8 +451,7 @@ static int cancel_tx(fg_db_t *db, void *arg)
         fg_stmt_int(&s, c->row.id);
         if ((rc = fg_stmt_exec(&s)) != 0)
             return rc;
-        fg_buf_reset(&c->row.status);
-        fg_buf_puts(&c->row.status, "cancelled");
+        c->row.status = FG_ORDER_CANCELLED;
         c->row.updated_at = now;
     }
     fg_order_json(&c->body, &c->row, c->call->merchant_public_id, c->call->cfg->public_base_url, now);
@@ -480,8 +476,8 @@ void fg_orders_cancel(fg_call_t *call, fg_db_t *db)
     } else if (rc == 1) {
         fg_buf_t msg = FG_BUF_INIT;
         fg_buf_printf(&msg, "only an open order with nothing paid can be cancelled; this one is %s",
-                      fg_order_effective_status(c.row.status.data, !c.row.expires_at_null, c.row.expires_at,
-                                                fg_now_ms()));
+                      fg_order_status_name(fg_order_effective_status(c.row.status, !c.row.expires_at_null,
+                                                                     c.row.expires_at, fg_now_ms())));
         fg_call_error(call, 409, "conflict", "order_not_cancellable", msg.data, NULL);
         fg_buf_free(&msg);
     } else if (rc == FG_ECONFLICT && c.idem_conflict) {

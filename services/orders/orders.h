@@ -11,6 +11,7 @@
 #include "core/ids.h"
 #include "db/db.h"
 #include "http/http.h"
+#include "orders/rules.h"
 
 /* Field limits, in bytes of UTF-8 except description (characters).  They
  * match the column sizes in schema/0001_init.sql. */
@@ -75,9 +76,7 @@ void fg_order_input_free(fg_order_input_t *in);
  */
 yajl_val fg_json_parse_object(const char *body, size_t len, fg_field_error_t *err);
 
-/** An open or partially paid order past expires_at reads as expired at once,
- *  before the sweeper has moved it. */
-const char *fg_order_effective_status(const char *status, int has_expiry, int64_t expires_at, int64_t now_ms);
+
 
 /* HTTP handlers (run on database workers). */
 void fg_orders_create(fg_call_t *call, fg_db_t *db);

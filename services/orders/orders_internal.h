@@ -10,7 +10,8 @@
 /* One row of `orders`, as read or about to be written. */
 typedef struct {
     int64_t id;
-    fg_buf_t public_id, merchant_ref, fee_type, category, currency, status;
+    fg_buf_t public_id, merchant_ref, fee_type, category, currency;
+    fg_order_status_t status; /* as stored: see fg_order_effective_status */
     fg_buf_t payer_name, payer_ref, payer_phone, payer_email, description, metadata, code;
     int category_null, payer_name_null, payer_ref_null, payer_phone_null, payer_email_null, description_null,
         metadata_null, due_at_null, expires_at_null;
@@ -23,7 +24,7 @@ void fg_order_row_free(fg_order_row_t *r);
  * table aliased "o". */
 #define FG_ORDER_COLUMNS                                                                                             \
     "o.id, o.public_id, o.merchant_ref, o.fee_type, o.category, o.amount, o.currency, o.amount_paid, "             \
-    "o.amount_refunded, o.allow_partial, o.status, o.payer_name, o.payer_ref, o.payer_phone, o.payer_email, "      \
+    "o.amount_refunded, o.allow_partial, " FG_ORDER_STATUS_SQL("o.status") ", o.payer_name, o.payer_ref, o.payer_phone, o.payer_email, "      \
     "o.description, o.due_at, o.expires_at, o.metadata, o.code, o.created_at, o.updated_at"
 
 /** Binds the FG_ORDER_COLUMNS result columns of a SELECT into r. */

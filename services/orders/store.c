@@ -32,8 +32,7 @@ void fg_order_row_init(fg_order_row_t *r) { memset(r, 0, sizeof(*r)); }
 
 void fg_order_row_free(fg_order_row_t *r)
 {
-    fg_buf_t *texts[] = {&r->public_id, &r->merchant_ref, &r->fee_type, &r->category, &r->currency, &r->status,
-                         &r->payer_name, &r->payer_ref, &r->payer_phone, &r->payer_email, &r->description,
+    fg_buf_t *texts[] = {&r->public_id, &r->merchant_ref, &r->fee_type, &r->category, &r->currency, &r->payer_name, &r->payer_ref, &r->payer_phone, &r->payer_email, &r->description,
                          &r->metadata, &r->code};
     for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
         fg_buf_free(texts[i]);
@@ -51,7 +50,7 @@ void fg_order_row_bind(fg_stmt_t *s, fg_order_row_t *r)
     fg_stmt_out_int(s, &r->amount_paid, NULL);
     fg_stmt_out_int(s, &r->amount_refunded, NULL);
     fg_stmt_out_int(s, &r->allow_partial, NULL);
-    fg_stmt_out_text(s, &r->status, NULL);
+    fg_stmt_out_enum(s, &r->status, FG_ORDER_STATUS_COUNT);
     fg_stmt_out_text(s, &r->payer_name, &r->payer_name_null);
     fg_stmt_out_text(s, &r->payer_ref, &r->payer_ref_null);
     fg_stmt_out_text(s, &r->payer_phone, &r->payer_phone_null);
@@ -63,13 +62,6 @@ void fg_order_row_bind(fg_stmt_t *s, fg_order_row_t *r)
     fg_stmt_out_text(s, &r->code, NULL);
     fg_stmt_out_int(s, &r->created_at, NULL);
     fg_stmt_out_int(s, &r->updated_at, NULL);
-}
-
-const char *fg_order_effective_status(const char *status, int has_expiry, int64_t expires_at, int64_t now_ms)
-{
-    if (has_expiry && expires_at <= now_ms && (strcmp(status, "open") == 0 || strcmp(status, "partially_paid") == 0))
-        return "expired";
-    return status;
 }
 
 static void kv_time(fg_buf_t *b, const char *key, int is_null, int64_t ms)
@@ -107,7 +99,7 @@ void fg_order_json(fg_buf_t *b, const fg_order_row_t *r, const char *merchant_pu
     fg_json_kv_int(b, 1, "amount_refunded", r->amount_refunded);
     fg_json_kv_bool(b, 1, "allow_partial", (int)r->allow_partial);
     fg_json_kv_str(b, 1, "status",
-                   fg_order_effective_status(r->status.data, !r->expires_at_null, r->expires_at, now_ms));
+                   fg_order_status_name(fg_order_effective_status(r->status, !r->expires_at_null, r->expires_at, now_ms)));
     fg_json_key(b, 1, "payer");
     fg_buf_putc(b, '{');
     kv_text(b, 0, "name", &r->payer_name, r->payer_name_null);
@@ -156,7 +148,7 @@ int fg_order_row_from_input(fg_order_row_t *r, const fg_order_input_t *in, int64
     set_text(&r->currency, NULL, in->currency);
     r->amount_paid = r->amount_refunded = 0;
     r->allow_partial = in->allow_partial;
-    set_text(&r->status, NULL, "open");
+    r->status = FG_ORDER_OPEN;
     set_text(&r->payer_name, &r->payer_name_null, in->payer_name);
     set_text(&r->payer_ref, &r->payer_ref_null, in->payer_ref);
     set_text(&r->payer_phone, &r->payer_phone_null, in->payer_phone);

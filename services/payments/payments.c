@@ -10,7 +10,7 @@
 #include "orders/orders_internal.h"
 
 static const char SQL_PAYMENT[] =
-    "SELECT p.id, p.order_id, p.merchant_id, p.public_id, p.adapter, p.currency, p.status, p.provider_txn_id, "
+    "SELECT p.id, p.order_id, p.merchant_id, p.public_id, p.adapter, p.currency, " FG_PAYMENT_STATUS_SQL("p.status") ", p.provider_txn_id, "
     "o.public_id, m.public_id, p.amount, p.amount_received, p.amount_applied, p.amount_unapplied, p.amount_refunded, "
     "p.amount_refunding, p.created_at, p.updated_at FROM payments p JOIN orders o ON o.id = p.order_id "
     "JOIN merchants m ON m.id = p.merchant_id WHERE p.public_id = ? AND (? = 0 OR p.merchant_id = ?)";
@@ -19,7 +19,7 @@ static const char SQL_PAYMENT[] =
  * collapse the ledger is built to avoid).  Rows read by the scalar subqueries
  * are not locked. */
 static const char SQL_PAYMENT_LOCK[] =
-    "SELECT p.id, p.order_id, p.merchant_id, p.public_id, p.adapter, p.currency, p.status, p.provider_txn_id, "
+    "SELECT p.id, p.order_id, p.merchant_id, p.public_id, p.adapter, p.currency, " FG_PAYMENT_STATUS_SQL("p.status") ", p.provider_txn_id, "
     "(SELECT o.public_id FROM orders o WHERE o.id = p.order_id), "
     "(SELECT m.public_id FROM merchants m WHERE m.id = p.merchant_id), p.amount, p.amount_received, p.amount_applied, "
     "p.amount_unapplied, p.amount_refunded, p.amount_refunding, p.created_at, p.updated_at FROM payments p "
@@ -28,7 +28,7 @@ static const char SQL_PAYMENT_LOCK[] =
  * (payment first, as every writer takes them); the merchant is read, not
  * locked, for the reason above. */
 static const char SQL_PAYMENT_ORDER_LOCK[] =
-    "SELECT p.id, p.order_id, p.merchant_id, p.public_id, p.adapter, p.currency, p.status, p.provider_txn_id, "
+    "SELECT p.id, p.order_id, p.merchant_id, p.public_id, p.adapter, p.currency, " FG_PAYMENT_STATUS_SQL("p.status") ", p.provider_txn_id, "
     "o.public_id, (SELECT m.public_id FROM merchants m WHERE m.id = p.merchant_id), p.amount, p.amount_received, "
     "p.amount_applied, p.amount_unapplied, p.amount_refunded, p.amount_refunding, p.created_at, p.updated_at, "
     FG_ORDER_COLUMNS " FROM payments p JOIN orders o ON o.id = p.order_id WHERE p.public_id = ? FOR UPDATE";
@@ -38,7 +38,7 @@ static const char SQL_INSERT[] =
 
 void fg_payment_row_free(fg_payment_row_t *p)
 {
-    fg_buf_t *texts[] = {&p->public_id, &p->adapter, &p->currency, &p->status, &p->provider_txn_id,
+    fg_buf_t *texts[] = {&p->public_id, &p->adapter, &p->currency, &p->provider_txn_id,
                          &p->order_public_id, &p->merchant_public_id};
     for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
         fg_buf_free(texts[i]);
@@ -52,7 +52,7 @@ static void payment_bind(fg_stmt_t *s, fg_payment_row_t *p)
     fg_stmt_out_text(s, &p->public_id, NULL);
     fg_stmt_out_text(s, &p->adapter, NULL);
     fg_stmt_out_text(s, &p->currency, NULL);
-    fg_stmt_out_text(s, &p->status, NULL);
+    fg_stmt_out_enum(s, &p->status, FG_PAYMENT_STATUS_COUNT);
     fg_stmt_out_text(s, &p->provider_txn_id, &p->provider_txn_null);
     fg_stmt_out_text(s, &p->order_public_id, NULL);
     fg_stmt_out_text(s, &p->merchant_public_id, NULL);
@@ -114,7 +114,7 @@ void fg_payment_json(fg_buf_t *b, const fg_payment_row_t *p, const char *extra)
     fg_json_kv_strn(b, 1, "method", p->adapter.data, p->adapter.len);
     fg_json_kv_int(b, 1, "amount", p->amount);
     fg_json_kv_strn(b, 1, "currency", p->currency.data, p->currency.len);
-    fg_json_kv_strn(b, 1, "status", p->status.data, p->status.len);
+    fg_json_kv_str(b, 1, "status", fg_payment_status_name(p->status));
     if (p->received_null)
         fg_json_kv_null(b, 1, "amount_received");
     else
@@ -214,20 +214,20 @@ static int create_tx(fg_db_t *db, void *arg)
     }
     if (rc != 0)
         goto Exit;
-    const char *status = fg_order_effective_status(order.status.data, !order.expires_at_null, order.expires_at, now);
-    snprintf(c->status, sizeof(c->status), "%s", status);
-    int64_t owed = order.amount - order.amount_paid;
-    if (strcmp(status, "open") != 0 && strcmp(status, "partially_paid") != 0) {
+    fg_order_status_t status = fg_order_effective_status(order.status, !order.expires_at_null, order.expires_at, now);
+    snprintf(c->status, sizeof(c->status), "%s", fg_order_status_name(status));
+    if (!fg_order_accepts_payment(status)) {
         c->outcome = CREATE_NOT_PAYABLE;
         rc = 1;
         goto Exit;
     }
-    if (c->requested != 0 && (c->requested > owed || (!order.allow_partial && c->requested != owed))) {
+    int64_t amount;
+    if (fg_order_payable_amount(order.amount, order.amount_paid, (int)order.allow_partial, c->requested, &amount) != 0) {
         c->outcome = CREATE_BAD_AMOUNT;
         rc = 1;
         goto Exit;
     }
-    if ((rc = insert_payment(db, c, &order, c->requested != 0 ? c->requested : owed, now, &p)) != 0)
+    if ((rc = insert_payment(db, c, &order, amount, now, &p)) != 0)
         goto Exit;
     if ((rc = start_payment(c, &order, &p, now)) != 0) {
         /* the method is not configured, or cannot carry this amount or currency: nothing is written */

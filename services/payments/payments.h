@@ -8,6 +8,7 @@
 #include "adapter.h"
 #include "db/db.h"
 #include "http/http.h"
+#include "orders/rules.h"
 
 /* A refund's reason, in characters. */
 #define FG_REFUND_REASON_MAX 500
@@ -17,7 +18,7 @@
  *  - a closed order (paid, cancelled, expired) takes nothing;
  *  - otherwise the order takes up to what it still owes; a partial amount only
  *    when allow_partial, else all of it is unapplied. */
-void fg_payment_split(const char *effective_status, int allow_partial, int64_t amount, int64_t amount_paid,
+void fg_payment_split(fg_order_status_t effective_status, int allow_partial, int64_t amount, int64_t amount_paid,
                       int64_t received, int64_t *applied, int64_t *unapplied);
 
 /** How a refund draws on the merchant's and the unapplied accounts: the

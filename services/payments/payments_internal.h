@@ -10,7 +10,8 @@
 
 typedef struct {
     int64_t id, order_id, merchant_id;
-    fg_buf_t public_id, adapter, currency, status, provider_txn_id, order_public_id, merchant_public_id;
+    fg_buf_t public_id, adapter, currency, provider_txn_id, order_public_id, merchant_public_id;
+    fg_payment_status_t status;
     int provider_txn_null;
     int64_t amount, amount_received, amount_applied, amount_unapplied, amount_refunded, amount_refunding;
     int received_null;
@@ -61,7 +62,7 @@ int fg_webhook_apply_one(fg_db_t *db, fg_call_t *call, const fg_adapter_t *adapt
 int fg_refund_post(fg_db_t *db, const fg_payment_row_t *p, int64_t refund_id, int64_t amount, int64_t now,
                    int64_t *from_merchant) FG_MUST_USE;
 /** The refund's public JSON. */
-void fg_refund_json(fg_buf_t *b, const char *id, const fg_payment_row_t *p, int64_t amount, const char *status,
+void fg_refund_json(fg_buf_t *b, const char *id, const fg_payment_row_t *p, int64_t amount, fg_refund_status_t status,
                     const char *reason, int64_t created);
 
 #endif

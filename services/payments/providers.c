@@ -184,18 +184,17 @@ static int create_begin_tx(fg_db_t *db, void *arg)
     }
     if (rc != 0)
         goto Exit;
-    const char *status = fg_order_effective_status(order.status.data, !order.expires_at_null, order.expires_at, c->now);
-    snprintf(c->status, sizeof(c->status), "%s", status);
-    int64_t owed = order.amount - order.amount_paid;
-    if (strcmp(status, "open") != 0 && strcmp(status, "partially_paid") != 0) {
+    fg_order_status_t status = fg_order_effective_status(order.status, !order.expires_at_null, order.expires_at, c->now);
+    snprintf(c->status, sizeof(c->status), "%s", fg_order_status_name(status));
+    if (!fg_order_accepts_payment(status)) {
         rc = create_refuse(c, CREATE_NOT_PAYABLE);
         goto Exit;
     }
-    if (c->requested != 0 && (c->requested > owed || (!order.allow_partial && c->requested != owed))) {
+    if (fg_order_payable_amount(order.amount, order.amount_paid, (int)order.allow_partial, c->requested, &c->amount) !=
+        0) {
         rc = create_refuse(c, CREATE_BAD_AMOUNT);
         goto Exit;
     }
-    c->amount = c->requested != 0 ? c->requested : owed;
     snprintf(c->code, sizeof(c->code), "%s", order.code.data);
     snprintf(c->currency, sizeof(c->currency), "%s", order.currency.data);
     if (!order.description_null)
@@ -370,7 +369,8 @@ static const char SQL_REFUND_INSERT_LEASED[] =
 static const char SQL_REFUND_ROW[] =
     "SELECT r.id, r.amount, r.reason, r.created_at, p.public_id FROM refunds r JOIN payments p "
     "ON p.id = r.payment_id WHERE r.public_id = ?";
-static const char SQL_REFUND_LOCK[] = "SELECT status FROM refunds WHERE id = ? FOR UPDATE";
+static const char SQL_REFUND_LOCK[] =
+    "SELECT " FG_REFUND_STATUS_SQL("status") " FROM refunds WHERE id = ? FOR UPDATE";
 static const char SQL_REFUND_LATER[] =
     "UPDATE refunds SET next_query_at = ?, updated_at = ? WHERE public_id = ? AND status = 'pending'";
 static const char SQL_REFUND_CLAIM[] =
@@ -416,7 +416,7 @@ static int refund_begin_tx(fg_db_t *db, void *arg)
         goto Exit;
     r->adapter = fg_adapter_find(p.adapter.data);
     r->refundable = p.amount_received - p.amount_refunded - p.amount_refunding;
-    if (strcmp(p.status.data, "succeeded") != 0)
+    if (p.status != FG_PAYMENT_SUCCEEDED)
         r->outcome = REFUND_NOT_SUCCEEDED;
     else if (r->amount > r->refundable)
         r->outcome = REFUND_TOO_MUCH;
@@ -504,7 +504,8 @@ static int refund_record(fg_db_t *db, const char *refund_id, uint64_t merchant_i
 {
     fg_payment_row_t p;
     fg_stmt_t s;
-    fg_buf_t reason = FG_BUF_INIT, payment_id = FG_BUF_INIT, status = FG_BUF_INIT;
+    fg_buf_t reason = FG_BUF_INIT, payment_id = FG_BUF_INIT;
+    fg_refund_status_t status = FG_REFUND_PENDING;
     int64_t now = fg_now_ms(), row_id = 0, amount = 0, created = 0;
     int reason_null = 0;
     memset(&p, 0, sizeof(p));
@@ -530,7 +531,7 @@ static int refund_record(fg_db_t *db, const char *refund_id, uint64_t merchant_i
         (rc = fg_stmt_init(&s, db, SQL_REFUND_LOCK)) != 0)
         goto Exit;
     fg_stmt_int(&s, row_id);
-    fg_stmt_out_text(&s, &status, NULL);
+    fg_stmt_out_enum(&s, &status, FG_REFUND_STATUS_COUNT);
     if ((rc = fg_stmt_exec(&s)) != 0 || (rc = fg_stmt_fetch(&s)) < 0)
         goto Exit;
     fg_stmt_done(&s);
@@ -539,9 +540,9 @@ static int refund_record(fg_db_t *db, const char *refund_id, uint64_t merchant_i
         goto Exit;
     }
     const char *why = reason_null ? NULL : reason.data;
-    if (strcmp(status.data, "pending") != 0) {
-        snprintf(status_out, status_cap, "%s", status.data);
-        fg_refund_json(body, refund_id, &p, amount, status.data, why, created);
+    if (status != FG_REFUND_PENDING) {
+        snprintf(status_out, status_cap, "%s", fg_refund_status_name(status));
+        fg_refund_json(body, refund_id, &p, amount, status, why, created);
         rc = 1;
         goto Exit;
     }
@@ -552,14 +553,14 @@ static int refund_record(fg_db_t *db, const char *refund_id, uint64_t merchant_i
         fg_stmt_int(&s, now);
         fg_stmt_cstr(&s, refund_id);
         if ((rc = fg_stmt_exec(&s)) == 0)
-            fg_refund_json(body, refund_id, &p, amount, "pending", why, created);
-        snprintf(status_out, status_cap, "pending");
+            fg_refund_json(body, refund_id, &p, amount, FG_REFUND_PENDING, why, created);
+        snprintf(status_out, status_cap, "%s", fg_refund_status_name(FG_REFUND_PENDING));
         goto Exit;
     }
-    const char *final = result == RFD_MADE ? "succeeded" : "failed";
+    fg_refund_status_t final = result == RFD_MADE ? FG_REFUND_SUCCEEDED : FG_REFUND_FAILED;
     if ((rc = fg_stmt_init(&s, db, SQL_REFUND_FINISH)) != 0)
         goto Exit;
-    fg_stmt_cstr(&s, final);
+    fg_stmt_cstr(&s, fg_refund_status_name(final));
     fg_stmt_cstr(&s, result == RFD_MADE ? provider_refund_id : NULL);
     fg_stmt_int(&s, now);
     fg_stmt_cstr(&s, refund_id);
@@ -579,12 +580,11 @@ static int refund_record(fg_db_t *db, const char *refund_id, uint64_t merchant_i
     fg_refund_json(body, refund_id, &p, amount, final, why, created);
     rc = fg_event_insert(db, (uint64_t)p.merchant_id, result == RFD_MADE ? "refund.succeeded" : "refund.failed",
                          p.order_id, body, now);
-    snprintf(status_out, status_cap, "%s", final);
+    snprintf(status_out, status_cap, "%s", fg_refund_status_name(final));
 Exit:
     fg_payment_row_free(&p);
     fg_buf_free(&reason);
     fg_buf_free(&payment_id);
-    fg_buf_free(&status);
     return rc;
 }
 

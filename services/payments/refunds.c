@@ -50,7 +50,7 @@ static int insert_refund(fg_db_t *db, refund_t *r, const fg_payment_row_t *p, in
     fg_stmt_int(&s, p->merchant_id);
     fg_stmt_int(&s, r->amount);
     fg_stmt_cstr(&s, p->currency.data);
-    fg_stmt_cstr(&s, pending ? "pending" : "succeeded");
+    fg_stmt_cstr(&s, fg_refund_status_name(pending ? FG_REFUND_PENDING : FG_REFUND_SUCCEEDED));
     fg_stmt_cstr(&s, r->reason);
     fg_stmt_cstr(&s, provider_id);
     fg_stmt_int(&s, now);
@@ -77,7 +77,7 @@ int fg_refund_post(fg_db_t *db, const fg_payment_row_t *p, int64_t refund_id, in
     return fg_ledger_post(db, &j, now, NULL);
 }
 
-void fg_refund_json(fg_buf_t *b, const char *id, const fg_payment_row_t *p, int64_t amount, const char *status,
+void fg_refund_json(fg_buf_t *b, const char *id, const fg_payment_row_t *p, int64_t amount, fg_refund_status_t status,
                     const char *reason, int64_t now)
 {
     char created[40];
@@ -89,7 +89,7 @@ void fg_refund_json(fg_buf_t *b, const char *id, const fg_payment_row_t *p, int6
     fg_json_kv_strn(b, 1, "order_id", p->order_public_id.data, p->order_public_id.len);
     fg_json_kv_int(b, 1, "amount", amount);
     fg_json_kv_strn(b, 1, "currency", p->currency.data, p->currency.len);
-    fg_json_kv_str(b, 1, "status", status);
+    fg_json_kv_str(b, 1, "status", fg_refund_status_name(status));
     fg_json_kv_str(b, 1, "reason", reason);
     fg_json_kv_str(b, 1, "created_at", created);
     fg_buf_putc(b, '}');
@@ -112,7 +112,7 @@ static int refund_tx(fg_db_t *db, void *arg)
     }
     if (rc != 0)
         goto Exit;
-    if (strcmp(p.status.data, "succeeded") != 0) {
+    if (p.status != FG_PAYMENT_SUCCEEDED) {
         r->outcome = REFUND_NOT_SUCCEEDED;
         rc = 1;
         goto Exit;
@@ -160,7 +160,7 @@ static int refund_tx(fg_db_t *db, void *arg)
             goto Exit;
     }
     fg_buf_reset(&r->body);
-    fg_refund_json(&r->body, id, &p, r->amount, pending ? "pending" : "succeeded", r->reason, now);
+    fg_refund_json(&r->body, id, &p, r->amount, pending ? FG_REFUND_PENDING : FG_REFUND_SUCCEEDED, r->reason, now);
     if (!pending && (rc = fg_event_insert(db, (uint64_t)p.merchant_id, "refund.succeeded", p.order_id, &r->body, now)) != 0)
         goto Exit;
     r->outcome = REFUND_OK;

@@ -37,9 +37,10 @@
 #define RECEIPT_MEMO_CHARS 500
 
 static const char SQL_ORDER_BY_CODE[] =
-    "SELECT id, status, expires_at, currency FROM orders WHERE code = ?";
+    "SELECT id, " FG_ORDER_STATUS_SQL("status") ", expires_at, currency FROM orders WHERE code = ?";
 static const char SQL_PENDING_QR[] =
-    "SELECT public_id, status FROM payments WHERE order_id = ? AND adapter = 'vietqr' AND status = 'pending' "
+    "SELECT public_id, " FG_PAYMENT_STATUS_SQL("status") " FROM payments WHERE order_id = ? AND adapter = 'vietqr' "
+    "AND status = 'pending' "
     "ORDER BY id LIMIT 1 FOR UPDATE";
 static const char SQL_PAYMENT_INSERT[] =
     "INSERT INTO payments (public_id, order_id, merchant_id, adapter, amount, currency, status, created_at, "
@@ -79,7 +80,8 @@ static int find_order(fg_db_t *db, const char *content, int64_t now, int64_t *or
     int64_t fallback = 0;
     *order_id = 0;
     for (int i = 0; i < count && *order_id == 0; i++) {
-        fg_buf_t status = FG_BUF_INIT, currency = FG_BUF_INIT;
+        fg_buf_t currency = FG_BUF_INIT;
+        fg_order_status_t status = FG_ORDER_OPEN;
         int64_t id = 0, expires = 0;
         int expires_null = 1;
         fg_stmt_t s;
@@ -87,20 +89,19 @@ static int find_order(fg_db_t *db, const char *content, int64_t now, int64_t *or
             return rc;
         fg_stmt_cstr(&s, codes[i]);
         fg_stmt_out_int(&s, &id, NULL);
-        fg_stmt_out_text(&s, &status, NULL);
+        fg_stmt_out_enum(&s, &status, FG_ORDER_STATUS_COUNT);
         fg_stmt_out_int(&s, &expires, &expires_null);
         fg_stmt_out_text(&s, &currency, NULL);
         if ((rc = fg_stmt_exec(&s)) == 0 && (rc = fg_stmt_fetch(&s)) == 1) {
             rc = 0;
-            const char *effective = fg_order_effective_status(status.data, !expires_null, expires, now);
+            fg_order_status_t effective = fg_order_effective_status(status, !expires_null, expires, now);
             int vnd = strcmp(currency.data, "VND") == 0; /* a NAPAS transfer is VND */
-            if (vnd && (strcmp(effective, "open") == 0 || strcmp(effective, "partially_paid") == 0))
+            if (vnd && fg_order_accepts_payment(effective))
                 *order_id = id;
             else if (vnd && fallback == 0)
                 fallback = id;
         }
         fg_stmt_done(&s);
-        fg_buf_free(&status);
         fg_buf_free(&currency);
         if (rc < 0)
             return rc;
@@ -114,18 +115,19 @@ static int find_order(fg_db_t *db, const char *content, int64_t now, int64_t *or
  * payment row for this transfer; its public id into payment_id. */
 static int payment_for(fg_db_t *db, const sepay_t *a, int64_t order_id, int64_t now, char *payment_id, size_t cap)
 {
-    fg_buf_t public_id = FG_BUF_INIT, status = FG_BUF_INIT;
+    fg_buf_t public_id = FG_BUF_INIT;
+    fg_payment_status_t status = FG_PAYMENT_PENDING;
     fg_stmt_t s;
     int rc = fg_stmt_init(&s, db, SQL_PENDING_QR);
     if (rc != 0)
         return rc;
     fg_stmt_int(&s, order_id);
     fg_stmt_out_text(&s, &public_id, NULL);
-    fg_stmt_out_text(&s, &status, NULL);
+    fg_stmt_out_enum(&s, &status, FG_PAYMENT_STATUS_COUNT);
     if ((rc = fg_stmt_exec(&s)) == 0 && (rc = fg_stmt_fetch(&s)) >= 0) {
         fg_stmt_done(&s);
         /* the row as locked: a concurrent transfer may have settled it */
-        if (rc == 1 && strcmp(status.data, "pending") == 0) {
+        if (rc == 1 && status == FG_PAYMENT_PENDING) {
             snprintf(payment_id, cap, "%s", public_id.data);
             rc = 0;
             goto Exit;
@@ -145,7 +147,6 @@ static int payment_for(fg_db_t *db, const sepay_t *a, int64_t order_id, int64_t 
     }
 Exit:
     fg_buf_free(&public_id);
-    fg_buf_free(&status);
     return rc;
 }
 

@@ -187,15 +187,15 @@ static void record_alone(fg_db_t *db, apply_t *a, const char *status)
  * payment as locked, with what this transaction wrote over it; the order as
  * updated, or NULL when nothing was applied to it): no reloads.  status and
  * provider_txn_id (empty = NULL) are the payment's new values. */
-static int post_events(fg_db_t *db, const char *base_url, const fg_payment_row_t *locked, const char *status,
+static int post_events(fg_db_t *db, const char *base_url, const fg_payment_row_t *locked, fg_payment_status_t status,
                        const char *provider_txn_id, int64_t received, int64_t applied, int64_t unapplied,
                        const fg_order_row_t *order, int64_t now)
 {
-    fg_payment_row_t p = *locked; /* borrows the locked row's buffers but these two */
+    fg_payment_row_t p = *locked; /* borrows the locked row's buffers but this one */
     fg_buf_t body = FG_BUF_INIT;
-    p.status = (fg_buf_t)FG_BUF_INIT;
+
     p.provider_txn_id = (fg_buf_t)FG_BUF_INIT;
-    fg_buf_puts(&p.status, status);
+    p.status = status;
     fg_buf_puts(&p.provider_txn_id, provider_txn_id);
     p.provider_txn_null = provider_txn_id[0] == '\0';
     if (received > 0) {
@@ -207,16 +207,15 @@ static int post_events(fg_db_t *db, const char *base_url, const fg_payment_row_t
     p.updated_at = now;
     fg_payment_json(&body, &p, NULL);
     int rc = fg_event_insert(db, (uint64_t)p.merchant_id,
-                             strcmp(status, "succeeded") == 0 ? "payment.succeeded" : "payment.failed", p.order_id,
+                             status == FG_PAYMENT_SUCCEEDED ? "payment.succeeded" : "payment.failed", p.order_id,
                              &body, now);
     if (rc == 0 && order != NULL) {
         fg_buf_reset(&body);
         fg_order_json(&body, order, p.merchant_public_id.data, base_url, now);
         rc = fg_event_insert(db, (uint64_t)p.merchant_id,
-                             strcmp(order->status.data, "paid") == 0 ? "order.paid" : "order.partially_paid",
+                             order->status == FG_ORDER_PAID ? "order.paid" : "order.partially_paid",
                              p.order_id, &body, now);
     }
-    fg_buf_free(&p.status);
     fg_buf_free(&p.provider_txn_id);
     fg_buf_free(&body);
     return rc;
@@ -245,7 +244,7 @@ static int apply_failure(fg_db_t *db, apply_t *a, const fg_payment_row_t *p, int
     /* The order's row is locked with the payment (apply_tx): every
      * transaction that writes an order's events holds it, so one order's
      * events commit in the order of their ids and reach webhooks in order. */
-    return post_events(db, a->call->cfg->public_base_url, p, "failed", a->n->provider_txn_id, 0, 0, 0, NULL, now);
+    return post_events(db, a->call->cfg->public_base_url, p, FG_PAYMENT_FAILED, a->n->provider_txn_id, 0, 0, 0, NULL, now);
 }
 
 /* Applies what the order (locked, as loaded) can take of received and
@@ -254,19 +253,19 @@ static int settle_order(fg_db_t *db, fg_order_row_t *order, int64_t received, in
                         int64_t *unapplied)
 {
     fg_stmt_t s;
-    const char *status = fg_order_effective_status(order->status.data, !order->expires_at_null, order->expires_at,
-                                                   now);
+    fg_order_status_t status = fg_order_effective_status(order->status, !order->expires_at_null, order->expires_at,
+                                                         now);
     fg_payment_split(status, (int)order->allow_partial, order->amount, order->amount_paid, received, applied,
                      unapplied);
     if (*applied == 0)
         return 0;
     int64_t paid = order->amount_paid + *applied; /* <= amount: no overflow */
-    const char *next = paid == order->amount ? "paid" : "partially_paid";
+    fg_order_status_t next = paid == order->amount ? FG_ORDER_PAID : FG_ORDER_PARTIALLY_PAID;
     int rc = fg_stmt_init(&s, db, SQL_ORDER_PAID);
     if (rc != 0)
         return rc;
     fg_stmt_int(&s, paid);
-    fg_stmt_cstr(&s, next);
+    fg_stmt_cstr(&s, fg_order_status_name(next));
     fg_stmt_int(&s, now);
     fg_stmt_int(&s, order->id);
     fg_stmt_int(&s, order->amount_paid);
@@ -275,8 +274,7 @@ static int settle_order(fg_db_t *db, fg_order_row_t *order, int64_t received, in
     if (fg_stmt_affected(&s) != 1)
         return FG_ERETRY; /* cannot happen under the row lock; re-run rather than guess */
     order->amount_paid = paid;
-    fg_buf_reset(&order->status);
-    fg_buf_puts(&order->status, next);
+    order->status = next;
     order->updated_at = now;
     return 0;
 }
@@ -309,7 +307,7 @@ static int apply_success(fg_db_t *db, apply_t *a, const fg_payment_row_t *p, fg_
 {
     int64_t applied = 0, unapplied = 0;
     fg_stmt_t s;
-    if (strcmp(p->status.data, "succeeded") == 0) {
+    if (p->status == FG_PAYMENT_SUCCEEDED) {
         if (a->n->provider_txn_id[0] == '\0' || p->provider_txn_null) {
             /* nothing tells this apart from a repeat of the transaction that settled it */
             a->reason = "payment already succeeded; no distinct provider transaction";
@@ -346,7 +344,7 @@ static int apply_success(fg_db_t *db, apply_t *a, const fg_payment_row_t *p, fg_
     fg_journal_add(&j, "liabilities:unapplied", 0, p->currency.data, -unapplied);
     if ((rc = fg_ledger_post(db, &j, now, NULL)) != 0)
         return rc;
-    return post_events(db, a->call->cfg->public_base_url, p, "succeeded", a->n->provider_txn_id, a->n->amount, applied,
+    return post_events(db, a->call->cfg->public_base_url, p, FG_PAYMENT_SUCCEEDED, a->n->provider_txn_id, a->n->amount, applied,
                        unapplied, applied > 0 ? order : NULL, now);
 }
 

@@ -13,7 +13,8 @@
 #include "vietqr/vietqr.h"
 
 static const char SQL_BY_CODE[] =
-    "SELECT o.merchant_ref, o.fee_type, o.amount, o.currency, o.amount_paid, o.status, o.expires_at, o.due_at, "
+    "SELECT o.merchant_ref, o.fee_type, o.amount, o.currency, o.amount_paid, " FG_ORDER_STATUS_SQL("o.status")
+    ", o.expires_at, o.due_at, "
     "o.description, o.payer_name, m.name FROM orders o JOIN merchants m ON m.id = o.merchant_id WHERE o.code = ?";
 
 void fg_html_escape(fg_buf_t *b, const char *s, size_t n)
@@ -68,12 +69,16 @@ const char fg_web_page_head[] =
     "dd{margin:0 0 .6rem 0}.status{display:inline-block;padding:.15rem .5rem;border-radius:.3rem;background:#e8eef5}"
     "</style></head><body>";
 
-static const char *status_vi(const char *status)
+static const char *status_vi(fg_order_status_t status)
 {
-    if (strcmp(status, "open") == 0) return "Chưa thanh toán (open)";
-    if (strcmp(status, "partially_paid") == 0) return "Đã thanh toán một phần (partially paid)";
-    if (strcmp(status, "paid") == 0) return "Đã thanh toán (paid)";
-    if (strcmp(status, "cancelled") == 0) return "Đã hủy (cancelled)";
+    switch (status) {
+    case FG_ORDER_OPEN: return "Chưa thanh toán (open)";
+    case FG_ORDER_PARTIALLY_PAID: return "Đã thanh toán một phần (partially paid)";
+    case FG_ORDER_PAID: return "Đã thanh toán (paid)";
+    case FG_ORDER_CANCELLED: return "Đã hủy (cancelled)";
+    case FG_ORDER_EXPIRED: break;
+    case FG_ORDER_STATUS_COUNT: break;
+    }
     return "Hết hạn (expired)";
 }
 
@@ -89,7 +94,8 @@ static void row(fg_buf_t *b, const char *label, const fg_buf_t *value)
 void fg_web_pay_page(fg_call_t *call, fg_db_t *db)
 {
     char code[FG_ORDER_CODE_LEN + 1], amount_text[48], paid_text[48];
-    fg_buf_t ref = FG_BUF_INIT, fee = FG_BUF_INIT, currency = FG_BUF_INIT, status = FG_BUF_INIT,
+    fg_order_status_t status = FG_ORDER_OPEN;
+    fg_buf_t ref = FG_BUF_INIT, fee = FG_BUF_INIT, currency = FG_BUF_INIT,
              description = FG_BUF_INIT, payer = FG_BUF_INIT, merchant = FG_BUF_INIT, page = FG_BUF_INIT;
     int64_t amount = 0, paid = 0, expires = 0, due = 0;
     int expires_null = 1, due_null = 1, rc = FG_ENOTFOUND;
@@ -104,7 +110,7 @@ void fg_web_pay_page(fg_call_t *call, fg_db_t *db)
         fg_stmt_out_int(&s, &amount, NULL);
         fg_stmt_out_text(&s, &currency, NULL);
         fg_stmt_out_int(&s, &paid, NULL);
-        fg_stmt_out_text(&s, &status, NULL);
+        fg_stmt_out_enum(&s, &status, FG_ORDER_STATUS_COUNT);
         fg_stmt_out_int(&s, &expires, &expires_null);
         fg_stmt_out_int(&s, &due, &due_null);
         fg_stmt_out_text(&s, &description, NULL);
@@ -129,7 +135,7 @@ void fg_web_pay_page(fg_call_t *call, fg_db_t *db)
         int exponent = cur != NULL ? cur->exponent : 0;
         fg_format_amount_vi(amount, exponent, amount_text, sizeof(amount_text));
         fg_format_amount_vi(paid, exponent, paid_text, sizeof(paid_text));
-        const char *shown = fg_order_effective_status(status.data, !expires_null, expires, fg_now_ms());
+        fg_order_status_t shown = fg_order_effective_status(status, !expires_null, expires, fg_now_ms());
         fg_buf_puts(&page, "<h1>");
         fg_html_escape(&page, merchant.data, merchant.len);
         fg_buf_printf(&page, "</h1><div class=\"amount\">%s %s</div><p><span class=\"status\">%s</span></p><dl>",
@@ -145,7 +151,7 @@ void fg_web_pay_page(fg_call_t *call, fg_db_t *db)
             fg_buf_printf(&page, "<dt>Hạn nộp / Due</dt><dd>%s</dd>", t);
         }
         fg_buf_puts(&page, "</dl>");
-        if ((strcmp(shown, "open") == 0 || strcmp(shown, "partially_paid") == 0) && strcmp(currency.data, "VND") == 0 &&
+        if (fg_order_accepts_payment(shown) && strcmp(currency.data, "VND") == 0 &&
             fg_vietqr_configured(call->cfg)) {
             /* a NAPAS 247 transfer: the QR carries the amount and the code as memo */
             char owed_text[48];
@@ -168,6 +174,6 @@ void fg_web_pay_page(fg_call_t *call, fg_db_t *db)
     }
     fg_buf_free(&call->response);
     call->response = page;
-    fg_buf_free(&ref), fg_buf_free(&fee), fg_buf_free(&currency), fg_buf_free(&status);
+    fg_buf_free(&ref), fg_buf_free(&fee), fg_buf_free(&currency);
     fg_buf_free(&description), fg_buf_free(&payer), fg_buf_free(&merchant);
 }

@@ -16,7 +16,7 @@
 #define QUIET_ZONE 4
 
 static const char SQL_OWED[] =
-    "SELECT amount, amount_paid, currency, status, expires_at FROM orders WHERE code = ?";
+    "SELECT amount, amount_paid, currency, " FG_ORDER_STATUS_SQL("status") ", expires_at FROM orders WHERE code = ?";
 
 static void text_answer(fg_call_t *call, int status, const char *text)
 {
@@ -47,7 +47,8 @@ void fg_web_qr_svg(fg_call_t *call, fg_db_t *db)
     char code[FG_ORDER_CODE_LEN + 1];
     int64_t amount = 0, paid = 0, expires = 0;
     int expires_null = 1, rc = FG_ENOTFOUND;
-    fg_buf_t currency = FG_BUF_INIT, status = FG_BUF_INIT, payload = FG_BUF_INIT;
+    fg_buf_t currency = FG_BUF_INIT, payload = FG_BUF_INIT;
+    fg_order_status_t status = FG_ORDER_OPEN;
     fg_stmt_t s;
     if (fg_order_code_normalize(call->params[0], call->param_lens[0], code, sizeof(code)) == 0 &&
         (rc = fg_stmt_init(&s, db, SQL_OWED)) == 0) {
@@ -55,7 +56,7 @@ void fg_web_qr_svg(fg_call_t *call, fg_db_t *db)
         fg_stmt_out_int(&s, &amount, NULL);
         fg_stmt_out_int(&s, &paid, NULL);
         fg_stmt_out_text(&s, &currency, NULL);
-        fg_stmt_out_text(&s, &status, NULL);
+        fg_stmt_out_enum(&s, &status, FG_ORDER_STATUS_COUNT);
         fg_stmt_out_int(&s, &expires, &expires_null);
         if ((rc = fg_stmt_exec(&s)) == 0) {
             rc = fg_stmt_fetch(&s);
@@ -72,8 +73,8 @@ void fg_web_qr_svg(fg_call_t *call, fg_db_t *db)
         text_answer(call, 503, "temporarily unavailable\n");
         goto Exit;
     }
-    const char *shown = fg_order_effective_status(status.data, !expires_null, expires, fg_now_ms());
-    if (strcmp(shown, "open") != 0 && strcmp(shown, "partially_paid") != 0) {
+    fg_order_status_t shown = fg_order_effective_status(status, !expires_null, expires, fg_now_ms());
+    if (!fg_order_accepts_payment(shown)) {
         text_answer(call, 410, "this bill cannot be paid any more\n");
         goto Exit;
     }
@@ -95,6 +96,5 @@ void fg_web_qr_svg(fg_call_t *call, fg_db_t *db)
     call->content_type = "image/svg+xml";
 Exit:
     fg_buf_free(&currency);
-    fg_buf_free(&status);
     fg_buf_free(&payload);
 }

@@ -11,10 +11,12 @@
 #include <string.h>
 #include "adapter.h"
 #include "core/money.h"
+#include "core/status.h"
 #include "core/text.h"
 
 static const char SQL_PAYMENT[] =
-    "SELECT p.status, p.amount, p.currency, o.code, m.name FROM payments p JOIN orders o ON o.id = p.order_id "
+    "SELECT " FG_PAYMENT_STATUS_SQL("p.status") ", p.amount, p.currency, o.code, m.name FROM payments p "
+    "JOIN orders o ON o.id = p.order_id "
     "JOIN merchants m ON m.id = p.merchant_id WHERE p.public_id = ? AND p.adapter = ?";
 
 static const char *header_of(void *ctx, const char *name) { return fg_call_header(ctx, name); }
@@ -34,13 +36,13 @@ static void page(fg_call_t *call, int status, const char *title, const char *tex
     call->content_type = "text/html; charset=utf-8";
 }
 
-static const char *status_text(const char *status)
+static const char *status_text(fg_payment_status_t status)
 {
-    if (strcmp(status, "succeeded") == 0)
+    if (status == FG_PAYMENT_SUCCEEDED)
         return "Thanh toán thành công (payment succeeded)";
-    if (strcmp(status, "failed") == 0)
+    if (status == FG_PAYMENT_FAILED)
         return "Thanh toán không thành công (payment failed)";
-    if (strcmp(status, "expired") == 0)
+    if (status == FG_PAYMENT_EXPIRED)
         return "Giao dịch đã hết hạn (payment expired)";
     return "Đang chờ xác nhận từ ngân hàng (waiting for the bank's confirmation; this page updates when you "
            "reload it)";
@@ -50,7 +52,8 @@ void fg_web_return_page(fg_call_t *call, fg_db_t *db)
 {
     char reason[200] = "", amount_text[48];
     fg_notification_t n;
-    fg_buf_t status = FG_BUF_INIT, currency = FG_BUF_INIT, code = FG_BUF_INIT, merchant = FG_BUF_INIT;
+    fg_payment_status_t status = FG_PAYMENT_PENDING;
+    fg_buf_t currency = FG_BUF_INIT, code = FG_BUF_INIT, merchant = FG_BUF_INIT;
     int64_t amount = 0;
     fg_stmt_t s;
     const fg_adapter_t *adapter = fg_adapter_find(call->params[0]);
@@ -69,7 +72,7 @@ void fg_web_return_page(fg_call_t *call, fg_db_t *db)
     if ((rc = fg_stmt_init(&s, db, SQL_PAYMENT)) == 0) {
         fg_stmt_cstr(&s, n.payment_id);
         fg_stmt_cstr(&s, adapter->name);
-        fg_stmt_out_text(&s, &status, NULL);
+        fg_stmt_out_enum(&s, &status, FG_PAYMENT_STATUS_COUNT);
         fg_stmt_out_int(&s, &amount, NULL);
         fg_stmt_out_text(&s, &currency, NULL);
         fg_stmt_out_text(&s, &code, NULL);
@@ -94,8 +97,8 @@ void fg_web_return_page(fg_call_t *call, fg_db_t *db)
         fg_html_escape(&b, merchant.data, merchant.len);
         fg_buf_printf(&b, "</h1><div class=\"amount\">%s %s</div><p><span class=\"status\" id=\"status\" "
                           "data-status=\"%s\">",
-                      amount_text, currency.data, status.data);
-        fg_html_escape(&b, status_text(status.data), strlen(status_text(status.data)));
+                      amount_text, currency.data, fg_payment_status_name(status));
+        fg_html_escape(&b, status_text(status), strlen(status_text(status)));
         fg_buf_printf(&b, "</span></p><dl><dt>Mã giao dịch / Payment</dt><dd><code>%s</code></dd>"
                           "<dt>Mã thanh toán / Payment code</dt><dd><a href=\"/pay/%s\"><code>%s</code></a></dd>"
                           "</dl></body></html>",
@@ -105,7 +108,6 @@ void fg_web_return_page(fg_call_t *call, fg_db_t *db)
         call->status = 200;
         call->content_type = "text/html; charset=utf-8";
     }
-    fg_buf_free(&status);
     fg_buf_free(&currency);
     fg_buf_free(&code);
     fg_buf_free(&merchant);

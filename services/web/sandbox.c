@@ -18,17 +18,18 @@
 #include "payments/payments.h"
 
 static const char SQL_PAYMENT[] =
-    "SELECT p.amount, p.currency, p.status, p.adapter, o.code, m.name FROM payments p "
+    "SELECT p.amount, p.currency, " FG_PAYMENT_STATUS_SQL("p.status") ", p.adapter, o.code, m.name FROM payments p "
     "JOIN orders o ON o.id = p.order_id JOIN merchants m ON m.id = p.merchant_id WHERE p.public_id = ?";
 
 typedef struct {
     int64_t amount;
-    fg_buf_t currency, status, adapter, code, merchant;
+    fg_payment_status_t status;
+    fg_buf_t currency, adapter, code, merchant;
 } sandbox_payment_t;
 
 static void payment_free(sandbox_payment_t *p)
 {
-    fg_buf_free(&p->currency), fg_buf_free(&p->status), fg_buf_free(&p->adapter);
+    fg_buf_free(&p->currency), fg_buf_free(&p->adapter);
     fg_buf_free(&p->code), fg_buf_free(&p->merchant);
 }
 
@@ -43,7 +44,7 @@ static int payment_load(fg_db_t *db, const char *public_id, sandbox_payment_t *p
     fg_stmt_cstr(&s, public_id);
     fg_stmt_out_int(&s, &p->amount, NULL);
     fg_stmt_out_text(&s, &p->currency, NULL);
-    fg_stmt_out_text(&s, &p->status, NULL);
+    fg_stmt_out_enum(&s, &p->status, FG_PAYMENT_STATUS_COUNT);
     fg_stmt_out_text(&s, &p->adapter, NULL);
     fg_stmt_out_text(&s, &p->code, NULL);
     fg_stmt_out_text(&s, &p->merchant, NULL);
@@ -60,12 +61,16 @@ static int payment_load(fg_db_t *db, const char *public_id, sandbox_payment_t *p
     return rc < 0 ? rc : FG_ENOTFOUND;
 }
 
-static const char *status_vi(const char *status)
+static const char *status_vi(fg_payment_status_t status)
 {
-    if (strcmp(status, "pending") == 0) return "Đang chờ thanh toán (pending)";
-    if (strcmp(status, "succeeded") == 0) return "Thanh toán thành công (succeeded)";
-    if (strcmp(status, "failed") == 0) return "Thanh toán không thành công (failed)";
-    return status;
+    switch (status) {
+    case FG_PAYMENT_PENDING: return "Đang chờ thanh toán (pending)";
+    case FG_PAYMENT_SUCCEEDED: return "Thanh toán thành công (succeeded)";
+    case FG_PAYMENT_FAILED: return "Thanh toán không thành công (failed)";
+    case FG_PAYMENT_EXPIRED: break;
+    case FG_PAYMENT_STATUS_COUNT: break;
+    }
+    return fg_payment_status_name(status);
 }
 
 /* Renders the page for the payment named in the path; note (may be NULL) is
@@ -93,8 +98,8 @@ static void render(fg_call_t *call, fg_db_t *db, const char *note)
         fg_buf_puts(&page, "<h1>");
         fg_html_escape(&page, p.merchant.data, p.merchant.len);
         fg_buf_printf(&page, "</h1><div class=\"amount\">%s %s</div><p><span class=\"status\">%s</span></p>", amount,
-                      p.currency.data, status_vi(p.status.data));
-        if (strcmp(p.status.data, "pending") == 0) {
+                      p.currency.data, status_vi(p.status));
+        if (p.status == FG_PAYMENT_PENDING) {
             fg_buf_puts(&page, "<form method=\"post\"><button name=\"decision\" value=\"approve\">Thanh toán / "
                                "Approve</button> <button name=\"decision\" value=\"decline\">Từ chối / "
                                "Decline</button></form>");
@@ -144,7 +149,7 @@ void fg_web_sandbox_decide(fg_call_t *call, fg_db_t *db)
     }
     sandbox_payment_t p;
     int rc = payment_load(db, call->params[0], &p);
-    if (rc != 0 || strcmp(p.status.data, "pending") != 0) {
+    if (rc != 0 || p.status != FG_PAYMENT_PENDING) {
         if (rc == 0)
             payment_free(&p);
         render(call, db, rc == 0 ? "Giao dịch đã kết thúc / This payment is already settled" : NULL);

@@ -466,8 +466,8 @@ void fg_webhook_endpoints_deliveries(fg_call_t *call, fg_db_t *db)
     cursor = page.cursor;
     if (status != NULL && status_len == 0)
         status = NULL;
-    if (status != NULL && strcmp(status, "pending") != 0 && strcmp(status, "delivered") != 0 &&
-        strcmp(status, "failed") != 0) {
+    fg_delivery_status_t wanted;
+    if (status != NULL && fg_delivery_status_parse(status, status_len, &wanted) != 0) {
         fg_call_error(call, 400, "invalid_request", "invalid_status", "status must be pending, delivered or failed",
                       "status");
         return;

@@ -140,7 +140,7 @@ void fg_delivery_row_init(fg_delivery_row_t *r) { memset(r, 0, sizeof(*r)); }
 void fg_delivery_row_free(fg_delivery_row_t *r)
 {
     fg_buf_t *texts[] = {&r->public_id, &r->endpoint_public_id, &r->event_public_id,  &r->event_type,
-                         &r->status,    &r->last_error,         &r->last_response_body};
+                         &r->last_error, &r->last_response_body};
     for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
         fg_buf_free(texts[i]);
 }
@@ -152,7 +152,7 @@ void fg_delivery_row_bind(fg_stmt_t *s, fg_delivery_row_t *r)
     fg_stmt_out_text(s, &r->endpoint_public_id, NULL);
     fg_stmt_out_text(s, &r->event_public_id, NULL);
     fg_stmt_out_text(s, &r->event_type, NULL);
-    fg_stmt_out_text(s, &r->status, NULL);
+    fg_stmt_out_enum(s, &r->status, FG_DELIVERY_STATUS_COUNT);
     fg_stmt_out_text(s, &r->last_error, &r->last_error_null);
     fg_stmt_out_text(s, &r->last_response_body, &r->body_null);
     fg_stmt_out_int(s, &r->redelivery, NULL);
@@ -185,14 +185,14 @@ void fg_webhook_json_bytes(fg_buf_t *b, const char *s, size_t n)
 
 void fg_delivery_json(fg_buf_t *b, const fg_delivery_row_t *r)
 {
-    int finished = strcmp(r->status.data, "pending") != 0;
+    int finished = r->status != FG_DELIVERY_PENDING;
     fg_buf_putc(b, '{');
     fg_json_kv_str(b, 0, "id", r->public_id.data);
     fg_json_kv_str(b, 1, "object", "webhook_delivery");
     fg_json_kv_str(b, 1, "endpoint_id", r->endpoint_public_id.data);
     fg_json_kv_str(b, 1, "event_id", r->event_public_id.data);
     fg_json_kv_str(b, 1, "event_type", r->event_type.data);
-    fg_json_kv_str(b, 1, "status", r->status.data);
+    fg_json_kv_str(b, 1, "status", fg_delivery_status_name(r->status));
     fg_json_kv_int(b, 1, "attempts", r->attempts);
     fg_json_kv_int(b, 1, "redelivery", r->redelivery);
     kv_time(b, "last_attempt_at", r->last_attempt_null, r->last_attempt_at);

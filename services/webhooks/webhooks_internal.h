@@ -5,6 +5,7 @@
 #ifndef FG_WEBHOOKS_WEBHOOKS_INTERNAL_H
 #define FG_WEBHOOKS_WEBHOOKS_INTERNAL_H
 
+#include "core/status.h"
 #include "webhooks/webhooks.h"
 
 /* List pages (DESIGN §4). */
@@ -42,7 +43,8 @@ int fg_endpoint_park_deliveries(fg_db_t *db, int64_t endpoint_id, int park, int6
 /* A delivery as the API shows it. */
 typedef struct {
     int64_t id;
-    fg_buf_t public_id, endpoint_public_id, event_public_id, event_type, status, last_error, last_response_body;
+    fg_buf_t public_id, endpoint_public_id, event_public_id, event_type, last_error, last_response_body;
+    fg_delivery_status_t status;
     int64_t redelivery, attempts, next_attempt_at, last_attempt_at, last_status_code, created_at, completed_at;
     int next_attempt_null, last_attempt_null, last_status_null, last_error_null, body_null, completed_null;
 } fg_delivery_row_t;
@@ -56,7 +58,8 @@ void fg_delivery_json(fg_buf_t *b, const fg_delivery_row_t *r);
 /* The SELECT list matching fg_delivery_row_bind, over deliveries d, their
  * endpoint w and their event e. */
 #define FG_DELIVERY_COLUMNS                                                                                           \
-    "d.id, d.public_id, w.public_id, e.public_id, e.type, d.status, d.last_error, d.last_response_body, "            \
+    "d.id, d.public_id, w.public_id, e.public_id, e.type, " FG_DELIVERY_STATUS_SQL("d.status") ", d.last_error, "     \
+    "d.last_response_body, "                                                                                        \
     "d.redelivery, d.attempts, d.next_attempt_at, d.last_attempt_at, d.last_status_code, d.created_at, "             \
     "d.completed_at"
 

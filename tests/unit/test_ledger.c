@@ -2,6 +2,7 @@
  * test_ledger.c - journal balance rules and the payment/refund splits.
  */
 #include <check.h>
+#include <string.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include "ledger/ledger.h"
@@ -65,30 +66,39 @@ START_TEST(multi_currency_balanced)
 }
 END_TEST
 
+/* fg_payment_split by the order status's name. */
+static void split_named(const char *effective, int allow_partial, int64_t amount, int64_t amount_paid,
+                        int64_t received, int64_t *applied, int64_t *unapplied)
+{
+    fg_order_status_t status;
+    ck_assert_int_eq(fg_order_status_parse(effective, strlen(effective), &status), 0);
+    fg_payment_split(status, allow_partial, amount, amount_paid, received, applied, unapplied);
+}
+
 START_TEST(payment_split_rules)
 {
     int64_t applied, unapplied;
-    fg_payment_split("open", 0, 100, 0, 100, &applied, &unapplied); /* exact */
+    split_named("open", 0, 100, 0, 100, &applied, &unapplied); /* exact */
     ck_assert_int_eq(applied, 100);
     ck_assert_int_eq(unapplied, 0);
-    fg_payment_split("open", 0, 100, 0, 130, &applied, &unapplied); /* overpaid: excess unapplied */
+    split_named("open", 0, 100, 0, 130, &applied, &unapplied); /* overpaid: excess unapplied */
     ck_assert_int_eq(applied, 100);
     ck_assert_int_eq(unapplied, 30);
-    fg_payment_split("open", 0, 100, 0, 60, &applied, &unapplied); /* partial not allowed */
+    split_named("open", 0, 100, 0, 60, &applied, &unapplied); /* partial not allowed */
     ck_assert_int_eq(applied, 0);
     ck_assert_int_eq(unapplied, 60);
-    fg_payment_split("open", 1, 100, 0, 60, &applied, &unapplied); /* partial allowed */
+    split_named("open", 1, 100, 0, 60, &applied, &unapplied); /* partial allowed */
     ck_assert_int_eq(applied, 60);
     ck_assert_int_eq(unapplied, 0);
-    fg_payment_split("partially_paid", 1, 100, 60, 40, &applied, &unapplied); /* completes */
+    split_named("partially_paid", 1, 100, 60, 40, &applied, &unapplied); /* completes */
     ck_assert_int_eq(applied, 40);
     ck_assert_int_eq(unapplied, 0);
-    fg_payment_split("partially_paid", 1, 100, 60, 50, &applied, &unapplied);
+    split_named("partially_paid", 1, 100, 60, 50, &applied, &unapplied);
     ck_assert_int_eq(applied, 40);
     ck_assert_int_eq(unapplied, 10);
     const char *closed[] = {"expired", "cancelled", "paid"};
     for (int i = 0; i < 3; i++) {
-        fg_payment_split(closed[i], 1, 100, 0, 100, &applied, &unapplied);
+        split_named(closed[i], 1, 100, 0, 100, &applied, &unapplied);
         ck_assert_int_eq(applied, 0);
         ck_assert_int_eq(unapplied, 100);
     }

@@ -212,13 +212,68 @@ START_TEST(fingerprint_covers_method_path_and_body)
 }
 END_TEST
 
+/* fg_order_effective_status by the statuses' names. */
+static const char *effective_named(const char *stored, int has_expiry, int64_t expires_at, int64_t now_ms)
+{
+    fg_order_status_t status;
+    ck_assert_int_eq(fg_order_status_parse(stored, strlen(stored), &status), 0);
+    return fg_order_status_name(fg_order_effective_status(status, has_expiry, expires_at, now_ms));
+}
+
 START_TEST(effective_status)
 {
-    ck_assert_str_eq(fg_order_effective_status("open", 1, NOW_MS, NOW_MS), "expired");
-    ck_assert_str_eq(fg_order_effective_status("open", 1, NOW_MS + 1, NOW_MS), "open");
-    ck_assert_str_eq(fg_order_effective_status("partially_paid", 1, NOW_MS - 1, NOW_MS), "expired");
-    ck_assert_str_eq(fg_order_effective_status("paid", 1, NOW_MS - 1, NOW_MS), "paid");
-    ck_assert_str_eq(fg_order_effective_status("open", 0, 0, NOW_MS), "open");
+    ck_assert_str_eq(effective_named("open", 1, NOW_MS, NOW_MS), "expired");
+    ck_assert_str_eq(effective_named("open", 1, NOW_MS + 1, NOW_MS), "open");
+    ck_assert_str_eq(effective_named("partially_paid", 1, NOW_MS - 1, NOW_MS), "expired");
+    ck_assert_str_eq(effective_named("paid", 1, NOW_MS - 1, NOW_MS), "paid");
+    ck_assert_str_eq(effective_named("open", 0, 0, NOW_MS), "open");
+}
+END_TEST
+
+START_TEST(payable_amount_and_acceptance)
+{
+    int64_t out = -1;
+    ck_assert_int_eq(fg_order_payable_amount(100, 0, 0, 0, &out), 0); /* everything owed */
+    ck_assert_int_eq(out, 100);
+    ck_assert_int_eq(fg_order_payable_amount(100, 40, 1, 0, &out), 0);
+    ck_assert_int_eq(out, 60);
+    ck_assert_int_eq(fg_order_payable_amount(100, 40, 1, 25, &out), 0); /* a part, allowed */
+    ck_assert_int_eq(out, 25);
+    ck_assert_int_eq(fg_order_payable_amount(100, 40, 0, 60, &out), 0); /* exactly what is owed */
+    ck_assert_int_eq(out, 60);
+    out = -1;
+    ck_assert_int_eq(fg_order_payable_amount(100, 40, 0, 25, &out), FG_ERANGE); /* a part, not allowed */
+    ck_assert_int_eq(fg_order_payable_amount(100, 40, 1, 61, &out), FG_ERANGE); /* more than owed */
+    ck_assert_int_eq(out, -1);
+    ck_assert(fg_order_accepts_payment(FG_ORDER_OPEN));
+    ck_assert(fg_order_accepts_payment(FG_ORDER_PARTIALLY_PAID));
+    ck_assert(!fg_order_accepts_payment(FG_ORDER_PAID));
+    ck_assert(!fg_order_accepts_payment(FG_ORDER_CANCELLED));
+    ck_assert(!fg_order_accepts_payment(FG_ORDER_EXPIRED));
+}
+END_TEST
+
+START_TEST(status_names_round_trip)
+{
+    static const char *const ORDER[] = {"open", "partially_paid", "paid", "cancelled", "expired"};
+    for (int i = 0; i < FG_ORDER_STATUS_COUNT; i++) {
+        fg_order_status_t s;
+        ck_assert_str_eq(fg_order_status_name((fg_order_status_t)i), ORDER[i]);
+        ck_assert_int_eq(fg_order_status_parse(ORDER[i], strlen(ORDER[i]), &s), 0);
+        ck_assert_int_eq(s, i);
+    }
+    fg_payment_status_t p;
+    fg_refund_status_t r;
+    fg_delivery_status_t d;
+    ck_assert_int_eq(fg_payment_status_parse("expired", 7, &p), 0);
+    ck_assert_int_eq(p, FG_PAYMENT_EXPIRED);
+    ck_assert_int_eq(fg_refund_status_parse("expired", 7, &r), -1); /* refunds never expire */
+    ck_assert_int_eq(fg_delivery_status_parse("delivered", 9, &d), 0);
+    ck_assert_int_eq(d, FG_DELIVERY_DELIVERED);
+    ck_assert_int_eq(fg_order_status_parse("open ", 5, (fg_order_status_t *)&p), -1);
+    ck_assert_int_eq(fg_order_status_parse("ope", 3, (fg_order_status_t *)&p), -1);
+    ck_assert_str_eq(FG_ORDER_STATUS_SQL("o.status"),
+                     "(FIELD(o.status, 'open', 'partially_paid', 'paid', 'cancelled', 'expired') - 1)");
 }
 END_TEST
 
@@ -236,6 +291,8 @@ static Suite *orders_suite(void)
     tcase_add_test(tc, transport_checks);
     tcase_add_test(tc, fingerprint_covers_method_path_and_body);
     tcase_add_test(tc, effective_status);
+    tcase_add_test(tc, payable_amount_and_acceptance);
+    tcase_add_test(tc, status_names_round_trip);
     suite_add_tcase(s, tc);
     return s;
 }
