@@ -42,8 +42,10 @@ typedef struct {
     size_t query_len;
     const char *body;
     size_t body_len;
-    const char *(*header)(void *ctx, const char *name); /* lower-case name; NULL if absent */
+    const char *(*header)(void *ctx, const char *name); /* lower-case name; NULL if absent; may be NULL */
     void *header_ctx;
+    const char *headers; /* every header as "name: value\n", as the inbox records them; may be NULL */
+    size_t headers_len;
 } fg_inbound_t;
 
 typedef enum { FG_NOTIFY_SUCCEEDED, FG_NOTIFY_FAILED, FG_NOTIFY_PENDING } fg_notify_status_t;

@@ -193,3 +193,13 @@ int fg_call_page(fg_call_t *call, fg_page_t *page)
     }
     return -1;
 }
+
+static const char *call_header(void *ctx, const char *name) { return fg_call_header(ctx, name); }
+
+fg_inbound_t fg_call_inbound(fg_call_t *call)
+{
+    fg_inbound_t in = {call->method,  call->query_raw, call->query_raw != NULL ? strlen(call->query_raw) : 0,
+                       call->body,    call->body_len,  call_header,
+                       call,          call->headers.data, call->headers.len};
+    return in;
+}

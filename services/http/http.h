@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "adapter.h"
 #include "core/buf.h"
 #include "core/config.h"
 #include "core/crypto.h"
@@ -116,6 +117,10 @@ void fg_call_error(fg_call_t *call, int status, const char *type, const char *co
 
 /** Sets a JSON response, taking the contents of body (which is left empty). */
 void fg_call_json(fg_call_t *call, int status, fg_buf_t *body);
+
+/** The request as an inbound notification (adapter.h): method, raw query,
+ *  body and headers, borrowed from the call (valid while it lives). */
+fg_inbound_t fg_call_inbound(fg_call_t *call);
 
 /** Reads ?limit= and ?cursor= (core/page.h).  0, or -1 after answering 400
  *  invalid_limit / invalid_cursor. */

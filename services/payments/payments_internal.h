@@ -35,26 +35,28 @@ void fg_payment_json(fg_buf_t *b, const fg_payment_row_t *p, const char *extra);
  *  values of credential headers (authorization, proxy-authorization, cookie,
  *  x-api-key) are replaced by "***", an authorization's scheme word kept
  *  ("Apikey ***").  Appends to out. */
-void fg_inbox_headers(const fg_buf_t *headers, fg_buf_t *out);
+void fg_inbox_headers(const char *headers, size_t len, fg_buf_t *out);
 
 /** Inserts (or, in a deferring transaction, queues) a webhook_inbox row for
- *  the request in call: status and reason as given, the response the
- *  adapter gives for outcome.  *id (may be NULL) as fg_db_insert. */
-int fg_inbox_insert(fg_db_t *db, const fg_call_t *call, const fg_adapter_t *adapter, fg_ack_t outcome,
+ *  the notification as received (in): status and reason as given, the
+ *  response the adapter gives for outcome.  *id (may be NULL) as
+ *  fg_db_insert. */
+int fg_inbox_insert(fg_db_t *db, const fg_inbound_t *in, const fg_adapter_t *adapter, fg_ack_t outcome,
                     const char *event_id, const char *status, const char *reason, int64_t *id) FG_MUST_USE;
 
 /**
  * Inside the caller's transaction: records a verified notification in
- * webhook_inbox under (adapter, event id) and applies it once, exactly as
- * the inbound pipeline does (webhook.c).  call supplies the raw request to
- * record and the configuration; for a provider query's answer it is a
- * synthetic call whose body is the answer.  Returns 0 (commit: applied,
- * or recorded with no effect and *outcome FG_ACK_DUPLICATE), 1 (not
- * applicable, e.g. no such payment: roll back; *outcome and *reason say why),
- * FG_ECONFLICT (a duplicate: roll back) or an FG_E* database code.
+ * webhook_inbox under (adapter, event id) and applies it once.  Every door
+ * money comes through uses this one function: the webhook route, the SePay
+ * bank feed, and the status-query job (whose in is the provider's answer).
+ * in is the notification as received (recorded raw); cfg supplies the pay
+ * links of the events.  Returns 0 (commit: applied, or recorded with no
+ * effect and *outcome FG_ACK_DUPLICATE), 1 (not applicable, e.g. no such
+ * payment: roll back; *outcome and *reason say why), FG_ECONFLICT (a
+ * duplicate: roll back) or an FG_E* database code.
  */
-int fg_webhook_apply_one(fg_db_t *db, fg_call_t *call, const fg_adapter_t *adapter, const fg_notification_t *n,
-                         fg_ack_t *outcome, const char **reason) FG_MUST_USE;
+int fg_webhook_apply_one(fg_db_t *db, const fg_config_t *cfg, const fg_inbound_t *in, const fg_adapter_t *adapter,
+                         const fg_notification_t *n, fg_ack_t *outcome, const char **reason) FG_MUST_USE;
 
 /** The reversing journal of a refund the provider made: Dr the merchant's
  *  share (and unapplied's), Cr clearing (fg_refund_split); *from_merchant

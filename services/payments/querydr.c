@@ -133,7 +133,8 @@ static int later_tx(fg_db_t *db, void *arg)
 }
 
 typedef struct {
-    fg_call_t *call;
+    const fg_config_t *cfg;
+    const fg_inbound_t *in;
     const fg_adapter_t *adapter;
     const fg_notification_t *n;
     fg_ack_t outcome;
@@ -143,29 +144,22 @@ typedef struct {
 static int apply_tx(fg_db_t *db, void *arg)
 {
     apply_arg_t *a = arg;
-    return fg_webhook_apply_one(db, a->call, a->adapter, a->n, &a->outcome, &a->reason);
+    return fg_webhook_apply_one(db, a->cfg, a->in, a->adapter, a->n, &a->outcome, &a->reason);
 }
 
-/* Applies a final answer as the pipeline applies an IPN, recording the
- * provider's answer as the request. */
+/* Applies a final answer through the one apply function of every
+ * notification, the provider's answer recorded as what was received. */
 static int apply_answer(fg_db_t *db, const fg_config_t *cfg, const fg_adapter_t *adapter, const fg_notification_t *n,
                         fg_buf_t *answer)
 {
-    fg_call_t *call = fg_calloc(1, sizeof(*call));
-    call->cfg = cfg;
-    call->method = (char *)"POST";
-    call->body = answer->data;
-    call->body_len = answer->len;
-    apply_arg_t a = {call, adapter, n, FG_ACK_APPLIED, NULL};
+    fg_inbound_t in = {.method = "POST", .body = answer->data != NULL ? answer->data : "", .body_len = answer->len};
+    apply_arg_t a = {cfg, &in, adapter, n, FG_ACK_APPLIED, NULL};
     int rc = fg_db_tx(db, apply_tx, &a);
     if (rc == FG_ECONFLICT)
         rc = 0; /* the notification arrived meanwhile: applied once, by it */
     else if (rc == 1)
         fprintf(stderr, "{\"level\":\"warn\",\"msg\":\"query answer not applicable\",\"payment\":\"%s\","
                         "\"reason\":\"%s\"}\n", n->payment_id, a.reason != NULL ? a.reason : "");
-    fg_buf_free(&call->response);
-    fg_buf_free(&call->header_scratch);
-    free(call);
     return rc < 0 ? rc : 0;
 }
 

@@ -47,7 +47,8 @@ static const char SQL_PAYMENT_INSERT[] =
     "updated_at) SELECT ?, id, merchant_id, 'vietqr', ?, currency, 'pending', ?, ? FROM orders WHERE id = ?";
 
 typedef struct {
-    fg_call_t *call;
+    const fg_config_t *cfg;
+    const fg_inbound_t *in; /* the transfer as received */
     const fg_sepay_transfer_t *t;
     char event_id[FG_PROVIDER_EVENT_MAX + 1];
     fg_ack_t outcome;
@@ -58,7 +59,7 @@ typedef struct {
 static int record(fg_db_t *db, sepay_t *a, const char *event_id)
 {
     /* never the Apikey itself: fg_inbox_headers masks it */
-    return fg_inbox_insert(db, a->call, &fg_adapter_vietqr, a->outcome, event_id, a->inbox_status, a->reason, NULL);
+    return fg_inbox_insert(db, a->in, &fg_adapter_vietqr, a->outcome, event_id, a->inbox_status, a->reason, NULL);
 }
 
 static int record_tx(fg_db_t *db, void *arg) { return record(db, arg, NULL); }
@@ -223,7 +224,7 @@ static int transfer_tx(fg_db_t *db, void *arg)
     n.status = FG_NOTIFY_SUCCEEDED;
     n.amount = a->t->amount;
     const char *reason = NULL;
-    rc = fg_webhook_apply_one(db, a->call, &fg_adapter_vietqr, &n, &a->outcome, &reason);
+    rc = fg_webhook_apply_one(db, a->cfg, a->in, &fg_adapter_vietqr, &n, &a->outcome, &reason);
     a->reason = reason;
     return rc;
 }
@@ -245,7 +246,8 @@ void fg_sepay_webhook(fg_call_t *call, fg_db_t *db)
 {
     fg_sepay_transfer_t t;
     char reason[200] = "";
-    sepay_t a = {.call = call, .t = &t};
+    fg_inbound_t in = fg_call_inbound(call);
+    sepay_t a = {.cfg = call->cfg, .in = &in, .t = &t};
     if (!fg_sepay_authorized(call->cfg->sepay_api_key, fg_call_header(call, "authorization"))) {
         a.outcome = FG_ACK_FORGED;
         a.reason = "Authorization is not Apikey <sepay.api_key>";

@@ -41,7 +41,8 @@ static const char SQL_ORDER_PAID[] =
     "UPDATE orders SET amount_paid = ?, status = ?, updated_at = ? WHERE id = ? AND amount_paid = ?";
 
 typedef struct {
-    fg_call_t *call;
+    const fg_config_t *cfg;
+    const fg_inbound_t *in; /* the notification as received */
     const fg_adapter_t *adapter;
     const fg_notification_t *n;
     fg_ack_t outcome;
@@ -52,7 +53,6 @@ typedef struct {
     char reason_text[200];
 } apply_t;
 
-static const char *header_of(void *ctx, const char *name) { return fg_call_header(ctx, name); }
 
 /* Headers whose values are credentials; an authorization's first word is its scheme. */
 static const struct {
@@ -60,9 +60,9 @@ static const struct {
     int scheme;
 } SECRET_HEADERS[] = {{"authorization", 1}, {"proxy-authorization", 1}, {"cookie", 0}, {"x-api-key", 0}};
 
-void fg_inbox_headers(const fg_buf_t *headers, fg_buf_t *out)
+void fg_inbox_headers(const char *headers, size_t len, fg_buf_t *out)
 {
-    const char *at = headers->data, *end = headers->data != NULL ? headers->data + headers->len : NULL;
+    const char *at = headers, *end = headers != NULL ? headers + len : NULL;
     while (at != NULL && at < end) {
         const char *nl = memchr(at, '\n', (size_t)(end - at));
         const char *stop = nl != NULL ? nl : end;
@@ -97,34 +97,34 @@ void fg_inbox_headers(const fg_buf_t *headers, fg_buf_t *out)
 
 /* What a payment keeps as provider_payload: the body, or the query of a GET
  * notification (VNPay's IPN). */
-static void payload(const fg_call_t *call, const char **data, size_t *len)
+static void payload(const fg_inbound_t *in, const char **data, size_t *len)
 {
-    if (call->body != NULL && call->body_len > 0) {
-        *data = call->body;
-        *len = call->body_len;
+    if (in->body != NULL && in->body_len > 0) {
+        *data = in->body;
+        *len = in->body_len;
     } else {
-        *data = call->query_raw != NULL ? call->query_raw : "";
-        *len = strlen(*data);
+        *data = in->query != NULL ? in->query : "";
+        *len = in->query != NULL ? in->query_len : 0;
     }
 }
 
-int fg_inbox_insert(fg_db_t *db, const fg_call_t *call, const fg_adapter_t *adapter, fg_ack_t outcome,
+int fg_inbox_insert(fg_db_t *db, const fg_inbound_t *in, const fg_adapter_t *adapter, fg_ack_t outcome,
                     const char *event_id, const char *status, const char *reason, int64_t *id)
 {
     int http_status;
     fg_buf_t ack = FG_BUF_INIT, headers = FG_BUF_INIT;
     const char *type;
     adapter->ack(outcome, &http_status, &ack, &type);
-    fg_inbox_headers(&call->headers, &headers);
+    fg_inbox_headers(in->headers, in->headers_len, &headers);
     fg_db_value_t v[] = {
         fg_db_cstr(adapter->name),
         fg_db_cstr(event_id),
         fg_db_cstr(status),
         fg_db_cstr(reason),
-        fg_db_cstr(call->method),
-        fg_db_cstr(call->query_raw),
+        fg_db_cstr(in->method),
+        in->query != NULL ? FG_DB_STR(in->query, in->query_len) : FG_DB_NULLV,
         FG_DB_STR(headers.data != NULL ? headers.data : "", headers.len),
-        FG_DB_BLOB(call->body != NULL ? call->body : "", call->body_len < INBOX_BODY_MAX ? call->body_len : INBOX_BODY_MAX),
+        FG_DB_BLOB(in->body != NULL ? in->body : "", in->body_len < INBOX_BODY_MAX ? in->body_len : INBOX_BODY_MAX),
         FG_DB_INT(http_status),
         FG_DB_STR(ack.data != NULL ? ack.data : "", ack.len),
         FG_DB_INT(fg_now_ms()),
@@ -141,7 +141,7 @@ int fg_inbox_insert(fg_db_t *db, const fg_call_t *call, const fg_adapter_t *adap
 static int record_outcome(fg_db_t *db, apply_t *a)
 {
     if (fg_db_deferring(db))
-        return fg_inbox_insert(db, a->call, a->adapter, a->outcome, a->n->event_id, a->inbox_status, a->reason, NULL);
+        return fg_inbox_insert(db, a->in, a->adapter, a->outcome, a->n->event_id, a->inbox_status, a->reason, NULL);
     if (a->outcome == FG_ACK_APPLIED && strcmp(a->inbox_status, "applied") == 0 && a->reason == NULL)
         return 0; /* as inserted */
     int http_status;
@@ -170,7 +170,7 @@ typedef struct {
 static int record_tx(fg_db_t *db, void *arg)
 {
     record_arg_t *r = arg;
-    return fg_inbox_insert(db, r->a->call, r->a->adapter, r->a->outcome, NULL, r->status, r->a->reason, NULL);
+    return fg_inbox_insert(db, r->a->in, r->a->adapter, r->a->outcome, NULL, r->status, r->a->reason, NULL);
 }
 
 /* Records a notification that has no effect, in its own transaction. */
@@ -231,7 +231,7 @@ static int apply_failure(fg_db_t *db, apply_t *a, const fg_payment_row_t *p, int
     fg_stmt_cstr(&s, a->n->provider_txn_id[0] != '\0' ? a->n->provider_txn_id : NULL);
     const char *raw;
     size_t raw_len;
-    payload(a->call, &raw, &raw_len);
+    payload(a->in, &raw, &raw_len);
     fg_stmt_str(&s, raw, raw_len);
     fg_stmt_int(&s, now);
     fg_stmt_int(&s, p->id);
@@ -244,7 +244,7 @@ static int apply_failure(fg_db_t *db, apply_t *a, const fg_payment_row_t *p, int
     /* The order's row is locked with the payment (apply_tx): every
      * transaction that writes an order's events holds it, so one order's
      * events commit in the order of their ids and reach webhooks in order. */
-    return post_events(db, a->call->cfg->public_base_url, p, FG_PAYMENT_FAILED, a->n->provider_txn_id, 0, 0, 0, NULL, now);
+    return post_events(db, a->cfg->public_base_url, p, FG_PAYMENT_FAILED, a->n->provider_txn_id, 0, 0, 0, NULL, now);
 }
 
 /* Applies what the order (locked, as loaded) can take of received and
@@ -329,7 +329,7 @@ static int apply_success(fg_db_t *db, apply_t *a, const fg_payment_row_t *p, fg_
     fg_stmt_int(&s, unapplied);
     const char *raw;
     size_t raw_len;
-    payload(a->call, &raw, &raw_len);
+    payload(a->in, &raw, &raw_len);
     fg_stmt_str(&s, raw, raw_len);
     fg_stmt_int(&s, now);
     fg_stmt_int(&s, p->id);
@@ -344,7 +344,7 @@ static int apply_success(fg_db_t *db, apply_t *a, const fg_payment_row_t *p, fg_
     fg_journal_add(&j, "liabilities:unapplied", 0, p->currency.data, -unapplied);
     if ((rc = fg_ledger_post(db, &j, now, NULL)) != 0)
         return rc;
-    return post_events(db, a->call->cfg->public_base_url, p, FG_PAYMENT_SUCCEEDED, a->n->provider_txn_id, a->n->amount, applied,
+    return post_events(db, a->cfg->public_base_url, p, FG_PAYMENT_SUCCEEDED, a->n->provider_txn_id, a->n->amount, applied,
                        unapplied, applied > 0 ? order : NULL, now);
 }
 
@@ -365,7 +365,7 @@ static int apply_tx(fg_db_t *db, void *arg)
      * unique key and fails here.  Deferring, a duplicate fails at COMMIT and
      * the group runs each member alone (db/group.h), so through this path. */
     int rc = fg_db_deferring(db) ? 0
-                                 : fg_inbox_insert(db, a->call, a->adapter, a->outcome, a->n->event_id, "applied",
+                                 : fg_inbox_insert(db, a->in, a->adapter, a->outcome, a->n->event_id, "applied",
                                                    NULL, &a->inbox_id);
     if (rc == FG_ECONFLICT) {
         a->outcome = FG_ACK_DUPLICATE;
@@ -425,13 +425,13 @@ void fg_webhooks_inbound(fg_call_t *call, fg_db_t *db)
 {
     fg_notification_t n;
     char reason[200] = "";
-    apply_t a = {.call = call, .n = &n};
+    apply_t a = {.cfg = call->cfg, .n = &n};
     if ((a.adapter = fg_adapter_find(call->params[0])) == NULL || a.adapter->verify == NULL) {
         fg_call_error(call, 404, "not_found", "adapter_not_found", "no such payment adapter", NULL);
         return;
     }
-    fg_inbound_t in = {call->method, call->query_raw, call->query_raw != NULL ? strlen(call->query_raw) : 0,
-                       call->body, call->body_len, header_of, call};
+    fg_inbound_t in = fg_call_inbound(call);
+    a.in = &in;
     int rc = a.adapter->verify(call->cfg, &in, fg_now_ms(), &n, reason, sizeof(reason));
     if (rc != 0) {
         a.outcome = rc == FG_EINVALID ? FG_ACK_FORGED : FG_ACK_MALFORMED;
@@ -457,10 +457,11 @@ void fg_webhooks_inbound(fg_call_t *call, fg_db_t *db)
     answer(call, &a);
 }
 
-int fg_webhook_apply_one(fg_db_t *db, fg_call_t *call, const fg_adapter_t *adapter, const fg_notification_t *n,
+int fg_webhook_apply_one(fg_db_t *db, const fg_config_t *cfg, const fg_inbound_t *in, const fg_adapter_t *adapter,
+                         const fg_notification_t *n,
                          fg_ack_t *outcome, const char **reason)
 {
-    apply_t a = {.call = call, .adapter = adapter, .n = n};
+    apply_t a = {.cfg = cfg, .in = in, .adapter = adapter, .n = n};
     int rc = apply_tx(db, &a);
     *outcome = a.outcome;
     *reason = a.reason;

@@ -19,8 +19,6 @@ static const char SQL_PAYMENT[] =
     "JOIN orders o ON o.id = p.order_id "
     "JOIN merchants m ON m.id = p.merchant_id WHERE p.public_id = ? AND p.adapter = ?";
 
-static const char *header_of(void *ctx, const char *name) { return fg_call_header(ctx, name); }
-
 static void page(fg_call_t *call, int status, const char *title, const char *text)
 {
     fg_buf_t b = FG_BUF_INIT;
@@ -61,8 +59,9 @@ void fg_web_return_page(fg_call_t *call, fg_db_t *db)
         page(call, 404, "Không tìm thấy", "No such payment method.");
         return;
     }
-    fg_inbound_t in = {call->method, call->query_raw, call->query_raw != NULL ? strlen(call->query_raw) : 0,
-                       NULL, 0, header_of, call};
+    fg_inbound_t in = fg_call_inbound(call);
+    in.body = NULL; /* a return link is its query alone */
+    in.body_len = 0;
     int rc = adapter->verify(call->cfg, &in, fg_now_ms(), &n, reason, sizeof(reason));
     if (rc != 0) {
         page(call, 400, "Liên kết không hợp lệ",

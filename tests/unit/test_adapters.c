@@ -205,7 +205,7 @@ static void vnpay_ipn(const char *amount, const char *response, const char *stat
 static int vnpay_verify_at(const char *query, int64_t now_ms, fg_notification_t *n)
 {
     char reason[200];
-    fg_inbound_t in = {"GET", query, strlen(query), NULL, 0, no_header, NULL};
+    fg_inbound_t in = {"GET", query, strlen(query), NULL, 0, no_header, NULL, NULL, 0};
     return fg_adapter_vnpay.verify(&cfg, &in, now_ms, n, reason, sizeof(reason));
 }
 
@@ -445,7 +445,7 @@ static void momo_ipn(const char *amount, const char *result, const char *secret,
 static int momo_verify_at(const fg_buf_t *body, int64_t now_ms, fg_notification_t *n)
 {
     char reason[200];
-    fg_inbound_t in = {"POST", NULL, 0, body->data, body->len, no_header, NULL};
+    fg_inbound_t in = {"POST", NULL, 0, body->data, body->len, no_header, NULL, NULL, 0};
     return fg_adapter_momo.verify(&cfg, &in, now_ms, n, reason, sizeof(reason));
 }
 
