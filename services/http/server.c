@@ -830,6 +830,7 @@ int fg_server_run(const fg_config_t *cfg)
     char err[512];
     int rc = 1, loops_created = 0, serving = 0, sweeper_started = 0, thread_rc, sig = 0;
     sigset_t signals;
+    fg_log_t l;
 
     if (setup(cfg, err, sizeof(err)) != 0) {
         fprintf(stderr, "feegate: %s\n", err);
@@ -851,7 +852,6 @@ int fg_server_run(const fg_config_t *cfg)
         goto Stop;
     }
     sweeper_started = 1;
-    fg_log_t l;
     if (fg_providers_start(cfg) != 0) {
         fg_log_begin(&l, FG_LOG_ERROR, "provider query job did not start");
         fg_log_end(&l);
@@ -876,9 +876,8 @@ int fg_server_run(const fg_config_t *cfg)
     fg_log_end(&l);
     rc = 0;
 Stop:
-    /* the loops first, so that requests in flight finish with every job
-     * still running; the jobs' stop functions do nothing for a job that did
-     * not start */
+    /* the loops first (they drain the requests in flight), then the jobs,
+     * whose stop functions do nothing for a job that did not start */
     stop_loops(loops_created, serving);
     if (sweeper_started) {
         atomic_store(&server.sweeper_stop, 1);
