@@ -7,7 +7,9 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include "core/log.h"
 
 struct fg_pool {
     const fg_config_t *cfg;
@@ -29,9 +31,12 @@ static void *worker_main(void *arg)
     char err[256];
 
     mysql_thread_init();
-    if (fg_db_open(&db, pool->cfg, err, sizeof(err)) != 0 && atomic_fetch_add(&pool->connect_warnings, 1) == 0)
-        fprintf(stderr, "{\"level\":\"warn\",\"msg\":\"database not reachable at start; will retry\",\"error\":\"%s\"}\n",
-                fg_db_error(db));
+    if (fg_db_open(&db, pool->cfg, err, sizeof(err)) != 0 && atomic_fetch_add(&pool->connect_warnings, 1) == 0) {
+        fg_log_t l;
+        fg_log_begin(&l, FG_LOG_WARN, "database not reachable at start; will retry");
+        fg_log_str(&l, "error", fg_db_error(db));
+        fg_log_end(&l);
+    }
     for (;;) {
         pthread_mutex_lock(&pool->mutex);
         while (h2o_linklist_is_empty(&pool->queue) && !pool->stopping)
@@ -56,20 +61,54 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+/* The pool cannot start (the system is out of threads or memory): said
+ * through the log, and the caller does not start either. */
+static void log_start_failure(const char *msg, const char *thread, int rc)
+{
+    fg_log_t l;
+    fg_log_begin(&l, FG_LOG_ERROR, msg);
+    if (thread != NULL)
+        fg_log_str(&l, "thread", thread);
+    fg_log_str(&l, "error", strerror(rc));
+    fg_log_end(&l);
+}
+
+/* Stops the first started workers and frees the pool. */
+static void stop_workers(fg_pool_t *pool, int started)
+{
+    pthread_mutex_lock(&pool->mutex);
+    pool->stopping = 1;
+    pthread_cond_broadcast(&pool->cond);
+    pthread_mutex_unlock(&pool->mutex);
+    for (int i = 0; i < started; i++)
+        pthread_join(pool->threads[i], NULL);
+    free(pool->threads);
+    pthread_mutex_destroy(&pool->mutex);
+    pthread_cond_destroy(&pool->cond);
+    free(pool);
+}
+
 fg_pool_t *fg_pool_create(const fg_config_t *cfg, int size)
 {
     assert(size > 0);
     fg_pool_t *pool = fg_calloc(1, sizeof(*pool));
     pool->cfg = cfg;
     pool->size = size;
-    pthread_mutex_init(&pool->mutex, NULL);
-    pthread_cond_init(&pool->cond, NULL);
+    int rc = pthread_mutex_init(&pool->mutex, NULL);
+    if (rc == 0 && (rc = pthread_cond_init(&pool->cond, NULL)) != 0)
+        pthread_mutex_destroy(&pool->mutex);
+    if (rc != 0) {
+        log_start_failure("database worker pool did not start", NULL, rc);
+        free(pool);
+        return NULL;
+    }
     h2o_linklist_init_anchor(&pool->queue);
     pool->threads = fg_calloc((size_t)size, sizeof(pthread_t));
     for (int i = 0; i < size; i++)
-        if (pthread_create(&pool->threads[i], NULL, worker_main, pool) != 0) {
-            perror("pthread_create");
-            abort();
+        if ((rc = pthread_create(&pool->threads[i], NULL, worker_main, pool)) != 0) {
+            log_start_failure("thread did not start", "database worker", rc);
+            stop_workers(pool, i);
+            return NULL;
         }
     return pool;
 }
@@ -103,16 +142,7 @@ void fg_pool_destroy(fg_pool_t *pool)
 {
     if (pool == NULL)
         return;
-    pthread_mutex_lock(&pool->mutex);
-    pool->stopping = 1;
-    pthread_cond_broadcast(&pool->cond);
-    pthread_mutex_unlock(&pool->mutex);
-    for (int i = 0; i < pool->size; i++)
-        pthread_join(pool->threads[i], NULL);
-    free(pool->threads);
-    pthread_mutex_destroy(&pool->mutex);
-    pthread_cond_destroy(&pool->cond);
-    free(pool);
+    stop_workers(pool, pool->size);
 }
 
 int fg_pool_busy(fg_pool_t *pool) { return atomic_load(&pool->busy); }

@@ -35,7 +35,9 @@ struct fg_job {
 typedef struct fg_pool fg_pool_t;
 
 /** Starts size worker threads.  Connections are opened lazily by each worker
- *  (and re-opened after a loss), so the server starts with the database down. */
+ *  (and re-opened after a loss), so the server starts with the database down.
+ *  Returns NULL when a thread cannot be created: logged, and the workers
+ *  already started are stopped. */
 fg_pool_t *fg_pool_create(const fg_config_t *cfg, int size);
 
 /** Queues a job (any thread).  Returns 0, or FG_EUNAVAILABLE when the queue

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "core/log.h"
 
 /* Read-write transactions only: a read-only one has id 0 and cannot have
  * taken an id (settle.h's rule).  The observer's own connection is left out. */
@@ -250,14 +251,13 @@ void fg_settle_queue_free(fg_settle_queue_t *q)
 
 static void log_failure(fg_db_t *db, int rc)
 {
-    fg_buf_t line = FG_BUF_INIT;
-    fg_buf_puts(&line, "{\"level\":\"warn\",\"msg\":\"settle point failed: ledger checkpoints wait and "
-                       "webhook gaps expire by age until one works (needs the PROCESS privilege)\"");
-    fg_json_kv_str(&line, 1, "error", fg_strerror(rc));
-    fg_json_kv_str(&line, 1, "detail", fg_db_error(db));
-    fg_buf_puts(&line, "}\n");
-    fputs(line.data, stderr);
-    fg_buf_free(&line);
+    fg_log_t l;
+    fg_log_begin(&l, FG_LOG_WARN,
+                 "settle point failed: ledger checkpoints wait and webhook gaps expire by age until one works "
+                 "(needs the PROCESS privilege)");
+    fg_log_str(&l, "error", fg_strerror(rc));
+    fg_log_str(&l, "detail", fg_db_error(db));
+    fg_log_end(&l);
 }
 
 int fg_settle_shared_poll(fg_settle_shared_t *s, fg_db_t *db, int64_t now_ms, int64_t *settled)

@@ -6,6 +6,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include "core/log.h"
 #include "core/text.h"
 
 const char *fg_call_query(fg_call_t *call, const char *name, size_t *len)
@@ -65,8 +66,12 @@ void fg_call_db_error(fg_call_t *call, fg_db_t *db, int err)
                       "the database is not reachable; retry later", NULL);
         return;
     }
-    fprintf(stderr, "{\"level\":\"error\",\"msg\":\"database error\",\"route\":\"%s\",\"errno\":%u,\"error\":\"%s\"}\n",
-            call->route->name, fg_db_errno(db), fg_strerror(err));
+    fg_log_t l;
+    fg_log_begin(&l, FG_LOG_ERROR, "database error");
+    fg_log_str(&l, "route", call->route->name);
+    fg_log_int(&l, "errno", fg_db_errno(db));
+    fg_log_str(&l, "error", fg_strerror(err));
+    fg_log_end(&l);
     if (err == FG_ERETRY)
         fg_call_error(call, 503, "unavailable", "database_busy", "the database is busy; retry", NULL);
     else

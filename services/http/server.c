@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include "core/log.h"
 #include "core/text.h"
 #include "h2o.h"
 #include "h2o/http1.h"
@@ -159,25 +160,23 @@ static void send_error(h2o_req_t *req, int status, const char *type, const char 
     fg_buf_free(&b);
 }
 
+/* The access line goes to stdout, apart from the operational lines on
+ * stderr.  The path is logged without its query: VNPay's IPN carries the
+ * whole signed notification there. */
 static void log_request(h2o_req_t *req, const char *route, int status, int64_t duration_us)
 {
     if (!server.cfg->log_requests)
         return;
-    char ts[40];
-    fg_time_format_rfc3339(fg_now_ms(), 1, ts, sizeof(ts));
     size_t path_len = req->query_at != SIZE_MAX ? req->query_at : req->path.len;
-    fg_buf_t b = FG_BUF_INIT;
-    fg_buf_putc(&b, '{');
-    fg_json_kv_str(&b, 0, "ts", ts);
-    fg_json_kv_strn(&b, 1, "method", req->method.base, req->method.len);
-    fg_json_kv_strn(&b, 1, "path", req->path.base, path_len);
-    fg_json_kv_str(&b, 1, "route", route);
-    fg_json_kv_int(&b, 1, "status", status);
-    fg_json_kv_int(&b, 1, "duration_us", duration_us);
-    fg_json_kv_int(&b, 1, "http", req->version >= 0x200 ? 2 : 1);
-    fg_buf_puts(&b, "}\n");
-    fwrite(b.data, 1, b.len, stdout);
-    fg_buf_free(&b);
+    fg_log_t l;
+    fg_log_begin(&l, FG_LOG_INFO, "request");
+    fg_log_strn(&l, "method", req->method.base, req->method.len);
+    fg_log_strn(&l, "path", req->path.base, path_len);
+    fg_log_str(&l, "route", route);
+    fg_log_int(&l, "status", status);
+    fg_log_int(&l, "duration_us", duration_us);
+    fg_log_int(&l, "http", req->version >= 0x200 ? 2 : 1);
+    fg_log_end_to(&l, STDOUT_FILENO);
 }
 
 static const char *route_name(int index)
@@ -602,8 +601,10 @@ static void *loop_main(void *arg)
             h2o_evloop_run(loop->ctx.loop, INT32_MAX);
         if (!drain(loop)) {
             /* a connection h2o would not close: disposing would abort */
-            fprintf(stderr, "{\"level\":\"warn\",\"msg\":\"connections still open at exit\",\"loop\":%d}\n",
-                    loop->index);
+            fg_log_t l;
+            fg_log_begin(&l, FG_LOG_WARN, "connections still open at exit");
+            fg_log_int(&l, "loop", loop->index);
+            fg_log_end(&l);
             return NULL;
         }
     }
@@ -658,14 +659,13 @@ static fg_settle_shared_t settle = FG_SETTLE_SHARED_INIT(
  * still right (summed from all entries), only slower to read. */
 static void log_checkpoint_failure(fg_db_t *db, int rc)
 {
-    fg_buf_t line = FG_BUF_INIT;
-    fg_buf_puts(&line, "{\"level\":\"warn\",\"msg\":\"ledger checkpoint round failed; balances stay right, read "
-                       "from older checkpoints and more entries until one works\"");
-    fg_json_kv_str(&line, 1, "error", fg_strerror(rc));
-    fg_json_kv_str(&line, 1, "detail", db != NULL ? fg_db_error(db) : "");
-    fg_buf_puts(&line, "}\n");
-    fputs(line.data, stderr);
-    fg_buf_free(&line);
+    fg_log_t l;
+    fg_log_begin(&l, FG_LOG_WARN,
+                 "ledger checkpoint round failed; balances stay right, read from older checkpoints and more entries "
+                 "until one works");
+    fg_log_str(&l, "error", fg_strerror(rc));
+    fg_log_str(&l, "detail", db != NULL ? fg_db_error(db) : "");
+    fg_log_end(&l);
 }
 
 static void *sweeper_main(void *arg)
@@ -754,61 +754,140 @@ static void teardown(void)
     h2o_config_dispose(&server.globalconf);
 }
 
+/* A thread the server cannot run without did not start (the system is out
+ * of threads or memory): said through the log, then start-up is undone. */
+static void log_thread_failure(const char *thread, int rc)
+{
+    fg_log_t l;
+    fg_log_begin(&l, FG_LOG_ERROR, "thread did not start");
+    fg_log_str(&l, "thread", thread);
+    fg_log_str(&l, "error", strerror(rc));
+    fg_log_end(&l);
+}
+
+/* SIGTERM and SIGINT are taken by sigwait() in fg_server_run, so no thread
+ * may receive them: blocked here, before any thread exists, every thread
+ * inherits the mask.  A client that hangs up must not kill the process
+ * (SIGPIPE).  Without either, a SIGTERM would end the process at once instead
+ * of draining it, so start-up stops.  Returns 0 or FG_EIO. */
+static int block_signals(sigset_t *signals)
+{
+    sigemptyset(signals);
+    sigaddset(signals, SIGTERM);
+    sigaddset(signals, SIGINT);
+    int rc = signal(SIGPIPE, SIG_IGN) == SIG_ERR ? errno : pthread_sigmask(SIG_BLOCK, signals, NULL);
+    if (rc == 0)
+        return 0;
+    fg_log_t l;
+    fg_log_begin(&l, FG_LOG_ERROR, "cannot set up signal handling");
+    fg_log_str(&l, "error", strerror(rc));
+    fg_log_end(&l);
+    return FG_EIO;
+}
+
+/* Creates the loop threads and waits until each has initialised itself
+ * (loop_main).  They serve only if every one could: when a thread cannot be
+ * created, the ones already running are told to wait for no more and find
+ * start_failed set.  Returns the number of threads created, each to be
+ * joined (stop_loops). */
+static int start_loops(void)
+{
+    int created = 0;
+    while (created < server.loop_count) {
+        loop_t *loop = &server.loops[created];
+        loop->index = created;
+        int rc = pthread_create(&loop->thread, NULL, loop_main, loop);
+        if (rc != 0) {
+            log_thread_failure("event loop", rc);
+            pthread_mutex_lock(&server.start_mutex);
+            server.start_failed = 1;
+            server.loop_count = created;
+            pthread_cond_broadcast(&server.start_cond);
+            pthread_mutex_unlock(&server.start_mutex);
+            break;
+        }
+        created++;
+    }
+    pthread_mutex_lock(&server.start_mutex);
+    while (server.started < created)
+        pthread_cond_wait(&server.start_cond, &server.start_mutex);
+    pthread_mutex_unlock(&server.start_mutex);
+    return created;
+}
+
+/* Loops that serve are told to stop and drain; loops that never served have
+ * disposed of themselves already and are only joined. */
+static void stop_loops(int created, int serving)
+{
+    for (int i = 0; serving && i < created; i++)
+        h2o_multithread_send_message(&server.loops[i].control_receiver, &server.loops[i].stop_message);
+    for (int i = 0; i < created; i++)
+        pthread_join(server.loops[i].thread, NULL);
+}
+
 int fg_server_run(const fg_config_t *cfg)
 {
     char err[512];
-    int rc = 1, started = 0;
+    int rc = 1, loops_created = 0, serving = 0, sweeper_started = 0, thread_rc, sig = 0;
     sigset_t signals;
-
-    signal(SIGPIPE, SIG_IGN);
-    sigemptyset(&signals);
-    sigaddset(&signals, SIGTERM);
-    sigaddset(&signals, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &signals, NULL); /* every thread inherits the mask */
+    fg_log_t l;
 
     if (setup(cfg, err, sizeof(err)) != 0) {
         fprintf(stderr, "feegate: %s\n", err);
         goto Exit;
     }
-    server.pool = fg_pool_create(cfg, cfg->db_pool_size);
-    for (int i = 0; i < server.loop_count; i++, started++) {
-        server.loops[i].index = i;
-        pthread_create(&server.loops[i].thread, NULL, loop_main, &server.loops[i]);
-    }
-    pthread_mutex_lock(&server.start_mutex);
-    while (server.started < server.loop_count)
-        pthread_cond_wait(&server.start_cond, &server.start_mutex);
-    pthread_mutex_unlock(&server.start_mutex);
-    if (server.start_failed) {
-        fprintf(stderr, "feegate: %s\n", server.start_error);
-        for (int i = 0; i < started; i++)
-            pthread_join(server.loops[i].thread, NULL);
-        fg_pool_destroy(server.pool);
+    if (block_signals(&signals) != 0)
         goto Exit;
+    if ((server.pool = fg_pool_create(cfg, cfg->db_pool_size)) == NULL)
+        goto Exit; /* logged by the pool */
+    loops_created = start_loops();
+    if (server.start_failed) {
+        if (server.start_error[0] != '\0') /* else a thread that did not start, logged */
+            fprintf(stderr, "feegate: %s\n", server.start_error);
+        goto Stop;
     }
-    pthread_create(&server.sweeper, NULL, sweeper_main, NULL);
-    if (fg_providers_start(cfg) != 0)
-        fprintf(stderr, "{\"level\":\"error\",\"msg\":\"provider query job did not start\"}\n");
-    if (fg_webhooks_start(cfg, &settle, SETTLE_EVENTS) != 0)
-        fprintf(stderr, "{\"level\":\"error\",\"msg\":\"webhook delivery worker did not start\"}\n");
-    fprintf(stderr, "{\"level\":\"info\",\"msg\":\"feegate serving\",\"version\":\"%s\",\"http\":\"%s\",\"https\":\"%s\",\"loops\":%d,\"db_pool\":%d}\n",
-            FEEGATE_VERSION, cfg->http_listen, cfg->https_listen, server.loop_count, cfg->db_pool_size);
+    serving = 1;
+    if ((thread_rc = pthread_create(&server.sweeper, NULL, sweeper_main, NULL)) != 0) {
+        log_thread_failure("sweeper", thread_rc);
+        goto Stop;
+    }
+    sweeper_started = 1;
+    if (fg_providers_start(cfg) != 0) {
+        fg_log_begin(&l, FG_LOG_ERROR, "provider query job did not start");
+        fg_log_end(&l);
+        goto Stop;
+    }
+    if (fg_webhooks_start(cfg, &settle, SETTLE_EVENTS) != 0) {
+        fg_log_begin(&l, FG_LOG_ERROR, "webhook delivery worker did not start");
+        fg_log_end(&l);
+        goto Stop;
+    }
+    fg_log_begin(&l, FG_LOG_INFO, "feegate serving");
+    fg_log_str(&l, "version", FEEGATE_VERSION);
+    fg_log_str(&l, "http", cfg->http_listen);
+    fg_log_str(&l, "https", cfg->https_listen);
+    fg_log_int(&l, "loops", server.loop_count);
+    fg_log_int(&l, "db_pool", cfg->db_pool_size);
+    fg_log_end(&l);
 
-    int sig = 0;
     sigwait(&signals, &sig);
-    fprintf(stderr, "{\"level\":\"info\",\"msg\":\"shutting down\",\"signal\":%d}\n", sig);
-    for (int i = 0; i < server.loop_count; i++)
-        h2o_multithread_send_message(&server.loops[i].control_receiver, &server.loops[i].stop_message);
-    for (int i = 0; i < started; i++)
-        pthread_join(server.loops[i].thread, NULL);
-    atomic_store(&server.sweeper_stop, 1);
-    pthread_join(server.sweeper, NULL);
+    fg_log_begin(&l, FG_LOG_INFO, "shutting down");
+    fg_log_int(&l, "signal", sig);
+    fg_log_end(&l);
+    rc = 0;
+Stop:
+    /* the loops first (they drain the requests in flight), then the jobs,
+     * whose stop functions do nothing for a job that did not start */
+    stop_loops(loops_created, serving);
+    if (sweeper_started) {
+        atomic_store(&server.sweeper_stop, 1);
+        pthread_join(server.sweeper, NULL);
+    }
     fg_providers_stop();
     fg_webhooks_stop();
     fg_settle_shared_free(&settle); /* both of its threads have stopped */
     fg_pool_destroy(server.pool);
     fflush(stdout);
-    rc = 0;
 Exit:
     teardown();
     return rc;

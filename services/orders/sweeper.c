@@ -8,6 +8,7 @@
 #include "orders/orders_internal.h"
 
 #include <stdio.h>
+#include "core/log.h"
 #include "core/text.h"
 
 /* Idempotency keys deleted per round: short deletes, short locks. */
@@ -95,8 +96,10 @@ void fg_orders_sweep(fg_db_t *db, const fg_config_t *cfg)
     do {
         int rc = fg_db_tx(db, expire_tx, &e);
         if (rc != 0) {
-            fprintf(stderr, "{\"level\":\"warn\",\"msg\":\"order expiry round failed\",\"error\":\"%s\"}\n",
-                    fg_strerror(rc));
+            fg_log_t l;
+            fg_log_begin(&l, FG_LOG_WARN, "order expiry round failed");
+            fg_log_str(&l, "error", fg_strerror(rc));
+            fg_log_end(&l);
             return;
         }
     } while (e.expired == FG_ORDER_SWEEP_BATCH);

@@ -18,9 +18,9 @@
  */
 #include "payments/providers.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include "core/log.h"
 #include "core/text.h"
 #include "momo/momo.h"
 #include "vnpay/vnpay.h"
@@ -105,25 +105,6 @@ static void answer_existing(fg_call_t *call, fg_db_t *db)
     int rc = fg_idem_answer_existing(db, call);
     if (rc != 0)
         fg_call_db_error(call, db, rc == FG_ENOTFOUND ? FG_ERETRY : rc);
-}
-
-/* One warning line of JSON on stderr; pairs of key and value (values
- * escaped: provider text and curl messages may hold anything), NULL-ended. */
-static void log_warn(const char *msg, ...)
-{
-    fg_buf_t line = FG_BUF_INIT;
-    va_list ap;
-    fg_buf_puts(&line, "{\"level\":\"warn\"");
-    fg_json_kv_str(&line, 1, "msg", msg);
-    va_start(ap, msg);
-    for (const char *k; (k = va_arg(ap, const char *)) != NULL;) {
-        const char *v = va_arg(ap, const char *);
-        fg_json_kv_str(&line, 1, k, v != NULL ? v : "");
-    }
-    va_end(ap);
-    fg_buf_puts(&line, "}\n");
-    fputs(line.data, stderr);
-    fg_buf_free(&line);
 }
 
 /* Sends a built request; fills *status and *body (the answer, may be empty).
@@ -321,9 +302,14 @@ void fg_providers_create_payment(fg_call_t *call, fg_db_t *db, const fg_adapter_
         e.provider_rc = FG_EUNAVAILABLE;
     fg_http_response_free(&res);
     e.reason = reason;
-    if (e.provider_rc != 0)
-        log_warn("payment not started at the provider", "adapter", adapter->name, "payment", c.payment_id, "reason",
-                 reason, (const char *)NULL);
+    if (e.provider_rc != 0) {
+        fg_log_t l;
+        fg_log_begin(&l, FG_LOG_WARN, "payment not started at the provider");
+        fg_log_str(&l, "adapter", adapter->name);
+        fg_log_str(&l, "payment", c.payment_id);
+        fg_log_str(&l, "reason", reason);
+        fg_log_end(&l);
+    }
     rc = fg_db_tx(db, create_end_tx, &e);
     if (rc != 0) {
         fg_call_db_error(call, db, rc);
@@ -679,10 +665,16 @@ void fg_providers_refund(fg_call_t *call, fg_db_t *db, int64_t amount, const cha
     }
     fg_http_response_free(&res);
     e.reason = why;
-    if (e.result != RFD_MADE)
-        log_warn(e.result == RFD_UNKNOWN ? "refund outcome unknown: left pending for the status query"
-                                         : "refund not made by the provider",
-                 "adapter", r.adapter->name, "refund", r.refund_id, "reason", why, (const char *)NULL);
+    if (e.result != RFD_MADE) {
+        fg_log_t l;
+        fg_log_begin(&l, FG_LOG_WARN,
+                     e.result == RFD_UNKNOWN ? "refund outcome unknown: left pending for the status query"
+                                             : "refund not made by the provider");
+        fg_log_str(&l, "adapter", r.adapter->name);
+        fg_log_str(&l, "refund", r.refund_id);
+        fg_log_str(&l, "reason", why);
+        fg_log_end(&l);
+    }
     rc = fg_db_tx(db, refund_end_tx, &e);
     if (rc != 0)
         fg_call_db_error(call, db, rc); /* the refund stays pending, reserved: the status job settles it */
@@ -813,9 +805,13 @@ static int refund_query_one(fg_db_t *db, const fg_config_t *cfg, const due_refun
     refund_job_t j = {.d = d, .provider_refund_id = provider_refund_id};
     j.result = rc == 0 ? RFD_MADE : rc == FG_ENOTFOUND ? RFD_REFUSED : RFD_UNKNOWN;
     j.next_at = now + refund_backoff_ms(cfg, d->query_count);
-    if (j.result == RFD_UNKNOWN)
-        log_warn("refund status query gave no final answer", "refund", d->refund_id, "reason", reason,
-                 (const char *)NULL);
+    if (j.result == RFD_UNKNOWN) {
+        fg_log_t l;
+        fg_log_begin(&l, FG_LOG_WARN, "refund status query gave no final answer");
+        fg_log_str(&l, "refund", d->refund_id);
+        fg_log_str(&l, "reason", reason);
+        fg_log_end(&l);
+    }
     rc = fg_db_tx(db, refund_job_tx, &j);
     fg_buf_free(&j.body);
     return rc;
@@ -828,8 +824,12 @@ int fg_providers_refund_round(fg_db_t *db, const fg_config_t *cfg, int limit)
     if (rc != 0)
         return rc;
     for (int i = 0; i < c.count; i++)
-        if (refund_query_one(db, cfg, &c.due[i]) < 0)
-            log_warn("refund status not recorded", "refund", c.due[i].refund_id, "error", fg_db_error(db),
-                     (const char *)NULL);
+        if (refund_query_one(db, cfg, &c.due[i]) < 0) {
+            fg_log_t l;
+            fg_log_begin(&l, FG_LOG_WARN, "refund status not recorded");
+            fg_log_str(&l, "refund", c.due[i].refund_id);
+            fg_log_str(&l, "error", fg_db_error(db));
+            fg_log_end(&l);
+        }
     return c.count;
 }

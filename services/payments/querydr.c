@@ -24,6 +24,7 @@
 #include <string.h>
 #include <time.h>
 #include "core/ids.h"
+#include "core/log.h"
 #include "core/text.h"
 #include "net/http_client.h"
 #include "payments/payments_internal.h"
@@ -157,9 +158,13 @@ static int apply_answer(fg_db_t *db, const fg_config_t *cfg, const fg_adapter_t 
     int rc = fg_db_tx(db, apply_tx, &a);
     if (rc == FG_ECONFLICT)
         rc = 0; /* the notification arrived meanwhile: applied once, by it */
-    else if (rc == 1)
-        fprintf(stderr, "{\"level\":\"warn\",\"msg\":\"query answer not applicable\",\"payment\":\"%s\","
-                        "\"reason\":\"%s\"}\n", n->payment_id, a.reason != NULL ? a.reason : "");
+    else if (rc == 1) {
+        fg_log_t l;
+        fg_log_begin(&l, FG_LOG_WARN, "query answer not applicable");
+        fg_log_str(&l, "payment", n->payment_id);
+        fg_log_str(&l, "reason", a.reason != NULL ? a.reason : "");
+        fg_log_end(&l);
+    }
     return rc < 0 ? rc : 0;
 }
 
@@ -202,9 +207,13 @@ static int query_one(fg_db_t *db, const fg_config_t *cfg, const due_t *d)
     later_t l = {d, rc == FG_ENOTFOUND ? 0 : now + backoff_ms(cfg, d->query_count), reason};
     if (rc == FG_ENOTFOUND)
         l.reason = "the provider has no such transaction: the payer never paid";
-    else if (rc != 1)
-        fprintf(stderr, "{\"level\":\"warn\",\"msg\":\"provider query failed\",\"payment\":\"%s\",\"reason\":\"%s\"}\n",
-                d->public_id, reason);
+    else if (rc != 1) {
+        fg_log_t line; /* "l" is the later_t above */
+        fg_log_begin(&line, FG_LOG_WARN, "provider query failed");
+        fg_log_str(&line, "payment", d->public_id);
+        fg_log_str(&line, "reason", reason);
+        fg_log_end(&line);
+    }
     return fg_db_tx(db, later_tx, &l);
 }
 
@@ -215,9 +224,13 @@ int fg_providers_query_round(fg_db_t *db, const fg_config_t *cfg, int limit)
     if (rc != 0)
         return rc;
     for (int i = 0; i < c.count; i++)
-        if ((rc = query_one(db, cfg, &c.due[i])) < 0)
-            fprintf(stderr, "{\"level\":\"warn\",\"msg\":\"provider query not recorded\",\"payment\":\"%s\","
-                            "\"error\":\"%s\"}\n", c.due[i].public_id, fg_db_error(db));
+        if ((rc = query_one(db, cfg, &c.due[i])) < 0) {
+            fg_log_t l;
+            fg_log_begin(&l, FG_LOG_WARN, "provider query not recorded");
+            fg_log_str(&l, "payment", c.due[i].public_id);
+            fg_log_str(&l, "error", fg_db_error(db));
+            fg_log_end(&l);
+        }
     return c.count;
 }
 

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "core/ids.h"
+#include "core/log.h"
 #include "core/text.h"
 #include "db/group.h"
 #include "ledger/ledger.h"
@@ -68,9 +69,12 @@ static int record_tx(fg_db_t *db, void *arg) { return record(db, arg, NULL); }
 static void record_alone(fg_db_t *db, sepay_t *a, const char *status)
 {
     a->inbox_status = status;
-    if (fg_db_tx(db, record_tx, a) != 0)
-        fprintf(stderr, "{\"level\":\"error\",\"msg\":\"cannot record bank-feed webhook\",\"error\":\"%s\"}\n",
-                fg_db_error(db));
+    if (fg_db_tx(db, record_tx, a) != 0) {
+        fg_log_t l;
+        fg_log_begin(&l, FG_LOG_ERROR, "cannot record bank-feed webhook");
+        fg_log_str(&l, "error", fg_db_error(db));
+        fg_log_end(&l);
+    }
 }
 
 /* The first order named in the memo: an open one if any, else any. */
@@ -272,8 +276,11 @@ void fg_sepay_webhook(fg_call_t *call, fg_db_t *db)
         record_alone(db, &a, "duplicate");
     } else {
         a.outcome = FG_ACK_ERROR; /* SePay retries */
-        fprintf(stderr, "{\"level\":\"error\",\"msg\":\"bank-feed transfer not applied\",\"event\":\"%s\","
-                        "\"error\":\"%s\"}\n", a.event_id, fg_db_error(db));
+        fg_log_t l;
+        fg_log_begin(&l, FG_LOG_ERROR, "bank-feed transfer not applied");
+        fg_log_str(&l, "event", a.event_id);
+        fg_log_str(&l, "error", fg_db_error(db));
+        fg_log_end(&l);
     }
     answer(call, a.outcome);
 }

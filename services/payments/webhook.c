@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include "core/log.h"
 #include "core/text.h"
 #include "db/group.h"
 #include "ledger/ledger.h"
@@ -178,9 +179,13 @@ static void record_alone(fg_db_t *db, apply_t *a, const char *status)
 {
     record_arg_t r = {a, status};
     int rc = fg_db_tx(db, record_tx, &r);
-    if (rc != 0)
-        fprintf(stderr, "{\"level\":\"error\",\"msg\":\"cannot record inbound webhook\",\"adapter\":\"%s\","
-                        "\"error\":\"%s\"}\n", a->adapter->name, fg_db_error(db));
+    if (rc != 0) {
+        fg_log_t l;
+        fg_log_begin(&l, FG_LOG_ERROR, "cannot record inbound webhook");
+        fg_log_str(&l, "adapter", a->adapter->name);
+        fg_log_str(&l, "error", fg_db_error(db));
+        fg_log_end(&l);
+    }
 }
 
 /* The outbox events of a settled payment, built from the rows in hand (the
@@ -451,8 +456,11 @@ void fg_webhooks_inbound(fg_call_t *call, fg_db_t *db)
     } else {
         a.outcome = FG_ACK_ERROR;
         a.reason = fg_strerror(rc);
-        fprintf(stderr, "{\"level\":\"error\",\"msg\":\"webhook not applied\",\"adapter\":\"%s\",\"error\":\"%s\"}\n",
-                a.adapter->name, fg_db_error(db));
+        fg_log_t l;
+        fg_log_begin(&l, FG_LOG_ERROR, "webhook not applied");
+        fg_log_str(&l, "adapter", a.adapter->name);
+        fg_log_str(&l, "error", fg_db_error(db));
+        fg_log_end(&l);
     }
     answer(call, &a);
 }

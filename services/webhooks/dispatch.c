@@ -23,6 +23,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "core/log.h"
 #include "core/text.h"
 #include "db/settle.h"
 #include "http/metrics.h"
@@ -49,6 +50,9 @@
 #define STOP_GRACE_MS 3000
 /* A receiver's answer is read up to this much (the first KiB is kept). */
 #define RESPONSE_READ_MAX (64 * 1024)
+/* "webhooks: <what> failed": the longest what (the leases at shutdown) is 58
+ * bytes, so this never cuts one. */
+#define LOG_MSG_CAP 128
 
 _Static_assert(CLAIM_BATCH_MAX + 2 <= FG_DB_BIND_MAX, "the claim UPDATE binds every id");
 _Static_assert(CLAIM_BATCH_MAX <= INFLIGHT_MAX, "a claim fits in flight");
@@ -138,8 +142,13 @@ static struct {
 
 static void log_db(const char *what, fg_db_t *db, int rc)
 {
-    fprintf(stderr, "{\"level\":\"warn\",\"msg\":\"webhooks: %s failed\",\"error\":\"%s\",\"db\":\"%s\"}\n", what,
-            fg_strerror(rc), db != NULL ? fg_db_error(db) : "");
+    char msg[LOG_MSG_CAP];
+    snprintf(msg, sizeof(msg), "webhooks: %s failed", what);
+    fg_log_t l;
+    fg_log_begin(&l, FG_LOG_WARN, msg);
+    fg_log_str(&l, "error", fg_strerror(rc));
+    fg_log_str(&l, "db", db != NULL ? fg_db_error(db) : "");
+    fg_log_end(&l);
 }
 
 static void sleep_ms(long ms)
@@ -516,8 +525,10 @@ static int record_failure(fg_db_t *db, transfer_t *t, int64_t now, const fg_conf
         fg_stmt_int(&d, disable[i]);
     if ((rc = fg_stmt_exec(&d)) != 0 || fg_stmt_affected(&d) == 0)
         return rc;
-    fprintf(stderr, "{\"level\":\"warn\",\"msg\":\"webhook endpoint disabled after failing for 3 days\","
-                    "\"endpoint\":%lld}\n", (long long)t->endpoint_id);
+    fg_log_t l;
+    fg_log_begin(&l, FG_LOG_WARN, "webhook endpoint disabled after failing for 3 days");
+    fg_log_int(&l, "endpoint", t->endpoint_id);
+    fg_log_end(&l);
     return fg_endpoint_park_deliveries(db, t->endpoint_id, 1, now);
 }
 

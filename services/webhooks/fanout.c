@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "core/log.h"
 #include "core/text.h"
 
 /* Events read per round: one short transaction each. */
@@ -206,10 +207,12 @@ static int recheck_gaps(fg_db_t *db, round_t *r, int64_t now)
 static int note_gaps(fg_db_t *db, int64_t from, int64_t to, int64_t now)
 {
     if (to - from >= GAP_SPAN_MAX) {
-        fprintf(stderr,
-                "{\"level\":\"warn\",\"msg\":\"webhook fan-out: event ids jump\",\"from\":%lld,\"to\":%lld,"
-                "\"kept\":%d}\n",
-                (long long)from, (long long)to, GAP_SPAN_MAX);
+        fg_log_t l;
+        fg_log_begin(&l, FG_LOG_WARN, "webhook fan-out: event ids jump");
+        fg_log_int(&l, "from", from);
+        fg_log_int(&l, "to", to);
+        fg_log_int(&l, "kept", GAP_SPAN_MAX);
+        fg_log_end(&l);
         from = to - GAP_SPAN_MAX + 1;
     }
     int rc = 0;
