@@ -34,6 +34,10 @@
 #define FG_IDEM_KEY_MAX 255
 /* Replays are served for 24 hours. */
 #define FG_IDEM_TTL_MS (24LL * 3600 * 1000)
+/* A 'running' Idempotency-Key expires after this unless its request
+ * finishes: many times the longest provider call (30 s), short enough that
+ * a crashed instance frees the key for a retry soon. */
+#define FG_IDEM_RUNNING_LEASE_MS (5 * 60 * 1000)
 
 typedef enum {
     FG_AUTH_NONE = 0,
@@ -136,6 +140,19 @@ void fg_call_db_error(fg_call_t *call, fg_db_t *db, int err);
  *  Returns 0, FG_ECONFLICT if the key was taken meanwhile (roll back, then
  *  fg_idem_answer_existing), or another FG_E* database code. */
 int fg_idem_store(fg_db_t *db, fg_call_t *call, int status, const fg_buf_t *body) FG_MUST_USE;
+
+/** Work that spans several transactions (a provider call between them):
+ *  commits nothing itself, but inside the caller's first transaction marks
+ *  the key 'running' for FG_IDEM_RUNNING_LEASE_MS, so a second request with
+ *  it gets 409 idempotency_key_in_progress.  No-op without a key.  0,
+ *  FG_ECONFLICT (the key is taken: roll back, fg_idem_answer_existing), or
+ *  a database code. */
+int fg_idem_begin(fg_db_t *db, fg_call_t *call, int64_t now_ms) FG_MUST_USE;
+
+/** Inside the caller's last transaction: stores the answer under the running
+ *  key (status < 500), or drops the key so a 5xx can be retried.  0 or a
+ *  database code. */
+int fg_idem_finish(fg_db_t *db, fg_call_t *call, int status, const fg_buf_t *body) FG_MUST_USE;
 
 /** After a conflict: answers from the stored key: a replay of the stored
  *  answer, 422 idempotency_key_reused for another request, or 409

@@ -27,6 +27,14 @@ static const char SQL_SELECT[] =
 /* A key is free the moment it expires, whether or not the sweeper came by. */
 static const char SQL_FREE_EXPIRED[] = "DELETE FROM idempotency_keys WHERE scope = ? AND idem_key = ? AND expires_at <= ?";
 static const char SQL_SWEEP[] = "DELETE FROM idempotency_keys WHERE expires_at <= ? LIMIT ?";
+/* Work spanning several transactions holds the key as 'running'. */
+static const char SQL_RUNNING[] =
+    "INSERT INTO idempotency_keys (scope, idem_key, fingerprint, state, created_at, expires_at) "
+    "VALUES (?, ?, ?, 'running', ?, ?)";
+static const char SQL_DONE[] =
+    "UPDATE idempotency_keys SET state = 'done', status_code = ?, response_body = ?, expires_at = ? "
+    "WHERE scope = ? AND idem_key = ? AND state = 'running'";
+static const char SQL_DROP[] = "DELETE FROM idempotency_keys WHERE scope = ? AND idem_key = ? AND state = 'running'";
 
 void fg_idem_fingerprint(const char *method, const char *path, const char *body, size_t body_len,
                          uint8_t out[FG_SHA256_LEN])
@@ -165,4 +173,45 @@ int fg_idem_sweep(fg_db_t *db, int64_t now_ms, int limit)
     sweep_arg_t a = {now_ms, limit, 0};
     int rc = fg_db_tx(db, sweep_tx, &a);
     return rc != 0 ? rc : a.deleted;
+}
+
+int fg_idem_begin(fg_db_t *db, fg_call_t *call, int64_t now_ms)
+{
+    fg_stmt_t s;
+    int rc;
+    if (call->idem_key == NULL)
+        return 0;
+    if ((rc = fg_stmt_init(&s, db, SQL_RUNNING)) != 0)
+        return rc;
+    fg_stmt_cstr(&s, call->idem_scope);
+    fg_stmt_blob(&s, call->idem_key, call->idem_key_len);
+    fg_stmt_blob(&s, call->fingerprint, FG_SHA256_LEN);
+    fg_stmt_int(&s, now_ms);
+    fg_stmt_int(&s, now_ms + FG_IDEM_RUNNING_LEASE_MS);
+    return fg_stmt_exec(&s);
+}
+
+int fg_idem_finish(fg_db_t *db, fg_call_t *call, int status, const fg_buf_t *body)
+{
+    fg_stmt_t s;
+    int rc;
+    if (call->idem_key == NULL)
+        return 0;
+    if (status >= 500) {
+        if ((rc = fg_stmt_init(&s, db, SQL_DROP)) != 0)
+            return rc;
+        fg_stmt_cstr(&s, call->idem_scope);
+        fg_stmt_blob(&s, call->idem_key, call->idem_key_len);
+        return fg_stmt_exec(&s);
+    }
+    if ((rc = fg_stmt_init(&s, db, SQL_DONE)) != 0)
+        return rc;
+    fg_stmt_int(&s, status);
+    fg_stmt_blob(&s, body->data != NULL ? body->data : "", body->len);
+    fg_stmt_int(&s, fg_now_ms() + FG_IDEM_TTL_MS);
+    fg_stmt_cstr(&s, call->idem_scope);
+    fg_stmt_blob(&s, call->idem_key, call->idem_key_len);
+    if ((rc = fg_stmt_exec(&s)) == 0)
+        call->idem_stored = 1;
+    return rc;
 }

@@ -29,14 +29,6 @@
 #include "orders/orders_internal.h"
 #include "payments/payments_internal.h"
 
-static const char SQL_IDEM_RUNNING[] =
-    "INSERT INTO idempotency_keys (scope, idem_key, fingerprint, state, created_at, expires_at) "
-    "VALUES (?, ?, ?, 'running', ?, ?)";
-static const char SQL_IDEM_DONE[] =
-    "UPDATE idempotency_keys SET state = 'done', status_code = ?, response_body = ?, expires_at = ? "
-    "WHERE scope = ? AND idem_key = ? AND state = 'running'";
-static const char SQL_IDEM_DROP[] =
-    "DELETE FROM idempotency_keys WHERE scope = ? AND idem_key = ? AND state = 'running'";
 static const char SQL_PAYMENT_INSERT[] =
     "INSERT INTO payments (public_id, order_id, merchant_id, adapter, amount, currency, status, created_at, "
     "updated_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?)";
@@ -52,51 +44,6 @@ static const char SQL_REFUND_SETTLE[] =
     "updated_at = ? WHERE id = ?";
 static const char SQL_ORDER_REFUNDED[] =
     "UPDATE orders SET amount_refunded = amount_refunded + ?, updated_at = ? WHERE id = ?";
-
-/* ---- the 'running' Idempotency-Key ------------------------------------------- */
-
-static int idem_running(fg_db_t *db, fg_call_t *call, int64_t now)
-{
-    fg_stmt_t s;
-    int rc;
-    if (call->idem_key == NULL)
-        return 0;
-    if ((rc = fg_stmt_init(&s, db, SQL_IDEM_RUNNING)) != 0)
-        return rc;
-    fg_stmt_cstr(&s, call->idem_scope);
-    fg_stmt_blob(&s, call->idem_key, call->idem_key_len);
-    fg_stmt_blob(&s, call->fingerprint, FG_SHA256_LEN);
-    fg_stmt_int(&s, now);
-    fg_stmt_int(&s, now + FG_IDEM_RUNNING_LEASE_MS);
-    return fg_stmt_exec(&s);
-}
-
-/* Stores the answer (status < 500) under the running key inside the
- * caller's transaction, or drops the key (a 5xx can be retried). */
-static int idem_complete(fg_db_t *db, fg_call_t *call, int status, const fg_buf_t *body)
-{
-    fg_stmt_t s;
-    int rc;
-    if (call->idem_key == NULL)
-        return 0;
-    if (status >= 500) {
-        if ((rc = fg_stmt_init(&s, db, SQL_IDEM_DROP)) != 0)
-            return rc;
-        fg_stmt_cstr(&s, call->idem_scope);
-        fg_stmt_blob(&s, call->idem_key, call->idem_key_len);
-        return fg_stmt_exec(&s);
-    }
-    if ((rc = fg_stmt_init(&s, db, SQL_IDEM_DONE)) != 0)
-        return rc;
-    fg_stmt_int(&s, status);
-    fg_stmt_blob(&s, body->data != NULL ? body->data : "", body->len);
-    fg_stmt_int(&s, fg_now_ms() + FG_IDEM_TTL_MS);
-    fg_stmt_cstr(&s, call->idem_scope);
-    fg_stmt_blob(&s, call->idem_key, call->idem_key_len);
-    if ((rc = fg_stmt_exec(&s)) == 0)
-        call->idem_stored = 1;
-    return rc;
-}
 
 /* After FG_ECONFLICT on the running key: the stored answer, 409 in progress
  * or 422 reused (as payments.c does for its own key conflicts). */
@@ -154,7 +101,7 @@ static int create_begin_tx(fg_db_t *db, void *arg)
     fg_provider_request_free(&c->req);
     fg_buf_reset(&c->description);
     fg_order_row_init(&order);
-    if ((rc = idem_running(db, c->call, c->now)) != 0) {
+    if ((rc = fg_idem_begin(db, c->call, c->now)) != 0) {
         c->idem_conflict = rc == FG_ECONFLICT;
         goto Exit;
     }
@@ -235,7 +182,7 @@ static int create_end_tx(fg_db_t *db, void *arg)
     }
     if (e->provider_rc != 0) {
         e->status = 502;
-        rc = idem_complete(db, call, e->status, &e->body);
+        rc = fg_idem_finish(db, call, e->status, &e->body);
         goto Exit;
     }
     if ((rc = fg_payment_load(db, e->c->payment_id, call->merchant_id, 0, &p)) != 0)
@@ -245,7 +192,7 @@ static int create_end_tx(fg_db_t *db, void *arg)
     fg_payment_json(&e->body, &p, extra.data);
     fg_buf_free(&extra);
     e->status = 201;
-    rc = idem_complete(db, call, e->status, &e->body);
+    rc = fg_idem_finish(db, call, e->status, &e->body);
 Exit:
     fg_payment_row_free(&p);
     return rc;
@@ -392,7 +339,7 @@ static int refund_begin_tx(fg_db_t *db, void *arg)
     r->now = fg_now_ms();
     r->idem_conflict = 0;
     fg_provider_request_free(&r->req);
-    if ((rc = idem_running(db, r->call, r->now)) != 0) {
+    if ((rc = fg_idem_begin(db, r->call, r->now)) != 0) {
         r->idem_conflict = rc == FG_ECONFLICT;
         goto Exit;
     }
@@ -610,7 +557,7 @@ static int refund_end_tx(fg_db_t *db, void *arg)
         fg_call_error(r->call, 502, "unavailable", "provider_unavailable", msg.data, NULL);
         fg_buf_free(&msg);
     }
-    return idem_complete(db, r->call, r->call->status, &r->call->response);
+    return fg_idem_finish(db, r->call, r->call->status, &r->call->response);
 }
 
 static void refund_answer_refusal(fg_call_t *call, const refund_t *r)

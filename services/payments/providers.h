@@ -16,11 +16,6 @@
 #include "db/db.h"
 #include "http/http.h"
 
-/* A 'running' Idempotency-Key expires after this unless its request
- * finishes: many times the longest provider call (30 s), short enough that
- * a crashed instance frees the key for a retry soon. */
-#define FG_IDEM_RUNNING_LEASE_MS (5 * 60 * 1000)
-
 /** POST /v1/orders/{id}/payments for an adapter with start_request (MoMo):
  *  the payment row is committed pending, the provider is called, and the
  *  answer is 201 with its redirect_url, or 502 provider_unavailable /
