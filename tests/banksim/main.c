@@ -506,7 +506,8 @@ static int copy_arg(char *dst, size_t cap, const char *v, const char *name) {
 
 static int parse_args(int argc, char **argv, char *listen, size_t cap,
                       char *public_url, size_t url_cap) {
-  for (int i = 1; i < argc; i++) {
+  /* Every option takes a value: i steps over both. */
+  for (int i = 1; i < argc; i += 2) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     int rc;
     if (strcmp(a, "--listen") == 0)
@@ -528,7 +529,6 @@ static int parse_args(int argc, char **argv, char *listen, size_t cap,
     }
     if (rc != 0)
       return -1;
-    i++;
   }
   if (listen[0] == '\0' || bs_config.feegate_url[0] == '\0') {
     usage(stderr);

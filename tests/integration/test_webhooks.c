@@ -460,7 +460,8 @@ static void order_new(const fgt_server_t *s, const fgt_merchant_t *m, long long 
 static void order_cancel(const fgt_server_t *s, const fgt_merchant_t *m, const char *id)
 {
     char path[128];
-    snprintf(path, sizeof(path), "/v1/orders/%s/cancel", id);
+    int len = snprintf(path, sizeof(path), "/v1/orders/%s/cancel", id);
+    ck_assert(len > 0 && (size_t)len < sizeof(path));
     fgt_response_t r = fgt_req(s, FGT_H2C, "POST", path, m->key, NULL, NULL, 0, NULL);
     fgt_expect(r, 200, NULL);
     fgt_response_free(&r);
@@ -520,10 +521,11 @@ static void orders_cancel_all(const fgt_server_t *s, const fgt_merchant_t *m, in
     snprintf(auth, sizeof(auth), "Authorization: Bearer %s", m->key);
     const char *headers[] = {auth, NULL};
     fgt_request_t *reqs = calloc((size_t)n, sizeof(*reqs));
-    char (*paths)[128] = calloc((size_t)n, 128);
+    char (*paths)[128] = calloc((size_t)n, sizeof(*paths));
     fgt_response_t *out = calloc((size_t)n, sizeof(*out));
     for (int i = 0; i < n; i++) {
-        snprintf(paths[i], 128, "/v1/orders/%s/cancel", ids[i]);
+        int len = snprintf(paths[i], sizeof(*paths), "/v1/orders/%s/cancel", ids[i]);
+        ck_assert(len > 0 && (size_t)len < sizeof(*paths));
         reqs[i] = (fgt_request_t){"POST", paths[i], headers, NULL, 0};
     }
     fgt_request_all(s, FGT_H2C, 4, n, reqs, NULL, NULL, out);

@@ -193,7 +193,7 @@ START_TEST(normalize_as_typed)
     char out[FG_ORDER_CODE_LEN + 1];
     static const char *const typed[] = {
         "7K3M9QXW2A2",     "7k3m9qxw2a2",     "7K3M-9QXW-2A2",  " 7K3M 9QXW 2A2 ",
-        "7K3M.9QXW_2A2",   "7k3m-9qxw 2a2\n", "7K3M\xc2\xa0" "9QXW2A2", /* NBSP bytes dropped */
+        "7K3M.9QXW_2A2",   "7k3m-9qxw 2a2\n", ("7K3M\xc2\xa0" "9QXW2A2"), /* NBSP bytes dropped */
     };
     for (size_t i = 0; i < sizeof(typed) / sizeof(typed[0]); i++) {
         memset(out, 'x', sizeof(out));
@@ -250,7 +250,7 @@ START_TEST(find_in_vietnamese_memos)
      * %.4s %.3s pieces or whole.  Vietnamese diacritics are UTF-8. */
     static const char *const layouts[] = {
         "NGUYEN VAN A chuyen tien hoc phi %.4s %.4s %.3s",
-        "Nguy\xe1\xbb\x85n V\xc4\x83n A chuy\xe1\xbb\x83n ti\xe1\xbb\x81n h\xe1\xbb\x8d" "c ph\xc3\xad %.4s-%.4s-%.3s",
+        ("Nguy\xe1\xbb\x85n V\xc4\x83n A chuy\xe1\xbb\x83n ti\xe1\xbb\x81n h\xe1\xbb\x8d" "c ph\xc3\xad %.4s-%.4s-%.3s"),
         "%.4s%.4s%.3s",
         "HP%.4s%.4s%.3s nop tien",
         "MBVCB.123456789.%.4s %.4s%.3s.Tr\xe1\xba\xa7n Th\xe1\xbb\x8b B",
