@@ -21,8 +21,8 @@
 
 /* What the service knows when it starts a payment. */
 typedef struct {
-    const char *payment_id;  /* "pay_…": our reference at the provider */
-    int64_t amount;          /* minor units */
+    const char *payment_id; /* "pay_…": our reference at the provider */
+    int64_t amount;         /* minor units */
     const char *currency;
     const char *order_code;  /* payer-facing code, for memos */
     const char *description; /* may be NULL */
@@ -52,30 +52,30 @@ typedef enum { FG_NOTIFY_SUCCEEDED, FG_NOTIFY_FAILED, FG_NOTIFY_PENDING } fg_not
 
 /* A verified notification. */
 typedef struct {
-    char payment_id[48];                          /* our payment's public id */
+    char payment_id[48]; /* our payment's public id */
     char provider_txn_id[FG_PROVIDER_TXN_MAX + 1];
-    char event_id[FG_PROVIDER_EVENT_MAX + 1];     /* dedup key at this provider */
+    char event_id[FG_PROVIDER_EVENT_MAX + 1]; /* dedup key at this provider */
     fg_notify_status_t status;
-    int64_t amount;                               /* minor units received */
+    int64_t amount; /* minor units received */
 } fg_notification_t;
 
 /* How the service disposed of a notification, for the acknowledgement. */
 typedef enum {
-    FG_ACK_APPLIED,      /* recorded (a success or a failure) */
-    FG_ACK_DUPLICATE,    /* seen before: no new effect */
-    FG_ACK_NOT_FOUND,    /* no such payment */
-    FG_ACK_BAD_AMOUNT,   /* amount does not match */
-    FG_ACK_FORGED,       /* signature or timestamp refused */
-    FG_ACK_MALFORMED,    /* unreadable */
-    FG_ACK_ERROR,        /* ours: retry later */
+    FG_ACK_APPLIED,    /* recorded (a success or a failure) */
+    FG_ACK_DUPLICATE,  /* seen before: no new effect */
+    FG_ACK_NOT_FOUND,  /* no such payment */
+    FG_ACK_BAD_AMOUNT, /* amount does not match */
+    FG_ACK_FORGED,     /* signature or timestamp refused */
+    FG_ACK_MALFORMED,  /* unreadable */
+    FG_ACK_ERROR,      /* ours: retry later */
 } fg_ack_t;
 
 /* An HTTP request an adapter wants sent to its provider.  The adapter only
  * builds it; the payment service sends it (services/net) from a database
  * worker or a background thread and hands the answer back for parsing. */
 typedef struct {
-    fg_buf_t url;  /* absolute http(s) URL */
-    fg_buf_t body; /* JSON, sent as application/json with POST */
+    fg_buf_t url;       /* absolute http(s) URL */
+    fg_buf_t body;      /* JSON, sent as application/json with POST */
     int64_t timeout_ms; /* total time the provider may take (MoMo asks >= 30 s) */
 } fg_provider_request_t;
 
@@ -114,8 +114,8 @@ typedef struct {
     /** Verifies (constant time) and parses a notification.  0; FG_EINVALID
      *  when forged or stale (reason set); FG_ERANGE when well-signed but
      *  unreadable. */
-    int (*verify)(const fg_config_t *cfg, const fg_inbound_t *in, int64_t now_ms, fg_notification_t *out,
-                  char *reason, size_t reason_cap);
+    int (*verify)(const fg_config_t *cfg, const fg_inbound_t *in, int64_t now_ms, fg_notification_t *out, char *reason,
+                  size_t reason_cap);
     /** The HTTP status and body the provider expects for an outcome. */
     void (*ack)(fg_ack_t outcome, int *status, fg_buf_t *body, const char **content_type);
     /** Asks the provider to refund; 0 = refunded now, 1 = accepted and

@@ -3,7 +3,6 @@
  */
 #include "protocol.h"
 
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,8 +106,8 @@ int fg_parse_gmt7(const char *s, int64_t *ms)
         }
     }
     int leap = (f[0] % 4 == 0 && f[0] % 100 != 0) || f[0] % 400 == 0;
-    if (f[0] < 1970 || f[1] < 1 || f[1] > 12 || f[2] < 1 || f[2] > DAYS[f[1] - 1] || (f[1] == 2 && f[2] == 29 && !leap) ||
-        f[3] > 23 || f[4] > 59 || f[5] > 59)
+    if (f[0] < 1970 || f[1] < 1 || f[1] > 12 || f[2] < 1 || f[2] > DAYS[f[1] - 1] ||
+        (f[1] == 2 && f[2] == 29 && !leap) || f[3] > 23 || f[4] > 59 || f[5] > 59)
         return FG_EINVALID;
     int64_t seconds = days_since_epoch(f[0], f[1], f[2]) * 86400 + f[3] * 3600 + f[4] * 60 + f[5];
     *ms = (seconds - FG_GMT7_OFFSET_S) * 1000; /* year <= 9999: far inside int64 */

@@ -18,22 +18,21 @@
 
 #define EXIT_USAGE 2
 
-static const char USAGE[] =
-    "usage: feegate [--config FILE] COMMAND\n"
-    "\n"
-    "commands:\n"
-    "  serve                              run the server until SIGTERM/SIGINT\n"
-    "  migrate [--dir DIR]                apply schema/*.sql in order\n"
-    "  admin merchant create --name NAME  create a merchant; prints its id and API key\n"
-    "  admin user create --email E --role finance|auditor|admin   (password on stdin)\n"
-    "  admin token create --email E [--ttl-hours H]               prints a staff bearer token\n"
-    "  ledger check                       verify the ledger's invariants; JSON summary\n"
-    "  ledger rebuild-checkpoints [--reason TEXT]\n"
-    "                                     recompute every balance checkpoint into a new epoch\n"
-    "  version                            print the version\n"
-    "\n"
-    "Every setting section.key can be given in the config file or as the\n"
-    "environment variable FEEGATE_SECTION_KEY (see deploy/feegate.conf.example).\n";
+static const char USAGE[] = "usage: feegate [--config FILE] COMMAND\n"
+                            "\n"
+                            "commands:\n"
+                            "  serve                              run the server until SIGTERM/SIGINT\n"
+                            "  migrate [--dir DIR]                apply schema/*.sql in order\n"
+                            "  admin merchant create --name NAME  create a merchant; prints its id and API key\n"
+                            "  admin user create --email E --role finance|auditor|admin   (password on stdin)\n"
+                            "  admin token create --email E [--ttl-hours H]               prints a staff bearer token\n"
+                            "  ledger check                       verify the ledger's invariants; JSON summary\n"
+                            "  ledger rebuild-checkpoints [--reason TEXT]\n"
+                            "                                     recompute every balance checkpoint into a new epoch\n"
+                            "  version                            print the version\n"
+                            "\n"
+                            "Every setting section.key can be given in the config file or as the\n"
+                            "environment variable FEEGATE_SECTION_KEY (see deploy/feegate.conf.example).\n";
 
 static int usage(const char *why)
 {

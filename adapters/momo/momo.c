@@ -48,10 +48,11 @@ void fg_momo_create_raw(const char *access_key, const char *amount, const char *
                         const char *order_id, const char *order_info, const char *partner_code,
                         const char *redirect_url, const char *request_id, const char *request_type, fg_buf_t *out)
 {
-    fg_kv_t pairs[] = {{"accessKey", access_key}, {"amount", amount},           {"extraData", extra_data},
-                       {"ipnUrl", ipn_url},       {"orderId", order_id},        {"orderInfo", order_info},
-                       {"partnerCode", partner_code}, {"redirectUrl", redirect_url}, {"requestId", request_id},
-                       {"requestType", request_type}};
+    fg_kv_t pairs[] = {{"accessKey", access_key},     {"amount", amount},
+                       {"extraData", extra_data},     {"ipnUrl", ipn_url},
+                       {"orderId", order_id},         {"orderInfo", order_info},
+                       {"partnerCode", partner_code}, {"redirectUrl", redirect_url},
+                       {"requestId", request_id},     {"requestType", request_type}};
     fg_momo_raw(pairs, (int)(sizeof(pairs) / sizeof(pairs[0])), out);
 }
 
@@ -203,11 +204,26 @@ static int start_response(const fg_config_t *cfg, const fg_payment_start_t *in, 
 /* ---- IPN and query answers ------------------------------------------------------- */
 
 /* The IPN's fields in raw-string order; [0] is accessKey (not sent). */
-enum { F_ACCESS_KEY, F_AMOUNT, F_EXTRA_DATA, F_MESSAGE, F_ORDER_ID, F_ORDER_INFO, F_ORDER_TYPE, F_PARTNER_CODE,
-       F_PAY_TYPE, F_REQUEST_ID, F_RESPONSE_TIME, F_RESULT_CODE, F_TRANS_ID, F_SIGNATURE, F_COUNT };
-static const char *const IPN_NAMES[F_COUNT] = {"accessKey", "amount",       "extraData", "message",   "orderId",
-                                               "orderInfo", "orderType",    "partnerCode", "payType", "requestId",
-                                               "responseTime", "resultCode", "transId",   "signature"};
+enum {
+    F_ACCESS_KEY,
+    F_AMOUNT,
+    F_EXTRA_DATA,
+    F_MESSAGE,
+    F_ORDER_ID,
+    F_ORDER_INFO,
+    F_ORDER_TYPE,
+    F_PARTNER_CODE,
+    F_PAY_TYPE,
+    F_REQUEST_ID,
+    F_RESPONSE_TIME,
+    F_RESULT_CODE,
+    F_TRANS_ID,
+    F_SIGNATURE,
+    F_COUNT
+};
+static const char *const IPN_NAMES[F_COUNT] = {"accessKey",    "amount",     "extraData",   "message",  "orderId",
+                                               "orderInfo",    "orderType",  "partnerCode", "payType",  "requestId",
+                                               "responseTime", "resultCode", "transId",     "signature"};
 
 typedef struct {
     char v[F_COUNT][FIELD_MAX];
@@ -262,8 +278,8 @@ static int ipn_from_fields(const fg_config_t *cfg, fields_t *f, fg_notification_
     return 0;
 }
 
-static int verify(const fg_config_t *cfg, const fg_inbound_t *in, int64_t now_ms, fg_notification_t *out,
-                  char *reason, size_t cap)
+static int verify(const fg_config_t *cfg, const fg_inbound_t *in, int64_t now_ms, fg_notification_t *out, char *reason,
+                  size_t cap)
 {
     fields_t *f = fg_calloc(1, sizeof(*f));
     int rc;
@@ -410,8 +426,8 @@ static int refund_request(const fg_config_t *cfg, const fg_refund_in_t *in, fg_p
     fg_buf_t text = FG_BUF_INIT, description = FG_BUF_INIT, raw = FG_BUF_INIT;
     fg_buf_printf(&text, "Hoan tien %s %s", in->payment_id, in->reason != NULL ? in->reason : "");
     fg_vnpay_ascii_text(text.data, text.len, &description);
-    fg_kv_t pairs[] = {{"accessKey", cfg->momo_access_key}, {"amount", amount},
-                       {"description", description.data},   {"orderId", in->refund_id},
+    fg_kv_t pairs[] = {{"accessKey", cfg->momo_access_key},     {"amount", amount},
+                       {"description", description.data},       {"orderId", in->refund_id},
                        {"partnerCode", cfg->momo_partner_code}, {"requestId", in->refund_id},
                        {"transId", in->provider_txn_id}};
     fg_momo_raw(pairs, 7, &raw);
@@ -512,9 +528,8 @@ int fg_momo_refund_query_request(const fg_config_t *cfg, const fg_refund_in_t *i
     return 0;
 }
 
-int fg_momo_refund_query_response(const fg_config_t *cfg, const fg_refund_in_t *in, long http_status,
-                                  const char *body, size_t len, char *provider_refund_id, size_t id_cap,
-                                  char *reason, size_t cap)
+int fg_momo_refund_query_response(const fg_config_t *cfg, const fg_refund_in_t *in, long http_status, const char *body,
+                                  size_t len, char *provider_refund_id, size_t id_cap, char *reason, size_t cap)
 {
     int rc = refund_answer(cfg, in, "refund query", http_status, body, len, provider_refund_id, id_cap, reason, cap);
     return rc == FG_EINVALID ? FG_EUNAVAILABLE : rc; /* only "not found" says it was not made */

@@ -40,9 +40,8 @@ int fg_momo_refund_query_request(const fg_config_t *cfg, const fg_refund_in_t *i
 /** Its answer: 0 the refund was made (provider_refund_id set); FG_ENOTFOUND
  *  a signed "no such refund" (it was not made); FG_EUNAVAILABLE unknown or
  *  still processing (ask again later). */
-int fg_momo_refund_query_response(const fg_config_t *cfg, const fg_refund_in_t *in, long http_status,
-                                  const char *body, size_t len, char *provider_refund_id, size_t id_cap,
-                                  char *reason, size_t cap);
+int fg_momo_refund_query_response(const fg_config_t *cfg, const fg_refund_in_t *in, long http_status, const char *body,
+                                  size_t len, char *provider_refund_id, size_t id_cap, char *reason, size_t cap);
 
 extern const fg_adapter_t fg_adapter_momo;
 

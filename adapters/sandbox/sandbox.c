@@ -86,8 +86,8 @@ static int copy_field(yajl_val root, const char *name, char *out, size_t cap)
     return 0;
 }
 
-static int verify(const fg_config_t *cfg, const fg_inbound_t *in, int64_t now_ms, fg_notification_t *out,
-                  char *reason, size_t cap)
+static int verify(const fg_config_t *cfg, const fg_inbound_t *in, int64_t now_ms, fg_notification_t *out, char *reason,
+                  size_t cap)
 {
     char status[16], body[BODY_MAX + 1], error[128];
     if (in->body == NULL || in->body_len == 0 || in->body_len > BODY_MAX) {
@@ -127,8 +127,13 @@ static int verify(const fg_config_t *cfg, const fg_inbound_t *in, int64_t now_ms
 static void ack(fg_ack_t outcome, int *status, fg_buf_t *body, const char **content_type)
 {
     /* A duplicate gets exactly the answer the first delivery got. */
-    static const char *const ERRORS[] = {NULL, NULL, "payment_not_found", "amount_mismatch", "signature_invalid",
-                                         "malformed", "temporarily_unavailable"};
+    static const char *const ERRORS[] = {NULL,
+                                         NULL,
+                                         "payment_not_found",
+                                         "amount_mismatch",
+                                         "signature_invalid",
+                                         "malformed",
+                                         "temporarily_unavailable"};
     static const int STATUSES[] = {200, 200, 404, 422, 401, 400, 503};
     *status = STATUSES[outcome];
     *content_type = "application/json; charset=utf-8";

@@ -30,8 +30,8 @@ uint16_t fg_crc16_ccitt_false(const void *data, size_t n);
  * bin: 6 digits; account: 1..19 letters/digits; amount: 1..13 digits of VND;
  * purpose: 1..25 printable ASCII.  0, FG_EINVALID or FG_ERANGE (amount).
  */
-int fg_vietqr_payload(const char *bin, const char *account, int64_t amount, const char *purpose, fg_buf_t *out)
-    FG_MUST_USE;
+int fg_vietqr_payload(const char *bin, const char *account, int64_t amount, const char *purpose,
+                      fg_buf_t *out) FG_MUST_USE;
 
 /** 1 when vietqr.bank_bin and vietqr.account_no are set. */
 int fg_vietqr_configured(const fg_config_t *cfg);

@@ -245,9 +245,8 @@ static int parse_amount(const char *text, int64_t *out)
 
 /* Fills a notification from the transaction's fields, the same for the IPN
  * and querydr.  0 or FG_ERANGE with reason set. */
-static int notification(const char *txn_ref, const char *amount, const char *transaction_no,
-                        const char *response_code, const char *transaction_status, fg_notification_t *out,
-                        char *reason, size_t cap)
+static int notification(const char *txn_ref, const char *amount, const char *transaction_no, const char *response_code,
+                        const char *transaction_status, fg_notification_t *out, char *reason, size_t cap)
 {
     memset(out, 0, sizeof(*out));
     if (txn_ref == NULL || txn_ref[0] == '\0' || strlen(txn_ref) >= sizeof(out->payment_id) ||
@@ -290,11 +289,11 @@ static int notification(const char *txn_ref, const char *amount, const char *tra
 /* What an IPN or return query must carry, not empty.  An empty vnp_* value
  * is left out of vnp_SecureHash, so anyone can add one: it is not VNPay's
  * word, and a request that relies on it is refused as forged. */
-static const char *const REQUIRED[] = {"vnp_TmnCode",      "vnp_TxnRef",            "vnp_Amount",
-                                       "vnp_ResponseCode", "vnp_TransactionStatus", "vnp_PayDate"};
+static const char *const REQUIRED[] = {"vnp_TmnCode",           "vnp_TxnRef", "vnp_Amount", "vnp_ResponseCode",
+                                       "vnp_TransactionStatus", "vnp_PayDate"};
 
-static int verify(const fg_config_t *cfg, const fg_inbound_t *in, int64_t now_ms, fg_notification_t *out,
-                  char *reason, size_t cap)
+static int verify(const fg_config_t *cfg, const fg_inbound_t *in, int64_t now_ms, fg_notification_t *out, char *reason,
+                  size_t cap)
 {
     fg_params_t params;
     int64_t paid_at;
@@ -341,7 +340,7 @@ static void ack(fg_ack_t outcome, int *status, fg_buf_t *body, const char **cont
 {
     static const char *const CODES[] = {"00", "02", "01", "04", "97", "99", "99"};
     static const char *const MESSAGES[] = {"Confirm Success", "Order already confirmed", "Order not found",
-                                           "Invalid amount", "Invalid signature", "Invalid request",
+                                           "Invalid amount",  "Invalid signature",       "Invalid request",
                                            "Unknown error"};
     _Static_assert(sizeof(CODES) / sizeof(CODES[0]) == FG_ACK_ERROR + 1, "one RspCode per outcome");
     *status = 200; /* VNPay reads RspCode; it retries until 00 or 02 */
@@ -399,13 +398,29 @@ static int query_request(const fg_config_t *cfg, const fg_payment_query_t *in, f
 
 /* The answer fields, in querydr's hash order; refund hashes the first 12
  * and vnp_OrderInfo (VNPay's documentation). */
-enum { A_RESPONSE_ID, A_COMMAND, A_RESPONSE_CODE, A_MESSAGE, A_TMN_CODE, A_TXN_REF, A_AMOUNT, A_BANK_CODE,
-       A_PAY_DATE, A_TRANSACTION_NO, A_TRANSACTION_TYPE, A_TRANSACTION_STATUS, A_ORDER_INFO, A_PROMOTION_CODE,
-       A_PROMOTION_AMOUNT, A_FIELDS };
-static const char *const ANSWER_NAMES[A_FIELDS] = {
-    "vnp_ResponseId", "vnp_Command",         "vnp_ResponseCode",      "vnp_Message",   "vnp_TmnCode",
-    "vnp_TxnRef",     "vnp_Amount",          "vnp_BankCode",          "vnp_PayDate",   "vnp_TransactionNo",
-    "vnp_TransactionType", "vnp_TransactionStatus", "vnp_OrderInfo", "vnp_PromotionCode", "vnp_PromotionAmount"};
+enum {
+    A_RESPONSE_ID,
+    A_COMMAND,
+    A_RESPONSE_CODE,
+    A_MESSAGE,
+    A_TMN_CODE,
+    A_TXN_REF,
+    A_AMOUNT,
+    A_BANK_CODE,
+    A_PAY_DATE,
+    A_TRANSACTION_NO,
+    A_TRANSACTION_TYPE,
+    A_TRANSACTION_STATUS,
+    A_ORDER_INFO,
+    A_PROMOTION_CODE,
+    A_PROMOTION_AMOUNT,
+    A_FIELDS
+};
+static const char *const ANSWER_NAMES[A_FIELDS] = {"vnp_ResponseId",    "vnp_Command",         "vnp_ResponseCode",
+                                                   "vnp_Message",       "vnp_TmnCode",         "vnp_TxnRef",
+                                                   "vnp_Amount",        "vnp_BankCode",        "vnp_PayDate",
+                                                   "vnp_TransactionNo", "vnp_TransactionType", "vnp_TransactionStatus",
+                                                   "vnp_OrderInfo",     "vnp_PromotionCode",   "vnp_PromotionAmount"};
 
 typedef struct {
     char v[A_FIELDS][FIELD_MAX];
@@ -416,9 +431,10 @@ typedef struct {
 static int api_answer(const fg_config_t *cfg, long http_status, const char *body, size_t len, int is_querydr,
                       answer_t *a, char *reason, size_t cap)
 {
-    static const int REFUND_ORDER[] = {A_RESPONSE_ID, A_COMMAND, A_RESPONSE_CODE, A_MESSAGE, A_TMN_CODE,
-                                       A_TXN_REF,     A_AMOUNT,  A_BANK_CODE,     A_PAY_DATE, A_TRANSACTION_NO,
-                                       A_TRANSACTION_TYPE, A_TRANSACTION_STATUS, A_ORDER_INFO};
+    static const int REFUND_ORDER[] = {A_RESPONSE_ID, A_COMMAND,        A_RESPONSE_CODE,    A_MESSAGE,
+                                       A_TMN_CODE,    A_TXN_REF,        A_AMOUNT,           A_BANK_CODE,
+                                       A_PAY_DATE,    A_TRANSACTION_NO, A_TRANSACTION_TYPE, A_TRANSACTION_STATUS,
+                                       A_ORDER_INFO};
     char error[128], got[FG_VNPAY_HASH_HEX_LEN + 1], expected[FG_VNPAY_HASH_HEX_LEN + 1];
     if (http_status != 200 || body == NULL || len == 0 || len > 64 * 1024) {
         snprintf(reason, cap, "VNPay answered HTTP %ld", http_status);
@@ -475,8 +491,8 @@ static int query_response(const fg_config_t *cfg, const fg_payment_query_t *in, 
     } else if (strcmp(a->v[A_TXN_REF], in->payment_id) != 0) {
         snprintf(reason, cap, "querydr answered about another vnp_TxnRef");
         rc = FG_EINVALID;
-    } else if (notification(a->v[A_TXN_REF], a->v[A_AMOUNT], a->v[A_TRANSACTION_NO], NULL,
-                            a->v[A_TRANSACTION_STATUS], out, reason, cap) != 0) {
+    } else if (notification(a->v[A_TXN_REF], a->v[A_AMOUNT], a->v[A_TRANSACTION_NO], NULL, a->v[A_TRANSACTION_STATUS],
+                            out, reason, cap) != 0) {
         rc = FG_EUNAVAILABLE;
     }
 Exit:
@@ -587,9 +603,8 @@ int fg_vnpay_refund_query_request(const fg_config_t *cfg, const fg_refund_in_t *
     return 0;
 }
 
-int fg_vnpay_refund_query_response(const fg_config_t *cfg, const fg_refund_in_t *in, long http_status,
-                                   const char *body, size_t len, char *provider_refund_id, size_t id_cap,
-                                   char *reason, size_t cap)
+int fg_vnpay_refund_query_response(const fg_config_t *cfg, const fg_refund_in_t *in, long http_status, const char *body,
+                                   size_t len, char *provider_refund_id, size_t id_cap, char *reason, size_t cap)
 {
     answer_t *a = fg_calloc(1, sizeof(*a));
     int64_t amount = 0;

@@ -49,9 +49,8 @@ int fg_vnpay_refund_query_request(const fg_config_t *cfg, const fg_refund_in_t *
  *  vnp_TransactionStatus 00, the refund's amount; provider_refund_id set);
  *  FG_ENOTFOUND no refund under that request id (91) or refused (09);
  *  FG_EUNAVAILABLE anything else (still processing, unsigned, unreadable). */
-int fg_vnpay_refund_query_response(const fg_config_t *cfg, const fg_refund_in_t *in, long http_status,
-                                   const char *body, size_t len, char *provider_refund_id, size_t id_cap,
-                                   char *reason, size_t cap);
+int fg_vnpay_refund_query_response(const fg_config_t *cfg, const fg_refund_in_t *in, long http_status, const char *body,
+                                   size_t len, char *provider_refund_id, size_t id_cap, char *reason, size_t cap);
 /** The vnp_RequestId of a refund: its id without the "rfd_" prefix (VNPay's
  *  request ids are at most 32 characters), the same on every attempt. */
 const char *fg_vnpay_refund_request_id(const char *refund_id);

@@ -107,10 +107,7 @@ void fg_buf_puts(fg_buf_t *b, const char *s)
     fg_buf_append(b, s, strlen(s));
 }
 
-void fg_buf_putc(fg_buf_t *b, char c)
-{
-    fg_buf_append(b, &c, 1);
-}
+void fg_buf_putc(fg_buf_t *b, char c) { fg_buf_append(b, &c, 1); }
 
 void fg_buf_printf(fg_buf_t *b, const char *fmt, ...)
 {

@@ -17,11 +17,16 @@ typedef struct {
     size_t cap;
 } fg_buf_t;
 
-#define FG_BUF_INIT {NULL, 0, 0}
+/* clang-format off: brace initialiser macros stay as written */
+#define FG_BUF_INIT                                                                                                    \
+    {                                                                                                                  \
+        NULL, 0, 0                                                                                                     \
+    }
+/* clang-format on */
 
 /** The single out-of-memory exit: prints and aborts. */
 _Noreturn void fg_oom(void);
-void *fg_malloc(size_t n);  /* never NULL */
+void *fg_malloc(size_t n); /* never NULL */
 void *fg_calloc(size_t n, size_t size);
 void *fg_realloc(void *p, size_t n);
 char *fg_strdup(const char *s);
@@ -43,8 +48,8 @@ char *fg_buf_steal(fg_buf_t *b, size_t *len);
 /** Appends s (n bytes, UTF-8) as a JSON string literal with quotes, escaping
  *  '"', '\\', control characters (\n \r \t \b \f or \u00XX) and U+2028/9. */
 void fg_json_str(fg_buf_t *b, const char *s, size_t n);
-void fg_json_cstr(fg_buf_t *b, const char *s); /* NULL writes null */
-void fg_json_kv_str(fg_buf_t *b, int comma, const char *key, const char *val);       /* NULL -> null */
+void fg_json_cstr(fg_buf_t *b, const char *s);                                 /* NULL writes null */
+void fg_json_kv_str(fg_buf_t *b, int comma, const char *key, const char *val); /* NULL -> null */
 void fg_json_kv_strn(fg_buf_t *b, int comma, const char *key, const char *val, size_t n);
 void fg_json_kv_int(fg_buf_t *b, int comma, const char *key, int64_t val);
 void fg_json_kv_bool(fg_buf_t *b, int comma, const char *key, int val);

@@ -57,16 +57,38 @@ typedef struct {
 
 /* The offset of a field, failing to compile unless it has the C type the
  * option type stores there (sizeof(char[-1]) is an error). */
-#define FIELD(field, ctype)                                                                        \
-    (offsetof(fg_config_t, field) +                                                                \
-     0 * sizeof(char[_Generic(((fg_config_t *)0)->field, ctype: 1, default: -1)]))
-#define STR(key, field, def) {key, TYPE_STRING, FIELD(field, char *), 0, 0, def}
-#define URL(key, field, def) {key, TYPE_URL, FIELD(field, char *), 0, 0, def}
-#define LISTEN(key, field, def) {key, TYPE_LISTEN, FIELD(field, char *), 0, 0, def}
-#define BANK_BIN(key, field, def) {key, TYPE_BANK_BIN, FIELD(field, char *), 0, 0, def}
-#define INT(key, field, lo, hi, def) {key, TYPE_INT, FIELD(field, int), lo, hi, def}
-#define INT64(key, field, lo, hi, def) {key, TYPE_INT64, FIELD(field, int64_t), lo, hi, def}
-#define BOOL(key, field, def) {key, TYPE_BOOL, FIELD(field, int), 0, 1, def}
+#define FIELD(field, ctype)                                                                                            \
+    (offsetof(fg_config_t, field) + 0 * sizeof(char[_Generic(((fg_config_t *)0)->field, ctype : 1, default : -1)]))
+/* clang-format off: brace initialiser macros stay as written */
+#define STR(key, field, def)                                                                                           \
+    {                                                                                                                  \
+        key, TYPE_STRING, FIELD(field, char *), 0, 0, def                                                              \
+    }
+#define URL(key, field, def)                                                                                           \
+    {                                                                                                                  \
+        key, TYPE_URL, FIELD(field, char *), 0, 0, def                                                                 \
+    }
+#define LISTEN(key, field, def)                                                                                        \
+    {                                                                                                                  \
+        key, TYPE_LISTEN, FIELD(field, char *), 0, 0, def                                                              \
+    }
+#define BANK_BIN(key, field, def)                                                                                      \
+    {                                                                                                                  \
+        key, TYPE_BANK_BIN, FIELD(field, char *), 0, 0, def                                                            \
+    }
+#define INT(key, field, lo, hi, def)                                                                                   \
+    {                                                                                                                  \
+        key, TYPE_INT, FIELD(field, int), lo, hi, def                                                                  \
+    }
+#define INT64(key, field, lo, hi, def)                                                                                 \
+    {                                                                                                                  \
+        key, TYPE_INT64, FIELD(field, int64_t), lo, hi, def                                                            \
+    }
+#define BOOL(key, field, def)                                                                                          \
+    {                                                                                                                  \
+        key, TYPE_BOOL, FIELD(field, int), 0, 1, def                                                                   \
+    }
+/* clang-format on */
 
 static const option_t options[] = {
     STR("db.socket", db_socket, ""),
@@ -232,8 +254,7 @@ static int set_number(fg_config_t *cfg, const option_t *opt, const char *value, 
     int64_t number;
     if (!parse_int64(value, &number) || number < opt->min || number > opt->max) {
         char problem[64];
-        snprintf(problem, sizeof(problem), "not an integer in %lld..%lld", (long long)opt->min,
-                 (long long)opt->max);
+        snprintf(problem, sizeof(problem), "not an integer in %lld..%lld", (long long)opt->min, (long long)opt->max);
         return bad_value(opt, problem, value, detail, cap);
     }
     char *field = (char *)cfg + opt->offset;
@@ -251,15 +272,11 @@ static const char *text_problem(const option_t *opt, const char *value)
     int port;
     switch (opt->type) {
     case TYPE_LISTEN:
-        return value[0] == '\0' || fg_config_split_listen(value, host, sizeof(host), &port) == 0
-                   ? NULL
-                   : "expected host:port";
-    case TYPE_URL:
-        return valid_url(value) ? NULL : "expected an http:// or https:// URL";
-    case TYPE_BANK_BIN:
-        return valid_bank_bin(value) ? NULL : "expected 6 digits";
-    default:
-        return NULL;
+        return value[0] == '\0' || fg_config_split_listen(value, host, sizeof(host), &port) == 0 ? NULL
+                                                                                                 : "expected host:port";
+    case TYPE_URL: return valid_url(value) ? NULL : "expected an http:// or https:// URL";
+    case TYPE_BANK_BIN: return valid_bank_bin(value) ? NULL : "expected 6 digits";
+    default: return NULL;
     }
 }
 
@@ -269,8 +286,7 @@ static int set_option(fg_config_t *cfg, const option_t *opt, const char *value, 
     char *field = (char *)cfg + opt->offset;
     switch (opt->type) {
     case TYPE_INT:
-    case TYPE_INT64:
-        return set_number(cfg, opt, value, detail, cap);
+    case TYPE_INT64: return set_number(cfg, opt, value, detail, cap);
     case TYPE_BOOL:
         if (!parse_bool(value, (int *)field))
             return bad_value(opt, "expected true or false", value, detail, cap);
@@ -278,8 +294,7 @@ static int set_option(fg_config_t *cfg, const option_t *opt, const char *value, 
     case TYPE_STRING:
     case TYPE_LISTEN:
     case TYPE_URL:
-    case TYPE_BANK_BIN:
-        break;
+    case TYPE_BANK_BIN: break;
     }
     const char *problem = text_problem(opt, value);
     if (problem != NULL)
@@ -339,8 +354,7 @@ void fg_config_free(fg_config_t *cfg)
         }
         case TYPE_INT:
         case TYPE_INT64:
-        case TYPE_BOOL:
-            break;
+        case TYPE_BOOL: break;
         }
     }
 }
@@ -473,8 +487,7 @@ static int parse_section(file_state_t *st, char *line)
         !known_section(name, name_len)) {
         char quoted[QUOTED_CAP];
         quote(name, quoted, sizeof(quoted));
-        format_error(st->err, st->err_cap, "config: %s:%zu: unknown section %s", st->path, st->line_number,
-                     quoted);
+        format_error(st->err, st->err_cap, "config: %s:%zu: unknown section %s", st->path, st->line_number, quoted);
         return FG_EINVALID;
     }
     memcpy(st->section, name, name_len + 1);
@@ -493,8 +506,8 @@ static const option_t *line_option(file_state_t *st, const char *key)
     if (!dotted && st->section[0] == '\0') {
         char quoted[QUOTED_CAP];
         quote(key, quoted, sizeof(quoted));
-        format_error(st->err, st->err_cap, "config: %s:%zu: key %s outside a [section]", st->path,
-                     st->line_number, quoted);
+        format_error(st->err, st->err_cap, "config: %s:%zu: key %s outside a [section]", st->path, st->line_number,
+                     quoted);
         return NULL;
     }
     fg_buf_t full = FG_BUF_INIT;

@@ -20,13 +20,13 @@
 
 typedef struct {
     /* db */
-    char *db_socket;    /* "" = use host/port */
-    char *db_host;      /* "127.0.0.1" */
-    int db_port;        /* 3306 */
-    char *db_user;      /* "feegate" */
-    char *db_password;  /* "" */
-    char *db_name;      /* "feegate" */
-    int db_pool_size;   /* 32; 1..1024: connections (and worker threads) per process */
+    char *db_socket;   /* "" = use host/port */
+    char *db_host;     /* "127.0.0.1" */
+    int db_port;       /* 3306 */
+    char *db_user;     /* "feegate" */
+    char *db_password; /* "" */
+    char *db_name;     /* "feegate" */
+    int db_pool_size;  /* 32; 1..1024: connections (and worker threads) per process */
     /* server */
     int server_threads; /* 0 = one event loop per online core; 0..256 */
     /* http / https */
@@ -47,13 +47,14 @@ typedef struct {
     /* sandbox */
     char *sandbox_secret;
     /* webhooks */
-    int webhooks_allow_private;       /* false */
-    int64_t webhooks_retry_base_ms;   /* 30000; 1..86400000 */
+    int webhooks_allow_private;     /* false */
+    int64_t webhooks_retry_base_ms; /* 30000; 1..86400000 */
     /* payments */
     int64_t payments_pending_query_after_s; /* 900; 1..604800 */
     /* orders */
     int64_t orders_sweep_interval_ms; /* 1000; 10..3600000: expiry and idempotency-key sweeper period */
-    int64_t ledger_checkpoint_interval_ms; /* 10000; 100..3600000: balance checkpoint rounds (checkpoints trail by ~one) */
+    int64_t
+        ledger_checkpoint_interval_ms; /* 10000; 100..3600000: balance checkpoint rounds (checkpoints trail by ~one) */
     /* log */
     int log_requests; /* true: one JSON line per request on stdout */
 } fg_config_t;

@@ -45,16 +45,15 @@ void fg_sha256(const void *data, size_t n, uint8_t out[FG_SHA256_LEN])
         openssl_failed("SHA256");
 }
 
-static void hmac(const EVP_MD *md, const void *key, size_t key_len, const void *msg, size_t n,
-                 uint8_t *out, unsigned out_len)
+static void hmac(const EVP_MD *md, const void *key, size_t key_len, const void *msg, size_t n, uint8_t *out,
+                 unsigned out_len)
 {
     /* A NULL key means "reuse the previous key" to the HMAC API, so empty
      * inputs are passed as a real pointer. */
     static const unsigned char empty[1];
     assert(key_len <= INT_MAX);
     unsigned len = 0;
-    if (HMAC(md, key_len > 0 ? key : empty, (int)key_len, n > 0 ? msg : empty, n, out, &len) == NULL ||
-        len != out_len)
+    if (HMAC(md, key_len > 0 ? key : empty, (int)key_len, n > 0 ? msg : empty, n, out, &len) == NULL || len != out_len)
         openssl_failed("HMAC");
 }
 

@@ -8,18 +8,18 @@
 #ifndef FG_CORE_ERROR_H
 #define FG_CORE_ERROR_H
 
-#define FG_ERRNO_MAP(X)                                                        \
-    X(INVALID, -1, "invalid input")                                            \
-    X(OVERFLOW, -2, "arithmetic overflow")                                     \
-    X(RANGE, -3, "value out of range")                                         \
-    X(NOMEM, -4, "out of memory")                                              \
-    X(IO, -5, "input/output error")                                            \
-    X(DB, -6, "database error")                                                \
-    X(RETRY, -7, "transient database conflict, retry")                         \
-    X(NOTFOUND, -8, "not found")                                               \
-    X(CONFLICT, -9, "conflict")                                                \
-    X(TOOLONG, -10, "too long")                                                \
-    X(CHECKSUM, -11, "checksum mismatch")                                      \
+#define FG_ERRNO_MAP(X)                                                                                                \
+    X(INVALID, -1, "invalid input")                                                                                    \
+    X(OVERFLOW, -2, "arithmetic overflow")                                                                             \
+    X(RANGE, -3, "value out of range")                                                                                 \
+    X(NOMEM, -4, "out of memory")                                                                                      \
+    X(IO, -5, "input/output error")                                                                                    \
+    X(DB, -6, "database error")                                                                                        \
+    X(RETRY, -7, "transient database conflict, retry")                                                                 \
+    X(NOTFOUND, -8, "not found")                                                                                       \
+    X(CONFLICT, -9, "conflict")                                                                                        \
+    X(TOOLONG, -10, "too long")                                                                                        \
+    X(CHECKSUM, -11, "checksum mismatch")                                                                              \
     X(UNAVAILABLE, -12, "unavailable")
 
 typedef enum {

@@ -33,14 +33,10 @@ int fg_crockford_value(char c)
         c = (char)(c - 'a' + 'A');
     switch (c) {
     case 'I':
-    case 'L':
-        return 1;
-    case 'O':
-        return 0;
-    case 'U':
-        return -1;
-    default:
-        break;
+    case 'L': return 1;
+    case 'O': return 0;
+    case 'U': return -1;
+    default: break;
     }
     if (c < 'A' || c > 'Z')
         return -1;
@@ -55,10 +51,7 @@ static char canonical_symbol(char c)
     return v < 0 ? '\0' : fg_crockford_alphabet[v];
 }
 
-static bool is_alnum(char c)
-{
-    return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
-}
+static bool is_alnum(char c) { return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
 
 /* ---- ULID ids ------------------------------------------------------------ */
 
@@ -131,10 +124,7 @@ char fg_order_code_check(const char *data)
 }
 
 /* 1 when 11 canonical symbols carry a valid check symbol. */
-static bool order_code_verifies(const char *code)
-{
-    return luhn_sum(code, FG_ORDER_CODE_LEN, 1) == 0;
-}
+static bool order_code_verifies(const char *code) { return luhn_sum(code, FG_ORDER_CODE_LEN, 1) == 0; }
 
 int fg_order_code_new(char *out, size_t cap)
 {

@@ -16,9 +16,9 @@
 #define FG_AMOUNT_MAX 1000000000000000LL
 
 typedef struct {
-    char code[4];      /* ISO 4217 alphabetic code, NUL-terminated, e.g. "VND" */
-    uint16_t numeric;  /* ISO 4217 numeric code, e.g. 704 */
-    uint8_t exponent;  /* minor-unit digits: VND 0, USD 2, KWD 3 */
+    char code[4];     /* ISO 4217 alphabetic code, NUL-terminated, e.g. "VND" */
+    uint16_t numeric; /* ISO 4217 numeric code, e.g. 704 */
+    uint8_t exponent; /* minor-unit digits: VND 0, USD 2, KWD 3 */
 } fg_currency_t;
 
 /** Finds an active ISO 4217 currency by its upper-case 3-letter code (exact

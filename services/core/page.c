@@ -7,7 +7,8 @@
 
 static const char BASE36[] = "0123456789abcdefghijklmnopqrstuvwxyz";
 
-_Static_assert(FG_PAGE_LIMIT_DEFAULT >= 1 && FG_PAGE_LIMIT_DEFAULT <= FG_PAGE_LIMIT_MAX, "the default is a valid limit");
+_Static_assert(FG_PAGE_LIMIT_DEFAULT >= 1 && FG_PAGE_LIMIT_DEFAULT <= FG_PAGE_LIMIT_MAX,
+               "the default is a valid limit");
 
 static int parse_limit(const char *s, size_t len, int64_t *out)
 {

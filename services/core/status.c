@@ -27,19 +27,19 @@ static int parse(const char *const *names, int count, const char *text, size_t l
 }
 
 /* The name and parse functions of one status kind. */
-#define STATUS_FUNCTIONS(kind, NAMES, COUNT)                                                                       \
-    const char *fg_##kind##_status_name(fg_##kind##_status_t s)                                                    \
-    {                                                                                                              \
-        assert((unsigned)s < COUNT);                                                                               \
-        return NAMES[s];                                                                                           \
-    }                                                                                                              \
-    int fg_##kind##_status_parse(const char *text, size_t len, fg_##kind##_status_t *out)                         \
-    {                                                                                                              \
-        int i = parse(NAMES, COUNT, text, len);                                                                    \
-        if (i < 0)                                                                                                 \
-            return -1;                                                                                             \
-        *out = (fg_##kind##_status_t)i;                                                                            \
-        return 0;                                                                                                  \
+#define STATUS_FUNCTIONS(kind, NAMES, COUNT)                                                                           \
+    const char *fg_##kind##_status_name(fg_##kind##_status_t s)                                                        \
+    {                                                                                                                  \
+        assert((unsigned)s < COUNT);                                                                                   \
+        return NAMES[s];                                                                                               \
+    }                                                                                                                  \
+    int fg_##kind##_status_parse(const char *text, size_t len, fg_##kind##_status_t *out)                              \
+    {                                                                                                                  \
+        int i = parse(NAMES, COUNT, text, len);                                                                        \
+        if (i < 0)                                                                                                     \
+            return -1;                                                                                                 \
+        *out = (fg_##kind##_status_t)i;                                                                                \
+        return 0;                                                                                                      \
     }
 
 STATUS_FUNCTIONS(order, ORDER_NAMES, FG_ORDER_STATUS_COUNT)

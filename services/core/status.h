@@ -15,30 +15,30 @@
 
 /* DESIGN §3: open -> partially_paid -> paid; open -> cancelled;
  * open|partially_paid -> expired. */
-#define FG_ORDER_STATUS_MAP(X)                                                                                     \
-    X(OPEN, "open")                                                                                                \
-    X(PARTIALLY_PAID, "partially_paid")                                                                            \
-    X(PAID, "paid")                                                                                                \
-    X(CANCELLED, "cancelled")                                                                                      \
+#define FG_ORDER_STATUS_MAP(X)                                                                                         \
+    X(OPEN, "open")                                                                                                    \
+    X(PARTIALLY_PAID, "partially_paid")                                                                                \
+    X(PAID, "paid")                                                                                                    \
+    X(CANCELLED, "cancelled")                                                                                          \
     X(EXPIRED, "expired")
 
 /* pending -> succeeded | failed | expired */
-#define FG_PAYMENT_STATUS_MAP(X)                                                                                   \
-    X(PENDING, "pending")                                                                                          \
-    X(SUCCEEDED, "succeeded")                                                                                      \
-    X(FAILED, "failed")                                                                                            \
+#define FG_PAYMENT_STATUS_MAP(X)                                                                                       \
+    X(PENDING, "pending")                                                                                              \
+    X(SUCCEEDED, "succeeded")                                                                                          \
+    X(FAILED, "failed")                                                                                                \
     X(EXPIRED, "expired")
 
 /* pending -> succeeded | failed */
-#define FG_REFUND_STATUS_MAP(X)                                                                                    \
-    X(PENDING, "pending")                                                                                          \
-    X(SUCCEEDED, "succeeded")                                                                                      \
+#define FG_REFUND_STATUS_MAP(X)                                                                                        \
+    X(PENDING, "pending")                                                                                              \
+    X(SUCCEEDED, "succeeded")                                                                                          \
     X(FAILED, "failed")
 
 /* pending -> delivered | failed (after three days of retries) */
-#define FG_DELIVERY_STATUS_MAP(X)                                                                                  \
-    X(PENDING, "pending")                                                                                          \
-    X(DELIVERED, "delivered")                                                                                      \
+#define FG_DELIVERY_STATUS_MAP(X)                                                                                      \
+    X(PENDING, "pending")                                                                                              \
+    X(DELIVERED, "delivered")                                                                                          \
     X(FAILED, "failed")
 
 #define FG__STATUS_ENUM(prefix, name, text) prefix##name,

@@ -154,11 +154,15 @@ static bool parse_date_time(const char *s, struct tm *tm)
         s[13] != ':' || !read_digits(s + 14, 2, &minute) || s[16] != ':' || !read_digits(s + 17, 2, &second))
         return false;
     /* Leap seconds (":60") are refused: nothing we talk to sends them. */
-    if (month < 1 || month > 12 || day < 1 || day > days_in_month(year, month) || hour > 23 ||
-        minute > 59 || second > 59)
+    if (month < 1 || month > 12 || day < 1 || day > days_in_month(year, month) || hour > 23 || minute > 59 ||
+        second > 59)
         return false;
-    *tm = (struct tm){.tm_year = year - 1900, .tm_mon = month - 1, .tm_mday = day,
-                      .tm_hour = hour, .tm_min = minute, .tm_sec = second};
+    *tm = (struct tm){.tm_year = year - 1900,
+                      .tm_mon = month - 1,
+                      .tm_mday = day,
+                      .tm_hour = hour,
+                      .tm_min = minute,
+                      .tm_sec = second};
     return true;
 }
 
@@ -170,8 +174,8 @@ static bool parse_offset(const char *s, size_t n, int *offset_s)
         return true;
     }
     int hours, minutes;
-    if (n != RFC3339_OFFSET_LEN || (s[0] != '+' && s[0] != '-') || !read_digits(s + 1, 2, &hours) ||
-        s[3] != ':' || !read_digits(s + 4, 2, &minutes) || hours > 23 || minutes > 59)
+    if (n != RFC3339_OFFSET_LEN || (s[0] != '+' && s[0] != '-') || !read_digits(s + 1, 2, &hours) || s[3] != ':' ||
+        !read_digits(s + 4, 2, &minutes) || hours > 23 || minutes > 59)
         return false;
     int offset = (hours * MINUTES_PER_HOUR + minutes) * SECONDS_PER_MINUTE;
     *offset_s = s[0] == '-' ? -offset : offset;
@@ -222,11 +226,11 @@ int fg_time_format_rfc3339(int64_t ms, int with_ms, char *buf, size_t cap)
     }
     int len;
     if (with_ms)
-        len = snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                       tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)millis);
+        len = snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                       tm.tm_hour, tm.tm_min, tm.tm_sec, (int)millis);
     else
-        len = snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                       tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+        len = snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                       tm.tm_hour, tm.tm_min, tm.tm_sec);
     assert(len > 0 && (size_t)len < cap);
     return len;
 }

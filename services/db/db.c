@@ -38,22 +38,17 @@ void fg_db__remember_error(fg_db_t *db, unsigned err, const char *text)
 int fg_db__classify(fg_db_t *db, unsigned err)
 {
     switch (err) {
-    case ER_DUP_ENTRY:
-        return FG_ECONFLICT;
+    case ER_DUP_ENTRY: return FG_ECONFLICT;
     case ER_LOCK_DEADLOCK:
-    case ER_LOCK_WAIT_TIMEOUT:
-        return FG_ERETRY;
+    case ER_LOCK_WAIT_TIMEOUT: return FG_ERETRY;
     case CR_SERVER_GONE_ERROR:
     case CR_SERVER_LOST:
     case CR_CONNECTION_ERROR:
     case CR_CONN_HOST_ERROR:
     case CR_COMMANDS_OUT_OF_SYNC:
     case ER_CONNECTION_KILLED:
-    case ER_SERVER_SHUTDOWN:
-        db->broken = 1;
-        return FG_EUNAVAILABLE;
-    default:
-        return FG_EDB;
+    case ER_SERVER_SHUTDOWN: db->broken = 1; return FG_EUNAVAILABLE;
+    default: return FG_EDB;
     }
 }
 
@@ -87,8 +82,8 @@ static int connect_now(fg_db_t *db)
     mysql_optionsv(db->mysql, MYSQL_OPT_RECONNECT, &off);
     const char *socket = cfg->db_socket[0] != '\0' ? cfg->db_socket : NULL;
     const char *host = socket != NULL ? "localhost" : cfg->db_host;
-    if (mysql_real_connect(db->mysql, host, cfg->db_user, cfg->db_password, cfg->db_name,
-                           (unsigned)cfg->db_port, socket, CLIENT_FOUND_ROWS) == NULL)
+    if (mysql_real_connect(db->mysql, host, cfg->db_user, cfg->db_password, cfg->db_name, (unsigned)cfg->db_port,
+                           socket, CLIENT_FOUND_ROWS) == NULL)
         goto Fail;
     for (size_t i = 0; i < sizeof(SESSION_SETUP) / sizeof(SESSION_SETUP[0]); i++)
         if (mysql_query(db->mysql, SESSION_SETUP[i]) != 0)

@@ -92,10 +92,10 @@ void fg_stmt_out_text(fg_stmt_t *s, fg_buf_t *v, int *is_null);
  * FG_*_STATUS_SQL): a NULL or any other value fails the fetch with FG_EDB,
  * since the row is not one this code wrote. */
 void fg_stmt_out_enum_int(fg_stmt_t *s, int *v, int count);
-#define fg_stmt_out_enum(s, v, count)                                                                              \
-    do {                                                                                                           \
-        _Static_assert(sizeof(*(v)) == sizeof(int), "an enum stored as an int");                                   \
-        fg_stmt_out_enum_int((s), (int *)(void *)(v), (count));                                                    \
+#define fg_stmt_out_enum(s, v, count)                                                                                  \
+    do {                                                                                                               \
+        _Static_assert(sizeof(*(v)) == sizeof(int), "an enum stored as an int");                                       \
+        fg_stmt_out_enum_int((s), (int *)(void *)(v), (count));                                                        \
     } while (0)
 
 /**
@@ -135,15 +135,20 @@ void fg_stmt_done(fg_stmt_t *s);
 #define FG_DB_COLS_MAX 16
 
 typedef struct {
-    const char *insert;  /* "INSERT INTO t (a, b, c) VALUES " */
-    const char *row;     /* "(?, ?, ?)" */
+    const char *insert; /* "INSERT INTO t (a, b, c) VALUES " */
+    const char *row;    /* "(?, ?, ?)" */
     int cols;
-    int returns_id;      /* later rows refer to this table's AUTO_INCREMENT ids */
-    int rank;            /* sent in increasing rank: a parent's is lower than its children's */
+    int returns_id;                  /* later rows refer to this table's AUTO_INCREMENT ids */
+    int rank;                        /* sent in increasing rank: a parent's is lower than its children's */
     const char *sql[FG_DB_ROWS_MAX]; /* for 1..FG_DB_ROWS_MAX rows, built on first use */
 } fg_db_table_t;
 
-#define FG_DB_TABLE(insert, row, cols, returns_id, rank) {(insert), (row), (cols), (returns_id), (rank), {NULL}}
+/* clang-format off: brace initialiser macros stay as written */
+#define FG_DB_TABLE(insert, row, cols, returns_id, rank)                                                               \
+    {                                                                                                                  \
+        (insert), (row), (cols), (returns_id), (rank), { NULL }                                                        \
+    }
+/* clang-format on */
 
 enum { FG_DB_V_NULL, FG_DB_V_INT, FG_DB_V_STR, FG_DB_V_BLOB, FG_DB_V_ID };
 typedef struct {

@@ -11,7 +11,6 @@
 
 #define BINDS_MAX (FG_DB_ROWS_MAX * FG_DB_COLS_MAX)
 
-
 static pthread_mutex_t sql_mutex = PTHREAD_MUTEX_INITIALIZER;
 
 fg_db_value_t fg_db_cstr(const char *s) { return s != NULL ? FG_DB_STR(s, strlen(s)) : FG_DB_NULLV; }
@@ -80,9 +79,7 @@ static void bind_value(const fg_db_t *db, binds_t *b, int i, const fg_db_value_t
     MYSQL_BIND *m = &b->binds[i];
     memset(m, 0, sizeof(*m));
     switch (v->type) {
-    case FG_DB_V_NULL:
-        m->buffer_type = MYSQL_TYPE_NULL;
-        return;
+    case FG_DB_V_NULL: m->buffer_type = MYSQL_TYPE_NULL; return;
     case FG_DB_V_INT:
     case FG_DB_V_ID:
         b->ints[i] = v->type == FG_DB_V_ID ? resolve(db, v->i) : v->i;

@@ -15,7 +15,6 @@
  */
 #include "db/group.h"
 
-
 /* The member's result when the shared transaction failed: run alone. */
 #define RUN_ALONE 1
 

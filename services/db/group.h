@@ -35,8 +35,12 @@ typedef struct {
     int leaders, leaders_max, members_max;
 } fg_db_group_t;
 
-#define FG_DB_GROUP_INIT(leaders_max, members_max)                                                          \
-    {PTHREAD_MUTEX_INITIALIZER, NULL, NULL, 0, (leaders_max), (members_max)}
+/* clang-format off: brace initialiser macros stay as written */
+#define FG_DB_GROUP_INIT(leaders_max, members_max)                                                                     \
+    {                                                                                                                  \
+        PTHREAD_MUTEX_INITIALIZER, NULL, NULL, 0, (leaders_max), (members_max)                                         \
+    }
+/* clang-format on */
 
 /** Like fg_db_tx(db, fn, arg), possibly sharing the transaction (see above). */
 int fg_db_group_tx(fg_db_group_t *g, fg_db_t *db, fg_db_tx_fn fn, void *arg) FG_MUST_USE;

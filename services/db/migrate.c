@@ -17,7 +17,8 @@ static const char SQL_CREATE[] =
 static const char SQL_LOCK[] = "SELECT GET_LOCK('feegate.migrate', 60)";
 static const char SQL_UNLOCK[] = "SELECT RELEASE_LOCK('feegate.migrate')";
 static const char SQL_APPLIED[] = "SELECT checksum FROM schema_migrations WHERE version = ?";
-static const char SQL_RECORD[] = "INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (?, ?, ?, ?)";
+static const char SQL_RECORD[] =
+    "INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (?, ?, ?, ?)";
 
 typedef struct {
     int version;
@@ -130,10 +131,7 @@ int fg_sql_split(const char *sql, size_t len, int (*fn)(const char *stmt, size_t
     return rc;
 }
 
-static int exec_one(const char *stmt, size_t len, void *arg)
-{
-    return fg_db_exec_text(arg, stmt, len);
-}
+static int exec_one(const char *stmt, size_t len, void *arg) { return fg_db_exec_text(arg, stmt, len); }
 
 /* Returns 1 when applied with a matching checksum, 0 when not applied. */
 static int check_applied(fg_db_t *db, const migration_t *m, const char *checksum, FILE *err)
@@ -150,8 +148,10 @@ static int check_applied(fg_db_t *db, const migration_t *m, const char *checksum
         fg_stmt_done(&s);
     }
     if (rc == 1 && strcmp(stored.data, checksum) != 0) {
-        fprintf(err, "migrate: %s was changed after it was applied (recorded sha256 %s, file %s); "
-                     "write a new migration instead\n", m->name, stored.data, checksum);
+        fprintf(err,
+                "migrate: %s was changed after it was applied (recorded sha256 %s, file %s); "
+                "write a new migration instead\n",
+                m->name, stored.data, checksum);
         rc = FG_ECHECKSUM;
     }
     fg_buf_free(&stored);

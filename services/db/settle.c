@@ -231,8 +231,7 @@ int fg_settle_round(fg_db_t *db, fg_settle_queue_t *q, int64_t now_ms)
                 q->settled[m] = q->pending[reached].mark[m];
         for (int i = 0; i <= reached; i++)
             fg_settle_point_free(&q->pending[i]);
-        memmove(&q->pending[0], &q->pending[reached + 1],
-                (size_t)(q->count - reached - 1) * sizeof(q->pending[0]));
+        memmove(&q->pending[0], &q->pending[reached + 1], (size_t)(q->count - reached - 1) * sizeof(q->pending[0]));
         q->count -= reached + 1;
     }
     if (q->count == FG_SETTLE_PENDING_MAX)

@@ -108,7 +108,12 @@ typedef struct {
     int64_t settled[FG_SETTLE_MARKS_MAX]; /* the highest marks proven final so far (0 = none) */
 } fg_settle_queue_t;
 
-#define FG_SETTLE_QUEUE_INIT(sql, count) {(sql), (count), {0}, 0, {{{0}, 0, 0, NULL}}, {0}}
+/* clang-format off: brace initialiser macros stay as written */
+#define FG_SETTLE_QUEUE_INIT(sql, count)                                                                               \
+    {                                                                                                                  \
+        (sql), (count), {0}, 0, {{{0}, 0, 0, NULL}}, { 0 }                                                             \
+    }
+/* clang-format on */
 
 /**
  * One round, with one read of the open transactions: reads the marks, then
@@ -137,7 +142,12 @@ typedef struct {
     int failing;                                    /* the last round failed (logged once) */
 } fg_settle_shared_t;
 
-#define FG_SETTLE_SHARED_INIT(sql, count) {PTHREAD_MUTEX_INITIALIZER, FG_SETTLE_QUEUE_INIT(sql, count), 0, {0}, 0}
+/* clang-format off: brace initialiser macros stay as written */
+#define FG_SETTLE_SHARED_INIT(sql, count)                                                                              \
+    {                                                                                                                  \
+        PTHREAD_MUTEX_INITIALIZER, FG_SETTLE_QUEUE_INIT(sql, count), 0, {0}, 0                                         \
+    }
+/* clang-format on */
 
 /**
  * Copies the settled marks into settled[0..mark_count), first running a

@@ -27,9 +27,8 @@ typedef struct {
 static pthread_mutex_t cache_mutex = PTHREAD_MUTEX_INITIALIZER;
 static auth_slot_t cache[AUTH_CACHE_SLOTS];
 
-static const char SQL_KEY[] =
-    "SELECT m.id, m.public_id FROM api_keys k JOIN merchants m ON m.id = k.merchant_id "
-    "WHERE k.key_hash = ? AND k.revoked_at IS NULL";
+static const char SQL_KEY[] = "SELECT m.id, m.public_id FROM api_keys k JOIN merchants m ON m.id = k.merchant_id "
+                              "WHERE k.key_hash = ? AND k.revoked_at IS NULL";
 
 static int cache_get(const uint8_t *hash, fg_call_t *call, int64_t now)
 {

@@ -62,8 +62,8 @@ void fg_call_json(fg_call_t *call, int status, fg_buf_t *body)
 void fg_call_db_error(fg_call_t *call, fg_db_t *db, int err)
 {
     if (err == FG_EUNAVAILABLE) {
-        fg_call_error(call, 503, "unavailable", "database_unavailable",
-                      "the database is not reachable; retry later", NULL);
+        fg_call_error(call, 503, "unavailable", "database_unavailable", "the database is not reachable; retry later",
+                      NULL);
         return;
     }
     fg_log_t l;
@@ -180,15 +180,13 @@ void fg_call_run(fg_job_t *job, fg_db_t *db)
     idempotency_finish(call, db);
 }
 
-
 int fg_call_page(fg_call_t *call, fg_page_t *page)
 {
     size_t limit_len = 0, cursor_len = 0;
     const char *limit = fg_call_query(call, "limit", &limit_len);
     const char *cursor = fg_call_query(call, "cursor", &cursor_len);
     switch (fg_page_parse(limit, limit_len, cursor, cursor_len, page)) {
-    case FG_PAGE_OK:
-        return 0;
+    case FG_PAGE_OK: return 0;
     case FG_PAGE_BAD_LIMIT:
         fg_call_error(call, 400, "invalid_request", "invalid_limit", "limit must be an integer from 1 to 500", "limit");
         return -1;
@@ -203,8 +201,8 @@ static const char *call_header(void *ctx, const char *name) { return fg_call_hea
 
 fg_inbound_t fg_call_inbound(fg_call_t *call)
 {
-    fg_inbound_t in = {call->method,  call->query_raw, call->query_raw != NULL ? strlen(call->query_raw) : 0,
-                       call->body,    call->body_len,  call_header,
-                       call,          call->headers.data, call->headers.len};
+    fg_inbound_t in = {call->method, call->query_raw,    call->query_raw != NULL ? strlen(call->query_raw) : 0,
+                       call->body,   call->body_len,     call_header,
+                       call,         call->headers.data, call->headers.len};
     return in;
 }

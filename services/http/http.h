@@ -41,7 +41,7 @@
 
 typedef enum {
     FG_AUTH_NONE = 0,
-    FG_AUTH_MERCHANT, /* Authorization: Bearer <merchant API key> */
+    FG_AUTH_MERCHANT,    /* Authorization: Bearer <merchant API key> */
     FG_AUTH_STAFF_READ,  /* a staff token of any role (finance, auditor, admin) */
     FG_AUTH_STAFF_WRITE, /* a staff token of role finance or admin */
     FG_AUTH_STAFF_ADMIN, /* a staff token of role admin */
@@ -53,12 +53,12 @@ typedef struct fg_call fg_call_t;
 typedef void (*fg_handler_fn)(fg_call_t *call, fg_db_t *db);
 
 typedef struct {
-    const char *method;   /* "GET", "POST" */
-    const char *pattern;  /* "/v1/orders/{}/cancel": {} is one path segment */
-    const char *name;     /* metric label, e.g. "orders.create" */
+    const char *method;  /* "GET", "POST" */
+    const char *pattern; /* "/v1/orders/{}/cancel": {} is one path segment */
+    const char *name;    /* metric label, e.g. "orders.create" */
     fg_auth_t auth;
-    int idempotent;       /* honours Idempotency-Key */
-    size_t body_max;      /* 0 = FG_BODY_MAX */
+    int idempotent;  /* honours Idempotency-Key */
+    size_t body_max; /* 0 = FG_BODY_MAX */
     fg_handler_fn handler;
 } fg_route_t;
 
@@ -78,8 +78,8 @@ struct fg_call {
     size_t body_len;
     char *authorization;
     char *method;
-    char *query_raw;     /* the query string as received, without '?'; may be NULL */
-    fg_buf_t headers;    /* every request header as "name: value\n", names lower-case */
+    char *query_raw;  /* the query string as received, without '?'; may be NULL */
+    fg_buf_t headers; /* every request header as "name: value\n", names lower-case */
     char *idem_key;
     size_t idem_key_len;
     char *params[FG_PATH_PARAMS_MAX];

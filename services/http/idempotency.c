@@ -21,11 +21,11 @@ static fg_db_table_t KEYS = FG_DB_TABLE(
     "INSERT INTO idempotency_keys (scope, idem_key, fingerprint, state, status_code, response_body, created_at, "
     "expires_at) VALUES ",
     "(?, ?, ?, 'done', ?, ?, ?, ?)", 7, 0, 5);
-static const char SQL_SELECT[] =
-    "SELECT fingerprint, state, status_code, response_body FROM idempotency_keys "
-    "WHERE scope = ? AND idem_key = ? AND expires_at > ?";
+static const char SQL_SELECT[] = "SELECT fingerprint, state, status_code, response_body FROM idempotency_keys "
+                                 "WHERE scope = ? AND idem_key = ? AND expires_at > ?";
 /* A key is free the moment it expires, whether or not the sweeper came by. */
-static const char SQL_FREE_EXPIRED[] = "DELETE FROM idempotency_keys WHERE scope = ? AND idem_key = ? AND expires_at <= ?";
+static const char SQL_FREE_EXPIRED[] =
+    "DELETE FROM idempotency_keys WHERE scope = ? AND idem_key = ? AND expires_at <= ?";
 static const char SQL_SWEEP[] = "DELETE FROM idempotency_keys WHERE expires_at <= ? LIMIT ?";
 /* Work spanning several transactions holds the key as 'running'. */
 static const char SQL_RUNNING[] =

@@ -12,7 +12,8 @@ static const int STATUSES[] = {200, 201, 204, 400, 401, 403, 404, 405, 409, 413,
 #define STATUS_SLOTS (STATUS_COUNT + 1) /* + "other" */
 
 /* Latency bucket upper bounds in microseconds (Prometheus renders seconds). */
-static const int64_t BUCKETS_US[] = {500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000, 10000000};
+static const int64_t BUCKETS_US[] = {500,    1000,   2500,   5000,    10000,   25000,   50000,
+                                     100000, 250000, 500000, 1000000, 2500000, 10000000};
 #define BUCKET_COUNT ((int)(sizeof(BUCKETS_US) / sizeof(BUCKETS_US[0])))
 
 static const char *const *route_names;
@@ -65,8 +66,8 @@ static void render_requests(fg_buf_t *out)
                 fg_buf_printf(out, "feegate_http_requests_total{route=\"%s\",status=\"%d\"} %llu\n", route_names[r],
                               STATUSES[s], (unsigned long long)n);
             else
-                fg_buf_printf(out, "feegate_http_requests_total{route=\"%s\",status=\"other\"} %llu\n",
-                              route_names[r], (unsigned long long)n);
+                fg_buf_printf(out, "feegate_http_requests_total{route=\"%s\",status=\"other\"} %llu\n", route_names[r],
+                              (unsigned long long)n);
         }
 }
 
@@ -97,7 +98,8 @@ static void render_latency(fg_buf_t *out)
 
 /* Delivery latency bucket upper bounds in milliseconds: from a commit to its
  * webhook's arrival, sub-second normally, up to hours when retried. */
-static const int64_t WEBHOOK_BUCKETS_MS[] = {10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 3600000};
+static const int64_t WEBHOOK_BUCKETS_MS[] = {10,   25,   50,    100,   250,   500,    1000,
+                                             2500, 5000, 10000, 30000, 60000, 300000, 3600000};
 #define WEBHOOK_BUCKET_COUNT ((int)(sizeof(WEBHOOK_BUCKETS_MS) / sizeof(WEBHOOK_BUCKETS_MS[0])))
 
 static atomic_uint_fast64_t webhook_delivered, webhook_failed, webhook_retried, webhook_latency_sum_ms;
@@ -110,7 +112,8 @@ void fg_metrics_webhook_delivered(int64_t latency_ms)
     while (b < WEBHOOK_BUCKET_COUNT && latency_ms > WEBHOOK_BUCKETS_MS[b])
         b++;
     atomic_fetch_add_explicit(&webhook_buckets[b], 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&webhook_latency_sum_ms, (uint64_t)(latency_ms > 0 ? latency_ms : 0), memory_order_relaxed);
+    atomic_fetch_add_explicit(&webhook_latency_sum_ms, (uint64_t)(latency_ms > 0 ? latency_ms : 0),
+                              memory_order_relaxed);
     atomic_fetch_add_explicit(&webhook_delivered, 1, memory_order_relaxed);
 }
 
@@ -122,25 +125,26 @@ void fg_metrics_webhook_pending(int64_t count) { atomic_store_explicit(&webhook_
 
 static void render_webhooks(fg_buf_t *out)
 {
-    fg_buf_printf(out,
-                  "# HELP feegate_webhook_deliveries_pending Outbound webhook deliveries waiting or in flight.\n"
-                  "# TYPE feegate_webhook_deliveries_pending gauge\n"
-                  "feegate_webhook_deliveries_pending %lld\n"
-                  "# HELP feegate_webhook_deliveries_delivered_total Outbound webhook deliveries a receiver accepted.\n"
-                  "# TYPE feegate_webhook_deliveries_delivered_total counter\n"
-                  "feegate_webhook_deliveries_delivered_total %llu\n"
-                  "# HELP feegate_webhook_deliveries_failed_total Outbound webhook deliveries given up after 3 days.\n"
-                  "# TYPE feegate_webhook_deliveries_failed_total counter\n"
-                  "feegate_webhook_deliveries_failed_total %llu\n"
-                  "# HELP feegate_webhook_attempts_retried_total Outbound webhook attempts that failed and will be retried.\n"
-                  "# TYPE feegate_webhook_attempts_retried_total counter\n"
-                  "feegate_webhook_attempts_retried_total %llu\n"
-                  "# HELP feegate_webhook_delivery_latency_seconds From an event's commit to its delivery.\n"
-                  "# TYPE feegate_webhook_delivery_latency_seconds histogram\n",
-                  (long long)atomic_load_explicit(&webhook_pending, memory_order_relaxed),
-                  (unsigned long long)atomic_load_explicit(&webhook_delivered, memory_order_relaxed),
-                  (unsigned long long)atomic_load_explicit(&webhook_failed, memory_order_relaxed),
-                  (unsigned long long)atomic_load_explicit(&webhook_retried, memory_order_relaxed));
+    fg_buf_printf(
+        out,
+        "# HELP feegate_webhook_deliveries_pending Outbound webhook deliveries waiting or in flight.\n"
+        "# TYPE feegate_webhook_deliveries_pending gauge\n"
+        "feegate_webhook_deliveries_pending %lld\n"
+        "# HELP feegate_webhook_deliveries_delivered_total Outbound webhook deliveries a receiver accepted.\n"
+        "# TYPE feegate_webhook_deliveries_delivered_total counter\n"
+        "feegate_webhook_deliveries_delivered_total %llu\n"
+        "# HELP feegate_webhook_deliveries_failed_total Outbound webhook deliveries given up after 3 days.\n"
+        "# TYPE feegate_webhook_deliveries_failed_total counter\n"
+        "feegate_webhook_deliveries_failed_total %llu\n"
+        "# HELP feegate_webhook_attempts_retried_total Outbound webhook attempts that failed and will be retried.\n"
+        "# TYPE feegate_webhook_attempts_retried_total counter\n"
+        "feegate_webhook_attempts_retried_total %llu\n"
+        "# HELP feegate_webhook_delivery_latency_seconds From an event's commit to its delivery.\n"
+        "# TYPE feegate_webhook_delivery_latency_seconds histogram\n",
+        (long long)atomic_load_explicit(&webhook_pending, memory_order_relaxed),
+        (unsigned long long)atomic_load_explicit(&webhook_delivered, memory_order_relaxed),
+        (unsigned long long)atomic_load_explicit(&webhook_failed, memory_order_relaxed),
+        (unsigned long long)atomic_load_explicit(&webhook_retried, memory_order_relaxed));
     uint64_t cumulative = 0;
     for (int b = 0; b <= WEBHOOK_BUCKET_COUNT; b++) {
         cumulative += atomic_load_explicit(&webhook_buckets[b], memory_order_relaxed);
@@ -152,8 +156,9 @@ static void render_webhooks(fg_buf_t *out)
                           (unsigned long long)cumulative);
     }
     uint64_t sum = atomic_load_explicit(&webhook_latency_sum_ms, memory_order_relaxed);
-    fg_buf_printf(out, "feegate_webhook_delivery_latency_seconds_sum %llu.%03llu\n"
-                       "feegate_webhook_delivery_latency_seconds_count %llu\n",
+    fg_buf_printf(out,
+                  "feegate_webhook_delivery_latency_seconds_sum %llu.%03llu\n"
+                  "feegate_webhook_delivery_latency_seconds_count %llu\n",
                   (unsigned long long)(sum / 1000), (unsigned long long)(sum % 1000), (unsigned long long)cumulative);
 }
 

@@ -130,8 +130,7 @@ static const char *reason_phrase(int status)
     }
 }
 
-static void send_body(h2o_req_t *req, int status, const char *content_type, const char *body, size_t len,
-                      int replayed)
+static void send_body(h2o_req_t *req, int status, const char *content_type, const char *body, size_t len, int replayed)
 {
     req->res.status = status;
     req->res.reason = reason_phrase(status);
@@ -213,8 +212,7 @@ static void on_call_done(fg_job_t *job)
         link->req = NULL; /* detach before sending: the send may dispose the request */
         link->ref->link = NULL;
         send_body(req, call->status, call->content_type != NULL ? call->content_type : JSON_TYPE,
-                  call->response.data != NULL ? call->response.data : "",
-                  call->response.len, call->replayed);
+                  call->response.data != NULL ? call->response.data : "", call->response.len, call->replayed);
         finish(req, link->route_index, link->start_us, call->status);
     }
     free(link);
@@ -509,8 +507,8 @@ static int open_listener(const struct addrinfo *ai, char *err, size_t cap)
     int fd, on = 1;
     if ((fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) != 0 ||
-        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) != 0 ||
-        bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, SOMAXCONN) != 0) {
+        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) != 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 ||
+        listen(fd, SOMAXCONN) != 0) {
         snprintf(err, cap, "cannot listen: %s", strerror(errno));
         if (fd != -1)
             close(fd);
@@ -711,8 +709,7 @@ static int setup(const fg_config_t *cfg, char *err, size_t cap)
     h2o_config_init(&server.globalconf);
     server.globalconf.max_request_entity_size = FG_BATCH_BODY_MAX;
     server.globalconf.server_name = h2o_iovec_init(H2O_STRLIT("feegate"));
-    h2o_hostconf_t *host =
-        h2o_config_register_host(&server.globalconf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
+    h2o_hostconf_t *host = h2o_config_register_host(&server.globalconf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
     h2o_pathconf_t *path = h2o_config_register_path(host, "/", 0);
     h2o_handler_t *handler = h2o_create_handler(path, sizeof(*handler));
     handler->on_req = on_req;

@@ -26,18 +26,17 @@ static const char SQL_ENTRY_CURRENCY[] =
  * account; none: zero) plus the entries in between, and its as_of is no
  * earlier than any entry it covers.  By induction every one then equals the
  * sum of all entries up to it, and the check stays linear in the entries. */
-#define CHECKPOINT_STEPS(table, where)                                                                              \
-    "SELECT account_id, upto_entry_id, balance, entry_count, as_of, "                                             \
-    "COALESCE(LAG(upto_entry_id) OVER w, 0) AS prev_upto, COALESCE(LAG(balance) OVER w, 0) AS prev_balance, "   \
-    "COALESCE(LAG(entry_count) OVER w, 0) AS prev_count, COALESCE(LAG(as_of) OVER w, 0) AS prev_as_of "          \
-    "FROM " table " " where                                                                                       \
-    " WINDOW w AS (PARTITION BY account_id ORDER BY upto_entry_id)"
-#define CHECKPOINT_WRONG                                                                                            \
-    "c.prev_balance + COALESCE(SUM(e.amount), 0) <> c.balance OR c.prev_count + COUNT(e.id) <> c.entry_count "     \
+#define CHECKPOINT_STEPS(table, where)                                                                                 \
+    "SELECT account_id, upto_entry_id, balance, entry_count, as_of, "                                                  \
+    "COALESCE(LAG(upto_entry_id) OVER w, 0) AS prev_upto, COALESCE(LAG(balance) OVER w, 0) AS prev_balance, "          \
+    "COALESCE(LAG(entry_count) OVER w, 0) AS prev_count, COALESCE(LAG(as_of) OVER w, 0) AS prev_as_of "                \
+    "FROM " table " " where " WINDOW w AS (PARTITION BY account_id ORDER BY upto_entry_id)"
+#define CHECKPOINT_WRONG                                                                                               \
+    "c.prev_balance + COALESCE(SUM(e.amount), 0) <> c.balance OR c.prev_count + COUNT(e.id) <> c.entry_count "         \
     "OR GREATEST(c.prev_as_of, COALESCE(MAX(e.created_at), 0)) > c.as_of"
-#define CHECKPOINT_JOIN                                                                                             \
-    " c LEFT JOIN ledger_entries e ON e.account_id = c.account_id AND e.id > c.prev_upto "                         \
-    "AND e.id <= c.upto_entry_id GROUP BY c.account_id, c.upto_entry_id, c.balance, c.entry_count, c.as_of, "     \
+#define CHECKPOINT_JOIN                                                                                                \
+    " c LEFT JOIN ledger_entries e ON e.account_id = c.account_id AND e.id > c.prev_upto "                             \
+    "AND e.id <= c.upto_entry_id GROUP BY c.account_id, c.upto_entry_id, c.balance, c.entry_count, c.as_of, "          \
     "c.prev_balance, c.prev_count, c.prev_as_of"
 static const char SQL_CHECKPOINTS[] =
     "SELECT CONCAT(a.code, '/', a.currency), CONCAT('checkpoint at entry ', t.upto_entry_id, ' says ', t.balance, "
@@ -45,13 +44,15 @@ static const char SQL_CHECKPOINTS[] =
     "t.counted, ' (latest ', t.latest, ')') FROM (SELECT c.account_id, c.upto_entry_id, c.balance, c.entry_count, "
     "c.as_of, c.prev_balance + COALESCE(SUM(e.amount), 0) AS summed, c.prev_count + COUNT(e.id) AS counted, "
     "GREATEST(c.prev_as_of, COALESCE(MAX(e.created_at), 0)) AS latest FROM (" CHECKPOINT_STEPS(
-        "ledger_checkpoints", "WHERE epoch_id = (SELECT MAX(id) FROM ledger_checkpoint_epochs)") ")" CHECKPOINT_JOIN
-    " HAVING " CHECKPOINT_WRONG ") t JOIN ledger_accounts a ON a.id = t.account_id";
+        "ledger_checkpoints",
+        "WHERE epoch_id = (SELECT MAX(id) FROM ledger_checkpoint_epochs)") ")" CHECKPOINT_JOIN
+                                                                           " HAVING " CHECKPOINT_WRONG
+                                                                           ") t JOIN ledger_accounts a ON a.id = t.account_id";
 /* Checkpoints written before migration 0006 (cut by time: some covered
  * entries they never counted).  Never read; counted for the record. */
 static const char SQL_SUPERSEDED_WRONG[] =
-    "SELECT COUNT(*) FROM (SELECT 1 FROM (" CHECKPOINT_STEPS("ledger_checkpoints_superseded", "") ")" CHECKPOINT_JOIN
-    " HAVING " CHECKPOINT_WRONG ") t";
+    "SELECT COUNT(*) FROM (SELECT 1 FROM (" CHECKPOINT_STEPS("ledger_checkpoints_superseded",
+                                                             "") ")" CHECKPOINT_JOIN " HAVING " CHECKPOINT_WRONG ") t";
 static const char SQL_PAYMENTS[] =
     "SELECT p.public_id, CONCAT(p.status, ' payment has ', COUNT(j.id), ' payment postings') FROM payments p "
     "LEFT JOIN journals j ON j.payment_id = p.id AND j.kind = 'payment' GROUP BY p.id, p.public_id, p.status "

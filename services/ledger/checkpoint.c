@@ -52,8 +52,7 @@ static const char SQL_RANGE[] = "SELECT COALESCE(SUM(amount), 0), COUNT(*), COAL
 static const char SQL_CHECKPOINT_ADD[] =
     "INSERT IGNORE INTO ledger_checkpoints (epoch_id, account_id, upto_entry_id, balance, as_of, entry_count, "
     "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)";
-static const char SQL_EPOCH_ADD[] =
-    "INSERT INTO ledger_checkpoint_epochs (actor, reason, created_at) VALUES (?, ?, ?)";
+static const char SQL_EPOCH_ADD[] = "INSERT INTO ledger_checkpoint_epochs (actor, reason, created_at) VALUES (?, ?, ?)";
 
 /* Runs a query whose one row has up to four integer columns. */
 static int query_ints(fg_stmt_t *s, int64_t *a, int64_t *b, int64_t *c, int64_t *d)

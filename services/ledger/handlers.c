@@ -8,11 +8,9 @@
 #include <string.h>
 #include "core/text.h"
 
-
 static const char *const KIND_NAMES[] = {"asset", "liability", "income", "expense"};
 
-static const char SQL_ACCOUNTS[] =
-    "SELECT id, code, currency FROM ledger_accounts WHERE id > ? ORDER BY id LIMIT ?";
+static const char SQL_ACCOUNTS[] = "SELECT id, code, currency FROM ledger_accounts WHERE id > ? ORDER BY id LIMIT ?";
 static const char SQL_ACCOUNT_BY_CODE[] =
     "SELECT id, code, currency FROM ledger_accounts WHERE code = ? AND (? IS NULL OR currency = ?) ORDER BY id LIMIT 2";
 static const char SQL_JOURNALS[] =
@@ -154,8 +152,8 @@ void fg_ledger_account_get(fg_call_t *call, fg_db_t *db)
     if (rc == FG_ENOTFOUND) {
         fg_call_error(call, 404, "not_found", "account_not_found", "no such ledger account", NULL);
     } else if (rc == 1) {
-        bad(call, "currency_required", "this account exists in several currencies: name one with ?currency=",
-            "currency");
+        bad(call, "currency_required",
+            "this account exists in several currencies: name one with ?currency=", "currency");
     } else if (rc == 0 && (rc = account_json(&b, db, id, &code, &currency, at)) == 0) {
         fg_call_json(call, 200, &b);
     }

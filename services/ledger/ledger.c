@@ -30,12 +30,12 @@ static const char SQL_ACCOUNT_ADD[] =
     "INSERT IGNORE INTO ledger_accounts (code, currency, kind, merchant_id, created_at) VALUES (?, ?, ?, ?, ?)";
 /* Journals and their entries are append-only: queued in a deferring
  * transaction (db.h), each journal's entries in one multi-row INSERT otherwise. */
-static fg_db_table_t JOURNALS = FG_DB_TABLE(
-    "INSERT INTO journals (public_id, kind, payment_id, refund_id, reverses_id, memo, created_at) VALUES ",
-    "(?, ?, ?, ?, ?, ?, ?)", 7, 1, 20);
-static fg_db_table_t ENTRIES = FG_DB_TABLE(
-    "INSERT INTO ledger_entries (journal_id, account_id, amount, currency, created_at) VALUES ", "(?, ?, ?, ?, ?)",
-    5, 0, 21);
+static fg_db_table_t JOURNALS =
+    FG_DB_TABLE("INSERT INTO journals (public_id, kind, payment_id, refund_id, reverses_id, memo, created_at) VALUES ",
+                "(?, ?, ?, ?, ?, ?, ?)", 7, 1, 20);
+static fg_db_table_t ENTRIES =
+    FG_DB_TABLE("INSERT INTO ledger_entries (journal_id, account_id, amount, currency, created_at) VALUES ",
+                "(?, ?, ?, ?, ?)", 5, 0, 21);
 _Static_assert(FG_JOURNAL_LINES_MAX <= FG_DB_ROWS_MAX, "a journal's entries go in one statement");
 
 int fg_account_kind_of(const char *code)
@@ -204,4 +204,3 @@ int fg_ledger_post(fg_db_t *db, const fg_journal_t *j, int64_t now_ms, char *pub
         memcpy(public_id, jid, strlen(jid) + 1);
     return 0;
 }
-

@@ -35,11 +35,11 @@ typedef struct {
 } fg_posting_t;
 
 typedef struct {
-    const char *kind;     /* "payment", "refund", "settlement", "resolution", "reversal" */
-    int64_t payment_id;   /* 0 = none */
-    int64_t refund_id;    /* 0 = none */
-    int64_t reverses_id;  /* 0 = none */
-    const char *memo;     /* may be NULL */
+    const char *kind;    /* "payment", "refund", "settlement", "resolution", "reversal" */
+    int64_t payment_id;  /* 0 = none */
+    int64_t refund_id;   /* 0 = none */
+    int64_t reverses_id; /* 0 = none */
+    const char *memo;    /* may be NULL */
     int count;
     fg_posting_t lines[FG_JOURNAL_LINES_MAX];
 } fg_journal_t;
@@ -70,7 +70,8 @@ int fg_ledger_post(fg_db_t *db, const fg_journal_t *j, int64_t now_ms, char *pub
  *  now): the sum of its committed entries stamped up to at_ms, read as the
  *  newest checkpoint of the newest epoch with as_of <= at_ms plus the
  *  entries after it. */
-int fg_ledger_balance(fg_db_t *db, int64_t account_id, fg_account_kind_t kind, int64_t at_ms, int64_t *balance) FG_MUST_USE;
+int fg_ledger_balance(fg_db_t *db, int64_t account_id, fg_account_kind_t kind, int64_t at_ms,
+                      int64_t *balance) FG_MUST_USE;
 
 /* ---- checkpoints (checkpoint.c) -------------------------------------------
  *

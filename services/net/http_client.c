@@ -95,7 +95,4 @@ int fg_http_post_json(const char *url, const char *body, size_t len, int64_t tim
     return rc;
 }
 
-void fg_http_response_free(fg_http_response_t *r)
-{
-    fg_buf_free(&r->body);
-}
+void fg_http_response_free(fg_http_response_t *r) { fg_buf_free(&r->body); }

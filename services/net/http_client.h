@@ -19,10 +19,10 @@
 #define FG_HTTP_RESPONSE_MAX (1024 * 1024)
 
 typedef struct {
-    long status;    /* HTTP status; 0 when no answer arrived */
-    fg_buf_t body;  /* the answer's body, NUL-terminated */
-    int timed_out;  /* the request may have reached the provider */
-    int not_sent;   /* certainly not sent: no slot, or no connection was made */
+    long status;   /* HTTP status; 0 when no answer arrived */
+    fg_buf_t body; /* the answer's body, NUL-terminated */
+    int timed_out; /* the request may have reached the provider */
+    int not_sent;  /* certainly not sent: no slot, or no connection was made */
     char error[256];
 } fg_http_response_t;
 
@@ -45,8 +45,8 @@ void fg_http_client_cleanup(void);
  * cases where the provider certainly never saw the request).  Free out with
  * fg_http_response_free either way.
  */
-int fg_http_post_json(const char *url, const char *body, size_t len, int64_t timeout_ms, fg_http_response_t *out)
-    FG_MUST_USE;
+int fg_http_post_json(const char *url, const char *body, size_t len, int64_t timeout_ms,
+                      fg_http_response_t *out) FG_MUST_USE;
 
 void fg_http_response_free(fg_http_response_t *r);
 

@@ -436,7 +436,8 @@ static int cancel_tx(fg_db_t *db, void *arg)
     }
     if (rc != 0)
         return rc;
-    fg_order_status_t status = fg_order_effective_status(c->row.status, !c->row.expires_at_null, c->row.expires_at, now);
+    fg_order_status_t status = fg_order_effective_status(c->row.status, !c->row.expires_at_null, c->row.expires_at,
+                                                         now);
     fg_buf_reset(&c->body);
     if (status == FG_ORDER_CANCELLED) {
         c->outcome = CANCEL_ALREADY;

@@ -76,8 +76,6 @@ void fg_order_input_free(fg_order_input_t *in);
  */
 yajl_val fg_json_parse_object(const char *body, size_t len, fg_field_error_t *err);
 
-
-
 /* HTTP handlers (run on database workers). */
 void fg_orders_create(fg_call_t *call, fg_db_t *db);
 void fg_orders_batch(fg_call_t *call, fg_db_t *db);

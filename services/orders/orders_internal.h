@@ -22,10 +22,11 @@ void fg_order_row_init(fg_order_row_t *r);
 void fg_order_row_free(fg_order_row_t *r);
 /* An order row's columns, in the order fg_order_row_bind binds them, of a
  * table aliased "o". */
-#define FG_ORDER_COLUMNS                                                                                             \
-    "o.id, o.public_id, o.merchant_ref, o.fee_type, o.category, o.amount, o.currency, o.amount_paid, "             \
-    "o.amount_refunded, o.allow_partial, " FG_ORDER_STATUS_SQL("o.status") ", o.payer_name, o.payer_ref, o.payer_phone, o.payer_email, "      \
-    "o.description, o.due_at, o.expires_at, o.metadata, o.code, o.created_at, o.updated_at"
+#define FG_ORDER_COLUMNS                                                                                               \
+    "o.id, o.public_id, o.merchant_ref, o.fee_type, o.category, o.amount, o.currency, o.amount_paid, "                 \
+    "o.amount_refunded, o.allow_partial, " FG_ORDER_STATUS_SQL(                                                        \
+        "o.status") ", o.payer_name, o.payer_ref, o.payer_phone, o.payer_email, "                                      \
+                    "o.description, o.due_at, o.expires_at, o.metadata, o.code, o.created_at, o.updated_at"
 
 /** Binds the FG_ORDER_COLUMNS result columns of a SELECT into r. */
 void fg_order_row_bind(fg_stmt_t *s, fg_order_row_t *r);
@@ -33,7 +34,6 @@ void fg_order_row_bind(fg_stmt_t *s, fg_order_row_t *r);
 int fg_order_row_from_input(fg_order_row_t *r, const fg_order_input_t *in, int64_t now_ms) FG_MUST_USE;
 /** Draws another payer code (after the astronomically rare collision). */
 int fg_order_new_code(fg_order_row_t *r) FG_MUST_USE;
-
 
 /** Appends the order's public JSON. */
 void fg_order_json(fg_buf_t *b, const fg_order_row_t *r, const char *merchant_public_id, const char *base_url,

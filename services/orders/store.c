@@ -16,24 +16,25 @@ static const char SQL_INSERT_IGNORE[] =
     "allow_partial, payer_name, payer_ref, payer_phone, payer_email, description, due_at, expires_at, metadata, code, "
     "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
-static const char SQL_BY_PUBLIC_ID[] =
-    "SELECT " FG_ORDER_COLUMNS " FROM orders o WHERE o.public_id = ? AND o.merchant_id = ?";
-static const char SQL_BY_PUBLIC_ID_LOCK[] =
-    "SELECT " FG_ORDER_COLUMNS " FROM orders o WHERE o.public_id = ? AND o.merchant_id = ? FOR UPDATE";
+static const char SQL_BY_PUBLIC_ID[] = "SELECT " FG_ORDER_COLUMNS
+                                       " FROM orders o WHERE o.public_id = ? AND o.merchant_id = ?";
+static const char SQL_BY_PUBLIC_ID_LOCK[] = "SELECT " FG_ORDER_COLUMNS
+                                            " FROM orders o WHERE o.public_id = ? AND o.merchant_id = ? FOR UPDATE";
 static const char SQL_BY_ID[] = "SELECT " FG_ORDER_COLUMNS " FROM orders o WHERE o.id = ?";
 static const char SQL_BY_ID_LOCK[] = "SELECT " FG_ORDER_COLUMNS " FROM orders o WHERE o.id = ? FOR UPDATE";
 static const char SQL_BY_REF[] = "SELECT public_id FROM orders WHERE merchant_id = ? AND merchant_ref = ?";
 /* The outbox is append-only: a deferring transaction queues its events (db.h). */
-static fg_db_table_t EVENTS = FG_DB_TABLE(
-    "INSERT INTO events (public_id, merchant_id, type, order_id, payload, created_at) VALUES ", "(?, ?, ?, ?, ?, ?)",
-    6, 0, 30);
+static fg_db_table_t EVENTS =
+    FG_DB_TABLE("INSERT INTO events (public_id, merchant_id, type, order_id, payload, created_at) VALUES ",
+                "(?, ?, ?, ?, ?, ?)", 6, 0, 30);
 
 void fg_order_row_init(fg_order_row_t *r) { memset(r, 0, sizeof(*r)); }
 
 void fg_order_row_free(fg_order_row_t *r)
 {
-    fg_buf_t *texts[] = {&r->public_id, &r->merchant_ref, &r->fee_type, &r->category, &r->currency, &r->payer_name, &r->payer_ref, &r->payer_phone, &r->payer_email, &r->description,
-                         &r->metadata, &r->code};
+    fg_buf_t *texts[] = {&r->public_id,   &r->merchant_ref, &r->fee_type,  &r->category,
+                         &r->currency,    &r->payer_name,   &r->payer_ref, &r->payer_phone,
+                         &r->payer_email, &r->description,  &r->metadata,  &r->code};
     for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
         fg_buf_free(texts[i]);
 }
@@ -99,7 +100,8 @@ void fg_order_json(fg_buf_t *b, const fg_order_row_t *r, const char *merchant_pu
     fg_json_kv_int(b, 1, "amount_refunded", r->amount_refunded);
     fg_json_kv_bool(b, 1, "allow_partial", (int)r->allow_partial);
     fg_json_kv_str(b, 1, "status",
-                   fg_order_status_name(fg_order_effective_status(r->status, !r->expires_at_null, r->expires_at, now_ms)));
+                   fg_order_status_name(
+                       fg_order_effective_status(r->status, !r->expires_at_null, r->expires_at, now_ms)));
     fg_json_key(b, 1, "payer");
     fg_buf_putc(b, '{');
     kv_text(b, 0, "name", &r->payer_name, r->payer_name_null);
@@ -181,8 +183,7 @@ static void bind_text_or_null(fg_stmt_t *s, const fg_buf_t *v, int is_null)
         fg_stmt_str(s, v->data, v->len);
 }
 
-int fg_order_insert(fg_db_t *db, uint64_t merchant_id, const fg_order_row_t *r, int ignore_duplicates,
-                    int *inserted)
+int fg_order_insert(fg_db_t *db, uint64_t merchant_id, const fg_order_row_t *r, int ignore_duplicates, int *inserted)
 {
     fg_stmt_t s;
     int rc = fg_stmt_init(&s, db, ignore_duplicates ? SQL_INSERT_IGNORE : SQL_INSERT);
@@ -273,8 +274,11 @@ int fg_event_insert(fg_db_t *db, uint64_t merchant_id, const char *type, int64_t
     char id[FG_ID_CAP];
     if (fg_id_new("evt_", id, sizeof(id)) < 0)
         return FG_EIO;
-    fg_db_value_t v[] = {fg_db_cstr(id),   FG_DB_INT(merchant_id),
-                         fg_db_cstr(type), FG_DB_INT(order_id),
-                         FG_DB_STR(object->data != NULL ? object->data : "", object->len), FG_DB_INT(now_ms)};
+    fg_db_value_t v[] = {fg_db_cstr(id),
+                         FG_DB_INT(merchant_id),
+                         fg_db_cstr(type),
+                         FG_DB_INT(order_id),
+                         FG_DB_STR(object->data != NULL ? object->data : "", object->len),
+                         FG_DB_INT(now_ms)};
     return fg_db_insert(db, &EVENTS, v, 1, NULL);
 }

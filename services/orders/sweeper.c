@@ -14,9 +14,8 @@
 /* Idempotency keys deleted per round: short deletes, short locks. */
 #define IDEM_SWEEP_BATCH 1000
 
-static const char SQL_DUE[] =
-    "SELECT id FROM orders WHERE status IN ('open','partially_paid') AND expires_at <= ? "
-    "ORDER BY expires_at LIMIT ? FOR UPDATE SKIP LOCKED";
+static const char SQL_DUE[] = "SELECT id FROM orders WHERE status IN ('open','partially_paid') AND expires_at <= ? "
+                              "ORDER BY expires_at LIMIT ? FOR UPDATE SKIP LOCKED";
 static const char SQL_EXPIRE[] = "UPDATE orders SET status = 'expired', updated_at = ? WHERE id = ?";
 static const char SQL_MERCHANT[] = "SELECT o.merchant_id, m.public_id FROM orders o JOIN merchants m "
                                    "ON m.id = o.merchant_id WHERE o.id = ?";

@@ -175,8 +175,8 @@ static int parse_payer(yajl_val v, fg_order_input_t *in, fg_field_error_t *err)
     }
     static const char *name_path[] = {"name", NULL}, *ref_path[] = {"ref", NULL}, *phone_path[] = {"phone", NULL},
                       *email_path[] = {"email", NULL};
-    if (get_string(yajl_tree_get(v, name_path, yajl_t_any), "payer.name", FG_ORDER_PAYER_NAME_MAX, 1,
-                   &in->payer_name, err) != 0 ||
+    if (get_string(yajl_tree_get(v, name_path, yajl_t_any), "payer.name", FG_ORDER_PAYER_NAME_MAX, 1, &in->payer_name,
+                   err) != 0 ||
         get_string(yajl_tree_get(v, ref_path, yajl_t_any), "payer.ref", FG_ORDER_PAYER_REF_MAX, 0, &in->payer_ref,
                    err) != 0 ||
         get_string(yajl_tree_get(v, phone_path, yajl_t_any), "payer.phone", FG_ORDER_PAYER_PHONE_MAX, 0,
@@ -187,9 +187,9 @@ static int parse_payer(yajl_val v, fg_order_input_t *in, fg_field_error_t *err)
     return 0;
 }
 
-static const char *const ORDER_FIELDS[] = {"merchant_ref", "fee_type",    "category", "amount",     "currency",
-                                           "allow_partial", "payer",      "description", "due_at", "expires_at",
-                                           "metadata"};
+static const char *const ORDER_FIELDS[] = {"merchant_ref", "fee_type",      "category", "amount",
+                                           "currency",     "allow_partial", "payer",    "description",
+                                           "due_at",       "expires_at",    "metadata"};
 #define ORDER_FIELD_COUNT (sizeof(ORDER_FIELDS) / sizeof(ORDER_FIELDS[0]))
 
 static yajl_val field(yajl_val obj, const char *name)

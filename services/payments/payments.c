@@ -10,36 +10,39 @@
 #include "orders/orders_internal.h"
 
 static const char SQL_PAYMENT[] =
-    "SELECT p.id, p.order_id, p.merchant_id, p.public_id, p.adapter, p.currency, " FG_PAYMENT_STATUS_SQL("p.status") ", p.provider_txn_id, "
-    "o.public_id, m.public_id, p.amount, p.amount_received, p.amount_applied, p.amount_unapplied, p.amount_refunded, "
-    "p.amount_refunding, p.created_at, p.updated_at FROM payments p JOIN orders o ON o.id = p.order_id "
-    "JOIN merchants m ON m.id = p.merchant_id WHERE p.public_id = ? AND (? = 0 OR p.merchant_id = ?)";
+    "SELECT p.id, p.order_id, p.merchant_id, p.public_id, p.adapter, p.currency, " FG_PAYMENT_STATUS_SQL(
+        "p.status") ", p.provider_txn_id, "
+                    "o.public_id, m.public_id, p.amount, p.amount_received, p.amount_applied, p.amount_unapplied, p.amount_refunded, "
+                    "p.amount_refunding, p.created_at, p.updated_at FROM payments p JOIN orders o ON o.id = p.order_id "
+                    "JOIN merchants m ON m.id = p.merchant_id WHERE p.public_id = ? AND (? = 0 OR p.merchant_id = ?)";
 /* Locks the payment row only: a FOR UPDATE over the join would also lock the
  * merchant's row, serialising every payment of one merchant (the hot-account
  * collapse the ledger is built to avoid).  Rows read by the scalar subqueries
  * are not locked. */
 static const char SQL_PAYMENT_LOCK[] =
-    "SELECT p.id, p.order_id, p.merchant_id, p.public_id, p.adapter, p.currency, " FG_PAYMENT_STATUS_SQL("p.status") ", p.provider_txn_id, "
-    "(SELECT o.public_id FROM orders o WHERE o.id = p.order_id), "
-    "(SELECT m.public_id FROM merchants m WHERE m.id = p.merchant_id), p.amount, p.amount_received, p.amount_applied, "
-    "p.amount_unapplied, p.amount_refunded, p.amount_refunding, p.created_at, p.updated_at FROM payments p "
-    "WHERE p.public_id = ? AND (? = 0 OR p.merchant_id = ?) FOR UPDATE";
+    "SELECT p.id, p.order_id, p.merchant_id, p.public_id, p.adapter, p.currency, " FG_PAYMENT_STATUS_SQL(
+        "p.status") ", p.provider_txn_id, "
+                    "(SELECT o.public_id FROM orders o WHERE o.id = p.order_id), "
+                    "(SELECT m.public_id FROM merchants m WHERE m.id = p.merchant_id), p.amount, p.amount_received, p.amount_applied, "
+                    "p.amount_unapplied, p.amount_refunded, p.amount_refunding, p.created_at, p.updated_at FROM payments p "
+                    "WHERE p.public_id = ? AND (? = 0 OR p.merchant_id = ?) FOR UPDATE";
 /* A notification's lock: the payment and its order in one round trip
  * (payment first, as every writer takes them); the merchant is read, not
  * locked, for the reason above. */
 static const char SQL_PAYMENT_ORDER_LOCK[] =
-    "SELECT p.id, p.order_id, p.merchant_id, p.public_id, p.adapter, p.currency, " FG_PAYMENT_STATUS_SQL("p.status") ", p.provider_txn_id, "
-    "o.public_id, (SELECT m.public_id FROM merchants m WHERE m.id = p.merchant_id), p.amount, p.amount_received, "
-    "p.amount_applied, p.amount_unapplied, p.amount_refunded, p.amount_refunding, p.created_at, p.updated_at, "
-    FG_ORDER_COLUMNS " FROM payments p JOIN orders o ON o.id = p.order_id WHERE p.public_id = ? FOR UPDATE";
+    "SELECT p.id, p.order_id, p.merchant_id, p.public_id, p.adapter, p.currency, " FG_PAYMENT_STATUS_SQL(
+        "p.status") ", p.provider_txn_id, "
+                    "o.public_id, (SELECT m.public_id FROM merchants m WHERE m.id = p.merchant_id), p.amount, p.amount_received, "
+                    "p.amount_applied, p.amount_unapplied, p.amount_refunded, p.amount_refunding, p.created_at, p.updated_at, " FG_ORDER_COLUMNS
+                    " FROM payments p JOIN orders o ON o.id = p.order_id WHERE p.public_id = ? FOR UPDATE";
 static const char SQL_INSERT[] =
     "INSERT INTO payments (public_id, order_id, merchant_id, adapter, amount, currency, status, created_at, "
     "updated_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?)";
 
 void fg_payment_row_free(fg_payment_row_t *p)
 {
-    fg_buf_t *texts[] = {&p->public_id, &p->adapter, &p->currency, &p->provider_txn_id,
-                         &p->order_public_id, &p->merchant_public_id};
+    fg_buf_t *texts[] = {&p->public_id,       &p->adapter,         &p->currency,
+                         &p->provider_txn_id, &p->order_public_id, &p->merchant_public_id};
     for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
         fg_buf_free(texts[i]);
 }
@@ -135,8 +138,13 @@ void fg_payment_json(fg_buf_t *b, const fg_payment_row_t *p, const char *extra)
 
 /* ---- POST /v1/orders/{id}/payments ---------------------------------------- */
 
-typedef enum { CREATE_OK, CREATE_ORDER_NOT_FOUND, CREATE_NOT_PAYABLE, CREATE_BAD_AMOUNT, CREATE_START_REFUSED }
-    create_outcome_t;
+typedef enum {
+    CREATE_OK,
+    CREATE_ORDER_NOT_FOUND,
+    CREATE_NOT_PAYABLE,
+    CREATE_BAD_AMOUNT,
+    CREATE_START_REFUSED
+} create_outcome_t;
 
 typedef struct {
     fg_call_t *call;
@@ -174,8 +182,13 @@ static int insert_payment(fg_db_t *db, create_t *c, const fg_order_row_t *order,
 static int start_payment(create_t *c, const fg_order_row_t *order, const fg_payment_row_t *p, int64_t now)
 {
     fg_payment_started_t started = {FG_BUF_INIT, FG_BUF_INIT};
-    fg_payment_start_t in = {p->public_id.data, p->amount, p->currency.data, order->code.data,
-                             order->description_null ? NULL : order->description.data, NULL, now};
+    fg_payment_start_t in = {p->public_id.data,
+                             p->amount,
+                             p->currency.data,
+                             order->code.data,
+                             order->description_null ? NULL : order->description.data,
+                             NULL,
+                             now};
     int rc = c->adapter->start(c->call->cfg, &in, &started);
     if (rc == 0) {
         fg_buf_t extra = FG_BUF_INIT;
@@ -222,7 +235,8 @@ static int create_tx(fg_db_t *db, void *arg)
         goto Exit;
     }
     int64_t amount;
-    if (fg_order_payable_amount(order.amount, order.amount_paid, (int)order.allow_partial, c->requested, &amount) != 0) {
+    if (fg_order_payable_amount(order.amount, order.amount_paid, (int)order.allow_partial, c->requested, &amount) !=
+        0) {
         c->outcome = CREATE_BAD_AMOUNT;
         rc = 1;
         goto Exit;
@@ -261,10 +275,9 @@ static int parse_create(fg_call_t *call, create_t *c)
         fg_call_error(call, 400, "invalid_request", method == NULL ? "missing_field" : "invalid_type",
                       "method is required: one of vnpay, momo, vietqr, sandbox", "method");
     } else if ((c->adapter = fg_adapter_find(YAJL_GET_STRING(method))) == NULL) {
-        fg_call_error(call, 422, "invalid_request", "method_unavailable",
-                      "this payment method is not available", "method");
-    } else if (amount != NULL && !YAJL_IS_NULL(amount) &&
-               (!YAJL_IS_INTEGER(amount) || YAJL_GET_INTEGER(amount) < 1)) {
+        fg_call_error(call, 422, "invalid_request", "method_unavailable", "this payment method is not available",
+                      "method");
+    } else if (amount != NULL && !YAJL_IS_NULL(amount) && (!YAJL_IS_INTEGER(amount) || YAJL_GET_INTEGER(amount) < 1)) {
         fg_call_error(call, 422, "invalid_request", "amount_invalid", "amount must be a positive integer", "amount");
     } else {
         c->requested = amount != NULL && YAJL_IS_INTEGER(amount) ? YAJL_GET_INTEGER(amount) : 0;

@@ -66,8 +66,14 @@ static int call_provider(const fg_provider_request_t *req, fg_http_response_t *r
 
 /* ---- create ------------------------------------------------------------------- */
 
-typedef enum { CREATE_OK, CREATE_ORDER_NOT_FOUND, CREATE_NOT_PAYABLE, CREATE_BAD_AMOUNT, CREATE_RANGE,
-               CREATE_UNCONFIGURED } create_outcome_t;
+typedef enum {
+    CREATE_OK,
+    CREATE_ORDER_NOT_FOUND,
+    CREATE_NOT_PAYABLE,
+    CREATE_BAD_AMOUNT,
+    CREATE_RANGE,
+    CREATE_UNCONFIGURED
+} create_outcome_t;
 
 typedef struct {
     fg_call_t *call;
@@ -112,7 +118,8 @@ static int create_begin_tx(fg_db_t *db, void *arg)
     }
     if (rc != 0)
         goto Exit;
-    fg_order_status_t status = fg_order_effective_status(order.status, !order.expires_at_null, order.expires_at, c->now);
+    fg_order_status_t status = fg_order_effective_status(order.status, !order.expires_at_null, order.expires_at,
+                                                         c->now);
     snprintf(c->status, sizeof(c->status), "%s", fg_order_status_name(status));
     if (!fg_order_accepts_payment(status)) {
         rc = create_refuse(c, CREATE_NOT_PAYABLE);
@@ -131,8 +138,9 @@ static int create_begin_tx(fg_db_t *db, void *arg)
         rc = FG_EIO;
         goto Exit;
     }
-    fg_payment_start_t in = {c->payment_id, c->amount, c->currency, c->code,
-                             c->description.len > 0 ? c->description.data : NULL, NULL, c->now};
+    fg_payment_start_t in = {
+        c->payment_id, c->amount, c->currency, c->code, c->description.len > 0 ? c->description.data : NULL,
+        NULL,          c->now};
     if ((rc = c->adapter->start_request(c->call->cfg, &in, &c->req)) != 0) {
         rc = create_refuse(c, rc == FG_ERANGE ? CREATE_RANGE : CREATE_UNCONFIGURED);
         goto Exit;
@@ -212,8 +220,7 @@ static void create_answer_refusal(fg_call_t *call, const create_t *c)
                       "amount must be what the order still owes, or less when it allows partial payment", "amount");
     } else if (c->outcome == CREATE_RANGE) {
         fg_call_error(call, 422, "invalid_request", "amount_out_of_range",
-                      "the amount is outside what this payment method accepts (MoMo: 1,000..50,000,000 VND)",
-                      "amount");
+                      "the amount is outside what this payment method accepts (MoMo: 1,000..50,000,000 VND)", "amount");
     } else {
         fg_call_error(call, 422, "invalid_request", "method_unavailable",
                       "this payment method is not configured for this currency", "method");
@@ -239,8 +246,8 @@ void fg_providers_create_payment(fg_call_t *call, fg_db_t *db, const fg_adapter_
         fg_call_db_error(call, db, rc);
         goto Exit;
     }
-    fg_payment_start_t in = {c.payment_id, c.amount, c.currency, c.code,
-                             c.description.len > 0 ? c.description.data : NULL, NULL, c.now};
+    fg_payment_start_t in = {
+        c.payment_id, c.amount, c.currency, c.code, c.description.len > 0 ? c.description.data : NULL, NULL, c.now};
     e.provider_rc = call_provider(&c.req, &res, reason, sizeof(reason));
     if (e.provider_rc == 0)
         e.provider_rc = adapter->start_response(call->cfg, &in, res.status, res.body.data, res.body.len, &e.started,
@@ -266,8 +273,9 @@ void fg_providers_create_payment(fg_call_t *call, fg_db_t *db, const fg_adapter_
         fg_call_error(call, 502, "unavailable", "provider_refused", reason, NULL);
     } else {
         fg_buf_t msg = FG_BUF_INIT;
-        fg_buf_printf(&msg, "the payment provider is unavailable; payment %s stays pending and is checked with "
-                            "the provider later",
+        fg_buf_printf(&msg,
+                      "the payment provider is unavailable; payment %s stays pending and is checked with "
+                      "the provider later",
                       c.payment_id);
         fg_call_error(call, 502, "unavailable", "provider_unavailable", msg.data, NULL);
         fg_buf_free(&msg);
@@ -302,8 +310,7 @@ static const char SQL_REFUND_INSERT_LEASED[] =
 static const char SQL_REFUND_ROW[] =
     "SELECT r.id, r.amount, r.reason, r.created_at, p.public_id FROM refunds r JOIN payments p "
     "ON p.id = r.payment_id WHERE r.public_id = ?";
-static const char SQL_REFUND_LOCK[] =
-    "SELECT " FG_REFUND_STATUS_SQL("status") " FROM refunds WHERE id = ? FOR UPDATE";
+static const char SQL_REFUND_LOCK[] = "SELECT " FG_REFUND_STATUS_SQL("status") " FROM refunds WHERE id = ? FOR UPDATE";
 static const char SQL_REFUND_LATER[] =
     "UPDATE refunds SET next_query_at = ?, updated_at = ? WHERE public_id = ? AND status = 'pending'";
 static const char SQL_REFUND_CLAIM[] =
@@ -314,8 +321,14 @@ static const char SQL_REFUND_CLAIM[] =
 static const char SQL_REFUND_LEASE[] =
     "UPDATE refunds SET next_query_at = ?, query_count = query_count + 1 WHERE id = ?";
 
-typedef enum { REFUND_OK, REFUND_NOT_FOUND, REFUND_NOT_SUCCEEDED, REFUND_TOO_MUCH, REFUND_NOT_SUPPORTED,
-               REFUND_RANGE } refund_outcome_t;
+typedef enum {
+    REFUND_OK,
+    REFUND_NOT_FOUND,
+    REFUND_NOT_SUCCEEDED,
+    REFUND_TOO_MUCH,
+    REFUND_NOT_SUPPORTED,
+    REFUND_RANGE
+} refund_outcome_t;
 
 typedef struct {
     fg_call_t *call;
@@ -366,8 +379,10 @@ static int refund_begin_tx(fg_db_t *db, void *arg)
     /* full (VNPay 02) only for the first refund, of everything received;
      * after any earlier refund, made or pending, the rest is partial (03) */
     int full = p.amount_refunded == 0 && p.amount_refunding == 0 && r->amount == p.amount_received;
-    fg_refund_in_t in = {p.public_id.data, p.provider_txn_id.data, p.created_at, r->refund_id,
-                         r->amount,        full,                   r->reason,    r->now};
+    fg_refund_in_t in = {p.public_id.data, p.provider_txn_id.data,
+                         p.created_at,     r->refund_id,
+                         r->amount,        full,
+                         r->reason,        r->now};
     if ((rc = r->adapter->refund_request(r->call->cfg, &in, &r->req)) != 0) {
         r->outcome = rc == FG_ERANGE ? REFUND_RANGE : REFUND_NOT_SUPPORTED;
         rc = 1;
@@ -565,7 +580,8 @@ static void refund_answer_refusal(fg_call_t *call, const refund_t *r)
     if (r->outcome == REFUND_NOT_FOUND) {
         fg_call_error(call, 404, "not_found", "payment_not_found", "no such payment", NULL);
     } else if (r->outcome == REFUND_NOT_SUCCEEDED) {
-        fg_call_error(call, 409, "conflict", "payment_not_refundable", "only a succeeded payment can be refunded", NULL);
+        fg_call_error(call, 409, "conflict", "payment_not_refundable", "only a succeeded payment can be refunded",
+                      NULL);
     } else if (r->outcome == REFUND_TOO_MUCH) {
         fg_buf_t msg = FG_BUF_INIT;
         fg_buf_printf(&msg, "amount exceeds what is refundable (%lld)", (long long)r->refundable);
@@ -740,12 +756,11 @@ static int refund_query_one(fg_db_t *db, const fg_config_t *cfg, const due_refun
         rc = FG_EUNAVAILABLE;
         fg_http_response_free(&res);
     } else {
-        rc = is_vnpay ? fg_vnpay_refund_query_response(cfg, &in, res.status, res.body.data, res.body.len,
-                                                       provider_refund_id, sizeof(provider_refund_id), reason,
-                                                       sizeof(reason))
-                      : fg_momo_refund_query_response(cfg, &in, res.status, res.body.data, res.body.len,
-                                                      provider_refund_id, sizeof(provider_refund_id), reason,
-                                                      sizeof(reason));
+        rc = is_vnpay
+                 ? fg_vnpay_refund_query_response(cfg, &in, res.status, res.body.data, res.body.len, provider_refund_id,
+                                                  sizeof(provider_refund_id), reason, sizeof(reason))
+                 : fg_momo_refund_query_response(cfg, &in, res.status, res.body.data, res.body.len, provider_refund_id,
+                                                 sizeof(provider_refund_id), reason, sizeof(reason));
         fg_http_response_free(&res);
     }
     fg_provider_request_free(&req);

@@ -23,8 +23,14 @@ static const char SQL_PAYMENT_REFUNDED[] =
 static const char SQL_ORDER_REFUNDED[] =
     "UPDATE orders SET amount_refunded = amount_refunded + ?, updated_at = ? WHERE id = ?";
 
-typedef enum { REFUND_OK, REFUND_NOT_FOUND, REFUND_NOT_SUCCEEDED, REFUND_TOO_MUCH, REFUND_PROVIDER,
-               REFUND_REMOTE } refund_outcome_t;
+typedef enum {
+    REFUND_OK,
+    REFUND_NOT_FOUND,
+    REFUND_NOT_SUCCEEDED,
+    REFUND_TOO_MUCH,
+    REFUND_PROVIDER,
+    REFUND_REMOTE
+} refund_outcome_t;
 
 typedef struct {
     fg_call_t *call;
@@ -161,7 +167,8 @@ static int refund_tx(fg_db_t *db, void *arg)
     }
     fg_buf_reset(&r->body);
     fg_refund_json(&r->body, id, &p, r->amount, pending ? FG_REFUND_PENDING : FG_REFUND_SUCCEEDED, r->reason, now);
-    if (!pending && (rc = fg_event_insert(db, (uint64_t)p.merchant_id, "refund.succeeded", p.order_id, &r->body, now)) != 0)
+    if (!pending &&
+        (rc = fg_event_insert(db, (uint64_t)p.merchant_id, "refund.succeeded", p.order_id, &r->body, now)) != 0)
         goto Exit;
     r->outcome = REFUND_OK;
     rc = fg_idem_store(db, r->call, 201, &r->body);
@@ -195,8 +202,8 @@ static int parse_refund(fg_call_t *call, refund_t *r, yajl_val *root)
     const char *text = reason != NULL && YAJL_IS_STRING(reason) ? reason->u.string : NULL;
     if (reason != NULL && !YAJL_IS_NULL(reason) &&
         (text == NULL || fg_utf8_length(text, strlen(text)) > FG_REFUND_REASON_MAX)) {
-        fg_call_error(call, 422, "invalid_request", "invalid_reason", "reason must be a string of at most 500 characters",
-                      "reason");
+        fg_call_error(call, 422, "invalid_request", "invalid_reason",
+                      "reason must be a string of at most 500 characters", "reason");
         return -1;
     }
     r->amount = YAJL_GET_INTEGER(amount);
@@ -216,7 +223,8 @@ void fg_refunds_create(fg_call_t *call, fg_db_t *db)
     } else if (rc == 1 && r.outcome == REFUND_NOT_FOUND) {
         fg_call_error(call, 404, "not_found", "payment_not_found", "no such payment", NULL);
     } else if (rc == 1 && r.outcome == REFUND_NOT_SUCCEEDED) {
-        fg_call_error(call, 409, "conflict", "payment_not_refundable", "only a succeeded payment can be refunded", NULL);
+        fg_call_error(call, 409, "conflict", "payment_not_refundable", "only a succeeded payment can be refunded",
+                      NULL);
     } else if (rc == 1 && r.outcome == REFUND_TOO_MUCH) {
         fg_buf_t msg = FG_BUF_INIT;
         fg_buf_printf(&msg, "amount exceeds what is refundable (%lld)", (long long)r.refundable);
@@ -225,8 +233,8 @@ void fg_refunds_create(fg_call_t *call, fg_db_t *db)
     } else if (rc == 1 && r.outcome == REFUND_REMOTE) {
         fg_providers_refund(call, db, r.amount, r.reason);
     } else if (rc == 1) {
-        fg_call_error(call, 502, "unavailable", "provider_unavailable", "the payment provider refused or did not answer",
-                      NULL);
+        fg_call_error(call, 502, "unavailable", "provider_unavailable",
+                      "the payment provider refused or did not answer", NULL);
     } else if (rc == FG_ECONFLICT && r.idem_conflict) {
         if ((rc = fg_idem_answer_existing(db, call)) != 0)
             fg_call_db_error(call, db, rc == FG_ENOTFOUND ? FG_ERETRY : rc);

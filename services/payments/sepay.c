@@ -37,12 +37,12 @@
  * the bank memo cut to what is left. */
 #define RECEIPT_MEMO_CHARS 500
 
-static const char SQL_ORDER_BY_CODE[] =
-    "SELECT id, " FG_ORDER_STATUS_SQL("status") ", expires_at, currency FROM orders WHERE code = ?";
+static const char SQL_ORDER_BY_CODE[] = "SELECT id, " FG_ORDER_STATUS_SQL(
+    "status") ", expires_at, currency FROM orders WHERE code = ?";
 static const char SQL_PENDING_QR[] =
     "SELECT public_id, " FG_PAYMENT_STATUS_SQL("status") " FROM payments WHERE order_id = ? AND adapter = 'vietqr' "
-    "AND status = 'pending' "
-    "ORDER BY id LIMIT 1 FOR UPDATE";
+                                                         "AND status = 'pending' "
+                                                         "ORDER BY id LIMIT 1 FOR UPDATE";
 static const char SQL_PAYMENT_INSERT[] =
     "INSERT INTO payments (public_id, order_id, merchant_id, adapter, amount, currency, status, created_at, "
     "updated_at) SELECT ?, id, merchant_id, 'vietqr', ?, currency, 'pending', ?, ? FROM orders WHERE id = ?";
@@ -160,7 +160,7 @@ Exit:
 static void memo_append(fg_buf_t *out, const char *s, size_t *room)
 {
     size_t n = strlen(s);
-    for (size_t i = 0; i < n && *room > 0; (*room)--) {
+    for (size_t i = 0; i < n && (*room) > 0; (*room)--) {
         uint32_t cp;
         int len = fg_utf8_decode(s + i, n - i, &cp);
         if (len == 0) {

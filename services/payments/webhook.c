@@ -26,10 +26,10 @@
 
 /* The inbox is append-only once its transaction commits; a deferring
  * transaction (a group commit) queues its rows (db.h). */
-static fg_db_table_t INBOX = FG_DB_TABLE(
-    "INSERT INTO webhook_inbox (adapter, provider_event_id, status, reason, method, query, headers, body, "
-    "response_status, response_body, received_at) VALUES ",
-    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", 11, 0, 10);
+static fg_db_table_t INBOX =
+    FG_DB_TABLE("INSERT INTO webhook_inbox (adapter, provider_event_id, status, reason, method, query, headers, body, "
+                "response_status, response_body, received_at) VALUES ",
+                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", 11, 0, 10);
 static const char SQL_INBOX_STATUS[] =
     "UPDATE webhook_inbox SET status = ?, reason = ?, response_status = ?, response_body = ? WHERE id = ?";
 static const char SQL_PAYMENT_FAIL[] =
@@ -50,10 +50,9 @@ typedef struct {
     const char *reason;
     const char *inbox_status; /* the row's final status */
     int64_t inbox_id;         /* the row, when inserted first (not deferring) */
-    int receipt; /* a second transaction on a succeeded payment, posted as unapplied money */
+    int receipt;              /* a second transaction on a succeeded payment, posted as unapplied money */
     char reason_text[200];
 } apply_t;
-
 
 /* Headers whose values are credentials; an authorization's first word is its scheme. */
 static const struct {
@@ -212,14 +211,14 @@ static int post_events(fg_db_t *db, const char *base_url, const fg_payment_row_t
     p.updated_at = now;
     fg_payment_json(&body, &p, NULL);
     int rc = fg_event_insert(db, (uint64_t)p.merchant_id,
-                             status == FG_PAYMENT_SUCCEEDED ? "payment.succeeded" : "payment.failed", p.order_id,
-                             &body, now);
+                             status == FG_PAYMENT_SUCCEEDED ? "payment.succeeded" : "payment.failed", p.order_id, &body,
+                             now);
     if (rc == 0 && order != NULL) {
         fg_buf_reset(&body);
         fg_order_json(&body, order, p.merchant_public_id.data, base_url, now);
         rc = fg_event_insert(db, (uint64_t)p.merchant_id,
-                             order->status == FG_ORDER_PAID ? "order.paid" : "order.partially_paid",
-                             p.order_id, &body, now);
+                             order->status == FG_ORDER_PAID ? "order.paid" : "order.partially_paid", p.order_id, &body,
+                             now);
     }
     fg_buf_free(&p.provider_txn_id);
     fg_buf_free(&body);
@@ -349,8 +348,8 @@ static int apply_success(fg_db_t *db, apply_t *a, const fg_payment_row_t *p, fg_
     fg_journal_add(&j, "liabilities:unapplied", 0, p->currency.data, -unapplied);
     if ((rc = fg_ledger_post(db, &j, now, NULL)) != 0)
         return rc;
-    return post_events(db, a->cfg->public_base_url, p, FG_PAYMENT_SUCCEEDED, a->n->provider_txn_id, a->n->amount, applied,
-                       unapplied, applied > 0 ? order : NULL, now);
+    return post_events(db, a->cfg->public_base_url, p, FG_PAYMENT_SUCCEEDED, a->n->provider_txn_id, a->n->amount,
+                       applied, unapplied, applied > 0 ? order : NULL, now);
 }
 
 static int apply_tx(fg_db_t *db, void *arg)
@@ -369,9 +368,9 @@ static int apply_tx(fg_db_t *db, void *arg)
     /* Not deferring, the row goes first: a concurrent duplicate waits on its
      * unique key and fails here.  Deferring, a duplicate fails at COMMIT and
      * the group runs each member alone (db/group.h), so through this path. */
-    int rc = fg_db_deferring(db) ? 0
-                                 : fg_inbox_insert(db, a->in, a->adapter, a->outcome, a->n->event_id, "applied",
-                                                   NULL, &a->inbox_id);
+    int rc = fg_db_deferring(db)
+                 ? 0
+                 : fg_inbox_insert(db, a->in, a->adapter, a->outcome, a->n->event_id, "applied", NULL, &a->inbox_id);
     if (rc == FG_ECONFLICT) {
         a->outcome = FG_ACK_DUPLICATE;
         return rc;
@@ -466,8 +465,7 @@ void fg_webhooks_inbound(fg_call_t *call, fg_db_t *db)
 }
 
 int fg_webhook_apply_one(fg_db_t *db, const fg_config_t *cfg, const fg_inbound_t *in, const fg_adapter_t *adapter,
-                         const fg_notification_t *n,
-                         fg_ack_t *outcome, const char **reason)
+                         const fg_notification_t *n, fg_ack_t *outcome, const char **reason)
 {
     apply_t a = {.cfg = cfg, .in = in, .adapter = adapter, .n = n};
     int rc = apply_tx(db, &a);

@@ -20,9 +20,8 @@
 #define FLAGS_MAX 2
 #define CLI_ACTOR "cli"
 
-static const char USAGE_USER[] =
-    "feegate: usage: feegate admin user create --email E --role finance|auditor|admin "
-    "(the password is the first line of stdin)\n";
+static const char USAGE_USER[] = "feegate: usage: feegate admin user create --email E --role finance|auditor|admin "
+                                 "(the password is the first line of stdin)\n";
 static const char USAGE_TOKEN[] = "feegate: usage: feegate admin token create --email E [--ttl-hours 1..8760]\n";
 
 /* ---- arguments ------------------------------------------------------------- */
@@ -43,7 +42,10 @@ static int parse_flags(int argc, char **argv, flag_t *flags, int count)
                 f = &flags[k];
         if (f == NULL || f->value != NULL || i + 1 >= argc) {
             fprintf(stderr, "feegate: %s argument \"%s\"\n",
-                    f == NULL ? "unknown" : f->value != NULL ? "repeated" : "missing value for", argv[i]);
+                    f == NULL          ? "unknown"
+                    : f->value != NULL ? "repeated"
+                                       : "missing value for",
+                    argv[i]);
             return -1;
         }
         f->value = argv[i + 1];

@@ -180,8 +180,8 @@ int fg_password_verify(const char *password, const char *stored)
     int match = 0;
     if (password == NULL || stored == NULL || parse(stored, &h) != 0)
         return 0;
-    if (derive(password, h.salt, (size_t)h.salt_len, h.log2_n, (uint64_t)h.r, (uint64_t)h.p, key,
-               (size_t)h.key_len) == 0)
+    if (derive(password, h.salt, (size_t)h.salt_len, h.log2_n, (uint64_t)h.r, (uint64_t)h.p, key, (size_t)h.key_len) ==
+        0)
         match = fg_secure_equal(key, (size_t)h.key_len, h.key, (size_t)h.key_len);
     OPENSSL_cleanse(key, sizeof(key));
     return match == 1;

@@ -43,28 +43,20 @@ fg_role_t fg_staff_role_parse(const char *name)
 const char *fg_staff_role_name(fg_role_t role)
 {
     switch (role) {
-    case FG_ROLE_FINANCE:
-        return "finance";
-    case FG_ROLE_AUDITOR:
-        return "auditor";
-    case FG_ROLE_ADMIN:
-        return "admin";
-    default:
-        return "none";
+    case FG_ROLE_FINANCE: return "finance";
+    case FG_ROLE_AUDITOR: return "auditor";
+    case FG_ROLE_ADMIN: return "admin";
+    default: return "none";
     }
 }
 
 int fg_staff_role_allows(fg_role_t role, fg_auth_t required)
 {
     switch (required) {
-    case FG_AUTH_STAFF_READ:
-        return role == FG_ROLE_AUDITOR || role == FG_ROLE_FINANCE || role == FG_ROLE_ADMIN;
-    case FG_AUTH_STAFF_WRITE:
-        return role == FG_ROLE_FINANCE || role == FG_ROLE_ADMIN;
-    case FG_AUTH_STAFF_ADMIN:
-        return role == FG_ROLE_ADMIN;
-    default:
-        return 0;
+    case FG_AUTH_STAFF_READ: return role == FG_ROLE_AUDITOR || role == FG_ROLE_FINANCE || role == FG_ROLE_ADMIN;
+    case FG_AUTH_STAFF_WRITE: return role == FG_ROLE_FINANCE || role == FG_ROLE_ADMIN;
+    case FG_AUTH_STAFF_ADMIN: return role == FG_ROLE_ADMIN;
+    default: return 0;
     }
 }
 
@@ -139,10 +131,7 @@ typedef struct {
 static pthread_mutex_t cache_mutex = PTHREAD_MUTEX_INITIALIZER;
 static token_slot_t cache[TOKEN_CACHE_SLOTS];
 
-static token_slot_t *cache_slot(const uint8_t *hash)
-{
-    return &cache[(hash[0] | hash[1] << 8) % TOKEN_CACHE_SLOTS];
-}
+static token_slot_t *cache_slot(const uint8_t *hash) { return &cache[(hash[0] | hash[1] << 8) % TOKEN_CACHE_SLOTS]; }
 
 static int cache_get(const uint8_t *hash, staff_t *out, int64_t now)
 {
@@ -219,12 +208,9 @@ static int deny(fg_call_t *call, int status, const char *code, const char *messa
 static const char *role_needed(fg_auth_t required)
 {
     switch (required) {
-    case FG_AUTH_STAFF_READ:
-        return "this route needs a staff role (auditor, finance or admin)";
-    case FG_AUTH_STAFF_WRITE:
-        return "this route needs the finance or admin role";
-    default:
-        return "this route needs the admin role";
+    case FG_AUTH_STAFF_READ: return "this route needs a staff role (auditor, finance or admin)";
+    case FG_AUTH_STAFF_WRITE: return "this route needs the finance or admin role";
+    default: return "this route needs the admin role";
     }
 }
 

@@ -13,9 +13,9 @@
 #include "vietqr/vietqr.h"
 
 static const char SQL_BY_CODE[] =
-    "SELECT o.merchant_ref, o.fee_type, o.amount, o.currency, o.amount_paid, " FG_ORDER_STATUS_SQL("o.status")
-    ", o.expires_at, o.due_at, "
-    "o.description, o.payer_name, m.name FROM orders o JOIN merchants m ON m.id = o.merchant_id WHERE o.code = ?";
+    "SELECT o.merchant_ref, o.fee_type, o.amount, o.currency, o.amount_paid, " FG_ORDER_STATUS_SQL(
+        "o.status") ", o.expires_at, o.due_at, "
+                    "o.description, o.payer_name, m.name FROM orders o JOIN merchants m ON m.id = o.merchant_id WHERE o.code = ?";
 
 void fg_html_escape(fg_buf_t *b, const char *s, size_t n)
 {
@@ -95,8 +95,8 @@ void fg_web_pay_page(fg_call_t *call, fg_db_t *db)
 {
     char code[FG_ORDER_CODE_LEN + 1], amount_text[48], paid_text[48];
     fg_order_status_t status = FG_ORDER_OPEN;
-    fg_buf_t ref = FG_BUF_INIT, fee = FG_BUF_INIT, currency = FG_BUF_INIT,
-             description = FG_BUF_INIT, payer = FG_BUF_INIT, merchant = FG_BUF_INIT, page = FG_BUF_INIT;
+    fg_buf_t ref = FG_BUF_INIT, fee = FG_BUF_INIT, currency = FG_BUF_INIT, description = FG_BUF_INIT,
+             payer = FG_BUF_INIT, merchant = FG_BUF_INIT, page = FG_BUF_INIT;
     int64_t amount = 0, paid = 0, expires = 0, due = 0;
     int expires_null = 1, due_null = 1, rc = FG_ENOTFOUND;
     fg_stmt_t s;
@@ -151,14 +151,14 @@ void fg_web_pay_page(fg_call_t *call, fg_db_t *db)
             fg_buf_printf(&page, "<dt>Hạn nộp / Due</dt><dd>%s</dd>", t);
         }
         fg_buf_puts(&page, "</dl>");
-        if (fg_order_accepts_payment(shown) && strcmp(currency.data, "VND") == 0 &&
-            fg_vietqr_configured(call->cfg)) {
+        if (fg_order_accepts_payment(shown) && strcmp(currency.data, "VND") == 0 && fg_vietqr_configured(call->cfg)) {
             /* a NAPAS 247 transfer: the QR carries the amount and the code as memo */
             char owed_text[48];
             fg_format_amount_vi(amount - paid, exponent, owed_text, sizeof(owed_text));
-            fg_buf_printf(&page, "<h2>Chuyển khoản VietQR / Bank transfer</h2><p><img src=\"/pay/%s/qr.svg\" "
-                                 "alt=\"VietQR\" width=\"264\" height=\"264\"></p><dl><dt>Số tiền / Amount</dt>"
-                                 "<dd>%s VND</dd><dt>Ngân hàng (BIN) / Bank</dt><dd>",
+            fg_buf_printf(&page,
+                          "<h2>Chuyển khoản VietQR / Bank transfer</h2><p><img src=\"/pay/%s/qr.svg\" "
+                          "alt=\"VietQR\" width=\"264\" height=\"264\"></p><dl><dt>Số tiền / Amount</dt>"
+                          "<dd>%s VND</dd><dt>Ngân hàng (BIN) / Bank</dt><dd>",
                           code, owed_text);
             fg_html_escape(&page, call->cfg->vietqr_bank_bin, strlen(call->cfg->vietqr_bank_bin));
             fg_buf_puts(&page, "</dd><dt>Số tài khoản / Account</dt><dd>");

@@ -14,10 +14,10 @@
 #include "core/status.h"
 #include "core/text.h"
 
-static const char SQL_PAYMENT[] =
-    "SELECT " FG_PAYMENT_STATUS_SQL("p.status") ", p.amount, p.currency, o.code, m.name FROM payments p "
-    "JOIN orders o ON o.id = p.order_id "
-    "JOIN merchants m ON m.id = p.merchant_id WHERE p.public_id = ? AND p.adapter = ?";
+static const char SQL_PAYMENT[] = "SELECT " FG_PAYMENT_STATUS_SQL(
+    "p.status") ", p.amount, p.currency, o.code, m.name FROM payments p "
+                "JOIN orders o ON o.id = p.order_id "
+                "JOIN merchants m ON m.id = p.merchant_id WHERE p.public_id = ? AND p.adapter = ?";
 
 static void page(fg_call_t *call, int status, const char *title, const char *text)
 {
@@ -94,13 +94,15 @@ void fg_web_return_page(fg_call_t *call, fg_db_t *db)
         fg_buf_puts(&b, fg_web_page_head);
         fg_buf_puts(&b, "<h1>");
         fg_html_escape(&b, merchant.data, merchant.len);
-        fg_buf_printf(&b, "</h1><div class=\"amount\">%s %s</div><p><span class=\"status\" id=\"status\" "
-                          "data-status=\"%s\">",
+        fg_buf_printf(&b,
+                      "</h1><div class=\"amount\">%s %s</div><p><span class=\"status\" id=\"status\" "
+                      "data-status=\"%s\">",
                       amount_text, currency.data, fg_payment_status_name(status));
         fg_html_escape(&b, status_text(status), strlen(status_text(status)));
-        fg_buf_printf(&b, "</span></p><dl><dt>Mã giao dịch / Payment</dt><dd><code>%s</code></dd>"
-                          "<dt>Mã thanh toán / Payment code</dt><dd><a href=\"/pay/%s\"><code>%s</code></a></dd>"
-                          "</dl></body></html>",
+        fg_buf_printf(&b,
+                      "</span></p><dl><dt>Mã giao dịch / Payment</dt><dd><code>%s</code></dd>"
+                      "<dt>Mã thanh toán / Payment code</dt><dd><a href=\"/pay/%s\"><code>%s</code></a></dd>"
+                      "</dl></body></html>",
                       n.payment_id, code.data, code.data);
         fg_buf_free(&call->response);
         call->response = b;

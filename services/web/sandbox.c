@@ -17,9 +17,9 @@
 #include "core/text.h"
 #include "payments/payments.h"
 
-static const char SQL_PAYMENT[] =
-    "SELECT p.amount, p.currency, " FG_PAYMENT_STATUS_SQL("p.status") ", p.adapter, o.code, m.name FROM payments p "
-    "JOIN orders o ON o.id = p.order_id JOIN merchants m ON m.id = p.merchant_id WHERE p.public_id = ?";
+static const char SQL_PAYMENT[] = "SELECT p.amount, p.currency, " FG_PAYMENT_STATUS_SQL(
+    "p.status") ", p.adapter, o.code, m.name FROM payments p "
+                "JOIN orders o ON o.id = p.order_id JOIN merchants m ON m.id = p.merchant_id WHERE p.public_id = ?";
 
 typedef struct {
     int64_t amount;
@@ -166,8 +166,7 @@ void fg_web_sandbox_decide(fg_call_t *call, fg_db_t *db)
     fg_hex_encode(rnd, sizeof(rnd), txn);
     fg_buf_t body = FG_BUF_INIT, msg = FG_BUF_INIT, headers = FG_BUF_INIT;
     fg_buf_printf(&body, "{\"payment_id\":\"%s\",\"provider_txn_id\":\"sbx_%s\",\"status\":\"%s\",\"amount\":%lld}",
-                  call->params[0], txn, strcmp(decision, "approve") == 0 ? "succeeded" : "failed",
-                  (long long)p.amount);
+                  call->params[0], txn, strcmp(decision, "approve") == 0 ? "succeeded" : "failed", (long long)p.amount);
     long long t = (long long)(fg_now_ms() / 1000);
     fg_buf_printf(&msg, "%lld.", t);
     fg_buf_append(&msg, body.data, body.len);

@@ -32,9 +32,9 @@ static const char SQL_LIST[] = "SELECT " FG_ENDPOINT_COLUMNS " FROM webhook_endp
 /* ---- input ------------------------------------------------------------------------ */
 
 typedef struct {
-    const char *url;         /* NULL when absent */
+    const char *url; /* NULL when absent */
     int has_events;
-    fg_buf_t events;         /* canonical "a,b" or "*" */
+    fg_buf_t events; /* canonical "a,b" or "*" */
     int has_description;
     const char *description; /* NULL: absent or null */
     const char *status;      /* "enabled" | "disabled" | NULL */
@@ -156,8 +156,7 @@ static yajl_val read_input(fg_call_t *call, int creating, endpoint_input_t *in, 
     if (in->url != NULL) {
         const char *code = NULL;
         char message[160];
-        if (fg_webhook_url_check(in->url, call->cfg->webhooks_allow_private, 1, &code, message, sizeof(message)) !=
-            0) {
+        if (fg_webhook_url_check(in->url, call->cfg->webhooks_allow_private, 1, &code, message, sizeof(message)) != 0) {
             fg_call_error(call, 422, "invalid_request", code, message, "url");
             *answered = 1;
         }

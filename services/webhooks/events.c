@@ -383,9 +383,7 @@ Exit:
 static void answer_outcome(fg_call_t *call, int outcome)
 {
     switch (outcome) {
-    case NO_EVENT:
-        event_not_found(call);
-        break;
+    case NO_EVENT: event_not_found(call); break;
     case NO_ENDPOINT:
         fg_call_error(call, 404, "not_found", "endpoint_not_found", "no such webhook endpoint", "endpoint_id");
         break;
@@ -419,8 +417,7 @@ static int redeliver_input(fg_call_t *call, yajl_val *root, const char **endpoin
             return -1;
         }
         if (!YAJL_IS_STRING(v)) {
-            fg_call_error(call, 400, "invalid_request", "invalid_type", "endpoint_id must be a string",
-                          "endpoint_id");
+            fg_call_error(call, 400, "invalid_request", "invalid_type", "endpoint_id must be a string", "endpoint_id");
             return -1;
         }
         *endpoint_id = YAJL_GET_STRING(v);

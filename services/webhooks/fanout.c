@@ -168,8 +168,7 @@ static int fan_out_event(fg_db_t *db, round_t *r, const event_t *e, int64_t now)
     for (int i = 0; rc == 0 && i < r->cache.count; i++) {
         if (!fg_webhook_subscribed(r->cache.list[i].events, e->type))
             continue;
-        rc = fg_delivery_insert(db, r->cache.list[i].id, e->id, e->order_id, e->order_null, 0, e->created_at, now,
-                                now);
+        rc = fg_delivery_insert(db, r->cache.list[i].id, e->id, e->order_id, e->order_null, 0, e->created_at, now, now);
         if (rc == 0)
             r->created++;
     }

@@ -72,7 +72,7 @@ int64_t fg_webhook_retry_delay_ms(int64_t base_ms, int attempts, int jitter_perm
 /* ---- event types ---------------------------------------------------------------- */
 
 static const char *const EVENT_TYPES[] = {
-    "order.paid",       "order.partially_paid", "order.expired",   "order.cancelled",         "payment.succeeded",
+    "order.paid",     "order.partially_paid", "order.expired", "order.cancelled",          "payment.succeeded",
     "payment.failed", "refund.succeeded",     "refund.failed", "reconciliation.completed",
 };
 
@@ -127,21 +127,21 @@ typedef struct {
 /* IPv4 ranges no merchant receiver lives in (RFC 6890's special-purpose
  * registry, less the few globally reachable entries). */
 static const v4_range_t V4_FORBIDDEN[] = {
-    {V4(0, 0, 0, 0), PREFIX(8)},        /* "this network" */
-    {V4(10, 0, 0, 0), PREFIX(8)},       /* private */
-    {V4(100, 64, 0, 0), PREFIX(10)},    /* carrier-grade NAT */
-    {V4(127, 0, 0, 0), PREFIX(8)},      /* loopback */
-    {V4(169, 254, 0, 0), PREFIX(16)},   /* link-local, cloud metadata */
-    {V4(172, 16, 0, 0), PREFIX(12)},    /* private */
-    {V4(192, 0, 0, 0), PREFIX(24)},     /* IETF protocol assignments */
-    {V4(192, 0, 2, 0), PREFIX(24)},     /* documentation */
-    {V4(192, 88, 99, 0), PREFIX(24)},   /* 6to4 relay anycast */
-    {V4(192, 168, 0, 0), PREFIX(16)},   /* private */
-    {V4(198, 18, 0, 0), PREFIX(15)},    /* benchmarking */
-    {V4(198, 51, 100, 0), PREFIX(24)},  /* documentation */
-    {V4(203, 0, 113, 0), PREFIX(24)},   /* documentation */
-    {V4(224, 0, 0, 0), PREFIX(4)},      /* multicast */
-    {V4(240, 0, 0, 0), PREFIX(4)},      /* reserved, broadcast */
+    {V4(0, 0, 0, 0), PREFIX(8)},       /* "this network" */
+    {V4(10, 0, 0, 0), PREFIX(8)},      /* private */
+    {V4(100, 64, 0, 0), PREFIX(10)},   /* carrier-grade NAT */
+    {V4(127, 0, 0, 0), PREFIX(8)},     /* loopback */
+    {V4(169, 254, 0, 0), PREFIX(16)},  /* link-local, cloud metadata */
+    {V4(172, 16, 0, 0), PREFIX(12)},   /* private */
+    {V4(192, 0, 0, 0), PREFIX(24)},    /* IETF protocol assignments */
+    {V4(192, 0, 2, 0), PREFIX(24)},    /* documentation */
+    {V4(192, 88, 99, 0), PREFIX(24)},  /* 6to4 relay anycast */
+    {V4(192, 168, 0, 0), PREFIX(16)},  /* private */
+    {V4(198, 18, 0, 0), PREFIX(15)},   /* benchmarking */
+    {V4(198, 51, 100, 0), PREFIX(24)}, /* documentation */
+    {V4(203, 0, 113, 0), PREFIX(24)},  /* documentation */
+    {V4(224, 0, 0, 0), PREFIX(4)},     /* multicast */
+    {V4(240, 0, 0, 0), PREFIX(4)},     /* reserved, broadcast */
 };
 
 static int v4_forbidden(uint32_t a)
@@ -233,8 +233,7 @@ static int check_host(const char *host, int allow_private, const char **code, ch
     return 0;
 }
 
-int fg_webhook_url_check(const char *url, int allow_private, int resolve, const char **code, char *msg,
-                         size_t msg_cap)
+int fg_webhook_url_check(const char *url, int allow_private, int resolve, const char **code, char *msg, size_t msg_cap)
 {
     size_t len = strlen(url);
     int rc = FG_EINVALID;

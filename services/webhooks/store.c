@@ -111,8 +111,7 @@ void fg_endpoint_json(fg_buf_t *b, const fg_endpoint_row_t *r, const char *secre
     fg_json_kv_str(b, 1, "status", r->status.data);
     fg_json_kv_str(b, 1, "disabled_reason", r->disabled_reason_null ? NULL : r->disabled_reason.data);
     kv_time(b, "failing_since", r->failing_since_null, r->failing_since);
-    kv_time(b, "secret_rotation_ends_at",
-            r->previous_secret_expires_null || r->previous_secret_expires_at <= now_ms,
+    kv_time(b, "secret_rotation_ends_at", r->previous_secret_expires_null || r->previous_secret_expires_at <= now_ms,
             r->previous_secret_expires_at);
     kv_time(b, "created_at", 0, r->created_at);
     kv_time(b, "updated_at", 0, r->updated_at);
@@ -139,8 +138,8 @@ void fg_delivery_row_init(fg_delivery_row_t *r) { memset(r, 0, sizeof(*r)); }
 
 void fg_delivery_row_free(fg_delivery_row_t *r)
 {
-    fg_buf_t *texts[] = {&r->public_id, &r->endpoint_public_id, &r->event_public_id,  &r->event_type,
-                         &r->last_error, &r->last_response_body};
+    fg_buf_t *texts[] = {&r->public_id,  &r->endpoint_public_id, &r->event_public_id,
+                         &r->event_type, &r->last_error,         &r->last_response_body};
     for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
         fg_buf_free(texts[i]);
 }

@@ -24,8 +24,8 @@ void fg_endpoint_row_free(fg_endpoint_row_t *r);
 /** Binds the columns of FG_ENDPOINT_COLUMNS, in order. */
 void fg_endpoint_row_bind(fg_stmt_t *s, fg_endpoint_row_t *r);
 
-#define FG_ENDPOINT_COLUMNS                                                                                           \
-    "id, public_id, url, events, description, status, disabled_reason, previous_secret_expires_at, failing_since, " \
+#define FG_ENDPOINT_COLUMNS                                                                                            \
+    "id, public_id, url, events, description, status, disabled_reason, previous_secret_expires_at, failing_since, "    \
     "created_at, updated_at"
 
 /** Loads the merchant's endpoint by public id (not deleted), optionally
@@ -57,11 +57,12 @@ void fg_delivery_json(fg_buf_t *b, const fg_delivery_row_t *r);
 
 /* The SELECT list matching fg_delivery_row_bind, over deliveries d, their
  * endpoint w and their event e. */
-#define FG_DELIVERY_COLUMNS                                                                                           \
-    "d.id, d.public_id, w.public_id, e.public_id, e.type, " FG_DELIVERY_STATUS_SQL("d.status") ", d.last_error, "     \
-    "d.last_response_body, "                                                                                        \
-    "d.redelivery, d.attempts, d.next_attempt_at, d.last_attempt_at, d.last_status_code, d.created_at, "             \
-    "d.completed_at"
+#define FG_DELIVERY_COLUMNS                                                                                              \
+    "d.id, d.public_id, w.public_id, e.public_id, e.type, " FG_DELIVERY_STATUS_SQL(                                      \
+        "d.status") ", d.last_error, "                                                                                   \
+                    "d.last_response_body, "                                                                             \
+                    "d.redelivery, d.attempts, d.next_attempt_at, d.last_attempt_at, d.last_status_code, d.created_at, " \
+                    "d.completed_at"
 
 /** Inserts one pending delivery due at due_ms.  Returns 0 (also when the
  *  fan-out had already made it), FG_ECONFLICT for another unique key, or a

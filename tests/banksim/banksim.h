@@ -49,23 +49,26 @@
  * (the samples open at 100,000,000 VND too). */
 #define BS_OPENING_BALANCE_DEFAULT 100000000
 
-_Static_assert(BS_DELAY_MAX_MS > BS_REQUEST_TIMEOUT_MS,
-               "a delay must be able to outlast a client timeout");
+_Static_assert(BS_DELAY_MAX_MS > BS_REQUEST_TIMEOUT_MS, "a delay must be able to outlast a client timeout");
 
 /* ---- growable byte buffer (NUL-terminated, aborts when out of memory) ------ */
 
 typedef struct {
-  char *data;
-  size_t len, cap;
+    char *data;
+    size_t len, cap;
 } bs_buf_t;
 
-#define BS_BUF_INIT {NULL, 0, 0}
+/* clang-format off: brace initialiser macros stay as written */
+#define BS_BUF_INIT                                                                                                    \
+    {                                                                                                                  \
+        NULL, 0, 0                                                                                                     \
+    }
+/* clang-format on */
 
 void bs_buf_append(bs_buf_t *b, const void *p, size_t n);
 void bs_buf_puts(bs_buf_t *b, const char *s);
 void bs_buf_putc(bs_buf_t *b, char c);
-void bs_buf_printf(bs_buf_t *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+void bs_buf_printf(bs_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /** The contents as a C string ("" when empty); owned by the buffer. */
 const char *bs_buf_cstr(bs_buf_t *b);
 void bs_buf_free(bs_buf_t *b);
@@ -94,9 +97,9 @@ char *bs_url_decode(const char *s, size_t n);
 
 /** Decoded name=value pairs of a query string or form body. */
 typedef struct {
-  int count;
-  char *names[BS_PARAMS_MAX];
-  char *values[BS_PARAMS_MAX];
+    int count;
+    char *names[BS_PARAMS_MAX];
+    char *values[BS_PARAMS_MAX];
 } bs_params_t;
 
 /** Parses "a=1&b=2" (n bytes); extra pairs beyond BS_PARAMS_MAX are dropped. */
@@ -108,10 +111,8 @@ void bs_params_free(bs_params_t *p);
 /* ---- crypto ---------------------------------------------------------------- */
 
 /** Lower-case hex HMAC-SHA512 / HMAC-SHA256 of msg; out holds 129 / 65 bytes. */
-void bs_hmac_sha512_hex(const char *key, const char *msg, size_t len,
-                        char out[129]);
-void bs_hmac_sha256_hex(const char *key, const char *msg, size_t len,
-                        char out[65]);
+void bs_hmac_sha512_hex(const char *key, const char *msg, size_t len, char out[129]);
+void bs_hmac_sha256_hex(const char *key, const char *msg, size_t len, char out[65]);
 /** 1 when the two strings are equal, in time independent of their contents. */
 int bs_equal_ct(const char *a, const char *b);
 /** Flips the first hex digit of a signature so that it no longer verifies. */
@@ -148,16 +149,16 @@ yajl_val bs_json_parse_object(const char *body, size_t n);
 /* ---- configuration --------------------------------------------------------- */
 
 typedef struct {
-  char listen_host[256];
-  int port;             /* the bound port, known after listening */
-  char base_url[300];   /* http://host:port, for pay URLs */
-  char feegate_url[1024];
-  char statement_dir[1024];
-  const char *vnpay_tmn_code, *vnpay_hash_secret;
-  const char *momo_partner_code, *momo_access_key, *momo_secret_key;
-  const char *sepay_api_key;
-  const char *vietqr_bank_bin, *vietqr_account_no;
-  int64_t opening_balance;
+    char listen_host[256];
+    int port;           /* the bound port, known after listening */
+    char base_url[300]; /* http://host:port, for pay URLs */
+    char feegate_url[1024];
+    char statement_dir[1024];
+    const char *vnpay_tmn_code, *vnpay_hash_secret;
+    const char *momo_partner_code, *momo_access_key, *momo_secret_key;
+    const char *sepay_api_key;
+    const char *vietqr_bank_bin, *vietqr_account_no;
+    int64_t opening_balance;
 } bs_config_t;
 
 extern bs_config_t bs_config;
@@ -170,13 +171,13 @@ extern pthread_mutex_t bs_state_lock;
 
 /** A request, copied out of h2o so that it can travel to a worker thread. */
 typedef struct {
-  char *method;
-  char *path;  /* without the query */
-  char *query; /* raw, after '?'; "" when none */
-  char *body;  /* NUL-terminated copy */
-  size_t body_len;
-  char *authorization; /* NULL when absent */
-  char *content_type;  /* NULL when absent */
+    char *method;
+    char *path;  /* without the query */
+    char *query; /* raw, after '?'; "" when none */
+    char *body;  /* NUL-terminated copy */
+    size_t body_len;
+    char *authorization; /* NULL when absent */
+    char *content_type;  /* NULL when absent */
 } bs_request_t;
 
 typedef struct bs_response bs_response_t;
@@ -185,12 +186,12 @@ typedef struct bs_response bs_response_t;
 typedef void (*bs_work_fn)(const bs_request_t *req, bs_response_t *res);
 
 struct bs_response {
-  int status;
-  const char *content_type; /* static string */
-  bs_buf_t body;
-  char *location; /* malloc'd; a Location header when set */
-  int64_t delay_ms; /* the answer waits this long (chaos) */
-  bs_work_fn work; /* when set, runs on a worker before the answer */
+    int status;
+    const char *content_type; /* static string */
+    bs_buf_t body;
+    char *location;   /* malloc'd; a Location header when set */
+    int64_t delay_ms; /* the answer waits this long (chaos) */
+    bs_work_fn work;  /* when set, runs on a worker before the answer */
 };
 
 typedef void (*bs_handler_fn)(const bs_request_t *req, bs_response_t *res);
@@ -205,23 +206,22 @@ void bs_res_error(bs_response_t *res, int status, const char *msg);
 /** Sets a JSON answer to the given text. */
 void bs_res_json(bs_response_t *res, int status, const char *json);
 /** An HTML page with a title and a paragraph (both escaped). */
-void bs_res_page(bs_response_t *res, int status, const char *title,
-                 const char *text);
+void bs_res_page(bs_response_t *res, int status, const char *title, const char *text);
 
 /* ---- chaos: misbehaviour applied until reset -------------------------------- */
 
 typedef struct {
-  int duplicate;        /* each notification is sent this many times (>= 1) */
-  int concurrent;       /* duplicates go out at once on separate connections */
-  int reorder;          /* an approval is followed by a stale failure */
-  int forge;            /* notifications carry a broken signature */
-  int64_t amount_delta; /* the payer pays (and the notice says) this much more */
-  int lose_ipn;         /* the notification is never sent */
-  int64_t delay_ms;     /* API answers are this slow */
-  int fail_api;         /* API answers are HTTP 500 */
-  int lose_answer;      /* API calls take effect, but answer HTTP 500 */
-  int refund_result;    /* MoMo refunds are made but answer this (signed)
-                           resultCode, e.g. 7000 "processing"; 0 = normal */
+    int duplicate;        /* each notification is sent this many times (>= 1) */
+    int concurrent;       /* duplicates go out at once on separate connections */
+    int reorder;          /* an approval is followed by a stale failure */
+    int forge;            /* notifications carry a broken signature */
+    int64_t amount_delta; /* the payer pays (and the notice says) this much more */
+    int lose_ipn;         /* the notification is never sent */
+    int64_t delay_ms;     /* API answers are this slow */
+    int fail_api;         /* API answers are HTTP 500 */
+    int lose_answer;      /* API calls take effect, but answer HTTP 500 */
+    int refund_result;    /* MoMo refunds are made but answer this (signed)
+                             resultCode, e.g. 7000 "processing"; 0 = normal */
 } bs_chaos_t;
 
 /** A copy of the current settings. */
@@ -236,9 +236,8 @@ int bs_chaos_lose_answer(bs_response_t *res);
 /* ---- log ------------------------------------------------------------------- */
 
 /** Records one exchange; any string may be NULL. */
-void bs_log_add(const char *kind, const char *direction, const char *method,
-                const char *url, const char *request, int status,
-                const char *answer, const char *note);
+void bs_log_add(const char *kind, const char *direction, const char *method, const char *url, const char *request,
+                int status, const char *answer, const char *note);
 /** Appends {"entries":[...]} with entries whose seq > since, oldest first. */
 void bs_log_render(bs_buf_t *b, int64_t since);
 void bs_log_free(void);
@@ -247,12 +246,12 @@ void bs_log_free(void);
 
 /** One outbound notification. */
 typedef struct {
-  const char *kind;          /* log kind, e.g. "vnpay.ipn" */
-  const char *method;        /* "GET" or "POST" */
-  const char *url;
-  const char *body;          /* NULL for GET */
-  const char *content_type;  /* NULL for GET */
-  const char *authorization; /* a full header value, or NULL */
+    const char *kind;   /* log kind, e.g. "vnpay.ipn" */
+    const char *method; /* "GET" or "POST" */
+    const char *url;
+    const char *body;          /* NULL for GET */
+    const char *content_type;  /* NULL for GET */
+    const char *authorization; /* a full header value, or NULL */
 } bs_notice_t;
 
 /**
@@ -262,8 +261,7 @@ typedef struct {
  * member mean the request failed at the transport.  Every attempt is logged.
  * Blocks: call it from a worker thread only.
  */
-void bs_deliver(const bs_notice_t *notice, int copies, int concurrent,
-                bs_buf_t *answers);
+void bs_deliver(const bs_notice_t *notice, int copies, int concurrent, bs_buf_t *answers);
 
 /* ---- bookings on the collection account (statements) ---------------------- */
 
@@ -271,8 +269,8 @@ void bs_deliver(const bs_notice_t *notice, int copies, int concurrent,
  * Books one line on the collection account; amount > 0 credits, < 0 debits.
  * Caller holds bs_state_lock.  Returns the balance after the booking.
  */
-int64_t bs_book(int64_t at_ms, int64_t amount, const char *bank_ref,
-                const char *end_to_end, const char *text, const char *kind);
+int64_t bs_book(int64_t at_ms, int64_t amount, const char *bank_ref, const char *end_to_end, const char *text,
+                const char *kind);
 /** The balance now (caller holds bs_state_lock). */
 int64_t bs_balance(void);
 /** Appends the statement of date (GMT+7) in format "camt053" or "mt940";

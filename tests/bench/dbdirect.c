@@ -167,8 +167,8 @@ typedef struct {
     unsigned char fingerprint[SHA256_DIGEST_LENGTH];
     char request[512], answer[1024];
     long long merchant_id, amount, allow_partial, status_code, created_at, expires_at;
-    unsigned long public_id_len, merchant_ref_len, payer_ref_len, code_len, idem_key_len, scope_len,
-        fingerprint_len, answer_len;
+    unsigned long public_id_len, merchant_ref_len, payer_ref_len, code_len, idem_key_len, scope_len, fingerprint_len,
+        answer_len;
     unsigned long fee_type_len, category_len, currency_len, payer_name_len, description_len;
 } tx_values_t;
 

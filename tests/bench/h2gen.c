@@ -309,18 +309,16 @@ static int build_request(stream_t *st)
     st->body_len = 0;
     switch (g.mode) {
     case MODE_ORDERS:
-        st->body_len = (size_t)snprintf(
-            st->body, sizeof(st->body),
-            "{\"merchant_ref\":\"B%s-%llu\",\"fee_type\":\"utility\",\"category\":\"water\",\"amount\":250000,"
-            "\"currency\":\"VND\",\"description\":\"Tiền nước tháng 11\","
-            "\"payer\":{\"name\":\"Nguyễn Văn A\",\"ref\":\"KH%06llu\"}}",
-            g.run_tag, n, n % 1000000);
+        st->body_len = (size_t)
+            snprintf(st->body, sizeof(st->body),
+                     "{\"merchant_ref\":\"B%s-%llu\",\"fee_type\":\"utility\",\"category\":\"water\",\"amount\":250000,"
+                     "\"currency\":\"VND\",\"description\":\"Tiền nước tháng 11\","
+                     "\"payer\":{\"name\":\"Nguyễn Văn A\",\"ref\":\"KH%06llu\"}}",
+                     g.run_tag, n, n % 1000000);
         snprintf(st->idem, sizeof(st->idem), "bench-%s-%llu", g.run_tag, n);
         snprintf(st->path, sizeof(st->path), "/v1/orders");
         return 1;
-    case MODE_GET:
-        snprintf(st->path, sizeof(st->path), "/v1/orders/%s", g.ids[n % g.id_count]);
-        return 1;
+    case MODE_GET: snprintf(st->path, sizeof(st->path), "/v1/orders/%s", g.ids[n % g.id_count]); return 1;
     case MODE_SANDBOX: {
         if (g.next_id >= g.id_count)
             return 0;
@@ -367,8 +365,8 @@ static void submit(conn_t *c)
     const uint8_t NOCOPY = NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE;
     nghttp2_nv hdrs[8];
     size_t h = 0;
-#define NV(name_, value_, flags_)                                                                              \
-    hdrs[h++] = (nghttp2_nv){(uint8_t *)(name_), (uint8_t *)(value_), strlen(name_), strlen(value_), \
+#define NV(name_, value_, flags_)                                                                                      \
+    hdrs[h++] = (nghttp2_nv){(uint8_t *)(name_), (uint8_t *)(value_), strlen(name_), strlen(value_),                   \
                              (uint8_t)(NOCOPY | (flags_))}
     NV(":method", st->body_len > 0 ? "POST" : "GET", 0);
     NV(":path", st->path, 0);
@@ -400,8 +398,8 @@ static void submit(conn_t *c)
 
 /* ---- nghttp2 callbacks --------------------------------------------------- */
 
-static int header_cb(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *name, size_t nlen,
-                     const uint8_t *value, size_t vlen, uint8_t flags, void *user)
+static int header_cb(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *name, size_t nlen, const uint8_t *value,
+                     size_t vlen, uint8_t flags, void *user)
 {
     if (nlen != 7 || memcmp(name, ":status", 7) != 0)
         return 0;
@@ -565,8 +563,7 @@ static int conn_open(conn_t *c)
     if (rc != 0)
         return -1;
     /* The library sends the client preface before this SETTINGS frame. */
-    nghttp2_settings_entry s[] = {{NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
-                                  {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, 1 << 20}};
+    nghttp2_settings_entry s[] = {{NGHTTP2_SETTINGS_ENABLE_PUSH, 0}, {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, 1 << 20}};
     nghttp2_submit_settings(c->session, NGHTTP2_FLAG_NONE, s, sizeof(s) / sizeof(s[0]));
 
     c->slots = calloc((size_t)g.streams, sizeof(stream_t));
@@ -730,8 +727,8 @@ int main(int argc, char **argv)
     double secs = (double)(g.last_done_ns - g.start_ns) / 1e9;
     qsort(g.lat, g.lat_n, sizeof(g.lat[0]), cmp_i64);
     printf("requests=%zu seconds=%.2f rate=%.0f p50_us=%lld p99_us=%lld ok=%llu other=%llu statuses=", g.lat_n, secs,
-           secs > 0 ? (double)g.lat_n / secs : 0.0, percentile_us(0.50), percentile_us(0.99),
-           (unsigned long long)g.ok, (unsigned long long)g.other);
+           secs > 0 ? (double)g.lat_n / secs : 0.0, percentile_us(0.50), percentile_us(0.99), (unsigned long long)g.ok,
+           (unsigned long long)g.other);
     int listed = 0;
     for (int s = 0; s < STATUS_SLOTS; s++)
         if (g.status_count[s] > 0)

@@ -164,8 +164,10 @@ static void *work(void *arg)
         const char *pay = ids[k];
         long long now = (long long)time(NULL) * 1000, pr[3] = {0}, order_id = 0, journal;
         snprintf(txn, sizeof(txn), "DIRECT-%d-%zu", (int)getpid(), k);
-        snprintf(body, sizeof(body), "{\"payment_id\":\"%s\",\"provider_txn_id\":\"%s\",\"status\":\"succeeded\","
-                                     "\"amount\":100000}", pay, txn);
+        snprintf(body, sizeof(body),
+                 "{\"payment_id\":\"%s\",\"provider_txn_id\":\"%s\",\"status\":\"succeeded\","
+                 "\"amount\":100000}",
+                 pay, txn);
         snprintf(jid, sizeof(jid), "jrn_D%07d%018zu", (int)getpid(), k);
         int64_t t0 = bench_now_ns();
         run(m, st[S_INBOX], NULL, 0, "sssi", txn, "x-signature: t=0,v1=0\ncontent-type: application/json\n", body, now);
@@ -213,16 +215,19 @@ static char *rows_sql(const char *head, const char *row, int n, const char *tail
 
 static void build_multi(void)
 {
-    multi_sql[M_INBOX] = rows_sql("INSERT INTO webhook_inbox (adapter, provider_event_id, status, reason, method, query, "
-                                  "headers, body, response_status, response_body, received_at) VALUES ",
-                                  "('sandbox', ?, 'applied', NULL, 'POST', NULL, ?, ?, 200, '{\"received\":true}', ?)",
-                                  group, "");
+    multi_sql[M_INBOX] =
+        rows_sql("INSERT INTO webhook_inbox (adapter, provider_event_id, status, reason, method, query, "
+                 "headers, body, response_status, response_body, received_at) VALUES ",
+                 "('sandbox', ?, 'applied', NULL, 'POST', NULL, ?, ?, 200, '{\"received\":true}', ?)", group, "");
     multi_sql[M_JOURNAL] = rows_sql("INSERT INTO journals (public_id, kind, payment_id, refund_id, reverses_id, memo, "
-                                    "created_at) VALUES ", "(?, 'payment', ?, NULL, NULL, ?, ?)", group, " RETURNING id");
+                                    "created_at) VALUES ",
+                                    "(?, 'payment', ?, NULL, NULL, ?, ?)", group, " RETURNING id");
     multi_sql[M_ENTRIES] = rows_sql("INSERT INTO ledger_entries (journal_id, account_id, amount, currency, created_at) "
-                                    "VALUES ", "(?, ?, ?, 'VND', ?)", 2 * group, "");
+                                    "VALUES ",
+                                    "(?, ?, ?, 'VND', ?)", 2 * group, "");
     multi_sql[M_EVENTS] = rows_sql("INSERT INTO events (public_id, merchant_id, type, order_id, payload, created_at) "
-                                   "VALUES ", "(?, ?, ?, ?, ?, ?)", 2 * group, "");
+                                   "VALUES ",
+                                   "(?, ?, ?, ?, ?, ?)", 2 * group, "");
 }
 
 static void p_exec(MYSQL *m, MYSQL_STMT *st, params_t *p, long long *out, int want)
@@ -273,8 +278,10 @@ static void *work_grouped(void *arg)
             const char *pay = ids[k + (size_t)g];
             long long pr[3] = {0};
             snprintf(txn[g], sizeof(txn[g]), "DIRECT-%d-%zu", (int)getpid(), k + (size_t)g);
-            snprintf(body[g], sizeof(body[g]), "{\"payment_id\":\"%s\",\"provider_txn_id\":\"%s\","
-                     "\"status\":\"succeeded\",\"amount\":100000}", pay, txn[g]);
+            snprintf(body[g], sizeof(body[g]),
+                     "{\"payment_id\":\"%s\",\"provider_txn_id\":\"%s\","
+                     "\"status\":\"succeeded\",\"amount\":100000}",
+                     pay, txn[g]);
             snprintf(jid[g], sizeof(jid[g]), "jrn_G%07d%018zu", (int)getpid(), k + (size_t)g);
             snprintf(eid[g][0], sizeof(eid[g][0]), "evt_GP%07d%017zu", (int)getpid(), k + (size_t)g);
             snprintf(eid[g][1], sizeof(eid[g][1]), "evt_GO%07d%017zu", (int)getpid(), k + (size_t)g);

@@ -237,7 +237,8 @@ static void *acceptor(void *arg)
 
 static void listen_on(int port)
 {
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     int on = 1, fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
@@ -263,8 +264,7 @@ static int throughput(int64_t events, int timeout_s)
             seen = n;
             idle_since = bench_now_ns();
         }
-        if (n >= events || bench_now_ns() > deadline ||
-            (n > 0 && bench_now_ns() - idle_since > 30 * 1000000000LL))
+        if (n >= events || bench_now_ns() > deadline || (n > 0 && bench_now_ns() - idle_since > 30 * 1000000000LL))
             break;
         struct timespec ts = {0, 10 * 1000000L};
         nanosleep(&ts, NULL);
@@ -323,8 +323,7 @@ static int latency(int server_port, const char *sandbox_secret, const char *file
                  txn, amount);
         long long t = (long long)time(NULL);
         int n = snprintf(msg, sizeof(msg), "%lld.%s", t, body);
-        HMAC(EVP_sha256(), sandbox_secret, (int)strlen(sandbox_secret), (unsigned char *)msg, (size_t)n, mac,
-             &mac_len);
+        HMAC(EVP_sha256(), sandbox_secret, (int)strlen(sandbox_secret), (unsigned char *)msg, (size_t)n, mac, &mac_len);
         for (unsigned k = 0; k < mac_len; k++)
             snprintf(hex + 2 * k, 3, "%02x", mac[k]);
         snprintf(header, sizeof(header), "X-Signature: t=%lld,v1=%s", t, hex);
@@ -372,7 +371,10 @@ static int latency(int server_port, const char *sandbox_secret, const char *file
     }
     qsort(samples, (size_t)delivered, sizeof(int64_t), bench_cmp);
     double p50 = delivered ? (double)samples[delivered / 2] / 1e6 : 0;
-    double p99 = delivered ? (double)samples[(delivered * 99) / 100 < delivered ? (delivered * 99) / 100 : delivered - 1] / 1e6 : 0;
+    double p99 = delivered
+                     ? (double)samples[(delivered * 99) / 100 < delivered ? (delivered * 99) / 100 : delivered - 1] /
+                           1e6
+                     : 0;
     double max = delivered ? (double)samples[delivered - 1] / 1e6 : 0;
     printf("payments=%lld failed=%lld delivered=%lld rate=%d p50_ms=%.1f p99_ms=%.1f max_ms=%.1f duplicates=%lld "
            "bad=%d\n",
@@ -402,16 +404,26 @@ int main(int argc, char **argv)
     long long events = 0;
     for (int i = 2; i + 1 < argc; i += 2) {
         const char *o = argv[i], *v = argv[i + 1];
-        if (strcmp(o, "-l") == 0) port = atoi(v);
-        else if (strcmp(o, "-w") == 0) webhook_secret = v;
-        else if (strcmp(o, "-n") == 0) events = atoll(v);
-        else if (strcmp(o, "-t") == 0) timeout_s = atoi(v);
-        else if (strcmp(o, "-s") == 0) server_port = atoi(v);
-        else if (strcmp(o, "-k") == 0) sandbox_secret = v;
-        else if (strcmp(o, "-i") == 0) file = v;
-        else if (strcmp(o, "-r") == 0) rate = atoi(v);
-        else if (strcmp(o, "-d") == 0) seconds = atoi(v);
-        else usage();
+        if (strcmp(o, "-l") == 0)
+            port = atoi(v);
+        else if (strcmp(o, "-w") == 0)
+            webhook_secret = v;
+        else if (strcmp(o, "-n") == 0)
+            events = atoll(v);
+        else if (strcmp(o, "-t") == 0)
+            timeout_s = atoi(v);
+        else if (strcmp(o, "-s") == 0)
+            server_port = atoi(v);
+        else if (strcmp(o, "-k") == 0)
+            sandbox_secret = v;
+        else if (strcmp(o, "-i") == 0)
+            file = v;
+        else if (strcmp(o, "-r") == 0)
+            rate = atoi(v);
+        else if (strcmp(o, "-d") == 0)
+            seconds = atoi(v);
+        else
+            usage();
     }
     if (port <= 0 || webhook_secret == NULL || rate <= 0)
         usage();

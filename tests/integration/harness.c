@@ -391,7 +391,7 @@ static void transfer_setup(transfer_t *t, const fgt_server_t *s, fgt_proto_t pro
     curl_easy_setopt(t->curl, CURLOPT_URL, url);
     curl_easy_setopt(t->curl, CURLOPT_CUSTOMREQUEST, q->method);
     curl_easy_setopt(t->curl, CURLOPT_HTTP_VERSION,
-                     proto == FGT_HTTP1  ? CURL_HTTP_VERSION_1_1
+                     proto == FGT_HTTP1 ? CURL_HTTP_VERSION_1_1
                      : proto == FGT_H2C ? CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE
                                         : CURL_HTTP_VERSION_2TLS);
     curl_easy_setopt(t->curl, CURLOPT_SSL_VERIFYPEER, 0L); /* the server's ephemeral certificate */
@@ -730,8 +730,7 @@ const char *fgt_header(const fgt_response_t *r, const char *name)
     return NULL;
 }
 
-void fgt_expect_at(const fgt_response_t *r, long status, const char *type, const char *code, const char *file,
-                   int line)
+void fgt_expect_at(const fgt_response_t *r, long status, const char *type, const char *code, const char *file, int line)
 {
     need(r->status == status, "%s:%d: status %ld (%s), wanted %ld: %.600s", file, line, r->status,
          curl_easy_strerror((CURLcode)r->curl_code), status, r->body != NULL ? r->body : "");
@@ -741,11 +740,11 @@ void fgt_expect_at(const fgt_response_t *r, long status, const char *type, const
     need(got_type != NULL && got_code != NULL && fgt_json_str(r, "error", "message", NULL) != NULL,
          "%s:%d: not an error of the shape {\"error\":{\"type\",\"code\",\"message\"}}: %.600s", file, line, r->body);
     need(type == NULL || strcmp(got_type, type) == 0, "%s:%d: error type %s, wanted %s", file, line, got_type, type);
-    need(code == NULL || strcmp(got_code, code) == 0, "%s:%d: error code %s, wanted %s: %.600s", file, line,
-         got_code, code, r->body);
+    need(code == NULL || strcmp(got_code, code) == 0, "%s:%d: error code %s, wanted %s: %.600s", file, line, got_code,
+         code, r->body);
     const char *content_type = fgt_header(r, "content-type");
-    need(content_type != NULL && strcmp(content_type, "application/json; charset=utf-8") == 0,
-         "%s:%d: Content-Type %s", file, line, content_type != NULL ? content_type : "(none)");
+    need(content_type != NULL && strcmp(content_type, "application/json; charset=utf-8") == 0, "%s:%d: Content-Type %s",
+         file, line, content_type != NULL ? content_type : "(none)");
 }
 
 /* ---- orders ------------------------------------------------------------------------------- */

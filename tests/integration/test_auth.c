@@ -26,8 +26,10 @@ static void teardown(void) { ck_assert_int_eq(fgt_server_stop(&srv), 0); }
  * (NULL: none); each must be 401 with code. */
 static void every_route_refuses(fgt_proto_t p, const char *authorization, const char *code)
 {
-    static const char *const ROUTES[][2] = {{"POST", "/v1/orders"},          {"POST", "/v1/orders/batch"},
-                                            {"GET", "/v1/orders"},           {"GET", "/v1/orders/ord_x"},
+    static const char *const ROUTES[][2] = {{"POST", "/v1/orders"},
+                                            {"POST", "/v1/orders/batch"},
+                                            {"GET", "/v1/orders"},
+                                            {"GET", "/v1/orders/ord_x"},
                                             {"POST", "/v1/orders/ord_x/cancel"}};
     char ref[96];
     snprintf(ref, sizeof(ref), "%s", fgt_unique("AU"));
@@ -43,10 +45,7 @@ static void every_route_refuses(fgt_proto_t p, const char *authorization, const 
     ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM orders WHERE merchant_ref = ?", ref, NULL), 0);
 }
 
-START_TEST(missing_key_is_401)
-{
-    every_route_refuses((fgt_proto_t)_i, NULL, "missing_api_key");
-}
+START_TEST(missing_key_is_401) { every_route_refuses((fgt_proto_t)_i, NULL, "missing_api_key"); }
 END_TEST
 
 START_TEST(wrong_key_is_401)
@@ -105,7 +104,9 @@ START_TEST(another_merchants_order_is_404)
     fgt_response_free(&r);
     ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM orders WHERE public_id = ? AND status = 'open'", id, NULL), 1);
     ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM events e JOIN orders o ON o.id = e.order_id "
-                                "WHERE o.public_id = ?", id, NULL), 0);
+                                "WHERE o.public_id = ?",
+                                id, NULL),
+                     0);
     fgt_response_free(&created);
 }
 END_TEST

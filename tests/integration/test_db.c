@@ -146,9 +146,9 @@ END_TEST
 /* ---- duplicates among deferred rows -------------------------------------- */
 
 /* merchant 0 is no merchant: no list of a real one shows these */
-static fg_db_table_t EVENTS = FG_DB_TABLE(
-    "INSERT INTO events (public_id, merchant_id, type, order_id, payload, created_at) VALUES ", "(?, ?, ?, ?, ?, ?)",
-    6, 0, 30);
+static fg_db_table_t EVENTS =
+    FG_DB_TABLE("INSERT INTO events (public_id, merchant_id, type, order_id, payload, created_at) VALUES ",
+                "(?, ?, ?, ?, ?, ?)", 6, 0, 30);
 
 typedef struct {
     const char *ids[4];
@@ -159,7 +159,7 @@ static int events_tx(fg_db_t *db, void *arg)
 {
     events_t *e = arg;
     for (int i = 0; i < e->count; i++) {
-        fg_db_value_t v[] = {fg_db_cstr(e->ids[i]), FG_DB_INT(0), fg_db_cstr("test.event"),
+        fg_db_value_t v[] = {fg_db_cstr(e->ids[i]), FG_DB_INT(0),       fg_db_cstr("test.event"),
                              FG_DB_NULLV,           FG_DB_STR("{}", 2), FG_DB_INT(1)};
         int rc = fg_db_insert(db, &EVENTS, v, 1, NULL);
         if (rc != 0)

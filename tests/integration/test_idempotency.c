@@ -270,8 +270,7 @@ START_TEST(an_expired_key_is_free_before_the_sweep)
     fgt_expect(r, 201, NULL);
     fgt_response_free(&r);
     age_key(key);
-    r = fgt_order_create(&srv, FGT_H2C, a.key, key, NEXT[_i].same_ref ? ref : fgt_unique("TTL"), NEXT[_i].amount,
-                         NULL);
+    r = fgt_order_create(&srv, FGT_H2C, a.key, key, NEXT[_i].same_ref ? ref : fgt_unique("TTL"), NEXT[_i].amount, NULL);
     ck_assert_msg(r.status == NEXT[_i].status, "%s under an expired key: %ld, wanted %ld: %s", NEXT[_i].what, r.status,
                   NEXT[_i].status, r.body);
     fgt_expect(r, NEXT[_i].status, NEXT[_i].code);

@@ -197,7 +197,9 @@ START_TEST(open_writer_holds_the_cut)
     post_arg_t first = {tag, 10, fg_now_ms()};
     ck_assert_int_eq(fg_db_tx(job, post_tx, &first), 0);
     ck_assert_int_eq(post(writer, tag, 20, fg_now_ms()), 0);
-    ck_assert_int_eq(fg_settle_observe(job, &probe, "SELECT COALESCE(MAX(id), 0) FROM ledger_entries", 1, fg_now_ms(), &p), 0);
+    ck_assert_int_eq(fg_settle_observe(job, &probe, "SELECT COALESCE(MAX(id), 0) FROM ledger_entries", 1, fg_now_ms(),
+                                       &p),
+                     0);
     ck_assert_int_ge(p.trx_count, 1);
     ck_assert_int_eq(fg_settle_reached(job, &probe, &p, &reached, &blocker), 0);
     ck_assert_int_eq(reached, 0);

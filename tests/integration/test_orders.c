@@ -44,8 +44,10 @@ static long long rfc3339_seconds(const char *s)
 {
     struct tm tm = {0};
     int n = 0, oh = 0, om = 0;
-    if (s == NULL || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
-                            &tm.tm_min, &tm.tm_sec, &n) != 6 || n != 19)
+    if (s == NULL ||
+        sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
+               &tm.tm_sec, &n) != 6 ||
+        n != 19)
         return -1;
     const char *rest = s + 19;
     if (*rest == '.') {
@@ -129,8 +131,8 @@ START_TEST(create_and_read)
     ck_assert_str_eq(fgt_header(&r, "content-type"), "application/json; charset=utf-8");
 
     const char *order_id = fgt_json_str(&r, "id", NULL), *code = fgt_json_str(&r, "code", NULL);
-    ck_assert_msg(order_id != NULL && strncmp(order_id, "ord_", 4) == 0 && all_crockford(order_id + 4, 26),
-                  "id %s", order_id);
+    ck_assert_msg(order_id != NULL && strncmp(order_id, "ord_", 4) == 0 && all_crockford(order_id + 4, 26), "id %s",
+                  order_id);
     copy_str(id, sizeof(id), order_id);
     ck_assert_msg(code != NULL && all_crockford(code, 11), "code %s", code);
     char pay_url[128];
@@ -390,9 +392,9 @@ enum { BATCH = 10000 };
 
 /* What the batch holds at index i, and what it must answer there. */
 typedef struct {
-    const char *code;         /* NULL for an order that must be created */
-    int duplicate_of;         /* batch index whose order it names, or -1 */
-    int names_existing;       /* names the order created before the batch */
+    const char *code;   /* NULL for an order that must be created */
+    int duplicate_of;   /* batch index whose order it names, or -1 */
+    int names_existing; /* names the order created before the batch */
 } batch_expect_t;
 
 static batch_expect_t batch_item(fg_buf_t *b, const char *tag, const char *existing_ref, int i)

@@ -92,14 +92,16 @@ static void expect_order(const char *order, const char *status, long long paid)
 static long long journals_of(const char *payment)
 {
     return fgt_db_int("SELECT COUNT(*) FROM journals j JOIN payments p ON p.id = j.payment_id "
-                      "WHERE p.public_id = ? AND j.kind = 'payment'", payment, NULL);
+                      "WHERE p.public_id = ? AND j.kind = 'payment'",
+                      payment, NULL);
 }
 
 /* Credit-normal balance of a liability account, from its entries. */
 static long long liability(const char *code)
 {
     return -fgt_db_int("SELECT COALESCE(SUM(e.amount), 0) FROM ledger_entries e JOIN ledger_accounts a "
-                       "ON a.id = e.account_id WHERE a.code = ?", code, NULL);
+                       "ON a.id = e.account_id WHERE a.code = ?",
+                       code, NULL);
 }
 
 START_TEST(success_posts_once)
@@ -128,7 +130,8 @@ START_TEST(success_posts_once)
     ck_assert_int_eq(journals_of(pay), 1);
     ck_assert_int_eq(liability(merchant_account) - before, 1500000);
     ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM events e JOIN orders o ON o.id = e.order_id "
-                                "WHERE o.public_id = ? AND e.type IN ('order.paid', 'payment.succeeded')", order, NULL),
+                                "WHERE o.public_id = ? AND e.type IN ('order.paid', 'payment.succeeded')",
+                                order, NULL),
                      2);
     ledger_holds();
 }
@@ -151,7 +154,8 @@ START_TEST(hundred_identical_notifications_one_journal)
         fgt_response_free(&out[i]);
     ck_assert_int_eq(journals_of(pay), 1);
     expect_order(order, "paid", 200000);
-    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM webhook_inbox WHERE adapter = 'sandbox' AND body = ?", body, NULL),
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM webhook_inbox WHERE adapter = 'sandbox' AND body = ?", body,
+                                NULL),
                      N);
     ledger_holds();
 }
@@ -177,7 +181,7 @@ START_TEST(two_payments_race_for_one_order)
     int st;
     waitpid(child, &st, 0);
     ck_assert_int_eq(WEXITSTATUS(st), 0);
-    expect_order(order, "paid", 300000); /* no double credit */
+    expect_order(order, "paid", 300000);                                             /* no double credit */
     ck_assert_int_eq(liability("liabilities:unapplied") - unapplied_before, 300000); /* the second is kept */
     ck_assert_int_eq(journals_of(pay1) + journals_of(pay2), 2);
     ledger_holds();
@@ -257,7 +261,8 @@ START_TEST(failure_changes_state_only_and_forgeries_are_refused)
     ck_assert_int_eq(r.status, 401);
     fgt_response_free(&r);
     ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM webhook_inbox WHERE status = 'rejected' AND body = ?", body,
-                                NULL), 1);
+                                NULL),
+                     1);
     expect_order(order, "open", 0);
     ledger_holds();
 }
@@ -297,10 +302,11 @@ START_TEST(second_transaction_on_a_paid_payment_goes_to_unapplied)
                                 "memo LIKE CONCAT(?, '%')",
                                 pay, NULL),
                      1);
-    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM webhook_inbox WHERE adapter = 'sandbox' AND provider_event_id = ? "
-                                "AND status = 'applied' AND reason LIKE 'second provider transaction%'",
-                                tx2, NULL),
-                     1);
+    ck_assert_int_eq(
+        fgt_db_int("SELECT COUNT(*) FROM webhook_inbox WHERE adapter = 'sandbox' AND provider_event_id = ? "
+                   "AND status = 'applied' AND reason LIKE 'second provider transaction%'",
+                   tx2, NULL),
+        1);
     r = get("payments", pay);
     ck_assert_str_eq(fgt_json_str(&r, "status", NULL), "succeeded");
     ck_assert_int_eq(fgt_json_int(&r, "amount_applied", NULL), 180000);
@@ -411,7 +417,9 @@ START_TEST(ledger_routes_for_staff)
     fgt_response_free(&r);
     /* the ledger is append-only, whoever asks */
     ck_assert_uint_ne(fgt_db_try("UPDATE ledger_entries SET amount = amount + 1 WHERE id = (SELECT MAX(id) FROM "
-                                 "ledger_entries WHERE currency = ?)", "VND"), 0);
+                                 "ledger_entries WHERE currency = ?)",
+                                 "VND"),
+                      0);
     ck_assert_uint_ne(fgt_db_try("DELETE FROM journals WHERE memo = ?", pay), 0);
     ck_assert_int_ge(fgt_db_int("SELECT COUNT(*) FROM audit_log WHERE action = ?", "staff_user.create", NULL), 2);
     ledger_holds();
@@ -446,7 +454,9 @@ START_TEST(sandbox_page_approves_through_the_pipeline)
     expect_order(order, "paid", 250000);
     ck_assert_int_eq(journals_of(pay), 1);
     ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM webhook_inbox w JOIN payments p ON p.provider_txn_id = "
-                                "w.provider_event_id WHERE p.public_id = ? AND w.status = 'applied'", pay, NULL), 1);
+                                "w.provider_event_id WHERE p.public_id = ? AND w.status = 'applied'",
+                                pay, NULL),
+                     1);
 
     r = fgt_req(&srv, FGT_H2C, "POST", path, NULL, NULL, "decision=decline", 0, NULL);
     fgt_expect(r, 200, NULL);

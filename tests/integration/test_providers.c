@@ -385,7 +385,8 @@ static fgt_response_t momo_decide(const char *payment, const char *outcome)
 static fgt_response_t transfer(long long amount, const char *content, const char *type)
 {
     char body[600];
-    snprintf(body, sizeof(body), "{\"amount\":%lld,\"content\":\"%s\",\"transfer_type\":\"%s\"}", amount, content, type);
+    snprintf(body, sizeof(body), "{\"amount\":%lld,\"content\":\"%s\",\"transfer_type\":\"%s\"}", amount, content,
+             type);
     return control("/control/sepay/transfer", body);
 }
 

@@ -57,8 +57,11 @@ START_TEST(unknown_route_and_wrong_method)
         fgt_response_free(&r);
     }
     /* known paths, other methods: with and without a key, 405 before auth */
-    const char *const methods[][2] = {{"DELETE", "/v1/orders"}, {"PUT", "/v1/orders"}, {"PUT", "/v1/orders/batch"},
-                                      {"DELETE", "/v1/orders/ord_x"}, {"GET", "/v1/orders/ord_x/cancel"}};
+    const char *const methods[][2] = {{"DELETE", "/v1/orders"},
+                                      {"PUT", "/v1/orders"},
+                                      {"PUT", "/v1/orders/batch"},
+                                      {"DELETE", "/v1/orders/ord_x"},
+                                      {"GET", "/v1/orders/ord_x/cancel"}};
     for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
         fgt_response_t r = fgt_req(&srv, p, methods[i][0], methods[i][1], i % 2 ? NULL : mer.key, NULL, NULL, 0, NULL);
         fgt_expect(r, 405, NULL);
@@ -109,8 +112,9 @@ START_TEST(metrics_are_prometheus_text)
         fgt_response_t r = get_metrics((fgt_proto_t)p);
         ck_assert_int_eq(sample(r.body, "feegate_http_requests_total{route=\"orders.create\",status=\"201\"}"), 3);
         ck_assert_int_eq(sample(r.body, "feegate_http_requests_total{route=\"not_found\",status=\"404\"}"), 1);
-        ck_assert_int_eq(
-            sample(r.body, "feegate_http_request_duration_seconds_bucket{route=\"orders.create\",le=\"+Inf\"}"), 3);
+        ck_assert_int_eq(sample(r.body,
+                                "feegate_http_request_duration_seconds_bucket{route=\"orders.create\",le=\"+Inf\"}"),
+                         3);
         ck_assert_int_eq(sample(r.body, "feegate_http_request_duration_seconds_count{route=\"orders.create\"}"), 3);
         ck_assert_ptr_nonnull(strstr(r.body, "# TYPE feegate_http_requests_total counter\n"));
         ck_assert_ptr_nonnull(strstr(r.body, "# TYPE feegate_http_request_duration_seconds histogram\n"));
@@ -163,14 +167,16 @@ START_TEST(sigterm_finishes_requests_in_flight)
         bodies[b] = (fg_buf_t)FG_BUF_INIT;
         fg_buf_puts(&bodies[b], "{\"orders\":[");
         for (int i = 0; i < SHUTDOWN_ORDERS; i++)
-            fg_buf_printf(&bodies[b], "%s{\"merchant_ref\":\"%s-%d-%d\",\"fee_type\":\"utility\",\"amount\":%d,"
-                          "\"currency\":\"VND\"}", i ? "," : "", tag, b, i, 1000 + i);
+            fg_buf_printf(&bodies[b],
+                          "%s{\"merchant_ref\":\"%s-%d-%d\",\"fee_type\":\"utility\",\"amount\":%d,"
+                          "\"currency\":\"VND\"}",
+                          i ? "," : "", tag, b, i, 1000 + i);
         fg_buf_puts(&bodies[b], "]}");
         reqs[b] = (fgt_request_t){"POST", "/v1/orders/batch", headers, bodies[b].data, bodies[b].len};
     }
     terminator_t t = {srv.pid, -1};
-    fgt_request_all(&srv, p, p == FGT_HTTP1 ? SHUTDOWN_BATCHES : 1, SHUTDOWN_BATCHES, reqs,
-                    terminate_when_all_arrived, &t, out);
+    fgt_request_all(&srv, p, p == FGT_HTTP1 ? SHUTDOWN_BATCHES : 1, SHUTDOWN_BATCHES, reqs, terminate_when_all_arrived,
+                    &t, out);
     ck_assert_msg(t.in_flight > 0, "no batch was still running at SIGTERM (%lld): the test proves nothing",
                   t.in_flight);
     for (int b = 0; b < SHUTDOWN_BATCHES; b++) {

@@ -100,8 +100,10 @@ static pid_t load(const fgt_server_t *s, const char *list_path)
     snprintf(secs, sizeof(secs), "%d", PHASE_SECONDS);
     const char *h2gen = getenv("H2GEN_BIN");
     ck_assert_ptr_nonnull(h2gen);
-    char *const argv[] = {(char *)h2gen, "-p", port, "-c", "8", "-m", "8", "-d", secs, "-M", "sandbox", "-s",
-                          SECRET, "-i", (char *)list_path, NULL};
+    char *const argv[] = {(char *)h2gen, "-p", port,   "-c", "8",
+                          "-m",          "8",  "-d",   secs, "-M",
+                          "sandbox",     "-s", SECRET, "-i", (char *)list_path,
+                          NULL};
     pid_t pid;
     ck_assert_int_eq(posix_spawn(&pid, h2gen, NULL, NULL, argv, environ), 0);
     return pid;
@@ -192,8 +194,8 @@ static int check_every_account(void)
             if (strcmp(currency, "VND") != 0)
                 continue;
             ck_assert_msg(YAJL_GET_INTEGER(balance) == sql_balance(code, INT64_MAX / 2),
-                          "%s: the API says %lld, the entries sum to %lld", code,
-                          (long long)YAJL_GET_INTEGER(balance), sql_balance(code, INT64_MAX / 2));
+                          "%s: the API says %lld, the entries sum to %lld", code, (long long)YAJL_GET_INTEGER(balance),
+                          sql_balance(code, INT64_MAX / 2));
             accounts++;
         }
         int more = !fgt_json_is_null(&r, "next_cursor", NULL);
@@ -221,8 +223,8 @@ START_TEST(balances_hold_under_sustained_load)
     }
     ck_assert_int_ge(checked, 2 * PHASE_SECONDS);
     snprintf(like, sizeof(like), "pay\\_%s%%", run);
-    long long paid = fgt_db_int("SELECT COUNT(*) FROM payments WHERE public_id LIKE ? AND status = 'succeeded'",
-                                like, NULL);
+    long long paid = fgt_db_int("SELECT COUNT(*) FROM payments WHERE public_id LIKE ? AND status = 'succeeded'", like,
+                                NULL);
     ck_assert_int_gt(paid, 1000);
 
     /* the checkpoints catch up within a couple of rounds, from either instance */

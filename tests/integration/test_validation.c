@@ -133,8 +133,16 @@ typedef struct {
 #define WITH(fields) "{" REF FEE AMOUNT VND fields "}"
 #define WITHOUT_AMOUNT(fields) "{" REF FEE VND fields "}"
 
-#define REFUSE(name, format, build, status, code, field) {name, format, build, status, code, field, 0}
-#define ACCEPT(name, format, build, amount) {name, format, build, 201, NULL, NULL, amount}
+/* clang-format off: brace initialiser macros stay as written */
+#define REFUSE(name, format, build, status, code, field)                                                               \
+    {                                                                                                                  \
+        name, format, build, status, code, field, 0                                                                    \
+    }
+#define ACCEPT(name, format, build, amount)                                                                            \
+    {                                                                                                                  \
+        name, format, build, 201, NULL, NULL, amount                                                                   \
+    }
+/* clang-format on */
 
 static const body_case_t REFUSED[] = {
     REFUSE("not JSON", "not json", NULL, 400, "invalid_json", NULL),
@@ -155,8 +163,7 @@ static const body_case_t REFUSED[] = {
     REFUSE("amount with a fraction", WITHOUT_AMOUNT(",\"amount\":1.5"), NULL, 400, "invalid_type", "amount"),
     REFUSE("amount 0", WITHOUT_AMOUNT(",\"amount\":0"), NULL, 422, "amount_invalid", "amount"),
     REFUSE("amount -5", WITHOUT_AMOUNT(",\"amount\":-5"), NULL, 422, "amount_invalid", "amount"),
-    REFUSE("amount 10^15 + 1", WITHOUT_AMOUNT(",\"amount\":1000000000000001"), NULL, 422, "amount_too_large",
-           "amount"),
+    REFUSE("amount 10^15 + 1", WITHOUT_AMOUNT(",\"amount\":1000000000000001"), NULL, 422, "amount_too_large", "amount"),
     REFUSE("amount beyond 64 bits", WITHOUT_AMOUNT(",\"amount\":99999999999999999999"), NULL, 422, "amount_too_large",
            "amount"),
     REFUSE("currency XYZ", "{" REF FEE AMOUNT ",\"currency\":\"XYZ\"}", NULL, 422, "invalid_currency", "currency"),
@@ -167,8 +174,8 @@ static const body_case_t REFUSED[] = {
     REFUSE("description of 1001 characters", NULL, description_1001, 422, "string_too_long", "description"),
     REFUSE("an unknown field", WITH(",\"expire_at\":\"2030-01-01T00:00:00Z\""), NULL, 400, "unknown_field",
            "expire_at"),
-    REFUSE("expires_at in the past", WITH(",\"expires_at\":\"2001-01-01T00:00:00Z\""), NULL, 422,
-           "expires_at_in_past", "expires_at"),
+    REFUSE("expires_at in the past", WITH(",\"expires_at\":\"2001-01-01T00:00:00Z\""), NULL, 422, "expires_at_in_past",
+           "expires_at"),
     REFUSE("expires_at tomorrow", WITH(",\"expires_at\":\"tomorrow\""), NULL, 422, "invalid_timestamp", "expires_at"),
     REFUSE("a metadata number", WITH(",\"metadata\":{\"lop\":10}"), NULL, 400, "invalid_type", "metadata"),
     REFUSE("metadata over 4 KiB", NULL, metadata_over_4k, 422, "metadata_too_large", "metadata"),
@@ -264,11 +271,16 @@ START_TEST(list_parameters)
         const char *query;
         long status;
         const char *code;
-    } CASES[] = {{"limit=0", 400, "invalid_limit"},        {"limit=501", 400, "invalid_limit"},
-                 {"limit=ten", 400, "invalid_limit"},      {"limit=-1", 400, "invalid_limit"},
-                 {"cursor=!!", 400, "invalid_cursor"},     {"cursor=-5", 400, "invalid_cursor"},
-                 {"status=paid-ish", 400, "invalid_status"}, {"created_from=yesterday", 400, "invalid_timestamp"},
-                 {"limit=1", 200, NULL},                   {"limit=500", 200, NULL}};
+    } CASES[] = {{"limit=0", 400, "invalid_limit"},
+                 {"limit=501", 400, "invalid_limit"},
+                 {"limit=ten", 400, "invalid_limit"},
+                 {"limit=-1", 400, "invalid_limit"},
+                 {"cursor=!!", 400, "invalid_cursor"},
+                 {"cursor=-5", 400, "invalid_cursor"},
+                 {"status=paid-ish", 400, "invalid_status"},
+                 {"created_from=yesterday", 400, "invalid_timestamp"},
+                 {"limit=1", 200, NULL},
+                 {"limit=500", 200, NULL}};
     char path[128];
     for (int p = 0; p < FGT_PROTOS; p++)
         for (size_t i = 0; i < sizeof(CASES) / sizeof(CASES[0]); i++) {

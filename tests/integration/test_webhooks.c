@@ -53,9 +53,9 @@ typedef struct {
     pthread_cond_t cond;
     int listen_fd;
     int stop, down;
-    int hold_from; /* requests from the hold_from-th on get no answer while >= 0 */
-    int active;      /* connection threads alive */
-    int connections; /* accepted, ever */
+    int hold_from;          /* requests from the hold_from-th on get no answer while >= 0 */
+    int active;             /* connection threads alive */
+    int connections;        /* accepted, ever */
     int fail_attempts_upto; /* answer 500 to attempts 1..N of every event */
     int delay_ms;
     int bad; /* requests with no valid signature, a stale t, or a bad shape */
@@ -73,7 +73,8 @@ static long long mono_ms(void)
 
 static int open_listener(int port)
 {
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     int on = 1, fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
@@ -413,10 +414,7 @@ static void server_kill(fgt_server_t *s)
     s->pid = 0;
 }
 
-static void merchant(fgt_merchant_t *m)
-{
-    fgt_merchant_create(fgt_unique("Trường THCS Webhook"), m->id, m->key);
-}
+static void merchant(fgt_merchant_t *m) { fgt_merchant_create(fgt_unique("Trường THCS Webhook"), m->id, m->key); }
 
 /* Creates an endpoint; id and secret hold 64 bytes. */
 static void endpoint_create(const fgt_server_t *s, const fgt_merchant_t *m, const char *url, const char *events,
@@ -521,7 +519,7 @@ static void orders_cancel_all(const fgt_server_t *s, const fgt_merchant_t *m, in
     snprintf(auth, sizeof(auth), "Authorization: Bearer %s", m->key);
     const char *headers[] = {auth, NULL};
     fgt_request_t *reqs = calloc((size_t)n, sizeof(*reqs));
-    char (*paths)[128] = calloc((size_t)n, sizeof(*paths));
+    char(*paths)[128] = calloc((size_t)n, sizeof(*paths));
     fgt_response_t *out = calloc((size_t)n, sizeof(*out));
     for (int i = 0; i < n; i++) {
         int len = snprintf(paths[i], sizeof(*paths), "/v1/orders/%s/cancel", ids[i]);
@@ -539,8 +537,7 @@ static void orders_cancel_all(const fgt_server_t *s, const fgt_merchant_t *m, in
 }
 
 /* The merchant's events of one order, oldest first (ids hold 64 bytes). */
-static int events_of_order(const fgt_server_t *s, const fgt_merchant_t *m, const char *order, char (*ids)[64],
-                           int cap)
+static int events_of_order(const fgt_server_t *s, const fgt_merchant_t *m, const char *order, char (*ids)[64], int cap)
 {
     char path[256], cursor[64] = "";
     int n = 0;
@@ -583,13 +580,15 @@ static long long metric(const fgt_server_t *s, const char *name)
 static long long pending_of(const char *endpoint)
 {
     return fgt_db_int("SELECT COUNT(*) FROM webhook_deliveries d JOIN webhook_endpoints w ON w.id = d.endpoint_id "
-                      "WHERE w.public_id = ? AND d.status = 'pending'", endpoint, NULL);
+                      "WHERE w.public_id = ? AND d.status = 'pending'",
+                      endpoint, NULL);
 }
 
 static long long delivered_of(const char *endpoint)
 {
     return fgt_db_int("SELECT COUNT(*) FROM webhook_deliveries d JOIN webhook_endpoints w ON w.id = d.endpoint_id "
-                      "WHERE w.public_id = ? AND d.status = 'delivered'", endpoint, NULL);
+                      "WHERE w.public_id = ? AND d.status = 'delivered'",
+                      endpoint, NULL);
 }
 
 /* Waits (up to timeout_ms) until the receiver accepted every event of ids. */
@@ -730,7 +729,8 @@ START_TEST(endpoint_routes_and_tenant_isolation)
     fgt_expect(again, 201, NULL);
     ck_assert_str_eq(again.body, r.body);
     ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM webhook_endpoints WHERE public_id = ?",
-                                fgt_json_str(&r, "id", NULL), NULL), 1);
+                                fgt_json_str(&r, "id", NULL), NULL),
+                     1);
     char second[64];
     snprintf(second, sizeof(second), "%s", fgt_json_str(&r, "id", NULL));
     fgt_response_free(&again);
@@ -853,8 +853,9 @@ START_TEST(payments_and_cancellations_are_delivered_signed)
     snprintf(path, sizeof(path), "/v1/events/%s/redeliver", ids[2]);
     r = fgt_req(&s, FGT_H2C, "POST", path, m.key, fgt_unique("rd"), NULL, 0, NULL);
     fgt_expect(r, 201, NULL);
-    ck_assert_int_eq(YAJL_GET_INTEGER(fgt_val_at(fgt_json_array(&r, "data", NULL)->u.array.values[0], "redelivery",
-                                                 NULL)), 1);
+    ck_assert_int_eq(YAJL_GET_INTEGER(
+                         fgt_val_at(fgt_json_array(&r, "data", NULL)->u.array.values[0], "redelivery", NULL)),
+                     1);
     fgt_response_free(&r);
     r = fgt_req(&s, FGT_H2C, "POST", path, other.key, NULL, NULL, 0, NULL);
     fgt_expect_error(r, 404, "not_found", "event_not_found");
@@ -967,11 +968,13 @@ START_TEST(three_days_of_failure_fail_the_delivery_and_disable_the_endpoint)
         fgt_sleep_ms(20);
     /* three days pass (for this delivery and this endpoint) */
     fgt_db_exec("UPDATE webhook_deliveries d JOIN webhook_endpoints w ON w.id = d.endpoint_id "
-                "SET d.created_at = d.created_at - 259200000 WHERE w.public_id = ?", ep);
+                "SET d.created_at = d.created_at - 259200000 WHERE w.public_id = ?",
+                ep);
     fgt_db_exec("UPDATE webhook_endpoints SET failing_since = failing_since - 259200000 WHERE public_id = ?", ep);
     deadline = mono_ms() + 15000;
     while (fgt_db_int("SELECT COUNT(*) FROM webhook_deliveries d JOIN webhook_endpoints w ON w.id = d.endpoint_id "
-                      "WHERE w.public_id = ? AND d.status = 'failed'", ep, NULL) < 1 &&
+                      "WHERE w.public_id = ? AND d.status = 'failed'",
+                      ep, NULL) < 1 &&
            mono_ms() < deadline)
         fgt_sleep_ms(20);
     snprintf(path, sizeof(path), "/v1/webhook-endpoints/%s/deliveries?status=failed", ep);
@@ -990,12 +993,15 @@ START_TEST(three_days_of_failure_fail_the_delivery_and_disable_the_endpoint)
     ck_assert_int_ge(metric(&s, "feegate_webhook_deliveries_failed_total"), 1);
     /* a disabled endpoint gets no new deliveries */
     long long before = fgt_db_int("SELECT COUNT(*) FROM webhook_deliveries d JOIN webhook_endpoints w "
-                                  "ON w.id = d.endpoint_id WHERE w.public_id = ?", ep, NULL);
+                                  "ON w.id = d.endpoint_id WHERE w.public_id = ?",
+                                  ep, NULL);
     order_new(&s, &m, 70000, 0, order);
     order_cancel(&s, &m, order);
     fgt_sleep_ms(500);
     ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM webhook_deliveries d JOIN webhook_endpoints w "
-                                "ON w.id = d.endpoint_id WHERE w.public_id = ?", ep, NULL), before);
+                                "ON w.id = d.endpoint_id WHERE w.public_id = ?",
+                                ep, NULL),
+                     before);
     endpoint_delete(&s, &m, ep);
     ck_assert_int_eq(fgt_server_stop(&s), 0);
     receiver_stop(rc);
@@ -1060,8 +1066,8 @@ START_TEST(sigkill_mid_delivery_loses_nothing)
     }
     if (resent == 0)
         for (int i = 0; i < got; i++)
-            fprintf(stderr, "hit %d %s attempt %d answer %d recv %lld ans %lld\n", i, hits[i].event_id,
-                    hits[i].attempt, hits[i].answer, hits[i].received_ms, hits[i].answered_ms);
+            fprintf(stderr, "hit %d %s attempt %d answer %d recv %lld ans %lld\n", i, hits[i].event_id, hits[i].attempt,
+                    hits[i].answer, hits[i].received_ms, hits[i].answered_ms);
     ck_assert_int_gt(resent, 0); /* the interrupted ones were made again */
     ck_assert_int_eq(receiver_bad(rc), 0);
     endpoint_delete(&again, &m, ep);
@@ -1150,7 +1156,9 @@ START_TEST(receiver_down_for_a_while_gets_everything_in_order)
     }
     fgt_sleep_ms(2500); /* attempts fail (connection refused) and back off */
     ck_assert_int_gt(fgt_db_int("SELECT MAX(d.attempts) FROM webhook_deliveries d JOIN webhook_endpoints w "
-                                "ON w.id = d.endpoint_id WHERE w.public_id = ?", ep, NULL), 1);
+                                "ON w.id = d.endpoint_id WHERE w.public_id = ?",
+                                ep, NULL),
+                     1);
     ck_assert_int_eq(receiver_connections(rc), 0);
     receiver_set(rc, &rc->down, 0);
 
@@ -1287,12 +1295,12 @@ START_TEST(private_addresses_are_refused_without_the_switch)
     merchant(&m);
     receiver_t *rc = receiver_start("whsec_unused");
     static const char *const REFUSED[] = {
-        "http://127.0.0.1:9/hook",   /* http at all */
-        "https://127.0.0.1/hook",    "https://localhost/hook",        "https://10.0.0.7/hook",
-        "https://172.16.5.4/hook",   "https://192.168.1.1/hook",      "https://169.254.169.254/latest",
-        "https://100.64.0.1/hook",   "https://0.0.0.0/hook",          "https://[::1]/hook",
-        "https://[fd00::1]/hook",    "https://[fe80::1]/hook",        "https://[::ffff:127.0.0.1]/hook",
-        "https://2130706433/hook",   "https://0x7f.0.0.1/hook",
+        "http://127.0.0.1:9/hook", /* http at all */
+        "https://127.0.0.1/hook",  "https://localhost/hook",   "https://10.0.0.7/hook",
+        "https://172.16.5.4/hook", "https://192.168.1.1/hook", "https://169.254.169.254/latest",
+        "https://100.64.0.1/hook", "https://0.0.0.0/hook",     "https://[::1]/hook",
+        "https://[fd00::1]/hook",  "https://[fe80::1]/hook",   "https://[::ffff:127.0.0.1]/hook",
+        "https://2130706433/hook", "https://0x7f.0.0.1/hook",
     };
     for (size_t i = 0; i < sizeof(REFUSED) / sizeof(REFUSED[0]); i++) {
         char body[256];
@@ -1304,7 +1312,9 @@ START_TEST(private_addresses_are_refused_without_the_switch)
         fgt_response_free(&r);
     }
     ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM webhook_endpoints w JOIN merchants m ON m.id = w.merchant_id "
-                                "WHERE m.public_id = ?", m.id, NULL), 0);
+                                "WHERE m.public_id = ?",
+                                m.id, NULL),
+                     0);
 
     /* A URL whose name resolved to a public address when it was registered
      * and to a private one now (DNS rebinding): the guard on the connecting
@@ -1321,7 +1331,8 @@ START_TEST(private_addresses_are_refused_without_the_switch)
     order_cancel(&s, &m, order);
     long long deadline = mono_ms() + 10000;
     while (fgt_db_int("SELECT COUNT(*) FROM webhook_deliveries d JOIN webhook_endpoints w ON w.id = d.endpoint_id "
-                      "WHERE w.public_id = ? AND d.last_error LIKE 'refused to connect%'", public_id, NULL) < 1 &&
+                      "WHERE w.public_id = ? AND d.last_error LIKE 'refused to connect%'",
+                      public_id, NULL) < 1 &&
            mono_ms() < deadline)
         fgt_sleep_ms(20);
     snprintf(path, sizeof(path), "/v1/webhook-endpoints/%s/deliveries", public_id);

@@ -68,14 +68,21 @@ static const char *no_header(void *ctx, const char *name) { return NULL; }
 START_TEST(vnpay_hash_matches_the_protocol_test_vector)
 {
     fg_kv_t pairs[] = {
-        {"vnp_Version", "2.1.0"},          {"vnp_TxnRef", "HP2025-000123"},
-        {"vnp_TmnCode", "TESTTMN1"},       {"vnp_ReturnUrl", "https://pay.example.gov.vn/return"},
-        {"vnp_OrderType", "other"},        {"vnp_OrderInfo", "Hoc phi HK1 2025 ma HS 000123"},
-        {"vnp_Locale", "vn"},              {"vnp_IpAddr", "203.0.113.7"},
-        {"vnp_ExpireDate", "20250905094500"}, {"vnp_CurrCode", "VND"},
-        {"vnp_CreateDate", "20250905093000"}, {"vnp_Command", "pay"},
-        {"vnp_Amount", "1500000000"},      {"vnp_BankCode", ""}, /* empty: left out */
-        {"vnp_SecureHashType", "HmacSHA512"},                    /* never signed */
+        {"vnp_Version", "2.1.0"},
+        {"vnp_TxnRef", "HP2025-000123"},
+        {"vnp_TmnCode", "TESTTMN1"},
+        {"vnp_ReturnUrl", "https://pay.example.gov.vn/return"},
+        {"vnp_OrderType", "other"},
+        {"vnp_OrderInfo", "Hoc phi HK1 2025 ma HS 000123"},
+        {"vnp_Locale", "vn"},
+        {"vnp_IpAddr", "203.0.113.7"},
+        {"vnp_ExpireDate", "20250905094500"},
+        {"vnp_CurrCode", "VND"},
+        {"vnp_CreateDate", "20250905093000"},
+        {"vnp_Command", "pay"},
+        {"vnp_Amount", "1500000000"},
+        {"vnp_BankCode", ""},                 /* empty: left out */
+        {"vnp_SecureHashType", "HmacSHA512"}, /* never signed */
     };
     fg_buf_t canonical = FG_BUF_INIT;
     char hash[FG_VNPAY_HASH_HEX_LEN + 1];
@@ -161,8 +168,8 @@ END_TEST
 START_TEST(vnpay_payment_url_is_signed_in_gmt7)
 {
     /* 2025-09-05T02:30:00Z is 09:30 in Hanoi */
-    fg_payment_start_t in = {"pay_01K4C0000000000000000000", 1500000, "VND", "7K3M9QXW2A5", "Học phí HK1", NULL,
-                             1757039400000LL};
+    fg_payment_start_t in = {
+        "pay_01K4C0000000000000000000", 1500000, "VND", "7K3M9QXW2A5", "Học phí HK1", NULL, 1757039400000LL};
     fg_payment_started_t out = {FG_BUF_INIT, FG_BUF_INIT};
     ck_assert_int_eq(fg_adapter_vnpay.start(&cfg, &in, &out), 0);
     const char *url = out.redirect_url.data;
@@ -188,11 +195,16 @@ END_TEST
 static void vnpay_ipn(const char *amount, const char *response, const char *status, const char *tmn, char *out,
                       size_t cap)
 {
-    fg_kv_t pairs[] = {{"vnp_Amount", amount},          {"vnp_BankCode", "NCB"},
-                       {"vnp_BankTranNo", "VNP14226112"}, {"vnp_CardType", "ATM"},
-                       {"vnp_OrderInfo", "Thanh toan"},  {"vnp_PayDate", "20250905093512"},
-                       {"vnp_ResponseCode", response},   {"vnp_TmnCode", tmn},
-                       {"vnp_TransactionNo", "14226112"}, {"vnp_TransactionStatus", status},
+    fg_kv_t pairs[] = {{"vnp_Amount", amount},
+                       {"vnp_BankCode", "NCB"},
+                       {"vnp_BankTranNo", "VNP14226112"},
+                       {"vnp_CardType", "ATM"},
+                       {"vnp_OrderInfo", "Thanh toan"},
+                       {"vnp_PayDate", "20250905093512"},
+                       {"vnp_ResponseCode", response},
+                       {"vnp_TmnCode", tmn},
+                       {"vnp_TransactionNo", "14226112"},
+                       {"vnp_TransactionStatus", status},
                        {"vnp_TxnRef", "pay_01K4C0000000000000000000"}};
     fg_buf_t q = FG_BUF_INIT;
     char hash[FG_VNPAY_HASH_HEX_LEN + 1];
@@ -217,13 +229,17 @@ static int vnpay_verify(const char *query, fg_notification_t *n)
 
 /* A signed IPN query of the usual fields, where a pair named in omit is left
  * out (and one named in empty kept with an empty value). */
-static void vnpay_ipn_without(const char *omit, const char *empty, const char *response, const char *status,
-                              char *out, size_t cap)
+static void vnpay_ipn_without(const char *omit, const char *empty, const char *response, const char *status, char *out,
+                              size_t cap)
 {
-    fg_kv_t all[] = {{"vnp_Amount", "150000000"},       {"vnp_BankCode", "NCB"},
-                     {"vnp_OrderInfo", "Thanh toan"},   {"vnp_PayDate", "20250905093512"},
-                     {"vnp_ResponseCode", response},    {"vnp_TmnCode", "TESTTMN1"},
-                     {"vnp_TransactionNo", "14226112"}, {"vnp_TransactionStatus", status},
+    fg_kv_t all[] = {{"vnp_Amount", "150000000"},
+                     {"vnp_BankCode", "NCB"},
+                     {"vnp_OrderInfo", "Thanh toan"},
+                     {"vnp_PayDate", "20250905093512"},
+                     {"vnp_ResponseCode", response},
+                     {"vnp_TmnCode", "TESTTMN1"},
+                     {"vnp_TransactionNo", "14226112"},
+                     {"vnp_TransactionStatus", status},
                      {"vnp_TxnRef", "pay_01K4C0000000000000000000"}};
     fg_kv_t pairs[16];
     int n = 0;
@@ -277,9 +293,8 @@ START_TEST(vnpay_acknowledgements_follow_the_rspcode_contract)
     struct {
         fg_ack_t outcome;
         const char *code;
-    } cases[] = {{FG_ACK_APPLIED, "00"},   {FG_ACK_DUPLICATE, "02"}, {FG_ACK_NOT_FOUND, "01"},
-                 {FG_ACK_BAD_AMOUNT, "04"}, {FG_ACK_FORGED, "97"},    {FG_ACK_MALFORMED, "99"},
-                 {FG_ACK_ERROR, "99"}};
+    } cases[] = {{FG_ACK_APPLIED, "00"}, {FG_ACK_DUPLICATE, "02"}, {FG_ACK_NOT_FOUND, "01"}, {FG_ACK_BAD_AMOUNT, "04"},
+                 {FG_ACK_FORGED, "97"},  {FG_ACK_MALFORMED, "99"}, {FG_ACK_ERROR, "99"}};
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         int status;
         const char *type;
@@ -297,12 +312,16 @@ END_TEST
 /* A querydr answer signed over the 15 fields. */
 static void vnpay_answer(const char *code, const char *status, const char *secret, fg_buf_t *out)
 {
-    const char *v[15] = {"R1", "querydr", code, "ok", "TESTTMN1", "pay_01K4C0000000000000000000", "150000000", "NCB",
-                         "20250905093512", "14226112", "01", status, "Thanh toan", "", ""};
-    static const char *const names[15] = {
-        "vnp_ResponseId", "vnp_Command",       "vnp_ResponseCode", "vnp_Message",          "vnp_TmnCode",
-        "vnp_TxnRef",     "vnp_Amount",        "vnp_BankCode",     "vnp_PayDate",          "vnp_TransactionNo",
-        "vnp_TransactionType", "vnp_TransactionStatus", "vnp_OrderInfo", "vnp_PromotionCode", "vnp_PromotionAmount"};
+    const char *v[15] = {"R1",         "querydr",  code,
+                         "ok",         "TESTTMN1", "pay_01K4C0000000000000000000",
+                         "150000000",  "NCB",      "20250905093512",
+                         "14226112",   "01",       status,
+                         "Thanh toan", "",         ""};
+    static const char *const names[15] = {"vnp_ResponseId",    "vnp_Command",         "vnp_ResponseCode",
+                                          "vnp_Message",       "vnp_TmnCode",         "vnp_TxnRef",
+                                          "vnp_Amount",        "vnp_BankCode",        "vnp_PayDate",
+                                          "vnp_TransactionNo", "vnp_TransactionType", "vnp_TransactionStatus",
+                                          "vnp_OrderInfo",     "vnp_PromotionCode",   "vnp_PromotionAmount"};
     fg_buf_t raw = FG_BUF_INIT;
     char hash[FG_VNPAY_HASH_HEX_LEN + 1];
     fg_buf_putc(out, '{');
@@ -360,8 +379,14 @@ END_TEST
 
 START_TEST(vnpay_refund_request_types)
 {
-    fg_refund_in_t in = {"pay_01K4C0000000000000000000", "14226112", 1757039400000LL, "rfd_01K4C0RFD0000000000000000",
-                         500000, 0, "trả lại", 1757040400000LL};
+    fg_refund_in_t in = {"pay_01K4C0000000000000000000",
+                         "14226112",
+                         1757039400000LL,
+                         "rfd_01K4C0RFD0000000000000000",
+                         500000,
+                         0,
+                         "trả lại",
+                         1757040400000LL};
     fg_provider_request_t req = {FG_BUF_INIT, FG_BUF_INIT, 0};
     ck_assert_int_eq(fg_adapter_vnpay.refund_request(&cfg, &in, &req), 0);
     ck_assert_ptr_nonnull(strstr(req.body.data, "\"vnp_TransactionType\":\"03\""));
@@ -424,11 +449,19 @@ END_TEST
 /* A MoMo IPN body signed with secret. */
 static void momo_ipn(const char *amount, const char *result, const char *secret, const char *partner, fg_buf_t *out)
 {
-    fg_kv_t pairs[] = {{"accessKey", MOMO_ACCESS}, {"amount", amount}, {"extraData", ""}, {"message", "Successful."},
-                       {"orderId", "pay_01K4C0000000000000000000"}, {"orderInfo", "Thanh toan"},
-                       {"orderType", "momo_wallet"}, {"partnerCode", partner}, {"payType", "qr"},
-                       {"requestId", "pay_01K4C0000000000000000000"}, {"responseTime", "1700000000000"},
-                       {"resultCode", result}, {"transId", "4088878653"}};
+    fg_kv_t pairs[] = {{"accessKey", MOMO_ACCESS},
+                       {"amount", amount},
+                       {"extraData", ""},
+                       {"message", "Successful."},
+                       {"orderId", "pay_01K4C0000000000000000000"},
+                       {"orderInfo", "Thanh toan"},
+                       {"orderType", "momo_wallet"},
+                       {"partnerCode", partner},
+                       {"payType", "qr"},
+                       {"requestId", "pay_01K4C0000000000000000000"},
+                       {"responseTime", "1700000000000"},
+                       {"resultCode", result},
+                       {"transId", "4088878653"}};
     fg_buf_t raw = FG_BUF_INIT;
     char sig[FG_MOMO_SIGNATURE_HEX_LEN + 1];
     fg_momo_raw(pairs, 13, &raw);
@@ -449,7 +482,10 @@ static int momo_verify_at(const fg_buf_t *body, int64_t now_ms, fg_notification_
     return fg_adapter_momo.verify(&cfg, &in, now_ms, n, reason, sizeof(reason));
 }
 
-static int momo_verify(const fg_buf_t *body, fg_notification_t *n) { return momo_verify_at(body, MOMO_SENT_MS + 2000, n); }
+static int momo_verify(const fg_buf_t *body, fg_notification_t *n)
+{
+    return momo_verify_at(body, MOMO_SENT_MS + 2000, n);
+}
 
 START_TEST(momo_ipn_is_verified_and_parsed)
 {
@@ -505,12 +541,13 @@ START_TEST(momo_query_and_refund_requests)
     char sig[FG_MOMO_SIGNATURE_HEX_LEN + 1], reason[200];
     ck_assert_int_eq(fg_adapter_momo.query_request(&cfg, &q, &req), 0);
     ck_assert_str_eq(req.url.data, "https://momo.example/v2/gateway/api/query");
-    const char *raw = "accessKey=F8BBA842ECF85&orderId=pay_01K4C0000000000000000000&partnerCode=MOMO&requestId=01K4C0REQ";
+    const char *raw =
+        "accessKey=F8BBA842ECF85&orderId=pay_01K4C0000000000000000000&partnerCode=MOMO&requestId=01K4C0REQ";
     fg_momo_sign(MOMO_SECRET, raw, strlen(raw), sig);
     ck_assert_ptr_nonnull(strstr(req.body.data, sig));
     fg_provider_request_free(&req);
-    fg_refund_in_t in = {"pay_01K4C0000000000000000000", "4088878653", 0, "rfd_01K4C0RFD0000000000000000", 20000, 0,
-                         NULL, 0};
+    fg_refund_in_t in = {
+        "pay_01K4C0000000000000000000", "4088878653", 0, "rfd_01K4C0RFD0000000000000000", 20000, 0, NULL, 0};
     ck_assert_int_eq(fg_adapter_momo.refund_request(&cfg, &in, &req), 0);
     ck_assert_str_eq(req.url.data, "https://momo.example/v2/gateway/api/refund");
     raw = "accessKey=F8BBA842ECF85&amount=20000&description=Hoan tien pay 01K4C0000000000000000000&orderId="
@@ -536,9 +573,9 @@ START_TEST(momo_query_and_refund_requests)
              "{\"partnerCode\":\"MOMO\",\"orderId\":\"pay_01K4C0000000000000000000\",\"requestId\":\"01K4C0REQ\","
              "\"responseTime\":1,\"resultCode\":42,\"message\":\"not found\",\"signature\":\"%s\"}",
              sig);
-    ck_assert_int_eq(
-        fg_adapter_momo.query_response(&cfg, &q, 200, signed_missing, strlen(signed_missing), &n, reason, 200),
-        FG_ENOTFOUND);
+    ck_assert_int_eq(fg_adapter_momo.query_response(&cfg, &q, 200, signed_missing, strlen(signed_missing), &n, reason,
+                                                    200),
+                     FG_ENOTFOUND);
     /* refund answers: processing codes and unsigned refusals are not final */
     char refund_id[80];
     const char *codes[] = {"7000", "1000", "7002", "1088"};
@@ -578,15 +615,18 @@ START_TEST(vietqr_crc_and_worked_example)
     ck_assert_uint_eq(fg_crc16_ccitt_false("123456789", 9), 0x29B1);
     fg_buf_t payload = FG_BUF_INIT;
     ck_assert_int_eq(fg_vietqr_payload("970415", "0011001932418", 120000, "ung ho lu lut", &payload), 0);
-    ck_assert_str_eq(payload.data, "00020101021238570010A00000072701270006970415011300110019324180208QRIBFTTA53037045406"
-                                   "1200005802VN62170813ung ho lu lut6304C15C");
+    ck_assert_str_eq(payload.data,
+                     "00020101021238570010A00000072701270006970415011300110019324180208QRIBFTTA53037045406"
+                     "1200005802VN62170813ung ho lu lut6304C15C");
     fg_buf_free(&payload);
     /* the adapter's payload for an order: the code is the memo */
     fg_payment_start_t in = {"pay_01K4C0000000000000000000", 250000, "VND", "7K3M9QXW2A5", NULL, NULL, 0};
     fg_payment_started_t out = {FG_BUF_INIT, FG_BUF_INIT};
     ck_assert_int_eq(fg_adapter_vietqr.start(&cfg, &in, &out), 0);
     ck_assert_ptr_nonnull(strstr(out.qr_payload.data, "5406250000"));
-    ck_assert_ptr_nonnull(strstr(out.qr_payload.data, "62150811" "7K3M9QXW2A5" "6304"));
+    ck_assert_ptr_nonnull(strstr(out.qr_payload.data, "62150811"
+                                                      "7K3M9QXW2A5"
+                                                      "6304"));
     ck_assert_str_eq(out.redirect_url.data, "https://pay.example.gov.vn/pay/7K3M9QXW2A5");
     /* the CRC covers everything before it */
     size_t n = out.qr_payload.len;
@@ -750,8 +790,7 @@ START_TEST(repeated_query_parameters_are_ambiguous)
     char query[1400];
     snprintf(query, sizeof(query), "%s&vnp_SecureHash=%s", VNPAY_VECTOR, VNPAY_VECTOR_HASH);
     ck_assert_int_eq(verify_query(query), 0);
-    snprintf(query, sizeof(query), "vnp_BankCode=&%s&vnp_SecureHash=%s&vnp_BankCode=", VNPAY_VECTOR,
-             VNPAY_VECTOR_HASH);
+    snprintf(query, sizeof(query), "vnp_BankCode=&%s&vnp_SecureHash=%s&vnp_BankCode=", VNPAY_VECTOR, VNPAY_VECTOR_HASH);
     ck_assert_int_eq(verify_query(query), FG_EINVALID);
     snprintf(query, sizeof(query), "%s&vnp_SecureHash=%s&utm=1&utm=2", VNPAY_VECTOR, VNPAY_VECTOR_HASH);
     ck_assert_int_eq(verify_query(query), FG_EINVALID);
@@ -768,9 +807,8 @@ START_TEST(vnpay_empty_duplicates_cannot_rewrite_a_signed_ipn)
     vnpay_ipn("150000000", "00", "00", "TESTTMN1", signed_query, sizeof(signed_query));
     ck_assert_int_eq(vnpay_verify(signed_query, &n), 0);
     /* empty values are not signed: prepended, they used to win fg_params_get */
-    const char *prefixes[] = {"vnp_TransactionNo=&", "vnp_ResponseCode=&", "vnp_TransactionStatus=&",
-                              "vnp_TxnRef=&",        "vnp_Amount=&",       "vnp_PayDate=&",
-                              "vnp_TxnRef=pay_other&"};
+    const char *prefixes[] = {"vnp_TransactionNo=&", "vnp_ResponseCode=&", "vnp_TransactionStatus=&", "vnp_TxnRef=&",
+                              "vnp_Amount=&",        "vnp_PayDate=&",      "vnp_TxnRef=pay_other&"};
     for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
         snprintf(query, sizeof(query), "%s%s", prefixes[i], signed_query);
         ck_assert_msg(vnpay_verify(query, &n) == FG_EINVALID, "accepted %s", prefixes[i]);
@@ -813,9 +851,20 @@ START_TEST(notification_times_are_checked_in_a_wide_window)
     ck_assert_int_eq(ms, 951868800000LL);
     ck_assert_int_eq(fg_parse_gmt7("99991231235959", &ms), 0);
     ck_assert_int_eq(ms, 253402275599000LL);
-    const char *bad[] = {"20250230000000", "20230229000000", "21000229000000", "20251301000000", "20250900000000",
-                         "20250905240000", "20250905236000", "20250905235960", "19691231235959", "2025090509351",
-                         "202509050935120", "2025-09-05 093", "", "2025090509351x"};
+    const char *bad[] = {"20250230000000",
+                         "20230229000000",
+                         "21000229000000",
+                         "20251301000000",
+                         "20250900000000",
+                         "20250905240000",
+                         "20250905236000",
+                         "20250905235960",
+                         "19691231235959",
+                         "2025090509351",
+                         "202509050935120",
+                         "2025-09-05 093",
+                         "",
+                         "2025090509351x"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         ck_assert_msg(fg_parse_gmt7(bad[i], &ms) == FG_EINVALID, "parsed %s", bad[i]);
     ck_assert_int_eq(fg_parse_gmt7(NULL, &ms), FG_EINVALID);

@@ -50,10 +50,7 @@ START_TEST(alloc_helpers)
 END_TEST
 
 /* Runs in Check's forked child: the abort is the expected outcome. */
-START_TEST(oom_aborts)
-{
-    fg_oom();
-}
+START_TEST(oom_aborts) { fg_oom(); }
 END_TEST
 
 /* ---- the buffer ---------------------------------------------------------- */
@@ -169,15 +166,19 @@ START_TEST(json_escapes)
     /* Vietnamese stays as UTF-8 */
     expect_json("Nguy\xe1\xbb\x85n", 8, "\"Nguy\xe1\xbb\x85n\"");
     /* U+2028 / U+2029 are escaped, U+2027 / U+202A are not */
-    expect_json("a\xe2\x80\xa8" "b\xe2\x80\xa9", 8, "\"a\\u2028b\\u2029\"");
+    expect_json("a\xe2\x80\xa8"
+                "b\xe2\x80\xa9",
+                8, "\"a\\u2028b\\u2029\"");
     expect_json("\xe2\x80\xa7\xe2\x80\xaa", 6, "\"\xe2\x80\xa7\xe2\x80\xaa\"");
     /* 4-byte sequences pass through */
     expect_json("\xf0\x9f\x98\x80", 4, "\"\xf0\x9f\x98\x80\"");
     /* malformed UTF-8 becomes U+FFFD so the output is still JSON */
-    expect_json("a\xff" "b", 3, "\"a\\ufffdb\"");
-    expect_json("\xc0\xaf", 2, "\"\\ufffd\\ufffd\"");         /* overlong '/' */
+    expect_json("a\xff"
+                "b",
+                3, "\"a\\ufffdb\"");
+    expect_json("\xc0\xaf", 2, "\"\\ufffd\\ufffd\"");            /* overlong '/' */
     expect_json("\xed\xa0\x80", 3, "\"\\ufffd\\ufffd\\ufffd\""); /* surrogate */
-    expect_json("x\xe1\xbb", 3, "\"x\\ufffd\\ufffd\"");         /* truncated */
+    expect_json("x\xe1\xbb", 3, "\"x\\ufffd\\ufffd\"");          /* truncated */
     /* n, not the NUL, bounds the input */
     expect_json("abcdef", 3, "\"abc\"");
 }

@@ -12,15 +12,37 @@
 /* Every FEEGATE_* variable the loader reads, cleared before each test so the
  * environment the tests run in cannot leak in. */
 static const char *const env_names[] = {
-    "FEEGATE_DB_SOCKET", "FEEGATE_DB_HOST", "FEEGATE_DB_PORT", "FEEGATE_DB_USER", "FEEGATE_DB_PASSWORD",
-    "FEEGATE_DB_NAME", "FEEGATE_DB_POOL_SIZE", "FEEGATE_SERVER_THREADS", "FEEGATE_HTTP_LISTEN",
-    "FEEGATE_HTTPS_LISTEN", "FEEGATE_HTTPS_CERT", "FEEGATE_HTTPS_KEY", "FEEGATE_PUBLIC_BASE_URL",
-    "FEEGATE_VNPAY_TMN_CODE", "FEEGATE_VNPAY_HASH_SECRET", "FEEGATE_VNPAY_PAY_URL", "FEEGATE_VNPAY_API_URL",
-    "FEEGATE_MOMO_PARTNER_CODE", "FEEGATE_MOMO_ACCESS_KEY", "FEEGATE_MOMO_SECRET_KEY", "FEEGATE_MOMO_ENDPOINT",
-    "FEEGATE_VIETQR_BANK_BIN", "FEEGATE_VIETQR_ACCOUNT_NO", "FEEGATE_VIETQR_ACCOUNT_NAME",
-    "FEEGATE_SEPAY_API_KEY", "FEEGATE_SANDBOX_SECRET", "FEEGATE_WEBHOOKS_ALLOW_PRIVATE",
-    "FEEGATE_WEBHOOKS_RETRY_BASE_MS", "FEEGATE_PAYMENTS_PENDING_QUERY_AFTER_S",
-    "FEEGATE_ORDERS_SWEEP_INTERVAL_MS", "FEEGATE_LOG_REQUESTS",
+    "FEEGATE_DB_SOCKET",
+    "FEEGATE_DB_HOST",
+    "FEEGATE_DB_PORT",
+    "FEEGATE_DB_USER",
+    "FEEGATE_DB_PASSWORD",
+    "FEEGATE_DB_NAME",
+    "FEEGATE_DB_POOL_SIZE",
+    "FEEGATE_SERVER_THREADS",
+    "FEEGATE_HTTP_LISTEN",
+    "FEEGATE_HTTPS_LISTEN",
+    "FEEGATE_HTTPS_CERT",
+    "FEEGATE_HTTPS_KEY",
+    "FEEGATE_PUBLIC_BASE_URL",
+    "FEEGATE_VNPAY_TMN_CODE",
+    "FEEGATE_VNPAY_HASH_SECRET",
+    "FEEGATE_VNPAY_PAY_URL",
+    "FEEGATE_VNPAY_API_URL",
+    "FEEGATE_MOMO_PARTNER_CODE",
+    "FEEGATE_MOMO_ACCESS_KEY",
+    "FEEGATE_MOMO_SECRET_KEY",
+    "FEEGATE_MOMO_ENDPOINT",
+    "FEEGATE_VIETQR_BANK_BIN",
+    "FEEGATE_VIETQR_ACCOUNT_NO",
+    "FEEGATE_VIETQR_ACCOUNT_NAME",
+    "FEEGATE_SEPAY_API_KEY",
+    "FEEGATE_SANDBOX_SECRET",
+    "FEEGATE_WEBHOOKS_ALLOW_PRIVATE",
+    "FEEGATE_WEBHOOKS_RETRY_BASE_MS",
+    "FEEGATE_PAYMENTS_PENDING_QUERY_AFTER_S",
+    "FEEGATE_ORDERS_SWEEP_INTERVAL_MS",
+    "FEEGATE_LOG_REQUESTS",
 };
 
 static char tmp_path[64];
@@ -241,8 +263,8 @@ START_TEST(set_rejects_bad_values)
     fg_config_t c;
     char err[ERR_CAP] = "";
     fg_config_defaults(&c);
-    ck_assert_msg(fg_config_set(&c, p->key, p->value, err, sizeof(err)) == FG_EINVALID, "%s = \"%s\" accepted",
-                  p->key, p->value);
+    ck_assert_msg(fg_config_set(&c, p->key, p->value, err, sizeof(err)) == FG_EINVALID, "%s = \"%s\" accepted", p->key,
+                  p->value);
     char prefix[64];
     snprintf(prefix, sizeof(prefix), "config: %s: ", p->key);
     ck_assert_msg(strncmp(err, prefix, strlen(prefix)) == 0, "error \"%s\"", err);
@@ -314,9 +336,10 @@ START_TEST(split_listen)
     ck_assert_int_eq(port, 8080);
 
     static const char *const bad[] = {
-        "", ":", "80", ":0", ":65536", ":-1", ":+80", ":123456", "host:", "a:b:80", "::1:80", "[::1]80",
-        "[::1]", "[]:80", "[zz]:80", "[::1:80", "256.0.0.1:80", "1.2.3:80", "a b:80", "-bad:80",
-        "bad..name:80", "host:80 ", "h\xc3\xb4st:80",
+        "",       ":",       "80",           ":0",       ":65536",         ":-1",
+        ":+80",   ":123456", "host:",        "a:b:80",   "::1:80",         "[::1]80",
+        "[::1]",  "[]:80",   "[zz]:80",      "[::1:80",  "256.0.0.1:80",   "1.2.3:80",
+        "a b:80", "-bad:80", "bad..name:80", "host:80 ", "h\xc3\xb4st:80",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         port = -7;

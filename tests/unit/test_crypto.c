@@ -147,7 +147,7 @@ START_TEST(hex_decode_cases)
     ck_assert_uint_eq(out[2], 0xbe);
     ck_assert_uint_eq(out[3], 0xef);
     ck_assert_int_eq(fg_hex_decode("", 0, out, sizeof(out)), 0);
-    ck_assert_int_eq(fg_hex_decode("abc", 3, out, sizeof(out)), FG_EINVALID);        /* odd */
+    ck_assert_int_eq(fg_hex_decode("abc", 3, out, sizeof(out)), FG_EINVALID);         /* odd */
     ck_assert_int_eq(fg_hex_decode("0011223344", 10, out, sizeof(out)), FG_EINVALID); /* > cap */
     ck_assert_int_eq(fg_hex_decode("0g", 2, out, sizeof(out)), FG_EINVALID);
     ck_assert_int_eq(fg_hex_decode("g0", 2, out, sizeof(out)), FG_EINVALID);

@@ -157,8 +157,7 @@ START_TEST(check_catches_every_single_substitution)
                 if (ALPHABET[v] == code[pos])
                     continue;
                 typo[pos] = ALPHABET[v];
-                ck_assert_int_eq(fg_order_code_normalize(typo, FG_ORDER_CODE_LEN, norm, sizeof(norm)),
-                                 FG_ECHECKSUM);
+                ck_assert_int_eq(fg_order_code_normalize(typo, FG_ORDER_CODE_LEN, norm, sizeof(norm)), FG_ECHECKSUM);
             }
         }
     }
@@ -192,8 +191,14 @@ START_TEST(normalize_as_typed)
 {
     char out[FG_ORDER_CODE_LEN + 1];
     static const char *const typed[] = {
-        "7K3M9QXW2A2",     "7k3m9qxw2a2",     "7K3M-9QXW-2A2",  " 7K3M 9QXW 2A2 ",
-        "7K3M.9QXW_2A2",   "7k3m-9qxw 2a2\n", ("7K3M\xc2\xa0" "9QXW2A2"), /* NBSP bytes dropped */
+        "7K3M9QXW2A2",
+        "7k3m9qxw2a2",
+        "7K3M-9QXW-2A2",
+        " 7K3M 9QXW 2A2 ",
+        "7K3M.9QXW_2A2",
+        "7k3m-9qxw 2a2\n",
+        ("7K3M\xc2\xa0"
+         "9QXW2A2"), /* NBSP bytes dropped */
     };
     for (size_t i = 0; i < sizeof(typed) / sizeof(typed[0]); i++) {
         memset(out, 'x', sizeof(out));
@@ -202,7 +207,8 @@ START_TEST(normalize_as_typed)
     }
     /* I/L read as 1, O as 0: "0000000001Y" typed with letters */
     ck_assert_int_eq(fg_order_code_normalize("oooo-oooo-oiy", 13, out, sizeof(out)), 0);
-    ck_assert_str_eq(out, "000000000" "1Y");
+    ck_assert_str_eq(out, "000000000"
+                          "1Y");
     ck_assert_int_eq(fg_order_code_normalize("OOOOOOOOOLY", 11, out, sizeof(out)), 0);
     ck_assert_str_eq(out, "0000000001Y");
 }
@@ -250,7 +256,8 @@ START_TEST(find_in_vietnamese_memos)
      * %.4s %.3s pieces or whole.  Vietnamese diacritics are UTF-8. */
     static const char *const layouts[] = {
         "NGUYEN VAN A chuyen tien hoc phi %.4s %.4s %.3s",
-        ("Nguy\xe1\xbb\x85n V\xc4\x83n A chuy\xe1\xbb\x83n ti\xe1\xbb\x81n h\xe1\xbb\x8d" "c ph\xc3\xad %.4s-%.4s-%.3s"),
+        ("Nguy\xe1\xbb\x85n V\xc4\x83n A chuy\xe1\xbb\x83n ti\xe1\xbb\x81n h\xe1\xbb\x8d"
+         "c ph\xc3\xad %.4s-%.4s-%.3s"),
         "%.4s%.4s%.3s",
         "HP%.4s%.4s%.3s nop tien",
         "MBVCB.123456789.%.4s %.4s%.3s.Tr\xe1\xba\xa7n Th\xe1\xbb\x8b B",
@@ -312,9 +319,9 @@ START_TEST(find_nothing)
     ck_assert_int_eq(fg_order_code_find_all("", 0, found, 4), 0);
     ck_assert_int_eq(fg_order_code_find_all(NULL, 0, found, 4), 0);
     ck_assert_int_eq(find("chuyen tien", found, 4), 0);
-    ck_assert_int_eq(find("7K3M9QXW2A3", found, 4), 0);  /* bad check */
-    ck_assert_int_eq(find("7K3M9QXW2A", found, 4), 0);   /* too short */
-    ck_assert_int_eq(find("UUUUUUUUUUU", found, 4), 0);  /* not Crockford */
+    ck_assert_int_eq(find("7K3M9QXW2A3", found, 4), 0); /* bad check */
+    ck_assert_int_eq(find("7K3M9QXW2A", found, 4), 0);  /* too short */
+    ck_assert_int_eq(find("UUUUUUUUUUU", found, 4), 0); /* not Crockford */
     ck_assert_int_eq(find("- . , ; \xe1\xbb\x85", found, 4), 0);
     /* a code split inside one token cannot be found: "x7K3M" + "9QXW2A2" */
     ck_assert_int_eq(find("x7K3M 9QXW2A2", found, 4), 0);

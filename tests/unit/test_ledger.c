@@ -67,8 +67,8 @@ START_TEST(multi_currency_balanced)
 END_TEST
 
 /* fg_payment_split by the order status's name. */
-static void split_named(const char *effective, int allow_partial, int64_t amount, int64_t amount_paid,
-                        int64_t received, int64_t *applied, int64_t *unapplied)
+static void split_named(const char *effective, int allow_partial, int64_t amount, int64_t amount_paid, int64_t received,
+                        int64_t *applied, int64_t *unapplied)
 {
     fg_order_status_t status;
     ck_assert_int_eq(fg_order_status_parse(effective, strlen(effective), &status), 0);

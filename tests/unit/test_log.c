@@ -66,8 +66,8 @@ static yajl_val parse_single_line(char *out)
     ck_assert_uint_gt(len, 1);
     ck_assert_int_eq(out[len - 1], '\n');
     for (size_t i = 0; i + 1 < len; i++)
-        ck_assert_msg((unsigned char)out[i] >= 0x20, "raw control byte 0x%02x at %zu: %.200s", (unsigned char)out[i],
-                      i, out);
+        ck_assert_msg((unsigned char)out[i] >= 0x20, "raw control byte 0x%02x at %zu: %.200s", (unsigned char)out[i], i,
+                      out);
     out[len - 1] = '\0';
     return parse_object(out);
 }
@@ -238,8 +238,8 @@ START_TEST(quotes_backslashes_and_control_characters_are_escaped)
     fg_log_end_to(&l, fds[1]);
     char *out = capture_close(fds);
     yajl_val obj = parse_single_line(out); /* one line, no raw control byte */
-    static const char *const keys[] = {"level", "msg", "ts", "forged", "mixed", "controls", "del",
-                                       "key \"with\" quotes\n"};
+    static const char *const keys[] = {"level", "msg",      "ts",  "forged",
+                                       "mixed", "controls", "del", "key \"with\" quotes\n"};
     expect_keys(obj, keys, sizeof(keys) / sizeof(keys[0]));
     ck_assert_str_eq(string_field(obj, "level"), "error"); /* not forged */
     ck_assert_str_eq(string_field(obj, "msg"), "database error: \"quoted\"\n");
@@ -329,8 +329,7 @@ START_TEST(levels_below_the_minimum_are_dropped)
     static const struct {
         fg_log_level_t level;
         const char *msg;
-    } lines[] = {{FG_LOG_DEBUG, "d"}, {FG_LOG_INFO, "i"}, {FG_LOG_WARN, "w"}, {FG_LOG_ERROR, "e"},
-                 {FG_LOG_INFO, "i2"}};
+    } lines[] = {{FG_LOG_DEBUG, "d"}, {FG_LOG_INFO, "i"}, {FG_LOG_WARN, "w"}, {FG_LOG_ERROR, "e"}, {FG_LOG_INFO, "i2"}};
     for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
         fg_log_t l;
         fg_log_begin(&l, lines[i].level, lines[i].msg);

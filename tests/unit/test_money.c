@@ -214,7 +214,10 @@ START_TEST(parse_respects_len)
     ck_assert_int_eq(out, 1250);
     ck_assert_int_eq(fg_money_parse("12.50", 3, 2, 0, &out), FG_EINVALID); /* "12." */
     ck_assert_int_eq(fg_money_parse(NULL, 0, 2, 0, &out), FG_EINVALID);
-    ck_assert_int_eq(fg_money_parse("1\0" "2", 3, 0, 0, &out), FG_EINVALID);
+    ck_assert_int_eq(fg_money_parse("1\0"
+                                    "2",
+                                    3, 0, 0, &out),
+                     FG_EINVALID);
 }
 END_TEST
 
@@ -264,8 +267,8 @@ END_TEST
 
 START_TEST(format_parse_round_trip)
 {
-    static const int64_t amounts[] = {0, 1, -1, 9, 10, 99, 100, 101, 1500000, -1500000, FG_AMOUNT_MAX,
-                                      INT64_MAX, INT64_MIN, INT64_MIN + 1};
+    static const int64_t amounts[] = {
+        0, 1, -1, 9, 10, 99, 100, 101, 1500000, -1500000, FG_AMOUNT_MAX, INT64_MAX, INT64_MIN, INT64_MIN + 1};
     for (int exponent = 0; exponent <= 4; exponent++) {
         for (size_t i = 0; i < sizeof(amounts) / sizeof(amounts[0]); i++) {
             char buf[32];

@@ -92,8 +92,8 @@ START_TEST(required_fields_and_types)
     expect_error("{\"fee_type\":\"tuition\",\"currency\":\"VND\",\"amount\":5}", 400, "missing_field", "merchant_ref");
     expect_error("{\"merchant_ref\":\"a\",\"currency\":\"VND\",\"amount\":5}", 400, "missing_field", "fee_type");
     expect_error("{\"merchant_ref\":\"a\",\"fee_type\":\"tuition\",\"amount\":5}", 400, "missing_field", "currency");
-    expect_error("{\"merchant_ref\":7,\"fee_type\":\"tuition\",\"currency\":\"VND\",\"amount\":5}", 400,
-                 "invalid_type", "merchant_ref");
+    expect_error("{\"merchant_ref\":7,\"fee_type\":\"tuition\",\"currency\":\"VND\",\"amount\":5}", 400, "invalid_type",
+                 "merchant_ref");
     expect_error("{\"merchant_ref\":\"\",\"fee_type\":\"tuition\",\"currency\":\"VND\",\"amount\":5}", 422,
                  "empty_string", "merchant_ref");
     expect_error("{" BASE ",\"amount\":5,\"allow_partial\":\"yes\"}", 400, "invalid_type", "allow_partial");

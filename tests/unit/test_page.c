@@ -30,7 +30,7 @@ START_TEST(limits)
     ck_assert_int_eq(p.limit, 1);
     ck_assert_int_eq(parse("500", NULL, &p), FG_PAGE_OK);
     ck_assert_int_eq(p.limit, 500);
-    static const char *const BAD[] = {"", "0", "501", "-1", "+5", " 5", "5 ", "1e2", "0x10", "99999999999999999999",
+    static const char *const BAD[] = {"",   "0",   "501", "-1", "+5", " 5", "5 ", "1e2", "0x10", "99999999999999999999",
                                       "5a", "1000"};
     for (size_t i = 0; i < sizeof(BAD) / sizeof(BAD[0]); i++) {
         p.limit = 7;
@@ -64,8 +64,8 @@ END_TEST
 START_TEST(bad_cursors)
 {
     /* "1y2p0ij32e8e8" is INT64_MAX + 1; 14 digits are always too long */
-    static const char *const BAD[] = {"0", "000", "A", "zz-", "1y2p0ij32e8e8", "zzzzzzzzzzzzz", "10000000000000",
-                                      " 1", "1 ", "%31"};
+    static const char *const BAD[] = {"0",  "000", "A",  "zz-", "1y2p0ij32e8e8", "zzzzzzzzzzzzz", "10000000000000",
+                                      " 1", "1 ",  "%31"};
     for (size_t i = 0; i < sizeof(BAD) / sizeof(BAD[0]); i++) {
         fg_page_t p = {9, 9};
         ck_assert_msg(parse(NULL, BAD[i], &p) == FG_PAGE_BAD_CURSOR, "cursor \"%s\" accepted", BAD[i]);

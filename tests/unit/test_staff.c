@@ -140,11 +140,11 @@ START_TEST(malformed_hashes_fail)
         "plain",
         "scrypt$",
         "scrypt$10$8$1$",
-        "scrypt$10$8$1$AAAAAAAAAAAAAAAAAAAAAA",          /* no key */
-        "scrypt$10$8$1$AAAAAAAAAAAAAAAAAAAAAA$",         /* empty key */
-        "scrypt$10$8$1$$AAAAAAAAAAAAAAAAAAAAAA",         /* empty salt */
-        "scrypt$10$8$1$AAAA$AAAAAAAAAAAAAAAAAAAAAA",     /* 3-byte salt */
-        "scrypt$10$8$1$!!!!!!!!!!!!!!!!!!!!!!$????????", /* not base64url */
+        "scrypt$10$8$1$AAAAAAAAAAAAAAAAAAAAAA",                          /* no key */
+        "scrypt$10$8$1$AAAAAAAAAAAAAAAAAAAAAA$",                         /* empty key */
+        "scrypt$10$8$1$$AAAAAAAAAAAAAAAAAAAAAA",                         /* empty salt */
+        "scrypt$10$8$1$AAAA$AAAAAAAAAAAAAAAAAAAAAA",                     /* 3-byte salt */
+        "scrypt$10$8$1$!!!!!!!!!!!!!!!!!!!!!!$????????",                 /* not base64url */
         "scrypt$10$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAA", /* padding */
     };
     for (size_t i = 0; i < sizeof(whole) / sizeof(whole[0]); i++)

@@ -15,46 +15,51 @@ START_TEST(utf8_valid_sequences)
 {
     VALID("");
     VALID("hoc phi");
-    VALID("Nguy\xe1\xbb\x85n V\xc4\x83n \xc4\x90\xe1\xbb\xa9" "c");  /* Nguyễn Văn Đức */
-    VALID("\x00");                                                   /* NUL is a code point */
+    VALID("Nguy\xe1\xbb\x85n V\xc4\x83n \xc4\x90\xe1\xbb\xa9"
+          "c");    /* Nguyễn Văn Đức */
+    VALID("\x00"); /* NUL is a code point */
     VALID("\x7f");
-    VALID("\xc2\x80");                                               /* U+0080 */
-    VALID("\xdf\xbf");                                               /* U+07FF */
-    VALID("\xe0\xa0\x80");                                           /* U+0800 */
-    VALID("\xed\x9f\xbf");                                           /* U+D7FF */
-    VALID("\xee\x80\x80");                                           /* U+E000 */
-    VALID("\xef\xbf\xbf");                                           /* U+FFFF */
-    VALID("\xf0\x90\x80\x80");                                       /* U+10000 */
-    VALID("\xf4\x8f\xbf\xbf");                                       /* U+10FFFF */
+    VALID("\xc2\x80");         /* U+0080 */
+    VALID("\xdf\xbf");         /* U+07FF */
+    VALID("\xe0\xa0\x80");     /* U+0800 */
+    VALID("\xed\x9f\xbf");     /* U+D7FF */
+    VALID("\xee\x80\x80");     /* U+E000 */
+    VALID("\xef\xbf\xbf");     /* U+FFFF */
+    VALID("\xf0\x90\x80\x80"); /* U+10000 */
+    VALID("\xf4\x8f\xbf\xbf"); /* U+10FFFF */
 }
 END_TEST
 
 START_TEST(utf8_invalid_sequences)
 {
-    INVALID("\x80");                 /* stray continuation */
+    INVALID("\x80"); /* stray continuation */
     INVALID("\xbf");
-    INVALID("a\x80" "b");
-    INVALID("\xc0\x80");             /* overlong NUL */
-    INVALID("\xc1\xbf");             /* overlong */
-    INVALID("\xe0\x80\x80");         /* overlong */
-    INVALID("\xe0\x9f\xbf");         /* overlong U+07FF */
-    INVALID("\xf0\x80\x80\x80");     /* overlong */
-    INVALID("\xf0\x8f\xbf\xbf");     /* overlong U+FFFF */
-    INVALID("\xed\xa0\x80");         /* U+D800 */
-    INVALID("\xed\xbf\xbf");         /* U+DFFF */
+    INVALID("a\x80"
+            "b");
+    INVALID("\xc0\x80");                 /* overlong NUL */
+    INVALID("\xc1\xbf");                 /* overlong */
+    INVALID("\xe0\x80\x80");             /* overlong */
+    INVALID("\xe0\x9f\xbf");             /* overlong U+07FF */
+    INVALID("\xf0\x80\x80\x80");         /* overlong */
+    INVALID("\xf0\x8f\xbf\xbf");         /* overlong U+FFFF */
+    INVALID("\xed\xa0\x80");             /* U+D800 */
+    INVALID("\xed\xbf\xbf");             /* U+DFFF */
     INVALID("\xed\xa0\xbd\xed\xb8\x80"); /* CESU-8 surrogate pair */
-    INVALID("\xf4\x90\x80\x80");     /* U+110000 */
+    INVALID("\xf4\x90\x80\x80");         /* U+110000 */
     INVALID("\xf7\xbf\xbf\xbf");
     INVALID("\xf8\x88\x80\x80\x80"); /* 5-byte form */
     INVALID("\xfc\x84\x80\x80\x80\x80");
     INVALID("\xfe");
     INVALID("\xff");
-    INVALID("\xc3");                 /* truncated */
+    INVALID("\xc3"); /* truncated */
     INVALID("\xe1\xbb");
     INVALID("\xf0\x9f\x98");
-    INVALID("\xc3" "a");             /* continuation missing */
-    INVALID("\xe1\xbb" "a");
-    INVALID("\xf0\x9f\x98" "a");
+    INVALID("\xc3"
+            "a"); /* continuation missing */
+    INVALID("\xe1\xbb"
+            "a");
+    INVALID("\xf0\x9f\x98"
+            "a");
 }
 END_TEST
 
@@ -97,10 +102,7 @@ END_TEST
 
 /* ---- JSON nesting -------------------------------------------------------- */
 
-static int depth(const char *s, int max)
-{
-    return fg_json_depth(s, strlen(s), max);
-}
+static int depth(const char *s, int max) { return fg_json_depth(s, strlen(s), max); }
 
 START_TEST(json_depth)
 {
@@ -113,16 +115,16 @@ START_TEST(json_depth)
     ck_assert_int_eq(depth("[[],[[]],[]]", 8), 3);
     ck_assert_int_eq(depth("[1][2][3]", 8), 1);
     ck_assert_int_eq(depth("{\"a\":\"[[[[\",\"b\":{}}", 8), 2);
-    ck_assert_int_eq(depth("{\"a\\\"[[[\":1}", 8), 1);        /* escaped quote stays in the string */
-    ck_assert_int_eq(depth("{\"a\\\\\":[[1]]}", 8), 3);      /* escaped backslash ends before the quote */
-    ck_assert_int_eq(depth("]]]{", 8), 1);                   /* stray closers do not go negative */
+    ck_assert_int_eq(depth("{\"a\\\"[[[\":1}", 8), 1);  /* escaped quote stays in the string */
+    ck_assert_int_eq(depth("{\"a\\\\\":[[1]]}", 8), 3); /* escaped backslash ends before the quote */
+    ck_assert_int_eq(depth("]]]{", 8), 1);              /* stray closers do not go negative */
     ck_assert_int_eq(depth("[[[[", 4), 4);
-    ck_assert_int_eq(depth("[[[[[", 4), 5);                  /* max + 1 */
+    ck_assert_int_eq(depth("[[[[[", 4), 5); /* max + 1 */
     ck_assert_int_eq(depth("[[[[[[[[[[[[[[[[[[[[", 4), 5);
     ck_assert_int_eq(depth("{}", 0), 1);
     ck_assert_int_eq(depth("1", 0), 0);
-    ck_assert_int_eq(fg_json_depth("[[[[", 2, 8), 2);         /* n bounds the input */
-    ck_assert_int_eq(fg_json_depth("\"\\", 2, 8), 0);          /* escape at the very end */
+    ck_assert_int_eq(fg_json_depth("[[[[", 2, 8), 2); /* n bounds the input */
+    ck_assert_int_eq(fg_json_depth("\"\\", 2, 8), 0); /* escape at the very end */
 }
 END_TEST
 
@@ -195,8 +197,8 @@ END_TEST
 static const char *const bad_times[] = {
     "",
     "2026-11-23",
-    "2026-11-23T05:18:44",      /* no offset */
-    "2026-11-23 05:18:44Z",     /* space instead of T */
+    "2026-11-23T05:18:44",  /* no offset */
+    "2026-11-23 05:18:44Z", /* space instead of T */
     "2026-11-23T05:18Z",
     "2026-11-23T05:18:44ZZ",
     "2026-11-23T05:18:44Z ",
@@ -205,8 +207,8 @@ static const char *const bad_times[] = {
     "2026-00-01T00:00:00Z",
     "2026-11-00T00:00:00Z",
     "2026-11-31T00:00:00Z",
-    "2025-02-29T00:00:00Z",     /* not a leap year */
-    "1900-02-29T00:00:00Z",     /* not a leap year */
+    "2025-02-29T00:00:00Z", /* not a leap year */
+    "1900-02-29T00:00:00Z", /* not a leap year */
     "2026-04-31T00:00:00Z",
     "2026-11-23T24:00:00Z",
     "2026-11-23T05:60:00Z",
@@ -272,8 +274,8 @@ END_TEST
 
 START_TEST(rfc3339_round_trip)
 {
-    static const int64_t samples[] = {0, 1, 999, 1000, 951782400000, 1709251199999, 1795411124123,
-                                      -1, -86400001, 253402300799999};
+    static const int64_t samples[] = {
+        0, 1, 999, 1000, 951782400000, 1709251199999, 1795411124123, -1, -86400001, 253402300799999};
     for (size_t i = 0; i < sizeof(samples) / sizeof(samples[0]); i++) {
         char buf[32];
         int n = fg_time_format_rfc3339(samples[i], 1, buf, sizeof(buf));

@@ -128,21 +128,30 @@ static int forbidden6(const char *text)
 
 START_TEST(private_and_reserved_addresses_are_forbidden)
 {
-    static const char *const v4_bad[] = {"127.0.0.1",     "127.255.0.9", "10.1.2.3",       "172.16.0.1",
+    static const char *const v4_bad[] = {"127.0.0.1",      "127.255.0.9", "10.1.2.3",        "172.16.0.1",
                                          "172.31.255.255", "192.168.0.1", "169.254.169.254", "100.64.0.1",
                                          "0.0.0.0",        "224.0.0.1",   "255.255.255.255", "198.18.0.1",
                                          "192.0.2.5",      "203.0.113.9"};
-    static const char *const v4_ok[] = {"8.8.8.8", "1.1.1.1", "172.32.0.1", "100.128.0.1", "203.162.4.191",
-                                        "14.160.87.1"};
+    static const char *const v4_ok[] = {"8.8.8.8",     "1.1.1.1",       "172.32.0.1",
+                                        "100.128.0.1", "203.162.4.191", "14.160.87.1"};
     for (size_t i = 0; i < sizeof(v4_bad) / sizeof(v4_bad[0]); i++)
         ck_assert_msg(forbidden4(v4_bad[i]), "%s", v4_bad[i]);
     for (size_t i = 0; i < sizeof(v4_ok) / sizeof(v4_ok[0]); i++)
         ck_assert_msg(!forbidden4(v4_ok[i]), "%s", v4_ok[i]);
-    static const char *const v6_bad[] = {"::1", "::", "fe80::1", "fd12:3456::1", "fc00::1", "ff02::1",
-                                         "::ffff:127.0.0.1", "::ffff:10.0.0.1", "64:ff9b::a00:1", "2002:7f00:1::1",
-                                         "2001:db8::1", "2001::1"};
-    static const char *const v6_ok[] = {"2001:4860:4860::8888", "2606:4700::1111", "::ffff:8.8.8.8",
-                                        "64:ff9b::808:808", "2402:800::1"};
+    static const char *const v6_bad[] = {"::1",
+                                         "::",
+                                         "fe80::1",
+                                         "fd12:3456::1",
+                                         "fc00::1",
+                                         "ff02::1",
+                                         "::ffff:127.0.0.1",
+                                         "::ffff:10.0.0.1",
+                                         "64:ff9b::a00:1",
+                                         "2002:7f00:1::1",
+                                         "2001:db8::1",
+                                         "2001::1"};
+    static const char *const v6_ok[] = {"2001:4860:4860::8888", "2606:4700::1111", "::ffff:8.8.8.8", "64:ff9b::808:808",
+                                        "2402:800::1"};
     for (size_t i = 0; i < sizeof(v6_bad) / sizeof(v6_bad[0]); i++)
         ck_assert_msg(forbidden6(v6_bad[i]), "%s", v6_bad[i]);
     for (size_t i = 0; i < sizeof(v6_ok) / sizeof(v6_ok[0]); i++)
@@ -159,12 +168,14 @@ START_TEST(urls_are_checked_before_resolving)
     ck_assert_int_eq(fg_webhook_url_check("http://hooks.truong.edu.vn/feegate", 0, 0, &code, msg, sizeof(msg)),
                      FG_EINVALID);
     ck_assert_str_eq(code, "url_not_allowed");
-    static const char *const invalid[] = {"", "hooks.example/x", "https://u:p@hooks.example/",
-                                          "https://hooks.example/#frag", "https://hooks example/",
+    static const char *const invalid[] = {"",
+                                          "hooks.example/x",
+                                          "https://u:p@hooks.example/",
+                                          "https://hooks.example/#frag",
+                                          "https://hooks example/",
                                           "https://hooks.example/\x01"};
     for (size_t i = 0; i < sizeof(invalid) / sizeof(invalid[0]); i++) {
-        ck_assert_msg(fg_webhook_url_check(invalid[i], 1, 0, &code, msg, sizeof(msg)) == FG_EINVALID, "%s",
-                      invalid[i]);
+        ck_assert_msg(fg_webhook_url_check(invalid[i], 1, 0, &code, msg, sizeof(msg)) == FG_EINVALID, "%s", invalid[i]);
         ck_assert_str_eq(code, "invalid_url");
     }
     ck_assert_int_eq(fg_webhook_url_check("gopher://hooks.example/", 1, 0, &code, msg, sizeof(msg)), FG_EINVALID);
