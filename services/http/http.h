@@ -25,8 +25,6 @@
  * names and descriptions runs to several MiB, so batch routes get 16 MiB. */
 #define FG_BODY_MAX (1024 * 1024)
 #define FG_BATCH_BODY_MAX (16 * 1024 * 1024)
-/* JSON nesting beyond this is refused before parsing (DESIGN §9). */
-#define FG_JSON_DEPTH_MAX 32
 /* Path parameters ({} in a route pattern) and query parameters kept. */
 #define FG_PATH_PARAMS_MAX 3
 #define FG_QUERY_PARAMS_MAX 32

@@ -1,13 +1,9 @@
 /*
  * routes.c - every API route, in one table.
  */
+#include "http/handlers.h"
 #include "http/http.h"
-#include "ledger/ledger.h"
-#include "orders/orders.h"
-#include "payments/payments.h"
-#include "payments/providers.h"
 #include "web/web.h"
-#include "webhooks/webhooks.h"
 
 const fg_route_t fg_routes[] = {
     {"POST", "/v1/orders/batch", "orders.batch", FG_AUTH_MERCHANT, 1, FG_BATCH_BODY_MAX, fg_orders_batch},

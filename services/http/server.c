@@ -646,6 +646,9 @@ static void loop_dispose(loop_t *loop)
 
 /* ---- background work ----------------------------------------------------- */
 
+/* Idempotency keys deleted per sweep statement: short deletes, short locks. */
+#define IDEM_SWEEP_BATCH 1000
+
 /* Settle points (db/settle.h), one queue for the process: ledger entries for
  * the balance checkpoints, events for the webhook fan-out's gaps. */
 enum { SETTLE_ENTRIES, SETTLE_EVENTS, SETTLE_MARKS };
@@ -679,6 +682,8 @@ static void *sweeper_main(void *arg)
     int checkpoint_warned = 0;
     while (!atomic_load(&server.sweeper_stop)) {
         fg_orders_sweep(db, server.cfg);
+        while (fg_idem_sweep(db, fg_now_ms(), IDEM_SWEEP_BATCH) == IDEM_SWEEP_BATCH)
+            ;
         if (fg_now_ms() >= next_checkpoint_ms) {
             /* checkpoints only ever cover entries below a settled cut (a
              * failed settle round is logged by the settle module) */

@@ -17,7 +17,6 @@
 #include "core/ids.h"
 #include "db/db.h"
 #include "db/settle.h"
-#include "http/http.h"
 
 /* A journal has 2..FG_JOURNAL_LINES_MAX entries: a payment needs 3 (clearing,
  * merchant, unapplied), a settlement with fees 3, a refund 3. */
@@ -123,10 +122,5 @@ int fg_ledger_rebuild_checkpoints(fg_db_t *db, const char *actor, const char *re
  * listed in the summary), or < 0 on a database error.
  */
 int fg_ledger_check(fg_db_t *db, fg_buf_t *out);
-
-/* HTTP handlers (staff routes). */
-void fg_ledger_accounts_list(fg_call_t *call, fg_db_t *db);
-void fg_ledger_account_get(fg_call_t *call, fg_db_t *db);
-void fg_ledger_journals_list(fg_call_t *call, fg_db_t *db);
 
 #endif

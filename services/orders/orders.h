@@ -10,7 +10,6 @@
 #include "core/buf.h"
 #include "core/ids.h"
 #include "db/db.h"
-#include "http/http.h"
 #include "orders/rules.h"
 
 /* Field limits, in bytes of UTF-8 except description (characters).  They
@@ -75,13 +74,6 @@ void fg_order_input_free(fg_order_input_t *in);
  * (caller frees with yajl_tree_free) or NULL with err filled.
  */
 yajl_val fg_json_parse_object(const char *body, size_t len, fg_field_error_t *err);
-
-/* HTTP handlers (run on database workers). */
-void fg_orders_create(fg_call_t *call, fg_db_t *db);
-void fg_orders_batch(fg_call_t *call, fg_db_t *db);
-void fg_orders_get(fg_call_t *call, fg_db_t *db);
-void fg_orders_list(fg_call_t *call, fg_db_t *db);
-void fg_orders_cancel(fg_call_t *call, fg_db_t *db);
 
 /** One sweeper round: expires due orders (with their order.expired events)
  *  and deletes expired idempotency keys.  Safe on any number of instances. */

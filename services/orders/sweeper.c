@@ -11,9 +11,6 @@
 #include "core/log.h"
 #include "core/text.h"
 
-/* Idempotency keys deleted per round: short deletes, short locks. */
-#define IDEM_SWEEP_BATCH 1000
-
 static const char SQL_DUE[] = "SELECT id FROM orders WHERE status IN ('open','partially_paid') AND expires_at <= ? "
                               "ORDER BY expires_at LIMIT ? FOR UPDATE SKIP LOCKED";
 static const char SQL_EXPIRE[] = "UPDATE orders SET status = 'expired', updated_at = ? WHERE id = ?";
@@ -102,6 +99,4 @@ void fg_orders_sweep(fg_db_t *db, const fg_config_t *cfg)
             return;
         }
     } while (e.expired == FG_ORDER_SWEEP_BATCH);
-    while (fg_idem_sweep(db, fg_now_ms(), IDEM_SWEEP_BATCH) == IDEM_SWEEP_BATCH)
-        ;
 }

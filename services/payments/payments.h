@@ -7,7 +7,6 @@
 
 #include "adapter.h"
 #include "db/db.h"
-#include "http/http.h"
 #include "orders/rules.h"
 
 /* A refund's reason, in characters. */
@@ -25,12 +24,5 @@ void fg_payment_split(fg_order_status_t effective_status, int allow_partial, int
  *  merchant's share first, up to what this payment credited it.  Pure. */
 void fg_refund_split(int64_t payment_applied, int64_t payment_refunded, int64_t amount, int64_t *from_merchant,
                      int64_t *from_unapplied);
-
-/* HTTP handlers (run on database workers). */
-void fg_payments_create(fg_call_t *call, fg_db_t *db);
-void fg_payments_get(fg_call_t *call, fg_db_t *db);
-void fg_refunds_create(fg_call_t *call, fg_db_t *db);
-/** POST|GET /v1/webhooks/{adapter}: the inbound pipeline for every adapter. */
-void fg_webhooks_inbound(fg_call_t *call, fg_db_t *db);
 
 #endif

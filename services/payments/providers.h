@@ -14,20 +14,6 @@
 
 #include "adapter.h"
 #include "db/db.h"
-#include "http/http.h"
-
-/** POST /v1/orders/{id}/payments for an adapter with start_request (MoMo):
- *  the payment row is committed pending, the provider is called, and the
- *  answer is 201 with its redirect_url, or 502 provider_unavailable /
- *  provider_refused with the payment left pending / failed. */
-void fg_providers_create_payment(fg_call_t *call, fg_db_t *db, const fg_adapter_t *adapter, int64_t requested);
-
-/** POST /v1/payments/{id}/refunds for a payment whose adapter refunds over
- *  HTTP (or cannot refund: 422 refund_not_supported). */
-void fg_providers_refund(fg_call_t *call, fg_db_t *db, int64_t amount, const char *reason);
-
-/** POST /v1/webhooks/sepay: the bank feed's transfer notification. */
-void fg_sepay_webhook(fg_call_t *call, fg_db_t *db);
 
 /** Queries the providers about due pending payments, at most limit of them,
  *  and applies what they report.  Returns how many were queried, or < 0 on a

@@ -6,8 +6,10 @@
  * refundable = received - refunded - refunds still pending at the provider.
  */
 #include "payments/payments_internal.h"
+#include "http/handlers.h"
 #include "payments/providers.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 #include "core/text.h"
@@ -72,6 +74,9 @@ int fg_refund_post(fg_db_t *db, const fg_payment_row_t *p, int64_t refund_id, in
 {
     int64_t from_unapplied;
     char clearing[FG_ACCOUNT_CODE_MAX + 1], merchant[FG_ACCOUNT_CODE_MAX + 1];
+    /* refunded <= received: the callers reserved this amount under the payment's lock */
+    assert(amount > 0 && !p->received_null && p->amount_refunded >= 0 &&
+           amount <= p->amount_received - p->amount_refunded);
     fg_refund_split(p->amount_applied, p->amount_refunded, amount, from_merchant, &from_unapplied);
     /* a refund journal names its refund only: (kind, payment) is unique per payment posting */
     fg_journal_t j = {.kind = "refund", .refund_id = refund_id, .memo = p->public_id.data};

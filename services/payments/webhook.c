@@ -10,7 +10,9 @@
  *    deliveries) is recorded in webhook_inbox on its own, with the reason.
  */
 #include "payments/payments_internal.h"
+#include "http/handlers.h"
 
+#include <assert.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -263,7 +265,8 @@ static int settle_order(fg_db_t *db, fg_order_row_t *order, int64_t received, in
                      unapplied);
     if (*applied == 0)
         return 0;
-    int64_t paid = order->amount_paid + *applied; /* <= amount: no overflow */
+    int64_t paid = order->amount_paid + *applied;               /* <= amount: no overflow */
+    assert(paid > order->amount_paid && paid <= order->amount); /* 0 <= amount_paid <= amount */
     fg_order_status_t next = paid == order->amount ? FG_ORDER_PAID : FG_ORDER_PARTIALLY_PAID;
     int rc = fg_stmt_init(&s, db, SQL_ORDER_PAID);
     if (rc != 0)

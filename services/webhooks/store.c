@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "core/ids.h"
+#include "core/page.h"
 #include "core/text.h"
 
 static const char SQL_ENDPOINT[] = "SELECT " FG_ENDPOINT_COLUMNS

@@ -21,7 +21,6 @@
 #include "core/crypto.h"
 #include "core/error.h"
 #include "db/settle.h"
-#include "http/http.h"
 
 /* Retries go on for 3 days after a delivery is created (DESIGN §6); an
  * endpoint whose attempts have failed for as long is disabled. */
@@ -106,19 +105,6 @@ void fg_webhook_envelope(fg_buf_t *out, const char *public_id, const char *type,
                          const char *payload, size_t payload_len);
 
 /* ---- HTTP handlers (endpoints.c, events.c) -------------------------------- */
-
-void fg_webhook_endpoints_create(fg_call_t *call, fg_db_t *db);
-void fg_webhook_endpoints_list(fg_call_t *call, fg_db_t *db);
-void fg_webhook_endpoints_get(fg_call_t *call, fg_db_t *db);
-void fg_webhook_endpoints_update(fg_call_t *call, fg_db_t *db);
-void fg_webhook_endpoints_enable(fg_call_t *call, fg_db_t *db);
-void fg_webhook_endpoints_disable(fg_call_t *call, fg_db_t *db);
-void fg_webhook_endpoints_delete(fg_call_t *call, fg_db_t *db);
-void fg_webhook_endpoints_rotate_secret(fg_call_t *call, fg_db_t *db);
-void fg_webhook_endpoints_deliveries(fg_call_t *call, fg_db_t *db);
-void fg_events_list(fg_call_t *call, fg_db_t *db);
-void fg_events_get(fg_call_t *call, fg_db_t *db);
-void fg_events_redeliver(fg_call_t *call, fg_db_t *db);
 
 /* ---- background work (fanout.c, dispatch.c) ------------------------------- */
 

@@ -5,6 +5,7 @@
  */
 #include <arpa/inet.h>
 #include <check.h>
+#include <stdio.h>
 #include <netinet/in.h>
 #include <string.h>
 #include <yajl/yajl_tree.h>
