@@ -936,3 +936,19 @@ int fgt_run(Suite *suite)
     curl_global_cleanup();
     return failed == 0 ? 0 : 1;
 }
+
+/* ---- the domain without HTTP ---------------------------------------------------- */
+
+void fgt_config_load(fg_config_t *cfg)
+{
+    char err[256];
+    need(fg_config_load(cfg, NULL, err, sizeof(err)) == 0, "configuration: %s", err);
+}
+
+fg_db_t *fgt_db_open(const fg_config_t *cfg)
+{
+    char err[256];
+    fg_db_t *db = NULL;
+    need(fg_db_open(&db, cfg, err, sizeof(err)) == 0, "%s", err);
+    return db;
+}

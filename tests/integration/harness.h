@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 #include <yajl/yajl_tree.h>
+#include "core/config.h"
+#include "db/db.h"
 
 /* ---- the server process --------------------------------------------------- */
 
@@ -184,6 +186,17 @@ fgt_response_t fgt_order_create(const fgt_server_t *s, fgt_proto_t proto, const 
 /** Orders of a merchant in the database, all or those with merchant_ref ref. */
 long long fgt_db_orders(const char *merchant_id);
 long long fgt_db_orders_with_ref(const char *merchant_id, const char *ref);
+
+/* ---- the domain without HTTP ---------------------------------------------------- */
+
+/** Loads the configuration from the environment, as `feegate serve` would
+ *  (FEEGATE_DB_* from ./tests/run); fails the test on a bad value.  Free
+ *  with fg_config_free. */
+void fgt_config_load(fg_config_t *cfg);
+
+/** A database connection as cfg says; fails the test when there is none.
+ *  Close with fg_db_close. */
+fg_db_t *fgt_db_open(const fg_config_t *cfg);
 
 /* ---- odds and ends ------------------------------------------------------------ */
 

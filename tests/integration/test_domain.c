@@ -20,9 +20,8 @@ static long long merchant_row;
 
 static void setup(void)
 {
-    char err[256];
-    ck_assert_msg(fg_config_load(&cfg, NULL, err, sizeof(err)) == 0, "%s", err);
-    ck_assert_msg(fg_db_open(&db, &cfg, err, sizeof(err)) == 0, "%s", err);
+    fgt_config_load(&cfg);
+    db = fgt_db_open(&cfg);
     fgt_merchant_create("Domain water utility", mer.id, mer.key);
     merchant_row = fgt_db_int("SELECT id FROM merchants WHERE public_id = ?", mer.id, NULL);
     ck_assert_int_gt(merchant_row, 0);

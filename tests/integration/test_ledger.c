@@ -15,19 +15,9 @@
 
 static fg_config_t cfg;
 
-static fg_db_t *open_db(void)
-{
-    char err[256];
-    fg_db_t *db = NULL;
-    ck_assert_msg(fg_db_open(&db, &cfg, err, sizeof(err)) == 0, "%s", err);
-    return db;
-}
+static fg_db_t *open_db(void) { return fgt_db_open(&cfg); }
 
-static void setup(void)
-{
-    char err[256];
-    ck_assert_msg(fg_config_load(&cfg, NULL, err, sizeof(err)) == 0, "%s", err);
-}
+static void setup(void) { fgt_config_load(&cfg); }
 
 static void teardown(void) { fg_config_free(&cfg); }
 
