@@ -3,6 +3,7 @@
  */
 #include "db/db.h"
 #include "db/db_internal.h"
+#include "core/log.h"
 
 #include <assert.h>
 #include <errmsg.h>
@@ -376,6 +377,25 @@ int fg_stmt_fetch(fg_stmt_t *s)
             return err;
     }
     return 1;
+}
+
+int fg_stmt_one(fg_stmt_t *s)
+{
+    int rc = fg_stmt_exec(s);
+    if (rc != 0)
+        return rc;
+    rc = fg_stmt_fetch(s);
+    fg_stmt_done(s);
+    return rc < 0 ? rc : rc == 1 ? 0 : FG_ENOTFOUND;
+}
+
+void fg_db_log_failure(fg_db_t *db, const char *msg, int rc)
+{
+    fg_log_t l;
+    fg_log_begin(&l, FG_LOG_WARN, msg);
+    fg_log_str(&l, "error", fg_strerror(rc));
+    fg_log_str(&l, "detail", db != NULL ? fg_db_error(db) : "");
+    fg_log_end(&l);
 }
 
 void fg_stmt_done(fg_stmt_t *s)

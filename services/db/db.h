@@ -115,6 +115,13 @@ uint64_t fg_stmt_insert_id(fg_stmt_t *s);
 int fg_stmt_fetch(fg_stmt_t *s) FG_MUST_USE;
 /** Frees the result set of a query whose rows were not all fetched. */
 void fg_stmt_done(fg_stmt_t *s);
+/** Executes a query that reads one row into the bound outputs and frees its
+ *  result: 0, FG_ENOTFOUND when there is no row, or an FG_E* code. */
+int fg_stmt_one(fg_stmt_t *s) FG_MUST_USE;
+
+/** Logs a failed database step once, as a warning: msg, the FG_E* code's
+ *  name and this connection's last error text (db may be NULL). */
+void fg_db_log_failure(fg_db_t *db, const char *msg, int rc);
 
 /* ---- inserts a transaction may defer -------------------------------------
  *

@@ -151,12 +151,9 @@ static int read_marks(fg_db_t *db, const char *mark_sql, int mark_count, int64_t
         return rc;
     for (int i = 0; i < mark_count; i++)
         fg_stmt_out_int(&s, &marks[i], NULL);
-    if ((rc = fg_stmt_exec(&s)) != 0)
-        return rc;
-    rc = fg_stmt_fetch(&s);
-    fg_stmt_done(&s);
+    rc = fg_stmt_one(&s);
     fg_db_end(db);
-    return rc < 0 ? rc : rc == 1 ? 0 : FG_EDB;
+    return rc == FG_ENOTFOUND ? FG_EDB : rc;
 }
 
 int fg_settle_observe(fg_db_t *db, fg_settle_probe_t *probe, const char *mark_sql, int mark_count, int64_t now_ms,
@@ -248,17 +245,6 @@ void fg_settle_queue_free(fg_settle_queue_t *q)
     fg_settle_probe_close(&q->probe);
 }
 
-static void log_failure(fg_db_t *db, int rc)
-{
-    fg_log_t l;
-    fg_log_begin(&l, FG_LOG_WARN,
-                 "settle point failed: ledger checkpoints wait and webhook gaps expire by age until one works "
-                 "(needs the PROCESS privilege)");
-    fg_log_str(&l, "error", fg_strerror(rc));
-    fg_log_str(&l, "detail", fg_db_error(db));
-    fg_log_end(&l);
-}
-
 int fg_settle_shared_poll(fg_settle_shared_t *s, fg_db_t *db, int64_t now_ms, int64_t *settled)
 {
     int rc = 0;
@@ -266,7 +252,10 @@ int fg_settle_shared_poll(fg_settle_shared_t *s, fg_db_t *db, int64_t now_ms, in
         if (now_ms >= atomic_load(&s->next_round_ms)) {
             rc = fg_settle_round(db, &s->queue, now_ms);
             if (rc != 0 && !s->failing)
-                log_failure(db, rc);
+                fg_db_log_failure(db,
+                                  "settle point failed: ledger checkpoints wait and webhook gaps expire by age until "
+                                  "one works (needs the PROCESS privilege)",
+                                  rc);
             s->failing = rc != 0;
             for (int m = 0; m < s->queue.mark_count; m++)
                 atomic_store(&s->published[m], s->queue.settled[m]);

@@ -656,19 +656,6 @@ static fg_settle_shared_t settle = FG_SETTLE_SHARED_INIT(
     "SELECT (SELECT COALESCE(MAX(id), 0) FROM ledger_entries), (SELECT COALESCE(MAX(id), 0) FROM events)",
     SETTLE_MARKS);
 
-/* Said once until a round works again: without checkpoints balances are
- * still right (summed from all entries), only slower to read. */
-static void log_checkpoint_failure(fg_db_t *db, int rc)
-{
-    fg_log_t l;
-    fg_log_begin(&l, FG_LOG_WARN,
-                 "ledger checkpoint round failed; balances stay right, read from older checkpoints and more entries "
-                 "until one works");
-    fg_log_str(&l, "error", fg_strerror(rc));
-    fg_log_str(&l, "detail", db != NULL ? fg_db_error(db) : "");
-    fg_log_end(&l);
-}
-
 static void *sweeper_main(void *arg)
 {
     fg_db_t *db = NULL;
@@ -690,7 +677,11 @@ static void *sweeper_main(void *arg)
             (void)!fg_settle_shared_poll(&settle, db, fg_now_ms(), settled);
             int rc = fg_ledger_checkpoint_round(db, &checkpointer, settled[SETTLE_ENTRIES], fg_now_ms());
             if (rc < 0 && !checkpoint_warned++)
-                log_checkpoint_failure(db, rc);
+                /* said once until a round works again: balances stay right meanwhile */
+                fg_db_log_failure(db,
+                                  "ledger checkpoint round failed; balances stay right, read from older checkpoints "
+                                  "and more entries until one works",
+                                  rc);
             else if (rc >= 0)
                 checkpoint_warned = 0;
             next_checkpoint_ms = fg_now_ms() + server.cfg->ledger_checkpoint_interval_ms;

@@ -58,14 +58,9 @@ static const char SQL_EPOCH_ADD[] = "INSERT INTO ledger_checkpoint_epochs (actor
 static int query_ints(fg_stmt_t *s, int64_t *a, int64_t *b, int64_t *c, int64_t *d)
 {
     int64_t *cols[] = {a, b, c, d};
-    int rc;
     for (int i = 0; i < 4 && cols[i] != NULL; i++)
         fg_stmt_out_int(s, cols[i], NULL);
-    if ((rc = fg_stmt_exec(s)) != 0)
-        return rc;
-    rc = fg_stmt_fetch(s);
-    fg_stmt_done(s);
-    return rc < 0 ? rc : rc == 1 ? 0 : FG_ENOTFOUND;
+    return fg_stmt_one(s);
 }
 
 /* ---- balances ------------------------------------------------------------ */

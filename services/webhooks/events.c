@@ -179,11 +179,7 @@ static int pageable_upto(fg_db_t *db, int64_t *upto)
         return rc;
     fg_stmt_out_int(&s, &mark, NULL);
     fg_stmt_out_int(&s, &gap, &gap_null);
-    if ((rc = fg_stmt_exec(&s)) != 0)
-        return rc;
-    rc = fg_stmt_fetch(&s);
-    fg_stmt_done(&s);
-    if (rc < 0)
+    if ((rc = fg_stmt_one(&s)) != 0 && rc != FG_ENOTFOUND)
         return rc;
     *upto = mark;
     if ((rc = fg_stmt_init(&s, db, SQL_ABOVE_MARK)) != 0)
