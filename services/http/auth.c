@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <string.h>
 #include <strings.h>
+#include "core/crypto.h"
 #include "core/text.h"
 
 /* How long a verified key is trusted without asking the database again. */
@@ -106,5 +107,66 @@ int fg_auth_merchant(fg_call_t *call, fg_db_t *db)
     memcpy(call->merchant_public_id, public_id.data, public_id.len + 1);
     fg_buf_free(&public_id);
     cache_put(hash, call, now);
+    return 0;
+}
+
+/* ---- staff tokens ------------------------------------------------------------ */
+
+int fg_staff_role_allows(fg_role_t role, fg_auth_t required)
+{
+    switch (required) {
+    case FG_AUTH_STAFF_READ: return role == FG_ROLE_AUDITOR || role == FG_ROLE_FINANCE || role == FG_ROLE_ADMIN;
+    case FG_AUTH_STAFF_WRITE: return role == FG_ROLE_FINANCE || role == FG_ROLE_ADMIN;
+    case FG_AUTH_STAFF_ADMIN: return role == FG_ROLE_ADMIN;
+    default: return 0;
+    }
+}
+
+static int deny(fg_call_t *call, int status, const char *code, const char *message)
+{
+    fg_call_error(call, status, status == 401 ? "authentication" : "permission", code, message, NULL);
+    return -1;
+}
+
+static const char *role_needed(fg_auth_t required)
+{
+    switch (required) {
+    case FG_AUTH_STAFF_READ: return "this route needs a staff role (auditor, finance or admin)";
+    case FG_AUTH_STAFF_WRITE: return "this route needs the finance or admin role";
+    default: return "this route needs the admin role";
+    }
+}
+
+int fg_auth_staff(fg_call_t *call, fg_db_t *db)
+{
+    static const size_t PREFIX_LEN = sizeof(FG_STAFF_TOKEN_PREFIX) - 1;
+    const char *h = call->authorization;
+    if (h == NULL)
+        return deny(call, 401, "missing_token", "send a staff token as \"Authorization: Bearer <token>\"");
+    if (strnlen(h, AUTH_HEADER_MAX + 1) > AUTH_HEADER_MAX || strncasecmp(h, "Bearer ", 7) != 0)
+        return deny(call, 401, "invalid_token", "the Authorization header is not \"Bearer <token>\"");
+    const char *token = h + 7;
+    while (*token == ' ')
+        token++;
+    if (strncmp(token, "fg_live_", 8) == 0)
+        return deny(call, 403, "staff_only", "this route is for staff; merchant API keys cannot use it");
+    /* Anything without our prefix cannot be a token: no query needed. */
+    if (strncmp(token, FG_STAFF_TOKEN_PREFIX, PREFIX_LEN) != 0)
+        return deny(call, 401, "invalid_token", "the staff token is not valid");
+    uint8_t hash[FG_SHA256_LEN];
+    fg_sha256(token, strlen(token), hash);
+    fg_staff_t staff;
+    int rc = fg_staff_token_lookup(db, hash, fg_now_ms(), &staff);
+    if (rc < 0) {
+        fg_call_db_error(call, db, rc);
+        return -1;
+    }
+    if (rc == 0)
+        return deny(call, 401, "invalid_token", "the staff token is not valid, has expired or was revoked");
+    if (!fg_staff_role_allows(staff.role, call->route->auth))
+        return deny(call, 403, "insufficient_role", role_needed(call->route->auth));
+    call->staff_id = staff.id;
+    call->staff_role = staff.role;
+    memcpy(call->staff_email, staff.email, strlen(staff.email) + 1);
     return 0;
 }

@@ -20,6 +20,7 @@
 #include "core/page.h"
 #include "db/db.h"
 #include "db/pool.h"
+#include "staff/staff.h"
 
 /* JSON request bodies: 1 MiB (DESIGN §9).  A batch of 10,000 bills with payer
  * names and descriptions runs to several MiB, so batch routes get 16 MiB. */
@@ -44,8 +45,6 @@ typedef enum {
     FG_AUTH_STAFF_WRITE, /* a staff token of role finance or admin */
     FG_AUTH_STAFF_ADMIN, /* a staff token of role admin */
 } fg_auth_t;
-
-typedef enum { FG_ROLE_NONE = 0, FG_ROLE_AUDITOR, FG_ROLE_FINANCE, FG_ROLE_ADMIN } fg_role_t;
 
 typedef struct fg_call fg_call_t;
 typedef void (*fg_handler_fn)(fg_call_t *call, fg_db_t *db);
@@ -104,6 +103,14 @@ struct fg_call {
     /* lifecycle, owned by the server */
     void *server_private;
 };
+
+_Static_assert(FG_STAFF_EMAIL_MAX < sizeof(((fg_call_t *)0)->staff_email),
+               "call->staff_email must hold any staff e-mail address");
+
+/** 1 when role may use a route that requires `required`: STAFF_READ allows
+ *  auditor, finance and admin; STAFF_WRITE finance and admin; STAFF_ADMIN
+ *  admin only.  0 for FG_ROLE_NONE and for non-staff levels (http/auth.c). */
+int fg_staff_role_allows(fg_role_t role, fg_auth_t required);
 
 /** Value of query parameter name (decoded, NUL-terminated) or NULL. */
 const char *fg_call_query(fg_call_t *call, const char *name, size_t *len);

@@ -1,6 +1,7 @@
 /*
- * staff.c - roles, e-mail addresses, the audit log, and the staff bearer
- * token authenticator used by the server for FG_AUTH_STAFF_* routes.
+ * staff.c - roles, e-mail addresses, the audit log, and the lookup of staff
+ * bearer tokens (the server's authenticator, fg_auth_staff in http/auth.c,
+ * asks it).
  *
  * Tokens are looked up by SHA-256, joined to their user for the role and the
  * disabled flag.  Like the merchant-key authenticator (http/auth.c), a small
@@ -15,15 +16,12 @@
 #include <strings.h>
 #include "core/crypto.h"
 #include "core/text.h"
-#include "http/server_internal.h"
 
 /* How long a verified token is trusted without asking the database again. */
 #define TOKEN_CACHE_TTL_MS 10000
 /* Cache slots, direct-mapped by hash: staff are a few dozen people, and a
  * miss costs only one indexed query. */
 #define TOKEN_CACHE_SLOTS 256
-/* Longest Authorization header value considered (a token is 52 bytes). */
-#define AUTH_HEADER_MAX 512
 
 /* ---- roles ----------------------------------------------------------------- */
 
@@ -47,16 +45,6 @@ const char *fg_staff_role_name(fg_role_t role)
     case FG_ROLE_AUDITOR: return "auditor";
     case FG_ROLE_ADMIN: return "admin";
     default: return "none";
-    }
-}
-
-int fg_staff_role_allows(fg_role_t role, fg_auth_t required)
-{
-    switch (required) {
-    case FG_AUTH_STAFF_READ: return role == FG_ROLE_AUDITOR || role == FG_ROLE_FINANCE || role == FG_ROLE_ADMIN;
-    case FG_AUTH_STAFF_WRITE: return role == FG_ROLE_FINANCE || role == FG_ROLE_ADMIN;
-    case FG_AUTH_STAFF_ADMIN: return role == FG_ROLE_ADMIN;
-    default: return 0;
     }
 }
 
@@ -117,14 +105,8 @@ int fg_audit_log(fg_db_t *db, const char *actor, const char *action, const char 
 /* ---- token authentication -------------------------------------------------- */
 
 typedef struct {
-    uint64_t id;
-    fg_role_t role;
-    char email[FG_STAFF_EMAIL_MAX + 1];
-} staff_t;
-
-typedef struct {
     uint8_t hash[FG_SHA256_LEN];
-    staff_t staff;
+    fg_staff_t staff;
     int64_t expires_ms; /* the cache TTL, or the token's own expiry if sooner */
 } token_slot_t;
 
@@ -133,7 +115,7 @@ static token_slot_t cache[TOKEN_CACHE_SLOTS];
 
 static token_slot_t *cache_slot(const uint8_t *hash) { return &cache[(hash[0] | hash[1] << 8) % TOKEN_CACHE_SLOTS]; }
 
-static int cache_get(const uint8_t *hash, staff_t *out, int64_t now)
+static int cache_get(const uint8_t *hash, fg_staff_t *out, int64_t now)
 {
     token_slot_t *slot = cache_slot(hash);
     int hit = 0;
@@ -146,7 +128,7 @@ static int cache_get(const uint8_t *hash, staff_t *out, int64_t now)
     return hit;
 }
 
-static void cache_put(const uint8_t *hash, const staff_t *staff, int64_t now, int64_t token_expires_ms)
+static void cache_put(const uint8_t *hash, const fg_staff_t *staff, int64_t now, int64_t token_expires_ms)
 {
     token_slot_t *slot = cache_slot(hash);
     int64_t until = now + TOKEN_CACHE_TTL_MS;
@@ -161,10 +143,7 @@ static const char SQL_TOKEN[] =
     "SELECT u.id, u.role, u.email, t.expires_at FROM staff_tokens t JOIN staff_users u ON u.id = t.user_id "
     "WHERE t.token_hash = ? AND t.revoked_at IS NULL AND t.expires_at > ? AND u.disabled_at IS NULL";
 
-/* Finds the live token with this hash, in the cache or the database.
- * 1 found (staff filled), 0 unknown/expired/revoked/disabled, < 0 an FG_E*
- * database code. */
-static int lookup(fg_db_t *db, const uint8_t *hash, int64_t now, staff_t *staff)
+int fg_staff_token_lookup(fg_db_t *db, const uint8_t hash[FG_SHA256_LEN], int64_t now, fg_staff_t *staff)
 {
     if (cache_get(hash, staff, now))
         return 1;
@@ -197,53 +176,4 @@ static int lookup(fg_db_t *db, const uint8_t *hash, int64_t now, staff_t *staff)
     fg_buf_free(&role);
     fg_buf_free(&email);
     return rc;
-}
-
-static int deny(fg_call_t *call, int status, const char *code, const char *message)
-{
-    fg_call_error(call, status, status == 401 ? "authentication" : "permission", code, message, NULL);
-    return -1;
-}
-
-static const char *role_needed(fg_auth_t required)
-{
-    switch (required) {
-    case FG_AUTH_STAFF_READ: return "this route needs a staff role (auditor, finance or admin)";
-    case FG_AUTH_STAFF_WRITE: return "this route needs the finance or admin role";
-    default: return "this route needs the admin role";
-    }
-}
-
-int fg_auth_staff(fg_call_t *call, fg_db_t *db)
-{
-    static const size_t PREFIX_LEN = sizeof(FG_STAFF_TOKEN_PREFIX) - 1;
-    const char *h = call->authorization;
-    if (h == NULL)
-        return deny(call, 401, "missing_token", "send a staff token as \"Authorization: Bearer <token>\"");
-    if (strnlen(h, AUTH_HEADER_MAX + 1) > AUTH_HEADER_MAX || strncasecmp(h, "Bearer ", 7) != 0)
-        return deny(call, 401, "invalid_token", "the Authorization header is not \"Bearer <token>\"");
-    const char *token = h + 7;
-    while (*token == ' ')
-        token++;
-    if (strncmp(token, "fg_live_", 8) == 0)
-        return deny(call, 403, "staff_only", "this route is for staff; merchant API keys cannot use it");
-    /* Anything without our prefix cannot be a token: no query needed. */
-    if (strncmp(token, FG_STAFF_TOKEN_PREFIX, PREFIX_LEN) != 0)
-        return deny(call, 401, "invalid_token", "the staff token is not valid");
-    uint8_t hash[FG_SHA256_LEN];
-    fg_sha256(token, strlen(token), hash);
-    staff_t staff;
-    int rc = lookup(db, hash, fg_now_ms(), &staff);
-    if (rc < 0) {
-        fg_call_db_error(call, db, rc);
-        return -1;
-    }
-    if (rc == 0)
-        return deny(call, 401, "invalid_token", "the staff token is not valid, has expired or was revoked");
-    if (!fg_staff_role_allows(staff.role, call->route->auth))
-        return deny(call, 403, "insufficient_role", role_needed(call->route->auth));
-    call->staff_id = staff.id;
-    call->staff_role = staff.role;
-    memcpy(call->staff_email, staff.email, strlen(staff.email) + 1);
-    return 0;
 }

@@ -6,9 +6,10 @@
  * staff.c     roles, e-mail addresses, the audit log, token authentication
  * cli.c       `feegate admin user create` and `feegate admin token create`
  *
- * The HTTP side is fg_auth_staff(), declared in http/server_internal.h: it
- * checks "Authorization: Bearer fg_staff_…" and the route's fg_auth_t level,
- * then fills call->staff_id (staff_users.id), staff_role and staff_email.
+ * The HTTP side is fg_auth_staff() in http/auth.c: it checks
+ * "Authorization: Bearer fg_staff_…" with fg_staff_token_lookup and the
+ * route's level, then fills call->staff_id (staff_users.id), staff_role and
+ * staff_email.
  * Handlers that change something write fg_audit_log() rows with
  * call->staff_email as the actor, in their own transaction.
  */
@@ -20,7 +21,9 @@
 #include "core/buf.h"
 #include "core/config.h"
 #include "db/db.h"
-#include "http/http.h"
+#include "core/crypto.h"
+
+typedef enum { FG_ROLE_NONE = 0, FG_ROLE_AUDITOR, FG_ROLE_FINANCE, FG_ROLE_ADMIN } fg_role_t;
 
 /* ---- the admin CLI (DESIGN §11) ------------------------------------------- */
 
@@ -96,17 +99,9 @@ fg_role_t fg_staff_role_parse(const char *name);
 /** "finance", "auditor", "admin", or "none" (static strings). */
 const char *fg_staff_role_name(fg_role_t role);
 
-/** 1 when role may use a route that requires `required`: STAFF_READ allows
- *  auditor, finance and admin; STAFF_WRITE finance and admin; STAFF_ADMIN
- *  admin only.  0 for FG_ROLE_NONE and for non-staff levels. */
-int fg_staff_role_allows(fg_role_t role, fg_auth_t required);
-
 /* Longest e-mail address: RFC 5321's forward-path limit, and the column size. */
 #define FG_STAFF_EMAIL_MAX 254
 #define FG_STAFF_EMAIL_MIN 3
-
-_Static_assert(FG_STAFF_EMAIL_MAX < sizeof(((fg_call_t *)0)->staff_email),
-               "call->staff_email must hold any staff e-mail address");
 
 /** 1 for a plausible e-mail address: 3..254 bytes of valid UTF-8, exactly one
  *  '@' and not at either end, no spaces or control characters. */
@@ -133,5 +128,18 @@ int fg_staff_email_normalize(const char *email, char *out, size_t cap) FG_MUST_U
 
 _Static_assert(sizeof(FG_STAFF_TOKEN_PREFIX) - 1 + (FG_STAFF_TOKEN_RANDOM_BYTES * 4 + 2) / 3 < FG_STAFF_TOKEN_CAP,
                "FG_STAFF_TOKEN_CAP must hold a token");
+
+/* A staff user, as a live token names them. */
+typedef struct {
+    uint64_t id;
+    fg_role_t role;
+    char email[FG_STAFF_EMAIL_MAX + 1];
+} fg_staff_t;
+
+/** Finds the live token whose SHA-256 is hash (not revoked, not expired at
+ *  now_ms, its user not disabled), from a short in-process cache or the
+ *  database.  1 found (*staff filled), 0 none, < 0 an FG_E* database code. */
+int fg_staff_token_lookup(fg_db_t *db, const uint8_t hash[FG_SHA256_LEN], int64_t now_ms,
+                          fg_staff_t *staff) FG_MUST_USE;
 
 #endif

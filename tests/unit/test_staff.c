@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "http/http.h"
 #include "staff/staff.h"
 
 /* The cheapest accepted cost keeps these tests fast; one test runs the
