@@ -536,11 +536,28 @@ static void orders_cancel_all(const fgt_server_t *s, const fgt_merchant_t *m, in
     free(out);
 }
 
+/* Waits (up to 15 s) until GET /v1/events may show every event committed so
+ * far: the fan-out's mark has reached the newest event and no gap below it
+ * is open (a page never reaches past an id that may still commit; a
+ * rolled-back id is proven dead within about two settle rounds). */
+static void wait_log_pageable(void)
+{
+    long long deadline = mono_ms() + 15000;
+    while (fgt_db_int("SELECT (SELECT COALESCE(MAX(id), 0) FROM events) <= "
+                      "(SELECT last_event_id FROM webhook_fanout WHERE id = 1) "
+                      "AND NOT EXISTS (SELECT 1 FROM webhook_fanout_gaps)",
+                      NULL, NULL) != 1) {
+        ck_assert_msg(mono_ms() < deadline, "the event log did not become pageable within 15 s");
+        fgt_sleep_ms(50);
+    }
+}
+
 /* The merchant's events of one order, oldest first (ids hold 64 bytes). */
 static int events_of_order(const fgt_server_t *s, const fgt_merchant_t *m, const char *order, char (*ids)[64], int cap)
 {
     char path[256], cursor[64] = "";
     int n = 0;
+    wait_log_pageable();
     for (;;) {
         /* small pages: the cursor is exercised too */
         snprintf(path, sizeof(path), "/v1/events?limit=7%s%s", cursor[0] ? "&cursor=" : "", cursor);
