@@ -1,5 +1,5 @@
 /*
- * adapter.h - the one interface every payment provider implements (DESIGN §5).
+ * adapter.h - the one interface every payment provider implements (docs/DESIGN.md §5).
  *
  * Adapters are pure protocol code: no SQL, no HTTP server calls, no clock of
  * their own (the time is passed in).  The payment service owns the

@@ -1,5 +1,5 @@
 /*
- * main.c - the `feegate` command (DESIGN §11).
+ * main.c - the `feegate` command (docs/DESIGN.md §11).
  */
 #include <limits.h>
 #include <mysql.h>

@@ -59,7 +59,8 @@ typedef struct {
  * option type stores there (sizeof(char[-1]) is an error). */
 #define FIELD(field, ctype)                                                                                            \
     (offsetof(fg_config_t, field) + 0 * sizeof(char[_Generic(((fg_config_t *)0)->field, ctype : 1, default : -1)]))
-/* clang-format off: brace initialiser macros stay as written */
+/* brace initialiser macros stay as written (clang-format 14 would unfold them) */
+/* clang-format off */
 #define STR(key, field, def)                                                                                           \
     {                                                                                                                  \
         key, TYPE_STRING, FIELD(field, char *), 0, 0, def                                                              \

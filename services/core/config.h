@@ -1,5 +1,5 @@
 /*
- * config.h - feegate's configuration (DESIGN §11).
+ * config.h - feegate's configuration (docs/DESIGN.md §11).
  *
  * Every key "section.key" can be set in the config file or by the environment
  * variable FEEGATE_SECTION_KEY (upper case, '.' -> '_'); the environment wins

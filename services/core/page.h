@@ -1,5 +1,5 @@
 /*
- * page.h - list paging, the same for every list route (DESIGN §4): ?limit=
+ * page.h - list paging, the same for every list route (docs/DESIGN.md §4): ?limit=
  * (1..500, default 50) and an opaque ?cursor= that the previous page gave
  * out as its next_cursor.
  *

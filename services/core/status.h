@@ -13,7 +13,7 @@
 
 #include <stddef.h>
 
-/* DESIGN §3: open -> partially_paid -> paid; open -> cancelled;
+/* docs/DESIGN.md §3: open -> partially_paid -> paid; open -> cancelled;
  * open|partially_paid -> expired. */
 #define FG_ORDER_STATUS_MAP(X)                                                                                         \
     X(OPEN, "open")                                                                                                    \

@@ -25,7 +25,7 @@ size_t fg_utf8_length(const char *s, size_t n);
  *  strings (with escapes).  "1" -> 0, "{}" -> 1, "{\"a\":[1]}" -> 2.  Stops
  *  counting and returns max_depth + 1 as soon as the depth exceeds max_depth. */
 int fg_json_depth(const char *s, size_t n, int max_depth);
-/* JSON nesting beyond this is refused before parsing (DESIGN §9). */
+/* JSON nesting beyond this is refused before parsing (docs/DESIGN.md §9). */
 #define FG_JSON_DEPTH_MAX 32
 
 /** 1 when s[0..n) is 1..max bytes of printable ASCII (0x21..0x7e and space). */

@@ -150,7 +150,8 @@ typedef struct {
     const char *sql[FG_DB_ROWS_MAX]; /* for 1..FG_DB_ROWS_MAX rows, built on first use */
 } fg_db_table_t;
 
-/* clang-format off: brace initialiser macros stay as written */
+/* brace initialiser macros stay as written (clang-format 14 would unfold them) */
+/* clang-format off */
 #define FG_DB_TABLE(insert, row, cols, returns_id, rank)                                                               \
     {                                                                                                                  \
         (insert), (row), (cols), (returns_id), (rank), { NULL }                                                        \

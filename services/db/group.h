@@ -35,7 +35,8 @@ typedef struct {
     int leaders, leaders_max, members_max;
 } fg_db_group_t;
 
-/* clang-format off: brace initialiser macros stay as written */
+/* brace initialiser macros stay as written (clang-format 14 would unfold them) */
+/* clang-format off */
 #define FG_DB_GROUP_INIT(leaders_max, members_max)                                                                     \
     {                                                                                                                  \
         PTHREAD_MUTEX_INITIALIZER, NULL, NULL, 0, (leaders_max), (members_max)                                         \

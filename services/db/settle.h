@@ -108,7 +108,8 @@ typedef struct {
     int64_t settled[FG_SETTLE_MARKS_MAX]; /* the highest marks proven final so far (0 = none) */
 } fg_settle_queue_t;
 
-/* clang-format off: brace initialiser macros stay as written */
+/* brace initialiser macros stay as written (clang-format 14 would unfold them) */
+/* clang-format off */
 #define FG_SETTLE_QUEUE_INIT(sql, count)                                                                               \
     {                                                                                                                  \
         (sql), (count), {0}, 0, {{{0}, 0, 0, NULL}}, { 0 }                                                             \
@@ -142,7 +143,8 @@ typedef struct {
     int failing;                                    /* the last round failed (logged once) */
 } fg_settle_shared_t;
 
-/* clang-format off: brace initialiser macros stay as written */
+/* brace initialiser macros stay as written (clang-format 14 would unfold them) */
+/* clang-format off */
 #define FG_SETTLE_SHARED_INIT(sql, count)                                                                              \
     {                                                                                                                  \
         PTHREAD_MUTEX_INITIALIZER, FG_SETTLE_QUEUE_INIT(sql, count), 0, {0}, 0                                         \

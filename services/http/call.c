@@ -98,7 +98,7 @@ void fg_call_free(fg_call_t *call)
     free(call);
 }
 
-/* The key must be 1..255 printable ASCII (DESIGN §4). */
+/* The key must be 1..255 printable ASCII (docs/DESIGN.md §4). */
 static int idempotency_prepare(fg_call_t *call)
 {
     if (call->idem_key == NULL)

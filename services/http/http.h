@@ -22,14 +22,14 @@
 #include "db/pool.h"
 #include "staff/staff.h"
 
-/* JSON request bodies: 1 MiB (DESIGN §9).  A batch of 10,000 bills with payer
+/* JSON request bodies: 1 MiB (docs/DESIGN.md §9).  A batch of 10,000 bills with payer
  * names and descriptions runs to several MiB, so batch routes get 16 MiB. */
 #define FG_BODY_MAX (1024 * 1024)
 #define FG_BATCH_BODY_MAX (16 * 1024 * 1024)
 /* Path parameters ({} in a route pattern) and query parameters kept. */
 #define FG_PATH_PARAMS_MAX 3
 #define FG_QUERY_PARAMS_MAX 32
-/* Idempotency-Key: 1..255 printable ASCII (DESIGN §4). */
+/* Idempotency-Key: 1..255 printable ASCII (docs/DESIGN.md §4). */
 #define FG_IDEM_KEY_MAX 255
 /* Replays are served for 24 hours. */
 #define FG_IDEM_TTL_MS (24LL * 3600 * 1000)
@@ -119,7 +119,7 @@ const char *fg_call_query(fg_call_t *call, const char *name, size_t *len);
  *  Returns a pointer into a per-call scratch copy valid until the next call. */
 const char *fg_call_header(fg_call_t *call, const char *name);
 
-/** Sets an error response in the DESIGN §4 shape:
+/** Sets an error response in the docs/DESIGN.md §4 shape:
  *  {"error":{"type","code","message","field"?}}.  field may be NULL. */
 void fg_call_error(fg_call_t *call, int status, const char *type, const char *code, const char *message,
                    const char *field);

@@ -1,5 +1,5 @@
 /*
- * idempotency.c - Idempotency-Key storage and replay (DESIGN §4).
+ * idempotency.c - Idempotency-Key storage and replay (docs/DESIGN.md §4).
  *
  * The fast path costs no extra round trip: a handler does its work and then
  * inserts the key row, with its final answer, in the same transaction.  Two

@@ -38,21 +38,21 @@ static const char SQL_ENTRY_CURRENCY[] =
     " c LEFT JOIN ledger_entries e ON e.account_id = c.account_id AND e.id > c.prev_upto "                             \
     "AND e.id <= c.upto_entry_id GROUP BY c.account_id, c.upto_entry_id, c.balance, c.entry_count, c.as_of, "          \
     "c.prev_balance, c.prev_count, c.prev_as_of"
+/* clang-format off */
 static const char SQL_CHECKPOINTS[] =
     "SELECT CONCAT(a.code, '/', a.currency), CONCAT('checkpoint at entry ', t.upto_entry_id, ' says ', t.balance, "
     "' over ', t.entry_count, ' entries (latest ', t.as_of, ') but the entries sum to ', t.summed, ' over ', "
     "t.counted, ' (latest ', t.latest, ')') FROM (SELECT c.account_id, c.upto_entry_id, c.balance, c.entry_count, "
     "c.as_of, c.prev_balance + COALESCE(SUM(e.amount), 0) AS summed, c.prev_count + COUNT(e.id) AS counted, "
-    "GREATEST(c.prev_as_of, COALESCE(MAX(e.created_at), 0)) AS latest FROM (" CHECKPOINT_STEPS(
-        "ledger_checkpoints",
-        "WHERE epoch_id = (SELECT MAX(id) FROM ledger_checkpoint_epochs)") ")" CHECKPOINT_JOIN
-                                                                           " HAVING " CHECKPOINT_WRONG
-                                                                           ") t JOIN ledger_accounts a ON a.id = t.account_id";
+    "GREATEST(c.prev_as_of, COALESCE(MAX(e.created_at), 0)) AS latest FROM ("
+    CHECKPOINT_STEPS("ledger_checkpoints", "WHERE epoch_id = (SELECT MAX(id) FROM ledger_checkpoint_epochs)") ")"
+    CHECKPOINT_JOIN " HAVING " CHECKPOINT_WRONG ") t JOIN ledger_accounts a ON a.id = t.account_id";
 /* Checkpoints written before migration 0006 (cut by time: some covered
  * entries they never counted).  Never read; counted for the record. */
 static const char SQL_SUPERSEDED_WRONG[] =
-    "SELECT COUNT(*) FROM (SELECT 1 FROM (" CHECKPOINT_STEPS("ledger_checkpoints_superseded",
-                                                             "") ")" CHECKPOINT_JOIN " HAVING " CHECKPOINT_WRONG ") t";
+    "SELECT COUNT(*) FROM (SELECT 1 FROM (" CHECKPOINT_STEPS("ledger_checkpoints_superseded", "") ")"
+    CHECKPOINT_JOIN " HAVING " CHECKPOINT_WRONG ") t";
+/* clang-format on */
 static const char SQL_PAYMENTS[] =
     "SELECT p.public_id, CONCAT(p.status, ' payment has ', COUNT(j.id), ' payment postings') FROM payments p "
     "LEFT JOIN journals j ON j.payment_id = p.id AND j.kind = 'payment' GROUP BY p.id, p.public_id, p.status "
@@ -95,7 +95,8 @@ static const char SQL_COUNTS[] =
     "SELECT (SELECT COUNT(*) FROM journals), (SELECT COUNT(*) FROM ledger_entries), "
     "(SELECT COUNT(*) FROM ledger_accounts), "
     "(SELECT COUNT(*) FROM ledger_checkpoints WHERE epoch_id = (SELECT MAX(id) FROM ledger_checkpoint_epochs)), "
-    "(SELECT COUNT(*) FROM payments WHERE status = 'succeeded'), (SELECT COUNT(*) FROM refunds WHERE status = 'succeeded'), "
+    "(SELECT COUNT(*) FROM payments WHERE status = 'succeeded'), "
+    "(SELECT COUNT(*) FROM refunds WHERE status = 'succeeded'), "
     "(SELECT COALESCE(MAX(id), 0) FROM ledger_checkpoint_epochs), "
     "(SELECT COUNT(*) FROM ledger_checkpoints WHERE epoch_id < (SELECT MAX(id) FROM ledger_checkpoint_epochs)), "
     "(SELECT COUNT(*) FROM ledger_checkpoints_superseded)";

@@ -1,5 +1,5 @@
 /*
- * ledger.h - the double-entry ledger (DESIGN §2).
+ * ledger.h - the double-entry ledger (docs/DESIGN.md §2).
  *
  * Append-only: journals and entries are only ever inserted (triggers refuse
  * UPDATE and DELETE); corrections are reversing journals.  Entry amounts are

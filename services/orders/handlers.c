@@ -17,7 +17,7 @@
  * and creates per transaction.  Measured with tests/bench/orders. */
 #define CREATE_GROUP_LEADERS 2
 #define CREATE_GROUP_MEMBERS 32
-/* List page size (DESIGN §4). */
+/* List page size (docs/DESIGN.md §4). */
 
 static void answer_field_error(fg_call_t *call, const fg_field_error_t *err)
 {

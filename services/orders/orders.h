@@ -1,5 +1,5 @@
 /*
- * orders.h - payment orders (DESIGN §3, §4): validation, storage, the HTTP
+ * orders.h - payment orders (docs/DESIGN.md §3, §4): validation, storage, the HTTP
  * handlers, and the background sweeper that expires orders.
  */
 #ifndef FG_ORDERS_ORDERS_H
@@ -21,12 +21,12 @@
 #define FG_ORDER_PAYER_REF_MAX 64
 #define FG_ORDER_PAYER_PHONE_MAX 32
 #define FG_ORDER_PAYER_EMAIL_MAX 254
-/* metadata: a flat string map, at most 4 KiB serialised (DESIGN §3). */
+/* metadata: a flat string map, at most 4 KiB serialised (docs/DESIGN.md §3). */
 #define FG_ORDER_METADATA_BYTES_MAX 4096
 #define FG_ORDER_METADATA_KEYS_MAX 50
 #define FG_ORDER_METADATA_KEY_MAX 40
 #define FG_ORDER_METADATA_VALUE_MAX 500
-/* A batch carries at most this many orders (DESIGN §4). */
+/* A batch carries at most this many orders (docs/DESIGN.md §4). */
 #define FG_ORDER_BATCH_MAX 10000
 /* Orders expired per sweeper transaction: short transactions, short locks. */
 #define FG_ORDER_SWEEP_BATCH 200

@@ -22,11 +22,13 @@ void fg_order_row_init(fg_order_row_t *r);
 void fg_order_row_free(fg_order_row_t *r);
 /* An order row's columns, in the order fg_order_row_bind binds them, of a
  * table aliased "o". */
-#define FG_ORDER_COLUMNS                                                                                               \
-    "o.id, o.public_id, o.merchant_ref, o.fee_type, o.category, o.amount, o.currency, o.amount_paid, "                 \
-    "o.amount_refunded, o.allow_partial, " FG_ORDER_STATUS_SQL(                                                        \
-        "o.status") ", o.payer_name, o.payer_ref, o.payer_phone, o.payer_email, "                                      \
-                    "o.description, o.due_at, o.expires_at, o.metadata, o.code, o.created_at, o.updated_at"
+/* clang-format off */
+#define FG_ORDER_COLUMNS                                                                                           \
+    "o.id, o.public_id, o.merchant_ref, o.fee_type, o.category, o.amount, o.currency, o.amount_paid, "             \
+    "o.amount_refunded, o.allow_partial, " FG_ORDER_STATUS_SQL("o.status") ", o.payer_name, o.payer_ref, "        \
+    "o.payer_phone, o.payer_email, o.description, o.due_at, o.expires_at, o.metadata, o.code, o.created_at, "      \
+    "o.updated_at"
+/* clang-format on */
 
 /** Binds the FG_ORDER_COLUMNS result columns of a SELECT into r. */
 void fg_order_row_bind(fg_stmt_t *s, fg_order_row_t *r);

@@ -10,32 +10,35 @@
 #include "core/text.h"
 #include "orders/orders_internal.h"
 
+/* The payment row's columns around its order's and merchant's public ids
+ * (payment_bind reads them in this order). */
+/* clang-format off */
+#define PAYMENT_HEAD                                                                                               \
+    "p.id, p.order_id, p.merchant_id, p.public_id, p.adapter, p.currency, " FG_PAYMENT_STATUS_SQL("p.status")    \
+    ", p.provider_txn_id"
+#define PAYMENT_TAIL                                                                                               \
+    "p.amount, p.amount_received, p.amount_applied, p.amount_unapplied, p.amount_refunded, p.amount_refunding, "  \
+    "p.created_at, p.updated_at"
 static const char SQL_PAYMENT[] =
-    "SELECT p.id, p.order_id, p.merchant_id, p.public_id, p.adapter, p.currency, " FG_PAYMENT_STATUS_SQL(
-        "p.status") ", p.provider_txn_id, "
-                    "o.public_id, m.public_id, p.amount, p.amount_received, p.amount_applied, p.amount_unapplied, p.amount_refunded, "
-                    "p.amount_refunding, p.created_at, p.updated_at FROM payments p JOIN orders o ON o.id = p.order_id "
-                    "JOIN merchants m ON m.id = p.merchant_id WHERE p.public_id = ? AND (? = 0 OR p.merchant_id = ?)";
+    "SELECT " PAYMENT_HEAD ", o.public_id, m.public_id, " PAYMENT_TAIL " FROM payments p "
+    "JOIN orders o ON o.id = p.order_id JOIN merchants m ON m.id = p.merchant_id "
+    "WHERE p.public_id = ? AND (? = 0 OR p.merchant_id = ?)";
 /* Locks the payment row only: a FOR UPDATE over the join would also lock the
  * merchant's row, serialising every payment of one merchant (the hot-account
  * collapse the ledger is built to avoid).  Rows read by the scalar subqueries
  * are not locked. */
 static const char SQL_PAYMENT_LOCK[] =
-    "SELECT p.id, p.order_id, p.merchant_id, p.public_id, p.adapter, p.currency, " FG_PAYMENT_STATUS_SQL(
-        "p.status") ", p.provider_txn_id, "
-                    "(SELECT o.public_id FROM orders o WHERE o.id = p.order_id), "
-                    "(SELECT m.public_id FROM merchants m WHERE m.id = p.merchant_id), p.amount, p.amount_received, p.amount_applied, "
-                    "p.amount_unapplied, p.amount_refunded, p.amount_refunding, p.created_at, p.updated_at FROM payments p "
-                    "WHERE p.public_id = ? AND (? = 0 OR p.merchant_id = ?) FOR UPDATE";
+    "SELECT " PAYMENT_HEAD ", (SELECT o.public_id FROM orders o WHERE o.id = p.order_id), "
+    "(SELECT m.public_id FROM merchants m WHERE m.id = p.merchant_id), " PAYMENT_TAIL " FROM payments p "
+    "WHERE p.public_id = ? AND (? = 0 OR p.merchant_id = ?) FOR UPDATE";
 /* A notification's lock: the payment and its order in one round trip
  * (payment first, as every writer takes them); the merchant is read, not
  * locked, for the reason above. */
 static const char SQL_PAYMENT_ORDER_LOCK[] =
-    "SELECT p.id, p.order_id, p.merchant_id, p.public_id, p.adapter, p.currency, " FG_PAYMENT_STATUS_SQL(
-        "p.status") ", p.provider_txn_id, "
-                    "o.public_id, (SELECT m.public_id FROM merchants m WHERE m.id = p.merchant_id), p.amount, p.amount_received, "
-                    "p.amount_applied, p.amount_unapplied, p.amount_refunded, p.amount_refunding, p.created_at, p.updated_at, " FG_ORDER_COLUMNS
-                    " FROM payments p JOIN orders o ON o.id = p.order_id WHERE p.public_id = ? FOR UPDATE";
+    "SELECT " PAYMENT_HEAD ", o.public_id, (SELECT m.public_id FROM merchants m WHERE m.id = p.merchant_id), "
+    PAYMENT_TAIL ", " FG_ORDER_COLUMNS " FROM payments p JOIN orders o ON o.id = p.order_id "
+    "WHERE p.public_id = ? FOR UPDATE";
+/* clang-format on */
 static const char SQL_INSERT[] =
     "INSERT INTO payments (public_id, order_id, merchant_id, adapter, amount, currency, status, created_at, "
     "updated_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?)";

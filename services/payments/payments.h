@@ -1,6 +1,6 @@
 /*
  * payments.h - payments through the bank adapters, the inbound webhook
- * pipeline, and refunds (DESIGN §3, §5, §6).
+ * pipeline, and refunds (docs/DESIGN.md §3, §5, §6).
  */
 #ifndef FG_PAYMENTS_PAYMENTS_H
 #define FG_PAYMENTS_PAYMENTS_H
@@ -13,7 +13,7 @@
 #define FG_REFUND_REASON_MAX 500
 
 /** The split of money received for an order: what settles it and what goes
- *  to unapplied.  Pure; the rules of DESIGN §2 / §3:
+ *  to unapplied.  Pure; the rules of docs/DESIGN.md §2 / §3:
  *  - a closed order (paid, cancelled, expired) takes nothing;
  *  - otherwise the order takes up to what it still owes; a partial amount only
  *    when allow_partial, else all of it is unapplied. */

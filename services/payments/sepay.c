@@ -38,12 +38,15 @@
  * the bank memo cut to what is left. */
 #define RECEIPT_MEMO_CHARS 500
 
-static const char SQL_ORDER_BY_CODE[] = "SELECT id, " FG_ORDER_STATUS_SQL(
-    "status") ", expires_at, currency FROM orders WHERE code = ?";
+/* clang-format off */
+static const char SQL_ORDER_BY_CODE[] =
+    "SELECT id, " FG_ORDER_STATUS_SQL("status") ", expires_at, currency FROM orders WHERE code = ?";
+/* clang-format on */
+/* clang-format off */
 static const char SQL_PENDING_QR[] =
-    "SELECT public_id, " FG_PAYMENT_STATUS_SQL("status") " FROM payments WHERE order_id = ? AND adapter = 'vietqr' "
-                                                         "AND status = 'pending' "
-                                                         "ORDER BY id LIMIT 1 FOR UPDATE";
+    "SELECT public_id, " FG_PAYMENT_STATUS_SQL("status") " FROM payments WHERE order_id = ? "
+    "AND adapter = 'vietqr' AND status = 'pending' ORDER BY id LIMIT 1 FOR UPDATE";
+/* clang-format on */
 static const char SQL_PAYMENT_INSERT[] =
     "INSERT INTO payments (public_id, order_id, merchant_id, adapter, amount, currency, status, created_at, "
     "updated_at) SELECT ?, id, merchant_id, 'vietqr', ?, currency, 'pending', ?, ? FROM orders WHERE id = ?";

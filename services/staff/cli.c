@@ -1,6 +1,6 @@
 /*
  * cli.c - `feegate admin user create` and `feegate admin token create`
- * (DESIGN §11).  Each writes its row and an audit_log row in one transaction;
+ * (docs/DESIGN.md §11).  Each writes its row and an audit_log row in one transaction;
  * the actor of CLI actions is "cli" (whoever has shell access and database
  * credentials on the server).
  */

@@ -2,7 +2,7 @@
  * staff.h - the city's finance staff: users with roles, bearer tokens, and
  * the audit log of staff actions.
  *
- * password.c  scrypt password hashes (DESIGN §9)
+ * password.c  scrypt password hashes (docs/DESIGN.md §9)
  * staff.c     roles, e-mail addresses, the audit log, token authentication
  * cli.c       `feegate admin user create` and `feegate admin token create`
  *
@@ -25,7 +25,7 @@
 
 typedef enum { FG_ROLE_NONE = 0, FG_ROLE_AUDITOR, FG_ROLE_FINANCE, FG_ROLE_ADMIN } fg_role_t;
 
-/* ---- the admin CLI (DESIGN §11) ------------------------------------------- */
+/* ---- the admin CLI (docs/DESIGN.md §11) ------------------------------------------- */
 
 /** `feegate admin user create --email E --role finance|auditor|admin`:
  *  reads the password from the first line of stdin, stores the user with an

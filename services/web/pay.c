@@ -12,10 +12,12 @@
 #include "orders/orders.h"
 #include "vietqr/vietqr.h"
 
+/* clang-format off */
 static const char SQL_BY_CODE[] =
-    "SELECT o.merchant_ref, o.fee_type, o.amount, o.currency, o.amount_paid, " FG_ORDER_STATUS_SQL(
-        "o.status") ", o.expires_at, o.due_at, "
-                    "o.description, o.payer_name, m.name FROM orders o JOIN merchants m ON m.id = o.merchant_id WHERE o.code = ?";
+    "SELECT o.merchant_ref, o.fee_type, o.amount, o.currency, o.amount_paid, " FG_ORDER_STATUS_SQL("o.status")
+    ", o.expires_at, o.due_at, o.description, o.payer_name, m.name FROM orders o "
+    "JOIN merchants m ON m.id = o.merchant_id WHERE o.code = ?";
+/* clang-format on */
 
 void fg_html_escape(fg_buf_t *b, const char *s, size_t n)
 {

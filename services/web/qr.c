@@ -15,8 +15,11 @@
 /* White border around the code, in modules (ISO/IEC 18004 asks for 4). */
 #define QUIET_ZONE 4
 
-static const char SQL_OWED[] = "SELECT amount, amount_paid, currency, " FG_ORDER_STATUS_SQL(
-    "status") ", expires_at FROM orders WHERE code = ?";
+/* clang-format off */
+static const char SQL_OWED[] =
+    "SELECT amount, amount_paid, currency, " FG_ORDER_STATUS_SQL("status") ", expires_at FROM orders "
+    "WHERE code = ?";
+/* clang-format on */
 
 static void text_answer(fg_call_t *call, int status, const char *text)
 {

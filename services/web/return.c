@@ -14,10 +14,12 @@
 #include "core/status.h"
 #include "core/text.h"
 
-static const char SQL_PAYMENT[] = "SELECT " FG_PAYMENT_STATUS_SQL(
-    "p.status") ", p.amount, p.currency, o.code, m.name FROM payments p "
-                "JOIN orders o ON o.id = p.order_id "
-                "JOIN merchants m ON m.id = p.merchant_id WHERE p.public_id = ? AND p.adapter = ?";
+/* clang-format off */
+static const char SQL_PAYMENT[] =
+    "SELECT " FG_PAYMENT_STATUS_SQL("p.status") ", p.amount, p.currency, o.code, m.name FROM payments p "
+    "JOIN orders o ON o.id = p.order_id JOIN merchants m ON m.id = p.merchant_id "
+    "WHERE p.public_id = ? AND p.adapter = ?";
+/* clang-format on */
 
 static void page(fg_call_t *call, int status, const char *title, const char *text)
 {

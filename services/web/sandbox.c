@@ -18,9 +18,12 @@
 #include "core/text.h"
 #include "payments/payments.h"
 
-static const char SQL_PAYMENT[] = "SELECT p.amount, p.currency, " FG_PAYMENT_STATUS_SQL(
-    "p.status") ", p.adapter, o.code, m.name FROM payments p "
-                "JOIN orders o ON o.id = p.order_id JOIN merchants m ON m.id = p.merchant_id WHERE p.public_id = ?";
+/* clang-format off */
+static const char SQL_PAYMENT[] =
+    "SELECT p.amount, p.currency, " FG_PAYMENT_STATUS_SQL("p.status") ", p.adapter, o.code, m.name "
+    "FROM payments p JOIN orders o ON o.id = p.order_id JOIN merchants m ON m.id = p.merchant_id "
+    "WHERE p.public_id = ?";
+/* clang-format on */
 
 typedef struct {
     int64_t amount;

@@ -1,5 +1,5 @@
 /*
- * webhooks.h - outbound merchant webhooks (DESIGN §6): endpoints, the event
+ * webhooks.h - outbound merchant webhooks (docs/DESIGN.md §6): endpoints, the event
  * log, fan-out of the `events` outbox into deliveries, and the delivery
  * worker that POSTs them, signed, retried with backoff for 3 days.
  *
@@ -22,7 +22,7 @@
 #include "core/error.h"
 #include "db/settle.h"
 
-/* Retries go on for 3 days after a delivery is created (DESIGN §6); an
+/* Retries go on for 3 days after a delivery is created (docs/DESIGN.md §6); an
  * endpoint whose attempts have failed for as long is disabled. */
 #define FG_WEBHOOK_RETRY_WINDOW_MS (3LL * 24 * 3600 * 1000)
 /* The backoff doubles from webhooks.retry_base_ms up to this. */
@@ -84,7 +84,7 @@ int64_t fg_webhook_retry_delay_ms(int64_t base_ms, int attempts, int jitter_perm
  *  compatible, NAT64) in any of those. */
 int fg_webhook_addr_forbidden(const struct sockaddr *addr);
 
-/** 1 when type is one of the event types of DESIGN §3. */
+/** 1 when type is one of the event types of docs/DESIGN.md §3. */
 int fg_webhook_event_type_known(const char *type, size_t len);
 
 /** 1 when the comma-separated subscription list (or "*") includes type. */
@@ -98,7 +98,7 @@ int fg_webhook_subscribed(const char *events, const char *type);
 int fg_webhook_url_check(const char *url, int allow_private, int resolve, const char **code, char *msg,
                          size_t msg_cap) FG_MUST_USE;
 
-/** Appends the event envelope of DESIGN §6: {"id","object":"event","type",
+/** Appends the event envelope of docs/DESIGN.md §6: {"id","object":"event","type",
  *  "created":<unix seconds>,"data":{"object":<payload>}}.  payload is the
  *  stored JSON text of the object. */
 void fg_webhook_envelope(fg_buf_t *out, const char *public_id, const char *type, int64_t created_ms,

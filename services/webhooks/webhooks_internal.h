@@ -8,7 +8,7 @@
 #include "core/status.h"
 #include "webhooks/webhooks.h"
 
-/* List pages (DESIGN §4). */
+/* List pages (docs/DESIGN.md §4). */
 
 /* An endpoint as the API shows it (never with its secrets). */
 typedef struct {
@@ -57,12 +57,13 @@ void fg_delivery_json(fg_buf_t *b, const fg_delivery_row_t *r);
 
 /* The SELECT list matching fg_delivery_row_bind, over deliveries d, their
  * endpoint w and their event e. */
-#define FG_DELIVERY_COLUMNS                                                                                              \
-    "d.id, d.public_id, w.public_id, e.public_id, e.type, " FG_DELIVERY_STATUS_SQL(                                      \
-        "d.status") ", d.last_error, "                                                                                   \
-                    "d.last_response_body, "                                                                             \
-                    "d.redelivery, d.attempts, d.next_attempt_at, d.last_attempt_at, d.last_status_code, d.created_at, " \
-                    "d.completed_at"
+/* the SQL reads as one list */
+/* clang-format off */
+#define FG_DELIVERY_COLUMNS                                                                                        \
+    "d.id, d.public_id, w.public_id, e.public_id, e.type, " FG_DELIVERY_STATUS_SQL("d.status") ", d.last_error, " \
+    "d.last_response_body, d.redelivery, d.attempts, d.next_attempt_at, d.last_attempt_at, d.last_status_code, "  \
+    "d.created_at, d.completed_at"
+/* clang-format on */
 
 /** Inserts one pending delivery due at due_ms.  Returns 0 (also when the
  *  fan-out had already made it), FG_ECONFLICT for another unique key, or a

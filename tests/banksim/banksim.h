@@ -58,7 +58,8 @@ typedef struct {
     size_t len, cap;
 } bs_buf_t;
 
-/* clang-format off: brace initialiser macros stay as written */
+/* brace initialiser macros stay as written (clang-format 14 would unfold them) */
+/* clang-format off */
 #define BS_BUF_INIT                                                                                                    \
     {                                                                                                                  \
         NULL, 0, 0                                                                                                     \

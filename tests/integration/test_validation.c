@@ -133,7 +133,8 @@ typedef struct {
 #define WITH(fields) "{" REF FEE AMOUNT VND fields "}"
 #define WITHOUT_AMOUNT(fields) "{" REF FEE VND fields "}"
 
-/* clang-format off: brace initialiser macros stay as written */
+/* brace initialiser macros stay as written (clang-format 14 would unfold them) */
+/* clang-format off */
 #define REFUSE(name, format, build, status, code, field)                                                               \
     {                                                                                                                  \
         name, format, build, status, code, field, 0                                                                    \
