@@ -273,3 +273,9 @@ char *fg_form_decode(const char *s, size_t n, size_t *len)
         *len = o;
     return out;
 }
+
+void fg_sleep_ms(int64_t ms)
+{
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}

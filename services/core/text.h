@@ -45,6 +45,9 @@ int fg_time_format_rfc3339(int64_t ms, int with_ms, char *buf, size_t cap);
 /** Current wall-clock time in Unix milliseconds. */
 int64_t fg_now_ms(void);
 
+/** Sleeps ms milliseconds (a signal may end it early; callers loop on time). */
+void fg_sleep_ms(int64_t ms);
+
 /** Decodes one application/x-www-form-urlencoded (query) component: '+' is a
  *  space, %XX a byte; a '%' not followed by two hex digits stays as it is.
  *  Returns a NUL-terminated copy (fg_malloc; free()) and its length in *len

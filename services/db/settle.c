@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "core/text.h"
 #include <time.h>
 #include "core/log.h"
 
@@ -30,12 +31,6 @@ static int by_id(const void *a, const void *b)
 {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
     return x < y ? -1 : x > y;
-}
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
 }
 
 /* Opens the probe's write transaction (rolled back by the caller). */
@@ -114,7 +109,7 @@ static int open_trx(fg_db_t *db, fg_settle_probe_t *probe, uint64_t **out, int *
     if ((rc = probe_begin(db, probe)) == 0) {
         for (int attempt = 0; attempt < PROBE_ATTEMPTS_MAX && !fresh; attempt++) {
             if (attempt > 0)
-                sleep_ms(PROBE_RETRY_MS);
+                fg_sleep_ms(PROBE_RETRY_MS);
             if ((rc = read_open_trx(db, probe, list, &n, &fresh)) != 0)
                 break;
         }

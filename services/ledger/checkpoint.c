@@ -248,12 +248,6 @@ static int epoch_add_tx(fg_db_t *db, void *arg)
     return 0;
 }
 
-static void sleep_ms(int64_t ms)
-{
-    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 int fg_ledger_rebuild_checkpoints(fg_db_t *db, const char *actor, const char *reason, int64_t wait_ms,
                                   fg_ledger_rebuild_t *out)
 {
@@ -274,7 +268,7 @@ int fg_ledger_rebuild_checkpoints(fg_db_t *db, const char *actor, const char *re
             rc = FG_EUNAVAILABLE;
             goto Exit;
         }
-        sleep_ms(REBUILD_POLL_MS);
+        fg_sleep_ms(REBUILD_POLL_MS);
     }
     epoch_add_t e = {actor, reason, fg_now_ms(), 0};
     if ((rc = fg_db_tx(db, epoch_add_tx, &e)) != 0)

@@ -151,12 +151,6 @@ static void log_db(const char *what, fg_db_t *db, int rc)
     fg_log_end(&l);
 }
 
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 void fg_webhooks_wake(void)
 {
     atomic_store(&worker.wake_pending, 1);
@@ -189,7 +183,7 @@ static void *fanout_main(void *arg)
         if (rc > 0)
             fg_webhooks_wake();
         else
-            sleep_ms(rc < 0 ? 10 * FANOUT_IDLE_MS : FANOUT_IDLE_MS);
+            fg_sleep_ms(rc < 0 ? 10 * FANOUT_IDLE_MS : FANOUT_IDLE_MS);
     }
     fg_db_close(db);
     mysql_thread_end();

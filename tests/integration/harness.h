@@ -58,6 +58,10 @@ int fgt_cli_run(const char *const *args, const char *const *extra_env, const cha
 /** argv[0] is ignored (the binary is $FEEGATE_BIN); captures stdout only. */
 int fgt_cli(const char *const argv[], const char *input, char *out, size_t cap);
 
+/** A new staff user of role (finance, auditor, admin) and a bearer token
+ *  for it (token holds 96 bytes); fails the test when the CLI does. */
+void fgt_staff_token(const char *role, char *token);
+
 /** `feegate ledger check`; returns its exit status. */
 int fgt_ledger_check(void);
 

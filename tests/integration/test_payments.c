@@ -357,20 +357,6 @@ START_TEST(refunds_never_exceed_the_payment)
 }
 END_TEST
 
-static void staff_token(const char *role, char *token)
-{
-    char email[128], out[512];
-    snprintf(email, sizeof(email), "%s@%s.gov.vn", role, fgt_unique("s"));
-    const char *create[] = {"feegate", "admin", "user", "create", "--email", email, "--role", role, NULL};
-    ck_assert_int_eq(fgt_cli(create, "correct horse battery staple\n", out, sizeof(out)), 0);
-    ck_assert_ptr_nonnull(strstr(out, "\"id\":\"usr_"));
-    const char *tok[] = {"feegate", "admin", "token", "create", "--email", email, NULL};
-    ck_assert_int_eq(fgt_cli(tok, NULL, out, sizeof(out)), 0);
-    char *t = strstr(out, "\"token\":\"");
-    ck_assert_ptr_nonnull(t);
-    snprintf(token, 96, "%.*s", (int)strcspn(t + 9, "\""), t + 9);
-}
-
 START_TEST(ledger_routes_for_staff)
 {
     char order[40], pay[40], finance[96], auditor[96], path[256];
@@ -378,8 +364,8 @@ START_TEST(ledger_routes_for_staff)
     new_payment(order, 0, pay);
     fgt_response_t r = notify(pay, fgt_unique("TX"), "succeeded", 640000);
     fgt_response_free(&r);
-    staff_token("finance", finance);
-    staff_token("auditor", auditor);
+    fgt_staff_token("finance", finance);
+    fgt_staff_token("auditor", auditor);
     char code[96];
     snprintf(code, sizeof(code), "liabilities:merchant:%s", mer);
     snprintf(path, sizeof(path), "/v1/ledger/accounts/%s", code);

@@ -38,19 +38,6 @@ static fgt_server_t servers[2];
 static char run[8];
 static char finance[96];
 
-static void staff_token(char *token)
-{
-    char email[128], out[512];
-    snprintf(email, sizeof(email), "soak@%s.gov.vn", fgt_unique("s"));
-    const char *create[] = {"feegate", "admin", "user", "create", "--email", email, "--role", "finance", NULL};
-    ck_assert_int_eq(fgt_cli(create, "correct horse battery staple\n", out, sizeof(out)), 0);
-    const char *tok[] = {"feegate", "admin", "token", "create", "--email", email, NULL};
-    ck_assert_int_eq(fgt_cli(tok, NULL, out, sizeof(out)), 0);
-    char *t = strstr(out, "\"token\":\"");
-    ck_assert_ptr_nonnull(t);
-    snprintf(token, 96, "%.*s", (int)strcspn(t + 9, "\""), t + 9);
-}
-
 /* Orders and pending sandbox payments of list `list` (0..3), public ids
  * pay_<run>L<list>_<n>: lists 0 and 1 spread over the merchants, 2 and 3 all
  * on the first one. */
@@ -213,7 +200,7 @@ START_TEST(balances_hold_under_sustained_load)
     seed();
     for (int i = 0; i < 4; i++)
         write_list(i, lists[i], sizeof(lists[i]));
-    staff_token(finance);
+    fgt_staff_token("finance", finance);
     long long entries_before = fgt_db_int("SELECT COALESCE(MAX(id), 0) FROM ledger_entries", NULL, NULL);
 
     int checked = 0;
