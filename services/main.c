@@ -11,6 +11,7 @@
 #include "net/http_client.h"
 #include "db/db.h"
 #include "db/migrate.h"
+#include "api/handlers.h"
 #include "http/http.h"
 #include "ledger/ledger.h"
 #include "merchants/merchants.h"
@@ -185,7 +186,7 @@ static int dispatch(const fg_config_t *cfg, int argc, char **argv)
 {
     const char *cmd = argv[1];
     if (strcmp(cmd, "serve") == 0)
-        return fg_server_run(cfg);
+        return fg_server_run(cfg, fg_api_routes);
     if (strcmp(cmd, "ledger") == 0 && argc >= 3 && strcmp(argv[2], "check") == 0)
         return cmd_ledger_check(cfg);
     if (strcmp(cmd, "ledger") == 0 && argc >= 3 && strcmp(argv[2], "rebuild-checkpoints") == 0)

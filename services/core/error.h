@@ -20,7 +20,11 @@
     X(CONFLICT, -9, "conflict")                                                                                        \
     X(TOOLONG, -10, "too long")                                                                                        \
     X(CHECKSUM, -11, "checksum mismatch")                                                                              \
-    X(UNAVAILABLE, -12, "unavailable")
+    X(UNAVAILABLE, -12, "unavailable")                                                                                 \
+    X(STATE, -13, "not allowed in its current state")                                                                  \
+    X(EXCEEDS, -14, "amount exceeds what is allowed")                                                                  \
+    X(UNSUPPORTED, -15, "not supported")                                                                               \
+    X(REFUSED, -16, "refused by the provider")
 
 typedef enum {
     FG_OK = 0,

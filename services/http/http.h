@@ -174,14 +174,11 @@ int fg_idem_sweep(fg_db_t *db, int64_t now_ms, int limit);
 void fg_idem_fingerprint(const char *method, const char *path, const char *body, size_t body_len,
                          uint8_t out[FG_SHA256_LEN]);
 
-/* ---- routes (services/http/routes.c) ------------------------------------- */
-
-/** All API routes, terminated by an entry with method == NULL. */
-extern const fg_route_t fg_routes[];
-
 /* ---- the server (services/http/server.c) --------------------------------- */
 
-/** Runs `feegate serve` until SIGTERM/SIGINT; returns the exit code. */
-int fg_server_run(const fg_config_t *cfg);
+/** Runs `feegate serve` with these routes (terminated by an entry with
+ *  method == NULL; the API's are services/api/routes.c) until SIGTERM/SIGINT;
+ *  returns the exit code. */
+int fg_server_run(const fg_config_t *cfg, const fg_route_t *routes);
 
 #endif

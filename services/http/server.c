@@ -178,11 +178,14 @@ static void log_request(h2o_req_t *req, const char *route, int status, int64_t d
     fg_log_end_to(&l, STDOUT_FILENO);
 }
 
+/* The API routes fg_server_run was given (services/api/routes.c). */
+static const fg_route_t *routes;
+
 static const char *route_name(int index)
 {
     static const char *const extra[ROUTE_EXTRA_COUNT] = {"healthz", "readyz", "metrics", "not_found"};
     if (index < route_api_count)
-        return fg_routes[index].name;
+        return routes[index].name;
     return extra[index - route_api_count];
 }
 
@@ -223,8 +226,8 @@ static const fg_route_t *match_route(h2o_iovec_t method, const char *path, size_
                                      int *index, int *method_mismatch)
 {
     *method_mismatch = 0;
-    for (int r = 0; fg_routes[r].method != NULL; r++) {
-        const char *p = fg_routes[r].pattern, *s = path, *end = path + path_len;
+    for (int r = 0; routes[r].method != NULL; r++) {
+        const char *p = routes[r].pattern, *s = path, *end = path + path_len;
         int nparams = 0, ok = 1;
         while (*p != '\0' && ok) {
             if (p[0] == '{' && p[1] == '}') {
@@ -250,12 +253,12 @@ static const fg_route_t *match_route(h2o_iovec_t method, const char *path, size_
         }
         if (!ok || s != end)
             continue;
-        if (!h2o_memis(method.base, method.len, fg_routes[r].method, strlen(fg_routes[r].method))) {
+        if (!h2o_memis(method.base, method.len, routes[r].method, strlen(routes[r].method))) {
             *method_mismatch = 1;
             continue;
         }
         *index = r;
-        return &fg_routes[r];
+        return &routes[r];
     }
     return NULL;
 }
@@ -712,8 +715,8 @@ static int setup(const fg_config_t *cfg, char *err, size_t cap)
 
     static const char *names[FG_METRICS_ROUTES_MAX];
     route_api_count = 0;
-    while (fg_routes[route_api_count].method != NULL)
-        names[route_api_count] = fg_routes[route_api_count].name, route_api_count++;
+    while (routes[route_api_count].method != NULL)
+        names[route_api_count] = routes[route_api_count].name, route_api_count++;
     for (int i = 0; i < ROUTE_EXTRA_COUNT; i++)
         names[route_api_count + i] = route_name(route_api_count + i);
     fg_metrics_init(names, route_api_count + ROUTE_EXTRA_COUNT);
@@ -818,8 +821,9 @@ static void stop_loops(int created, int serving)
         pthread_join(server.loops[i].thread, NULL);
 }
 
-int fg_server_run(const fg_config_t *cfg)
+int fg_server_run(const fg_config_t *cfg, const fg_route_t *api_routes)
 {
+    routes = api_routes;
     char err[512];
     int rc = 1, loops_created = 0, serving = 0, sweeper_started = 0, thread_rc, sig = 0;
     sigset_t signals;

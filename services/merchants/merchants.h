@@ -5,6 +5,7 @@
 #ifndef FG_MERCHANTS_MERCHANTS_H
 #define FG_MERCHANTS_MERCHANTS_H
 
+#include <stdint.h>
 #include "core/buf.h"
 #include "core/ids.h"
 #include "db/db.h"
@@ -14,6 +15,13 @@
 /* "fg_live_" + base64url(32 bytes) = 8 + 43 characters. */
 #define FG_API_KEY_CAP 64
 #define FG_MERCHANT_NAME_MAX 200
+
+/** The merchant a domain operation acts for, as authenticated: its row id
+ *  and its public id (which the objects' JSON and events name). */
+typedef struct {
+    uint64_t id;
+    const char *public_id;
+} fg_merchant_ref_t;
 
 /**
  * Creates a merchant and its first API key in one transaction.  Writes the

@@ -2,7 +2,7 @@
  * payments.c - starting a payment on an order, and reading it.
  */
 #include "payments/payments_internal.h"
-#include "http/handlers.h"
+#include "api/handlers.h"
 #include "payments/providers.h"
 
 #include <stdio.h>

@@ -17,7 +17,7 @@
  * the refund's own ids (fg_providers_refund_round) and settles it.
  */
 #include "payments/providers.h"
-#include "http/handlers.h"
+#include "api/handlers.h"
 
 #include <stdio.h>
 #include <string.h>

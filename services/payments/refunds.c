@@ -6,7 +6,7 @@
  * refundable = received - refunded - refunds still pending at the provider.
  */
 #include "payments/payments_internal.h"
-#include "http/handlers.h"
+#include "api/handlers.h"
 #include "payments/providers.h"
 
 #include <assert.h>

@@ -17,7 +17,7 @@
  *    - an outgoing transfer is recorded, nothing else (only "in" credits).
  */
 #include "payments/providers.h"
-#include "http/handlers.h"
+#include "api/handlers.h"
 
 #include <pthread.h>
 #include <stdio.h>

@@ -10,7 +10,7 @@
  *    deliveries) is recorded in webhook_inbox on its own, with the reason.
  */
 #include "payments/payments_internal.h"
-#include "http/handlers.h"
+#include "api/handlers.h"
 
 #include <assert.h>
 #include <pthread.h>

@@ -9,7 +9,7 @@
  * demo exercises verification, the inbox, apply-once and the ledger.
  */
 #include "web/web.h"
-#include "http/handlers.h"
+#include "api/handlers.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -4,7 +4,7 @@
  * (GET /v1/webhook-endpoints/{id}/deliveries).
  */
 #include "webhooks/webhooks_internal.h"
-#include "http/handlers.h"
+#include "api/handlers.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -1,21 +1,25 @@
 /*
- * handlers.h - every API route's handler: the only functions that read an
- * fg_call_t and write its answer.  routes.c maps routes to them.
+ * handlers.h - the API layer: every route's handler, the only functions
+ * besides the pages (web/) that read an fg_call_t and write its answer.
+ * routes.c maps routes to them.
  *
  * Each handler parses and validates the request, runs its work in one
  * transaction (storing the idempotent answer in it), and answers.  Domain
  * headers (orders.h, payments.h, ledger.h, webhooks.h) declare no handler and
  * include no http/ header; the handlers' files include this one.
  */
-#ifndef FG_HTTP_HANDLERS_H
-#define FG_HTTP_HANDLERS_H
+#ifndef FG_API_HANDLERS_H
+#define FG_API_HANDLERS_H
 
 #include <stdint.h>
 #include "adapter.h"
 #include "db/db.h"
 #include "http/http.h"
 
-/* ---- orders (services/orders/handlers.c) ---- */
+/** Every API route, terminated by an entry with method == NULL (routes.c). */
+extern const fg_route_t fg_api_routes[];
+
+/* ---- orders (services/api/orders.c) ---- */
 
 void fg_orders_create(fg_call_t *call, fg_db_t *db);
 void fg_orders_batch(fg_call_t *call, fg_db_t *db);
@@ -47,13 +51,13 @@ void fg_providers_refund(fg_call_t *call, fg_db_t *db, int64_t amount, const cha
 /** POST /v1/webhooks/sepay: the bank feed's transfer notification. */
 void fg_sepay_webhook(fg_call_t *call, fg_db_t *db);
 
-/* ---- ledger, staff routes (services/ledger/handlers.c) ---- */
+/* ---- ledger, staff routes (services/api/ledger.c) ---- */
 
 void fg_ledger_accounts_list(fg_call_t *call, fg_db_t *db);
 void fg_ledger_account_get(fg_call_t *call, fg_db_t *db);
 void fg_ledger_journals_list(fg_call_t *call, fg_db_t *db);
 
-/* ---- outbound webhooks (services/webhooks/endpoints.c, events.c) ---- */
+/* ---- outbound webhooks (services/api/endpoints.c, events.c) ---- */
 
 void fg_webhook_endpoints_create(fg_call_t *call, fg_db_t *db);
 void fg_webhook_endpoints_list(fg_call_t *call, fg_db_t *db);

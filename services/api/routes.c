@@ -1,11 +1,11 @@
 /*
  * routes.c - every API route, in one table.
  */
-#include "http/handlers.h"
+#include "api/handlers.h"
 #include "http/http.h"
 #include "web/web.h"
 
-const fg_route_t fg_routes[] = {
+const fg_route_t fg_api_routes[] = {
     {"POST", "/v1/orders/batch", "orders.batch", FG_AUTH_MERCHANT, 1, FG_BATCH_BODY_MAX, fg_orders_batch},
     {"POST", "/v1/orders", "orders.create", FG_AUTH_MERCHANT, 1, 0, fg_orders_create},
     {"GET", "/v1/orders", "orders.list", FG_AUTH_MERCHANT, 0, 0, fg_orders_list},

@@ -5,7 +5,7 @@
  * the caller's merchant (another merchant's endpoint is 404).
  */
 #include "webhooks/webhooks_internal.h"
-#include "http/handlers.h"
+#include "api/handlers.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -2,7 +2,7 @@
  * handlers.c - the order routes: create, batch, read, list, cancel.
  */
 #include "orders/orders_internal.h"
-#include "http/handlers.h"
+#include "api/handlers.h"
 
 #include <pthread.h>
 #include <stdio.h>

@@ -3,7 +3,7 @@
  * account (now or ?at=), journals with their entries.
  */
 #include "ledger/ledger.h"
-#include "http/handlers.h"
+#include "api/handlers.h"
 
 #include <stdlib.h>
 #include <string.h>
