@@ -7,6 +7,7 @@
 #include <assert.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 #include "core/buf.h"
 
@@ -278,4 +279,21 @@ void fg_sleep_ms(int64_t ms)
 {
     struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
+}
+
+const char *fg_headers_get(const char *headers, size_t len, const char *name, fg_buf_t *scratch)
+{
+    size_t n = strlen(name);
+    const char *p = headers, *end = headers + len;
+    while (p != NULL && p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *line_end = nl != NULL ? nl : end;
+        if ((size_t)(line_end - p) > n + 1 && memcmp(p, name, n) == 0 && p[n] == ':' && p[n + 1] == ' ') {
+            fg_buf_reset(scratch);
+            fg_buf_append(scratch, p + n + 2, (size_t)(line_end - p - n - 2));
+            return scratch->data;
+        }
+        p = nl != NULL ? nl + 1 : NULL;
+    }
+    return NULL;
 }

@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "core/buf.h"
 #include "core/error.h"
 
 /** 1 when s[0..n) is well-formed UTF-8 (no overlongs, no surrogates, <= U+10FFFF). */
@@ -53,5 +54,10 @@ void fg_sleep_ms(int64_t ms);
  *  Returns a NUL-terminated copy (fg_malloc; free()) and its length in *len
  *  (may be NULL). */
 char *fg_form_decode(const char *s, size_t n, size_t *len);
+
+/** The value of header `name` (lower-case) in a header block of
+ *  "name: value\n" lines, copied NUL-terminated into scratch (reset first),
+ *  or NULL when absent. */
+const char *fg_headers_get(const char *headers, size_t len, const char *name, fg_buf_t *scratch);
 
 #endif

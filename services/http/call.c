@@ -9,6 +9,12 @@
 #include "core/log.h"
 #include "core/text.h"
 
+fg_merchant_ref_t fg_call_merchant(const fg_call_t *call)
+{
+    fg_merchant_ref_t m = {call->merchant_id, call->merchant_public_id};
+    return m;
+}
+
 const char *fg_call_query(fg_call_t *call, const char *name, size_t *len)
 {
     for (int i = 0; i < call->query_count; i++)
@@ -22,19 +28,7 @@ const char *fg_call_query(fg_call_t *call, const char *name, size_t *len)
 
 const char *fg_call_header(fg_call_t *call, const char *name)
 {
-    size_t n = strlen(name);
-    const char *p = call->headers.data, *end = p + call->headers.len;
-    while (p != NULL && p < end) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        const char *line_end = nl != NULL ? nl : end;
-        if ((size_t)(line_end - p) > n + 1 && memcmp(p, name, n) == 0 && p[n] == ':' && p[n + 1] == ' ') {
-            fg_buf_reset(&call->header_scratch);
-            fg_buf_append(&call->header_scratch, p + n + 2, (size_t)(line_end - p - n - 2));
-            return call->header_scratch.data;
-        }
-        p = nl != NULL ? nl + 1 : NULL;
-    }
-    return NULL;
+    return fg_headers_get(call->headers.data, call->headers.len, name, &call->header_scratch);
 }
 
 void fg_call_error(fg_call_t *call, int status, const char *type, const char *code, const char *message,

@@ -20,6 +20,7 @@
 #include "core/page.h"
 #include "db/db.h"
 #include "db/pool.h"
+#include "merchants/merchants.h"
 #include "staff/staff.h"
 
 /* JSON request bodies: 1 MiB (docs/DESIGN.md §9).  A batch of 10,000 bills with payer
@@ -111,6 +112,9 @@ _Static_assert(FG_STAFF_EMAIL_MAX < sizeof(((fg_call_t *)0)->staff_email),
  *  auditor, finance and admin; STAFF_WRITE finance and admin; STAFF_ADMIN
  *  admin only.  0 for FG_ROLE_NONE and for non-staff levels (http/auth.c). */
 int fg_staff_role_allows(fg_role_t role, fg_auth_t required);
+
+/** The authenticated merchant, as domain operations take it. */
+fg_merchant_ref_t fg_call_merchant(const fg_call_t *call);
 
 /** Value of query parameter name (decoded, NUL-terminated) or NULL. */
 const char *fg_call_query(fg_call_t *call, const char *name, size_t *len);

@@ -1,16 +1,31 @@
 /*
- * payments.h - payments through the bank adapters, the inbound webhook
- * pipeline, and refunds (docs/DESIGN.md §3, §5, §6).
+ * payments.h - payments through the bank adapters, the inbound notification
+ * pipeline, and refunds (docs/DESIGN.md §3, §5, §6): the money operations
+ * every door calls (the API in services/api/, the payer pages in
+ * services/web/, the status-query job, and the reconciliation to come).
+ *
+ * Operations return 0 or a negative FG_E* code (core/error.h).  Those marked
+ * "inside the caller's transaction" run in the caller's fg_db_tx body (the
+ * caller adds its own writes, e.g. the idempotent answer, and commits) and
+ * are safe to run again from the start after a deadlock.  A provider call
+ * never runs inside a transaction: work that spans one is split in two
+ * transactions around it, and the rows say "pending" in between, which is
+ * what they are.
  */
 #ifndef FG_PAYMENTS_PAYMENTS_H
 #define FG_PAYMENTS_PAYMENTS_H
 
 #include "adapter.h"
+#include "core/buf.h"
+#include "core/ids.h"
 #include "db/db.h"
+#include "merchants/merchants.h"
 #include "orders/rules.h"
 
 /* A refund's reason, in characters. */
 #define FG_REFUND_REASON_MAX 500
+/* A provider's explanation kept for an answer or a log line. */
+#define FG_PROVIDER_REASON_CAP 300
 
 /** The split of money received for an order: what settles it and what goes
  *  to unapplied.  Pure; the rules of docs/DESIGN.md §2 / §3:
@@ -24,5 +39,181 @@ void fg_payment_split(fg_order_status_t effective_status, int allow_partial, int
  *  merchant's share first, up to what this payment credited it.  Pure. */
 void fg_refund_split(int64_t payment_applied, int64_t payment_refunded, int64_t amount, int64_t *from_merchant,
                      int64_t *from_unapplied);
+
+/* ---- the payment row (payments.c) ------------------------------------------ */
+
+typedef struct {
+    int64_t id, order_id, merchant_id;
+    fg_buf_t public_id, adapter, currency, provider_txn_id, order_public_id, merchant_public_id;
+    fg_payment_status_t status;
+    int provider_txn_null;
+    int64_t amount, amount_received, amount_applied, amount_unapplied, amount_refunded, amount_refunding;
+    int received_null;
+    int64_t created_at, updated_at;
+} fg_payment_row_t;
+
+void fg_payment_row_init(fg_payment_row_t *p);
+void fg_payment_row_free(fg_payment_row_t *p);
+/** Loads a payment by public id (merchant_id 0 = any merchant), optionally
+ *  locking it.  FG_ENOTFOUND if none. */
+int fg_payment_load(fg_db_t *db, const char *public_id, uint64_t merchant_id, int for_update,
+                    fg_payment_row_t *p) FG_MUST_USE;
+/** The payment's public JSON; extra (may be NULL) is appended inside the
+ *  object, e.g. ,"redirect_url":"…". */
+void fg_payment_json(fg_buf_t *b, const fg_payment_row_t *p, const char *extra);
+/** The fields a started payment adds to its JSON (redirect_url, qr), for
+ *  fg_payment_json's extra. */
+void fg_payment_started_json(fg_buf_t *extra, const fg_payment_started_t *started);
+
+/* ---- starting a payment (create.c) ----------------------------------------- */
+
+/** A payment being started on an order: the request, then what the
+ *  operations found and made.  Zero it, fill the first block, and free it
+ *  with fg_payment_new_free. */
+typedef struct {
+    const fg_adapter_t *adapter;
+    int64_t requested; /* 0 = what the order still owes */
+    /* filled by fg_payment_create */
+    fg_order_status_t order_status; /* the order's effective status (FG_ESTATE names it) */
+    char payment_id[FG_ID_CAP];
+    int64_t amount, now;
+    fg_payment_row_t payment;      /* the row as written (adapters without start_request) */
+    fg_payment_started_t started;  /* what the payer is shown: redirect URL, QR payload */
+    fg_provider_request_t request; /* for an adapter with start_request: the call to make */
+    fg_payment_start_t start;      /* the start as the adapter saw it (points into this struct) */
+    char code[FG_ORDER_CODE_LEN + 1], currency[4];
+    fg_buf_t description;
+    /* filled by fg_payment_call_provider */
+    int provider_rc; /* 0 started, FG_EINVALID refused, FG_EUNAVAILABLE no usable answer */
+    char reason[FG_PROVIDER_REASON_CAP];
+} fg_payment_new_t;
+
+void fg_payment_new_free(fg_payment_new_t *pn);
+
+/**
+ * Inside the caller's transaction, under the order's row lock: checks that
+ * the order takes this payment and writes it 'pending'.  An adapter that
+ * starts locally (sandbox, VNPay's signed URL, a VietQR payload) is started
+ * here: pn->payment and pn->started are filled.  An adapter with
+ * start_request (MoMo) gets its provider call built in pn->request, to be
+ * made after COMMIT with fg_payment_call_provider.
+ * Returns 0; FG_ENOTFOUND (no such order of m); FG_ESTATE (the order does
+ * not take payments: pn->order_status); FG_EEXCEEDS (requested is more than
+ * is owed, or less while the order is not partial); FG_ERANGE (outside what
+ * the provider carries); FG_EUNSUPPORTED (the method is not configured or
+ * cannot carry this amount or currency); or a database code.  Anything but
+ * 0 must roll back.
+ */
+int fg_payment_create(fg_db_t *db, const fg_config_t *cfg, const fg_merchant_ref_t *m, const char *order_id,
+                      size_t order_id_len, fg_payment_new_t *pn) FG_MUST_USE;
+
+/** Outside any transaction: sends pn->request and parses the answer into
+ *  pn->started; sets pn->provider_rc and pn->reason.  Blocking (up to the
+ *  provider's timeout): call from a database worker or a job thread. */
+void fg_payment_call_provider(const fg_config_t *cfg, fg_payment_new_t *pn);
+
+/** Inside the caller's transaction after fg_payment_call_provider: a
+ *  refusal fails the payment; then loads it into pn->payment.  0 or a
+ *  database code. */
+int fg_payment_record_start(fg_db_t *db, const fg_merchant_ref_t *m, fg_payment_new_t *pn) FG_MUST_USE;
+
+/* ---- refunds (refunds.c) ---------------------------------------------------- */
+
+/* What became of a refund at its provider: the one outcome every refund
+ * path records, the API's and the status job's. */
+typedef enum {
+    FG_REFUND_MADE,     /* the provider made it */
+    FG_REFUND_REFUSED,  /* a final refusal: not made */
+    FG_REFUND_NOT_SENT, /* the request never left: not made */
+    FG_REFUND_UNKNOWN,  /* it may have reached the provider: ask later */
+} fg_refund_result_t;
+
+/** A refund through one pipeline: fg_refund_begin reserves it (pending),
+ *  fg_refund_call_provider asks the provider, fg_refund_record records what
+ *  became of it.  Zero it, fill the first block, free it with
+ *  fg_refund_free. */
+typedef struct {
+    int64_t amount;
+    const char *reason; /* may be NULL */
+    /* filled by fg_refund_begin */
+    int64_t refundable, now;
+    char refund_id[FG_ID_CAP], payment_id[FG_ID_CAP];
+    const fg_adapter_t *adapter;
+    int local;         /* the adapter refunds in process (adapter->refund): no HTTP call */
+    fg_refund_in_t in; /* the refund as the adapter sees it */
+    char provider_txn_id[FG_PROVIDER_TXN_MAX + 1];
+    fg_provider_request_t request; /* the provider call (adapters with refund_request) */
+    /* filled by fg_refund_call_provider */
+    fg_refund_result_t result;
+    char provider_refund_id[FG_PROVIDER_TXN_MAX + 1];
+    char why[FG_PROVIDER_REASON_CAP];
+    /* filled by fg_refund_record */
+    fg_refund_status_t status;
+    fg_buf_t json; /* the refund's public JSON */
+} fg_refund_t;
+
+void fg_refund_free(fg_refund_t *r);
+
+/**
+ * Inside the caller's transaction, under the payment's row lock (concurrent
+ * refunds of one payment serialise there, so together they never exceed what
+ * it received): checks the refund and writes it 'pending' with its amount
+ * reserved in the payment's amount_refunding.  refundable = received -
+ * refunded - reserved.  Returns 0; FG_ENOTFOUND (no such payment of m);
+ * FG_ESTATE (the payment has not succeeded); FG_EEXCEEDS (more than
+ * r->refundable); FG_EUNSUPPORTED (its method cannot refund); FG_ERANGE
+ * (outside what the provider refunds); or a database code.
+ */
+int fg_refund_begin(fg_db_t *db, const fg_config_t *cfg, const fg_merchant_ref_t *m, const char *payment_id,
+                    fg_refund_t *r) FG_MUST_USE;
+
+/** Asks the provider to make the refund and sets r->result (and
+ *  provider_refund_id / why).  In process for a local adapter (then it may
+ *  run inside the transaction of fg_refund_begin); otherwise an HTTP call
+ *  that must run outside any transaction. */
+void fg_refund_call_provider(const fg_config_t *cfg, fg_refund_t *r);
+
+/**
+ * Inside the caller's transaction: records r->result for the pending refund
+ * r->refund_id: MADE settles it (the reversing journal, the counters,
+ * refund.succeeded); REFUSED and NOT_SENT fail it and release its
+ * reservation (refund.failed); UNKNOWN leaves it pending and reserved, asked
+ * about again after payments.pending_query_after_s.  Fills r->status and
+ * r->json.  0; FG_ESTATE when it was no longer pending (r->status says what
+ * it is); FG_ENOTFOUND; or a database code.
+ */
+int fg_refund_record(fg_db_t *db, const fg_config_t *cfg, const fg_merchant_ref_t *m, fg_refund_t *r) FG_MUST_USE;
+
+/* ---- notifications (webhook.c, sepay.c) ----------------------------------------- */
+
+/**
+ * The inbound pipeline for a notification as received: verified by the
+ * adapter, recorded in webhook_inbox under (adapter, event id) and applied
+ * exactly once, in its own transactions.  *outcome is what to acknowledge
+ * with adapter->ack (FG_ACK_ERROR when it could not be recorded: the
+ * provider retries).  0, or the database code behind FG_ACK_ERROR.
+ */
+int fg_webhook_receive(fg_db_t *db, const fg_config_t *cfg, const fg_adapter_t *adapter, const fg_inbound_t *in,
+                       fg_ack_t *outcome);
+
+/** The bank feed's (SePay's) transfer notification, as fg_webhook_receive:
+ *  authorization is the request's Authorization header (may be NULL).
+ *  Acknowledge with fg_adapter_vietqr.ack. */
+int fg_sepay_receive(fg_db_t *db, const fg_config_t *cfg, const fg_inbound_t *in, const char *authorization,
+                     fg_ack_t *outcome);
+
+/**
+ * Inside the caller's transaction: records a verified notification in
+ * webhook_inbox under (adapter, event id) and applies it once.  Every door
+ * money comes through uses this one function: the webhook route, the SePay
+ * bank feed, and the status-query job (whose in is the provider's answer).
+ * in is the notification as received (recorded raw); cfg supplies the pay
+ * links of the events.  Returns 0 (commit: applied, or recorded with no
+ * effect and *outcome FG_ACK_DUPLICATE), 1 (not applicable, e.g. no such
+ * payment: roll back; *outcome and *reason say why), FG_ECONFLICT (a
+ * duplicate: roll back) or an FG_E* database code.
+ */
+int fg_webhook_apply_one(fg_db_t *db, const fg_config_t *cfg, const fg_inbound_t *in, const fg_adapter_t *adapter,
+                         const fg_notification_t *n, fg_ack_t *outcome, const char **reason) FG_MUST_USE;
 
 #endif

@@ -1,72 +1,77 @@
 /*
- * refunds.c - POST /v1/payments/{id}/refunds.
+ * refunds.c - the one refund pipeline (docs/DESIGN.md §6), for every adapter
+ * and every caller:
  *
- * One transaction under the payment's row lock: concurrent refunds of one
- * payment serialise there, so together they can never exceed what it paid.
- * refundable = received - refunded - refunds still pending at the provider.
+ *   1. fg_refund_begin, under the payment's row lock: check the refund and
+ *      write it 'pending' with its amount reserved in amount_refunding, so
+ *      concurrent refunds together never exceed what the payment received
+ *      (refundable = received - refunded - reserved);
+ *   2. fg_refund_call_provider: in process for the sandbox (inside the same
+ *      transaction), otherwise an HTTP call after COMMIT;
+ *   3. fg_refund_record: what became of it (fg_refund_result_t): made ->
+ *      succeeded with its reversing journal; refused or never sent -> failed
+ *      with the reservation released; unknown -> still pending and reserved.
+ *
+ * A refund whose outcome is unknown (the request may have reached the
+ * provider, but no signed final answer came back, or the instance stopped
+ * between the transactions) is asked about by the status job
+ * (fg_providers_refund_round) by the refund's own ids, and recorded through
+ * the same fg_refund_record.
  */
 #include "payments/payments_internal.h"
-#include "api/handlers.h"
 #include "payments/providers.h"
 
 #include <assert.h>
 #include <stdio.h>
 #include <string.h>
+#include "core/log.h"
 #include "core/text.h"
 #include "ledger/ledger.h"
-#include "orders/orders_internal.h"
+#include "momo/momo.h"
+#include "vnpay/vnpay.h"
 
-static const char SQL_REFUND[] =
-    "INSERT INTO refunds (public_id, payment_id, merchant_id, amount, currency, status, reason, provider_refund_id, "
-    "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
-static const char SQL_PAYMENT_REFUNDED[] =
-    "UPDATE payments SET amount_refunded = amount_refunded + ?, amount_refunding = amount_refunding + ?, "
+/* A refund whose provider call is under way is not asked about until this
+ * long after it was written: beyond the longest call (30 s), so the status
+ * job never asks while our own request may still be in flight.  A crash
+ * between the two transactions leaves the refund to the job after it. */
+#define REFUND_CALL_LEASE_MS (2 * 60 * 1000)
+/* The job's lease on the refunds it asks about (a round asks its batch one
+ * after another, up to 35 s each, so the lease covers the whole round), and
+ * the longest backoff. */
+#define REFUND_BATCH_MAX 16
+#define REFUND_QUERY_LEASE_MS (REFUND_BATCH_MAX * 35 * 1000 + 60 * 1000)
+#define REFUND_BACKOFF_MAX_MS (6LL * 3600 * 1000)
+
+_Static_assert(REFUND_CALL_LEASE_MS > 30000, "the lease outlasts a provider call");
+
+static const char SQL_INSERT[] =
+    "INSERT INTO refunds (public_id, payment_id, merchant_id, amount, currency, status, reason, next_query_at, "
+    "created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)";
+static const char SQL_RESERVE[] =
+    "UPDATE payments SET amount_refunding = amount_refunding + ?, updated_at = ? WHERE id = ?";
+static const char SQL_ROW[] = "SELECT r.id, r.amount, r.reason, r.created_at, p.public_id FROM refunds r JOIN "
+                              "payments p ON p.id = r.payment_id WHERE r.public_id = ?";
+static const char SQL_LOCK[] = "SELECT " FG_REFUND_STATUS_SQL("status") " FROM refunds WHERE id = ? FOR UPDATE";
+static const char SQL_LATER[] =
+    "UPDATE refunds SET next_query_at = ?, updated_at = ? WHERE public_id = ? AND status = 'pending'";
+static const char SQL_FINISH[] =
+    "UPDATE refunds SET status = ?, provider_refund_id = ?, updated_at = ? WHERE public_id = ? AND status = 'pending'";
+static const char SQL_SETTLE[] =
+    "UPDATE payments SET amount_refunded = amount_refunded + ?, amount_refunding = amount_refunding - ?, "
     "updated_at = ? WHERE id = ?";
 static const char SQL_ORDER_REFUNDED[] =
     "UPDATE orders SET amount_refunded = amount_refunded + ?, updated_at = ? WHERE id = ?";
+static const char SQL_CLAIM[] =
+    "SELECT r.id, r.public_id, r.amount, r.query_count, p.public_id, p.adapter, p.provider_txn_id, p.created_at "
+    "FROM refunds r JOIN payments p ON p.id = r.payment_id "
+    "WHERE r.status = 'pending' AND (r.next_query_at IS NULL OR r.next_query_at <= ?) "
+    "AND p.adapter IN ('vnpay', 'momo') ORDER BY r.id LIMIT ? FOR UPDATE SKIP LOCKED";
+static const char SQL_LEASE[] = "UPDATE refunds SET next_query_at = ?, query_count = query_count + 1 WHERE id = ?";
 
-typedef enum {
-    REFUND_OK,
-    REFUND_NOT_FOUND,
-    REFUND_NOT_SUCCEEDED,
-    REFUND_TOO_MUCH,
-    REFUND_PROVIDER,
-    REFUND_REMOTE
-} refund_outcome_t;
-
-typedef struct {
-    fg_call_t *call;
-    int64_t amount;
-    const char *reason;
-    refund_outcome_t outcome;
-    int64_t refundable;
-    fg_buf_t body;
-    int idem_conflict;
-} refund_t;
-
-static int insert_refund(fg_db_t *db, refund_t *r, const fg_payment_row_t *p, int pending, const char *provider_id,
-                         int64_t now, char *id, int64_t *refund_id)
+void fg_refund_free(fg_refund_t *r)
 {
-    fg_stmt_t s;
-    int rc;
-    if (fg_id_new("rfd_", id, FG_ID_CAP) < 0)
-        return FG_EIO;
-    if ((rc = fg_stmt_init(&s, db, SQL_REFUND)) != 0)
-        return rc;
-    fg_stmt_cstr(&s, id);
-    fg_stmt_int(&s, p->id);
-    fg_stmt_int(&s, p->merchant_id);
-    fg_stmt_int(&s, r->amount);
-    fg_stmt_cstr(&s, p->currency.data);
-    fg_stmt_cstr(&s, fg_refund_status_name(pending ? FG_REFUND_PENDING : FG_REFUND_SUCCEEDED));
-    fg_stmt_cstr(&s, r->reason);
-    fg_stmt_cstr(&s, provider_id);
-    fg_stmt_int(&s, now);
-    fg_stmt_int(&s, now);
-    if ((rc = fg_stmt_exec(&s)) != 0)
-        return rc;
-    *refund_id = (int64_t)fg_stmt_insert_id(&s);
-    return 0;
+    fg_provider_request_free(&r->request);
+    fg_buf_free(&r->json);
 }
 
 int fg_refund_post(fg_db_t *db, const fg_payment_row_t *p, int64_t refund_id, int64_t amount, int64_t now,
@@ -106,148 +111,378 @@ void fg_refund_json(fg_buf_t *b, const char *id, const fg_payment_row_t *p, int6
     fg_buf_putc(b, '}');
 }
 
-static int refund_tx(fg_db_t *db, void *arg)
+/* ---- 1. begin ------------------------------------------------------------------- */
+
+int fg_refund_begin(fg_db_t *db, const fg_config_t *cfg, const fg_merchant_ref_t *m, const char *payment_id,
+                    fg_refund_t *r)
 {
-    refund_t *r = arg;
     fg_payment_row_t p;
-    char id[FG_ID_CAP], provider_id[128] = "";
-    int64_t now = fg_now_ms(), refund_id = 0, from_merchant = 0;
     fg_stmt_t s;
-    memset(&p, 0, sizeof(p));
-    r->idem_conflict = 0;
-    int rc = fg_payment_load(db, r->call->params[0], r->call->merchant_id, 1, &p);
-    if (rc == FG_ENOTFOUND) {
-        r->outcome = REFUND_NOT_FOUND;
-        rc = 1;
-        goto Exit;
-    }
+    fg_payment_row_init(&p);
+    fg_provider_request_free(&r->request);
+    r->now = fg_now_ms();
+    r->refund_id[0] = '\0';
+    int rc = fg_payment_load(db, payment_id, m->id, 1, &p);
     if (rc != 0)
         goto Exit;
-    if (p.status != FG_PAYMENT_SUCCEEDED) {
-        r->outcome = REFUND_NOT_SUCCEEDED;
-        rc = 1;
-        goto Exit;
-    }
+    r->adapter = fg_adapter_find(p.adapter.data);
+    r->local = r->adapter != NULL && r->adapter->refund != NULL;
     r->refundable = p.amount_received - p.amount_refunded - p.amount_refunding;
+    if (p.status != FG_PAYMENT_SUCCEEDED) {
+        rc = FG_ESTATE;
+        goto Exit;
+    }
     if (r->amount > r->refundable) {
-        r->outcome = REFUND_TOO_MUCH;
-        rc = 1;
+        rc = FG_EEXCEEDS;
         goto Exit;
     }
-    const fg_adapter_t *adapter = fg_adapter_find(p.adapter.data);
-    if (adapter == NULL || adapter->refund == NULL) {
-        /* refunded over HTTP around the provider call (providers.c), or not at all */
-        r->outcome = REFUND_REMOTE;
-        rc = 1;
+    if (r->adapter == NULL || (!r->local && r->adapter->refund_request == NULL)) {
+        rc = FG_EUNSUPPORTED;
         goto Exit;
     }
-    int pending = adapter != NULL ? adapter->refund(r->call->cfg, p.public_id.data, p.provider_txn_id.data, r->amount,
-                                                    now, provider_id, sizeof(provider_id))
-                                  : FG_EUNAVAILABLE;
-    if (pending < 0) {
-        r->outcome = REFUND_PROVIDER;
-        rc = 1;
+    if (fg_id_new("rfd_", r->refund_id, sizeof(r->refund_id)) < 0) {
+        rc = FG_EIO;
         goto Exit;
     }
-    if ((rc = insert_refund(db, r, &p, pending, provider_id, now, id, &refund_id)) != 0)
+    snprintf(r->payment_id, sizeof(r->payment_id), "%s", p.public_id.data);
+    snprintf(r->provider_txn_id, sizeof(r->provider_txn_id), "%s", p.provider_txn_null ? "" : p.provider_txn_id.data);
+    /* full (VNPay 02) only for the first refund, of everything received;
+     * after any earlier refund, made or pending, the rest is partial (03) */
+    int full = p.amount_refunded == 0 && p.amount_refunding == 0 && r->amount == p.amount_received;
+    fg_refund_in_t in = {r->payment_id, r->provider_txn_id, p.created_at, r->refund_id, r->amount,
+                         full,          r->reason,          r->now};
+    r->in = in;
+    if (!r->local && (rc = r->adapter->refund_request(cfg, &r->in, &r->request)) != 0) {
+        rc = rc == FG_ERANGE ? FG_ERANGE : FG_EUNSUPPORTED;
         goto Exit;
-    if (!pending && (rc = fg_refund_post(db, &p, refund_id, r->amount, now, &from_merchant)) != 0)
+    }
+    if ((rc = fg_stmt_init(&s, db, SQL_INSERT)) != 0)
         goto Exit;
-    if ((rc = fg_stmt_init(&s, db, SQL_PAYMENT_REFUNDED)) != 0)
-        goto Exit;
-    fg_stmt_int(&s, pending ? 0 : r->amount);
-    fg_stmt_int(&s, pending ? r->amount : 0);
-    fg_stmt_int(&s, now);
+    fg_stmt_cstr(&s, r->refund_id);
     fg_stmt_int(&s, p.id);
-    if ((rc = fg_stmt_exec(&s)) != 0)
+    fg_stmt_int(&s, p.merchant_id);
+    fg_stmt_int(&s, r->amount);
+    fg_stmt_cstr(&s, p.currency.data);
+    fg_stmt_cstr(&s, r->reason);
+    fg_stmt_int(&s, r->now + REFUND_CALL_LEASE_MS);
+    fg_stmt_int(&s, r->now);
+    fg_stmt_int(&s, r->now);
+    if ((rc = fg_stmt_exec(&s)) != 0 || (rc = fg_stmt_init(&s, db, SQL_RESERVE)) != 0)
         goto Exit;
-    if (from_merchant > 0) {
-        if ((rc = fg_stmt_init(&s, db, SQL_ORDER_REFUNDED)) != 0)
-            goto Exit;
-        fg_stmt_int(&s, from_merchant);
-        fg_stmt_int(&s, now);
-        fg_stmt_int(&s, p.order_id);
-        if ((rc = fg_stmt_exec(&s)) != 0)
-            goto Exit;
-    }
-    fg_buf_reset(&r->body);
-    fg_refund_json(&r->body, id, &p, r->amount, pending ? FG_REFUND_PENDING : FG_REFUND_SUCCEEDED, r->reason, now);
-    if (!pending &&
-        (rc = fg_event_insert(db, (uint64_t)p.merchant_id, "refund.succeeded", p.order_id, &r->body, now)) != 0)
-        goto Exit;
-    r->outcome = REFUND_OK;
-    rc = fg_idem_store(db, r->call, 201, &r->body);
-    if (rc == FG_ECONFLICT)
-        r->idem_conflict = 1;
+    fg_stmt_int(&s, r->amount);
+    fg_stmt_int(&s, r->now);
+    fg_stmt_int(&s, p.id);
+    rc = fg_stmt_exec(&s);
 Exit:
     fg_payment_row_free(&p);
     return rc;
 }
 
-static int parse_refund(fg_call_t *call, refund_t *r, yajl_val *root)
+/* ---- 2. the provider ----------------------------------------------------------------- */
+
+void fg_refund_call_provider(const fg_config_t *cfg, fg_refund_t *r)
 {
-    fg_field_error_t err;
-    *root = fg_json_parse_object(call->body, call->body_len, &err);
-    if (*root == NULL) {
-        fg_call_error(call, err.status, "invalid_request", err.code, err.message, NULL);
-        return -1;
+    r->provider_refund_id[0] = '\0';
+    r->why[0] = '\0';
+    if (r->local) {
+        /* in process: made now (0), accepted for later (1), or not made */
+        int rc = r->adapter->refund(cfg, r->payment_id, r->provider_txn_id, r->amount, r->now, r->provider_refund_id,
+                                    sizeof(r->provider_refund_id));
+        r->result = rc == 0 ? FG_REFUND_MADE : rc == 1 ? FG_REFUND_UNKNOWN : FG_REFUND_NOT_SENT;
+        if (rc < 0)
+            snprintf(r->why, sizeof(r->why), "the payment provider refused or did not answer");
+        return;
     }
-    const char *amount_path[] = {"amount", NULL}, *reason_path[] = {"reason", NULL};
-    yajl_val amount = yajl_tree_get(*root, amount_path, yajl_t_any);
-    yajl_val reason = yajl_tree_get(*root, reason_path, yajl_t_any);
-    if (amount == NULL || !YAJL_IS_INTEGER(amount)) {
-        fg_call_error(call, 400, "invalid_request", amount == NULL ? "missing_field" : "invalid_type",
-                      "amount must be an integer number of minor units", "amount");
-        return -1;
+    fg_http_response_t res;
+    if (fg_provider_send(&r->request, &res, r->why, sizeof(r->why)) != 0) {
+        /* no answer: only a request that never left is known not to be made */
+        r->result = res.not_sent ? FG_REFUND_NOT_SENT : FG_REFUND_UNKNOWN;
+    } else {
+        int rc = r->adapter->refund_response(cfg, &r->in, res.status, res.body.data, res.body.len,
+                                             r->provider_refund_id, sizeof(r->provider_refund_id), r->why,
+                                             sizeof(r->why));
+        r->result = rc == 0 ? FG_REFUND_MADE : rc == FG_EINVALID ? FG_REFUND_REFUSED : FG_REFUND_UNKNOWN;
     }
-    if (YAJL_GET_INTEGER(amount) < 1) {
-        fg_call_error(call, 422, "invalid_request", "amount_invalid", "amount must be positive", "amount");
-        return -1;
+    fg_http_response_free(&res);
+    if (r->result != FG_REFUND_MADE) {
+        fg_log_t l;
+        fg_log_begin(&l, FG_LOG_WARN,
+                     r->result == FG_REFUND_UNKNOWN ? "refund outcome unknown: left pending for the status query"
+                                                    : "refund not made by the provider");
+        fg_log_str(&l, "adapter", r->adapter->name);
+        fg_log_str(&l, "refund", r->refund_id);
+        fg_log_str(&l, "reason", r->why);
+        fg_log_end(&l);
     }
-    const char *text = reason != NULL && YAJL_IS_STRING(reason) ? reason->u.string : NULL;
-    if (reason != NULL && !YAJL_IS_NULL(reason) &&
-        (text == NULL || fg_utf8_length(text, strlen(text)) > FG_REFUND_REASON_MAX)) {
-        fg_call_error(call, 422, "invalid_request", "invalid_reason",
-                      "reason must be a string of at most 500 characters", "reason");
-        return -1;
-    }
-    r->amount = YAJL_GET_INTEGER(amount);
-    r->reason = text;
-    return 0;
 }
 
-void fg_refunds_create(fg_call_t *call, fg_db_t *db)
+/* ---- 3. record ------------------------------------------------------------------------ */
+
+/* The ledger and the counters of a refund the provider made. */
+static int settle(fg_db_t *db, const fg_payment_row_t *p, int64_t amount, int64_t refund_row_id, int64_t now)
 {
-    refund_t r = {.call = call};
-    yajl_val root = NULL;
-    if (parse_refund(call, &r, &root) != 0)
+    int64_t from_merchant;
+    fg_stmt_t s;
+    int rc = fg_refund_post(db, p, refund_row_id, amount, now, &from_merchant);
+    if (rc != 0 || (rc = fg_stmt_init(&s, db, SQL_SETTLE)) != 0)
+        return rc;
+    fg_stmt_int(&s, amount);
+    fg_stmt_int(&s, amount);
+    fg_stmt_int(&s, now);
+    fg_stmt_int(&s, p->id);
+    if ((rc = fg_stmt_exec(&s)) != 0 || from_merchant == 0)
+        return rc;
+    if ((rc = fg_stmt_init(&s, db, SQL_ORDER_REFUNDED)) != 0)
+        return rc;
+    fg_stmt_int(&s, from_merchant);
+    fg_stmt_int(&s, now);
+    fg_stmt_int(&s, p->order_id);
+    return fg_stmt_exec(&s);
+}
+
+/* fg_refund_record for a refund known by its id (merchant_id 0 = any
+ * merchant's), as the status job also calls it: UNKNOWN is asked about again
+ * at next_query_at.  body receives the refund's JSON, *status_out its status. */
+static int record(fg_db_t *db, const char *refund_id, uint64_t merchant_id, fg_refund_result_t result,
+                  const char *provider_refund_id, int64_t next_query_at, fg_buf_t *body, fg_refund_status_t *status_out)
+{
+    fg_payment_row_t p;
+    fg_stmt_t s;
+    fg_buf_t reason = FG_BUF_INIT, payment_id = FG_BUF_INIT;
+    fg_refund_status_t status = FG_REFUND_PENDING;
+    int64_t now = fg_now_ms(), row_id = 0, amount = 0, created = 0;
+    int reason_null = 0;
+    memset(&p, 0, sizeof(p));
+    fg_buf_reset(body);
+    int rc = fg_stmt_init(&s, db, SQL_ROW);
+    if (rc != 0)
         goto Exit;
-    int rc = fg_db_tx(db, refund_tx, &r);
-    if (rc == 0) {
-        fg_call_json(call, 201, &r.body);
-    } else if (rc == 1 && r.outcome == REFUND_NOT_FOUND) {
-        fg_call_error(call, 404, "not_found", "payment_not_found", "no such payment", NULL);
-    } else if (rc == 1 && r.outcome == REFUND_NOT_SUCCEEDED) {
-        fg_call_error(call, 409, "conflict", "payment_not_refundable", "only a succeeded payment can be refunded",
-                      NULL);
-    } else if (rc == 1 && r.outcome == REFUND_TOO_MUCH) {
-        fg_buf_t msg = FG_BUF_INIT;
-        fg_buf_printf(&msg, "amount exceeds what is refundable (%lld)", (long long)r.refundable);
-        fg_call_error(call, 422, "invalid_request", "refund_exceeds_refundable", msg.data, "amount");
-        fg_buf_free(&msg);
-    } else if (rc == 1 && r.outcome == REFUND_REMOTE) {
-        fg_providers_refund(call, db, r.amount, r.reason);
-    } else if (rc == 1) {
-        fg_call_error(call, 502, "unavailable", "provider_unavailable",
-                      "the payment provider refused or did not answer", NULL);
-    } else if (rc == FG_ECONFLICT && r.idem_conflict) {
-        if ((rc = fg_idem_answer_existing(db, call)) != 0)
-            fg_call_db_error(call, db, rc == FG_ENOTFOUND ? FG_ERETRY : rc);
-    } else {
-        fg_call_db_error(call, db, rc);
+    fg_stmt_cstr(&s, refund_id);
+    fg_stmt_out_int(&s, &row_id, NULL);
+    fg_stmt_out_int(&s, &amount, NULL);
+    fg_stmt_out_text(&s, &reason, &reason_null);
+    fg_stmt_out_int(&s, &created, NULL);
+    fg_stmt_out_text(&s, &payment_id, NULL);
+    if ((rc = fg_stmt_exec(&s)) != 0 || (rc = fg_stmt_fetch(&s)) < 0)
+        goto Exit;
+    fg_stmt_done(&s);
+    if (rc != 1) {
+        rc = FG_ENOTFOUND;
+        goto Exit;
     }
+    /* the payment's row lock first, as every refund of it takes it */
+    if ((rc = fg_payment_load(db, payment_id.data, merchant_id, 1, &p)) != 0 ||
+        (rc = fg_stmt_init(&s, db, SQL_LOCK)) != 0)
+        goto Exit;
+    fg_stmt_int(&s, row_id);
+    fg_stmt_out_enum(&s, &status, FG_REFUND_STATUS_COUNT);
+    if ((rc = fg_stmt_exec(&s)) != 0 || (rc = fg_stmt_fetch(&s)) < 0)
+        goto Exit;
+    fg_stmt_done(&s);
+    if (rc != 1) {
+        rc = FG_ENOTFOUND;
+        goto Exit;
+    }
+    const char *why = reason_null ? NULL : reason.data;
+    if (status != FG_REFUND_PENDING) {
+        *status_out = status;
+        fg_refund_json(body, refund_id, &p, amount, status, why, created);
+        rc = FG_ESTATE;
+        goto Exit;
+    }
+    if (result == FG_REFUND_UNKNOWN) {
+        if ((rc = fg_stmt_init(&s, db, SQL_LATER)) != 0)
+            goto Exit;
+        fg_stmt_int(&s, next_query_at);
+        fg_stmt_int(&s, now);
+        fg_stmt_cstr(&s, refund_id);
+        if ((rc = fg_stmt_exec(&s)) == 0)
+            fg_refund_json(body, refund_id, &p, amount, FG_REFUND_PENDING, why, created);
+        *status_out = FG_REFUND_PENDING;
+        goto Exit;
+    }
+    fg_refund_status_t final = result == FG_REFUND_MADE ? FG_REFUND_SUCCEEDED : FG_REFUND_FAILED;
+    if ((rc = fg_stmt_init(&s, db, SQL_FINISH)) != 0)
+        goto Exit;
+    fg_stmt_cstr(&s, fg_refund_status_name(final));
+    fg_stmt_cstr(&s, result == FG_REFUND_MADE ? provider_refund_id : NULL);
+    fg_stmt_int(&s, now);
+    fg_stmt_cstr(&s, refund_id);
+    if ((rc = fg_stmt_exec(&s)) != 0)
+        goto Exit;
+    if (result == FG_REFUND_MADE) {
+        rc = settle(db, &p, amount, row_id, now);
+    } else if ((rc = fg_stmt_init(&s, db, SQL_SETTLE)) == 0) {
+        fg_stmt_int(&s, 0);
+        fg_stmt_int(&s, amount); /* release the reservation */
+        fg_stmt_int(&s, now);
+        fg_stmt_int(&s, p.id);
+        rc = fg_stmt_exec(&s);
+    }
+    if (rc != 0)
+        goto Exit;
+    fg_refund_json(body, refund_id, &p, amount, final, why, created);
+    rc = fg_event_insert(db, (uint64_t)p.merchant_id, result == FG_REFUND_MADE ? "refund.succeeded" : "refund.failed",
+                         p.order_id, body, now);
+    *status_out = final;
 Exit:
-    fg_buf_free(&r.body);
-    if (root != NULL)
-        yajl_tree_free(root);
+    fg_payment_row_free(&p);
+    fg_buf_free(&reason);
+    fg_buf_free(&payment_id);
+    return rc;
+}
+
+int fg_refund_record(fg_db_t *db, const fg_config_t *cfg, const fg_merchant_ref_t *m, fg_refund_t *r)
+{
+    int64_t next = fg_now_ms() + cfg->payments_pending_query_after_s * 1000;
+    return record(db, r->refund_id, m->id, r->result, r->provider_refund_id, next, &r->json, &r->status);
+}
+
+/* ---- the status job's side: refunds whose outcome is unknown --------------------- */
+
+typedef struct {
+    int64_t id, amount, query_count, payment_created;
+    char refund_id[FG_ID_CAP], payment_id[FG_ID_CAP], adapter[16];
+    char provider_txn_id[FG_PROVIDER_TXN_MAX + 1];
+} due_refund_t;
+
+typedef struct {
+    int limit, count;
+    due_refund_t due[REFUND_BATCH_MAX];
+} refund_claim_t;
+
+static int refund_claim_tx(fg_db_t *db, void *arg)
+{
+    refund_claim_t *c = arg;
+    int64_t now = fg_now_ms(), id, amount, count, created;
+    fg_buf_t refund_id = FG_BUF_INIT, payment_id = FG_BUF_INIT, adapter = FG_BUF_INIT, txn = FG_BUF_INIT;
+    int txn_null = 0;
+    fg_stmt_t s;
+    c->count = 0;
+    int rc = fg_stmt_init(&s, db, SQL_CLAIM);
+    if (rc != 0)
+        return rc;
+    fg_stmt_int(&s, now);
+    fg_stmt_int(&s, c->limit);
+    fg_stmt_out_int(&s, &id, NULL);
+    fg_stmt_out_text(&s, &refund_id, NULL);
+    fg_stmt_out_int(&s, &amount, NULL);
+    fg_stmt_out_int(&s, &count, NULL);
+    fg_stmt_out_text(&s, &payment_id, NULL);
+    fg_stmt_out_text(&s, &adapter, NULL);
+    fg_stmt_out_text(&s, &txn, &txn_null);
+    fg_stmt_out_int(&s, &created, NULL);
+    if ((rc = fg_stmt_exec(&s)) == 0) {
+        while ((rc = fg_stmt_fetch(&s)) == 1 && c->count < c->limit) {
+            due_refund_t *d = &c->due[c->count++];
+            d->id = id;
+            d->amount = amount;
+            d->query_count = count + 1;
+            d->payment_created = created;
+            snprintf(d->refund_id, sizeof(d->refund_id), "%s", refund_id.data);
+            snprintf(d->payment_id, sizeof(d->payment_id), "%s", payment_id.data);
+            snprintf(d->adapter, sizeof(d->adapter), "%s", adapter.data);
+            snprintf(d->provider_txn_id, sizeof(d->provider_txn_id), "%s", txn_null ? "" : txn.data);
+        }
+        fg_stmt_done(&s);
+    }
+    fg_buf_free(&refund_id);
+    fg_buf_free(&payment_id);
+    fg_buf_free(&adapter);
+    fg_buf_free(&txn);
+    for (int i = 0; rc >= 0 && i < c->count; i++) {
+        if ((rc = fg_stmt_init(&s, db, SQL_LEASE)) != 0)
+            break;
+        fg_stmt_int(&s, now + REFUND_QUERY_LEASE_MS);
+        fg_stmt_int(&s, c->due[i].id);
+        rc = fg_stmt_exec(&s);
+    }
+    return rc < 0 ? rc : 0;
+}
+
+typedef struct {
+    const due_refund_t *d;
+    fg_refund_result_t result;
+    const char *provider_refund_id;
+    int64_t next_at;
+    fg_buf_t body;
+    fg_refund_status_t status;
+} refund_job_t;
+
+static int refund_job_tx(fg_db_t *db, void *arg)
+{
+    refund_job_t *j = arg;
+    int rc = record(db, j->d->refund_id, 0, j->result, j->provider_refund_id, j->next_at, &j->body, &j->status);
+    return rc == FG_ESTATE ? 0 : rc; /* settled meanwhile: nothing to do */
+}
+
+static int64_t refund_backoff_ms(const fg_config_t *cfg, int64_t query_count)
+{
+    int64_t ms = cfg->payments_pending_query_after_s * 1000;
+    if (ms <= 0)
+        ms = 1000;
+    for (int64_t i = 1; i < query_count && ms < REFUND_BACKOFF_MAX_MS; i++)
+        ms *= 2;
+    return ms < REFUND_BACKOFF_MAX_MS ? ms : REFUND_BACKOFF_MAX_MS;
+}
+
+/* Asks the provider about one refund and records what it says. */
+static int refund_query_one(fg_db_t *db, const fg_config_t *cfg, const due_refund_t *d)
+{
+    char request_id[FG_ID_CAP], reason[300] = "", provider_refund_id[FG_PROVIDER_TXN_MAX + 1] = "";
+    fg_provider_request_t req = {FG_BUF_INIT, FG_BUF_INIT, 0};
+    fg_http_response_t res;
+    int64_t now = fg_now_ms();
+    int is_vnpay = strcmp(d->adapter, "vnpay") == 0, rc;
+    if (fg_id_new("", request_id, sizeof(request_id)) < 0)
+        return 0;
+    fg_refund_in_t in = {d->payment_id, d->provider_txn_id, d->payment_created, d->refund_id, d->amount, 0, NULL, now};
+    rc = is_vnpay ? fg_vnpay_refund_query_request(cfg, &in, request_id, &req)
+                  : fg_momo_refund_query_request(cfg, &in, request_id, &req);
+    if (rc != 0) {
+        snprintf(reason, sizeof(reason), "%s is not configured", d->adapter);
+        rc = FG_EUNAVAILABLE;
+    } else if (fg_http_post_json(req.url.data, req.body.data, req.body.len, req.timeout_ms, &res) != 0) {
+        snprintf(reason, sizeof(reason), "no answer: %s", res.error);
+        rc = FG_EUNAVAILABLE;
+        fg_http_response_free(&res);
+    } else {
+        rc = is_vnpay
+                 ? fg_vnpay_refund_query_response(cfg, &in, res.status, res.body.data, res.body.len, provider_refund_id,
+                                                  sizeof(provider_refund_id), reason, sizeof(reason))
+                 : fg_momo_refund_query_response(cfg, &in, res.status, res.body.data, res.body.len, provider_refund_id,
+                                                 sizeof(provider_refund_id), reason, sizeof(reason));
+        fg_http_response_free(&res);
+    }
+    fg_provider_request_free(&req);
+    refund_job_t j = {.d = d, .provider_refund_id = provider_refund_id};
+    j.result = rc == 0 ? FG_REFUND_MADE : rc == FG_ENOTFOUND ? FG_REFUND_REFUSED : FG_REFUND_UNKNOWN;
+    j.next_at = now + refund_backoff_ms(cfg, d->query_count);
+    if (j.result == FG_REFUND_UNKNOWN) {
+        fg_log_t l;
+        fg_log_begin(&l, FG_LOG_WARN, "refund status query gave no final answer");
+        fg_log_str(&l, "refund", d->refund_id);
+        fg_log_str(&l, "reason", reason);
+        fg_log_end(&l);
+    }
+    rc = fg_db_tx(db, refund_job_tx, &j);
+    fg_buf_free(&j.body);
+    return rc;
+}
+
+int fg_providers_refund_round(fg_db_t *db, const fg_config_t *cfg, int limit)
+{
+    refund_claim_t c = {.limit = limit < REFUND_BATCH_MAX ? limit : REFUND_BATCH_MAX};
+    int rc = fg_db_tx(db, refund_claim_tx, &c);
+    if (rc != 0)
+        return rc;
+    for (int i = 0; i < c.count; i++)
+        if (refund_query_one(db, cfg, &c.due[i]) < 0) {
+            fg_log_t l;
+            fg_log_begin(&l, FG_LOG_WARN, "refund status not recorded");
+            fg_log_str(&l, "refund", c.due[i].refund_id);
+            fg_log_str(&l, "error", fg_db_error(db));
+            fg_log_end(&l);
+        }
+    return c.count;
 }

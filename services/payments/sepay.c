@@ -1,5 +1,5 @@
 /*
- * sepay.c - POST /v1/webhooks/sepay: transfers on the collection account,
+ * sepay.c - transfers on the collection account (POST /v1/webhooks/sepay),
  * reported by the SePay bank feed, settle VietQR orders.
  *
  * 1. The Apikey header is compared in constant time; then the body is read.
@@ -16,8 +16,7 @@
  *      for staff to resolve.  Never dropped.
  *    - an outgoing transfer is recorded, nothing else (only "in" credits).
  */
-#include "payments/providers.h"
-#include "api/handlers.h"
+#include "payments/payments_internal.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -28,7 +27,6 @@
 #include "db/group.h"
 #include "ledger/ledger.h"
 #include "orders/orders_internal.h"
-#include "payments/payments_internal.h"
 #include "sepay/sepay.h"
 #include "vietqr/vietqr.h"
 
@@ -237,54 +235,43 @@ static int transfer_tx(fg_db_t *db, void *arg)
     return rc;
 }
 
-static void answer(fg_call_t *call, fg_ack_t outcome)
-{
-    int status;
-    const char *type;
-    fg_buf_t body = FG_BUF_INIT;
-    fg_adapter_vietqr.ack(outcome, &status, &body, &type);
-    fg_call_json(call, status, &body);
-    call->content_type = type;
-}
-
 /* Group commit of transfers, as for other notifications (webhook.c). */
 static fg_db_group_t transfer_group = FG_DB_GROUP_INIT(4, 8);
 
-void fg_sepay_webhook(fg_call_t *call, fg_db_t *db)
+int fg_sepay_receive(fg_db_t *db, const fg_config_t *cfg, const fg_inbound_t *in, const char *authorization,
+                     fg_ack_t *outcome)
 {
     fg_sepay_transfer_t t;
     char reason[200] = "";
-    fg_inbound_t in = fg_call_inbound(call);
-    sepay_t a = {.cfg = call->cfg, .in = &in, .t = &t};
-    if (!fg_sepay_authorized(call->cfg->sepay_api_key, fg_call_header(call, "authorization"))) {
+    sepay_t a = {.cfg = cfg, .in = in, .t = &t};
+    int rc = 0;
+    if (!fg_sepay_authorized(cfg->sepay_api_key, authorization)) {
         a.outcome = FG_ACK_FORGED;
         a.reason = "Authorization is not Apikey <sepay.api_key>";
         record_alone(db, &a, "rejected");
-        answer(call, a.outcome);
-        return;
-    }
-    if (fg_sepay_parse(call->body, call->body_len, &t, reason, sizeof(reason)) != 0) {
+    } else if (fg_sepay_parse(in->body, in->body_len, &t, reason, sizeof(reason)) != 0) {
         a.outcome = FG_ACK_MALFORMED;
         a.reason = reason;
         record_alone(db, &a, "failed");
-        answer(call, a.outcome);
-        return;
-    }
-    snprintf(a.event_id, sizeof(a.event_id), "sepay:%lld", (long long)t.id);
-    int rc = fg_db_group_tx(&transfer_group, db, transfer_tx, &a);
-    if (rc == 0) {
-        /* applied, recorded as unapplied money, or recorded with no effect */
-    } else if (rc == FG_ECONFLICT) {
-        a.outcome = FG_ACK_DUPLICATE;
-        a.reason = "duplicate delivery";
-        record_alone(db, &a, "duplicate");
     } else {
-        a.outcome = FG_ACK_ERROR; /* SePay retries */
-        fg_log_t l;
-        fg_log_begin(&l, FG_LOG_ERROR, "bank-feed transfer not applied");
-        fg_log_str(&l, "event", a.event_id);
-        fg_log_str(&l, "error", fg_db_error(db));
-        fg_log_end(&l);
+        snprintf(a.event_id, sizeof(a.event_id), "sepay:%lld", (long long)t.id);
+        rc = fg_db_group_tx(&transfer_group, db, transfer_tx, &a);
+        if (rc == 0) {
+            /* applied, recorded as unapplied money, or recorded with no effect */
+        } else if (rc == FG_ECONFLICT) {
+            a.outcome = FG_ACK_DUPLICATE;
+            a.reason = "duplicate delivery";
+            record_alone(db, &a, "duplicate");
+            rc = 0;
+        } else {
+            a.outcome = FG_ACK_ERROR; /* SePay retries */
+            fg_log_t l;
+            fg_log_begin(&l, FG_LOG_ERROR, "bank-feed transfer not applied");
+            fg_log_str(&l, "event", a.event_id);
+            fg_log_str(&l, "error", fg_db_error(db));
+            fg_log_end(&l);
+        }
     }
-    answer(call, a.outcome);
+    *outcome = a.outcome;
+    return rc;
 }

@@ -10,7 +10,6 @@
  *    deliveries) is recorded in webhook_inbox on its own, with the reason.
  */
 #include "payments/payments_internal.h"
-#include "api/handlers.h"
 
 #include <assert.h>
 #include <pthread.h>
@@ -412,59 +411,47 @@ static int apply_tx(fg_db_t *db, void *arg)
     return rc;
 }
 
-static void answer(fg_call_t *call, const apply_t *a)
-{
-    int status;
-    const char *type;
-    fg_buf_t body = FG_BUF_INIT;
-    a->adapter->ack(a->outcome, &status, &body, &type);
-    fg_call_json(call, status, &body);
-    call->content_type = type;
-}
-
 /* Group commit of notifications (db/group.h): a member's duplicate or any
  * failure sends every member of the group back to run alone. */
 #define APPLY_GROUP_LEADERS 4
 #define APPLY_GROUP_MEMBERS 8
 static fg_db_group_t apply_group = FG_DB_GROUP_INIT(APPLY_GROUP_LEADERS, APPLY_GROUP_MEMBERS);
 
-void fg_webhooks_inbound(fg_call_t *call, fg_db_t *db)
+int fg_webhook_receive(fg_db_t *db, const fg_config_t *cfg, const fg_adapter_t *adapter, const fg_inbound_t *in,
+                       fg_ack_t *outcome)
 {
     fg_notification_t n;
     char reason[200] = "";
-    apply_t a = {.cfg = call->cfg, .n = &n};
-    if ((a.adapter = fg_adapter_find(call->params[0])) == NULL || a.adapter->verify == NULL) {
-        fg_call_error(call, 404, "not_found", "adapter_not_found", "no such payment adapter", NULL);
-        return;
-    }
-    fg_inbound_t in = fg_call_inbound(call);
-    a.in = &in;
-    int rc = a.adapter->verify(call->cfg, &in, fg_now_ms(), &n, reason, sizeof(reason));
+    apply_t a = {.cfg = cfg, .n = &n, .adapter = adapter, .in = in};
+    int rc = adapter->verify(cfg, in, fg_now_ms(), &n, reason, sizeof(reason));
     if (rc != 0) {
         a.outcome = rc == FG_EINVALID ? FG_ACK_FORGED : FG_ACK_MALFORMED;
         a.reason = reason;
         record_alone(db, &a, rc == FG_EINVALID ? "rejected" : "failed");
-        answer(call, &a);
-        return;
+        *outcome = a.outcome;
+        return 0;
     }
     rc = fg_db_group_tx(&apply_group, db, apply_tx, &a);
     if (rc == 0 || (rc == 1 && a.outcome == FG_ACK_DUPLICATE)) {
         /* applied, or recorded with no effect in the same transaction */
+        rc = 0;
     } else if (rc == FG_ECONFLICT && a.outcome == FG_ACK_DUPLICATE) {
         a.reason = "duplicate delivery";
         record_alone(db, &a, "duplicate");
+        rc = 0;
     } else if (rc == 1) {
         record_alone(db, &a, "failed");
+        rc = 0;
     } else {
         a.outcome = FG_ACK_ERROR;
-        a.reason = fg_strerror(rc);
         fg_log_t l;
         fg_log_begin(&l, FG_LOG_ERROR, "webhook not applied");
-        fg_log_str(&l, "adapter", a.adapter->name);
+        fg_log_str(&l, "adapter", adapter->name);
         fg_log_str(&l, "error", fg_db_error(db));
         fg_log_end(&l);
     }
-    answer(call, &a);
+    *outcome = a.outcome;
+    return rc;
 }
 
 int fg_webhook_apply_one(fg_db_t *db, const fg_config_t *cfg, const fg_inbound_t *in, const fg_adapter_t *adapter,

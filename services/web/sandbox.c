@@ -9,7 +9,6 @@
  * demo exercises verification, the inbox, apply-once and the ledger.
  */
 #include "web/web.h"
-#include "api/handlers.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -138,6 +137,17 @@ static const char *form_decision(const fg_call_t *call)
     return NULL;
 }
 
+typedef struct {
+    const fg_buf_t *headers;
+    fg_buf_t scratch;
+} header_ctx_t;
+
+static const char *header_of(void *ctx, const char *name)
+{
+    header_ctx_t *hc = ctx;
+    return fg_headers_get(hc->headers->data, hc->headers->len, name, &hc->scratch);
+}
+
 void fg_web_sandbox_decide(fg_call_t *call, fg_db_t *db)
 {
     const char *decision = form_decision(call);
@@ -180,25 +190,13 @@ void fg_web_sandbox_decide(fg_call_t *call, fg_db_t *db)
     fg_hex_encode(mac, sizeof(mac), hex);
     fg_buf_printf(&headers, "content-type: application/json\nx-signature: t=%lld,v1=%s\n", t, hex);
 
-    /* The same call as POST /v1/webhooks/sandbox would make. */
-    fg_call_t n = *call;
-    char adapter[] = "sandbox", method[] = "POST";
-    n.params[0] = adapter;
-    n.param_lens[0] = strlen(adapter);
-    n.method = method;
-    n.query_raw = NULL;
-    n.query_count = 0;
-    n.body = body.data;
-    n.body_len = body.len;
-    n.headers = headers;
-    n.header_scratch = (fg_buf_t)FG_BUF_INIT;
-    n.response = (fg_buf_t)FG_BUF_INIT;
-    n.status = 0;
-    n.content_type = NULL;
-    fg_webhooks_inbound(&n, db);
-    int ok = n.status == 200;
-    fg_buf_free(&n.response);
-    fg_buf_free(&n.header_scratch);
+    /* The notification as POST /v1/webhooks/sandbox receives it. */
+    header_ctx_t hc = {&headers, FG_BUF_INIT};
+    fg_inbound_t in = {"POST", NULL, 0, body.data, body.len, header_of, &hc, headers.data, headers.len};
+    fg_ack_t outcome = FG_ACK_ERROR;
+    int ok = fg_webhook_receive(db, call->cfg, &fg_adapter_sandbox, &in, &outcome) == 0 &&
+             (outcome == FG_ACK_APPLIED || outcome == FG_ACK_DUPLICATE);
+    fg_buf_free(&hc.scratch);
     fg_buf_free(&body), fg_buf_free(&msg), fg_buf_free(&headers);
     payment_free(&p);
     render(call, db,

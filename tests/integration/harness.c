@@ -326,8 +326,12 @@ int fgt_cli(const char *const argv[], const char *input, char *out, size_t cap)
 
 int fgt_ledger_check(void)
 {
+    static char out[16384], err[4096];
     const char *args[] = {"ledger", "check", NULL};
-    return fgt_cli_run(args, NULL, NULL, NULL, 0, NULL, 0);
+    int status = fgt_cli_run(args, NULL, NULL, out, sizeof(out), err, sizeof(err));
+    if (status != 0) /* say why in the suite's output */
+        fprintf(stderr, "feegate ledger check exited %d:\n%s%s\n", status, out, err);
+    return status;
 }
 
 static void copy_field(yajl_val root, const char *name, char *out, const char *text)

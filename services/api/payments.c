@@ -1,0 +1,365 @@
+/*
+ * payments.c - the payment and refund routes: POST /v1/orders/{id}/payments,
+ * GET /v1/payments/{id}, POST /v1/payments/{id}/refunds.
+ *
+ * The money work is the payment module's (payments/payments.h); here the
+ * request is read, the transactions composed with the Idempotency-Key, and
+ * the outcome answered.  A provider reached over HTTP is called between two
+ * transactions; the key is held 'running' meanwhile (a request that finds it
+ * gets 409 idempotency_key_in_progress).
+ */
+#include "api/handlers.h"
+
+#include <stdio.h>
+#include <string.h>
+#include "core/text.h"
+#include "orders/orders.h"
+#include "payments/payments.h"
+
+/* After FG_ECONFLICT on the key: the stored answer, 409 in progress or 422
+ * reused. */
+static void answer_existing(fg_call_t *call, fg_db_t *db)
+{
+    int rc = fg_idem_answer_existing(db, call);
+    if (rc != 0)
+        fg_call_db_error(call, db, rc == FG_ENOTFOUND ? FG_ERETRY : rc);
+}
+
+/* ---- POST /v1/orders/{id}/payments ---------------------------------------- */
+
+typedef struct {
+    fg_call_t *call;
+    fg_merchant_ref_t merchant;
+    fg_payment_new_t pn;
+    fg_buf_t body;
+    int idem_conflict;
+} create_t;
+
+static void payment_body(create_t *c)
+{
+    fg_buf_t extra = FG_BUF_INIT;
+    fg_payment_started_json(&extra, &c->pn.started);
+    fg_buf_reset(&c->body);
+    fg_payment_json(&c->body, &c->pn.payment, extra.data);
+    fg_buf_free(&extra);
+}
+
+/* An adapter that starts in process: one transaction. */
+static int create_tx(fg_db_t *db, void *arg)
+{
+    create_t *c = arg;
+    c->idem_conflict = 0;
+    int rc = fg_payment_create(db, c->call->cfg, &c->merchant, c->call->params[0], c->call->param_lens[0], &c->pn);
+    if (rc != 0)
+        return rc;
+    payment_body(c);
+    rc = fg_idem_store(db, c->call, 201, &c->body);
+    c->idem_conflict = rc == FG_ECONFLICT;
+    return rc;
+}
+
+/* An adapter reached over HTTP: the pending payment and the running key. */
+static int create_begin_tx(fg_db_t *db, void *arg)
+{
+    create_t *c = arg;
+    int rc = fg_idem_begin(db, c->call, fg_now_ms());
+    if ((c->idem_conflict = rc == FG_ECONFLICT) || rc != 0)
+        return rc;
+    return fg_payment_create(db, c->call->cfg, &c->merchant, c->call->params[0], c->call->param_lens[0], &c->pn);
+}
+
+/* After the call: the outcome and the answer under the key (a 5xx drops it). */
+static int create_end_tx(fg_db_t *db, void *arg)
+{
+    create_t *c = arg;
+    int rc = fg_payment_record_start(db, &c->merchant, &c->pn);
+    if (rc != 0)
+        return rc;
+    fg_buf_reset(&c->body);
+    if (c->pn.provider_rc != 0)
+        return fg_idem_finish(db, c->call, 502, &c->body);
+    payment_body(c);
+    return fg_idem_finish(db, c->call, 201, &c->body);
+}
+
+static void answer_create_refusal(fg_call_t *call, const create_t *c, int rc)
+{
+    int remote = c->pn.adapter->start_request != NULL;
+    if (rc == FG_ENOTFOUND) {
+        fg_call_error(call, 404, "not_found", "order_not_found", "no such order", NULL);
+    } else if (rc == FG_ESTATE) {
+        fg_buf_t msg = FG_BUF_INIT;
+        fg_buf_printf(&msg, "the order is %s: only an open or partially paid order can be paid",
+                      fg_order_status_name(c->pn.order_status));
+        fg_call_error(call, 409, "conflict", "order_not_payable", msg.data, NULL);
+        fg_buf_free(&msg);
+    } else if (rc == FG_EEXCEEDS) {
+        fg_call_error(call, 422, "invalid_request", "amount_invalid",
+                      "amount must be what the order still owes, or less when it allows partial payment", "amount");
+    } else if (rc == FG_ERANGE) {
+        fg_call_error(call, 422, "invalid_request", "amount_out_of_range",
+                      "the amount is outside what this payment method accepts (MoMo: 1,000..50,000,000 VND)", "amount");
+    } else if (remote) {
+        fg_call_error(call, 422, "invalid_request", "method_unavailable",
+                      "this payment method is not configured for this currency", "method");
+    } else {
+        fg_call_error(call, 422, "invalid_request", "method_unavailable",
+                      "this payment method is not configured, or cannot carry this amount or currency", "method");
+    }
+}
+
+static int is_refusal(int rc)
+{
+    return rc == FG_ENOTFOUND || rc == FG_ESTATE || rc == FG_EEXCEEDS || rc == FG_ERANGE || rc == FG_EUNSUPPORTED;
+}
+
+static int parse_create(fg_call_t *call, create_t *c)
+{
+    fg_field_error_t err;
+    yajl_val root = fg_json_parse_object(call->body, call->body_len, &err);
+    if (root == NULL) {
+        fg_call_error(call, err.status, "invalid_request", err.code, err.message, NULL);
+        return -1;
+    }
+    const char *method_path[] = {"method", NULL}, *amount_path[] = {"amount", NULL};
+    yajl_val method = yajl_tree_get(root, method_path, yajl_t_any);
+    yajl_val amount = yajl_tree_get(root, amount_path, yajl_t_any);
+    int rc = -1;
+    if (method == NULL || !YAJL_IS_STRING(method)) {
+        fg_call_error(call, 400, "invalid_request", method == NULL ? "missing_field" : "invalid_type",
+                      "method is required: one of vnpay, momo, vietqr, sandbox", "method");
+    } else if ((c->pn.adapter = fg_adapter_find(YAJL_GET_STRING(method))) == NULL) {
+        fg_call_error(call, 422, "invalid_request", "method_unavailable", "this payment method is not available",
+                      "method");
+    } else if (amount != NULL && !YAJL_IS_NULL(amount) && (!YAJL_IS_INTEGER(amount) || YAJL_GET_INTEGER(amount) < 1)) {
+        fg_call_error(call, 422, "invalid_request", "amount_invalid", "amount must be a positive integer", "amount");
+    } else {
+        c->pn.requested = amount != NULL && YAJL_IS_INTEGER(amount) ? YAJL_GET_INTEGER(amount) : 0;
+        rc = 0;
+    }
+    yajl_tree_free(root);
+    return rc;
+}
+
+static void create_remote(fg_call_t *call, fg_db_t *db, create_t *c)
+{
+    int rc = fg_db_tx(db, create_begin_tx, c);
+    if (rc == FG_ECONFLICT && c->idem_conflict) {
+        answer_existing(call, db);
+        return;
+    }
+    if (is_refusal(rc)) {
+        answer_create_refusal(call, c, rc);
+        return;
+    }
+    if (rc != 0) {
+        fg_call_db_error(call, db, rc);
+        return;
+    }
+    fg_payment_call_provider(call->cfg, &c->pn);
+    rc = fg_db_tx(db, create_end_tx, c);
+    if (rc != 0) {
+        fg_call_db_error(call, db, rc);
+    } else if (c->pn.provider_rc == 0) {
+        fg_call_json(call, 201, &c->body);
+    } else if (c->pn.provider_rc == FG_EINVALID) {
+        fg_call_error(call, 502, "unavailable", "provider_refused", c->pn.reason, NULL);
+    } else {
+        fg_buf_t msg = FG_BUF_INIT;
+        fg_buf_printf(&msg,
+                      "the payment provider is unavailable; payment %s stays pending and is checked with "
+                      "the provider later",
+                      c->pn.payment_id);
+        fg_call_error(call, 502, "unavailable", "provider_unavailable", msg.data, NULL);
+        fg_buf_free(&msg);
+    }
+}
+
+void fg_payments_create(fg_call_t *call, fg_db_t *db)
+{
+    create_t c = {.call = call, .merchant = fg_call_merchant(call)};
+    if (parse_create(call, &c) != 0)
+        goto Exit;
+    if (c.pn.adapter->start_request != NULL) {
+        create_remote(call, db, &c);
+        goto Exit;
+    }
+    int rc = fg_db_tx(db, create_tx, &c);
+    if (rc == 0)
+        fg_call_json(call, 201, &c.body);
+    else if (is_refusal(rc))
+        answer_create_refusal(call, &c, rc);
+    else if (rc == FG_ECONFLICT && c.idem_conflict)
+        answer_existing(call, db);
+    else
+        fg_call_db_error(call, db, rc);
+Exit:
+    fg_payment_new_free(&c.pn);
+    fg_buf_free(&c.body);
+}
+
+/* ---- GET /v1/payments/{id} ------------------------------------------------ */
+
+void fg_payments_get(fg_call_t *call, fg_db_t *db)
+{
+    fg_payment_row_t p;
+    fg_payment_row_init(&p);
+    int rc = fg_payment_load(db, call->params[0], call->merchant_id, 0, &p);
+    if (rc == FG_ENOTFOUND) {
+        fg_call_error(call, 404, "not_found", "payment_not_found", "no such payment", NULL);
+    } else if (rc != 0) {
+        fg_call_db_error(call, db, rc);
+    } else {
+        fg_buf_t b = FG_BUF_INIT;
+        fg_payment_json(&b, &p, NULL);
+        fg_call_json(call, 200, &b);
+    }
+    fg_payment_row_free(&p);
+}
+
+/* ---- POST /v1/payments/{id}/refunds --------------------------------------- */
+
+typedef struct {
+    fg_call_t *call;
+    fg_merchant_ref_t merchant;
+    fg_refund_t r;
+    int idem_conflict;
+} refund_t;
+
+/* The refund's answer, stored under the key in the same transaction (a 5xx
+ * drops the key so that the request can be retried). */
+static int refund_answer(fg_db_t *db, refund_t *x)
+{
+    fg_call_t *call = x->call;
+    fg_refund_t *r = &x->r;
+    if (r->local || r->result == FG_REFUND_MADE) {
+        fg_call_json(call, 201, &r->json);
+    } else if (r->result == FG_REFUND_UNKNOWN) {
+        /* the provider may have made it: never answer "retry", which would
+         * send a second refund under a new id */
+        fg_call_json(call, 202, &r->json);
+    } else if (r->result == FG_REFUND_REFUSED) {
+        fg_call_error(call, 409, "conflict", "provider_refused", r->why, NULL);
+    } else {
+        fg_buf_t msg = FG_BUF_INIT;
+        fg_buf_printf(&msg, "the payment provider is unreachable; refund %s was not sent and can be retried",
+                      r->refund_id);
+        fg_call_error(call, 502, "unavailable", "provider_unavailable", msg.data, NULL);
+        fg_buf_free(&msg);
+    }
+    return fg_idem_finish(db, call, call->status, &call->response);
+}
+
+/* The reservation and the running key; a provider in process is asked and
+ * answered in this same transaction. */
+static int refund_begin_tx(fg_db_t *db, void *arg)
+{
+    refund_t *x = arg;
+    fg_call_t *call = x->call;
+    call->idem_stored = 0; /* a re-run starts over */
+    int rc = fg_idem_begin(db, call, fg_now_ms());
+    if ((x->idem_conflict = rc == FG_ECONFLICT) || rc != 0)
+        return rc;
+    if ((rc = fg_refund_begin(db, call->cfg, &x->merchant, call->params[0], &x->r)) != 0 || !x->r.local)
+        return rc;
+    fg_refund_call_provider(call->cfg, &x->r);
+    if (x->r.result == FG_REFUND_NOT_SENT)
+        return FG_EUNAVAILABLE; /* nothing is written */
+    if ((rc = fg_refund_record(db, call->cfg, &x->merchant, &x->r)) != 0)
+        return rc;
+    return refund_answer(db, x);
+}
+
+static int refund_end_tx(fg_db_t *db, void *arg)
+{
+    refund_t *x = arg;
+    x->call->idem_stored = 0;
+    int rc = fg_refund_record(db, x->call->cfg, &x->merchant, &x->r);
+    if (rc == FG_ESTATE)
+        rc = FG_ERETRY; /* cannot happen: only the job settles a refund before this, after a lease */
+    return rc != 0 ? rc : refund_answer(db, x);
+}
+
+static void answer_refund_refusal(fg_call_t *call, const fg_refund_t *r, int rc)
+{
+    if (rc == FG_ENOTFOUND) {
+        fg_call_error(call, 404, "not_found", "payment_not_found", "no such payment", NULL);
+    } else if (rc == FG_ESTATE) {
+        fg_call_error(call, 409, "conflict", "payment_not_refundable", "only a succeeded payment can be refunded",
+                      NULL);
+    } else if (rc == FG_EEXCEEDS) {
+        fg_buf_t msg = FG_BUF_INIT;
+        fg_buf_printf(&msg, "amount exceeds what is refundable (%lld)", (long long)r->refundable);
+        fg_call_error(call, 422, "invalid_request", "refund_exceeds_refundable", msg.data, "amount");
+        fg_buf_free(&msg);
+    } else if (rc == FG_ERANGE) {
+        fg_call_error(call, 422, "invalid_request", "amount_out_of_range",
+                      "the amount is outside what this provider refunds (MoMo: 1,000..50,000,000 VND)", "amount");
+    } else if (rc == FG_EUNSUPPORTED) {
+        fg_call_error(call, 422, "invalid_request", "refund_not_supported",
+                      "this payment cannot be refunded through its provider (a bank transfer is returned by an "
+                      "outgoing transfer)",
+                      NULL);
+    } else {
+        fg_call_error(call, 502, "unavailable", "provider_unavailable",
+                      "the payment provider refused or did not answer", NULL);
+    }
+}
+
+static int parse_refund(fg_call_t *call, fg_refund_t *r, yajl_val *root)
+{
+    fg_field_error_t err;
+    *root = fg_json_parse_object(call->body, call->body_len, &err);
+    if (*root == NULL) {
+        fg_call_error(call, err.status, "invalid_request", err.code, err.message, NULL);
+        return -1;
+    }
+    const char *amount_path[] = {"amount", NULL}, *reason_path[] = {"reason", NULL};
+    yajl_val amount = yajl_tree_get(*root, amount_path, yajl_t_any);
+    yajl_val reason = yajl_tree_get(*root, reason_path, yajl_t_any);
+    if (amount == NULL || !YAJL_IS_INTEGER(amount)) {
+        fg_call_error(call, 400, "invalid_request", amount == NULL ? "missing_field" : "invalid_type",
+                      "amount must be an integer number of minor units", "amount");
+        return -1;
+    }
+    if (YAJL_GET_INTEGER(amount) < 1) {
+        fg_call_error(call, 422, "invalid_request", "amount_invalid", "amount must be positive", "amount");
+        return -1;
+    }
+    const char *text = reason != NULL && YAJL_IS_STRING(reason) ? reason->u.string : NULL;
+    if (reason != NULL && !YAJL_IS_NULL(reason) &&
+        (text == NULL || fg_utf8_length(text, strlen(text)) > FG_REFUND_REASON_MAX)) {
+        fg_call_error(call, 422, "invalid_request", "invalid_reason",
+                      "reason must be a string of at most 500 characters", "reason");
+        return -1;
+    }
+    r->amount = YAJL_GET_INTEGER(amount);
+    r->reason = text;
+    return 0;
+}
+
+void fg_refunds_create(fg_call_t *call, fg_db_t *db)
+{
+    refund_t x = {.call = call, .merchant = fg_call_merchant(call)};
+    yajl_val root = NULL;
+    if (parse_refund(call, &x.r, &root) != 0)
+        goto Exit;
+    int rc = fg_db_tx(db, refund_begin_tx, &x);
+    if (rc == FG_ECONFLICT && x.idem_conflict) {
+        answer_existing(call, db);
+    } else if (is_refusal(rc) || rc == FG_EUNAVAILABLE) {
+        answer_refund_refusal(call, &x.r, rc);
+    } else if (rc != 0) {
+        fg_call_db_error(call, db, rc);
+    } else if (!x.r.local) {
+        /* the provider is asked after COMMIT; the refund stays pending and
+         * reserved whatever happens next, and the status job settles it */
+        fg_refund_call_provider(call->cfg, &x.r);
+        if ((rc = fg_db_tx(db, refund_end_tx, &x)) != 0)
+            fg_call_db_error(call, db, rc);
+    }
+Exit:
+    fg_refund_free(&x.r);
+    if (root != NULL)
+        yajl_tree_free(root);
+}
