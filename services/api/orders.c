@@ -1,23 +1,26 @@
 /*
- * handlers.c - the order routes: create, batch, read, list, cancel.
+ * orders.c - the order routes: create, batch, read, list, cancel.  The HTTP
+ * side only: parse the request, run the domain operation
+ * (services/orders/orders.c) in a transaction with the idempotent answer,
+ * and answer.
  */
-#include "orders/orders_internal.h"
+#include "orders/orders.h"
 #include "api/handlers.h"
 
-#include <pthread.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include "core/text.h"
 #include "db/group.h"
 
-/* A code collision (50 random bits) is retried with a new code this often. */
-#define CODE_ATTEMPTS_MAX 4
 /* Group commit of single creates (db/group.h): shared transactions at once,
  * and creates per transaction.  Measured with tests/bench/orders. */
 #define CREATE_GROUP_LEADERS 2
 #define CREATE_GROUP_MEMBERS 32
-/* List page size (docs/DESIGN.md §4). */
+
+/* The merchant the call authenticated as. */
+static fg_merchant_ref_t merchant_of(const fg_call_t *call)
+{
+    return (fg_merchant_ref_t){.id = call->merchant_id, .public_id = call->merchant_public_id};
+}
 
 static void answer_field_error(fg_call_t *call, const fg_field_error_t *err)
 {
@@ -38,41 +41,11 @@ static void duplicate_ref_error(fg_buf_t *b, const char *ref, const fg_buf_t *ex
     fg_buf_puts(b, "}}");
 }
 
-/* Inserts r, drawing a new code on the (rare) code collision.  Sets *dup when
- * the merchant_ref is taken (ignore mode) or returns FG_ECONFLICT (strict). */
-static int insert_with_code_retry(fg_db_t *db, uint64_t merchant_id, fg_order_row_t *r, int ignore, int *inserted)
-{
-    for (int attempt = 0; attempt < CODE_ATTEMPTS_MAX; attempt++) {
-        int ok = 0;
-        int rc = fg_order_insert(db, merchant_id, r, ignore, &ok);
-        if (rc == 0 && ignore && !ok) {
-            /* Ignored: merchant_ref taken, or (almost never) the code. */
-            fg_buf_t existing = FG_BUF_INIT;
-            rc = fg_order_find_ref(db, merchant_id, r->merchant_ref.data, r->merchant_ref.len, &existing);
-            fg_buf_free(&existing);
-            if (rc == 0) {
-                *inserted = 0;
-                return 0;
-            }
-            if (rc != FG_ENOTFOUND)
-                return rc;
-        } else if (rc == FG_ECONFLICT && strstr(fg_db_error(db), "uq_orders_code") == NULL) {
-            return FG_ECONFLICT;
-        } else if (rc != FG_ECONFLICT) {
-            if (inserted != NULL)
-                *inserted = rc == 0;
-            return rc;
-        }
-        if (fg_order_new_code(r) != 0)
-            return FG_EIO;
-    }
-    return FG_EDB;
-}
-
 /* ---- POST /v1/orders ------------------------------------------------------ */
 
 typedef struct {
     fg_call_t *call;
+    fg_merchant_ref_t merchant;
     const fg_order_input_t *input;
     fg_order_row_t row;
     fg_buf_t body;
@@ -86,12 +59,10 @@ static int create_tx(fg_db_t *db, void *arg)
     int rc;
     c->idem_conflict = 0;
     c->call->idem_stored = 0; /* a re-run (deadlock, or alone after a shared transaction) starts over */
-    if ((rc = fg_order_row_from_input(&c->row, c->input, now)) != 0)
-        return rc;
-    if ((rc = insert_with_code_retry(db, c->call->merchant_id, &c->row, 0, NULL)) != 0)
+    if ((rc = fg_order_create(db, &c->merchant, c->input, now, &c->row)) != 0)
         return rc;
     fg_buf_reset(&c->body);
-    fg_order_json(&c->body, &c->row, c->call->merchant_public_id, c->call->cfg->public_base_url, now);
+    fg_order_json(&c->body, &c->row, c->merchant.public_id, c->call->cfg->public_base_url, now);
     rc = fg_idem_store(db, c->call, 201, &c->body);
     if (rc == FG_ECONFLICT)
         c->idem_conflict = 1;
@@ -118,7 +89,7 @@ void fg_orders_create(fg_call_t *call, fg_db_t *db)
 {
     fg_field_error_t err;
     fg_order_input_t input;
-    create_t c = {.call = call, .input = &input};
+    create_t c = {.call = call, .merchant = merchant_of(call), .input = &input};
     yajl_val root = fg_json_parse_object(call->body, call->body_len, &err);
     memset(&input, 0, sizeof(input));
     fg_order_row_init(&c.row);
@@ -156,6 +127,7 @@ Exit:
 
 typedef struct {
     fg_call_t *call;
+    fg_merchant_ref_t merchant;
     yajl_val items;
     fg_buf_t body;
     int idem_conflict;
@@ -174,27 +146,22 @@ static void batch_item_error(fg_buf_t *b, const fg_field_error_t *err)
     fg_buf_puts(b, "}}");
 }
 
-static int batch_item(fg_db_t *db, batch_t *bt, yajl_val item, int64_t now, fg_order_row_t *row)
+static int batch_item(fg_db_t *db, batch_t *bt, yajl_val item, int64_t now, fg_order_row_t *row, fg_buf_t *existing)
 {
     fg_field_error_t err;
     fg_order_input_t input;
-    int rc = 0, inserted = 0;
+    int rc = 0, created = 0;
     if (fg_order_input_parse(item, now, &input, &err) != 0) {
         batch_item_error(&bt->body, &err);
         goto Exit;
     }
-    if ((rc = fg_order_row_from_input(row, &input, now)) != 0 ||
-        (rc = insert_with_code_retry(db, bt->call->merchant_id, row, 1, &inserted)) != 0)
+    if ((rc = fg_order_create_or_existing(db, &bt->merchant, &input, now, row, &created, existing)) != 0)
         goto Exit;
-    if (inserted) {
-        fg_order_json(&bt->body, row, bt->call->merchant_public_id, bt->call->cfg->public_base_url, now);
+    if (created) {
+        fg_order_json(&bt->body, row, bt->merchant.public_id, bt->call->cfg->public_base_url, now);
         bt->created++;
     } else {
-        fg_buf_t existing = FG_BUF_INIT;
-        rc = fg_order_find_ref(db, bt->call->merchant_id, input.merchant_ref, strlen(input.merchant_ref), &existing);
-        if (rc == 0)
-            duplicate_ref_error(&bt->body, input.merchant_ref, &existing);
-        fg_buf_free(&existing);
+        duplicate_ref_error(&bt->body, input.merchant_ref, existing);
     }
 Exit:
     fg_order_input_free(&input);
@@ -207,6 +174,7 @@ static int batch_tx(fg_db_t *db, void *arg)
     int64_t now = fg_now_ms();
     int rc = 0;
     fg_order_row_t row;
+    fg_buf_t existing = FG_BUF_INIT;
     fg_order_row_init(&row);
     bt->idem_conflict = 0;
     bt->created = 0;
@@ -215,9 +183,10 @@ static int batch_tx(fg_db_t *db, void *arg)
     for (size_t i = 0; i < bt->items->u.array.len && rc == 0; i++) {
         if (i > 0)
             fg_buf_putc(&bt->body, ',');
-        rc = batch_item(db, bt, bt->items->u.array.values[i], now, &row);
+        rc = batch_item(db, bt, bt->items->u.array.values[i], now, &row, &existing);
     }
     fg_order_row_free(&row);
+    fg_buf_free(&existing);
     if (rc != 0)
         return rc;
     fg_buf_puts(&bt->body, "]}");
@@ -230,7 +199,7 @@ static int batch_tx(fg_db_t *db, void *arg)
 void fg_orders_batch(fg_call_t *call, fg_db_t *db)
 {
     fg_field_error_t err;
-    batch_t bt = {.call = call};
+    batch_t bt = {.call = call, .merchant = merchant_of(call)};
     yajl_val root = fg_json_parse_object(call->body, call->body_len, &err);
     if (root == NULL) {
         answer_field_error(call, &err);
@@ -270,39 +239,23 @@ static void not_found(fg_call_t *call)
 
 void fg_orders_get(fg_call_t *call, fg_db_t *db)
 {
+    fg_merchant_ref_t m = merchant_of(call);
     fg_order_row_t row;
     fg_order_row_init(&row);
-    int rc = fg_order_load(db, call->merchant_id, call->params[0], call->param_lens[0], 0, &row);
+    int rc = fg_order_get(db, &m, call->params[0], call->param_lens[0], &row);
     if (rc == FG_ENOTFOUND) {
         not_found(call);
     } else if (rc != 0) {
         fg_call_db_error(call, db, rc);
     } else {
         fg_buf_t b = FG_BUF_INIT;
-        fg_order_json(&b, &row, call->merchant_public_id, call->cfg->public_base_url, fg_now_ms());
+        fg_order_json(&b, &row, m.public_id, call->cfg->public_base_url, fg_now_ms());
         fg_call_json(call, 200, &b);
     }
     fg_order_row_free(&row);
 }
 
 /* ---- GET /v1/orders ------------------------------------------------------- */
-
-/* The effective status (expired at once when past expires_at) is what the
- * status filter matches, so a list agrees with a read of each order. */
-static const char SQL_LIST[] =
-    "SELECT " FG_ORDER_COLUMNS " FROM orders o "
-    "WHERE merchant_id = ? AND id < ? "
-    "AND (? IS NULL OR (CASE WHEN status IN ('open','partially_paid') AND expires_at <= ? THEN 'expired' "
-    "ELSE status END) = ?) "
-    "AND (? IS NULL OR fee_type = ?) AND (? IS NULL OR merchant_ref = ?) "
-    "AND (? IS NULL OR created_at >= ?) AND (? IS NULL OR created_at < ?) "
-    "ORDER BY id DESC LIMIT ?";
-
-typedef struct {
-    const char *status, *fee_type, *merchant_ref;
-    int64_t created_from, created_to, cursor, limit;
-    int has_from, has_to;
-} list_query_t;
 
 static int bad_param(fg_call_t *call, const char *code, const char *message, const char *field)
 {
@@ -323,104 +276,78 @@ static int parse_time_param(fg_call_t *call, const char *name, int64_t *out, int
     return 0;
 }
 
-static int parse_list_query(fg_call_t *call, list_query_t *q)
+/* The list's filters and page from the query string; -1 after answering 400. */
+static int parse_list_query(fg_call_t *call, fg_order_query_t *q, fg_page_t *page)
 {
     size_t len;
     const char *v;
     memset(q, 0, sizeof(*q));
-    fg_page_t page;
-    if (fg_call_page(call, &page) != 0)
+    if (fg_call_page(call, page) != 0)
         return -1;
-    q->limit = page.limit;
-    q->cursor = page.cursor != 0 ? page.cursor : INT64_MAX; /* newest first */
     if ((v = fg_call_query(call, "status", &len)) != NULL && len > 0) {
-        fg_order_status_t status;
-        if (fg_order_status_parse(v, len, &status) != 0)
+        if (fg_order_status_parse(v, len, &q->status) != 0)
             return bad_param(call, "invalid_status", "unknown status", "status");
-        q->status = fg_order_status_name(status);
+        q->has_status = 1;
     }
     if ((v = fg_call_query(call, "fee_type", &len)) != NULL && len > 0) {
-        if (strcmp(v, "tuition") != 0 && strcmp(v, "utility") != 0 && strcmp(v, "procedure") != 0)
+        if (fg_fee_type_parse(v, len, &q->fee_type) != 0)
             return bad_param(call, "invalid_fee_type", "fee_type must be tuition, utility or procedure", "fee_type");
-        q->fee_type = v;
+        q->has_fee_type = 1;
     }
     if ((v = fg_call_query(call, "merchant_ref", &len)) != NULL && len > 0)
         q->merchant_ref = v;
-    if (parse_time_param(call, "created_from", &q->created_from, &q->has_from) != 0 ||
-        parse_time_param(call, "created_to", &q->created_to, &q->has_to) != 0)
+    if (parse_time_param(call, "created_from", &q->created_from, &q->has_created_from) != 0 ||
+        parse_time_param(call, "created_to", &q->created_to, &q->has_created_to) != 0)
         return -1;
     return 0;
 }
 
-static void bind_optional(fg_stmt_t *s, const char *v)
+typedef struct {
+    fg_buf_t body;
+    const char *merchant_public_id, *base_url;
+    int64_t now, count, last_id;
+} list_page_t;
+
+static void list_one(const fg_order_row_t *r, void *arg)
 {
-    fg_stmt_cstr(s, v);
-    fg_stmt_cstr(s, v);
+    list_page_t *lp = arg;
+    if (lp->count++ > 0)
+        fg_buf_putc(&lp->body, ',');
+    fg_order_json(&lp->body, r, lp->merchant_public_id, lp->base_url, lp->now);
+    lp->last_id = r->id;
 }
 
 void fg_orders_list(fg_call_t *call, fg_db_t *db)
 {
-    list_query_t q;
-    if (parse_list_query(call, &q) != 0)
+    fg_order_query_t q;
+    fg_page_t page;
+    if (parse_list_query(call, &q, &page) != 0)
         return;
-    int64_t now = fg_now_ms();
-    fg_stmt_t s;
-    fg_order_row_t row;
-    fg_buf_t b = FG_BUF_INIT;
-    int rc, count = 0;
-    fg_order_row_init(&row);
-    if ((rc = fg_stmt_init(&s, db, SQL_LIST)) != 0)
-        goto Exit;
-    fg_stmt_int(&s, (int64_t)call->merchant_id);
-    fg_stmt_int(&s, q.cursor);
-    fg_stmt_cstr(&s, q.status);
-    fg_stmt_int(&s, now);
-    fg_stmt_cstr(&s, q.status);
-    bind_optional(&s, q.fee_type);
-    bind_optional(&s, q.merchant_ref);
-    fg_stmt_int_or_null(&s, q.has_from ? &q.created_from : NULL);
-    fg_stmt_int_or_null(&s, q.has_from ? &q.created_from : NULL);
-    fg_stmt_int_or_null(&s, q.has_to ? &q.created_to : NULL);
-    fg_stmt_int_or_null(&s, q.has_to ? &q.created_to : NULL);
-    fg_stmt_int(&s, q.limit + 1); /* one more tells whether a next page exists */
-    fg_order_row_bind(&s, &row);
-    if ((rc = fg_stmt_exec(&s)) != 0)
-        goto Exit;
-    fg_buf_puts(&b, "{\"object\":\"list\",\"data\":[");
-    int64_t last_id = 0;
-    while ((rc = fg_stmt_fetch(&s)) == 1) {
-        if (count == q.limit) {
-            fg_stmt_done(&s);
-            break;
-        }
-        if (count++ > 0)
-            fg_buf_putc(&b, ',');
-        fg_order_json(&b, &row, call->merchant_public_id, call->cfg->public_base_url, now);
-        last_id = row.id;
-    }
-    if (rc < 0)
-        goto Exit;
-    fg_page_close(&b, rc == 1, last_id);
-    rc = 0;
-    fg_call_json(call, 200, &b);
-Exit:
-    if (rc != 0)
+    fg_merchant_ref_t m = merchant_of(call);
+    list_page_t lp = {.body = FG_BUF_INIT,
+                      .merchant_public_id = m.public_id,
+                      .base_url = call->cfg->public_base_url,
+                      .now = fg_now_ms()};
+    int more = 0;
+    fg_buf_puts(&lp.body, "{\"object\":\"list\",\"data\":[");
+    int rc = fg_order_list(db, &m, &q, &page, lp.now, list_one, &lp, &more);
+    if (rc == 0) {
+        fg_page_close(&lp.body, more, lp.last_id);
+        fg_call_json(call, 200, &lp.body);
+    } else {
         fg_call_db_error(call, db, rc);
-    fg_buf_free(&b);
-    fg_order_row_free(&row);
+    }
+    fg_buf_free(&lp.body);
 }
 
 /* ---- POST /v1/orders/{id}/cancel ------------------------------------------ */
 
-typedef enum { CANCEL_DONE, CANCEL_ALREADY, CANCEL_NOT_FOUND, CANCEL_REFUSED } cancel_outcome_t;
-
-static const char SQL_CANCEL[] = "UPDATE orders SET status = 'cancelled', updated_at = ? WHERE id = ?";
-
 typedef struct {
     fg_call_t *call;
+    fg_merchant_ref_t merchant;
     fg_order_row_t row;
     fg_buf_t body;
-    cancel_outcome_t outcome;
+    int refused; /* FG_ENOTFOUND or FG_ESTATE: answered 404 or 409 */
     int idem_conflict;
 } cancel_t;
 
@@ -428,38 +355,17 @@ static int cancel_tx(fg_db_t *db, void *arg)
 {
     cancel_t *c = arg;
     int64_t now = fg_now_ms();
-    fg_stmt_t s;
-    int rc = fg_order_load(db, c->call->merchant_id, c->call->params[0], c->call->param_lens[0], 1, &c->row);
+    c->refused = 0;
     c->idem_conflict = 0;
-    if (rc == FG_ENOTFOUND) {
-        c->outcome = CANCEL_NOT_FOUND;
+    int rc = fg_order_cancel(db, c->call->cfg, &c->merchant, c->call->params[0], c->call->param_lens[0], now, &c->row);
+    if (rc == FG_ENOTFOUND || rc == FG_ESTATE) {
+        c->refused = rc;
         return 1;
     }
     if (rc != 0)
         return rc;
-    fg_order_status_t status = fg_order_effective_status(c->row.status, !c->row.expires_at_null, c->row.expires_at,
-                                                         now);
     fg_buf_reset(&c->body);
-    if (status == FG_ORDER_CANCELLED) {
-        c->outcome = CANCEL_ALREADY;
-    } else if (status != FG_ORDER_OPEN || c->row.amount_paid != 0) {
-        c->outcome = CANCEL_REFUSED;
-        return 1;
-    } else {
-        c->outcome = CANCEL_DONE;
-        if ((rc = fg_stmt_init(&s, db, SQL_CANCEL)) != 0)
-            return rc;
-        fg_stmt_int(&s, now);
-        fg_stmt_int(&s, c->row.id);
-        if ((rc = fg_stmt_exec(&s)) != 0)
-            return rc;
-        c->row.status = FG_ORDER_CANCELLED;
-        c->row.updated_at = now;
-    }
-    fg_order_json(&c->body, &c->row, c->call->merchant_public_id, c->call->cfg->public_base_url, now);
-    if (c->outcome == CANCEL_DONE &&
-        (rc = fg_event_insert(db, c->call->merchant_id, "order.cancelled", c->row.id, &c->body, now)) != 0)
-        return rc;
+    fg_order_json(&c->body, &c->row, c->merchant.public_id, c->call->cfg->public_base_url, now);
     rc = fg_idem_store(db, c->call, 200, &c->body);
     if (rc == FG_ECONFLICT)
         c->idem_conflict = 1;
@@ -468,12 +374,12 @@ static int cancel_tx(fg_db_t *db, void *arg)
 
 void fg_orders_cancel(fg_call_t *call, fg_db_t *db)
 {
-    cancel_t c = {.call = call};
+    cancel_t c = {.call = call, .merchant = merchant_of(call)};
     fg_order_row_init(&c.row);
     int rc = fg_db_tx(db, cancel_tx, &c);
     if (rc == 0) {
         fg_call_json(call, 200, &c.body);
-    } else if (rc == 1 && c.outcome == CANCEL_NOT_FOUND) {
+    } else if (rc == 1 && c.refused == FG_ENOTFOUND) {
         not_found(call);
     } else if (rc == 1) {
         fg_buf_t msg = FG_BUF_INIT;

@@ -1,6 +1,7 @@
 /*
- * orders.h - payment orders (docs/DESIGN.md §3, §4): validation, storage, the HTTP
- * handlers, and the background sweeper that expires orders.
+ * orders.h - payment orders (docs/DESIGN.md §3, §4): validation, storage, the
+ * domain operations the API runs (orders_internal.h), and the background
+ * sweeper that expires orders.  The HTTP side is services/api/orders.c.
  */
 #ifndef FG_ORDERS_ORDERS_H
 #define FG_ORDERS_ORDERS_H
@@ -9,7 +10,9 @@
 #include <yajl/yajl_tree.h>
 #include "core/buf.h"
 #include "core/ids.h"
+#include "core/page.h"
 #include "db/db.h"
+#include "merchants/merchants.h"
 #include "orders/rules.h"
 
 /* Field limits, in bytes of UTF-8 except description (characters).  They
@@ -32,6 +35,12 @@
 #define FG_ORDER_SWEEP_BATCH 200
 
 typedef enum { FG_FEE_TUITION, FG_FEE_UTILITY, FG_FEE_PROCEDURE } fg_fee_type_t;
+
+/** A fee type's name ("tuition", "utility", "procedure"), as the API and the
+ *  fee_type column spell it. */
+const char *fg_fee_type_name(fg_fee_type_t t);
+/** The fee type named by text[0..len); 0, or FG_EINVALID for any other text. */
+int fg_fee_type_parse(const char *text, size_t len, fg_fee_type_t *out) FG_MUST_USE;
 
 /** A validated create-order request.  Strings point into the parsed JSON
  *  tree (or are NULL when absent) except metadata_json, which is owned. */
@@ -74,6 +83,103 @@ void fg_order_input_free(fg_order_input_t *in);
  * (caller frees with yajl_tree_free) or NULL with err filled.
  */
 yajl_val fg_json_parse_object(const char *body, size_t len, fg_field_error_t *err);
+
+/* ---- the order ---------------------------------------------------------------- */
+
+/** One order: a row of `orders`, as read or about to be written.  Its text
+ *  fields are owned buffers: fg_order_row_init before use, fg_order_row_free
+ *  after. */
+typedef struct {
+    int64_t id;
+    fg_buf_t public_id, merchant_ref, fee_type, category, currency;
+    fg_order_status_t status; /* as stored: see fg_order_effective_status */
+    fg_buf_t payer_name, payer_ref, payer_phone, payer_email, description, metadata, code;
+    int category_null, payer_name_null, payer_ref_null, payer_phone_null, payer_email_null, description_null,
+        metadata_null, due_at_null, expires_at_null;
+    int64_t amount, amount_paid, amount_refunded, allow_partial, due_at, expires_at, created_at, updated_at;
+} fg_order_row_t;
+
+void fg_order_row_init(fg_order_row_t *r);
+void fg_order_row_free(fg_order_row_t *r);
+
+/** Appends the order's public JSON (docs/DESIGN.md §3) to b: its status as
+ *  effective at now_ms, its pay_url under base_url.  Events carry the same
+ *  JSON as the API's answers. */
+void fg_order_json(fg_buf_t *b, const fg_order_row_t *r, const char *merchant_public_id, const char *base_url,
+                   int64_t now_ms);
+
+/** The public id of this merchant's order with merchant_ref, into
+ *  public_id: 0, FG_ENOTFOUND, or a database code.  A read: outside a
+ *  transaction the caller ends it with fg_db_end. */
+int fg_order_find_ref(fg_db_t *db, uint64_t merchant_id, const char *ref, size_t len, fg_buf_t *public_id) FG_MUST_USE;
+
+/* ---- domain operations (orders.c) ------------------------------------------------
+ * The writes run inside the caller's transaction (fg_db_tx or fg_db_group_tx)
+ * and may be re-run with it; m is the merchant they act for.  out (and
+ * existing_id) are initialised by the caller, who frees them whatever the
+ * outcome. */
+
+/**
+ * Creates an open order from validated input, created at now_ms: a new
+ * public id and payer code (a new code is drawn on the rare code collision).
+ * 0 with out the new order, FG_ECONFLICT when the merchant has an order with
+ * this merchant_ref already (nothing written), or a database code.
+ */
+int fg_order_create(fg_db_t *db, const fg_merchant_ref_t *m, const fg_order_input_t *in, int64_t now_ms,
+                    fg_order_row_t *out) FG_MUST_USE;
+
+/**
+ * One order of a batch: as fg_order_create, but a taken merchant_ref is no
+ * error (INSERT IGNORE, so the batch's transaction goes on): 0 with *created
+ * 1 and out the new order, or 0 with *created 0 and existing_id the public id
+ * of the order that has the merchant_ref (nothing written); or a database
+ * code.
+ */
+int fg_order_create_or_existing(fg_db_t *db, const fg_merchant_ref_t *m, const fg_order_input_t *in, int64_t now_ms,
+                                fg_order_row_t *out, int *created, fg_buf_t *existing_id) FG_MUST_USE;
+
+/** Reads the merchant's order with this public id into out (its stored
+ *  status: fg_order_effective_status tells the status at a time).  0,
+ *  FG_ENOTFOUND, or a database code. */
+int fg_order_get(fg_db_t *db, const fg_merchant_ref_t *m, const char *public_id, size_t len,
+                 fg_order_row_t *out) FG_MUST_USE;
+
+/** What a list of orders is filtered by; a zeroed one lists them all. */
+typedef struct {
+    int has_status;
+    fg_order_status_t status; /* the effective status at the list's now_ms */
+    int has_fee_type;
+    fg_fee_type_t fee_type;
+    const char *merchant_ref; /* NUL-terminated; NULL: any */
+    int has_created_from, has_created_to;
+    int64_t created_from, created_to; /* ms: created_from <= created_at < created_to */
+} fg_order_query_t;
+
+/** Called with each order of a list page, in order; the row is valid only
+ *  during the call. */
+typedef void (*fg_order_each_fn)(const fg_order_row_t *r, void *arg);
+
+/**
+ * One page of the merchant's orders that match q, newest first
+ * (docs/DESIGN.md §4): those with an id below page->cursor (0: from the
+ * newest), at most page->limit of them, each passed to each.  *more is set
+ * when the query has rows after this page (the next page continues after
+ * the last row's id).  0 or a database code (rows may have been passed
+ * already).
+ */
+int fg_order_list(fg_db_t *db, const fg_merchant_ref_t *m, const fg_order_query_t *q, const fg_page_t *page,
+                  int64_t now_ms, fg_order_each_fn each, void *arg, int *more) FG_MUST_USE;
+
+/**
+ * Cancels the merchant's order with this public id as of now_ms, locking it,
+ * and writes its order.cancelled event (the order's JSON, with
+ * cfg->public_base_url).  Only an open order with nothing paid can be
+ * cancelled; cancelling a cancelled order changes nothing and succeeds.
+ * 0 with out the cancelled order, FG_ENOTFOUND, FG_ESTATE with out the order
+ * as it is (any other effective status, or money paid), or a database code.
+ */
+int fg_order_cancel(fg_db_t *db, const fg_config_t *cfg, const fg_merchant_ref_t *m, const char *public_id, size_t len,
+                    int64_t now_ms, fg_order_row_t *out) FG_MUST_USE;
 
 /** One sweeper round: expires due orders (with their order.expired events)
  *  and deletes expired idempotency keys.  Safe on any number of instances. */

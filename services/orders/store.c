@@ -183,7 +183,7 @@ static void bind_text_or_null(fg_stmt_t *s, const fg_buf_t *v, int is_null)
         fg_stmt_str(s, v->data, v->len);
 }
 
-int fg_order_insert(fg_db_t *db, uint64_t merchant_id, const fg_order_row_t *r, int ignore_duplicates, int *inserted)
+int fg_order_insert(fg_db_t *db, uint64_t merchant_id, fg_order_row_t *r, int ignore_duplicates, int *inserted)
 {
     fg_stmt_t s;
     int rc = fg_stmt_init(&s, db, ignore_duplicates ? SQL_INSERT_IGNORE : SQL_INSERT);
@@ -210,8 +210,10 @@ int fg_order_insert(fg_db_t *db, uint64_t merchant_id, const fg_order_row_t *r, 
     fg_stmt_int(&s, r->updated_at);
     if ((rc = fg_stmt_exec(&s)) != 0)
         return rc;
+    int ok = fg_stmt_affected(&s) == 1;
+    r->id = ok ? (int64_t)fg_stmt_insert_id(&s) : 0;
     if (inserted != NULL)
-        *inserted = fg_stmt_affected(&s) == 1;
+        *inserted = ok;
     return 0;
 }
 

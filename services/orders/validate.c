@@ -3,6 +3,7 @@
  */
 #include "orders/orders.h"
 
+#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -217,8 +218,8 @@ static int parse_enums(yajl_val obj, fg_order_input_t *in, fg_field_error_t *err
 {
     if (required_string(field(obj, "fee_type"), "fee_type", 32, &in->fee_type, err) != 0)
         return -1;
-    if (strcmp(in->fee_type, "tuition") != 0 && strcmp(in->fee_type, "utility") != 0 &&
-        strcmp(in->fee_type, "procedure") != 0)
+    fg_fee_type_t fee_type;
+    if (fg_fee_type_parse(in->fee_type, strlen(in->fee_type), &fee_type) != 0)
         return fail(err, 422, "invalid_fee_type", "fee_type", "fee_type must be tuition, utility or procedure");
     const char *currency;
     if (required_string(field(obj, "currency"), "currency", 3, &currency, err) != 0) {
@@ -230,6 +231,27 @@ static int parse_enums(yajl_val obj, fg_order_input_t *in, fg_field_error_t *err
         return fail(err, 422, "invalid_currency", "currency", "currency must be an ISO 4217 code such as VND");
     memcpy(in->currency, currency, 4);
     return 0;
+}
+
+static const char *const FEE_TYPE_NAMES[] = {
+    [FG_FEE_TUITION] = "tuition", [FG_FEE_UTILITY] = "utility", [FG_FEE_PROCEDURE] = "procedure"};
+#define FEE_TYPE_COUNT (sizeof(FEE_TYPE_NAMES) / sizeof(FEE_TYPE_NAMES[0]))
+
+const char *fg_fee_type_name(fg_fee_type_t t)
+{
+    assert((size_t)t < FEE_TYPE_COUNT);
+    return FEE_TYPE_NAMES[t];
+}
+
+int fg_fee_type_parse(const char *text, size_t len, fg_fee_type_t *out)
+{
+    for (size_t i = 0; i < FEE_TYPE_COUNT; i++) {
+        if (strlen(FEE_TYPE_NAMES[i]) == len && memcmp(text, FEE_TYPE_NAMES[i], len) == 0) {
+            *out = (fg_fee_type_t)i;
+            return 0;
+        }
+    }
+    return FG_EINVALID;
 }
 
 int fg_order_input_parse(yajl_val obj, int64_t now_ms, fg_order_input_t *in, fg_field_error_t *err)

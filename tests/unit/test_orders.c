@@ -277,6 +277,23 @@ START_TEST(status_names_round_trip)
 }
 END_TEST
 
+START_TEST(fee_type_names_round_trip)
+{
+    static const char *const FEE[] = {"tuition", "utility", "procedure"};
+    const fg_fee_type_t types[] = {FG_FEE_TUITION, FG_FEE_UTILITY, FG_FEE_PROCEDURE};
+    fg_fee_type_t t;
+    for (int i = 0; i < 3; i++) {
+        ck_assert_str_eq(fg_fee_type_name(types[i]), FEE[i]);
+        ck_assert_int_eq(fg_fee_type_parse(FEE[i], strlen(FEE[i]), &t), 0);
+        ck_assert_int_eq(t, types[i]);
+    }
+    ck_assert_int_eq(fg_fee_type_parse("tax", 3, &t), FG_EINVALID);
+    ck_assert_int_eq(fg_fee_type_parse("utilit", 6, &t), FG_EINVALID);
+    ck_assert_int_eq(fg_fee_type_parse("utility\0", 8, &t), FG_EINVALID);
+    ck_assert_int_eq(fg_fee_type_parse("", 0, &t), FG_EINVALID);
+}
+END_TEST
+
 static Suite *orders_suite(void)
 {
     Suite *s = suite_create("orders");
@@ -293,6 +310,7 @@ static Suite *orders_suite(void)
     tcase_add_test(tc, effective_status);
     tcase_add_test(tc, payable_amount_and_acceptance);
     tcase_add_test(tc, status_names_round_trip);
+    tcase_add_test(tc, fee_type_names_round_trip);
     suite_add_tcase(s, tc);
     return s;
 }

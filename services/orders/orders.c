@@ -1,0 +1,173 @@
+/*
+ * orders.c - the domain operations on orders: create (alone or as one order
+ * of a batch), read, list, cancel.  No transport: the API
+ * (services/api/orders.c) parses requests, runs these in its transactions
+ * and answers.
+ */
+#include "orders/orders_internal.h"
+
+#include <stdint.h>
+#include <string.h>
+
+/* A code collision (50 random bits) is retried with a new code this often. */
+#define CODE_ATTEMPTS_MAX 4
+
+/* ---- create ----------------------------------------------------------------- */
+
+/* Inserts r, drawing a new code on the (rare) code collision.  Strict
+ * (existing_id NULL): FG_ECONFLICT when the merchant_ref is taken.  Ignore
+ * mode: a taken merchant_ref sets *created to 0 and existing_id to the
+ * public id of the order that has it. */
+static int insert_with_code_retry(fg_db_t *db, uint64_t merchant_id, fg_order_row_t *r, fg_buf_t *existing_id,
+                                  int *created)
+{
+    int ignore = existing_id != NULL;
+    for (int attempt = 0; attempt < CODE_ATTEMPTS_MAX; attempt++) {
+        int ok = 0;
+        int rc = fg_order_insert(db, merchant_id, r, ignore, &ok);
+        if (rc == 0 && ignore && !ok) {
+            /* Ignored: merchant_ref taken, or (almost never) the code. */
+            fg_buf_reset(existing_id);
+            rc = fg_order_find_ref(db, merchant_id, r->merchant_ref.data, r->merchant_ref.len, existing_id);
+            if (rc == 0) {
+                *created = 0;
+                return 0;
+            }
+            if (rc != FG_ENOTFOUND)
+                return rc;
+        } else if (rc == FG_ECONFLICT && strstr(fg_db_error(db), "uq_orders_code") == NULL) {
+            return FG_ECONFLICT;
+        } else if (rc != FG_ECONFLICT) {
+            if (created != NULL)
+                *created = rc == 0;
+            return rc;
+        }
+        if (fg_order_new_code(r) != 0)
+            return FG_EIO;
+    }
+    return FG_EDB;
+}
+
+int fg_order_create(fg_db_t *db, const fg_merchant_ref_t *m, const fg_order_input_t *in, int64_t now_ms,
+                    fg_order_row_t *out)
+{
+    int rc = fg_order_row_from_input(out, in, now_ms);
+    if (rc != 0)
+        return rc;
+    return insert_with_code_retry(db, m->id, out, NULL, NULL);
+}
+
+int fg_order_create_or_existing(fg_db_t *db, const fg_merchant_ref_t *m, const fg_order_input_t *in, int64_t now_ms,
+                                fg_order_row_t *out, int *created, fg_buf_t *existing_id)
+{
+    *created = 0;
+    int rc = fg_order_row_from_input(out, in, now_ms);
+    if (rc != 0)
+        return rc;
+    return insert_with_code_retry(db, m->id, out, existing_id, created);
+}
+
+/* ---- read ------------------------------------------------------------------- */
+
+int fg_order_get(fg_db_t *db, const fg_merchant_ref_t *m, const char *public_id, size_t len, fg_order_row_t *out)
+{
+    return fg_order_load(db, m->id, public_id, len, 0, out);
+}
+
+/* The effective status (expired at once when past expires_at) is what the
+ * status filter matches, so a list agrees with a read of each order. */
+static const char SQL_LIST[] =
+    "SELECT " FG_ORDER_COLUMNS " FROM orders o "
+    "WHERE merchant_id = ? AND id < ? "
+    "AND (? IS NULL OR (CASE WHEN status IN ('open','partially_paid') AND expires_at <= ? THEN 'expired' "
+    "ELSE status END) = ?) "
+    "AND (? IS NULL OR fee_type = ?) AND (? IS NULL OR merchant_ref = ?) "
+    "AND (? IS NULL OR created_at >= ?) AND (? IS NULL OR created_at < ?) "
+    "ORDER BY id DESC LIMIT ?";
+
+/* A filter's value twice: "? IS NULL OR column = ?". */
+static void bind_optional(fg_stmt_t *s, const char *v)
+{
+    fg_stmt_cstr(s, v);
+    fg_stmt_cstr(s, v);
+}
+
+static void bind_optional_int(fg_stmt_t *s, int has, const int64_t *v)
+{
+    fg_stmt_int_or_null(s, has ? v : NULL);
+    fg_stmt_int_or_null(s, has ? v : NULL);
+}
+
+int fg_order_list(fg_db_t *db, const fg_merchant_ref_t *m, const fg_order_query_t *q, const fg_page_t *page,
+                  int64_t now_ms, fg_order_each_fn each, void *arg, int *more)
+{
+    const char *status = q->has_status ? fg_order_status_name(q->status) : NULL;
+    int64_t cursor = page->cursor != 0 ? page->cursor : INT64_MAX; /* newest first */
+    fg_stmt_t s;
+    fg_order_row_t row;
+    int rc;
+    int64_t count = 0;
+    *more = 0;
+    fg_order_row_init(&row);
+    if ((rc = fg_stmt_init(&s, db, SQL_LIST)) != 0)
+        goto Exit;
+    fg_stmt_int(&s, (int64_t)m->id);
+    fg_stmt_int(&s, cursor);
+    fg_stmt_cstr(&s, status);
+    fg_stmt_int(&s, now_ms);
+    fg_stmt_cstr(&s, status);
+    bind_optional(&s, q->has_fee_type ? fg_fee_type_name(q->fee_type) : NULL);
+    bind_optional(&s, q->merchant_ref);
+    bind_optional_int(&s, q->has_created_from, &q->created_from);
+    bind_optional_int(&s, q->has_created_to, &q->created_to);
+    fg_stmt_int(&s, page->limit + 1); /* one more tells whether a next page exists */
+    fg_order_row_bind(&s, &row);
+    if ((rc = fg_stmt_exec(&s)) != 0)
+        goto Exit;
+    while ((rc = fg_stmt_fetch(&s)) == 1) {
+        if (count == page->limit) {
+            fg_stmt_done(&s);
+            break;
+        }
+        count++;
+        each(&row, arg);
+    }
+    if (rc < 0)
+        goto Exit;
+    *more = rc == 1;
+    rc = 0;
+Exit:
+    fg_order_row_free(&row);
+    return rc;
+}
+
+/* ---- cancel ----------------------------------------------------------------- */
+
+static const char SQL_CANCEL[] = "UPDATE orders SET status = 'cancelled', updated_at = ? WHERE id = ?";
+
+int fg_order_cancel(fg_db_t *db, const fg_config_t *cfg, const fg_merchant_ref_t *m, const char *public_id, size_t len,
+                    int64_t now_ms, fg_order_row_t *out)
+{
+    fg_stmt_t s;
+    int rc = fg_order_load(db, m->id, public_id, len, 1, out);
+    if (rc != 0)
+        return rc;
+    fg_order_status_t status = fg_order_effective_status(out->status, !out->expires_at_null, out->expires_at, now_ms);
+    if (status == FG_ORDER_CANCELLED)
+        return 0; /* cancelled before: its event was written then */
+    if (status != FG_ORDER_OPEN || out->amount_paid != 0)
+        return FG_ESTATE;
+    if ((rc = fg_stmt_init(&s, db, SQL_CANCEL)) != 0)
+        return rc;
+    fg_stmt_int(&s, now_ms);
+    fg_stmt_int(&s, out->id);
+    if ((rc = fg_stmt_exec(&s)) != 0)
+        return rc;
+    out->status = FG_ORDER_CANCELLED;
+    out->updated_at = now_ms;
+    fg_buf_t object = FG_BUF_INIT;
+    fg_order_json(&object, out, m->public_id, cfg->public_base_url, now_ms);
+    rc = fg_event_insert(db, m->id, "order.cancelled", out->id, &object, now_ms);
+    fg_buf_free(&object);
+    return rc;
+}

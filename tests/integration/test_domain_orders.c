@@ -1,0 +1,475 @@
+/*
+ * test_domain_orders.c - the order operations without HTTP: fg_order_create,
+ * fg_order_create_or_existing (a batch's item), fg_order_cancel and
+ * fg_order_list run in transactions of their own against the private
+ * MariaDB, as services/api/orders.c runs them.  Every case ends with
+ * `feegate ledger check`.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <string.h>
+#include "core/text.h"
+#include "db/db.h"
+#include "harness.h"
+#include "orders/orders.h"
+#include "payments/payments_internal.h"
+
+static fg_config_t cfg;
+static fg_db_t *db;
+static fgt_merchant_t mer;
+static fg_merchant_ref_t merchant;
+
+static void setup(void)
+{
+    fgt_config_load(&cfg);
+    db = fgt_db_open(&cfg);
+    fgt_merchant_create("Domain orders school", mer.id, mer.key);
+    long long row = fgt_db_int("SELECT id FROM merchants WHERE public_id = ?", mer.id, NULL);
+    ck_assert_int_gt(row, 0);
+    merchant = (fg_merchant_ref_t){.id = (uint64_t)row, .public_id = mer.id};
+}
+
+static void teardown(void)
+{
+    fg_db_close(db);
+    fg_config_free(&cfg);
+}
+
+/* ---- helpers ------------------------------------------------------------------ */
+
+/* A valid input as fg_order_input_parse would give it: ref, fee_type, amount
+ * VND, nothing else. */
+static fg_order_input_t input_of(const char *ref, const char *fee_type, long long amount)
+{
+    fg_order_input_t in;
+    memset(&in, 0, sizeof(in));
+    in.merchant_ref = ref;
+    in.fee_type = fee_type;
+    in.amount = amount;
+    memcpy(in.currency, "VND", 4);
+    return in;
+}
+
+typedef struct {
+    const fg_order_input_t *in;
+    int64_t now;
+    fg_order_row_t *out;
+    int created;
+    fg_buf_t *existing;
+} create_t;
+
+static int create_tx(fg_db_t *d, void *arg)
+{
+    create_t *c = arg;
+    return fg_order_create(d, &merchant, c->in, c->now, c->out);
+}
+
+static int create_or_existing_tx(fg_db_t *d, void *arg)
+{
+    create_t *c = arg;
+    return fg_order_create_or_existing(d, &merchant, c->in, c->now, c->out, &c->created, c->existing);
+}
+
+/* fg_order_create in a transaction of its own; the new order into out. */
+static int create(const fg_order_input_t *in, int64_t now, fg_order_row_t *out)
+{
+    create_t c = {.in = in, .now = now, .out = out};
+    return fg_db_tx(db, create_tx, &c);
+}
+
+/* Creates an open order (must work); its public id into id (FGT_ID_CAP). */
+static void create_open(const char *ref, const char *fee_type, long long amount, char *id)
+{
+    fg_order_input_t in = input_of(ref, fee_type, amount);
+    fg_order_row_t row;
+    fg_order_row_init(&row);
+    ck_assert_int_eq(create(&in, fg_now_ms(), &row), 0);
+    snprintf(id, FGT_ID_CAP, "%.*s", (int)row.public_id.len, row.public_id.data);
+    fg_order_row_free(&row);
+}
+
+typedef struct {
+    const char *id;
+    int64_t now;
+    fg_order_row_t *out;
+} cancel_t;
+
+static int cancel_tx(fg_db_t *d, void *arg)
+{
+    cancel_t *c = arg;
+    return fg_order_cancel(d, &cfg, &merchant, c->id, strlen(c->id), c->now, c->out);
+}
+
+/* fg_order_cancel at now in a transaction of its own (rolled back unless 0). */
+static int cancel_at(const char *id, int64_t now, fg_order_row_t *out)
+{
+    cancel_t c = {id, now, out};
+    return fg_db_tx(db, cancel_tx, &c);
+}
+
+static long long orders_with_ref(const char *ref)
+{
+    return fgt_db_int("SELECT COUNT(*) FROM orders o JOIN merchants m ON m.id = o.merchant_id "
+                      "WHERE m.public_id = ? AND o.merchant_ref = ?",
+                      mer.id, ref);
+}
+
+static long long events_of(const char *order_id, const char *type)
+{
+    return fgt_db_int("SELECT COUNT(*) FROM events e JOIN orders o ON o.id = e.order_id "
+                      "WHERE o.public_id = ? AND e.type = ?",
+                      order_id, type);
+}
+
+static long long merchant_events(void)
+{
+    return fgt_db_int("SELECT COUNT(*) FROM events e JOIN merchants m ON m.id = e.merchant_id WHERE m.public_id = ?",
+                      mer.id, NULL);
+}
+
+static void expect_stored_status(const char *order_id, const char *status)
+{
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM orders WHERE public_id = ? AND status = ?", order_id, status), 1);
+}
+
+/* ---- create ------------------------------------------------------------------- */
+
+START_TEST(create_writes_an_open_order)
+{
+    const char *ref = fgt_unique("C");
+    fg_order_input_t in = input_of(ref, "tuition", 1500000);
+    fg_order_row_t row;
+    fg_order_row_init(&row);
+    int64_t now = fg_now_ms();
+    ck_assert_int_eq(create(&in, now, &row), 0);
+    ck_assert_int_gt(row.id, 0);
+    ck_assert_int_eq(strncmp(row.public_id.data, "ord_", 4), 0);
+    ck_assert_int_eq(row.status, FG_ORDER_OPEN);
+    ck_assert_int_eq(row.created_at, now);
+    ck_assert_uint_eq(row.code.len, FG_ORDER_CODE_LEN);
+    expect_stored_status(row.public_id.data, "open");
+    ck_assert_int_eq(fgt_db_int("SELECT amount FROM orders WHERE public_id = ? AND merchant_ref = ?",
+                                row.public_id.data, ref),
+                     1500000);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM orders WHERE public_id = ? AND code = ? AND fee_type = "
+                                "'tuition' AND currency = 'VND' AND amount_paid = 0",
+                                row.public_id.data, row.code.data),
+                     1);
+    /* and reads back as created */
+    fg_order_row_t read;
+    fg_order_row_init(&read);
+    ck_assert_int_eq(fg_order_get(db, &merchant, row.public_id.data, row.public_id.len, &read), 0);
+    fg_db_end(db);
+    ck_assert_int_eq(read.id, row.id);
+    ck_assert_str_eq(read.merchant_ref.data, ref);
+    fg_order_row_free(&read);
+    fg_order_row_free(&row);
+    ck_assert_int_eq(fgt_ledger_check(), 0);
+}
+END_TEST
+
+START_TEST(duplicate_merchant_ref_conflicts)
+{
+    const char *ref = fgt_unique("DUP");
+    char first[FGT_ID_CAP];
+    create_open(ref, "utility", 200000, first);
+    long long events = merchant_events();
+    fg_order_input_t in = input_of(ref, "procedure", 999);
+    fg_order_row_t row;
+    fg_order_row_init(&row);
+    ck_assert_int_eq(create(&in, fg_now_ms(), &row), FG_ECONFLICT);
+    fg_order_row_free(&row);
+    /* nothing written: the first order as it was, alone with its ref */
+    ck_assert_int_eq(orders_with_ref(ref), 1);
+    ck_assert_int_eq(fgt_db_int("SELECT amount FROM orders WHERE public_id = ?", first, NULL), 200000);
+    ck_assert_int_eq(merchant_events(), events);
+    ck_assert_int_eq(fgt_ledger_check(), 0);
+}
+END_TEST
+
+START_TEST(batch_item_names_the_existing_order)
+{
+    const char *ref = fgt_unique("B");
+    fg_order_input_t in = input_of(ref, "utility", 75000);
+    fg_order_row_t row;
+    fg_buf_t existing = FG_BUF_INIT;
+    fg_order_row_init(&row);
+    create_t c = {.in = &in, .now = fg_now_ms(), .out = &row, .created = -1, .existing = &existing};
+    ck_assert_int_eq(fg_db_tx(db, create_or_existing_tx, &c), 0);
+    ck_assert_int_eq(c.created, 1);
+    char first[FGT_ID_CAP];
+    snprintf(first, sizeof(first), "%s", row.public_id.data);
+    expect_stored_status(first, "open");
+    /* the same merchant_ref again: no error, no row; the first order named */
+    c.created = -1;
+    ck_assert_int_eq(fg_db_tx(db, create_or_existing_tx, &c), 0);
+    ck_assert_int_eq(c.created, 0);
+    ck_assert_str_eq(existing.data, first);
+    ck_assert_int_eq(orders_with_ref(ref), 1);
+    fg_buf_free(&existing);
+    fg_order_row_free(&row);
+    ck_assert_int_eq(fgt_ledger_check(), 0);
+}
+END_TEST
+
+/* ---- cancel ------------------------------------------------------------------- */
+
+START_TEST(cancel_open_order)
+{
+    char id[FGT_ID_CAP];
+    create_open(fgt_unique("X"), "utility", 300000, id);
+    fg_order_row_t row;
+    fg_order_row_init(&row);
+    int64_t now = fg_now_ms();
+    ck_assert_int_eq(cancel_at(id, now, &row), 0);
+    ck_assert_int_eq(row.status, FG_ORDER_CANCELLED);
+    ck_assert_int_eq(row.updated_at, now);
+    expect_stored_status(id, "cancelled");
+    ck_assert_int_eq(events_of(id, "order.cancelled"), 1);
+    /* the event carries the order's JSON as cancelled */
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM events e JOIN orders o ON o.id = e.order_id WHERE "
+                                "o.public_id = ? AND e.type = 'order.cancelled' AND "
+                                "JSON_VALUE(e.payload, '$.status') = 'cancelled' AND JSON_VALUE(e.payload, '$.id') = ?",
+                                id, id),
+                     1);
+    /* cancelling it again (as POST .../cancel answers 200 again): no change, no second event */
+    ck_assert_int_eq(cancel_at(id, now + 1000, &row), 0);
+    ck_assert_int_eq(row.status, FG_ORDER_CANCELLED);
+    ck_assert_int_eq(row.updated_at, now);
+    ck_assert_int_eq(events_of(id, "order.cancelled"), 1);
+    fg_order_row_free(&row);
+    ck_assert_int_eq(fgt_ledger_check(), 0);
+}
+END_TEST
+
+typedef struct {
+    const fg_inbound_t *in;
+    const fg_notification_t *n;
+    fg_ack_t outcome;
+    const char *reason;
+} apply_t;
+
+static int apply_tx(fg_db_t *d, void *arg)
+{
+    apply_t *a = arg;
+    return fg_webhook_apply_one(d, &cfg, a->in, fg_adapter_find("sandbox"), a->n, &a->outcome, &a->reason);
+}
+
+/* Pays order id in full through the money door: a pending sandbox payment
+ * of its amount, then the provider's succeeded notification applied. */
+static void pay_in_full(const char *id)
+{
+    fg_notification_t n;
+    char pay[sizeof(n.payment_id)], sql[512], body[256];
+    snprintf(pay, sizeof(pay), "pay_%s", fgt_unique("P"));
+    /* pay is "pay_" + [A-Za-z0-9-] (fgt_unique): safe to write into the statement */
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO payments (public_id, order_id, merchant_id, adapter, amount, currency, status, created_at, "
+             "updated_at) SELECT '%s', id, merchant_id, 'sandbox', amount, 'VND', 'pending', 0, 0 FROM orders "
+             "WHERE public_id = ?",
+             pay);
+    fgt_db_exec(sql, id);
+    long long amount = fgt_db_int("SELECT amount FROM orders WHERE public_id = ?", id, NULL);
+    const char *txn = fgt_unique("TX");
+    snprintf(body, sizeof(body), "{\"payment_id\":\"%s\",\"provider_txn_id\":\"%s\",\"amount\":%lld}", pay, txn,
+             amount);
+    fg_inbound_t in = {.method = "POST", .body = body, .body_len = strlen(body)};
+    memset(&n, 0, sizeof(n));
+    snprintf(n.payment_id, sizeof(n.payment_id), "%s", pay);
+    snprintf(n.provider_txn_id, sizeof(n.provider_txn_id), "%s", txn);
+    snprintf(n.event_id, sizeof(n.event_id), "%s", txn);
+    n.status = FG_NOTIFY_SUCCEEDED;
+    n.amount = amount;
+    apply_t a = {&in, &n, FG_ACK_ERROR, NULL};
+    ck_assert_int_eq(fg_db_tx(db, apply_tx, &a), 0);
+    ck_assert_int_eq(a.outcome, FG_ACK_APPLIED);
+}
+
+START_TEST(paid_order_is_not_cancellable)
+{
+    char id[FGT_ID_CAP];
+    create_open(fgt_unique("P"), "tuition", 450000, id);
+    pay_in_full(id);
+    expect_stored_status(id, "paid");
+    fg_order_row_t row;
+    fg_order_row_init(&row);
+    ck_assert_int_eq(cancel_at(id, fg_now_ms(), &row), FG_ESTATE);
+    /* out holds the order as it is, for the answer to name its status */
+    ck_assert_int_eq(row.status, FG_ORDER_PAID);
+    ck_assert_int_eq(row.amount_paid, 450000);
+    expect_stored_status(id, "paid");
+    ck_assert_int_eq(events_of(id, "order.cancelled"), 0);
+    fg_order_row_free(&row);
+    ck_assert_int_eq(fgt_ledger_check(), 0);
+}
+END_TEST
+
+START_TEST(expired_order_is_not_cancellable)
+{
+    /* expires in a minute; cancelled as of two minutes on: already expired */
+    int64_t now = fg_now_ms();
+    fg_order_input_t in = input_of(fgt_unique("E"), "utility", 10000);
+    in.has_expires_at = 1;
+    in.expires_at_ms = now + 60000;
+    fg_order_row_t row;
+    fg_order_row_init(&row);
+    ck_assert_int_eq(create(&in, now, &row), 0);
+    char id[FGT_ID_CAP];
+    snprintf(id, sizeof(id), "%s", row.public_id.data);
+    ck_assert_int_eq(cancel_at(id, now + 120000, &row), FG_ESTATE);
+    ck_assert_int_eq(fg_order_effective_status(row.status, !row.expires_at_null, row.expires_at, now + 120000),
+                     FG_ORDER_EXPIRED);
+    expect_stored_status(id, "open");
+    ck_assert_int_eq(events_of(id, "order.cancelled"), 0);
+    fg_order_row_free(&row);
+    ck_assert_int_eq(fgt_ledger_check(), 0);
+}
+END_TEST
+
+START_TEST(unknown_order_is_not_found)
+{
+    char other_id[FGT_ID_CAP];
+    create_open(fgt_unique("O"), "utility", 10000, other_id);
+    fg_order_row_t row;
+    fg_order_row_init(&row);
+    ck_assert_int_eq(cancel_at("ord_01M0000000000000000000NONE", fg_now_ms(), &row), FG_ENOTFOUND);
+    /* another merchant's order is not found either */
+    fg_merchant_ref_t mine = merchant;
+    fgt_merchant_t other;
+    fgt_merchant_create("Domain orders other school", other.id, other.key);
+    long long other_row = fgt_db_int("SELECT id FROM merchants WHERE public_id = ?", other.id, NULL);
+    ck_assert_int_gt(other_row, 0);
+    merchant = (fg_merchant_ref_t){.id = (uint64_t)other_row, .public_id = other.id};
+    ck_assert_int_eq(cancel_at(other_id, fg_now_ms(), &row), FG_ENOTFOUND);
+    ck_assert_int_eq(fg_order_get(db, &merchant, other_id, strlen(other_id), &row), FG_ENOTFOUND);
+    fg_db_end(db);
+    merchant = mine;
+    expect_stored_status(other_id, "open");
+    fg_order_row_free(&row);
+    ck_assert_int_eq(fgt_ledger_check(), 0);
+}
+END_TEST
+
+/* ---- list --------------------------------------------------------------------- */
+
+#define LIST_CAP 16
+
+typedef struct {
+    char ids[LIST_CAP][FGT_ID_CAP];
+    int64_t last_id;
+    int count;
+} listed_t;
+
+static void collect(const fg_order_row_t *r, void *arg)
+{
+    listed_t *l = arg;
+    ck_assert_int_lt(l->count, LIST_CAP);
+    snprintf(l->ids[l->count++], FGT_ID_CAP, "%s", r->public_id.data);
+    l->last_id = r->id;
+}
+
+/* Lists one page and checks that it holds exactly want (NULL-terminated),
+ * in that order; returns *more and the last row's id in *last_id. */
+static int expect_list(const fg_order_query_t *q, const fg_page_t *page, int64_t now, const char *const *want,
+                       int64_t *last_id)
+{
+    listed_t l;
+    memset(&l, 0, sizeof(l));
+    int more = -1;
+    ck_assert_int_eq(fg_order_list(db, &merchant, q, page, now, collect, &l, &more), 0);
+    fg_db_end(db);
+    int n = 0;
+    while (want[n] != NULL)
+        n++;
+    ck_assert_int_eq(l.count, n);
+    for (int i = 0; i < n; i++)
+        ck_assert_str_eq(l.ids[i], want[i]);
+    if (last_id != NULL)
+        *last_id = l.last_id;
+    return more;
+}
+
+START_TEST(list_filters_by_status)
+{
+    char a[FGT_ID_CAP], b[FGT_ID_CAP], c[FGT_ID_CAP], e[FGT_ID_CAP];
+    const char *ref_c = fgt_unique("L");
+    create_open(fgt_unique("L"), "utility", 1000, a);
+    create_open(fgt_unique("L"), "tuition", 2000, b);
+    create_open(ref_c, "utility", 3000, c);
+    int64_t now = fg_now_ms();
+    fg_order_input_t in = input_of(fgt_unique("L"), "procedure", 4000);
+    in.has_expires_at = 1;
+    in.expires_at_ms = now + 60000;
+    fg_order_row_t row;
+    fg_order_row_init(&row);
+    ck_assert_int_eq(create(&in, now, &row), 0);
+    snprintf(e, sizeof(e), "%s", row.public_id.data);
+    ck_assert_int_eq(cancel_at(b, fg_now_ms(), &row), 0);
+    fg_order_row_free(&row);
+
+    fg_page_t page = {.limit = FG_PAGE_LIMIT_DEFAULT, .cursor = 0};
+    fg_order_query_t q;
+    memset(&q, 0, sizeof(q));
+    const char *all[] = {e, c, b, a, NULL};
+    ck_assert_int_eq(expect_list(&q, &page, now, all, NULL), 0);
+
+    q.has_status = 1;
+    q.status = FG_ORDER_CANCELLED;
+    const char *cancelled[] = {b, NULL};
+    ck_assert_int_eq(expect_list(&q, &page, now, cancelled, NULL), 0);
+
+    q.status = FG_ORDER_OPEN;
+    const char *open[] = {e, c, a, NULL};
+    ck_assert_int_eq(expect_list(&q, &page, now, open, NULL), 0);
+    /* two minutes on, e is expired (before the sweeper writes it) */
+    const char *open_later[] = {c, a, NULL}, *expired_later[] = {e, NULL};
+    ck_assert_int_eq(expect_list(&q, &page, now + 120000, open_later, NULL), 0);
+    q.status = FG_ORDER_EXPIRED;
+    ck_assert_int_eq(expect_list(&q, &page, now + 120000, expired_later, NULL), 0);
+
+    /* with the other filters */
+    q.status = FG_ORDER_OPEN;
+    q.has_fee_type = 1;
+    q.fee_type = FG_FEE_UTILITY;
+    const char *open_utility[] = {c, a, NULL};
+    ck_assert_int_eq(expect_list(&q, &page, now, open_utility, NULL), 0);
+    q.merchant_ref = ref_c;
+    const char *by_ref[] = {c, NULL};
+    ck_assert_int_eq(expect_list(&q, &page, now, by_ref, NULL), 0);
+    q.merchant_ref = NULL;
+    q.has_fee_type = 0;
+    q.has_created_from = 1;
+    q.created_from = now + 3600000;
+    const char *none[] = {NULL};
+    ck_assert_int_eq(expect_list(&q, &page, now, none, NULL), 0);
+    q.has_created_from = 0;
+
+    /* pages of one, newest first, continuing after the last row's id */
+    page.limit = 1;
+    int64_t last = 0;
+    const char *p1[] = {e, NULL}, *p2[] = {c, NULL}, *p3[] = {a, NULL};
+    ck_assert_int_eq(expect_list(&q, &page, now, p1, &last), 1);
+    page.cursor = last;
+    ck_assert_int_eq(expect_list(&q, &page, now, p2, &last), 1);
+    page.cursor = last;
+    ck_assert_int_eq(expect_list(&q, &page, now, p3, &last), 0);
+    ck_assert_int_eq(fgt_ledger_check(), 0);
+}
+END_TEST
+
+static Suite *domain_orders_suite(void)
+{
+    Suite *s = suite_create("domain_orders");
+    TCase *tc = fgt_tcase(s, "orders", setup, teardown);
+    tcase_add_test(tc, create_writes_an_open_order);
+    tcase_add_test(tc, duplicate_merchant_ref_conflicts);
+    tcase_add_test(tc, batch_item_names_the_existing_order);
+    tcase_add_test(tc, cancel_open_order);
+    tcase_add_test(tc, paid_order_is_not_cancellable);
+    tcase_add_test(tc, expired_order_is_not_cancellable);
+    tcase_add_test(tc, unknown_order_is_not_found);
+    tcase_add_test(tc, list_filters_by_status);
+    return s;
+}
+
+int main(void) { return fgt_run(domain_orders_suite()); }
