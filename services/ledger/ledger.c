@@ -23,8 +23,6 @@ typedef struct {
 static pthread_mutex_t cache_mutex = PTHREAD_MUTEX_INITIALIZER;
 static account_slot_t account_cache[ACCOUNT_CACHE_SLOTS];
 
-static const char *const KIND_NAMES[] = {"asset", "liability", "income", "expense"};
-
 static const char SQL_ACCOUNT_GET[] = "SELECT id FROM ledger_accounts WHERE code = ? AND currency = ?";
 static const char SQL_ACCOUNT_ADD[] =
     "INSERT IGNORE INTO ledger_accounts (code, currency, kind, merchant_id, created_at) VALUES (?, ?, ?, ?, ?)";
@@ -49,6 +47,12 @@ int fg_account_kind_of(const char *code)
     if (strncmp(code, "expenses:", 9) == 0)
         return FG_ACCOUNT_EXPENSE;
     return -1;
+}
+
+const char *fg_account_kind_name(int kind)
+{
+    static const char *const NAMES[] = {"asset", "liability", "income", "expense"};
+    return kind >= 0 && kind < (int)(sizeof(NAMES) / sizeof(NAMES[0])) ? NAMES[kind] : "unknown";
 }
 
 void fg_journal_add(fg_journal_t *j, const char *code, uint64_t merchant_id, const char *currency, int64_t amount)
@@ -155,7 +159,7 @@ static int account_id(fg_db_t *db, const fg_posting_t *p, int64_t now_ms, int64_
         return rc;
     fg_stmt_cstr(&s, p->code);
     fg_stmt_cstr(&s, p->currency);
-    fg_stmt_cstr(&s, KIND_NAMES[p->kind]);
+    fg_stmt_cstr(&s, fg_account_kind_name(p->kind));
     if (p->merchant_id != 0)
         fg_stmt_int(&s, (int64_t)p->merchant_id);
     else

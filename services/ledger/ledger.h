@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include "core/buf.h"
 #include "core/ids.h"
+#include "core/page.h"
 #include "db/db.h"
 #include "db/settle.h"
 
@@ -46,6 +47,10 @@ typedef struct {
 /** The kind an account code implies by its first segment, or -1. */
 int fg_account_kind_of(const char *code);
 
+/** "asset", "liability", "income" or "expense" for an fg_account_kind_t;
+ *  "unknown" for -1 (a code fg_account_kind_of names no kind for). */
+const char *fg_account_kind_name(int kind);
+
 /** Adds a posting line (skipped when amount is 0).  Asserts room. */
 void fg_journal_add(fg_journal_t *j, const char *code, uint64_t merchant_id, const char *currency, int64_t amount);
 
@@ -71,6 +76,111 @@ int fg_ledger_post(fg_db_t *db, const fg_journal_t *j, int64_t now_ms, char *pub
  *  entries after it. */
 int fg_ledger_balance(fg_db_t *db, int64_t account_id, fg_account_kind_t kind, int64_t at_ms,
                       int64_t *balance) FG_MUST_USE;
+
+/* ---- reads (query.c) -------------------------------------------------------
+ *
+ * What the staff API, reconciliation and reports read: accounts with their
+ * balances, one account by its code, journals with their entries.  Reads
+ * run inside the caller's transaction or outside any (then the caller ends
+ * the read view with fg_db_end).  No transport: the JSON they render is the
+ * objects' own, the same wherever it is shown. */
+
+/* Bytes a stored account code and currency can take, NUL included:
+ * VARCHAR(128) and CHAR(3) of utf8mb4, up to 4 bytes a character
+ * (schema/0002_ledger.sql).  Any row read fits whole. */
+#define FG_LEDGER_CODE_CAP (128 * 4 + 1)
+#define FG_LEDGER_CURRENCY_CAP (3 * 4 + 1)
+_Static_assert(FG_ACCOUNT_CODE_MAX < FG_LEDGER_CODE_CAP, "every code posted can be read back");
+
+/** An account as read.  Owns its text; copy it freely. */
+typedef struct {
+    int64_t id; /* internal key: pages of accounts continue after it */
+    char code[FG_LEDGER_CODE_CAP];
+    char currency[FG_LEDGER_CURRENCY_CAP];
+    int kind;        /* the fg_account_kind_t its code names (fg_account_kind_of), or -1 */
+    int64_t balance; /* in its normal direction (fg_ledger_account_balance); 0 until read */
+} fg_ledger_account_t;
+
+/**
+ * A page of accounts in id order: the first limit (1..FG_PAGE_LIMIT_MAX)
+ * with an id above after_id (0 = from the first), each with its balance as
+ * of at_ms (< 0 = now).  rows has room for limit accounts.  Sets *count to
+ * the accounts read and *more to 1 when others follow them (the next page
+ * is after rows[*count - 1].id), else 0.  Returns 0 or a database code
+ * (rows, *count and *more are then unspecified).
+ */
+int fg_ledger_accounts_page(fg_db_t *db, int64_t after_id, int64_t limit, int64_t at_ms, fg_ledger_account_t *rows,
+                            int *count, int *more) FG_MUST_USE;
+
+/**
+ * The account with this code in currency, or, when currency is NULL, in
+ * whichever currency the code has an account in.  Fills *out, balance 0
+ * (fg_ledger_account_balance reads it).  Returns 0, FG_ENOTFOUND (no such
+ * account), FG_ECONFLICT (currency is NULL and the code has accounts in
+ * several currencies: name one), or a database code.
+ */
+int fg_ledger_account_find(fg_db_t *db, const char *code, const char *currency, fg_ledger_account_t *out) FG_MUST_USE;
+
+/** Sets account->balance to its balance as of at_ms (< 0 = now), as
+ *  fg_ledger_balance reads it; an account whose code names no kind is read
+ *  debit-normal, as an asset.  Returns 0 or a database code. */
+int fg_ledger_account_balance(fg_db_t *db, fg_ledger_account_t *account, int64_t at_ms) FG_MUST_USE;
+
+/** Appends the account's JSON object: code, kind ("unknown" when its code
+ *  names none), currency, balance. */
+void fg_ledger_account_json(fg_buf_t *b, const fg_ledger_account_t *account);
+
+/** One entry of a journal as read.  The strings belong to the walk that
+ *  handed it over (fg_ledger_journals_page). */
+typedef struct {
+    const char *account;  /* the account's code */
+    const char *currency; /* the entry's */
+    int64_t amount;       /* signed minor units: debit > 0, credit < 0 */
+} fg_ledger_entry_t;
+
+/** A journal as read, with its entries.  Everything it points to belongs to
+ *  the walk that handed it over (fg_ledger_journals_page). */
+typedef struct {
+    int64_t id;            /* internal key: pages of journals continue below it */
+    const char *public_id; /* "jrn_..." */
+    const char *kind;      /* as posted: "payment", "refund", "settlement", ... */
+    const char *memo;      /* "" when it has none */
+    int64_t created_at_ms;
+    int entry_count;
+    const fg_ledger_entry_t *entries; /* in the order they were posted */
+} fg_ledger_journal_t;
+
+/** Which journals a page holds.  Zero-initialised and given a limit: the
+ *  newest, unfiltered. */
+typedef struct {
+    int64_t before_id; /* only ids below it (the last id of the page before); 0 = from the newest */
+    int64_t limit;     /* 1..FG_PAGE_LIMIT_MAX */
+    int has_from, has_to;
+    int64_t from_ms;    /* with has_from: created at or after */
+    int64_t to_ms;      /* with has_to: created before */
+    int64_t account_id; /* only journals with an entry on this account (fg_ledger_account_t.id); 0 = any */
+} fg_journal_query_t;
+
+/** Receives each journal of a page.  j and what it points to are valid until
+ *  the call returns.  Return 0 to go on; anything else ends the walk and is
+ *  what fg_ledger_journals_page returns. */
+typedef int (*fg_ledger_journal_fn)(void *arg, const fg_ledger_journal_t *j);
+
+/**
+ * A page of journals, newest (highest id) first: the first q->limit that
+ * match q, each handed to fn with its entries.  Sets *more, before the first
+ * call of fn, to 1 when more journals match after them (the next page is
+ * below the id of the last one handed over), else 0.  Returns 0, the value
+ * fn ended the walk with, or a database code (fn may have been called for
+ * some journals).
+ */
+int fg_ledger_journals_page(fg_db_t *db, const fg_journal_query_t *q, fg_ledger_journal_fn fn, void *arg,
+                            int *more) FG_MUST_USE;
+
+/** Appends the journal's JSON object: id (its public id), kind, memo,
+ *  created_at (RFC 3339, seconds) and its entries, each with account,
+ *  currency, debit and credit (the amount on its side, 0 on the other). */
+void fg_ledger_journal_json(fg_buf_t *b, const fg_ledger_journal_t *j);
 
 /* ---- checkpoints (checkpoint.c) -------------------------------------------
  *

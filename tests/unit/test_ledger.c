@@ -123,6 +123,56 @@ START_TEST(refund_split_rules)
 }
 END_TEST
 
+START_TEST(account_kind_names)
+{
+    ck_assert_str_eq(fg_account_kind_name(FG_ACCOUNT_ASSET), "asset");
+    ck_assert_str_eq(fg_account_kind_name(FG_ACCOUNT_LIABILITY), "liability");
+    ck_assert_str_eq(fg_account_kind_name(FG_ACCOUNT_INCOME), "income");
+    ck_assert_str_eq(fg_account_kind_name(FG_ACCOUNT_EXPENSE), "expense");
+    ck_assert_str_eq(fg_account_kind_name(fg_account_kind_of("equity:x")), "unknown");
+}
+END_TEST
+
+/* The objects' JSON, byte for byte as the staff API has always answered it. */
+START_TEST(account_and_journal_json)
+{
+    fg_buf_t b = FG_BUF_INIT;
+    fg_ledger_account_t a = {.id = 7, .code = "liabilities:merchant:mer_A", .currency = "VND", .balance = 640000};
+    a.kind = fg_account_kind_of(a.code);
+    fg_ledger_account_json(&b, &a);
+    ck_assert_str_eq(b.data, "{\"code\":\"liabilities:merchant:mer_A\",\"kind\":\"liability\",\"currency\":\"VND\","
+                             "\"balance\":640000}");
+    fg_buf_reset(&b);
+    fg_ledger_account_t odd = {.id = 8, .code = "equity:opening", .currency = "USD", .kind = -1, .balance = -5};
+    fg_ledger_account_json(&b, &odd);
+    ck_assert_str_eq(b.data, "{\"code\":\"equity:opening\",\"kind\":\"unknown\",\"currency\":\"USD\",\"balance\":-5}");
+
+    fg_buf_reset(&b);
+    fg_ledger_entry_t entries[] = {{"assets:clearing:sandbox", "VND", 150000},
+                                   {"liabilities:merchant:mer_A", "VND", -150000}};
+    fg_ledger_journal_t j = {.id = 3,
+                             .public_id = "jrn_X",
+                             .kind = "payment",
+                             .memo = "pay \"A\"\n",
+                             .created_at_ms = 1764547200123,
+                             .entry_count = 2,
+                             .entries = entries};
+    fg_ledger_journal_json(&b, &j);
+    ck_assert_str_eq(b.data,
+                     "{\"id\":\"jrn_X\",\"kind\":\"payment\",\"memo\":\"pay \\\"A\\\"\\n\","
+                     "\"created_at\":\"2025-12-01T00:00:00Z\",\"entries\":[{\"account\":\"assets:clearing:sandbox\","
+                     "\"currency\":\"VND\",\"debit\":150000,\"credit\":0},{\"account\":"
+                     "\"liabilities:merchant:mer_A\",\"currency\":\"VND\",\"debit\":0,\"credit\":150000}]}");
+    fg_buf_reset(&b);
+    j.memo = "";
+    j.entry_count = 0;
+    fg_ledger_journal_json(&b, &j);
+    ck_assert_str_eq(b.data, "{\"id\":\"jrn_X\",\"kind\":\"payment\",\"memo\":\"\",\"created_at\":"
+                             "\"2025-12-01T00:00:00Z\",\"entries\":[]}");
+    fg_buf_free(&b);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("ledger");
@@ -133,6 +183,8 @@ int main(void)
     tcase_add_test(tc, multi_currency_balanced);
     tcase_add_test(tc, payment_split_rules);
     tcase_add_test(tc, refund_split_rules);
+    tcase_add_test(tc, account_kind_names);
+    tcase_add_test(tc, account_and_journal_json);
     suite_add_tcase(s, tc);
     SRunner *runner = srunner_create(s);
     srunner_run_all(runner, CK_NORMAL);
