@@ -121,6 +121,15 @@ void fg_endpoint_json(fg_buf_t *b, const fg_endpoint_row_t *r, const char *secre
     fg_buf_putc(b, '}');
 }
 
+void fg_endpoint_deleted_json(fg_buf_t *b, const fg_endpoint_row_t *r)
+{
+    fg_buf_putc(b, '{');
+    fg_json_kv_str(b, 0, "id", r->public_id.data);
+    fg_json_kv_str(b, 1, "object", "webhook_endpoint");
+    fg_json_kv_bool(b, 1, "deleted", 1);
+    fg_buf_putc(b, '}');
+}
+
 int fg_endpoint_park_deliveries(fg_db_t *db, int64_t endpoint_id, int park, int64_t now_ms)
 {
     fg_stmt_t s;

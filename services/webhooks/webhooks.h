@@ -20,7 +20,11 @@
 #include "core/config.h"
 #include "core/crypto.h"
 #include "core/error.h"
+#include "core/page.h"
+#include "core/status.h"
 #include "db/settle.h"
+#include "merchants/merchants.h"
+#include "orders/orders.h" /* fg_field_error_t, yajl_val */
 
 /* Retries go on for 3 days after a delivery is created (docs/DESIGN.md §6); an
  * endpoint whose attempts have failed for as long is disabled. */
@@ -104,7 +108,213 @@ int fg_webhook_url_check(const char *url, int allow_private, int resolve, const 
 void fg_webhook_envelope(fg_buf_t *out, const char *public_id, const char *type, int64_t created_ms,
                          const char *payload, size_t payload_len);
 
-/* ---- HTTP handlers (endpoints.c, events.c) -------------------------------- */
+/* ---- endpoints (endpoints.c) ------------------------------------------------
+ *
+ * Every operation acts for one merchant: another merchant's endpoint, or a
+ * deleted one, is FG_ENOTFOUND as if it did not exist.  The writes run
+ * inside the caller's transaction and are safe to re-run from the start
+ * (fg_db_tx re-runs a body after a deadlock). */
+
+/** An endpoint as the API shows it (never with its secrets).  Initialise
+ *  with fg_endpoint_row_init, free with fg_endpoint_row_free. */
+typedef struct {
+    int64_t id;
+    fg_buf_t public_id, url, events, description, status, disabled_reason;
+    int description_null, disabled_reason_null;
+    int64_t previous_secret_expires_at, failing_since, created_at, updated_at;
+    int previous_secret_expires_null, failing_since_null;
+} fg_endpoint_row_t;
+
+void fg_endpoint_row_init(fg_endpoint_row_t *r);
+void fg_endpoint_row_free(fg_endpoint_row_t *r);
+
+/** Appends the endpoint object of docs/DESIGN.md §6; secret (shown once,
+ *  after a create or a rotation) may be NULL.  now_ms decides whether a
+ *  rotation's overlap is still running. */
+void fg_endpoint_json(fg_buf_t *b, const fg_endpoint_row_t *r, const char *secret, int64_t now_ms);
+
+/** Appends the answer to a delete: {"id","object":"webhook_endpoint",
+ *  "deleted":true}. */
+void fg_endpoint_deleted_json(fg_buf_t *b, const fg_endpoint_row_t *r);
+
+/** A status an update asks for. */
+typedef enum {
+    FG_ENDPOINT_STATUS_KEEP = 0, /* unchanged */
+    FG_ENDPOINT_STATUS_ENABLED,
+    FG_ENDPOINT_STATUS_DISABLED,
+} fg_endpoint_status_change_t;
+
+/** A validated endpoint create or update.  url and description point into
+ *  the parsed JSON tree (or wherever the caller keeps them); events is owned
+ *  (fg_endpoint_input_free).  All zero: an update that changes nothing. */
+typedef struct {
+    const char *url; /* NULL: absent (an update keeps the URL) */
+    int has_events;
+    fg_buf_t events; /* canonical "a,b" (each type once, in the order given) or "*" */
+    int has_description;
+    const char *description; /* NULL: absent or null (has_description tells which) */
+    fg_endpoint_status_change_t status;
+} fg_endpoint_input_t;
+
+/**
+ * Validates an endpoint object {"url","events","description"[,"status"]}
+ * against the contract: url a string of at most FG_WEBHOOK_URL_MAX
+ * characters that passes fg_webhook_url_check (resolved, private addresses
+ * only with cfg->webhooks_allow_private); events an array of 1 to
+ * FG_WEBHOOK_EVENT_TYPES_MAX known types or "*"; description a string of at
+ * most FG_WEBHOOK_DESCRIPTION_MAX characters or null; no control
+ * characters; no other field, and status ("enabled" | "disabled") only when
+ * updating (creating == 0); url and events required when creating.  Returns
+ * 0 with in filled, or -1 with err filled.  Call fg_endpoint_input_free
+ * either way.
+ */
+int fg_endpoint_input_parse(yajl_val obj, int creating, const fg_config_t *cfg, fg_endpoint_input_t *in,
+                            fg_field_error_t *err);
+void fg_endpoint_input_free(fg_endpoint_input_t *in);
+
+/**
+ * Creates an enabled endpoint of merchant m from in (url and events set)
+ * with a fresh secret.  Inside the caller's transaction; safe to re-run
+ * (each run makes a new id and secret).  On 0, *out is the stored endpoint
+ * and secret_out (FG_WEBHOOK_SECRET_CAP bytes) its secret, to show once.
+ * out is initialised by the caller and freed by it whatever the outcome.
+ * Returns 0, FG_EIO when the random source failed, or a database code.
+ */
+int fg_endpoint_create(fg_db_t *db, const fg_merchant_ref_t *m, const fg_endpoint_input_t *in, int64_t now_ms,
+                       fg_endpoint_row_t *out, char secret_out[FG_WEBHOOK_SECRET_CAP]) FG_MUST_USE;
+
+/**
+ * Applies an update to merchant m's endpoint public_id (len bytes, not
+ * NUL-terminated): the fields in sets, the others are kept.  Disabling an
+ * enabled endpoint records disabled_reason "merchant" and parks its pending
+ * deliveries; enabling a disabled one clears the reason and the failure
+ * clock (failing_since) and makes the parked deliveries due now.  Inside the
+ * caller's transaction (the row is locked); safe to re-run.  On 0, *out is
+ * the updated endpoint (out as for fg_endpoint_create).  Returns 0,
+ * FG_ENOTFOUND, or a database code.
+ */
+int fg_endpoint_update(fg_db_t *db, const fg_merchant_ref_t *m, const char *public_id, size_t len,
+                       const fg_endpoint_input_t *in, int64_t now_ms, fg_endpoint_row_t *out) FG_MUST_USE;
+
+/** fg_endpoint_update that only enables (enabled != 0) or disables the
+ *  endpoint; the same outcomes.  Enabling an enabled endpoint, or disabling
+ *  a disabled one, changes only its updated_at. */
+int fg_endpoint_set_enabled(fg_db_t *db, const fg_merchant_ref_t *m, const char *public_id, size_t len, int enabled,
+                            int64_t now_ms, fg_endpoint_row_t *out) FG_MUST_USE;
+
+/**
+ * Gives merchant m's endpoint public_id a fresh secret; the one it had keeps
+ * signing beside it for FG_WEBHOOK_SECRET_OVERLAP_MS (it replaces any
+ * previous secret still in its overlap).  Inside the caller's transaction;
+ * safe to re-run.  On 0, *out is the endpoint and secret_out
+ * (FG_WEBHOOK_SECRET_CAP bytes) the new secret, to show once.  Returns 0,
+ * FG_ENOTFOUND, FG_EIO when the random source failed, or a database code.
+ */
+int fg_endpoint_rotate_secret(fg_db_t *db, const fg_merchant_ref_t *m, const char *public_id, size_t len,
+                              int64_t now_ms, fg_endpoint_row_t *out,
+                              char secret_out[FG_WEBHOOK_SECRET_CAP]) FG_MUST_USE;
+
+/**
+ * Deletes merchant m's endpoint public_id: it is marked deleted and
+ * disabled, and its pending deliveries fail with "endpoint deleted" (the
+ * rows are kept).  Inside the caller's transaction; safe to re-run.  On 0,
+ * *out is the endpoint as it was before (for fg_endpoint_deleted_json).
+ * Returns 0, FG_ENOTFOUND, or a database code.
+ */
+int fg_endpoint_delete(fg_db_t *db, const fg_merchant_ref_t *m, const char *public_id, size_t len, int64_t now_ms,
+                       fg_endpoint_row_t *out) FG_MUST_USE;
+
+/** Reads merchant m's endpoint public_id into *out (initialised by the
+ *  caller, freed by it).  0, FG_ENOTFOUND, or a database code. */
+int fg_endpoint_get(fg_db_t *db, const fg_merchant_ref_t *m, const char *public_id, size_t len,
+                    fg_endpoint_row_t *out) FG_MUST_USE;
+
+/** Appends one page of merchant m's endpoints, newest first, as the list
+ *  object of docs/DESIGN.md §4 ({"object":"list","data":[…],"next_cursor"})
+ *  to out; now_ms as for fg_endpoint_json.  0 or a database code. */
+int fg_endpoint_list(fg_db_t *db, const fg_merchant_ref_t *m, const fg_page_t *page, int64_t now_ms,
+                     fg_buf_t *out) FG_MUST_USE;
+
+/* ---- the event log, redelivery, deliveries (events.c) -------------------------- */
+
+/** An event of the log.  Initialise with fg_event_row_init, free with
+ *  fg_event_row_free. */
+typedef struct {
+    int64_t id, order_id, created_at;
+    int order_null;
+    fg_buf_t public_id, type, payload;
+} fg_event_row_t;
+
+void fg_event_row_init(fg_event_row_t *e);
+void fg_event_row_free(fg_event_row_t *e);
+
+/** Appends the event's envelope (fg_webhook_envelope). */
+void fg_event_json(fg_buf_t *b, const fg_event_row_t *e);
+
+/** Reads merchant m's event public_id (len bytes) into *out (initialised by
+ *  the caller, freed by it).  0, FG_ENOTFOUND, or a database code. */
+int fg_event_get(fg_db_t *db, const fg_merchant_ref_t *m, const char *public_id, size_t len,
+                 fg_event_row_t *out) FG_MUST_USE;
+
+/** Which events a page of the log shows.  Strings are len bytes, not
+ *  NUL-terminated; NULL: no filter. */
+typedef struct {
+    const char *type; /* only events of this type */
+    size_t type_len;
+    const char *after; /* only events after this one of the merchant's (its public id) */
+    size_t after_len;
+} fg_event_filter_t;
+
+/**
+ * Appends one page of merchant m's events, oldest first, as the list object
+ * of docs/DESIGN.md §4 to out.  A page never steps over an event that may
+ * still commit (a reader passing the last id it saw misses none): it ends
+ * below the first id the webhook fan-out is still waiting for.  Returns 0,
+ * FG_EINVALID when the filter's type is not a known event type,
+ * FG_ENOTFOUND when its after is not one of the merchant's events, or a
+ * database code.
+ */
+int fg_event_list(fg_db_t *db, const fg_merchant_ref_t *m, const fg_event_filter_t *filter, const fg_page_t *page,
+                  fg_buf_t *out) FG_MUST_USE;
+
+/** Why a redelivery made nothing (fg_event_redeliver). */
+typedef enum {
+    FG_REDELIVERY_MADE = 0,
+    FG_REDELIVERY_NO_EVENT,          /* FG_ENOTFOUND: no such event of the merchant's */
+    FG_REDELIVERY_NO_ENDPOINT,       /* FG_ENOTFOUND: the endpoint named is not the merchant's (or deleted) */
+    FG_REDELIVERY_NO_SUBSCRIBER,     /* FG_ENOTFOUND: no endpoint named, and no enabled one subscribes */
+    FG_REDELIVERY_ENDPOINT_DISABLED, /* FG_ESTATE: the endpoint named is disabled */
+} fg_redelivery_outcome_t;
+
+/** What fg_event_redeliver made.  body is owned by the caller: initialise
+ *  it FG_BUF_INIT and free it. */
+typedef struct {
+    fg_redelivery_outcome_t outcome;
+    int count;     /* deliveries made */
+    fg_buf_t body; /* on 0: {"object":"list","data":[<the deliveries made>]} */
+} fg_redelivery_t;
+
+/**
+ * Sends merchant m's event event_id (len bytes) again: one new pending
+ * delivery, due now, numbered one past the pair's last redelivery, to the
+ * endpoint endpoint_id (a NUL-terminated public id) when it is not NULL
+ * (any enabled endpoint of the merchant's, subscribed or not), otherwise to
+ * each enabled endpoint that subscribes to the event's type.  Inside the
+ * caller's transaction; safe to re-run (out is reset first).  Wake the
+ * delivery worker (fg_webhooks_wake) after the commit.  Returns 0 with out
+ * filled; FG_ENOTFOUND or FG_ESTATE with out->outcome saying why nothing was
+ * made; FG_ERETRY when a concurrent redelivery took the number (run the
+ * transaction again); or another database code.
+ */
+int fg_event_redeliver(fg_db_t *db, const fg_merchant_ref_t *m, const char *event_id, size_t len,
+                       const char *endpoint_id, int64_t now_ms, fg_redelivery_t *out) FG_MUST_USE;
+
+/** Appends one page of the deliveries of merchant m's endpoint endpoint_id
+ *  (len bytes), newest first, those in *status only when status is not
+ *  NULL, as the list object of docs/DESIGN.md §4 to out.  0, FG_ENOTFOUND
+ *  (no such endpoint), or a database code. */
+int fg_delivery_list(fg_db_t *db, const fg_merchant_ref_t *m, const char *endpoint_id, size_t len,
+                     const fg_delivery_status_t *status, const fg_page_t *page, fg_buf_t *out) FG_MUST_USE;
 
 /* ---- background work (fanout.c, dispatch.c) ------------------------------- */
 
@@ -127,5 +337,10 @@ int fg_webhooks_start(const fg_config_t *cfg, fg_settle_shared_t *settle, int ev
  *  seconds to finish, the rest are aborted and their leases given back so
  *  that any instance retries them at once.  Safe to call when not started. */
 void fg_webhooks_stop(void);
+
+/** Wakes this process's delivery thread (new deliveries are due: call it
+ *  after committing a transaction that made some, e.g. a redelivery).  Any
+ *  thread; a no-op when the worker is not running. */
+void fg_webhooks_wake(void);
 
 #endif

@@ -1,6 +1,7 @@
 /*
- * webhooks_internal.h - rows, JSON and paging shared by the webhook handlers
- * (endpoints.c, events.c) and the background work (fanout.c, dispatch.c).
+ * webhooks_internal.h - rows, SQL column lists, JSON and paging shared by the
+ * operations on endpoints and events (endpoints.c, events.c) and the
+ * background work (fanout.c, dispatch.c).
  */
 #ifndef FG_WEBHOOKS_WEBHOOKS_INTERNAL_H
 #define FG_WEBHOOKS_WEBHOOKS_INTERNAL_H
@@ -10,17 +11,6 @@
 
 /* List pages (docs/DESIGN.md §4). */
 
-/* An endpoint as the API shows it (never with its secrets). */
-typedef struct {
-    int64_t id;
-    fg_buf_t public_id, url, events, description, status, disabled_reason;
-    int description_null, disabled_reason_null;
-    int64_t previous_secret_expires_at, failing_since, created_at, updated_at;
-    int previous_secret_expires_null, failing_since_null;
-} fg_endpoint_row_t;
-
-void fg_endpoint_row_init(fg_endpoint_row_t *r);
-void fg_endpoint_row_free(fg_endpoint_row_t *r);
 /** Binds the columns of FG_ENDPOINT_COLUMNS, in order. */
 void fg_endpoint_row_bind(fg_stmt_t *s, fg_endpoint_row_t *r);
 
@@ -32,9 +22,6 @@ void fg_endpoint_row_bind(fg_stmt_t *s, fg_endpoint_row_t *r);
  *  FOR UPDATE.  0, FG_ENOTFOUND, or a database code. */
 int fg_endpoint_load(fg_db_t *db, uint64_t merchant_id, const char *public_id, size_t len, int for_update,
                      fg_endpoint_row_t *r) FG_MUST_USE;
-
-/** Appends the endpoint object; secret (shown once) may be NULL. */
-void fg_endpoint_json(fg_buf_t *b, const fg_endpoint_row_t *r, const char *secret, int64_t now_ms);
 
 /** Parks (next_attempt_at NULL) or resumes (due now) the pending deliveries
  *  of an endpoint being disabled or enabled.  0 or a database code. */
@@ -84,11 +71,5 @@ void fg_webhook_json_bytes(fg_buf_t *b, const char *s, size_t n);
 int fg_webhook_list(fg_stmt_t *s, int64_t limit, const void *row, const int64_t *row_id,
                     void (*item)(fg_buf_t *b, const void *row, int64_t now_ms), int64_t now_ms,
                     fg_buf_t *b) FG_MUST_USE;
-
-/* ---- the delivery worker ------------------------------------------------------ */
-
-/** Wakes this process's delivery thread (new deliveries are due).  Any
- *  thread; a no-op when the worker is not running. */
-void fg_webhooks_wake(void);
 
 #endif

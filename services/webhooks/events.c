@@ -1,0 +1,347 @@
+/*
+ * events.c - a merchant's event log (one event, a page of events), manual
+ * redelivery of an event, and the deliveries of an endpoint.
+ */
+#include "webhooks/webhooks_internal.h"
+
+#include <string.h>
+#include "core/ids.h"
+
+static const char SQL_EVENT[] =
+    "SELECT id, public_id, type, order_id, payload, created_at FROM events WHERE public_id = ? AND merchant_id = ?";
+/* Oldest first: a reader catching up passes the last id it has seen. */
+static const char SQL_EVENTS[] = "SELECT id, public_id, type, order_id, payload, created_at FROM events "
+                                 "WHERE merchant_id = ? AND id > ? AND id <= ? AND (? IS NULL OR type = ?) "
+                                 "ORDER BY id LIMIT ?";
+/* The fan-out's mark and the lowest id it still waits for (fanout.c), read
+ * in one statement: a fan-out round writes both in one transaction. */
+static const char SQL_PAGEABLE[] = "SELECT f.last_event_id, (SELECT MIN(g.event_id) FROM webhook_fanout_gaps g) "
+                                   "FROM webhook_fanout f WHERE f.id = 1";
+static const char SQL_ABOVE_MARK[] = "SELECT id FROM events WHERE id > ? ORDER BY id LIMIT ?";
+static const char SQL_TARGETS[] =
+    "SELECT id, events, status FROM webhook_endpoints WHERE merchant_id = ? AND deleted_at IS NULL "
+    "AND (? IS NULL OR public_id = ?) ORDER BY id";
+static const char SQL_NEXT_REDELIVERY[] = "SELECT COALESCE(MAX(redelivery), 0) + 1 FROM webhook_deliveries "
+                                          "WHERE event_id = ? AND endpoint_id = ?";
+static const char SQL_DELIVERY_BY_KEY[] =
+    "SELECT " FG_DELIVERY_COLUMNS " FROM webhook_deliveries d JOIN webhook_endpoints w ON w.id = d.endpoint_id "
+    "JOIN events e ON e.id = d.event_id WHERE d.event_id = ? AND d.endpoint_id = ? AND d.redelivery = ?";
+static const char SQL_DELIVERIES[] =
+    "SELECT " FG_DELIVERY_COLUMNS " FROM webhook_deliveries d JOIN webhook_endpoints w ON w.id = d.endpoint_id "
+    "JOIN events e ON e.id = d.event_id WHERE d.endpoint_id = ? AND d.id < ? AND (? IS NULL OR d.status = ?) "
+    "ORDER BY d.id DESC LIMIT ?";
+
+/* Endpoints one redelivery may target (a merchant has a handful). */
+#define REDELIVER_TARGETS_MAX 64
+
+/* ---- events ------------------------------------------------------------------------ */
+
+void fg_event_row_init(fg_event_row_t *e) { memset(e, 0, sizeof(*e)); }
+
+void fg_event_row_free(fg_event_row_t *e)
+{
+    fg_buf_free(&e->public_id);
+    fg_buf_free(&e->type);
+    fg_buf_free(&e->payload);
+}
+
+static void event_bind(fg_stmt_t *s, fg_event_row_t *e)
+{
+    fg_stmt_out_int(s, &e->id, NULL);
+    fg_stmt_out_text(s, &e->public_id, NULL);
+    fg_stmt_out_text(s, &e->type, NULL);
+    fg_stmt_out_int(s, &e->order_id, &e->order_null);
+    fg_stmt_out_text(s, &e->payload, NULL);
+    fg_stmt_out_int(s, &e->created_at, NULL);
+}
+
+void fg_event_json(fg_buf_t *b, const fg_event_row_t *e)
+{
+    fg_webhook_envelope(b, e->public_id.data, e->type.data, e->created_at, e->payload.data, e->payload.len);
+}
+
+/* List items (fg_webhook_list). */
+static void event_item(fg_buf_t *b, const void *row, int64_t now_ms)
+{
+    (void)now_ms;
+    fg_event_json(b, row);
+}
+
+static void delivery_item(fg_buf_t *b, const void *row, int64_t now_ms)
+{
+    (void)now_ms;
+    fg_delivery_json(b, row);
+}
+
+int fg_event_get(fg_db_t *db, const fg_merchant_ref_t *m, const char *public_id, size_t len, fg_event_row_t *out)
+{
+    fg_stmt_t s;
+    if (!fg_id_valid("evt_", public_id, len))
+        return FG_ENOTFOUND;
+    int rc = fg_stmt_init(&s, db, SQL_EVENT);
+    if (rc != 0)
+        return rc;
+    fg_stmt_str(&s, public_id, len);
+    fg_stmt_int(&s, (int64_t)m->id);
+    event_bind(&s, out);
+    if ((rc = fg_stmt_exec(&s)) != 0)
+        return rc;
+    rc = fg_stmt_fetch(&s);
+    fg_stmt_done(&s);
+    if (rc < 0)
+        return rc;
+    return rc == 1 ? 0 : FG_ENOTFOUND;
+}
+
+/* ---- a page of the log ---------------------------------------------------------------- */
+
+/* A page must not step over an event that is still to commit: ids are
+ * taken at INSERT, so id 41 may commit after 42 is visible, and a reader
+ * whose ?after= passed 42 would never see 41.  A page therefore ends below
+ * the first id that may still come: a gap the fan-out is still waiting for
+ * (each is resolved within about two settle rounds, ~2 s: it commits, or a
+ * settle point proves it never will; fanout.c), or a hole among the ids the
+ * fan-out has not read yet.  Above the fan-out's mark only an unbroken run
+ * of ids counts; with an AUTO_INCREMENT step other than 1 (Galera) that run
+ * is empty and pages end at the mark, which trails commits by one fan-out
+ * round (20 ms). */
+/* Ids above the fan-out's mark looked at; the fan-out reads every 20 ms, so
+ * there are few unless it is behind (then pages stop here). */
+#define ABOVE_MARK_MAX 2000
+
+/* The highest event id a page may include. */
+static int pageable_upto(fg_db_t *db, int64_t *upto)
+{
+    fg_stmt_t s;
+    int64_t mark = 0, gap = 0, id = 0;
+    int gap_null = 1;
+    int rc = fg_stmt_init(&s, db, SQL_PAGEABLE);
+    if (rc != 0)
+        return rc;
+    fg_stmt_out_int(&s, &mark, NULL);
+    fg_stmt_out_int(&s, &gap, &gap_null);
+    if ((rc = fg_stmt_one(&s)) != 0 && rc != FG_ENOTFOUND)
+        return rc;
+    *upto = mark;
+    if ((rc = fg_stmt_init(&s, db, SQL_ABOVE_MARK)) != 0)
+        return rc;
+    fg_stmt_int(&s, mark);
+    fg_stmt_int(&s, ABOVE_MARK_MAX);
+    fg_stmt_out_int(&s, &id, NULL);
+    if ((rc = fg_stmt_exec(&s)) != 0)
+        return rc;
+    while ((rc = fg_stmt_fetch(&s)) == 1) {
+        if (id != *upto + 1) {
+            fg_stmt_done(&s); /* a hole: what is above it may wait on it */
+            rc = 0;
+            break;
+        }
+        *upto = id;
+    }
+    if (rc < 0)
+        return rc;
+    if (!gap_null && gap - 1 < *upto)
+        *upto = gap - 1;
+    return 0;
+}
+
+/* The internal key of the filter's after (0 when none): 0, FG_ENOTFOUND
+ * when it is not one of the merchant's events, or a database code. */
+static int after_key(fg_db_t *db, const fg_merchant_ref_t *m, const fg_event_filter_t *filter, int64_t *key)
+{
+    fg_event_row_t e;
+    *key = 0;
+    if (filter->after == NULL)
+        return 0;
+    fg_event_row_init(&e);
+    int rc = fg_event_get(db, m, filter->after, filter->after_len, &e);
+    *key = e.id;
+    fg_event_row_free(&e);
+    return rc;
+}
+
+int fg_event_list(fg_db_t *db, const fg_merchant_ref_t *m, const fg_event_filter_t *filter, const fg_page_t *page,
+                  fg_buf_t *out)
+{
+    int64_t after = 0, upto = 0;
+    fg_stmt_t s;
+    fg_event_row_t e;
+    int rc;
+    if (filter->type != NULL && !fg_webhook_event_type_known(filter->type, filter->type_len))
+        return FG_EINVALID;
+    if ((rc = after_key(db, m, filter, &after)) != 0)
+        return rc;
+    fg_event_row_init(&e);
+    if ((rc = pageable_upto(db, &upto)) != 0 || (rc = fg_stmt_init(&s, db, SQL_EVENTS)) != 0)
+        goto Exit;
+    fg_stmt_int(&s, (int64_t)m->id);
+    fg_stmt_int(&s, page->cursor > after ? page->cursor : after);
+    fg_stmt_int(&s, upto);
+    for (int i = 0; i < 2; i++) /* "? IS NULL OR type = ?" */
+        if (filter->type != NULL)
+            fg_stmt_str(&s, filter->type, filter->type_len);
+        else
+            fg_stmt_null(&s);
+    fg_stmt_int(&s, page->limit + 1);
+    event_bind(&s, &e);
+    if ((rc = fg_stmt_exec(&s)) != 0)
+        goto Exit;
+    rc = fg_webhook_list(&s, page->limit, &e, &e.id, event_item, 0, out);
+Exit:
+    fg_event_row_free(&e);
+    return rc;
+}
+
+/* ---- redelivery ------------------------------------------------------------------------ */
+
+typedef struct {
+    int64_t id;
+    int enabled, subscribed;
+} target_t;
+
+/* The merchant's endpoints (or the one named) with whether each is enabled
+ * and subscribes to type. */
+static int load_targets(fg_db_t *db, const fg_merchant_ref_t *m, const char *endpoint_id, const char *type,
+                        target_t *out, int *count)
+{
+    fg_stmt_t s;
+    fg_buf_t events = FG_BUF_INIT, status = FG_BUF_INIT;
+    int64_t id = 0;
+    int rc = fg_stmt_init(&s, db, SQL_TARGETS);
+    *count = 0;
+    if (rc != 0)
+        return rc;
+    fg_stmt_int(&s, (int64_t)m->id);
+    fg_stmt_cstr(&s, endpoint_id);
+    fg_stmt_cstr(&s, endpoint_id);
+    fg_stmt_out_int(&s, &id, NULL);
+    fg_stmt_out_text(&s, &events, NULL);
+    fg_stmt_out_text(&s, &status, NULL);
+    if ((rc = fg_stmt_exec(&s)) == 0) {
+        while ((rc = fg_stmt_fetch(&s)) == 1 && *count < REDELIVER_TARGETS_MAX)
+            out[(*count)++] = (target_t){id, strcmp(status.data, "enabled") == 0,
+                                         fg_webhook_subscribed(events.data, type)};
+        if (rc == 1)
+            fg_stmt_done(&s);
+        rc = rc < 0 ? rc : 0;
+    }
+    fg_buf_free(&events);
+    fg_buf_free(&status);
+    return rc;
+}
+
+/* Creates the next redelivery of event e to the endpoint and appends it to
+ * body. */
+static int redeliver_one(fg_db_t *db, const fg_event_row_t *e, int64_t endpoint_id, int64_t now_ms, fg_buf_t *body)
+{
+    fg_stmt_t s;
+    int64_t n = 1;
+    fg_delivery_row_t d;
+    int rc = fg_stmt_init(&s, db, SQL_NEXT_REDELIVERY);
+    if (rc != 0)
+        return rc;
+    fg_stmt_int(&s, e->id);
+    fg_stmt_int(&s, endpoint_id);
+    fg_stmt_out_int(&s, &n, NULL);
+    if ((rc = fg_stmt_exec(&s)) != 0)
+        return rc;
+    rc = fg_stmt_fetch(&s);
+    fg_stmt_done(&s);
+    if (rc < 0)
+        return rc;
+    rc = fg_delivery_insert(db, endpoint_id, e->id, e->order_id, e->order_null, n, e->created_at, now_ms, now_ms);
+    if (rc == FG_ECONFLICT)
+        return FG_ERETRY; /* a concurrent redelivery took this number: run again */
+    if (rc != 0 || (rc = fg_stmt_init(&s, db, SQL_DELIVERY_BY_KEY)) != 0)
+        return rc;
+    fg_delivery_row_init(&d);
+    fg_stmt_int(&s, e->id);
+    fg_stmt_int(&s, endpoint_id);
+    fg_stmt_int(&s, n);
+    fg_delivery_row_bind(&s, &d);
+    if ((rc = fg_stmt_exec(&s)) == 0) {
+        rc = fg_stmt_fetch(&s);
+        fg_stmt_done(&s);
+        if (rc == 1)
+            fg_delivery_json(body, &d);
+        rc = rc == 1 ? 0 : rc < 0 ? rc : FG_EDB;
+    }
+    fg_delivery_row_free(&d);
+    return rc;
+}
+
+/* Redelivers e to its targets; FG_ENOTFOUND / FG_ESTATE (out->outcome set)
+ * when there is none. */
+static int redeliver_event(fg_db_t *db, const fg_merchant_ref_t *m, const fg_event_row_t *e, const char *endpoint_id,
+                           int64_t now_ms, fg_redelivery_t *out)
+{
+    target_t targets[REDELIVER_TARGETS_MAX];
+    int count = 0;
+    int rc = load_targets(db, m, endpoint_id, e->type.data, targets, &count);
+    if (rc != 0)
+        return rc;
+    fg_buf_puts(&out->body, "{\"object\":\"list\",\"data\":[");
+    for (int i = 0; i < count && rc == 0; i++) {
+        /* named: any enabled endpoint; otherwise: the subscribed, enabled ones */
+        if (!targets[i].enabled || (endpoint_id == NULL && !targets[i].subscribed))
+            continue;
+        if (out->count++ > 0)
+            fg_buf_putc(&out->body, ',');
+        rc = redeliver_one(db, e, targets[i].id, now_ms, &out->body);
+    }
+    if (rc != 0)
+        return rc;
+    if (out->count == 0) {
+        out->outcome = endpoint_id == NULL ? FG_REDELIVERY_NO_SUBSCRIBER
+                       : count == 0        ? FG_REDELIVERY_NO_ENDPOINT
+                                           : FG_REDELIVERY_ENDPOINT_DISABLED;
+        return out->outcome == FG_REDELIVERY_ENDPOINT_DISABLED ? FG_ESTATE : FG_ENOTFOUND;
+    }
+    fg_buf_puts(&out->body, "]}");
+    return 0;
+}
+
+int fg_event_redeliver(fg_db_t *db, const fg_merchant_ref_t *m, const char *event_id, size_t len,
+                       const char *endpoint_id, int64_t now_ms, fg_redelivery_t *out)
+{
+    fg_event_row_t e;
+    out->outcome = FG_REDELIVERY_MADE;
+    out->count = 0;
+    fg_buf_reset(&out->body);
+    fg_event_row_init(&e);
+    int rc = fg_event_get(db, m, event_id, len, &e);
+    if (rc == FG_ENOTFOUND)
+        out->outcome = FG_REDELIVERY_NO_EVENT;
+    else if (rc == 0)
+        rc = redeliver_event(db, m, &e, endpoint_id, now_ms, out);
+    fg_event_row_free(&e);
+    return rc;
+}
+
+/* ---- an endpoint's deliveries ---------------------------------------------------------- */
+
+int fg_delivery_list(fg_db_t *db, const fg_merchant_ref_t *m, const char *endpoint_id, size_t len,
+                     const fg_delivery_status_t *status, const fg_page_t *page, fg_buf_t *out)
+{
+    fg_endpoint_row_t w;
+    fg_delivery_row_t d;
+    fg_stmt_t s;
+    fg_endpoint_row_init(&w);
+    fg_delivery_row_init(&d);
+    int rc = fg_endpoint_load(db, m->id, endpoint_id, len, 0, &w);
+    if (rc != 0 || (rc = fg_stmt_init(&s, db, SQL_DELIVERIES)) != 0)
+        goto Exit;
+    fg_stmt_int(&s, w.id);
+    fg_stmt_int(&s, page->cursor > 0 ? page->cursor : INT64_MAX);
+    fg_stmt_cstr(&s, status != NULL ? fg_delivery_status_name(*status) : NULL);
+    fg_stmt_cstr(&s, status != NULL ? fg_delivery_status_name(*status) : NULL);
+    fg_stmt_int(&s, page->limit + 1);
+    fg_delivery_row_bind(&s, &d);
+    if ((rc = fg_stmt_exec(&s)) != 0)
+        goto Exit;
+    rc = fg_webhook_list(&s, page->limit, &d, &d.id, delivery_item, 0, out);
+Exit:
+    fg_endpoint_row_free(&w);
+    fg_delivery_row_free(&d);
+    return rc;
+}
