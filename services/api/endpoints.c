@@ -10,7 +10,6 @@
 #include <string.h>
 #include "core/text.h" /* fg_now_ms */
 #include "merchants/merchants.h"
-#include "orders/orders.h" /* fg_json_parse_object, fg_field_error_t */
 #include "webhooks/webhooks.h"
 
 static fg_merchant_ref_t merchant_of(const fg_call_t *call)
@@ -37,7 +36,7 @@ static yajl_val read_input(fg_call_t *call, int creating, fg_endpoint_input_t *i
         return NULL;
     yajl_val root = fg_json_parse_object(call->body, call->body_len, &err);
     if (root == NULL || fg_endpoint_input_parse(root, creating, call->cfg, in, &err) != 0) {
-        fg_call_error(call, err.status, "invalid_request", err.code, err.message, err.field[0] ? err.field : NULL);
+        fg_call_field_error(call, &err);
         *answered = 1;
     }
     return root;

@@ -9,7 +9,6 @@
 #include <string.h>
 #include "core/text.h" /* fg_now_ms */
 #include "merchants/merchants.h"
-#include "orders/orders.h" /* fg_json_parse_object, fg_field_error_t */
 #include "webhooks/webhooks.h"
 
 static fg_merchant_ref_t merchant_of(const fg_call_t *call)
@@ -124,7 +123,7 @@ static int redeliver_input(fg_call_t *call, yajl_val *root, const char **endpoin
     if (call->body == NULL || call->body_len == 0)
         return 0;
     if ((*root = fg_json_parse_object(call->body, call->body_len, &err)) == NULL) {
-        fg_call_error(call, err.status, "invalid_request", err.code, err.message, NULL);
+        fg_call_field_error(call, &err);
         return -1;
     }
     for (size_t i = 0; i < (*root)->u.object.len; i++) {

@@ -3,10 +3,11 @@
  * besides the pages (web/) that read an fg_call_t and write its answer.
  * routes.c maps routes to them.
  *
- * Each handler parses and validates the request, runs its work in one
- * transaction (storing the idempotent answer in it), and answers.  Domain
- * headers (orders.h, payments.h, ledger.h, webhooks.h) declare no handler and
- * include no http/ header; the handlers' files include this one.
+ * Each handler parses and validates the request into the typed input of a
+ * domain operation, runs the operation in a transaction it composes (storing
+ * the idempotent answer in it), and answers.  Domain headers (orders.h,
+ * payments.h, ledger.h, webhooks.h) declare no handler and include no http/
+ * header (tests/layering-check).
  */
 #ifndef FG_API_HANDLERS_H
 #define FG_API_HANDLERS_H
@@ -27,27 +28,25 @@ void fg_orders_get(fg_call_t *call, fg_db_t *db);
 void fg_orders_list(fg_call_t *call, fg_db_t *db);
 void fg_orders_cancel(fg_call_t *call, fg_db_t *db);
 
-/* ---- payments and refunds (services/payments/payments.c, refunds.c) ---- */
+/* ---- payments and refunds (services/api/payments.c) ---- */
 
+/** POST /v1/orders/{id}/payments: one transaction for an adapter that starts
+ *  in process; for one reached over HTTP (MoMo) the payment is committed
+ *  pending, the provider called, and the answer is 201 with its redirect_url,
+ *  or 502 provider_unavailable / provider_refused with the payment left
+ *  pending / failed. */
 void fg_payments_create(fg_call_t *call, fg_db_t *db);
 void fg_payments_get(fg_call_t *call, fg_db_t *db);
+/** POST /v1/payments/{id}/refunds: the refund pipeline (payments.h); 201
+ *  made, 202 outcome unknown (left pending for the status job), 409
+ *  provider_refused, 502 provider_unavailable (not sent), 422
+ *  refund_not_supported / refund_exceeds_refundable. */
 void fg_refunds_create(fg_call_t *call, fg_db_t *db);
 
-/* ---- inbound notifications (services/payments/webhook.c, sepay.c) ---- */
+/* ---- inbound notifications (services/api/inbound.c) ---- */
 
 /** POST|GET /v1/webhooks/{adapter}: the inbound pipeline for every adapter. */
 void fg_webhooks_inbound(fg_call_t *call, fg_db_t *db);
-
-/* ---- provider calls inside payment and refund requests (services/payments/providers.c) ---- */
-
-/** POST /v1/orders/{id}/payments for an adapter with start_request (MoMo):
- *  the payment row is committed pending, the provider is called, and the
- *  answer is 201 with its redirect_url, or 502 provider_unavailable /
- *  provider_refused with the payment left pending / failed. */
-void fg_providers_create_payment(fg_call_t *call, fg_db_t *db, const fg_adapter_t *adapter, int64_t requested);
-/** POST /v1/payments/{id}/refunds for a payment whose adapter refunds over
- *  HTTP (or cannot refund: 422 refund_not_supported). */
-void fg_providers_refund(fg_call_t *call, fg_db_t *db, int64_t amount, const char *reason);
 /** POST /v1/webhooks/sepay: the bank feed's transfer notification. */
 void fg_sepay_webhook(fg_call_t *call, fg_db_t *db);
 

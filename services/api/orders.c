@@ -22,10 +22,7 @@ static fg_merchant_ref_t merchant_of(const fg_call_t *call)
     return (fg_merchant_ref_t){.id = call->merchant_id, .public_id = call->merchant_public_id};
 }
 
-static void answer_field_error(fg_call_t *call, const fg_field_error_t *err)
-{
-    fg_call_error(call, err->status, "invalid_request", err->code, err->message, err->field[0] ? err->field : NULL);
-}
+static void answer_field_error(fg_call_t *call, const fg_field_error_t *err) { fg_call_field_error(call, err); }
 
 static void duplicate_ref_error(fg_buf_t *b, const char *ref, const fg_buf_t *existing)
 {
@@ -142,7 +139,7 @@ static void batch_item_error(fg_buf_t *b, const fg_field_error_t *err)
     fg_json_kv_str(b, 1, "message", err->message);
     if (err->field[0])
         fg_json_kv_str(b, 1, "field", err->field);
-    fg_json_kv_int(b, 1, "status", err->status);
+    fg_json_kv_int(b, 1, "status", fg_field_status(err));
     fg_buf_puts(b, "}}");
 }
 

@@ -118,7 +118,7 @@ static int parse_create(fg_call_t *call, create_t *c)
     fg_field_error_t err;
     yajl_val root = fg_json_parse_object(call->body, call->body_len, &err);
     if (root == NULL) {
-        fg_call_error(call, err.status, "invalid_request", err.code, err.message, NULL);
+        fg_call_field_error(call, &err);
         return -1;
     }
     const char *method_path[] = {"method", NULL}, *amount_path[] = {"amount", NULL};
@@ -311,7 +311,7 @@ static int parse_refund(fg_call_t *call, fg_refund_t *r, yajl_val *root)
     fg_field_error_t err;
     *root = fg_json_parse_object(call->body, call->body_len, &err);
     if (*root == NULL) {
-        fg_call_error(call, err.status, "invalid_request", err.code, err.message, NULL);
+        fg_call_field_error(call, &err);
         return -1;
     }
     const char *amount_path[] = {"amount", NULL}, *reason_path[] = {"reason", NULL};

@@ -31,6 +31,14 @@ const char *fg_call_header(fg_call_t *call, const char *name)
     return fg_headers_get(call->headers.data, call->headers.len, name, &call->header_scratch);
 }
 
+int fg_field_status(const fg_field_error_t *err) { return err->kind == FG_FIELD_MALFORMED ? 400 : 422; }
+
+void fg_call_field_error(fg_call_t *call, const fg_field_error_t *err)
+{
+    fg_call_error(call, fg_field_status(err), "invalid_request", err->code, err->message,
+                  err->field[0] ? err->field : NULL);
+}
+
 void fg_call_error(fg_call_t *call, int status, const char *type, const char *code, const char *message,
                    const char *field)
 {

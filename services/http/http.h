@@ -16,6 +16,7 @@
 #include "core/buf.h"
 #include "core/config.h"
 #include "core/crypto.h"
+#include "core/json.h"
 #include "core/ids.h"
 #include "core/page.h"
 #include "db/db.h"
@@ -127,6 +128,14 @@ const char *fg_call_header(fg_call_t *call, const char *name);
  *  {"error":{"type","code","message","field"?}}.  field may be NULL. */
 void fg_call_error(fg_call_t *call, int status, const char *type, const char *code, const char *message,
                    const char *field);
+
+/** The HTTP status of a refused input: 400 for a malformed request, 422 for
+ *  an unacceptable value (docs/DESIGN.md §4). */
+int fg_field_status(const fg_field_error_t *err);
+
+/** Answers a refused input: fg_field_status, type invalid_request, the
+ *  error's code and message, and its field when it names one. */
+void fg_call_field_error(fg_call_t *call, const fg_field_error_t *err);
 
 /** Sets a JSON response, taking the contents of body (which is left empty). */
 void fg_call_json(fg_call_t *call, int status, fg_buf_t *body);

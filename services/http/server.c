@@ -20,7 +20,7 @@
 #include "h2o.h"
 #include "h2o/http1.h"
 #include "h2o/http2.h"
-#include "http/metrics.h"
+#include "metrics/metrics.h"
 #include "db/settle.h"
 #include "ledger/ledger.h"
 #include "orders/orders.h"

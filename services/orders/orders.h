@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <yajl/yajl_tree.h>
 #include "core/buf.h"
+#include "core/json.h"
 #include "core/ids.h"
 #include "core/page.h"
 #include "db/db.h"
@@ -58,15 +59,6 @@ typedef struct {
     fg_buf_t metadata_json; /* canonical JSON object text, empty when absent */
 } fg_order_input_t;
 
-/** Why an input was refused: HTTP status (400 malformed, 422 unacceptable
- *  value), a stable code, a message and the offending field. */
-typedef struct {
-    int status;
-    const char *code;
-    char message[160];
-    char field[64];
-} fg_field_error_t;
-
 /**
  * Validates one order object against the contract (required merchant_ref,
  * fee_type, amount, currency; types; ranges 1..10^15; known ISO 4217
@@ -76,13 +68,6 @@ typedef struct {
  */
 int fg_order_input_parse(yajl_val obj, int64_t now_ms, fg_order_input_t *in, fg_field_error_t *err);
 void fg_order_input_free(fg_order_input_t *in);
-
-/**
- * Parses a request body as JSON after the transport checks: valid UTF-8,
- * nesting <= FG_JSON_DEPTH_MAX, an object at the top.  Returns the tree
- * (caller frees with yajl_tree_free) or NULL with err filled.
- */
-yajl_val fg_json_parse_object(const char *body, size_t len, fg_field_error_t *err);
 
 /* ---- the order ---------------------------------------------------------------- */
 

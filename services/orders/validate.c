@@ -8,107 +8,31 @@
 #include <stdio.h>
 #include <string.h>
 #include "core/money.h"
+#include "core/json.h"
 #include "core/text.h"
-
-static int fail(fg_field_error_t *err, int status, const char *code, const char *field, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-
-static int fail(fg_field_error_t *err, int status, const char *code, const char *field, const char *fmt, ...)
-{
-    va_list ap;
-    err->status = status;
-    err->code = code;
-    snprintf(err->field, sizeof(err->field), "%s", field != NULL ? field : "");
-    va_start(ap, fmt);
-    vsnprintf(err->message, sizeof(err->message), fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
-yajl_val fg_json_parse_object(const char *body, size_t len, fg_field_error_t *err)
-{
-    char parse_error[128];
-    if (body == NULL || len == 0) {
-        fail(err, 400, "invalid_json", NULL, "the request body must be a JSON object");
-        return NULL;
-    }
-    if (!fg_utf8_valid(body, len)) {
-        fail(err, 400, "invalid_utf8", NULL, "the request body is not valid UTF-8");
-        return NULL;
-    }
-    if (fg_json_depth(body, len, FG_JSON_DEPTH_MAX) > FG_JSON_DEPTH_MAX) {
-        fail(err, 400, "json_too_deep", NULL, "JSON nesting deeper than %d levels", FG_JSON_DEPTH_MAX);
-        return NULL;
-    }
-    if (memchr(body, '\0', len) != NULL) {
-        fail(err, 400, "invalid_json", NULL, "the request body contains a NUL byte");
-        return NULL;
-    }
-    /* body is NUL-terminated by the server's copy */
-    yajl_val root = yajl_tree_parse(body, parse_error, sizeof(parse_error));
-    if (root == NULL) {
-        fail(err, 400, "invalid_json", NULL, "the request body is not valid JSON");
-        return NULL;
-    }
-    if (!YAJL_IS_OBJECT(root)) {
-        yajl_tree_free(root);
-        fail(err, 400, "invalid_json", NULL, "the request body must be a JSON object");
-        return NULL;
-    }
-    return root;
-}
-
-/* A JSON string field: absent/null → *out NULL; wrong type → 400; too long
- * (bytes, or characters when count_chars) → 422; control characters → 422. */
-static int get_string(yajl_val v, const char *field, size_t max, int count_chars, const char **out,
-                      fg_field_error_t *err)
-{
-    *out = NULL;
-    if (v == NULL || YAJL_IS_NULL(v))
-        return 0;
-    if (!YAJL_IS_STRING(v))
-        return fail(err, 400, "invalid_type", field, "%s must be a string", field);
-    const char *s = YAJL_GET_STRING(v);
-    size_t n = strlen(s);
-    size_t length = count_chars ? fg_utf8_length(s, n) : n;
-    if (length > max)
-        return fail(err, 422, "string_too_long", field, "%s is longer than %zu %s", field, max,
-                    count_chars ? "characters" : "bytes");
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] < 0x20 && !(count_chars && (s[i] == '\n' || s[i] == '\t')))
-            return fail(err, 422, "invalid_characters", field, "%s contains control characters", field);
-    *out = s;
-    return 0;
-}
-
-static int required_string(yajl_val v, const char *field, size_t max, const char **out, fg_field_error_t *err)
-{
-    if (v == NULL || YAJL_IS_NULL(v))
-        return fail(err, 400, "missing_field", field, "%s is required", field);
-    if (get_string(v, field, max, 0, out, err) != 0)
-        return -1;
-    if ((*out)[0] == '\0')
-        return fail(err, 422, "empty_string", field, "%s must not be empty", field);
-    return 0;
-}
 
 static int parse_amount(yajl_val v, int64_t *out, fg_field_error_t *err)
 {
     if (v == NULL || YAJL_IS_NULL(v))
-        return fail(err, 400, "missing_field", "amount", "amount is required");
+        return fg_field_fail(err, FG_FIELD_MALFORMED, "missing_field", "amount", "amount is required");
     if (!YAJL_IS_NUMBER(v))
-        return fail(err, 400, "invalid_type", "amount", "amount must be an integer number of minor units");
+        return fg_field_fail(err, FG_FIELD_MALFORMED, "invalid_type", "amount",
+                             "amount must be an integer number of minor units");
     const char *raw = v->u.number.r;
     const char *digits = raw[0] == '-' ? raw + 1 : raw;
     if (digits[0] == '\0' || strspn(digits, "0123456789") != strlen(digits))
-        return fail(err, 400, "invalid_type", "amount", "amount must be an integer number of minor units");
+        return fg_field_fail(err, FG_FIELD_MALFORMED, "invalid_type", "amount",
+                             "amount must be an integer number of minor units");
     if (!YAJL_IS_INTEGER(v)) /* digits only but beyond int64 */
-        return fail(err, 422, "amount_too_large", "amount", "amount must be at most %lld", FG_AMOUNT_MAX);
+        return fg_field_fail(err, FG_FIELD_UNACCEPTABLE, "amount_too_large", "amount", "amount must be at most %lld",
+                             FG_AMOUNT_MAX);
     int64_t amount = YAJL_GET_INTEGER(v);
     if (amount < FG_AMOUNT_MIN)
-        return fail(err, 422, "amount_invalid", "amount", "amount must be a positive integer");
+        return fg_field_fail(err, FG_FIELD_UNACCEPTABLE, "amount_invalid", "amount",
+                             "amount must be a positive integer");
     if (amount > FG_AMOUNT_MAX)
-        return fail(err, 422, "amount_too_large", "amount", "amount must be at most %lld", FG_AMOUNT_MAX);
+        return fg_field_fail(err, FG_FIELD_UNACCEPTABLE, "amount_too_large", "amount", "amount must be at most %lld",
+                             FG_AMOUNT_MAX);
     *out = amount;
     return 0;
 }
@@ -117,12 +41,13 @@ static int parse_time(yajl_val v, const char *field, int *has, int64_t *out, fg_
 {
     const char *s;
     *has = 0;
-    if (get_string(v, field, 64, 0, &s, err) != 0)
+    if (fg_json_string(v, field, 64, 0, &s, err) != 0)
         return -1;
     if (s == NULL)
         return 0;
     if (fg_time_parse_rfc3339(s, strlen(s), out) != 0)
-        return fail(err, 422, "invalid_timestamp", field, "%s must be an RFC 3339 timestamp", field);
+        return fg_field_fail(err, FG_FIELD_UNACCEPTABLE, "invalid_timestamp", field, "%s must be an RFC 3339 timestamp",
+                             field);
     *has = 1;
     return 0;
 }
@@ -132,30 +57,32 @@ static int parse_metadata(yajl_val v, fg_buf_t *out, fg_field_error_t *err)
     if (v == NULL || YAJL_IS_NULL(v))
         return 0;
     if (!YAJL_IS_OBJECT(v))
-        return fail(err, 400, "invalid_type", "metadata", "metadata must be an object of strings");
+        return fg_field_fail(err, FG_FIELD_MALFORMED, "invalid_type", "metadata",
+                             "metadata must be an object of strings");
     size_t n = v->u.object.len;
     if (n > FG_ORDER_METADATA_KEYS_MAX)
-        return fail(err, 422, "metadata_too_large", "metadata", "metadata has more than %d keys",
-                    FG_ORDER_METADATA_KEYS_MAX);
+        return fg_field_fail(err, FG_FIELD_UNACCEPTABLE, "metadata_too_large", "metadata",
+                             "metadata has more than %d keys", FG_ORDER_METADATA_KEYS_MAX);
     fg_buf_putc(out, '{');
     for (size_t i = 0; i < n; i++) {
         const char *key = v->u.object.keys[i];
         yajl_val val = v->u.object.values[i];
         if (strlen(key) == 0 || fg_utf8_length(key, strlen(key)) > FG_ORDER_METADATA_KEY_MAX)
-            return fail(err, 422, "metadata_invalid", "metadata", "metadata keys must be 1 to %d characters",
-                        FG_ORDER_METADATA_KEY_MAX);
+            return fg_field_fail(err, FG_FIELD_UNACCEPTABLE, "metadata_invalid", "metadata",
+                                 "metadata keys must be 1 to %d characters", FG_ORDER_METADATA_KEY_MAX);
         if (!YAJL_IS_STRING(val))
-            return fail(err, 400, "invalid_type", "metadata", "metadata value of \"%.40s\" must be a string", key);
+            return fg_field_fail(err, FG_FIELD_MALFORMED, "invalid_type", "metadata",
+                                 "metadata value of \"%.40s\" must be a string", key);
         const char *s = YAJL_GET_STRING(val);
         if (fg_utf8_length(s, strlen(s)) > FG_ORDER_METADATA_VALUE_MAX)
-            return fail(err, 422, "metadata_invalid", "metadata", "metadata values must be at most %d characters",
-                        FG_ORDER_METADATA_VALUE_MAX);
+            return fg_field_fail(err, FG_FIELD_UNACCEPTABLE, "metadata_invalid", "metadata",
+                                 "metadata values must be at most %d characters", FG_ORDER_METADATA_VALUE_MAX);
         fg_json_kv_str(out, i > 0, key, s);
     }
     fg_buf_putc(out, '}');
     if (out->len > FG_ORDER_METADATA_BYTES_MAX)
-        return fail(err, 422, "metadata_too_large", "metadata", "metadata is larger than %d bytes",
-                    FG_ORDER_METADATA_BYTES_MAX);
+        return fg_field_fail(err, FG_FIELD_UNACCEPTABLE, "metadata_too_large", "metadata",
+                             "metadata is larger than %d bytes", FG_ORDER_METADATA_BYTES_MAX);
     return 0;
 }
 
@@ -165,25 +92,25 @@ static int parse_payer(yajl_val v, fg_order_input_t *in, fg_field_error_t *err)
     if (v == NULL || YAJL_IS_NULL(v))
         return 0;
     if (!YAJL_IS_OBJECT(v))
-        return fail(err, 400, "invalid_type", "payer", "payer must be an object");
+        return fg_field_fail(err, FG_FIELD_MALFORMED, "invalid_type", "payer", "payer must be an object");
     for (size_t i = 0; i < v->u.object.len; i++) {
         const char *key = v->u.object.keys[i];
         size_t k = 0;
         while (k < 4 && strcmp(key, KNOWN[k]) != 0)
             k++;
         if (k == 4)
-            return fail(err, 400, "unknown_field", "payer", "unknown field payer.%.40s", key);
+            return fg_field_fail(err, FG_FIELD_MALFORMED, "unknown_field", "payer", "unknown field payer.%.40s", key);
     }
     static const char *name_path[] = {"name", NULL}, *ref_path[] = {"ref", NULL}, *phone_path[] = {"phone", NULL},
                       *email_path[] = {"email", NULL};
-    if (get_string(yajl_tree_get(v, name_path, yajl_t_any), "payer.name", FG_ORDER_PAYER_NAME_MAX, 1, &in->payer_name,
-                   err) != 0 ||
-        get_string(yajl_tree_get(v, ref_path, yajl_t_any), "payer.ref", FG_ORDER_PAYER_REF_MAX, 0, &in->payer_ref,
-                   err) != 0 ||
-        get_string(yajl_tree_get(v, phone_path, yajl_t_any), "payer.phone", FG_ORDER_PAYER_PHONE_MAX, 0,
-                   &in->payer_phone, err) != 0 ||
-        get_string(yajl_tree_get(v, email_path, yajl_t_any), "payer.email", FG_ORDER_PAYER_EMAIL_MAX, 0,
-                   &in->payer_email, err) != 0)
+    if (fg_json_string(yajl_tree_get(v, name_path, yajl_t_any), "payer.name", FG_ORDER_PAYER_NAME_MAX, 1,
+                       &in->payer_name, err) != 0 ||
+        fg_json_string(yajl_tree_get(v, ref_path, yajl_t_any), "payer.ref", FG_ORDER_PAYER_REF_MAX, 0, &in->payer_ref,
+                       err) != 0 ||
+        fg_json_string(yajl_tree_get(v, phone_path, yajl_t_any), "payer.phone", FG_ORDER_PAYER_PHONE_MAX, 0,
+                       &in->payer_phone, err) != 0 ||
+        fg_json_string(yajl_tree_get(v, email_path, yajl_t_any), "payer.email", FG_ORDER_PAYER_EMAIL_MAX, 0,
+                       &in->payer_email, err) != 0)
         return -1;
     return 0;
 }
@@ -193,14 +120,6 @@ static const char *const ORDER_FIELDS[] = {"merchant_ref", "fee_type",      "cat
                                            "due_at",       "expires_at",    "metadata"};
 #define ORDER_FIELD_COUNT (sizeof(ORDER_FIELDS) / sizeof(ORDER_FIELDS[0]))
 
-static yajl_val field(yajl_val obj, const char *name)
-{
-    for (size_t i = 0; i < obj->u.object.len; i++)
-        if (strcmp(obj->u.object.keys[i], name) == 0)
-            return obj->u.object.values[i];
-    return NULL;
-}
-
 static int check_known_fields(yajl_val obj, fg_field_error_t *err)
 {
     for (size_t i = 0; i < obj->u.object.len; i++) {
@@ -208,27 +127,30 @@ static int check_known_fields(yajl_val obj, fg_field_error_t *err)
         while (k < ORDER_FIELD_COUNT && strcmp(obj->u.object.keys[i], ORDER_FIELDS[k]) != 0)
             k++;
         if (k == ORDER_FIELD_COUNT)
-            return fail(err, 400, "unknown_field", obj->u.object.keys[i], "unknown field \"%.60s\"",
-                        obj->u.object.keys[i]);
+            return fg_field_fail(err, FG_FIELD_MALFORMED, "unknown_field", obj->u.object.keys[i],
+                                 "unknown field \"%.60s\"", obj->u.object.keys[i]);
     }
     return 0;
 }
 
 static int parse_enums(yajl_val obj, fg_order_input_t *in, fg_field_error_t *err)
 {
-    if (required_string(field(obj, "fee_type"), "fee_type", 32, &in->fee_type, err) != 0)
+    if (fg_json_required_string(fg_json_member(obj, "fee_type"), "fee_type", 32, &in->fee_type, err) != 0)
         return -1;
     fg_fee_type_t fee_type;
     if (fg_fee_type_parse(in->fee_type, strlen(in->fee_type), &fee_type) != 0)
-        return fail(err, 422, "invalid_fee_type", "fee_type", "fee_type must be tuition, utility or procedure");
+        return fg_field_fail(err, FG_FIELD_UNACCEPTABLE, "invalid_fee_type", "fee_type",
+                             "fee_type must be tuition, utility or procedure");
     const char *currency;
-    if (required_string(field(obj, "currency"), "currency", 3, &currency, err) != 0) {
+    if (fg_json_required_string(fg_json_member(obj, "currency"), "currency", 3, &currency, err) != 0) {
         if (strcmp(err->code, "string_too_long") == 0)
-            return fail(err, 422, "invalid_currency", "currency", "currency must be an ISO 4217 code such as VND");
+            return fg_field_fail(err, FG_FIELD_UNACCEPTABLE, "invalid_currency", "currency",
+                                 "currency must be an ISO 4217 code such as VND");
         return -1;
     }
     if (fg_currency_find(currency, strlen(currency)) == NULL)
-        return fail(err, 422, "invalid_currency", "currency", "currency must be an ISO 4217 code such as VND");
+        return fg_field_fail(err, FG_FIELD_UNACCEPTABLE, "invalid_currency", "currency",
+                             "currency must be an ISO 4217 code such as VND");
     memcpy(in->currency, currency, 4);
     return 0;
 }
@@ -258,30 +180,35 @@ int fg_order_input_parse(yajl_val obj, int64_t now_ms, fg_order_input_t *in, fg_
 {
     memset(in, 0, sizeof(*in));
     if (obj == NULL || !YAJL_IS_OBJECT(obj))
-        return fail(err, 400, "invalid_type", NULL, "an order must be a JSON object");
+        return fg_field_fail(err, FG_FIELD_MALFORMED, "invalid_type", NULL, "an order must be a JSON object");
     if (check_known_fields(obj, err) != 0)
         return -1;
-    if (required_string(field(obj, "merchant_ref"), "merchant_ref", FG_ORDER_REF_MAX, &in->merchant_ref, err) != 0)
+    if (fg_json_required_string(fg_json_member(obj, "merchant_ref"), "merchant_ref", FG_ORDER_REF_MAX,
+                                &in->merchant_ref, err) != 0)
         return -1;
-    if (parse_enums(obj, in, err) != 0 || parse_amount(field(obj, "amount"), &in->amount, err) != 0)
+    if (parse_enums(obj, in, err) != 0 || parse_amount(fg_json_member(obj, "amount"), &in->amount, err) != 0)
         return -1;
-    if (get_string(field(obj, "category"), "category", FG_ORDER_CATEGORY_MAX, 0, &in->category, err) != 0 ||
-        get_string(field(obj, "description"), "description", FG_ORDER_DESCRIPTION_MAX, 1, &in->description, err) != 0)
+    if (fg_json_string(fg_json_member(obj, "category"), "category", FG_ORDER_CATEGORY_MAX, 0, &in->category, err) !=
+            0 ||
+        fg_json_string(fg_json_member(obj, "description"), "description", FG_ORDER_DESCRIPTION_MAX, 1, &in->description,
+                       err) != 0)
         return -1;
-    yajl_val partial = field(obj, "allow_partial");
+    yajl_val partial = fg_json_member(obj, "allow_partial");
     if (partial != NULL && !YAJL_IS_NULL(partial)) {
         if (!YAJL_IS_TRUE(partial) && !YAJL_IS_FALSE(partial))
-            return fail(err, 400, "invalid_type", "allow_partial", "allow_partial must be true or false");
+            return fg_field_fail(err, FG_FIELD_MALFORMED, "invalid_type", "allow_partial",
+                                 "allow_partial must be true or false");
         in->allow_partial = YAJL_IS_TRUE(partial);
     }
-    if (parse_payer(field(obj, "payer"), in, err) != 0)
+    if (parse_payer(fg_json_member(obj, "payer"), in, err) != 0)
         return -1;
-    if (parse_time(field(obj, "due_at"), "due_at", &in->has_due_at, &in->due_at_ms, err) != 0 ||
-        parse_time(field(obj, "expires_at"), "expires_at", &in->has_expires_at, &in->expires_at_ms, err) != 0)
+    if (parse_time(fg_json_member(obj, "due_at"), "due_at", &in->has_due_at, &in->due_at_ms, err) != 0 ||
+        parse_time(fg_json_member(obj, "expires_at"), "expires_at", &in->has_expires_at, &in->expires_at_ms, err) != 0)
         return -1;
     if (in->has_expires_at && in->expires_at_ms <= now_ms)
-        return fail(err, 422, "expires_at_in_past", "expires_at", "expires_at must be in the future");
-    return parse_metadata(field(obj, "metadata"), &in->metadata_json, err);
+        return fg_field_fail(err, FG_FIELD_UNACCEPTABLE, "expires_at_in_past", "expires_at",
+                             "expires_at must be in the future");
+    return parse_metadata(fg_json_member(obj, "metadata"), &in->metadata_json, err);
 }
 
 void fg_order_input_free(fg_order_input_t *in) { fg_buf_free(&in->metadata_json); }

@@ -1,13 +1,10 @@
 /*
- * providers.h - payments, refunds and status queries that need a call to the
- * provider over HTTP (VNPay, MoMo), and the bank feed (SePay) that settles
- * VietQR transfers.
+ * providers.h - the status-query job: asks the providers (VNPay, MoMo) about
+ * payments and refunds whose outcome is not known yet, and records their
+ * answers through the same operations as every other door (payments.h).
  *
  * A provider call never runs inside a database transaction and never on an
- * event loop: the handlers below run on database workers and the query job
- * on its own thread.  Work that spans a call is split in two transactions
- * around it; an Idempotency-Key is held in the 'running' state meanwhile
- * (a request that finds it gets 409 idempotency_key_in_progress).
+ * event loop: the job runs on its own thread.
  */
 #ifndef FG_PAYMENTS_PROVIDERS_H
 #define FG_PAYMENTS_PROVIDERS_H

@@ -255,7 +255,7 @@ static void *job_main(void *arg)
         int queried = 0;
         if (fg_db_ensure(db) == 0) {
             queried = fg_providers_query_round(db, job.cfg, QUERY_BATCH_MAX);
-            fg_providers_refund_round(db, job.cfg, QUERY_BATCH_MAX); /* refunds of unknown outcome (providers.c) */
+            fg_providers_refund_round(db, job.cfg, QUERY_BATCH_MAX); /* refunds of unknown outcome (refunds.c) */
         }
         if (queried == QUERY_BATCH_MAX)
             continue; /* more may be due */

@@ -26,7 +26,7 @@
 #include "core/log.h"
 #include "core/text.h"
 #include "db/settle.h"
-#include "http/metrics.h"
+#include "metrics/metrics.h"
 
 /* Attempts in flight per instance, and per endpoint: a slow receiver can
  * hold at most its share, never every slot. */

@@ -31,34 +31,29 @@ static const char SQL_LIST[] = "SELECT " FG_ENDPOINT_COLUMNS " FROM webhook_endp
 
 /* ---- input ------------------------------------------------------------------------ */
 
-static int fail(fg_field_error_t *err, int status, const char *code, const char *field, const char *message)
-{
-    err->status = status;
-    err->code = code;
-    snprintf(err->message, sizeof(err->message), "%s", message);
-    snprintf(err->field, sizeof(err->field), "%s", field != NULL ? field : "");
-    return -1;
-}
-
 static int parse_events(yajl_val v, fg_endpoint_input_t *in, fg_field_error_t *err)
 {
     if (!YAJL_IS_ARRAY(v))
-        return fail(err, 400, "invalid_type", "events", "events must be an array of event types");
+        return fg_field_fail(err, FG_FIELD_MALFORMED, "invalid_type", "events",
+                             "events must be an array of event types");
     size_t n = v->u.array.len;
     if (n == 0 || n > FG_WEBHOOK_EVENT_TYPES_MAX)
-        return fail(err, 422, "invalid_events", "events", "events must list 1 to 16 event types, or \"*\"");
+        return fg_field_fail(err, FG_FIELD_UNACCEPTABLE, "invalid_events", "events",
+                             "events must list 1 to 16 event types, or \"*\"");
     int all = 0;
     for (size_t i = 0; i < n; i++) {
         yajl_val t = v->u.array.values[i];
         if (!YAJL_IS_STRING(t))
-            return fail(err, 400, "invalid_type", "events", "events must be an array of strings");
+            return fg_field_fail(err, FG_FIELD_MALFORMED, "invalid_type", "events",
+                                 "events must be an array of strings");
         const char *type = YAJL_GET_STRING(t);
         if (strcmp(type, "*") == 0) {
             all = 1;
             continue;
         }
         if (!fg_webhook_event_type_known(type, strlen(type)))
-            return fail(err, 422, "unknown_event_type", "events", "events lists an unknown event type");
+            return fg_field_fail(err, FG_FIELD_UNACCEPTABLE, "unknown_event_type", "events",
+                                 "events lists an unknown event type");
         if (fg_webhook_subscribed(in->events.data != NULL ? in->events.data : "", type))
             continue; /* listed twice */
         if (in->events.len > 0)
@@ -76,13 +71,14 @@ static int parse_events(yajl_val v, fg_endpoint_input_t *in, fg_field_error_t *e
 static int parse_string(yajl_val v, const char *field, size_t max_chars, const char **out, fg_field_error_t *err)
 {
     if (!YAJL_IS_STRING(v))
-        return fail(err, 400, "invalid_type", field, "expected a string");
+        return fg_field_fail(err, FG_FIELD_MALFORMED, "invalid_type", field, "expected a string");
     const char *s = YAJL_GET_STRING(v);
     if (fg_utf8_length(s, strlen(s)) > max_chars)
-        return fail(err, 422, "string_too_long", field, "the string is too long");
+        return fg_field_fail(err, FG_FIELD_UNACCEPTABLE, "string_too_long", field, "the string is too long");
     for (const char *c = s; *c != '\0'; c++)
         if ((unsigned char)*c < 0x20)
-            return fail(err, 422, "invalid_characters", field, "the string contains control characters");
+            return fg_field_fail(err, FG_FIELD_UNACCEPTABLE, "invalid_characters", field,
+                                 "the string contains control characters");
     *out = s;
     return 0;
 }
@@ -97,7 +93,8 @@ static int parse_status(yajl_val v, fg_endpoint_input_t *in, fg_field_error_t *e
     else if (strcmp(s, "disabled") == 0)
         in->status = FG_ENDPOINT_STATUS_DISABLED;
     else
-        return fail(err, 422, "invalid_status", "status", "status must be \"enabled\" or \"disabled\"");
+        return fg_field_fail(err, FG_FIELD_UNACCEPTABLE, "invalid_status", "status",
+                             "status must be \"enabled\" or \"disabled\"");
     return 0;
 }
 
@@ -119,17 +116,15 @@ static int parse_fields(yajl_val root, int creating, fg_endpoint_input_t *in, fg
         } else if (strcmp(key, "status") == 0 && !creating) {
             rc = parse_status(v, in, err);
         } else {
-            char message[120];
-            snprintf(message, sizeof(message), "unknown field \"%.60s\"", key);
-            rc = fail(err, 400, "unknown_field", key, message);
+            rc = fg_field_fail(err, FG_FIELD_MALFORMED, "unknown_field", key, "unknown field \"%.60s\"", key);
         }
         if (rc != 0)
             return rc;
     }
     if (creating && in->url == NULL)
-        return fail(err, 400, "missing_field", "url", "url is required");
+        return fg_field_fail(err, FG_FIELD_MALFORMED, "missing_field", "url", "url is required");
     if (creating && !in->has_events)
-        return fail(err, 400, "missing_field", "events", "events is required");
+        return fg_field_fail(err, FG_FIELD_MALFORMED, "missing_field", "events", "events is required");
     return 0;
 }
 
@@ -143,7 +138,7 @@ int fg_endpoint_input_parse(yajl_val obj, int creating, const fg_config_t *cfg, 
         const char *code = NULL;
         char message[sizeof(err->message)];
         if (fg_webhook_url_check(in->url, cfg->webhooks_allow_private, 1, &code, message, sizeof(message)) != 0)
-            return fail(err, 422, code, "url", message);
+            return fg_field_fail(err, FG_FIELD_UNACCEPTABLE, code, "url", "%s", message);
     }
     return 0;
 }

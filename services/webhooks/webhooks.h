@@ -24,7 +24,7 @@
 #include "core/status.h"
 #include "db/settle.h"
 #include "merchants/merchants.h"
-#include "orders/orders.h" /* fg_field_error_t, yajl_val */
+#include "core/json.h"
 
 /* Retries go on for 3 days after a delivery is created (docs/DESIGN.md §6); an
  * endpoint whose attempts have failed for as long is disabled. */

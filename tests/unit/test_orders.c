@@ -37,7 +37,7 @@ static void expect_error(const char *json, int status, const char *code, const c
     parsed_t p;
     parse(&p, json);
     ck_assert_msg(p.rc != 0, "accepted: %s", json);
-    ck_assert_int_eq(p.err.status, status);
+    ck_assert_int_eq(fg_field_status(&p.err), status);
     ck_assert_str_eq(p.err.code, code);
     if (field != NULL)
         ck_assert_str_eq(p.err.field, field);

@@ -1,7 +1,7 @@
 /*
  * metrics.c - Prometheus text metrics.
  */
-#include "http/metrics.h"
+#include "metrics/metrics.h"
 
 #include <assert.h>
 #include <stdatomic.h>

@@ -2,8 +2,8 @@
  * metrics.h - request counters and latency histograms, rendered in the
  * Prometheus text format.  Lock-free: relaxed atomics per (route, status).
  */
-#ifndef FG_HTTP_METRICS_H
-#define FG_HTTP_METRICS_H
+#ifndef FG_METRICS_METRICS_H
+#define FG_METRICS_METRICS_H
 
 #include <stdint.h>
 #include "core/buf.h"
