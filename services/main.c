@@ -15,6 +15,7 @@
 #include "http/http.h"
 #include "ledger/ledger.h"
 #include "merchants/merchants.h"
+#include "recon/recon.h"
 #include "staff/staff.h"
 
 #define EXIT_USAGE 2
@@ -30,6 +31,8 @@ static const char USAGE[] = "usage: feegate [--config FILE] COMMAND\n"
                             "  ledger check                       verify the ledger's invariants; JSON summary\n"
                             "  ledger rebuild-checkpoints [--reason TEXT]\n"
                             "                                     recompute every balance checkpoint into a new epoch\n"
+                            "  statements import FILE [--format camt.053|camt.054|mt940|csv|csv-vn]\n"
+                            "                                     import a bank statement file; prints the import\n"
                             "  version                            print the version\n"
                             "\n"
                             "Every setting section.key can be given in the config file or as the\n"
@@ -148,6 +151,59 @@ static int cmd_ledger_check(const fg_config_t *cfg)
     return rc;
 }
 
+static int cmd_statements_import(const fg_config_t *cfg, int argc, char **argv)
+{
+    const char *path = argc >= 4 ? argv[3] : NULL, *name = option(argc, argv, 4, "--format");
+    fg_stmt_format_t format;
+    fg_import_result_t r;
+    fg_stmt_error_t err;
+    fg_db_t *db = NULL;
+    char head[4096];
+    if (path == NULL || path[0] == '-')
+        return usage("statements import needs FILE");
+    if (name != NULL && fg_stmt_format_parse(name, strlen(name), &format) != 0)
+        return usage("--format must be camt.053, camt.054, mt940, csv or csv-vn");
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        fprintf(stderr, "feegate: cannot open %s\n", path);
+        return 1;
+    }
+    size_t n = fread(head, 1, sizeof(head), f);
+    if (name == NULL && fg_stmt_format_sniff(head, n, &format) != 0) {
+        fprintf(stderr, "feegate: %s is not a statement this service reads; name its format with --format\n", path);
+        fclose(f);
+        return 1;
+    }
+    int rc = open_db(cfg, &db);
+    if (rc == 0) {
+        fg_stmt_source_t src = {NULL, 0, f};
+        int err_rc = fg_statement_import(db, &src, format, "cli", &r, &err);
+        fg_buf_t out = FG_BUF_INIT;
+        rc = 1;
+        if (err_rc == 0) {
+            fg_import_json(&out, &r);
+            printf("%s\n", out.data);
+            rc = 0;
+        } else if (err_rc == FG_EINVALID) {
+            fprintf(stderr, "feegate: %s is not a valid %s statement: %s\n", path, fg_stmt_format_name(format),
+                    err.message);
+        } else if (err_rc == FG_ECHECKSUM) {
+            fprintf(stderr,
+                    "feegate: statement %d does not balance: opening %lld + lines %lld, closing %lld; nothing "
+                    "stored\n",
+                    r.unbalanced_index, (long long)r.opening, (long long)r.lines_total, (long long)r.closing);
+        } else if (err_rc == FG_ERANGE) {
+            fprintf(stderr, "feegate: %s is larger than 64 MiB\n", path);
+        } else {
+            fprintf(stderr, "feegate: importing %s failed: %s (%s)\n", path, fg_strerror(err_rc), fg_db_error(db));
+        }
+        fg_buf_free(&out);
+    }
+    fg_db_close(db);
+    fclose(f);
+    return rc;
+}
+
 /* How long a rebuild waits for the transactions open at its cut to end. */
 #define REBUILD_WAIT_MS 30000
 
@@ -193,6 +249,8 @@ static int dispatch(const fg_config_t *cfg, int argc, char **argv)
         return cmd_ledger_rebuild(cfg, argc, argv);
     if (strcmp(cmd, "migrate") == 0)
         return cmd_migrate(cfg, argc, argv);
+    if (strcmp(cmd, "statements") == 0 && argc >= 3 && strcmp(argv[2], "import") == 0)
+        return cmd_statements_import(cfg, argc, argv);
     if (strcmp(cmd, "admin") == 0 && argc >= 4 && strcmp(argv[2], "merchant") == 0 && strcmp(argv[3], "create") == 0)
         return cmd_merchant_create(cfg, argc, argv);
     if (strcmp(cmd, "admin") == 0 && argc >= 4 && strcmp(argv[2], "user") == 0 && strcmp(argv[3], "create") == 0)

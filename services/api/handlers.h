@@ -50,6 +50,16 @@ void fg_webhooks_inbound(fg_call_t *call, fg_db_t *db);
 /** POST /v1/webhooks/sepay: the bank feed's transfer notification. */
 void fg_sepay_webhook(fg_call_t *call, fg_db_t *db);
 
+/* ---- reconciliation (services/api/statements.c) ---- */
+
+/** POST /v1/statements: a bank statement file in (finance, admin). */
+void fg_statements_import(fg_call_t *call, fg_db_t *db);
+/** POST /v1/reconciliations {"account","from","to"}: a period to reconcile;
+ *  GET /v1/reconciliations/{id}: its summary; GET …/items?state=: its items. */
+void fg_reconciliations_create(fg_call_t *call, fg_db_t *db);
+void fg_reconciliations_get(fg_call_t *call, fg_db_t *db);
+void fg_reconciliations_items(fg_call_t *call, fg_db_t *db);
+
 /* ---- ledger, staff routes (services/api/ledger.c) ---- */
 
 void fg_ledger_accounts_list(fg_call_t *call, fg_db_t *db);

@@ -3,7 +3,10 @@
  */
 #include "api/handlers.h"
 #include "http/http.h"
+#include "recon/statement.h"
 #include "web/web.h"
+
+_Static_assert(FG_STMT_FILE_MAX <= FG_BODY_LARGEST, "the server takes a statement file");
 
 const fg_route_t fg_api_routes[] = {
     {"POST", "/v1/orders/batch", "orders.batch", FG_AUTH_MERCHANT, 1, FG_BATCH_BODY_MAX, fg_orders_batch},
@@ -35,6 +38,11 @@ const fg_route_t fg_api_routes[] = {
     {"GET", "/v1/events", "events.list", FG_AUTH_MERCHANT, 0, 0, fg_events_list},
     {"GET", "/v1/events/{}", "events.get", FG_AUTH_MERCHANT, 0, 0, fg_events_get},
     {"POST", "/v1/events/{}/redeliver", "events.redeliver", FG_AUTH_MERCHANT, 1, 0, fg_events_redeliver},
+    {"POST", "/v1/statements", "statements.import", FG_AUTH_STAFF_WRITE, 0, FG_STMT_FILE_MAX, fg_statements_import},
+    {"POST", "/v1/reconciliations", "reconciliations.create", FG_AUTH_STAFF_WRITE, 1, 0, fg_reconciliations_create},
+    {"GET", "/v1/reconciliations/{}", "reconciliations.get", FG_AUTH_STAFF_READ, 0, 0, fg_reconciliations_get},
+    {"GET", "/v1/reconciliations/{}/items", "reconciliations.items", FG_AUTH_STAFF_READ, 0, 0,
+     fg_reconciliations_items},
     {"GET", "/v1/ledger/accounts", "ledger.accounts", FG_AUTH_STAFF_READ, 0, 0, fg_ledger_accounts_list},
     {"GET", "/v1/ledger/accounts/{}", "ledger.account", FG_AUTH_STAFF_READ, 0, 0, fg_ledger_account_get},
     {"GET", "/v1/ledger/journals", "ledger.journals", FG_AUTH_STAFF_READ, 0, 0, fg_ledger_journals_list},

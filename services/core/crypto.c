@@ -137,3 +137,25 @@ int fg_secure_equal(const void *a, size_t a_len, const void *b, size_t b_len)
         return 1;
     return CRYPTO_memcmp(a, b, a_len) == 0;
 }
+
+fg_sha256_ctx_t *fg_sha256_begin(void)
+{
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    if (c == NULL || EVP_DigestInit_ex(c, EVP_sha256(), NULL) != 1)
+        openssl_failed("SHA-256");
+    return (fg_sha256_ctx_t *)c;
+}
+
+void fg_sha256_update(fg_sha256_ctx_t *c, const void *data, size_t n)
+{
+    if (n > 0 && EVP_DigestUpdate((EVP_MD_CTX *)c, data, n) != 1)
+        openssl_failed("SHA-256");
+}
+
+void fg_sha256_end(fg_sha256_ctx_t *c, uint8_t out[FG_SHA256_LEN])
+{
+    unsigned int len = 0;
+    if (EVP_DigestFinal_ex((EVP_MD_CTX *)c, out, &len) != 1 || len != FG_SHA256_LEN)
+        openssl_failed("SHA-256");
+    EVP_MD_CTX_free((EVP_MD_CTX *)c);
+}

@@ -15,6 +15,12 @@
 int fg_random_bytes(void *buf, size_t n) FG_MUST_USE;
 
 void fg_sha256(const void *data, size_t n, uint8_t out[FG_SHA256_LEN]);
+/** A SHA-256 computed over data fed in pieces (a file read in chunks). */
+typedef struct fg_sha256_ctx fg_sha256_ctx_t;
+fg_sha256_ctx_t *fg_sha256_begin(void); /* aborts when OpenSSL cannot allocate */
+void fg_sha256_update(fg_sha256_ctx_t *c, const void *data, size_t n);
+/** Writes the digest and frees c. */
+void fg_sha256_end(fg_sha256_ctx_t *c, uint8_t out[FG_SHA256_LEN]);
 void fg_hmac_sha256(const void *key, size_t key_len, const void *msg, size_t n, uint8_t out[FG_SHA256_LEN]);
 void fg_hmac_sha512(const void *key, size_t key_len, const void *msg, size_t n, uint8_t out[FG_SHA512_LEN]);
 

@@ -28,6 +28,8 @@
  * names and descriptions runs to several MiB, so batch routes get 16 MiB. */
 #define FG_BODY_MAX (1024 * 1024)
 #define FG_BATCH_BODY_MAX (16 * 1024 * 1024)
+/* The largest body any route takes: a bank statement file (recon/statement.h). */
+#define FG_BODY_LARGEST (64 * 1024 * 1024)
 /* Path parameters ({} in a route pattern) and query parameters kept. */
 #define FG_PATH_PARAMS_MAX 3
 #define FG_QUERY_PARAMS_MAX 32

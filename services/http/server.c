@@ -25,6 +25,7 @@
 #include "ledger/ledger.h"
 #include "orders/orders.h"
 #include "payments/providers.h"
+#include "recon/recon.h"
 #include "webhooks/webhooks.h"
 
 /* Event loops beyond this are pointless on any machine we run on. */
@@ -659,6 +660,9 @@ static fg_settle_shared_t settle = FG_SETTLE_SHARED_INIT(
     "SELECT (SELECT COALESCE(MAX(id), 0) FROM ledger_entries), (SELECT COALESCE(MAX(id), 0) FROM events)",
     SETTLE_MARKS);
 
+/* Statement lines matched per sweeper round. */
+#define RECON_MATCH_BATCH 200
+
 static void *sweeper_main(void *arg)
 {
     fg_db_t *db = NULL;
@@ -672,6 +676,9 @@ static void *sweeper_main(void *arg)
     int checkpoint_warned = 0;
     while (!atomic_load(&server.sweeper_stop)) {
         fg_orders_sweep(db, server.cfg);
+        /* statement lines against the ledger: one batch per round, shared
+         * by every instance (recon/match.c) */
+        (void)fg_recon_match_round(db, server.cfg, RECON_MATCH_BATCH);
         while (fg_idem_sweep(db, fg_now_ms(), IDEM_SWEEP_BATCH) == IDEM_SWEEP_BATCH)
             ;
         if (fg_now_ms() >= next_checkpoint_ms) {
@@ -706,7 +713,9 @@ static int setup(const fg_config_t *cfg, char *err, size_t cap)
 {
     server.cfg = cfg;
     h2o_config_init(&server.globalconf);
-    server.globalconf.max_request_entity_size = FG_BATCH_BODY_MAX;
+    /* the largest body any route takes (a statement file); each route's own
+     * limit is checked in on_req */
+    server.globalconf.max_request_entity_size = FG_BODY_LARGEST;
     server.globalconf.server_name = h2o_iovec_init(H2O_STRLIT("feegate"));
     h2o_hostconf_t *host = h2o_config_register_host(&server.globalconf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
     h2o_pathconf_t *path = h2o_config_register_path(host, "/", 0);

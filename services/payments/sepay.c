@@ -45,6 +45,14 @@ static const char SQL_PENDING_QR[] =
     "SELECT public_id, " FG_PAYMENT_STATUS_SQL("status") " FROM payments WHERE order_id = ? "
     "AND adapter = 'vietqr' AND status = 'pending' ORDER BY id LIMIT 1 FOR UPDATE";
 /* clang-format on */
+/* One money, one effect: a transfer is applied once, by the feed or by a
+ * statement line (recon/match.c), whichever brings it first. */
+static const char SQL_TRANSFER[] =
+    "INSERT INTO bank_transfers (account, bank_ref, source, payment_id, amount, created_at) "
+    "VALUES (?, ?, 'feed', NULL, ?, ?)";
+static const char SQL_TRANSFER_PAYMENT[] =
+    "UPDATE bank_transfers SET payment_id = (SELECT id FROM payments WHERE public_id = ?) "
+    "WHERE account = ? AND bank_ref = ?";
 static const char SQL_PAYMENT_INSERT[] =
     "INSERT INTO payments (public_id, order_id, merchant_id, adapter, amount, currency, status, created_at, "
     "updated_at) SELECT ?, id, merchant_id, 'vietqr', ?, currency, 'pending', ?, ? FROM orders WHERE id = ?";
@@ -219,6 +227,19 @@ static int transfer_tx(fg_db_t *db, void *arg)
     int rc = find_order(db, a->t->content, now, &order_id);
     if (rc != 0)
         return rc;
+    if (a->t->reference_code[0] != '\0') {
+        /* FG_ECONFLICT when a statement line applied this transfer first:
+         * answered as a duplicate, nothing more happens */
+        fg_stmt_t s;
+        if ((rc = fg_stmt_init(&s, db, SQL_TRANSFER)) != 0)
+            return rc;
+        fg_stmt_cstr(&s, a->t->account_number);
+        fg_stmt_cstr(&s, a->t->reference_code);
+        fg_stmt_int(&s, a->t->amount);
+        fg_stmt_int(&s, now);
+        if ((rc = fg_stmt_exec(&s)) != 0)
+            return rc;
+    }
     if (order_id == 0)
         return receipt(db, a, now);
     fg_notification_t n;
@@ -232,6 +253,15 @@ static int transfer_tx(fg_db_t *db, void *arg)
     const char *reason = NULL;
     rc = fg_webhook_apply_one(db, a->cfg, a->in, &fg_adapter_vietqr, &n, &a->outcome, &reason);
     a->reason = reason;
+    if (rc == 0 && a->t->reference_code[0] != '\0') {
+        fg_stmt_t s;
+        if ((rc = fg_stmt_init(&s, db, SQL_TRANSFER_PAYMENT)) != 0)
+            return rc;
+        fg_stmt_cstr(&s, n.payment_id);
+        fg_stmt_cstr(&s, a->t->account_number);
+        fg_stmt_cstr(&s, a->t->reference_code);
+        rc = fg_stmt_exec(&s);
+    }
     return rc;
 }
 

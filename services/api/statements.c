@@ -1,0 +1,209 @@
+/*
+ * statements.c - POST /v1/statements: a bank statement file as the request
+ * body (docs/DESIGN.md §7).  The format comes from ?format=, else the
+ * Content-Type, else the file's first bytes.  201 with the import; 200 with
+ * "duplicate_of" for a file imported before; 422 statement_unbalanced when
+ * opening + lines differs from closing; 400 invalid_statement naming the
+ * line or element.  Nothing is stored unless the whole file is good.
+ */
+#include "api/handlers.h"
+
+#include <stdio.h>
+#include <string.h>
+#include "core/text.h"
+#include "recon/recon.h"
+
+/* Where the format comes from: 0, or -1 after answering. */
+static int format_of(fg_call_t *call, fg_stmt_format_t *format)
+{
+    size_t len;
+    const char *v = fg_call_query(call, "format", &len);
+    if (v != NULL && len > 0) {
+        if (fg_stmt_format_parse(v, len, format) == 0)
+            return 0;
+        fg_call_error(call, 400, "invalid_request", "invalid_format",
+                      "format must be camt.053, camt.054, mt940, csv or csv-vn", "format");
+        return -1;
+    }
+    int rc = fg_stmt_format_from_content_type(fg_call_header(call, "content-type"), format);
+    if (rc == 0)
+        return 0;
+    if (rc == FG_EINVALID) {
+        fg_call_error(call, 415, "invalid_request", "unsupported_media_type",
+                      "Content-Type must name a statement format (application/xml, application/vnd.swift.mt940, "
+                      "text/csv) or ?format= must",
+                      NULL);
+        return -1;
+    }
+    if (fg_stmt_format_sniff(call->body, call->body_len, format) == 0)
+        return 0;
+    fg_call_error(call, 400, "invalid_statement", "unknown_format",
+                  "the file is not a statement this service reads; name its format with ?format=", "format");
+    return -1;
+}
+
+void fg_statements_import(fg_call_t *call, fg_db_t *db)
+{
+    fg_stmt_format_t format;
+    fg_import_result_t r;
+    fg_stmt_error_t err;
+    char who[320];
+    if (call->body_len == 0) {
+        fg_call_error(call, 400, "invalid_statement", "empty_file", "the request body must be the statement file",
+                      NULL);
+        return;
+    }
+    if (format_of(call, &format) != 0)
+        return;
+    snprintf(who, sizeof(who), "staff:%s", call->staff_email);
+    fg_stmt_source_t src = {call->body, call->body_len, NULL};
+    int rc = fg_statement_import(db, &src, format, who, &r, &err);
+    fg_buf_t b = FG_BUF_INIT;
+    if (rc == 0) {
+        fg_import_json(&b, &r);
+        fg_call_json(call, r.duplicate ? 200 : 201, &b);
+    } else if (rc == FG_EINVALID) {
+        fg_buf_puts(&b, "{\"error\":{");
+        fg_json_kv_str(&b, 0, "type", "invalid_statement");
+        fg_json_kv_str(&b, 1, "code", "invalid_statement");
+        fg_json_kv_str(&b, 1, "message", err.message);
+        fg_json_kv_str(&b, 1, "format", fg_stmt_format_name(format));
+        if (err.line > 0)
+            fg_json_kv_int(&b, 1, "line", err.line);
+        if (err.element[0] != '\0')
+            fg_json_kv_str(&b, 1, "element", err.element);
+        fg_buf_puts(&b, "}}");
+        fg_call_json(call, 400, &b);
+    } else if (rc == FG_ECHECKSUM) {
+        int64_t expected = r.opening + r.lines_total; /* both checked against overflow by the import */
+        char msg[200];
+        snprintf(msg, sizeof(msg), "statement %d: opening %lld + lines %lld = %lld, but its closing balance is %lld",
+                 r.unbalanced_index, (long long)r.opening, (long long)r.lines_total, (long long)expected,
+                 (long long)r.closing);
+        fg_buf_puts(&b, "{\"error\":{");
+        fg_json_kv_str(&b, 0, "type", "invalid_statement");
+        fg_json_kv_str(&b, 1, "code", "statement_unbalanced");
+        fg_json_kv_str(&b, 1, "message", msg);
+        fg_json_kv_int(&b, 1, "statement", r.unbalanced_index);
+        fg_json_kv_int(&b, 1, "opening", r.opening);
+        fg_json_kv_int(&b, 1, "lines_total", r.lines_total);
+        fg_json_kv_int(&b, 1, "expected_closing", expected);
+        fg_json_kv_int(&b, 1, "closing", r.closing);
+        fg_buf_puts(&b, "}}");
+        fg_call_json(call, 422, &b);
+    } else if (rc == FG_ERANGE) {
+        fg_call_error(call, 413, "invalid_request", "body_too_large", "a statement file is at most 64 MiB", NULL);
+    } else {
+        fg_call_db_error(call, db, rc);
+    }
+    fg_buf_free(&b);
+}
+
+/* ---- reconciliations -------------------------------------------------------------- */
+
+/* "YYYY-MM-DD" as yyyymmdd; 0 or -1. */
+static int parse_day(yajl_val v, int32_t *out)
+{
+    int y, m, d, n = 0;
+    if (v == NULL || !YAJL_IS_STRING(v))
+        return -1;
+    const char *s = YAJL_GET_STRING(v);
+    if (strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 || n != 10)
+        return -1;
+    static const int DAYS[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (y < 2000 || y > 9999 || m < 1 || m > 12 || d < 1 || d > DAYS[m - 1] ||
+        (m == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)))
+        return -1;
+    *out = (int32_t)(y * 10000 + m * 100 + d);
+    return 0;
+}
+
+void fg_reconciliations_create(fg_call_t *call, fg_db_t *db)
+{
+    fg_field_error_t err;
+    int32_t from = 0, to = 0;
+    const char *account = NULL;
+    char id[FG_ID_CAP], who[320];
+    yajl_val root = fg_json_parse_object(call->body, call->body_len, &err);
+    if (root == NULL) {
+        fg_call_field_error(call, &err);
+        return;
+    }
+    if (fg_json_required_string(fg_json_member(root, "account"), "account", FG_STMT_ACCOUNT_MAX, &account, &err) != 0) {
+        fg_call_field_error(call, &err);
+    } else if (parse_day(fg_json_member(root, "from"), &from) != 0) {
+        fg_call_error(call, 422, "invalid_request", "invalid_date", "from must be a date YYYY-MM-DD", "from");
+    } else if (parse_day(fg_json_member(root, "to"), &to) != 0) {
+        fg_call_error(call, 422, "invalid_request", "invalid_date", "to must be a date YYYY-MM-DD", "to");
+    } else if (from > to) {
+        fg_call_error(call, 422, "invalid_request", "invalid_period", "from must not be after to", "from");
+    } else {
+        snprintf(who, sizeof(who), "staff:%s", call->staff_email);
+        int rc = fg_reconciliation_create(db, account, from, to, who, id);
+        fg_reconciliation_t r;
+        if (rc == 0 && (rc = fg_reconciliation_get(db, id, &r)) == 0) {
+            fg_buf_t b = FG_BUF_INIT;
+            fg_reconciliation_json(&b, &r);
+            fg_call_json(call, 201, &b);
+        } else {
+            fg_call_db_error(call, db, rc);
+        }
+    }
+    yajl_tree_free(root);
+}
+
+/* The reconciliation named by the path, or -1 after answering. */
+static int load(fg_call_t *call, fg_db_t *db, fg_reconciliation_t *r)
+{
+    int rc = fg_reconciliation_get(db, call->params[0], r);
+    if (rc == FG_ENOTFOUND)
+        fg_call_error(call, 404, "not_found", "reconciliation_not_found", "no such reconciliation", NULL);
+    else if (rc != 0)
+        fg_call_db_error(call, db, rc);
+    return rc == 0 ? 0 : -1;
+}
+
+void fg_reconciliations_get(fg_call_t *call, fg_db_t *db)
+{
+    fg_reconciliation_t r;
+    if (load(call, db, &r) != 0)
+        return;
+    fg_buf_t b = FG_BUF_INIT;
+    fg_reconciliation_json(&b, &r);
+    fg_call_json(call, 200, &b);
+}
+
+void fg_reconciliations_items(fg_call_t *call, fg_db_t *db)
+{
+    fg_reconciliation_t r;
+    fg_recon_state_t state;
+    fg_page_t page;
+    size_t len;
+    int has_state = 0, more = 0;
+    int64_t last = 0;
+    if (fg_call_page(call, &page) != 0)
+        return;
+    const char *v = fg_call_query(call, "state", &len);
+    if (v != NULL && len > 0) {
+        if (fg_recon_state_parse(v, len, &state) != 0) {
+            fg_call_error(call, 400, "invalid_request", "invalid_state",
+                          "state must be unmatched, matched, suggested, bank_only, ledger_only, amount_mismatch or "
+                          "duplicate",
+                          "state");
+            return;
+        }
+        has_state = 1;
+    }
+    if (load(call, db, &r) != 0)
+        return;
+    fg_buf_t b = FG_BUF_INIT;
+    fg_buf_puts(&b, "{\"object\":\"list\",\"data\":[");
+    int rc = fg_reconciliation_items(db, &r, has_state ? &state : NULL, page.cursor, page.limit, &b, &last, &more);
+    if (rc == 0) {
+        fg_page_close(&b, more, last);
+        fg_call_json(call, 200, &b);
+    } else {
+        fg_call_db_error(call, db, rc);
+    }
+    fg_buf_free(&b);
+}

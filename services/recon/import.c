@@ -1,0 +1,577 @@
+/*
+ * import.c - a statement file into statement_imports, statements and
+ * statement_lines (schema/0007_statements.sql).
+ *
+ * Two passes over the file, both streaming (memory bounded by a constant and
+ * the occurrence counts of one statement's reference-less lines):
+ *   1. outside any transaction: the SHA-256 of the file, every statement
+ *      parsed and checked (opening + lines = closing), nothing written;
+ *   2. one transaction: the import row, each statement's row, its lines as
+ *      multi-row INSERT IGNOREs keyed (account, line_key), so a line an
+ *      earlier file brought is skipped and counted as overlapped.
+ * A file imported before (same SHA-256) is answered with that import.
+ */
+#include "recon/recon.h"
+#include "recon/statement_internal.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "core/crypto.h"
+#include "core/money.h"
+#include "core/text.h"
+
+#define CHUNK_BYTES (64 * 1024)
+/* Lines per INSERT: one round trip per batch. */
+#define BATCH_ROWS 16
+#define LINE_COLS 15
+/* Reference-less lines of one statement whose occurrence is counted. */
+#define OCCURRENCES_MAX (1 << 20)
+
+static const char SQL_BY_FILE[] = "SELECT public_id FROM statement_imports WHERE file_sha256 = ?";
+static const char SQL_IMPORT[] =
+    "INSERT INTO statement_imports (public_id, file_sha256, format, file_bytes, statement_count, line_count, "
+    "new_lines, overlapped_lines, imported_by, created_at) VALUES (?, ?, ?, ?, ?, ?, 0, 0, ?, ?)";
+static const char SQL_IMPORT_DONE[] = "UPDATE statement_imports SET new_lines = ?, overlapped_lines = ? WHERE id = ?";
+static const char SQL_PREVIOUS_CLOSING[] =
+    "SELECT closing FROM statements WHERE account = ? AND closing IS NOT NULL AND closing_date <= ? "
+    "ORDER BY closing_date DESC, id DESC LIMIT 1";
+static const char SQL_STATEMENT[] =
+    "INSERT INTO statements (import_id, seq_in_file, bank_id, account, currency, opening, closing, opening_date, "
+    "closing_date, from_date, to_date, line_count, credits, debits, gap, created_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, NULL, ?, NULL, ?, ?, 0, 0, 0, ?, ?)";
+static const char SQL_STATEMENT_DONE[] =
+    "UPDATE statements SET closing = ?, closing_date = ?, line_count = ?, credits = ?, debits = ? WHERE id = ?";
+/* Every line this statement brought is an item to reconcile. */
+static const char SQL_ITEMS[] =
+    "INSERT INTO recon_items (kind, line_id, account, business_day, amount, state, created_at, updated_at) "
+    "SELECT 'bank_line', id, account, value_date, amount, 'unmatched', ?, ? FROM statement_lines "
+    "WHERE statement_id = ?";
+static const char LINES_INSERT[] =
+    "INSERT IGNORE INTO statement_lines (statement_id, account, line_key, currency, amount, reversal, booking_date, "
+    "value_date, bank_ref, end_to_end, counterparty, memo, type, source_line, created_at) VALUES ";
+static const char LINES_ROW[] = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
+/* ---- line keys ------------------------------------------------------------------- */
+
+static void key_part(fg_sha256_ctx_t *c, const char *s)
+{
+    fg_sha256_update(c, s, strlen(s));
+    fg_sha256_update(c, "\x1f", 1); /* a unit separator: "ab"+"c" differs from "a"+"bc" */
+}
+
+void fg_stmt_line_key(const fg_stmt_line_t *l, int occurrence, uint8_t key[32])
+{
+    char num[64];
+    fg_sha256_ctx_t *c = fg_sha256_begin();
+    if (l->bank_ref[0] != '\0') {
+        key_part(c, "ref");
+        key_part(c, l->bank_ref);
+    } else if (l->end_to_end[0] != '\0') {
+        /* end-to-end ids are the payer's and need not be unique */
+        key_part(c, "e2e");
+        key_part(c, l->end_to_end);
+        snprintf(num, sizeof(num), "%d|%lld", (int)l->value_date, (long long)l->amount);
+        key_part(c, num);
+    } else {
+        key_part(c, "memo");
+        snprintf(num, sizeof(num), "%d|%lld|%d", (int)l->value_date, (long long)l->amount, occurrence);
+        key_part(c, num);
+        key_part(c, l->memo);
+    }
+    fg_sha256_end(c, key);
+}
+
+/* Occurrences of (value date, amount, memo) among a statement's lines that
+ * have no reference: an open-addressing table of 64-bit digests. */
+typedef struct {
+    uint64_t *keys;
+    uint32_t *counts;
+    size_t cap, used;
+} occurrences_t;
+
+static void occurrences_reset(occurrences_t *o)
+{
+    if (o->keys != NULL)
+        memset(o->keys, 0, o->cap * sizeof(*o->keys));
+    o->used = 0;
+}
+
+static void occurrences_free(occurrences_t *o)
+{
+    free(o->keys);
+    free(o->counts);
+    memset(o, 0, sizeof(*o));
+}
+
+static int occurrences_grow(occurrences_t *o)
+{
+    size_t cap = o->cap == 0 ? 1024 : o->cap * 2;
+    uint64_t *keys = calloc(cap, sizeof(*keys));
+    uint32_t *counts = calloc(cap, sizeof(*counts));
+    if (keys == NULL || counts == NULL) {
+        free(keys);
+        free(counts);
+        return FG_ENOMEM;
+    }
+    for (size_t i = 0; i < o->cap; i++) {
+        if (o->keys[i] == 0)
+            continue;
+        size_t j = o->keys[i] & (cap - 1);
+        while (keys[j] != 0)
+            j = (j + 1) & (cap - 1);
+        keys[j] = o->keys[i];
+        counts[j] = o->counts[i];
+    }
+    free(o->keys);
+    free(o->counts);
+    o->keys = keys;
+    o->counts = counts;
+    o->cap = cap;
+    return 0;
+}
+
+/* The occurrence (1, 2, …) of this reference-less line in its statement. */
+static int occurrence_of(occurrences_t *o, const fg_stmt_line_t *l, int *occurrence)
+{
+    uint8_t digest[FG_SHA256_LEN];
+    uint64_t k;
+    char num[64];
+    snprintf(num, sizeof(num), "%d|%lld|", (int)l->value_date, (long long)l->amount);
+    fg_sha256_ctx_t *c = fg_sha256_begin();
+    fg_sha256_update(c, num, strlen(num));
+    fg_sha256_update(c, l->memo, strlen(l->memo));
+    fg_sha256_end(c, digest);
+    memcpy(&k, digest, sizeof(k));
+    k |= 1; /* 0 marks an empty slot */
+    if (o->used * 2 >= o->cap) {
+        if (o->used >= OCCURRENCES_MAX)
+            return FG_ERANGE;
+        int rc = occurrences_grow(o);
+        if (rc != 0)
+            return rc;
+    }
+    size_t j = k & (o->cap - 1);
+    while (o->keys[j] != 0 && o->keys[j] != k)
+        j = (j + 1) & (o->cap - 1);
+    if (o->keys[j] == 0) {
+        o->keys[j] = k;
+        o->counts[j] = 0;
+        o->used++;
+    }
+    *occurrence = (int)++o->counts[j];
+    return 0;
+}
+
+/* ---- reading the source ------------------------------------------------------------- */
+
+typedef int (*chunk_fn)(void *arg, const char *data, size_t len);
+
+/* Calls fn for each chunk of the file, from its start.  FG_ERANGE beyond
+ * FG_STMT_FILE_MAX, FG_EIO when it cannot be read, or fn's non-zero. */
+static int read_source(const fg_stmt_source_t *src, chunk_fn fn, void *arg, int64_t *bytes)
+{
+    *bytes = 0;
+    if (src->data != NULL) {
+        if (src->len > FG_STMT_FILE_MAX)
+            return FG_ERANGE;
+        *bytes = (int64_t)src->len;
+        for (size_t off = 0; off < src->len; off += CHUNK_BYTES) {
+            size_t n = src->len - off < CHUNK_BYTES ? src->len - off : CHUNK_BYTES;
+            int rc = fn(arg, src->data + off, n);
+            if (rc != 0)
+                return rc;
+        }
+        return 0;
+    }
+    char *buf = malloc(CHUNK_BYTES);
+    int rc = 0;
+    if (buf == NULL)
+        return FG_ENOMEM;
+    if (fseek(src->file, 0, SEEK_SET) != 0)
+        rc = FG_EIO;
+    while (rc == 0) {
+        size_t n = fread(buf, 1, CHUNK_BYTES, src->file);
+        if (n == 0) {
+            rc = ferror(src->file) ? FG_EIO : 0;
+            break;
+        }
+        *bytes += (int64_t)n;
+        if (*bytes > FG_STMT_FILE_MAX)
+            rc = FG_ERANGE;
+        else
+            rc = fn(arg, buf, n);
+    }
+    free(buf);
+    return rc;
+}
+
+/* ---- pass 1: check ------------------------------------------------------------------ */
+
+typedef struct {
+    fg_stmt_parser_t *parser;
+    fg_stmt_error_t *err;
+    fg_sha256_ctx_t *hash;
+    fg_import_result_t *out;
+    int64_t sum; /* of the current statement's lines */
+} check_t;
+
+static int check_statement(void *arg, const fg_stmt_header_t *h)
+{
+    check_t *c = arg;
+    c->out->statements++;
+    c->sum = 0;
+    if (c->out->statements == 1) {
+        snprintf(c->out->account, sizeof(c->out->account), "%s", h->account);
+        snprintf(c->out->currency, sizeof(c->out->currency), "%s", h->currency);
+    }
+    if (h->account[0] == '\0')
+        return fg_stmt_fail(c->err, 0, NULL, "statement %d names no account", c->out->statements);
+    if (fg_currency_find(h->currency, strlen(h->currency)) == NULL)
+        return fg_stmt_fail(c->err, 0, NULL, "statement %d: unknown currency \"%s\"", c->out->statements, h->currency);
+    return 0;
+}
+
+static int check_line(void *arg, const fg_stmt_header_t *h, const fg_stmt_line_t *l)
+{
+    check_t *c = arg;
+    fg_import_result_t *o = c->out;
+    int64_t *side = l->amount > 0 ? &o->credits : &o->debits;
+    if (!fg_amount_valid(l->amount > 0 ? l->amount : -l->amount) || fg_money_add(c->sum, l->amount, &c->sum) != 0 ||
+        fg_money_add(*side, l->amount, side) != 0)
+        return fg_stmt_fail(c->err, l->source_line, NULL, "line %u: amount out of range", (unsigned)l->source_line);
+    o->lines++;
+    return 0;
+}
+
+static int check_statement_end(void *arg, const fg_stmt_header_t *h)
+{
+    check_t *c = arg;
+    int64_t expected;
+    if (!h->has_opening || !h->has_closing)
+        return 0; /* a notification (camt.054) carries no balances */
+    if (fg_money_add(h->opening, c->sum, &expected) != 0 || expected != h->closing) {
+        c->out->unbalanced_index = c->out->statements;
+        c->out->opening = h->opening;
+        c->out->lines_total = c->sum;
+        c->out->closing = h->closing;
+        return FG_ECHECKSUM;
+    }
+    return 0;
+}
+
+static int check_chunk(void *arg, const char *data, size_t len)
+{
+    check_t *c = arg;
+    fg_sha256_update(c->hash, data, len);
+    return fg_stmt_parser_feed(c->parser, data, len, c->err);
+}
+
+static int check_file(const fg_stmt_source_t *src, fg_stmt_format_t format, fg_import_result_t *out,
+                      uint8_t sha[FG_SHA256_LEN], fg_stmt_error_t *err)
+{
+    check_t c = {.err = err, .out = out};
+    fg_stmt_sink_t sink = {&c, check_statement, check_line, check_statement_end};
+    if ((c.parser = fg_stmt_parser_new(format, &sink)) == NULL)
+        return FG_ENOMEM;
+    c.hash = fg_sha256_begin();
+    int rc = read_source(src, check_chunk, &c, &out->file_bytes);
+    if (rc == 0)
+        rc = fg_stmt_parser_finish(c.parser, err);
+    if (rc == 0 && out->statements == 0)
+        rc = fg_stmt_fail(err, 0, NULL, "the file holds no statement");
+    fg_sha256_end(c.hash, sha);
+    fg_stmt_parser_free(c.parser);
+    return rc;
+}
+
+/* ---- pass 2: store ------------------------------------------------------------------ */
+
+typedef struct {
+    char account[FG_STMT_ACCOUNT_MAX + 1], currency[4];
+    uint8_t key[FG_SHA256_LEN];
+    fg_stmt_line_t line;
+} row_t;
+
+typedef struct {
+    fg_db_t *db;
+    const fg_stmt_source_t *src;
+    fg_stmt_format_t format;
+    const char *imported_by;
+    const uint8_t *sha;
+    fg_import_result_t *out;
+    fg_stmt_error_t *err;
+    fg_stmt_parser_t *parser;
+    int64_t now, import_id, statement_id;
+    int seq;
+    int64_t st_lines, st_credits, st_debits;
+    occurrences_t occ;
+    row_t rows[BATCH_ROWS];
+    int pending;
+} store_t;
+
+/* The INSERT of 1..BATCH_ROWS lines, built once per process: the
+ * connection's statement cache knows a statement by its text's address. */
+static char lines_sql_text[BATCH_ROWS + 1][sizeof(LINES_INSERT) + BATCH_ROWS * sizeof(LINES_ROW)];
+static pthread_once_t lines_sql_once = PTHREAD_ONCE_INIT;
+
+static void lines_sql_build(void)
+{
+    for (int n = 1; n <= BATCH_ROWS; n++) {
+        char *p = lines_sql_text[n];
+        p += sprintf(p, "%s", LINES_INSERT);
+        for (int i = 0; i < n; i++)
+            p += sprintf(p, "%s%s", i > 0 ? "," : "", LINES_ROW);
+    }
+}
+
+static const char *lines_sql(int n)
+{
+    pthread_once(&lines_sql_once, lines_sql_build);
+    return lines_sql_text[n];
+}
+
+static int flush(store_t *s)
+{
+    fg_stmt_t st;
+    if (s->pending == 0)
+        return 0;
+    int rc = fg_stmt_init(&st, s->db, lines_sql(s->pending));
+    if (rc != 0)
+        return rc;
+    for (int i = 0; i < s->pending; i++) {
+        const row_t *r = &s->rows[i];
+        const fg_stmt_line_t *l = &r->line;
+        fg_stmt_int(&st, s->statement_id);
+        fg_stmt_cstr(&st, r->account);
+        fg_stmt_blob(&st, r->key, sizeof(r->key));
+        fg_stmt_cstr(&st, r->currency);
+        fg_stmt_int(&st, l->amount);
+        fg_stmt_int(&st, l->reversal);
+        fg_stmt_int(&st, l->booking_date);
+        fg_stmt_int(&st, l->value_date);
+        fg_stmt_cstr(&st, l->bank_ref);
+        fg_stmt_cstr(&st, l->end_to_end);
+        fg_stmt_cstr(&st, l->counterparty);
+        fg_stmt_cstr(&st, l->memo);
+        fg_stmt_cstr(&st, l->type);
+        fg_stmt_int(&st, l->source_line);
+        fg_stmt_int(&st, s->now);
+    }
+    if ((rc = fg_stmt_exec(&st)) != 0)
+        return rc;
+    int64_t inserted = (int64_t)fg_stmt_affected(&st);
+    s->out->new_lines += inserted;
+    s->out->overlapped_lines += s->pending - inserted;
+    s->pending = 0;
+    return 0;
+}
+
+static int store_statement(void *arg, const fg_stmt_header_t *h)
+{
+    store_t *s = arg;
+    fg_stmt_t st;
+    int64_t previous = 0, gap = 0;
+    int has_previous = 0;
+    int rc;
+    s->seq++;
+    s->st_lines = s->st_credits = s->st_debits = 0;
+    occurrences_reset(&s->occ);
+    if (h->has_opening) {
+        /* the account's latest closing up to this statement's opening */
+        int64_t upto = h->opening_date != 0 ? h->opening_date : h->from_date != 0 ? h->from_date : 99991231;
+        if ((rc = fg_stmt_init(&st, s->db, SQL_PREVIOUS_CLOSING)) != 0)
+            return rc;
+        fg_stmt_cstr(&st, h->account);
+        fg_stmt_int(&st, upto);
+        fg_stmt_out_int(&st, &previous, NULL);
+        if ((rc = fg_stmt_one(&st)) == 0)
+            has_previous = 1;
+        else if (rc != FG_ENOTFOUND)
+            return rc;
+        if (has_previous && previous != h->opening) {
+            gap = h->opening - previous;
+            s->out->gaps++;
+        }
+    }
+    int64_t opening_date = h->opening_date, from = h->from_date, to = h->to_date;
+    if ((rc = fg_stmt_init(&st, s->db, SQL_STATEMENT)) != 0)
+        return rc;
+    fg_stmt_int(&st, s->import_id);
+    fg_stmt_int(&st, s->seq);
+    fg_stmt_cstr(&st, h->id);
+    fg_stmt_cstr(&st, h->account);
+    fg_stmt_cstr(&st, h->currency);
+    fg_stmt_int_or_null(&st, h->has_opening ? &h->opening : NULL);
+    fg_stmt_int_or_null(&st, opening_date != 0 ? &opening_date : NULL);
+    fg_stmt_int_or_null(&st, from != 0 ? &from : NULL);
+    fg_stmt_int_or_null(&st, to != 0 ? &to : NULL);
+    fg_stmt_int_or_null(&st, gap != 0 ? &gap : NULL);
+    fg_stmt_int(&st, s->now);
+    if ((rc = fg_stmt_exec(&st)) != 0)
+        return rc;
+    s->statement_id = (int64_t)fg_stmt_insert_id(&st);
+    return 0;
+}
+
+static int store_line(void *arg, const fg_stmt_header_t *h, const fg_stmt_line_t *l)
+{
+    store_t *s = arg;
+    int occurrence = 0, rc;
+    if (l->bank_ref[0] == '\0' && l->end_to_end[0] == '\0' && (rc = occurrence_of(&s->occ, l, &occurrence)) != 0)
+        return rc == FG_ERANGE ? fg_stmt_fail(s->err, l->source_line, NULL,
+                                              "line %u: too many lines without a reference in one statement",
+                                              (unsigned)l->source_line)
+                               : rc;
+    row_t *r = &s->rows[s->pending++];
+    snprintf(r->account, sizeof(r->account), "%s", h->account);
+    snprintf(r->currency, sizeof(r->currency), "%s", h->currency);
+    r->line = *l;
+    fg_stmt_line_key(l, occurrence, r->key);
+    s->st_lines++;
+    if (l->amount > 0)
+        s->st_credits += l->amount; /* bounded: pass 1 checked every sum */
+    else
+        s->st_debits += l->amount;
+    return s->pending == BATCH_ROWS ? flush(s) : 0;
+}
+
+static int store_statement_end(void *arg, const fg_stmt_header_t *h)
+{
+    store_t *s = arg;
+    fg_stmt_t st;
+    int rc = flush(s);
+    if (rc != 0 || (rc = fg_stmt_init(&st, s->db, SQL_STATEMENT_DONE)) != 0)
+        return rc;
+    int64_t closing_date = h->closing_date;
+    fg_stmt_int_or_null(&st, h->has_closing ? &h->closing : NULL);
+    fg_stmt_int_or_null(&st, closing_date != 0 ? &closing_date : NULL);
+    fg_stmt_int(&st, s->st_lines);
+    fg_stmt_int(&st, s->st_credits);
+    fg_stmt_int(&st, s->st_debits);
+    fg_stmt_int(&st, s->statement_id);
+    if ((rc = fg_stmt_exec(&st)) != 0 || (rc = fg_stmt_init(&st, s->db, SQL_ITEMS)) != 0)
+        return rc;
+    fg_stmt_int(&st, s->now);
+    fg_stmt_int(&st, s->now);
+    fg_stmt_int(&st, s->statement_id);
+    return fg_stmt_exec(&st);
+}
+
+static int store_chunk(void *arg, const char *data, size_t len)
+{
+    store_t *s = arg;
+    return fg_stmt_parser_feed(s->parser, data, len, s->err);
+}
+
+static int store_tx(fg_db_t *db, void *arg)
+{
+    store_t *s = arg;
+    fg_stmt_t st;
+    int64_t bytes;
+    s->db = db;
+    s->seq = 0;
+    s->pending = 0;
+    s->out->new_lines = s->out->overlapped_lines = 0;
+    s->out->gaps = 0;
+    if (fg_id_new("imp_", s->out->public_id, sizeof(s->out->public_id)) < 0)
+        return FG_EIO;
+    int rc = fg_stmt_init(&st, db, SQL_IMPORT);
+    if (rc != 0)
+        return rc;
+    fg_stmt_cstr(&st, s->out->public_id);
+    fg_stmt_blob(&st, s->sha, FG_SHA256_LEN);
+    fg_stmt_cstr(&st, fg_stmt_format_name(s->format));
+    fg_stmt_int(&st, s->out->file_bytes);
+    fg_stmt_int(&st, s->out->statements);
+    fg_stmt_int(&st, s->out->lines);
+    fg_stmt_cstr(&st, s->imported_by);
+    fg_stmt_int(&st, s->now);
+    if ((rc = fg_stmt_exec(&st)) != 0)
+        return rc;
+    s->import_id = (int64_t)fg_stmt_insert_id(&st);
+    fg_stmt_sink_t sink = {s, store_statement, store_line, store_statement_end};
+    fg_stmt_parser_free(s->parser);
+    if ((s->parser = fg_stmt_parser_new(s->format, &sink)) == NULL)
+        return FG_ENOMEM;
+    if ((rc = read_source(s->src, store_chunk, s, &bytes)) != 0 || (rc = fg_stmt_parser_finish(s->parser, s->err)) != 0)
+        return rc;
+    if ((rc = fg_stmt_init(&st, db, SQL_IMPORT_DONE)) != 0)
+        return rc;
+    fg_stmt_int(&st, s->out->new_lines);
+    fg_stmt_int(&st, s->out->overlapped_lines);
+    fg_stmt_int(&st, s->import_id);
+    return fg_stmt_exec(&st);
+}
+
+static int find_import(fg_db_t *db, const uint8_t sha[FG_SHA256_LEN], fg_import_result_t *out)
+{
+    fg_stmt_t st;
+    fg_buf_t id = FG_BUF_INIT;
+    int rc = fg_stmt_init(&st, db, SQL_BY_FILE);
+    if (rc == 0) {
+        fg_stmt_blob(&st, sha, FG_SHA256_LEN);
+        fg_stmt_out_text(&st, &id, NULL);
+        if ((rc = fg_stmt_one(&st)) == 0) {
+            snprintf(out->public_id, sizeof(out->public_id), "%s", id.data);
+            out->duplicate = 1;
+        }
+    }
+    fg_db_end(db);
+    fg_buf_free(&id);
+    return rc;
+}
+
+int fg_statement_import(fg_db_t *db, const fg_stmt_source_t *src, fg_stmt_format_t format, const char *imported_by,
+                        fg_import_result_t *out, fg_stmt_error_t *err)
+{
+    uint8_t sha[FG_SHA256_LEN];
+    memset(out, 0, sizeof(*out));
+    memset(err, 0, sizeof(*err));
+    out->format = format;
+    int rc = check_file(src, format, out, sha, err);
+    if (rc != 0)
+        return rc;
+    if ((rc = find_import(db, sha, out)) != FG_ENOTFOUND)
+        return rc;                      /* 0: imported before */
+    store_t *s = calloc(1, sizeof(*s)); /* ~40 KiB of batched rows: not for a worker's stack */
+    if (s == NULL)
+        return FG_ENOMEM;
+    s->src = src;
+    s->format = format;
+    s->imported_by = imported_by;
+    s->sha = sha;
+    s->out = out;
+    s->err = err;
+    s->now = fg_now_ms();
+    rc = fg_db_tx(db, store_tx, s);
+    if (rc == FG_ECONFLICT && find_import(db, sha, out) == 0)
+        rc = 0; /* the same file, imported by another request meanwhile */
+    fg_stmt_parser_free(s->parser);
+    occurrences_free(&s->occ);
+    free(s);
+    return rc;
+}
+
+void fg_import_json(fg_buf_t *b, const fg_import_result_t *r)
+{
+    fg_buf_putc(b, '{');
+    fg_json_kv_str(b, 0, "id", r->public_id);
+    fg_json_kv_str(b, 1, "object", "statement_import");
+    fg_json_kv_str(b, 1, "format", fg_stmt_format_name(r->format));
+    fg_json_kv_str(b, 1, "account", r->account);
+    fg_json_kv_str(b, 1, "currency", r->currency);
+    fg_json_kv_int(b, 1, "statements", r->statements);
+    fg_json_kv_int(b, 1, "lines", r->lines);
+    fg_json_kv_int(b, 1, "new_lines", r->new_lines);
+    fg_json_kv_int(b, 1, "overlapped_lines", r->overlapped_lines);
+    fg_json_kv_int(b, 1, "credits", r->credits);
+    fg_json_kv_int(b, 1, "debits", r->debits);
+    fg_json_kv_int(b, 1, "gaps", r->gaps);
+    if (r->duplicate)
+        fg_json_kv_str(b, 1, "duplicate_of", r->public_id);
+    else
+        fg_json_kv_null(b, 1, "duplicate_of");
+    fg_buf_putc(b, '}');
+}

@@ -1,0 +1,438 @@
+/*
+ * match.c - statement lines against the ledger (docs/DESIGN.md §7).
+ *
+ * The job claims unmatched items (FOR UPDATE SKIP LOCKED, a lease), then
+ * matches each in a transaction of its own, under the item's row lock.
+ * Rules, in order, the rule recorded on the item:
+ *   1. reference: the line's bank reference or end-to-end id is a payment's
+ *      provider transaction id, or a transfer the bank feed already applied
+ *      (bank_transfers): matched, nothing new is posted;
+ *   2. order codes in the memo (as banks rewrite it: case, prefixes, wraps;
+ *      the check symbol verified): when the line's amount is exactly what
+ *      those orders still owe, each order is paid through the same apply
+ *      function as every notification (fg_webhook_apply_one), and the
+ *      transfer is recorded in bank_transfers so the feed can never apply it
+ *      again; a code whose order owes another amount is amount_mismatch;
+ *   3. amount and date: orders owing exactly the amount, due or created
+ *      within RULE3_WINDOW_DAYS of the line: suggested, never applied.
+ * Anything else is bank_only.  Debits are bank_only until payouts and
+ * gateway settlements are reconciled.
+ */
+#include "recon/recon.h"
+
+#include <stdio.h>
+#include <string.h>
+#include "core/log.h"
+#include "core/money.h"
+#include "core/text.h"
+#include "orders/orders.h"
+#include "payments/payments.h"
+
+/* Items claimed per round, and how long a claim holds. */
+#define MATCH_BATCH_MAX 200
+#define MATCH_LEASE_MS (5 * 60 * 1000)
+/* Orders one line may pay (codes read from its memo). */
+#define CODES_MAX 8
+/* Candidates a suggestion lists. */
+#define SUGGESTIONS_MAX 5
+#define RULE3_WINDOW_DAYS 7
+
+static const char SQL_CLAIM[] = "SELECT id FROM recon_items WHERE state = 'unmatched' AND (lease_until IS NULL OR "
+                                "lease_until <= ?) ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED";
+static const char SQL_LEASE[] = "UPDATE recon_items SET lease_until = ? WHERE id = ?";
+static const char SQL_ITEM[] =
+    "SELECT i.state, l.id, l.account, l.amount, l.value_date, l.bank_ref, l.end_to_end, l.memo, l.currency "
+    "FROM recon_items i JOIN statement_lines l ON l.id = i.line_id WHERE i.id = ? FOR UPDATE";
+static const char SQL_BY_REFERENCE[] =
+    "SELECT p.id, p.order_id, COALESCE(p.amount_received, 0) FROM payments p WHERE p.adapter IN "
+    "('vnpay', 'momo', 'vietqr', 'sandbox') AND p.provider_txn_id IN (?, ?) AND p.status = 'succeeded' LIMIT 1";
+static const char SQL_BY_TRANSFER[] =
+    "SELECT COALESCE(t.payment_id, 0), t.amount FROM bank_transfers t WHERE t.account = ? AND t.bank_ref = ?";
+static const char SQL_TRANSFER[] =
+    "INSERT INTO bank_transfers (account, bank_ref, source, payment_id, amount, created_at) "
+    "VALUES (?, ?, 'statement', NULL, ?, ?)";
+/* clang-format off */
+static const char SQL_ORDER_BY_CODE[] =
+    "SELECT id, amount, amount_paid, allow_partial, " FG_ORDER_STATUS_SQL("status") ", COALESCE(expires_at, 0), "
+    "expires_at IS NOT NULL, currency FROM orders WHERE code = ? FOR UPDATE";
+/* clang-format on */
+static const char SQL_PAYMENT_INSERT[] =
+    "INSERT INTO payments (public_id, order_id, merchant_id, adapter, amount, currency, status, created_at, "
+    "updated_at) SELECT ?, id, merchant_id, 'vietqr', ?, currency, 'pending', ?, ? FROM orders WHERE id = ?";
+static const char SQL_PAYMENT_ROW_ID[] = "SELECT id FROM payments WHERE public_id = ?";
+static const char SQL_SUGGEST[] =
+    "SELECT id FROM orders WHERE status IN ('open', 'partially_paid') AND currency = ? AND amount - amount_paid = ? "
+    "AND ((due_at IS NOT NULL AND due_at BETWEEN ? AND ?) OR created_at BETWEEN ? AND ?) ORDER BY id LIMIT ?";
+static const char SQL_LINK[] =
+    "INSERT INTO recon_links (item_id, seq, payment_id, order_id, amount, suggested) VALUES (?, ?, ?, ?, ?, ?)";
+static const char SQL_SETTLE[] = "UPDATE recon_items SET state = ?, rule = ?, detail = ?, lease_until = NULL, "
+                                 "updated_at = ? WHERE id = ?";
+
+typedef struct {
+    int64_t item_id, line_id, amount;
+    int32_t value_date;
+    fg_buf_t account, bank_ref, end_to_end, memo, currency;
+    /* the outcome */
+    const char *state, *rule;
+    char detail[300];
+    int links;
+} item_t;
+
+static void item_free(item_t *it)
+{
+    fg_buf_free(&it->account);
+    fg_buf_free(&it->bank_ref);
+    fg_buf_free(&it->end_to_end);
+    fg_buf_free(&it->memo);
+    fg_buf_free(&it->currency);
+}
+
+static int link(fg_db_t *db, item_t *it, int64_t payment_id, int64_t order_id, int64_t amount, int suggested)
+{
+    fg_stmt_t s;
+    int rc = fg_stmt_init(&s, db, SQL_LINK);
+    if (rc != 0)
+        return rc;
+    fg_stmt_int(&s, it->item_id);
+    fg_stmt_int(&s, ++it->links);
+    fg_stmt_int_or_null(&s, payment_id != 0 ? &payment_id : NULL);
+    fg_stmt_int_or_null(&s, order_id != 0 ? &order_id : NULL);
+    fg_stmt_int(&s, amount);
+    fg_stmt_int(&s, suggested);
+    return fg_stmt_exec(&s);
+}
+
+/* Midnight GMT+7 of a yyyymmdd day, in ms since the epoch. */
+static int64_t day_start_ms(int32_t day)
+{
+    int y = day / 10000, m = day / 100 % 100, d = day % 100;
+    /* days from civil (Howard Hinnant's algorithm) */
+    y -= m <= 2;
+    int era = (y >= 0 ? y : y - 399) / 400;
+    int yoe = y - era * 400;
+    int doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    int64_t days = (int64_t)era * 146097 + doe - 719468;
+    return days * 86400000LL - 7 * 3600000LL;
+}
+
+/* Rule 1.  1 when it decided the item, 0 when it does not apply. */
+static int by_reference(fg_db_t *db, item_t *it, int *decided)
+{
+    fg_stmt_t s;
+    int64_t payment = 0, order = 0, received = 0;
+    int rc;
+    *decided = 0;
+    if (it->bank_ref.len == 0 && it->end_to_end.len == 0)
+        return 0;
+    if (it->bank_ref.len > 0) {
+        if ((rc = fg_stmt_init(&s, db, SQL_BY_TRANSFER)) != 0)
+            return rc;
+        fg_stmt_str(&s, it->account.data, it->account.len);
+        fg_stmt_str(&s, it->bank_ref.data, it->bank_ref.len);
+        fg_stmt_out_int(&s, &payment, NULL);
+        fg_stmt_out_int(&s, &received, NULL);
+        if ((rc = fg_stmt_one(&s)) == 0) {
+            *decided = 1;
+            it->rule = "reference";
+            it->state = received == it->amount ? "matched" : "amount_mismatch";
+            snprintf(it->detail, sizeof(it->detail), "the bank feed recorded this transfer (%lld)",
+                     (long long)received);
+            return link(db, it, payment, 0, received, 0);
+        }
+        if (rc != FG_ENOTFOUND)
+            return rc;
+    }
+    if ((rc = fg_stmt_init(&s, db, SQL_BY_REFERENCE)) != 0)
+        return rc;
+    fg_stmt_str(&s, it->bank_ref.len > 0 ? it->bank_ref.data : "-", it->bank_ref.len > 0 ? it->bank_ref.len : 1);
+    fg_stmt_str(&s, it->end_to_end.len > 0 ? it->end_to_end.data : "-",
+                it->end_to_end.len > 0 ? it->end_to_end.len : 1);
+    fg_stmt_out_int(&s, &payment, NULL);
+    fg_stmt_out_int(&s, &order, NULL);
+    fg_stmt_out_int(&s, &received, NULL);
+    if ((rc = fg_stmt_one(&s)) == FG_ENOTFOUND)
+        return 0;
+    if (rc != 0)
+        return rc;
+    *decided = 1;
+    it->rule = "reference";
+    it->state = received == it->amount ? "matched" : "amount_mismatch";
+    snprintf(it->detail, sizeof(it->detail), "the provider's transaction of %lld", (long long)received);
+    return link(db, it, payment, order, received, 0);
+}
+
+typedef struct {
+    int64_t id, owed;
+} owed_t;
+
+/* Pays one order `amount` through the notification pipeline, as the bank
+ * feed does: a VietQR payment for the transfer, then fg_webhook_apply_one. */
+static int pay_order(fg_db_t *db, const fg_config_t *cfg, item_t *it, int64_t order_id, int64_t amount, int index,
+                     int64_t now)
+{
+    fg_notification_t n;
+    fg_stmt_t s;
+    char body[400];
+    int64_t payment_row = 0;
+    memset(&n, 0, sizeof(n));
+    if (fg_id_new("pay_", n.payment_id, sizeof(n.payment_id)) < 0)
+        return FG_EIO;
+    int rc = fg_stmt_init(&s, db, SQL_PAYMENT_INSERT);
+    if (rc != 0)
+        return rc;
+    fg_stmt_cstr(&s, n.payment_id);
+    fg_stmt_int(&s, amount);
+    fg_stmt_int(&s, now);
+    fg_stmt_int(&s, now);
+    fg_stmt_int(&s, order_id);
+    if ((rc = fg_stmt_exec(&s)) != 0)
+        return rc;
+    snprintf(n.provider_txn_id, sizeof(n.provider_txn_id), "line:%lld:%d", (long long)it->line_id, index);
+    snprintf(n.event_id, sizeof(n.event_id), "line:%lld:%d", (long long)it->line_id, index);
+    n.status = FG_NOTIFY_SUCCEEDED;
+    n.amount = amount;
+    int len = snprintf(body, sizeof(body), "{\"statement_line\":%lld,\"order\":%lld,\"amount\":%lld}",
+                       (long long)it->line_id, (long long)order_id, (long long)amount);
+    fg_inbound_t in = {.method = "STMT", .body = body, .body_len = (size_t)len};
+    fg_ack_t outcome = FG_ACK_ERROR;
+    const char *reason = NULL;
+    rc = fg_webhook_apply_one(db, cfg, &in, &fg_adapter_vietqr, &n, &outcome, &reason);
+    if (rc == 1)
+        return FG_ESTATE; /* not applicable: roll the item back and say so */
+    if (rc != 0)
+        return rc;
+    if ((rc = fg_stmt_init(&s, db, SQL_PAYMENT_ROW_ID)) != 0)
+        return rc;
+    fg_stmt_cstr(&s, n.payment_id);
+    fg_stmt_out_int(&s, &payment_row, NULL);
+    if ((rc = fg_stmt_one(&s)) != 0)
+        return rc;
+    return link(db, it, payment_row, order_id, amount, 0);
+}
+
+/* Rule 2. */
+static int by_codes(fg_db_t *db, const fg_config_t *cfg, item_t *it, int64_t now, int *decided)
+{
+    char codes[CODES_MAX][FG_ORDER_CODE_LEN + 1];
+    owed_t orders[CODES_MAX];
+    int found = 0, rc;
+    int64_t total = 0;
+    *decided = 0;
+    int n = fg_order_code_find_all(it->memo.data, it->memo.len, codes, CODES_MAX);
+    for (int i = 0; i < n; i++) {
+        fg_stmt_t s;
+        int64_t id, amount, paid, partial, expires, has_expiry;
+        fg_order_status_t status = FG_ORDER_OPEN;
+        fg_buf_t currency = FG_BUF_INIT;
+        if ((rc = fg_stmt_init(&s, db, SQL_ORDER_BY_CODE)) != 0)
+            return rc;
+        fg_stmt_cstr(&s, codes[i]);
+        fg_stmt_out_int(&s, &id, NULL);
+        fg_stmt_out_int(&s, &amount, NULL);
+        fg_stmt_out_int(&s, &paid, NULL);
+        fg_stmt_out_int(&s, &partial, NULL);
+        fg_stmt_out_enum(&s, &status, FG_ORDER_STATUS_COUNT);
+        fg_stmt_out_int(&s, &expires, NULL);
+        fg_stmt_out_int(&s, &has_expiry, NULL);
+        fg_stmt_out_text(&s, &currency, NULL);
+        rc = fg_stmt_one(&s);
+        int same_currency = rc == 0 && it->currency.len == currency.len &&
+                            memcmp(it->currency.data, currency.data, currency.len) == 0;
+        fg_buf_free(&currency);
+        if (rc == FG_ENOTFOUND)
+            continue; /* a window of the memo that only looks like a code */
+        if (rc != 0)
+            return rc;
+        fg_order_status_t effective = fg_order_effective_status(status, (int)has_expiry, expires, now);
+        orders[found].id = id;
+        orders[found].owed = same_currency && fg_order_accepts_payment(effective) ? amount - paid : 0;
+        if (fg_money_add(total, orders[found].owed, &total) != 0)
+            return FG_EOVERFLOW;
+        found++;
+    }
+    if (found == 0)
+        return 0;
+    *decided = 1;
+    it->rule = "order_code";
+    if (total != it->amount || total == 0) {
+        it->state = "amount_mismatch";
+        snprintf(it->detail, sizeof(it->detail), "the memo names %d order(s) that still owe %lld, the line is %lld",
+                 found, (long long)total, (long long)it->amount);
+        for (int i = 0; i < found; i++)
+            if ((rc = link(db, it, 0, orders[i].id, orders[i].owed, 1)) != 0)
+                return rc;
+        return 0;
+    }
+    /* the transfer, once: a feed delivery of it later finds this row */
+    if (it->bank_ref.len > 0) {
+        fg_stmt_t s;
+        if ((rc = fg_stmt_init(&s, db, SQL_TRANSFER)) != 0)
+            return rc;
+        fg_stmt_str(&s, it->account.data, it->account.len);
+        fg_stmt_str(&s, it->bank_ref.data, it->bank_ref.len);
+        fg_stmt_int(&s, it->amount);
+        fg_stmt_int(&s, now);
+        if ((rc = fg_stmt_exec(&s)) != 0)
+            return rc; /* FG_ECONFLICT: the feed got there first; the next round matches by reference */
+    }
+    for (int i = 0; i < found; i++)
+        if ((rc = pay_order(db, cfg, it, orders[i].id, orders[i].owed, i, now)) != 0)
+            return rc;
+    it->state = "matched";
+    snprintf(it->detail, sizeof(it->detail), "paid %d order(s) named in the memo", found);
+    return 0;
+}
+
+/* Rule 3: a suggestion only. */
+static int by_amount_and_date(fg_db_t *db, item_t *it, int *decided)
+{
+    fg_stmt_t s;
+    int64_t id, ids[SUGGESTIONS_MAX];
+    int count = 0;
+    int64_t from = day_start_ms(it->value_date) - RULE3_WINDOW_DAYS * 86400000LL;
+    int64_t to = day_start_ms(it->value_date) + (RULE3_WINDOW_DAYS + 1) * 86400000LL;
+    *decided = 0;
+    int rc = fg_stmt_init(&s, db, SQL_SUGGEST);
+    if (rc != 0)
+        return rc;
+    fg_stmt_str(&s, it->currency.data, it->currency.len);
+    fg_stmt_int(&s, it->amount);
+    fg_stmt_int(&s, from);
+    fg_stmt_int(&s, to);
+    fg_stmt_int(&s, from);
+    fg_stmt_int(&s, to);
+    fg_stmt_int(&s, SUGGESTIONS_MAX);
+    fg_stmt_out_int(&s, &id, NULL);
+    if ((rc = fg_stmt_exec(&s)) != 0)
+        return rc;
+    while ((rc = fg_stmt_fetch(&s)) == 1)
+        ids[count++] = id;
+    if (rc < 0)
+        return rc;
+    if (count == 0)
+        return 0;
+    *decided = 1;
+    it->rule = "amount_date";
+    it->state = "suggested";
+    snprintf(it->detail, sizeof(it->detail), "%d open order(s) owe exactly this amount within %d days", count,
+             RULE3_WINDOW_DAYS);
+    for (int i = 0; i < count; i++)
+        if ((rc = link(db, it, 0, ids[i], it->amount, 1)) != 0)
+            return rc;
+    return 0;
+}
+
+typedef struct {
+    const fg_config_t *cfg;
+    int64_t item_id;
+    item_t it;
+} match_t;
+
+static int match_tx(fg_db_t *db, void *arg)
+{
+    match_t *m = arg;
+    item_t *it = &m->it;
+    fg_buf_t state = FG_BUF_INIT;
+    fg_stmt_t s;
+    int64_t now = fg_now_ms(), value_date = 0;
+    int decided = 0;
+    item_free(it);
+    memset(it, 0, sizeof(*it));
+    it->item_id = m->item_id;
+    int rc = fg_stmt_init(&s, db, SQL_ITEM);
+    if (rc != 0)
+        return rc;
+    fg_stmt_int(&s, it->item_id);
+    fg_stmt_out_text(&s, &state, NULL);
+    fg_stmt_out_int(&s, &it->line_id, NULL);
+    fg_stmt_out_text(&s, &it->account, NULL);
+    fg_stmt_out_int(&s, &it->amount, NULL);
+    fg_stmt_out_int(&s, &value_date, NULL);
+    fg_stmt_out_text(&s, &it->bank_ref, NULL);
+    fg_stmt_out_text(&s, &it->end_to_end, NULL);
+    fg_stmt_out_text(&s, &it->memo, NULL);
+    fg_stmt_out_text(&s, &it->currency, NULL);
+    rc = fg_stmt_one(&s);
+    it->value_date = (int32_t)value_date;
+    int unmatched = rc == 0 && strcmp(state.data, "unmatched") == 0;
+    fg_buf_free(&state);
+    if (rc != 0 || !unmatched)
+        return rc == FG_ENOTFOUND ? 0 : rc; /* decided meanwhile: nothing to do */
+    if (it->amount < 0) {
+        it->state = "bank_only";
+        snprintf(it->detail, sizeof(it->detail), "a debit: payouts and fees are not reconciled yet");
+    } else if ((rc = by_reference(db, it, &decided)) != 0 || decided ||
+               (rc = by_codes(db, m->cfg, it, now, &decided)) != 0 || decided ||
+               (rc = by_amount_and_date(db, it, &decided)) != 0 || decided) {
+        if (rc != 0)
+            return rc;
+    } else {
+        it->state = "bank_only";
+        snprintf(it->detail, sizeof(it->detail), "no payment or order matches");
+    }
+    if ((rc = fg_stmt_init(&s, db, SQL_SETTLE)) != 0)
+        return rc;
+    fg_stmt_cstr(&s, it->state);
+    fg_stmt_cstr(&s, it->rule);
+    fg_stmt_cstr(&s, it->detail);
+    fg_stmt_int(&s, now);
+    fg_stmt_int(&s, it->item_id);
+    return fg_stmt_exec(&s);
+}
+
+typedef struct {
+    int limit, count;
+    int64_t ids[MATCH_BATCH_MAX];
+} claim_t;
+
+static int claim_tx(fg_db_t *db, void *arg)
+{
+    claim_t *c = arg;
+    fg_stmt_t s;
+    int64_t id, now = fg_now_ms();
+    c->count = 0;
+    int rc = fg_stmt_init(&s, db, SQL_CLAIM);
+    if (rc != 0)
+        return rc;
+    fg_stmt_int(&s, now);
+    fg_stmt_int(&s, c->limit);
+    fg_stmt_out_int(&s, &id, NULL);
+    if ((rc = fg_stmt_exec(&s)) != 0)
+        return rc;
+    while ((rc = fg_stmt_fetch(&s)) == 1)
+        c->ids[c->count++] = id;
+    if (rc < 0)
+        return rc;
+    for (int i = 0; i < c->count; i++) {
+        if ((rc = fg_stmt_init(&s, db, SQL_LEASE)) != 0)
+            return rc;
+        fg_stmt_int(&s, now + MATCH_LEASE_MS);
+        fg_stmt_int(&s, c->ids[i]);
+        if ((rc = fg_stmt_exec(&s)) != 0)
+            return rc;
+    }
+    return 0;
+}
+
+int fg_recon_match_round(fg_db_t *db, const fg_config_t *cfg, int limit)
+{
+    claim_t c = {.limit = limit < MATCH_BATCH_MAX ? limit : MATCH_BATCH_MAX};
+    int rc = fg_db_tx(db, claim_tx, &c);
+    if (rc != 0)
+        return rc;
+    for (int i = 0; i < c.count; i++) {
+        match_t m = {.cfg = cfg, .item_id = c.ids[i]};
+        rc = fg_db_tx(db, match_tx, &m);
+        if (rc != 0) {
+            /* left claimed: the lease runs out and a later round tries again */
+            fg_log_t l;
+            fg_log_begin(&l, FG_LOG_WARN, "statement line not matched this round");
+            fg_log_int(&l, "item", c.ids[i]);
+            fg_log_str(&l, "error", fg_strerror(rc));
+            fg_log_end(&l);
+        }
+        item_free(&m.it);
+    }
+    return c.count;
+}

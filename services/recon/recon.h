@@ -1,0 +1,124 @@
+/*
+ * recon.h - reconciliation (docs/DESIGN.md §7): bank statements in, held
+ * against the ledger.  The operations every door calls: the API
+ * (POST /v1/statements), the CLI (`feegate statements import`), the jobs.
+ */
+#ifndef FG_RECON_RECON_H
+#define FG_RECON_RECON_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include "core/buf.h"
+#include "core/config.h"
+#include "core/ids.h"
+#include "db/db.h"
+#include "recon/statement.h"
+
+/** Where an import reads its file: a buffer (a request body) or an open file
+ *  (the CLI), read twice (checked whole first, then stored), in chunks. */
+typedef struct {
+    const char *data; /* the whole file, or NULL to read file */
+    size_t len;
+    FILE *file;
+} fg_stmt_source_t;
+
+/** What an import found and did. */
+typedef struct {
+    char public_id[FG_ID_CAP]; /* "imp_…": this import, or the earlier one of the same file */
+    int duplicate;             /* the same file was imported before: nothing was added */
+    fg_stmt_format_t format;
+    int64_t file_bytes;
+    int statements;
+    int64_t lines, new_lines, overlapped_lines; /* overlapped: already imported from an earlier file */
+    int64_t credits, debits;                    /* sums of the file's lines, debits <= 0 */
+    int gaps;                                   /* statements whose opening differs from the previous closing */
+    /* the first statement of the file */
+    char account[FG_STMT_ACCOUNT_MAX + 1];
+    char currency[4];
+    /* on FG_ECHECKSUM: the statement that does not add up */
+    int unbalanced_index; /* 1-based, in file order */
+    int64_t opening, lines_total, closing;
+} fg_import_result_t;
+
+/**
+ * Imports a statement file of format in its own transaction: nothing is
+ * stored unless the whole file is valid and every statement in it balances
+ * (opening + lines = closing, where the format has balances).  The same file
+ * (by SHA-256) again answers its earlier import with out->duplicate set;
+ * lines already imported from another file (same account and line key) are
+ * skipped and counted in overlapped_lines.  imported_by names who did it
+ * ("staff:<email>", "cli").  Returns 0; FG_EINVALID with err filled (the file
+ * is not a valid statement of that format); FG_ECHECKSUM (a statement does
+ * not balance: out->unbalanced_index, opening, lines_total, closing); FG_ERANGE
+ * (larger than FG_STMT_FILE_MAX); FG_EIO (the file could not be read); or a
+ * database code.
+ */
+int fg_statement_import(fg_db_t *db, const fg_stmt_source_t *src, fg_stmt_format_t format, const char *imported_by,
+                        fg_import_result_t *out, fg_stmt_error_t *err) FG_MUST_USE;
+
+/** One round of the matching job: claims up to limit unmatched statement
+ *  lines (any number of instances share the work) and matches each in its
+ *  own transaction (match.c: reference, order codes in the memo, amount and
+ *  date as a suggestion; else bank_only).  Returns how many were claimed,
+ *  or < 0 on a database error.  Blocking: run from a background thread. */
+int fg_recon_match_round(fg_db_t *db, const fg_config_t *cfg, int limit);
+
+/* ---- reconciliations (reconcile.c) ------------------------------------------ */
+
+/* What reconciliation made of an item: exactly one of these. */
+typedef enum {
+    FG_RECON_UNMATCHED, /* not looked at yet: the matching job's work */
+    FG_RECON_MATCHED,
+    FG_RECON_SUGGESTED,
+    FG_RECON_BANK_ONLY,
+    FG_RECON_LEDGER_ONLY,
+    FG_RECON_AMOUNT_MISMATCH,
+    FG_RECON_DUPLICATE,
+    FG_RECON_STATE_COUNT
+} fg_recon_state_t;
+
+const char *fg_recon_state_name(fg_recon_state_t s);
+int fg_recon_state_parse(const char *text, size_t len, fg_recon_state_t *out) FG_MUST_USE;
+
+/** A reconciliation with its live summary. */
+typedef struct {
+    int64_t id, created_at;
+    char public_id[FG_ID_CAP];
+    char account[FG_STMT_ACCOUNT_MAX + 1];
+    char created_by[320];
+    int32_t from_day, to_day; /* yyyymmdd, business days GMT+7 */
+    int64_t items;
+    int64_t count[FG_RECON_STATE_COUNT], total[FG_RECON_STATE_COUNT];
+    int has_bank_closing;
+    int64_t bank_closing;
+    int32_t bank_closing_day;
+} fg_reconciliation_t;
+
+/** Creates a reconciliation of account over [from_day, to_day] in its own
+ *  transaction and sends the period's undecided lines (suggested,
+ *  bank_only, amount_mismatch) back to the matching job.  0, FG_EINVALID
+ *  (no account, or from after to), or a database code. */
+int fg_reconciliation_create(fg_db_t *db, const char *account, int32_t from_day, int32_t to_day, const char *who,
+                             char public_id[FG_ID_CAP]) FG_MUST_USE;
+/** Reads a reconciliation and its summary.  0, FG_ENOTFOUND, or a database
+ *  code. */
+int fg_reconciliation_get(fg_db_t *db, const char *public_id, fg_reconciliation_t *out) FG_MUST_USE;
+void fg_reconciliation_json(fg_buf_t *b, const fg_reconciliation_t *r);
+/** Appends up to limit items of r (of one state when state is not NULL)
+ *  with ids above after, as JSON objects separated by commas; *last_id the
+ *  last one's id, *more whether more follow.  0 or a database code. */
+int fg_reconciliation_items(fg_db_t *db, const fg_reconciliation_t *r, const fg_recon_state_t *state, int64_t after,
+                            int64_t limit, fg_buf_t *out, int64_t *last_id, int *more) FG_MUST_USE;
+
+/** The import's public JSON: {"id","object":"statement_import","format",
+ *  "account","currency","statements","lines","new_lines","overlapped_lines",
+ *  "credits","debits","gaps","duplicate_of"}. */
+void fg_import_json(fg_buf_t *b, const fg_import_result_t *r);
+
+/** The line key of a statement line (docs/RECONCILIATION.md): SHA-256 of
+ *  the bank reference, else the end-to-end id with date and amount, else
+ *  date, amount, memo and occurrence (1 for the first such line of the
+ *  statement).  Pure. */
+void fg_stmt_line_key(const fg_stmt_line_t *l, int occurrence, uint8_t key[32]);
+
+#endif

@@ -1,0 +1,271 @@
+/*
+ * reconcile.c - reconciliations: an account over a period of business days,
+ * its summary (lines, states, totals, the bank's closing balance) and its
+ * items, read live from recon_items.
+ */
+#include "recon/recon.h"
+
+#include <stdio.h>
+#include <string.h>
+#include "core/text.h"
+
+static const char SQL_CREATE[] =
+    "INSERT INTO reconciliations (public_id, account, from_day, to_day, created_by, created_at) "
+    "VALUES (?, ?, ?, ?, ?, ?)";
+/* Undecided lines of the period go back to the matching job. */
+static const char SQL_REQUEUE[] =
+    "UPDATE recon_items SET state = 'unmatched', rule = NULL, detail = NULL, lease_until = NULL, updated_at = ? "
+    "WHERE account = ? AND business_day BETWEEN ? AND ? AND state IN ('suggested', 'bank_only', 'amount_mismatch')";
+static const char SQL_UNLINK[] =
+    "DELETE k FROM recon_links k JOIN recon_items i ON i.id = k.item_id WHERE i.account = ? AND i.business_day "
+    "BETWEEN ? AND ? AND i.state IN ('suggested', 'bank_only', 'amount_mismatch') AND k.suggested = 1";
+static const char SQL_GET[] =
+    "SELECT id, public_id, account, from_day, to_day, created_by, created_at FROM reconciliations WHERE public_id = ?";
+static const char SQL_STATES[] = "SELECT state, COUNT(*), COALESCE(SUM(amount), 0) FROM recon_items WHERE account = ? "
+                                 "AND business_day BETWEEN ? AND ? GROUP BY state";
+static const char SQL_CLOSING[] =
+    "SELECT closing, closing_date FROM statements WHERE account = ? AND closing IS NOT NULL AND closing_date "
+    "BETWEEN ? AND ? ORDER BY closing_date DESC, id DESC LIMIT 1";
+static const char SQL_ITEMS[] =
+    "SELECT i.id, i.state, COALESCE(i.rule, ''), COALESCE(i.detail, ''), i.amount, i.business_day, "
+    "COALESCE(l.bank_ref, ''), COALESCE(l.memo, '') FROM recon_items i LEFT JOIN statement_lines l "
+    "ON l.id = i.line_id WHERE i.account = ? AND i.business_day BETWEEN ? AND ? AND (? IS NULL OR i.state = ?) "
+    "AND i.id > ? ORDER BY i.id LIMIT ?";
+
+static const char *const STATES[FG_RECON_STATE_COUNT] = {"unmatched",   "matched",         "suggested", "bank_only",
+                                                         "ledger_only", "amount_mismatch", "duplicate"};
+
+const char *fg_recon_state_name(fg_recon_state_t s) { return (unsigned)s < FG_RECON_STATE_COUNT ? STATES[s] : "?"; }
+
+int fg_recon_state_parse(const char *text, size_t len, fg_recon_state_t *out)
+{
+    for (int i = 0; i < FG_RECON_STATE_COUNT; i++)
+        if (strlen(STATES[i]) == len && memcmp(STATES[i], text, len) == 0) {
+            *out = (fg_recon_state_t)i;
+            return 0;
+        }
+    return FG_EINVALID;
+}
+
+typedef struct {
+    const char *account, *who;
+    int32_t from, to;
+    char *public_id;
+} create_t;
+
+static int create_tx(fg_db_t *db, void *arg)
+{
+    create_t *c = arg;
+    fg_stmt_t s;
+    int64_t now = fg_now_ms();
+    if (fg_id_new("rec_", c->public_id, FG_ID_CAP) < 0)
+        return FG_EIO;
+    int rc = fg_stmt_init(&s, db, SQL_UNLINK);
+    if (rc != 0)
+        return rc;
+    fg_stmt_cstr(&s, c->account);
+    fg_stmt_int(&s, c->from);
+    fg_stmt_int(&s, c->to);
+    if ((rc = fg_stmt_exec(&s)) != 0 || (rc = fg_stmt_init(&s, db, SQL_REQUEUE)) != 0)
+        return rc;
+    fg_stmt_int(&s, now);
+    fg_stmt_cstr(&s, c->account);
+    fg_stmt_int(&s, c->from);
+    fg_stmt_int(&s, c->to);
+    if ((rc = fg_stmt_exec(&s)) != 0 || (rc = fg_stmt_init(&s, db, SQL_CREATE)) != 0)
+        return rc;
+    fg_stmt_cstr(&s, c->public_id);
+    fg_stmt_cstr(&s, c->account);
+    fg_stmt_int(&s, c->from);
+    fg_stmt_int(&s, c->to);
+    fg_stmt_cstr(&s, c->who);
+    fg_stmt_int(&s, now);
+    return fg_stmt_exec(&s);
+}
+
+int fg_reconciliation_create(fg_db_t *db, const char *account, int32_t from_day, int32_t to_day, const char *who,
+                             char public_id[FG_ID_CAP])
+{
+    if (account == NULL || account[0] == '\0' || strlen(account) > FG_STMT_ACCOUNT_MAX || from_day > to_day)
+        return FG_EINVALID;
+    create_t c = {account, who, from_day, to_day, public_id};
+    return fg_db_tx(db, create_tx, &c);
+}
+
+int fg_reconciliation_get(fg_db_t *db, const char *public_id, fg_reconciliation_t *out)
+{
+    fg_stmt_t s;
+    fg_buf_t pid = FG_BUF_INIT, account = FG_BUF_INIT, who = FG_BUF_INIT, state = FG_BUF_INIT;
+    int64_t from = 0, to = 0, count = 0, sum = 0, closing = 0, closing_date = 0;
+    memset(out, 0, sizeof(*out));
+    int rc = fg_stmt_init(&s, db, SQL_GET);
+    if (rc != 0)
+        goto Exit;
+    fg_stmt_cstr(&s, public_id);
+    fg_stmt_out_int(&s, &out->id, NULL);
+    fg_stmt_out_text(&s, &pid, NULL);
+    fg_stmt_out_text(&s, &account, NULL);
+    fg_stmt_out_int(&s, &from, NULL);
+    fg_stmt_out_int(&s, &to, NULL);
+    fg_stmt_out_text(&s, &who, NULL);
+    fg_stmt_out_int(&s, &out->created_at, NULL);
+    if ((rc = fg_stmt_one(&s)) != 0)
+        goto Exit;
+    snprintf(out->public_id, sizeof(out->public_id), "%s", pid.data);
+    snprintf(out->account, sizeof(out->account), "%s", account.data);
+    snprintf(out->created_by, sizeof(out->created_by), "%s", who.data);
+    out->from_day = (int32_t)from;
+    out->to_day = (int32_t)to;
+    if ((rc = fg_stmt_init(&s, db, SQL_STATES)) != 0)
+        goto Exit;
+    fg_stmt_cstr(&s, out->account);
+    fg_stmt_int(&s, from);
+    fg_stmt_int(&s, to);
+    fg_stmt_out_text(&s, &state, NULL);
+    fg_stmt_out_int(&s, &count, NULL);
+    fg_stmt_out_int(&s, &sum, NULL);
+    if ((rc = fg_stmt_exec(&s)) != 0)
+        goto Exit;
+    while ((rc = fg_stmt_fetch(&s)) == 1) {
+        fg_recon_state_t st;
+        if (fg_recon_state_parse(state.data, state.len, &st) != 0)
+            continue;
+        out->count[st] = count;
+        out->total[st] = sum;
+        out->items += count;
+    }
+    if (rc < 0)
+        goto Exit;
+    if ((rc = fg_stmt_init(&s, db, SQL_CLOSING)) != 0)
+        goto Exit;
+    fg_stmt_cstr(&s, out->account);
+    fg_stmt_int(&s, from);
+    fg_stmt_int(&s, to);
+    fg_stmt_out_int(&s, &closing, NULL);
+    fg_stmt_out_int(&s, &closing_date, NULL);
+    rc = fg_stmt_one(&s);
+    if (rc == 0) {
+        out->has_bank_closing = 1;
+        out->bank_closing = closing;
+        out->bank_closing_day = (int32_t)closing_date;
+    }
+    rc = rc == FG_ENOTFOUND ? 0 : rc;
+Exit:
+    fg_db_end(db);
+    fg_buf_free(&pid);
+    fg_buf_free(&account);
+    fg_buf_free(&who);
+    fg_buf_free(&state);
+    return rc;
+}
+
+/* yyyymmdd (years 1..9999) as "YYYY-MM-DD". */
+static void day_text(int32_t day, char out[16])
+{
+    unsigned y = (unsigned)(day / 10000) % 10000, m = (unsigned)(day / 100 % 100) % 100, d = (unsigned)(day % 100);
+    snprintf(out, 16, "%04u-%02u-%02u", y, m, d);
+}
+
+void fg_reconciliation_json(fg_buf_t *b, const fg_reconciliation_t *r)
+{
+    char from[16], to[16], day[16];
+    day_text(r->from_day, from);
+    day_text(r->to_day, to);
+    fg_buf_putc(b, '{');
+    fg_json_kv_str(b, 0, "id", r->public_id);
+    fg_json_kv_str(b, 1, "object", "reconciliation");
+    fg_json_kv_str(b, 1, "account", r->account);
+    fg_json_kv_str(b, 1, "from", from);
+    fg_json_kv_str(b, 1, "to", to);
+    fg_json_kv_int(b, 1, "items", r->items);
+    fg_json_kv_int(b, 1, "matched", r->count[FG_RECON_MATCHED]);
+    fg_json_key(b, 1, "states");
+    fg_buf_putc(b, '{');
+    for (int i = 0; i < FG_RECON_STATE_COUNT; i++) {
+        fg_json_key(b, i > 0, STATES[i]);
+        fg_buf_putc(b, '{');
+        fg_json_kv_int(b, 0, "count", r->count[i]);
+        fg_json_kv_int(b, 1, "amount", r->total[i]);
+        fg_buf_putc(b, '}');
+    }
+    fg_buf_putc(b, '}');
+    int64_t exceptions = r->items - r->count[FG_RECON_MATCHED] - r->count[FG_RECON_UNMATCHED];
+    fg_json_kv_int(b, 1, "exceptions", exceptions);
+    fg_json_kv_int(b, 1, "pending", r->count[FG_RECON_UNMATCHED]);
+    if (r->has_bank_closing) {
+        day_text(r->bank_closing_day, day);
+        fg_json_kv_int(b, 1, "bank_closing", r->bank_closing);
+        fg_json_kv_str(b, 1, "bank_closing_day", day);
+    } else {
+        fg_json_kv_null(b, 1, "bank_closing");
+        fg_json_kv_null(b, 1, "bank_closing_day");
+    }
+    fg_json_kv_str(b, 1, "created_by", r->created_by);
+    fg_buf_putc(b, '}');
+}
+
+int fg_reconciliation_items(fg_db_t *db, const fg_reconciliation_t *r, const fg_recon_state_t *state, int64_t after,
+                            int64_t limit, fg_buf_t *out, int64_t *last_id, int *more)
+{
+    fg_stmt_t s;
+    fg_buf_t st = FG_BUF_INIT, rule = FG_BUF_INIT, detail = FG_BUF_INIT, ref = FG_BUF_INIT, memo = FG_BUF_INIT;
+    int64_t id = 0, amount = 0, day = 0;
+    int count = 0;
+    *more = 0;
+    int rc = fg_stmt_init(&s, db, SQL_ITEMS);
+    if (rc != 0)
+        goto Exit;
+    const char *state_name = state != NULL ? STATES[*state] : NULL;
+    fg_stmt_cstr(&s, r->account);
+    fg_stmt_int(&s, r->from_day);
+    fg_stmt_int(&s, r->to_day);
+    fg_stmt_cstr(&s, state_name);
+    fg_stmt_cstr(&s, state_name);
+    fg_stmt_int(&s, after);
+    fg_stmt_int(&s, limit + 1);
+    fg_stmt_out_int(&s, &id, NULL);
+    fg_stmt_out_text(&s, &st, NULL);
+    fg_stmt_out_text(&s, &rule, NULL);
+    fg_stmt_out_text(&s, &detail, NULL);
+    fg_stmt_out_int(&s, &amount, NULL);
+    fg_stmt_out_int(&s, &day, NULL);
+    fg_stmt_out_text(&s, &ref, NULL);
+    fg_stmt_out_text(&s, &memo, NULL);
+    if ((rc = fg_stmt_exec(&s)) != 0)
+        goto Exit;
+    while ((rc = fg_stmt_fetch(&s)) == 1) {
+        if (count == limit) {
+            *more = 1;
+            fg_stmt_done(&s);
+            break;
+        }
+        char dtext[16];
+        day_text((int32_t)day, dtext);
+        if (count++ > 0)
+            fg_buf_putc(out, ',');
+        fg_buf_putc(out, '{');
+        fg_json_kv_int(out, 0, "id", id);
+        fg_json_kv_str(out, 1, "object", "reconciliation_item");
+        fg_json_kv_str(out, 1, "state", st.data);
+        if (rule.len > 0)
+            fg_json_kv_str(out, 1, "rule", rule.data);
+        else
+            fg_json_kv_null(out, 1, "rule");
+        fg_json_kv_str(out, 1, "detail", detail.data);
+        fg_json_kv_int(out, 1, "amount", amount);
+        fg_json_kv_str(out, 1, "business_day", dtext);
+        fg_json_kv_str(out, 1, "bank_ref", ref.data);
+        fg_json_kv_str(out, 1, "memo", memo.data);
+        fg_buf_putc(out, '}');
+        *last_id = id;
+    }
+    rc = rc < 0 ? rc : 0;
+Exit:
+    fg_db_end(db);
+    fg_buf_free(&st);
+    fg_buf_free(&rule);
+    fg_buf_free(&detail);
+    fg_buf_free(&ref);
+    fg_buf_free(&memo);
+    return rc;
+}

@@ -1,0 +1,275 @@
+/*
+ * test_statements.c - bank statements in: POST /v1/statements and
+ * `feegate statements import` against the real binary and MariaDB.  Files
+ * are written here in each format's layout (the shared samples' shape) for
+ * an account of their own, so that every case starts from nothing.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "harness.h"
+
+static fgt_server_t srv;
+static char finance[128], auditor[128];
+
+/* ---- files ---------------------------------------------------------------------------- */
+
+/* A camt.053 day of account: opening, a credit of credit (ref FT<tag>1, the
+ * memo naming memo) and a fee debit of 5,500 (ref FEE<tag>), closing as
+ * given (opening + credit - 5500 balances). */
+static char *camt053(const char *account, const char *tag, const char *day, const char *prev_day, long long opening,
+                     long long credit, long long closing, const char *memo)
+{
+    char *out = malloc(8192);
+    ck_assert_ptr_nonnull(out);
+    snprintf(out, 8192,
+             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+             "<Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:camt.053.001.02\">\n"
+             "<BkToCstmrStmt><GrpHdr><MsgId>M-%s</MsgId><CreDtTm>%sT23:59:00+07:00</CreDtTm></GrpHdr>\n"
+             "<Stmt><Id>%s-%s</Id><ElctrncSeqNb>1</ElctrncSeqNb><CreDtTm>%sT23:59:00+07:00</CreDtTm>\n"
+             "<Acct><Id><Othr><Id>%s</Id></Othr></Id><Ccy>VND</Ccy></Acct>\n"
+             "<Bal><Tp><CdOrPrtry><Cd>OPBD</Cd></CdOrPrtry></Tp><Amt Ccy=\"VND\">%lld</Amt>"
+             "<CdtDbtInd>CRDT</CdtDbtInd><Dt><Dt>%s</Dt></Dt></Bal>\n"
+             "<Bal><Tp><CdOrPrtry><Cd>CLBD</Cd></CdOrPrtry></Tp><Amt Ccy=\"VND\">%lld</Amt>"
+             "<CdtDbtInd>CRDT</CdtDbtInd><Dt><Dt>%s</Dt></Dt></Bal>\n"
+             "<Ntry><Amt Ccy=\"VND\">%lld</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts>BOOK</Sts>"
+             "<BookgDt><Dt>%s</Dt></BookgDt><ValDt><Dt>%s</Dt></ValDt><AcctSvcrRef>FT%s1</AcctSvcrRef>"
+             "<NtryDtls><TxDtls><Refs><EndToEndId>NOTPROVIDED</EndToEndId></Refs>"
+             "<RmtInf><Ustrd>%s</Ustrd></RmtInf></TxDtls></NtryDtls></Ntry>\n"
+             "<Ntry><Amt Ccy=\"VND\">5500</Amt><CdtDbtInd>DBIT</CdtDbtInd><Sts>BOOK</Sts>"
+             "<BookgDt><Dt>%s</Dt></BookgDt><ValDt><Dt>%s</Dt></ValDt><AcctSvcrRef>FEE%s</AcctSvcrRef>"
+             "<NtryDtls><TxDtls><RmtInf><Ustrd>PHI CHUYEN KHOAN</Ustrd></RmtInf></TxDtls></NtryDtls></Ntry>\n"
+             "</Stmt></BkToCstmrStmt></Document>\n",
+             tag, day, account, day, day, account, opening, prev_day, closing, day, credit, day, day, tag, memo, day,
+             day, tag);
+    return out;
+}
+
+/* The same day as MT940 (dates YYMMDD from day "20YY-MM-DD"). */
+static char *mt940(const char *account, const char *tag, const char *day, const char *prev_day, long long opening,
+                   long long credit, long long closing)
+{
+    char *out = malloc(4096);
+    ck_assert_ptr_nonnull(out);
+    char d[7], p[7];
+    snprintf(d, sizeof(d), "%.2s%.2s%.2s", day + 2, day + 5, day + 8);
+    snprintf(p, sizeof(p), "%.2s%.2s%.2s", prev_day + 2, prev_day + 5, prev_day + 8);
+    snprintf(out, 4096,
+             ":20:STMT%s\r\n:25:%s\r\n:28C:00001/001\r\n:60F:C%sVND%lld,\r\n"
+             ":61:%s%.4sC%lld,NTRFNONREF//FT%s1\r\n:86:HOC PHI\r\n"
+             ":61:%s%.4sD5500,NCHGNONREF//FEE%s\r\n:86:PHI CHUYEN KHOAN\r\n"
+             ":62F:C%sVND%lld,\r\n-\r\n",
+             tag, account, p, opening, d, d + 2, credit, tag, d, d + 2, tag, d, closing);
+    return out;
+}
+
+static fgt_response_t post_file(const char *token, const char *content_type, const char *query, const char *body)
+{
+    char auth[200], type[120], path[160];
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+    snprintf(type, sizeof(type), "Content-Type: %s", content_type);
+    snprintf(path, sizeof(path), "/v1/statements%s", query != NULL ? query : "");
+    const char *headers[] = {auth, type, NULL};
+    return fgt_request(&srv, FGT_H2C, "POST", path, headers, body, 0);
+}
+
+static long long imports_of(const char *account)
+{
+    return fgt_db_int("SELECT COUNT(*) FROM statements WHERE account = ?", account, NULL);
+}
+
+static long long lines_of(const char *account)
+{
+    return fgt_db_int("SELECT COUNT(*) FROM statement_lines WHERE account = ?", account, NULL);
+}
+
+/* ---- cases ------------------------------------------------------------------------------ */
+
+START_TEST(camt053_imports_once)
+{
+    char account[40];
+    snprintf(account, sizeof(account), "ACC%s", fgt_unique("A"));
+    const char *tag = fgt_unique("T");
+    char *file = camt053(account, tag, "2026-12-02", "2026-12-01", 100000000, 15000000, 114994500, "HOC PHI HK1");
+    fgt_response_t r = post_file(finance, "application/xml", NULL, file);
+    fgt_expect(r, 201, NULL);
+    ck_assert_str_eq(fgt_json_str(&r, "object", NULL), "statement_import");
+    ck_assert_str_eq(fgt_json_str(&r, "format", NULL), "camt.053");
+    ck_assert_str_eq(fgt_json_str(&r, "account", NULL), account);
+    ck_assert_int_eq(fgt_json_int(&r, "lines", NULL), 2);
+    ck_assert_int_eq(fgt_json_int(&r, "new_lines", NULL), 2);
+    ck_assert_int_eq(fgt_json_int(&r, "credits", NULL), 15000000);
+    ck_assert_int_eq(fgt_json_int(&r, "debits", NULL), -5500);
+    ck_assert(fgt_json_is_null(&r, "duplicate_of", NULL));
+    char id[64];
+    snprintf(id, sizeof(id), "%s", fgt_json_str(&r, "id", NULL));
+    fgt_response_free(&r);
+    ck_assert_int_eq(lines_of(account), 2);
+    ck_assert_int_eq(fgt_db_int("SELECT amount FROM statement_lines WHERE account = ? AND amount < 0", account, NULL),
+                     -5500);
+
+    /* the same file again: the import it made, nothing added */
+    r = post_file(finance, "application/xml", NULL, file);
+    fgt_expect(r, 200, NULL);
+    ck_assert_str_eq(fgt_json_str(&r, "duplicate_of", NULL), id);
+    ck_assert_str_eq(fgt_json_str(&r, "id", NULL), id);
+    fgt_response_free(&r);
+    ck_assert_int_eq(imports_of(account), 1);
+    ck_assert_int_eq(lines_of(account), 2);
+    free(file);
+}
+END_TEST
+
+START_TEST(overlapping_export_adds_only_new_lines)
+{
+    char account[40];
+    snprintf(account, sizeof(account), "ACC%s", fgt_unique("O"));
+    const char *tag = fgt_unique("T");
+    char *camt = camt053(account, tag, "2026-12-02", "2026-12-01", 100000000, 15000000, 114994500, "HOC PHI");
+    fgt_response_t r = post_file(finance, "application/xml", NULL, camt);
+    fgt_expect(r, 201, NULL);
+    fgt_response_free(&r);
+    /* the same day exported as MT940: the same bank references, so the
+     * same lines; another file, so a new import */
+    char *sta = mt940(account, tag, "2026-12-02", "2026-12-01", 100000000, 15000000, 114994500);
+    r = post_file(finance, "text/plain", "?format=mt940", sta);
+    fgt_expect(r, 201, NULL);
+    ck_assert_int_eq(fgt_json_int(&r, "lines", NULL), 2);
+    ck_assert_int_eq(fgt_json_int(&r, "new_lines", NULL), 0);
+    ck_assert_int_eq(fgt_json_int(&r, "overlapped_lines", NULL), 2);
+    fgt_response_free(&r);
+    ck_assert_int_eq(lines_of(account), 2);
+
+    /* the next day opens where this one closed: no gap; a day that opens
+     * elsewhere is stored and shows its gap */
+    const char *tag2 = fgt_unique("U");
+    char *next = camt053(account, tag2, "2026-12-03", "2026-12-02", 114994500, 1000000, 115989000, "NUOC T11");
+    r = post_file(finance, "application/xml", NULL, next);
+    fgt_expect(r, 201, NULL);
+    ck_assert_int_eq(fgt_json_int(&r, "gaps", NULL), 0);
+    fgt_response_free(&r);
+    const char *tag3 = fgt_unique("V");
+    char *gap = camt053(account, tag3, "2026-12-04", "2026-12-03", 120000000, 1000000, 120994500, "DIEN T11");
+    r = post_file(finance, "application/xml", NULL, gap);
+    fgt_expect(r, 201, NULL);
+    ck_assert_int_eq(fgt_json_int(&r, "gaps", NULL), 1);
+    fgt_response_free(&r);
+    ck_assert_int_eq(fgt_db_int("SELECT gap FROM statements WHERE account = ? AND gap IS NOT NULL", account, NULL),
+                     120000000 - 115989000);
+    free(camt);
+    free(sta);
+    free(next);
+    free(gap);
+}
+END_TEST
+
+START_TEST(unbalanced_statement_stores_nothing)
+{
+    char account[40];
+    snprintf(account, sizeof(account), "ACC%s", fgt_unique("B"));
+    char *file = camt053(account, fgt_unique("T"), "2026-12-02", "2026-12-01", 100000000, 15000000, 114999999, "X");
+    fgt_response_t r = post_file(finance, "application/xml", NULL, file);
+    fgt_expect_error(r, 422, "invalid_statement", "statement_unbalanced");
+    ck_assert_int_eq(fgt_json_int(&r, "error", "opening", NULL), 100000000);
+    ck_assert_int_eq(fgt_json_int(&r, "error", "lines_total", NULL), 14994500);
+    ck_assert_int_eq(fgt_json_int(&r, "error", "expected_closing", NULL), 114994500);
+    ck_assert_int_eq(fgt_json_int(&r, "error", "closing", NULL), 114999999);
+    fgt_response_free(&r);
+    ck_assert_int_eq(imports_of(account), 0);
+    ck_assert_int_eq(lines_of(account), 0);
+    free(file);
+}
+END_TEST
+
+START_TEST(bad_files_are_refused_naming_the_place)
+{
+    char account[40];
+    snprintf(account, sizeof(account), "ACC%s", fgt_unique("X"));
+    char *file = camt053(account, fgt_unique("T"), "2026-12-02", "2026-12-01", 100000000, 15000000, 114994500, "Y");
+    /* truncated XML */
+    file[strlen(file) / 2] = '\0';
+    fgt_response_t r = post_file(finance, "application/xml", NULL, file);
+    fgt_expect_error(r, 400, "invalid_statement", "invalid_statement");
+    ck_assert_int_gt(fgt_json_int(&r, "error", "line", NULL), 0);
+    fgt_response_free(&r);
+    /* a decimal VND amount */
+    char *sta = mt940(account, fgt_unique("T"), "2026-12-02", "2026-12-01", 100000000, 15000000, 114994500);
+    char *comma = strstr(sta, "15000000,");
+    ck_assert_ptr_nonnull(comma);
+    memcpy(comma + 8, ",5", 2); /* "1500000,5": decimals in VND */
+    r = post_file(finance, "application/vnd.swift.mt940", NULL, sta);
+    fgt_expect_error(r, 400, "invalid_statement", "invalid_statement");
+    ck_assert_int_gt(fgt_json_int(&r, "error", "line", NULL), 0);
+    fgt_response_free(&r);
+    /* not a statement at all, and a format that does not exist */
+    r = post_file(finance, "application/octet-stream", NULL, "hello, world\n");
+    fgt_expect_error(r, 400, "invalid_statement", "unknown_format");
+    fgt_response_free(&r);
+    r = post_file(finance, "application/xml", "?format=camt.999", "<x/>");
+    fgt_expect(r, 400, "invalid_format");
+    fgt_response_free(&r);
+    ck_assert_int_eq(imports_of(account), 0);
+    free(file);
+    free(sta);
+}
+END_TEST
+
+START_TEST(only_finance_and_admin_import)
+{
+    char account[40];
+    snprintf(account, sizeof(account), "ACC%s", fgt_unique("R"));
+    char *file = camt053(account, fgt_unique("T"), "2026-12-02", "2026-12-01", 100000000, 15000000, 114994500, "Z");
+    fgt_response_t r = post_file(auditor, "application/xml", NULL, file);
+    ck_assert_int_eq(r.status, 403);
+    fgt_response_free(&r);
+    r = post_file("not-a-token", "application/xml", NULL, file);
+    ck_assert_int_eq(r.status, 401);
+    fgt_response_free(&r);
+    ck_assert_int_eq(imports_of(account), 0);
+    free(file);
+}
+END_TEST
+
+START_TEST(cli_imports_a_file)
+{
+    char account[40], path[] = "/tmp/fg-statement-XXXXXX", out[2048], err[1024];
+    snprintf(account, sizeof(account), "ACC%s", fgt_unique("C"));
+    char *sta = mt940(account, fgt_unique("T"), "2026-12-02", "2026-12-01", 100000000, 15000000, 114994500);
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, sta, strlen(sta)), (ssize_t)strlen(sta));
+    close(fd);
+    const char *args[] = {"statements", "import", path, NULL};
+    ck_assert_int_eq(fgt_cli_run(args, NULL, NULL, out, sizeof(out), err, sizeof(err)), 0);
+    ck_assert_msg(strstr(out, "\"format\":\"mt940\"") != NULL, "%s", out);
+    ck_assert_msg(strstr(out, "\"new_lines\":2") != NULL, "%s", out);
+    ck_assert_int_eq(fgt_cli_run(args, NULL, NULL, out, sizeof(out), err, sizeof(err)), 0);
+    ck_assert_msg(strstr(out, "\"duplicate_of\":\"imp_") != NULL, "%s", out);
+    ck_assert_int_eq(lines_of(account), 2);
+    unlink(path);
+    free(sta);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("statements");
+    TCase *tc = tcase_create("import");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, camt053_imports_once);
+    tcase_add_test(tc, overlapping_export_adds_only_new_lines);
+    tcase_add_test(tc, unbalanced_statement_stores_nothing);
+    tcase_add_test(tc, bad_files_are_refused_naming_the_place);
+    tcase_add_test(tc, only_finance_and_admin_import);
+    tcase_add_test(tc, cli_imports_a_file);
+    suite_add_tcase(s, tc);
+    fgt_staff_token("finance", finance);
+    fgt_staff_token("auditor", auditor);
+    fgt_server_start(&srv, NULL);
+    int rc = fgt_run(s);
+    if (fgt_server_stop(&srv) != 0)
+        rc = 1;
+    return rc;
+}
