@@ -1,0 +1,302 @@
+/*
+ * test_reconcile.c - a day of bank statements held against the ledger:
+ * orders paid through the SePay feed and some the feed never reported, a
+ * camt.053 of the collection account imported, the matching job's rules
+ * (reference, order codes in a rewritten memo, one line for two orders,
+ * wrong amount, amount-and-date suggestion, nothing), one money one effect
+ * between the feed and the statement, the reconciliation's summary, and
+ * `feegate ledger check` at the end.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "harness.h"
+
+#define SEPAY_KEY "it-sepay-key"
+
+static fgt_server_t srv;
+static fgt_merchant_t mer;
+static char finance[128], auditor[128];
+
+typedef struct {
+    char id[64], code[16];
+    long long amount;
+} order_t;
+
+static order_t new_order(long long amount)
+{
+    order_t o;
+    char body[256];
+    snprintf(body, sizeof(body),
+             "{\"merchant_ref\":\"%s\",\"fee_type\":\"tuition\",\"amount\":%lld,\"currency\":\"VND\"}", fgt_unique("R"),
+             amount);
+    fgt_response_t r = fgt_req(&srv, FGT_H2C, "POST", "/v1/orders", mer.key, NULL, body, 0, NULL);
+    fgt_expect(r, 201, NULL);
+    snprintf(o.id, sizeof(o.id), "%s", fgt_json_str(&r, "id", NULL));
+    snprintf(o.code, sizeof(o.code), "%s", fgt_json_str(&r, "code", NULL));
+    o.amount = amount;
+    fgt_response_free(&r);
+    return o;
+}
+
+static const char *order_status(const order_t *o)
+{
+    static char status[32];
+    char path[128];
+    snprintf(path, sizeof(path), "/v1/orders/%s", o->id);
+    fgt_response_t r = fgt_req(&srv, FGT_H2C, "GET", path, mer.key, NULL, NULL, 0, NULL);
+    fgt_expect(r, 200, NULL);
+    snprintf(status, sizeof(status), "%s", fgt_json_str(&r, "status", NULL));
+    fgt_response_free(&r);
+    return status;
+}
+
+/* The SePay feed reports an incoming transfer; its answer's HTTP status. */
+static long feed(long long sepay_id, const char *account, const char *ref, long long amount, const char *content)
+{
+    char body[1024];
+    snprintf(body, sizeof(body),
+             "{\"id\":%lld,\"gateway\":\"Vietcombank\",\"transactionDate\":\"2026-12-02 09:00:00\","
+             "\"accountNumber\":\"%s\",\"code\":null,\"content\":\"%s\",\"transferType\":\"in\","
+             "\"transferAmount\":%lld,\"accumulated\":0,\"subAccount\":null,\"referenceCode\":\"%s\","
+             "\"description\":\"\"}",
+             sepay_id, account, content, amount, ref);
+    const char *headers[] = {"Authorization: Apikey " SEPAY_KEY, "Content-Type: application/json", NULL};
+    fgt_response_t r = fgt_request(&srv, FGT_H2C, "POST", "/v1/webhooks/sepay", headers, body, 0);
+    long status = r.status;
+    fgt_response_free(&r);
+    return status;
+}
+
+static long long payments_of(const order_t *o)
+{
+    return fgt_db_int("SELECT COUNT(*) FROM payments p JOIN orders x ON x.id = p.order_id WHERE x.public_id = ? "
+                      "AND p.status = 'succeeded'",
+                      o->id, NULL);
+}
+
+typedef struct {
+    const char *ref, *memo;
+    long long amount; /* < 0: a debit */
+} line_t;
+
+/* A camt.053 of account for 2026-12-02 with these lines, balancing. */
+static char *statement(const char *account, const line_t *lines, int n)
+{
+    size_t cap = 4096 + (size_t)n * 1024;
+    char *out = malloc(cap);
+    ck_assert_ptr_nonnull(out);
+    long long opening = 500000000, closing = opening;
+    for (int i = 0; i < n; i++)
+        closing += lines[i].amount;
+    int len = snprintf(out, cap,
+                       "<?xml version=\"1.0\"?>\n<Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:camt.053.001.08\">"
+                       "<BkToCstmrStmt><GrpHdr><MsgId>%s</MsgId><CreDtTm>2026-12-02T23:59:00+07:00</CreDtTm></GrpHdr>"
+                       "<Stmt><Id>%s-20261202</Id><Acct><Id><Othr><Id>%s</Id></Othr></Id><Ccy>VND</Ccy></Acct>"
+                       "<Bal><Tp><CdOrPrtry><Cd>OPBD</Cd></CdOrPrtry></Tp><Amt Ccy=\"VND\">%lld</Amt>"
+                       "<CdtDbtInd>CRDT</CdtDbtInd><Dt><Dt>2026-12-01</Dt></Dt></Bal>"
+                       "<Bal><Tp><CdOrPrtry><Cd>CLBD</Cd></CdOrPrtry></Tp><Amt Ccy=\"VND\">%lld</Amt>"
+                       "<CdtDbtInd>CRDT</CdtDbtInd><Dt><Dt>2026-12-02</Dt></Dt></Bal>\n",
+                       fgt_unique("M"), account, account, opening, closing);
+    for (int i = 0; i < n; i++) {
+        long long a = lines[i].amount;
+        len += snprintf(out + len, cap - (size_t)len,
+                        "<Ntry><Amt Ccy=\"VND\">%lld</Amt><CdtDbtInd>%s</CdtDbtInd><Sts><Cd>BOOK</Cd></Sts>"
+                        "<BookgDt><Dt>2026-12-02</Dt></BookgDt><ValDt><Dt>2026-12-02</Dt></ValDt>"
+                        "<AcctSvcrRef>%s</AcctSvcrRef><NtryDtls><TxDtls><RmtInf><Ustrd>%s</Ustrd></RmtInf></TxDtls>"
+                        "</NtryDtls></Ntry>\n",
+                        a < 0 ? -a : a, a < 0 ? "DBIT" : "CRDT", lines[i].ref, lines[i].memo);
+    }
+    snprintf(out + len, cap - (size_t)len, "</Stmt></BkToCstmrStmt></Document>\n");
+    return out;
+}
+
+static const char *state_of(const char *account, const char *ref)
+{
+    static char state[32];
+    long long id = fgt_db_int("SELECT i.id FROM recon_items i JOIN statement_lines l ON l.id = i.line_id "
+                              "WHERE l.account = ? AND l.bank_ref = ?",
+                              account, ref);
+    char sql[160];
+    snprintf(sql, sizeof(sql),
+             "SELECT FIELD(state, 'unmatched', 'matched', 'suggested', 'bank_only', 'ledger_only', "
+             "'amount_mismatch', 'duplicate') FROM recon_items WHERE id = %lld",
+             id);
+    static const char *const NAMES[] = {"?",         "unmatched",   "matched",         "suggested",
+                                        "bank_only", "ledger_only", "amount_mismatch", "duplicate"};
+    long long k = fgt_db_int(sql, NULL, NULL);
+    snprintf(state, sizeof(state), "%s", k >= 0 && k <= 7 ? NAMES[k] : "?");
+    return state;
+}
+
+/* Waits until the matching job has decided every line of account. */
+static void wait_decided(const char *account)
+{
+    for (int i = 0; i < 300; i++) {
+        if (fgt_db_int("SELECT COUNT(*) FROM recon_items WHERE account = ? AND state = 'unmatched'", account, NULL) ==
+            0)
+            return;
+        fgt_sleep_ms(100);
+    }
+    ck_abort_msg("lines of %s still unmatched after 30 s", account);
+}
+
+START_TEST(a_day_reconciled)
+{
+    char account[40], ref_a[40], ref_b[40], ref_cd[40], ref_e[40], ref_f[40], ref_x[40], ref_fee[40], memo_b[300],
+        memo_cd[300], memo_e[200];
+    snprintf(account, sizeof(account), "VCB%s", fgt_unique("A"));
+    snprintf(ref_a, sizeof(ref_a), "FT%s", fgt_unique("a"));
+    snprintf(ref_b, sizeof(ref_b), "FT%s", fgt_unique("b"));
+    snprintf(ref_cd, sizeof(ref_cd), "FT%s", fgt_unique("c"));
+    snprintf(ref_e, sizeof(ref_e), "FT%s", fgt_unique("e"));
+    snprintf(ref_f, sizeof(ref_f), "FT%s", fgt_unique("f"));
+    snprintf(ref_x, sizeof(ref_x), "FT%s", fgt_unique("x"));
+    snprintf(ref_fee, sizeof(ref_fee), "FEE%s", fgt_unique("g"));
+    order_t a = new_order(4500000), b = new_order(2000000), c = new_order(1500000), d = new_order(1700000),
+            e = new_order(800000);
+    /* F's amount is unique to this run, so the suggestion names it */
+    long long f_amount = 1000000 + (long long)(fgt_db_int("SELECT COUNT(*) FROM orders", NULL, NULL) % 900000);
+    order_t f = new_order(f_amount);
+
+    /* the feed reports A's transfer; B's it never reports */
+    ck_assert_int_eq(feed(900000000 + f_amount, account, ref_a, 4500000, a.code), 200);
+    ck_assert_str_eq(order_status(&a), "paid");
+
+    /* the bank rewrites memos: upper case, its prefix, a code split by a wrap */
+    snprintf(memo_b, sizeof(memo_b),
+             "MBVCB.4525077405.9P0019630833 CT tu 0351000646393 NGUYEN VAN A toi %s HOC PHI %.5s %s", account, b.code,
+             b.code + 5);
+    snprintf(memo_cd, sizeof(memo_cd), "TRAN VAN C NOP HOC PHI 2 CON %s %s", c.code, d.code);
+    snprintf(memo_e, sizeof(memo_e), "HOC PHI %s", e.code);
+    line_t lines[] = {
+        {ref_a, "HOC PHI", 4500000},       /* rule 1: the feed's transfer */
+        {ref_b, memo_b, 2000000},          /* rule 2: the code in a rewritten memo */
+        {ref_cd, memo_cd, 3200000},        /* rule 2: one line, two orders */
+        {ref_e, memo_e, 700000},           /* a code, but not what the order owes */
+        {ref_f, "CHUYEN TIEN", f_amount},  /* rule 3: a suggestion only */
+        {ref_x, "UNG HO QUY LOP", 123457}, /* nothing */
+        {ref_fee, "PHI QUAN LY TAI KHOAN", -15000},
+    };
+    char *file = statement(account, lines, 7);
+    char auth[200];
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", finance);
+    const char *headers[] = {auth, "Content-Type: application/xml", NULL};
+    fgt_response_t r = fgt_request(&srv, FGT_H2C, "POST", "/v1/statements", headers, file, 0);
+    fgt_expect(r, 201, NULL);
+    ck_assert_int_eq(fgt_json_int(&r, "new_lines", NULL), 7);
+    fgt_response_free(&r);
+    wait_decided(account);
+
+    ck_assert_str_eq(state_of(account, ref_a), "matched");
+    ck_assert_int_eq(payments_of(&a), 1); /* matched, nothing new */
+    ck_assert_str_eq(state_of(account, ref_b), "matched");
+    ck_assert_str_eq(order_status(&b), "paid");
+    ck_assert_str_eq(state_of(account, ref_cd), "matched");
+    ck_assert_str_eq(order_status(&c), "paid");
+    ck_assert_str_eq(order_status(&d), "paid");
+    ck_assert_str_eq(state_of(account, ref_e), "amount_mismatch");
+    ck_assert_str_eq(order_status(&e), "open");
+    ck_assert_str_eq(state_of(account, ref_f), "suggested");
+    ck_assert_str_eq(order_status(&f), "open"); /* a suggestion is never applied */
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM recon_links k JOIN recon_items i ON i.id = k.item_id JOIN "
+                                "statement_lines l ON l.id = i.line_id JOIN orders o ON o.id = k.order_id "
+                                "WHERE l.bank_ref = ? AND o.public_id = ? AND k.suggested = 1",
+                                ref_f, f.id),
+                     1);
+    ck_assert_str_eq(state_of(account, ref_x), "bank_only");
+    ck_assert_str_eq(state_of(account, ref_fee), "bank_only");
+
+    /* one money, one effect: the feed reports B's transfer late */
+    ck_assert_int_eq(feed(910000000 + f_amount, account, ref_b, 2000000, b.code), 200);
+    ck_assert_int_eq(payments_of(&b), 1);
+
+    /* the reconciliation of the day */
+    char body[200];
+    snprintf(body, sizeof(body), "{\"account\":\"%s\",\"from\":\"2026-12-02\",\"to\":\"2026-12-02\"}", account);
+    r = fgt_req(&srv, FGT_H2C, "POST", "/v1/reconciliations", finance, NULL, body, 0, NULL);
+    fgt_expect(r, 201, NULL);
+    char id[64], path[160];
+    snprintf(id, sizeof(id), "%s", fgt_json_str(&r, "id", NULL));
+    fgt_response_free(&r);
+    wait_decided(account); /* undecided lines were looked at again */
+    snprintf(path, sizeof(path), "/v1/reconciliations/%s", id);
+    r = fgt_req(&srv, FGT_H2C, "GET", path, auditor, NULL, NULL, 0, NULL);
+    fgt_expect(r, 200, NULL);
+    ck_assert_int_eq(fgt_json_int(&r, "items", NULL), 7);
+    ck_assert_int_eq(fgt_json_int(&r, "matched", NULL), 3);
+    ck_assert_int_eq(fgt_json_int(&r, "states", "amount_mismatch", "count", NULL), 1);
+    ck_assert_int_eq(fgt_json_int(&r, "states", "suggested", "count", NULL), 1);
+    ck_assert_int_eq(fgt_json_int(&r, "states", "bank_only", "count", NULL), 2);
+    ck_assert_int_eq(fgt_json_int(&r, "exceptions", NULL), 4);
+    ck_assert_int_eq(fgt_json_int(&r, "bank_closing", NULL),
+                     500000000 + 4500000 + 2000000 + 3200000 + 700000 + f_amount + 123457 - 15000);
+    fgt_response_free(&r);
+    snprintf(path, sizeof(path), "/v1/reconciliations/%s/items?state=bank_only", id);
+    r = fgt_req(&srv, FGT_H2C, "GET", path, auditor, NULL, NULL, 0, NULL);
+    fgt_expect(r, 200, NULL);
+    yajl_val data = fgt_json_array(&r, "data", NULL);
+    ck_assert_ptr_nonnull(data);
+    ck_assert_int_eq(data->u.array.len, 2);
+    fgt_response_free(&r);
+    /* an auditor reads, never starts one */
+    r = fgt_req(&srv, FGT_H2C, "POST", "/v1/reconciliations", auditor, NULL, body, 0, NULL);
+    ck_assert_int_eq(r.status, 403);
+    fgt_response_free(&r);
+    free(file);
+    ck_assert_int_eq(fgt_ledger_check(), 0);
+}
+END_TEST
+
+START_TEST(statement_first_then_the_feed)
+{
+    /* the statement applies a transfer the feed reports afterwards, and the
+     * reverse order gives the same single payment (a_day_reconciled) */
+    char account[40], ref[40], memo[120];
+    snprintf(account, sizeof(account), "VCB%s", fgt_unique("S"));
+    snprintf(ref, sizeof(ref), "FT%s", fgt_unique("s"));
+    order_t o = new_order(3000000);
+    snprintf(memo, sizeof(memo), "IBFT %s", o.code);
+    line_t lines[] = {{ref, memo, 3000000}};
+    char *file = statement(account, lines, 1);
+    char auth[200];
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", finance);
+    const char *headers[] = {auth, "Content-Type: application/xml", NULL};
+    fgt_response_t r = fgt_request(&srv, FGT_H2C, "POST", "/v1/statements", headers, file, 0);
+    fgt_expect(r, 201, NULL);
+    fgt_response_free(&r);
+    wait_decided(account);
+    ck_assert_str_eq(state_of(account, ref), "matched");
+    ck_assert_str_eq(order_status(&o), "paid");
+    long long sepay_id = 920000000 + fgt_db_int("SELECT COUNT(*) FROM payments", NULL, NULL);
+    ck_assert_int_eq(feed(sepay_id, account, ref, 3000000, o.code), 200);
+    ck_assert_int_eq(payments_of(&o), 1);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM journals j JOIN payments p ON p.id = j.payment_id JOIN orders "
+                                "x ON x.id = p.order_id WHERE x.public_id = ?",
+                                o.id, NULL),
+                     1);
+    free(file);
+    ck_assert_int_eq(fgt_ledger_check(), 0);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("reconcile");
+    TCase *tc = tcase_create("day");
+    tcase_set_timeout(tc, 180);
+    tcase_add_test(tc, a_day_reconciled);
+    tcase_add_test(tc, statement_first_then_the_feed);
+    suite_add_tcase(s, tc);
+    fgt_merchant_create("Trường THCS Đối Soát", mer.id, mer.key);
+    fgt_staff_token("finance", finance);
+    fgt_staff_token("auditor", auditor);
+    const char *env[] = {"FEEGATE_SEPAY_API_KEY=" SEPAY_KEY, "FEEGATE_VIETQR_BANK_BIN=970436",
+                         "FEEGATE_VIETQR_ACCOUNT_NO=0011001932418", NULL};
+    fgt_server_start(&srv, env);
+    int rc = fgt_run(s);
+    if (fgt_server_stop(&srv) != 0)
+        rc = 1;
+    return rc;
+}
