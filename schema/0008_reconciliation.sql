@@ -23,6 +23,11 @@ CREATE TABLE recon_items (
   rule          ENUM('reference','order_code','amount_date') NULL,
   detail        VARCHAR(300)    NULL,
   lease_until   BIGINT          NULL,
+  -- a staff resolution of an exception (audited in audit_log)
+  resolution    ENUM('apply','write_off','accept','refund') NULL,
+  resolved_by   VARCHAR(254)    NULL,
+  resolved_at   BIGINT          NULL,
+  note          VARCHAR(1000)   NULL,
   created_at    BIGINT          NOT NULL,
   updated_at    BIGINT          NOT NULL,
   PRIMARY KEY (id),

@@ -59,6 +59,9 @@ void fg_statements_import(fg_call_t *call, fg_db_t *db);
 void fg_reconciliations_create(fg_call_t *call, fg_db_t *db);
 void fg_reconciliations_get(fg_call_t *call, fg_db_t *db);
 void fg_reconciliations_items(fg_call_t *call, fg_db_t *db);
+/** POST /v1/reconciliations/{id}/items/{item}/resolve {"action","note",…}
+ *  (finance, admin; audited). */
+void fg_reconciliations_resolve(fg_call_t *call, fg_db_t *db);
 
 /* ---- ledger, staff routes (services/api/ledger.c) ---- */
 

@@ -43,6 +43,8 @@ const fg_route_t fg_api_routes[] = {
     {"GET", "/v1/reconciliations/{}", "reconciliations.get", FG_AUTH_STAFF_READ, 0, 0, fg_reconciliations_get},
     {"GET", "/v1/reconciliations/{}/items", "reconciliations.items", FG_AUTH_STAFF_READ, 0, 0,
      fg_reconciliations_items},
+    {"POST", "/v1/reconciliations/{}/items/{}/resolve", "reconciliations.resolve", FG_AUTH_STAFF_WRITE, 1, 0,
+     fg_reconciliations_resolve},
     {"GET", "/v1/ledger/accounts", "ledger.accounts", FG_AUTH_STAFF_READ, 0, 0, fg_ledger_accounts_list},
     {"GET", "/v1/ledger/accounts/{}", "ledger.account", FG_AUTH_STAFF_READ, 0, 0, fg_ledger_account_get},
     {"GET", "/v1/ledger/journals", "ledger.journals", FG_AUTH_STAFF_READ, 0, 0, fg_ledger_journals_list},

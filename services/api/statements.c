@@ -9,6 +9,7 @@
 #include "api/handlers.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "core/text.h"
 #include "recon/recon.h"
@@ -206,4 +207,104 @@ void fg_reconciliations_items(fg_call_t *call, fg_db_t *db)
         fg_call_db_error(call, db, rc);
     }
     fg_buf_free(&b);
+}
+
+/* The resolution in a request body; 0, or -1 after answering. */
+static int parse_resolution(fg_call_t *call, yajl_val root, fg_recon_resolution_t *in)
+{
+    fg_field_error_t err;
+    const char *action = NULL;
+    memset(in, 0, sizeof(*in));
+    if (fg_json_required_string(fg_json_member(root, "action"), "action", 16, &action, &err) != 0 ||
+        fg_json_string(fg_json_member(root, "note"), "note", FG_RECON_NOTE_MAX * 4, 1, &in->note, &err) != 0) {
+        fg_call_field_error(call, &err);
+        return -1;
+    }
+    if (in->note == NULL || in->note[0] == '\0' || fg_utf8_length(in->note, strlen(in->note)) > FG_RECON_NOTE_MAX) {
+        fg_call_error(call, 422, "invalid_request", "note_required",
+                      "a resolution needs a note of 1 to 1000 characters", "note");
+        return -1;
+    }
+    if (strcmp(action, "accept") == 0) {
+        in->action = FG_RECON_ACCEPT;
+        return 0;
+    }
+    if (strcmp(action, "apply") != 0) {
+        fg_call_error(call, 422, "invalid_request", "action_not_supported",
+                      "action must be accept or apply (write_off, refund and undo are not available yet)", "action");
+        return -1;
+    }
+    in->action = FG_RECON_APPLY;
+    yajl_val orders = fg_json_member(root, "orders");
+    if (orders == NULL || !YAJL_IS_ARRAY(orders) || orders->u.array.len == 0 ||
+        orders->u.array.len > FG_RECON_ALLOCATIONS_MAX) {
+        fg_call_error(call, 422, "invalid_request", "invalid_orders",
+                      "apply needs orders: 1 to 20 objects {\"order\",\"amount\"}", "orders");
+        return -1;
+    }
+    for (size_t i = 0; i < orders->u.array.len; i++) {
+        yajl_val o = orders->u.array.values[i];
+        yajl_val id = fg_json_member(o, "order"), amount = fg_json_member(o, "amount");
+        if (id == NULL || !YAJL_IS_STRING(id) || amount == NULL || !YAJL_IS_INTEGER(amount) ||
+            YAJL_GET_INTEGER(amount) < 1) {
+            fg_call_error(call, 422, "invalid_request", "invalid_orders",
+                          "each of orders is {\"order\": an order id, \"amount\": a positive integer}", "orders");
+            return -1;
+        }
+        in->orders[i].order_id = YAJL_GET_STRING(id);
+        in->orders[i].amount = YAJL_GET_INTEGER(amount);
+    }
+    in->order_count = (int)orders->u.array.len;
+    return 0;
+}
+
+void fg_reconciliations_resolve(fg_call_t *call, fg_db_t *db)
+{
+    fg_field_error_t err;
+    fg_reconciliation_t rec;
+    fg_recon_resolution_t in;
+    fg_recon_resolved_t out = {.json = FG_BUF_INIT};
+    char *end = NULL;
+    long long item = strtoll(call->params[1], &end, 10);
+    if (end == call->params[1] || *end != '\0' || item < 1) {
+        fg_call_error(call, 404, "not_found", "item_not_found", "no such item", NULL);
+        return;
+    }
+    yajl_val root = fg_json_parse_object(call->body, call->body_len, &err);
+    if (root == NULL) {
+        fg_call_field_error(call, &err);
+        return;
+    }
+    if (parse_resolution(call, root, &in) != 0 || load(call, db, &rec) != 0)
+        goto Exit;
+    int rc = fg_recon_resolve(db, call->cfg, &rec, item, &in, call->staff_email, &out);
+    char msg[200];
+    if (rc == 0) {
+        fg_call_json(call, 200, &out.json);
+    } else if (rc == FG_ENOTFOUND && out.bad_order >= 0) {
+        snprintf(msg, sizeof(msg), "no such order: %s", in.orders[out.bad_order].order_id);
+        fg_call_error(call, 422, "invalid_request", "order_not_found", msg, "orders");
+    } else if (rc == FG_ENOTFOUND) {
+        fg_call_error(call, 404, "not_found", "item_not_found", "no such item in this reconciliation", NULL);
+    } else if (rc == FG_ECONFLICT) {
+        snprintf(msg, sizeof(msg), "the item is resolved already (%s)", out.resolution);
+        fg_call_error(call, 409, "conflict", "item_resolved", msg, NULL);
+    } else if (rc == FG_ESTATE && out.bad_order >= 0) {
+        snprintf(msg, sizeof(msg), "order %s cannot take %lld: it is closed, or that is not what it may be paid",
+                 in.orders[out.bad_order].order_id, (long long)in.orders[out.bad_order].amount);
+        fg_call_error(call, 422, "invalid_request", "order_not_payable", msg, "orders");
+    } else if (rc == FG_ESTATE) {
+        snprintf(msg, sizeof(msg), "the item is %s: only an exception is resolved", out.state);
+        fg_call_error(call, 409, "conflict", "item_not_exception", msg, NULL);
+    } else if (rc == FG_EEXCEEDS) {
+        fg_call_error(call, 422, "invalid_request", "allocation_exceeds_line",
+                      "the orders' amounts add up to more than the line", "orders");
+    } else if (rc == FG_EUNSUPPORTED) {
+        fg_call_error(call, 422, "invalid_request", "not_a_credit", "only a credit's money can be applied", "action");
+    } else {
+        fg_call_db_error(call, db, rc);
+    }
+Exit:
+    fg_buf_free(&out.json);
+    yajl_tree_free(root);
 }

@@ -18,7 +18,7 @@
  * Anything else is bank_only.  Debits are bank_only until payouts and
  * gateway settlements are reconciled.
  */
-#include "recon/recon.h"
+#include "recon/recon_internal.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -166,15 +166,12 @@ typedef struct {
     int64_t id, owed;
 } owed_t;
 
-/* Pays one order `amount` through the notification pipeline, as the bank
- * feed does: a VietQR payment for the transfer, then fg_webhook_apply_one. */
-static int pay_order(fg_db_t *db, const fg_config_t *cfg, item_t *it, int64_t order_id, int64_t amount, int index,
-                     int64_t now)
+int fg_recon_pay_order(fg_db_t *db, const fg_config_t *cfg, int64_t item_id, int64_t line_id, int64_t order_id,
+                       int64_t amount, int index, int64_t now, int64_t *payment_row)
 {
     fg_notification_t n;
     fg_stmt_t s;
     char body[400];
-    int64_t payment_row = 0;
     memset(&n, 0, sizeof(n));
     if (fg_id_new("pay_", n.payment_id, sizeof(n.payment_id)) < 0)
         return FG_EIO;
@@ -188,12 +185,14 @@ static int pay_order(fg_db_t *db, const fg_config_t *cfg, item_t *it, int64_t or
     fg_stmt_int(&s, order_id);
     if ((rc = fg_stmt_exec(&s)) != 0)
         return rc;
-    snprintf(n.provider_txn_id, sizeof(n.provider_txn_id), "line:%lld:%d", (long long)it->line_id, index);
-    snprintf(n.event_id, sizeof(n.event_id), "line:%lld:%d", (long long)it->line_id, index);
+    /* a line's item pays each order once: a second run finds the inbox row */
+    snprintf(n.provider_txn_id, sizeof(n.provider_txn_id), "line:%lld:%lld:%d", (long long)line_id, (long long)item_id,
+             index);
+    snprintf(n.event_id, sizeof(n.event_id), "line:%lld:%lld:%d", (long long)line_id, (long long)item_id, index);
     n.status = FG_NOTIFY_SUCCEEDED;
     n.amount = amount;
     int len = snprintf(body, sizeof(body), "{\"statement_line\":%lld,\"order\":%lld,\"amount\":%lld}",
-                       (long long)it->line_id, (long long)order_id, (long long)amount);
+                       (long long)line_id, (long long)order_id, (long long)amount);
     fg_inbound_t in = {.method = "STMT", .body = body, .body_len = (size_t)len};
     fg_ack_t outcome = FG_ACK_ERROR;
     const char *reason = NULL;
@@ -205,10 +204,8 @@ static int pay_order(fg_db_t *db, const fg_config_t *cfg, item_t *it, int64_t or
     if ((rc = fg_stmt_init(&s, db, SQL_PAYMENT_ROW_ID)) != 0)
         return rc;
     fg_stmt_cstr(&s, n.payment_id);
-    fg_stmt_out_int(&s, &payment_row, NULL);
-    if ((rc = fg_stmt_one(&s)) != 0)
-        return rc;
-    return link(db, it, payment_row, order_id, amount, 0);
+    fg_stmt_out_int(&s, payment_row, NULL);
+    return fg_stmt_one(&s);
 }
 
 /* Rule 2. */
@@ -276,9 +273,13 @@ static int by_codes(fg_db_t *db, const fg_config_t *cfg, item_t *it, int64_t now
         if ((rc = fg_stmt_exec(&s)) != 0)
             return rc; /* FG_ECONFLICT: the feed got there first; the next round matches by reference */
     }
-    for (int i = 0; i < found; i++)
-        if ((rc = pay_order(db, cfg, it, orders[i].id, orders[i].owed, i, now)) != 0)
+    for (int i = 0; i < found; i++) {
+        int64_t payment = 0;
+        if ((rc = fg_recon_pay_order(db, cfg, it->item_id, it->line_id, orders[i].id, orders[i].owed, i, now,
+                                     &payment)) != 0 ||
+            (rc = link(db, it, payment, orders[i].id, orders[i].owed, 0)) != 0)
             return rc;
+    }
     it->state = "matched";
     snprintf(it->detail, sizeof(it->detail), "paid %d order(s) named in the memo", found);
     return 0;

@@ -110,6 +110,45 @@ void fg_reconciliation_json(fg_buf_t *b, const fg_reconciliation_t *r);
 int fg_reconciliation_items(fg_db_t *db, const fg_reconciliation_t *r, const fg_recon_state_t *state, int64_t after,
                             int64_t limit, fg_buf_t *out, int64_t *last_id, int *more) FG_MUST_USE;
 
+/* ---- resolving exceptions (resolve.c) ---------------------------------------- */
+
+typedef enum { FG_RECON_ACCEPT, FG_RECON_APPLY } fg_recon_action_t;
+
+#define FG_RECON_NOTE_MAX 1000 /* characters */
+#define FG_RECON_ALLOCATIONS_MAX 20
+
+typedef struct {
+    const char *order_id; /* public id */
+    int64_t amount;
+} fg_recon_allocation_t;
+
+typedef struct {
+    fg_recon_action_t action;
+    const char *note; /* required */
+    int order_count;  /* apply: the orders and what each takes */
+    fg_recon_allocation_t orders[FG_RECON_ALLOCATIONS_MAX];
+} fg_recon_resolution_t;
+
+typedef struct {
+    char state[24], resolution[16];
+    int bad_order;     /* the allocation a refusal is about, or -1 */
+    int64_t unapplied; /* apply: what the orders did not take, recorded as unapplied money */
+    fg_buf_t json;     /* the item after: {"id","state","resolution","amount","note"} */
+} fg_recon_resolved_t;
+
+/**
+ * Resolves item item_id of reconciliation rec in one transaction with its
+ * audit_log row (actor, the item before and after).  0; FG_EINVALID (no
+ * note); FG_ENOTFOUND (no such item in rec, or an allocation's order:
+ * out->bad_order); FG_ECONFLICT (resolved already: out->resolution);
+ * FG_ESTATE (not an exception: matched or still being matched, out->state;
+ * or an order that cannot take its allocation, out->bad_order);
+ * FG_EEXCEEDS (the allocations exceed the line); FG_EUNSUPPORTED (apply on a
+ * debit); or a database code.
+ */
+int fg_recon_resolve(fg_db_t *db, const fg_config_t *cfg, const fg_reconciliation_t *rec, int64_t item_id,
+                     const fg_recon_resolution_t *in, const char *actor, fg_recon_resolved_t *out) FG_MUST_USE;
+
 /** The import's public JSON: {"id","object":"statement_import","format",
  *  "account","currency","statements","lines","new_lines","overlapped_lines",
  *  "credits","debits","gaps","duplicate_of"}. */

@@ -15,10 +15,11 @@ static const char SQL_CREATE[] =
 /* Undecided lines of the period go back to the matching job. */
 static const char SQL_REQUEUE[] =
     "UPDATE recon_items SET state = 'unmatched', rule = NULL, detail = NULL, lease_until = NULL, updated_at = ? "
-    "WHERE account = ? AND business_day BETWEEN ? AND ? AND state IN ('suggested', 'bank_only', 'amount_mismatch')";
+    "WHERE account = ? AND business_day BETWEEN ? AND ? AND state IN ('suggested', 'bank_only', 'amount_mismatch') AND resolution IS NULL";
 static const char SQL_UNLINK[] =
     "DELETE k FROM recon_links k JOIN recon_items i ON i.id = k.item_id WHERE i.account = ? AND i.business_day "
-    "BETWEEN ? AND ? AND i.state IN ('suggested', 'bank_only', 'amount_mismatch') AND k.suggested = 1";
+    "BETWEEN ? AND ? AND i.state IN ('suggested', 'bank_only', 'amount_mismatch') AND i.resolution IS NULL "
+    "AND k.suggested = 1";
 static const char SQL_GET[] =
     "SELECT id, public_id, account, from_day, to_day, created_by, created_at FROM reconciliations WHERE public_id = ?";
 static const char SQL_STATES[] = "SELECT state, COUNT(*), COALESCE(SUM(amount), 0) FROM recon_items WHERE account = ? "

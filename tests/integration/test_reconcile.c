@@ -130,6 +130,13 @@ static const char *state_of(const char *account, const char *ref)
     return state;
 }
 
+static long long item_of(const char *account, const char *ref)
+{
+    return fgt_db_int("SELECT i.id FROM recon_items i JOIN statement_lines l ON l.id = i.line_id "
+                      "WHERE l.account = ? AND l.bank_ref = ?",
+                      account, ref);
+}
+
 /* Waits until the matching job has decided every line of account. */
 static void wait_decided(const char *account)
 {
@@ -240,6 +247,49 @@ START_TEST(a_day_reconciled)
     ck_assert_ptr_nonnull(data);
     ck_assert_int_eq(data->u.array.len, 2);
     fgt_response_free(&r);
+    /* staff resolve the exceptions, each with a note, audited */
+    long long audits = fgt_db_int("SELECT COUNT(*) FROM audit_log WHERE action = 'reconciliation_item.resolve'", NULL,
+                                  NULL);
+    char rpath[200], rbody[300];
+    snprintf(rpath, sizeof(rpath), "/v1/reconciliations/%s/items/%lld/resolve", id, item_of(account, ref_x));
+    r = fgt_req(&srv, FGT_H2C, "POST", rpath, finance, NULL, "{\"action\":\"accept\"}", 0, NULL);
+    fgt_expect(r, 422, "note_required");
+    fgt_response_free(&r);
+    r = fgt_req(&srv, FGT_H2C, "POST", rpath, finance, NULL,
+                "{\"action\":\"accept\",\"note\":\"donation to the class fund, confirmed by phone\"}", 0, NULL);
+    fgt_expect(r, 200, NULL);
+    ck_assert_str_eq(fgt_json_str(&r, "resolution", NULL), "accept");
+    fgt_response_free(&r);
+    r = fgt_req(&srv, FGT_H2C, "POST", rpath, finance, NULL, "{\"action\":\"accept\",\"note\":\"again\"}", 0, NULL);
+    fgt_expect(r, 409, "item_resolved");
+    fgt_response_free(&r);
+    /* the suggestion applied by hand: F is paid through the same pipeline */
+    snprintf(rpath, sizeof(rpath), "/v1/reconciliations/%s/items/%lld/resolve", id, item_of(account, ref_f));
+    snprintf(rbody, sizeof(rbody),
+             "{\"action\":\"apply\",\"note\":\"parent called: this is F's fee\",\"orders\":[{\"order\":\"%s\","
+             "\"amount\":%lld}]}",
+             f.id, f_amount);
+    r = fgt_req(&srv, FGT_H2C, "POST", rpath, finance, NULL, rbody, 0, NULL);
+    fgt_expect(r, 200, NULL);
+    fgt_response_free(&r);
+    ck_assert_str_eq(order_status(&f), "paid");
+    ck_assert_int_eq(payments_of(&f), 1);
+    /* E's line cannot pay E (it owes more and takes no part payment) */
+    snprintf(rpath, sizeof(rpath), "/v1/reconciliations/%s/items/%lld/resolve", id, item_of(account, ref_e));
+    snprintf(rbody, sizeof(rbody),
+             "{\"action\":\"apply\",\"note\":\"try E\",\"orders\":[{\"order\":\"%s\",\"amount\":700000}]}", e.id);
+    r = fgt_req(&srv, FGT_H2C, "POST", rpath, finance, NULL, rbody, 0, NULL);
+    fgt_expect(r, 422, "order_not_payable");
+    fgt_response_free(&r);
+    ck_assert_str_eq(order_status(&e), "open");
+    /* a matched line is not an exception */
+    snprintf(rpath, sizeof(rpath), "/v1/reconciliations/%s/items/%lld/resolve", id, item_of(account, ref_b));
+    r = fgt_req(&srv, FGT_H2C, "POST", rpath, finance, NULL, "{\"action\":\"accept\",\"note\":\"x\"}", 0, NULL);
+    fgt_expect(r, 409, "item_not_exception");
+    fgt_response_free(&r);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM audit_log WHERE action = 'reconciliation_item.resolve'", NULL,
+                                NULL),
+                     audits + 2);
     /* an auditor reads, never starts one */
     r = fgt_req(&srv, FGT_H2C, "POST", "/v1/reconciliations", auditor, NULL, body, 0, NULL);
     ck_assert_int_eq(r.status, 403);

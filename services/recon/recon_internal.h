@@ -1,0 +1,18 @@
+/*
+ * recon_internal.h - what the reconciliation files share.
+ */
+#ifndef FG_RECON_INTERNAL_H
+#define FG_RECON_INTERNAL_H
+
+#include "recon/recon.h"
+
+/** Inside the caller's transaction: pays order_id `amount` for a statement
+ *  line through the notification pipeline, as the bank feed does (a VietQR
+ *  payment for the transfer, then fg_webhook_apply_one), keyed by the line,
+ *  its item and index so it happens once.  *payment_row receives the
+ *  payment's row id.  0; FG_ESTATE (the order cannot take it); or a database
+ *  code. */
+int fg_recon_pay_order(fg_db_t *db, const fg_config_t *cfg, int64_t item_id, int64_t line_id, int64_t order_id,
+                       int64_t amount, int index, int64_t now, int64_t *payment_row) FG_MUST_USE;
+
+#endif

@@ -1,0 +1,193 @@
+/*
+ * resolve.c - staff resolve an exception: an item left suggested, bank_only
+ * or amount_mismatch gets an action, a required note, and an audit_log row
+ * (who, when, the item before and after) in the same transaction.
+ *
+ *   accept  investigated: nothing moves;
+ *   apply   a credit line's money to one or several orders, each paid through
+ *           the notification pipeline (fg_recon_pay_order) as the matching
+ *           job would; what the orders do not take is recorded as unapplied
+ *           money (Dr clearing, Cr unapplied), never dropped.
+ */
+#include "recon/recon_internal.h"
+
+#include <stdio.h>
+#include <string.h>
+#include "core/money.h"
+#include "core/text.h"
+#include "ledger/ledger.h"
+#include "orders/orders.h"
+#include "staff/staff.h"
+
+static const char SQL_ITEM[] = "SELECT i.line_id, i.account, i.business_day, i.amount, i.state, "
+                               "COALESCE(i.resolution, '') FROM recon_items i WHERE i.id = ? FOR UPDATE";
+static const char SQL_ORDER[] = "SELECT id, amount, amount_paid, allow_partial, " FG_ORDER_STATUS_SQL(
+    "status") ", COALESCE(expires_at, 0), expires_at IS NOT NULL FROM orders WHERE public_id = ? FOR UPDATE";
+static const char SQL_RESOLVE[] =
+    "UPDATE recon_items SET resolution = ?, resolved_by = ?, resolved_at = ?, note = ?, updated_at = ? WHERE id = ?";
+static const char SQL_LINK[] =
+    "INSERT INTO recon_links (item_id, seq, payment_id, order_id, amount, suggested) SELECT ?, COALESCE(MAX(seq), "
+    "0) + 1, ?, ?, ?, 0 FROM recon_links WHERE item_id = ?";
+
+typedef struct {
+    const fg_config_t *cfg;
+    const fg_reconciliation_t *rec;
+    int64_t item_id;
+    const fg_recon_resolution_t *in;
+    const char *actor;
+    fg_recon_resolved_t *out;
+} resolve_t;
+
+static void item_json(fg_buf_t *b, int64_t id, const char *state, const char *resolution, int64_t amount,
+                      const char *note)
+{
+    fg_buf_putc(b, '{');
+    fg_json_kv_int(b, 0, "id", id);
+    fg_json_kv_str(b, 1, "state", state);
+    if (resolution != NULL && resolution[0] != '\0')
+        fg_json_kv_str(b, 1, "resolution", resolution);
+    else
+        fg_json_kv_null(b, 1, "resolution");
+    fg_json_kv_int(b, 1, "amount", amount);
+    if (note != NULL)
+        fg_json_kv_str(b, 1, "note", note);
+    fg_buf_putc(b, '}');
+}
+
+static int apply_orders(fg_db_t *db, resolve_t *r, int64_t line_id, int64_t amount, int64_t now)
+{
+    int64_t total = 0;
+    int rc;
+    for (int i = 0; i < r->in->order_count; i++) {
+        const fg_recon_allocation_t *a = &r->in->orders[i];
+        fg_stmt_t s;
+        int64_t id, order_amount, paid, partial, expires, has_expiry, payable, payment = 0;
+        fg_order_status_t status = FG_ORDER_OPEN;
+        if ((rc = fg_stmt_init(&s, db, SQL_ORDER)) != 0)
+            return rc;
+        fg_stmt_cstr(&s, a->order_id);
+        fg_stmt_out_int(&s, &id, NULL);
+        fg_stmt_out_int(&s, &order_amount, NULL);
+        fg_stmt_out_int(&s, &paid, NULL);
+        fg_stmt_out_int(&s, &partial, NULL);
+        fg_stmt_out_enum(&s, &status, FG_ORDER_STATUS_COUNT);
+        fg_stmt_out_int(&s, &expires, NULL);
+        fg_stmt_out_int(&s, &has_expiry, NULL);
+        if ((rc = fg_stmt_one(&s)) != 0) {
+            r->out->bad_order = i;
+            return rc; /* FG_ENOTFOUND: no such order */
+        }
+        if (!fg_order_accepts_payment(fg_order_effective_status(status, (int)has_expiry, expires, now)) ||
+            fg_order_payable_amount(order_amount, paid, (int)partial, a->amount, &payable) != 0) {
+            r->out->bad_order = i;
+            return FG_ESTATE;
+        }
+        if (fg_money_add(total, a->amount, &total) != 0 || total > amount) {
+            r->out->bad_order = i;
+            return FG_EEXCEEDS;
+        }
+        if ((rc = fg_recon_pay_order(db, r->cfg, r->item_id, line_id, id, a->amount, 100 + i, now, &payment)) != 0 ||
+            (rc = fg_stmt_init(&s, db, SQL_LINK)) != 0)
+            return rc;
+        fg_stmt_int(&s, r->item_id);
+        fg_stmt_int(&s, payment);
+        fg_stmt_int(&s, id);
+        fg_stmt_int(&s, a->amount);
+        fg_stmt_int(&s, r->item_id);
+        if ((rc = fg_stmt_exec(&s)) != 0)
+            return rc;
+    }
+    r->out->unapplied = amount - total;
+    if (r->out->unapplied == 0)
+        return 0;
+    /* the rest is money all the same: unapplied, for a later resolution */
+    char memo[120];
+    snprintf(memo, sizeof(memo), "statement line %lld: the rest after staff applied it", (long long)line_id);
+    fg_journal_t j = {.kind = "receipt", .memo = memo};
+    fg_journal_add(&j, "assets:clearing:vietqr", 0, "VND", r->out->unapplied);
+    fg_journal_add(&j, "liabilities:unapplied", 0, "VND", -r->out->unapplied);
+    return fg_ledger_post(db, &j, now, NULL);
+}
+
+static int resolve_tx(fg_db_t *db, void *arg)
+{
+    resolve_t *r = arg;
+    fg_stmt_t s;
+    fg_buf_t account = FG_BUF_INIT, state = FG_BUF_INIT, resolution = FG_BUF_INIT, before = FG_BUF_INIT,
+             after = FG_BUF_INIT;
+    int64_t line_id = 0, day = 0, amount = 0, now = fg_now_ms();
+    char object[40];
+    r->out->bad_order = -1;
+    r->out->unapplied = 0;
+    int rc = fg_stmt_init(&s, db, SQL_ITEM);
+    if (rc != 0)
+        goto Exit;
+    fg_stmt_int(&s, r->item_id);
+    fg_stmt_out_int(&s, &line_id, NULL);
+    fg_stmt_out_text(&s, &account, NULL);
+    fg_stmt_out_int(&s, &day, NULL);
+    fg_stmt_out_int(&s, &amount, NULL);
+    fg_stmt_out_text(&s, &state, NULL);
+    fg_stmt_out_text(&s, &resolution, NULL);
+    if ((rc = fg_stmt_one(&s)) != 0)
+        goto Exit;
+    /* only an item of this reconciliation */
+    if (strcmp(account.data, r->rec->account) != 0 || day < r->rec->from_day || day > r->rec->to_day) {
+        rc = FG_ENOTFOUND;
+        goto Exit;
+    }
+    snprintf(r->out->state, sizeof(r->out->state), "%s", state.data);
+    if (resolution.len > 0) {
+        snprintf(r->out->resolution, sizeof(r->out->resolution), "%s", resolution.data);
+        rc = FG_ECONFLICT; /* resolved already: undo it first */
+        goto Exit;
+    }
+    if (strcmp(state.data, "suggested") != 0 && strcmp(state.data, "bank_only") != 0 &&
+        strcmp(state.data, "amount_mismatch") != 0) {
+        rc = FG_ESTATE; /* matched, or still being matched: not an exception */
+        goto Exit;
+    }
+    item_json(&before, r->item_id, state.data, NULL, amount, NULL);
+    if (r->in->action == FG_RECON_APPLY) {
+        if (amount <= 0) {
+            rc = FG_EUNSUPPORTED; /* a debit is not money to apply */
+            goto Exit;
+        }
+        if ((rc = apply_orders(db, r, line_id, amount, now)) != 0)
+            goto Exit;
+    }
+    const char *action = r->in->action == FG_RECON_APPLY ? "apply" : "accept";
+    if ((rc = fg_stmt_init(&s, db, SQL_RESOLVE)) != 0)
+        goto Exit;
+    fg_stmt_cstr(&s, action);
+    fg_stmt_cstr(&s, r->actor);
+    fg_stmt_int(&s, now);
+    fg_stmt_cstr(&s, r->in->note);
+    fg_stmt_int(&s, now);
+    fg_stmt_int(&s, r->item_id);
+    if ((rc = fg_stmt_exec(&s)) != 0)
+        goto Exit;
+    item_json(&after, r->item_id, state.data, action, amount, r->in->note);
+    snprintf(object, sizeof(object), "item:%lld", (long long)r->item_id);
+    if ((rc = fg_audit_log(db, r->actor, "reconciliation_item.resolve", object, before.data, after.data)) != 0)
+        goto Exit;
+    snprintf(r->out->resolution, sizeof(r->out->resolution), "%s", action);
+    fg_buf_reset(&r->out->json);
+    fg_buf_append(&r->out->json, after.data, after.len);
+Exit:
+    fg_buf_free(&account);
+    fg_buf_free(&state);
+    fg_buf_free(&resolution);
+    fg_buf_free(&before);
+    fg_buf_free(&after);
+    return rc;
+}
+
+int fg_recon_resolve(fg_db_t *db, const fg_config_t *cfg, const fg_reconciliation_t *rec, int64_t item_id,
+                     const fg_recon_resolution_t *in, const char *actor, fg_recon_resolved_t *out)
+{
+    if (in->note == NULL || in->note[0] == '\0')
+        return FG_EINVALID;
+    resolve_t r = {cfg, rec, item_id, in, actor, out};
+    return fg_db_tx(db, resolve_tx, &r);
+}
