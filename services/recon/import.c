@@ -23,9 +23,10 @@
 #include "core/text.h"
 
 #define CHUNK_BYTES (64 * 1024)
-/* Lines per INSERT: one round trip per batch. */
-#define BATCH_ROWS 16
+/* Lines per INSERT: as many as a statement's parameters hold. */
 #define LINE_COLS 15
+#define BATCH_ROWS (FG_DB_BIND_MAX / LINE_COLS)
+_Static_assert(BATCH_ROWS >= 1, "a line's columns fit a statement");
 /* Reference-less lines of one statement whose occurrence is counted. */
 #define OCCURRENCES_MAX (1 << 20)
 

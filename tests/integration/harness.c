@@ -407,10 +407,13 @@ static void transfer_setup(transfer_t *t, const fgt_server_t *s, fgt_proto_t pro
     curl_easy_setopt(t->curl, CURLOPT_HEADERFUNCTION, sink_write);
     curl_easy_setopt(t->curl, CURLOPT_HEADERDATA, &t->head);
     t->headers = curl_slist_append(NULL, "Expect:"); /* no 100-continue round trip */
-    if (q->body != NULL)
-        t->headers = curl_slist_append(t->headers, "Content-Type: application/json");
-    for (const char *const *h = q->headers; h != NULL && *h != NULL; h++)
+    int typed = 0;                                   /* the caller names its own Content-Type */
+    for (const char *const *h = q->headers; h != NULL && *h != NULL; h++) {
         t->headers = curl_slist_append(t->headers, *h);
+        typed |= strncasecmp(*h, "content-type:", 13) == 0;
+    }
+    if (q->body != NULL && !typed)
+        t->headers = curl_slist_append(t->headers, "Content-Type: application/json");
     curl_easy_setopt(t->curl, CURLOPT_HTTPHEADER, t->headers);
     int bodiless = strcmp(q->method, "GET") == 0 || strcmp(q->method, "HEAD") == 0 || strcmp(q->method, "DELETE") == 0;
     if (q->body != NULL || !bodiless) {
