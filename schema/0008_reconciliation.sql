@@ -15,7 +15,9 @@ CREATE TABLE recon_items (
   id            BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
   kind          ENUM('bank_line','ledger_posting') NOT NULL,
   line_id       BIGINT UNSIGNED NULL,
-  account       VARCHAR(34)     NOT NULL,
+  -- a ledger_posting item: the bank reference of the transfer the feed applied
+  transfer_ref  VARCHAR(100)    NULL,
+  account       VARCHAR(100)    NOT NULL,
   business_day  INT             NOT NULL,
   amount        BIGINT          NOT NULL,
   state         ENUM('unmatched','matched','suggested','bank_only','ledger_only','amount_mismatch','duplicate')
@@ -32,6 +34,7 @@ CREATE TABLE recon_items (
   updated_at    BIGINT          NOT NULL,
   PRIMARY KEY (id),
   UNIQUE KEY uq_recon_items_line (line_id),
+  UNIQUE KEY uq_recon_items_transfer (account, transfer_ref),
   KEY ix_recon_items_work (state, lease_until),
   KEY ix_recon_items_day (account, business_day, state)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;

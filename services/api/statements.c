@@ -140,7 +140,7 @@ void fg_reconciliations_create(fg_call_t *call, fg_db_t *db)
         fg_call_error(call, 422, "invalid_request", "invalid_period", "from must not be after to", "from");
     } else {
         snprintf(who, sizeof(who), "staff:%s", call->staff_email);
-        int rc = fg_reconciliation_create(db, account, from, to, who, id);
+        int rc = fg_reconciliation_create(db, call->cfg, account, from, to, who, id);
         fg_reconciliation_t r;
         if (rc == 0 && (rc = fg_reconciliation_get(db, id, &r)) == 0) {
             fg_buf_t b = FG_BUF_INIT;

@@ -51,6 +51,9 @@ typedef struct {
     int64_t webhooks_retry_base_ms; /* 30000; 1..86400000 */
     /* payments */
     int64_t payments_pending_query_after_s; /* 900; 1..604800 */
+    /* reconciliation: a transfer the feed applied that no statement shows
+     * after this many business days is ledger_only (2; 0..60) */
+    int64_t recon_ledger_only_after_days;
     /* orders */
     int64_t orders_sweep_interval_ms; /* 1000; 10..3600000: expiry and idempotency-key sweeper period */
     int64_t

@@ -48,6 +48,9 @@ static const char SQL_BY_REFERENCE[] =
     "('vnpay', 'momo', 'vietqr', 'sandbox') AND p.provider_txn_id IN (?, ?) AND p.status = 'succeeded' LIMIT 1";
 static const char SQL_BY_TRANSFER[] =
     "SELECT COALESCE(t.payment_id, 0), t.amount FROM bank_transfers t WHERE t.account = ? AND t.bank_ref = ?";
+/* The feed's transfer a statement line now shows is no longer ledger_only. */
+static const char SQL_SHOWN[] = "UPDATE recon_items SET state = 'matched', rule = 'reference', updated_at = ? "
+                                "WHERE account = ? AND transfer_ref = ? AND kind = 'ledger_posting'";
 static const char SQL_TRANSFER[] =
     "INSERT INTO bank_transfers (account, bank_ref, source, payment_id, amount, created_at) "
     "VALUES (?, ?, 'statement', NULL, ?, ?)";
@@ -102,20 +105,6 @@ static int link(fg_db_t *db, item_t *it, int64_t payment_id, int64_t order_id, i
     return fg_stmt_exec(&s);
 }
 
-/* Midnight GMT+7 of a yyyymmdd day, in ms since the epoch. */
-static int64_t day_start_ms(int32_t day)
-{
-    int y = day / 10000, m = day / 100 % 100, d = day % 100;
-    /* days from civil (Howard Hinnant's algorithm) */
-    y -= m <= 2;
-    int era = (y >= 0 ? y : y - 399) / 400;
-    int yoe = y - era * 400;
-    int doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    int64_t days = (int64_t)era * 146097 + doe - 719468;
-    return days * 86400000LL - 7 * 3600000LL;
-}
-
 /* Rule 1.  1 when it decided the item, 0 when it does not apply. */
 static int by_reference(fg_db_t *db, item_t *it, int *decided)
 {
@@ -138,6 +127,13 @@ static int by_reference(fg_db_t *db, item_t *it, int *decided)
             it->state = received == it->amount ? "matched" : "amount_mismatch";
             snprintf(it->detail, sizeof(it->detail), "the bank feed recorded this transfer (%lld)",
                      (long long)received);
+            if ((rc = fg_stmt_init(&s, db, SQL_SHOWN)) != 0)
+                return rc;
+            fg_stmt_int(&s, fg_now_ms());
+            fg_stmt_str(&s, it->account.data, it->account.len);
+            fg_stmt_str(&s, it->bank_ref.data, it->bank_ref.len);
+            if ((rc = fg_stmt_exec(&s)) != 0)
+                return rc;
             return link(db, it, payment, 0, received, 0);
         }
         if (rc != FG_ENOTFOUND)
@@ -291,8 +287,8 @@ static int by_amount_and_date(fg_db_t *db, item_t *it, int *decided)
     fg_stmt_t s;
     int64_t id, ids[SUGGESTIONS_MAX];
     int count = 0;
-    int64_t from = day_start_ms(it->value_date) - RULE3_WINDOW_DAYS * 86400000LL;
-    int64_t to = day_start_ms(it->value_date) + (RULE3_WINDOW_DAYS + 1) * 86400000LL;
+    int64_t from = fg_recon_day_start_ms(it->value_date) - RULE3_WINDOW_DAYS * 86400000LL;
+    int64_t to = fg_recon_day_start_ms(it->value_date) + (RULE3_WINDOW_DAYS + 1) * 86400000LL;
     *decided = 0;
     int rc = fg_stmt_init(&s, db, SQL_SUGGEST);
     if (rc != 0)

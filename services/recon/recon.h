@@ -95,11 +95,14 @@ typedef struct {
 } fg_reconciliation_t;
 
 /** Creates a reconciliation of account over [from_day, to_day] in its own
- *  transaction and sends the period's undecided lines (suggested,
- *  bank_only, amount_mismatch) back to the matching job.  0, FG_EINVALID
- *  (no account, or from after to), or a database code. */
-int fg_reconciliation_create(fg_db_t *db, const char *account, int32_t from_day, int32_t to_day, const char *who,
-                             char public_id[FG_ID_CAP]) FG_MUST_USE;
+ *  transaction: sends the period's undecided lines (suggested, bank_only,
+ *  amount_mismatch, unresolved) back to the matching job, and adds a
+ *  ledger_only item for each transfer the bank feed applied in the period
+ *  that no statement line shows after recon.ledger_only_after_days
+ *  business days.  0, FG_EINVALID (no account, or from after to), or a
+ *  database code. */
+int fg_reconciliation_create(fg_db_t *db, const fg_config_t *cfg, const char *account, int32_t from_day, int32_t to_day,
+                             const char *who, char public_id[FG_ID_CAP]) FG_MUST_USE;
 /** Reads a reconciliation and its summary.  0, FG_ENOTFOUND, or a database
  *  code. */
 int fg_reconciliation_get(fg_db_t *db, const char *public_id, fg_reconciliation_t *out) FG_MUST_USE;

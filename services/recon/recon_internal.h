@@ -15,4 +15,8 @@
 int fg_recon_pay_order(fg_db_t *db, const fg_config_t *cfg, int64_t item_id, int64_t line_id, int64_t order_id,
                        int64_t amount, int index, int64_t now, int64_t *payment_row) FG_MUST_USE;
 
+/** Midnight GMT+7 (Asia/Ho_Chi_Minh, no daylight saving) starting the
+ *  yyyymmdd business day, in ms since the epoch. */
+int64_t fg_recon_day_start_ms(int32_t day);
+
 #endif

@@ -3,7 +3,7 @@
  * its summary (lines, states, totals, the bank's closing balance) and its
  * items, read live from recon_items.
  */
-#include "recon/recon.h"
+#include "recon/recon_internal.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -20,6 +20,15 @@ static const char SQL_UNLINK[] =
     "DELETE k FROM recon_links k JOIN recon_items i ON i.id = k.item_id WHERE i.account = ? AND i.business_day "
     "BETWEEN ? AND ? AND i.state IN ('suggested', 'bank_only', 'amount_mismatch') AND i.resolution IS NULL "
     "AND k.suggested = 1";
+/* Transfers the feed applied in the period, up to the cutoff, that no
+ * statement line shows: ledger_only (once each). */
+static const char SQL_LEDGER_ONLY[] =
+    "INSERT IGNORE INTO recon_items (kind, line_id, transfer_ref, account, business_day, amount, state, detail, "
+    "created_at, updated_at) SELECT 'ledger_posting', NULL, t.bank_ref, t.account, DATE_FORMAT(DATE_ADD('1970-01-01', "
+    "INTERVAL ((t.created_at + 25200000) DIV 86400000) DAY), '%Y%m%d') + 0, t.amount, 'ledger_only', "
+    "'the bank feed applied this transfer; no statement line shows it', ?, ? FROM bank_transfers t "
+    "WHERE t.account = ? AND t.source = 'feed' AND t.created_at >= ? AND t.created_at < ? AND t.created_at < ? "
+    "AND NOT EXISTS (SELECT 1 FROM statement_lines l WHERE l.account = t.account AND l.bank_ref = t.bank_ref)";
 static const char SQL_GET[] =
     "SELECT id, public_id, account, from_day, to_day, created_by, created_at FROM reconciliations WHERE public_id = ?";
 static const char SQL_STATES[] = "SELECT state, COUNT(*), COALESCE(SUM(amount), 0) FROM recon_items WHERE account = ? "
@@ -29,7 +38,7 @@ static const char SQL_CLOSING[] =
     "BETWEEN ? AND ? ORDER BY closing_date DESC, id DESC LIMIT 1";
 static const char SQL_ITEMS[] =
     "SELECT i.id, i.state, COALESCE(i.rule, ''), COALESCE(i.detail, ''), i.amount, i.business_day, "
-    "COALESCE(l.bank_ref, ''), COALESCE(l.memo, '') FROM recon_items i LEFT JOIN statement_lines l "
+    "COALESCE(l.bank_ref, i.transfer_ref, ''), COALESCE(l.memo, '') FROM recon_items i LEFT JOIN statement_lines l "
     "ON l.id = i.line_id WHERE i.account = ? AND i.business_day BETWEEN ? AND ? AND (? IS NULL OR i.state = ?) "
     "AND i.id > ? ORDER BY i.id LIMIT ?";
 
@@ -51,8 +60,37 @@ int fg_recon_state_parse(const char *text, size_t len, fg_recon_state_t *out)
 typedef struct {
     const char *account, *who;
     int32_t from, to;
+    int64_t ledger_only_after_days;
     char *public_id;
 } create_t;
+
+/* Days since 1970-01-01 of a yyyymmdd day (Howard Hinnant's algorithm). */
+static int64_t days_from_day(int32_t day)
+{
+    int y = day / 10000, m = day / 100 % 100, d = day % 100;
+    y -= m <= 2;
+    int era = (y >= 0 ? y : y - 399) / 400;
+    int yoe = y - era * 400;
+    int doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return (int64_t)era * 146097 + doe - 719468;
+}
+
+int64_t fg_recon_day_start_ms(int32_t day) { return days_from_day(day) * 86400000LL - 7 * 3600000LL; }
+
+/* The start (GMT+7) of the day `business_days` Monday-to-Friday days before
+ * the day of now_ms, plus one day: transfers before it are overdue. */
+static int64_t ledger_only_cutoff_ms(int64_t now_ms, int64_t business_days)
+{
+    int64_t days = (now_ms + 7 * 3600000LL) / 86400000LL; /* today, GMT+7 */
+    for (int64_t left = business_days; left > 0;) {
+        days--;
+        int64_t weekday = (days + 4) % 7; /* 0 Sunday: 1970-01-01 was a Thursday */
+        if (weekday != 0 && weekday != 6)
+            left--;
+    }
+    return (days + 1) * 86400000LL - 7 * 3600000LL;
+}
 
 static int create_tx(fg_db_t *db, void *arg)
 {
@@ -73,6 +111,14 @@ static int create_tx(fg_db_t *db, void *arg)
     fg_stmt_cstr(&s, c->account);
     fg_stmt_int(&s, c->from);
     fg_stmt_int(&s, c->to);
+    if ((rc = fg_stmt_exec(&s)) != 0 || (rc = fg_stmt_init(&s, db, SQL_LEDGER_ONLY)) != 0)
+        return rc;
+    fg_stmt_int(&s, now);
+    fg_stmt_int(&s, now);
+    fg_stmt_cstr(&s, c->account);
+    fg_stmt_int(&s, fg_recon_day_start_ms(c->from));
+    fg_stmt_int(&s, fg_recon_day_start_ms(c->to) + 86400000LL);
+    fg_stmt_int(&s, ledger_only_cutoff_ms(now, c->ledger_only_after_days));
     if ((rc = fg_stmt_exec(&s)) != 0 || (rc = fg_stmt_init(&s, db, SQL_CREATE)) != 0)
         return rc;
     fg_stmt_cstr(&s, c->public_id);
@@ -84,12 +130,12 @@ static int create_tx(fg_db_t *db, void *arg)
     return fg_stmt_exec(&s);
 }
 
-int fg_reconciliation_create(fg_db_t *db, const char *account, int32_t from_day, int32_t to_day, const char *who,
-                             char public_id[FG_ID_CAP])
+int fg_reconciliation_create(fg_db_t *db, const fg_config_t *cfg, const char *account, int32_t from_day, int32_t to_day,
+                             const char *who, char public_id[FG_ID_CAP])
 {
     if (account == NULL || account[0] == '\0' || strlen(account) > FG_STMT_ACCOUNT_MAX || from_day > to_day)
         return FG_EINVALID;
-    create_t c = {account, who, from_day, to_day, public_id};
+    create_t c = {account, who, from_day, to_day, cfg->recon_ledger_only_after_days, public_id};
     return fg_db_tx(db, create_tx, &c);
 }
 

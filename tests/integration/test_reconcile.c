@@ -4,13 +4,15 @@
  * camt.053 of the collection account imported, the matching job's rules
  * (reference, order codes in a rewritten memo, one line for two orders,
  * wrong amount, amount-and-date suggestion, nothing), one money one effect
- * between the feed and the statement, the reconciliation's summary, and
+ * between the feed and the statement, a transfer only the ledger knows
+ * (ledger_only), the reconciliation's summary, staff resolutions, and
  * `feegate ledger check` at the end.
  */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "harness.h"
 
 #define SEPAY_KEY "it-sepay-key"
@@ -165,7 +167,7 @@ START_TEST(a_day_reconciled)
             e = new_order(800000);
     /* F's amount is unique to this run, so the suggestion names it */
     long long f_amount = 1000000 + (long long)(fgt_db_int("SELECT COUNT(*) FROM orders", NULL, NULL) % 900000);
-    order_t f = new_order(f_amount);
+    order_t f = new_order(f_amount), g = new_order(600000);
 
     /* the feed reports A's transfer; B's it never reports */
     ck_assert_int_eq(feed(900000000 + f_amount, account, ref_a, 4500000, a.code), 200);
@@ -219,9 +221,20 @@ START_TEST(a_day_reconciled)
     ck_assert_int_eq(feed(910000000 + f_amount, account, ref_b, 2000000, b.code), 200);
     ck_assert_int_eq(payments_of(&b), 1);
 
-    /* the reconciliation of the day */
-    char body[200];
-    snprintf(body, sizeof(body), "{\"account\":\"%s\",\"from\":\"2026-12-02\",\"to\":\"2026-12-02\"}", account);
+    /* G's transfer the feed applied and no statement shows: ledger_only
+     * (the server runs with recon.ledger_only_after_days 0) */
+    char ref_g[40];
+    snprintf(ref_g, sizeof(ref_g), "FT%s", fgt_unique("h"));
+    ck_assert_int_eq(feed(930000000 + f_amount, account, ref_g, g.amount, g.code), 200);
+    ck_assert_str_eq(order_status(&g), "paid");
+
+    /* the reconciliation of the statement's day up to today (GMT+7) */
+    char body[200], today[16];
+    time_t t = time(NULL) + 7 * 3600;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(today, sizeof(today), "%Y-%m-%d", &tm);
+    snprintf(body, sizeof(body), "{\"account\":\"%s\",\"from\":\"2026-12-02\",\"to\":\"%s\"}", account, today);
     r = fgt_req(&srv, FGT_H2C, "POST", "/v1/reconciliations", finance, NULL, body, 0, NULL);
     fgt_expect(r, 201, NULL);
     char id[64], path[160];
@@ -231,12 +244,14 @@ START_TEST(a_day_reconciled)
     snprintf(path, sizeof(path), "/v1/reconciliations/%s", id);
     r = fgt_req(&srv, FGT_H2C, "GET", path, auditor, NULL, NULL, 0, NULL);
     fgt_expect(r, 200, NULL);
-    ck_assert_int_eq(fgt_json_int(&r, "items", NULL), 7);
+    ck_assert_int_eq(fgt_json_int(&r, "items", NULL), 8);
     ck_assert_int_eq(fgt_json_int(&r, "matched", NULL), 3);
+    ck_assert_int_eq(fgt_json_int(&r, "states", "ledger_only", "count", NULL), 1);
+    ck_assert_int_eq(fgt_json_int(&r, "states", "ledger_only", "amount", NULL), 600000);
     ck_assert_int_eq(fgt_json_int(&r, "states", "amount_mismatch", "count", NULL), 1);
     ck_assert_int_eq(fgt_json_int(&r, "states", "suggested", "count", NULL), 1);
     ck_assert_int_eq(fgt_json_int(&r, "states", "bank_only", "count", NULL), 2);
-    ck_assert_int_eq(fgt_json_int(&r, "exceptions", NULL), 4);
+    ck_assert_int_eq(fgt_json_int(&r, "exceptions", NULL), 5);
     ck_assert_int_eq(fgt_json_int(&r, "bank_closing", NULL),
                      500000000 + 4500000 + 2000000 + 3200000 + 700000 + f_amount + 123457 - 15000);
     fgt_response_free(&r);
@@ -342,8 +357,8 @@ int main(void)
     fgt_merchant_create("Trường THCS Đối Soát", mer.id, mer.key);
     fgt_staff_token("finance", finance);
     fgt_staff_token("auditor", auditor);
-    const char *env[] = {"FEEGATE_SEPAY_API_KEY=" SEPAY_KEY, "FEEGATE_VIETQR_BANK_BIN=970436",
-                         "FEEGATE_VIETQR_ACCOUNT_NO=0011001932418", NULL};
+    const char *env[] = {"FEEGATE_SEPAY_API_KEY=" SEPAY_KEY, "FEEGATE_RECON_LEDGER_ONLY_AFTER_DAYS=0",
+                         "FEEGATE_VIETQR_BANK_BIN=970436", "FEEGATE_VIETQR_ACCOUNT_NO=0011001932418", NULL};
     fgt_server_start(&srv, env);
     int rc = fgt_run(s);
     if (fgt_server_stop(&srv) != 0)
