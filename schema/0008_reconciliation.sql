@@ -77,3 +77,15 @@ CREATE TABLE reconciliations (
   UNIQUE KEY uq_reconciliations_public_id (public_id),
   KEY ix_reconciliations_account (account, from_day)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+-- A closed business day of an account: every item of it was matched or
+-- resolved when it closed, and it never changes afterwards; a line for it
+-- that arrives later is reconciled on the next open day (recon/import.c).
+CREATE TABLE recon_closed_days (
+  account            VARCHAR(100)    NOT NULL,
+  day                INT             NOT NULL,
+  reconciliation_id  BIGINT UNSIGNED NOT NULL,
+  closed_by          VARCHAR(254)    NOT NULL,
+  closed_at          BIGINT          NOT NULL,
+  PRIMARY KEY (account, day)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;

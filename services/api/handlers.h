@@ -62,6 +62,9 @@ void fg_reconciliations_items(fg_call_t *call, fg_db_t *db);
 /** POST /v1/reconciliations/{id}/items/{item}/resolve {"action","note",…}
  *  (finance, admin; audited). */
 void fg_reconciliations_resolve(fg_call_t *call, fg_db_t *db);
+/** POST /v1/reconciliations/{id}/close: closes its business days once every
+ *  item is matched or resolved (finance, admin; audited). */
+void fg_reconciliations_close(fg_call_t *call, fg_db_t *db);
 
 /* ---- ledger, staff routes (services/api/ledger.c) ---- */
 

@@ -45,6 +45,8 @@ const fg_route_t fg_api_routes[] = {
      fg_reconciliations_items},
     {"POST", "/v1/reconciliations/{}/items/{}/resolve", "reconciliations.resolve", FG_AUTH_STAFF_WRITE, 1, 0,
      fg_reconciliations_resolve},
+    {"POST", "/v1/reconciliations/{}/close", "reconciliations.close", FG_AUTH_STAFF_WRITE, 1, 0,
+     fg_reconciliations_close},
     {"GET", "/v1/ledger/accounts", "ledger.accounts", FG_AUTH_STAFF_READ, 0, 0, fg_ledger_accounts_list},
     {"GET", "/v1/ledger/accounts/{}", "ledger.account", FG_AUTH_STAFF_READ, 0, 0, fg_ledger_account_get},
     {"GET", "/v1/ledger/journals", "ledger.journals", FG_AUTH_STAFF_READ, 0, 0, fg_ledger_journals_list},

@@ -308,3 +308,35 @@ Exit:
     fg_buf_free(&out.json);
     yajl_tree_free(root);
 }
+
+void fg_reconciliations_close(fg_call_t *call, fg_db_t *db)
+{
+    fg_reconciliation_t r;
+    int64_t open_items = 0;
+    if (load(call, db, &r) != 0)
+        return;
+    int rc = fg_reconciliation_close(db, &r, call->staff_email, &open_items);
+    if (rc == FG_ESTATE) {
+        fg_buf_t b = FG_BUF_INIT;
+        char msg[200];
+        snprintf(msg, sizeof(msg),
+                 "%lld item(s) of the period are neither matched nor resolved, or money the feed applied is still in "
+                 "transit",
+                 (long long)open_items);
+        fg_buf_puts(&b, "{\"error\":{");
+        fg_json_kv_str(&b, 0, "type", "conflict");
+        fg_json_kv_str(&b, 1, "code", "reconciliation_open_items");
+        fg_json_kv_str(&b, 1, "message", msg);
+        fg_json_kv_int(&b, 1, "open_items", open_items);
+        fg_buf_puts(&b, "}}");
+        fg_call_json(call, 409, &b);
+    } else if (rc == FG_ERANGE) {
+        fg_call_error(call, 422, "invalid_request", "period_too_long", "a period to close is at most a year", NULL);
+    } else if (rc != 0 || (rc = fg_reconciliation_get(db, call->params[0], &r)) != 0) {
+        fg_call_db_error(call, db, rc);
+    } else {
+        fg_buf_t b = FG_BUF_INIT;
+        fg_reconciliation_json(&b, &r);
+        fg_call_json(call, 200, &b);
+    }
+}

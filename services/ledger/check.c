@@ -80,6 +80,16 @@ static const char SQL_ORDERS_REFUNDED[] =
     "AND a.merchant_id IS NOT NULL GROUP BY p.order_id) t ON t.order_id = o.id "
     "WHERE COALESCE(t.posted, 0) <> o.amount_refunded";
 
+/* Reconciliation: a closed business day's items are all final, and a
+ * statement line is one item. */
+static const char SQL_CLOSED_DAYS_FINAL[] =
+    "SELECT CONCAT('item:', i.id), CONCAT('closed day ', i.business_day, ' of ', i.account, ' has an item ', i.state, "
+    "' without a resolution') FROM recon_items i JOIN recon_closed_days c ON c.account = i.account "
+    "AND c.day = i.business_day WHERE i.state <> 'matched' AND i.resolution IS NULL";
+static const char SQL_LINE_ITEMS[] =
+    "SELECT CONCAT('line:', l.id), 'a statement line without its reconciliation item' FROM statement_lines l "
+    "WHERE NOT EXISTS (SELECT 1 FROM recon_items i WHERE i.line_id = l.id)";
+
 static const check_t CHECKS[] = {
     {"journal_has_two_entries", SQL_JOURNAL_SHORT},
     {"journal_sums_to_zero", SQL_JOURNAL_UNBALANCED},
@@ -89,6 +99,8 @@ static const check_t CHECKS[] = {
     {"refund_posted_once", SQL_REFUNDS},
     {"order_paid_equals_postings", SQL_ORDERS_PAID},
     {"order_refunded_equals_postings", SQL_ORDERS_REFUNDED},
+    {"closed_day_items_final", SQL_CLOSED_DAYS_FINAL},
+    {"statement_line_has_item", SQL_LINE_ITEMS},
 };
 
 static const char SQL_COUNTS[] =

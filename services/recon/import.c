@@ -11,7 +11,7 @@
  *      earlier file brought is skipped and counted as overlapped.
  * A file imported before (same SHA-256) is answered with that import.
  */
-#include "recon/recon.h"
+#include "recon/recon_internal.h"
 #include "recon/statement_internal.h"
 
 #include <pthread.h>
@@ -45,10 +45,13 @@ static const char SQL_STATEMENT[] =
 static const char SQL_STATEMENT_DONE[] =
     "UPDATE statements SET closing = ?, closing_date = ?, line_count = ?, credits = ?, debits = ? WHERE id = ?";
 /* Every line this statement brought is an item to reconcile. */
+/* Every line this statement brought is an item to reconcile, on its value
+ * date, or on the first open day when that day is closed already. */
 static const char SQL_ITEMS[] =
     "INSERT INTO recon_items (kind, line_id, account, business_day, amount, state, created_at, updated_at) "
-    "SELECT 'bank_line', id, account, value_date, amount, 'unmatched', ?, ? FROM statement_lines "
-    "WHERE statement_id = ?";
+    "SELECT 'bank_line', l.id, l.account, IF(EXISTS (SELECT 1 FROM recon_closed_days c WHERE c.account = l.account "
+    "AND c.day = l.value_date), ?, l.value_date), l.amount, 'unmatched', ?, ? FROM statement_lines l "
+    "WHERE l.statement_id = ?";
 static const char LINES_INSERT[] =
     "INSERT IGNORE INTO statement_lines (statement_id, account, line_key, currency, amount, reversal, booking_date, "
     "value_date, bank_ref, end_to_end, counterparty, memo, type, source_line, created_at) VALUES ";
@@ -452,8 +455,12 @@ static int store_statement_end(void *arg, const fg_stmt_header_t *h)
     fg_stmt_int(&st, s->st_credits);
     fg_stmt_int(&st, s->st_debits);
     fg_stmt_int(&st, s->statement_id);
-    if ((rc = fg_stmt_exec(&st)) != 0 || (rc = fg_stmt_init(&st, s->db, SQL_ITEMS)) != 0)
+    int32_t open_day = 0;
+    if ((rc = fg_stmt_exec(&st)) != 0 ||
+        (rc = fg_recon_open_day(s->db, h->account, fg_recon_day_of_ms(s->now), &open_day)) != 0 ||
+        (rc = fg_stmt_init(&st, s->db, SQL_ITEMS)) != 0)
         return rc;
+    fg_stmt_int(&st, open_day);
     fg_stmt_int(&st, s->now);
     fg_stmt_int(&st, s->now);
     fg_stmt_int(&st, s->statement_id);

@@ -89,6 +89,7 @@ typedef struct {
     int32_t from_day, to_day; /* yyyymmdd, business days GMT+7 */
     int64_t items;
     int64_t count[FG_RECON_STATE_COUNT], total[FG_RECON_STATE_COUNT];
+    int64_t closed_days; /* of the period */
     int has_bank_closing;
     int64_t bank_closing;
     int32_t bank_closing_day;
@@ -112,6 +113,15 @@ void fg_reconciliation_json(fg_buf_t *b, const fg_reconciliation_t *r);
  *  last one's id, *more whether more follow.  0 or a database code. */
 int fg_reconciliation_items(fg_db_t *db, const fg_reconciliation_t *r, const fg_recon_state_t *state, int64_t after,
                             int64_t limit, fg_buf_t *out, int64_t *last_id, int *more) FG_MUST_USE;
+
+/** Closes every business day of rec's period in one transaction with an
+ *  audit_log row: allowed once every item of the period is matched or
+ *  resolved.  A closed day never changes: a line for it that arrives later
+ *  is reconciled on the next open day.  Closing again changes nothing.  0;
+ *  FG_ESTATE (*open_items items are neither matched nor resolved); FG_ERANGE
+ *  (a period of more than 10,000 days); or a database code. */
+int fg_reconciliation_close(fg_db_t *db, const fg_reconciliation_t *rec, const char *actor,
+                            int64_t *open_items) FG_MUST_USE;
 
 /* ---- resolving exceptions (resolve.c) ---------------------------------------- */
 
@@ -147,7 +157,8 @@ typedef struct {
  * FG_ESTATE (not an exception: matched or still being matched, out->state;
  * or an order that cannot take its allocation, out->bad_order);
  * FG_EEXCEEDS (the allocations exceed the line); FG_EUNSUPPORTED (apply on a
- * debit); or a database code.
+ * debit or on money the ledger holds already, a ledger_only item); or a
+ * database code.
  */
 int fg_recon_resolve(fg_db_t *db, const fg_config_t *cfg, const fg_reconciliation_t *rec, int64_t item_id,
                      const fg_recon_resolution_t *in, const char *actor, fg_recon_resolved_t *out) FG_MUST_USE;

@@ -19,4 +19,11 @@ int fg_recon_pay_order(fg_db_t *db, const fg_config_t *cfg, int64_t item_id, int
  *  yyyymmdd business day, in ms since the epoch. */
 int64_t fg_recon_day_start_ms(int32_t day);
 
+/** The yyyymmdd day after day; the business day (GMT+7) of a time. */
+int32_t fg_recon_next_day(int32_t day);
+int32_t fg_recon_day_of_ms(int64_t ms);
+/** The first day from day on that is not closed for account (within 400
+ *  days: else FG_ERANGE).  0 or a database code. */
+int fg_recon_open_day(fg_db_t *db, const char *account, int32_t day, int32_t *out) FG_MUST_USE;
+
 #endif

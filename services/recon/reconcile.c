@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "core/text.h"
+#include "staff/staff.h"
 
 static const char SQL_CREATE[] =
     "INSERT INTO reconciliations (public_id, account, from_day, to_day, created_by, created_at) "
@@ -36,6 +37,7 @@ static const char SQL_STATES[] = "SELECT state, COUNT(*), COALESCE(SUM(amount), 
 static const char SQL_CLOSING[] =
     "SELECT closing, closing_date FROM statements WHERE account = ? AND closing IS NOT NULL AND closing_date "
     "BETWEEN ? AND ? ORDER BY closing_date DESC, id DESC LIMIT 1";
+static const char SQL_CLOSED[] = "SELECT COUNT(*) FROM recon_closed_days WHERE account = ? AND day BETWEEN ? AND ?";
 static const char SQL_ITEMS[] =
     "SELECT i.id, i.state, COALESCE(i.rule, ''), COALESCE(i.detail, ''), i.amount, i.business_day, "
     "COALESCE(l.bank_ref, i.transfer_ref, ''), COALESCE(l.memo, '') FROM recon_items i LEFT JOIN statement_lines l "
@@ -191,6 +193,23 @@ int fg_reconciliation_get(fg_db_t *db, const char *public_id, fg_reconciliation_
     fg_stmt_out_int(&s, &closing, NULL);
     fg_stmt_out_int(&s, &closing_date, NULL);
     rc = fg_stmt_one(&s);
+    if (rc == FG_ENOTFOUND || rc == 0) {
+        fg_stmt_t c;
+        int64_t closed = 0;
+        int crc = fg_stmt_init(&c, db, SQL_CLOSED);
+        if (crc == 0) {
+            fg_stmt_cstr(&c, out->account);
+            fg_stmt_int(&c, from);
+            fg_stmt_int(&c, to);
+            fg_stmt_out_int(&c, &closed, NULL);
+            crc = fg_stmt_one(&c);
+        }
+        if (crc != 0) {
+            rc = crc;
+            goto Exit;
+        }
+        out->closed_days = closed;
+    }
     if (rc == 0) {
         out->has_bank_closing = 1;
         out->bank_closing = closing;
@@ -212,6 +231,9 @@ static void day_text(int32_t day, char out[16])
     unsigned y = (unsigned)(day / 10000) % 10000, m = (unsigned)(day / 100 % 100) % 100, d = (unsigned)(day % 100);
     snprintf(out, 16, "%04u-%02u-%02u", y, m, d);
 }
+
+/* Days in [from, to]. */
+static int64_t days_in(int32_t from, int32_t to) { return days_from_day(to) - days_from_day(from) + 1; }
 
 void fg_reconciliation_json(fg_buf_t *b, const fg_reconciliation_t *r)
 {
@@ -247,6 +269,8 @@ void fg_reconciliation_json(fg_buf_t *b, const fg_reconciliation_t *r)
         fg_json_kv_null(b, 1, "bank_closing");
         fg_json_kv_null(b, 1, "bank_closing_day");
     }
+    fg_json_kv_int(b, 1, "closed_days", r->closed_days);
+    fg_json_kv_bool(b, 1, "closed", r->closed_days > 0 && r->closed_days == days_in(r->from_day, r->to_day));
     fg_json_kv_str(b, 1, "created_by", r->created_by);
     fg_buf_putc(b, '}');
 }
@@ -315,4 +339,132 @@ Exit:
     fg_buf_free(&ref);
     fg_buf_free(&memo);
     return rc;
+}
+
+/* ---- closing ------------------------------------------------------------------------ */
+
+static const char SQL_LOCK_REC[] = "SELECT id FROM reconciliations WHERE public_id = ? FOR UPDATE";
+/* Items of the period that are neither matched nor resolved. */
+static const char SQL_OPEN_ITEMS[] =
+    "SELECT COUNT(*) FROM recon_items WHERE account = ? AND business_day BETWEEN ? AND ? AND state <> 'matched' "
+    "AND resolution IS NULL";
+/* Transfers the feed applied in the period that no statement line shows and
+ * that are no item yet (not overdue as ledger_only): money in transit, so
+ * the day cannot close. */
+static const char SQL_IN_TRANSIT[] =
+    "SELECT COUNT(*) FROM bank_transfers t WHERE t.account = ? AND t.source = 'feed' AND t.created_at >= ? "
+    "AND t.created_at < ? AND NOT EXISTS (SELECT 1 FROM statement_lines l WHERE l.account = t.account "
+    "AND l.bank_ref = t.bank_ref) AND NOT EXISTS (SELECT 1 FROM recon_items i WHERE i.account = t.account "
+    "AND i.transfer_ref = t.bank_ref)";
+static const char SQL_IS_CLOSED[] = "SELECT 1 FROM recon_closed_days WHERE account = ? AND day = ?";
+static const char SQL_CLOSE_DAY[] =
+    "INSERT IGNORE INTO recon_closed_days (account, day, reconciliation_id, closed_by, closed_at) VALUES (?, ?, ?, ?, ?)";
+
+typedef struct {
+    const fg_reconciliation_t *rec;
+    const char *actor;
+    int64_t open_items;
+    int days_closed;
+} close_t;
+
+int32_t fg_recon_next_day(int32_t day)
+{
+    static const int DAYS[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int y = day / 10000, m = day / 100 % 100, d = day % 100;
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (d < DAYS[m - 1] + (m == 2 && leap))
+        return day + 1;
+    return m < 12 ? y * 10000 + (m + 1) * 100 + 1 : (y + 1) * 10000 + 101;
+}
+
+static int close_tx(fg_db_t *db, void *arg)
+{
+    close_t *c = arg;
+    fg_stmt_t s;
+    int64_t id = 0, now = fg_now_ms();
+    char object[FG_ID_CAP + 8], after[160];
+    c->days_closed = 0;
+    int rc = fg_stmt_init(&s, db, SQL_LOCK_REC);
+    if (rc != 0)
+        return rc;
+    fg_stmt_cstr(&s, c->rec->public_id);
+    fg_stmt_out_int(&s, &id, NULL);
+    if ((rc = fg_stmt_one(&s)) != 0 || (rc = fg_stmt_init(&s, db, SQL_OPEN_ITEMS)) != 0)
+        return rc;
+    fg_stmt_cstr(&s, c->rec->account);
+    fg_stmt_int(&s, c->rec->from_day);
+    fg_stmt_int(&s, c->rec->to_day);
+    fg_stmt_out_int(&s, &c->open_items, NULL);
+    if ((rc = fg_stmt_one(&s)) != 0 || (rc = fg_stmt_init(&s, db, SQL_IN_TRANSIT)) != 0)
+        return rc;
+    int64_t in_transit = 0;
+    fg_stmt_cstr(&s, c->rec->account);
+    fg_stmt_int(&s, fg_recon_day_start_ms(c->rec->from_day));
+    fg_stmt_int(&s, fg_recon_day_start_ms(c->rec->to_day) + 86400000LL);
+    fg_stmt_out_int(&s, &in_transit, NULL);
+    if ((rc = fg_stmt_one(&s)) != 0)
+        return rc;
+    c->open_items += in_transit;
+    if (c->open_items > 0)
+        return FG_ESTATE;
+    for (int32_t day = c->rec->from_day; day <= c->rec->to_day; day = fg_recon_next_day(day)) {
+        if ((rc = fg_stmt_init(&s, db, SQL_CLOSE_DAY)) != 0)
+            return rc;
+        fg_stmt_cstr(&s, c->rec->account);
+        fg_stmt_int(&s, day);
+        fg_stmt_int(&s, id);
+        fg_stmt_cstr(&s, c->actor);
+        fg_stmt_int(&s, now);
+        if ((rc = fg_stmt_exec(&s)) != 0)
+            return rc;
+        c->days_closed++;
+    }
+    snprintf(object, sizeof(object), "%s", c->rec->public_id);
+    snprintf(after, sizeof(after), "{\"account\":\"%s\",\"from\":%d,\"to\":%d,\"closed\":true}", c->rec->account,
+             (int)c->rec->from_day, (int)c->rec->to_day);
+    return fg_audit_log(db, c->actor, "reconciliation.close", object, NULL, after);
+}
+
+int fg_reconciliation_close(fg_db_t *db, const fg_reconciliation_t *rec, const char *actor, int64_t *open_items)
+{
+    close_t c = {rec, actor, 0, 0};
+    *open_items = 0;
+    if (rec->to_day - rec->from_day > 10000) /* more than about a year: refused, never looped over */
+        return FG_ERANGE;
+    int rc = fg_db_tx(db, close_tx, &c);
+    *open_items = c.open_items;
+    return rc;
+}
+
+int32_t fg_recon_day_of_ms(int64_t ms)
+{
+    /* civil from days (Howard Hinnant's algorithm), GMT+7 */
+    int64_t z = (ms + 7 * 3600000LL) / 86400000LL + 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t y = yoe + era * 400, doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153, d = doy - (153 * mp + 2) / 5 + 1, m = mp < 10 ? mp + 3 : mp - 9;
+    return (int32_t)((y + (m <= 2)) * 10000 + m * 100 + d);
+}
+
+int fg_recon_open_day(fg_db_t *db, const char *account, int32_t day, int32_t *out)
+{
+    for (int i = 0; i < 400; i++, day = fg_recon_next_day(day)) {
+        fg_stmt_t s;
+        int64_t one = 0;
+        int rc = fg_stmt_init(&s, db, SQL_IS_CLOSED);
+        if (rc != 0)
+            return rc;
+        fg_stmt_cstr(&s, account);
+        fg_stmt_int(&s, day);
+        fg_stmt_out_int(&s, &one, NULL);
+        if ((rc = fg_stmt_one(&s)) == FG_ENOTFOUND) {
+            *out = day;
+            return 0;
+        }
+        if (rc != 0)
+            return rc;
+    }
+    return FG_ERANGE;
 }

@@ -19,7 +19,7 @@
 #include "orders/orders.h"
 #include "staff/staff.h"
 
-static const char SQL_ITEM[] = "SELECT i.line_id, i.account, i.business_day, i.amount, i.state, "
+static const char SQL_ITEM[] = "SELECT COALESCE(i.line_id, 0), i.account, i.business_day, i.amount, i.state, "
                                "COALESCE(i.resolution, '') FROM recon_items i WHERE i.id = ? FOR UPDATE";
 static const char SQL_ORDER[] = "SELECT id, amount, amount_paid, allow_partial, " FG_ORDER_STATUS_SQL(
     "status") ", COALESCE(expires_at, 0), expires_at IS NOT NULL FROM orders WHERE public_id = ? FOR UPDATE";
@@ -143,14 +143,15 @@ static int resolve_tx(fg_db_t *db, void *arg)
         goto Exit;
     }
     if (strcmp(state.data, "suggested") != 0 && strcmp(state.data, "bank_only") != 0 &&
-        strcmp(state.data, "amount_mismatch") != 0) {
+        strcmp(state.data, "amount_mismatch") != 0 && strcmp(state.data, "ledger_only") != 0 &&
+        strcmp(state.data, "duplicate") != 0) {
         rc = FG_ESTATE; /* matched, or still being matched: not an exception */
         goto Exit;
     }
     item_json(&before, r->item_id, state.data, NULL, amount, NULL);
     if (r->in->action == FG_RECON_APPLY) {
-        if (amount <= 0) {
-            rc = FG_EUNSUPPORTED; /* a debit is not money to apply */
+        if (amount <= 0 || line_id == 0) {
+            rc = FG_EUNSUPPORTED; /* a debit, or money the ledger holds already, is not money to apply */
             goto Exit;
         }
         if ((rc = apply_orders(db, r, line_id, amount, now)) != 0)

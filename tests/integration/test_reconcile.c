@@ -305,6 +305,45 @@ START_TEST(a_day_reconciled)
     ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM audit_log WHERE action = 'reconciliation_item.resolve'", NULL,
                                 NULL),
                      audits + 2);
+    /* closing: not while exceptions are open (E's mismatch, the fee, G's
+     * transfer only the ledger knows) */
+    char cpath[200];
+    snprintf(cpath, sizeof(cpath), "/v1/reconciliations/%s/close", id);
+    r = fgt_req(&srv, FGT_H2C, "POST", cpath, finance, NULL, "{}", 0, NULL);
+    fgt_expect(r, 409, "reconciliation_open_items");
+    ck_assert_int_eq(fgt_json_int(&r, "error", "open_items", NULL), 3);
+    fgt_response_free(&r);
+    long long open_ids[3] = {item_of(account, ref_e), item_of(account, ref_fee),
+                             fgt_db_int("SELECT id FROM recon_items WHERE account = ? AND transfer_ref = ?", account,
+                                        ref_g)};
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_gt(open_ids[i], 0);
+        snprintf(rpath, sizeof(rpath), "/v1/reconciliations/%s/items/%lld/resolve", id, open_ids[i]);
+        r = fgt_req(&srv, FGT_H2C, "POST", rpath, finance, NULL,
+                    "{\"action\":\"accept\",\"note\":\"investigated with the bank\"}", 0, NULL);
+        fgt_expect(r, 200, NULL);
+        fgt_response_free(&r);
+    }
+    r = fgt_req(&srv, FGT_H2C, "POST", cpath, finance, NULL, "{}", 0, NULL);
+    fgt_expect(r, 200, NULL);
+    ck_assert(fgt_json_int(&r, "closed_days", NULL) >= 2);
+    fgt_response_free(&r);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM recon_closed_days WHERE account = ? AND day = 20261202", account,
+                                NULL),
+                     1);
+    /* a line for the closed day that arrives later is reconciled on the next open day */
+    char ref_late[40];
+    snprintf(ref_late, sizeof(ref_late), "FT%s", fgt_unique("l"));
+    line_t late[] = {{ref_late, "NOP TIEN MUON", 50000}};
+    char *late_file = statement(account, late, 1);
+    r = fgt_request(&srv, FGT_H2C, "POST", "/v1/statements", headers, late_file, 0);
+    fgt_expect(r, 201, NULL);
+    fgt_response_free(&r);
+    ck_assert_int_gt(fgt_db_int("SELECT i.business_day FROM recon_items i JOIN statement_lines l ON l.id = i.line_id "
+                                "WHERE l.account = ? AND l.bank_ref = ?",
+                                account, ref_late),
+                     20261202);
+    free(late_file);
     /* an auditor reads, never starts one */
     r = fgt_req(&srv, FGT_H2C, "POST", "/v1/reconciliations", auditor, NULL, body, 0, NULL);
     ck_assert_int_eq(r.status, 403);
