@@ -48,6 +48,18 @@
 /* The collection account's balance before the simulator's first booking
  * (the samples open at 100,000,000 VND too). */
 #define BS_OPENING_BALANCE_DEFAULT 100000000
+/* Statement chaos names lines by their position in the file: a bigger number
+ * is a typo in a test, not a scenario. */
+#define BS_STATEMENT_LINE_MAX 100000
+/* Order codes a transfer's memo may name (a payer paying for a few bills at
+ * once), and the longest code accepted. */
+#define BS_TRANSFER_CODES_MAX 8
+#define BS_ORDER_CODE_MAX 32
+/* Room for the codes, space-separated. */
+#define BS_CODES_CAP (BS_TRANSFER_CODES_MAX * (BS_ORDER_CODE_MAX + 1))
+/* Fee schedules: at most 100 % plus a fixed part of a billion VND. */
+#define BS_FEE_BP_MAX 10000
+#define BS_FEE_FIXED_MAX INT64_C(1000000000)
 
 _Static_assert(BS_DELAY_MAX_MS > BS_REQUEST_TIMEOUT_MS, "a delay must be able to outlast a client timeout");
 
@@ -201,6 +213,7 @@ extern const char BS_JSON_TYPE[];
 extern const char BS_HTML_TYPE[];
 extern const char BS_TEXT_TYPE[];
 extern const char BS_XML_TYPE[];
+extern const char BS_CSV_TYPE[];
 
 /** Sets a JSON answer {"error":msg}. */
 void bs_res_error(bs_response_t *res, int status, const char *msg);
@@ -223,6 +236,16 @@ typedef struct {
     int lose_answer;      /* API calls take effect, but answer HTTP 500 */
     int refund_result;    /* MoMo refunds are made but answer this (signed)
                              resultCode, e.g. 7000 "processing"; 0 = normal */
+    /* Statements (applied whenever one is rendered; positions count the
+     * file's lines from 1, a position past the end names the last line): */
+    int statement_duplicate_line;           /* this line listed twice; the closing stays the bank's */
+    int statement_missing_line;             /* this line left out; the closing stays the bank's */
+    int statement_overlap;                  /* the last N lines before the day repeated first */
+    int64_t statement_wrong_amount;         /* a line's amount off by this, the balances following */
+    int statement_wrong_amount_line;        /* that line (1 unless given) */
+    int statement_rewrite;                  /* memos as banks rewrite them */
+    char statement_two_codes[BS_CODES_CAP]; /* the next incoming transfer's memo names
+                                               these codes too ("" = off); used once */
 } bs_chaos_t;
 
 /** A copy of the current settings. */
@@ -233,6 +256,14 @@ int bs_chaos_api(bs_response_t *res);
 /** After an API call took effect: with lose_answer, replaces the answer by
  * HTTP 500 (the effect stays) and returns 1. */
 int bs_chaos_lose_answer(bs_response_t *res);
+/** Takes the codes statement_two_codes holds (copied to out, "" when none)
+ * and clears the setting: they belong to one transfer. */
+void bs_chaos_take_codes(char out[BS_CODES_CAP]);
+/** The order codes of v (a string, or an array of strings) into out,
+ * space-separated ("" when v is NULL).  Returns -1 when one is not a code
+ * (empty, longer than BS_ORDER_CODE_MAX, with spaces or non-ASCII) or there
+ * are more than BS_TRANSFER_CODES_MAX. */
+int bs_codes_parse(yajl_val v, char out[BS_CODES_CAP]);
 
 /* ---- log ------------------------------------------------------------------- */
 
@@ -264,20 +295,70 @@ typedef struct {
  */
 void bs_deliver(const bs_notice_t *notice, int copies, int concurrent, bs_buf_t *answers);
 
-/* ---- bookings on the collection account (statements) ---------------------- */
+/* ---- bookings, gateway settlements and statements ------------------------- */
+
+/* The gateways that settle in batches, net of their fees. */
+typedef enum { BS_GATEWAY_NONE, BS_GATEWAY_VNPAY, BS_GATEWAY_MOMO, BS_GATEWAY_COUNT } bs_gateway_t;
+
+/** "vnpay" or "momo" -> the gateway; BS_GATEWAY_NONE for anything else. */
+bs_gateway_t bs_gateway_find(const char *name);
+/** "vnpay", "momo" ("bank" for BS_GATEWAY_NONE). */
+const char *bs_gateway_name(bs_gateway_t g);
+
+/** A gateway's fee: percent_bp basis points of the amount, rounded half up
+ * to whole VND, plus fixed VND. */
+typedef struct {
+    int64_t percent_bp; /* 0..BS_FEE_BP_MAX */
+    int64_t fixed;      /* 0..BS_FEE_FIXED_MAX */
+} bs_fee_t;
+
+/** Parses "vnpay:BP[:FIXED]" (the --fee option); 0 or -1 when malformed. */
+int bs_fee_parse(const char *s, bs_gateway_t *g, bs_fee_t *fee);
+/** Sets / reads a gateway's schedule; it applies to transactions booked from
+ * then on (a transaction's fee is fixed when it is made).  Caller holds
+ * bs_state_lock. */
+void bs_fee_set(bs_gateway_t g, bs_fee_t fee);
+bs_fee_t bs_fee_get(bs_gateway_t g);
+/** The fee of amount (>= 0) under fee. */
+int64_t bs_fee_of(bs_fee_t fee, int64_t amount);
 
 /**
- * Books one line on the collection account; amount > 0 credits, < 0 debits.
- * Caller holds bs_state_lock.  Returns the balance after the booking.
+ * Records one money movement; amount > 0 is money in, < 0 money out.  kind
+ * "vnpay", "momo" (payments) and "vnpay.refund", "momo.refund" are the
+ * gateways' transactions: they reach the collection account only through the
+ * gateway's daily payout (one line per gateway and day, net of the fees
+ * charged on the payments).  Every other kind ("sepay") is a line on the
+ * account itself.  codes (space-separated order codes, or NULL) are those the
+ * memo names.  Caller holds bs_state_lock.  Returns the account's balance
+ * after the booking.
  */
 int64_t bs_book(int64_t at_ms, int64_t amount, const char *bank_ref, const char *end_to_end, const char *text,
-                const char *kind);
-/** The balance now (caller holds bs_state_lock). */
+                const char *kind, const char *codes);
+/** The account's balance now: its own lines, and the payouts of the days
+ * before today (caller holds bs_state_lock). */
 int64_t bs_balance(void);
-/** Appends the statement of date (GMT+7) in format "camt053" or "mt940";
- * takes bs_state_lock itself.  Returns -1 on an unknown format. */
-int bs_statement_render(bs_buf_t *b, const char *date, const char *format);
 void bs_bookings_free(void);
+
+typedef enum {
+    BS_FORMAT_CAMT053,
+    BS_FORMAT_CAMT054,         /* the day in one notification */
+    BS_FORMAT_CAMT054_CREDITS, /* one notification per credit */
+    BS_FORMAT_MT940,
+    BS_FORMAT_CSV_VN, /* a Vietnamese bank's bilingual CSV export */
+} bs_format_t;
+
+/** format "camt053|camt054|mt940|csv-vn" and, for camt054, per "day"
+ * (or NULL) or "credit"; -1 when unknown. */
+int bs_format_find(const char *format, const char *per, bs_format_t *out);
+/** The format's Content-Type. */
+const char *bs_format_type(bs_format_t f);
+/** Appends the account's statement of date (GMT+7) in format f, with the
+ * statement chaos of c.  Caller holds bs_state_lock. */
+void bs_statement_render(bs_buf_t *b, const char *date, bs_format_t f, const bs_chaos_t *c);
+/** Appends gateway g's settlement file for the transactions of date: one CSV
+ * row per payment and refund, the batch reference naming its payout line.
+ * Caller holds bs_state_lock. */
+void bs_settlement_render(bs_buf_t *b, const char *date, bs_gateway_t g);
 
 /* ---- routes ----------------------------------------------------------------- */
 
@@ -303,5 +384,7 @@ void bs_control_reset(const bs_request_t *req, bs_response_t *res);
 void bs_control_log(const bs_request_t *req, bs_response_t *res);
 void bs_control_statement(const bs_request_t *req, bs_response_t *res);
 void bs_control_statement_write(const bs_request_t *req, bs_response_t *res);
+void bs_control_settlement(const bs_request_t *req, bs_response_t *res);
+void bs_control_fees(const bs_request_t *req, bs_response_t *res);
 
 #endif

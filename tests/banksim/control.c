@@ -1,6 +1,7 @@
 /*
- * control.c - the control API for tests and demos: chaos settings, the
- * exchange log and statements.
+ * control.c - the control API for tests and demos: chaos settings (the
+ * statement chaos too), the exchange log, statements, gateway settlement
+ * files and fee schedules.
  */
 #include "banksim.h"
 
@@ -16,7 +17,7 @@
 #define AMOUNT_DELTA_MAX INT64_C(1000000000000)
 
 static pthread_mutex_t chaos_lock = PTHREAD_MUTEX_INITIALIZER;
-static bs_chaos_t chaos = {.duplicate = 1};
+static bs_chaos_t chaos = {.duplicate = 1, .statement_wrong_amount_line = 1};
 
 bs_chaos_t bs_chaos_get(void)
 {
@@ -36,6 +37,14 @@ int bs_chaos_api(bs_response_t *res)
     return 1;
 }
 
+void bs_chaos_take_codes(char out[BS_CODES_CAP])
+{
+    pthread_mutex_lock(&chaos_lock);
+    memcpy(out, chaos.statement_two_codes, BS_CODES_CAP);
+    chaos.statement_two_codes[0] = '\0';
+    pthread_mutex_unlock(&chaos_lock);
+}
+
 int bs_chaos_lose_answer(bs_response_t *res)
 {
     if (!bs_chaos_get().lose_answer)
@@ -51,11 +60,87 @@ static void chaos_render(bs_buf_t *b, const bs_chaos_t *c)
                   "{\"duplicate\":%d,\"concurrent\":%s,\"reorder\":%s,"
                   "\"forge\":%s,\"amount_delta\":%lld,\"lose_ipn\":%s,"
                   "\"delay_ms\":%lld,\"fail_api\":%s,\"lose_answer\":%s,"
-                  "\"refund_result\":%d}",
+                  "\"refund_result\":%d,",
                   c->duplicate, c->concurrent ? "true" : "false", c->reorder ? "true" : "false",
                   c->forge ? "true" : "false", (long long)c->amount_delta, c->lose_ipn ? "true" : "false",
                   (long long)c->delay_ms, c->fail_api ? "true" : "false", c->lose_answer ? "true" : "false",
                   c->refund_result);
+    bs_buf_printf(b,
+                  "\"statement_duplicate_line\":%d,\"statement_missing_line\":%d,"
+                  "\"statement_overlap\":%d,\"statement_wrong_amount\":%lld,"
+                  "\"statement_wrong_amount_line\":%d,\"statement_rewrite\":%s,"
+                  "\"statement_two_codes\":",
+                  c->statement_duplicate_line, c->statement_missing_line, c->statement_overlap,
+                  (long long)c->statement_wrong_amount, c->statement_wrong_amount_line,
+                  c->statement_rewrite ? "true" : "false");
+    bs_json_str(b, c->statement_two_codes);
+    bs_buf_putc(b, '}');
+}
+
+/* A line position (1..BS_STATEMENT_LINE_MAX) or count; true is 1, false and
+ * absent 0.  Returns -1 when out of range. */
+static int line_setting(yajl_val root, const char *name, int *out)
+{
+    int64_t n = 0;
+    if (bs_json_get_int(root, name, &n) != 0)
+        n = bs_json_get_bool(root, name, 0);
+    if (n < 0 || n > BS_STATEMENT_LINE_MAX)
+        return -1;
+    *out = (int)n;
+    return 0;
+}
+
+/* Appends code to out (space-separated) after checking its shape; -1 when it
+ * is not a code or there are too many. */
+static int add_code(char out[BS_CODES_CAP], int *count, const char *code)
+{
+    size_t n = code != NULL ? strlen(code) : 0, used = strlen(out);
+    if (n == 0 || n > BS_ORDER_CODE_MAX || *count == BS_TRANSFER_CODES_MAX || used + n + 2 > BS_CODES_CAP)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)code[i] <= ' ' || (unsigned char)code[i] > '~')
+            return -1;
+    snprintf(out + used, BS_CODES_CAP - used, "%s%s", used > 0 ? " " : "", code);
+    (*count)++;
+    return 0;
+}
+
+int bs_codes_parse(yajl_val v, char out[BS_CODES_CAP])
+{
+    int count = 0;
+    out[0] = '\0';
+    if (v == NULL)
+        return 0;
+    if (YAJL_IS_STRING(v))
+        return add_code(out, &count, YAJL_GET_STRING(v));
+    if (!YAJL_IS_ARRAY(v))
+        return -1;
+    for (size_t i = 0; i < v->u.array.len; i++) {
+        yajl_val e = v->u.array.values[i];
+        if (!YAJL_IS_STRING(e) || add_code(out, &count, YAJL_GET_STRING(e)) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* The statement members of a chaos body into c; NULL or what is wrong. */
+static const char *statement_chaos(yajl_val root, bs_chaos_t *c)
+{
+    if (line_setting(root, "statement_duplicate_line", &c->statement_duplicate_line) != 0 ||
+        line_setting(root, "statement_missing_line", &c->statement_missing_line) != 0 ||
+        line_setting(root, "statement_overlap", &c->statement_overlap) != 0 ||
+        line_setting(root, "statement_wrong_amount_line", &c->statement_wrong_amount_line) != 0)
+        return "statement line positions and statement_overlap must be 0..100000";
+    if (c->statement_wrong_amount_line == 0)
+        c->statement_wrong_amount_line = 1;
+    if (bs_json_get_int(root, "statement_wrong_amount", &c->statement_wrong_amount) == 0 &&
+        (c->statement_wrong_amount > AMOUNT_DELTA_MAX || c->statement_wrong_amount < -AMOUNT_DELTA_MAX))
+        return "statement_wrong_amount is out of range";
+    c->statement_rewrite = bs_json_get_bool(root, "statement_rewrite", 0);
+    const char *path[] = {"statement_two_codes", NULL};
+    if (bs_codes_parse(yajl_tree_get(root, path, yajl_t_any), c->statement_two_codes) != 0)
+        return "statement_two_codes must be an order code or a list of at most 8 (no spaces, 32 characters each)";
+    return NULL;
 }
 
 /* Each call replaces every setting: members left out go back to normal. */
@@ -68,6 +153,7 @@ void bs_control_chaos(const bs_request_t *req, bs_response_t *res)
     }
     bs_chaos_t c = {.duplicate = 1};
     int64_t n = 1;
+    const char *problem = NULL;
     if (bs_json_get_int(root, "duplicate", &n) == 0) {
         if (n < 0 || n > BS_DUPLICATE_MAX) {
             bs_res_error(res, 422, "duplicate must be 0..64");
@@ -98,6 +184,10 @@ void bs_control_chaos(const bs_request_t *req, bs_response_t *res)
         bs_res_error(res, 422, "delay_ms must be 0..120000");
         goto Exit;
     }
+    if ((problem = statement_chaos(root, &c)) != NULL) {
+        bs_res_error(res, 422, problem);
+        goto Exit;
+    }
     pthread_mutex_lock(&chaos_lock);
     chaos = c;
     pthread_mutex_unlock(&chaos_lock);
@@ -114,7 +204,7 @@ Exit:
 
 void bs_control_reset(const bs_request_t *req, bs_response_t *res)
 {
-    bs_chaos_t c = {.duplicate = 1};
+    bs_chaos_t c = {.duplicate = 1, .statement_wrong_amount_line = 1};
     pthread_mutex_lock(&chaos_lock);
     chaos = c;
     pthread_mutex_unlock(&chaos_lock);
@@ -231,15 +321,38 @@ void bs_control_statement(const bs_request_t *req, bs_response_t *res)
     bs_params_parse(&q, req->query, strlen(req->query));
     char date[11];
     const char *format = bs_params_get(&q, "format");
-    if (format == NULL)
-        format = "camt053";
+    bs_format_t f;
     if (statement_date(&q, NULL, date) != 0) {
         bs_res_error(res, 400, "date must be YYYY-MM-DD");
-    } else if (bs_statement_render(&res->body, date, format) != 0) {
-        bs_res_error(res, 400, "format must be camt053 or mt940");
+    } else if (bs_format_find(format != NULL ? format : "camt053", bs_params_get(&q, "per"), &f) != 0) {
+        bs_res_error(res, 400, "format must be camt053, camt054 (per=day|credit), mt940 or csv-vn");
     } else {
+        bs_chaos_t c = bs_chaos_get();
+        pthread_mutex_lock(&bs_state_lock);
+        bs_statement_render(&res->body, date, f, &c);
+        pthread_mutex_unlock(&bs_state_lock);
         res->status = 200;
-        res->content_type = strcmp(format, "mt940") == 0 ? BS_TEXT_TYPE : BS_XML_TYPE;
+        res->content_type = bs_format_type(f);
+    }
+    bs_params_free(&q);
+}
+
+void bs_control_settlement(const bs_request_t *req, bs_response_t *res)
+{
+    bs_params_t q;
+    bs_params_parse(&q, req->query, strlen(req->query));
+    char date[11];
+    bs_gateway_t g = bs_gateway_find(bs_params_get(&q, "gateway"));
+    if (statement_date(&q, NULL, date) != 0) {
+        bs_res_error(res, 400, "date must be YYYY-MM-DD");
+    } else if (g == BS_GATEWAY_NONE) {
+        bs_res_error(res, 400, "gateway must be vnpay or momo");
+    } else {
+        pthread_mutex_lock(&bs_state_lock);
+        bs_settlement_render(&res->body, date, g);
+        pthread_mutex_unlock(&bs_state_lock);
+        res->status = 200;
+        res->content_type = BS_CSV_TYPE;
     }
     bs_params_free(&q);
 }
@@ -249,21 +362,43 @@ static int write_file(const char *path, const bs_buf_t *b, char *err, size_t cap
     char tmp[1300];
     snprintf(tmp, sizeof(tmp), "%s.tmp", path);
     FILE *f = fopen(tmp, "wb");
-    if (f == NULL || fwrite(b->data, 1, b->len, f) != b->len || fclose(f) != 0 || rename(tmp, path) != 0) {
+    int ok = f != NULL && fwrite(b->data, 1, b->len, f) == b->len;
+    if (f != NULL && fclose(f) != 0)
+        ok = 0;
+    if (!ok || rename(tmp, path) != 0) {
         snprintf(err, cap, "cannot write %s: %s", path, strerror(errno));
         return -1;
     }
     return 0;
 }
 
+/* The files statement/write makes for a day: DIR/<date>.<suffix>. */
+typedef struct {
+    const char *suffix;
+    int settlement; /* a gateway's settlement file rather than a statement */
+    bs_format_t format;
+    bs_gateway_t gateway;
+} day_file_t;
+
+static const day_file_t day_files[] = {
+    {"camt053.xml", 0, BS_FORMAT_CAMT053, BS_GATEWAY_NONE},
+    {"mt940.sta", 0, BS_FORMAT_MT940, BS_GATEWAY_NONE},
+    {"camt054.xml", 0, BS_FORMAT_CAMT054, BS_GATEWAY_NONE},
+    {"camt054-credits.xml", 0, BS_FORMAT_CAMT054_CREDITS, BS_GATEWAY_NONE},
+    {"vn.csv", 0, BS_FORMAT_CSV_VN, BS_GATEWAY_NONE},
+    {"settlement-vnpay.csv", 1, BS_FORMAT_CAMT053, BS_GATEWAY_VNPAY},
+    {"settlement-momo.csv", 1, BS_FORMAT_CAMT053, BS_GATEWAY_MOMO},
+};
+#define DAY_FILE_COUNT (sizeof(day_files) / sizeof(day_files[0]))
+
 void bs_control_statement_write(const bs_request_t *req, bs_response_t *res)
 {
     bs_params_t q;
     bs_params_parse(&q, req->query, strlen(req->query));
     yajl_val body = req->body_len > 0 ? bs_json_parse_object(req->body, req->body_len) : NULL;
-    static const char *const formats[2][2] = {{"camt053", "camt053.xml"}, {"mt940", "mt940.sta"}};
     char date[11], err[1400] = "";
-    bs_buf_t out = BS_BUF_INIT;
+    bs_buf_t out = BS_BUF_INIT, docs[DAY_FILE_COUNT];
+    memset(docs, 0, sizeof(docs));
     if (bs_config.statement_dir[0] == '\0') {
         bs_res_error(res, 409, "banksim was started without --statement-dir");
         goto Exit;
@@ -272,15 +407,21 @@ void bs_control_statement_write(const bs_request_t *req, bs_response_t *res)
         bs_res_error(res, 400, "date must be YYYY-MM-DD");
         goto Exit;
     }
+    /* every file from one state of the account, written once the lock is released */
+    bs_chaos_t c = bs_chaos_get();
+    pthread_mutex_lock(&bs_state_lock);
+    for (size_t i = 0; i < DAY_FILE_COUNT; i++) {
+        if (day_files[i].settlement)
+            bs_settlement_render(&docs[i], date, day_files[i].gateway);
+        else
+            bs_statement_render(&docs[i], date, day_files[i].format, &c);
+    }
+    pthread_mutex_unlock(&bs_state_lock);
     bs_buf_printf(&out, "{\"date\":\"%s\",\"files\":[", date);
-    for (int i = 0; i < 2; i++) {
+    for (size_t i = 0; i < DAY_FILE_COUNT; i++) {
         char path[1200];
-        snprintf(path, sizeof(path), "%s/%s.%s", bs_config.statement_dir, date, formats[i][1]);
-        bs_buf_t doc = BS_BUF_INIT;
-        bs_statement_render(&doc, date, formats[i][0]);
-        int rc = write_file(path, &doc, err, sizeof(err));
-        bs_buf_free(&doc);
-        if (rc != 0) {
+        snprintf(path, sizeof(path), "%s/%s.%s", bs_config.statement_dir, date, day_files[i].suffix);
+        if (write_file(path, &docs[i], err, sizeof(err)) != 0) {
             bs_res_error(res, 500, err);
             goto Exit;
         }
@@ -291,8 +432,73 @@ void bs_control_statement_write(const bs_request_t *req, bs_response_t *res)
     bs_buf_puts(&out, "]}");
     bs_res_json(res, 200, bs_buf_cstr(&out));
 Exit:
+    for (size_t i = 0; i < DAY_FILE_COUNT; i++)
+        bs_buf_free(&docs[i]);
     bs_buf_free(&out);
     if (body != NULL)
         yajl_tree_free(body);
     bs_params_free(&q);
+}
+
+/* ---- fees ------------------------------------------------------------------------------------ */
+
+static void fees_render(bs_buf_t *b)
+{
+    bs_buf_puts(b, "{\"fees\":{");
+    for (int g = BS_GATEWAY_VNPAY; g < BS_GATEWAY_COUNT; g++) {
+        bs_fee_t fee = bs_fee_get((bs_gateway_t)g);
+        bs_buf_printf(b, "%s\"%s\":{\"percent_bp\":%lld,\"fixed\":%lld}", g > BS_GATEWAY_VNPAY ? "," : "",
+                      bs_gateway_name((bs_gateway_t)g), (long long)fee.percent_bp, (long long)fee.fixed);
+    }
+    bs_buf_puts(b, "}}");
+}
+
+/* A member of a fee schedule: 0 when absent, -1 when outside 0..max. */
+static int fee_member(yajl_val v, const char *name, int64_t max, int64_t *out)
+{
+    if (bs_json_get_int(v, name, out) != 0)
+        *out = 0;
+    return *out < 0 || *out > max ? -1 : 0;
+}
+
+/* GET answers the schedules; POST {"vnpay":{"percent_bp","fixed"},"momo":{…}}
+ * replaces those of the gateways it names (a member left out is 0). */
+void bs_control_fees(const bs_request_t *req, bs_response_t *res)
+{
+    yajl_val root = NULL;
+    bs_fee_t fees[BS_GATEWAY_COUNT] = {{0}};
+    int given[BS_GATEWAY_COUNT] = {0};
+    if (strcmp(req->method, "POST") == 0) {
+        if ((root = bs_json_parse_object(req->body, req->body_len)) == NULL) {
+            bs_res_error(res, 400, "the body must be a JSON object");
+            return;
+        }
+        for (size_t i = 0; i < root->u.object.len; i++) {
+            bs_gateway_t g = bs_gateway_find(root->u.object.keys[i]);
+            yajl_val v = root->u.object.values[i];
+            if (g == BS_GATEWAY_NONE || !YAJL_IS_OBJECT(v)) {
+                bs_res_error(res, 422, "the body names gateways (vnpay, momo), each with an object");
+                goto Exit;
+            }
+            if (fee_member(v, "percent_bp", BS_FEE_BP_MAX, &fees[g].percent_bp) != 0 ||
+                fee_member(v, "fixed", BS_FEE_FIXED_MAX, &fees[g].fixed) != 0) {
+                bs_res_error(res, 422, "percent_bp must be 0..10000 and fixed 0..1000000000 (VND)");
+                goto Exit;
+            }
+            given[g] = 1;
+        }
+    }
+    pthread_mutex_lock(&bs_state_lock);
+    for (int g = BS_GATEWAY_VNPAY; g < BS_GATEWAY_COUNT; g++)
+        if (given[g])
+            bs_fee_set((bs_gateway_t)g, fees[g]);
+    res->status = 200;
+    res->content_type = BS_JSON_TYPE;
+    fees_render(&res->body);
+    pthread_mutex_unlock(&bs_state_lock);
+    if (root != NULL)
+        bs_log_add("control.fees", "in", "POST", "/control/fees", req->body, 200, bs_buf_cstr(&res->body), NULL);
+Exit:
+    if (root != NULL)
+        yajl_tree_free(root);
 }

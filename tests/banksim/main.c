@@ -2,7 +2,7 @@
  * main.c - banksim: plays VNPay, MoMo and SePay over real HTTP for feegate.
  *
  *   banksim --listen 127.0.0.1:PORT --feegate http://127.0.0.1:FEEGATE_PORT
- *           [--statement-dir DIR] [--public-url URL]
+ *           [--statement-dir DIR] [--public-url URL] [--fee GATEWAY:BP[:FIXED]]...
  *
  * Provider settings come from the variables feegate reads (FEEGATE_VNPAY_*,
  * FEEGATE_MOMO_*, FEEGATE_SEPAY_API_KEY, FEEGATE_VIETQR_*), with demo
@@ -44,6 +44,7 @@ const char BS_JSON_TYPE[] = "application/json; charset=utf-8";
 const char BS_HTML_TYPE[] = "text/html; charset=utf-8";
 const char BS_TEXT_TYPE[] = "text/plain; charset=utf-8";
 const char BS_XML_TYPE[] = "application/xml; charset=utf-8";
+const char BS_CSV_TYPE[] = "text/csv; charset=utf-8";
 
 /* ---- answers ------------------------------------------------------------------ */
 
@@ -106,6 +107,9 @@ static const route_t routes[] = {
     {"GET", "/control/log", bs_control_log},
     {"GET", "/control/statement", bs_control_statement},
     {"POST", "/control/statement/write", bs_control_statement_write},
+    {"GET", "/control/settlement", bs_control_settlement},
+    {"GET", "/control/fees", bs_control_fees},
+    {"POST", "/control/fees", bs_control_fees},
     {NULL, NULL, NULL},
 };
 
@@ -480,7 +484,10 @@ static void usage(FILE *f)
 {
     fputs("usage: banksim --listen HOST:PORT --feegate URL [--statement-dir DIR]"
           " [--public-url URL]\n"
+          "               [--fee vnpay|momo:BP[:FIXED]]...\n"
           "  PORT 0 picks a free port; prints listening=PORT when ready.\n"
+          "  --fee: the gateway's fee, BP basis points (rounded half up to whole\n"
+          "  VND) plus FIXED VND a payment, kept from its settlement (default 0).\n"
           "  Environment: FEEGATE_VNPAY_TMN_CODE FEEGATE_VNPAY_HASH_SECRET\n"
           "  FEEGATE_MOMO_PARTNER_CODE FEEGATE_MOMO_ACCESS_KEY"
           " FEEGATE_MOMO_SECRET_KEY\n"
@@ -500,6 +507,21 @@ static int copy_arg(char *dst, size_t cap, const char *v, const char *name)
     return 0;
 }
 
+static int fee_arg(const char *v)
+{
+    bs_gateway_t g;
+    bs_fee_t fee;
+    if (v == NULL || bs_fee_parse(v, &g, &fee) != 0) {
+        fprintf(stderr, "banksim: --fee needs vnpay|momo:BP[:FIXED] (BP 0..10000, FIXED 0..1000000000), not %s\n",
+                v != NULL ? v : "nothing");
+        return -1;
+    }
+    pthread_mutex_lock(&bs_state_lock);
+    bs_fee_set(g, fee);
+    pthread_mutex_unlock(&bs_state_lock);
+    return 0;
+}
+
 static int parse_args(int argc, char **argv, char *listen, size_t cap, char *public_url, size_t url_cap)
 {
     /* Every option takes a value: i steps over both. */
@@ -514,6 +536,8 @@ static int parse_args(int argc, char **argv, char *listen, size_t cap, char *pub
             rc = copy_arg(bs_config.statement_dir, sizeof(bs_config.statement_dir), v, a);
         else if (strcmp(a, "--public-url") == 0)
             rc = copy_arg(public_url, url_cap, v, a);
+        else if (strcmp(a, "--fee") == 0)
+            rc = fee_arg(v);
         else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             usage(stdout);
             exit(0);

@@ -554,7 +554,7 @@ static const char *decide_locked(order_t *o, int approve, outcome_t *out)
             if (approve) {
                 char text[600];
                 snprintf(text, sizeof(text), "MOMO %s %s", o->order_id, o->order_info);
-                bs_book(now, amount, out->primary.trans_id, o->order_id, text, "momo");
+                bs_book(now, amount, out->primary.trans_id, o->order_id, text, "momo", NULL);
             }
         }
     }
@@ -842,7 +842,7 @@ static void refund_locked(yajl_val root, bs_response_t *res)
         char ref[24], text[700];
         snprintf(ref, sizeof(ref), "%lld", (long long)r->trans_id);
         snprintf(text, sizeof(text), "MOMO HOAN TIEN %s %s", o->order_id, o->order_info);
-        bs_book(now, -amount, ref, o->order_id, text, "momo.refund");
+        bs_book(now, -amount, ref, o->order_id, text, "momo.refund", NULL);
         int result = bs_chaos_get().refund_result;
         if (result == 0) {
             bs_res_json(res, 200, r->answer);

@@ -33,9 +33,8 @@ typedef struct {
     char reference[40];
 } transfer_t;
 
-static void transfer_json(bs_buf_t *b, const transfer_t *t, yajl_val root)
+static void transfer_json(bs_buf_t *b, const transfer_t *t, yajl_val root, const char *content)
 {
-    const char *content = bs_json_get_str(root, "content");
     const char *code = bs_json_get_str(root, "code");
     const char *sub = bs_json_get_str(root, "sub_account");
     const char *description = bs_json_get_str(root, "description");
@@ -49,7 +48,7 @@ static void transfer_json(bs_buf_t *b, const transfer_t *t, yajl_val root)
     bs_buf_puts(b, ",\"code\":");
     bs_json_str(b, code); /* null unless given */
     bs_buf_puts(b, ",\"content\":");
-    bs_json_str(b, content != NULL ? content : "");
+    bs_json_str(b, content);
     bs_buf_printf(b,
                   ",\"transferType\":\"%s\",\"transferAmount\":%lld,"
                   "\"accumulated\":%lld,\"subAccount\":",
@@ -60,15 +59,16 @@ static void transfer_json(bs_buf_t *b, const transfer_t *t, yajl_val root)
         bs_json_str(b, description);
     } else {
         bs_buf_t d = BS_BUF_INIT;
-        bs_buf_printf(&d, "BankAPINotify %s", content != NULL ? content : "");
+        bs_buf_printf(&d, "BankAPINotify %s", content);
         bs_json_str(b, d.data);
         bs_buf_free(&d);
     }
     bs_buf_putc(b, '}');
 }
 
-/* Checks the control body; returns NULL or what is wrong. */
-static const char *transfer_problem(yajl_val root, int64_t *amount, int *incoming)
+/* Checks the control body; returns NULL or what is wrong.  codes gets the
+ * order codes it names. */
+static const char *transfer_problem(yajl_val root, int64_t *amount, int *incoming, char codes[BS_CODES_CAP])
 {
     if (root == NULL)
         return "the body must be a JSON object";
@@ -83,6 +83,9 @@ static const char *transfer_problem(yajl_val root, int64_t *amount, int *incomin
     if (type != NULL && strcmp(type, "in") != 0 && strcmp(type, "out") != 0)
         return "transfer_type must be in or out";
     *incoming = type == NULL || strcmp(type, "in") == 0;
+    const char *path[] = {"codes", NULL};
+    if (bs_codes_parse(yajl_tree_get(root, path, yajl_t_any), codes) != 0)
+        return "codes must be a list of at most 8 order codes (no spaces, 32 characters each)";
     return NULL;
 }
 
@@ -90,12 +93,23 @@ static void transfer_work(const bs_request_t *req, bs_response_t *res)
 {
     yajl_val root = bs_json_parse_object(req->body, req->body_len);
     transfer_t t = {0};
-    const char *problem = transfer_problem(root, &t.amount, &t.incoming);
+    char codes[BS_CODES_CAP], more[BS_CODES_CAP] = "";
+    bs_buf_t content = BS_BUF_INIT;
+    const char *problem = transfer_problem(root, &t.amount, &t.incoming, codes);
     if (problem != NULL) {
         bs_res_error(res, 400, problem);
         goto Exit;
     }
     bs_chaos_t c = bs_chaos_get();
+    if (t.incoming)
+        bs_chaos_take_codes(more); /* statement_two_codes: this payer pays another bill too */
+    /* the memo: the content, then the codes it names */
+    char all[2 * BS_CODES_CAP];
+    snprintf(all, sizeof(all), "%s%s%s", codes, codes[0] != '\0' && more[0] != '\0' ? " " : "", more);
+    const char *given = bs_json_get_str(root, "content");
+    bs_buf_puts(&content, given != NULL ? given : "");
+    if (all[0] != '\0')
+        bs_buf_printf(&content, "%s%s", content.len > 0 ? " " : "", all);
     const char *ref = bs_json_get_str(root, "reference_code");
     pthread_mutex_lock(&bs_state_lock);
     t.id = bs_next_id();
@@ -110,11 +124,11 @@ static void transfer_work(const bs_request_t *req, bs_response_t *res)
     /* a forged notice reports a transfer that never reached the account */
     t.accumulated = c.forge ? bs_balance() + (t.incoming ? t.amount : -t.amount)
                             : bs_book(t.at_ms, t.incoming ? t.amount : -t.amount, t.reference,
-                                      bs_json_get_str(root, "code"), bs_json_get_str(root, "content"), "sepay");
+                                      bs_json_get_str(root, "code"), bs_buf_cstr(&content), "sepay", all);
     pthread_mutex_unlock(&bs_state_lock);
 
     bs_buf_t body = BS_BUF_INIT, auth = BS_BUF_INIT, url = BS_BUF_INIT, answers = BS_BUF_INIT;
-    transfer_json(&body, &t, root);
+    transfer_json(&body, &t, root, bs_buf_cstr(&content));
     bs_buf_printf(&auth, "Apikey %s%s", bs_config.sepay_api_key, c.forge ? "-forged" : "");
     bs_buf_printf(&url, "%s/v1/webhooks/sepay", bs_config.feegate_url);
     bs_notice_t n = {.kind = "sepay.webhook",
@@ -140,6 +154,7 @@ static void transfer_work(const bs_request_t *req, bs_response_t *res)
     bs_buf_free(&url);
     bs_buf_free(&answers);
 Exit:
+    bs_buf_free(&content);
     if (root != NULL)
         yajl_tree_free(root);
 }

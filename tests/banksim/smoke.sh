@@ -9,9 +9,17 @@
 #   - the control API delivers signed notifications and reports the receiver's answers;
 #     the VNPay return URL's signature verifies with openssl;
 #   - VNPay querydr / refund and MoMo refund answer 00 / 0;
-#   - the day's camt.053 is well-formed XML and MT940 is well-shaped, and in both the
-#     opening balance plus the lines equals the closing balance;
-#   - POST /control/statement/write writes both files; SIGTERM exits 0.
+#   - gateway settlements (banksim runs with --fee schedules): per gateway and day a CSV whose
+#     fees follow the schedule (basis points rounded half up, plus the fixed part) and whose
+#     nets add up to the gateway's one payout line on the statement;
+#   - the day's camt.053 and camt.054 (the day, and one notification per credit) are
+#     well-formed XML with the expected structure, MT940 is well-shaped, the Vietnamese
+#     bank's CSV export has its layout, and in each the opening balance plus the lines equals
+#     the closing balance (the CSV's running balances too);
+#   - statement chaos: two codes in one memo, memos rewritten and wrapped inside a code,
+#     a wrong amount (still balances), a missing or duplicated line (does not), an overlap
+#     with the day before (still balances);
+#   - POST /control/statement/write writes every file; SIGTERM exits 0.
 #
 #   tests/banksim/smoke.sh PATH/TO/banksim
 set -euo pipefail
@@ -67,7 +75,7 @@ start receiver --feegate http://127.0.0.1:9
 RECEIVER_PID=${PIDS[-1]}
 RECEIVER=http://127.0.0.1:$PORT
 mkdir "$WORK/statements"
-start banksim --feegate "$RECEIVER" --statement-dir "$WORK/statements"
+start banksim --feegate "$RECEIVER" --statement-dir "$WORK/statements" --fee vnpay:110:1650 --fee momo:150
 BANKSIM_PID=${PIDS[-1]}
 U=http://127.0.0.1:$PORT
 [[ $PORT =~ ^[0-9]+$ && $PORT -gt 0 ]] || fail "listening=$PORT"
@@ -168,63 +176,328 @@ R=$(post /momo/v2/gateway/api/refund "{\"partnerCode\":\"MOMO\",\"orderId\":\"RF
 expect "MoMo refund" "$R" '"resultCode":0'
 ok "querydr 00 (97 on a bad checksum), VNPay refund 00, MoMo refund 0"
 
-# ---- statements ------------------------------------------------------------------------
+# ---- fees and settlements ----------------------------------------------------------------
+R=$(curl -sS "$U/control/fees")
+expect "fees from --fee" "$R" '"vnpay":{"percent_bp":110,"fixed":1650},"momo":{"percent_bp":150,"fixed":0}'
+R=$(post /control/fees '{"vnpay":{"percent_bp":10001}}')
+[[ $(status_of "$R") == 422 ]] || fail "a fee over 100 % accepted: $R"
+R=$(post /control/fees '{"vnpay":{"percent_bp":110,"fixed":1650}}')
+expect "fees set" "$R" '"vnpay":{"percent_bp":110,"fixed":1650}'
+# 1,234,500 at 1.1 % is 13,579.5: rounded half up to 13,580, plus 1,650
+R=$(post /control/vnpay/pay '{"txn_ref":"pay_smoke_round","outcome":"approve","amount":1234500}')
+[[ $(status_of "$R") == 200 ]] || fail "control/vnpay/pay with an amount: $R"
+
 TODAY=$(date -u -d "@$(($(date +%s) + 7 * 3600))" +%F) # the GMT+7 business date
+TOMORROW=$(date -u -d "$TODAY + 1 day" +%F)
+COMPACT=${TODAY//-/}
+CODE=$(curl -sS -o /dev/null -w '%{http_code}' "$U/control/settlement?date=$TODAY&gateway=sepay")
+[[ $CODE == 400 ]] || fail "settlement of an unknown gateway: $CODE"
+# settlement GATEWAY BP FIXED: checks the file's fees and nets; prints the batch's net.
+settlement() {
+  curl -sS -o "$WORK/settlement-$1.csv" "$U/control/settlement?date=$TODAY&gateway=$1"
+  LC_ALL=C awk -F, -v bp="$2" -v fixed="$3" -v want_ref="$4$COMPACT" '
+    { sub(/\r$/, "") }
+    NR == 1 { if ($0 != "batch_ref,transaction_no,order_ref,transaction_time,type,amount,fee,net") { print "header: " $0; exit 1 } next }
+    {
+      if (NF != 8 || $1 != want_ref) { print "row " NR ": " $0; exit 1 }
+      fee = $5 == "payment" ? int(($6 * bp + 5000) / 10000) + fixed : 0
+      if ($7 != fee || $8 != $6 - $7) { print "row " NR ": fee " $7 " (expected " fee "), net " $8; exit 1 }
+      net += $8; rows++
+    }
+    END { if (rows == 0) { print "no rows"; exit 1 } print net }' "$WORK/settlement-$1.csv" ||
+    fail "settlement $1: $(cat "$WORK/settlement-$1.csv")"
+}
+VNP_NET=$(settlement vnpay 110 1650 VNPSTL)
+MOMO_NET=$(settlement momo 150 0 MOMOSTL)
+[[ $VNP_NET == $((15000000 - 166650 - 5000000 + 1234500 - 15230)) ]] || fail "VNPay batch nets $VNP_NET"
+[[ $MOMO_NET == $((50000 - 750 - 20000)) ]] || fail "MoMo batch nets $MOMO_NET"
+grep -q ',pay_smoke_round,.*,payment,1234500,15230,1219270' "$WORK/settlement-vnpay.csv" ||
+  fail "half-up rounding: $(cat "$WORK/settlement-vnpay.csv")"
+ok "settlements: VNPay nets $VNP_NET, MoMo $MOMO_NET (fees per schedule, half up)"
+
+# ---- statements ------------------------------------------------------------------------
+CODE=$(curl -sS -o /dev/null -w '%{http_code}' "$U/control/statement?date=$TODAY&format=camt052")
+[[ $CODE == 400 ]] || fail "an unknown statement format: $CODE"
+CODE=$(curl -sS -o /dev/null -w '%{http_code}' "$U/control/statement?date=2026-02-29&format=csv-vn")
+[[ $CODE == 400 ]] || fail "a statement of 29/02/2026: $CODE"
 curl -sS -o "$WORK/stmt.xml" "$U/control/statement?date=$TODAY&format=camt053"
-xmllint --noout "$WORK/stmt.xml" || fail "camt.053 is not well-formed"
-xp() { xmllint --xpath "$1" "$WORK/stmt.xml"; }
-N='*[local-name()="Ntry"]'
-CD='*[local-name()="CdtDbtInd"]'
-AMT='*[local-name()="Amt"]'
-BAL() { printf '//*[local-name()="Bal"][.//*[local-name()="Cd"]="%s"]' "$1"; }
-OPEN=$(xp "string($(BAL OPBD)/$AMT)")
-CLOSE=$(xp "string($(BAL CLBD)/$AMT)")
-[[ $(xp "string($(BAL OPBD)/$CD)") == CRDT && $(xp "string($(BAL CLBD)/$CD)") == CRDT ]] ||
-  fail "unexpected debit balances"
-# xmllint prints sums of large numbers in exponent form: add the entries here
-ENTRIES=$(xp "count(//$N)")
-[[ $ENTRIES == 6 ]] || fail "camt.053 has $ENTRIES entries, expected 6"
-CREDITS=0 DEBITS=0
-for i in $(seq 1 "$ENTRIES"); do
-  A=$(xp "string((//$N)[$i]/$AMT)")
-  [[ $A =~ ^[1-9][0-9]*$ ]] || fail "entry $i amount \"$A\""
-  case $(xp "string((//$N)[$i]/$CD)") in
-  CRDT) CREDITS=$((CREDITS + A)) ;;
-  DBIT) DEBITS=$((DEBITS + A)) ;;
-  *) fail "entry $i has no CdtDbtInd" ;;
-  esac
-  [[ $(xp "string((//$N)[$i]/*[local-name()='Sts'])") == BOOK ]] || fail "entry $i is not BOOK"
-done
+# camt053 FILE ENTRIES: checks the structure and that it balances; sets OPEN and CLOSE.
+camt053() {
+  xmllint --noout "$1" || fail "$1 is not well-formed"
+  xp() { xmllint --xpath "$1" "$F"; }
+  local F=$1 N='*[local-name()="Ntry"]' CD='*[local-name()="CdtDbtInd"]' AMT='*[local-name()="Amt"]'
+  BAL() { printf '//*[local-name()="Bal"][.//*[local-name()="Cd"]="%s"]' "$1"; }
+  [[ $(xp 'namespace-uri(/*)') == urn:iso:std:iso:20022:tech:xsd:camt.053.001.02 ]] || fail "$F: namespace"
+  OPEN=$(xp "string($(BAL OPBD)/$AMT)")
+  CLOSE=$(xp "string($(BAL CLBD)/$AMT)")
+  [[ $(xp "string($(BAL OPBD)/$CD)") == CRDT && $(xp "string($(BAL CLBD)/$CD)") == CRDT ]] ||
+    fail "$F: unexpected debit balances"
+  # xmllint prints sums of large numbers in exponent form: add the entries here
+  local entries i A
+  entries=$(xp "count(//$N)")
+  [[ $entries == "$2" ]] || fail "$F has $entries entries, expected $2"
+  CREDITS=0 DEBITS=0
+  for i in $(seq 1 "$entries"); do
+    A=$(xp "string((//$N)[$i]/$AMT)")
+    [[ $A =~ ^[1-9][0-9]*$ ]] || fail "$F: entry $i amount \"$A\""
+    case $(xp "string((//$N)[$i]/$CD)") in
+    CRDT) CREDITS=$((CREDITS + A)) ;;
+    DBIT) DEBITS=$((DEBITS + A)) ;;
+    *) fail "$F: entry $i has no CdtDbtInd" ;;
+    esac
+    [[ $(xp "string((//$N)[$i]/*[local-name()='Sts'])") == BOOK ]] || fail "$F: entry $i is not BOOK"
+  done
+  [[ $(xp 'count(//*[local-name()="Ustrd"][string-length(.) > 140 or string-length(.) = 0])') == 0 ]] ||
+    fail "$F: an Ustrd is empty or longer than 140"
+}
+camt053 "$WORK/stmt.xml" 4
 [[ $((OPEN + CREDITS - DEBITS)) == "$CLOSE" ]] ||
   fail "camt.053 does not balance: $OPEN + $CREDITS - $DEBITS != $CLOSE"
-[[ $CLOSE == $((100000000 + 15000000 + 50000 + 2277000 - 77000 - 5000000 - 20000)) ]] ||
-  fail "camt.053 closing balance $CLOSE"
-ok "camt.053 well-formed, $OPEN + $CREDITS - $DEBITS = $CLOSE"
+[[ $OPEN == 100000000 && $CLOSE == $((100000000 + 2277000 - 77000 + VNP_NET + MOMO_NET)) ]] ||
+  fail "camt.053 opening $OPEN, closing $CLOSE"
+PAYOUTS=$(xmllint --xpath 'string(//*[local-name()="Ntry"][*[local-name()="AcctSvcrRef"]="VNPSTL'"$COMPACT"'"]/*[local-name()="Amt"])' "$WORK/stmt.xml")
+[[ $PAYOUTS == "$VNP_NET" ]] || fail "the VNPay payout line is $PAYOUTS, the settlement nets $VNP_NET"
+grep -q "<Ustrd>MOMO SETTLEMENT BATCH MOMOSTL$COMPACT MOMO " "$WORK/stmt.xml" || fail "MoMo payout memo"
+DAY_CLOSE=$CLOSE
+ok "camt.053 well-formed, $OPEN + $CREDITS - $DEBITS = $CLOSE, payouts match the settlements"
 
+# camt054 FILE NOTIFICATIONS ENTRIES: checks the structure; sets CREDITS and DEBITS.
+camt054() {
+  xmllint --noout "$1" || fail "$1 is not well-formed"
+  local F=$1 i A NTRY='*[local-name()="Ntry"]'
+  xp() { xmllint --xpath "$1" "$F"; }
+  [[ $(xp 'namespace-uri(/*)') == urn:iso:std:iso:20022:tech:xsd:camt.054.001.02 ]] || fail "$F: namespace"
+  [[ $(xp 'count(/*/*[local-name()="BkToCstmrDbtCdtNtfctn"]/*[local-name()="GrpHdr"]/*[local-name()="MsgId"])') == 1 ]] ||
+    fail "$F: no GrpHdr/MsgId"
+  [[ $(xp 'count(//*[local-name()="Ntfctn"])') == "$2" ]] || fail "$F: $(xp 'count(//*[local-name()="Ntfctn"])') notifications, expected $2"
+  [[ $(xp 'count(//*[local-name()="Ntfctn"][not(*[local-name()="Id"]) or not(*[local-name()="CreDtTm"]) or not(*[local-name()="Acct"]/*[local-name()="Id"]/*[local-name()="Othr"]/*[local-name()="Id"]="0011001932418")])') == 0 ]] ||
+    fail "$F: a notification lacks Id, CreDtTm or the account"
+  [[ $(xp "count(//$NTRY)") == "$3" ]] || fail "$F: $(xp "count(//$NTRY)") entries, expected $3"
+  [[ $(xp "count(//*[local-name()='Bal'])") == 0 ]] || fail "$F: a notification has balances"
+  CREDITS=0 DEBITS=0
+  for i in $(seq 1 "$3"); do
+    A=$(xp "string((//$NTRY)[$i]/*[local-name()='Amt'])")
+    [[ $A =~ ^[1-9][0-9]*$ ]] || fail "$F: entry $i amount \"$A\""
+    [[ $(xp "string((//$NTRY)[$i]/*[local-name()='Sts'])") == BOOK ]] || fail "$F: entry $i is not BOOK"
+    [[ -n $(xp "string((//$NTRY)[$i]/*[local-name()='AcctSvcrRef'])") ]] || fail "$F: entry $i has no AcctSvcrRef"
+    case $(xp "string((//$NTRY)[$i]/*[local-name()='CdtDbtInd'])") in
+    CRDT) CREDITS=$((CREDITS + A)) ;;
+    DBIT) DEBITS=$((DEBITS + A)) ;;
+    *) fail "$F: entry $i has no CdtDbtInd" ;;
+    esac
+  done
+}
+curl -sS -o "$WORK/ntf.xml" "$U/control/statement?date=$TODAY&format=camt054"
+camt054 "$WORK/ntf.xml" 1 4
+[[ $((100000000 + CREDITS - DEBITS)) == "$DAY_CLOSE" ]] || fail "camt.054 entries do not add up to the day"
+curl -sS -o "$WORK/ntf-credits.xml" "$U/control/statement?date=$TODAY&format=camt054&per=credit"
+camt054 "$WORK/ntf-credits.xml" 3 3
+[[ $DEBITS == 0 && $(xmllint --xpath 'count(//*[local-name()="Ntfctn"][count(*[local-name()="Ntry"]) != 1])' "$WORK/ntf-credits.xml") == 0 ]] ||
+  fail "camt.054 per credit: one credit a notification"
+ok "camt.054: the day (4 entries) and one notification per credit (3)"
+
+# mt940 FILE LINES: the shape, and opening + lines = closing.
+mt940() {
+  awk -v want="$2" '
+    function amount(s) { sub(/,.*/, "", s); return s + 0 }
+    /^:20:/ || /^:25:/ || /^:28C:/ || /^-$/ { text = 0; next }
+    /^:86:/ { if (length($0) > 69) bad = bad $0 " "; text = 1; lines86 = 1; next }
+    /^:60F:/ { s = substr($0, 6); open = (substr(s, 1, 1) == "D" ? -1 : 1) * amount(substr(s, 11)); seen++; text = 0; next }
+    /^:62F:/ { s = substr($0, 6); close_ = (substr(s, 1, 1) == "D" ? -1 : 1) * amount(substr(s, 11)); seen++; text = 0; next }
+    /^:61:/ {
+      s = substr($0, 15)                       # after value date (6) and entry date (4)
+      sign = substr(s, 1, 1) == "D" ? -1 : 1
+      match(s, /[0-9]+,/)
+      sum += sign * amount(substr(s, RSTART, RLENGTH)); lines++; text = 0; next
+    }
+    text && length($0) <= 65 && ++lines86 <= 6 && !/^[:-]/ { next } # :86: continued
+    { bad = bad $0 " " }
+    END {
+      if (bad != "") { print "unexpected lines: " bad; exit 1 }
+      if (seen != 2 || lines != want) { print "fields: " seen " balances, " lines " lines"; exit 1 }
+      if (open + sum != close_) { print open " + " sum " != " close_; exit 1 }
+      print "smoke: ok: MT940 " open " + " sum " = " close_
+    }' "$1" || fail "MT940: $(cat "$1")"
+}
 curl -sS -o "$WORK/stmt.sta" "$U/control/statement?date=$TODAY&format=mt940"
-awk '
-  function amount(s) { sub(/,.*/, "", s); return s + 0 }
-  /^:20:/ || /^:25:/ || /^:28C:/ || /^:86:/ || /^-$/ { next }
-  /^:60F:/ { s = substr($0, 6); open = (substr(s, 1, 1) == "D" ? -1 : 1) * amount(substr(s, 11)); seen++; next }
-  /^:62F:/ { s = substr($0, 6); close_ = (substr(s, 1, 1) == "D" ? -1 : 1) * amount(substr(s, 11)); seen++; next }
-  /^:61:/ {
-    s = substr($0, 15)                       # after value date (6) and entry date (4)
-    sign = substr(s, 1, 1) == "D" ? -1 : 1
-    match(s, /[0-9]+,/)
-    sum += sign * amount(substr(s, RSTART, RLENGTH)); lines++; next
-  }
-  { bad = bad $0 " " }
-  END {
-    if (bad != "") { print "unexpected lines: " bad; exit 1 }
-    if (seen != 2 || lines != 6) { print "fields: " seen " balances, " lines " lines"; exit 1 }
-    if (open + sum != close_) { print open " + " sum " != " close_; exit 1 }
-    print "smoke: ok: MT940 " open " + " sum " = " close_
-  }' "$WORK/stmt.sta" || fail "MT940: $(cat "$WORK/stmt.sta")"
+mt940 "$WORK/stmt.sta" 4
 
+# csv_vn FILE: the Vietnamese bank's export: its layout (samples/vcb_statement_sample.csv),
+# amounts 1.500.000, dates dd/mm/yyyy, running balances right, opening + lines = closing.
+# Prints "LINES OPENING CLOSING"; fails with the reason.
+csv_vn() {
+  LC_ALL=C awk '
+    function field_split(rec,   i, c, f, inq, n) {
+      n = 0; f = ""; inq = 0
+      for (i = 1; i <= length(rec); i++) {
+        c = substr(rec, i, 1)
+        if (inq) {
+          if (c == "\"") { if (substr(rec, i + 1, 1) == "\"") { f = f c; i++ } else inq = 0 }
+          else f = f c
+        } else if (c == "\"") inq = 1
+        else if (c == ",") { F[++n] = f; f = "" }
+        else f = f c
+      }
+      F[++n] = f
+      return n
+    }
+    function vnd(s, what) {
+      if (s !~ /^-?[0-9][0-9]?[0-9]?(\.[0-9][0-9][0-9])*$/) die(what " \"" s "\" is not an amount like 1.500.000")
+      gsub(/\./, "", s)
+      return s + 0
+    }
+    function die(msg) { print "record " records ": " msg; failed = 1; exit 1 }
+    function record(rec,   n) {
+      records++
+      n = field_split(rec)
+      if (records == 1) {
+        if (substr(rec, 1, 3) != "\357\273\277") die("no UTF-8 BOM")
+        if (F[1] != "\357\273\277SAO K\303\212 T\303\200I KHO\341\272\242N / STATEMENT OF ACCOUNT" || n != 7) die("title")
+      } else if (records == 2) {
+        if (F[1] !~ /^S\341\273\221 t\303\240i kho\341\272\243n \/ Account number: [0-9]+$/ || n != 7) die("account row")
+      } else if (records == 3) {
+        if (F[1] !~ /^T\341\273\253 ng\303\240y \/ From: [0-3][0-9]\/[01][0-9]\/20[0-9][0-9]  \304\220\341\272\277n ng\303\240y \/ To: [0-3][0-9]\/[01][0-9]\/20[0-9][0-9]$/ || n != 7) die("period row")
+      } else if (records == 4) {
+        if (F[1] != "S\341\273\221 d\306\260 \304\221\341\272\247u k\341\273\263 / Opening balance" || n != 7) die("opening row")
+        opening = balance = vnd(F[6], "opening")
+      } else if (records == 5) {
+        if (F[1] != "STT / No." || F[7] != "N\341\273\231i dung chi ti\341\272\277t / Description" || n != 7) die("header row")
+      } else if (F[1] == "S\341\273\221 d\306\260 cu\341\273\221i k\341\273\263 / Closing balance") {
+        if (n != 7) die("closing row")
+        closing = vnd(F[6], "closing")
+        if (closing != balance) die("the closing " closing " is not the last balance " balance)
+        if (opening + sum != closing) die("does not balance: " opening " + " sum " != " closing)
+        done = 1
+      } else {
+        if (done) die("a row after the closing")
+        if (n != 7 || F[1] != ++lines) die("transaction row " lines)
+        if (F[2] !~ /^[0-3][0-9]\/[01][0-9]\/20[0-9][0-9]$/) die("date \"" F[2] "\"")
+        if ((F[4] == "") == (F[5] == "")) die("line " lines ": one of debit and credit")
+        amount = F[5] != "" ? vnd(F[5], "credit") : -vnd(F[4], "debit")
+        sum += amount
+        if (balance + amount != vnd(F[6], "balance")) die("line " lines ": running balance " F[6] " after " balance " and " amount)
+        balance = vnd(F[6], "balance")
+      }
+    }
+    {
+      rec = pending == "" && !open_ ? $0 : pending "\n" $0
+      quotes = gsub(/"/, "\"", $0)
+      open_ = (open_ + quotes) % 2
+      if (open_) { pending = rec; next }
+      pending = ""
+      record(rec)
+    }
+    END {
+      if (failed) exit 1
+      if (open_) { print "an unterminated quote"; exit 1 }
+      if (!done) { print "no closing row"; exit 1 }
+      print lines, opening, closing
+    }' "$1"
+}
+curl -sS -o "$WORK/stmt.csv" "$U/control/statement?date=$TODAY&format=csv-vn"
+R=$(csv_vn "$WORK/stmt.csv") || fail "CSV: $R: $(cat "$WORK/stmt.csv")"
+[[ $R == "4 100000000 $DAY_CLOSE" ]] || fail "CSV: $R"
+grep -q "^1,\"$(date -u -d "$TODAY" +%d/%m/%Y)\",\"FT[0-9]*\",,\"2.277.000\",\"102.277.000\",\"HP2025-000124 HOC PHI\"$" "$WORK/stmt.csv" ||
+  fail "CSV: the first line: $(sed -n 6p "$WORK/stmt.csv")"
+ok "CSV export (vn): 4 lines, running balances right, 100000000 -> $DAY_CLOSE"
+
+# ---- statement chaos --------------------------------------------------------------------
+chaos() { R=$(post /control/chaos "$1"); [[ $(status_of "$R") == 200 ]] || fail "chaos $1: $R"; }
+R=$(post /control/chaos '{"statement_two_codes":"has space"}')
+[[ $(status_of "$R") == 422 ]] || fail "a code with a space accepted: $R"
+R=$(post /control/chaos '{"statement_overlap":-1}')
+[[ $(status_of "$R") == 422 ]] || fail "a negative overlap accepted: $R"
+
+# two codes: the next incoming transfer's memo names the chaos' code after its own
+chaos '{"statement_two_codes":"2WENRPDZH34"}'
+expect "chaos answer" "$R" '"statement_two_codes":"2WENRPDZH34"'
+R=$(post /control/sepay/transfer '{"amount":400000,"content":"Học phí con","codes":["7Z50K5DDM7F"]}')
+expect "two codes" "$R" '"content":"Học phí con 7Z50K5DDM7F 2WENRPDZH34"'
+R=$(post /control/sepay/transfer '{"amount":1000,"content":"THU NGHIEM"}')
+expect "two codes used once" "$R" '"content":"THU NGHIEM"'
+R=$(post /control/sepay/transfer '{"amount":1000,"codes":["A","B","C","D","E","F","G","H","I"]}')
+[[ $(status_of "$R") == 400 ]] || fail "nine codes accepted: $R"
+DAY_CLOSE=$((DAY_CLOSE + 401000))
+ok "statement_two_codes: one memo names both codes, once"
+
+chaos '{"statement_rewrite":true}'
+curl -sS -o "$WORK/rewritten.csv" "$U/control/statement?date=$TODAY&format=csv-vn"
+R=$(csv_vn "$WORK/rewritten.csv") || fail "rewritten CSV: $R"
+[[ $R == "6 100000000 $DAY_CLOSE" ]] || fail "rewritten CSV: $R"
+MEMO=$(LC_ALL=C awk 'BEGIN { RS = "\"" } NR % 2 == 0 && /MBVCB\./ && /HOC PHI CON/' "$WORK/rewritten.csv")
+[[ -n $MEMO ]] || fail "no rewritten memo: $(cat "$WORK/rewritten.csv")"
+JOINED=$(tr -d '\n' <<<"$MEMO")
+[[ $JOINED == "MBVCB."*" CT tu 0351000646393 NGUYEN VAN A"*" toi 0011001932418 HOC PHI CON 7Z50K5DDM7F 2WENRPDZH34" ]] ||
+  fail "rewritten memo: $JOINED"
+[[ $MEMO != *7Z50K5DDM7F* ]] || fail "the wrap does not split the code: $MEMO"
+awk 'length($0) > 35 { exit 1 }' <<<"$MEMO" || fail "a memo line over 35 characters: $MEMO"
+curl -sS -o "$WORK/rewritten.xml" "$U/control/statement?date=$TODAY&format=camt053"
+camt053 "$WORK/rewritten.xml" 6
+[[ $(xmllint --xpath 'count(//*[local-name()="Ustrd"][string-length(.) > 35])' "$WORK/rewritten.xml") == 0 ]] ||
+  fail "rewritten camt.053: an Ustrd over 35"
+curl -sS -o "$WORK/rewritten.sta" "$U/control/statement?date=$TODAY&format=mt940"
+mt940 "$WORK/rewritten.sta" 6
+grep -q '^:86:MBVCB\.' "$WORK/rewritten.sta" || fail "rewritten MT940"
+ok "statement_rewrite: upper case, no diacritics, bank prefix, wrapped at 35 inside the code"
+
+chaos '{"statement_wrong_amount":1000,"statement_wrong_amount_line":2}'
+curl -sS -o "$WORK/wrong.csv" "$U/control/statement?date=$TODAY&format=csv-vn"
+R=$(csv_vn "$WORK/wrong.csv") || fail "wrong amount CSV: $R"
+[[ $R == "6 100000000 $((DAY_CLOSE - 1000))" ]] || fail "wrong amount CSV: $R"
+grep -q '^2,"[0-9/]*","FT[0-9]*","78.000",,' "$WORK/wrong.csv" || fail "the second line's amount: $(sed -n 7p "$WORK/wrong.csv")"
+curl -sS -o "$WORK/wrong.xml" "$U/control/statement?date=$TODAY&format=camt053"
+camt053 "$WORK/wrong.xml" 6
+[[ $((OPEN + CREDITS - DEBITS)) == "$CLOSE" && $CLOSE == $((DAY_CLOSE - 1000)) ]] || fail "wrong amount camt.053"
+ok "statement_wrong_amount: line 2 (a debit) 1000 bigger, the balances after it too: the file still balances"
+
+chaos '{"statement_missing_line":1}'
+curl -sS -o "$WORK/missing.csv" "$U/control/statement?date=$TODAY&format=csv-vn"
+R=$(csv_vn "$WORK/missing.csv") && fail "a file without its first line balances: $R"
+expect "missing line" "$R" "line 1: running balance"
+curl -sS -o "$WORK/missing.xml" "$U/control/statement?date=$TODAY&format=camt053"
+camt053 "$WORK/missing.xml" 5
+[[ $((OPEN + CREDITS - DEBITS + 2277000)) == "$CLOSE" ]] || fail "missing line: camt.053 is off by another amount"
+ok "statement_missing_line: one line left out, the bank's closing kept (does not balance)"
+
+chaos '{"statement_duplicate_line":2}'
+curl -sS -o "$WORK/duplicate.csv" "$U/control/statement?date=$TODAY&format=csv-vn"
+R=$(csv_vn "$WORK/duplicate.csv") && fail "a file with a line twice balances: $R"
+expect "duplicate line" "$R" "line 3: running balance"
+[[ $(sed -n 7p "$WORK/duplicate.csv" | cut -d, -f2-) == "$(sed -n 8p "$WORK/duplicate.csv" | cut -d, -f2-)" ]] ||
+  fail "the duplicate differs: $(sed -n 7,8p "$WORK/duplicate.csv")"
+curl -sS -o "$WORK/duplicate.sta" "$U/control/statement?date=$TODAY&format=mt940"
+awk '/^:61:/ { n++ } END { exit n != 7 }' "$WORK/duplicate.sta" || fail "duplicate MT940"
+ok "statement_duplicate_line: line 2 listed twice, the bank's closing kept (does not balance)"
+
+# tomorrow's file repeating today's last two lines (the payouts) first
+chaos '{"statement_overlap":2}'
+curl -sS -o "$WORK/overlap.csv" "$U/control/statement?date=$TOMORROW&format=csv-vn"
+R=$(csv_vn "$WORK/overlap.csv") || fail "overlap CSV: $R"
+[[ $R == "2 $((DAY_CLOSE - VNP_NET - MOMO_NET)) $DAY_CLOSE" ]] || fail "overlap CSV: $R"
+grep -q "^1,\"[0-9/]*\",\"VNPSTL$COMPACT\",," "$WORK/overlap.csv" || fail "overlap: $(cat "$WORK/overlap.csv")"
+curl -sS -o "$WORK/overlap.xml" "$U/control/statement?date=$TOMORROW&format=camt053"
+camt053 "$WORK/overlap.xml" 2
+[[ $((OPEN + CREDITS - DEBITS)) == "$CLOSE" && $CLOSE == "$DAY_CLOSE" ]] || fail "overlap camt.053"
+curl -sS -o "$WORK/overlap.sta" "$U/control/statement?date=$TOMORROW&format=mt940"
+mt940 "$WORK/overlap.sta" 2
+ok "statement_overlap: tomorrow's file repeats today's last 2 lines, opening moved, balances"
+
+R=$(post /control/reset '{}')
+expect "reset" "$R" '"statement_overlap":0'
+curl -sS -o "$WORK/stmt.csv" "$U/control/statement?date=$TODAY&format=csv-vn"
+curl -sS -o "$WORK/stmt.sta" "$U/control/statement?date=$TODAY&format=mt940"
 R=$(post /control/statement/write "{\"date\":\"$TODAY\"}")
 [[ $(status_of "$R") == 200 ]] || fail "statement/write: $R"
+for f in camt053.xml mt940.sta camt054.xml camt054-credits.xml vn.csv settlement-vnpay.csv settlement-momo.csv; do
+  expect "statement/write" "$R" "$WORK/statements/$TODAY.$f"
+  [[ -s $WORK/statements/$TODAY.$f ]] || fail "$TODAY.$f was not written"
+done
 cmp -s "$WORK/statements/$TODAY.mt940.sta" "$WORK/stmt.sta" || fail "written MT940 differs"
-xmllint --noout "$WORK/statements/$TODAY.camt053.xml" || fail "written camt.053"
+cmp -s "$WORK/statements/$TODAY.vn.csv" "$WORK/stmt.csv" || fail "written CSV differs"
+cmp -s "$WORK/statements/$TODAY.settlement-vnpay.csv" "$WORK/settlement-vnpay.csv" || fail "written settlement differs"
+camt053 "$WORK/statements/$TODAY.camt053.xml" 6
+camt054 "$WORK/statements/$TODAY.camt054.xml" 1 6
+camt054 "$WORK/statements/$TODAY.camt054-credits.xml" 5 5
 ok "statement files written"
 
 # ---- shutdown ------------------------------------------------------------------------------

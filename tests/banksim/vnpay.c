@@ -343,7 +343,7 @@ static const char *decide_locked(txn_t *t, int approve, outcome_t *o)
                 char ref[24], text[600];
                 snprintf(ref, sizeof(ref), "%lld", (long long)no);
                 snprintf(text, sizeof(text), "VNPAY %s %s", t->txn_ref, t->order_info);
-                bs_book(now, amount, ref, t->txn_ref, text, "vnpay");
+                bs_book(now, amount, ref, t->txn_ref, text, "vnpay", NULL);
             }
         }
     }
@@ -671,7 +671,7 @@ static void refund_locked(yajl_val root, answer_t *a)
     char ref[24], text[700];
     snprintf(ref, sizeof(ref), "%lld", (long long)no);
     snprintf(text, sizeof(text), "VNPAY HOAN TIEN %s %s", t->txn_ref, t->order_info);
-    bs_book(now, -amount, ref, t->txn_ref, text, "vnpay.refund");
+    bs_book(now, -amount, ref, t->txn_ref, text, "vnpay.refund", NULL);
     answer_code(a, "00", "Refund success");
     answer_txn(a, t, amount, no, type);
     bs_format_gmt7(now, "%Y%m%d%H%M%S", a->v[R_PAY_DATE], sizeof(a->v[0]));
