@@ -232,6 +232,54 @@ START_TEST(only_finance_and_admin_import)
 }
 END_TEST
 
+START_TEST(csv_exports_import)
+{
+    char account[40], file[2048];
+    snprintf(account, sizeof(account), "99%s", fgt_unique("V"));
+    /* a Vietnamese bank's bilingual export, as downloaded (BOM, quoted, a wrapped memo) */
+    snprintf(
+        file, sizeof(file),
+        "\xEF\xBB\xBF\"SAO K\xC3\x8A T\xC3\x80I KHO\xE1\xBA\xA2N / STATEMENT OF ACCOUNT\",,,,,,\r\n"
+        "\"S\xE1\xBB\x91 t\xC3\xA0i kho\xE1\xBA\xA3n / Account number: %s\",,,,,,\r\n"
+        "\"S\xE1\xBB\x91 d\xC6\xB0 \xC4\x91\xE1\xBA\xA7u k\xE1\xBB\xB3 / Opening balance\",,,,,\"100.000.000\",\r\n"
+        "\"STT / No.\",\"Ng\xC3\xA0y giao d\xE1\xBB\x8B"
+        "ch / Transaction date\",\"S\xE1\xBB\x91 tham chi\xE1\xBA\xBFu / "
+        "Reference\",\"Ghi n\xE1\xBB\xA3 / Debit\",\"Ghi c\xC3\xB3 / Credit\",\"S\xE1\xBB\x91 d\xC6\xB0 / Balance\","
+        "\"N\xE1\xBB\x99i dung chi ti\xE1\xBA\xBFt / Description\"\r\n"
+        "1,\"02/12/2026\",\"%s-1\",,\"4.500.000\",\"104.500.000\",\"NOP HOC PHI\r\n 7Z50K5DDM7F\"\r\n"
+        "2,\"02/12/2026\",\"%s-2\",\"15.000\",,\"104.485.000\",\"PHI QUAN LY\"\r\n"
+        "\"S\xE1\xBB\x91 d\xC6\xB0 cu\xE1\xBB\x91i k\xE1\xBB\xB3 / Closing balance\",,,,,\"104.485.000\",\r\n",
+        account, account, account);
+    fgt_response_t r = post_file(finance, "text/csv; profile=vn", NULL, file);
+    fgt_expect(r, 201, NULL);
+    ck_assert_str_eq(fgt_json_str(&r, "format", NULL), "csv-vn");
+    ck_assert_str_eq(fgt_json_str(&r, "account", NULL), account);
+    ck_assert_int_eq(fgt_json_int(&r, "new_lines", NULL), 2);
+    ck_assert_int_eq(fgt_json_int(&r, "credits", NULL), 4500000);
+    ck_assert_int_eq(fgt_json_int(&r, "debits", NULL), -15000);
+    fgt_response_free(&r);
+    char memo_sql[200];
+    snprintf(memo_sql, sizeof(memo_sql), "SELECT COUNT(*) FROM statement_lines WHERE account = ? AND memo = ?");
+    ck_assert_int_eq(fgt_db_int(memo_sql, account, "NOP HOC PHI 7Z50K5DDM7F"), 1);
+
+    /* our own layout, found by its first bytes (no Content-Type of its own) */
+    char own[40];
+    snprintf(own, sizeof(own), "OWN%s", fgt_unique("W"));
+    snprintf(file, sizeof(file),
+             "account,currency,booking_date,value_date,amount,bank_ref,end_to_end,counterparty,memo\n"
+             "%s,VND,opening,2026-12-01,1000000,,,,\n"
+             "%s,VND,2026-12-02,2026-12-02,250000,R%s,,NGUYEN THI B,NUOC T11\n"
+             "%s,VND,closing,2026-12-02,1250000,,,,\n",
+             own, own, own, own);
+    r = post_file(finance, "application/octet-stream", NULL, file);
+    fgt_expect(r, 201, NULL);
+    ck_assert_str_eq(fgt_json_str(&r, "format", NULL), "csv");
+    ck_assert_int_eq(fgt_json_int(&r, "new_lines", NULL), 1);
+    fgt_response_free(&r);
+    ck_assert_int_eq(lines_of(own), 1);
+}
+END_TEST
+
 START_TEST(cli_imports_a_file)
 {
     char account[40], path[] = "/tmp/fg-statement-XXXXXX", out[2048], err[1024];
@@ -263,6 +311,7 @@ int main(void)
     tcase_add_test(tc, unbalanced_statement_stores_nothing);
     tcase_add_test(tc, bad_files_are_refused_naming_the_place);
     tcase_add_test(tc, only_finance_and_admin_import);
+    tcase_add_test(tc, csv_exports_import);
     tcase_add_test(tc, cli_imports_a_file);
     suite_add_tcase(s, tc);
     fgt_staff_token("finance", finance);
