@@ -30,6 +30,8 @@ CREATE TABLE recon_items (
   resolved_by   VARCHAR(254)    NULL,
   resolved_at   BIGINT          NULL,
   note          VARCHAR(1000)   NULL,
+  -- the journal the resolution posted (a write-off, an apply's rest), which undo reverses
+  resolution_journal_id BIGINT UNSIGNED NULL,
   created_at    BIGINT          NOT NULL,
   updated_at    BIGINT          NOT NULL,
   PRIMARY KEY (id),

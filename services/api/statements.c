@@ -225,13 +225,13 @@ static int parse_resolution(fg_call_t *call, yajl_val root, fg_recon_resolution_
                       "a resolution needs a note of 1 to 1000 characters", "note");
         return -1;
     }
-    if (strcmp(action, "accept") == 0) {
-        in->action = FG_RECON_ACCEPT;
+    if (strcmp(action, "accept") == 0 || strcmp(action, "write_off") == 0 || strcmp(action, "undo") == 0) {
+        in->action = action[0] == 'a' ? FG_RECON_ACCEPT : action[0] == 'w' ? FG_RECON_WRITE_OFF : FG_RECON_UNDO;
         return 0;
     }
     if (strcmp(action, "apply") != 0) {
         fg_call_error(call, 422, "invalid_request", "action_not_supported",
-                      "action must be accept or apply (write_off, refund and undo are not available yet)", "action");
+                      "action must be accept, apply, write_off or undo (refund is not available yet)", "action");
         return -1;
     }
     in->action = FG_RECON_APPLY;
@@ -293,9 +293,17 @@ void fg_reconciliations_resolve(fg_call_t *call, fg_db_t *db)
         snprintf(msg, sizeof(msg), "order %s cannot take %lld: it is closed, or that is not what it may be paid",
                  in.orders[out.bad_order].order_id, (long long)in.orders[out.bad_order].amount);
         fg_call_error(call, 422, "invalid_request", "order_not_payable", msg, "orders");
+    } else if (rc == FG_ESTATE && in.action == FG_RECON_UNDO) {
+        fg_call_error(call, 409, "conflict", "item_not_resolved", "the item has no resolution to undo", NULL);
     } else if (rc == FG_ESTATE) {
         snprintf(msg, sizeof(msg), "the item is %s: only an exception is resolved", out.state);
         fg_call_error(call, 409, "conflict", "item_not_exception", msg, NULL);
+    } else if (rc == FG_EUNSUPPORTED && in.action == FG_RECON_UNDO) {
+        fg_call_error(call, 422, "invalid_request", "undo_not_supported",
+                      "an apply is not undone: refund its payments like any other", "action");
+    } else if (rc == FG_EUNSUPPORTED && in.action == FG_RECON_WRITE_OFF) {
+        fg_call_error(call, 500, "internal", "write_off_account_invalid",
+                      "recon.write_off_account is not a ledger account code", NULL);
     } else if (rc == FG_EEXCEEDS) {
         fg_call_error(call, 422, "invalid_request", "allocation_exceeds_line",
                       "the orders' amounts add up to more than the line", "orders");

@@ -122,6 +122,7 @@ static const option_t options[] = {
     INT64("webhooks.retry_base_ms", webhooks_retry_base_ms, 1, 86400000, "30000"),
     INT64("payments.pending_query_after_s", payments_pending_query_after_s, 1, 604800, "900"),
     INT64("recon.ledger_only_after_days", recon_ledger_only_after_days, 0, 60, "2"),
+    STR("recon.write_off_account", recon_write_off_account, "expenses:reconciliation"),
     INT64("orders.sweep_interval_ms", orders_sweep_interval_ms, 10, 3600000, "1000"),
     INT64("ledger.checkpoint_interval_ms", ledger_checkpoint_interval_ms, 100, 3600000, "10000"),
     BOOL("log.requests", log_requests, "true"),

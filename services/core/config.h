@@ -54,6 +54,8 @@ typedef struct {
     /* reconciliation: a transfer the feed applied that no statement shows
      * after this many business days is ledger_only (2; 0..60) */
     int64_t recon_ledger_only_after_days;
+    /* the ledger account a write-off posts to ("expenses:reconciliation") */
+    char *recon_write_off_account;
     /* orders */
     int64_t orders_sweep_interval_ms; /* 1000; 10..3600000: expiry and idempotency-key sweeper period */
     int64_t

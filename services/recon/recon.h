@@ -125,7 +125,7 @@ int fg_reconciliation_close(fg_db_t *db, const fg_reconciliation_t *rec, const c
 
 /* ---- resolving exceptions (resolve.c) ---------------------------------------- */
 
-typedef enum { FG_RECON_ACCEPT, FG_RECON_APPLY } fg_recon_action_t;
+typedef enum { FG_RECON_ACCEPT, FG_RECON_APPLY, FG_RECON_WRITE_OFF, FG_RECON_UNDO } fg_recon_action_t;
 
 #define FG_RECON_NOTE_MAX 1000 /* characters */
 #define FG_RECON_ALLOCATIONS_MAX 20
@@ -157,8 +157,11 @@ typedef struct {
  * FG_ESTATE (not an exception: matched or still being matched, out->state;
  * or an order that cannot take its allocation, out->bad_order);
  * FG_EEXCEEDS (the allocations exceed the line); FG_EUNSUPPORTED (apply on a
- * debit or on money the ledger holds already, a ledger_only item); or a
- * database code.
+ * debit or on money the ledger holds already, a ledger_only item; undo of an
+ * apply; a write-off account that is no ledger account); or a database code.
+ * Undo: FG_ESTATE when the item is not resolved; it writes the reversing
+ * journal of what the resolution posted and an audit row
+ * "reconciliation_item.undo".
  */
 int fg_recon_resolve(fg_db_t *db, const fg_config_t *cfg, const fg_reconciliation_t *rec, int64_t item_id,
                      const fg_recon_resolution_t *in, const char *actor, fg_recon_resolved_t *out) FG_MUST_USE;

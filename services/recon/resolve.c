@@ -7,7 +7,14 @@
  *   apply   a credit line's money to one or several orders, each paid through
  *           the notification pipeline (fg_recon_pay_order) as the matching
  *           job would; what the orders do not take is recorded as unapplied
- *           money (Dr clearing, Cr unapplied), never dropped.
+ *           money (Dr clearing, Cr unapplied), never dropped;
+ *   write_off  the difference goes to recon.write_off_account: money at the
+ *           bank the ledger lacks (Dr clearing, Cr write-off), or money the
+ *           ledger holds that the bank never showed, or a debit (Dr
+ *           write-off, Cr clearing);
+ *   undo    takes a resolution back: a reversing journal for what it posted,
+ *           and the item is an exception again.  An apply is not undone here:
+ *           its payments are refunded like any other.
  */
 #include "recon/recon_internal.h"
 
@@ -19,12 +26,19 @@
 #include "orders/orders.h"
 #include "staff/staff.h"
 
-static const char SQL_ITEM[] = "SELECT COALESCE(i.line_id, 0), i.account, i.business_day, i.amount, i.state, "
-                               "COALESCE(i.resolution, '') FROM recon_items i WHERE i.id = ? FOR UPDATE";
+static const char SQL_ITEM[] =
+    "SELECT COALESCE(i.line_id, 0), i.account, i.business_day, i.amount, i.state, COALESCE(i.resolution, ''), "
+    "COALESCE(i.resolution_journal_id, 0) FROM recon_items i WHERE i.id = ? FOR UPDATE";
+static const char SQL_JOURNAL_ID[] = "SELECT id FROM journals WHERE public_id = ?";
+static const char SQL_JOURNAL_LINES[] =
+    "SELECT a.code, COALESCE(a.merchant_id, 0), e.currency, e.amount FROM ledger_entries e JOIN ledger_accounts a "
+    "ON a.id = e.account_id WHERE e.journal_id = ? ORDER BY e.id";
+static const char SQL_UNRESOLVE[] = "UPDATE recon_items SET resolution = NULL, resolved_by = NULL, resolved_at = NULL, "
+                                    "note = NULL, resolution_journal_id = NULL, updated_at = ? WHERE id = ?";
 static const char SQL_ORDER[] = "SELECT id, amount, amount_paid, allow_partial, " FG_ORDER_STATUS_SQL(
     "status") ", COALESCE(expires_at, 0), expires_at IS NOT NULL FROM orders WHERE public_id = ? FOR UPDATE";
-static const char SQL_RESOLVE[] =
-    "UPDATE recon_items SET resolution = ?, resolved_by = ?, resolved_at = ?, note = ?, updated_at = ? WHERE id = ?";
+static const char SQL_RESOLVE[] = "UPDATE recon_items SET resolution = ?, resolved_by = ?, resolved_at = ?, note = ?, "
+                                  "resolution_journal_id = ?, updated_at = ? WHERE id = ?";
 static const char SQL_LINK[] =
     "INSERT INTO recon_links (item_id, seq, payment_id, order_id, amount, suggested) SELECT ?, COALESCE(MAX(seq), "
     "0) + 1, ?, ?, ?, 0 FROM recon_links WHERE item_id = ?";
@@ -36,7 +50,67 @@ typedef struct {
     const fg_recon_resolution_t *in;
     const char *actor;
     fg_recon_resolved_t *out;
+    int64_t journal_id; /* what the resolution posted, 0 = nothing */
 } resolve_t;
+
+/* Posts j and finds its row id (for undo). */
+static int post(fg_db_t *db, const fg_journal_t *j, int64_t now, int64_t *id)
+{
+    char public_id[FG_ID_CAP];
+    fg_stmt_t s;
+    int rc = fg_ledger_post(db, j, now, public_id);
+    if (rc != 0 || (rc = fg_stmt_init(&s, db, SQL_JOURNAL_ID)) != 0)
+        return rc;
+    fg_stmt_cstr(&s, public_id);
+    fg_stmt_out_int(&s, id, NULL);
+    return fg_stmt_one(&s);
+}
+
+/* The write-off journal of an item of amount (a line's signed amount, or a
+ * ledger_only item's). */
+static int write_off(fg_db_t *db, resolve_t *r, int64_t line_id, int64_t amount, int64_t now)
+{
+    const char *to = r->cfg->recon_write_off_account;
+    char memo[160];
+    if (to == NULL || fg_account_kind_of(to) < 0)
+        return FG_EUNSUPPORTED;
+    /* money at the bank the ledger lacks comes in; anything else goes out */
+    int64_t in = line_id != 0 && amount > 0 ? amount : -(amount < 0 ? -amount : amount);
+    snprintf(memo, sizeof(memo), "reconciliation item %lld written off", (long long)r->item_id);
+    fg_journal_t j = {.kind = "write_off", .memo = memo};
+    fg_journal_add(&j, "assets:clearing:vietqr", 0, "VND", in);
+    fg_journal_add(&j, to, 0, "VND", -in);
+    return post(db, &j, now, &r->journal_id);
+}
+
+/* The reversing journal of journal_id. */
+static int reverse(fg_db_t *db, int64_t journal_id, int64_t item_id, int64_t now)
+{
+    fg_stmt_t s;
+    fg_buf_t code = FG_BUF_INIT, currency = FG_BUF_INIT;
+    int64_t merchant = 0, amount = 0, reversal = 0;
+    char memo[120];
+    snprintf(memo, sizeof(memo), "undo of the resolution of reconciliation item %lld", (long long)item_id);
+    fg_journal_t j = {.kind = "reversal", .reverses_id = journal_id, .memo = memo};
+    int rc = fg_stmt_init(&s, db, SQL_JOURNAL_LINES);
+    if (rc != 0)
+        return rc;
+    fg_stmt_int(&s, journal_id);
+    fg_stmt_out_text(&s, &code, NULL);
+    fg_stmt_out_int(&s, &merchant, NULL);
+    fg_stmt_out_text(&s, &currency, NULL);
+    fg_stmt_out_int(&s, &amount, NULL);
+    if ((rc = fg_stmt_exec(&s)) == 0) {
+        while ((rc = fg_stmt_fetch(&s)) == 1 && j.count < FG_JOURNAL_LINES_MAX)
+            fg_journal_add(&j, code.data, (uint64_t)merchant, currency.data, -amount);
+        rc = rc < 0 ? rc : 0;
+    }
+    fg_buf_free(&code);
+    fg_buf_free(&currency);
+    if (rc != 0)
+        return rc;
+    return post(db, &j, now, &reversal);
+}
 
 static void item_json(fg_buf_t *b, int64_t id, const char *state, const char *resolution, int64_t amount,
                       const char *note)
@@ -106,7 +180,7 @@ static int apply_orders(fg_db_t *db, resolve_t *r, int64_t line_id, int64_t amou
     fg_journal_t j = {.kind = "receipt", .memo = memo};
     fg_journal_add(&j, "assets:clearing:vietqr", 0, "VND", r->out->unapplied);
     fg_journal_add(&j, "liabilities:unapplied", 0, "VND", -r->out->unapplied);
-    return fg_ledger_post(db, &j, now, NULL);
+    return post(db, &j, now, &r->journal_id);
 }
 
 static int resolve_tx(fg_db_t *db, void *arg)
@@ -115,10 +189,11 @@ static int resolve_tx(fg_db_t *db, void *arg)
     fg_stmt_t s;
     fg_buf_t account = FG_BUF_INIT, state = FG_BUF_INIT, resolution = FG_BUF_INIT, before = FG_BUF_INIT,
              after = FG_BUF_INIT;
-    int64_t line_id = 0, day = 0, amount = 0, now = fg_now_ms();
+    int64_t line_id = 0, day = 0, amount = 0, journal = 0, now = fg_now_ms();
     char object[40];
     r->out->bad_order = -1;
     r->out->unapplied = 0;
+    r->journal_id = 0;
     int rc = fg_stmt_init(&s, db, SQL_ITEM);
     if (rc != 0)
         goto Exit;
@@ -129,6 +204,7 @@ static int resolve_tx(fg_db_t *db, void *arg)
     fg_stmt_out_int(&s, &amount, NULL);
     fg_stmt_out_text(&s, &state, NULL);
     fg_stmt_out_text(&s, &resolution, NULL);
+    fg_stmt_out_int(&s, &journal, NULL);
     if ((rc = fg_stmt_one(&s)) != 0)
         goto Exit;
     /* only an item of this reconciliation */
@@ -137,6 +213,33 @@ static int resolve_tx(fg_db_t *db, void *arg)
         goto Exit;
     }
     snprintf(r->out->state, sizeof(r->out->state), "%s", state.data);
+    snprintf(object, sizeof(object), "item:%lld", (long long)r->item_id);
+    if (r->in->action == FG_RECON_UNDO) {
+        if (resolution.len == 0) {
+            rc = FG_ESTATE; /* nothing to undo */
+            goto Exit;
+        }
+        if (strcmp(resolution.data, "apply") == 0) {
+            snprintf(r->out->resolution, sizeof(r->out->resolution), "%s", resolution.data);
+            rc = FG_EUNSUPPORTED; /* its payments are refunded like any other */
+            goto Exit;
+        }
+        item_json(&before, r->item_id, state.data, resolution.data, amount, NULL);
+        if ((journal != 0 && (rc = reverse(db, journal, r->item_id, now)) != 0) ||
+            (rc = fg_stmt_init(&s, db, SQL_UNRESOLVE)) != 0)
+            goto Exit;
+        fg_stmt_int(&s, now);
+        fg_stmt_int(&s, r->item_id);
+        if ((rc = fg_stmt_exec(&s)) != 0)
+            goto Exit;
+        item_json(&after, r->item_id, state.data, NULL, amount, r->in->note);
+        if ((rc = fg_audit_log(db, r->actor, "reconciliation_item.undo", object, before.data, after.data)) != 0)
+            goto Exit;
+        r->out->resolution[0] = '\0';
+        fg_buf_reset(&r->out->json);
+        fg_buf_append(&r->out->json, after.data, after.len);
+        goto Exit;
+    }
     if (resolution.len > 0) {
         snprintf(r->out->resolution, sizeof(r->out->resolution), "%s", resolution.data);
         rc = FG_ECONFLICT; /* resolved already: undo it first */
@@ -156,20 +259,24 @@ static int resolve_tx(fg_db_t *db, void *arg)
         }
         if ((rc = apply_orders(db, r, line_id, amount, now)) != 0)
             goto Exit;
+    } else if (r->in->action == FG_RECON_WRITE_OFF && (rc = write_off(db, r, line_id, amount, now)) != 0) {
+        goto Exit;
     }
-    const char *action = r->in->action == FG_RECON_APPLY ? "apply" : "accept";
+    const char *action = r->in->action == FG_RECON_APPLY       ? "apply"
+                         : r->in->action == FG_RECON_WRITE_OFF ? "write_off"
+                                                               : "accept";
     if ((rc = fg_stmt_init(&s, db, SQL_RESOLVE)) != 0)
         goto Exit;
     fg_stmt_cstr(&s, action);
     fg_stmt_cstr(&s, r->actor);
     fg_stmt_int(&s, now);
     fg_stmt_cstr(&s, r->in->note);
+    fg_stmt_int_or_null(&s, r->journal_id != 0 ? &r->journal_id : NULL);
     fg_stmt_int(&s, now);
     fg_stmt_int(&s, r->item_id);
     if ((rc = fg_stmt_exec(&s)) != 0)
         goto Exit;
     item_json(&after, r->item_id, state.data, action, amount, r->in->note);
-    snprintf(object, sizeof(object), "item:%lld", (long long)r->item_id);
     if ((rc = fg_audit_log(db, r->actor, "reconciliation_item.resolve", object, before.data, after.data)) != 0)
         goto Exit;
     snprintf(r->out->resolution, sizeof(r->out->resolution), "%s", action);
@@ -189,6 +296,6 @@ int fg_recon_resolve(fg_db_t *db, const fg_config_t *cfg, const fg_reconciliatio
 {
     if (in->note == NULL || in->note[0] == '\0')
         return FG_EINVALID;
-    resolve_t r = {cfg, rec, item_id, in, actor, out};
+    resolve_t r = {cfg, rec, item_id, in, actor, out, 0};
     return fg_db_tx(db, resolve_tx, &r);
 }

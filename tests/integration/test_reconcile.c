@@ -289,6 +289,9 @@ START_TEST(a_day_reconciled)
     fgt_response_free(&r);
     ck_assert_str_eq(order_status(&f), "paid");
     ck_assert_int_eq(payments_of(&f), 1);
+    r = fgt_req(&srv, FGT_H2C, "POST", rpath, finance, NULL, "{\"action\":\"undo\",\"note\":\"oops\"}", 0, NULL);
+    fgt_expect(r, 422, "undo_not_supported");
+    fgt_response_free(&r);
     /* E's line cannot pay E (it owes more and takes no part payment) */
     snprintf(rpath, sizeof(rpath), "/v1/reconciliations/%s/items/%lld/resolve", id, item_of(account, ref_e));
     snprintf(rbody, sizeof(rbody),
@@ -304,7 +307,7 @@ START_TEST(a_day_reconciled)
     fgt_response_free(&r);
     ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM audit_log WHERE action = 'reconciliation_item.resolve'", NULL,
                                 NULL),
-                     audits + 2);
+                     audits + 2); /* X accepted, F applied */
     /* closing: not while exceptions are open (E's mismatch, the fee, G's
      * transfer only the ledger knows) */
     char cpath[200];
@@ -316,11 +319,33 @@ START_TEST(a_day_reconciled)
     long long open_ids[3] = {item_of(account, ref_e), item_of(account, ref_fee),
                              fgt_db_int("SELECT id FROM recon_items WHERE account = ? AND transfer_ref = ?", account,
                                         ref_g)};
+    /* the bank's fee is written off, taken back, and written off again */
+    long long write_offs = fgt_db_int("SELECT COUNT(*) FROM journals WHERE kind = 'write_off'", NULL, NULL);
+    long long reversals = fgt_db_int("SELECT COUNT(*) FROM journals WHERE kind = 'reversal'", NULL, NULL);
+    static const char *const fee_actions[] = {"write_off", "undo", "write_off"};
+    snprintf(rpath, sizeof(rpath), "/v1/reconciliations/%s/items/%lld/resolve", id, open_ids[1]);
+    for (int i = 0; i < 3; i++) {
+        snprintf(rbody, sizeof(rbody), "{\"action\":\"%s\",\"note\":\"the bank's account fee, step %d\"}",
+                 fee_actions[i], i);
+        r = fgt_req(&srv, FGT_H2C, "POST", rpath, finance, NULL, rbody, 0, NULL);
+        fgt_expect(r, 200, NULL);
+        fgt_response_free(&r);
+    }
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM journals WHERE kind = 'write_off'", NULL, NULL), write_offs + 2);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM journals WHERE kind = 'reversal'", NULL, NULL), reversals + 1);
+    r = fgt_req(&srv, FGT_H2C, "POST", rpath, finance, NULL, "{\"action\":\"undo\",\"note\":\"x\"}", 0, NULL);
+    fgt_expect(r, 200, NULL);
+    fgt_response_free(&r);
+    r = fgt_req(&srv, FGT_H2C, "POST", rpath, finance, NULL, "{\"action\":\"undo\",\"note\":\"y\"}", 0, NULL);
+    fgt_expect(r, 409, "item_not_resolved");
+    fgt_response_free(&r);
     for (int i = 0; i < 3; i++) {
         ck_assert_int_gt(open_ids[i], 0);
         snprintf(rpath, sizeof(rpath), "/v1/reconciliations/%s/items/%lld/resolve", id, open_ids[i]);
         r = fgt_req(&srv, FGT_H2C, "POST", rpath, finance, NULL,
-                    "{\"action\":\"accept\",\"note\":\"investigated with the bank\"}", 0, NULL);
+                    i == 1 ? "{\"action\":\"write_off\",\"note\":\"the bank's account fee\"}"
+                           : "{\"action\":\"accept\",\"note\":\"investigated with the bank\"}",
+                    0, NULL);
         fgt_expect(r, 200, NULL);
         fgt_response_free(&r);
     }
