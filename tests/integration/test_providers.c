@@ -1222,6 +1222,121 @@ START_TEST(sepay_key_is_not_stored_and_a_long_memo_is_recorded)
 }
 END_TEST
 
+/* ---- statements from the bank ------------------------------------------------------ */
+
+/* The day's statement of the collection account from the bank, in format. */
+static fgt_response_t bank_statement(const char *format)
+{
+    char url[256];
+    snprintf(url, sizeof(url), "%s/control/statement?format=%s", banksim_url, format);
+    fgt_response_t r = http("GET", url, NULL);
+    ck_assert_msg(r.status == 200, "banksim statement %s answered %ld", format, r.status);
+    return r;
+}
+
+static fgt_response_t import_statement(const char *token, const char *format, const char *body)
+{
+    char auth[200], path[80];
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+    snprintf(path, sizeof(path), "/v1/statements?format=%s", format);
+    const char *headers[] = {auth, "Content-Type: application/octet-stream", NULL};
+    return fgt_request(&srv, FGT_H2C, "POST", path, headers, body, 0);
+}
+
+/* The state the matching job gave the line with this bank reference, once it
+ * decided (at most 30 s). */
+static const char *line_state(const char *ref)
+{
+    static char state[32];
+    for (int i = 0; i < 300; i++) {
+        long long k = fgt_db_int("SELECT FIELD(i.state, 'unmatched', 'matched', 'suggested', 'bank_only', "
+                                 "'ledger_only', 'amount_mismatch', 'duplicate') FROM recon_items i JOIN "
+                                 "statement_lines l ON l.id = i.line_id WHERE l.bank_ref = ?",
+                                 ref, NULL);
+        static const char *const NAMES[] = {"none",      "unmatched",   "matched",         "suggested",
+                                            "bank_only", "ledger_only", "amount_mismatch", "duplicate"};
+        if (k > 1 && k <= 7) {
+            snprintf(state, sizeof(state), "%s", NAMES[k]);
+            return state;
+        }
+        fgt_sleep_ms(100);
+    }
+    ck_abort_msg("the line %s was not decided in 30 s", ref);
+    return NULL;
+}
+
+START_TEST(bank_statements_settle_what_the_feed_lost)
+{
+    char finance[128], a[40], ac[16], b[40], bc[16], c[40], cc[16], d[40], dc[16], ref_a[64], ref_b[64], ref_cd[64];
+    fgt_staff_token("finance", finance);
+    new_order(150000, NULL, a, ac);
+    new_order(250000, NULL, b, bc);
+    new_order(100000, NULL, c, cc);
+    new_order(120000, NULL, d, dc);
+    /* A: the feed reports the transfer */
+    fgt_response_t r = transfer(150000, ac, "in");
+    snprintf(ref_a, sizeof(ref_a), "%s", fgt_json_str(&r, "reference_code", NULL));
+    fgt_response_free(&r);
+    expect_order(a, "paid", 150000);
+    /* B, and one transfer for C and D: the feed loses them; the bank
+     * rewrites memos as banks do (prefix, upper case, a wrap inside a code) */
+    chaos("{\"lose_ipn\":true,\"statement_rewrite\":true}");
+    r = transfer(250000, bc, "in");
+    snprintf(ref_b, sizeof(ref_b), "%s", fgt_json_str(&r, "reference_code", NULL));
+    fgt_response_free(&r);
+    char body[200];
+    snprintf(body, sizeof(body),
+             "{\"amount\":220000,\"content\":\"HOC PHI 2 CON\",\"codes\":[\"%s\",\"%s\"],\"transfer_type\":\"in\"}", cc,
+             dc);
+    r = control("/control/sepay/transfer", body);
+    snprintf(ref_cd, sizeof(ref_cd), "%s", fgt_json_str(&r, "reference_code", NULL));
+    fgt_response_free(&r);
+    expect_order(b, "open", 0);
+
+    /* the bank's camt.053 of the day settles what the feed lost */
+    fgt_response_t st = bank_statement("camt053");
+    r = import_statement(finance, "camt.053", st.body);
+    ck_assert_msg(r.status == 201 || r.status == 200, "camt.053 import answered %ld: %s", r.status, r.body);
+    fgt_response_free(&r);
+    fgt_response_free(&st);
+    ck_assert_str_eq(line_state(ref_a), "matched");
+    ck_assert_str_eq(line_state(ref_b), "matched");
+    ck_assert_str_eq(line_state(ref_cd), "matched");
+    expect_order(b, "paid", 250000);
+    expect_order(c, "paid", 100000);
+    expect_order(d, "paid", 120000);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM payments p JOIN orders o ON o.id = p.order_id "
+                                "WHERE o.public_id = ? AND p.status = 'succeeded'",
+                                a, NULL),
+                     1);
+
+    /* the same day as MT940 and as camt.054: every line known already */
+    static const char *const again[][2] = {{"mt940", "mt940"}, {"camt054", "camt.054"}};
+    for (int i = 0; i < 2; i++) {
+        st = bank_statement(again[i][0]);
+        r = import_statement(finance, again[i][1], st.body);
+        ck_assert_msg(r.status == 201 || r.status == 200, "%s import answered %ld: %s", again[i][1], r.status, r.body);
+        ck_assert_int_eq(fgt_json_int(&r, "new_lines", NULL), 0);
+        fgt_response_free(&r);
+        fgt_response_free(&st);
+    }
+    /* the Vietnamese CSV export reads too */
+    st = bank_statement("csv-vn");
+    r = import_statement(finance, "csv-vn", st.body);
+    ck_assert_msg(r.status == 201 || r.status == 200, "csv-vn import answered %ld: %s", r.status, r.body);
+    fgt_response_free(&r);
+    fgt_response_free(&st);
+    /* B was paid once, by the statement (a late feed delivery finds the
+     * transfer recorded: test_reconcile.c) */
+    chaos("{}");
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM payments p JOIN orders o ON o.id = p.order_id "
+                                "WHERE o.public_id = ? AND p.status = 'succeeded'",
+                                b, NULL),
+                     1);
+    ck_assert_int_eq(fgt_ledger_check(), 0);
+}
+END_TEST
+
 int main(void)
 {
     for (size_t i = 0; i < sizeof(SHARED_ENV) / sizeof(SHARED_ENV[0]); i++)
@@ -1256,6 +1371,7 @@ int main(void)
     tcase_add_test(tc, vnpay_refund_with_a_lost_answer_is_made_once_and_settled_later);
     tcase_add_test(tc, vnpay_partial_then_remainder_refund_sends_03);
     tcase_add_test(tc, momo_refund_still_processing_stays_pending_until_settled);
+    tcase_add_test(tc, bank_statements_settle_what_the_feed_lost);
     suite_add_tcase(s, tc);
     int rc = fgt_run(s);
     if (fgt_server_stop(&srv) != 0)
