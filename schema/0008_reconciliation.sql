@@ -22,7 +22,7 @@ CREATE TABLE recon_items (
   amount        BIGINT          NOT NULL,
   state         ENUM('unmatched','matched','suggested','bank_only','ledger_only','amount_mismatch','duplicate')
                 NOT NULL,
-  rule          ENUM('reference','order_code','amount_date') NULL,
+  rule          ENUM('reference','order_code','amount_date','settlement') NULL,
   detail        VARCHAR(300)    NULL,
   lease_until   BIGINT          NULL,
   -- a staff resolution of an exception (audited in audit_log)
@@ -90,4 +90,40 @@ CREATE TABLE recon_closed_days (
   closed_by          VARCHAR(254)    NOT NULL,
   closed_at          BIGINT          NOT NULL,
   PRIMARY KEY (account, day)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+-- Gateway settlements: a gateway (VNPay, MoMo) pays a day's collections to
+-- the bank in one batch, net of its fees, and lists the batch's transactions
+-- in a settlement file.  The payout line on the statement, once its batch is
+-- known, posts Dr assets:bank:{account} (net), Dr expenses:fees:{gateway}
+-- (fees), Cr assets:clearing:{gateway} (gross).
+CREATE TABLE settlement_batches (
+  id            BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
+  gateway       VARCHAR(16)     NOT NULL,
+  batch_ref     VARCHAR(64)     NOT NULL,
+  currency      CHAR(3)         NOT NULL,
+  row_count     INT UNSIGNED    NOT NULL,
+  gross         BIGINT          NOT NULL,
+  fees          BIGINT          NOT NULL,
+  net           BIGINT          NOT NULL,
+  line_id       BIGINT UNSIGNED NULL,
+  journal_id    BIGINT UNSIGNED NULL,
+  imported_by   VARCHAR(300)    NOT NULL,
+  created_at    BIGINT          NOT NULL,
+  PRIMARY KEY (id),
+  UNIQUE KEY uq_settlement_batches_ref (gateway, batch_ref)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+CREATE TABLE settlement_rows (
+  batch_id        BIGINT UNSIGNED NOT NULL,
+  seq             INT UNSIGNED    NOT NULL,
+  transaction_no  VARCHAR(64)     NOT NULL,
+  order_ref       VARCHAR(64)     NOT NULL,
+  kind            ENUM('payment','refund') NOT NULL,
+  amount          BIGINT          NOT NULL,
+  fee             BIGINT          NOT NULL,
+  net             BIGINT          NOT NULL,
+  PRIMARY KEY (batch_id, seq),
+  KEY ix_settlement_rows_txn (transaction_no),
+  CONSTRAINT fk_settlement_rows_batch FOREIGN KEY (batch_id) REFERENCES settlement_batches (id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;

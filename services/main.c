@@ -33,6 +33,8 @@ static const char USAGE[] = "usage: feegate [--config FILE] COMMAND\n"
                             "                                     recompute every balance checkpoint into a new epoch\n"
                             "  statements import FILE [--format camt.053|camt.054|mt940|csv|csv-vn]\n"
                             "                                     import a bank statement file; prints the import\n"
+                            "  settlements import FILE --gateway vnpay|momo\n"
+                            "                                     import a gateway's settlement file (payout batches)\n"
                             "  version                            print the version\n"
                             "\n"
                             "Every setting section.key can be given in the config file or as the\n"
@@ -204,6 +206,56 @@ static int cmd_statements_import(const fg_config_t *cfg, int argc, char **argv)
     return rc;
 }
 
+static int cmd_settlements_import(const fg_config_t *cfg, int argc, char **argv)
+{
+    const char *path = argc >= 4 ? argv[3] : NULL, *gateway = option(argc, argv, 4, "--gateway");
+    fg_settlement_result_t r;
+    fg_stmt_error_t err;
+    fg_db_t *db = NULL;
+    if (path == NULL || path[0] == '-' || gateway == NULL)
+        return usage("settlements import needs FILE and --gateway vnpay|momo");
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        fprintf(stderr, "feegate: cannot open %s\n", path);
+        return 1;
+    }
+    fg_buf_t data = FG_BUF_INIT;
+    char chunk[65536];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0 && data.len <= FG_STMT_FILE_MAX)
+        fg_buf_append(&data, chunk, n);
+    int failed = ferror(f);
+    fclose(f);
+    if (failed) {
+        fprintf(stderr, "feegate: cannot read %s\n", path);
+        fg_buf_free(&data);
+        return 1;
+    }
+    int rc = open_db(cfg, &db);
+    if (rc == 0) {
+        int err_rc = fg_settlement_import(db, gateway, data.data != NULL ? data.data : "", data.len, "cli", &r, &err);
+        fg_buf_t out = FG_BUF_INIT;
+        rc = 1;
+        if (err_rc == 0) {
+            fg_settlement_json(&out, gateway, &r);
+            printf("%s\n", out.data);
+            rc = 0;
+        } else if (err_rc == FG_EINVALID) {
+            fprintf(stderr, "feegate: %s is not a valid settlement file: %s\n", path, err.message);
+        } else if (err_rc == FG_EUNSUPPORTED) {
+            rc = usage("--gateway must be vnpay or momo");
+        } else if (err_rc == FG_ERANGE) {
+            fprintf(stderr, "feegate: %s is larger than 64 MiB\n", path);
+        } else {
+            fprintf(stderr, "feegate: importing %s failed: %s (%s)\n", path, fg_strerror(err_rc), fg_db_error(db));
+        }
+        fg_buf_free(&out);
+    }
+    fg_buf_free(&data);
+    fg_db_close(db);
+    return rc;
+}
+
 /* How long a rebuild waits for the transactions open at its cut to end. */
 #define REBUILD_WAIT_MS 30000
 
@@ -251,6 +303,8 @@ static int dispatch(const fg_config_t *cfg, int argc, char **argv)
         return cmd_migrate(cfg, argc, argv);
     if (strcmp(cmd, "statements") == 0 && argc >= 3 && strcmp(argv[2], "import") == 0)
         return cmd_statements_import(cfg, argc, argv);
+    if (strcmp(cmd, "settlements") == 0 && argc >= 3 && strcmp(argv[2], "import") == 0)
+        return cmd_settlements_import(cfg, argc, argv);
     if (strcmp(cmd, "admin") == 0 && argc >= 4 && strcmp(argv[2], "merchant") == 0 && strcmp(argv[3], "create") == 0)
         return cmd_merchant_create(cfg, argc, argv);
     if (strcmp(cmd, "admin") == 0 && argc >= 4 && strcmp(argv[2], "user") == 0 && strcmp(argv[3], "create") == 0)

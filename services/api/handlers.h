@@ -54,6 +54,9 @@ void fg_sepay_webhook(fg_call_t *call, fg_db_t *db);
 
 /** POST /v1/statements: a bank statement file in (finance, admin). */
 void fg_statements_import(fg_call_t *call, fg_db_t *db);
+/** POST /v1/settlements?gateway=vnpay|momo: a gateway's settlement file
+ *  (finance, admin); 201 with its batches, 200 when they were known. */
+void fg_settlements_import(fg_call_t *call, fg_db_t *db);
 /** POST /v1/reconciliations {"account","from","to"}: a period to reconcile;
  *  GET /v1/reconciliations/{id}: its summary; GET …/items?state=: its items. */
 void fg_reconciliations_create(fg_call_t *call, fg_db_t *db);

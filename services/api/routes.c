@@ -39,6 +39,7 @@ const fg_route_t fg_api_routes[] = {
     {"GET", "/v1/events/{}", "events.get", FG_AUTH_MERCHANT, 0, 0, fg_events_get},
     {"POST", "/v1/events/{}/redeliver", "events.redeliver", FG_AUTH_MERCHANT, 1, 0, fg_events_redeliver},
     {"POST", "/v1/statements", "statements.import", FG_AUTH_STAFF_WRITE, 0, FG_STMT_FILE_MAX, fg_statements_import},
+    {"POST", "/v1/settlements", "settlements.import", FG_AUTH_STAFF_WRITE, 0, FG_STMT_FILE_MAX, fg_settlements_import},
     {"POST", "/v1/reconciliations", "reconciliations.create", FG_AUTH_STAFF_WRITE, 1, 0, fg_reconciliations_create},
     {"GET", "/v1/reconciliations/{}", "reconciliations.get", FG_AUTH_STAFF_READ, 0, 0, fg_reconciliations_get},
     {"GET", "/v1/reconciliations/{}/items", "reconciliations.items", FG_AUTH_STAFF_READ, 0, 0,

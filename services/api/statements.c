@@ -348,3 +348,39 @@ void fg_reconciliations_close(fg_call_t *call, fg_db_t *db)
         fg_call_json(call, 200, &b);
     }
 }
+
+/* ---- gateway settlements ------------------------------------------------------------ */
+
+void fg_settlements_import(fg_call_t *call, fg_db_t *db)
+{
+    size_t len;
+    fg_settlement_result_t r;
+    fg_stmt_error_t err;
+    char who[320];
+    const char *gateway = fg_call_query(call, "gateway", &len);
+    if (gateway == NULL || (strcmp(gateway, "vnpay") != 0 && strcmp(gateway, "momo") != 0)) {
+        fg_call_error(call, 400, "invalid_request", "invalid_gateway", "?gateway= must be vnpay or momo", "gateway");
+        return;
+    }
+    snprintf(who, sizeof(who), "staff:%s", call->staff_email);
+    int rc = fg_settlement_import(db, gateway, call->body != NULL ? call->body : "", call->body_len, who, &r, &err);
+    fg_buf_t b = FG_BUF_INIT;
+    if (rc == 0) {
+        fg_settlement_json(&b, gateway, &r);
+        fg_call_json(call, r.new_batches > 0 ? 201 : 200, &b);
+    } else if (rc == FG_EINVALID) {
+        fg_buf_puts(&b, "{\"error\":{");
+        fg_json_kv_str(&b, 0, "type", "invalid_statement");
+        fg_json_kv_str(&b, 1, "code", "invalid_settlement");
+        fg_json_kv_str(&b, 1, "message", err.message);
+        if (err.line > 0)
+            fg_json_kv_int(&b, 1, "line", err.line);
+        fg_buf_puts(&b, "}}");
+        fg_call_json(call, 400, &b);
+    } else if (rc == FG_ERANGE) {
+        fg_call_error(call, 413, "invalid_request", "body_too_large", "a settlement file is at most 64 MiB", NULL);
+    } else {
+        fg_call_db_error(call, db, rc);
+    }
+    fg_buf_free(&b);
+}

@@ -4,6 +4,8 @@
  * The job claims unmatched items (FOR UPDATE SKIP LOCKED, a lease), then
  * matches each in a transaction of its own, under the item's row lock.
  * Rules, in order, the rule recorded on the item:
+ *   0. settlement: a gateway's payout line whose batch the settlement file
+ *      listed: Dr bank (net), Dr fees, Cr clearing (gross);
  *   1. reference: the line's bank reference or end-to-end id is a payment's
  *      provider transaction id, or a transfer the bank feed already applied
  *      (bank_transfers): matched, nothing new is posted;
@@ -15,8 +17,8 @@
  *      again; a code whose order owes another amount is amount_mismatch;
  *   3. amount and date: orders owing exactly the amount, due or created
  *      within RULE3_WINDOW_DAYS of the line: suggested, never applied.
- * Anything else is bank_only.  Debits are bank_only until payouts and
- * gateway settlements are reconciled.
+ * Anything else is bank_only (a payout line whose batch is not known yet
+ * goes back to matching when its settlement file arrives).
  */
 #include "recon/recon_internal.h"
 
@@ -24,6 +26,7 @@
 #include <string.h>
 #include "core/log.h"
 #include "core/money.h"
+#include "ledger/ledger.h"
 #include "core/text.h"
 #include "orders/orders.h"
 #include "payments/payments.h"
@@ -103,6 +106,69 @@ static int link(fg_db_t *db, item_t *it, int64_t payment_id, int64_t order_id, i
     fg_stmt_int(&s, amount);
     fg_stmt_int(&s, suggested);
     return fg_stmt_exec(&s);
+}
+
+static const char SQL_BATCH[] =
+    "SELECT id, gateway, gross, fees, net FROM settlement_batches WHERE batch_ref IN (?, ?) "
+    "AND line_id IS NULL LIMIT 1 FOR UPDATE";
+static const char SQL_BATCH_SETTLED[] = "UPDATE settlement_batches SET line_id = ?, journal_id = ("
+                                        "SELECT id FROM journals WHERE public_id = ?) WHERE id = ?";
+
+/* Rule 0: a gateway's payout of a batch whose settlement file is known:
+ * Dr bank (net), Dr fees, Cr clearing (gross). */
+static int by_settlement(fg_db_t *db, item_t *it, int64_t now, int *decided)
+{
+    fg_stmt_t s;
+    fg_buf_t gateway = FG_BUF_INIT;
+    int64_t id = 0, gross = 0, fees = 0, net = 0;
+    char bank[FG_ACCOUNT_CODE_MAX + 1], fee_account[FG_ACCOUNT_CODE_MAX + 1], clearing[FG_ACCOUNT_CODE_MAX + 1],
+        journal[FG_ID_CAP], memo[200];
+    *decided = 0;
+    if (it->bank_ref.len == 0 && it->end_to_end.len == 0)
+        return 0;
+    int rc = fg_stmt_init(&s, db, SQL_BATCH);
+    if (rc != 0)
+        return rc;
+    fg_stmt_str(&s, it->bank_ref.len > 0 ? it->bank_ref.data : "-", it->bank_ref.len > 0 ? it->bank_ref.len : 1);
+    fg_stmt_str(&s, it->end_to_end.len > 0 ? it->end_to_end.data : "-",
+                it->end_to_end.len > 0 ? it->end_to_end.len : 1);
+    fg_stmt_out_int(&s, &id, NULL);
+    fg_stmt_out_text(&s, &gateway, NULL);
+    fg_stmt_out_int(&s, &gross, NULL);
+    fg_stmt_out_int(&s, &fees, NULL);
+    fg_stmt_out_int(&s, &net, NULL);
+    if ((rc = fg_stmt_one(&s)) != 0) {
+        fg_buf_free(&gateway);
+        return rc == FG_ENOTFOUND ? 0 : rc;
+    }
+    *decided = 1;
+    it->rule = "settlement";
+    if (net != it->amount) {
+        it->state = "amount_mismatch";
+        snprintf(it->detail, sizeof(it->detail), "the %s batch's settlement file nets %lld, the line is %lld",
+                 gateway.data, (long long)net, (long long)it->amount);
+        fg_buf_free(&gateway);
+        return 0;
+    }
+    snprintf(bank, sizeof(bank), "assets:bank:%s", it->account.data);
+    snprintf(fee_account, sizeof(fee_account), "expenses:fees:%s", gateway.data);
+    snprintf(clearing, sizeof(clearing), "assets:clearing:%s", gateway.data);
+    snprintf(memo, sizeof(memo), "%s settlement batch %s", gateway.data, it->bank_ref.data);
+    fg_journal_t j = {.kind = "settlement", .memo = memo};
+    fg_journal_add(&j, bank, 0, it->currency.data, net);
+    fg_journal_add(&j, fee_account, 0, it->currency.data, fees);
+    fg_journal_add(&j, clearing, 0, it->currency.data, -gross);
+    if ((rc = fg_ledger_post(db, &j, now, journal)) == 0 && (rc = fg_stmt_init(&s, db, SQL_BATCH_SETTLED)) == 0) {
+        fg_stmt_int(&s, it->line_id);
+        fg_stmt_cstr(&s, journal);
+        fg_stmt_int(&s, id);
+        rc = fg_stmt_exec(&s);
+    }
+    it->state = "matched";
+    snprintf(it->detail, sizeof(it->detail), "%s settlement: gross %lld, fees %lld, net %lld", gateway.data,
+             (long long)gross, (long long)fees, (long long)net);
+    fg_buf_free(&gateway);
+    return rc;
 }
 
 /* Rule 1.  1 when it decided the item, 0 when it does not apply. */
@@ -356,9 +422,12 @@ static int match_tx(fg_db_t *db, void *arg)
     fg_buf_free(&state);
     if (rc != 0 || !unmatched)
         return rc == FG_ENOTFOUND ? 0 : rc; /* decided meanwhile: nothing to do */
-    if (it->amount < 0) {
+    if ((rc = by_settlement(db, it, now, &decided)) != 0 || decided) {
+        if (rc != 0)
+            return rc;
+    } else if (it->amount < 0) {
         it->state = "bank_only";
-        snprintf(it->detail, sizeof(it->detail), "a debit: payouts and fees are not reconciled yet");
+        snprintf(it->detail, sizeof(it->detail), "a debit: no settlement batch names it");
     } else if ((rc = by_reference(db, it, &decided)) != 0 || decided ||
                (rc = by_codes(db, m->cfg, it, now, &decided)) != 0 || decided ||
                (rc = by_amount_and_date(db, it, &decided)) != 0 || decided) {

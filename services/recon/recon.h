@@ -63,6 +63,29 @@ int fg_statement_import(fg_db_t *db, const fg_stmt_source_t *src, fg_stmt_format
  *  or < 0 on a database error.  Blocking: run from a background thread. */
 int fg_recon_match_round(fg_db_t *db, const fg_config_t *cfg, int limit);
 
+/* ---- gateway settlements (settlement.c) ---------------------------------------- */
+
+typedef struct {
+    int batches, new_batches; /* new: not stored by an earlier file */
+    int64_t rows;
+    char batch_ref[FG_STMT_REF_MAX + 1]; /* the first batch of the file */
+    int64_t gross, fees, net;            /* of that batch */
+} fg_settlement_result_t;
+
+/**
+ * Imports a gateway's settlement file (settlement.c: batch_ref,
+ * transaction_no, order_ref, transaction_time, type, amount, fee, net) in
+ * one transaction; batches stored before are skipped.  A payout line left
+ * bank_only for want of its batch goes back to the matching job, which then
+ * posts the settlement: Dr assets:bank:{account} net, Dr
+ * expenses:fees:{gateway} fees, Cr assets:clearing:{gateway} gross.
+ * gateway is "vnpay" or "momo".  0; FG_EINVALID with err; FG_EUNSUPPORTED
+ * (another gateway); FG_ERANGE (over FG_STMT_FILE_MAX); or a database code.
+ */
+int fg_settlement_import(fg_db_t *db, const char *gateway, const char *data, size_t len, const char *who,
+                         fg_settlement_result_t *out, fg_stmt_error_t *err) FG_MUST_USE;
+void fg_settlement_json(fg_buf_t *b, const char *gateway, const fg_settlement_result_t *r);
+
 /* ---- reconciliations (reconcile.c) ------------------------------------------ */
 
 /* What reconciliation made of an item: exactly one of these. */

@@ -1278,6 +1278,13 @@ START_TEST(bank_statements_settle_what_the_feed_lost)
     snprintf(ref_a, sizeof(ref_a), "%s", fgt_json_str(&r, "reference_code", NULL));
     fgt_response_free(&r);
     expect_order(a, "paid", 150000);
+    /* a VNPay payment today, so that VNPay pays a batch out */
+    char v[40], vpay[64];
+    new_order(90000, NULL, v, NULL);
+    vnpay_payment(v, vpay);
+    r = vnpay_decide(vpay, "approve");
+    fgt_response_free(&r);
+    wait_settled(vpay);
     /* B, and one transfer for C and D: the feed loses them; the bank
      * rewrites memos as banks do (prefix, upper case, a wrap inside a code) */
     chaos("{\"lose_ipn\":true,\"statement_rewrite\":true}");
@@ -1326,6 +1333,35 @@ START_TEST(bank_statements_settle_what_the_feed_lost)
     ck_assert_msg(r.status == 201 || r.status == 200, "csv-vn import answered %ld: %s", r.status, r.body);
     fgt_response_free(&r);
     fgt_response_free(&st);
+    /* VNPay's payout of the day: a bank_only line until its settlement file
+     * arrives, then Dr bank (net), Dr fees, Cr clearing (gross) */
+    char stl_url[256], stl_ref[40], stl_path[64];
+    snprintf(stl_url, sizeof(stl_url), "%s/control/settlement?gateway=vnpay", banksim_url);
+    fgt_response_t stl = http("GET", stl_url, NULL);
+    ck_assert_int_eq(stl.status, 200);
+    const char *comma = strchr(strchr(stl.body, '\n') + 1, ',');
+    ck_assert_ptr_nonnull(comma);
+    snprintf(stl_ref, sizeof(stl_ref), "%.*s", (int)(comma - (strchr(stl.body, '\n') + 1)), strchr(stl.body, '\n') + 1);
+    ck_assert_str_eq(line_state(stl_ref), "bank_only");
+    snprintf(stl_path, sizeof(stl_path), "/v1/settlements?gateway=vnpay");
+    char auth[200];
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", finance);
+    const char *stl_headers[] = {auth, "Content-Type: text/csv", NULL};
+    r = fgt_request(&srv, FGT_H2C, "POST", stl_path, stl_headers, stl.body, 0);
+    fgt_expect(r, 201, NULL);
+    long long net = fgt_json_int(&r, "net", NULL), gross = fgt_json_int(&r, "gross", NULL);
+    fgt_response_free(&r);
+    fgt_response_free(&stl);
+    for (int i = 0; i < 300 && strcmp(line_state(stl_ref), "matched") != 0; i++)
+        fgt_sleep_ms(100);
+    ck_assert_str_eq(line_state(stl_ref), "matched");
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM journals j JOIN settlement_batches b ON b.journal_id = j.id "
+                                "WHERE b.batch_ref = ? AND j.kind = 'settlement'",
+                                stl_ref, NULL),
+                     1);
+    ck_assert_int_eq(fgt_db_int("SELECT net FROM settlement_batches WHERE batch_ref = ?", stl_ref, NULL), net);
+    ck_assert_int_ge(gross, net);
+
     /* B was paid once, by the statement (a late feed delivery finds the
      * transfer recorded: test_reconcile.c) */
     chaos("{}");
