@@ -68,6 +68,9 @@ CREATE TABLE statement_lines (
   memo          VARCHAR(2048)   NOT NULL,
   type          VARCHAR(32)     NOT NULL,
   source_line   INT UNSIGNED    NOT NULL,
+  -- the bank listed this line's key before in the same statement: kept, and
+  -- its reconciliation item is a 'duplicate' exception
+  duplicate     TINYINT         NOT NULL DEFAULT 0,
   created_at    BIGINT          NOT NULL,
   PRIMARY KEY (id),
   UNIQUE KEY uq_statement_lines_key (account, line_key),

@@ -24,11 +24,13 @@
 
 #define CHUNK_BYTES (64 * 1024)
 /* Lines per INSERT: as many as a statement's parameters hold. */
-#define LINE_COLS 15
+#define LINE_COLS 16
 #define BATCH_ROWS (FG_DB_BIND_MAX / LINE_COLS)
 _Static_assert(BATCH_ROWS >= 1, "a line's columns fit a statement");
-/* Reference-less lines of one statement whose occurrence is counted. */
-#define OCCURRENCES_MAX (1 << 20)
+/* Lines of one statement whose keys are counted (repeats are duplicates;
+ * reference-less lines are told apart by their occurrence): about 48 MiB
+ * at most, the one part of an import that grows with a statement's size. */
+#define OCCURRENCES_MAX (1 << 21)
 
 static const char SQL_BY_FILE[] = "SELECT public_id FROM statement_imports WHERE file_sha256 = ?";
 static const char SQL_IMPORT[] =
@@ -50,12 +52,12 @@ static const char SQL_STATEMENT_DONE[] =
 static const char SQL_ITEMS[] =
     "INSERT INTO recon_items (kind, line_id, account, business_day, amount, state, created_at, updated_at) "
     "SELECT 'bank_line', l.id, l.account, IF(EXISTS (SELECT 1 FROM recon_closed_days c WHERE c.account = l.account "
-    "AND c.day = l.value_date), ?, l.value_date), l.amount, 'unmatched', ?, ? FROM statement_lines l "
-    "WHERE l.statement_id = ?";
+    "AND c.day = l.value_date), ?, l.value_date), l.amount, IF(l.duplicate, 'duplicate', 'unmatched'), ?, ? "
+    "FROM statement_lines l WHERE l.statement_id = ?";
 static const char LINES_INSERT[] =
     "INSERT IGNORE INTO statement_lines (statement_id, account, line_key, currency, amount, reversal, booking_date, "
-    "value_date, bank_ref, end_to_end, counterparty, memo, type, source_line, created_at) VALUES ";
-static const char LINES_ROW[] = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    "value_date, bank_ref, end_to_end, counterparty, memo, type, source_line, duplicate, created_at) VALUES ";
+static const char LINES_ROW[] = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
 /* ---- line keys ------------------------------------------------------------------- */
 
@@ -136,17 +138,10 @@ static int occurrences_grow(occurrences_t *o)
     return 0;
 }
 
-/* The occurrence (1, 2, …) of this reference-less line in its statement. */
-static int occurrence_of(occurrences_t *o, const fg_stmt_line_t *l, int *occurrence)
+/* The occurrence (1, 2, …) of a digest among those counted in o. */
+static int occurrence_of_digest(occurrences_t *o, const uint8_t digest[FG_SHA256_LEN], int *occurrence)
 {
-    uint8_t digest[FG_SHA256_LEN];
     uint64_t k;
-    char num[64];
-    snprintf(num, sizeof(num), "%d|%lld|", (int)l->value_date, (long long)l->amount);
-    fg_sha256_ctx_t *c = fg_sha256_begin();
-    fg_sha256_update(c, num, strlen(num));
-    fg_sha256_update(c, l->memo, strlen(l->memo));
-    fg_sha256_end(c, digest);
     memcpy(&k, digest, sizeof(k));
     k |= 1; /* 0 marks an empty slot */
     if (o->used * 2 >= o->cap) {
@@ -166,6 +161,19 @@ static int occurrence_of(occurrences_t *o, const fg_stmt_line_t *l, int *occurre
     }
     *occurrence = (int)++o->counts[j];
     return 0;
+}
+
+/* The occurrence (1, 2, …) of this reference-less line in its statement. */
+static int occurrence_of(occurrences_t *o, const fg_stmt_line_t *l, int *occurrence)
+{
+    uint8_t digest[FG_SHA256_LEN];
+    char num[64];
+    snprintf(num, sizeof(num), "%d|%lld|", (int)l->value_date, (long long)l->amount);
+    fg_sha256_ctx_t *c = fg_sha256_begin();
+    fg_sha256_update(c, num, strlen(num));
+    fg_sha256_update(c, l->memo, strlen(l->memo));
+    fg_sha256_end(c, digest);
+    return occurrence_of_digest(o, digest, occurrence);
 }
 
 /* ---- reading the source ------------------------------------------------------------- */
@@ -295,6 +303,7 @@ static int check_file(const fg_stmt_source_t *src, fg_stmt_format_t format, fg_i
 typedef struct {
     char account[FG_STMT_ACCOUNT_MAX + 1], currency[4];
     uint8_t key[FG_SHA256_LEN];
+    int duplicate;
     fg_stmt_line_t line;
 } row_t;
 
@@ -310,7 +319,8 @@ typedef struct {
     int64_t now, import_id, statement_id;
     int seq;
     int64_t st_lines, st_credits, st_debits;
-    occurrences_t occ;
+    occurrences_t occ;  /* reference-less lines of the statement */
+    occurrences_t keys; /* every key of the statement: a repeat is a duplicate */
     row_t rows[BATCH_ROWS];
     int pending;
 } store_t;
@@ -361,6 +371,7 @@ static int flush(store_t *s)
         fg_stmt_cstr(&st, l->memo);
         fg_stmt_cstr(&st, l->type);
         fg_stmt_int(&st, l->source_line);
+        fg_stmt_int(&st, r->duplicate);
         fg_stmt_int(&st, s->now);
     }
     if ((rc = fg_stmt_exec(&st)) != 0)
@@ -382,6 +393,7 @@ static int store_statement(void *arg, const fg_stmt_header_t *h)
     s->seq++;
     s->st_lines = s->st_credits = s->st_debits = 0;
     occurrences_reset(&s->occ);
+    occurrences_reset(&s->keys);
     if (h->has_opening) {
         /* the account's latest closing up to this statement's opening */
         int64_t upto = h->opening_date != 0 ? h->opening_date : h->from_date != 0 ? h->from_date : 99991231;
@@ -433,6 +445,22 @@ static int store_line(void *arg, const fg_stmt_header_t *h, const fg_stmt_line_t
     snprintf(r->currency, sizeof(r->currency), "%s", h->currency);
     r->line = *l;
     fg_stmt_line_key(l, occurrence, r->key);
+    /* the same key twice in one statement: the bank listed the line twice;
+     * the repeat is kept under a key of its own, as a duplicate exception */
+    int seen = 0;
+    if ((rc = occurrence_of_digest(&s->keys, r->key, &seen)) != 0)
+        return rc == FG_ERANGE ? fg_stmt_fail(s->err, l->source_line, NULL, "line %u: too many lines in one statement",
+                                              (unsigned)l->source_line)
+                               : rc;
+    r->duplicate = seen > 1;
+    if (r->duplicate) {
+        char n[16];
+        snprintf(n, sizeof(n), "#%d", seen);
+        fg_sha256_ctx_t *c = fg_sha256_begin();
+        fg_sha256_update(c, r->key, sizeof(r->key));
+        fg_sha256_update(c, n, strlen(n));
+        fg_sha256_end(c, r->key);
+    }
     s->st_lines++;
     if (l->amount > 0)
         s->st_credits += l->amount; /* bounded: pass 1 checked every sum */
@@ -558,6 +586,7 @@ int fg_statement_import(fg_db_t *db, const fg_stmt_source_t *src, fg_stmt_format
         rc = 0; /* the same file, imported by another request meanwhile */
     fg_stmt_parser_free(s->parser);
     occurrences_free(&s->occ);
+    occurrences_free(&s->keys);
     free(s);
     return rc;
 }

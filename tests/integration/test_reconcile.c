@@ -410,6 +410,38 @@ START_TEST(statement_first_then_the_feed)
 }
 END_TEST
 
+START_TEST(a_line_listed_twice_is_a_duplicate)
+{
+    char account[40], ref[40];
+    snprintf(account, sizeof(account), "VCB%s", fgt_unique("D"));
+    snprintf(ref, sizeof(ref), "FT%s", fgt_unique("d"));
+    /* the bank lists one transfer twice (and its closing counts both) */
+    line_t lines[] = {{ref, "CHUYEN TIEN", 70001}, {ref, "CHUYEN TIEN", 70001}};
+    char *file = statement(account, lines, 2);
+    char auth[200];
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", finance);
+    const char *headers[] = {auth, "Content-Type: application/xml", NULL};
+    fgt_response_t r = fgt_request(&srv, FGT_H2C, "POST", "/v1/statements", headers, file, 0);
+    fgt_expect(r, 201, NULL);
+    ck_assert_int_eq(fgt_json_int(&r, "new_lines", NULL), 2);
+    fgt_response_free(&r);
+    wait_decided(account);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM recon_items WHERE account = ? AND state = 'duplicate'", account,
+                                NULL),
+                     1);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM recon_items WHERE account = ? AND state = 'bank_only'", account,
+                                NULL),
+                     1);
+    /* the same file again adds nothing */
+    r = fgt_request(&srv, FGT_H2C, "POST", "/v1/statements", headers, file, 0);
+    fgt_expect(r, 200, NULL);
+    fgt_response_free(&r);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM statement_lines WHERE account = ?", account, NULL), 2);
+    free(file);
+    ck_assert_int_eq(fgt_ledger_check(), 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("reconcile");
@@ -417,6 +449,7 @@ int main(void)
     tcase_set_timeout(tc, 180);
     tcase_add_test(tc, a_day_reconciled);
     tcase_add_test(tc, statement_first_then_the_feed);
+    tcase_add_test(tc, a_line_listed_twice_is_a_duplicate);
     suite_add_tcase(s, tc);
     fgt_merchant_create("Trường THCS Đối Soát", mer.id, mer.key);
     fgt_staff_token("finance", finance);
