@@ -280,6 +280,39 @@ START_TEST(csv_exports_import)
 }
 END_TEST
 
+START_TEST(the_same_file_at_once_imports_once)
+{
+    char account[40], auth[200];
+    snprintf(account, sizeof(account), "ACC%s", fgt_unique("P"));
+    char *file = camt053(account, fgt_unique("T"), "2026-12-02", "2026-12-01", 100000000, 15000000, 114994500, "P");
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", finance);
+    const char *headers[] = {auth, "Content-Type: application/xml", NULL};
+    enum { N = 8 };
+    fgt_request_t reqs[N];
+    fgt_response_t out[N];
+    for (int i = 0; i < N; i++)
+        reqs[i] = (fgt_request_t){"POST", "/v1/statements", headers, file, 0};
+    fgt_request_all(&srv, FGT_H2C, 1, N, reqs, NULL, NULL, out);
+    int created = 0, duplicates = 0;
+    char first[64] = "";
+    for (int i = 0; i < N; i++) {
+        ck_assert_msg(out[i].status == 201 || out[i].status == 200, "answer %d: %ld %s", i, out[i].status, out[i].body);
+        created += out[i].status == 201;
+        duplicates += out[i].status == 200;
+        const char *id = fgt_json_str(&out[i], "id", NULL);
+        if (first[0] == '\0')
+            snprintf(first, sizeof(first), "%s", id);
+        ck_assert_str_eq(id, first); /* one import, named by every answer */
+        fgt_response_free(&out[i]);
+    }
+    ck_assert_int_eq(created, 1);
+    ck_assert_int_eq(duplicates, N - 1);
+    ck_assert_int_eq(imports_of(account), 1);
+    ck_assert_int_eq(lines_of(account), 2);
+    free(file);
+}
+END_TEST
+
 START_TEST(cli_imports_a_file)
 {
     char account[40], path[] = "/tmp/fg-statement-XXXXXX", out[2048], err[1024];
@@ -312,6 +345,7 @@ int main(void)
     tcase_add_test(tc, bad_files_are_refused_naming_the_place);
     tcase_add_test(tc, only_finance_and_admin_import);
     tcase_add_test(tc, csv_exports_import);
+    tcase_add_test(tc, the_same_file_at_once_imports_once);
     tcase_add_test(tc, cli_imports_a_file);
     suite_add_tcase(s, tc);
     fgt_staff_token("finance", finance);
