@@ -133,18 +133,6 @@ static int blank(const char *s)
     return n == 0;
 }
 
-/* The start of s[0..n) for a message: printable ASCII, '?' for the rest. */
-static const char *excerpt(const char *s, size_t n, char out[40])
-{
-    size_t k = 0;
-    for (; k < n && k < 32; k++)
-        out[k] = s[k] >= 0x20 && s[k] < 0x7f && s[k] != '"' ? s[k] : '?';
-    if (n > 32)
-        out[k++] = '.', out[k++] = '.', out[k++] = '.';
-    out[k] = '\0';
-    return out;
-}
-
 /* Copies cell text into a field of cap bytes, trimmed, each line break and
  * the white space around it as one " "; FG_EINVALID naming it when longer. */
 static int flatten(char *dst, size_t cap, const char *src, uint32_t line, const char *what, fg_stmt_error_t *err)
@@ -278,12 +266,13 @@ static int amount_refused(int rc, const char *s, size_t n, const fg_currency_t *
 {
     char text[40];
     if (rc == FG_EOVERFLOW)
-        return fg_stmt_fail(err, line, NULL, "line %u: %s \"%s\" is too large", line, what, excerpt(s, n, text));
+        return fg_stmt_fail(err, line, NULL, "line %u: %s \"%s\" is too large", line, what,
+                            fg_stmt_excerpt(s, n, text));
     if (cur->exponent == 0)
         return fg_stmt_fail(err, line, NULL, "line %u: %s \"%s\" has decimals; %s has none", line, what,
-                            excerpt(s, n, text), cur->code);
+                            fg_stmt_excerpt(s, n, text), cur->code);
     return fg_stmt_fail(err, line, NULL, "line %u: %s \"%s\" has more decimals than %s's %d", line, what,
-                        excerpt(s, n, text), cur->code, cur->exponent);
+                        fg_stmt_excerpt(s, n, text), cur->code, cur->exponent);
 }
 
 /* "1.500.000", "-2.000", "1.234,56": dots between groups of three digits, a
@@ -313,7 +302,7 @@ static int amount_vn(const char *text, const fg_currency_t *cur, uint32_t line, 
     ok = ok && group > 0 && (!dots || comma || group == 3);
     if (!ok)
         return fg_stmt_fail(err, line, NULL, "line %u: %s \"%s\" is not an amount like 1.500.000", line, what,
-                            excerpt(s, n, shown));
+                            fg_stmt_excerpt(s, n, shown));
     int rc = fg_money_parse(plain, k, cur->exponent, 1, out);
     return rc != 0 ? amount_refused(rc, s, n, cur, line, what, err) : 0;
 }
@@ -331,7 +320,7 @@ static int amount_plain(const char *s, const fg_currency_t *cur, uint32_t line, 
             fraction++;
     if (i != n || whole == 0 || fraction == 1 || n > AMOUNT_TEXT_MAX)
         return fg_stmt_fail(err, line, NULL, "line %u: %s \"%s\" is not an amount like -15000 or 12.50", line, what,
-                            excerpt(s, n, shown));
+                            fg_stmt_excerpt(s, n, shown));
     int rc = fg_money_parse(s, n, cur->exponent, 0, out);
     return rc != 0 ? amount_refused(rc, s, n, cur, line, what, err) : 0;
 }
@@ -368,10 +357,10 @@ static int date_vn(const char *text, uint32_t line, int32_t *out, fg_stmt_error_
     size_t shape = date_shape(s, len, &y, &m, &d);
     if (shape == 0 || (shape < len && s[shape] != ' '))
         return fg_stmt_fail(err, line, NULL, "line %u: transaction date \"%s\" is not a date dd/mm/yyyy", line,
-                            excerpt(s, len, shown));
+                            fg_stmt_excerpt(s, len, shown));
     if (fg_stmt_date(y, m, d, out) != 0)
         return fg_stmt_fail(err, line, NULL, "line %u: transaction date \"%s\" does not exist", line,
-                            excerpt(s, shape, shown));
+                            fg_stmt_excerpt(s, shape, shown));
     return 0;
 }
 
@@ -385,7 +374,7 @@ static int date_iso(const char *s, uint32_t line, const char *what, int32_t *out
         ok = i == 4 || i == 7 || is_digit(s[i]);
     if (!ok || fg_stmt_date(atoi(s), atoi(s + 5), atoi(s + 8), out) != 0)
         return fg_stmt_fail(err, line, NULL, "line %u: %s \"%s\" is not a date yyyy-mm-dd", line, what,
-                            excerpt(s, n, shown));
+                            fg_stmt_excerpt(s, n, shown));
     return 0;
 }
 
@@ -479,10 +468,10 @@ static int own_account(csv_t *c, uint32_t line, fg_stmt_error_t *err)
     const fg_currency_t *cur = fg_currency_find(code, strlen(code));
     if (cur == NULL)
         return fg_stmt_fail(err, line, NULL, "line %u: currency \"%s\" is not an ISO 4217 code", line,
-                            excerpt(code, strlen(code), shown));
+                            fg_stmt_excerpt(code, strlen(code), shown));
     if (n == 0 || n > FG_STMT_ACCOUNT_MAX)
         return fg_stmt_fail(err, line, NULL, "line %u: account \"%s\" is not 1 to %d bytes", line,
-                            excerpt(account, n, shown), FG_STMT_ACCOUNT_MAX);
+                            fg_stmt_excerpt(account, n, shown), FG_STMT_ACCOUNT_MAX);
     for (size_t i = 0; i < n; i++)
         if ((unsigned char)account[i] < 0x20)
             return fg_stmt_fail(err, line, NULL, "line %u: account has a control character", line);
@@ -493,7 +482,7 @@ static int own_account(csv_t *c, uint32_t line, fg_stmt_error_t *err)
     }
     if (strcmp(account, c->header.account) != 0)
         return fg_stmt_fail(err, line, NULL, "line %u: account \"%s\", the file's account is \"%s\"", line,
-                            excerpt(account, n, shown), c->header.account);
+                            fg_stmt_excerpt(account, n, shown), c->header.account);
     if (cur != c->currency)
         return fg_stmt_fail(err, line, NULL, "line %u: currency %s, the file is in %s", line, cur->code,
                             c->currency->code);
@@ -667,7 +656,7 @@ static int title_account(csv_t *c, size_t i, uint32_t line, fg_stmt_error_t *err
              s[k] == '.';
     if (!ok)
         return fg_stmt_fail(err, line, NULL, "line %u: account number \"%s\" is not 1 to %d letters and digits", line,
-                            excerpt(s, len, shown), FG_STMT_ACCOUNT_MAX);
+                            fg_stmt_excerpt(s, len, shown), FG_STMT_ACCOUNT_MAX);
     memcpy(c->header.account, s, len);
     c->header.account[len] = '\0';
     c->has_account = 1;
@@ -710,7 +699,7 @@ static int title_currency(csv_t *c, size_t i, uint32_t line, fg_stmt_error_t *er
     const fg_currency_t *cur = fg_currency_find(s, len);
     if (cur == NULL)
         return fg_stmt_fail(err, line, NULL, "line %u: currency \"%s\" is not an ISO 4217 code", line,
-                            excerpt(s, len, shown));
+                            fg_stmt_excerpt(s, len, shown));
     c->currency = cur;
     return 0;
 }

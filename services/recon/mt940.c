@@ -96,18 +96,6 @@ static int digits(const char *s, size_t n)
 
 static int two(const char *s) { return (s[0] - '0') * 10 + (s[1] - '0'); }
 
-/* The start of s[0..n) for a message: printable ASCII, '?' for the rest. */
-static const char *excerpt(const char *s, size_t n, char out[40])
-{
-    size_t k = 0;
-    for (; k < n && k < 32; k++)
-        out[k] = s[k] >= 0x20 && s[k] < 0x7f && s[k] != '"' ? s[k] : '?';
-    if (n > 32)
-        out[k++] = '.', out[k++] = '.', out[k++] = '.';
-    out[k] = '\0';
-    return out;
-}
-
 /* Copies s[0..n) into a field of cap bytes; FG_EINVALID naming it when longer. */
 static int copy(char *dst, size_t cap, const char *s, size_t n, uint32_t line, const char *what, fg_stmt_error_t *err)
 {
@@ -143,17 +131,18 @@ static int amount(const char *s, size_t n, const fg_currency_t *cur, uint32_t li
     if (n == 0 || commas > 1 || comma_at == 0 || !digits(s, comma_at) ||
         (comma_at < n && !digits(s + comma_at + 1, n - comma_at - 1)))
         return fg_stmt_fail(err, line, NULL, "line %u: %s \"%s\" is not an amount like 1500000,", line, what,
-                            excerpt(s, n, text));
+                            fg_stmt_excerpt(s, n, text));
     size_t len = comma_at + 1 == n ? n - 1 : n; /* "15000000," has no fraction */
     int rc = fg_money_parse(s, len, cur->exponent, 1, out);
     if (rc == FG_EOVERFLOW)
-        return fg_stmt_fail(err, line, NULL, "line %u: %s \"%s\" is too large", line, what, excerpt(s, n, text));
+        return fg_stmt_fail(err, line, NULL, "line %u: %s \"%s\" is too large", line, what,
+                            fg_stmt_excerpt(s, n, text));
     if (rc != 0 && cur->exponent == 0)
         return fg_stmt_fail(err, line, NULL, "line %u: %s \"%s\" has decimals; %s has none", line, what,
-                            excerpt(s, n, text), cur->code);
+                            fg_stmt_excerpt(s, n, text), cur->code);
     if (rc != 0)
         return fg_stmt_fail(err, line, NULL, "line %u: %s \"%s\" has more decimals than %s's %d", line, what,
-                            excerpt(s, n, text), cur->code, cur->exponent);
+                            fg_stmt_excerpt(s, n, text), cur->code, cur->exponent);
     return 0;
 }
 
@@ -163,7 +152,7 @@ static int date6(const char *s, uint32_t line, const char *what, int32_t *out, f
     char text[40];
     if (!digits(s, 6) || fg_stmt_date(2000 + two(s), two(s + 2), two(s + 4), out) != 0)
         return fg_stmt_fail(err, line, NULL, "line %u: %s \"%s\" is not a date YYMMDD", line, what,
-                            excerpt(s, 6, text));
+                            fg_stmt_excerpt(s, 6, text));
     return 0;
 }
 
@@ -177,13 +166,13 @@ static int balance(const char *v, size_t n, uint32_t line, const char *tag, int6
     snprintf(what, sizeof(what), ":%s: balance", tag);
     if (n < 11 || (v[0] != 'C' && v[0] != 'D'))
         return fg_stmt_fail(err, line, NULL, "line %u: %s \"%s\" is not C|D YYMMDD currency amount", line, what,
-                            excerpt(v, n, text));
+                            fg_stmt_excerpt(v, n, text));
     int rc = date6(v + 1, line, what, date, err);
     if (rc != 0)
         return rc;
     if ((*cur = fg_currency_find(v + 7, 3)) == NULL)
         return fg_stmt_fail(err, line, NULL, "line %u: %s has no known currency (\"%s\")", line, what,
-                            excerpt(v + 7, 3, text));
+                            fg_stmt_excerpt(v + 7, 3, text));
     if ((rc = amount(v + 10, n - 10, *cur, line, what, out, err)) != 0)
         return rc;
     if (v[0] == 'D')
@@ -237,7 +226,7 @@ static int tag_28c(mt940_t *m, const char *v, size_t n, uint32_t line, fg_stmt_e
     if (head == 0 || head > 5 || !digits(v, head) || (slash != NULL && (n - head - 1 == 0 || n - head - 1 > 5)) ||
         (slash != NULL && !digits(slash + 1, n - head - 1)))
         return fg_stmt_fail(err, line, NULL, "line %u: :28C: \"%s\" is not number[/sequence]", line,
-                            excerpt(v, n, text));
+                            fg_stmt_excerpt(v, n, text));
     int64_t number = 0;
     for (size_t i = 0; i < head; i++)
         number = number * 10 + (v[i] - '0');
@@ -276,7 +265,7 @@ static int line_rest(mt940_t *m, const char *v, size_t n, size_t i, int credit, 
     while (i < n && (is_digit(v[i]) || v[i] == ','))
         i++;
     if (i == start)
-        return fg_stmt_fail(err, line, NULL, "line %u: :61: has no amount (\"%s\")", line, excerpt(v, n, text));
+        return fg_stmt_fail(err, line, NULL, "line %u: :61: has no amount (\"%s\")", line, fg_stmt_excerpt(v, n, text));
     int rc = amount(v + start, i - start, m->currency, line, ":61: amount", &l->amount, err);
     if (rc != 0)
         return rc;
@@ -458,10 +447,10 @@ static int continuation(mt940_t *m, const char *s, size_t n, uint32_t line, fg_s
     case FIELD_IGNORED: return 0;
     case FIELD_SINGLE:
         return fg_stmt_fail(err, line, NULL, "line %u: \"%s\" is not a field (:20:, :61:, …)", line,
-                            excerpt(s, n, text));
+                            fg_stmt_excerpt(s, n, text));
     case FIELD_NONE: break;
     }
-    return fg_stmt_fail(err, line, NULL, "line %u: \"%s\" is outside any statement", line, excerpt(s, n, text));
+    return fg_stmt_fail(err, line, NULL, "line %u: \"%s\" is outside any statement", line, fg_stmt_excerpt(s, n, text));
 }
 
 static int process(mt940_t *m, const char *s, size_t n, uint32_t line, fg_stmt_error_t *err)

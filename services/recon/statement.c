@@ -120,6 +120,17 @@ int fg_stmt_fail(fg_stmt_error_t *err, uint32_t line, const char *element, const
     return FG_EINVALID;
 }
 
+const char *fg_stmt_excerpt(const char *s, size_t n, char out[40])
+{
+    size_t k = 0;
+    for (; k < n && k < 32; k++)
+        out[k] = s[k] >= 0x20 && s[k] < 0x7f && s[k] != '"' ? s[k] : '?';
+    if (n > 32)
+        out[k++] = '.', out[k++] = '.', out[k++] = '.';
+    out[k] = '\0';
+    return out;
+}
+
 int fg_stmt_date(int y, int m, int d, int32_t *out)
 {
     static const int DAYS[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};

@@ -26,6 +26,10 @@ extern const fg_stmt_reader_t fg_stmt_csv_reader;   /* csv.c: csv, csv-vn */
 int fg_stmt_fail(fg_stmt_error_t *err, uint32_t line, const char *element, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/** The start of s[0..n) for an error message: at most 32 bytes of printable
+ *  ASCII ('?' for the rest, "..." when cut), in out. */
+const char *fg_stmt_excerpt(const char *s, size_t n, char out[40]);
+
 /** A calendar date y-m-d as yyyymmdd, or FG_EINVALID when it does not exist
  *  (month 1..12, day within the month, leap years; years 1970..9999). */
 int fg_stmt_date(int y, int m, int d, int32_t *out) FG_MUST_USE;
