@@ -290,6 +290,40 @@ int fg_stmt_exec(fg_stmt_t *s)
     return 0;
 }
 
+int fg_db_bulk(fg_db_t *db, const char *sql, const fg_db_column_t *cols, int ncols, unsigned n, uint64_t *affected)
+{
+    MYSQL_BIND binds[FG_DB_BULK_COLS_MAX];
+    assert(ncols > 0 && ncols <= FG_DB_BULK_COLS_MAX && n > 0);
+    if (fg_db_ensure(db) != 0)
+        return FG_EUNAVAILABLE;
+    MYSQL_STMT *stmt = fg_db__cached(db, sql);
+    if (stmt == NULL)
+        return db->broken ? FG_EUNAVAILABLE : FG_EDB;
+    assert((unsigned long)ncols == mysql_stmt_param_count(stmt));
+    memset(binds, 0, sizeof(binds[0]) * (size_t)ncols);
+    for (int i = 0; i < ncols; i++) {
+        if (cols[i].type == FG_DB_V_INT) {
+            binds[i].buffer_type = MYSQL_TYPE_LONGLONG;
+            binds[i].buffer = (void *)cols[i].ints;
+        } else {
+            /* column-wise: an array of pointers and one of lengths */
+            binds[i].buffer_type = cols[i].type == FG_DB_V_BLOB ? MYSQL_TYPE_BLOB : MYSQL_TYPE_STRING;
+            binds[i].buffer = (void *)cols[i].data;
+            binds[i].length = (unsigned long *)cols[i].lengths;
+        }
+    }
+    unsigned size = n;
+    int rc = 0;
+    if (mysql_stmt_attr_set(stmt, STMT_ATTR_ARRAY_SIZE, &size) != 0 || mysql_stmt_bind_param(stmt, binds) != 0 ||
+        mysql_stmt_execute(stmt) != 0) {
+        fg_db__remember_error(db, mysql_stmt_errno(stmt), mysql_stmt_error(stmt));
+        rc = fg_db__classify(db, db->last_errno);
+    } else if (affected != NULL) {
+        *affected = mysql_stmt_affected_rows(stmt);
+    }
+    return rc;
+}
+
 uint64_t fg_stmt_affected(fg_stmt_t *s) { return mysql_stmt_affected_rows(s->stmt); }
 uint64_t fg_stmt_insert_id(fg_stmt_t *s) { return mysql_stmt_insert_id(s->stmt); }
 

@@ -188,6 +188,28 @@ int fg_db_insert(fg_db_t *db, fg_db_table_t *t, const fg_db_value_t *values, int
 void fg_db_defer(fg_db_t *db, int on);
 int fg_db_deferring(const fg_db_t *db);
 
+/* ---- bulk statements (array binding) -------------------------------------- */
+
+/* The most columns a bulk statement binds. */
+#define FG_DB_BULK_COLS_MAX 32
+
+/** One column of a bulk statement: n values of one type, column-wise. */
+typedef struct {
+    int type;                /* FG_DB_V_INT, FG_DB_V_STR or FG_DB_V_BLOB */
+    const int64_t *ints;     /* FG_DB_V_INT: n values */
+    const char *const *data; /* FG_DB_V_STR / FG_DB_V_BLOB: n pointers */
+    const unsigned long *lengths;
+} fg_db_column_t;
+
+/** Executes sql, a statement with ncols parameters written for one row (e.g.
+ *  INSERT IGNORE … VALUES (?, ?, …)), once for each of n rows in one round
+ *  trip (MariaDB's array binding: still a prepared statement, the values
+ *  never become SQL text).  sql must be a string literal used only here.
+ *  *affected (may be NULL) receives the rows it changed.  0 or an FG_E* code
+ *  as fg_stmt_exec. */
+int fg_db_bulk(fg_db_t *db, const char *sql, const fg_db_column_t *cols, int ncols, unsigned n,
+               uint64_t *affected) FG_MUST_USE;
+
 /* ---- transactions -------------------------------------------------------- */
 
 /** The body of a transaction.  Must be safe to run again from the start: it

@@ -14,7 +14,6 @@
 #include "recon/recon_internal.h"
 #include "recon/statement_internal.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,8 +24,10 @@
 #define CHUNK_BYTES (64 * 1024)
 /* Lines per INSERT: as many as a statement's parameters hold. */
 #define LINE_COLS 16
-#define BATCH_ROWS (FG_DB_BIND_MAX / LINE_COLS)
-_Static_assert(BATCH_ROWS >= 1, "a line's columns fit a statement");
+/* Lines per round trip: one prepared INSERT executed for a whole batch
+ * (array binding, db.h fg_db_bulk). */
+#define BATCH_ROWS 1000
+_Static_assert(LINE_COLS <= FG_DB_BULK_COLS_MAX, "a line's columns fit a bulk statement");
 /* Lines of one statement whose keys are counted (repeats are duplicates;
  * reference-less lines are told apart by their occurrence): about 48 MiB
  * at most, the one part of an import that grows with a statement's size. */
@@ -54,10 +55,10 @@ static const char SQL_ITEMS[] =
     "SELECT 'bank_line', l.id, l.account, IF(EXISTS (SELECT 1 FROM recon_closed_days c WHERE c.account = l.account "
     "AND c.day = l.value_date), ?, l.value_date), l.amount, IF(l.duplicate, 'duplicate', 'unmatched'), ?, ? "
     "FROM statement_lines l WHERE l.statement_id = ?";
-static const char LINES_INSERT[] =
+static const char SQL_LINES[] =
     "INSERT IGNORE INTO statement_lines (statement_id, account, line_key, currency, amount, reversal, booking_date, "
-    "value_date, bank_ref, end_to_end, counterparty, memo, type, source_line, duplicate, created_at) VALUES ";
-static const char LINES_ROW[] = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    "value_date, bank_ref, end_to_end, counterparty, memo, type, source_line, duplicate, created_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
 /* ---- line keys ------------------------------------------------------------------- */
 
@@ -300,6 +301,8 @@ static int check_file(const fg_stmt_source_t *src, fg_stmt_format_t format, fg_i
 
 /* ---- pass 2: store ------------------------------------------------------------------ */
 
+typedef struct columns columns_t;
+
 typedef struct {
     char account[FG_STMT_ACCOUNT_MAX + 1], currency[4];
     uint8_t key[FG_SHA256_LEN];
@@ -322,63 +325,62 @@ typedef struct {
     occurrences_t occ;  /* reference-less lines of the statement */
     occurrences_t keys; /* every key of the statement: a repeat is a duplicate */
     row_t rows[BATCH_ROWS];
+    columns_t *columns; /* the batch as flush binds it */
     int pending;
 } store_t;
 
-/* The INSERT of 1..BATCH_ROWS lines, built once per process: the
- * connection's statement cache knows a statement by its text's address. */
-static char lines_sql_text[BATCH_ROWS + 1][sizeof(LINES_INSERT) + BATCH_ROWS * sizeof(LINES_ROW)];
-static pthread_once_t lines_sql_once = PTHREAD_ONCE_INIT;
-
-static void lines_sql_build(void)
-{
-    for (int n = 1; n <= BATCH_ROWS; n++) {
-        char *p = lines_sql_text[n];
-        p += sprintf(p, "%s", LINES_INSERT);
-        for (int i = 0; i < n; i++)
-            p += sprintf(p, "%s%s", i > 0 ? "," : "", LINES_ROW);
-    }
-}
-
-static const char *lines_sql(int n)
-{
-    pthread_once(&lines_sql_once, lines_sql_build);
-    return lines_sql_text[n];
-}
+/* The columns of a batch, column-wise for array binding. */
+struct columns {
+    int64_t statement[BATCH_ROWS], amount[BATCH_ROWS], reversal[BATCH_ROWS], booking[BATCH_ROWS], value[BATCH_ROWS],
+        source[BATCH_ROWS], duplicate[BATCH_ROWS], created[BATCH_ROWS];
+    const char *text[8][BATCH_ROWS];
+    unsigned long len[8][BATCH_ROWS];
+};
 
 static int flush(store_t *s)
 {
-    fg_stmt_t st;
+    uint64_t inserted = 0;
     if (s->pending == 0)
         return 0;
-    int rc = fg_stmt_init(&st, s->db, lines_sql(s->pending));
-    if (rc != 0)
-        return rc;
+    columns_t *c = s->columns;
     for (int i = 0; i < s->pending; i++) {
         const row_t *r = &s->rows[i];
         const fg_stmt_line_t *l = &r->line;
-        fg_stmt_int(&st, s->statement_id);
-        fg_stmt_cstr(&st, r->account);
-        fg_stmt_blob(&st, r->key, sizeof(r->key));
-        fg_stmt_cstr(&st, r->currency);
-        fg_stmt_int(&st, l->amount);
-        fg_stmt_int(&st, l->reversal);
-        fg_stmt_int(&st, l->booking_date);
-        fg_stmt_int(&st, l->value_date);
-        fg_stmt_cstr(&st, l->bank_ref);
-        fg_stmt_cstr(&st, l->end_to_end);
-        fg_stmt_cstr(&st, l->counterparty);
-        fg_stmt_cstr(&st, l->memo);
-        fg_stmt_cstr(&st, l->type);
-        fg_stmt_int(&st, l->source_line);
-        fg_stmt_int(&st, r->duplicate);
-        fg_stmt_int(&st, s->now);
+        const char *texts[8] = {r->account,    (const char *)r->key, r->currency, l->bank_ref,
+                                l->end_to_end, l->counterparty,      l->memo,     l->type};
+        for (int t = 0; t < 8; t++) {
+            c->text[t][i] = texts[t];
+            c->len[t][i] = t == 1 ? (unsigned long)sizeof(r->key) : (unsigned long)strlen(texts[t]);
+        }
+        c->statement[i] = s->statement_id;
+        c->amount[i] = l->amount;
+        c->reversal[i] = l->reversal;
+        c->booking[i] = l->booking_date;
+        c->value[i] = l->value_date;
+        c->source[i] = l->source_line;
+        c->duplicate[i] = r->duplicate;
+        c->created[i] = s->now;
     }
-    if ((rc = fg_stmt_exec(&st)) != 0)
+#define INT_COL(a)                                                                                                     \
+    {                                                                                                                  \
+        FG_DB_V_INT, (a), NULL, NULL                                                                                   \
+    }
+#define TEXT_COL(t, type)                                                                                              \
+    {                                                                                                                  \
+        (type), NULL, c->text[t], c->len[t]                                                                            \
+    }
+    const fg_db_column_t cols[LINE_COLS] = {
+        INT_COL(c->statement),    TEXT_COL(0, FG_DB_V_STR), TEXT_COL(1, FG_DB_V_BLOB), TEXT_COL(2, FG_DB_V_STR),
+        INT_COL(c->amount),       INT_COL(c->reversal),     INT_COL(c->booking),       INT_COL(c->value),
+        TEXT_COL(3, FG_DB_V_STR), TEXT_COL(4, FG_DB_V_STR), TEXT_COL(5, FG_DB_V_STR),  TEXT_COL(6, FG_DB_V_STR),
+        TEXT_COL(7, FG_DB_V_STR), INT_COL(c->source),       INT_COL(c->duplicate),     INT_COL(c->created)};
+#undef INT_COL
+#undef TEXT_COL
+    int rc = fg_db_bulk(s->db, SQL_LINES, cols, LINE_COLS, (unsigned)s->pending, &inserted);
+    if (rc != 0)
         return rc;
-    int64_t inserted = (int64_t)fg_stmt_affected(&st);
-    s->out->new_lines += inserted;
-    s->out->overlapped_lines += s->pending - inserted;
+    s->out->new_lines += (int64_t)inserted;
+    s->out->overlapped_lines += s->pending - (int64_t)inserted;
     s->pending = 0;
     return 0;
 }
@@ -571,9 +573,13 @@ int fg_statement_import(fg_db_t *db, const fg_stmt_source_t *src, fg_stmt_format
         return rc;
     if ((rc = find_import(db, sha, out)) != FG_ENOTFOUND)
         return rc;                      /* 0: imported before */
-    store_t *s = calloc(1, sizeof(*s)); /* ~40 KiB of batched rows: not for a worker's stack */
+    store_t *s = calloc(1, sizeof(*s)); /* ~2.5 MiB of batched rows: not for a worker's stack */
     if (s == NULL)
         return FG_ENOMEM;
+    if ((s->columns = calloc(1, sizeof(*s->columns))) == NULL) {
+        free(s);
+        return FG_ENOMEM;
+    }
     s->src = src;
     s->format = format;
     s->imported_by = imported_by;
@@ -587,6 +593,7 @@ int fg_statement_import(fg_db_t *db, const fg_stmt_source_t *src, fg_stmt_format
     fg_stmt_parser_free(s->parser);
     occurrences_free(&s->occ);
     occurrences_free(&s->keys);
+    free(s->columns);
     free(s);
     return rc;
 }
