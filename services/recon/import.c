@@ -2,14 +2,15 @@
  * import.c - a statement file into statement_imports, statements and
  * statement_lines (schema/0007_statements.sql).
  *
- * Two passes over the file, both streaming (memory bounded by a constant and
- * the occurrence counts of one statement's reference-less lines):
- *   1. outside any transaction: the SHA-256 of the file, every statement
- *      parsed and checked (opening + lines = closing), nothing written;
- *   2. one transaction: the import row, each statement's row, its lines as
- *      multi-row INSERT IGNOREs keyed (account, line_key), so a line an
- *      earlier file brought is skipped and counted as overlapped.
- * A file imported before (same SHA-256) is answered with that import.
+ * The file is read twice, streaming (memory bounded by a constant and the
+ * key counts of one statement):
+ *   1. its SHA-256 only: a file imported before is answered with that import;
+ *   2. parsed in one transaction: the import row, each statement's row, its
+ *      lines stored a thousand at a time (INSERT IGNORE keyed (account,
+ *      line_key), so a line an earlier file brought is skipped and counted
+ *      as overlapped), and each statement checked as it ends (opening +
+ *      lines = closing).  Any refusal rolls the whole transaction back:
+ *      nothing of a bad file is ever stored.
  */
 #include "recon/recon_internal.h"
 #include "recon/statement_internal.h"
@@ -36,8 +37,10 @@ _Static_assert(LINE_COLS <= FG_DB_BULK_COLS_MAX, "a line's columns fit a bulk st
 static const char SQL_BY_FILE[] = "SELECT public_id FROM statement_imports WHERE file_sha256 = ?";
 static const char SQL_IMPORT[] =
     "INSERT INTO statement_imports (public_id, file_sha256, format, file_bytes, statement_count, line_count, "
-    "new_lines, overlapped_lines, imported_by, created_at) VALUES (?, ?, ?, ?, ?, ?, 0, 0, ?, ?)";
-static const char SQL_IMPORT_DONE[] = "UPDATE statement_imports SET new_lines = ?, overlapped_lines = ? WHERE id = ?";
+    "new_lines, overlapped_lines, imported_by, created_at) VALUES (?, ?, ?, ?, 0, 0, 0, 0, ?, ?)";
+static const char SQL_IMPORT_DONE[] =
+    "UPDATE statement_imports SET statement_count = ?, line_count = ?, new_lines = ?, "
+    "overlapped_lines = ? WHERE id = ?";
 static const char SQL_PREVIOUS_CLOSING[] =
     "SELECT closing FROM statements WHERE account = ? AND closing IS NOT NULL AND closing_date <= ? "
     "ORDER BY closing_date DESC, id DESC LIMIT 1";
@@ -220,12 +223,10 @@ static int read_source(const fg_stmt_source_t *src, chunk_fn fn, void *arg, int6
     return rc;
 }
 
-/* ---- pass 1: check ------------------------------------------------------------------ */
+/* ---- checks, as the lines go by ---------------------------------------------------- */
 
 typedef struct {
-    fg_stmt_parser_t *parser;
     fg_stmt_error_t *err;
-    fg_sha256_ctx_t *hash;
     fg_import_result_t *out;
     int64_t sum; /* of the current statement's lines */
 } check_t;
@@ -274,32 +275,13 @@ static int check_statement_end(void *arg, const fg_stmt_header_t *h)
     return 0;
 }
 
-static int check_chunk(void *arg, const char *data, size_t len)
+static int hash_chunk(void *arg, const char *data, size_t len)
 {
-    check_t *c = arg;
-    fg_sha256_update(c->hash, data, len);
-    return fg_stmt_parser_feed(c->parser, data, len, c->err);
+    fg_sha256_update(arg, data, len);
+    return 0;
 }
 
-static int check_file(const fg_stmt_source_t *src, fg_stmt_format_t format, fg_import_result_t *out,
-                      uint8_t sha[FG_SHA256_LEN], fg_stmt_error_t *err)
-{
-    check_t c = {.err = err, .out = out};
-    fg_stmt_sink_t sink = {&c, check_statement, check_line, check_statement_end};
-    if ((c.parser = fg_stmt_parser_new(format, &sink)) == NULL)
-        return FG_ENOMEM;
-    c.hash = fg_sha256_begin();
-    int rc = read_source(src, check_chunk, &c, &out->file_bytes);
-    if (rc == 0)
-        rc = fg_stmt_parser_finish(c.parser, err);
-    if (rc == 0 && out->statements == 0)
-        rc = fg_stmt_fail(err, 0, NULL, "the file holds no statement");
-    fg_sha256_end(c.hash, sha);
-    fg_stmt_parser_free(c.parser);
-    return rc;
-}
-
-/* ---- pass 2: store ------------------------------------------------------------------ */
+/* ---- storing ------------------------------------------------------------------------ */
 
 typedef struct columns columns_t;
 
@@ -322,6 +304,7 @@ typedef struct {
     int64_t now, import_id, statement_id;
     int seq;
     int64_t st_lines, st_credits, st_debits;
+    check_t check;      /* every statement balances, every amount in range */
     occurrences_t occ;  /* reference-less lines of the statement */
     occurrences_t keys; /* every key of the statement: a repeat is a duplicate */
     row_t rows[BATCH_ROWS];
@@ -391,7 +374,9 @@ static int store_statement(void *arg, const fg_stmt_header_t *h)
     fg_stmt_t st;
     int64_t previous = 0, gap = 0;
     int has_previous = 0;
-    int rc;
+    int rc = check_statement(&s->check, h);
+    if (rc != 0)
+        return rc;
     s->seq++;
     s->st_lines = s->st_credits = s->st_debits = 0;
     occurrences_reset(&s->occ);
@@ -436,7 +421,9 @@ static int store_statement(void *arg, const fg_stmt_header_t *h)
 static int store_line(void *arg, const fg_stmt_header_t *h, const fg_stmt_line_t *l)
 {
     store_t *s = arg;
-    int occurrence = 0, rc;
+    int occurrence = 0, rc = check_line(&s->check, h, l);
+    if (rc != 0)
+        return rc;
     if (l->bank_ref[0] == '\0' && l->end_to_end[0] == '\0' && (rc = occurrence_of(&s->occ, l, &occurrence)) != 0)
         return rc == FG_ERANGE ? fg_stmt_fail(s->err, l->source_line, NULL,
                                               "line %u: too many lines without a reference in one statement",
@@ -465,7 +452,7 @@ static int store_line(void *arg, const fg_stmt_header_t *h, const fg_stmt_line_t
     }
     s->st_lines++;
     if (l->amount > 0)
-        s->st_credits += l->amount; /* bounded: pass 1 checked every sum */
+        s->st_credits += l->amount; /* bounded: check_line checked every sum */
     else
         s->st_debits += l->amount;
     return s->pending == BATCH_ROWS ? flush(s) : 0;
@@ -476,7 +463,9 @@ static int store_statement_end(void *arg, const fg_stmt_header_t *h)
     store_t *s = arg;
     fg_stmt_t st;
     int rc = flush(s);
-    if (rc != 0 || (rc = fg_stmt_init(&st, s->db, SQL_STATEMENT_DONE)) != 0)
+    /* FG_ECHECKSUM when it does not balance: the transaction rolls back */
+    if (rc != 0 || (rc = check_statement_end(&s->check, h)) != 0 ||
+        (rc = fg_stmt_init(&st, s->db, SQL_STATEMENT_DONE)) != 0)
         return rc;
     int64_t closing_date = h->closing_date;
     fg_stmt_int_or_null(&st, h->has_closing ? &h->closing : NULL);
@@ -512,7 +501,9 @@ static int store_tx(fg_db_t *db, void *arg)
     s->seq = 0;
     s->pending = 0;
     s->out->new_lines = s->out->overlapped_lines = 0;
-    s->out->gaps = 0;
+    s->out->gaps = s->out->statements = 0;
+    s->out->lines = s->out->credits = s->out->debits = 0;
+    s->check = (check_t){s->err, s->out, 0};
     if (fg_id_new("imp_", s->out->public_id, sizeof(s->out->public_id)) < 0)
         return FG_EIO;
     int rc = fg_stmt_init(&st, db, SQL_IMPORT);
@@ -522,8 +513,6 @@ static int store_tx(fg_db_t *db, void *arg)
     fg_stmt_blob(&st, s->sha, FG_SHA256_LEN);
     fg_stmt_cstr(&st, fg_stmt_format_name(s->format));
     fg_stmt_int(&st, s->out->file_bytes);
-    fg_stmt_int(&st, s->out->statements);
-    fg_stmt_int(&st, s->out->lines);
     fg_stmt_cstr(&st, s->imported_by);
     fg_stmt_int(&st, s->now);
     if ((rc = fg_stmt_exec(&st)) != 0)
@@ -535,8 +524,12 @@ static int store_tx(fg_db_t *db, void *arg)
         return FG_ENOMEM;
     if ((rc = read_source(s->src, store_chunk, s, &bytes)) != 0 || (rc = fg_stmt_parser_finish(s->parser, s->err)) != 0)
         return rc;
+    if (s->out->statements == 0)
+        return fg_stmt_fail(s->err, 0, NULL, "the file holds no statement");
     if ((rc = fg_stmt_init(&st, db, SQL_IMPORT_DONE)) != 0)
         return rc;
+    fg_stmt_int(&st, s->out->statements);
+    fg_stmt_int(&st, s->out->lines);
     fg_stmt_int(&st, s->out->new_lines);
     fg_stmt_int(&st, s->out->overlapped_lines);
     fg_stmt_int(&st, s->import_id);
@@ -568,7 +561,11 @@ int fg_statement_import(fg_db_t *db, const fg_stmt_source_t *src, fg_stmt_format
     memset(out, 0, sizeof(*out));
     memset(err, 0, sizeof(*err));
     out->format = format;
-    int rc = check_file(src, format, out, sha, err);
+    /* the file's SHA-256 first (cheap): a file imported before is answered
+     * without parsing it */
+    fg_sha256_ctx_t *hash = fg_sha256_begin();
+    int rc = read_source(src, hash_chunk, hash, &out->file_bytes);
+    fg_sha256_end(hash, sha);
     if (rc != 0)
         return rc;
     if ((rc = find_import(db, sha, out)) != FG_ENOTFOUND)
