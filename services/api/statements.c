@@ -225,13 +225,21 @@ static int parse_resolution(fg_call_t *call, yajl_val root, fg_recon_resolution_
                       "a resolution needs a note of 1 to 1000 characters", "note");
         return -1;
     }
-    if (strcmp(action, "accept") == 0 || strcmp(action, "write_off") == 0 || strcmp(action, "undo") == 0) {
-        in->action = action[0] == 'a' ? FG_RECON_ACCEPT : action[0] == 'w' ? FG_RECON_WRITE_OFF : FG_RECON_UNDO;
-        return 0;
-    }
+    static const struct {
+        const char *name;
+        fg_recon_action_t action;
+    } ACTIONS[] = {{"accept", FG_RECON_ACCEPT},
+                   {"write_off", FG_RECON_WRITE_OFF},
+                   {"undo", FG_RECON_UNDO},
+                   {"refund", FG_RECON_REFUND}};
+    for (size_t i = 0; i < sizeof(ACTIONS) / sizeof(ACTIONS[0]); i++)
+        if (strcmp(action, ACTIONS[i].name) == 0) {
+            in->action = ACTIONS[i].action;
+            return 0;
+        }
     if (strcmp(action, "apply") != 0) {
         fg_call_error(call, 422, "invalid_request", "action_not_supported",
-                      "action must be accept, apply, write_off or undo (refund is not available yet)", "action");
+                      "action must be accept, apply, write_off, refund or undo", "action");
         return -1;
     }
     in->action = FG_RECON_APPLY;
@@ -301,6 +309,9 @@ void fg_reconciliations_resolve(fg_call_t *call, fg_db_t *db)
     } else if (rc == FG_EUNSUPPORTED && in.action == FG_RECON_UNDO) {
         fg_call_error(call, 422, "invalid_request", "undo_not_supported",
                       "an apply is not undone: refund its payments like any other", "action");
+    } else if (rc == FG_EUNSUPPORTED && in.action == FG_RECON_REFUND) {
+        fg_call_error(call, 422, "invalid_request", "not_a_credit", "only a credit at the bank goes back to a payer",
+                      "action");
     } else if (rc == FG_EUNSUPPORTED && in.action == FG_RECON_WRITE_OFF) {
         fg_call_error(call, 500, "internal", "write_off_account_invalid",
                       "recon.write_off_account is not a ledger account code", NULL);

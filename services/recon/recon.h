@@ -148,7 +148,7 @@ int fg_reconciliation_close(fg_db_t *db, const fg_reconciliation_t *rec, const c
 
 /* ---- resolving exceptions (resolve.c) ---------------------------------------- */
 
-typedef enum { FG_RECON_ACCEPT, FG_RECON_APPLY, FG_RECON_WRITE_OFF, FG_RECON_UNDO } fg_recon_action_t;
+typedef enum { FG_RECON_ACCEPT, FG_RECON_APPLY, FG_RECON_WRITE_OFF, FG_RECON_UNDO, FG_RECON_REFUND } fg_recon_action_t;
 
 #define FG_RECON_NOTE_MAX 1000 /* characters */
 #define FG_RECON_ALLOCATIONS_MAX 20

@@ -12,6 +12,9 @@
  *           bank the ledger lacks (Dr clearing, Cr write-off), or money the
  *           ledger holds that the bank never showed, or a debit (Dr
  *           write-off, Cr clearing);
+ *   refund  a credit line's money goes back to the payer: it is owed to them
+ *           (Dr clearing, Cr liabilities:payer_refunds) until the outgoing
+ *           transfer leaves;
  *   undo    takes a resolution back: a reversing journal for what it posted,
  *           and the item is an exception again.  An apply is not undone here:
  *           its payments are refunded like any other.
@@ -261,10 +264,21 @@ static int resolve_tx(fg_db_t *db, void *arg)
             goto Exit;
     } else if (r->in->action == FG_RECON_WRITE_OFF && (rc = write_off(db, r, line_id, amount, now)) != 0) {
         goto Exit;
+    } else if (r->in->action == FG_RECON_REFUND) {
+        if (amount <= 0 || line_id == 0) {
+            rc = FG_EUNSUPPORTED; /* only a credit at the bank goes back */
+            goto Exit;
+        }
+        char memo[120];
+        snprintf(memo, sizeof(memo), "reconciliation item %lld: to be returned to the payer", (long long)r->item_id);
+        fg_journal_t j = {.kind = "payer_refund", .memo = memo};
+        fg_journal_add(&j, "assets:clearing:vietqr", 0, "VND", amount);
+        fg_journal_add(&j, "liabilities:payer_refunds", 0, "VND", -amount);
+        if ((rc = post(db, &j, now, &r->journal_id)) != 0)
+            goto Exit;
     }
-    const char *action = r->in->action == FG_RECON_APPLY       ? "apply"
-                         : r->in->action == FG_RECON_WRITE_OFF ? "write_off"
-                                                               : "accept";
+    static const char *const ACTIONS[] = {"accept", "apply", "write_off", "undo", "refund"};
+    const char *action = ACTIONS[r->in->action];
     if ((rc = fg_stmt_init(&s, db, SQL_RESOLVE)) != 0)
         goto Exit;
     fg_stmt_cstr(&s, action);

@@ -437,6 +437,23 @@ START_TEST(a_line_listed_twice_is_a_duplicate)
     fgt_expect(r, 200, NULL);
     fgt_response_free(&r);
     ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM statement_lines WHERE account = ?", account, NULL), 2);
+    /* the money that is not ours goes back to the payer: owed to them until it leaves */
+    char body[200], id[64], path[200];
+    snprintf(body, sizeof(body), "{\"account\":\"%s\",\"from\":\"2026-12-02\",\"to\":\"2026-12-02\"}", account);
+    r = fgt_req(&srv, FGT_H2C, "POST", "/v1/reconciliations", finance, NULL, body, 0, NULL);
+    fgt_expect(r, 201, NULL);
+    snprintf(id, sizeof(id), "%s", fgt_json_str(&r, "id", NULL));
+    fgt_response_free(&r);
+    wait_decided(account);
+    long long item = fgt_db_int("SELECT id FROM recon_items WHERE account = ? AND state = 'bank_only'", account, NULL);
+    snprintf(path, sizeof(path), "/v1/reconciliations/%s/items/%lld/resolve", id, item);
+    long long owed = fgt_db_int("SELECT COUNT(*) FROM journals WHERE kind = 'payer_refund'", NULL, NULL);
+    r = fgt_req(&srv, FGT_H2C, "POST", path, finance, NULL,
+                "{\"action\":\"refund\",\"note\":\"sent to us by mistake; the payer asked for it back\"}", 0, NULL);
+    fgt_expect(r, 200, NULL);
+    ck_assert_str_eq(fgt_json_str(&r, "resolution", NULL), "refund");
+    fgt_response_free(&r);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM journals WHERE kind = 'payer_refund'", NULL, NULL), owed + 1);
     free(file);
     ck_assert_int_eq(fgt_ledger_check(), 0);
 }
