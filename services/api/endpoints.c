@@ -12,11 +12,6 @@
 #include "merchants/merchants.h"
 #include "webhooks/webhooks.h"
 
-static fg_merchant_ref_t merchant_of(const fg_call_t *call)
-{
-    return (fg_merchant_ref_t){call->merchant_id, call->merchant_public_id};
-}
-
 static void endpoint_not_found(fg_call_t *call)
 {
     fg_call_error(call, 404, "not_found", "endpoint_not_found", "no such webhook endpoint", NULL);
@@ -58,7 +53,7 @@ typedef struct {
 
 static int run_op(fg_db_t *db, mutate_t *m, fg_endpoint_row_t *r, int64_t now)
 {
-    fg_merchant_ref_t mer = merchant_of(m->call);
+    fg_merchant_ref_t mer = fg_call_merchant(m->call);
     const char *id = m->call->params[0];
     size_t len = m->call->param_lens[0];
     switch (m->op) {
@@ -105,9 +100,7 @@ static void mutate(fg_call_t *call, fg_db_t *db, op_t op, const fg_endpoint_inpu
         endpoint_not_found(call);
     } else if (rc == FG_ECONFLICT && m.idem_conflict) {
         /* the key was taken by a request that committed first */
-        rc = fg_idem_answer_existing(db, call);
-        if (rc != 0)
-            fg_call_db_error(call, db, rc == FG_ENOTFOUND ? FG_ERETRY : rc);
+        fg_idem_answer_conflict(call, db);
     } else {
         fg_call_db_error(call, db, rc == FG_ECONFLICT ? FG_ERETRY : rc);
     }
@@ -138,7 +131,7 @@ void fg_webhook_endpoints_delete(fg_call_t *call, fg_db_t *db) { mutate(call, db
 
 void fg_webhook_endpoints_get(fg_call_t *call, fg_db_t *db)
 {
-    fg_merchant_ref_t mer = merchant_of(call);
+    fg_merchant_ref_t mer = fg_call_merchant(call);
     fg_endpoint_row_t r;
     fg_endpoint_row_init(&r);
     int rc = fg_endpoint_get(db, &mer, call->params[0], call->param_lens[0], &r);
@@ -157,7 +150,7 @@ void fg_webhook_endpoints_get(fg_call_t *call, fg_db_t *db)
 
 void fg_webhook_endpoints_list(fg_call_t *call, fg_db_t *db)
 {
-    fg_merchant_ref_t mer = merchant_of(call);
+    fg_merchant_ref_t mer = fg_call_merchant(call);
     int64_t now = fg_now_ms();
     fg_page_t page;
     if (fg_call_page(call, &page) != 0)

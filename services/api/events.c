@@ -11,11 +11,6 @@
 #include "merchants/merchants.h"
 #include "webhooks/webhooks.h"
 
-static fg_merchant_ref_t merchant_of(const fg_call_t *call)
-{
-    return (fg_merchant_ref_t){call->merchant_id, call->merchant_public_id};
-}
-
 static void event_not_found(fg_call_t *call)
 {
     fg_call_error(call, 404, "not_found", "event_not_found", "no such event", NULL);
@@ -25,7 +20,7 @@ static void event_not_found(fg_call_t *call)
 
 void fg_events_get(fg_call_t *call, fg_db_t *db)
 {
-    fg_merchant_ref_t mer = merchant_of(call);
+    fg_merchant_ref_t mer = fg_call_merchant(call);
     fg_event_row_t e;
     fg_event_row_init(&e);
     int rc = fg_event_get(db, &mer, call->params[0], call->param_lens[0], &e);
@@ -46,7 +41,7 @@ void fg_events_get(fg_call_t *call, fg_db_t *db)
 
 void fg_events_list(fg_call_t *call, fg_db_t *db)
 {
-    fg_merchant_ref_t mer = merchant_of(call);
+    fg_merchant_ref_t mer = fg_call_merchant(call);
     fg_event_filter_t filter = {NULL, 0, NULL, 0};
     fg_page_t page;
     filter.type = fg_call_query(call, "type", &filter.type_len);
@@ -84,7 +79,7 @@ typedef struct {
 static int redeliver_tx(fg_db_t *db, void *arg)
 {
     redeliver_t *r = arg;
-    fg_merchant_ref_t mer = merchant_of(r->call);
+    fg_merchant_ref_t mer = fg_call_merchant(r->call);
     r->idem_conflict = 0;
     int rc = fg_event_redeliver(db, &mer, r->call->params[0], r->call->param_lens[0], r->endpoint_id, fg_now_ms(),
                                 &r->result);
@@ -154,9 +149,7 @@ void fg_events_redeliver(fg_call_t *call, fg_db_t *db)
         } else if ((rc == FG_ENOTFOUND || rc == FG_ESTATE) && r.result.outcome != FG_REDELIVERY_MADE) {
             answer_refusal(call, r.result.outcome);
         } else if (rc == FG_ECONFLICT && r.idem_conflict) {
-            rc = fg_idem_answer_existing(db, call);
-            if (rc != 0)
-                fg_call_db_error(call, db, rc == FG_ENOTFOUND ? FG_ERETRY : rc);
+            fg_idem_answer_conflict(call, db);
         } else {
             fg_call_db_error(call, db, rc == FG_ECONFLICT ? FG_ERETRY : rc);
         }
@@ -170,7 +163,7 @@ void fg_events_redeliver(fg_call_t *call, fg_db_t *db)
 
 void fg_webhook_endpoints_deliveries(fg_call_t *call, fg_db_t *db)
 {
-    fg_merchant_ref_t mer = merchant_of(call);
+    fg_merchant_ref_t mer = fg_call_merchant(call);
     size_t status_len = 0;
     const char *status = fg_call_query(call, "status", &status_len);
     fg_delivery_status_t wanted;

@@ -17,11 +17,6 @@
 #define CREATE_GROUP_MEMBERS 32
 
 /* The merchant the call authenticated as. */
-static fg_merchant_ref_t merchant_of(const fg_call_t *call)
-{
-    return (fg_merchant_ref_t){.id = call->merchant_id, .public_id = call->merchant_public_id};
-}
-
 static void answer_field_error(fg_call_t *call, const fg_field_error_t *err) { fg_call_field_error(call, err); }
 
 static void duplicate_ref_error(fg_buf_t *b, const char *ref, const fg_buf_t *existing)
@@ -86,7 +81,7 @@ void fg_orders_create(fg_call_t *call, fg_db_t *db)
 {
     fg_field_error_t err;
     fg_order_input_t input;
-    create_t c = {.call = call, .merchant = merchant_of(call), .input = &input};
+    create_t c = {.call = call, .merchant = fg_call_merchant(call), .input = &input};
     yajl_val root = fg_json_parse_object(call->body, call->body_len, &err);
     memset(&input, 0, sizeof(input));
     fg_order_row_init(&c.row);
@@ -196,7 +191,7 @@ static int batch_tx(fg_db_t *db, void *arg)
 void fg_orders_batch(fg_call_t *call, fg_db_t *db)
 {
     fg_field_error_t err;
-    batch_t bt = {.call = call, .merchant = merchant_of(call)};
+    batch_t bt = {.call = call, .merchant = fg_call_merchant(call)};
     yajl_val root = fg_json_parse_object(call->body, call->body_len, &err);
     if (root == NULL) {
         answer_field_error(call, &err);
@@ -216,9 +211,7 @@ void fg_orders_batch(fg_call_t *call, fg_db_t *db)
         if (rc == 0) {
             fg_call_json(call, 200, &bt.body);
         } else if (rc == FG_ECONFLICT && bt.idem_conflict) {
-            rc = fg_idem_answer_existing(db, call);
-            if (rc != 0)
-                fg_call_db_error(call, db, rc == FG_ENOTFOUND ? FG_ERETRY : rc);
+            fg_idem_answer_conflict(call, db);
         } else {
             fg_call_db_error(call, db, rc == FG_ECONFLICT ? FG_ERETRY : rc);
         }
@@ -236,7 +229,7 @@ static void not_found(fg_call_t *call)
 
 void fg_orders_get(fg_call_t *call, fg_db_t *db)
 {
-    fg_merchant_ref_t m = merchant_of(call);
+    fg_merchant_ref_t m = fg_call_merchant(call);
     fg_order_row_t row;
     fg_order_row_init(&row);
     int rc = fg_order_get(db, &m, call->params[0], call->param_lens[0], &row);
@@ -320,7 +313,7 @@ void fg_orders_list(fg_call_t *call, fg_db_t *db)
     fg_page_t page;
     if (parse_list_query(call, &q, &page) != 0)
         return;
-    fg_merchant_ref_t m = merchant_of(call);
+    fg_merchant_ref_t m = fg_call_merchant(call);
     list_page_t lp = {.body = FG_BUF_INIT,
                       .merchant_public_id = m.public_id,
                       .base_url = call->cfg->public_base_url,
@@ -371,7 +364,7 @@ static int cancel_tx(fg_db_t *db, void *arg)
 
 void fg_orders_cancel(fg_call_t *call, fg_db_t *db)
 {
-    cancel_t c = {.call = call, .merchant = merchant_of(call)};
+    cancel_t c = {.call = call, .merchant = fg_call_merchant(call)};
     fg_order_row_init(&c.row);
     int rc = fg_db_tx(db, cancel_tx, &c);
     if (rc == 0) {
@@ -386,9 +379,7 @@ void fg_orders_cancel(fg_call_t *call, fg_db_t *db)
         fg_call_error(call, 409, "conflict", "order_not_cancellable", msg.data, NULL);
         fg_buf_free(&msg);
     } else if (rc == FG_ECONFLICT && c.idem_conflict) {
-        rc = fg_idem_answer_existing(db, call);
-        if (rc != 0)
-            fg_call_db_error(call, db, rc == FG_ENOTFOUND ? FG_ERETRY : rc);
+        fg_idem_answer_conflict(call, db);
     } else {
         fg_call_db_error(call, db, rc);
     }

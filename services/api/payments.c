@@ -16,15 +16,6 @@
 #include "orders/orders.h"
 #include "payments/payments.h"
 
-/* After FG_ECONFLICT on the key: the stored answer, 409 in progress or 422
- * reused. */
-static void answer_existing(fg_call_t *call, fg_db_t *db)
-{
-    int rc = fg_idem_answer_existing(db, call);
-    if (rc != 0)
-        fg_call_db_error(call, db, rc == FG_ENOTFOUND ? FG_ERETRY : rc);
-}
-
 /* ---- POST /v1/orders/{id}/payments ---------------------------------------- */
 
 typedef struct {
@@ -145,7 +136,7 @@ static void create_remote(fg_call_t *call, fg_db_t *db, create_t *c)
 {
     int rc = fg_db_tx(db, create_begin_tx, c);
     if (rc == FG_ECONFLICT && c->idem_conflict) {
-        answer_existing(call, db);
+        fg_idem_answer_conflict(call, db);
         return;
     }
     if (is_refusal(rc)) {
@@ -190,7 +181,7 @@ void fg_payments_create(fg_call_t *call, fg_db_t *db)
     else if (is_refusal(rc))
         answer_create_refusal(call, &c, rc);
     else if (rc == FG_ECONFLICT && c.idem_conflict)
-        answer_existing(call, db);
+        fg_idem_answer_conflict(call, db);
     else
         fg_call_db_error(call, db, rc);
 Exit:
@@ -346,7 +337,7 @@ void fg_refunds_create(fg_call_t *call, fg_db_t *db)
         goto Exit;
     int rc = fg_db_tx(db, refund_begin_tx, &x);
     if (rc == FG_ECONFLICT && x.idem_conflict) {
-        answer_existing(call, db);
+        fg_idem_answer_conflict(call, db);
     } else if (is_refusal(rc) || rc == FG_EUNAVAILABLE) {
         answer_refund_refusal(call, &x.r, rc);
     } else if (rc != 0) {

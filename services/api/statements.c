@@ -111,12 +111,7 @@ static int parse_day(yajl_val v, int32_t *out)
     const char *s = YAJL_GET_STRING(v);
     if (strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 || n != 10)
         return -1;
-    static const int DAYS[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (y < 2000 || y > 9999 || m < 1 || m > 12 || d < 1 || d > DAYS[m - 1] ||
-        (m == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)))
-        return -1;
-    *out = (int32_t)(y * 10000 + m * 100 + d);
-    return 0;
+    return fg_stmt_date(y, m, d, out) == 0 ? 0 : -1;
 }
 
 void fg_reconciliations_create(fg_call_t *call, fg_db_t *db)

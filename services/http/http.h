@@ -182,6 +182,11 @@ int fg_idem_finish(fg_db_t *db, fg_call_t *call, int status, const fg_buf_t *bod
  *  new and fg_call_run runs the handler again), or a database error code. */
 int fg_idem_answer_existing(fg_db_t *db, fg_call_t *call) FG_MUST_USE;
 
+/** After FG_ECONFLICT on the call's key (another request with it committed
+ *  first): answers from the stored key as fg_idem_answer_existing does, or
+ *  with a retryable error when the key is gone again. */
+void fg_idem_answer_conflict(fg_call_t *call, fg_db_t *db);
+
 /** Deletes expired keys, at most limit rows.  Returns rows deleted or < 0. */
 int fg_idem_sweep(fg_db_t *db, int64_t now_ms, int limit);
 

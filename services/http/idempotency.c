@@ -168,6 +168,13 @@ static int sweep_tx(fg_db_t *db, void *arg)
     return 0;
 }
 
+void fg_idem_answer_conflict(fg_call_t *call, fg_db_t *db)
+{
+    int rc = fg_idem_answer_existing(db, call);
+    if (rc != 0)
+        fg_call_db_error(call, db, rc == FG_ENOTFOUND ? FG_ERETRY : rc);
+}
+
 int fg_idem_sweep(fg_db_t *db, int64_t now_ms, int limit)
 {
     sweep_arg_t a = {now_ms, limit, 0};

@@ -203,6 +203,26 @@ int fg_sepay_receive(fg_db_t *db, const fg_config_t *cfg, const fg_inbound_t *in
                      fg_ack_t *outcome);
 
 /**
+ * Inside the caller's transaction: a credit transfer to the VietQR
+ * collection account pays order_id `amount`, as the bank feed and a
+ * statement line do: through the order's pending VietQR payment (the one its
+ * QR was shown for) or a new one, then fg_webhook_apply_one with provider
+ * transaction txn_id and event event_id (in is the transfer as received).
+ * payment_id receives the payment's public id.  Returns as
+ * fg_webhook_apply_one.
+ */
+int fg_transfer_pay_order(fg_db_t *db, const fg_config_t *cfg, const fg_inbound_t *in, int64_t order_id, int64_t amount,
+                          const char *txn_id, const char *event_id, fg_ack_t *outcome, const char **reason,
+                          char payment_id[FG_ID_CAP]) FG_MUST_USE;
+
+/** Inside the caller's transaction: one money, one effect.  Records that the
+ *  bank transfer (account, bank_ref) of amount was applied, by source "feed"
+ *  or "statement", for payment_id (NULL: none, e.g. recorded unapplied).
+ *  FG_ECONFLICT when it was recorded before: roll back, it has its effect. */
+int fg_bank_transfer_record(fg_db_t *db, const char *account, const char *bank_ref, const char *source, int64_t amount,
+                            const char *payment_id, int64_t now) FG_MUST_USE;
+
+/**
  * Inside the caller's transaction: records a verified notification in
  * webhook_inbox under (adapter, event id) and applies it once.  Every door
  * money comes through uses this one function: the webhook route, the SePay

@@ -46,13 +46,10 @@ static const char SQL_PENDING_QR[] =
     "AND adapter = 'vietqr' AND status = 'pending' ORDER BY id LIMIT 1 FOR UPDATE";
 /* clang-format on */
 /* One money, one effect: a transfer is applied once, by the feed or by a
- * statement line (recon/match.c), whichever brings it first. */
+ * statement line (recon/match.c), whichever records it first. */
 static const char SQL_TRANSFER[] =
     "INSERT INTO bank_transfers (account, bank_ref, source, payment_id, amount, created_at) "
-    "VALUES (?, ?, 'feed', NULL, ?, ?)";
-static const char SQL_TRANSFER_PAYMENT[] =
-    "UPDATE bank_transfers SET payment_id = (SELECT id FROM payments WHERE public_id = ?) "
-    "WHERE account = ? AND bank_ref = ?";
+    "VALUES (?, ?, ?, (SELECT id FROM payments WHERE public_id = ?), ?, ?)";
 static const char SQL_PAYMENT_INSERT[] =
     "INSERT INTO payments (public_id, order_id, merchant_id, adapter, amount, currency, status, created_at, "
     "updated_at) SELECT ?, id, merchant_id, 'vietqr', ?, currency, 'pending', ?, ? FROM orders WHERE id = ?";
@@ -128,7 +125,7 @@ static int find_order(fg_db_t *db, const char *content, int64_t now, int64_t *or
 
 /* The order's pending VietQR payment (the one its QR was shown for), or a new
  * payment row for this transfer; its public id into payment_id. */
-static int payment_for(fg_db_t *db, const sepay_t *a, int64_t order_id, int64_t now, char *payment_id, size_t cap)
+static int payment_for(fg_db_t *db, int64_t order_id, int64_t amount, int64_t now, char *payment_id, size_t cap)
 {
     fg_buf_t public_id = FG_BUF_INIT;
     fg_payment_status_t status = FG_PAYMENT_PENDING;
@@ -154,7 +151,7 @@ static int payment_for(fg_db_t *db, const sepay_t *a, int64_t order_id, int64_t 
         if ((rc = fg_stmt_init(&s, db, SQL_PAYMENT_INSERT)) != 0)
             goto Exit;
         fg_stmt_cstr(&s, payment_id);
-        fg_stmt_int(&s, a->t->amount);
+        fg_stmt_int(&s, amount);
         fg_stmt_int(&s, now);
         fg_stmt_int(&s, now);
         fg_stmt_int(&s, order_id);
@@ -213,10 +210,44 @@ static int receipt(fg_db_t *db, sepay_t *a, int64_t now)
     return rc;
 }
 
+int fg_bank_transfer_record(fg_db_t *db, const char *account, const char *bank_ref, const char *source, int64_t amount,
+                            const char *payment_id, int64_t now)
+{
+    fg_stmt_t s;
+    int rc = fg_stmt_init(&s, db, SQL_TRANSFER);
+    if (rc != 0)
+        return rc;
+    fg_stmt_cstr(&s, account);
+    fg_stmt_cstr(&s, bank_ref);
+    fg_stmt_cstr(&s, source);
+    fg_stmt_cstr(&s, payment_id); /* NULL: no payment, e.g. money recorded unapplied */
+    fg_stmt_int(&s, amount);
+    fg_stmt_int(&s, now);
+    return fg_stmt_exec(&s);
+}
+
+int fg_transfer_pay_order(fg_db_t *db, const fg_config_t *cfg, const fg_inbound_t *in, int64_t order_id, int64_t amount,
+                          const char *txn_id, const char *event_id, fg_ack_t *outcome, const char **reason,
+                          char payment_id[FG_ID_CAP])
+{
+    fg_notification_t n;
+    memset(&n, 0, sizeof(n));
+    int rc = payment_for(db, order_id, amount, fg_now_ms(), payment_id, FG_ID_CAP);
+    if (rc != 0)
+        return rc;
+    snprintf(n.payment_id, sizeof(n.payment_id), "%s", payment_id);
+    snprintf(n.provider_txn_id, sizeof(n.provider_txn_id), "%s", txn_id);
+    snprintf(n.event_id, sizeof(n.event_id), "%s", event_id);
+    n.status = FG_NOTIFY_SUCCEEDED;
+    n.amount = amount;
+    return fg_webhook_apply_one(db, cfg, in, &fg_adapter_vietqr, &n, outcome, reason);
+}
+
 static int transfer_tx(fg_db_t *db, void *arg)
 {
     sepay_t *a = arg;
     int64_t now = fg_now_ms(), order_id = 0;
+    char payment_id[FG_ID_CAP] = "", txn_id[40];
     a->outcome = FG_ACK_APPLIED;
     a->reason = NULL;
     if (!a->t->incoming) {
@@ -227,41 +258,19 @@ static int transfer_tx(fg_db_t *db, void *arg)
     int rc = find_order(db, a->t->content, now, &order_id);
     if (rc != 0)
         return rc;
-    if (a->t->reference_code[0] != '\0') {
-        /* FG_ECONFLICT when a statement line applied this transfer first:
-         * answered as a duplicate, nothing more happens */
-        fg_stmt_t s;
-        if ((rc = fg_stmt_init(&s, db, SQL_TRANSFER)) != 0)
-            return rc;
-        fg_stmt_cstr(&s, a->t->account_number);
-        fg_stmt_cstr(&s, a->t->reference_code);
-        fg_stmt_int(&s, a->t->amount);
-        fg_stmt_int(&s, now);
-        if ((rc = fg_stmt_exec(&s)) != 0)
-            return rc;
+    if (order_id == 0) {
+        rc = receipt(db, a, now);
+    } else {
+        snprintf(txn_id, sizeof(txn_id), "sepay:%lld", (long long)a->t->id);
+        rc = fg_transfer_pay_order(db, a->cfg, a->in, order_id, a->t->amount, txn_id, a->event_id, &a->outcome,
+                                   &a->reason, payment_id);
     }
-    if (order_id == 0)
-        return receipt(db, a, now);
-    fg_notification_t n;
-    memset(&n, 0, sizeof(n));
-    if ((rc = payment_for(db, a, order_id, now, n.payment_id, sizeof(n.payment_id))) != 0)
-        return rc;
-    snprintf(n.provider_txn_id, sizeof(n.provider_txn_id), "sepay:%lld", (long long)a->t->id);
-    snprintf(n.event_id, sizeof(n.event_id), "%s", a->event_id);
-    n.status = FG_NOTIFY_SUCCEEDED;
-    n.amount = a->t->amount;
-    const char *reason = NULL;
-    rc = fg_webhook_apply_one(db, a->cfg, a->in, &fg_adapter_vietqr, &n, &a->outcome, &reason);
-    a->reason = reason;
-    if (rc == 0 && a->t->reference_code[0] != '\0') {
-        fg_stmt_t s;
-        if ((rc = fg_stmt_init(&s, db, SQL_TRANSFER_PAYMENT)) != 0)
-            return rc;
-        fg_stmt_cstr(&s, n.payment_id);
-        fg_stmt_cstr(&s, a->t->account_number);
-        fg_stmt_cstr(&s, a->t->reference_code);
-        rc = fg_stmt_exec(&s);
-    }
+    /* last, so that one statement both records it and finds out (FG_ECONFLICT:
+     * a statement line applied this transfer first; all of this rolls back
+     * and the delivery is answered as a duplicate) */
+    if (rc == 0 && a->t->reference_code[0] != '\0')
+        rc = fg_bank_transfer_record(db, a->t->account_number, a->t->reference_code, "feed", a->t->amount,
+                                     payment_id[0] != '\0' ? payment_id : NULL, now);
     return rc;
 }
 

@@ -54,17 +54,11 @@ static const char SQL_BY_TRANSFER[] =
 /* The feed's transfer a statement line now shows is no longer ledger_only. */
 static const char SQL_SHOWN[] = "UPDATE recon_items SET state = 'matched', rule = 'reference', updated_at = ? "
                                 "WHERE account = ? AND transfer_ref = ? AND kind = 'ledger_posting'";
-static const char SQL_TRANSFER[] =
-    "INSERT INTO bank_transfers (account, bank_ref, source, payment_id, amount, created_at) "
-    "VALUES (?, ?, 'statement', NULL, ?, ?)";
 /* clang-format off */
 static const char SQL_ORDER_BY_CODE[] =
     "SELECT id, amount, amount_paid, allow_partial, " FG_ORDER_STATUS_SQL("status") ", COALESCE(expires_at, 0), "
     "expires_at IS NOT NULL, currency FROM orders WHERE code = ? FOR UPDATE";
 /* clang-format on */
-static const char SQL_PAYMENT_INSERT[] =
-    "INSERT INTO payments (public_id, order_id, merchant_id, adapter, amount, currency, status, created_at, "
-    "updated_at) SELECT ?, id, merchant_id, 'vietqr', ?, currency, 'pending', ?, ? FROM orders WHERE id = ?";
 static const char SQL_PAYMENT_ROW_ID[] = "SELECT id FROM payments WHERE public_id = ?";
 static const char SQL_SUGGEST[] =
     "SELECT id FROM orders WHERE status IN ('open', 'partially_paid') AND currency = ? AND amount - amount_paid = ? "
@@ -229,43 +223,23 @@ typedef struct {
 } owed_t;
 
 int fg_recon_pay_order(fg_db_t *db, const fg_config_t *cfg, int64_t item_id, int64_t line_id, int64_t order_id,
-                       int64_t amount, int index, int64_t now, int64_t *payment_row)
+                       int64_t amount, int index, int64_t *payment_row)
 {
-    fg_notification_t n;
+    char body[400], key[96], payment_id[FG_ID_CAP];
     fg_stmt_t s;
-    char body[400];
-    memset(&n, 0, sizeof(n));
-    if (fg_id_new("pay_", n.payment_id, sizeof(n.payment_id)) < 0)
-        return FG_EIO;
-    int rc = fg_stmt_init(&s, db, SQL_PAYMENT_INSERT);
-    if (rc != 0)
-        return rc;
-    fg_stmt_cstr(&s, n.payment_id);
-    fg_stmt_int(&s, amount);
-    fg_stmt_int(&s, now);
-    fg_stmt_int(&s, now);
-    fg_stmt_int(&s, order_id);
-    if ((rc = fg_stmt_exec(&s)) != 0)
-        return rc;
+    fg_ack_t outcome = FG_ACK_ERROR;
+    const char *reason = NULL;
     /* a line's item pays each order once: a second run finds the inbox row */
-    snprintf(n.provider_txn_id, sizeof(n.provider_txn_id), "line:%lld:%lld:%d", (long long)line_id, (long long)item_id,
-             index);
-    snprintf(n.event_id, sizeof(n.event_id), "line:%lld:%lld:%d", (long long)line_id, (long long)item_id, index);
-    n.status = FG_NOTIFY_SUCCEEDED;
-    n.amount = amount;
+    snprintf(key, sizeof(key), "line:%lld:%lld:%d", (long long)line_id, (long long)item_id, index);
     int len = snprintf(body, sizeof(body), "{\"statement_line\":%lld,\"order\":%lld,\"amount\":%lld}",
                        (long long)line_id, (long long)order_id, (long long)amount);
     fg_inbound_t in = {.method = "STMT", .body = body, .body_len = (size_t)len};
-    fg_ack_t outcome = FG_ACK_ERROR;
-    const char *reason = NULL;
-    rc = fg_webhook_apply_one(db, cfg, &in, &fg_adapter_vietqr, &n, &outcome, &reason);
+    int rc = fg_transfer_pay_order(db, cfg, &in, order_id, amount, key, key, &outcome, &reason, payment_id);
     if (rc == 1)
         return FG_ESTATE; /* not applicable: roll the item back and say so */
-    if (rc != 0)
+    if (rc != 0 || (rc = fg_stmt_init(&s, db, SQL_PAYMENT_ROW_ID)) != 0)
         return rc;
-    if ((rc = fg_stmt_init(&s, db, SQL_PAYMENT_ROW_ID)) != 0)
-        return rc;
-    fg_stmt_cstr(&s, n.payment_id);
+    fg_stmt_cstr(&s, payment_id);
     fg_stmt_out_int(&s, payment_row, NULL);
     return fg_stmt_one(&s);
 }
@@ -324,21 +298,14 @@ static int by_codes(fg_db_t *db, const fg_config_t *cfg, item_t *it, int64_t now
         return 0;
     }
     /* the transfer, once: a feed delivery of it later finds this row */
-    if (it->bank_ref.len > 0) {
-        fg_stmt_t s;
-        if ((rc = fg_stmt_init(&s, db, SQL_TRANSFER)) != 0)
-            return rc;
-        fg_stmt_str(&s, it->account.data, it->account.len);
-        fg_stmt_str(&s, it->bank_ref.data, it->bank_ref.len);
-        fg_stmt_int(&s, it->amount);
-        fg_stmt_int(&s, now);
-        if ((rc = fg_stmt_exec(&s)) != 0)
-            return rc; /* FG_ECONFLICT: the feed got there first; the next round matches by reference */
-    }
+    /* FG_ECONFLICT: the feed got there first; a later round matches by reference */
+    if (it->bank_ref.len > 0 && (rc = fg_bank_transfer_record(db, it->account.data, it->bank_ref.data, "statement",
+                                                              it->amount, NULL, now)) != 0)
+        return rc;
     for (int i = 0; i < found; i++) {
         int64_t payment = 0;
-        if ((rc = fg_recon_pay_order(db, cfg, it->item_id, it->line_id, orders[i].id, orders[i].owed, i, now,
-                                     &payment)) != 0 ||
+        if ((rc = fg_recon_pay_order(db, cfg, it->item_id, it->line_id, orders[i].id, orders[i].owed, i, &payment)) !=
+                0 ||
             (rc = link(db, it, payment, orders[i].id, orders[i].owed, 0)) != 0)
             return rc;
     }

@@ -13,7 +13,7 @@
  *  payment's row id.  0; FG_ESTATE (the order cannot take it); or a database
  *  code. */
 int fg_recon_pay_order(fg_db_t *db, const fg_config_t *cfg, int64_t item_id, int64_t line_id, int64_t order_id,
-                       int64_t amount, int index, int64_t now, int64_t *payment_row) FG_MUST_USE;
+                       int64_t amount, int index, int64_t *payment_row) FG_MUST_USE;
 
 /** Midnight GMT+7 (Asia/Ho_Chi_Minh, no daylight saving) starting the
  *  yyyymmdd business day, in ms since the epoch. */

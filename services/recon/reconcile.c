@@ -369,12 +369,11 @@ typedef struct {
 
 int32_t fg_recon_next_day(int32_t day)
 {
-    static const int DAYS[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int32_t next;
     int y = day / 10000, m = day / 100 % 100, d = day % 100;
-    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    if (d < DAYS[m - 1] + (m == 2 && leap))
-        return day + 1;
-    return m < 12 ? y * 10000 + (m + 1) * 100 + 1 : (y + 1) * 10000 + 101;
+    if (fg_stmt_date(y, m, d + 1, &next) == 0 || fg_stmt_date(y, m + 1, 1, &next) == 0)
+        return next;
+    return (y + 1) * 10000 + 101;
 }
 
 static int close_tx(fg_db_t *db, void *arg)

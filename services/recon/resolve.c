@@ -163,7 +163,7 @@ static int apply_orders(fg_db_t *db, resolve_t *r, int64_t line_id, int64_t amou
             r->out->bad_order = i;
             return FG_EEXCEEDS;
         }
-        if ((rc = fg_recon_pay_order(db, r->cfg, r->item_id, line_id, id, a->amount, 100 + i, now, &payment)) != 0 ||
+        if ((rc = fg_recon_pay_order(db, r->cfg, r->item_id, line_id, id, a->amount, 100 + i, &payment)) != 0 ||
             (rc = fg_stmt_init(&s, db, SQL_LINK)) != 0)
             return rc;
         fg_stmt_int(&s, r->item_id);

@@ -126,4 +126,8 @@ void fg_stmt_parser_free(fg_stmt_parser_t *p);
 int fg_stmt_parse(fg_stmt_format_t format, const char *data, size_t len, const fg_stmt_sink_t *sink,
                   fg_stmt_error_t *err) FG_MUST_USE;
 
+/** A calendar date y-m-d as yyyymmdd, or FG_EINVALID when it does not exist
+ *  (month 1..12, day within the month, leap years; years 1970..9999). */
+int fg_stmt_date(int y, int m, int d, int32_t *out) FG_MUST_USE;
+
 #endif

@@ -30,8 +30,4 @@ int fg_stmt_fail(fg_stmt_error_t *err, uint32_t line, const char *element, const
  *  ASCII ('?' for the rest, "..." when cut), in out. */
 const char *fg_stmt_excerpt(const char *s, size_t n, char out[40]);
 
-/** A calendar date y-m-d as yyyymmdd, or FG_EINVALID when it does not exist
- *  (month 1..12, day within the month, leap years; years 1970..9999). */
-int fg_stmt_date(int y, int m, int d, int32_t *out) FG_MUST_USE;
-
 #endif
