@@ -90,6 +90,25 @@ static const char SQL_LINE_ITEMS[] =
     "SELECT CONCAT('line:', l.id), 'a statement line without its reconciliation item' FROM statement_lines l "
     "WHERE NOT EXISTS (SELECT 1 FROM recon_items i WHERE i.line_id = l.id)";
 
+/* The bank account in the ledger (schema/0009_bank_book.sql): its postings
+ * by day add up to its ledger balance, and at the end of every closed day it
+ * holds what the statement said then. */
+static const char SQL_BANK_BOOK[] =
+    "SELECT CONCAT('account:', b.account, ' ', b.currency), CONCAT('bank postings sum to ', b.posted, "
+    "', the ledger account holds ', COALESCE(l.held, 0)) FROM (SELECT account, currency, SUM(amount) AS posted "
+    "FROM bank_postings GROUP BY account, currency) b LEFT JOIN (SELECT a.code, a.currency, SUM(e.amount) AS held "
+    "FROM ledger_accounts a JOIN ledger_entries e ON e.account_id = a.id WHERE a.code LIKE 'assets:bank:%' "
+    "GROUP BY a.code, a.currency) l ON l.code = CONCAT('assets:bank:', b.account) AND l.currency = b.currency "
+    "WHERE b.posted <> COALESCE(l.held, 0)";
+static const char SQL_CLOSED_DAY_BALANCE[] =
+    "SELECT CONCAT('day:', c.account, ' ', c.day), CONCAT('closed with the statement closing at ', s.closing, "
+    "', the ledger bank account held ', (SELECT COALESCE(SUM(p.amount), 0) FROM bank_postings p WHERE "
+    "p.account = c.account AND p.currency = s.currency AND p.day <= c.day)) FROM recon_closed_days c JOIN "
+    "statements s ON s.id = (SELECT MAX(s2.id) FROM statements s2 WHERE s2.account = c.account AND "
+    "s2.closing_date = c.day AND s2.closing IS NOT NULL AND s2.created_at <= c.closed_at) WHERE s.closing <> "
+    "(SELECT COALESCE(SUM(p.amount), 0) FROM bank_postings p WHERE p.account = c.account AND p.currency = "
+    "s.currency AND p.day <= c.day)";
+
 static const check_t CHECKS[] = {
     {"journal_has_two_entries", SQL_JOURNAL_SHORT},
     {"journal_sums_to_zero", SQL_JOURNAL_UNBALANCED},
@@ -101,6 +120,8 @@ static const check_t CHECKS[] = {
     {"order_refunded_equals_postings", SQL_ORDERS_REFUNDED},
     {"closed_day_items_final", SQL_CLOSED_DAYS_FINAL},
     {"statement_line_has_item", SQL_LINE_ITEMS},
+    {"bank_postings_equal_ledger", SQL_BANK_BOOK},
+    {"closed_day_bank_balance", SQL_CLOSED_DAY_BALANCE},
 };
 
 static const char SQL_COUNTS[] =

@@ -46,12 +46,14 @@ int fg_account_kind_of(const char *code)
         return FG_ACCOUNT_INCOME;
     if (strncmp(code, "expenses:", 9) == 0)
         return FG_ACCOUNT_EXPENSE;
+    if (strncmp(code, "equity:", 7) == 0)
+        return FG_ACCOUNT_EQUITY;
     return -1;
 }
 
 const char *fg_account_kind_name(int kind)
 {
-    static const char *const NAMES[] = {"asset", "liability", "income", "expense"};
+    static const char *const NAMES[] = {"asset", "liability", "income", "expense", "equity"};
     return kind >= 0 && kind < (int)(sizeof(NAMES) / sizeof(NAMES[0])) ? NAMES[kind] : "unknown";
 }
 

@@ -24,7 +24,13 @@
 #define FG_JOURNAL_LINES_MAX 8
 #define FG_ACCOUNT_CODE_MAX 127
 
-typedef enum { FG_ACCOUNT_ASSET, FG_ACCOUNT_LIABILITY, FG_ACCOUNT_INCOME, FG_ACCOUNT_EXPENSE } fg_account_kind_t;
+typedef enum {
+    FG_ACCOUNT_ASSET,
+    FG_ACCOUNT_LIABILITY,
+    FG_ACCOUNT_INCOME,
+    FG_ACCOUNT_EXPENSE,
+    FG_ACCOUNT_EQUITY /* opening balances of bank accounts */
+} fg_account_kind_t;
 
 typedef struct {
     char code[FG_ACCOUNT_CODE_MAX + 1];

@@ -41,22 +41,20 @@ static const char SQL_IMPORT[] =
 static const char SQL_IMPORT_DONE[] =
     "UPDATE statement_imports SET statement_count = ?, line_count = ?, new_lines = ?, "
     "overlapped_lines = ? WHERE id = ?";
-static const char SQL_PREVIOUS_CLOSING[] =
-    "SELECT closing FROM statements WHERE account = ? AND closing IS NOT NULL AND closing_date <= ? "
-    "ORDER BY closing_date DESC, id DESC LIMIT 1";
 static const char SQL_STATEMENT[] =
     "INSERT INTO statements (import_id, seq_in_file, bank_id, account, currency, opening, closing, opening_date, "
     "closing_date, from_date, to_date, line_count, credits, debits, gap, created_at) "
     "VALUES (?, ?, ?, ?, ?, ?, NULL, ?, NULL, ?, ?, 0, 0, 0, ?, ?)";
-static const char SQL_STATEMENT_DONE[] =
-    "UPDATE statements SET closing = ?, closing_date = ?, line_count = ?, credits = ?, debits = ? WHERE id = ?";
+static const char SQL_STATEMENT_DONE[] = "UPDATE statements SET closing = ?, closing_date = ?, line_count = ?, "
+                                         "credits = ?, debits = ?, gap = ? WHERE id = ?";
 /* Every line this statement brought is an item to reconcile. */
 /* Every line this statement brought is an item to reconcile, on its value
  * date, or on the first open day when that day is closed already. */
 static const char SQL_ITEMS[] =
-    "INSERT INTO recon_items (kind, line_id, account, business_day, amount, state, created_at, updated_at) "
-    "SELECT 'bank_line', l.id, l.account, IF(EXISTS (SELECT 1 FROM recon_closed_days c WHERE c.account = l.account "
-    "AND c.day = l.value_date), ?, l.value_date), l.amount, IF(l.duplicate, 'duplicate', 'unmatched'), ?, ? "
+    "INSERT INTO recon_items (kind, line_id, account, business_day, amount, currency, state, created_at, "
+    "updated_at) SELECT 'bank_line', l.id, l.account, IF(EXISTS (SELECT 1 FROM recon_closed_days c WHERE "
+    "c.account = l.account AND c.day = l.value_date), ?, l.value_date), l.amount, l.currency, "
+    "IF(l.duplicate, 'duplicate', 'unmatched'), ?, ? "
     "FROM statement_lines l WHERE l.statement_id = ?";
 static const char SQL_LINES[] =
     "INSERT IGNORE INTO statement_lines (statement_id, account, line_key, currency, amount, reversal, booking_date, "
@@ -304,6 +302,7 @@ typedef struct {
     int64_t now, import_id, statement_id;
     int seq;
     int64_t st_lines, st_credits, st_debits;
+    int32_t st_first, st_last; /* the statement's first and last booking day */
     check_t check;      /* every statement balances, every amount in range */
     occurrences_t occ;  /* reference-less lines of the statement */
     occurrences_t keys; /* every key of the statement: a repeat is a duplicate */
@@ -372,32 +371,14 @@ static int store_statement(void *arg, const fg_stmt_header_t *h)
 {
     store_t *s = arg;
     fg_stmt_t st;
-    int64_t previous = 0, gap = 0;
-    int has_previous = 0;
     int rc = check_statement(&s->check, h);
     if (rc != 0)
         return rc;
     s->seq++;
     s->st_lines = s->st_credits = s->st_debits = 0;
+    s->st_first = s->st_last = 0;
     occurrences_reset(&s->occ);
     occurrences_reset(&s->keys);
-    if (h->has_opening) {
-        /* the account's latest closing up to this statement's opening */
-        int64_t upto = h->opening_date != 0 ? h->opening_date : h->from_date != 0 ? h->from_date : 99991231;
-        if ((rc = fg_stmt_init(&st, s->db, SQL_PREVIOUS_CLOSING)) != 0)
-            return rc;
-        fg_stmt_cstr(&st, h->account);
-        fg_stmt_int(&st, upto);
-        fg_stmt_out_int(&st, &previous, NULL);
-        if ((rc = fg_stmt_one(&st)) == 0)
-            has_previous = 1;
-        else if (rc != FG_ENOTFOUND)
-            return rc;
-        if (has_previous && previous != h->opening) {
-            gap = h->opening - previous;
-            s->out->gaps++;
-        }
-    }
     int64_t opening_date = h->opening_date, from = h->from_date, to = h->to_date;
     if ((rc = fg_stmt_init(&st, s->db, SQL_STATEMENT)) != 0)
         return rc;
@@ -410,7 +391,7 @@ static int store_statement(void *arg, const fg_stmt_header_t *h)
     fg_stmt_int_or_null(&st, opening_date != 0 ? &opening_date : NULL);
     fg_stmt_int_or_null(&st, from != 0 ? &from : NULL);
     fg_stmt_int_or_null(&st, to != 0 ? &to : NULL);
-    fg_stmt_int_or_null(&st, gap != 0 ? &gap : NULL);
+    fg_stmt_int_or_null(&st, NULL); /* the gap, once the bank book knows it */
     fg_stmt_int(&st, s->now);
     if ((rc = fg_stmt_exec(&st)) != 0)
         return rc;
@@ -451,6 +432,10 @@ static int store_line(void *arg, const fg_stmt_header_t *h, const fg_stmt_line_t
         fg_sha256_end(c, r->key);
     }
     s->st_lines++;
+    if (s->st_first == 0 || l->booking_date < s->st_first)
+        s->st_first = l->booking_date;
+    if (l->booking_date > s->st_last)
+        s->st_last = l->booking_date;
     if (l->amount > 0)
         s->st_credits += l->amount; /* bounded: check_line checked every sum */
     else
@@ -464,8 +449,32 @@ static int store_statement_end(void *arg, const fg_stmt_header_t *h)
     fg_stmt_t st;
     int rc = flush(s);
     /* FG_ECHECKSUM when it does not balance: the transaction rolls back */
-    if (rc != 0 || (rc = check_statement_end(&s->check, h)) != 0 ||
-        (rc = fg_stmt_init(&st, s->db, SQL_STATEMENT_DONE)) != 0)
+    if (rc != 0 || (rc = check_statement_end(&s->check, h)) != 0)
+        return rc;
+    int32_t open_day = 0;
+    if ((rc = fg_recon_open_day(s->db, h->account, fg_recon_day_of_ms(s->now), &open_day)) != 0 ||
+        (rc = fg_stmt_init(&st, s->db, SQL_ITEMS)) != 0)
+        return rc;
+    fg_stmt_int(&st, open_day);
+    fg_stmt_int(&st, s->now);
+    fg_stmt_int(&st, s->now);
+    fg_stmt_int(&st, s->statement_id);
+    if ((rc = fg_stmt_exec(&st)) != 0)
+        return rc;
+    /* the bank account in the ledger: the lines, the opening and closing */
+    int32_t first = h->from_date != 0 ? h->from_date
+                    : s->st_first != 0 ? s->st_first
+                    : h->closing_date != 0 ? h->closing_date
+                                           : h->opening_date;
+    int32_t last = h->closing_date != 0 ? h->closing_date : h->to_date != 0 ? h->to_date : s->st_last;
+    fg_recon_bank_statement_t book = {s->statement_id, h->account, h->currency, h->has_opening, h->has_closing,
+                                      h->opening,      h->closing, first,       last};
+    int64_t gap = 0;
+    if ((rc = fg_recon_bank_statement(s->db, &book, s->now, &gap)) != 0)
+        return rc;
+    if (gap != 0)
+        s->out->gaps++;
+    if ((rc = fg_stmt_init(&st, s->db, SQL_STATEMENT_DONE)) != 0)
         return rc;
     int64_t closing_date = h->closing_date;
     fg_stmt_int_or_null(&st, h->has_closing ? &h->closing : NULL);
@@ -473,15 +482,7 @@ static int store_statement_end(void *arg, const fg_stmt_header_t *h)
     fg_stmt_int(&st, s->st_lines);
     fg_stmt_int(&st, s->st_credits);
     fg_stmt_int(&st, s->st_debits);
-    fg_stmt_int(&st, s->statement_id);
-    int32_t open_day = 0;
-    if ((rc = fg_stmt_exec(&st)) != 0 ||
-        (rc = fg_recon_open_day(s->db, h->account, fg_recon_day_of_ms(s->now), &open_day)) != 0 ||
-        (rc = fg_stmt_init(&st, s->db, SQL_ITEMS)) != 0)
-        return rc;
-    fg_stmt_int(&st, open_day);
-    fg_stmt_int(&st, s->now);
-    fg_stmt_int(&st, s->now);
+    fg_stmt_int_or_null(&st, gap != 0 ? &gap : NULL);
     fg_stmt_int(&st, s->statement_id);
     return fg_stmt_exec(&st);
 }

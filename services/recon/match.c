@@ -44,10 +44,11 @@ static const char SQL_CLAIM[] = "SELECT id FROM recon_items WHERE state = 'unmat
                                 "lease_until <= ?) ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED";
 static const char SQL_LEASE[] = "UPDATE recon_items SET lease_until = ? WHERE id = ?";
 static const char SQL_ITEM[] =
-    "SELECT i.state, l.id, l.account, l.amount, l.value_date, l.bank_ref, l.end_to_end, l.memo, l.currency "
+    "SELECT i.state, i.unapplied, l.id, l.account, l.amount, l.value_date, l.bank_ref, l.end_to_end, l.memo, "
+    "l.currency "
     "FROM recon_items i JOIN statement_lines l ON l.id = i.line_id WHERE i.id = ? FOR UPDATE";
 static const char SQL_BY_REFERENCE[] =
-    "SELECT p.id, p.order_id, COALESCE(p.amount_received, 0) FROM payments p WHERE p.adapter IN "
+    "SELECT p.id, p.order_id, COALESCE(p.amount_received, 0), p.adapter FROM payments p WHERE p.adapter IN "
     "('vnpay', 'momo', 'vietqr', 'sandbox') AND p.provider_txn_id IN (?, ?) AND p.status = 'succeeded' LIMIT 1";
 static const char SQL_BY_TRANSFER[] =
     "SELECT COALESCE(t.payment_id, 0), t.amount FROM bank_transfers t WHERE t.account = ? AND t.bank_ref = ?";
@@ -65,16 +66,20 @@ static const char SQL_SUGGEST[] =
     "AND ((due_at IS NOT NULL AND due_at BETWEEN ? AND ?) OR created_at BETWEEN ? AND ?) ORDER BY id LIMIT ?";
 static const char SQL_LINK[] =
     "INSERT INTO recon_links (item_id, seq, payment_id, order_id, amount, suggested) VALUES (?, ?, ?, ?, ?, ?)";
-static const char SQL_SETTLE[] = "UPDATE recon_items SET state = ?, rule = ?, detail = ?, lease_until = NULL, "
-                                 "updated_at = ? WHERE id = ?";
+static const char SQL_SETTLE[] =
+    "UPDATE recon_items SET state = ?, rule = ?, detail = ?, journal_id = COALESCE(?, journal_id), unapplied = ?, "
+    "lease_until = NULL, updated_at = ? WHERE id = ?";
 
 typedef struct {
     int64_t item_id, line_id, amount;
     int32_t value_date;
     fg_buf_t account, bank_ref, end_to_end, memo, currency;
+    int unapplied; /* its money sits in liabilities:unapplied (recorded by an earlier round) */
     /* the outcome */
     const char *state, *rule;
     char detail[300];
+    char adapter[16]; /* matched: whose clearing account the money clears */
+    int64_t journal_id;
     int links;
 } item_t;
 
@@ -105,8 +110,7 @@ static int link(fg_db_t *db, item_t *it, int64_t payment_id, int64_t order_id, i
 static const char SQL_BATCH[] =
     "SELECT id, gateway, gross, fees, net FROM settlement_batches WHERE batch_ref IN (?, ?) "
     "AND line_id IS NULL LIMIT 1 FOR UPDATE";
-static const char SQL_BATCH_SETTLED[] = "UPDATE settlement_batches SET line_id = ?, journal_id = ("
-                                        "SELECT id FROM journals WHERE public_id = ?) WHERE id = ?";
+static const char SQL_BATCH_SETTLED[] = "UPDATE settlement_batches SET line_id = ?, journal_id = ? WHERE id = ?";
 
 /* Rule 0: a gateway's payout of a batch whose settlement file is known:
  * Dr bank (net), Dr fees, Cr clearing (gross). */
@@ -116,7 +120,7 @@ static int by_settlement(fg_db_t *db, item_t *it, int64_t now, int *decided)
     fg_buf_t gateway = FG_BUF_INIT;
     int64_t id = 0, gross = 0, fees = 0, net = 0;
     char bank[FG_ACCOUNT_CODE_MAX + 1], fee_account[FG_ACCOUNT_CODE_MAX + 1], clearing[FG_ACCOUNT_CODE_MAX + 1],
-        journal[FG_ID_CAP], memo[200];
+        memo[200];
     *decided = 0;
     if (it->bank_ref.len == 0 && it->end_to_end.len == 0)
         return 0;
@@ -144,7 +148,10 @@ static int by_settlement(fg_db_t *db, item_t *it, int64_t now, int *decided)
         fg_buf_free(&gateway);
         return 0;
     }
-    snprintf(bank, sizeof(bank), "assets:bank:%s", it->account.data);
+    if (it->unapplied)
+        snprintf(bank, sizeof(bank), "liabilities:unapplied");
+    else
+        fg_recon_unreconciled_account(it->account.data, bank);
     snprintf(fee_account, sizeof(fee_account), "expenses:fees:%s", gateway.data);
     snprintf(clearing, sizeof(clearing), "assets:clearing:%s", gateway.data);
     snprintf(memo, sizeof(memo), "%s settlement batch %s", gateway.data, it->bank_ref.data);
@@ -152,12 +159,14 @@ static int by_settlement(fg_db_t *db, item_t *it, int64_t now, int *decided)
     fg_journal_add(&j, bank, 0, it->currency.data, net);
     fg_journal_add(&j, fee_account, 0, it->currency.data, fees);
     fg_journal_add(&j, clearing, 0, it->currency.data, -gross);
-    if ((rc = fg_ledger_post(db, &j, now, journal)) == 0 && (rc = fg_stmt_init(&s, db, SQL_BATCH_SETTLED)) == 0) {
+    if ((rc = fg_recon_post(db, &j, now, &it->journal_id)) == 0 &&
+        (rc = fg_stmt_init(&s, db, SQL_BATCH_SETTLED)) == 0) {
         fg_stmt_int(&s, it->line_id);
-        fg_stmt_cstr(&s, journal);
+        fg_stmt_int(&s, it->journal_id);
         fg_stmt_int(&s, id);
         rc = fg_stmt_exec(&s);
     }
+    it->unapplied = 0;
     it->state = "matched";
     snprintf(it->detail, sizeof(it->detail), "%s settlement: gross %lld, fees %lld, net %lld", gateway.data,
              (long long)gross, (long long)fees, (long long)net);
@@ -169,6 +178,7 @@ static int by_settlement(fg_db_t *db, item_t *it, int64_t now, int *decided)
 static int by_reference(fg_db_t *db, item_t *it, int *decided)
 {
     fg_stmt_t s;
+    fg_buf_t adapter = FG_BUF_INIT;
     int64_t payment = 0, order = 0, received = 0;
     int rc;
     *decided = 0;
@@ -185,6 +195,7 @@ static int by_reference(fg_db_t *db, item_t *it, int *decided)
             *decided = 1;
             it->rule = "reference";
             it->state = received == it->amount ? "matched" : "amount_mismatch";
+            snprintf(it->adapter, sizeof(it->adapter), "vietqr"); /* the feed's transfers are VietQR's */
             snprintf(it->detail, sizeof(it->detail), "the bank feed recorded this transfer (%lld)",
                      (long long)received);
             if ((rc = fg_stmt_init(&s, db, SQL_SHOWN)) != 0)
@@ -207,7 +218,12 @@ static int by_reference(fg_db_t *db, item_t *it, int *decided)
     fg_stmt_out_int(&s, &payment, NULL);
     fg_stmt_out_int(&s, &order, NULL);
     fg_stmt_out_int(&s, &received, NULL);
-    if ((rc = fg_stmt_one(&s)) == FG_ENOTFOUND)
+    fg_stmt_out_text(&s, &adapter, NULL);
+    rc = fg_stmt_one(&s);
+    if (rc == 0)
+        snprintf(it->adapter, sizeof(it->adapter), "%s", adapter.data);
+    fg_buf_free(&adapter);
+    if (rc == FG_ENOTFOUND)
         return 0;
     if (rc != 0)
         return rc;
@@ -310,6 +326,7 @@ static int by_codes(fg_db_t *db, const fg_config_t *cfg, item_t *it, int64_t now
             return rc;
     }
     it->state = "matched";
+    snprintf(it->adapter, sizeof(it->adapter), "vietqr"); /* fg_recon_pay_order pays as a VietQR transfer */
     snprintf(it->detail, sizeof(it->detail), "paid %d order(s) named in the memo", found);
     return 0;
 }
@@ -353,6 +370,39 @@ static int by_amount_and_date(fg_db_t *db, item_t *it, int *decided)
     return 0;
 }
 
+/* The ledger side of the outcome (bank.c): the line's amount leaves the
+ * unreconciled account (or unapplied money, where an earlier round recorded
+ * it) for the clearing account of the money it matched; a credit that pays
+ * no order is recorded as unapplied money, never dropped.  A settlement
+ * posted its own journal; a mismatch with money the ledger holds already
+ * (the feed's, a provider's, a settlement file's) waits for staff. */
+static int book(fg_db_t *db, item_t *it, int64_t now)
+{
+    char from[FG_ACCOUNT_CODE_MAX + 1], to[FG_ACCOUNT_CODE_MAX + 1], memo[160];
+    int matched = strcmp(it->state, "matched") == 0;
+    int settlement = it->rule != NULL && strcmp(it->rule, "settlement") == 0;
+    int held = it->rule != NULL && strcmp(it->rule, "reference") == 0;
+    if (settlement || (!matched && (held || it->amount <= 0 || it->unapplied)))
+        return 0;
+    if (it->unapplied)
+        snprintf(from, sizeof(from), "liabilities:unapplied");
+    else
+        fg_recon_unreconciled_account(it->account.data, from);
+    if (matched) {
+        snprintf(to, sizeof(to), "assets:clearing:%s", it->adapter[0] != '\0' ? it->adapter : "vietqr");
+        snprintf(memo, sizeof(memo), "statement line %lld matched (%s)", (long long)it->line_id, it->rule);
+    } else {
+        snprintf(to, sizeof(to), "liabilities:unapplied");
+        snprintf(memo, sizeof(memo), "statement line %lld: money naming no order it can pay, unapplied",
+                 (long long)it->line_id);
+    }
+    fg_journal_t j = {.kind = "bank_match", .memo = memo};
+    fg_journal_add(&j, from, 0, it->currency.data, it->amount);
+    fg_journal_add(&j, to, 0, it->currency.data, -it->amount);
+    it->unapplied = !matched;
+    return fg_recon_post(db, &j, now, &it->journal_id);
+}
+
 typedef struct {
     const fg_config_t *cfg;
     int64_t item_id;
@@ -373,8 +423,10 @@ static int match_tx(fg_db_t *db, void *arg)
     int rc = fg_stmt_init(&s, db, SQL_ITEM);
     if (rc != 0)
         return rc;
+    int64_t unapplied = 0;
     fg_stmt_int(&s, it->item_id);
     fg_stmt_out_text(&s, &state, NULL);
+    fg_stmt_out_int(&s, &unapplied, NULL);
     fg_stmt_out_int(&s, &it->line_id, NULL);
     fg_stmt_out_text(&s, &it->account, NULL);
     fg_stmt_out_int(&s, &it->amount, NULL);
@@ -385,6 +437,7 @@ static int match_tx(fg_db_t *db, void *arg)
     fg_stmt_out_text(&s, &it->currency, NULL);
     rc = fg_stmt_one(&s);
     it->value_date = (int32_t)value_date;
+    it->unapplied = unapplied != 0;
     int unmatched = rc == 0 && strcmp(state.data, "unmatched") == 0;
     fg_buf_free(&state);
     if (rc != 0 || !unmatched)
@@ -404,11 +457,13 @@ static int match_tx(fg_db_t *db, void *arg)
         it->state = "bank_only";
         snprintf(it->detail, sizeof(it->detail), "no payment or order matches");
     }
-    if ((rc = fg_stmt_init(&s, db, SQL_SETTLE)) != 0)
+    if ((rc = book(db, it, now)) != 0 || (rc = fg_stmt_init(&s, db, SQL_SETTLE)) != 0)
         return rc;
     fg_stmt_cstr(&s, it->state);
     fg_stmt_cstr(&s, it->rule);
     fg_stmt_cstr(&s, it->detail);
+    fg_stmt_int_or_null(&s, it->journal_id != 0 ? &it->journal_id : NULL);
+    fg_stmt_int(&s, it->unapplied);
     fg_stmt_int(&s, now);
     fg_stmt_int(&s, it->item_id);
     return fg_stmt_exec(&s);

@@ -116,6 +116,12 @@ typedef struct {
     int has_bank_closing;
     int64_t bank_closing;
     int32_t bank_closing_day;
+    int64_t ledger_balance; /* the ledger's bank account at the end of bank_closing_day */
+    int64_t unreconciled;   /* of the period's lines and gaps: what nothing explains yet (open or accepted) */
+    int64_t unapplied;      /* of that, credits recorded as unapplied money */
+    /* money collected in the period that has not reached the bank: the
+     * feed's transfers no line shows, gateway payments no settled batch lists */
+    int64_t transit_count[3], transit_amount[3]; /* vietqr, vnpay, momo */
 } fg_reconciliation_t;
 
 /** Creates a reconciliation of account over [from_day, to_day] in its own

@@ -4,6 +4,7 @@
 #ifndef FG_RECON_INTERNAL_H
 #define FG_RECON_INTERNAL_H
 
+#include "ledger/ledger.h"
 #include "recon/recon.h"
 
 /** Inside the caller's transaction: pays order_id `amount` for a statement
@@ -25,5 +26,41 @@ int32_t fg_recon_day_of_ms(int64_t ms);
 /** The first day from day on that is not closed for account (within 400
  *  days: else FG_ERANGE).  0 or a database code. */
 int fg_recon_open_day(fg_db_t *db, const char *account, int32_t day, int32_t *out) FG_MUST_USE;
+
+/* ---- the bank account in the ledger (bank.c) ----------------------------------- */
+
+/** assets:bank:{account} and assets:bank_unreconciled:{account}. */
+void fg_recon_bank_account(const char *account, char out[FG_ACCOUNT_CODE_MAX + 1]);
+void fg_recon_unreconciled_account(const char *account, char out[FG_ACCOUNT_CODE_MAX + 1]);
+
+/** Posts j and finds its row id.  0 or a database code. */
+int fg_recon_post(fg_db_t *db, const fg_journal_t *j, int64_t now, int64_t *journal_id) FG_MUST_USE;
+
+/** The yyyymmdd day before day. */
+int32_t fg_recon_prev_day(int32_t day);
+
+/** The ledger's balance of account's bank account in currency at the end of
+ *  day (bank_postings), and how many postings made it.  0 or a database
+ *  code. */
+int fg_recon_bank_as_of(fg_db_t *db, const char *account, const char *currency, int32_t day, int64_t *balance,
+                        int64_t *postings) FG_MUST_USE;
+
+/** A stored statement as the bank book needs it. */
+typedef struct {
+    int64_t statement_id;
+    const char *account, *currency;
+    int has_opening, has_closing;
+    int64_t opening, closing;
+    int32_t first_day, last_day; /* the statement's first and last booking day */
+} fg_recon_bank_statement_t;
+
+/** Inside the import's transaction, once the statement's lines are stored:
+ *  posts them to the bank account by booking day, and its opening (the
+ *  account's first, or a gap) and closing (a gap) against the ledger's
+ *  balance.  *opening_gap receives the opening's gap, 0 when none.  0;
+ *  FG_ERANGE (more than about three years of booking days in one
+ *  statement); or a database code. */
+int fg_recon_bank_statement(fg_db_t *db, const fg_recon_bank_statement_t *st, int64_t now,
+                            int64_t *opening_gap) FG_MUST_USE;
 
 #endif

@@ -13,14 +13,16 @@
 static const char SQL_CREATE[] =
     "INSERT INTO reconciliations (public_id, account, from_day, to_day, created_by, created_at) "
     "VALUES (?, ?, ?, ?, ?, ?)";
-/* Undecided lines of the period go back to the matching job. */
+/* Undecided lines of the period go back to the matching job, without the
+ * links of their last look (the job makes them again). */
 static const char SQL_REQUEUE[] =
     "UPDATE recon_items SET state = 'unmatched', rule = NULL, detail = NULL, lease_until = NULL, updated_at = ? "
-    "WHERE account = ? AND business_day BETWEEN ? AND ? AND state IN ('suggested', 'bank_only', 'amount_mismatch') AND resolution IS NULL";
+    "WHERE account = ? AND business_day BETWEEN ? AND ? AND kind = 'bank_line' AND state IN ('suggested', "
+    "'bank_only', 'amount_mismatch') AND resolution IS NULL";
 static const char SQL_UNLINK[] =
     "DELETE k FROM recon_links k JOIN recon_items i ON i.id = k.item_id WHERE i.account = ? AND i.business_day "
-    "BETWEEN ? AND ? AND i.state IN ('suggested', 'bank_only', 'amount_mismatch') AND i.resolution IS NULL "
-    "AND k.suggested = 1";
+    "BETWEEN ? AND ? AND i.kind = 'bank_line' AND i.state IN ('suggested', 'bank_only', 'amount_mismatch') "
+    "AND i.resolution IS NULL";
 /* Transfers the feed applied in the period, up to the cutoff, that no
  * statement line shows: ledger_only (once each). */
 static const char SQL_LEDGER_ONLY[] =
@@ -37,10 +39,24 @@ static const char SQL_STATES[] = "SELECT state, COUNT(*), COALESCE(SUM(amount), 
 static const char SQL_CLOSING[] =
     "SELECT closing, closing_date FROM statements WHERE account = ? AND closing IS NOT NULL AND closing_date "
     "BETWEEN ? AND ? ORDER BY closing_date DESC, id DESC LIMIT 1";
+static const char SQL_UNRECONCILED[] =
+    "SELECT COALESCE(SUM(amount), 0), COALESCE(SUM(IF(unapplied = 1, amount, 0)), 0) FROM recon_items WHERE "
+    "account = ? AND business_day BETWEEN ? AND ? AND kind <> 'ledger_posting' AND state <> 'matched' AND "
+    "(resolution IS NULL OR resolution = 'accept')";
+static const char SQL_TRANSIT_FEED[] =
+    "SELECT COUNT(*), COALESCE(SUM(t.amount), 0) FROM bank_transfers t WHERE t.account = ? AND t.source = 'feed' "
+    "AND t.created_at >= ? AND t.created_at < ? AND NOT EXISTS (SELECT 1 FROM statement_lines l WHERE l.account = "
+    "t.account AND l.bank_ref = t.bank_ref)";
+static const char SQL_TRANSIT_GATEWAYS[] =
+    "SELECT p.adapter, COUNT(*), COALESCE(SUM(p.amount_received), 0) FROM payments p WHERE p.status = 'succeeded' "
+    "AND p.adapter IN ('vnpay', 'momo') AND p.created_at >= ? AND p.created_at < ? AND NOT EXISTS (SELECT 1 FROM "
+    "settlement_rows r JOIN settlement_batches b ON b.id = r.batch_id WHERE b.gateway = p.adapter AND "
+    "r.transaction_no = p.provider_txn_id AND b.line_id IS NOT NULL) GROUP BY p.adapter";
 static const char SQL_CLOSED[] = "SELECT COUNT(*) FROM recon_closed_days WHERE account = ? AND day BETWEEN ? AND ?";
 static const char SQL_ITEMS[] =
     "SELECT i.id, i.state, COALESCE(i.rule, ''), COALESCE(i.detail, ''), i.amount, i.business_day, "
-    "COALESCE(l.bank_ref, i.transfer_ref, ''), COALESCE(l.memo, '') FROM recon_items i LEFT JOIN statement_lines l "
+    "COALESCE(l.bank_ref, i.transfer_ref, ''), COALESCE(l.memo, ''), i.kind, i.unapplied, "
+    "COALESCE(i.resolution, '') FROM recon_items i LEFT JOIN statement_lines l "
     "ON l.id = i.line_id WHERE i.account = ? AND i.business_day BETWEEN ? AND ? AND (? IS NULL OR i.state = ?) "
     "AND i.id > ? ORDER BY i.id LIMIT ?";
 
@@ -141,6 +157,62 @@ int fg_reconciliation_create(fg_db_t *db, const fg_config_t *cfg, const char *ac
     return fg_db_tx(db, create_tx, &c);
 }
 
+static const char SQL_CURRENCY[] = "SELECT currency FROM statements WHERE account = ? ORDER BY id DESC LIMIT 1";
+
+/* The account's currency, as its statements say; VND without one. */
+static const char *currency_of(fg_db_t *db, const char *account, fg_buf_t *buf)
+{
+    fg_stmt_t s;
+    if (fg_stmt_init(&s, db, SQL_CURRENCY) != 0)
+        return "VND";
+    fg_stmt_cstr(&s, account);
+    fg_stmt_out_text(&s, buf, NULL);
+    return fg_stmt_one(&s) == 0 && buf->len == 3 ? buf->data : "VND";
+}
+
+/* The money side of the summary: unreconciled, unapplied, in transit. */
+static int summary_money(fg_db_t *db, fg_reconciliation_t *out)
+{
+    static const char *const ADAPTERS[3] = {"vietqr", "vnpay", "momo"};
+    fg_stmt_t s;
+    fg_buf_t adapter = FG_BUF_INIT;
+    int64_t count = 0, amount = 0, from = fg_recon_day_start_ms(out->from_day),
+            to = fg_recon_day_start_ms(out->to_day) + 86400000LL;
+    int rc = fg_stmt_init(&s, db, SQL_UNRECONCILED);
+    if (rc != 0)
+        return rc;
+    fg_stmt_cstr(&s, out->account);
+    fg_stmt_int(&s, out->from_day);
+    fg_stmt_int(&s, out->to_day);
+    fg_stmt_out_int(&s, &out->unreconciled, NULL);
+    fg_stmt_out_int(&s, &out->unapplied, NULL);
+    if ((rc = fg_stmt_one(&s)) != 0 || (rc = fg_stmt_init(&s, db, SQL_TRANSIT_FEED)) != 0)
+        return rc;
+    fg_stmt_cstr(&s, out->account);
+    fg_stmt_int(&s, from);
+    fg_stmt_int(&s, to);
+    fg_stmt_out_int(&s, &out->transit_count[0], NULL);
+    fg_stmt_out_int(&s, &out->transit_amount[0], NULL);
+    if ((rc = fg_stmt_one(&s)) != 0 || (rc = fg_stmt_init(&s, db, SQL_TRANSIT_GATEWAYS)) != 0)
+        return rc;
+    fg_stmt_int(&s, from);
+    fg_stmt_int(&s, to);
+    fg_stmt_out_text(&s, &adapter, NULL);
+    fg_stmt_out_int(&s, &count, NULL);
+    fg_stmt_out_int(&s, &amount, NULL);
+    if ((rc = fg_stmt_exec(&s)) == 0) {
+        while ((rc = fg_stmt_fetch(&s)) == 1)
+            for (int i = 1; i < 3; i++)
+                if (strcmp(adapter.data, ADAPTERS[i]) == 0) {
+                    out->transit_count[i] = count;
+                    out->transit_amount[i] = amount;
+                }
+        rc = rc < 0 ? rc : 0;
+    }
+    fg_buf_free(&adapter);
+    return rc;
+}
+
 int fg_reconciliation_get(fg_db_t *db, const char *public_id, fg_reconciliation_t *out)
 {
     fg_stmt_t s;
@@ -214,8 +286,13 @@ int fg_reconciliation_get(fg_db_t *db, const char *public_id, fg_reconciliation_
         out->has_bank_closing = 1;
         out->bank_closing = closing;
         out->bank_closing_day = (int32_t)closing_date;
+        /* statements of one account are in its one currency (import checks) */
+        if ((rc = fg_recon_bank_as_of(db, out->account, currency_of(db, out->account, &state), out->bank_closing_day,
+                                      &out->ledger_balance, NULL)) != 0)
+            goto Exit;
     }
-    rc = rc == FG_ENOTFOUND ? 0 : rc;
+    if ((rc = rc == FG_ENOTFOUND ? 0 : rc) != 0 || (rc = summary_money(db, out)) != 0)
+        goto Exit;
 Exit:
     fg_db_end(db);
     fg_buf_free(&pid);
@@ -265,10 +342,27 @@ void fg_reconciliation_json(fg_buf_t *b, const fg_reconciliation_t *r)
         day_text(r->bank_closing_day, day);
         fg_json_kv_int(b, 1, "bank_closing", r->bank_closing);
         fg_json_kv_str(b, 1, "bank_closing_day", day);
+        fg_json_kv_int(b, 1, "ledger_balance", r->ledger_balance);
+        fg_json_kv_int(b, 1, "difference", r->bank_closing - r->ledger_balance);
     } else {
         fg_json_kv_null(b, 1, "bank_closing");
         fg_json_kv_null(b, 1, "bank_closing_day");
+        fg_json_kv_null(b, 1, "ledger_balance");
+        fg_json_kv_null(b, 1, "difference");
     }
+    fg_json_kv_int(b, 1, "unreconciled", r->unreconciled);
+    fg_json_kv_int(b, 1, "unapplied", r->unapplied);
+    fg_json_key(b, 1, "in_transit");
+    fg_buf_putc(b, '{');
+    static const char *const ADAPTERS[3] = {"vietqr", "vnpay", "momo"};
+    for (int i = 0; i < 3; i++) {
+        fg_json_key(b, i > 0, ADAPTERS[i]);
+        fg_buf_putc(b, '{');
+        fg_json_kv_int(b, 0, "count", r->transit_count[i]);
+        fg_json_kv_int(b, 1, "amount", r->transit_amount[i]);
+        fg_buf_putc(b, '}');
+    }
+    fg_buf_putc(b, '}');
     fg_json_kv_int(b, 1, "closed_days", r->closed_days);
     fg_json_kv_bool(b, 1, "closed", r->closed_days > 0 && r->closed_days == days_in(r->from_day, r->to_day));
     fg_json_kv_str(b, 1, "created_by", r->created_by);
@@ -279,8 +373,9 @@ int fg_reconciliation_items(fg_db_t *db, const fg_reconciliation_t *r, const fg_
                             int64_t limit, fg_buf_t *out, int64_t *last_id, int *more)
 {
     fg_stmt_t s;
-    fg_buf_t st = FG_BUF_INIT, rule = FG_BUF_INIT, detail = FG_BUF_INIT, ref = FG_BUF_INIT, memo = FG_BUF_INIT;
-    int64_t id = 0, amount = 0, day = 0;
+    fg_buf_t st = FG_BUF_INIT, rule = FG_BUF_INIT, detail = FG_BUF_INIT, ref = FG_BUF_INIT, memo = FG_BUF_INIT,
+             kind = FG_BUF_INIT, resolution = FG_BUF_INIT;
+    int64_t id = 0, amount = 0, day = 0, unapplied = 0;
     int count = 0;
     *more = 0;
     int rc = fg_stmt_init(&s, db, SQL_ITEMS);
@@ -302,6 +397,9 @@ int fg_reconciliation_items(fg_db_t *db, const fg_reconciliation_t *r, const fg_
     fg_stmt_out_int(&s, &day, NULL);
     fg_stmt_out_text(&s, &ref, NULL);
     fg_stmt_out_text(&s, &memo, NULL);
+    fg_stmt_out_text(&s, &kind, NULL);
+    fg_stmt_out_int(&s, &unapplied, NULL);
+    fg_stmt_out_text(&s, &resolution, NULL);
     if ((rc = fg_stmt_exec(&s)) != 0)
         goto Exit;
     while ((rc = fg_stmt_fetch(&s)) == 1) {
@@ -327,6 +425,12 @@ int fg_reconciliation_items(fg_db_t *db, const fg_reconciliation_t *r, const fg_
         fg_json_kv_str(out, 1, "business_day", dtext);
         fg_json_kv_str(out, 1, "bank_ref", ref.data);
         fg_json_kv_str(out, 1, "memo", memo.data);
+        fg_json_kv_str(out, 1, "kind", kind.data);
+        fg_json_kv_bool(out, 1, "unapplied", unapplied != 0);
+        if (resolution.len > 0)
+            fg_json_kv_str(out, 1, "resolution", resolution.data);
+        else
+            fg_json_kv_null(out, 1, "resolution");
         fg_buf_putc(out, '}');
         *last_id = id;
     }
@@ -338,6 +442,8 @@ Exit:
     fg_buf_free(&detail);
     fg_buf_free(&ref);
     fg_buf_free(&memo);
+    fg_buf_free(&kind);
+    fg_buf_free(&resolution);
     return rc;
 }
 

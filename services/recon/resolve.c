@@ -3,17 +3,25 @@
  * or amount_mismatch gets an action, a required note, and an audit_log row
  * (who, when, the item before and after) in the same transaction.
  *
+ * A bank line's money sits in assets:bank_unreconciled:{account} from its
+ * import (bank.c), or in liabilities:unapplied once the matching job
+ * recorded a credit naming no order; call that the source.
+ *
  *   accept  investigated: nothing moves;
  *   apply   a credit line's money to one or several orders, each paid through
  *           the notification pipeline (fg_recon_pay_order) as the matching
- *           job would; what the orders do not take is recorded as unapplied
- *           money (Dr clearing, Cr unapplied), never dropped;
- *   write_off  the difference goes to recon.write_off_account: money at the
- *           bank the ledger lacks (Dr clearing, Cr write-off), or money the
- *           ledger holds that the bank never showed, or a debit (Dr
- *           write-off, Cr clearing);
+ *           job would (Dr clearing:vietqr, Cr merchant), and the line's
+ *           money leaves the source for that clearing account: in effect
+ *           Dr unapplied, Cr merchant; what the orders do not take stays
+ *           (or is recorded as) unapplied money, never dropped;
+ *   write_off  the difference goes to recon.write_off_account: a line's
+ *           amount leaves the source (Dr source, Cr write-off for a credit;
+ *           the other way for a debit), less what the ledger holds of it (a
+ *           mismatch by reference: Cr that clearing account); money the
+ *           feed applied that the bank never showed goes out (Dr write-off,
+ *           Cr clearing:vietqr);
  *   refund  a credit line's money goes back to the payer: it is owed to them
- *           (Dr clearing, Cr liabilities:payer_refunds) until the outgoing
+ *           (Dr source, Cr liabilities:payer_refunds) until the outgoing
  *           transfer leaves;
  *   undo    takes a resolution back: a reversing journal for what it posted,
  *           and the item is an exception again.  An apply is not undone here:
@@ -31,8 +39,13 @@
 
 static const char SQL_ITEM[] =
     "SELECT COALESCE(i.line_id, 0), i.account, i.business_day, i.amount, i.state, COALESCE(i.resolution, ''), "
-    "COALESCE(i.resolution_journal_id, 0) FROM recon_items i WHERE i.id = ? FOR UPDATE";
-static const char SQL_JOURNAL_ID[] = "SELECT id FROM journals WHERE public_id = ?";
+    "COALESCE(i.resolution_journal_id, 0), i.kind, i.currency, i.unapplied FROM recon_items i WHERE i.id = ? "
+    "FOR UPDATE";
+/* Money the ledger holds already for the item: the feed's transfer or a
+ * provider's payment it matched by reference at another amount. */
+static const char SQL_HELD[] =
+    "SELECT p.adapter, SUM(k.amount) FROM recon_links k JOIN payments p ON p.id = k.payment_id WHERE k.item_id = ? "
+    "AND k.suggested = 0 GROUP BY p.adapter ORDER BY p.adapter LIMIT 1";
 static const char SQL_JOURNAL_LINES[] =
     "SELECT a.code, COALESCE(a.merchant_id, 0), e.currency, e.amount FROM ledger_entries e JOIN ledger_accounts a "
     "ON a.id = e.account_id WHERE e.journal_id = ? ORDER BY e.id";
@@ -54,36 +67,62 @@ typedef struct {
     const char *actor;
     fg_recon_resolved_t *out;
     int64_t journal_id; /* what the resolution posted, 0 = nothing */
+    /* the item */
+    int ledger_posting;                          /* a transfer the feed applied, not a bank line */
+    char source[FG_ACCOUNT_CODE_MAX + 1];        /* where a bank line's money sits: unreconciled or unapplied */
+    char currency[4];
+    char held_adapter[16]; /* the ledger holds held_amount of this money already (a mismatch by reference) */
+    int64_t held_amount;
 } resolve_t;
 
-/* Posts j and finds its row id (for undo). */
-static int post(fg_db_t *db, const fg_journal_t *j, int64_t now, int64_t *id)
+/* What the ledger already holds of the item's money. */
+static int find_held(fg_db_t *db, resolve_t *r)
 {
-    char public_id[FG_ID_CAP];
     fg_stmt_t s;
-    int rc = fg_ledger_post(db, j, now, public_id);
-    if (rc != 0 || (rc = fg_stmt_init(&s, db, SQL_JOURNAL_ID)) != 0)
+    fg_buf_t adapter = FG_BUF_INIT;
+    r->held_adapter[0] = '\0';
+    r->held_amount = 0;
+    int rc = fg_stmt_init(&s, db, SQL_HELD);
+    if (rc != 0)
         return rc;
-    fg_stmt_cstr(&s, public_id);
-    fg_stmt_out_int(&s, id, NULL);
-    return fg_stmt_one(&s);
+    fg_stmt_int(&s, r->item_id);
+    fg_stmt_out_text(&s, &adapter, NULL);
+    fg_stmt_out_int(&s, &r->held_amount, NULL);
+    if ((rc = fg_stmt_one(&s)) == 0)
+        snprintf(r->held_adapter, sizeof(r->held_adapter), "%s", adapter.data);
+    fg_buf_free(&adapter);
+    return rc == FG_ENOTFOUND ? 0 : rc;
 }
 
-/* The write-off journal of an item of amount (a line's signed amount, or a
- * ledger_only item's). */
-static int write_off(fg_db_t *db, resolve_t *r, int64_t line_id, int64_t amount, int64_t now)
+/* The write-off journal of an item of amount (a line's signed amount, a
+ * gap's, or a ledger_only item's). */
+static int write_off(fg_db_t *db, resolve_t *r, int64_t amount, int64_t now)
 {
     const char *to = r->cfg->recon_write_off_account;
-    char memo[160];
+    char memo[160], clearing[FG_ACCOUNT_CODE_MAX + 1];
     if (to == NULL || fg_account_kind_of(to) < 0)
         return FG_EUNSUPPORTED;
-    /* money at the bank the ledger lacks comes in; anything else goes out */
-    int64_t in = line_id != 0 && amount > 0 ? amount : -(amount < 0 ? -amount : amount);
     snprintf(memo, sizeof(memo), "reconciliation item %lld written off", (long long)r->item_id);
     fg_journal_t j = {.kind = "write_off", .memo = memo};
-    fg_journal_add(&j, "assets:clearing:vietqr", 0, "VND", in);
-    fg_journal_add(&j, to, 0, "VND", -in);
-    return post(db, &j, now, &r->journal_id);
+    if (r->ledger_posting) {
+        /* money the feed reported that the bank never showed goes out */
+        fg_journal_add(&j, to, 0, r->currency, amount);
+        fg_journal_add(&j, "assets:clearing:vietqr", 0, r->currency, -amount);
+    } else {
+        /* the bank's amount leaves where it sits; what the ledger held of it
+         * (a mismatch) leaves its clearing account; the difference goes to
+         * the write-off account */
+        int64_t rest;
+        snprintf(clearing, sizeof(clearing), "assets:clearing:%s", r->held_adapter[0] ? r->held_adapter : "vietqr");
+        if (fg_money_sub(amount, r->held_amount, &rest) != 0)
+            return FG_EOVERFLOW;
+        fg_journal_add(&j, r->source, 0, r->currency, amount);
+        fg_journal_add(&j, clearing, 0, r->currency, -r->held_amount);
+        fg_journal_add(&j, to, 0, r->currency, -rest);
+        if (j.count < 2)
+            return 0; /* nothing to move */
+    }
+    return fg_recon_post(db, &j, now, &r->journal_id);
 }
 
 /* The reversing journal of journal_id. */
@@ -112,7 +151,7 @@ static int reverse(fg_db_t *db, int64_t journal_id, int64_t item_id, int64_t now
     fg_buf_free(&currency);
     if (rc != 0)
         return rc;
-    return post(db, &j, now, &reversal);
+    return fg_recon_post(db, &j, now, &reversal);
 }
 
 static void item_json(fg_buf_t *b, int64_t id, const char *state, const char *resolution, int64_t amount,
@@ -175,15 +214,20 @@ static int apply_orders(fg_db_t *db, resolve_t *r, int64_t line_id, int64_t amou
             return rc;
     }
     r->out->unapplied = amount - total;
-    if (r->out->unapplied == 0)
-        return 0;
-    /* the rest is money all the same: unapplied, for a later resolution */
+    /* the line's money leaves where it sat: what the orders took to the
+     * clearing account their payments were posted from, the rest (money all
+     * the same) as unapplied, for a later resolution */
     char memo[120];
-    snprintf(memo, sizeof(memo), "statement line %lld: the rest after staff applied it", (long long)line_id);
-    fg_journal_t j = {.kind = "receipt", .memo = memo};
-    fg_journal_add(&j, "assets:clearing:vietqr", 0, "VND", r->out->unapplied);
-    fg_journal_add(&j, "liabilities:unapplied", 0, "VND", -r->out->unapplied);
-    return post(db, &j, now, &r->journal_id);
+    snprintf(memo, sizeof(memo), "statement line %lld applied by staff", (long long)line_id);
+    fg_journal_t j = {.kind = "bank_match", .memo = memo};
+    if (strcmp(r->source, "liabilities:unapplied") == 0) {
+        fg_journal_add(&j, r->source, 0, r->currency, total);
+    } else {
+        fg_journal_add(&j, r->source, 0, r->currency, amount);
+        fg_journal_add(&j, "liabilities:unapplied", 0, r->currency, -r->out->unapplied);
+    }
+    fg_journal_add(&j, "assets:clearing:vietqr", 0, r->currency, -total);
+    return j.count < 2 ? 0 : fg_recon_post(db, &j, now, &r->journal_id);
 }
 
 static int resolve_tx(fg_db_t *db, void *arg)
@@ -192,7 +236,8 @@ static int resolve_tx(fg_db_t *db, void *arg)
     fg_stmt_t s;
     fg_buf_t account = FG_BUF_INIT, state = FG_BUF_INIT, resolution = FG_BUF_INIT, before = FG_BUF_INIT,
              after = FG_BUF_INIT;
-    int64_t line_id = 0, day = 0, amount = 0, journal = 0, now = fg_now_ms();
+    fg_buf_t kind = FG_BUF_INIT, currency = FG_BUF_INIT;
+    int64_t line_id = 0, day = 0, amount = 0, journal = 0, unapplied = 0, now = fg_now_ms();
     char object[40];
     r->out->bad_order = -1;
     r->out->unapplied = 0;
@@ -208,8 +253,17 @@ static int resolve_tx(fg_db_t *db, void *arg)
     fg_stmt_out_text(&s, &state, NULL);
     fg_stmt_out_text(&s, &resolution, NULL);
     fg_stmt_out_int(&s, &journal, NULL);
-    if ((rc = fg_stmt_one(&s)) != 0)
+    fg_stmt_out_text(&s, &kind, NULL);
+    fg_stmt_out_text(&s, &currency, NULL);
+    fg_stmt_out_int(&s, &unapplied, NULL);
+    if ((rc = fg_stmt_one(&s)) != 0 || (rc = find_held(db, r)) != 0)
         goto Exit;
+    r->ledger_posting = strcmp(kind.data, "ledger_posting") == 0;
+    snprintf(r->currency, sizeof(r->currency), "%s", currency.data);
+    if (unapplied)
+        snprintf(r->source, sizeof(r->source), "liabilities:unapplied");
+    else
+        fg_recon_unreconciled_account(account.data, r->source);
     /* only an item of this reconciliation */
     if (strcmp(account.data, r->rec->account) != 0 || day < r->rec->from_day || day > r->rec->to_day) {
         rc = FG_ENOTFOUND;
@@ -256,25 +310,25 @@ static int resolve_tx(fg_db_t *db, void *arg)
     }
     item_json(&before, r->item_id, state.data, NULL, amount, NULL);
     if (r->in->action == FG_RECON_APPLY) {
-        if (amount <= 0 || line_id == 0) {
+        if (amount <= 0 || line_id == 0 || r->held_amount != 0) {
             rc = FG_EUNSUPPORTED; /* a debit, or money the ledger holds already, is not money to apply */
             goto Exit;
         }
         if ((rc = apply_orders(db, r, line_id, amount, now)) != 0)
             goto Exit;
-    } else if (r->in->action == FG_RECON_WRITE_OFF && (rc = write_off(db, r, line_id, amount, now)) != 0) {
+    } else if (r->in->action == FG_RECON_WRITE_OFF && (rc = write_off(db, r, amount, now)) != 0) {
         goto Exit;
     } else if (r->in->action == FG_RECON_REFUND) {
-        if (amount <= 0 || line_id == 0) {
-            rc = FG_EUNSUPPORTED; /* only a credit at the bank goes back */
+        if (amount <= 0 || line_id == 0 || r->held_amount != 0) {
+            rc = FG_EUNSUPPORTED; /* only a credit at the bank the ledger holds nothing of goes back */
             goto Exit;
         }
         char memo[120];
         snprintf(memo, sizeof(memo), "reconciliation item %lld: to be returned to the payer", (long long)r->item_id);
         fg_journal_t j = {.kind = "payer_refund", .memo = memo};
-        fg_journal_add(&j, "assets:clearing:vietqr", 0, "VND", amount);
-        fg_journal_add(&j, "liabilities:payer_refunds", 0, "VND", -amount);
-        if ((rc = post(db, &j, now, &r->journal_id)) != 0)
+        fg_journal_add(&j, r->source, 0, r->currency, amount);
+        fg_journal_add(&j, "liabilities:payer_refunds", 0, r->currency, -amount);
+        if ((rc = fg_recon_post(db, &j, now, &r->journal_id)) != 0)
             goto Exit;
     }
     static const char *const ACTIONS[] = {"accept", "apply", "write_off", "undo", "refund"};
@@ -297,6 +351,8 @@ static int resolve_tx(fg_db_t *db, void *arg)
     fg_buf_reset(&r->out->json);
     fg_buf_append(&r->out->json, after.data, after.len);
 Exit:
+    fg_buf_free(&kind);
+    fg_buf_free(&currency);
     fg_buf_free(&account);
     fg_buf_free(&state);
     fg_buf_free(&resolution);
@@ -310,6 +366,6 @@ int fg_recon_resolve(fg_db_t *db, const fg_config_t *cfg, const fg_reconciliatio
 {
     if (in->note == NULL || in->note[0] == '\0')
         return FG_EINVALID;
-    resolve_t r = {cfg, rec, item_id, in, actor, out, 0};
+    resolve_t r = {.cfg = cfg, .rec = rec, .item_id = item_id, .in = in, .actor = actor, .out = out};
     return fg_db_tx(db, resolve_tx, &r);
 }

@@ -83,35 +83,45 @@ typedef struct {
     long long amount; /* < 0: a debit */
 } line_t;
 
-/* A camt.053 of account for 2026-12-02 with these lines, balancing. */
-static char *statement(const char *account, const line_t *lines, int n)
+/* A camt.053 of account for day (yyyy-mm-dd) opening at opening the day
+ * before, with these lines, balancing. */
+static char *statement_on(const char *account, const char *day, const char *before, long long opening,
+                          const line_t *lines, int n)
 {
     size_t cap = 4096 + (size_t)n * 1024;
     char *out = malloc(cap);
     ck_assert_ptr_nonnull(out);
-    long long opening = 500000000, closing = opening;
+    char compact[16];
+    snprintf(compact, sizeof(compact), "%.4s%.2s%.2s", day, day + 5, day + 8);
+    long long closing = opening;
     for (int i = 0; i < n; i++)
         closing += lines[i].amount;
     int len = snprintf(out, cap,
                        "<?xml version=\"1.0\"?>\n<Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:camt.053.001.08\">"
                        "<BkToCstmrStmt><GrpHdr><MsgId>%s</MsgId><CreDtTm>2026-12-02T23:59:00+07:00</CreDtTm></GrpHdr>"
-                       "<Stmt><Id>%s-20261202</Id><Acct><Id><Othr><Id>%s</Id></Othr></Id><Ccy>VND</Ccy></Acct>"
+                       "<Stmt><Id>%s-%s</Id><Acct><Id><Othr><Id>%s</Id></Othr></Id><Ccy>VND</Ccy></Acct>"
                        "<Bal><Tp><CdOrPrtry><Cd>OPBD</Cd></CdOrPrtry></Tp><Amt Ccy=\"VND\">%lld</Amt>"
-                       "<CdtDbtInd>CRDT</CdtDbtInd><Dt><Dt>2026-12-01</Dt></Dt></Bal>"
+                       "<CdtDbtInd>CRDT</CdtDbtInd><Dt><Dt>%s</Dt></Dt></Bal>"
                        "<Bal><Tp><CdOrPrtry><Cd>CLBD</Cd></CdOrPrtry></Tp><Amt Ccy=\"VND\">%lld</Amt>"
-                       "<CdtDbtInd>CRDT</CdtDbtInd><Dt><Dt>2026-12-02</Dt></Dt></Bal>\n",
-                       fgt_unique("M"), account, account, opening, closing);
+                       "<CdtDbtInd>CRDT</CdtDbtInd><Dt><Dt>%s</Dt></Dt></Bal>\n",
+                       fgt_unique("M"), account, compact, account, opening, before, closing, day);
     for (int i = 0; i < n; i++) {
         long long a = lines[i].amount;
         len += snprintf(out + len, cap - (size_t)len,
                         "<Ntry><Amt Ccy=\"VND\">%lld</Amt><CdtDbtInd>%s</CdtDbtInd><Sts><Cd>BOOK</Cd></Sts>"
-                        "<BookgDt><Dt>2026-12-02</Dt></BookgDt><ValDt><Dt>2026-12-02</Dt></ValDt>"
+                        "<BookgDt><Dt>%s</Dt></BookgDt><ValDt><Dt>%s</Dt></ValDt>"
                         "<AcctSvcrRef>%s</AcctSvcrRef><NtryDtls><TxDtls><RmtInf><Ustrd>%s</Ustrd></RmtInf></TxDtls>"
                         "</NtryDtls></Ntry>\n",
-                        a < 0 ? -a : a, a < 0 ? "DBIT" : "CRDT", lines[i].ref, lines[i].memo);
+                        a < 0 ? -a : a, a < 0 ? "DBIT" : "CRDT", day, day, lines[i].ref, lines[i].memo);
     }
     snprintf(out + len, cap - (size_t)len, "</Stmt></BkToCstmrStmt></Document>\n");
     return out;
+}
+
+/* A camt.053 of account for 2026-12-02, opening at 500,000,000. */
+static char *statement(const char *account, const line_t *lines, int n)
+{
+    return statement_on(account, "2026-12-02", "2026-12-01", 500000000, lines, n);
 }
 
 static const char *state_of(const char *account, const char *ref)
@@ -149,6 +159,16 @@ static void wait_decided(const char *account)
         fgt_sleep_ms(100);
     }
     ck_abort_msg("lines of %s still unmatched after 30 s", account);
+}
+
+/* The sum of a ledger account's entries: prefix + account. */
+static long long account_balance(const char *prefix, const char *account)
+{
+    char code[120];
+    snprintf(code, sizeof(code), "%s%s", prefix, account);
+    return fgt_db_int("SELECT COALESCE(SUM(e.amount), 0) FROM ledger_entries e JOIN ledger_accounts a ON "
+                      "a.id = e.account_id WHERE a.code = ?",
+                      code, NULL);
 }
 
 START_TEST(a_day_reconciled)
@@ -252,9 +272,21 @@ START_TEST(a_day_reconciled)
     ck_assert_int_eq(fgt_json_int(&r, "states", "suggested", "count", NULL), 1);
     ck_assert_int_eq(fgt_json_int(&r, "states", "bank_only", "count", NULL), 2);
     ck_assert_int_eq(fgt_json_int(&r, "exceptions", NULL), 5);
-    ck_assert_int_eq(fgt_json_int(&r, "bank_closing", NULL),
-                     500000000 + 4500000 + 2000000 + 3200000 + 700000 + f_amount + 123457 - 15000);
+    long long closing = 500000000 + 4500000 + 2000000 + 3200000 + 700000 + f_amount + 123457 - 15000;
+    ck_assert_int_eq(fgt_json_int(&r, "bank_closing", NULL), closing);
+    /* the ledger's bank account is the bank's; what reconciliation has not
+     * explained yet sits apart: E, F and X recorded as unapplied money (they
+     * pay no order by themselves), the bank's fee still unreconciled */
+    ck_assert_int_eq(fgt_json_int(&r, "ledger_balance", NULL), closing);
+    ck_assert_int_eq(fgt_json_int(&r, "difference", NULL), 0);
+    ck_assert_int_eq(fgt_json_int(&r, "unreconciled", NULL), 700000 + f_amount + 123457 - 15000);
+    ck_assert_int_eq(fgt_json_int(&r, "unapplied", NULL), 700000 + f_amount + 123457);
+    ck_assert_int_eq(fgt_json_int(&r, "in_transit", "vietqr", "count", NULL), 1); /* G's */
+    ck_assert_int_eq(fgt_json_int(&r, "in_transit", "vietqr", "amount", NULL), 600000);
     fgt_response_free(&r);
+    ck_assert_int_eq(account_balance("assets:bank:", account), closing);
+    ck_assert_int_eq(account_balance("equity:opening_balances:", account), -500000000);
+    ck_assert_int_eq(account_balance("assets:bank_unreconciled:", account), 15000); /* the fee, a debit */
     snprintf(path, sizeof(path), "/v1/reconciliations/%s/items?state=bank_only", id);
     r = fgt_req(&srv, FGT_H2C, "GET", path, auditor, NULL, NULL, 0, NULL);
     fgt_expect(r, 200, NULL);
@@ -356,6 +388,10 @@ START_TEST(a_day_reconciled)
     ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM recon_closed_days WHERE account = ? AND day = 20261202", account,
                                 NULL),
                      1);
+    /* every line explained: the fee written off, the rest matched, applied
+     * or kept (accepted) as unapplied money */
+    ck_assert_int_eq(account_balance("assets:bank_unreconciled:", account), 0);
+    ck_assert_int_eq(account_balance("assets:bank:", account), closing);
     /* a line for the closed day that arrives later is reconciled on the next open day */
     char ref_late[40];
     snprintf(ref_late, sizeof(ref_late), "FT%s", fgt_unique("l"));
@@ -374,6 +410,105 @@ START_TEST(a_day_reconciled)
     ck_assert_int_eq(r.status, 403);
     fgt_response_free(&r);
     free(file);
+    ck_assert_int_eq(fgt_ledger_check(), 0);
+}
+END_TEST
+
+static long long import_status(const char *file, long long *gaps)
+{
+    char auth[200];
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", finance);
+    const char *headers[] = {auth, "Content-Type: application/xml", NULL};
+    fgt_response_t r = fgt_request(&srv, FGT_H2C, "POST", "/v1/statements", headers, file, 0);
+    long long status = r.status;
+    if (gaps != NULL)
+        *gaps = fgt_json_int(&r, "gaps", NULL);
+    fgt_response_free(&r);
+    return status;
+}
+
+START_TEST(a_missing_statement_is_a_gap)
+{
+    /* 2 December, then 4 December (its opening shows 3 December's money the
+     * ledger has not seen: a gap), then the missing 3 December */
+    char account[40], r1[40], r3[40], r4[40];
+    snprintf(account, sizeof(account), "VCB%s", fgt_unique("G"));
+    snprintf(r1, sizeof(r1), "FT%s", fgt_unique("g"));
+    snprintf(r3, sizeof(r3), "FT%s", fgt_unique("g"));
+    snprintf(r4, sizeof(r4), "FT%s", fgt_unique("g"));
+    line_t l2[] = {{r1, "CHUYEN TIEN", 100000}}, l3[] = {{r3, "CHUYEN TIEN", 250000}},
+           l4[] = {{r4, "CHUYEN TIEN", 1000}};
+    char *f2 = statement_on(account, "2026-12-02", "2026-12-01", 500000000, l2, 1);
+    char *f4 = statement_on(account, "2026-12-04", "2026-12-03", 500350000, l4, 1);
+    char *f3 = statement_on(account, "2026-12-03", "2026-12-02", 500100000, l3, 1);
+    long long gaps = -1;
+    ck_assert_int_eq(import_status(f2, &gaps), 201);
+    ck_assert_int_eq(gaps, 0);
+    ck_assert_int_eq(import_status(f4, &gaps), 201);
+    ck_assert_int_eq(gaps, 1);
+    ck_assert_int_eq(fgt_db_int("SELECT amount FROM recon_items WHERE account = ? AND kind = 'balance_gap'", account,
+                                NULL),
+                     250000);
+    ck_assert_int_eq(account_balance("assets:bank:", account), 500351000);
+    /* the missing day arrives: its lines, and the gap taken back on its day */
+    ck_assert_int_eq(import_status(f3, &gaps), 201);
+    ck_assert_int_eq(gaps, 0);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM recon_items WHERE account = ? AND kind = 'balance_gap' AND "
+                                "business_day = 20261203",
+                                account, NULL),
+                     2);
+    ck_assert_int_eq(fgt_db_int("SELECT SUM(amount) FROM recon_items WHERE account = ? AND kind = 'balance_gap'",
+                                account, NULL),
+                     0);
+    ck_assert_int_eq(account_balance("assets:bank:", account), 500351000);
+    wait_decided(account);
+    /* the days reconciled: each line and gap resolved, then closed */
+    char body[200], id[64], path[200];
+    snprintf(body, sizeof(body), "{\"account\":\"%s\",\"from\":\"2026-12-02\",\"to\":\"2026-12-04\"}", account);
+    fgt_response_t r = fgt_req(&srv, FGT_H2C, "POST", "/v1/reconciliations", finance, NULL, body, 0, NULL);
+    fgt_expect(r, 201, NULL);
+    snprintf(id, sizeof(id), "%s", fgt_json_str(&r, "id", NULL));
+    fgt_response_free(&r);
+    wait_decided(account);
+    snprintf(path, sizeof(path), "/v1/reconciliations/%s", id);
+    r = fgt_req(&srv, FGT_H2C, "GET", path, auditor, NULL, NULL, 0, NULL);
+    fgt_expect(r, 200, NULL);
+    ck_assert_int_eq(fgt_json_int(&r, "bank_closing", NULL), 500351000);
+    ck_assert_int_eq(fgt_json_int(&r, "ledger_balance", NULL), 500351000);
+    ck_assert_int_eq(fgt_json_int(&r, "unreconciled", NULL), 351000);
+    ck_assert_int_eq(fgt_json_int(&r, "unapplied", NULL), 351000);
+    fgt_response_free(&r);
+    /* a gap is not money to apply or send back */
+    long long gap = fgt_db_int("SELECT MIN(id) FROM recon_items WHERE account = ? AND kind = 'balance_gap'", account,
+                               NULL);
+    snprintf(path, sizeof(path), "/v1/reconciliations/%s/items/%lld/resolve", id, gap);
+    r = fgt_req(&srv, FGT_H2C, "POST", path, finance, NULL, "{\"action\":\"refund\",\"note\":\"x\"}", 0, NULL);
+    ck_assert_int_eq(r.status, 422);
+    fgt_response_free(&r);
+    for (int i = 0; i < 5; i++) {
+        long long item = fgt_db_int("SELECT MIN(id) FROM recon_items WHERE account = ? AND state <> 'matched' AND "
+                                    "resolution IS NULL",
+                                    account, NULL);
+        ck_assert_int_gt(item, 0);
+        snprintf(path, sizeof(path), "/v1/reconciliations/%s/items/%lld/resolve", id, item);
+        r = fgt_req(&srv, FGT_H2C, "POST", path, finance, NULL,
+                    "{\"action\":\"accept\",\"note\":\"the statement of 3 December came late\"}", 0, NULL);
+        fgt_expect(r, 200, NULL);
+        fgt_response_free(&r);
+    }
+    snprintf(path, sizeof(path), "/v1/reconciliations/%s/close", id);
+    r = fgt_req(&srv, FGT_H2C, "POST", path, finance, NULL, "{}", 0, NULL);
+    fgt_expect(r, 200, NULL);
+    fgt_response_free(&r);
+    /* the gaps cancel: nothing unexplained left in the unreconciled account
+     * but the lines kept as unapplied money */
+    ck_assert_int_eq(account_balance("assets:bank_unreconciled:", account), 0);
+    ck_assert_int_eq(fgt_db_int("SELECT SUM(amount) FROM recon_items WHERE account = ? AND unapplied = 1", account,
+                                NULL),
+                     351000);
+    free(f2);
+    free(f3);
+    free(f4);
     ck_assert_int_eq(fgt_ledger_check(), 0);
 }
 END_TEST
@@ -466,6 +601,7 @@ int main(void)
     tcase_set_timeout(tc, 180);
     tcase_add_test(tc, a_day_reconciled);
     tcase_add_test(tc, statement_first_then_the_feed);
+    tcase_add_test(tc, a_missing_statement_is_a_gap);
     tcase_add_test(tc, a_line_listed_twice_is_a_duplicate);
     suite_add_tcase(s, tc);
     fgt_merchant_create("Trường THCS Đối Soát", mer.id, mer.key);

@@ -15,7 +15,8 @@ START_TEST(account_kinds)
     ck_assert_int_eq(fg_account_kind_of("liabilities:unapplied"), FG_ACCOUNT_LIABILITY);
     ck_assert_int_eq(fg_account_kind_of("expenses:fees:momo"), FG_ACCOUNT_EXPENSE);
     ck_assert_int_eq(fg_account_kind_of("income:interest"), FG_ACCOUNT_INCOME);
-    ck_assert_int_eq(fg_account_kind_of("equity:x"), -1);
+    ck_assert_int_eq(fg_account_kind_of("equity:opening_balances:123"), FG_ACCOUNT_EQUITY);
+    ck_assert_int_eq(fg_account_kind_of("capital:x"), -1);
     ck_assert_int_eq(fg_account_kind_of("assets"), -1);
 }
 END_TEST
@@ -129,7 +130,8 @@ START_TEST(account_kind_names)
     ck_assert_str_eq(fg_account_kind_name(FG_ACCOUNT_LIABILITY), "liability");
     ck_assert_str_eq(fg_account_kind_name(FG_ACCOUNT_INCOME), "income");
     ck_assert_str_eq(fg_account_kind_name(FG_ACCOUNT_EXPENSE), "expense");
-    ck_assert_str_eq(fg_account_kind_name(fg_account_kind_of("equity:x")), "unknown");
+    ck_assert_str_eq(fg_account_kind_name(FG_ACCOUNT_EQUITY), "equity");
+    ck_assert_str_eq(fg_account_kind_name(fg_account_kind_of("capital:x")), "unknown");
 }
 END_TEST
 
