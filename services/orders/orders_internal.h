@@ -34,7 +34,8 @@ int fg_order_insert(fg_db_t *db, uint64_t merchant_id, fg_order_row_t *r, int ig
 int fg_order_load(fg_db_t *db, uint64_t merchant_id, const char *public_id, size_t len, int for_update,
                   fg_order_row_t *r) FG_MUST_USE;
 int fg_order_load_by_id(fg_db_t *db, int64_t id, int for_update, fg_order_row_t *r) FG_MUST_USE;
-/** Writes an outbox event whose data.object is `object` (JSON).  Only after
+/** Writes an outbox event whose data.object is `object` (JSON), about
+ *  order_id (0: about no one order, e.g. a reconciliation).  Only after
  *  another write of the same transaction (the change the event reports):
  *  the fan-out's settle points rely on it (db/settle.h). */
 int fg_event_insert(fg_db_t *db, uint64_t merchant_id, const char *type, int64_t order_id, const fg_buf_t *object,

@@ -279,7 +279,7 @@ int fg_event_insert(fg_db_t *db, uint64_t merchant_id, const char *type, int64_t
     fg_db_value_t v[] = {fg_db_cstr(id),
                          FG_DB_INT(merchant_id),
                          fg_db_cstr(type),
-                         FG_DB_INT(order_id),
+                         order_id > 0 ? FG_DB_INT(order_id) : FG_DB_NULLV, /* 0: about no order */
                          FG_DB_STR(object->data != NULL ? object->data : "", object->len),
                          FG_DB_INT(now_ms)};
     return fg_db_insert(db, &EVENTS, v, 1, NULL);

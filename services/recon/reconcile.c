@@ -6,8 +6,10 @@
 #include "recon/recon_internal.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "core/text.h"
+#include "orders/orders_internal.h"
 #include "staff/staff.h"
 
 static const char SQL_CREATE[] =
@@ -462,6 +464,13 @@ static const char SQL_IN_TRANSIT[] =
     "AND t.created_at < ? AND NOT EXISTS (SELECT 1 FROM statement_lines l WHERE l.account = t.account "
     "AND l.bank_ref = t.bank_ref) AND NOT EXISTS (SELECT 1 FROM recon_items i WHERE i.account = t.account "
     "AND i.transfer_ref = t.bank_ref)";
+/* The merchants whose payments the period's items matched or applied: each
+ * hears that those collections are reconciled. */
+static const char SQL_MERCHANTS[] =
+    "SELECT p.merchant_id, COUNT(DISTINCT p.id), COALESCE(SUM(k.amount), 0) FROM recon_items i JOIN recon_links k "
+    "ON k.item_id = i.id AND k.suggested = 0 JOIN payments p ON p.id = k.payment_id WHERE i.account = ? AND "
+    "i.business_day BETWEEN ? AND ? AND (i.state = 'matched' OR i.resolution = 'apply') GROUP BY p.merchant_id "
+    "ORDER BY p.merchant_id";
 static const char SQL_IS_CLOSED[] = "SELECT 1 FROM recon_closed_days WHERE account = ? AND day = ?";
 static const char SQL_CLOSE_DAY[] =
     "INSERT IGNORE INTO recon_closed_days (account, day, reconciliation_id, closed_by, closed_at) VALUES (?, ?, ?, ?, ?)";
@@ -482,12 +491,69 @@ int32_t fg_recon_next_day(int32_t day)
     return (y + 1) * 10000 + 101;
 }
 
+/* reconciliation.completed, to each merchant whose collections the period
+ * reconciled: which payments, how much. */
+static int completed_events(fg_db_t *db, const fg_reconciliation_t *rec, int64_t now)
+{
+    enum { MERCHANTS_MAX = 1000 };
+    int64_t merchant = 0, payments = 0, amount = 0;
+    int64_t *rows = malloc(sizeof(int64_t) * 3 * MERCHANTS_MAX);
+    int count = 0;
+    fg_stmt_t s;
+    if (rows == NULL)
+        return FG_ENOMEM;
+    int rc = fg_stmt_init(&s, db, SQL_MERCHANTS);
+    if (rc != 0)
+        goto Exit;
+    fg_stmt_cstr(&s, rec->account);
+    fg_stmt_int(&s, rec->from_day);
+    fg_stmt_int(&s, rec->to_day);
+    fg_stmt_out_int(&s, &merchant, NULL);
+    fg_stmt_out_int(&s, &payments, NULL);
+    fg_stmt_out_int(&s, &amount, NULL);
+    if ((rc = fg_stmt_exec(&s)) != 0)
+        goto Exit;
+    while ((rc = fg_stmt_fetch(&s)) == 1 && count < MERCHANTS_MAX) {
+        rows[3 * count] = merchant;
+        rows[3 * count + 1] = payments;
+        rows[3 * count + 2] = amount;
+        count++;
+    }
+    if (rc == 1)
+        fg_stmt_done(&s); /* more merchants than one city has: the first thousand hear of it */
+    if (rc < 0)
+        goto Exit;
+    rc = 0;
+    for (int i = 0; i < count && rc == 0; i++) {
+        char from[16], to[16];
+        fg_buf_t object = FG_BUF_INIT;
+        day_text(rec->from_day, from);
+        day_text(rec->to_day, to);
+        fg_buf_putc(&object, '{');
+        fg_json_kv_str(&object, 0, "id", rec->public_id);
+        fg_json_kv_str(&object, 1, "object", "reconciliation");
+        fg_json_kv_str(&object, 1, "account", rec->account);
+        fg_json_kv_str(&object, 1, "from", from);
+        fg_json_kv_str(&object, 1, "to", to);
+        fg_json_kv_int(&object, 1, "payments", rows[3 * i + 1]);
+        fg_json_kv_int(&object, 1, "amount", rows[3 * i + 2]);
+        fg_json_kv_int(&object, 1, "closed_at", now);
+        fg_buf_putc(&object, '}');
+        rc = fg_event_insert(db, (uint64_t)rows[3 * i], "reconciliation.completed", 0, &object, now);
+        fg_buf_free(&object);
+    }
+Exit:
+    free(rows);
+    return rc;
+}
+
 static int close_tx(fg_db_t *db, void *arg)
 {
     close_t *c = arg;
     fg_stmt_t s;
     int64_t id = 0, now = fg_now_ms();
     char object[FG_ID_CAP + 8], after[160];
+    int newly = 0;
     c->days_closed = 0;
     int rc = fg_stmt_init(&s, db, SQL_LOCK_REC);
     if (rc != 0)
@@ -523,11 +589,15 @@ static int close_tx(fg_db_t *db, void *arg)
         if ((rc = fg_stmt_exec(&s)) != 0)
             return rc;
         c->days_closed++;
+        newly += (int)fg_stmt_affected(&s);
     }
     snprintf(object, sizeof(object), "%s", c->rec->public_id);
     snprintf(after, sizeof(after), "{\"account\":\"%s\",\"from\":%d,\"to\":%d,\"closed\":true}", c->rec->account,
              (int)c->rec->from_day, (int)c->rec->to_day);
-    return fg_audit_log(db, c->actor, "reconciliation.close", object, NULL, after);
+    if ((rc = fg_audit_log(db, c->actor, "reconciliation.close", object, NULL, after)) != 0)
+        return rc;
+    /* closing again changes nothing and tells no one again */
+    return newly > 0 ? completed_events(db, c->rec, now) : 0;
 }
 
 int fg_reconciliation_close(fg_db_t *db, const fg_reconciliation_t *rec, const char *actor, int64_t *open_items)

@@ -388,6 +388,38 @@ START_TEST(a_day_reconciled)
     ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM recon_closed_days WHERE account = ? AND day = 20261202", account,
                                 NULL),
                      1);
+    /* the merchant hears that its collections of the period are reconciled:
+     * A's, B's, C's and D's transfers matched, F's applied by staff; once */
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM events WHERE type = 'reconciliation.completed' AND "
+                                "JSON_VALUE(payload, '$.id') = ?",
+                                id, NULL),
+                     1);
+    ck_assert_int_eq(fgt_db_int("SELECT JSON_VALUE(payload, '$.payments') FROM events WHERE type = "
+                                "'reconciliation.completed' AND JSON_VALUE(payload, '$.id') = ?",
+                                id, NULL),
+                     5);
+    ck_assert_int_eq(fgt_db_int("SELECT JSON_VALUE(payload, '$.amount') FROM events WHERE type = "
+                                "'reconciliation.completed' AND JSON_VALUE(payload, '$.id') = ?",
+                                id, NULL),
+                     4500000 + 2000000 + 3200000 + f_amount);
+    r = fgt_req(&srv, FGT_H2C, "POST", cpath, finance, NULL, "{}", 0, NULL);
+    fgt_expect(r, 200, NULL);
+    fgt_response_free(&r);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM events WHERE type = 'reconciliation.completed' AND "
+                                "JSON_VALUE(payload, '$.id') = ?",
+                                id, NULL),
+                     1);
+    /* and reads it where it reads every event (listed once settled) */
+    int listed = 0;
+    for (int i = 0; i < 100 && !listed; i++) {
+        r = fgt_req(&srv, FGT_H2C, "GET", "/v1/events?type=reconciliation.completed", mer.key, NULL, NULL, 0, NULL);
+        fgt_expect(r, 200, NULL);
+        listed = strstr(r.body, id) != NULL;
+        fgt_response_free(&r);
+        if (!listed)
+            fgt_sleep_ms(100);
+    }
+    ck_assert_msg(listed, "reconciliation.completed %s never listed", id);
     /* every line explained: the fee written off, the rest matched, applied
      * or kept (accepted) as unapplied money */
     ck_assert_int_eq(account_balance("assets:bank_unreconciled:", account), 0);
