@@ -48,3 +48,6 @@ ALTER TABLE recon_items
 -- it as unapplied (Dr unreconciled, Cr liabilities:unapplied) and says so
 -- here; a later match or resolution takes it from there.
 ALTER TABLE recon_items ADD COLUMN unapplied TINYINT NOT NULL DEFAULT 0 AFTER journal_id;
+
+-- The matching job claims unmatched items in id order (recon/match.c).
+ALTER TABLE recon_items DROP INDEX ix_recon_items_work, ADD INDEX ix_recon_items_work (state, id);

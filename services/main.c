@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "core/config.h"
+#include "core/text.h"
 #include "net/http_client.h"
 #include "db/db.h"
 #include "db/migrate.h"
@@ -33,6 +34,8 @@ static const char USAGE[] = "usage: feegate [--config FILE] COMMAND\n"
                             "                                     recompute every balance checkpoint into a new epoch\n"
                             "  statements import FILE [--format camt.053|camt.054|mt940|csv|csv-vn]\n"
                             "                                     import a bank statement file; prints the import\n"
+                            "  statements match                   match every statement line waiting for it, now;\n"
+                            "                                     prints how many were decided\n"
                             "  settlements import FILE --gateway vnpay|momo\n"
                             "                                     import a gateway's settlement file (payout batches)\n"
                             "  version                            print the version\n"
@@ -206,6 +209,28 @@ static int cmd_statements_import(const fg_config_t *cfg, int argc, char **argv)
     return rc;
 }
 
+/* The matching job's rounds until no line waits (what every running server
+ * does in the background, a round per sweep). */
+static int cmd_statements_match(const fg_config_t *cfg)
+{
+    fg_db_t *db = NULL;
+    int64_t decided = 0, start = fg_now_ms();
+    int rc = open_db(cfg, &db);
+    if (rc == 0) {
+        int n;
+        while ((n = fg_recon_match_round(db, cfg, 200)) > 0)
+            decided += n;
+        if (n < 0) {
+            fprintf(stderr, "feegate: matching failed: %s (%s)\n", fg_strerror(n), fg_db_error(db));
+            rc = 1;
+        } else {
+            printf("{\"decided\":%lld,\"ms\":%lld}\n", (long long)decided, (long long)(fg_now_ms() - start));
+        }
+    }
+    fg_db_close(db);
+    return rc;
+}
+
 static int cmd_settlements_import(const fg_config_t *cfg, int argc, char **argv)
 {
     const char *path = argc >= 4 ? argv[3] : NULL, *gateway = option(argc, argv, 4, "--gateway");
@@ -303,6 +328,8 @@ static int dispatch(const fg_config_t *cfg, int argc, char **argv)
         return cmd_migrate(cfg, argc, argv);
     if (strcmp(cmd, "statements") == 0 && argc >= 3 && strcmp(argv[2], "import") == 0)
         return cmd_statements_import(cfg, argc, argv);
+    if (strcmp(cmd, "statements") == 0 && argc >= 3 && strcmp(argv[2], "match") == 0)
+        return cmd_statements_match(cfg);
     if (strcmp(cmd, "settlements") == 0 && argc >= 3 && strcmp(argv[2], "import") == 0)
         return cmd_settlements_import(cfg, argc, argv);
     if (strcmp(cmd, "admin") == 0 && argc >= 4 && strcmp(argv[2], "merchant") == 0 && strcmp(argv[3], "create") == 0)

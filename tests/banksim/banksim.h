@@ -244,6 +244,8 @@ typedef struct {
     int64_t statement_wrong_amount;         /* a line's amount off by this, the balances following */
     int statement_wrong_amount_line;        /* that line (1 unless given) */
     int statement_rewrite;                  /* memos as banks rewrite them */
+    int statement_balanced;                 /* a missing or duplicated line is real: the balances after it and
+                                               the closing follow it, so the file balances */
     char statement_two_codes[BS_CODES_CAP]; /* the next incoming transfer's memo names
                                                these codes too ("" = off); used once */
 } bs_chaos_t;

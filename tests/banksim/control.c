@@ -69,10 +69,10 @@ static void chaos_render(bs_buf_t *b, const bs_chaos_t *c)
                   "\"statement_duplicate_line\":%d,\"statement_missing_line\":%d,"
                   "\"statement_overlap\":%d,\"statement_wrong_amount\":%lld,"
                   "\"statement_wrong_amount_line\":%d,\"statement_rewrite\":%s,"
-                  "\"statement_two_codes\":",
+                  "\"statement_balanced\":%s,\"statement_two_codes\":",
                   c->statement_duplicate_line, c->statement_missing_line, c->statement_overlap,
                   (long long)c->statement_wrong_amount, c->statement_wrong_amount_line,
-                  c->statement_rewrite ? "true" : "false");
+                  c->statement_rewrite ? "true" : "false", c->statement_balanced ? "true" : "false");
     bs_json_str(b, c->statement_two_codes);
     bs_buf_putc(b, '}');
 }
@@ -137,6 +137,7 @@ static const char *statement_chaos(yajl_val root, bs_chaos_t *c)
         (c->statement_wrong_amount > AMOUNT_DELTA_MAX || c->statement_wrong_amount < -AMOUNT_DELTA_MAX))
         return "statement_wrong_amount is out of range";
     c->statement_rewrite = bs_json_get_bool(root, "statement_rewrite", 0);
+    c->statement_balanced = bs_json_get_bool(root, "statement_balanced", 0);
     const char *path[] = {"statement_two_codes", NULL};
     if (bs_codes_parse(yajl_tree_get(root, path, yajl_t_any), c->statement_two_codes) != 0)
         return "statement_two_codes must be an order code or a list of at most 8 (no spaces, 32 characters each)";

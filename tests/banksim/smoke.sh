@@ -469,6 +469,15 @@ curl -sS -o "$WORK/duplicate.sta" "$U/control/statement?date=$TODAY&format=mt940
 awk '/^:61:/ { n++ } END { exit n != 7 }' "$WORK/duplicate.sta" || fail "duplicate MT940"
 ok "statement_duplicate_line: line 2 listed twice, the bank's closing kept (does not balance)"
 
+# the same, as the bank's own books have it: the file balances
+chaos '{"statement_missing_line":1,"statement_duplicate_line":2,"statement_balanced":true}'
+curl -sS -o "$WORK/balanced.csv" "$U/control/statement?date=$TODAY&format=csv-vn"
+R=$(csv_vn "$WORK/balanced.csv") || fail "balanced missing and duplicate lines: $R"
+curl -sS -o "$WORK/balanced.xml" "$U/control/statement?date=$TODAY&format=camt053"
+camt053 "$WORK/balanced.xml" 6
+[[ $((OPEN + CREDITS - DEBITS)) == "$CLOSE" ]] || fail "balanced chaos: camt.053 does not balance"
+ok "statement_balanced: a line that never arrived and one booked twice, and the file balances"
+
 # tomorrow's file repeating today's last two lines (the payouts) first
 chaos '{"statement_overlap":2}'
 curl -sS -o "$WORK/overlap.csv" "$U/control/statement?date=$TOMORROW&format=csv-vn"

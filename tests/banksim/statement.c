@@ -378,7 +378,15 @@ static void wrong_amount(bs_day_t *day, int n, int64_t delta)
     day->closing += change;
 }
 
-static void duplicate_line(bs_day_t *day, int n)
+/* The balances from line i on, and the closing, move by change. */
+static void balances_follow(bs_day_t *day, size_t i, int64_t change)
+{
+    for (; i < day->count; i++)
+        day->lines[i].balance += change;
+    day->closing += change;
+}
+
+static void duplicate_line(bs_day_t *day, int n, int balanced)
 {
     size_t i = position(n, day->count);
     bs_line_t *copy = line_insert(day, i + 1), *l = &day->lines[i];
@@ -387,29 +395,35 @@ static void duplicate_line(bs_day_t *day, int n)
     copy->end_to_end = bs_strdup(l->end_to_end);
     copy->text = bs_strdup(l->text);
     copy->codes = l->codes != NULL ? bs_strdup(l->codes) : NULL;
+    if (balanced)
+        balances_follow(day, i + 1, copy->amount);
 }
 
-static void missing_line(bs_day_t *day, int n)
+static void missing_line(bs_day_t *day, int n, int balanced)
 {
     size_t i = position(n, day->count);
+    int64_t amount = day->lines[i].amount;
     line_free(&day->lines[i]);
     memmove(&day->lines[i], &day->lines[i + 1], (day->count - i - 1) * sizeof(*day->lines));
     day->count--;
+    if (balanced)
+        balances_follow(day, i, -amount);
 }
 
 /* The statement chaos, in this order: overlap (done by the caller), wrong
  * amount, missing line, duplicate line, rewritten memos.  A missing or
  * duplicated line keeps the bank's closing and every other line's balance:
- * that file does not balance. */
+ * that file does not balance; unless statement_balanced, when the bank's
+ * own books show it (a transfer that never arrived, one booked twice). */
 static void apply_chaos(bs_day_t *day, const bs_chaos_t *c)
 {
     if (c->statement_wrong_amount != 0 && day->count > 0)
         wrong_amount(day, c->statement_wrong_amount_line > 0 ? c->statement_wrong_amount_line : 1,
                      c->statement_wrong_amount);
     if (c->statement_missing_line > 0 && day->count > 0)
-        missing_line(day, c->statement_missing_line);
+        missing_line(day, c->statement_missing_line, c->statement_balanced);
     if (c->statement_duplicate_line > 0 && day->count > 0)
-        duplicate_line(day, c->statement_duplicate_line);
+        duplicate_line(day, c->statement_duplicate_line, c->statement_balanced);
     if (c->statement_rewrite) {
         for (size_t i = 0; i < day->count; i++) {
             char *text = bs_memo_rewrite(&day->lines[i], bs_config.vietqr_account_no);

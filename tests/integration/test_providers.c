@@ -127,6 +127,7 @@ static void start_feegate(int http_port)
     snprintf(env[n++], 256, "FEEGATE_PAYMENTS_PENDING_QUERY_AFTER_S=2");
     snprintf(env[n++], 256, "FEEGATE_LOG_REQUESTS=false");
     snprintf(env[n++], 256, "FEEGATE_ORDERS_SWEEP_INTERVAL_MS=100");
+    snprintf(env[n++], 256, "FEEGATE_RECON_LEDGER_ONLY_AFTER_DAYS=0");
     snprintf(env[n++], 256, "FEEGATE_SERVER_THREADS=2");
     snprintf(env[n++], 256, "FEEGATE_DB_POOL_SIZE=16");
     int log = open(srv.log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -1373,6 +1374,200 @@ START_TEST(bank_statements_settle_what_the_feed_lost)
 }
 END_TEST
 
+
+/* The 1-based position of the line with this reference in a camt.053. */
+static int line_position(const char *camt, const char *ref)
+{
+    char needle[80];
+    snprintf(needle, sizeof(needle), ">%s<", ref);
+    const char *at = strstr(camt, needle);
+    ck_assert_msg(at != NULL, "no line %s in the statement", ref);
+    int n = 0;
+    for (const char *p = strstr(camt, "<Ntry>"); p != NULL && p < at; p = strstr(p + 1, "<Ntry>"))
+        n++;
+    return n;
+}
+
+/* Resolves item of reconciliation rec with this body; the answer's status. */
+static long resolve_item(const char *token, const char *rec, long long item, const char *body)
+{
+    char path[200];
+    snprintf(path, sizeof(path), "/v1/reconciliations/%s/items/%lld/resolve", rec, item);
+    fgt_response_t r = fgt_req(&srv, FGT_H2C, "POST", path, token, NULL, body, 0, NULL);
+    long status = r.status;
+    ck_assert_msg(status == 200, "resolving %lld answered %ld: %s", item, status, r.body);
+    fgt_response_free(&r);
+    return status;
+}
+
+static long long item_by_ref(const char *ref, const char *state)
+{
+    return fgt_db_int("SELECT i.id FROM recon_items i JOIN statement_lines l ON l.id = i.line_id WHERE "
+                      "l.bank_ref = ? AND i.state = ? ORDER BY i.id LIMIT 1",
+                      ref, state);
+}
+
+START_TEST(a_bank_day_with_every_exception_resolved_and_closed)
+{
+    /* the bank's chaos in one day: a transfer booked twice, one that never
+     * arrived, one for another amount, one transfer for two orders, money
+     * matching an open order only by amount, money naming nothing; each
+     * exception resolved, the day closed, the ledger's bank account the
+     * bank's */
+    char finance[128], p[40], pc[16], q[40], qc[16], r_[40], rc_[16], s_[40], sc[16], t[40], tc[16], u[40], uc[16],
+        y[40], refs[7][64];
+    fgt_staff_token("finance", finance);
+    chaos("{}");
+    new_order(110000, NULL, p, pc);
+    new_order(120000, NULL, q, qc);
+    new_order(130000, NULL, r_, rc_);
+    new_order(140000, NULL, s_, sc);
+    new_order(50000, NULL, t, tc);
+    new_order(60000, NULL, u, uc);
+    /* Y's amount is unique to this run: the suggestion names Y alone */
+    long long y_amount = 700000 + fgt_db_int("SELECT COUNT(*) FROM orders", NULL, NULL) % 90000;
+    new_order(y_amount, NULL, y, NULL);
+    const char *codes[4] = {pc, qc, rc_, sc};
+    for (int i = 0; i < 4; i++) { /* P, Q, R, S: the feed reports them */
+        fgt_response_t r = transfer(110000 + 10000 * i, codes[i], "in");
+        snprintf(refs[i], sizeof(refs[i]), "%s", fgt_json_str(&r, "reference_code", NULL));
+        fgt_response_free(&r);
+    }
+    expect_order(s_, "paid", 140000);
+    /* the feed loses the rest */
+    chaos("{\"lose_ipn\":true}");
+    char body[300];
+    snprintf(body, sizeof(body),
+             "{\"amount\":110000,\"content\":\"HOC PHI 2 CON\",\"codes\":[\"%s\",\"%s\"],\"transfer_type\":\"in\"}", tc,
+             uc);
+    fgt_response_t r = control("/control/sepay/transfer", body);
+    snprintf(refs[4], sizeof(refs[4]), "%s", fgt_json_str(&r, "reference_code", NULL));
+    fgt_response_free(&r);
+    r = transfer(y_amount, "CHUYEN TIEN", "in");
+    snprintf(refs[5], sizeof(refs[5]), "%s", fgt_json_str(&r, "reference_code", NULL));
+    fgt_response_free(&r);
+    r = transfer(333331, "UNG HO", "in");
+    snprintf(refs[6], sizeof(refs[6]), "%s", fgt_json_str(&r, "reference_code", NULL));
+    fgt_response_free(&r);
+    expect_order(t, "open", 0);
+
+    /* the day's statement as the bank's books have it */
+    chaos("{}");
+    fgt_response_t plain = bank_statement("camt053");
+    int pos_q = line_position(plain.body, refs[1]), pos_r = line_position(plain.body, refs[2]),
+        pos_s = line_position(plain.body, refs[3]);
+    fgt_response_free(&plain);
+    snprintf(body, sizeof(body),
+             "{\"statement_balanced\":true,\"statement_rewrite\":true,\"statement_missing_line\":%d,"
+             "\"statement_duplicate_line\":%d,\"statement_wrong_amount_line\":%d,\"statement_wrong_amount\":-1000}",
+             pos_r, pos_q - (pos_r < pos_q ? 1 : 0), pos_s);
+    chaos(body);
+    fgt_response_t st = bank_statement("camt053");
+    chaos("{}");
+    r = import_statement(finance, "camt.053", st.body);
+    ck_assert_msg(r.status == 201, "camt.053 import answered %ld: %s", r.status, r.body);
+    fgt_response_free(&r);
+    fgt_response_free(&st);
+    ck_assert_str_eq(line_state(refs[0]), "matched");
+    ck_assert_int_gt(item_by_ref(refs[1], "duplicate"), 0);
+    ck_assert_int_gt(item_by_ref(refs[1], "matched"), 0);
+    ck_assert_str_eq(line_state(refs[3]), "amount_mismatch");
+    ck_assert_str_eq(line_state(refs[4]), "matched");
+    expect_order(t, "paid", 50000);
+    expect_order(u, "paid", 60000);
+    ck_assert_str_eq(line_state(refs[5]), "suggested");
+    ck_assert_str_eq(line_state(refs[6]), "bank_only");
+    char account[40];
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM statement_lines WHERE bank_ref = ?", refs[2], NULL),
+                     0); /* R never arrived */
+    /* the collection account the simulator's bank keeps */
+    snprintf(account, sizeof(account), "%s", getenv("FEEGATE_VIETQR_ACCOUNT_NO"));
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM statement_lines WHERE bank_ref = ? AND account = ?", refs[0],
+                                account),
+                     1);
+
+    /* the day reconciled: R's transfer only the ledger knows */
+    char today[16], rec[64], path[200];
+    time_t now = time(NULL) + 7 * 3600;
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(today, sizeof(today), "%Y-%m-%d", &tm);
+    snprintf(body, sizeof(body), "{\"account\":\"%s\",\"from\":\"%s\",\"to\":\"%s\"}", account, today, today);
+    r = fgt_req(&srv, FGT_H2C, "POST", "/v1/reconciliations", finance, NULL, body, 0, NULL);
+    fgt_expect(r, 201, NULL);
+    snprintf(rec, sizeof(rec), "%s", fgt_json_str(&r, "id", NULL));
+    fgt_response_free(&r);
+    long long ledger_only = fgt_db_int("SELECT id FROM recon_items WHERE transfer_ref = ? AND state = 'ledger_only'",
+                                       refs[2], NULL);
+    ck_assert_int_gt(ledger_only, 0);
+    for (int i = 0; i < 300 && fgt_db_int("SELECT COUNT(*) FROM recon_items WHERE account = ? AND state = "
+                                          "'unmatched'",
+                                          account, NULL) > 0;
+         i++)
+        fgt_sleep_ms(100);
+    snprintf(path, sizeof(path), "/v1/reconciliations/%s", rec);
+    r = fgt_req(&srv, FGT_H2C, "GET", path, finance, NULL, NULL, 0, NULL);
+    fgt_expect(r, 200, NULL);
+    static const char *const exceptions[] = {"suggested", "bank_only", "ledger_only", "amount_mismatch", "duplicate"};
+    for (int i = 0; i < 5; i++)
+        ck_assert_msg(fgt_json_int(&r, "states", exceptions[i], "count", NULL) >= 1, "no %s item", exceptions[i]);
+    ck_assert_int_eq(fgt_json_int(&r, "difference", NULL), 0);
+    fgt_response_free(&r);
+
+    /* each exception resolved as finance would */
+    resolve_item(finance, rec, item_by_ref(refs[1], "duplicate"),
+                 "{\"action\":\"refund\",\"note\":\"the payer's bank debited twice; returned\"}");
+    resolve_item(finance, rec, ledger_only, "{\"action\":\"write_off\",\"note\":\"the bank never received it\"}");
+    resolve_item(finance, rec, item_by_ref(refs[3], "amount_mismatch"),
+                 "{\"action\":\"write_off\",\"note\":\"1,000 VND transfer fee taken by the payer's bank\"}");
+    snprintf(body, sizeof(body),
+             "{\"action\":\"apply\",\"note\":\"the parent called: Y's fee\",\"orders\":[{\"order\":\"%s\",\"amount\":%lld}]}",
+             y, y_amount);
+    resolve_item(finance, rec, item_by_ref(refs[5], "suggested"), body);
+    expect_order(y, "paid", y_amount);
+    resolve_item(finance, rec, item_by_ref(refs[6], "bank_only"),
+                 "{\"action\":\"accept\",\"note\":\"a donation; kept as unapplied money\"}");
+    /* whatever else the day left open (the earlier tests' lines): accepted */
+    for (int i = 0; i < 200; i++) {
+        long long open = fgt_db_int("SELECT COALESCE(MIN(i.id), 0) FROM recon_items i JOIN reconciliations c ON "
+                                    "c.public_id = ? WHERE i.account = c.account AND i.business_day BETWEEN "
+                                    "c.from_day AND c.to_day AND i.state <> 'matched' AND i.resolution IS NULL",
+                                    rec, NULL);
+        if (open == 0)
+            break;
+        resolve_item(finance, rec, open, "{\"action\":\"accept\",\"note\":\"investigated\"}");
+    }
+    snprintf(path, sizeof(path), "/v1/reconciliations/%s/close", rec);
+    r = fgt_req(&srv, FGT_H2C, "POST", path, finance, NULL, "{}", 0, NULL);
+    fgt_expect(r, 200, NULL);
+    fgt_response_free(&r);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM events WHERE type = 'reconciliation.completed' AND "
+                                "JSON_VALUE(payload, '$.id') = ?",
+                                rec, NULL),
+                     1);
+    /* the write-offs: R's 130,000 the bank never had, S's 1,000 the payer's
+     * bank kept */
+    char item[24];
+    long long s_item = fgt_db_int("SELECT i.id FROM recon_items i JOIN statement_lines l ON l.id = i.line_id WHERE "
+                                  "l.bank_ref = ?",
+                                  refs[3], NULL);
+    static const char WRITTEN_OFF[] =
+        "SELECT e.amount FROM ledger_entries e JOIN ledger_accounts a ON a.id = e.account_id JOIN recon_items i ON "
+        "i.resolution_journal_id = e.journal_id WHERE i.id = ? AND a.code = 'expenses:reconciliation'";
+    snprintf(item, sizeof(item), "%lld", ledger_only);
+    ck_assert_int_eq(fgt_db_int(WRITTEN_OFF, item, NULL), 130000);
+    snprintf(item, sizeof(item), "%lld", s_item);
+    ck_assert_int_eq(fgt_db_int(WRITTEN_OFF, item, NULL), 1000);
+    /* the ledger's bank account is what the bank's statement says */
+    ck_assert_int_eq(fgt_db_int("SELECT COALESCE(SUM(e.amount), 0) FROM ledger_entries e JOIN ledger_accounts a ON "
+                                "a.id = e.account_id WHERE a.code = CONCAT('assets:bank:', ?)",
+                                account, NULL),
+                     fgt_db_int("SELECT closing FROM statements WHERE account = ? ORDER BY id DESC LIMIT 1", account,
+                                NULL));
+    ck_assert_int_eq(fgt_ledger_check(), 0);
+}
+END_TEST
+
 int main(void)
 {
     for (size_t i = 0; i < sizeof(SHARED_ENV) / sizeof(SHARED_ENV[0]); i++)
@@ -1408,6 +1603,7 @@ int main(void)
     tcase_add_test(tc, vnpay_partial_then_remainder_refund_sends_03);
     tcase_add_test(tc, momo_refund_still_processing_stays_pending_until_settled);
     tcase_add_test(tc, bank_statements_settle_what_the_feed_lost);
+    tcase_add_test(tc, a_bank_day_with_every_exception_resolved_and_closed);
     suite_add_tcase(s, tc);
     int rc = fgt_run(s);
     if (fgt_server_stop(&srv) != 0)
