@@ -51,3 +51,6 @@ ALTER TABLE recon_items ADD COLUMN unapplied TINYINT NOT NULL DEFAULT 0 AFTER jo
 
 -- The matching job claims unmatched items in id order (recon/match.c).
 ALTER TABLE recon_items DROP INDEX ix_recon_items_work, ADD INDEX ix_recon_items_work (state, id);
+
+-- Lines are held against settlement batches by reference as they come in.
+ALTER TABLE settlement_batches ADD KEY ix_settlement_batches_ref (batch_ref);

@@ -50,12 +50,16 @@ static const char SQL_STATEMENT_DONE[] = "UPDATE statements SET closing = ?, clo
 /* Every line this statement brought is an item to reconcile. */
 /* Every line this statement brought is an item to reconcile, on its value
  * date, or on the first open day when that day is closed already. */
+/* A line the bank feed recorded already is matched as it comes in (rule 1,
+ * match.c). */
 static const char SQL_ITEMS[] =
-    "INSERT INTO recon_items (kind, line_id, account, business_day, amount, currency, state, created_at, "
-    "updated_at) SELECT 'bank_line', l.id, l.account, IF(EXISTS (SELECT 1 FROM recon_closed_days c WHERE "
-    "c.account = l.account AND c.day = l.value_date), ?, l.value_date), l.amount, l.currency, "
-    "IF(l.duplicate, 'duplicate', 'unmatched'), ?, ? "
-    "FROM statement_lines l WHERE l.statement_id = ?";
+    "INSERT INTO recon_items (kind, line_id, account, business_day, amount, currency, state, rule, detail, "
+    "journal_id, created_at, updated_at) SELECT 'bank_line', l.id, l.account, IF(EXISTS (SELECT 1 FROM "
+    "recon_closed_days c WHERE c.account = l.account AND c.day = l.value_date), ?, l.value_date), l.amount, "
+    "l.currency, IF(l.duplicate, 'duplicate', IF(m.fm, 'matched', 'unmatched')), IF(m.fm, 'reference', NULL), "
+    "IF(m.fm, 'the bank feed recorded this transfer', NULL), IF(m.fm, ?, NULL), ?, ? FROM statement_lines l "
+    "JOIN (SELECT l.id, " FG_RECON_FEED_MATCH_SQL " AS fm FROM statement_lines l LEFT JOIN bank_transfers t ON "
+    "t.account = l.account AND t.bank_ref = l.bank_ref WHERE l.statement_id = ?) m ON m.id = l.id";
 static const char SQL_LINES[] =
     "INSERT IGNORE INTO statement_lines (statement_id, account, line_key, currency, amount, reversal, booking_date, "
     "value_date, bank_ref, end_to_end, counterparty, memo, type, source_line, duplicate, created_at) "
@@ -452,14 +456,17 @@ static int store_statement_end(void *arg, const fg_stmt_header_t *h)
     if (rc != 0 || (rc = check_statement_end(&s->check, h)) != 0)
         return rc;
     int32_t open_day = 0;
+    int64_t matched = 0;
     if ((rc = fg_recon_open_day(s->db, h->account, fg_recon_day_of_ms(s->now), &open_day)) != 0 ||
+        (rc = fg_recon_import_match_begin(s->db, s->statement_id, h->account, h->currency, s->now, &matched)) != 0 ||
         (rc = fg_stmt_init(&st, s->db, SQL_ITEMS)) != 0)
         return rc;
     fg_stmt_int(&st, open_day);
+    fg_stmt_int(&st, matched);
     fg_stmt_int(&st, s->now);
     fg_stmt_int(&st, s->now);
     fg_stmt_int(&st, s->statement_id);
-    if ((rc = fg_stmt_exec(&st)) != 0)
+    if ((rc = fg_stmt_exec(&st)) != 0 || (rc = fg_recon_import_match_end(s->db, s->statement_id, h->account, s->now)) != 0)
         return rc;
     /* the bank account in the ledger: the lines, the opening and closing */
     int32_t first = h->from_date != 0 ? h->from_date

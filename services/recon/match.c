@@ -598,18 +598,18 @@ static int bulk_tx(fg_db_t *db, void *arg)
             rc = FG_ERANGE; /* more accounts in one chunk than expected: the careful way takes them */
             goto Exit;
         }
-        snprintf(groups[ngroups].account, sizeof(groups[ngroups].account), "%s", account.data);
-        snprintf(groups[ngroups].currency, sizeof(groups[ngroups].currency), "%s", currency.data);
+        snprintf(groups[ngroups].account, sizeof(groups[ngroups].account), "%.*s", FG_STMT_ACCOUNT_MAX, account.data);
+        snprintf(groups[ngroups].currency, sizeof(groups[ngroups].currency), "%.3s", currency.data);
         groups[ngroups++].sum = sum;
     }
     if (rc < 0)
         goto Exit;
     for (int g = 0; g < ngroups; g++) {
-        char from[FG_ACCOUNT_CODE_MAX + 1], memo[160];
+        char from[FG_ACCOUNT_CODE_MAX + 1], memo[200];
         int64_t journal = 0;
         fg_recon_unreconciled_account(groups[g].account, from);
-        snprintf(memo, sizeof(memo), "statement lines of %s matched to the bank feed's transfers",
-                 groups[g].account);
+        snprintf(memo, sizeof(memo), "statement lines of %.*s matched to the bank feed's transfers",
+                 FG_STMT_ACCOUNT_MAX, groups[g].account);
         fg_journal_t j = {.kind = "bank_match", .memo = memo};
         fg_journal_add(&j, from, 0, groups[g].currency, groups[g].sum);
         fg_journal_add(&j, "assets:clearing:vietqr", 0, groups[g].currency, -groups[g].sum);
@@ -649,6 +649,67 @@ static int64_t match_bulk(fg_db_t *db)
         if (b.count < BULK_CHUNK || fg_now_ms() >= until)
             return total;
     }
+}
+
+/* ---- on import ---------------------------------------------------------------- */
+
+static const char SQL_IMPORT_MATCHED[] =
+    "SELECT COALESCE(SUM(l.amount), 0) FROM statement_lines l LEFT JOIN bank_transfers t ON t.account = l.account "
+    "AND t.bank_ref = l.bank_ref WHERE l.statement_id = ? AND " FG_RECON_FEED_MATCH_SQL;
+static const char SQL_IMPORT_LINKS[] =
+    "INSERT INTO recon_links (item_id, seq, payment_id, order_id, amount, suggested) SELECT i.id, 1, "
+    "NULLIF(t.payment_id, 0), NULL, i.amount, 0 FROM statement_lines l JOIN recon_items i ON i.line_id = l.id JOIN "
+    "bank_transfers t ON t.account = l.account AND t.bank_ref = l.bank_ref WHERE l.statement_id = ? AND "
+    "i.state = 'matched' AND i.rule = 'reference'";
+static const char SQL_IMPORT_HAS_LEDGER_ONLY[] =
+    "SELECT 1 FROM recon_items WHERE account = ? AND transfer_ref IS NOT NULL LIMIT 1";
+static const char SQL_IMPORT_SHOWN[] =
+    "UPDATE recon_items r JOIN statement_lines l ON r.account = l.account AND r.transfer_ref = l.bank_ref SET "
+    "r.state = 'matched', r.rule = 'reference', r.updated_at = ? WHERE l.statement_id = ? AND "
+    "r.kind = 'ledger_posting'";
+
+int fg_recon_import_match_begin(fg_db_t *db, int64_t statement_id, const char *account, const char *currency,
+                                int64_t now, int64_t *journal_id)
+{
+    char from[FG_ACCOUNT_CODE_MAX + 1], memo[160];
+    fg_stmt_t s;
+    int64_t sum = 0;
+    *journal_id = 0;
+    int rc = fg_stmt_init(&s, db, SQL_IMPORT_MATCHED);
+    if (rc != 0)
+        return rc;
+    fg_stmt_int(&s, statement_id);
+    fg_stmt_out_int(&s, &sum, NULL);
+    if ((rc = fg_stmt_one(&s)) != 0 || sum == 0)
+        return rc;
+    fg_recon_unreconciled_account(account, from);
+    snprintf(memo, sizeof(memo), "statement %lld: lines matched to the bank feed's transfers",
+             (long long)statement_id);
+    fg_journal_t j = {.kind = "bank_match", .memo = memo};
+    fg_journal_add(&j, from, 0, currency, sum);
+    fg_journal_add(&j, "assets:clearing:vietqr", 0, currency, -sum);
+    return fg_recon_post(db, &j, now, journal_id);
+}
+
+int fg_recon_import_match_end(fg_db_t *db, int64_t statement_id, const char *account, int64_t now)
+{
+    fg_stmt_t s;
+    int64_t one = 0;
+    int rc = fg_stmt_init(&s, db, SQL_IMPORT_LINKS);
+    if (rc != 0)
+        return rc;
+    fg_stmt_int(&s, statement_id);
+    if ((rc = fg_stmt_exec(&s)) != 0 || (rc = fg_stmt_init(&s, db, SQL_IMPORT_HAS_LEDGER_ONLY)) != 0)
+        return rc;
+    fg_stmt_cstr(&s, account);
+    fg_stmt_out_int(&s, &one, NULL);
+    if ((rc = fg_stmt_one(&s)) != 0)
+        return rc == FG_ENOTFOUND ? 0 : rc; /* no transfer of this account is ledger_only */
+    if ((rc = fg_stmt_init(&s, db, SQL_IMPORT_SHOWN)) != 0)
+        return rc;
+    fg_stmt_int(&s, now);
+    fg_stmt_int(&s, statement_id);
+    return fg_stmt_exec(&s);
 }
 
 int fg_recon_match_round(fg_db_t *db, const fg_config_t *cfg, int limit)

@@ -27,6 +27,29 @@ int32_t fg_recon_day_of_ms(int64_t ms);
  *  days: else FG_ERANGE).  0 or a database code. */
 int fg_recon_open_day(fg_db_t *db, const char *account, int32_t day, int32_t *out) FG_MUST_USE;
 
+/* ---- matching on import (match.c) ------------------------------------------------ */
+
+/** SQL: statement line l (LEFT JOIN bank_transfers t ON t.account =
+ *  l.account AND t.bank_ref = l.bank_ref) is a transfer the bank feed
+ *  recorded at its amount, no settlement batch waits for it, and it is no
+ *  duplicate: rule 1, decided as the line is imported. */
+#define FG_RECON_FEED_MATCH_SQL                                                                                        \
+    "(t.amount IS NOT NULL AND t.amount = l.amount AND l.amount > 0 AND l.bank_ref <> '' AND l.duplicate = 0 AND "    \
+    "NOT EXISTS (SELECT 1 FROM settlement_batches b WHERE b.batch_ref IN (l.bank_ref, l.end_to_end) AND "             \
+    "b.line_id IS NULL))"
+
+/** Inside the import's transaction, before statement_id's items are
+ *  stored: posts what its lines matched by FG_RECON_FEED_MATCH_SQL move out
+ *  of the unreconciled account (Dr assets:bank_unreconciled:{account}, Cr
+ *  assets:clearing:vietqr), one journal; *journal_id receives it, 0 when no
+ *  line matches.  0 or a database code. */
+int fg_recon_import_match_begin(fg_db_t *db, int64_t statement_id, const char *account, const char *currency,
+                                int64_t now, int64_t *journal_id) FG_MUST_USE;
+/** Once the items are stored (matched ones with that journal): links them
+ *  to the feed's payments, and the feed's ledger_only items the lines show
+ *  are matched.  0 or a database code. */
+int fg_recon_import_match_end(fg_db_t *db, int64_t statement_id, const char *account, int64_t now) FG_MUST_USE;
+
 /* ---- the bank account in the ledger (bank.c) ----------------------------------- */
 
 /** assets:bank:{account} and assets:bank_unreconciled:{account}. */
