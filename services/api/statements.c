@@ -303,7 +303,10 @@ void fg_reconciliations_resolve(fg_call_t *call, fg_db_t *db)
         fg_call_error(call, 409, "conflict", "item_not_exception", msg, NULL);
     } else if (rc == FG_EUNSUPPORTED && in.action == FG_RECON_UNDO) {
         fg_call_error(call, 422, "invalid_request", "undo_not_supported",
-                      "an apply is not undone: refund its payments like any other", "action");
+                      strcmp(out.resolution, "apply") == 0
+                          ? "an apply is not undone: refund its payments like any other"
+                          : "this refund's money has left the bank: it is not undone",
+                      "action");
     } else if (rc == FG_EUNSUPPORTED && in.action == FG_RECON_REFUND) {
         fg_call_error(call, 422, "invalid_request", "not_a_credit", "only a credit at the bank goes back to a payer",
                       "action");

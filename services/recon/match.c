@@ -240,6 +240,7 @@ static int by_reference(fg_db_t *db, item_t *it, int *decided)
 
 typedef struct {
     int64_t id, owed;
+    int partial; /* the order takes part payments */
 } owed_t;
 
 int fg_recon_pay_order(fg_db_t *db, const fg_config_t *cfg, int64_t item_id, int64_t line_id, int64_t order_id,
@@ -299,6 +300,7 @@ static int by_codes(fg_db_t *db, const fg_config_t *cfg, item_t *it, int64_t now
             return rc;
         fg_order_status_t effective = fg_order_effective_status(status, (int)has_expiry, expires, now);
         orders[found].id = id;
+        orders[found].partial = partial != 0;
         orders[found].owed = same_currency && fg_order_accepts_payment(effective) ? amount - paid : 0;
         if (fg_money_add(total, orders[found].owed, &total) != 0)
             return FG_EOVERFLOW;
@@ -308,6 +310,12 @@ static int by_codes(fg_db_t *db, const fg_config_t *cfg, item_t *it, int64_t now
         return 0;
     *decided = 1;
     it->rule = "order_code";
+    /* one order that takes part payments may be paid by several lines: this
+     * one pays what it brings, never more than the order owes */
+    if (found == 1 && orders[0].partial && it->amount > 0 && it->amount < total) {
+        orders[0].owed = it->amount;
+        total = it->amount;
+    }
     if (total != it->amount || total == 0) {
         it->state = "amount_mismatch";
         snprintf(it->detail, sizeof(it->detail), "the memo names %d order(s) that still owe %lld, the line is %lld",
@@ -333,6 +341,49 @@ static int by_codes(fg_db_t *db, const fg_config_t *cfg, item_t *it, int64_t now
     snprintf(it->adapter, sizeof(it->adapter), "vietqr"); /* fg_recon_pay_order pays as a VietQR transfer */
     snprintf(it->detail, sizeof(it->detail), "paid %d order(s) named in the memo", found);
     return 0;
+}
+
+static const char SQL_PAYER_REFUND[] =
+    "SELECT i.id FROM recon_items i JOIN statement_lines l ON l.id = i.line_id WHERE i.account = ? AND "
+    "i.resolution = 'refund' AND i.paid_out_by IS NULL AND i.amount = ? AND l.bank_ref <> '' AND "
+    "LOCATE(l.bank_ref, ?) > 0 ORDER BY i.id LIMIT 1 FOR UPDATE";
+static const char SQL_PAID_OUT[] = "UPDATE recon_items SET paid_out_by = ?, updated_at = ? WHERE id = ?";
+
+/* A debit that sends back money staff resolved to refund to its payer: the
+ * memo names the bank reference of the line that brought it, and the amount
+ * is that line's.  Dr liabilities:payer_refunds, Cr the unreconciled
+ * account: the money owed to the payer has left. */
+static int by_payer_refund(fg_db_t *db, item_t *it, int64_t now, int *decided)
+{
+    fg_stmt_t s;
+    int64_t refunded = 0;
+    char from[FG_ACCOUNT_CODE_MAX + 1], memo[160];
+    *decided = 0;
+    int rc = fg_stmt_init(&s, db, SQL_PAYER_REFUND);
+    if (rc != 0)
+        return rc;
+    fg_stmt_str(&s, it->account.data, it->account.len);
+    fg_stmt_int(&s, -it->amount);
+    fg_stmt_str(&s, it->memo.data, it->memo.len);
+    fg_stmt_out_int(&s, &refunded, NULL);
+    if ((rc = fg_stmt_one(&s)) != 0)
+        return rc == FG_ENOTFOUND ? 0 : rc;
+    *decided = 1;
+    it->rule = "payer_refund";
+    it->state = "matched";
+    snprintf(it->detail, sizeof(it->detail), "returns the money of item %lld to its payer", (long long)refunded);
+    fg_recon_unreconciled_account(it->account.data, from);
+    snprintf(memo, sizeof(memo), "statement line %lld: item %lld's money returned to its payer", (long long)it->line_id,
+             (long long)refunded);
+    fg_journal_t j = {.kind = "payer_refund", .memo = memo};
+    fg_journal_add(&j, "liabilities:payer_refunds", 0, it->currency.data, -it->amount);
+    fg_journal_add(&j, from, 0, it->currency.data, it->amount);
+    if ((rc = fg_recon_post(db, &j, now, &it->journal_id)) != 0 || (rc = fg_stmt_init(&s, db, SQL_PAID_OUT)) != 0)
+        return rc;
+    fg_stmt_int(&s, it->item_id);
+    fg_stmt_int(&s, now);
+    fg_stmt_int(&s, refunded);
+    return fg_stmt_exec(&s);
 }
 
 /* Rule 3: a suggestion only. */
@@ -384,9 +435,10 @@ static int book(fg_db_t *db, item_t *it, int64_t now)
 {
     char from[FG_ACCOUNT_CODE_MAX + 1], to[FG_ACCOUNT_CODE_MAX + 1], memo[160];
     int matched = strcmp(it->state, "matched") == 0;
-    int settlement = it->rule != NULL && strcmp(it->rule, "settlement") == 0;
+    /* a settlement and a payer refund posted their own journal */
+    int posted = it->rule != NULL && (strcmp(it->rule, "settlement") == 0 || strcmp(it->rule, "payer_refund") == 0);
     int held = it->rule != NULL && strcmp(it->rule, "reference") == 0;
-    if (settlement || (!matched && (held || it->amount <= 0 || it->unapplied)))
+    if (posted || (!matched && (held || it->amount <= 0 || it->unapplied)))
         return 0;
     if (it->unapplied)
         snprintf(from, sizeof(from), "liabilities:unapplied");
@@ -449,9 +501,12 @@ static int match_tx(fg_db_t *db, void *arg)
     if ((rc = by_settlement(db, it, now, &decided)) != 0 || decided) {
         if (rc != 0)
             return rc;
+    } else if (it->amount < 0 && ((rc = by_payer_refund(db, it, now, &decided)) != 0 || decided)) {
+        if (rc != 0)
+            return rc;
     } else if (it->amount < 0) {
         it->state = "bank_only";
-        snprintf(it->detail, sizeof(it->detail), "a debit: no settlement batch names it");
+        snprintf(it->detail, sizeof(it->detail), "a debit: no settlement batch or payer refund names it");
     } else if ((rc = by_reference(db, it, &decided)) != 0 || decided ||
                (rc = by_codes(db, m->cfg, it, now, &decided)) != 0 || decided ||
                (rc = by_amount_and_date(db, it, &decided)) != 0 || decided) {

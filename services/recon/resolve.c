@@ -39,7 +39,8 @@
 
 static const char SQL_ITEM[] =
     "SELECT COALESCE(i.line_id, 0), i.account, i.business_day, i.amount, i.state, COALESCE(i.resolution, ''), "
-    "COALESCE(i.resolution_journal_id, 0), i.kind, i.currency, i.unapplied FROM recon_items i WHERE i.id = ? "
+    "COALESCE(i.resolution_journal_id, 0), i.kind, i.currency, i.unapplied, i.paid_out_by IS NOT NULL FROM "
+    "recon_items i WHERE i.id = ? "
     "FOR UPDATE";
 /* Money the ledger holds already for the item: the feed's transfer or a
  * provider's payment it matched by reference at another amount. */
@@ -237,7 +238,7 @@ static int resolve_tx(fg_db_t *db, void *arg)
     fg_buf_t account = FG_BUF_INIT, state = FG_BUF_INIT, resolution = FG_BUF_INIT, before = FG_BUF_INIT,
              after = FG_BUF_INIT;
     fg_buf_t kind = FG_BUF_INIT, currency = FG_BUF_INIT;
-    int64_t line_id = 0, day = 0, amount = 0, journal = 0, unapplied = 0, now = fg_now_ms();
+    int64_t line_id = 0, day = 0, amount = 0, journal = 0, unapplied = 0, paid_out = 0, now = fg_now_ms();
     char object[40];
     r->out->bad_order = -1;
     r->out->unapplied = 0;
@@ -256,6 +257,7 @@ static int resolve_tx(fg_db_t *db, void *arg)
     fg_stmt_out_text(&s, &kind, NULL);
     fg_stmt_out_text(&s, &currency, NULL);
     fg_stmt_out_int(&s, &unapplied, NULL);
+    fg_stmt_out_int(&s, &paid_out, NULL);
     if ((rc = fg_stmt_one(&s)) != 0 || (rc = find_held(db, r)) != 0)
         goto Exit;
     r->ledger_posting = strcmp(kind.data, "ledger_posting") == 0;
@@ -276,9 +278,9 @@ static int resolve_tx(fg_db_t *db, void *arg)
             rc = FG_ESTATE; /* nothing to undo */
             goto Exit;
         }
-        if (strcmp(resolution.data, "apply") == 0) {
+        if (strcmp(resolution.data, "apply") == 0 || paid_out) {
             snprintf(r->out->resolution, sizeof(r->out->resolution), "%s", resolution.data);
-            rc = FG_EUNSUPPORTED; /* its payments are refunded like any other */
+            rc = FG_EUNSUPPORTED; /* its payments are refunded like any other; a refund's money has left */
             goto Exit;
         }
         item_json(&before, r->item_id, state.data, resolution.data, amount, NULL);

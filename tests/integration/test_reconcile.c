@@ -621,6 +621,68 @@ START_TEST(a_line_listed_twice_is_a_duplicate)
     ck_assert_str_eq(fgt_json_str(&r, "resolution", NULL), "refund");
     fgt_response_free(&r);
     ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM journals WHERE kind = 'payer_refund'", NULL, NULL), owed + 1);
+    /* the next day the money leaves, its memo naming the line that brought it */
+    char ref_out[40], memo_out[120];
+    snprintf(ref_out, sizeof(ref_out), "FT%s", fgt_unique("o"));
+    snprintf(memo_out, sizeof(memo_out), "HOAN TIEN CHUYEN NHAM %s", ref);
+    line_t out_lines[] = {{ref_out, memo_out, -70001}};
+    char *next = statement_on(account, "2026-12-03", "2026-12-02", 500000000 + 2 * 70001, out_lines, 1);
+    r = fgt_request(&srv, FGT_H2C, "POST", "/v1/statements", headers, next, 0);
+    fgt_expect(r, 201, NULL);
+    fgt_response_free(&r);
+    wait_decided(account);
+    ck_assert_str_eq(state_of(account, ref_out), "matched");
+    char item_text[24];
+    snprintf(item_text, sizeof(item_text), "%lld", item);
+    ck_assert_int_eq(fgt_db_int("SELECT paid_out_by FROM recon_items WHERE id = ?", item_text, NULL),
+                     item_of(account, ref_out));
+    /* owed no more: what the refund owed and what left sum to nothing */
+    ck_assert_int_eq(fgt_db_int("SELECT COALESCE(SUM(e.amount), 0) FROM ledger_entries e JOIN ledger_accounts a ON "
+                                "a.id = e.account_id JOIN recon_items i ON e.journal_id IN (i.resolution_journal_id, "
+                                "i.journal_id) WHERE a.code = 'liabilities:payer_refunds' AND i.account = ?",
+                                account, NULL),
+                     0);
+    /* and the refund is not undone once its money left */
+    r = fgt_req(&srv, FGT_H2C, "POST", path, finance, NULL, "{\"action\":\"undo\",\"note\":\"x\"}", 0, NULL);
+    fgt_expect(r, 422, "undo_not_supported");
+    fgt_response_free(&r);
+    free(next);
+    free(file);
+    ck_assert_int_eq(fgt_ledger_check(), 0);
+}
+END_TEST
+
+START_TEST(two_lines_pay_one_order_in_parts)
+{
+    /* an order that takes part payments: two transfers naming it, each paying
+     * what it brings; a third finds nothing owed and pays nothing */
+    char account[40], r1[40], r2[40], r3[40], m[80];
+    snprintf(account, sizeof(account), "VCB%s", fgt_unique("P"));
+    snprintf(r1, sizeof(r1), "FT%s", fgt_unique("p"));
+    snprintf(r2, sizeof(r2), "FT%s", fgt_unique("p"));
+    snprintf(r3, sizeof(r3), "FT%s", fgt_unique("p"));
+    char body[300];
+    snprintf(body, sizeof(body),
+             "{\"merchant_ref\":\"%s\",\"fee_type\":\"tuition\",\"amount\":3000000,\"currency\":\"VND\","
+             "\"allow_partial\":true}",
+             fgt_unique("R"));
+    fgt_response_t r = fgt_req(&srv, FGT_H2C, "POST", "/v1/orders", mer.key, NULL, body, 0, NULL);
+    fgt_expect(r, 201, NULL);
+    order_t o;
+    snprintf(o.id, sizeof(o.id), "%s", fgt_json_str(&r, "id", NULL));
+    snprintf(o.code, sizeof(o.code), "%s", fgt_json_str(&r, "code", NULL));
+    fgt_response_free(&r);
+    snprintf(m, sizeof(m), "HOC PHI DOT 1 %s", o.code);
+    line_t lines[] = {{r1, m, 1000000}, {r2, m, 2000000}, {r3, m, 500000}};
+    char *file = statement(account, lines, 3);
+    ck_assert_int_eq(import_status(file, NULL), 201);
+    wait_decided(account);
+    ck_assert_str_eq(state_of(account, r1), "matched");
+    ck_assert_str_eq(state_of(account, r2), "matched");
+    ck_assert_str_eq(order_status(&o), "paid");
+    ck_assert_int_eq(payments_of(&o), 2);
+    /* the third: nothing is owed any more, never a negative residual */
+    ck_assert_str_eq(state_of(account, r3), "amount_mismatch");
     free(file);
     ck_assert_int_eq(fgt_ledger_check(), 0);
 }
@@ -634,6 +696,7 @@ int main(void)
     tcase_add_test(tc, a_day_reconciled);
     tcase_add_test(tc, statement_first_then_the_feed);
     tcase_add_test(tc, a_missing_statement_is_a_gap);
+    tcase_add_test(tc, two_lines_pay_one_order_in_parts);
     tcase_add_test(tc, a_line_listed_twice_is_a_duplicate);
     suite_add_tcase(s, tc);
     fgt_merchant_create("Trường THCS Đối Soát", mer.id, mer.key);

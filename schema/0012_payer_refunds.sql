@@ -1,0 +1,11 @@
+-- 0012_payer_refunds: the outgoing transfer of a refund resolution.
+--
+-- Staff resolve money that is not ours with `refund`: it is owed to its
+-- payer (liabilities:payer_refunds) until it leaves.  The debit line that
+-- sends it back (its memo naming the bank reference of the line that
+-- brought it, the same amount) is matched to that item by the rule
+-- 'payer_refund', posts Dr liabilities:payer_refunds, Cr the unreconciled
+-- account, and marks the item paid out.
+ALTER TABLE recon_items
+  MODIFY rule ENUM('reference','order_code','amount_date','settlement','payer_refund') NULL,
+  ADD COLUMN paid_out_by BIGINT UNSIGNED NULL AFTER resolution_journal_id;
