@@ -137,8 +137,8 @@ static int post_gap(fg_db_t *db, const fg_recon_bank_statement_t *st, int32_t da
     int32_t posted = 0;
     fg_stmt_t s;
     fg_recon_unreconciled_account(st->account, unreconciled);
-    snprintf(memo, sizeof(memo), "statement %lld: %s balance gap at the end of %d", (long long)st->statement_id,
-             which, (int)day);
+    snprintf(memo, sizeof(memo), "statement %lld: %s balance gap at the end of %d", (long long)st->statement_id, which,
+             (int)day);
     int rc = post_bank(db, st, day, "gap", unreconciled, gap, memo, now, &posted, &journal);
     if (rc != 0 || (rc = fg_stmt_init(&s, db, SQL_GAP_ITEM)) != 0)
         return rc;
@@ -187,10 +187,9 @@ int fg_recon_bank_statement(fg_db_t *db, const fg_recon_bank_statement_t *st, in
         if (!has_opening) {
             /* what the account held before feegate knew it: from equity */
             snprintf(equity, sizeof(equity), "equity:opening_balances:%s", st->account);
-            snprintf(memo, sizeof(memo), "statement %lld: the account's opening balance",
-                     (long long)st->statement_id);
-            if (st->opening - balance != 0 && (rc = post_bank(db, st, before, "opening", equity,
-                                                              st->opening - balance, memo, now, &posted, &journal)) != 0)
+            snprintf(memo, sizeof(memo), "statement %lld: the account's opening balance", (long long)st->statement_id);
+            if (st->opening - balance != 0 && (rc = post_bank(db, st, before, "opening", equity, st->opening - balance,
+                                                              memo, now, &posted, &journal)) != 0)
                 return rc;
         } else if (st->opening != balance) {
             *opening_gap = st->opening - balance;

@@ -307,9 +307,9 @@ typedef struct {
     int seq;
     int64_t st_lines, st_credits, st_debits;
     int32_t st_first, st_last; /* the statement's first and last booking day */
-    check_t check;      /* every statement balances, every amount in range */
-    occurrences_t occ;  /* reference-less lines of the statement */
-    occurrences_t keys; /* every key of the statement: a repeat is a duplicate */
+    check_t check;             /* every statement balances, every amount in range */
+    occurrences_t occ;         /* reference-less lines of the statement */
+    occurrences_t keys;        /* every key of the statement: a repeat is a duplicate */
     row_t rows[BATCH_ROWS];
     columns_t *columns; /* the batch as flush binds it */
     int pending;
@@ -466,16 +466,18 @@ static int store_statement_end(void *arg, const fg_stmt_header_t *h)
     fg_stmt_int(&st, s->now);
     fg_stmt_int(&st, s->now);
     fg_stmt_int(&st, s->statement_id);
-    if ((rc = fg_stmt_exec(&st)) != 0 || (rc = fg_recon_import_match_end(s->db, s->statement_id, h->account, s->now)) != 0)
+    if ((rc = fg_stmt_exec(&st)) != 0 ||
+        (rc = fg_recon_import_match_end(s->db, s->statement_id, h->account, s->now)) != 0)
         return rc;
     /* the bank account in the ledger: the lines, the opening and closing */
-    int32_t first = h->from_date != 0 ? h->from_date
-                    : s->st_first != 0 ? s->st_first
+    int32_t first = h->from_date != 0      ? h->from_date
+                    : s->st_first != 0     ? s->st_first
                     : h->closing_date != 0 ? h->closing_date
                                            : h->opening_date;
     int32_t last = h->closing_date != 0 ? h->closing_date : h->to_date != 0 ? h->to_date : s->st_last;
-    fg_recon_bank_statement_t book = {s->statement_id, h->account, h->currency, h->has_opening, h->has_closing,
-                                      h->opening,      h->closing, first,       last};
+    fg_recon_bank_statement_t book = {s->statement_id, h->account,     h->currency,
+                                      h->has_opening,  h->has_closing, h->opening,
+                                      h->closing,      first,          last};
     int64_t gap = 0;
     if ((rc = fg_recon_bank_statement(s->db, &book, s->now, &gap)) != 0)
         return rc;

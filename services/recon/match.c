@@ -738,8 +738,7 @@ int fg_recon_import_match_begin(fg_db_t *db, int64_t statement_id, const char *a
     if ((rc = fg_stmt_one(&s)) != 0 || sum == 0)
         return rc;
     fg_recon_unreconciled_account(account, from);
-    snprintf(memo, sizeof(memo), "statement %lld: lines matched to the bank feed's transfers",
-             (long long)statement_id);
+    snprintf(memo, sizeof(memo), "statement %lld: lines matched to the bank feed's transfers", (long long)statement_id);
     fg_journal_t j = {.kind = "bank_match", .memo = memo};
     fg_journal_add(&j, from, 0, currency, sum);
     fg_journal_add(&j, "assets:clearing:vietqr", 0, currency, -sum);

@@ -34,8 +34,8 @@ int fg_recon_open_day(fg_db_t *db, const char *account, int32_t day, int32_t *ou
  *  recorded at its amount, no settlement batch waits for it, and it is no
  *  duplicate: rule 1, decided as the line is imported. */
 #define FG_RECON_FEED_MATCH_SQL                                                                                        \
-    "(t.amount IS NOT NULL AND t.amount = l.amount AND l.amount > 0 AND l.bank_ref <> '' AND l.duplicate = 0 AND "    \
-    "NOT EXISTS (SELECT 1 FROM settlement_batches b WHERE b.batch_ref IN (l.bank_ref, l.end_to_end) AND "             \
+    "(t.amount IS NOT NULL AND t.amount = l.amount AND l.amount > 0 AND l.bank_ref <> '' AND l.duplicate = 0 AND "     \
+    "NOT EXISTS (SELECT 1 FROM settlement_batches b WHERE b.batch_ref IN (l.bank_ref, l.end_to_end) AND "              \
     "b.line_id IS NULL))"
 
 /** Inside the import's transaction, before statement_id's items are

@@ -69,8 +69,8 @@ typedef struct {
     fg_recon_resolved_t *out;
     int64_t journal_id; /* what the resolution posted, 0 = nothing */
     /* the item */
-    int ledger_posting;                          /* a transfer the feed applied, not a bank line */
-    char source[FG_ACCOUNT_CODE_MAX + 1];        /* where a bank line's money sits: unreconciled or unapplied */
+    int ledger_posting;                   /* a transfer the feed applied, not a bank line */
+    char source[FG_ACCOUNT_CODE_MAX + 1]; /* where a bank line's money sits: unreconciled or unapplied */
     char currency[4];
     char held_adapter[16]; /* the ledger holds held_amount of this money already (a mismatch by reference) */
     int64_t held_amount;

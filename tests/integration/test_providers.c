@@ -1374,7 +1374,6 @@ START_TEST(bank_statements_settle_what_the_feed_lost)
 }
 END_TEST
 
-
 /* The 1-based position of the line with this reference in a camt.053. */
 static int line_position(const char *camt, const char *ref)
 {
@@ -1520,9 +1519,10 @@ START_TEST(a_bank_day_with_every_exception_resolved_and_closed)
     resolve_item(finance, rec, ledger_only, "{\"action\":\"write_off\",\"note\":\"the bank never received it\"}");
     resolve_item(finance, rec, item_by_ref(refs[3], "amount_mismatch"),
                  "{\"action\":\"write_off\",\"note\":\"1,000 VND transfer fee taken by the payer's bank\"}");
-    snprintf(body, sizeof(body),
-             "{\"action\":\"apply\",\"note\":\"the parent called: Y's fee\",\"orders\":[{\"order\":\"%s\",\"amount\":%lld}]}",
-             y, y_amount);
+    snprintf(
+        body, sizeof(body),
+        "{\"action\":\"apply\",\"note\":\"the parent called: Y's fee\",\"orders\":[{\"order\":\"%s\",\"amount\":%lld}]}",
+        y, y_amount);
     resolve_item(finance, rec, item_by_ref(refs[5], "suggested"), body);
     expect_order(y, "paid", y_amount);
     resolve_item(finance, rec, item_by_ref(refs[6], "bank_only"),
