@@ -36,6 +36,8 @@ static const char SQL_AS_OF[] =
     "SELECT COALESCE(SUM(amount), 0), COUNT(*) FROM bank_postings WHERE account = ? AND currency = ? AND day <= ?";
 static const char SQL_HAS_OPENING[] =
     "SELECT 1 FROM bank_postings WHERE account = ? AND currency = ? AND kind = 'opening' LIMIT 1";
+static const char SQL_ACCOUNT_ROW[] = "INSERT IGNORE INTO bank_accounts (account, created_at) VALUES (?, ?)";
+static const char SQL_ACCOUNT_LOCK[] = "SELECT 1 FROM bank_accounts WHERE account = ? FOR UPDATE";
 static const char SQL_GAP_ITEM[] =
     "INSERT INTO recon_items (kind, line_id, statement_id, account, business_day, amount, currency, state, detail, "
     "journal_id, created_at, updated_at) VALUES ('balance_gap', NULL, ?, ?, ?, ?, ?, 'bank_only', ?, ?, ?, ?)";
@@ -168,12 +170,24 @@ int fg_recon_bank_statement(fg_db_t *db, const fg_recon_bank_statement_t *st, in
     int count = 0;
     *opening_gap = 0;
     fg_recon_unreconciled_account(st->account, unreconciled);
+    /* one import of an account at a time from here: the balances read below
+     * are the ones the postings after them build on */
+    int rc = fg_stmt_init(&s, db, SQL_ACCOUNT_ROW);
+    if (rc != 0)
+        return rc;
+    fg_stmt_cstr(&s, st->account);
+    fg_stmt_int(&s, now);
+    if ((rc = fg_stmt_exec(&s)) != 0 || (rc = fg_stmt_init(&s, db, SQL_ACCOUNT_LOCK)) != 0)
+        return rc;
+    fg_stmt_cstr(&s, st->account);
+    fg_stmt_out_int(&s, &one, NULL);
+    if ((rc = fg_stmt_one(&s)) != 0)
+        return rc;
     /* the opening: the account's first, or held against the day before */
     if (st->has_opening && st->first_day != 0) {
         int32_t before = fg_recon_prev_day(st->first_day);
         int has_opening = 0;
-        int rc = fg_stmt_init(&s, db, SQL_HAS_OPENING);
-        if (rc != 0)
+        if ((rc = fg_stmt_init(&s, db, SQL_HAS_OPENING)) != 0)
             return rc;
         fg_stmt_cstr(&s, st->account);
         fg_stmt_cstr(&s, st->currency);
@@ -198,8 +212,7 @@ int fg_recon_bank_statement(fg_db_t *db, const fg_recon_bank_statement_t *st, in
         }
     }
     /* the lines this statement brought, by booking day */
-    int rc = fg_stmt_init(&s, db, SQL_LINE_DAYS);
-    if (rc != 0)
+    if ((rc = fg_stmt_init(&s, db, SQL_LINE_DAYS)) != 0)
         return rc;
     fg_stmt_int(&s, st->statement_id);
     fg_stmt_out_int(&s, &day, NULL);

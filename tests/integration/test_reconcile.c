@@ -652,6 +652,46 @@ START_TEST(a_line_listed_twice_is_a_duplicate)
 }
 END_TEST
 
+START_TEST(statements_of_one_account_imported_at_once)
+{
+    /* two days of one account arrive at the same moment, in either order:
+     * the ledger's bank account ends at the later closing, and any gap the
+     * one shows before the other came is taken back */
+    for (int round = 0; round < 3; round++) {
+        char account[40], r1[40], r2[40], r3[40];
+        snprintf(account, sizeof(account), "VCB%s", fgt_unique("C"));
+        snprintf(r1, sizeof(r1), "FT%s", fgt_unique("c"));
+        snprintf(r2, sizeof(r2), "FT%s", fgt_unique("c"));
+        snprintf(r3, sizeof(r3), "FT%s", fgt_unique("c"));
+        line_t l1[] = {{r1, "CHUYEN TIEN", 100000}}, l2[] = {{r2, "CHUYEN TIEN", 200000}}, l3[] = {{r3, "PHI", -3000}};
+        char *f1 = statement_on(account, "2026-12-02", "2026-12-01", 500000000, l1, 1);
+        char *f2 = statement_on(account, "2026-12-03", "2026-12-02", 500100000, l2, 1);
+        char *f3 = statement_on(account, "2026-12-04", "2026-12-03", 500300000, l3, 1);
+        ck_assert_int_eq(import_status(f1, NULL), 201);
+        char auth[200];
+        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", finance);
+        const char *headers[] = {auth, "Content-Type: application/xml", NULL};
+        fgt_request_t reqs[2] = {{"POST", "/v1/statements", headers, round % 2 ? f3 : f2, 0},
+                                 {"POST", "/v1/statements", headers, round % 2 ? f2 : f3, 0}};
+        fgt_response_t out[2];
+        fgt_request_all(&srv, FGT_HTTP1, 2, 2, reqs, NULL, NULL, out);
+        for (int i = 0; i < 2; i++) {
+            fgt_expect(out[i], 201, NULL);
+            fgt_response_free(&out[i]);
+        }
+        ck_assert_int_eq(account_balance("assets:bank:", account), 500297000);
+        ck_assert_int_eq(fgt_db_int("SELECT COALESCE(SUM(amount), 0) FROM recon_items WHERE account = ? AND kind = "
+                                    "'balance_gap'",
+                                    account, NULL),
+                         0);
+        free(f1);
+        free(f2);
+        free(f3);
+    }
+    ck_assert_int_eq(fgt_ledger_check(), 0);
+}
+END_TEST
+
 START_TEST(two_lines_pay_one_order_in_parts)
 {
     /* an order that takes part payments: two transfers naming it, each paying
@@ -697,6 +737,7 @@ int main(void)
     tcase_add_test(tc, statement_first_then_the_feed);
     tcase_add_test(tc, a_missing_statement_is_a_gap);
     tcase_add_test(tc, two_lines_pay_one_order_in_parts);
+    tcase_add_test(tc, statements_of_one_account_imported_at_once);
     tcase_add_test(tc, a_line_listed_twice_is_a_duplicate);
     suite_add_tcase(s, tc);
     fgt_merchant_create("Trường THCS Đối Soát", mer.id, mer.key);
