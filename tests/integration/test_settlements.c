@@ -430,6 +430,11 @@ START_TEST(momo_file_rows_held_against_the_ledger)
     ck_assert_int_eq(entries("expenses:reconciliation", 0), -50000);
     ck_assert_int_eq(entries("assets:bank_unreconciled:" ACCOUNT, 0), 0); /* every bank line explained */
     ck_assert_int_eq(fgt_ledger_check(), 0);
+    /* ledger check holds each batch to its rows and its journal */
+    fgt_db_exec("UPDATE settlement_batches SET fees = fees + 1, net = net - 1 WHERE batch_ref = ?", ref);
+    ck_assert_int_eq(fgt_ledger_check(), 1);
+    fgt_db_exec("UPDATE settlement_batches SET fees = fees - 1, net = net + 1 WHERE batch_ref = ?", ref);
+    ck_assert_int_eq(fgt_ledger_check(), 0);
 }
 END_TEST
 
