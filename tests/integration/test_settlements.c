@@ -11,7 +11,10 @@
  *     explain) is settled once the file arrives, and the three rows become
  *     settlement_row items, resolved (write-off, undo, accept), the day
  *     closed, the clearing accounts at zero for what was settled, and
- *     `feegate ledger check` green.
+ *     `feegate ledger check` green (and red for a batch that does not add up);
+ *   - two batches of one day: the payment the first left out is listed by
+ *     the second (its ledger_only item matched), the payment both list is
+ *     the gateway paying twice (bank_only).
  *
  * A gateway's payout settles that gateway's whole business day, so this
  * suite runs on a database of its own (feegate_settlements, recreated at
@@ -438,6 +441,82 @@ START_TEST(momo_file_rows_held_against_the_ledger)
 }
 END_TEST
 
+/* ---- batches that overlap ------------------------------------------------------------ */
+
+/* POST a file to path as content_type; its answer's status. */
+static long post_file(const char *path, const char *content_type, const char *body)
+{
+    char auth[200], type[80];
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", finance);
+    snprintf(type, sizeof(type), "Content-Type: %s", content_type);
+    const char *headers[] = {auth, type, NULL};
+    fgt_response_t r = fgt_request(&srv, FGT_H2C, "POST", path, headers, body, 0);
+    long status = r.status;
+    ck_assert_msg(status == 201, "%s answered %ld: %s", path, status, r.body);
+    fgt_response_free(&r);
+    return status;
+}
+
+/* A settlement file of one batch listing payments (transaction, payment id,
+ * amount at 1.5 %) and the statement line (our CSV layout) paying it to
+ * account; imported, and the line's state once decided. */
+static const char *settle_batch(const char *account, const char *batch, const char *const (*rows)[3], int n)
+{
+    char file[2048], line[512];
+    long long net = 0;
+    int len = snprintf(file, sizeof(file), "batch_ref,transaction_no,order_ref,transaction_time,type,amount,fee,net\n");
+    for (int i = 0; i < n; i++) {
+        long long amount = atoll(rows[i][2]), fee = (amount * 150 + 5000) / 10000;
+        len += snprintf(file + len, sizeof(file) - (size_t)len, "%s,%s,%s,%s 10:00:00,payment,%lld,%lld,%lld\n", batch,
+                        rows[i][0], rows[i][1], today, amount, fee, amount - fee);
+        net += amount - fee;
+    }
+    post_file("/v1/settlements?gateway=momo", "text/csv", file);
+    snprintf(line, sizeof(line),
+             "account,currency,booking_date,value_date,amount,bank_ref,end_to_end,counterparty,memo\n"
+             "%s,VND,%s,%s,%lld,%s,,MOMO,MOMO SETTLEMENT BATCH %s\n",
+             account, today, today, net, batch, batch);
+    post_file("/v1/statements?format=csv", "text/csv", line);
+    return line_state(batch);
+}
+
+START_TEST(a_later_batch_lists_what_an_earlier_one_left_out)
+{
+    char m4[40], t4[24], m5[40], t5[24], account[40], batch_a[40], batch_b[40];
+    snprintf(account, sizeof(account), "STL%s", fgt_unique("x"));
+    snprintf(batch_a, sizeof(batch_a), "MOMOB%s", fgt_unique("a"));
+    snprintf(batch_b, sizeof(batch_b), "MOMOB%s", fgt_unique("b"));
+    pay("momo", 100000, m4, t4);
+    pay("momo", 60000, m5, t5);
+    /* batch A lists the first payment only: the second is MoMo's omission */
+    const char *const a_rows[][3] = {{t4, m4, "100000"}};
+    ck_assert_str_eq(settle_batch(account, batch_a, a_rows, 1), "matched");
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM recon_items WHERE account = ? AND kind = 'settlement_row'",
+                                account, NULL),
+                     1);
+    ck_assert_int_eq(fgt_db_int("SELECT amount FROM recon_items WHERE account = ? AND transaction_no = ? AND state = "
+                                "'ledger_only'",
+                                account, t5),
+                     -60000);
+    /* batch B lists it after all, and the first payment again */
+    const char *const b_rows[][3] = {{t5, m5, "60000"}, {t4, m4, "100000"}};
+    ck_assert_str_eq(settle_batch(account, batch_b, b_rows, 2), "matched");
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM recon_items WHERE account = ? AND transaction_no = ? AND state "
+                                "= 'matched' AND detail LIKE '%lists it'",
+                                account, t5),
+                     1);
+    /* the first payment, paid twice: the gateway's money we do not own */
+    ck_assert_int_eq(fgt_db_int("SELECT amount FROM recon_items WHERE account = ? AND transaction_no = ? AND state = "
+                                "'bank_only' AND kind = 'settlement_row'",
+                                account, t4),
+                     100000);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM recon_items WHERE account = ? AND kind = 'settlement_row'",
+                                account, NULL),
+                     2);
+    ck_assert_int_eq(fgt_ledger_check(), 0);
+}
+END_TEST
+
 int main(void)
 {
     for (size_t i = 0; i < sizeof(SHARED_ENV) / sizeof(SHARED_ENV[0]); i++)
@@ -483,6 +562,7 @@ int main(void)
     tcase_add_checked_fixture(tc, setup, NULL);
     tcase_add_test(tc, vnpay_payout_settled_by_the_fee_schedule);
     tcase_add_test(tc, momo_file_rows_held_against_the_ledger);
+    tcase_add_test(tc, a_later_batch_lists_what_an_earlier_one_left_out);
     suite_add_tcase(s, tc);
     int rc = fgt_run(s);
     if (fgt_server_stop(&srv) != 0)
