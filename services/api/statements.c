@@ -307,6 +307,10 @@ void fg_reconciliations_resolve(fg_call_t *call, fg_db_t *db)
                           ? "an apply is not undone: refund its payments like any other"
                           : "this refund's money has left the bank: it is not undone",
                       "action");
+    } else if (rc == FG_EUNSUPPORTED && strcmp(out.kind, "settlement_row") == 0 &&
+               (in.action == FG_RECON_APPLY || in.action == FG_RECON_REFUND)) {
+        fg_call_error(call, 422, "invalid_request", "action_not_applicable",
+                      "a settlement row holds no bank money: accept it or write it off", "action");
     } else if (rc == FG_EUNSUPPORTED && in.action == FG_RECON_REFUND) {
         fg_call_error(call, 422, "invalid_request", "not_a_credit", "only a credit at the bank goes back to a payer",
                       "action");

@@ -16,6 +16,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include "core/buf.h"
+#include "core/fee.h"
 
 /* "section.key" names are short; this bounds the buffers that build them. */
 #define KEY_LEN_MAX 64
@@ -38,13 +39,14 @@
 /* ---- the option table ---------------------------------------------------- */
 
 typedef enum {
-    TYPE_STRING,  /* any text */
-    TYPE_INT,     /* int field, decimal in [min, max] */
-    TYPE_INT64,   /* int64_t field, decimal in [min, max] */
-    TYPE_BOOL,    /* int field, true/false/1/0/yes/no/on/off */
-    TYPE_LISTEN,  /* "" or host:port */
-    TYPE_URL,     /* http:// or https:// URL */
-    TYPE_BANK_BIN /* "" or 6 digits */
+    TYPE_STRING,   /* any text */
+    TYPE_INT,      /* int field, decimal in [min, max] */
+    TYPE_INT64,    /* int64_t field, decimal in [min, max] */
+    TYPE_BOOL,     /* int field, true/false/1/0/yes/no/on/off */
+    TYPE_LISTEN,   /* "" or host:port */
+    TYPE_URL,      /* http:// or https:// URL */
+    TYPE_BANK_BIN, /* "" or 6 digits */
+    TYPE_FEE       /* "" or a fee schedule (core/fee.h) */
 } option_type_t;
 
 typedef struct {
@@ -89,6 +91,10 @@ typedef struct {
     {                                                                                                                  \
         key, TYPE_BOOL, FIELD(field, int), 0, 1, def                                                                   \
     }
+#define FEE(key, field, def)                                                                                           \
+    {                                                                                                                  \
+        key, TYPE_FEE, FIELD(field, char *), 0, 0, def                                                                 \
+    }
 /* clang-format on */
 
 static const option_t options[] = {
@@ -123,6 +129,8 @@ static const option_t options[] = {
     INT64("payments.pending_query_after_s", payments_pending_query_after_s, 1, 604800, "900"),
     INT64("recon.ledger_only_after_days", recon_ledger_only_after_days, 0, 60, "2"),
     STR("recon.write_off_account", recon_write_off_account, "expenses:reconciliation"),
+    FEE("recon.fee.vnpay", recon_fee_vnpay, ""),
+    FEE("recon.fee.momo", recon_fee_momo, ""),
     INT64("orders.sweep_interval_ms", orders_sweep_interval_ms, 10, 3600000, "1000"),
     INT64("ledger.checkpoint_interval_ms", ledger_checkpoint_interval_ms, 100, 3600000, "10000"),
     BOOL("log.requests", log_requests, "true"),
@@ -279,6 +287,12 @@ static const char *text_problem(const option_t *opt, const char *value)
                                                                                                  : "expected host:port";
     case TYPE_URL: return valid_url(value) ? NULL : "expected an http:// or https:// URL";
     case TYPE_BANK_BIN: return valid_bank_bin(value) ? NULL : "expected 6 digits";
+    case TYPE_FEE: {
+        fg_fee_schedule_t fee;
+        return value[0] == '\0' || fg_fee_parse(value, strlen(value), &fee) == 0
+                   ? NULL
+                   : "expected a fee schedule such as 1.1%+1650 or 1.5%,min=2000,round=up";
+    }
     default: return NULL;
     }
 }
@@ -297,7 +311,8 @@ static int set_option(fg_config_t *cfg, const option_t *opt, const char *value, 
     case TYPE_STRING:
     case TYPE_LISTEN:
     case TYPE_URL:
-    case TYPE_BANK_BIN: break;
+    case TYPE_BANK_BIN:
+    case TYPE_FEE: break;
     }
     const char *problem = text_problem(opt, value);
     if (problem != NULL)
@@ -349,7 +364,8 @@ void fg_config_free(fg_config_t *cfg)
         case TYPE_STRING:
         case TYPE_LISTEN:
         case TYPE_URL:
-        case TYPE_BANK_BIN: {
+        case TYPE_BANK_BIN:
+        case TYPE_FEE: {
             char **text = (char **)((char *)cfg + options[i].offset);
             free(*text);
             *text = NULL;
@@ -498,9 +514,18 @@ static int parse_section(file_state_t *st, char *line)
 }
 
 /* Finds the option a line's key names: "section.key" as it is, a bare key
- * within the current [section]. */
+ * within the current [section], and a dotted key that names no option as it
+ * is within the current [section] too ("fee.vnpay" under [recon]). */
 static const option_t *line_option(file_state_t *st, const char *key)
 {
+    if (strchr(key, '.') != NULL && st->section[0] != '\0' && find_option(key) == NULL) {
+        fg_buf_t within = FG_BUF_INIT;
+        fg_buf_printf(&within, "%s.%s", st->section, key);
+        const option_t *opt = find_option(within.data);
+        fg_buf_free(&within);
+        if (opt != NULL)
+            return opt;
+    }
     bool dotted = strchr(key, '.') != NULL;
     if (key[0] == '\0') {
         format_error(st->err, st->err_cap, "config: %s:%zu: expected key = value", st->path, st->line_number);

@@ -56,6 +56,9 @@ typedef struct {
     int64_t recon_ledger_only_after_days;
     /* the ledger account a write-off posts to ("expenses:reconciliation") */
     char *recon_write_off_account;
+    /* each gateway's fee schedule (core/fee.h), "" = none: a payout line
+     * without its settlement file then waits for the file */
+    char *recon_fee_vnpay, *recon_fee_momo;
     /* orders */
     int64_t orders_sweep_interval_ms; /* 1000; 10..3600000: expiry and idempotency-key sweeper period */
     int64_t

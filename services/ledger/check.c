@@ -109,6 +109,24 @@ static const char SQL_CLOSED_DAY_BALANCE[] =
     "(SELECT COALESCE(SUM(p.amount), 0) FROM bank_postings p WHERE p.account = c.account AND p.currency = "
     "s.currency AND p.day <= c.day)";
 
+/* A gateway's settlement batch (schema/0008, 0011): its rows add up to it,
+ * gross - fees = net, and once it settled its payout line, its journal
+ * credits the gateway's clearing account the gross and charges the fees. */
+static const char SQL_SETTLEMENT_BATCHES[] =
+    "SELECT CONCAT('batch:', t.gateway, ' ', t.batch_ref), CONCAT('gross ', t.gross, ', fees ', t.fees, ', net ', "
+    "t.net, ' over ', t.row_count, ' rows; the rows add up to ', t.row_gross, ', fees ', t.row_fees, ' over ', "
+    "t.rows_found, '; its journal credits clearing ', -t.journal_clearing, ' and charges fees ', t.journal_fees) "
+    "FROM (SELECT b.gateway, b.batch_ref, b.gross, b.fees, b.net, b.row_count, b.line_id, COALESCE(r.gross, 0) AS "
+    "row_gross, COALESCE(r.fees, 0) AS row_fees, COALESCE(r.n, 0) AS rows_found, (SELECT COALESCE(SUM(e.amount), "
+    "0) FROM ledger_entries e JOIN ledger_accounts a ON a.id = e.account_id WHERE e.journal_id = b.journal_id AND "
+    "a.code = CONCAT('assets:clearing:', b.gateway)) AS journal_clearing, (SELECT COALESCE(SUM(e.amount), 0) FROM "
+    "ledger_entries e JOIN ledger_accounts a ON a.id = e.account_id WHERE e.journal_id = b.journal_id AND a.code = "
+    "CONCAT('expenses:fees:', b.gateway)) AS journal_fees FROM settlement_batches b LEFT JOIN (SELECT batch_id, "
+    "SUM(amount) AS gross, SUM(fee) AS fees, COUNT(*) AS n FROM settlement_rows GROUP BY batch_id) r ON "
+    "r.batch_id = b.id) t WHERE t.row_gross <> t.gross OR t.row_fees <> t.fees OR t.rows_found <> t.row_count OR "
+    "t.gross - t.fees <> t.net OR (t.line_id IS NOT NULL AND (t.journal_clearing <> -t.gross OR t.journal_fees <> "
+    "t.fees))";
+
 static const check_t CHECKS[] = {
     {"journal_has_two_entries", SQL_JOURNAL_SHORT},
     {"journal_sums_to_zero", SQL_JOURNAL_UNBALANCED},
@@ -122,6 +140,7 @@ static const check_t CHECKS[] = {
     {"statement_line_has_item", SQL_LINE_ITEMS},
     {"bank_postings_equal_ledger", SQL_BANK_BOOK},
     {"closed_day_bank_balance", SQL_CLOSED_DAY_BALANCE},
+    {"settlement_batch_posted", SQL_SETTLEMENT_BATCHES},
 };
 
 static const char SQL_COUNTS[] =

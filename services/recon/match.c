@@ -4,8 +4,9 @@
  * The job claims unmatched items (FOR UPDATE SKIP LOCKED, a lease), then
  * matches each in a transaction of its own, under the item's row lock.
  * Rules, in order, the rule recorded on the item:
- *   0. settlement: a gateway's payout line whose batch the settlement file
- *      listed: Dr bank (net), Dr fees, Cr clearing (gross);
+ *   0. settlement (payout.c): a gateway's payout line whose batch the
+ *      settlement file listed, or, without the file, whose payout the fee
+ *      schedule explains: Dr bank (net), Dr fees, Cr clearing (gross);
  *   1. reference: the line's bank reference or end-to-end id is a payment's
  *      provider transaction id, or a transfer the bank feed already applied
  *      (bank_transfers): matched, nothing new is posted;
@@ -48,8 +49,8 @@ static const char SQL_CLAIM[] = "SELECT id FROM recon_items WHERE state = 'unmat
                                 "lease_until <= ?) ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED";
 static const char SQL_LEASE[] = "UPDATE recon_items SET lease_until = ? WHERE id = ?";
 static const char SQL_ITEM[] =
-    "SELECT i.state, i.unapplied, l.id, l.account, l.amount, l.value_date, l.bank_ref, l.end_to_end, l.memo, "
-    "l.currency "
+    "SELECT i.state, i.unapplied, i.business_day, l.id, l.account, l.amount, l.value_date, l.bank_ref, l.end_to_end, "
+    "l.memo, l.currency "
     "FROM recon_items i JOIN statement_lines l ON l.id = i.line_id WHERE i.id = ? FOR UPDATE";
 static const char SQL_BY_REFERENCE[] =
     "SELECT p.id, p.order_id, COALESCE(p.amount_received, 0), p.adapter FROM payments p WHERE p.adapter IN "
@@ -76,7 +77,7 @@ static const char SQL_SETTLE[] =
 
 typedef struct {
     int64_t item_id, line_id, amount;
-    int32_t value_date;
+    int32_t value_date, business_day;
     fg_buf_t account, bank_ref, end_to_end, memo, currency;
     int unapplied; /* its money sits in liabilities:unapplied (recorded by an earlier round) */
     /* the outcome */
@@ -111,71 +112,32 @@ static int link(fg_db_t *db, item_t *it, int64_t payment_id, int64_t order_id, i
     return fg_stmt_exec(&s);
 }
 
-static const char SQL_BATCH[] =
-    "SELECT id, gateway, gross, fees, net FROM settlement_batches WHERE batch_ref IN (?, ?) "
-    "AND line_id IS NULL LIMIT 1 FOR UPDATE";
-static const char SQL_BATCH_SETTLED[] = "UPDATE settlement_batches SET line_id = ?, journal_id = ? WHERE id = ?";
-
-/* Rule 0: a gateway's payout of a batch whose settlement file is known:
- * Dr bank (net), Dr fees, Cr clearing (gross). */
-static int by_settlement(fg_db_t *db, item_t *it, int64_t now, int *decided)
+/* Rule 0 (payout.c). */
+static int by_settlement(fg_db_t *db, const fg_config_t *cfg, item_t *it, int64_t now, int *decided)
 {
-    fg_stmt_t s;
-    fg_buf_t gateway = FG_BUF_INIT;
-    int64_t id = 0, gross = 0, fees = 0, net = 0;
-    char bank[FG_ACCOUNT_CODE_MAX + 1], fee_account[FG_ACCOUNT_CODE_MAX + 1], clearing[FG_ACCOUNT_CODE_MAX + 1],
-        memo[200];
-    *decided = 0;
-    if (it->bank_ref.len == 0 && it->end_to_end.len == 0)
-        return 0;
-    int rc = fg_stmt_init(&s, db, SQL_BATCH);
-    if (rc != 0)
+    fg_recon_payout_result_t out;
+    fg_recon_line_t l = {.line_id = it->line_id,
+                         .amount = it->amount,
+                         .business_day = it->business_day,
+                         .account = it->account.data != NULL ? it->account.data : "",
+                         .currency = it->currency.data != NULL ? it->currency.data : "",
+                         .bank_ref = it->bank_ref.data != NULL ? it->bank_ref.data : "",
+                         .end_to_end = it->end_to_end.data != NULL ? it->end_to_end.data : "",
+                         .memo = it->memo.data != NULL ? it->memo.data : "",
+                         .memo_len = it->memo.len,
+                         .unapplied = it->unapplied};
+    int rc = fg_recon_by_payout(db, cfg, &l, now, &out);
+    *decided = rc == 0 && out.decided;
+    if (!*decided)
         return rc;
-    fg_stmt_str(&s, it->bank_ref.len > 0 ? it->bank_ref.data : "-", it->bank_ref.len > 0 ? it->bank_ref.len : 1);
-    fg_stmt_str(&s, it->end_to_end.len > 0 ? it->end_to_end.data : "-",
-                it->end_to_end.len > 0 ? it->end_to_end.len : 1);
-    fg_stmt_out_int(&s, &id, NULL);
-    fg_stmt_out_text(&s, &gateway, NULL);
-    fg_stmt_out_int(&s, &gross, NULL);
-    fg_stmt_out_int(&s, &fees, NULL);
-    fg_stmt_out_int(&s, &net, NULL);
-    if ((rc = fg_stmt_one(&s)) != 0) {
-        fg_buf_free(&gateway);
-        return rc == FG_ENOTFOUND ? 0 : rc;
-    }
-    *decided = 1;
     it->rule = "settlement";
-    if (net != it->amount) {
-        it->state = "amount_mismatch";
-        snprintf(it->detail, sizeof(it->detail), "the %s batch's settlement file nets %lld, the line is %lld",
-                 gateway.data, (long long)net, (long long)it->amount);
-        fg_buf_free(&gateway);
-        return 0;
+    it->state = out.state;
+    snprintf(it->detail, sizeof(it->detail), "%s", out.detail);
+    if (out.journal_id != 0) {
+        it->journal_id = out.journal_id;
+        it->unapplied = 0; /* the settlement took the money from where it sat */
     }
-    if (it->unapplied)
-        snprintf(bank, sizeof(bank), "liabilities:unapplied");
-    else
-        fg_recon_unreconciled_account(it->account.data, bank);
-    snprintf(fee_account, sizeof(fee_account), "expenses:fees:%s", gateway.data);
-    snprintf(clearing, sizeof(clearing), "assets:clearing:%s", gateway.data);
-    snprintf(memo, sizeof(memo), "%s settlement batch %s", gateway.data, it->bank_ref.data);
-    fg_journal_t j = {.kind = "settlement", .memo = memo};
-    fg_journal_add(&j, bank, 0, it->currency.data, net);
-    fg_journal_add(&j, fee_account, 0, it->currency.data, fees);
-    fg_journal_add(&j, clearing, 0, it->currency.data, -gross);
-    if ((rc = fg_recon_post(db, &j, now, &it->journal_id)) == 0 &&
-        (rc = fg_stmt_init(&s, db, SQL_BATCH_SETTLED)) == 0) {
-        fg_stmt_int(&s, it->line_id);
-        fg_stmt_int(&s, it->journal_id);
-        fg_stmt_int(&s, id);
-        rc = fg_stmt_exec(&s);
-    }
-    it->unapplied = 0;
-    it->state = "matched";
-    snprintf(it->detail, sizeof(it->detail), "%s settlement: gross %lld, fees %lld, net %lld", gateway.data,
-             (long long)gross, (long long)fees, (long long)net);
-    fg_buf_free(&gateway);
-    return rc;
+    return 0;
 }
 
 /* Rule 1.  1 when it decided the item, 0 when it does not apply. */
@@ -479,10 +441,11 @@ static int match_tx(fg_db_t *db, void *arg)
     int rc = fg_stmt_init(&s, db, SQL_ITEM);
     if (rc != 0)
         return rc;
-    int64_t unapplied = 0;
+    int64_t unapplied = 0, business_day = 0;
     fg_stmt_int(&s, it->item_id);
     fg_stmt_out_text(&s, &state, NULL);
     fg_stmt_out_int(&s, &unapplied, NULL);
+    fg_stmt_out_int(&s, &business_day, NULL);
     fg_stmt_out_int(&s, &it->line_id, NULL);
     fg_stmt_out_text(&s, &it->account, NULL);
     fg_stmt_out_int(&s, &it->amount, NULL);
@@ -493,12 +456,13 @@ static int match_tx(fg_db_t *db, void *arg)
     fg_stmt_out_text(&s, &it->currency, NULL);
     rc = fg_stmt_one(&s);
     it->value_date = (int32_t)value_date;
+    it->business_day = (int32_t)business_day;
     it->unapplied = unapplied != 0;
     int unmatched = rc == 0 && strcmp(state.data, "unmatched") == 0;
     fg_buf_free(&state);
     if (rc != 0 || !unmatched)
         return rc == FG_ENOTFOUND ? 0 : rc; /* decided meanwhile: nothing to do */
-    if ((rc = by_settlement(db, it, now, &decided)) != 0 || decided) {
+    if ((rc = by_settlement(db, m->cfg, it, now, &decided)) != 0 || decided) {
         if (rc != 0)
             return rc;
     } else if (it->amount < 0 && ((rc = by_payer_refund(db, it, now, &decided)) != 0 || decided)) {

@@ -173,6 +173,7 @@ typedef struct {
 
 typedef struct {
     char state[24], resolution[16];
+    char kind[16];     /* the item's: bank_line, ledger_posting, balance_gap, settlement_row */
     int bad_order;     /* the allocation a refusal is about, or -1 */
     int64_t unapplied; /* apply: what the orders did not take, recorded as unapplied money */
     fg_buf_t json;     /* the item after: {"id","state","resolution","amount","note"} */
@@ -186,8 +187,11 @@ typedef struct {
  * FG_ESTATE (not an exception: matched or still being matched, out->state;
  * or an order that cannot take its allocation, out->bad_order);
  * FG_EEXCEEDS (the allocations exceed the line); FG_EUNSUPPORTED (apply on a
- * debit or on money the ledger holds already, a ledger_only item; undo of an
- * apply; a write-off account that is no ledger account); or a database code.
+ * debit or on money the ledger holds already, a ledger_only item; apply or
+ * refund of a settlement_row item, out->kind; undo of an apply; a write-off
+ * account that is no ledger account); or a database code.  A settlement_row
+ * item's write-off posts its amount (the gateway's figure less ours) to
+ * assets:clearing:{gateway} against the write-off account.
  * Undo: FG_ESTATE when the item is not resolved; it writes the reversing
  * journal of what the resolution posted and an audit row
  * "reconciliation_item.undo".

@@ -86,4 +86,46 @@ typedef struct {
 int fg_recon_bank_statement(fg_db_t *db, const fg_recon_bank_statement_t *st, int64_t now,
                             int64_t *opening_gap) FG_MUST_USE;
 
+/* ---- gateway payouts (payout.c) ---------------------------------------------------- */
+
+/** A payout named by the gateways' convention: "VNPSTL" (VNPay) or "MOMOSTL"
+ *  (MoMo) and the yyyymmdd business day (GMT+7) whose transactions it pays. */
+typedef struct {
+    char gateway[8];    /* "vnpay", "momo" */
+    int32_t day;        /* yyyymmdd */
+    char batch_ref[24]; /* "VNPSTL20261202" */
+} fg_recon_payout_name_t;
+
+/** Finds a payout name in text[0..len): the whole text when whole, else a
+ *  word of it (not inside a longer run of letters and digits).  1 with *out,
+ *  or 0 (*out zeroed).  Pure. */
+int fg_recon_payout_name(const char *text, size_t len, int whole, fg_recon_payout_name_t *out);
+
+/** A statement line as the payout rule reads it (strings NUL-terminated). */
+typedef struct {
+    int64_t line_id, amount;
+    int32_t business_day; /* its item's */
+    const char *account, *currency, *bank_ref, *end_to_end, *memo;
+    size_t memo_len;
+    int unapplied; /* its money sits in liabilities:unapplied */
+} fg_recon_line_t;
+
+/** What the payout rule decided, when decided is set. */
+typedef struct {
+    int decided;
+    const char *state; /* "matched", "amount_mismatch", "bank_only" */
+    char detail[300];
+    int64_t journal_id; /* the settlement journal, when matched */
+    int64_t row_items;  /* settlement_row items a file's rows made */
+} fg_recon_payout_result_t;
+
+/** Rule 0, inside the matching transaction: a gateway's payout line settled
+ *  by its settlement file, else (a payout named by the convention, and a fee
+ *  schedule configured for its gateway) by the schedule; a file's rows are
+ *  then held against the ledger.  0 (out->decided says whether it applied)
+ *  or a database code (FG_ECONFLICT: another line of the same payout is
+ *  being settled; try again later). */
+int fg_recon_by_payout(fg_db_t *db, const fg_config_t *cfg, const fg_recon_line_t *line, int64_t now,
+                       fg_recon_payout_result_t *out) FG_MUST_USE;
+
 #endif

@@ -43,8 +43,8 @@ static const char SQL_CLOSING[] =
     "BETWEEN ? AND ? ORDER BY closing_date DESC, id DESC LIMIT 1";
 static const char SQL_UNRECONCILED[] =
     "SELECT COALESCE(SUM(amount), 0), COALESCE(SUM(IF(unapplied = 1, amount, 0)), 0) FROM recon_items WHERE "
-    "account = ? AND business_day BETWEEN ? AND ? AND kind <> 'ledger_posting' AND state <> 'matched' AND "
-    "(resolution IS NULL OR resolution = 'accept')";
+    "account = ? AND business_day BETWEEN ? AND ? AND kind IN ('bank_line', 'balance_gap') AND state <> 'matched' "
+    "AND (resolution IS NULL OR resolution = 'accept')";
 static const char SQL_TRANSIT_FEED[] =
     "SELECT COUNT(*), COALESCE(SUM(t.amount), 0) FROM bank_transfers t WHERE t.account = ? AND t.source = 'feed' "
     "AND t.created_at >= ? AND t.created_at < ? AND NOT EXISTS (SELECT 1 FROM statement_lines l WHERE l.account = "
@@ -58,7 +58,8 @@ static const char SQL_CLOSED[] = "SELECT COUNT(*) FROM recon_closed_days WHERE a
 static const char SQL_ITEMS[] =
     "SELECT i.id, i.state, COALESCE(i.rule, ''), COALESCE(i.detail, ''), i.amount, i.business_day, "
     "COALESCE(l.bank_ref, i.transfer_ref, ''), COALESCE(l.memo, ''), i.kind, i.unapplied, "
-    "COALESCE(i.resolution, '') FROM recon_items i LEFT JOIN statement_lines l "
+    "COALESCE(i.resolution, ''), COALESCE(i.gateway, ''), COALESCE(i.transaction_no, '') FROM recon_items i "
+    "LEFT JOIN statement_lines l "
     "ON l.id = i.line_id WHERE i.account = ? AND i.business_day BETWEEN ? AND ? AND (? IS NULL OR i.state = ?) "
     "AND i.id > ? ORDER BY i.id LIMIT ?";
 
@@ -376,7 +377,7 @@ int fg_reconciliation_items(fg_db_t *db, const fg_reconciliation_t *r, const fg_
 {
     fg_stmt_t s;
     fg_buf_t st = FG_BUF_INIT, rule = FG_BUF_INIT, detail = FG_BUF_INIT, ref = FG_BUF_INIT, memo = FG_BUF_INIT,
-             kind = FG_BUF_INIT, resolution = FG_BUF_INIT;
+             kind = FG_BUF_INIT, resolution = FG_BUF_INIT, gateway = FG_BUF_INIT, transaction_no = FG_BUF_INIT;
     int64_t id = 0, amount = 0, day = 0, unapplied = 0;
     int count = 0;
     *more = 0;
@@ -402,6 +403,8 @@ int fg_reconciliation_items(fg_db_t *db, const fg_reconciliation_t *r, const fg_
     fg_stmt_out_text(&s, &kind, NULL);
     fg_stmt_out_int(&s, &unapplied, NULL);
     fg_stmt_out_text(&s, &resolution, NULL);
+    fg_stmt_out_text(&s, &gateway, NULL);
+    fg_stmt_out_text(&s, &transaction_no, NULL);
     if ((rc = fg_stmt_exec(&s)) != 0)
         goto Exit;
     while ((rc = fg_stmt_fetch(&s)) == 1) {
@@ -433,6 +436,10 @@ int fg_reconciliation_items(fg_db_t *db, const fg_reconciliation_t *r, const fg_
             fg_json_kv_str(out, 1, "resolution", resolution.data);
         else
             fg_json_kv_null(out, 1, "resolution");
+        if (gateway.len > 0) { /* a settlement row: whose, and which transaction */
+            fg_json_kv_str(out, 1, "gateway", gateway.data);
+            fg_json_kv_str(out, 1, "transaction_no", transaction_no.len > 0 ? transaction_no.data : "");
+        }
         fg_buf_putc(out, '}');
         *last_id = id;
     }
@@ -446,6 +453,8 @@ Exit:
     fg_buf_free(&memo);
     fg_buf_free(&kind);
     fg_buf_free(&resolution);
+    fg_buf_free(&gateway);
+    fg_buf_free(&transaction_no);
     return rc;
 }
 

@@ -26,6 +26,13 @@
  *   undo    takes a resolution back: a reversing journal for what it posted,
  *           and the item is an exception again.  An apply is not undone here:
  *           its payments are refunded like any other.
+ *
+ * A settlement_row item (payout.c: a gateway's settlement row that differs
+ * from the ledger) holds no bank money: its amount is the gateway's figure
+ * less ours.  It is accepted, or written off between the gateway's clearing
+ * account and the write-off account (Dr clearing, Cr write-off when the
+ * gateway paid more than the ledger holds, e.g. for a transaction we lack;
+ * the other way when it paid less); apply and refund do not apply to it.
  */
 #include "recon/recon_internal.h"
 
@@ -39,9 +46,8 @@
 
 static const char SQL_ITEM[] =
     "SELECT COALESCE(i.line_id, 0), i.account, i.business_day, i.amount, i.state, COALESCE(i.resolution, ''), "
-    "COALESCE(i.resolution_journal_id, 0), i.kind, i.currency, i.unapplied, i.paid_out_by IS NOT NULL FROM "
-    "recon_items i WHERE i.id = ? "
-    "FOR UPDATE";
+    "COALESCE(i.resolution_journal_id, 0), i.kind, i.currency, i.unapplied, i.paid_out_by IS NOT NULL, "
+    "COALESCE(i.gateway, '') FROM recon_items i WHERE i.id = ? FOR UPDATE";
 /* Money the ledger holds already for the item: the feed's transfer or a
  * provider's payment it matched by reference at another amount. */
 static const char SQL_HELD[] =
@@ -124,6 +130,24 @@ static int write_off(fg_db_t *db, resolve_t *r, int64_t amount, int64_t now)
             return 0; /* nothing to move */
     }
     return fg_recon_post(db, &j, now, &r->journal_id);
+}
+
+/* The write-off of a settlement_row item: its amount (the gateway's figure
+ * less ours) between the gateway's clearing account and the write-off
+ * account. */
+static int write_off_row(fg_db_t *db, resolve_t *r, const char *gateway, int64_t amount, int64_t now)
+{
+    const char *to = r->cfg->recon_write_off_account;
+    char memo[160], clearing[FG_ACCOUNT_CODE_MAX + 1];
+    if (to == NULL || fg_account_kind_of(to) < 0 || gateway[0] == '\0')
+        return FG_EUNSUPPORTED;
+    snprintf(memo, sizeof(memo), "reconciliation item %lld written off: a %s settlement row", (long long)r->item_id,
+             gateway);
+    snprintf(clearing, sizeof(clearing), "assets:clearing:%s", gateway);
+    fg_journal_t j = {.kind = "write_off", .memo = memo};
+    fg_journal_add(&j, clearing, 0, r->currency, amount);
+    fg_journal_add(&j, to, 0, r->currency, -amount);
+    return j.count < 2 ? 0 : fg_recon_post(db, &j, now, &r->journal_id);
 }
 
 /* The reversing journal of journal_id. */
@@ -237,7 +261,7 @@ static int resolve_tx(fg_db_t *db, void *arg)
     fg_stmt_t s;
     fg_buf_t account = FG_BUF_INIT, state = FG_BUF_INIT, resolution = FG_BUF_INIT, before = FG_BUF_INIT,
              after = FG_BUF_INIT;
-    fg_buf_t kind = FG_BUF_INIT, currency = FG_BUF_INIT;
+    fg_buf_t kind = FG_BUF_INIT, currency = FG_BUF_INIT, gateway = FG_BUF_INIT;
     int64_t line_id = 0, day = 0, amount = 0, journal = 0, unapplied = 0, paid_out = 0, now = fg_now_ms();
     char object[40];
     r->out->bad_order = -1;
@@ -258,9 +282,12 @@ static int resolve_tx(fg_db_t *db, void *arg)
     fg_stmt_out_text(&s, &currency, NULL);
     fg_stmt_out_int(&s, &unapplied, NULL);
     fg_stmt_out_int(&s, &paid_out, NULL);
+    fg_stmt_out_text(&s, &gateway, NULL);
     if ((rc = fg_stmt_one(&s)) != 0 || (rc = find_held(db, r)) != 0)
         goto Exit;
     r->ledger_posting = strcmp(kind.data, "ledger_posting") == 0;
+    int settlement_row = strcmp(kind.data, "settlement_row") == 0;
+    snprintf(r->out->kind, sizeof(r->out->kind), "%s", kind.data);
     snprintf(r->currency, sizeof(r->currency), "%s", currency.data);
     if (unapplied)
         snprintf(r->source, sizeof(r->source), "liabilities:unapplied");
@@ -311,7 +338,14 @@ static int resolve_tx(fg_db_t *db, void *arg)
         goto Exit;
     }
     item_json(&before, r->item_id, state.data, NULL, amount, NULL);
-    if (r->in->action == FG_RECON_APPLY) {
+    if (settlement_row && (r->in->action == FG_RECON_APPLY || r->in->action == FG_RECON_REFUND)) {
+        rc = FG_EUNSUPPORTED; /* no bank money of its own to apply or send back */
+        goto Exit;
+    }
+    if (settlement_row && r->in->action == FG_RECON_WRITE_OFF) {
+        if ((rc = write_off_row(db, r, gateway.data != NULL ? gateway.data : "", amount, now)) != 0)
+            goto Exit;
+    } else if (r->in->action == FG_RECON_APPLY) {
         if (amount <= 0 || line_id == 0 || r->held_amount != 0) {
             rc = FG_EUNSUPPORTED; /* a debit, or money the ledger holds already, is not money to apply */
             goto Exit;
@@ -355,6 +389,7 @@ static int resolve_tx(fg_db_t *db, void *arg)
 Exit:
     fg_buf_free(&kind);
     fg_buf_free(&currency);
+    fg_buf_free(&gateway);
     fg_buf_free(&account);
     fg_buf_free(&state);
     fg_buf_free(&resolution);

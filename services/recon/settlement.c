@@ -8,10 +8,14 @@
  *   VNPSTL20261202,14123456,pay_01J…,2026-12-02 09:31:05,payment,150000,1650,148350
  *
  * type is payment or refund (a refund's amount is negative, its fee 0);
- * amount - fee = net on every row.  The file is read whole (a day's
- * transactions), checked, then stored in one transaction; a batch already
- * stored is not stored again.  A payout line that was bank_only for want of
- * its batch goes back to the matching job.
+ * amount - fee = net on every row; transaction_time is the gateway's local
+ * time (GMT+7), "yyyy-mm-dd hh:mm:ss", and gives the row its business day.
+ * The file is read whole (a day's transactions), checked, then stored in one
+ * transaction; a batch already stored (from a file, or made from the fee
+ * schedule for a payout line that came first: match.c) is not stored again.
+ * A payout line that was bank_only or amount_mismatch for want of its batch
+ * goes back to the matching job, which settles it and holds each row against
+ * our payments (match.c).
  */
 #include "recon/recon_internal.h"
 #include "recon/statement_internal.h"
@@ -31,13 +35,18 @@ static const char SQL_BATCH[] =
     "INSERT IGNORE INTO settlement_batches (gateway, batch_ref, currency, row_count, gross, fees, net, imported_by, "
     "created_at) VALUES (?, ?, 'VND', ?, ?, ?, ?, ?, ?)";
 static const char SQL_BATCH_ID[] = "SELECT id FROM settlement_batches WHERE gateway = ? AND batch_ref = ?";
-static const char SQL_ROW[] = "INSERT INTO settlement_rows (batch_id, seq, transaction_no, order_ref, kind, amount, "
-                              "fee, net) VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
-/* Payout lines that waited for their batch. */
+static const char SQL_ROW[] = "INSERT INTO settlement_rows (batch_id, seq, transaction_no, order_ref, transaction_day, "
+                              "kind, amount, fee, net) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
+/* Payout lines that waited for their batch (or that the fee schedule did
+ * not explain), without the links of their last look. */
 static const char SQL_REQUEUE[] =
     "UPDATE recon_items i JOIN statement_lines l ON l.id = i.line_id SET i.state = 'unmatched', i.rule = NULL, "
-    "i.detail = NULL, i.lease_until = NULL, i.updated_at = ? WHERE l.bank_ref = ? AND i.state = 'bank_only' "
-    "AND i.resolution IS NULL";
+    "i.detail = NULL, i.lease_until = NULL, i.updated_at = ? WHERE (l.bank_ref = ? OR l.end_to_end = ?) AND "
+    "i.kind = 'bank_line' AND i.state IN ('bank_only', 'amount_mismatch') AND i.resolution IS NULL";
+static const char SQL_UNLINK[] =
+    "DELETE k FROM recon_links k JOIN recon_items i ON i.id = k.item_id JOIN statement_lines l ON l.id = i.line_id "
+    "WHERE (l.bank_ref = ? OR l.end_to_end = ?) AND i.kind = 'bank_line' AND i.state IN ('bank_only', "
+    "'amount_mismatch') AND i.resolution IS NULL";
 
 typedef struct {
     char batch_ref[FG_STMT_REF_MAX + 1];
@@ -88,6 +97,35 @@ static int split(char *row, char *cells[FIELDS])
 }
 
 static int amount_of(const char *text, int64_t *out) { return fg_money_parse(text, strlen(text), 0, 0, out); }
+
+static int two_digits(const char *p, int max)
+{
+    if (p[0] < '0' || p[0] > '9' || p[1] < '0' || p[1] > '9')
+        return -1;
+    int v = (p[0] - '0') * 10 + (p[1] - '0');
+    return v <= max ? v : -1;
+}
+
+/* The yyyymmdd business day of a transaction_time "yyyy-mm-dd hh:mm:ss"
+ * ('T' for the space allowed; the time may be left out).  0 or -1. */
+static int day_of(const char *text, int32_t *day)
+{
+    size_t n = strlen(text);
+    if (n != 10 && n != 19)
+        return -1;
+    for (int i = 0; i < 4; i++)
+        if (text[i] < '0' || text[i] > '9')
+            return -1;
+    int y = atoi(text), m = two_digits(text + 5, 12), d = two_digits(text + 8, 31);
+    if (text[4] != '-' || text[7] != '-' || m < 1 || d < 1 || fg_stmt_date(y, m, d, day) != 0)
+        return -1;
+    if (n == 10)
+        return 0;
+    return (text[10] == ' ' || text[10] == 'T') && two_digits(text + 11, 23) >= 0 && text[13] == ':' &&
+                   two_digits(text + 14, 59) >= 0 && text[16] == ':' && two_digits(text + 17, 59) >= 0
+               ? 0
+               : -1;
+}
 
 typedef struct {
     const char *gateway, *who;
@@ -156,6 +194,10 @@ static int check_row(void *arg, uint32_t line, char *cells[FIELDS])
                             (unsigned)line, FG_STMT_REF_MAX);
     if (!refund && strcmp(cells[4], "payment") != 0)
         return fg_stmt_fail(c->err, line, NULL, "line %u: type must be payment or refund", (unsigned)line);
+    int32_t day;
+    if (day_of(cells[3], &day) != 0)
+        return fg_stmt_fail(c->err, line, NULL, "line %u: transaction_time must be yyyy-mm-dd hh:mm:ss (GMT+7)",
+                            (unsigned)line);
     if (amount_of(cells[5], &amount) != 0 || amount_of(cells[6], &fee) != 0 || amount_of(cells[7], &net) != 0 ||
         amount == 0 || (refund ? amount > 0 : amount < 0) || fee < 0)
         return fg_stmt_fail(c->err, line, NULL,
@@ -197,8 +239,10 @@ static int store_row(void *arg, uint32_t line, char *cells[FIELDS])
     if (b == r->st->count || !r->st->batches[b].stored)
         return 0; /* a batch stored before: its rows are there */
     int64_t amount, fee, net;
+    int32_t day;
     fg_stmt_t s;
-    if (amount_of(cells[5], &amount) != 0 || amount_of(cells[6], &fee) != 0 || amount_of(cells[7], &net) != 0)
+    if (amount_of(cells[5], &amount) != 0 || amount_of(cells[6], &fee) != 0 || amount_of(cells[7], &net) != 0 ||
+        day_of(cells[3], &day) != 0)
         return FG_EINVALID; /* checked in the first pass */
     int rc = fg_stmt_init(&s, r->db, SQL_ROW);
     if (rc != 0)
@@ -207,6 +251,7 @@ static int store_row(void *arg, uint32_t line, char *cells[FIELDS])
     fg_stmt_int(&s, ++r->seq);
     fg_stmt_cstr(&s, cells[1]);
     fg_stmt_cstr(&s, cells[2]);
+    fg_stmt_int(&s, day);
     fg_stmt_cstr(&s, cells[4]);
     fg_stmt_int(&s, amount);
     fg_stmt_int(&s, fee);
@@ -242,9 +287,14 @@ static int store_tx(fg_db_t *db, void *arg)
         fg_stmt_cstr(&s, st->gateway);
         fg_stmt_cstr(&s, bt->batch_ref);
         fg_stmt_out_int(&s, &r.batch_ids[b], NULL);
-        if ((rc = fg_stmt_one(&s)) != 0 || (rc = fg_stmt_init(&s, db, SQL_REQUEUE)) != 0)
+        if ((rc = fg_stmt_one(&s)) != 0 || (rc = fg_stmt_init(&s, db, SQL_UNLINK)) != 0)
+            return rc;
+        fg_stmt_cstr(&s, bt->batch_ref);
+        fg_stmt_cstr(&s, bt->batch_ref);
+        if ((rc = fg_stmt_exec(&s)) != 0 || (rc = fg_stmt_init(&s, db, SQL_REQUEUE)) != 0)
             return rc;
         fg_stmt_int(&s, now);
+        fg_stmt_cstr(&s, bt->batch_ref);
         fg_stmt_cstr(&s, bt->batch_ref);
         if ((rc = fg_stmt_exec(&s)) != 0)
             return rc;

@@ -224,6 +224,9 @@ void bs_res_page(bs_response_t *res, int status, const char *title, const char *
 
 /* ---- chaos: misbehaviour applied until reset -------------------------------- */
 
+/* The gateways that settle in batches, net of their fees. */
+typedef enum { BS_GATEWAY_NONE, BS_GATEWAY_VNPAY, BS_GATEWAY_MOMO, BS_GATEWAY_COUNT } bs_gateway_t;
+
 typedef struct {
     int duplicate;        /* each notification is sent this many times (>= 1) */
     int concurrent;       /* duplicates go out at once on separate connections */
@@ -248,6 +251,20 @@ typedef struct {
                                                the closing follow it, so the file balances */
     char statement_two_codes[BS_CODES_CAP]; /* the next incoming transfer's memo names
                                                these codes too ("" = off); used once */
+    /* Gateway settlements (applied whenever a payout line or settlement file
+     * of a day is rendered; the payout line always pays what the file lists,
+     * so the day's closing moves with it, as statement_wrong_amount does): */
+    int settlement_withhold[BS_GATEWAY_COUNT]; /* that gateway's file is not served (404),
+                                                  its payout line still is */
+    int settlement_gateway;                    /* the gateway the rows below concern;
+                                                  BS_GATEWAY_NONE = both */
+    int64_t settlement_unknown_row;            /* the file lists a payment of this much that no
+                                                  one made (0 = off) */
+    int64_t settlement_wrong_amount;           /* a payment row's amount off by this (its fee
+                                                  charged on the wrong amount) */
+    int settlement_wrong_amount_row;           /* that row, counting the day's payments from 1
+                                                  (1 unless given) */
+    int settlement_missing_row;                /* this payment of the day left out (0 = off) */
 } bs_chaos_t;
 
 /** A copy of the current settings. */
@@ -298,9 +315,6 @@ typedef struct {
 void bs_deliver(const bs_notice_t *notice, int copies, int concurrent, bs_buf_t *answers);
 
 /* ---- bookings, gateway settlements and statements ------------------------- */
-
-/* The gateways that settle in batches, net of their fees. */
-typedef enum { BS_GATEWAY_NONE, BS_GATEWAY_VNPAY, BS_GATEWAY_MOMO, BS_GATEWAY_COUNT } bs_gateway_t;
 
 /** "vnpay" or "momo" -> the gateway; BS_GATEWAY_NONE for anything else. */
 bs_gateway_t bs_gateway_find(const char *name);
@@ -358,9 +372,10 @@ const char *bs_format_type(bs_format_t f);
  * statement chaos of c.  Caller holds bs_state_lock. */
 void bs_statement_render(bs_buf_t *b, const char *date, bs_format_t f, const bs_chaos_t *c);
 /** Appends gateway g's settlement file for the transactions of date: one CSV
- * row per payment and refund, the batch reference naming its payout line.
+ * row per payment and refund, the batch reference naming its payout line,
+ * with the settlement chaos of c (the withholding aside: the caller's).
  * Caller holds bs_state_lock. */
-void bs_settlement_render(bs_buf_t *b, const char *date, bs_gateway_t g);
+void bs_settlement_render(bs_buf_t *b, const char *date, bs_gateway_t g, const bs_chaos_t *c);
 
 /* ---- routes ----------------------------------------------------------------- */
 

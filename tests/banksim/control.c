@@ -17,7 +17,7 @@
 #define AMOUNT_DELTA_MAX INT64_C(1000000000000)
 
 static pthread_mutex_t chaos_lock = PTHREAD_MUTEX_INITIALIZER;
-static bs_chaos_t chaos = {.duplicate = 1, .statement_wrong_amount_line = 1};
+static bs_chaos_t chaos = {.duplicate = 1, .statement_wrong_amount_line = 1, .settlement_wrong_amount_row = 1};
 
 bs_chaos_t bs_chaos_get(void)
 {
@@ -74,7 +74,19 @@ static void chaos_render(bs_buf_t *b, const bs_chaos_t *c)
                   (long long)c->statement_wrong_amount, c->statement_wrong_amount_line,
                   c->statement_rewrite ? "true" : "false", c->statement_balanced ? "true" : "false");
     bs_json_str(b, c->statement_two_codes);
-    bs_buf_putc(b, '}');
+    bs_buf_puts(b, ",\"settlement_withhold\":[");
+    for (int g = BS_GATEWAY_VNPAY, n = 0; g < BS_GATEWAY_COUNT; g++)
+        if (c->settlement_withhold[g])
+            bs_buf_printf(b, "%s\"%s\"", n++ > 0 ? "," : "", bs_gateway_name((bs_gateway_t)g));
+    bs_buf_printf(b,
+                  "],\"settlement_gateway\":%s%s%s,\"settlement_unknown_row\":%lld,"
+                  "\"settlement_wrong_amount\":%lld,\"settlement_wrong_amount_row\":%d,"
+                  "\"settlement_missing_row\":%d}",
+                  c->settlement_gateway != BS_GATEWAY_NONE ? "\"" : "",
+                  c->settlement_gateway != BS_GATEWAY_NONE ? bs_gateway_name((bs_gateway_t)c->settlement_gateway)
+                                                           : "null",
+                  c->settlement_gateway != BS_GATEWAY_NONE ? "\"" : "", (long long)c->settlement_unknown_row,
+                  (long long)c->settlement_wrong_amount, c->settlement_wrong_amount_row, c->settlement_missing_row);
 }
 
 /* A line position (1..BS_STATEMENT_LINE_MAX) or count; true is 1, false and
@@ -144,6 +156,53 @@ static const char *statement_chaos(yajl_val root, bs_chaos_t *c)
     return NULL;
 }
 
+/* The gateways v names: "vnpay", "momo", a list of them, or true (both).
+ * -1 when it names anything else. */
+static int gateways_parse(yajl_val v, int out[BS_GATEWAY_COUNT])
+{
+    memset(out, 0, sizeof(int) * BS_GATEWAY_COUNT);
+    if (v == NULL || YAJL_IS_FALSE(v))
+        return 0;
+    if (YAJL_IS_TRUE(v)) {
+        for (int g = BS_GATEWAY_VNPAY; g < BS_GATEWAY_COUNT; g++)
+            out[g] = 1;
+        return 0;
+    }
+    size_t n = YAJL_IS_ARRAY(v) ? v->u.array.len : 1;
+    for (size_t i = 0; i < n; i++) {
+        yajl_val e = YAJL_IS_ARRAY(v) ? v->u.array.values[i] : v;
+        bs_gateway_t g = YAJL_IS_STRING(e) ? bs_gateway_find(YAJL_GET_STRING(e)) : BS_GATEWAY_NONE;
+        if (g == BS_GATEWAY_NONE)
+            return -1;
+        out[g] = 1;
+    }
+    return 0;
+}
+
+/* The settlement members of a chaos body into c; NULL or what is wrong. */
+static const char *settlement_chaos(yajl_val root, bs_chaos_t *c)
+{
+    const char *path_withhold[] = {"settlement_withhold", NULL};
+    if (gateways_parse(yajl_tree_get(root, path_withhold, yajl_t_any), c->settlement_withhold) != 0)
+        return "settlement_withhold must be vnpay, momo, a list of them, or true";
+    const char *gateway = bs_json_get_str(root, "settlement_gateway");
+    c->settlement_gateway = gateway != NULL ? bs_gateway_find(gateway) : BS_GATEWAY_NONE;
+    if (gateway != NULL && c->settlement_gateway == BS_GATEWAY_NONE)
+        return "settlement_gateway must be vnpay or momo (left out: both)";
+    if (bs_json_get_int(root, "settlement_unknown_row", &c->settlement_unknown_row) == 0 &&
+        (c->settlement_unknown_row < 0 || c->settlement_unknown_row > AMOUNT_DELTA_MAX))
+        return "settlement_unknown_row is an amount in VND, 0 (off) to 10^12";
+    if (bs_json_get_int(root, "settlement_wrong_amount", &c->settlement_wrong_amount) == 0 &&
+        (c->settlement_wrong_amount > AMOUNT_DELTA_MAX || c->settlement_wrong_amount < -AMOUNT_DELTA_MAX))
+        return "settlement_wrong_amount is out of range";
+    if (line_setting(root, "settlement_wrong_amount_row", &c->settlement_wrong_amount_row) != 0 ||
+        line_setting(root, "settlement_missing_row", &c->settlement_missing_row) != 0)
+        return "settlement row positions must be 0..100000";
+    if (c->settlement_wrong_amount_row == 0)
+        c->settlement_wrong_amount_row = 1;
+    return NULL;
+}
+
 /* Each call replaces every setting: members left out go back to normal. */
 void bs_control_chaos(const bs_request_t *req, bs_response_t *res)
 {
@@ -185,7 +244,7 @@ void bs_control_chaos(const bs_request_t *req, bs_response_t *res)
         bs_res_error(res, 422, "delay_ms must be 0..120000");
         goto Exit;
     }
-    if ((problem = statement_chaos(root, &c)) != NULL) {
+    if ((problem = statement_chaos(root, &c)) != NULL || (problem = settlement_chaos(root, &c)) != NULL) {
         bs_res_error(res, 422, problem);
         goto Exit;
     }
@@ -205,7 +264,7 @@ Exit:
 
 void bs_control_reset(const bs_request_t *req, bs_response_t *res)
 {
-    bs_chaos_t c = {.duplicate = 1, .statement_wrong_amount_line = 1};
+    bs_chaos_t c = {.duplicate = 1, .statement_wrong_amount_line = 1, .settlement_wrong_amount_row = 1};
     pthread_mutex_lock(&chaos_lock);
     chaos = c;
     pthread_mutex_unlock(&chaos_lock);
@@ -348,9 +407,12 @@ void bs_control_settlement(const bs_request_t *req, bs_response_t *res)
         bs_res_error(res, 400, "date must be YYYY-MM-DD");
     } else if (g == BS_GATEWAY_NONE) {
         bs_res_error(res, 400, "gateway must be vnpay or momo");
+    } else if (bs_chaos_get().settlement_withhold[g]) {
+        bs_res_error(res, 404, "the gateway withholds its settlement file (chaos settlement_withhold)");
     } else {
+        bs_chaos_t c = bs_chaos_get();
         pthread_mutex_lock(&bs_state_lock);
-        bs_settlement_render(&res->body, date, g);
+        bs_settlement_render(&res->body, date, g, &c);
         pthread_mutex_unlock(&bs_state_lock);
         res->status = 200;
         res->content_type = BS_CSV_TYPE;
@@ -413,20 +475,22 @@ void bs_control_statement_write(const bs_request_t *req, bs_response_t *res)
     pthread_mutex_lock(&bs_state_lock);
     for (size_t i = 0; i < DAY_FILE_COUNT; i++) {
         if (day_files[i].settlement)
-            bs_settlement_render(&docs[i], date, day_files[i].gateway);
+            bs_settlement_render(&docs[i], date, day_files[i].gateway, &c);
         else
             bs_statement_render(&docs[i], date, day_files[i].format, &c);
     }
     pthread_mutex_unlock(&bs_state_lock);
     bs_buf_printf(&out, "{\"date\":\"%s\",\"files\":[", date);
-    for (size_t i = 0; i < DAY_FILE_COUNT; i++) {
+    for (size_t i = 0, listed = 0; i < DAY_FILE_COUNT; i++) {
         char path[1200];
+        if (day_files[i].settlement && c.settlement_withhold[day_files[i].gateway])
+            continue; /* withheld: not written (an older file of the day stays as it was) */
         snprintf(path, sizeof(path), "%s/%s.%s", bs_config.statement_dir, date, day_files[i].suffix);
         if (write_file(path, &docs[i], err, sizeof(err)) != 0) {
             bs_res_error(res, 500, err);
             goto Exit;
         }
-        if (i > 0)
+        if (listed++ > 0)
             bs_buf_putc(&out, ',');
         bs_json_str(&out, path);
     }

@@ -19,7 +19,11 @@
 #   - statement chaos: two codes in one memo, memos rewritten and wrapped inside a code,
 #     a wrong amount (still balances), a missing or duplicated line (does not), an overlap
 #     with the day before (still balances);
-#   - POST /control/statement/write writes every file; SIGTERM exits 0.
+#   - POST /control/statement/write writes every file;
+#   - settlement chaos: a gateway's file withheld (404, not written) while its payout line
+#     stays; a file with a row for no transaction, a wrong amount and a payment left out,
+#     the payout line paying what the file lists (a debit when refunds exceed it);
+#   - SIGTERM exits 0.
 #
 #   tests/banksim/smoke.sh PATH/TO/banksim
 set -euo pipefail
@@ -508,6 +512,43 @@ camt053 "$WORK/statements/$TODAY.camt053.xml" 6
 camt054 "$WORK/statements/$TODAY.camt054.xml" 1 6
 camt054 "$WORK/statements/$TODAY.camt054-credits.xml" 5 5
 ok "statement files written"
+
+# ---- settlement chaos ------------------------------------------------------------------------
+R=$(post /control/chaos '{"settlement_withhold":"vnpay"}')
+expect "settlement_withhold" "$R" '"settlement_withhold":["vnpay"]'
+CODE=$(curl -sS -o /dev/null -w '%{http_code}' "$U/control/settlement?date=$TODAY&gateway=vnpay")
+[[ $CODE == 404 ]] || fail "a withheld settlement file was served: $CODE"
+CODE=$(curl -sS -o /dev/null -w '%{http_code}' "$U/control/settlement?date=$TODAY&gateway=momo")
+[[ $CODE == 200 ]] || fail "MoMo's settlement file was withheld too: $CODE"
+curl -sS -o "$WORK/withheld.xml" "$U/control/statement?date=$TODAY&format=camt053"
+grep -q "<AcctSvcrRef>VNPSTL$COMPACT</AcctSvcrRef>" "$WORK/withheld.xml" || fail "the payout line went with the file"
+R=$(post /control/statement/write "{\"date\":\"$TODAY\"}")
+[[ $R != *settlement-vnpay* && $R == *settlement-momo* ]] || fail "statement/write with VNPay's file withheld: $R"
+R=$(post /control/chaos '{"settlement_withhold":"sepay"}')
+[[ $(status_of "$R") == 422 ]] || fail "settlement_withhold of an unknown gateway: $R"
+ok "settlement_withhold: VNPay's file answers 404 and is not written, its payout line stays on the statement"
+
+# VNPay's file leaves out the day's first payment (15,000,000), lists the second at 1,000 more
+# (its fee charged on that: 13,590.5 -> 13,591 + 1,650) and a payment of 45,000 no one made
+# (fee 495 + 1,650); with the refund of 5,000,000 the payout is a debit
+R=$(post /control/chaos '{"settlement_gateway":"vnpay","settlement_unknown_row":45000,"settlement_wrong_amount":1000,"settlement_wrong_amount_row":2,"settlement_missing_row":1}')
+expect "settlement chaos" "$R" '"settlement_gateway":"vnpay","settlement_unknown_row":45000,"settlement_wrong_amount":1000,"settlement_wrong_amount_row":2,"settlement_missing_row":1'
+NET=$(settlement vnpay 110 1650 VNPSTL)
+[[ $NET == $((-5000000 + 1235500 - 15241 + 45000 - 2145)) ]] || fail "VNPay's batch with chaos nets $NET"
+grep -q ",99${COMPACT}01,UNKNOWN-$COMPACT,.*,payment,45000,2145,42855" "$WORK/settlement-vnpay.csv" ||
+  fail "the unknown row: $(cat "$WORK/settlement-vnpay.csv")"
+! grep -q ',payment,15000000,' "$WORK/settlement-vnpay.csv" || fail "the missing row is listed"
+MOMO_AGAIN=$(settlement momo 150 0 MOMOSTL)
+[[ $MOMO_AGAIN == "$MOMO_NET" ]] || fail "the chaos for VNPay changed MoMo's batch: $MOMO_AGAIN"
+curl -sS -o "$WORK/chaos.xml" "$U/control/statement?date=$TODAY&format=camt053"
+camt053 "$WORK/chaos.xml" 6
+[[ $((OPEN + CREDITS - DEBITS)) == "$CLOSE" ]] || fail "camt.053 with settlement chaos does not balance"
+PAYOUT=$(xmllint --xpath 'string(//*[local-name()="Ntry"][*[local-name()="AcctSvcrRef"]="VNPSTL'"$COMPACT"'"]/*[local-name()="Amt"])' "$WORK/chaos.xml")
+PAYOUT_SIDE=$(xmllint --xpath 'string(//*[local-name()="Ntry"][*[local-name()="AcctSvcrRef"]="VNPSTL'"$COMPACT"'"]/*[local-name()="CdtDbtInd"])' "$WORK/chaos.xml")
+[[ $PAYOUT == $((-NET)) && $PAYOUT_SIDE == DBIT ]] || fail "the VNPay payout line is $PAYOUT_SIDE $PAYOUT, the file nets $NET"
+R=$(post /control/reset '{}')
+expect "reset" "$R" '"settlement_withhold":[],"settlement_gateway":null,"settlement_unknown_row":0'
+ok "settlement chaos: a row for no transaction, a wrong amount, a payment left out; the payout pays what the file lists"
 
 # ---- shutdown ------------------------------------------------------------------------------
 for pid in "$BANKSIM_PID" "$RECEIVER_PID"; do

@@ -225,26 +225,78 @@ static void csv_field(bs_buf_t *b, const char *s)
     bs_buf_putc(b, '"');
 }
 
-void bs_settlement_render(bs_buf_t *b, const char *date, bs_gateway_t g)
+/* One row of a gateway's settlement as the gateway lists it. */
+typedef struct {
+    const char *transaction_no, *order_ref;
+    int64_t at_ms, amount, fee;
+} stl_row_t;
+
+typedef void (*stl_row_fn)(void *arg, const stl_row_t *row);
+
+/* The rows of gateway g's settlement of date, bookings [first, end): its
+ * payments and refunds, with the settlement chaos of c (may be NULL). */
+static void settlement_rows(bs_gateway_t g, const char *date, size_t first, size_t end, const bs_chaos_t *c,
+                            stl_row_fn fn, void *arg)
+{
+    int chaos = c != NULL && (c->settlement_gateway == BS_GATEWAY_NONE || c->settlement_gateway == (int)g);
+    int wrong_row = c != NULL && c->settlement_wrong_amount_row > 0 ? c->settlement_wrong_amount_row : 1;
+    int payments = 0;
+    for (size_t i = first; i < end; i++) {
+        const booking_t *bk = &bookings[i];
+        if (bk->gateway != g)
+            continue;
+        stl_row_t row = {bk->bank_ref, bk->end_to_end, bk->at_ms, bk->amount, bk->fee};
+        if (bk->amount > 0 && chaos) {
+            payments++;
+            if (payments == c->settlement_missing_row)
+                continue;
+            if (c->settlement_wrong_amount != 0 && payments == wrong_row) {
+                row.amount += c->settlement_wrong_amount;
+                if (row.amount < 1)
+                    row.amount = 1;                       /* a payment stays a payment */
+                row.fee = bs_fee_of(fees[g], row.amount); /* the gateway's fee of its own figure */
+            }
+        }
+        fn(arg, &row);
+    }
+    if (chaos && c->settlement_unknown_row > 0) {
+        /* a number banksim never hands out (bs_next_id's are 10 digits) */
+        char no[24], ref[40];
+        snprintf(no, sizeof(no), "99%.4s%.2s%.2s01", date, date + 5, date + 8);
+        snprintf(ref, sizeof(ref), "UNKNOWN-%.4s%.2s%.2s", date, date + 5, date + 8);
+        stl_row_t row = {no, ref, (bs_epoch_day(date) * 86400 + 12 * 3600 - BS_TZ_OFFSET_S) * 1000,
+                         c->settlement_unknown_row, bs_fee_of(fees[g], c->settlement_unknown_row)};
+        fn(arg, &row);
+    }
+}
+
+typedef struct {
+    bs_buf_t *b;
+    const char *ref;
+} csv_rows_t;
+
+static void csv_row(void *arg, const stl_row_t *row)
+{
+    csv_rows_t *r = arg;
+    char at[24];
+    bs_format_gmt7(row->at_ms, "%Y-%m-%d %H:%M:%S", at, sizeof(at));
+    bs_buf_printf(r->b, "%s,", r->ref);
+    csv_field(r->b, row->transaction_no);
+    bs_buf_putc(r->b, ',');
+    csv_field(r->b, row->order_ref);
+    bs_buf_printf(r->b, ",%s,%s,%lld,%lld,%lld\r\n", at, row->amount > 0 ? "payment" : "refund", (long long)row->amount,
+                  (long long)row->fee, (long long)(row->amount - row->fee));
+}
+
+void bs_settlement_render(bs_buf_t *b, const char *date, bs_gateway_t g, const bs_chaos_t *c)
 {
     size_t first, end;
     day_range(date, &first, &end);
     char ref[24];
     batch_ref(g, date, ref);
     bs_buf_puts(b, "batch_ref,transaction_no,order_ref,transaction_time,type,amount,fee,net\r\n");
-    for (size_t i = first; i < end; i++) {
-        const booking_t *bk = &bookings[i];
-        if (bk->gateway != g)
-            continue;
-        char at[24];
-        bs_format_gmt7(bk->at_ms, "%Y-%m-%d %H:%M:%S", at, sizeof(at));
-        bs_buf_printf(b, "%s,", ref);
-        csv_field(b, bk->bank_ref);
-        bs_buf_putc(b, ',');
-        csv_field(b, bk->end_to_end);
-        bs_buf_printf(b, ",%s,%s,%lld,%lld,%lld\r\n", at, bk->amount > 0 ? "payment" : "refund", (long long)bk->amount,
-                      (long long)bk->fee, (long long)(bk->amount - bk->fee));
-    }
+    csv_rows_t r = {b, ref};
+    settlement_rows(g, date, first, end, c, csv_row, &r);
 }
 
 /* ---- statement days ----------------------------------------------------------------------- */
@@ -297,18 +349,26 @@ static void add_booking(bs_day_t *day, const booking_t *bk)
     l->incoming = bk->amount > 0;
 }
 
-/* The payout lines of date: one per gateway whose transactions [first, end)
- * of the day do not net to zero. */
-static void add_payouts(bs_day_t *day, const char *date, size_t first, size_t end)
+typedef struct {
+    int64_t net, count;
+} payout_sum_t;
+
+static void sum_row(void *arg, const stl_row_t *row)
+{
+    payout_sum_t *p = arg;
+    p->net += row->amount - row->fee;
+    p->count++;
+}
+
+/* The payout lines of date: one per gateway whose settlement of the
+ * transactions [first, end) of the day (as its file lists them, chaos c
+ * applied; may be NULL) does not net to zero. */
+static void add_payouts(bs_day_t *day, const char *date, size_t first, size_t end, const bs_chaos_t *c)
 {
     for (int g = BS_GATEWAY_VNPAY; g < BS_GATEWAY_COUNT; g++) {
-        int64_t net = 0, count = 0;
-        for (size_t i = first; i < end; i++) {
-            if (bookings[i].gateway == (bs_gateway_t)g) {
-                net += bookings[i].amount - bookings[i].fee;
-                count++;
-            }
-        }
+        payout_sum_t sum = {0, 0};
+        settlement_rows((bs_gateway_t)g, date, first, end, c, sum_row, &sum);
+        int64_t net = sum.net, count = sum.count;
         if (net == 0)
             continue;
         char ref[24], shown[11];
@@ -328,14 +388,15 @@ static void add_payouts(bs_day_t *day, const char *date, size_t first, size_t en
     }
 }
 
-/* The lines of the day of bookings [first, end): its own lines, then payouts. */
-static void add_day(bs_day_t *day, size_t first, size_t end)
+/* The lines of the day of bookings [first, end): its own lines, then payouts
+ * (with the settlement chaos of c, which may be NULL). */
+static void add_day(bs_day_t *day, size_t first, size_t end, const bs_chaos_t *c)
 {
     for (size_t i = first; i < end; i++)
         if (bookings[i].gateway == BS_GATEWAY_NONE)
             add_booking(day, &bookings[i]);
     if (end > first)
-        add_payouts(day, bookings[first].date, first, end);
+        add_payouts(day, bookings[first].date, first, end, c);
 }
 
 /* The last n lines before the bookings from first on, oldest first, into day
@@ -348,7 +409,7 @@ static void add_overlap(bs_day_t *day, size_t first, size_t n)
         while (start > 0 && strcmp(bookings[start - 1].date, bookings[end - 1].date) == 0)
             start--;
         bs_day_t earlier = {0};
-        add_day(&earlier, start, end);
+        add_day(&earlier, start, end, NULL); /* the settlement chaos concerns the day rendered */
         size_t take = earlier.count < n - day->count ? earlier.count : n - day->count;
         for (size_t i = 0; i < take; i++) {
             /* the earlier day's last lines go in front, in their order */
@@ -443,7 +504,7 @@ void bs_day_build(bs_day_t *day, const char *date, const bs_chaos_t *c)
     for (size_t i = 0; i < day->count; i++)
         balance -= day->lines[i].amount; /* the opening moves back over the repeated lines */
     day->opening = balance;
-    add_day(day, first, end);
+    add_day(day, first, end, c);
     for (size_t i = 0; i < day->count; i++) {
         balance += day->lines[i].amount;
         day->lines[i].balance = balance;

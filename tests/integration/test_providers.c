@@ -8,31 +8,21 @@
  *
  * feegate's public.base_url must be known before it starts (MoMo's ipnUrl is
  * built from it) and banksim must know feegate's port, so this suite picks
- * both ports itself and starts both programs.
+ * both ports itself and starts both programs (banksim_client.h).
  */
-#define _GNU_SOURCE
-#include <arpa/inet.h>
+#define _GNU_SOURCE /* asprintf */
 #include <curl/curl.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <time.h>
-#include <unistd.h>
+#include "banksim_client.h"
 #include "core/ids.h"
 #include "harness.h"
 
 static fgt_server_t srv;
 static char mer[64], key[64];
-static pid_t banksim_pid;
-static int banksim_port;
-static char banksim_url[64];
+static fgt_banksim_t bank;
 
 /* What both programs read (banksim reads feegate's variables). */
 static const char *const SHARED_ENV[][2] = {
@@ -46,163 +36,9 @@ static const char *const SHARED_ENV[][2] = {
     {"FEEGATE_VIETQR_ACCOUNT_NO", "0011001932418"},
 };
 
-/* ---- processes ------------------------------------------------------------------ */
-
-static int free_port(void)
-{
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof(a);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 || getsockname(fd, (struct sockaddr *)&a, &len))
-        abort();
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
-static const char *feegate_bin(void)
-{
-    const char *b = getenv("FEEGATE_BIN");
-    return b != NULL && b[0] != '\0' ? b : getenv("FEEGATE_BIN_DEFAULT");
-}
-
-static void start_banksim(int feegate_port)
-{
-    const char *bin = getenv("BANKSIM_BIN");
-    int out[2];
-    char feegate[64];
-    if (bin == NULL || pipe(out) != 0) {
-        fprintf(stderr, "BANKSIM_BIN is not set\n");
-        exit(1);
-    }
-    snprintf(feegate, sizeof(feegate), "http://127.0.0.1:%d", feegate_port);
-    pid_t parent = getpid();
-    banksim_pid = fork();
-    if (banksim_pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGTERM);
-        if (getppid() != parent || dup2(out[1], 1) < 0)
-            _exit(127);
-        close(out[0]);
-        execl(bin, bin, "--listen", "127.0.0.1:0", "--feegate", feegate, (char *)NULL);
-        _exit(127);
-    }
-    close(out[1]);
-    FILE *f = fdopen(out[0], "r");
-    char line[256];
-    while (f != NULL && fgets(line, sizeof(line), f) != NULL)
-        if (sscanf(line, "listening=%d", &banksim_port) == 1)
-            break;
-    if (banksim_port <= 0) {
-        fprintf(stderr, "banksim did not say listening=PORT\n");
-        exit(1);
-    }
-    /* keep reading banksim's stdout so that it never blocks on a full pipe */
-    if (fork() == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGTERM);
-        while (fgets(line, sizeof(line), f) != NULL) {
-        }
-        _exit(0);
-    }
-    fclose(f);
-    snprintf(banksim_url, sizeof(banksim_url), "http://127.0.0.1:%d", banksim_port);
-}
-
-/* fgt_server_start picks its own ports; feegate's base URL must be known
- * first here, so this starts `feegate serve` the same way on chosen ports. */
-static void start_feegate(int http_port)
-{
-    static char env[16][256];
-    int n = 0;
-    memset(&srv, 0, sizeof(srv));
-    srv.http_port = http_port;
-    do
-        srv.https_port = free_port();
-    while (srv.https_port == http_port);
-    snprintf(srv.log_path, sizeof(srv.log_path), "/tmp/feegate-it-%d-%d.log", (int)getpid(), http_port);
-    snprintf(env[n++], 256, "FEEGATE_HTTP_LISTEN=127.0.0.1:%d", http_port);
-    snprintf(env[n++], 256, "FEEGATE_HTTPS_LISTEN=127.0.0.1:%d", srv.https_port);
-    snprintf(env[n++], 256, "FEEGATE_PUBLIC_BASE_URL=http://127.0.0.1:%d", http_port);
-    snprintf(env[n++], 256, "FEEGATE_VNPAY_PAY_URL=%s/vnpay/paymentv2/vpcpay.html", banksim_url);
-    snprintf(env[n++], 256, "FEEGATE_VNPAY_API_URL=%s/vnpay/merchant_webapi/api/transaction", banksim_url);
-    snprintf(env[n++], 256, "FEEGATE_MOMO_ENDPOINT=%s/momo", banksim_url);
-    snprintf(env[n++], 256, "FEEGATE_PAYMENTS_PENDING_QUERY_AFTER_S=2");
-    snprintf(env[n++], 256, "FEEGATE_LOG_REQUESTS=false");
-    snprintf(env[n++], 256, "FEEGATE_ORDERS_SWEEP_INTERVAL_MS=100");
-    snprintf(env[n++], 256, "FEEGATE_RECON_LEDGER_ONLY_AFTER_DAYS=0");
-    snprintf(env[n++], 256, "FEEGATE_SERVER_THREADS=2");
-    snprintf(env[n++], 256, "FEEGATE_DB_POOL_SIZE=16");
-    int log = open(srv.log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    pid_t parent = getpid();
-    srv.pid = fork();
-    if (srv.pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGTERM);
-        if (getppid() != parent || dup2(log, 1) < 0 || dup2(log, 2) < 0)
-            _exit(127);
-        for (int i = 0; i < n; i++)
-            putenv(env[i]);
-        execl(feegate_bin(), feegate_bin(), "serve", (char *)NULL);
-        _exit(127);
-    }
-    close(log);
-    for (int waited = 0;; waited += 20) {
-        fgt_response_t r = fgt_request(&srv, FGT_HTTP1, "GET", "/healthz", NULL, NULL, 0);
-        long status = r.status;
-        fgt_response_free(&r);
-        if (status == 200)
-            return;
-        if (waited > 20000 || waitpid(srv.pid, NULL, WNOHANG) == srv.pid) {
-            fprintf(stderr, "feegate did not start; see %s\n", srv.log_path);
-            exit(1);
-        }
-        fgt_sleep_ms(20);
-    }
-}
-
 /* ---- banksim's control API -------------------------------------------------------- */
 
-static size_t collect(char *data, size_t size, size_t count, void *arg)
-{
-    fgt_response_t *r = arg;
-    size_t n = size * count;
-    r->body = realloc(r->body, r->body_len + n + 1);
-    memcpy(r->body + r->body_len, data, n);
-    r->body_len += n;
-    r->body[r->body_len] = '\0';
-    return n;
-}
-
-/* One request to an absolute URL (banksim, or a return URL), JSON parsed. */
-static fgt_response_t http(const char *method, const char *url, const char *json)
-{
-    fgt_response_t r;
-    memset(&r, 0, sizeof(r));
-    r.body = calloc(1, 1);
-    CURL *c = curl_easy_init();
-    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
-    if (json != NULL)
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, json);
-    r.curl_code = curl_easy_perform(c);
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
-    curl_slist_free_all(h);
-    curl_easy_cleanup(c);
-    char err[128];
-    r.json = yajl_tree_parse(r.body, err, sizeof(err));
-    return r;
-}
-
-static fgt_response_t control(const char *path, const char *json)
-{
-    char url[256];
-    snprintf(url, sizeof(url), "%s%s", banksim_url, path);
-    fgt_response_t r = http("POST", url, json);
-    ck_assert_msg(r.status == 200, "banksim %s answered %ld: %s", path, r.status, r.body);
-    return r;
-}
+static fgt_response_t control(const char *path, const char *json) { return fgt_banksim_control(&bank, path, json); }
 
 static void chaos(const char *json)
 {
@@ -363,8 +199,8 @@ static void vnpay_payment(const char *order, char *id)
 {
     char redirect[1024];
     new_payment(order, "vnpay", id, redirect);
-    ck_assert_msg(strncmp(redirect, banksim_url, strlen(banksim_url)) == 0, "redirect_url %s", redirect);
-    fgt_response_t page = http("GET", redirect, NULL);
+    ck_assert_msg(strncmp(redirect, bank.url, strlen(bank.url)) == 0, "redirect_url %s", redirect);
+    fgt_response_t page = fgt_http("GET", redirect, NULL);
     ck_assert_msg(page.status == 200, "VNPay's pay page refused our URL (%ld): %s", page.status, page.body);
     fgt_response_free(&page);
 }
@@ -440,14 +276,14 @@ START_TEST(vnpay_success_with_concurrent_duplicates_applies_once)
     /* the return page verifies the signature and shows our database */
     const char *return_url = fgt_json_str(&r, "return_url", NULL);
     ck_assert_ptr_nonnull(return_url);
-    fgt_response_t page = http("GET", return_url, NULL);
+    fgt_response_t page = fgt_http("GET", return_url, NULL);
     ck_assert_int_eq(page.status, 200);
     ck_assert_ptr_nonnull(strstr(page.body, "data-status=\"succeeded\""));
     fgt_response_free(&page);
     char *forged = strdup(return_url);
     char *amount = strstr(forged, "vnp_Amount=") + 11;
     *amount = *amount == '9' ? '8' : '9';
-    page = http("GET", forged, NULL);
+    page = fgt_http("GET", forged, NULL);
     ck_assert_int_eq(page.status, 400);
     fgt_response_free(&page);
     free(forged);
@@ -634,7 +470,7 @@ START_TEST(momo_success_duplicates_forgery_and_refund)
     new_order(50000, NULL, order, NULL);
     new_payment(order, "momo", payment, redirect);
     char expected[160];
-    snprintf(expected, sizeof(expected), "%s/momo/pay/%s", banksim_url, payment);
+    snprintf(expected, sizeof(expected), "%s/momo/pay/%s", bank.url, payment);
     ck_assert_str_eq(redirect, expected); /* MoMo's payUrl */
     chaos("{\"forge\":true}");
     fgt_response_t r = momo_decide(payment, "approve");
@@ -911,8 +747,8 @@ END_TEST
 static long long log_seq(void)
 {
     char url[160];
-    snprintf(url, sizeof(url), "%s/control/log?since=9000000000000000000", banksim_url);
-    fgt_response_t r = http("GET", url, NULL);
+    snprintf(url, sizeof(url), "%s/control/log?since=9000000000000000000", bank.url);
+    fgt_response_t r = fgt_http("GET", url, NULL);
     ck_assert_int_eq(r.status, 200);
     yajl_val seq = fgt_val_at(r.json, "last_seq", NULL);
     long long n = seq != NULL && YAJL_IS_INTEGER(seq) ? YAJL_GET_INTEGER(seq) : 0;
@@ -926,8 +762,8 @@ static int log_count(long long since, const char *kind, const char *needle, char
 {
     char url[160];
     int n = 0;
-    snprintf(url, sizeof(url), "%s/control/log?since=%lld", banksim_url, since);
-    fgt_response_t r = http("GET", url, NULL);
+    snprintf(url, sizeof(url), "%s/control/log?since=%lld", bank.url, since);
+    fgt_response_t r = fgt_http("GET", url, NULL);
     ck_assert_int_eq(r.status, 200);
     yajl_val entries = fgt_val_at(r.json, "entries", NULL);
     ck_assert_msg(entries != NULL && YAJL_IS_ARRAY(entries), "%s", r.body);
@@ -1105,7 +941,7 @@ START_TEST(vnpay_empty_duplicate_parameters_are_refused)
     /* the return page refuses the same link */
     char url[2048];
     snprintf(url, sizeof(url), "http://127.0.0.1:%d/pay/return/vnpay?vnp_ResponseCode=&%s", srv.http_port, query);
-    fgt_response_t page = http("GET", url, NULL);
+    fgt_response_t page = fgt_http("GET", url, NULL);
     ck_assert_int_eq(page.status, 400);
     fgt_response_free(&page);
     /* the real outcome still settles it (the query job asks VNPay), once */
@@ -1229,8 +1065,8 @@ END_TEST
 static fgt_response_t bank_statement(const char *format)
 {
     char url[256];
-    snprintf(url, sizeof(url), "%s/control/statement?format=%s", banksim_url, format);
-    fgt_response_t r = http("GET", url, NULL);
+    snprintf(url, sizeof(url), "%s/control/statement?format=%s", bank.url, format);
+    fgt_response_t r = fgt_http("GET", url, NULL);
     ck_assert_msg(r.status == 200, "banksim statement %s answered %ld", format, r.status);
     return r;
 }
@@ -1337,8 +1173,8 @@ START_TEST(bank_statements_settle_what_the_feed_lost)
     /* VNPay's payout of the day: a bank_only line until its settlement file
      * arrives, then Dr bank (net), Dr fees, Cr clearing (gross) */
     char stl_url[256], stl_ref[40], stl_path[64];
-    snprintf(stl_url, sizeof(stl_url), "%s/control/settlement?gateway=vnpay", banksim_url);
-    fgt_response_t stl = http("GET", stl_url, NULL);
+    snprintf(stl_url, sizeof(stl_url), "%s/control/settlement?gateway=vnpay", bank.url);
+    fgt_response_t stl = fgt_http("GET", stl_url, NULL);
     ck_assert_int_eq(stl.status, 200);
     const char *comma = strchr(strchr(stl.body, '\n') + 1, ',');
     ck_assert_ptr_nonnull(comma);
@@ -1573,11 +1409,13 @@ int main(void)
     for (size_t i = 0; i < sizeof(SHARED_ENV) / sizeof(SHARED_ENV[0]); i++)
         setenv(SHARED_ENV[i][0], SHARED_ENV[i][1], 1);
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    int http_port = free_port();
-    start_banksim(http_port);
+    int http_port = fgt_free_port();
+    fgt_banksim_start(&bank, http_port);
     fgt_merchant_create("Trường THCS Ngân Hàng", mer, key);
     snprintf(merchant_account, sizeof(merchant_account), "liabilities:merchant:%s", mer);
-    start_feegate(http_port);
+    /* a transfer the feed applied is ledger_only the day no statement shows it */
+    static const char *const env[] = {"FEEGATE_RECON_LEDGER_ONLY_AFTER_DAYS=0", NULL};
+    fgt_banksim_feegate_start(&srv, &bank, http_port, env);
 
     Suite *s = suite_create("providers");
     TCase *tc = tcase_create("banksim");
@@ -1608,8 +1446,7 @@ int main(void)
     int rc = fgt_run(s);
     if (fgt_server_stop(&srv) != 0)
         rc = 1;
-    kill(banksim_pid, SIGTERM);
-    waitpid(banksim_pid, NULL, 0);
+    fgt_banksim_stop(&bank);
     curl_global_cleanup();
     return rc;
 }

@@ -43,6 +43,8 @@ static const char *const env_names[] = {
     "FEEGATE_PAYMENTS_PENDING_QUERY_AFTER_S",
     "FEEGATE_ORDERS_SWEEP_INTERVAL_MS",
     "FEEGATE_LOG_REQUESTS",
+    "FEEGATE_RECON_FEE_VNPAY",
+    "FEEGATE_RECON_FEE_MOMO",
 };
 
 static char tmp_path[64];
@@ -118,6 +120,8 @@ START_TEST(defaults)
     ck_assert_int_eq(c.orders_sweep_interval_ms, 1000);
     ck_assert_int_eq(c.ledger_checkpoint_interval_ms, 10000);
     ck_assert_int_eq(c.log_requests, 1);
+    ck_assert_str_eq(c.recon_fee_vnpay, ""); /* no schedule: payouts wait for their file */
+    ck_assert_str_eq(c.recon_fee_momo, "");
     fg_config_free(&c);
     ck_assert_ptr_null(c.db_host);
     fg_config_free(&c); /* twice is harmless */
@@ -431,6 +435,42 @@ START_TEST(load_file_errors)
 }
 END_TEST
 
+/* A gateway's fee schedule: in [recon] as "fee.vnpay", anywhere as the full
+ * key, from the environment; anything but a schedule stops start-up. */
+START_TEST(fee_schedules)
+{
+    const char *path = write_file("[recon]\n"
+                                  "fee.vnpay = \"1.1%+1650\"\n"
+                                  "recon.fee.momo = 1.5%,min=2000,round=up\n");
+    fg_config_t c;
+    char err[ERR_CAP] = "";
+    ck_assert_msg(fg_config_load(&c, path, err, sizeof(err)) == 0, "%s", err);
+    ck_assert_str_eq(c.recon_fee_vnpay, "1.1%+1650");
+    ck_assert_str_eq(c.recon_fee_momo, "1.5%,min=2000,round=up");
+    fg_config_free(&c);
+    setenv("FEEGATE_RECON_FEE_VNPAY", "", 1); /* the environment wins, even empty */
+    ck_assert_msg(fg_config_load(&c, path, err, sizeof(err)) == 0, "%s", err);
+    ck_assert_str_eq(c.recon_fee_vnpay, "");
+    fg_config_free(&c);
+    setenv("FEEGATE_RECON_FEE_VNPAY", "1.1", 1);
+    ck_assert_int_eq(fg_config_load(&c, NULL, err, sizeof(err)), FG_EINVALID);
+    expect_error(err, "FEEGATE_RECON_FEE_VNPAY: recon.fee.vnpay: expected a fee schedule");
+    fg_config_free(&c);
+    unsetenv("FEEGATE_RECON_FEE_VNPAY");
+    unlink(path);
+    path = write_file("[recon]\nfee.momo = 1.5%,round=nearest\n");
+    ck_assert_int_eq(fg_config_load(&c, path, err, sizeof(err)), FG_EINVALID);
+    expect_error(err, ":2: recon.fee.momo: expected a fee schedule");
+    fg_config_free(&c);
+    /* a dotted key naming nothing, in a section or not, is still unknown */
+    unlink(path);
+    path = write_file("[recon]\nfee.sepay = 1%\n");
+    ck_assert_int_eq(fg_config_load(&c, path, err, sizeof(err)), FG_EINVALID);
+    expect_error(err, ":2: unknown key \"fee.sepay\"");
+    fg_config_free(&c);
+}
+END_TEST
+
 START_TEST(load_missing_file)
 {
     fg_config_t c;
@@ -606,6 +646,7 @@ static Suite *config_suite(void)
     tcase_add_test(tc, load_file);
     tcase_add_loop_test(tc, load_file_errors, 0, (int)(sizeof(bad_files) / sizeof(bad_files[0])));
     tcase_add_test(tc, load_missing_file);
+    tcase_add_test(tc, fee_schedules);
     tcase_add_test(tc, load_file_with_nul_byte);
     tcase_add_test(tc, env_overrides_file);
     tcase_add_test(tc, env_values_are_not_trimmed_or_unquoted);
