@@ -75,14 +75,14 @@ static const char SQL_STATEMENT[] =
     "VALUES (?, ?, ?, ?, ?, ?, NULL, ?, NULL, ?, ?, 0, 0, 0, ?, ?)";
 static const char SQL_STATEMENT_DONE[] =
     "UPDATE statements SET closing = ?, closing_date = ?, line_count = ?, credits = ?, debits = ? WHERE id = ?";
-/* Every line this statement brought is an item to reconcile. */
 /* Every line this statement brought is an item to reconcile, on its value
- * date, or on the first open day when that day is closed already. */
+ * date, or on the first open day when that day is closed already (a join on
+ * the closed day's key: cheaper per line than a dependent subquery). */
 static const char SQL_ITEMS[] =
     "INSERT INTO recon_items (kind, line_id, account, business_day, amount, state, created_at, updated_at) "
-    "SELECT 'bank_line', l.id, l.account, IF(EXISTS (SELECT 1 FROM recon_closed_days c WHERE c.account = l.account "
-    "AND c.day = l.value_date), ?, l.value_date), l.amount, IF(l.duplicate, 'duplicate', 'unmatched'), ?, ? "
-    "FROM statement_lines l WHERE l.statement_id = ?";
+    "SELECT 'bank_line', l.id, l.account, IF(c.day IS NULL, l.value_date, ?), l.amount, "
+    "IF(l.duplicate, 'duplicate', 'unmatched'), ?, ? FROM statement_lines l LEFT JOIN recon_closed_days c "
+    "ON c.account = l.account AND c.day = l.value_date WHERE l.statement_id = ?";
 static const char SQL_LINES[] =
     "INSERT IGNORE INTO statement_lines (statement_id, account, line_key, currency, amount, reversal, booking_date, "
     "value_date, bank_ref, end_to_end, counterparty, memo, type, source_line, duplicate, created_at) "
