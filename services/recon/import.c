@@ -83,6 +83,11 @@ static const char SQL_ITEMS[] =
     "SELECT 'bank_line', l.id, l.account, IF(c.day IS NULL, l.value_date, ?), l.amount, "
     "IF(l.duplicate, 'duplicate', 'unmatched'), ?, ? FROM statement_lines l LEFT JOIN recon_closed_days c "
     "ON c.account = l.account AND c.day = l.value_date WHERE l.statement_id = ?";
+/* Which of a batch's keys (a JSON array of hex strings, one parameter)
+ * the account holds already: one round trip of index lookups. */
+static const char SQL_KNOWN_KEYS[] =
+    "SELECT l.line_key FROM JSON_TABLE(?, '$[*]' COLUMNS (k CHAR(64) PATH '$')) j JOIN statement_lines l "
+    "ON l.account = ? AND l.line_key = UNHEX(j.k)";
 static const char SQL_LINES[] =
     "INSERT IGNORE INTO statement_lines (statement_id, account, line_key, currency, amount, reversal, booking_date, "
     "value_date, bank_ref, end_to_end, counterparty, memo, type, source_line, duplicate, created_at) "
@@ -431,6 +436,8 @@ typedef struct {
     check_t check;   /* every statement balances, every amount in range */
     batch_t *batch;  /* the lines flush sends next, or NULL */
     batch_t *owned[BATCHES];
+    bool probe;      /* the last batch overlapped: ask which keys are known before sending */
+    fg_buf_t known;  /* the keys a probe found, then the probe's JSON */
 
     /* The reader thread's own: its parser's error, its key counts. */
     fg_stmt_error_t reader_err;
@@ -447,6 +454,76 @@ typedef struct {
     bool reader_done; /* nothing more comes; reader_rc says why */
     int reader_rc;
 } store_t;
+
+static int compare_key(const void *a, const void *b) { return memcmp(a, b, FG_SHA256_LEN); }
+
+/* Asks which of the batch's keys the account holds already (committed, or
+ * stored by this transaction) and drops those rows from the batch: they are
+ * the overlapped lines INSERT IGNORE would skip.  A key another import has
+ * not committed yet is not seen, so its row is sent, and INSERT IGNORE
+ * decides as before.  *known: how many rows were dropped. */
+static int drop_known(store_t *s, batch_t *b, unsigned *known)
+{
+    static const char HEX[] = "0123456789abcdef";
+    fg_buf_t json = FG_BUF_INIT, key = FG_BUF_INIT;
+    fg_stmt_t st;
+    unsigned found = 0, kept = 0;
+    fg_buf_reserve(&json, (size_t)b->rows * (2 * FG_SHA256_LEN + 3) + 2);
+    fg_buf_putc(&json, '[');
+    for (unsigned i = 0; i < b->rows; i++) {
+        char hex[2 * FG_SHA256_LEN + 3];
+        hex[0] = i > 0 ? ',' : ' ';
+        hex[1] = '"';
+        for (int k = 0; k < FG_SHA256_LEN; k++) {
+            hex[2 + 2 * k] = HEX[b->key[i][k] >> 4];
+            hex[3 + 2 * k] = HEX[b->key[i][k] & 15];
+        }
+        hex[2 + 2 * FG_SHA256_LEN] = '"';
+        fg_buf_append(&json, hex, sizeof(hex));
+    }
+    fg_buf_putc(&json, ']');
+    fg_buf_reset(&s->known);
+    int rc = fg_stmt_init(&st, s->db, SQL_KNOWN_KEYS);
+    if (rc == 0) {
+        fg_stmt_str(&st, json.data, json.len);
+        fg_stmt_cstr(&st, b->account);
+        fg_stmt_out_text(&st, &key, NULL);
+        rc = fg_stmt_exec(&st);
+    }
+    while (rc == 0 && (rc = fg_stmt_fetch(&st)) == 1) {
+        rc = 0;
+        if (key.len == FG_SHA256_LEN && found < b->rows) {
+            fg_buf_append(&s->known, key.data, FG_SHA256_LEN);
+            found++;
+        }
+    }
+    fg_stmt_done(&st);
+    fg_buf_free(&json);
+    fg_buf_free(&key);
+    if (rc < 0)
+        return rc;
+    qsort(s->known.data, found, FG_SHA256_LEN, compare_key);
+    for (unsigned i = 0; i < b->rows; i++) {
+        if (found > 0 && bsearch(b->key[i], s->known.data, found, FG_SHA256_LEN, compare_key) != NULL)
+            continue;
+        if (kept != i) { /* column-wise: every column moves; a key's bytes stay where they are */
+            b->amount[kept] = b->amount[i];
+            b->reversal[kept] = b->reversal[i];
+            b->booking[kept] = b->booking[i];
+            b->value[kept] = b->value[i];
+            b->source[kept] = b->source[i];
+            b->duplicate[kept] = b->duplicate[i];
+            for (int t = 0; t < TEXT_COLS; t++) {
+                b->text[t][kept] = b->text[t][i];
+                b->len[t][kept] = b->len[t][i];
+            }
+        }
+        kept++;
+    }
+    *known = b->rows - kept;
+    b->rows = kept;
+    return 0;
+}
 
 static int flush(store_t *s)
 {
@@ -466,6 +543,20 @@ static int flush(store_t *s)
             s->st_debits += b->amount[i];
         b->statement[i] = s->statement_id;
         b->created[i] = s->now;
+    }
+    /* A line that overlaps an earlier file costs the server an insert and its
+     * undo through INSERT IGNORE; overlaps come in runs (a bank's exports
+     * overlap by days), so after a batch that overlapped, the next one is
+     * first probed for its known keys, until a probe finds none. */
+    if (s->probe) {
+        unsigned known = 0;
+        int rc = drop_known(s, b, &known);
+        if (rc != 0)
+            return rc;
+        s->out->overlapped_lines += known;
+        s->probe = known > 0;
+        if (b->rows == 0)
+            return 0;
     }
 #define INT_COL(a)                                                                                                     \
     {                                                                                                                  \
@@ -487,6 +578,7 @@ static int flush(store_t *s)
         return rc;
     s->out->new_lines += (int64_t)inserted;
     s->out->overlapped_lines += (int64_t)b->rows - (int64_t)inserted;
+    s->probe = s->probe || inserted < b->rows;
     return 0;
 }
 
@@ -762,6 +854,7 @@ static int store_lines(store_t *s)
     if ((s->parser = fg_stmt_parser_new(s->format, &sink)) == NULL)
         return FG_ENOMEM;
     s->batch = s->filling = NULL;
+    s->probe = false;
     s->reader_done = false;
     __atomic_store_n(&s->stop, false, __ATOMIC_RELEASE);
     s->reader_rc = 0;
@@ -894,6 +987,7 @@ Exit:
     fg_stmt_parser_free(s->parser);
     occurrences_free(&s->occ);
     occurrences_free(&s->keys);
+    fg_buf_free(&s->known);
     for (int i = 0; i < BATCHES; i++)
         free(s->owned[i]);
     free(s);
