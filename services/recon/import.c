@@ -77,12 +77,15 @@ static const char SQL_STATEMENT_DONE[] =
     "UPDATE statements SET closing = ?, closing_date = ?, line_count = ?, credits = ?, debits = ? WHERE id = ?";
 /* Every line this statement brought is an item to reconcile, on its value
  * date, or on the first open day when that day is closed already (a join on
- * the closed day's key: cheaper per line than a dependent subquery). */
+ * the closed day's key: cheaper per line than a dependent subquery).  The
+ * statement's lines are read through its index, always: with few statements
+ * of many lines each, the optimizer would scan every line ever imported. */
 static const char SQL_ITEMS[] =
     "INSERT INTO recon_items (kind, line_id, account, business_day, amount, state, created_at, updated_at) "
     "SELECT 'bank_line', l.id, l.account, IF(c.day IS NULL, l.value_date, ?), l.amount, "
-    "IF(l.duplicate, 'duplicate', 'unmatched'), ?, ? FROM statement_lines l LEFT JOIN recon_closed_days c "
-    "ON c.account = l.account AND c.day = l.value_date WHERE l.statement_id = ?";
+    "IF(l.duplicate, 'duplicate', 'unmatched'), ?, ? FROM statement_lines l FORCE INDEX "
+    "(ix_statement_lines_statement) LEFT JOIN recon_closed_days c ON c.account = l.account "
+    "AND c.day = l.value_date WHERE l.statement_id = ?";
 /* Which of a batch's keys (a JSON array of hex strings, one parameter)
  * the account holds already: one round trip of index lookups. */
 static const char SQL_KNOWN_KEYS[] =
