@@ -308,7 +308,7 @@ typedef struct {
 
     uint64_t names[NAMES_SLOTS]; /* hashes of the names seen, 0 = empty */
     size_t name_count;
-    tok_t token_slots[TOKEN_SLOTS]; /* the names read, by hash */
+    tok_t token_slots[TOKEN_SLOTS];     /* the names read, by hash */
     const fg_currency_t *last_currency; /* the last one found: a statement's amounts all name it */
 
     int depth; /* open elements */

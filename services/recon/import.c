@@ -324,8 +324,7 @@ static int check_line(check_t *c, int64_t amount, int64_t source_line)
     int64_t *side = amount > 0 ? &o->credits : &o->debits;
     if (!fg_amount_valid(amount > 0 ? amount : -amount) || fg_money_add(c->sum, amount, &c->sum) != 0 ||
         fg_money_add(*side, amount, side) != 0)
-        return fg_stmt_fail(c->err, (uint32_t)source_line, NULL, "line %u: amount out of range",
-                            (unsigned)source_line);
+        return fg_stmt_fail(c->err, (uint32_t)source_line, NULL, "line %u: amount out of range", (unsigned)source_line);
     o->lines++;
     return 0;
 }
@@ -436,11 +435,11 @@ typedef struct {
     int64_t now, import_id, statement_id;
     int seq;
     int64_t st_lines, st_credits, st_debits;
-    check_t check;   /* every statement balances, every amount in range */
-    batch_t *batch;  /* the lines flush sends next, or NULL */
+    check_t check;  /* every statement balances, every amount in range */
+    batch_t *batch; /* the lines flush sends next, or NULL */
     batch_t *owned[BATCHES];
-    bool probe;      /* the last batch overlapped: ask which keys are known before sending */
-    fg_buf_t known;  /* the keys a probe found, then the probe's JSON */
+    bool probe;     /* the last batch overlapped: ask which keys are known before sending */
+    fg_buf_t known; /* the keys a probe found, then the probe's JSON */
 
     /* The reader thread's own: its parser's error, its key counts. */
     fg_stmt_error_t reader_err;
@@ -660,7 +659,6 @@ static int store_statement_end(void *arg, const fg_stmt_header_t *h)
     fg_stmt_int(&st, s->statement_id);
     return fg_stmt_exec(&st);
 }
-
 
 /* The batch's statement start, lines and end, in that order. */
 static int store_batch(store_t *s, batch_t *b)
@@ -957,7 +955,7 @@ int fg_statement_import(fg_db_t *db, const fg_stmt_source_t *src, fg_stmt_format
     if (rc != 0)
         return rc;
     if ((rc = find_import(db, sha, out)) != FG_ENOTFOUND)
-        return rc;                      /* 0: imported before */
+        return rc; /* 0: imported before */
     store_t *s = calloc(1, sizeof(*s));
     if (s == NULL)
         return FG_ENOMEM;

@@ -342,7 +342,8 @@ static char *mt940_lines(const char *account, const char *tag, char *const *refs
     char *out = malloc(cap);
     ck_assert_ptr_nonnull(out);
     long long sum = 0;
-    size_t len = (size_t)snprintf(out, cap, ":20:%s\r\n:25:%s\r\n:28C:00001/001\r\n:60F:C261201VND0,\r\n", tag, account);
+    size_t len = (size_t)snprintf(out, cap, ":20:%s\r\n:25:%s\r\n:28C:00001/001\r\n:60F:C261201VND0,\r\n", tag,
+                                  account);
     for (int i = 0; i < n; i++) {
         len += (size_t)snprintf(out + len, cap - len, ":61:2612021202C%d,NTRFNONREF//%s\r\n:86:HOC PHI %s\r\n",
                                 100000 + i, refs[i], refs[i]);
@@ -395,7 +396,8 @@ START_TEST(long_overlapping_exports_add_only_new_lines)
     ck_assert_int_eq(fgt_json_int(&r, "overlapped_lines", NULL), PAIRS);
     fgt_response_free(&r);
     ck_assert_int_eq(lines_of(account), LONGER + PAIRS);
-    ck_assert_int_eq(fgt_db_int("SELECT COUNT(DISTINCT bank_ref) FROM statement_lines WHERE account = ?", account, NULL),
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(DISTINCT bank_ref) FROM statement_lines WHERE account = ?", account,
+                                NULL),
                      LONGER + PAIRS);
     /* every stored line is an item, once */
     ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM recon_items i JOIN statement_lines l ON l.id = i.line_id "
