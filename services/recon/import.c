@@ -440,7 +440,7 @@ typedef struct {
     batch_t *batch; /* the lines flush sends next, or NULL */
     batch_t *owned[BATCHES];
     bool probe;     /* the last batch overlapped: ask which keys are known before sending */
-    fg_buf_t known; /* the keys a probe found, then the probe's JSON */
+    fg_buf_t known; /* the keys the last probe found */
 
     /* The reader thread's own: its parser's error, its key counts. */
     fg_stmt_error_t reader_err;
@@ -451,8 +451,8 @@ typedef struct {
     /* Between the two threads, under lock. */
     pthread_mutex_t lock;
     pthread_cond_t changed;
-    batch_t *free[BATCHES], *ready[BATCHES];
-    int free_count, ready_first, ready_count;
+    batch_t *spare[BATCHES], *ready[BATCHES];
+    int spare_count, ready_first, ready_count;
     bool stop;        /* the storing thread gave up: the reader ends (atomic) */
     bool reader_done; /* nothing more comes; reader_rc says why */
     int reader_rc;
@@ -686,10 +686,10 @@ static batch_t *take_free(store_t *s)
 {
     batch_t *b = NULL;
     pthread_mutex_lock(&s->lock);
-    while (s->free_count == 0 && !stopped(s))
+    while (s->spare_count == 0 && !stopped(s))
         pthread_cond_wait(&s->changed, &s->lock);
     if (!stopped(s))
-        b = s->free[--s->free_count];
+        b = s->spare[--s->spare_count];
     pthread_mutex_unlock(&s->lock);
     return b;
 }
@@ -703,7 +703,7 @@ static int publish(store_t *s)
     pthread_mutex_lock(&s->lock);
     stop = stopped(s);
     if (stop) {
-        s->free[s->free_count++] = b;
+        s->spare[s->spare_count++] = b;
     } else {
         assert(s->ready_count < BATCHES);
         s->ready[(s->ready_first + s->ready_count++) % BATCHES] = b;
@@ -838,7 +838,7 @@ static void give_back(store_t *s, batch_t *b, bool stop)
 {
     pthread_mutex_lock(&s->lock);
     if (b != NULL)
-        s->free[s->free_count++] = b;
+        s->spare[s->spare_count++] = b;
     if (stop)
         __atomic_store_n(&s->stop, true, __ATOMIC_RELEASE);
     pthread_cond_broadcast(&s->changed);
@@ -862,8 +862,8 @@ static int store_lines(store_t *s)
     __atomic_store_n(&s->stop, false, __ATOMIC_RELEASE);
     s->reader_rc = 0;
     s->ready_first = s->ready_count = 0;
-    s->free_count = BATCHES;
-    memcpy(s->free, s->owned, sizeof(s->free));
+    s->spare_count = BATCHES;
+    memcpy(s->spare, s->owned, sizeof(s->spare));
     memset(&s->reader_err, 0, sizeof(s->reader_err));
     if (pthread_create(&reader, NULL, reader_main, s) != 0)
         return FG_ENOMEM;
