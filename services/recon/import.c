@@ -714,7 +714,7 @@ static int publish(store_t *s)
 }
 
 /* The batch to add to, started for the statement h: 0 or READER_STOPPED. */
-static int filling(store_t *s, const fg_stmt_header_t *h)
+static int batch_for(store_t *s, const fg_stmt_header_t *h)
 {
     int rc = 0;
     if (s->filling != NULL && (s->filling->ends || batch_full(s->filling)) && (rc = publish(s)) != 0)
@@ -733,7 +733,7 @@ static int read_statement(void *arg, const fg_stmt_header_t *h)
     int rc;
     if (s->filling != NULL && (rc = publish(s)) != 0)
         return rc;
-    if ((rc = filling(s, h)) != 0)
+    if ((rc = batch_for(s, h)) != 0)
         return rc;
     occurrences_reset(&s->occ);
     occurrences_reset(&s->keys);
@@ -770,7 +770,7 @@ static int read_line(void *arg, const fg_stmt_header_t *h, const fg_stmt_line_t 
         char *end = put_int(text + FG_SHA256_LEN + 1, seen);
         fg_sha256(text, (size_t)(end - text), key);
     }
-    if ((rc = filling(s, h)) != 0)
+    if ((rc = batch_for(s, h)) != 0)
         return rc;
     batch_add(s->filling, l, key, seen > 1);
     return 0;
@@ -779,7 +779,7 @@ static int read_line(void *arg, const fg_stmt_header_t *h, const fg_stmt_line_t 
 static int read_statement_end(void *arg, const fg_stmt_header_t *h)
 {
     store_t *s = arg;
-    int rc = filling(s, h);
+    int rc = batch_for(s, h);
     if (rc != 0)
         return rc;
     s->filling->ends = true;
