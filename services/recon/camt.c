@@ -70,7 +70,7 @@ _Static_assert(NAMES_SLOTS >= 2 * NAMES_DISTINCT_MAX && (NAMES_SLOTS & (NAMES_SL
 
 /* ---- element names ------------------------------------------------------ */
 
-/* The element names read, in strcmp order (names are looked up by bsearch). */
+/* The element names read (in strcmp order, for the reader's eye). */
 #define TOKENS(X)                                                                                                      \
     X(ACCT, "Acct")                                                                                                    \
     X(ACCTSVCRREF, "AcctSvcrRef")                                                                                      \
@@ -133,12 +133,43 @@ static const char *const TOKEN_NAMES[] = {
 #undef TOKEN_NAME
 };
 
-static int compare_name(const void *key, const void *entry) { return strcmp(key, *(const char *const *)entry); }
+/* Slots of a parser's table of the names read: a power of two, several
+ * times T_COUNT, so that a probe is one or two slots.  Every element of a
+ * file is looked up there, a dozen per entry. */
+#define TOKEN_SLOTS 256
+_Static_assert(TOKEN_SLOTS >= 4 * T_COUNT && (TOKEN_SLOTS & (TOKEN_SLOTS - 1)) == 0,
+               "the token table never fills and masks its index");
 
-static tok_t token(const char *local)
+static size_t token_hash(const char *name, size_t len)
 {
-    const char *const *found = bsearch(local, TOKEN_NAMES, T_COUNT - 1, sizeof(TOKEN_NAMES[0]), compare_name);
-    return found == NULL ? T_OTHER : (tok_t)(found - TOKEN_NAMES + 1);
+    uint32_t hash = 2166136261u; /* FNV-1a */
+    for (size_t i = 0; i < len; i++)
+        hash = (hash ^ (unsigned char)name[i]) * 16777619u;
+    return hash & (TOKEN_SLOTS - 1);
+}
+
+/* Fills slots (T_OTHER = empty) with every token, by the hash of its name. */
+static void tokens_index(tok_t slots[TOKEN_SLOTS])
+{
+    for (int tok = 1; tok < T_COUNT; tok++) {
+        const char *name = TOKEN_NAMES[tok - 1];
+        size_t slot = token_hash(name, strlen(name));
+        while (slots[slot] != T_OTHER)
+            slot = (slot + 1) & (TOKEN_SLOTS - 1);
+        slots[slot] = (tok_t)tok;
+    }
+}
+
+/* The token of an element's local name, T_OTHER for a name not read. */
+static tok_t token(const tok_t slots[TOKEN_SLOTS], const char *local)
+{
+    size_t len = strlen(local);
+    for (size_t slot = token_hash(local, len); slots[slot] != T_OTHER; slot = (slot + 1) & (TOKEN_SLOTS - 1)) {
+        const char *name = TOKEN_NAMES[slots[slot] - 1];
+        if (strncmp(name, local, len) == 0 && name[len] == '\0')
+            return slots[slot];
+    }
+    return T_OTHER;
 }
 
 /* ---- fields -------------------------------------------------------------- */
@@ -277,6 +308,8 @@ typedef struct {
 
     uint64_t names[NAMES_SLOTS]; /* hashes of the names seen, 0 = empty */
     size_t name_count;
+    tok_t token_slots[TOKEN_SLOTS];     /* the names read, by hash */
+    const fg_currency_t *last_currency; /* the last one found: a statement's amounts all name it */
 
     int depth; /* open elements */
     tok_t toks[DEPTH_MAX];
@@ -451,12 +484,24 @@ static bool decimal_shape(const char *s)
     return fraction > 0 && s[whole + 1 + fraction] == '\0';
 }
 
+/* fg_currency_find for a NUL-terminated code, asked once per statement
+ * rather than twice per entry. */
+static const fg_currency_t *find_currency(camt_t *st, const char *code)
+{
+    if (st->last_currency != NULL && strcmp(st->last_currency->code, code) == 0)
+        return st->last_currency;
+    const fg_currency_t *c = fg_currency_find(code, strlen(code));
+    if (c != NULL)
+        st->last_currency = c;
+    return c;
+}
+
 /* A positive ISO 20022 amount (no sign, '.' as the decimal mark) in minor
  * units of currency; false after recording why not. */
 static bool parse_amount(camt_t *st, const char *text, const char *currency, uint32_t line, const char *child,
                          const char *what, int64_t *out)
 {
-    const fg_currency_t *c = fg_currency_find(currency, strlen(currency));
+    const fg_currency_t *c = find_currency(st, currency);
     assert(c != NULL);
     int rc = text[0] >= '0' && text[0] <= '9' ? fg_money_parse(text, strlen(text), c->exponent, 0, out) : FG_EINVALID;
     if (rc == 0 && *out > FG_AMOUNT_MAX)
@@ -484,7 +529,7 @@ static bool check_currency(camt_t *st, const char *currency, uint32_t line, cons
         fail_in(st, line, "Amt", "%s: Amt has no Ccy attribute", what);
         return false;
     }
-    if (fg_currency_find(currency, strlen(currency)) == NULL) {
+    if (find_currency(st, currency) == NULL) {
         fail_in(st, line, "Amt", "%s: currency \"%s\" is not an ISO 4217 code", what, currency);
         return false;
     }
@@ -664,9 +709,11 @@ static void entry_end(camt_t *st)
     uint32_t at = e->line.source_line;
     char what[96];
     st->in_entry = false;
-    if (e->line.bank_ref[0] != '\0')
-        snprintf(what, sizeof(what), "entry %s", e->line.bank_ref);
-    else
+    _Static_assert(sizeof("entry ") + FG_STMT_REF_MAX <= sizeof(what), "an entry's name fits");
+    if (e->line.bank_ref[0] != '\0') {
+        memcpy(what, "entry ", 6); /* every entry: no printf */
+        memcpy(what + 6, e->line.bank_ref, strlen(e->line.bank_ref) + 1);
+    } else
         snprintf(what, sizeof(what), "the entry at line %u", (unsigned)at);
     if (!e->has_status) {
         fail_in(st, at, "Sts", "%s has no Sts", what);
@@ -705,6 +752,8 @@ static void entry_end(camt_t *st)
 
 static const field_spec_t *find_field(const tok_t *path, int len)
 {
+    if (path[len - 1] == T_OTHER)
+        return NULL; /* no field is an element not read */
     for (size_t i = 0; i < sizeof(FIELDS) / sizeof(FIELDS[0]); i++) {
         const field_spec_t *f = &FIELDS[i];
         if (f->len == len && f->path[len - 1] == path[len - 1] && memcmp(f->path, path, (size_t)len) == 0)
@@ -791,7 +840,7 @@ static void read_date(camt_t *st, const char *t, uint32_t line, int32_t *out)
 
 static void read_account_currency(camt_t *st, const char *t, uint32_t line)
 {
-    if (fg_currency_find(t, strlen(t)) == NULL)
+    if (find_currency(st, t) == NULL)
         fail(st, line, "Acct/Ccy \"%s\" is not an ISO 4217 code", t);
     else if (st->header.currency[0] != '\0' && strcmp(st->header.currency, t) != 0)
         fail(st, line, "Acct/Ccy %s differs from the statement's %s", t, st->header.currency);
@@ -970,9 +1019,11 @@ static void XMLCALL on_start(void *user, const XML_Char *name, const XML_Char **
     }
     const char *colon = strrchr(name, ':');
     const char *local = colon != NULL ? colon + 1 : name;
-    tok_t tok = token(local);
+    tok_t tok = token(st->token_slots, local);
     st->toks[st->depth] = tok;
-    snprintf(st->shown[st->depth], NAME_SHOWN_MAX, "%s", local);
+    size_t shown = strnlen(local, NAME_SHOWN_MAX - 1); /* cut as snprintf would */
+    memcpy(st->shown[st->depth], local, shown);
+    st->shown[st->depth][shown] = '\0';
     st->depth++;
     st->collecting = false; /* a field's element with elements inside: its text is not read */
     if (st->depth == 1)
@@ -1065,11 +1116,10 @@ static void XMLCALL on_entity(void *user, const XML_Char *entity, int is_paramet
 static void *create(fg_stmt_format_t format, const fg_stmt_sink_t *sink)
 {
     assert(format == FG_STMT_CAMT053 || format == FG_STMT_CAMT054);
-    for (int i = 1; i < T_COUNT - 1; i++)
-        assert(strcmp(TOKEN_NAMES[i - 1], TOKEN_NAMES[i]) < 0);
     camt_t *st = calloc(1, sizeof(*st));
     if (st == NULL)
         return NULL;
+    tokens_index(st->token_slots);
     if ((st->xml = XML_ParserCreate(NULL)) == NULL) {
         free(st);
         return NULL;

@@ -11,10 +11,22 @@
  *      as overlapped), and each statement checked as it ends (opening +
  *      lines = closing).  Any refusal rolls the whole transaction back:
  *      nothing of a bad file is ever stored.
+ *
+ * The second read is a pipeline of two threads: a reader thread parses the
+ * file, computes each line's key and fills batches; the calling thread, the
+ * only one that touches the connection, takes the batches in file order and
+ * stores them.  Parsing the next batch overlaps the database's work on the
+ * one before, and BATCHES bound what is in flight.  The calling thread sees
+ * every event (a statement's start, its lines, its end, the reader's
+ * refusal) in the order the file has them, so the first fault in the file is
+ * the one reported, as with a single thread.
  */
 #include "recon/recon_internal.h"
 #include "recon/statement_internal.h"
 
+#include <assert.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,12 +35,25 @@
 #include "core/text.h"
 
 #define CHUNK_BYTES (64 * 1024)
-/* Lines per INSERT: as many as a statement's parameters hold. */
+/* A line's columns, and those of them that are text. */
 #define LINE_COLS 16
+#define TEXT_COLS 8
 /* Lines per round trip: one prepared INSERT executed for a whole batch
  * (array binding, db.h fg_db_bulk). */
 #define BATCH_ROWS 1000
+/* A line's text at most (reference, end-to-end id, counterparty, memo,
+ * type), and the bytes of text one batch holds: a batch is sent early when
+ * the next line might not fit, so a batch of long memos is smaller. */
+#define ROW_TEXT_MAX (2 * FG_STMT_REF_MAX + FG_STMT_NAME_MAX + FG_STMT_MEMO_MAX + FG_STMT_TYPE_MAX + 5)
+#define BATCH_TEXT_BYTES (512 * 1024)
+/* Batches of an import: one the reader fills, one being stored, one ready
+ * between them (about 1 MiB each). */
+#define BATCHES 3
+/* What a reader's sink returns to stop its parser when the storing thread
+ * has given up: not an error of the file. */
+#define READER_STOPPED 1
 _Static_assert(LINE_COLS <= FG_DB_BULK_COLS_MAX, "a line's columns fit a bulk statement");
+_Static_assert(BATCH_TEXT_BYTES >= 64 * ROW_TEXT_MAX, "a batch holds many lines of the longest text");
 /* Lines of one statement whose keys are counted (repeats are duplicates;
  * reference-less lines are told apart by their occurrence): about 48 MiB
  * at most, the one part of an import that grows with a statement's size. */
@@ -47,19 +72,28 @@ static const char SQL_STATEMENT[] =
     "VALUES (?, ?, ?, ?, ?, ?, NULL, ?, NULL, ?, ?, 0, 0, 0, ?, ?)";
 static const char SQL_STATEMENT_DONE[] = "UPDATE statements SET closing = ?, closing_date = ?, line_count = ?, "
                                          "credits = ?, debits = ?, gap = ? WHERE id = ?";
-/* Every line this statement brought is an item to reconcile. */
 /* Every line this statement brought is an item to reconcile, on its value
- * date, or on the first open day when that day is closed already. */
-/* A line the bank feed recorded already is matched as it comes in (rule 1,
- * match.c). */
+ * date, or on the first open day when that day is closed already; a line the
+ * bank feed recorded already is matched as it comes in (rule 1, match.c).  The
+ * account's closed days are read once (an uncorrelated IN, materialized: a
+ * hash probe per line, where a join or a dependent EXISTS looked each line's
+ * day up in the table), and the statement's lines through its index, always:
+ * with few statements of many lines each, the optimizer would scan every line
+ * ever imported. */
 static const char SQL_ITEMS[] =
     "INSERT INTO recon_items (kind, line_id, account, business_day, amount, currency, state, rule, detail, "
-    "journal_id, created_at, updated_at) SELECT 'bank_line', l.id, l.account, IF(EXISTS (SELECT 1 FROM "
-    "recon_closed_days c WHERE c.account = l.account AND c.day = l.value_date), ?, l.value_date), l.amount, "
-    "l.currency, IF(l.duplicate, 'duplicate', IF(m.fm, 'matched', 'unmatched')), IF(m.fm, 'reference', NULL), "
-    "IF(m.fm, 'the bank feed recorded this transfer', NULL), IF(m.fm, ?, NULL), ?, ? FROM statement_lines l "
-    "JOIN (SELECT l.id, " FG_RECON_FEED_MATCH_SQL " AS fm FROM statement_lines l LEFT JOIN bank_transfers t ON "
-    "t.account = l.account AND t.bank_ref = l.bank_ref WHERE l.statement_id = ?) m ON m.id = l.id";
+    "journal_id, created_at, updated_at) SELECT 'bank_line', l.id, l.account, IF(l.value_date IN (SELECT day FROM "
+    "recon_closed_days WHERE account = ?), ?, l.value_date), l.amount, l.currency, IF(l.duplicate, 'duplicate', "
+    "IF(m.fm, 'matched', 'unmatched')), IF(m.fm, 'reference', NULL), IF(m.fm, 'the bank feed recorded this "
+    "transfer', NULL), IF(m.fm, ?, NULL), ?, ? FROM statement_lines l FORCE INDEX (ix_statement_lines_statement) "
+    "JOIN (SELECT l.id, " FG_RECON_FEED_MATCH_SQL " AS fm FROM statement_lines l FORCE INDEX "
+    "(ix_statement_lines_statement) LEFT JOIN bank_transfers t ON t.account = l.account AND t.bank_ref = "
+    "l.bank_ref WHERE l.statement_id = ?) m ON m.id = l.id WHERE l.statement_id = ?";
+/* Which of a batch's keys (a JSON array of hex strings, one parameter)
+ * the account holds already: one round trip of index lookups. */
+static const char SQL_KNOWN_KEYS[] =
+    "SELECT l.line_key FROM JSON_TABLE(?, '$[*]' COLUMNS (k CHAR(64) PATH '$')) j JOIN statement_lines l "
+    "ON l.account = ? AND l.line_key = UNHEX(j.k)";
 static const char SQL_LINES[] =
     "INSERT IGNORE INTO statement_lines (statement_id, account, line_key, currency, amount, reversal, booking_date, "
     "value_date, bank_ref, end_to_end, counterparty, memo, type, source_line, duplicate, created_at) "
@@ -67,32 +101,68 @@ static const char SQL_LINES[] =
 
 /* ---- line keys ------------------------------------------------------------------- */
 
-static void key_part(fg_sha256_ctx_t *c, const char *s)
+/* The bytes a key is the SHA-256 of: its parts, each followed by a unit
+ * separator ("ab"+"c" differs from "a"+"bc"); numbers in decimal. */
+#define KEY_TEXT_MAX (FG_STMT_MEMO_MAX + 96)
+
+static char *key_part(char *p, const char *s, size_t n)
 {
-    fg_sha256_update(c, s, strlen(s));
-    fg_sha256_update(c, "\x1f", 1); /* a unit separator: "ab"+"c" differs from "a"+"bc" */
+    memcpy(p, s, n);
+    p[n] = '\x1f';
+    return p + n + 1;
 }
+
+/* v in decimal, as printf's %lld writes it. */
+static char *put_int(char *p, int64_t v)
+{
+    char digits[24];
+    int n = 0;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do {
+        digits[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    if (v < 0)
+        *p++ = '-';
+    while (n > 0)
+        *p++ = digits[--n];
+    return p;
+}
+
+/* The text of the key, in buf (KEY_TEXT_MAX bytes); its length. */
+static size_t key_text(const fg_stmt_line_t *l, int occurrence, char *buf)
+{
+    char *p = buf;
+    if (l->bank_ref[0] != '\0') {
+        p = key_part(p, "ref", 3);
+        p = key_part(p, l->bank_ref, strlen(l->bank_ref));
+    } else if (l->end_to_end[0] != '\0') {
+        /* end-to-end ids are the payer's and need not be unique */
+        p = key_part(p, "e2e", 3);
+        p = key_part(p, l->end_to_end, strlen(l->end_to_end));
+        p = put_int(p, l->value_date);
+        *p++ = '|';
+        p = put_int(p, l->amount);
+        *p++ = '\x1f';
+    } else {
+        p = key_part(p, "memo", 4);
+        p = put_int(p, l->value_date);
+        *p++ = '|';
+        p = put_int(p, l->amount);
+        *p++ = '|';
+        p = put_int(p, occurrence);
+        *p++ = '\x1f';
+        p = key_part(p, l->memo, strlen(l->memo));
+    }
+    return (size_t)(p - buf);
+}
+_Static_assert(KEY_TEXT_MAX >= 5 + 3 * 21 + 3 + FG_STMT_MEMO_MAX + 1, "the longest key text fits");
+_Static_assert(KEY_TEXT_MAX >= 4 + FG_STMT_REF_MAX + 1 + 2 * 21 + 2, "a reference's key text fits");
 
 void fg_stmt_line_key(const fg_stmt_line_t *l, int occurrence, uint8_t key[32])
 {
-    char num[64];
-    fg_sha256_ctx_t *c = fg_sha256_begin();
-    if (l->bank_ref[0] != '\0') {
-        key_part(c, "ref");
-        key_part(c, l->bank_ref);
-    } else if (l->end_to_end[0] != '\0') {
-        /* end-to-end ids are the payer's and need not be unique */
-        key_part(c, "e2e");
-        key_part(c, l->end_to_end);
-        snprintf(num, sizeof(num), "%d|%lld", (int)l->value_date, (long long)l->amount);
-        key_part(c, num);
-    } else {
-        key_part(c, "memo");
-        snprintf(num, sizeof(num), "%d|%lld|%d", (int)l->value_date, (long long)l->amount, occurrence);
-        key_part(c, num);
-        key_part(c, l->memo);
-    }
-    fg_sha256_end(c, key);
+    char text[KEY_TEXT_MAX];
+    fg_sha256(text, key_text(l, occurrence, text), key);
 }
 
 /* Occurrences of (value date, amount, memo) among a statement's lines that
@@ -173,12 +243,14 @@ static int occurrence_of_digest(occurrences_t *o, const uint8_t digest[FG_SHA256
 static int occurrence_of(occurrences_t *o, const fg_stmt_line_t *l, int *occurrence)
 {
     uint8_t digest[FG_SHA256_LEN];
-    char num[64];
-    snprintf(num, sizeof(num), "%d|%lld|", (int)l->value_date, (long long)l->amount);
-    fg_sha256_ctx_t *c = fg_sha256_begin();
-    fg_sha256_update(c, num, strlen(num));
-    fg_sha256_update(c, l->memo, strlen(l->memo));
-    fg_sha256_end(c, digest);
+    char text[KEY_TEXT_MAX];
+    char *p = put_int(text, l->value_date);
+    *p++ = '|';
+    p = put_int(p, l->amount);
+    *p++ = '|';
+    size_t n = strlen(l->memo);
+    memcpy(p, l->memo, n);
+    fg_sha256(text, (size_t)(p - text) + n, digest);
     return occurrence_of_digest(o, digest, occurrence);
 }
 
@@ -249,14 +321,13 @@ static int check_statement(void *arg, const fg_stmt_header_t *h)
     return 0;
 }
 
-static int check_line(void *arg, const fg_stmt_header_t *h, const fg_stmt_line_t *l)
+static int check_line(check_t *c, int64_t amount, int64_t source_line)
 {
-    check_t *c = arg;
     fg_import_result_t *o = c->out;
-    int64_t *side = l->amount > 0 ? &o->credits : &o->debits;
-    if (!fg_amount_valid(l->amount > 0 ? l->amount : -l->amount) || fg_money_add(c->sum, l->amount, &c->sum) != 0 ||
-        fg_money_add(*side, l->amount, side) != 0)
-        return fg_stmt_fail(c->err, l->source_line, NULL, "line %u: amount out of range", (unsigned)l->source_line);
+    int64_t *side = amount > 0 ? &o->credits : &o->debits;
+    if (!fg_amount_valid(amount > 0 ? amount : -amount) || fg_money_add(c->sum, amount, &c->sum) != 0 ||
+        fg_money_add(*side, amount, side) != 0)
+        return fg_stmt_fail(c->err, (uint32_t)source_line, NULL, "line %u: amount out of range", (unsigned)source_line);
     o->lines++;
     return 0;
 }
@@ -283,16 +354,77 @@ static int hash_chunk(void *arg, const char *data, size_t len)
     return 0;
 }
 
-/* ---- storing ------------------------------------------------------------------------ */
+/* ---- batches ------------------------------------------------------------------------ */
 
-typedef struct columns columns_t;
-
+/* Lines of one statement, column-wise as array binding takes them, with
+ * what surrounds them in the file: the statement's start before them, its
+ * end after them.  The reader fills everything but the statement's row id
+ * and the time, which the storing thread sets. */
 typedef struct {
+    bool begins, ends;
+    fg_stmt_header_t begin, end;
     char account[FG_STMT_ACCOUNT_MAX + 1], currency[4];
-    uint8_t key[FG_SHA256_LEN];
-    int duplicate;
-    fg_stmt_line_t line;
-} row_t;
+    unsigned rows;
+    size_t text_used;
+    int64_t statement[BATCH_ROWS], amount[BATCH_ROWS], reversal[BATCH_ROWS], booking[BATCH_ROWS], value[BATCH_ROWS],
+        source[BATCH_ROWS], duplicate[BATCH_ROWS], created[BATCH_ROWS];
+    const char *text[TEXT_COLS][BATCH_ROWS];
+    unsigned long len[TEXT_COLS][BATCH_ROWS];
+    uint8_t key[BATCH_ROWS][FG_SHA256_LEN];
+    char text_bytes[BATCH_TEXT_BYTES];
+} batch_t;
+
+static void batch_start(batch_t *b, const fg_stmt_header_t *h)
+{
+    b->begins = b->ends = false;
+    b->rows = 0;
+    b->text_used = 0;
+    memcpy(b->account, h->account, sizeof(b->account));
+    memcpy(b->currency, h->currency, sizeof(b->currency));
+}
+
+static bool batch_full(const batch_t *b)
+{
+    return b->rows == BATCH_ROWS || BATCH_TEXT_BYTES - b->text_used < ROW_TEXT_MAX;
+}
+
+/* Text column t of row i: a copy of s in the batch. */
+static void batch_text(batch_t *b, int t, unsigned i, const char *s)
+{
+    size_t n = strlen(s);
+    char *at = b->text_bytes + b->text_used;
+    assert(b->text_used + n <= BATCH_TEXT_BYTES);
+    memcpy(at, s, n);
+    b->text_used += n;
+    b->text[t][i] = at;
+    b->len[t][i] = (unsigned long)n;
+}
+
+static void batch_add(batch_t *b, const fg_stmt_line_t *l, const uint8_t key[FG_SHA256_LEN], int duplicate)
+{
+    unsigned i = b->rows++;
+    assert(i < BATCH_ROWS);
+    memcpy(b->key[i], key, FG_SHA256_LEN);
+    b->text[0][i] = b->account;
+    b->len[0][i] = (unsigned long)strlen(b->account);
+    b->text[1][i] = (const char *)b->key[i];
+    b->len[1][i] = FG_SHA256_LEN;
+    b->text[2][i] = b->currency;
+    b->len[2][i] = (unsigned long)strlen(b->currency);
+    batch_text(b, 3, i, l->bank_ref);
+    batch_text(b, 4, i, l->end_to_end);
+    batch_text(b, 5, i, l->counterparty);
+    batch_text(b, 6, i, l->memo);
+    batch_text(b, 7, i, l->type);
+    b->amount[i] = l->amount;
+    b->reversal[i] = l->reversal;
+    b->booking[i] = l->booking_date;
+    b->value[i] = l->value_date;
+    b->source[i] = l->source_line;
+    b->duplicate[i] = duplicate;
+}
+
+/* ---- storing ------------------------------------------------------------------------ */
 
 typedef struct {
     fg_db_t *db;
@@ -308,44 +440,133 @@ typedef struct {
     int64_t st_lines, st_credits, st_debits;
     int32_t st_first, st_last; /* the statement's first and last booking day */
     check_t check;             /* every statement balances, every amount in range */
-    occurrences_t occ;         /* reference-less lines of the statement */
-    occurrences_t keys;        /* every key of the statement: a repeat is a duplicate */
-    row_t rows[BATCH_ROWS];
-    columns_t *columns; /* the batch as flush binds it */
-    int pending;
+    batch_t *batch;            /* the lines flush sends next, or NULL */
+    batch_t *owned[BATCHES];
+    bool probe;     /* the last batch overlapped: ask which keys are known before sending */
+    fg_buf_t known; /* the keys the last probe found */
+
+    /* The reader thread's own: its parser's error, its key counts. */
+    fg_stmt_error_t reader_err;
+    occurrences_t occ;  /* reference-less lines of the statement */
+    occurrences_t keys; /* every key of the statement: a repeat is a duplicate */
+    batch_t *filling;   /* the batch it adds to, or NULL */
+
+    /* Between the two threads, under lock. */
+    pthread_mutex_t lock;
+    pthread_cond_t changed;
+    batch_t *spare[BATCHES], *ready[BATCHES];
+    int spare_count, ready_first, ready_count;
+    bool stop;        /* the storing thread gave up: the reader ends (atomic) */
+    bool reader_done; /* nothing more comes; reader_rc says why */
+    int reader_rc;
 } store_t;
 
-/* The columns of a batch, column-wise for array binding. */
-struct columns {
-    int64_t statement[BATCH_ROWS], amount[BATCH_ROWS], reversal[BATCH_ROWS], booking[BATCH_ROWS], value[BATCH_ROWS],
-        source[BATCH_ROWS], duplicate[BATCH_ROWS], created[BATCH_ROWS];
-    const char *text[8][BATCH_ROWS];
-    unsigned long len[8][BATCH_ROWS];
-};
+static int compare_key(const void *a, const void *b) { return memcmp(a, b, FG_SHA256_LEN); }
+
+/* Asks which of the batch's keys the account holds already (committed, or
+ * stored by this transaction) and drops those rows from the batch: they are
+ * the overlapped lines INSERT IGNORE would skip.  A key another import has
+ * not committed yet is not seen, so its row is sent, and INSERT IGNORE
+ * decides as before.  *known: how many rows were dropped. */
+static int drop_known(store_t *s, batch_t *b, unsigned *known)
+{
+    static const char HEX[] = "0123456789abcdef";
+    fg_buf_t json = FG_BUF_INIT, key = FG_BUF_INIT;
+    fg_stmt_t st;
+    unsigned found = 0, kept = 0;
+    fg_buf_reserve(&json, (size_t)b->rows * (2 * FG_SHA256_LEN + 3) + 2);
+    fg_buf_putc(&json, '[');
+    for (unsigned i = 0; i < b->rows; i++) {
+        char hex[2 * FG_SHA256_LEN + 3];
+        hex[0] = i > 0 ? ',' : ' ';
+        hex[1] = '"';
+        for (int k = 0; k < FG_SHA256_LEN; k++) {
+            hex[2 + 2 * k] = HEX[b->key[i][k] >> 4];
+            hex[3 + 2 * k] = HEX[b->key[i][k] & 15];
+        }
+        hex[2 + 2 * FG_SHA256_LEN] = '"';
+        fg_buf_append(&json, hex, sizeof(hex));
+    }
+    fg_buf_putc(&json, ']');
+    fg_buf_reset(&s->known);
+    int rc = fg_stmt_init(&st, s->db, SQL_KNOWN_KEYS);
+    if (rc == 0) {
+        fg_stmt_str(&st, json.data, json.len);
+        fg_stmt_cstr(&st, b->account);
+        fg_stmt_out_text(&st, &key, NULL);
+        rc = fg_stmt_exec(&st);
+    }
+    while (rc == 0 && (rc = fg_stmt_fetch(&st)) == 1) {
+        rc = 0;
+        if (key.len == FG_SHA256_LEN && found < b->rows) {
+            fg_buf_append(&s->known, key.data, FG_SHA256_LEN);
+            found++;
+        }
+    }
+    fg_stmt_done(&st);
+    fg_buf_free(&json);
+    fg_buf_free(&key);
+    if (rc < 0)
+        return rc;
+    qsort(s->known.data, found, FG_SHA256_LEN, compare_key);
+    for (unsigned i = 0; i < b->rows; i++) {
+        if (found > 0 && bsearch(b->key[i], s->known.data, found, FG_SHA256_LEN, compare_key) != NULL)
+            continue;
+        if (kept != i) { /* column-wise: every column moves; a key's bytes stay where they are */
+            b->amount[kept] = b->amount[i];
+            b->reversal[kept] = b->reversal[i];
+            b->booking[kept] = b->booking[i];
+            b->value[kept] = b->value[i];
+            b->source[kept] = b->source[i];
+            b->duplicate[kept] = b->duplicate[i];
+            for (int t = 0; t < TEXT_COLS; t++) {
+                b->text[t][kept] = b->text[t][i];
+                b->len[t][kept] = b->len[t][i];
+            }
+        }
+        kept++;
+    }
+    *known = b->rows - kept;
+    b->rows = kept;
+    return 0;
+}
 
 static int flush(store_t *s)
 {
     uint64_t inserted = 0;
-    if (s->pending == 0)
+    batch_t *b = s->batch;
+    s->batch = NULL;
+    if (b == NULL || b->rows == 0)
         return 0;
-    columns_t *c = s->columns;
-    for (int i = 0; i < s->pending; i++) {
-        const row_t *r = &s->rows[i];
-        const fg_stmt_line_t *l = &r->line;
-        const char *texts[8] = {r->account,    (const char *)r->key, r->currency, l->bank_ref,
-                                l->end_to_end, l->counterparty,      l->memo,     l->type};
-        for (int t = 0; t < 8; t++) {
-            c->text[t][i] = texts[t];
-            c->len[t][i] = t == 1 ? (unsigned long)sizeof(r->key) : (unsigned long)strlen(texts[t]);
-        }
-        c->statement[i] = s->statement_id;
-        c->amount[i] = l->amount;
-        c->reversal[i] = l->reversal;
-        c->booking[i] = l->booking_date;
-        c->value[i] = l->value_date;
-        c->source[i] = l->source_line;
-        c->duplicate[i] = r->duplicate;
-        c->created[i] = s->now;
+    for (unsigned i = 0; i < b->rows; i++) {
+        int rc = check_line(&s->check, b->amount[i], b->source[i]);
+        if (rc != 0)
+            return rc;
+        s->st_lines++;
+        if (s->st_first == 0 || b->booking[i] < s->st_first)
+            s->st_first = (int32_t)b->booking[i];
+        if (b->booking[i] > s->st_last)
+            s->st_last = (int32_t)b->booking[i];
+        if (b->amount[i] > 0)
+            s->st_credits += b->amount[i]; /* bounded: check_line checked every sum */
+        else
+            s->st_debits += b->amount[i];
+        b->statement[i] = s->statement_id;
+        b->created[i] = s->now;
+    }
+    /* A line that overlaps an earlier file costs the server an insert and its
+     * undo through INSERT IGNORE; overlaps come in runs (a bank's exports
+     * overlap by days), so after a batch that overlapped, the next one is
+     * first probed for its known keys, until a probe finds none. */
+    if (s->probe) {
+        unsigned known = 0;
+        int rc = drop_known(s, b, &known);
+        if (rc != 0)
+            return rc;
+        s->out->overlapped_lines += known;
+        s->probe = known > 0;
+        if (b->rows == 0)
+            return 0;
     }
 #define INT_COL(a)                                                                                                     \
     {                                                                                                                  \
@@ -353,21 +574,21 @@ static int flush(store_t *s)
     }
 #define TEXT_COL(t, type)                                                                                              \
     {                                                                                                                  \
-        (type), NULL, c->text[t], c->len[t]                                                                            \
+        (type), NULL, b->text[t], b->len[t]                                                                            \
     }
     const fg_db_column_t cols[LINE_COLS] = {
-        INT_COL(c->statement),    TEXT_COL(0, FG_DB_V_STR), TEXT_COL(1, FG_DB_V_BLOB), TEXT_COL(2, FG_DB_V_STR),
-        INT_COL(c->amount),       INT_COL(c->reversal),     INT_COL(c->booking),       INT_COL(c->value),
+        INT_COL(b->statement),    TEXT_COL(0, FG_DB_V_STR), TEXT_COL(1, FG_DB_V_BLOB), TEXT_COL(2, FG_DB_V_STR),
+        INT_COL(b->amount),       INT_COL(b->reversal),     INT_COL(b->booking),       INT_COL(b->value),
         TEXT_COL(3, FG_DB_V_STR), TEXT_COL(4, FG_DB_V_STR), TEXT_COL(5, FG_DB_V_STR),  TEXT_COL(6, FG_DB_V_STR),
-        TEXT_COL(7, FG_DB_V_STR), INT_COL(c->source),       INT_COL(c->duplicate),     INT_COL(c->created)};
+        TEXT_COL(7, FG_DB_V_STR), INT_COL(b->source),       INT_COL(b->duplicate),     INT_COL(b->created)};
 #undef INT_COL
 #undef TEXT_COL
-    int rc = fg_db_bulk(s->db, SQL_LINES, cols, LINE_COLS, (unsigned)s->pending, &inserted);
+    int rc = fg_db_bulk(s->db, SQL_LINES, cols, LINE_COLS, b->rows, &inserted);
     if (rc != 0)
         return rc;
     s->out->new_lines += (int64_t)inserted;
-    s->out->overlapped_lines += s->pending - (int64_t)inserted;
-    s->pending = 0;
+    s->out->overlapped_lines += (int64_t)b->rows - (int64_t)inserted;
+    s->probe = s->probe || inserted < b->rows;
     return 0;
 }
 
@@ -381,8 +602,6 @@ static int store_statement(void *arg, const fg_stmt_header_t *h)
     s->seq++;
     s->st_lines = s->st_credits = s->st_debits = 0;
     s->st_first = s->st_last = 0;
-    occurrences_reset(&s->occ);
-    occurrences_reset(&s->keys);
     int64_t opening_date = h->opening_date, from = h->from_date, to = h->to_date;
     if ((rc = fg_stmt_init(&st, s->db, SQL_STATEMENT)) != 0)
         return rc;
@@ -403,50 +622,6 @@ static int store_statement(void *arg, const fg_stmt_header_t *h)
     return 0;
 }
 
-static int store_line(void *arg, const fg_stmt_header_t *h, const fg_stmt_line_t *l)
-{
-    store_t *s = arg;
-    int occurrence = 0, rc = check_line(&s->check, h, l);
-    if (rc != 0)
-        return rc;
-    if (l->bank_ref[0] == '\0' && l->end_to_end[0] == '\0' && (rc = occurrence_of(&s->occ, l, &occurrence)) != 0)
-        return rc == FG_ERANGE ? fg_stmt_fail(s->err, l->source_line, NULL,
-                                              "line %u: too many lines without a reference in one statement",
-                                              (unsigned)l->source_line)
-                               : rc;
-    row_t *r = &s->rows[s->pending++];
-    snprintf(r->account, sizeof(r->account), "%s", h->account);
-    snprintf(r->currency, sizeof(r->currency), "%s", h->currency);
-    r->line = *l;
-    fg_stmt_line_key(l, occurrence, r->key);
-    /* the same key twice in one statement: the bank listed the line twice;
-     * the repeat is kept under a key of its own, as a duplicate exception */
-    int seen = 0;
-    if ((rc = occurrence_of_digest(&s->keys, r->key, &seen)) != 0)
-        return rc == FG_ERANGE ? fg_stmt_fail(s->err, l->source_line, NULL, "line %u: too many lines in one statement",
-                                              (unsigned)l->source_line)
-                               : rc;
-    r->duplicate = seen > 1;
-    if (r->duplicate) {
-        char n[16];
-        snprintf(n, sizeof(n), "#%d", seen);
-        fg_sha256_ctx_t *c = fg_sha256_begin();
-        fg_sha256_update(c, r->key, sizeof(r->key));
-        fg_sha256_update(c, n, strlen(n));
-        fg_sha256_end(c, r->key);
-    }
-    s->st_lines++;
-    if (s->st_first == 0 || l->booking_date < s->st_first)
-        s->st_first = l->booking_date;
-    if (l->booking_date > s->st_last)
-        s->st_last = l->booking_date;
-    if (l->amount > 0)
-        s->st_credits += l->amount; /* bounded: check_line checked every sum */
-    else
-        s->st_debits += l->amount;
-    return s->pending == BATCH_ROWS ? flush(s) : 0;
-}
-
 static int store_statement_end(void *arg, const fg_stmt_header_t *h)
 {
     store_t *s = arg;
@@ -461,10 +636,12 @@ static int store_statement_end(void *arg, const fg_stmt_header_t *h)
         (rc = fg_recon_import_match_begin(s->db, s->statement_id, h->account, h->currency, s->now, &matched)) != 0 ||
         (rc = fg_stmt_init(&st, s->db, SQL_ITEMS)) != 0)
         return rc;
+    fg_stmt_cstr(&st, h->account); /* every line of the statement is the statement's account's */
     fg_stmt_int(&st, open_day);
     fg_stmt_int(&st, matched);
     fg_stmt_int(&st, s->now);
     fg_stmt_int(&st, s->now);
+    fg_stmt_int(&st, s->statement_id);
     fg_stmt_int(&st, s->statement_id);
     if ((rc = fg_stmt_exec(&st)) != 0 ||
         (rc = fg_recon_import_match_end(s->db, s->statement_id, h->account, s->now)) != 0)
@@ -496,20 +673,236 @@ static int store_statement_end(void *arg, const fg_stmt_header_t *h)
     return fg_stmt_exec(&st);
 }
 
-static int store_chunk(void *arg, const char *data, size_t len)
+/* The batch's statement start, lines and end, in that order. */
+static int store_batch(store_t *s, batch_t *b)
+{
+    int rc = b->begins ? store_statement(s, &b->begin) : 0;
+    if (rc != 0)
+        return rc;
+    s->batch = b;
+    if ((rc = flush(s)) != 0)
+        return rc;
+    return b->ends ? store_statement_end(s, &b->end) : 0;
+}
+
+/* ---- the reader thread ------------------------------------------------------------- */
+
+/* Read by the reader between batches too (a chunk of the file without
+ * lines), hence atomic. */
+static bool stopped(store_t *s) { return __atomic_load_n(&s->stop, __ATOMIC_ACQUIRE); }
+
+/* A free batch for the reader (it waits for one), or NULL when the storing
+ * thread gave up. */
+static batch_t *take_free(store_t *s)
+{
+    batch_t *b = NULL;
+    pthread_mutex_lock(&s->lock);
+    while (s->spare_count == 0 && !stopped(s))
+        pthread_cond_wait(&s->changed, &s->lock);
+    if (!stopped(s))
+        b = s->spare[--s->spare_count];
+    pthread_mutex_unlock(&s->lock);
+    return b;
+}
+
+/* Hands the batch being filled to the storing thread: 0, or READER_STOPPED. */
+static int publish(store_t *s)
+{
+    batch_t *b = s->filling;
+    bool stop;
+    s->filling = NULL;
+    pthread_mutex_lock(&s->lock);
+    stop = stopped(s);
+    if (stop) {
+        s->spare[s->spare_count++] = b;
+    } else {
+        assert(s->ready_count < BATCHES);
+        s->ready[(s->ready_first + s->ready_count++) % BATCHES] = b;
+        pthread_cond_broadcast(&s->changed);
+    }
+    pthread_mutex_unlock(&s->lock);
+    return stop ? READER_STOPPED : 0;
+}
+
+/* The batch to add to, started for the statement h: 0 or READER_STOPPED. */
+static int batch_for(store_t *s, const fg_stmt_header_t *h)
+{
+    int rc = 0;
+    if (s->filling != NULL && (s->filling->ends || batch_full(s->filling)) && (rc = publish(s)) != 0)
+        return rc;
+    if (s->filling == NULL) {
+        if ((s->filling = take_free(s)) == NULL)
+            return READER_STOPPED;
+        batch_start(s->filling, h);
+    }
+    return 0;
+}
+
+static int read_statement(void *arg, const fg_stmt_header_t *h)
 {
     store_t *s = arg;
-    return fg_stmt_parser_feed(s->parser, data, len, s->err);
+    int rc;
+    if (s->filling != NULL && (rc = publish(s)) != 0)
+        return rc;
+    if ((rc = batch_for(s, h)) != 0)
+        return rc;
+    occurrences_reset(&s->occ);
+    occurrences_reset(&s->keys);
+    s->filling->begins = true;
+    s->filling->begin = *h;
+    return 0;
+}
+
+/* A line: its key (an occurrence among the statement's reference-less
+ * lines; a repeat of a key in the statement is a duplicate, keyed apart),
+ * then a row of the batch. */
+static int read_line(void *arg, const fg_stmt_header_t *h, const fg_stmt_line_t *l)
+{
+    store_t *s = arg;
+    uint8_t key[FG_SHA256_LEN];
+    int occurrence = 0, rc;
+    if (l->bank_ref[0] == '\0' && l->end_to_end[0] == '\0' && (rc = occurrence_of(&s->occ, l, &occurrence)) != 0)
+        return rc == FG_ERANGE ? fg_stmt_fail(&s->reader_err, l->source_line, NULL,
+                                              "line %u: too many lines without a reference in one statement",
+                                              (unsigned)l->source_line)
+                               : rc;
+    fg_stmt_line_key(l, occurrence, key);
+    /* the same key twice in one statement: the bank listed the line twice;
+     * the repeat is kept under a key of its own, as a duplicate exception */
+    int seen = 0;
+    if ((rc = occurrence_of_digest(&s->keys, key, &seen)) != 0)
+        return rc == FG_ERANGE ? fg_stmt_fail(&s->reader_err, l->source_line, NULL,
+                                              "line %u: too many lines in one statement", (unsigned)l->source_line)
+                               : rc;
+    if (seen > 1) {
+        char text[FG_SHA256_LEN + 16];
+        memcpy(text, key, FG_SHA256_LEN);
+        text[FG_SHA256_LEN] = '#';
+        char *end = put_int(text + FG_SHA256_LEN + 1, seen);
+        fg_sha256(text, (size_t)(end - text), key);
+    }
+    if ((rc = batch_for(s, h)) != 0)
+        return rc;
+    batch_add(s->filling, l, key, seen > 1);
+    return 0;
+}
+
+static int read_statement_end(void *arg, const fg_stmt_header_t *h)
+{
+    store_t *s = arg;
+    int rc = batch_for(s, h);
+    if (rc != 0)
+        return rc;
+    s->filling->ends = true;
+    s->filling->end = *h;
+    return publish(s);
+}
+
+static int read_chunk(void *arg, const char *data, size_t len)
+{
+    store_t *s = arg;
+    if (stopped(s))
+        return READER_STOPPED;
+    return fg_stmt_parser_feed(s->parser, data, len, &s->reader_err);
+}
+
+/* Parses the file into batches, then says why it ended: 0 at the end of a
+ * valid file, the parser's or the source's refusal, or READER_STOPPED. */
+static void *reader_main(void *arg)
+{
+    store_t *s = arg;
+    int64_t bytes;
+    int rc = read_source(s->src, read_chunk, s, &bytes);
+    if (rc == 0)
+        rc = fg_stmt_parser_finish(s->parser, &s->reader_err);
+    /* what came before a refusal is stored (and checked) first */
+    if (s->filling != NULL && publish(s) != 0)
+        rc = READER_STOPPED;
+    pthread_mutex_lock(&s->lock);
+    s->reader_done = true;
+    s->reader_rc = rc;
+    pthread_cond_broadcast(&s->changed);
+    pthread_mutex_unlock(&s->lock);
+    return NULL;
+}
+
+/* ---- the storing thread ------------------------------------------------------------ */
+
+/* The next batch in file order (waiting for it), or NULL when the reader
+ * has ended and every batch was taken. */
+static batch_t *take_ready(store_t *s)
+{
+    batch_t *b = NULL;
+    pthread_mutex_lock(&s->lock);
+    while (s->ready_count == 0 && !s->reader_done)
+        pthread_cond_wait(&s->changed, &s->lock);
+    if (s->ready_count > 0) {
+        b = s->ready[s->ready_first];
+        s->ready_first = (s->ready_first + 1) % BATCHES;
+        s->ready_count--;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return b;
+}
+
+static void give_back(store_t *s, batch_t *b, bool stop)
+{
+    pthread_mutex_lock(&s->lock);
+    if (b != NULL)
+        s->spare[s->spare_count++] = b;
+    if (stop)
+        __atomic_store_n(&s->stop, true, __ATOMIC_RELEASE);
+    pthread_cond_broadcast(&s->changed);
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* Runs the reader thread and stores what it reads, in order, until the end
+ * of the file or the first refusal (the reader's or this thread's). */
+static int store_lines(store_t *s)
+{
+    pthread_t reader;
+    int rc = 0;
+    bool from_reader = false;
+    fg_stmt_sink_t sink = {s, read_statement, read_line, read_statement_end};
+    fg_stmt_parser_free(s->parser);
+    if ((s->parser = fg_stmt_parser_new(s->format, &sink)) == NULL)
+        return FG_ENOMEM;
+    s->batch = s->filling = NULL;
+    s->probe = false;
+    s->reader_done = false;
+    __atomic_store_n(&s->stop, false, __ATOMIC_RELEASE);
+    s->reader_rc = 0;
+    s->ready_first = s->ready_count = 0;
+    s->spare_count = BATCHES;
+    memcpy(s->spare, s->owned, sizeof(s->spare));
+    memset(&s->reader_err, 0, sizeof(s->reader_err));
+    if (pthread_create(&reader, NULL, reader_main, s) != 0)
+        return FG_ENOMEM;
+    for (;;) {
+        batch_t *b = take_ready(s);
+        if (b == NULL) {
+            rc = s->reader_rc; /* the reader has ended: no lock needed */
+            from_reader = true;
+            break;
+        }
+        rc = store_batch(s, b);
+        give_back(s, b, rc != 0);
+        if (rc != 0)
+            break;
+    }
+    pthread_join(reader, NULL);
+    assert(rc != READER_STOPPED); /* only this thread stops the reader, after its own refusal */
+    if (from_reader && rc != 0)
+        *s->err = s->reader_err;
+    return rc;
 }
 
 static int store_tx(fg_db_t *db, void *arg)
 {
     store_t *s = arg;
     fg_stmt_t st;
-    int64_t bytes;
     s->db = db;
     s->seq = 0;
-    s->pending = 0;
     s->out->new_lines = s->out->overlapped_lines = 0;
     s->out->gaps = s->out->statements = 0;
     s->out->lines = s->out->credits = s->out->debits = 0;
@@ -528,11 +921,7 @@ static int store_tx(fg_db_t *db, void *arg)
     if ((rc = fg_stmt_exec(&st)) != 0)
         return rc;
     s->import_id = (int64_t)fg_stmt_insert_id(&st);
-    fg_stmt_sink_t sink = {s, store_statement, store_line, store_statement_end};
-    fg_stmt_parser_free(s->parser);
-    if ((s->parser = fg_stmt_parser_new(s->format, &sink)) == NULL)
-        return FG_ENOMEM;
-    if ((rc = read_source(s->src, store_chunk, s, &bytes)) != 0 || (rc = fg_stmt_parser_finish(s->parser, s->err)) != 0)
+    if ((rc = store_lines(s)) != 0)
         return rc;
     if (s->out->statements == 0)
         return fg_stmt_fail(s->err, 0, NULL, "the file holds no statement");
@@ -579,13 +968,22 @@ int fg_statement_import(fg_db_t *db, const fg_stmt_source_t *src, fg_stmt_format
     if (rc != 0)
         return rc;
     if ((rc = find_import(db, sha, out)) != FG_ENOTFOUND)
-        return rc;                      /* 0: imported before */
-    store_t *s = calloc(1, sizeof(*s)); /* ~2.5 MiB of batched rows: not for a worker's stack */
+        return rc; /* 0: imported before */
+    store_t *s = calloc(1, sizeof(*s));
     if (s == NULL)
         return FG_ENOMEM;
-    if ((s->columns = calloc(1, sizeof(*s->columns))) == NULL) {
-        free(s);
-        return FG_ENOMEM;
+    rc = 0;
+    for (int i = 0; i < BATCHES; i++)
+        if ((s->owned[i] = malloc(sizeof(batch_t))) == NULL) /* ~1 MiB each: not for a worker's stack */
+            rc = FG_ENOMEM;
+    if (rc != 0 || pthread_mutex_init(&s->lock, NULL) != 0) {
+        rc = FG_ENOMEM;
+        goto Exit;
+    }
+    if (pthread_cond_init(&s->changed, NULL) != 0) {
+        pthread_mutex_destroy(&s->lock);
+        rc = FG_ENOMEM;
+        goto Exit;
     }
     s->src = src;
     s->format = format;
@@ -597,10 +995,15 @@ int fg_statement_import(fg_db_t *db, const fg_stmt_source_t *src, fg_stmt_format
     rc = fg_db_tx(db, store_tx, s);
     if (rc == FG_ECONFLICT && find_import(db, sha, out) == 0)
         rc = 0; /* the same file, imported by another request meanwhile */
+    pthread_cond_destroy(&s->changed);
+    pthread_mutex_destroy(&s->lock);
+Exit:
     fg_stmt_parser_free(s->parser);
     occurrences_free(&s->occ);
     occurrences_free(&s->keys);
-    free(s->columns);
+    fg_buf_free(&s->known);
+    for (int i = 0; i < BATCHES; i++)
+        free(s->owned[i]);
     free(s);
     return rc;
 }

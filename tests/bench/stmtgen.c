@@ -7,12 +7,31 @@
  *
  * Line i is a credit of 100,000 + i VND with bank reference FT<i>, a memo
  * naming an order code-like text, and a value date of 2026-12-02; the
- * opening balance is 0 and the closing the sum, so the file balances.
+ * opening balance is 0 and the closing the sum, so the file balances.  The
+ * TSV rows carry the line key the import computes (fg_stmt_line_key), so
+ * that LOAD DATA writes the same keys into the same unique index.
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "recon/recon.h"
+
+/* The key's 32 bytes as a LOAD DATA field: raw, with the bytes its default
+ * FIELDS ESCAPED BY '\\' would otherwise read as separators escaped. */
+static void put_key(const uint8_t key[32])
+{
+    for (int i = 0; i < 32; i++) {
+        switch (key[i]) {
+        case 0: fputs("\\0", stdout); break;
+        case '\t': fputs("\\t", stdout); break;
+        case '\n': fputs("\\n", stdout); break;
+        case '\r': fputs("\\r", stdout); break;
+        case '\\': fputs("\\\\", stdout); break;
+        default: putchar(key[i]);
+        }
+    }
+}
 
 int main(int argc, char **argv)
 {
@@ -50,11 +69,18 @@ int main(int argc, char **argv)
                    100000 + i, i, i);
         printf(":62F:C261202VND%lld,\r\n-\r\n", closing);
     } else if (strcmp(format, "tsv") == 0) {
-        /* the columns statement_lines takes, as the import writes them (the key: the reference's number) */
-        for (long long i = 0; i < n; i++)
-            printf("%lld\t%s\t%032llx\tVND\t%lld\t0\t20261202\t20261202\tFT%lld\t\t\tMBVCB.4525077405 CT tu "
+        /* the columns statement_lines takes, as the import writes them */
+        static fg_stmt_line_t line;
+        uint8_t key[32];
+        for (long long i = 0; i < n; i++) {
+            snprintf(line.bank_ref, sizeof(line.bank_ref), "FT%lld", i);
+            fg_stmt_line_key(&line, 0, key);
+            printf("%lld\t%s\t", statement_id, account);
+            put_key(key);
+            printf("\tVND\t%lld\t0\t20261202\t20261202\tFT%lld\t\t\tMBVCB.4525077405 CT tu "
                    "0351000646393 NGUYEN VAN A HOC PHI HS%lld\t\t%lld\t0\t0\n",
-                   statement_id, account, i, 100000 + i, i, i, i + 1);
+                   100000 + i, i, i, i + 1);
+        }
     } else {
         fprintf(stderr, "stmtgen: unknown format %s\n", format);
         return 2;

@@ -334,6 +334,91 @@ START_TEST(cli_imports_a_file)
 }
 END_TEST
 
+/* An MT940 day of account with one credit per reference: refs[i] for
+ * 100,000 + i VND, opening 0, closing their sum. */
+static char *mt940_lines(const char *account, const char *tag, char *const *refs, int n)
+{
+    size_t cap = 256 + (size_t)n * (64 + 2 * 32); /* a reference is under 32 bytes */
+    char *out = malloc(cap);
+    ck_assert_ptr_nonnull(out);
+    long long sum = 0;
+    size_t len = (size_t)snprintf(out, cap, ":20:%s\r\n:25:%s\r\n:28C:00001/001\r\n:60F:C261201VND0,\r\n", tag,
+                                  account);
+    for (int i = 0; i < n; i++) {
+        len += (size_t)snprintf(out + len, cap - len, ":61:2612021202C%d,NTRFNONREF//%s\r\n:86:HOC PHI %s\r\n",
+                                100000 + i, refs[i], refs[i]);
+        sum += 100000 + i;
+        ck_assert_uint_lt(len, cap);
+    }
+    snprintf(out + len, cap - len, ":62F:C261202VND%lld,\r\n-\r\n", sum);
+    return out;
+}
+
+/* Files of more than one batch (a thousand lines): after a batch that
+ * overlapped, the next ones are first asked for their known keys; what is
+ * stored and counted is what INSERT IGNORE alone would give, whether the
+ * known lines come in a run or alternate with new ones. */
+START_TEST(long_overlapping_exports_add_only_new_lines)
+{
+    enum { FIRST = 1500, LONGER = 2600, PAIRS = 1300 };
+    char account[40], *refs[LONGER], *mixed[2 * PAIRS];
+    snprintf(account, sizeof(account), "ACC%s", fgt_unique("L"));
+    const char *tag = fgt_unique("R");
+    for (int i = 0; i < LONGER; i++) {
+        refs[i] = malloc(32);
+        snprintf(refs[i], 32, "%s%d", tag, i);
+    }
+    for (int i = 0; i < PAIRS; i++) {
+        mixed[2 * i] = refs[i];
+        mixed[2 * i + 1] = malloc(32);
+        snprintf(mixed[2 * i + 1], 32, "%sN%d", tag, i);
+    }
+    char *first = mt940_lines(account, "DAY-A", refs, FIRST);
+    char *longer = mt940_lines(account, "DAY-B", refs, LONGER);
+    char *alternating = mt940_lines(account, "DAY-C", mixed, 2 * PAIRS);
+
+    fgt_response_t r = post_file(finance, "text/plain", "?format=mt940", first);
+    fgt_expect(r, 201, NULL);
+    ck_assert_int_eq(fgt_json_int(&r, "new_lines", NULL), FIRST);
+    fgt_response_free(&r);
+    /* the first 1,500 known (a batch and a half), then 1,100 new */
+    r = post_file(finance, "text/plain", "?format=mt940", longer);
+    fgt_expect(r, 201, NULL);
+    ck_assert_int_eq(fgt_json_int(&r, "lines", NULL), LONGER);
+    ck_assert_int_eq(fgt_json_int(&r, "new_lines", NULL), LONGER - FIRST);
+    ck_assert_int_eq(fgt_json_int(&r, "overlapped_lines", NULL), FIRST);
+    fgt_response_free(&r);
+    ck_assert_int_eq(lines_of(account), LONGER);
+    /* known and new lines alternating over three batches */
+    r = post_file(finance, "text/plain", "?format=mt940", alternating);
+    fgt_expect(r, 201, NULL);
+    ck_assert_int_eq(fgt_json_int(&r, "new_lines", NULL), PAIRS);
+    ck_assert_int_eq(fgt_json_int(&r, "overlapped_lines", NULL), PAIRS);
+    fgt_response_free(&r);
+    ck_assert_int_eq(lines_of(account), LONGER + PAIRS);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(DISTINCT bank_ref) FROM statement_lines WHERE account = ?", account,
+                                NULL),
+                     LONGER + PAIRS);
+    /* every stored line is an item, once */
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM recon_items i JOIN statement_lines l ON l.id = i.line_id "
+                                "WHERE l.account = ?",
+                                account, NULL),
+                     LONGER + PAIRS);
+    /* a new line keeps its own values when known rows around it were dropped */
+    char ref[32];
+    snprintf(ref, sizeof(ref), "%sN%d", tag, PAIRS - 1);
+    ck_assert_int_eq(fgt_db_int("SELECT amount FROM statement_lines WHERE account = ? AND bank_ref = ?", account, ref),
+                     100000 + 2 * PAIRS - 1);
+    for (int i = 0; i < LONGER; i++)
+        free(refs[i]);
+    for (int i = 0; i < PAIRS; i++)
+        free(mixed[2 * i + 1]);
+    free(first);
+    free(longer);
+    free(alternating);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("statements");
@@ -347,6 +432,7 @@ int main(void)
     tcase_add_test(tc, csv_exports_import);
     tcase_add_test(tc, the_same_file_at_once_imports_once);
     tcase_add_test(tc, cli_imports_a_file);
+    tcase_add_test(tc, long_overlapping_exports_add_only_new_lines);
     suite_add_tcase(s, tc);
     fgt_staff_token("finance", finance);
     fgt_staff_token("auditor", auditor);
