@@ -82,13 +82,12 @@ static const char SQL_STATEMENT_DONE[] = "UPDATE statements SET closing = ?, clo
  * ever imported. */
 static const char SQL_ITEMS[] =
     "INSERT INTO recon_items (kind, line_id, account, business_day, amount, currency, state, rule, detail, "
-    "journal_id, created_at, updated_at) SELECT 'bank_line', l.id, l.account, IF(l.value_date IN (SELECT day FROM "
+    "payment_id, created_at, updated_at) SELECT 'bank_line', l.id, l.account, IF(l.value_date IN (SELECT day FROM "
     "recon_closed_days WHERE account = ?), ?, l.value_date), l.amount, l.currency, IF(l.duplicate, 'duplicate', "
-    "IF(m.fm, 'matched', 'unmatched')), IF(m.fm, 'reference', NULL), IF(m.fm, 'the bank feed recorded this "
-    "transfer', NULL), IF(m.fm, ?, NULL), ?, ? FROM statement_lines l FORCE INDEX (ix_statement_lines_statement) "
-    "JOIN (SELECT l.id, " FG_RECON_FEED_MATCH_SQL " AS fm FROM statement_lines l FORCE INDEX "
-    "(ix_statement_lines_statement) LEFT JOIN bank_transfers t ON t.account = l.account AND t.bank_ref = "
-    "l.bank_ref WHERE l.statement_id = ?) m ON m.id = l.id WHERE l.statement_id = ?";
+    "IF(" FG_RECON_FEED_MATCH_SQL ", 'matched', 'unmatched')), IF(" FG_RECON_FEED_MATCH_SQL ", 'reference', NULL), "
+    "IF(" FG_RECON_FEED_MATCH_SQL ", 'the bank feed recorded this transfer', NULL), IF(" FG_RECON_FEED_MATCH_SQL
+    ", t.payment_id, NULL), ?, ? FROM statement_lines l FORCE INDEX (ix_statement_lines_statement) LEFT JOIN "
+    "bank_transfers t ON t.account = l.account AND t.bank_ref = l.bank_ref WHERE l.statement_id = ?";
 /* Which of a batch's keys (a JSON array of hex strings, one parameter)
  * the account holds already: one round trip of index lookups. */
 static const char SQL_KNOWN_KEYS[] =
@@ -631,20 +630,16 @@ static int store_statement_end(void *arg, const fg_stmt_header_t *h)
     if (rc != 0 || (rc = check_statement_end(&s->check, h)) != 0)
         return rc;
     int32_t open_day = 0;
-    int64_t matched = 0;
     if ((rc = fg_recon_open_day(s->db, h->account, fg_recon_day_of_ms(s->now), &open_day)) != 0 ||
-        (rc = fg_recon_import_match_begin(s->db, s->statement_id, h->account, h->currency, s->now, &matched)) != 0 ||
         (rc = fg_stmt_init(&st, s->db, SQL_ITEMS)) != 0)
         return rc;
     fg_stmt_cstr(&st, h->account); /* every line of the statement is the statement's account's */
     fg_stmt_int(&st, open_day);
-    fg_stmt_int(&st, matched);
     fg_stmt_int(&st, s->now);
     fg_stmt_int(&st, s->now);
-    fg_stmt_int(&st, s->statement_id);
     fg_stmt_int(&st, s->statement_id);
     if ((rc = fg_stmt_exec(&st)) != 0 ||
-        (rc = fg_recon_import_match_end(s->db, s->statement_id, h->account, s->now)) != 0)
+        (rc = fg_recon_import_matched(s->db, s->statement_id, h->account, h->currency, s->now)) != 0)
         return rc;
     /* the bank account in the ledger: the lines, the opening and closing */
     int32_t first = h->from_date != 0      ? h->from_date

@@ -672,14 +672,15 @@ static int64_t match_bulk(fg_db_t *db)
 
 /* ---- on import ---------------------------------------------------------------- */
 
-static const char SQL_IMPORT_MATCHED[] =
-    "SELECT COALESCE(SUM(l.amount), 0) FROM statement_lines l LEFT JOIN bank_transfers t ON t.account = l.account "
-    "AND t.bank_ref = l.bank_ref WHERE l.statement_id = ? AND " FG_RECON_FEED_MATCH_SQL;
-static const char SQL_IMPORT_LINKS[] =
-    "INSERT INTO recon_links (item_id, seq, payment_id, order_id, amount, suggested) SELECT i.id, 1, "
-    "NULLIF(t.payment_id, 0), NULL, i.amount, 0 FROM statement_lines l JOIN recon_items i ON i.line_id = l.id JOIN "
-    "bank_transfers t ON t.account = l.account AND t.bank_ref = l.bank_ref WHERE l.statement_id = ? AND "
-    "i.state = 'matched' AND i.rule = 'reference'";
+/* The statement's items its import matched: found through the statement's
+ * lines and the items' line key, both just written (the feed's transfers
+ * are read once, by the items' INSERT). */
+#define IMPORT_MATCHED_SQL                                                                                             \
+    "FROM statement_lines l FORCE INDEX (ix_statement_lines_statement) JOIN recon_items i ON i.line_id = l.id "        \
+    "WHERE l.statement_id = ? AND i.state = 'matched' AND i.rule = 'reference'"
+static const char SQL_IMPORT_MATCHED[] = "SELECT COALESCE(SUM(i.amount), 0) " IMPORT_MATCHED_SQL;
+static const char SQL_IMPORT_JOURNAL[] = "UPDATE statements SET match_journal_id = ? WHERE id = ?";
+
 static const char SQL_IMPORT_HAS_LEDGER_ONLY[] =
     "SELECT 1 FROM recon_items WHERE account = ? AND transfer_ref IS NOT NULL LIMIT 1";
 static const char SQL_IMPORT_SHOWN[] =
@@ -687,13 +688,11 @@ static const char SQL_IMPORT_SHOWN[] =
     "r.state = 'matched', r.rule = 'reference', r.updated_at = ? WHERE l.statement_id = ? AND "
     "r.kind = 'ledger_posting'";
 
-int fg_recon_import_match_begin(fg_db_t *db, int64_t statement_id, const char *account, const char *currency,
-                                int64_t now, int64_t *journal_id)
+int fg_recon_import_matched(fg_db_t *db, int64_t statement_id, const char *account, const char *currency, int64_t now)
 {
     char from[FG_ACCOUNT_CODE_MAX + 1], memo[160];
     fg_stmt_t s;
-    int64_t sum = 0;
-    *journal_id = 0;
+    int64_t sum = 0, journal = 0, one = 0;
     int rc = fg_stmt_init(&s, db, SQL_IMPORT_MATCHED);
     if (rc != 0)
         return rc;
@@ -706,16 +705,9 @@ int fg_recon_import_match_begin(fg_db_t *db, int64_t statement_id, const char *a
     fg_journal_t j = {.kind = "bank_match", .memo = memo};
     fg_journal_add(&j, from, 0, currency, sum);
     fg_journal_add(&j, "assets:clearing:vietqr", 0, currency, -sum);
-    return fg_recon_post(db, &j, now, journal_id);
-}
-
-int fg_recon_import_match_end(fg_db_t *db, int64_t statement_id, const char *account, int64_t now)
-{
-    fg_stmt_t s;
-    int64_t one = 0;
-    int rc = fg_stmt_init(&s, db, SQL_IMPORT_LINKS);
-    if (rc != 0)
+    if ((rc = fg_recon_post(db, &j, now, &journal)) != 0 || (rc = fg_stmt_init(&s, db, SQL_IMPORT_JOURNAL)) != 0)
         return rc;
+    fg_stmt_int(&s, journal);
     fg_stmt_int(&s, statement_id);
     if ((rc = fg_stmt_exec(&s)) != 0 || (rc = fg_stmt_init(&s, db, SQL_IMPORT_HAS_LEDGER_ONLY)) != 0)
         return rc;

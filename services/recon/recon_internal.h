@@ -38,17 +38,16 @@ int fg_recon_open_day(fg_db_t *db, const char *account, int32_t day, int32_t *ou
     "NOT EXISTS (SELECT 1 FROM settlement_batches b WHERE b.batch_ref IN (l.bank_ref, l.end_to_end) AND "              \
     "b.line_id IS NULL))"
 
-/** Inside the import's transaction, before statement_id's items are
- *  stored: posts what its lines matched by FG_RECON_FEED_MATCH_SQL move out
- *  of the unreconciled account (Dr assets:bank_unreconciled:{account}, Cr
- *  assets:clearing:vietqr), one journal; *journal_id receives it, 0 when no
- *  line matches.  0 or a database code. */
-int fg_recon_import_match_begin(fg_db_t *db, int64_t statement_id, const char *account, const char *currency,
-                                int64_t now, int64_t *journal_id) FG_MUST_USE;
-/** Once the items are stored (matched ones with that journal): links them
- *  to the feed's payments, and the feed's ledger_only items the lines show
- *  are matched.  0 or a database code. */
-int fg_recon_import_match_end(fg_db_t *db, int64_t statement_id, const char *account, int64_t now) FG_MUST_USE;
+/** Inside the import's transaction, once statement_id's items are stored
+ *  (those FG_RECON_FEED_MATCH_SQL matched with the feed's payment): one
+ *  journal moves their amount out of the unreconciled account (Dr
+ *  assets:bank_unreconciled:{account}, Cr assets:clearing:vietqr), kept as
+ *  the statement's match_journal_id (each item keeps its payment, no
+ *  recon_links row); the feed's ledger_only items the lines show are
+ *  matched.  0 or a database
+ *  code. */
+int fg_recon_import_matched(fg_db_t *db, int64_t statement_id, const char *account, const char *currency,
+                            int64_t now) FG_MUST_USE;
 
 /* ---- the bank account in the ledger (bank.c) ----------------------------------- */
 

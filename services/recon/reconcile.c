@@ -473,13 +473,16 @@ static const char SQL_IN_TRANSIT[] =
     "AND t.created_at < ? AND NOT EXISTS (SELECT 1 FROM statement_lines l WHERE l.account = t.account "
     "AND l.bank_ref = t.bank_ref) AND NOT EXISTS (SELECT 1 FROM recon_items i WHERE i.account = t.account "
     "AND i.transfer_ref = t.bank_ref)";
-/* The merchants whose payments the period's items matched or applied: each
- * hears that those collections are reconciled. */
+/* The merchants whose payments the period's items matched or applied (their
+ * links, or the payment an item matched at import keeps): each hears that
+ * those collections are reconciled. */
 static const char SQL_MERCHANTS[] =
-    "SELECT p.merchant_id, COUNT(DISTINCT p.id), COALESCE(SUM(k.amount), 0) FROM recon_items i JOIN recon_links k "
-    "ON k.item_id = i.id AND k.suggested = 0 JOIN payments p ON p.id = k.payment_id WHERE i.account = ? AND "
-    "i.business_day BETWEEN ? AND ? AND (i.state = 'matched' OR i.resolution = 'apply') GROUP BY p.merchant_id "
-    "ORDER BY p.merchant_id";
+    "SELECT p.merchant_id, COUNT(DISTINCT p.id), COALESCE(SUM(x.amount), 0) FROM (SELECT k.payment_id, k.amount "
+    "FROM recon_items i JOIN recon_links k ON k.item_id = i.id AND k.suggested = 0 WHERE i.account = ? AND "
+    "i.business_day BETWEEN ? AND ? AND (i.state = 'matched' OR i.resolution = 'apply') UNION ALL SELECT "
+    "i.payment_id, i.amount FROM recon_items i WHERE i.account = ? AND i.business_day BETWEEN ? AND ? AND "
+    "i.state = 'matched' AND i.payment_id IS NOT NULL) x JOIN payments p ON p.id = x.payment_id GROUP BY "
+    "p.merchant_id ORDER BY p.merchant_id";
 static const char SQL_IS_CLOSED[] = "SELECT 1 FROM recon_closed_days WHERE account = ? AND day = ?";
 static const char SQL_CLOSE_DAY[] =
     "INSERT IGNORE INTO recon_closed_days (account, day, reconciliation_id, closed_by, closed_at) VALUES (?, ?, ?, ?, ?)";
@@ -514,9 +517,11 @@ static int completed_events(fg_db_t *db, const fg_reconciliation_t *rec, int64_t
     int rc = fg_stmt_init(&s, db, SQL_MERCHANTS);
     if (rc != 0)
         goto Exit;
-    fg_stmt_cstr(&s, rec->account);
-    fg_stmt_int(&s, rec->from_day);
-    fg_stmt_int(&s, rec->to_day);
+    for (int i = 0; i < 2; i++) { /* the links, and the items that keep their payment */
+        fg_stmt_cstr(&s, rec->account);
+        fg_stmt_int(&s, rec->from_day);
+        fg_stmt_int(&s, rec->to_day);
+    }
     fg_stmt_out_int(&s, &merchant, NULL);
     fg_stmt_out_int(&s, &payments, NULL);
     fg_stmt_out_int(&s, &amount, NULL);
