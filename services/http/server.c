@@ -32,9 +32,12 @@
 #define LOOPS_MAX 64
 /* On shutdown, in-flight requests get this long to finish. */
 #define DRAIN_DEADLINE_MS 30000
-/* After the last in-flight request, connections get this long to flush and
- * close by themselves; then the rest are shut down and get this long again. */
-#define DRAIN_FLUSH_MS 300
+/* After the last in-flight request, connections get this long without a
+ * write in progress to flush and close by themselves (an HTTP/2 connection
+ * closes once its streams are sent after GOAWAY; a slow reader's window can
+ * hold the last DATA frames back for a while); then the rest are shut down
+ * and get this long again. */
+#define DRAIN_FLUSH_MS 2000
 
 enum { LISTEN_HTTP, LISTEN_HTTPS, LISTEN_KINDS };
 
@@ -540,7 +543,8 @@ static void on_control(h2o_multithread_receiver_t *receiver, h2o_linklist_t *mes
 }
 
 /* Stops gracefully: waits (up to DRAIN_DEADLINE_MS) for in-flight requests,
- * lets the connections flush their last answers and close, then shuts down
+ * lets the connections flush their last answers and close (the flush window
+ * starts over while any socket is still writing), then shuts down
  * the sockets of the ones that stay open so that h2o closes them through its
  * own paths.  Returns 1 when every connection is gone (the context may be
  * disposed), 0 otherwise. */
@@ -552,7 +556,10 @@ static int drain(loop_t *loop)
         int64_t now = monotonic_us();
         if (h2o_linklist_is_empty(&loop->sockets))
             return 1;
-        if (loop->inflight == 0) {
+        int writing = 0;
+        for (h2o_linklist_t *l = loop->sockets.next; l != &loop->sockets && !writing; l = l->next)
+            writing = h2o_socket_is_writing(H2O_STRUCT_FROM_MEMBER(conn_t, link, l)->sock);
+        if (loop->inflight == 0 && !writing) {
             if (idle_since == 0)
                 idle_since = now;
             if (now - idle_since > (int64_t)DRAIN_FLUSH_MS * 1000 * (shut ? 2 : 1)) {
