@@ -64,19 +64,7 @@ int fg_recon_post(fg_db_t *db, const fg_journal_t *j, int64_t now, int64_t *jour
     return fg_stmt_one(&s);
 }
 
-int32_t fg_recon_prev_day(int32_t day)
-{
-    int32_t prev;
-    int y = day / 10000, m = day / 100 % 100, d = day % 100;
-    if (d > 1 && fg_stmt_date(y, m, d - 1, &prev) == 0)
-        return prev;
-    if (m == 1)
-        return (y - 1) * 10000 + 1231;
-    for (int last = 31; last >= 28; last--)
-        if (fg_stmt_date(y, m - 1, last, &prev) == 0)
-            return prev;
-    return day - 1; /* not reached for a valid day */
-}
+int32_t fg_recon_prev_day(int32_t day) { return fg_recon_day_of_ms(fg_recon_day_start_ms(day) - 1); }
 
 int fg_recon_bank_as_of(fg_db_t *db, const char *account, const char *currency, int32_t day, int64_t *balance,
                         int64_t *postings)

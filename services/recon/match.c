@@ -35,10 +35,6 @@
 /* Items claimed per round, and how long a claim holds. */
 #define MATCH_BATCH_MAX 200
 #define MATCH_LEASE_MS (5 * 60 * 1000)
-/* The fast path: lines per transaction, and how long one round may keep at
- * it (the sweeper has other work). */
-#define BULK_CHUNK 5000
-#define BULK_BUDGET_MS 2000
 /* Orders one line may pay (codes read from its memo). */
 #define CODES_MAX 8
 /* Candidates a suggestion lists. */
@@ -526,150 +522,6 @@ static int claim_tx(fg_db_t *db, void *arg)
     return 0;
 }
 
-/* ---- the fast path ------------------------------------------------------------
- *
- * Most lines are transfers the bank feed recorded already, at the same
- * amount: rule 1 by bank reference.  Those are matched set-wise, a chunk
- * of lines per transaction: claimed (FOR UPDATE SKIP LOCKED, so instances
- * share the work) into a temporary table of the connection, linked to the
- * feed's payment, marked matched, and moved out of the unreconciled
- * account by one journal per account and currency.  The outcome is the
- * same as by_reference's, one line at a time; everything else goes the
- * careful way. */
-
-static const char SQL_CLAIM_TABLE[] =
-    "CREATE TEMPORARY TABLE IF NOT EXISTS recon_claim (item_id BIGINT UNSIGNED NOT NULL PRIMARY KEY, "
-    "account VARCHAR(34) NOT NULL, currency CHAR(3) NOT NULL, bank_ref VARCHAR(64) NOT NULL, amount BIGINT NOT "
-    "NULL, payment_id BIGINT UNSIGNED NULL, KEY (account, currency)) ENGINE=InnoDB";
-static const char SQL_CLAIM_CLEAR[] = "DELETE FROM recon_claim";
-/* Rule 0 comes first: a line a settlement batch names is not claimed. */
-static const char SQL_CLAIM_BULK[] =
-    "INSERT INTO recon_claim (item_id, account, currency, bank_ref, amount, payment_id) SELECT i.id, l.account, "
-    "l.currency, l.bank_ref, l.amount, t.payment_id FROM recon_items i JOIN statement_lines l ON l.id = i.line_id "
-    "JOIN bank_transfers t ON t.account = l.account AND t.bank_ref = l.bank_ref WHERE i.state = 'unmatched' AND "
-    "i.id > ? AND i.unapplied = 0 AND l.amount > 0 AND l.bank_ref <> '' AND "
-    "t.amount = l.amount AND NOT EXISTS (SELECT 1 FROM settlement_batches b WHERE b.batch_ref IN (l.bank_ref, "
-    "l.end_to_end) AND b.line_id IS NULL) ORDER BY i.id LIMIT ? FOR UPDATE SKIP LOCKED";
-static const char SQL_CLAIM_LAST[] = "SELECT COALESCE(MAX(item_id), 0) FROM recon_claim";
-static const char SQL_CLAIM_GROUPS[] =
-    "SELECT account, currency, SUM(amount), COUNT(*) FROM recon_claim GROUP BY account, currency";
-static const char SQL_BULK_MATCHED[] =
-    "UPDATE recon_items i JOIN recon_claim c ON c.item_id = i.id SET i.state = 'matched', i.rule = 'reference', "
-    "i.detail = CONCAT('the bank feed recorded this transfer (', c.amount, ')'), i.journal_id = ?, "
-    "i.lease_until = NULL, i.updated_at = ? WHERE c.account = ? AND c.currency = ?";
-static const char SQL_BULK_LINKS[] =
-    "INSERT INTO recon_links (item_id, seq, payment_id, order_id, amount, suggested) SELECT c.item_id, 1, "
-    "NULLIF(c.payment_id, 0), NULL, c.amount, 0 FROM recon_claim c";
-static const char SQL_BULK_SHOWN[] =
-    "UPDATE recon_items r JOIN recon_claim c ON r.account = c.account AND r.transfer_ref = c.bank_ref SET "
-    "r.state = 'matched', r.rule = 'reference', r.updated_at = ? WHERE r.kind = 'ledger_posting'";
-
-typedef struct {
-    int limit, count;
-    int64_t after; /* the last item id the chunk before claimed */
-    int64_t last;  /* out: the last item id this chunk claimed */
-} bulk_t;
-
-static int exec_plain(fg_db_t *db, const char *sql)
-{
-    fg_stmt_t s;
-    int rc = fg_stmt_init(&s, db, sql);
-    return rc != 0 ? rc : fg_stmt_exec(&s);
-}
-
-static int bulk_tx(fg_db_t *db, void *arg)
-{
-    bulk_t *b = arg;
-    fg_stmt_t s;
-    fg_buf_t account = FG_BUF_INIT, currency = FG_BUF_INIT;
-    int64_t now = fg_now_ms(), sum = 0, count = 0;
-    enum { GROUPS_MAX = 64 };
-    struct {
-        char account[FG_STMT_ACCOUNT_MAX + 1], currency[4];
-        int64_t sum;
-    } groups[GROUPS_MAX];
-    int ngroups = 0;
-    b->count = 0;
-    int rc = exec_plain(db, SQL_CLAIM_CLEAR);
-    if (rc != 0 || (rc = fg_stmt_init(&s, db, SQL_CLAIM_BULK)) != 0)
-        return rc;
-    fg_stmt_int(&s, b->after);
-    fg_stmt_int(&s, b->limit);
-    if ((rc = fg_stmt_exec(&s)) != 0)
-        return rc;
-    b->count = (int)fg_stmt_affected(&s);
-    if (b->count == 0)
-        return 0;
-    if ((rc = fg_stmt_init(&s, db, SQL_CLAIM_LAST)) != 0)
-        return rc;
-    fg_stmt_out_int(&s, &b->last, NULL);
-    if ((rc = fg_stmt_one(&s)) != 0 || (rc = fg_stmt_init(&s, db, SQL_CLAIM_GROUPS)) != 0)
-        goto Exit;
-    fg_stmt_out_text(&s, &account, NULL);
-    fg_stmt_out_text(&s, &currency, NULL);
-    fg_stmt_out_int(&s, &sum, NULL);
-    fg_stmt_out_int(&s, &count, NULL);
-    if ((rc = fg_stmt_exec(&s)) != 0)
-        goto Exit;
-    while ((rc = fg_stmt_fetch(&s)) == 1) {
-        if (ngroups == GROUPS_MAX) {
-            fg_stmt_done(&s);
-            rc = FG_ERANGE; /* more accounts in one chunk than expected: the careful way takes them */
-            goto Exit;
-        }
-        snprintf(groups[ngroups].account, sizeof(groups[ngroups].account), "%.*s", FG_STMT_ACCOUNT_MAX, account.data);
-        snprintf(groups[ngroups].currency, sizeof(groups[ngroups].currency), "%.3s", currency.data);
-        groups[ngroups++].sum = sum;
-    }
-    if (rc < 0)
-        goto Exit;
-    for (int g = 0; g < ngroups; g++) {
-        char from[FG_ACCOUNT_CODE_MAX + 1], memo[200];
-        int64_t journal = 0;
-        fg_recon_unreconciled_account(groups[g].account, from);
-        snprintf(memo, sizeof(memo), "statement lines of %.*s matched to the bank feed's transfers",
-                 FG_STMT_ACCOUNT_MAX, groups[g].account);
-        fg_journal_t j = {.kind = "bank_match", .memo = memo};
-        fg_journal_add(&j, from, 0, groups[g].currency, groups[g].sum);
-        fg_journal_add(&j, "assets:clearing:vietqr", 0, groups[g].currency, -groups[g].sum);
-        if ((rc = fg_recon_post(db, &j, now, &journal)) != 0 || (rc = fg_stmt_init(&s, db, SQL_BULK_MATCHED)) != 0)
-            goto Exit;
-        fg_stmt_int(&s, journal);
-        fg_stmt_int(&s, now);
-        fg_stmt_cstr(&s, groups[g].account);
-        fg_stmt_cstr(&s, groups[g].currency);
-        if ((rc = fg_stmt_exec(&s)) != 0)
-            goto Exit;
-    }
-    if ((rc = exec_plain(db, SQL_BULK_LINKS)) != 0 || (rc = fg_stmt_init(&s, db, SQL_BULK_SHOWN)) != 0)
-        goto Exit;
-    fg_stmt_int(&s, now);
-    rc = fg_stmt_exec(&s);
-Exit:
-    fg_buf_free(&account);
-    fg_buf_free(&currency);
-    return rc;
-}
-
-/* Matches chunks the fast way for up to BULK_BUDGET_MS; how many lines, or
- * < 0 on an error (the careful way then takes every line). */
-static int64_t match_bulk(fg_db_t *db)
-{
-    int64_t total = 0, until = fg_now_ms() + BULK_BUDGET_MS;
-    int rc = exec_plain(db, SQL_CLAIM_TABLE);
-    if (rc != 0)
-        return rc;
-    bulk_t b = {.limit = BULK_CHUNK};
-    for (;;) {
-        if ((rc = fg_db_tx(db, bulk_tx, &b)) != 0)
-            return rc;
-        b.after = b.last;
-        total += b.count;
-        if (b.count < BULK_CHUNK || fg_now_ms() >= until)
-            return total;
-    }
-}
-
 /* ---- on import ---------------------------------------------------------------- */
 
 /* The statement's items its import matched: found through the statement's
@@ -724,16 +576,6 @@ int fg_recon_import_matched(fg_db_t *db, int64_t statement_id, const char *accou
 
 int fg_recon_match_round(fg_db_t *db, const fg_config_t *cfg, int limit)
 {
-    static _Thread_local int warned;
-    int64_t bulk = match_bulk(db);
-    if (bulk < 0 && !warned++) { /* said once until it works again */
-        fg_log_t l;
-        fg_log_begin(&l, FG_LOG_WARN, "statement lines not matched the fast way this round");
-        fg_log_str(&l, "error", fg_strerror((int)bulk));
-        fg_log_end(&l);
-    } else if (bulk >= 0) {
-        warned = 0;
-    }
     claim_t c = {.limit = limit < MATCH_BATCH_MAX ? limit : MATCH_BATCH_MAX};
     int rc = fg_db_tx(db, claim_tx, &c);
     if (rc != 0)
@@ -751,6 +593,5 @@ int fg_recon_match_round(fg_db_t *db, const fg_config_t *cfg, int limit)
         }
         item_free(&m.it);
     }
-    int64_t total = c.count + (bulk > 0 ? bulk : 0);
-    return total > INT32_MAX ? INT32_MAX : (int)total;
+    return c.count;
 }

@@ -124,6 +124,15 @@ static char *statement(const char *account, const line_t *lines, int n)
     return statement_on(account, "2026-12-02", "2026-12-01", 500000000, lines, n);
 }
 
+/* POST /v1/statements of a camt.053 as finance. */
+static fgt_response_t post_statement(const char *file)
+{
+    char auth[200];
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", finance);
+    const char *headers[] = {auth, "Content-Type: application/xml", NULL};
+    return fgt_request(&srv, FGT_H2C, "POST", "/v1/statements", headers, file, 0);
+}
+
 static const char *state_of(const char *account, const char *ref)
 {
     static char state[32];
@@ -209,10 +218,7 @@ START_TEST(a_day_reconciled)
         {ref_fee, "PHI QUAN LY TAI KHOAN", -15000},
     };
     char *file = statement(account, lines, 7);
-    char auth[200];
-    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", finance);
-    const char *headers[] = {auth, "Content-Type: application/xml", NULL};
-    fgt_response_t r = fgt_request(&srv, FGT_H2C, "POST", "/v1/statements", headers, file, 0);
+    fgt_response_t r = post_statement(file);
     fgt_expect(r, 201, NULL);
     ck_assert_int_eq(fgt_json_int(&r, "new_lines", NULL), 7);
     fgt_response_free(&r);
@@ -429,7 +435,7 @@ START_TEST(a_day_reconciled)
     snprintf(ref_late, sizeof(ref_late), "FT%s", fgt_unique("l"));
     line_t late[] = {{ref_late, "NOP TIEN MUON", 50000}};
     char *late_file = statement(account, late, 1);
-    r = fgt_request(&srv, FGT_H2C, "POST", "/v1/statements", headers, late_file, 0);
+    r = post_statement(late_file);
     fgt_expect(r, 201, NULL);
     fgt_response_free(&r);
     ck_assert_int_gt(fgt_db_int("SELECT i.business_day FROM recon_items i JOIN statement_lines l ON l.id = i.line_id "
@@ -448,10 +454,7 @@ END_TEST
 
 static long long import_status(const char *file, long long *gaps)
 {
-    char auth[200];
-    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", finance);
-    const char *headers[] = {auth, "Content-Type: application/xml", NULL};
-    fgt_response_t r = fgt_request(&srv, FGT_H2C, "POST", "/v1/statements", headers, file, 0);
+    fgt_response_t r = post_statement(file);
     long long status = r.status;
     if (gaps != NULL)
         *gaps = fgt_json_int(&r, "gaps", NULL);
@@ -556,10 +559,7 @@ START_TEST(statement_first_then_the_feed)
     snprintf(memo, sizeof(memo), "IBFT %s", o.code);
     line_t lines[] = {{ref, memo, 3000000}};
     char *file = statement(account, lines, 1);
-    char auth[200];
-    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", finance);
-    const char *headers[] = {auth, "Content-Type: application/xml", NULL};
-    fgt_response_t r = fgt_request(&srv, FGT_H2C, "POST", "/v1/statements", headers, file, 0);
+    fgt_response_t r = post_statement(file);
     fgt_expect(r, 201, NULL);
     fgt_response_free(&r);
     wait_decided(account);
@@ -585,10 +585,7 @@ START_TEST(a_line_listed_twice_is_a_duplicate)
     /* the bank lists one transfer twice (and its closing counts both) */
     line_t lines[] = {{ref, "CHUYEN TIEN", 70001}, {ref, "CHUYEN TIEN", 70001}};
     char *file = statement(account, lines, 2);
-    char auth[200];
-    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", finance);
-    const char *headers[] = {auth, "Content-Type: application/xml", NULL};
-    fgt_response_t r = fgt_request(&srv, FGT_H2C, "POST", "/v1/statements", headers, file, 0);
+    fgt_response_t r = post_statement(file);
     fgt_expect(r, 201, NULL);
     ck_assert_int_eq(fgt_json_int(&r, "new_lines", NULL), 2);
     fgt_response_free(&r);
@@ -600,7 +597,7 @@ START_TEST(a_line_listed_twice_is_a_duplicate)
                                 NULL),
                      1);
     /* the same file again adds nothing */
-    r = fgt_request(&srv, FGT_H2C, "POST", "/v1/statements", headers, file, 0);
+    r = post_statement(file);
     fgt_expect(r, 200, NULL);
     fgt_response_free(&r);
     ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM statement_lines WHERE account = ?", account, NULL), 2);
@@ -627,7 +624,7 @@ START_TEST(a_line_listed_twice_is_a_duplicate)
     snprintf(memo_out, sizeof(memo_out), "HOAN TIEN CHUYEN NHAM %s", ref);
     line_t out_lines[] = {{ref_out, memo_out, -70001}};
     char *next = statement_on(account, "2026-12-03", "2026-12-02", 500000000 + 2 * 70001, out_lines, 1);
-    r = fgt_request(&srv, FGT_H2C, "POST", "/v1/statements", headers, next, 0);
+    r = post_statement(next);
     fgt_expect(r, 201, NULL);
     fgt_response_free(&r);
     wait_decided(account);
