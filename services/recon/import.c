@@ -73,8 +73,11 @@ static const char SQL_STATEMENT[] =
 static const char SQL_STATEMENT_DONE[] = "UPDATE statements SET closing = ?, closing_date = ?, line_count = ?, "
                                          "credits = ?, debits = ?, gap = ? WHERE id = ?";
 /* Every line this statement brought is an item to reconcile, on its value
- * date, or on the first open day when that day is closed already; a line the
- * bank feed recorded already is matched as it comes in (rule 1, match.c).  The
+ * date, or on the first open day when that day is closed already.  A line
+ * whose reference is a transfer the bank feed recorded at the same amount
+ * (not a duplicate, no settlement batch waiting for it) finds it in the join
+ * and is matched as it comes in, keeping the feed's payment (rule 1,
+ * match.c, fg_recon_import_matched).  The
  * account's closed days are read once (an uncorrelated IN, materialized: a
  * hash probe per line, where a join or a dependent EXISTS looked each line's
  * day up in the table), and the statement's lines through its index, always:
@@ -84,10 +87,12 @@ static const char SQL_ITEMS[] =
     "INSERT INTO recon_items (kind, line_id, account, business_day, amount, currency, state, rule, detail, "
     "payment_id, created_at, updated_at) SELECT 'bank_line', l.id, l.account, IF(l.value_date IN (SELECT day FROM "
     "recon_closed_days WHERE account = ?), ?, l.value_date), l.amount, l.currency, IF(l.duplicate, 'duplicate', "
-    "IF(" FG_RECON_FEED_MATCH_SQL ", 'matched', 'unmatched')), IF(" FG_RECON_FEED_MATCH_SQL ", 'reference', NULL), "
-    "IF(" FG_RECON_FEED_MATCH_SQL ", 'the bank feed recorded this transfer', NULL), IF(" FG_RECON_FEED_MATCH_SQL
-    ", t.payment_id, NULL), ?, ? FROM statement_lines l FORCE INDEX (ix_statement_lines_statement) LEFT JOIN "
-    "bank_transfers t ON t.account = l.account AND t.bank_ref = l.bank_ref WHERE l.statement_id = ?";
+    "IF(t.bank_ref IS NOT NULL, 'matched', 'unmatched')), IF(t.bank_ref IS NOT NULL, 'reference', NULL), "
+    "IF(t.bank_ref IS NOT NULL, 'the bank feed recorded this transfer', NULL), t.payment_id, ?, ? FROM "
+    "statement_lines l FORCE INDEX (ix_statement_lines_statement) LEFT JOIN bank_transfers t ON t.account = "
+    "l.account AND t.bank_ref = l.bank_ref AND t.amount = l.amount AND l.amount > 0 AND l.bank_ref <> '' AND "
+    "l.duplicate = 0 AND NOT EXISTS (SELECT 1 FROM settlement_batches b WHERE b.batch_ref IN (l.bank_ref, "
+    "l.end_to_end) AND b.line_id IS NULL) WHERE l.statement_id = ?";
 /* Which of a batch's keys (a JSON array of hex strings, one parameter)
  * the account holds already: one round trip of index lookups. */
 static const char SQL_KNOWN_KEYS[] =

@@ -29,17 +29,10 @@ int fg_recon_open_day(fg_db_t *db, const char *account, int32_t day, int32_t *ou
 
 /* ---- matching on import (match.c) ------------------------------------------------ */
 
-/** SQL: statement line l (LEFT JOIN bank_transfers t ON t.account =
- *  l.account AND t.bank_ref = l.bank_ref) is a transfer the bank feed
- *  recorded at its amount, no settlement batch waits for it, and it is no
- *  duplicate: rule 1, decided as the line is imported. */
-#define FG_RECON_FEED_MATCH_SQL                                                                                        \
-    "(t.amount IS NOT NULL AND t.amount = l.amount AND l.amount > 0 AND l.bank_ref <> '' AND l.duplicate = 0 AND "     \
-    "NOT EXISTS (SELECT 1 FROM settlement_batches b WHERE b.batch_ref IN (l.bank_ref, l.end_to_end) AND "              \
-    "b.line_id IS NULL))"
-
 /** Inside the import's transaction, once statement_id's items are stored
- *  (those FG_RECON_FEED_MATCH_SQL matched with the feed's payment): one
+ *  (a line whose bank reference is a transfer the feed recorded at its
+ *  amount, with no settlement batch waiting for it, matched by rule 1
+ *  with the feed's payment: import.c SQL_ITEMS): one
  *  journal moves their amount out of the unreconciled account (Dr
  *  assets:bank_unreconciled:{account}, Cr assets:clearing:vietqr), kept as
  *  the statement's match_journal_id (each item keeps its payment, no
