@@ -134,11 +134,24 @@ static int cmd_merchant_create(const fg_config_t *cfg, int argc, char **argv)
     return rc;
 }
 
+/* The audits of the whole ledger read every entry: they may wait for an
+ * answer far longer than a request ever should. */
+#define AUDIT_READ_TIMEOUT_S 3600
+
+static int open_audit_db(const fg_config_t *cfg, fg_db_t **db)
+{
+    static fg_config_t audit; /* fg_db_t keeps its config: it lives as long as the command */
+    audit = *cfg;
+    if (audit.db_read_timeout_s < AUDIT_READ_TIMEOUT_S)
+        audit.db_read_timeout_s = AUDIT_READ_TIMEOUT_S;
+    return open_db(&audit, db);
+}
+
 static int cmd_ledger_check(const fg_config_t *cfg)
 {
     fg_db_t *db = NULL;
     fg_buf_t out = FG_BUF_INIT;
-    int rc = open_db(cfg, &db);
+    int rc = open_audit_db(cfg, &db);
     if (rc == 0) {
         int violations = fg_ledger_check(db, &out);
         if (violations < 0) {
@@ -293,7 +306,7 @@ static int cmd_ledger_rebuild(const fg_config_t *cfg, int argc, char **argv)
         reason = "feegate ledger rebuild-checkpoints";
     if (strlen(reason) > 200)
         return usage("--reason is at most 200 characters");
-    int rc = open_db(cfg, &db);
+    int rc = open_audit_db(cfg, &db);
     if (rc != 0)
         goto Exit;
     int err = fg_ledger_rebuild_checkpoints(db, "cli", reason, REBUILD_WAIT_MS, &r);

@@ -105,6 +105,7 @@ static const option_t options[] = {
     STR("db.password", db_password, ""),
     STR("db.name", db_name, "feegate"),
     INT("db.pool_size", db_pool_size, 1, 1024, "32"),
+    INT("db.read_timeout_s", db_read_timeout_s, 1, 86400, "30"),
     INT("server.threads", server_threads, 0, 256, "0"),
     LISTEN("http.listen", http_listen, "127.0.0.1:8080"),
     LISTEN("https.listen", https_listen, "127.0.0.1:8443"),

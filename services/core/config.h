@@ -20,13 +20,14 @@
 
 typedef struct {
     /* db */
-    char *db_socket;   /* "" = use host/port */
-    char *db_host;     /* "127.0.0.1" */
-    int db_port;       /* 3306 */
-    char *db_user;     /* "feegate" */
-    char *db_password; /* "" */
-    char *db_name;     /* "feegate" */
-    int db_pool_size;  /* 32; 1..1024: connections (and worker threads) per process */
+    char *db_socket;       /* "" = use host/port */
+    char *db_host;         /* "127.0.0.1" */
+    int db_port;           /* 3306 */
+    char *db_user;         /* "feegate" */
+    char *db_password;     /* "" */
+    char *db_name;         /* "feegate" */
+    int db_pool_size;      /* 32; 1..1024: connections (and worker threads) per process */
+    int db_read_timeout_s; /* 30; 1..86400: the longest wait for one answer of the server */
     /* server */
     int server_threads; /* 0 = one event loop per online core; 0..256 */
     /* http / https */

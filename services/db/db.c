@@ -13,11 +13,11 @@
 #include <string.h>
 #include <time.h>
 
-/* Seconds to wait for a connection, and for one read or write on it.  A
- * statement that takes longer than the read timeout is answered 503 rather
- * than holding a worker forever. */
+/* Seconds to wait for a connection, and for one write on it.  A statement
+ * that takes longer than db.read_timeout_s (30) is answered 503 rather than
+ * holding a worker forever; the command line's audits of the whole ledger
+ * wait longer (main.c). */
 #define CONNECT_TIMEOUT_S 3
-#define READ_TIMEOUT_S 30
 #define WRITE_TIMEOUT_S 30
 
 /* Text columns start with this much room; longer values are fetched again. */
@@ -75,7 +75,7 @@ static int connect_now(fg_db_t *db)
         fg_oom();
     timeout = CONNECT_TIMEOUT_S;
     mysql_optionsv(db->mysql, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
-    timeout = READ_TIMEOUT_S;
+    timeout = (unsigned)cfg->db_read_timeout_s;
     mysql_optionsv(db->mysql, MYSQL_OPT_READ_TIMEOUT, &timeout);
     timeout = WRITE_TIMEOUT_S;
     mysql_optionsv(db->mysql, MYSQL_OPT_WRITE_TIMEOUT, &timeout);

@@ -95,6 +95,7 @@ START_TEST(defaults)
     ck_assert_str_eq(c.db_password, "");
     ck_assert_str_eq(c.db_name, "feegate");
     ck_assert_int_eq(c.db_pool_size, 32);
+    ck_assert_int_eq(c.db_read_timeout_s, 30);
     ck_assert_int_eq(c.server_threads, 0);
     ck_assert_str_eq(c.http_listen, "127.0.0.1:8080");
     ck_assert_str_eq(c.https_listen, "127.0.0.1:8443");
@@ -224,6 +225,8 @@ static const pair_t bad_values[] = {
     {"db.port", "99999999999999999999999"},
     {"db.pool_size", "0"},
     {"db.pool_size", "1025"},
+    {"db.read_timeout_s", "0"},
+    {"db.read_timeout_s", "86401"},
     {"server.threads", "-1"},
     {"server.threads", "257"},
     {"webhooks.retry_base_ms", "0"},
