@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "core/buf.h"
+#include "core/csvw.h"
 #include "core/text.h"
 
 /* Appends s as JSON into a fresh buffer and compares with want. */
@@ -229,6 +230,25 @@ START_TEST(json_key_values)
 }
 END_TEST
 
+START_TEST(csv_rfc4180_with_bom)
+{
+    static const char *const names[] = {"Mã", "amount", NULL};
+    fg_buf_t b = FG_BUF_INIT;
+    fg_csv_header(&b, names);
+    fg_csv_cstr(&b, 0, "Nguyễn \"Văn\", A");
+    fg_csv_int(&b, 1, -4500000);
+    fg_csv_end_row(&b);
+    fg_csv_cstr(&b, 0, "=HYPERLINK(1)");
+    fg_csv_cstr(&b, 1, NULL);
+    fg_csv_text(&b, 1, "a\nb", 3);
+    fg_csv_end_row(&b);
+    ck_assert_str_eq(b.data, "\xEF\xBB\xBFMã,amount\r\n"
+                             "\"Nguyễn \"\"Văn\"\", A\",-4500000\r\n"
+                             "'=HYPERLINK(1),,\"a\nb\"\r\n");
+    fg_buf_free(&b);
+}
+END_TEST
+
 static Suite *buf_suite(void)
 {
     Suite *s = suite_create("buf");
@@ -242,6 +262,7 @@ static Suite *buf_suite(void)
     tcase_add_test(tc, json_escapes);
     tcase_add_test(tc, json_output_is_valid_utf8_for_all_bytes);
     tcase_add_test(tc, json_key_values);
+    tcase_add_test(tc, csv_rfc4180_with_bom);
     suite_add_tcase(s, tc);
     return s;
 }
