@@ -42,10 +42,7 @@ void fg_csv_text(fg_buf_t *b, int comma, const char *s, size_t n)
         fg_buf_putc(b, '"');
 }
 
-void fg_csv_cstr(fg_buf_t *b, int comma, const char *s)
-{
-    fg_csv_text(b, comma, s, s != NULL ? strlen(s) : 0);
-}
+void fg_csv_cstr(fg_buf_t *b, int comma, const char *s) { fg_csv_text(b, comma, s, s != NULL ? strlen(s) : 0); }
 
 void fg_csv_int(fg_buf_t *b, int comma, int64_t v)
 {
@@ -56,7 +53,4 @@ void fg_csv_int(fg_buf_t *b, int comma, int64_t v)
     fg_buf_append(b, tmp, (size_t)n);
 }
 
-void fg_csv_end_row(fg_buf_t *b)
-{
-    fg_buf_append(b, "\r\n", 2);
-}
+void fg_csv_end_row(fg_buf_t *b) { fg_buf_append(b, "\r\n", 2); }
