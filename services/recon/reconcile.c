@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "core/day.h"
 #include "core/text.h"
 #include "orders/orders_internal.h"
 #include "staff/staff.h"
@@ -85,19 +86,7 @@ typedef struct {
     char *public_id;
 } create_t;
 
-/* Days since 1970-01-01 of a yyyymmdd day (Howard Hinnant's algorithm). */
-static int64_t days_from_day(int32_t day)
-{
-    int y = day / 10000, m = day / 100 % 100, d = day % 100;
-    y -= m <= 2;
-    int era = (y >= 0 ? y : y - 399) / 400;
-    int yoe = y - era * 400;
-    int doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return (int64_t)era * 146097 + doe - 719468;
-}
-
-int64_t fg_recon_day_start_ms(int32_t day) { return days_from_day(day) * 86400000LL - 7 * 3600000LL; }
+int64_t fg_recon_day_start_ms(int32_t day) { return fg_day_start_ms(day); }
 
 /* The start (GMT+7) of the day `business_days` Monday-to-Friday days before
  * the day of now_ms, plus one day: transfers before it are overdue. */
@@ -313,7 +302,7 @@ static void day_text(int32_t day, char out[16])
 }
 
 /* Days in [from, to]. */
-static int64_t days_in(int32_t from, int32_t to) { return days_from_day(to) - days_from_day(from) + 1; }
+static int64_t days_in(int32_t from, int32_t to) { return fg_day_number(to) - fg_day_number(from) + 1; }
 
 void fg_reconciliation_json(fg_buf_t *b, const fg_reconciliation_t *r)
 {
@@ -494,14 +483,7 @@ typedef struct {
     int days_closed;
 } close_t;
 
-int32_t fg_recon_next_day(int32_t day)
-{
-    int32_t next;
-    int y = day / 10000, m = day / 100 % 100, d = day % 100;
-    if (fg_stmt_date(y, m, d + 1, &next) == 0 || fg_stmt_date(y, m + 1, 1, &next) == 0)
-        return next;
-    return (y + 1) * 10000 + 101;
-}
+int32_t fg_recon_next_day(int32_t day) { return fg_day_next(day); }
 
 /* reconciliation.completed, to each merchant whose collections the period
  * reconciled: which payments, how much. */
@@ -625,17 +607,7 @@ int fg_reconciliation_close(fg_db_t *db, const fg_reconciliation_t *rec, const c
     return rc;
 }
 
-int32_t fg_recon_day_of_ms(int64_t ms)
-{
-    /* civil from days (Howard Hinnant's algorithm), GMT+7 */
-    int64_t z = (ms + 7 * 3600000LL) / 86400000LL + 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t y = yoe + era * 400, doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153, d = doy - (153 * mp + 2) / 5 + 1, m = mp < 10 ? mp + 3 : mp - 9;
-    return (int32_t)((y + (m <= 2)) * 10000 + m * 100 + d);
-}
+int32_t fg_recon_day_of_ms(int64_t ms) { return fg_day_of_ms(ms); }
 
 int fg_recon_open_day(fg_db_t *db, const char *account, int32_t day, int32_t *out)
 {

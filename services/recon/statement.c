@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include "core/day.h"
 
 struct fg_stmt_parser {
     const fg_stmt_reader_t *reader;
@@ -131,17 +132,7 @@ const char *fg_stmt_excerpt(const char *s, size_t n, char out[40])
     return out;
 }
 
-int fg_stmt_date(int y, int m, int d, int32_t *out)
-{
-    static const int DAYS[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (y < 1970 || y > 9999 || m < 1 || m > 12 || d < 1)
-        return FG_EINVALID;
-    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    if (d > DAYS[m - 1] + (m == 2 && leap))
-        return FG_EINVALID;
-    *out = (int32_t)(y * 10000 + m * 100 + d);
-    return 0;
-}
+int fg_stmt_date(int y, int m, int d, int32_t *out) { return fg_day_make(y, m, d, out) == 0 ? 0 : FG_EINVALID; }
 
 fg_stmt_parser_t *fg_stmt_parser_new(fg_stmt_format_t format, const fg_stmt_sink_t *sink)
 {
