@@ -69,6 +69,14 @@ void fg_reconciliations_resolve(fg_call_t *call, fg_db_t *db);
  *  item is matched or resolved (finance, admin; audited). */
 void fg_reconciliations_close(fg_call_t *call, fg_db_t *db);
 
+/* ---- reports (services/api/reports.c) ---- */
+
+/** GET /v1/reports/collections?from=&to=&group_by=&format=&merchant_id=
+ *  (a merchant key: its own rows; staff: every merchant or one). */
+void fg_reports_collections(fg_call_t *call, fg_db_t *db);
+/** GET /v1/reports/outstanding?as_of=&group_by=&detail=orders&format=&merchant_id= */
+void fg_reports_outstanding(fg_call_t *call, fg_db_t *db);
+
 /* ---- ledger, staff routes (services/api/ledger.c) ---- */
 
 void fg_ledger_accounts_list(fg_call_t *call, fg_db_t *db);

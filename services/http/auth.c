@@ -115,6 +115,7 @@ int fg_auth_merchant(fg_call_t *call, fg_db_t *db)
 int fg_staff_role_allows(fg_role_t role, fg_auth_t required)
 {
     switch (required) {
+    case FG_AUTH_MERCHANT_OR_STAFF:
     case FG_AUTH_STAFF_READ: return role == FG_ROLE_AUDITOR || role == FG_ROLE_FINANCE || role == FG_ROLE_ADMIN;
     case FG_AUTH_STAFF_WRITE: return role == FG_ROLE_FINANCE || role == FG_ROLE_ADMIN;
     case FG_AUTH_STAFF_ADMIN: return role == FG_ROLE_ADMIN;
@@ -135,6 +136,17 @@ static const char *role_needed(fg_auth_t required)
     case FG_AUTH_STAFF_WRITE: return "this route needs the finance or admin role";
     default: return "this route needs the admin role";
     }
+}
+
+int fg_auth_bears_staff_token(const fg_call_t *call)
+{
+    const char *h = call->authorization;
+    if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0)
+        return 0;
+    h += 7;
+    while (*h == ' ')
+        h++;
+    return strncmp(h, FG_STAFF_TOKEN_PREFIX, sizeof(FG_STAFF_TOKEN_PREFIX) - 1) == 0;
 }
 
 int fg_auth_staff(fg_call_t *call, fg_db_t *db)

@@ -4,6 +4,7 @@
  */
 #include "http/server_internal.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 #include "core/log.h"
@@ -61,6 +62,21 @@ void fg_call_json(fg_call_t *call, int status, fg_buf_t *body)
     call->status = status;
 }
 
+void fg_call_body(fg_call_t *call, int status, const char *content_type, fg_buf_t *body)
+{
+    fg_call_json(call, status, body);
+    call->content_type = content_type;
+}
+
+void fg_call_add_header(fg_call_t *call, const char *name, const char *value)
+{
+    assert(strpbrk(value, "\r\n") == NULL);
+    fg_buf_append(&call->response_headers, name, strlen(name) + 1);
+    fg_buf_append(&call->response_headers, value, strlen(value) + 1);
+}
+
+int fg_call_is_staff(const fg_call_t *call) { return call->staff_id != 0; }
+
 void fg_call_db_error(fg_call_t *call, fg_db_t *db, int err)
 {
     if (err == FG_EUNAVAILABLE) {
@@ -97,6 +113,7 @@ void fg_call_free(fg_call_t *call)
         free(call->query[i].value);
     }
     fg_buf_free(&call->response);
+    fg_buf_free(&call->response_headers);
     free(call);
 }
 
@@ -115,7 +132,8 @@ static int idempotency_prepare(fg_call_t *call)
                       "Idempotency-Key must be 1 to 255 printable ASCII characters", "Idempotency-Key");
         return -1;
     }
-    if (call->route->auth == FG_AUTH_MERCHANT)
+    if (call->route->auth == FG_AUTH_MERCHANT ||
+        (call->route->auth == FG_AUTH_MERCHANT_OR_STAFF && call->staff_id == 0))
         snprintf(call->idem_scope, sizeof(call->idem_scope), "%s", call->merchant_public_id);
     else
         snprintf(call->idem_scope, sizeof(call->idem_scope), "staff:%llu", (unsigned long long)call->staff_id);
@@ -161,6 +179,9 @@ void fg_call_run(fg_job_t *job, fg_db_t *db)
 {
     fg_call_t *call = (fg_call_t *)job;
     if (call->route->auth == FG_AUTH_MERCHANT && fg_auth_merchant(call, db) != 0)
+        return;
+    if (call->route->auth == FG_AUTH_MERCHANT_OR_STAFF &&
+        (fg_auth_bears_staff_token(call) ? fg_auth_staff(call, db) : fg_auth_merchant(call, db)) != 0)
         return;
     if (call->route->auth >= FG_AUTH_STAFF_READ && fg_auth_staff(call, db) != 0)
         return;

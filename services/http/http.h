@@ -44,10 +44,11 @@
 
 typedef enum {
     FG_AUTH_NONE = 0,
-    FG_AUTH_MERCHANT,    /* Authorization: Bearer <merchant API key> */
-    FG_AUTH_STAFF_READ,  /* a staff token of any role (finance, auditor, admin) */
-    FG_AUTH_STAFF_WRITE, /* a staff token of role finance or admin */
-    FG_AUTH_STAFF_ADMIN, /* a staff token of role admin */
+    FG_AUTH_MERCHANT,          /* Authorization: Bearer <merchant API key> */
+    FG_AUTH_MERCHANT_OR_STAFF, /* a merchant API key (its own rows) or a staff token of any role */
+    FG_AUTH_STAFF_READ,        /* a staff token of any role (finance, auditor, admin) */
+    FG_AUTH_STAFF_WRITE,       /* a staff token of role finance or admin */
+    FG_AUTH_STAFF_ADMIN,       /* a staff token of role admin */
 } fg_auth_t;
 
 typedef struct fg_call fg_call_t;
@@ -101,7 +102,8 @@ struct fg_call {
     /* response */
     int status;
     fg_buf_t response;
-    const char *content_type; /* static; NULL = JSON */
+    const char *content_type;  /* static; NULL = JSON */
+    fg_buf_t response_headers; /* extra response headers: "name\0value\0"…, fg_call_add_header */
     int replayed;
     fg_buf_t header_scratch;
     /* lifecycle, owned by the server */
@@ -141,6 +143,15 @@ void fg_call_field_error(fg_call_t *call, const fg_field_error_t *err);
 
 /** Sets a JSON response, taking the contents of body (which is left empty). */
 void fg_call_json(fg_call_t *call, int status, fg_buf_t *body);
+
+/** Sets a response of another type (content_type static), taking body. */
+void fg_call_body(fg_call_t *call, int status, const char *content_type, fg_buf_t *body);
+
+/** Adds a response header (name lower-case; both copied; no CR or LF in value). */
+void fg_call_add_header(fg_call_t *call, const char *name, const char *value);
+
+/** 1 when the call carries a staff token rather than a merchant API key. */
+int fg_call_is_staff(const fg_call_t *call);
 
 /** The request as an inbound notification (adapter.h): method, raw query,
  *  body and headers, borrowed from the call (valid while it lives). */

@@ -134,6 +134,20 @@ static const char *reason_phrase(int status)
     }
 }
 
+/* Extra headers a handler set ("name\0value\0"…), copied into the request's pool. */
+static void add_headers(h2o_req_t *req, const fg_buf_t *headers)
+{
+    for (size_t at = 0; at < headers->len;) {
+        const char *name = headers->data + at;
+        size_t name_len = strlen(name);
+        const char *value = name + name_len + 1;
+        size_t value_len = strlen(value);
+        h2o_iovec_t n = h2o_strdup(&req->pool, name, name_len), v = h2o_strdup(&req->pool, value, value_len);
+        h2o_add_header_by_str(&req->pool, &req->res.headers, n.base, n.len, 0, NULL, v.base, v.len);
+        at += name_len + 1 + value_len + 1;
+    }
+}
+
 static void send_body(h2o_req_t *req, int status, const char *content_type, const char *body, size_t len, int replayed)
 {
     req->res.status = status;
@@ -218,6 +232,7 @@ static void on_call_done(fg_job_t *job)
         h2o_req_t *req = link->req;
         link->req = NULL; /* detach before sending: the send may dispose the request */
         link->ref->link = NULL;
+        add_headers(req, &call->response_headers);
         send_body(req, call->status, call->content_type != NULL ? call->content_type : JSON_TYPE,
                   call->response.data != NULL ? call->response.data : "", call->response.len, call->replayed);
         finish(req, link->route_index, link->start_us, call->status);

@@ -24,6 +24,9 @@ int fg_auth_merchant(fg_call_t *call, fg_db_t *db);
  *  that may not use the route.  0, or sets the answer and returns non-zero. */
 int fg_auth_staff(fg_call_t *call, fg_db_t *db);
 
+/** 1 when the Authorization header carries a staff token (by its prefix). */
+int fg_auth_bears_staff_token(const fg_call_t *call);
+
 /** Frees everything the call owns. */
 void fg_call_free(fg_call_t *call);
 

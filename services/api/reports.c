@@ -1,0 +1,239 @@
+/*
+ * reports.c - GET /v1/reports/collections and GET /v1/reports/outstanding
+ * (docs/REPORTS.md): the query read and checked here, the report made by
+ * reports/, served as JSON, CSV or XLSX (?format=).  A merchant key sees its
+ * own rows only; staff see every merchant's, or one's with ?merchant_id=.
+ */
+#include "api/handlers.h"
+
+#include <stdio.h>
+#include <string.h>
+#include "core/day.h"
+#include "core/text.h"
+#include "reports/reports.h"
+
+typedef enum { FORMAT_JSON, FORMAT_CSV, FORMAT_XLSX } format_t;
+
+static const char CSV_TYPE[] = "text/csv; charset=utf-8";
+static const char XLSX_TYPE[] = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+static void bad(fg_call_t *call, const char *code, const char *message, const char *field)
+{
+    fg_call_error(call, 400, "invalid_request", code, message, field);
+}
+
+/* ?format=: 0, or -1 answered */
+static int read_format(fg_call_t *call, format_t *f)
+{
+    size_t len;
+    const char *v = fg_call_query(call, "format", &len);
+    *f = FORMAT_JSON;
+    if (v == NULL || len == 0 || strcmp(v, "json") == 0)
+        return 0;
+    if (strcmp(v, "csv") == 0)
+        *f = FORMAT_CSV;
+    else if (strcmp(v, "xlsx") == 0)
+        *f = FORMAT_XLSX;
+    else {
+        bad(call, "invalid_format", "format must be json, csv or xlsx", "format");
+        return -1;
+    }
+    return 0;
+}
+
+/* A "YYYY-MM-DD" query parameter; when absent, *day is left as it is unless required.  0, or -1 answered. */
+static int read_day(fg_call_t *call, const char *name, int required, int32_t *day)
+{
+    size_t len;
+    const char *v = fg_call_query(call, name, &len);
+    char msg[80];
+    if (v == NULL || len == 0) {
+        if (!required)
+            return 0;
+        snprintf(msg, sizeof(msg), "%s is required, as YYYY-MM-DD (a business day in GMT+7)", name);
+        bad(call, "missing_field", msg, name);
+        return -1;
+    }
+    if (fg_day_parse(v, len, day) != 0) {
+        snprintf(msg, sizeof(msg), "%s must be a date as YYYY-MM-DD", name);
+        bad(call, "invalid_date", msg, name);
+        return -1;
+    }
+    return 0;
+}
+
+static int read_group(fg_call_t *call, unsigned allowed, fg_group_by_t *by)
+{
+    size_t len;
+    const char *v = fg_call_query(call, "group_by", &len);
+    char msg[160];
+    if (fg_group_by_parse(v, v != NULL ? len : 0, allowed, by, msg, sizeof(msg)) != 0) {
+        bad(call, "invalid_group_by", msg, "group_by");
+        return -1;
+    }
+    return 0;
+}
+
+/* Whose rows: a merchant key its own; staff every merchant or ?merchant_id=.  0, or -1 answered. */
+static int read_scope(fg_call_t *call, fg_db_t *db, uint64_t *merchant_id)
+{
+    size_t len;
+    const char *v = fg_call_query(call, "merchant_id", &len);
+    *merchant_id = fg_call_is_staff(call) ? 0 : call->merchant_id;
+    if (v == NULL || len == 0)
+        return 0;
+    if (!fg_call_is_staff(call)) {
+        if (strcmp(v, call->merchant_public_id) == 0)
+            return 0;
+        fg_call_error(call, 404, "not_found", "merchant_not_found", "no such merchant", "merchant_id");
+        return -1;
+    }
+    uint64_t id = 0;
+    int rc = fg_report_merchant(db, v, len, &id);
+    fg_db_end(db);
+    if (rc == FG_ENOTFOUND) {
+        fg_call_error(call, 404, "not_found", "merchant_not_found", "no such merchant", "merchant_id");
+        return -1;
+    }
+    if (rc != 0) {
+        fg_call_db_error(call, db, rc);
+        return -1;
+    }
+    *merchant_id = id;
+    return 0;
+}
+
+/* The report, or its failure, as the answer. */
+static void answer(fg_call_t *call, fg_db_t *db, int rc, fg_table_t *t, format_t format, const char *name,
+                   const char *json_head)
+{
+    if (rc == FG_ETOOLONG) {
+        char msg[160];
+        snprintf(msg, sizeof(msg), "the report would have more than %d rows: narrow the period or the grouping",
+                 FG_TABLE_ROWS_MAX);
+        fg_call_error(call, 422, "invalid_request", "report_too_large", msg, NULL);
+        return;
+    }
+    if (rc == FG_EOVERFLOW) {
+        fg_call_error(call, 422, "invalid_request", "amount_overflow", "a total does not fit a 64-bit amount", NULL);
+        return;
+    }
+    if (rc != 0) {
+        fg_call_db_error(call, db, rc);
+        return;
+    }
+    fg_buf_t b = FG_BUF_INIT;
+    char disposition[160];
+    if (format == FORMAT_JSON) {
+        fg_buf_putc(&b, '{');
+        fg_buf_puts(&b, json_head);
+        fg_table_json(t, &b);
+        fg_buf_putc(&b, '}');
+        fg_call_json(call, 200, &b);
+        return;
+    }
+    if (format == FORMAT_CSV) {
+        fg_table_csv(t, &b);
+        snprintf(disposition, sizeof(disposition), "attachment; filename=\"%s.csv\"", name);
+        fg_call_add_header(call, "content-disposition", disposition);
+        fg_call_body(call, 200, CSV_TYPE, &b);
+        return;
+    }
+    if (fg_table_xlsx(t, "Report", &b) != 0) {
+        fg_buf_free(&b);
+        fg_call_error(call, 500, "internal", "internal_error", "the spreadsheet could not be written", NULL);
+        return;
+    }
+    snprintf(disposition, sizeof(disposition), "attachment; filename=\"%s.xlsx\"", name);
+    fg_call_add_header(call, "content-disposition", disposition);
+    fg_call_body(call, 200, XLSX_TYPE, &b);
+}
+
+/* The query as echoed at the head of the JSON answer. */
+static void json_head(fg_buf_t *h, const char *const *days, const int32_t *values, int n)
+{
+    char text[11];
+    for (int i = 0; i < n; i++) {
+        fg_day_format(values[i], text);
+        fg_json_kv_str(h, 1, days[i], text);
+    }
+}
+
+/* ---- GET /v1/reports/collections ---------------------------------------------------- */
+
+void fg_reports_collections(fg_call_t *call, fg_db_t *db)
+{
+    fg_collections_query_t q;
+    memset(&q, 0, sizeof(q));
+    format_t format;
+    if (read_format(call, &format) != 0 || read_day(call, "from", 1, &q.from_day) != 0 ||
+        read_day(call, "to", 1, &q.to_day) != 0 || read_group(call, FG_DIMS_COLLECTIONS, &q.group) != 0)
+        return;
+    if (q.to_day < q.from_day) {
+        bad(call, "invalid_period", "to must not be before from", "to");
+        return;
+    }
+    if (fg_day_number(q.to_day) - fg_day_number(q.from_day) >= FG_REPORT_DAYS_MAX) {
+        char msg[80];
+        snprintf(msg, sizeof(msg), "a report covers at most %d days", FG_REPORT_DAYS_MAX);
+        fg_call_error(call, 422, "invalid_request", "period_too_long", msg, "to");
+        return;
+    }
+    if (read_scope(call, db, &q.merchant_id) != 0)
+        return;
+    fg_table_t t;
+    fg_table_init(&t);
+    int rc = fg_report_collections(db, &q, &t);
+    fg_db_end(db);
+    fg_buf_t head = FG_BUF_INIT;
+    fg_json_kv_str(&head, 0, "report", "collections");
+    static const char *const NAMES[] = {"from", "to"};
+    int32_t days[2] = {q.from_day, q.to_day};
+    json_head(&head, NAMES, days, 2);
+    fg_buf_putc(&head, ',');
+    char name[64], from[11], to[11];
+    fg_day_format(q.from_day, from);
+    fg_day_format(q.to_day, to);
+    snprintf(name, sizeof(name), "collections-%s-%s", from, to);
+    answer(call, db, rc, &t, format, name, head.data);
+    fg_buf_free(&head);
+    fg_table_free(&t);
+}
+
+/* ---- GET /v1/reports/outstanding ---------------------------------------------------- */
+
+void fg_reports_outstanding(fg_call_t *call, fg_db_t *db)
+{
+    fg_outstanding_query_t q;
+    memset(&q, 0, sizeof(q));
+    format_t format;
+    q.now_ms = fg_now_ms();
+    q.as_of = fg_day_of_ms(q.now_ms);
+    size_t len;
+    const char *detail = fg_call_query(call, "detail", &len);
+    if (detail != NULL && len > 0) {
+        if (strcmp(detail, "orders") != 0) {
+            bad(call, "invalid_detail", "detail must be \"orders\" (one row per order) or left out", "detail");
+            return;
+        }
+        q.detail = 1;
+    }
+    if (read_format(call, &format) != 0 || read_day(call, "as_of", 0, &q.as_of) != 0 ||
+        read_group(call, FG_DIMS_OUTSTANDING, &q.group) != 0 || read_scope(call, db, &q.merchant_id) != 0)
+        return;
+    fg_table_t t;
+    fg_table_init(&t);
+    int rc = fg_report_outstanding(db, &q, &t);
+    fg_db_end(db);
+    fg_buf_t head = FG_BUF_INIT;
+    fg_json_kv_str(&head, 0, "report", "outstanding");
+    static const char *const NAMES[] = {"as_of"};
+    json_head(&head, NAMES, &q.as_of, 1);
+    fg_buf_putc(&head, ',');
+    char name[64], as_of[11];
+    fg_day_format(q.as_of, as_of);
+    snprintf(name, sizeof(name), "outstanding-%s", as_of);
+    answer(call, db, rc, &t, format, name, head.data);
+    fg_buf_free(&head);
+    fg_table_free(&t);
+}

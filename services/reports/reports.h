@@ -1,0 +1,101 @@
+/*
+ * reports.h - what finance staff open every morning (docs/REPORTS.md):
+ * collections grouped as asked, and the orders still owed, aged by due date.
+ * Transport-free: the API (api/reports.c) and the staff pages call these and
+ * render the table as JSON, CSV or XLSX (reports/table.h).
+ *
+ * Days are business days in GMT+7 (core/day.h).  Every figure comes from the
+ * ledger's journals: a payment counts on the business day its payment journal
+ * was posted, a refund on the day of its refund journal.
+ */
+#ifndef FG_REPORTS_REPORTS_H
+#define FG_REPORTS_REPORTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "db/db.h"
+#include "reports/table.h"
+
+#define FG_GROUP_DIMS_MAX 8
+/* metadata keys grouped by in one report */
+#define FG_GROUP_META_MAX 2
+#define FG_META_KEY_MAX 40
+/* The longest period one report covers. */
+#define FG_REPORT_DAYS_MAX 400
+
+typedef enum {
+    FG_DIM_DAY,
+    FG_DIM_MONTH,
+    FG_DIM_MERCHANT,
+    FG_DIM_FEE_TYPE,
+    FG_DIM_CATEGORY,
+    FG_DIM_ADAPTER,
+    FG_DIM_META,
+} fg_dim_kind_t;
+
+typedef struct {
+    fg_dim_kind_t kind;
+    int meta; /* FG_DIM_META: which of the query's metadata keys */
+} fg_dim_t;
+
+typedef struct {
+    int count;
+    fg_dim_t dims[FG_GROUP_DIMS_MAX];
+    int meta_count;
+    char meta_keys[FG_GROUP_META_MAX][FG_META_KEY_MAX + 1];
+} fg_group_by_t;
+
+/** Parses "day,merchant,metadata.class": dimensions out of `allowed` (a
+ *  bit per fg_dim_kind_t), each once, at most FG_GROUP_META_MAX metadata
+ *  keys of 1..40 characters [A-Za-z0-9_-].  0, or -1 with a message. */
+int fg_group_by_parse(const char *s, size_t len, unsigned allowed, fg_group_by_t *out, char *msg, size_t msg_cap);
+
+#define FG_DIMS_COLLECTIONS                                                                                            \
+    (1u << FG_DIM_DAY | 1u << FG_DIM_MONTH | 1u << FG_DIM_MERCHANT | 1u << FG_DIM_FEE_TYPE | 1u << FG_DIM_CATEGORY |   \
+     1u << FG_DIM_ADAPTER | 1u << FG_DIM_META)
+#define FG_DIMS_OUTSTANDING (1u << FG_DIM_MERCHANT | 1u << FG_DIM_FEE_TYPE | 1u << FG_DIM_CATEGORY | 1u << FG_DIM_META)
+
+typedef struct {
+    int32_t from_day, to_day; /* yyyymmdd, inclusive */
+    uint64_t merchant_id;     /* 0 = every merchant */
+    fg_group_by_t group;
+} fg_collections_query_t;
+
+/**
+ * Collections of the period, one row per group: the group's keys, then
+ *   count      payments credited to a merchant
+ *   collected  what they credited the merchants (the payment journals'
+ *              merchant entries)
+ *   refunded   what refunds posted in the period took back from merchants
+ *   net        collected - refunded
+ *   fees       the gateways' fees on those payments, from their settlement
+ *              rows (0 until settled; the city's expense, not the merchant's)
+ * Fills out (initialised by the caller) with its totals.  0, FG_ETOOLONG
+ * (more than FG_TABLE_ROWS_MAX rows), FG_EOVERFLOW, or a database code.
+ */
+int fg_report_collections(fg_db_t *db, const fg_collections_query_t *q, fg_table_t *out) FG_MUST_USE;
+
+typedef struct {
+    int32_t as_of;        /* yyyymmdd: owed at the end of that business day */
+    int64_t now_ms;       /* as_of on or after today reads the orders as they are */
+    uint64_t merchant_id; /* 0 = every merchant */
+    fg_group_by_t group;
+    int detail; /* 1 = one row per order */
+} fg_outstanding_query_t;
+
+/**
+ * Orders still owed at the end of as_of: open or partially paid then, not
+ * cancelled and not expired by then, with the amount their payments posted
+ * by then leaves owed.  Aged by due date (business days past due_at):
+ * not_due (no due date, or not past it), 1-30, 31-60, over 60.  Grouped, one
+ * row per group with count, owed and each bucket's amount; or, detail, one
+ * row per order with its payer, code, amounts, due date, days past due and
+ * bucket, most overdue first within each group.
+ */
+int fg_report_outstanding(fg_db_t *db, const fg_outstanding_query_t *q, fg_table_t *out) FG_MUST_USE;
+
+/** The row id of the merchant with public id `public_id`: 0, FG_ENOTFOUND,
+ *  or a database code. */
+int fg_report_merchant(fg_db_t *db, const char *public_id, size_t len, uint64_t *id) FG_MUST_USE;
+
+#endif

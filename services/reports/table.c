@@ -1,0 +1,274 @@
+/*
+ * table.c - a report's table and its JSON, CSV and XLSX forms (table.h).
+ */
+#include "reports/table.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <xlsxwriter.h>
+#include "core/csvw.h"
+#include "core/day.h"
+#include "core/error.h"
+#include "core/money.h"
+
+void fg_table_init(fg_table_t *t) { memset(t, 0, sizeof(*t)); }
+
+void fg_table_free(fg_table_t *t)
+{
+    for (size_t i = 0; i < t->nrows * (size_t)t->ncols; i++)
+        free(t->cells[i].text);
+    free(t->cells);
+    fg_table_init(t);
+}
+
+int fg_table_col(fg_table_t *t, const char *key, const char *label, fg_col_type_t type, int width)
+{
+    assert(t->ncols < FG_TABLE_COLS_MAX && t->nrows == 0);
+    fg_col_t *c = &t->cols[t->ncols];
+    snprintf(c->key, sizeof(c->key), "%s", key);
+    snprintf(c->label, sizeof(c->label), "%s", label);
+    c->type = type;
+    c->width = width;
+    c->summed = type == FG_COL_INT || type == FG_COL_MONEY;
+    return t->ncols++;
+}
+
+fg_cell_t *fg_table_row(fg_table_t *t)
+{
+    if (t->nrows >= FG_TABLE_ROWS_MAX)
+        return NULL;
+    if (t->nrows == t->cap) {
+        t->cap = t->cap ? t->cap * 2 : 64;
+        t->cells = fg_realloc(t->cells, t->cap * (size_t)t->ncols * sizeof(fg_cell_t));
+    }
+    fg_cell_t *row = &t->cells[t->nrows++ * (size_t)t->ncols];
+    memset(row, 0, (size_t)t->ncols * sizeof(fg_cell_t));
+    return row;
+}
+
+void fg_cell_text(fg_cell_t *c, const char *s, size_t n)
+{
+    free(c->text);
+    c->text = s != NULL ? fg_strndup(s, n) : NULL;
+}
+
+int fg_table_total(fg_table_t *t)
+{
+    memset(t->totals, 0, sizeof(t->totals));
+    for (size_t r = 0; r < t->nrows; r++) {
+        const fg_cell_t *row = &t->cells[r * (size_t)t->ncols];
+        for (int c = 0; c < t->ncols; c++)
+            if (t->cols[c].summed && fg_money_add(t->totals[c], row[c].num, &t->totals[c]) != 0)
+                return FG_EOVERFLOW;
+    }
+    return 0;
+}
+
+/* "YYYY-MM-DD" or "YYYY-MM" */
+static void date_text(fg_col_type_t type, int64_t v, char out[11])
+{
+    fg_day_format((int32_t)(type == FG_COL_DAY ? v : v * 100 + 1), out);
+    if (type == FG_COL_MONTH)
+        out[7] = '\0';
+}
+
+void fg_table_json(const fg_table_t *t, fg_buf_t *b)
+{
+    char date[11];
+    fg_buf_puts(b, "\"data\":[");
+    for (size_t r = 0; r < t->nrows; r++) {
+        const fg_cell_t *row = &t->cells[r * (size_t)t->ncols];
+        fg_buf_puts(b, r > 0 ? ",{" : "{");
+        for (int c = 0; c < t->ncols; c++) {
+            switch (t->cols[c].type) {
+            case FG_COL_TEXT: fg_json_kv_str(b, c > 0, t->cols[c].key, row[c].text); break;
+            case FG_COL_INT:
+            case FG_COL_MONEY: fg_json_kv_int(b, c > 0, t->cols[c].key, row[c].num); break;
+            default:
+                if (row[c].num == 0) {
+                    fg_json_kv_null(b, c > 0, t->cols[c].key);
+                } else {
+                    date_text(t->cols[c].type, row[c].num, date);
+                    fg_json_kv_str(b, c > 0, t->cols[c].key, date);
+                }
+                break;
+            }
+        }
+        fg_buf_putc(b, '}');
+    }
+    fg_buf_puts(b, "],\"totals\":{");
+    int comma = 0;
+    for (int c = 0; c < t->ncols; c++) {
+        if (t->cols[c].summed) {
+            fg_json_kv_int(b, comma, t->cols[c].key, t->totals[c]);
+            comma = 1;
+        }
+    }
+    fg_buf_putc(b, '}');
+}
+
+void fg_table_csv(const fg_table_t *t, fg_buf_t *b)
+{
+    char date[11];
+    fg_buf_puts(b, FG_CSV_BOM);
+    for (int c = 0; c < t->ncols; c++)
+        fg_csv_cstr(b, c > 0, t->cols[c].key);
+    fg_csv_end_row(b);
+    for (size_t r = 0; r < t->nrows; r++) {
+        const fg_cell_t *row = &t->cells[r * (size_t)t->ncols];
+        for (int c = 0; c < t->ncols; c++) {
+            switch (t->cols[c].type) {
+            case FG_COL_TEXT: fg_csv_cstr(b, c > 0, row[c].text); break;
+            case FG_COL_INT:
+            case FG_COL_MONEY: fg_csv_int(b, c > 0, row[c].num); break;
+            default:
+                date_text(t->cols[c].type, row[c].num, date);
+                fg_csv_cstr(b, c > 0, row[c].num != 0 ? date : NULL);
+                break;
+            }
+        }
+        fg_csv_end_row(b);
+    }
+}
+
+/* ---- XLSX ----------------------------------------------------------------------------- */
+
+typedef struct {
+    lxw_format *header, *money, *count, *day, *month, *total_label, *total_money, *total_count;
+} formats_t;
+
+static void make_formats(lxw_workbook *wb, formats_t *f)
+{
+    f->header = workbook_add_format(wb);
+    format_set_bold(f->header);
+    format_set_bottom(f->header, LXW_BORDER_THIN);
+    format_set_text_wrap(f->header);
+    format_set_align(f->header, LXW_ALIGN_VERTICAL_TOP);
+    /* VND: no decimals, thousands separated (Excel shows the separator of the reader's locale) */
+    f->money = workbook_add_format(wb);
+    format_set_num_format(f->money, "#,##0");
+    f->count = workbook_add_format(wb);
+    format_set_num_format(f->count, "#,##0");
+    f->day = workbook_add_format(wb);
+    format_set_num_format(f->day, "dd/mm/yyyy");
+    format_set_align(f->day, LXW_ALIGN_LEFT);
+    f->month = workbook_add_format(wb);
+    format_set_num_format(f->month, "mm/yyyy");
+    format_set_align(f->month, LXW_ALIGN_LEFT);
+    f->total_label = workbook_add_format(wb);
+    format_set_bold(f->total_label);
+    format_set_top(f->total_label, LXW_BORDER_THIN);
+    f->total_money = workbook_add_format(wb);
+    format_set_bold(f->total_money);
+    format_set_top(f->total_money, LXW_BORDER_THIN);
+    format_set_num_format(f->total_money, "#,##0");
+    f->total_count = f->total_money;
+}
+
+static lxw_error write_cell(lxw_worksheet *ws, lxw_row_t r, lxw_col_t c, const fg_col_t *col, const fg_cell_t *cell,
+                            const formats_t *f)
+{
+    switch (col->type) {
+    case FG_COL_TEXT:
+        /* written as a string, never as a formula, whatever it starts with */
+        return cell->text != NULL ? worksheet_write_string(ws, r, c, cell->text, NULL) : LXW_NO_ERROR;
+    case FG_COL_INT: return worksheet_write_number(ws, r, c, (double)cell->num, f->count);
+    case FG_COL_MONEY: return worksheet_write_number(ws, r, c, (double)cell->num, f->money);
+    default: break;
+    }
+    if (cell->num == 0)
+        return LXW_NO_ERROR;
+    lxw_datetime dt = {0};
+    if (col->type == FG_COL_DAY) {
+        dt.year = (int)(cell->num / 10000);
+        dt.month = (uint8_t)(cell->num / 100 % 100);
+        dt.day = (uint8_t)(cell->num % 100);
+        return worksheet_write_datetime(ws, r, c, &dt, f->day);
+    }
+    dt.year = (int)(cell->num / 100);
+    dt.month = (uint8_t)(cell->num % 100);
+    dt.day = 1;
+    return worksheet_write_datetime(ws, r, c, &dt, f->month);
+}
+
+static lxw_error write_sheet(lxw_workbook *wb, const fg_table_t *t, const char *sheet)
+{
+    formats_t f;
+    make_formats(wb, &f);
+    lxw_worksheet *ws = workbook_add_worksheet(wb, sheet);
+    if (ws == NULL)
+        return LXW_ERROR_MEMORY_MALLOC_FAILED;
+    lxw_error e = LXW_NO_ERROR;
+    for (int c = 0; c < t->ncols && e == LXW_NO_ERROR; c++) {
+        e = worksheet_set_column(ws, (lxw_col_t)c, (lxw_col_t)c, t->cols[c].width, NULL);
+        if (e == LXW_NO_ERROR)
+            e = worksheet_write_string(ws, 0, (lxw_col_t)c, t->cols[c].label, f.header);
+    }
+    worksheet_freeze_panes(ws, 1, 0);
+    for (size_t r = 0; r < t->nrows && e == LXW_NO_ERROR; r++) {
+        const fg_cell_t *row = &t->cells[r * (size_t)t->ncols];
+        for (int c = 0; c < t->ncols && e == LXW_NO_ERROR; c++)
+            e = write_cell(ws, (lxw_row_t)(r + 1), (lxw_col_t)c, &t->cols[c], &row[c], &f);
+    }
+    if (e != LXW_NO_ERROR || t->ncols == 0)
+        return e;
+    if (t->nrows > 0)
+        e = worksheet_autofilter(ws, 0, 0, (lxw_row_t)t->nrows, (lxw_col_t)(t->ncols - 1));
+    /* the totals row: SUM formulas whose values are cached, so a reader that does not compute sees them */
+    lxw_row_t total_row = (lxw_row_t)(t->nrows + 1);
+    int labelled = 0;
+    for (int c = 0; c < t->ncols && e == LXW_NO_ERROR; c++) {
+        if (!t->cols[c].summed) {
+            if (!labelled) {
+                e = worksheet_write_string(ws, total_row, (lxw_col_t)c, "Tổng cộng / Total", f.total_label);
+                labelled = 1;
+            } else {
+                e = worksheet_write_blank(ws, total_row, (lxw_col_t)c, f.total_label);
+            }
+            continue;
+        }
+        char formula[64], from[16], to[16];
+        lxw_rowcol_to_cell(from, 1, (lxw_col_t)c);
+        lxw_rowcol_to_cell(to, t->nrows > 0 ? (lxw_row_t)t->nrows : 1, (lxw_col_t)c);
+        snprintf(formula, sizeof(formula), "=SUM(%s:%s)", from, to);
+        e = worksheet_write_formula_num(ws, total_row, (lxw_col_t)c, formula, f.total_money, (double)t->totals[c]);
+    }
+    return e;
+}
+
+int fg_table_xlsx(const fg_table_t *t, const char *sheet, fg_buf_t *b)
+{
+    const char *dir = getenv("TMPDIR");
+    char path[512];
+    snprintf(path, sizeof(path), "%s/feegate-report-XXXXXX", dir != NULL && dir[0] != '\0' ? dir : "/tmp");
+    int fd = mkstemp(path);
+    if (fd < 0)
+        return FG_EIO;
+    close(fd);
+    lxw_workbook_options opt = {.constant_memory = LXW_FALSE, .tmpdir = NULL, .use_zip64 = LXW_FALSE};
+    lxw_workbook *wb = workbook_new_opt(path, &opt);
+    int rc = FG_EIO;
+    if (wb != NULL) {
+        lxw_error e = write_sheet(wb, t, sheet);
+        lxw_error closed = workbook_close(wb); /* frees wb, writes the file */
+        if (e == LXW_NO_ERROR && closed == LXW_NO_ERROR)
+            rc = 0;
+    }
+    FILE *fp = rc == 0 ? fopen(path, "rb") : NULL;
+    if (fp != NULL) {
+        char chunk[65536];
+        size_t n;
+        while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
+            fg_buf_append(b, chunk, n);
+        if (ferror(fp))
+            rc = FG_EIO;
+        fclose(fp);
+    } else {
+        rc = FG_EIO;
+    }
+    unlink(path);
+    return rc;
+}

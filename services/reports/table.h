@@ -1,0 +1,67 @@
+/*
+ * table.h - a report as a table of typed columns, and the three forms it is
+ * served in: JSON ({"data":[rows]}), CSV (RFC 4180, UTF-8 with BOM) and
+ * XLSX (libxlsxwriter).  One table, three renderers, so the forms cannot
+ * disagree: tests read the CSV and XLSX back and compare them with the JSON.
+ */
+#ifndef FG_REPORTS_TABLE_H
+#define FG_REPORTS_TABLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "core/buf.h"
+
+#define FG_TABLE_COLS_MAX 24
+#define FG_TABLE_KEY_MAX 64
+/* A report longer than this is refused (narrow the period or the group). */
+#define FG_TABLE_ROWS_MAX 200000
+
+typedef enum {
+    FG_COL_TEXT,  /* text; NULL is JSON null, an empty CSV field */
+    FG_COL_INT,   /* a count */
+    FG_COL_MONEY, /* minor units */
+    FG_COL_DAY,   /* yyyymmdd: "YYYY-MM-DD" in JSON and CSV, a date in XLSX */
+    FG_COL_MONTH, /* yyyymm: "YYYY-MM" in JSON and CSV, a date (the 1st) shown mm/yyyy in XLSX */
+} fg_col_type_t;
+
+typedef struct {
+    char key[FG_TABLE_KEY_MAX + 1]; /* JSON key and CSV header */
+    char label[128];                /* XLSX header: Vietnamese / English */
+    fg_col_type_t type;
+    int width;  /* XLSX column width in characters */
+    int summed; /* totals add it up (INT and MONEY columns) */
+} fg_col_t;
+
+typedef struct {
+    int64_t num; /* INT, MONEY, DAY, MONTH; NULL day = 0 */
+    char *text;  /* TEXT, owned; NULL = null */
+} fg_cell_t;
+
+typedef struct {
+    int ncols;
+    fg_col_t cols[FG_TABLE_COLS_MAX];
+    size_t nrows, cap;
+    fg_cell_t *cells;                  /* nrows * ncols */
+    int64_t totals[FG_TABLE_COLS_MAX]; /* of the summed columns, after fg_table_total */
+} fg_table_t;
+
+void fg_table_init(fg_table_t *t);
+void fg_table_free(fg_table_t *t);
+/** Adds a column; returns its index.  Asserts room. */
+int fg_table_col(fg_table_t *t, const char *key, const char *label, fg_col_type_t type, int width);
+/** Appends a zeroed row and returns its cells; NULL past FG_TABLE_ROWS_MAX. */
+fg_cell_t *fg_table_row(fg_table_t *t);
+/** Sets a text cell (copied; NULL stays null). */
+void fg_cell_text(fg_cell_t *c, const char *s, size_t n);
+/** Adds up the summed columns: 0, or FG_EOVERFLOW. */
+int fg_table_total(fg_table_t *t);
+
+/** `"data":[{…},…]` (no braces around it), and `,"totals":{…}` of the summed columns. */
+void fg_table_json(const fg_table_t *t, fg_buf_t *b);
+/** The whole CSV file. */
+void fg_table_csv(const fg_table_t *t, fg_buf_t *b);
+/** The whole XLSX file, one sheet named sheet (≤ 31 characters), a header row
+ *  frozen, a totals row of SUM formulas (their values cached): 0, or FG_EIO. */
+int fg_table_xlsx(const fg_table_t *t, const char *sheet, fg_buf_t *b);
+
+#endif

@@ -1,0 +1,444 @@
+/*
+ * test_reports.c - collections and outstanding reports (docs/REPORTS.md):
+ * totals that agree across JSON, CSV and XLSX (read back with Python's csv
+ * module and openpyxl) and with the ledger, GMT+7 business days, aging by
+ * due date, tenant isolation, and refused queries.
+ */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "core/crypto.h"
+#include "core/day.h"
+#include "core/text.h"
+#include "harness.h"
+
+static fgt_server_t srv;
+static char mer_a[64], key_a[64], mer_b[64], key_b[64], mer_c[64], key_c[64], staff[96];
+static const char SECRET[] = "it-sandbox-secret";
+
+static void new_order(const char *key, const char *fee_type, const char *category, const char *klass, long long amount,
+                      const char *extra, char *id)
+{
+    char body[800];
+    snprintf(body, sizeof(body),
+             "{\"merchant_ref\":\"%s\",\"fee_type\":\"%s\",%s%s%s\"amount\":%lld,\"currency\":\"VND\","
+             "\"payer\":{\"name\":\"Nguyễn Văn An\",\"ref\":\"HS-%s\"},\"metadata\":{\"class\":\"%s\"}%s}",
+             fgt_unique("RP"), fee_type, category ? "\"category\":\"" : "", category ? category : "",
+             category ? "\"," : "", amount, klass, klass, extra ? extra : "");
+    fgt_response_t r = fgt_req(&srv, FGT_H2C, "POST", "/v1/orders", key, NULL, body, 0, NULL);
+    fgt_expect(r, 201, NULL);
+    snprintf(id, 40, "%s", fgt_json_str(&r, "id", NULL));
+    fgt_response_free(&r);
+}
+
+/* Pays amount of the order through the sandbox: a payment, then its signed notification. */
+static void pay(const char *key, const char *order, long long amount, char *payment)
+{
+    char path[128], body[300], header[200], msg[512], hex[2 * FG_SHA256_LEN + 1];
+    snprintf(path, sizeof(path), "/v1/orders/%s/payments", order);
+    snprintf(body, sizeof(body), "{\"method\":\"sandbox\",\"amount\":%lld}", amount);
+    fgt_response_t r = fgt_req(&srv, FGT_H2C, "POST", path, key, fgt_unique("pk"), body, 0, NULL);
+    fgt_expect(r, 201, NULL);
+    snprintf(payment, 40, "%s", fgt_json_str(&r, "id", NULL));
+    fgt_response_free(&r);
+    snprintf(body, sizeof(body),
+             "{\"payment_id\":\"%s\",\"provider_txn_id\":\"%s\",\"status\":\"succeeded\","
+             "\"amount\":%lld}",
+             payment, fgt_unique("TX"), amount);
+    long long t = (long long)time(NULL);
+    uint8_t mac[FG_SHA256_LEN];
+    snprintf(msg, sizeof(msg), "%lld.%s", t, body);
+    fg_hmac_sha256(SECRET, strlen(SECRET), msg, strlen(msg), mac);
+    fg_hex_encode(mac, sizeof(mac), hex);
+    snprintf(header, sizeof(header), "X-Signature: t=%lld,v1=%s", t, hex);
+    r = fgt_req(&srv, FGT_HTTP1, "POST", "/v1/webhooks/sandbox", NULL, NULL, body, 0, header);
+    ck_assert_int_eq(r.status, 200);
+    fgt_response_free(&r);
+}
+
+static fgt_response_t report(const char *auth, const char *path)
+{
+    return fgt_req(&srv, FGT_H2C, "GET", path, auth, NULL, NULL, 0, NULL);
+}
+
+static void today_plus(int days, char out[11]) { fg_day_format(fg_day_of_ms(fg_now_ms() + days * FG_DAY_MS), out); }
+
+/* A merchant's credit-normal balance, from its ledger entries. */
+static long long merchant_balance(const char *mer)
+{
+    char code[96];
+    snprintf(code, sizeof(code), "liabilities:merchant:%s", mer);
+    return -fgt_db_int("SELECT COALESCE(SUM(e.amount), 0) FROM ledger_entries e JOIN ledger_accounts a "
+                       "ON a.id = e.account_id WHERE a.code = ?",
+                       code, NULL);
+}
+
+/* The file a report answered, read back by tests/integration/read_report.py. */
+static yajl_val read_back(const fgt_response_t *r, const char *kind)
+{
+    char path[64], cmd[600];
+    snprintf(path, sizeof(path), "/tmp/feegate-report-test-XXXXXX.%s", kind); /* openpyxl goes by the extension */
+    int fd = mkstemps(path, (int)strlen(kind) + 1);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, r->body, r->body_len), (ssize_t)r->body_len);
+    close(fd);
+    snprintf(cmd, sizeof(cmd), "/usr/bin/python3 %s/read_report.py %s %s", FGT_SOURCE_DIR, kind, path);
+    FILE *p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    static char out[1 << 20];
+    size_t n = fread(out, 1, sizeof(out) - 1, p);
+    out[n] = '\0';
+    ck_assert_int_eq(pclose(p), 0);
+    unlink(path);
+    char err[200];
+    yajl_val v = yajl_tree_parse(out, err, sizeof(err));
+    ck_assert_msg(v != NULL, "read_report.py printed no JSON: %s", out);
+    return v;
+}
+
+static long long val_int(yajl_val v, const char *a, const char *b)
+{
+    yajl_val x = fgt_val_at(v, a, b, NULL);
+    ck_assert_msg(x != NULL && YAJL_IS_INTEGER(x), "no integer at %s.%s", a, b);
+    return YAJL_GET_INTEGER(x);
+}
+
+START_TEST(collections_agree_across_json_csv_xlsx_and_the_ledger)
+{
+    char o[6][40], p[6][40], from[11], to[11], path[300];
+    long long before_a = merchant_balance(mer_a);
+    new_order(key_a, "tuition", "hoc-phi", "5A", 4500000, NULL, o[0]);
+    new_order(key_a, "tuition", "hoc-phi", "5A", 1500000, NULL, o[1]);
+    new_order(key_a, "tuition", "hoc-phi", "5B", 2500000, NULL, o[2]);
+    new_order(key_a, "utility", "water", "5B", 120000, NULL, o[3]);
+    new_order(key_b, "procedure", NULL, "x", 50000, NULL, o[4]);
+    for (int i = 0; i < 4; i++)
+        pay(key_a, o[i], i == 0 ? 4500000 : i == 1 ? 1500000 : i == 2 ? 2500000 : 120000, p[i]);
+    pay(key_b, o[4], 50000, p[4]);
+    snprintf(path, sizeof(path), "/v1/payments/%s/refunds", p[1]);
+    fgt_response_t r = fgt_req(&srv, FGT_H2C, "POST", path, key_a, NULL, "{\"amount\":300000}", 0, NULL);
+    fgt_expect(r, 201, NULL);
+    fgt_response_free(&r);
+    today_plus(-1, from);
+    today_plus(1, to);
+
+    /* merchant A's key: its own rows only, by class */
+    snprintf(path, sizeof(path), "/v1/reports/collections?from=%s&to=%s&group_by=fee_type,metadata.class", from, to);
+    r = report(key_a, path);
+    fgt_expect(r, 200, NULL);
+    yajl_val rows = fgt_json_array(&r, "data", NULL);
+    ck_assert_int_eq(YAJL_GET_ARRAY(rows)->len, 3); /* tuition 5A, tuition 5B, utility 5B */
+    ck_assert_str_eq(fgt_val_str(YAJL_GET_ARRAY(rows)->values[0], "fee_type", NULL), "tuition");
+    ck_assert_str_eq(fgt_val_str(YAJL_GET_ARRAY(rows)->values[0], "metadata.class", NULL), "5A");
+    ck_assert_int_eq(val_int(YAJL_GET_ARRAY(rows)->values[0], "count", NULL), 2);
+    ck_assert_int_eq(val_int(YAJL_GET_ARRAY(rows)->values[0], "collected", NULL), 6000000);
+    ck_assert_int_eq(val_int(YAJL_GET_ARRAY(rows)->values[0], "refunded", NULL), 300000);
+    ck_assert_int_eq(val_int(YAJL_GET_ARRAY(rows)->values[0], "net", NULL), 5700000);
+    ck_assert_int_eq(val_int(YAJL_GET_ARRAY(rows)->values[0], "fees", NULL), 0);
+    ck_assert_int_eq(fgt_json_int(&r, "totals", "collected", NULL), 8620000);
+    ck_assert_int_eq(fgt_json_int(&r, "totals", "refunded", NULL), 300000);
+    ck_assert_int_eq(fgt_json_int(&r, "totals", "count", NULL), 4);
+    /* with the ledger: what the period added to the merchant's account */
+    ck_assert_int_eq(fgt_json_int(&r, "totals", "net", NULL), merchant_balance(mer_a) - before_a);
+    long long net = fgt_json_int(&r, "totals", "net", NULL);
+    fgt_response_free(&r);
+
+    /* CSV: BOM, CRLF, one header row, the same sums */
+    snprintf(path, sizeof(path), "/v1/reports/collections?from=%s&to=%s&group_by=fee_type,metadata.class&format=csv",
+             from, to);
+    r = report(key_a, path);
+    fgt_expect(r, 200, NULL);
+    ck_assert_ptr_nonnull(strstr(fgt_header(&r, "content-type"), "text/csv"));
+    ck_assert_ptr_nonnull(strstr(fgt_header(&r, "content-disposition"), ".csv"));
+    yajl_val csv = read_back(&r, "csv");
+    ck_assert(YAJL_IS_TRUE(fgt_val_at(csv, "bom", NULL)));
+    ck_assert(YAJL_IS_TRUE(fgt_val_at(csv, "crlf", NULL)));
+    ck_assert_int_eq(val_int(csv, "rows", NULL), 3);
+    ck_assert_int_eq(val_int(csv, "sums", "net"), net);
+    ck_assert_int_eq(val_int(csv, "sums", "collected"), 8620000);
+    ck_assert_int_eq(val_int(csv, "sums", "count"), 4);
+    yajl_tree_free(csv);
+    fgt_response_free(&r);
+
+    /* XLSX: the same sums, VND format, dates as dates, header frozen, totals row */
+    snprintf(path, sizeof(path), "/v1/reports/collections?from=%s&to=%s&group_by=day,merchant&format=xlsx", from, to);
+    r = report(staff, path);
+    fgt_expect(r, 200, NULL);
+    ck_assert_ptr_nonnull(strstr(fgt_header(&r, "content-type"), "spreadsheetml"));
+    yajl_val x = read_back(&r, "xlsx");
+    ck_assert_str_eq(fgt_val_str(x, "freeze", NULL), "A2");
+    ck_assert_str_eq(fgt_val_str(x, "formats", "Đã thu / Collected", NULL), "#,##0");
+    ck_assert_ptr_nonnull(fgt_val_at(x, "dates", "Ngày / Day", NULL));
+    long long xlsx_collected = val_int(x, "sums", "Đã thu / Collected");
+    ck_assert_int_eq(val_int(x, "totals", "Đã thu / Collected"), xlsx_collected);
+    yajl_tree_free(x);
+    fgt_response_free(&r);
+    snprintf(path, sizeof(path), "/v1/reports/collections?from=%s&to=%s&group_by=day,merchant", from, to);
+    r = report(staff, path);
+    fgt_expect(r, 200, NULL);
+    ck_assert_int_eq(fgt_json_int(&r, "totals", "collected", NULL), xlsx_collected);
+    ck_assert_int_ge(xlsx_collected, 8620000 + 50000); /* staff see both merchants */
+    fgt_response_free(&r);
+
+    /* staff narrowed to merchant B; merchant A cannot ask for B */
+    snprintf(path, sizeof(path), "/v1/reports/collections?from=%s&to=%s&merchant_id=%s&group_by=merchant", from, to,
+             mer_b);
+    r = report(staff, path);
+    fgt_expect(r, 200, NULL);
+    ck_assert_int_eq(YAJL_GET_ARRAY(fgt_json_array(&r, "data", NULL))->len, 1);
+    ck_assert_str_eq(fgt_val_str(YAJL_GET_ARRAY(fgt_json_array(&r, "data", NULL))->values[0], "merchant_id", NULL),
+                     mer_b);
+    ck_assert_int_eq(fgt_json_int(&r, "totals", "collected", NULL), 50000);
+    fgt_response_free(&r);
+    r = report(key_a, path);
+    fgt_expect(r, 404, "merchant_not_found");
+    fgt_response_free(&r);
+    r = report(key_b, path);
+    fgt_expect(r, 200, NULL);
+    ck_assert_int_eq(fgt_json_int(&r, "totals", "collected", NULL), 50000);
+    fgt_response_free(&r);
+    ck_assert_int_eq(fgt_ledger_check(), 0);
+}
+END_TEST
+
+/* The service stamps postings with the current time, so a posting at 23:30 UTC on
+ * 1 November 2026 is written here as it would have been then (this suite's own
+ * database): an order, its succeeded payment and its balanced payment journal. */
+static void historic_payment(const char *at_ms, long long amount)
+{
+    char sql[1200], ref[40];
+    snprintf(ref, sizeof(ref), "%s", fgt_unique("HIST"));
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO orders (public_id, merchant_id, merchant_ref, fee_type, amount, currency, amount_paid, "
+             "status, code, created_at, updated_at) SELECT CONCAT('ord_h', LEFT(REPLACE(UUID(), '-', ''), 26)), "
+             "m.id, '%s', 'tuition', %lld, 'VND', %lld, 'paid', LEFT(UPPER(REPLACE(UUID(), '-', '')), 11), "
+             "%s - 3600000, %s FROM merchants m WHERE m.public_id = ?",
+             ref, amount, amount, at_ms, at_ms);
+    fgt_db_exec(sql, mer_c);
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO payments (public_id, order_id, merchant_id, adapter, amount, amount_received, "
+             "amount_applied, currency, status, provider_txn_id, created_at, updated_at) SELECT "
+             "CONCAT('pay_h', LEFT(REPLACE(UUID(), '-', ''), 26)), o.id, o.merchant_id, 'sandbox', %lld, %lld, %lld, "
+             "'VND', 'succeeded', ?, %s - 60000, %s FROM orders o WHERE o.merchant_ref = '%s'",
+             amount, amount, amount, at_ms, at_ms, ref);
+    fgt_db_exec(sql, ref);
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO journals (public_id, kind, payment_id, memo, created_at) SELECT "
+             "CONCAT('jrn_h', LEFT(REPLACE(UUID(), '-', ''), 26)), 'payment', p.id, p.public_id, %s "
+             "FROM payments p WHERE p.provider_txn_id = ?",
+             at_ms);
+    fgt_db_exec(sql, ref);
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO ledger_entries (journal_id, account_id, amount, currency, created_at) "
+             "SELECT j.id, a.id, IF(a.code LIKE 'assets:%%', %lld, -%lld), 'VND', %s FROM journals j "
+             "JOIN payments p ON p.id = j.payment_id JOIN merchants m ON m.id = p.merchant_id "
+             "JOIN ledger_accounts a ON a.code IN ('assets:clearing:sandbox', CONCAT('liabilities:merchant:', "
+             "m.public_id)) WHERE p.provider_txn_id = ?",
+             amount, amount, at_ms);
+    fgt_db_exec(sql, ref);
+}
+
+static long long collected_on(const char *day, const char *auth)
+{
+    char path[200];
+    snprintf(path, sizeof(path), "/v1/reports/collections?from=%s&to=%s&group_by=day", day, day);
+    fgt_response_t r = report(auth, path);
+    fgt_expect(r, 200, NULL);
+    long long v = fgt_json_int(&r, "totals", "collected", NULL);
+    yajl_val rows = fgt_json_array(&r, "data", NULL);
+    if (v > 0)
+        ck_assert_str_eq(fgt_val_str(YAJL_GET_ARRAY(rows)->values[0], "day", NULL), day);
+    fgt_response_free(&r);
+    return v;
+}
+
+START_TEST(a_payment_at_2330_utc_belongs_to_the_next_business_day)
+{
+    char order[40], pay_id[40];
+    new_order(key_c, "tuition", "hoc-phi", "9C", 700000, NULL, order);
+    pay(key_c, order, 700000, pay_id);         /* the merchant's and the adapter's accounts exist */
+    historic_payment("1793575800000", 333000); /* 2026-11-01T23:30:00Z = 06:30 on the 2nd in GMT+7 */
+    historic_payment("1793552399999", 1000);   /* 2026-11-01T16:59:59.999Z = 23:59:59.999 on the 1st */
+    historic_payment("1793552400000", 20000);  /* 2026-11-01T17:00:00Z = midnight starting the 2nd */
+    ck_assert_int_eq(collected_on("2026-11-01", key_c), 1000);
+    ck_assert_int_eq(collected_on("2026-11-02", key_c), 353000);
+    ck_assert_int_eq(collected_on("2026-11-02", staff), 353000);
+    ck_assert_int_eq(collected_on("2026-11-02", key_a), 0); /* another merchant's money is not A's */
+    char path[200];
+    snprintf(path, sizeof(path), "/v1/reports/collections?from=2026-10-01&to=2026-11-30&group_by=month,merchant");
+    fgt_response_t r = report(key_c, path);
+    fgt_expect(r, 200, NULL);
+    yajl_val rows = fgt_json_array(&r, "data", NULL);
+    ck_assert_int_eq(YAJL_GET_ARRAY(rows)->len, 1);
+    ck_assert_str_eq(fgt_val_str(YAJL_GET_ARRAY(rows)->values[0], "month", NULL), "2026-11");
+    ck_assert_str_eq(fgt_val_str(YAJL_GET_ARRAY(rows)->values[0], "merchant_name", NULL), "Trường THCS Lê Lợi");
+    ck_assert_int_eq(val_int(YAJL_GET_ARRAY(rows)->values[0], "count", NULL), 3);
+    fgt_response_free(&r);
+    ck_assert_int_eq(fgt_ledger_check(), 0);
+}
+END_TEST
+
+static void due_in(int days, char *out, size_t cap)
+{
+    time_t t = time(NULL) + (time_t)days * 86400;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, cap, ",\"due_at\":\"%Y-%m-%dT%H:%M:%SZ\"", &tm);
+}
+
+static yajl_val row_where(yajl_val rows, const char *key, const char *value)
+{
+    for (size_t i = 0; i < YAJL_GET_ARRAY(rows)->len; i++) {
+        const char *v = fgt_val_str(YAJL_GET_ARRAY(rows)->values[i], key, NULL);
+        if (v != NULL && strcmp(v, value) == 0)
+            return YAJL_GET_ARRAY(rows)->values[i];
+    }
+    return NULL;
+}
+
+START_TEST(outstanding_orders_aged_by_due_date)
+{
+    char o[6][40], p[40], due[80], path[300];
+    new_order(key_c, "tuition", "hoc-phi", "7X", 100000, NULL, o[0]); /* no due date: not due */
+    due_in(5, due, sizeof(due));
+    new_order(key_c, "tuition", "hoc-phi", "7X", 200000, due, o[1]); /* not due yet */
+    due_in(-10, due, sizeof(due));
+    char partial[120];
+    snprintf(partial, sizeof(partial), "%s,\"allow_partial\":true", due);
+    new_order(key_c, "tuition", "hoc-phi", "7X", 500000, partial, o[2]); /* 10 days late, 100000 paid */
+    due_in(-45, due, sizeof(due));
+    new_order(key_c, "tuition", "hoc-phi", "7X", 400000, due, o[3]);
+    due_in(-90, due, sizeof(due));
+    new_order(key_c, "utility", "water", "7X", 300000, due, o[4]);
+    new_order(key_c, "tuition", "hoc-phi", "7X", 900000, due, o[5]); /* paid: not owed */
+    pay(key_c, o[2], 100000, p);
+    pay(key_c, o[5], 900000, p);
+
+    snprintf(path, sizeof(path), "/v1/reports/outstanding?group_by=metadata.class");
+    fgt_response_t r = report(key_c, path);
+    fgt_expect(r, 200, NULL);
+    yajl_val row = row_where(fgt_json_array(&r, "data", NULL), "metadata.class", "7X");
+    ck_assert_ptr_nonnull(row);
+    ck_assert_int_eq(val_int(row, "count", NULL), 5);
+    ck_assert_int_eq(val_int(row, "owed", NULL), 100000 + 200000 + 400000 + 400000 + 300000);
+    ck_assert_int_eq(val_int(row, "not_due", NULL), 300000);
+    ck_assert_int_eq(val_int(row, "overdue_1_30", NULL), 400000);
+    ck_assert_int_eq(val_int(row, "overdue_31_60", NULL), 400000);
+    ck_assert_int_eq(val_int(row, "overdue_over_60", NULL), 300000);
+    fgt_response_free(&r);
+
+    /* one row per order, most overdue first, with the payer to call */
+    snprintf(path, sizeof(path), "/v1/reports/outstanding?group_by=fee_type&detail=orders");
+    r = report(key_c, path);
+    fgt_expect(r, 200, NULL);
+    yajl_val rows = fgt_json_array(&r, "data", NULL);
+    yajl_val first = YAJL_GET_ARRAY(rows)->values[0];
+    ck_assert_str_eq(fgt_val_str(first, "fee_type", NULL), "tuition");
+    ck_assert_str_eq(fgt_val_str(first, "bucket", NULL), "31_60");
+    ck_assert_str_eq(fgt_val_str(first, "payer_name", NULL), "Nguyễn Văn An");
+    ck_assert_str_eq(fgt_val_str(first, "payer_ref", NULL), "HS-7X");
+    ck_assert_int_ge(val_int(first, "days_past_due", NULL), 44);
+    yajl_val late = row_where(rows, "order_id", o[2]);
+    ck_assert_ptr_nonnull(late);
+    ck_assert_int_eq(val_int(late, "paid", NULL), 100000);
+    ck_assert_int_eq(val_int(late, "owed", NULL), 400000);
+    ck_assert_str_eq(fgt_val_str(late, "bucket", NULL), "1_30");
+    ck_assert_ptr_null(row_where(rows, "order_id", o[5]));
+    long long owed = fgt_json_int(&r, "totals", "owed", NULL);
+    fgt_response_free(&r);
+    snprintf(path, sizeof(path), "/v1/reports/outstanding?group_by=fee_type&detail=orders&format=csv");
+    r = report(key_c, path);
+    fgt_expect(r, 200, NULL);
+    ck_assert_ptr_nonnull(strstr(r.body, "Nguyễn Văn An"));
+    yajl_val csv = read_back(&r, "csv");
+    ck_assert_int_eq(val_int(csv, "sums", "owed"), owed);
+    yajl_tree_free(csv);
+    fgt_response_free(&r);
+
+    /* as of yesterday none of these orders existed */
+    char yesterday[11];
+    today_plus(-1, yesterday);
+    snprintf(path, sizeof(path), "/v1/reports/outstanding?as_of=%s&group_by=metadata.class", yesterday);
+    r = report(key_c, path);
+    fgt_expect(r, 200, NULL);
+    ck_assert_ptr_null(row_where(fgt_json_array(&r, "data", NULL), "metadata.class", "7X"));
+    fgt_response_free(&r);
+    /* other merchants see none of them */
+    snprintf(path, sizeof(path), "/v1/reports/outstanding?group_by=metadata.class");
+    r = report(key_a, path);
+    fgt_expect(r, 200, NULL);
+    ck_assert_ptr_null(row_where(fgt_json_array(&r, "data", NULL), "metadata.class", "7X"));
+    fgt_response_free(&r);
+}
+END_TEST
+
+START_TEST(bad_queries_are_refused)
+{
+    static const struct {
+        const char *path;
+        long status;
+        const char *code;
+    } CASES[] = {
+        {"/v1/reports/collections?to=2026-01-01", 400, "missing_field"},
+        {"/v1/reports/collections?from=2026-02-30&to=2026-03-01", 400, "invalid_date"},
+        {"/v1/reports/collections?from=2026-03-02&to=2026-03-01", 400, "invalid_period"},
+        {"/v1/reports/collections?from=2024-01-01&to=2026-03-01", 422, "period_too_long"},
+        {"/v1/reports/collections?from=2026-01-01&to=2026-01-02&group_by=weekday", 400, "invalid_group_by"},
+        {"/v1/reports/collections?from=2026-01-01&to=2026-01-02&group_by=day,day", 400, "invalid_group_by"},
+        {"/v1/reports/collections?from=2026-01-01&to=2026-01-02&group_by=metadata.a%27b", 400, "invalid_group_by"},
+        {"/v1/reports/collections?from=2026-01-01&to=2026-01-02&format=pdf", 400, "invalid_format"},
+        {"/v1/reports/outstanding?group_by=day", 400, "invalid_group_by"},
+        {"/v1/reports/outstanding?as_of=yesterday", 400, "invalid_date"},
+        {"/v1/reports/outstanding?detail=all", 400, "invalid_detail"},
+        {"/v1/reports/outstanding?merchant_id=mer_nope", 404, "merchant_not_found"},
+    };
+    for (size_t i = 0; i < sizeof(CASES) / sizeof(CASES[0]); i++) {
+        fgt_response_t r = report(key_a, CASES[i].path);
+        fgt_expect(r, CASES[i].status, CASES[i].code);
+        fgt_response_free(&r);
+    }
+    fgt_response_t r = report(NULL, "/v1/reports/outstanding");
+    ck_assert_int_eq(r.status, 401);
+    fgt_response_free(&r);
+    r = report("fg_staff_not-a-real-token", "/v1/reports/outstanding");
+    ck_assert_int_eq(r.status, 401);
+    fgt_response_free(&r);
+}
+END_TEST
+
+#define DB_NAME "feegate_reports"
+
+int main(void)
+{
+    /* a database of our own, migrated: the suite writes postings dated in the past */
+    fgt_db_exec("DROP DATABASE IF EXISTS " DB_NAME, NULL);
+    fgt_db_exec("CREATE DATABASE " DB_NAME " CHARACTER SET utf8mb4 COLLATE utf8mb4_bin", NULL);
+    setenv("FEEGATE_DB_NAME", DB_NAME, 1);
+    char out[8192], err[4096];
+    const char *migrate[] = {"migrate", NULL};
+    if (fgt_cli_run(migrate, NULL, NULL, out, sizeof(out), err, sizeof(err)) != 0) {
+        fprintf(stderr, "feegate migrate failed: %s%s\n", out, err);
+        return 1;
+    }
+    Suite *s = suite_create("reports");
+    TCase *tc = tcase_create("reports");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, collections_agree_across_json_csv_xlsx_and_the_ledger);
+    tcase_add_test(tc, a_payment_at_2330_utc_belongs_to_the_next_business_day);
+    tcase_add_test(tc, outstanding_orders_aged_by_due_date);
+    tcase_add_test(tc, bad_queries_are_refused);
+    suite_add_tcase(s, tc);
+    fgt_merchant_create("Trường Tiểu học Hòa Bình", mer_a, key_a);
+    fgt_merchant_create("Phường Bến Nghé", mer_b, key_b);
+    fgt_merchant_create("Trường THCS Lê Lợi", mer_c, key_c);
+    fgt_staff_token("auditor", staff);
+    const char *env[] = {"FEEGATE_SANDBOX_SECRET=it-sandbox-secret", NULL};
+    fgt_server_start(&srv, env);
+    int rc = fgt_run(s);
+    if (fgt_server_stop(&srv) != 0)
+        rc = 1;
+    return rc;
+}
