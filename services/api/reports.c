@@ -237,3 +237,58 @@ void fg_reports_outstanding(fg_call_t *call, fg_db_t *db)
     fg_buf_free(&head);
     fg_table_free(&t);
 }
+
+/* ---- GET /v1/reports/merchant-statement --------------------------------------------- */
+
+void fg_reports_merchant_statement(fg_call_t *call, fg_db_t *db)
+{
+    fg_merchant_statement_t st;
+    memset(&st, 0, sizeof(st));
+    format_t format;
+    if (read_format(call, &format) != 0 || read_day(call, "from", 1, &st.from_day) != 0 ||
+        read_day(call, "to", 1, &st.to_day) != 0)
+        return;
+    if (st.to_day < st.from_day) {
+        bad(call, "invalid_period", "to must not be before from", "to");
+        return;
+    }
+    if (read_scope(call, db, &st.merchant_id) != 0)
+        return;
+    if (st.merchant_id == 0) {
+        bad(call, "missing_field", "merchant_id is required: a statement is one merchant's", "merchant_id");
+        return;
+    }
+    fg_table_t t;
+    fg_table_init(&t);
+    int rc = fg_report_merchant_statement(db, &st, &t);
+    fg_db_end(db);
+    if (rc == FG_ECHECKSUM) {
+        fg_call_error(call, 500, "internal", "ledger_inconsistent",
+                      "the account's movements do not add up to its balance; run feegate ledger check", NULL);
+        fg_table_free(&t);
+        return;
+    }
+    fg_buf_t head = FG_BUF_INIT;
+    fg_json_kv_str(&head, 0, "report", "merchant_statement");
+    fg_json_kv_str(&head, 1, "merchant_id", st.merchant_public_id);
+    fg_json_kv_str(&head, 1, "merchant_name", st.merchant_name);
+    static const char *const NAMES[] = {"from", "to"};
+    int32_t days[2] = {st.from_day, st.to_day};
+    json_head(&head, NAMES, days, 2);
+    fg_json_kv_str(&head, 1, "currency", "VND");
+    fg_json_kv_int(&head, 1, "opening_balance", st.opening);
+    fg_json_kv_int(&head, 1, "collections", st.collections);
+    fg_json_kv_int(&head, 1, "refunds", st.refunds);
+    fg_json_kv_int(&head, 1, "fees", st.fees);
+    fg_json_kv_int(&head, 1, "payouts", st.payouts);
+    fg_json_kv_int(&head, 1, "adjustments", st.adjustments);
+    fg_json_kv_int(&head, 1, "closing_balance", st.closing);
+    fg_buf_putc(&head, ',');
+    char name[96], from[11], to[11];
+    fg_day_format(st.from_day, from);
+    fg_day_format(st.to_day, to);
+    snprintf(name, sizeof(name), "statement-%s-%s-%s", st.merchant_public_id, from, to);
+    answer(call, db, rc, &t, format, name, head.data);
+    fg_buf_free(&head);
+    fg_table_free(&t);
+}

@@ -50,6 +50,8 @@ const fg_route_t fg_api_routes[] = {
      fg_reconciliations_close},
     {"GET", "/v1/reports/collections", "reports.collections", FG_AUTH_MERCHANT_OR_STAFF, 0, 0, fg_reports_collections},
     {"GET", "/v1/reports/outstanding", "reports.outstanding", FG_AUTH_MERCHANT_OR_STAFF, 0, 0, fg_reports_outstanding},
+    {"GET", "/v1/reports/merchant-statement", "reports.merchant_statement", FG_AUTH_MERCHANT_OR_STAFF, 0, 0,
+     fg_reports_merchant_statement},
     {"GET", "/v1/ledger/accounts", "ledger.accounts", FG_AUTH_STAFF_READ, 0, 0, fg_ledger_accounts_list},
     {"GET", "/v1/ledger/accounts/{}", "ledger.account", FG_AUTH_STAFF_READ, 0, 0, fg_ledger_account_get},
     {"GET", "/v1/ledger/journals", "ledger.journals", FG_AUTH_STAFF_READ, 0, 0, fg_ledger_journals_list},

@@ -22,6 +22,8 @@
 #define FG_META_KEY_MAX 40
 /* The longest period one report covers. */
 #define FG_REPORT_DAYS_MAX 400
+/* A merchant's name as read back: VARCHAR(200) of utf8mb4, NUL included. */
+#define FG_REPORT_NAME_CAP (200 * 4 + 1)
 
 typedef enum {
     FG_DIM_DAY,
@@ -93,6 +95,28 @@ typedef struct {
  * bucket, most overdue first within each group.
  */
 int fg_report_outstanding(fg_db_t *db, const fg_outstanding_query_t *q, fg_table_t *out) FG_MUST_USE;
+
+typedef struct {
+    int32_t from_day, to_day;
+    uint64_t merchant_id;
+    /* out */
+    int64_t opening, closing; /* the merchant account's balance before from_day and at the end of to_day */
+    int64_t collections, refunds, fees, payouts, adjustments;
+    char merchant_public_id[64], merchant_name[FG_REPORT_NAME_CAP];
+} fg_merchant_statement_t;
+
+/**
+ * What the city owes a merchant over a period, from its ledger account
+ * liabilities:merchant:{id}: the opening balance, then per business day the
+ * journals that moved it, by kind: collections (payment journals), refunds,
+ * fees (fee journals; the gateways' fees are the city's expense, DESIGN §2),
+ * payouts, and adjustments (any other journal: reconciliation resolutions,
+ * reversals), and the closing balance.  One row per day that moved.  The
+ * balances come from the ledger's checkpoints (fg_ledger_balance), the
+ * movements from the entries, so opening + movements = closing is a check
+ * the report makes: FG_ECHECKSUM if it fails.
+ */
+int fg_report_merchant_statement(fg_db_t *db, fg_merchant_statement_t *st, fg_table_t *out) FG_MUST_USE;
 
 /** The row id of the merchant with public id `public_id`: 0, FG_ENOTFOUND,
  *  or a database code. */

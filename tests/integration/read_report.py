@@ -45,7 +45,7 @@ def read_xlsx(path):
         if cells and all(isinstance(c, (int, float)) and not isinstance(c, bool) for c in cells):
             sums[name] = int(sum(cells))
             formats[name] = ws.cell(row=2, column=i + 1).number_format
-            if total is not None:
+            if total is not None and total[i] is not None:
                 totals[name] = int(total[i])
         if cells and all(isinstance(c, datetime.datetime) for c in cells):
             dates[name] = [c.strftime('%Y-%m-%d') for c in cells]

@@ -200,6 +200,31 @@ START_TEST(collections_agree_across_json_csv_xlsx_and_the_ledger)
     fgt_expect(r, 200, NULL);
     ck_assert_int_eq(fgt_json_int(&r, "totals", "collected", NULL), 50000);
     fgt_response_free(&r);
+
+    /* the merchant's statement over the same days: opening + movements = closing = the ledger */
+    snprintf(path, sizeof(path), "/v1/reports/merchant-statement?from=%s&to=%s", from, to);
+    r = report(key_a, path);
+    fgt_expect(r, 200, NULL);
+    ck_assert_int_eq(fgt_json_int(&r, "collections", NULL), 8620000);
+    ck_assert_int_eq(fgt_json_int(&r, "refunds", NULL), 300000);
+    ck_assert_int_eq(fgt_json_int(&r, "closing_balance", NULL), merchant_balance(mer_a));
+    ck_assert_int_eq(fgt_json_int(&r, "opening_balance", NULL) + fgt_json_int(&r, "collections", NULL) -
+                         fgt_json_int(&r, "refunds", NULL) - fgt_json_int(&r, "payouts", NULL) -
+                         fgt_json_int(&r, "fees", NULL) + fgt_json_int(&r, "adjustments", NULL),
+                     fgt_json_int(&r, "closing_balance", NULL));
+    ck_assert_str_eq(fgt_json_str(&r, "merchant_id", NULL), mer_a);
+    fgt_response_free(&r);
+    r = report(staff, path); /* staff must name the merchant */
+    fgt_expect(r, 400, "missing_field");
+    fgt_response_free(&r);
+    snprintf(path, sizeof(path), "/v1/reports/merchant-statement?from=%s&to=%s&merchant_id=%s&format=xlsx", from, to,
+             mer_a);
+    r = report(staff, path);
+    fgt_expect(r, 200, NULL);
+    x = read_back(&r, "xlsx");
+    ck_assert_int_eq(val_int(x, "sums", "Thu / Collections"), 8620000);
+    yajl_tree_free(x);
+    fgt_response_free(&r);
     ck_assert_int_eq(fgt_ledger_check(), 0);
 }
 END_TEST
