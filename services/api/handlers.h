@@ -78,6 +78,8 @@ void fg_reports_collections(fg_call_t *call, fg_db_t *db);
 void fg_reports_outstanding(fg_call_t *call, fg_db_t *db);
 /** GET /v1/reports/merchant-statement?merchant_id=&from=&to=&format=: what the city owes one merchant. */
 void fg_reports_merchant_statement(fg_call_t *call, fg_db_t *db);
+/** GET /v1/reports/reconciliation?from=&to=&account=&format= (staff): per bank account and business day. */
+void fg_reports_reconciliation(fg_call_t *call, fg_db_t *db);
 
 /* ---- ledger, staff routes (services/api/ledger.c) ---- */
 

@@ -292,3 +292,48 @@ void fg_reports_merchant_statement(fg_call_t *call, fg_db_t *db)
     fg_buf_free(&head);
     fg_table_free(&t);
 }
+
+/* ---- GET /v1/reports/reconciliation ------------------------------------------------- */
+
+void fg_reports_reconciliation(fg_call_t *call, fg_db_t *db)
+{
+    fg_recon_report_query_t q;
+    memset(&q, 0, sizeof(q));
+    format_t format;
+    size_t len;
+    if (read_format(call, &format) != 0 || read_day(call, "from", 1, &q.from_day) != 0 ||
+        read_day(call, "to", 1, &q.to_day) != 0)
+        return;
+    if (q.to_day < q.from_day) {
+        bad(call, "invalid_period", "to must not be before from", "to");
+        return;
+    }
+    if (fg_day_number(q.to_day) - fg_day_number(q.from_day) >= FG_REPORT_DAYS_MAX) {
+        fg_call_error(call, 422, "invalid_request", "period_too_long", "a report covers at most 400 days", "to");
+        return;
+    }
+    q.account = fg_call_query(call, "account", &len);
+    if (q.account != NULL && len > 34) {
+        bad(call, "invalid_account", "account is a bank account number of at most 34 characters", "account");
+        return;
+    }
+    fg_table_t t;
+    fg_table_init(&t);
+    int rc = fg_report_reconciliation(db, &q, &t);
+    fg_db_end(db);
+    fg_buf_t head = FG_BUF_INIT;
+    fg_json_kv_str(&head, 0, "report", "reconciliation");
+    static const char *const NAMES[] = {"from", "to"};
+    int32_t days[2] = {q.from_day, q.to_day};
+    json_head(&head, NAMES, days, 2);
+    if (q.account != NULL && q.account[0] != '\0')
+        fg_json_kv_str(&head, 1, "account", q.account);
+    fg_buf_putc(&head, ',');
+    char name[64], from[11], to[11];
+    fg_day_format(q.from_day, from);
+    fg_day_format(q.to_day, to);
+    snprintf(name, sizeof(name), "reconciliation-%s-%s", from, to);
+    answer(call, db, rc, &t, format, name, head.data);
+    fg_buf_free(&head);
+    fg_table_free(&t);
+}

@@ -52,6 +52,8 @@ const fg_route_t fg_api_routes[] = {
     {"GET", "/v1/reports/outstanding", "reports.outstanding", FG_AUTH_MERCHANT_OR_STAFF, 0, 0, fg_reports_outstanding},
     {"GET", "/v1/reports/merchant-statement", "reports.merchant_statement", FG_AUTH_MERCHANT_OR_STAFF, 0, 0,
      fg_reports_merchant_statement},
+    {"GET", "/v1/reports/reconciliation", "reports.reconciliation", FG_AUTH_STAFF_READ, 0, 0,
+     fg_reports_reconciliation},
     {"GET", "/v1/ledger/accounts", "ledger.accounts", FG_AUTH_STAFF_READ, 0, 0, fg_ledger_accounts_list},
     {"GET", "/v1/ledger/accounts/{}", "ledger.account", FG_AUTH_STAFF_READ, 0, 0, fg_ledger_account_get},
     {"GET", "/v1/ledger/journals", "ledger.journals", FG_AUTH_STAFF_READ, 0, 0, fg_ledger_journals_list},

@@ -118,6 +118,22 @@ typedef struct {
  */
 int fg_report_merchant_statement(fg_db_t *db, fg_merchant_statement_t *st, fg_table_t *out) FG_MUST_USE;
 
+typedef struct {
+    int32_t from_day, to_day;
+    const char *account; /* NULL or "" = every account */
+} fg_recon_report_query_t;
+
+/**
+ * The reconciliation summary, one row per bank account and business day
+ * that has statement lines, reconciliation items, a closing balance or a
+ * closing: lines, credits, debits, items by state (matched, suggested,
+ * bank_only, ledger_only, amount_mismatch, duplicate), resolved and still
+ * open items, the bank's closing balance of the day (the last statement's;
+ * null if none closed that day), the ledger's bank balance at the day's end,
+ * their difference, and whether the day is closed (and by whom).
+ */
+int fg_report_reconciliation(fg_db_t *db, const fg_recon_report_query_t *q, fg_table_t *out) FG_MUST_USE;
+
 /** The row id of the merchant with public id `public_id`: 0, FG_ENOTFOUND,
  *  or a database code. */
 int fg_report_merchant(fg_db_t *db, const char *public_id, size_t len, uint64_t *id) FG_MUST_USE;

@@ -61,7 +61,7 @@ int fg_table_total(fg_table_t *t)
     for (size_t r = 0; r < t->nrows; r++) {
         const fg_cell_t *row = &t->cells[r * (size_t)t->ncols];
         for (int c = 0; c < t->ncols; c++)
-            if (t->cols[c].summed && fg_money_add(t->totals[c], row[c].num, &t->totals[c]) != 0)
+            if (t->cols[c].summed && !row[c].null && fg_money_add(t->totals[c], row[c].num, &t->totals[c]) != 0)
                 return FG_EOVERFLOW;
     }
     return 0;
@@ -86,7 +86,12 @@ void fg_table_json(const fg_table_t *t, fg_buf_t *b)
             switch (t->cols[c].type) {
             case FG_COL_TEXT: fg_json_kv_str(b, c > 0, t->cols[c].key, row[c].text); break;
             case FG_COL_INT:
-            case FG_COL_MONEY: fg_json_kv_int(b, c > 0, t->cols[c].key, row[c].num); break;
+            case FG_COL_MONEY:
+                if (row[c].null)
+                    fg_json_kv_null(b, c > 0, t->cols[c].key);
+                else
+                    fg_json_kv_int(b, c > 0, t->cols[c].key, row[c].num);
+                break;
             default:
                 if (row[c].num == 0) {
                     fg_json_kv_null(b, c > 0, t->cols[c].key);
@@ -123,7 +128,12 @@ void fg_table_csv(const fg_table_t *t, fg_buf_t *b)
             switch (t->cols[c].type) {
             case FG_COL_TEXT: fg_csv_cstr(b, c > 0, row[c].text); break;
             case FG_COL_INT:
-            case FG_COL_MONEY: fg_csv_int(b, c > 0, row[c].num); break;
+            case FG_COL_MONEY:
+                if (row[c].null)
+                    fg_csv_cstr(b, c > 0, NULL);
+                else
+                    fg_csv_int(b, c > 0, row[c].num);
+                break;
             default:
                 date_text(t->cols[c].type, row[c].num, date);
                 fg_csv_cstr(b, c > 0, row[c].num != 0 ? date : NULL);
@@ -175,8 +185,8 @@ static lxw_error write_cell(lxw_worksheet *ws, lxw_row_t r, lxw_col_t c, const f
     case FG_COL_TEXT:
         /* written as a string, never as a formula, whatever it starts with */
         return cell->text != NULL ? worksheet_write_string(ws, r, c, cell->text, NULL) : LXW_NO_ERROR;
-    case FG_COL_INT: return worksheet_write_number(ws, r, c, (double)cell->num, f->count);
-    case FG_COL_MONEY: return worksheet_write_number(ws, r, c, (double)cell->num, f->money);
+    case FG_COL_INT: return cell->null ? LXW_NO_ERROR : worksheet_write_number(ws, r, c, (double)cell->num, f->count);
+    case FG_COL_MONEY: return cell->null ? LXW_NO_ERROR : worksheet_write_number(ws, r, c, (double)cell->num, f->money);
     default: break;
     }
     if (cell->num == 0)

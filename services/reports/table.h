@@ -35,6 +35,7 @@ typedef struct {
 typedef struct {
     int64_t num; /* INT, MONEY, DAY, MONTH; NULL day = 0 */
     char *text;  /* TEXT, owned; NULL = null */
+    int null;    /* INT, MONEY: no value (JSON null, an empty CSV field, a blank XLSX cell; not summed) */
 } fg_cell_t;
 
 typedef struct {

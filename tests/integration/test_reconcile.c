@@ -394,6 +394,27 @@ START_TEST(a_day_reconciled)
     ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM recon_closed_days WHERE account = ? AND day = 20261202", account,
                                 NULL),
                      1);
+    /* the morning report of the closed day: the bank's closing is the ledger's, nothing open */
+    snprintf(path, sizeof(path), "/v1/reports/reconciliation?from=2026-12-02&to=2026-12-02&account=%s", account);
+    r = fgt_req(&srv, FGT_H2C, "GET", path, auditor, NULL, NULL, 0, NULL);
+    fgt_expect(r, 200, NULL);
+    yajl_val day_rows = fgt_json_array(&r, "data", NULL);
+    ck_assert_int_eq(YAJL_GET_ARRAY(day_rows)->len, 1);
+    yajl_val day_row = YAJL_GET_ARRAY(day_rows)->values[0];
+    ck_assert_str_eq(fgt_val_str(day_row, "status", NULL), "closed");
+    ck_assert_str_eq(fgt_val_str(day_row, "day", NULL), "2026-12-02");
+    ck_assert_int_eq(YAJL_GET_INTEGER(fgt_val_at(day_row, "bank_closing", NULL)), closing);
+    ck_assert_int_eq(YAJL_GET_INTEGER(fgt_val_at(day_row, "ledger_balance", NULL)), closing);
+    ck_assert_int_eq(YAJL_GET_INTEGER(fgt_val_at(day_row, "difference", NULL)), 0);
+    ck_assert_int_eq(YAJL_GET_INTEGER(fgt_val_at(day_row, "open", NULL)), 0);
+    ck_assert_int_eq(YAJL_GET_INTEGER(fgt_val_at(day_row, "credits", NULL)) -
+                         YAJL_GET_INTEGER(fgt_val_at(day_row, "debits", NULL)),
+                     closing - 500000000);
+    ck_assert_int_eq(YAJL_GET_INTEGER(fgt_val_at(day_row, "matched", NULL)), 3);
+    fgt_response_free(&r);
+    r = fgt_req(&srv, FGT_H2C, "GET", path, mer.key, NULL, NULL, 0, NULL);
+    ck_assert_int_eq(r.status, 403); /* staff only */
+    fgt_response_free(&r);
     /* the merchant hears that its collections of the period are reconciled:
      * A's, B's, C's and D's transfers matched, F's applied by staff; once */
     ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM events WHERE type = 'reconciliation.completed' AND "
