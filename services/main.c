@@ -17,6 +17,7 @@
 #include "ledger/ledger.h"
 #include "merchants/merchants.h"
 #include "recon/recon.h"
+#include "reports/reports.h"
 #include "staff/staff.h"
 
 #define EXIT_USAGE 2
@@ -38,6 +39,7 @@ static const char USAGE[] = "usage: feegate [--config FILE] COMMAND\n"
                             "                                     prints how many were decided\n"
                             "  settlements import FILE --gateway vnpay|momo\n"
                             "                                     import a gateway's settlement file (payout batches)\n"
+                            "  reports rebuild                    recompute the report rollups from the ledger\n"
                             "  version                            print the version\n"
                             "\n"
                             "Every setting section.key can be given in the config file or as the\n"
@@ -328,6 +330,32 @@ Exit:
     return rc;
 }
 
+static int cmd_reports_rebuild(const fg_config_t *cfg)
+{
+    fg_db_t *db = NULL;
+    int64_t upto = 0, rounds = 0;
+    uint64_t blocker = 0;
+    int rc = open_audit_db(cfg, &db);
+    if (rc != 0)
+        goto Exit;
+    int err = fg_report_rollup_rebuild(db, REBUILD_WAIT_MS, &upto, &rounds, &blocker);
+    if (err == FG_EUNAVAILABLE) {
+        fprintf(stderr,
+                "feegate: transaction %llu was still open after %d s; the rollups are empty and the server's job "
+                "refills them (reports stay right meanwhile); run again to wait for it\n",
+                (unsigned long long)blocker, REBUILD_WAIT_MS / 1000);
+        rc = 1;
+    } else if (err != 0) {
+        fprintf(stderr, "feegate: rebuilding the report rollups failed: %s (%s)\n", fg_strerror(err), fg_db_error(db));
+        rc = 1;
+    } else {
+        printf("{\"upto_entry_id\":%lld,\"rounds\":%lld}\n", (long long)upto, (long long)rounds);
+    }
+Exit:
+    fg_db_close(db);
+    return rc;
+}
+
 static int dispatch(const fg_config_t *cfg, int argc, char **argv)
 {
     const char *cmd = argv[1];
@@ -339,6 +367,8 @@ static int dispatch(const fg_config_t *cfg, int argc, char **argv)
         return cmd_ledger_rebuild(cfg, argc, argv);
     if (strcmp(cmd, "migrate") == 0)
         return cmd_migrate(cfg, argc, argv);
+    if (strcmp(cmd, "reports") == 0 && argc >= 3 && strcmp(argv[2], "rebuild") == 0)
+        return cmd_reports_rebuild(cfg);
     if (strcmp(cmd, "statements") == 0 && argc >= 3 && strcmp(argv[2], "import") == 0)
         return cmd_statements_import(cfg, argc, argv);
     if (strcmp(cmd, "statements") == 0 && argc >= 3 && strcmp(argv[2], "match") == 0)

@@ -179,6 +179,15 @@ void fg_reports_collections(fg_call_t *call, fg_db_t *db)
         fg_call_error(call, 422, "invalid_request", "period_too_long", msg, "to");
         return;
     }
+    size_t len;
+    const char *source = fg_call_query(call, "source", &len);
+    if (source != NULL && len > 0) {
+        if (strcmp(source, "journals") != 0 && strcmp(source, "rollups") != 0) {
+            bad(call, "invalid_source", "source must be rollups (the default) or journals", "source");
+            return;
+        }
+        q.from_journals = strcmp(source, "journals") == 0;
+    }
     if (read_scope(call, db, &q.merchant_id) != 0)
         return;
     fg_table_t t;

@@ -26,6 +26,7 @@
 #include "orders/orders.h"
 #include "payments/providers.h"
 #include "recon/recon.h"
+#include "reports/reports.h"
 #include "webhooks/webhooks.h"
 
 /* Event loops beyond this are pointless on any machine we run on. */
@@ -695,7 +696,8 @@ static void *sweeper_main(void *arg)
     }
     int64_t next_checkpoint_ms = 0, settled[SETTLE_MARKS] = {0};
     fg_ledger_checkpointer_t checkpointer = {0};
-    int checkpoint_warned = 0;
+    int checkpoint_warned = 0, rollup_warned = 0;
+    int64_t rolled_upto = 0; /* the rollups' watermark as this thread last saw it */
     while (!atomic_load(&server.sweeper_stop)) {
         fg_orders_sweep(db, server.cfg);
         /* statement lines against the ledger: one batch per round, shared
@@ -717,6 +719,14 @@ static void *sweeper_main(void *arg)
             else if (rc >= 0)
                 checkpoint_warned = 0;
             next_checkpoint_ms = fg_now_ms() + server.cfg->ledger_checkpoint_interval_ms;
+        }
+        /* the report rollups follow the settled entries, a batch a round (reports/rollup.c) */
+        if (settled[SETTLE_ENTRIES] > rolled_upto) {
+            int rc = fg_report_rollup_round(db, settled[SETTLE_ENTRIES], FG_ROLLUP_BATCH, &rolled_upto);
+            if (rc < 0 && !rollup_warned++)
+                fg_db_log_failure(db, "report rollup round failed; reports stay right, reading more of the ledger", rc);
+            else if (rc >= 0)
+                rollup_warned = 0;
         }
         for (int64_t slept = 0; slept < server.cfg->orders_sweep_interval_ms && !atomic_load(&server.sweeper_stop);
              slept += 10) {

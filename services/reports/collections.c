@@ -15,6 +15,7 @@
 #include "core/day.h"
 #include "core/error.h"
 #include "core/money.h"
+#include "reports/rollup_sql.h"
 
 /* the business day (GMT+7) of a journal, as days since 1970-01-01 */
 #define SQL_DAY "FLOOR((j.created_at + 25200000) / 86400000)"
@@ -23,7 +24,8 @@ static const char SQL_PAYMENTS[] =
     "SELECT " SQL_DAY ", m.public_id, m.name, o.fee_type, o.category, p.adapter, JSON_VALUE(o.metadata, ?), "
     "JSON_VALUE(o.metadata, ?), COUNT(*), SUM(p.amount_applied), "
     "COALESCE(SUM((SELECT SUM(r.fee) FROM settlement_rows r JOIN settlement_batches b ON b.id = r.batch_id "
-    "WHERE r.transaction_no = p.provider_txn_id AND r.kind = 'payment' AND b.gateway = p.adapter)), 0) "
+    "WHERE r.transaction_no = p.provider_txn_id AND r.kind = 'payment' AND b.gateway = p.adapter "
+    "AND b.journal_id IS NOT NULL)), 0) "
     "FROM journals j JOIN payments p ON p.id = j.payment_id JOIN orders o ON o.id = p.order_id "
     "JOIN merchants m ON m.id = p.merchant_id "
     "WHERE j.created_at >= ? AND j.created_at < ? AND j.kind = 'payment' AND p.amount_applied > 0 "
@@ -131,12 +133,131 @@ static int read_fine(fg_db_t *db, const char *sql, const fg_collections_query_t 
     return rc < 0 ? rc : 0;
 }
 
+/* ---- from the rollups ------------------------------------------------------------- */
+
+static const char SQL_WATERMARK[] = "SELECT upto_entry_id FROM report_watermarks WHERE name = 'collections'";
+
+static const char SQL_ROLLUPS[] =
+    "SELECT r.day, m.public_id, m.name, r.fee_type, r.category, r.adapter, r.payments, r.collected, r.refunded, "
+    "r.fees FROM report_daily r JOIN merchants m ON m.id = r.merchant_id "
+    "WHERE r.day BETWEEN ? AND ? AND (? = 0 OR r.merchant_id = ?)";
+
+/* the journals above the watermark, from the ledger: (lo, hi] = (watermark, any) */
+#define TAIL(select, n, v)                                                                                             \
+    "SELECT x.d, m.public_id, m.name, x.ft, x.cat, x.ad, " n ", " v " FROM (" select ") x "                            \
+    "JOIN merchants m ON m.id = x.mid"
+#define TAIL_WHERE(t) "AND " t " >= ? AND " t " < ? AND (? = 0 OR p.merchant_id = ?)"
+static const char SQL_TAIL_PAYMENTS[] = TAIL(FG_ROLLUP_PAYMENTS(TAIL_WHERE("j.created_at")), "x.n", "x.v");
+static const char SQL_TAIL_REFUNDS[] = TAIL(FG_ROLLUP_REFUNDS(TAIL_WHERE("j.created_at")), "0", "x.v");
+static const char SQL_TAIL_FEES[] = TAIL(FG_ROLLUP_FEES(TAIL_WHERE("pj.created_at")), "0", "x.v");
+
+static const char SQL_SNAPSHOT_RR[] = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ";
+static const char SQL_SNAPSHOT[] = "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY";
+
+/* Reads rows of (yyyymmdd day, merchant, name, fee type, category, adapter, measures...) into the groups.
+ * measure_of[i] is the M_ slot of the i-th measure column. */
+static int read_rows(fg_db_t *db, fg_stmt_t *s, int nmeasures, const int *measure_of, fg_grouper_t *g)
+{
+    fine_t f;
+    memset(&f, 0, sizeof(f));
+    int64_t day = 0, m[4] = {0, 0, 0, 0};
+    fg_stmt_out_int(s, &day, NULL);
+    fg_stmt_out_text(s, &f.merchant_id, NULL);
+    fg_stmt_out_text(s, &f.merchant_name, NULL);
+    fg_stmt_out_text(s, &f.fee_type, NULL);
+    fg_stmt_out_text(s, &f.category, NULL);
+    fg_stmt_out_text(s, &f.adapter, NULL);
+    for (int i = 0; i < nmeasures; i++)
+        fg_stmt_out_int(s, &m[i], NULL);
+    int rc = fg_stmt_exec(s);
+    (void)db;
+    while (rc == 0 && (rc = fg_stmt_fetch(s)) == 1) {
+        fg_dimvals_t v = {
+            .day = (int32_t)day,
+            .merchant_id = f.merchant_id.data,
+            .merchant_name = f.merchant_name.data,
+            .fee_type = f.fee_type.data,
+            .category = f.category.len > 0 ? f.category.data : NULL, /* '' stands for none */
+            .adapter = f.adapter.data,
+        };
+        int64_t measures[M_N] = {0, 0, 0, 0};
+        for (int i = 0; i < nmeasures; i++)
+            measures[measure_of[i]] = m[i];
+        if ((rc = fg_grouper_add(g, &v, measures)) != 0) {
+            fg_stmt_done(s);
+            break;
+        }
+    }
+    fine_free(&f);
+    return rc < 0 ? rc : 0;
+}
+
+static int read_tail(fg_db_t *db, const char *sql, const fg_collections_query_t *q, int64_t watermark, int measure,
+                     fg_grouper_t *g)
+{
+    fg_stmt_t s;
+    int rc = fg_stmt_init(&s, db, sql);
+    if (rc != 0)
+        return rc;
+    fg_stmt_int(&s, watermark);
+    fg_stmt_int(&s, INT64_MAX);
+    fg_stmt_int(&s, watermark);
+    fg_stmt_int(&s, INT64_MAX);
+    fg_stmt_int(&s, fg_day_start_ms(q->from_day));
+    fg_stmt_int(&s, fg_day_start_ms(fg_day_next(q->to_day)));
+    fg_stmt_int(&s, (int64_t)q->merchant_id);
+    fg_stmt_int(&s, (int64_t)q->merchant_id);
+    const int slots[2] = {M_COUNT, measure};
+    return read_rows(db, &s, 2, slots, g);
+}
+
+/* The rollups up to the watermark and the ledger above it, in one snapshot so
+ * that a round committing meanwhile is seen entirely on one side. */
+static int read_rollups(fg_db_t *db, const fg_collections_query_t *q, fg_grouper_t *g)
+{
+    int64_t watermark = 0;
+    fg_stmt_t s;
+    fg_db_end(db);
+    int rc = fg_db_exec_text(db, SQL_SNAPSHOT_RR, sizeof(SQL_SNAPSHOT_RR) - 1);
+    if (rc == 0)
+        rc = fg_db_exec_text(db, SQL_SNAPSHOT, sizeof(SQL_SNAPSHOT) - 1);
+    if (rc == 0 && (rc = fg_stmt_init(&s, db, SQL_WATERMARK)) == 0) {
+        fg_stmt_out_int(&s, &watermark, NULL);
+        rc = fg_stmt_one(&s);
+    }
+    if (rc == 0 && (rc = fg_stmt_init(&s, db, SQL_ROLLUPS)) == 0) {
+        static const int SLOTS[4] = {M_COUNT, M_COLLECTED, M_REFUNDED, M_FEES};
+        fg_stmt_int(&s, q->from_day);
+        fg_stmt_int(&s, q->to_day);
+        fg_stmt_int(&s, (int64_t)q->merchant_id);
+        fg_stmt_int(&s, (int64_t)q->merchant_id);
+        rc = read_rows(db, &s, 4, SLOTS, g);
+    }
+    if (rc == 0)
+        rc = read_tail(db, SQL_TAIL_PAYMENTS, q, watermark, M_COLLECTED, g);
+    if (rc == 0)
+        rc = read_tail(db, SQL_TAIL_REFUNDS, q, watermark, M_REFUNDED, g);
+    if (rc == 0)
+        rc = read_tail(db, SQL_TAIL_FEES, q, watermark, M_FEES, g);
+    if (rc == 0)
+        rc = fg_db_commit(db);
+    else
+        fg_db_rollback(db);
+    return rc;
+}
+
 int fg_report_collections(fg_db_t *db, const fg_collections_query_t *q, fg_table_t *out)
 {
     fg_grouper_t *g = fg_grouper_new(&q->group, M_N);
-    int rc = read_fine(db, SQL_PAYMENTS, q, 1, g);
-    if (rc == 0)
-        rc = read_fine(db, SQL_REFUNDS, q, 0, g);
+    int rc;
+    if (q->group.meta_count > 0 || q->from_journals) {
+        /* metadata is not rolled up: the period's journals, read whole */
+        rc = read_fine(db, SQL_PAYMENTS, q, 1, g);
+        if (rc == 0)
+            rc = read_fine(db, SQL_REFUNDS, q, 0, g);
+    } else {
+        rc = read_rollups(db, q, g);
+    }
     if (rc != 0) {
         fg_grouper_free(g);
         return rc;

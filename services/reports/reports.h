@@ -61,6 +61,7 @@ typedef struct {
     int32_t from_day, to_day; /* yyyymmdd, inclusive */
     uint64_t merchant_id;     /* 0 = every merchant */
     fg_group_by_t group;
+    int from_journals; /* read the period's journals instead of the rollups (a check; metadata groups always do) */
 } fg_collections_query_t;
 
 /**
@@ -133,6 +134,31 @@ typedef struct {
  * their difference, and whether the day is closed (and by whom).
  */
 int fg_report_reconciliation(fg_db_t *db, const fg_recon_report_query_t *q, fg_table_t *out) FG_MUST_USE;
+
+/* Ledger entries a rollup round covers at most. */
+#define FG_ROLLUP_BATCH 50000
+
+/**
+ * One round of the rollup job: adds to report_daily the collections of the
+ * journals whose first ledger entry is above the watermark and at most
+ * settled_entry_id (an id every entry up to which is final, db/settle.h),
+ * at most `batch` entries' worth, and moves the watermark, in one
+ * transaction.  1 when it moved, 0 when there was nothing to add, or an
+ * FG_E* code.  *upto (may be NULL) gets the watermark.
+ */
+int fg_report_rollup_round(fg_db_t *db, int64_t settled_entry_id, int64_t batch, int64_t *upto) FG_MUST_USE;
+
+/** Empties the rollups and sets the watermark to 0 (feegate reports
+ *  rebuild, which then runs rounds up to a settled mark). */
+int fg_report_rollup_clear(fg_db_t *db) FG_MUST_USE;
+
+/** feegate reports rebuild: empties the rollups, waits (up to wait_ms) for a
+ *  settled mark of the ledger's entries, and runs rounds up to it.  Reports
+ *  stay right meanwhile (they read what the rollups lack from the ledger).
+ *  0 with the watermark in *upto and the rounds run; FG_EUNAVAILABLE when a
+ *  transaction (*blocker) stayed open too long; or an FG_E* code. */
+int fg_report_rollup_rebuild(fg_db_t *db, int64_t wait_ms, int64_t *upto, int64_t *rounds,
+                             uint64_t *blocker) FG_MUST_USE;
 
 /** The row id of the merchant with public id `public_id`: 0, FG_ENOTFOUND,
  *  or a database code. */
