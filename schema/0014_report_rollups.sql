@@ -22,6 +22,34 @@ CREATE TABLE report_daily (
   KEY ix_report_daily_merchant (merchant_id, day)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
+-- the same by month (yyyymm): a year of every merchant is a few rows each
+CREATE TABLE report_monthly (
+  month        INT             NOT NULL, -- yyyymm, GMT+7
+  merchant_id  BIGINT UNSIGNED NOT NULL,
+  fee_type     VARCHAR(16)     NOT NULL,
+  category     VARCHAR(64)     NOT NULL,
+  adapter      VARCHAR(16)     NOT NULL,
+  payments     BIGINT          NOT NULL DEFAULT 0,
+  collected    BIGINT          NOT NULL DEFAULT 0,
+  refunded     BIGINT          NOT NULL DEFAULT 0,
+  fees         BIGINT          NOT NULL DEFAULT 0,
+  PRIMARY KEY (month, merchant_id, fee_type, category, adapter),
+  KEY ix_report_monthly_merchant (merchant_id, month)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+-- the same by day for the whole city (no merchant): what staff read when they do not group by merchant
+CREATE TABLE report_daily_city (
+  day          INT             NOT NULL,
+  fee_type     VARCHAR(16)     NOT NULL,
+  category     VARCHAR(64)     NOT NULL,
+  adapter      VARCHAR(16)     NOT NULL,
+  payments     BIGINT          NOT NULL DEFAULT 0,
+  collected    BIGINT          NOT NULL DEFAULT 0,
+  refunded     BIGINT          NOT NULL DEFAULT 0,
+  fees         BIGINT          NOT NULL DEFAULT 0,
+  PRIMARY KEY (day, fee_type, category, adapter)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
 CREATE TABLE report_watermarks (
   name           VARCHAR(32)     NOT NULL,
   upto_entry_id  BIGINT UNSIGNED NOT NULL,

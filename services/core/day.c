@@ -66,6 +66,8 @@ int32_t fg_day_next(int32_t day)
     return (y + 1) * 10000 + 101;
 }
 
+int32_t fg_day_prev(int32_t day) { return fg_day_of_ms((fg_day_number(day) - 1) * FG_DAY_MS - FG_DAY_OFFSET_MS); }
+
 void fg_day_format(int32_t day, char out[11])
 {
     unsigned v[3] = {(unsigned)(day / 10000 % 10000), (unsigned)(day / 100 % 100), (unsigned)(day % 100)};

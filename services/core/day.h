@@ -23,8 +23,9 @@ int64_t fg_day_number(int32_t day);
 int64_t fg_day_start_ms(int32_t day);
 /** The business day of a time. */
 int32_t fg_day_of_ms(int64_t ms);
-/** The day after. */
+/** The day after; the day before. */
 int32_t fg_day_next(int32_t day);
+int32_t fg_day_prev(int32_t day);
 /** "YYYY-MM-DD" into out (11 bytes). */
 void fg_day_format(int32_t day, char out[11]);
 

@@ -137,10 +137,22 @@ static int read_fine(fg_db_t *db, const char *sql, const fg_collections_query_t 
 
 static const char SQL_WATERMARK[] = "SELECT upto_entry_id FROM report_watermarks WHERE name = 'collections'";
 
-static const char SQL_ROLLUPS[] =
-    "SELECT r.day, m.public_id, m.name, r.fee_type, r.category, r.adapter, r.payments, r.collected, r.refunded, "
-    "r.fees FROM report_daily r JOIN merchants m ON m.id = r.merchant_id "
-    "WHERE r.day BETWEEN ? AND ? AND (? = 0 OR r.merchant_id = ?)";
+#define ROLLUP_COLUMNS "r.fee_type, r.category, r.adapter, r.payments, r.collected, r.refunded, r.fees "
+/* one merchant's days (its index) */
+static const char SQL_ROLLUPS_MERCHANT[] = "SELECT r.day, m.public_id, m.name, " ROLLUP_COLUMNS
+                                           "FROM report_daily r JOIN merchants m ON m.id = r.merchant_id "
+                                           "WHERE r.merchant_id = ? AND r.day BETWEEN ? AND ?";
+/* every merchant's days */
+static const char SQL_ROLLUPS_DAILY[] = "SELECT r.day, m.public_id, m.name, " ROLLUP_COLUMNS
+                                        "FROM report_daily r JOIN merchants m ON m.id = r.merchant_id "
+                                        "WHERE r.day BETWEEN ? AND ?";
+/* every merchant's whole months (yyyymm), as their first day */
+static const char SQL_ROLLUPS_MONTHLY[] = "SELECT r.month * 100 + 1, m.public_id, m.name, " ROLLUP_COLUMNS
+                                          "FROM report_monthly r JOIN merchants m ON m.id = r.merchant_id "
+                                          "WHERE r.month BETWEEN ? AND ?";
+/* the city's days, no merchant */
+static const char SQL_ROLLUPS_CITY[] = "SELECT r.day, NULL, NULL, " ROLLUP_COLUMNS
+                                       "FROM report_daily_city r WHERE r.day BETWEEN ? AND ?";
 
 /* the journals above the watermark, from the ledger: (lo, hi] = (watermark, any) */
 #define TAIL(select, n, v)                                                                                             \
@@ -211,6 +223,60 @@ static int read_tail(fg_db_t *db, const char *sql, const fg_collections_query_t 
     return read_rows(db, &s, 2, slots, g);
 }
 
+static int read_range(fg_db_t *db, const char *sql, int64_t a, int64_t b, int64_t c, int nparams, fg_grouper_t *g)
+{
+    static const int SLOTS[4] = {M_COUNT, M_COLLECTED, M_REFUNDED, M_FEES};
+    fg_stmt_t s;
+    int rc = fg_stmt_init(&s, db, sql);
+    if (rc != 0)
+        return rc;
+    fg_stmt_int(&s, a);
+    fg_stmt_int(&s, b);
+    if (nparams == 3)
+        fg_stmt_int(&s, c);
+    return read_rows(db, &s, 4, SLOTS, g);
+}
+
+static int32_t month_next(int32_t m) { return m % 100 == 12 ? (m / 100 + 1) * 100 + 1 : m + 1; }
+static int32_t month_prev(int32_t m) { return m % 100 == 1 ? (m / 100 - 1) * 100 + 12 : m - 1; }
+
+static int group_has(const fg_group_by_t *by, fg_dim_kind_t kind)
+{
+    for (int d = 0; d < by->count; d++)
+        if (by->dims[d].kind == kind)
+            return 1;
+    return 0;
+}
+
+/* The rolled-up part, from the smallest rollup that answers the question:
+ * one merchant's days; the city's days when no merchant is grouped by; every
+ * merchant's whole months, and days at the period's ragged ends, when days
+ * are not grouped by either; every merchant's days otherwise. */
+static int read_rolled(fg_db_t *db, const fg_collections_query_t *q, fg_grouper_t *g)
+{
+    if (q->merchant_id != 0)
+        return read_range(db, SQL_ROLLUPS_MERCHANT, (int64_t)q->merchant_id, q->from_day, q->to_day, 3, g);
+    if (!group_has(&q->group, FG_DIM_MERCHANT))
+        return read_range(db, SQL_ROLLUPS_CITY, q->from_day, q->to_day, 0, 2, g);
+    if (group_has(&q->group, FG_DIM_DAY))
+        return read_range(db, SQL_ROLLUPS_DAILY, q->from_day, q->to_day, 0, 2, g);
+    /* whole months (yyyymm): the first starting on or after from, the last ending on or before to */
+    int32_t first = q->from_day / 100, last = q->to_day / 100;
+    if (q->from_day % 100 != 1)
+        first = month_next(first);
+    if (fg_day_next(q->to_day) / 100 == last) /* to is not its month's last day */
+        last = month_prev(last);
+    if (first > last)
+        return read_range(db, SQL_ROLLUPS_DAILY, q->from_day, q->to_day, 0, 2, g);
+    int32_t first_day = first * 100 + 1, after_last = month_next(last) * 100 + 1;
+    int rc = read_range(db, SQL_ROLLUPS_MONTHLY, first, last, 0, 2, g);
+    if (rc == 0 && q->from_day < first_day)
+        rc = read_range(db, SQL_ROLLUPS_DAILY, q->from_day, fg_day_prev(first_day), 0, 2, g);
+    if (rc == 0 && after_last <= q->to_day)
+        rc = read_range(db, SQL_ROLLUPS_DAILY, after_last, q->to_day, 0, 2, g);
+    return rc;
+}
+
 /* The rollups up to the watermark and the ledger above it, in one snapshot so
  * that a round committing meanwhile is seen entirely on one side. */
 static int read_rollups(fg_db_t *db, const fg_collections_query_t *q, fg_grouper_t *g)
@@ -225,14 +291,8 @@ static int read_rollups(fg_db_t *db, const fg_collections_query_t *q, fg_grouper
         fg_stmt_out_int(&s, &watermark, NULL);
         rc = fg_stmt_one(&s);
     }
-    if (rc == 0 && (rc = fg_stmt_init(&s, db, SQL_ROLLUPS)) == 0) {
-        static const int SLOTS[4] = {M_COUNT, M_COLLECTED, M_REFUNDED, M_FEES};
-        fg_stmt_int(&s, q->from_day);
-        fg_stmt_int(&s, q->to_day);
-        fg_stmt_int(&s, (int64_t)q->merchant_id);
-        fg_stmt_int(&s, (int64_t)q->merchant_id);
-        rc = read_rows(db, &s, 4, SLOTS, g);
-    }
+    if (rc == 0)
+        rc = read_rolled(db, q, g);
     if (rc == 0)
         rc = read_tail(db, SQL_TAIL_PAYMENTS, q, watermark, M_COLLECTED, g);
     if (rc == 0)

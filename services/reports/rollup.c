@@ -25,15 +25,31 @@ static const char SQL_MOVE[] =
 static const char SQL_END[] =
     "SELECT COALESCE(MAX(id), ?) FROM (SELECT id FROM ledger_entries WHERE id > ? AND id <= ? ORDER BY id LIMIT ?) x";
 
-#define INTO "INSERT INTO report_daily (day, merchant_id, fee_type, category, adapter, "
-static const char SQL_ADD_PAYMENTS[] = INTO "payments, collected) " FG_ROLLUP_PAYMENTS(
-    "") " ON DUPLICATE KEY UPDATE payments = payments + VALUES(payments), collected = collected + VALUES(collected)";
-static const char SQL_ADD_REFUNDS[] = INTO
-    "refunded) " FG_ROLLUP_REFUNDS("") " ON DUPLICATE KEY UPDATE refunded = refunded + VALUES(refunded)";
-static const char SQL_ADD_FEES[] = INTO
-    "fees) " FG_ROLLUP_FEES("") " ON DUPLICATE KEY UPDATE fees = fees + VALUES(fees)";
+/* A round's collections, journal by journal, summed into each rollup from here. */
+static const char SQL_DELTA_TABLE[] =
+    "CREATE TEMPORARY TABLE IF NOT EXISTS report_delta (day INT NOT NULL, merchant_id BIGINT UNSIGNED NOT NULL, "
+    "fee_type VARCHAR(16) NOT NULL, category VARCHAR(64) NOT NULL, adapter VARCHAR(16) NOT NULL, "
+    "payments BIGINT NOT NULL, collected BIGINT NOT NULL, refunded BIGINT NOT NULL, fees BIGINT NOT NULL)";
+static const char SQL_DELTA_CLEAR[] = "DELETE FROM report_delta";
+#define DELTA "INSERT INTO report_delta SELECT x.d, x.mid, x.ft, x.cat, x.ad, "
+static const char SQL_ADD_PAYMENTS[] = DELTA "x.n, x.v, 0, 0 FROM (" FG_ROLLUP_PAYMENTS("") ") x";
+static const char SQL_ADD_REFUNDS[] = DELTA "0, 0, x.v, 0 FROM (" FG_ROLLUP_REFUNDS("") ") x";
+static const char SQL_ADD_FEES[] = DELTA "0, 0, 0, x.v FROM (" FG_ROLLUP_FEES("") ") x";
 
-static const char SQL_CLEAR[] = "DELETE FROM report_daily";
+#define SUMS "SUM(payments), SUM(collected), SUM(refunded), SUM(fees) FROM report_delta "
+#define ON_DUP                                                                                                         \
+    " ON DUPLICATE KEY UPDATE payments = payments + VALUES(payments), collected = collected + VALUES(collected), "     \
+    "refunded = refunded + VALUES(refunded), fees = fees + VALUES(fees)"
+static const char *const SQL_ROLL[] = {
+    "INSERT INTO report_daily SELECT day, merchant_id, fee_type, category, adapter, " SUMS
+    "GROUP BY 1, 2, 3, 4, 5" ON_DUP,
+    "INSERT INTO report_monthly SELECT day DIV 100, merchant_id, fee_type, category, adapter, " SUMS
+    "GROUP BY 1, 2, 3, 4, 5" ON_DUP,
+    "INSERT INTO report_daily_city SELECT day, fee_type, category, adapter, " SUMS "GROUP BY 1, 2, 3, 4" ON_DUP,
+};
+
+static const char *const SQL_CLEAR[] = {"DELETE FROM report_daily", "DELETE FROM report_monthly",
+                                        "DELETE FROM report_daily_city"};
 
 typedef struct {
     int64_t settled, batch, from, to;
@@ -65,8 +81,9 @@ static int round_tx(fg_db_t *db, void *arg)
         return rc;
     if (r->clear) {
         r->from = 0;
-        if ((rc = fg_stmt_init(&s, db, SQL_CLEAR)) != 0 || (rc = fg_stmt_exec(&s)) != 0)
-            return rc;
+        for (size_t i = 0; i < sizeof(SQL_CLEAR) / sizeof(SQL_CLEAR[0]); i++)
+            if ((rc = fg_stmt_init(&s, db, SQL_CLEAR[i])) != 0 || (rc = fg_stmt_exec(&s)) != 0)
+                return rc;
     }
     r->to = r->from;
     if (r->settled > r->from) {
@@ -80,9 +97,16 @@ static int round_tx(fg_db_t *db, void *arg)
         if ((rc = fg_stmt_one(&s)) != 0)
             return rc;
     }
-    if (r->to > r->from && ((rc = add(db, SQL_ADD_PAYMENTS, r)) != 0 || (rc = add(db, SQL_ADD_REFUNDS, r)) != 0 ||
-                            (rc = add(db, SQL_ADD_FEES, r)) != 0))
-        return rc;
+    if (r->to > r->from) {
+        if ((rc = fg_db_exec_text(db, SQL_DELTA_TABLE, sizeof(SQL_DELTA_TABLE) - 1)) != 0 ||
+            (rc = fg_stmt_init(&s, db, SQL_DELTA_CLEAR)) != 0 || (rc = fg_stmt_exec(&s)) != 0 ||
+            (rc = add(db, SQL_ADD_PAYMENTS, r)) != 0 || (rc = add(db, SQL_ADD_REFUNDS, r)) != 0 ||
+            (rc = add(db, SQL_ADD_FEES, r)) != 0)
+            return rc;
+        for (size_t i = 0; i < sizeof(SQL_ROLL) / sizeof(SQL_ROLL[0]); i++)
+            if ((rc = fg_stmt_init(&s, db, SQL_ROLL[i])) != 0 || (rc = fg_stmt_exec(&s)) != 0)
+                return rc;
+    }
     if (r->to == r->from && !r->clear)
         return 0; /* nothing new: nothing to write */
     if ((rc = fg_stmt_init(&s, db, SQL_MOVE)) != 0)

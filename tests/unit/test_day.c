@@ -42,6 +42,8 @@ START_TEST(next_day)
     ck_assert_int_eq(fg_day_next(20240229), 20240301);
     ck_assert_int_eq(fg_day_next(20231231), 20240101);
     ck_assert_int_eq(fg_day_next(20230430), 20230501);
+    ck_assert_int_eq(fg_day_prev(20240301), 20240229);
+    ck_assert_int_eq(fg_day_prev(20240101), 20231231);
     for (int32_t d = 20200101; d < 20300101; d = fg_day_next(d))
         ck_assert_int_eq(fg_day_number(fg_day_next(d)), fg_day_number(d) + 1);
 }
