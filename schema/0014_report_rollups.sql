@@ -58,3 +58,9 @@ CREATE TABLE report_watermarks (
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 INSERT INTO report_watermarks (name, upto_entry_id, updated_at) VALUES ('collections', 0, 0);
+
+-- A staff account may be scoped to one merchant (a school's accountant): it
+-- reads that merchant's reports and nothing of the city's.
+ALTER TABLE staff_users
+  ADD COLUMN merchant_id BIGINT UNSIGNED NULL AFTER role,
+  ADD CONSTRAINT fk_staff_users_merchant FOREIGN KEY (merchant_id) REFERENCES merchants (id);

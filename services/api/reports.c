@@ -79,10 +79,12 @@ static int read_scope(fg_call_t *call, fg_db_t *db, uint64_t *merchant_id)
 {
     size_t len;
     const char *v = fg_call_query(call, "merchant_id", &len);
-    *merchant_id = fg_call_is_staff(call) ? 0 : call->merchant_id;
+    /* a merchant key, or a staff account scoped to one merchant, reads that merchant's rows */
+    int scoped = !fg_call_is_staff(call) || call->merchant_id != 0;
+    *merchant_id = scoped ? call->merchant_id : 0;
     if (v == NULL || len == 0)
         return 0;
-    if (!fg_call_is_staff(call)) {
+    if (scoped) {
         if (strcmp(v, call->merchant_public_id) == 0)
             return 0;
         fg_call_error(call, 404, "not_found", "merchant_not_found", "no such merchant", "merchant_id");

@@ -177,8 +177,14 @@ int fg_auth_staff(fg_call_t *call, fg_db_t *db)
         return deny(call, 401, "invalid_token", "the staff token is not valid, has expired or was revoked");
     if (!fg_staff_role_allows(staff.role, call->route->auth))
         return deny(call, 403, "insufficient_role", role_needed(call->route->auth));
+    if (staff.merchant_id != 0 && call->route->auth != FG_AUTH_MERCHANT_OR_STAFF)
+        return deny(call, 403, "merchant_scoped_staff",
+                    "this staff account is scoped to one merchant: it reads that merchant's reports only");
     call->staff_id = staff.id;
     call->staff_role = staff.role;
+    /* a scoped account acts for its merchant, as that merchant's key would */
+    call->merchant_id = staff.merchant_id;
+    memcpy(call->merchant_public_id, staff.merchant_public_id, sizeof(call->merchant_public_id));
     memcpy(call->staff_email, staff.email, strlen(staff.email) + 1);
     return 0;
 }

@@ -16,12 +16,10 @@
 #include "core/text.h"
 
 #define EXIT_USAGE 2
-/* Options of one command: at most --email, --role/--ttl-hours. */
-#define FLAGS_MAX 2
 #define CLI_ACTOR "cli"
 
 static const char USAGE_USER[] = "feegate: usage: feegate admin user create --email E --role finance|auditor|admin "
-                                 "(the password is the first line of stdin)\n";
+                                 "[--merchant MERCHANT_ID] (the password is the first line of stdin)\n";
 static const char USAGE_TOKEN[] = "feegate: usage: feegate admin token create --email E [--ttl-hours 1..8760]\n";
 
 /* ---- arguments ------------------------------------------------------------- */
@@ -117,10 +115,14 @@ typedef struct {
     fg_role_t role;
     char hash[FG_PASSWORD_HASH_CAP];
     int64_t created_ms;
+    const char *merchant; /* --merchant: the merchant's public id, or NULL */
 } user_t;
 
+/* The merchant by its public id; no row (and so no user) when there is none. */
 static const char SQL_USER_ADD[] =
-    "INSERT INTO staff_users (public_id, email, role, password_hash, created_at) VALUES (?, ?, ?, ?, ?)";
+    "INSERT INTO staff_users (public_id, email, role, merchant_id, password_hash, created_at) "
+    "SELECT ?, ?, ?, m.id, ?, ? FROM (SELECT 1) one LEFT JOIN merchants m ON m.public_id = ? "
+    "WHERE ? IS NULL OR m.id IS NOT NULL";
 
 static int user_tx(fg_db_t *db, void *arg)
 {
@@ -136,14 +138,22 @@ static int user_tx(fg_db_t *db, void *arg)
     fg_stmt_cstr(&s, fg_staff_role_name(u->role));
     fg_stmt_cstr(&s, u->hash);
     fg_stmt_int(&s, u->created_ms);
+    fg_stmt_cstr(&s, u->merchant);
+    fg_stmt_cstr(&s, u->merchant);
     if ((rc = fg_stmt_exec(&s)) != 0)
         goto Exit;
+    if (fg_stmt_affected(&s) != 1) {
+        rc = FG_ENOTFOUND; /* no such merchant */
+        goto Exit;
+    }
     /* The user as the audit log keeps it: never the password hash. */
     fg_time_format_rfc3339(u->created_ms, 0, created, sizeof(created));
     fg_buf_putc(&after, '{');
     fg_json_kv_str(&after, 0, "id", u->id);
     fg_json_kv_str(&after, 1, "email", u->email);
     fg_json_kv_str(&after, 1, "role", fg_staff_role_name(u->role));
+    if (u->merchant != NULL)
+        fg_json_kv_str(&after, 1, "merchant_id", u->merchant);
     fg_json_kv_str(&after, 1, "created_at", created);
     fg_buf_putc(&after, '}');
     rc = fg_audit_log(db, CLI_ACTOR, "staff_user.create", u->id, NULL, after.data);
@@ -155,9 +165,14 @@ Exit:
 /* Validates the arguments and reads the password into u.  0 or an exit code. */
 static int user_arguments(int argc, char **argv, user_t *u, char *password, size_t cap)
 {
-    flag_t flags[FLAGS_MAX] = {{"--email", NULL}, {"--role", NULL}};
-    if (parse_flags(argc, argv, flags, FLAGS_MAX) != 0 || flags[0].value == NULL || flags[1].value == NULL) {
+    flag_t flags[] = {{"--email", NULL}, {"--role", NULL}, {"--merchant", NULL}};
+    if (parse_flags(argc, argv, flags, 3) != 0 || flags[0].value == NULL || flags[1].value == NULL) {
         fputs(USAGE_USER, stderr);
+        return EXIT_USAGE;
+    }
+    u->merchant = flags[2].value;
+    if (u->merchant != NULL && !fg_id_valid("mer_", u->merchant, strlen(u->merchant))) {
+        fprintf(stderr, "feegate: --merchant must be a merchant id (mer_…)\n");
         return EXIT_USAGE;
     }
     if (email_argument(flags[0].value, u->email) != 0)
@@ -191,6 +206,8 @@ int fg_staff_cli_user_create(const fg_config_t *cfg, int argc, char **argv)
      * is the e-mail address. */
     if (err == FG_ECONFLICT)
         fprintf(stderr, "feegate: a staff user with this email already exists\n");
+    else if (err == FG_ENOTFOUND)
+        fprintf(stderr, "feegate: no merchant %s\n", u.merchant);
     else if (err != 0)
         fprintf(stderr, "feegate: cannot create the user: %s\n", fg_db_error(db));
     else
@@ -292,8 +309,8 @@ static long parse_hours(const char *s)
 
 static int token_arguments(int argc, char **argv, token_t *t)
 {
-    flag_t flags[FLAGS_MAX] = {{"--email", NULL}, {"--ttl-hours", NULL}};
-    if (parse_flags(argc, argv, flags, FLAGS_MAX) != 0 || flags[0].value == NULL) {
+    flag_t flags[] = {{"--email", NULL}, {"--ttl-hours", NULL}};
+    if (parse_flags(argc, argv, flags, 2) != 0 || flags[0].value == NULL) {
         fputs(USAGE_TOKEN, stderr);
         return EXIT_USAGE;
     }

@@ -140,7 +140,8 @@ static void cache_put(const uint8_t *hash, const fg_staff_t *staff, int64_t now,
 }
 
 static const char SQL_TOKEN[] =
-    "SELECT u.id, u.role, u.email, t.expires_at FROM staff_tokens t JOIN staff_users u ON u.id = t.user_id "
+    "SELECT u.id, u.role, u.email, t.expires_at, COALESCE(u.merchant_id, 0), COALESCE(m.public_id, '') "
+    "FROM staff_tokens t JOIN staff_users u ON u.id = t.user_id LEFT JOIN merchants m ON m.id = u.merchant_id "
     "WHERE t.token_hash = ? AND t.revoked_at IS NULL AND t.expires_at > ? AND u.disabled_at IS NULL";
 
 int fg_staff_token_lookup(fg_db_t *db, const uint8_t hash[FG_SHA256_LEN], int64_t now, fg_staff_t *staff)
@@ -148,8 +149,8 @@ int fg_staff_token_lookup(fg_db_t *db, const uint8_t hash[FG_SHA256_LEN], int64_
     if (cache_get(hash, staff, now))
         return 1;
     fg_stmt_t s;
-    int64_t id = 0, expires_ms = 0;
-    fg_buf_t role = FG_BUF_INIT, email = FG_BUF_INIT;
+    int64_t id = 0, expires_ms = 0, merchant = 0;
+    fg_buf_t role = FG_BUF_INIT, email = FG_BUF_INIT, merchant_public = FG_BUF_INIT;
     int rc = fg_stmt_init(&s, db, SQL_TOKEN);
     if (rc == 0) {
         fg_stmt_blob(&s, hash, FG_SHA256_LEN);
@@ -158,6 +159,8 @@ int fg_staff_token_lookup(fg_db_t *db, const uint8_t hash[FG_SHA256_LEN], int64_
         fg_stmt_out_text(&s, &role, NULL);
         fg_stmt_out_text(&s, &email, NULL);
         fg_stmt_out_int(&s, &expires_ms, NULL);
+        fg_stmt_out_int(&s, &merchant, NULL);
+        fg_stmt_out_text(&s, &merchant_public, NULL);
         rc = fg_stmt_exec(&s);
     }
     if (rc == 0) {
@@ -165,15 +168,18 @@ int fg_staff_token_lookup(fg_db_t *db, const uint8_t hash[FG_SHA256_LEN], int64_
         fg_stmt_done(&s);
     }
     fg_db_end(db);
-    if (rc == 1 && email.len <= FG_STAFF_EMAIL_MAX) {
+    if (rc == 1 && email.len <= FG_STAFF_EMAIL_MAX && merchant_public.len < FG_ID_CAP) {
         staff->id = (uint64_t)id;
         staff->role = fg_staff_role_parse(role.data);
         memcpy(staff->email, email.data, email.len + 1);
+        staff->merchant_id = (uint64_t)merchant;
+        memcpy(staff->merchant_public_id, merchant_public.len > 0 ? merchant_public.data : "", merchant_public.len + 1);
         cache_put(hash, staff, now, expires_ms);
     } else if (rc == 1) {
         rc = 0; /* longer than the column allows: cannot happen, refuse */
     }
     fg_buf_free(&role);
     fg_buf_free(&email);
+    fg_buf_free(&merchant_public);
     return rc;
 }

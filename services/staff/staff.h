@@ -20,6 +20,7 @@
 #include <stdint.h>
 #include "core/buf.h"
 #include "core/config.h"
+#include "core/ids.h"
 #include "db/db.h"
 #include "core/crypto.h"
 
@@ -134,6 +135,8 @@ typedef struct {
     uint64_t id;
     fg_role_t role;
     char email[FG_STAFF_EMAIL_MAX + 1];
+    uint64_t merchant_id;               /* a staff account scoped to one merchant, else 0 */
+    char merchant_public_id[FG_ID_CAP]; /* its public id, "" when not scoped */
 } fg_staff_t;
 
 /** Finds the live token whose SHA-256 is hash (not revoked, not expired at

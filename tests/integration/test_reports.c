@@ -353,9 +353,10 @@ START_TEST(a_payment_at_2330_utc_belongs_to_the_next_business_day)
     ck_assert_int_eq(val_int(YAJL_GET_ARRAY(rows)->values[0], "count", NULL), 3);
     fgt_response_free(&r);
     /* whole months from the monthly rollup, the ragged ends from the daily one */
-    char out[256], tomorrow[11];
-    const char *rebuild[] = {"feegate", "reports", "rebuild", NULL};
-    ck_assert_int_eq(fgt_cli(rebuild, NULL, out, sizeof(out)), 0);
+    char out[256], err[2048], tomorrow[11];
+    const char *rebuild[] = {"reports", "rebuild", NULL};
+    int status = fgt_cli_run(rebuild, NULL, NULL, out, sizeof(out), err, sizeof(err));
+    ck_assert_msg(status == 0, "feegate reports rebuild: %d %s %s", status, out, err);
     today_plus(1, tomorrow);
     ck_assert_int_eq(collected_on("2026-11-02", key_c), 353000);
     same_report(staff, "2026-10-15", tomorrow, "merchant,fee_type");
@@ -494,6 +495,60 @@ START_TEST(bad_queries_are_refused)
 }
 END_TEST
 
+START_TEST(a_staff_account_scoped_to_one_merchant_reads_its_reports_only)
+{
+    char email[128], out[512], token[96], path[300], from[11], to[11];
+    snprintf(email, sizeof(email), "ketoan@%s.edu.vn", fgt_unique("s"));
+    const char *bad[] = {"feegate", "admin",  "user",    "create",     "--email",
+                         email,     "--role", "auditor", "--merchant", "mer_01ARZ3NDEKTSV4RRFFQ69G5FAV",
+                         NULL};
+    ck_assert_int_eq(fgt_cli(bad, "correct horse battery staple\n", out, sizeof(out)), 1); /* no such merchant */
+    const char *create[] = {"feegate", "admin",   "user",       "create", "--email", email,
+                            "--role",  "auditor", "--merchant", mer_c,    NULL};
+    ck_assert_int_eq(fgt_cli(create, "correct horse battery staple\n", out, sizeof(out)), 0);
+    const char *tok[] = {"feegate", "admin", "token", "create", "--email", email, NULL};
+    ck_assert_int_eq(fgt_cli(tok, NULL, out, sizeof(out)), 0);
+    const char *t = strstr(out, "\"token\":\"");
+    ck_assert_ptr_nonnull(t);
+    snprintf(token, sizeof(token), "%.*s", (int)strcspn(t + 9, "\""), t + 9);
+
+    char order[40], pay_id[40];
+    new_order(key_c, "tuition", "hoc-phi", "6S", 80000, NULL, order);
+    pay(key_c, order, 80000, pay_id);
+    today_plus(-1, from);
+    today_plus(1, to);
+    snprintf(path, sizeof(path), "/v1/reports/collections?from=%s&to=%s&group_by=merchant", from, to);
+    fgt_response_t r = report(token, path);
+    fgt_expect(r, 200, NULL);
+    yajl_val rows = fgt_json_array(&r, "data", NULL);
+    ck_assert_int_eq(YAJL_GET_ARRAY(rows)->len, 1); /* C's own, though A and B collected too */
+    ck_assert_str_eq(fgt_val_str(YAJL_GET_ARRAY(rows)->values[0], "merchant_id", NULL), mer_c);
+    fgt_response_free(&r);
+    snprintf(path, sizeof(path), "/v1/reports/collections?from=%s&to=%s&merchant_id=%s", from, to, mer_a);
+    r = report(token, path);
+    fgt_expect(r, 404, "merchant_not_found");
+    fgt_response_free(&r);
+    snprintf(path, sizeof(path), "/v1/reports/merchant-statement?from=%s&to=%s", from, to);
+    r = report(token, path);
+    fgt_expect(r, 200, NULL);
+    ck_assert_str_eq(fgt_json_str(&r, "merchant_id", NULL), mer_c);
+    fgt_response_free(&r);
+    /* nothing of the city's */
+    static const char *const CITY[] = {"/v1/reports/reconciliation?from=2026-12-01&to=2026-12-02",
+                                       "/v1/ledger/accounts", "/v1/reconciliations/rec_x"};
+    for (size_t i = 0; i < sizeof(CITY) / sizeof(CITY[0]); i++) {
+        r = report(token, CITY[i]);
+        fgt_expect(r, 403, "merchant_scoped_staff");
+        fgt_response_free(&r);
+    }
+    /* and merchant A's key cannot read C's statement */
+    snprintf(path, sizeof(path), "/v1/reports/merchant-statement?from=%s&to=%s&merchant_id=%s", from, to, mer_c);
+    r = report(key_a, path);
+    fgt_expect(r, 404, "merchant_not_found");
+    fgt_response_free(&r);
+}
+END_TEST
+
 #define DB_NAME "feegate_reports"
 
 int main(void)
@@ -515,6 +570,7 @@ int main(void)
     tcase_add_test(tc, a_payment_at_2330_utc_belongs_to_the_next_business_day);
     tcase_add_test(tc, outstanding_orders_aged_by_due_date);
     tcase_add_test(tc, bad_queries_are_refused);
+    tcase_add_test(tc, a_staff_account_scoped_to_one_merchant_reads_its_reports_only);
     suite_add_tcase(s, tc);
     fgt_merchant_create("Trường Tiểu học Hòa Bình", mer_a, key_a);
     fgt_merchant_create("Phường Bến Nghé", mer_b, key_b);
