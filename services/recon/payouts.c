@@ -219,10 +219,13 @@ int fg_payout_cli_set_account(const fg_config_t *cfg, int argc, char **argv)
         return 2;
     }
     if (fg_payout_account_check(&c.account, &field) != 0) {
+        const char *flag = strcmp(field, "bank_bin") == 0         ? "--bin"
+                           : strcmp(field, "account_number") == 0 ? "--account"
+                                                                  : "--name";
         fprintf(stderr,
                 "feegate: %s is invalid: --bin is 6 digits, --account 1 to %d letters and digits, --name 1 to %d "
                 "characters without control characters or spaces at either end\n",
-                field, FG_PAYOUT_ACCOUNT_NO_MAX, FG_PAYOUT_ACCOUNT_NAME_MAX);
+                flag, FG_PAYOUT_ACCOUNT_NO_MAX, FG_PAYOUT_ACCOUNT_NAME_MAX);
         return 2;
     }
     if (fg_db_open(&db, cfg, err, sizeof(err)) != 0) {

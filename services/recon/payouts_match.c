@@ -315,6 +315,37 @@ static int by_payout_id(rule_t *r, char (*ids)[FG_ID_CAP], int count)
     return rc;
 }
 
+/* The whole of batch id (count payouts, all unpaid, counted under its lock)
+ * paid by the line: one journal for the total, each payout and the batch
+ * paid.  1, or < 0. */
+static int batch_paid(rule_t *r, int64_t id, int64_t count, const char *public_id)
+{
+    fg_stmt_t s;
+    char detail[200];
+    snprintf(detail, sizeof(detail), "payout batch %s", public_id);
+    int rc = post_paid(r, detail);
+    if (rc != 0)
+        return rc;
+    const char *sql[] = {SQL_PAID_BATCH_PAYOUTS, SQL_PAID_BATCH};
+    for (int k = 0; k < 2; k++) {
+        if ((rc = fg_stmt_init(&s, r->db, sql[k])) != 0)
+            return rc;
+        fg_stmt_int(&s, r->line->line_id);
+        fg_stmt_int(&s, r->item_id);
+        fg_stmt_int(&s, r->out->journal_id);
+        fg_stmt_int(&s, r->now);
+        fg_stmt_int(&s, r->now);
+        fg_stmt_int(&s, id);
+        if ((rc = fg_stmt_exec(&s)) != 0)
+            return rc;
+        if (k == 0 && fg_stmt_affected(&s) != (uint64_t)count)
+            return FG_ERETRY; /* counted under the lock: never */
+    }
+    snprintf(detail, sizeof(detail), "payout batch %s left the bank: %lld payouts", public_id, (long long)count);
+    decided(r, "matched", detail);
+    return 1;
+}
+
 /* 2. A batch the line names by id, paid whole.  1 when paid, else 0 (why
  * not, noted) or < 0. */
 static int by_batch(rule_t *r, const char *public_id)
@@ -322,7 +353,6 @@ static int by_batch(rule_t *r, const char *public_id)
     fg_stmt_t s;
     fg_buf_t account = FG_BUF_INIT, currency = FG_BUF_INIT;
     int64_t id = 0, total = 0, count = 0, paid = 0, paid_line = 0, unpaid = 0, unpaid_sum = 0;
-    char detail[300];
     int rc = fg_stmt_init(&s, r->db, SQL_BATCH_LOCK);
     if (rc != 0)
         goto Exit;
@@ -364,29 +394,7 @@ static int by_batch(rule_t *r, const char *public_id)
                 public_id, (long long)(count - unpaid), (long long)count);
         goto Exit;
     }
-    snprintf(detail, sizeof(detail), "payout batch %s", public_id);
-    if ((rc = post_paid(r, detail)) != 0)
-        goto Exit;
-    const char *sql[] = {SQL_PAID_BATCH_PAYOUTS, SQL_PAID_BATCH};
-    for (int k = 0; k < 2; k++) {
-        if ((rc = fg_stmt_init(&s, r->db, sql[k])) != 0)
-            goto Exit;
-        fg_stmt_int(&s, r->line->line_id);
-        fg_stmt_int(&s, r->item_id);
-        fg_stmt_int(&s, r->out->journal_id);
-        fg_stmt_int(&s, r->now);
-        fg_stmt_int(&s, r->now);
-        fg_stmt_int(&s, id);
-        if ((rc = fg_stmt_exec(&s)) != 0)
-            goto Exit;
-        if (k == 0 && fg_stmt_affected(&s) != (uint64_t)count) {
-            rc = FG_ERETRY; /* counted under the lock: never */
-            goto Exit;
-        }
-    }
-    snprintf(detail, sizeof(detail), "payout batch %s left the bank: %lld payouts", public_id, (long long)count);
-    decided(r, "matched", detail);
-    rc = 1;
+    rc = batch_paid(r, id, count, public_id);
 Exit:
     fg_buf_free(&account);
     fg_buf_free(&currency);

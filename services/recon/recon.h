@@ -281,7 +281,7 @@ typedef struct {
  *  malformed (missing field, wrong type, unknown field) or unacceptable
  *  (amount outside 1..10^15, a reference that is not 1..64 printable ASCII
  *  characters with a letter or digit, another currency).  Pure. */
-int fg_payout_input_parse(yajl_val root, fg_payout_input_t *in, fg_field_error_t *err);
+int fg_payout_input_parse(yajl_val root, fg_payout_input_t *in, fg_field_error_t *err) FG_MUST_USE;
 
 /** A payout as read.  Zero-initialise; free with fg_payout_free.  Text
  *  fields are empty (data NULL or "") when the column is NULL. */
