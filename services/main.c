@@ -28,6 +28,8 @@ static const char USAGE[] = "usage: feegate [--config FILE] COMMAND\n"
                             "  serve                              run the server until SIGTERM/SIGINT\n"
                             "  migrate [--dir DIR]                apply schema/*.sql in order\n"
                             "  admin merchant create --name NAME  create a merchant; prints its id and API key\n"
+                            "  admin merchant set-payout-account MERCHANT --bin BIN --account NUMBER --name NAME\n"
+                            "                                     where the merchant's payouts go (audited)\n"
                             "  admin user create --email E --role finance|auditor|admin   (password on stdin)\n"
                             "  admin token create --email E [--ttl-hours H]               prints a staff bearer token\n"
                             "  ledger check                       verify the ledger's invariants; JSON summary\n"
@@ -377,6 +379,9 @@ static int dispatch(const fg_config_t *cfg, int argc, char **argv)
         return cmd_settlements_import(cfg, argc, argv);
     if (strcmp(cmd, "admin") == 0 && argc >= 4 && strcmp(argv[2], "merchant") == 0 && strcmp(argv[3], "create") == 0)
         return cmd_merchant_create(cfg, argc, argv);
+    if (strcmp(cmd, "admin") == 0 && argc >= 4 && strcmp(argv[2], "merchant") == 0 &&
+        strcmp(argv[3], "set-payout-account") == 0)
+        return fg_payout_cli_set_account(cfg, argc, argv);
     if (strcmp(cmd, "admin") == 0 && argc >= 4 && strcmp(argv[2], "user") == 0 && strcmp(argv[3], "create") == 0)
         return fg_staff_cli_user_create(cfg, argc, argv);
     if (strcmp(cmd, "admin") == 0 && argc >= 4 && strcmp(argv[2], "token") == 0 && strcmp(argv[3], "create") == 0)

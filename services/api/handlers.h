@@ -69,6 +69,27 @@ void fg_reconciliations_resolve(fg_call_t *call, fg_db_t *db);
  *  item is matched or resolved (finance, admin; audited). */
 void fg_reconciliations_close(fg_call_t *call, fg_db_t *db);
 
+/* ---- payouts to merchants (services/api/payouts.c) ---- */
+
+/** POST /v1/payouts {"merchant_id","amount","reference","currency"?}
+ *  (finance, admin; audited): 201 with the payout; 200 with the merchant's
+ *  payout of that reference and amount made before; 404
+ *  merchant_not_found; 409 duplicate_reference (another amount); 422
+ *  payout_exceeds_balance (with "balance") or payout_account_missing.
+ *  GET /v1/payouts?merchant_id=&status= (any staff role), GET …/{id}. */
+void fg_payouts_create(fg_call_t *call, fg_db_t *db);
+void fg_payouts_list(fg_call_t *call, fg_db_t *db);
+void fg_payouts_get(fg_call_t *call, fg_db_t *db);
+/** POST /v1/payout-batches {"account"} (finance, admin; audited): 201 with
+ *  the batch of every pending payout; 409 no_pending_payouts.
+ *  GET /v1/payout-batches/{id}, and …/file: the bank's bulk-transfer CSV. */
+void fg_payout_batches_create(fg_call_t *call, fg_db_t *db);
+void fg_payout_batches_get(fg_call_t *call, fg_db_t *db);
+void fg_payout_batches_file(fg_call_t *call, fg_db_t *db);
+/** POST /v1/merchants/{id}/payout-account {"bank_bin","account_number",
+ *  "account_name"} (admin; audited): where the merchant's payouts go. */
+void fg_merchants_payout_account(fg_call_t *call, fg_db_t *db);
+
 /* ---- reports (services/api/reports.c) ---- */
 
 /** GET /v1/reports/collections?from=&to=&group_by=&format=&merchant_id=

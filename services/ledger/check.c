@@ -127,6 +127,30 @@ static const char SQL_SETTLEMENT_BATCHES[] =
     "t.gross - t.fees <> t.net OR (t.line_id IS NOT NULL AND (t.journal_clearing <> -t.gross OR t.journal_fees <> "
     "t.fees))";
 
+/* Merchant payouts (schema/0015): each payout's journal debits its
+ * merchant's account and credits payouts in transit its amount; a payout is
+ * paid exactly when it has the journal of the line that paid it; and what
+ * sits in transit is what the payouts not yet paid add up to, per currency. */
+static const char SQL_PAYOUTS_POSTED[] =
+    "SELECT p.public_id, CONCAT('payout of ', p.amount, ': its journal debits the merchant ', "
+    "COALESCE(SUM(CASE WHEN a.code = CONCAT('liabilities:merchant:', m.public_id) THEN e.amount END), 0), "
+    "' and credits payouts in transit ', -COALESCE(SUM(CASE WHEN a.code = 'liabilities:payouts_in_transit' "
+    "THEN e.amount END), 0)) FROM payouts p JOIN merchants m ON m.id = p.merchant_id LEFT JOIN ledger_entries e ON "
+    "e.journal_id = p.journal_id LEFT JOIN ledger_accounts a ON a.id = e.account_id GROUP BY p.id, p.public_id, "
+    "p.amount, m.public_id HAVING COALESCE(SUM(CASE WHEN a.code = CONCAT('liabilities:merchant:', m.public_id) "
+    "THEN e.amount END), 0) <> p.amount OR COALESCE(SUM(CASE WHEN a.code = 'liabilities:payouts_in_transit' THEN "
+    "e.amount END), 0) <> -p.amount";
+static const char SQL_PAYOUTS_IN_TRANSIT[] =
+    "SELECT p.public_id, CONCAT(p.status, ' payout ', IF(p.paid_journal_id IS NULL, 'without', 'with'), "
+    "' the journal of a line that paid it') FROM payouts p WHERE (p.status = 'paid') <> (p.paid_journal_id IS NOT "
+    "NULL) UNION ALL SELECT CONCAT('account:liabilities:payouts_in_transit ', c.currency), CONCAT('holds ', "
+    "-c.held, ', the payouts not yet paid add up to ', c.owed) FROM (SELECT k.currency, (SELECT "
+    "COALESCE(SUM(e.amount), 0) FROM ledger_entries e JOIN ledger_accounts a ON a.id = e.account_id WHERE a.code = "
+    "'liabilities:payouts_in_transit' AND a.currency = k.currency) AS held, (SELECT COALESCE(SUM(p.amount), 0) FROM "
+    "payouts p WHERE p.currency = k.currency AND p.status <> 'paid') AS owed FROM (SELECT currency FROM payouts "
+    "UNION SELECT currency FROM ledger_accounts WHERE code = 'liabilities:payouts_in_transit') k) c WHERE "
+    "-c.held <> c.owed";
+
 static const check_t CHECKS[] = {
     {"journal_has_two_entries", SQL_JOURNAL_SHORT},
     {"journal_sums_to_zero", SQL_JOURNAL_UNBALANCED},
@@ -141,6 +165,8 @@ static const check_t CHECKS[] = {
     {"bank_postings_equal_ledger", SQL_BANK_BOOK},
     {"closed_day_bank_balance", SQL_CLOSED_DAY_BALANCE},
     {"settlement_batch_posted", SQL_SETTLEMENT_BATCHES},
+    {"payout_posted", SQL_PAYOUTS_POSTED},
+    {"payouts_in_transit", SQL_PAYOUTS_IN_TRANSIT},
 };
 
 static const char SQL_COUNTS[] =

@@ -17,7 +17,11 @@
  *      transfer is recorded in bank_transfers so the feed can never apply it
  *      again; a code whose order owes another amount is amount_mismatch;
  *   3. amount and date: orders owing exactly the amount, due or created
- *      within RULE3_WINDOW_DAYS of the line: suggested, never applied.
+ *      within RULE3_WINDOW_DAYS of the line: suggested, never applied;
+ *   4. payer_refund (debits): the money of a line staff resolved to refund
+ *      leaving: Dr liabilities:payer_refunds, Cr unreconciled;
+ *   5. payout (debits, payouts_match.c): a merchant payout, or a batch of
+ *      them, leaving: Dr liabilities:payouts_in_transit, Cr unreconciled.
  * Anything else is bank_only (a payout line whose batch is not known yet
  * goes back to matching when its settlement file arrives).
  */
@@ -344,6 +348,34 @@ static int by_payer_refund(fg_db_t *db, item_t *it, int64_t now, int *decided)
     return fg_stmt_exec(&s);
 }
 
+/* Rule 5 (payouts_match.c): a merchant payout leaving the bank. */
+static int by_merchant_payout(fg_db_t *db, item_t *it, int64_t now, int *decided)
+{
+    fg_recon_payout_result_t out;
+    fg_recon_line_t l = {.line_id = it->line_id,
+                         .amount = it->amount,
+                         .business_day = it->business_day,
+                         .account = it->account.data != NULL ? it->account.data : "",
+                         .currency = it->currency.data != NULL ? it->currency.data : "",
+                         .bank_ref = it->bank_ref.data != NULL ? it->bank_ref.data : "",
+                         .end_to_end = it->end_to_end.data != NULL ? it->end_to_end.data : "",
+                         .memo = it->memo.data != NULL ? it->memo.data : "",
+                         .memo_len = it->memo.len,
+                         .unapplied = it->unapplied};
+    int rc = fg_recon_by_merchant_payout(db, &l, it->item_id, now, &out);
+    *decided = rc == 0 && out.decided;
+    if (!*decided)
+        return rc;
+    it->rule = "payout";
+    it->state = out.state;
+    snprintf(it->detail, sizeof(it->detail), "%s", out.detail);
+    if (out.journal_id != 0) {
+        it->journal_id = out.journal_id;
+        it->unapplied = 0; /* the payout took the money from where it sat */
+    }
+    return 0;
+}
+
 /* Rule 3: a suggestion only. */
 static int by_amount_and_date(fg_db_t *db, item_t *it, int *decided)
 {
@@ -393,8 +425,9 @@ static int book(fg_db_t *db, item_t *it, int64_t now)
 {
     char from[FG_ACCOUNT_CODE_MAX + 1], to[FG_ACCOUNT_CODE_MAX + 1], memo[160];
     int matched = strcmp(it->state, "matched") == 0;
-    /* a settlement and a payer refund posted their own journal */
-    int posted = it->rule != NULL && (strcmp(it->rule, "settlement") == 0 || strcmp(it->rule, "payer_refund") == 0);
+    /* a settlement, a payer refund and a payout posted their own journal */
+    int posted = it->rule != NULL && (strcmp(it->rule, "settlement") == 0 || strcmp(it->rule, "payer_refund") == 0 ||
+                                      strcmp(it->rule, "payout") == 0);
     int held = it->rule != NULL && strcmp(it->rule, "reference") == 0;
     if (posted || (!matched && (held || it->amount <= 0 || it->unapplied)))
         return 0;
@@ -464,9 +497,12 @@ static int match_tx(fg_db_t *db, void *arg)
     } else if (it->amount < 0 && ((rc = by_payer_refund(db, it, now, &decided)) != 0 || decided)) {
         if (rc != 0)
             return rc;
+    } else if (it->amount < 0 && ((rc = by_merchant_payout(db, it, now, &decided)) != 0 || decided)) {
+        if (rc != 0)
+            return rc;
     } else if (it->amount < 0) {
         it->state = "bank_only";
-        snprintf(it->detail, sizeof(it->detail), "a debit: no settlement batch or payer refund names it");
+        snprintf(it->detail, sizeof(it->detail), "a debit: no settlement batch, payer refund or payout names it");
     } else if ((rc = by_reference(db, it, &decided)) != 0 || decided ||
                (rc = by_codes(db, m->cfg, it, now, &decided)) != 0 || decided ||
                (rc = by_amount_and_date(db, it, &decided)) != 0 || decided) {

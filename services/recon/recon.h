@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include "core/buf.h"
 #include "core/config.h"
+#include "core/json.h"
+#include "core/page.h"
 #include "core/ids.h"
 #include "db/db.h"
 #include "recon/statement.h"
@@ -198,6 +200,187 @@ typedef struct {
  */
 int fg_recon_resolve(fg_db_t *db, const fg_config_t *cfg, const fg_reconciliation_t *rec, int64_t item_id,
                      const fg_recon_resolution_t *in, const char *actor, fg_recon_resolved_t *out) FG_MUST_USE;
+
+/* ---- payouts to merchants (payouts.c) -----------------------------------------
+ *
+ * What the city pays each merchant out of what it collected for them
+ * (docs/RECONCILIATION.md, "Payouts to merchants").  A payout, when finance
+ * makes it, posts Dr liabilities:merchant:{id} / Cr
+ * liabilities:payouts_in_transit; a batch gathers the payouts not in one yet
+ * into the bank's bulk-transfer file; the statement's debit line that shows
+ * the money leave is matched by the rule 'payout' (payouts_match.c).  The
+ * operations run inside the caller's transaction, so a handler stores its
+ * idempotent answer in the same one. */
+
+/* Where payouts wait for the bank: promised to a merchant, still in the
+ * city's account.  A liability, as liabilities:payer_refunds is. */
+#define FG_PAYOUT_IN_TRANSIT_ACCOUNT "liabilities:payouts_in_transit"
+/* The merchant's reference of a payout: printable ASCII, unique per
+ * merchant; 64 as merchant_ref, and short enough for a transfer memo. */
+#define FG_PAYOUT_REFERENCE_MAX 64
+/* A bank by its NAPAS BIN: six digits, as vietqr.bank_bin. */
+#define FG_PAYOUT_BANK_BIN_LEN 6
+/* An account number: letters and digits, up to an IBAN's 34. */
+#define FG_PAYOUT_ACCOUNT_NO_MAX 34
+/* The account holder's name as the bank keeps it (characters). */
+#define FG_PAYOUT_ACCOUNT_NAME_MAX 100
+/* Payouts one batch file holds: a bank's bulk-transfer upload takes a few
+ * thousand rows; the payouts beyond wait for the next batch. */
+#define FG_PAYOUT_BATCH_MAX 5000
+/* Payouts only in the currency of the city's accounts. */
+#define FG_PAYOUT_CURRENCY "VND"
+/* A reference or public id as a bank memo shows it: upper case, letters and
+ * digits only (a ULID id is 30 of them). */
+#define FG_PAYOUT_MATCH_KEY_MAX 64
+_Static_assert(FG_PAYOUT_REFERENCE_MAX <= FG_PAYOUT_MATCH_KEY_MAX, "a reference's key fits");
+
+typedef enum { FG_PAYOUT_PENDING, FG_PAYOUT_BATCHED, FG_PAYOUT_PAID, FG_PAYOUT_STATUS_COUNT } fg_payout_status_t;
+
+const char *fg_payout_status_name(fg_payout_status_t s);
+int fg_payout_status_parse(const char *text, size_t len, fg_payout_status_t *out) FG_MUST_USE;
+
+/** A merchant's payout account (strings NUL-terminated, borrowed). */
+typedef struct {
+    const char *bank_bin, *account_no, *account_name;
+} fg_payout_account_t;
+
+/** Checks a payout account: bank_bin six digits, account_no 1..34 ASCII
+ *  letters and digits, account_name 1..100 characters of UTF-8 without
+ *  control characters.  0, or FG_EINVALID with *field naming the first bad
+ *  one ("bank_bin", "account_number", "account_name").  Pure. */
+int fg_payout_account_check(const fg_payout_account_t *a, const char **field) FG_MUST_USE;
+
+/** The short name of the bank with this NAPAS BIN, or NULL when this table
+ *  does not know it (the file then leaves the name empty: the BIN decides).
+ *  Pure. */
+const char *fg_payout_bank_name(const char *bank_bin);
+
+/** Inside the caller's transaction: sets the payout account of the merchant
+ *  with this public id, with an audit_log row "merchant.payout_account.set"
+ *  (actor; the account before and after).  Appends to json, when not NULL,
+ *  {"merchant_id","payout_account":{…}}.  0; FG_EINVALID (a checks
+ *  fails); FG_ENOTFOUND (no such merchant); or a database code. */
+int fg_payout_account_set(fg_db_t *db, const char *merchant_id, const fg_payout_account_t *a, const char *actor,
+                          fg_buf_t *json) FG_MUST_USE;
+
+/** `feegate admin merchant set-payout-account MERCHANT --bin B --account A
+ *  --name N`: the same from the command line (actor "cli"), printing the
+ *  JSON.  Returns the exit code: 0, 1 (no such merchant, database) or 2
+ *  (usage: a missing or invalid option). */
+int fg_payout_cli_set_account(const fg_config_t *cfg, int argc, char **argv);
+
+/** What finance asks for: strings borrowed (from the request's JSON). */
+typedef struct {
+    const char *merchant_id; /* public id */
+    int64_t amount;
+    const char *reference;
+} fg_payout_input_t;
+
+/** Reads {"merchant_id","amount","reference","currency"?} (currency, when
+ *  given, must be VND) into in, pointing into root.  0, or -1 with err:
+ *  malformed (missing field, wrong type, unknown field) or unacceptable
+ *  (amount outside 1..10^15, a reference that is not 1..64 printable ASCII
+ *  characters with a letter or digit, another currency).  Pure. */
+int fg_payout_input_parse(yajl_val root, fg_payout_input_t *in, fg_field_error_t *err) FG_MUST_USE;
+
+/** A payout as read.  Zero-initialise; free with fg_payout_free.  Text
+ *  fields are empty (data NULL or "") when the column is NULL. */
+typedef struct {
+    int64_t id; /* internal key: pages continue after it */
+    fg_buf_t public_id, merchant_id, currency, reference, bank_bin, account_no, account_name, batch_id, journal_id,
+        paid_journal_id, created_by;
+    fg_payout_status_t status;
+    int64_t amount, paid_line_id, paid_item_id, paid_at, created_at, updated_at;
+} fg_payout_t;
+
+void fg_payout_free(fg_payout_t *p);
+
+/** {"id","object":"payout","merchant_id","amount","currency","reference",
+ *  "status","beneficiary":{…},"batch_id","journal_id","paid_at",
+ *  "statement_line_id","reconciliation_item_id","paid_journal_id",
+ *  "created_by","created_at","updated_at"}. */
+void fg_payout_json(fg_buf_t *b, const fg_payout_t *p);
+
+typedef enum {
+    FG_PAYOUT_MADE,            /* the payout was made: out is it */
+    FG_PAYOUT_SAME,            /* the merchant made one with this reference and amount before: out is it */
+    FG_PAYOUT_NO_MERCHANT,     /* no merchant has this public id */
+    FG_PAYOUT_NO_ACCOUNT,      /* the merchant has no payout account */
+    FG_PAYOUT_EXCEEDS_BALANCE, /* more than the merchant's balance (*balance) */
+    FG_PAYOUT_REFERENCE_TAKEN, /* another payout of the merchant has this reference: out is it */
+} fg_payout_outcome_t;
+
+/**
+ * Inside the caller's transaction: makes a payout for in (checked by
+ * fg_payout_input_parse) by actor ("staff:<email>").  Locks the merchant's
+ * row first, so payouts of one merchant are made one at a time: each reads
+ * the balance the previous one left.  The balance is the merchant's ledger
+ * account (credit-normal), which every payout made so far, paid or not,
+ * has already debited.  When the amount fits, posts Dr
+ * liabilities:merchant:{id} / Cr liabilities:payouts_in_transit, stores the
+ * payout with the merchant's payout account, and writes an audit_log row
+ * "payout.create" (the balance before; the payout and the balance after).
+ * Returns 0 with *outcome (a refusal writes nothing; *balance is the
+ * balance read, when it was read), or a database code.
+ */
+int fg_payout_create(fg_db_t *db, const fg_payout_input_t *in, const char *actor, int64_t now,
+                     fg_payout_outcome_t *outcome, int64_t *balance, fg_payout_t *out) FG_MUST_USE;
+
+/** The payout with this public id.  0, FG_ENOTFOUND, or a database code. */
+int fg_payout_get(fg_db_t *db, const char *public_id, size_t len, fg_payout_t *out) FG_MUST_USE;
+
+/** Which payouts a list holds: all, or one merchant's, or one status. */
+typedef struct {
+    const char *merchant_id; /* public id, or NULL */
+    int has_status;
+    fg_payout_status_t status;
+} fg_payout_query_t;
+
+typedef void (*fg_payout_each_fn)(const fg_payout_t *p, void *arg);
+
+/** A page of payouts, newest first: up to page->limit with an id below
+ *  page->cursor (0 = from the newest), each handed to each (valid during the
+ *  call); *more when others follow.  0 or a database code. */
+int fg_payout_list(fg_db_t *db, const fg_payout_query_t *q, const fg_page_t *page, fg_payout_each_fn each, void *arg,
+                   int *more) FG_MUST_USE;
+
+/** A batch as read.  Zero-initialise; free with fg_payout_batch_free. */
+typedef struct {
+    int64_t id;
+    fg_buf_t public_id, account, currency, created_by, paid_journal_id;
+    int paid;
+    int64_t payout_count, total, paid_line_id, paid_item_id, paid_at, created_at, updated_at;
+    int64_t left_over; /* pending payouts left for the next batch (fg_payout_batch_create), else -1 */
+} fg_payout_batch_t;
+
+void fg_payout_batch_free(fg_payout_batch_t *b);
+
+/** {"id","object":"payout_batch","reference","account","currency",
+ *  "payout_count","total","status","file","statement_line_id",
+ *  "reconciliation_item_id","paid_journal_id","paid_at","created_by",
+ *  "created_at","pending_left"?} (pending_left: as the batch is made, the
+ *  pending payouts it left for the next one). */
+void fg_payout_batch_json(fg_buf_t *b, const fg_payout_batch_t *batch);
+
+/** Inside the caller's transaction: gathers the pending payouts (oldest
+ *  first, at most FG_PAYOUT_BATCH_MAX, and no more than keep the total
+ *  within 10^15) into a new batch paid from account (the city's bank
+ *  account: 1..34 printable ASCII characters without spaces), marks them
+ *  batched, and writes an audit_log row "payout_batch.create" (the batch and
+ *  its payouts).  0; FG_EINVALID (account); FG_ESTATE (no payout is pending);
+ *  or a database code. */
+int fg_payout_batch_create(fg_db_t *db, const char *account, const char *actor, int64_t now,
+                           fg_payout_batch_t *out) FG_MUST_USE;
+
+/** The batch with this public id.  0, FG_ENOTFOUND, or a database code. */
+int fg_payout_batch_get(fg_db_t *db, const char *public_id, size_t len, fg_payout_batch_t *out) FG_MUST_USE;
+
+/** The batch's bulk-transfer file (core/csvw.h: UTF-8 with a BOM, a header
+ *  row, CRLF): one row per payout, in id order: beneficiary account number
+ *  and name, bank BIN and name, amount (an integer in minor units),
+ *  currency, the transfer memo (the payout's reference and id), the payout
+ *  and merchant ids.  Appended to csv.  0 or a database code. */
+int fg_payout_batch_file(fg_db_t *db, const fg_payout_batch_t *batch, fg_buf_t *csv) FG_MUST_USE;
 
 /** The import's public JSON: {"id","object":"statement_import","format",
  *  "account","currency","statements","lines","new_lines","overlapped_lines",

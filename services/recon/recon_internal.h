@@ -120,4 +120,49 @@ typedef struct {
 int fg_recon_by_payout(fg_db_t *db, const fg_config_t *cfg, const fg_recon_line_t *line, int64_t now,
                        fg_recon_payout_result_t *out) FG_MUST_USE;
 
+/* ---- payouts to merchants (payouts.c, payouts_match.c) ---------------------------- */
+
+/** The match key of text: its ASCII letters and digits, upper-cased, in
+ *  order (a bank's memo keeps those, whatever it does to case, spaces and
+ *  punctuation).  Writes at most FG_PAYOUT_MATCH_KEY_MAX of them and a NUL
+ *  into out; returns how many there were (more than the cap: truncated).
+ *  Pure. */
+size_t fg_payout_match_key(const char *text, size_t len, char out[FG_PAYOUT_MATCH_KEY_MAX + 1]);
+
+/** Where a key may stand in a text: the text's letters and digits,
+ *  upper-cased, and at each of them whether a word starts there (the first,
+ *  or one after anything else).  A key is named when it stands at the start
+ *  of a word and ends where a word ends: "PO-12" and "po 12" name "PO12",
+ *  "XPO12" and "PO123" do not. */
+#define FG_PAYOUT_TEXT_MAX 2048 /* statement_lines.memo is VARCHAR(2048) */
+typedef struct {
+    size_t len;
+    char key[FG_PAYOUT_TEXT_MAX];
+    unsigned char word_start[FG_PAYOUT_TEXT_MAX + 1]; /* [len] is 1: the end ends a word */
+} fg_payout_text_t;
+
+void fg_payout_text(const char *text, size_t len, fg_payout_text_t *out);
+/** 1 when t names key (klen > 0), else 0.  Pure. */
+int fg_payout_text_names(const fg_payout_text_t *t, const char *key, size_t klen);
+
+/** The payout and batch ids a text names ("po_…", "pob_…" as a bank
+ *  writes them: "PO01J…", "POB 01J…"), in order, at most max of each;
+ *  returns the counts through *payouts and *batches.  Pure. */
+void fg_payout_text_ids(const fg_payout_text_t *t, char (*payouts)[FG_ID_CAP], int *payout_count,
+                        char (*batches)[FG_ID_CAP], int *batch_count, int max);
+
+/** Rule 'payout', inside the matching transaction, for a debit line (item
+ *  item_id): the money of a merchant payout leaving the bank.  The line's
+ *  memo, bank reference or end-to-end id names a batch (its id: the whole
+ *  batch in one line), a payout (its id), or a payout's reference; the
+ *  amount must be the batch's total or the payout's amount, and a batched
+ *  payout must leave the batch's account.  Posts Dr
+ *  liabilities:payouts_in_transit / Cr assets:bank_unreconciled:{account}
+ *  and marks the payout(s) paid with the line and item (a batch whose
+ *  payouts are all paid is paid).  out->decided when the line names one:
+ *  "matched", or "amount_mismatch" / "bank_only" with the detail saying
+ *  why.  0 or a database code (FG_ERETRY: a batch was made meanwhile). */
+int fg_recon_by_merchant_payout(fg_db_t *db, const fg_recon_line_t *line, int64_t item_id, int64_t now,
+                                fg_recon_payout_result_t *out) FG_MUST_USE;
+
 #endif
