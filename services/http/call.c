@@ -4,6 +4,7 @@
  */
 #include "http/server_internal.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 #include "core/log.h"
@@ -53,6 +54,15 @@ void fg_call_error(fg_call_t *call, int status, const char *type, const char *co
     call->status = status;
 }
 
+void fg_call_header_add(fg_call_t *call, const char *name, const char *value)
+{
+    assert(strpbrk(name, ":\r\n") == NULL && strpbrk(value, "\r\n") == NULL);
+    fg_buf_puts(&call->response_headers, name);
+    fg_buf_puts(&call->response_headers, ": ");
+    fg_buf_puts(&call->response_headers, value);
+    fg_buf_putc(&call->response_headers, '\n');
+}
+
 void fg_call_json(fg_call_t *call, int status, fg_buf_t *body)
 {
     fg_buf_free(&call->response);
@@ -97,6 +107,7 @@ void fg_call_free(fg_call_t *call)
         free(call->query[i].value);
     }
     fg_buf_free(&call->response);
+    fg_buf_free(&call->response_headers);
     free(call);
 }
 
@@ -162,6 +173,8 @@ void fg_call_run(fg_job_t *job, fg_db_t *db)
     fg_call_t *call = (fg_call_t *)job;
     if (call->route->auth == FG_AUTH_MERCHANT && fg_auth_merchant(call, db) != 0)
         return;
+    if (call->route->auth == FG_AUTH_EXPORT && fg_auth_export(call, db) != 0)
+        return;
     if (call->route->auth >= FG_AUTH_STAFF_READ && fg_auth_staff(call, db) != 0)
         return;
     if (idempotency_prepare(call) != 0)
@@ -174,6 +187,7 @@ void fg_call_run(fg_job_t *job, fg_db_t *db)
         call->content_type = NULL;
         call->replayed = 0;
         fg_buf_free(&call->response);
+        fg_buf_reset(&call->response_headers);
         call->route->handler(call, db);
         call->idem_freed = 0;
     }

@@ -45,6 +45,7 @@
 typedef enum {
     FG_AUTH_NONE = 0,
     FG_AUTH_MERCHANT,    /* Authorization: Bearer <merchant API key> */
+    FG_AUTH_EXPORT,      /* Authorization: Bearer <export API key>: the change feed, nothing else */
     FG_AUTH_STAFF_READ,  /* a staff token of any role (finance, auditor, admin) */
     FG_AUTH_STAFF_WRITE, /* a staff token of role finance or admin */
     FG_AUTH_STAFF_ADMIN, /* a staff token of role admin */
@@ -101,7 +102,8 @@ struct fg_call {
     /* response */
     int status;
     fg_buf_t response;
-    const char *content_type; /* static; NULL = JSON */
+    const char *content_type;  /* static; NULL = JSON */
+    fg_buf_t response_headers; /* more answer headers, "name: value\n" each (fg_call_header_add) */
     int replayed;
     fg_buf_t header_scratch;
     /* lifecycle, owned by the server */
@@ -138,6 +140,10 @@ int fg_field_status(const fg_field_error_t *err);
 /** Answers a refused input: fg_field_status, type invalid_request, the
  *  error's code and message, and its field when it names one. */
 void fg_call_field_error(fg_call_t *call, const fg_field_error_t *err);
+
+/** Adds a header to the answer: name (lower-case token) and value (printable
+ *  ASCII, no line breaks; asserted), both copied. */
+void fg_call_header_add(fg_call_t *call, const char *name, const char *value);
 
 /** Sets a JSON response, taking the contents of body (which is left empty). */
 void fg_call_json(fg_call_t *call, int status, fg_buf_t *body);

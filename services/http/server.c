@@ -21,6 +21,7 @@
 #include "h2o/http1.h"
 #include "h2o/http2.h"
 #include "metrics/metrics.h"
+#include "changes/changes.h"
 #include "db/settle.h"
 #include "ledger/ledger.h"
 #include "orders/orders.h"
@@ -134,7 +135,24 @@ static const char *reason_phrase(int status)
     }
 }
 
-static void send_body(h2o_req_t *req, int status, const char *content_type, const char *body, size_t len, int replayed)
+/* A handler's own headers ("name: value\n" each, fg_call_header_add), copied
+ * into the request's pool: the call is freed before h2o sends them. */
+static void add_headers(h2o_req_t *req, const fg_buf_t *extra)
+{
+    const char *p = extra->data, *end = extra->data + extra->len;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p)), *colon = memchr(p, ':', (size_t)(end - p));
+        if (nl == NULL || colon == NULL || colon > nl)
+            break;
+        h2o_iovec_t name = h2o_strdup(&req->pool, p, (size_t)(colon - p));
+        h2o_iovec_t value = h2o_strdup(&req->pool, colon + 2, (size_t)(nl - colon - 2));
+        h2o_add_header_by_str(&req->pool, &req->res.headers, name.base, name.len, 1, NULL, value.base, value.len);
+        p = nl + 1;
+    }
+}
+
+static void send_body(h2o_req_t *req, int status, const char *content_type, const char *body, size_t len, int replayed,
+                      const fg_buf_t *extra)
 {
     req->res.status = status;
     req->res.reason = reason_phrase(status);
@@ -143,6 +161,8 @@ static void send_body(h2o_req_t *req, int status, const char *content_type, cons
     if (replayed)
         h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("idempotent-replayed"), 0, NULL,
                               H2O_STRLIT("true"));
+    if (extra != NULL)
+        add_headers(req, extra);
     /* Without a content length h2o closes HTTP/1.1 connections after any
      * non-200 answer (H2O-NOTES.md). */
     req->res.content_length = len;
@@ -159,7 +179,7 @@ static void send_error(h2o_req_t *req, int status, const char *type, const char 
     fg_json_kv_str(&b, 1, "code", code);
     fg_json_kv_str(&b, 1, "message", message);
     fg_buf_puts(&b, "}}");
-    send_body(req, status, JSON_TYPE, b.data, b.len, 0);
+    send_body(req, status, JSON_TYPE, b.data, b.len, 0, NULL);
     fg_buf_free(&b);
 }
 
@@ -219,7 +239,8 @@ static void on_call_done(fg_job_t *job)
         link->req = NULL; /* detach before sending: the send may dispose the request */
         link->ref->link = NULL;
         send_body(req, call->status, call->content_type != NULL ? call->content_type : JSON_TYPE,
-                  call->response.data != NULL ? call->response.data : "", call->response.len, call->replayed);
+                  call->response.data != NULL ? call->response.data : "", call->response.len, call->replayed,
+                  &call->response_headers);
         finish(req, link->route_index, link->start_us, call->status);
     }
     free(link);
@@ -387,7 +408,7 @@ static void ready_done(fg_job_t *job)
         r->link->req = NULL;
         r->link->ref->link = NULL;
         if (r->ok)
-            send_body(req, 200, JSON_TYPE, H2O_STRLIT("{\"status\":\"ready\"}"), 0);
+            send_body(req, 200, JSON_TYPE, H2O_STRLIT("{\"status\":\"ready\"}"), 0, NULL);
         else
             send_error(req, 503, "unavailable", "database_unavailable", "the database does not answer");
         finish(req, r->link->route_index, r->link->start_us, r->ok ? 200 : 503);
@@ -434,7 +455,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     int is_get = h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET"));
 
     if (is_get && h2o_memis(path, path_len, H2O_STRLIT("/healthz"))) {
-        send_body(req, 200, JSON_TYPE, H2O_STRLIT("{\"status\":\"ok\"}"), 0);
+        send_body(req, 200, JSON_TYPE, H2O_STRLIT("{\"status\":\"ok\"}"), 0, NULL);
         finish(req, route_api_count + ROUTE_HEALTHZ, start_us, 200);
         return 0;
     }
@@ -445,7 +466,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
     if (is_get && h2o_memis(path, path_len, H2O_STRLIT("/metrics"))) {
         fg_buf_t b = FG_BUF_INIT;
         fg_metrics_render(&b, server.pool);
-        send_body(req, 200, "text/plain; version=0.0.4; charset=utf-8", b.data, b.len, 0);
+        send_body(req, 200, "text/plain; version=0.0.4; charset=utf-8", b.data, b.len, 0, NULL);
         fg_buf_free(&b);
         finish(req, route_api_count + ROUTE_METRICS, start_us, 200);
         return 0;
@@ -875,6 +896,11 @@ int fg_server_run(const fg_config_t *cfg, const fg_route_t *api_routes)
         fg_log_end(&l);
         goto Stop;
     }
+    if (fg_changes_start(cfg) != 0) {
+        fg_log_begin(&l, FG_LOG_ERROR, "change sequencer did not start");
+        fg_log_end(&l);
+        goto Stop;
+    }
     fg_log_begin(&l, FG_LOG_INFO, "feegate serving");
     fg_log_str(&l, "version", FEEGATE_VERSION);
     fg_log_str(&l, "http", cfg->http_listen);
@@ -898,6 +924,7 @@ Stop:
     }
     fg_providers_stop();
     fg_webhooks_stop();
+    fg_changes_stop();
     fg_settle_shared_free(&settle); /* both of its threads have stopped */
     fg_pool_destroy(server.pool);
     fflush(stdout);
