@@ -4,8 +4,9 @@
 -- Every change of an order, payment, refund, statement and reconciliation item is
 -- written into change_log by a trigger, in the transaction that makes it, so no write
 -- path can forget one.  A row carries a JSON snapshot of the columns a consumer needs,
--- built from the row alone (no reads of other tables: public ids of the rows it refers
--- to are read when the feed is read; they never change).  A trigger on an UPDATE writes
+-- built from the row alone (no reads of other tables: the public ids of the merchant and
+-- of the row it refers to are read when the row is numbered; they never change).  A
+-- trigger on an UPDATE writes
 -- a change only when one of those columns changed, so leases, query schedules and other
 -- bookkeeping columns make no changes.
 --
@@ -37,12 +38,17 @@ CREATE TABLE change_log (
   -- reconciliation API names by number
   object_id    VARCHAR(40)     NOT NULL,
   merchant_id  BIGINT UNSIGNED NULL,
-  -- the row whose public id the feed adds to the snapshot when read: a payment's
-  -- order, a refund's or an item's payment, a statement's import
+  -- the row a snapshot refers to: a payment's order, a refund's or an item's payment, a
+  -- statement's import
   parent_id    BIGINT UNSIGNED NULL,
   op           ENUM('insert','update') NOT NULL,
   data         MEDIUMTEXT      NOT NULL,
   at           BIGINT          NOT NULL,
+  -- the public ids of merchant_id and parent_id, which the feed shows: read by the
+  -- sequencer when it numbers the row (they never change), so that neither the
+  -- triggers nor the feed's reads join other tables
+  merchant_public_id VARCHAR(40) NULL,
+  parent_public_id   VARCHAR(40) NULL,
   PRIMARY KEY (id),
   -- the feed reads by seq, and the sequencer finds the rows to number at its NULL end in
   -- id order.  Not a UNIQUE key: MariaDB reads one of those in id order only after a sort
@@ -51,11 +57,14 @@ CREATE TABLE change_log (
   KEY ix_change_log_seq (seq)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
--- A change is numbered once and never altered or removed.
+-- A change is numbered once (its public ids with it) and never altered or removed.
 DELIMITER $$
 CREATE TRIGGER change_log_numbered_once BEFORE UPDATE ON change_log FOR EACH ROW
 BEGIN
-  IF OLD.seq IS NOT NULL OR NEW.seq IS NULL OR NEW.id <> OLD.id OR NEW.data <> OLD.data THEN
+  IF OLD.seq IS NOT NULL OR NEW.seq IS NULL OR NEW.id <> OLD.id OR NEW.data <> OLD.data
+     OR NOT (NEW.entity <=> OLD.entity AND NEW.entity_id <=> OLD.entity_id AND NEW.object_id <=> OLD.object_id
+             AND NEW.merchant_id <=> OLD.merchant_id AND NEW.parent_id <=> OLD.parent_id AND NEW.op <=> OLD.op
+             AND NEW.at <=> OLD.at) THEN
     SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'change_log rows are numbered once and never changed';
   END IF;
 END$$

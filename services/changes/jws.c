@@ -13,6 +13,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -171,6 +172,34 @@ void fg_jws_jwk_json(fg_buf_t *b, const fg_jws_key_t *k)
 
 /* ---- signing and verifying ------------------------------------------------------------ */
 
+/* Base64url of the signing input, which is as long as a page: twelve bits
+ * (two characters) per lookup, built once. */
+static char pairs[4096][2];
+static pthread_once_t pairs_once = PTHREAD_ONCE_INIT;
+
+static void pairs_build(void)
+{
+    static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    for (int i = 0; i < 4096; i++) {
+        pairs[i][0] = alphabet[i >> 6];
+        pairs[i][1] = alphabet[i & 63];
+    }
+}
+
+/* Unpadded base64url of n bytes into out (4 * ceil(n / 3) + 1 bytes);
+ * returns its length.  The same as fg_base64url_encode, faster. */
+static size_t encode_piece(const uint8_t *in, size_t n, char *out)
+{
+    size_t full = n - n % 3, o = 0;
+    pthread_once(&pairs_once, pairs_build);
+    for (size_t i = 0; i < full; i += 3, o += 4) {
+        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+        memcpy(out + o, pairs[v >> 12], 2);
+        memcpy(out + o + 2, pairs[v & 0xfff], 2);
+    }
+    return o + fg_base64url_encode(in + full, n - full, out + o);
+}
+
 /* Feeds the signing input (header_b64 '.' BASE64URL(payload)) to ctx. */
 static int feed_input(EVP_MD_CTX *ctx, int verify, const char *header_b64, size_t header_len, const uint8_t *payload,
                       size_t len)
@@ -182,7 +211,7 @@ static int feed_input(EVP_MD_CTX *ctx, int verify, const char *header_b64, size_
     int rc = 0;
     for (size_t at = 0; at < len && rc == 0; at += SIGN_CHUNK_BYTES) {
         size_t piece = len - at < SIGN_CHUNK_BYTES ? len - at : SIGN_CHUNK_BYTES;
-        size_t n = fg_base64url_encode(payload + at, piece, piece_b64);
+        size_t n = encode_piece(payload + at, piece, piece_b64);
         if (update(ctx, piece_b64, n) != 1)
             rc = FG_EIO;
     }

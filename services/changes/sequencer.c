@@ -20,17 +20,27 @@
 static const char SQL_LOCK[] = "SELECT last_seq FROM change_sequencer WHERE id = 1 FOR UPDATE";
 static const char SQL_LOCK_SKIP[] = "SELECT last_seq FROM change_sequencer WHERE id = 1 FOR UPDATE SKIP LOCKED";
 /* Through ix_*_seq: the rows without a number sit at its NULL end, in id
- * order. */
-static const char SQL_CHANGES_WAITING[] = "SELECT id FROM change_log WHERE seq IS NULL ORDER BY id LIMIT ?";
-static const char SQL_EVENTS_WAITING[] = "SELECT id FROM events WHERE seq IS NULL ORDER BY id LIMIT ?";
-/* The ids, a JSON array, drive the join: every row is found by its primary
- * key and none other is read, so no row of a transaction still open is
- * ever waited for. */
+ * order.  A change's row comes with the public ids the feed shows (its
+ * merchant's, and its parent's: a payment's order, a refund's or an item's
+ * payment, a statement's import), read here, once, without locks. */
+static const char SQL_CHANGES_WAITING[] =
+    "SELECT c.id, m.public_id, COALESCE(o.public_id, p.public_id, i.public_id) "
+    "FROM change_log c FORCE INDEX (ix_change_log_seq) LEFT JOIN merchants m ON m.id = c.merchant_id "
+    "LEFT JOIN orders o ON c.entity = 'payment' AND o.id = c.parent_id "
+    "LEFT JOIN payments p ON c.entity IN ('refund', 'recon_item') AND p.id = c.parent_id "
+    "LEFT JOIN statement_imports i ON c.entity = 'statement' AND i.id = c.parent_id "
+    "WHERE c.seq IS NULL ORDER BY c.id LIMIT ?";
+static const char SQL_EVENTS_WAITING[] = "SELECT id, NULL, NULL FROM events WHERE seq IS NULL ORDER BY id LIMIT ?";
+/* The rows, a JSON array of [id, merchant, parent], drive the join: every
+ * row is found by its primary key and no other is read, so no row of a
+ * transaction still open is ever waited for. */
 static const char SQL_NUMBER_CHANGES[] =
-    "UPDATE JSON_TABLE(?, '$[*]' COLUMNS (n FOR ORDINALITY, rid BIGINT UNSIGNED PATH '$')) j "
-    "STRAIGHT_JOIN change_log c ON c.id = j.rid SET c.seq = ? + j.n WHERE c.seq IS NULL";
+    "UPDATE JSON_TABLE(?, '$[*]' COLUMNS (n FOR ORDINALITY, rid BIGINT UNSIGNED PATH '$[0]', "
+    "merchant VARCHAR(40) PATH '$[1]', parent VARCHAR(40) PATH '$[2]')) j "
+    "STRAIGHT_JOIN change_log c ON c.id = j.rid SET c.seq = ? + j.n, c.merchant_public_id = j.merchant, "
+    "c.parent_public_id = j.parent WHERE c.seq IS NULL";
 static const char SQL_NUMBER_EVENTS[] =
-    "UPDATE JSON_TABLE(?, '$[*]' COLUMNS (n FOR ORDINALITY, rid BIGINT UNSIGNED PATH '$')) j "
+    "UPDATE JSON_TABLE(?, '$[*]' COLUMNS (n FOR ORDINALITY, rid BIGINT UNSIGNED PATH '$[0]')) j "
     "STRAIGHT_JOIN events e ON e.id = j.rid SET e.seq = ? + j.n WHERE e.seq IS NULL";
 static const char SQL_ADVANCE[] = "UPDATE change_sequencer SET last_seq = ?, updated_at = ? WHERE id = 1";
 static const char SQL_PENDING[] = "SELECT EXISTS (SELECT 1 FROM change_log WHERE seq IS NULL), "
@@ -42,12 +52,25 @@ typedef struct {
     fg_buf_t ids;
 } pass_t;
 
-/* Reads up to FG_SEQUENCE_BATCH ids of sql into p->ids as a JSON array;
- * *count is how many. */
-static int waiting_ids(fg_db_t *db, const char *sql, pass_t *p, int *count)
+/* Appends ",<a public id as a JSON string>" or ",null". */
+static void json_id(fg_buf_t *b, const fg_buf_t *id, int is_null)
+{
+    fg_buf_putc(b, ',');
+    if (is_null)
+        fg_buf_puts(b, "null");
+    else
+        fg_json_str(b, id->data != NULL ? id->data : "", id->len);
+}
+
+/* Reads up to FG_SEQUENCE_BATCH rows of sql (id, merchant's and parent's
+ * public ids) into p->ids as a JSON array of [id, merchant, parent]; *count
+ * is how many. */
+static int waiting_rows(fg_db_t *db, const char *sql, pass_t *p, int *count)
 {
     fg_stmt_t s;
     int64_t id = 0;
+    fg_buf_t merchant = FG_BUF_INIT, parent = FG_BUF_INIT;
+    int merchant_null = 1, parent_null = 1;
     *count = 0;
     fg_buf_reset(&p->ids);
     int rc = fg_stmt_init(&s, db, sql);
@@ -55,15 +78,20 @@ static int waiting_ids(fg_db_t *db, const char *sql, pass_t *p, int *count)
         return rc;
     fg_stmt_int(&s, FG_SEQUENCE_BATCH);
     fg_stmt_out_int(&s, &id, NULL);
-    if ((rc = fg_stmt_exec(&s)) != 0)
-        return rc;
-    fg_buf_putc(&p->ids, '[');
-    while ((rc = fg_stmt_fetch(&s)) == 1) {
-        if ((*count)++ > 0)
-            fg_buf_putc(&p->ids, ',');
-        fg_buf_printf(&p->ids, "%lld", (long long)id);
+    fg_stmt_out_text(&s, &merchant, &merchant_null);
+    fg_stmt_out_text(&s, &parent, &parent_null);
+    if ((rc = fg_stmt_exec(&s)) == 0) {
+        fg_buf_putc(&p->ids, '[');
+        while ((rc = fg_stmt_fetch(&s)) == 1) {
+            fg_buf_printf(&p->ids, "%s[%lld", (*count)++ > 0 ? "," : "", (long long)id);
+            json_id(&p->ids, &merchant, merchant_null);
+            json_id(&p->ids, &parent, parent_null);
+            fg_buf_putc(&p->ids, ']');
+        }
+        fg_buf_putc(&p->ids, ']');
     }
-    fg_buf_putc(&p->ids, ']');
+    fg_buf_free(&merchant);
+    fg_buf_free(&parent);
     return rc < 0 ? rc : 0;
 }
 
@@ -72,7 +100,7 @@ static int number_table(fg_db_t *db, const char *waiting, const char *number, pa
 {
     fg_stmt_t s;
     int count = 0;
-    int rc = waiting_ids(db, waiting, p, &count);
+    int rc = waiting_rows(db, waiting, p, &count);
     if (rc != 0 || count == 0)
         return rc;
     if ((rc = fg_stmt_init(&s, db, number)) != 0)
