@@ -5,8 +5,14 @@
 -- written into change_log by a trigger, in the transaction that makes it, so no write
 -- path can forget one.  A row carries a JSON snapshot of the columns a consumer needs,
 -- built from the row alone (no reads of other tables: the public ids of the merchant and
--- of the row it refers to are read when the row is numbered; they never change).  A
--- trigger on an UPDATE writes
+-- of the row it refers to are read when the row is numbered; they never change).  The
+-- snapshot is a JSON array of those columns, in the order of the key lists in
+-- services/changes/feed.c, which the feed turns into an object: MariaDB builds a
+-- JSON_ARRAY of 18 values in half the time of a JSON_OBJECT of the same 18 keys and
+-- values, and this runs in every write (measured: an order insert's trigger costs 18
+-- microseconds instead of 27, on top of the change row's own 8).  A column is only ever
+-- added at the end of a list, so older snapshots render as they were.  A trigger on an
+-- UPDATE writes
 -- a change only when one of those columns changed, so leases, query schedules and other
 -- bookkeeping columns make no changes.
 --
@@ -24,9 +30,11 @@
 -- events table gets its seq from the same sequencer, so GET /v1/events pages in the same
 -- order and never steps over an event that commits late.
 --
--- Times in the snapshots are RFC 3339 UTC with milliseconds, computed from the BIGINT
--- milliseconds by arithmetic on a DATETIME literal, so the session's time zone never
--- enters; days (yyyymmdd) become YYYY-MM-DD.  `at` is when the change was written.
+-- Times in the snapshots are the stored Unix milliseconds (UTC), under keys ending in
+-- _ms: exact, and formatting them here would cost every write more (measured: four RFC
+-- 3339 strings were 11 of 42 microseconds of an order trigger built as a JSON_OBJECT).
+-- Days (yyyymmdd) become YYYY-MM-DD.  `at` is when the change was written; the feed
+-- shows it in RFC 3339.
 
 CREATE TABLE change_log (
   id           BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
@@ -112,20 +120,11 @@ DELIMITER $$
 CREATE TRIGGER orders_change_insert AFTER INSERT ON orders FOR EACH ROW
 BEGIN
   INSERT INTO change_log (entity, entity_id, object_id, merchant_id, parent_id, op, data, at)
-  VALUES ('order', NEW.id, NEW.public_id, NEW.merchant_id, NULL, 'insert', JSON_OBJECT(
-    'merchant_ref', NEW.merchant_ref, 'fee_type', NEW.fee_type, 'category', NEW.category,
-    'amount', NEW.amount, 'currency', NEW.currency, 'amount_paid', NEW.amount_paid,
-    'amount_refunded', NEW.amount_refunded, 'allow_partial', NEW.allow_partial <> 0, 'status', NEW.status,
-    'payer', JSON_OBJECT('name', NEW.payer_name, 'ref', NEW.payer_ref), 'description', NEW.description,
-    'due_at', CONCAT(DATE_FORMAT(TIMESTAMP'1970-01-01 00:00:00' + INTERVAL NEW.due_at DIV 1000 SECOND,
-                     '%Y-%m-%dT%H:%i:%s.'), LPAD(NEW.due_at MOD 1000, 3, '0'), 'Z'),
-    'expires_at', CONCAT(DATE_FORMAT(TIMESTAMP'1970-01-01 00:00:00' + INTERVAL NEW.expires_at DIV 1000 SECOND,
-                         '%Y-%m-%dT%H:%i:%s.'), LPAD(NEW.expires_at MOD 1000, 3, '0'), 'Z'),
-    'metadata', JSON_QUERY(COALESCE(NULLIF(NEW.metadata, ''), '{}'), '$'), 'code', NEW.code,
-    'created_at', CONCAT(DATE_FORMAT(TIMESTAMP'1970-01-01 00:00:00' + INTERVAL NEW.created_at DIV 1000 SECOND,
-                         '%Y-%m-%dT%H:%i:%s.'), LPAD(NEW.created_at MOD 1000, 3, '0'), 'Z'),
-    'updated_at', CONCAT(DATE_FORMAT(TIMESTAMP'1970-01-01 00:00:00' + INTERVAL NEW.updated_at DIV 1000 SECOND,
-                         '%Y-%m-%dT%H:%i:%s.'), LPAD(NEW.updated_at MOD 1000, 3, '0'), 'Z')),
+  VALUES ('order', NEW.id, NEW.public_id, NEW.merchant_id, NULL, 'insert', JSON_ARRAY(
+    NEW.merchant_ref, NEW.fee_type, NEW.category, NEW.amount, NEW.currency, NEW.amount_paid,
+    NEW.amount_refunded, NEW.allow_partial <> 0, NEW.status, NEW.payer_name, NEW.payer_ref, NEW.description,
+    NEW.due_at, NEW.expires_at, JSON_QUERY(COALESCE(NULLIF(NEW.metadata, ''), '{}'), '$'), NEW.code,
+    NEW.created_at, NEW.updated_at),
     CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS SIGNED));
 END$$
 
@@ -139,20 +138,11 @@ BEGIN
           AND OLD.description <=> NEW.description AND OLD.due_at <=> NEW.due_at
           AND OLD.expires_at <=> NEW.expires_at AND OLD.metadata <=> NEW.metadata AND OLD.code <=> NEW.code) THEN
     INSERT INTO change_log (entity, entity_id, object_id, merchant_id, parent_id, op, data, at)
-    VALUES ('order', NEW.id, NEW.public_id, NEW.merchant_id, NULL, 'update', JSON_OBJECT(
-      'merchant_ref', NEW.merchant_ref, 'fee_type', NEW.fee_type, 'category', NEW.category,
-      'amount', NEW.amount, 'currency', NEW.currency, 'amount_paid', NEW.amount_paid,
-      'amount_refunded', NEW.amount_refunded, 'allow_partial', NEW.allow_partial <> 0, 'status', NEW.status,
-      'payer', JSON_OBJECT('name', NEW.payer_name, 'ref', NEW.payer_ref), 'description', NEW.description,
-      'due_at', CONCAT(DATE_FORMAT(TIMESTAMP'1970-01-01 00:00:00' + INTERVAL NEW.due_at DIV 1000 SECOND,
-                       '%Y-%m-%dT%H:%i:%s.'), LPAD(NEW.due_at MOD 1000, 3, '0'), 'Z'),
-      'expires_at', CONCAT(DATE_FORMAT(TIMESTAMP'1970-01-01 00:00:00' + INTERVAL NEW.expires_at DIV 1000 SECOND,
-                           '%Y-%m-%dT%H:%i:%s.'), LPAD(NEW.expires_at MOD 1000, 3, '0'), 'Z'),
-      'metadata', JSON_QUERY(COALESCE(NULLIF(NEW.metadata, ''), '{}'), '$'), 'code', NEW.code,
-      'created_at', CONCAT(DATE_FORMAT(TIMESTAMP'1970-01-01 00:00:00' + INTERVAL NEW.created_at DIV 1000 SECOND,
-                           '%Y-%m-%dT%H:%i:%s.'), LPAD(NEW.created_at MOD 1000, 3, '0'), 'Z'),
-      'updated_at', CONCAT(DATE_FORMAT(TIMESTAMP'1970-01-01 00:00:00' + INTERVAL NEW.updated_at DIV 1000 SECOND,
-                           '%Y-%m-%dT%H:%i:%s.'), LPAD(NEW.updated_at MOD 1000, 3, '0'), 'Z')),
+    VALUES ('order', NEW.id, NEW.public_id, NEW.merchant_id, NULL, 'update', JSON_ARRAY(
+      NEW.merchant_ref, NEW.fee_type, NEW.category, NEW.amount, NEW.currency, NEW.amount_paid,
+      NEW.amount_refunded, NEW.allow_partial <> 0, NEW.status, NEW.payer_name, NEW.payer_ref, NEW.description,
+      NEW.due_at, NEW.expires_at, JSON_QUERY(COALESCE(NULLIF(NEW.metadata, ''), '{}'), '$'), NEW.code,
+      NEW.created_at, NEW.updated_at),
       CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS SIGNED));
   END IF;
 END$$
@@ -167,15 +157,9 @@ DELIMITER $$
 CREATE TRIGGER payments_change_insert AFTER INSERT ON payments FOR EACH ROW
 BEGIN
   INSERT INTO change_log (entity, entity_id, object_id, merchant_id, parent_id, op, data, at)
-  VALUES ('payment', NEW.id, NEW.public_id, NEW.merchant_id, NEW.order_id, 'insert', JSON_OBJECT(
-    'method', NEW.adapter, 'amount', NEW.amount, 'amount_received', NEW.amount_received,
-    'amount_applied', NEW.amount_applied, 'amount_unapplied', NEW.amount_unapplied, 'currency', NEW.currency,
-    'amount_refunded', NEW.amount_refunded, 'status', NEW.status, 'provider_txn_id', NEW.provider_txn_id,
-    'failure_reason', NEW.failure_reason,
-    'created_at', CONCAT(DATE_FORMAT(TIMESTAMP'1970-01-01 00:00:00' + INTERVAL NEW.created_at DIV 1000 SECOND,
-                         '%Y-%m-%dT%H:%i:%s.'), LPAD(NEW.created_at MOD 1000, 3, '0'), 'Z'),
-    'updated_at', CONCAT(DATE_FORMAT(TIMESTAMP'1970-01-01 00:00:00' + INTERVAL NEW.updated_at DIV 1000 SECOND,
-                         '%Y-%m-%dT%H:%i:%s.'), LPAD(NEW.updated_at MOD 1000, 3, '0'), 'Z')),
+  VALUES ('payment', NEW.id, NEW.public_id, NEW.merchant_id, NEW.order_id, 'insert', JSON_ARRAY(
+    NEW.adapter, NEW.amount, NEW.amount_received, NEW.amount_applied, NEW.amount_unapplied, NEW.currency,
+    NEW.amount_refunded, NEW.status, NEW.provider_txn_id, NEW.failure_reason, NEW.created_at, NEW.updated_at),
     CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS SIGNED));
 END$$
 
@@ -187,15 +171,9 @@ BEGIN
           AND OLD.amount_refunded <=> NEW.amount_refunded AND OLD.status <=> NEW.status
           AND OLD.provider_txn_id <=> NEW.provider_txn_id AND OLD.failure_reason <=> NEW.failure_reason) THEN
     INSERT INTO change_log (entity, entity_id, object_id, merchant_id, parent_id, op, data, at)
-    VALUES ('payment', NEW.id, NEW.public_id, NEW.merchant_id, NEW.order_id, 'update', JSON_OBJECT(
-      'method', NEW.adapter, 'amount', NEW.amount, 'amount_received', NEW.amount_received,
-      'amount_applied', NEW.amount_applied, 'amount_unapplied', NEW.amount_unapplied, 'currency', NEW.currency,
-      'amount_refunded', NEW.amount_refunded, 'status', NEW.status, 'provider_txn_id', NEW.provider_txn_id,
-      'failure_reason', NEW.failure_reason,
-      'created_at', CONCAT(DATE_FORMAT(TIMESTAMP'1970-01-01 00:00:00' + INTERVAL NEW.created_at DIV 1000 SECOND,
-                           '%Y-%m-%dT%H:%i:%s.'), LPAD(NEW.created_at MOD 1000, 3, '0'), 'Z'),
-      'updated_at', CONCAT(DATE_FORMAT(TIMESTAMP'1970-01-01 00:00:00' + INTERVAL NEW.updated_at DIV 1000 SECOND,
-                           '%Y-%m-%dT%H:%i:%s.'), LPAD(NEW.updated_at MOD 1000, 3, '0'), 'Z')),
+    VALUES ('payment', NEW.id, NEW.public_id, NEW.merchant_id, NEW.order_id, 'update', JSON_ARRAY(
+      NEW.adapter, NEW.amount, NEW.amount_received, NEW.amount_applied, NEW.amount_unapplied, NEW.currency,
+      NEW.amount_refunded, NEW.status, NEW.provider_txn_id, NEW.failure_reason, NEW.created_at, NEW.updated_at),
       CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS SIGNED));
   END IF;
 END$$
@@ -208,13 +186,8 @@ DELIMITER $$
 CREATE TRIGGER refunds_change_insert AFTER INSERT ON refunds FOR EACH ROW
 BEGIN
   INSERT INTO change_log (entity, entity_id, object_id, merchant_id, parent_id, op, data, at)
-  VALUES ('refund', NEW.id, NEW.public_id, NEW.merchant_id, NEW.payment_id, 'insert', JSON_OBJECT(
-    'amount', NEW.amount, 'currency', NEW.currency, 'status', NEW.status, 'reason', NEW.reason,
-    'provider_refund_id', NEW.provider_refund_id,
-    'created_at', CONCAT(DATE_FORMAT(TIMESTAMP'1970-01-01 00:00:00' + INTERVAL NEW.created_at DIV 1000 SECOND,
-                         '%Y-%m-%dT%H:%i:%s.'), LPAD(NEW.created_at MOD 1000, 3, '0'), 'Z'),
-    'updated_at', CONCAT(DATE_FORMAT(TIMESTAMP'1970-01-01 00:00:00' + INTERVAL NEW.updated_at DIV 1000 SECOND,
-                         '%Y-%m-%dT%H:%i:%s.'), LPAD(NEW.updated_at MOD 1000, 3, '0'), 'Z')),
+  VALUES ('refund', NEW.id, NEW.public_id, NEW.merchant_id, NEW.payment_id, 'insert', JSON_ARRAY(
+    NEW.amount, NEW.currency, NEW.status, NEW.reason, NEW.provider_refund_id, NEW.created_at, NEW.updated_at),
     CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS SIGNED));
 END$$
 
@@ -224,13 +197,8 @@ BEGIN
           AND OLD.status <=> NEW.status AND OLD.reason <=> NEW.reason
           AND OLD.provider_refund_id <=> NEW.provider_refund_id) THEN
     INSERT INTO change_log (entity, entity_id, object_id, merchant_id, parent_id, op, data, at)
-    VALUES ('refund', NEW.id, NEW.public_id, NEW.merchant_id, NEW.payment_id, 'update', JSON_OBJECT(
-      'amount', NEW.amount, 'currency', NEW.currency, 'status', NEW.status, 'reason', NEW.reason,
-      'provider_refund_id', NEW.provider_refund_id,
-      'created_at', CONCAT(DATE_FORMAT(TIMESTAMP'1970-01-01 00:00:00' + INTERVAL NEW.created_at DIV 1000 SECOND,
-                           '%Y-%m-%dT%H:%i:%s.'), LPAD(NEW.created_at MOD 1000, 3, '0'), 'Z'),
-      'updated_at', CONCAT(DATE_FORMAT(TIMESTAMP'1970-01-01 00:00:00' + INTERVAL NEW.updated_at DIV 1000 SECOND,
-                           '%Y-%m-%dT%H:%i:%s.'), LPAD(NEW.updated_at MOD 1000, 3, '0'), 'Z')),
+    VALUES ('refund', NEW.id, NEW.public_id, NEW.merchant_id, NEW.payment_id, 'update', JSON_ARRAY(
+      NEW.amount, NEW.currency, NEW.status, NEW.reason, NEW.provider_refund_id, NEW.created_at, NEW.updated_at),
       CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS SIGNED));
   END IF;
 END$$
@@ -245,20 +213,13 @@ DELIMITER $$
 CREATE TRIGGER statements_change_insert AFTER INSERT ON statements FOR EACH ROW
 BEGIN
   INSERT INTO change_log (entity, entity_id, object_id, merchant_id, parent_id, op, data, at)
-  VALUES ('statement', NEW.id, CONCAT('stm_', NEW.id), NULL, NEW.import_id, 'insert', JSON_OBJECT(
-    'bank_id', NEW.bank_id, 'account', NEW.account, 'currency', NEW.currency,
-    'opening', NEW.opening, 'closing', NEW.closing,
-    'opening_date', IF(NEW.opening_date > 0, CONCAT(NEW.opening_date DIV 10000, '-',
-                       LPAD(NEW.opening_date DIV 100 MOD 100, 2, '0'), '-', LPAD(NEW.opening_date MOD 100, 2, '0')), NULL),
-    'closing_date', IF(NEW.closing_date > 0, CONCAT(NEW.closing_date DIV 10000, '-',
-                       LPAD(NEW.closing_date DIV 100 MOD 100, 2, '0'), '-', LPAD(NEW.closing_date MOD 100, 2, '0')), NULL),
-    'from_date', IF(NEW.from_date > 0, CONCAT(NEW.from_date DIV 10000, '-',
-                    LPAD(NEW.from_date DIV 100 MOD 100, 2, '0'), '-', LPAD(NEW.from_date MOD 100, 2, '0')), NULL),
-    'to_date', IF(NEW.to_date > 0, CONCAT(NEW.to_date DIV 10000, '-',
-                  LPAD(NEW.to_date DIV 100 MOD 100, 2, '0'), '-', LPAD(NEW.to_date MOD 100, 2, '0')), NULL),
-    'line_count', NEW.line_count, 'credits', NEW.credits, 'debits', NEW.debits, 'gap', NEW.gap,
-    'created_at', CONCAT(DATE_FORMAT(TIMESTAMP'1970-01-01 00:00:00' + INTERVAL NEW.created_at DIV 1000 SECOND,
-                         '%Y-%m-%dT%H:%i:%s.'), LPAD(NEW.created_at MOD 1000, 3, '0'), 'Z')),
+  VALUES ('statement', NEW.id, CONCAT('stm_', NEW.id), NULL, NEW.import_id, 'insert', JSON_ARRAY(
+    NEW.bank_id, NEW.account, NEW.currency, NEW.opening, NEW.closing,
+    IF(NEW.opening_date > 0, CONCAT(NEW.opening_date DIV 10000, '-', LPAD(NEW.opening_date DIV 100 MOD 100, 2, '0'), '-', LPAD(NEW.opening_date MOD 100, 2, '0')), NULL),
+    IF(NEW.closing_date > 0, CONCAT(NEW.closing_date DIV 10000, '-', LPAD(NEW.closing_date DIV 100 MOD 100, 2, '0'), '-', LPAD(NEW.closing_date MOD 100, 2, '0')), NULL),
+    IF(NEW.from_date > 0, CONCAT(NEW.from_date DIV 10000, '-', LPAD(NEW.from_date DIV 100 MOD 100, 2, '0'), '-', LPAD(NEW.from_date MOD 100, 2, '0')), NULL),
+    IF(NEW.to_date > 0, CONCAT(NEW.to_date DIV 10000, '-', LPAD(NEW.to_date DIV 100 MOD 100, 2, '0'), '-', LPAD(NEW.to_date MOD 100, 2, '0')), NULL),
+    NEW.line_count, NEW.credits, NEW.debits, NEW.gap, NEW.created_at),
     CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS SIGNED));
 END$$
 
@@ -271,20 +232,13 @@ BEGIN
           AND OLD.line_count <=> NEW.line_count AND OLD.credits <=> NEW.credits AND OLD.debits <=> NEW.debits
           AND OLD.gap <=> NEW.gap) THEN
     INSERT INTO change_log (entity, entity_id, object_id, merchant_id, parent_id, op, data, at)
-    VALUES ('statement', NEW.id, CONCAT('stm_', NEW.id), NULL, NEW.import_id, 'update', JSON_OBJECT(
-      'bank_id', NEW.bank_id, 'account', NEW.account, 'currency', NEW.currency,
-      'opening', NEW.opening, 'closing', NEW.closing,
-      'opening_date', IF(NEW.opening_date > 0, CONCAT(NEW.opening_date DIV 10000, '-',
-                         LPAD(NEW.opening_date DIV 100 MOD 100, 2, '0'), '-', LPAD(NEW.opening_date MOD 100, 2, '0')), NULL),
-      'closing_date', IF(NEW.closing_date > 0, CONCAT(NEW.closing_date DIV 10000, '-',
-                         LPAD(NEW.closing_date DIV 100 MOD 100, 2, '0'), '-', LPAD(NEW.closing_date MOD 100, 2, '0')), NULL),
-      'from_date', IF(NEW.from_date > 0, CONCAT(NEW.from_date DIV 10000, '-',
-                      LPAD(NEW.from_date DIV 100 MOD 100, 2, '0'), '-', LPAD(NEW.from_date MOD 100, 2, '0')), NULL),
-      'to_date', IF(NEW.to_date > 0, CONCAT(NEW.to_date DIV 10000, '-',
-                    LPAD(NEW.to_date DIV 100 MOD 100, 2, '0'), '-', LPAD(NEW.to_date MOD 100, 2, '0')), NULL),
-      'line_count', NEW.line_count, 'credits', NEW.credits, 'debits', NEW.debits, 'gap', NEW.gap,
-      'created_at', CONCAT(DATE_FORMAT(TIMESTAMP'1970-01-01 00:00:00' + INTERVAL NEW.created_at DIV 1000 SECOND,
-                           '%Y-%m-%dT%H:%i:%s.'), LPAD(NEW.created_at MOD 1000, 3, '0'), 'Z')),
+    VALUES ('statement', NEW.id, CONCAT('stm_', NEW.id), NULL, NEW.import_id, 'update', JSON_ARRAY(
+      NEW.bank_id, NEW.account, NEW.currency, NEW.opening, NEW.closing,
+      IF(NEW.opening_date > 0, CONCAT(NEW.opening_date DIV 10000, '-', LPAD(NEW.opening_date DIV 100 MOD 100, 2, '0'), '-', LPAD(NEW.opening_date MOD 100, 2, '0')), NULL),
+      IF(NEW.closing_date > 0, CONCAT(NEW.closing_date DIV 10000, '-', LPAD(NEW.closing_date DIV 100 MOD 100, 2, '0'), '-', LPAD(NEW.closing_date MOD 100, 2, '0')), NULL),
+      IF(NEW.from_date > 0, CONCAT(NEW.from_date DIV 10000, '-', LPAD(NEW.from_date DIV 100 MOD 100, 2, '0'), '-', LPAD(NEW.from_date MOD 100, 2, '0')), NULL),
+      IF(NEW.to_date > 0, CONCAT(NEW.to_date DIV 10000, '-', LPAD(NEW.to_date DIV 100 MOD 100, 2, '0'), '-', LPAD(NEW.to_date MOD 100, 2, '0')), NULL),
+      NEW.line_count, NEW.credits, NEW.debits, NEW.gap, NEW.created_at),
       CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS SIGNED));
   END IF;
 END$$
@@ -295,28 +249,19 @@ DELIMITER ;
 -- kind 'bank_line' are inserted by a statement's import and covered by its change.  The
 -- matching job's lease and the staff member's address (resolved_by) make no changes.
 -- The same object is rendered for the items of a statement's lines when the feed expands
--- them (services/changes/feed.c, SQL_LINES): keep the two in step.
+-- them (services/changes/feed.c, SQL_LINES, the same key list): keep the two in step.
 
 DELIMITER $$
 CREATE TRIGGER recon_items_change_insert AFTER INSERT ON recon_items FOR EACH ROW
 BEGIN
   IF NEW.kind <> 'bank_line' THEN
     INSERT INTO change_log (entity, entity_id, object_id, merchant_id, parent_id, op, data, at)
-    VALUES ('recon_item', NEW.id, CONCAT('rci_', NEW.id), NULL, NEW.payment_id, 'insert', JSON_OBJECT(
-      'kind', NEW.kind, 'statement_id', CONCAT('stm_', NEW.statement_id), 'line_id', CONCAT('stl_', NEW.line_id),
-      'transfer_ref', NEW.transfer_ref, 'gateway', NEW.gateway, 'transaction_no', NEW.transaction_no,
-      'account', NEW.account,
-      'business_day', CONCAT(NEW.business_day DIV 10000, '-', LPAD(NEW.business_day DIV 100 MOD 100, 2, '0'), '-',
-                             LPAD(NEW.business_day MOD 100, 2, '0')),
-      'amount', NEW.amount, 'currency', NEW.currency, 'state', NEW.state, 'rule', NEW.rule, 'detail', NEW.detail,
-      'unapplied', NEW.unapplied <> 0, 'resolution', NEW.resolution,
-      'resolved_at', CONCAT(DATE_FORMAT(TIMESTAMP'1970-01-01 00:00:00' + INTERVAL NEW.resolved_at DIV 1000 SECOND,
-                            '%Y-%m-%dT%H:%i:%s.'), LPAD(NEW.resolved_at MOD 1000, 3, '0'), 'Z'),
-      'note', NEW.note, 'paid_out', NEW.paid_out_by IS NOT NULL,
-      'created_at', CONCAT(DATE_FORMAT(TIMESTAMP'1970-01-01 00:00:00' + INTERVAL NEW.created_at DIV 1000 SECOND,
-                           '%Y-%m-%dT%H:%i:%s.'), LPAD(NEW.created_at MOD 1000, 3, '0'), 'Z'),
-      'updated_at', CONCAT(DATE_FORMAT(TIMESTAMP'1970-01-01 00:00:00' + INTERVAL NEW.updated_at DIV 1000 SECOND,
-                           '%Y-%m-%dT%H:%i:%s.'), LPAD(NEW.updated_at MOD 1000, 3, '0'), 'Z')),
+    VALUES ('recon_item', NEW.id, CONCAT('rci_', NEW.id), NULL, NEW.payment_id, 'insert', JSON_ARRAY(
+      NEW.kind, CONCAT('stm_', NEW.statement_id), CONCAT('stl_', NEW.line_id), NEW.transfer_ref, NEW.gateway,
+      NEW.transaction_no, NEW.account,
+      CONCAT(NEW.business_day DIV 10000, '-', LPAD(NEW.business_day DIV 100 MOD 100, 2, '0'), '-', LPAD(NEW.business_day MOD 100, 2, '0')),
+      NEW.amount, NEW.currency, NEW.state, NEW.rule, NEW.detail, NEW.unapplied <> 0, NEW.resolution,
+      NEW.resolved_at, NEW.note, NEW.paid_out_by IS NOT NULL, NEW.created_at, NEW.updated_at),
       CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS SIGNED));
   END IF;
 END$$
@@ -333,21 +278,12 @@ BEGIN
           AND OLD.note <=> NEW.note AND OLD.paid_out_by <=> NEW.paid_out_by
           AND OLD.payment_id <=> NEW.payment_id) THEN
     INSERT INTO change_log (entity, entity_id, object_id, merchant_id, parent_id, op, data, at)
-    VALUES ('recon_item', NEW.id, CONCAT('rci_', NEW.id), NULL, NEW.payment_id, 'update', JSON_OBJECT(
-      'kind', NEW.kind, 'statement_id', CONCAT('stm_', NEW.statement_id), 'line_id', CONCAT('stl_', NEW.line_id),
-      'transfer_ref', NEW.transfer_ref, 'gateway', NEW.gateway, 'transaction_no', NEW.transaction_no,
-      'account', NEW.account,
-      'business_day', CONCAT(NEW.business_day DIV 10000, '-', LPAD(NEW.business_day DIV 100 MOD 100, 2, '0'), '-',
-                             LPAD(NEW.business_day MOD 100, 2, '0')),
-      'amount', NEW.amount, 'currency', NEW.currency, 'state', NEW.state, 'rule', NEW.rule, 'detail', NEW.detail,
-      'unapplied', NEW.unapplied <> 0, 'resolution', NEW.resolution,
-      'resolved_at', CONCAT(DATE_FORMAT(TIMESTAMP'1970-01-01 00:00:00' + INTERVAL NEW.resolved_at DIV 1000 SECOND,
-                            '%Y-%m-%dT%H:%i:%s.'), LPAD(NEW.resolved_at MOD 1000, 3, '0'), 'Z'),
-      'note', NEW.note, 'paid_out', NEW.paid_out_by IS NOT NULL,
-      'created_at', CONCAT(DATE_FORMAT(TIMESTAMP'1970-01-01 00:00:00' + INTERVAL NEW.created_at DIV 1000 SECOND,
-                           '%Y-%m-%dT%H:%i:%s.'), LPAD(NEW.created_at MOD 1000, 3, '0'), 'Z'),
-      'updated_at', CONCAT(DATE_FORMAT(TIMESTAMP'1970-01-01 00:00:00' + INTERVAL NEW.updated_at DIV 1000 SECOND,
-                           '%Y-%m-%dT%H:%i:%s.'), LPAD(NEW.updated_at MOD 1000, 3, '0'), 'Z')),
+    VALUES ('recon_item', NEW.id, CONCAT('rci_', NEW.id), NULL, NEW.payment_id, 'update', JSON_ARRAY(
+      NEW.kind, CONCAT('stm_', NEW.statement_id), CONCAT('stl_', NEW.line_id), NEW.transfer_ref, NEW.gateway,
+      NEW.transaction_no, NEW.account,
+      CONCAT(NEW.business_day DIV 10000, '-', LPAD(NEW.business_day DIV 100 MOD 100, 2, '0'), '-', LPAD(NEW.business_day MOD 100, 2, '0')),
+      NEW.amount, NEW.currency, NEW.state, NEW.rule, NEW.detail, NEW.unapplied <> 0, NEW.resolution,
+      NEW.resolved_at, NEW.note, NEW.paid_out_by IS NOT NULL, NEW.created_at, NEW.updated_at),
       CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS SIGNED));
   END IF;
 END$$
@@ -360,80 +296,43 @@ DELIMITER ;
 -- runs while no server writes.
 
 INSERT INTO change_log (entity, entity_id, object_id, merchant_id, parent_id, op, data, at)
-SELECT 'order', o.id, o.public_id, o.merchant_id, NULL, 'insert', JSON_OBJECT(
-  'merchant_ref', o.merchant_ref, 'fee_type', o.fee_type, 'category', o.category,
-  'amount', o.amount, 'currency', o.currency, 'amount_paid', o.amount_paid,
-  'amount_refunded', o.amount_refunded, 'allow_partial', o.allow_partial <> 0, 'status', o.status,
-  'payer', JSON_OBJECT('name', o.payer_name, 'ref', o.payer_ref), 'description', o.description,
-  'due_at', CONCAT(DATE_FORMAT(TIMESTAMP'1970-01-01 00:00:00' + INTERVAL o.due_at DIV 1000 SECOND,
-                   '%Y-%m-%dT%H:%i:%s.'), LPAD(o.due_at MOD 1000, 3, '0'), 'Z'),
-  'expires_at', CONCAT(DATE_FORMAT(TIMESTAMP'1970-01-01 00:00:00' + INTERVAL o.expires_at DIV 1000 SECOND,
-                       '%Y-%m-%dT%H:%i:%s.'), LPAD(o.expires_at MOD 1000, 3, '0'), 'Z'),
-  'metadata', JSON_QUERY(COALESCE(NULLIF(o.metadata, ''), '{}'), '$'), 'code', o.code,
-  'created_at', CONCAT(DATE_FORMAT(TIMESTAMP'1970-01-01 00:00:00' + INTERVAL o.created_at DIV 1000 SECOND,
-                       '%Y-%m-%dT%H:%i:%s.'), LPAD(o.created_at MOD 1000, 3, '0'), 'Z'),
-  'updated_at', CONCAT(DATE_FORMAT(TIMESTAMP'1970-01-01 00:00:00' + INTERVAL o.updated_at DIV 1000 SECOND,
-                       '%Y-%m-%dT%H:%i:%s.'), LPAD(o.updated_at MOD 1000, 3, '0'), 'Z')),
+SELECT 'order', o.id, o.public_id, o.merchant_id, NULL, 'insert', JSON_ARRAY(
+  o.merchant_ref, o.fee_type, o.category, o.amount, o.currency, o.amount_paid, o.amount_refunded,
+  o.allow_partial <> 0, o.status, o.payer_name, o.payer_ref, o.description, o.due_at, o.expires_at,
+  JSON_QUERY(COALESCE(NULLIF(o.metadata, ''), '{}'), '$'), o.code, o.created_at, o.updated_at),
   o.updated_at
 FROM orders o ORDER BY o.id;
 
 INSERT INTO change_log (entity, entity_id, object_id, merchant_id, parent_id, op, data, at)
-SELECT 'payment', p.id, p.public_id, p.merchant_id, p.order_id, 'insert', JSON_OBJECT(
-  'method', p.adapter, 'amount', p.amount, 'amount_received', p.amount_received,
-  'amount_applied', p.amount_applied, 'amount_unapplied', p.amount_unapplied, 'currency', p.currency,
-  'amount_refunded', p.amount_refunded, 'status', p.status, 'provider_txn_id', p.provider_txn_id,
-  'failure_reason', p.failure_reason,
-  'created_at', CONCAT(DATE_FORMAT(TIMESTAMP'1970-01-01 00:00:00' + INTERVAL p.created_at DIV 1000 SECOND,
-                       '%Y-%m-%dT%H:%i:%s.'), LPAD(p.created_at MOD 1000, 3, '0'), 'Z'),
-  'updated_at', CONCAT(DATE_FORMAT(TIMESTAMP'1970-01-01 00:00:00' + INTERVAL p.updated_at DIV 1000 SECOND,
-                       '%Y-%m-%dT%H:%i:%s.'), LPAD(p.updated_at MOD 1000, 3, '0'), 'Z')),
+SELECT 'payment', p.id, p.public_id, p.merchant_id, p.order_id, 'insert', JSON_ARRAY(
+  p.adapter, p.amount, p.amount_received, p.amount_applied, p.amount_unapplied, p.currency, p.amount_refunded,
+  p.status, p.provider_txn_id, p.failure_reason, p.created_at, p.updated_at),
   p.updated_at
 FROM payments p ORDER BY p.id;
 
 INSERT INTO change_log (entity, entity_id, object_id, merchant_id, parent_id, op, data, at)
-SELECT 'refund', r.id, r.public_id, r.merchant_id, r.payment_id, 'insert', JSON_OBJECT(
-  'amount', r.amount, 'currency', r.currency, 'status', r.status, 'reason', r.reason,
-  'provider_refund_id', r.provider_refund_id,
-  'created_at', CONCAT(DATE_FORMAT(TIMESTAMP'1970-01-01 00:00:00' + INTERVAL r.created_at DIV 1000 SECOND,
-                       '%Y-%m-%dT%H:%i:%s.'), LPAD(r.created_at MOD 1000, 3, '0'), 'Z'),
-  'updated_at', CONCAT(DATE_FORMAT(TIMESTAMP'1970-01-01 00:00:00' + INTERVAL r.updated_at DIV 1000 SECOND,
-                       '%Y-%m-%dT%H:%i:%s.'), LPAD(r.updated_at MOD 1000, 3, '0'), 'Z')),
+SELECT 'refund', r.id, r.public_id, r.merchant_id, r.payment_id, 'insert', JSON_ARRAY(
+  r.amount, r.currency, r.status, r.reason, r.provider_refund_id, r.created_at, r.updated_at),
   r.updated_at
 FROM refunds r ORDER BY r.id;
 
 INSERT INTO change_log (entity, entity_id, object_id, merchant_id, parent_id, op, data, at)
-SELECT 'statement', s.id, CONCAT('stm_', s.id), NULL, s.import_id, 'insert', JSON_OBJECT(
-  'bank_id', s.bank_id, 'account', s.account, 'currency', s.currency,
-  'opening', s.opening, 'closing', s.closing,
-  'opening_date', IF(s.opening_date > 0, CONCAT(s.opening_date DIV 10000, '-',
-                     LPAD(s.opening_date DIV 100 MOD 100, 2, '0'), '-', LPAD(s.opening_date MOD 100, 2, '0')), NULL),
-  'closing_date', IF(s.closing_date > 0, CONCAT(s.closing_date DIV 10000, '-',
-                     LPAD(s.closing_date DIV 100 MOD 100, 2, '0'), '-', LPAD(s.closing_date MOD 100, 2, '0')), NULL),
-  'from_date', IF(s.from_date > 0, CONCAT(s.from_date DIV 10000, '-',
-                  LPAD(s.from_date DIV 100 MOD 100, 2, '0'), '-', LPAD(s.from_date MOD 100, 2, '0')), NULL),
-  'to_date', IF(s.to_date > 0, CONCAT(s.to_date DIV 10000, '-',
-                LPAD(s.to_date DIV 100 MOD 100, 2, '0'), '-', LPAD(s.to_date MOD 100, 2, '0')), NULL),
-  'line_count', s.line_count, 'credits', s.credits, 'debits', s.debits, 'gap', s.gap,
-  'created_at', CONCAT(DATE_FORMAT(TIMESTAMP'1970-01-01 00:00:00' + INTERVAL s.created_at DIV 1000 SECOND,
-                       '%Y-%m-%dT%H:%i:%s.'), LPAD(s.created_at MOD 1000, 3, '0'), 'Z')),
+SELECT 'statement', s.id, CONCAT('stm_', s.id), NULL, s.import_id, 'insert', JSON_ARRAY(
+  s.bank_id, s.account, s.currency, s.opening, s.closing,
+  IF(s.opening_date > 0, CONCAT(s.opening_date DIV 10000, '-', LPAD(s.opening_date DIV 100 MOD 100, 2, '0'), '-', LPAD(s.opening_date MOD 100, 2, '0')), NULL),
+  IF(s.closing_date > 0, CONCAT(s.closing_date DIV 10000, '-', LPAD(s.closing_date DIV 100 MOD 100, 2, '0'), '-', LPAD(s.closing_date MOD 100, 2, '0')), NULL),
+  IF(s.from_date > 0, CONCAT(s.from_date DIV 10000, '-', LPAD(s.from_date DIV 100 MOD 100, 2, '0'), '-', LPAD(s.from_date MOD 100, 2, '0')), NULL),
+  IF(s.to_date > 0, CONCAT(s.to_date DIV 10000, '-', LPAD(s.to_date DIV 100 MOD 100, 2, '0'), '-', LPAD(s.to_date MOD 100, 2, '0')), NULL),
+  s.line_count, s.credits, s.debits, s.gap, s.created_at),
   s.created_at
 FROM statements s ORDER BY s.id;
 
 INSERT INTO change_log (entity, entity_id, object_id, merchant_id, parent_id, op, data, at)
-SELECT 'recon_item', i.id, CONCAT('rci_', i.id), NULL, i.payment_id, 'insert', JSON_OBJECT(
-  'kind', i.kind, 'statement_id', CONCAT('stm_', i.statement_id), 'line_id', CONCAT('stl_', i.line_id),
-  'transfer_ref', i.transfer_ref, 'gateway', i.gateway, 'transaction_no', i.transaction_no,
-  'account', i.account,
-  'business_day', CONCAT(i.business_day DIV 10000, '-', LPAD(i.business_day DIV 100 MOD 100, 2, '0'), '-',
-                         LPAD(i.business_day MOD 100, 2, '0')),
-  'amount', i.amount, 'currency', i.currency, 'state', i.state, 'rule', i.rule, 'detail', i.detail,
-  'unapplied', i.unapplied <> 0, 'resolution', i.resolution,
-  'resolved_at', CONCAT(DATE_FORMAT(TIMESTAMP'1970-01-01 00:00:00' + INTERVAL i.resolved_at DIV 1000 SECOND,
-                        '%Y-%m-%dT%H:%i:%s.'), LPAD(i.resolved_at MOD 1000, 3, '0'), 'Z'),
-  'note', i.note, 'paid_out', i.paid_out_by IS NOT NULL,
-  'created_at', CONCAT(DATE_FORMAT(TIMESTAMP'1970-01-01 00:00:00' + INTERVAL i.created_at DIV 1000 SECOND,
-                       '%Y-%m-%dT%H:%i:%s.'), LPAD(i.created_at MOD 1000, 3, '0'), 'Z'),
-  'updated_at', CONCAT(DATE_FORMAT(TIMESTAMP'1970-01-01 00:00:00' + INTERVAL i.updated_at DIV 1000 SECOND,
-                       '%Y-%m-%dT%H:%i:%s.'), LPAD(i.updated_at MOD 1000, 3, '0'), 'Z')),
+SELECT 'recon_item', i.id, CONCAT('rci_', i.id), NULL, i.payment_id, 'insert', JSON_ARRAY(
+  i.kind, CONCAT('stm_', i.statement_id), CONCAT('stl_', i.line_id), i.transfer_ref, i.gateway,
+  i.transaction_no, i.account,
+  CONCAT(i.business_day DIV 10000, '-', LPAD(i.business_day DIV 100 MOD 100, 2, '0'), '-', LPAD(i.business_day MOD 100, 2, '0')),
+  i.amount, i.currency, i.state, i.rule, i.detail, i.unapplied <> 0, i.resolution, i.resolved_at, i.note,
+  i.paid_out_by IS NOT NULL, i.created_at, i.updated_at),
   i.updated_at
 FROM recon_items i WHERE i.kind <> 'bank_line' ORDER BY i.id;

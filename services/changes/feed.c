@@ -26,28 +26,21 @@ static const char SQL_PAGE[] =
     "FROM change_log FORCE INDEX (ix_change_log_seq) WHERE seq > ? ORDER BY seq LIMIT ?";
 
 /* A statement's lines from a line id on, each with its item as it is now.
- * The item's object is the one the triggers of recon_items write
- * (schema/0016_changes.sql): keep the two in step. */
+ * The item's snapshot is the one the triggers of recon_items write
+ * (schema/0016_changes.sql), rendered with the same keys: keep the two in
+ * step. */
 /* the SQL reads as one statement */
 /* clang-format off */
-#define FEED_TIME(col)                                                                                                 \
-    "CONCAT(DATE_FORMAT(TIMESTAMP'1970-01-01 00:00:00' + INTERVAL " col " DIV 1000 SECOND, '%Y-%m-%dT%H:%i:%s.'), "  \
-    "LPAD(" col " MOD 1000, 3, '0'), 'Z')"
 #define FEED_DAY(col)                                                                                                  \
     "CONCAT(" col " DIV 10000, '-', LPAD(" col " DIV 100 MOD 100, 2, '0'), '-', LPAD(" col " MOD 100, 2, '0'))"
 static const char SQL_LINES[] =
-    "SELECT l.id, JSON_OBJECT('statement_id', CONCAT('stm_', l.statement_id), 'account', l.account, "
-    "'currency', l.currency, 'amount', l.amount, 'reversal', l.reversal <> 0, "
-    "'booking_date', " FEED_DAY("l.booking_date") ", 'value_date', " FEED_DAY("l.value_date") ", "
-    "'bank_ref', l.bank_ref, 'end_to_end', l.end_to_end, 'counterparty', l.counterparty, 'memo', l.memo, "
-    "'type', l.type, 'duplicate', l.duplicate <> 0, 'created_at', " FEED_TIME("l.created_at") "), "
-    "i.id, JSON_OBJECT('kind', i.kind, 'statement_id', CONCAT('stm_', i.statement_id), "
-    "'line_id', CONCAT('stl_', i.line_id), 'transfer_ref', i.transfer_ref, 'gateway', i.gateway, "
-    "'transaction_no', i.transaction_no, 'account', i.account, 'business_day', " FEED_DAY("i.business_day") ", "
-    "'amount', i.amount, 'currency', i.currency, 'state', i.state, 'rule', i.rule, 'detail', i.detail, "
-    "'unapplied', i.unapplied <> 0, 'resolution', i.resolution, 'resolved_at', " FEED_TIME("i.resolved_at") ", "
-    "'note', i.note, 'paid_out', i.paid_out_by IS NOT NULL, 'created_at', " FEED_TIME("i.created_at") ", "
-    "'updated_at', " FEED_TIME("i.updated_at") "), p.public_id "
+    "SELECT l.id, JSON_ARRAY(CONCAT('stm_', l.statement_id), l.account, l.currency, l.amount, l.reversal <> 0, "
+    FEED_DAY("l.booking_date") ", " FEED_DAY("l.value_date") ", l.bank_ref, l.end_to_end, l.counterparty, l.memo, "
+    "l.type, l.duplicate <> 0, l.created_at), "
+    "i.id, JSON_ARRAY(i.kind, CONCAT('stm_', i.statement_id), CONCAT('stl_', i.line_id), i.transfer_ref, i.gateway, "
+    "i.transaction_no, i.account, " FEED_DAY("i.business_day") ", i.amount, i.currency, i.state, i.rule, i.detail, "
+    "i.unapplied <> 0, i.resolution, i.resolved_at, i.note, i.paid_out_by IS NOT NULL, i.created_at, i.updated_at), "
+    "p.public_id "
     "FROM statement_lines l FORCE INDEX (ix_statement_lines_statement) "
     "LEFT JOIN recon_items i ON i.line_id = l.id AND i.kind = 'bank_line' "
     "LEFT JOIN payments p ON p.id = i.payment_id "
@@ -133,19 +126,6 @@ static void change_bind(fg_stmt_t *s, change_t *c)
     fg_stmt_out_text(s, &c->parent, &c->parent_null);
 }
 
-/* The key under which the feed adds the parent's public id to the data of
- * an entity, or NULL for none. */
-static const char *parent_key(const fg_buf_t *entity)
-{
-    if (strcmp(entity->data, "payment") == 0)
-        return "order_id";
-    if (strcmp(entity->data, "refund") == 0 || strcmp(entity->data, "recon_item") == 0)
-        return "payment_id";
-    if (strcmp(entity->data, "statement") == 0)
-        return "import_id";
-    return NULL;
-}
-
 /* {"seq":…,"entity":…,"id":…,"op":…,"at":…,"merchant_id":…,"data": */
 static void object_head(fg_buf_t *out, int64_t seq, const char *entity, const char *id, size_t id_len, const char *op,
                         const char *at, const fg_buf_t *merchant)
@@ -162,10 +142,95 @@ static void object_head(fg_buf_t *out, int64_t seq, const char *entity, const ch
     fg_json_key(out, 1, "data");
 }
 
-/* Appends a JSON text without the whitespace between its tokens (MariaDB
- * writes ", " and ": "; a page of a million objects is a tenth smaller
- * without them).  The text is well-formed, written by MariaDB's JSON
- * functions: only strings can hold a space that matters. */
+/* ---- snapshots: JSON arrays, rendered as objects ---------------------------------------- */
+
+/* The keys of each entity's snapshot, in the order of the values of the
+ * JSON arrays the triggers of schema/0016_changes.sql (and SQL_LINES) write.
+ * A key is only ever appended: a shorter, older array renders its keys. */
+static const char *const ORDER_KEYS[] = {"merchant_ref",  "fee_type",      "category",        "amount",
+                                         "currency",      "amount_paid",   "amount_refunded", "allow_partial",
+                                         "status",        "payer_name",    "payer_ref",       "description",
+                                         "due_at_ms",     "expires_at_ms", "metadata",        "code",
+                                         "created_at_ms", "updated_at_ms"};
+static const char *const PAYMENT_KEYS[] = {"method",           "amount",         "amount_received", "amount_applied",
+                                           "amount_unapplied", "currency",       "amount_refunded", "status",
+                                           "provider_txn_id",  "failure_reason", "created_at_ms",   "updated_at_ms"};
+static const char *const REFUND_KEYS[] = {"amount",        "currency",     "status", "reason", "provider_refund_id",
+                                          "created_at_ms", "updated_at_ms"};
+static const char *const STATEMENT_KEYS[] = {"bank_id",      "account",      "currency",  "opening",      "closing",
+                                             "opening_date", "closing_date", "from_date", "to_date",      "line_count",
+                                             "credits",      "debits",       "gap",       "created_at_ms"};
+static const char *const ITEM_KEYS[] = {"kind",    "statement_id",   "line_id",       "transfer_ref",
+                                        "gateway", "transaction_no", "account",       "business_day",
+                                        "amount",  "currency",       "state",         "rule",
+                                        "detail",  "unapplied",      "resolution",    "resolved_at_ms",
+                                        "note",    "paid_out",       "created_at_ms", "updated_at_ms"};
+static const char *const LINE_KEYS[] = {"statement_id", "account",    "currency",  "amount",       "reversal",
+                                        "booking_date", "value_date", "bank_ref",  "end_to_end",   "counterparty",
+                                        "memo",         "type",       "duplicate", "created_at_ms"};
+
+typedef struct {
+    const char *entity;
+    const char *const *keys;
+    int count;
+    const char *parent_key; /* the key of the parent's public id, first in the object, or NULL */
+} shape_t;
+
+/* brace initialiser macros stay as written (clang-format 14 would unfold them) */
+/* clang-format off */
+#define SHAPE(entity, keys, parent) {entity, keys, (int)(sizeof(keys) / sizeof(keys[0])), parent}
+/* clang-format on */
+static const shape_t SHAPES[] = {
+    SHAPE("order", ORDER_KEYS, NULL),
+    SHAPE("payment", PAYMENT_KEYS, "order_id"),
+    SHAPE("refund", REFUND_KEYS, "payment_id"),
+    SHAPE("statement", STATEMENT_KEYS, "import_id"),
+    SHAPE("recon_item", ITEM_KEYS, "payment_id"),
+};
+static const shape_t LINE_SHAPE = SHAPE("statement_line", LINE_KEYS, NULL);
+
+static const shape_t *shape_of(const char *entity)
+{
+    for (size_t i = 0; i < sizeof(SHAPES) / sizeof(SHAPES[0]); i++)
+        if (strcmp(SHAPES[i].entity, entity) == 0)
+            return &SHAPES[i];
+    return NULL;
+}
+
+/* The end of the JSON value that starts at p (a string, a number, a
+ * literal, or an array or object, nested), in text MariaDB's JSON functions
+ * wrote; NULL when the text ends first. */
+static const char *value_end(const char *p, const char *end)
+{
+    int depth = 0, in_string = 0;
+    for (; p < end; p++) {
+        char c = *p;
+        if (in_string) {
+            if (c == '\\') {
+                p++;
+            } else if (c == '"') {
+                in_string = 0;
+                if (depth == 0)
+                    return p + 1;
+            }
+        } else if (c == '"') {
+            in_string = 1;
+        } else if (c == '[' || c == '{') {
+            depth++;
+        } else if (c == ']' || c == '}') {
+            if (depth == 0)
+                return p;
+            if (--depth == 0)
+                return p + 1;
+        } else if (depth == 0 && (c == ',' || c == ' ')) {
+            return p;
+        }
+    }
+    return NULL;
+}
+
+/* Appends a JSON value without the whitespace between its tokens (MariaDB
+ * writes ", " and ": "): only strings can hold a space that matters. */
 static void append_compact(fg_buf_t *out, const char *json, size_t len)
 {
     fg_buf_reserve(out, len);
@@ -188,31 +253,56 @@ static void append_compact(fg_buf_t *out, const char *json, size_t len)
     out->data[out->len] = '\0';
 }
 
-/* A snapshot (a JSON object, never empty) with the key and value of a
- * reference put first: {"key":"value",…}. */
-static void data_with(fg_buf_t *out, const fg_buf_t *data, const char *key, const fg_buf_t *value, int value_null)
+/* Renders a snapshot, a JSON array of shape's values, as the object of its
+ * keys, the parent's public id first when the shape has one.  FG_EDB when
+ * the array is not one this code wrote (more values than keys, or not an
+ * array). */
+static int render_data(fg_buf_t *out, const shape_t *shape, const fg_buf_t *data, const fg_buf_t *parent,
+                       int parent_null)
 {
-    if (key == NULL || data->len < 2) {
-        append_compact(out, data->data, data->len);
-        return;
-    }
+    const char *p = data->data != NULL ? data->data : "", *end = p + data->len;
+    int n = 0;
     fg_buf_putc(out, '{');
-    fg_json_key(out, 0, key);
-    if (value_null)
-        fg_buf_puts(out, "null");
-    else
-        fg_json_str(out, value->data, value->len);
-    if (data->len > 2)
-        fg_buf_putc(out, ',');
-    append_compact(out, data->data + 1, data->len - 1);
+    if (shape->parent_key != NULL) {
+        fg_json_key(out, 0, shape->parent_key);
+        if (parent_null)
+            fg_buf_puts(out, "null");
+        else
+            fg_json_str(out, parent->data, parent->len);
+        n++;
+    }
+    while (p < end && *p != '[')
+        p++;
+    if (p++ == end)
+        return FG_EDB;
+    for (int i = 0;; i++) {
+        while (p < end && (*p == ' ' || *p == ','))
+            p++;
+        if (p == end)
+            return FG_EDB;
+        if (*p == ']')
+            break;
+        const char *v = value_end(p, end);
+        if (v == NULL || v == p || i == shape->count)
+            return FG_EDB;
+        fg_json_key(out, n++ > 0, shape->keys[i]);
+        append_compact(out, p, (size_t)(v - p));
+        p = v;
+    }
+    fg_buf_putc(out, '}');
+    return 0;
 }
 
-static void render_change(fg_buf_t *out, const change_t *c, const char *at)
+static int render_change(fg_buf_t *out, const change_t *c, const char *at)
 {
+    const shape_t *shape = shape_of(c->entity.data);
+    if (shape == NULL)
+        return FG_EDB;
     object_head(out, c->seq, c->entity.data, c->object_id.data, c->object_id.len, c->op.data, at,
                 c->merchant_null ? NULL : &c->merchant);
-    data_with(out, &c->data, parent_key(&c->entity), &c->parent, c->parent_null);
+    int rc = render_data(out, shape, &c->data, &c->parent, c->parent_null);
     fg_buf_puts(out, "}\n");
+    return rc;
 }
 
 /* ---- a page ---------------------------------------------------------------------------- */
@@ -240,7 +330,8 @@ static void line_free(line_t *l)
 
 /* Writes the objects of line l (at positions 2L and 2L + 1) that come after
  * the page's cursor, while the page has room; the cursor follows.  Returns
- * 1 when the page filled before the line was done. */
+ * 0, 1 when the page filled before the line was done, or FG_EDB for a
+ * snapshot this code did not write. */
 static int render_line(page_t *p, const change_t *c, const char *at, const line_t *l)
 {
     char id[FG_CHANGE_CURSOR_CAP];
@@ -250,7 +341,8 @@ static int render_line(page_t *p, const change_t *c, const char *at, const line_
             return 1;
         int n = snprintf(id, sizeof(id), "stl_%lld", (long long)l->line_id);
         object_head(p->out, c->seq, "statement_line", id, (size_t)n, "insert", at, NULL);
-        append_compact(p->out, l->line.data, l->line.len);
+        if (render_data(p->out, &LINE_SHAPE, &l->line, NULL, 1) != 0)
+            return FG_EDB;
         fg_buf_puts(p->out, "}\n");
         p->count++;
         p->cur.sub = line_pos;
@@ -261,7 +353,8 @@ static int render_line(page_t *p, const change_t *c, const char *at, const line_
                 return 1;
             int n = snprintf(id, sizeof(id), "rci_%lld", (long long)l->item_id);
             object_head(p->out, c->seq, "recon_item", id, (size_t)n, "insert", at, NULL);
-            data_with(p->out, &l->item, "payment_id", &l->payment, l->payment_null);
+            if (render_data(p->out, shape_of("recon_item"), &l->item, &l->payment, l->payment_null) != 0)
+                return FG_EDB;
             fg_buf_puts(p->out, "}\n");
             p->count++;
         }
@@ -301,9 +394,9 @@ static int expand_statement(page_t *p, const change_t *c, const char *at)
             fetched++;
             full = render_line(p, c, at, &l);
         }
-        if (full) {
+        if (full != 0) {
             fg_stmt_done(&s);
-            rc = 0;
+            rc = full < 0 ? full : 0;
         } else if (rc == 0 && fetched < want) {
             p->cur.sub = 0; /* every line of the statement is out */
             break;
@@ -333,7 +426,10 @@ static int read_changes(page_t *p, change_t *c)
             return rc;
         while ((rc = fg_stmt_fetch(&s)) == 1) {
             fg_time_format_rfc3339(c->at, 1, at, sizeof(at));
-            render_change(p->out, c, at);
+            if ((rc = render_change(p->out, c, at)) != 0) {
+                fg_stmt_done(&s);
+                return rc;
+            }
             p->count++;
             p->cur = (fg_change_cursor_t){c->seq, 0};
             if (strcmp(c->entity.data, "statement") == 0 && strcmp(c->op.data, "insert") == 0) {
