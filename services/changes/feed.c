@@ -4,11 +4,12 @@
  * A page is read by seq from change_log, through ix_change_log_seq, with
  * the public ids of the merchant and of the row a snapshot refers to (a
  * payment's order, a refund's payment, a statement's import), which the
- * sequencer stored when it numbered the row.  A statement's
- * insert change is followed by its lines, read from statement_lines by
- * statement and id, each with its reconciliation item as it is now; the
- * cursor then names a position inside the statement, so a page may end after
- * any object and the next one starts right after it.
+ * sequencer stored when it numbered the row.  A snapshot is a JSON array,
+ * rendered here as an object with its entity's keys.  A statement's insert
+ * change is followed by its lines, read from statement_lines by statement
+ * and id, each with its reconciliation item as it is now; the cursor then
+ * names a position inside the statement, so a page may end after any object
+ * and the next one starts right after it.
  */
 #include "changes/changes.h"
 

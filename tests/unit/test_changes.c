@@ -227,8 +227,11 @@ static char *generated_pem(EVP_PKEY *pkey)
     BIO *bio = BIO_new(BIO_s_mem());
     ck_assert_int_eq(PEM_write_bio_PrivateKey(bio, pkey, NULL, NULL, 0, NULL, NULL), 1);
     char *data = NULL;
-    long n = BIO_get_mem_data(bio, &data);
-    char *pem = strndup(data, (size_t)n);
+    long n = BIO_get_mem_data(bio, &data); /* not NUL-terminated */
+    char *pem = malloc((size_t)n + 1);
+    ck_assert_ptr_nonnull(pem);
+    memcpy(pem, data, (size_t)n);
+    pem[n] = '\0';
     BIO_free(bio);
     EVP_PKEY_free(pkey);
     return pem;
