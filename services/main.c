@@ -13,6 +13,7 @@
 #include "db/db.h"
 #include "db/migrate.h"
 #include "api/handlers.h"
+#include "changes/changes.h"
 #include "http/http.h"
 #include "ledger/ledger.h"
 #include "merchants/merchants.h"
@@ -32,6 +33,9 @@ static const char USAGE[] = "usage: feegate [--config FILE] COMMAND\n"
                             "                                     where the merchant's payouts go (audited)\n"
                             "  admin user create --email E --role finance|auditor|admin   (password on stdin)\n"
                             "  admin token create --email E [--ttl-hours H]               prints a staff bearer token\n"
+                            "  admin key create --scope export    an API key of the data-sharing platform, which\n"
+                            "                                     reads the change feed only; prints its id and key\n"
+                            "  admin key revoke --id key_...      revokes such a key\n"
                             "  ledger check                       verify the ledger's invariants; JSON summary\n"
                             "  ledger rebuild-checkpoints [--reason TEXT]\n"
                             "                                     recompute every balance checkpoint into a new epoch\n"
@@ -135,6 +139,63 @@ static int cmd_merchant_create(const fg_config_t *cfg, int argc, char **argv)
         }
     }
     fg_db_close(db);
+    return rc;
+}
+
+static int cmd_key_create(const fg_config_t *cfg, int argc, char **argv)
+{
+    const char *scope = option(argc, argv, 4, "--scope");
+    char id[FG_ID_CAP], key[FG_API_KEY_CAP];
+    fg_db_t *db = NULL;
+    if (scope == NULL || strcmp(scope, "export") != 0)
+        return usage("admin key create needs --scope export (a merchant's key comes with admin merchant create)");
+    int rc = open_db(cfg, &db);
+    if (rc == 0) {
+        if (fg_api_key_create_export(db, id, key) != 0) {
+            fprintf(stderr, "feegate: cannot create the key: %s\n", fg_db_error(db));
+            rc = 1;
+        } else {
+            printf("{\"id\":\"%s\",\"api_key\":\"%s\"}\n", id, key);
+        }
+    }
+    fg_db_close(db);
+    return rc;
+}
+
+static int cmd_key_revoke(const fg_config_t *cfg, int argc, char **argv)
+{
+    const char *id = option(argc, argv, 4, "--id");
+    fg_db_t *db = NULL;
+    if (id == NULL)
+        return usage("admin key revoke needs --id key_...");
+    int rc = open_db(cfg, &db);
+    if (rc == 0) {
+        int err = fg_api_key_revoke(db, id);
+        if (err == FG_ENOTFOUND) {
+            fprintf(stderr, "feegate: no key %s that is not revoked already\n", id);
+            rc = 1;
+        } else if (err != 0) {
+            fprintf(stderr, "feegate: cannot revoke the key: %s\n", fg_db_error(db));
+            rc = 1;
+        } else {
+            printf("{\"id\":\"%s\",\"revoked\":true}\n", id);
+        }
+    }
+    fg_db_close(db);
+    return rc;
+}
+
+/* `feegate serve`, with the change feed's keys read first: a key that cannot
+ * be used stops start-up like any bad setting. */
+static int cmd_serve(const fg_config_t *cfg)
+{
+    char err[600];
+    if (fg_export_keys_load(cfg, err, sizeof(err)) != 0) {
+        fprintf(stderr, "%s\n", err);
+        return EXIT_USAGE;
+    }
+    int rc = fg_server_run(cfg, fg_api_routes);
+    fg_export_keys_free();
     return rc;
 }
 
@@ -362,7 +423,7 @@ static int dispatch(const fg_config_t *cfg, int argc, char **argv)
 {
     const char *cmd = argv[1];
     if (strcmp(cmd, "serve") == 0)
-        return fg_server_run(cfg, fg_api_routes);
+        return cmd_serve(cfg);
     if (strcmp(cmd, "ledger") == 0 && argc >= 3 && strcmp(argv[2], "check") == 0)
         return cmd_ledger_check(cfg);
     if (strcmp(cmd, "ledger") == 0 && argc >= 3 && strcmp(argv[2], "rebuild-checkpoints") == 0)
@@ -386,6 +447,10 @@ static int dispatch(const fg_config_t *cfg, int argc, char **argv)
         return fg_staff_cli_user_create(cfg, argc, argv);
     if (strcmp(cmd, "admin") == 0 && argc >= 4 && strcmp(argv[2], "token") == 0 && strcmp(argv[3], "create") == 0)
         return fg_staff_cli_token_create(cfg, argc, argv);
+    if (strcmp(cmd, "admin") == 0 && argc >= 4 && strcmp(argv[2], "key") == 0 && strcmp(argv[3], "create") == 0)
+        return cmd_key_create(cfg, argc, argv);
+    if (strcmp(cmd, "admin") == 0 && argc >= 4 && strcmp(argv[2], "key") == 0 && strcmp(argv[3], "revoke") == 0)
+        return cmd_key_revoke(cfg, argc, argv);
     return usage("unknown command");
 }
 

@@ -7,6 +7,7 @@
 #include "api/handlers.h"
 
 #include <string.h>
+#include "changes/changes.h"
 #include "core/text.h" /* fg_now_ms */
 #include "merchants/merchants.h"
 #include "webhooks/webhooks.h"
@@ -53,7 +54,10 @@ void fg_events_list(fg_call_t *call, fg_db_t *db)
     if (filter.after != NULL && filter.after_len == 0)
         filter.after = NULL;
     fg_buf_t b = FG_BUF_INIT;
-    int rc = fg_event_list(db, &mer, &filter, &page, &b);
+    /* every event that committed before this request gets its place now */
+    int rc = fg_changes_catch_up(db);
+    if (rc == 0)
+        rc = fg_event_list(db, &mer, &filter, &page, &b);
     fg_db_end(db);
     if (rc == 0)
         fg_call_json(call, 200, &b);

@@ -123,4 +123,15 @@ void fg_events_list(fg_call_t *call, fg_db_t *db);
 void fg_events_get(fg_call_t *call, fg_db_t *db);
 void fg_events_redeliver(fg_call_t *call, fg_db_t *db);
 
+/* ---- the change feed (services/api/exports.c) ---- */
+
+/** GET /v1/exports/changes?after=&limit= (export keys only): NDJSON, one
+ *  object per change in commit order, the cursor to continue from in
+ *  X-Feegate-Next-Cursor and a detached JWS of the body in
+ *  X-Feegate-Signature (docs/CHANGES.md).  503 without a signing key. */
+void fg_exports_changes(fg_call_t *call, fg_db_t *db);
+/** GET /.well-known/jwks.json (public): the keys that verify the feed's
+ *  pages, the signing key first. */
+void fg_exports_jwks(fg_call_t *call, fg_db_t *db);
+
 #endif

@@ -65,6 +65,8 @@ const fg_route_t fg_api_routes[] = {
     {"GET", "/v1/ledger/accounts", "ledger.accounts", FG_AUTH_STAFF_READ, 0, 0, fg_ledger_accounts_list},
     {"GET", "/v1/ledger/accounts/{}", "ledger.account", FG_AUTH_STAFF_READ, 0, 0, fg_ledger_account_get},
     {"GET", "/v1/ledger/journals", "ledger.journals", FG_AUTH_STAFF_READ, 0, 0, fg_ledger_journals_list},
+    {"GET", "/v1/exports/changes", "exports.changes", FG_AUTH_EXPORT, 0, 0, fg_exports_changes},
+    {"GET", "/.well-known/jwks.json", "exports.jwks", FG_AUTH_NONE, 0, 0, fg_exports_jwks},
     {"GET", "/pay/return/{}", "pay.return", FG_AUTH_NONE, 0, 0, fg_web_return_page},
     {"GET", "/pay/{}/qr.svg", "pay.qr", FG_AUTH_NONE, 0, 0, fg_web_qr_svg},
     {"GET", "/pay/{}", "pay.page", FG_AUTH_NONE, 0, 0, fg_web_pay_page},

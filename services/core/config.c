@@ -134,6 +134,8 @@ static const option_t options[] = {
     FEE("recon.fee.momo", recon_fee_momo, ""),
     INT64("orders.sweep_interval_ms", orders_sweep_interval_ms, 10, 3600000, "1000"),
     INT64("ledger.checkpoint_interval_ms", ledger_checkpoint_interval_ms, 100, 3600000, "10000"),
+    STR("export.signing_key_file", export_signing_key_file, ""),
+    STR("export.published_key_files", export_published_key_files, ""),
     BOOL("log.requests", log_requests, "true"),
 };
 

@@ -64,6 +64,9 @@ typedef struct {
     int64_t orders_sweep_interval_ms; /* 1000; 10..3600000: expiry and idempotency-key sweeper period */
     int64_t
         ledger_checkpoint_interval_ms; /* 10000; 100..3600000: balance checkpoint rounds (checkpoints trail by ~one) */
+    /* export: the change feed's signing key (a P-256 private key, PEM; "" = the feed answers 503) and
+     * further public keys published with it (comma separated PEM files: older signing keys, the next one) */
+    char *export_signing_key_file, *export_published_key_files;
     /* log */
     int log_requests; /* true: one JSON line per request on stdout */
 } fg_config_t;

@@ -1,7 +1,9 @@
 /*
- * auth.c - merchant API keys: "Authorization: Bearer <key>", looked up by
- * SHA-256.  A small in-process cache spares the lookup round trip on every
- * request; a revoked key stops working within AUTH_CACHE_TTL_MS.
+ * auth.c - API keys: "Authorization: Bearer <key>", looked up by SHA-256.  A
+ * key has a scope: a merchant's key opens the merchant routes, an export key
+ * (the data-sharing platform's) the change feed and nothing else.  A small
+ * in-process cache spares the lookup round trip on every request; a revoked
+ * key stops working within AUTH_CACHE_TTL_MS.
  */
 #include "http/server_internal.h"
 
@@ -18,8 +20,11 @@
 /* Longest Authorization header value considered. */
 #define AUTH_HEADER_MAX 512
 
+typedef enum { SCOPE_MERCHANT, SCOPE_EXPORT } scope_t;
+
 typedef struct {
     uint8_t hash[FG_SHA256_LEN];
+    scope_t scope;
     uint64_t merchant_id;
     char merchant_public_id[FG_ID_CAP];
     int64_t expires_ms;
@@ -28,15 +33,17 @@ typedef struct {
 static pthread_mutex_t cache_mutex = PTHREAD_MUTEX_INITIALIZER;
 static auth_slot_t cache[AUTH_CACHE_SLOTS];
 
-static const char SQL_KEY[] = "SELECT m.id, m.public_id FROM api_keys k JOIN merchants m ON m.id = k.merchant_id "
-                              "WHERE k.key_hash = ? AND k.revoked_at IS NULL";
+static const char SQL_KEY[] =
+    "SELECT k.scope = 'export', COALESCE(m.id, 0), COALESCE(m.public_id, '') FROM api_keys k "
+    "LEFT JOIN merchants m ON m.id = k.merchant_id WHERE k.key_hash = ? AND k.revoked_at IS NULL";
 
-static int cache_get(const uint8_t *hash, fg_call_t *call, int64_t now)
+static int cache_get(const uint8_t *hash, fg_call_t *call, scope_t *scope, int64_t now)
 {
     auth_slot_t *slot = &cache[(hash[0] | hash[1] << 8) % AUTH_CACHE_SLOTS];
     int hit = 0;
     pthread_mutex_lock(&cache_mutex);
     if (slot->expires_ms > now && memcmp(slot->hash, hash, FG_SHA256_LEN) == 0) {
+        *scope = slot->scope;
         call->merchant_id = slot->merchant_id;
         memcpy(call->merchant_public_id, slot->merchant_public_id, FG_ID_CAP);
         hit = 1;
@@ -45,11 +52,12 @@ static int cache_get(const uint8_t *hash, fg_call_t *call, int64_t now)
     return hit;
 }
 
-static void cache_put(const uint8_t *hash, const fg_call_t *call, int64_t now)
+static void cache_put(const uint8_t *hash, const fg_call_t *call, scope_t scope, int64_t now)
 {
     auth_slot_t *slot = &cache[(hash[0] | hash[1] << 8) % AUTH_CACHE_SLOTS];
     pthread_mutex_lock(&cache_mutex);
     memcpy(slot->hash, hash, FG_SHA256_LEN);
+    slot->scope = scope;
     slot->merchant_id = call->merchant_id;
     memcpy(slot->merchant_public_id, call->merchant_public_id, FG_ID_CAP);
     slot->expires_ms = now + AUTH_CACHE_TTL_MS;
@@ -62,29 +70,48 @@ static int unauthorized(fg_call_t *call, const char *code, const char *message)
     return -1;
 }
 
-int fg_auth_merchant(fg_call_t *call, fg_db_t *db)
+static int forbidden(fg_call_t *call, const char *message)
+{
+    fg_call_error(call, 403, "permission", "insufficient_scope", message, NULL);
+    return -1;
+}
+
+/* The key of the Authorization header, or NULL after answering 401. */
+static const char *bearer_key(fg_call_t *call)
 {
     const char *h = call->authorization;
-    if (h == NULL)
-        return unauthorized(call, "missing_api_key", "send your API key as \"Authorization: Bearer <key>\"");
+    if (h == NULL) {
+        unauthorized(call, "missing_api_key", "send your API key as \"Authorization: Bearer <key>\"");
+        return NULL;
+    }
     size_t len = strlen(h);
-    if (len < 8 || len > AUTH_HEADER_MAX || strncasecmp(h, "Bearer ", 7) != 0)
-        return unauthorized(call, "invalid_api_key", "the Authorization header is not \"Bearer <key>\"");
+    if (len < 8 || len > AUTH_HEADER_MAX || strncasecmp(h, "Bearer ", 7) != 0) {
+        unauthorized(call, "invalid_api_key", "the Authorization header is not \"Bearer <key>\"");
+        return NULL;
+    }
     const char *key = h + 7;
     while (*key == ' ')
         key++;
+    return key;
+}
+
+/* Looks the key up (cache, then database): 0 with its scope and, for a
+ * merchant's key, the merchant on call; or -1 after answering. */
+static int key_lookup(fg_call_t *call, fg_db_t *db, const char *key, scope_t *scope)
+{
     uint8_t hash[FG_SHA256_LEN];
     fg_sha256(key, strlen(key), hash);
     int64_t now = fg_now_ms();
-    if (cache_get(hash, call, now))
+    if (cache_get(hash, call, scope, now))
         return 0;
 
     fg_stmt_t s;
-    int64_t id = 0;
+    int64_t id = 0, is_export = 0;
     fg_buf_t public_id = FG_BUF_INIT;
     int rc = fg_stmt_init(&s, db, SQL_KEY);
     if (rc == 0) {
         fg_stmt_blob(&s, hash, sizeof(hash));
+        fg_stmt_out_int(&s, &is_export, NULL);
         fg_stmt_out_int(&s, &id, NULL);
         fg_stmt_out_text(&s, &public_id, NULL);
         rc = fg_stmt_exec(&s);
@@ -99,14 +126,46 @@ int fg_auth_merchant(fg_call_t *call, fg_db_t *db)
         fg_call_db_error(call, db, rc);
         return -1;
     }
-    if (rc == 0 || public_id.len >= FG_ID_CAP) {
+    if (rc == 0 || public_id.len >= FG_ID_CAP || (!is_export && public_id.len == 0)) {
         fg_buf_free(&public_id);
         return unauthorized(call, "invalid_api_key", "the API key is not valid");
     }
+    *scope = is_export ? SCOPE_EXPORT : SCOPE_MERCHANT;
     call->merchant_id = (uint64_t)id;
     memcpy(call->merchant_public_id, public_id.data, public_id.len + 1);
     fg_buf_free(&public_id);
-    cache_put(hash, call, now);
+    cache_put(hash, call, *scope, now);
+    return 0;
+}
+
+int fg_auth_merchant(fg_call_t *call, fg_db_t *db)
+{
+    scope_t scope;
+    const char *key = bearer_key(call);
+    if (key == NULL || key_lookup(call, db, key, &scope) != 0)
+        return -1;
+    if (scope != SCOPE_MERCHANT) {
+        call->merchant_id = 0;
+        call->merchant_public_id[0] = '\0';
+        return forbidden(call, "an export key reads the change feed (/v1/exports/changes) and nothing else");
+    }
+    return 0;
+}
+
+int fg_auth_export(fg_call_t *call, fg_db_t *db)
+{
+    scope_t scope;
+    const char *key = bearer_key(call);
+    if (key == NULL)
+        return -1;
+    if (strncmp(key, FG_STAFF_TOKEN_PREFIX, sizeof(FG_STAFF_TOKEN_PREFIX) - 1) == 0)
+        return forbidden(call, "the change feed is read with an export key (feegate admin key create --scope export)");
+    if (key_lookup(call, db, key, &scope) != 0)
+        return -1;
+    call->merchant_id = 0; /* an export key acts for no merchant */
+    call->merchant_public_id[0] = '\0';
+    if (scope != SCOPE_EXPORT)
+        return forbidden(call, "a merchant's API key cannot read the change feed: it needs an export key");
     return 0;
 }
 

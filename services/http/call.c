@@ -183,6 +183,8 @@ void fg_call_run(fg_job_t *job, fg_db_t *db)
     if (call->route->auth == FG_AUTH_MERCHANT_OR_STAFF &&
         (fg_auth_bears_staff_token(call) ? fg_auth_staff(call, db) : fg_auth_merchant(call, db)) != 0)
         return;
+    if (call->route->auth == FG_AUTH_EXPORT && fg_auth_export(call, db) != 0)
+        return;
     if (call->route->auth >= FG_AUTH_STAFF_READ && fg_auth_staff(call, db) != 0)
         return;
     if (idempotency_prepare(call) != 0)
@@ -195,6 +197,7 @@ void fg_call_run(fg_job_t *job, fg_db_t *db)
         call->content_type = NULL;
         call->replayed = 0;
         fg_buf_free(&call->response);
+        fg_buf_reset(&call->response_headers);
         call->route->handler(call, db);
         call->idem_freed = 0;
     }

@@ -46,6 +46,7 @@ typedef enum {
     FG_AUTH_NONE = 0,
     FG_AUTH_MERCHANT,          /* Authorization: Bearer <merchant API key> */
     FG_AUTH_MERCHANT_OR_STAFF, /* a merchant API key (its own rows) or a staff token of any role */
+    FG_AUTH_EXPORT,            /* Authorization: Bearer <export API key>: the change feed, nothing else */
     FG_AUTH_STAFF_READ,        /* a staff token of any role (finance, auditor, admin) */
     FG_AUTH_STAFF_WRITE,       /* a staff token of role finance or admin */
     FG_AUTH_STAFF_ADMIN,       /* a staff token of role admin */

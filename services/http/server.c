@@ -21,6 +21,7 @@
 #include "h2o/http1.h"
 #include "h2o/http2.h"
 #include "metrics/metrics.h"
+#include "changes/changes.h"
 #include "db/settle.h"
 #include "ledger/ledger.h"
 #include "orders/orders.h"
@@ -900,6 +901,11 @@ int fg_server_run(const fg_config_t *cfg, const fg_route_t *api_routes)
         fg_log_end(&l);
         goto Stop;
     }
+    if (fg_changes_start(cfg) != 0) {
+        fg_log_begin(&l, FG_LOG_ERROR, "change sequencer did not start");
+        fg_log_end(&l);
+        goto Stop;
+    }
     fg_log_begin(&l, FG_LOG_INFO, "feegate serving");
     fg_log_str(&l, "version", FEEGATE_VERSION);
     fg_log_str(&l, "http", cfg->http_listen);
@@ -923,6 +929,7 @@ Stop:
     }
     fg_providers_stop();
     fg_webhooks_stop();
+    fg_changes_stop();
     fg_settle_shared_free(&settle); /* both of its threads have stopped */
     fg_pool_destroy(server.pool);
     fflush(stdout);

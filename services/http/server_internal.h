@@ -16,8 +16,13 @@ SSL_CTX *fg_tls_create(const fg_config_t *cfg, char *err, size_t err_cap);
 void fg_call_run(fg_job_t *job, fg_db_t *db);
 
 /** Authenticates a merchant API key (services/http/auth.c).  0, or sets a 401
- *  (or 503) answer on call and returns non-zero. */
+ *  (403 for an export key, 503) answer on call and returns non-zero. */
 int fg_auth_merchant(fg_call_t *call, fg_db_t *db);
+
+/** Authenticates an export API key (the change feed's routes): 401 for no or
+ *  a bad key, 403 for a merchant's key or a staff token.  0, or sets the
+ *  answer and returns non-zero. */
+int fg_auth_export(fg_call_t *call, fg_db_t *db);
 
 /** Authenticates a staff bearer token (services/staff/) and checks the
  *  route's role: 401 for no or a bad token, 403 for a merchant key or a role

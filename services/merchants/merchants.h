@@ -30,4 +30,17 @@ typedef struct {
  */
 int fg_merchant_create(fg_db_t *db, const char *name, char id[FG_ID_CAP], char api_key[FG_API_KEY_CAP]) FG_MUST_USE;
 
+/**
+ * Creates an API key of scope export: the data-sharing platform's, which
+ * reads the change feed and nothing else and belongs to no merchant.  Writes
+ * the key's public id ("key_…") and the key (shown once; only its SHA-256 is
+ * kept).  Returns 0 or a database code.
+ */
+int fg_api_key_create_export(fg_db_t *db, char id[FG_ID_CAP], char api_key[FG_API_KEY_CAP]) FG_MUST_USE;
+
+/** Revokes the API key with this public id ("key_…"): it stops working
+ *  within the servers' key cache time (10 s).  0, FG_ENOTFOUND when there is
+ *  no such key or it was revoked already, or a database code. */
+int fg_api_key_revoke(fg_db_t *db, const char *id) FG_MUST_USE;
+
 #endif

@@ -7,17 +7,13 @@
 #include <string.h>
 #include "core/ids.h"
 
-static const char SQL_EVENT[] =
-    "SELECT id, public_id, type, order_id, payload, created_at FROM events WHERE public_id = ? AND merchant_id = ?";
-/* Oldest first: a reader catching up passes the last id it has seen. */
-static const char SQL_EVENTS[] = "SELECT id, public_id, type, order_id, payload, created_at FROM events "
-                                 "WHERE merchant_id = ? AND id > ? AND id <= ? AND (? IS NULL OR type = ?) "
-                                 "ORDER BY id LIMIT ?";
-/* The fan-out's mark and the lowest id it still waits for (fanout.c), read
- * in one statement: a fan-out round writes both in one transaction. */
-static const char SQL_PAGEABLE[] = "SELECT f.last_event_id, (SELECT MIN(g.event_id) FROM webhook_fanout_gaps g) "
-                                   "FROM webhook_fanout f WHERE f.id = 1";
-static const char SQL_ABOVE_MARK[] = "SELECT id FROM events WHERE id > ? ORDER BY id LIMIT ?";
+static const char SQL_EVENT[] = "SELECT id, public_id, type, order_id, payload, created_at, seq FROM events "
+                                "WHERE public_id = ? AND merchant_id = ?";
+/* In the order of seq (ix_events_merchant_seq): a reader catching up passes
+ * the last event it has seen; events without a number yet wait. */
+static const char SQL_EVENTS[] = "SELECT id, public_id, type, order_id, payload, created_at, seq FROM events "
+                                 "WHERE merchant_id = ? AND seq > ? AND (? IS NULL OR type = ?) "
+                                 "ORDER BY seq LIMIT ?";
 static const char SQL_TARGETS[] =
     "SELECT id, events, status FROM webhook_endpoints WHERE merchant_id = ? AND deleted_at IS NULL "
     "AND (? IS NULL OR public_id = ?) ORDER BY id";
@@ -53,6 +49,7 @@ static void event_bind(fg_stmt_t *s, fg_event_row_t *e)
     fg_stmt_out_int(s, &e->order_id, &e->order_null);
     fg_stmt_out_text(s, &e->payload, NULL);
     fg_stmt_out_int(s, &e->created_at, NULL);
+    fg_stmt_out_int(s, &e->seq, &e->seq_null);
 }
 
 void fg_event_json(fg_buf_t *b, const fg_event_row_t *e)
@@ -95,67 +92,18 @@ int fg_event_get(fg_db_t *db, const fg_merchant_ref_t *m, const char *public_id,
 
 /* ---- a page of the log ---------------------------------------------------------------- */
 
-/* A page must not step over an event that is still to commit: ids are
- * taken at INSERT, so id 41 may commit after 42 is visible, and a reader
- * whose ?after= passed 42 would never see 41.  A page therefore ends below
- * the first id that may still come: a gap the fan-out is still waiting for
- * (each is resolved within about two settle rounds, ~2 s: it commits, or a
- * settle point proves it never will; fanout.c), or a hole among the ids the
- * fan-out has not read yet.  Above the fan-out's mark only an unbroken run
- * of ids counts; with an AUTO_INCREMENT step other than 1 (Galera) that run
- * is empty and pages end at the mark, which trails commits by one fan-out
- * round (20 ms). */
-/* Ids above the fan-out's mark looked at; the fan-out reads every 20 ms, so
- * there are few unless it is behind (then pages stop here). */
-#define ABOVE_MARK_MAX 2000
-
-/* The highest event id a page may include. */
-static int pageable_upto(fg_db_t *db, int64_t *upto)
-{
-    fg_stmt_t s;
-    int64_t mark = 0, gap = 0, id = 0;
-    int gap_null = 1;
-    int rc = fg_stmt_init(&s, db, SQL_PAGEABLE);
-    if (rc != 0)
-        return rc;
-    fg_stmt_out_int(&s, &mark, NULL);
-    fg_stmt_out_int(&s, &gap, &gap_null);
-    if ((rc = fg_stmt_one(&s)) != 0 && rc != FG_ENOTFOUND)
-        return rc;
-    *upto = mark;
-    if ((rc = fg_stmt_init(&s, db, SQL_ABOVE_MARK)) != 0)
-        return rc;
-    fg_stmt_int(&s, mark);
-    fg_stmt_int(&s, ABOVE_MARK_MAX);
-    fg_stmt_out_int(&s, &id, NULL);
-    if ((rc = fg_stmt_exec(&s)) != 0)
-        return rc;
-    while ((rc = fg_stmt_fetch(&s)) == 1) {
-        if (id != *upto + 1) {
-            fg_stmt_done(&s); /* a hole: what is above it may wait on it */
-            rc = 0;
-            break;
-        }
-        *upto = id;
-    }
-    if (rc < 0)
-        return rc;
-    if (!gap_null && gap - 1 < *upto)
-        *upto = gap - 1;
-    return 0;
-}
-
-/* The internal key of the filter's after (0 when none): 0, FG_ENOTFOUND
- * when it is not one of the merchant's events, or a database code. */
-static int after_key(fg_db_t *db, const fg_merchant_ref_t *m, const fg_event_filter_t *filter, int64_t *key)
+/* The seq of the filter's after (0 when none; -1 when that event has no
+ * number yet): 0, FG_ENOTFOUND when it is not one of the merchant's events,
+ * or a database code. */
+static int after_seq(fg_db_t *db, const fg_merchant_ref_t *m, const fg_event_filter_t *filter, int64_t *seq)
 {
     fg_event_row_t e;
-    *key = 0;
+    *seq = 0;
     if (filter->after == NULL)
         return 0;
     fg_event_row_init(&e);
     int rc = fg_event_get(db, m, filter->after, filter->after_len, &e);
-    *key = e.id;
+    *seq = e.seq_null ? -1 : e.seq;
     fg_event_row_free(&e);
     return rc;
 }
@@ -163,20 +111,24 @@ static int after_key(fg_db_t *db, const fg_merchant_ref_t *m, const fg_event_fil
 int fg_event_list(fg_db_t *db, const fg_merchant_ref_t *m, const fg_event_filter_t *filter, const fg_page_t *page,
                   fg_buf_t *out)
 {
-    int64_t after = 0, upto = 0;
+    int64_t after = 0;
     fg_stmt_t s;
     fg_event_row_t e;
     int rc;
     if (filter->type != NULL && !fg_webhook_event_type_known(filter->type, filter->type_len))
         return FG_EINVALID;
-    if ((rc = after_key(db, m, filter, &after)) != 0)
+    if ((rc = after_seq(db, m, filter, &after)) != 0)
         return rc;
+    if (after < 0) { /* what follows an event not in the log yet is not either */
+        fg_buf_puts(out, "{\"object\":\"list\",\"data\":[");
+        fg_page_close(out, 0, 0);
+        return 0;
+    }
     fg_event_row_init(&e);
-    if ((rc = pageable_upto(db, &upto)) != 0 || (rc = fg_stmt_init(&s, db, SQL_EVENTS)) != 0)
+    if ((rc = fg_stmt_init(&s, db, SQL_EVENTS)) != 0)
         goto Exit;
     fg_stmt_int(&s, (int64_t)m->id);
     fg_stmt_int(&s, page->cursor > after ? page->cursor : after);
-    fg_stmt_int(&s, upto);
     for (int i = 0; i < 2; i++) /* "? IS NULL OR type = ?" */
         if (filter->type != NULL)
             fg_stmt_str(&s, filter->type, filter->type_len);
@@ -186,7 +138,7 @@ int fg_event_list(fg_db_t *db, const fg_merchant_ref_t *m, const fg_event_filter
     event_bind(&s, &e);
     if ((rc = fg_stmt_exec(&s)) != 0)
         goto Exit;
-    rc = fg_webhook_list(&s, page->limit, &e, &e.id, event_item, 0, out);
+    rc = fg_webhook_list(&s, page->limit, &e, &e.seq, event_item, 0, out);
 Exit:
     fg_event_row_free(&e);
     return rc;

@@ -15,9 +15,8 @@
  * GAP_HORIZON_MS.  Fanning out one event twice is harmless: deliveries are
  * unique on (event, endpoint, redelivery).
  *
- * The gaps also bound GET /v1/events (events.c): a page never reaches past
- * the lowest open gap or the mark, so a client paging with ?after= never
- * steps over an event that commits late.
+ * GET /v1/events does not depend on the gaps: it pages by the seq the change
+ * sequencer gives each event after its commit (changes/changes.h).
  *
  * One instance at a time owns a round: it locks the mark's row with
  * FOR UPDATE SKIP LOCKED, and the others skip the round instead of waiting.

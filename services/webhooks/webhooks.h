@@ -241,7 +241,8 @@ int fg_endpoint_list(fg_db_t *db, const fg_merchant_ref_t *m, const fg_page_t *p
  *  fg_event_row_free. */
 typedef struct {
     int64_t id, order_id, created_at;
-    int order_null;
+    int64_t seq; /* its place in the log (changes/changes.h); seq_null until numbered */
+    int order_null, seq_null;
     fg_buf_t public_id, type, payload;
 } fg_event_row_t;
 
@@ -266,11 +267,13 @@ typedef struct {
 } fg_event_filter_t;
 
 /**
- * Appends one page of merchant m's events, oldest first, as the list object
- * of docs/DESIGN.md §4 to out.  A page never steps over an event that may
- * still commit (a reader passing the last id it saw misses none): it ends
- * below the first id the webhook fan-out is still waiting for.  Returns 0,
- * FG_EINVALID when the filter's type is not a known event type,
+ * Appends one page of merchant m's events in the order of their seq, which
+ * the change sequencer hands out after commit (changes/changes.h), as the
+ * list object of docs/DESIGN.md §4 to out; the cursor is the last seq.  An
+ * event that commits late gets a higher seq than every event listed before
+ * it, so a reader passing the last event it saw misses none; an event not
+ * numbered yet is not listed yet, and after such an event the page is empty.
+ * Returns 0, FG_EINVALID when the filter's type is not a known event type,
  * FG_ENOTFOUND when its after is not one of the merchant's events, or a
  * database code.
  */
