@@ -4,6 +4,7 @@
 #include "api/handlers.h"
 #include "http/http.h"
 #include "recon/statement.h"
+#include "web/html.h"
 #include "web/web.h"
 
 _Static_assert(FG_STMT_FILE_MAX <= FG_BODY_LARGEST, "the server takes a statement file");
@@ -67,6 +68,7 @@ const fg_route_t fg_api_routes[] = {
     {"GET", "/v1/ledger/journals", "ledger.journals", FG_AUTH_STAFF_READ, 0, 0, fg_ledger_journals_list},
     {"GET", "/v1/exports/changes", "exports.changes", FG_AUTH_EXPORT, 0, 0, fg_exports_changes},
     {"GET", "/.well-known/jwks.json", "exports.jwks", FG_AUTH_NONE, 0, 0, fg_exports_jwks},
+    {"GET", "/assets/{}", "web.asset", FG_AUTH_NONE, 0, 0, fg_web_asset},
     {"GET", "/pay/return/{}", "pay.return", FG_AUTH_NONE, 0, 0, fg_web_return_page},
     {"GET", "/pay/{}/qr.svg", "pay.qr", FG_AUTH_NONE, 0, 0, fg_web_qr_svg},
     {"GET", "/pay/{}", "pay.page", FG_AUTH_NONE, 0, 0, fg_web_pay_page},

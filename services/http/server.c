@@ -4,6 +4,7 @@
  */
 #include "http/server_internal.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -145,9 +146,23 @@ static void add_headers(h2o_req_t *req, const fg_buf_t *headers)
         const char *value = name + name_len + 1;
         size_t value_len = strlen(value);
         h2o_iovec_t n = h2o_strdup(&req->pool, name, name_len), v = h2o_strdup(&req->pool, value, value_len);
-        h2o_add_header_by_str(&req->pool, &req->res.headers, n.base, n.len, 0, NULL, v.base, v.len);
+        h2o_add_header_by_str(&req->pool, &req->res.headers, n.base, n.len, 1, NULL, v.base, v.len);
         at += name_len + 1 + value_len + 1;
     }
+}
+
+/* The client's numeric address into out ("" when the connection does not say). */
+static void peer_address(h2o_req_t *req, char *out, size_t cap)
+{
+    struct sockaddr_storage ss;
+    out[0] = '\0';
+    socklen_t len = req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&ss);
+    if (len == 0)
+        return;
+    if (ss.ss_family == AF_INET)
+        inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, out, (socklen_t)cap);
+    else if (ss.ss_family == AF_INET6)
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, out, (socklen_t)cap);
 }
 
 static void send_body(h2o_req_t *req, int status, const char *content_type, const char *body, size_t len, int replayed)
@@ -155,7 +170,8 @@ static void send_body(h2o_req_t *req, int status, const char *content_type, cons
     req->res.status = status;
     req->res.reason = reason_phrase(status);
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, content_type, strlen(content_type));
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
+    if (h2o_find_header(&req->res.headers, H2O_TOKEN_CACHE_CONTROL, -1) == -1) /* a handler may allow caching */
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("no-store"));
     if (replayed)
         h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("idempotent-replayed"), 0, NULL,
                               H2O_STRLIT("true"));
@@ -338,6 +354,8 @@ static int start_call(h2o_req_t *req, loop_t *loop, const fg_route_t *route, int
         call->body_len = req->entity.len;
     }
     call->method = fg_strndup(req->method.base, req->method.len);
+    call->is_tls = req->scheme == &H2O_URL_SCHEME_HTTPS;
+    peer_address(req, call->peer, sizeof(call->peer));
     if (req->query_at != SIZE_MAX) {
         call->query_raw = fg_strndup(req->path.base + req->query_at + 1, req->path.len - req->query_at - 1);
         parse_query(call, req->path.base + req->query_at + 1, req->path.len - req->query_at - 1);
