@@ -7,10 +7,10 @@
 #include "core/sheet.h"
 
 typedef struct {
-    fg_buf_t text;                      /* the row's cells, each ended by NUL */
-    size_t starts[FG_SHEET_CELLS_MAX];  /* offset of each cell in text */
-    size_t n;                           /* cells begun */
-    int open;                           /* a cell was begun since the last emit */
+    fg_buf_t text;                     /* the row's cells, each ended by NUL */
+    size_t starts[FG_SHEET_CELLS_MAX]; /* offset of each cell in text */
+    size_t n;                          /* cells begun */
+    int open;                          /* a cell was begun since the last emit */
     size_t row_no;
 } fg_sheet_row_t;
 

@@ -97,8 +97,7 @@ static void on_rels(void *ud, const char *name, const char **atts)
 {
     locate_t *l = ud;
     const char *id = attr(atts, "Id"), *target = attr(atts, "Target");
-    if (l->done || strcmp(local(name), "Relationship") != 0 || id == NULL || target == NULL ||
-        strcmp(id, l->want) != 0)
+    if (l->done || strcmp(local(name), "Relationship") != 0 || id == NULL || target == NULL || strcmp(id, l->want) != 0)
         return;
     /* relative to xl/, or absolute from the archive's root */
     if (target[0] == '/')
@@ -343,8 +342,13 @@ int fg_sheet_read_xlsx(const char *data, size_t len, fg_sheet_row_fn fn, void *c
     zip_error_fini(&zerr);
 
     strings_t strings = {.text = FG_BUF_INIT};
-    sheet_t sheet = {.strings = &strings, .row = {.text = FG_BUF_INIT}, .fn = fn, .ctx = ctx,
-                     .value = FG_BUF_INIT, .err = err, .err_cap = err_cap};
+    sheet_t sheet = {.strings = &strings,
+                     .row = {.text = FG_BUF_INIT},
+                     .fn = fn,
+                     .ctx = ctx,
+                     .value = FG_BUF_INIT,
+                     .err = err,
+                     .err_cap = err_cap};
     char path[PATH_MAX_LEN];
     first_sheet(za, path, sizeof(path));
     int rc = read_strings(za, &strings, err, err_cap);

@@ -127,8 +127,9 @@ static char *write_workbook(int constant_memory, size_t *len)
     lxw_worksheet *ws = workbook_add_worksheet(wb, "H\xC3\xB3"
                                                    "a \xC4\x91\xC6\xA1n");
     lxw_worksheet *other = workbook_add_worksheet(wb, "Other");
-    worksheet_write_string(ws, 0, 0, "M\xC3\xA3 h\xC3\xB3"
-                                     "a \xC4\x91\xC6\xA1n",
+    worksheet_write_string(ws, 0, 0,
+                           "M\xC3\xA3 h\xC3\xB3"
+                           "a \xC4\x91\xC6\xA1n",
                            NULL);
     worksheet_write_string(ws, 0, 1, "S\xE1\xBB\x91 ti\xE1\xBB\x81n", NULL);
     worksheet_write_string(ws, 0, 2, "H\xE1\xBA\xA1n n\xE1\xBB\x99p", NULL);
