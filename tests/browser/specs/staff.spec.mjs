@@ -26,7 +26,12 @@ test('a wrong password stays on the login page; a POST without csrf_token answer
   const form = page.locator('form:has(input[name="password"])');
   await form.locator('input[name="email"]').fill(staff.finance);
   await form.locator('input[name="password"]').fill(`${staff.password}-wrong`);
-  await form.locator('button[type="submit"], input[type="submit"]').first().click();
+  // The answer is staff-login again: wait for its document, not the one already shown.
+  await Promise.all([
+    page.waitForEvent('framenavigated', (frame) => frame === page.mainFrame()),
+    form.locator('button[type="submit"], input[type="submit"]').first().click(),
+  ]);
+  await page.waitForLoadState('load');
   await waitForPage(page, 'staff-login');
   await audit(page, 'staff-login-refused');
   const res = await page.request.post(`${FEEGATE}/staff/login`, {
