@@ -24,6 +24,7 @@ extern const fg_route_t fg_api_routes[];
 
 void fg_orders_create(fg_call_t *call, fg_db_t *db);
 void fg_orders_batch(fg_call_t *call, fg_db_t *db);
+void fg_orders_import(fg_call_t *call, fg_db_t *db);
 void fg_orders_get(fg_call_t *call, fg_db_t *db);
 void fg_orders_list(fg_call_t *call, fg_db_t *db);
 void fg_orders_cancel(fg_call_t *call, fg_db_t *db);

@@ -3,6 +3,7 @@
  */
 #include "api/handlers.h"
 #include "http/http.h"
+#include "orders/bills.h"
 #include "recon/statement.h"
 #include "web/html.h"
 #include "web/web.h"
@@ -11,6 +12,7 @@ _Static_assert(FG_STMT_FILE_MAX <= FG_BODY_LARGEST, "the server takes a statemen
 
 const fg_route_t fg_api_routes[] = {
     {"POST", "/v1/orders/batch", "orders.batch", FG_AUTH_MERCHANT, 1, FG_BATCH_BODY_MAX, fg_orders_batch},
+    {"POST", "/v1/orders/import", "orders.import", FG_AUTH_MERCHANT, 0, FG_BILLS_FILE_MAX, fg_orders_import},
     {"POST", "/v1/orders", "orders.create", FG_AUTH_MERCHANT, 1, 0, fg_orders_create},
     {"GET", "/v1/orders", "orders.list", FG_AUTH_MERCHANT, 0, 0, fg_orders_list},
     {"GET", "/v1/orders/{}", "orders.get", FG_AUTH_MERCHANT, 0, 0, fg_orders_get},

@@ -350,7 +350,10 @@ static int start_call(h2o_req_t *req, loop_t *loop, const fg_route_t *route, int
         if (call->params[i] != NULL)
             call->params[i] = fg_strndup(call->params[i], call->param_lens[i]);
     if (req->entity.base != NULL) {
-        call->body = fg_strndup(req->entity.base, req->entity.len);
+        /* bytes, not a string: a spreadsheet holds NULs (the copy stays NUL-ended for parsers) */
+        call->body = fg_malloc(req->entity.len + 1);
+        memcpy(call->body, req->entity.base, req->entity.len);
+        call->body[req->entity.len] = '\0';
         call->body_len = req->entity.len;
     }
     call->method = fg_strndup(req->method.base, req->method.len);

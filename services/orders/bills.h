@@ -1,0 +1,83 @@
+/*
+ * bills.h - a month's bills from a spreadsheet (CSV or XLSX): what a school
+ * or a utility keeps its bills in.  Each row becomes the same order object
+ * POST /v1/orders takes and is validated by the same parser, so a file and
+ * the API accept exactly the same orders.
+ *
+ * The header row names the columns, in English (the API's field names) or in
+ * Vietnamese ("Mã hóa đơn", "Số tiền", "Người nộp", "Hạn nộp", "Lớp", …; a
+ * bilingual "Số tiền / Amount" works too); unknown columns are ignored and
+ * listed.  Amounts may carry thousands separators ("4.500.000"); dates are
+ * dd/mm/yyyy, yyyy-mm-dd or a spreadsheet's day number, and a due date means
+ * the end of that day in GMT+7.
+ *
+ * Reading (fg_bills_read) never writes.  Committing (fg_bills_commit) is all
+ * or nothing: a file with any invalid row is refused whole, so that what
+ * the preview showed is what happens; a row whose merchant_ref the merchant
+ * has already used is reported with the existing order, so uploading the
+ * same file twice creates nothing the second time.
+ */
+#ifndef FG_ORDERS_BILLS_H
+#define FG_ORDERS_BILLS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "core/buf.h"
+#include "core/json.h"
+#include "core/sheet.h"
+#include "db/db.h"
+#include "merchants/merchants.h"
+
+/* A bills file is at most this large, and holds at most FG_ORDER_BATCH_MAX rows. */
+#define FG_BILLS_FILE_MAX (16u << 20)
+
+typedef enum { FG_BILL_VALID, FG_BILL_INVALID, FG_BILL_CREATED, FG_BILL_EXISTING } fg_bill_state_t;
+
+typedef struct {
+    size_t row_no; /* as the spreadsheet numbers it */
+    fg_bill_state_t state;
+    fg_buf_t order_json;    /* the order object the row stands for */
+    fg_field_error_t error; /* FG_BILL_INVALID: why */
+    fg_buf_t merchant_ref, payer_name;
+    int64_t amount;
+    fg_buf_t order_id, code; /* CREATED and EXISTING */
+} fg_bill_t;
+
+typedef struct {
+    fg_bill_t *rows;
+    size_t count, cap;
+    size_t invalid, created, existing;
+    fg_buf_t ignored_columns; /* JSON array text of the columns not used */
+    char error[256];          /* fg_bills_read's FG_EINVALID: what is wrong with the file */
+} fg_bills_t;
+
+/** Defaults for columns the file leaves out (NULL: none). */
+typedef struct {
+    const char *fee_type;
+    const char *category;
+} fg_bills_defaults_t;
+
+void fg_bills_init(fg_bills_t *b);
+void fg_bills_free(fg_bills_t *b);
+
+/** Reads and validates every row of the file as of now_ms.  0 (rows may be
+ *  invalid: b->invalid counts them), or FG_EINVALID with b->error (not a
+ *  table, no header, a required column missing, no rows, too many rows). */
+int fg_bills_read(fg_bills_t *b, fg_sheet_format_t format, const char *data, size_t len,
+                  const fg_bills_defaults_t *defaults, int64_t now_ms) FG_MUST_USE;
+
+/** Creates the orders of valid rows for merchant m inside the caller's
+ *  transaction (may be re-run with it).  The file must have no invalid row.
+ *  0, or a database code. */
+int fg_bills_commit(fg_db_t *db, const fg_merchant_ref_t *m, fg_bills_t *b, int64_t now_ms) FG_MUST_USE;
+
+/** The outcome as JSON: {"object":"bills_import","committed",counts,
+ *  "ignored_columns","rows":[{"row","status","merchant_ref","amount",
+ *  "payer_name","order_id","code","pay_url","error"}]}. */
+void fg_bills_json(fg_buf_t *out, const fg_bills_t *b, int committed, const char *base_url);
+
+/** The result file for a mail merge (CSV with BOM): row, status,
+ *  merchant_ref, payer_name, amount, code, pay_url, error. */
+void fg_bills_csv(fg_buf_t *out, const fg_bills_t *b, const char *base_url);
+
+#endif
