@@ -21,6 +21,86 @@ int fg_field_fail(fg_field_error_t *err, fg_field_kind_t kind, const char *code,
     return -1;
 }
 
+static int hex4(const char *p, unsigned *out)
+{
+    unsigned v = 0;
+    for (int i = 0; i < 4; i++) {
+        char c = p[i];
+        v <<= 4;
+        if (c >= '0' && c <= '9')
+            v |= (unsigned)(c - '0');
+        else if (c >= 'a' && c <= 'f')
+            v |= (unsigned)(c - 'a' + 10);
+        else if (c >= 'A' && c <= 'F')
+            v |= (unsigned)(c - 'A' + 10);
+        else
+            return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* The \u escapes of JSON text that yajl would turn into something else than
+ * what was sent: \u0000 (a C string ends there, so "REF\u0000x" would be
+ * stored as "REF") and a surrogate that is not half of a pair (stored as
+ * '?').  1 when s[0..n) has one, else 0.  Escapes only occur in strings. */
+static int bad_escape(const char *s, size_t n)
+{
+    int want_low = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] != '\\') {
+            if (want_low)
+                return 1;
+            continue;
+        }
+        if (i + 1 >= n)
+            return 0; /* truncated: the parser refuses it */
+        if (s[i + 1] != 'u') {
+            if (want_low)
+                return 1;
+            i++; /* \\, \" and the rest: skip the escaped character */
+            continue;
+        }
+        unsigned cp;
+        if (i + 6 > n || hex4(s + i + 2, &cp) != 0)
+            return 0; /* malformed: the parser refuses it */
+        i += 5;
+        if (want_low) {
+            if (cp < 0xDC00 || cp > 0xDFFF)
+                return 1;
+            want_low = 0;
+        } else if (cp == 0 || (cp >= 0xDC00 && cp <= 0xDFFF)) {
+            return 1;
+        } else if (cp >= 0xD800 && cp <= 0xDBFF) {
+            want_low = 1;
+        }
+    }
+    return want_low;
+}
+
+/* The first key that appears twice in one object anywhere under v, or NULL. */
+static const char *duplicate_key(yajl_val v)
+{
+    if (YAJL_IS_OBJECT(v)) {
+        size_t n = v->u.object.len;
+        for (size_t i = 0; i < n; i++) {
+            for (size_t k = 0; k < i; k++)
+                if (strcmp(v->u.object.keys[i], v->u.object.keys[k]) == 0)
+                    return v->u.object.keys[i];
+            const char *d = duplicate_key(v->u.object.values[i]);
+            if (d != NULL)
+                return d;
+        }
+    } else if (YAJL_IS_ARRAY(v)) {
+        for (size_t i = 0; i < v->u.array.len; i++) {
+            const char *d = duplicate_key(v->u.array.values[i]);
+            if (d != NULL)
+                return d;
+        }
+    }
+    return NULL;
+}
+
 yajl_val fg_json_parse_object(const char *body, size_t len, fg_field_error_t *err)
 {
     char parse_error[128];
@@ -50,6 +130,19 @@ yajl_val fg_json_parse_object(const char *body, size_t len, fg_field_error_t *er
     if (!YAJL_IS_OBJECT(root)) {
         yajl_tree_free(root);
         fg_field_fail(err, FG_FIELD_MALFORMED, "invalid_json", NULL, "the request body must be a JSON object");
+        return NULL;
+    }
+    /* One meaning per body: which of two "amount"s wins must not depend on the route. */
+    const char *dup = duplicate_key(root);
+    if (dup != NULL) {
+        fg_field_fail(err, FG_FIELD_MALFORMED, "duplicate_field", dup, "the field \"%.60s\" appears twice", dup);
+        yajl_tree_free(root);
+        return NULL;
+    }
+    if (bad_escape(body, len)) {
+        yajl_tree_free(root);
+        fg_field_fail(err, FG_FIELD_UNACCEPTABLE, "invalid_characters", NULL,
+                      "the body holds \\u0000 or a \\u escape of half a surrogate pair");
         return NULL;
     }
     return root;

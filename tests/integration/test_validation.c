@@ -180,6 +180,13 @@ static const body_case_t REFUSED[] = {
     REFUSE("expires_at tomorrow", WITH(",\"expires_at\":\"tomorrow\""), NULL, 422, "invalid_timestamp", "expires_at"),
     REFUSE("a metadata number", WITH(",\"metadata\":{\"lop\":10}"), NULL, 400, "invalid_type", "metadata"),
     REFUSE("metadata over 4 KiB", NULL, metadata_over_4k, 422, "metadata_too_large", "metadata"),
+    REFUSE("amount twice", WITH(",\"amount\":500000"), NULL, 400, "duplicate_field", "amount"),
+    REFUSE("a key twice in metadata", WITH(",\"metadata\":{\"lop\":\"5A\",\"lop\":\"5B\"}"), NULL, 400,
+           "duplicate_field", "lop"),
+    REFUSE("\\u0000 in merchant_ref", "{\"merchant_ref\":\"%1$s\\u0000-other\"" FEE AMOUNT VND "}", NULL, 422,
+           "invalid_characters", NULL),
+    REFUSE("a lone high surrogate", WITH(",\"description\":\"a\\ud800b\""), NULL, 422, "invalid_characters", NULL),
+    REFUSE("a lone low surrogate", WITH(",\"description\":\"\\udc00\""), NULL, 422, "invalid_characters", NULL),
 };
 
 static const body_case_t ACCEPTED[] = {
@@ -188,6 +195,8 @@ static const body_case_t ACCEPTED[] = {
     ACCEPT("description of 1000 characters", NULL, description_1000, 5),
     ACCEPT("metadata under 4 KiB", NULL, metadata_under_4k, 5),
     ACCEPT("a body of exactly 1 MiB", NULL, one_mib, 5),
+    ACCEPT("a surrogate pair and an escaped backslash before u0000",
+           WITH(",\"description\":\"\\ud83d\\ude00 \\\\u0000\""), NULL, 5),
 };
 
 static char *case_body(const body_case_t *c, const char *ref, size_t *len)
