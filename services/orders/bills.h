@@ -80,4 +80,41 @@ void fg_bills_json(fg_buf_t *out, const fg_bills_t *b, int committed, const char
  *  merchant_ref, payer_name, amount, code, pay_url, error. */
 void fg_bills_csv(fg_buf_t *out, const fg_bills_t *b, const char *base_url);
 
+/** Fills order_id and code of the rows whose merchant_ref the merchant has
+ *  used (state EXISTING); writes nothing.  0 or a database code. */
+int fg_bills_lookup(fg_db_t *db, const fg_merchant_ref_t *m, fg_bills_t *b) FG_MUST_USE;
+
+/* ---- a file between its preview and its commit (schema/0019) ---- */
+
+/* A file uploaded from a page is at most this large (the API takes FG_BILLS_FILE_MAX). */
+#define FG_BILL_UPLOAD_MAX (8u << 20)
+/* Uploads are kept this long. */
+#define FG_BILL_UPLOAD_TTL_MS (24 * 3600 * 1000LL)
+
+typedef struct {
+    uint64_t merchant_id;
+    fg_sheet_format_t format;
+    fg_buf_t file_name, fee_type, content;
+    int committed;
+} fg_bill_upload_t;
+
+void fg_bill_upload_init(fg_bill_upload_t *u);
+void fg_bill_upload_free(fg_bill_upload_t *u);
+
+/** Keeps a file for its commit (deleting uploads older than
+ *  FG_BILL_UPLOAD_TTL_MS first): 0 with its public id in public_id
+ *  (FG_ID_CAP), or a database code.  One transaction (fg_db_tx). */
+int fg_bill_upload_save(fg_db_t *db, uint64_t staff_id, uint64_t merchant_id, const char *file_name,
+                        fg_sheet_format_t format, const char *fee_type, const char *data, size_t len, int64_t now_ms,
+                        char *public_id) FG_MUST_USE;
+
+/** The upload public_id that staff member staff_id made (another's is
+ *  FG_ENOTFOUND), younger than the TTL: 0, FG_ENOTFOUND or a database code. */
+int fg_bill_upload_load(fg_db_t *db, const char *public_id, uint64_t staff_id, int64_t now_ms,
+                        fg_bill_upload_t *out) FG_MUST_USE;
+
+/** Inside the commit's transaction: marks the upload committed.  0, or
+ *  FG_ECONFLICT when it was committed already (by a double submit). */
+int fg_bill_upload_mark(fg_db_t *db, const char *public_id, int64_t now_ms) FG_MUST_USE;
+
 #endif
