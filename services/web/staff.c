@@ -250,7 +250,10 @@ void fg_staff_begin(fg_html_t *p, fg_staff_ctx_t *ctx, const char *name, const c
     for (size_t i = 0; i < sizeof(NAV) / sizeof(NAV[0]); i++) {
         if (!fg_staff_may(ctx, NAV[i].access))
             continue;
-        int here = strcmp(ctx->call->path, NAV[i].path) == 0;
+        size_t n = strlen(NAV[i].path);
+        /* a section's own pages (an order, a reconciliation) are under its path */
+        int here = strcmp(ctx->call->path, NAV[i].path) == 0 ||
+                   (i > 0 && strncmp(ctx->call->path, NAV[i].path, n) == 0 && ctx->call->path[n] == '/');
         fg_html_printf(p, "<li><a href=\"%s\"%s>%s</a></li>", NAV[i].path, here ? " aria-current=\"page\"" : "",
                        fg_html_tr(p, NAV[i].vi, NAV[i].en));
     }

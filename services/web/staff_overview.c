@@ -12,8 +12,8 @@
 #include "reports/reports.h"
 
 /* The chart's drawing units (the SVG scales to its box). */
-#define CHART_WIDTH 640
-#define CHART_LABEL_WIDTH 140
+#define CHART_WIDTH 480
+#define CHART_LABEL_WIDTH 130
 #define CHART_ROW_HEIGHT 40
 #define CHART_BAR_HEIGHT 14
 /* Fee types and methods are a handful; a chart of more is unreadable. */
