@@ -23,33 +23,36 @@
 
 #define EXIT_USAGE 2
 
-static const char USAGE[] = "usage: feegate [--config FILE] COMMAND\n"
-                            "\n"
-                            "commands:\n"
-                            "  serve                              run the server until SIGTERM/SIGINT\n"
-                            "  migrate [--dir DIR]                apply schema/*.sql in order\n"
-                            "  admin merchant create --name NAME  create a merchant; prints its id and API key\n"
-                            "  admin merchant set-payout-account MERCHANT --bin BIN --account NUMBER --name NAME\n"
-                            "                                     where the merchant's payouts go (audited)\n"
-                            "  admin user create --email E --role finance|auditor|admin   (password on stdin)\n"
-                            "  admin token create --email E [--ttl-hours H]               prints a staff bearer token\n"
-                            "  admin key create --scope export    an API key of the data-sharing platform, which\n"
-                            "                                     reads the change feed only; prints its id and key\n"
-                            "  admin key revoke --id key_...      revokes such a key\n"
-                            "  ledger check                       verify the ledger's invariants; JSON summary\n"
-                            "  ledger rebuild-checkpoints [--reason TEXT]\n"
-                            "                                     recompute every balance checkpoint into a new epoch\n"
-                            "  statements import FILE [--format camt.053|camt.054|mt940|csv|csv-vn]\n"
-                            "                                     import a bank statement file; prints the import\n"
-                            "  statements match                   match every statement line waiting for it, now;\n"
-                            "                                     prints how many were decided\n"
-                            "  settlements import FILE --gateway vnpay|momo\n"
-                            "                                     import a gateway's settlement file (payout batches)\n"
-                            "  reports rebuild                    recompute the report rollups from the ledger\n"
-                            "  version                            print the version\n"
-                            "\n"
-                            "Every setting section.key can be given in the config file or as the\n"
-                            "environment variable FEEGATE_SECTION_KEY (see deploy/feegate.conf.example).\n";
+static const char USAGE[] =
+    "usage: feegate [--config FILE] COMMAND\n"
+    "\n"
+    "commands:\n"
+    "  serve                              run the server until SIGTERM/SIGINT\n"
+    "  migrate [--dir DIR]                apply schema/*.sql in order\n"
+    "  admin merchant create --name NAME  create a merchant; prints its id and API key\n"
+    "  admin merchant set-payout-account MERCHANT --bin BIN --account NUMBER --name NAME\n"
+    "                                     where the merchant's payouts go (audited)\n"
+    "  admin user create --email E --role finance|auditor|admin   (password on stdin)\n"
+    "  admin user create --email E --role accountant --merchant mer_...   a school's accountant\n"
+    "  admin user unlock --email E        lifts a login lockout\n"
+    "  admin token create --email E [--ttl-hours H]               prints a staff bearer token\n"
+    "  admin key create --scope export    an API key of the data-sharing platform, which\n"
+    "                                     reads the change feed only; prints its id and key\n"
+    "  admin key revoke --id key_...      revokes such a key\n"
+    "  ledger check                       verify the ledger's invariants; JSON summary\n"
+    "  ledger rebuild-checkpoints [--reason TEXT]\n"
+    "                                     recompute every balance checkpoint into a new epoch\n"
+    "  statements import FILE [--format camt.053|camt.054|mt940|csv|csv-vn]\n"
+    "                                     import a bank statement file; prints the import\n"
+    "  statements match                   match every statement line waiting for it, now;\n"
+    "                                     prints how many were decided\n"
+    "  settlements import FILE --gateway vnpay|momo\n"
+    "                                     import a gateway's settlement file (payout batches)\n"
+    "  reports rebuild                    recompute the report rollups from the ledger\n"
+    "  version                            print the version\n"
+    "\n"
+    "Every setting section.key can be given in the config file or as the\n"
+    "environment variable FEEGATE_SECTION_KEY (see deploy/feegate.conf.example).\n";
 
 static int usage(const char *why)
 {
@@ -445,6 +448,8 @@ static int dispatch(const fg_config_t *cfg, int argc, char **argv)
         return fg_payout_cli_set_account(cfg, argc, argv);
     if (strcmp(cmd, "admin") == 0 && argc >= 4 && strcmp(argv[2], "user") == 0 && strcmp(argv[3], "create") == 0)
         return fg_staff_cli_user_create(cfg, argc, argv);
+    if (strcmp(cmd, "admin") == 0 && argc >= 4 && strcmp(argv[2], "user") == 0 && strcmp(argv[3], "unlock") == 0)
+        return fg_staff_cli_user_unlock(cfg, argc, argv);
     if (strcmp(cmd, "admin") == 0 && argc >= 4 && strcmp(argv[2], "token") == 0 && strcmp(argv[3], "create") == 0)
         return fg_staff_cli_token_create(cfg, argc, argv);
     if (strcmp(cmd, "admin") == 0 && argc >= 4 && strcmp(argv[2], "key") == 0 && strcmp(argv[3], "create") == 0)

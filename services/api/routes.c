@@ -6,9 +6,14 @@
 #include "orders/bills.h"
 #include "recon/statement.h"
 #include "web/html.h"
+#include "web/staff.h"
 #include "web/web.h"
 
 _Static_assert(FG_STMT_FILE_MAX <= FG_BODY_LARGEST, "the server takes a statement file");
+_Static_assert(FG_STAFF_UPLOAD_MAX <= FG_BODY_LARGEST, "the server takes a statement uploaded through a page");
+
+/* The staff pages' forms: a note of 1000 characters and a few fields. */
+#define STAFF_FORM_BODY_MAX 16384
 
 const fg_route_t fg_api_routes[] = {
     {"POST", "/v1/orders/batch", "orders.batch", FG_AUTH_MERCHANT, 1, FG_BATCH_BODY_MAX, fg_orders_batch},
@@ -70,6 +75,27 @@ const fg_route_t fg_api_routes[] = {
     {"GET", "/v1/ledger/journals", "ledger.journals", FG_AUTH_STAFF_READ, 0, 0, fg_ledger_journals_list},
     {"GET", "/v1/exports/changes", "exports.changes", FG_AUTH_EXPORT, 0, 0, fg_exports_changes},
     {"GET", "/.well-known/jwks.json", "exports.jwks", FG_AUTH_NONE, 0, 0, fg_exports_jwks},
+    {"GET", "/assets/staff.css", "staff.css", FG_AUTH_NONE, 0, 0, fg_staff_css},
+    {"GET", "/staff/login", "staff.login", FG_AUTH_NONE, 0, 0, fg_staff_login_page},
+    {"POST", "/staff/login", "staff.login_post", FG_AUTH_NONE, 0, 4096, fg_staff_login_post},
+    {"POST", "/staff/logout", "staff.logout", FG_AUTH_NONE, 0, 4096, fg_staff_logout},
+    {"GET", "/staff", "staff.overview", FG_AUTH_NONE, 0, 0, fg_staff_overview},
+    {"GET", "/staff/orders", "staff.orders", FG_AUTH_NONE, 0, 0, fg_staff_orders},
+    {"GET", "/staff/orders/{}", "staff.order", FG_AUTH_NONE, 0, 0, fg_staff_order},
+    {"GET", "/staff/statements", "staff.statements", FG_AUTH_NONE, 0, 0, fg_staff_statements},
+    {"POST", "/staff/statements", "staff.statements_post", FG_AUTH_NONE, 0, FG_STAFF_UPLOAD_MAX,
+     fg_staff_statements_post},
+    {"GET", "/staff/reconciliations", "staff.reconciliations", FG_AUTH_NONE, 0, 0, fg_staff_reconciliations},
+    {"POST", "/staff/reconciliations", "staff.reconciliations_post", FG_AUTH_NONE, 0, STAFF_FORM_BODY_MAX,
+     fg_staff_reconciliations_post},
+    {"GET", "/staff/reconciliations/{}", "staff.reconciliation", FG_AUTH_NONE, 0, 0, fg_staff_reconciliation},
+    {"POST", "/staff/reconciliations/{}/items/{}/resolve", "staff.resolve", FG_AUTH_NONE, 0, STAFF_FORM_BODY_MAX,
+     fg_staff_resolve},
+    {"GET", "/staff/reports", "staff.reports", FG_AUTH_NONE, 0, 0, fg_staff_reports},
+    {"GET", "/staff/reports/{}", "staff.report_file", FG_AUTH_NONE, 0, 0, fg_staff_report_file},
+    {"GET", "/staff/audit", "staff.audit", FG_AUTH_NONE, 0, 0, fg_staff_audit_page},
+    {"GET", "/staff/users", "staff.users", FG_AUTH_NONE, 0, 0, fg_staff_users},
+    {"POST", "/staff/users/unlock", "staff.users_unlock", FG_AUTH_NONE, 0, 4096, fg_staff_users_unlock},
     {"GET", "/assets/{}", "web.asset", FG_AUTH_NONE, 0, 0, fg_web_asset},
     {"GET", "/pay/return/{}", "pay.return", FG_AUTH_NONE, 0, 0, fg_web_return_page},
     {"GET", "/pay/{}/qr.svg", "pay.qr", FG_AUTH_NONE, 0, 0, fg_web_qr_svg},

@@ -136,6 +136,10 @@ static const option_t options[] = {
     INT64("ledger.checkpoint_interval_ms", ledger_checkpoint_interval_ms, 100, 3600000, "10000"),
     STR("export.signing_key_file", export_signing_key_file, ""),
     STR("export.published_key_files", export_published_key_files, ""),
+    INT64("staff.session_idle_ms", staff_session_idle_ms, 1000, 86400000, "1800000"),
+    INT64("staff.session_absolute_ms", staff_session_absolute_ms, 1000, 604800000, "43200000"),
+    INT64("staff.login_delay_ms", staff_login_delay_ms, 1, 60000, "1000"),
+    INT64("staff.login_lockout_failures", staff_login_lockout_failures, 2, 1000, "10"),
     BOOL("log.requests", log_requests, "true"),
 };
 

@@ -67,6 +67,13 @@ typedef struct {
     /* export: the change feed's signing key (a P-256 private key, PEM; "" = the feed answers 503) and
      * further public keys published with it (comma separated PEM files: older signing keys, the next one) */
     char *export_signing_key_file, *export_published_key_files;
+    /* staff pages: a session ends after staff_session_idle_ms without a request (1800000 = 30 min;
+     * 1000..86400000) or staff_session_absolute_ms after login (43200000 = 12 h; 1000..604800000) */
+    int64_t staff_session_idle_ms, staff_session_absolute_ms;
+    /* login throttling: after FG_LOGIN_FREE_FAILURES failures, the next try waits staff_login_delay_ms
+     * (1000; 1..60000), doubling with each further failure; staff_login_lockout_failures (10; 2..1000)
+     * failures lock the address until an admin unlocks it */
+    int64_t staff_login_delay_ms, staff_login_lockout_failures;
     /* log */
     int log_requests; /* true: one JSON line per request on stdout */
 } fg_config_t;

@@ -175,6 +175,8 @@ int fg_staff_role_allows(fg_role_t role, fg_auth_t required)
 {
     switch (required) {
     case FG_AUTH_MERCHANT_OR_STAFF:
+        /* an accountant reads its merchant's rows, as that merchant's key would */
+        return role == FG_ROLE_ACCOUNTANT || fg_staff_role_allows(role, FG_AUTH_STAFF_READ);
     case FG_AUTH_STAFF_READ: return role == FG_ROLE_AUDITOR || role == FG_ROLE_FINANCE || role == FG_ROLE_ADMIN;
     case FG_AUTH_STAFF_WRITE: return role == FG_ROLE_FINANCE || role == FG_ROLE_ADMIN;
     case FG_AUTH_STAFF_ADMIN: return role == FG_ROLE_ADMIN;

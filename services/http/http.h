@@ -116,7 +116,8 @@ struct fg_call {
 _Static_assert(FG_STAFF_EMAIL_MAX < sizeof(((fg_call_t *)0)->staff_email),
                "call->staff_email must hold any staff e-mail address");
 
-/** 1 when role may use a route that requires `required`: STAFF_READ allows
+/** 1 when role may use a route that requires `required`: MERCHANT_OR_STAFF
+ *  allows every role (an accountant acts for its merchant); STAFF_READ allows
  *  auditor, finance and admin; STAFF_WRITE finance and admin; STAFF_ADMIN
  *  admin only.  0 for FG_ROLE_NONE and for non-staff levels (http/auth.c). */
 int fg_staff_role_allows(fg_role_t role, fg_auth_t required);

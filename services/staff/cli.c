@@ -18,8 +18,10 @@
 #define EXIT_USAGE 2
 #define CLI_ACTOR "cli"
 
-static const char USAGE_USER[] = "feegate: usage: feegate admin user create --email E --role finance|auditor|admin "
-                                 "[--merchant MERCHANT_ID] (the password is the first line of stdin)\n";
+static const char USAGE_USER[] = "feegate: usage: feegate admin user create --email E --role "
+                                 "finance|auditor|admin|accountant [--merchant MERCHANT_ID] (accountant needs "
+                                 "--merchant; the password is the first line of stdin)\n";
+static const char USAGE_UNLOCK[] = "feegate: usage: feegate admin user unlock --email E\n";
 static const char USAGE_TOKEN[] = "feegate: usage: feegate admin token create --email E [--ttl-hours 1..8760]\n";
 
 /* ---- arguments ------------------------------------------------------------- */
@@ -178,7 +180,11 @@ static int user_arguments(int argc, char **argv, user_t *u, char *password, size
     if (email_argument(flags[0].value, u->email) != 0)
         return EXIT_USAGE;
     if ((u->role = fg_staff_role_parse(flags[1].value)) == FG_ROLE_NONE) {
-        fprintf(stderr, "feegate: --role must be finance, auditor or admin\n");
+        fprintf(stderr, "feegate: --role must be finance, auditor, admin or accountant\n");
+        return EXIT_USAGE;
+    }
+    if (u->role == FG_ROLE_ACCOUNTANT && u->merchant == NULL) {
+        fprintf(stderr, "feegate: an accountant keeps one merchant's books: give --merchant mer_…\n");
         return EXIT_USAGE;
     }
     return read_password(password, cap) == 0 ? 0 : EXIT_USAGE;
@@ -358,4 +364,30 @@ Exit:
     OPENSSL_cleanse(t.token, sizeof(t.token));
     fg_db_close(db);
     return rc;
+}
+
+/* ---- admin user unlock ------------------------------------------------------ */
+
+int fg_staff_cli_user_unlock(const fg_config_t *cfg, int argc, char **argv)
+{
+    flag_t flags[] = {{"--email", NULL}};
+    char email[FG_STAFF_EMAIL_MAX + 1];
+    fg_db_t *db = NULL;
+    if (parse_flags(argc, argv, flags, 1) != 0 || flags[0].value == NULL) {
+        fputs(USAGE_UNLOCK, stderr);
+        return EXIT_USAGE;
+    }
+    if (email_argument(flags[0].value, email) != 0)
+        return EXIT_USAGE;
+    if (open_db(cfg, &db) != 0)
+        return 1;
+    int err = fg_staff_unlock(db, email, CLI_ACTOR);
+    if (err == FG_ENOTFOUND)
+        fprintf(stderr, "feegate: %s is not locked\n", email);
+    else if (err != 0)
+        fprintf(stderr, "feegate: cannot unlock: %s\n", fg_db_error(db));
+    else
+        printf("{\"unlocked\":\"%s\"}\n", email);
+    fg_db_close(db);
+    return err == 0 ? 0 : 1;
 }

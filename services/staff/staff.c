@@ -35,6 +35,8 @@ fg_role_t fg_staff_role_parse(const char *name)
         return FG_ROLE_AUDITOR;
     if (strcmp(name, "admin") == 0)
         return FG_ROLE_ADMIN;
+    if (strcmp(name, "accountant") == 0)
+        return FG_ROLE_ACCOUNTANT;
     return FG_ROLE_NONE;
 }
 
@@ -44,6 +46,7 @@ const char *fg_staff_role_name(fg_role_t role)
     case FG_ROLE_FINANCE: return "finance";
     case FG_ROLE_AUDITOR: return "auditor";
     case FG_ROLE_ADMIN: return "admin";
+    case FG_ROLE_ACCOUNTANT: return "accountant";
     default: return "none";
     }
 }

@@ -24,15 +24,16 @@
 #include "db/db.h"
 #include "core/crypto.h"
 
-typedef enum { FG_ROLE_NONE = 0, FG_ROLE_AUDITOR, FG_ROLE_FINANCE, FG_ROLE_ADMIN } fg_role_t;
+/* auditor, finance and admin act city-wide; an accountant always for one
+ * merchant (staff_users.merchant_id: a school's accountant). */
+typedef enum { FG_ROLE_NONE = 0, FG_ROLE_AUDITOR, FG_ROLE_FINANCE, FG_ROLE_ADMIN, FG_ROLE_ACCOUNTANT } fg_role_t;
 
 /* ---- the admin CLI (docs/DESIGN.md §11) ------------------------------------------- */
 
-/** `feegate admin user create --email E --role finance|auditor|admin`:
- *  reads the password from the first line of stdin, stores the user with an
- *  scrypt hash and an audit row in one transaction, prints {"id":"usr_…"}.
- *  Returns the process exit code: 0, 1 (the e-mail is taken, the database
- *  failed) or 2 (usage: a bad option, e-mail, role or password). */
+/** `feegate admin user create --email E --role finance|auditor|admin|accountant
+ *  [--merchant mer_…]` (accountant requires --merchant): reads the password from the first line of stdin, stores the
+ * user with an scrypt hash and an audit row in one transaction, prints {"id":"usr_…"}. Returns the process exit code:
+ * 0, 1 (the e-mail is taken, the database failed) or 2 (usage: a bad option, e-mail, role or password). */
 int fg_staff_cli_user_create(const fg_config_t *cfg, int argc, char **argv);
 
 /** `feegate admin token create --email E [--ttl-hours H]`: prints
@@ -40,6 +41,11 @@ int fg_staff_cli_user_create(const fg_config_t *cfg, int argc, char **argv);
  *  720).  The token is shown once; only its SHA-256 is stored.  Returns the
  *  exit code: 0, 1 (no such user, user disabled, database) or 2 (usage). */
 int fg_staff_cli_token_create(const fg_config_t *cfg, int argc, char **argv);
+
+/** `feegate admin user unlock --email E`: lifts the login lockout of an
+ *  address (and its failure count), with an audit row.  Returns the exit
+ *  code: 0, 1 (the address is not locked, database) or 2 (usage). */
+int fg_staff_cli_user_unlock(const fg_config_t *cfg, int argc, char **argv);
 
 /* ---- the audit log --------------------------------------------------------- */
 
@@ -93,11 +99,11 @@ int fg_password_verify(const char *password, const char *stored);
 
 /* ---- roles and e-mail addresses (staff.c) ---------------------------------- */
 
-/** Parses "finance" | "auditor" | "admin" (exact, lower case); FG_ROLE_NONE
+/** Parses "finance" | "auditor" | "admin" | "accountant" (exact, lower case); FG_ROLE_NONE
  *  for anything else. */
 fg_role_t fg_staff_role_parse(const char *name);
 
-/** "finance", "auditor", "admin", or "none" (static strings). */
+/** "finance", "auditor", "admin", "accountant", or "none" (static strings). */
 const char *fg_staff_role_name(fg_role_t role);
 
 /* Longest e-mail address: RFC 5321's forward-path limit, and the column size. */
@@ -144,5 +150,94 @@ typedef struct {
  *  database.  1 found (*staff filled), 0 none, < 0 an FG_E* database code. */
 int fg_staff_token_lookup(fg_db_t *db, const uint8_t hash[FG_SHA256_LEN], int64_t now_ms,
                           fg_staff_t *staff) FG_MUST_USE;
+
+/* ---- sessions of the staff pages (session.c) -------------------------------- *
+ *
+ * A browser signs in with e-mail and password and gets a random secret in a
+ * cookie; the database keeps its SHA-256 only.  The session ends at logout,
+ * after cfg->staff_session_idle_ms without a request, and
+ * cfg->staff_session_absolute_ms after login.  Forms carry a CSRF token
+ * derived from the secret (HMAC-SHA256), so it is tied to the session and
+ * needs no storage.  Failed logins are counted per address in the database:
+ * after FG_LOGIN_FREE_FAILURES the next try waits, the wait doubling each
+ * failure up to FG_LOGIN_DELAY_MAX_MS, and cfg->staff_login_lockout_failures
+ * lock the address until an admin unlocks it.  Every login, failed login,
+ * logout and unlock writes an audit_log row. */
+
+/* 32 random bytes (256 bits), base64url: 43 characters. */
+#define FG_SESSION_SECRET_BYTES 32
+#define FG_SESSION_SECRET_CAP 48
+/* base64url of an HMAC-SHA256: 43 characters. */
+#define FG_CSRF_TOKEN_CAP 48
+/* Failures that cost no wait: a typo or two, and a caps-lock. */
+#define FG_LOGIN_FREE_FAILURES 3
+/* The longest wait between tries before the lockout. */
+#define FG_LOGIN_DELAY_MAX_MS (15 * 60 * 1000)
+
+_Static_assert((FG_SESSION_SECRET_BYTES * 4 + 2) / 3 < FG_SESSION_SECRET_CAP, "a secret fits");
+_Static_assert((FG_SHA256_LEN * 4 + 2) / 3 < FG_CSRF_TOKEN_CAP, "a CSRF token fits");
+
+typedef enum {
+    FG_LOGIN_OK,        /* out->secret names the new session */
+    FG_LOGIN_BAD,       /* wrong address or password, or a disabled user */
+    FG_LOGIN_THROTTLED, /* too soon after the last failure: out->retry_after_ms */
+    FG_LOGIN_LOCKED,    /* locked until an admin unlocks */
+} fg_login_outcome_t;
+
+typedef struct {
+    fg_login_outcome_t outcome;
+    int64_t retry_after_ms;
+    fg_staff_t staff;                   /* FG_LOGIN_OK */
+    char secret[FG_SESSION_SECRET_CAP]; /* FG_LOGIN_OK: the cookie's value, never stored */
+    char user_public_id[FG_ID_CAP];     /* FG_LOGIN_OK */
+} fg_login_result_t;
+
+/** Signs in email with password from peer at now: checks the throttle,
+ *  verifies the password (scrypt; an unknown address costs the same), and
+ *  either records the failure or starts a session, with the audit row, each
+ *  in one transaction.  0 with out->outcome, or an FG_E* database code. */
+int fg_staff_login(fg_db_t *db, const fg_config_t *cfg, const char *email, const char *password, const char *peer,
+                   int64_t now, fg_login_result_t *out) FG_MUST_USE;
+
+/** A live session, as a request sees it. */
+typedef struct {
+    int64_t id;
+    fg_staff_t staff;
+    char user_public_id[FG_ID_CAP];
+} fg_staff_session_t;
+
+/** The live session whose cookie value is secret (ended, idle or past its
+ *  absolute limit at now are not live; nor is a disabled user's), marked
+ *  seen at now.  1 found, 0 none, < 0 a database code. */
+int fg_staff_session_lookup(fg_db_t *db, const fg_config_t *cfg, const char *secret, int64_t now,
+                            fg_staff_session_t *out) FG_MUST_USE;
+
+/** Ends the session (logout) with an audit row.  0 or a database code. */
+int fg_staff_session_end(fg_db_t *db, const fg_staff_session_t *session, const char *peer, int64_t now) FG_MUST_USE;
+
+/** The CSRF token of the session (or pre-login cookie) value secret. */
+void fg_staff_csrf_token(const char *secret, char out[FG_CSRF_TOKEN_CAP]);
+
+/** 1 when token (len bytes) is secret's CSRF token, compared in constant
+ *  time; 0 otherwise (a NULL or empty secret or token included). */
+int fg_staff_csrf_check(const char *secret, const char *token, size_t len);
+
+/** Fills secret with a fresh random value (pre-login cookies).  0 or FG_EIO. */
+int fg_staff_secret_new(char secret[FG_SESSION_SECRET_CAP]) FG_MUST_USE;
+
+/** Lifts the lockout of email (normalised by the caller) and clears its
+ *  failures, with an audit row by actor.  0, FG_ENOTFOUND (not locked), or
+ *  a database code. */
+int fg_staff_unlock(fg_db_t *db, const char *email, const char *actor) FG_MUST_USE;
+
+/** An address that is locked out, for the users page. */
+typedef struct {
+    char email[FG_STAFF_EMAIL_MAX + 1];
+    int64_t failures, locked_at;
+} fg_login_lock_t;
+
+/** Up to cap locked addresses, most recent first, into out; *count.  0 or a
+ *  database code. */
+int fg_staff_locked_list(fg_db_t *db, fg_login_lock_t *out, int cap, int *count) FG_MUST_USE;
 
 #endif

@@ -166,18 +166,19 @@ END_TEST
 
 START_TEST(role_matrix)
 {
-    const fg_role_t roles[] = {FG_ROLE_NONE, FG_ROLE_AUDITOR, FG_ROLE_FINANCE, FG_ROLE_ADMIN};
-    const fg_auth_t levels[] = {FG_AUTH_NONE, FG_AUTH_MERCHANT, FG_AUTH_STAFF_READ, FG_AUTH_STAFF_WRITE,
-                                FG_AUTH_STAFF_ADMIN};
+    const fg_role_t roles[] = {FG_ROLE_NONE, FG_ROLE_AUDITOR, FG_ROLE_FINANCE, FG_ROLE_ADMIN, FG_ROLE_ACCOUNTANT};
+    const fg_auth_t levels[] = {FG_AUTH_NONE,        FG_AUTH_MERCHANT,    FG_AUTH_STAFF_READ,
+                                FG_AUTH_STAFF_WRITE, FG_AUTH_STAFF_ADMIN, FG_AUTH_MERCHANT_OR_STAFF};
     /* rows: roles; columns: levels */
-    const int allowed[4][5] = {
-        {0, 0, 0, 0, 0}, /* none */
-        {0, 0, 1, 0, 0}, /* auditor: read only */
-        {0, 0, 1, 1, 0}, /* finance: read and write */
-        {0, 0, 1, 1, 1}, /* admin: everything staff */
+    const int allowed[5][6] = {
+        {0, 0, 0, 0, 0, 0}, /* none */
+        {0, 0, 1, 0, 0, 1}, /* auditor: read only */
+        {0, 0, 1, 1, 0, 1}, /* finance: read and write */
+        {0, 0, 1, 1, 1, 1}, /* admin: everything staff */
+        {0, 0, 0, 0, 0, 1}, /* accountant: its merchant's rows, as its key would */
     };
-    for (int r = 0; r < 4; r++)
-        for (int l = 0; l < 5; l++)
+    for (int r = 0; r < 5; r++)
+        for (int l = 0; l < 6; l++)
             ck_assert_msg(fg_staff_role_allows(roles[r], levels[l]) == allowed[r][l], "role %s level %d",
                           fg_staff_role_name(roles[r]), (int)levels[l]);
 }
@@ -193,8 +194,9 @@ START_TEST(role_names)
     ck_assert_int_eq(fg_staff_role_parse("none"), FG_ROLE_NONE);
     ck_assert_int_eq(fg_staff_role_parse(""), FG_ROLE_NONE);
     ck_assert_int_eq(fg_staff_role_parse(NULL), FG_ROLE_NONE);
-    const fg_role_t roles[] = {FG_ROLE_AUDITOR, FG_ROLE_FINANCE, FG_ROLE_ADMIN};
-    for (int i = 0; i < 3; i++)
+    ck_assert_int_eq(fg_staff_role_parse("accountant"), FG_ROLE_ACCOUNTANT);
+    const fg_role_t roles[] = {FG_ROLE_AUDITOR, FG_ROLE_FINANCE, FG_ROLE_ADMIN, FG_ROLE_ACCOUNTANT};
+    for (int i = 0; i < 4; i++)
         ck_assert_int_eq(fg_staff_role_parse(fg_staff_role_name(roles[i])), roles[i]);
     ck_assert_str_eq(fg_staff_role_name(FG_ROLE_NONE), "none");
 }
@@ -243,6 +245,32 @@ START_TEST(email_normalize)
 }
 END_TEST
 
+/* CSRF tokens: derived from the session's secret, compared in constant time. */
+START_TEST(csrf_tokens)
+{
+    char a[FG_SESSION_SECRET_CAP], b[FG_SESSION_SECRET_CAP], ta[FG_CSRF_TOKEN_CAP], tb[FG_CSRF_TOKEN_CAP];
+    ck_assert_int_eq(fg_staff_secret_new(a), 0);
+    ck_assert_int_eq(fg_staff_secret_new(b), 0);
+    ck_assert_str_ne(a, b);
+    ck_assert_uint_eq(strlen(a), 43);
+    fg_staff_csrf_token(a, ta);
+    fg_staff_csrf_token(b, tb);
+    ck_assert_uint_eq(strlen(ta), 43);
+    ck_assert_str_ne(ta, tb);
+    ck_assert_str_ne(ta, a); /* the token does not give the secret away */
+    ck_assert(fg_staff_csrf_check(a, ta, strlen(ta)));
+    ck_assert(!fg_staff_csrf_check(a, tb, strlen(tb)));     /* another session's */
+    ck_assert(!fg_staff_csrf_check(a, ta, strlen(ta) - 1)); /* cut short */
+    ck_assert(!fg_staff_csrf_check(a, "", 0));
+    ck_assert(!fg_staff_csrf_check(a, NULL, 0));
+    ck_assert(!fg_staff_csrf_check("", ta, strlen(ta)));
+    ck_assert(!fg_staff_csrf_check(NULL, ta, strlen(ta)));
+    char again[FG_CSRF_TOKEN_CAP];
+    fg_staff_csrf_token(a, again);
+    ck_assert_str_eq(ta, again); /* stable for the session's life */
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("staff");
@@ -257,6 +285,7 @@ int main(void)
     TCase *roles = tcase_create("roles");
     tcase_add_test(roles, role_matrix);
     tcase_add_test(roles, role_names);
+    tcase_add_test(roles, csrf_tokens);
     suite_add_tcase(s, roles);
     TCase *emails_case = tcase_create("emails");
     tcase_add_test(emails_case, emails);

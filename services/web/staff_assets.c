@@ -1,0 +1,51 @@
+/*
+ * staff_assets.c - GET /assets/staff.css: what only the staff pages need
+ * (navigation, dense tables, filters, the overview's chart), on top of
+ * /assets/feegate.css.  No inline style anywhere: the CSP forbids it.
+ */
+#include "web/staff.h"
+
+#include <string.h>
+
+/* clang-format off */
+static const char CSS[] =
+    ".staff-nav{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:center;justify-content:space-between;"
+    "margin:0 0 1rem;padding:.5rem 0;border-bottom:1px solid var(--line)}"
+    ".staff-nav ul{display:flex;flex-wrap:wrap;gap:.25rem .9rem;list-style:none;margin:0;padding:0}"
+    ".staff-nav a{text-decoration:none;font-weight:600;padding:.2rem 0}"
+    ".staff-nav a[aria-current=page]{border-bottom:3px solid var(--accent)}"
+    ".staff-nav .logout{display:flex;gap:.5rem;align-items:center;margin:0}"
+    ".staff-nav .logout button{padding:.35rem .7rem;font-size:.875rem}"
+    ".who{color:var(--muted);font-size:.875rem;overflow-wrap:anywhere}"
+    ".filters{display:grid;grid-template-columns:repeat(auto-fit,minmax(10rem,1fr));gap:0 1rem;align-items:end}"
+    ".filters button{margin-top:.75rem}"
+    ".inline{display:flex;flex-wrap:wrap;gap:.5rem;align-items:end;margin:0}"
+    ".inline label{margin:0}"
+    ".inline input,.inline select{width:auto;min-width:8rem}"
+    "table.data{font-size:.925rem}"
+    "table.data th{background:#eef2f7;white-space:nowrap}"
+    ".grid2{display:grid;grid-template-columns:repeat(auto-fit,minmax(18rem,1fr));gap:1rem}"
+    ".chart{width:100%;height:auto;display:block}"
+    ".chart .bar-today{fill:#f0a500}.chart .bar-month{fill:var(--accent)}"
+    ".chart text{font:15px system-ui,sans-serif;fill:var(--ink)}"
+    ".card>h2:first-child{margin-top:0}"
+    ".legend{display:flex;gap:1rem;font-size:.875rem;color:var(--muted)}"
+    ".swatch{display:inline-block;width:.8rem;height:.8rem;margin-right:.3rem;vertical-align:middle}"
+    ".swatch.today{background:#f0a500}.swatch.month{background:var(--accent)}"
+    ".pager{display:flex;gap:1rem;margin:1rem 0}"
+    ".secret{font-family:ui-monospace,monospace;background:#fff;border:1px dashed var(--accent);padding:.5rem;"
+    "overflow-wrap:anywhere}"
+    ".login{max-width:26rem}"
+    "textarea{min-height:4rem}"
+    "pre.json{white-space:pre-wrap;overflow-wrap:anywhere;font-size:.8rem;margin:0}";
+/* clang-format on */
+
+void fg_staff_css(fg_call_t *call, fg_db_t *db)
+{
+    (void)db;
+    fg_buf_t b = FG_BUF_INIT;
+    fg_buf_append(&b, CSS, sizeof(CSS) - 1);
+    fg_html_security_headers(call);
+    fg_call_add_header(call, "cache-control", "public, max-age=86400");
+    fg_call_body(call, 200, "text/css; charset=utf-8", &b);
+}

@@ -1,0 +1,177 @@
+/*
+ * staff_overview.c - GET /staff: today's and this month's collections by fee
+ * type and by payment method (reports/reports.h, the same report as
+ * GET /v1/reports/collections), with a bar chart drawn here as SVG markup.
+ * An accountant sees its own merchant's figures.
+ */
+#include "web/staff.h"
+
+#include <string.h>
+#include "core/day.h"
+#include "core/text.h"
+#include "reports/reports.h"
+
+/* The chart's drawing units (the SVG scales to its box). */
+#define CHART_WIDTH 480
+#define CHART_LABEL_WIDTH 130
+#define CHART_ROW_HEIGHT 40
+#define CHART_BAR_HEIGHT 14
+/* Fee types and methods are a handful; a chart of more is unreadable. */
+#define CHART_ROWS_MAX 16
+
+/* The collections of [from, to] grouped by one dimension. */
+static int collections(fg_db_t *db, uint64_t merchant, int32_t from, int32_t to, const char *by, fg_table_t *t)
+{
+    fg_collections_query_t q;
+    char msg[160];
+    memset(&q, 0, sizeof(q));
+    q.from_day = from;
+    q.to_day = to;
+    q.merchant_id = merchant;
+    if (fg_group_by_parse(by, strlen(by), FG_DIMS_COLLECTIONS, &q.group, msg, sizeof(msg)) != 0)
+        return FG_EINVALID;
+    int rc = fg_report_collections(db, &q, t);
+    fg_db_end(db);
+    return rc;
+}
+
+static int col_of(const fg_table_t *t, const char *key)
+{
+    for (int c = 0; c < t->ncols; c++)
+        if (strcmp(t->cols[c].key, key) == 0)
+            return c;
+    return -1;
+}
+
+/* The collected amount of the row whose first column is key, or 0. */
+static int64_t collected_of(const fg_table_t *t, const char *key)
+{
+    int c = col_of(t, "collected");
+    for (size_t r = 0; r < t->nrows; r++) {
+        const fg_cell_t *row = &t->cells[r * (size_t)t->ncols];
+        if (row[0].text != NULL && strcmp(row[0].text, key) == 0)
+            return row[c].num;
+    }
+    return 0;
+}
+
+static void table(fg_html_t *p, const fg_table_t *month, const fg_table_t *today, const char *head_vi,
+                  const char *head_en, const char *hook)
+{
+    int count = col_of(month, "count"), collected = col_of(month, "collected"), net = col_of(month, "net");
+    fg_html_printf(p,
+                   "<div class=\"table-wrap\"><table class=\"data\" data-table=\"%s\"><thead><tr><th>%s</th>"
+                   "<th class=\"num\">%s</th><th class=\"num\">%s</th><th class=\"num\">%s</th>"
+                   "<th class=\"num\">%s</th></tr></thead><tbody>",
+                   hook, fg_html_tr(p, head_vi, head_en), fg_html_tr(p, "Hôm nay", "Today"),
+                   fg_html_tr(p, "Số giao dịch tháng", "Payments this month"),
+                   fg_html_tr(p, "Đã thu tháng này", "Collected this month"), fg_html_tr(p, "Thực thu", "Net"));
+    for (size_t r = 0; r < month->nrows; r++) {
+        const fg_cell_t *row = &month->cells[r * (size_t)month->ncols];
+        const char *key = row[0].text != NULL ? row[0].text : "";
+        fg_html_puts(p, "<tr><td>");
+        fg_html_text(p, key);
+        fg_html_puts(p, "</td><td class=\"num\">");
+        fg_staff_money(p, collected_of(today, key), "VND");
+        fg_html_printf(p, "</td><td class=\"num\">%lld</td><td class=\"num\">", (long long)row[count].num);
+        fg_staff_money(p, row[collected].num, "VND");
+        fg_html_puts(p, "</td><td class=\"num\">");
+        fg_staff_money(p, row[net].num, "VND");
+        fg_html_puts(p, "</td></tr>");
+    }
+    if (month->nrows == 0)
+        fg_html_printf(p, "<tr><td colspan=\"5\" class=\"muted\">%s</td></tr>",
+                       fg_html_tr(p, "Chưa thu khoản nào trong tháng.", "Nothing collected this month."));
+    fg_html_puts(p, "</tbody></table></div>");
+}
+
+/* One row per fee type: this month's bar and, over it, today's. */
+static void chart(fg_html_t *p, const fg_table_t *month, const fg_table_t *today)
+{
+    int collected = col_of(month, "collected");
+    size_t rows = month->nrows < CHART_ROWS_MAX ? month->nrows : CHART_ROWS_MAX;
+    int64_t max = 1;
+    for (size_t r = 0; r < rows; r++)
+        if (month->cells[r * (size_t)month->ncols + (size_t)collected].num > max)
+            max = month->cells[r * (size_t)month->ncols + (size_t)collected].num;
+    int height = (int)rows * CHART_ROW_HEIGHT + 10;
+    fg_html_printf(p,
+                   "<svg class=\"chart\" data-chart=\"collections\" viewBox=\"0 0 %d %d\" role=\"img\" "
+                   "aria-labelledby=\"chart-title\"><title id=\"chart-title\">%s</title>",
+                   CHART_WIDTH, height,
+                   fg_html_tr(p, "Đã thu theo loại phí: hôm nay và tháng này",
+                              "Collected by fee type: today and this month"));
+    const int span = CHART_WIDTH - CHART_LABEL_WIDTH - 10;
+    for (size_t r = 0; r < rows; r++) {
+        const fg_cell_t *row = &month->cells[r * (size_t)month->ncols];
+        const char *key = row[0].text != NULL ? row[0].text : "";
+        int64_t m = row[collected].num, d = collected_of(today, key);
+        /* widths in whole units: value * span / max, both below 2^63 / span */
+        int wm = m <= 0 ? 0 : (int)((m / 1000 * span) / (max / 1000 + 1)) + 1;
+        int wd = d <= 0 ? 0 : (int)((d / 1000 * span) / (max / 1000 + 1)) + 1;
+        int y = (int)r * CHART_ROW_HEIGHT + 5;
+        fg_html_printf(p, "<text x=\"0\" y=\"%d\">", y + CHART_BAR_HEIGHT + 4);
+        fg_html_text(p, key);
+        fg_html_printf(p,
+                       "</text><rect class=\"bar-month\" x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" "
+                       "data-value=\"%lld\"></rect>"
+                       "<rect class=\"bar-today\" x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" "
+                       "data-value=\"%lld\"></rect>",
+                       CHART_LABEL_WIDTH, y, wm, CHART_BAR_HEIGHT, (long long)m, CHART_LABEL_WIDTH,
+                       y + CHART_BAR_HEIGHT + 2, wd, CHART_BAR_HEIGHT, (long long)d);
+    }
+    fg_html_printf(p,
+                   "</svg><p class=\"legend\"><span><span class=\"swatch month\"></span>%s</span>"
+                   "<span><span class=\"swatch today\"></span>%s</span></p>",
+                   fg_html_tr(p, "Tháng này", "This month"), fg_html_tr(p, "Hôm nay", "Today"));
+}
+
+void fg_staff_overview(fg_call_t *call, fg_db_t *db)
+{
+    fg_staff_ctx_t s;
+    if (fg_staff_open(call, db, FG_STAFF_ANY, &s) != 0)
+        return;
+    int32_t today = fg_day_of_ms(fg_now_ms());
+    int32_t month_start = today / 100 * 100 + 1;
+    uint64_t scope = fg_staff_scope(&s);
+    fg_table_t fee_day, fee_month, ad_day, ad_month;
+    fg_table_init(&fee_day);
+    fg_table_init(&fee_month);
+    fg_table_init(&ad_day);
+    fg_table_init(&ad_month);
+    int rc = collections(db, scope, today, today, "fee_type", &fee_day);
+    if (rc == 0)
+        rc = collections(db, scope, month_start, today, "fee_type", &fee_month);
+    if (rc == 0)
+        rc = collections(db, scope, today, today, "adapter", &ad_day);
+    if (rc == 0)
+        rc = collections(db, scope, month_start, today, "adapter", &ad_month);
+    if (rc != 0) {
+        fg_staff_unavailable(call, db, rc);
+        goto Exit;
+    }
+    fg_html_t p;
+    char day_text[11];
+    fg_staff_begin(&p, &s, "staff-overview", "Tổng quan", "Overview");
+    fg_day_format(today, day_text);
+    fg_html_printf(&p, "<h1>%s</h1><p class=\"muted\">%s %s</p>", fg_html_tr(&p, "Tổng quan thu phí", "Collections"),
+                   fg_html_tr(&p, "Ngày làm việc", "Business day"), day_text);
+    fg_html_printf(&p, "<div class=\"grid2\"><div class=\"card\" data-total=\"today\"><h2>%s</h2><p class=\"amount\">",
+                   fg_html_tr(&p, "Hôm nay", "Today"));
+    fg_staff_money(&p, fee_day.totals[col_of(&fee_day, "collected")], "VND");
+    fg_html_printf(&p, "</p></div><div class=\"card\" data-total=\"month\"><h2>%s</h2><p class=\"amount\">",
+                   fg_html_tr(&p, "Tháng này", "This month"));
+    fg_staff_money(&p, fee_month.totals[col_of(&fee_month, "collected")], "VND");
+    fg_html_puts(&p, "</p></div></div><div class=\"card\">");
+    chart(&p, &fee_month, &fee_day);
+    fg_html_printf(&p, "</div><h2>%s</h2>", fg_html_tr(&p, "Theo loại phí", "By fee type"));
+    table(&p, &fee_month, &fee_day, "Loại phí", "Fee type", "fee_type");
+    fg_html_printf(&p, "<h2>%s</h2>", fg_html_tr(&p, "Theo kênh thanh toán", "By payment method"));
+    table(&p, &ad_month, &ad_day, "Kênh", "Method", "adapter");
+    fg_html_end(&p, 200);
+Exit:
+    fg_table_free(&fee_day);
+    fg_table_free(&fee_month);
+    fg_table_free(&ad_day);
+    fg_table_free(&ad_month);
+}

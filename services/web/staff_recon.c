@@ -1,0 +1,553 @@
+/*
+ * staff_recon.c - bank statements and reconciliation for finance staff:
+ *
+ *   GET/POST /staff/statements                 upload a statement (multipart: file, format)
+ *   GET/POST /staff/reconciliations            the runs; start one (account, from, to)
+ *   GET /staff/reconciliations/{id}            its summary and exception queue
+ *   POST /staff/reconciliations/{id}/items/{item}/resolve   action, note (order, amount for apply)
+ *
+ * The writes are the API's domain operations (fg_statement_import,
+ * fg_reconciliation_create, fg_recon_resolve); auditors read, finance and
+ * admins act.  An accountant's scope is one school, not the city's bank
+ * accounts: these pages are not for it.
+ */
+#include "web/staff.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yajl/yajl_tree.h>
+#include "core/day.h"
+#include "core/json.h"
+#include "core/text.h"
+#include "recon/recon.h"
+#include "web/web.h"
+
+/* Runs listed on the page, newest first. */
+#define RUNS_SHOWN 50
+/* Items of the exception queue on one page. */
+#define ITEMS_SHOWN 200
+
+static const char *const FORMATS[] = {"camt.053", "camt.054", "mt940", "csv", "csv-vn"};
+
+/* ---- statements ------------------------------------------------------------------ */
+
+static void upload_form(fg_html_t *p, const fg_staff_ctx_t *s)
+{
+    if (!fg_staff_may(s, FG_STAFF_WRITE)) {
+        fg_html_printf(p, "<p class=\"notice\">%s</p>",
+                       fg_html_tr(p, "Vai trò của bạn chỉ được xem.", "Your role may only read."));
+        return;
+    }
+    fg_html_puts(p, "<form method=\"post\" action=\"/staff/statements\" enctype=\"multipart/form-data\" "
+                    "class=\"card\" data-form=\"statement-upload\">");
+    fg_staff_csrf_input(p, s);
+    fg_html_printf(
+        p,
+        "<label for=\"file\">%s</label><input id=\"file\" name=\"file\" type=\"file\" required>"
+        "<label for=\"format\">%s</label><select id=\"format\" name=\"format\"><option value=\"\">%s</option>",
+        fg_html_tr(p, "Tệp sao kê", "Statement file"), fg_html_tr(p, "Định dạng", "Format"),
+        fg_html_tr(p, "Tự nhận biết", "Detect"));
+    for (size_t i = 0; i < sizeof(FORMATS) / sizeof(FORMATS[0]); i++)
+        fg_html_printf(p, "<option>%s</option>", FORMATS[i]);
+    fg_html_printf(p, "</select><p><button type=\"submit\">%s</button></p></form>", fg_html_tr(p, "Tải lên", "Upload"));
+}
+
+static const char SQL_IMPORTS[] =
+    "SELECT public_id, format, COALESCE(imported_by, ''), created_at FROM statement_imports ORDER BY id DESC LIMIT ?";
+
+static int imports_table(fg_html_t *p, fg_db_t *db)
+{
+    fg_stmt_t st;
+    fg_buf_t id = FG_BUF_INIT, format = FG_BUF_INIT, by = FG_BUF_INIT;
+    int64_t at = 0;
+    int rc = fg_stmt_init(&st, db, SQL_IMPORTS);
+    if (rc == 0) {
+        fg_stmt_int(&st, RUNS_SHOWN);
+        fg_stmt_out_text(&st, &id, NULL);
+        fg_stmt_out_text(&st, &format, NULL);
+        fg_stmt_out_text(&st, &by, NULL);
+        fg_stmt_out_int(&st, &at, NULL);
+        rc = fg_stmt_exec(&st);
+    }
+    fg_html_printf(p,
+                   "<h2>%s</h2><div class=\"table-wrap\"><table class=\"data\" data-table=\"imports\"><thead><tr>"
+                   "<th>%s</th><th>%s</th><th>%s</th><th>%s</th></tr></thead><tbody>",
+                   fg_html_tr(p, "Lần nhập gần đây", "Recent imports"), fg_html_tr(p, "Mã", "ID"),
+                   fg_html_tr(p, "Định dạng", "Format"), fg_html_tr(p, "Người nhập", "By"), fg_html_tr(p, "Lúc", "At"));
+    while (rc == 0 && (rc = fg_stmt_fetch(&st)) == 1) {
+        rc = 0;
+        fg_html_puts(p, "<tr><td>");
+        fg_html_text(p, id.data);
+        fg_html_puts(p, "</td><td>");
+        fg_html_text(p, format.data);
+        fg_html_puts(p, "</td><td>");
+        fg_html_text(p, by.len > 0 ? by.data : "");
+        fg_html_puts(p, "</td><td>");
+        fg_staff_time(p, at);
+        fg_html_puts(p, "</td></tr>");
+    }
+    fg_db_end(db);
+    fg_html_puts(p, "</tbody></table></div>");
+    fg_buf_free(&id);
+    fg_buf_free(&format);
+    fg_buf_free(&by);
+    return rc < 0 ? rc : 0;
+}
+
+static void statements_page(fg_call_t *call, fg_db_t *db, fg_staff_ctx_t *s, int status, const char *notice)
+{
+    fg_html_t p;
+    fg_staff_begin(&p, s, "staff-statements", "Sao kê ngân hàng", "Bank statements");
+    fg_html_printf(&p, "<h1>%s</h1>", fg_html_tr(&p, "Sao kê ngân hàng", "Bank statements"));
+    if (notice != NULL)
+        fg_html_puts(&p, notice);
+    upload_form(&p, s);
+    int rc = imports_table(&p, db);
+    if (rc != 0) {
+        fg_buf_free(&p.body);
+        fg_staff_unavailable(call, db, rc);
+        return;
+    }
+    fg_html_end(&p, status);
+}
+
+void fg_staff_statements(fg_call_t *call, fg_db_t *db)
+{
+    fg_staff_ctx_t s;
+    if (fg_staff_open(call, db, FG_STAFF_CITY, &s) == 0)
+        statements_page(call, db, &s, 200, NULL);
+}
+
+/* The outcome of an import as a notice (trusted markup, values escaped). */
+static void import_notice(fg_buf_t *b, fg_lang_t lang, int rc, const fg_import_result_t *r, const fg_stmt_error_t *err)
+{
+    int en = lang == FG_LANG_EN;
+    if (rc == 0) {
+        fg_buf_printf(b,
+                      "<div class=\"card\" role=\"status\" data-import=\"%s\" data-duplicate=\"%d\"><p>%s "
+                      "<strong>%s</strong></p><dl><dt>%s</dt><dd>",
+                      r->public_id, r->duplicate,
+                      r->duplicate ? (en ? "This file was imported before:" : "Tệp này đã được nhập trước đó:")
+                                   : (en ? "Imported:" : "Đã nhập:"),
+                      r->public_id, en ? "Account" : "Tài khoản");
+        fg_html_escape(b, r->account, strlen(r->account));
+        fg_buf_printf(b, "</dd><dt>%s</dt><dd data-lines=\"%lld\">%lld</dd><dt>%s</dt><dd>%lld</dd></dl></div>",
+                      en ? "Lines" : "Số dòng", (long long)r->lines, (long long)r->lines, en ? "New lines" : "Dòng mới",
+                      (long long)r->new_lines);
+        return;
+    }
+    fg_buf_puts(b, "<p class=\"error\" role=\"alert\">");
+    if (rc == FG_EINVALID) {
+        fg_buf_puts(b, en ? "The file is not a valid statement: " : "Tệp không phải sao kê hợp lệ: ");
+        fg_html_escape(b, err->message, strlen(err->message));
+        if (err->line > 0)
+            fg_buf_printf(b, en ? " (line %d)" : " (dòng %d)", err->line);
+    } else if (rc == FG_ECHECKSUM) {
+        fg_buf_printf(b,
+                      en ? "Statement %d does not balance: opening %lld + lines %lld differs from closing %lld."
+                         : "Sao kê %d không khớp số dư: đầu kỳ %lld + phát sinh %lld khác cuối kỳ %lld.",
+                      r->unbalanced_index, (long long)r->opening, (long long)r->lines_total, (long long)r->closing);
+    } else {
+        fg_buf_puts(b, en ? "The file is too large for this page." : "Tệp quá lớn cho trang này.");
+    }
+    fg_buf_puts(b, "</p>");
+}
+
+void fg_staff_statements_post(fg_call_t *call, fg_db_t *db)
+{
+    fg_staff_ctx_t s;
+    fg_stmt_format_t format;
+    fg_import_result_t r;
+    fg_stmt_error_t err;
+    char who[320];
+    if (fg_staff_open(call, db, FG_STAFF_WRITE, &s) != 0)
+        return;
+    const fg_part_t *file = s.multipart ? fg_multipart_get(&s.parts, "file") : NULL;
+    const fg_part_t *fmt = s.multipart ? fg_multipart_get(&s.parts, "format") : NULL;
+    if (file == NULL || file->len == 0) {
+        fg_staff_bad(call, 400, "Hãy chọn tệp sao kê.", "Choose a statement file.");
+        return;
+    }
+    if (fmt != NULL && fmt->len > 0 ? fg_stmt_format_parse(fmt->data, fmt->len, &format) != 0
+                                    : fg_stmt_format_sniff(file->data, file->len, &format) != 0) {
+        fg_staff_bad(call, 400, "Không nhận ra định dạng tệp: hãy chọn định dạng.",
+                     "The file's format is not recognised: choose it.");
+        return;
+    }
+    snprintf(who, sizeof(who), "staff:%s", s.session.staff.email);
+    fg_stmt_source_t src = {file->data, file->len, NULL};
+    int rc = fg_statement_import(db, &src, format, who, &r, &err);
+    if (rc != 0 && rc != FG_EINVALID && rc != FG_ECHECKSUM && rc != FG_ERANGE) {
+        fg_staff_unavailable(call, db, rc);
+        return;
+    }
+    if (rc == 0) {
+        fg_buf_t after = FG_BUF_INIT;
+        fg_import_json(&after, &r);
+        int arc = fg_staff_audit(db, &s, "statement.import", r.public_id, after.data);
+        fg_buf_free(&after);
+        if (arc != 0) {
+            fg_staff_unavailable(call, db, arc);
+            return;
+        }
+    }
+    fg_buf_t notice = FG_BUF_INIT;
+    import_notice(&notice, fg_html_lang(call), rc, &r, &err);
+    statements_page(call, db, &s, rc == 0 ? (r.duplicate ? 200 : 201) : rc == FG_ECHECKSUM ? 422 : 400, notice.data);
+    fg_buf_free(&notice);
+}
+
+/* ---- reconciliation runs ---------------------------------------------------------- */
+
+static const char SQL_RUNS[] = "SELECT public_id, account, from_day, to_day, created_by, created_at "
+                               "FROM reconciliations ORDER BY id DESC LIMIT ?";
+
+void fg_staff_reconciliations(fg_call_t *call, fg_db_t *db)
+{
+    fg_staff_ctx_t s;
+    if (fg_staff_open(call, db, FG_STAFF_CITY, &s) != 0)
+        return;
+    fg_stmt_t st;
+    fg_buf_t id = FG_BUF_INIT, account = FG_BUF_INIT, by = FG_BUF_INIT;
+    int64_t from = 0, to = 0, at = 0;
+    char day[11];
+    fg_html_t p;
+    fg_staff_begin(&p, &s, "staff-reconciliations", "Đối soát", "Reconciliation");
+    fg_html_printf(&p, "<h1>%s</h1>", fg_html_tr(&p, "Đối soát", "Reconciliation"));
+    if (fg_staff_may(&s, FG_STAFF_WRITE)) {
+        fg_html_puts(&p, "<form method=\"post\" action=\"/staff/reconciliations\" class=\"filters card\" "
+                         "data-form=\"reconciliation-create\">");
+        fg_staff_csrf_input(&p, &s);
+        fg_html_printf(&p,
+                       "<div><label for=\"account\">%s</label><input id=\"account\" name=\"account\" required "
+                       "maxlength=\"34\"></div><div><label for=\"from\">%s</label><input id=\"from\" name=\"from\" "
+                       "type=\"date\" required></div><div><label for=\"to\">%s</label><input id=\"to\" name=\"to\" "
+                       "type=\"date\" required></div><div><button type=\"submit\">%s</button></div></form>",
+                       fg_html_tr(&p, "Tài khoản ngân hàng", "Bank account"), fg_html_tr(&p, "Từ ngày", "From"),
+                       fg_html_tr(&p, "Đến ngày", "To"), fg_html_tr(&p, "Đối soát", "Reconcile"));
+    }
+    int rc = fg_stmt_init(&st, db, SQL_RUNS);
+    if (rc == 0) {
+        fg_stmt_int(&st, RUNS_SHOWN);
+        fg_stmt_out_text(&st, &id, NULL);
+        fg_stmt_out_text(&st, &account, NULL);
+        fg_stmt_out_int(&st, &from, NULL);
+        fg_stmt_out_int(&st, &to, NULL);
+        fg_stmt_out_text(&st, &by, NULL);
+        fg_stmt_out_int(&st, &at, NULL);
+        rc = fg_stmt_exec(&st);
+    }
+    fg_html_printf(&p,
+                   "<div class=\"table-wrap\"><table class=\"data\" data-table=\"reconciliations\"><thead><tr>"
+                   "<th>%s</th><th>%s</th><th>%s</th><th>%s</th><th>%s</th></tr></thead><tbody>",
+                   fg_html_tr(&p, "Mã", "ID"), fg_html_tr(&p, "Tài khoản", "Account"), fg_html_tr(&p, "Kỳ", "Period"),
+                   fg_html_tr(&p, "Người tạo", "By"), fg_html_tr(&p, "Lúc", "At"));
+    while (rc == 0 && (rc = fg_stmt_fetch(&st)) == 1) {
+        rc = 0;
+        fg_html_puts(&p, "<tr><td><a href=\"/staff/reconciliations/");
+        fg_html_text(&p, id.data);
+        fg_html_puts(&p, "\">");
+        fg_html_text(&p, id.data);
+        fg_html_puts(&p, "</a></td><td>");
+        fg_html_text(&p, account.data);
+        fg_day_format((int32_t)from, day);
+        fg_html_printf(&p, "</td><td>%s – ", day);
+        fg_day_format((int32_t)to, day);
+        fg_html_printf(&p, "%s</td><td>", day);
+        fg_html_text(&p, by.data);
+        fg_html_puts(&p, "</td><td>");
+        fg_staff_time(&p, at);
+        fg_html_puts(&p, "</td></tr>");
+    }
+    fg_db_end(db);
+    fg_html_puts(&p, "</tbody></table></div>");
+    fg_buf_free(&id);
+    fg_buf_free(&account);
+    fg_buf_free(&by);
+    if (rc < 0) {
+        fg_buf_free(&p.body);
+        fg_staff_unavailable(call, db, rc);
+        return;
+    }
+    fg_html_end(&p, 200);
+}
+
+void fg_staff_reconciliations_post(fg_call_t *call, fg_db_t *db)
+{
+    fg_staff_ctx_t s;
+    fg_buf_t account = FG_BUF_INIT, from = FG_BUF_INIT, to = FG_BUF_INIT;
+    int32_t from_day = 0, to_day = 0;
+    char id[FG_ID_CAP], who[320], location[96];
+    if (fg_staff_open(call, db, FG_STAFF_WRITE, &s) != 0)
+        goto Exit;
+    fg_staff_field(&s, "account", &account);
+    fg_staff_field(&s, "from", &from);
+    fg_staff_field(&s, "to", &to);
+    if (account.len == 0 || account.len > FG_STMT_ACCOUNT_MAX || !fg_printable_ascii(account.data, account.len, 34) ||
+        fg_day_parse(from.data, from.len, &from_day) != 0 || fg_day_parse(to.data, to.len, &to_day) != 0 ||
+        from_day > to_day) {
+        fg_staff_bad(call, 400, "Cần tài khoản và kỳ hợp lệ (từ ngày không sau đến ngày).",
+                     "An account and a valid period (from not after to) are needed.");
+        goto Exit;
+    }
+    snprintf(who, sizeof(who), "staff:%s", s.session.staff.email);
+    int rc = fg_reconciliation_create(db, call->cfg, account.data, from_day, to_day, who, id);
+    if (rc == 0) {
+        fg_buf_t after = FG_BUF_INIT;
+        fg_buf_putc(&after, '{');
+        fg_json_kv_str(&after, 0, "account", account.data);
+        fg_json_kv_str(&after, 1, "from", from.data);
+        fg_json_kv_str(&after, 1, "to", to.data);
+        fg_buf_putc(&after, '}');
+        rc = fg_staff_audit(db, &s, "reconciliation.create", id, after.data);
+        fg_buf_free(&after);
+    }
+    if (rc != 0) {
+        fg_staff_unavailable(call, db, rc);
+        goto Exit;
+    }
+    snprintf(location, sizeof(location), "/staff/reconciliations/%s", id);
+    fg_html_redirect(call, location);
+Exit:
+    fg_buf_free(&account);
+    fg_buf_free(&from);
+    fg_buf_free(&to);
+}
+
+/* ---- one reconciliation and its exception queue ---------------------------------------- */
+
+static int is_exception(const char *state)
+{
+    return strcmp(state, "suggested") == 0 || strcmp(state, "bank_only") == 0 || strcmp(state, "ledger_only") == 0 ||
+           strcmp(state, "amount_mismatch") == 0 || strcmp(state, "duplicate") == 0;
+}
+
+static void resolve_form(fg_html_t *p, const fg_staff_ctx_t *s, const char *rec, long long item, int resolved)
+{
+    fg_html_printf(p,
+                   "<form method=\"post\" action=\"/staff/reconciliations/%s/items/%lld/resolve\" "
+                   "class=\"inline\" data-form=\"resolve\">",
+                   rec, item);
+    fg_staff_csrf_input(p, s);
+    fg_html_printf(p, "<label for=\"action-%lld\">%s</label><select id=\"action-%lld\" name=\"action\">", item,
+                   fg_html_tr(p, "Xử lý", "Action"), item);
+    if (resolved)
+        fg_html_puts(p, "<option value=\"undo\">undo</option>");
+    else
+        fg_html_puts(p, "<option value=\"accept\">accept</option><option value=\"write_off\">write_off</option>"
+                        "<option value=\"refund\">refund</option><option value=\"apply\">apply</option>");
+    fg_html_printf(p,
+                   "</select><label for=\"order-%lld\">%s</label><input id=\"order-%lld\" name=\"order\" "
+                   "placeholder=\"ord_…\"><label for=\"amount-%lld\">%s</label><input id=\"amount-%lld\" "
+                   "name=\"amount\" inputmode=\"numeric\"><label for=\"note-%lld\">%s</label>"
+                   "<input id=\"note-%lld\" name=\"note\" required maxlength=\"1000\">"
+                   "<button type=\"submit\">%s</button></form>",
+                   item, fg_html_tr(p, "Hóa đơn (apply)", "Order (apply)"), item, item,
+                   fg_html_tr(p, "Số tiền (apply)", "Amount (apply)"), item, item, fg_html_tr(p, "Ghi chú", "Note"),
+                   item, fg_html_tr(p, "Lưu", "Save"));
+}
+
+/* A string member of an item, or "" (null, absent or another type). */
+static const char *str_of(yajl_val obj, const char *key)
+{
+    yajl_val v = fg_json_member(obj, key);
+    return v != NULL && YAJL_IS_STRING(v) ? YAJL_GET_STRING(v) : "";
+}
+
+static void item_row(fg_html_t *p, const fg_staff_ctx_t *s, const char *rec, yajl_val it)
+{
+    yajl_val idv = fg_json_member(it, "id"), amount = fg_json_member(it, "amount");
+    const char *state = str_of(it, "state"), *resolution = str_of(it, "resolution");
+    long long id = idv != NULL && YAJL_IS_INTEGER(idv) ? YAJL_GET_INTEGER(idv) : 0;
+    fg_html_printf(p, "<tr data-item=\"%lld\" data-state=\"", id);
+    fg_html_text(p, state);
+    fg_html_printf(p, "\"><td>%lld</td><td>", id);
+    fg_html_text(p, str_of(it, "kind"));
+    fg_html_puts(p, "</td><td>");
+    fg_html_text(p, state);
+    if (resolution[0] != '\0') {
+        fg_html_puts(p, " · <span data-resolution=\"");
+        fg_html_text(p, resolution);
+        fg_html_puts(p, "\">");
+        fg_html_text(p, resolution);
+        fg_html_puts(p, "</span>");
+    }
+    fg_html_puts(p, "</td><td>");
+    fg_html_text(p, str_of(it, "business_day"));
+    fg_html_puts(p, "</td><td class=\"num\">");
+    fg_staff_money(p, amount != NULL && YAJL_IS_INTEGER(amount) ? YAJL_GET_INTEGER(amount) : 0, "VND");
+    fg_html_puts(p, "</td><td>");
+    fg_html_text(p, str_of(it, "memo"));
+    fg_html_puts(p, " ");
+    fg_html_text(p, str_of(it, "detail"));
+    fg_html_puts(p, "</td><td>");
+    if (fg_staff_may(s, FG_STAFF_WRITE) && (is_exception(state) || resolution[0] != '\0'))
+        resolve_form(p, s, rec, id, resolution[0] != '\0');
+    fg_html_puts(p, "</td></tr>");
+}
+
+static void summary(fg_html_t *p, const fg_reconciliation_t *r)
+{
+    char from[11], to[11];
+    fg_day_format(r->from_day, from);
+    fg_day_format(r->to_day, to);
+    fg_html_printf(p, "<div class=\"card\"><dl class=\"grid2\" data-reconciliation=\"%s\"><div><dt>%s</dt><dd>",
+                   r->public_id, fg_html_tr(p, "Tài khoản", "Account"));
+    fg_html_text(p, r->account);
+    fg_html_printf(p, "</dd><dt>%s</dt><dd>%s – %s</dd><dt>%s</dt><dd>", fg_html_tr(p, "Kỳ", "Period"), from, to,
+                   fg_html_tr(p, "Người tạo", "By"));
+    fg_html_text(p, r->created_by);
+    int64_t exceptions = 0;
+    for (int i = FG_RECON_SUGGESTED; i < FG_RECON_STATE_COUNT; i++)
+        exceptions += r->count[i];
+    fg_html_printf(p,
+                   "</dd></div><div><dt>%s</dt><dd>%lld</dd><dt>%s</dt><dd>%lld</dd><dt>%s</dt>"
+                   "<dd data-exceptions=\"%lld\">%lld</dd><dt>%s</dt><dd>",
+                   fg_html_tr(p, "Mục", "Items"), (long long)r->items, fg_html_tr(p, "Đã khớp", "Matched"),
+                   (long long)r->count[FG_RECON_MATCHED], fg_html_tr(p, "Ngoại lệ", "Exceptions"),
+                   (long long)exceptions, (long long)exceptions, fg_html_tr(p, "Chưa đối soát", "Unreconciled"));
+    fg_staff_money(p, r->unreconciled, "VND");
+    fg_html_puts(p, "</dd></div></dl></div>");
+}
+
+void fg_staff_reconciliation(fg_call_t *call, fg_db_t *db)
+{
+    fg_staff_ctx_t s;
+    fg_reconciliation_t r;
+    if (fg_staff_open(call, db, FG_STAFF_CITY, &s) != 0)
+        return;
+    int rc = fg_reconciliation_get(db, call->params[0], &r);
+    if (rc == FG_ENOTFOUND) {
+        fg_db_end(db);
+        fg_staff_not_found(call);
+        return;
+    }
+    fg_buf_t items = FG_BUF_INIT;
+    int64_t last = 0;
+    int more = 0;
+    fg_buf_putc(&items, '[');
+    if (rc == 0)
+        rc = fg_reconciliation_items(db, &r, NULL, 0, ITEMS_SHOWN, &items, &last, &more);
+    fg_db_end(db);
+    fg_buf_putc(&items, ']');
+    yajl_val list = rc == 0 ? yajl_tree_parse(items.data, NULL, 0) : NULL;
+    fg_buf_free(&items);
+    if (rc != 0 || list == NULL || !YAJL_IS_ARRAY(list)) {
+        yajl_tree_free(list);
+        fg_staff_unavailable(call, db, rc != 0 ? rc : FG_EDB);
+        return;
+    }
+    fg_html_t p;
+    fg_staff_begin(&p, &s, "staff-reconciliation", "Đối soát", "Reconciliation");
+    fg_html_printf(&p, "<h1>%s %s</h1>", fg_html_tr(&p, "Đối soát", "Reconciliation"), r.public_id);
+    summary(&p, &r);
+    fg_html_printf(&p,
+                   "<h2>%s</h2><div class=\"table-wrap\"><table class=\"data\" data-table=\"items\"><thead><tr>"
+                   "<th>#</th><th>%s</th><th>%s</th><th>%s</th><th class=\"num\">%s</th><th>%s</th><th>%s</th>"
+                   "</tr></thead><tbody>",
+                   fg_html_tr(&p, "Các mục và hàng ngoại lệ", "Items and the exception queue"),
+                   fg_html_tr(&p, "Loại", "Kind"), fg_html_tr(&p, "Trạng thái", "State"), fg_html_tr(&p, "Ngày", "Day"),
+                   fg_html_tr(&p, "Số tiền", "Amount"), fg_html_tr(&p, "Nội dung", "Memo"),
+                   fg_html_tr(&p, "Xử lý", "Resolve"));
+    for (size_t i = 0; i < list->u.array.len; i++)
+        item_row(&p, &s, r.public_id, list->u.array.values[i]);
+    if (list->u.array.len == 0)
+        fg_html_printf(&p, "<tr><td colspan=\"7\" class=\"muted\">%s</td></tr>",
+                       fg_html_tr(&p, "Kỳ này chưa có mục nào.", "No items in this period yet."));
+    fg_html_puts(&p, "</tbody></table></div>");
+    if (more)
+        fg_html_printf(&p, "<p class=\"muted\">%s</p>",
+                       fg_html_tr(&p, "Còn nhiều mục hơn: dùng API để xem hết.",
+                                  "More items follow: the API lists them all."));
+    yajl_tree_free(list);
+    fg_html_end(&p, 200);
+}
+
+/* The resolution of the form: 0, or -1 after answering 400. */
+static int read_resolution(fg_staff_ctx_t *s, fg_buf_t *action, fg_buf_t *note, fg_buf_t *order, fg_buf_t *amount,
+                           fg_recon_resolution_t *in)
+{
+    static const struct {
+        const char *name;
+        fg_recon_action_t action;
+    } ACTIONS[] = {{"accept", FG_RECON_ACCEPT},
+                   {"apply", FG_RECON_APPLY},
+                   {"write_off", FG_RECON_WRITE_OFF},
+                   {"undo", FG_RECON_UNDO},
+                   {"refund", FG_RECON_REFUND}};
+    memset(in, 0, sizeof(*in));
+    fg_staff_field(s, "action", action);
+    fg_staff_field(s, "note", note);
+    fg_staff_field(s, "order", order);
+    fg_staff_field(s, "amount", amount);
+    if (note->len == 0 || !fg_utf8_valid(note->data, note->len) ||
+        fg_utf8_length(note->data, note->len) > FG_RECON_NOTE_MAX) {
+        fg_staff_bad(s->call, 400, "Cần ghi chú (1 đến 1000 ký tự).", "A note of 1 to 1000 characters is required.");
+        return -1;
+    }
+    in->note = note->data;
+    int known = 0;
+    for (size_t i = 0; i < sizeof(ACTIONS) / sizeof(ACTIONS[0]); i++)
+        if (action->len > 0 && strcmp(action->data, ACTIONS[i].name) == 0) {
+            in->action = ACTIONS[i].action;
+            known = 1;
+        }
+    if (!known) {
+        fg_staff_bad(s->call, 400, "Cách xử lý không hợp lệ.", "Unknown action.");
+        return -1;
+    }
+    if (in->action == FG_RECON_APPLY) {
+        char *end = NULL;
+        long long v = amount->len > 0 ? strtoll(amount->data, &end, 10) : 0;
+        if (order->len == 0 || end == NULL || *end != '\0' || v < 1) {
+            fg_staff_bad(s->call, 400, "Apply cần mã hóa đơn và số tiền dương.",
+                         "Apply needs an order id and a positive amount.");
+            return -1;
+        }
+        in->order_count = 1;
+        in->orders[0].order_id = order->data;
+        in->orders[0].amount = v;
+    }
+    return 0;
+}
+
+void fg_staff_resolve(fg_call_t *call, fg_db_t *db)
+{
+    fg_staff_ctx_t s;
+    fg_reconciliation_t rec;
+    fg_recon_resolution_t in;
+    fg_recon_resolved_t out = {.json = FG_BUF_INIT, .bad_order = -1};
+    fg_buf_t action = FG_BUF_INIT, note = FG_BUF_INIT, order = FG_BUF_INIT, amount = FG_BUF_INIT;
+    char location[128], *end = NULL;
+    if (fg_staff_open(call, db, FG_STAFF_WRITE, &s) != 0 ||
+        read_resolution(&s, &action, &note, &order, &amount, &in) != 0)
+        goto Exit;
+    long long item = strtoll(call->params[1], &end, 10);
+    int rc = end != call->params[1] && *end == '\0' && item >= 1 ? fg_reconciliation_get(db, call->params[0], &rec)
+                                                                 : FG_ENOTFOUND;
+    fg_db_end(db);
+    if (rc == 0)
+        rc = fg_recon_resolve(db, call->cfg, &rec, item, &in, s.session.staff.email, &out);
+    if (rc == 0) {
+        snprintf(location, sizeof(location), "/staff/reconciliations/%s", rec.public_id);
+        fg_html_redirect(call, location);
+    } else if (rc == FG_ENOTFOUND && out.bad_order < 0) {
+        fg_staff_not_found(call);
+    } else if (rc == FG_ENOTFOUND || rc == FG_ECONFLICT || rc == FG_ESTATE || rc == FG_EUNSUPPORTED ||
+               rc == FG_EEXCEEDS || rc == FG_EINVALID) {
+        fg_staff_bad(call, rc == FG_ECONFLICT || rc == FG_ESTATE ? 409 : 422,
+                     "Không xử lý được mục này theo cách đã chọn (đã xử lý rồi, hóa đơn không nhận được số tiền "
+                     "này, hoặc cách xử lý không áp dụng cho mục).",
+                     "This item cannot be resolved that way (resolved already, the order cannot take that amount, "
+                     "or the action does not apply to the item).");
+    } else {
+        fg_staff_unavailable(call, db, rc);
+    }
+Exit:
+    fg_buf_free(&out.json);
+    fg_buf_free(&action);
+    fg_buf_free(&note);
+    fg_buf_free(&order);
+    fg_buf_free(&amount);
+}

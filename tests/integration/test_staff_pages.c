@@ -1,0 +1,743 @@
+/*
+ * test_staff_pages.c - the staff pages on the real server and database
+ * (docs/PAGES.md): login with its throttle and lockout, the session cookie
+ * and its idle and absolute limits, CSRF, the roles on every page (an
+ * accountant sees one school and gets 404 for another's order), a statement
+ * uploaded through the page against the API, report downloads against the
+ * API, and the audit rows all of it leaves.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "harness.h"
+
+#define PASSWORD "correct horse battery staple"
+/* The throttle of the main server: short waits, an early lockout. */
+#define DELAY_MS 400
+#define LOCKOUT 5
+/* The expiry server's session limits. */
+#define IDLE_MS 2500
+#define ABSOLUTE_MS 6000
+
+static fgt_server_t srv, short_srv;
+static fgt_merchant_t school_a, school_b;
+static char admin_email[128], finance_email[128], auditor_email[128], accountant_email[128];
+static char finance_token[96];
+
+/* ---- helpers ------------------------------------------------------------------------- */
+
+static void user_create(const char *role, const char *merchant, char *email)
+{
+    char out[512];
+    snprintf(email, 128, "%s@%s.gov.vn", role, fgt_unique("p"));
+    const char *with[] = {"feegate", "admin", "user",       "create", "--email", email,
+                          "--role",  role,    "--merchant", merchant, NULL};
+    const char *without[] = {"feegate", "admin", "user", "create", "--email", email, "--role", role, NULL};
+    /* also called from main, outside a test: no ck_assert */
+    if (fgt_cli(merchant != NULL ? with : without, PASSWORD "\n", out, sizeof(out)) != 0) {
+        fprintf(stderr, "admin user create --role %s failed\n", role);
+        exit(1);
+    }
+}
+
+/* The value of cookie name among the response's Set-Cookie headers, into out
+ * (with its attributes in attrs when not NULL); 1 found. */
+static int set_cookie(const fgt_response_t *r, const char *name, char *out, size_t cap, char *attrs, size_t attrs_cap)
+{
+    size_t n = strlen(name);
+    for (const char *p = r->headers; p != NULL && *p != '\0';) {
+        if (strncasecmp(p, "set-cookie:", 11) == 0) {
+            const char *v = p + 11;
+            v += strspn(v, " ");
+            if (strncmp(v, name, n) == 0 && v[n] == '=') {
+                snprintf(out, cap, "%.*s", (int)strcspn(v + n + 1, ";\r\n"), v + n + 1);
+                if (attrs != NULL)
+                    snprintf(attrs, attrs_cap, "%.*s", (int)strcspn(v, "\r\n"), v);
+                return 1;
+            }
+        }
+        const char *nl = strchr(p, '\n');
+        p = nl != NULL ? nl + 1 : NULL;
+    }
+    return 0;
+}
+
+/* The first csrf_token value of a page. */
+static void csrf_of(const fgt_response_t *r, char *out, size_t cap)
+{
+    const char *at = r->body != NULL ? strstr(r->body, "name=\"csrf_token\" value=\"") : NULL;
+    ck_assert_msg(at != NULL, "no csrf_token in %.300s", r->body != NULL ? r->body : "");
+    at += strlen("name=\"csrf_token\" value=\"");
+    snprintf(out, cap, "%.*s", (int)strcspn(at, "\""), at);
+}
+
+static fgt_response_t get(const fgt_server_t *s, fgt_proto_t proto, const char *cookie, const char *path)
+{
+    char h[400];
+    snprintf(h, sizeof(h), "Cookie: %s", cookie != NULL ? cookie : "");
+    const char *headers[] = {h, NULL};
+    return fgt_request(s, proto, "GET", path, cookie != NULL ? headers : NULL, NULL, 0);
+}
+
+static fgt_response_t post(const fgt_server_t *s, fgt_proto_t proto, const char *cookie, const char *path,
+                           const char *type, const char *body, size_t len)
+{
+    char h[400], t[200];
+    snprintf(h, sizeof(h), "Cookie: %s", cookie != NULL ? cookie : "");
+    snprintf(t, sizeof(t), "Content-Type: %s", type);
+    const char *headers[] = {t, h, NULL};
+    return fgt_request(s, proto, "POST", path, headers, body, len);
+}
+
+/* Percent-encodes s into out for a form body. */
+static void form_escape(const char *s, char *out, size_t cap)
+{
+    size_t n = 0;
+    for (; *s != '\0' && n + 4 < cap; s++) {
+        unsigned char c = (unsigned char)*s;
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+            c == '.')
+            out[n++] = (char)c;
+        else
+            n += (size_t)snprintf(out + n, cap - n, "%%%02X", c);
+    }
+    out[n] = '\0';
+}
+
+/* A login attempt on s: GET the form, POST it.  The response of the POST;
+ * on success *session gets "fg_staff=<secret>". */
+static fgt_response_t login_on(const fgt_server_t *s, fgt_proto_t proto, const char *email, const char *password,
+                               char *session, size_t cap)
+{
+    char pre[128], cookie[200], csrf[96], body[1024], e[400], pw[400];
+    fgt_response_t page = get(s, proto, NULL, "/staff/login");
+    ck_assert_int_eq(page.status, 200);
+    ck_assert_msg(set_cookie(&page, "fg_staff_login", pre, sizeof(pre), NULL, 0), "no login cookie");
+    csrf_of(&page, csrf, sizeof(csrf));
+    fgt_response_free(&page);
+    snprintf(cookie, sizeof(cookie), "fg_staff_login=%s", pre);
+    form_escape(email, e, sizeof(e));
+    form_escape(password, pw, sizeof(pw));
+    snprintf(body, sizeof(body), "csrf_token=%s&email=%s&password=%s", csrf, e, pw);
+    fgt_response_t r = post(s, proto, cookie, "/staff/login", "application/x-www-form-urlencoded", body, 0);
+    char secret[128];
+    if (session != NULL) {
+        session[0] = '\0';
+        if (set_cookie(&r, "fg_staff", secret, sizeof(secret), NULL, 0) && secret[0] != '\0')
+            snprintf(session, cap, "fg_staff=%s", secret);
+    }
+    return r;
+}
+
+static void login_ok(const fgt_server_t *s, const char *email, char *session, size_t cap)
+{
+    fgt_response_t r = login_on(s, FGT_HTTP1, email, PASSWORD, session, cap);
+    ck_assert_msg(r.status == 303, "login of %s: %ld %.300s", email, r.status, r.body);
+    ck_assert_str_eq(fgt_header(&r, "location"), "/staff");
+    ck_assert_msg(session[0] != '\0', "no session cookie");
+    fgt_response_free(&r);
+}
+
+/* The page's status for the session. */
+static long status_of(const fgt_server_t *s, const char *session, const char *path)
+{
+    fgt_response_t r = get(s, FGT_HTTP1, session, path);
+    long status = r.status;
+    fgt_response_free(&r);
+    return status;
+}
+
+static long long audit_count(const char *actor, const char *action)
+{
+    return fgt_db_int("SELECT COUNT(*) FROM audit_log WHERE actor = ? AND action = ?", actor, action);
+}
+
+/* A form's CSRF token: any staff page of the session carries it. */
+static void session_csrf(const fgt_server_t *s, const char *session, char *csrf, size_t cap)
+{
+    fgt_response_t r = get(s, FGT_HTTP1, session, "/staff");
+    ck_assert_int_eq(r.status, 200);
+    csrf_of(&r, csrf, cap);
+    fgt_response_free(&r);
+}
+
+/* ---- login ----------------------------------------------------------------------------- */
+
+START_TEST(login_sets_a_strict_cookie_and_stores_only_its_hash)
+{
+    char session[200], attrs[300], secret[128];
+    fgt_response_t r = login_on(&srv, FGT_HTTP1, finance_email, PASSWORD, session, sizeof(session));
+    ck_assert_int_eq(r.status, 303);
+    ck_assert(set_cookie(&r, "fg_staff", secret, sizeof(secret), attrs, sizeof(attrs)));
+    ck_assert_ptr_nonnull(strstr(attrs, "HttpOnly"));
+    ck_assert_ptr_nonnull(strstr(attrs, "SameSite=Strict"));
+    ck_assert_ptr_nonnull(strstr(attrs, "Path=/staff"));
+    ck_assert_ptr_null(strstr(attrs, "Secure"));  /* plain HTTP */
+    ck_assert_ptr_null(strstr(attrs, "Max-Age")); /* the server ends it */
+    ck_assert_uint_ge(strlen(secret), 43);
+    fgt_response_free(&r);
+    /* the database holds the secret's SHA-256, never the secret */
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM staff_sessions WHERE secret_hash = UNHEX(SHA2(?, 256))", secret,
+                                NULL),
+                     1);
+    ck_assert_int_eq(
+        fgt_db_int("SELECT COUNT(*) FROM staff_sessions WHERE HEX(secret_hash) LIKE CONCAT('%', HEX(?), '%')", secret,
+                   NULL),
+        0);
+    /* the session opens the overview */
+    r = get(&srv, FGT_HTTP1, session, "/staff");
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_nonnull(strstr(r.body, "data-page=\"staff-overview\""));
+    ck_assert_ptr_nonnull(strstr(r.body, "<svg class=\"chart\""));
+    ck_assert_ptr_null(strstr(r.body, "style=")); /* the CSP forbids inline style */
+    ck_assert_ptr_null(strstr(r.body, "<script>"));
+    ck_assert_ptr_nonnull(strstr(fgt_header(&r, "content-security-policy"), "default-src 'none'"));
+    fgt_response_free(&r);
+
+    /* over TLS the cookie is Secure as well */
+    r = login_on(&srv, FGT_H2TLS, finance_email, PASSWORD, session, sizeof(session));
+    ck_assert_int_eq(r.status, 303);
+    ck_assert(set_cookie(&r, "fg_staff", secret, sizeof(secret), attrs, sizeof(attrs)));
+    ck_assert_ptr_nonnull(strstr(attrs, "; Secure"));
+    fgt_response_free(&r);
+    ck_assert_int_ge(audit_count(finance_email, "staff_session.login"), 2);
+}
+END_TEST
+
+START_TEST(a_wrong_password_is_refused_and_audited)
+{
+    char email[128], session[200];
+    user_create("finance", NULL, email);
+    fgt_response_t r = login_on(&srv, FGT_HTTP1, email, "not the password at all", session, sizeof(session));
+    ck_assert_int_eq(r.status, 401);
+    ck_assert_str_eq(session, "");
+    ck_assert_ptr_nonnull(strstr(r.body, "data-page=\"staff-login\""));
+    fgt_response_free(&r);
+    /* an address that names nobody gets the same answer */
+    r = login_on(&srv, FGT_HTTP1, "nobody@nowhere.gov.vn", PASSWORD, session, sizeof(session));
+    ck_assert_int_eq(r.status, 401);
+    fgt_response_free(&r);
+    ck_assert_int_eq(audit_count(email, "staff_session.login_failed"), 1);
+    ck_assert_int_eq(audit_count(email, "staff_session.login"), 0);
+    /* without a session every page sends the browser to the login form */
+    r = get(&srv, FGT_HTTP1, NULL, "/staff/orders");
+    ck_assert_int_eq(r.status, 303);
+    ck_assert_str_eq(fgt_header(&r, "location"), "/staff/login");
+    fgt_response_free(&r);
+    r = get(&srv, FGT_HTTP1, "fg_staff=forged-value-that-names-no-session", "/staff");
+    ck_assert_int_eq(r.status, 303);
+    fgt_response_free(&r);
+}
+END_TEST
+
+START_TEST(a_login_without_its_csrf_token_is_403)
+{
+    char pre[128], cookie[200], body[400];
+    fgt_response_t page = get(&srv, FGT_HTTP1, NULL, "/staff/login");
+    ck_assert(set_cookie(&page, "fg_staff_login", pre, sizeof(pre), NULL, 0));
+    fgt_response_free(&page);
+    snprintf(cookie, sizeof(cookie), "fg_staff_login=%s", pre);
+    snprintf(body, sizeof(body), "email=%s&password=%s", finance_email, "correct+horse+battery+staple");
+    fgt_response_t r = post(&srv, FGT_HTTP1, cookie, "/staff/login", "application/x-www-form-urlencoded", body, 0);
+    ck_assert_int_eq(r.status, 403);
+    fgt_response_free(&r);
+    snprintf(body, sizeof(body), "csrf_token=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA&email=%s&password=x",
+             finance_email);
+    r = post(&srv, FGT_HTTP1, cookie, "/staff/login", "application/x-www-form-urlencoded", body, 0);
+    ck_assert_int_eq(r.status, 403);
+    fgt_response_free(&r);
+}
+END_TEST
+
+START_TEST(failures_slow_down_then_lock_until_unlocked)
+{
+    char email[128], session[200], out[512], err[512];
+    user_create("auditor", NULL, email);
+    fgt_response_t r;
+    for (int i = 1; i <= 3; i++) { /* the free failures */
+        r = login_on(&srv, FGT_HTTP1, email, "wrong password number", session, sizeof(session));
+        ck_assert_msg(r.status == 401, "failure %d: %ld", i, r.status);
+        fgt_response_free(&r);
+    }
+    /* now a wait: even the right password is refused, with Retry-After */
+    r = login_on(&srv, FGT_HTTP1, email, PASSWORD, session, sizeof(session));
+    ck_assert_int_eq(r.status, 429);
+    ck_assert_ptr_nonnull(fgt_header(&r, "retry-after"));
+    ck_assert_str_eq(session, "");
+    fgt_response_free(&r);
+    fgt_sleep_ms(DELAY_MS + 100);
+    r = login_on(&srv, FGT_HTTP1, email, "wrong password number", session, sizeof(session));
+    ck_assert_int_eq(r.status, 401); /* failure 4; the next wait doubles */
+    fgt_response_free(&r);
+    fgt_sleep_ms(DELAY_MS + 100);
+    r = login_on(&srv, FGT_HTTP1, email, PASSWORD, session, sizeof(session));
+    ck_assert_int_eq(r.status, 429); /* 400 ms were not enough this time */
+    fgt_response_free(&r);
+    fgt_sleep_ms(DELAY_MS + 100);
+    r = login_on(&srv, FGT_HTTP1, email, "wrong password number", session, sizeof(session));
+    ck_assert_int_eq(r.status, 401); /* failure 5: locked */
+    fgt_response_free(&r);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM staff_login_failures WHERE email = ? AND locked_at IS NOT NULL",
+                                email, NULL),
+                     1);
+    fgt_sleep_ms(4 * DELAY_MS);
+    r = login_on(&srv, FGT_HTTP1, email, PASSWORD, session, sizeof(session));
+    ck_assert_int_eq(r.status, 423);
+    ck_assert_str_eq(session, "");
+    fgt_response_free(&r);
+    /* an admin lifts it from the command line */
+    const char *unlock[] = {"admin", "user", "unlock", "--email", email, NULL};
+    ck_assert_int_eq(fgt_cli_run(unlock, NULL, NULL, out, sizeof(out), err, sizeof(err)), 0);
+    ck_assert_int_eq(fgt_cli_run(unlock, NULL, NULL, out, sizeof(out), err, sizeof(err)), 1); /* not locked now */
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM audit_log WHERE actor = 'cli' AND action = 'staff_user.unlock' "
+                                "AND after_json LIKE CONCAT('%', ?, '%')",
+                                email, NULL),
+                     1);
+    login_ok(&srv, email, session, sizeof(session));
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM staff_login_failures WHERE email = ?", email, NULL), 0);
+    ck_assert_int_ge(audit_count(email, "staff_session.login_failed"), 7);
+}
+END_TEST
+
+START_TEST(an_admin_unlocks_from_the_users_page)
+{
+    char email[128], session[200], admin[200], csrf[96], body[600], e[300];
+    user_create("finance", NULL, email);
+    /* the lockout as another instance would have left it in the database */
+    fgt_db_exec("INSERT INTO staff_login_failures (email, failures, last_failure_at, locked_at) "
+                "VALUES (?, 5, 1, 1)",
+                email);
+    fgt_response_t r = login_on(&srv, FGT_HTTP1, email, PASSWORD, session, sizeof(session));
+    ck_assert_int_eq(r.status, 423);
+    fgt_response_free(&r);
+    login_ok(&srv, admin_email, admin, sizeof(admin));
+    r = get(&srv, FGT_HTTP1, admin, "/staff/users");
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_nonnull(strstr(r.body, email));
+    csrf_of(&r, csrf, sizeof(csrf));
+    fgt_response_free(&r);
+    form_escape(email, e, sizeof(e));
+    snprintf(body, sizeof(body), "email=%s", e); /* no token: refused */
+    r = post(&srv, FGT_HTTP1, admin, "/staff/users/unlock", "application/x-www-form-urlencoded", body, 0);
+    ck_assert_int_eq(r.status, 403);
+    fgt_response_free(&r);
+    snprintf(body, sizeof(body), "csrf_token=%s&email=%s", csrf, e);
+    r = post(&srv, FGT_HTTP1, admin, "/staff/users/unlock", "application/x-www-form-urlencoded", body, 0);
+    ck_assert_int_eq(r.status, 303);
+    fgt_response_free(&r);
+    ck_assert_int_eq(audit_count(admin_email, "staff_user.unlock"), 1);
+    login_ok(&srv, email, session, sizeof(session));
+    /* a finance user cannot see the page nor use its button */
+    r = get(&srv, FGT_HTTP1, session, "/staff/users");
+    ck_assert_int_eq(r.status, 403);
+    fgt_response_free(&r);
+}
+END_TEST
+
+/* ---- the session's limits, logout, CSRF ----------------------------------------------------- */
+
+START_TEST(an_idle_session_ends)
+{
+    char session[200];
+    login_ok(&short_srv, finance_email, session, sizeof(session));
+    ck_assert_int_eq(status_of(&short_srv, session, "/staff"), 200);
+    fgt_sleep_ms(IDLE_MS + 300);
+    fgt_response_t r = get(&short_srv, FGT_HTTP1, session, "/staff");
+    ck_assert_int_eq(r.status, 303);
+    ck_assert_str_eq(fgt_header(&r, "location"), "/staff/login");
+    fgt_response_free(&r);
+}
+END_TEST
+
+START_TEST(a_busy_session_ends_at_its_absolute_limit)
+{
+    char session[200];
+    login_ok(&short_srv, finance_email, session, sizeof(session));
+    int alive = 0;
+    /* a request every second keeps it from idling out; the absolute limit ends it */
+    for (int i = 0; i < (ABSOLUTE_MS + 2000) / 1000; i++) {
+        long st = status_of(&short_srv, session, "/staff");
+        if (st == 200)
+            alive++;
+        else
+            break;
+        fgt_sleep_ms(1000);
+    }
+    ck_assert_int_ge(alive, ABSOLUTE_MS / 1000 - 2); /* it lived past the idle limit */
+    ck_assert_int_le(alive, ABSOLUTE_MS / 1000 + 1);
+    ck_assert_int_eq(status_of(&short_srv, session, "/staff"), 303);
+}
+END_TEST
+
+START_TEST(posts_without_the_sessions_token_are_403_and_logout_ends_it)
+{
+    char session[200], other[200], csrf[96], other_csrf[96], body[400];
+    login_ok(&srv, finance_email, session, sizeof(session));
+    login_ok(&srv, finance_email, other, sizeof(other));
+    session_csrf(&srv, session, csrf, sizeof(csrf));
+    session_csrf(&srv, other, other_csrf, sizeof(other_csrf));
+    ck_assert_str_ne(csrf, other_csrf); /* tied to the session */
+    const char *type = "application/x-www-form-urlencoded";
+    long long runs = fgt_db_int("SELECT COUNT(*) FROM reconciliations", NULL, NULL);
+    fgt_response_t r = post(&srv, FGT_HTTP1, session, "/staff/reconciliations", type,
+                            "account=CSRF1&from=2026-12-01&to=2026-12-02", 0);
+    ck_assert_int_eq(r.status, 403);
+    fgt_response_free(&r);
+    snprintf(body, sizeof(body), "csrf_token=%s&account=CSRF1&from=2026-12-01&to=2026-12-02", other_csrf);
+    r = post(&srv, FGT_HTTP1, session, "/staff/reconciliations", type, body, 0);
+    ck_assert_int_eq(r.status, 403); /* another session's token */
+    fgt_response_free(&r);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM reconciliations", NULL, NULL), runs);
+    /* with its own token the form works and is audited */
+    snprintf(body, sizeof(body), "csrf_token=%s&account=CSRF1&from=2026-12-01&to=2026-12-02", csrf);
+    r = post(&srv, FGT_HTTP1, session, "/staff/reconciliations", type, body, 0);
+    ck_assert_int_eq(r.status, 303);
+    ck_assert_ptr_nonnull(strstr(fgt_header(&r, "location"), "/staff/reconciliations/rec_"));
+    fgt_response_free(&r);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM reconciliations", NULL, NULL), runs + 1);
+    ck_assert_int_ge(audit_count(finance_email, "reconciliation.create"), 1);
+    /* logout is a POST with the token too */
+    r = post(&srv, FGT_HTTP1, session, "/staff/logout", type, "", 0);
+    ck_assert_int_eq(r.status, 403);
+    fgt_response_free(&r);
+    snprintf(body, sizeof(body), "csrf_token=%s", csrf);
+    r = post(&srv, FGT_HTTP1, session, "/staff/logout", type, body, 0);
+    ck_assert_int_eq(r.status, 303);
+    fgt_response_free(&r);
+    ck_assert_int_eq(status_of(&srv, session, "/staff"), 303);
+    ck_assert_int_eq(status_of(&srv, other, "/staff"), 200); /* the other session lives on */
+    ck_assert_int_ge(audit_count(finance_email, "staff_session.logout"), 1);
+}
+END_TEST
+
+/* ---- roles ------------------------------------------------------------------------------------ */
+
+typedef struct {
+    const char *path;
+    long admin, finance, auditor, accountant;
+} page_rule_t;
+
+START_TEST(every_page_checks_the_role)
+{
+    char admin[200], finance[200], auditor[200], accountant[200];
+    login_ok(&srv, admin_email, admin, sizeof(admin));
+    login_ok(&srv, finance_email, finance, sizeof(finance));
+    login_ok(&srv, auditor_email, auditor, sizeof(auditor));
+    login_ok(&srv, accountant_email, accountant, sizeof(accountant));
+    static const page_rule_t RULES[] = {
+        {"/staff", 200, 200, 200, 200},
+        {"/staff/orders", 200, 200, 200, 200},
+        {"/staff/statements", 200, 200, 200, 403},
+        {"/staff/reconciliations", 200, 200, 200, 403},
+        {"/staff/reports", 200, 200, 200, 200},
+        {"/staff/reports/collections.csv", 200, 200, 200, 200},
+        {"/staff/audit", 200, 200, 200, 403},
+        {"/staff/users", 200, 403, 403, 403},
+    };
+    for (size_t i = 0; i < sizeof(RULES) / sizeof(RULES[0]); i++) {
+        const page_rule_t *p = &RULES[i];
+        ck_assert_msg(status_of(&srv, admin, p->path) == p->admin, "admin %s", p->path);
+        ck_assert_msg(status_of(&srv, finance, p->path) == p->finance, "finance %s", p->path);
+        ck_assert_msg(status_of(&srv, auditor, p->path) == p->auditor, "auditor %s", p->path);
+        ck_assert_msg(status_of(&srv, accountant, p->path) == p->accountant, "accountant %s", p->path);
+    }
+    /* navigation shows what the role may use */
+    fgt_response_t r = get(&srv, FGT_HTTP1, accountant, "/staff");
+    ck_assert_ptr_null(strstr(r.body, "href=\"/staff/statements\""));
+    ck_assert_ptr_null(strstr(r.body, "href=\"/staff/audit\""));
+    ck_assert_ptr_nonnull(strstr(r.body, "href=\"/staff/orders\""));
+    fgt_response_free(&r);
+    r = get(&srv, FGT_HTTP1, admin, "/staff");
+    ck_assert_ptr_nonnull(strstr(r.body, "href=\"/staff/users\""));
+    fgt_response_free(&r);
+    /* an auditor reads but posts nothing, even with a good token */
+    char csrf[96], body[400];
+    session_csrf(&srv, auditor, csrf, sizeof(csrf));
+    snprintf(body, sizeof(body), "csrf_token=%s&account=AUD1&from=2026-12-01&to=2026-12-02", csrf);
+    r = post(&srv, FGT_HTTP1, auditor, "/staff/reconciliations", "application/x-www-form-urlencoded", body, 0);
+    ck_assert_int_eq(r.status, 403);
+    fgt_response_free(&r);
+    r = get(&srv, FGT_HTTP1, auditor, "/staff/statements");
+    ck_assert_ptr_null(strstr(r.body, "enctype=\"multipart/form-data\"")); /* no upload form for it */
+    fgt_response_free(&r);
+    snprintf(body, sizeof(body), "csrf_token=%s&action=accept&note=x", csrf);
+    r = post(&srv, FGT_HTTP1, auditor, "/staff/reconciliations/rec_x/items/1/resolve",
+             "application/x-www-form-urlencoded", body, 0);
+    ck_assert_int_eq(r.status, 403);
+    fgt_response_free(&r);
+}
+END_TEST
+
+START_TEST(an_accountant_sees_its_school_only)
+{
+    char accountant[200], finance[200], path[160];
+    fgt_response_t a = fgt_order_create(&srv, FGT_HTTP1, school_a.key, NULL, fgt_unique("A"), 4500000,
+                                        ",\"payer\":{\"name\":\"Nguyễn Văn An\"}");
+    fgt_expect(a, 201, NULL);
+    fgt_response_t b = fgt_order_create(&srv, FGT_HTTP1, school_b.key, NULL, fgt_unique("B"), 3000000,
+                                        ",\"payer\":{\"name\":\"Trần Thị Bình\"}");
+    fgt_expect(b, 201, NULL);
+    char a_id[64], b_id[64];
+    snprintf(a_id, sizeof(a_id), "%s", fgt_json_str(&a, "id", NULL));
+    snprintf(b_id, sizeof(b_id), "%s", fgt_json_str(&b, "id", NULL));
+    fgt_response_free(&a);
+    fgt_response_free(&b);
+    login_ok(&srv, accountant_email, accountant, sizeof(accountant));
+    login_ok(&srv, finance_email, finance, sizeof(finance));
+
+    snprintf(path, sizeof(path), "/staff/orders/%s", a_id);
+    fgt_response_t r = get(&srv, FGT_HTTP1, accountant, path);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_nonnull(strstr(r.body, "Nguyễn Văn An"));
+    ck_assert_ptr_nonnull(strstr(r.body, "4.500.000"));
+    ck_assert_ptr_nonnull(strstr(r.body, "data-section=\"payments\""));
+    ck_assert_ptr_nonnull(strstr(r.body, "data-section=\"journals\""));
+    fgt_response_free(&r);
+    /* another school's order does not exist for it: 404, not 403 */
+    snprintf(path, sizeof(path), "/staff/orders/%s", b_id);
+    ck_assert_int_eq(status_of(&srv, accountant, path), 404);
+    ck_assert_int_eq(status_of(&srv, finance, path), 200);
+    ck_assert_int_eq(status_of(&srv, finance, "/staff/orders/ord_nosuchorder"), 404);
+    /* its search holds its own orders only */
+    r = get(&srv, FGT_HTTP1, accountant, "/staff/orders");
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_nonnull(strstr(r.body, a_id));
+    ck_assert_ptr_null(strstr(r.body, b_id));
+    fgt_response_free(&r);
+    r = get(&srv, FGT_HTTP1, finance, "/staff/orders?status=open");
+    ck_assert_ptr_nonnull(strstr(r.body, a_id));
+    ck_assert_ptr_nonnull(strstr(r.body, b_id));
+    fgt_response_free(&r);
+    /* search by payer name prefix */
+    r = get(&srv, FGT_HTTP1, finance, "/staff/orders?q=Tr%E1%BA%A7n");
+    ck_assert_ptr_nonnull(strstr(r.body, b_id));
+    ck_assert_ptr_null(strstr(r.body, a_id));
+    fgt_response_free(&r);
+    ck_assert_int_eq(status_of(&srv, finance, "/staff/orders?from=2026-13-45"), 400);
+    ck_assert_int_eq(status_of(&srv, finance, "/staff/orders?status=lost"), 400);
+    /* the accountant's report is its school's, as that school's key reads it */
+    char csv_path[200], api_path[200], auth[200];
+    snprintf(csv_path, sizeof(csv_path), "/staff/reports/outstanding.csv?as_of=2030-01-01&group_by=fee_type");
+    snprintf(api_path, sizeof(api_path), "/v1/reports/outstanding?as_of=2030-01-01&group_by=fee_type&format=csv");
+    r = get(&srv, FGT_HTTP1, accountant, csv_path);
+    ck_assert_int_eq(r.status, 200);
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", school_a.key);
+    const char *h[] = {auth, NULL};
+    fgt_response_t api = fgt_request(&srv, FGT_HTTP1, "GET", api_path, h, NULL, 0);
+    ck_assert_int_eq(api.status, 200);
+    ck_assert_str_eq(r.body, api.body);
+    ck_assert_ptr_nonnull(strstr(r.body, "utility"));
+    fgt_response_free(&r);
+    fgt_response_free(&api);
+}
+END_TEST
+
+/* ---- statements and reports ---------------------------------------------------------------------- */
+
+/* A multipart body of the upload form. */
+static char *upload_body(const char *csrf, const char *format, const char *file, size_t *len)
+{
+    static const char B[] = "----feegateTestBoundary7MA4YWxk";
+    size_t cap = strlen(file) + 1024;
+    char *body = malloc(cap);
+    int n = snprintf(body, cap,
+                     "--%s\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n%s\r\n"
+                     "--%s\r\nContent-Disposition: form-data; name=\"format\"\r\n\r\n%s\r\n"
+                     "--%s\r\nContent-Disposition: form-data; name=\"file\"; filename=\"statement.csv\"\r\n"
+                     "Content-Type: text/csv\r\n\r\n%s\r\n--%s--\r\n",
+                     B, csrf, B, format, B, file, B);
+    *len = (size_t)n;
+    return body;
+}
+
+START_TEST(a_statement_uploaded_through_the_page_is_the_apis)
+{
+    char session[200], csrf[96], file[1024], account[40], auth[200];
+    snprintf(account, sizeof(account), "PG%s", fgt_unique("S"));
+    snprintf(file, sizeof(file),
+             "account,currency,booking_date,value_date,amount,bank_ref,end_to_end,counterparty,memo\n"
+             "%s,VND,opening,2026-12-01,1000000,,,,\n"
+             "%s,VND,2026-12-02,2026-12-02,250000,R%s1,,NGUYEN THI B,HOC PHI\n"
+             "%s,VND,2026-12-02,2026-12-02,-15000,R%s2,,,PHI\n"
+             "%s,VND,closing,2026-12-02,1235000,,,,\n",
+             account, account, account, account, account, account);
+    login_ok(&srv, finance_email, session, sizeof(session));
+    session_csrf(&srv, session, csrf, sizeof(csrf));
+    size_t len;
+    char *body = upload_body("wrong-token", "csv", file, &len);
+    fgt_response_t r = post(&srv, FGT_H2C, session, "/staff/statements",
+                            "multipart/form-data; boundary=----feegateTestBoundary7MA4YWxk", body, len);
+    ck_assert_int_eq(r.status, 403);
+    fgt_response_free(&r);
+    free(body);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM statement_lines WHERE account = ?", account, NULL), 0);
+
+    body = upload_body(csrf, "csv", file, &len);
+    r = post(&srv, FGT_H2C, session, "/staff/statements",
+             "multipart/form-data; boundary=----feegateTestBoundary7MA4YWxk", body, len);
+    free(body);
+    ck_assert_msg(r.status == 201, "upload: %ld %.500s", r.status, r.body);
+    const char *at = strstr(r.body, "data-import=\"");
+    ck_assert_ptr_nonnull(at);
+    char import_id[64];
+    snprintf(import_id, sizeof(import_id), "%.*s", (int)strcspn(at + 13, "\""), at + 13);
+    ck_assert_ptr_nonnull(strstr(r.body, "data-lines=\"2\""));
+    fgt_response_free(&r);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM statement_lines WHERE account = ?", account, NULL), 2);
+    ck_assert_int_eq(audit_count(finance_email, "statement.import"),
+                     fgt_db_int("SELECT COUNT(*) FROM audit_log WHERE actor = ? AND action = 'statement.import'",
+                                finance_email, NULL));
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM audit_log WHERE action = 'statement.import' AND object = ?",
+                                import_id, NULL),
+                     1);
+
+    /* the same bytes through the API are that very import */
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", finance_token);
+    const char *h[] = {auth, "Content-Type: text/csv", NULL};
+    fgt_response_t api = fgt_request(&srv, FGT_H2C, "POST", "/v1/statements", h, file, 0);
+    ck_assert_int_eq(api.status, 200);
+    ck_assert_str_eq(fgt_json_str(&api, "duplicate_of", NULL), import_id);
+    fgt_response_free(&api);
+    /* and a file the API imported first is a duplicate through the page */
+    char other[40], file2[1024];
+    snprintf(other, sizeof(other), "PG%s", fgt_unique("T"));
+    snprintf(file2, sizeof(file2),
+             "account,currency,booking_date,value_date,amount,bank_ref,end_to_end,counterparty,memo\n"
+             "%s,VND,opening,2026-12-01,0,,,,\n%s,VND,2026-12-02,2026-12-02,700000,R%s,,,NUOC\n"
+             "%s,VND,closing,2026-12-02,700000,,,,\n",
+             other, other, other, other);
+    api = fgt_request(&srv, FGT_H2C, "POST", "/v1/statements", h, file2, 0);
+    ck_assert_int_eq(api.status, 201);
+    char api_id[64];
+    snprintf(api_id, sizeof(api_id), "%s", fgt_json_str(&api, "id", NULL));
+    fgt_response_free(&api);
+    body = upload_body(csrf, "", file2, &len); /* the format found by its first bytes */
+    r = post(&srv, FGT_H2C, session, "/staff/statements",
+             "multipart/form-data; boundary=----feegateTestBoundary7MA4YWxk", body, len);
+    free(body);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_nonnull(strstr(r.body, api_id));
+    ck_assert_ptr_nonnull(strstr(r.body, "data-duplicate=\"1\""));
+    fgt_response_free(&r);
+    /* an unbalanced file stores nothing and says why */
+    char bad[1024], third[40];
+    snprintf(third, sizeof(third), "PG%s", fgt_unique("U"));
+    snprintf(bad, sizeof(bad),
+             "account,currency,booking_date,value_date,amount,bank_ref,end_to_end,counterparty,memo\n"
+             "%s,VND,opening,2026-12-01,0,,,,\n%s,VND,2026-12-02,2026-12-02,5,R%s,,,X\n"
+             "%s,VND,closing,2026-12-02,6,,,,\n",
+             third, third, third, third);
+    body = upload_body(csrf, "csv", bad, &len);
+    r = post(&srv, FGT_H2C, session, "/staff/statements",
+             "multipart/form-data; boundary=----feegateTestBoundary7MA4YWxk", body, len);
+    free(body);
+    ck_assert_msg(r.status == 422 || r.status == 400, "unbalanced: %ld", r.status);
+    ck_assert_ptr_nonnull(strstr(r.body, "role=\"alert\""));
+    fgt_response_free(&r);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM statement_lines WHERE account = ?", third, NULL), 0);
+    /* a body that is no multipart form is refused */
+    r = post(&srv, FGT_H2C, session, "/staff/statements", "multipart/form-data; boundary=xyz", "garbage", 0);
+    ck_assert_int_eq(r.status, 403);
+    fgt_response_free(&r);
+}
+END_TEST
+
+START_TEST(report_downloads_are_the_apis_files)
+{
+    char session[200], auth[200];
+    login_ok(&srv, finance_email, session, sizeof(session));
+    static const char *const PAIRS[][2] = {
+        {"/staff/reports/collections.csv?from=2026-01-01&to=2026-12-31&group_by=fee_type",
+         "/v1/reports/collections?from=2026-01-01&to=2026-12-31&group_by=fee_type&format=csv"},
+        {"/staff/reports/outstanding.csv?as_of=2030-01-01&group_by=merchant",
+         "/v1/reports/outstanding?as_of=2030-01-01&group_by=merchant&format=csv"},
+    };
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", finance_token);
+    const char *h[] = {auth, NULL};
+    for (size_t i = 0; i < 2; i++) {
+        fgt_response_t page = get(&srv, FGT_HTTP1, session, PAIRS[i][0]);
+        ck_assert_int_eq(page.status, 200);
+        ck_assert_ptr_nonnull(strstr(fgt_header(&page, "content-type"), "text/csv"));
+        ck_assert_ptr_nonnull(strstr(fgt_header(&page, "content-disposition"), "attachment"));
+        ck_assert_int_eq(memcmp(page.body, "\xEF\xBB\xBF", 3), 0); /* UTF-8 with BOM */
+        fgt_response_t api = fgt_request(&srv, FGT_HTTP1, "GET", PAIRS[i][1], h, NULL, 0);
+        ck_assert_int_eq(api.status, 200);
+        ck_assert_str_eq(page.body, api.body);
+        fgt_response_free(&page);
+        fgt_response_free(&api);
+    }
+    fgt_response_t r = get(&srv, FGT_HTTP1, session, "/staff/reports/outstanding.csv?as_of=2030-01-01");
+    ck_assert_ptr_nonnull(strstr(r.body, "fee_type,count,owed"));
+    fgt_response_free(&r);
+    r = get(&srv, FGT_HTTP1, session, "/staff/reports/collections.xlsx?from=2026-12-01&to=2026-12-31");
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_int_eq(memcmp(r.body, "PK", 2), 0); /* a zip: the spreadsheet */
+    fgt_response_free(&r);
+    ck_assert_int_eq(status_of(&srv, session, "/staff/reports/ledger.csv"), 404);
+    ck_assert_int_eq(status_of(&srv, session, "/staff/reports/collections.csv?from=2026-12-31&to=2026-01-01"), 400);
+    ck_assert_int_ge(audit_count(finance_email, "report.download"), 4);
+    /* the page itself shows the table and links to both files */
+    r = get(&srv, FGT_HTTP1, session, "/staff/reports?report=outstanding&as_of=2030-01-01");
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_nonnull(strstr(r.body, "data-download=\"csv\""));
+    ck_assert_ptr_nonnull(strstr(r.body, "data-download=\"xlsx\""));
+    fgt_response_free(&r);
+    /* without a session there is no file */
+    r = get(&srv, FGT_HTTP1, NULL, "/staff/reports/collections.csv");
+    ck_assert_int_eq(r.status, 303);
+    fgt_response_free(&r);
+}
+END_TEST
+
+START_TEST(the_audit_page_lists_staff_actions)
+{
+    char session[200];
+    login_ok(&srv, auditor_email, session, sizeof(session));
+    fgt_response_t r = get(&srv, FGT_HTTP1, session, "/staff/audit?action=staff_session.login");
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_nonnull(strstr(r.body, auditor_email));
+    ck_assert_ptr_nonnull(strstr(r.body, "data-action=\"staff_session.login\""));
+    ck_assert_ptr_null(strstr(r.body, "data-action=\"statement.import\""));
+    fgt_response_free(&r);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("staff_pages");
+    TCase *tc = fgt_tcase(s, "pages", NULL, NULL);
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, login_sets_a_strict_cookie_and_stores_only_its_hash);
+    tcase_add_test(tc, a_wrong_password_is_refused_and_audited);
+    tcase_add_test(tc, a_login_without_its_csrf_token_is_403);
+    tcase_add_test(tc, failures_slow_down_then_lock_until_unlocked);
+    tcase_add_test(tc, an_admin_unlocks_from_the_users_page);
+    tcase_add_test(tc, an_idle_session_ends);
+    tcase_add_test(tc, a_busy_session_ends_at_its_absolute_limit);
+    tcase_add_test(tc, posts_without_the_sessions_token_are_403_and_logout_ends_it);
+    tcase_add_test(tc, every_page_checks_the_role);
+    tcase_add_test(tc, an_accountant_sees_its_school_only);
+    tcase_add_test(tc, a_statement_uploaded_through_the_page_is_the_apis);
+    tcase_add_test(tc, report_downloads_are_the_apis_files);
+    tcase_add_test(tc, the_audit_page_lists_staff_actions);
+
+    fgt_merchant_create("Trường Tiểu học A", school_a.id, school_a.key);
+    fgt_merchant_create("Trường Tiểu học B", school_b.id, school_b.key);
+    user_create("admin", NULL, admin_email);
+    user_create("finance", NULL, finance_email);
+    user_create("auditor", NULL, auditor_email);
+    user_create("accountant", school_a.id, accountant_email);
+    fgt_staff_token("finance", finance_token);
+    static const char *const MAIN_ENV[] = {"FEEGATE_STAFF_LOGIN_DELAY_MS=400", "FEEGATE_STAFF_LOGIN_LOCKOUT_FAILURES=5",
+                                           NULL};
+    static const char *const SHORT_ENV[] = {"FEEGATE_STAFF_SESSION_IDLE_MS=2500",
+                                            "FEEGATE_STAFF_SESSION_ABSOLUTE_MS=6000", NULL};
+    _Static_assert(DELAY_MS == 400 && LOCKOUT == 5 && IDLE_MS == 2500 && ABSOLUTE_MS == 6000,
+                   "the servers' settings above");
+    fgt_server_start(&srv, MAIN_ENV);
+    fgt_server_start(&short_srv, SHORT_ENV);
+    int rc = fgt_run(s);
+    if (fgt_server_stop(&srv) != 0 || fgt_server_stop(&short_srv) != 0)
+        rc = 1;
+    return rc;
+}
