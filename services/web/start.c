@@ -211,6 +211,7 @@ void fg_web_pay_start(fg_call_t *call, fg_db_t *db)
     fg_bill_t b;
     fg_bill_init(&b);
     if (!fg_form_field(call->body, call->body_len, "method", &method) || method.len > START_METHOD_MAX ||
+        (method.data != NULL && strlen(method.data) != method.len) ||
         !fg_payer_method_offered(call->cfg, method.data != NULL ? method.data : "")) {
         answer(call, 400, code_ok ? code : NULL, "Vui lòng chọn một phương thức thanh toán trên hóa đơn.",
                "Please choose a payment method on the bill.");
