@@ -52,6 +52,11 @@ typedef struct {
     int64_t webhooks_retry_base_ms; /* 30000; 1..86400000 */
     /* payments */
     int64_t payments_pending_query_after_s; /* 900; 1..604800 */
+    /* payer pages: payments started from a bill (POST /pay/{code}/start) per
+     * client address and per order in each fixed window, counted in MariaDB */
+    int64_t payer_start_limit_per_address; /* 30; 1..1000000 */
+    int64_t payer_start_limit_per_order;   /* 10; 1..1000000 */
+    int64_t payer_start_limit_window_s;    /* 600; 1..86400 */
     /* reconciliation: a transfer the feed applied that no statement shows
      * after this many business days is ledger_only (2; 0..60) */
     int64_t recon_ledger_only_after_days;

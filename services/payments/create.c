@@ -8,6 +8,10 @@
  * over HTTP (MoMo) is called after COMMIT and its answer recorded in a
  * second transaction (fg_payment_record_start), so no lock is held during
  * the call and the row says "pending" meanwhile, which is what it is.
+ *
+ * The payer pages start with reuse_pending: the order's pending payment of
+ * the method is read under the same order lock and answered again, so a
+ * reload or a double tap never makes a second one.
  */
 #include "payments/payments_internal.h"
 
@@ -17,10 +21,15 @@
 #include "core/text.h"
 
 static const char SQL_INSERT[] =
-    "INSERT INTO payments (public_id, order_id, merchant_id, adapter, amount, currency, status, created_at, "
-    "updated_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?)";
+    "INSERT INTO payments (public_id, order_id, merchant_id, adapter, amount, currency, status, redirect_url, "
+    "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)";
 static const char SQL_REFUSED[] = "UPDATE payments SET status = 'failed', failure_reason = ?, updated_at = ? "
                                   "WHERE public_id = ? AND status = 'pending'";
+static const char SQL_STARTED[] = "UPDATE payments SET redirect_url = ? WHERE public_id = ? AND status = 'pending'";
+/* Under the order's row lock: every start of this order waits for it, so a
+ * committed pending payment is seen (READ COMMITTED) and none is in flight. */
+static const char SQL_PENDING[] = "SELECT public_id, redirect_url, created_at FROM payments "
+                                  "WHERE order_id = ? AND adapter = ? AND status = 'pending' ORDER BY id DESC LIMIT 1";
 
 void fg_payment_new_free(fg_payment_new_t *pn)
 {
@@ -41,6 +50,7 @@ static void reset(fg_payment_new_t *pn)
     fg_provider_request_free(&pn->request);
     fg_buf_reset(&pn->description);
     pn->payment_id[0] = '\0';
+    pn->reused = 0;
     pn->provider_rc = 0;
     pn->reason[0] = '\0';
 }
@@ -57,9 +67,48 @@ static int insert(fg_db_t *db, const fg_merchant_ref_t *m, const fg_payment_new_
     fg_stmt_cstr(&s, pn->adapter->name);
     fg_stmt_int(&s, pn->amount);
     fg_stmt_cstr(&s, pn->currency);
+    if (pn->started.redirect_url.len > 0)
+        fg_stmt_str(&s, pn->started.redirect_url.data, pn->started.redirect_url.len);
+    else
+        fg_stmt_null(&s);
     fg_stmt_int(&s, pn->now);
     fg_stmt_int(&s, pn->now);
     return fg_stmt_exec(&s);
+}
+
+/* reuse_pending: 1 when the order has no pending payment of the method; 0
+ * with pn filled from the one it has; FG_ECONFLICT when that one's redirect
+ * URL is unknown or too old; or a database code. */
+static int find_pending(fg_db_t *db, const fg_merchant_ref_t *m, fg_payment_new_t *pn, int64_t order_id)
+{
+    fg_stmt_t s;
+    fg_buf_t id = FG_BUF_INIT;
+    int64_t created = 0;
+    int url_null = 1;
+    int rc = fg_stmt_init(&s, db, SQL_PENDING);
+    if (rc != 0)
+        return rc;
+    fg_stmt_int(&s, order_id);
+    fg_stmt_cstr(&s, pn->adapter->name);
+    fg_stmt_out_text(&s, &id, NULL);
+    fg_stmt_out_text(&s, &pn->started.redirect_url, &url_null);
+    fg_stmt_out_int(&s, &created, NULL);
+    if ((rc = fg_stmt_exec(&s)) == 0) {
+        rc = fg_stmt_fetch(&s);
+        fg_stmt_done(&s);
+    }
+    if (rc == 1) {
+        snprintf(pn->payment_id, sizeof(pn->payment_id), "%s", id.data);
+        if (url_null || pn->started.redirect_url.len == 0 || pn->now - created > FG_PAYMENT_REUSE_MS)
+            rc = FG_ECONFLICT;
+        else if ((rc = fg_payment_load(db, pn->payment_id, m->id, 0, &pn->payment)) == 0)
+            pn->reused = 1;
+    } else if (rc == 0) {
+        fg_buf_reset(&pn->started.redirect_url);
+        rc = 1;
+    }
+    fg_buf_free(&id);
+    return rc;
 }
 
 int fg_payment_create(fg_db_t *db, const fg_config_t *cfg, const fg_merchant_ref_t *m, const char *order_id,
@@ -82,6 +131,8 @@ int fg_payment_create(fg_db_t *db, const fg_config_t *cfg, const fg_merchant_ref
         rc = FG_EEXCEEDS;
         goto Exit;
     }
+    if (pn->reuse_pending && (rc = find_pending(db, m, pn, order.id)) != 1)
+        goto Exit;
     snprintf(pn->code, sizeof(pn->code), "%s", order.code.data);
     snprintf(pn->currency, sizeof(pn->currency), "%s", order.currency.data);
     if (!order.description_null)
@@ -103,12 +154,13 @@ int fg_payment_create(fg_db_t *db, const fg_config_t *cfg, const fg_merchant_ref
         rc = insert(db, m, pn, order.id);
         goto Exit;
     }
-    if ((rc = insert(db, m, pn, order.id)) != 0 ||
-        (rc = fg_payment_load(db, pn->payment_id, m->id, 0, &pn->payment)) != 0)
-        goto Exit;
     /* the method is not configured, or cannot carry this amount or currency: the caller rolls back */
-    if (pn->adapter->start(cfg, &pn->start, &pn->started) != 0)
+    if (pn->adapter->start(cfg, &pn->start, &pn->started) != 0) {
         rc = FG_EUNSUPPORTED;
+        goto Exit;
+    }
+    if ((rc = insert(db, m, pn, order.id)) == 0)
+        rc = fg_payment_load(db, pn->payment_id, m->id, 0, &pn->payment);
 Exit:
     fg_order_row_free(&order);
     return rc;
@@ -146,6 +198,13 @@ int fg_payment_record_start(fg_db_t *db, const fg_merchant_ref_t *m, fg_payment_
             return rc;
         fg_stmt_str(&s, pn->reason, len < 200 ? len : 200);
         fg_stmt_int(&s, fg_now_ms());
+        fg_stmt_cstr(&s, pn->payment_id);
+        if ((rc = fg_stmt_exec(&s)) != 0)
+            return rc;
+    } else if (pn->provider_rc == 0 && pn->started.redirect_url.len > 0) {
+        if ((rc = fg_stmt_init(&s, db, SQL_STARTED)) != 0)
+            return rc;
+        fg_stmt_str(&s, pn->started.redirect_url.data, pn->started.redirect_url.len);
         fg_stmt_cstr(&s, pn->payment_id);
         if ((rc = fg_stmt_exec(&s)) != 0)
             return rc;

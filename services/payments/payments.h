@@ -26,6 +26,9 @@
 #define FG_REFUND_REASON_MAX 500
 /* A provider's explanation kept for an answer or a log line. */
 #define FG_PROVIDER_REASON_CAP 300
+/* A pending payment's redirect URL is offered again for this long after the
+ * payment started (VNPay's signed URL is valid for 15 minutes). */
+#define FG_PAYMENT_REUSE_MS (15 * 60 * 1000)
 
 /** The split of money received for an order: what settles it and what goes
  *  to unapplied.  Pure; the rules of docs/DESIGN.md §2 / §3:
@@ -73,7 +76,9 @@ void fg_payment_started_json(fg_buf_t *extra, const fg_payment_started_t *starte
 typedef struct {
     const fg_adapter_t *adapter;
     int64_t requested; /* 0 = what the order still owes */
+    int reuse_pending; /* the payer pages: a pending payment of this method is reused, never a second made */
     /* filled by fg_payment_create */
+    int reused; /* reuse_pending found the pending payment: payment_id, payment and started are it */
     fg_order_status_t order_status; /* the order's effective status (FG_ESTATE names it) */
     char payment_id[FG_ID_CAP];
     int64_t amount, now;
@@ -97,12 +102,22 @@ void fg_payment_new_free(fg_payment_new_t *pn);
  * here: pn->payment and pn->started are filled.  An adapter with
  * start_request (MoMo) gets its provider call built in pn->request, to be
  * made after COMMIT with fg_payment_call_provider.
+ * The redirect URL is kept with the payment (payments.redirect_url).
+ *
+ * With pn->reuse_pending, the order's pending payment of this method (read
+ * under the same order lock, so two starts of one order find each other)
+ * is answered instead of a new one: pn->reused, pn->payment_id, pn->payment
+ * and pn->started.redirect_url; it is FG_ECONFLICT when that payment's
+ * redirect URL is not known yet (its provider call is in flight) or older
+ * than FG_PAYMENT_REUSE_MS (pn->payment_id names it; it is settled by its
+ * notification or the status query).
+ *
  * Returns 0; FG_ENOTFOUND (no such order of m); FG_ESTATE (the order does
  * not take payments: pn->order_status); FG_EEXCEEDS (requested is more than
  * is owed, or less while the order is not partial); FG_ERANGE (outside what
  * the provider carries); FG_EUNSUPPORTED (the method is not configured or
- * cannot carry this amount or currency); or a database code.  Anything but
- * 0 must roll back.
+ * cannot carry this amount or currency); FG_ECONFLICT (above); or a
+ * database code.  Anything but 0 must roll back.
  */
 int fg_payment_create(fg_db_t *db, const fg_config_t *cfg, const fg_merchant_ref_t *m, const char *order_id,
                       size_t order_id_len, fg_payment_new_t *pn) FG_MUST_USE;
@@ -113,8 +128,8 @@ int fg_payment_create(fg_db_t *db, const fg_config_t *cfg, const fg_merchant_ref
 void fg_payment_call_provider(const fg_config_t *cfg, fg_payment_new_t *pn);
 
 /** Inside the caller's transaction after fg_payment_call_provider: a
- *  refusal fails the payment; then loads it into pn->payment.  0 or a
- *  database code. */
+ *  refusal fails the payment, a start keeps its redirect URL; then loads it
+ *  into pn->payment.  0 or a database code. */
 int fg_payment_record_start(fg_db_t *db, const fg_merchant_ref_t *m, fg_payment_new_t *pn) FG_MUST_USE;
 
 /* ---- refunds (refunds.c) ---------------------------------------------------- */

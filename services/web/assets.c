@@ -3,8 +3,9 @@
  * here as text so that a binary is a whole deployment (no asset directory to
  * lose, no build step); the browser caches both for a day.
  *
- * The script only enhances: copy buttons ([data-copy]) and nothing a page
- * needs to work.
+ * The script only enhances: copy buttons ([data-copy]), the receipt's print
+ * button ([data-print], hidden without script) and nothing a page needs to
+ * work.
  */
 #include "web/html.h"
 
@@ -53,9 +54,21 @@ static const char CSS[] =
     ".error{padding:.75rem 1rem;border-radius:.5rem;background:var(--bad-bg);color:var(--bad);margin:0 0 1rem}"
     ".muted{color:var(--muted)}"
     ".qr{display:block;margin:.5rem auto;max-width:100%;height:auto;background:#fff}"
-    "@media print{header.top,button,.button,form,.no-print{display:none!important}"
-    "body{background:#fff}main{max-width:none;margin:0}.card{border:0;padding:0}"
-    "@page{size:A5;margin:12mm}}";
+    "[hidden]{display:none!important}"
+    ".skip{position:absolute;left:-999px;top:0;padding:.5rem 1rem;background:var(--card);z-index:2}"
+    ".skip:focus{left:.5rem}"
+    "p.badge{margin:0 0 1rem}"
+    ".card>h2:first-child{margin-top:0}"
+    "code{font-size:1rem;letter-spacing:.05em}"
+    ".copy span{overflow-wrap:anywhere}"
+    "@media (max-width:400px){main{padding:0 .6rem}.amount{font-size:1.7rem}}"
+    "@media print{header.top,button,.button,form,.no-print,.skip{display:none!important}"
+    "body{background:#fff;color:#000;font-size:11pt}main{max-width:none;margin:0;padding:0}"
+    ".card{border:0;padding:0}.receipt dl{display:grid;grid-template-columns:auto 1fr;gap:.2rem 1rem}"
+    ".receipt dd{margin:0}.badge{border:1px solid #000;background:none!important;color:#000!important}"
+    "a{color:#000;text-decoration:none}"
+    "@page{size:A5;margin:12mm}}"
+    "@media print and (min-width:180mm){@page{size:A4;margin:18mm}}";
 
 static const char JS[] =
     "'use strict';\n"
@@ -73,6 +86,10 @@ static const char JS[] =
     "      });\n"
     "    });\n"
     "    el.appendChild(b);\n"
+    "  });\n"
+    "  document.querySelectorAll('[data-print]').forEach(function(b){\n"
+    "    b.hidden=false;\n"
+    "    b.addEventListener('click',function(){window.print();});\n"
     "  });\n"
     "});\n";
 /* clang-format on */

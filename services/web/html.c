@@ -62,18 +62,36 @@ void fg_html_textn(fg_html_t *p, const char *s, size_t n)
         fg_html_escape(&p->body, s, n);
 }
 
-/* The current path with ?lang=other, for the toggle (the path is ours: escaped anyway). */
+/* The current path and query with lang=other, for the toggle (the path and
+ * query are escaped: they come from the request). */
 static void toggle_link(fg_html_t *p)
 {
     const char *other = p->lang == FG_LANG_EN ? "vi" : "en";
+    const char *q = p->call->query_raw;
     fg_buf_puts(&p->body, "<a class=\"lang\" href=\"");
     fg_html_escape(&p->body, p->call->path, strlen(p->call->path));
-    fg_buf_printf(&p->body, "?lang=%s\" hreflang=\"%s\" lang=\"%s\">%s</a>", other, other, other,
+    fg_buf_putc(&p->body, '?');
+    for (size_t at = 0, len = q != NULL ? strlen(q) : 0; at < len;) {
+        const char *amp = memchr(q + at, '&', len - at);
+        size_t n = amp != NULL ? (size_t)(amp - (q + at)) : len - at;
+        if (n > 0 && !(n >= 5 && memcmp(q + at, "lang=", 5) == 0) && !(n == 4 && memcmp(q + at, "lang", 4) == 0)) {
+            fg_html_escape(&p->body, q + at, n);
+            fg_buf_puts(&p->body, "&amp;");
+        }
+        at += n + 1;
+    }
+    fg_buf_printf(&p->body, "lang=%s\" hreflang=\"%s\" lang=\"%s\">%s</a>", other, other, other,
                   p->lang == FG_LANG_EN ? "Tiếng Việt" : "English");
 }
 
 void fg_html_begin(fg_html_t *p, fg_call_t *call, const char *name, const char *title_vi, const char *title_en,
                    const char *extra_attrs)
+{
+    fg_html_begin_refresh(p, call, name, title_vi, title_en, extra_attrs, 0);
+}
+
+void fg_html_begin_refresh(fg_html_t *p, fg_call_t *call, const char *name, const char *title_vi, const char *title_en,
+                           const char *extra_attrs, int refresh_s)
 {
     memset(p, 0, sizeof(*p));
     p->call = call;
@@ -88,14 +106,19 @@ void fg_html_begin(fg_html_t *p, fg_call_t *call, const char *name, const char *
     }
     fg_buf_printf(&p->body,
                   "<!doctype html><html lang=\"%s\"><head><meta charset=\"utf-8\">"
-                  "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>",
+                  "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">",
                   p->lang == FG_LANG_EN ? "en" : "vi");
+    if (refresh_s > 0)
+        fg_buf_printf(&p->body, "<meta http-equiv=\"refresh\" content=\"%d\">", refresh_s);
+    fg_buf_puts(&p->body, "<title>");
     fg_html_text(p, fg_html_tr(p, title_vi, title_en));
     fg_buf_puts(&p->body, " · feegate</title><link rel=\"stylesheet\" href=\"/assets/feegate.css\">"
                           "<script src=\"/assets/feegate.js\" defer></script></head><body>"
-                          "<header class=\"top\"><span class=\"brand\">feegate</span>");
+                          "<a class=\"skip\" href=\"#main\">");
+    fg_buf_puts(&p->body, fg_html_tr(p, "Bỏ qua đến nội dung", "Skip to content"));
+    fg_buf_puts(&p->body, "</a><header class=\"top\"><span class=\"brand\">feegate</span>");
     toggle_link(p);
-    fg_buf_printf(&p->body, "</header><main data-page=\"%s\"%s%s>", name, extra_attrs != NULL ? " " : "",
+    fg_buf_printf(&p->body, "</header><main id=\"main\" data-page=\"%s\"%s%s>", name, extra_attrs != NULL ? " " : "",
                   extra_attrs != NULL ? extra_attrs : "");
     p->main_open = 1;
 }

@@ -38,6 +38,12 @@ fg_lang_t fg_html_lang(fg_call_t *call);
 void fg_html_begin(fg_html_t *p, fg_call_t *call, const char *name, const char *title_vi, const char *title_en,
                    const char *extra_attrs);
 
+/** fg_html_begin with <meta http-equiv="refresh" content="refresh_s"> in the
+ *  head when refresh_s > 0: a page that reloads itself without script (a
+ *  receipt still processing). */
+void fg_html_begin_refresh(fg_html_t *p, fg_call_t *call, const char *name, const char *title_vi, const char *title_en,
+                           const char *extra_attrs, int refresh_s);
+
 /** vi or en, as the page's language wants. */
 const char *fg_html_tr(const fg_html_t *p, const char *vi, const char *en);
 

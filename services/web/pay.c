@@ -1,23 +1,19 @@
 /*
- * pay.c - the payer's page for one bill.  No account and no key: the code on
- * the bill is the capability.  Shows what is owed and its state; payment
- * buttons come with the payment adapters.
+ * pay.c - GET /pay (the code form) and GET /pay/{code} (the bill).  No
+ * account and no key: the code on the bill is the capability.  The bill
+ * shows what is owed and its state, a pay button per offered method
+ * (POST /pay/{code}/start, start.c) and the VietQR transfer with its QR;
+ * a bill that takes no more money says so and offers nothing to press.
  */
 #include "web/web.h"
 
 #include <stdio.h>
 #include <string.h>
-#include "core/money.h"
 #include "core/text.h"
-#include "orders/orders.h"
+#include "orders/rules.h"
 #include "vietqr/vietqr.h"
-
-/* clang-format off */
-static const char SQL_BY_CODE[] =
-    "SELECT o.merchant_ref, o.fee_type, o.amount, o.currency, o.amount_paid, " FG_ORDER_STATUS_SQL("o.status")
-    ", o.expires_at, o.due_at, o.description, o.payer_name, m.name FROM orders o "
-    "JOIN merchants m ON m.id = o.merchant_id WHERE o.code = ?";
-/* clang-format on */
+#include "web/banks.h"
+#include "web/payer.h"
 
 void fg_html_escape(fg_buf_t *b, const char *s, size_t n)
 {
@@ -63,119 +59,238 @@ void fg_format_amount_vi(int64_t amount, int exponent, char *out, size_t cap)
     fg_buf_free(&b);
 }
 
-const char fg_web_page_head[] =
-    "<!doctype html><html lang=\"vi\"><head><meta charset=\"utf-8\">"
-    "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>feegate</title>"
-    "<style>body{font-family:system-ui,sans-serif;max-width:32rem;margin:2rem auto;padding:0 1rem;color:#1d2733}"
-    "h1{font-size:1.2rem}.amount{font-size:2rem;font-weight:700;margin:.5rem 0}dt{color:#5b6b7c;font-size:.85rem}"
-    "dd{margin:0 0 .6rem 0}.status{display:inline-block;padding:.15rem .5rem;border-radius:.3rem;background:#e8eef5}"
-    "</style></head><body>";
+/* ---- GET /pay ----------------------------------------------------------------- */
 
-static const char *status_vi(fg_order_status_t status)
+/* The code form; error (trusted, may be NULL) above it, typed (may be NULL)
+ * in the field. */
+static void find_form(fg_call_t *call, int status, const char *error_vi, const char *error_en, const char *typed)
 {
-    switch (status) {
-    case FG_ORDER_OPEN: return "Chưa thanh toán (open)";
-    case FG_ORDER_PARTIALLY_PAID: return "Đã thanh toán một phần (partially paid)";
-    case FG_ORDER_PAID: return "Đã thanh toán (paid)";
-    case FG_ORDER_CANCELLED: return "Đã hủy (cancelled)";
-    case FG_ORDER_EXPIRED: break;
-    case FG_ORDER_STATUS_COUNT: break;
+    fg_html_t p;
+    fg_html_begin(&p, call, "pay-find", "Thanh toán hóa đơn", "Pay a bill", NULL);
+    fg_html_printf(&p, "<h1>%s</h1>", fg_html_tr(&p, "Thanh toán hóa đơn", "Pay a bill"));
+    if (error_vi != NULL)
+        fg_html_printf(&p, "<p class=\"error\" role=\"alert\" id=\"code-error\" data-error>%s</p>",
+                       fg_html_tr(&p, error_vi, error_en));
+    fg_html_printf(&p,
+                   "<form class=\"card\" method=\"get\" action=\"/pay\"><label for=\"code\">%s</label>"
+                   "<p class=\"muted\" id=\"code-help\">%s</p>"
+                   "<input id=\"code\" name=\"code\" type=\"text\" inputmode=\"text\" autocomplete=\"off\" "
+                   "autocapitalize=\"characters\" spellcheck=\"false\" maxlength=\"64\" required "
+                   "aria-describedby=\"code-help%s\"",
+                   fg_html_tr(&p, "Mã thanh toán", "Payment code"),
+                   fg_html_tr(&p,
+                              "11 ký tự in trên hóa đơn, ví dụ 7K3M-9QXW-2A5. Có thể gõ chữ thường, dấu cách "
+                              "hoặc dấu gạch.",
+                              "The 11 characters printed on your bill, e.g. 7K3M-9QXW-2A5. Lower case, spaces "
+                              "and dashes are fine."),
+                   error_vi != NULL ? " code-error\" aria-invalid=\"true" : "");
+    if (typed != NULL) {
+        fg_html_puts(&p, " value=\"");
+        fg_html_text(&p, typed);
+        fg_html_puts(&p, "\"");
     }
-    return "Hết hạn (expired)";
+    fg_html_printf(&p, "><button class=\"block\" type=\"submit\">%s</button></form>",
+                   fg_html_tr(&p, "Xem hóa đơn", "Show the bill"));
+    fg_html_end(&p, status);
 }
 
-static void row(fg_buf_t *b, const char *label, const fg_buf_t *value)
+void fg_web_pay_find(fg_call_t *call, fg_db_t *db)
+{
+    size_t len = 0;
+    const char *typed = fg_call_query(call, "code", &len);
+    if (typed == NULL || len == 0) {
+        find_form(call, 200, NULL, NULL, NULL);
+        return;
+    }
+    if (len > 64) {
+        find_form(call, 400, "Mã quá dài: mã thanh toán có 11 ký tự.",
+                  "That is too long: a payment code has 11 characters.", NULL);
+        return;
+    }
+    fg_bill_t b;
+    fg_bill_init(&b);
+    int rc = fg_bill_load(db, typed, len, &b);
+    fg_db_end(db);
+    if (rc == 0) {
+        char location[32];
+        snprintf(location, sizeof(location), "/pay/%s", b.code);
+        fg_html_redirect(call, location);
+    } else if (rc == FG_EINVALID || rc == FG_ECHECKSUM) {
+        find_form(call, 400, "Mã này không đúng. Hãy kiểm tra lại 11 ký tự in trên hóa đơn.",
+                  "This code is not right. Check the 11 characters printed on your bill.", typed);
+    } else if (rc == FG_ENOTFOUND) {
+        find_form(call, 404, "Không có hóa đơn nào có mã này. Hãy kiểm tra lại mã in trên hóa đơn.",
+                  "No bill has this code. Check the code printed on your bill.", typed);
+    } else {
+        fg_bill_load_failed(call, rc);
+    }
+    fg_bill_free(&b);
+}
+
+/* ---- GET /pay/{code} ---------------------------------------------------------- */
+
+static void dl_row(fg_html_t *p, const char *label, const fg_buf_t *value)
 {
     if (value->len == 0)
         return;
-    fg_buf_printf(b, "<dt>%s</dt><dd>", label);
-    fg_html_escape(b, value->data, value->len);
-    fg_buf_puts(b, "</dd>");
+    fg_html_printf(p, "<dt>%s</dt><dd>", label);
+    fg_html_textn(p, value->data, value->len);
+    fg_html_puts(p, "</dd>");
+}
+
+/* A value with a copy button (added by the script): data-copy holds the text. */
+static void dl_copy(fg_html_t *p, const char *label, const char *value, const char *shown)
+{
+    fg_html_printf(p, "<dt>%s</dt><dd class=\"copy\" data-copy=\"", label);
+    fg_html_text(p, value);
+    fg_html_puts(p, "\" data-copy-label=\"");
+    fg_html_text(p, label);
+    fg_html_puts(p, "\"><span>");
+    fg_html_text(p, shown != NULL ? shown : value);
+    fg_html_puts(p, "</span></dd>");
+}
+
+static void bill_facts(fg_html_t *p, const fg_bill_t *b)
+{
+    fg_html_puts(p, "<section class=\"card\" aria-labelledby=\"bill-h\"><h2 id=\"bill-h\">");
+    fg_html_puts(p, fg_html_tr(p, "Hóa đơn", "Bill"));
+    fg_html_puts(p, "</h2>");
+    if (b->description.len > 0) {
+        fg_html_puts(p, "<p data-description>");
+        fg_html_textn(p, b->description.data, b->description.len);
+        fg_html_puts(p, "</p>");
+    }
+    fg_html_printf(p, "<p class=\"amount\" data-amount=\"%lld\">", (long long)b->amount);
+    fg_html_money(p, b->amount, b->currency.data);
+    fg_html_printf(p, "</p><p><span class=\"badge %s\" data-order-status>%s</span></p><dl>",
+                   fg_bill_status_class(b->status), fg_bill_status_text(p, b->status));
+    dl_row(p, fg_html_tr(p, "Đơn vị thu", "Collected by"), &b->merchant_name);
+    dl_row(p, fg_html_tr(p, "Số hóa đơn", "Bill number"), &b->merchant_ref);
+    dl_row(p, fg_html_tr(p, "Người nộp", "Payer"), &b->payer_name);
+    fg_html_printf(p, "<dt>%s</dt><dd><code data-code>%s</code></dd>", fg_html_tr(p, "Mã thanh toán", "Payment code"),
+                   b->code);
+    if (!b->due_null) {
+        fg_html_printf(p, "<dt>%s</dt><dd data-due>", fg_html_tr(p, "Hạn nộp", "Due by"));
+        fg_html_date(p, b->due_at);
+        fg_html_puts(p, "</dd>");
+    }
+    fg_html_printf(p, "<dt>%s</dt><dd data-paid>", fg_html_tr(p, "Đã nộp", "Paid so far"));
+    fg_html_money(p, b->amount_paid, b->currency.data);
+    fg_html_printf(p, "</dd><dt>%s</dt><dd data-owed=\"%lld\"><strong>", fg_html_tr(p, "Còn phải nộp", "Still owed"),
+                   (long long)(b->amount - b->amount_paid));
+    fg_html_money(p, b->amount - b->amount_paid, b->currency.data);
+    fg_html_puts(p, "</strong></dd></dl></section>");
+}
+
+static void pay_buttons(fg_html_t *p, const fg_bill_t *b)
+{
+    int offered = 0;
+    for (int i = 0; i < FG_PAYER_METHODS; i++)
+        offered += fg_payer_method_offered(p->call->cfg, fg_payer_methods[i]);
+    if (offered == 0)
+        return;
+    fg_html_printf(p, "<section class=\"card\" aria-labelledby=\"pay-h\"><h2 id=\"pay-h\">%s</h2>",
+                   fg_html_tr(p, "Thanh toán trực tuyến", "Pay online"));
+    for (int i = 0; i < FG_PAYER_METHODS; i++) {
+        const char *m = fg_payer_methods[i];
+        if (!fg_payer_method_offered(p->call->cfg, m))
+            continue;
+        fg_html_printf(p,
+                       "<form method=\"post\" action=\"/pay/%s/start\" data-method=\"%s\">"
+                       "<input type=\"hidden\" name=\"method\" value=\"%s\"><button class=\"block%s\" "
+                       "type=\"submit\">%s %s</button></form>",
+                       b->code, m, m, strcmp(m, "sandbox") == 0 ? " secondary" : "",
+                       fg_html_tr(p, "Thanh toán qua", "Pay with"), fg_payer_method_label(p, m));
+    }
+    fg_html_puts(p, "</section>");
+}
+
+static void vietqr_transfer(fg_html_t *p, const fg_bill_t *b)
+{
+    const fg_config_t *cfg = p->call->cfg;
+    if (!fg_vietqr_configured(cfg) || strcmp(b->currency.data, "VND") != 0)
+        return;
+    char owed[48];
+    fg_format_amount_vi(b->amount - b->amount_paid, 0, owed, sizeof(owed));
+    const fg_bank_t *bank = fg_bank_find(cfg->vietqr_bank_bin);
+    fg_html_printf(p,
+                   "<section class=\"card\" aria-labelledby=\"qr-h\" data-vietqr><h2 id=\"qr-h\">%s</h2>"
+                   "<p class=\"muted\">%s</p><img class=\"qr\" src=\"/pay/%s/qr.svg\" alt=\"%s\" width=\"264\" "
+                   "height=\"264\"><dl>",
+                   fg_html_tr(p, "Chuyển khoản VietQR", "Bank transfer (VietQR)"),
+                   fg_html_tr(p,
+                              "Quét mã bằng ứng dụng ngân hàng, hoặc chuyển khoản với đúng số tiền và nội dung "
+                              "dưới đây.",
+                              "Scan the code with your banking app, or transfer exactly this amount with this "
+                              "memo."),
+                   b->code, fg_html_tr(p, "Mã VietQR của hóa đơn", "The bill's VietQR code"));
+    fg_html_printf(p, "<dt>%s</dt><dd data-bank>", fg_html_tr(p, "Ngân hàng", "Bank"));
+    if (bank != NULL) {
+        fg_html_printf(p, "<strong>%s</strong><br><span class=\"muted\">%s</span>", bank->short_name, bank->full_name);
+    } else {
+        fg_html_puts(p, "BIN ");
+        fg_html_text(p, cfg->vietqr_bank_bin);
+    }
+    fg_html_puts(p, "</dd>");
+    dl_copy(p, fg_html_tr(p, "Số tài khoản", "Account number"), cfg->vietqr_account_no, NULL);
+    if (cfg->vietqr_account_name[0] != '\0')
+        dl_copy(p, fg_html_tr(p, "Tên tài khoản", "Account name"), cfg->vietqr_account_name, NULL);
+    char shown[64];
+    snprintf(shown, sizeof(shown), "%s\xc2\xa0\xe2\x82\xab", owed);
+    char plain[32];
+    snprintf(plain, sizeof(plain), "%lld", (long long)(b->amount - b->amount_paid));
+    dl_copy(p, fg_html_tr(p, "Số tiền", "Amount"), plain, shown);
+    dl_copy(p, fg_html_tr(p, "Nội dung chuyển khoản", "Transfer memo"), b->code, NULL);
+    fg_html_puts(p, "</dl></section>");
+}
+
+static void closed_notice(fg_html_t *p, const fg_bill_t *b)
+{
+    const char *vi, *en;
+    if (b->status == FG_ORDER_PAID) {
+        vi = "Hóa đơn này đã được thanh toán đủ. Không cần thanh toán thêm.";
+        en = "This bill is paid in full. Nothing more is due.";
+    } else if (b->status == FG_ORDER_CANCELLED) {
+        vi = "Hóa đơn này đã bị hủy và không nhận thanh toán. Nếu cần, hãy liên hệ đơn vị thu.";
+        en = "This bill was cancelled and takes no payment. Ask the issuer if you need help.";
+    } else {
+        vi = "Hóa đơn này đã hết hạn thanh toán và không nhận thanh toán nữa. Hãy liên hệ đơn vị thu.";
+        en = "This bill has expired and takes no more payments. Ask the issuer for help.";
+    }
+    fg_html_printf(p, "<p class=\"notice\" data-closed>%s</p>", fg_html_tr(p, vi, en));
+    if (b->status == FG_ORDER_PAID || b->amount_paid > 0)
+        fg_html_printf(p, "<p><a href=\"/pay/%s/receipt\">%s</a></p>", b->code,
+                       fg_html_tr(p, "Xem biên lai", "See the receipt"));
 }
 
 void fg_web_pay_page(fg_call_t *call, fg_db_t *db)
 {
-    char code[FG_ORDER_CODE_LEN + 1], amount_text[48], paid_text[48];
-    fg_order_status_t status = FG_ORDER_OPEN;
-    fg_buf_t ref = FG_BUF_INIT, fee = FG_BUF_INIT, currency = FG_BUF_INIT, description = FG_BUF_INIT,
-             payer = FG_BUF_INIT, merchant = FG_BUF_INIT, page = FG_BUF_INIT;
-    int64_t amount = 0, paid = 0, expires = 0, due = 0;
-    int expires_null = 1, due_null = 1, rc = FG_ENOTFOUND;
-    fg_stmt_t s;
-
-    call->content_type = "text/html; charset=utf-8";
-    if (fg_order_code_normalize(call->params[0], call->param_lens[0], code, sizeof(code)) == 0 &&
-        (rc = fg_stmt_init(&s, db, SQL_BY_CODE)) == 0) {
-        fg_stmt_cstr(&s, code);
-        fg_stmt_out_text(&s, &ref, NULL);
-        fg_stmt_out_text(&s, &fee, NULL);
-        fg_stmt_out_int(&s, &amount, NULL);
-        fg_stmt_out_text(&s, &currency, NULL);
-        fg_stmt_out_int(&s, &paid, NULL);
-        fg_stmt_out_enum(&s, &status, FG_ORDER_STATUS_COUNT);
-        fg_stmt_out_int(&s, &expires, &expires_null);
-        fg_stmt_out_int(&s, &due, &due_null);
-        fg_stmt_out_text(&s, &description, NULL);
-        fg_stmt_out_text(&s, &payer, NULL);
-        fg_stmt_out_text(&s, &merchant, NULL);
-        if ((rc = fg_stmt_exec(&s)) == 0) {
-            rc = fg_stmt_fetch(&s);
-            fg_stmt_done(&s);
-            rc = rc == 1 ? 0 : rc == 0 ? FG_ENOTFOUND : rc;
-        }
+    fg_bill_t b;
+    fg_bill_init(&b);
+    int rc = fg_bill_load(db, call->params[0], call->param_lens[0], &b);
+    fg_db_end(db);
+    if (rc != 0) {
+        fg_bill_load_failed(call, rc);
+        fg_bill_free(&b);
+        return;
     }
-    fg_buf_puts(&page, fg_web_page_head);
-    if (rc == FG_ENOTFOUND) {
-        fg_buf_puts(&page, "<h1>Không tìm thấy hóa đơn</h1><p>No bill has this code. Check the code printed on "
-                           "your bill.</p></body></html>");
-        call->status = 404;
-    } else if (rc != 0) {
-        fg_buf_puts(&page, "<h1>Tạm thời không khả dụng</h1><p>Please try again in a moment.</p></body></html>");
-        call->status = 503;
+    char attrs[64];
+    snprintf(attrs, sizeof(attrs), "data-status=\"%s\"", fg_order_status_name(b.status));
+    fg_html_t p;
+    fg_html_begin(&p, call, "pay-bill", "Hóa đơn", "Bill", attrs);
+    fg_html_puts(&p, "<h1>");
+    fg_html_textn(&p, b.merchant_name.data, b.merchant_name.len);
+    fg_html_puts(&p, "</h1>");
+    bill_facts(&p, &b);
+    if (fg_order_accepts_payment(b.status)) {
+        pay_buttons(&p, &b);
+        vietqr_transfer(&p, &b);
+        if (b.amount_paid > 0)
+            fg_html_printf(&p, "<p><a href=\"/pay/%s/receipt\">%s</a></p>", b.code,
+                           fg_html_tr(&p, "Xem biên lai đã nộp", "See the receipt of what was paid"));
     } else {
-        const fg_currency_t *cur = fg_currency_find(currency.data, currency.len);
-        int exponent = cur != NULL ? cur->exponent : 0;
-        fg_format_amount_vi(amount, exponent, amount_text, sizeof(amount_text));
-        fg_format_amount_vi(paid, exponent, paid_text, sizeof(paid_text));
-        fg_order_status_t shown = fg_order_effective_status(status, !expires_null, expires, fg_now_ms());
-        fg_buf_puts(&page, "<h1>");
-        fg_html_escape(&page, merchant.data, merchant.len);
-        fg_buf_printf(&page, "</h1><div class=\"amount\">%s %s</div><p><span class=\"status\">%s</span></p><dl>",
-                      amount_text, currency.data, status_vi(shown));
-        row(&page, "Mã hóa đơn / Bill number", &ref);
-        row(&page, "Người nộp / Payer", &payer);
-        row(&page, "Nội dung / Description", &description);
-        fg_buf_printf(&page, "<dt>Mã thanh toán / Payment code</dt><dd><code>%s</code></dd>", code);
-        fg_buf_printf(&page, "<dt>Đã nộp / Paid</dt><dd>%s %s</dd>", paid_text, currency.data);
-        if (!due_null) {
-            char t[40];
-            fg_time_format_rfc3339(due, 0, t, sizeof(t));
-            fg_buf_printf(&page, "<dt>Hạn nộp / Due</dt><dd>%s</dd>", t);
-        }
-        fg_buf_puts(&page, "</dl>");
-        if (fg_order_accepts_payment(shown) && strcmp(currency.data, "VND") == 0 && fg_vietqr_configured(call->cfg)) {
-            /* a NAPAS 247 transfer: the QR carries the amount and the code as memo */
-            char owed_text[48];
-            fg_format_amount_vi(amount - paid, exponent, owed_text, sizeof(owed_text));
-            fg_buf_printf(&page,
-                          "<h2>Chuyển khoản VietQR / Bank transfer</h2><p><img src=\"/pay/%s/qr.svg\" "
-                          "alt=\"VietQR\" width=\"264\" height=\"264\"></p><dl><dt>Số tiền / Amount</dt>"
-                          "<dd>%s VND</dd><dt>Ngân hàng (BIN) / Bank</dt><dd>",
-                          code, owed_text);
-            fg_html_escape(&page, call->cfg->vietqr_bank_bin, strlen(call->cfg->vietqr_bank_bin));
-            fg_buf_puts(&page, "</dd><dt>Số tài khoản / Account</dt><dd>");
-            fg_html_escape(&page, call->cfg->vietqr_account_no, strlen(call->cfg->vietqr_account_no));
-            if (call->cfg->vietqr_account_name[0] != '\0') {
-                fg_buf_puts(&page, " — ");
-                fg_html_escape(&page, call->cfg->vietqr_account_name, strlen(call->cfg->vietqr_account_name));
-            }
-            fg_buf_printf(&page, "</dd><dt>Nội dung / Memo</dt><dd><code>%s</code></dd></dl>", code);
-        }
-        fg_buf_puts(&page, "</body></html>");
-        call->status = 200;
+        closed_notice(&p, &b);
     }
-    fg_buf_free(&call->response);
-    call->response = page;
-    fg_buf_free(&ref), fg_buf_free(&fee), fg_buf_free(&currency);
-    fg_buf_free(&description), fg_buf_free(&payer), fg_buf_free(&merchant);
+    fg_html_end(&p, 200);
+    fg_bill_free(&b);
 }

@@ -1,117 +1,67 @@
 /*
  * return.c - GET /pay/return/{adapter}: where the payer's browser comes back
  * from VNPay or MoMo.  The query's signature is verified with the adapter
- * (constant time), then the page shows the payment as OUR database has it.
- * It changes nothing: only the server-to-server notification (or the status
- * query job) settles a payment.
+ * (constant time); a good one is sent on (303) to the bill's receipt, which
+ * shows the payment as OUR database has it.  It changes nothing: only the
+ * server-to-server notification (or the status query job) settles a
+ * payment, and the receipt says "processing" until one has.
  */
 #include "web/web.h"
 
 #include <stdio.h>
 #include <string.h>
 #include "adapter.h"
-#include "core/money.h"
-#include "core/status.h"
 #include "core/text.h"
+#include "web/html.h"
 
-/* clang-format off */
-static const char SQL_PAYMENT[] =
-    "SELECT " FG_PAYMENT_STATUS_SQL("p.status") ", p.amount, p.currency, o.code, m.name FROM payments p "
-    "JOIN orders o ON o.id = p.order_id JOIN merchants m ON m.id = p.merchant_id "
-    "WHERE p.public_id = ? AND p.adapter = ?";
-/* clang-format on */
-
-static void page(fg_call_t *call, int status, const char *title, const char *text)
-{
-    fg_buf_t b = FG_BUF_INIT;
-    fg_buf_puts(&b, fg_web_page_head);
-    fg_buf_puts(&b, "<h1>");
-    fg_html_escape(&b, title, strlen(title));
-    fg_buf_puts(&b, "</h1><p>");
-    fg_html_escape(&b, text, strlen(text));
-    fg_buf_puts(&b, "</p></body></html>");
-    fg_buf_free(&call->response);
-    call->response = b;
-    call->status = status;
-    call->content_type = "text/html; charset=utf-8";
-}
-
-static const char *status_text(fg_payment_status_t status)
-{
-    if (status == FG_PAYMENT_SUCCEEDED)
-        return "Thanh toán thành công (payment succeeded)";
-    if (status == FG_PAYMENT_FAILED)
-        return "Thanh toán không thành công (payment failed)";
-    if (status == FG_PAYMENT_EXPIRED)
-        return "Giao dịch đã hết hạn (payment expired)";
-    return "Đang chờ xác nhận từ ngân hàng (waiting for the bank's confirmation; this page updates when you "
-           "reload it)";
-}
+static const char SQL_PAYMENT_CODE[] = "SELECT o.code FROM payments p JOIN orders o ON o.id = p.order_id "
+                                       "WHERE p.public_id = ? AND p.adapter = ?";
 
 void fg_web_return_page(fg_call_t *call, fg_db_t *db)
 {
-    char reason[200] = "", amount_text[48];
+    char reason[200] = "";
     fg_notification_t n;
-    fg_payment_status_t status = FG_PAYMENT_PENDING;
-    fg_buf_t currency = FG_BUF_INIT, code = FG_BUF_INIT, merchant = FG_BUF_INIT;
-    int64_t amount = 0;
+    fg_buf_t code = FG_BUF_INIT;
     fg_stmt_t s;
     const fg_adapter_t *adapter = fg_adapter_find(call->params[0]);
     if (adapter == NULL || adapter->verify == NULL) {
-        page(call, 404, "Không tìm thấy", "No such payment method.");
+        fg_html_message(call, 404, "pay-return", "Không tìm thấy", "Not found", "Không có phương thức thanh toán này.",
+                        "There is no such payment method.");
         return;
     }
     fg_inbound_t in = fg_call_inbound(call);
     in.body = NULL; /* a return link is its query alone */
     in.body_len = 0;
-    int rc = adapter->verify(call->cfg, &in, fg_now_ms(), &n, reason, sizeof(reason));
-    if (rc != 0) {
-        page(call, 400, "Liên kết không hợp lệ",
-             "This return link is not valid (its signature does not verify, or it is more than 7 days old).");
+    if (adapter->verify(call->cfg, &in, fg_now_ms(), &n, reason, sizeof(reason)) != 0) {
+        fg_html_message(call, 400, "pay-return", "Liên kết không hợp lệ", "This link is not valid",
+                        "Liên kết trở về này không hợp lệ (chữ ký không khớp hoặc đã quá 7 ngày). Hãy mở lại hóa "
+                        "đơn bằng mã thanh toán. <a href=\"/pay\">Nhập mã</a>",
+                        "This return link is not valid (its signature does not verify, or it is more than 7 days "
+                        "old). Open your bill with its payment code. <a href=\"/pay\">Enter the code</a>");
         return;
     }
-    if ((rc = fg_stmt_init(&s, db, SQL_PAYMENT)) == 0) {
+    int rc = fg_stmt_init(&s, db, SQL_PAYMENT_CODE);
+    if (rc == 0) {
         fg_stmt_cstr(&s, n.payment_id);
         fg_stmt_cstr(&s, adapter->name);
-        fg_stmt_out_enum(&s, &status, FG_PAYMENT_STATUS_COUNT);
-        fg_stmt_out_int(&s, &amount, NULL);
-        fg_stmt_out_text(&s, &currency, NULL);
         fg_stmt_out_text(&s, &code, NULL);
-        fg_stmt_out_text(&s, &merchant, NULL);
-        if ((rc = fg_stmt_exec(&s)) == 0) {
-            rc = fg_stmt_fetch(&s);
-            fg_stmt_done(&s);
-            rc = rc == 1 ? 0 : rc == 0 ? FG_ENOTFOUND : rc;
-        }
+        rc = fg_stmt_one(&s);
     }
     fg_db_end(db);
     if (rc == FG_ENOTFOUND) {
-        page(call, 404, "Không tìm thấy giao dịch", "No payment has this reference.");
+        fg_html_message(call, 404, "pay-return", "Không tìm thấy giao dịch", "Payment not found",
+                        "Không có giao dịch nào có mã này.", "No payment has this reference.");
     } else if (rc != 0) {
-        page(call, 503, "Tạm thời không khả dụng", "Please try again in a moment.");
+        fg_html_message(call, 503, "pay-return", "Tạm thời không khả dụng", "Temporarily unavailable",
+                        "Vui lòng thử lại sau ít phút.", "Please try again in a few minutes.");
     } else {
-        const fg_currency_t *cur = fg_currency_find(currency.data, currency.len);
-        fg_format_amount_vi(amount, cur != NULL ? cur->exponent : 0, amount_text, sizeof(amount_text));
-        fg_buf_t b = FG_BUF_INIT;
-        fg_buf_puts(&b, fg_web_page_head);
-        fg_buf_puts(&b, "<h1>");
-        fg_html_escape(&b, merchant.data, merchant.len);
-        fg_buf_printf(&b,
-                      "</h1><div class=\"amount\">%s %s</div><p><span class=\"status\" id=\"status\" "
-                      "data-status=\"%s\">",
-                      amount_text, currency.data, fg_payment_status_name(status));
-        fg_html_escape(&b, status_text(status), strlen(status_text(status)));
-        fg_buf_printf(&b,
-                      "</span></p><dl><dt>Mã giao dịch / Payment</dt><dd><code>%s</code></dd>"
-                      "<dt>Mã thanh toán / Payment code</dt><dd><a href=\"/pay/%s\"><code>%s</code></a></dd>"
-                      "</dl></body></html>",
-                      n.payment_id, code.data, code.data);
-        fg_buf_free(&call->response);
-        call->response = b;
-        call->status = 200;
-        call->content_type = "text/html; charset=utf-8";
+        char location[128];
+        size_t id_len = strlen(n.payment_id);
+        int plain = id_len > 0 &&
+                    strspn(n.payment_id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") == id_len;
+        snprintf(location, sizeof(location), "/pay/%s/receipt%s%s", code.data, plain ? "?payment=" : "",
+                 plain ? n.payment_id : "");
+        fg_html_redirect(call, location);
     }
-    fg_buf_free(&currency);
     fg_buf_free(&code);
-    fg_buf_free(&merchant);
 }

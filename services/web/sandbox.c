@@ -16,6 +16,7 @@
 #include "core/money.h"
 #include "core/text.h"
 #include "payments/payments.h"
+#include "web/payer.h"
 
 /* clang-format off */
 static const char SQL_PAYMENT[] =
@@ -64,57 +65,64 @@ static int payment_load(fg_db_t *db, const char *public_id, sandbox_payment_t *p
     return rc < 0 ? rc : FG_ENOTFOUND;
 }
 
-static const char *status_vi(fg_payment_status_t status)
+static const char *status_text(const fg_html_t *p, fg_payment_status_t status)
 {
     switch (status) {
-    case FG_PAYMENT_PENDING: return "Đang chờ thanh toán (pending)";
-    case FG_PAYMENT_SUCCEEDED: return "Thanh toán thành công (succeeded)";
-    case FG_PAYMENT_FAILED: return "Thanh toán không thành công (failed)";
+    case FG_PAYMENT_PENDING: return fg_html_tr(p, "Đang chờ thanh toán", "Waiting for payment");
+    case FG_PAYMENT_SUCCEEDED: return fg_html_tr(p, "Thanh toán thành công", "Payment succeeded");
+    case FG_PAYMENT_FAILED: return fg_html_tr(p, "Thanh toán không thành công", "Payment failed");
     case FG_PAYMENT_EXPIRED: break;
     case FG_PAYMENT_STATUS_COUNT: break;
     }
-    return fg_payment_status_name(status);
+    return fg_html_tr(p, "Giao dịch đã hết hạn", "Payment expired");
 }
+
+/* A note shown above the payment after a choice: both languages, trusted. */
+typedef struct {
+    const char *vi, *en;
+} note_t;
 
 /* Renders the page for the payment named in the path; note (may be NULL) is
  * shown above the payment. */
-static void render(fg_call_t *call, fg_db_t *db, const char *note)
+static void render(fg_call_t *call, fg_db_t *db, const note_t *note)
 {
-    sandbox_payment_t p;
-    fg_buf_t page = FG_BUF_INIT;
-    int rc = payment_load(db, call->params[0], &p);
-    call->content_type = "text/html; charset=utf-8";
-    fg_buf_puts(&page, fg_web_page_head);
-    fg_buf_puts(&page, "<p><strong>Cổng thử nghiệm / Sandbox gateway</strong>: no real money moves here.</p>");
+    sandbox_payment_t sp;
+    int rc = payment_load(db, call->params[0], &sp);
     if (rc == FG_ENOTFOUND) {
-        fg_buf_puts(&page, "<h1>Không tìm thấy giao dịch</h1><p>No sandbox payment has this id.</p>");
-        call->status = 404;
-    } else if (rc != 0) {
-        fg_buf_puts(&page, "<h1>Tạm thời không khả dụng</h1><p>Please try again in a moment.</p>");
-        call->status = 503;
-    } else {
-        char amount[48];
-        const fg_currency_t *cur = fg_currency_find(p.currency.data, p.currency.len);
-        fg_format_amount_vi(p.amount, cur != NULL ? cur->exponent : 0, amount, sizeof(amount));
-        if (note != NULL)
-            fg_buf_printf(&page, "<p class=\"status\">%s</p>", note);
-        fg_buf_puts(&page, "<h1>");
-        fg_html_escape(&page, p.merchant.data, p.merchant.len);
-        fg_buf_printf(&page, "</h1><div class=\"amount\">%s %s</div><p><span class=\"status\">%s</span></p>", amount,
-                      p.currency.data, status_vi(p.status));
-        if (p.status == FG_PAYMENT_PENDING) {
-            fg_buf_puts(&page, "<form method=\"post\"><button name=\"decision\" value=\"approve\">Thanh toán / "
-                               "Approve</button> <button name=\"decision\" value=\"decline\">Từ chối / "
-                               "Decline</button></form>");
-        }
-        fg_buf_printf(&page, "<p><a href=\"/pay/%s\">Xem hóa đơn / Back to the bill</a></p>", p.code.data);
-        call->status = 200;
+        fg_html_message(call, 404, "sandbox-pay", "Không tìm thấy giao dịch", "Payment not found",
+                        "Không có giao dịch thử nghiệm nào có mã này.", "No sandbox payment has this id.");
+        return;
     }
-    fg_buf_puts(&page, "</body></html>");
-    fg_buf_free(&call->response);
-    call->response = page;
-    if (rc == 0)
-        payment_free(&p);
+    if (rc != 0) {
+        fg_html_message(call, 503, "sandbox-pay", "Tạm thời không khả dụng", "Temporarily unavailable",
+                        "Vui lòng thử lại sau ít phút.", "Please try again in a few minutes.");
+        return;
+    }
+    char attrs[48];
+    snprintf(attrs, sizeof(attrs), "data-status=\"%s\"", fg_payment_status_name(sp.status));
+    fg_html_t p;
+    fg_html_begin(&p, call, "sandbox-pay", "Cổng thử nghiệm", "Sandbox gateway", attrs);
+    fg_html_printf(&p, "<p class=\"notice\"><strong>%s</strong>: %s</p>",
+                   fg_html_tr(&p, "Cổng thử nghiệm", "Sandbox gateway"),
+                   fg_html_tr(&p, "không có tiền thật nào được chuyển ở đây.", "no real money moves here."));
+    if (note != NULL)
+        fg_html_printf(&p, "<p class=\"badge\" role=\"status\">%s</p>", fg_html_tr(&p, note->vi, note->en));
+    fg_html_puts(&p, "<h1>");
+    fg_html_textn(&p, sp.merchant.data, sp.merchant.len);
+    fg_html_printf(&p, "</h1><section class=\"card\"><p class=\"amount\">");
+    fg_html_money(&p, sp.amount, sp.currency.data);
+    fg_html_printf(&p, "</p><p><span class=\"badge\">%s</span></p>", status_text(&p, sp.status));
+    if (sp.status == FG_PAYMENT_PENDING)
+        fg_html_printf(&p,
+                       "<form method=\"post\"><button class=\"block\" name=\"decision\" value=\"approve\">%s</button>"
+                       "<button class=\"block secondary\" name=\"decision\" value=\"decline\">%s</button></form>",
+                       fg_html_tr(&p, "Thanh toán", "Approve"), fg_html_tr(&p, "Từ chối", "Decline"));
+    fg_html_printf(&p, "</section><p><a href=\"/pay/%s/receipt?payment=", sp.code.data);
+    fg_html_text(&p, call->params[0]);
+    fg_html_printf(&p, "\">%s</a> · <a href=\"/pay/%s\">%s</a></p>", fg_html_tr(&p, "Xem biên lai", "See the receipt"),
+                   sp.code.data, fg_html_tr(&p, "Xem hóa đơn", "Back to the bill"));
+    fg_html_end(&p, 200);
+    payment_free(&sp);
 }
 
 void fg_web_sandbox_page(fg_call_t *call, fg_db_t *db) { render(call, db, NULL); }
@@ -152,13 +160,14 @@ void fg_web_sandbox_decide(fg_call_t *call, fg_db_t *db)
 {
     const char *decision = form_decision(call);
     if (decision == NULL) {
-        fg_call_error(call, 400, "invalid_request", "decision_invalid", "decision must be approve or decline",
-                      "decision");
+        fg_html_message(call, 400, "sandbox-pay", "Lựa chọn không hợp lệ", "Not a choice",
+                        "Hãy chọn Thanh toán hoặc Từ chối.", "Choose Approve or Decline.");
         return;
     }
     const char *secret = call->cfg->sandbox_secret;
     if (secret == NULL || secret[0] == '\0') {
-        fg_call_error(call, 503, "unavailable", "sandbox_disabled", "sandbox.secret is not configured", NULL);
+        fg_html_message(call, 503, "sandbox-pay", "Cổng thử nghiệm đang tắt", "The sandbox is off",
+                        "Máy chủ này chưa cấu hình sandbox.secret.", "This server has no sandbox.secret.");
         return;
     }
     sandbox_payment_t p;
@@ -166,7 +175,8 @@ void fg_web_sandbox_decide(fg_call_t *call, fg_db_t *db)
     if (rc != 0 || p.status != FG_PAYMENT_PENDING) {
         if (rc == 0)
             payment_free(&p);
-        render(call, db, rc == 0 ? "Giao dịch đã kết thúc / This payment is already settled" : NULL);
+        static const note_t settled = {"Giao dịch đã kết thúc", "This payment is already settled"};
+        render(call, db, rc == 0 ? &settled : NULL);
         return;
     }
     /* The notification the gateway sends: a fresh transaction id per choice. */
@@ -174,7 +184,8 @@ void fg_web_sandbox_decide(fg_call_t *call, fg_db_t *db)
     char txn[2 * sizeof(rnd) + 1];
     if (fg_random_bytes(rnd, sizeof(rnd)) != 0) {
         payment_free(&p);
-        fg_call_error(call, 500, "internal", "internal_error", "no randomness", NULL);
+        fg_html_message(call, 500, "sandbox-pay", "Lỗi máy chủ", "Server error", "Vui lòng thử lại.",
+                        "Please try again.");
         return;
     }
     fg_hex_encode(rnd, sizeof(rnd), txn);
@@ -199,8 +210,8 @@ void fg_web_sandbox_decide(fg_call_t *call, fg_db_t *db)
     fg_buf_free(&hc.scratch);
     fg_buf_free(&body), fg_buf_free(&msg), fg_buf_free(&headers);
     payment_free(&p);
-    render(call, db,
-           !ok ? "Không ghi nhận được / The gateway's notification was not accepted; try again."
-           : strcmp(decision, "approve") == 0 ? "Đã thanh toán / Approved"
-                                              : "Đã từ chối / Declined");
+    static const note_t refused = {"Không ghi nhận được; hãy thử lại.",
+                                   "The gateway's notification was not accepted; try again."};
+    static const note_t approved = {"Đã thanh toán", "Approved"}, declined = {"Đã từ chối", "Declined"};
+    render(call, db, !ok ? &refused : strcmp(decision, "approve") == 0 ? &approved : &declined);
 }

@@ -1,5 +1,5 @@
 /*
- * web.h - pages for people: the payer's bill page.
+ * web.h - pages for people: the payer's pages (docs/PAGES.md).
  */
 #ifndef FG_WEB_WEB_H
 #define FG_WEB_WEB_H
@@ -7,11 +7,21 @@
 #include "core/buf.h"
 #include "http/http.h"
 
+/** GET /pay: the code form; ?code=… (spaces, dashes, case tolerated) is
+ *  sent on (303) to /pay/{CODE}, a bad one gets the form again with why. */
+void fg_web_pay_find(fg_call_t *call, fg_db_t *db);
+
 /** GET /pay/{code}: the bill a payer opens from the link or QR on paper. */
 void fg_web_pay_page(fg_call_t *call, fg_db_t *db);
 
-/** The <head> and opening <body> every page shares. */
-extern const char fg_web_page_head[];
+/** POST /pay/{code}/start: starts (or reuses the pending) payment of the
+ *  form's method and sends the payer on (303) to the provider; 429 with
+ *  Retry-After beyond the per-address and per-order limits. */
+void fg_web_pay_start(fg_call_t *call, fg_db_t *db);
+
+/** GET /pay/{code}/receipt: the receipt of the bill's payment (?payment=
+ *  names one), "processing" and refreshing itself until it settles. */
+void fg_web_receipt_page(fg_call_t *call, fg_db_t *db);
 
 /** GET /sandbox/pay/{payment_id}: the sandbox gateway's own payer page, where
  *  a demo payer approves or declines; POST applies the choice as a signed
@@ -24,8 +34,8 @@ void fg_web_sandbox_decide(fg_call_t *call, fg_db_t *db);
 void fg_web_qr_svg(fg_call_t *call, fg_db_t *db);
 
 /** GET /pay/return/{adapter}: the payer's browser back from VNPay or MoMo.
- *  Verifies the signature and shows the payment from the database; changes
- *  nothing. */
+ *  Verifies the signature and sends the payer on (303) to the receipt;
+ *  changes nothing. */
 void fg_web_return_page(fg_call_t *call, fg_db_t *db);
 
 /** Appends s with &, <, >, " and ' escaped for HTML text and attributes. */

@@ -406,6 +406,8 @@ static void transfer_setup(transfer_t *t, const fgt_server_t *s, fgt_proto_t pro
     curl_easy_setopt(t->curl, CURLOPT_WRITEDATA, &t->body);
     curl_easy_setopt(t->curl, CURLOPT_HEADERFUNCTION, sink_write);
     curl_easy_setopt(t->curl, CURLOPT_HEADERDATA, &t->head);
+    if (q->source != NULL)
+        curl_easy_setopt(t->curl, CURLOPT_INTERFACE, q->source);
     t->headers = curl_slist_append(NULL, "Expect:"); /* no 100-continue round trip */
     int typed = 0;                                   /* the caller names its own Content-Type */
     for (const char *const *h = q->headers; h != NULL && *h != NULL; h++) {
@@ -464,7 +466,17 @@ fgt_response_t fgt_request(const fgt_server_t *s, fgt_proto_t proto, const char 
                            const char *const *headers, const char *body, size_t body_len)
 {
     transfer_t t;
-    fgt_request_t q = {method, path, headers, body, body_len};
+    fgt_request_t q = {method, path, headers, body, body_len, NULL};
+    transfer_setup(&t, s, proto, &q);
+    CURLcode rc = curl_easy_perform(t.curl);
+    return transfer_finish(&t, rc);
+}
+
+fgt_response_t fgt_request_from(const fgt_server_t *s, fgt_proto_t proto, const char *source, const char *method,
+                                const char *path, const char *const *headers, const char *body, size_t body_len)
+{
+    transfer_t t;
+    fgt_request_t q = {method, path, headers, body, body_len, source};
     transfer_setup(&t, s, proto, &q);
     CURLcode rc = curl_easy_perform(t.curl);
     return transfer_finish(&t, rc);
@@ -477,7 +489,7 @@ struct fgt_idle {
 fgt_idle_t *fgt_idle_open(const fgt_server_t *s, fgt_proto_t proto)
 {
     fgt_idle_t *c = calloc(1, sizeof(*c));
-    fgt_request_t q = {"GET", "/healthz", NULL, NULL, 0};
+    fgt_request_t q = {"GET", "/healthz", NULL, NULL, 0, NULL};
     long status = 0;
     need(c != NULL, "out of memory");
     transfer_setup(&c->t, s, proto, &q);
@@ -561,7 +573,7 @@ static void open_shared_connection(CURLM *multi, const fgt_server_t *s, fgt_prot
 {
     transfer_t warm;
     CURLcode code = CURLE_OK;
-    fgt_request_t q = {"GET", "/healthz", NULL, NULL, 0};
+    fgt_request_t q = {"GET", "/healthz", NULL, NULL, 0, NULL};
     transfer_setup(&warm, s, proto, &q);
     if (proto == FGT_H2C)
         curl_easy_setopt(warm.curl, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2_0);
@@ -629,7 +641,7 @@ void fgt_req_many_over(const fgt_server_t *s, fgt_proto_t proto, int n, int conn
     fgt_request_t *reqs = calloc((size_t)n, sizeof(*reqs));
     need(reqs != NULL, "out of memory");
     for (int i = 0; i < n; i++)
-        reqs[i] = (fgt_request_t){method, path, api_headers(&h, key, idem, extra), body, 0};
+        reqs[i] = (fgt_request_t){method, path, api_headers(&h, key, idem, extra), body, 0, NULL};
     fgt_request_all(s, proto, connections, n, reqs, NULL, NULL, out);
     free(reqs);
 }

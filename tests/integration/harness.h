@@ -83,6 +83,11 @@ typedef struct {
 fgt_response_t fgt_request(const fgt_server_t *s, fgt_proto_t proto, const char *method, const char *path,
                            const char *const *headers, const char *body, size_t body_len);
 
+/** fgt_request sent from the loopback address source ("127.0.0.9"), which
+ *  the server sees as the client's address (per-address limits). */
+fgt_response_t fgt_request_from(const fgt_server_t *s, fgt_proto_t proto, const char *source, const char *method,
+                                const char *path, const char *const *headers, const char *body, size_t body_len);
+
 /** The API's usual request: "Authorization: Bearer key" and
  *  "Idempotency-Key: idem" when not NULL, plus one extra header (or NULL). */
 fgt_response_t fgt_req(const fgt_server_t *s, fgt_proto_t proto, const char *method, const char *path, const char *key,
@@ -103,6 +108,7 @@ typedef struct {
     const char *const *headers; /* NULL-terminated, may be NULL */
     const char *body;           /* may be NULL */
     size_t body_len;            /* 0 = strlen(body) */
+    const char *source;         /* the loopback address to send from, e.g. "127.0.0.9"; NULL = any */
 } fgt_request_t;
 
 /** Called on every turn of the transfer loop until it returns non-zero. */

@@ -438,18 +438,21 @@ START_TEST(sandbox_page_approves_through_the_pipeline)
     fgt_response_t r = fgt_req(&srv, FGT_H2TLS, "GET", path, NULL, NULL, NULL, 0, NULL);
     fgt_expect(r, 200, NULL);
     ck_assert_ptr_nonnull(strstr(r.body, "value=\"approve\""));
-    ck_assert_ptr_nonnull(strstr(r.body, "250.000 VND"));
+    ck_assert_ptr_nonnull(strstr(r.body, "250.000\xc2\xa0\xe2\x82\xab")); /* 250.000 ₫ */
+    ck_assert_ptr_nonnull(strstr(r.body, "data-status=\"pending\""));
     fgt_response_free(&r);
 
     r = fgt_req(&srv, FGT_HTTP1, "POST", path, NULL, NULL, "decision=maybe", 0, NULL);
-    fgt_expect(r, 400, "decision_invalid");
+    ck_assert_int_eq(r.status, 400);
+    ck_assert_ptr_nonnull(strstr(r.body, "data-page=\"sandbox-pay\""));
     fgt_response_free(&r);
     ck_assert_int_eq(journals_of(pay), 0);
 
     r = fgt_req(&srv, FGT_HTTP1, "POST", path, NULL, NULL, "decision=approve", 0,
                 "Content-Type: application/x-www-form-urlencoded");
     fgt_expect(r, 200, NULL);
-    ck_assert_ptr_nonnull(strstr(r.body, "Approved"));
+    ck_assert_ptr_nonnull(strstr(r.body, "role=\"status\">Đã thanh toán<"));
+    ck_assert_ptr_nonnull(strstr(r.body, "data-status=\"succeeded\""));
     fgt_response_free(&r);
     expect_order(order, "paid", 250000);
     ck_assert_int_eq(journals_of(pay), 1);
@@ -460,8 +463,8 @@ START_TEST(sandbox_page_approves_through_the_pipeline)
 
     r = fgt_req(&srv, FGT_H2C, "POST", path, NULL, NULL, "decision=decline", 0, NULL);
     fgt_expect(r, 200, NULL);
-    ck_assert_ptr_null(strstr(r.body, "value=\"approve\"")); /* no buttons once settled */
-    ck_assert_ptr_nonnull(strstr(r.body, "already settled"));
+    ck_assert_ptr_null(strstr(r.body, "value=\"approve\""));        /* no buttons once settled */
+    ck_assert_ptr_nonnull(strstr(r.body, "Giao dịch đã kết thúc")); /* already settled */
     fgt_response_free(&r);
     r = get("payments", pay);
     ck_assert_str_eq(fgt_json_str(&r, "status", NULL), "succeeded");

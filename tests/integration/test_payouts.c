@@ -631,7 +631,7 @@ static void concurrent_round(fgt_proto_t proto)
     fgt_response_t out[N];
     for (int i = 0; i < N; i++) {
         bodies[i] = payout_body(m.id, 3000000, fgt_unique("C"));
-        reqs[i] = (fgt_request_t){"POST", "/v1/payouts", headers, bodies[i], 0};
+        reqs[i] = (fgt_request_t){"POST", "/v1/payouts", headers, bodies[i], 0, NULL};
     }
     fgt_request_all(&srv, proto, N, N, reqs, NULL, NULL, out);
     int made = 0, refused = 0;

@@ -273,12 +273,19 @@ START_TEST(vnpay_success_with_concurrent_duplicates_applies_once)
     ck_assert_int_eq(postings(payment), 1);
     expect_moved(&before, "vnpay", 150000, 0);
 
-    /* the return page verifies the signature and shows our database */
+    /* the return page verifies the signature and sends the payer to the receipt, which shows our database */
     const char *return_url = fgt_json_str(&r, "return_url", NULL);
     ck_assert_ptr_nonnull(return_url);
-    fgt_response_t page = fgt_http("GET", return_url, NULL);
+    ck_assert_ptr_nonnull(strstr(return_url, "/pay/return/vnpay?"));
+    fgt_response_t page = fgt_request(&srv, FGT_HTTP1, "GET", strstr(return_url, "/pay/return/"), NULL, NULL, 0);
+    ck_assert_int_eq(page.status, 303);
+    char receipt[256];
+    snprintf(receipt, sizeof(receipt), "/pay/%s/receipt?payment=%s", code, payment);
+    ck_assert_str_eq(fgt_header(&page, "location"), receipt);
+    fgt_response_free(&page);
+    page = fgt_request(&srv, FGT_HTTP1, "GET", receipt, NULL, NULL, 0);
     ck_assert_int_eq(page.status, 200);
-    ck_assert_ptr_nonnull(strstr(page.body, "data-status=\"succeeded\""));
+    ck_assert_ptr_nonnull(strstr(page.body, "data-status=\"paid\""));
     fgt_response_free(&page);
     char *forged = strdup(return_url);
     char *amount = strstr(forged, "vnp_Amount=") + 11;
@@ -593,8 +600,8 @@ START_TEST(momo_create_in_flight_answers_409_to_the_same_key)
     chaos("{\"delay_ms\":1500}");
     new_order(41000, NULL, order2, NULL);
     snprintf(path2, sizeof(path2), "/v1/orders/%s/payments", order2);
-    fgt_request_t two[2] = {{"POST", path2, headers, "{\"method\":\"momo\"}", 0},
-                            {"POST", path2, headers, "{\"method\":\"momo\"}", 0}};
+    fgt_request_t two[2] = {{"POST", path2, headers, "{\"method\":\"momo\"}", 0, NULL},
+                            {"POST", path2, headers, "{\"method\":\"momo\"}", 0, NULL}};
     fgt_response_t both[2];
     fgt_request_all(&srv, FGT_HTTP1, 2, 2, two, NULL, NULL, both);
     int created = 0, in_progress = 0;

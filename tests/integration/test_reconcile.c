@@ -689,8 +689,8 @@ START_TEST(statements_of_one_account_imported_at_once)
         char auth[200];
         snprintf(auth, sizeof(auth), "Authorization: Bearer %s", finance);
         const char *headers[] = {auth, "Content-Type: application/xml", NULL};
-        fgt_request_t reqs[2] = {{"POST", "/v1/statements", headers, round % 2 ? f3 : f2, 0},
-                                 {"POST", "/v1/statements", headers, round % 2 ? f2 : f3, 0}};
+        fgt_request_t reqs[2] = {{"POST", "/v1/statements", headers, round % 2 ? f3 : f2, 0, NULL},
+                                 {"POST", "/v1/statements", headers, round % 2 ? f2 : f3, 0, NULL}};
         fgt_response_t out[2];
         fgt_request_all(&srv, FGT_HTTP1, 2, 2, reqs, NULL, NULL, out);
         for (int i = 0; i < 2; i++) {

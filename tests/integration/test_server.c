@@ -172,7 +172,7 @@ START_TEST(sigterm_finishes_requests_in_flight)
                           "\"currency\":\"VND\"}",
                           i ? "," : "", tag, b, i, 1000 + i);
         fg_buf_puts(&bodies[b], "]}");
-        reqs[b] = (fgt_request_t){"POST", "/v1/orders/batch", headers, bodies[b].data, bodies[b].len};
+        reqs[b] = (fgt_request_t){"POST", "/v1/orders/batch", headers, bodies[b].data, bodies[b].len, NULL};
     }
     terminator_t t = {srv.pid, -1};
     fgt_request_all(&srv, p, p == FGT_HTTP1 ? SHUTDOWN_BATCHES : 1, SHUTDOWN_BATCHES, reqs, terminate_when_all_arrived,

@@ -291,7 +291,7 @@ START_TEST(the_same_file_at_once_imports_once)
     fgt_request_t reqs[N];
     fgt_response_t out[N];
     for (int i = 0; i < N; i++)
-        reqs[i] = (fgt_request_t){"POST", "/v1/statements", headers, file, 0};
+        reqs[i] = (fgt_request_t){"POST", "/v1/statements", headers, file, 0, NULL};
     fgt_request_all(&srv, FGT_H2C, 1, N, reqs, NULL, NULL, out);
     int created = 0, duplicates = 0;
     char first[64] = "";

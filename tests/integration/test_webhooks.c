@@ -524,7 +524,7 @@ static void orders_cancel_all(const fgt_server_t *s, const fgt_merchant_t *m, in
     for (int i = 0; i < n; i++) {
         int len = snprintf(paths[i], sizeof(*paths), "/v1/orders/%s/cancel", ids[i]);
         ck_assert(len > 0 && (size_t)len < sizeof(*paths));
-        reqs[i] = (fgt_request_t){"POST", paths[i], headers, NULL, 0};
+        reqs[i] = (fgt_request_t){"POST", paths[i], headers, NULL, 0, NULL};
     }
     fgt_request_all(s, FGT_H2C, 4, n, reqs, NULL, NULL, out);
     for (int i = 0; i < n; i++) {

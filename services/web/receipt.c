@@ -1,0 +1,163 @@
+/*
+ * receipt.c - GET /pay/{code}/receipt: the receipt of a bill's payment, where
+ * the return from VNPay or MoMo lands (return.c).  ?payment=pay_… names the
+ * payment (one of this bill's); without it, the bill's latest succeeded
+ * payment, else its latest pending one, else its latest.  Until the
+ * provider's notification (or the status query) has settled the payment
+ * the receipt says "processing" and refreshes itself every few seconds
+ * (a meta refresh: no script needed); then "paid", or "failed".
+ */
+#include "web/web.h"
+
+#include <stdio.h>
+#include <string.h>
+#include "core/text.h"
+#include "web/payer.h"
+
+#define RECEIPT_REFRESH_S 3
+
+/* clang-format off */
+static const char SQL_RECEIPT_PAYMENT[] =
+    "SELECT public_id, adapter, " FG_PAYMENT_STATUS_SQL("status") ", amount, amount_received, currency, "
+    "provider_txn_id, created_at, updated_at FROM payments WHERE order_id = ? AND (? = '' OR public_id = ?) "
+    "ORDER BY status = 'succeeded' DESC, status = 'pending' DESC, id DESC LIMIT 1";
+/* clang-format on */
+
+typedef struct {
+    fg_buf_t id, adapter, currency, provider_txn;
+    fg_payment_status_t status;
+    int64_t amount, received, created, updated;
+    int received_null, txn_null;
+} receipt_payment_t;
+
+static void payment_free(receipt_payment_t *r)
+{
+    fg_buf_free(&r->id), fg_buf_free(&r->adapter), fg_buf_free(&r->currency), fg_buf_free(&r->provider_txn);
+}
+
+static int payment_load(fg_db_t *db, int64_t order_id, const char *wanted, receipt_payment_t *r)
+{
+    fg_stmt_t s;
+    int rc = fg_stmt_init(&s, db, SQL_RECEIPT_PAYMENT);
+    if (rc != 0)
+        return rc;
+    fg_stmt_int(&s, order_id);
+    fg_stmt_cstr(&s, wanted);
+    fg_stmt_cstr(&s, wanted);
+    fg_stmt_out_text(&s, &r->id, NULL);
+    fg_stmt_out_text(&s, &r->adapter, NULL);
+    fg_stmt_out_enum(&s, &r->status, FG_PAYMENT_STATUS_COUNT);
+    fg_stmt_out_int(&s, &r->amount, NULL);
+    fg_stmt_out_int(&s, &r->received, &r->received_null);
+    fg_stmt_out_text(&s, &r->currency, NULL);
+    fg_stmt_out_text(&s, &r->provider_txn, &r->txn_null);
+    fg_stmt_out_int(&s, &r->created, NULL);
+    fg_stmt_out_int(&s, &r->updated, NULL);
+    return fg_stmt_one(&s);
+}
+
+static const char *receipt_status(fg_payment_status_t s)
+{
+    if (s == FG_PAYMENT_SUCCEEDED)
+        return "paid";
+    return s == FG_PAYMENT_PENDING ? "processing" : "failed";
+}
+
+static void receipt_headline(fg_html_t *p, const receipt_payment_t *r)
+{
+    if (r->status == FG_PAYMENT_SUCCEEDED)
+        fg_html_printf(p, "<p class=\"badge ok\" role=\"status\">%s</p>",
+                       fg_html_tr(p, "Thanh toán thành công", "Payment received"));
+    else if (r->status == FG_PAYMENT_PENDING)
+        fg_html_printf(p, "<p class=\"notice\" role=\"status\">%s</p>",
+                       fg_html_tr(p,
+                                  "Đang xử lý: đang chờ ngân hàng xác nhận. Trang này tự cập nhật sau vài giây; "
+                                  "không cần thanh toán lại.",
+                                  "Processing: waiting for the bank's confirmation. This page updates itself in a "
+                                  "few seconds; do not pay again."));
+    else
+        fg_html_printf(p, "<p class=\"error\" role=\"status\">%s</p>",
+                       fg_html_tr(p, "Thanh toán không thành công. Bạn chưa bị trừ tiền cho giao dịch này.",
+                                  "The payment did not go through. No money was taken for it."));
+}
+
+static void dd_text(fg_html_t *p, const char *label, const char *hook, const fg_buf_t *v)
+{
+    if (v->len == 0)
+        return;
+    fg_html_printf(p, "<dt>%s</dt><dd %s>", label, hook);
+    fg_html_textn(p, v->data, v->len);
+    fg_html_puts(p, "</dd>");
+}
+
+static void receipt_body(fg_html_t *p, const fg_bill_t *b, const receipt_payment_t *r)
+{
+    fg_html_printf(p, "<h1>%s</h1>", fg_html_tr(p, "Biên lai thanh toán", "Payment receipt"));
+    receipt_headline(p, r);
+    fg_html_puts(p, "<section class=\"card receipt\" aria-label=\"");
+    fg_html_puts(p, fg_html_tr(p, "Biên lai", "Receipt"));
+    fg_html_printf(p, "\"><p class=\"amount\" data-amount=\"%lld\">",
+                   (long long)(r->received_null ? r->amount : r->received));
+    fg_html_money(p, r->received_null ? r->amount : r->received, r->currency.data);
+    fg_html_puts(p, "</p><dl>");
+    dd_text(p, fg_html_tr(p, "Đơn vị thu", "Collected by"), "data-unit", &b->merchant_name);
+    dd_text(p, fg_html_tr(p, "Người nộp", "Payer"), "data-payer", &b->payer_name);
+    dd_text(p, fg_html_tr(p, "Số hóa đơn", "Bill number"), "data-bill", &b->merchant_ref);
+    dd_text(p, fg_html_tr(p, "Nội dung", "For"), "data-description", &b->description);
+    fg_html_printf(p, "<dt>%s</dt><dd><code>%s</code></dd>", fg_html_tr(p, "Mã thanh toán", "Payment code"), b->code);
+    fg_html_printf(p, "<dt>%s</dt><dd data-method=\"", fg_html_tr(p, "Phương thức", "Method"));
+    fg_html_textn(p, r->adapter.data, r->adapter.len);
+    fg_html_printf(p, "\">%s</dd>", fg_payer_method_label(p, r->adapter.data));
+    if (!r->txn_null)
+        dd_text(p, fg_html_tr(p, "Mã giao dịch ngân hàng", "Provider reference"), "data-provider-ref",
+                &r->provider_txn);
+    dd_text(p, fg_html_tr(p, "Mã giao dịch feegate", "feegate reference"), "data-payment", &r->id);
+    fg_html_printf(p, "<dt>%s</dt><dd data-time>",
+                   r->status == FG_PAYMENT_SUCCEEDED ? fg_html_tr(p, "Thời gian", "Paid at")
+                                                     : fg_html_tr(p, "Bắt đầu lúc", "Started at"));
+    fg_html_datetime(p, r->status == FG_PAYMENT_SUCCEEDED ? r->updated : r->created);
+    fg_html_printf(p, "</dd><dt>%s</dt><dd><span class=\"badge %s\" data-order-status=\"%s\">%s</span></dd></dl>",
+                   fg_html_tr(p, "Hóa đơn", "Bill"), fg_bill_status_class(b->status), fg_order_status_name(b->status),
+                   fg_bill_status_text(p, b->status));
+    fg_html_puts(p, "</section><p class=\"no-print\">");
+    if (r->status == FG_PAYMENT_SUCCEEDED)
+        fg_html_printf(p, "<button type=\"button\" class=\"secondary\" data-print hidden>%s</button> ",
+                       fg_html_tr(p, "In biên lai", "Print the receipt"));
+    fg_html_printf(p, "<a href=\"/pay/%s\">%s</a></p>", b->code, fg_html_tr(p, "Xem hóa đơn", "See the bill"));
+}
+
+void fg_web_receipt_page(fg_call_t *call, fg_db_t *db)
+{
+    fg_bill_t b;
+    receipt_payment_t r;
+    memset(&r, 0, sizeof(r));
+    fg_bill_init(&b);
+    const char *wanted = fg_call_query(call, "payment", NULL);
+    if (wanted == NULL || strlen(wanted) > FG_ID_CAP)
+        wanted = "";
+    int rc = fg_bill_load(db, call->params[0], call->param_lens[0], &b);
+    if (rc == 0)
+        rc = payment_load(db, b.order_id, wanted, &r);
+    fg_db_end(db);
+    if (rc == FG_ENOTFOUND && b.order_id != 0) {
+        fg_html_t p;
+        fg_html_begin(&p, call, "pay-receipt", "Biên lai", "Receipt", "data-status=\"none\"");
+        fg_html_printf(&p, "<h1>%s</h1><p>%s</p><p><a href=\"/pay/%s\">%s</a></p>",
+                       fg_html_tr(&p, "Chưa có thanh toán", "No payment yet"),
+                       fg_html_tr(&p, "Hóa đơn này chưa có thanh toán nào.", "This bill has no payment yet."), b.code,
+                       fg_html_tr(&p, "Xem hóa đơn", "See the bill"));
+        fg_html_end(&p, 404);
+    } else if (rc != 0) {
+        fg_bill_load_failed(call, rc);
+    } else {
+        char attrs[48];
+        snprintf(attrs, sizeof(attrs), "data-status=\"%s\"", receipt_status(r.status));
+        fg_html_t p;
+        fg_html_begin_refresh(&p, call, "pay-receipt", "Biên lai thanh toán", "Payment receipt", attrs,
+                              r.status == FG_PAYMENT_PENDING ? RECEIPT_REFRESH_S : 0);
+        receipt_body(&p, &b, &r);
+        fg_html_end(&p, 200);
+    }
+    payment_free(&r);
+    fg_bill_free(&b);
+}

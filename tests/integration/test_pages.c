@@ -1,0 +1,757 @@
+/*
+ * test_pages.c - the payer pages (docs/PAGES.md, Payer) on the real server
+ * and database, with VNPay and MoMo played by the bank simulator: every
+ * page's status and security headers, escaping, the code form, pay buttons
+ * and the VietQR transfer, starting a payment from the bill (one pending
+ * payment per order and method under concurrent starts, reuse on reload),
+ * the per-address and per-order limits held across two instances, the
+ * receipt from processing to paid, closed bills without buttons, and the
+ * English toggle.
+ *
+ * Starts are sent from distinct loopback addresses (127.0.0.N) where the
+ * per-address limit must not be shared between tests.
+ */
+#define _GNU_SOURCE
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "banksim_client.h"
+#include "core/ids.h"
+#include "harness.h"
+
+#define LIMIT_PER_ADDRESS 30
+#define LIMIT_PER_ORDER 12
+#define PAGE_MAX_BYTES (100 * 1024)
+
+static fgt_server_t srv, srv2;
+static fgt_banksim_t bank;
+static char mer[64], key[64];
+
+static const char *const SHARED_ENV[][2] = {
+    {"FEEGATE_VNPAY_TMN_CODE", "TESTTMN1"},
+    {"FEEGATE_VNPAY_HASH_SECRET", "TESTSECRETKEY0123456789ABCDEFGHI"},
+    {"FEEGATE_MOMO_PARTNER_CODE", "MOMO"},
+    {"FEEGATE_MOMO_ACCESS_KEY", "F8BBA842ECF85"},
+    {"FEEGATE_MOMO_SECRET_KEY", "K951B6PE1waDMi640xX08PD3vg6EkVlz"},
+    {"FEEGATE_VIETQR_BANK_BIN", "970436"},
+    {"FEEGATE_VIETQR_ACCOUNT_NO", "0011001932418"},
+    {"FEEGATE_VIETQR_ACCOUNT_NAME", "UBND THANH PHO"},
+    {"FEEGATE_SANDBOX_SECRET", "pages-sandbox-secret"},
+    {"FEEGATE_PAYER_START_LIMIT_PER_ADDRESS", "30"},
+    {"FEEGATE_PAYER_START_LIMIT_PER_ORDER", "12"},
+    {"FEEGATE_PAYER_START_LIMIT_WINDOW_S", "600"},
+    /* the receipt must be seen processing before the status query settles a lost notification */
+    {"FEEGATE_PAYMENTS_PENDING_QUERY_AFTER_S", "4"},
+};
+
+/* ---- helpers ------------------------------------------------------------------------- */
+
+/* A fresh loopback address for a test's starts, 127.P.P.N: P from the
+ * process (each test runs in a process of its own), N counting. */
+static const char *new_source(void)
+{
+    static int next = 2;
+    static char out[16][24];
+    static int slot;
+    char *s = out[slot++ % 16];
+    int pid = (int)getpid();
+    snprintf(s, 24, "127.%d.%d.%d", (pid >> 8) & 255, pid & 255, next++);
+    ck_assert_int_lt(next, 255);
+    return s;
+}
+
+static void new_order(long long amount, const char *extra, char *id, char *code)
+{
+    char body[800];
+    snprintf(body, sizeof(body),
+             "{\"merchant_ref\":\"%s\",\"fee_type\":\"tuition\",\"amount\":%lld,\"currency\":\"VND\","
+             "\"description\":\"Học phí HK1 – lớp 5A\",\"payer\":{\"name\":\"Nguyễn Văn "
+             "<script>alert(1)</script> An\"}%s}",
+             fgt_unique("PG"), amount, extra != NULL ? extra : "");
+    fgt_response_t r = fgt_req(&srv, FGT_H2C, "POST", "/v1/orders", key, NULL, body, 0, NULL);
+    fgt_expect(r, 201, NULL);
+    if (id != NULL)
+        snprintf(id, 40, "%s", fgt_json_str(&r, "id", NULL));
+    snprintf(code, 16, "%s", fgt_json_str(&r, "code", NULL));
+    fgt_response_free(&r);
+}
+
+static fgt_response_t get(const char *path, const char *cookie)
+{
+    const char *headers[] = {cookie, NULL};
+    return fgt_request(&srv, FGT_HTTP1, "GET", path, cookie != NULL ? headers : NULL, NULL, 0);
+}
+
+static fgt_response_t start_from(const fgt_server_t *s, const char *source, const char *code, const char *method)
+{
+    char path[64], body[32];
+    const char *headers[] = {"Content-Type: application/x-www-form-urlencoded", NULL};
+    snprintf(path, sizeof(path), "/pay/%s/start", code);
+    snprintf(body, sizeof(body), "method=%s", method);
+    return fgt_request_from(s, FGT_HTTP1, source, "POST", path, headers, body, 0);
+}
+
+static long long pending_of(const char *code, const char *method)
+{
+    return fgt_db_int("SELECT COUNT(*) FROM payments p JOIN orders o ON o.id = p.order_id "
+                      "WHERE o.code = ? AND p.adapter = ? AND p.status = 'pending'",
+                      code, method);
+}
+
+static long long payments_of(const char *code)
+{
+    return fgt_db_int("SELECT COUNT(*) FROM payments p JOIN orders o ON o.id = p.order_id WHERE o.code = ?", code,
+                      NULL);
+}
+
+static int count_of(const char *hay, const char *needle)
+{
+    int n = 0;
+    for (const char *p = strstr(hay, needle); p != NULL; p = strstr(p + 1, needle))
+        n++;
+    return n;
+}
+
+/* What every HTML page carries: the headers, one h1, a named main, no inline
+ * script or style, under the size limit. */
+static void expect_page(const fgt_response_t *r, const char *name, int tls)
+{
+    char main_tag[64];
+    ck_assert_ptr_nonnull(fgt_header(r, "content-type"));
+    ck_assert_str_eq(fgt_header(r, "content-type"), "text/html; charset=utf-8");
+    const char *csp = fgt_header(r, "content-security-policy");
+    ck_assert_ptr_nonnull(csp);
+    ck_assert_ptr_nonnull(strstr(csp, "default-src 'none'"));
+    ck_assert_ptr_nonnull(strstr(csp, "script-src 'self'"));
+    ck_assert_ptr_nonnull(strstr(csp, "style-src 'self'"));
+    ck_assert_ptr_nonnull(strstr(csp, "frame-ancestors 'none'"));
+    ck_assert_ptr_null(strstr(csp, "unsafe-inline"));
+    ck_assert_str_eq(fgt_header(r, "x-content-type-options"), "nosniff");
+    ck_assert_str_eq(fgt_header(r, "referrer-policy"), "no-referrer");
+    if (tls)
+        ck_assert_ptr_nonnull(fgt_header(r, "strict-transport-security"));
+    else
+        ck_assert_ptr_null(fgt_header(r, "strict-transport-security"));
+    ck_assert_uint_lt(r->body_len, PAGE_MAX_BYTES);
+    ck_assert_int_eq(count_of(r->body, "<h1"), 1);
+    snprintf(main_tag, sizeof(main_tag), "<main id=\"main\" data-page=\"%s\"", name);
+    ck_assert_msg(strstr(r->body, main_tag) != NULL, "no %s in %s", main_tag, r->body);
+    ck_assert_ptr_null(strstr(r->body, "<style"));
+    ck_assert_ptr_null(strstr(r->body, " style="));
+    ck_assert_int_eq(count_of(r->body, "<script"), 1); /* the one script file, by src */
+    ck_assert_ptr_nonnull(strstr(r->body, "<script src=\"/assets/feegate.js\" defer></script>"));
+    ck_assert_ptr_null(strstr(r->body, "<script>"));
+}
+
+/* ---- the pages ---------------------------------------------------------------------- */
+
+START_TEST(every_page_answers_with_its_headers)
+{
+    char code[16], path[96];
+    new_order(4500000, ",\"due_at\":\"2030-12-30T17:00:00Z\"", NULL, code);
+    for (int tls = 0; tls < 2; tls++) {
+        fgt_proto_t proto = tls ? FGT_H2TLS : FGT_HTTP1;
+        fgt_response_t r = fgt_request(&srv, proto, "GET", "/pay", NULL, NULL, 0);
+        ck_assert_int_eq(r.status, 200);
+        expect_page(&r, "pay-find", tls);
+        ck_assert_ptr_nonnull(strstr(r.body, "<form class=\"card\" method=\"get\" action=\"/pay\">"));
+        ck_assert_ptr_nonnull(strstr(r.body, "<label for=\"code\">"));
+        ck_assert_ptr_nonnull(strstr(r.body, "name=\"code\""));
+        fgt_response_free(&r);
+
+        snprintf(path, sizeof(path), "/pay/%s", code);
+        r = fgt_request(&srv, proto, "GET", path, NULL, NULL, 0);
+        ck_assert_int_eq(r.status, 200);
+        expect_page(&r, "pay-bill\" data-status=\"open", tls);
+        ck_assert_ptr_nonnull(strstr(r.body, "<html lang=\"vi\">"));
+        ck_assert_ptr_nonnull(strstr(r.body, "4.500.000\xc2\xa0\xe2\x82\xab")); /* 4.500.000 ₫ */
+        ck_assert_ptr_nonnull(strstr(r.body, "<dd data-due>31/12/2030</dd>"));  /* GMT+7, not RFC 3339 */
+        ck_assert_ptr_nonnull(strstr(r.body, "data-owed=\"4500000\""));
+        ck_assert_ptr_nonnull(strstr(r.body, "<strong>Vietcombank</strong>")); /* the bank's name, not 970436 */
+        ck_assert_ptr_nonnull(strstr(r.body, "data-copy=\"0011001932418\""));
+        ck_assert_ptr_nonnull(strstr(r.body, "data-copy=\"UBND THANH PHO\""));
+        ck_assert_ptr_nonnull(strstr(r.body, "data-copy=\"4500000\""));
+        snprintf(path, sizeof(path), "data-copy=\"%s\"", code); /* the memo */
+        ck_assert_ptr_nonnull(strstr(r.body, path));
+        snprintf(path, sizeof(path), "src=\"/pay/%s/qr.svg\"", code);
+        ck_assert_ptr_nonnull(strstr(r.body, path));
+        const char *methods[] = {"vnpay", "momo", "sandbox"};
+        for (int i = 0; i < 3; i++) {
+            char form[160];
+            snprintf(form, sizeof(form),
+                     "<form method=\"post\" action=\"/pay/%s/start\" data-method=\"%s\"><input type=\"hidden\" "
+                     "name=\"method\" value=\"%s\">",
+                     code, methods[i], methods[i]);
+            ck_assert_msg(strstr(r.body, form) != NULL, "no %s form", methods[i]);
+        }
+        ck_assert_ptr_nonnull(strstr(r.body, "Thanh toán qua VNPay</button>"));
+        fgt_response_free(&r);
+
+        snprintf(path, sizeof(path), "/pay/%s/receipt", code);
+        r = fgt_request(&srv, proto, "GET", path, NULL, NULL, 0);
+        ck_assert_int_eq(r.status, 404); /* no payment yet */
+        expect_page(&r, "pay-receipt\" data-status=\"none", tls);
+        fgt_response_free(&r);
+
+        r = fgt_request(&srv, proto, "GET", "/pay/ZZZZZZZZZZZ", NULL, NULL, 0);
+        ck_assert_int_eq(r.status, 404);
+        expect_page(&r, "pay-not-found", tls);
+        fgt_response_free(&r);
+
+        snprintf(path, sizeof(path), "/pay/%s/qr.svg", code);
+        r = fgt_request(&srv, proto, "GET", path, NULL, NULL, 0);
+        ck_assert_int_eq(r.status, 200);
+        ck_assert_str_eq(fgt_header(&r, "content-type"), "image/svg+xml");
+        fgt_response_free(&r);
+
+        r = fgt_request(&srv, proto, "GET", "/assets/feegate.css", NULL, NULL, 0);
+        ck_assert_int_eq(r.status, 200);
+        ck_assert_ptr_nonnull(strstr(r.body, "@media print"));
+        fgt_response_free(&r);
+    }
+}
+END_TEST
+
+START_TEST(payer_and_merchant_names_are_escaped)
+{
+    char code[16], path[96], id[40];
+    fgt_merchant_t evil;
+    fgt_merchant_create("Trường <script>alert('x')</script> \"Kim Đồng\"", evil.id, evil.key);
+    fgt_response_t r = fgt_req(&srv, FGT_H2C, "POST", "/v1/orders", evil.key, NULL,
+                               "{\"merchant_ref\":\"<img src=x onerror=alert(1)>\",\"fee_type\":\"tuition\","
+                               "\"amount\":200000,\"currency\":\"VND\",\"description\":\"<b>bold</b> & co\","
+                               "\"payer\":{\"name\":\"<script>alert(document.cookie)</script>\"}}",
+                               0, NULL);
+    fgt_expect(r, 201, NULL);
+    snprintf(code, sizeof(code), "%s", fgt_json_str(&r, "code", NULL));
+    snprintf(id, sizeof(id), "%s", fgt_json_str(&r, "id", NULL));
+    fgt_response_free(&r);
+    snprintf(path, sizeof(path), "/pay/%s", code);
+    r = get(path, NULL);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_null(strstr(r.body, "<script>alert"));
+    ck_assert_ptr_null(strstr(r.body, "<img src=x"));
+    ck_assert_ptr_null(strstr(r.body, "<b>bold"));
+    ck_assert_ptr_nonnull(strstr(r.body, "&lt;script&gt;alert(document.cookie)&lt;/script&gt;"));
+    ck_assert_ptr_nonnull(
+        strstr(r.body, "Trường &lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &quot;Kim Đồng&quot;"));
+    ck_assert_ptr_nonnull(strstr(r.body, "&lt;b&gt;bold&lt;/b&gt; &amp; co"));
+    fgt_response_free(&r);
+
+    /* the receipt too */
+    r = start_from(&srv, new_source(), code, "sandbox");
+    ck_assert_int_eq(r.status, 303);
+    fgt_response_free(&r);
+    snprintf(path, sizeof(path), "/pay/%s/receipt", code);
+    r = get(path, NULL);
+    ck_assert_int_eq(r.status, 200);
+    expect_page(&r, "pay-receipt\" data-status=\"processing", 0);
+    ck_assert_ptr_null(strstr(r.body, "<script>alert"));
+    ck_assert_ptr_nonnull(strstr(r.body, "&lt;script&gt;alert(document.cookie)&lt;/script&gt;"));
+    fgt_response_free(&r);
+
+    /* what was typed in the code form comes back escaped */
+    r = get("/pay?code=%3Cscript%3Ealert(1)%3C%2Fscript%3E", NULL);
+    ck_assert_int_eq(r.status, 400);
+    ck_assert_ptr_null(strstr(r.body, "<script>alert"));
+    ck_assert_ptr_nonnull(strstr(r.body, "value=\"&lt;script&gt;alert(1)&lt;/script&gt;\""));
+    fgt_response_free(&r);
+}
+END_TEST
+
+START_TEST(the_code_is_found_however_it_is_typed)
+{
+    char code[16], typed[64], path[128], want[32];
+    new_order(150000, NULL, NULL, code);
+    /* lower case, dashes and spaces, and I/O typed for 1/0 where the code has them */
+    char lower[16];
+    for (int i = 0; code[i] != '\0'; i++)
+        lower[i] = (char)(code[i] >= 'A' && code[i] <= 'Z' ? code[i] - 'A' + 'a' : code[i]), lower[i + 1] = '\0';
+    snprintf(typed, sizeof(typed), "%.4s-%.4s%%20%%20%s", lower, lower + 4, lower + 8);
+    snprintf(path, sizeof(path), "/pay?code=%s", typed);
+    snprintf(want, sizeof(want), "/pay/%s", code);
+    fgt_response_t r = get(path, NULL);
+    ck_assert_int_eq(r.status, 303);
+    ck_assert_str_eq(fgt_header(&r, "location"), want);
+    ck_assert_ptr_nonnull(fgt_header(&r, "content-security-policy"));
+    fgt_response_free(&r);
+    /* the path tolerates it too */
+    snprintf(path, sizeof(path), "/pay/%.5s-%s", lower, lower + 5);
+    r = get(path, NULL);
+    ck_assert_int_eq(r.status, 200);
+    expect_page(&r, "pay-bill\" data-status=\"open", 0);
+    fgt_response_free(&r);
+
+    /* a typo (the check symbol catches it): the form again, saying so */
+    snprintf(typed, sizeof(typed), "%s", code);
+    typed[3] = typed[3] == 'A' ? 'B' : 'A';
+    snprintf(path, sizeof(path), "/pay?code=%s", typed);
+    r = get(path, NULL);
+    ck_assert_int_eq(r.status, 400);
+    expect_page(&r, "pay-find", 0);
+    ck_assert_ptr_nonnull(strstr(r.body, "role=\"alert\""));
+    ck_assert_ptr_nonnull(strstr(r.body, "aria-invalid=\"true\""));
+    ck_assert_ptr_nonnull(strstr(r.body, "Mã này không đúng"));
+    fgt_response_free(&r);
+
+    /* a well-formed code no bill has */
+    char unknown[16];
+    ck_assert_int_eq(fg_order_code_new(unknown, sizeof(unknown)), 0);
+    snprintf(path, sizeof(path), "/pay?code=%s", unknown);
+    r = get(path, NULL);
+    ck_assert_int_eq(r.status, 404);
+    expect_page(&r, "pay-find", 0);
+    ck_assert_ptr_nonnull(strstr(r.body, "Không có hóa đơn nào có mã này"));
+    fgt_response_free(&r);
+
+    /* no code: the form; a long one: refused */
+    r = get("/pay?code=", NULL);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_null(strstr(r.body, "role=\"alert\""));
+    fgt_response_free(&r);
+    memset(typed, 'A', 63);
+    typed[63] = '\0';
+    char long_path[256];
+    snprintf(long_path, sizeof(long_path), "/pay?code=%s%s", typed, typed);
+    r = get(long_path, NULL);
+    ck_assert_int_eq(r.status, 400);
+    fgt_response_free(&r);
+}
+END_TEST
+
+/* ---- starting a payment ---------------------------------------------------------------- */
+
+START_TEST(a_reload_reuses_the_pending_payment)
+{
+    char code[16];
+    const char *src = new_source();
+    new_order(300000, NULL, NULL, code);
+    const char *methods[] = {"vnpay", "momo", "sandbox"};
+    for (int i = 0; i < 3; i++) {
+        char first[2048];
+        fgt_response_t r = start_from(&srv, src, code, methods[i]);
+        ck_assert_msg(r.status == 303, "%s: %ld %s", methods[i], r.status, r.body);
+        snprintf(first, sizeof(first), "%s", fgt_header(&r, "location"));
+        ck_assert_ptr_nonnull(fgt_header(&r, "content-security-policy"));
+        fgt_response_free(&r);
+        if (strcmp(methods[i], "sandbox") != 0)
+            ck_assert_msg(strncmp(first, bank.url, strlen(bank.url)) == 0, "%s went to %s", methods[i], first);
+        r = start_from(&srv, src, code, methods[i]);
+        ck_assert_int_eq(r.status, 303);
+        ck_assert_str_eq(fgt_header(&r, "location"), first);
+        fgt_response_free(&r);
+        ck_assert_int_eq(pending_of(code, methods[i]), 1);
+    }
+    ck_assert_int_eq(payments_of(code), 3);
+    /* the payment is the API's: its own method, amount and order */
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM payments p JOIN orders o ON o.id = p.order_id WHERE o.code = ? "
+                                "AND p.amount = 300000 AND p.redirect_url IS NOT NULL",
+                                code, NULL),
+                     3);
+
+    /* no method, or one this server does not offer: refused, nothing made */
+    const char *headers[] = {"Content-Type: application/x-www-form-urlencoded", NULL};
+    char path[64];
+    snprintf(path, sizeof(path), "/pay/%s/start", code);
+    const char *bodies[] = {"", "method=vietqr", "method=cash", "method=vnpay%00"};
+    for (int i = 0; i < 4; i++) {
+        fgt_response_t r = fgt_request_from(&srv, FGT_HTTP1, src, "POST", path, headers, bodies[i], 0);
+        ck_assert_msg(r.status == 400, "%s answered %ld", bodies[i], r.status);
+        expect_page(&r, "pay-start", 0);
+        fgt_response_free(&r);
+    }
+    ck_assert_int_eq(payments_of(code), 3);
+}
+END_TEST
+
+/* n starts of one order and method at once, each on its own connection. */
+static void concurrent_starts(const char *code, const char *method, int n, fgt_response_t *out)
+{
+    char path[64], body[32];
+    const char *headers[] = {"Content-Type: application/x-www-form-urlencoded", NULL};
+    fgt_request_t reqs[16];
+    snprintf(path, sizeof(path), "/pay/%s/start", code);
+    snprintf(body, sizeof(body), "method=%s", method);
+    for (int i = 0; i < n; i++)
+        reqs[i] = (fgt_request_t){"POST", path, headers, body, 0, new_source()};
+    fgt_request_all(&srv, FGT_HTTP1, n, n, reqs, NULL, NULL, out);
+}
+
+START_TEST(concurrent_starts_make_one_pending_payment)
+{
+    enum { N = 10 };
+    const char *methods[] = {"vnpay", "sandbox", "momo"};
+    for (int m = 0; m < 3; m++) {
+        char code[16], location[2048] = "";
+        fgt_response_t out[N];
+        new_order(420000, NULL, NULL, code);
+        concurrent_starts(code, methods[m], N, out);
+        int redirected = 0;
+        for (int i = 0; i < N; i++) {
+            /* MoMo's URL is known only after its create call: a start meanwhile is asked to wait */
+            int waiting = strcmp(methods[m], "momo") == 0 && out[i].status == 409;
+            ck_assert_msg(out[i].status == 303 || waiting, "%s start %d: %ld %s", methods[m], i, out[i].status,
+                          out[i].body);
+            if (out[i].status == 303) {
+                if (location[0] == '\0')
+                    snprintf(location, sizeof(location), "%s", fgt_header(&out[i], "location"));
+                ck_assert_str_eq(fgt_header(&out[i], "location"), location);
+                redirected++;
+            } else {
+                ck_assert_ptr_nonnull(fgt_header(&out[i], "retry-after"));
+            }
+            fgt_response_free(&out[i]);
+        }
+        ck_assert_int_ge(redirected, 1);
+        ck_assert_int_eq(pending_of(code, methods[m]), 1);
+        ck_assert_int_eq(payments_of(code), 1);
+        /* and once the first answer is in, every start gets it */
+        fgt_response_t r = start_from(&srv, new_source(), code, methods[m]);
+        ck_assert_int_eq(r.status, 303);
+        ck_assert_str_eq(fgt_header(&r, "location"), location);
+        fgt_response_free(&r);
+    }
+}
+END_TEST
+
+START_TEST(starts_are_limited_per_order_and_per_address_across_instances)
+{
+    char code[16], other[16];
+    new_order(500000, NULL, NULL, code);
+    /* per order: from many addresses, alternating between the two instances */
+    for (int i = 0; i < LIMIT_PER_ORDER; i++) {
+        fgt_response_t r = start_from(i % 2 ? &srv2 : &srv, new_source(), code, "sandbox");
+        ck_assert_msg(r.status == 303, "start %d: %ld", i, r.status);
+        fgt_response_free(&r);
+    }
+    fgt_response_t r = start_from(&srv2, new_source(), code, "sandbox");
+    ck_assert_int_eq(r.status, 429);
+    expect_page(&r, "pay-limited", 0);
+    const char *retry = fgt_header(&r, "retry-after");
+    ck_assert_ptr_nonnull(retry);
+    ck_assert_int_ge(atoi(retry), 1);
+    ck_assert_int_le(atoi(retry), 600);
+    ck_assert_ptr_nonnull(strstr(r.body, "Quá nhiều lần thử"));
+    fgt_response_free(&r);
+    r = start_from(&srv, new_source(), code, "vnpay"); /* another method of the same order: still limited */
+    ck_assert_int_eq(r.status, 429);
+    fgt_response_free(&r);
+    ck_assert_int_eq(payments_of(code), 1);
+
+    /* per address: one address over many orders, on both instances */
+    const char *src = new_source();
+    int sent = 0;
+    while (sent < LIMIT_PER_ADDRESS) {
+        new_order(510000, NULL, NULL, other);
+        for (int i = 0; i < 6 && sent < LIMIT_PER_ADDRESS; i++, sent++) {
+            r = start_from(sent % 2 ? &srv2 : &srv, src, other, "sandbox");
+            ck_assert_msg(r.status == 303, "start %d: %ld", sent, r.status);
+            fgt_response_free(&r);
+        }
+    }
+    new_order(520000, NULL, NULL, other);
+    r = start_from(&srv, src, other, "sandbox");
+    ck_assert_int_eq(r.status, 429);
+    ck_assert_ptr_nonnull(fgt_header(&r, "retry-after"));
+    fgt_response_free(&r);
+    ck_assert_int_eq(payments_of(other), 0);
+    /* another address is not held back */
+    r = start_from(&srv2, new_source(), other, "sandbox");
+    ck_assert_int_eq(r.status, 303);
+    fgt_response_free(&r);
+    /* the counters are rows of the current window only */
+    ck_assert_int_eq(fgt_db_int("SELECT hits FROM payer_rate_windows WHERE scope = 'address' AND subject = ?", src,
+                                NULL),
+                     LIMIT_PER_ADDRESS + 1);
+}
+END_TEST
+
+/* ---- the receipt ------------------------------------------------------------------------ */
+
+static void expect_receipt(const char *path, const char *status)
+{
+    char attr[64];
+    fgt_response_t r = get(path, NULL);
+    ck_assert_int_eq(r.status, 200);
+    snprintf(attr, sizeof(attr), "pay-receipt\" data-status=\"%s", status);
+    expect_page(&r, attr, 0);
+    int refreshes = strstr(r.body, "<meta http-equiv=\"refresh\" content=\"3\">") != NULL;
+    ck_assert_int_eq(refreshes, strcmp(status, "processing") == 0);
+    ck_assert_ptr_nonnull(strstr(r.body, "<dd data-unit>Trường THCS Trang Thanh Toán</dd>"));
+    ck_assert_ptr_nonnull(strstr(r.body, "(GMT+7)</dd>"));
+    fgt_response_free(&r);
+}
+
+/* Waits until the receipt says status, at most 20 s. */
+static void wait_receipt(const char *path, const char *status)
+{
+    char attr[64];
+    snprintf(attr, sizeof(attr), "data-status=\"%s\"", status);
+    for (int i = 0; i < 200; i++) {
+        fgt_response_t r = get(path, NULL);
+        int done = strstr(r.body, attr) != NULL;
+        fgt_response_free(&r);
+        if (done)
+            return;
+        fgt_sleep_ms(100);
+    }
+    ck_abort_msg("%s never said %s", path, status);
+}
+
+START_TEST(vnpay_return_lands_on_a_receipt_processing_then_paid)
+{
+    char code[16], order[40], pay_url[2048], payment[48], receipt[128];
+    new_order(275000, NULL, order, code);
+    fgt_response_t r = start_from(&srv, new_source(), code, "vnpay");
+    ck_assert_int_eq(r.status, 303);
+    snprintf(pay_url, sizeof(pay_url), "%s", fgt_header(&r, "location"));
+    fgt_response_free(&r);
+    r = fgt_http("GET", pay_url, NULL); /* the payer opens VNPay's page */
+    ck_assert_int_eq(r.status, 200);
+    fgt_response_free(&r);
+    snprintf(payment, sizeof(payment), "%s", strstr(pay_url, "vnp_TxnRef=") + strlen("vnp_TxnRef="));
+    *strchrnul(payment, '&') = '\0';
+
+    /* the notification is lost on the way: the browser comes back first */
+    r = fgt_banksim_control(&bank, "/control/chaos", "{\"lose_ipn\":true}");
+    fgt_response_free(&r);
+    char body[160];
+    snprintf(body, sizeof(body), "{\"txn_ref\":\"%s\",\"outcome\":\"approve\"}", payment);
+    r = fgt_banksim_control(&bank, "/control/vnpay/pay", body);
+    const char *return_url = fgt_json_str(&r, "return_url", NULL);
+    ck_assert_ptr_nonnull(return_url);
+    fgt_response_t back = get(strstr(return_url, "/pay/return/vnpay"), NULL);
+    fgt_response_free(&r);
+    ck_assert_int_eq(back.status, 303);
+    snprintf(receipt, sizeof(receipt), "/pay/%s/receipt?payment=%s", code, payment);
+    ck_assert_str_eq(fgt_header(&back, "location"), receipt);
+    fgt_response_free(&back);
+    r = fgt_banksim_control(&bank, "/control/reset", "{}");
+    fgt_response_free(&r);
+    expect_receipt(receipt, "processing");
+
+    /* the status query settles it: then paid, with VNPay's reference */
+    wait_receipt(receipt, "paid");
+    expect_receipt(receipt, "paid");
+    r = get(receipt, NULL);
+    ck_assert_ptr_nonnull(strstr(r.body, "data-method=\"vnpay\">VNPay</dd>"));
+    ck_assert_ptr_nonnull(strstr(r.body, "data-provider-ref>"));
+    ck_assert_ptr_nonnull(strstr(r.body, "275.000\xc2\xa0\xe2\x82\xab"));
+    ck_assert_ptr_nonnull(strstr(r.body, "&lt;script&gt;alert(1)&lt;/script&gt;")); /* the payer */
+    ck_assert_ptr_nonnull(strstr(r.body, "data-print hidden"));
+    fgt_response_free(&r);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM payments WHERE public_id = ? AND status = 'succeeded'", payment,
+                                NULL),
+                     1);
+
+    /* a forged return link: refused, changes nothing */
+    r = get("/pay/return/vnpay?vnp_TxnRef=pay_x&vnp_SecureHash=00", NULL);
+    ck_assert_int_eq(r.status, 400);
+    expect_page(&r, "pay-return", 0);
+    fgt_response_free(&r);
+}
+END_TEST
+
+START_TEST(sandbox_receipt_turns_paid_when_the_notification_arrives)
+{
+    char code[16], location[256], path[128], receipt[128];
+    new_order(180000, NULL, NULL, code);
+    fgt_response_t r = start_from(&srv, new_source(), code, "sandbox");
+    ck_assert_int_eq(r.status, 303);
+    snprintf(location, sizeof(location), "%s", fgt_header(&r, "location"));
+    fgt_response_free(&r);
+    const char *sandbox = strstr(location, "/sandbox/pay/");
+    ck_assert_ptr_nonnull(sandbox);
+    snprintf(path, sizeof(path), "%s", sandbox);
+    snprintf(receipt, sizeof(receipt), "/pay/%s/receipt?payment=%s", code, sandbox + strlen("/sandbox/pay/"));
+
+    r = get(path, NULL);
+    ck_assert_int_eq(r.status, 200);
+    expect_page(&r, "sandbox-pay\" data-status=\"pending", 0);
+    fgt_response_free(&r);
+    expect_receipt(receipt, "processing");
+
+    const char *headers[] = {"Content-Type: application/x-www-form-urlencoded", NULL};
+    r = fgt_request(&srv, FGT_HTTP1, "POST", path, headers, "decision=approve", 0);
+    ck_assert_int_eq(r.status, 200);
+    expect_page(&r, "sandbox-pay\" data-status=\"succeeded", 0);
+    fgt_response_free(&r);
+    expect_receipt(receipt, "paid");
+
+    /* without ?payment= the receipt shows the bill's paid payment */
+    snprintf(path, sizeof(path), "/pay/%s/receipt", code);
+    expect_receipt(path, "paid");
+}
+END_TEST
+
+/* ---- closed bills -------------------------------------------------------------------------- */
+
+static void expect_closed(const char *code, const char *status)
+{
+    char path[64], attr[64];
+    snprintf(path, sizeof(path), "/pay/%s", code);
+    fgt_response_t r = get(path, NULL);
+    ck_assert_int_eq(r.status, 200);
+    snprintf(attr, sizeof(attr), "pay-bill\" data-status=\"%s", status);
+    expect_page(&r, attr, 0);
+    ck_assert_ptr_nonnull(strstr(r.body, "data-closed>"));
+    ck_assert_ptr_null(strstr(r.body, "<form"));
+    ck_assert_ptr_null(strstr(r.body, "<button"));
+    ck_assert_ptr_null(strstr(r.body, "qr.svg"));
+    ck_assert_ptr_null(strstr(r.body, "data-copy"));
+    fgt_response_free(&r);
+    /* a start anyway (an old tab) goes back to the bill and makes nothing */
+    long long before = payments_of(code);
+    r = start_from(&srv, new_source(), code, "vnpay");
+    ck_assert_int_eq(r.status, 303);
+    ck_assert_str_eq(fgt_header(&r, "location"), path);
+    fgt_response_free(&r);
+    ck_assert_int_eq(payments_of(code), before);
+}
+
+START_TEST(expired_cancelled_and_paid_bills_offer_no_button)
+{
+    char code[16], order[40], path[96];
+    /* paid */
+    new_order(90000, NULL, NULL, code);
+    fgt_response_t r = start_from(&srv, new_source(), code, "sandbox");
+    snprintf(path, sizeof(path), "%s", strstr(fgt_header(&r, "location"), "/sandbox/pay/"));
+    fgt_response_free(&r);
+    const char *headers[] = {"Content-Type: application/x-www-form-urlencoded", NULL};
+    r = fgt_request(&srv, FGT_HTTP1, "POST", path, headers, "decision=approve", 0);
+    fgt_response_free(&r);
+    expect_closed(code, "paid");
+    snprintf(path, sizeof(path), "/pay/%s", code);
+    r = get(path, NULL);
+    ck_assert_ptr_nonnull(strstr(r.body, "đã được thanh toán đủ"));
+    fgt_response_free(&r);
+
+    /* cancelled */
+    new_order(91000, NULL, order, code);
+    snprintf(path, sizeof(path), "/v1/orders/%s/cancel", order);
+    r = fgt_req(&srv, FGT_H2C, "POST", path, key, NULL, "{}", 0, NULL);
+    fgt_expect(r, 200, NULL);
+    fgt_response_free(&r);
+    expect_closed(code, "cancelled");
+
+    /* expired */
+    char expires[96];
+    time_t soon = time(NULL) + 2;
+    struct tm tm;
+    gmtime_r(&soon, &tm);
+    strftime(expires, sizeof(expires), ",\"expires_at\":\"%Y-%m-%dT%H:%M:%SZ\"", &tm);
+    new_order(92000, expires, NULL, code);
+    fgt_sleep_ms(3000);
+    expect_closed(code, "expired");
+}
+END_TEST
+
+/* ---- language and speed --------------------------------------------------------------------- */
+
+START_TEST(english_is_a_remembered_toggle)
+{
+    char code[16], path[96];
+    new_order(4500000, NULL, NULL, code);
+    snprintf(path, sizeof(path), "/pay/%s?lang=en", code);
+    fgt_response_t r = get(path, NULL);
+    ck_assert_int_eq(r.status, 200);
+    const char *cookie = fgt_header(&r, "set-cookie");
+    ck_assert_ptr_nonnull(cookie);
+    ck_assert_str_eq(cookie, "lang=en; Path=/; Max-Age=31536000; SameSite=Lax");
+    ck_assert_ptr_nonnull(strstr(r.body, "<html lang=\"en\">"));
+    ck_assert_ptr_nonnull(strstr(r.body, "Pay with VNPay</button>"));
+    char toggle[128];
+    snprintf(toggle, sizeof(toggle), "<a class=\"lang\" href=\"/pay/%s?lang=vi\"", code);
+    ck_assert_ptr_nonnull(strstr(r.body, toggle));
+    fgt_response_free(&r);
+
+    /* remembered: the cookie alone */
+    snprintf(path, sizeof(path), "/pay/%s", code);
+    r = get(path, "Cookie: lang=en");
+    ck_assert_ptr_nonnull(strstr(r.body, "<html lang=\"en\">"));
+    ck_assert_ptr_nonnull(strstr(r.body, "Still owed"));
+    ck_assert_ptr_null(fgt_header(&r, "set-cookie"));
+    fgt_response_free(&r);
+    r = get("/pay", "Cookie: lang=en");
+    ck_assert_ptr_nonnull(strstr(r.body, "Payment code"));
+    fgt_response_free(&r);
+    /* the toggle keeps the rest of the query */
+    r = get("/pay?code=abc&lang=en", NULL);
+    ck_assert_ptr_nonnull(strstr(r.body, "href=\"/pay?code=abc&amp;lang=vi\""));
+    ck_assert_ptr_nonnull(strstr(r.body, "This code is not right"));
+    fgt_response_free(&r);
+    /* over TLS the cookie is Secure */
+    snprintf(path, sizeof(path), "/pay/%s?lang=vi", code);
+    r = fgt_request(&srv, FGT_H2TLS, "GET", path, NULL, NULL, 0);
+    ck_assert_str_eq(fgt_header(&r, "set-cookie"), "lang=vi; Path=/; Max-Age=31536000; SameSite=Lax; Secure");
+    ck_assert_ptr_nonnull(strstr(r.body, "<html lang=\"vi\">"));
+    fgt_response_free(&r);
+}
+END_TEST
+
+START_TEST(pages_are_served_in_under_50_ms)
+{
+    char code[16], path[96];
+    new_order(4500000, NULL, NULL, code);
+    snprintf(path, sizeof(path), "/pay/%s", code);
+    const char *paths[] = {"/pay", path};
+    for (int p = 0; p < 2; p++) {
+        double times[21];
+        for (int i = 0; i < 21; i++) {
+            struct timespec a, b;
+            clock_gettime(CLOCK_MONOTONIC, &a);
+            fgt_response_t r = get(paths[p], NULL);
+            clock_gettime(CLOCK_MONOTONIC, &b);
+            ck_assert_int_eq(r.status, 200);
+            fgt_response_free(&r);
+            times[i] = (double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) / 1e6;
+        }
+        int below = 0;
+        for (int i = 0; i < 21; i++)
+            below += times[i] < 50.0;
+        ck_assert_msg(below >= 11, "%s: the median request took 50 ms or more", paths[p]);
+    }
+}
+END_TEST
+
+int main(void)
+{
+    for (size_t i = 0; i < sizeof(SHARED_ENV) / sizeof(SHARED_ENV[0]); i++)
+        setenv(SHARED_ENV[i][0], SHARED_ENV[i][1], 1);
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    int http_port = fgt_free_port();
+    fgt_banksim_start(&bank, http_port);
+    fgt_merchant_create("Trường THCS Trang Thanh Toán", mer, key);
+    static const char *const env[] = {"FEEGATE_PAYMENTS_PENDING_QUERY_AFTER_S=4", NULL};
+    fgt_banksim_feegate_start(&srv, &bank, http_port, env);
+    /* a second instance on the same database: the limits are the database's */
+    fgt_banksim_feegate_start(&srv2, &bank, fgt_free_port(), env);
+    fgt_db_exec("DELETE FROM payer_rate_windows", NULL);
+
+    Suite *s = suite_create("pages");
+    TCase *tc = tcase_create("payer");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, every_page_answers_with_its_headers);
+    tcase_add_test(tc, payer_and_merchant_names_are_escaped);
+    tcase_add_test(tc, the_code_is_found_however_it_is_typed);
+    tcase_add_test(tc, a_reload_reuses_the_pending_payment);
+    tcase_add_test(tc, concurrent_starts_make_one_pending_payment);
+    tcase_add_test(tc, starts_are_limited_per_order_and_per_address_across_instances);
+    tcase_add_test(tc, vnpay_return_lands_on_a_receipt_processing_then_paid);
+    tcase_add_test(tc, sandbox_receipt_turns_paid_when_the_notification_arrives);
+    tcase_add_test(tc, expired_cancelled_and_paid_bills_offer_no_button);
+    tcase_add_test(tc, english_is_a_remembered_toggle);
+    tcase_add_test(tc, pages_are_served_in_under_50_ms);
+    suite_add_tcase(s, tc);
+    int rc = fgt_run(s);
+    if (fgt_server_stop(&srv2) != 0)
+        rc = 1;
+    if (fgt_server_stop(&srv) != 0)
+        rc = 1;
+    fgt_banksim_stop(&bank);
+    curl_global_cleanup();
+    return rc;
+}
