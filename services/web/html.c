@@ -90,8 +90,8 @@ void fg_html_begin(fg_html_t *p, fg_call_t *call, const char *name, const char *
     fg_html_begin_refresh(p, call, name, title_vi, title_en, extra_attrs, 0);
 }
 
-void fg_html_begin_refresh(fg_html_t *p, fg_call_t *call, const char *name, const char *title_vi, const char *title_en,
-                           const char *extra_attrs, int refresh_s)
+static void begin(fg_html_t *p, fg_call_t *call, const char *name, const char *title_vi, const char *title_en,
+                  const char *extra_attrs, int refresh_s, const char *go_url)
 {
     memset(p, 0, sizeof(*p));
     p->call = call;
@@ -108,8 +108,13 @@ void fg_html_begin_refresh(fg_html_t *p, fg_call_t *call, const char *name, cons
                   "<!doctype html><html lang=\"%s\"><head><meta charset=\"utf-8\">"
                   "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">",
                   p->lang == FG_LANG_EN ? "en" : "vi");
-    if (refresh_s > 0)
+    if (go_url != NULL) {
+        fg_buf_puts(&p->body, "<meta http-equiv=\"refresh\" content=\"0;url=");
+        fg_html_escape(&p->body, go_url, strlen(go_url));
+        fg_buf_puts(&p->body, "\">");
+    } else if (refresh_s > 0) {
         fg_buf_printf(&p->body, "<meta http-equiv=\"refresh\" content=\"%d\">", refresh_s);
+    }
     fg_buf_puts(&p->body, "<title>");
     fg_html_text(p, fg_html_tr(p, title_vi, title_en));
     fg_buf_puts(&p->body, " · feegate</title><link rel=\"stylesheet\" href=\"/assets/feegate.css\">"
@@ -123,11 +128,23 @@ void fg_html_begin_refresh(fg_html_t *p, fg_call_t *call, const char *name, cons
     p->main_open = 1;
 }
 
+void fg_html_begin_refresh(fg_html_t *p, fg_call_t *call, const char *name, const char *title_vi, const char *title_en,
+                           const char *extra_attrs, int refresh_s)
+{
+    begin(p, call, name, title_vi, title_en, extra_attrs, refresh_s, NULL);
+}
+
+void fg_html_begin_go(fg_html_t *p, fg_call_t *call, const char *name, const char *title_vi, const char *title_en,
+                      const char *url)
+{
+    begin(p, call, name, title_vi, title_en, NULL, 0, url);
+}
+
 void fg_html_security_headers(fg_call_t *call)
 {
     fg_call_add_header(call, "content-security-policy",
                        "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; "
-                       "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'");
+                       "form-action 'self'; base-uri 'none'; frame-ancestors 'none'");
     fg_call_add_header(call, "x-content-type-options", "nosniff");
     fg_call_add_header(call, "referrer-policy", "no-referrer");
     fg_call_add_header(call, "x-frame-options", "DENY");

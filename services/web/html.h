@@ -44,6 +44,14 @@ void fg_html_begin(fg_html_t *p, fg_call_t *call, const char *name, const char *
 void fg_html_begin_refresh(fg_html_t *p, fg_call_t *call, const char *name, const char *title_vi, const char *title_en,
                            const char *extra_attrs, int refresh_s);
 
+/** fg_html_begin of a page that sends the browser on to url at once
+ *  (<meta http-equiv="refresh" content="0;url=…">): how a form's answer
+ *  reaches another site, since the CSP's form-action 'self' also stops a
+ *  form's redirect to another origin.  The page should carry a link to url
+ *  as well. */
+void fg_html_begin_go(fg_html_t *p, fg_call_t *call, const char *name, const char *title_vi, const char *title_en,
+                      const char *url);
+
 /** vi or en, as the page's language wants. */
 const char *fg_html_tr(const fg_html_t *p, const char *vi, const char *en);
 

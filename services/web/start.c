@@ -187,6 +187,26 @@ static void answer_failure(fg_call_t *call, const char *code, int rc)
     }
 }
 
+/* On to the provider's page.  A path of ours is a redirect; another site is a
+ * page that goes there by itself, with a link: the bill's CSP (form-action
+ * 'self') would stop the browser from following a redirect there. */
+static void go(fg_call_t *call, const fg_adapter_t *adapter, const char *url)
+{
+    if (url[0] == '/') {
+        fg_html_redirect(call, url);
+        return;
+    }
+    fg_html_t p;
+    fg_html_begin_go(&p, call, "pay-go", "Chuyển đến trang thanh toán", "On to the payment page", url);
+    fg_html_printf(&p, "<h1>%s</h1><p>",
+                   fg_html_tr(&p, "Đang chuyển đến trang thanh toán…", "Taking you to the payment page…"));
+    fg_html_text(&p, adapter != NULL ? fg_payer_method_label(&p, adapter->name) : "");
+    fg_html_puts(&p, "</p><p><a class=\"button block\" href=\"");
+    fg_html_text(&p, url);
+    fg_html_printf(&p, "\">%s</a></p>", fg_html_tr(&p, "Tiếp tục", "Continue"));
+    fg_html_end(&p, 200);
+}
+
 void fg_web_pay_start(fg_call_t *call, fg_db_t *db)
 {
     char code[FG_ORDER_CODE_LEN + 1];
@@ -228,7 +248,7 @@ void fg_web_pay_start(fg_call_t *call, fg_db_t *db)
     st.pn.reuse_pending = 1;
     rc = start_payment(db, &st);
     if (rc == 0 && st.pn.started.redirect_url.len > 0)
-        fg_html_redirect(call, st.pn.started.redirect_url.data);
+        go(call, st.pn.adapter, st.pn.started.redirect_url.data);
     else
         answer_failure(call, b.code, rc == 0 ? FG_EUNAVAILABLE : rc);
     fg_payment_new_free(&st.pn);

@@ -82,11 +82,30 @@ test('VietQR: the bill shows what to transfer with copy buttons, and turns paid 
   await audit(page, 'pay-bill-paid');
 });
 
-test('VNPay from the bill: approved at the bank, the receipt says paid with amount and method', async ({ page }) => {
+test('VNPay from the bill: approved at the bank, the receipt says paid with amount and method', async ({ page, newPage }) => {
   const order = await createOrder('school', { amount: 2500000 });
   await requireRoute('POST', `/pay/${order.code}/start`, { method: '' });
+  // The start answers the pay-go page, which moves on to the bank at once (a form may not be
+  // redirected to another site under form-action 'self'): keep what it was to audit it below.
+  let goPage = null;
+  await page.route('**/pay/*/start', async (route) => {
+    const response = await route.fetch({ maxRedirects: 0 });
+    const body = await response.text();
+    if (body.includes('data-page="pay-go"')) goPage = body;
+    await route.fulfill({ response, body });
+  });
   await page.goto(`${FEEGATE}/pay/${order.code}`);
   const { amount } = await payWithVnpay(page);
+  assert.ok(goPage, 'the start answered no pay-go page');
+  assert.match(goPage, /<meta http-equiv="refresh" content="0;url=http/);
+  // the same page, held still (its refresh removed) at its own address, for axe
+  const still = await newPage();
+  await still.route(`${FEEGATE}/pay/${order.code}/start`, (route) =>
+    route.fulfill({ status: 200, contentType: 'text/html; charset=utf-8',
+      body: goPage.replace(/<meta http-equiv="refresh"[^>]*>/, '') }));
+  await still.goto(`${FEEGATE}/pay/${order.code}/start`);
+  await waitForPage(still, 'pay-go');
+  await audit(still, 'pay-go');
   assert.equal(amount, 2500000, "the bank's page shows another amount");
   await page.getByText(/2\.500\.000/).first().waitFor();
   await page.getByText(/VNPay/i).first().waitFor();

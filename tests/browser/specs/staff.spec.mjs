@@ -12,7 +12,8 @@ const { staff } = fixture;
 test('finance logs in and reaches the overview; the session cookie is HttpOnly, SameSite=Strict', async ({ page, context }) => {
   await requireRoute('GET', '/staff/login');
   await staffLogin(page, staff.finance, staff.password);
-  const cookie = (await context.cookies(FEEGATE)).find((c) => c.name === 'fg_staff');
+  // the session cookie is sent to /staff only (Path=/staff)
+  const cookie = (await context.cookies(`${FEEGATE}/staff`)).find((c) => c.name === 'fg_staff');
   assert.ok(cookie, 'no fg_staff cookie');
   assert.equal(cookie.httpOnly, true);
   assert.equal(cookie.sameSite, 'Strict');
@@ -50,7 +51,7 @@ test("finance downloads today's collections as CSV from /staff/reports", async (
   await page.goto(`${FEEGATE}/staff/reports`);
   await waitForPage(page, 'staff-reports');
   await audit(page);
-  const link = page.locator('a[href*="collections"][href*="format=csv"]').first();
+  const link = page.locator('a[data-download="csv"][href*="collections"]').first();
   const file = await downloadFile(page, link);
   const { header, rows } = readCsv(file.path);
   assert.ok(header.includes('collected'), `the CSV's header: ${header.join(',')}`);
