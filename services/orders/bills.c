@@ -331,6 +331,10 @@ static int row_json(reader_t *r, fg_bill_t *bill, const fg_sheet_cell_t *cells, 
     for (size_t i = 0; i < n && i < r->ncols; i++) {
         column_t c = r->cols[i];
         const char *v = cells[i].text;
+        if (cells[i].len > 0 && c == COL_MERCHANT_REF)
+            fg_buf_append(&bill->merchant_ref, v, cells[i].len);
+        if (cells[i].len > 0 && c == COL_PAYER_NAME)
+            fg_buf_append(&bill->payer_name, v, cells[i].len);
         if (cells[i].len == 0 || c == COL_IGNORED || is_metadata(c) || is_payer(c))
             continue;
         has[c] = 1;
@@ -379,7 +383,9 @@ static void check_row(reader_t *r, fg_bill_t *bill)
     if (fg_order_input_parse(obj, r->now_ms, &in, &bill->error) != 0) {
         bill->state = FG_BILL_INVALID;
     } else {
+        fg_buf_reset(&bill->merchant_ref);
         fg_buf_puts(&bill->merchant_ref, in.merchant_ref);
+        fg_buf_reset(&bill->payer_name);
         if (in.payer_name != NULL)
             fg_buf_puts(&bill->payer_name, in.payer_name);
         bill->amount = in.amount;

@@ -229,6 +229,7 @@ typedef struct {
 static const nav_item_t NAV[] = {
     {"/staff", "Tổng quan", "Overview", FG_STAFF_ANY},
     {"/staff/orders", "Hóa đơn", "Orders", FG_STAFF_ANY},
+    {"/staff/bills", "Nhập hóa đơn", "Bills upload", FG_STAFF_ANY},
     {"/staff/statements", "Sao kê", "Statements", FG_STAFF_CITY},
     {"/staff/reconciliations", "Đối soát", "Reconciliation", FG_STAFF_CITY},
     {"/staff/reports", "Báo cáo", "Reports", FG_STAFF_ANY},

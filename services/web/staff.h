@@ -11,7 +11,7 @@
  *     fg_html_t p;
  *     fg_staff_begin(&p, &s, "staff-orders", "Đơn", "Orders");
  *     …
- *     fg_staff_close(&s);
+ *     fg_html_end(&p, 200);
  */
 #ifndef FG_WEB_STAFF_H
 #define FG_WEB_STAFF_H
@@ -102,6 +102,10 @@ void fg_staff_report_file(fg_call_t *call, fg_db_t *db);
 void fg_staff_audit_page(fg_call_t *call, fg_db_t *db);
 void fg_staff_users(fg_call_t *call, fg_db_t *db);
 void fg_staff_users_unlock(fg_call_t *call, fg_db_t *db);
+void fg_staff_bills(fg_call_t *call, fg_db_t *db);
+void fg_staff_bills_post(fg_call_t *call, fg_db_t *db);
+void fg_staff_bills_commit(fg_call_t *call, fg_db_t *db);
+void fg_staff_bills_result(fg_call_t *call, fg_db_t *db);
 /** GET /assets/staff.css: the staff pages' own stylesheet. */
 void fg_staff_css(fg_call_t *call, fg_db_t *db);
 

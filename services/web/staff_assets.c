@@ -24,6 +24,8 @@ static const char CSS[] =
     ".inline input,.inline select{width:auto;min-width:8rem}"
     "table.data{font-size:.925rem}"
     "table.data th{background:#eef2f7;white-space:nowrap}"
+    /* a wide table scrolls sideways on a phone rather than squeezing its columns */
+    ".table-wrap table.data{min-width:40rem}"
     ".grid2{display:grid;grid-template-columns:repeat(auto-fit,minmax(18rem,1fr));gap:1rem}"
     ".chart{width:100%;height:auto;display:block}"
     ".chart .bar-today{fill:#f0a500}.chart .bar-month{fill:var(--accent)}"

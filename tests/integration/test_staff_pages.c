@@ -702,6 +702,144 @@ START_TEST(the_audit_page_lists_staff_actions)
 }
 END_TEST
 
+/* ---- bills from a spreadsheet ----------------------------------------------------------- */
+
+static char *bills_body(const char *csrf, const char *merchant, const char *file, size_t *len)
+{
+    static const char B[] = "----feegateTestBoundary7MA4YWxk";
+    size_t cap = strlen(file) + 1024;
+    char *body = malloc(cap);
+    int n = snprintf(body, cap,
+                     "--%s\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n%s\r\n"
+                     "--%s\r\nContent-Disposition: form-data; name=\"merchant\"\r\n\r\n%s\r\n"
+                     "--%s\r\nContent-Disposition: form-data; name=\"fee_type\"\r\n\r\ntuition\r\n"
+                     "--%s\r\nContent-Disposition: form-data; name=\"file\"; filename=\"lop-5a.csv\"\r\n"
+                     "Content-Type: text/csv\r\n\r\n%s\r\n--%s--\r\n",
+                     B, csrf, B, merchant, B, B, file, B);
+    *len = (size_t)n;
+    return body;
+}
+
+static fgt_response_t bills_upload(const char *session, const char *csrf, const char *merchant, const char *file)
+{
+    size_t len;
+    char *body = bills_body(csrf, merchant, file, &len);
+    fgt_response_t r = post(&srv, FGT_H2C, session, "/staff/bills",
+                            "multipart/form-data; boundary=----feegateTestBoundary7MA4YWxk", body, len);
+    free(body);
+    return r;
+}
+
+/* The value of attribute name="…" of the element whose tag holds marker. */
+static void attr_after(const fgt_response_t *r, const char *marker, const char *name, char *out, size_t cap)
+{
+    const char *at = strstr(r->body, marker);
+    ck_assert_msg(at != NULL, "no %s in %.300s", marker, r->body);
+    while (at > r->body && *at != '<')
+        at--;
+    char pat[64];
+    snprintf(pat, sizeof(pat), "%s=\"", name);
+    at = strstr(at, pat);
+    ck_assert_ptr_nonnull(at);
+    at += strlen(pat);
+    snprintf(out, cap, "%.*s", (int)strcspn(at, "\""), at);
+}
+
+/* The merchant's orders whose merchant_ref starts with prefix. */
+static long long orders_like(const char *merchant, const char *prefix)
+{
+    return fgt_db_int("SELECT COUNT(*) FROM orders o JOIN merchants m ON m.id = o.merchant_id "
+                      "WHERE m.public_id = ? AND o.merchant_ref LIKE CONCAT(?, '-%')",
+                      merchant, prefix);
+}
+
+START_TEST(bills_are_previewed_then_created_from_the_page)
+{
+    char session[200], csrf[96], file[1024], bad[512], action[128], path[160];
+    const char *p = fgt_unique("LOP5A");
+    snprintf(file, sizeof(file),
+             "M\xC3\xA3 h\xC3\xB3"
+             "a \xC4\x91\xC6\xA1n,H\xE1\xBB\x8D t\xC3\xAAn,L\xE1\xBB\x9Bp,S\xE1\xBB\x91 ti\xE1\xBB\x81n\r\n"
+             "%s-1,Nguy\xE1\xBB\x85n <i>An</i>,5A,1.200.000\r\n%s-2,Tr\xE1\xBA\xA7n B\xC3\xACnh,5A,1200000\r\n",
+             p, p);
+    snprintf(bad, sizeof(bad), "merchant_ref,amount\r\n%s-9,abc\r\n", p);
+
+    /* an auditor reads the page but may not upload */
+    char auditor[200], auditor_csrf[96];
+    login_ok(&srv, auditor_email, auditor, sizeof(auditor));
+    ck_assert_int_eq(status_of(&srv, auditor, "/staff/bills"), 200);
+    session_csrf(&srv, auditor, auditor_csrf, sizeof(auditor_csrf));
+    fgt_response_t r = bills_upload(auditor, auditor_csrf, school_b.id, file);
+    ck_assert_int_eq(r.status, 403);
+    fgt_response_free(&r);
+
+    /* the accountant of school A: a bad file is shown with its errors and creates nothing */
+    login_ok(&srv, accountant_email, session, sizeof(session));
+    session_csrf(&srv, session, csrf, sizeof(csrf));
+    r = bills_upload(session, csrf, school_a.id, bad);
+    ck_assert_int_eq(r.status, 422);
+    ck_assert_ptr_nonnull(strstr(r.body, "data-invalid=\"1\""));
+    ck_assert_ptr_null(strstr(r.body, "data-form=\"bills-commit\""));
+    fgt_response_free(&r);
+
+    /* a good one, naming school B in the form: it goes to school A, the accountant's own */
+    r = bills_upload(session, csrf, school_b.id, file);
+    ck_assert_msg(r.status == 200, "preview: %ld %.400s", r.status, r.body);
+    ck_assert_ptr_nonnull(strstr(r.body, "data-rows=\"2\" data-invalid=\"0\""));
+    ck_assert_ptr_nonnull(strstr(r.body, "Nguy\xE1\xBB\x85n &lt;i&gt;An&lt;/i&gt;"));
+    attr_after(&r, "data-form=\"bills-commit\"", "action", action, sizeof(action));
+    fgt_response_free(&r);
+    ck_assert_int_eq(orders_like(school_a.id, p), 0);
+    ck_assert_int_eq(orders_like(school_b.id, p), 0);
+
+    /* the commit without its token is refused; with it, both orders exist */
+    r = post(&srv, FGT_H2C, session, action, "application/x-www-form-urlencoded", "csrf_token=nope", 0);
+    ck_assert_int_eq(r.status, 403);
+    fgt_response_free(&r);
+    char form[160];
+    snprintf(form, sizeof(form), "csrf_token=%s", csrf);
+    r = post(&srv, FGT_H2C, session, action, "application/x-www-form-urlencoded", form, 0);
+    ck_assert_msg(r.status == 200, "commit: %ld %.400s", r.status, r.body);
+    ck_assert_ptr_nonnull(strstr(r.body, "data-created=\"2\""));
+    attr_after(&r, "data-download=\"csv\"", "href", path, sizeof(path));
+    fgt_response_free(&r);
+    ck_assert_int_eq(orders_like(school_a.id, p), 2);
+    ck_assert_int_eq(orders_like(school_b.id, p), 0);
+    ck_assert_int_eq(audit_count(accountant_email, "bills.import"), 1);
+
+    /* a double submit creates nothing more and shows what the first made */
+    r = post(&srv, FGT_H2C, session, action, "application/x-www-form-urlencoded", form, 0);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_nonnull(strstr(r.body, "data-created=\"0\" data-existing=\"2\""));
+    fgt_response_free(&r);
+    ck_assert_int_eq(audit_count(accountant_email, "bills.import"), 1);
+
+    /* the result file: each row's code and pay link */
+    r = get(&srv, FGT_H2C, session, path);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_nonnull(strstr(fgt_header(&r, "content-type"), "text/csv"));
+    /* two rows, each with the pay link of an order of school A */
+    const char *link = r.body;
+    for (int i = 0; i < 2; i++) {
+        link = strstr(link, "/pay/");
+        ck_assert_msg(link != NULL, "row %d has no pay link: %s", i, r.body);
+        char code[16];
+        snprintf(code, sizeof(code), "%.*s", (int)strcspn(link + 5, ",\r\n"), link + 5);
+        ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM orders o JOIN merchants m ON m.id = o.merchant_id "
+                                    "WHERE o.code = ? AND m.public_id = ?",
+                                    code, school_a.id),
+                         1);
+        link += 5;
+    }
+    fgt_response_free(&r);
+
+    /* the upload is its uploader's: another staff member finds nothing there */
+    char finance[200];
+    login_ok(&srv, finance_email, finance, sizeof(finance));
+    ck_assert_int_eq(status_of(&srv, finance, path), 404);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("staff_pages");
@@ -720,6 +858,7 @@ int main(void)
     tcase_add_test(tc, a_statement_uploaded_through_the_page_is_the_apis);
     tcase_add_test(tc, report_downloads_are_the_apis_files);
     tcase_add_test(tc, the_audit_page_lists_staff_actions);
+    tcase_add_test(tc, bills_are_previewed_then_created_from_the_page);
 
     fgt_merchant_create("Trường Tiểu học A", school_a.id, school_a.key);
     fgt_merchant_create("Trường Tiểu học B", school_b.id, school_b.key);
