@@ -105,16 +105,23 @@ static int open_db(const fg_config_t *cfg, fg_db_t **db)
     return 0;
 }
 
+/* A migration may rebuild a table of millions of rows (an ALTER TABLE runs
+ * for minutes): it waits for the server as long as it takes, not the
+ * db.read_timeout_s meant for requests. */
+#define MIGRATE_READ_TIMEOUT_S 86400
+
 static int cmd_migrate(const fg_config_t *cfg, int argc, char **argv)
 {
     char dir[PATH_MAX + 16];
     const char *given = option(argc, argv, 2, "--dir");
     fg_db_t *db = NULL;
+    fg_config_t patient = *cfg;
+    patient.db_read_timeout_s = MIGRATE_READ_TIMEOUT_S;
     if (given != NULL)
         snprintf(dir, sizeof(dir), "%s", given);
     else
         schema_dir(dir, sizeof(dir));
-    int rc = open_db(cfg, &db);
+    int rc = open_db(&patient, &db);
     if (rc == 0)
         rc = fg_migrate(db, dir, stdout, stderr) == 0 ? 0 : 1;
     fg_db_close(db);
