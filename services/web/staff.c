@@ -244,7 +244,13 @@ void fg_staff_csrf_input(fg_html_t *p, const fg_staff_ctx_t *ctx)
 
 void fg_staff_begin(fg_html_t *p, fg_staff_ctx_t *ctx, const char *name, const char *title_vi, const char *title_en)
 {
-    fg_html_begin(p, ctx->call, name, title_vi, title_en, NULL);
+    fg_staff_begin_refresh(p, ctx, name, title_vi, title_en, NULL, 0);
+}
+
+void fg_staff_begin_refresh(fg_html_t *p, fg_staff_ctx_t *ctx, const char *name, const char *title_vi,
+                            const char *title_en, const char *extra_attrs, int refresh_s)
+{
+    fg_html_begin_refresh(p, ctx->call, name, title_vi, title_en, extra_attrs, refresh_s);
     /* a stylesheet link is allowed in the body; the frame's head is shared */
     fg_html_puts(p, "<link rel=\"stylesheet\" href=\"/assets/staff.css\"><nav class=\"staff-nav\" "
                     "aria-label=\"staff\"><ul>");

@@ -57,6 +57,11 @@ uint64_t fg_staff_scope(const fg_staff_ctx_t *ctx);
 /** fg_html_begin, then the staff stylesheet, the navigation the role may
  *  use, who is signed in, and the logout form. */
 void fg_staff_begin(fg_html_t *p, fg_staff_ctx_t *ctx, const char *name, const char *title_vi, const char *title_en);
+/** fg_staff_begin with extra attributes of <main> (NULL or e.g.
+ *  "data-status=\"ready\"") and, when refresh_s > 0, a page that reloads
+ *  itself every refresh_s seconds (fg_html_begin_refresh). */
+void fg_staff_begin_refresh(fg_html_t *p, fg_staff_ctx_t *ctx, const char *name, const char *title_vi,
+                            const char *title_en, const char *extra_attrs, int refresh_s);
 
 /** The hidden csrf_token input of a form. */
 void fg_staff_csrf_input(fg_html_t *p, const fg_staff_ctx_t *ctx);

@@ -3,7 +3,9 @@
  *
  *   GET/POST /staff/statements                 upload a statement (multipart: file, format)
  *   GET/POST /staff/reconciliations            the runs; start one (account, from, to)
- *   GET /staff/reconciliations/{id}            its summary and exception queue
+ *   GET /staff/reconciliations/{id}            its summary and exception queue (data-status
+ *                                              matching, reloading itself, until every line
+ *                                              is decided; then ready)
  *   POST /staff/reconciliations/{id}/items/{item}/resolve   action, note (order, amount for apply)
  *
  * The writes are the API's domain operations (fg_statement_import,
@@ -27,6 +29,8 @@
 #define RUNS_SHOWN 50
 /* Items of the exception queue on one page. */
 #define ITEMS_SHOWN 200
+/* How often a reconciliation whose lines are still being matched reloads. */
+#define MATCHING_REFRESH_S 3
 
 static const char *const FORMATS[] = {"camt.053", "camt.054", "mt940", "csv", "csv-vn"};
 
@@ -439,8 +443,18 @@ void fg_staff_reconciliation(fg_call_t *call, fg_db_t *db)
         return;
     }
     fg_html_t p;
-    fg_staff_begin(&p, &s, "staff-reconciliation", "Đối soát", "Reconciliation");
+    /* lines the matching job has not decided yet (a run sends the undecided
+     * ones back to it): the page reloads itself until the queue is final */
+    int matching = r.count[FG_RECON_UNMATCHED] > 0;
+    fg_staff_begin_refresh(&p, &s, "staff-reconciliation", "Đối soát", "Reconciliation",
+                           matching ? "data-status=\"matching\"" : "data-status=\"ready\"",
+                           matching ? MATCHING_REFRESH_S : 0);
     fg_html_printf(&p, "<h1>%s %s</h1>", fg_html_tr(&p, "Đối soát", "Reconciliation"), r.public_id);
+    if (matching)
+        fg_html_printf(&p, "<p class=\"notice\" role=\"status\" data-matching=\"%lld\">%s</p>",
+                       (long long)r.count[FG_RECON_UNMATCHED],
+                       fg_html_tr(&p, "Đang đối chiếu các dòng sao kê; trang tự tải lại.",
+                                  "Statement lines are being matched; the page reloads itself."));
     summary(&p, &r);
     fg_html_printf(&p,
                    "<h2>%s</h2><div class=\"table-wrap\"><table class=\"data\" data-table=\"items\"><thead><tr>"

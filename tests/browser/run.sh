@@ -172,7 +172,7 @@ user() { # EMAIL ROLE [MERCHANT]
 user finance@browser.test finance
 user auditor@browser.test auditor
 user admin@browser.test admin
-user accountant@browser.test finance "$school_id"
+user accountant@browser.test accountant "$school_id"
 
 FIXTURE=$ARTIFACTS/fixture.json
 cat >"$FIXTURE" <<EOF

@@ -644,6 +644,62 @@ START_TEST(a_statement_uploaded_through_the_page_is_the_apis)
 }
 END_TEST
 
+START_TEST(a_reconciliation_reloads_itself_until_its_lines_are_matched)
+{
+    char session[200], csrf[96], file[1024], account[40], auth[200], body[400], path[160];
+    snprintf(account, sizeof(account), "PG%s", fgt_unique("R"));
+    snprintf(file, sizeof(file),
+             "account,currency,booking_date,value_date,amount,bank_ref,end_to_end,counterparty,memo\n"
+             "%s,VND,opening,2026-12-01,1000000,,,,\n"
+             "%s,VND,2026-12-02,2026-12-02,-22000,R%s1,,,PHI QUAN LY TAI KHOAN\n"
+             "%s,VND,closing,2026-12-02,978000,,,,\n",
+             account, account, account, account);
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", finance_token);
+    const char *h[] = {auth, "Content-Type: text/csv", NULL};
+    fgt_response_t r = fgt_request(&srv, FGT_H2C, "POST", "/v1/statements", h, file, 0);
+    ck_assert_int_eq(r.status, 201);
+    fgt_response_free(&r);
+    login_ok(&srv, finance_email, session, sizeof(session));
+    session_csrf(&srv, session, csrf, sizeof(csrf));
+    snprintf(body, sizeof(body), "csrf_token=%s&account=%s&from=2026-12-02&to=2026-12-02", csrf, account);
+    r = post(&srv, FGT_HTTP1, session, "/staff/reconciliations", "application/x-www-form-urlencoded", body, 0);
+    ck_assert_int_eq(r.status, 303);
+    snprintf(path, sizeof(path), "%s", fgt_header(&r, "location"));
+    fgt_response_free(&r);
+    /* the line as the matching job holds it (leased far ahead, so it stays undecided) */
+    fgt_db_exec("UPDATE recon_items SET state = 'unmatched', rule = NULL, lease_until = 4102444800000 "
+                "WHERE account = ?",
+                account);
+    r = get(&srv, FGT_HTTP1, session, path);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_nonnull(strstr(r.body, "data-page=\"staff-reconciliation\" data-status=\"matching\""));
+    ck_assert_ptr_nonnull(strstr(r.body, "<meta http-equiv=\"refresh\" content=\"3\">"));
+    ck_assert_ptr_nonnull(strstr(r.body, "data-matching=\"1\""));
+    fgt_response_free(&r);
+    /* decided: the queue is final and the page stays still */
+    fgt_db_exec("UPDATE recon_items SET state = 'bank_only', lease_until = NULL WHERE account = ?", account);
+    r = get(&srv, FGT_HTTP1, session, path);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_nonnull(strstr(r.body, "data-page=\"staff-reconciliation\" data-status=\"ready\""));
+    ck_assert_ptr_null(strstr(r.body, "http-equiv=\"refresh\""));
+    ck_assert_ptr_null(strstr(r.body, "data-matching"));
+    ck_assert_ptr_nonnull(strstr(r.body, "data-state=\"bank_only\""));
+    /* a resolve without a note is refused, saying so, and changes nothing */
+    long long item = fgt_db_int("SELECT id FROM recon_items WHERE account = ?", account, NULL);
+    fgt_response_free(&r);
+    snprintf(path + strlen(path), sizeof(path) - strlen(path), "/items/%lld/resolve", item);
+    snprintf(body, sizeof(body), "csrf_token=%s&action=write_off&note=", csrf);
+    r = post(&srv, FGT_HTTP1, session, path, "application/x-www-form-urlencoded", body, 0);
+    ck_assert_int_eq(r.status, 400);
+    ck_assert_ptr_nonnull(strstr(r.body, "data-page=\"staff-error\""));
+    ck_assert_ptr_nonnull(strstr(r.body, "Cần ghi chú"));
+    fgt_response_free(&r);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM recon_items WHERE account = ? AND resolution IS NULL", account,
+                                NULL),
+                     1);
+}
+END_TEST
+
 START_TEST(report_downloads_are_the_apis_files)
 {
     char session[200], auth[200];
@@ -858,6 +914,7 @@ int main(void)
     tcase_add_test(tc, every_page_checks_the_role);
     tcase_add_test(tc, an_accountant_sees_its_school_only);
     tcase_add_test(tc, a_statement_uploaded_through_the_page_is_the_apis);
+    tcase_add_test(tc, a_reconciliation_reloads_itself_until_its_lines_are_matched);
     tcase_add_test(tc, report_downloads_are_the_apis_files);
     tcase_add_test(tc, the_audit_page_lists_staff_actions);
     tcase_add_test(tc, bills_are_previewed_then_created_from_the_page);
