@@ -314,6 +314,12 @@ START_TEST(the_code_is_found_however_it_is_typed)
     ck_assert_int_eq(r.status, 200);
     expect_page(&r, "pay-bill\" data-status=\"open", 0);
     fgt_response_free(&r);
+    /* and a space typed into the address bar (percent-encoded in the path) */
+    snprintf(path, sizeof(path), "/pay/%.4s%%20%s", code, code + 4);
+    r = get(path, NULL);
+    ck_assert_int_eq(r.status, 200);
+    expect_page(&r, "pay-bill\" data-status=\"open", 0);
+    fgt_response_free(&r);
 
     /* a typo (the check symbol catches it): the form again, saying so */
     snprintf(typed, sizeof(typed), "%s", code);
