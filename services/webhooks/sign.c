@@ -10,6 +10,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ---- signatures and secrets ------------------------------------------------ */
@@ -237,7 +238,7 @@ int fg_webhook_url_check(const char *url, int allow_private, int resolve, const 
 {
     size_t len = strlen(url);
     int rc = FG_EINVALID;
-    char *scheme = NULL, *host = NULL, *user = NULL, *password = NULL, *fragment = NULL;
+    char *scheme = NULL, *host = NULL, *user = NULL, *password = NULL, *fragment = NULL, *port = NULL;
     if (len == 0 || len > FG_WEBHOOK_URL_MAX)
         return url_fail(code, msg, msg_cap, "invalid_url", "url must be 1 to 2048 bytes");
     for (size_t i = 0; i < len; i++)
@@ -266,8 +267,14 @@ int fg_webhook_url_check(const char *url, int allow_private, int resolve, const 
         rc = url_fail(code, msg, msg_cap, "invalid_url", "url must not have a fragment");
         goto Exit;
     }
+    /* a port, when given, is 1..65535 (curl takes "0", and the delivery could never connect) */
+    if (curl_url_get(u, CURLUPART_PORT, &port, 0) == CURLUE_OK && (atol(port) < 1 || atol(port) > 65535)) {
+        rc = url_fail(code, msg, msg_cap, "invalid_url", "the URL's port must be 1 to 65535");
+        goto Exit;
+    }
     rc = resolve ? check_host(host, allow_private, code, msg, msg_cap) : 0;
 Exit:
+    curl_free(port);
     curl_free(scheme);
     curl_free(host);
     curl_free(user);

@@ -174,7 +174,8 @@ START_TEST(urls_are_checked_before_resolving)
                                           "https://u:p@hooks.example/",
                                           "https://hooks.example/#frag",
                                           "https://hooks example/",
-                                          "https://hooks.example/\x01"};
+                                          "https://hooks.example/\x01",
+                                          "https://hooks.example:0/x"};
     for (size_t i = 0; i < sizeof(invalid) / sizeof(invalid[0]); i++) {
         ck_assert_msg(fg_webhook_url_check(invalid[i], 1, 0, &code, msg, sizeof(msg)) == FG_EINVALID, "%s", invalid[i]);
         ck_assert_str_eq(code, "invalid_url");
@@ -187,6 +188,7 @@ START_TEST(urls_are_checked_before_resolving)
     ck_assert_int_eq(fg_webhook_url_check("https://127.0.0.1:8443/x", 1, 1, &code, msg, sizeof(msg)), 0);
     ck_assert_int_eq(fg_webhook_url_check("https://[::1]/x", 0, 1, &code, msg, sizeof(msg)), FG_EINVALID);
     ck_assert_int_eq(fg_webhook_url_check("https://8.8.8.8/x", 0, 1, &code, msg, sizeof(msg)), 0);
+    ck_assert_int_eq(fg_webhook_url_check("https://hooks.example:65535/x", 1, 0, &code, msg, sizeof(msg)), 0);
 }
 END_TEST
 
