@@ -29,7 +29,7 @@ static yajl_val read_input(fg_call_t *call, int creating, fg_endpoint_input_t *i
     memset(in, 0, sizeof(*in));
     if (!creating && (call->body == NULL || call->body_len == 0))
         return NULL;
-    yajl_val root = fg_json_parse_object(call->body, call->body_len, &err);
+    yajl_val root = fg_call_json_object(call, &err);
     if (root == NULL || fg_endpoint_input_parse(root, creating, call->cfg, in, &err) != 0) {
         fg_call_field_error(call, &err);
         *answered = 1;

@@ -121,7 +121,7 @@ static int redeliver_input(fg_call_t *call, yajl_val *root, const char **endpoin
     *endpoint_id = NULL;
     if (call->body == NULL || call->body_len == 0)
         return 0;
-    if ((*root = fg_json_parse_object(call->body, call->body_len, &err)) == NULL) {
+    if ((*root = fg_call_json_object(call, &err)) == NULL) {
         fg_call_field_error(call, &err);
         return -1;
     }

@@ -82,7 +82,7 @@ void fg_orders_create(fg_call_t *call, fg_db_t *db)
     fg_field_error_t err;
     fg_order_input_t input;
     create_t c = {.call = call, .merchant = fg_call_merchant(call), .input = &input};
-    yajl_val root = fg_json_parse_object(call->body, call->body_len, &err);
+    yajl_val root = fg_call_json_object(call, &err);
     memset(&input, 0, sizeof(input));
     fg_order_row_init(&c.row);
     if (root == NULL) {
@@ -192,7 +192,7 @@ void fg_orders_batch(fg_call_t *call, fg_db_t *db)
 {
     fg_field_error_t err;
     batch_t bt = {.call = call, .merchant = fg_call_merchant(call)};
-    yajl_val root = fg_json_parse_object(call->body, call->body_len, &err);
+    yajl_val root = fg_call_json_object(call, &err);
     if (root == NULL) {
         answer_field_error(call, &err);
         return;

@@ -107,7 +107,7 @@ static int is_refusal(int rc)
 static int parse_create(fg_call_t *call, create_t *c)
 {
     fg_field_error_t err;
-    yajl_val root = fg_json_parse_object(call->body, call->body_len, &err);
+    yajl_val root = fg_call_json_object(call, &err);
     if (root == NULL) {
         fg_call_field_error(call, &err);
         return -1;
@@ -300,7 +300,7 @@ static void answer_refund_refusal(fg_call_t *call, const fg_refund_t *r, int rc)
 static int parse_refund(fg_call_t *call, fg_refund_t *r, yajl_val *root)
 {
     fg_field_error_t err;
-    *root = fg_json_parse_object(call->body, call->body_len, &err);
+    *root = fg_call_json_object(call, &err);
     if (*root == NULL) {
         fg_call_field_error(call, &err);
         return -1;

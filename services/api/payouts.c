@@ -98,7 +98,7 @@ void fg_payouts_create(fg_call_t *call, fg_db_t *db)
     fg_field_error_t err;
     fg_payout_input_t in;
     create_t c = {.call = call, .in = &in, .body = FG_BUF_INIT};
-    yajl_val root = fg_json_parse_object(call->body, call->body_len, &err);
+    yajl_val root = fg_call_json_object(call, &err);
     if (root == NULL) {
         fg_call_field_error(call, &err);
         return;
@@ -224,7 +224,7 @@ void fg_payout_batches_create(fg_call_t *call, fg_db_t *db)
 {
     fg_field_error_t err;
     batch_t bt = {.call = call, .body = FG_BUF_INIT};
-    yajl_val root = fg_json_parse_object(call->body, call->body_len, &err);
+    yajl_val root = fg_call_json_object(call, &err);
     if (root == NULL) {
         fg_call_field_error(call, &err);
         return;
@@ -338,7 +338,7 @@ void fg_merchants_payout_account(fg_call_t *call, fg_db_t *db)
     const char *field = NULL;
     account_t a = {.call = call, .body = FG_BUF_INIT};
     const char **values[] = {&a.account.bank_bin, &a.account.account_no, &a.account.account_name};
-    yajl_val root = fg_json_parse_object(call->body, call->body_len, &err);
+    yajl_val root = fg_call_json_object(call, &err);
     if (root == NULL) {
         fg_call_field_error(call, &err);
         return;

@@ -120,7 +120,7 @@ void fg_reconciliations_create(fg_call_t *call, fg_db_t *db)
     int32_t from = 0, to = 0;
     const char *account = NULL;
     char id[FG_ID_CAP], who[320];
-    yajl_val root = fg_json_parse_object(call->body, call->body_len, &err);
+    yajl_val root = fg_call_json_object(call, &err);
     if (root == NULL) {
         fg_call_field_error(call, &err);
         return;
@@ -273,7 +273,7 @@ void fg_reconciliations_resolve(fg_call_t *call, fg_db_t *db)
         fg_call_error(call, 404, "not_found", "item_not_found", "no such item", NULL);
         return;
     }
-    yajl_val root = fg_json_parse_object(call->body, call->body_len, &err);
+    yajl_val root = fg_call_json_object(call, &err);
     if (root == NULL) {
         fg_call_field_error(call, &err);
         return;

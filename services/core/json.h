@@ -13,6 +13,7 @@
 typedef enum {
     FG_FIELD_MALFORMED,    /* not what the contract says: not JSON, a missing field, a wrong type, an unknown field */
     FG_FIELD_UNACCEPTABLE, /* well formed, but the value is refused: too long, out of range, an unknown code */
+    FG_FIELD_MEDIA_TYPE,   /* the body is not declared as JSON (Content-Type) */
 } fg_field_kind_t;
 
 /** Why an input was refused: the kind, a stable code ("missing_field"), a

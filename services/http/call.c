@@ -7,6 +7,7 @@
 #include <assert.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include "core/log.h"
 #include "core/text.h"
 
@@ -32,7 +33,30 @@ const char *fg_call_header(fg_call_t *call, const char *name)
     return fg_headers_get(call->headers.data, call->headers.len, name, &call->header_scratch);
 }
 
-int fg_field_status(const fg_field_error_t *err) { return err->kind == FG_FIELD_MALFORMED ? 400 : 422; }
+int fg_field_status(const fg_field_error_t *err)
+{
+    return err->kind == FG_FIELD_MALFORMED ? 400 : err->kind == FG_FIELD_MEDIA_TYPE ? 415 : 422;
+}
+
+/* "application/json", any case, with parameters (charset) or none after it. */
+static int is_json_type(const char *type)
+{
+    static const char JSON[] = "application/json";
+    size_t n = sizeof(JSON) - 1;
+    if (type == NULL || strncasecmp(type, JSON, n) != 0)
+        return 0;
+    return type[n] == '\0' || type[n] == ';' || type[n] == ' ' || type[n] == '\t';
+}
+
+yajl_val fg_call_json_object(fg_call_t *call, fg_field_error_t *err)
+{
+    if (call->body_len > 0 && !is_json_type(fg_call_header(call, "content-type"))) {
+        fg_field_fail(err, FG_FIELD_MEDIA_TYPE, "unsupported_media_type", NULL,
+                      "send the body as JSON with \"Content-Type: application/json\"");
+        return NULL;
+    }
+    return fg_json_parse_object(call->body, call->body_len, err);
+}
 
 void fg_call_field_error(fg_call_t *call, const fg_field_error_t *err)
 {

@@ -132,13 +132,19 @@ const char *fg_call_query(fg_call_t *call, const char *name, size_t *len);
  *  Returns a pointer into a per-call scratch copy valid until the next call. */
 const char *fg_call_header(fg_call_t *call, const char *name);
 
+/** The request body as a JSON object (fg_json_parse_object), once its
+ *  Content-Type says application/json (charset optional): a JSON route takes
+ *  nothing else, not text/plain, a form or multipart (415).  NULL with err
+ *  filled otherwise. */
+yajl_val fg_call_json_object(fg_call_t *call, fg_field_error_t *err);
+
 /** Sets an error response in the docs/DESIGN.md §4 shape:
  *  {"error":{"type","code","message","field"?}}.  field may be NULL. */
 void fg_call_error(fg_call_t *call, int status, const char *type, const char *code, const char *message,
                    const char *field);
 
 /** The HTTP status of a refused input: 400 for a malformed request, 422 for
- *  an unacceptable value (docs/DESIGN.md §4). */
+ *  an unacceptable value, 415 for a body not sent as JSON (docs/DESIGN.md §4). */
 int fg_field_status(const fg_field_error_t *err);
 
 /** Answers a refused input: fg_field_status, type invalid_request, the
