@@ -102,6 +102,14 @@ void fg_staff_report_file(fg_call_t *call, fg_db_t *db);
 void fg_staff_audit_page(fg_call_t *call, fg_db_t *db);
 void fg_staff_users(fg_call_t *call, fg_db_t *db);
 void fg_staff_users_unlock(fg_call_t *call, fg_db_t *db);
+void fg_staff_merchants(fg_call_t *call, fg_db_t *db);
+void fg_staff_merchants_create(fg_call_t *call, fg_db_t *db);
+void fg_staff_key_create(fg_call_t *call, fg_db_t *db);
+void fg_staff_key_rotate(fg_call_t *call, fg_db_t *db);
+void fg_staff_key_revoke(fg_call_t *call, fg_db_t *db);
+void fg_staff_webhooks(fg_call_t *call, fg_db_t *db);
+void fg_staff_webhook_endpoint_post(fg_call_t *call, fg_db_t *db);
+void fg_staff_redeliver(fg_call_t *call, fg_db_t *db);
 /** GET /assets/staff.css: the staff pages' own stylesheet. */
 void fg_staff_css(fg_call_t *call, fg_db_t *db);
 
