@@ -237,6 +237,29 @@ static void key_shown(fg_call_t *call, fg_staff_ctx_t *s, int status, const char
     fg_html_end(&p, status);
 }
 
+/* 1 when a session scoped to one merchant (an admin given --merchant) may
+ * not touch merchant's keys: they are another merchant's. */
+static int out_of_scope(const fg_staff_ctx_t *s, const char *merchant)
+{
+    return fg_staff_scope(s) != 0 && strcmp(merchant, s->session.staff.merchant_public_id) != 0;
+}
+
+/* The merchant of key id is in the session's scope: 1, or 0 answered. */
+static int key_in_scope(fg_call_t *call, fg_db_t *db, const fg_staff_ctx_t *s, const char *id)
+{
+    char merchant[FG_ID_CAP];
+    if (fg_staff_scope(s) == 0)
+        return 1;
+    int rc = fg_api_key_merchant(db, id, merchant);
+    if (rc == 0 && !out_of_scope(s, merchant))
+        return 1;
+    if (rc == 0 || rc == FG_ENOTFOUND)
+        fg_staff_not_found(call);
+    else
+        fg_staff_unavailable(call, db, rc);
+    return 0;
+}
+
 /* A merchant's name: no control characters (a form field may carry any). */
 static int name_ok(const fg_buf_t *name)
 {
@@ -255,6 +278,10 @@ void fg_staff_merchants_create(fg_call_t *call, fg_db_t *db)
     char id[FG_ID_CAP], key_id[FG_ID_CAP], key[FG_API_KEY_CAP];
     if (fg_staff_open(call, db, FG_STAFF_ADMIN, &s) != 0)
         goto Exit;
+    if (fg_staff_scope(&s) != 0) { /* one merchant's admin makes no merchants */
+        fg_staff_forbidden(call);
+        goto Exit;
+    }
     fg_staff_field(&s, "name", &name);
     int rc = name_ok(&name) ? fg_merchant_create(db, name.data, s.session.staff.email, id, key_id, key) : FG_EINVALID;
     if (rc == FG_EINVALID)
@@ -275,6 +302,10 @@ void fg_staff_key_create(fg_call_t *call, fg_db_t *db)
     if (fg_staff_open(call, db, FG_STAFF_ADMIN, &s) != 0)
         return;
     const char *merchant = call->params[0];
+    if (out_of_scope(&s, merchant)) {
+        fg_staff_not_found(call);
+        return;
+    }
     int rc = fg_api_key_create(db, merchant, s.session.staff.email, id, key);
     if (rc == FG_ENOTFOUND)
         fg_staff_not_found(call);
@@ -292,6 +323,8 @@ void fg_staff_key_rotate(fg_call_t *call, fg_db_t *db)
     if (fg_staff_open(call, db, FG_STAFF_ADMIN, &s) != 0)
         return;
     const char *old = call->params[0];
+    if (!key_in_scope(call, db, &s, old))
+        return;
     int rc = fg_api_key_rotate(db, old, s.session.staff.email, id, key);
     if (rc == FG_ENOTFOUND) {
         fg_staff_not_found(call);
@@ -312,6 +345,8 @@ void fg_staff_key_revoke(fg_call_t *call, fg_db_t *db)
     if (fg_staff_open(call, db, FG_STAFF_ADMIN, &s) != 0)
         return;
     const char *id = call->params[0];
+    if (!key_in_scope(call, db, &s, id))
+        return;
     int rc = fg_api_key_revoke(db, id, s.session.staff.email);
     if (rc == FG_ENOTFOUND) {
         fg_staff_not_found(call);

@@ -411,6 +411,27 @@ START_TEST(only_an_admin_posts_and_every_post_needs_its_token)
     r = post_form(session, csrf, "/staff/merchants/keys/nonsense/revoke", "");
     ck_assert_int_eq(r.status, 404);
     fgt_response_free(&r);
+
+    /* an admin scoped to school A makes no merchant and no key of school B's */
+    char scoped[128];
+    user_create("admin", school_a.id, scoped);
+    login_ok(scoped, session, sizeof(session));
+    session_csrf(session, csrf, sizeof(csrf));
+    r = post_form(session, csrf, "/staff/merchants", "name=Scoped");
+    ck_assert_int_eq(r.status, 403);
+    fgt_response_free(&r);
+    snprintf(path, sizeof(path), "/staff/merchants/%s/keys", school_b.id);
+    r = post_form(session, csrf, path, "");
+    ck_assert_int_eq(r.status, 404);
+    fgt_response_free(&r);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM api_keys k JOIN merchants m ON m.id = k.merchant_id "
+                                "WHERE m.public_id = ? AND k.revoked_at IS NULL AND ? IS NOT NULL",
+                                school_b.id, "x"),
+                     1);
+    fgt_response_t list = get(&srv, FGT_HTTP1, session, "/staff/merchants");
+    ck_assert_ptr_null(strstr(list.body, school_b.id));
+    fgt_response_free(&list);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM api_keys WHERE ? IS NOT NULL", "x", NULL), keys);
 }
 END_TEST
 
