@@ -37,6 +37,7 @@ static const char CSS[] =
     "overflow-wrap:anywhere}"
     ".login{max-width:26rem}"
     "h2[data-url]{overflow-wrap:anywhere}"
+    ".copy button{white-space:nowrap;flex:none}"
     "table.data button{white-space:nowrap}"
     "form.card+.table-wrap,.table-wrap+section.card{margin-top:1rem}"
     "textarea{min-height:4rem}"

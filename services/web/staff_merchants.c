@@ -47,7 +47,7 @@ static void key_table(fg_html_t *p, const fg_staff_ctx_t *s, const fg_merchant_r
                    "<th>%s</th><th>%s</th><th>%s</th>%s</tr></thead><tbody>",
                    fg_html_tr(p, "Mã khóa", "Key id"), fg_html_tr(p, "Tiền tố", "Prefix"),
                    fg_html_tr(p, "Tạo lúc", "Created"), fg_html_tr(p, "Thu hồi lúc", "Revoked"),
-                   admin ? "<th></th>" : "");
+                   admin ? fg_html_tr(p, "<th>Thao tác</th>", "<th>Actions</th>") : "");
     for (int i = 0; i < count; i++) {
         const fg_api_key_row_t *k = &keys[i];
         if (k->merchant_id != m->id)

@@ -114,7 +114,7 @@ static void deliveries(fg_html_t *p, const fg_staff_ctx_t *s, const char *mercha
                    fg_html_tr(p, "Tạo lúc", "Created"), fg_html_tr(p, "Sự kiện", "Event"),
                    fg_html_tr(p, "Trạng thái", "Status"), fg_html_tr(p, "Lần gửi", "Attempts"),
                    fg_html_tr(p, "Lần gửi cuối", "Last attempt"), fg_html_tr(p, "Lỗi gần nhất", "Last error"),
-                   write ? "<th></th>" : "");
+                   write ? fg_html_tr(p, "<th>Thao tác</th>", "<th>Actions</th>") : "");
     size_t n = data != NULL ? data->u.array.len : 0;
     for (size_t i = 0; i < n; i++) {
         yajl_val d = data->u.array.values[i];
