@@ -38,7 +38,9 @@ static const char USAGE[] =
     "  admin token create --email E [--ttl-hours H]               prints a staff bearer token\n"
     "  admin key create --scope export    an API key of the data-sharing platform, which\n"
     "                                     reads the change feed only; prints its id and key\n"
-    "  admin key revoke --id key_...      revokes such a key\n"
+    "  admin key revoke --id key_...      revokes a key (a merchant's or an export key)\n"
+    "  admin key rotate --id key_...      a new key in its place, the old one revoked;\n"
+    "                                     prints the new id and key\n"
     "  ledger check                       verify the ledger's invariants; JSON summary\n"
     "  ledger rebuild-checkpoints [--reason TEXT]\n"
     "                                     recompute every balance checkpoint into a new epoch\n"
@@ -110,6 +112,9 @@ static int open_db(const fg_config_t *cfg, fg_db_t **db)
  * db.read_timeout_s meant for requests. */
 #define MIGRATE_READ_TIMEOUT_S 86400
 
+/* The actor of audit rows written from the command line. */
+#define CLI_ACTOR "cli"
+
 static int cmd_migrate(const fg_config_t *cfg, int argc, char **argv)
 {
     char dir[PATH_MAX + 16];
@@ -131,13 +136,13 @@ static int cmd_migrate(const fg_config_t *cfg, int argc, char **argv)
 static int cmd_merchant_create(const fg_config_t *cfg, int argc, char **argv)
 {
     const char *name = option(argc, argv, 4, "--name");
-    char id[FG_ID_CAP], key[FG_API_KEY_CAP];
+    char id[FG_ID_CAP], key_id[FG_ID_CAP], key[FG_API_KEY_CAP];
     fg_db_t *db = NULL;
     if (name == NULL)
         return usage("admin merchant create needs --name NAME");
     int rc = open_db(cfg, &db);
     if (rc == 0) {
-        int err = fg_merchant_create(db, name, id, key);
+        int err = fg_merchant_create(db, name, CLI_ACTOR, id, key_id, key);
         if (err == FG_EINVALID) {
             fprintf(stderr, "feegate: --name must be 1 to %d characters of UTF-8\n", FG_MERCHANT_NAME_MAX);
             rc = EXIT_USAGE;
@@ -145,9 +150,10 @@ static int cmd_merchant_create(const fg_config_t *cfg, int argc, char **argv)
             fprintf(stderr, "feegate: cannot create the merchant: %s\n", fg_db_error(db));
             rc = 1;
         } else {
-            printf("{\"id\":\"%s\",\"api_key\":\"%s\"}\n", id, key);
+            printf("{\"id\":\"%s\",\"key_id\":\"%s\",\"api_key\":\"%s\"}\n", id, key_id, key);
         }
     }
+    explicit_bzero(key, sizeof(key));
     fg_db_close(db);
     return rc;
 }
@@ -180,7 +186,7 @@ static int cmd_key_revoke(const fg_config_t *cfg, int argc, char **argv)
         return usage("admin key revoke needs --id key_...");
     int rc = open_db(cfg, &db);
     if (rc == 0) {
-        int err = fg_api_key_revoke(db, id);
+        int err = fg_api_key_revoke(db, id, CLI_ACTOR);
         if (err == FG_ENOTFOUND) {
             fprintf(stderr, "feegate: no key %s that is not revoked already\n", id);
             rc = 1;
@@ -191,6 +197,31 @@ static int cmd_key_revoke(const fg_config_t *cfg, int argc, char **argv)
             printf("{\"id\":\"%s\",\"revoked\":true}\n", id);
         }
     }
+    fg_db_close(db);
+    return rc;
+}
+
+static int cmd_key_rotate(const fg_config_t *cfg, int argc, char **argv)
+{
+    const char *id = option(argc, argv, 4, "--id");
+    char new_id[FG_ID_CAP], key[FG_API_KEY_CAP];
+    fg_db_t *db = NULL;
+    if (id == NULL)
+        return usage("admin key rotate needs --id key_...");
+    int rc = open_db(cfg, &db);
+    if (rc == 0) {
+        int err = fg_api_key_rotate(db, id, CLI_ACTOR, new_id, key);
+        if (err == FG_ENOTFOUND) {
+            fprintf(stderr, "feegate: no key %s that is not revoked already\n", id);
+            rc = 1;
+        } else if (err != 0) {
+            fprintf(stderr, "feegate: cannot rotate the key: %s\n", fg_db_error(db));
+            rc = 1;
+        } else {
+            printf("{\"id\":\"%s\",\"api_key\":\"%s\",\"revoked_id\":\"%s\"}\n", new_id, key, id);
+        }
+    }
+    explicit_bzero(key, sizeof(key));
     fg_db_close(db);
     return rc;
 }
@@ -463,6 +494,8 @@ static int dispatch(const fg_config_t *cfg, int argc, char **argv)
         return cmd_key_create(cfg, argc, argv);
     if (strcmp(cmd, "admin") == 0 && argc >= 4 && strcmp(argv[2], "key") == 0 && strcmp(argv[3], "revoke") == 0)
         return cmd_key_revoke(cfg, argc, argv);
+    if (strcmp(cmd, "admin") == 0 && argc >= 4 && strcmp(argv[2], "key") == 0 && strcmp(argv[3], "rotate") == 0)
+        return cmd_key_rotate(cfg, argc, argv);
     return usage("unknown command");
 }
 

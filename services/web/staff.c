@@ -233,6 +233,8 @@ static const nav_item_t NAV[] = {
     {"/staff/statements", "Sao kê", "Statements", FG_STAFF_CITY},
     {"/staff/reconciliations", "Đối soát", "Reconciliation", FG_STAFF_CITY},
     {"/staff/reports", "Báo cáo", "Reports", FG_STAFF_ANY},
+    {"/staff/merchants", "Đơn vị", "Merchants", FG_STAFF_ANY},
+    {"/staff/webhooks", "Webhook", "Webhooks", FG_STAFF_ANY},
     {"/staff/audit", "Nhật ký", "Audit log", FG_STAFF_CITY},
     {"/staff/users", "Người dùng", "Users", FG_STAFF_ADMIN},
 };

@@ -111,6 +111,14 @@ void fg_staff_bills(fg_call_t *call, fg_db_t *db);
 void fg_staff_bills_post(fg_call_t *call, fg_db_t *db);
 void fg_staff_bills_commit(fg_call_t *call, fg_db_t *db);
 void fg_staff_bills_result(fg_call_t *call, fg_db_t *db);
+void fg_staff_merchants(fg_call_t *call, fg_db_t *db);
+void fg_staff_merchants_create(fg_call_t *call, fg_db_t *db);
+void fg_staff_key_create(fg_call_t *call, fg_db_t *db);
+void fg_staff_key_rotate(fg_call_t *call, fg_db_t *db);
+void fg_staff_key_revoke(fg_call_t *call, fg_db_t *db);
+void fg_staff_webhooks(fg_call_t *call, fg_db_t *db);
+void fg_staff_webhook_endpoint_post(fg_call_t *call, fg_db_t *db);
+void fg_staff_redeliver(fg_call_t *call, fg_db_t *db);
 /** GET /assets/staff.css: the staff pages' own stylesheet. */
 void fg_staff_css(fg_call_t *call, fg_db_t *db);
 

@@ -38,6 +38,10 @@ static const char CSS[] =
     ".secret{font-family:ui-monospace,monospace;background:#fff;border:1px dashed var(--accent);padding:.5rem;"
     "overflow-wrap:anywhere}"
     ".login{max-width:26rem}"
+    "h2[data-url]{overflow-wrap:anywhere}"
+    ".copy button{white-space:nowrap;flex:none}"
+    "table.data button{white-space:nowrap}"
+    "form.card+.table-wrap,.table-wrap+section.card{margin-top:1rem}"
     "textarea{min-height:4rem}"
     "pre.json{white-space:pre-wrap;overflow-wrap:anywhere;font-size:.8rem;margin:0}";
 /* clang-format on */
