@@ -443,11 +443,18 @@ static int cmd_reports_rebuild(const fg_config_t *cfg)
     if (rc != 0)
         goto Exit;
     int err = fg_report_rollup_rebuild(db, REBUILD_WAIT_MS, &upto, &rounds, &blocker);
-    if (err == FG_EUNAVAILABLE) {
+    if (err == FG_EUNAVAILABLE && blocker != 0) {
         fprintf(stderr,
                 "feegate: transaction %llu was still open after %d s; the rollups are empty and the server's job "
                 "refills them (reports stay right meanwhile); run again to wait for it\n",
                 (unsigned long long)blocker, REBUILD_WAIT_MS / 1000);
+        rc = 1;
+    } else if (err == FG_EUNAVAILABLE) {
+        fprintf(stderr,
+                "feegate: for %d s no fresh list of open transactions could be read (the database was unreachable, "
+                "or other readers of information_schema.INNODB_TRX kept it stale); the rollups are empty and the "
+                "server's job refills them (reports stay right meanwhile); run again\n",
+                REBUILD_WAIT_MS / 1000);
         rc = 1;
     } else if (err != 0) {
         fprintf(stderr, "feegate: rebuilding the report rollups failed: %s (%s)\n", fg_strerror(err), fg_db_error(db));

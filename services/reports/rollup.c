@@ -145,13 +145,21 @@ int fg_report_rollup_rebuild(fg_db_t *db, int64_t wait_ms, int64_t *upto, int64_
     int rc = fg_report_rollup_clear(db);
     if (rc != 0)
         return rc;
-    /* a settled mark to catch up to: every entry up to it is final */
-    if ((rc = fg_settle_observe(db, &probe, SQL_ENTRIES_MARK, 1, fg_now_ms(), &p)) != 0)
-        goto Exit;
+    /* A settled mark to catch up to: every entry up to it is final.  The
+     * server's own jobs read InnoDB's list of transactions too and may keep
+     * it from being refreshed for a while (FG_EUNAVAILABLE): try again
+     * until wait_ms has passed. */
+    int observed = 0;
     for (int64_t waited = 0;; waited += REBUILD_POLL_MS) {
-        if ((rc = fg_settle_reached(db, &probe, &p, &reached, blocker)) != 0)
+        if (!observed) {
+            rc = fg_settle_observe(db, &probe, SQL_ENTRIES_MARK, 1, fg_now_ms(), &p);
+            observed = rc == 0;
+        }
+        if (observed)
+            rc = fg_settle_reached(db, &probe, &p, &reached, blocker);
+        if (rc != 0 && rc != FG_EUNAVAILABLE)
             goto Exit;
-        if (reached)
+        if (rc == 0 && reached)
             break;
         if (waited >= wait_ms) {
             rc = FG_EUNAVAILABLE;

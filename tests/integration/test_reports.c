@@ -102,7 +102,7 @@ static yajl_val read_back(const fgt_response_t *r, const char *kind)
 static long long val_int(yajl_val v, const char *a, const char *b)
 {
     yajl_val x = fgt_val_at(v, a, b, NULL);
-    ck_assert_msg(x != NULL && YAJL_IS_INTEGER(x), "no integer at %s.%s", a, b);
+    ck_assert_msg(x != NULL && YAJL_IS_INTEGER(x), "no integer at %s%s%s", a, b != NULL ? "." : "", b != NULL ? b : "");
     return YAJL_GET_INTEGER(x);
 }
 
