@@ -165,6 +165,26 @@ static void peer_address(h2o_req_t *req, char *out, size_t cap)
         inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, out, (socklen_t)cap);
 }
 
+/* A header the answer does not carry yet gets its default value. */
+static void header_default(h2o_req_t *req, const char *name, size_t name_len, const char *value, size_t value_len)
+{
+    if (h2o_find_header_by_str(&req->res.headers, name, name_len, -1) == -1)
+        h2o_add_header_by_str(&req->pool, &req->res.headers, name, name_len, 1, NULL, value, value_len);
+}
+
+/* Every answer, API and page alike, unless its handler set its own (a page's
+ * CSP allows its stylesheet): not sniffed, not framed, no referrer, and HSTS
+ * over TLS. */
+static void secure_defaults(h2o_req_t *req)
+{
+    header_default(req, H2O_STRLIT("x-content-type-options"), H2O_STRLIT("nosniff"));
+    header_default(req, H2O_STRLIT("content-security-policy"),
+                   H2O_STRLIT("default-src 'none'; frame-ancestors 'none'"));
+    header_default(req, H2O_STRLIT("referrer-policy"), H2O_STRLIT("no-referrer"));
+    if (req->scheme == &H2O_URL_SCHEME_HTTPS)
+        header_default(req, H2O_STRLIT("strict-transport-security"), H2O_STRLIT("max-age=31536000"));
+}
+
 static void send_body(h2o_req_t *req, int status, const char *content_type, const char *body, size_t len, int replayed)
 {
     req->res.status = status;
@@ -175,6 +195,7 @@ static void send_body(h2o_req_t *req, int status, const char *content_type, cons
     if (replayed)
         h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("idempotent-replayed"), 0, NULL,
                               H2O_STRLIT("true"));
+    secure_defaults(req);
     /* Without a content length h2o closes HTTP/1.1 connections after any
      * non-200 answer (H2O-NOTES.md). */
     req->res.content_length = len;

@@ -47,6 +47,26 @@ START_TEST(health_and_readiness)
 }
 END_TEST
 
+/* Every answer, an API error too, is not sniffed, framed or referred; HSTS over TLS only. */
+START_TEST(every_answer_has_the_security_headers)
+{
+    fgt_proto_t p = (fgt_proto_t)_i;
+    const char *paths[] = {"/healthz", "/nope", "/v1/orders"};
+    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+        fgt_response_t r = fgt_req(&srv, p, "GET", paths[i], i == 2 ? mer.key : NULL, NULL, NULL, 0, NULL);
+        ck_assert_str_eq(fgt_header(&r, "x-content-type-options"), "nosniff");
+        ck_assert_str_eq(fgt_header(&r, "content-security-policy"), "default-src 'none'; frame-ancestors 'none'");
+        ck_assert_str_eq(fgt_header(&r, "referrer-policy"), "no-referrer");
+        const char *hsts = fgt_header(&r, "strict-transport-security");
+        if (p == FGT_H2TLS)
+            ck_assert_msg(hsts != NULL && strncmp(hsts, "max-age=", 8) == 0, "%s: HSTS over TLS", paths[i]);
+        else
+            ck_assert_msg(hsts == NULL, "%s: HSTS over plain HTTP", paths[i]);
+        fgt_response_free(&r);
+    }
+}
+END_TEST
+
 START_TEST(unknown_route_and_wrong_method)
 {
     fgt_proto_t p = (fgt_proto_t)_i;
@@ -323,6 +343,7 @@ int main(void)
 {
     Suite *s = suite_create("server");
     TCase *tc = fgt_tcase(s, "process", setup, teardown);
+    tcase_add_loop_test(tc, every_answer_has_the_security_headers, 0, FGT_PROTOS);
     tcase_add_loop_test(tc, health_and_readiness, 0, FGT_PROTOS);
     tcase_add_loop_test(tc, unknown_route_and_wrong_method, 0, FGT_PROTOS);
     tcase_add_test(tc, metrics_are_prometheus_text);
