@@ -24,6 +24,21 @@
 
 /* Stored bodies and queries are cut here; the payload is evidence, not data. */
 #define INBOX_BODY_MAX (256 * 1024)
+/* The query and headers columns are TEXT: 65,535 bytes. */
+#define INBOX_TEXT_MAX 65535
+
+/* len cut to at most max bytes, back to the start of a UTF-8 sequence, so a
+ * long query or header block (a signed IPN padded with names outside the
+ * signature) is stored cut, never refused by the column. */
+static size_t text_cut(const char *s, size_t len, size_t max)
+{
+    if (len <= max)
+        return len;
+    size_t n = max;
+    while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+        n--;
+    return n;
+}
 
 /* The inbox is append-only once its transaction commits; a deferring
  * transaction (a group commit) queues its rows (db.h). */
@@ -123,8 +138,8 @@ int fg_inbox_insert(fg_db_t *db, const fg_inbound_t *in, const fg_adapter_t *ada
         fg_db_cstr(status),
         fg_db_cstr(reason),
         fg_db_cstr(in->method),
-        in->query != NULL ? FG_DB_STR(in->query, in->query_len) : FG_DB_NULLV,
-        FG_DB_STR(headers.data != NULL ? headers.data : "", headers.len),
+        in->query != NULL ? FG_DB_STR(in->query, text_cut(in->query, in->query_len, INBOX_TEXT_MAX)) : FG_DB_NULLV,
+        FG_DB_STR(headers.data != NULL ? headers.data : "", text_cut(headers.data, headers.len, INBOX_TEXT_MAX)),
         FG_DB_BLOB(in->body != NULL ? in->body : "", in->body_len < INBOX_BODY_MAX ? in->body_len : INBOX_BODY_MAX),
         FG_DB_INT(http_status),
         FG_DB_STR(ack.data != NULL ? ack.data : "", ack.len),
