@@ -899,13 +899,27 @@ int fgt_db_ints(const char *sql, long long *out, int cap)
     return n;
 }
 
+/* A test's own write races the server's background jobs like any other
+ * writer: a deadlock (1213) or lock-wait timeout (1205) is tried again. */
 void fgt_db_exec(const char *sql, const char *a)
 {
-    MYSQL *m = db_open();
-    MYSQL_STMT *st = db_must_run(m, sql, a, NULL);
-    mysql_stmt_close(st);
-    need(mysql_commit(m) == 0, "commit: %s", mysql_error(m));
-    mysql_close(m);
+    for (int attempt = 0;; attempt++) {
+        MYSQL *m = db_open();
+        MYSQL_STMT *st;
+        unsigned err = db_run(m, sql, a, NULL, &st);
+        if (err == 0) {
+            mysql_stmt_close(st);
+            need(mysql_commit(m) == 0, "commit: %s", mysql_error(m));
+            mysql_close(m);
+            return;
+        }
+        char msg[512];
+        snprintf(msg, sizeof(msg), "%s", mysql_stmt_error(st));
+        mysql_stmt_close(st);
+        mysql_close(m);
+        need((err == 1213 || err == 1205) && attempt < 20, "%s: %s", sql, msg);
+        fgt_sleep_ms(20 + attempt * 20);
+    }
 }
 
 unsigned fgt_db_try(const char *sql, const char *a)
