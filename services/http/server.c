@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include "core/log.h"
 #include "core/text.h"
+#include "http/http1_head.h"
 #include "h2o.h"
 #include "h2o/http1.h"
 #include "h2o/http2.h"
@@ -86,7 +87,7 @@ typedef struct {
 static server_t server = {.start_mutex = PTHREAD_MUTEX_INITIALIZER, .start_cond = PTHREAD_COND_INITIALIZER};
 
 /* Route slots for metrics: API routes first, then these. */
-enum { ROUTE_HEALTHZ, ROUTE_READYZ, ROUTE_METRICS, ROUTE_NOT_FOUND, ROUTE_EXTRA_COUNT };
+enum { ROUTE_HEALTHZ, ROUTE_READYZ, ROUTE_METRICS, ROUTE_NOT_FOUND, ROUTE_MALFORMED, ROUTE_EXTRA_COUNT };
 static int route_api_count;
 
 typedef struct req_ref req_ref_t;
@@ -204,16 +205,83 @@ static void send_body(h2o_req_t *req, int status, const char *content_type, cons
 
 static const char JSON_TYPE[] = "application/json; charset=utf-8";
 
+/* The API's error body: {"error":{"type":…,"code":…,"message":…}}. */
+static void error_json(fg_buf_t *b, const char *type, const char *code, const char *message)
+{
+    fg_buf_puts(b, "{\"error\":{");
+    fg_json_kv_str(b, 0, "type", type);
+    fg_json_kv_str(b, 1, "code", code);
+    fg_json_kv_str(b, 1, "message", message);
+    fg_buf_puts(b, "}}");
+}
+
 static void send_error(h2o_req_t *req, int status, const char *type, const char *code, const char *message)
 {
     fg_buf_t b = FG_BUF_INIT;
-    fg_buf_puts(&b, "{\"error\":{");
-    fg_json_kv_str(&b, 0, "type", type);
-    fg_json_kv_str(&b, 1, "code", code);
-    fg_json_kv_str(&b, 1, "message", message);
-    fg_buf_puts(&b, "}}");
+    error_json(&b, type, code, message);
     send_body(req, status, JSON_TYPE, b.data, b.len, 0);
     fg_buf_free(&b);
+}
+
+/* ---- h2o's own answers in the API's shape ------------------------------- */
+
+/* h2o answers some requests itself before any handler runs, in text/plain: a
+ * body over the largest limit (413), a request it cannot parse, an unknown
+ * Expect (417).  Those answers run through the host's fallback path, and this
+ * filter there swaps their body for the API's JSON error and adds the
+ * security headers every answer carries. */
+typedef struct {
+    h2o_ostream_t super;
+    h2o_iovec_t body;
+} json_error_ostream_t;
+
+static void json_error_send(h2o_ostream_t *self, h2o_req_t *req, h2o_iovec_t *bufs, size_t bufcnt,
+                            h2o_send_state_t state)
+{
+    (void)bufs;
+    json_error_ostream_t *os = (json_error_ostream_t *)self;
+    /* the original body is dropped; ours goes with the last call (none for HEAD) */
+    if (h2o_send_state_is_in_progress(state) || bufcnt == 0 || state == H2O_SEND_STATE_ERROR)
+        h2o_ostream_send_next(self, req, NULL, 0, state);
+    else
+        h2o_ostream_send_next(self, req, &os->body, 1, state);
+}
+
+static void json_error_code(int status, const char **type, const char **code, const char **message)
+{
+    *type = status >= 500 ? "internal" : "invalid_request";
+    switch (status) {
+    case 404: *type = "not_found", *code = "route_not_found", *message = "no such route"; break;
+    case 413: *code = "body_too_large", *message = "the request body is larger than allowed"; break;
+    case 417:
+        *code = "expectation_failed", *message = "the Expect header names an expectation the server does not meet";
+        break;
+    default:
+        *code = status >= 500 ? "internal_error" : "malformed_request";
+        *message = status >= 500 ? "the server could not answer" : "the request could not be read";
+        break;
+    }
+}
+
+static void json_error_setup(h2o_filter_t *self, h2o_req_t *req, h2o_ostream_t **slot)
+{
+    (void)self;
+    if (req->res.status >= 400) {
+        const char *type, *code, *message;
+        json_error_code(req->res.status, &type, &code, &message);
+        fg_buf_t b = FG_BUF_INIT;
+        error_json(&b, type, code, message);
+        json_error_ostream_t *os = (json_error_ostream_t *)h2o_add_ostream(req, sizeof(*os), slot);
+        os->super.do_send = json_error_send;
+        os->body = h2o_strdup(&req->pool, b.data, b.len);
+        fg_buf_free(&b);
+        slot = &os->super.next;
+        h2o_set_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, H2O_STRLIT(JSON_TYPE), 1);
+        h2o_set_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, H2O_STRLIT("no-store"), 1);
+        secure_defaults(req);
+        req->res.content_length = os->body.len;
+    }
+    h2o_setup_next_ostream(req, slot);
 }
 
 /* The access line goes to stdout, apart from the operational lines on
@@ -240,7 +308,7 @@ static const fg_route_t *routes;
 
 static const char *route_name(int index)
 {
-    static const char *const extra[ROUTE_EXTRA_COUNT] = {"healthz", "readyz", "metrics", "not_found"};
+    static const char *const extra[ROUTE_EXTRA_COUNT] = {"healthz", "readyz", "metrics", "not_found", "malformed"};
     if (index < route_api_count)
         return routes[index].name;
     return extra[index - route_api_count];
@@ -484,10 +552,32 @@ static void start_readyz(h2o_req_t *req, loop_t *loop, int64_t start_us)
 
 static __thread loop_t *current_loop;
 
+/* An HTTP/1 request whose head two readers could split differently is
+ * refused with 400 and its connection closed, so that no byte after it runs
+ * as a request (http1_head.c).  h2o keeps the head at the start of the
+ * connection's input until the answer is sent. */
+static int http1_head_refused(h2o_req_t *req, int64_t start_us)
+{
+    if (req->version >= 0x200 || req->conn->callbacks->get_socket == NULL)
+        return 0;
+    h2o_socket_t *sock = req->conn->callbacks->get_socket(req->conn);
+    if (sock == NULL || sock->input == NULL)
+        return 0;
+    const char *why = NULL;
+    if (fg_http1_head_check(sock->input->bytes, sock->input->size, &why) == 0)
+        return 0;
+    req->http1_is_persistent = 0;
+    send_error(req, 400, "invalid_request", "malformed_request", why);
+    finish(req, route_api_count + ROUTE_MALFORMED, start_us, 400);
+    return 1;
+}
+
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
 {
     loop_t *loop = current_loop;
     int64_t start_us = monotonic_us();
+    if (http1_head_refused(req, start_us))
+        return 0;
     size_t path_len = req->query_at != SIZE_MAX ? req->query_at : req->path.len;
     const char *path = req->path.base;
     int is_get = h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET"));
@@ -796,6 +886,8 @@ static int setup(const fg_config_t *cfg, char *err, size_t cap)
     h2o_pathconf_t *path = h2o_config_register_path(host, "/", 0);
     h2o_handler_t *handler = h2o_create_handler(path, sizeof(*handler));
     handler->on_req = on_req;
+    h2o_filter_t *errors = h2o_create_filter(&host->fallback_path, sizeof(*errors));
+    errors->on_setup_ostream = json_error_setup;
 
     static const char *names[FG_METRICS_ROUTES_MAX];
     route_api_count = 0;
