@@ -385,14 +385,17 @@ typedef struct {
 
 static void transfer_setup(transfer_t *t, const fgt_server_t *s, fgt_proto_t proto, const fgt_request_t *q)
 {
-    char url[1024];
+    char *url = NULL;
     memset(t, 0, sizeof(*t));
     t->proto = proto;
     t->curl = curl_easy_init();
     need(t->curl != NULL, "curl_easy_init failed");
-    snprintf(url, sizeof(url), "%s://127.0.0.1:%d%s", proto == FGT_H2TLS ? "https" : "http",
-             proto == FGT_H2TLS ? s->https_port : s->http_port, q->path);
+    /* a path of any length (a VNPay query can be long): libcurl copies the URL */
+    need(asprintf(&url, "%s://127.0.0.1:%d%s", proto == FGT_H2TLS ? "https" : "http",
+                  proto == FGT_H2TLS ? s->https_port : s->http_port, q->path) > 0,
+         "out of memory");
     curl_easy_setopt(t->curl, CURLOPT_URL, url);
+    free(url);
     curl_easy_setopt(t->curl, CURLOPT_CUSTOMREQUEST, q->method);
     curl_easy_setopt(t->curl, CURLOPT_HTTP_VERSION,
                      proto == FGT_HTTP1 ? CURL_HTTP_VERSION_1_1

@@ -137,6 +137,35 @@ START_TEST(success_posts_once)
 }
 END_TEST
 
+/* A genuine notification is applied however much the path in between added
+ * to its headers: the stored copy is cut to its column, the check is not. */
+START_TEST(a_genuine_notification_with_70_kib_of_headers_is_applied)
+{
+    char order[40], pay[40], body[300], header[200];
+    new_order(250000, 0, NULL, order);
+    new_payment(order, 0, pay);
+    notification(pay, fgt_unique("TX"), "succeeded", 250000, 0, SECRET, body, sizeof(body), header, sizeof(header));
+    /* the signature header, then 70 KiB of a proxy's own headers */
+    size_t pad = 70 * 1024;
+    char *extra = malloc(pad + 64);
+    size_t n = (size_t)sprintf(extra, "X-Forwarded-Trace: ");
+    memset(extra + n, 't', pad);
+    extra[n + pad] = '\0';
+    const char *headers[] = {header, extra, NULL};
+    fgt_response_t r = fgt_request(&srv, FGT_HTTP1, "POST", "/v1/webhooks/sandbox", headers, body, strlen(body));
+    free(extra);
+    fgt_expect(r, 200, NULL);
+    fgt_response_free(&r);
+    expect_order(order, "paid", 250000);
+    ck_assert_int_eq(journals_of(pay), 1);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM webhook_inbox WHERE adapter = 'sandbox' AND status = 'applied' "
+                                "AND body LIKE CONCAT('%', ?, '%') AND LENGTH(headers) = 65535",
+                                pay, NULL),
+                     1);
+    ledger_holds();
+}
+END_TEST
+
 START_TEST(hundred_identical_notifications_one_journal)
 {
     enum { N = 100 };
@@ -486,6 +515,7 @@ int main(void)
     tcase_add_checked_fixture(tc, NULL, teardown);
     tcase_add_test(tc, success_posts_once);
     tcase_add_test(tc, hundred_identical_notifications_one_journal);
+    tcase_add_test(tc, a_genuine_notification_with_70_kib_of_headers_is_applied);
     tcase_add_test(tc, two_payments_race_for_one_order);
     tcase_add_test(tc, expired_order_money_goes_to_unapplied);
     tcase_add_test(tc, partial_payments_sum_to_paid);

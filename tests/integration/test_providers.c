@@ -994,6 +994,44 @@ START_TEST(vnpay_ipn_payload_is_kept_and_a_blank_duplicate_changes_nothing)
 }
 END_TEST
 
+/* Names outside vnp_* are outside the signature: a genuine IPN that picked up
+ * 70 KB of them on the way verifies and is applied; the stored query is cut
+ * to its column. */
+START_TEST(vnpay_ipn_with_a_70_kb_unsigned_pad_is_applied)
+{
+    char order[40], payment[40];
+    balances_t before = balances("vnpay");
+    new_order(180000, NULL, order, NULL);
+    vnpay_payment(order, payment);
+    chaos("{\"lose_ipn\":true}");
+    fgt_response_t r = vnpay_decide(payment, "approve");
+    char *query = strdup(strchr(fgt_json_str(&r, "return_url", NULL), '?') + 1);
+    fgt_response_free(&r);
+    size_t pad = 70 * 1000;
+    char *padded = malloc(strlen(query) + pad + 8);
+    size_t n = (size_t)sprintf(padded, "%s&pad=", query);
+    memset(padded + n, 'p', pad);
+    padded[n + pad] = '\0';
+    fgt_response_t a = vnpay_ipn_with("", padded);
+    /* 00; or 02 when the query job asked VNPay first: either way it verified */
+    ck_assert_msg(strstr(a.body, "\"RspCode\":\"00\"") != NULL || strstr(a.body, "\"RspCode\":\"02\"") != NULL,
+                  "answered %s", a.body);
+    fgt_response_free(&a);
+    expect_payment(payment, "succeeded", 180000, 0);
+    expect_order(order, "paid", 180000);
+    ck_assert_int_eq(postings(payment), 1);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM webhook_inbox WHERE adapter = 'vnpay' "
+                                "AND status IN ('applied', 'duplicate') "
+                                "AND query LIKE CONCAT('%vnp_TxnRef=', ?, '%') AND LENGTH(query) = 65535",
+                                payment, NULL),
+                     1);
+    expect_moved(&before, "vnpay", 180000, 0);
+    free(padded);
+    free(query);
+    ledger_holds();
+}
+END_TEST
+
 /* POST /v1/webhooks/sepay with a body of our own and the given Authorization. */
 static fgt_response_t sepay_post(const char *body, const char *authorization)
 {
@@ -1443,6 +1481,7 @@ int main(void)
     tcase_add_test(tc, vietqr_late_and_short_transfers_are_unapplied);
     tcase_add_test(tc, vnpay_empty_duplicate_parameters_are_refused);
     tcase_add_test(tc, vnpay_ipn_payload_is_kept_and_a_blank_duplicate_changes_nothing);
+    tcase_add_test(tc, vnpay_ipn_with_a_70_kb_unsigned_pad_is_applied);
     tcase_add_test(tc, sepay_key_is_not_stored_and_a_long_memo_is_recorded);
     tcase_add_test(tc, vnpay_refund_with_a_lost_answer_is_made_once_and_settled_later);
     tcase_add_test(tc, vnpay_partial_then_remainder_refund_sends_03);
