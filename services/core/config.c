@@ -109,6 +109,7 @@ static const option_t options[] = {
     INT("server.threads", server_threads, 0, 256, "0"),
     LISTEN("http.listen", http_listen, "127.0.0.1:8080"),
     LISTEN("https.listen", https_listen, "127.0.0.1:8443"),
+    LISTEN("metrics.listen", metrics_listen, "127.0.0.1:9464"),
     STR("https.cert", https_cert, ""),
     STR("https.key", https_key, ""),
     URL("public.base_url", public_base_url, "http://127.0.0.1:8080"),

@@ -43,7 +43,9 @@
  * and get this long again. */
 #define DRAIN_FLUSH_MS 2000
 
-enum { LISTEN_HTTP, LISTEN_HTTPS, LISTEN_KINDS };
+/* The metrics listener serves /metrics only, on its own address (loopback
+ * by default): the counters show business volume per route. */
+enum { LISTEN_HTTP, LISTEN_HTTPS, LISTEN_METRICS, LISTEN_KINDS };
 
 typedef struct {
     int index;
@@ -71,6 +73,7 @@ typedef struct {
 typedef struct {
     const fg_config_t *cfg;
     h2o_globalconf_t globalconf;
+    h2o_hostconf_t *hosts_public[2], *hosts_metrics[2]; /* each listener's one host */
     SSL_CTX *ssl_ctx;
     fg_pool_t *pool;
     int loop_count;
@@ -591,14 +594,6 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         start_readyz(req, loop, start_us);
         return 0;
     }
-    if (is_get && h2o_memis(path, path_len, H2O_STRLIT("/metrics"))) {
-        fg_buf_t b = FG_BUF_INIT;
-        fg_metrics_render(&b, server.pool);
-        send_body(req, 200, "text/plain; version=0.0.4; charset=utf-8", b.data, b.len, 0);
-        fg_buf_free(&b);
-        finish(req, route_api_count + ROUTE_METRICS, start_us, 200);
-        return 0;
-    }
     int index = -1, method_mismatch = 0;
     const fg_route_t *route = match_route(req->method, path, path_len, NULL, &index, &method_mismatch);
     if (route == NULL) {
@@ -610,6 +605,30 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         return 0;
     }
     return start_call(req, loop, route, index, path, path_len, start_us);
+}
+
+/* The metrics listener's handler: GET /metrics, nothing else. */
+static int on_metrics_req(h2o_handler_t *self, h2o_req_t *req)
+{
+    (void)self;
+    int64_t start_us = monotonic_us();
+    size_t path_len = req->query_at != SIZE_MAX ? req->query_at : req->path.len;
+    if (!h2o_memis(req->path.base, path_len, H2O_STRLIT("/metrics"))) {
+        send_error(req, 404, "not_found", "route_not_found", "this address serves GET /metrics only");
+        finish(req, route_api_count + ROUTE_NOT_FOUND, start_us, 404);
+        return 0;
+    }
+    if (!h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET"))) {
+        send_error(req, 405, "invalid_request", "method_not_allowed", "this method is not allowed on this path");
+        finish(req, route_api_count + ROUTE_METRICS, start_us, 405);
+        return 0;
+    }
+    fg_buf_t b = FG_BUF_INIT;
+    fg_metrics_render(&b, server.pool);
+    send_body(req, 200, "text/plain; version=0.0.4; charset=utf-8", b.data, b.len, 0);
+    fg_buf_free(&b);
+    finish(req, route_api_count + ROUTE_METRICS, start_us, 200);
+    return 0;
 }
 
 /* ---- listeners and loops ------------------------------------------------- */
@@ -778,7 +797,7 @@ static int loop_init(loop_t *loop, char *err, size_t cap)
     h2o_multithread_register_receiver(loop->ctx.queue, &loop->control_receiver, on_control);
     for (int k = 0; k < LISTEN_KINDS; k++) {
         loop->accept[k].ctx = &loop->ctx;
-        loop->accept[k].hosts = server.globalconf.hosts;
+        loop->accept[k].hosts = k == LISTEN_METRICS ? server.hosts_metrics : server.hosts_public;
         loop->accept[k].ssl_ctx = k == LISTEN_HTTPS ? server.ssl_ctx : NULL;
         if (server.addrs[k] == NULL)
             continue;
@@ -888,6 +907,17 @@ static int setup(const fg_config_t *cfg, char *err, size_t cap)
     handler->on_req = on_req;
     h2o_filter_t *errors = h2o_create_filter(&host->fallback_path, sizeof(*errors));
     errors->on_setup_ostream = json_error_setup;
+    server.hosts_public[0] = host;
+    /* a host of its own, reached only through the metrics listener's accept
+     * context: no Host header on the public ports can name it */
+    h2o_hostconf_t *metrics = h2o_config_register_host(&server.globalconf, h2o_iovec_init(H2O_STRLIT("metrics")),
+                                                       65535);
+    h2o_handler_t *metrics_handler = h2o_create_handler(h2o_config_register_path(metrics, "/", 0),
+                                                        sizeof(*metrics_handler));
+    metrics_handler->on_req = on_metrics_req;
+    errors = h2o_create_filter(&metrics->fallback_path, sizeof(*errors));
+    errors->on_setup_ostream = json_error_setup;
+    server.hosts_metrics[0] = metrics;
 
     static const char *names[FG_METRICS_ROUTES_MAX];
     route_api_count = 0;
@@ -905,6 +935,8 @@ static int setup(const fg_config_t *cfg, char *err, size_t cap)
         if ((server.ssl_ctx = fg_tls_create(cfg, err, cap)) == NULL)
             return -1;
     }
+    if (cfg->metrics_listen[0] != '\0' && resolve(cfg->metrics_listen, &server.addrs[LISTEN_METRICS], err, cap) != 0)
+        return -1;
     if (server.addrs[LISTEN_HTTP] == NULL && server.addrs[LISTEN_HTTPS] == NULL) {
         snprintf(err, cap, "http.listen and https.listen are both empty: nothing to serve");
         return -1;
@@ -1044,6 +1076,7 @@ int fg_server_run(const fg_config_t *cfg, const fg_route_t *api_routes)
     fg_log_str(&l, "version", FEEGATE_VERSION);
     fg_log_str(&l, "http", cfg->http_listen);
     fg_log_str(&l, "https", cfg->https_listen);
+    fg_log_str(&l, "metrics", cfg->metrics_listen);
     fg_log_int(&l, "loops", server.loop_count);
     fg_log_int(&l, "db_pool", cfg->db_pool_size);
     fg_log_end(&l);

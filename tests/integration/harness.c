@@ -149,22 +149,27 @@ static long http_status(const fgt_server_t *s, const char *path)
 
 void fgt_server_start(fgt_server_t *s, const char *const *extra_env)
 {
-    char http[64], https[64];
+    char http[64], https[64], metrics[64];
     memset(s, 0, sizeof(*s));
     s->http_port = free_port();
     do
         s->https_port = free_port();
     while (s->https_port == s->http_port);
+    do
+        s->metrics_port = free_port();
+    while (s->metrics_port == s->http_port || s->metrics_port == s->https_port);
     snprintf(s->log_path, sizeof(s->log_path), "/tmp/feegate-it-%d-%d.log", (int)getpid(), s->http_port);
     snprintf(http, sizeof(http), "FEEGATE_HTTP_LISTEN=127.0.0.1:%d", s->http_port);
     snprintf(https, sizeof(https), "FEEGATE_HTTPS_LISTEN=127.0.0.1:%d", s->https_port);
+    snprintf(metrics, sizeof(metrics), "FEEGATE_METRICS_LISTEN=127.0.0.1:%d", s->metrics_port);
     const char *env[32] = {http,
                            https,
+                           metrics,
                            "FEEGATE_LOG_REQUESTS=false",
                            "FEEGATE_ORDERS_SWEEP_INTERVAL_MS=100",
                            "FEEGATE_SERVER_THREADS=2",
                            "FEEGATE_DB_POOL_SIZE=16"};
-    int n = 6;
+    int n = 7;
     for (const char *const *e = extra_env; e != NULL && *e != NULL && n < 31; e++)
         env[n++] = *e;
     env[n] = NULL;
@@ -473,6 +478,13 @@ fgt_response_t fgt_request(const fgt_server_t *s, fgt_proto_t proto, const char 
     transfer_setup(&t, s, proto, &q);
     CURLcode rc = curl_easy_perform(t.curl);
     return transfer_finish(&t, rc);
+}
+
+fgt_response_t fgt_metrics(const fgt_server_t *s)
+{
+    fgt_server_t metrics = *s;
+    metrics.http_port = s->metrics_port;
+    return fgt_request(&metrics, FGT_HTTP1, "GET", "/metrics", NULL, NULL, 0);
 }
 
 fgt_response_t fgt_request_from(const fgt_server_t *s, fgt_proto_t proto, const char *source, const char *method,

@@ -24,7 +24,7 @@ extern const char *const fgt_proto_names[FGT_PROTOS];
 
 typedef struct {
     pid_t pid;
-    int http_port, https_port;
+    int http_port, https_port, metrics_port;
     char log_path[128];
 } fgt_server_t;
 
@@ -94,6 +94,9 @@ fgt_response_t fgt_req(const fgt_server_t *s, fgt_proto_t proto, const char *met
                        const char *idem, const char *body, size_t body_len, const char *extra);
 
 void fgt_response_free(fgt_response_t *r);
+
+/** GET /metrics from the server's metrics listener (metrics.listen). */
+fgt_response_t fgt_metrics(const fgt_server_t *s);
 
 /** A client connection left open and idle after one GET /healthz, as
  *  browsers and proxies keep theirs, until fgt_idle_close. */

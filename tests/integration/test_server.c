@@ -110,9 +110,9 @@ static long long sample(const char *text, const char *series)
     return -1;
 }
 
-static fgt_response_t get_metrics(fgt_proto_t p)
+static fgt_response_t get_metrics(void)
 {
-    fgt_response_t r = fgt_request(&srv, p, "GET", "/metrics", NULL, NULL, 0);
+    fgt_response_t r = fgt_metrics(&srv);
     fgt_expect(r, 200, NULL);
     ck_assert_ptr_nonnull(strstr(fgt_header(&r, "content-type"), "text/plain"));
     return r;
@@ -128,8 +128,8 @@ START_TEST(metrics_are_prometheus_text)
     fgt_response_t nf = fgt_request(&srv, FGT_H2C, "GET", "/no/such/route", NULL, NULL, 0);
     fgt_expect(nf, 404, NULL);
     fgt_response_free(&nf);
-    for (int p = 0; p < FGT_PROTOS; p++) {
-        fgt_response_t r = get_metrics((fgt_proto_t)p);
+    {
+        fgt_response_t r = get_metrics();
         ck_assert_int_eq(sample(r.body, "feegate_http_requests_total{route=\"orders.create\",status=\"201\"}"), 3);
         ck_assert_int_eq(sample(r.body, "feegate_http_requests_total{route=\"not_found\",status=\"404\"}"), 1);
         ck_assert_int_eq(sample(r.body,
@@ -147,6 +147,39 @@ START_TEST(metrics_are_prometheus_text)
 }
 END_TEST
 
+/* The counters show business volume per route: they are served on their
+ * own listener (metrics.listen, loopback by default), never on the public
+ * ports, whatever Host a request names. */
+START_TEST(metrics_only_on_their_own_listener)
+{
+    const char *hosts[] = {"Host: metrics", "Host: metrics:65535", NULL};
+    for (int p = 0; p < FGT_PROTOS; p++) {
+        fgt_response_t r = fgt_request(&srv, (fgt_proto_t)p, "GET", "/metrics", NULL, NULL, 0);
+        fgt_expect(r, 404, "route_not_found");
+        fgt_response_free(&r);
+        for (int h = 0; hosts[h] != NULL; h++) {
+            const char *headers[] = {hosts[h], NULL};
+            r = fgt_request(&srv, (fgt_proto_t)p, "GET", "/metrics", headers, NULL, 0);
+            ck_assert_int_eq(r.status, 404);
+            ck_assert_ptr_null(strstr(r.body, "feegate_http_requests_total"));
+            fgt_response_free(&r);
+        }
+    }
+    /* and the metrics listener serves nothing else */
+    fgt_server_t m = srv;
+    m.http_port = srv.metrics_port;
+    fgt_response_t r = fgt_request(&m, FGT_HTTP1, "GET", "/v1/orders", NULL, NULL, 0);
+    fgt_expect(r, 404, "route_not_found");
+    fgt_response_free(&r);
+    r = fgt_request(&m, FGT_H2C, "POST", "/metrics", NULL, "{}", 2);
+    fgt_expect(r, 405, "method_not_allowed");
+    fgt_response_free(&r);
+    r = get_metrics();
+    ck_assert_ptr_nonnull(strstr(r.body, "# TYPE feegate_http_requests_total counter\n"));
+    fgt_response_free(&r);
+}
+END_TEST
+
 /* ---- graceful shutdown ---------------------------------------------------------- */
 
 enum { SHUTDOWN_BATCHES = 20, SHUTDOWN_ORDERS = 500 };
@@ -161,7 +194,7 @@ typedef struct {
 static int terminate_when_all_arrived(void *arg)
 {
     terminator_t *t = arg;
-    fgt_response_t r = fgt_request(&srv, FGT_HTTP1, "GET", "/metrics", NULL, NULL, 0);
+    fgt_response_t r = fgt_metrics(&srv);
     ck_assert_int_eq(r.status, 200);
     long long answered = sample(r.body, "feegate_http_requests_total{route=\"orders.batch\",status=\"200\"}");
     long long in_flight = sample(r.body, "feegate_db_pool_in_use") + sample(r.body, "feegate_db_pool_waiting");
@@ -347,6 +380,7 @@ int main(void)
     tcase_add_loop_test(tc, health_and_readiness, 0, FGT_PROTOS);
     tcase_add_loop_test(tc, unknown_route_and_wrong_method, 0, FGT_PROTOS);
     tcase_add_test(tc, metrics_are_prometheus_text);
+    tcase_add_test(tc, metrics_only_on_their_own_listener);
     tcase_add_loop_test(tc, sigterm_finishes_requests_in_flight, 0, FGT_PROTOS);
     tcase_add_test(tc, sigterm_with_idle_connections_exits_0);
     /* its own server on a database socket that comes and goes; no other

@@ -585,7 +585,7 @@ static int events_of_order(const fgt_server_t *s, const fgt_merchant_t *m, const
 
 static long long metric(const fgt_server_t *s, const char *name)
 {
-    fgt_response_t r = fgt_request(s, FGT_HTTP1, "GET", "/metrics", NULL, NULL, 0);
+    fgt_response_t r = fgt_metrics(s);
     ck_assert_int_eq(r.status, 200);
     char key[128];
     snprintf(key, sizeof(key), "\n%s ", name);
