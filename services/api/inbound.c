@@ -6,11 +6,32 @@
  */
 #include "api/handlers.h"
 
+#include <stdio.h>
+
 #include "payments/payments.h"
 #include "vietqr/vietqr.h"
 
+/* A source whose notifications keep being refused (forged, unreadable) is
+ * answered 429 before anything is read or stored, until its bucket refills:
+ * the routes are open to anyone and each refusal writes an inbox row.  A
+ * genuine provider is never charged, so never held back. */
+static int source_held_back(fg_call_t *call)
+{
+    int64_t wait = fg_limits_rejected_wait(call);
+    if (wait == 0)
+        return 0;
+    char seconds[24];
+    snprintf(seconds, sizeof(seconds), "%lld", (long long)wait);
+    fg_call_add_header(call, "retry-after", seconds);
+    fg_call_error(call, 429, "rate_limited", "rate_limited",
+                  "too many refused notifications from this address; retry after the Retry-After seconds", NULL);
+    return 1;
+}
+
 static void acknowledge(fg_call_t *call, const fg_adapter_t *adapter, fg_ack_t outcome)
 {
+    if (outcome == FG_ACK_FORGED || outcome == FG_ACK_MALFORMED)
+        fg_limits_rejected_charge(call);
     int status;
     const char *type;
     fg_buf_t body = FG_BUF_INIT;
@@ -27,6 +48,8 @@ void fg_webhooks_inbound(fg_call_t *call, fg_db_t *db)
         fg_call_error(call, 404, "not_found", "adapter_not_found", "no such payment adapter", NULL);
         return;
     }
+    if (source_held_back(call))
+        return;
     fg_inbound_t in = fg_call_inbound(call);
     (void)fg_webhook_receive(db, call->cfg, adapter, &in, &outcome); /* an error is FG_ACK_ERROR: retried */
     acknowledge(call, adapter, outcome);
@@ -35,6 +58,8 @@ void fg_webhooks_inbound(fg_call_t *call, fg_db_t *db)
 void fg_sepay_webhook(fg_call_t *call, fg_db_t *db)
 {
     fg_ack_t outcome;
+    if (source_held_back(call))
+        return;
     fg_inbound_t in = fg_call_inbound(call);
     (void)fg_sepay_receive(db, call->cfg, &in, fg_call_header(call, "authorization"), &outcome);
     acknowledge(call, &fg_adapter_vietqr, outcome);

@@ -51,6 +51,25 @@ typedef struct {
     /* webhooks */
     int webhooks_allow_private;     /* false */
     int64_t webhooks_retry_base_ms; /* 30000; 1..86400000 */
+    /* A rejected notification (forged, unreadable) is stored as its first
+     * this many bytes of body, query and headers each (4096; 0..65535), and
+     * deleted after this many days (30; 0 keeps them); applied rows stay. */
+    int64_t webhooks_inbox_rejected_bytes;
+    int64_t webhooks_inbox_rejected_days;
+    /* Token buckets per instance (http/ratelimit.h), per minute with a burst;
+     * 0 a minute turns a limit off.  address: every public route but the
+     * providers' notifications and static assets, by client address (1200,
+     * 200).  key: authenticated routes, by credential (0: off; 1000).
+     * rejected: a source whose notifications are refused as forged or
+     * unreadable, counted only on refusal (60, 30). */
+    int64_t limits_address_per_minute, limits_address_burst;
+    int64_t limits_key_per_minute, limits_key_burst;
+    int64_t limits_rejected_per_minute, limits_rejected_burst;
+    /* Slow clients: an HTTP/1 request's head and body must arrive within
+     * request_timeout_s (30); an HTTP/2 connection silent for idle_timeout_s
+     * (60) is closed; beyond max_connections (10000) open at once a new
+     * connection is closed on accept. */
+    int64_t http_request_timeout_s, http_idle_timeout_s, http_max_connections;
     /* payments */
     int64_t payments_pending_query_after_s; /* 900; 1..604800 */
     /* payer pages: payments started from a bill (POST /pay/{code}/start) per

@@ -160,6 +160,14 @@ void fg_call_body(fg_call_t *call, int status, const char *content_type, fg_buf_
 /** Adds a response header (name lower-case; both copied; no CR or LF in value). */
 void fg_call_add_header(fg_call_t *call, const char *name, const char *value);
 
+/** The seconds until the call's client address may send another
+ *  notification after its refused ones (limits.rejected_*); 0: it may now. */
+int64_t fg_limits_rejected_wait(const fg_call_t *call);
+
+/** Counts a refused notification (forged, unreadable) against the call's
+ *  client address. */
+void fg_limits_rejected_charge(const fg_call_t *call);
+
 /** 1 when the call carries a staff token rather than a merchant API key. */
 int fg_call_is_staff(const fg_call_t *call);
 

@@ -19,6 +19,7 @@
 #include "core/log.h"
 #include "core/text.h"
 #include "http/http1_head.h"
+#include "http/ratelimit.h"
 #include "h2o.h"
 #include "h2o/http1.h"
 #include "h2o/http2.h"
@@ -27,6 +28,7 @@
 #include "db/settle.h"
 #include "ledger/ledger.h"
 #include "orders/orders.h"
+#include "payments/payments.h"
 #include "payments/providers.h"
 #include "recon/recon.h"
 #include "reports/reports.h"
@@ -81,6 +83,8 @@ typedef struct {
     struct addrinfo *addrs[LISTEN_KINDS];
     pthread_t sweeper;
     atomic_int sweeper_stop;
+    fg_ratelimit_t *by_address, *by_key, *rejected; /* NULL: that limit is off */
+    atomic_int connections;                         /* open on every loop */
     pthread_mutex_t start_mutex;
     pthread_cond_t start_cond;
     int started, start_failed;
@@ -575,6 +579,73 @@ static int http1_head_refused(h2o_req_t *req, int64_t start_us)
     return 1;
 }
 
+/* ---- rate limits (http/ratelimit.h) -------------------------------------- */
+
+/* Public routes limited by address, apart from the providers' notifications
+ * (limited only when refused: fg_limits_rejected_*) and static files. */
+static int address_limited(const fg_route_t *route)
+{
+    return route->auth == FG_AUTH_NONE && strncmp(route->name, "webhooks.", 9) != 0 &&
+           strcmp(route->name, "web.asset") != 0 && strcmp(route->name, "staff.css") != 0 &&
+           strcmp(route->name, "exports.jwks") != 0;
+}
+
+static void send_rate_limited(h2o_req_t *req, int64_t wait_s)
+{
+    char seconds[24];
+    int n = snprintf(seconds, sizeof(seconds), "%lld", (long long)wait_s);
+    h2o_iovec_t v = h2o_strdup(&req->pool, seconds, (size_t)n);
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_RETRY_AFTER, NULL, v.base, v.len);
+    if (h2o_memis(req->path.base, req->path.len < 4 ? req->path.len : 4, H2O_STRLIT("/v1/")) ||
+        h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1) != -1) {
+        send_error(req, 429, "rate_limited", "rate_limited", "too many requests; retry after the Retry-After seconds");
+        return;
+    }
+    static const char PAGE[] = "<!doctype html><html lang=\"vi\"><meta charset=\"utf-8\">"
+                               "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+                               "<title>Quá nhiều yêu cầu / Too many requests</title>"
+                               "<h1>Quá nhiều yêu cầu</h1><p>Vui lòng đợi một chút rồi thử lại.</p>"
+                               "<h1 lang=\"en\">Too many requests</h1><p lang=\"en\">Please wait a moment, then try "
+                               "again.</p></html>";
+    send_body(req, 429, "text/html; charset=utf-8", PAGE, sizeof(PAGE) - 1, 0);
+}
+
+/* 429 with Retry-After (and 1 returned) when the request's bucket is empty:
+ * a public route's by its client address, an authenticated one's by the
+ * credential it carries. */
+static int rate_limited(h2o_req_t *req, const fg_route_t *route, int index, int64_t start_us)
+{
+    int64_t wait;
+    if (address_limited(route)) {
+        char peer[48];
+        peer_address(req, peer, sizeof(peer));
+        wait = fg_ratelimit_take(server.by_address, peer, strlen(peer), fg_now_ms());
+    } else if (route->auth != FG_AUTH_NONE && server.by_key != NULL) {
+        ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1);
+        if (i == -1)
+            return 0; /* 401 without a database round trip */
+        h2o_iovec_t v = req->headers.entries[i].value;
+        wait = fg_ratelimit_take(server.by_key, v.base, v.len, fg_now_ms());
+    } else {
+        return 0;
+    }
+    if (wait == 0)
+        return 0;
+    send_rate_limited(req, wait);
+    finish(req, index, start_us, 429);
+    return 1;
+}
+
+int64_t fg_limits_rejected_wait(const fg_call_t *call)
+{
+    return fg_ratelimit_wait(server.rejected, call->peer, strlen(call->peer), fg_now_ms());
+}
+
+void fg_limits_rejected_charge(const fg_call_t *call)
+{
+    fg_ratelimit_charge(server.rejected, call->peer, strlen(call->peer), fg_now_ms());
+}
+
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
 {
     loop_t *loop = current_loop;
@@ -604,6 +675,8 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         finish(req, route_api_count + ROUTE_NOT_FOUND, start_us, status);
         return 0;
     }
+    if (rate_limited(req, route, index, start_us))
+        return 0;
     return start_call(req, loop, route, index, path, path_len, start_us);
 }
 
@@ -636,6 +709,7 @@ static int on_metrics_req(h2o_handler_t *self, h2o_req_t *req)
 static void on_socket_close(void *data)
 {
     conn_t *conn = data;
+    atomic_fetch_sub(&server.connections, 1);
     h2o_linklist_unlink(&conn->link);
     free(conn);
 }
@@ -646,11 +720,18 @@ static void on_accept(h2o_socket_t *listener, const char *err)
     if (err != NULL || (sock = h2o_evloop_socket_accept(listener)) == NULL)
         return;
     loop_t *loop = current_loop;
+    /* beyond http.max_connections a new connection is closed at once: slow
+     * clients cannot hold every descriptor */
+    if (atomic_load(&server.connections) >= server.cfg->http_max_connections) {
+        h2o_socket_close(sock);
+        return;
+    }
     conn_t *conn = calloc(1, sizeof(*conn));
     if (conn == NULL) {
         h2o_socket_close(sock);
         return;
     }
+    atomic_fetch_add(&server.connections, 1);
     conn->sock = sock;
     h2o_linklist_insert(&loop->sockets, &conn->link);
     sock->on_close.cb = on_socket_close;
@@ -692,13 +773,37 @@ static int open_listener(const struct addrinfo *ai, char *err, size_t cap)
     return fd;
 }
 
+/* A new TLS context for a loop's HTTPS listener (SIGHUP): the message holds
+ * one reference for the loop. */
+typedef struct {
+    h2o_multithread_message_t super;
+    SSL_CTX *ssl_ctx;
+} tls_message_t;
+
+/* The loop takes the new context for connections accepted from now on; the
+ * ones already open keep theirs (each SSL holds a reference to its context),
+ * so nothing is dropped. */
+static void take_tls(loop_t *loop, tls_message_t *m)
+{
+    SSL_CTX *old = loop->accept[LISTEN_HTTPS].ssl_ctx;
+    loop->accept[LISTEN_HTTPS].ssl_ctx = m->ssl_ctx;
+    SSL_CTX_free(old);
+    free(m);
+}
+
 static void on_control(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
 {
     loop_t *loop = H2O_STRUCT_FROM_MEMBER(loop_t, control_receiver, receiver);
+    int stop = 0;
     while (!h2o_linklist_is_empty(messages)) {
-        h2o_linklist_unlink(messages->next);
+        h2o_multithread_message_t *m = H2O_STRUCT_FROM_MEMBER(h2o_multithread_message_t, link, messages->next);
+        h2o_linklist_unlink(&m->link);
+        if (m == &loop->stop_message)
+            stop = 1;
+        else
+            take_tls(loop, (tls_message_t *)m);
     }
-    if (loop->stopping)
+    if (!stop || loop->stopping)
         return;
     loop->stopping = 1;
     for (int k = 0; k < LISTEN_KINDS; k++)
@@ -798,7 +903,11 @@ static int loop_init(loop_t *loop, char *err, size_t cap)
     for (int k = 0; k < LISTEN_KINDS; k++) {
         loop->accept[k].ctx = &loop->ctx;
         loop->accept[k].hosts = k == LISTEN_METRICS ? server.hosts_metrics : server.hosts_public;
-        loop->accept[k].ssl_ctx = k == LISTEN_HTTPS ? server.ssl_ctx : NULL;
+        loop->accept[k].ssl_ctx = NULL;
+        if (k == LISTEN_HTTPS && server.ssl_ctx != NULL) {
+            SSL_CTX_up_ref(server.ssl_ctx); /* the loop's own reference (take_tls) */
+            loop->accept[k].ssl_ctx = server.ssl_ctx;
+        }
         if (server.addrs[k] == NULL)
             continue;
         int fd = open_listener(server.addrs[k], err, cap);
@@ -821,6 +930,8 @@ static void loop_dispose(loop_t *loop)
         h2o_timeout_unlink(&loop->ctx.http2._graceful_shutdown_timeout);
     h2o_context_dispose(&loop->ctx);
     h2o_evloop_destroy(evloop);
+    SSL_CTX_free(loop->accept[LISTEN_HTTPS].ssl_ctx); /* the loop's reference; NULL is a no-op */
+    loop->accept[LISTEN_HTTPS].ssl_ctx = NULL;
 }
 
 /* ---- background work ----------------------------------------------------- */
@@ -838,6 +949,11 @@ static fg_settle_shared_t settle = FG_SETTLE_SHARED_INIT(
 /* Statement lines matched per sweeper round. */
 #define RECON_MATCH_BATCH 200
 
+/* Rejected inbox rows are pruned every minute, at most 20 x 1000 a round. */
+#define INBOX_PRUNE_INTERVAL_MS 60000
+#define INBOX_PRUNE_BATCH 1000
+#define INBOX_PRUNE_ROUNDS 20
+
 static void *sweeper_main(void *arg)
 {
     fg_db_t *db = NULL;
@@ -846,7 +962,7 @@ static void *sweeper_main(void *arg)
     if (fg_db_open(&db, server.cfg, err, sizeof(err)) != 0) {
         /* retried on every round by fg_db_ensure */
     }
-    int64_t next_checkpoint_ms = 0, settled[SETTLE_MARKS] = {0};
+    int64_t next_checkpoint_ms = 0, next_prune_ms = 0, settled[SETTLE_MARKS] = {0};
     fg_ledger_checkpointer_t checkpointer = {0};
     int checkpoint_warned = 0, rollup_warned = 0;
     int64_t rolled_upto = 0; /* the rollups' watermark as this thread last saw it */
@@ -857,6 +973,14 @@ static void *sweeper_main(void *arg)
         (void)fg_recon_match_round(db, server.cfg, RECON_MATCH_BATCH);
         while (fg_idem_sweep(db, fg_now_ms(), IDEM_SWEEP_BATCH) == IDEM_SWEEP_BATCH)
             ;
+        if (fg_now_ms() >= next_prune_ms) {
+            /* rejected inbox rows past their retention, a bounded batch at a time */
+            for (int i = 0; i < INBOX_PRUNE_ROUNDS &&
+                            fg_inbox_prune(db, server.cfg, fg_now_ms(), INBOX_PRUNE_BATCH) == INBOX_PRUNE_BATCH;
+                 i++)
+                ;
+            next_prune_ms = fg_now_ms() + INBOX_PRUNE_INTERVAL_MS;
+        }
         if (fg_now_ms() >= next_checkpoint_ms) {
             /* checkpoints only ever cover entries below a settled cut (a
              * failed settle round is logged by the settle module) */
@@ -901,6 +1025,12 @@ static int setup(const fg_config_t *cfg, char *err, size_t cap)
      * limit is checked in on_req */
     server.globalconf.max_request_entity_size = FG_BODY_LARGEST;
     server.globalconf.server_name = h2o_iovec_init(H2O_STRLIT("feegate"));
+    server.globalconf.http1.req_timeout = (uint64_t)cfg->http_request_timeout_s * 1000;
+    server.globalconf.http2.idle_timeout = (uint64_t)cfg->http_idle_timeout_s * 1000;
+    server.globalconf.handshake_timeout = 10000; /* a TLS handshake that takes longer is a stuck client */
+    server.by_address = fg_ratelimit_new(cfg->limits_address_per_minute, cfg->limits_address_burst, 65536);
+    server.by_key = fg_ratelimit_new(cfg->limits_key_per_minute, cfg->limits_key_burst, 16384);
+    server.rejected = fg_ratelimit_new(cfg->limits_rejected_per_minute, cfg->limits_rejected_burst, 16384);
     h2o_hostconf_t *host = h2o_config_register_host(&server.globalconf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
     h2o_pathconf_t *path = h2o_config_register_path(host, "/", 0);
     h2o_handler_t *handler = h2o_create_handler(path, sizeof(*handler));
@@ -955,6 +1085,10 @@ static void teardown(void)
             freeaddrinfo(server.addrs[k]);
     if (server.ssl_ctx != NULL)
         SSL_CTX_free(server.ssl_ctx);
+    fg_ratelimit_free(server.by_address);
+    fg_ratelimit_free(server.by_key);
+    fg_ratelimit_free(server.rejected);
+    server.by_address = server.by_key = server.rejected = NULL;
     h2o_config_dispose(&server.globalconf);
 }
 
@@ -969,6 +1103,39 @@ static void log_thread_failure(const char *thread, int rc)
     fg_log_end(&l);
 }
 
+/* SIGHUP: https.cert and https.key are read again and every loop takes the
+ * new context for the connections it accepts from then on; open connections
+ * go on with the old one.  Files that do not load leave the old context in
+ * place, said in the log. */
+static void reload_tls(void)
+{
+    fg_log_t l;
+    char err[512];
+    if (server.ssl_ctx == NULL || server.cfg->https_cert[0] == '\0') {
+        fg_log_begin(&l, FG_LOG_INFO, "SIGHUP: no https.cert configured, nothing to reload");
+        fg_log_end(&l);
+        return;
+    }
+    SSL_CTX *fresh = fg_tls_create(server.cfg, err, sizeof(err));
+    if (fresh == NULL) {
+        fg_log_begin(&l, FG_LOG_ERROR, "SIGHUP: certificate not reloaded; serving the previous one");
+        fg_log_str(&l, "error", err);
+        fg_log_end(&l);
+        return;
+    }
+    for (int i = 0; i < server.loop_count; i++) {
+        tls_message_t *m = fg_calloc(1, sizeof(*m));
+        SSL_CTX_up_ref(fresh);
+        m->ssl_ctx = fresh;
+        h2o_multithread_send_message(&server.loops[i].control_receiver, &m->super);
+    }
+    SSL_CTX_free(server.ssl_ctx);
+    server.ssl_ctx = fresh;
+    fg_log_begin(&l, FG_LOG_INFO, "SIGHUP: certificate reloaded");
+    fg_log_str(&l, "cert", server.cfg->https_cert);
+    fg_log_end(&l);
+}
+
 /* SIGTERM and SIGINT are taken by sigwait() in fg_server_run, so no thread
  * may receive them: blocked here, before any thread exists, every thread
  * inherits the mask.  A client that hangs up must not kill the process
@@ -979,6 +1146,7 @@ static int block_signals(sigset_t *signals)
     sigemptyset(signals);
     sigaddset(signals, SIGTERM);
     sigaddset(signals, SIGINT);
+    sigaddset(signals, SIGHUP);
     int rc = signal(SIGPIPE, SIG_IGN) == SIG_ERR ? errno : pthread_sigmask(SIG_BLOCK, signals, NULL);
     if (rc == 0)
         return 0;
@@ -1081,7 +1249,13 @@ int fg_server_run(const fg_config_t *cfg, const fg_route_t *api_routes)
     fg_log_int(&l, "db_pool", cfg->db_pool_size);
     fg_log_end(&l);
 
-    sigwait(&signals, &sig);
+    for (;;) {
+        if (sigwait(&signals, &sig) != 0)
+            continue;
+        if (sig != SIGHUP)
+            break;
+        reload_tls();
+    }
     fg_log_begin(&l, FG_LOG_INFO, "shutting down");
     fg_log_int(&l, "signal", sig);
     fg_log_end(&l);

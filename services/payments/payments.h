@@ -211,6 +211,13 @@ int fg_refund_record(fg_db_t *db, const fg_config_t *cfg, const fg_merchant_ref_
 int fg_webhook_receive(fg_db_t *db, const fg_config_t *cfg, const fg_adapter_t *adapter, const fg_inbound_t *in,
                        fg_ack_t *outcome);
 
+/** Deletes up to batch rejected webhook_inbox rows (forged, unreadable:
+ *  they never had an effect) received webhooks.inbox_rejected_days or more
+ *  before now_ms, in one transaction; applied, duplicate and failed rows are
+ *  kept.  The rows deleted (0 when retention is off), or a negative FG_E*
+ *  code. */
+int fg_inbox_prune(fg_db_t *db, const fg_config_t *cfg, int64_t now_ms, int batch);
+
 /** The bank feed's (SePay's) transfer notification, as fg_webhook_receive:
  *  authorization is the request's Authorization header (may be NULL).
  *  Acknowledge with fg_adapter_vietqr.ack. */

@@ -23,10 +23,12 @@ void fg_inbox_headers(const char *headers, size_t len, fg_buf_t *out);
 
 /** Inserts (or, in a deferring transaction, queues) a webhook_inbox row for
  *  the notification as received (in): status and reason as given, the
- *  response the adapter gives for outcome.  *id (may be NULL) as
- *  fg_db_insert. */
-int fg_inbox_insert(fg_db_t *db, const fg_inbound_t *in, const fg_adapter_t *adapter, fg_ack_t outcome,
-                    const char *event_id, const char *status, const char *reason, int64_t *id) FG_MUST_USE;
+ *  response the adapter gives for outcome.  A rejected row keeps only the
+ *  first webhooks.inbox_rejected_bytes of its body, query and headers (the
+ *  routes are open to anyone).  *id (may be NULL) as fg_db_insert. */
+int fg_inbox_insert(fg_db_t *db, const fg_config_t *cfg, const fg_inbound_t *in, const fg_adapter_t *adapter,
+                    fg_ack_t outcome, const char *event_id, const char *status, const char *reason,
+                    int64_t *id) FG_MUST_USE;
 
 /** The reversing journal of a refund the provider made: Dr the merchant's
  *  share (and unapplied's), Cr clearing (fg_refund_split); *from_merchant

@@ -67,7 +67,8 @@ typedef struct {
 static int record(fg_db_t *db, sepay_t *a, const char *event_id)
 {
     /* never the Apikey itself: fg_inbox_headers masks it */
-    return fg_inbox_insert(db, a->in, &fg_adapter_vietqr, a->outcome, event_id, a->inbox_status, a->reason, NULL);
+    return fg_inbox_insert(db, a->cfg, a->in, &fg_adapter_vietqr, a->outcome, event_id, a->inbox_status, a->reason,
+                           NULL);
 }
 
 static int record_tx(fg_db_t *db, void *arg) { return record(db, arg, NULL); }

@@ -6,8 +6,10 @@
  *    its webhook_inbox row under the unique key (adapter, provider event id):
  *    a duplicate, sequential or concurrent, on one instance or several, hits
  *    that key, rolls back, and gets the same acknowledgement.
- * 3. Everything else (forged, stale, unreadable, unknown payment, duplicate
- *    deliveries) is recorded in webhook_inbox on its own, with the reason.
+ * 3. Everything else is recorded in webhook_inbox on its own, with the
+ *    reason: what did not verify (forged, stale, unreadable) as rejected,
+ *    what verified but could not be applied (unknown payment) as failed,
+ *    duplicate deliveries as duplicate.
  */
 #include "payments/payments_internal.h"
 
@@ -124,9 +126,12 @@ static void payload(const fg_inbound_t *in, const char **data, size_t *len)
     }
 }
 
-int fg_inbox_insert(fg_db_t *db, const fg_inbound_t *in, const fg_adapter_t *adapter, fg_ack_t outcome,
-                    const char *event_id, const char *status, const char *reason, int64_t *id)
+int fg_inbox_insert(fg_db_t *db, const fg_config_t *cfg, const fg_inbound_t *in, const fg_adapter_t *adapter,
+                    fg_ack_t outcome, const char *event_id, const char *status, const char *reason, int64_t *id)
 {
+    size_t text_max = INBOX_TEXT_MAX, body_max = INBOX_BODY_MAX;
+    if (strcmp(status, "rejected") == 0 && (size_t)cfg->webhooks_inbox_rejected_bytes < text_max)
+        text_max = body_max = (size_t)cfg->webhooks_inbox_rejected_bytes;
     int http_status;
     fg_buf_t ack = FG_BUF_INIT, headers = FG_BUF_INIT;
     const char *type;
@@ -138,9 +143,9 @@ int fg_inbox_insert(fg_db_t *db, const fg_inbound_t *in, const fg_adapter_t *ada
         fg_db_cstr(status),
         fg_db_cstr(reason),
         fg_db_cstr(in->method),
-        in->query != NULL ? FG_DB_STR(in->query, text_cut(in->query, in->query_len, INBOX_TEXT_MAX)) : FG_DB_NULLV,
-        FG_DB_STR(headers.data != NULL ? headers.data : "", text_cut(headers.data, headers.len, INBOX_TEXT_MAX)),
-        FG_DB_BLOB(in->body != NULL ? in->body : "", in->body_len < INBOX_BODY_MAX ? in->body_len : INBOX_BODY_MAX),
+        in->query != NULL ? FG_DB_STR(in->query, text_cut(in->query, in->query_len, text_max)) : FG_DB_NULLV,
+        FG_DB_STR(headers.data != NULL ? headers.data : "", text_cut(headers.data, headers.len, text_max)),
+        FG_DB_BLOB(in->body != NULL ? in->body : "", in->body_len < body_max ? in->body_len : body_max),
         FG_DB_INT(http_status),
         FG_DB_STR(ack.data != NULL ? ack.data : "", ack.len),
         FG_DB_INT(fg_now_ms()),
@@ -151,13 +156,49 @@ int fg_inbox_insert(fg_db_t *db, const fg_inbound_t *in, const fg_adapter_t *ada
     return rc;
 }
 
+/* ---- retention of rejected rows ---------------------------------------- */
+
+static const char SQL_INBOX_PRUNE[] =
+    "DELETE FROM webhook_inbox WHERE received_at < ? AND status = 'rejected' ORDER BY received_at LIMIT ?";
+
+typedef struct {
+    int64_t before_ms;
+    int batch;
+    int deleted;
+} prune_t;
+
+static int prune_tx(fg_db_t *db, void *arg)
+{
+    prune_t *p = arg;
+    fg_stmt_t s;
+    int rc = fg_stmt_init(&s, db, SQL_INBOX_PRUNE);
+    if (rc != 0)
+        return rc;
+    fg_stmt_int(&s, p->before_ms);
+    fg_stmt_int(&s, p->batch);
+    if ((rc = fg_stmt_exec(&s)) != 0)
+        return rc;
+    p->deleted = (int)fg_stmt_affected(&s);
+    return 0;
+}
+
+int fg_inbox_prune(fg_db_t *db, const fg_config_t *cfg, int64_t now_ms, int batch)
+{
+    if (cfg->webhooks_inbox_rejected_days == 0)
+        return 0;
+    prune_t p = {now_ms - cfg->webhooks_inbox_rejected_days * 86400000LL, batch, 0};
+    int rc = fg_db_tx(db, prune_tx, &p);
+    return rc != 0 ? rc : p.deleted;
+}
+
 /* The inbox row of a notification applied in this transaction, once its
  * outcome is known: queued now when deferring, else the row inserted first
  * brought up to date. */
 static int record_outcome(fg_db_t *db, apply_t *a)
 {
     if (fg_db_deferring(db))
-        return fg_inbox_insert(db, a->in, a->adapter, a->outcome, a->n->event_id, a->inbox_status, a->reason, NULL);
+        return fg_inbox_insert(db, a->cfg, a->in, a->adapter, a->outcome, a->n->event_id, a->inbox_status, a->reason,
+                               NULL);
     if (a->outcome == FG_ACK_APPLIED && strcmp(a->inbox_status, "applied") == 0 && a->reason == NULL)
         return 0; /* as inserted */
     int http_status;
@@ -186,7 +227,7 @@ typedef struct {
 static int record_tx(fg_db_t *db, void *arg)
 {
     record_arg_t *r = arg;
-    return fg_inbox_insert(db, r->a->in, r->a->adapter, r->a->outcome, NULL, r->status, r->a->reason, NULL);
+    return fg_inbox_insert(db, r->a->cfg, r->a->in, r->a->adapter, r->a->outcome, NULL, r->status, r->a->reason, NULL);
 }
 
 /* Records a notification that has no effect, in its own transaction. */
@@ -385,9 +426,9 @@ static int apply_tx(fg_db_t *db, void *arg)
     /* Not deferring, the row goes first: a concurrent duplicate waits on its
      * unique key and fails here.  Deferring, a duplicate fails at COMMIT and
      * the group runs each member alone (db/group.h), so through this path. */
-    int rc = fg_db_deferring(db)
-                 ? 0
-                 : fg_inbox_insert(db, a->in, a->adapter, a->outcome, a->n->event_id, "applied", NULL, &a->inbox_id);
+    int rc = fg_db_deferring(db) ? 0
+                                 : fg_inbox_insert(db, a->cfg, a->in, a->adapter, a->outcome, a->n->event_id, "applied",
+                                                   NULL, &a->inbox_id);
     if (rc == FG_ECONFLICT) {
         a->outcome = FG_ACK_DUPLICATE;
         return rc;
@@ -442,7 +483,10 @@ int fg_webhook_receive(fg_db_t *db, const fg_config_t *cfg, const fg_adapter_t *
     if (rc != 0) {
         a.outcome = rc == FG_EINVALID ? FG_ACK_FORGED : FG_ACK_MALFORMED;
         a.reason = reason;
-        record_alone(db, &a, rc == FG_EINVALID ? "rejected" : "failed");
+        /* not verified (several adapters refuse an unreadable request before
+         * its signature can be checked), so anyone's: rejected, kept as a
+         * bounded prefix and pruned (fg_inbox_insert, fg_inbox_prune) */
+        record_alone(db, &a, "rejected");
         *outcome = a.outcome;
         return 0;
     }

@@ -133,7 +133,10 @@ BANKSIM_URL=http://127.0.0.1:$(banksim_port)
 
 export FEEGATE_HTTP_LISTEN=127.0.0.1:$FEEGATE_PORT
 FEEGATE_HTTPS_LISTEN=127.0.0.1:$(free_port)
-export FEEGATE_HTTPS_LISTEN
+FEEGATE_METRICS_LISTEN=127.0.0.1:$(free_port)
+export FEEGATE_HTTPS_LISTEN FEEGATE_METRICS_LISTEN
+# every page and spec comes from 127.0.0.1: the per-address limit stays on, far above them
+export FEEGATE_LIMITS_ADDRESS_PER_MINUTE=600000 FEEGATE_LIMITS_ADDRESS_BURST=100000
 export FEEGATE_PUBLIC_BASE_URL=$FEEGATE_URL
 export FEEGATE_VNPAY_PAY_URL=$BANKSIM_URL/vnpay/paymentv2/vpcpay.html
 export FEEGATE_VNPAY_API_URL=$BANKSIM_URL/vnpay/merchant_webapi/api/transaction

@@ -11,6 +11,8 @@
 #include <fcntl.h>
 #include <mysql.h>
 #include <netinet/in.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -162,14 +164,11 @@ void fgt_server_start(fgt_server_t *s, const char *const *extra_env)
     snprintf(http, sizeof(http), "FEEGATE_HTTP_LISTEN=127.0.0.1:%d", s->http_port);
     snprintf(https, sizeof(https), "FEEGATE_HTTPS_LISTEN=127.0.0.1:%d", s->https_port);
     snprintf(metrics, sizeof(metrics), "FEEGATE_METRICS_LISTEN=127.0.0.1:%d", s->metrics_port);
-    const char *env[32] = {http,
-                           https,
-                           metrics,
-                           "FEEGATE_LOG_REQUESTS=false",
-                           "FEEGATE_ORDERS_SWEEP_INTERVAL_MS=100",
-                           "FEEGATE_SERVER_THREADS=2",
-                           "FEEGATE_DB_POOL_SIZE=16"};
-    int n = 7;
+    const char *env[32] = {http, https, metrics, "FEEGATE_LOG_REQUESTS=false", "FEEGATE_ORDERS_SWEEP_INTERVAL_MS=100",
+                           "FEEGATE_SERVER_THREADS=2", "FEEGATE_DB_POOL_SIZE=16",
+                           /* every suite runs from loopback: the limit stays on, far above them */
+                           "FEEGATE_LIMITS_ADDRESS_PER_MINUTE=600000", "FEEGATE_LIMITS_ADDRESS_BURST=100000"};
+    int n = 9;
     for (const char *const *e = extra_env; e != NULL && *e != NULL && n < 31; e++)
         env[n++] = *e;
     env[n] = NULL;
@@ -478,6 +477,81 @@ fgt_response_t fgt_request(const fgt_server_t *s, fgt_proto_t proto, const char 
     transfer_setup(&t, s, proto, &q);
     CURLcode rc = curl_easy_perform(t.curl);
     return transfer_finish(&t, rc);
+}
+
+int fgt_tcp_connect(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    need(fd >= 0, "socket: %s", strerror(errno));
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    need(connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0, "connect to port %d: %s", port, strerror(errno));
+    return fd;
+}
+
+struct fgt_tls {
+    int fd;
+    SSL_CTX *ctx;
+    SSL *ssl;
+};
+
+fgt_tls_t *fgt_tls_connect(int port, const char *alpn, int max_version, const char *ciphers)
+{
+    fgt_tls_t *t = calloc(1, sizeof(*t));
+    need(t != NULL, "out of memory");
+    t->fd = fgt_tcp_connect(port);
+    t->ctx = SSL_CTX_new(TLS_client_method());
+    need(t->ctx != NULL, "SSL_CTX_new");
+    SSL_CTX_set_security_level(t->ctx, 0); /* offer old versions and suites: the server must refuse them */
+    SSL_CTX_set_min_proto_version(t->ctx, 0);
+    if (max_version != 0)
+        SSL_CTX_set_max_proto_version(t->ctx, max_version);
+    if (ciphers != NULL)
+        need(SSL_CTX_set_cipher_list(t->ctx, ciphers) == 1, "cipher list %s", ciphers);
+    if (alpn != NULL)
+        SSL_CTX_set_alpn_protos(t->ctx, (const unsigned char *)alpn, (unsigned)strlen(alpn));
+    t->ssl = SSL_new(t->ctx);
+    SSL_set_fd(t->ssl, t->fd);
+    if (SSL_connect(t->ssl) != 1) {
+        fgt_tls_close(t);
+        return NULL;
+    }
+    return t;
+}
+
+int fgt_tls_write(fgt_tls_t *t, const void *bytes, size_t len) { return SSL_write(t->ssl, bytes, (int)len); }
+
+int fgt_tls_read(fgt_tls_t *t, char *out, size_t cap, int timeout_ms)
+{
+    struct pollfd p = {.fd = t->fd, .events = POLLIN};
+    if (SSL_pending(t->ssl) == 0 && poll(&p, 1, timeout_ms) <= 0) {
+        out[0] = '\0';
+        return -1;
+    }
+    int n = SSL_read(t->ssl, out, (int)cap - 1);
+    n = n < 0 ? 0 : n;
+    out[n] = '\0';
+    return n;
+}
+
+void fgt_tls_peer_cn(fgt_tls_t *t, char *out, size_t cap)
+{
+    out[0] = '\0';
+    X509 *x = SSL_get1_peer_certificate(t->ssl);
+    if (x == NULL)
+        return;
+    X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, out, (int)cap);
+    X509_free(x);
+}
+
+void fgt_tls_close(fgt_tls_t *t)
+{
+    if (t == NULL)
+        return;
+    SSL_free(t->ssl);
+    SSL_CTX_free(t->ctx);
+    close(t->fd);
+    free(t);
 }
 
 fgt_response_t fgt_metrics(const fgt_server_t *s)

@@ -95,6 +95,25 @@ fgt_response_t fgt_req(const fgt_server_t *s, fgt_proto_t proto, const char *met
 
 void fgt_response_free(fgt_response_t *r);
 
+/* ---- raw connections: bytes exactly as written ------------------------------ */
+
+/** A TCP connection to 127.0.0.1:port (fails the test if refused). */
+int fgt_tcp_connect(int port);
+
+/** A TLS client connection to 127.0.0.1:port: alpn in wire format (may be
+ *  NULL), the highest version to offer (0: any) and a TLS 1.2 cipher list
+ *  (NULL: OpenSSL's).  NULL when the handshake fails.  fgt_tls_close frees
+ *  it. */
+typedef struct fgt_tls fgt_tls_t;
+fgt_tls_t *fgt_tls_connect(int port, const char *alpn, int max_version, const char *ciphers);
+int fgt_tls_write(fgt_tls_t *t, const void *bytes, size_t len);
+/** Reads what arrives within timeout_ms into out (NUL-ended, cap bytes):
+ *  the byte count, 0 at the peer's close, -1 on time out with nothing. */
+int fgt_tls_read(fgt_tls_t *t, char *out, size_t cap, int timeout_ms);
+/** The peer certificate's subject CN into out ("" when none). */
+void fgt_tls_peer_cn(fgt_tls_t *t, char *out, size_t cap);
+void fgt_tls_close(fgt_tls_t *t);
+
 /** GET /metrics from the server's metrics listener (metrics.listen). */
 fgt_response_t fgt_metrics(const fgt_server_t *s);
 

@@ -7,10 +7,6 @@
  * Expect) come in the API's JSON error shape.  Raw bytes over TCP and TLS.
  */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,53 +28,41 @@ static void setup(void)
 
 static void teardown(void) { ck_assert_int_eq(fgt_server_stop(&srv), 0); }
 
-static int tcp_connect(int port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    ck_assert_int_ge(fd, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-    return fd;
-}
-
 /* Sends the bytes and reads until the server closes (or 10 s pass: then
  * *closed is 0).  The answer bytes go into out. */
 static void exchange(int tls, const char *bytes, size_t len, fg_buf_t *out, int *closed)
 {
-    int fd = tcp_connect(tls ? srv.https_port : srv.http_port);
-    SSL_CTX *ctx = NULL;
-    SSL *ssl = NULL;
+    fgt_tls_t *t = NULL;
+    int fd = -1;
     if (tls) {
-        ctx = SSL_CTX_new(TLS_client_method());
-        ck_assert_ptr_nonnull(ctx);
-        static const unsigned char alpn[] = "\x08http/1.1";
-        SSL_CTX_set_alpn_protos(ctx, alpn, sizeof(alpn) - 1);
-        ssl = SSL_new(ctx);
-        SSL_set_fd(ssl, fd);
-        ck_assert_int_eq(SSL_connect(ssl), 1);
-        ck_assert_int_eq(SSL_write(ssl, bytes, (int)len), (int)len);
+        t = fgt_tls_connect(srv.https_port, "\x08http/1.1", 0, NULL);
+        ck_assert_ptr_nonnull(t);
+        ck_assert_int_eq(fgt_tls_write(t, bytes, len), (int)len);
     } else {
+        fd = fgt_tcp_connect(srv.http_port);
         ck_assert_int_eq(send(fd, bytes, len, MSG_NOSIGNAL), (ssize_t)len);
     }
     *closed = 0;
     for (;;) {
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        if ((ssl == NULL || SSL_pending(ssl) == 0) && poll(&p, 1, 10000) <= 0)
-            break;
         char chunk[16384];
-        ssize_t n = ssl != NULL ? SSL_read(ssl, chunk, sizeof(chunk)) : recv(fd, chunk, sizeof(chunk), 0);
-        if (n <= 0) {
+        ssize_t n;
+        if (t != NULL) {
+            n = fgt_tls_read(t, chunk, sizeof(chunk), 10000);
+        } else {
+            struct pollfd p = {.fd = fd, .events = POLLIN};
+            n = poll(&p, 1, 10000) <= 0 ? -1 : recv(fd, chunk, sizeof(chunk), 0);
+        }
+        if (n < 0)
+            break;
+        if (n == 0) {
             *closed = 1;
             break;
         }
         fg_buf_append(out, chunk, (size_t)n);
     }
-    if (ssl != NULL) {
-        SSL_free(ssl);
-        SSL_CTX_free(ctx);
-    }
-    close(fd);
+    fgt_tls_close(t);
+    if (fd >= 0)
+        close(fd);
 }
 
 static int count_answers(const fg_buf_t *out)
