@@ -2,7 +2,9 @@
  * staff_overview.c - GET /staff: today's and this month's collections by fee
  * type and by payment method (reports/reports.h, the same report as
  * GET /v1/reports/collections), with a bar chart drawn here as SVG markup.
- * An accountant sees its own merchant's figures.
+ * Below them, the latest payments whose money could not be applied to their
+ * bill (the order was paid already, cancelled or expired): what staff must
+ * refund or apply by hand.  An accountant sees its own merchant's figures.
  */
 #include "web/staff.h"
 
@@ -126,6 +128,104 @@ static void chart(fg_html_t *p, const fg_table_t *month, const fg_table_t *today
                    fg_html_tr(p, "Tháng này", "This month"), fg_html_tr(p, "Hôm nay", "Today"));
 }
 
+/* ---- money not applied to a bill ------------------------------------------------ */
+
+#define UNAPPLIED_ROWS 20
+
+static const char SQL_UNAPPLIED[] =
+    "SELECT p.public_id, o.public_id, o.code, m.name, p.adapter, COALESCE(p.amount_received, 0), "
+    "p.amount_unapplied, p.amount_refunded, p.currency, o.status, p.updated_at "
+    "FROM payments p JOIN orders o ON o.id = p.order_id JOIN merchants m ON m.id = p.merchant_id "
+    "WHERE p.amount_unapplied > 0 AND (? = 0 OR p.merchant_id = ?) ORDER BY p.updated_at DESC LIMIT ?";
+
+typedef struct {
+    fg_buf_t payment, order, code, merchant, adapter, currency, status;
+    int64_t received, unapplied, refunded, at;
+} unapplied_row_t;
+
+static void unapplied_row(fg_html_t *p, const unapplied_row_t *r)
+{
+    fg_html_puts(p, "<tr data-payment=\"");
+    fg_html_text(p, r->payment.data);
+    fg_html_puts(p, "\"><td>");
+    fg_staff_time(p, r->at);
+    fg_html_puts(p, "</td><td><a href=\"/staff/orders/");
+    fg_html_text(p, r->order.data);
+    fg_html_puts(p, "\">");
+    fg_html_text(p, r->code.data);
+    fg_html_puts(p, "</a> <span class=\"badge\" data-status=\"");
+    fg_html_text(p, r->status.data);
+    fg_html_puts(p, "\">");
+    fg_html_text(p, r->status.data);
+    fg_html_puts(p, "</span></td><td>");
+    fg_html_text(p, r->merchant.data);
+    fg_html_puts(p, "</td><td>");
+    fg_html_text(p, r->adapter.data);
+    fg_html_puts(p, "</td><td class=\"num\">");
+    fg_staff_money(p, r->received, r->currency.data);
+    fg_html_puts(p, "</td><td class=\"num\" data-unapplied>");
+    fg_staff_money(p, r->unapplied, r->currency.data);
+    fg_html_puts(p, "</td><td class=\"num\">");
+    fg_staff_money(p, r->refunded, r->currency.data);
+    fg_html_puts(p, "</td></tr>");
+}
+
+/* The table of the latest payments with unapplied money; 0 or a database code. */
+static int unapplied(fg_html_t *p, fg_db_t *db, uint64_t scope)
+{
+    unapplied_row_t r;
+    fg_stmt_t st;
+    memset(&r, 0, sizeof(r));
+    int rows = 0, rc = fg_stmt_init(&st, db, SQL_UNAPPLIED);
+    if (rc == 0) {
+        fg_stmt_int(&st, (int64_t)scope);
+        fg_stmt_int(&st, (int64_t)scope);
+        fg_stmt_int(&st, UNAPPLIED_ROWS);
+        fg_stmt_out_text(&st, &r.payment, NULL);
+        fg_stmt_out_text(&st, &r.order, NULL);
+        fg_stmt_out_text(&st, &r.code, NULL);
+        fg_stmt_out_text(&st, &r.merchant, NULL);
+        fg_stmt_out_text(&st, &r.adapter, NULL);
+        fg_stmt_out_int(&st, &r.received, NULL);
+        fg_stmt_out_int(&st, &r.unapplied, NULL);
+        fg_stmt_out_int(&st, &r.refunded, NULL);
+        fg_stmt_out_text(&st, &r.currency, NULL);
+        fg_stmt_out_text(&st, &r.status, NULL);
+        fg_stmt_out_int(&st, &r.at, NULL);
+        rc = fg_stmt_exec(&st);
+    }
+    if (rc == 0) {
+        fg_html_printf(p,
+                       "<h2>%s</h2><p class=\"muted\">%s</p><div class=\"table-wrap\"><table class=\"data\" "
+                       "data-table=\"unapplied\"><thead><tr><th>%s</th><th>%s</th><th>%s</th><th>%s</th>"
+                       "<th class=\"num\">%s</th><th class=\"num\">%s</th><th class=\"num\">%s</th></tr></thead>"
+                       "<tbody>",
+                       fg_html_tr(p, "Tiền chưa vào hóa đơn", "Money not applied to a bill"),
+                       fg_html_tr(p,
+                                  "Khoản nộp đến khi hóa đơn đã thanh toán, đã hủy hoặc đã hết hạn: cần hoàn trả "
+                                  "hoặc xử lý.",
+                                  "Payments that arrived when their bill was already paid, cancelled or expired: to "
+                                  "refund or settle by hand."),
+                       fg_html_tr(p, "Lúc", "When"), fg_html_tr(p, "Hóa đơn", "Order"),
+                       fg_html_tr(p, "Đơn vị", "Merchant"), fg_html_tr(p, "Kênh", "Method"),
+                       fg_html_tr(p, "Đã nhận", "Received"), fg_html_tr(p, "Chưa vào hóa đơn", "Unapplied"),
+                       fg_html_tr(p, "Đã hoàn", "Refunded"));
+        while ((rc = fg_stmt_fetch(&st)) == 1) {
+            rows++;
+            unapplied_row(p, &r);
+        }
+        if (rows == 0)
+            fg_html_printf(p, "<tr><td colspan=\"7\" class=\"muted\">%s</td></tr>",
+                           fg_html_tr(p, "Không có khoản nào.", "None."));
+        fg_html_puts(p, "</tbody></table></div>");
+    }
+    fg_db_end(db);
+    fg_buf_t *bufs[] = {&r.payment, &r.order, &r.code, &r.merchant, &r.adapter, &r.currency, &r.status};
+    for (size_t i = 0; i < sizeof(bufs) / sizeof(bufs[0]); i++)
+        fg_buf_free(bufs[i]);
+    return rc < 0 ? rc : 0;
+}
+
 void fg_staff_overview(fg_call_t *call, fg_db_t *db)
 {
     fg_staff_ctx_t s;
@@ -168,7 +268,8 @@ void fg_staff_overview(fg_call_t *call, fg_db_t *db)
     table(&p, &fee_month, &fee_day, "Loại phí", "Fee type", "fee_type");
     fg_html_printf(&p, "<h2>%s</h2>", fg_html_tr(&p, "Theo kênh thanh toán", "By payment method"));
     table(&p, &ad_month, &ad_day, "Kênh", "Method", "adapter");
-    fg_html_end(&p, 200);
+    rc = unapplied(&p, db, scope);
+    fg_html_end(&p, rc != 0 ? 500 : 200);
 Exit:
     fg_table_free(&fee_day);
     fg_table_free(&fee_month);

@@ -5,6 +5,8 @@
 #define _GNU_SOURCE
 #include "harness.h"
 
+#include "core/crypto.h"
+
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <errno.h>
@@ -552,6 +554,18 @@ void fgt_tls_close(fgt_tls_t *t)
     SSL_CTX_free(t->ctx);
     close(t->fd);
     free(t);
+}
+
+void fgt_sandbox_signature(const char *secret, const char *body, char *header, size_t cap)
+{
+    long long t = (long long)time(NULL);
+    char *msg = NULL, hex[2 * FG_SHA256_LEN + 1];
+    uint8_t mac[FG_SHA256_LEN];
+    need(asprintf(&msg, "%lld.%s", t, body) > 0, "out of memory");
+    fg_hmac_sha256(secret, strlen(secret), msg, strlen(msg), mac);
+    fg_hex_encode(mac, sizeof(mac), hex);
+    snprintf(header, cap, "X-Signature: t=%lld,v1=%s", t, hex);
+    free(msg);
 }
 
 fgt_response_t fgt_metrics(const fgt_server_t *s)

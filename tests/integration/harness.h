@@ -114,6 +114,10 @@ int fgt_tls_read(fgt_tls_t *t, char *out, size_t cap, int timeout_ms);
 void fgt_tls_peer_cn(fgt_tls_t *t, char *out, size_t cap);
 void fgt_tls_close(fgt_tls_t *t);
 
+/** The sandbox provider's X-Signature header for body, signed now with secret,
+ *  into header ("X-Signature: t=…,v1=…"). */
+void fgt_sandbox_signature(const char *secret, const char *body, char *header, size_t cap);
+
 /** GET /metrics from the server's metrics listener (metrics.listen). */
 fgt_response_t fgt_metrics(const fgt_server_t *s);
 

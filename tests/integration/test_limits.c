@@ -17,7 +17,6 @@
 #include <time.h>
 #include <unistd.h>
 #include "core/buf.h"
-#include "core/crypto.h"
 #include "core/text.h"
 #include "harness.h"
 
@@ -101,18 +100,6 @@ END_TEST
 
 /* ---- refused notifications ----------------------------------------------------------- */
 
-static void sandbox_signature(const char *body, const char *secret, char *header, size_t cap)
-{
-    long long t = (long long)time(NULL);
-    char *msg = NULL, hex[2 * FG_SHA256_LEN + 1];
-    uint8_t mac[FG_SHA256_LEN];
-    ck_assert_int_ge(asprintf(&msg, "%lld.%s", t, body), 0);
-    fg_hmac_sha256(secret, strlen(secret), msg, strlen(msg), mac);
-    fg_hex_encode(mac, sizeof(mac), hex);
-    snprintf(header, cap, "X-Signature: t=%lld,v1=%s", t, hex);
-    free(msg);
-}
-
 START_TEST(sources_of_refused_notifications_are_held_back)
 {
     static const char *const env[] = {"FEEGATE_SANDBOX_SECRET=" SECRET, "FEEGATE_LIMITS_REJECTED_PER_MINUTE=60",
@@ -127,7 +114,7 @@ START_TEST(sources_of_refused_notifications_are_held_back)
     strcpy(body + n + big, "\"}");
     /* signed now, with a key that is not ours */
     char forged_header[200];
-    sandbox_signature(body, "not-our-secret", forged_header, sizeof(forged_header));
+    fgt_sandbox_signature("not-our-secret", body, forged_header, sizeof(forged_header));
     char *pad = malloc(20 * 1024 + 16);
     int m = sprintf(pad, "X-Pad: ");
     memset(pad + m, 'h', 20 * 1024);
@@ -174,7 +161,7 @@ START_TEST(sources_of_refused_notifications_are_held_back)
     snprintf(note, sizeof(note),
              "{\"payment_id\":\"%s\",\"provider_txn_id\":\"%s\",\"status\":\"succeeded\",\"amount\":90000}", pay,
              fgt_unique("TX"));
-    sandbox_signature(note, SECRET, header, sizeof(header));
+    fgt_sandbox_signature(SECRET, note, header, sizeof(header));
     const char *genuine[] = {header, NULL};
     r = fgt_request_from(&srv, FGT_HTTP1, "127.0.0.8", "POST", "/v1/webhooks/sandbox", genuine, note, strlen(note));
     ck_assert_int_eq(r.status, 200);

@@ -19,6 +19,8 @@
 #define IDLE_MS 2500
 #define ABSOLUTE_MS 6000
 
+#define SANDBOX_SECRET "staff-pages-sandbox-secret"
+
 static fgt_server_t srv, short_srv;
 static fgt_merchant_t school_a, school_b;
 static char admin_email[128], finance_email[128], auditor_email[128], accountant_email[128];
@@ -431,6 +433,73 @@ START_TEST(an_accountant_sees_its_school_only)
 }
 END_TEST
 
+/* ---- money that arrives for a bill that no longer takes it ----------------------------------------- */
+
+/* docs/HARDENING.md, "Several payments, cancelled bills": a bill may be
+ * cancelled while payments for it are pending (no provider here can void an
+ * unpaid payment request); money that still arrives is unapplied, and staff
+ * see it on the overview to refund. */
+START_TEST(money_for_a_cancelled_bill_is_unapplied_and_shown_to_staff)
+{
+    char order[64], path[160], pay[2][64];
+    fgt_response_t r = fgt_order_create(&srv, FGT_HTTP1, school_a.key, NULL, fgt_unique("CX"), 100000, NULL);
+    fgt_expect(r, 201, NULL);
+    snprintf(order, sizeof(order), "%s", fgt_json_str(&r, "id", NULL));
+    fgt_response_free(&r);
+    /* two pending payments, each for the whole amount owed */
+    snprintf(path, sizeof(path), "/v1/orders/%s/payments", order);
+    for (int i = 0; i < 2; i++) {
+        r = fgt_req(&srv, FGT_HTTP1, "POST", path, school_a.key, NULL, "{\"method\":\"sandbox\"}", 0, NULL);
+        fgt_expect(r, 201, NULL);
+        ck_assert_int_eq(fgt_json_int(&r, "amount", NULL), 100000);
+        snprintf(pay[i], sizeof(pay[i]), "%s", fgt_json_str(&r, "id", NULL));
+        fgt_response_free(&r);
+    }
+    snprintf(path, sizeof(path), "/v1/orders/%s/cancel", order);
+    r = fgt_req(&srv, FGT_HTTP1, "POST", path, school_a.key, fgt_unique("cancel"), NULL, 0, NULL);
+    fgt_expect(r, 200, NULL);
+    ck_assert_str_eq(fgt_json_str(&r, "status", NULL), "cancelled");
+    fgt_response_free(&r);
+    /* the payer paid anyway */
+    char note[300], header[200];
+    snprintf(note, sizeof(note),
+             "{\"payment_id\":\"%s\",\"provider_txn_id\":\"%s\",\"status\":\"succeeded\",\"amount\":100000}", pay[1],
+             fgt_unique("TX"));
+    fgt_sandbox_signature(SANDBOX_SECRET, note, header, sizeof(header));
+    const char *headers[] = {header, NULL};
+    r = fgt_request(&srv, FGT_HTTP1, "POST", "/v1/webhooks/sandbox", headers, note, strlen(note));
+    ck_assert_int_eq(r.status, 200);
+    fgt_response_free(&r);
+    snprintf(path, sizeof(path), "/v1/payments/%s", pay[1]);
+    r = fgt_req(&srv, FGT_HTTP1, "GET", path, school_a.key, NULL, NULL, 0, NULL);
+    ck_assert_str_eq(fgt_json_str(&r, "status", NULL), "succeeded");
+    ck_assert_int_eq(fgt_json_int(&r, "amount_applied", NULL), 0);
+    ck_assert_int_eq(fgt_json_int(&r, "amount_unapplied", NULL), 100000);
+    fgt_response_free(&r);
+    snprintf(path, sizeof(path), "/v1/orders/%s", order);
+    r = fgt_req(&srv, FGT_HTTP1, "GET", path, school_a.key, NULL, NULL, 0, NULL);
+    ck_assert_str_eq(fgt_json_str(&r, "status", NULL), "cancelled");
+    ck_assert_int_eq(fgt_json_int(&r, "amount_paid", NULL), 0);
+    fgt_response_free(&r);
+    /* finance and the school's accountant see it on the overview; an auditor too (read-only) */
+    char session[200], marker[96];
+    snprintf(marker, sizeof(marker), "data-payment=\"%s\"", pay[1]);
+    const char *who[] = {finance_email, accountant_email, auditor_email};
+    for (size_t i = 0; i < sizeof(who) / sizeof(who[0]); i++) {
+        login_ok(&srv, who[i], session, sizeof(session));
+        r = get(&srv, FGT_HTTP1, session, "/staff");
+        ck_assert_int_eq(r.status, 200);
+        const char *row = strstr(r.body, marker);
+        ck_assert_msg(row != NULL, "%s does not see the unapplied payment", who[i]);
+        ck_assert_ptr_nonnull(strstr(r.body, "data-table=\"unapplied\""));
+        ck_assert_ptr_nonnull(strstr(row, "100.000"));
+        ck_assert_ptr_nonnull(strstr(row, "cancelled"));
+        fgt_response_free(&r);
+    }
+    ck_assert_int_eq(fgt_ledger_check(), 0);
+}
+END_TEST
+
 /* ---- statements and reports ---------------------------------------------------------------------- */
 
 /* A multipart body of the upload form. */
@@ -815,6 +884,7 @@ int main(void)
     tcase_add_test(tc, report_downloads_are_the_apis_files);
     tcase_add_test(tc, the_audit_page_lists_staff_actions);
     tcase_add_test(tc, bills_are_previewed_then_created_from_the_page);
+    tcase_add_test(tc, money_for_a_cancelled_bill_is_unapplied_and_shown_to_staff);
 
     fgt_merchant_create("Trường Tiểu học A", school_a.id, school_a.key);
     fgt_merchant_create("Trường Tiểu học B", school_b.id, school_b.key);
@@ -824,7 +894,7 @@ int main(void)
     user_create("accountant", school_a.id, accountant_email);
     fgt_staff_token("finance", finance_token);
     static const char *const MAIN_ENV[] = {"FEEGATE_STAFF_LOGIN_DELAY_MS=400", "FEEGATE_STAFF_LOGIN_LOCKOUT_FAILURES=5",
-                                           NULL};
+                                           "FEEGATE_SANDBOX_SECRET=" SANDBOX_SECRET, NULL};
     static const char *const SHORT_ENV[] = {"FEEGATE_STAFF_SESSION_IDLE_MS=2500",
                                             "FEEGATE_STAFF_SESSION_ABSOLUTE_MS=6000", NULL};
     _Static_assert(DELAY_MS == 400 && LOCKOUT == 5 && IDLE_MS == 2500 && ABSOLUTE_MS == 6000,
