@@ -69,7 +69,8 @@ enum { ADMIN, FINANCE, AUDITOR, ACCOUNTANT, ROLES };
 static fgt_server_t srv;
 static merchant_world_t A, B;
 static staff_t staff[ROLES] = {{.role = "admin"}, {.role = "finance"}, {.role = "auditor"}, {.role = "accountant"}};
-static char revoked_key[FGT_ID_CAP], export_key[FGT_ID_CAP];
+static char revoked_key[FGT_ID_CAP], export_key[FGT_ID_CAP], revoked_token[128];
+static staff_t ended = {.role = "admin (logged out)"}; /* a session that was */
 static char bank_account[40], recon[FGT_ID_CAP], item[32], payout[FGT_ID_CAP], batch[FGT_ID_CAP];
 static char b_before[16384], city_before[4096];
 
@@ -419,9 +420,11 @@ static fgt_response_t traced(fgt_response_t r, const fg_route_t *rt, const char 
 }
 
 /* An API call with bearer (NULL: no Authorization) and the route's body. */
-static fgt_response_t api_call(const fg_route_t *rt, const char *path, const char *bearer)
+static fgt_response_t api_call(const fg_route_t *rt, const char *path_in, const char *bearer)
 {
-    char auth[256], idem[96];
+    char auth[256], idem[96], path[PATH_CAP];
+    /* what the route needs besides its body to act */
+    snprintf(path, sizeof(path), "%s%s", path_in, strcmp(rt->name, "settlements.import") == 0 ? "?gateway=vnpay" : "");
     const char *headers[4];
     int h = 0;
     if (bearer != NULL) {
@@ -631,15 +634,17 @@ START_TEST(without_credentials)
         fgt_response_t r;
         switch (route_kind(rt)) {
         case ROUTE_API: {
-            const char *const keys[] = {NULL, bogus, revoked_key, "fg_staff_madeup", "not-a-bearer"};
-            const char *const names[] = {"nobody", "a made-up key", "a revoked key", "a made-up staff token",
-                                         "a malformed key"};
+            const char *const keys[] = {NULL, bogus, revoked_key, "fg_staff_madeup", revoked_token, "not-a-bearer"};
+            const char *const names[] = {
+                "nobody",         "a made-up key", "a revoked key", "a made-up staff token", "a revoked admin token",
+                "a malformed key"};
             /* 401, except where the key's shape alone tells it is the wrong kind (docs/CHANGES.md,
              * "Export keys"): staff routes answer a merchant key (fg_live_…) 403 staff_only, the
              * change feed a staff token (fg_staff_…) 403 insufficient_scope, both unlooked-up */
             int staff_route = rt->auth >= FG_AUTH_STAFF_READ, feed = rt->auth == FG_AUTH_EXPORT;
-            const long want[] = {401, staff_route ? 403 : 401, staff_route ? 403 : 401, feed ? 403 : 401, 401};
-            for (int k = 0; k < 5; k++) {
+            const long want[] = {
+                401, staff_route ? 403 : 401, staff_route ? 403 : 401, feed ? 403 : 401, feed ? 403 : 401, 401};
+            for (int k = 0; k < 6; k++) {
                 r = api_call(rt, path, keys[k]);
                 expect_api(rt, names[k], &r, want[k], want[k]);
                 fgt_response_free(&r);
@@ -657,6 +662,9 @@ START_TEST(without_credentials)
                 expect_no_session(rt, names[k], &r);
                 fgt_response_free(&r);
             }
+            r = page_call(rt, path, &ended, NULL);
+            expect_no_session(rt, "a logged-out session", &r);
+            fgt_response_free(&r);
             break;
         }
         case ROUTE_PUBLIC: {
@@ -833,6 +841,20 @@ START_TEST(with_another_merchants_ids)
             if (get)
                 expect_nothing_of_b(rt, "A's accountant", path, &r);
             fgt_response_free(&r);
+            /* a bills upload is its uploader's (finance here) only: to anyone else it is not there */
+            if (strstr(path, B.upload) != NULL)
+                for (int s = 0; s < ROLES; s++) {
+                    if (s == FINANCE || s == ACCOUNTANT)
+                        continue;
+                    char who[64];
+                    snprintf(who, sizeof(who), "%s, not the uploader", staff[s].role);
+                    r = page_call(rt, path, &staff[s], NULL);
+                    if (s == AUDITOR && !get) /* auditors post no bills form: refused before the lookup */
+                        expect_page(rt, who, &r, 403, "staff-forbidden");
+                    else
+                        expect_page(rt, who, &r, 404, "staff-not-found");
+                    fgt_response_free(&r);
+                }
         }
     }
     expect_rows_unchanged();
@@ -1059,6 +1081,27 @@ static void world_build(void)
     yajl_tree_free(v);
     for (int s = 0; s < ROLES; s++)
         staff_build(&staff[s], s == ACCOUNTANT ? A.id : NULL);
+    /* a second admin token, revoked; a second admin session, logged out */
+    char out[512];
+    const char *tok[] = {"feegate", "admin", "token", "create", "--email", staff[ADMIN].email, NULL};
+    must(fgt_cli(tok, NULL, out, sizeof(out)) == 0, "token create");
+    const char *t = strstr(out, "\"token\":\"");
+    must(t != NULL, "no token: %s", out);
+    snprintf(revoked_token, sizeof(revoked_token), "%.*s", (int)strcspn(t + 9, "\""), t + 9);
+    fgt_db_exec("UPDATE staff_tokens SET revoked_at = created_at WHERE token_hash = UNHEX(SHA2(?, 256))",
+                revoked_token);
+    must(fgt_db_int("SELECT COUNT(*) FROM staff_tokens WHERE revoked_at IS NOT NULL AND token_hash = "
+                    "UNHEX(SHA2(?, 256))",
+                    revoked_token, NULL) == 1,
+         "the token was not revoked");
+    snprintf(ended.email, sizeof(ended.email), "%s", staff[ADMIN].email);
+    staff_login(&ended);
+    char form[256];
+    snprintf(form, sizeof(form), "csrf_token=%s", ended.csrf);
+    fgt_response_t r = post(&srv, FGT_HTTP1, ended.session, "/staff/logout", "application/x-www-form-urlencoded", form,
+                            0);
+    must(r.status == 303, "log out: %ld", r.status);
+    fgt_response_free(&r);
     merchant_objects(&A);
     merchant_objects(&B);
     bills_upload();
