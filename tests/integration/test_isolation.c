@@ -57,7 +57,11 @@ typedef struct {
     char order_open[FGT_ID_CAP], code_open[FGT_ID_CAP], order_paid[FGT_ID_CAP], code_paid[FGT_ID_CAP];
     char payment[FGT_ID_CAP], refund[FGT_ID_CAP], endpoint[FGT_ID_CAP], event[FGT_ID_CAP], upload[FGT_ID_CAP];
     char account[96]; /* liabilities:merchant:{id} */
+    /* the Idempotency-Keys and merchant_ref the open order and the endpoint were made with, and its secret */
+    char idem_order[FGT_ID_CAP], ref_open[FGT_ID_CAP], idem_endpoint[FGT_ID_CAP], secret[128];
 } merchant_world_t;
+
+#define ENDPOINT_BODY "{\"url\":\"http://127.0.0.1:9/hook\",\"events\":[\"*\"]}"
 
 typedef struct {
     const char *role;
@@ -862,6 +866,80 @@ START_TEST(with_another_merchants_ids)
 }
 END_TEST
 
+/* A POST of A's with B's Idempotency-Key, path and body: A's own answer, never B's stored one. */
+static void expect_own_answer(const char *what, const fgt_response_t *r, const char *const *bs)
+{
+    if (r->status != 201)
+        failure("%s: %ld, wanted 201 (A's own): %.200s", what, r->status, r->body != NULL ? r->body : "");
+    for (int i = 0; bs[i] != NULL; i++)
+        if (r->body != NULL && strstr(r->body, bs[i]) != NULL)
+            failure("%s: the answer shows B's %s: %.200s", what, bs[i], r->body);
+}
+
+START_TEST(with_another_merchants_idempotency_keys)
+{
+    fgt_response_t r = fgt_order_create(&srv, FGT_HTTP1, A.key, B.idem_order, B.ref_open, B_AMOUNT, NULL);
+    calls++;
+    const char *const order[] = {B.id, B.order_open, B.code_open, NULL};
+    expect_own_answer("POST /v1/orders as A with B's Idempotency-Key", &r, order);
+    fgt_response_free(&r);
+    r = fgt_req(&srv, FGT_HTTP1, "POST", "/v1/webhook-endpoints", A.key, B.idem_endpoint, ENDPOINT_BODY, 0, NULL);
+    calls++;
+    const char *const endpoint[] = {B.id, B.endpoint, B.secret, NULL};
+    expect_own_answer("POST /v1/webhook-endpoints as A with B's Idempotency-Key", &r, endpoint);
+    fgt_response_free(&r);
+    expect_rows_unchanged();
+    sweep_done("another merchant's Idempotency-Keys");
+}
+END_TEST
+
+/* B's objects named inside a request about A's own: in the body, the query or a form's
+ * merchant field. */
+START_TEST(with_another_merchants_ids_inside_a_request)
+{
+    char path[PATH_CAP], body[512];
+    const fg_route_t redeliver = {"POST", "/v1/events/{A's}/redeliver", "events.redeliver", FG_AUTH_MERCHANT, 1, 0,
+                                  NULL};
+    snprintf(path, sizeof(path), "/v1/events/%s/redeliver", A.event);
+    snprintf(body, sizeof(body), "{\"endpoint_id\":\"%s\"}", B.endpoint);
+    fgt_response_t r = fgt_req(&srv, FGT_HTTP1, "POST", path, A.key, fgt_unique("iso"), body, 0, NULL);
+    calls++;
+    expect_api(&redeliver, "A's key, to B's endpoint", &r, 404, 404);
+    fgt_response_free(&r);
+
+    const fg_route_t receipt = {"GET", "/pay/{A's code}/receipt?payment={B's}", "pay.receipt", FG_AUTH_NONE, 0, 0,
+                                NULL};
+    snprintf(path, sizeof(path), "/pay/%s/receipt?payment=%s", A.code_paid, B.payment);
+    r = fgt_request(&srv, FGT_HTTP1, "GET", path, NULL, NULL, 0);
+    calls++;
+    if (r.status != 404)
+        failure("GET %s: %ld, wanted 404 (B's payment is no payment of A's bill)", receipt.pattern, r.status);
+    expect_nothing_of_b(&receipt, "a payer", path, &r);
+    fgt_response_free(&r);
+
+    /* the staff webhook forms: B's event or endpoint under A's name is no object of A's */
+    const struct {
+        const char *name, *pattern, *id, *fields;
+    } FORMS[] = {
+        {"staff.redeliver", "/staff/webhooks/events/%s/redeliver", B.event, "merchant=%s"},
+        {"staff.webhook_endpoint", "/staff/webhooks/endpoints/%s", B.endpoint, "merchant=%s&action=disable"},
+    };
+    for (size_t i = 0; i < sizeof(FORMS) / sizeof(FORMS[0]); i++) {
+        char fields[256], form[512];
+        snprintf(path, sizeof(path), FORMS[i].pattern, FORMS[i].id);
+        snprintf(fields, sizeof(fields), FORMS[i].fields, A.id);
+        snprintf(form, sizeof(form), "csrf_token=%s&%s", staff[FINANCE].csrf, fields);
+        r = post(&srv, FGT_HTTP1, staff[FINANCE].session, path, "application/x-www-form-urlencoded", form, 0);
+        calls++;
+        const fg_route_t rt = {"POST", FORMS[i].pattern, FORMS[i].name, FG_AUTH_NONE, 0, 0, NULL};
+        expect_page(&rt, "finance, naming A", &r, 404, "staff-not-found");
+        fgt_response_free(&r);
+    }
+    expect_rows_unchanged();
+    sweep_done("another merchant's ids inside a request");
+}
+END_TEST
+
 /* ---- building the world (in main, before the tests fork) ----------------------------------- */
 
 static yajl_val cli_json(const char *const *args)
@@ -894,10 +972,9 @@ static void json_id(const fgt_response_t *r, const char *name, char *out)
     snprintf(out, FGT_ID_CAP, "%s", v);
 }
 
-static void order_new(const merchant_world_t *m, char *id, char *code)
+static void order_new(const merchant_world_t *m, const char *idem, const char *ref, char *id, char *code)
 {
-    fgt_response_t r = fgt_order_create(&srv, FGT_HTTP1, m->key, NULL, fgt_unique("ISO"), m == &B ? B_AMOUNT : A_AMOUNT,
-                                        NULL);
+    fgt_response_t r = fgt_order_create(&srv, FGT_HTTP1, m->key, idem, ref, m == &B ? B_AMOUNT : A_AMOUNT, NULL);
     expect_status(r, 201, "create an order");
     json_id(&r, "id", id);
     json_id(&r, "code", code);
@@ -919,13 +996,19 @@ static void merchant_build(merchant_world_t *m, const char *name)
 static void merchant_objects(merchant_world_t *m)
 {
     char path[PATH_CAP];
-    fgt_response_t r = fgt_req(&srv, FGT_HTTP1, "POST", "/v1/webhook-endpoints", m->key, NULL,
-                               "{\"url\":\"http://127.0.0.1:9/hook\",\"events\":[\"*\"]}", 0, NULL);
+    snprintf(m->idem_endpoint, sizeof(m->idem_endpoint), "%s", fgt_unique("idem-whe"));
+    snprintf(m->idem_order, sizeof(m->idem_order), "%s", fgt_unique("idem-ord"));
+    snprintf(m->ref_open, sizeof(m->ref_open), "%s", fgt_unique("ISO"));
+    fgt_response_t r = fgt_req(&srv, FGT_HTTP1, "POST", "/v1/webhook-endpoints", m->key, m->idem_endpoint,
+                               ENDPOINT_BODY, 0, NULL);
     expect_status(r, 201, "create an endpoint");
     json_id(&r, "id", m->endpoint);
+    const char *secret = fgt_json_str(&r, "secret", NULL);
+    must(secret != NULL, "no secret: %s", r.body);
+    snprintf(m->secret, sizeof(m->secret), "%s", secret);
     fgt_response_free(&r);
-    order_new(m, m->order_open, m->code_open);
-    order_new(m, m->order_paid, m->code_paid);
+    order_new(m, m->idem_order, m->ref_open, m->order_open, m->code_open);
+    order_new(m, NULL, fgt_unique("ISO"), m->order_paid, m->code_paid);
     snprintf(path, sizeof(path), "/v1/orders/%s/payments", m->order_paid);
     r = fgt_req(&srv, FGT_HTTP1, "POST", path, m->key, NULL, "{\"method\":\"sandbox\"}", 0, NULL);
     expect_status(r, 201, "start a payment");
@@ -1118,6 +1201,8 @@ int main(void)
     tcase_add_test(tc, with_the_wrong_kind_of_credentials);
     tcase_add_test(tc, with_each_staff_role);
     tcase_add_test(tc, with_another_merchants_ids);
+    tcase_add_test(tc, with_another_merchants_idempotency_keys);
+    tcase_add_test(tc, with_another_merchants_ids_inside_a_request);
     const char *env[] = {"FEEGATE_SANDBOX_SECRET=" SANDBOX_SECRET,
                          "FEEGATE_SEPAY_API_KEY=" SEPAY_KEY,
                          "FEEGATE_WEBHOOKS_ALLOW_PRIVATE=true",
