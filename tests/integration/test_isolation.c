@@ -64,17 +64,28 @@ typedef struct {
 #define ENDPOINT_BODY "{\"url\":\"http://127.0.0.1:9/hook\",\"events\":[\"*\"]}"
 
 typedef struct {
-    const char *role;
+    const char *role; /* --role */
+    const char *name; /* in messages */
+    int scoped;       /* to A (--merchant): an accountant, or another role given a merchant */
     char email[128], token[128], session[256], csrf[128];
 } staff_t;
 
-enum { ADMIN, FINANCE, AUDITOR, ACCOUNTANT, ROLES };
+/* The city's roles, then the accounts scoped to A: they act for A as A's key does. */
+enum { ADMIN, FINANCE, AUDITOR, ACCOUNTANT, ADMIN_OF_A, FINANCE_OF_A, AUDITOR_OF_A, ROLES };
 
 static fgt_server_t srv;
 static merchant_world_t A, B;
-static staff_t staff[ROLES] = {{.role = "admin"}, {.role = "finance"}, {.role = "auditor"}, {.role = "accountant"}};
+static staff_t staff[ROLES] = {
+    {.role = "admin", .name = "admin"},
+    {.role = "finance", .name = "finance"},
+    {.role = "auditor", .name = "auditor"},
+    {.role = "accountant", .name = "A's accountant", .scoped = 1},
+    {.role = "admin", .name = "an admin scoped to A", .scoped = 1},
+    {.role = "finance", .name = "finance scoped to A", .scoped = 1},
+    {.role = "auditor", .name = "an auditor scoped to A", .scoped = 1},
+};
 static char revoked_key[FGT_ID_CAP], export_key[FGT_ID_CAP], revoked_token[128];
-static staff_t ended = {.role = "admin (logged out)"}; /* a session that was */
+static staff_t ended = {.role = "admin", .name = "admin (logged out)"}; /* a session that was */
 static char bank_account[40], recon[FGT_ID_CAP], item[32], payout[FGT_ID_CAP], batch[FGT_ID_CAP];
 static char b_before[16384], city_before[4096];
 
@@ -122,8 +133,9 @@ static void sweep_done(const char *what)
 
 /* ---- classifying a route -------------------------------------------------------------- */
 
-/* Who may open a staff page or post its form (fg_staff_open in services/web/staff*.c). */
-typedef enum { PAGE_ANY, PAGE_CITY, PAGE_WRITE, PAGE_ADMIN } page_access_t;
+/* Who may open a staff page or post its form (fg_staff_open in services/web/staff*.c): the
+ * city's pages (CITY*) are no scoped account's; the others keep a scoped account to its merchant. */
+typedef enum { PAGE_ANY, PAGE_CITY, PAGE_WRITE, PAGE_ADMIN, PAGE_CITY_WRITE, PAGE_CITY_ADMIN } page_access_t;
 
 static const struct {
     const char *name;
@@ -134,11 +146,11 @@ static const struct {
     {"staff.orders", PAGE_ANY},
     {"staff.order", PAGE_ANY},
     {"staff.statements", PAGE_CITY},
-    {"staff.statements_post", PAGE_WRITE},
+    {"staff.statements_post", PAGE_CITY_WRITE},
     {"staff.reconciliations", PAGE_CITY},
-    {"staff.reconciliations_post", PAGE_WRITE},
+    {"staff.reconciliations_post", PAGE_CITY_WRITE},
     {"staff.reconciliation", PAGE_CITY},
-    {"staff.resolve", PAGE_WRITE},
+    {"staff.resolve", PAGE_CITY_WRITE},
     {"staff.bills", PAGE_ANY},
     {"staff.bills_post", PAGE_ANY},
     {"staff.bills_commit", PAGE_ANY},
@@ -146,10 +158,10 @@ static const struct {
     {"staff.reports", PAGE_ANY},
     {"staff.report_file", PAGE_ANY},
     {"staff.audit", PAGE_CITY},
-    {"staff.users", PAGE_ADMIN},
-    {"staff.users_unlock", PAGE_ADMIN},
+    {"staff.users", PAGE_CITY_ADMIN},
+    {"staff.users_unlock", PAGE_CITY_ADMIN},
     {"staff.merchants", PAGE_ANY},
-    {"staff.merchants_create", PAGE_ADMIN},
+    {"staff.merchants_create", PAGE_CITY_ADMIN},
     {"staff.key_create", PAGE_ADMIN},
     {"staff.key_rotate", PAGE_ADMIN},
     {"staff.key_revoke", PAGE_ADMIN},
@@ -566,13 +578,17 @@ static const char SQL_CITY[] =
     "(SELECT COUNT(*) FROM reconciliations), (SELECT COUNT(*) FROM recon_closed_days), "
     "(SELECT GROUP_CONCAT(CONCAT_WS(',', i.id, i.state, COALESCE(i.resolution, '-')) ORDER BY i.id) FROM recon_items i "
     "WHERE i.account = ?), (SELECT COUNT(*) FROM audit_log WHERE action <> 'report.download'), "
-    "(SELECT GROUP_CONCAT(CONCAT_WS(',', s.id, s.role, COALESCE(s.disabled_at, 0)) ORDER BY s.id) FROM staff_users s WHERE s.email LIKE ?))";
+    "(SELECT CONCAT(COUNT(*), ' staff, ', COUNT(disabled_at), ' disabled') FROM staff_users), "
+    "(SELECT COUNT(locked_at) FROM staff_login_failures))";
 
 static void rows_now(char *b, size_t b_cap, char *city, size_t city_cap)
 {
     fgt_db_str(SQL_B, B.id, NULL, b, b_cap);
-    fgt_db_str(SQL_CITY, bank_account, "%@iso%", city, city_cap);
+    fgt_db_str(SQL_CITY, bank_account, NULL, city, city_cap);
 }
+
+/* Each sweep compares with the rows as it found them: one that acted does not fail the next. */
+static void rows_before(void) { rows_now(b_before, sizeof(b_before), city_before, sizeof(city_before)); }
 
 static void expect_rows_unchanged(void)
 {
@@ -628,6 +644,7 @@ END_TEST
  * answer what PUBLIC says. */
 START_TEST(without_credentials)
 {
+    rows_before();
     char bogus[96];
     snprintf(bogus, sizeof(bogus), "fg_live_%s", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
     for (int i = 0; route_at(i) != NULL; i++) {
@@ -691,6 +708,7 @@ END_TEST
 /* A key or token of a scope the route does not take. */
 START_TEST(with_the_wrong_kind_of_credentials)
 {
+    rows_before();
     for (int i = 0; route_at(i) != NULL; i++) {
         const fg_route_t *rt = route_at(i);
         char path[PATH_CAP];
@@ -708,7 +726,7 @@ START_TEST(with_the_wrong_kind_of_credentials)
                 /* a staff token is no merchant key */
                 for (int s = 0; s < ROLES; s++) {
                     char who[64];
-                    snprintf(who, sizeof(who), "%s's token", staff[s].role);
+                    snprintf(who, sizeof(who), "%s's token", staff[s].name);
                     r = api_call(rt, path, staff[s].token);
                     expect_api(rt, who, &r, 401, 403);
                     fgt_response_free(&r);
@@ -721,7 +739,7 @@ START_TEST(with_the_wrong_kind_of_credentials)
             fgt_response_free(&r);
             for (int s = 0; s < ROLES; s++) {
                 char who[64];
-                snprintf(who, sizeof(who), "%s's token", staff[s].role);
+                snprintf(who, sizeof(who), "%s's token", staff[s].name);
                 r = api_call(rt, path, staff[s].token);
                 expect_api(rt, who, &r, 403, 403);
                 fgt_response_free(&r);
@@ -745,24 +763,36 @@ START_TEST(with_the_wrong_kind_of_credentials)
 }
 END_TEST
 
+/* An account scoped to a merchant reads that merchant's reports through the API and nothing
+ * else (services/http/auth.c: 403 merchant_scoped_staff), and opens only the pages every role
+ * opens, for its merchant; the city's roles as their names say. */
 static int api_role_allows(int s, fg_auth_t auth)
 {
+    const char *r = staff[s].role;
+    if (auth == FG_AUTH_MERCHANT_OR_STAFF)
+        return 1;
+    if (staff[s].scoped)
+        return 0;
     switch (auth) {
-    case FG_AUTH_MERCHANT_OR_STAFF: return 1;
-    case FG_AUTH_STAFF_READ: return s != ACCOUNTANT;
-    case FG_AUTH_STAFF_WRITE: return s == FINANCE || s == ADMIN;
-    case FG_AUTH_STAFF_ADMIN: return s == ADMIN;
+    case FG_AUTH_STAFF_READ: return 1;
+    case FG_AUTH_STAFF_WRITE: return strcmp(r, "finance") == 0 || strcmp(r, "admin") == 0;
+    case FG_AUTH_STAFF_ADMIN: return strcmp(r, "admin") == 0;
     default: return 0;
     }
 }
 
 static int page_role_allows(int s, page_access_t access)
 {
+    const char *r = staff[s].role;
+    int city = !staff[s].scoped, write = strcmp(r, "finance") == 0 || strcmp(r, "admin") == 0,
+        admin = strcmp(r, "admin") == 0;
     switch (access) {
     case PAGE_ANY: return 1;
-    case PAGE_CITY: return s != ACCOUNTANT;
-    case PAGE_WRITE: return s == FINANCE || s == ADMIN;
-    case PAGE_ADMIN: return s == ADMIN;
+    case PAGE_CITY: return city;
+    case PAGE_WRITE: return write;
+    case PAGE_ADMIN: return admin;
+    case PAGE_CITY_WRITE: return city && write;
+    case PAGE_CITY_ADMIN: return city && admin;
     }
     return 0;
 }
@@ -770,6 +800,7 @@ static int page_role_allows(int s, page_access_t access)
 /* Each staff role on every staff route and page its role may not use. */
 START_TEST(with_each_staff_role)
 {
+    rows_before();
     int refused = 0;
     for (int i = 0; route_at(i) != NULL; i++) {
         const fg_route_t *rt = route_at(i);
@@ -781,13 +812,13 @@ START_TEST(with_each_staff_role)
             char who[64];
             fgt_response_t r;
             if (k == ROUTE_API && rt->auth >= FG_AUTH_STAFF_READ && !api_role_allows(s, rt->auth)) {
-                snprintf(who, sizeof(who), "%s's token", staff[s].role);
+                snprintf(who, sizeof(who), "%s's token", staff[s].name);
                 r = api_call(rt, path, staff[s].token);
                 expect_api(rt, who, &r, 403, 403);
                 fgt_response_free(&r);
                 refused++;
             } else if (k == ROUTE_PAGE && !page_role_allows(s, PAGES[page_index(rt->name)].access)) {
-                snprintf(who, sizeof(who), "%s's session", staff[s].role);
+                snprintf(who, sizeof(who), "%s's session", staff[s].name);
                 r = page_call(rt, path, &staff[s], NULL);
                 expect_page(rt, who, &r, 403, "staff-forbidden");
                 fgt_response_free(&r);
@@ -810,9 +841,10 @@ START_TEST(with_each_staff_role)
 }
 END_TEST
 
-/* A's key and A's accountant ask for B's objects. */
+/* A's key and the staff accounts scoped to A ask for B's objects. */
 START_TEST(with_another_merchants_ids)
 {
+    rows_before();
     for (int i = 0; route_at(i) != NULL; i++) {
         const fg_route_t *rt = route_at(i);
         char path[PATH_CAP];
@@ -826,32 +858,46 @@ START_TEST(with_another_merchants_ids)
             if (!ids && !get)
                 continue;
             strncat(path, query_naming_b(rt), sizeof(path) - strlen(path) - 1);
-            const char *const creds[] = {A.key, rt->auth == FG_AUTH_MERCHANT_OR_STAFF ? staff[ACCOUNTANT].token : NULL};
-            const char *const names[] = {"A's key", "A's accountant"};
-            for (int c = 0; c < 2 && creds[c] != NULL; c++) {
-                fgt_response_t r = api_call(rt, path, creds[c]);
+            /* A's key, and for a route staff use too, every account scoped to A */
+            for (int c = -1; c < ROLES; c++) {
+                if (c >= 0 && (rt->auth != FG_AUTH_MERCHANT_OR_STAFF || !staff[c].scoped))
+                    continue;
+                char who[64];
+                snprintf(who, sizeof(who), "%s%s", c < 0 ? "A's key" : staff[c].name, c < 0 ? "" : "'s token");
+                fgt_response_t r = api_call(rt, path, c < 0 ? A.key : staff[c].token);
                 if (ids || r.status != 200)
-                    expect_api(rt, names[c], &r, 404, 404);
-                expect_nothing_of_b(rt, names[c], path, &r);
+                    expect_api(rt, who, &r, 404, 404);
+                expect_nothing_of_b(rt, who, path, &r);
                 fgt_response_free(&r);
             }
-        } else if (k == ROUTE_PAGE && PAGES[page_index(rt->name)].access == PAGE_ANY) {
+        } else if (k == ROUTE_PAGE) {
             if (!get && !ids && strcmp(rt->name, "staff.bills_post") != 0)
-                continue; /* logout: nothing of anyone's */
+                continue; /* logout, the city's forms: nothing of one merchant's */
             strncat(path, query_naming_b(rt), sizeof(path) - strlen(path) - 1);
-            fgt_response_t r = page_call(rt, path, &staff[ACCOUNTANT], NULL);
-            if (ids || (r.status != 200 && r.status != 201))
-                expect_page(rt, "A's accountant", &r, 404, "staff-not-found");
-            if (get)
-                expect_nothing_of_b(rt, "A's accountant", path, &r);
-            fgt_response_free(&r);
+            fgt_response_t r;
+            /* every account scoped to A on every page its role opens */
+            for (int s = 0; s < ROLES; s++) {
+                if (!staff[s].scoped || !page_role_allows(s, PAGES[page_index(rt->name)].access))
+                    continue;
+                char who[64];
+                snprintf(who, sizeof(who), "%s's session", staff[s].name);
+                r = page_call(rt, path, &staff[s], NULL);
+                /* a form may refuse the role before it looks for what it names (an auditor posts no bills) */
+                if (!get && r.status == 403)
+                    expect_page(rt, who, &r, 403, "staff-forbidden");
+                else if (ids || (r.status != 200 && r.status != 201))
+                    expect_page(rt, who, &r, 404, "staff-not-found");
+                if (get)
+                    expect_nothing_of_b(rt, who, path, &r);
+                fgt_response_free(&r);
+            }
             /* a bills upload is its uploader's (finance here) only: to anyone else it is not there */
             if (strstr(path, B.upload) != NULL)
                 for (int s = 0; s < ROLES; s++) {
-                    if (s == FINANCE || s == ACCOUNTANT)
+                    if (s == FINANCE || staff[s].scoped)
                         continue;
                     char who[64];
-                    snprintf(who, sizeof(who), "%s, not the uploader", staff[s].role);
+                    snprintf(who, sizeof(who), "%s, not the uploader", staff[s].name);
                     r = page_call(rt, path, &staff[s], NULL);
                     if (s == AUDITOR && !get) /* auditors post no bills form: refused before the lookup */
                         expect_page(rt, who, &r, 403, "staff-forbidden");
@@ -878,6 +924,7 @@ static void expect_own_answer(const char *what, const fgt_response_t *r, const c
 
 START_TEST(with_another_merchants_idempotency_keys)
 {
+    rows_before();
     fgt_response_t r = fgt_order_create(&srv, FGT_HTTP1, A.key, B.idem_order, B.ref_open, B_AMOUNT, NULL);
     calls++;
     const char *const order[] = {B.id, B.order_open, B.code_open, NULL};
@@ -897,6 +944,7 @@ END_TEST
  * merchant field. */
 START_TEST(with_another_merchants_ids_inside_a_request)
 {
+    rows_before();
     char path[PATH_CAP], body[512];
     const fg_route_t redeliver = {"POST", "/v1/events/{A's}/redeliver", "events.redeliver", FG_AUTH_MERCHANT, 1, 0,
                                   NULL};
@@ -1163,7 +1211,7 @@ static void world_build(void)
     copy_str(v, "api_key", export_key, sizeof(export_key));
     yajl_tree_free(v);
     for (int s = 0; s < ROLES; s++)
-        staff_build(&staff[s], s == ACCOUNTANT ? A.id : NULL);
+        staff_build(&staff[s], staff[s].scoped ? A.id : NULL);
     /* a second admin token, revoked; a second admin session, logged out */
     char out[512];
     const char *tok[] = {"feegate", "admin", "token", "create", "--email", staff[ADMIN].email, NULL};
@@ -1189,7 +1237,6 @@ static void world_build(void)
     merchant_objects(&B);
     bills_upload();
     city_objects();
-    rows_now(b_before, sizeof(b_before), city_before, sizeof(city_before));
 }
 
 int main(void)
