@@ -16,11 +16,14 @@
  *   - a key of the wrong scope: A's merchant key on staff and export routes,
  *     the export key on merchant and staff routes, staff tokens on merchant
  *     and export routes: 401 or 403 as services/http/auth.c answers;
- *   - every staff role (admin, finance, auditor, and an accountant scoped to
- *     A) on each API route and page its role may not use: 403;
- *   - A's key, and A's accountant, with B's ids in the path (or naming B in
- *     the query): 404, never 200 with B's data nor 500; a list A may read
- *     answers 200 without any of B's ids;
+ *   - every staff role (admin, finance, auditor city-wide; an accountant,
+ *     admin, finance and auditor scoped to A) on each API route and page it
+ *     may not use: 403 (the city's pages are no scoped account's);
+ *   - A's key, and the accounts scoped to A, with B's ids in the path (or
+ *     naming B in the query): 404, never 200 with B's data nor 500; a list A
+ *     may read answers 200 without any of B's ids or amounts; B's
+ *     Idempotency-Keys replayed by A get A's own answer; B's objects named
+ *     inside A's requests (a body, a query, a form's merchant) are 404;
  *   - POSTs carry a body that would act, and B's rows (and the city's) are
  *     the same afterwards, read with SQL.
  *
@@ -391,7 +394,7 @@ static const char *page_fields(const fg_route_t *rt)
         strcmp(n, "staff.key_rotate") == 0 || strcmp(n, "staff.key_revoke") == 0)
         f[0] = '\0';
     else if (strcmp(n, "staff.statements_post") == 0)
-        snprintf(f, sizeof(f), "format=csv&file=x");
+        snprintf(f, sizeof(f), "(multipart: statement_body)");
     else if (strcmp(n, "staff.reconciliations_post") == 0)
         snprintf(f, sizeof(f), "account=%s&from=2026-12-02&to=2026-12-02", bank_account);
     else if (strcmp(n, "staff.resolve") == 0)
@@ -421,6 +424,22 @@ static size_t bills_body(char *out, size_t cap, const char *csrf, const char *me
                      "--%s\r\nContent-Disposition: form-data; name=\"file\"; filename=\"lop.csv\"\r\n"
                      "Content-Type: text/csv\r\n\r\nmerchant_ref,amount\r\n%s,150000\r\n\r\n--%s--\r\n",
                      BOUNDARY, csrf, BOUNDARY, merchant, BOUNDARY, BOUNDARY, fgt_unique("LOP"), BOUNDARY);
+    return n > 0 && (size_t)n < cap ? (size_t)n : 0;
+}
+
+/* The statements page's upload form (multipart): a CSV statement of the city's account. */
+static size_t statement_body(char *out, size_t cap, const char *csrf)
+{
+    int n = snprintf(out, cap,
+                     "--%s\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n%s\r\n"
+                     "--%s\r\nContent-Disposition: form-data; name=\"format\"\r\n\r\ncsv\r\n"
+                     "--%s\r\nContent-Disposition: form-data; name=\"file\"; filename=\"sao-ke.csv\"\r\n"
+                     "Content-Type: text/csv\r\n\r\n"
+                     "account,currency,booking_date,value_date,amount,bank_ref,end_to_end,counterparty,memo\n"
+                     "%s,VND,opening,2026-12-03,985000,,,,\n%s,VND,2026-12-03,2026-12-03,5000,R%s,,,LAI\n"
+                     "%s,VND,closing,2026-12-03,990000,,,,\n\r\n--%s--\r\n",
+                     BOUNDARY, csrf, BOUNDARY, BOUNDARY, bank_account, bank_account, fgt_unique("s"), bank_account,
+                     BOUNDARY);
     return n > 0 && (size_t)n < cap ? (size_t)n : 0;
 }
 
@@ -477,9 +496,11 @@ static fgt_response_t page_call(const fg_route_t *rt, const char *path, const st
         headers[h++] = extra;
     const char *body = NULL;
     size_t len = 0;
-    if (strcmp(rt->name, "staff.bills_post") == 0) {
-        /* a file upload: multipart, naming B */
-        len = bills_body(form, sizeof(form), who != NULL ? who->csrf : "nothing", B.id);
+    if (strcmp(rt->name, "staff.bills_post") == 0 || strcmp(rt->name, "staff.statements_post") == 0) {
+        /* a file upload: multipart (bills naming B) */
+        const char *csrf = who != NULL ? who->csrf : "nothing";
+        len = strcmp(rt->name, "staff.bills_post") == 0 ? bills_body(form, sizeof(form), csrf, B.id)
+                                                        : statement_body(form, sizeof(form), csrf);
         snprintf(type, sizeof(type), "Content-Type: multipart/form-data; boundary=%s", BOUNDARY);
         headers[h++] = type;
         body = form;
