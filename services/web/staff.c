@@ -82,11 +82,14 @@ void fg_staff_unavailable(fg_call_t *call, fg_db_t *db, int rc)
 int fg_staff_may(const fg_staff_ctx_t *ctx, fg_staff_access_t access)
 {
     fg_role_t r = ctx->session.staff.role;
+    int city = ctx->session.staff.merchant_id == 0;
     switch (access) {
     case FG_STAFF_ANY: return r != FG_ROLE_NONE;
-    case FG_STAFF_CITY: return r == FG_ROLE_AUDITOR || r == FG_ROLE_FINANCE || r == FG_ROLE_ADMIN;
+    case FG_STAFF_CITY: return city && (r == FG_ROLE_AUDITOR || r == FG_ROLE_FINANCE || r == FG_ROLE_ADMIN);
     case FG_STAFF_WRITE: return r == FG_ROLE_FINANCE || r == FG_ROLE_ADMIN;
     case FG_STAFF_ADMIN: return r == FG_ROLE_ADMIN;
+    case FG_STAFF_CITY_WRITE: return city && (r == FG_ROLE_FINANCE || r == FG_ROLE_ADMIN);
+    case FG_STAFF_CITY_ADMIN: return city && r == FG_ROLE_ADMIN;
     }
     return 0;
 }
@@ -236,7 +239,7 @@ static const nav_item_t NAV[] = {
     {"/staff/merchants", "Đơn vị", "Merchants", FG_STAFF_ANY},
     {"/staff/webhooks", "Webhook", "Webhooks", FG_STAFF_ANY},
     {"/staff/audit", "Nhật ký", "Audit log", FG_STAFF_CITY},
-    {"/staff/users", "Người dùng", "Users", FG_STAFF_ADMIN},
+    {"/staff/users", "Người dùng", "Users", FG_STAFF_CITY_ADMIN},
 };
 
 void fg_staff_csrf_input(fg_html_t *p, const fg_staff_ctx_t *ctx)

@@ -21,12 +21,18 @@
 #include "web/html.h"
 #include "web/multipart.h"
 
-/* Who may open a page (or post its form). */
+/* Who may open a page (or post its form).  An account scoped to one merchant
+ * (an accountant; another role given --merchant) keeps to that merchant: it
+ * never opens the city's pages, which show and change every merchant's
+ * (statements, reconciliations, the audit log, staff users), as the API
+ * answers it 403 merchant_scoped_staff outside the reports. */
 typedef enum {
-    FG_STAFF_ANY,   /* every role; an accountant sees its own merchant only */
-    FG_STAFF_CITY,  /* auditor, finance, admin */
-    FG_STAFF_WRITE, /* finance, admin */
-    FG_STAFF_ADMIN, /* admin */
+    FG_STAFF_ANY,        /* every role; a scoped account sees its own merchant only */
+    FG_STAFF_CITY,       /* auditor, finance, admin, not scoped */
+    FG_STAFF_WRITE,      /* finance, admin (scoped: the page keeps to its merchant) */
+    FG_STAFF_ADMIN,      /* admin (scoped: the page keeps to its merchant) */
+    FG_STAFF_CITY_WRITE, /* finance, admin, not scoped */
+    FG_STAFF_CITY_ADMIN, /* admin, not scoped */
 } fg_staff_access_t;
 
 /* A statement uploaded through the page: what a browser sends in one

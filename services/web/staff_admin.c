@@ -112,7 +112,7 @@ void fg_staff_users(fg_call_t *call, fg_db_t *db)
     fg_staff_ctx_t s;
     fg_login_lock_t locks[LOCKS_SHOWN];
     int count = 0;
-    if (fg_staff_open(call, db, FG_STAFF_ADMIN, &s) != 0)
+    if (fg_staff_open(call, db, FG_STAFF_CITY_ADMIN, &s) != 0)
         return;
     int rc = fg_staff_locked_list(db, locks, LOCKS_SHOWN, &count);
     if (rc != 0) {
@@ -153,7 +153,7 @@ void fg_staff_users_unlock(fg_call_t *call, fg_db_t *db)
     fg_staff_ctx_t s;
     fg_buf_t email = FG_BUF_INIT;
     char normal[FG_STAFF_EMAIL_MAX + 1];
-    if (fg_staff_open(call, db, FG_STAFF_ADMIN, &s) != 0)
+    if (fg_staff_open(call, db, FG_STAFF_CITY_ADMIN, &s) != 0)
         goto Exit;
     fg_staff_field(&s, "email", &email);
     if (email.len == 0 || fg_staff_email_normalize(email.data, normal, sizeof(normal)) != 0) {

@@ -165,7 +165,7 @@ void fg_staff_statements_post(fg_call_t *call, fg_db_t *db)
     fg_import_result_t r;
     fg_stmt_error_t err;
     char who[320];
-    if (fg_staff_open(call, db, FG_STAFF_WRITE, &s) != 0)
+    if (fg_staff_open(call, db, FG_STAFF_CITY_WRITE, &s) != 0)
         return;
     const fg_part_t *file = s.multipart ? fg_multipart_get(&s.parts, "file") : NULL;
     const fg_part_t *fmt = s.multipart ? fg_multipart_get(&s.parts, "format") : NULL;
@@ -283,7 +283,7 @@ void fg_staff_reconciliations_post(fg_call_t *call, fg_db_t *db)
     fg_buf_t account = FG_BUF_INIT, from = FG_BUF_INIT, to = FG_BUF_INIT;
     int32_t from_day = 0, to_day = 0;
     char id[FG_ID_CAP], who[320], location[96];
-    if (fg_staff_open(call, db, FG_STAFF_WRITE, &s) != 0)
+    if (fg_staff_open(call, db, FG_STAFF_CITY_WRITE, &s) != 0)
         goto Exit;
     fg_staff_field(&s, "account", &account);
     fg_staff_field(&s, "from", &from);
@@ -534,7 +534,7 @@ void fg_staff_resolve(fg_call_t *call, fg_db_t *db)
     fg_recon_resolved_t out = {.json = FG_BUF_INIT, .bad_order = -1};
     fg_buf_t action = FG_BUF_INIT, note = FG_BUF_INIT, order = FG_BUF_INIT, amount = FG_BUF_INIT;
     char location[128], *end = NULL;
-    if (fg_staff_open(call, db, FG_STAFF_WRITE, &s) != 0 ||
+    if (fg_staff_open(call, db, FG_STAFF_CITY_WRITE, &s) != 0 ||
         read_resolution(&s, &action, &note, &order, &amount, &in) != 0)
         goto Exit;
     long long item = strtoll(call->params[1], &end, 10);

@@ -988,6 +988,33 @@ long long fgt_db_int(const char *sql, const char *a, const char *b)
     return v;
 }
 
+int fgt_db_str(const char *sql, const char *a, const char *b, char *out, size_t cap)
+{
+    MYSQL *m = db_open();
+    MYSQL_STMT *st = db_must_run(m, sql, a, b);
+    my_bool is_null = 0;
+    unsigned long len = 0;
+    MYSQL_BIND r;
+    memset(&r, 0, sizeof(r));
+    r.buffer_type = MYSQL_TYPE_STRING;
+    r.buffer = out;
+    r.buffer_length = cap;
+    r.length = &len;
+    r.is_null = &is_null;
+    need(cap > 0, "fgt_db_str needs room");
+    need(mysql_stmt_bind_result(st, &r) == 0, "bind result: %s", mysql_stmt_error(st));
+    int rc = mysql_stmt_fetch(st);
+    need(rc == 0 || rc == MYSQL_NO_DATA, "fetch: %s (a value longer than %zu?)", mysql_stmt_error(st), cap - 1);
+    int found = rc == 0 && !is_null;
+    if (!found)
+        out[0] = '\0';
+    else
+        out[len < cap ? len : cap - 1] = '\0';
+    mysql_stmt_close(st);
+    mysql_close(m);
+    return found;
+}
+
 int fgt_db_ints(const char *sql, long long *out, int cap)
 {
     MYSQL *m = db_open();

@@ -199,6 +199,10 @@ void fgt_db_exec(const char *sql, const char *a);
 /** Runs a statement and returns MariaDB's error number (0 = it worked); any
  *  change is rolled back. */
 unsigned fgt_db_try(const char *sql, const char *a);
+/** The same, the first column of the first row as text into out (cap
+ *  bytes, NUL-terminated; a longer value fails the test): 1, or 0 with ""
+ *  when there is no row or it is NULL. */
+int fgt_db_str(const char *sql, const char *a, const char *b, char *out, size_t cap);
 /** The first column of every row of a query without parameters, as integers;
  *  returns how many were stored in out (at most cap). */
 int fgt_db_ints(const char *sql, long long *out, int cap);
