@@ -157,16 +157,16 @@ static void unapplied_row(fg_html_t *p, const unapplied_row_t *r)
     fg_html_text(p, r->status.data);
     fg_html_puts(p, "\">");
     fg_html_text(p, r->status.data);
-    fg_html_puts(p, "</span></td><td>");
-    fg_html_text(p, r->merchant.data);
-    fg_html_puts(p, "</td><td>");
-    fg_html_text(p, r->adapter.data);
-    fg_html_puts(p, "</td><td class=\"num\">");
-    fg_staff_money(p, r->received, r->currency.data);
-    fg_html_puts(p, "</td><td class=\"num\" data-unapplied>");
+    fg_html_puts(p, "</span></td><td class=\"num\" data-unapplied>");
     fg_staff_money(p, r->unapplied, r->currency.data);
     fg_html_puts(p, "</td><td class=\"num\">");
     fg_staff_money(p, r->refunded, r->currency.data);
+    fg_html_puts(p, "</td><td class=\"num\">");
+    fg_staff_money(p, r->received, r->currency.data);
+    fg_html_puts(p, "</td><td>");
+    fg_html_text(p, r->adapter.data);
+    fg_html_puts(p, "</td><td>");
+    fg_html_text(p, r->merchant.data);
     fg_html_puts(p, "</td></tr>");
 }
 
@@ -197,8 +197,8 @@ static int unapplied(fg_html_t *p, fg_db_t *db, uint64_t scope)
     if (rc == 0) {
         fg_html_printf(p,
                        "<h2>%s</h2><p class=\"muted\">%s</p><div class=\"table-wrap\"><table class=\"data\" "
-                       "data-table=\"unapplied\"><thead><tr><th>%s</th><th>%s</th><th>%s</th><th>%s</th>"
-                       "<th class=\"num\">%s</th><th class=\"num\">%s</th><th class=\"num\">%s</th></tr></thead>"
+                       "data-table=\"unapplied\"><thead><tr><th>%s</th><th>%s</th><th class=\"num\">%s</th>"
+                       "<th class=\"num\">%s</th><th class=\"num\">%s</th><th>%s</th><th>%s</th></tr></thead>"
                        "<tbody>",
                        fg_html_tr(p, "Tiền chưa vào hóa đơn", "Money not applied to a bill"),
                        fg_html_tr(p,
@@ -207,9 +207,9 @@ static int unapplied(fg_html_t *p, fg_db_t *db, uint64_t scope)
                                   "Payments that arrived when their bill was already paid, cancelled or expired: to "
                                   "refund or settle by hand."),
                        fg_html_tr(p, "Lúc", "When"), fg_html_tr(p, "Hóa đơn", "Order"),
-                       fg_html_tr(p, "Đơn vị", "Merchant"), fg_html_tr(p, "Kênh", "Method"),
-                       fg_html_tr(p, "Đã nhận", "Received"), fg_html_tr(p, "Chưa vào hóa đơn", "Unapplied"),
-                       fg_html_tr(p, "Đã hoàn", "Refunded"));
+                       fg_html_tr(p, "Chưa vào hóa đơn", "Unapplied"), fg_html_tr(p, "Đã hoàn", "Refunded"),
+                       fg_html_tr(p, "Đã nhận", "Received"), fg_html_tr(p, "Kênh", "Method"),
+                       fg_html_tr(p, "Đơn vị", "Merchant"));
         while ((rc = fg_stmt_fetch(&st)) == 1) {
             rows++;
             unapplied_row(p, &r);
