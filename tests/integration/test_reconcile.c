@@ -158,16 +158,18 @@ static long long item_of(const char *account, const char *ref)
                       account, ref);
 }
 
-/* Waits until the matching job has decided every line of account. */
+/* Waits until the matching job has decided every line of account: the job
+ * works through every instance's undecided lines in the shared database, a
+ * batch a round, so after other suites it may have a backlog. */
 static void wait_decided(const char *account)
 {
-    for (int i = 0; i < 300; i++) {
+    for (int i = 0; i < 1200; i++) {
         if (fgt_db_int("SELECT COUNT(*) FROM recon_items WHERE account = ? AND state = 'unmatched'", account, NULL) ==
             0)
             return;
         fgt_sleep_ms(100);
     }
-    ck_abort_msg("lines of %s still unmatched after 30 s", account);
+    ck_abort_msg("lines of %s still unmatched after 120 s", account);
 }
 
 /* The sum of a ledger account's entries: prefix + account. */

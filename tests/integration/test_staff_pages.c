@@ -13,7 +13,7 @@
 #include "staff_client.h"
 
 /* The throttle of the main server: short waits, an early lockout. */
-#define DELAY_MS 400
+#define DELAY_MS 1500 /* long enough that a login under a loaded machine still lands inside a wait */
 #define LOCKOUT 5
 /* The expiry server's session limits. */
 #define IDLE_MS 2500
@@ -172,7 +172,7 @@ START_TEST(failures_slow_down_then_lock_until_unlocked)
     fgt_response_free(&r);
     fgt_sleep_ms(DELAY_MS + 100);
     r = login_on(&srv, FGT_HTTP1, email, PASSWORD, session, sizeof(session));
-    ck_assert_int_eq(r.status, 429); /* 400 ms were not enough this time */
+    ck_assert_int_eq(r.status, 429); /* one delay was not enough this time */
     fgt_response_free(&r);
     fgt_sleep_ms(DELAY_MS + 100);
     r = login_on(&srv, FGT_HTTP1, email, "wrong password number", session, sizeof(session));
@@ -893,11 +893,12 @@ int main(void)
     user_create("auditor", NULL, auditor_email);
     user_create("accountant", school_a.id, accountant_email);
     fgt_staff_token("finance", finance_token);
-    static const char *const MAIN_ENV[] = {"FEEGATE_STAFF_LOGIN_DELAY_MS=400", "FEEGATE_STAFF_LOGIN_LOCKOUT_FAILURES=5",
+    static const char *const MAIN_ENV[] = {"FEEGATE_STAFF_LOGIN_DELAY_MS=1500",
+                                           "FEEGATE_STAFF_LOGIN_LOCKOUT_FAILURES=5",
                                            "FEEGATE_SANDBOX_SECRET=" SANDBOX_SECRET, NULL};
     static const char *const SHORT_ENV[] = {"FEEGATE_STAFF_SESSION_IDLE_MS=2500",
                                             "FEEGATE_STAFF_SESSION_ABSOLUTE_MS=6000", NULL};
-    _Static_assert(DELAY_MS == 400 && LOCKOUT == 5 && IDLE_MS == 2500 && ABSOLUTE_MS == 6000,
+    _Static_assert(DELAY_MS == 1500 && LOCKOUT == 5 && IDLE_MS == 2500 && ABSOLUTE_MS == 6000,
                    "the servers' settings above");
     fgt_server_start(&srv, MAIN_ENV);
     fgt_server_start(&short_srv, SHORT_ENV);
