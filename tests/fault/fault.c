@@ -37,7 +37,7 @@ const char *const flt_wkind_names[FLT_WS] = {"order", "batch", "payment", "notic
 #define REPLAYS_PER_CHECK 40
 /* A worker's pause between steps (at most): load, not a benchmark; the
  * record and the shared test database stay small. */
-#define STEP_PAUSE_MS 8
+#define STEP_PAUSE_MS 25
 
 long long flt_now_ms(void)
 {
@@ -54,6 +54,22 @@ unsigned flt_seed(const char *suite)
     printf("%s: FAULT_SEED=%u (set it to repeat this run's kill moments and steps)\n", suite, seed);
     fflush(stdout);
     return seed;
+}
+
+void flt_providers_setenv(void)
+{
+    static const char *const SETTINGS[][2] = {
+        {"FEEGATE_VNPAY_TMN_CODE", "FAULTTMN"},
+        {"FEEGATE_VNPAY_HASH_SECRET", "FAULTSECRETKEY0123456789ABCDEFGH"},
+        {"FEEGATE_MOMO_PARTNER_CODE", "MOMO"},
+        {"FEEGATE_MOMO_ACCESS_KEY", "F8BBA842ECF85"},
+        {"FEEGATE_MOMO_SECRET_KEY", "K951B6PE1waDMi640xX08PD3vg6EkVlz"},
+        {"FEEGATE_SEPAY_API_KEY", FLT_SEPAY_KEY},
+        {"FEEGATE_VIETQR_BANK_BIN", "970415"},
+        {"FEEGATE_VIETQR_ACCOUNT_NO", "0011001932418"},
+    };
+    for (size_t i = 0; i < sizeof(SETTINGS) / sizeof(SETTINGS[0]); i++)
+        setenv(SETTINGS[i][0], SETTINGS[i][1], 1);
 }
 
 void flt_env_init(flt_env_t *env, unsigned seed)
@@ -263,11 +279,12 @@ static flt_write_t *record_write(worker_t *w, flt_wkind_t kind, const char *ref,
     return record(w->env, &x);
 }
 
-/* POST /v1/orders; the order's id and code (when answered) in id and code. */
-static int create_order(worker_t *w, long long amount, char *id, char *code)
+/* POST /v1/orders; its merchant_ref in ref (64 bytes), the order's id and
+ * code (when answered) in id and code. */
+static int create_order(worker_t *w, long long amount, char *ref, char *id, char *code)
 {
-    char ref[64], idem[96];
-    unique(w, "FO", ref, sizeof(ref));
+    char idem[96];
+    unique(w, "FO", ref, 64);
     unique(w, "fk-o", idem, sizeof(idem));
     char *body = fgt_order_body(ref, amount, NULL);
     headers_t h;
@@ -292,8 +309,8 @@ static int create_order(worker_t *w, long long amount, char *id, char *code)
 
 static void op_order(worker_t *w)
 {
-    char id[48];
-    (void)create_order(w, 10000 + (long long)(next_random(w) % 90) * 1000, id, NULL);
+    char ref[64], id[48];
+    (void)create_order(w, 10000 + (long long)(next_random(w) % 90) * 1000, ref, id, NULL);
 }
 
 static void op_batch(worker_t *w)
@@ -463,12 +480,9 @@ static void op_payment(worker_t *w)
     flt_env_t *env = w->env;
     char order[48], code[24] = "", payment[48], redirect[1024];
     long long amount = 50000 + (long long)(next_random(w) % 50) * 1000;
-    if (!create_order(w, amount, order, code))
-        return;
     char order_ref[64];
-    pthread_mutex_lock(&env->lock);
-    snprintf(order_ref, sizeof(order_ref), "%s", env->writes[env->count - 1].ref);
-    pthread_mutex_unlock(&env->lock);
+    if (!create_order(w, amount, order_ref, order, code))
+        return;
     if (!create_payment(w, order, order_ref, payment, redirect))
         return;
     if (w->op == FLT_OP_VNPAY) { /* the payer opens VNPay's page: the bank then knows the payment */
@@ -521,8 +535,9 @@ static void op_refund(worker_t *w)
         return;
     }
     int i = (int)(next_random(w) % (unsigned)w->refundable_count);
-    char path[160], idem[96], body[96];
-    snprintf(path, sizeof(path), "/v1/payments/%s/refunds", w->refundable[i].id);
+    char path[160], idem[96], body[96], payment[48];
+    snprintf(payment, sizeof(payment), "%s", w->refundable[i].id);
+    snprintf(path, sizeof(path), "/v1/payments/%s/refunds", payment);
     snprintf(body, sizeof(body), "{\"amount\":%d,\"reason\":\"fault suite\"}", REFUND_AMOUNT);
     unique(w, "fk-r", idem, sizeof(idem));
     /* given up or not, the refund may have been made: never ask for more than is left */
@@ -531,9 +546,6 @@ static void op_refund(worker_t *w)
         w->refundable[i] = w->refundable[--w->refundable_count];
     headers_t h;
     fgt_response_t r;
-    char payment[48];
-    snprintf(payment, sizeof(payment), "%s", strrchr(path, '/') == NULL ? "" : path + strlen("/v1/payments/"));
-    payment[strcspn(payment, "/")] = '\0';
     int answered = send_write(w, "POST", path, api_headers(&h, w->env->key, idem), body, &r);
     const char *got = answered ? fgt_json_str(&r, "id", NULL) : NULL;
     if (answered && ((r.status != 201 && r.status != 202) || got == NULL)) {
@@ -865,6 +877,31 @@ static int replay_notice(flt_env_t *env, const flt_write_t *w)
     return same;
 }
 
+/* Payments of the merchant posted twice, succeeded ones not posted exactly
+ * once, refunds posted twice. */
+static const char SQL_POSTED_TWICE[] =
+    "SELECT (SELECT COUNT(*) FROM (SELECT j.payment_id FROM journals j JOIN payments p ON p.id = j.payment_id JOIN "
+    "orders o ON o.id = p.order_id JOIN merchants m ON m.id = o.merchant_id WHERE m.public_id = ? AND j.kind = "
+    "'payment' GROUP BY j.payment_id HAVING COUNT(*) > 1) x), (SELECT COUNT(*) FROM payments p JOIN orders o ON o.id = "
+    "p.order_id JOIN merchants m ON m.id = o.merchant_id WHERE m.public_id = ? AND p.status = 'succeeded' AND (SELECT "
+    "COUNT(*) FROM journals j WHERE j.payment_id = p.id AND j.kind = 'payment') <> 1), (SELECT COUNT(*) FROM (SELECT "
+    "j.refund_id FROM journals j JOIN refunds r ON r.id = j.refund_id JOIN payments p ON p.id = r.payment_id JOIN "
+    "orders o ON o.id = p.order_id JOIN merchants m ON m.id = o.merchant_id WHERE m.public_id = ? AND j.kind = "
+    "'refund' GROUP BY j.refund_id HAVING COUNT(*) > 1) y)";
+
+static void check_postings(flt_env_t *env, MYSQL *m, flt_tally_t *t)
+{
+    long long v[COLUMNS];
+    query(m, SQL_POSTED_TWICE, env->merchant, env->merchant, env->merchant, v);
+    if (v[0] != 0 || v[1] != 0 || v[2] != 0) {
+        t->duplicated += v[0] + v[1] + v[2];
+        flt_problem(env,
+                    "payments posted twice: %lld, succeeded payments without exactly one posting: %lld, refunds "
+                    "posted twice: %lld",
+                    v[0], v[1], v[2]);
+    }
+}
+
 size_t flt_check(flt_env_t *env, size_t from, int replay, flt_tally_t *t)
 {
     pthread_mutex_lock(&env->lock);
@@ -888,24 +925,16 @@ size_t flt_check(flt_env_t *env, size_t from, int replay, flt_tally_t *t)
     MYSQL *m = check_open();
     for (size_t i = from; i < upto; i++)
         check_write(env, m, &env->writes[i], t);
+    check_postings(env, m, t);
     mysql_close(m);
     return upto;
 }
 
-/* The merchant's orders, payments and refunds; the two postings checks. */
+/* The merchant's orders, payments and refunds. */
 static const char SQL_TOTALS[] =
     "SELECT (SELECT COUNT(*) FROM orders o WHERE o.merchant_id = m.id), (SELECT COUNT(*) FROM payments p JOIN orders "
     "o ON o.id = p.order_id WHERE o.merchant_id = m.id), (SELECT COUNT(*) FROM refunds r JOIN payments p ON p.id = "
     "r.payment_id JOIN orders o ON o.id = p.order_id WHERE o.merchant_id = m.id) FROM merchants m WHERE m.public_id = ?";
-static const char SQL_POSTED_TWICE[] =
-    "SELECT (SELECT COUNT(*) FROM (SELECT j.payment_id FROM journals j JOIN payments p ON p.id = j.payment_id JOIN "
-    "orders o ON o.id = p.order_id JOIN merchants m ON m.id = o.merchant_id WHERE m.public_id = ? AND j.kind = "
-    "'payment' GROUP BY j.payment_id HAVING COUNT(*) > 1) x), (SELECT COUNT(*) FROM payments p JOIN orders o ON o.id = "
-    "p.order_id JOIN merchants m ON m.id = o.merchant_id WHERE m.public_id = ? AND p.status = 'succeeded' AND (SELECT "
-    "COUNT(*) FROM journals j WHERE j.payment_id = p.id AND j.kind = 'payment') <> 1), (SELECT COUNT(*) FROM (SELECT "
-    "j.refund_id FROM journals j JOIN refunds r ON r.id = j.refund_id JOIN payments p ON p.id = r.payment_id JOIN "
-    "orders o ON o.id = p.order_id JOIN merchants m ON m.id = o.merchant_id WHERE m.public_id = ? AND j.kind = "
-    "'refund' GROUP BY j.refund_id HAVING COUNT(*) > 1) y)";
 
 void flt_check_totals(flt_env_t *env, flt_tally_t *t)
 {
@@ -930,13 +959,6 @@ void flt_check_totals(flt_env_t *env, flt_tally_t *t)
                         flt_wkind_names[KINDS[k]], acked[k], unknown[k]);
         }
     }
-    query(m, SQL_POSTED_TWICE, env->merchant, env->merchant, env->merchant, v);
-    if (v[0] != 0 || v[1] != 0 || v[2] != 0) {
-        t->duplicated += v[0] + v[1] + v[2];
-        flt_problem(env,
-                    "payments posted twice: %lld, succeeded payments without exactly one posting: %lld, refunds "
-                    "posted twice: %lld",
-                    v[0], v[1], v[2]);
-    }
+    check_postings(env, m, t);
     mysql_close(m);
 }

@@ -102,6 +102,14 @@ typedef struct {
     int started;
 } flt_env_t;
 
+/* The providers' settings, which feegate and the bank simulator both read. */
+#define FLT_SANDBOX_SECRET "fault-sandbox-secret"
+#define FLT_SANDBOX_ENV "FEEGATE_SANDBOX_SECRET=" FLT_SANDBOX_SECRET
+#define FLT_SEPAY_KEY "fault-sepay-key"
+/** Sets VNPay's, MoMo's, SePay's and VietQR's settings in the environment,
+ *  before the bank simulator and feegate start. */
+void flt_providers_setenv(void);
+
 /* Prepares env (zeroes it, the lock, the write table) for the seed. */
 void flt_env_init(flt_env_t *env, unsigned seed);
 void flt_env_free(flt_env_t *env);
@@ -132,8 +140,9 @@ typedef struct {
 } flt_tally_t;
 
 /** Checks the writes [from, count) in the database: each acknowledged one
- *  exists once with its id, each given-up one at most once, no payment and
- *  no refund is posted twice.  With replay, sends each acknowledged write
+ *  exists once with its id, each given-up one at most once; and no payment
+ *  or refund of the merchant is posted twice, no succeeded payment is left
+ *  without its posting.  With replay, sends each acknowledged write
  *  again (the same Idempotency-Key and body; a notice as its provider sends
  *  it again; a statement file again) and requires the acknowledged answer.
  *  Returns the count checked up to, for the next call's from. */

@@ -3,9 +3,10 @@
  *
  * The suite starts a private MariaDB of its own with deploy/mariadb in a
  * temporary directory (killing the one ./tests/run started would fail every
- * other suite), migrates it and runs one feegate on it.  Four client threads
- * write through the API (fault.h: orders, batches, sandbox payments and their
- * notices, refunds, statement imports).  FLT_DB_KILLS times, at a random
+ * other suite), migrates it and runs one feegate on it, with the bank
+ * simulator as VNPay, MoMo and SePay.  Four client threads write through the
+ * API as in fault_server (fault.h: orders, batches, payments through each
+ * adapter and their notices, refunds, statement imports).  FLT_DB_KILLS times, at a random
  * moment, mariadbd gets SIGKILL; while it is down a prober requires 503 from
  * every route that needs the database (a write, a read, /readyz), 200 from
  * /healthz, and the clients count any other 5xx as a problem.  Then
@@ -185,10 +186,12 @@ START_TEST(mariadb_sigkill_answers_503_recovers_and_loses_nothing)
     unsigned seed = flt_seed("fault_database");
     unsigned rng = seed;
     flt_env_init(&env, seed);
-    static const flt_op_t OPS[] = {FLT_OP_ORDER, FLT_OP_BATCH, FLT_OP_SANDBOX, FLT_OP_REFUND, FLT_OP_STATEMENT};
-    for (size_t i = 0; i < sizeof(OPS) / sizeof(OPS[0]); i++)
-        env.ops_enabled[OPS[i]] = 1;
-    env.sandbox_secret = "fault-sandbox-secret";
+    for (int op = 0; op < FLT_OPS; op++)
+        env.ops_enabled[op] = 1;
+    env.sandbox_secret = FLT_SANDBOX_SECRET;
+    env.sepay_key = FLT_SEPAY_KEY;
+    fgt_banksim_t bank;
+    env.bank = &bank;
 
     mariadb("start", socket, sizeof(socket));
     ck_assert_msg(socket[0] != '\0', "deploy/mariadb printed no socket");
@@ -200,8 +203,10 @@ START_TEST(mariadb_sigkill_answers_503_recovers_and_loses_nothing)
     fgt_merchant_create("Công ty Cấp nước Mất Kết Nối", env.merchant, env.key);
     fgt_merchant_create("Trạm đo", probe_merchant, probe_key);
     fgt_staff_token("finance", env.finance);
-    const char *server_env[] = {"FEEGATE_SANDBOX_SECRET=fault-sandbox-secret", NULL};
-    fgt_server_start(&env.srv, server_env);
+    const char *server_env[] = {FLT_SANDBOX_ENV, NULL};
+    int http_port = fgt_free_port();
+    fgt_banksim_start(&bank, http_port);
+    fgt_banksim_feegate_start(&env.srv, &bank, http_port, server_env);
     probe_t probe;
     snprintf(probe.key, sizeof(probe.key), "%s", probe_key);
     probe_setup(&env, &probe);
@@ -243,6 +248,7 @@ START_TEST(mariadb_sigkill_answers_503_recovers_and_loses_nothing)
     flt_check_totals(&env, &final);
     ck_assert_int_eq(fgt_ledger_check(), 0);
     ck_assert_int_eq(fgt_server_stop(&env.srv), 0);
+    fgt_banksim_stop(&bank);
 
     printf("fault: with MariaDB down: %d probes, %d answered 503 as they should, %d /healthz 200, %d wrong\n",
            down.probes, down.unavailable, down.healthy, down.wrong);
@@ -266,6 +272,7 @@ END_TEST
 
 int main(void)
 {
+    flt_providers_setenv();
     /* made here and removed here, whatever the test (a child process) did */
     snprintf(db_dir, sizeof(db_dir), "/tmp/feegate-fault-db-XXXXXX");
     if (mkdtemp(db_dir) == NULL) {
