@@ -215,6 +215,7 @@ typedef struct {
     fg_merchant_ref_t merchant;
     fg_refund_t r;
     int idem_conflict;
+    int not_sent; /* the provider in process did not take it: nothing was written */
 } refund_t;
 
 /* The refund's answer, stored under the key in the same transaction (a 5xx
@@ -248,13 +249,14 @@ static int refund_begin_tx(fg_db_t *db, void *arg)
     refund_t *x = arg;
     fg_call_t *call = x->call;
     call->idem_stored = 0; /* a re-run starts over */
+    x->not_sent = 0;
     int rc = fg_idem_begin(db, call, fg_now_ms());
     if ((x->idem_conflict = rc == FG_ECONFLICT) || rc != 0)
         return rc;
     if ((rc = fg_refund_begin(db, call->cfg, &x->merchant, call->params[0], &x->r)) != 0 || !x->r.local)
         return rc;
     fg_refund_call_provider(call->cfg, &x->r);
-    if (x->r.result == FG_REFUND_NOT_SENT)
+    if ((x->not_sent = x->r.result == FG_REFUND_NOT_SENT))
         return FG_EUNAVAILABLE; /* nothing is written */
     if ((rc = fg_refund_record(db, call->cfg, &x->merchant, &x->r)) != 0)
         return rc;
@@ -338,7 +340,9 @@ void fg_refunds_create(fg_call_t *call, fg_db_t *db)
     int rc = fg_db_tx(db, refund_begin_tx, &x);
     if (rc == FG_ECONFLICT && x.idem_conflict) {
         fg_idem_answer_conflict(call, db);
-    } else if (is_refusal(rc) || rc == FG_EUNAVAILABLE) {
+    } else if (is_refusal(rc) || (rc == FG_EUNAVAILABLE && x.not_sent)) {
+        /* FG_EUNAVAILABLE is the database's too (a lost connection): that is
+         * a 503 to retry, not the provider's 502 */
         answer_refund_refusal(call, &x.r, rc);
     } else if (rc != 0) {
         fg_call_db_error(call, db, rc);
