@@ -100,6 +100,9 @@ void fgt_banksim_feegate_start(fgt_server_t *srv, const fgt_banksim_t *b, int ht
     do
         srv->https_port = fgt_free_port();
     while (srv->https_port == http_port);
+    do
+        srv->metrics_port = fgt_free_port();
+    while (srv->metrics_port == http_port || srv->metrics_port == srv->https_port);
     snprintf(srv->log_path, sizeof(srv->log_path), "/tmp/feegate-it-%d-%d.log", (int)getpid(), http_port);
     snprintf(env[n++], FEEGATE_ENV_ENTRY_CAP, "FEEGATE_HTTP_LISTEN=127.0.0.1:%d", http_port);
     snprintf(env[n++], FEEGATE_ENV_ENTRY_CAP, "FEEGATE_HTTPS_LISTEN=127.0.0.1:%d", srv->https_port);
@@ -112,6 +115,12 @@ void fgt_banksim_feegate_start(fgt_server_t *srv, const fgt_banksim_t *b, int ht
     snprintf(env[n++], FEEGATE_ENV_ENTRY_CAP, "FEEGATE_ORDERS_SWEEP_INTERVAL_MS=100");
     snprintf(env[n++], FEEGATE_ENV_ENTRY_CAP, "FEEGATE_SERVER_THREADS=2");
     snprintf(env[n++], FEEGATE_ENV_ENTRY_CAP, "FEEGATE_DB_POOL_SIZE=16");
+    snprintf(env[n++], FEEGATE_ENV_ENTRY_CAP, "FEEGATE_METRICS_LISTEN=127.0.0.1:%d", srv->metrics_port);
+    /* every suite runs from loopback: the limits stay on, far above them (fgt_server_start) */
+    snprintf(env[n++], FEEGATE_ENV_ENTRY_CAP, "FEEGATE_LIMITS_ADDRESS_PER_MINUTE=600000");
+    snprintf(env[n++], FEEGATE_ENV_ENTRY_CAP, "FEEGATE_LIMITS_ADDRESS_BURST=100000");
+    snprintf(env[n++], FEEGATE_ENV_ENTRY_CAP, "FEEGATE_LIMITS_REJECTED_PER_MINUTE=600000");
+    snprintf(env[n++], FEEGATE_ENV_ENTRY_CAP, "FEEGATE_LIMITS_REJECTED_BURST=100000");
     for (int i = 0; extra_env != NULL && extra_env[i] != NULL; i++) {
         if (n == FEEGATE_ENV_MAX || strlen(extra_env[i]) >= FEEGATE_ENV_ENTRY_CAP) {
             fprintf(stderr, "too many or too long feegate environment entries\n");
