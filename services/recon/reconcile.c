@@ -27,11 +27,15 @@ static const char SQL_UNLINK[] =
     "BETWEEN ? AND ? AND i.kind = 'bank_line' AND i.state IN ('suggested', 'bank_only', 'amount_mismatch') "
     "AND i.resolution IS NULL";
 /* Transfers the feed applied in the period, up to the cutoff, that no
- * statement line shows: ledger_only (once each). */
+ * statement line shows: ledger_only (once each), on the day the feed applied
+ * them, or on the first open day when that day is closed already (as a late
+ * statement line is: a closed day's items stay final). */
+#define TRANSFER_DAY                                                                                                   \
+    "(DATE_FORMAT(DATE_ADD('1970-01-01', INTERVAL ((t.created_at + 25200000) DIV 86400000) DAY), '%Y%m%d') + 0)"
 static const char SQL_LEDGER_ONLY[] =
     "INSERT IGNORE INTO recon_items (kind, line_id, transfer_ref, account, business_day, amount, state, detail, "
-    "created_at, updated_at) SELECT 'ledger_posting', NULL, t.bank_ref, t.account, DATE_FORMAT(DATE_ADD('1970-01-01', "
-    "INTERVAL ((t.created_at + 25200000) DIV 86400000) DAY), '%Y%m%d') + 0, t.amount, 'ledger_only', "
+    "created_at, updated_at) SELECT 'ledger_posting', NULL, t.bank_ref, t.account, IF(" TRANSFER_DAY " IN (SELECT "
+    "day FROM recon_closed_days WHERE account = ?), ?, " TRANSFER_DAY "), t.amount, 'ledger_only', "
     "'the bank feed applied this transfer; no statement line shows it', ?, ? FROM bank_transfers t "
     "WHERE t.account = ? AND t.source = 'feed' AND t.created_at >= ? AND t.created_at < ? AND t.created_at < ? "
     "AND NOT EXISTS (SELECT 1 FROM statement_lines l WHERE l.account = t.account AND l.bank_ref = t.bank_ref)";
@@ -121,8 +125,13 @@ static int create_tx(fg_db_t *db, void *arg)
     fg_stmt_cstr(&s, c->account);
     fg_stmt_int(&s, c->from);
     fg_stmt_int(&s, c->to);
-    if ((rc = fg_stmt_exec(&s)) != 0 || (rc = fg_stmt_init(&s, db, SQL_LEDGER_ONLY)) != 0)
+    int32_t open_day = 0;
+    if ((rc = fg_stmt_exec(&s)) != 0 ||
+        (rc = fg_recon_open_day(db, c->account, fg_recon_day_of_ms(now), &open_day)) != 0 ||
+        (rc = fg_stmt_init(&s, db, SQL_LEDGER_ONLY)) != 0)
         return rc;
+    fg_stmt_cstr(&s, c->account);
+    fg_stmt_int(&s, open_day);
     fg_stmt_int(&s, now);
     fg_stmt_int(&s, now);
     fg_stmt_cstr(&s, c->account);

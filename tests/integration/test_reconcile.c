@@ -600,6 +600,45 @@ START_TEST(statement_first_then_the_feed)
 }
 END_TEST
 
+/* A transfer the feed applied on a day that is closed already (closed by an
+ * earlier reconciliation of the account) is ledger_only on the first open
+ * day, as a late statement line is: a closed day's items stay final, and the
+ * ledger check stays green. */
+START_TEST(a_closed_days_late_transfer_is_ledger_only_on_the_next_open_day)
+{
+    char account[40], ref[40], body[256], day_text[48];
+    snprintf(account, sizeof(account), "VCB%s", fgt_unique("L"));
+    snprintf(ref, sizeof(ref), "FT%s", fgt_unique("l"));
+    order_t o = new_order(700000);
+    long long sepay_id = 930000000 + fgt_db_int("SELECT COUNT(*) FROM payments", NULL, NULL);
+    ck_assert_int_eq(feed(sepay_id, account, ref, 700000, o.code), 200);
+    ck_assert_str_eq(order_status(&o), "paid");
+    long long day = fgt_db_int("SELECT DATE_FORMAT(DATE_ADD('1970-01-01', INTERVAL ((created_at + 25200000) DIV "
+                               "86400000) DAY), '%Y%m%d') + 0 FROM bank_transfers WHERE account = ? AND bank_ref = ?",
+                               account, ref);
+    ck_assert_int_gt(day, 20260000);
+    char sql[256];
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO recon_closed_days (account, day, reconciliation_id, closed_by, closed_at) "
+             "VALUES (?, %lld, 0, 'an earlier reconciliation', 0)",
+             day);
+    fgt_db_exec(sql, account);
+    snprintf(day_text, sizeof(day_text), "%04lld-%02lld-%02lld", day / 10000, day / 100 % 100, day % 100);
+    snprintf(body, sizeof(body), "{\"account\":\"%s\",\"from\":\"%s\",\"to\":\"%s\"}", account, day_text, day_text);
+    fgt_response_t r = fgt_req(&srv, FGT_H2C, "POST", "/v1/reconciliations", finance, NULL, body, 0, NULL);
+    fgt_expect(r, 201, NULL);
+    fgt_response_free(&r);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM recon_items WHERE account = ? AND transfer_ref = ? AND "
+                                "state = 'ledger_only'",
+                                account, ref),
+                     1);
+    ck_assert_int_gt(fgt_db_int("SELECT business_day FROM recon_items WHERE account = ? AND transfer_ref = ?", account,
+                                ref),
+                     day);
+    ck_assert_int_eq(fgt_ledger_check(), 0);
+}
+END_TEST
+
 START_TEST(a_line_listed_twice_is_a_duplicate)
 {
     char account[40], ref[40];
@@ -759,6 +798,7 @@ int main(void)
     tcase_add_test(tc, two_lines_pay_one_order_in_parts);
     tcase_add_test(tc, statements_of_one_account_imported_at_once);
     tcase_add_test(tc, a_line_listed_twice_is_a_duplicate);
+    tcase_add_test(tc, a_closed_days_late_transfer_is_ledger_only_on_the_next_open_day);
     suite_add_tcase(s, tc);
     fgt_merchant_create("Trường THCS Đối Soát", mer.id, mer.key);
     fgt_staff_token("finance", finance);
