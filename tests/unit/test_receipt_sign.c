@@ -6,10 +6,12 @@
  * payload checked by Python's cryptography package
  * (tests/unit/verify_receipt_jws.py) and by fg_receipt_qr_verify, tampering
  * failing both; key rotation (old receipts verify while their key is
- * published, not after); the JWK set; refused key files.  Keys are made by
+ * published, not after); the JWK set; several threads signing with one key
+ * set; refused key files.  Keys are made by
  * the openssl command in a temporary directory.
  */
 #include <check.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -482,6 +484,59 @@ START_TEST(qr_rotation_keeps_old_payloads)
 }
 END_TEST
 
+/* ---- threads ------------------------------------------------------------------------------- */
+
+#define THREADS 4
+#define ROUNDS 12
+
+typedef struct {
+    const fg_receipt_keys_t *keys;
+    int base, failures;
+} worker_t;
+
+/* Signs and verifies receipts of its own, sharing the key set with the others. */
+static void *sign_many(void *arg)
+{
+    worker_t *w = arg;
+    for (int i = 0; i < ROUNDS; i++) {
+        fg_receipt_t r;
+        fg_buf_t xml = FG_BUF_INIT, doc = FG_BUF_INIT, jws = FG_BUF_INIT;
+        fg_receipt_xml_info_t info;
+        fg_receipt_claims_t c;
+        char err[512], number[16];
+        receipt(&r);
+        r.number = w->base + i;
+        snprintf(number, sizeof(number), "%07d", w->base + i);
+        int ok = fg_receipt_xml(&r, WORDS, &xml) == 0 &&
+                 fg_receipt_sign_xml(w->keys, xml.data, xml.len, &doc, err, sizeof(err)) == 0 &&
+                 fg_receipt_verify_xml(w->keys, doc.data, doc.len, &info, err, sizeof(err)) == 0 &&
+                 strcmp(info.number, number) == 0 && fg_receipt_qr_payload(w->keys, &r, &jws, err, sizeof(err)) == 0 &&
+                 fg_receipt_qr_verify(jws.data, jws.len, w->keys, &c, err, sizeof(err)) == 0 && c.number == r.number;
+        w->failures += !ok;
+        fg_buf_free(&xml);
+        fg_buf_free(&doc);
+        fg_buf_free(&jws);
+    }
+    return NULL;
+}
+
+START_TEST(signing_from_several_threads)
+{
+    fg_receipt_keys_t *k = keys(in_dir("ec.key"), in_dir("ec.pem"), in_dir("qr.key"), NULL);
+    pthread_t threads[THREADS];
+    worker_t workers[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+        workers[i] = (worker_t){k, 1 + i * ROUNDS, 0};
+        ck_assert_int_eq(pthread_create(&threads[i], NULL, sign_many, &workers[i]), 0);
+    }
+    for (int i = 0; i < THREADS; i++) {
+        ck_assert_int_eq(pthread_join(threads[i], NULL), 0);
+        ck_assert_int_eq(workers[i].failures, 0);
+    }
+    fg_receipt_keys_free(k);
+}
+END_TEST
+
 /* ---- key files ------------------------------------------------------------------------------ */
 
 static void refused(const char *sign_key, const char *cert, const char *qr, const char *published, const char *want)
@@ -532,6 +587,7 @@ static Suite *suite(void)
     tcase_add_test(tc, qr_payload_verified_by_python);
     tcase_add_test(tc, qr_payload_tampering_fails);
     tcase_add_test(tc, qr_rotation_keeps_old_payloads);
+    tcase_add_test(tc, signing_from_several_threads);
     tcase_add_test(tc, key_files_refused);
     suite_add_tcase(s, tc);
     return s;
