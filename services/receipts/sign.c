@@ -200,10 +200,11 @@ int fg_receipt_sign_xml(const fg_receipt_keys_t *k, const char *xml, size_t len,
         goto Exit;
     }
     xmlNodePtr ref = xmlSecTmplSignatureAddReference(signature, xmlSecTransformSha256Id, NULL, BAD_CAST "", NULL);
+    /* KeyInfo: the key's id first (what a verifier looks up), then the certificate */
     xmlNodePtr key_info = xmlSecTmplSignatureEnsureKeyInfo(signature, NULL);
-    xmlNodePtr x509 = key_info != NULL ? xmlSecTmplKeyInfoAddX509Data(key_info) : NULL;
-    if (ref == NULL || xmlSecTmplReferenceAddTransform(ref, xmlSecTransformEnvelopedId) == NULL ||
-        xmlSecTmplKeyInfoAddKeyName(key_info, BAD_CAST k->certs[0].kid) == NULL || x509 == NULL ||
+    xmlNodePtr key_name = key_info != NULL ? xmlSecTmplKeyInfoAddKeyName(key_info, BAD_CAST k->certs[0].kid) : NULL;
+    xmlNodePtr x509 = key_name != NULL ? xmlSecTmplKeyInfoAddX509Data(key_info) : NULL;
+    if (ref == NULL || xmlSecTmplReferenceAddTransform(ref, xmlSecTransformEnvelopedId) == NULL || x509 == NULL ||
         xmlSecTmplX509DataAddCertificate(x509) == NULL) {
         rc = fail(err, cap, FG_EIO, "cannot build the signature template");
         goto Exit;
