@@ -252,6 +252,15 @@ static int cmd_serve(const fg_config_t *cfg)
     return rc;
 }
 
+/* Prints why a receipt did not verify, on one line. */
+static void receipt_refused(char *why)
+{
+    for (char *c = why; *c != '\0'; c++)
+        if (*c == '\n' || *c == '\r')
+            *c = ' ';
+    fprintf(stderr, "feegate: receipt verify: %s\n", why);
+}
+
 /* `feegate receipt verify PAYLOAD|FILE`: a QR payload (given, or in a file)
  * or a signed receipt XML file, checked with the keys the config names and
  * no network.  Exit 0 and what it says as JSON on stdout; 1 and one line
@@ -300,7 +309,7 @@ static int cmd_receipt_verify(const fg_config_t *cfg, int argc, char **argv)
     if (len > 0 && *p == '<') {
         fg_receipt_xml_info_t info;
         if (fg_receipt_verify_xml(keys, p, len, &info, err, sizeof(err)) != 0) {
-            fprintf(stderr, "feegate: receipt verify: %s\n", err);
+            receipt_refused(err);
             goto Exit;
         }
         fg_buf_putc(&out, '{');
@@ -318,7 +327,7 @@ static int cmd_receipt_verify(const fg_config_t *cfg, int argc, char **argv)
             len--;
         fg_receipt_claims_t claims;
         if (fg_receipt_qr_verify(p, len, keys, &claims, err, sizeof(err)) != 0) {
-            fprintf(stderr, "feegate: receipt verify: %s\n", err);
+            receipt_refused(err);
             goto Exit;
         }
         fg_receipt_claims_json(&out, &claims);
