@@ -17,6 +17,9 @@
 #include "http/http.h"
 #include "ledger/ledger.h"
 #include "merchants/merchants.h"
+#include "receipts/keys.h"
+#include "receipts/qr_payload.h"
+#include "receipts/sign.h"
 #include "recon/recon.h"
 #include "reports/reports.h"
 #include "staff/staff.h"
@@ -51,6 +54,9 @@ static const char USAGE[] =
     "  settlements import FILE --gateway vnpay|momo\n"
     "                                     import a gateway's settlement file (payout batches)\n"
     "  reports rebuild                    recompute the report rollups from the ledger\n"
+    "  receipt verify PAYLOAD|FILE        check a receipt's QR payload (prints its claims) or a\n"
+    "                                     signed receipt XML file with the keys in the config;\n"
+    "                                     exit 1 with the reason when it does not verify\n"
     "  version                            print the version\n"
     "\n"
     "Every setting section.key can be given in the config file or as the\n"
@@ -235,8 +241,103 @@ static int cmd_serve(const fg_config_t *cfg)
         fprintf(stderr, "%s\n", err);
         return EXIT_USAGE;
     }
+    if (fg_receipt_keys_open(cfg, err, sizeof(err)) != 0) {
+        fprintf(stderr, "%s\n", err);
+        fg_export_keys_free();
+        return EXIT_USAGE;
+    }
     int rc = fg_server_run(cfg, fg_api_routes);
+    fg_receipt_keys_close();
     fg_export_keys_free();
+    return rc;
+}
+
+/* Prints why a receipt did not verify, on one line. */
+static void receipt_refused(char *why)
+{
+    for (char *c = why; *c != '\0'; c++)
+        if (*c == '\n' || *c == '\r')
+            *c = ' ';
+    fprintf(stderr, "feegate: receipt verify: %s\n", why);
+}
+
+/* `feegate receipt verify PAYLOAD|FILE`: a QR payload (given, or in a file)
+ * or a signed receipt XML file, checked with the keys the config names and
+ * no network.  Exit 0 and what it says as JSON on stdout; 1 and one line
+ * saying why on stderr; 2 for a bad command or key file. */
+static int cmd_receipt_verify(const fg_config_t *cfg, int argc, char **argv)
+{
+    if (argc != 4)
+        return usage("receipt verify takes one PAYLOAD or FILE");
+    const char *arg = argv[3];
+    char err[600];
+    fg_receipt_keys_t *keys = NULL;
+    if (fg_receipt_keys_from_config(cfg, &keys, err, sizeof(err)) != 0) {
+        fprintf(stderr, "%s\n", err);
+        return EXIT_USAGE;
+    }
+    fg_buf_t text = FG_BUF_INIT, out = FG_BUF_INIT;
+    int rc = 1;
+    struct stat st;
+    if (stat(arg, &st) == 0) {
+        FILE *f = S_ISREG(st.st_mode) ? fopen(arg, "rb") : NULL;
+        if (f == NULL) {
+            fprintf(stderr, "feegate: receipt verify: %s: cannot read the file\n", arg);
+            goto Exit;
+        }
+        char chunk[65536];
+        size_t n;
+        while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0 && text.len <= FG_RECEIPT_XML_MAX)
+            fg_buf_append(&text, chunk, n);
+        fclose(f);
+        if (text.len > FG_RECEIPT_XML_MAX) {
+            fprintf(stderr, "feegate: receipt verify: %s: larger than a receipt (1 MiB)\n", arg);
+            goto Exit;
+        }
+    } else if (strchr(arg, '.') == NULL || strchr(arg, '/') != NULL) {
+        fprintf(stderr, "feegate: receipt verify: %s: no such file, and not a QR payload\n", arg);
+        goto Exit;
+    } else {
+        fg_buf_puts(&text, arg);
+    }
+    const char *p = text.data != NULL ? text.data : "";
+    size_t len = text.len;
+    if (len >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0) /* a byte order mark */
+        p += 3, len -= 3;
+    while (len > 0 && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+        p++, len--;
+    if (len > 0 && *p == '<') {
+        fg_receipt_xml_info_t info;
+        if (fg_receipt_verify_xml(keys, p, len, &info, err, sizeof(err)) != 0) {
+            receipt_refused(err);
+            goto Exit;
+        }
+        fg_buf_putc(&out, '{');
+        fg_json_kv_bool(&out, 0, "valid", 1);
+        fg_json_kv_str(&out, 1, "format", "xml");
+        fg_json_kv_str(&out, 1, "kid", info.kid);
+        fg_json_kv_str(&out, 1, "form", info.form);
+        fg_json_kv_str(&out, 1, "serial", info.serial);
+        fg_json_kv_str(&out, 1, "number", info.number);
+        fg_json_kv_str(&out, 1, "amount", info.amount);
+        fg_json_kv_str(&out, 1, "currency", info.currency);
+        fg_buf_putc(&out, '}');
+    } else {
+        while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t' || p[len - 1] == '\r' || p[len - 1] == '\n'))
+            len--;
+        fg_receipt_claims_t claims;
+        if (fg_receipt_qr_verify(p, len, keys, &claims, err, sizeof(err)) != 0) {
+            receipt_refused(err);
+            goto Exit;
+        }
+        fg_receipt_claims_json(&out, &claims);
+    }
+    printf("%s\n", out.data);
+    rc = 0;
+Exit:
+    fg_buf_free(&text);
+    fg_buf_free(&out);
+    fg_receipt_keys_free(keys);
     return rc;
 }
 
@@ -482,6 +583,8 @@ static int dispatch(const fg_config_t *cfg, int argc, char **argv)
         return cmd_reports_rebuild(cfg);
     if (strcmp(cmd, "statements") == 0 && argc >= 3 && strcmp(argv[2], "import") == 0)
         return cmd_statements_import(cfg, argc, argv);
+    if (strcmp(cmd, "receipt") == 0 && argc >= 3 && strcmp(argv[2], "verify") == 0)
+        return cmd_receipt_verify(cfg, argc, argv);
     if (strcmp(cmd, "statements") == 0 && argc >= 3 && strcmp(argv[2], "match") == 0)
         return cmd_statements_match(cfg);
     if (strcmp(cmd, "settlements") == 0 && argc >= 3 && strcmp(argv[2], "import") == 0)
@@ -549,8 +652,11 @@ int main(int argc, char **argv)
         fg_config_free(&cfg);
         return 1;
     }
+    /* libxml2 and xmlsec1 too, once for the process, before any thread (receipts/sign.c) */
+    fg_receipt_xml_init();
     int rc = dispatch(&cfg, argc, argv);
     fg_http_client_cleanup();
+    fg_receipt_xml_cleanup();
     mysql_library_end();
     fg_config_free(&cfg);
     return rc;

@@ -135,4 +135,10 @@ void fg_exports_changes(fg_call_t *call, fg_db_t *db);
  *  pages, the signing key first. */
 void fg_exports_jwks(fg_call_t *call, fg_db_t *db);
 
+/* ---- e-receipts' keys (services/api/receipt_keys.c) ---- */
+
+/** GET /.well-known/feegate-receipt-keys (public, cacheable): the JWK set
+ *  that verifies receipts' QR payloads and XML signatures offline. */
+void fg_receipt_keys_jwks(fg_call_t *call, fg_db_t *db);
+
 #endif

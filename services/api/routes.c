@@ -75,6 +75,7 @@ const fg_route_t fg_api_routes[] = {
     {"GET", "/v1/ledger/journals", "ledger.journals", FG_AUTH_STAFF_READ, 0, 0, fg_ledger_journals_list},
     {"GET", "/v1/exports/changes", "exports.changes", FG_AUTH_EXPORT, 0, 0, fg_exports_changes},
     {"GET", "/.well-known/jwks.json", "exports.jwks", FG_AUTH_NONE, 0, 0, fg_exports_jwks},
+    {"GET", "/.well-known/feegate-receipt-keys", "receipts.keys", FG_AUTH_NONE, 0, 0, fg_receipt_keys_jwks},
     {"GET", "/assets/staff.css", "staff.css", FG_AUTH_NONE, 0, 0, fg_staff_css},
     {"GET", "/staff/login", "staff.login", FG_AUTH_NONE, 0, 0, fg_staff_login_page},
     {"POST", "/staff/login", "staff.login_post", FG_AUTH_NONE, 0, 4096, fg_staff_login_post},

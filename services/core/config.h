@@ -92,6 +92,10 @@ typedef struct {
     /* export: the change feed's signing key (a P-256 private key, PEM; "" = the feed answers 503) and
      * further public keys published with it (comma separated PEM files: older signing keys, the next one) */
     char *export_signing_key_file, *export_published_key_files;
+    /* receipts (receipts/keys.h): the XML signing key and its certificate (PEM), the QR payload's P-256
+     * key, and earlier keys kept verifiable (comma separated certificates and P-256 keys); "" = none */
+    char *receipts_signing_key_file, *receipts_certificate_file, *receipts_qr_key_file;
+    char *receipts_published_key_files;
     /* staff pages: a session ends after staff_session_idle_ms without a request (1800000 = 30 min;
      * 1000..86400000) or staff_session_absolute_ms after login (43200000 = 12 h; 1000..604800000) */
     int64_t staff_session_idle_ms, staff_session_absolute_ms;

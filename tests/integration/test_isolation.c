@@ -185,6 +185,7 @@ static const struct {
     {"webhooks.inbound", 401, "a provider's notification: its signature"},
     {"webhooks.inbound_get", 400, "a provider's notification by GET: its signature"},
     {"exports.jwks", 200, "the change feed's public keys"},
+    {"receipts.keys", 200, "the e-receipts' public keys"},
     {"staff.css", 200, "the staff stylesheet"},
     {"staff.login", 200, "the login form"},
     {"staff.login_post", 403, "the login form: without its CSRF token"},

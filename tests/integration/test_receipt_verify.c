@@ -1,0 +1,238 @@
+/*
+ * test_receipt_verify.c - `feegate receipt verify PAYLOAD|FILE` with the keys
+ * of the config (FEEGATE_RECEIPTS_*), no network: a QR payload given on the
+ * command line or in a file, a signed receipt XML file; exit 0 and what it
+ * says as JSON, exit 1 and one line saying why for anything tampered with,
+ * signed by a key no longer published, or not a receipt, exit 2 for a key
+ * file that cannot be used.  Then GET /.well-known/feegate-receipt-keys on
+ * the server: public, cacheable, the current and published keys.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "harness.h"
+#include "receipts/keys.h"
+#include "receipts/qr_payload.h"
+#include "receipts/sign.h"
+#include "receipts/xml.h"
+
+static char dir[64];
+static char env_sign[300], env_cert[300], env_qr[300], env_published[700];
+
+static void sh(const char *cmd)
+{
+    int status = system(cmd);
+    ck_assert_msg(status == 0, "%s failed", cmd);
+}
+
+static void write_file(const char *path, const char *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(data, 1, len, f), len);
+    ck_assert_int_eq(fclose(f), 0);
+}
+
+static void setup(void)
+{
+    char cmd[2048];
+    snprintf(dir, sizeof(dir), "/tmp/fg-rverify-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(cmd, sizeof(cmd),
+             "cd %s && openssl req -x509 -newkey rsa:2048 -nodes -keyout sign.key -out sign.pem -days 30 "
+             "-subj '/CN=feegate receipts test' 2>/dev/null && "
+             "openssl req -x509 -newkey rsa:2048 -nodes -keyout old.key -out old.pem -days 30 "
+             "-subj '/CN=feegate receipts test, old' 2>/dev/null && "
+             "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out qr.key && "
+             "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out qr-old.key && "
+             "openssl pkey -in qr-old.key -pubout -out qr-old.pub",
+             dir);
+    sh(cmd);
+    snprintf(env_sign, sizeof(env_sign), "FEEGATE_RECEIPTS_SIGNING_KEY_FILE=%s/sign.key", dir);
+    snprintf(env_cert, sizeof(env_cert), "FEEGATE_RECEIPTS_CERTIFICATE_FILE=%s/sign.pem", dir);
+    snprintf(env_qr, sizeof(env_qr), "FEEGATE_RECEIPTS_QR_KEY_FILE=%s/qr.key", dir);
+    snprintf(env_published, sizeof(env_published), "FEEGATE_RECEIPTS_PUBLISHED_KEY_FILES=%s/old.pem,%s/qr-old.pub", dir,
+             dir);
+}
+
+static void teardown(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    sh(cmd);
+}
+
+static void receipt(fg_receipt_t *r)
+{
+    memset(r, 0, sizeof(*r));
+    strcpy(r->id, "rct_01JVERIFY000000000000000");
+    strcpy(r->merchant_id, "mer_01JVERIFY000000000000000");
+    strcpy(r->form, "01BLP0-001");
+    strcpy(r->serial, "AB-26E");
+    r->number = 42;
+    strcpy(r->unit_name, "Phường Bến Nghé");
+    strcpy(r->unit_tax_code, "0301234567");
+    strcpy(r->unit_address, "Quận 1, TP. Hồ Chí Minh");
+    strcpy(r->payer_name, "Trần Thị B");
+    strcpy(r->payer_ref, "HS-0042");
+    strcpy(r->fee_type, "administrative");
+    strcpy(r->description, "Lệ phí chứng thực");
+    r->amount = 25000;
+    strcpy(r->currency, "VND");
+    strcpy(r->method, "momo");
+    r->paid_at_ms = 1796387400000LL;
+    r->issued_at_ms = 1796387401000LL;
+}
+
+/* Keys loaded in this process from files in dir. */
+static fg_receipt_keys_t *keys(const char *sign, const char *cert, const char *qr)
+{
+    char a[200], b[200], c[200];
+    snprintf(a, sizeof(a), "%s/%s", dir, sign);
+    snprintf(b, sizeof(b), "%s/%s", dir, cert);
+    snprintf(c, sizeof(c), "%s/%s", dir, qr);
+    fg_receipt_key_files_t files = {a, b, c, NULL};
+    fg_receipt_keys_t *k = NULL;
+    char err[512];
+    ck_assert_msg(fg_receipt_keys_load(&files, &k, err, sizeof(err)) == 0, "%s", err);
+    return k;
+}
+
+/* `feegate receipt verify arg` with the env; stdout and stderr captured. */
+static int verify(const char *arg, const char *const *env, char *out, char *err)
+{
+    const char *args[] = {"receipt", "verify", arg, NULL};
+    return fgt_cli_run(args, env, NULL, out, 4096, err, 4096);
+}
+
+START_TEST(cli_verifies_xml_and_payloads)
+{
+    static char out[4096], err[4096];
+    const char *env[] = {env_sign, env_cert, env_qr, env_published, NULL};
+    fg_receipt_t r;
+    receipt(&r);
+    fg_receipt_keys_t *k = keys("sign.key", "sign.pem", "qr.key");
+    fg_buf_t xml = FG_BUF_INIT, doc = FG_BUF_INIT, jws = FG_BUF_INIT;
+    char why[512];
+    ck_assert_int_eq(fg_receipt_xml(&r, "Hai mươi lăm nghìn đồng", &xml), 0);
+    ck_assert_int_eq(fg_receipt_sign_xml(k, xml.data, xml.len, &doc, why, sizeof(why)), 0);
+    ck_assert_int_eq(fg_receipt_qr_payload(k, &r, &jws, why, sizeof(why)), 0);
+    char file[128], tampered[128], payload_file[128];
+    snprintf(file, sizeof(file), "%s/receipt.xml", dir);
+    snprintf(tampered, sizeof(tampered), "%s/tampered.xml", dir);
+    snprintf(payload_file, sizeof(payload_file), "%s/payload.txt", dir);
+    write_file(file, doc.data, doc.len);
+
+    /* the signed XML */
+    ck_assert_int_eq(verify(file, env, out, err), 0);
+    ck_assert_msg(strstr(out, "\"valid\":true") && strstr(out, "\"number\":\"0000042\"") &&
+                      strstr(out, "\"amount\":\"25000\""),
+                  "%s", out);
+    /* an amount changed: exit 1 with one line */
+    char *at = strstr(doc.data, "<TgTTTBSo>25000<");
+    ck_assert_ptr_nonnull(at);
+    memcpy(at + strlen("<TgTTTBSo>"), "95000", 5);
+    write_file(tampered, doc.data, doc.len);
+    ck_assert_int_eq(verify(tampered, env, out, err), 1);
+    ck_assert_msg(strstr(err, "changed after it was signed") != NULL, "%s", err);
+    ck_assert_ptr_eq(strchr(err, '\n'), err + strlen(err) - 1);
+    ck_assert_str_eq(out, "");
+
+    /* the QR payload, on the command line and in a file */
+    ck_assert_int_eq(verify(jws.data, env, out, err), 0);
+    ck_assert_msg(strstr(out, "\"num\":42") && strstr(out, "\"amt\":25000") && strstr(out, "\"cur\":\"VND\""), "%s",
+                  out);
+    write_file(payload_file, jws.data, jws.len);
+    ck_assert_int_eq(verify(payload_file, env, out, err), 0);
+    /* one character of the signature changed */
+    jws.data[jws.len - 3] = jws.data[jws.len - 3] == 'A' ? 'B' : 'A';
+    ck_assert_int_eq(verify(jws.data, env, out, err), 1);
+    ck_assert_msg(strstr(err, "feegate: receipt verify: ") == err, "%s", err);
+    /* not a receipt at all */
+    ck_assert_int_eq(verify("/nonexistent/receipt.xml", env, out, err), 1);
+    ck_assert_ptr_nonnull(strstr(err, "no such file"));
+    ck_assert_int_eq(verify("a.b", env, out, err), 1);
+
+    /* a key file that cannot be used stops the command (exit 2) */
+    char bad_env[300];
+    snprintf(bad_env, sizeof(bad_env), "FEEGATE_RECEIPTS_QR_KEY_FILE=%s/sign.pem", dir);
+    const char *broken[] = {env_sign, env_cert, bad_env, NULL};
+    ck_assert_int_eq(verify(file, broken, out, err), 2);
+    ck_assert_ptr_nonnull(strstr(err, "receipts.qr_key_file"));
+    fg_buf_free(&xml);
+    fg_buf_free(&doc);
+    fg_buf_free(&jws);
+    fg_receipt_keys_free(k);
+}
+END_TEST
+
+START_TEST(cli_rotation_keeps_old_receipts_while_published)
+{
+    static char out[4096], err[4096];
+    const char *published[] = {env_sign, env_cert, env_qr, env_published, NULL};
+    const char *unpublished[] = {env_sign, env_cert, env_qr, NULL};
+    fg_receipt_t r;
+    receipt(&r);
+    /* signed before the rotation, with the old keys */
+    fg_receipt_keys_t *old = keys("old.key", "old.pem", "qr-old.key");
+    fg_buf_t xml = FG_BUF_INIT, doc = FG_BUF_INIT, jws = FG_BUF_INIT;
+    char why[512], file[128];
+    ck_assert_int_eq(fg_receipt_xml(&r, "Hai mươi lăm nghìn đồng", &xml), 0);
+    ck_assert_int_eq(fg_receipt_sign_xml(old, xml.data, xml.len, &doc, why, sizeof(why)), 0);
+    ck_assert_int_eq(fg_receipt_qr_payload(old, &r, &jws, why, sizeof(why)), 0);
+    snprintf(file, sizeof(file), "%s/old.xml", dir);
+    write_file(file, doc.data, doc.len);
+    ck_assert_int_eq(verify(file, published, out, err), 0);
+    ck_assert_ptr_nonnull(strstr(out, fg_receipt_keys_signing_kid(old)));
+    ck_assert_int_eq(verify(jws.data, published, out, err), 0);
+    ck_assert_ptr_nonnull(strstr(out, fg_receipt_keys_qr_kid(old)));
+    /* no longer published: refused, naming the key */
+    ck_assert_int_eq(verify(file, unpublished, out, err), 1);
+    ck_assert_ptr_nonnull(strstr(err, fg_receipt_keys_signing_kid(old)));
+    ck_assert_int_eq(verify(jws.data, unpublished, out, err), 1);
+    ck_assert_ptr_nonnull(strstr(err, fg_receipt_keys_qr_kid(old)));
+    fg_buf_free(&xml);
+    fg_buf_free(&doc);
+    fg_buf_free(&jws);
+    fg_receipt_keys_free(old);
+}
+END_TEST
+
+START_TEST(jwks_route_is_public_and_lists_published_keys)
+{
+    const char *env[] = {env_sign, env_cert, env_qr, env_published, NULL};
+    fgt_server_t s;
+    fgt_server_start(&s, env);
+    fg_receipt_keys_t *now = keys("sign.key", "sign.pem", "qr.key");
+    fg_receipt_keys_t *old = keys("old.key", "old.pem", "qr-old.key");
+    fgt_response_t r = fgt_req(&s, FGT_HTTP1, "GET", "/.well-known/feegate-receipt-keys", NULL, NULL, NULL, 0, NULL);
+    fgt_expect(r, 200, NULL);
+    ck_assert_str_eq(fgt_header(&r, "cache-control"), "public, max-age=3600");
+    yajl_val list = fgt_json_array(&r, "keys", NULL);
+    ck_assert_int_eq((int)list->u.array.len, 4); /* two QR keys, two certificates */
+    ck_assert_str_eq(fgt_val_str(list->u.array.values[0], "kid", NULL), fg_receipt_keys_qr_kid(now));
+    ck_assert_str_eq(fgt_val_str(list->u.array.values[0], "alg", NULL), "ES256");
+    ck_assert_str_eq(fgt_val_str(list->u.array.values[1], "kid", NULL), fg_receipt_keys_qr_kid(old));
+    ck_assert_str_eq(fgt_val_str(list->u.array.values[2], "kid", NULL), fg_receipt_keys_signing_kid(now));
+    ck_assert_str_eq(fgt_val_str(list->u.array.values[3], "kid", NULL), fg_receipt_keys_signing_kid(old));
+    ck_assert_ptr_null(strstr(r.body, "\"d\""));
+    fgt_response_free(&r);
+    fg_receipt_keys_free(now);
+    fg_receipt_keys_free(old);
+    ck_assert_int_eq(fgt_server_stop(&s), 0);
+}
+END_TEST
+
+int main(void)
+{
+    fg_receipt_xml_init();
+    Suite *suite = suite_create("receipt_verify");
+    TCase *tc = fgt_tcase(suite, "receipt_verify", setup, teardown);
+    tcase_add_test(tc, cli_verifies_xml_and_payloads);
+    tcase_add_test(tc, cli_rotation_keeps_old_receipts_while_published);
+    tcase_add_test(tc, jwks_route_is_public_and_lists_published_keys);
+    int rc = fgt_run(suite);
+    fg_receipt_xml_cleanup();
+    return rc;
+}
