@@ -2,7 +2,8 @@
  * fuzz_cookie.c - request headers as the pages read them: the header block
  * the server builds ("name: value\n"), fg_call_header, the Cookie header
  * (web/html.c fg_call_cookie, for the staff session, the login form and the
- * language), and the inbox's copy with credentials hidden
+ * language), the Authorization header's scheme (http/auth.c
+ * fg_auth_bears_staff_token), and the inbox's copy with credentials hidden
  * (payments/webhook.c fg_inbox_headers).
  */
 #include "fuzz.h"
@@ -35,6 +36,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     const char *h = fg_call_header(call, "cookie");
     FUZZ_CHECK(h == NULL || strlen(h) <= call->headers.len);
+    const char *authorization = fg_call_header(call, "authorization");
+    if (authorization != NULL) {
+        call->authorization = strdup(authorization);
+        (void)fg_auth_bears_staff_token(call);
+    }
     (void)fg_call_header(call, "content-type");
     (void)fg_call_header(call, "x-signature");
 

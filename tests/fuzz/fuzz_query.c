@@ -2,7 +2,9 @@
  * fuzz_query.c - query strings and forms: the server's query parse
  * (http/query.c fg_call_parse_query) and the lookups and value readers the
  * routes apply to what it gives (paging, statuses, days, group_by, change
- * cursors, statement formats), fg_form_decode, and the pages' form reader
+ * cursors, statement formats, order codes and ids, RFC 3339 times, money,
+ * fee schedules; each text form read back must give the same value),
+ * fg_form_decode, and the pages' form reader
  * (web/html.c fg_form_field) over the same bytes as an
  * application/x-www-form-urlencoded body.
  */
@@ -10,6 +12,9 @@
 
 #include "changes/changes.h"
 #include "core/day.h"
+#include "core/fee.h"
+#include "core/ids.h"
+#include "core/money.h"
 #include "core/page.h"
 #include "core/status.h"
 #include "core/text.h"
@@ -19,9 +24,60 @@
 #include "reports/reports.h"
 #include "web/html.h"
 
-static const char *const NAMES[] = {"limit", "cursor", "status",  "fee_type", "from",        "to",    "group_by",
-                                    "after", "format", "state",   "lang",     "code",        "email", "password",
-                                    "csrf",  "amount", "gateway", "account",  "merchant_ref"};
+static const char *const NAMES[] = {"limit",        "cursor",   "status", "fee_type",   "from",    "to",
+                                    "group_by",     "after",    "format", "state",      "lang",    "code",
+                                    "email",        "password", "csrf",   "amount",     "gateway", "account",
+                                    "merchant_ref", "at",       "fee",    "merchant_id"};
+
+/* Codes, ids, times, money and fees, each read back from its text form. */
+static void read_more(fg_call_t *call)
+{
+    size_t len = 0;
+    const char *v;
+    if ((v = fg_call_query(call, "code", &len)) != NULL) {
+        char code[FG_ORDER_CODE_LEN + 1], again[FG_ORDER_CODE_LEN + 1];
+        if (fg_order_code_normalize(v, len, code, sizeof(code)) == 0) {
+            FUZZ_CHECK(strlen(code) == FG_ORDER_CODE_LEN);
+            FUZZ_CHECK(fg_order_code_normalize(code, strlen(code), again, sizeof(again)) == 0);
+            FUZZ_CHECK(strcmp(code, again) == 0);
+        }
+    }
+    if ((v = fg_call_query(call, "merchant_id", &len)) != NULL)
+        (void)fg_id_valid("mer_", v, len);
+    if ((v = fg_call_query(call, "at", &len)) != NULL) {
+        int64_t ms, again;
+        char text[40];
+        if (fg_time_parse_rfc3339(v, len, &ms) == 0) {
+            int n = fg_time_format_rfc3339(ms, 1, text, sizeof(text));
+            FUZZ_CHECK(n > 0 && fg_time_parse_rfc3339(text, (size_t)n, &again) == 0 && again == ms);
+        }
+    }
+    if ((v = fg_call_query(call, "amount", &len)) != NULL) {
+        for (int exponent = 0; exponent <= 3; exponent++) {
+            int64_t amount, again;
+            char text[40];
+            if (fg_money_parse(v, len, exponent, exponent == 2, &amount) == 0) {
+                int n = fg_money_format(amount, exponent, text, sizeof(text));
+                FUZZ_CHECK(n > 0 && fg_money_parse(text, (size_t)n, exponent, 0, &again) == 0 && again == amount);
+            }
+        }
+    }
+    if ((v = fg_call_query(call, "fee", &len)) != NULL) {
+        fg_fee_schedule_t fee, again;
+        char text[FG_FEE_TEXT_MAX];
+        if (fg_fee_parse(v, len, &fee) == 0) {
+            static const int64_t AMOUNTS[] = {0, 1, 999, 150000, 4500000, FG_AMOUNT_MAX};
+            int n = fg_fee_format(&fee, text, sizeof(text));
+            FUZZ_CHECK(n > 0 && fg_fee_parse(text, (size_t)n, &again) == 0);
+            for (size_t i = 0; i < sizeof(AMOUNTS) / sizeof(AMOUNTS[0]); i++) {
+                int64_t a, b;
+                int rc = fg_fee_of(&fee, AMOUNTS[i], &a);
+                FUZZ_CHECK(rc == 0 && a >= 0);
+                FUZZ_CHECK(fg_fee_of(&again, AMOUNTS[i], &b) == 0 && a == b);
+            }
+        }
+    }
+}
 
 /* The value readers the routes call on query values. */
 static void read_values(fg_call_t *call)
@@ -71,6 +127,7 @@ static void read_values(fg_call_t *call)
             FUZZ_CHECK(again.seq == after.seq && again.sub == after.sub);
         }
     }
+    read_more(call);
     if ((v = fg_call_query(call, "format", &len)) != NULL) {
         fg_stmt_format_t f;
         if (fg_stmt_format_parse(v, len, &f) == 0)
