@@ -24,6 +24,12 @@ extern const fg_route_t fg_api_routes[];
 
 void fg_orders_create(fg_call_t *call, fg_db_t *db);
 void fg_orders_batch(fg_call_t *call, fg_db_t *db);
+/** The body of POST /v1/orders/batch: {"orders":[…]} with 1 to
+ *  FG_ORDER_BATCH_MAX items (each then read by fg_order_input_parse).  0 with
+ *  *items the array, or -1 with the error answered on call.  *root is the
+ *  tree either way (NULL when the body is no JSON object): free it with
+ *  yajl_tree_free. */
+int fg_orders_batch_parse(fg_call_t *call, yajl_val *root, yajl_val *items);
 void fg_orders_import(fg_call_t *call, fg_db_t *db);
 void fg_orders_get(fg_call_t *call, fg_db_t *db);
 void fg_orders_list(fg_call_t *call, fg_db_t *db);
@@ -37,12 +43,21 @@ void fg_orders_cancel(fg_call_t *call, fg_db_t *db);
  *  or 502 provider_unavailable / provider_refused with the payment left
  *  pending / failed. */
 void fg_payments_create(fg_call_t *call, fg_db_t *db);
+/** The body of POST /v1/orders/{id}/payments: {"method", "amount"?}.  0 with
+ *  the method's adapter and the requested amount (0: what the order owes), or
+ *  -1 with the error answered on call. */
+int fg_payments_create_parse(fg_call_t *call, const fg_adapter_t **adapter, int64_t *requested);
 void fg_payments_get(fg_call_t *call, fg_db_t *db);
 /** POST /v1/payments/{id}/refunds: the refund pipeline (payments.h); 201
  *  made, 202 outcome unknown (left pending for the status job), 409
  *  provider_refused, 502 provider_unavailable (not sent), 422
  *  refund_not_supported / refund_exceeds_refundable. */
 void fg_refunds_create(fg_call_t *call, fg_db_t *db);
+/** The body of POST /v1/payments/{id}/refunds: {"amount", "reason"?}.  0 with
+ *  the amount and the reason (NULL when none; it points into *root), or -1
+ *  with the error answered on call.  *root is the tree either way (may be
+ *  NULL): free it with yajl_tree_free after using the reason. */
+int fg_refunds_create_parse(fg_call_t *call, yajl_val *root, int64_t *amount, const char **reason);
 
 /* ---- inbound notifications (services/api/inbound.c) ---- */
 

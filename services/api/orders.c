@@ -188,25 +188,34 @@ static int batch_tx(fg_db_t *db, void *arg)
     return rc;
 }
 
-void fg_orders_batch(fg_call_t *call, fg_db_t *db)
+int fg_orders_batch_parse(fg_call_t *call, yajl_val *root, yajl_val *items)
 {
     fg_field_error_t err;
-    batch_t bt = {.call = call, .merchant = fg_call_merchant(call)};
-    yajl_val root = fg_call_json_object(call, &err);
-    if (root == NULL) {
-        answer_field_error(call, &err);
-        return;
-    }
     static const char *orders_path[] = {"orders", NULL};
-    bt.items = yajl_tree_get(root, orders_path, yajl_t_any);
-    if (bt.items == NULL || !YAJL_IS_ARRAY(bt.items)) {
-        fg_call_error(call, 400, "invalid_request", bt.items == NULL ? "missing_field" : "invalid_type",
+    *items = NULL;
+    if ((*root = fg_call_json_object(call, &err)) == NULL) {
+        answer_field_error(call, &err);
+        return -1;
+    }
+    *items = yajl_tree_get(*root, orders_path, yajl_t_any);
+    if (*items == NULL || !YAJL_IS_ARRAY(*items)) {
+        fg_call_error(call, 400, "invalid_request", *items == NULL ? "missing_field" : "invalid_type",
                       "orders must be an array of orders", "orders");
-    } else if (bt.items->u.array.len == 0 || bt.items->u.array.len > FG_ORDER_BATCH_MAX) {
+    } else if ((*items)->u.array.len == 0 || (*items)->u.array.len > FG_ORDER_BATCH_MAX) {
         fg_call_error(call, 422, "invalid_request", "batch_size", "orders must hold 1 to 10000 orders", "orders");
-    } else if (root->u.object.len != 1) {
+    } else if ((*root)->u.object.len != 1) {
         fg_call_error(call, 400, "invalid_request", "unknown_field", "a batch has only the field \"orders\"", NULL);
     } else {
+        return 0;
+    }
+    return -1;
+}
+
+void fg_orders_batch(fg_call_t *call, fg_db_t *db)
+{
+    batch_t bt = {.call = call, .merchant = fg_call_merchant(call)};
+    yajl_val root = NULL;
+    if (fg_orders_batch_parse(call, &root, &bt.items) == 0) {
         int rc = fg_db_tx(db, batch_tx, &bt);
         if (rc == 0) {
             fg_call_json(call, 200, &bt.body);

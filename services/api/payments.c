@@ -104,7 +104,7 @@ static int is_refusal(int rc)
     return rc == FG_ENOTFOUND || rc == FG_ESTATE || rc == FG_EEXCEEDS || rc == FG_ERANGE || rc == FG_EUNSUPPORTED;
 }
 
-static int parse_create(fg_call_t *call, create_t *c)
+int fg_payments_create_parse(fg_call_t *call, const fg_adapter_t **adapter, int64_t *requested)
 {
     fg_field_error_t err;
     yajl_val root = fg_call_json_object(call, &err);
@@ -119,13 +119,13 @@ static int parse_create(fg_call_t *call, create_t *c)
     if (method == NULL || !YAJL_IS_STRING(method)) {
         fg_call_error(call, 400, "invalid_request", method == NULL ? "missing_field" : "invalid_type",
                       "method is required: one of vnpay, momo, vietqr, sandbox", "method");
-    } else if ((c->pn.adapter = fg_adapter_find(YAJL_GET_STRING(method))) == NULL) {
+    } else if ((*adapter = fg_adapter_find(YAJL_GET_STRING(method))) == NULL) {
         fg_call_error(call, 422, "invalid_request", "method_unavailable", "this payment method is not available",
                       "method");
     } else if (amount != NULL && !YAJL_IS_NULL(amount) && (!YAJL_IS_INTEGER(amount) || YAJL_GET_INTEGER(amount) < 1)) {
         fg_call_error(call, 422, "invalid_request", "amount_invalid", "amount must be a positive integer", "amount");
     } else {
-        c->pn.requested = amount != NULL && YAJL_IS_INTEGER(amount) ? YAJL_GET_INTEGER(amount) : 0;
+        *requested = amount != NULL && YAJL_IS_INTEGER(amount) ? YAJL_GET_INTEGER(amount) : 0;
         rc = 0;
     }
     yajl_tree_free(root);
@@ -169,7 +169,7 @@ static void create_remote(fg_call_t *call, fg_db_t *db, create_t *c)
 void fg_payments_create(fg_call_t *call, fg_db_t *db)
 {
     create_t c = {.call = call, .merchant = fg_call_merchant(call)};
-    if (parse_create(call, &c) != 0)
+    if (fg_payments_create_parse(call, &c.pn.adapter, &c.pn.requested) != 0)
         goto Exit;
     if (c.pn.adapter->start_request != NULL) {
         create_remote(call, db, &c);
@@ -299,7 +299,7 @@ static void answer_refund_refusal(fg_call_t *call, const fg_refund_t *r, int rc)
     }
 }
 
-static int parse_refund(fg_call_t *call, fg_refund_t *r, yajl_val *root)
+int fg_refunds_create_parse(fg_call_t *call, yajl_val *root, int64_t *amount_out, const char **reason_out)
 {
     fg_field_error_t err;
     *root = fg_call_json_object(call, &err);
@@ -326,8 +326,8 @@ static int parse_refund(fg_call_t *call, fg_refund_t *r, yajl_val *root)
                       "reason must be a string of at most 500 characters", "reason");
         return -1;
     }
-    r->amount = YAJL_GET_INTEGER(amount);
-    r->reason = text;
+    *amount_out = YAJL_GET_INTEGER(amount);
+    *reason_out = text;
     return 0;
 }
 
@@ -335,7 +335,7 @@ void fg_refunds_create(fg_call_t *call, fg_db_t *db)
 {
     refund_t x = {.call = call, .merchant = fg_call_merchant(call)};
     yajl_val root = NULL;
-    if (parse_refund(call, &x.r, &root) != 0)
+    if (fg_refunds_create_parse(call, &root, &x.r.amount, &x.r.reason) != 0)
         goto Exit;
     int rc = fg_db_tx(db, refund_begin_tx, &x);
     if (rc == FG_ECONFLICT && x.idem_conflict) {

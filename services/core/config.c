@@ -609,35 +609,48 @@ static int parse_line(fg_config_t *cfg, file_state_t *st, char *raw)
     return 0;
 }
 
+int fg_config_parse(fg_config_t *cfg, const char *text, size_t len, const char *name, char *err, size_t err_cap)
+{
+    int rc = 0;
+    file_state_t st = {.path = name, .err = err, .err_cap = err_cap};
+    for (size_t at = 0; at < len && rc == 0;) {
+        const char *nl = memchr(text + at, '\n', len - at);
+        size_t n = (nl != NULL ? (size_t)(nl - text) : len) - at;
+        st.line_number++;
+        if (memchr(text + at, '\0', n) != NULL) {
+            format_error(err, err_cap, "config: %s:%zu: NUL byte in line", name, st.line_number);
+            return FG_EINVALID;
+        }
+        char *line = fg_strndup(text + at, n);
+        rc = parse_line(cfg, &st, line);
+        free(line);
+        at += n + 1;
+    }
+    return rc;
+}
+
 static int load_file(fg_config_t *cfg, const char *path, char *err, size_t err_cap)
 {
     int rc = 0;
-    char *line = NULL;
-    size_t line_cap = 0;
-    file_state_t st = {.path = path, .err = err, .err_cap = err_cap};
+    fg_buf_t text = FG_BUF_INIT;
+    char chunk[4096];
     FILE *f = fopen(path, "r");
     if (f == NULL) {
         format_error(err, err_cap, "config: %s: cannot open: %s", path, strerror(errno));
         rc = FG_EIO;
         goto Exit;
     }
-    ssize_t n;
-    while ((n = getline(&line, &line_cap, f)) >= 0) {
-        st.line_number++;
-        if (memchr(line, '\0', (size_t)n) != NULL) {
-            format_error(err, err_cap, "config: %s:%zu: NUL byte in line", path, st.line_number);
-            rc = FG_EINVALID;
-            goto Exit;
-        }
-        if ((rc = parse_line(cfg, &st, line)) != 0)
-            goto Exit;
-    }
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        fg_buf_append(&text, chunk, n);
     if (ferror(f)) {
         format_error(err, err_cap, "config: %s: read error: %s", path, strerror(errno));
         rc = FG_EIO;
+        goto Exit;
     }
+    rc = fg_config_parse(cfg, text.data != NULL ? text.data : "", text.len, path, err, err_cap);
 Exit:
-    free(line);
+    fg_buf_free(&text);
     if (f != NULL)
         fclose(f);
     return rc;

@@ -121,6 +121,13 @@ void fg_config_defaults(fg_config_t *cfg);
  */
 int fg_config_load(fg_config_t *cfg, const char *path, char *err, size_t err_cap) FG_MUST_USE;
 
+/** Reads the config file format (INI, above) from text (len bytes, named
+ *  name in messages) over what cfg holds: the file part of fg_config_load,
+ *  without the defaults and the environment.  0, or FG_EINVALID with one
+ *  line in err ("config: NAME:LINE: …"). */
+int fg_config_parse(fg_config_t *cfg, const char *text, size_t len, const char *name, char *err,
+                    size_t err_cap) FG_MUST_USE;
+
 /** Sets one key from text, validating it ("db.port", "5") as the loader does.
  *  Returns 0, or FG_EINVALID with a message (naming the key) in err. */
 int fg_config_set(fg_config_t *cfg, const char *key, const char *value, char *err, size_t err_cap) FG_MUST_USE;

@@ -125,6 +125,13 @@ int fg_staff_role_allows(fg_role_t role, fg_auth_t required);
 /** The authenticated merchant, as domain operations take it. */
 fg_merchant_ref_t fg_call_merchant(const fg_call_t *call);
 
+/** Splits the query string q (len bytes, without '?') into call->query: at
+ *  most FG_QUERY_PARAMS_MAX name=value pairs separated by '&', names as
+ *  given, values percent- and plus-decoded (fg_form_decode); a pair without
+ *  a name is skipped, one without '=' has the value "".  The call owns the
+ *  copies (fg_call_free) (http/query.c). */
+void fg_call_parse_query(fg_call_t *call, const char *q, size_t len);
+
 /** Value of query parameter name (decoded, NUL-terminated) or NULL. */
 const char *fg_call_query(fg_call_t *call, const char *name, size_t *len);
 

@@ -408,24 +408,6 @@ static int header_copy(h2o_req_t *req, const h2o_token_t *token, char **out, siz
     return 1;
 }
 
-static void parse_query(fg_call_t *call, const char *q, size_t len)
-{
-    const char *end = q + len;
-    while (q < end && call->query_count < FG_QUERY_PARAMS_MAX) {
-        const char *amp = memchr(q, '&', (size_t)(end - q));
-        const char *stop = amp != NULL ? amp : end;
-        const char *eq = memchr(q, '=', (size_t)(stop - q));
-        const char *name_end = eq != NULL ? eq : stop;
-        if (name_end > q) {
-            fg_query_param_t *p = &call->query[call->query_count++];
-            p->name = fg_strndup(q, (size_t)(name_end - q));
-            const char *v = eq != NULL ? eq + 1 : stop;
-            p->value = fg_form_decode(v, (size_t)(stop - v), &p->value_len);
-        }
-        q = stop + 1;
-    }
-}
-
 static int start_call(h2o_req_t *req, loop_t *loop, const fg_route_t *route, int route_index, const char *path,
                       size_t path_len, int64_t start_us)
 {
@@ -457,7 +439,7 @@ static int start_call(h2o_req_t *req, loop_t *loop, const fg_route_t *route, int
     peer_address(req, call->peer, sizeof(call->peer));
     if (req->query_at != SIZE_MAX) {
         call->query_raw = fg_strndup(req->path.base + req->query_at + 1, req->path.len - req->query_at - 1);
-        parse_query(call, req->path.base + req->query_at + 1, req->path.len - req->query_at - 1);
+        fg_call_parse_query(call, req->path.base + req->query_at + 1, req->path.len - req->query_at - 1);
     }
     for (size_t i = 0; i < req->headers.size; i++) {
         const h2o_header_t *h = &req->headers.entries[i];

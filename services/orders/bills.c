@@ -169,6 +169,13 @@ static int read_header(reader_t *r, const fg_sheet_cell_t *cells, size_t n)
                          COLUMNS[r->cols[i]].field, i + 1);
                 return FG_EINVALID;
             }
+        } else if (r->cols[i] == COL_METADATA) {
+            for (size_t k = 0; k < i; k++)
+                if (r->cols[k] == COL_METADATA && strcmp(r->metadata_keys[k], r->metadata_keys[i]) == 0) {
+                    snprintf(r->bills->error, sizeof(r->bills->error), "two columns are metadata.%s (column %zu)",
+                             r->metadata_keys[i], i + 1);
+                    return FG_EINVALID;
+                }
         } else if (r->cols[i] == COL_IGNORED && cells[i].len > 0) {
             if (ignored++)
                 fg_buf_putc(ig, ',');

@@ -27,6 +27,26 @@ int32_t fg_recon_day_of_ms(int64_t ms);
  *  days: else FG_ERANGE).  0 or a database code. */
 int fg_recon_open_day(fg_db_t *db, const char *account, int32_t day, int32_t *out) FG_MUST_USE;
 
+/* ---- gateway settlement files (settlement.c) ------------------------------------- */
+
+/* A settlement file lists the batches of a few days, not more. */
+#define FG_SETTLEMENT_BATCHES_MAX 16
+
+/* One payout batch of a settlement file, as read. */
+typedef struct {
+    char batch_ref[FG_STMT_REF_MAX + 1];
+    int64_t rows, gross, fees, net;
+    int stored; /* set by the import: new in this file */
+} fg_settlement_batch_t;
+
+/** Reads and checks a settlement file (the layout in settlement.c) without
+ *  storing anything: its batches (zeroed by the caller) with their rows and
+ *  sums into batches, their number into *count and the rows into *rows.  0;
+ *  FG_EINVALID with err (a line too long or not UTF-8, not the header, a
+ *  bad cell, more than FG_SETTLEMENT_BATCHES_MAX batches, no row). */
+int fg_settlement_check(const char *data, size_t len, fg_settlement_batch_t batches[FG_SETTLEMENT_BATCHES_MAX],
+                        int *count, int64_t *rows, fg_stmt_error_t *err) FG_MUST_USE;
+
 /* ---- matching on import (match.c) ------------------------------------------------ */
 
 /** Inside the import's transaction, once statement_id's items are stored

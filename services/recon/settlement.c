@@ -29,7 +29,7 @@
 #define SETTLEMENT_HEADER "batch_ref,transaction_no,order_ref,transaction_time,type,amount,fee,net"
 #define ROW_BYTES_MAX 1024
 #define FIELDS 8
-#define BATCHES_MAX 16
+#define BATCHES_MAX FG_SETTLEMENT_BATCHES_MAX
 
 static const char SQL_BATCH[] =
     "INSERT IGNORE INTO settlement_batches (gateway, batch_ref, currency, row_count, gross, fees, net, imported_by, "
@@ -48,11 +48,7 @@ static const char SQL_UNLINK[] =
     "WHERE (l.bank_ref = ? OR l.end_to_end = ?) AND i.kind = 'bank_line' AND i.state IN ('bank_only', "
     "'amount_mismatch') AND i.resolution IS NULL";
 
-typedef struct {
-    char batch_ref[FG_STMT_REF_MAX + 1];
-    int64_t rows, gross, fees, net;
-    int stored;
-} batch_t;
+typedef fg_settlement_batch_t batch_t;
 
 /* Splits one CSV row into at most FIELDS cells (quoted cells allowed); the
  * count, or -1. */
@@ -302,6 +298,20 @@ static int store_tx(fg_db_t *db, void *arg)
     return each_row(st->data, st->len, store_row, &r, &ignored);
 }
 
+int fg_settlement_check(const char *data, size_t len, fg_settlement_batch_t batches[FG_SETTLEMENT_BATCHES_MAX],
+                        int *count, int64_t *rows, fg_stmt_error_t *err)
+{
+    store_t st = {NULL, NULL, data, len, batches, 0, 0};
+    check_t c = {&st, err};
+    memset(err, 0, sizeof(*err));
+    int rc = each_row(data, len, check_row, &c, err);
+    if (rc == 0 && st.count == 0)
+        rc = fg_stmt_fail(err, 0, NULL, "the file lists no transaction");
+    *count = st.count;
+    *rows = st.rows;
+    return rc;
+}
+
 int fg_settlement_import(fg_db_t *db, const char *gateway, const char *data, size_t len, const char *who,
                          fg_settlement_result_t *out, fg_stmt_error_t *err)
 {
@@ -314,10 +324,7 @@ int fg_settlement_import(fg_db_t *db, const char *gateway, const char *data, siz
     if (len > FG_STMT_FILE_MAX)
         return FG_ERANGE;
     store_t st = {gateway, who, data, len, batches, 0, 0};
-    check_t c = {&st, err};
-    int rc = each_row(data, len, check_row, &c, err);
-    if (rc == 0 && st.count == 0)
-        rc = fg_stmt_fail(err, 0, NULL, "the file lists no transaction");
+    int rc = fg_settlement_check(data, len, batches, &st.count, &st.rows, err);
     if (rc != 0)
         return rc;
     if ((rc = fg_db_tx(db, store_tx, &st)) != 0)

@@ -2,9 +2,11 @@
  * test_orders.c - create-order validation and the request fingerprint.
  */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "http/http.h"
+#include "orders/bills.h"
 #include "orders/orders.h"
 
 /* 2026-11-23T00:00:00Z */
@@ -193,6 +195,62 @@ START_TEST(transport_checks)
 }
 END_TEST
 
+/* A key given twice is refused, naming the first repeat in document order
+ * (a member's key before anything its value holds), however many keys. */
+START_TEST(duplicate_keys)
+{
+    expect_error("{\"a\":1,\"b\":{\"c\":1,\"c\":2},\"a\":2}", 400, "duplicate_field", "c");
+    expect_error("{\"a\":{\"x\":1},\"b\":1,\"b\":2,\"a\":3}", 400, "duplicate_field", "b");
+    expect_error("{\"z\":[{\"k\":1},{\"k\":1,\"k\":2}],\"y\":0,\"y\":1}", 400, "duplicate_field", "k");
+
+    /* 5000 distinct keys and one repeat at the end, then none: found and
+     * parsed (the check sorts the keys; comparing every pair took seconds) */
+    enum { KEYS = 5000 };
+    size_t cap = (size_t)KEYS * 16 + 64, n = 0;
+    char *body = malloc(cap);
+    ck_assert_ptr_nonnull(body);
+    body[n++] = '{';
+    for (int i = 0; i < KEYS; i++)
+        n += (size_t)snprintf(body + n, cap - n, "%s\"k%d\":0", i > 0 ? "," : "", i);
+    snprintf(body + n, cap - n, ",\"k7\":1}");
+    expect_error(body, 400, "duplicate_field", "k7");
+    snprintf(body + n, cap - n, "}");
+    fg_field_error_t err;
+    yajl_val root = fg_json_parse_object(body, strlen(body), &err);
+    ck_assert_ptr_nonnull(root);
+    ck_assert_uint_eq(root->u.object.len, KEYS);
+    yajl_tree_free(root);
+    free(body);
+}
+END_TEST
+
+/* A bills file naming one metadata key in two columns is refused at its
+ * header, as two amount columns are (each row's order would repeat the key). */
+START_TEST(bills_header_names_each_column_once)
+{
+    static const char *const FILES[][2] = {
+        {"merchant_ref,amount,metadata.khu_vuc,metadata.khu_vuc\nA,1,x,y\n", "metadata.khu_vuc"},
+        {"merchant_ref,Số tiền,amount\nA,1,1\n", "amount"},
+        {"merchant_ref,amount,Lớp,metadata.class\nA,1,5A,5B\n", "metadata.class"},
+    };
+    for (size_t i = 0; i < sizeof(FILES) / sizeof(FILES[0]); i++) {
+        fg_bills_t b;
+        fg_bills_init(&b);
+        ck_assert_int_eq(fg_bills_read(&b, FG_SHEET_CSV, FILES[i][0], strlen(FILES[i][0]), NULL, NOW_MS), FG_EINVALID);
+        ck_assert_msg(strstr(b.error, "two columns") != NULL && strstr(b.error, FILES[i][1]) != NULL, "%s", b.error);
+        fg_bills_free(&b);
+    }
+    const char *ok = "merchant_ref,amount,metadata.khu_vuc,metadata.Khu_vuc\nA,1,x,y\n";
+    fg_bills_t b;
+    fg_bills_init(&b);
+    fg_bills_defaults_t defaults = {"tuition", NULL};
+    ck_assert_int_eq(fg_bills_read(&b, FG_SHEET_CSV, ok, strlen(ok), &defaults, NOW_MS), 0);
+    ck_assert_uint_eq(b.count, 1);
+    ck_assert_int_eq(b.rows[0].state, FG_BILL_VALID);
+    fg_bills_free(&b);
+}
+END_TEST
+
 START_TEST(fingerprint_covers_method_path_and_body)
 {
     uint8_t a[FG_SHA256_LEN], b[FG_SHA256_LEN];
@@ -306,6 +364,8 @@ static Suite *orders_suite(void)
     tcase_add_test(tc, times);
     tcase_add_test(tc, metadata);
     tcase_add_test(tc, transport_checks);
+    tcase_add_test(tc, duplicate_keys);
+    tcase_add_test(tc, bills_header_names_each_column_once);
     tcase_add_test(tc, fingerprint_covers_method_path_and_body);
     tcase_add_test(tc, effective_status);
     tcase_add_test(tc, payable_amount_and_acceptance);
