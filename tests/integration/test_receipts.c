@@ -626,6 +626,53 @@ START_TEST(sepay_transfers_issue_receipts_and_a_rollback_leaves_no_gap)
 }
 END_TEST
 
+/* ---- a bank statement line settles what the feed lost, and issues its receipt ------------------ */
+
+START_TEST(a_statement_line_issues_the_receipt_of_a_transfer_the_feed_lost)
+{
+    char order[40], code[16], pay[40], rct[48], body[200], url[256];
+    new_order(180000, NULL, order, code);
+    fgt_response_t r = control("/control/chaos", "{\"lose_ipn\":true}");
+    fgt_response_free(&r);
+    snprintf(body, sizeof(body), "{\"amount\":180000,\"content\":\"HP %s\",\"transfer_type\":\"in\"}", code);
+    r = control("/control/sepay/transfer", body);
+    fgt_response_free(&r);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM payments p JOIN orders o ON o.id = p.order_id "
+                                "WHERE o.public_id = ? AND p.status = 'succeeded'",
+                                order, NULL),
+                     0);
+    /* the bank's camt.053 of the day, imported by finance; the matching job applies the line */
+    snprintf(url, sizeof(url), "%s/control/statement?format=camt053", bank.url);
+    fgt_response_t st = fgt_http("GET", url, NULL);
+    ck_assert_int_eq(st.status, 200);
+    char auth[200];
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", finance_token);
+    const char *headers[] = {auth, "Content-Type: application/octet-stream", NULL};
+    r = fgt_request(&srv, FGT_H2C, "POST", "/v1/statements?format=camt.053", headers, st.body, 0);
+    ck_assert_msg(r.status == 201 || r.status == 200, "camt.053 import answered %ld: %s", r.status, r.body);
+    fgt_response_free(&r);
+    fgt_response_free(&st);
+    int paid = 0;
+    for (int i = 0; i < 300 && !paid; i++) {
+        paid = fgt_db_int("SELECT COUNT(*) FROM payments p JOIN orders o ON o.id = p.order_id "
+                          "WHERE o.public_id = ? AND p.status = 'succeeded'",
+                          order, NULL) == 1;
+        if (!paid)
+            fgt_sleep_ms(100);
+    }
+    ck_assert_msg(paid, "the statement line did not settle %s in 30 s", order);
+    payment_of_order(order, pay);
+    receipt_of(key, pay, rct);
+    r = get_as(key, "receipts", rct);
+    ck_assert_str_eq(fgt_json_str(&r, "method", NULL), "vietqr");
+    ck_assert_int_eq(fgt_json_int(&r, "amount", NULL), 180000);
+    ck_assert_str_eq(fgt_json_str(&r, "amount_in_words", NULL), "Một trăm tám mươi nghìn đồng");
+    fgt_response_free(&r);
+    ck_assert_int_eq(receipts_of_payment(pay), 1);
+    ck_assert_int_eq(fgt_ledger_check(), 0);
+}
+END_TEST
+
 /* ---- 64 payments at once on two instances ------------------------------------------------------- */
 
 typedef struct {
@@ -722,6 +769,7 @@ int main(void)
     tcase_add_test(tc, each_partial_payment_and_unapplied_money_get_a_receipt);
     tcase_add_test(tc, vnpay_ipn_and_status_query_issue_receipts);
     tcase_add_test(tc, sepay_transfers_issue_receipts_and_a_rollback_leaves_no_gap);
+    tcase_add_test(tc, a_statement_line_issues_the_receipt_of_a_transfer_the_feed_lost);
     tcase_add_test(tc, concurrent_payments_on_two_instances_are_numbered_without_gap_or_repeat);
     suite_add_tcase(s, tc);
     int rc = fgt_run(s);
