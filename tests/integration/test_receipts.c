@@ -336,6 +336,16 @@ START_TEST(sandbox_payment_gets_a_receipt_with_every_field)
     r = get_as(accountant, "receipts", rct);
     fgt_expect_error(r, 404, "not_found", "receipt_not_found");
     fgt_response_free(&r);
+    /* ... and reads its own merchant's */
+    char own_order[40], own_pay[40], own_rct[48];
+    new_order(55000, NULL, own_order, NULL);
+    new_payment(own_order, "sandbox", 0, own_pay, NULL);
+    sandbox_pay(own_pay, fgt_unique("SBX"), 55000);
+    receipt_of(key, own_pay, own_rct);
+    r = get_as(accountant, "receipts", own_rct);
+    fgt_expect(r, 200, NULL);
+    ck_assert_str_eq(fgt_json_str(&r, "amount_in_words", NULL), "Năm mươi lăm nghìn đồng");
+    fgt_response_free(&r);
     ck_assert_int_eq(fgt_ledger_check(), 0);
 }
 END_TEST
