@@ -107,9 +107,9 @@ static void sandbox_body(const char *payment, const char *txn, long long amount,
              "{\"payment_id\":\"%s\",\"provider_txn_id\":\"%s\",\"status\":\"succeeded\",\"amount\":%lld}", payment,
              txn, amount);
     long long t = (long long)time(NULL);
-    char msg[512], hex[2 * FG_SHA256_LEN + 1];
+    char msg[1024], hex[2 * FG_SHA256_LEN + 1];
     uint8_t mac[FG_SHA256_LEN];
-    snprintf(msg, sizeof(msg), "%lld.%s", t, body);
+    snprintf(msg, sizeof(msg), "%lld.%.900s", t, body); /* a body is at most 300 bytes */
     fg_hmac_sha256(SANDBOX_SECRET, strlen(SANDBOX_SECRET), msg, strlen(msg), mac);
     fg_hex_encode(mac, sizeof(mac), hex);
     snprintf(header, header_cap, "X-Signature: t=%lld,v1=%s", t, hex);
