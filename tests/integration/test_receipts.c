@@ -442,6 +442,43 @@ START_TEST(settings_are_validated_audited_and_keep_each_series)
 }
 END_TEST
 
+/* ---- a series used up: the payment waits for a new serial, nothing is lost ---------------------- */
+
+START_TEST(a_used_up_series_holds_the_payment_until_a_new_serial)
+{
+    char m2[64], k2[64], order[40], pay[40], rct[48], body[300], header[200];
+    fgt_merchant_create("Trường Đại học Số Bảy", m2, k2);
+    fgt_response_t r = settings(admin_token, m2, NULL, "{\"serial\":\"FULL-26E\"}");
+    fgt_expect(r, 200, NULL);
+    fgt_response_free(&r);
+    /* the series stands at its last number */
+    fgt_db_exec("INSERT INTO receipt_counters (merchant_id, serial, last_number) SELECT id, 'FULL-26E', 9999999 "
+                "FROM merchants WHERE public_id = ?",
+                m2);
+    new_order_of(k2, 30000, NULL, order, NULL);
+    new_payment_of(k2, order, "sandbox", 0, pay, NULL);
+    sandbox_body(pay, fgt_unique("SBX"), 30000, body, sizeof(body), header, sizeof(header));
+    r = fgt_req(&srv, FGT_HTTP1, "POST", "/v1/webhooks/sandbox", NULL, NULL, body, 0, header);
+    ck_assert_msg(r.status >= 500, "a payment without a number was acknowledged: %ld %s", r.status, r.body);
+    fgt_response_free(&r);
+    /* nothing of it stayed: the provider sends it again */
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM payments WHERE public_id = ? AND status = 'pending'", pay, NULL),
+                     1);
+    ck_assert_int_eq(receipts_of_payment(pay), 0);
+    r = settings(admin_token, m2, NULL, "{\"serial\":\"NEXT-26E\"}");
+    fgt_expect(r, 200, NULL);
+    fgt_response_free(&r);
+    r = fgt_req(&srv, FGT_HTTP1, "POST", "/v1/webhooks/sandbox", NULL, NULL, body, 0, header);
+    fgt_expect(r, 200, NULL);
+    fgt_response_free(&r);
+    receipt_of(k2, pay, rct);
+    ck_assert_int_eq(number_of(rct), 1);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM receipts WHERE public_id = ? AND serial = 'NEXT-26E'", rct, NULL),
+                     1);
+    ck_assert_int_eq(fgt_ledger_check(), 0);
+}
+END_TEST
+
 /* ---- partial payments, and money wholly unapplied ------------------------------------------------- */
 
 START_TEST(each_partial_payment_and_unapplied_money_get_a_receipt)
@@ -776,6 +813,7 @@ int main(void)
     tcase_add_checked_fixture(tc, setup, NULL);
     tcase_add_test(tc, sandbox_payment_gets_a_receipt_with_every_field);
     tcase_add_test(tc, settings_are_validated_audited_and_keep_each_series);
+    tcase_add_test(tc, a_used_up_series_holds_the_payment_until_a_new_serial);
     tcase_add_test(tc, each_partial_payment_and_unapplied_money_get_a_receipt);
     tcase_add_test(tc, vnpay_ipn_and_status_query_issue_receipts);
     tcase_add_test(tc, sepay_transfers_issue_receipts_and_a_rollback_leaves_no_gap);
