@@ -106,6 +106,18 @@ void fg_payout_batches_file(fg_call_t *call, fg_db_t *db);
  *  "account_name"} (admin; audited): where the merchant's payouts go. */
 void fg_merchants_payout_account(fg_call_t *call, fg_db_t *db);
 
+/* ---- receipts (services/api/receipts.c) ---- */
+
+/** GET /v1/receipts/{id}: the receipt (merchant key: its own; staff: every
+ *  merchant's, an accountant its merchant's); 404 receipt_not_found. */
+void fg_receipts_get(fg_call_t *call, fg_db_t *db);
+/** GET /v1/receipts?payment_id=&merchant_id=&limit=&cursor=: newest first. */
+void fg_receipts_list(fg_call_t *call, fg_db_t *db);
+/** POST /v1/merchants/{id}/receipt-settings {"unit_name","tax_code",
+ *  "address","form","serial"}, each optional (admin; audited): what the
+ *  merchant's receipts say of the collecting unit, and their series. */
+void fg_merchants_receipt_settings(fg_call_t *call, fg_db_t *db);
+
 /* ---- reports (services/api/reports.c) ---- */
 
 /** GET /v1/reports/collections?from=&to=&group_by=&format=&merchant_id=

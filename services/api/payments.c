@@ -31,7 +31,7 @@ static void payment_body(create_t *c)
     fg_buf_t extra = FG_BUF_INIT;
     fg_payment_started_json(&extra, &c->pn.started);
     fg_buf_reset(&c->body);
-    fg_payment_json(&c->body, &c->pn.payment, extra.data);
+    fg_payment_json(&c->body, &c->pn.payment, c->call->cfg->public_base_url, extra.data);
     fg_buf_free(&extra);
 }
 
@@ -202,7 +202,7 @@ void fg_payments_get(fg_call_t *call, fg_db_t *db)
         fg_call_db_error(call, db, rc);
     } else {
         fg_buf_t b = FG_BUF_INIT;
-        fg_payment_json(&b, &p, NULL);
+        fg_payment_json(&b, &p, call->cfg->public_base_url, NULL);
         fg_call_json(call, 200, &b);
     }
     fg_payment_row_free(&p);

@@ -15,9 +15,9 @@
     ", p.provider_txn_id"
 #define PAYMENT_TAIL                                                                                               \
     "p.amount, p.amount_received, p.amount_applied, p.amount_unapplied, p.amount_refunded, p.amount_refunding, "  \
-    "p.created_at, p.updated_at"
+    "p.created_at, p.updated_at, p.receipt_id"
 static const char SQL_PAYMENT[] =
-    "SELECT " PAYMENT_HEAD ", o.public_id, m.public_id, " PAYMENT_TAIL " FROM payments p "
+    "SELECT " PAYMENT_HEAD ", o.public_id, o.code, m.public_id, " PAYMENT_TAIL " FROM payments p "
     "JOIN orders o ON o.id = p.order_id JOIN merchants m ON m.id = p.merchant_id "
     "WHERE p.public_id = ? AND (? = 0 OR p.merchant_id = ?)";
 /* Locks the payment row only: a FOR UPDATE over the join would also lock the
@@ -26,13 +26,14 @@ static const char SQL_PAYMENT[] =
  * are not locked. */
 static const char SQL_PAYMENT_LOCK[] =
     "SELECT " PAYMENT_HEAD ", (SELECT o.public_id FROM orders o WHERE o.id = p.order_id), "
+    "(SELECT o.code FROM orders o WHERE o.id = p.order_id), "
     "(SELECT m.public_id FROM merchants m WHERE m.id = p.merchant_id), " PAYMENT_TAIL " FROM payments p "
     "WHERE p.public_id = ? AND (? = 0 OR p.merchant_id = ?) FOR UPDATE";
 /* A notification's lock: the payment and its order in one round trip
  * (payment first, as every writer takes them); the merchant is read, not
  * locked, for the reason above. */
 static const char SQL_PAYMENT_ORDER_LOCK[] =
-    "SELECT " PAYMENT_HEAD ", o.public_id, (SELECT m.public_id FROM merchants m WHERE m.id = p.merchant_id), "
+    "SELECT " PAYMENT_HEAD ", o.public_id, o.code, (SELECT m.public_id FROM merchants m WHERE m.id = p.merchant_id), "
     PAYMENT_TAIL ", " FG_ORDER_COLUMNS " FROM payments p JOIN orders o ON o.id = p.order_id "
     "WHERE p.public_id = ? FOR UPDATE";
 /* clang-format on */
@@ -41,7 +42,8 @@ void fg_payment_row_init(fg_payment_row_t *p) { memset(p, 0, sizeof(*p)); }
 void fg_payment_row_free(fg_payment_row_t *p)
 {
     fg_buf_t *texts[] = {&p->public_id,       &p->adapter,         &p->currency,
-                         &p->provider_txn_id, &p->order_public_id, &p->merchant_public_id};
+                         &p->provider_txn_id, &p->order_public_id, &p->merchant_public_id,
+                         &p->receipt_id,      &p->order_code};
     for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
         fg_buf_free(texts[i]);
 }
@@ -57,6 +59,7 @@ static void payment_bind(fg_stmt_t *s, fg_payment_row_t *p)
     fg_stmt_out_enum(s, &p->status, FG_PAYMENT_STATUS_COUNT);
     fg_stmt_out_text(s, &p->provider_txn_id, &p->provider_txn_null);
     fg_stmt_out_text(s, &p->order_public_id, NULL);
+    fg_stmt_out_text(s, &p->order_code, NULL);
     fg_stmt_out_text(s, &p->merchant_public_id, NULL);
     fg_stmt_out_int(s, &p->amount, NULL);
     fg_stmt_out_int(s, &p->amount_received, &p->received_null);
@@ -66,6 +69,7 @@ static void payment_bind(fg_stmt_t *s, fg_payment_row_t *p)
     fg_stmt_out_int(s, &p->amount_refunding, NULL);
     fg_stmt_out_int(s, &p->created_at, NULL);
     fg_stmt_out_int(s, &p->updated_at, NULL);
+    fg_stmt_out_text(s, &p->receipt_id, &p->receipt_null);
 }
 
 static int fetch_one(fg_stmt_t *s)
@@ -103,7 +107,7 @@ int fg_payment_lock_with_order(fg_db_t *db, const char *public_id, fg_payment_ro
     return fetch_one(&s);
 }
 
-void fg_payment_json(fg_buf_t *b, const fg_payment_row_t *p, const char *extra)
+void fg_payment_json(fg_buf_t *b, const fg_payment_row_t *p, const char *base_url, const char *extra)
 {
     char created[40], updated[40];
     fg_time_format_rfc3339(p->created_at, 0, created, sizeof(created));
@@ -128,6 +132,19 @@ void fg_payment_json(fg_buf_t *b, const fg_payment_row_t *p, const char *extra)
         fg_json_kv_null(b, 1, "provider_txn_id");
     else
         fg_json_kv_strn(b, 1, "provider_txn_id", p->provider_txn_id.data, p->provider_txn_id.len);
+    /* null until the payment succeeds: its receipt is issued in the same transaction */
+    if (p->receipt_null || p->receipt_id.len == 0) {
+        fg_json_kv_null(b, 1, "receipt_id");
+        fg_json_kv_null(b, 1, "receipt_url");
+    } else {
+        /* the payer's receipt page, which names the receipt's number and series */
+        fg_buf_t url = FG_BUF_INIT;
+        fg_json_kv_strn(b, 1, "receipt_id", p->receipt_id.data, p->receipt_id.len);
+        fg_buf_printf(&url, "%s/pay/%s/receipt?payment=%s", base_url,
+                      p->order_code.data != NULL ? p->order_code.data : "", p->public_id.data);
+        fg_json_kv_strn(b, 1, "receipt_url", url.data, url.len);
+        fg_buf_free(&url);
+    }
     if (extra != NULL)
         fg_buf_puts(b, extra);
     fg_json_kv_str(b, 1, "created_at", created);

@@ -48,8 +48,10 @@ void fg_refund_split(int64_t payment_applied, int64_t payment_refunded, int64_t 
 typedef struct {
     int64_t id, order_id, merchant_id;
     fg_buf_t public_id, adapter, currency, provider_txn_id, order_public_id, merchant_public_id;
+    fg_buf_t receipt_id; /* the receipt issued when it succeeded (receipts/receipts.h) */
+    fg_buf_t order_code; /* the order's payer code: the receipt page's address */
     fg_payment_status_t status;
-    int provider_txn_null;
+    int provider_txn_null, receipt_null;
     int64_t amount, amount_received, amount_applied, amount_unapplied, amount_refunded, amount_refunding;
     int received_null;
     int64_t created_at, updated_at;
@@ -62,8 +64,9 @@ void fg_payment_row_free(fg_payment_row_t *p);
 int fg_payment_load(fg_db_t *db, const char *public_id, uint64_t merchant_id, int for_update,
                     fg_payment_row_t *p) FG_MUST_USE;
 /** The payment's public JSON; extra (may be NULL) is appended inside the
- *  object, e.g. ,"redirect_url":"…". */
-void fg_payment_json(fg_buf_t *b, const fg_payment_row_t *p, const char *extra);
+ *  object, e.g. ,"redirect_url":"…".  Its receipt_url (the payer's receipt
+ *  page, once a receipt was issued) is under base_url (public.base_url). */
+void fg_payment_json(fg_buf_t *b, const fg_payment_row_t *p, const char *base_url, const char *extra);
 /** The fields a started payment adds to its JSON (redirect_url, qr), for
  *  fg_payment_json's extra. */
 void fg_payment_started_json(fg_buf_t *extra, const fg_payment_started_t *started);

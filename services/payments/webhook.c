@@ -23,6 +23,7 @@
 #include "db/group.h"
 #include "ledger/ledger.h"
 #include "orders/orders_internal.h"
+#include "receipts/receipts.h"
 
 /* Stored bodies and queries are cut here; the payload is evidence, not data. */
 #define INBOX_BODY_MAX (256 * 1024)
@@ -55,7 +56,7 @@ static const char SQL_PAYMENT_FAIL[] =
     "provider_payload = ?, updated_at = ? WHERE id = ? AND status = 'pending'";
 static const char SQL_PAYMENT_SUCCEED[] =
     "UPDATE payments SET status = 'succeeded', provider_txn_id = ?, amount_received = ?, amount_applied = ?, "
-    "amount_unapplied = ?, provider_payload = ?, updated_at = ? WHERE id = ? AND status <> 'succeeded'";
+    "amount_unapplied = ?, provider_payload = ?, updated_at = ?, receipt_id = ? WHERE id = ? AND status <> 'succeeded'";
 static const char SQL_ORDER_PAID[] =
     "UPDATE orders SET amount_paid = ?, status = ?, updated_at = ? WHERE id = ? AND amount_paid = ?";
 
@@ -250,12 +251,18 @@ static void record_alone(fg_db_t *db, apply_t *a, const char *status)
  * provider_txn_id (empty = NULL) are the payment's new values. */
 static int post_events(fg_db_t *db, const char *base_url, const fg_payment_row_t *locked, fg_payment_status_t status,
                        const char *provider_txn_id, int64_t received, int64_t applied, int64_t unapplied,
-                       const fg_order_row_t *order, int64_t now)
+                       const fg_order_row_t *order, const char *receipt_id, int64_t now)
 {
     fg_payment_row_t p = *locked; /* borrows the locked row's buffers but this one */
     fg_buf_t body = FG_BUF_INIT;
 
     p.provider_txn_id = (fg_buf_t)FG_BUF_INIT;
+    p.receipt_id = (fg_buf_t)FG_BUF_INIT;
+    if (receipt_id != NULL) {
+        /* payment.succeeded names the receipt, and its receipt_url where the payer reads it */
+        fg_buf_puts(&p.receipt_id, receipt_id);
+        p.receipt_null = 0;
+    }
     p.status = status;
     fg_buf_puts(&p.provider_txn_id, provider_txn_id);
     p.provider_txn_null = provider_txn_id[0] == '\0';
@@ -266,7 +273,7 @@ static int post_events(fg_db_t *db, const char *base_url, const fg_payment_row_t
         p.amount_unapplied = unapplied;
     }
     p.updated_at = now;
-    fg_payment_json(&body, &p, NULL);
+    fg_payment_json(&body, &p, base_url, NULL);
     int rc = fg_event_insert(db, (uint64_t)p.merchant_id,
                              status == FG_PAYMENT_SUCCEEDED ? "payment.succeeded" : "payment.failed", p.order_id, &body,
                              now);
@@ -278,6 +285,7 @@ static int post_events(fg_db_t *db, const char *base_url, const fg_payment_row_t
                              now);
     }
     fg_buf_free(&p.provider_txn_id);
+    fg_buf_free(&p.receipt_id);
     fg_buf_free(&body);
     return rc;
 }
@@ -305,7 +313,8 @@ static int apply_failure(fg_db_t *db, apply_t *a, const fg_payment_row_t *p, int
     /* The order's row is locked with the payment (apply_tx): every
      * transaction that writes an order's events holds it, so one order's
      * events commit in the order of their ids and reach webhooks in order. */
-    return post_events(db, a->cfg->public_base_url, p, FG_PAYMENT_FAILED, a->n->provider_txn_id, 0, 0, 0, NULL, now);
+    return post_events(db, a->cfg->public_base_url, p, FG_PAYMENT_FAILED, a->n->provider_txn_id, 0, 0, 0, NULL, NULL,
+                       now);
 }
 
 /* Applies what the order (locked, as loaded) can take of received and
@@ -381,8 +390,10 @@ static int apply_success(fg_db_t *db, apply_t *a, const fg_payment_row_t *p, fg_
         }
         return apply_receipt(db, a, p, now);
     }
-    int rc = settle_order(db, order, a->n->amount, now, &applied, &unapplied);
-    if (rc != 0 || (rc = fg_stmt_init(&s, db, SQL_PAYMENT_SUCCEED)) != 0)
+    char receipt_id[FG_RECEIPT_ID_MAX + 1];
+    int rc = fg_receipt_new_id(receipt_id);
+    if (rc != 0 || (rc = settle_order(db, order, a->n->amount, now, &applied, &unapplied)) != 0 ||
+        (rc = fg_stmt_init(&s, db, SQL_PAYMENT_SUCCEED)) != 0)
         return rc;
     /* a failed transaction may have no provider number: NULL keeps the unique key free */
     fg_stmt_cstr(&s, a->n->provider_txn_id[0] != '\0' ? a->n->provider_txn_id : NULL);
@@ -394,6 +405,7 @@ static int apply_success(fg_db_t *db, apply_t *a, const fg_payment_row_t *p, fg_
     payload(a->in, &raw, &raw_len);
     fg_stmt_str(&s, raw, raw_len);
     fg_stmt_int(&s, now);
+    fg_stmt_cstr(&s, receipt_id);
     fg_stmt_int(&s, p->id);
     if ((rc = fg_stmt_exec(&s)) != 0)
         return rc;
@@ -406,8 +418,33 @@ static int apply_success(fg_db_t *db, apply_t *a, const fg_payment_row_t *p, fg_
     fg_journal_add(&j, "liabilities:unapplied", 0, p->currency.data, -unapplied);
     if ((rc = fg_ledger_post(db, &j, now, NULL)) != 0)
         return rc;
+    /* The receipt: money received is receipted whatever the order could take
+     * of it, unapplied money too (it was collected; a refund later adjusts
+     * the receipt).  Late, since its series' counter row stays locked to
+     * COMMIT; the numbering works alike in a group commit (the counter and
+     * the receipt row are written at once, never deferred). */
+    fg_receipt_issue_t ri = {
+        .payment_id = p->id,
+        .order_id = order->id,
+        .merchant_id = p->merchant_id,
+        .payment_public_id = p->public_id.data,
+        .order_public_id = p->order_public_id.data,
+        .merchant_public_id = p->merchant_public_id.data,
+        .payer_name = order->payer_name_null ? NULL : order->payer_name.data,
+        .payer_ref = order->payer_ref_null ? NULL : order->payer_ref.data,
+        .bill_ref = order->merchant_ref.data,
+        .fee_type = order->fee_type.data,
+        .description = order->description_null ? NULL : order->description.data,
+        .amount = a->n->amount,
+        .currency = p->currency.data,
+        .method = a->adapter->name,
+        .provider_ref = a->n->provider_txn_id[0] != '\0' ? a->n->provider_txn_id : NULL,
+        .paid_at_ms = now,
+    };
+    if ((rc = fg_receipt_issue(db, receipt_id, &ri, now, NULL)) != 0)
+        return rc;
     return post_events(db, a->cfg->public_base_url, p, FG_PAYMENT_SUCCEEDED, a->n->provider_txn_id, a->n->amount,
-                       applied, unapplied, applied > 0 ? order : NULL, now);
+                       applied, unapplied, applied > 0 ? order : NULL, receipt_id, now);
 }
 
 static int apply_tx(fg_db_t *db, void *arg)

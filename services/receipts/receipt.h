@@ -17,10 +17,11 @@
 #define FG_RECEIPT_NUMBER_MAX 9999999 /* seven digits: SHDon */
 #define FG_RECEIPT_FORM_MAX 11        /* KHMSHDon, the form symbol */
 #define FG_RECEIPT_SERIAL_MAX 11      /* KHHDon, the serial symbol */
-#define FG_RECEIPT_NAME_MAX 400       /* bytes of UTF-8 */
+#define FG_RECEIPT_NAME_MAX 800       /* bytes of UTF-8: 200 characters */
 #define FG_RECEIPT_TAX_CODE_MAX 14    /* MST: 10 digits, or 10-3 */
 #define FG_RECEIPT_ADDRESS_MAX 400
 #define FG_RECEIPT_TEXT_MAX 400
+#define FG_RECEIPT_DESCRIPTION_MAX 4000 /* the order's description: 1000 characters */
 
 typedef enum {
     FG_RECEIPT_ORIGINAL = 0,    /* for a succeeded payment */
@@ -53,15 +54,17 @@ typedef struct {
     char unit_address[FG_RECEIPT_ADDRESS_MAX + 1];
     /* the payer (NMua) and what was paid for */
     char payer_name[FG_RECEIPT_NAME_MAX + 1];
-    char payer_ref[FG_RECEIPT_TEXT_MAX + 1]; /* the order's merchant_ref */
+    char payer_ref[FG_RECEIPT_TEXT_MAX + 1]; /* the order's payer.ref (the payer's own code); "" when none */
+    char bill_ref[FG_RECEIPT_TEXT_MAX + 1];  /* the order's merchant_ref (the bill's number) */
     char fee_type[FG_RECEIPT_TEXT_MAX + 1];
-    char description[FG_RECEIPT_TEXT_MAX + 1];
+    char description[FG_RECEIPT_DESCRIPTION_MAX + 1];
     int64_t amount; /* minor units; negative for an adjustment */
     char currency[4];
     char method[17];       /* the adapter: vnpay, momo, vietqr, sandbox */
     char provider_ref[65]; /* the provider's transaction id */
     int64_t paid_at_ms;    /* UTC ms; shown in GMT+7 */
     int64_t issued_at_ms;
+    int64_t row_id; /* receipts.id: the order of a list, its cursor */
 } fg_receipt_t;
 
 #endif

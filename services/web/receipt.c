@@ -10,8 +10,10 @@
 #include "web/web.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "core/text.h"
+#include "receipts/receipts.h"
 #include "web/payer.h"
 
 #define RECEIPT_REFRESH_S 3
@@ -90,17 +92,59 @@ static void dd_text(fg_html_t *p, const char *label, const char *hook, const fg_
     fg_html_puts(p, "</dd>");
 }
 
-static void receipt_body(fg_html_t *p, const fg_bill_t *b, const receipt_payment_t *r)
+/* "Biên lai số 0000123, ký hiệu BL-26E": the e-receipt issued for the
+ * payment (with its amount in words), once it succeeded. */
+static void receipt_number(fg_html_t *p, const fg_receipt_t *e)
+{
+    char number[8];
+    fg_receipt_number_text(e->number, number);
+    fg_html_printf(p, "<p class=\"receipt-number\" data-receipt-number=\"%s\" data-receipt-serial=\"", number);
+    fg_html_text(p, e->serial);
+    fg_html_printf(p, "\">%s %s, %s ", fg_html_tr(p, "Biên lai số", "Receipt no."), number,
+                   fg_html_tr(p, "ký hiệu", "series"));
+    fg_html_text(p, e->serial);
+    fg_html_printf(p, " (%s ", fg_html_tr(p, "mẫu số", "form"));
+    fg_html_text(p, e->form);
+    fg_html_puts(p, ")</p>");
+}
+
+static void receipt_words(fg_html_t *p, const fg_receipt_t *e)
+{
+    fg_buf_t words = FG_BUF_INIT;
+    if (fg_receipt_amount_words(e->amount, e->currency, &words) == 0) {
+        fg_html_printf(p, "<dt>%s</dt><dd data-amount-words>", fg_html_tr(p, "Số tiền bằng chữ", "Amount in words"));
+        fg_html_textn(p, words.data, words.len);
+        fg_html_puts(p, "</dd>");
+    }
+    fg_buf_free(&words);
+}
+
+static void receipt_body(fg_html_t *p, const fg_bill_t *b, const receipt_payment_t *r, const fg_receipt_t *e)
 {
     fg_html_printf(p, "<h1>%s</h1>", fg_html_tr(p, "Biên lai thanh toán", "Payment receipt"));
     receipt_headline(p, r);
+    if (e != NULL)
+        receipt_number(p, e);
     fg_html_puts(p, "<section class=\"card receipt\" aria-label=\"");
     fg_html_puts(p, fg_html_tr(p, "Biên lai", "Receipt"));
     fg_html_printf(p, "\"><p class=\"amount\" data-amount=\"%lld\">",
                    (long long)(r->received_null ? r->amount : r->received));
     fg_html_money(p, r->received_null ? r->amount : r->received, r->currency.data);
     fg_html_puts(p, "</p><dl>");
-    dd_text(p, fg_html_tr(p, "Đơn vị thu", "Collected by"), "data-unit", &b->merchant_name);
+    if (e != NULL)
+        receipt_words(p, e);
+    if (e != NULL) { /* the unit as the receipt names it */
+        fg_html_printf(p, "<dt>%s</dt><dd data-unit>", fg_html_tr(p, "Đơn vị thu", "Collected by"));
+        fg_html_text(p, e->unit_name);
+        fg_html_puts(p, "</dd>");
+        if (e->unit_tax_code[0] != '\0') {
+            fg_html_printf(p, "<dt>%s</dt><dd data-tax-code>", fg_html_tr(p, "Mã số thuế", "Tax code"));
+            fg_html_text(p, e->unit_tax_code);
+            fg_html_puts(p, "</dd>");
+        }
+    } else {
+        dd_text(p, fg_html_tr(p, "Đơn vị thu", "Collected by"), "data-unit", &b->merchant_name);
+    }
     dd_text(p, fg_html_tr(p, "Người nộp", "Payer"), "data-payer", &b->payer_name);
     dd_text(p, fg_html_tr(p, "Số hóa đơn", "Bill number"), "data-bill", &b->merchant_ref);
     dd_text(p, fg_html_tr(p, "Nội dung", "For"), "data-description", &b->description);
@@ -135,9 +179,15 @@ void fg_web_receipt_page(fg_call_t *call, fg_db_t *db)
     const char *wanted = fg_call_query(call, "payment", NULL);
     if (wanted == NULL || strlen(wanted) > FG_ID_CAP)
         wanted = "";
+    fg_receipt_t *e = NULL;
     int rc = fg_bill_load(db, call->params[0], call->param_lens[0], &b);
     if (rc == 0)
         rc = payment_load(db, b.order_id, wanted, &r);
+    if (rc == 0 && r.status == FG_PAYMENT_SUCCEEDED && (e = malloc(sizeof(*e))) != NULL &&
+        fg_receipt_of_payment(db, r.id.data, 0, e) != 0) {
+        free(e); /* none issued (a payment older than receipts): the page without it */
+        e = NULL;
+    }
     fg_db_end(db);
     if (rc == FG_ENOTFOUND && b.order_id != 0) {
         fg_html_t p;
@@ -155,9 +205,10 @@ void fg_web_receipt_page(fg_call_t *call, fg_db_t *db)
         fg_html_t p;
         fg_html_begin_refresh(&p, call, "pay-receipt", "Biên lai thanh toán", "Payment receipt", attrs,
                               r.status == FG_PAYMENT_PENDING ? RECEIPT_REFRESH_S : 0);
-        receipt_body(&p, &b, &r);
+        receipt_body(&p, &b, &r, e);
         fg_html_end(&p, 200);
     }
+    free(e);
     payment_free(&r);
     fg_bill_free(&b);
 }

@@ -59,7 +59,8 @@ typedef struct {
     char id[FGT_ID_CAP], key[FGT_ID_CAP], key_id[FGT_ID_CAP];
     char order_open[FGT_ID_CAP], code_open[FGT_ID_CAP], order_paid[FGT_ID_CAP], code_paid[FGT_ID_CAP];
     char payment[FGT_ID_CAP], refund[FGT_ID_CAP], endpoint[FGT_ID_CAP], event[FGT_ID_CAP], upload[FGT_ID_CAP];
-    char account[96]; /* liabilities:merchant:{id} */
+    char receipt[FGT_ID_CAP]; /* the paid order's receipt */
+    char account[96];         /* liabilities:merchant:{id} */
     /* the Idempotency-Keys and merchant_ref the open order and the endpoint were made with, and its secret */
     char idem_order[FGT_ID_CAP], ref_open[FGT_ID_CAP], idem_endpoint[FGT_ID_CAP], secret[128];
 } merchant_world_t;
@@ -255,6 +256,7 @@ static const char *id_for(const char *prefix, int *bs)
     } IDS[] = {
         {"/v1/orders/", B.order_open, 1},
         {"/v1/payments/", B.payment, 1},
+        {"/v1/receipts/", B.receipt, 1},
         {"/v1/webhooks/", "sandbox", 0},
         {"/v1/webhook-endpoints/", B.endpoint, 1},
         {"/v1/events/", B.event, 1},
@@ -381,6 +383,8 @@ static const char *api_body(const fg_route_t *rt)
     else if (strcmp(n, "merchants.payout_account") == 0)
         snprintf(body, sizeof(body),
                  "{\"bank_bin\":\"970436\",\"account_number\":\"0071000999777\",\"account_name\":\"KHAC\"}");
+    else if (strcmp(n, "merchants.receipt_settings") == 0)
+        snprintf(body, sizeof(body), "{\"unit_name\":\"KHAC\",\"tax_code\":\"0101234567\",\"serial\":\"KHAC\"}");
     else
         return NULL;
     return body;
@@ -564,9 +568,9 @@ static void expect_page(const fg_route_t *rt, const char *who, const fgt_respons
  * the path (a page's language link repeats it). */
 static void expect_nothing_of_b(const fg_route_t *rt, const char *who, const char *sent, const fgt_response_t *r)
 {
-    const char *const mine[] = {B.id,      B.order_open,    B.code_open,   B.order_paid, B.code_paid,
-                                B.payment, B.refund,        B.endpoint,    B.event,      B.upload,
-                                B.key_id,  B_AMOUNT_DIGITS, B_AMOUNT_DOTS, NULL};
+    const char *const mine[] = {B.id,      B.order_open, B.code_open,     B.order_paid,  B.code_paid,
+                                B.payment, B.refund,     B.endpoint,      B.event,       B.upload,
+                                B.key_id,  B.receipt,    B_AMOUNT_DIGITS, B_AMOUNT_DOTS, NULL};
     for (int i = 0; mine[i] != NULL; i++)
         if (mine[i][0] != '\0' && strstr(sent, mine[i]) == NULL && r->body != NULL && strstr(r->body, mine[i]) != NULL)
             failure("%s %s (%s) as %s: %ld shows B's %s", rt->method, rt->pattern, rt->name, who, r->status, mine[i]);
@@ -576,7 +580,10 @@ static void expect_nothing_of_b(const fg_route_t *rt, const char *who, const cha
 
 static const char SQL_B[] =
     "SELECT CONCAT_WS(' | ', m.name, COALESCE(m.payout_bank_bin, '-'), COALESCE(m.payout_account_no, '-'), "
-    "COALESCE(m.payout_account_name, '-'), "
+    "COALESCE(m.payout_account_name, '-'), COALESCE(m.receipt_unit_name, '-'), COALESCE(m.receipt_tax_code, '-'), "
+    "COALESCE(m.receipt_address, '-'), m.receipt_form, m.receipt_serial, "
+    "(SELECT GROUP_CONCAT(CONCAT_WS(',', c.serial, c.last_number)) FROM receipt_counters c WHERE c.merchant_id = m.id), "
+    "(SELECT GROUP_CONCAT(CONCAT_WS(',', x.public_id, x.status, x.number)) FROM receipts x WHERE x.merchant_id = m.id), "
     "(SELECT GROUP_CONCAT(CONCAT_WS(',', o.public_id, o.status, o.amount, o.amount_paid, o.amount_refunded) ORDER BY "
     "o.id) FROM orders o WHERE o.merchant_id = m.id), "
     "(SELECT GROUP_CONCAT(CONCAT_WS(',', p.public_id, p.status, p.amount_refunded, p.amount_refunding) ORDER BY p.id) "
@@ -1094,6 +1101,9 @@ static void merchant_objects(merchant_world_t *m)
     expect_status(r, 201, "refund");
     json_id(&r, "id", m->refund);
     fgt_response_free(&r);
+    must(fgt_db_str("SELECT receipt_id FROM payments WHERE public_id = ?", m->payment, NULL, m->receipt,
+                    sizeof(m->receipt)),
+         "no receipt for %s", m->payment);
     must(fgt_db_str("SELECT e.public_id FROM events e JOIN merchants m ON m.id = e.merchant_id WHERE m.public_id = ? "
                     "ORDER BY e.id LIMIT 1",
                     m->id, NULL, m->event, sizeof(m->event)),

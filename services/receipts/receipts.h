@@ -1,0 +1,134 @@
+/*
+ * receipts.h - e-receipts as the domain issues and reads them: the store, its
+ * gapless numbering and the collecting unit's receipt settings (store.c),
+ * the amount in Vietnamese words (words.c).
+ *
+ * Numbering.  A receipt's number is the next of one series per merchant and
+ * serial, taken from a counter row (receipt_counters) in the transaction
+ * that marks the payment succeeded: the row is locked from the moment the
+ * number is taken to COMMIT, so a concurrent payment of the same merchant
+ * and serial, on this instance or another, waits for it, and a rollback
+ * gives the number back with everything else.  No gap, no repeat.
+ *
+ * Operations run inside the caller's transaction (like fg_ledger_post) and
+ * may be re-run with it; they return 0 or a negative FG_E* code.
+ */
+#ifndef FG_RECEIPTS_RECEIPTS_H
+#define FG_RECEIPTS_RECEIPTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "core/buf.h"
+#include "core/money.h"
+#include "core/page.h"
+#include "db/db.h"
+#include "receipts/receipt.h"
+
+/* The largest amount a receipt carries in words: the largest order amount. */
+#define FG_RECEIPT_AMOUNT_MAX FG_AMOUNT_MAX
+/* The unit's name and address in characters (the merchant's name has 200). */
+#define FG_RECEIPT_UNIT_NAME_CHARS 200
+#define FG_RECEIPT_ADDRESS_CHARS 400
+
+/* ---- words (words.c) ------------------------------------------------------- */
+
+/** Appends amount (minor units of currency) in Vietnamese words to out,
+ *  first letter upper case: "Bốn triệu năm trăm nghìn đồng" for 4500000 VND;
+ *  another currency's major units and its code, the minor units as a
+ *  fraction.  A negative amount (an adjustment) starts with "Âm".  0, or
+ *  FG_ERANGE beyond ±FG_RECEIPT_AMOUNT_MAX or for an unknown currency
+ *  (out untouched). */
+int fg_receipt_amount_words(int64_t amount, const char *currency, fg_buf_t *out) FG_MUST_USE;
+
+/** Appends n >= 0 in words, lower case, without a currency ("hai mươi mốt"). */
+void fg_receipt_number_words(fg_buf_t *out, int64_t n);
+
+/* ---- issuing (store.c) ----------------------------------------------------- */
+
+/** What a payment's receipt is made of, from the rows the payment pipeline
+ *  holds (strings borrowed; NULL = none). */
+typedef struct {
+    int64_t payment_id, order_id, merchant_id; /* internal ids */
+    const char *payment_public_id, *order_public_id, *merchant_public_id;
+    const char *payer_name, *payer_ref, *bill_ref, *fee_type, *description;
+    int64_t amount; /* what was received */
+    const char *currency;
+    const char *method;       /* the adapter */
+    const char *provider_ref; /* the provider's transaction id */
+    int64_t paid_at_ms;
+} fg_receipt_issue_t;
+
+/** A new receipt id ("rct_…") into id.  0 or FG_EIO. */
+int fg_receipt_new_id(char id[FG_RECEIPT_ID_MAX + 1]) FG_MUST_USE;
+
+/**
+ * Inside the caller's transaction, after the payment was marked succeeded
+ * (its receipt_id set to id): issues its original receipt with id under the
+ * merchant's current settings, numbered from the series of (merchant,
+ * serial).  Take it late in the transaction: the counter row stays locked
+ * until COMMIT.  out (may be NULL) receives the receipt as written.  0;
+ * FG_ERANGE when the series is used up (9,999,999 numbers: the merchant
+ * needs a new serial); a database code (never FG_ECONFLICT: a key clash of
+ * a receipt is a fault, answered FG_EDB).
+ */
+int fg_receipt_issue(fg_db_t *db, const char *id, const fg_receipt_issue_t *in, int64_t now_ms,
+                     fg_receipt_t *out) FG_MUST_USE;
+
+/* ---- reading (store.c) ----------------------------------------------------- */
+
+/** The receipt id (public) within merchant_id (0 = any merchant).
+ *  FG_ENOTFOUND when there is none (or another merchant's). */
+int fg_receipt_get(fg_db_t *db, const char *id, size_t id_len, uint64_t merchant_id, fg_receipt_t *out) FG_MUST_USE;
+
+/** The original receipt of the payment with public id payment_id, within
+ *  merchant_id (0 = any).  FG_ENOTFOUND when none was issued. */
+int fg_receipt_of_payment(fg_db_t *db, const char *payment_id, uint64_t merchant_id, fg_receipt_t *out) FG_MUST_USE;
+
+typedef struct {
+    uint64_t merchant_id;           /* 0 = every merchant */
+    const char *merchant_public_id; /* a merchant's public id; NULL = any */
+    const char *payment_id;         /* a payment's public id; NULL = any */
+} fg_receipt_query_t;
+
+/** Appends {"object":"list","data":[…],"next_cursor":…} of receipts, newest
+ *  first.  0 or a database code. */
+int fg_receipt_list(fg_db_t *db, const fg_receipt_query_t *q, const fg_page_t *page, fg_buf_t *out) FG_MUST_USE;
+
+/** The receipt's public JSON (GET /v1/receipts/{id}). */
+void fg_receipt_json(fg_buf_t *b, const fg_receipt_t *r);
+
+/** "Biên lai số 0000123, ký hiệu BL-26E" parts: the number as its seven
+ *  digits into out (8 bytes). */
+void fg_receipt_number_text(int64_t number, char out[8]);
+
+/* ---- settings (store.c) ------------------------------------------------- */
+
+/** A change of a merchant's receipt settings: a field not given (has_* 0)
+ *  stays; unit_name, tax_code and address may be given as NULL (the
+ *  merchant's name; none; none).  Strings borrowed. */
+typedef struct {
+    int has_unit_name, has_tax_code, has_address, has_form, has_serial;
+    const char *unit_name, *tax_code, *address, *form, *serial;
+} fg_receipt_settings_t;
+
+/** 1 for a tax code (MST) of 10 digits, or 10 digits, '-' and 3 digits
+ *  (a dependent unit). */
+int fg_receipt_tax_code_valid(const char *s);
+/** 1 for a form symbol or serial: 1..max of A-Z, 0-9, '-' and '/'. */
+int fg_receipt_symbol_valid(const char *s, size_t max);
+
+/** Checks a change; *field names the first bad one.  0 or FG_EINVALID. */
+int fg_receipt_settings_check(const fg_receipt_settings_t *in, const char **field) FG_MUST_USE;
+
+/**
+ * Inside the caller's transaction: applies a change to the settings of the
+ * merchant with public id merchant_id under its row lock, audited as actor
+ * ("merchant.receipt_settings.set", before and after).  The series of the
+ * old serial is kept: a later change back continues it.  json (may be NULL)
+ * receives {"merchant_id","receipt_settings":{…}}.  0; FG_EINVALID (check
+ * first); FG_ENOTFOUND; or a database code.
+ */
+int fg_receipt_settings_set(fg_db_t *db, const char *merchant_id, const fg_receipt_settings_t *in, const char *actor,
+                            fg_buf_t *json) FG_MUST_USE;
+
+#endif

@@ -1,0 +1,605 @@
+/*
+ * store.c - receipts: issuing one in the payment's transaction with its
+ * number from the series of (merchant, serial), reading them, their JSON,
+ * and the collecting unit's receipt settings.
+ *
+ * The series is one receipt_counters row per (merchant, serial).  A number
+ * is taken by one statement, INSERT … ON DUPLICATE KEY UPDATE last_number =
+ * LAST_INSERT_ID(last_number + 1): the first receipt of a serial creates the
+ * row (two first receipts at once meet on its primary key, and the second
+ * one then updates it), every later one increments it, and either way the
+ * row stays locked by the transaction until it commits or rolls back.  The
+ * number comes back as the statement's insert id.  Rolled back, the
+ * increment is undone with the payment's writes: the number is taken again
+ * by the next payment, so the series has no gap; two transactions never hold
+ * the row at once, so it has no repeat.  The unique key (merchant, serial,
+ * number) would refuse a repeat all the same.
+ */
+#include "receipts/receipts.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "core/day.h"
+#include "core/ids.h"
+#include "core/log.h"
+#include "core/text.h"
+#include "staff/staff.h"
+
+/* ---- helpers ---------------------------------------------------------------- */
+
+/* Copies text (NULL = "") into a field of cap bytes, cut back to the start of
+ * a UTF-8 sequence when longer (the columns hold no more than the fields). */
+static void copy_field(char *dst, size_t cap, const char *src, size_t len)
+{
+    if (src == NULL)
+        len = 0;
+    if (len >= cap) {
+        len = cap - 1;
+        while (len > 0 && ((unsigned char)src[len] & 0xC0) == 0x80)
+            len--;
+    }
+    if (len > 0)
+        memcpy(dst, src, len);
+    dst[len] = '\0';
+}
+
+static void copy_buf(char *dst, size_t cap, const fg_buf_t *b) { copy_field(dst, cap, b->data, b->len); }
+
+static const char *or_null(const char *s) { return s != NULL && s[0] != '\0' ? s : NULL; }
+
+void fg_receipt_number_text(int64_t number, char out[8])
+{
+    int64_t n = number < 0 ? 0 : number % 10000000;
+    for (int i = 6; i >= 0; i--, n /= 10)
+        out[i] = (char)('0' + n % 10);
+    out[7] = '\0';
+}
+
+int fg_receipt_new_id(char id[FG_RECEIPT_ID_MAX + 1])
+{
+    _Static_assert(FG_ID_CAP <= FG_RECEIPT_ID_MAX + 1, "a receipt id holds any id");
+    return fg_id_new("rct_", id, FG_RECEIPT_ID_MAX + 1) < 0 ? FG_EIO : 0;
+}
+
+/* ---- issuing ------------------------------------------------------------------ */
+
+/* The unit as the merchant's settings name it now (not locked: a change that
+ * commits meanwhile applies from the next receipt). */
+static const char SQL_SETTINGS[] =
+    "SELECT COALESCE(receipt_unit_name, name), COALESCE(receipt_tax_code, ''), COALESCE(receipt_address, ''), "
+    "receipt_form, receipt_serial FROM merchants WHERE id = ?";
+static const char SQL_NEXT_NUMBER[] =
+    "INSERT INTO receipt_counters (merchant_id, serial, last_number) VALUES (?, ?, LAST_INSERT_ID(1)) "
+    "ON DUPLICATE KEY UPDATE last_number = LAST_INSERT_ID(last_number + 1)";
+static const char SQL_LAST_NUMBER[] = "SELECT last_number FROM receipt_counters WHERE merchant_id = ? AND serial = ?";
+static const char SQL_RECEIPT_INSERT[] =
+    "INSERT INTO receipts (public_id, merchant_id, payment_id, order_id, kind, status, form, serial, number, "
+    "unit_name, unit_tax_code, unit_address, payer_name, payer_ref, bill_ref, fee_type, description, amount, "
+    "currency, method, provider_ref, paid_at, issued_at, issued_day) VALUES (?, ?, ?, ?, 'original', 'issued', ?, ?, "
+    "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
+static int load_settings(fg_db_t *db, int64_t merchant_id, fg_receipt_t *r)
+{
+    fg_buf_t name = FG_BUF_INIT, tax = FG_BUF_INIT, address = FG_BUF_INIT, form = FG_BUF_INIT, serial = FG_BUF_INIT;
+    fg_stmt_t s;
+    int rc = fg_stmt_init(&s, db, SQL_SETTINGS);
+    if (rc == 0) {
+        fg_stmt_int(&s, merchant_id);
+        fg_stmt_out_text(&s, &name, NULL);
+        fg_stmt_out_text(&s, &tax, NULL);
+        fg_stmt_out_text(&s, &address, NULL);
+        fg_stmt_out_text(&s, &form, NULL);
+        fg_stmt_out_text(&s, &serial, NULL);
+        rc = fg_stmt_one(&s);
+    }
+    if (rc == 0) {
+        copy_buf(r->unit_name, sizeof(r->unit_name), &name);
+        copy_buf(r->unit_tax_code, sizeof(r->unit_tax_code), &tax);
+        copy_buf(r->unit_address, sizeof(r->unit_address), &address);
+        copy_buf(r->form, sizeof(r->form), &form);
+        copy_buf(r->serial, sizeof(r->serial), &serial);
+    }
+    fg_buf_free(&name), fg_buf_free(&tax), fg_buf_free(&address), fg_buf_free(&form), fg_buf_free(&serial);
+    return rc;
+}
+
+/* Takes the next number of (merchant, serial) and keeps its row locked. */
+static int next_number(fg_db_t *db, int64_t merchant_id, const char *serial, int64_t *number)
+{
+    fg_stmt_t s;
+    int rc = fg_stmt_init(&s, db, SQL_NEXT_NUMBER);
+    if (rc != 0)
+        return rc;
+    fg_stmt_int(&s, merchant_id);
+    fg_stmt_cstr(&s, serial);
+    rc = fg_stmt_exec(&s);
+    if (rc == FG_EDB && fg_db_errno(db) == 4025) /* ck_receipt_counters_range */
+        return FG_ERANGE;
+    if (rc != 0)
+        return rc == FG_ECONFLICT ? FG_EDB : rc;
+    *number = (int64_t)fg_stmt_insert_id(&s);
+    if (*number > 0)
+        return 0;
+    /* the insert id not reported: read the row this transaction holds */
+    if ((rc = fg_stmt_init(&s, db, SQL_LAST_NUMBER)) != 0)
+        return rc;
+    fg_stmt_int(&s, merchant_id);
+    fg_stmt_cstr(&s, serial);
+    fg_stmt_out_int(&s, number, NULL);
+    return fg_stmt_one(&s);
+}
+
+int fg_receipt_issue(fg_db_t *db, const char *id, const fg_receipt_issue_t *in, int64_t now_ms, fg_receipt_t *out)
+{
+    fg_receipt_t local, *r = out != NULL ? out : &local;
+    memset(r, 0, sizeof(*r));
+    copy_field(r->id, sizeof(r->id), id, strlen(id));
+    copy_field(r->payment_id, sizeof(r->payment_id), in->payment_public_id, strlen(in->payment_public_id));
+    copy_field(r->order_id, sizeof(r->order_id), in->order_public_id, strlen(in->order_public_id));
+    copy_field(r->merchant_id, sizeof(r->merchant_id), in->merchant_public_id, strlen(in->merchant_public_id));
+    r->kind = FG_RECEIPT_ORIGINAL;
+    r->status = FG_RECEIPT_ISSUED;
+#define COPY(field, src) copy_field(r->field, sizeof(r->field), (src), (src) != NULL ? strlen(src) : 0)
+    COPY(payer_name, in->payer_name);
+    COPY(payer_ref, in->payer_ref);
+    COPY(bill_ref, in->bill_ref);
+    COPY(fee_type, in->fee_type);
+    COPY(description, in->description);
+    COPY(currency, in->currency);
+    COPY(method, in->method);
+    COPY(provider_ref, in->provider_ref);
+#undef COPY
+    r->amount = in->amount;
+    r->paid_at_ms = in->paid_at_ms;
+    r->issued_at_ms = now_ms;
+    int rc = load_settings(db, in->merchant_id, r);
+    if (rc == FG_ENOTFOUND)
+        rc = FG_EDB; /* the payment's merchant exists: under a foreign key */
+    /* last: the counter row is held from here to COMMIT */
+    if (rc != 0 || (rc = next_number(db, in->merchant_id, r->serial, &r->number)) != 0)
+        return rc;
+    if (r->number < 1 || r->number > FG_RECEIPT_NUMBER_MAX)
+        return FG_ERANGE;
+    char day[11];
+    fg_day_format(fg_day_of_ms(now_ms), day);
+    fg_stmt_t s;
+    if ((rc = fg_stmt_init(&s, db, SQL_RECEIPT_INSERT)) != 0)
+        return rc;
+    fg_stmt_cstr(&s, r->id);
+    fg_stmt_int(&s, in->merchant_id);
+    fg_stmt_int(&s, in->payment_id);
+    fg_stmt_int(&s, in->order_id);
+    fg_stmt_cstr(&s, r->form);
+    fg_stmt_cstr(&s, r->serial);
+    fg_stmt_int(&s, r->number);
+    fg_stmt_cstr(&s, r->unit_name);
+    fg_stmt_cstr(&s, or_null(r->unit_tax_code));
+    fg_stmt_cstr(&s, or_null(r->unit_address));
+    fg_stmt_cstr(&s, or_null(r->payer_name));
+    fg_stmt_cstr(&s, or_null(r->payer_ref));
+    fg_stmt_cstr(&s, r->bill_ref);
+    fg_stmt_cstr(&s, r->fee_type);
+    fg_stmt_cstr(&s, or_null(r->description));
+    fg_stmt_int(&s, r->amount);
+    fg_stmt_cstr(&s, r->currency);
+    fg_stmt_cstr(&s, r->method);
+    fg_stmt_cstr(&s, or_null(r->provider_ref));
+    fg_stmt_int(&s, r->paid_at_ms);
+    fg_stmt_int(&s, r->issued_at_ms);
+    fg_stmt_cstr(&s, day);
+    rc = fg_stmt_exec(&s);
+    if (rc == FG_ECONFLICT) {
+        /* a second original for the payment, or a number taken twice: never
+         * a duplicate delivery, which is what the caller would make of it */
+        fg_db_log_failure(db, "receipt not issued", rc);
+        return FG_EDB;
+    }
+    return rc;
+}
+
+/* ---- reading ------------------------------------------------------------------- */
+
+/* clang-format off */
+#define RECEIPT_COLUMNS                                                                                            \
+    "r.id, r.public_id, p.public_id, o.public_id, m.public_id, r.kind + 0, r.status + 0, "                        \
+    "COALESCE((SELECT x.public_id FROM receipts x WHERE x.id = r.related_id), ''), r.form, r.serial, r.number, "  \
+    "r.unit_name, COALESCE(r.unit_tax_code, ''), COALESCE(r.unit_address, ''), COALESCE(r.payer_name, ''), "      \
+    "COALESCE(r.payer_ref, ''), r.bill_ref, r.fee_type, COALESCE(r.description, ''), r.amount, r.currency, "       \
+    "r.method, COALESCE(r.provider_ref, ''), r.paid_at, r.issued_at FROM receipts r "                            \
+    "JOIN payments p ON p.id = r.payment_id JOIN orders o ON o.id = r.order_id "                                  \
+    "JOIN merchants m ON m.id = r.merchant_id "
+/* clang-format on */
+static const char SQL_RECEIPT_GET[] = "SELECT " RECEIPT_COLUMNS
+                                      "WHERE r.public_id = ? AND (? = 0 OR r.merchant_id = ?)";
+static const char SQL_RECEIPT_OF_PAYMENT[] = "SELECT " RECEIPT_COLUMNS
+                                             "WHERE p.public_id = ? AND (? = 0 OR r.merchant_id = ?) "
+                                             "AND r.kind = 'original'";
+static const char SQL_RECEIPT_LIST[] = "SELECT " RECEIPT_COLUMNS
+                                       "WHERE (? = 0 OR r.merchant_id = ?) AND (? = '' OR m.public_id = ?) "
+                                       "AND (? = '' OR p.public_id = ?) "
+                                       "AND (? = 0 OR r.id < ?) ORDER BY r.id DESC LIMIT ?";
+
+#define TEXT_COLUMNS 19
+typedef struct {
+    fg_receipt_t *r;
+    int64_t kind, status;
+    fg_buf_t text[TEXT_COLUMNS];
+} row_t;
+
+static void row_bind(fg_stmt_t *s, row_t *w)
+{
+    fg_receipt_t *r = w->r;
+    fg_stmt_out_int(s, &r->row_id, NULL);
+    for (int i = 0; i < 4; i++) /* id, payment, order, merchant */
+        fg_stmt_out_text(s, &w->text[i], NULL);
+    fg_stmt_out_int(s, &w->kind, NULL);
+    fg_stmt_out_int(s, &w->status, NULL);
+    for (int i = 4; i < 7; i++) /* related, form, serial */
+        fg_stmt_out_text(s, &w->text[i], NULL);
+    fg_stmt_out_int(s, &r->number, NULL);
+    for (int i = 7; i < 15; i++) /* unit name .. description */
+        fg_stmt_out_text(s, &w->text[i], NULL);
+    fg_stmt_out_int(s, &r->amount, NULL);
+    for (int i = 15; i < 18; i++) /* currency, method, provider ref */
+        fg_stmt_out_text(s, &w->text[i], NULL);
+    fg_stmt_out_int(s, &r->paid_at_ms, NULL);
+    fg_stmt_out_int(s, &r->issued_at_ms, NULL);
+}
+
+/* The fetched row into w->r: 0, or FG_EDB for a kind or status this code
+ * does not know. */
+static int row_take(row_t *w)
+{
+    fg_receipt_t *r = w->r;
+    static const fg_receipt_kind_t KINDS[] = {FG_RECEIPT_ORIGINAL, FG_RECEIPT_REPLACEMENT, FG_RECEIPT_ADJUSTMENT};
+    static const fg_receipt_status_t STATUSES[] = {FG_RECEIPT_ISSUED, FG_RECEIPT_ADJUSTED, FG_RECEIPT_REPLACED,
+                                                   FG_RECEIPT_CANCELLED};
+    if (w->kind < 1 || w->kind > 3 || w->status < 1 || w->status > 4)
+        return FG_EDB;
+    r->kind = KINDS[w->kind - 1];
+    r->status = STATUSES[w->status - 1];
+    struct {
+        char *dst;
+        size_t cap;
+    } f[TEXT_COLUMNS] = {
+        {r->id, sizeof(r->id)},
+        {r->payment_id, sizeof(r->payment_id)},
+        {r->order_id, sizeof(r->order_id)},
+        {r->merchant_id, sizeof(r->merchant_id)},
+        {r->related_id, sizeof(r->related_id)},
+        {r->form, sizeof(r->form)},
+        {r->serial, sizeof(r->serial)},
+        {r->unit_name, sizeof(r->unit_name)},
+        {r->unit_tax_code, sizeof(r->unit_tax_code)},
+        {r->unit_address, sizeof(r->unit_address)},
+        {r->payer_name, sizeof(r->payer_name)},
+        {r->payer_ref, sizeof(r->payer_ref)},
+        {r->bill_ref, sizeof(r->bill_ref)},
+        {r->fee_type, sizeof(r->fee_type)},
+        {r->description, sizeof(r->description)},
+        {r->currency, sizeof(r->currency)},
+        {r->method, sizeof(r->method)},
+        {r->provider_ref, sizeof(r->provider_ref)},
+        {NULL, 0},
+    };
+    for (int i = 0; i < TEXT_COLUMNS && f[i].dst != NULL; i++)
+        copy_buf(f[i].dst, f[i].cap, &w->text[i]);
+    return 0;
+}
+
+static void row_free(row_t *w)
+{
+    for (int i = 0; i < TEXT_COLUMNS; i++)
+        fg_buf_free(&w->text[i]);
+}
+
+static int read_one(fg_db_t *db, const char *sql, const char *key, size_t key_len, uint64_t merchant_id,
+                    fg_receipt_t *out)
+{
+    row_t w;
+    memset(&w, 0, sizeof(w));
+    memset(out, 0, sizeof(*out));
+    w.r = out;
+    fg_stmt_t s;
+    int rc = fg_stmt_init(&s, db, sql);
+    if (rc == 0) {
+        fg_stmt_str(&s, key, key_len);
+        fg_stmt_int(&s, (int64_t)merchant_id);
+        fg_stmt_int(&s, (int64_t)merchant_id);
+        row_bind(&s, &w);
+        rc = fg_stmt_one(&s);
+    }
+    if (rc == 0)
+        rc = row_take(&w);
+    row_free(&w);
+    return rc;
+}
+
+int fg_receipt_get(fg_db_t *db, const char *id, size_t id_len, uint64_t merchant_id, fg_receipt_t *out)
+{
+    if (id_len == 0 || id_len > FG_RECEIPT_ID_MAX)
+        return FG_ENOTFOUND;
+    return read_one(db, SQL_RECEIPT_GET, id, id_len, merchant_id, out);
+}
+
+int fg_receipt_of_payment(fg_db_t *db, const char *payment_id, uint64_t merchant_id, fg_receipt_t *out)
+{
+    size_t len = strlen(payment_id);
+    if (len == 0 || len > FG_RECEIPT_ID_MAX)
+        return FG_ENOTFOUND;
+    return read_one(db, SQL_RECEIPT_OF_PAYMENT, payment_id, len, merchant_id, out);
+}
+
+int fg_receipt_list(fg_db_t *db, const fg_receipt_query_t *q, const fg_page_t *page, fg_buf_t *out)
+{
+    fg_receipt_t *r = calloc(1, sizeof(*r));
+    if (r == NULL)
+        return FG_ENOMEM;
+    row_t w;
+    memset(&w, 0, sizeof(w));
+    w.r = r;
+    const char *payment = q->payment_id != NULL ? q->payment_id : "";
+    const char *merchant = q->merchant_public_id != NULL ? q->merchant_public_id : "";
+    fg_stmt_t s;
+    int rc = fg_stmt_init(&s, db, SQL_RECEIPT_LIST), n = 0, more = 0;
+    int64_t last = 0;
+    if (rc == 0) {
+        fg_stmt_int(&s, (int64_t)q->merchant_id);
+        fg_stmt_int(&s, (int64_t)q->merchant_id);
+        fg_stmt_cstr(&s, merchant);
+        fg_stmt_cstr(&s, merchant);
+        fg_stmt_cstr(&s, payment);
+        fg_stmt_cstr(&s, payment);
+        fg_stmt_int(&s, page->cursor);
+        fg_stmt_int(&s, page->cursor);
+        fg_stmt_int(&s, page->limit + 1);
+        row_bind(&s, &w);
+        rc = fg_stmt_exec(&s);
+    }
+    if (rc == 0) {
+        fg_buf_puts(out, "{\"object\":\"list\",\"data\":[");
+        int got;
+        while ((got = fg_stmt_fetch(&s)) == 1) {
+            if (n == page->limit) {
+                more = 1;
+                continue;
+            }
+            if ((rc = row_take(&w)) != 0)
+                break;
+            if (n++ > 0)
+                fg_buf_putc(out, ',');
+            fg_receipt_json(out, r);
+            last = r->row_id;
+        }
+        if (got < 0 && rc == 0)
+            rc = got;
+        fg_stmt_done(&s);
+        if (rc == 0)
+            fg_page_close(out, more, last);
+    }
+    row_free(&w);
+    free(r);
+    return rc;
+}
+
+static const char *const KIND_NAMES[] = {[FG_RECEIPT_ORIGINAL] = "original",
+                                         [FG_RECEIPT_REPLACEMENT] = "replacement",
+                                         [FG_RECEIPT_ADJUSTMENT] = "adjustment"};
+static const char *const STATUS_NAMES[] = {[FG_RECEIPT_ISSUED] = "issued",
+                                           [FG_RECEIPT_ADJUSTED] = "adjusted",
+                                           [FG_RECEIPT_REPLACED] = "replaced",
+                                           [FG_RECEIPT_CANCELLED] = "cancelled"};
+
+/* "YYYY-MM-DDTHH:MM:SS+07:00": the time as the payer reads it. */
+static void local_time(int64_t ms, char out[32])
+{
+    char utc[40];
+    fg_time_format_rfc3339(ms + FG_DAY_OFFSET_MS, 0, utc, sizeof(utc));
+    size_t n = strlen(utc);
+    if (n > 0 && utc[n - 1] == 'Z')
+        utc[n - 1] = '\0';
+    snprintf(out, 32, "%.19s+07:00", utc);
+}
+
+void fg_receipt_json(fg_buf_t *b, const fg_receipt_t *r)
+{
+    char paid[40], issued[40], issued_local[32], paid_local[32], day[11], number[8];
+    fg_buf_t words = FG_BUF_INIT;
+    fg_time_format_rfc3339(r->paid_at_ms, 0, paid, sizeof(paid));
+    fg_time_format_rfc3339(r->issued_at_ms, 0, issued, sizeof(issued));
+    local_time(r->issued_at_ms, issued_local);
+    local_time(r->paid_at_ms, paid_local);
+    fg_day_format(fg_day_of_ms(r->issued_at_ms), day);
+    fg_receipt_number_text(r->number, number);
+    fg_buf_putc(b, '{');
+    fg_json_kv_str(b, 0, "id", r->id);
+    fg_json_kv_str(b, 1, "object", "receipt");
+    fg_json_kv_str(b, 1, "payment_id", r->payment_id);
+    fg_json_kv_str(b, 1, "order_id", r->order_id);
+    fg_json_kv_str(b, 1, "merchant_id", r->merchant_id);
+    fg_json_kv_str(b, 1, "kind", KIND_NAMES[r->kind]);
+    fg_json_kv_str(b, 1, "status", STATUS_NAMES[r->status]);
+    fg_json_kv_str(b, 1, "related_id", or_null(r->related_id));
+    fg_json_key(b, 1, "series");
+    fg_buf_putc(b, '{');
+    fg_json_kv_str(b, 0, "form", r->form);
+    fg_json_kv_str(b, 1, "serial", r->serial);
+    fg_buf_putc(b, '}');
+    fg_json_kv_int(b, 1, "number", r->number);
+    fg_json_kv_str(b, 1, "number_text", number);
+    fg_json_kv_int(b, 1, "amount", r->amount);
+    fg_json_kv_str(b, 1, "currency", r->currency);
+    if (fg_receipt_amount_words(r->amount, r->currency, &words) == 0)
+        fg_json_kv_strn(b, 1, "amount_in_words", words.data, words.len);
+    else
+        fg_json_kv_null(b, 1, "amount_in_words");
+    fg_json_key(b, 1, "unit");
+    fg_buf_putc(b, '{');
+    fg_json_kv_str(b, 0, "name", r->unit_name);
+    fg_json_kv_str(b, 1, "tax_code", or_null(r->unit_tax_code));
+    fg_json_kv_str(b, 1, "address", or_null(r->unit_address));
+    fg_buf_putc(b, '}');
+    fg_json_key(b, 1, "payer");
+    fg_buf_putc(b, '{');
+    fg_json_kv_str(b, 0, "name", or_null(r->payer_name));
+    fg_json_kv_str(b, 1, "ref", or_null(r->payer_ref));
+    fg_buf_putc(b, '}');
+    fg_json_kv_str(b, 1, "bill_ref", r->bill_ref);
+    fg_json_kv_str(b, 1, "fee_type", r->fee_type);
+    fg_json_kv_str(b, 1, "description", or_null(r->description));
+    fg_json_kv_str(b, 1, "method", r->method);
+    fg_json_kv_str(b, 1, "provider_ref", or_null(r->provider_ref));
+    fg_json_kv_str(b, 1, "paid_at", paid);
+    fg_json_kv_str(b, 1, "paid_at_local", paid_local);
+    fg_json_kv_str(b, 1, "issued_at", issued);
+    fg_json_kv_str(b, 1, "issued_at_local", issued_local);
+    fg_json_kv_str(b, 1, "issued_day", day);
+    fg_buf_putc(b, '}');
+    fg_buf_free(&words);
+}
+
+/* ---- settings -------------------------------------------------------------------- */
+
+int fg_receipt_tax_code_valid(const char *s)
+{
+    if (s == NULL)
+        return 0;
+    size_t n = strlen(s);
+    if (n != 10 && n != 14)
+        return 0;
+    if (strspn(s, "0123456789") != 10)
+        return 0;
+    return n == 10 || (s[10] == '-' && strspn(s + 11, "0123456789") == 3);
+}
+
+int fg_receipt_symbol_valid(const char *s, size_t max)
+{
+    if (s == NULL)
+        return 0;
+    size_t n = strlen(s);
+    return n >= 1 && n <= max && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-/") == n;
+}
+
+/* A name or address: valid UTF-8, 1..chars characters (and the bytes its
+ * field holds), no control characters, no space at either end. */
+static int text_valid(const char *s, size_t chars, size_t bytes)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > bytes || !fg_utf8_valid(s, n) || fg_utf8_length(s, n) > chars || s[0] == ' ' || s[n - 1] == ' ')
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+            return 0;
+    return 1;
+}
+
+int fg_receipt_settings_check(const fg_receipt_settings_t *in, const char **field)
+{
+    *field = "unit_name";
+    if (in->has_unit_name && in->unit_name != NULL &&
+        !text_valid(in->unit_name, FG_RECEIPT_UNIT_NAME_CHARS, FG_RECEIPT_NAME_MAX))
+        return FG_EINVALID;
+    *field = "tax_code";
+    if (in->has_tax_code && in->tax_code != NULL && !fg_receipt_tax_code_valid(in->tax_code))
+        return FG_EINVALID;
+    *field = "address";
+    if (in->has_address && in->address != NULL &&
+        !text_valid(in->address, FG_RECEIPT_ADDRESS_CHARS, FG_RECEIPT_ADDRESS_MAX))
+        return FG_EINVALID;
+    *field = "form";
+    if (in->has_form && !fg_receipt_symbol_valid(in->form, FG_RECEIPT_FORM_MAX))
+        return FG_EINVALID;
+    *field = "serial";
+    if (in->has_serial && !fg_receipt_symbol_valid(in->serial, FG_RECEIPT_SERIAL_MAX))
+        return FG_EINVALID;
+    *field = NULL;
+    return 0;
+}
+
+/* clang-format off */
+static const char SQL_SETTINGS_LOCK[] =
+    "SELECT id, name, receipt_unit_name, receipt_tax_code, receipt_address, receipt_form, receipt_serial "
+    "FROM merchants WHERE public_id = ? FOR UPDATE";
+/* clang-format on */
+static const char SQL_SETTINGS_SET[] = "UPDATE merchants SET receipt_unit_name = ?, receipt_tax_code = ?, "
+                                       "receipt_address = ?, receipt_form = ?, receipt_serial = ? WHERE id = ?";
+
+typedef struct {
+    fg_buf_t name, unit_name, tax_code, address, form, serial;
+    int unit_name_null, tax_code_null, address_null;
+} settings_row_t;
+
+static void settings_json(fg_buf_t *b, const char *merchant_name, const char *unit_name, const char *tax_code,
+                          const char *address, const char *form, const char *serial)
+{
+    fg_buf_putc(b, '{');
+    fg_json_kv_str(b, 0, "unit_name", unit_name != NULL ? unit_name : merchant_name);
+    fg_json_kv_bool(b, 1, "unit_name_is_merchant_name", unit_name == NULL);
+    fg_json_kv_str(b, 1, "tax_code", tax_code);
+    fg_json_kv_str(b, 1, "address", address);
+    fg_json_kv_str(b, 1, "form", form);
+    fg_json_kv_str(b, 1, "serial", serial);
+    fg_buf_putc(b, '}');
+}
+
+static const char *nullable(const fg_buf_t *b, int is_null) { return is_null ? NULL : b->data != NULL ? b->data : ""; }
+
+int fg_receipt_settings_set(fg_db_t *db, const char *merchant_id, const fg_receipt_settings_t *in, const char *actor,
+                            fg_buf_t *json)
+{
+    settings_row_t m;
+    memset(&m, 0, sizeof(m));
+    fg_buf_t before = FG_BUF_INIT, after = FG_BUF_INIT;
+    int64_t id = 0;
+    const char *field;
+    fg_stmt_t s;
+    int rc = fg_receipt_settings_check(in, &field);
+    if (rc == 0 && (rc = fg_stmt_init(&s, db, SQL_SETTINGS_LOCK)) == 0) {
+        fg_stmt_cstr(&s, merchant_id);
+        fg_stmt_out_int(&s, &id, NULL);
+        fg_stmt_out_text(&s, &m.name, NULL);
+        fg_stmt_out_text(&s, &m.unit_name, &m.unit_name_null);
+        fg_stmt_out_text(&s, &m.tax_code, &m.tax_code_null);
+        fg_stmt_out_text(&s, &m.address, &m.address_null);
+        fg_stmt_out_text(&s, &m.form, NULL);
+        fg_stmt_out_text(&s, &m.serial, NULL);
+        rc = fg_stmt_one(&s);
+    }
+    if (rc != 0)
+        goto Exit;
+    const char *name = m.name.data != NULL ? m.name.data : "";
+    const char *old_unit = nullable(&m.unit_name, m.unit_name_null), *old_tax = nullable(&m.tax_code, m.tax_code_null),
+               *old_address = nullable(&m.address, m.address_null);
+    const char *old_form = m.form.data != NULL ? m.form.data : "",
+               *old_serial = m.serial.data != NULL ? m.serial.data : "";
+    const char *unit = in->has_unit_name ? in->unit_name : old_unit, *tax = in->has_tax_code ? in->tax_code : old_tax,
+               *address = in->has_address ? in->address : old_address, *form = in->has_form ? in->form : old_form,
+               *serial = in->has_serial ? in->serial : old_serial;
+    if ((rc = fg_stmt_init(&s, db, SQL_SETTINGS_SET)) != 0)
+        goto Exit;
+    fg_stmt_cstr(&s, unit);
+    fg_stmt_cstr(&s, tax);
+    fg_stmt_cstr(&s, address);
+    fg_stmt_cstr(&s, form);
+    fg_stmt_cstr(&s, serial);
+    fg_stmt_int(&s, id);
+    if ((rc = fg_stmt_exec(&s)) != 0)
+        goto Exit;
+    settings_json(&before, name, old_unit, old_tax, old_address, old_form, old_serial);
+    fg_buf_putc(&after, '{');
+    fg_json_kv_str(&after, 0, "merchant_id", merchant_id);
+    fg_json_key(&after, 1, "receipt_settings");
+    settings_json(&after, name, unit, tax, address, form, serial);
+    fg_buf_putc(&after, '}');
+    if ((rc = fg_audit_log(db, actor, "merchant.receipt_settings.set", merchant_id, before.data, after.data)) != 0)
+        goto Exit;
+    if (json != NULL)
+        fg_buf_append(json, after.data, after.len);
+Exit:
+    fg_buf_free(&m.name), fg_buf_free(&m.unit_name), fg_buf_free(&m.tax_code), fg_buf_free(&m.address);
+    fg_buf_free(&m.form), fg_buf_free(&m.serial);
+    fg_buf_free(&before);
+    fg_buf_free(&after);
+    return rc;
+}
