@@ -13,9 +13,40 @@
 #include <string.h>
 #include "core/json.h"
 #include "core/text.h"
+#include "receipts/keys.h"
 #include "receipts/receipts.h"
+#include "receipts/sign.h"
+#include "receipts/xml.h"
 
-/* ---- GET /v1/receipts/{id} ---------------------------------------------------- */
+/* ---- GET /v1/receipts/{id} and GET /v1/receipts/{id}.xml --------------------------- */
+
+/* The signed XML document of a receipt (receipts/xml.c, sign.c): built from
+ * the stored receipt, which never changes, and signed as it is sent, so a
+ * key rotation needs no re-signing of old receipts and issuing a receipt
+ * costs the payment no signature. */
+static void receipt_xml(fg_call_t *call, const fg_receipt_t *r)
+{
+    fg_buf_t words = FG_BUF_INIT, xml = FG_BUF_INIT, signed_xml = FG_BUF_INIT;
+    char err[256] = "";
+    int rc = fg_receipt_amount_words(r->amount, r->currency, &words);
+    if (rc == 0) {
+        fg_buf_putc(&words, '\0');
+        rc = fg_receipt_xml(r, words.data, &xml);
+    }
+    if (rc == 0)
+        rc = fg_receipt_sign_xml(fg_receipt_keys(), xml.data, xml.len, &signed_xml, err, sizeof(err));
+    if (rc == FG_EUNAVAILABLE) {
+        fg_call_error(call, 503, "unavailable", "receipt_signing_unavailable",
+                      "receipts.signing_key_file and receipts.certificate_file are not configured", NULL);
+    } else if (rc != 0) {
+        fg_call_error(call, 500, "internal", "receipt_xml_failed", "the receipt document could not be made", NULL);
+    } else {
+        fg_call_body(call, 200, "application/xml; charset=utf-8", &signed_xml);
+    }
+    fg_buf_free(&words);
+    fg_buf_free(&xml);
+    fg_buf_free(&signed_xml);
+}
 
 void fg_receipts_get(fg_call_t *call, fg_db_t *db)
 {
@@ -24,12 +55,16 @@ void fg_receipts_get(fg_call_t *call, fg_db_t *db)
         fg_call_db_error(call, db, FG_ENOMEM);
         return;
     }
-    int rc = fg_receipt_get(db, call->params[0], call->param_lens[0], call->merchant_id, r);
+    size_t len = call->param_lens[0];
+    int as_xml = len > 4 && memcmp(call->params[0] + len - 4, ".xml", 4) == 0;
+    int rc = fg_receipt_get(db, call->params[0], as_xml ? len - 4 : len, call->merchant_id, r);
     fg_db_end(db);
     if (rc == FG_ENOTFOUND) {
         fg_call_error(call, 404, "not_found", "receipt_not_found", "no such receipt", NULL);
     } else if (rc != 0) {
         fg_call_db_error(call, db, rc);
+    } else if (as_xml) {
+        receipt_xml(call, r);
     } else {
         fg_buf_t b = FG_BUF_INIT;
         fg_receipt_json(&b, r);

@@ -224,6 +224,74 @@ START_TEST(jwks_route_is_public_and_lists_published_keys)
 }
 END_TEST
 
+/* A paid bill's receipt, as the API serves it signed: the stock xmlsec1
+ * command and feegate receipt verify both accept it; a changed amount fails
+ * both. */
+START_TEST(a_paid_bills_receipt_xml_verifies_with_xmlsec1)
+{
+    static const char *const secret = "receipt-verify-sandbox";
+    char secret_env[96];
+    snprintf(secret_env, sizeof(secret_env), "FEEGATE_SANDBOX_SECRET=%s", secret);
+    const char *env[] = {env_sign, env_cert, env_qr, env_published, secret_env, NULL};
+    fgt_server_t s;
+    fgt_merchant_t m;
+    fgt_merchant_create("Trường Tiểu học Biên Lai", m.id, m.key);
+    fgt_server_start(&s, env);
+    fgt_response_t r = fgt_order_create(&s, FGT_HTTP1, m.key, NULL, fgt_unique("BL"), 4500000, NULL);
+    fgt_expect(r, 201, NULL);
+    char path[160], pay[64], note[300], header[200], receipt_id[64];
+    snprintf(path, sizeof(path), "/v1/orders/%s/payments", fgt_json_str(&r, "id", NULL));
+    fgt_response_free(&r);
+    r = fgt_req(&s, FGT_HTTP1, "POST", path, m.key, NULL, "{\"method\":\"sandbox\"}", 0, NULL);
+    fgt_expect(r, 201, NULL);
+    snprintf(pay, sizeof(pay), "%s", fgt_json_str(&r, "id", NULL));
+    fgt_response_free(&r);
+    snprintf(note, sizeof(note),
+             "{\"payment_id\":\"%s\",\"provider_txn_id\":\"%s\",\"status\":\"succeeded\",\"amount\":4500000}", pay,
+             fgt_unique("TX"));
+    fgt_sandbox_signature(secret, note, header, sizeof(header));
+    const char *headers[] = {header, NULL};
+    r = fgt_request(&s, FGT_HTTP1, "POST", "/v1/webhooks/sandbox", headers, note, strlen(note));
+    ck_assert_int_eq(r.status, 200);
+    fgt_response_free(&r);
+    snprintf(path, sizeof(path), "/v1/payments/%s", pay);
+    r = fgt_req(&s, FGT_HTTP1, "GET", path, m.key, NULL, NULL, 0, NULL);
+    ck_assert_ptr_nonnull(fgt_json_str(&r, "receipt_id", NULL));
+    snprintf(receipt_id, sizeof(receipt_id), "%s", fgt_json_str(&r, "receipt_id", NULL));
+    fgt_response_free(&r);
+
+    snprintf(path, sizeof(path), "/v1/receipts/%s.xml", receipt_id);
+    for (int p = 0; p < FGT_PROTOS; p++) {
+        r = fgt_req(&s, (fgt_proto_t)p, "GET", path, m.key, NULL, NULL, 0, NULL);
+        ck_assert_int_eq(r.status, 200);
+        ck_assert_ptr_nonnull(strstr(fgt_header(&r, "content-type"), "application/xml"));
+        ck_assert_ptr_nonnull(strstr(r.body, "Bốn triệu năm trăm nghìn đồng"));
+        char file[128], cmd[512], out[2048], err[512];
+        snprintf(file, sizeof(file), "%s/api-%d.xml", dir, p);
+        write_file(file, r.body, strlen(r.body));
+        snprintf(cmd, sizeof(cmd), "xmlsec1 --verify --pubkey-cert-pem %s/sign.pem %s >/dev/null 2>&1", dir, file);
+        ck_assert_msg(system(cmd) == 0, "xmlsec1 refused the API's receipt");
+        ck_assert_int_eq(verify(file, env, out, err), 0);
+        /* the amount changed: both refuse it */
+        char *forged = strdup(r.body), *at = strstr(forged, "4500000");
+        ck_assert_ptr_nonnull(at);
+        at[0] = '9';
+        write_file(file, forged, strlen(forged));
+        free(forged);
+        ck_assert_msg(system(cmd) != 0, "xmlsec1 accepted a changed amount");
+        ck_assert_int_eq(verify(file, env, out, err), 1);
+        fgt_response_free(&r);
+    }
+    /* another merchant's key: no such receipt */
+    fgt_merchant_t other;
+    fgt_merchant_create("Trường Khác", other.id, other.key);
+    r = fgt_req(&s, FGT_HTTP1, "GET", path, other.key, NULL, NULL, 0, NULL);
+    fgt_expect(r, 404, "receipt_not_found");
+    fgt_response_free(&r);
+    ck_assert_int_eq(fgt_server_stop(&s), 0);
+}
+END_TEST
+
 int main(void)
 {
     fg_receipt_xml_init();
@@ -232,6 +300,7 @@ int main(void)
     tcase_add_test(tc, cli_verifies_xml_and_payloads);
     tcase_add_test(tc, cli_rotation_keeps_old_receipts_while_published);
     tcase_add_test(tc, jwks_route_is_public_and_lists_published_keys);
+    tcase_add_test(tc, a_paid_bills_receipt_xml_verifies_with_xmlsec1);
     int rc = fgt_run(suite);
     fg_receipt_xml_cleanup();
     return rc;
