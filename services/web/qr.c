@@ -29,12 +29,15 @@ static void text_answer(fg_call_t *call, int status, const char *text)
     call->content_type = "text/plain; charset=utf-8";
 }
 
-/* Appends the SVG of qr: one path of unit squares, black on white. */
-static void svg(fg_buf_t *b, const QRcode *qr)
+/* Appends the SVG of qr: one path of unit squares, black on white; with
+ * the XML declaration when it is a file of its own. */
+static void svg(fg_buf_t *b, const QRcode *qr, int standalone)
 {
     int size = qr->width + 2 * QUIET_ZONE;
+    if (standalone)
+        fg_buf_puts(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     fg_buf_printf(b,
-                  "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\" "
+                  "<svg xmlns=\"http://www.w3.org/2000/svg\" "
                   "viewBox=\"0 0 %d %d\" width=\"%d\" height=\"%d\" shape-rendering=\"crispEdges\">"
                   "<rect width=\"%d\" height=\"%d\" fill=\"#fff\"/><path fill=\"#000\" d=\"",
                   size, size, size * 8, size * 8, size, size);
@@ -43,6 +46,16 @@ static void svg(fg_buf_t *b, const QRcode *qr)
             if (qr->data[y * qr->width + x] & 1)
                 fg_buf_printf(b, "M%d %dh1v1h-1z", x + QUIET_ZONE, y + QUIET_ZONE);
     fg_buf_puts(b, "\"/></svg>\n");
+}
+
+int fg_web_qr_draw(fg_buf_t *out, const char *text, int standalone)
+{
+    QRcode *qr = QRcode_encodeString(text, 0, QR_ECLEVEL_M, QR_MODE_8, 1);
+    if (qr == NULL)
+        return -1;
+    svg(out, qr, standalone);
+    QRcode_free(qr);
+    return 0;
 }
 
 void fg_web_qr_svg(fg_call_t *call, fg_db_t *db)
@@ -87,14 +100,11 @@ void fg_web_qr_svg(fg_call_t *call, fg_db_t *db)
         text_answer(call, 404, "VietQR transfers are not offered for this bill\n");
         goto Exit;
     }
-    QRcode *qr = QRcode_encodeString(payload.data, 0, QR_ECLEVEL_M, QR_MODE_8, 1);
-    if (qr == NULL) {
+    fg_buf_free(&call->response);
+    if (fg_web_qr_draw(&call->response, payload.data, 1) != 0) {
         text_answer(call, 500, "the QR code could not be drawn\n");
         goto Exit;
     }
-    fg_buf_free(&call->response);
-    svg(&call->response, qr);
-    QRcode_free(qr);
     call->status = 200;
     call->content_type = "image/svg+xml";
 Exit:

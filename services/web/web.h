@@ -33,6 +33,11 @@ void fg_web_sandbox_decide(fg_call_t *call, fg_db_t *db);
  *  code as memo), drawn with libqrencode. */
 void fg_web_qr_svg(fg_call_t *call, fg_db_t *db);
 
+/** Appends text's QR code (level M) as SVG to out, with the XML declaration
+ *  when standalone (a file), without when it goes inside a page.  0, or -1
+ *  when the text does not fit a QR code. */
+int fg_web_qr_draw(fg_buf_t *out, const char *text, int standalone);
+
 /** GET /pay/return/{adapter}: the payer's browser back from VNPay or MoMo.
  *  Verifies the signature and sends the payer on (303) to the receipt;
  *  changes nothing. */

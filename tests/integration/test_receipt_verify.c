@@ -239,7 +239,8 @@ START_TEST(a_paid_bills_receipt_xml_verifies_with_xmlsec1)
     fgt_server_start(&s, env);
     fgt_response_t r = fgt_order_create(&s, FGT_HTTP1, m.key, NULL, fgt_unique("BL"), 4500000, NULL);
     fgt_expect(r, 201, NULL);
-    char path[160], pay[64], note[300], header[200], receipt_id[64];
+    char path[160], pay[64], note[300], header[200], receipt_id[64], code[32];
+    snprintf(code, sizeof(code), "%s", fgt_json_str(&r, "code", NULL));
     snprintf(path, sizeof(path), "/v1/orders/%s/payments", fgt_json_str(&r, "id", NULL));
     fgt_response_free(&r);
     r = fgt_req(&s, FGT_HTTP1, "POST", path, m.key, NULL, "{\"method\":\"sandbox\"}", 0, NULL);
@@ -282,7 +283,24 @@ START_TEST(a_paid_bills_receipt_xml_verifies_with_xmlsec1)
         ck_assert_int_eq(verify(file, env, out, err), 1);
         fgt_response_free(&r);
     }
+    /* the payer's receipt page carries the signed QR payload; the CLI checks it offline */
+    snprintf(path, sizeof(path), "/pay/%s/receipt?payment=%s", code, pay);
+    r = fgt_req(&s, FGT_HTTP1, "GET", path, NULL, NULL, NULL, 0, NULL);
+    ck_assert_int_eq(r.status, 200);
+    const char *qr = strstr(r.body, "data-receipt-qr=\"");
+    ck_assert_msg(qr != NULL, "no QR on the receipt page");
+    qr += strlen("data-receipt-qr=\"");
+    char payload[2048], out[4096], err[4096];
+    size_t n = strcspn(qr, "\"");
+    ck_assert_uint_lt(n, sizeof(payload));
+    memcpy(payload, qr, n);
+    payload[n] = '\0';
+    ck_assert_ptr_nonnull(strstr(r.body, "<svg"));
+    fgt_response_free(&r);
+    ck_assert_int_eq(verify(payload, env, out, err), 0);
+    ck_assert_ptr_nonnull(strstr(out, "4500000"));
     /* another merchant's key: no such receipt */
+    snprintf(path, sizeof(path), "/v1/receipts/%s.xml", receipt_id);
     fgt_merchant_t other;
     fgt_merchant_create("Trường Khác", other.id, other.key);
     r = fgt_req(&s, FGT_HTTP1, "GET", path, other.key, NULL, NULL, 0, NULL);
