@@ -249,7 +249,8 @@ static int settle(fg_db_t *db, const fg_payment_row_t *p, int64_t amount, int64_
  * merchant's), as the status job also calls it: UNKNOWN is asked about again
  * at next_query_at.  body receives the refund's JSON, *status_out its status. */
 static int record(fg_db_t *db, const char *refund_id, uint64_t merchant_id, fg_refund_result_t result,
-                  const char *provider_refund_id, int64_t next_query_at, fg_buf_t *body, fg_refund_status_t *status_out)
+                  const char *provider_refund_id, int64_t next_query_at, fg_buf_t *body, fg_refund_status_t *status_out,
+                  int *series_full)
 {
     fg_payment_row_t p;
     fg_stmt_t s;
@@ -333,6 +334,14 @@ static int record(fg_db_t *db, const char *refund_id, uint64_t merchant_id, fg_r
                                                        : NULL};
         if (rc == 0 && adjusts && (rc = fg_receipt_adjust(db, receipt_id, &adj, now, NULL)) == FG_ENOTFOUND)
             rc = FG_EDB; /* the payment names its receipt: it exists */
+        if (rc == FG_ERANGE && adjusts) {
+            /* rolled back with the rest: recorded once an admin sets a new serial */
+            *series_full = 1;
+            fg_log_t l;
+            fg_log_begin(&l, FG_LOG_WARN, "refund not recorded: the receipt series is used up");
+            fg_log_str(&l, "refund", refund_id);
+            fg_log_end(&l);
+        }
     } else if ((rc = fg_stmt_init(&s, db, SQL_SETTLE)) == 0) {
         fg_stmt_int(&s, 0);
         fg_stmt_int(&s, amount); /* release the reservation */
@@ -357,7 +366,9 @@ Exit:
 int fg_refund_record(fg_db_t *db, const fg_config_t *cfg, const fg_merchant_ref_t *m, fg_refund_t *r)
 {
     int64_t next = fg_now_ms() + cfg->payments_pending_query_after_s * 1000;
-    return record(db, r->refund_id, m->id, r->result, r->provider_refund_id, next, &r->json, &r->status);
+    r->receipt_series_full = 0;
+    return record(db, r->refund_id, m->id, r->result, r->provider_refund_id, next, &r->json, &r->status,
+                  &r->receipt_series_full);
 }
 
 /* ---- the status job's side: refunds whose outcome is unknown --------------------- */
@@ -434,7 +445,9 @@ typedef struct {
 static int refund_job_tx(fg_db_t *db, void *arg)
 {
     refund_job_t *j = arg;
-    int rc = record(db, j->d->refund_id, 0, j->result, j->provider_refund_id, j->next_at, &j->body, &j->status);
+    int series_full = 0;
+    int rc = record(db, j->d->refund_id, 0, j->result, j->provider_refund_id, j->next_at, &j->body, &j->status,
+                    &series_full);
     return rc == FG_ESTATE ? 0 : rc; /* settled meanwhile: nothing to do */
 }
 

@@ -933,6 +933,38 @@ START_TEST(refunds_issue_adjustments_numbered_in_the_same_series)
     fgt_response_free(&r);
     /* no gap and no repeat across payments and refunds */
     expect_gapless(m2, "BL-26E", 6);
+
+    /* the series used up: a refund is not made (nothing written), then is
+     * under a new serial, which the adjustment is numbered in */
+    char order3[40], pay3[40], original3[48], adj5[48];
+    new_order_of(k2, 80000, NULL, order3, NULL);
+    new_payment_of(k2, order3, "sandbox", 0, pay3, NULL);
+    sandbox_pay(pay3, fgt_unique("SBX"), 80000);
+    receipt_of(k2, pay3, original3);
+    ck_assert_int_eq(number_of(original3), 7);
+    fgt_db_exec("UPDATE receipt_counters SET last_number = 9999999 WHERE serial = 'BL-26E' AND merchant_id = "
+                "(SELECT id FROM merchants WHERE public_id = ?)",
+                m2);
+    long long refunds = fgt_db_int("SELECT COUNT(*) FROM refunds", NULL, NULL);
+    r = refund_of(k2, pay3, 20000);
+    fgt_expect_error(r, 503, "unavailable", "receipt_series_used_up");
+    fgt_response_free(&r);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM refunds", NULL, NULL), refunds);
+    ck_assert_int_eq(fgt_db_int("SELECT amount_refunded + amount_refunding FROM payments WHERE public_id = ?", pay3,
+                                NULL),
+                     0);
+    r = get_as(k2, "receipts", original3);
+    ck_assert_str_eq(fgt_json_str(&r, "status", NULL), "issued");
+    fgt_response_free(&r);
+    ck_assert_int_eq(receipts_of_payment(pay3), 1);
+    r = settings(admin_token, m2, NULL, "{\"serial\":\"DC-26E\"}");
+    fgt_expect(r, 200, NULL);
+    fgt_response_free(&r);
+    refund_made(k2, pay3, 20000, adj5);
+    ck_assert_int_eq(number_of(adj5), 1);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM receipts WHERE public_id = ? AND serial = 'DC-26E'", adj5, NULL),
+                     1);
+    expect_adjustment(k2, adj5, original3, 20000, "Hai mươi nghìn đồng");
     ck_assert_int_eq(fgt_ledger_check(), 0);
 }
 END_TEST
