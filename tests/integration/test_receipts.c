@@ -908,14 +908,38 @@ START_TEST(refunds_issue_adjustments_numbered_in_the_same_series)
                      1);
     ck_assert_int_eq(receipts_of_payment(pay), 3);
 
+    /* VNPay makes it but its answer is lost: pending; the status job finds
+     * it made and records it succeeded, with its adjustment */
+    r = control("/control/chaos", "{\"lose_answer\":true}");
+    fgt_response_free(&r);
+    r = refund_of(k2, pay, 40000);
+    fgt_expect(r, 202, NULL);
+    ck_assert(fgt_json_is_null(&r, "receipt_id", NULL));
+    snprintf(pending, sizeof(pending), "%s", fgt_json_str(&r, "id", NULL));
+    fgt_response_free(&r);
+    reset();
+    int made = 0;
+    for (int i = 0; i < 200 && !made; i++) {
+        made = fgt_db_int("SELECT COUNT(*) FROM refunds WHERE public_id = ? AND status = 'succeeded'", pending, NULL) ==
+               1;
+        if (!made)
+            fgt_sleep_ms(100);
+    }
+    ck_assert_msg(made, "refund %s not succeeded after 20 s", pending);
+    char adj_job[48];
+    ck_assert(
+        fgt_db_str("SELECT receipt_id FROM refunds WHERE public_id = ?", pending, NULL, adj_job, sizeof(adj_job)));
+    ck_assert_int_eq(number_of(adj_job), 5);
+    expect_adjustment(k2, adj_job, original, 40000, "Bốn mươi nghìn đồng");
+
     /* the rest of it, then the whole of a payment: adjustments too */
-    refund_made(k2, pay, 150000, adj3);
-    ck_assert_int_eq(number_of(adj3), 5);
-    expect_adjustment(k2, adj3, original, 150000, "Một trăm năm mươi nghìn đồng");
+    refund_made(k2, pay, 110000, adj3);
+    ck_assert_int_eq(number_of(adj3), 6);
+    expect_adjustment(k2, adj3, original, 110000, "Một trăm mười nghìn đồng");
     refund_made(k2, pay2, 50000, adj4);
-    ck_assert_int_eq(number_of(adj4), 6);
+    ck_assert_int_eq(number_of(adj4), 7);
     expect_adjustment(k2, adj4, original2, 50000, "Năm mươi nghìn đồng");
-    ck_assert_int_eq(receipts_of_payment(pay), 4);
+    ck_assert_int_eq(receipts_of_payment(pay), 5);
     ck_assert_int_eq(receipts_of_payment(pay2), 2);
     /* every refund names its adjustment, which the list of the payment shows */
     ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM refunds f JOIN payments p ON p.id = f.payment_id "
@@ -923,7 +947,7 @@ START_TEST(refunds_issue_adjustments_numbered_in_the_same_series)
                                 "AND x.amount = -f.amount WHERE p.merchant_id = (SELECT id FROM merchants "
                                 "WHERE public_id = ?) AND f.status = 'succeeded'",
                                 m2, NULL),
-                     4);
+                     5);
     char path[160];
     snprintf(path, sizeof(path), "/v1/receipts?payment_id=%s", pay);
     r = fgt_req(&srv, FGT_H2C, "GET", path, k2, NULL, NULL, 0, NULL);
@@ -932,7 +956,7 @@ START_TEST(refunds_issue_adjustments_numbered_in_the_same_series)
     ck_assert_ptr_nonnull(strstr(r.body, original));
     fgt_response_free(&r);
     /* no gap and no repeat across payments and refunds */
-    expect_gapless(m2, "BL-26E", 6);
+    expect_gapless(m2, "BL-26E", 7);
 
     /* the series used up: a refund is not made (nothing written), then is
      * under a new serial, which the adjustment is numbered in */
@@ -941,7 +965,7 @@ START_TEST(refunds_issue_adjustments_numbered_in_the_same_series)
     new_payment_of(k2, order3, "sandbox", 0, pay3, NULL);
     sandbox_pay(pay3, fgt_unique("SBX"), 80000);
     receipt_of(k2, pay3, original3);
-    ck_assert_int_eq(number_of(original3), 7);
+    ck_assert_int_eq(number_of(original3), 8);
     fgt_db_exec("UPDATE receipt_counters SET last_number = 9999999 WHERE serial = 'BL-26E' AND merchant_id = "
                 "(SELECT id FROM merchants WHERE public_id = ?)",
                 m2);
@@ -965,6 +989,26 @@ START_TEST(refunds_issue_adjustments_numbered_in_the_same_series)
     ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM receipts WHERE public_id = ? AND serial = 'DC-26E'", adj5, NULL),
                      1);
     expect_adjustment(k2, adj5, original3, 20000, "Hai mươi nghìn đồng");
+
+    /* a payment that names no receipt (as one that succeeded before receipts
+     * existed): its refund is made and adjusts nothing, taking no number */
+    char order4[40], pay4[40], none[48];
+    new_order_of(k2, 60000, NULL, order4, NULL);
+    new_payment_of(k2, order4, "sandbox", 0, pay4, NULL);
+    sandbox_pay(pay4, fgt_unique("SBX"), 60000);
+    receipt_of(k2, pay4, none);
+    ck_assert_int_eq(number_of(none), 2);
+    fgt_db_exec("UPDATE payments SET receipt_id = NULL WHERE public_id = ?", pay4);
+    r = refund_of(k2, pay4, 60000);
+    fgt_expect(r, 201, NULL);
+    ck_assert_str_eq(fgt_json_str(&r, "status", NULL), "succeeded");
+    ck_assert(fgt_json_is_null(&r, "receipt_id", NULL));
+    fgt_response_free(&r);
+    ck_assert_int_eq(receipts_of_payment(pay4), 1);
+    r = get_as(k2, "receipts", none);
+    ck_assert_str_eq(fgt_json_str(&r, "status", NULL), "issued");
+    fgt_response_free(&r);
+    expect_gapless(m2, "DC-26E", 2);
     ck_assert_int_eq(fgt_ledger_check(), 0);
 }
 END_TEST
