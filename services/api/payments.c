@@ -273,6 +273,19 @@ static int refund_end_tx(fg_db_t *db, void *arg)
     return rc != 0 ? rc : refund_answer(db, x);
 }
 
+/* A refund made that cannot be recorded: its adjustment receipt's series is
+ * used up (docs/RECEIPTS.md).  pending: the provider was asked and the
+ * refund stays pending for the status job; otherwise nothing was made. */
+static void answer_series_full(fg_call_t *call, int pending)
+{
+    fg_call_error(call, 503, "unavailable", "receipt_series_used_up",
+                  pending ? "the merchant's receipt series is used up: the refund stays pending until an admin sets a "
+                            "new serial"
+                          : "the merchant's receipt series is used up: no refund is made until an admin sets a new "
+                            "serial",
+                  NULL);
+}
+
 static void answer_refund_refusal(fg_call_t *call, const fg_refund_t *r, int rc)
 {
     if (rc == FG_ENOTFOUND) {
@@ -338,7 +351,9 @@ void fg_refunds_create(fg_call_t *call, fg_db_t *db)
     if (fg_refunds_create_parse(call, &root, &x.r.amount, &x.r.reason) != 0)
         goto Exit;
     int rc = fg_db_tx(db, refund_begin_tx, &x);
-    if (rc == FG_ECONFLICT && x.idem_conflict) {
+    if (rc == FG_ERANGE && x.r.receipt_series_full) {
+        answer_series_full(call, 0);
+    } else if (rc == FG_ECONFLICT && x.idem_conflict) {
         fg_idem_answer_conflict(call, db);
     } else if (is_refusal(rc) || (rc == FG_EUNAVAILABLE && x.not_sent)) {
         /* FG_EUNAVAILABLE is the database's too (a lost connection): that is
@@ -350,7 +365,9 @@ void fg_refunds_create(fg_call_t *call, fg_db_t *db)
         /* the provider is asked after COMMIT; the refund stays pending and
          * reserved whatever happens next, and the status job settles it */
         fg_refund_call_provider(call->cfg, &x.r);
-        if ((rc = fg_db_tx(db, refund_end_tx, &x)) != 0)
+        if ((rc = fg_db_tx(db, refund_end_tx, &x)) == FG_ERANGE && x.r.receipt_series_full)
+            answer_series_full(call, 1);
+        else if (rc != 0)
             fg_call_db_error(call, db, rc);
     }
 Exit:

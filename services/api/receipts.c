@@ -28,7 +28,9 @@ static void receipt_xml(fg_call_t *call, const fg_receipt_t *r)
 {
     fg_buf_t words = FG_BUF_INIT, xml = FG_BUF_INIT, signed_xml = FG_BUF_INIT;
     char err[256] = "";
-    int rc = fg_receipt_amount_words(r->amount, r->currency, &words);
+    /* an adjustment's words without the sign, as its JSON gives them: TCHDon 2 says it is negative */
+    int rc = fg_receipt_amount_words(r->amount < 0 && r->amount != INT64_MIN ? -r->amount : r->amount, r->currency,
+                                     &words);
     if (rc == 0) {
         fg_buf_putc(&words, '\0');
         rc = fg_receipt_xml(r, words.data, &xml);

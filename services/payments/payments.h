@@ -167,7 +167,8 @@ typedef struct {
     char why[FG_PROVIDER_REASON_CAP];
     /* filled by fg_refund_record */
     fg_refund_status_t status;
-    fg_buf_t json; /* the refund's public JSON */
+    fg_buf_t json;           /* the refund's public JSON */
+    int receipt_series_full; /* not recorded (FG_ERANGE): the adjustment receipt's series is used up */
 } fg_refund_t;
 
 void fg_refund_free(fg_refund_t *r);

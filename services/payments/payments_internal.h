@@ -35,9 +35,10 @@ int fg_inbox_insert(fg_db_t *db, const fg_config_t *cfg, const fg_inbound_t *in,
  *  receives the merchant's share. */
 int fg_refund_post(fg_db_t *db, const fg_payment_row_t *p, int64_t refund_id, int64_t amount, int64_t now,
                    int64_t *from_merchant) FG_MUST_USE;
-/** The refund's public JSON. */
+/** The refund's public JSON; receipt_id its adjustment receipt (NULL or ""
+ *  = none: not succeeded, or the payment has no original receipt). */
 void fg_refund_json(fg_buf_t *b, const char *id, const fg_payment_row_t *p, int64_t amount, fg_refund_status_t status,
-                    const char *reason, int64_t created);
+                    const char *reason, const char *receipt_id, int64_t created);
 
 /** Sends a provider request built by an adapter.  0 when an answer arrived
  *  in res, FG_EUNAVAILABLE otherwise with reason set ("the provider did not

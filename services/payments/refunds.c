@@ -9,7 +9,9 @@
  *   2. fg_refund_call_provider: in process for the sandbox (inside the same
  *      transaction), otherwise an HTTP call after COMMIT;
  *   3. fg_refund_record: what became of it (fg_refund_result_t): made ->
- *      succeeded with its reversing journal; refused or never sent -> failed
+ *      succeeded with its reversing journal and its adjustment receipt (the
+ *      payment's original receipt adjusted by the refund's negative amount,
+ *      in the same transaction); refused or never sent -> failed
  *      with the reservation released; unknown -> still pending and reserved.
  *
  * A refund whose outcome is unknown (the request may have reached the
@@ -28,6 +30,7 @@
 #include "core/text.h"
 #include "ledger/ledger.h"
 #include "momo/momo.h"
+#include "receipts/receipts.h"
 #include "vnpay/vnpay.h"
 
 /* A refund whose provider call is under way is not asked about until this
@@ -49,13 +52,14 @@ static const char SQL_INSERT[] =
     "created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)";
 static const char SQL_RESERVE[] =
     "UPDATE payments SET amount_refunding = amount_refunding + ?, updated_at = ? WHERE id = ?";
-static const char SQL_ROW[] = "SELECT r.id, r.amount, r.reason, r.created_at, p.public_id FROM refunds r JOIN "
-                              "payments p ON p.id = r.payment_id WHERE r.public_id = ?";
+static const char SQL_ROW[] = "SELECT r.id, r.amount, r.reason, r.created_at, p.public_id, COALESCE(r.receipt_id, '') "
+                              "FROM refunds r JOIN payments p ON p.id = r.payment_id WHERE r.public_id = ?";
 static const char SQL_LOCK[] = "SELECT " FG_REFUND_STATUS_SQL("status") " FROM refunds WHERE id = ? FOR UPDATE";
 static const char SQL_LATER[] =
     "UPDATE refunds SET next_query_at = ?, updated_at = ? WHERE public_id = ? AND status = 'pending'";
 static const char SQL_FINISH[] =
-    "UPDATE refunds SET status = ?, provider_refund_id = ?, updated_at = ? WHERE public_id = ? AND status = 'pending'";
+    "UPDATE refunds SET status = ?, provider_refund_id = ?, receipt_id = ?, updated_at = ? "
+    "WHERE public_id = ? AND status = 'pending'";
 static const char SQL_SETTLE[] =
     "UPDATE payments SET amount_refunded = amount_refunded + ?, amount_refunding = amount_refunding - ?, "
     "updated_at = ? WHERE id = ?";
@@ -94,7 +98,7 @@ int fg_refund_post(fg_db_t *db, const fg_payment_row_t *p, int64_t refund_id, in
 }
 
 void fg_refund_json(fg_buf_t *b, const char *id, const fg_payment_row_t *p, int64_t amount, fg_refund_status_t status,
-                    const char *reason, int64_t now)
+                    const char *reason, const char *receipt_id, int64_t now)
 {
     char created[40];
     fg_time_format_rfc3339(now, 0, created, sizeof(created));
@@ -107,6 +111,7 @@ void fg_refund_json(fg_buf_t *b, const char *id, const fg_payment_row_t *p, int6
     fg_json_kv_strn(b, 1, "currency", p->currency.data, p->currency.len);
     fg_json_kv_str(b, 1, "status", fg_refund_status_name(status));
     fg_json_kv_str(b, 1, "reason", reason);
+    fg_json_kv_str(b, 1, "receipt_id", receipt_id != NULL && receipt_id[0] != '\0' ? receipt_id : NULL);
     fg_json_kv_str(b, 1, "created_at", created);
     fg_buf_putc(b, '}');
 }
@@ -244,11 +249,13 @@ static int settle(fg_db_t *db, const fg_payment_row_t *p, int64_t amount, int64_
  * merchant's), as the status job also calls it: UNKNOWN is asked about again
  * at next_query_at.  body receives the refund's JSON, *status_out its status. */
 static int record(fg_db_t *db, const char *refund_id, uint64_t merchant_id, fg_refund_result_t result,
-                  const char *provider_refund_id, int64_t next_query_at, fg_buf_t *body, fg_refund_status_t *status_out)
+                  const char *provider_refund_id, int64_t next_query_at, fg_buf_t *body, fg_refund_status_t *status_out,
+                  int *series_full)
 {
     fg_payment_row_t p;
     fg_stmt_t s;
-    fg_buf_t reason = FG_BUF_INIT, payment_id = FG_BUF_INIT;
+    fg_buf_t reason = FG_BUF_INIT, payment_id = FG_BUF_INIT, receipt = FG_BUF_INIT;
+    char receipt_id[FG_RECEIPT_ID_MAX + 1] = "";
     fg_refund_status_t status = FG_REFUND_PENDING;
     int64_t now = fg_now_ms(), row_id = 0, amount = 0, created = 0;
     int reason_null = 0;
@@ -263,6 +270,7 @@ static int record(fg_db_t *db, const char *refund_id, uint64_t merchant_id, fg_r
     fg_stmt_out_text(&s, &reason, &reason_null);
     fg_stmt_out_int(&s, &created, NULL);
     fg_stmt_out_text(&s, &payment_id, NULL);
+    fg_stmt_out_text(&s, &receipt, NULL);
     if ((rc = fg_stmt_exec(&s)) != 0 || (rc = fg_stmt_fetch(&s)) < 0)
         goto Exit;
     fg_stmt_done(&s);
@@ -286,7 +294,7 @@ static int record(fg_db_t *db, const char *refund_id, uint64_t merchant_id, fg_r
     const char *why = reason_null ? NULL : reason.data;
     if (status != FG_REFUND_PENDING) {
         *status_out = status;
-        fg_refund_json(body, refund_id, &p, amount, status, why, created);
+        fg_refund_json(body, refund_id, &p, amount, status, why, receipt.data, created);
         rc = FG_ESTATE;
         goto Exit;
     }
@@ -297,21 +305,43 @@ static int record(fg_db_t *db, const char *refund_id, uint64_t merchant_id, fg_r
         fg_stmt_int(&s, now);
         fg_stmt_cstr(&s, refund_id);
         if ((rc = fg_stmt_exec(&s)) == 0)
-            fg_refund_json(body, refund_id, &p, amount, FG_REFUND_PENDING, why, created);
+            fg_refund_json(body, refund_id, &p, amount, FG_REFUND_PENDING, why, NULL, created);
         *status_out = FG_REFUND_PENDING;
         goto Exit;
     }
     fg_refund_status_t final = result == FG_REFUND_MADE ? FG_REFUND_SUCCEEDED : FG_REFUND_FAILED;
+    /* a made refund adjusts the payment's original receipt, when it has one
+     * (a payment that succeeded before receipts existed has none) */
+    int adjusts = result == FG_REFUND_MADE && !p.receipt_null && p.receipt_id.len > 0;
+    if (adjusts && (rc = fg_receipt_new_id(receipt_id)) != 0)
+        goto Exit;
     if ((rc = fg_stmt_init(&s, db, SQL_FINISH)) != 0)
         goto Exit;
     fg_stmt_cstr(&s, fg_refund_status_name(final));
     fg_stmt_cstr(&s, result == FG_REFUND_MADE ? provider_refund_id : NULL);
+    fg_stmt_cstr(&s, adjusts ? receipt_id : NULL);
     fg_stmt_int(&s, now);
     fg_stmt_cstr(&s, refund_id);
     if ((rc = fg_stmt_exec(&s)) != 0)
         goto Exit;
     if (result == FG_REFUND_MADE) {
         rc = settle(db, &p, amount, row_id, now);
+        /* the adjustment receipt last: its series' counter row stays locked to COMMIT */
+        fg_receipt_adjust_t adj = {.payment_id = p.id,
+                                   .amount = amount,
+                                   .provider_ref = provider_refund_id != NULL && provider_refund_id[0] != '\0'
+                                                       ? provider_refund_id
+                                                       : NULL};
+        if (rc == 0 && adjusts && (rc = fg_receipt_adjust(db, receipt_id, &adj, now, NULL)) == FG_ENOTFOUND)
+            rc = FG_EDB; /* the payment names its receipt: it exists */
+        if (rc == FG_ERANGE && adjusts) {
+            /* rolled back with the rest: recorded once an admin sets a new serial */
+            *series_full = 1;
+            fg_log_t l;
+            fg_log_begin(&l, FG_LOG_WARN, "refund not recorded: the receipt series is used up");
+            fg_log_str(&l, "refund", refund_id);
+            fg_log_end(&l);
+        }
     } else if ((rc = fg_stmt_init(&s, db, SQL_SETTLE)) == 0) {
         fg_stmt_int(&s, 0);
         fg_stmt_int(&s, amount); /* release the reservation */
@@ -321,7 +351,7 @@ static int record(fg_db_t *db, const char *refund_id, uint64_t merchant_id, fg_r
     }
     if (rc != 0)
         goto Exit;
-    fg_refund_json(body, refund_id, &p, amount, final, why, created);
+    fg_refund_json(body, refund_id, &p, amount, final, why, adjusts ? receipt_id : NULL, created);
     rc = fg_event_insert(db, (uint64_t)p.merchant_id, result == FG_REFUND_MADE ? "refund.succeeded" : "refund.failed",
                          p.order_id, body, now);
     *status_out = final;
@@ -329,13 +359,16 @@ Exit:
     fg_payment_row_free(&p);
     fg_buf_free(&reason);
     fg_buf_free(&payment_id);
+    fg_buf_free(&receipt);
     return rc;
 }
 
 int fg_refund_record(fg_db_t *db, const fg_config_t *cfg, const fg_merchant_ref_t *m, fg_refund_t *r)
 {
     int64_t next = fg_now_ms() + cfg->payments_pending_query_after_s * 1000;
-    return record(db, r->refund_id, m->id, r->result, r->provider_refund_id, next, &r->json, &r->status);
+    r->receipt_series_full = 0;
+    return record(db, r->refund_id, m->id, r->result, r->provider_refund_id, next, &r->json, &r->status,
+                  &r->receipt_series_full);
 }
 
 /* ---- the status job's side: refunds whose outcome is unknown --------------------- */
@@ -412,7 +445,9 @@ typedef struct {
 static int refund_job_tx(fg_db_t *db, void *arg)
 {
     refund_job_t *j = arg;
-    int rc = record(db, j->d->refund_id, 0, j->result, j->provider_refund_id, j->next_at, &j->body, &j->status);
+    int series_full = 0;
+    int rc = record(db, j->d->refund_id, 0, j->result, j->provider_refund_id, j->next_at, &j->body, &j->status,
+                    &series_full);
     return rc == FG_ESTATE ? 0 : rc; /* settled meanwhile: nothing to do */
 }
 

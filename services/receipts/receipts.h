@@ -74,6 +74,28 @@ int fg_receipt_new_id(char id[FG_RECEIPT_ID_MAX + 1]) FG_MUST_USE;
 int fg_receipt_issue(fg_db_t *db, const char *id, const fg_receipt_issue_t *in, int64_t now_ms,
                      fg_receipt_t *out) FG_MUST_USE;
 
+/** A refund that succeeded, as its adjustment receipt is made of it. */
+typedef struct {
+    int64_t payment_id;       /* internal id of the refunded payment */
+    int64_t amount;           /* the refund: > 0; the adjustment carries -amount */
+    const char *provider_ref; /* the provider's refund id; NULL = none */
+} fg_receipt_adjust_t;
+
+/**
+ * Inside the caller's transaction, after the refund was marked succeeded:
+ * issues its adjustment receipt with id (kind adjustment, TCHDon 2): the
+ * amount -in->amount, related_id the payment's original receipt, its unit,
+ * payer, fee, description and method copied from the original, numbered
+ * from the series of (merchant, current serial) by the same counter as an
+ * original.  The original (locked first) becomes 'adjusted'; only its
+ * status changes.  out (may be NULL) receives the adjustment as written.
+ * 0; FG_ENOTFOUND when the payment has no original receipt (it succeeded
+ * before receipts existed: nothing is written); FG_ERANGE when the series
+ * is used up; a database code.
+ */
+int fg_receipt_adjust(fg_db_t *db, const char *id, const fg_receipt_adjust_t *in, int64_t now_ms,
+                      fg_receipt_t *out) FG_MUST_USE;
+
 /* ---- reading (store.c) ----------------------------------------------------- */
 
 /** The receipt id (public) within merchant_id (0 = any merchant).
@@ -94,7 +116,8 @@ typedef struct {
  *  first.  0 or a database code. */
 int fg_receipt_list(fg_db_t *db, const fg_receipt_query_t *q, const fg_page_t *page, fg_buf_t *out) FG_MUST_USE;
 
-/** The receipt's public JSON (GET /v1/receipts/{id}). */
+/** The receipt's public JSON (GET /v1/receipts/{id}); amount_in_words is
+ *  of the amount without its sign (an adjustment's kind says it is negative). */
 void fg_receipt_json(fg_buf_t *b, const fg_receipt_t *r);
 
 /** "Biên lai số 0000123, ký hiệu BL-26E" parts: the number as its seven

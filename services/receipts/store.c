@@ -331,6 +331,110 @@ int fg_receipt_of_payment(fg_db_t *db, const char *payment_id, uint64_t merchant
     return read_one(db, SQL_RECEIPT_OF_PAYMENT, payment_id, len, merchant_id, out);
 }
 
+/* ---- adjusting ----------------------------------------------------------------- */
+
+/* The payment's original receipt, locked: two refunds of one payment adjust
+ * it one after the other. */
+static const char SQL_ORIGINAL_LOCK[] = "SELECT id, public_id, merchant_id, order_id FROM receipts "
+                                        "WHERE payment_id = ? AND kind = 'original' FOR UPDATE";
+static const char SQL_ORIGINAL_ADJUSTED[] = "UPDATE receipts SET status = 'adjusted' WHERE id = ?";
+static const char SQL_ADJUSTMENT_INSERT[] =
+    "INSERT INTO receipts (public_id, merchant_id, payment_id, order_id, kind, status, related_id, form, serial, "
+    "number, unit_name, unit_tax_code, unit_address, payer_name, payer_ref, bill_ref, fee_type, description, amount, "
+    "currency, method, provider_ref, paid_at, issued_at, issued_day) VALUES (?, ?, ?, ?, 'adjustment', 'issued', ?, "
+    "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
+int fg_receipt_adjust(fg_db_t *db, const char *id, const fg_receipt_adjust_t *in, int64_t now_ms, fg_receipt_t *out)
+{
+    fg_receipt_t local, *r = out != NULL ? out : &local;
+    fg_buf_t original = FG_BUF_INIT;
+    int64_t original_row = 0, merchant_id = 0, order_id = 0;
+    if (in->amount <= 0 || in->amount > FG_RECEIPT_AMOUNT_MAX)
+        return FG_ERANGE;
+    fg_stmt_t s;
+    int rc = fg_stmt_init(&s, db, SQL_ORIGINAL_LOCK);
+    if (rc == 0) {
+        fg_stmt_int(&s, in->payment_id);
+        fg_stmt_out_int(&s, &original_row, NULL);
+        fg_stmt_out_text(&s, &original, NULL);
+        fg_stmt_out_int(&s, &merchant_id, NULL);
+        fg_stmt_out_int(&s, &order_id, NULL);
+        rc = fg_stmt_one(&s);
+    }
+    /* the original as issued: unit, payer and fee are copied from it */
+    if (rc == 0)
+        rc = read_one(db, SQL_RECEIPT_GET, original.data, original.len, 0, r);
+    if (rc == FG_ENOTFOUND && original_row != 0)
+        rc = FG_EDB; /* read under its own lock: it exists */
+    if (rc != 0)
+        goto Exit;
+    fg_receipt_t unit; /* the series the merchant issues from now */
+    memset(&unit, 0, sizeof(unit));
+    if ((rc = load_settings(db, merchant_id, &unit)) != 0) {
+        rc = rc == FG_ENOTFOUND ? FG_EDB : rc;
+        goto Exit;
+    }
+    copy_field(r->related_id, sizeof(r->related_id), r->id, strlen(r->id));
+    copy_field(r->id, sizeof(r->id), id, strlen(id));
+    copy_field(r->form, sizeof(r->form), unit.form, strlen(unit.form));
+    copy_field(r->serial, sizeof(r->serial), unit.serial, strlen(unit.serial));
+    copy_field(r->provider_ref, sizeof(r->provider_ref), in->provider_ref,
+               in->provider_ref != NULL ? strlen(in->provider_ref) : 0);
+    r->kind = FG_RECEIPT_ADJUSTMENT;
+    r->status = FG_RECEIPT_ISSUED;
+    r->amount = -in->amount;
+    r->paid_at_ms = now_ms;
+    r->issued_at_ms = now_ms;
+    r->row_id = 0;
+    if ((rc = fg_stmt_init(&s, db, SQL_ORIGINAL_ADJUSTED)) != 0)
+        goto Exit;
+    fg_stmt_int(&s, original_row);
+    if ((rc = fg_stmt_exec(&s)) != 0)
+        goto Exit;
+    /* last: the counter row is held from here to COMMIT */
+    if ((rc = next_number(db, merchant_id, r->serial, &r->number)) != 0)
+        goto Exit;
+    if (r->number < 1 || r->number > FG_RECEIPT_NUMBER_MAX) {
+        rc = FG_ERANGE;
+        goto Exit;
+    }
+    char day[11];
+    fg_day_format(fg_day_of_ms(now_ms), day);
+    if ((rc = fg_stmt_init(&s, db, SQL_ADJUSTMENT_INSERT)) != 0)
+        goto Exit;
+    fg_stmt_cstr(&s, r->id);
+    fg_stmt_int(&s, merchant_id);
+    fg_stmt_int(&s, in->payment_id);
+    fg_stmt_int(&s, order_id);
+    fg_stmt_int(&s, original_row);
+    fg_stmt_cstr(&s, r->form);
+    fg_stmt_cstr(&s, r->serial);
+    fg_stmt_int(&s, r->number);
+    fg_stmt_cstr(&s, r->unit_name);
+    fg_stmt_cstr(&s, or_null(r->unit_tax_code));
+    fg_stmt_cstr(&s, or_null(r->unit_address));
+    fg_stmt_cstr(&s, or_null(r->payer_name));
+    fg_stmt_cstr(&s, or_null(r->payer_ref));
+    fg_stmt_cstr(&s, r->bill_ref);
+    fg_stmt_cstr(&s, r->fee_type);
+    fg_stmt_cstr(&s, or_null(r->description));
+    fg_stmt_int(&s, r->amount);
+    fg_stmt_cstr(&s, r->currency);
+    fg_stmt_cstr(&s, r->method);
+    fg_stmt_cstr(&s, or_null(r->provider_ref));
+    fg_stmt_int(&s, r->paid_at_ms);
+    fg_stmt_int(&s, r->issued_at_ms);
+    fg_stmt_cstr(&s, day);
+    rc = fg_stmt_exec(&s);
+    if (rc == FG_ECONFLICT) {
+        fg_db_log_failure(db, "adjustment receipt not issued", rc);
+        rc = FG_EDB;
+    }
+Exit:
+    fg_buf_free(&original);
+    return rc;
+}
+
 int fg_receipt_list(fg_db_t *db, const fg_receipt_query_t *q, const fg_page_t *page, fg_buf_t *out)
 {
     fg_receipt_t *r = calloc(1, sizeof(*r));
@@ -430,7 +534,9 @@ void fg_receipt_json(fg_buf_t *b, const fg_receipt_t *r)
     fg_json_kv_str(b, 1, "number_text", number);
     fg_json_kv_int(b, 1, "amount", r->amount);
     fg_json_kv_str(b, 1, "currency", r->currency);
-    if (fg_receipt_amount_words(r->amount, r->currency, &words) == 0)
+    /* an adjustment's words are of its amount without the sign: the kind says it gives money back */
+    if (fg_receipt_amount_words(r->amount < 0 && r->amount != INT64_MIN ? -r->amount : r->amount, r->currency,
+                                &words) == 0)
         fg_json_kv_strn(b, 1, "amount_in_words", words.data, words.len);
     else
         fg_json_kv_null(b, 1, "amount_in_words");

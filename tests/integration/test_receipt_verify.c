@@ -310,6 +310,76 @@ START_TEST(a_paid_bills_receipt_xml_verifies_with_xmlsec1)
 }
 END_TEST
 
+/* A refund's adjustment receipt is a signed document too: TCHDon 2 naming the
+ * original, the negative amount, its words without the sign. */
+START_TEST(a_refunds_adjustment_xml_verifies_with_xmlsec1)
+{
+    static const char *const secret = "receipt-verify-sandbox";
+    char secret_env[96];
+    snprintf(secret_env, sizeof(secret_env), "FEEGATE_SANDBOX_SECRET=%s", secret);
+    const char *env[] = {env_sign, env_cert, env_qr, env_published, secret_env, NULL};
+    fgt_server_t s;
+    fgt_merchant_t m;
+    fgt_merchant_create("Trường Tiểu học Hoàn Tiền", m.id, m.key);
+    fgt_server_start(&s, env);
+    fgt_response_t r = fgt_order_create(&s, FGT_HTTP1, m.key, NULL, fgt_unique("BL"), 4500000, NULL);
+    fgt_expect(r, 201, NULL);
+    char path[160], pay[64], note[300], header[200], original[64], adjustment[64];
+    snprintf(path, sizeof(path), "/v1/orders/%s/payments", fgt_json_str(&r, "id", NULL));
+    fgt_response_free(&r);
+    r = fgt_req(&s, FGT_HTTP1, "POST", path, m.key, NULL, "{\"method\":\"sandbox\"}", 0, NULL);
+    fgt_expect(r, 201, NULL);
+    snprintf(pay, sizeof(pay), "%s", fgt_json_str(&r, "id", NULL));
+    fgt_response_free(&r);
+    snprintf(note, sizeof(note),
+             "{\"payment_id\":\"%s\",\"provider_txn_id\":\"%s\",\"status\":\"succeeded\",\"amount\":4500000}", pay,
+             fgt_unique("TX"));
+    fgt_sandbox_signature(secret, note, header, sizeof(header));
+    const char *headers[] = {header, NULL};
+    r = fgt_request(&s, FGT_HTTP1, "POST", "/v1/webhooks/sandbox", headers, note, strlen(note));
+    ck_assert_int_eq(r.status, 200);
+    fgt_response_free(&r);
+    snprintf(path, sizeof(path), "/v1/payments/%s", pay);
+    r = fgt_req(&s, FGT_HTTP1, "GET", path, m.key, NULL, NULL, 0, NULL);
+    ck_assert_ptr_nonnull(fgt_json_str(&r, "receipt_id", NULL));
+    snprintf(original, sizeof(original), "%s", fgt_json_str(&r, "receipt_id", NULL));
+    fgt_response_free(&r);
+    snprintf(path, sizeof(path), "/v1/payments/%s/refunds", pay);
+    r = fgt_req(&s, FGT_HTTP1, "POST", path, m.key, fgt_unique("rf"), "{\"amount\":500000}", 0, NULL);
+    fgt_expect(r, 201, NULL);
+    ck_assert_str_eq(fgt_json_str(&r, "status", NULL), "succeeded");
+    ck_assert_ptr_nonnull(fgt_json_str(&r, "receipt_id", NULL));
+    snprintf(adjustment, sizeof(adjustment), "%s", fgt_json_str(&r, "receipt_id", NULL));
+    fgt_response_free(&r);
+
+    snprintf(path, sizeof(path), "/v1/receipts/%s.xml", adjustment);
+    r = fgt_req(&s, FGT_HTTP1, "GET", path, m.key, NULL, NULL, 0, NULL);
+    ck_assert_int_eq(r.status, 200);
+    char related[128];
+    snprintf(related, sizeof(related), "<GChu>%s</GChu>", original);
+    ck_assert_ptr_nonnull(strstr(r.body, "<TCHDon>2</TCHDon>"));
+    ck_assert_ptr_nonnull(strstr(r.body, related));
+    ck_assert_ptr_nonnull(strstr(r.body, "<TgTTTBSo>-500000</TgTTTBSo>"));
+    ck_assert_ptr_nonnull(strstr(r.body, "<TgTTTBChu>Năm trăm nghìn đồng</TgTTTBChu>"));
+    char file[128], cmd[512], out[2048], err[512];
+    snprintf(file, sizeof(file), "%s/adjustment.xml", dir);
+    write_file(file, r.body, strlen(r.body));
+    snprintf(cmd, sizeof(cmd), "xmlsec1 --verify --pubkey-cert-pem %s/sign.pem %s >/dev/null 2>&1", dir, file);
+    ck_assert_msg(system(cmd) == 0, "xmlsec1 refused the adjustment receipt");
+    ck_assert_int_eq(verify(file, env, out, err), 0);
+    /* the adjustment made smaller: both refuse it */
+    char *forged = strdup(r.body), *at = strstr(forged, "-500000");
+    ck_assert_ptr_nonnull(at);
+    at[1] = '1';
+    write_file(file, forged, strlen(forged));
+    free(forged);
+    ck_assert_msg(system(cmd) != 0, "xmlsec1 accepted a changed adjustment");
+    ck_assert_int_eq(verify(file, env, out, err), 1);
+    fgt_response_free(&r);
+    ck_assert_int_eq(fgt_server_stop(&s), 0);
+}
+END_TEST
+
 int main(void)
 {
     fg_receipt_xml_init();
@@ -319,6 +389,7 @@ int main(void)
     tcase_add_test(tc, cli_rotation_keeps_old_receipts_while_published);
     tcase_add_test(tc, jwks_route_is_public_and_lists_published_keys);
     tcase_add_test(tc, a_paid_bills_receipt_xml_verifies_with_xmlsec1);
+    tcase_add_test(tc, a_refunds_adjustment_xml_verifies_with_xmlsec1);
     int rc = fgt_run(suite);
     fg_receipt_xml_cleanup();
     return rc;

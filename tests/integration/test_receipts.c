@@ -12,6 +12,9 @@
  * number gives it back.  The API reads a receipt for its merchant and for
  * staff, never for another merchant; the payer's receipt page names it; the
  * settings route changes the unit and the series without restarting one.
+ * Every refund made issues an adjustment receipt (a negative amount
+ * referencing the original, which becomes 'adjusted') numbered in the same
+ * series; a refund the provider never made issues none.
  */
 #define _GNU_SOURCE /* asprintf */
 #include <curl/curl.h>
@@ -793,6 +796,223 @@ START_TEST(concurrent_payments_on_two_instances_are_numbered_without_gap_or_repe
 }
 END_TEST
 
+/* ---- refunds: an adjustment receipt for each refund made ------------------------------------------ */
+
+static fgt_response_t refund_of(const char *k, const char *payment, long long amount)
+{
+    char path[128], body[64];
+    snprintf(path, sizeof(path), "/v1/payments/%s/refunds", payment);
+    snprintf(body, sizeof(body), "{\"amount\":%lld}", amount);
+    return fgt_req(&srv, FGT_H2C, "POST", path, k, fgt_unique("rf"), body, 0, NULL);
+}
+
+/* A refund the provider made: 201 succeeded, its adjustment's id into out. */
+static void refund_made(const char *k, const char *payment, long long amount, char *out)
+{
+    fgt_response_t r = refund_of(k, payment, amount);
+    fgt_expect(r, 201, NULL);
+    ck_assert_str_eq(fgt_json_str(&r, "status", NULL), "succeeded");
+    const char *id = fgt_json_str(&r, "receipt_id", NULL);
+    ck_assert_msg(id != NULL && strncmp(id, "rct_", 4) == 0, "a refund without its adjustment: %s", r.body);
+    snprintf(out, 48, "%s", id);
+    fgt_response_free(&r);
+}
+
+/* The adjustment as the API reads it: its kind, original, amount and words. */
+static void expect_adjustment(const char *k, const char *adjustment, const char *original, long long amount,
+                              const char *words)
+{
+    fgt_response_t r = get_as(k, "receipts", adjustment);
+    fgt_expect(r, 200, NULL);
+    ck_assert_str_eq(fgt_json_str(&r, "kind", NULL), "adjustment");
+    ck_assert_str_eq(fgt_json_str(&r, "status", NULL), "issued");
+    ck_assert_str_eq(fgt_json_str(&r, "related_id", NULL), original);
+    ck_assert_int_eq(fgt_json_int(&r, "amount", NULL), -amount);
+    ck_assert_str_eq(fgt_json_str(&r, "amount_in_words", NULL), words);
+    fgt_response_t o = get_as(k, "receipts", original);
+    fgt_expect(o, 200, NULL);
+    ck_assert_str_eq(fgt_json_str(&o, "kind", NULL), "original");
+    ck_assert_str_eq(fgt_json_str(&o, "status", NULL), "adjusted");
+    /* the unit, the payer and the fee as the original has them */
+    const char *same[][2] = {{"unit", "name"},   {"payer", "name"},    {"payer", "ref"},   {"bill_ref", NULL},
+                             {"fee_type", NULL}, {"payment_id", NULL}, {"order_id", NULL}, {"method", NULL}};
+    for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++)
+        ck_assert_str_eq(fgt_json_str(&r, same[i][0], same[i][1], NULL),
+                         fgt_json_str(&o, same[i][0], same[i][1], NULL));
+    fgt_response_free(&o);
+    fgt_response_free(&r);
+}
+
+START_TEST(refunds_issue_adjustments_numbered_in_the_same_series)
+{
+    char m2[64], k2[64], order[40], pay[40], redirect[1024], original[48], adj1[48], adj2[48], adj3[48];
+    char order2[40], pay2[40], original2[48], adj4[48], pending[64];
+    fgt_merchant_create("Trường THPT Điều Chỉnh", m2, k2);
+    new_order_of(k2, 300000, NULL, order, NULL);
+    new_payment_of(k2, order, "vnpay", 0, pay, redirect);
+    fgt_response_t page = fgt_http("GET", redirect, NULL);
+    ck_assert_msg(page.status == 200, "VNPay's pay page refused our URL (%ld): %s", page.status, page.body);
+    fgt_response_free(&page);
+    vnpay_decide(pay);
+    wait_settled(pay);
+    receipt_of(k2, pay, original);
+    ck_assert_int_eq(number_of(original), 1);
+
+    /* a partial refund: an adjustment with the next number, the original adjusted */
+    refund_made(k2, pay, 100000, adj1);
+    ck_assert_int_eq(number_of(adj1), 2);
+    expect_adjustment(k2, adj1, original, 100000, "Một trăm nghìn đồng");
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM receipts WHERE public_id = ? AND amount = -100000 AND "
+                                "related_id = (SELECT id FROM receipts WHERE public_id = ?)",
+                                adj1, original),
+                     1);
+    /* the payment still names its original */
+    fgt_response_t r = get_as(k2, "payments", pay);
+    ck_assert_str_eq(fgt_json_str(&r, "receipt_id", NULL), original);
+    fgt_response_free(&r);
+
+    /* a payment in between takes the next number */
+    new_order_of(k2, 50000, NULL, order2, NULL);
+    new_payment_of(k2, order2, "sandbox", 0, pay2, NULL);
+    sandbox_pay(pay2, fgt_unique("SBX"), 50000);
+    receipt_of(k2, pay2, original2);
+    ck_assert_int_eq(number_of(original2), 3);
+
+    /* a second refund: another adjustment of the same original */
+    refund_made(k2, pay, 50000, adj2);
+    ck_assert_int_eq(number_of(adj2), 4);
+    ck_assert_str_ne(adj1, adj2);
+    expect_adjustment(k2, adj2, original, 50000, "Năm mươi nghìn đồng");
+
+    /* VNPay does not answer: pending, no adjustment; the status job then
+     * finds it never made: failed, and still none */
+    r = control("/control/chaos", "{\"fail_api\":true}");
+    fgt_response_free(&r);
+    r = refund_of(k2, pay, 30000);
+    fgt_expect(r, 202, NULL);
+    ck_assert_str_eq(fgt_json_str(&r, "status", NULL), "pending");
+    ck_assert(fgt_json_is_null(&r, "receipt_id", NULL));
+    snprintf(pending, sizeof(pending), "%s", fgt_json_str(&r, "id", NULL));
+    fgt_response_free(&r);
+    reset();
+    int failed = 0;
+    for (int i = 0; i < 200 && !failed; i++) {
+        failed = fgt_db_int("SELECT COUNT(*) FROM refunds WHERE public_id = ? AND status = 'failed'", pending, NULL) ==
+                 1;
+        if (!failed)
+            fgt_sleep_ms(100);
+    }
+    ck_assert_msg(failed, "refund %s not failed after 20 s", pending);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM refunds WHERE public_id = ? AND receipt_id IS NULL", pending,
+                                NULL),
+                     1);
+    ck_assert_int_eq(receipts_of_payment(pay), 3);
+
+    /* VNPay makes it but its answer is lost: pending; the status job finds
+     * it made and records it succeeded, with its adjustment */
+    r = control("/control/chaos", "{\"lose_answer\":true}");
+    fgt_response_free(&r);
+    r = refund_of(k2, pay, 40000);
+    fgt_expect(r, 202, NULL);
+    ck_assert(fgt_json_is_null(&r, "receipt_id", NULL));
+    snprintf(pending, sizeof(pending), "%s", fgt_json_str(&r, "id", NULL));
+    fgt_response_free(&r);
+    reset();
+    int made = 0;
+    for (int i = 0; i < 200 && !made; i++) {
+        made = fgt_db_int("SELECT COUNT(*) FROM refunds WHERE public_id = ? AND status = 'succeeded'", pending, NULL) ==
+               1;
+        if (!made)
+            fgt_sleep_ms(100);
+    }
+    ck_assert_msg(made, "refund %s not succeeded after 20 s", pending);
+    char adj_job[48];
+    ck_assert(
+        fgt_db_str("SELECT receipt_id FROM refunds WHERE public_id = ?", pending, NULL, adj_job, sizeof(adj_job)));
+    ck_assert_int_eq(number_of(adj_job), 5);
+    expect_adjustment(k2, adj_job, original, 40000, "Bốn mươi nghìn đồng");
+
+    /* the rest of it, then the whole of a payment: adjustments too */
+    refund_made(k2, pay, 110000, adj3);
+    ck_assert_int_eq(number_of(adj3), 6);
+    expect_adjustment(k2, adj3, original, 110000, "Một trăm mười nghìn đồng");
+    refund_made(k2, pay2, 50000, adj4);
+    ck_assert_int_eq(number_of(adj4), 7);
+    expect_adjustment(k2, adj4, original2, 50000, "Năm mươi nghìn đồng");
+    ck_assert_int_eq(receipts_of_payment(pay), 5);
+    ck_assert_int_eq(receipts_of_payment(pay2), 2);
+    /* every refund names its adjustment, which the list of the payment shows */
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM refunds f JOIN payments p ON p.id = f.payment_id "
+                                "JOIN receipts x ON x.public_id = f.receipt_id AND x.kind = 'adjustment' "
+                                "AND x.amount = -f.amount WHERE p.merchant_id = (SELECT id FROM merchants "
+                                "WHERE public_id = ?) AND f.status = 'succeeded'",
+                                m2, NULL),
+                     5);
+    char path[160];
+    snprintf(path, sizeof(path), "/v1/receipts?payment_id=%s", pay);
+    r = fgt_req(&srv, FGT_H2C, "GET", path, k2, NULL, NULL, 0, NULL);
+    fgt_expect(r, 200, NULL);
+    ck_assert_ptr_nonnull(strstr(r.body, adj3));
+    ck_assert_ptr_nonnull(strstr(r.body, original));
+    fgt_response_free(&r);
+    /* no gap and no repeat across payments and refunds */
+    expect_gapless(m2, "BL-26E", 7);
+
+    /* the series used up: a refund is not made (nothing written), then is
+     * under a new serial, which the adjustment is numbered in */
+    char order3[40], pay3[40], original3[48], adj5[48];
+    new_order_of(k2, 80000, NULL, order3, NULL);
+    new_payment_of(k2, order3, "sandbox", 0, pay3, NULL);
+    sandbox_pay(pay3, fgt_unique("SBX"), 80000);
+    receipt_of(k2, pay3, original3);
+    ck_assert_int_eq(number_of(original3), 8);
+    fgt_db_exec("UPDATE receipt_counters SET last_number = 9999999 WHERE serial = 'BL-26E' AND merchant_id = "
+                "(SELECT id FROM merchants WHERE public_id = ?)",
+                m2);
+    long long refunds = fgt_db_int("SELECT COUNT(*) FROM refunds", NULL, NULL);
+    r = refund_of(k2, pay3, 20000);
+    fgt_expect_error(r, 503, "unavailable", "receipt_series_used_up");
+    fgt_response_free(&r);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM refunds", NULL, NULL), refunds);
+    ck_assert_int_eq(fgt_db_int("SELECT amount_refunded + amount_refunding FROM payments WHERE public_id = ?", pay3,
+                                NULL),
+                     0);
+    r = get_as(k2, "receipts", original3);
+    ck_assert_str_eq(fgt_json_str(&r, "status", NULL), "issued");
+    fgt_response_free(&r);
+    ck_assert_int_eq(receipts_of_payment(pay3), 1);
+    r = settings(admin_token, m2, NULL, "{\"serial\":\"DC-26E\"}");
+    fgt_expect(r, 200, NULL);
+    fgt_response_free(&r);
+    refund_made(k2, pay3, 20000, adj5);
+    ck_assert_int_eq(number_of(adj5), 1);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM receipts WHERE public_id = ? AND serial = 'DC-26E'", adj5, NULL),
+                     1);
+    expect_adjustment(k2, adj5, original3, 20000, "Hai mươi nghìn đồng");
+
+    /* a payment that names no receipt (as one that succeeded before receipts
+     * existed): its refund is made and adjusts nothing, taking no number */
+    char order4[40], pay4[40], none[48];
+    new_order_of(k2, 60000, NULL, order4, NULL);
+    new_payment_of(k2, order4, "sandbox", 0, pay4, NULL);
+    sandbox_pay(pay4, fgt_unique("SBX"), 60000);
+    receipt_of(k2, pay4, none);
+    ck_assert_int_eq(number_of(none), 2);
+    fgt_db_exec("UPDATE payments SET receipt_id = NULL WHERE public_id = ?", pay4);
+    r = refund_of(k2, pay4, 60000);
+    fgt_expect(r, 201, NULL);
+    ck_assert_str_eq(fgt_json_str(&r, "status", NULL), "succeeded");
+    ck_assert(fgt_json_is_null(&r, "receipt_id", NULL));
+    fgt_response_free(&r);
+    ck_assert_int_eq(receipts_of_payment(pay4), 1);
+    r = get_as(k2, "receipts", none);
+    ck_assert_str_eq(fgt_json_str(&r, "status", NULL), "issued");
+    fgt_response_free(&r);
+    expect_gapless(m2, "DC-26E", 2);
+    ck_assert_int_eq(fgt_ledger_check(), 0);
+}
+END_TEST
+
 int main(void)
 {
     for (size_t i = 0; i < sizeof(SHARED_ENV) / sizeof(SHARED_ENV[0]); i++)
@@ -802,7 +1022,13 @@ int main(void)
     fgt_banksim_start(&bank, http_port);
     fgt_merchant_create("Trường THCS Biên Lai", mer, key);
     fgt_banksim_feegate_start(&srv, &bank, http_port, NULL);
-    fgt_server_start(&srv2, NULL);
+    /* the second instance runs the status jobs too: it speaks to the same providers */
+    static char env2[3][320];
+    snprintf(env2[0], sizeof(env2[0]), "FEEGATE_VNPAY_API_URL=%s/vnpay/merchant_webapi/api/transaction", bank.url);
+    snprintf(env2[1], sizeof(env2[1]), "FEEGATE_MOMO_ENDPOINT=%s/momo", bank.url);
+    snprintf(env2[2], sizeof(env2[2]), "FEEGATE_PAYMENTS_PENDING_QUERY_AFTER_S=2");
+    static const char *const srv2_env[] = {env2[0], env2[1], env2[2], NULL};
+    fgt_server_start(&srv2, srv2_env);
     fgt_staff_token("admin", admin_token);
     fgt_staff_token("auditor", auditor_token);
     fgt_staff_token("finance", finance_token);
@@ -819,6 +1045,7 @@ int main(void)
     tcase_add_test(tc, sepay_transfers_issue_receipts_and_a_rollback_leaves_no_gap);
     tcase_add_test(tc, a_statement_line_issues_the_receipt_of_a_transfer_the_feed_lost);
     tcase_add_test(tc, concurrent_payments_on_two_instances_are_numbered_without_gap_or_repeat);
+    tcase_add_test(tc, refunds_issue_adjustments_numbered_in_the_same_series);
     suite_add_tcase(s, tc);
     int rc = fgt_run(s);
     if (fgt_server_stop(&srv2) != 0)
