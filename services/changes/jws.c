@@ -25,10 +25,11 @@
 #include <openssl/pem.h>
 #include <yajl/yajl_tree.h>
 #include "core/crypto.h"
+#include "core/es256.h"
 
 /* A P-256 coordinate, and an ES256 signature (R || S). */
-#define COORD_BYTES 32
-#define SIGNATURE_BYTES (2 * COORD_BYTES)
+#define COORD_BYTES FG_ES256_COORD_BYTES
+#define SIGNATURE_BYTES FG_ES256_SIG_BYTES
 /* Base64url (unpadded) of n bytes. */
 #define B64_LEN(n) (((n)*4 + 2) / 3)
 /* Payload bytes encoded per step of the signing input: a multiple of 3, so
@@ -56,18 +57,6 @@ static int fail(char *err, size_t cap, const char *message)
     return FG_EINVALID;
 }
 
-/* x and y of an EC public key, big-endian and left-padded. */
-static int coordinates(EVP_PKEY *pkey, uint8_t x[COORD_BYTES], uint8_t y[COORD_BYTES])
-{
-    BIGNUM *bx = NULL, *by = NULL;
-    int ok = EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_EC_PUB_X, &bx) == 1 &&
-             EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_EC_PUB_Y, &by) == 1 &&
-             BN_bn2binpad(bx, x, COORD_BYTES) == COORD_BYTES && BN_bn2binpad(by, y, COORD_BYTES) == COORD_BYTES;
-    BN_free(bx);
-    BN_free(by);
-    return ok ? 0 : FG_EINVALID;
-}
-
 /* The thumbprint of RFC 7638 §3.2: the required members in lexical order,
  * no whitespace. */
 static void thumbprint(fg_jws_key_t *k)
@@ -87,7 +76,7 @@ static int key_from_pkey(EVP_PKEY *pkey, int has_private, fg_jws_key_t **out, ch
     if (!EVP_PKEY_is_a(pkey, "EC") || EVP_PKEY_get_group_name(pkey, group, sizeof(group), NULL) != 1 ||
         (strcmp(group, "prime256v1") != 0 && strcmp(group, "P-256") != 0))
         return fail(err, cap, "not an EC key on P-256 (ES256 needs one)");
-    if (coordinates(pkey, x, y) != 0)
+    if (fg_es256_coordinates(pkey, x, y) != 0)
         return fail(err, cap, "the key's public point cannot be read");
     fg_jws_key_t *k = fg_calloc(1, sizeof(*k));
     k->pkey = pkey;
@@ -219,21 +208,6 @@ static int feed_input(EVP_MD_CTX *ctx, int verify, const char *header_b64, size_
     return rc;
 }
 
-/* R || S from OpenSSL's DER signature. */
-static int der_to_raw(const unsigned char *der, size_t der_len, uint8_t raw[SIGNATURE_BYTES])
-{
-    const unsigned char *p = der;
-    const BIGNUM *r = NULL, *s = NULL;
-    ECDSA_SIG *sig = d2i_ECDSA_SIG(NULL, &p, (long)der_len);
-    if (sig == NULL)
-        return FG_EIO;
-    ECDSA_SIG_get0(sig, &r, &s);
-    int ok = BN_bn2binpad(r, raw, COORD_BYTES) == COORD_BYTES &&
-             BN_bn2binpad(s, raw + COORD_BYTES, COORD_BYTES) == COORD_BYTES;
-    ECDSA_SIG_free(sig);
-    return ok ? 0 : FG_EIO;
-}
-
 int fg_jws_sign_detached(const fg_jws_key_t *k, const void *payload, size_t len, fg_buf_t *out)
 {
     assert(k->has_private);
@@ -247,7 +221,7 @@ int fg_jws_sign_detached(const fg_jws_key_t *k, const void *payload, size_t len,
         fg_oom();
     if (EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, k->pkey) == 1 &&
         feed_input(ctx, 0, k->header_b64, header_len, payload, len) == 0 &&
-        EVP_DigestSignFinal(ctx, der, &der_len) == 1 && der_to_raw(der, der_len, raw) == 0) {
+        EVP_DigestSignFinal(ctx, der, &der_len) == 1 && fg_es256_sig_from_der(der, der_len, raw) == 0) {
         fg_base64url_encode(raw, sizeof(raw), sig_b64);
         fg_buf_append(out, k->header_b64, header_len);
         fg_buf_puts(out, "..");
@@ -258,46 +232,12 @@ int fg_jws_sign_detached(const fg_jws_key_t *k, const void *payload, size_t len,
     return rc;
 }
 
-/* Decodes unpadded base64url; the length of the bytes, or -1. */
-static long base64url_decode(const char *in, size_t n, uint8_t *out, size_t cap)
-{
-    uint32_t acc = 0;
-    int bits = 0;
-    size_t len = 0;
-    if (n % 4 == 1)
-        return -1;
-    for (size_t i = 0; i < n; i++) {
-        int c = (unsigned char)in[i], v;
-        if (c >= 'A' && c <= 'Z')
-            v = c - 'A';
-        else if (c >= 'a' && c <= 'z')
-            v = c - 'a' + 26;
-        else if (c >= '0' && c <= '9')
-            v = c - '0' + 52;
-        else if (c == '-')
-            v = 62;
-        else if (c == '_')
-            v = 63;
-        else
-            return -1;
-        acc = (acc << 6) | (uint32_t)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            if (len == cap)
-                return -1;
-            out[len++] = (uint8_t)(acc >> bits);
-        }
-    }
-    return (long)len;
-}
-
 /* The protected header names ES256 and the key's id. */
 static int header_matches(const fg_jws_key_t *k, const char *b64, size_t n)
 {
     uint8_t json[HEADER_CAP * 2];
     char text[sizeof(json) + 1];
-    long len = base64url_decode(b64, n, json, sizeof(json));
+    long len = fg_base64url_decode(b64, n, json, sizeof(json));
     if (len < 0)
         return 0;
     memcpy(text, json, (size_t)len);
@@ -311,23 +251,6 @@ static int header_matches(const fg_jws_key_t *k, const char *b64, size_t n)
     return ok;
 }
 
-/* OpenSSL's DER form of R || S. */
-static int raw_to_der(const uint8_t raw[SIGNATURE_BYTES], unsigned char **der, int *der_len)
-{
-    ECDSA_SIG *sig = ECDSA_SIG_new();
-    BIGNUM *r = BN_bin2bn(raw, COORD_BYTES, NULL), *s = BN_bin2bn(raw + COORD_BYTES, COORD_BYTES, NULL);
-    if (sig == NULL || r == NULL || s == NULL || ECDSA_SIG_set0(sig, r, s) != 1) {
-        BN_free(r);
-        BN_free(s);
-        ECDSA_SIG_free(sig);
-        return FG_EIO;
-    }
-    *der = NULL;
-    *der_len = i2d_ECDSA_SIG(sig, der);
-    ECDSA_SIG_free(sig);
-    return *der_len > 0 ? 0 : FG_EIO;
-}
-
 int fg_jws_verify_detached(const fg_jws_key_t *k, const char *jws, size_t jws_len, const void *payload, size_t len)
 {
     const char *dots = memchr(jws, '.', jws_len);
@@ -339,8 +262,8 @@ int fg_jws_verify_detached(const fg_jws_key_t *k, const char *jws, size_t jws_le
     size_t header_len = (size_t)(dots - jws);
     const char *sig = dots + 2;
     if (!header_matches(k, jws, header_len) ||
-        base64url_decode(sig, jws_len - header_len - 2, raw, sizeof(raw)) != SIGNATURE_BYTES ||
-        raw_to_der(raw, &der, &der_len) != 0)
+        fg_base64url_decode(sig, jws_len - header_len - 2, raw, sizeof(raw)) != SIGNATURE_BYTES ||
+        fg_es256_sig_to_der(raw, &der, &der_len) != 0)
         return FG_EINVALID;
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     if (ctx == NULL)

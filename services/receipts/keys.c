@@ -63,39 +63,6 @@ static BIO *mem_bio(const pem_t *pem)
     return bio;
 }
 
-long fg_receipt_b64url_decode(const char *in, size_t n, unsigned char *out, size_t cap)
-{
-    uint32_t acc = 0;
-    int bits = 0;
-    size_t len = 0;
-    if (n % 4 == 1)
-        return -1;
-    for (size_t i = 0; i < n; i++) {
-        int c = (unsigned char)in[i], v;
-        if (c >= 'A' && c <= 'Z')
-            v = c - 'A';
-        else if (c >= 'a' && c <= 'z')
-            v = c - 'a' + 26;
-        else if (c >= '0' && c <= '9')
-            v = c - '0' + 52;
-        else if (c == '-')
-            v = 62;
-        else if (c == '_')
-            v = 63;
-        else
-            return -1;
-        acc = (acc << 6) | (uint32_t)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            if (len == cap)
-                return -1;
-            out[len++] = (unsigned char)(acc >> bits);
-        }
-    }
-    return (long)len;
-}
-
 /* ---- certificates (XML) ------------------------------------------------------------------ */
 
 /* x5t#S256: the base64url SHA-256 of the certificate's DER. */
@@ -206,19 +173,13 @@ Exit:
 static int qr_key_from_pkey(EVP_PKEY *pkey, int has_private, fg_receipt_qr_key_t *q, char *why, size_t cap)
 {
     char group[32] = "", json[160];
-    BIGNUM *bx = NULL, *by = NULL;
     uint8_t x[FG_RECEIPT_COORD_BYTES], y[FG_RECEIPT_COORD_BYTES], digest[FG_SHA256_LEN];
     if (!EVP_PKEY_is_a(pkey, "EC") || EVP_PKEY_get_group_name(pkey, group, sizeof(group), NULL) != 1 ||
         (strcmp(group, "prime256v1") != 0 && strcmp(group, "P-256") != 0)) {
         snprintf(why, cap, "not an EC key on P-256 (ES256 needs one)");
         return FG_EINVALID;
     }
-    int ok = EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_EC_PUB_X, &bx) == 1 &&
-             EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_EC_PUB_Y, &by) == 1 &&
-             BN_bn2binpad(bx, x, sizeof(x)) == (int)sizeof(x) && BN_bn2binpad(by, y, sizeof(y)) == (int)sizeof(y);
-    BN_free(bx);
-    BN_free(by);
-    if (!ok) {
+    if (fg_es256_coordinates(pkey, x, y) != 0) {
         snprintf(why, cap, "the key's public point cannot be read");
         return FG_EINVALID;
     }

@@ -8,10 +8,11 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 #include <xmlsec/keys.h>
+#include "core/es256.h"
 #include "receipts/keys.h"
 
 /* A P-256 coordinate; an ES256 signature is two of them (R || S). */
-#define FG_RECEIPT_COORD_BYTES 32
+#define FG_RECEIPT_COORD_BYTES FG_ES256_COORD_BYTES
 /* Unpadded base64url of n bytes. */
 #define FG_RECEIPT_B64_LEN(n) (((n)*4 + 2) / 3)
 
@@ -43,9 +44,5 @@ struct fg_receipt_keys {
 const fg_receipt_cert_t *fg_receipt_keys_cert(const fg_receipt_keys_t *k, const char *kid);
 /** The QR key with this id, or NULL. */
 const fg_receipt_qr_key_t *fg_receipt_keys_qr(const fg_receipt_keys_t *k, const char *kid);
-
-/** Decodes unpadded base64url into out; the length, or -1 (a character
- *  outside the alphabet, a length no encoding has, more than cap bytes). */
-long fg_receipt_b64url_decode(const char *in, size_t n, unsigned char *out, size_t cap);
 
 #endif

@@ -12,12 +12,13 @@
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 #include "core/crypto.h"
+#include "core/es256.h"
 #include "core/json.h"
 #include "core/money.h"
 #include "core/text.h"
 #include "receipts/keys_internal.h"
 
-#define SIGNATURE_BYTES (2 * FG_RECEIPT_COORD_BYTES)
+#define SIGNATURE_BYTES FG_ES256_SIG_BYTES
 /* {"alg":"ES256","kid":"<43 characters>"}, and room for a foreign header. */
 #define HEADER_MAX 256
 /* The claims of one receipt are about 250 bytes. */
@@ -49,39 +50,6 @@ static void b64url_append(fg_buf_t *b, const void *data, size_t n)
 {
     fg_buf_reserve(b, FG_RECEIPT_B64_LEN(n) + 1);
     b->len += fg_base64url_encode(data, n, b->data + b->len);
-}
-
-/* R || S from OpenSSL's DER signature. */
-static int der_to_raw(const unsigned char *der, size_t der_len, uint8_t raw[SIGNATURE_BYTES])
-{
-    const unsigned char *p = der;
-    const BIGNUM *r = NULL, *s = NULL;
-    ECDSA_SIG *sig = d2i_ECDSA_SIG(NULL, &p, (long)der_len);
-    if (sig == NULL)
-        return FG_EIO;
-    ECDSA_SIG_get0(sig, &r, &s);
-    int ok = BN_bn2binpad(r, raw, FG_RECEIPT_COORD_BYTES) == FG_RECEIPT_COORD_BYTES &&
-             BN_bn2binpad(s, raw + FG_RECEIPT_COORD_BYTES, FG_RECEIPT_COORD_BYTES) == FG_RECEIPT_COORD_BYTES;
-    ECDSA_SIG_free(sig);
-    return ok ? 0 : FG_EIO;
-}
-
-/* OpenSSL's DER form of R || S (*der freed with OPENSSL_free). */
-static int raw_to_der(const uint8_t raw[SIGNATURE_BYTES], unsigned char **der, int *der_len)
-{
-    ECDSA_SIG *sig = ECDSA_SIG_new();
-    BIGNUM *r = BN_bin2bn(raw, FG_RECEIPT_COORD_BYTES, NULL);
-    BIGNUM *s = BN_bin2bn(raw + FG_RECEIPT_COORD_BYTES, FG_RECEIPT_COORD_BYTES, NULL);
-    if (sig == NULL || r == NULL || s == NULL || ECDSA_SIG_set0(sig, r, s) != 1) {
-        BN_free(r);
-        BN_free(s);
-        ECDSA_SIG_free(sig);
-        return FG_EIO;
-    }
-    *der = NULL;
-    *der_len = i2d_ECDSA_SIG(sig, der);
-    ECDSA_SIG_free(sig);
-    return *der_len > 0 ? 0 : FG_EIO;
 }
 
 int fg_receipt_qr_payload(const fg_receipt_keys_t *k, const fg_receipt_t *r, fg_buf_t *out, char *err, size_t cap)
@@ -121,7 +89,7 @@ int fg_receipt_qr_payload(const fg_receipt_keys_t *k, const fg_receipt_t *r, fg_
         fg_oom();
     if (EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, key->pkey) == 1 &&
         EVP_DigestSign(ctx, der, &der_len, (const unsigned char *)input.data, input.len) == 1 &&
-        der_to_raw(der, der_len, raw) == 0) {
+        fg_es256_sig_from_der(der, der_len, raw) == 0) {
         fg_buf_append(out, input.data, input.len);
         fg_buf_putc(out, '.');
         b64url_append(out, raw, sizeof(raw));
@@ -148,7 +116,7 @@ static int fail(char *err, size_t cap, const char *why)
 static yajl_val json_part(const char *b64, size_t n, size_t max)
 {
     unsigned char *bytes = fg_malloc(max + 1);
-    long len = fg_receipt_b64url_decode(b64, n, bytes, max);
+    long len = fg_base64url_decode(b64, n, bytes, max);
     yajl_val v = NULL;
     if (len > 0) {
         fg_field_error_t why;
@@ -212,9 +180,9 @@ int fg_receipt_qr_verify(const char *payload, size_t len, const fg_receipt_keys_
     uint8_t raw[SIGNATURE_BYTES + 1];
     unsigned char *der = NULL;
     int der_len = 0, ok = 0;
-    if (fg_receipt_b64url_decode(dot2 + 1, sig_len, raw, sizeof(raw)) != SIGNATURE_BYTES)
+    if (fg_base64url_decode(dot2 + 1, sig_len, raw, sizeof(raw)) != SIGNATURE_BYTES)
         return fail(err, cap, "the signature is not 64 bytes (R || S)");
-    if (raw_to_der(raw, &der, &der_len) != 0)
+    if (fg_es256_sig_to_der(raw, &der, &der_len) != 0)
         return fail(err, cap, "the signature cannot be read");
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     if (ctx == NULL)
