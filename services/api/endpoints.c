@@ -48,7 +48,6 @@ typedef struct {
     char secret[FG_WEBHOOK_SECRET_CAP];
     fg_buf_t body;
     int status;
-    int idem_conflict;
 } mutate_t;
 
 static int run_op(fg_db_t *db, mutate_t *m, fg_endpoint_row_t *r, int64_t now)
@@ -72,7 +71,6 @@ static int mutate_tx(fg_db_t *db, void *arg)
     mutate_t *m = arg;
     fg_endpoint_row_t r;
     int64_t now = fg_now_ms();
-    m->idem_conflict = 0;
     fg_buf_reset(&m->body);
     fg_endpoint_row_init(&r);
     int rc = run_op(db, m, &r, now);
@@ -83,8 +81,6 @@ static int mutate_tx(fg_db_t *db, void *arg)
     else
         fg_endpoint_json(&m->body, &r, m->op == OP_CREATE || m->op == OP_ROTATE ? m->secret : NULL, now);
     rc = fg_idem_store(db, m->call, m->status, &m->body);
-    if (rc == FG_ECONFLICT)
-        m->idem_conflict = 1;
 Exit:
     fg_endpoint_row_free(&r);
     return rc;
@@ -98,7 +94,7 @@ static void mutate(fg_call_t *call, fg_db_t *db, op_t op, const fg_endpoint_inpu
         fg_call_json(call, m.status, &m.body);
     } else if (rc == FG_ENOTFOUND) {
         endpoint_not_found(call);
-    } else if (rc == FG_ECONFLICT && m.idem_conflict) {
+    } else if (rc == FG_ECONFLICT && call->idem_taken) {
         /* the key was taken by a request that committed first */
         fg_idem_answer_conflict(call, db);
     } else {

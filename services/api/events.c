@@ -77,22 +77,17 @@ typedef struct {
     fg_call_t *call;
     const char *endpoint_id; /* the one endpoint asked for, or NULL */
     fg_redelivery_t result;
-    int idem_conflict;
 } redeliver_t;
 
 static int redeliver_tx(fg_db_t *db, void *arg)
 {
     redeliver_t *r = arg;
     fg_merchant_ref_t mer = fg_call_merchant(r->call);
-    r->idem_conflict = 0;
     int rc = fg_event_redeliver(db, &mer, r->call->params[0], r->call->param_lens[0], r->endpoint_id, fg_now_ms(),
                                 &r->result);
     if (rc != 0)
         return rc;
-    rc = fg_idem_store(db, r->call, 201, &r->result.body);
-    if (rc == FG_ECONFLICT)
-        r->idem_conflict = 1;
-    return rc;
+    return fg_idem_store(db, r->call, 201, &r->result.body);
 }
 
 /* The answer when nothing was redelivered. */
@@ -152,7 +147,7 @@ void fg_events_redeliver(fg_call_t *call, fg_db_t *db)
             fg_webhooks_wake();
         } else if ((rc == FG_ENOTFOUND || rc == FG_ESTATE) && r.result.outcome != FG_REDELIVERY_MADE) {
             answer_refusal(call, r.result.outcome);
-        } else if (rc == FG_ECONFLICT && r.idem_conflict) {
+        } else if (rc == FG_ECONFLICT && call->idem_taken) {
             fg_idem_answer_conflict(call, db);
         } else {
             fg_call_db_error(call, db, rc == FG_ECONFLICT ? FG_ERETRY : rc);

@@ -41,7 +41,6 @@ typedef struct {
     const fg_order_input_t *input;
     fg_order_row_t row;
     fg_buf_t body;
-    int idem_conflict;
 } create_t;
 
 static int create_tx(fg_db_t *db, void *arg)
@@ -49,16 +48,12 @@ static int create_tx(fg_db_t *db, void *arg)
     create_t *c = arg;
     int64_t now = fg_now_ms();
     int rc;
-    c->idem_conflict = 0;
     c->call->idem_stored = 0; /* a re-run (deadlock, or alone after a shared transaction) starts over */
     if ((rc = fg_order_create(db, &c->merchant, c->input, now, &c->row)) != 0)
         return rc;
     fg_buf_reset(&c->body);
     fg_order_json(&c->body, &c->row, c->merchant.public_id, c->call->cfg->public_base_url, now);
-    rc = fg_idem_store(db, c->call, 201, &c->body);
-    if (rc == FG_ECONFLICT)
-        c->idem_conflict = 1;
-    return rc;
+    return fg_idem_store(db, c->call, 201, &c->body);
 }
 
 static void answer_duplicate_ref(fg_call_t *call, fg_db_t *db, const char *ref)
@@ -100,7 +95,7 @@ void fg_orders_create(fg_call_t *call, fg_db_t *db)
         /* The key or the merchant_ref was taken by a request that committed
          * first: the key's stored answer wins, else name the existing order. */
         rc = call->idem_key != NULL ? fg_idem_answer_existing(db, call) : FG_ENOTFOUND;
-        if (rc == FG_ENOTFOUND && !c.idem_conflict)
+        if (rc == FG_ENOTFOUND && !call->idem_taken)
             answer_duplicate_ref(call, db, input.merchant_ref);
         else if (rc != 0)
             fg_call_db_error(call, db, rc == FG_ENOTFOUND ? FG_ERETRY : rc);
@@ -122,7 +117,6 @@ typedef struct {
     fg_merchant_ref_t merchant;
     yajl_val items;
     fg_buf_t body;
-    int idem_conflict;
     int created;
 } batch_t;
 
@@ -168,7 +162,6 @@ static int batch_tx(fg_db_t *db, void *arg)
     fg_order_row_t row;
     fg_buf_t existing = FG_BUF_INIT;
     fg_order_row_init(&row);
-    bt->idem_conflict = 0;
     bt->created = 0;
     fg_buf_reset(&bt->body);
     fg_buf_puts(&bt->body, "{\"object\":\"list\",\"data\":[");
@@ -182,10 +175,7 @@ static int batch_tx(fg_db_t *db, void *arg)
     if (rc != 0)
         return rc;
     fg_buf_puts(&bt->body, "]}");
-    rc = fg_idem_store(db, bt->call, 200, &bt->body);
-    if (rc == FG_ECONFLICT)
-        bt->idem_conflict = 1;
-    return rc;
+    return fg_idem_store(db, bt->call, 200, &bt->body);
 }
 
 int fg_orders_batch_parse(fg_call_t *call, yajl_val *root, yajl_val *items)
@@ -219,7 +209,7 @@ void fg_orders_batch(fg_call_t *call, fg_db_t *db)
         int rc = fg_db_tx(db, batch_tx, &bt);
         if (rc == 0) {
             fg_call_json(call, 200, &bt.body);
-        } else if (rc == FG_ECONFLICT && bt.idem_conflict) {
+        } else if (rc == FG_ECONFLICT && call->idem_taken) {
             fg_idem_answer_conflict(call, db);
         } else {
             fg_call_db_error(call, db, rc == FG_ECONFLICT ? FG_ERETRY : rc);
@@ -347,7 +337,6 @@ typedef struct {
     fg_order_row_t row;
     fg_buf_t body;
     int refused; /* FG_ENOTFOUND or FG_ESTATE: answered 404 or 409 */
-    int idem_conflict;
 } cancel_t;
 
 static int cancel_tx(fg_db_t *db, void *arg)
@@ -355,7 +344,6 @@ static int cancel_tx(fg_db_t *db, void *arg)
     cancel_t *c = arg;
     int64_t now = fg_now_ms();
     c->refused = 0;
-    c->idem_conflict = 0;
     int rc = fg_order_cancel(db, c->call->cfg, &c->merchant, c->call->params[0], c->call->param_lens[0], now, &c->row);
     if (rc == FG_ENOTFOUND || rc == FG_ESTATE) {
         c->refused = rc;
@@ -365,10 +353,7 @@ static int cancel_tx(fg_db_t *db, void *arg)
         return rc;
     fg_buf_reset(&c->body);
     fg_order_json(&c->body, &c->row, c->merchant.public_id, c->call->cfg->public_base_url, now);
-    rc = fg_idem_store(db, c->call, 200, &c->body);
-    if (rc == FG_ECONFLICT)
-        c->idem_conflict = 1;
-    return rc;
+    return fg_idem_store(db, c->call, 200, &c->body);
 }
 
 void fg_orders_cancel(fg_call_t *call, fg_db_t *db)
@@ -387,7 +372,7 @@ void fg_orders_cancel(fg_call_t *call, fg_db_t *db)
                                                                      c.row.expires_at, fg_now_ms())));
         fg_call_error(call, 409, "conflict", "order_not_cancellable", msg.data, NULL);
         fg_buf_free(&msg);
-    } else if (rc == FG_ECONFLICT && c.idem_conflict) {
+    } else if (rc == FG_ECONFLICT && call->idem_taken) {
         fg_idem_answer_conflict(call, db);
     } else {
         fg_call_db_error(call, db, rc);

@@ -26,13 +26,11 @@ typedef struct {
     int64_t balance;
     fg_payout_t payout;
     fg_buf_t body;
-    int idem_conflict;
 } create_t;
 
 static int create_tx(fg_db_t *db, void *arg)
 {
     create_t *c = arg;
-    c->idem_conflict = 0;
     fg_payout_free(&c->payout); /* a re-run (deadlock) starts over */
     memset(&c->payout, 0, sizeof(c->payout));
     int rc = fg_payout_create(db, c->in, c->call->staff_email, fg_now_ms(), &c->outcome, &c->balance, &c->payout);
@@ -42,10 +40,7 @@ static int create_tx(fg_db_t *db, void *arg)
         return 1; /* refused: nothing was written; answered below */
     fg_buf_reset(&c->body);
     fg_payout_json(&c->body, &c->payout);
-    rc = fg_idem_store(db, c->call, c->outcome == FG_PAYOUT_MADE ? 201 : 200, &c->body);
-    if (rc == FG_ECONFLICT)
-        c->idem_conflict = 1;
-    return rc;
+    return fg_idem_store(db, c->call, c->outcome == FG_PAYOUT_MADE ? 201 : 200, &c->body);
 }
 
 static void answer_refusal(fg_call_t *call, const create_t *c)
@@ -112,7 +107,7 @@ void fg_payouts_create(fg_call_t *call, fg_db_t *db)
         fg_call_json(call, c.outcome == FG_PAYOUT_MADE ? 201 : 200, &c.body);
     else if (rc == 1)
         answer_refusal(call, &c);
-    else if (rc == FG_ECONFLICT && c.idem_conflict)
+    else if (rc == FG_ECONFLICT && call->idem_taken)
         fg_idem_answer_conflict(call, db);
     else
         fg_call_db_error(call, db, rc == FG_ECONFLICT ? FG_ERETRY : rc);
@@ -200,13 +195,11 @@ typedef struct {
     const char *account;
     fg_payout_batch_t batch;
     fg_buf_t body;
-    int idem_conflict;
 } batch_t;
 
 static int batch_tx(fg_db_t *db, void *arg)
 {
     batch_t *bt = arg;
-    bt->idem_conflict = 0;
     fg_payout_batch_free(&bt->batch);
     memset(&bt->batch, 0, sizeof(bt->batch));
     int rc = fg_payout_batch_create(db, bt->account, bt->call->staff_email, fg_now_ms(), &bt->batch);
@@ -214,10 +207,7 @@ static int batch_tx(fg_db_t *db, void *arg)
         return rc;
     fg_buf_reset(&bt->body);
     fg_payout_batch_json(&bt->body, &bt->batch);
-    rc = fg_idem_store(db, bt->call, 201, &bt->body);
-    if (rc == FG_ECONFLICT)
-        bt->idem_conflict = 1;
-    return rc;
+    return fg_idem_store(db, bt->call, 201, &bt->body);
 }
 
 void fg_payout_batches_create(fg_call_t *call, fg_db_t *db)
@@ -248,7 +238,7 @@ void fg_payout_batches_create(fg_call_t *call, fg_db_t *db)
                       "account");
     else if (rc == FG_ESTATE)
         fg_call_error(call, 409, "conflict", "no_pending_payouts", "no payout waits for a batch", NULL);
-    else if (rc == FG_ECONFLICT && bt.idem_conflict)
+    else if (rc == FG_ECONFLICT && call->idem_taken)
         fg_idem_answer_conflict(call, db);
     else
         fg_call_db_error(call, db, rc == FG_ECONFLICT ? FG_ERETRY : rc);
@@ -313,21 +303,16 @@ typedef struct {
     fg_call_t *call;
     fg_payout_account_t account;
     fg_buf_t body;
-    int idem_conflict;
 } account_t;
 
 static int account_tx(fg_db_t *db, void *arg)
 {
     account_t *a = arg;
-    a->idem_conflict = 0;
     fg_buf_reset(&a->body);
     int rc = fg_payout_account_set(db, a->call->params[0], &a->account, a->call->staff_email, &a->body);
     if (rc != 0)
         return rc;
-    rc = fg_idem_store(db, a->call, 200, &a->body);
-    if (rc == FG_ECONFLICT)
-        a->idem_conflict = 1;
-    return rc;
+    return fg_idem_store(db, a->call, 200, &a->body);
 }
 
 static const char *const ACCOUNT_FIELDS[] = {"bank_bin", "account_number", "account_name"};
@@ -371,7 +356,7 @@ void fg_merchants_payout_account(fg_call_t *call, fg_db_t *db)
         fg_call_json(call, 200, &a.body);
     else if (rc == FG_ENOTFOUND)
         fg_call_error(call, 404, "not_found", "merchant_not_found", "no such merchant", NULL);
-    else if (rc == FG_ECONFLICT && a.idem_conflict)
+    else if (rc == FG_ECONFLICT && call->idem_taken)
         fg_idem_answer_conflict(call, db);
     else
         fg_call_db_error(call, db, rc == FG_ECONFLICT ? FG_ERETRY : rc);

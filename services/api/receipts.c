@@ -118,21 +118,16 @@ typedef struct {
     fg_call_t *call;
     fg_receipt_settings_t in;
     fg_buf_t body;
-    int idem_conflict;
 } settings_t;
 
 static int settings_tx(fg_db_t *db, void *arg)
 {
     settings_t *a = arg;
-    a->idem_conflict = 0;
     fg_buf_reset(&a->body);
     int rc = fg_receipt_settings_set(db, a->call->params[0], &a->in, a->call->staff_email, &a->body);
     if (rc != 0)
         return rc;
-    rc = fg_idem_store(db, a->call, 200, &a->body);
-    if (rc == FG_ECONFLICT)
-        a->idem_conflict = 1;
-    return rc;
+    return fg_idem_store(db, a->call, 200, &a->body);
 }
 
 #define SETTINGS_FIELDS 5
@@ -191,7 +186,7 @@ void fg_merchants_receipt_settings(fg_call_t *call, fg_db_t *db)
         fg_call_json(call, 200, &a.body);
     else if (rc == FG_ENOTFOUND)
         fg_call_error(call, 404, "not_found", "merchant_not_found", "no such merchant", NULL);
-    else if (rc == FG_ECONFLICT && a.idem_conflict)
+    else if (rc == FG_ECONFLICT && call->idem_taken)
         fg_idem_answer_conflict(call, db);
     else
         fg_call_db_error(call, db, rc == FG_ECONFLICT ? FG_ERETRY : rc);

@@ -101,6 +101,7 @@ struct fg_call {
     char idem_scope[48];
     uint8_t fingerprint[FG_SHA256_LEN];
     int idem_stored; /* the handler stored its answer in its own transaction */
+    int idem_taken;  /* fg_idem_store found the key taken by a request that committed first */
     int idem_freed;  /* an expired row under this key was just deleted: run the request again */
     /* response */
     int status;
@@ -193,8 +194,9 @@ void fg_call_db_error(fg_call_t *call, fg_db_t *db, int err);
 
 /** Inside the handler's transaction, after the work and before COMMIT: stores
  *  this answer under the call's Idempotency-Key (no-op without a key).
- *  Returns 0, FG_ECONFLICT if the key was taken meanwhile (roll back, then
- *  fg_idem_answer_existing), or another FG_E* database code. */
+ *  Returns 0, FG_ECONFLICT if the key was taken meanwhile (call->idem_taken
+ *  is then set: roll back, then fg_idem_answer_existing), or another FG_E*
+ *  database code. */
 int fg_idem_store(fg_db_t *db, fg_call_t *call, int status, const fg_buf_t *body) FG_MUST_USE;
 
 /** Work that spans several transactions (a provider call between them):

@@ -66,6 +66,7 @@ int fg_idem_store(fg_db_t *db, fg_call_t *call, int status, const fg_buf_t *body
     int rc = fg_db_insert(db, &KEYS, v, 1, NULL);
     if (rc == 0)
         call->idem_stored = 1;
+    call->idem_taken = rc == FG_ECONFLICT;
     return rc;
 }
 
