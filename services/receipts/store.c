@@ -73,11 +73,57 @@ static const char SQL_NEXT_NUMBER[] =
     "INSERT INTO receipt_counters (merchant_id, serial, last_number) VALUES (?, ?, LAST_INSERT_ID(1)) "
     "ON DUPLICATE KEY UPDATE last_number = LAST_INSERT_ID(last_number + 1)";
 static const char SQL_LAST_NUMBER[] = "SELECT last_number FROM receipt_counters WHERE merchant_id = ? AND serial = ?";
+/* One statement for every kind: an original has no related receipt. */
 static const char SQL_RECEIPT_INSERT[] =
-    "INSERT INTO receipts (public_id, merchant_id, payment_id, order_id, kind, status, form, serial, number, "
-    "unit_name, unit_tax_code, unit_address, payer_name, payer_ref, bill_ref, fee_type, description, amount, "
-    "currency, method, provider_ref, paid_at, issued_at, issued_day) VALUES (?, ?, ?, ?, 'original', 'issued', ?, ?, "
-    "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    "INSERT INTO receipts (public_id, merchant_id, payment_id, order_id, kind, status, related_id, form, serial, "
+    "number, unit_name, unit_tax_code, unit_address, payer_name, payer_ref, bill_ref, fee_type, description, amount, "
+    "currency, method, provider_ref, paid_at, issued_at, issued_day) VALUES (?, ?, ?, ?, ?, 'issued', ?, ?, ?, ?, ?, "
+    "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
+/* Inserts r (its number taken) for a merchant's payment and order; related
+ * is the row an adjustment refers to (0: none).  A key conflict (a second
+ * original for a payment, a number taken twice) is FG_EDB, never the
+ * duplicate delivery the caller would make of it. */
+static int insert_receipt(fg_db_t *db, const fg_receipt_t *r, int64_t merchant_id, int64_t payment_id, int64_t order_id,
+                          int64_t related, int64_t now_ms)
+{
+    char day[11];
+    fg_day_format(fg_day_of_ms(now_ms), day);
+    fg_stmt_t s;
+    int rc = fg_stmt_init(&s, db, SQL_RECEIPT_INSERT);
+    if (rc != 0)
+        return rc;
+    fg_stmt_cstr(&s, r->id);
+    fg_stmt_int(&s, merchant_id);
+    fg_stmt_int(&s, payment_id);
+    fg_stmt_int(&s, order_id);
+    fg_stmt_cstr(&s, related != 0 ? "adjustment" : "original");
+    fg_stmt_int_or_null(&s, related != 0 ? &related : NULL);
+    fg_stmt_cstr(&s, r->form);
+    fg_stmt_cstr(&s, r->serial);
+    fg_stmt_int(&s, r->number);
+    fg_stmt_cstr(&s, r->unit_name);
+    fg_stmt_cstr(&s, or_null(r->unit_tax_code));
+    fg_stmt_cstr(&s, or_null(r->unit_address));
+    fg_stmt_cstr(&s, or_null(r->payer_name));
+    fg_stmt_cstr(&s, or_null(r->payer_ref));
+    fg_stmt_cstr(&s, r->bill_ref);
+    fg_stmt_cstr(&s, r->fee_type);
+    fg_stmt_cstr(&s, or_null(r->description));
+    fg_stmt_int(&s, r->amount);
+    fg_stmt_cstr(&s, r->currency);
+    fg_stmt_cstr(&s, r->method);
+    fg_stmt_cstr(&s, or_null(r->provider_ref));
+    fg_stmt_int(&s, r->paid_at_ms);
+    fg_stmt_int(&s, r->issued_at_ms);
+    fg_stmt_cstr(&s, day);
+    rc = fg_stmt_exec(&s);
+    if (rc == FG_ECONFLICT) {
+        fg_db_log_failure(db, related != 0 ? "adjustment receipt not issued" : "receipt not issued", rc);
+        return FG_EDB;
+    }
+    return rc;
+}
 
 static int load_settings(fg_db_t *db, int64_t merchant_id, fg_receipt_t *r)
 {
@@ -161,41 +207,7 @@ int fg_receipt_issue(fg_db_t *db, const char *id, const fg_receipt_issue_t *in, 
         return rc;
     if (r->number < 1 || r->number > FG_RECEIPT_NUMBER_MAX)
         return FG_ERANGE;
-    char day[11];
-    fg_day_format(fg_day_of_ms(now_ms), day);
-    fg_stmt_t s;
-    if ((rc = fg_stmt_init(&s, db, SQL_RECEIPT_INSERT)) != 0)
-        return rc;
-    fg_stmt_cstr(&s, r->id);
-    fg_stmt_int(&s, in->merchant_id);
-    fg_stmt_int(&s, in->payment_id);
-    fg_stmt_int(&s, in->order_id);
-    fg_stmt_cstr(&s, r->form);
-    fg_stmt_cstr(&s, r->serial);
-    fg_stmt_int(&s, r->number);
-    fg_stmt_cstr(&s, r->unit_name);
-    fg_stmt_cstr(&s, or_null(r->unit_tax_code));
-    fg_stmt_cstr(&s, or_null(r->unit_address));
-    fg_stmt_cstr(&s, or_null(r->payer_name));
-    fg_stmt_cstr(&s, or_null(r->payer_ref));
-    fg_stmt_cstr(&s, r->bill_ref);
-    fg_stmt_cstr(&s, r->fee_type);
-    fg_stmt_cstr(&s, or_null(r->description));
-    fg_stmt_int(&s, r->amount);
-    fg_stmt_cstr(&s, r->currency);
-    fg_stmt_cstr(&s, r->method);
-    fg_stmt_cstr(&s, or_null(r->provider_ref));
-    fg_stmt_int(&s, r->paid_at_ms);
-    fg_stmt_int(&s, r->issued_at_ms);
-    fg_stmt_cstr(&s, day);
-    rc = fg_stmt_exec(&s);
-    if (rc == FG_ECONFLICT) {
-        /* a second original for the payment, or a number taken twice: never
-         * a duplicate delivery, which is what the caller would make of it */
-        fg_db_log_failure(db, "receipt not issued", rc);
-        return FG_EDB;
-    }
-    return rc;
+    return insert_receipt(db, r, in->merchant_id, in->payment_id, in->order_id, 0, now_ms);
 }
 
 /* ---- reading ------------------------------------------------------------------- */
@@ -338,12 +350,6 @@ int fg_receipt_of_payment(fg_db_t *db, const char *payment_id, uint64_t merchant
 static const char SQL_ORIGINAL_LOCK[] = "SELECT id, public_id, merchant_id, order_id FROM receipts "
                                         "WHERE payment_id = ? AND kind = 'original' FOR UPDATE";
 static const char SQL_ORIGINAL_ADJUSTED[] = "UPDATE receipts SET status = 'adjusted' WHERE id = ?";
-static const char SQL_ADJUSTMENT_INSERT[] =
-    "INSERT INTO receipts (public_id, merchant_id, payment_id, order_id, kind, status, related_id, form, serial, "
-    "number, unit_name, unit_tax_code, unit_address, payer_name, payer_ref, bill_ref, fee_type, description, amount, "
-    "currency, method, provider_ref, paid_at, issued_at, issued_day) VALUES (?, ?, ?, ?, 'adjustment', 'issued', ?, "
-    "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
-
 int fg_receipt_adjust(fg_db_t *db, const char *id, const fg_receipt_adjust_t *in, int64_t now_ms, fg_receipt_t *out)
 {
     fg_receipt_t local, *r = out != NULL ? out : &local;
@@ -398,38 +404,7 @@ int fg_receipt_adjust(fg_db_t *db, const char *id, const fg_receipt_adjust_t *in
         rc = FG_ERANGE;
         goto Exit;
     }
-    char day[11];
-    fg_day_format(fg_day_of_ms(now_ms), day);
-    if ((rc = fg_stmt_init(&s, db, SQL_ADJUSTMENT_INSERT)) != 0)
-        goto Exit;
-    fg_stmt_cstr(&s, r->id);
-    fg_stmt_int(&s, merchant_id);
-    fg_stmt_int(&s, in->payment_id);
-    fg_stmt_int(&s, order_id);
-    fg_stmt_int(&s, original_row);
-    fg_stmt_cstr(&s, r->form);
-    fg_stmt_cstr(&s, r->serial);
-    fg_stmt_int(&s, r->number);
-    fg_stmt_cstr(&s, r->unit_name);
-    fg_stmt_cstr(&s, or_null(r->unit_tax_code));
-    fg_stmt_cstr(&s, or_null(r->unit_address));
-    fg_stmt_cstr(&s, or_null(r->payer_name));
-    fg_stmt_cstr(&s, or_null(r->payer_ref));
-    fg_stmt_cstr(&s, r->bill_ref);
-    fg_stmt_cstr(&s, r->fee_type);
-    fg_stmt_cstr(&s, or_null(r->description));
-    fg_stmt_int(&s, r->amount);
-    fg_stmt_cstr(&s, r->currency);
-    fg_stmt_cstr(&s, r->method);
-    fg_stmt_cstr(&s, or_null(r->provider_ref));
-    fg_stmt_int(&s, r->paid_at_ms);
-    fg_stmt_int(&s, r->issued_at_ms);
-    fg_stmt_cstr(&s, day);
-    rc = fg_stmt_exec(&s);
-    if (rc == FG_ECONFLICT) {
-        fg_db_log_failure(db, "adjustment receipt not issued", rc);
-        rc = FG_EDB;
-    }
+    rc = insert_receipt(db, r, merchant_id, in->payment_id, order_id, original_row, now_ms);
 Exit:
     fg_buf_free(&original);
     return rc;
