@@ -26,6 +26,7 @@
 #include <yajl/yajl_tree.h>
 #include "core/crypto.h"
 #include "core/es256.h"
+#include "core/text.h"
 
 /* A P-256 coordinate, and an ES256 signature (R || S). */
 #define COORD_BYTES FG_ES256_COORD_BYTES
@@ -291,26 +292,17 @@ int fg_export_keys_load(const fg_config_t *cfg, char *err, size_t err_cap)
         return rc;
     }
     const char *p = cfg->export_published_key_files;
-    while (rc == 0 && *p != '\0') {
-        const char *comma = strchr(p, ','), *end = comma != NULL ? comma : p + strlen(p);
-        while (p < end && *p == ' ')
-            p++;
-        size_t n = (size_t)(end - p);
-        while (n > 0 && p[n - 1] == ' ')
-            n--;
-        if (n > 0) {
-            char *path = fg_strndup(p, n);
-            if (export_keys.published_count == FG_JWS_PUBLISHED_MAX) {
-                snprintf(why, sizeof(why), "more than %d files", FG_JWS_PUBLISHED_MAX);
-                rc = FG_EINVALID;
-            } else {
-                rc = fg_jws_key_load(path, 0, &export_keys.published[export_keys.published_count], why, sizeof(why));
-                if (rc == 0)
-                    export_keys.published_count++;
-            }
-            free(path);
+    char *path;
+    while (rc == 0 && (path = fg_list_next(&p)) != NULL) {
+        if (export_keys.published_count == FG_JWS_PUBLISHED_MAX) {
+            snprintf(why, sizeof(why), "more than %d files", FG_JWS_PUBLISHED_MAX);
+            rc = FG_EINVALID;
+        } else {
+            rc = fg_jws_key_load(path, 0, &export_keys.published[export_keys.published_count], why, sizeof(why));
+            if (rc == 0)
+                export_keys.published_count++;
         }
-        p = comma != NULL ? comma + 1 : end;
+        free(path);
     }
     if (rc != 0) {
         snprintf(err, err_cap, "config: export.published_key_files: %s", why);

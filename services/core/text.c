@@ -297,3 +297,19 @@ const char *fg_headers_get(const char *headers, size_t len, const char *name, fg
     }
     return NULL;
 }
+
+char *fg_list_next(const char **p)
+{
+    while (**p != '\0') {
+        const char *at = *p, *comma = strchr(at, ','), *end = comma != NULL ? comma : at + strlen(at);
+        *p = comma != NULL ? comma + 1 : end;
+        while (at < end && *at == ' ')
+            at++;
+        size_t n = (size_t)(end - at);
+        while (n > 0 && at[n - 1] == ' ')
+            n--;
+        if (n > 0)
+            return fg_strndup(at, n);
+    }
+    return NULL;
+}

@@ -55,6 +55,11 @@ void fg_sleep_ms(int64_t ms);
  *  (may be NULL). */
 char *fg_form_decode(const char *s, size_t n, size_t *len);
 
+/** The next item of a comma-separated list at *p (spaces around it dropped,
+ *  empty items skipped) as a new string the caller frees, *p moved past it;
+ *  NULL at the end of the list. */
+char *fg_list_next(const char **p);
+
 /** The value of header `name` (lower-case) in a header block of
  *  "name: value\n" lines, copied NUL-terminated into scratch (reset first),
  *  or NULL when absent. */

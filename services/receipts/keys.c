@@ -16,6 +16,7 @@
 #include <xmlsec/app.h>
 #include <xmlsec/crypto.h>
 #include "core/crypto.h"
+#include "core/text.h"
 #include "receipts/keys_internal.h"
 #include "receipts/sign.h"
 
@@ -288,20 +289,11 @@ int fg_receipt_keys_load(const fg_receipt_key_files_t *files, fg_receipt_keys_t 
         }
     }
     const char *p = set(files->published_key_files) ? files->published_key_files : "";
-    while (rc == 0 && *p != '\0') {
-        const char *comma = strchr(p, ','), *end = comma != NULL ? comma : p + strlen(p);
-        while (p < end && *p == ' ')
-            p++;
-        size_t n = (size_t)(end - p);
-        while (n > 0 && p[n - 1] == ' ')
-            n--;
-        if (n > 0) {
-            char *path = fg_strndup(p, n);
-            if ((rc = published_load(k, path, why, sizeof(why))) != 0)
-                snprintf(err, err_cap, "config: receipts.published_key_files: %s", why);
-            free(path);
-        }
-        p = comma != NULL ? comma + 1 : end;
+    char *path;
+    while (rc == 0 && (path = fg_list_next(&p)) != NULL) {
+        if ((rc = published_load(k, path, why, sizeof(why))) != 0)
+            snprintf(err, err_cap, "config: receipts.published_key_files: %s", why);
+        free(path);
     }
     if (rc != 0) {
         fg_receipt_keys_free(k);

@@ -300,6 +300,24 @@ START_TEST(now_ms)
 }
 END_TEST
 
+START_TEST(list_items_trimmed_and_empty_ones_skipped)
+{
+    const char *p = " a.pem , ,b.pem,,  c d.pem ,";
+    const char *want[] = {"a.pem", "b.pem", "c d.pem"};
+    for (size_t i = 0; i < 3; i++) {
+        char *item = fg_list_next(&p);
+        ck_assert_ptr_nonnull(item);
+        ck_assert_str_eq(item, want[i]);
+        free(item);
+    }
+    ck_assert_ptr_null(fg_list_next(&p));
+    const char *empty = "";
+    ck_assert_ptr_null(fg_list_next(&empty));
+    const char *blanks = " ,  , ";
+    ck_assert_ptr_null(fg_list_next(&blanks));
+}
+END_TEST
+
 static Suite *text_suite(void)
 {
     Suite *s = suite_create("text");
@@ -318,6 +336,7 @@ static Suite *text_suite(void)
     tcase_add_test(tc, rfc3339_format);
     tcase_add_test(tc, rfc3339_round_trip);
     tcase_add_test(tc, now_ms);
+    tcase_add_test(tc, list_items_trimmed_and_empty_ones_skipped);
     suite_add_tcase(s, tc);
     return s;
 }
