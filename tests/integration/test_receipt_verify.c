@@ -224,68 +224,92 @@ START_TEST(jwks_route_is_public_and_lists_published_keys)
 }
 END_TEST
 
+/* The environment of a server with this suite's receipt keys and a sandbox secret. */
+#define SANDBOX_SECRET "receipt-verify-sandbox"
+static const char *const *receipt_env(void)
+{
+    static const char *env[6];
+    env[0] = env_sign, env[1] = env_cert, env[2] = env_qr, env[3] = env_published;
+    env[4] = "FEEGATE_SANDBOX_SECRET=" SANDBOX_SECRET, env[5] = NULL;
+    return env;
+}
+
+/* Starts s for a new merchant m (named name) and pays a bill of 4,500,000
+ * through the sandbox: the bill's code, the payment and its receipt into the
+ * outputs (64 bytes each). */
+static void paid_bill(fgt_server_t *s, fgt_merchant_t *m, const char *name, char *code, char *pay, char *receipt_id)
+{
+    char path[160], note[300], header[200];
+    fgt_merchant_create(name, m->id, m->key);
+    fgt_server_start(s, receipt_env());
+    fgt_response_t r = fgt_order_create(s, FGT_HTTP1, m->key, NULL, fgt_unique("BL"), 4500000, NULL);
+    fgt_expect(r, 201, NULL);
+    snprintf(code, 64, "%s", fgt_json_str(&r, "code", NULL));
+    snprintf(path, sizeof(path), "/v1/orders/%s/payments", fgt_json_str(&r, "id", NULL));
+    fgt_response_free(&r);
+    r = fgt_req(s, FGT_HTTP1, "POST", path, m->key, NULL, "{\"method\":\"sandbox\"}", 0, NULL);
+    fgt_expect(r, 201, NULL);
+    snprintf(pay, 64, "%s", fgt_json_str(&r, "id", NULL));
+    fgt_response_free(&r);
+    snprintf(note, sizeof(note),
+             "{\"payment_id\":\"%s\",\"provider_txn_id\":\"%s\",\"status\":\"succeeded\",\"amount\":4500000}", pay,
+             fgt_unique("TX"));
+    fgt_sandbox_signature(SANDBOX_SECRET, note, header, sizeof(header));
+    const char *headers[] = {header, NULL};
+    r = fgt_request(s, FGT_HTTP1, "POST", "/v1/webhooks/sandbox", headers, note, strlen(note));
+    ck_assert_int_eq(r.status, 200);
+    fgt_response_free(&r);
+    snprintf(path, sizeof(path), "/v1/payments/%s", pay);
+    r = fgt_req(s, FGT_HTTP1, "GET", path, m->key, NULL, NULL, 0, NULL);
+    ck_assert_ptr_nonnull(fgt_json_str(&r, "receipt_id", NULL));
+    snprintf(receipt_id, 64, "%s", fgt_json_str(&r, "receipt_id", NULL));
+    fgt_response_free(&r);
+}
+
+/* A signed receipt document as file name in dir: the stock xmlsec1 command
+ * and feegate receipt verify accept it; with the character at needle + at
+ * changed to c, both refuse it. */
+static void signed_and_tamper_evident(const char *xml, const char *name, const char *needle, size_t at, char c)
+{
+    char file[128], cmd[512], out[4096], err[4096];
+    snprintf(file, sizeof(file), "%s/%s", dir, name);
+    write_file(file, xml, strlen(xml));
+    snprintf(cmd, sizeof(cmd), "xmlsec1 --verify --pubkey-cert-pem %s/sign.pem %s >/dev/null 2>&1", dir, file);
+    ck_assert_msg(system(cmd) == 0, "xmlsec1 refused %s", name);
+    ck_assert_int_eq(verify(file, receipt_env(), out, err), 0);
+    char *forged = strdup(xml), *hit = strstr(forged, needle);
+    ck_assert_ptr_nonnull(hit);
+    hit[at] = c;
+    write_file(file, forged, strlen(forged));
+    free(forged);
+    ck_assert_msg(system(cmd) != 0, "xmlsec1 accepted a changed %s", name);
+    ck_assert_int_eq(verify(file, receipt_env(), out, err), 1);
+}
+
 /* A paid bill's receipt, as the API serves it signed: the stock xmlsec1
  * command and feegate receipt verify both accept it; a changed amount fails
  * both. */
 START_TEST(a_paid_bills_receipt_xml_verifies_with_xmlsec1)
 {
-    static const char *const secret = "receipt-verify-sandbox";
-    char secret_env[96];
-    snprintf(secret_env, sizeof(secret_env), "FEEGATE_SANDBOX_SECRET=%s", secret);
-    const char *env[] = {env_sign, env_cert, env_qr, env_published, secret_env, NULL};
     fgt_server_t s;
     fgt_merchant_t m;
-    fgt_merchant_create("Trường Tiểu học Biên Lai", m.id, m.key);
-    fgt_server_start(&s, env);
-    fgt_response_t r = fgt_order_create(&s, FGT_HTTP1, m.key, NULL, fgt_unique("BL"), 4500000, NULL);
-    fgt_expect(r, 201, NULL);
-    char path[160], pay[64], note[300], header[200], receipt_id[64], code[32];
-    snprintf(code, sizeof(code), "%s", fgt_json_str(&r, "code", NULL));
-    snprintf(path, sizeof(path), "/v1/orders/%s/payments", fgt_json_str(&r, "id", NULL));
-    fgt_response_free(&r);
-    r = fgt_req(&s, FGT_HTTP1, "POST", path, m.key, NULL, "{\"method\":\"sandbox\"}", 0, NULL);
-    fgt_expect(r, 201, NULL);
-    snprintf(pay, sizeof(pay), "%s", fgt_json_str(&r, "id", NULL));
-    fgt_response_free(&r);
-    snprintf(note, sizeof(note),
-             "{\"payment_id\":\"%s\",\"provider_txn_id\":\"%s\",\"status\":\"succeeded\",\"amount\":4500000}", pay,
-             fgt_unique("TX"));
-    fgt_sandbox_signature(secret, note, header, sizeof(header));
-    const char *headers[] = {header, NULL};
-    r = fgt_request(&s, FGT_HTTP1, "POST", "/v1/webhooks/sandbox", headers, note, strlen(note));
-    ck_assert_int_eq(r.status, 200);
-    fgt_response_free(&r);
-    snprintf(path, sizeof(path), "/v1/payments/%s", pay);
-    r = fgt_req(&s, FGT_HTTP1, "GET", path, m.key, NULL, NULL, 0, NULL);
-    ck_assert_ptr_nonnull(fgt_json_str(&r, "receipt_id", NULL));
-    snprintf(receipt_id, sizeof(receipt_id), "%s", fgt_json_str(&r, "receipt_id", NULL));
-    fgt_response_free(&r);
-
+    char path[160], pay[64], receipt_id[64], code[64];
+    paid_bill(&s, &m, "Trường Tiểu học Biên Lai", code, pay, receipt_id);
     snprintf(path, sizeof(path), "/v1/receipts/%s.xml", receipt_id);
     for (int p = 0; p < FGT_PROTOS; p++) {
-        r = fgt_req(&s, (fgt_proto_t)p, "GET", path, m.key, NULL, NULL, 0, NULL);
+        fgt_response_t r = fgt_req(&s, (fgt_proto_t)p, "GET", path, m.key, NULL, NULL, 0, NULL);
         ck_assert_int_eq(r.status, 200);
         ck_assert_ptr_nonnull(strstr(fgt_header(&r, "content-type"), "application/xml"));
         ck_assert_ptr_nonnull(strstr(r.body, "Bốn triệu năm trăm nghìn đồng"));
-        char file[128], cmd[512], out[2048], err[512];
-        snprintf(file, sizeof(file), "%s/api-%d.xml", dir, p);
-        write_file(file, r.body, strlen(r.body));
-        snprintf(cmd, sizeof(cmd), "xmlsec1 --verify --pubkey-cert-pem %s/sign.pem %s >/dev/null 2>&1", dir, file);
-        ck_assert_msg(system(cmd) == 0, "xmlsec1 refused the API's receipt");
-        ck_assert_int_eq(verify(file, env, out, err), 0);
         /* the amount changed: both refuse it */
-        char *forged = strdup(r.body), *at = strstr(forged, "4500000");
-        ck_assert_ptr_nonnull(at);
-        at[0] = '9';
-        write_file(file, forged, strlen(forged));
-        free(forged);
-        ck_assert_msg(system(cmd) != 0, "xmlsec1 accepted a changed amount");
-        ck_assert_int_eq(verify(file, env, out, err), 1);
+        char name[32];
+        snprintf(name, sizeof(name), "api-%d.xml", p);
+        signed_and_tamper_evident(r.body, name, "4500000", 0, '9');
         fgt_response_free(&r);
     }
     /* the payer's receipt page carries the signed QR payload; the CLI checks it offline */
     snprintf(path, sizeof(path), "/pay/%s/receipt?payment=%s", code, pay);
-    r = fgt_req(&s, FGT_HTTP1, "GET", path, NULL, NULL, NULL, 0, NULL);
+    fgt_response_t r = fgt_req(&s, FGT_HTTP1, "GET", path, NULL, NULL, NULL, 0, NULL);
     ck_assert_int_eq(r.status, 200);
     const char *qr = strstr(r.body, "data-receipt-qr=\"");
     ck_assert_msg(qr != NULL, "no QR on the receipt page");
@@ -297,7 +321,7 @@ START_TEST(a_paid_bills_receipt_xml_verifies_with_xmlsec1)
     payload[n] = '\0';
     ck_assert_ptr_nonnull(strstr(r.body, "<svg"));
     fgt_response_free(&r);
-    ck_assert_int_eq(verify(payload, env, out, err), 0);
+    ck_assert_int_eq(verify(payload, receipt_env(), out, err), 0);
     ck_assert_ptr_nonnull(strstr(out, "4500000"));
     /* another merchant's key: no such receipt */
     snprintf(path, sizeof(path), "/v1/receipts/%s.xml", receipt_id);
@@ -314,38 +338,12 @@ END_TEST
  * original, the negative amount, its words without the sign. */
 START_TEST(a_refunds_adjustment_xml_verifies_with_xmlsec1)
 {
-    static const char *const secret = "receipt-verify-sandbox";
-    char secret_env[96];
-    snprintf(secret_env, sizeof(secret_env), "FEEGATE_SANDBOX_SECRET=%s", secret);
-    const char *env[] = {env_sign, env_cert, env_qr, env_published, secret_env, NULL};
     fgt_server_t s;
     fgt_merchant_t m;
-    fgt_merchant_create("Trường Tiểu học Hoàn Tiền", m.id, m.key);
-    fgt_server_start(&s, env);
-    fgt_response_t r = fgt_order_create(&s, FGT_HTTP1, m.key, NULL, fgt_unique("BL"), 4500000, NULL);
-    fgt_expect(r, 201, NULL);
-    char path[160], pay[64], note[300], header[200], original[64], adjustment[64];
-    snprintf(path, sizeof(path), "/v1/orders/%s/payments", fgt_json_str(&r, "id", NULL));
-    fgt_response_free(&r);
-    r = fgt_req(&s, FGT_HTTP1, "POST", path, m.key, NULL, "{\"method\":\"sandbox\"}", 0, NULL);
-    fgt_expect(r, 201, NULL);
-    snprintf(pay, sizeof(pay), "%s", fgt_json_str(&r, "id", NULL));
-    fgt_response_free(&r);
-    snprintf(note, sizeof(note),
-             "{\"payment_id\":\"%s\",\"provider_txn_id\":\"%s\",\"status\":\"succeeded\",\"amount\":4500000}", pay,
-             fgt_unique("TX"));
-    fgt_sandbox_signature(secret, note, header, sizeof(header));
-    const char *headers[] = {header, NULL};
-    r = fgt_request(&s, FGT_HTTP1, "POST", "/v1/webhooks/sandbox", headers, note, strlen(note));
-    ck_assert_int_eq(r.status, 200);
-    fgt_response_free(&r);
-    snprintf(path, sizeof(path), "/v1/payments/%s", pay);
-    r = fgt_req(&s, FGT_HTTP1, "GET", path, m.key, NULL, NULL, 0, NULL);
-    ck_assert_ptr_nonnull(fgt_json_str(&r, "receipt_id", NULL));
-    snprintf(original, sizeof(original), "%s", fgt_json_str(&r, "receipt_id", NULL));
-    fgt_response_free(&r);
+    char path[160], pay[64], code[64], original[64], adjustment[64];
+    paid_bill(&s, &m, "Trường Tiểu học Hoàn Tiền", code, pay, original);
     snprintf(path, sizeof(path), "/v1/payments/%s/refunds", pay);
-    r = fgt_req(&s, FGT_HTTP1, "POST", path, m.key, fgt_unique("rf"), "{\"amount\":500000}", 0, NULL);
+    fgt_response_t r = fgt_req(&s, FGT_HTTP1, "POST", path, m.key, fgt_unique("rf"), "{\"amount\":500000}", 0, NULL);
     fgt_expect(r, 201, NULL);
     ck_assert_str_eq(fgt_json_str(&r, "status", NULL), "succeeded");
     ck_assert_ptr_nonnull(fgt_json_str(&r, "receipt_id", NULL));
@@ -361,20 +359,8 @@ START_TEST(a_refunds_adjustment_xml_verifies_with_xmlsec1)
     ck_assert_ptr_nonnull(strstr(r.body, related));
     ck_assert_ptr_nonnull(strstr(r.body, "<TgTTTBSo>-500000</TgTTTBSo>"));
     ck_assert_ptr_nonnull(strstr(r.body, "<TgTTTBChu>Năm trăm nghìn đồng</TgTTTBChu>"));
-    char file[128], cmd[512], out[2048], err[512];
-    snprintf(file, sizeof(file), "%s/adjustment.xml", dir);
-    write_file(file, r.body, strlen(r.body));
-    snprintf(cmd, sizeof(cmd), "xmlsec1 --verify --pubkey-cert-pem %s/sign.pem %s >/dev/null 2>&1", dir, file);
-    ck_assert_msg(system(cmd) == 0, "xmlsec1 refused the adjustment receipt");
-    ck_assert_int_eq(verify(file, env, out, err), 0);
     /* the adjustment made smaller: both refuse it */
-    char *forged = strdup(r.body), *at = strstr(forged, "-500000");
-    ck_assert_ptr_nonnull(at);
-    at[1] = '1';
-    write_file(file, forged, strlen(forged));
-    free(forged);
-    ck_assert_msg(system(cmd) != 0, "xmlsec1 accepted a changed adjustment");
-    ck_assert_int_eq(verify(file, env, out, err), 1);
+    signed_and_tamper_evident(r.body, "adjustment.xml", "-500000", 1, '1');
     fgt_response_free(&r);
     ck_assert_int_eq(fgt_server_stop(&s), 0);
 }
