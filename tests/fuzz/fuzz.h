@@ -72,6 +72,18 @@ static inline void fuzz_config(fg_config_t *cfg)
         }
 }
 
+/* The process's configuration of fuzz_config, made on first use. */
+static inline const fg_config_t *fuzz_configured(void)
+{
+    static fg_config_t cfg;
+    static int ready;
+    if (!ready) {
+        fuzz_config(&cfg);
+        ready = 1;
+    }
+    return &cfg;
+}
+
 /* 1 when s[0..cap) holds a NUL: a fixed-size string field stays terminated. */
 static inline int fuzz_terminated(const char *s, size_t cap) { return memchr(s, '\0', cap) != NULL; }
 

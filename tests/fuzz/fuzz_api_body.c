@@ -17,21 +17,10 @@
 #include "recon/recon.h"
 #include "webhooks/webhooks.h"
 
-static const fg_config_t *config(void)
-{
-    static fg_config_t cfg;
-    static int ready;
-    if (!ready) {
-        fuzz_config(&cfg);
-        ready = 1;
-    }
-    return &cfg;
-}
-
 static fg_call_t *call_new(const char *body, size_t len, int json_type)
 {
     fg_call_t *call = calloc(1, sizeof(*call));
-    call->cfg = config();
+    call->cfg = fuzz_configured();
     call->body = malloc(len + 1);
     memcpy(call->body, body, len + 1);
     call->body_len = len;

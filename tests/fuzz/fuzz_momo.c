@@ -12,17 +12,6 @@
 
 #define FIELD_CAP 1024 /* momo.c's FIELD_MAX */
 
-static const fg_config_t *config(void)
-{
-    static fg_config_t cfg;
-    static int ready;
-    if (!ready) {
-        fuzz_config(&cfg);
-        ready = 1;
-    }
-    return &cfg;
-}
-
 /* The signed fields after accessKey, in MoMo's order. */
 static const char *const IPN_NAMES[] = {"amount",    "extraData",    "message",     "orderId",
                                         "orderInfo", "orderType",    "partnerCode", "payType",
@@ -39,7 +28,7 @@ typedef struct {
 
 static void sign_raw(const fg_buf_t *raw, char sig[FG_MOMO_SIGNATURE_HEX_LEN + 1])
 {
-    fg_momo_sign(config()->momo_secret_key, raw->data != NULL ? raw->data : "", raw->len, sig);
+    fg_momo_sign(fuzz_configured()->momo_secret_key, raw->data != NULL ? raw->data : "", raw->len, sig);
 }
 
 /* The JSON body with its signature computed over the named fields. */
@@ -49,7 +38,7 @@ static void sign_json(const char *body, size_t len, names_t names, fg_buf_t *out
     char *text = fuzz_text((const uint8_t *)body, len);
     yajl_val root = yajl_tree_parse(text, error, sizeof(error));
     fg_buf_t raw = FG_BUF_INIT;
-    fg_buf_printf(&raw, "accessKey=%s", config()->momo_access_key);
+    fg_buf_printf(&raw, "accessKey=%s", fuzz_configured()->momo_access_key);
     for (int i = 0; i < names.count; i++) {
         if (root == NULL || fg_json_text(root, names.names[i], value, sizeof(value)) != 0)
             value[0] = '\0';
@@ -70,7 +59,7 @@ static void sign_query(const char *q, size_t len, fg_buf_t *out)
     fg_params_t params;
     fg_buf_t raw = FG_BUF_INIT;
     fg_params_parse(&params, q, len);
-    fg_buf_printf(&raw, "accessKey=%s", config()->momo_access_key);
+    fg_buf_printf(&raw, "accessKey=%s", fuzz_configured()->momo_access_key);
     for (size_t i = 0; i < sizeof(IPN_NAMES) / sizeof(IPN_NAMES[0]); i++) {
         const char *v = fg_params_get(&params, IPN_NAMES[i]);
         fg_buf_printf(&raw, "&%s=%s", IPN_NAMES[i], v != NULL && strlen(v) < FIELD_CAP ? v : "");
@@ -133,7 +122,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             in.body_len = body.len;
         }
         /* freshness: responseTime is epoch ms; run near it unless told not to */
-        rc = fg_adapter_momo.verify(config(), &in, (mode & 0x40) ? FUZZ_NOW_MS : 0, &n, reason, sizeof(reason));
+        rc = fg_adapter_momo.verify(fuzz_configured(), &in, (mode & 0x40) ? FUZZ_NOW_MS : 0, &n, reason,
+                                    sizeof(reason));
         if (rc != 0 && (mode & 0x40) == 0 && (rc == FG_EINVALID || rc == FG_ERANGE)) {
             /* run again at the time it states, as a fresh IPN */
             char text[32];
@@ -157,7 +147,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 free(t);
             }
             if (at != 0)
-                rc = fg_adapter_momo.verify(config(), &in, at, &n, reason, sizeof(reason));
+                rc = fg_adapter_momo.verify(fuzz_configured(), &in, at, &n, reason, sizeof(reason));
         }
         if (rc == 0)
             check_notification(&n);
@@ -173,8 +163,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fg_payment_start_t start = {
             .payment_id = order_id, .amount = 150000, .currency = "VND", .order_code = "HD1", .now_ms = FUZZ_NOW_MS};
         fg_payment_started_t started = {FG_BUF_INIT, FG_BUF_INIT};
-        rc = fg_adapter_momo.start_response(config(), &start, (mode & 0x40) ? 400 : 200, body.data, body.len, &started,
-                                            reason, sizeof(reason));
+        rc = fg_adapter_momo.start_response(fuzz_configured(), &start, (mode & 0x40) ? 400 : 200, body.data, body.len,
+                                            &started, reason, sizeof(reason));
         if (rc == 0)
             FUZZ_CHECK(started.redirect_url.len > 0);
         fg_buf_free(&started.redirect_url);
@@ -187,7 +177,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         else
             fg_buf_append(&body, input, size);
         fg_payment_query_t q = {.payment_id = order_id, .amount = 150000, .now_ms = FUZZ_NOW_MS};
-        rc = fg_adapter_momo.query_response(config(), &q, 200, body.data, body.len, &n, reason, sizeof(reason));
+        rc = fg_adapter_momo.query_response(fuzz_configured(), &q, 200, body.data, body.len, &n, reason,
+                                            sizeof(reason));
         if (rc == 0)
             check_notification(&n);
         break;
@@ -203,11 +194,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                             .amount = 150000,
                             .now_ms = FUZZ_NOW_MS};
         if (mode % 6 == 4)
-            rc = fg_adapter_momo.refund_response(config(), &r, 200, body.data, body.len, refund_id, sizeof(refund_id),
-                                                 reason, sizeof(reason));
+            rc = fg_adapter_momo.refund_response(fuzz_configured(), &r, 200, body.data, body.len, refund_id,
+                                                 sizeof(refund_id), reason, sizeof(reason));
         else
-            rc = fg_momo_refund_query_response(config(), &r, 200, body.data, body.len, refund_id, sizeof(refund_id),
-                                               reason, sizeof(reason));
+            rc = fg_momo_refund_query_response(fuzz_configured(), &r, 200, body.data, body.len, refund_id,
+                                               sizeof(refund_id), reason, sizeof(reason));
         if (rc == 0)
             FUZZ_CHECK(fuzz_terminated(refund_id, sizeof(refund_id)));
         break;

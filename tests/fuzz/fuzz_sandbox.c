@@ -10,17 +10,6 @@
 #include "adapter.h"
 #include "core/crypto.h"
 
-static const fg_config_t *config(void)
-{
-    static fg_config_t cfg;
-    static int ready;
-    if (!ready) {
-        fuzz_config(&cfg);
-        ready = 1;
-    }
-    return &cfg;
-}
-
 static const char *header_of(void *ctx, const char *name) { return strcmp(name, "x-signature") == 0 ? ctx : NULL; }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -44,7 +33,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fg_buf_t msg = FG_BUF_INIT;
         fg_buf_printf(&msg, "%lld.", t);
         fg_buf_append(&msg, body, body_len);
-        fg_hmac_sha256(config()->sandbox_secret, strlen(config()->sandbox_secret), msg.data, msg.len, mac);
+        fg_hmac_sha256(fuzz_configured()->sandbox_secret, strlen(fuzz_configured()->sandbox_secret), msg.data, msg.len,
+                       mac);
         fg_buf_free(&msg);
         fg_hex_encode(mac, sizeof(mac), hex);
         snprintf(built, sizeof(built), "t=%lld,v1=%s", t, hex);
@@ -53,7 +43,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fg_inbound_t in = {.method = "POST", .body = body, .body_len = body_len, .header = header_of, .header_ctx = header};
     fg_notification_t n;
     char reason[256];
-    int rc = fg_adapter_sandbox.verify(config(), &in, FUZZ_NOW_MS, &n, reason, sizeof(reason));
+    int rc = fg_adapter_sandbox.verify(fuzz_configured(), &in, FUZZ_NOW_MS, &n, reason, sizeof(reason));
     if (rc == 0) {
         FUZZ_CHECK(fuzz_terminated(n.payment_id, sizeof(n.payment_id)) && n.payment_id[0] != '\0');
         FUZZ_CHECK(fuzz_terminated(n.event_id, sizeof(n.event_id)));

@@ -11,17 +11,6 @@
 #include "core/text.h"
 #include "vnpay/vnpay.h"
 
-static const fg_config_t *config(void)
-{
-    static fg_config_t cfg;
-    static int ready;
-    if (!ready) {
-        fuzz_config(&cfg);
-        ready = 1;
-    }
-    return &cfg;
-}
-
 /* The answers' signed fields, in the order VNPay joins them with '|'. */
 static const char *const QUERYDR_FIELDS[] = {"vnp_ResponseId",    "vnp_Command",         "vnp_ResponseCode",
                                              "vnp_Message",       "vnp_TmnCode",         "vnp_TxnRef",
@@ -49,7 +38,8 @@ static void sign_query(const char *q, size_t len, fg_buf_t *out)
     for (int i = 0; i < params.count; i++)
         pairs[i] = (fg_kv_t){params.names[i], params.values[i]};
     fg_vnpay_canonical(pairs, params.count, &canonical);
-    fg_vnpay_hash(config()->vnpay_hash_secret, canonical.data != NULL ? canonical.data : "", canonical.len, hash);
+    fg_vnpay_hash(fuzz_configured()->vnpay_hash_secret, canonical.data != NULL ? canonical.data : "", canonical.len,
+                  hash);
     fg_buf_append(out, q, len);
     fg_buf_printf(out, "&vnp_SecureHash=%s", hash);
     fg_buf_free(&canonical);
@@ -68,7 +58,7 @@ static void sign_answer(const char *body, size_t len, int count, fg_buf_t *out)
             value[0] = '\0';
         fg_buf_printf(&raw, "%s%s", i > 0 ? "|" : "", value);
     }
-    fg_vnpay_hash(config()->vnpay_hash_secret, raw.data != NULL ? raw.data : "", raw.len, hash);
+    fg_vnpay_hash(fuzz_configured()->vnpay_hash_secret, raw.data != NULL ? raw.data : "", raw.len, hash);
     fuzz_json_with(body, len, "vnp_SecureHash", hash, out);
     fg_buf_free(&raw);
     if (root != NULL)
@@ -115,7 +105,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (date != NULL && fg_parse_gmt7(date, &at) == 0 && (mode & 0x40) == 0)
             now = at;
         fg_params_free(&params);
-        rc = fg_adapter_vnpay.verify(config(), &in, now, &n, reason, sizeof(reason));
+        rc = fg_adapter_vnpay.verify(fuzz_configured(), &in, now, &n, reason, sizeof(reason));
         if (rc == 0)
             check_notification(&n);
         else
@@ -129,8 +119,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             fg_buf_append(&signed_input, input, size);
         payment_of(input, size, payment_id, sizeof(payment_id));
         fg_payment_query_t q = {.payment_id = payment_id, .amount = 150000, .now_ms = FUZZ_NOW_MS};
-        rc = fg_adapter_vnpay.query_response(config(), &q, 200, signed_input.data, signed_input.len, &n, reason,
-                                             sizeof(reason));
+        rc = fg_adapter_vnpay.query_response(fuzz_configured(), &q, 200, signed_input.data, signed_input.len, &n,
+                                             reason, sizeof(reason));
         if (rc == 0)
             check_notification(&n);
         break;
@@ -147,11 +137,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                             .amount = 150000,
                             .now_ms = FUZZ_NOW_MS};
         if (mode % 4 == 2)
-            rc = fg_adapter_vnpay.refund_response(config(), &r, 200, signed_input.data, signed_input.len, refund_id,
-                                                  sizeof(refund_id), reason, sizeof(reason));
+            rc = fg_adapter_vnpay.refund_response(fuzz_configured(), &r, 200, signed_input.data, signed_input.len,
+                                                  refund_id, sizeof(refund_id), reason, sizeof(reason));
         else
-            rc = fg_vnpay_refund_query_response(config(), &r, 200, signed_input.data, signed_input.len, refund_id,
-                                                sizeof(refund_id), reason, sizeof(reason));
+            rc = fg_vnpay_refund_query_response(fuzz_configured(), &r, 200, signed_input.data, signed_input.len,
+                                                refund_id, sizeof(refund_id), reason, sizeof(reason));
         if (rc == 0)
             FUZZ_CHECK(fuzz_terminated(refund_id, sizeof(refund_id)));
         break;
