@@ -111,16 +111,9 @@ void fgt_banksim_feegate_start(fgt_server_t *srv, const fgt_banksim_t *b, int ht
     snprintf(env[n++], FEEGATE_ENV_ENTRY_CAP, "FEEGATE_VNPAY_API_URL=%s/vnpay/merchant_webapi/api/transaction", b->url);
     snprintf(env[n++], FEEGATE_ENV_ENTRY_CAP, "FEEGATE_MOMO_ENDPOINT=%s/momo", b->url);
     snprintf(env[n++], FEEGATE_ENV_ENTRY_CAP, "FEEGATE_PAYMENTS_PENDING_QUERY_AFTER_S=2");
-    snprintf(env[n++], FEEGATE_ENV_ENTRY_CAP, "FEEGATE_LOG_REQUESTS=false");
-    snprintf(env[n++], FEEGATE_ENV_ENTRY_CAP, "FEEGATE_ORDERS_SWEEP_INTERVAL_MS=100");
-    snprintf(env[n++], FEEGATE_ENV_ENTRY_CAP, "FEEGATE_SERVER_THREADS=2");
-    snprintf(env[n++], FEEGATE_ENV_ENTRY_CAP, "FEEGATE_DB_POOL_SIZE=16");
     snprintf(env[n++], FEEGATE_ENV_ENTRY_CAP, "FEEGATE_METRICS_LISTEN=127.0.0.1:%d", srv->metrics_port);
-    /* every suite runs from loopback: the limits stay on, far above them (fgt_server_start) */
-    snprintf(env[n++], FEEGATE_ENV_ENTRY_CAP, "FEEGATE_LIMITS_ADDRESS_PER_MINUTE=600000");
-    snprintf(env[n++], FEEGATE_ENV_ENTRY_CAP, "FEEGATE_LIMITS_ADDRESS_BURST=100000");
-    snprintf(env[n++], FEEGATE_ENV_ENTRY_CAP, "FEEGATE_LIMITS_REJECTED_PER_MINUTE=600000");
-    snprintf(env[n++], FEEGATE_ENV_ENTRY_CAP, "FEEGATE_LIMITS_REJECTED_BURST=100000");
+    for (const char *const *e = fgt_suite_env; *e != NULL; e++)
+        snprintf(env[n++], FEEGATE_ENV_ENTRY_CAP, "%s", *e);
     for (int i = 0; extra_env != NULL && extra_env[i] != NULL; i++) {
         if (n == FEEGATE_ENV_MAX || strlen(extra_env[i]) >= FEEGATE_ENV_ENTRY_CAP) {
             fprintf(stderr, "too many or too long feegate environment entries\n");

@@ -151,6 +151,13 @@ static long http_status(const fgt_server_t *s, const char *path)
     return status;
 }
 
+const char *const fgt_suite_env[] = {"FEEGATE_LOG_REQUESTS=false", "FEEGATE_ORDERS_SWEEP_INTERVAL_MS=100",
+                                     "FEEGATE_SERVER_THREADS=2", "FEEGATE_DB_POOL_SIZE=16",
+                                     /* every suite runs from loopback: the limits stay on, far above them */
+                                     "FEEGATE_LIMITS_ADDRESS_PER_MINUTE=600000", "FEEGATE_LIMITS_ADDRESS_BURST=100000",
+                                     "FEEGATE_LIMITS_REJECTED_PER_MINUTE=600000",
+                                     "FEEGATE_LIMITS_REJECTED_BURST=100000", NULL};
+
 void fgt_server_start(fgt_server_t *s, const char *const *extra_env)
 {
     char http[64], https[64], metrics[64];
@@ -166,12 +173,10 @@ void fgt_server_start(fgt_server_t *s, const char *const *extra_env)
     snprintf(http, sizeof(http), "FEEGATE_HTTP_LISTEN=127.0.0.1:%d", s->http_port);
     snprintf(https, sizeof(https), "FEEGATE_HTTPS_LISTEN=127.0.0.1:%d", s->https_port);
     snprintf(metrics, sizeof(metrics), "FEEGATE_METRICS_LISTEN=127.0.0.1:%d", s->metrics_port);
-    const char *env[32] = {http, https, metrics, "FEEGATE_LOG_REQUESTS=false", "FEEGATE_ORDERS_SWEEP_INTERVAL_MS=100",
-                           "FEEGATE_SERVER_THREADS=2", "FEEGATE_DB_POOL_SIZE=16",
-                           /* every suite runs from loopback: the limits stay on, far above them */
-                           "FEEGATE_LIMITS_ADDRESS_PER_MINUTE=600000", "FEEGATE_LIMITS_ADDRESS_BURST=100000",
-                           "FEEGATE_LIMITS_REJECTED_PER_MINUTE=600000", "FEEGATE_LIMITS_REJECTED_BURST=100000"};
-    int n = 11;
+    const char *env[32] = {http, https, metrics};
+    int n = 3;
+    for (const char *const *e = fgt_suite_env; *e != NULL; e++)
+        env[n++] = *e;
     for (const char *const *e = extra_env; e != NULL && *e != NULL && n < 31; e++)
         env[n++] = *e;
     env[n] = NULL;

@@ -36,6 +36,10 @@ typedef struct {
  *  dies first. */
 void fgt_server_start(fgt_server_t *s, const char *const *extra_env);
 
+/** The settings every suite's server runs with (both starters give them,
+ *  before the suite's own), NULL-terminated. */
+extern const char *const fgt_suite_env[];
+
 /** SIGTERM, then waits up to 30 s.  Returns the exit status (-1 when killed
  *  by a signal).  Fails the test if the log holds a sanitizer report; prints
  *  the log unless the server stopped cleanly (then the log is removed). */
