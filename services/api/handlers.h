@@ -117,6 +117,10 @@ void fg_receipts_list(fg_call_t *call, fg_db_t *db);
  *  "address","form","serial"}, each optional (admin; audited): what the
  *  merchant's receipts say of the collecting unit, and their series. */
 void fg_merchants_receipt_settings(fg_call_t *call, fg_db_t *db);
+/* reminders.c */
+void fg_reminder_policy_read_route(fg_call_t *call, fg_db_t *db);
+void fg_reminder_policy_write_route(fg_call_t *call, fg_db_t *db);
+void fg_orders_reminders(fg_call_t *call, fg_db_t *db);
 
 /* ---- reports (services/api/reports.c) ---- */
 

@@ -155,6 +155,25 @@ static const option_t options[] = {
     STR("receipts.certificate_file", receipts_certificate_file, ""),
     STR("receipts.qr_key_file", receipts_qr_key_file, ""),
     STR("receipts.published_key_files", receipts_published_key_files, ""),
+    BOOL("reminders.enabled", reminders_enabled, "true"),
+    STR("reminders.quiet_hours", reminders_quiet_hours, "21:00-07:00"),
+    STR("reminders.link_secret", reminders_link_secret, ""),
+    INT64("reminders.plan_interval_s", reminders_plan_interval_s, 1, 86400, "300"),
+    INT64("reminders.max_attempts", reminders_max_attempts, 1, 100, "8"),
+    INT64("reminders.lease_s", reminders_lease_s, 5, 3600, "120"),
+    STR("smtp.url", smtp_url, ""),
+    STR("smtp.from", smtp_from, ""),
+    STR("smtp.username", smtp_username, ""),
+    STR("smtp.password", smtp_password, ""),
+    STR("smtp.ca_file", smtp_ca_file, ""),
+    BOOL("smtp.starttls", smtp_starttls, "true"),
+    STR("sms.url", sms_url, ""),
+    STR("sms.api_key", sms_api_key, ""),
+    STR("sms.secret_key", sms_secret_key, ""),
+    STR("sms.brandname", sms_brandname, ""),
+    STR("zalo.url", zalo_url, ""),
+    STR("zalo.access_token", zalo_access_token, ""),
+    STR("zalo.template_id", zalo_template_id, ""),
     INT64("staff.session_idle_ms", staff_session_idle_ms, 1000, 86400000, "1800000"),
     INT64("staff.session_absolute_ms", staff_session_absolute_ms, 1000, 604800000, "43200000"),
     INT64("staff.login_delay_ms", staff_login_delay_ms, 1, 60000, "1000"),
@@ -688,6 +707,51 @@ static int load_environment(fg_config_t *cfg, char *err, size_t err_cap)
     return 0;
 }
 
+int fg_config_quiet_hours(const char *s, int *from_min, int *to_min)
+{
+    int h1, m1, h2, m2, n = 0;
+    *from_min = *to_min = 0;
+    if (s[0] == '\0')
+        return 0;
+    if (strlen(s) != 11 || sscanf(s, "%2d:%2d-%2d:%2d%n", &h1, &m1, &h2, &m2, &n) != 4 || n != 11 || s[2] != ':' ||
+        s[5] != '-' || s[8] != ':' || h1 > 23 || h2 > 23 || m1 > 59 || m2 > 59 || h1 < 0 || h2 < 0 || m1 < 0 ||
+        m2 < 0 || (h1 == h2 && m1 == m2))
+        return FG_EINVALID;
+    *from_min = h1 * 60 + m1;
+    *to_min = h2 * 60 + m2;
+    return 0;
+}
+
+/* The reminder channels' URLs and the quiet hours, which the option types do not cover. */
+static int check_reminders(const fg_config_t *cfg, char *err, size_t err_cap)
+{
+    int a, b;
+    const char *u = cfg->smtp_url;
+    const char *rest = strncmp(u, "smtp://", 7) == 0 ? u + 7 : strncmp(u, "smtps://", 8) == 0 ? u + 8 : NULL;
+    if (u[0] != '\0' && (rest == NULL || *rest == '\0' || *rest == '/' || strpbrk(u, " \t\r\n") != NULL)) {
+        format_error(err, err_cap, "config: smtp.url: expected an smtp:// or smtps:// URL: \"%s\"", u);
+        return FG_EINVALID;
+    }
+    if (u[0] != '\0' && strchr(cfg->smtp_from, '@') == NULL) {
+        format_error(err, err_cap, "config: smtp.from: expected the sender's e-mail address when smtp.url is set");
+        return FG_EINVALID;
+    }
+    if (cfg->sms_url[0] != '\0' && !valid_url(cfg->sms_url)) {
+        format_error(err, err_cap, "config: sms.url: expected an http:// or https:// URL: \"%s\"", cfg->sms_url);
+        return FG_EINVALID;
+    }
+    if (cfg->zalo_url[0] != '\0' && !valid_url(cfg->zalo_url)) {
+        format_error(err, err_cap, "config: zalo.url: expected an http:// or https:// URL: \"%s\"", cfg->zalo_url);
+        return FG_EINVALID;
+    }
+    if (fg_config_quiet_hours(cfg->reminders_quiet_hours, &a, &b) != 0) {
+        format_error(err, err_cap, "config: reminders.quiet_hours: expected HH:MM-HH:MM (GMT+7) or nothing: \"%s\"",
+                     cfg->reminders_quiet_hours);
+        return FG_EINVALID;
+    }
+    return 0;
+}
+
 int fg_config_load(fg_config_t *cfg, const char *path, char *err, size_t err_cap)
 {
     fg_config_defaults(cfg);
@@ -696,5 +760,6 @@ int fg_config_load(fg_config_t *cfg, const char *path, char *err, size_t err_cap
         if (rc != 0)
             return rc;
     }
-    return load_environment(cfg, err, err_cap);
+    int rc = load_environment(cfg, err, err_cap);
+    return rc != 0 ? rc : check_reminders(cfg, err, err_cap);
 }

@@ -96,6 +96,21 @@ typedef struct {
      * key, and earlier keys kept verifiable (comma separated certificates and P-256 keys); "" = none */
     char *receipts_signing_key_file, *receipts_certificate_file, *receipts_qr_key_file;
     char *receipts_published_key_files;
+    /* reminders (reminders/reminders.h): the job on or off; quiet hours "HH:MM-HH:MM" in GMT+7 when no SMS
+     * or Zalo message goes ("" = none); how often each merchant's open orders are planned; the secret of
+     * the opt-out links (shared by every instance; "" = reminders carry no opt-out link and are not
+     * planned); how many tries before a message is failed; how long a claimed message is held */
+    int reminders_enabled;
+    char *reminders_quiet_hours, *reminders_link_secret;
+    int64_t reminders_plan_interval_s, reminders_max_attempts, reminders_lease_s;
+    /* e-mail through the unit's relay (smtp:// with STARTTLS required unless smtp.starttls is false, or
+     * smtps://; "" = no e-mail); the sender's address; AUTH credentials; a CA file for the relay */
+    char *smtp_url, *smtp_from, *smtp_username, *smtp_password, *smtp_ca_file;
+    int smtp_starttls;
+    /* SMS brandname (eSMS): the send URL ("" = no SMS), credentials, brand name */
+    char *sms_url, *sms_api_key, *sms_secret_key, *sms_brandname;
+    /* Zalo ZNS: the template message URL ("" = no Zalo), access token, the reminder's template */
+    char *zalo_url, *zalo_access_token, *zalo_template_id;
     /* staff pages: a session ends after staff_session_idle_ms without a request (1800000 = 30 min;
      * 1000..86400000) or staff_session_absolute_ms after login (43200000 = 12 h; 1000..604800000) */
     int64_t staff_session_idle_ms, staff_session_absolute_ms;
@@ -131,6 +146,10 @@ int fg_config_parse(fg_config_t *cfg, const char *text, size_t len, const char *
 /** Sets one key from text, validating it ("db.port", "5") as the loader does.
  *  Returns 0, or FG_EINVALID with a message (naming the key) in err. */
 int fg_config_set(fg_config_t *cfg, const char *key, const char *value, char *err, size_t err_cap) FG_MUST_USE;
+
+/** Reads reminders.quiet_hours ("21:00-07:00", GMT+7; "" = none: both 0) as
+ *  minutes after midnight.  0, or FG_EINVALID. */
+int fg_config_quiet_hours(const char *s, int *from_min, int *to_min) FG_MUST_USE;
 
 /** Frees every string of cfg. */
 void fg_config_free(fg_config_t *cfg);

@@ -37,7 +37,8 @@ static size_t on_data(char *data, size_t size, size_t count, void *arg)
     return n;
 }
 
-static int post_json(const char *url, const char *body, size_t len, int64_t timeout_ms, fg_http_response_t *out)
+static int post_json(const char *url, const char *header, const char *body, size_t len, int64_t timeout_ms,
+                     fg_http_response_t *out)
 {
     CURL *easy = curl_easy_init();
     struct curl_slist *headers = NULL;
@@ -49,6 +50,8 @@ static int post_json(const char *url, const char *body, size_t len, int64_t time
     headers = curl_slist_append(headers, "Content-Type: application/json; charset=utf-8");
     headers = curl_slist_append(headers, "Accept: application/json");
     headers = curl_slist_append(headers, "Expect:");
+    if (header != NULL)
+        headers = curl_slist_append(headers, header);
     curl_easy_setopt(easy, CURLOPT_URL, url);
     curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L); /* threads: no SIGALRM for timeouts */
@@ -82,6 +85,12 @@ static int post_json(const char *url, const char *body, size_t len, int64_t time
 
 int fg_http_post_json(const char *url, const char *body, size_t len, int64_t timeout_ms, fg_http_response_t *out)
 {
+    return fg_http_post_json_with(url, NULL, body, len, timeout_ms, out);
+}
+
+int fg_http_post_json_with(const char *url, const char *header, const char *body, size_t len, int64_t timeout_ms,
+                           fg_http_response_t *out)
+{
     memset(out, 0, sizeof(*out));
     if (max_in_flight > 0 && atomic_fetch_add(&in_flight, 1) >= max_in_flight) {
         atomic_fetch_sub(&in_flight, 1);
@@ -89,7 +98,7 @@ int fg_http_post_json(const char *url, const char *body, size_t len, int64_t tim
         out->not_sent = 1;
         return FG_EUNAVAILABLE;
     }
-    int rc = post_json(url, body, len, timeout_ms, out);
+    int rc = post_json(url, header, body, len, timeout_ms, out);
     if (max_in_flight > 0)
         atomic_fetch_sub(&in_flight, 1);
     return rc;

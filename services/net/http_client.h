@@ -48,6 +48,11 @@ void fg_http_client_cleanup(void);
 int fg_http_post_json(const char *url, const char *body, size_t len, int64_t timeout_ms,
                       fg_http_response_t *out) FG_MUST_USE;
 
+/** The same with one more request header ("Name: value"; NULL: none), for
+ *  providers that take their credential in a header (Zalo's access_token). */
+int fg_http_post_json_with(const char *url, const char *header, const char *body, size_t len, int64_t timeout_ms,
+                           fg_http_response_t *out) FG_MUST_USE;
+
 void fg_http_response_free(fg_http_response_t *r);
 
 #endif

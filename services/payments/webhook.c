@@ -24,6 +24,7 @@
 #include "ledger/ledger.h"
 #include "orders/orders_internal.h"
 #include "receipts/receipts.h"
+#include "reminders/reminders.h"
 
 /* Stored bodies and queries are cut here; the payload is evidence, not data. */
 #define INBOX_BODY_MAX (256 * 1024)
@@ -442,6 +443,10 @@ static int apply_success(fg_db_t *db, apply_t *a, const fg_payment_row_t *p, fg_
         .paid_at_ms = now,
     };
     if ((rc = fg_receipt_issue(db, receipt_id, &ri, now, NULL)) != 0)
+        return rc;
+    /* the payer's copy by e-mail, when they gave an address: queued in this transaction */
+    if ((rc = fg_reminder_queue_receipt(db, a->cfg, (uint64_t)p->merchant_id, order->id, receipt_id,
+                                        order->payer_email_null ? NULL : order->payer_email.data, now)) != 0)
         return rc;
     return post_events(db, a->cfg->public_base_url, p, FG_PAYMENT_SUCCEEDED, a->n->provider_txn_id, a->n->amount,
                        applied, unapplied, applied > 0 ? order : NULL, receipt_id, now);

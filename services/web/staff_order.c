@@ -1,8 +1,8 @@
 /*
  * staff_order.c - GET /staff/orders/{id}: one order and what happened to
  * it, section by section: payments, refunds, events, webhook deliveries,
- * journals.  Reads only.  An order of another merchant than an
- * accountant's is 404 to it, as one that does not exist.
+ * journals, reminders and receipt e-mails with their delivery status.  Reads only.  An order of another merchant than
+ * an accountant's is 404 to it, as one that does not exist.
  */
 #include "web/staff.h"
 
@@ -12,7 +12,7 @@
 
 /* Rows of each section: an order has a few of each. */
 #define SECTION_ROWS_MAX 200
-#define SECTION_COLS_MAX 8
+#define SECTION_COLS_MAX 9
 
 /* clang-format off */
 static const char SQL_ORDER[] =
@@ -37,6 +37,10 @@ static const char SQL_JOURNALS[] =
     "SELECT j.public_id, j.kind, COALESCE(j.memo, ''), CAST(j.created_at AS CHAR) FROM journals j "
     "WHERE j.payment_id IN (SELECT id FROM payments WHERE order_id = ?) OR j.refund_id IN (SELECT r.id FROM refunds r "
     "JOIN payments p ON p.id = r.payment_id WHERE p.order_id = ?) ORDER BY j.id LIMIT ?";
+static const char SQL_REMINDERS[] =
+    "SELECT public_id, kind, channel, recipient, COALESCE(CAST(send_day AS CHAR), ''), status, "
+    "CAST(attempts AS CHAR), COALESCE(provider_ref, last_error, ''), CAST(COALESCE(sent_at, created_at) AS CHAR) "
+    "FROM reminders WHERE order_id = ? ORDER BY id LIMIT ?";
 /* clang-format on */
 
 typedef struct {
@@ -76,6 +80,15 @@ static const section_t SECTIONS[] = {
       "Lúc|At"},
      "tttttttw"},
     {"journals", "Bút toán", "Journals", SQL_JOURNALS, 4, 2, {"Mã|ID", "Loại|Kind", "Ghi chú|Memo", "Lúc|At"}, "tttw"},
+    {"reminders",
+     "Nhắc nộp tiền và biên lai gửi đi",
+     "Reminders and receipts sent",
+     SQL_REMINDERS,
+     9,
+     1,
+     {"Mã|ID", "Loại|Kind", "Kênh|Channel", "Người nhận|Recipient", "Ngày gửi|Send day", "Trạng thái|Status",
+      "Lần gửi|Attempts", "Nhà cung cấp / lỗi|Provider ref / error", "Lúc|At"},
+     "ttttttttw"},
 };
 
 static void head_cell(fg_html_t *p, const char *both, int num)

@@ -43,6 +43,10 @@ int fg_web_qr_draw(fg_buf_t *out, const char *text, int standalone);
  *  changes nothing. */
 void fg_web_return_page(fg_call_t *call, fg_db_t *db);
 
+/** GET|POST /reminders/opt-out/{order}/{token}: the link at the end of every
+ *  reminder; GET shows it, POST stops the payer's reminders (optout.c). */
+void fg_web_opt_out(fg_call_t *call, fg_db_t *db);
+
 /** Appends s with &, <, >, " and ' escaped for HTML text and attributes. */
 void fg_html_escape(fg_buf_t *b, const char *s, size_t n);
 

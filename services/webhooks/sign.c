@@ -74,7 +74,7 @@ int64_t fg_webhook_retry_delay_ms(int64_t base_ms, int attempts, int jitter_perm
 
 static const char *const EVENT_TYPES[] = {
     "order.paid",     "order.partially_paid", "order.expired", "order.cancelled",          "payment.succeeded",
-    "payment.failed", "refund.succeeded",     "refund.failed", "reconciliation.completed",
+    "payment.failed", "refund.succeeded",     "refund.failed", "reconciliation.completed", "reminder.sent",
 };
 
 int fg_webhook_event_type_known(const char *type, size_t len)
