@@ -9,7 +9,8 @@
  * Threads: one h2o event loop serves every request; handlers that must wait
  * (notification deliveries, simulated slow answers) finish on a worker thread
  * and hand their answer back to the loop.  Simulator state lives behind
- * bs_state_lock; the log and the chaos settings have their own locks.
+ * bs_state_lock; the log, the chaos settings and the recorded messages have
+ * their own locks.  The SMTP relay has its own threads (smtp.c).
  */
 #ifndef BANKSIM_H
 #define BANKSIM_H
@@ -60,6 +61,15 @@
 /* Fee schedules: at most 100 % plus a fixed part of a billion VND. */
 #define BS_FEE_BP_MAX 10000
 #define BS_FEE_FIXED_MAX INT64_C(1000000000)
+
+/* Reminder messages kept (every channel together), and the bytes they may
+ * hold: a test sends tens; the byte bound keeps a runaway sender of 1 MiB
+ * e-mails from exhausting the machine.  A full store refuses new messages. */
+#define BS_MESSAGES_MAX 10000
+#define BS_MESSAGES_BYTES_MAX (128 * 1024 * 1024)
+/* Idempotency keys (RequestId, tracking_id, Message-ID) longer than this are
+ * refused: every provider's own limit is far below. */
+#define BS_MESSAGE_KEY_MAX 255
 
 _Static_assert(BS_DELAY_MAX_MS > BS_REQUEST_TIMEOUT_MS, "a delay must be able to outlast a client timeout");
 
@@ -172,6 +182,13 @@ typedef struct {
     const char *sepay_api_key;
     const char *vietqr_bank_bin, *vietqr_account_no;
     int64_t opening_balance;
+    /* reminder channels (option values; the pointers are argv's) */
+    const char *esms_api_key, *esms_secret_key, *esms_brandname;
+    const char *zalo_access_token;
+    const char *smtp_listen;                  /* NULL: no SMTP relay */
+    const char *smtp_tls_cert, *smtp_tls_key; /* NULL: no STARTTLS */
+    const char *smtp_user, *smtp_password;    /* NULL: no AUTH */
+    int smtp_port;                            /* the bound port */
 } bs_config_t;
 
 extern bs_config_t bs_config;
@@ -191,6 +208,7 @@ typedef struct {
     size_t body_len;
     char *authorization; /* NULL when absent */
     char *content_type;  /* NULL when absent */
+    char *access_token;  /* Zalo's "access_token" header; NULL when absent */
 } bs_request_t;
 
 typedef struct bs_response bs_response_t;
@@ -265,6 +283,14 @@ typedef struct {
     int settlement_wrong_amount_row;           /* that row, counting the day's payments from 1
                                                   (1 unless given) */
     int settlement_missing_row;                /* this payment of the day left out (0 = off) */
+    /* Reminder channels: */
+    char sms_code[4];          /* eSMS answers every SMS with this CodeResult and
+                                  delivers nothing ("" = off) */
+    int zalo_error;            /* ZNS answers with this (negative) error, delivers nothing */
+    int smtp_code;             /* the reply to a message's final dot (400..599): nothing
+                                  delivered (0 = off) */
+    int64_t messages_delay_ms; /* each channel's answer is held this long, after the
+                                  message was recorded (SMTP: the reply to the final dot) */
 } bs_chaos_t;
 
 /** A copy of the current settings. */
@@ -377,6 +403,58 @@ void bs_statement_render(bs_buf_t *b, const char *date, bs_format_t f, const bs_
  * Caller holds bs_state_lock. */
 void bs_settlement_render(bs_buf_t *b, const char *date, bs_gateway_t g, const bs_chaos_t *c);
 
+/* ---- reminder messages: what eSMS, Zalo and the SMTP relay received ---------- */
+
+typedef enum { BS_CHANNEL_EMAIL, BS_CHANNEL_SMS, BS_CHANNEL_ZALO, BS_CHANNEL_COUNT } bs_channel_t;
+
+/** "email", "sms", "zalo" -> the channel; -1 for anything else. */
+int bs_channel_find(const char *name);
+
+/** One message as a provider received it; every string but key, id and to
+ * may be NULL.  bs_message_record copies what it keeps. */
+typedef struct {
+    bs_channel_t channel;
+    const char *key;         /* the idempotency key: RequestId, tracking_id, Message-ID */
+    const char *id;          /* the provider's id for a new message: SMSID, msg_id, queue id */
+    const char *to;          /* the phone number; e-mail: the recipients, ", "-separated */
+    const char *from;        /* e-mail: the envelope sender */
+    const char *subject;     /* e-mail: the Subject, RFC 2047 words decoded */
+    const char *headers;     /* e-mail: the header section as received */
+    const char *content;     /* SMS: Content; Zalo: template_data as JSON; e-mail: the body */
+    const char *template_id; /* Zalo */
+    int tls, auth;           /* e-mail: the session was TLS / authenticated */
+} bs_message_t;
+
+/**
+ * Records m as a new message, or, when the channel already holds one with
+ * m's key, as one more attempt of that one (nothing else of m is kept).  The
+ * message's id (the first attempt's) goes to id_out (id_cap bytes) and its
+ * first arrival (ms since the epoch) to *received_ms.  Returns 1 for a new
+ * message, 0 for a repeat, -1 when the store is full (nothing recorded).
+ */
+int bs_message_record(const bs_message_t *m, char *id_out, size_t id_cap, int64_t *received_ms)
+    __attribute__((warn_unused_result));
+/** The channel's messages first received on the GMT+7 day of now. */
+int bs_messages_today(bs_channel_t channel);
+/** Forgets every message (POST /control/reset). */
+void bs_messages_clear(void);
+/** Appends v as JSON text (a yajl tree, numbers as written). */
+void bs_json_render(bs_buf_t *b, yajl_val v);
+/** A fresh provider id: 32 lower-case hex digits, dashed as a UUID when
+ * dashed is set. */
+void bs_message_id(char out[40], int dashed);
+
+/* ---- the SMTP relay (smtp.c) ------------------------------------------------ */
+
+/** Binds bs_config.smtp_listen and fills bs_config.smtp_port; loads the TLS
+ * certificate.  Prints the reason and returns -1 when it cannot. */
+int bs_smtp_open(void) __attribute__((warn_unused_result));
+/** Starts the accepting thread (after bs_smtp_open). */
+void bs_smtp_start(void);
+/** Stops accepting, ends the sessions (bs_stopping is set) and waits for
+ * their threads. */
+void bs_smtp_stop(void);
+
 /* ---- routes ----------------------------------------------------------------- */
 
 void bs_vnpay_pay_page(const bs_request_t *req, bs_response_t *res);
@@ -395,6 +473,10 @@ void bs_momo_control_pay(const bs_request_t *req, bs_response_t *res);
 void bs_momo_free(void);
 
 void bs_sepay_control_transfer(const bs_request_t *req, bs_response_t *res);
+
+void bs_esms_send(const bs_request_t *req, bs_response_t *res);
+void bs_zalo_send(const bs_request_t *req, bs_response_t *res);
+void bs_control_messages(const bs_request_t *req, bs_response_t *res);
 
 void bs_control_chaos(const bs_request_t *req, bs_response_t *res);
 void bs_control_reset(const bs_request_t *req, bs_response_t *res);

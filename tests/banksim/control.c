@@ -1,7 +1,7 @@
 /*
  * control.c - the control API for tests and demos: chaos settings (the
- * statement chaos too), the exchange log, statements, gateway settlement
- * files and fee schedules.
+ * statement and reminder channel chaos too), the exchange log, statements,
+ * gateway settlement files and fee schedules.
  */
 #include "banksim.h"
 
@@ -81,12 +81,16 @@ static void chaos_render(bs_buf_t *b, const bs_chaos_t *c)
     bs_buf_printf(b,
                   "],\"settlement_gateway\":%s%s%s,\"settlement_unknown_row\":%lld,"
                   "\"settlement_wrong_amount\":%lld,\"settlement_wrong_amount_row\":%d,"
-                  "\"settlement_missing_row\":%d}",
+                  "\"settlement_missing_row\":%d,",
                   c->settlement_gateway != BS_GATEWAY_NONE ? "\"" : "",
                   c->settlement_gateway != BS_GATEWAY_NONE ? bs_gateway_name((bs_gateway_t)c->settlement_gateway)
                                                            : "null",
                   c->settlement_gateway != BS_GATEWAY_NONE ? "\"" : "", (long long)c->settlement_unknown_row,
                   (long long)c->settlement_wrong_amount, c->settlement_wrong_amount_row, c->settlement_missing_row);
+    bs_buf_puts(b, "\"sms_code\":");
+    bs_json_str(b, c->sms_code[0] != '\0' ? c->sms_code : NULL);
+    bs_buf_printf(b, ",\"zalo_error\":%d,\"smtp_code\":%d,\"messages_delay_ms\":%lld}", c->zalo_error, c->smtp_code,
+                  (long long)c->messages_delay_ms);
 }
 
 /* A line position (1..BS_STATEMENT_LINE_MAX) or count; true is 1, false and
@@ -203,6 +207,32 @@ static const char *settlement_chaos(yajl_val root, bs_chaos_t *c)
     return NULL;
 }
 
+/* The reminder channels' members of a chaos body into c; NULL or what is
+ * wrong. */
+static const char *reminder_chaos(yajl_val root, bs_chaos_t *c)
+{
+    int64_t n = 0;
+    if (bs_json_get_int(root, "sms_code", &n) == 0) {
+        if (n < 0 || n > 999 || n == 100)
+            return "sms_code is an eSMS CodeResult other than 100 (e.g. \"99\")";
+        snprintf(c->sms_code, sizeof(c->sms_code), "%d", (int)n);
+    }
+    if (bs_json_get_int(root, "zalo_error", &n) == 0) {
+        if (n < -999 || n > 0)
+            return "zalo_error is a negative Zalo error (e.g. -124; 0 = off)";
+        c->zalo_error = (int)n;
+    }
+    if (bs_json_get_int(root, "smtp_code", &n) == 0) {
+        if (n != 0 && (n < 400 || n > 599))
+            return "smtp_code is a reply code 400..599 (0 = off)";
+        c->smtp_code = (int)n;
+    }
+    if (bs_json_get_int(root, "messages_delay_ms", &c->messages_delay_ms) == 0 &&
+        (c->messages_delay_ms < 0 || c->messages_delay_ms > BS_DELAY_MAX_MS))
+        return "messages_delay_ms must be 0..120000";
+    return NULL;
+}
+
 /* Each call replaces every setting: members left out go back to normal. */
 void bs_control_chaos(const bs_request_t *req, bs_response_t *res)
 {
@@ -244,7 +274,8 @@ void bs_control_chaos(const bs_request_t *req, bs_response_t *res)
         bs_res_error(res, 422, "delay_ms must be 0..120000");
         goto Exit;
     }
-    if ((problem = statement_chaos(root, &c)) != NULL || (problem = settlement_chaos(root, &c)) != NULL) {
+    if ((problem = statement_chaos(root, &c)) != NULL || (problem = settlement_chaos(root, &c)) != NULL ||
+        (problem = reminder_chaos(root, &c)) != NULL) {
         bs_res_error(res, 422, problem);
         goto Exit;
     }
@@ -268,6 +299,7 @@ void bs_control_reset(const bs_request_t *req, bs_response_t *res)
     pthread_mutex_lock(&chaos_lock);
     chaos = c;
     pthread_mutex_unlock(&chaos_lock);
+    bs_messages_clear();
     bs_log_add("control.reset", "in", "POST", "/control/reset", NULL, 200, NULL, NULL);
     bs_buf_t b = BS_BUF_INIT;
     bs_buf_puts(&b, "{\"chaos\":");

@@ -1,12 +1,15 @@
 /*
- * main.c - banksim: plays VNPay, MoMo and SePay over real HTTP for feegate.
+ * main.c - banksim: plays VNPay, MoMo and SePay over real HTTP for feegate,
+ * and the reminder channels: eSMS and Zalo ZNS over HTTP, an SMTP relay.
  *
  *   banksim --listen 127.0.0.1:PORT --feegate http://127.0.0.1:FEEGATE_PORT
  *           [--statement-dir DIR] [--public-url URL] [--fee GATEWAY:BP[:FIXED]]...
+ *           [--smtp-listen HOST:PORT] [reminder channel options, see usage()]
  *
  * Provider settings come from the variables feegate reads (FEEGATE_VNPAY_*,
  * FEEGATE_MOMO_*, FEEGATE_SEPAY_API_KEY, FEEGATE_VIETQR_*), with demo
- * defaults.  Prints "listening=PORT" once ready; exits 0 on SIGTERM/SIGINT.
+ * defaults.  Prints "smtp=PORT" (with --smtp-listen), then "listening=PORT"
+ * once ready; exits 0 on SIGTERM/SIGINT.
  *
  * One h2o event loop thread serves every request.  Handlers run on it and
  * must not block; those that wait (deliveries to feegate, simulated slow
@@ -85,7 +88,7 @@ void bs_res_page(bs_response_t *res, int status, const char *title, const char *
 
 typedef struct {
     const char *method;
-    const char *path; /* exact, or a prefix when it ends with '/' */
+    const char *path; /* exact, or a prefix when it ends with '*' */
     bs_handler_fn handler;
 } route_t;
 
@@ -98,7 +101,11 @@ static const route_t routes[] = {
     {"POST", "/momo/v2/gateway/api/refund/query", bs_momo_refund_query},
     {"POST", "/momo/v2/gateway/api/refund", bs_momo_refund},
     {"POST", "/momo/pay/decide", bs_momo_decide},
-    {"GET", "/momo/pay/", bs_momo_pay_page},
+    {"GET", "/momo/pay/*", bs_momo_pay_page},
+    /* eSMS's documented URL ends with a slash; clients that drop it reach it too */
+    {"POST", "/esms/MainService.svc/json/SendMultipleMessage_V4_post_json/", bs_esms_send},
+    {"POST", "/esms/MainService.svc/json/SendMultipleMessage_V4_post_json", bs_esms_send},
+    {"POST", "/zalo/message/template", bs_zalo_send},
     {"POST", "/control/vnpay/pay", bs_vnpay_control_pay},
     {"POST", "/control/momo/pay", bs_momo_control_pay},
     {"POST", "/control/sepay/transfer", bs_sepay_control_transfer},
@@ -110,6 +117,7 @@ static const route_t routes[] = {
     {"GET", "/control/settlement", bs_control_settlement},
     {"GET", "/control/fees", bs_control_fees},
     {"POST", "/control/fees", bs_control_fees},
+    {"GET", "/control/messages", bs_control_messages},
     {NULL, NULL, NULL},
 };
 
@@ -118,8 +126,8 @@ static const route_t *find_route(const char *method, const char *path, int *meth
     *method_mismatch = 0;
     for (const route_t *r = routes; r->method != NULL; r++) {
         size_t n = strlen(r->path);
-        int prefix = r->path[n - 1] == '/';
-        int match = prefix ? strncmp(path, r->path, n) == 0 && path[n] != '\0' : strcmp(path, r->path) == 0;
+        int prefix = r->path[n - 1] == '*';
+        int match = prefix ? strncmp(path, r->path, n - 1) == 0 && path[n - 1] != '\0' : strcmp(path, r->path) == 0;
         if (!match)
             continue;
         if (strcmp(method, r->method) == 0)
@@ -179,6 +187,7 @@ static void request_free(bs_request_t *r)
     free(r->body);
     free(r->authorization);
     free(r->content_type);
+    free(r->access_token);
 }
 
 static void job_free(job_t *job)
@@ -324,6 +333,9 @@ static void request_copy(h2o_req_t *req, bs_request_t *r)
     r->body_len = req->entity.base != NULL ? req->entity.len : 0;
     r->authorization = header_copy(req, H2O_TOKEN_AUTHORIZATION);
     r->content_type = header_copy(req, H2O_TOKEN_CONTENT_TYPE);
+    ssize_t i = h2o_find_header_by_str(&req->headers, H2O_STRLIT("access_token"), -1);
+    r->access_token = i != -1 ? bs_strndup(req->headers.entries[i].value.base, req->headers.entries[i].value.len)
+                              : NULL;
 }
 
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
@@ -493,7 +505,14 @@ static void usage(FILE *f)
           " FEEGATE_MOMO_SECRET_KEY\n"
           "  FEEGATE_SEPAY_API_KEY FEEGATE_VIETQR_BANK_BIN"
           " FEEGATE_VIETQR_ACCOUNT_NO\n"
-          "  BANKSIM_OPENING_BALANCE (VND, default 100000000)\n",
+          "  BANKSIM_OPENING_BALANCE (VND, default 100000000)\n"
+          "Reminder channels (messages listed by GET /control/messages):\n"
+          "  --esms-api-key KEY --esms-secret-key KEY --esms-brandname NAME\n"
+          "      eSMS's credentials (esms-test-key, esms-test-secret, FEEGATE)\n"
+          "  --zalo-access-token TOKEN   Zalo ZNS's access_token (zalo-test-token)\n"
+          "  --smtp-listen HOST:PORT     an SMTP relay; prints smtp=PORT first\n"
+          "  --smtp-tls-cert FILE --smtp-tls-key FILE   offer STARTTLS (PEM)\n"
+          "  --smtp-user USER --smtp-password PASSWORD  require AUTH PLAIN/LOGIN\n",
           f);
 }
 
@@ -522,6 +541,48 @@ static int fee_arg(const char *v)
     return 0;
 }
 
+/* The reminder channels' options: 0 when a is one (its value taken), 1 when
+ * it is none of them, -1 when its value is missing. */
+static int channel_arg(const char *a, const char *v)
+{
+    static const struct {
+        const char *name;
+        const char **value;
+    } options[] = {
+        {"--esms-api-key", &bs_config.esms_api_key},     {"--esms-secret-key", &bs_config.esms_secret_key},
+        {"--esms-brandname", &bs_config.esms_brandname}, {"--zalo-access-token", &bs_config.zalo_access_token},
+        {"--smtp-listen", &bs_config.smtp_listen},       {"--smtp-tls-cert", &bs_config.smtp_tls_cert},
+        {"--smtp-tls-key", &bs_config.smtp_tls_key},     {"--smtp-user", &bs_config.smtp_user},
+        {"--smtp-password", &bs_config.smtp_password},
+    };
+    for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++) {
+        if (strcmp(a, options[i].name) != 0)
+            continue;
+        if (v == NULL || v[0] == '\0') {
+            fprintf(stderr, "banksim: %s needs a value\n", a);
+            return -1;
+        }
+        *options[i].value = v;
+        return 0;
+    }
+    return 1;
+}
+
+/* The options that only make sense together; -1 (said why) when one is alone. */
+static int channel_args_check(void)
+{
+    const char *problem = NULL;
+    if ((bs_config.smtp_tls_cert == NULL) != (bs_config.smtp_tls_key == NULL))
+        problem = "--smtp-tls-cert and --smtp-tls-key go together";
+    else if ((bs_config.smtp_user == NULL) != (bs_config.smtp_password == NULL))
+        problem = "--smtp-user and --smtp-password go together";
+    else if (bs_config.smtp_listen == NULL && (bs_config.smtp_tls_cert != NULL || bs_config.smtp_user != NULL))
+        problem = "the --smtp-… options need --smtp-listen";
+    if (problem != NULL)
+        fprintf(stderr, "banksim: %s\n", problem);
+    return problem != NULL ? -1 : 0;
+}
+
 static int parse_args(int argc, char **argv, char *listen, size_t cap, char *public_url, size_t url_cap)
 {
     /* Every option takes a value: i steps over both. */
@@ -538,7 +599,9 @@ static int parse_args(int argc, char **argv, char *listen, size_t cap, char *pub
             rc = copy_arg(public_url, url_cap, v, a);
         else if (strcmp(a, "--fee") == 0)
             rc = fee_arg(v);
-        else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+        else if ((rc = channel_arg(a, v)) != 1) {
+            /* a reminder channel's option: rc says how it went */
+        } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             usage(stdout);
             exit(0);
         } else {
@@ -553,6 +616,8 @@ static int parse_args(int argc, char **argv, char *listen, size_t cap, char *pub
         usage(stderr);
         return -1;
     }
+    if (channel_args_check() != 0)
+        return -1;
     size_t n = strlen(bs_config.feegate_url);
     while (n > 0 && bs_config.feegate_url[n - 1] == '/')
         bs_config.feegate_url[--n] = '\0';
@@ -570,6 +635,15 @@ static void read_env(void)
     bs_config.vietqr_bank_bin = env_or("FEEGATE_VIETQR_BANK_BIN", "970415");
     bs_config.vietqr_account_no = env_or("FEEGATE_VIETQR_ACCOUNT_NO", "0011001932418");
     bs_config.opening_balance = strtoll(env_or("BANKSIM_OPENING_BALANCE", "100000000"), NULL, 10);
+    /* the reminder channels' defaults, unless given as options */
+    if (bs_config.esms_api_key == NULL)
+        bs_config.esms_api_key = "esms-test-key";
+    if (bs_config.esms_secret_key == NULL)
+        bs_config.esms_secret_key = "esms-test-secret";
+    if (bs_config.esms_brandname == NULL)
+        bs_config.esms_brandname = "FEEGATE";
+    if (bs_config.zalo_access_token == NULL)
+        bs_config.zalo_access_token = "zalo-test-token";
 }
 
 /* Binds listen ("host:port", "[v6]:port"); fills bs_config's host and port. */
@@ -631,7 +705,7 @@ int main(int argc, char **argv)
     if (parse_args(argc, argv, listen_arg, sizeof(listen_arg), public_url, sizeof(public_url)) != 0)
         return 2;
     read_env();
-    if (open_listener(listen_arg) != 0)
+    if (open_listener(listen_arg) != 0 || (bs_config.smtp_listen != NULL && bs_smtp_open() != 0))
         return 1;
     set_base_url(public_url);
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -648,6 +722,10 @@ int main(int argc, char **argv)
     while (!loop.ready)
         pthread_cond_wait(&loop.ready_cond, &loop.ready_lock);
     pthread_mutex_unlock(&loop.ready_lock);
+    if (bs_config.smtp_listen != NULL) {
+        bs_smtp_start();
+        printf("smtp=%d\n", bs_config.smtp_port);
+    }
     printf("listening=%d\n", bs_config.port);
     fflush(stdout);
     fprintf(stderr, "banksim: serving %s, notifying %s\n", bs_config.base_url, bs_config.feegate_url);
@@ -657,11 +735,13 @@ int main(int argc, char **argv)
     atomic_store(&bs_stopping, 1);
     h2o_multithread_send_message(&loop.stop_receiver, &loop.stop_message);
     pthread_join(loop.thread, NULL);
+    bs_smtp_stop();
     workers_stop();
     bs_vnpay_free();
     bs_momo_free();
     bs_bookings_free();
     bs_log_free();
+    bs_messages_clear();
     curl_global_cleanup();
     return 0;
 }

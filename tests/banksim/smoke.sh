@@ -23,6 +23,11 @@
 #   - settlement chaos: a gateway's file withheld (404, not written) while its payout line
 #     stays; a file with a row for no transaction, a wrong amount and a payment left out,
 #     the payout line paying what the file lists (a debit when refunds exceed it);
+#   - reminder channels (a third banksim with an SMTP relay, STARTTLS and AUTH): smtp=PORT
+#     printed before listening=PORT; an eSMS SMS and its repeat (one message, two attempts), a
+#     refusal (101); a Zalo ZNS message, a refusal (-124); an e-mail through STARTTLS and AUTH
+#     with curl, its RFC 2047 subject decoded; GET /control/messages counts them; sms_code
+#     chaos refuses and records nothing; reset forgets them;
 #   - SIGTERM exits 0.
 #
 #   tests/banksim/smoke.sh PATH/TO/banksim
@@ -550,8 +555,60 @@ R=$(post /control/reset '{}')
 expect "reset" "$R" '"settlement_withhold":[],"settlement_gateway":null,"settlement_unknown_row":0'
 ok "settlement chaos: a row for no transaction, a wrong amount, a payment left out; the payout pays what the file lists"
 
+# ---- reminder channels -----------------------------------------------------------------------
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=localhost \
+  -addext subjectAltName=DNS:localhost -keyout "$WORK/smtp.key" -out "$WORK/smtp.crt" 2>/dev/null ||
+  fail "openssl could not make the relay's certificate"
+start relay --feegate "$RECEIVER" --smtp-listen 127.0.0.1:0 --smtp-tls-cert "$WORK/smtp.crt" \
+  --smtp-tls-key "$WORK/smtp.key" --smtp-user smoke-relay --smtp-password smoke-secret
+RELAY_PID=${PIDS[-1]}
+U=http://127.0.0.1:$PORT
+SMTP_PORT=$(sed -n 's/^smtp=//p' "$WORK/relay.out")
+[[ $(head -n 1 "$WORK/relay.out") == "smtp=$SMTP_PORT" && $SMTP_PORT -gt 0 ]] ||
+  fail "smtp=PORT is not the first line: $(cat "$WORK/relay.out")"
+ESMS=/esms/MainService.svc/json/SendMultipleMessage_V4_post_json/
+esms_body() { # esms_body API_KEY REQUEST_ID
+  printf '{"ApiKey":"%s","SecretKey":"esms-test-secret","Phone":"0912345678","Content":"Nhac nop hoc phi HP2025-000124","Brandname":"FEEGATE","SmsType":"2","IsUnicode":0,"RequestId":"%s","CallbackUrl":"","Sandbox":0}' "$1" "$2"
+}
+R=$(post "$ESMS" "$(esms_body esms-test-key smoke-sms-1)")
+expect "eSMS" "$R" '"CodeResult":"100"'
+SMSID=$(body_of "$R" | sed -n 's/.*"SMSID":"\([^"]*\)".*/\1/p')
+R=$(post "$ESMS" "$(esms_body esms-test-key smoke-sms-1)")
+expect "eSMS repeat" "$R" "\"SMSID\":\"$SMSID\""
+R=$(post "$ESMS" "$(esms_body wrong-key smoke-sms-2)")
+expect "eSMS wrong key" "$R" '"CodeResult":"101"'
+ZNS='{"phone":"84912345678","template_id":"231456","template_data":{"amount":2277000},"tracking_id":"smoke-zns-1"}'
+R=$(curl -sS -H 'access_token: zalo-test-token' -d "$ZNS" "$U/zalo/message/template")
+expect "Zalo" "$R" '"error":0,"message":"Success","data":{"msg_id":"'
+R=$(curl -sS -H 'access_token: wrong' -d "$ZNS" "$U/zalo/message/template")
+expect "Zalo wrong token" "$R" '"error":-124'
+printf 'Message-ID: <smoke-1@feegate.test>\r\nSubject: =?UTF-8?B?SOG7jWMgcGjDrQ==?=\r\n\r\nHoc phi\r\n' >"$WORK/mail.txt"
+curl -sS --ssl-reqd --cacert "$WORK/smtp.crt" --resolve "localhost:$SMTP_PORT:127.0.0.1" \
+  --url "smtp://localhost:$SMTP_PORT" --mail-from reminders@feegate.test --mail-rcpt parent@example.vn \
+  --user smoke-relay:smoke-secret -T "$WORK/mail.txt" || fail "the relay did not take the e-mail"
+R=$(curl -sS "$U/control/messages?channel=sms")
+expect "messages (sms)" "$R" '{"count":1,"data":[{"channel":"sms","key":"smoke-sms-1"'
+expect "messages (sms)" "$R" '"attempts":2'
+R=$(curl -sS "$U/control/messages?channel=zalo")
+expect "messages (zalo)" "$R" '"template_id":"231456","content":"{\"amount\":2277000}"'
+R=$(curl -sS "$U/control/messages?channel=email&to=Parent@example.vn")
+expect "messages (email)" "$R" '"count":1'
+expect "messages (email)" "$R" '"subject":"Học phí"'
+expect "messages (email)" "$R" '"tls":true,"auth":true'
+R=$(post /control/chaos '{"sms_code":"99"}')
+expect "sms_code" "$R" '"sms_code":"99"'
+R=$(post "$ESMS" "$(esms_body esms-test-key smoke-sms-3)")
+expect "eSMS with sms_code" "$R" '"CodeResult":"99"'
+R=$(curl -sS "$U/control/messages")
+expect "messages" "$R" '"count":3'
+R=$(post /control/reset '{}')
+expect "reset" "$R" '"sms_code":null,"zalo_error":0,"smtp_code":0,"messages_delay_ms":0'
+R=$(curl -sS "$U/control/messages")
+[[ $R == '{"count":0,"data":[]}' ]] || fail "reset kept messages: $R"
+ok "reminder channels: eSMS, Zalo ZNS and SMTP (STARTTLS, AUTH) recorded once per key, refusals, chaos, reset"
+
 # ---- shutdown ------------------------------------------------------------------------------
-for pid in "$BANKSIM_PID" "$RECEIVER_PID"; do
+for pid in "$BANKSIM_PID" "$RECEIVER_PID" "$RELAY_PID"; do
   kill -TERM "$pid"
   rc=0
   wait "$pid" || rc=$?
@@ -562,5 +619,5 @@ if grep -q 'ERROR: \(Address\|Leak\|Undefined\)Sanitizer\|runtime error' "$WORK"
   cat "$WORK"/*.err >&2
   fail "sanitizer reports"
 fi
-ok "SIGTERM: both exited 0"
+ok "SIGTERM: every banksim exited 0"
 echo "smoke: all checks passed"

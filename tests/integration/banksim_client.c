@@ -23,6 +23,8 @@
 #define FEEGATE_ENV_ENTRY_CAP 256
 /* How long feegate gets to answer /healthz after it starts. */
 #define FEEGATE_START_MS 20000
+/* banksim's arguments: the usual ones and the caller's. */
+#define BANKSIM_ARGS_MAX 32
 
 int fgt_free_port(void)
 {
@@ -41,10 +43,12 @@ static const char *feegate_bin(void)
     return b != NULL && b[0] != '\0' ? b : getenv("FEEGATE_BIN_DEFAULT");
 }
 
-void fgt_banksim_start(fgt_banksim_t *b, int feegate_port)
+void fgt_banksim_start(fgt_banksim_t *b, int feegate_port) { fgt_banksim_start_with(b, feegate_port, NULL); }
+
+void fgt_banksim_start_with(fgt_banksim_t *b, int feegate_port, const char *const *extra_args)
 {
     const char *bin = getenv("BANKSIM_BIN");
-    int out[2];
+    int out[2], n = 0;
     char feegate[64], line[256];
     memset(b, 0, sizeof(*b));
     if (bin == NULL || pipe(out) != 0) {
@@ -52,6 +56,26 @@ void fgt_banksim_start(fgt_banksim_t *b, int feegate_port)
         exit(1);
     }
     snprintf(feegate, sizeof(feegate), "http://127.0.0.1:%d", feegate_port);
+    const char *argv[BANKSIM_ARGS_MAX] = {bin,
+                                          "--listen",
+                                          "127.0.0.1:0",
+                                          "--feegate",
+                                          feegate,
+                                          "--smtp-listen",
+                                          "127.0.0.1:0",
+                                          "--smtp-user",
+                                          FGT_BANKSIM_SMTP_USER,
+                                          "--smtp-password",
+                                          FGT_BANKSIM_SMTP_PASSWORD};
+    while (argv[n] != NULL)
+        n++;
+    for (int i = 0; extra_args != NULL && extra_args[i] != NULL; i++) {
+        if (n == BANKSIM_ARGS_MAX - 1) {
+            fprintf(stderr, "too many banksim arguments\n");
+            exit(1);
+        }
+        argv[n++] = extra_args[i];
+    }
     pid_t parent = getpid();
     b->pid = fork();
     if (b->pid == 0) {
@@ -59,16 +83,17 @@ void fgt_banksim_start(fgt_banksim_t *b, int feegate_port)
         if (getppid() != parent || dup2(out[1], 1) < 0)
             _exit(127);
         close(out[0]);
-        execl(bin, bin, "--listen", "127.0.0.1:0", "--feegate", feegate, (char *)NULL);
+        execv(bin, (char *const *)argv);
         _exit(127);
     }
     close(out[1]);
     FILE *f = fdopen(out[0], "r");
+    /* smtp=PORT comes first */
     while (f != NULL && fgets(line, sizeof(line), f) != NULL)
-        if (sscanf(line, "listening=%d", &b->port) == 1)
+        if (sscanf(line, "smtp=%d", &b->smtp_port) != 1 && sscanf(line, "listening=%d", &b->port) == 1)
             break;
-    if (b->port <= 0) {
-        fprintf(stderr, "banksim did not say listening=PORT\n");
+    if (b->port <= 0 || b->smtp_port <= 0) {
+        fprintf(stderr, "banksim did not say smtp=PORT and listening=PORT\n");
         exit(1);
     }
     /* keep reading banksim's stdout so that it never blocks on a full pipe */
@@ -202,4 +227,14 @@ fgt_response_t fgt_banksim_get(const fgt_banksim_t *b, const char *path)
     char url[512];
     snprintf(url, sizeof(url), "%s%s", b->url, path);
     return fgt_http("GET", url, NULL);
+}
+
+fgt_response_t fgt_banksim_messages(const fgt_banksim_t *b, const char *channel)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/control/messages%s%s", channel != NULL ? "?channel=" : "",
+             channel != NULL ? channel : "");
+    fgt_response_t r = fgt_banksim_get(b, path);
+    ck_assert_msg(r.status == 200 && r.json != NULL, "banksim %s answered %ld: %s", path, r.status, r.body);
+    return r;
 }

@@ -17,17 +17,29 @@
 typedef struct {
     pid_t pid;
     int port;
-    char url[64]; /* http://127.0.0.1:PORT */
+    char url[64];  /* http://127.0.0.1:PORT */
+    int smtp_port; /* the SMTP relay, on 127.0.0.1 */
 } fgt_banksim_t;
+
+/* The SMTP relay's credentials fgt_banksim_start gives banksim. */
+#define FGT_BANKSIM_SMTP_USER "feegate-relay"
+#define FGT_BANKSIM_SMTP_PASSWORD "relay-secret"
 
 /** A loopback TCP port free at the time of the call. */
 int fgt_free_port(void);
 
 /** Starts $BANKSIM_BIN on a free port, delivering to feegate on
- *  feegate_port; returns once it says listening=PORT.  Its standard output
+ *  feegate_port, with its SMTP relay on another (AUTH required: user
+ *  FGT_BANKSIM_SMTP_USER, password FGT_BANKSIM_SMTP_PASSWORD; no STARTTLS);
+ *  returns once it says smtp=PORT and listening=PORT.  Its standard output
  *  is drained so it never blocks.  It gets SIGTERM if the test process dies
  *  first. */
 void fgt_banksim_start(fgt_banksim_t *b, int feegate_port);
+
+/** fgt_banksim_start with more banksim options (NULL-terminated, may be
+ *  NULL), e.g. {"--smtp-tls-cert", cert, "--smtp-tls-key", key, NULL} for a
+ *  relay that offers STARTTLS (and AUTH only inside TLS). */
+void fgt_banksim_start_with(fgt_banksim_t *b, int feegate_port, const char *const *extra_args);
 
 /** SIGTERM, then waits for it. */
 void fgt_banksim_stop(fgt_banksim_t *b);
@@ -50,5 +62,12 @@ fgt_response_t fgt_banksim_control(const fgt_banksim_t *b, const char *path, con
 
 /** GET banksim's path, whatever it answers. */
 fgt_response_t fgt_banksim_get(const fgt_banksim_t *b, const char *path);
+
+/** What a reminder channel received: GET /control/messages?channel=channel
+ *  ("email", "sms" or "zalo"; NULL: every channel) ->
+ *  {"count","data":[{"channel","key","id","to","attempts","content",
+ *  "received_at",…}]}.  Fails the test unless it answers 200.  Free with
+ *  fgt_response_free. */
+fgt_response_t fgt_banksim_messages(const fgt_banksim_t *b, const char *channel);
 
 #endif
