@@ -61,6 +61,19 @@ static int read_steps(fg_call_t *call, yajl_val v, fg_reminder_policy_t *p)
     return 0;
 }
 
+typedef struct {
+    uint64_t merchant_id;
+    const fg_reminder_policy_t *p;
+    fg_buf_t *out;
+} policy_set_t;
+
+static int policy_set_tx(fg_db_t *db, void *arg)
+{
+    policy_set_t *a = arg;
+    fg_buf_reset(a->out);
+    return fg_reminder_policy_set(db, a->merchant_id, a->p, fg_now_ms(), a->out);
+}
+
 void fg_reminder_policy_write_route(fg_call_t *call, fg_db_t *db)
 {
     fg_field_error_t err;
@@ -107,8 +120,8 @@ void fg_reminder_policy_write_route(fg_call_t *call, fg_db_t *db)
         goto Exit;
     }
     fg_buf_t b = FG_BUF_INIT;
-    int rc = fg_reminder_policy_set(db, call->merchant_id, &p, fg_now_ms(), &b);
-    fg_db_end(db);
+    policy_set_t a = {call->merchant_id, &p, &b};
+    int rc = fg_db_tx(db, policy_set_tx, &a);
     if (rc != 0)
         fg_call_db_error(call, db, rc);
     else

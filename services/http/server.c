@@ -1034,8 +1034,13 @@ static int setup(const fg_config_t *cfg, char *err, size_t cap)
 
     static const char *names[FG_METRICS_ROUTES_MAX];
     route_api_count = 0;
-    while (routes[route_api_count].method != NULL)
+    while (routes[route_api_count].method != NULL) {
+        if (route_api_count + ROUTE_EXTRA_COUNT >= FG_METRICS_ROUTES_MAX) {
+            snprintf(err, cap, "the route table outgrew FG_METRICS_ROUTES_MAX (%d)", FG_METRICS_ROUTES_MAX);
+            return -1;
+        }
         names[route_api_count] = routes[route_api_count].name, route_api_count++;
+    }
     for (int i = 0; i < ROUTE_EXTRA_COUNT; i++)
         names[route_api_count + i] = route_name(route_api_count + i);
     fg_metrics_init(names, route_api_count + ROUTE_EXTRA_COUNT);

@@ -10,7 +10,7 @@
 #include "db/pool.h"
 
 /* Route slots: the API routes plus the few answered on the loop. */
-#define FG_METRICS_ROUTES_MAX 96
+#define FG_METRICS_ROUTES_MAX 160
 
 /** Registers route names; index i of a later observe is names[i]. */
 void fg_metrics_init(const char *const *names, int count);

@@ -39,8 +39,8 @@
 #define SEND_POLL_MS 500
 
 static const char SQL_CLAIM[] =
-    "SELECT id FROM reminders WHERE (status = 'queued' AND not_before <= ?) OR (status = 'sending' AND lease_until "
-    "<= ?) ORDER BY not_before LIMIT ? FOR UPDATE SKIP LOCKED";
+    "SELECT id FROM reminders WHERE ((status = 'queued' AND not_before <= ?) OR (status = 'sending' AND lease_until "
+    "<= ?)) AND FIND_IN_SET(channel, ?) ORDER BY not_before LIMIT ? FOR UPDATE SKIP LOCKED";
 /* clang-format off */
 static const char SQL_DETAIL[] =
     "SELECT r.public_id, r.kind, r.receipt_id, r.channel, r.recipient, r.send_day, r.language, r.attempts, "
@@ -80,6 +80,7 @@ typedef struct {
     const fg_config_t *cfg;
     int limit, count;
     int64_t now;
+    char channels[32]; /* those this instance has a provider for, comma separated */
     msg_t *msgs; /* limit of them */
 } claim_t;
 
@@ -231,6 +232,12 @@ static const char *hold(const fg_config_t *cfg, const msg_t *m, int64_t now, int
     fg_day_format(fg_day_of_ms(now), today);
     if (strcmp(m->send_day, today) < 0)
         return "its day passed before it could be sent";
+    if (strcmp(m->send_day, today) > 0) { /* planned in the evening's quiet hours for the next day */
+        int32_t day;
+        if (fg_day_parse(m->send_day, strlen(m->send_day), &day) == 0)
+            *later_at = fg_day_start_ms(day);
+        return "its day has not come";
+    }
     if (fg_config_quiet_hours(cfg->reminders_quiet_hours, &quiet_from, &quiet_to) == 0 &&
         fg_reminder_quiet(m->channel, quiet_from, quiet_to, now, &until)) {
         char day[11];
@@ -256,6 +263,7 @@ static int claim_tx(fg_db_t *db, void *arg)
         return rc;
     fg_stmt_int(&s, c->now);
     fg_stmt_int(&s, c->now);
+    fg_stmt_cstr(&s, c->channels);
     fg_stmt_int(&s, c->limit);
     fg_stmt_out_int(&s, &id, NULL);
     if ((rc = fg_stmt_exec(&s)) == 0) {
@@ -423,6 +431,11 @@ static outcome_t send_sms(const fg_config_t *cfg, const msg_t *m, char *ref, siz
         if (code != NULL && strcmp(code->u.string, "100") == 0) {
             snprintf(ref, ref_cap, "%s", id != NULL ? id->u.string : "");
             out = SENT;
+        } else if (code != NULL && strcmp(code->u.string, "124") == 0) {
+            /* "duplicate RequestId": an earlier try of this message went through (its SMSID was lost with
+             * the sender that made it), so it is sent, once */
+            snprintf(ref, ref_cap, "RequestId %s", m->public_id);
+            out = SENT;
         } else {
             snprintf(why, why_cap, "eSMS refused it: CodeResult %s", code != NULL ? code->u.string : "missing");
             out = code != NULL ? REFUSED : TRY_LATER;
@@ -583,6 +596,11 @@ static int send_one(fg_db_t *db, const fg_config_t *cfg, const msg_t *m)
 int fg_reminders_send_round(fg_db_t *db, const fg_config_t *cfg, int limit)
 {
     claim_t c = {.cfg = cfg, .limit = limit < SEND_BATCH_MAX ? limit : SEND_BATCH_MAX};
+    /* an instance claims only what it can send: a row stays for the instances configured for its channel */
+    snprintf(c.channels, sizeof(c.channels), "%s%s%s", cfg->smtp_url[0] != '\0' ? "email," : "",
+             cfg->sms_url[0] != '\0' ? "sms," : "", cfg->zalo_url[0] != '\0' ? "zalo" : "");
+    if (c.channels[0] == '\0')
+        return 0;
     c.msgs = calloc((size_t)c.limit, sizeof(msg_t));
     if (c.msgs == NULL)
         return FG_ENOMEM;

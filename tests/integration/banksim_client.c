@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 /* feegate's environment entries: the test settings and the caller's. */
-#define FEEGATE_ENV_MAX 32
+#define FEEGATE_ENV_MAX 64
 #define FEEGATE_ENV_ENTRY_CAP 256
 /* How long feegate gets to answer /healthz after it starts. */
 #define FEEGATE_START_MS 20000
