@@ -81,7 +81,7 @@ typedef struct {
     int limit, count;
     int64_t now;
     char channels[32]; /* those this instance has a provider for, comma separated */
-    msg_t *msgs; /* limit of them */
+    msg_t *msgs;       /* limit of them */
 } claim_t;
 
 static void copy(char *dst, size_t cap, const fg_buf_t *b) { snprintf(dst, cap, "%s", b->data != NULL ? b->data : ""); }

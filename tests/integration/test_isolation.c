@@ -199,6 +199,8 @@ static const struct {
     {"pay.page", 200, "a bill: the payer code"},
     {"sandbox.page", 200, "the sandbox gateway's page"},
     {"sandbox.decide", 400, "the sandbox gateway's choice (none given)"},
+    {"reminders.opt_out_page", 404, "a reminder's opt-out link: its token (an HMAC of the order's id)"},
+    {"reminders.opt_out", 404, "stopping a payer's reminders: the link's token"},
 };
 
 typedef enum { ROUTE_API, ROUTE_PAGE, ROUTE_PUBLIC, ROUTE_UNKNOWN } route_kind_t;
@@ -279,6 +281,8 @@ static const char *id_for(const char *prefix, int *bs)
         {"/pay/return/", "vnpay", 0},
         {"/pay/", B.code_open, 1},
         {"/sandbox/pay/", B.payment, 1},
+        {"/reminders/opt-out/", B.order_open, 1},
+        {"/reminders/opt-out/{}/", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", 0},
     };
     for (size_t i = 0; i < sizeof(IDS) / sizeof(IDS[0]); i++)
         if (strcmp(IDS[i].prefix, prefix) == 0) {
@@ -383,6 +387,8 @@ static const char *api_body(const fg_route_t *rt)
     else if (strcmp(n, "merchants.payout_account") == 0)
         snprintf(body, sizeof(body),
                  "{\"bank_bin\":\"970436\",\"account_number\":\"0071000999777\",\"account_name\":\"KHAC\"}");
+    else if (strcmp(n, "reminder_policy.set") == 0)
+        snprintf(body, sizeof(body), "{\"steps\":[{\"days\":-1,\"channel\":\"sms\"}],\"enabled\":false}");
     else if (strcmp(n, "merchants.receipt_settings") == 0)
         snprintf(body, sizeof(body), "{\"unit_name\":\"KHAC\",\"tax_code\":\"0101234567\",\"serial\":\"KHAC\"}");
     else
