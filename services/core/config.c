@@ -155,6 +155,7 @@ static const option_t options[] = {
     STR("receipts.certificate_file", receipts_certificate_file, ""),
     STR("receipts.qr_key_file", receipts_qr_key_file, ""),
     STR("receipts.published_key_files", receipts_published_key_files, ""),
+    BOOL("receipts.issue", receipts_issue, "true"),
     BOOL("reminders.enabled", reminders_enabled, "true"),
     STR("reminders.quiet_hours", reminders_quiet_hours, "21:00-07:00"),
     STR("reminders.link_secret", reminders_link_secret, ""),

@@ -96,6 +96,7 @@ typedef struct {
      * key, and earlier keys kept verifiable (comma separated certificates and P-256 keys); "" = none */
     char *receipts_signing_key_file, *receipts_certificate_file, *receipts_qr_key_file;
     char *receipts_published_key_files;
+    int receipts_issue; /* true: every succeeded payment is issued its receipt (false: no e-receipts) */
     /* reminders (reminders/reminders.h): the job on or off; quiet hours "HH:MM-HH:MM" in GMT+7 when no SMS
      * or Zalo message goes ("" = none); how often each merchant's open orders are planned; the secret of
      * the opt-out links (shared by every instance; "" = reminders carry no opt-out link and are not

@@ -391,8 +391,9 @@ static int apply_success(fg_db_t *db, apply_t *a, const fg_payment_row_t *p, fg_
         }
         return apply_receipt(db, a, p, now);
     }
-    char receipt_id[FG_RECEIPT_ID_MAX + 1];
-    int rc = fg_receipt_new_id(receipt_id);
+    char receipt_id[FG_RECEIPT_ID_MAX + 1] = "";
+    int issues = a->cfg->receipts_issue; /* receipts.issue false: a deployment without e-receipts */
+    int rc = issues ? fg_receipt_new_id(receipt_id) : 0;
     if (rc != 0 || (rc = settle_order(db, order, a->n->amount, now, &applied, &unapplied)) != 0 ||
         (rc = fg_stmt_init(&s, db, SQL_PAYMENT_SUCCEED)) != 0)
         return rc;
@@ -406,7 +407,7 @@ static int apply_success(fg_db_t *db, apply_t *a, const fg_payment_row_t *p, fg_
     payload(a->in, &raw, &raw_len);
     fg_stmt_str(&s, raw, raw_len);
     fg_stmt_int(&s, now);
-    fg_stmt_cstr(&s, receipt_id);
+    fg_stmt_cstr(&s, issues ? receipt_id : NULL);
     fg_stmt_int(&s, p->id);
     if ((rc = fg_stmt_exec(&s)) != 0)
         return rc;
@@ -442,6 +443,9 @@ static int apply_success(fg_db_t *db, apply_t *a, const fg_payment_row_t *p, fg_
         .provider_ref = a->n->provider_txn_id[0] != '\0' ? a->n->provider_txn_id : NULL,
         .paid_at_ms = now,
     };
+    if (!issues)
+        return post_events(db, a->cfg->public_base_url, p, FG_PAYMENT_SUCCEEDED, a->n->provider_txn_id, a->n->amount,
+                           applied, unapplied, applied > 0 ? order : NULL, NULL, now);
     if ((rc = fg_receipt_issue(db, receipt_id, &ri, now, NULL)) != 0)
         return rc;
     /* the payer's copy by e-mail, when they gave an address: queued in this transaction */
