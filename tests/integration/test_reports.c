@@ -106,6 +106,72 @@ static long long val_int(yajl_val v, const char *a, const char *b)
     return YAJL_GET_INTEGER(x);
 }
 
+/* A summed column of a report: its JSON key and CSV header, its XLSX header, and whether it is money. */
+typedef struct {
+    const char *key, *label;
+    int money;
+} column_t;
+
+/* The report at path (a query without format=) as JSON, CSV and XLSX, the files read back by
+ * read_report.py: the same rows, and each column's JSON total is the sum of its CSV column
+ * (Python's csv module) and of its XLSX column (openpyxl) and the XLSX totals row's value; the
+ * CSV with BOM and CRLF only; the XLSX with its header frozen, money as #,##0 and every column's
+ * width set, the first one's width_a characters (libxlsxwriter adds the padding Excel shows).
+ * Returns the JSON answer (free it). */
+static fgt_response_t files_agree(const char *auth, const char *path, const column_t *cols, int n, int width_a)
+{
+    char file_path[400];
+    fgt_response_t j = report(auth, path);
+    fgt_expect(j, 200, NULL);
+    long long rows = (long long)YAJL_GET_ARRAY(fgt_json_array(&j, "data", NULL))->len;
+    ck_assert_int_gt(rows, 0); /* an empty table has no column to sum */
+    const char *sep = strchr(path, '?') != NULL ? "&" : "?";
+
+    snprintf(file_path, sizeof(file_path), "%s%sformat=csv", path, sep);
+    fgt_response_t r = report(auth, file_path);
+    fgt_expect(r, 200, NULL);
+    ck_assert_ptr_nonnull(strstr(fgt_header(&r, "content-type"), "text/csv"));
+    yajl_val csv = read_back(&r, "csv");
+    ck_assert(YAJL_IS_TRUE(fgt_val_at(csv, "bom", NULL)));
+    ck_assert(YAJL_IS_TRUE(fgt_val_at(csv, "crlf", NULL)));
+    ck_assert_int_eq(val_int(csv, "bare_lf", NULL), 0);
+    ck_assert_int_eq(val_int(csv, "rows", NULL), rows);
+    fgt_response_free(&r);
+
+    snprintf(file_path, sizeof(file_path), "%s%sformat=xlsx", path, sep);
+    r = report(auth, file_path);
+    fgt_expect(r, 200, NULL);
+    ck_assert_ptr_nonnull(strstr(fgt_header(&r, "content-type"), "spreadsheetml"));
+    yajl_val x = read_back(&r, "xlsx");
+    fgt_response_free(&r);
+    ck_assert_int_eq(val_int(x, "rows", NULL), rows);
+    ck_assert_str_eq(fgt_val_str(x, "freeze", NULL), "A2");
+    /* widths: set for every column (a column left at the default has no <col> entry at all) */
+    yajl_val header = fgt_val_at(x, "header", NULL);
+    ck_assert(YAJL_IS_ARRAY(header));
+    for (size_t c = 0; c < YAJL_GET_ARRAY(header)->len && c < 26; c++) {
+        char letter[2] = {(char)('A' + c), '\0'};
+        yajl_val w = fgt_val_at(x, "widths", letter, NULL);
+        ck_assert_msg(w != NULL && YAJL_IS_NUMBER(w), "%s: column %s has no width", path, letter);
+    }
+    double a = YAJL_GET_DOUBLE(fgt_val_at(x, "widths", "A", NULL));
+    ck_assert_msg(a >= width_a && a < width_a + 1, "%s: column A is %.2f wide, not %d", path, a, width_a);
+
+    for (int i = 0; i < n; i++) {
+        long long total = fgt_json_int(&j, "totals", cols[i].key, NULL);
+        ck_assert_msg(val_int(csv, "sums", cols[i].key) == total, "%s: CSV %s %lld, JSON %lld", path, cols[i].key,
+                      val_int(csv, "sums", cols[i].key), total);
+        ck_assert_msg(val_int(x, "sums", cols[i].label) == total, "%s: XLSX %s %lld, JSON %lld", path, cols[i].label,
+                      val_int(x, "sums", cols[i].label), total);
+        ck_assert_int_eq(val_int(x, "totals", cols[i].label), total);
+        if (cols[i].money)
+            ck_assert_str_eq(fgt_val_str(x, "formats", cols[i].label, NULL), "#,##0");
+    }
+    yajl_tree_free(csv);
+    yajl_tree_free(x);
+    return j;
+}
+
 /* The same report from the rollups and from the period's journals. */
 static void same_report(const char *auth, const char *from, const char *to, const char *group_by)
 {
@@ -267,13 +333,17 @@ START_TEST(collections_agree_across_json_csv_xlsx_and_the_ledger)
     r = report(staff, path); /* staff must name the merchant */
     fgt_expect(r, 400, "missing_field");
     fgt_response_free(&r);
-    snprintf(path, sizeof(path), "/v1/reports/merchant-statement?from=%s&to=%s&merchant_id=%s&format=xlsx", from, to,
-             mer_a);
-    r = report(staff, path);
-    fgt_expect(r, 200, NULL);
-    x = read_back(&r, "xlsx");
-    ck_assert_int_eq(val_int(x, "sums", "Thu / Collections"), 8620000 + 10000);
-    yajl_tree_free(x);
+    /* and its CSV and XLSX, read back: the day's movements add up to the JSON answer's */
+    static const column_t STATEMENT[] = {{"collections", "Thu / Collections", 1},
+                                         {"refunds", "Hoàn trả / Refunds", 1},
+                                         {"fees", "Phí / Fees", 1},
+                                         {"payouts", "Đã chuyển / Payouts", 1},
+                                         {"adjustments", "Điều chỉnh / Adjustments", 1}};
+    snprintf(path, sizeof(path), "/v1/reports/merchant-statement?from=%s&to=%s&merchant_id=%s", from, to, mer_a);
+    r = files_agree(staff, path, STATEMENT, 5, 12);
+    ck_assert_int_eq(fgt_json_int(&r, "totals", "collections", NULL), 8620000 + 10000);
+    ck_assert_int_eq(fgt_json_int(&r, "totals", "collections", NULL), fgt_json_int(&r, "collections", NULL));
+    ck_assert_int_eq(fgt_json_int(&r, "totals", "refunds", NULL), fgt_json_int(&r, "refunds", NULL));
     fgt_response_free(&r);
     ck_assert_int_eq(fgt_ledger_check(), 0);
 }
@@ -442,6 +512,23 @@ START_TEST(outstanding_orders_aged_by_due_date)
     yajl_val csv = read_back(&r, "csv");
     ck_assert_int_eq(val_int(csv, "sums", "owed"), owed);
     yajl_tree_free(csv);
+    fgt_response_free(&r);
+
+    /* the grouped and the detailed report as CSV and XLSX, read back: the JSON answer's totals */
+    static const column_t AGED[] = {{"count", "Số hóa đơn / Orders", 0},
+                                    {"owed", "Còn nợ / Owed", 1},
+                                    {"not_due", "Chưa đến hạn / Not due", 1},
+                                    {"overdue_1_30", "Quá hạn 1–30 ngày / 1–30 days", 1},
+                                    {"overdue_31_60", "Quá hạn 31–60 ngày / 31–60 days", 1},
+                                    {"overdue_over_60", "Quá hạn trên 60 ngày / Over 60 days", 1}};
+    r = files_agree(key_c, "/v1/reports/outstanding?group_by=metadata.class", AGED, 6, 16);
+    ck_assert_int_ge(fgt_json_int(&r, "totals", "owed", NULL), 1400000);
+    fgt_response_free(&r);
+    static const column_t ORDERS[] = {{"amount", "Số tiền / Amount", 1},
+                                      {"paid", "Đã nộp / Paid", 1},
+                                      {"owed", "Còn nợ / Owed", 1}};
+    r = files_agree(key_c, "/v1/reports/outstanding?group_by=fee_type&detail=orders", ORDERS, 3, 14);
+    ck_assert_int_eq(fgt_json_int(&r, "totals", "owed", NULL), owed);
     fgt_response_free(&r);
 
     /* as of yesterday none of these orders existed */
