@@ -2,7 +2,8 @@
  * test_reports.c - collections and outstanding reports (docs/REPORTS.md):
  * totals that agree across JSON, CSV and XLSX (read back with Python's csv
  * module and openpyxl) and with the ledger, GMT+7 business days, aging by
- * due date, tenant isolation, and refused queries.
+ * due date, tenant isolation, refused queries, and the rollups counting a
+ * journal that commits late exactly once while rollup jobs race.
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -10,10 +11,15 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <mysql.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include "core/crypto.h"
 #include "core/day.h"
 #include "core/text.h"
+#include "db/settle.h"
 #include "harness.h"
+#include "reports/reports.h"
 
 static fgt_server_t srv;
 static char mer_a[64], key_a[64], mer_b[64], key_b[64], mer_c[64], key_c[64], staff[96];
@@ -349,41 +355,57 @@ START_TEST(collections_agree_across_json_csv_xlsx_and_the_ledger)
 }
 END_TEST
 
-/* The service stamps postings with the current time, so a posting at 23:30 UTC on
- * 1 November 2026 is written here as it would have been then (this suite's own
- * database): an order, its succeeded payment and its balanced payment journal. */
-static void historic_payment(const char *at_ms, long long amount)
+/* Runs one statement of a posted payment: in the transaction held open on `held`, or, NULL,
+ * committed at once. */
+static void run_sql(MYSQL *held, const char *sql)
+{
+    if (held != NULL)
+        ck_assert_msg(mysql_query(held, sql) == 0, "%s: %s", sql, mysql_error(held));
+    else
+        fgt_db_exec(sql, NULL);
+}
+
+/* A payment as the service posts one, written here so that it can carry any time or stay
+ * uncommitted: an order of merchant mer (public id), its succeeded sandbox payment (provider
+ * transaction id in txn, 40 bytes, when not NULL) and its balanced payment journal, at at_ms.
+ * The service stamps postings with the current time, so a posting at 23:30 UTC on 1 November
+ * 2026 is written this way (this suite's own database), as is a payment whose transaction
+ * commits late (held: a connection inside a transaction; its first write is the order, so its
+ * ledger entries come after another write of it, as db/settle.h requires). */
+static void posted_payment(MYSQL *held, const char *mer, long long at_ms, long long amount, char *txn)
 {
     char sql[1200], ref[40];
     snprintf(ref, sizeof(ref), "%s", fgt_unique("HIST"));
+    if (txn != NULL)
+        snprintf(txn, 40, "%s", ref);
     snprintf(sql, sizeof(sql),
              "INSERT INTO orders (public_id, merchant_id, merchant_ref, fee_type, amount, currency, amount_paid, "
              "status, code, created_at, updated_at) SELECT CONCAT('ord_h', LEFT(REPLACE(UUID(), '-', ''), 26)), "
              "m.id, '%s', 'tuition', %lld, 'VND', %lld, 'paid', LEFT(UPPER(REPLACE(UUID(), '-', '')), 11), "
-             "%s - 3600000, %s FROM merchants m WHERE m.public_id = ?",
-             ref, amount, amount, at_ms, at_ms);
-    fgt_db_exec(sql, mer_c);
+             "%lld - 3600000, %lld FROM merchants m WHERE m.public_id = '%s'",
+             ref, amount, amount, at_ms, at_ms, mer);
+    run_sql(held, sql);
     snprintf(sql, sizeof(sql),
              "INSERT INTO payments (public_id, order_id, merchant_id, adapter, amount, amount_received, "
              "amount_applied, currency, status, provider_txn_id, created_at, updated_at) SELECT "
              "CONCAT('pay_h', LEFT(REPLACE(UUID(), '-', ''), 26)), o.id, o.merchant_id, 'sandbox', %lld, %lld, %lld, "
-             "'VND', 'succeeded', ?, %s - 60000, %s FROM orders o WHERE o.merchant_ref = '%s'",
-             amount, amount, amount, at_ms, at_ms, ref);
-    fgt_db_exec(sql, ref);
+             "'VND', 'succeeded', '%s', %lld - 60000, %lld FROM orders o WHERE o.merchant_ref = '%s'",
+             amount, amount, amount, ref, at_ms, at_ms, ref);
+    run_sql(held, sql);
     snprintf(sql, sizeof(sql),
              "INSERT INTO journals (public_id, kind, payment_id, memo, created_at) SELECT "
-             "CONCAT('jrn_h', LEFT(REPLACE(UUID(), '-', ''), 26)), 'payment', p.id, p.public_id, %s "
-             "FROM payments p WHERE p.provider_txn_id = ?",
-             at_ms);
-    fgt_db_exec(sql, ref);
+             "CONCAT('jrn_h', LEFT(REPLACE(UUID(), '-', ''), 26)), 'payment', p.id, p.public_id, %lld "
+             "FROM payments p WHERE p.provider_txn_id = '%s'",
+             at_ms, ref);
+    run_sql(held, sql);
     snprintf(sql, sizeof(sql),
              "INSERT INTO ledger_entries (journal_id, account_id, amount, currency, created_at) "
-             "SELECT j.id, a.id, IF(a.code LIKE 'assets:%%', %lld, -%lld), 'VND', %s FROM journals j "
+             "SELECT j.id, a.id, IF(a.code LIKE 'assets:%%', %lld, -%lld), 'VND', %lld FROM journals j "
              "JOIN payments p ON p.id = j.payment_id JOIN merchants m ON m.id = p.merchant_id "
              "JOIN ledger_accounts a ON a.code IN ('assets:clearing:sandbox', CONCAT('liabilities:merchant:', "
-             "m.public_id)) WHERE p.provider_txn_id = ?",
-             amount, amount, at_ms);
-    fgt_db_exec(sql, ref);
+             "m.public_id)) WHERE p.provider_txn_id = '%s'",
+             amount, amount, at_ms, ref);
+    run_sql(held, sql);
 }
 
 static long long collected_on(const char *day, const char *auth)
@@ -404,10 +426,10 @@ START_TEST(a_payment_at_2330_utc_belongs_to_the_next_business_day)
 {
     char order[40], pay_id[40];
     new_order(key_c, "tuition", "hoc-phi", "9C", 700000, NULL, order);
-    pay(key_c, order, 700000, pay_id);         /* the merchant's and the adapter's accounts exist */
-    historic_payment("1793575800000", 333000); /* 2026-11-01T23:30:00Z = 06:30 on the 2nd in GMT+7 */
-    historic_payment("1793552399999", 1000);   /* 2026-11-01T16:59:59.999Z = 23:59:59.999 on the 1st */
-    historic_payment("1793552400000", 20000);  /* 2026-11-01T17:00:00Z = midnight starting the 2nd */
+    pay(key_c, order, 700000, pay_id);                          /* the merchant's and the adapter's accounts exist */
+    posted_payment(NULL, mer_c, 1793575800000LL, 333000, NULL); /* 2026-11-01T23:30:00Z = 06:30 on the 2nd in GMT+7 */
+    posted_payment(NULL, mer_c, 1793552399999LL, 1000, NULL);   /* 2026-11-01T16:59:59.999Z = 23:59:59.999 on the 1st */
+    posted_payment(NULL, mer_c, 1793552400000LL, 20000, NULL);  /* 2026-11-01T17:00:00Z = midnight starting the 2nd */
     ck_assert_int_eq(collected_on("2026-11-01", key_c), 1000);
     ck_assert_int_eq(collected_on("2026-11-02", key_c), 353000);
     ck_assert_int_eq(collected_on("2026-11-02", staff), 353000);
@@ -636,6 +658,165 @@ START_TEST(a_staff_account_scoped_to_one_merchant_reads_its_reports_only)
 }
 END_TEST
 
+/* ---- the rollups when a journal commits late ---------------------------------------------- */
+
+/* Rollup jobs racing one another: each with its own connection and its own settled marks, as
+ * each instance's sweeper keeps them, running rounds of a few entries until told to stop. */
+#define RACERS 2
+static struct {
+    fg_config_t cfg;
+    atomic_int stop, failures, rounds;
+} rollup_race;
+
+static void *rollup_racer(void *arg)
+{
+    (void)arg;
+    mysql_thread_init();
+    fg_db_t *db = fgt_db_open(&rollup_race.cfg);
+    fg_settle_queue_t q = FG_SETTLE_QUEUE_INIT("SELECT COALESCE(MAX(id), 0) FROM ledger_entries", 1);
+    while (!atomic_load(&rollup_race.stop)) {
+        int rc = fg_settle_round(db, &q, fg_now_ms());
+        if (rc != 0 && rc != FG_EUNAVAILABLE)
+            atomic_fetch_add(&rollup_race.failures, 1);
+        /* small rounds, so that the racers take turns within one range of entries */
+        rc = fg_report_rollup_round(db, q.settled[0], 3, NULL);
+        if (rc < 0)
+            atomic_fetch_add(&rollup_race.failures, 1);
+        else if (rc == 1)
+            atomic_fetch_add(&rollup_race.rounds, 1);
+        fg_sleep_ms(20);
+    }
+    fg_settle_queue_free(&q);
+    fg_db_close(db);
+    mysql_thread_end();
+    return NULL;
+}
+
+static long long watermark(void)
+{
+    return fgt_db_int("SELECT upto_entry_id FROM report_watermarks WHERE name = 'collections'", NULL, NULL);
+}
+
+/* Waits (up to 30 s) for the rollups' watermark to reach entry id upto. */
+static void watermark_reaches(long long upto)
+{
+    for (int i = 0; i < 300 && watermark() < upto; i++)
+        fgt_sleep_ms(100);
+    ck_assert_msg(watermark() >= upto, "the rollups' watermark is %lld, not yet %lld", watermark(), upto);
+}
+
+/* The merchant's collections today from the rollups (with the ledger above their watermark) and
+ * from the period's journals (the full scan): the same answer, the count and collected given. */
+static void collections_today(const char *key, long long count, long long collected)
+{
+    char from[11], to[11], path[300];
+    today_plus(-1, from);
+    today_plus(1, to);
+    snprintf(path, sizeof(path), "/v1/reports/collections?from=%s&to=%s&group_by=day,merchant,adapter", from, to);
+    same_report(key, from, to, "day,merchant,adapter");
+    fgt_response_t r = report(key, path);
+    fgt_expect(r, 200, NULL);
+    ck_assert_int_eq(fgt_json_int(&r, "totals", "count", NULL), count);
+    ck_assert_int_eq(fgt_json_int(&r, "totals", "collected", NULL), collected);
+    fgt_response_free(&r);
+}
+
+/* The rollups themselves (not the ledger above their watermark): the merchant's payments and
+ * what they collected in each of the three tables. */
+static void rolled_up(const char *mer, long long count, long long collected)
+{
+    static const char *const SQL[][2] = {
+        {"SELECT COALESCE(SUM(r.payments), 0) FROM report_daily r JOIN merchants m ON m.id = r.merchant_id WHERE "
+         "m.public_id = ?",
+         "SELECT COALESCE(SUM(r.collected), 0) FROM report_daily r JOIN merchants m ON m.id = r.merchant_id WHERE "
+         "m.public_id = ?"},
+        {"SELECT COALESCE(SUM(r.payments), 0) FROM report_monthly r JOIN merchants m ON m.id = r.merchant_id WHERE "
+         "m.public_id = ?",
+         "SELECT COALESCE(SUM(r.collected), 0) FROM report_monthly r JOIN merchants m ON m.id = r.merchant_id WHERE "
+         "m.public_id = ?"},
+    };
+    for (size_t i = 0; i < sizeof(SQL) / sizeof(SQL[0]); i++) {
+        ck_assert_int_eq(fgt_db_int(SQL[i][0], mer, NULL), count);
+        ck_assert_int_eq(fgt_db_int(SQL[i][1], mer, NULL), collected);
+    }
+}
+
+/* A payment's journal stays uncommitted, with ledger entry ids below those of later payments,
+ * while they commit and rollup jobs race rounds of a few entries each: no job steps over it
+ * (the watermark stays below its first entry), the reports leave it out and agree with the
+ * full scan; once it commits it is rolled up, once: the rollups, the reports from them and the
+ * full scan all count every payment exactly once. */
+START_TEST(a_late_commit_is_rolled_up_exactly_once)
+{
+    char mer[64], key[64], order[40], payment[40], held_txn[40], sql[300];
+    fgt_merchant_create("Trường Mầm non Hoa Sen", mer, key);
+    new_order(key, "tuition", "hoc-phi", "M1", 100000, NULL, order);
+    pay(key, order, 100000, payment); /* the merchant's account exists */
+    long long count = 1, collected = 100000;
+
+    fgt_config_load(&rollup_race.cfg);
+    atomic_store(&rollup_race.stop, 0);
+    atomic_store(&rollup_race.failures, 0);
+    atomic_store(&rollup_race.rounds, 0);
+    pthread_t racers[RACERS];
+    for (int i = 0; i < RACERS; i++)
+        ck_assert_int_eq(pthread_create(&racers[i], NULL, rollup_racer, NULL), 0);
+    watermark_reaches(fgt_db_int("SELECT MAX(id) FROM ledger_entries", NULL, NULL));
+    rolled_up(mer, count, collected);
+
+    /* the late one: written, its entries numbered, not committed */
+    MYSQL *held = mysql_init(NULL);
+    const char *user = getenv("FEEGATE_DB_USER"), *pass = getenv("FEEGATE_DB_PASSWORD");
+    ck_assert_ptr_nonnull(mysql_real_connect(held, "localhost", user != NULL ? user : "feegate",
+                                             pass != NULL ? pass : "feegate", getenv("FEEGATE_DB_NAME"), 0,
+                                             getenv("FEEGATE_DB_SOCKET"), 0));
+    /* read committed, as the service's writers run: the INSERT ... SELECTs below then read
+     * their sources without locking them (repeatable read would lock the orders it scans and
+     * the gaps between them, and hold up the later orders) */
+    ck_assert_int_eq(mysql_query(held, "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED"), 0);
+    ck_assert_int_eq(mysql_query(held, "START TRANSACTION"), 0);
+    posted_payment(held, mer, fg_now_ms(), 777000, held_txn);
+    snprintf(sql, sizeof(sql),
+             "SELECT MIN(e.id) FROM ledger_entries e JOIN journals j ON j.id = e.journal_id JOIN payments p ON "
+             "p.id = j.payment_id WHERE p.provider_txn_id = '%s'",
+             held_txn);
+    ck_assert_int_eq(mysql_query(held, sql), 0);
+    MYSQL_RES *res = mysql_store_result(held);
+    MYSQL_ROW row = mysql_fetch_row(res);
+    ck_assert(row != NULL && row[0] != NULL);
+    long long held_first = atoll(row[0]);
+    mysql_free_result(res);
+
+    /* later payments commit meanwhile, their entries numbered after the held one's */
+    for (int i = 0; i < 3; i++) {
+        new_order(key, "tuition", "hoc-phi", "M1", 200000 + i, NULL, order);
+        pay(key, order, 200000 + i, payment);
+        count++;
+        collected += 200000 + i;
+    }
+    ck_assert_int_gt(fgt_db_int("SELECT MAX(id) FROM ledger_entries", NULL, NULL), held_first);
+    fgt_sleep_ms(2500); /* the racers have had many turns, and fresh lists of transactions */
+    ck_assert_int_lt(watermark(), held_first);
+    collections_today(key, count, collected); /* the later ones read from the ledger above the watermark */
+
+    ck_assert_int_eq(mysql_query(held, "COMMIT"), 0);
+    mysql_close(held);
+    count++;
+    collected += 777000;
+    collections_today(key, count, collected); /* at once, before any round has run */
+    watermark_reaches(fgt_db_int("SELECT MAX(id) FROM ledger_entries", NULL, NULL));
+    atomic_store(&rollup_race.stop, 1);
+    for (int i = 0; i < RACERS; i++)
+        ck_assert_int_eq(pthread_join(racers[i], NULL), 0);
+    ck_assert_int_eq(atomic_load(&rollup_race.failures), 0);
+    ck_assert_int_ge(atomic_load(&rollup_race.rounds), 2);
+    fg_config_free(&rollup_race.cfg);
+    rolled_up(mer, count, collected);
+    collections_today(key, count, collected);
+    ck_assert_int_eq(fgt_ledger_check(), 0);
+}
+END_TEST
+
 #define DB_NAME "feegate_reports"
 
 int main(void)
@@ -658,6 +839,7 @@ int main(void)
     tcase_add_test(tc, outstanding_orders_aged_by_due_date);
     tcase_add_test(tc, bad_queries_are_refused);
     tcase_add_test(tc, a_staff_account_scoped_to_one_merchant_reads_its_reports_only);
+    tcase_add_test(tc, a_late_commit_is_rolled_up_exactly_once);
     suite_add_tcase(s, tc);
     fgt_merchant_create("Trường Tiểu học Hòa Bình", mer_a, key_a);
     fgt_merchant_create("Phường Bến Nghé", mer_b, key_b);
