@@ -834,6 +834,16 @@ START_TEST(a_batch_file_and_its_statement_lines)
     ck_assert_int_eq(fgt_json_int(&r, "totals", "bank_only", NULL), 1);
     ck_assert_int_eq(fgt_json_int(&r, "totals", "open", NULL), 1);
     fgt_response_free(&r);
+    /* without account=: every account's, this one's among them */
+    r = fgt_req(&srv, FGT_H2C, "GET", "/v1/reports/reconciliation?from=2026-12-03&to=2026-12-03", auditor, NULL, NULL,
+                0, NULL);
+    fgt_expect(r, 200, NULL);
+    yajl_val days = fgt_json_array(&r, "data", NULL);
+    int listed = 0;
+    for (size_t i = 0; i < YAJL_GET_ARRAY(days)->len; i++)
+        listed += strcmp(fgt_val_str(YAJL_GET_ARRAY(days)->values[i], "account", NULL), account) == 0;
+    ck_assert_int_eq(listed, 1);
+    fgt_response_free(&r);
     ck_assert_str_eq(payout_status(p1), "paid");
     ck_assert_str_eq(payout_status(p2), "paid");
     ck_assert_str_eq(payout_status(p3), "paid");
