@@ -89,10 +89,12 @@ static int cmp_days(const void *pa, const void *pb, void *arg)
     return c != 0 ? c : (a->day > b->day) - (a->day < b->day);
 }
 
+/* (? = '' OR account = ?): no account is '', every account (a NULL would match none) */
 static void bind_scope(fg_stmt_t *s, const fg_recon_report_query_t *q)
 {
-    fg_stmt_cstr(s, q->account);
-    fg_stmt_cstr(s, q->account);
+    const char *account = q->account != NULL ? q->account : "";
+    fg_stmt_cstr(s, account);
+    fg_stmt_cstr(s, account);
 }
 
 static int read_items(fg_db_t *db, const fg_recon_report_query_t *q, days_t *d)

@@ -4,7 +4,10 @@
 -- tuition, a utility its bills, a ward office procedures, in two categories), paid in full by
 -- VietQR, VNPay or MoMo, with its payment journal (Dr assets:clearing:{adapter}, Cr the merchant)
 -- posted at a time spread evenly over the @days days before @now; every hundredth payment refunded in full a day later (its refund, refund journal,
--- the order's and payment's counters). Set @from, @count, @merchant_lo, @merchants, @days, @now
+-- the order's and payment's counters); one open order for every twenty paid, due at a time spread
+-- over the same days (what the outstanding report ages); and for every VietQR payment the
+-- matched reconciliation item of its statement line, on its business day in GMT+7 (what the
+-- reconciliation summary counts). Set @from, @count, @merchant_lo, @merchants, @days, @now
 -- first; the ledger accounts must exist. Written set-wise with the Sequence engine; not timed.
 -- `feegate ledger check` holds after it.
 SET @seq = CONCAT('seq_', @from, '_to_', @from + @count - 1);
@@ -58,4 +61,21 @@ SET @sql = CONCAT("INSERT INTO ledger_entries (journal_id, account_id, amount, c
   "JOIN payments p ON p.id = r.payment_id JOIN merchants m ON m.id = p.merchant_id JOIN ledger_accounts a ON ",
   "a.code = CONCAT('liabilities:merchant:', m.public_id) JOIN ledger_accounts c ON ",
   "c.code = CONCAT('assets:clearing:', p.adapter) JOIN seq_0_to_1 k WHERE q.seq % 100 = 0");
+PREPARE s FROM @sql; EXECUTE s; DEALLOCATE PREPARE s;
+
+-- one open order for every twenty paid, nothing paid on it, due somewhere in the year
+SET @sql = CONCAT("INSERT INTO orders (public_id, merchant_id, merchant_ref, fee_type, category, amount, currency, ",
+  "amount_paid, status, payer_name, metadata, code, due_at, created_at, updated_at) SELECT ",
+  "CONCAT('ord_ro', seq), @merchant_lo + seq % @merchants, CONCAT('RO-', seq), ",
+  "ELT(1 + seq % @merchants % 3, 'tuition', 'utility', 'procedure'), 'hoc-phi', 50000 + (seq % 1000) * 1000, 'VND', ",
+  "0, 'open', 'Tran Thi Binh', CONCAT('{\"class\":\"', 1 + seq % 12, 'A\"}'), CONCAT('O', LPAD(seq, 10, '0')), ",
+  "@now - @span + (seq * 40503) % @span, @now - @span - 86400000, @now - @span - 86400000 FROM ", @seq,
+  " WHERE seq % 20 = 0");
+PREPARE s FROM @sql; EXECUTE s; DEALLOCATE PREPARE s;
+
+-- the VietQR payments' statement lines, matched, one account
+SET @sql = CONCAT("INSERT INTO recon_items (kind, account, business_day, amount, state, rule, payment_id, created_at, ",
+  "updated_at) SELECT 'bank_line', '0011001932418', DATE_FORMAT(DATE_ADD('1970-01-01', INTERVAL ",
+  "FLOOR((p.created_at + 25200000) / 86400000) DAY), '%Y%m%d'), p.amount, 'matched', 'reference', p.id, p.created_at, ",
+  "p.created_at FROM ", @seq, " q JOIN payments p ON p.public_id = CONCAT('pay_rb', q.seq) WHERE q.seq % 3 = 0");
 PREPARE s FROM @sql; EXECUTE s; DEALLOCATE PREPARE s;

@@ -4,9 +4,11 @@
     read_report.py csv FILE    # Python's csv module (RFC 4180)
     read_report.py xlsx FILE   # openpyxl (Debian python3-openpyxl)
 
-Prints {"bom", "header", "rows", "sums": {column: sum of its integer cells}, ...}; for XLSX also
-the frozen cell, the money columns' number format, whether the date columns hold dates, and the
-totals row's cached values.
+Prints {"bom", "header", "rows", "sums": {column: sum of its integer cells}, ...}; for CSV also
+whether rows end in CRLF, the line feeds without a carriage return before them ("bare_lf") and
+the cells; for XLSX the frozen cell, the money columns' number format, whether the date columns
+hold dates, the totals row's cached values and the column widths ({"A": 12.71, ...}: only the
+columns whose width the file sets).
 """
 import csv
 import datetime
@@ -26,8 +28,8 @@ def read_csv(path):
         cells = [r[i] for r in body]
         if cells and all(c.lstrip('-').isdigit() for c in cells):
             sums[name] = sum(int(c) for c in cells)
-    return {'bom': bom, 'crlf': b'\r\n' in raw, 'header': header, 'rows': len(body), 'sums': sums,
-            'cells': body}
+    return {'bom': bom, 'crlf': b'\r\n' in raw, 'bare_lf': raw.count(b'\n') - raw.count(b'\r\n'),
+            'header': header, 'rows': len(body), 'sums': sums, 'cells': body}
 
 
 def read_xlsx(path):

@@ -8,6 +8,7 @@
  * payouts paid, and `feegate ledger check` green.  The pure reading of a
  * bank's memo is tested first, without the server.
  */
+#define _GNU_SOURCE /* mkstemps */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,10 +19,6 @@
 #include "recon/recon_internal.h"
 
 #define SEPAY_KEY "it-sepay-key"
-/* What the batch file reader takes. */
-#define CSV_COLS_MAX 16
-#define CSV_ROWS_MAX 64
-
 static fgt_server_t srv;
 static char finance[128], auditor[128], admin[128];
 
@@ -248,60 +245,93 @@ static void item_of(const char *account, const char *ref, char *state, char *rul
     snprintf(rule, 32, "%s", k == 1 ? "payout" : "other");
 }
 
-/* ---- a CSV reader for the batch file ------------------------------------------------- */
+/* ---- files read back by an independent reader ----------------------------------------- */
 
-typedef struct {
-    int count;
-    char *field[CSV_COLS_MAX];
-} csv_row_t;
-
-/* RFC 4180: fields separated by commas, rows by CRLF, a quoted field's
- * quotes doubled.  Returns the rows read (fields malloc'ed). */
-static int csv_read(const char *s, size_t len, csv_row_t *rows, int max)
+/* A file the service answered, read back by tests/integration/read_report.py (Python's csv
+ * module, openpyxl), which lives beside this file.  Its JSON summary (free it). */
+static yajl_val read_back(const fgt_response_t *r, const char *kind)
 {
-    int n = 0;
-    size_t i = 0;
-    while (i < len && n < max) {
-        csv_row_t *row = &rows[n++];
-        row->count = 0;
-        for (;;) {
-            char *f = malloc(len + 1);
-            size_t k = 0;
-            ck_assert_ptr_nonnull(f);
-            if (i < len && s[i] == '"') {
-                for (i++; i < len; i++) {
-                    if (s[i] == '"' && i + 1 < len && s[i + 1] == '"')
-                        f[k++] = s[i++];
-                    else if (s[i] == '"')
-                        break;
-                    else
-                        f[k++] = s[i];
-                }
-                i++; /* the closing quote */
-            } else {
-                while (i < len && s[i] != ',' && s[i] != '\r')
-                    f[k++] = s[i++];
-            }
-            f[k] = '\0';
-            ck_assert_int_lt(row->count, CSV_COLS_MAX);
-            row->field[row->count++] = f;
-            if (i < len && s[i] == ',') {
-                i++;
-                continue;
-            }
-            ck_assert_msg(i + 1 < len && s[i] == '\r' && s[i + 1] == '\n', "a row must end in CRLF");
-            i += 2;
-            break;
-        }
-    }
-    return n;
+    char path[64], cmd[1200];
+    snprintf(path, sizeof(path), "/tmp/feegate-payout-test-XXXXXX.%s", kind); /* openpyxl goes by the extension */
+    int fd = mkstemps(path, (int)strlen(kind) + 1);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, r->body, r->body_len), (ssize_t)r->body_len);
+    close(fd);
+    const char *slash = strrchr(__FILE__, '/'); /* CMake compiles the sources by their absolute paths */
+    snprintf(cmd, sizeof(cmd), "/usr/bin/python3 %.*s/read_report.py %s %s",
+             slash != NULL ? (int)(slash - __FILE__) : 1, slash != NULL ? __FILE__ : ".", kind, path);
+    FILE *p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    static char out[1 << 20];
+    size_t n = fread(out, 1, sizeof(out) - 1, p);
+    out[n] = '\0';
+    ck_assert_int_eq(pclose(p), 0);
+    unlink(path);
+    char err[200];
+    yajl_val v = yajl_tree_parse(out, err, sizeof(err));
+    ck_assert_msg(v != NULL, "read_report.py printed no JSON: %s", out);
+    return v;
 }
 
-static void csv_free(csv_row_t *rows, int n)
+static long long val_int(yajl_val v, const char *a, const char *b)
 {
-    for (int r = 0; r < n; r++)
-        for (int c = 0; c < rows[r].count; c++)
-            free(rows[r].field[c]);
+    yajl_val x = fgt_val_at(v, a, b, NULL);
+    ck_assert_msg(x != NULL && YAJL_IS_INTEGER(x), "no integer at %s%s%s", a, b != NULL ? "." : "", b != NULL ? b : "");
+    return YAJL_GET_INTEGER(x);
+}
+
+/* The CSV cell at row (0: the first after the header), column. */
+static const char *cell(yajl_val csv, size_t row, size_t col)
+{
+    yajl_val rows = fgt_val_at(csv, "cells", NULL);
+    ck_assert(YAJL_IS_ARRAY(rows) && row < YAJL_GET_ARRAY(rows)->len);
+    yajl_val r = YAJL_GET_ARRAY(rows)->values[row];
+    ck_assert(YAJL_IS_ARRAY(r) && col < YAJL_GET_ARRAY(r)->len);
+    ck_assert(YAJL_IS_STRING(YAJL_GET_ARRAY(r)->values[col]));
+    return YAJL_GET_STRING(YAJL_GET_ARRAY(r)->values[col]);
+}
+
+/* A summed column of a report: its JSON key and CSV header, and its XLSX header. */
+typedef struct {
+    const char *key, *label;
+} column_t;
+
+/* The report at path (with a query, without format=) as JSON, CSV and XLSX, read back: the same
+ * rows, and each column's JSON total is the sum of its CSV column, of its XLSX column and the
+ * XLSX totals row's value.  Returns the JSON answer (free it). */
+static fgt_response_t files_agree(const char *path, const column_t *cols, int n)
+{
+    char file_path[400];
+    fgt_response_t j = fgt_req(&srv, FGT_H2C, "GET", path, auditor, NULL, NULL, 0, NULL);
+    fgt_expect(j, 200, NULL);
+    long long rows = (long long)YAJL_GET_ARRAY(fgt_json_array(&j, "data", NULL))->len;
+    ck_assert_int_gt(rows, 0);
+    snprintf(file_path, sizeof(file_path), "%s&format=csv", path);
+    fgt_response_t r = fgt_req(&srv, FGT_H2C, "GET", file_path, auditor, NULL, NULL, 0, NULL);
+    fgt_expect(r, 200, NULL);
+    yajl_val csv = read_back(&r, "csv");
+    fgt_response_free(&r);
+    ck_assert(YAJL_IS_TRUE(fgt_val_at(csv, "bom", NULL)));
+    ck_assert_int_eq(val_int(csv, "bare_lf", NULL), 0);
+    ck_assert_int_eq(val_int(csv, "rows", NULL), rows);
+    snprintf(file_path, sizeof(file_path), "%s&format=xlsx", path);
+    r = fgt_req(&srv, FGT_H2C, "GET", file_path, auditor, NULL, NULL, 0, NULL);
+    fgt_expect(r, 200, NULL);
+    yajl_val x = read_back(&r, "xlsx");
+    fgt_response_free(&r);
+    ck_assert_int_eq(val_int(x, "rows", NULL), rows);
+    ck_assert_str_eq(fgt_val_str(x, "freeze", NULL), "A2");
+    for (int i = 0; i < n; i++) {
+        long long total = fgt_json_int(&j, "totals", cols[i].key, NULL);
+        ck_assert_msg(val_int(csv, "sums", cols[i].key) == total, "%s: CSV %s %lld, JSON %lld", path, cols[i].key,
+                      val_int(csv, "sums", cols[i].key), total);
+        ck_assert_msg(val_int(x, "sums", cols[i].label) == total, "%s: XLSX %s %lld, JSON %lld", path, cols[i].label,
+                      val_int(x, "sums", cols[i].label), total);
+        ck_assert_int_eq(val_int(x, "totals", cols[i].label), total);
+    }
+    yajl_tree_free(csv);
+    yajl_tree_free(x);
+    return j;
 }
 
 /* ---- the memo as a bank rewrites it (pure) ------------------------------------------- */
@@ -556,9 +586,16 @@ START_TEST(a_payout_spends_the_merchants_balance)
     gmtime_r(&now, &tm);
     strftime(today, sizeof(today), "%Y-%m-%d", &tm);
     snprintf(spath, sizeof(spath), "/v1/reports/merchant-statement?merchant_id=%s&from=%s&to=%s", m.id, today, today);
-    fgt_response_t st = fgt_req(&srv, FGT_H2C, "GET", spath, auditor, NULL, NULL, 0, NULL);
-    fgt_expect(st, 200, NULL);
+    /* as JSON, and as CSV and XLSX read back: the files' columns add up to the JSON answer's */
+    static const column_t STATEMENT[] = {{"collections", "Thu / Collections"},
+                                         {"refunds", "Hoàn trả / Refunds"},
+                                         {"fees", "Phí / Fees"},
+                                         {"payouts", "Đã chuyển / Payouts"},
+                                         {"adjustments", "Điều chỉnh / Adjustments"}};
+    fgt_response_t st = files_agree(spath, STATEMENT, 5);
     ck_assert_int_eq(fgt_json_int(&st, "payouts", NULL), 5000000);
+    ck_assert_int_eq(fgt_json_int(&st, "totals", "payouts", NULL), 5000000);
+    ck_assert_int_eq(fgt_json_int(&st, "totals", "collections", NULL), 10000000);
     ck_assert_int_eq(fgt_json_int(&st, "closing_balance", NULL), 5000000);
     ck_assert_int_eq(fgt_json_int(&st, "opening_balance", NULL) + fgt_json_int(&st, "collections", NULL) +
                          fgt_json_int(&st, "adjustments", NULL) - fgt_json_int(&st, "refunds", NULL) -
@@ -691,6 +728,7 @@ START_TEST(a_batch_file_and_its_statement_lines)
     ck_assert_int_eq(strncmp(batch, "pob_", 4), 0);
     ck_assert_int_eq(fgt_json_int(&r, "payout_count", NULL), 3);
     ck_assert_int_eq(fgt_json_int(&r, "total", NULL), 6000000);
+    long long batch_count = fgt_json_int(&r, "payout_count", NULL), batch_total = fgt_json_int(&r, "total", NULL);
     ck_assert_str_eq(fgt_json_str(&r, "status", NULL), "pending");
     ck_assert_int_eq(fgt_json_int(&r, "pending_left", NULL), 0);
     snprintf(file_path, sizeof(file_path), "%s", fgt_json_str(&r, "file", NULL));
@@ -707,45 +745,48 @@ START_TEST(a_batch_file_and_its_statement_lines)
     fgt_expect_error(r, 422, "invalid_request", "invalid_account");
     fgt_response_free(&r);
 
-    /* the file, read back: BOM, header, one row per payout, the total */
+    /* the file, read back by Python's csv module: BOM, CRLF, header, one row per payout, the
+     * batch's total */
     r = fgt_req(&srv, FGT_H2C, "GET", file_path, auditor, NULL, NULL, 0, NULL);
     ck_assert_int_eq(r.status, 200);
     ck_assert_str_eq(fgt_header(&r, "content-type"), "text/csv; charset=utf-8");
-    ck_assert_int_eq(memcmp(r.body, "\xEF\xBB\xBF", 3), 0);
-    csv_row_t rows[CSV_ROWS_MAX];
-    int n = csv_read(r.body + 3, r.body_len - 3, rows, CSV_ROWS_MAX);
-    ck_assert_int_eq(n, 4);
+    yajl_val csv = read_back(&r, "csv");
+    fgt_response_free(&r);
+    ck_assert(YAJL_IS_TRUE(fgt_val_at(csv, "bom", NULL)));
+    ck_assert(YAJL_IS_TRUE(fgt_val_at(csv, "crlf", NULL)));
+    ck_assert_int_eq(val_int(csv, "bare_lf", NULL), 0);
+    ck_assert_int_eq(val_int(csv, "rows", NULL), batch_count);
     static const char *const HEADER[] = {
         "beneficiary_account", "beneficiary_name", "bank_bin", "bank_name", "amount", "currency", "memo",
         "payout_id",           "merchant_id"};
-    ck_assert_int_eq(rows[0].count, 9);
-    for (int c = 0; c < 9; c++)
-        ck_assert_str_eq(rows[0].field[c], HEADER[c]);
-    long long total = 0;
-    for (int i = 1; i < n; i++) {
-        ck_assert_int_eq(rows[i].count, 9);
-        total += atoll(rows[i].field[4]);
-        ck_assert_str_eq(rows[i].field[5], "VND");
-        ck_assert_ptr_nonnull(strstr(rows[i].field[6], rows[i].field[7])); /* the memo names the payout */
+    yajl_val header = fgt_val_at(csv, "header", NULL);
+    ck_assert_int_eq(YAJL_GET_ARRAY(header)->len, 9);
+    for (size_t c = 0; c < 9; c++)
+        ck_assert_str_eq(YAJL_GET_STRING(YAJL_GET_ARRAY(header)->values[c]), HEADER[c]);
+    ck_assert_int_eq(val_int(csv, "sums", "amount"), batch_total);
+    for (size_t i = 0; i < 3; i++) {
+        ck_assert_int_eq(YAJL_GET_ARRAY(YAJL_GET_ARRAY(fgt_val_at(csv, "cells", NULL))->values[i])->len, 9);
+        ck_assert_str_eq(cell(csv, i, 5), "VND");
+        ck_assert_ptr_nonnull(strstr(cell(csv, i, 6), cell(csv, i, 7))); /* the memo names the payout */
     }
-    ck_assert_int_eq(total, 6000000);
     /* in id order: A's two, then B's */
-    ck_assert_str_eq(rows[1].field[7], p1);
-    ck_assert_str_eq(rows[1].field[0], "0071000123456");
-    ck_assert_str_eq(rows[1].field[1], "TRUONG TIEU HOC CHI TRA");
-    ck_assert_str_eq(rows[1].field[2], "970436");
-    ck_assert_str_eq(rows[1].field[3], "Vietcombank");
-    ck_assert_str_eq(rows[1].field[4], "1500000");
-    ck_assert_str_eq(rows[1].field[8], a.id);
+    ck_assert_str_eq(cell(csv, 0, 7), p1);
+    ck_assert_str_eq(cell(csv, 0, 0), "0071000123456");
+    ck_assert_str_eq(cell(csv, 0, 1), "TRUONG TIEU HOC CHI TRA");
+    ck_assert_str_eq(cell(csv, 0, 2), "970436");
+    ck_assert_str_eq(cell(csv, 0, 3), "Vietcombank");
+    ck_assert_str_eq(cell(csv, 0, 4), "1500000");
+    ck_assert_str_eq(cell(csv, 0, 8), a.id);
     char memo[200];
     snprintf(memo, sizeof(memo), "%s %s", ref1, p1);
-    ck_assert_str_eq(rows[1].field[6], memo);
+    ck_assert_str_eq(cell(csv, 0, 6), memo);
     snprintf(memo, sizeof(memo), "'%s %s", ref2, p2); /* neutralized for a spreadsheet, quotes kept */
-    ck_assert_str_eq(rows[2].field[6], memo);
-    ck_assert_str_eq(rows[3].field[1], "CONG TY NUOC, CHI NHANH 2");
-    ck_assert_str_eq(rows[3].field[3], "");
-    csv_free(rows, n);
-    fgt_response_free(&r);
+    ck_assert_str_eq(cell(csv, 1, 6), memo);
+    ck_assert_str_eq(cell(csv, 1, 4), "2500000");
+    ck_assert_str_eq(cell(csv, 2, 1), "CONG TY NUOC, CHI NHANH 2");
+    ck_assert_str_eq(cell(csv, 2, 3), "");
+    ck_assert_str_eq(cell(csv, 2, 4), "2000000");
+    yajl_tree_free(csv);
 
     /* the statement: the bank paid each transfer on its own line, memos
      * rewritten; one names its payout's id, one only its reference, one
@@ -777,6 +818,32 @@ START_TEST(a_batch_file_and_its_statement_lines)
     }
     item_of(account, r4, state, rule);
     ck_assert_str_eq(state, "bank_only"); /* an exception, as any debit nothing explains */
+    /* the morning's reconciliation summary of the account, as JSON, CSV and XLSX read back */
+    static const column_t RECON[] = {{"lines", "Số dòng sao kê / Lines"},
+                                     {"credits", "Ghi có / Credits"},
+                                     {"debits", "Ghi nợ / Debits"},
+                                     {"matched", "Khớp / Matched"},
+                                     {"bank_only", "Chỉ ngân hàng / Bank only"},
+                                     {"open", "Còn mở / Open"}};
+    char rpath[200];
+    snprintf(rpath, sizeof(rpath), "/v1/reports/reconciliation?from=2026-12-02&to=2026-12-03&account=%s", account);
+    r = files_agree(rpath, RECON, 6);
+    ck_assert_int_eq(fgt_json_int(&r, "totals", "lines", NULL), 4);
+    ck_assert_int_eq(fgt_json_int(&r, "totals", "debits", NULL), 6000000 + 777000);
+    ck_assert_int_eq(fgt_json_int(&r, "totals", "matched", NULL), 3);
+    ck_assert_int_eq(fgt_json_int(&r, "totals", "bank_only", NULL), 1);
+    ck_assert_int_eq(fgt_json_int(&r, "totals", "open", NULL), 1);
+    fgt_response_free(&r);
+    /* without account=: every account's, this one's among them */
+    r = fgt_req(&srv, FGT_H2C, "GET", "/v1/reports/reconciliation?from=2026-12-03&to=2026-12-03", auditor, NULL, NULL,
+                0, NULL);
+    fgt_expect(r, 200, NULL);
+    yajl_val days = fgt_json_array(&r, "data", NULL);
+    int listed = 0;
+    for (size_t i = 0; i < YAJL_GET_ARRAY(days)->len; i++)
+        listed += strcmp(fgt_val_str(YAJL_GET_ARRAY(days)->values[i], "account", NULL), account) == 0;
+    ck_assert_int_eq(listed, 1);
+    fgt_response_free(&r);
     ck_assert_str_eq(payout_status(p1), "paid");
     ck_assert_str_eq(payout_status(p2), "paid");
     ck_assert_str_eq(payout_status(p3), "paid");

@@ -2,7 +2,8 @@
  * test_reports.c - collections and outstanding reports (docs/REPORTS.md):
  * totals that agree across JSON, CSV and XLSX (read back with Python's csv
  * module and openpyxl) and with the ledger, GMT+7 business days, aging by
- * due date, tenant isolation, and refused queries.
+ * due date, tenant isolation, refused queries, and the rollups counting a
+ * journal that commits late exactly once while rollup jobs race.
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -10,10 +11,15 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <mysql.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include "core/crypto.h"
 #include "core/day.h"
 #include "core/text.h"
+#include "db/settle.h"
 #include "harness.h"
+#include "reports/reports.h"
 
 static fgt_server_t srv;
 static char mer_a[64], key_a[64], mer_b[64], key_b[64], mer_c[64], key_c[64], staff[96];
@@ -104,6 +110,72 @@ static long long val_int(yajl_val v, const char *a, const char *b)
     yajl_val x = fgt_val_at(v, a, b, NULL);
     ck_assert_msg(x != NULL && YAJL_IS_INTEGER(x), "no integer at %s%s%s", a, b != NULL ? "." : "", b != NULL ? b : "");
     return YAJL_GET_INTEGER(x);
+}
+
+/* A summed column of a report: its JSON key and CSV header, its XLSX header, and whether it is money. */
+typedef struct {
+    const char *key, *label;
+    int money;
+} column_t;
+
+/* The report at path (a query without format=) as JSON, CSV and XLSX, the files read back by
+ * read_report.py: the same rows, and each column's JSON total is the sum of its CSV column
+ * (Python's csv module) and of its XLSX column (openpyxl) and the XLSX totals row's value; the
+ * CSV with BOM and CRLF only; the XLSX with its header frozen, money as #,##0 and every column's
+ * width set, the first one's width_a characters (libxlsxwriter adds the padding Excel shows).
+ * Returns the JSON answer (free it). */
+static fgt_response_t files_agree(const char *auth, const char *path, const column_t *cols, int n, int width_a)
+{
+    char file_path[400];
+    fgt_response_t j = report(auth, path);
+    fgt_expect(j, 200, NULL);
+    long long rows = (long long)YAJL_GET_ARRAY(fgt_json_array(&j, "data", NULL))->len;
+    ck_assert_int_gt(rows, 0); /* an empty table has no column to sum */
+    const char *sep = strchr(path, '?') != NULL ? "&" : "?";
+
+    snprintf(file_path, sizeof(file_path), "%s%sformat=csv", path, sep);
+    fgt_response_t r = report(auth, file_path);
+    fgt_expect(r, 200, NULL);
+    ck_assert_ptr_nonnull(strstr(fgt_header(&r, "content-type"), "text/csv"));
+    yajl_val csv = read_back(&r, "csv");
+    ck_assert(YAJL_IS_TRUE(fgt_val_at(csv, "bom", NULL)));
+    ck_assert(YAJL_IS_TRUE(fgt_val_at(csv, "crlf", NULL)));
+    ck_assert_int_eq(val_int(csv, "bare_lf", NULL), 0);
+    ck_assert_int_eq(val_int(csv, "rows", NULL), rows);
+    fgt_response_free(&r);
+
+    snprintf(file_path, sizeof(file_path), "%s%sformat=xlsx", path, sep);
+    r = report(auth, file_path);
+    fgt_expect(r, 200, NULL);
+    ck_assert_ptr_nonnull(strstr(fgt_header(&r, "content-type"), "spreadsheetml"));
+    yajl_val x = read_back(&r, "xlsx");
+    fgt_response_free(&r);
+    ck_assert_int_eq(val_int(x, "rows", NULL), rows);
+    ck_assert_str_eq(fgt_val_str(x, "freeze", NULL), "A2");
+    /* widths: set for every column (a column left at the default has no <col> entry at all) */
+    yajl_val header = fgt_val_at(x, "header", NULL);
+    ck_assert(YAJL_IS_ARRAY(header));
+    for (size_t c = 0; c < YAJL_GET_ARRAY(header)->len && c < 26; c++) {
+        char letter[2] = {(char)('A' + c), '\0'};
+        yajl_val w = fgt_val_at(x, "widths", letter, NULL);
+        ck_assert_msg(w != NULL && YAJL_IS_NUMBER(w), "%s: column %s has no width", path, letter);
+    }
+    double a = YAJL_GET_DOUBLE(fgt_val_at(x, "widths", "A", NULL));
+    ck_assert_msg(a >= width_a && a < width_a + 1, "%s: column A is %.2f wide, not %d", path, a, width_a);
+
+    for (int i = 0; i < n; i++) {
+        long long total = fgt_json_int(&j, "totals", cols[i].key, NULL);
+        ck_assert_msg(val_int(csv, "sums", cols[i].key) == total, "%s: CSV %s %lld, JSON %lld", path, cols[i].key,
+                      val_int(csv, "sums", cols[i].key), total);
+        ck_assert_msg(val_int(x, "sums", cols[i].label) == total, "%s: XLSX %s %lld, JSON %lld", path, cols[i].label,
+                      val_int(x, "sums", cols[i].label), total);
+        ck_assert_int_eq(val_int(x, "totals", cols[i].label), total);
+        if (cols[i].money)
+            ck_assert_str_eq(fgt_val_str(x, "formats", cols[i].label, NULL), "#,##0");
+    }
+    yajl_tree_free(csv);
+    yajl_tree_free(x);
+    return j;
 }
 
 /* The same report from the rollups and from the period's journals. */
@@ -267,53 +339,73 @@ START_TEST(collections_agree_across_json_csv_xlsx_and_the_ledger)
     r = report(staff, path); /* staff must name the merchant */
     fgt_expect(r, 400, "missing_field");
     fgt_response_free(&r);
-    snprintf(path, sizeof(path), "/v1/reports/merchant-statement?from=%s&to=%s&merchant_id=%s&format=xlsx", from, to,
-             mer_a);
-    r = report(staff, path);
-    fgt_expect(r, 200, NULL);
-    x = read_back(&r, "xlsx");
-    ck_assert_int_eq(val_int(x, "sums", "Thu / Collections"), 8620000 + 10000);
-    yajl_tree_free(x);
+    /* and its CSV and XLSX, read back: the day's movements add up to the JSON answer's */
+    static const column_t STATEMENT[] = {{"collections", "Thu / Collections", 1},
+                                         {"refunds", "Hoàn trả / Refunds", 1},
+                                         {"fees", "Phí / Fees", 1},
+                                         {"payouts", "Đã chuyển / Payouts", 1},
+                                         {"adjustments", "Điều chỉnh / Adjustments", 1}};
+    snprintf(path, sizeof(path), "/v1/reports/merchant-statement?from=%s&to=%s&merchant_id=%s", from, to, mer_a);
+    r = files_agree(staff, path, STATEMENT, 5, 12);
+    ck_assert_int_eq(fgt_json_int(&r, "totals", "collections", NULL), 8620000 + 10000);
+    ck_assert_int_eq(fgt_json_int(&r, "totals", "collections", NULL), fgt_json_int(&r, "collections", NULL));
+    ck_assert_int_eq(fgt_json_int(&r, "totals", "refunds", NULL), fgt_json_int(&r, "refunds", NULL));
     fgt_response_free(&r);
     ck_assert_int_eq(fgt_ledger_check(), 0);
 }
 END_TEST
 
-/* The service stamps postings with the current time, so a posting at 23:30 UTC on
- * 1 November 2026 is written here as it would have been then (this suite's own
- * database): an order, its succeeded payment and its balanced payment journal. */
-static void historic_payment(const char *at_ms, long long amount)
+/* Runs one statement of a posted payment: in the transaction held open on `held`, or, NULL,
+ * committed at once. */
+static void run_sql(MYSQL *held, const char *sql)
+{
+    if (held != NULL)
+        ck_assert_msg(mysql_query(held, sql) == 0, "%s: %s", sql, mysql_error(held));
+    else
+        fgt_db_exec(sql, NULL);
+}
+
+/* A payment as the service posts one, written here so that it can carry any time or stay
+ * uncommitted: an order of merchant mer (public id), its succeeded sandbox payment (provider
+ * transaction id in txn, 40 bytes, when not NULL) and its balanced payment journal, at at_ms.
+ * The service stamps postings with the current time, so a posting at 23:30 UTC on 1 November
+ * 2026 is written this way (this suite's own database), as is a payment whose transaction
+ * commits late (held: a connection inside a transaction; its first write is the order, so its
+ * ledger entries come after another write of it, as db/settle.h requires). */
+static void posted_payment(MYSQL *held, const char *mer, long long at_ms, long long amount, char *txn)
 {
     char sql[1200], ref[40];
     snprintf(ref, sizeof(ref), "%s", fgt_unique("HIST"));
+    if (txn != NULL)
+        snprintf(txn, 40, "%s", ref);
     snprintf(sql, sizeof(sql),
              "INSERT INTO orders (public_id, merchant_id, merchant_ref, fee_type, amount, currency, amount_paid, "
              "status, code, created_at, updated_at) SELECT CONCAT('ord_h', LEFT(REPLACE(UUID(), '-', ''), 26)), "
              "m.id, '%s', 'tuition', %lld, 'VND', %lld, 'paid', LEFT(UPPER(REPLACE(UUID(), '-', '')), 11), "
-             "%s - 3600000, %s FROM merchants m WHERE m.public_id = ?",
-             ref, amount, amount, at_ms, at_ms);
-    fgt_db_exec(sql, mer_c);
+             "%lld - 3600000, %lld FROM merchants m WHERE m.public_id = '%s'",
+             ref, amount, amount, at_ms, at_ms, mer);
+    run_sql(held, sql);
     snprintf(sql, sizeof(sql),
              "INSERT INTO payments (public_id, order_id, merchant_id, adapter, amount, amount_received, "
              "amount_applied, currency, status, provider_txn_id, created_at, updated_at) SELECT "
              "CONCAT('pay_h', LEFT(REPLACE(UUID(), '-', ''), 26)), o.id, o.merchant_id, 'sandbox', %lld, %lld, %lld, "
-             "'VND', 'succeeded', ?, %s - 60000, %s FROM orders o WHERE o.merchant_ref = '%s'",
-             amount, amount, amount, at_ms, at_ms, ref);
-    fgt_db_exec(sql, ref);
+             "'VND', 'succeeded', '%s', %lld - 60000, %lld FROM orders o WHERE o.merchant_ref = '%s'",
+             amount, amount, amount, ref, at_ms, at_ms, ref);
+    run_sql(held, sql);
     snprintf(sql, sizeof(sql),
              "INSERT INTO journals (public_id, kind, payment_id, memo, created_at) SELECT "
-             "CONCAT('jrn_h', LEFT(REPLACE(UUID(), '-', ''), 26)), 'payment', p.id, p.public_id, %s "
-             "FROM payments p WHERE p.provider_txn_id = ?",
-             at_ms);
-    fgt_db_exec(sql, ref);
+             "CONCAT('jrn_h', LEFT(REPLACE(UUID(), '-', ''), 26)), 'payment', p.id, p.public_id, %lld "
+             "FROM payments p WHERE p.provider_txn_id = '%s'",
+             at_ms, ref);
+    run_sql(held, sql);
     snprintf(sql, sizeof(sql),
              "INSERT INTO ledger_entries (journal_id, account_id, amount, currency, created_at) "
-             "SELECT j.id, a.id, IF(a.code LIKE 'assets:%%', %lld, -%lld), 'VND', %s FROM journals j "
+             "SELECT j.id, a.id, IF(a.code LIKE 'assets:%%', %lld, -%lld), 'VND', %lld FROM journals j "
              "JOIN payments p ON p.id = j.payment_id JOIN merchants m ON m.id = p.merchant_id "
              "JOIN ledger_accounts a ON a.code IN ('assets:clearing:sandbox', CONCAT('liabilities:merchant:', "
-             "m.public_id)) WHERE p.provider_txn_id = ?",
-             amount, amount, at_ms);
-    fgt_db_exec(sql, ref);
+             "m.public_id)) WHERE p.provider_txn_id = '%s'",
+             amount, amount, at_ms, ref);
+    run_sql(held, sql);
 }
 
 static long long collected_on(const char *day, const char *auth)
@@ -334,10 +426,10 @@ START_TEST(a_payment_at_2330_utc_belongs_to_the_next_business_day)
 {
     char order[40], pay_id[40];
     new_order(key_c, "tuition", "hoc-phi", "9C", 700000, NULL, order);
-    pay(key_c, order, 700000, pay_id);         /* the merchant's and the adapter's accounts exist */
-    historic_payment("1793575800000", 333000); /* 2026-11-01T23:30:00Z = 06:30 on the 2nd in GMT+7 */
-    historic_payment("1793552399999", 1000);   /* 2026-11-01T16:59:59.999Z = 23:59:59.999 on the 1st */
-    historic_payment("1793552400000", 20000);  /* 2026-11-01T17:00:00Z = midnight starting the 2nd */
+    pay(key_c, order, 700000, pay_id);                          /* the merchant's and the adapter's accounts exist */
+    posted_payment(NULL, mer_c, 1793575800000LL, 333000, NULL); /* 2026-11-01T23:30:00Z = 06:30 on the 2nd in GMT+7 */
+    posted_payment(NULL, mer_c, 1793552399999LL, 1000, NULL);   /* 2026-11-01T16:59:59.999Z = 23:59:59.999 on the 1st */
+    posted_payment(NULL, mer_c, 1793552400000LL, 20000, NULL);  /* 2026-11-01T17:00:00Z = midnight starting the 2nd */
     ck_assert_int_eq(collected_on("2026-11-01", key_c), 1000);
     ck_assert_int_eq(collected_on("2026-11-02", key_c), 353000);
     ck_assert_int_eq(collected_on("2026-11-02", staff), 353000);
@@ -442,6 +534,23 @@ START_TEST(outstanding_orders_aged_by_due_date)
     yajl_val csv = read_back(&r, "csv");
     ck_assert_int_eq(val_int(csv, "sums", "owed"), owed);
     yajl_tree_free(csv);
+    fgt_response_free(&r);
+
+    /* the grouped and the detailed report as CSV and XLSX, read back: the JSON answer's totals */
+    static const column_t AGED[] = {{"count", "Số hóa đơn / Orders", 0},
+                                    {"owed", "Còn nợ / Owed", 1},
+                                    {"not_due", "Chưa đến hạn / Not due", 1},
+                                    {"overdue_1_30", "Quá hạn 1–30 ngày / 1–30 days", 1},
+                                    {"overdue_31_60", "Quá hạn 31–60 ngày / 31–60 days", 1},
+                                    {"overdue_over_60", "Quá hạn trên 60 ngày / Over 60 days", 1}};
+    r = files_agree(key_c, "/v1/reports/outstanding?group_by=metadata.class", AGED, 6, 16);
+    ck_assert_int_ge(fgt_json_int(&r, "totals", "owed", NULL), 1400000);
+    fgt_response_free(&r);
+    static const column_t ORDERS[] = {{"amount", "Số tiền / Amount", 1},
+                                      {"paid", "Đã nộp / Paid", 1},
+                                      {"owed", "Còn nợ / Owed", 1}};
+    r = files_agree(key_c, "/v1/reports/outstanding?group_by=fee_type&detail=orders", ORDERS, 3, 14);
+    ck_assert_int_eq(fgt_json_int(&r, "totals", "owed", NULL), owed);
     fgt_response_free(&r);
 
     /* as of yesterday none of these orders existed */
@@ -549,6 +658,165 @@ START_TEST(a_staff_account_scoped_to_one_merchant_reads_its_reports_only)
 }
 END_TEST
 
+/* ---- the rollups when a journal commits late ---------------------------------------------- */
+
+/* Rollup jobs racing one another: each with its own connection and its own settled marks, as
+ * each instance's sweeper keeps them, running rounds of a few entries until told to stop. */
+#define RACERS 2
+static struct {
+    fg_config_t cfg;
+    atomic_int stop, failures, rounds;
+} rollup_race;
+
+static void *rollup_racer(void *arg)
+{
+    (void)arg;
+    mysql_thread_init();
+    fg_db_t *db = fgt_db_open(&rollup_race.cfg);
+    fg_settle_queue_t q = FG_SETTLE_QUEUE_INIT("SELECT COALESCE(MAX(id), 0) FROM ledger_entries", 1);
+    while (!atomic_load(&rollup_race.stop)) {
+        int rc = fg_settle_round(db, &q, fg_now_ms());
+        if (rc != 0 && rc != FG_EUNAVAILABLE)
+            atomic_fetch_add(&rollup_race.failures, 1);
+        /* small rounds, so that the racers take turns within one range of entries */
+        rc = fg_report_rollup_round(db, q.settled[0], 3, NULL);
+        if (rc < 0)
+            atomic_fetch_add(&rollup_race.failures, 1);
+        else if (rc == 1)
+            atomic_fetch_add(&rollup_race.rounds, 1);
+        fg_sleep_ms(20);
+    }
+    fg_settle_queue_free(&q);
+    fg_db_close(db);
+    mysql_thread_end();
+    return NULL;
+}
+
+static long long watermark(void)
+{
+    return fgt_db_int("SELECT upto_entry_id FROM report_watermarks WHERE name = 'collections'", NULL, NULL);
+}
+
+/* Waits (up to 30 s) for the rollups' watermark to reach entry id upto. */
+static void watermark_reaches(long long upto)
+{
+    for (int i = 0; i < 300 && watermark() < upto; i++)
+        fgt_sleep_ms(100);
+    ck_assert_msg(watermark() >= upto, "the rollups' watermark is %lld, not yet %lld", watermark(), upto);
+}
+
+/* The merchant's collections today from the rollups (with the ledger above their watermark) and
+ * from the period's journals (the full scan): the same answer, the count and collected given. */
+static void collections_today(const char *key, long long count, long long collected)
+{
+    char from[11], to[11], path[300];
+    today_plus(-1, from);
+    today_plus(1, to);
+    snprintf(path, sizeof(path), "/v1/reports/collections?from=%s&to=%s&group_by=day,merchant,adapter", from, to);
+    same_report(key, from, to, "day,merchant,adapter");
+    fgt_response_t r = report(key, path);
+    fgt_expect(r, 200, NULL);
+    ck_assert_int_eq(fgt_json_int(&r, "totals", "count", NULL), count);
+    ck_assert_int_eq(fgt_json_int(&r, "totals", "collected", NULL), collected);
+    fgt_response_free(&r);
+}
+
+/* The rollups themselves (not the ledger above their watermark): the merchant's payments and
+ * what they collected in each of the three tables. */
+static void rolled_up(const char *mer, long long count, long long collected)
+{
+    static const char *const SQL[][2] = {
+        {"SELECT COALESCE(SUM(r.payments), 0) FROM report_daily r JOIN merchants m ON m.id = r.merchant_id WHERE "
+         "m.public_id = ?",
+         "SELECT COALESCE(SUM(r.collected), 0) FROM report_daily r JOIN merchants m ON m.id = r.merchant_id WHERE "
+         "m.public_id = ?"},
+        {"SELECT COALESCE(SUM(r.payments), 0) FROM report_monthly r JOIN merchants m ON m.id = r.merchant_id WHERE "
+         "m.public_id = ?",
+         "SELECT COALESCE(SUM(r.collected), 0) FROM report_monthly r JOIN merchants m ON m.id = r.merchant_id WHERE "
+         "m.public_id = ?"},
+    };
+    for (size_t i = 0; i < sizeof(SQL) / sizeof(SQL[0]); i++) {
+        ck_assert_int_eq(fgt_db_int(SQL[i][0], mer, NULL), count);
+        ck_assert_int_eq(fgt_db_int(SQL[i][1], mer, NULL), collected);
+    }
+}
+
+/* A payment's journal stays uncommitted, with ledger entry ids below those of later payments,
+ * while they commit and rollup jobs race rounds of a few entries each: no job steps over it
+ * (the watermark stays below its first entry), the reports leave it out and agree with the
+ * full scan; once it commits it is rolled up, once: the rollups, the reports from them and the
+ * full scan all count every payment exactly once. */
+START_TEST(a_late_commit_is_rolled_up_exactly_once)
+{
+    char mer[64], key[64], order[40], payment[40], held_txn[40], sql[300];
+    fgt_merchant_create("Trường Mầm non Hoa Sen", mer, key);
+    new_order(key, "tuition", "hoc-phi", "M1", 100000, NULL, order);
+    pay(key, order, 100000, payment); /* the merchant's account exists */
+    long long count = 1, collected = 100000;
+
+    fgt_config_load(&rollup_race.cfg);
+    atomic_store(&rollup_race.stop, 0);
+    atomic_store(&rollup_race.failures, 0);
+    atomic_store(&rollup_race.rounds, 0);
+    pthread_t racers[RACERS];
+    for (int i = 0; i < RACERS; i++)
+        ck_assert_int_eq(pthread_create(&racers[i], NULL, rollup_racer, NULL), 0);
+    watermark_reaches(fgt_db_int("SELECT MAX(id) FROM ledger_entries", NULL, NULL));
+    rolled_up(mer, count, collected);
+
+    /* the late one: written, its entries numbered, not committed */
+    MYSQL *held = mysql_init(NULL);
+    const char *user = getenv("FEEGATE_DB_USER"), *pass = getenv("FEEGATE_DB_PASSWORD");
+    ck_assert_ptr_nonnull(mysql_real_connect(held, "localhost", user != NULL ? user : "feegate",
+                                             pass != NULL ? pass : "feegate", getenv("FEEGATE_DB_NAME"), 0,
+                                             getenv("FEEGATE_DB_SOCKET"), 0));
+    /* read committed, as the service's writers run: the INSERT ... SELECTs below then read
+     * their sources without locking them (repeatable read would lock the orders it scans and
+     * the gaps between them, and hold up the later orders) */
+    ck_assert_int_eq(mysql_query(held, "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED"), 0);
+    ck_assert_int_eq(mysql_query(held, "START TRANSACTION"), 0);
+    posted_payment(held, mer, fg_now_ms(), 777000, held_txn);
+    snprintf(sql, sizeof(sql),
+             "SELECT MIN(e.id) FROM ledger_entries e JOIN journals j ON j.id = e.journal_id JOIN payments p ON "
+             "p.id = j.payment_id WHERE p.provider_txn_id = '%s'",
+             held_txn);
+    ck_assert_int_eq(mysql_query(held, sql), 0);
+    MYSQL_RES *res = mysql_store_result(held);
+    MYSQL_ROW row = mysql_fetch_row(res);
+    ck_assert(row != NULL && row[0] != NULL);
+    long long held_first = atoll(row[0]);
+    mysql_free_result(res);
+
+    /* later payments commit meanwhile, their entries numbered after the held one's */
+    for (int i = 0; i < 3; i++) {
+        new_order(key, "tuition", "hoc-phi", "M1", 200000 + i, NULL, order);
+        pay(key, order, 200000 + i, payment);
+        count++;
+        collected += 200000 + i;
+    }
+    ck_assert_int_gt(fgt_db_int("SELECT MAX(id) FROM ledger_entries", NULL, NULL), held_first);
+    fgt_sleep_ms(2500); /* the racers have had many turns, and fresh lists of transactions */
+    ck_assert_int_lt(watermark(), held_first);
+    collections_today(key, count, collected); /* the later ones read from the ledger above the watermark */
+
+    ck_assert_int_eq(mysql_query(held, "COMMIT"), 0);
+    mysql_close(held);
+    count++;
+    collected += 777000;
+    collections_today(key, count, collected); /* at once, before any round has run */
+    watermark_reaches(fgt_db_int("SELECT MAX(id) FROM ledger_entries", NULL, NULL));
+    atomic_store(&rollup_race.stop, 1);
+    for (int i = 0; i < RACERS; i++)
+        ck_assert_int_eq(pthread_join(racers[i], NULL), 0);
+    ck_assert_int_eq(atomic_load(&rollup_race.failures), 0);
+    ck_assert_int_ge(atomic_load(&rollup_race.rounds), 2);
+    fg_config_free(&rollup_race.cfg);
+    rolled_up(mer, count, collected);
+    collections_today(key, count, collected);
+    ck_assert_int_eq(fgt_ledger_check(), 0);
+}
+END_TEST
+
 #define DB_NAME "feegate_reports"
 
 int main(void)
@@ -571,6 +839,7 @@ int main(void)
     tcase_add_test(tc, outstanding_orders_aged_by_due_date);
     tcase_add_test(tc, bad_queries_are_refused);
     tcase_add_test(tc, a_staff_account_scoped_to_one_merchant_reads_its_reports_only);
+    tcase_add_test(tc, a_late_commit_is_rolled_up_exactly_once);
     suite_add_tcase(s, tc);
     fgt_merchant_create("Trường Tiểu học Hòa Bình", mer_a, key_a);
     fgt_merchant_create("Phường Bến Nghé", mer_b, key_b);
