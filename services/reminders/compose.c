@@ -151,12 +151,15 @@ int fg_reminder_phone(const char *in, char out[16])
         }
     }
     digits[n] = '\0';
-    if (n == 10 && digits[0] == '0')
-        snprintf(out, 16, "84%s", digits + 1);
-    else if (n == 11 && digits[0] == '8' && digits[1] == '4')
-        snprintf(out, 16, "%s", digits);
-    else
+    if (n == 10 && digits[0] == '0') {
+        out[0] = '8', out[1] = '4';
+        memcpy(out + 2, digits + 1, 9);
+    } else if (n == 11 && digits[0] == '8' && digits[1] == '4') {
+        memcpy(out, digits, 11);
+    } else {
         return FG_EINVALID;
+    }
+    out[11] = '\0';
     return out[2] == '0' ? FG_EINVALID : 0; /* 840… is no mobile number */
 }
 

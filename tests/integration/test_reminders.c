@@ -107,7 +107,7 @@ static void pay(const char *key, const char *order_id)
 static fgt_response_t messages(const char *channel, const char *to)
 {
     char path[300];
-    snprintf(path, sizeof(path), "/control/messages?channel=%s&to=%s", channel, to);
+    snprintf(path, sizeof(path), "/control/messages?channel=%.8s&to=%.200s", channel, to);
     return fgt_banksim_get(&bank, path);
 }
 
