@@ -146,12 +146,61 @@ static void receipt_qr(fg_html_t *p, const fg_receipt_t *e)
     fg_buf_free(&drawn);
 }
 
-static void receipt_body(fg_html_t *p, const fg_bill_t *b, const receipt_payment_t *r, const fg_receipt_t *e)
+/* clang-format off */
+static const char SQL_ADJUSTMENTS[] =
+    "SELECT a.number, a.serial, a.amount, a.issued_at FROM receipts a JOIN receipts o ON o.id = a.related_id "
+    "WHERE o.public_id = ? ORDER BY a.id LIMIT 20";
+/* clang-format on */
+
+/* An original that refunds adjusted stays as issued, and says so: each
+ * adjustment receipt (number, series, the negative amount, when). */
+static void receipt_adjustments(fg_html_t *p, fg_db_t *db, const fg_receipt_t *e)
+{
+    int64_t number = 0, amount = 0, issued = 0;
+    fg_buf_t serial = FG_BUF_INIT;
+    fg_stmt_t s;
+    int rows = 0;
+    if (e->status == FG_RECEIPT_ISSUED || fg_stmt_init(&s, db, SQL_ADJUSTMENTS) != 0)
+        return;
+    fg_stmt_cstr(&s, e->id);
+    fg_stmt_out_int(&s, &number, NULL);
+    fg_stmt_out_text(&s, &serial, NULL);
+    fg_stmt_out_int(&s, &amount, NULL);
+    fg_stmt_out_int(&s, &issued, NULL);
+    fg_html_printf(p, "<section class="notice" data-receipt-adjusted><p>%s</p><ul>",
+                   e->status == FG_RECEIPT_ADJUSTED
+                       ? fg_html_tr(p, "Biên lai này đã được điều chỉnh khi hoàn tiền; biên lai gốc giữ nguyên:",
+                                    "This receipt was adjusted by a refund; the original stands as issued:")
+                       : fg_html_tr(p, "Biên lai này đã bị hủy hoặc thay thế.", "This receipt was cancelled or replaced."));
+    if (fg_stmt_exec(&s) == 0) {
+        while (fg_stmt_fetch(&s) == 1) {
+            char text[8];
+            fg_receipt_number_text(number, text);
+            fg_html_printf(p, "<li data-adjustment=\"%s\">%s %s, %s ", text,
+                           fg_html_tr(p, "Biên lai điều chỉnh số", "Adjustment receipt no."), text,
+                           fg_html_tr(p, "ký hiệu", "series"));
+            fg_html_text(p, serial.data != NULL ? serial.data : "");
+            fg_html_puts(p, ": ");
+            fg_html_money(p, amount, e->currency);
+            fg_html_puts(p, " (");
+            fg_html_datetime(p, issued);
+            fg_html_puts(p, ")</li>");
+            rows++;
+        }
+    }
+    fg_html_puts(p, "</ul></section>");
+    fg_buf_free(&serial);
+}
+
+static void receipt_body(fg_html_t *p, fg_db_t *db, const fg_bill_t *b, const receipt_payment_t *r,
+                         const fg_receipt_t *e)
 {
     fg_html_printf(p, "<h1>%s</h1>", fg_html_tr(p, "Biên lai thanh toán", "Payment receipt"));
     receipt_headline(p, r);
-    if (e != NULL)
+    if (e != NULL) {
         receipt_number(p, e);
+        receipt_adjustments(p, db, e);
+    }
     fg_html_puts(p, "<section class=\"card receipt\" aria-label=\"");
     fg_html_puts(p, fg_html_tr(p, "Biên lai", "Receipt"));
     fg_html_printf(p, "\"><p class=\"amount\" data-amount=\"%lld\">",
@@ -217,8 +266,8 @@ void fg_web_receipt_page(fg_call_t *call, fg_db_t *db)
         free(e); /* none issued (a payment older than receipts): the page without it */
         e = NULL;
     }
-    fg_db_end(db);
     if (rc == FG_ENOTFOUND && b.order_id != 0) {
+        fg_db_end(db);
         fg_html_t p;
         fg_html_begin(&p, call, "pay-receipt", "Biên lai", "Receipt", "data-status=\"none\"");
         fg_html_printf(&p, "<h1>%s</h1><p>%s</p><p><a href=\"/pay/%s\">%s</a></p>",
@@ -227,6 +276,7 @@ void fg_web_receipt_page(fg_call_t *call, fg_db_t *db)
                        fg_html_tr(&p, "Xem hóa đơn", "See the bill"));
         fg_html_end(&p, 404);
     } else if (rc != 0) {
+        fg_db_end(db);
         fg_bill_load_failed(call, rc);
     } else {
         char attrs[48];
@@ -234,7 +284,8 @@ void fg_web_receipt_page(fg_call_t *call, fg_db_t *db)
         fg_html_t p;
         fg_html_begin_refresh(&p, call, "pay-receipt", "Biên lai thanh toán", "Payment receipt", attrs,
                               r.status == FG_PAYMENT_PENDING ? RECEIPT_REFRESH_S : 0);
-        receipt_body(&p, &b, &r, e);
+        receipt_body(&p, db, &b, &r, e);
+        fg_db_end(db);
         fg_html_end(&p, 200);
     }
     free(e);
