@@ -15,6 +15,10 @@
 #include "web/banks.h"
 #include "web/payer.h"
 
+/* How often an open bill looks at itself for a payment (the script; twice
+ * that without script). */
+#define BILL_WATCH_S 5
+
 void fg_html_escape(fg_buf_t *b, const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -277,7 +281,10 @@ void fg_web_pay_page(fg_call_t *call, fg_db_t *db)
     char attrs[64];
     snprintf(attrs, sizeof(attrs), "data-status=\"%s\"", fg_order_status_name(b.status));
     fg_html_t p;
-    fg_html_begin(&p, call, "pay-bill", "Hóa đơn", "Bill", attrs);
+    if (fg_order_accepts_payment(b.status)) /* a transfer or another device may pay it while it is open */
+        fg_html_begin_watch(&p, call, "pay-bill", "Hóa đơn", "Bill", attrs, BILL_WATCH_S);
+    else
+        fg_html_begin(&p, call, "pay-bill", "Hóa đơn", "Bill", attrs);
     fg_html_puts(&p, "<h1>");
     fg_html_textn(&p, b.merchant_name.data, b.merchant_name.len);
     fg_html_puts(&p, "</h1>");
