@@ -43,7 +43,11 @@ static const char CSS[] =
     "table.data button{white-space:nowrap}"
     "form.card+.table-wrap,.table-wrap+section.card{margin-top:1rem}"
     "textarea{min-height:4rem}"
-    "pre.json{white-space:pre-wrap;overflow-wrap:anywhere;font-size:.8rem;margin:0}";
+    "pre.json{white-space:pre-wrap;overflow-wrap:anywhere;font-size:.8rem;margin:0}"
+    /* a few counts side by side: the figure under its name */
+    "dl.stats{display:flex;flex-wrap:wrap;gap:.5rem 2.5rem}"
+    "dl.stats dd{margin:0;font-size:1.35rem;font-weight:700;font-variant-numeric:tabular-nums}"
+    "dl.stats>div{min-width:6rem}";
 /* clang-format on */
 
 void fg_staff_css(fg_call_t *call, fg_db_t *db)
