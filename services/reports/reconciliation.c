@@ -91,8 +91,10 @@ static int cmp_days(const void *pa, const void *pb, void *arg)
 
 static void bind_scope(fg_stmt_t *s, const fg_recon_report_query_t *q)
 {
-    fg_stmt_cstr(s, q->account);
-    fg_stmt_cstr(s, q->account);
+    /* NULL is every account, as "" is (a NULL bound would match no row) */
+    const char *account = q->account != NULL ? q->account : "";
+    fg_stmt_cstr(s, account);
+    fg_stmt_cstr(s, account);
 }
 
 static int read_items(fg_db_t *db, const fg_recon_report_query_t *q, days_t *d)
