@@ -847,6 +847,146 @@ START_TEST(report_downloads_are_the_apis_files)
 }
 END_TEST
 
+/* The page's file and the API's answer to the same query: the same bytes. */
+static void same_file(const char *session, const char *page_path, const char *api_path, const char *type)
+{
+    char auth[200];
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", finance_token);
+    const char *h[] = {auth, NULL};
+    fgt_response_t page = get(&srv, FGT_HTTP1, session, page_path);
+    ck_assert_msg(page.status == 200, "%s: %ld %.300s", page_path, page.status, page.body);
+    ck_assert_ptr_nonnull(strstr(fgt_header(&page, "content-type"), type));
+    ck_assert_ptr_nonnull(strstr(fgt_header(&page, "content-disposition"), "attachment"));
+    fgt_response_t api = fgt_request(&srv, FGT_HTTP1, "GET", api_path, h, NULL, 0);
+    ck_assert_msg(api.status == 200, "%s: %ld %.300s", api_path, api.status, api.body);
+    if (strcmp(type, "text/csv") == 0) {
+        ck_assert_int_eq(memcmp(page.body, "\xEF\xBB\xBF", 3), 0); /* UTF-8 with BOM */
+        ck_assert_str_eq(page.body, api.body);
+    } else {
+        ck_assert_int_eq(memcmp(page.body, "PK", 2), 0); /* a zip: the spreadsheet */
+        ck_assert_int_eq(memcmp(api.body, "PK", 2), 0);
+    }
+    fgt_response_free(&page);
+    fgt_response_free(&api);
+}
+
+START_TEST(the_statement_and_reconciliation_reports_are_the_apis)
+{
+    char session[200], page_path[300], api_path[300], marker[160], auth[200];
+    /* money in school A's account this year: a paid order */
+    char order[64], path[160], pay[64], note[300], header[200];
+    fgt_response_t r = fgt_order_create(&srv, FGT_HTTP1, school_a.key, NULL, fgt_unique("ST"), 415000, NULL);
+    fgt_expect(r, 201, NULL);
+    snprintf(order, sizeof(order), "%s", fgt_json_str(&r, "id", NULL));
+    fgt_response_free(&r);
+    snprintf(path, sizeof(path), "/v1/orders/%s/payments", order);
+    r = fgt_req(&srv, FGT_HTTP1, "POST", path, school_a.key, NULL, "{\"method\":\"sandbox\"}", 0, NULL);
+    fgt_expect(r, 201, NULL);
+    snprintf(pay, sizeof(pay), "%s", fgt_json_str(&r, "id", NULL));
+    fgt_response_free(&r);
+    snprintf(note, sizeof(note),
+             "{\"payment_id\":\"%s\",\"provider_txn_id\":\"%s\",\"status\":\"succeeded\",\"amount\":415000}", pay,
+             fgt_unique("TX"));
+    fgt_sandbox_signature(SANDBOX_SECRET, note, header, sizeof(header));
+    const char *headers[] = {header, NULL};
+    r = fgt_request(&srv, FGT_HTTP1, "POST", "/v1/webhooks/sandbox", headers, note, strlen(note));
+    ck_assert_int_eq(r.status, 200);
+    fgt_response_free(&r);
+
+    login_ok(&srv, finance_email, session, sizeof(session));
+    /* the files: the same as the API's */
+    snprintf(page_path, sizeof(page_path),
+             "/staff/reports/merchant-statement.csv?from=2026-01-01&to=2026-12-31&merchant=%s", school_a.id);
+    snprintf(api_path, sizeof(api_path),
+             "/v1/reports/merchant-statement?from=2026-01-01&to=2026-12-31&merchant_id=%s&format=csv", school_a.id);
+    same_file(session, page_path, api_path, "text/csv");
+    snprintf(page_path, sizeof(page_path),
+             "/staff/reports/merchant-statement.xlsx?from=2026-01-01&to=2026-12-31&merchant=%s", school_a.id);
+    snprintf(api_path, sizeof(api_path),
+             "/v1/reports/merchant-statement?from=2026-01-01&to=2026-12-31&merchant_id=%s&format=xlsx", school_a.id);
+    same_file(session, page_path, api_path, "spreadsheetml");
+    same_file(session, "/staff/reports/reconciliation.csv?from=2026-01-01&to=2026-12-31",
+              "/v1/reports/reconciliation?from=2026-01-01&to=2026-12-31&format=csv", "text/csv");
+    /* every account's days (the reconciliation test above made some): not just the header */
+    r = get(&srv, FGT_HTTP1, session, "/staff/reports/reconciliation.csv?from=2026-01-01&to=2026-12-31");
+    ck_assert_msg(strstr(r.body, "\r\n") != NULL && strstr(r.body, "\r\n")[2] != '\0', "no rows: %s", r.body);
+    fgt_response_free(&r);
+    same_file(session, "/staff/reports/reconciliation.csv?from=2026-01-01&to=2026-12-31&account=0011001932418",
+              "/v1/reports/reconciliation?from=2026-01-01&to=2026-12-31&account=0011001932418&format=csv", "text/csv");
+    same_file(session, "/staff/reports/reconciliation.xlsx?from=2026-01-01&to=2026-12-31",
+              "/v1/reports/reconciliation?from=2026-01-01&to=2026-12-31&format=xlsx", "spreadsheetml");
+
+    /* the page: the statement's figures are the API's, with both downloads */
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", finance_token);
+    const char *h[] = {auth, NULL};
+    snprintf(api_path, sizeof(api_path), "/v1/reports/merchant-statement?from=2026-01-01&to=2026-12-31&merchant_id=%s",
+             school_a.id);
+    fgt_response_t api = fgt_request(&srv, FGT_HTTP1, "GET", api_path, h, NULL, 0);
+    ck_assert_int_eq(api.status, 200);
+    ck_assert_int_ge(fgt_json_int(&api, "collections", NULL), 415000);
+    snprintf(page_path, sizeof(page_path),
+             "/staff/reports?report=merchant-statement&from=2026-01-01&to=2026-12-31&merchant=%s", school_a.id);
+    r = get(&srv, FGT_HTTP1, session, page_path);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_nonnull(strstr(r.body, "data-statement"));
+    static const char *const FIGURES[] = {"opening_balance", "collections", "refunds",        "fees",
+                                          "payouts",         "adjustments", "closing_balance"};
+    for (size_t i = 0; i < sizeof(FIGURES) / sizeof(FIGURES[0]); i++) {
+        snprintf(marker, sizeof(marker), "data-figure=\"%s\" data-value=\"%lld\"", FIGURES[i],
+                 fgt_json_int(&api, FIGURES[i], NULL));
+        ck_assert_msg(strstr(r.body, marker) != NULL, "no %s on the page", marker);
+    }
+    snprintf(marker, sizeof(marker),
+             "href=\"/staff/reports/merchant-statement.csv?from=2026-01-01&amp;to=2026-12-31&amp;merchant=%s\"",
+             school_a.id);
+    ck_assert_ptr_nonnull(strstr(r.body, marker));
+    ck_assert_ptr_nonnull(strstr(r.body, "data-download=\"xlsx\" href=\"/staff/reports/merchant-statement.xlsx?"));
+    fgt_response_free(&r);
+    fgt_response_free(&api);
+    r = get(&srv, FGT_HTTP1, session, "/staff/reports?report=reconciliation&from=2026-01-01&to=2026-12-31");
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_nonnull(
+        strstr(r.body, "href=\"/staff/reports/reconciliation.csv?from=2026-01-01&amp;to=2026-12-31\""));
+    ck_assert_ptr_nonnull(strstr(r.body, "<option value=\"reconciliation\" selected>"));
+    fgt_response_free(&r);
+    /* no merchant chosen: the page asks for one; the file is 400; an unknown one is 404 */
+    r = get(&srv, FGT_HTTP1, session, "/staff/reports?report=merchant-statement");
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_nonnull(strstr(r.body, "data-choose"));
+    ck_assert_ptr_null(strstr(r.body, "data-download"));
+    fgt_response_free(&r);
+    ck_assert_int_eq(status_of(&srv, session, "/staff/reports/merchant-statement.csv"), 400);
+    ck_assert_int_eq(status_of(&srv, session, "/staff/reports/merchant-statement.csv?merchant=mer_nope"), 404);
+    ck_assert_int_eq(status_of(&srv, session, "/staff/reports?report=ledger"), 400);
+    ck_assert_int_eq(status_of(&srv, session,
+                               "/staff/reports/reconciliation.csv?account=1234567890123456789012345678901234567"),
+                     400);
+
+    /* school A's accountant: its own statement whatever it names, no reconciliation */
+    char accountant[200];
+    login_ok(&srv, accountant_email, accountant, sizeof(accountant));
+    snprintf(page_path, sizeof(page_path),
+             "/staff/reports/merchant-statement.csv?from=2026-01-01&to=2026-12-31&merchant=%s", school_b.id);
+    snprintf(api_path, sizeof(api_path),
+             "/v1/reports/merchant-statement?from=2026-01-01&to=2026-12-31&merchant_id=%s&format=csv", school_a.id);
+    same_file(accountant, page_path, api_path, "text/csv");
+    ck_assert_int_eq(status_of(&srv, accountant, "/staff/reports?report=reconciliation"), 403);
+    ck_assert_int_eq(status_of(&srv, accountant, "/staff/reports/reconciliation.csv"), 403);
+    r = get(&srv, FGT_HTTP1, accountant, "/staff/reports?report=merchant-statement");
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_null(strstr(r.body, "value=\"reconciliation\""));
+    ck_assert_ptr_null(strstr(r.body, "<select id=\"merchant\""));
+    snprintf(marker, sizeof(marker), "<h2 data-merchant=\"%s\">", school_a.id);
+    ck_assert_ptr_nonnull(strstr(r.body, marker));
+    fgt_response_free(&r);
+    /* an auditor reads the reconciliation summary too */
+    char auditor[200];
+    login_ok(&srv, auditor_email, auditor, sizeof(auditor));
+    ck_assert_int_eq(status_of(&srv, auditor, "/staff/reports/reconciliation.csv?from=2026-01-01&to=2026-12-31"), 200);
+    ck_assert_int_ge(audit_count(finance_email, "report.download"), 5);
+}
+END_TEST
+
 START_TEST(the_audit_page_lists_staff_actions)
 {
     char session[200];
@@ -1064,6 +1204,7 @@ int main(void)
     tcase_add_test(tc, a_statement_uploaded_through_the_page_is_the_apis);
     tcase_add_test(tc, a_reconciliation_reloads_itself_until_its_lines_are_matched);
     tcase_add_test(tc, report_downloads_are_the_apis_files);
+    tcase_add_test(tc, the_statement_and_reconciliation_reports_are_the_apis);
     tcase_add_test(tc, the_audit_page_lists_staff_actions);
     tcase_add_test(tc, bills_are_previewed_then_created_from_the_page);
     tcase_add_test(tc, money_for_a_cancelled_bill_is_unapplied_and_shown_to_staff);
