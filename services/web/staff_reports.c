@@ -186,7 +186,11 @@ static void label(fg_html_t *p, const char *both)
 static void table_html(fg_html_t *p, const fg_table_t *t)
 {
     char day[11];
-    fg_html_puts(p, "<div class=\"table-wrap\"><table class=\"data\" data-table=\"report\"><thead><tr>");
+    /* a wide table scrolls sideways: the keyboard reaches it too (a focusable region) */
+    fg_html_printf(p,
+                   "<div class=\"table-wrap\" tabindex=\"0\" role=\"region\" aria-label=\"%s\"><table class=\"data\" "
+                   "data-table=\"report\"><thead><tr>",
+                   fg_html_tr(p, "Bảng số liệu", "The figures"));
     for (int c = 0; c < t->ncols; c++) {
         int num = t->cols[c].type == FG_COL_INT || t->cols[c].type == FG_COL_MONEY;
         fg_html_printf(p, "<th%s data-key=\"%s\">", num ? " class=\"num\"" : "", t->cols[c].key);
