@@ -54,6 +54,7 @@ static const char CSS[] =
     ".copy{display:flex;gap:.5rem;align-items:center;justify-content:space-between}"
     ".copy button{padding:.3rem .6rem;font-size:.875rem}"
     ".notice{padding:.75rem 1rem;border-radius:.5rem;background:var(--warn-bg);color:var(--warn);margin:0 0 1rem}"
+    ".notice.ok{background:var(--ok-bg);color:var(--ok)}"
     ".error{padding:.75rem 1rem;border-radius:.5rem;background:var(--bad-bg);color:var(--bad);margin:0 0 1rem}"
     ".muted{color:var(--muted)}"
     ".qr{display:block;margin:.5rem auto;max-width:100%;height:auto;background:#fff}"

@@ -261,7 +261,9 @@ static void closed_notice(fg_html_t *p, const fg_bill_t *b)
         vi = "Hóa đơn này đã hết hạn thanh toán và không nhận thanh toán nữa. Hãy liên hệ đơn vị thu.";
         en = "This bill has expired and takes no more payments. Ask the issuer for help.";
     }
-    fg_html_printf(p, "<p class=\"notice\" data-closed>%s</p>", fg_html_tr(p, vi, en));
+    /* paid in full is good news, in the paid badge's green; cancelled and expired stay a warning */
+    fg_html_printf(p, "<p class=\"notice%s\" data-closed>%s</p>", b->status == FG_ORDER_PAID ? " ok" : "",
+                   fg_html_tr(p, vi, en));
     if (b->status == FG_ORDER_PAID || b->amount_paid > 0)
         fg_html_printf(p, "<p><a href=\"/pay/%s/receipt\">%s</a></p>", b->code,
                        fg_html_tr(p, "Xem biên lai", "See the receipt"));

@@ -42,7 +42,7 @@ static const char CSS[] =
     "h2[data-url]{overflow-wrap:anywhere}"
     ".copy button{white-space:nowrap;flex:none}"
     "table.data button{white-space:nowrap}"
-    "form.card+.table-wrap,.table-wrap+section.card{margin-top:1rem}"
+    "form+.table-wrap,.table-wrap+section.card{margin-top:1rem}"
     "textarea{min-height:4rem}"
     "pre.json{white-space:pre-wrap;overflow-wrap:anywhere;font-size:.8rem;margin:0}"
     /* a few counts side by side: the figure under its name */
