@@ -4,8 +4,11 @@
  * lose, no build step); the browser caches both for a day.
  *
  * The script only enhances: copy buttons ([data-copy]), the receipt's print
- * button ([data-print], hidden without script) and nothing a page needs to
- * work.
+ * button ([data-print], hidden without script), and a page that watches
+ * itself (main[data-watch], an open bill): every few seconds it fetches its
+ * own address and reloads when the status or what is owed changed (for an
+ * hour; without script a slower meta refresh does it).  Nothing a page needs
+ * to work.
  */
 #include "web/html.h"
 
@@ -51,6 +54,7 @@ static const char CSS[] =
     ".copy{display:flex;gap:.5rem;align-items:center;justify-content:space-between}"
     ".copy button{padding:.3rem .6rem;font-size:.875rem}"
     ".notice{padding:.75rem 1rem;border-radius:.5rem;background:var(--warn-bg);color:var(--warn);margin:0 0 1rem}"
+    ".notice.ok{background:var(--ok-bg);color:var(--ok)}"
     ".error{padding:.75rem 1rem;border-radius:.5rem;background:var(--bad-bg);color:var(--bad);margin:0 0 1rem}"
     ".muted{color:var(--muted)}"
     ".qr{display:block;margin:.5rem auto;max-width:100%;height:auto;background:#fff}"
@@ -94,6 +98,27 @@ static const char JS[] =
     "    b.hidden=false;\n"
     "    b.addEventListener('click',function(){window.print();});\n"
     "  });\n"
+    "  var main=document.querySelector('main[data-watch]');\n"
+    "  if(!main||!window.fetch||!window.DOMParser)return;\n"
+    "  var every=Math.max(2,parseInt(main.getAttribute('data-watch'),10)||5)*1000;\n"
+    "  var until=Date.now()+3600*1000;\n"
+    "  function state(doc){\n"
+    "    var m=doc.querySelector('main[data-page]'),o=doc.querySelector('[data-owed]');\n"
+    "    return m?(m.getAttribute('data-status')+' '+(o?o.getAttribute('data-owed'):'')):null;\n"
+    "  }\n"
+    "  var shown=state(document);\n"
+    "  function look(){\n"
+    "    if(Date.now()>until)return;\n"
+    "    if(document.hidden){setTimeout(look,every);return;}\n"
+    "    fetch(location.href,{cache:'no-store',credentials:'same-origin'}).then(function(r){\n"
+    "      return r.ok?r.text():null;\n"
+    "    }).then(function(t){\n"
+    "      var now=t?state(new DOMParser().parseFromString(t,'text/html')):null;\n"
+    "      if(now&&now!==shown){location.reload();return;}\n"
+    "      setTimeout(look,every);\n"
+    "    },function(){setTimeout(look,every);});\n"
+    "  }\n"
+    "  setTimeout(look,every);\n"
     "});\n";
 /* clang-format on */
 

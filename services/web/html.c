@@ -91,7 +91,7 @@ void fg_html_begin(fg_html_t *p, fg_call_t *call, const char *name, const char *
 }
 
 static void begin(fg_html_t *p, fg_call_t *call, const char *name, const char *title_vi, const char *title_en,
-                  const char *extra_attrs, int refresh_s, const char *go_url)
+                  const char *extra_attrs, int refresh_s, const char *go_url, int watch_s)
 {
     memset(p, 0, sizeof(*p));
     p->call = call;
@@ -114,6 +114,8 @@ static void begin(fg_html_t *p, fg_call_t *call, const char *name, const char *t
         fg_buf_puts(&p->body, "\">");
     } else if (refresh_s > 0) {
         fg_buf_printf(&p->body, "<meta http-equiv=\"refresh\" content=\"%d\">", refresh_s);
+    } else if (watch_s > 0) {
+        fg_buf_printf(&p->body, "<noscript><meta http-equiv=\"refresh\" content=\"%d\"></noscript>", 2 * watch_s);
     }
     fg_buf_puts(&p->body, "<title>");
     fg_html_text(p, fg_html_tr(p, title_vi, title_en));
@@ -123,28 +125,37 @@ static void begin(fg_html_t *p, fg_call_t *call, const char *name, const char *t
     fg_buf_puts(&p->body, fg_html_tr(p, "Bỏ qua đến nội dung", "Skip to content"));
     fg_buf_puts(&p->body, "</a><header class=\"top\"><span class=\"brand\">feegate</span>");
     toggle_link(p);
-    fg_buf_printf(&p->body, "</header><main id=\"main\" data-page=\"%s\"%s%s>", name, extra_attrs != NULL ? " " : "",
+    fg_buf_printf(&p->body, "</header><main id=\"main\" data-page=\"%s\"%s%s", name, extra_attrs != NULL ? " " : "",
                   extra_attrs != NULL ? extra_attrs : "");
+    if (watch_s > 0)
+        fg_buf_printf(&p->body, " data-watch=\"%d\"", watch_s);
+    fg_buf_putc(&p->body, '>');
     p->main_open = 1;
 }
 
 void fg_html_begin_refresh(fg_html_t *p, fg_call_t *call, const char *name, const char *title_vi, const char *title_en,
                            const char *extra_attrs, int refresh_s)
 {
-    begin(p, call, name, title_vi, title_en, extra_attrs, refresh_s, NULL);
+    begin(p, call, name, title_vi, title_en, extra_attrs, refresh_s, NULL, 0);
+}
+
+void fg_html_begin_watch(fg_html_t *p, fg_call_t *call, const char *name, const char *title_vi, const char *title_en,
+                         const char *extra_attrs, int watch_s)
+{
+    begin(p, call, name, title_vi, title_en, extra_attrs, 0, NULL, watch_s);
 }
 
 void fg_html_begin_go(fg_html_t *p, fg_call_t *call, const char *name, const char *title_vi, const char *title_en,
                       const char *url)
 {
-    begin(p, call, name, title_vi, title_en, NULL, 0, url);
+    begin(p, call, name, title_vi, title_en, NULL, 0, url, 0);
 }
 
 void fg_html_security_headers(fg_call_t *call)
 {
     fg_call_add_header(call, "content-security-policy",
                        "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; "
-                       "form-action 'self'; base-uri 'none'; frame-ancestors 'none'");
+                       "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'");
     fg_call_add_header(call, "x-content-type-options", "nosniff");
     fg_call_add_header(call, "referrer-policy", "no-referrer");
     fg_call_add_header(call, "x-frame-options", "DENY");

@@ -44,6 +44,15 @@ void fg_html_begin(fg_html_t *p, fg_call_t *call, const char *name, const char *
 void fg_html_begin_refresh(fg_html_t *p, fg_call_t *call, const char *name, const char *title_vi, const char *title_en,
                            const char *extra_attrs, int refresh_s);
 
+/** fg_html_begin of a page that watches for its own change while open (a bill
+ *  that may be paid from another device): <main data-watch="watch_s"> has the
+ *  script fetch the page every watch_s seconds and reload it when its
+ *  data-status or its [data-owed] changed; without script,
+ *  <noscript><meta http-equiv="refresh" content="2*watch_s"></noscript>
+ *  reloads it.  watch_s > 0. */
+void fg_html_begin_watch(fg_html_t *p, fg_call_t *call, const char *name, const char *title_vi, const char *title_en,
+                         const char *extra_attrs, int watch_s);
+
 /** fg_html_begin of a page that sends the browser on to url at once
  *  (<meta http-equiv="refresh" content="0;url=…">): how a form's answer
  *  reaches another site, since the CSP's form-action 'self' also stops a

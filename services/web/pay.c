@@ -15,6 +15,10 @@
 #include "web/banks.h"
 #include "web/payer.h"
 
+/* How often an open bill looks at itself for a payment (the script; twice
+ * that without script). */
+#define BILL_WATCH_S 5
+
 void fg_html_escape(fg_buf_t *b, const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -257,7 +261,9 @@ static void closed_notice(fg_html_t *p, const fg_bill_t *b)
         vi = "Hóa đơn này đã hết hạn thanh toán và không nhận thanh toán nữa. Hãy liên hệ đơn vị thu.";
         en = "This bill has expired and takes no more payments. Ask the issuer for help.";
     }
-    fg_html_printf(p, "<p class=\"notice\" data-closed>%s</p>", fg_html_tr(p, vi, en));
+    /* paid in full is good news, in the paid badge's green; cancelled and expired stay a warning */
+    fg_html_printf(p, "<p class=\"notice%s\" data-closed>%s</p>", b->status == FG_ORDER_PAID ? " ok" : "",
+                   fg_html_tr(p, vi, en));
     if (b->status == FG_ORDER_PAID || b->amount_paid > 0)
         fg_html_printf(p, "<p><a href=\"/pay/%s/receipt\">%s</a></p>", b->code,
                        fg_html_tr(p, "Xem biên lai", "See the receipt"));
@@ -277,7 +283,10 @@ void fg_web_pay_page(fg_call_t *call, fg_db_t *db)
     char attrs[64];
     snprintf(attrs, sizeof(attrs), "data-status=\"%s\"", fg_order_status_name(b.status));
     fg_html_t p;
-    fg_html_begin(&p, call, "pay-bill", "Hóa đơn", "Bill", attrs);
+    if (fg_order_accepts_payment(b.status)) /* a transfer or another device may pay it while it is open */
+        fg_html_begin_watch(&p, call, "pay-bill", "Hóa đơn", "Bill", attrs, BILL_WATCH_S);
+    else
+        fg_html_begin(&p, call, "pay-bill", "Hóa đơn", "Bill", attrs);
     fg_html_puts(&p, "<h1>");
     fg_html_textn(&p, b.merchant_name.data, b.merchant_name.len);
     fg_html_puts(&p, "</h1>");

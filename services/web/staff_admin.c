@@ -123,10 +123,10 @@ void fg_staff_users(fg_call_t *call, fg_db_t *db)
     fg_staff_begin(&p, &s, "staff-users", "Người dùng", "Users");
     fg_html_printf(&p,
                    "<h1>%s</h1><h2>%s</h2><div class=\"table-wrap\"><table class=\"data\" data-table=\"locked\">"
-                   "<thead><tr><th>%s</th><th class=\"num\">%s</th><th>%s</th><th></th></tr></thead><tbody>",
+                   "<thead><tr><th>%s</th><th class=\"num\">%s</th><th>%s</th><th>%s</th></tr></thead><tbody>",
                    fg_html_tr(&p, "Người dùng", "Users"), fg_html_tr(&p, "Tài khoản bị khóa", "Locked logins"),
                    fg_html_tr(&p, "Thư điện tử", "E-mail"), fg_html_tr(&p, "Lần sai", "Failures"),
-                   fg_html_tr(&p, "Khóa lúc", "Locked at"));
+                   fg_html_tr(&p, "Khóa lúc", "Locked at"), fg_html_tr(&p, "Thao tác", "Action"));
     for (int i = 0; i < count; i++) {
         fg_html_puts(&p, "<tr data-locked=\"");
         fg_html_text(&p, locks[i].email);

@@ -20,12 +20,13 @@ static const char CSS[] =
     ".filters{display:grid;grid-template-columns:repeat(auto-fit,minmax(10rem,1fr));gap:0 1rem;align-items:end}"
     ".filters button{margin-top:.75rem}"
     ".inline{display:flex;flex-wrap:wrap;gap:.5rem;align-items:end;margin:0}"
-    ".inline label{margin:0}"
+    ".inline label{margin:0;align-self:center}"
     ".inline input,.inline select{width:auto;min-width:8rem}"
     "table.data{font-size:.925rem}"
     "table.data th{background:#eef2f7;white-space:nowrap}"
     /* a wide table scrolls sideways on a phone rather than squeezing its columns */
     ".table-wrap table.data{min-width:40rem}"
+    ".table-wrap:focus-visible{outline:3px solid #f0a500;outline-offset:2px}"
     ".grid2{display:grid;grid-template-columns:repeat(auto-fit,minmax(18rem,1fr));gap:1rem}"
     ".chart{width:100%;height:auto;display:block}"
     ".chart .bar-today{fill:#f0a500}.chart .bar-month{fill:var(--accent)}"
@@ -41,9 +42,13 @@ static const char CSS[] =
     "h2[data-url]{overflow-wrap:anywhere}"
     ".copy button{white-space:nowrap;flex:none}"
     "table.data button{white-space:nowrap}"
-    "form.card+.table-wrap,.table-wrap+section.card{margin-top:1rem}"
+    "form+.table-wrap,.table-wrap+section.card{margin-top:1rem}"
     "textarea{min-height:4rem}"
-    "pre.json{white-space:pre-wrap;overflow-wrap:anywhere;font-size:.8rem;margin:0}";
+    "pre.json{white-space:pre-wrap;overflow-wrap:anywhere;font-size:.8rem;margin:0}"
+    /* a few counts side by side: the figure under its name */
+    "dl.stats{display:flex;flex-wrap:wrap;gap:.5rem 2.5rem}"
+    "dl.stats dd{margin:0;font-size:1.35rem;font-weight:700;font-variant-numeric:tabular-nums}"
+    "dl.stats>div{min-width:6rem}";
 /* clang-format on */
 
 void fg_staff_css(fg_call_t *call, fg_db_t *db)

@@ -174,13 +174,14 @@ void fg_staff_bills(fg_call_t *call, fg_db_t *db)
 static void counts(fg_html_t *p, const fg_bills_t *b)
 {
     fg_html_printf(p,
-                   "<dl class=\"card\" data-rows=\"%zu\" data-invalid=\"%zu\" data-created=\"%zu\" "
-                   "data-existing=\"%zu\"><dt>%s</dt><dd>%zu</dd><dt>%s</dt><dd>%zu</dd>",
+                   "<dl class=\"card stats\" data-rows=\"%zu\" data-invalid=\"%zu\" data-created=\"%zu\" "
+                   "data-existing=\"%zu\"><div><dt>%s</dt><dd>%zu</dd></div><div><dt>%s</dt><dd>%zu</dd></div>",
                    b->count, b->invalid, b->created, b->existing, fg_html_tr(p, "Số dòng", "Rows"), b->count,
                    fg_html_tr(p, "Dòng lỗi", "Rows with errors"), b->invalid);
     if (b->created + b->existing > 0)
-        fg_html_printf(p, "<dt>%s</dt><dd>%zu</dd><dt>%s</dt><dd>%zu</dd>", fg_html_tr(p, "Đã tạo", "Created"),
-                       b->created, fg_html_tr(p, "Đã có từ trước", "Already there"), b->existing);
+        fg_html_printf(p, "<div><dt>%s</dt><dd>%zu</dd></div><div><dt>%s</dt><dd>%zu</dd></div>",
+                       fg_html_tr(p, "Đã tạo", "Created"), b->created, fg_html_tr(p, "Đã có từ trước", "Already there"),
+                       b->existing);
     fg_html_puts(p, "</dl>");
 }
 

@@ -12,6 +12,7 @@
 #include "core/day.h"
 #include "core/text.h"
 #include "orders/orders.h"
+#include "web/payer.h"
 
 /* Rows on one page of the search. */
 #define SEARCH_PAGE_ROWS 50
@@ -220,10 +221,13 @@ void fg_staff_orders(fg_call_t *call, fg_db_t *db)
         fg_staff_money(&p, amount, cur.data);
         fg_html_puts(&p, "</td><td class=\"num\">");
         fg_staff_money(&p, paid, cur.data);
-        fg_html_puts(&p, "</td><td><span class=\"badge\" data-status=\"");
+        /* the status in words, as the payer's bill says it; data-status keeps its name */
+        fg_order_status_t os;
+        int known = fg_order_status_parse(ostatus.data, ostatus.len, &os) == 0;
+        fg_html_printf(&p, "</td><td><span class=\"badge %s\" data-status=\"", known ? fg_bill_status_class(os) : "");
         fg_html_text(&p, ostatus.data);
         fg_html_puts(&p, "\">");
-        fg_html_text(&p, ostatus.data);
+        fg_html_text(&p, known ? fg_bill_status_text(&p, os) : ostatus.data);
         fg_html_puts(&p, "</span></td><td>");
         fg_staff_time(&p, created);
         fg_html_puts(&p, "</td></tr>");

@@ -1,29 +1,57 @@
 /*
- * staff_reports.c - GET /staff/reports: the collections and outstanding
- * reports (reports/reports.h, the same as GET /v1/reports/…) shown as a
- * table, and GET /staff/reports/{collections|outstanding}.{csv|xlsx}: the
- * same table through the report renderers, for the signed-in session.  An
- * accountant's reports are its merchant's.
+ * staff_reports.c - GET /staff/reports: the collections, outstanding,
+ * merchant statement and reconciliation reports (reports/reports.h, the
+ * same as GET /v1/reports/collections, …/outstanding, …/merchant-statement
+ * and …/reconciliation) shown as a table, and
+ * GET /staff/reports/{collections|outstanding|merchant-statement|
+ * reconciliation}.{csv|xlsx}: the same table through the report renderers,
+ * for the signed-in session.  An accountant's reports are its merchant's
+ * (its statement is its own whatever the query says); the reconciliation
+ * summary is the city's (auditor, finance, admin), as the API's is.
  */
 #include "web/staff.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "core/day.h"
 #include "core/json.h"
 #include "core/text.h"
+#include "merchants/merchants.h"
 #include "reports/reports.h"
 
 /* Rows shown on the page; the files hold them all. */
 #define PAGE_ROWS_SHOWN 500
+/* Merchants offered in the statement's chooser. */
+#define MERCHANTS_SHOWN 1000
+/* A bank account number (IBAN length at most). */
+#define ACCOUNT_MAX 34
 
-typedef enum { KIND_COLLECTIONS, KIND_OUTSTANDING } kind_t;
+typedef enum { KIND_COLLECTIONS, KIND_OUTSTANDING, KIND_STATEMENT, KIND_RECON, KIND_COUNT } kind_t;
+
+/* The report's name in ?report= and in the files' names. */
+static const char *const KIND_NAMES[KIND_COUNT] = {"collections", "outstanding", "merchant-statement",
+                                                   "reconciliation"};
 
 typedef struct {
     kind_t kind;
     char from[11], to[11], as_of[11], group[64];
     int32_t from_day, to_day, as_of_day;
+    uint64_t merchant_id;          /* the statement's merchant; 0 not chosen */
+    char merchant[FG_ID_CAP];      /* its public id */
+    char account[ACCOUNT_MAX + 1]; /* the reconciliation's account; "" every account */
+    fg_merchant_statement_t st;    /* the statement's figures, once run */
 } query_t;
+
+static int kind_parse(const char *name, size_t len, kind_t *out)
+{
+    for (int k = 0; k < KIND_COUNT; k++)
+        if (strlen(KIND_NAMES[k]) == len && memcmp(KIND_NAMES[k], name, len) == 0) {
+            *out = (kind_t)k;
+            return 0;
+        }
+    return -1;
+}
 
 /* A day from ?name= into text and *day; default when absent.  0 or -1. */
 static int day_param(fg_call_t *call, const char *name, int32_t def, char text[11], int32_t *day)
@@ -39,13 +67,46 @@ static int day_param(fg_call_t *call, const char *name, int32_t def, char text[1
     return 0;
 }
 
-/* Reads the query; -1 after answering 400. */
-static int read_query(fg_call_t *call, kind_t kind, query_t *q)
+/* The statement's merchant: an account scoped to one merchant reads its own;
+ * others name one with ?merchant= (none named: 0).  0, or -1 answered. */
+static int merchant_param(fg_call_t *call, fg_db_t *db, const fg_staff_ctx_t *s, query_t *q)
+{
+    size_t len;
+    if (fg_staff_scope(s) != 0) {
+        q->merchant_id = fg_staff_scope(s);
+        snprintf(q->merchant, sizeof(q->merchant), "%s", s->session.staff.merchant_public_id);
+        return 0;
+    }
+    const char *v = fg_call_query(call, "merchant", &len);
+    if (v == NULL || len == 0)
+        return 0;
+    int rc = len < sizeof(q->merchant) ? fg_report_merchant(db, v, len, &q->merchant_id) : FG_ENOTFOUND;
+    fg_db_end(db);
+    if (rc == FG_ENOTFOUND) {
+        fg_staff_not_found(call);
+        return -1;
+    }
+    if (rc != 0) {
+        fg_staff_unavailable(call, db, rc);
+        return -1;
+    }
+    memcpy(q->merchant, v, len);
+    q->merchant[len] = '\0';
+    return 0;
+}
+
+/* Reads the query of a report of this kind; -1 after answering (400, 403,
+ * 404). */
+static int read_query(fg_call_t *call, fg_db_t *db, const fg_staff_ctx_t *s, kind_t kind, query_t *q)
 {
     int32_t today = fg_day_of_ms(fg_now_ms());
     size_t len;
     memset(q, 0, sizeof(*q));
     q->kind = kind;
+    if (kind == KIND_RECON && !fg_staff_may(s, FG_STAFF_CITY)) {
+        fg_staff_forbidden(call);
+        return -1;
+    }
     const char *g = fg_call_query(call, "group_by", &len);
     snprintf(q->group, sizeof(q->group), "%s",
              g != NULL && len > 0 && len < sizeof(q->group) ? g
@@ -61,23 +122,51 @@ static int read_query(fg_call_t *call, kind_t kind, query_t *q)
         fg_staff_bad(call, 400, "Kỳ không hợp lệ (tối đa 400 ngày).", "The period is not valid (400 days at most).");
         return -1;
     }
-    return 0;
+    const char *a = fg_call_query(call, "account", &len);
+    if (kind == KIND_RECON && a != NULL && len > 0) {
+        if (len > ACCOUNT_MAX || !fg_printable_ascii(a, len, ACCOUNT_MAX)) {
+            fg_staff_bad(call, 400, "Số tài khoản có tối đa 34 ký tự.", "An account number has at most 34 characters.");
+            return -1;
+        }
+        memcpy(q->account, a, len);
+        q->account[len] = '\0';
+    }
+    return kind == KIND_STATEMENT ? merchant_param(call, db, s, q) : 0;
 }
 
-/* The report into t: 0, FG_EINVALID (group_by, msg), or the report's code. */
-static int run(fg_db_t *db, const query_t *q, uint64_t merchant, fg_table_t *t, char *msg, size_t cap)
+/* The report into t: 0, FG_EINVALID (group_by, msg), or the report's code
+ * (FG_ECHECKSUM: a statement whose movements do not add up). */
+static int run(fg_db_t *db, query_t *q, uint64_t merchant, fg_table_t *t, char *msg, size_t cap)
 {
     fg_group_by_t by;
-    unsigned allowed = q->kind == KIND_COLLECTIONS ? FG_DIMS_COLLECTIONS : FG_DIMS_OUTSTANDING;
-    if (fg_group_by_parse(q->group, strlen(q->group), allowed, &by, msg, cap) != 0)
-        return FG_EINVALID;
     int rc;
-    if (q->kind == KIND_COLLECTIONS) {
+    if (q->kind == KIND_COLLECTIONS || q->kind == KIND_OUTSTANDING) {
+        unsigned allowed = q->kind == KIND_COLLECTIONS ? FG_DIMS_COLLECTIONS : FG_DIMS_OUTSTANDING;
+        if (fg_group_by_parse(q->group, strlen(q->group), allowed, &by, msg, cap) != 0)
+            return FG_EINVALID;
+    }
+    switch (q->kind) {
+    case KIND_COLLECTIONS: {
         fg_collections_query_t c = {q->from_day, q->to_day, merchant, by, 0};
         rc = fg_report_collections(db, &c, t);
-    } else {
+        break;
+    }
+    case KIND_OUTSTANDING: {
         fg_outstanding_query_t o = {q->as_of_day, fg_now_ms(), merchant, by, 0};
         rc = fg_report_outstanding(db, &o, t);
+        break;
+    }
+    case KIND_STATEMENT:
+        q->st.from_day = q->from_day;
+        q->st.to_day = q->to_day;
+        q->st.merchant_id = q->merchant_id;
+        rc = fg_report_merchant_statement(db, &q->st, t);
+        break;
+    default: {
+        fg_recon_report_query_t r = {q->from_day, q->to_day, q->account};
+        rc = fg_report_reconciliation(db, &r, t);
+        break;
+    }
     }
     fg_db_end(db);
     return rc;
@@ -97,7 +186,11 @@ static void label(fg_html_t *p, const char *both)
 static void table_html(fg_html_t *p, const fg_table_t *t)
 {
     char day[11];
-    fg_html_puts(p, "<div class=\"table-wrap\"><table class=\"data\" data-table=\"report\"><thead><tr>");
+    /* a wide table scrolls sideways: the keyboard reaches it too (a focusable region) */
+    fg_html_printf(p,
+                   "<div class=\"table-wrap\" tabindex=\"0\" role=\"region\" aria-label=\"%s\"><table class=\"data\" "
+                   "data-table=\"report\"><thead><tr>",
+                   fg_html_tr(p, "Bảng số liệu", "The figures"));
     for (int c = 0; c < t->ncols; c++) {
         int num = t->cols[c].type == FG_COL_INT || t->cols[c].type == FG_COL_MONEY;
         fg_html_printf(p, "<th%s data-key=\"%s\">", num ? " class=\"num\"" : "", t->cols[c].key);
@@ -138,44 +231,140 @@ static void table_html(fg_html_t *p, const fg_table_t *t)
     fg_html_puts(p, "</tbody></table></div>");
 }
 
-static void download_links(fg_html_t *p, const query_t *q)
+/* The query a report's link or file repeats (trusted: days, checked ids, escaped text). */
+static void query_args(fg_html_t *p, const query_t *q)
 {
-    const char *name = q->kind == KIND_COLLECTIONS ? "collections" : "outstanding";
-    for (int x = 0; x < 2; x++) {
-        const char *ext = x == 0 ? "csv" : "xlsx";
-        fg_html_printf(p, "<a class=\"button secondary\" data-download=\"%s\" href=\"/staff/reports/%s.%s?", ext, name,
-                       ext);
-        if (q->kind == KIND_COLLECTIONS)
-            fg_html_printf(p, "from=%s&amp;to=%s", q->from, q->to);
-        else
-            fg_html_printf(p, "as_of=%s", q->as_of);
+    if (q->kind == KIND_OUTSTANDING) {
+        fg_html_printf(p, "as_of=%s&amp;group_by=", q->as_of);
+        fg_html_text(p, q->group);
+        return;
+    }
+    fg_html_printf(p, "from=%s&amp;to=%s", q->from, q->to);
+    if (q->kind == KIND_COLLECTIONS) {
         fg_html_puts(p, "&amp;group_by=");
         fg_html_text(p, q->group);
+    } else if (q->kind == KIND_STATEMENT) {
+        fg_html_puts(p, "&amp;merchant=");
+        fg_html_text(p, q->merchant);
+    } else if (q->account[0] != '\0') {
+        fg_html_puts(p, "&amp;account=");
+        fg_html_text(p, q->account);
+    }
+}
+
+static void download_links(fg_html_t *p, const query_t *q)
+{
+    for (int x = 0; x < 2; x++) {
+        const char *ext = x == 0 ? "csv" : "xlsx";
+        fg_html_printf(p, "<a class=\"button secondary\" data-download=\"%s\" href=\"/staff/reports/%s.%s?", ext,
+                       KIND_NAMES[q->kind], ext);
+        query_args(p, q);
         fg_html_printf(p, "\">%s %s</a> ", fg_html_tr(p, "Tải", "Download"), x == 0 ? "CSV" : "XLSX");
     }
 }
 
-static void form(fg_html_t *p, const query_t *q)
+static void option(fg_html_t *p, const query_t *q, kind_t kind, const char *vi, const char *en)
 {
-    fg_html_printf(
-        p,
-        "<form method=\"get\" action=\"/staff/reports\" class=\"filters card\">"
-        "<div><label for=\"report\">%s</label><select id=\"report\" name=\"report\">"
-        "<option value=\"collections\"%s>%s</option><option value=\"outstanding\"%s>%s</option></select></div>",
-        fg_html_tr(p, "Báo cáo", "Report"), q->kind == KIND_COLLECTIONS ? " selected" : "",
-        fg_html_tr(p, "Tiền đã thu", "Collections"), q->kind == KIND_OUTSTANDING ? " selected" : "",
-        fg_html_tr(p, "Còn phải thu", "Outstanding"));
+    fg_html_printf(p, "<option value=\"%s\"%s>%s</option>", KIND_NAMES[kind], q->kind == kind ? " selected" : "",
+                   fg_html_tr(p, vi, en));
+}
+
+/* The statement's merchant chooser (an account scoped to one merchant has
+ * none: its statement is its own).  0 or a database code. */
+static int merchant_select(fg_html_t *p, fg_db_t *db, const fg_staff_ctx_t *s, const query_t *q)
+{
+    if (fg_staff_scope(s) != 0)
+        return 0;
+    fg_merchant_row_t *rows = calloc(MERCHANTS_SHOWN, sizeof(*rows));
+    int count = 0;
+    if (rows == NULL)
+        return FG_ENOMEM;
+    int rc = fg_merchant_list(db, rows, MERCHANTS_SHOWN, &count);
+    fg_db_end(db);
+    if (rc == 0) {
+        fg_html_printf(p,
+                       "<div><label for=\"merchant\">%s</label><select id=\"merchant\" name=\"merchant\">"
+                       "<option value=\"\">%s</option>",
+                       fg_html_tr(p, "Đơn vị (bảng kê)", "Merchant (statement)"),
+                       fg_html_tr(p, "Chọn đơn vị", "Choose a merchant"));
+        for (int i = 0; i < count; i++) {
+            fg_html_puts(p, "<option value=\"");
+            fg_html_text(p, rows[i].public_id);
+            fg_html_printf(p, "\"%s>", strcmp(q->merchant, rows[i].public_id) == 0 ? " selected" : "");
+            fg_html_text(p, rows[i].name);
+            fg_html_puts(p, "</option>");
+        }
+        fg_html_puts(p, "</select></div>");
+    }
+    free(rows);
+    return rc;
+}
+
+/* The filters; 0 or a database code (the merchant list). */
+static int form(fg_html_t *p, fg_db_t *db, const fg_staff_ctx_t *s, const query_t *q)
+{
     fg_html_printf(p,
-                   "<div><label for=\"from\">%s</label><input id=\"from\" name=\"from\" type=\"date\" value=\"%s\">"
-                   "</div><div><label for=\"to\">%s</label><input id=\"to\" name=\"to\" type=\"date\" value=\"%s\">"
-                   "</div><div><label for=\"as_of\">%s</label><input id=\"as_of\" name=\"as_of\" type=\"date\" "
-                   "value=\"%s\"></div><div><label for=\"group_by\">%s</label><input id=\"group_by\" "
-                   "name=\"group_by\" value=\"",
+                   "<form method=\"get\" action=\"/staff/reports\" class=\"filters card\" data-form=\"report\">"
+                   "<div><label for=\"report\">%s</label><select id=\"report\" name=\"report\">",
+                   fg_html_tr(p, "Báo cáo", "Report"));
+    option(p, q, KIND_COLLECTIONS, "Tiền đã thu", "Collections");
+    option(p, q, KIND_OUTSTANDING, "Còn phải thu", "Outstanding");
+    option(p, q, KIND_STATEMENT, "Bảng kê của đơn vị", "Merchant statement");
+    if (fg_staff_may(s, FG_STAFF_CITY))
+        option(p, q, KIND_RECON, "Tổng hợp đối soát", "Reconciliation summary");
+    fg_html_printf(p,
+                   "</select></div><div><label for=\"from\">%s</label><input id=\"from\" name=\"from\" "
+                   "type=\"date\" value=\"%s\"></div><div><label for=\"to\">%s</label><input id=\"to\" name=\"to\" "
+                   "type=\"date\" value=\"%s\"></div><div><label for=\"as_of\">%s</label><input id=\"as_of\" "
+                   "name=\"as_of\" type=\"date\" value=\"%s\"></div><div><label for=\"group_by\">%s</label>"
+                   "<input id=\"group_by\" name=\"group_by\" value=\"",
                    fg_html_tr(p, "Từ ngày", "From"), q->from, fg_html_tr(p, "Đến ngày", "To"), q->to,
                    fg_html_tr(p, "Tính đến (còn phải thu)", "As of (outstanding)"), q->as_of,
                    fg_html_tr(p, "Nhóm theo", "Group by"));
     fg_html_text(p, q->group);
-    fg_html_printf(p, "\"></div><div><button type=\"submit\">%s</button></div></form>", fg_html_tr(p, "Xem", "Show"));
+    fg_html_puts(p, "\"></div>");
+    int rc = merchant_select(p, db, s, q);
+    if (fg_staff_may(s, FG_STAFF_CITY)) {
+        fg_html_printf(p,
+                       "<div><label for=\"account\">%s</label><input id=\"account\" name=\"account\" "
+                       "maxlength=\"34\" inputmode=\"numeric\" value=\"",
+                       fg_html_tr(p, "Tài khoản (đối soát)", "Account (reconciliation)"));
+        fg_html_text(p, q->account);
+        fg_html_puts(p, "\"></div>");
+    }
+    fg_html_printf(p, "<div><button type=\"submit\">%s</button></div></form>", fg_html_tr(p, "Xem", "Show"));
+    return rc;
+}
+
+/* The statement's figures over its table: opening, movements, closing. */
+static void statement_summary(fg_html_t *p, const query_t *q)
+{
+    const fg_merchant_statement_t *st = &q->st;
+    struct {
+        const char *key, *vi, *en;
+        int64_t v;
+    } const rows[] = {
+        {"opening_balance", "Số dư đầu kỳ", "Opening balance", st->opening},
+        {"collections", "Đã thu", "Collections", st->collections},
+        {"refunds", "Hoàn tiền", "Refunds", st->refunds},
+        {"fees", "Phí", "Fees", st->fees},
+        {"payouts", "Đã chuyển trả", "Payouts", st->payouts},
+        {"adjustments", "Điều chỉnh", "Adjustments", st->adjustments},
+        {"closing_balance", "Số dư cuối kỳ", "Closing balance", st->closing},
+    };
+    fg_html_puts(p, "<h2 data-merchant=\"");
+    fg_html_text(p, st->merchant_public_id);
+    fg_html_puts(p, "\">");
+    fg_html_text(p, st->merchant_name);
+    fg_html_printf(p, " · %s %s – %s</h2><dl class=\"card stats\" data-statement>", fg_html_tr(p, "kỳ", "period"),
+                   q->from, q->to);
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        fg_html_printf(p, "<div><dt>%s</dt><dd data-figure=\"%s\" data-value=\"%lld\">",
+                       fg_html_tr(p, rows[i].vi, rows[i].en), rows[i].key, (long long)rows[i].v);
+        fg_staff_money(p, rows[i].v, "VND");
+        fg_html_puts(p, "</dd></div>");
+    }
+    fg_html_puts(p, "</dl>");
 }
 
 void fg_staff_reports(fg_call_t *call, fg_db_t *db)
@@ -186,13 +375,20 @@ void fg_staff_reports(fg_call_t *call, fg_db_t *db)
     char msg[160];
     if (fg_staff_open(call, db, FG_STAFF_ANY, &s) != 0)
         return;
-    const char *which = fg_call_query(call, "report", NULL);
-    kind_t kind = which != NULL && strcmp(which, "outstanding") == 0 ? KIND_OUTSTANDING : KIND_COLLECTIONS;
-    if (read_query(call, kind, &q) != 0)
+    size_t len;
+    const char *which = fg_call_query(call, "report", &len);
+    kind_t kind = KIND_COLLECTIONS;
+    if (which != NULL && len > 0 && kind_parse(which, len, &kind) != 0) {
+        fg_staff_bad(call, 400, "Không có báo cáo này.", "There is no such report.");
+        return;
+    }
+    if (read_query(call, db, &s, kind, &q) != 0)
         return;
     fg_table_init(&t);
-    int rc = run(db, &q, fg_staff_scope(&s), &t, msg, sizeof(msg));
-    if (rc != 0 && rc != FG_EINVALID && rc != FG_ETOOLONG && rc != FG_EOVERFLOW) {
+    int rc = 0, chosen = kind != KIND_STATEMENT || q.merchant_id != 0;
+    if (chosen)
+        rc = run(db, &q, fg_staff_scope(&s), &t, msg, sizeof(msg));
+    if (rc != 0 && rc != FG_EINVALID && rc != FG_ETOOLONG && rc != FG_EOVERFLOW && rc != FG_ECHECKSUM) {
         fg_table_free(&t);
         fg_staff_unavailable(call, db, rc);
         return;
@@ -200,23 +396,43 @@ void fg_staff_reports(fg_call_t *call, fg_db_t *db)
     fg_html_t p;
     fg_staff_begin(&p, &s, "staff-reports", "Báo cáo", "Reports");
     fg_html_printf(&p, "<h1>%s</h1>", fg_html_tr(&p, "Báo cáo", "Reports"));
-    form(&p, &q);
-    if (rc == FG_EINVALID) {
+    int frc = form(&p, db, &s, &q);
+    if (frc != 0) {
+        fg_table_free(&t);
+        fg_buf_free(&p.body);
+        fg_staff_unavailable(call, db, frc);
+        return;
+    }
+    int status = 200;
+    if (!chosen) {
+        fg_html_printf(&p, "<p class=\"notice\" data-choose>%s</p>",
+                       fg_html_tr(&p, "Chọn một đơn vị để xem bảng kê của đơn vị đó.",
+                                  "Choose a merchant to see its statement."));
+    } else if (rc == FG_EINVALID) {
         fg_html_puts(&p, "<p class=\"error\" role=\"alert\">group_by: ");
         fg_html_text(&p, msg);
         fg_html_puts(&p, "</p>");
+        status = 400;
+    } else if (rc == FG_ECHECKSUM) {
+        fg_html_printf(&p, "<p class=\"error\" role=\"alert\">%s</p>",
+                       fg_html_tr(&p, "Các khoản biến động không khớp với số dư tài khoản: chạy feegate ledger check.",
+                                  "The account's movements do not add up to its balance: run feegate ledger check."));
+        status = 500;
     } else if (rc != 0) {
         fg_html_printf(&p, "<p class=\"error\" role=\"alert\">%s</p>",
                        fg_html_tr(&p, "Báo cáo quá lớn: thu hẹp kỳ hoặc nhóm.",
                                   "The report is too large: narrow the period or the grouping."));
+        status = 422;
     } else {
+        if (kind == KIND_STATEMENT)
+            statement_summary(&p, &q);
         fg_html_puts(&p, "<p>");
         download_links(&p, &q);
         fg_html_puts(&p, "</p>");
         table_html(&p, &t);
     }
     fg_table_free(&t);
-    fg_html_end(&p, rc == 0 ? 200 : rc == FG_EINVALID ? 400 : 422);
+    fg_html_end(&p, status);
 }
 
 void fg_staff_report_file(fg_call_t *call, fg_db_t *db)
@@ -228,19 +444,21 @@ void fg_staff_report_file(fg_call_t *call, fg_db_t *db)
     if (fg_staff_open(call, db, FG_STAFF_ANY, &s) != 0)
         return;
     const char *name = call->params[0];
+    const char *dot = strrchr(name, '.');
     kind_t kind;
-    int xlsx;
-    if (strcmp(name, "collections.csv") == 0 || strcmp(name, "collections.xlsx") == 0)
-        kind = KIND_COLLECTIONS;
-    else if (strcmp(name, "outstanding.csv") == 0 || strcmp(name, "outstanding.xlsx") == 0)
-        kind = KIND_OUTSTANDING;
-    else {
+    if (dot == NULL || (strcmp(dot, ".csv") != 0 && strcmp(dot, ".xlsx") != 0) ||
+        kind_parse(name, (size_t)(dot - name), &kind) != 0) {
         fg_staff_not_found(call);
         return;
     }
-    xlsx = strstr(name, ".xlsx") != NULL;
-    if (read_query(call, kind, &q) != 0)
+    int xlsx = strcmp(dot, ".xlsx") == 0;
+    if (read_query(call, db, &s, kind, &q) != 0)
         return;
+    if (kind == KIND_STATEMENT && q.merchant_id == 0) {
+        fg_staff_bad(call, 400, "Bảng kê là của một đơn vị: hãy chọn đơn vị (merchant).",
+                     "A statement is one merchant's: choose it (merchant).");
+        return;
+    }
     fg_table_init(&t);
     int rc = run(db, &q, fg_staff_scope(&s), &t, msg, sizeof(msg));
     fg_buf_t b = FG_BUF_INIT;
@@ -255,7 +473,10 @@ void fg_staff_report_file(fg_call_t *call, fg_db_t *db)
         fg_buf_t after = FG_BUF_INIT;
         fg_buf_putc(&after, '{');
         fg_json_kv_str(&after, 0, "file", name);
-        fg_json_kv_str(&after, 1, "group_by", q.group);
+        if (kind == KIND_COLLECTIONS || kind == KIND_OUTSTANDING)
+            fg_json_kv_str(&after, 1, "group_by", q.group);
+        if (kind == KIND_STATEMENT)
+            fg_json_kv_str(&after, 1, "merchant", q.merchant);
         fg_buf_putc(&after, '}');
         /* the file goes out even if its audit row could not be written: it was logged as a failure */
         rc = fg_staff_audit(db, &s, "report.download", NULL, after.data);

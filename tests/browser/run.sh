@@ -8,7 +8,7 @@
 # of tests/browser installed (tests/run runs `npm ci` here). Recreates its own database
 # (feegate_browser) and migrates it, starts the bank simulator and `feegate serve` on free
 # ports, configured as deploy/quickstart configures them, creates two merchants with their
-# API keys and four staff users through the CLI, runs every spec in specs/ with
+# API keys and five staff users through the CLI, runs every spec in specs/ with
 # runner.mjs, then stops both servers. Screenshots, axe results and the servers' logs go to
 # ARTIFACT_DIR (emptied first). Exit status: non-zero on any failed spec, on a sanitizer report
 # in feegate's log, or when feegate does not stop cleanly.
@@ -137,6 +137,11 @@ FEEGATE_METRICS_LISTEN=127.0.0.1:$(free_port)
 export FEEGATE_HTTPS_LISTEN FEEGATE_METRICS_LISTEN
 # every page and spec comes from 127.0.0.1: the per-address limit stays on, far above them
 export FEEGATE_LIMITS_ADDRESS_PER_MINUTE=600000 FEEGATE_LIMITS_ADDRESS_BURST=100000
+# so is the payer's start limit per address; the per-order one stays at its default (10), which
+# pay-states.spec reaches
+export FEEGATE_PAYER_START_LIMIT_PER_ADDRESS=100000
+# a login locks at its third wrong password (staff-pages.spec locks one and unlocks it)
+export FEEGATE_STAFF_LOGIN_LOCKOUT_FAILURES=3
 export FEEGATE_PUBLIC_BASE_URL=$FEEGATE_URL
 export FEEGATE_VNPAY_PAY_URL=$BANKSIM_URL/vnpay/paymentv2/vpcpay.html
 export FEEGATE_VNPAY_API_URL=$BANKSIM_URL/vnpay/merchant_webapi/api/transaction
@@ -176,6 +181,7 @@ user finance@browser.test finance
 user auditor@browser.test auditor
 user admin@browser.test admin
 user accountant@browser.test accountant "$school_id"
+user lockable@browser.test finance
 
 FIXTURE=$ARTIFACTS/fixture.json
 cat >"$FIXTURE" <<EOF
@@ -192,7 +198,8 @@ cat >"$FIXTURE" <<EOF
     "finance": "finance@browser.test",
     "auditor": "auditor@browser.test",
     "admin": "admin@browser.test",
-    "accountant": "accountant@browser.test"
+    "accountant": "accountant@browser.test",
+    "lockable": "lockable@browser.test"
   }
 }
 EOF

@@ -5,8 +5,9 @@
  * and the VietQR transfer, starting a payment from the bill (one pending
  * payment per order and method under concurrent starts, reuse on reload),
  * the per-address and per-order limits held across two instances, the
- * receipt from processing to paid, closed bills without buttons, and the
- * English toggle.
+ * receipt from processing to paid (back from VNPay and from MoMo), an open
+ * bill watching itself, the print CSS's page size, closed bills without
+ * buttons, and the English toggle.
  *
  * Starts are sent from distinct loopback addresses (127.0.0.N) where the
  * per-address limit must not be shared between tests.
@@ -158,6 +159,7 @@ static void expect_page(const fgt_response_t *r, const char *name, int tls)
     ck_assert_ptr_nonnull(strstr(csp, "script-src 'self'"));
     ck_assert_ptr_nonnull(strstr(csp, "style-src 'self'"));
     ck_assert_ptr_nonnull(strstr(csp, "frame-ancestors 'none'"));
+    ck_assert_ptr_nonnull(strstr(csp, "connect-src 'self'")); /* an open bill fetches itself */
     ck_assert_ptr_null(strstr(csp, "unsafe-inline"));
     ck_assert_str_eq(fgt_header(r, "x-content-type-options"), "nosniff");
     ck_assert_str_eq(fgt_header(r, "referrer-policy"), "no-referrer");
@@ -218,6 +220,9 @@ START_TEST(every_page_answers_with_its_headers)
             ck_assert_msg(strstr(r.body, form) != NULL, "no %s form", methods[i]);
         }
         ck_assert_ptr_nonnull(strstr(r.body, "Thanh toán qua VNPay</button>"));
+        /* an open bill watches itself: the script every 5 s, a meta refresh without script */
+        ck_assert_ptr_nonnull(strstr(r.body, "data-status=\"open\" data-watch=\"5\">"));
+        ck_assert_ptr_nonnull(strstr(r.body, "<noscript><meta http-equiv=\"refresh\" content=\"10\"></noscript>"));
         fgt_response_free(&r);
 
         snprintf(path, sizeof(path), "/pay/%s/receipt", code);
@@ -240,6 +245,10 @@ START_TEST(every_page_answers_with_its_headers)
         r = fgt_request(&srv, proto, "GET", "/assets/feegate.css", NULL, NULL, 0);
         ck_assert_int_eq(r.status, 200);
         ck_assert_ptr_nonnull(strstr(r.body, "@media print"));
+        /* the receipt prints on A5, on A4 where the paper is wider */
+        const char *print = strstr(r.body, "@media print{");
+        ck_assert_ptr_nonnull(strstr(print, "@page{size:A5;"));
+        ck_assert_ptr_nonnull(strstr(print, "@media print and (min-width:180mm){@page{size:A4;"));
         fgt_response_free(&r);
     }
 }
@@ -591,6 +600,51 @@ START_TEST(vnpay_return_lands_on_a_receipt_processing_then_paid)
 }
 END_TEST
 
+START_TEST(momo_return_lands_on_the_receipt)
+{
+    char code[16], pay_url[2048], payment[48], receipt[128], body[160];
+    new_order(312000, NULL, NULL, code);
+    fgt_response_t r = start_from(&srv, new_source(), code, "momo");
+    ck_assert_ptr_nonnull(start_target(&r));
+    snprintf(pay_url, sizeof(pay_url), "%s", start_target(&r));
+    fgt_response_free(&r);
+    ck_assert_msg(strncmp(pay_url, bank.url, strlen(bank.url)) == 0, "MoMo's page: %s", pay_url);
+    ck_assert_int_eq(fgt_db_str("SELECT p.public_id FROM payments p JOIN orders o ON o.id = p.order_id "
+                                "WHERE o.code = ? AND p.adapter = ?",
+                                code, "momo", payment, sizeof(payment)),
+                     1);
+    r = fgt_http("GET", pay_url, NULL); /* the payer opens MoMo's page */
+    ck_assert_int_eq(r.status, 200);
+    fgt_response_free(&r);
+
+    /* approved at MoMo: its IPN is applied, then the browser comes back by the redirect */
+    snprintf(body, sizeof(body), "{\"order_id\":\"%s\",\"outcome\":\"approve\"}", payment);
+    r = fgt_banksim_control(&bank, "/control/momo/pay", body);
+    ck_assert_int_eq(r.status, 200);
+    const char *redirect = fgt_json_str(&r, "redirect_url", NULL);
+    ck_assert_ptr_nonnull(redirect);
+    ck_assert_ptr_nonnull(strstr(redirect, "/pay/return/momo?"));
+    fgt_response_t back = get(strstr(redirect, "/pay/return/momo"), NULL);
+    fgt_response_free(&r);
+    ck_assert_int_eq(back.status, 303);
+    snprintf(receipt, sizeof(receipt), "/pay/%s/receipt?payment=%s", code, payment);
+    ck_assert_str_eq(fgt_header(&back, "location"), receipt);
+    fgt_response_free(&back);
+    expect_receipt(receipt, "paid");
+    r = get(receipt, NULL);
+    ck_assert_ptr_nonnull(strstr(r.body, "data-method=\"momo\">MoMo</dd>"));
+    ck_assert_ptr_nonnull(strstr(r.body, "data-provider-ref>"));
+    ck_assert_ptr_nonnull(strstr(r.body, "312.000\xc2\xa0\xe2\x82\xab"));
+    fgt_response_free(&r);
+
+    /* a return link whose signature does not verify: refused, changes nothing */
+    r = get("/pay/return/momo?partnerCode=MOMO&orderId=pay_x&resultCode=0&signature=00", NULL);
+    ck_assert_int_eq(r.status, 400);
+    expect_page(&r, "pay-return", 0);
+    fgt_response_free(&r);
+}
+END_TEST
+
 START_TEST(sandbox_receipt_turns_paid_when_the_notification_arrives)
 {
     char code[16], location[256], path[128], receipt[128];
@@ -638,6 +692,8 @@ static void expect_closed(const char *code, const char *status)
     ck_assert_ptr_null(strstr(r.body, "<button"));
     ck_assert_ptr_null(strstr(r.body, "qr.svg"));
     ck_assert_ptr_null(strstr(r.body, "data-copy"));
+    ck_assert_ptr_null(strstr(r.body, "data-watch")); /* nothing more to wait for */
+    ck_assert_ptr_null(strstr(r.body, "http-equiv=\"refresh\""));
     fgt_response_free(&r);
     /* a start anyway (an old tab) goes back to the bill and makes nothing */
     long long before = payments_of(code);
@@ -777,6 +833,7 @@ int main(void)
     tcase_add_test(tc, concurrent_starts_make_one_pending_payment);
     tcase_add_test(tc, starts_are_limited_per_order_and_per_address_across_instances);
     tcase_add_test(tc, vnpay_return_lands_on_a_receipt_processing_then_paid);
+    tcase_add_test(tc, momo_return_lands_on_the_receipt);
     tcase_add_test(tc, sandbox_receipt_turns_paid_when_the_notification_arrives);
     tcase_add_test(tc, expired_cancelled_and_paid_bills_offer_no_button);
     tcase_add_test(tc, english_is_a_remembered_toggle);

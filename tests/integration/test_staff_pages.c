@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "harness.h"
 #include "staff_client.h"
 
@@ -500,6 +501,139 @@ START_TEST(money_for_a_cancelled_bill_is_unapplied_and_shown_to_staff)
 }
 END_TEST
 
+/* ---- the overview is the collections report ------------------------------------------------------ */
+
+/* The whole units of "1.234.000 ₫" right after marker in body (the overview's money). */
+static long long money_after(const char *body, const char *marker)
+{
+    const char *at = strstr(body, marker);
+    ck_assert_msg(at != NULL, "no %s on the overview", marker);
+    at += strlen(marker);
+    ck_assert_msg(*at >= '0' && *at <= '9', "no amount after %s: %.40s", marker, at);
+    long long v = 0;
+    for (; (*at >= '0' && *at <= '9') || *at == '.'; at++)
+        if (*at != '.')
+            v = v * 10 + (*at - '0');
+    return v;
+}
+
+/* The API's collections of [from, to] (finance's key), total collected; by fee type into the
+ * rows' "fee_type,collected" lines of csv (cap bytes) when csv is not NULL. */
+static long long api_collected(const char *from, const char *to, const char *source, char *csv, size_t cap)
+{
+    char path[200], auth[200];
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", finance_token);
+    const char *h[] = {auth, NULL};
+    snprintf(path, sizeof(path), "/v1/reports/collections?from=%s&to=%s&group_by=fee_type&source=%s", from, to, source);
+    fgt_response_t r = fgt_request(&srv, FGT_HTTP1, "GET", path, h, NULL, 0);
+    ck_assert_msg(r.status == 200, "%s: %ld %s", path, r.status, r.body);
+    long long total = fgt_json_int(&r, "totals", "collected", NULL);
+    fgt_response_free(&r);
+    if (csv == NULL)
+        return total;
+    snprintf(path + strlen(path), sizeof(path) - strlen(path), "&format=csv");
+    r = fgt_request(&srv, FGT_HTTP1, "GET", path, h, NULL, 0);
+    ck_assert_int_eq(r.status, 200);
+    /* header: fee_type,count,collected,… */
+    const char *line = strstr(r.body, "\r\n");
+    ck_assert_ptr_nonnull(line);
+    ck_assert_int_eq(strncmp(r.body + 3, "fee_type,count,collected,", 25), 0); /* after the BOM */
+    csv[0] = '\0';
+    for (line += 2; *line != '\0';) {
+        const char *end = strstr(line, "\r\n");
+        size_t n = end != NULL ? (size_t)(end - line) : strlen(line);
+        char key[64];
+        long long count = 0, collected = 0;
+        if (n > 0 && sscanf(line, "%63[^,],%lld,%lld", key, &count, &collected) == 3)
+            snprintf(csv + strlen(csv), cap - strlen(csv), "%s,%lld\n", key, collected);
+        line += n + (end != NULL ? 2 : 0);
+    }
+    fgt_response_free(&r);
+    return total;
+}
+
+START_TEST(the_overview_shows_the_collections_reports_figures)
+{
+    /* a payment today: a procedure fee (what the other tests here pay is tuition) */
+    char order[64], path[160], pay[64], note[300], header[200];
+    const char *fee = "procedure";
+    char body[300];
+    snprintf(body, sizeof(body), "{\"merchant_ref\":\"%s\",\"fee_type\":\"%s\",\"amount\":730000,\"currency\":\"VND\"}",
+             fgt_unique("OV"), fee);
+    fgt_response_t r = fgt_req(&srv, FGT_HTTP1, "POST", "/v1/orders", school_b.key, fgt_unique("ov"), body, 0, NULL);
+    fgt_expect(r, 201, NULL);
+    snprintf(order, sizeof(order), "%s", fgt_json_str(&r, "id", NULL));
+    fgt_response_free(&r);
+    snprintf(path, sizeof(path), "/v1/orders/%s/payments", order);
+    r = fgt_req(&srv, FGT_HTTP1, "POST", path, school_b.key, NULL, "{\"method\":\"sandbox\"}", 0, NULL);
+    fgt_expect(r, 201, NULL);
+    snprintf(pay, sizeof(pay), "%s", fgt_json_str(&r, "id", NULL));
+    fgt_response_free(&r);
+    snprintf(note, sizeof(note),
+             "{\"payment_id\":\"%s\",\"provider_txn_id\":\"%s\",\"status\":\"succeeded\",\"amount\":730000}", pay,
+             fgt_unique("TX"));
+    fgt_sandbox_signature(SANDBOX_SECRET, note, header, sizeof(header));
+    const char *headers[] = {header, NULL};
+    r = fgt_request(&srv, FGT_HTTP1, "POST", "/v1/webhooks/sandbox", headers, note, strlen(note));
+    ck_assert_int_eq(r.status, 200);
+    fgt_response_free(&r);
+
+    /* today and this month as business days (GMT+7), as the overview counts them */
+    char today[11], month[11];
+    time_t now = time(NULL) + 7 * 3600;
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(today, sizeof(today), "%Y-%m-%d", &tm);
+    snprintf(month, sizeof(month), "%.8s01", today);
+
+    /* the rollups have the payment (the report's default source) once they agree with the journals */
+    long long journals = api_collected(today, today, "journals", NULL, 0);
+    ck_assert_int_ge(journals, 730000);
+    for (int i = 0; i < 300 && api_collected(today, today, "rollups", NULL, 0) != journals; i++)
+        fgt_sleep_ms(100);
+    ck_assert_int_eq(api_collected(today, today, "rollups", NULL, 0), journals);
+
+    char session[200], day_rows[4096], month_rows[4096];
+    login_ok(&srv, finance_email, session, sizeof(session));
+    r = get(&srv, FGT_HTTP1, session, "/staff");
+    ck_assert_int_eq(r.status, 200);
+    long long day_total = api_collected(today, today, "rollups", day_rows, sizeof(day_rows));
+    long long month_total = api_collected(month, today, "rollups", month_rows, sizeof(month_rows));
+    ck_assert_int_eq(day_total, journals); /* nothing moved while the page was read */
+    const char *today_card = strstr(r.body, "data-total=\"today\""),
+               *month_card = strstr(r.body, "data-total=\"month\"");
+    ck_assert_ptr_nonnull(today_card);
+    ck_assert_ptr_nonnull(month_card);
+    ck_assert_int_eq(money_after(today_card, "class=\"amount\">"), day_total);
+    ck_assert_int_eq(money_after(month_card, "class=\"amount\">"), month_total);
+    /* each fee type's row: today's and the month's collected, as the report has them */
+    const char *table = strstr(r.body, "data-table=\"fee_type\"");
+    ck_assert_ptr_nonnull(table);
+    int rows = 0;
+    for (const char *line = month_rows; *line != '\0'; line = strchr(line, '\n') + 1, rows++) {
+        char key[64], cell[96];
+        long long in_month = 0, in_day = 0;
+        ck_assert_int_eq(sscanf(line, "%63[^,],%lld", key, &in_month), 2);
+        const char *d = strstr(day_rows, key);
+        if (d != NULL && (d == day_rows || d[-1] == '\n') && d[strlen(key)] == ',')
+            in_day = strtoll(d + strlen(key) + 1, NULL, 10);
+        snprintf(cell, sizeof(cell), "<tr><td>%s</td>", key);
+        const char *row = strstr(table, cell);
+        ck_assert_msg(row != NULL, "no row of %s on the overview", key);
+        ck_assert_int_eq(money_after(row, "<td class=\"num\">"), in_day);
+        /* then the month's count, then its collected */
+        const char *count = strstr(row + strlen(cell), "</td><td class=\"num\">") + 1;
+        const char *collected = strstr(count + 1, "</td><td class=\"num\">") + 1;
+        ck_assert_int_eq(money_after(collected, "<td class=\"num\">"), in_month);
+        if (strcmp(key, fee) == 0)
+            ck_assert_int_ge(in_day, 730000);
+    }
+    ck_assert_int_ge(rows, 1);
+    ck_assert_ptr_nonnull(strstr(month_rows, fee));
+    fgt_response_free(&r);
+}
+END_TEST
+
 /* ---- statements and reports ---------------------------------------------------------------------- */
 
 /* A multipart body of the upload form. */
@@ -713,6 +847,146 @@ START_TEST(report_downloads_are_the_apis_files)
 }
 END_TEST
 
+/* The page's file and the API's answer to the same query: the same bytes. */
+static void same_file(const char *session, const char *page_path, const char *api_path, const char *type)
+{
+    char auth[200];
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", finance_token);
+    const char *h[] = {auth, NULL};
+    fgt_response_t page = get(&srv, FGT_HTTP1, session, page_path);
+    ck_assert_msg(page.status == 200, "%s: %ld %.300s", page_path, page.status, page.body);
+    ck_assert_ptr_nonnull(strstr(fgt_header(&page, "content-type"), type));
+    ck_assert_ptr_nonnull(strstr(fgt_header(&page, "content-disposition"), "attachment"));
+    fgt_response_t api = fgt_request(&srv, FGT_HTTP1, "GET", api_path, h, NULL, 0);
+    ck_assert_msg(api.status == 200, "%s: %ld %.300s", api_path, api.status, api.body);
+    if (strcmp(type, "text/csv") == 0) {
+        ck_assert_int_eq(memcmp(page.body, "\xEF\xBB\xBF", 3), 0); /* UTF-8 with BOM */
+        ck_assert_str_eq(page.body, api.body);
+    } else {
+        ck_assert_int_eq(memcmp(page.body, "PK", 2), 0); /* a zip: the spreadsheet */
+        ck_assert_int_eq(memcmp(api.body, "PK", 2), 0);
+    }
+    fgt_response_free(&page);
+    fgt_response_free(&api);
+}
+
+START_TEST(the_statement_and_reconciliation_reports_are_the_apis)
+{
+    char session[200], page_path[300], api_path[300], marker[160], auth[200];
+    /* money in school A's account this year: a paid order */
+    char order[64], path[160], pay[64], note[300], header[200];
+    fgt_response_t r = fgt_order_create(&srv, FGT_HTTP1, school_a.key, NULL, fgt_unique("ST"), 415000, NULL);
+    fgt_expect(r, 201, NULL);
+    snprintf(order, sizeof(order), "%s", fgt_json_str(&r, "id", NULL));
+    fgt_response_free(&r);
+    snprintf(path, sizeof(path), "/v1/orders/%s/payments", order);
+    r = fgt_req(&srv, FGT_HTTP1, "POST", path, school_a.key, NULL, "{\"method\":\"sandbox\"}", 0, NULL);
+    fgt_expect(r, 201, NULL);
+    snprintf(pay, sizeof(pay), "%s", fgt_json_str(&r, "id", NULL));
+    fgt_response_free(&r);
+    snprintf(note, sizeof(note),
+             "{\"payment_id\":\"%s\",\"provider_txn_id\":\"%s\",\"status\":\"succeeded\",\"amount\":415000}", pay,
+             fgt_unique("TX"));
+    fgt_sandbox_signature(SANDBOX_SECRET, note, header, sizeof(header));
+    const char *headers[] = {header, NULL};
+    r = fgt_request(&srv, FGT_HTTP1, "POST", "/v1/webhooks/sandbox", headers, note, strlen(note));
+    ck_assert_int_eq(r.status, 200);
+    fgt_response_free(&r);
+
+    login_ok(&srv, finance_email, session, sizeof(session));
+    /* the files: the same as the API's */
+    snprintf(page_path, sizeof(page_path),
+             "/staff/reports/merchant-statement.csv?from=2026-01-01&to=2026-12-31&merchant=%s", school_a.id);
+    snprintf(api_path, sizeof(api_path),
+             "/v1/reports/merchant-statement?from=2026-01-01&to=2026-12-31&merchant_id=%s&format=csv", school_a.id);
+    same_file(session, page_path, api_path, "text/csv");
+    snprintf(page_path, sizeof(page_path),
+             "/staff/reports/merchant-statement.xlsx?from=2026-01-01&to=2026-12-31&merchant=%s", school_a.id);
+    snprintf(api_path, sizeof(api_path),
+             "/v1/reports/merchant-statement?from=2026-01-01&to=2026-12-31&merchant_id=%s&format=xlsx", school_a.id);
+    same_file(session, page_path, api_path, "spreadsheetml");
+    same_file(session, "/staff/reports/reconciliation.csv?from=2026-01-01&to=2026-12-31",
+              "/v1/reports/reconciliation?from=2026-01-01&to=2026-12-31&format=csv", "text/csv");
+    /* every account's days (the reconciliation test above made some): not just the header */
+    r = get(&srv, FGT_HTTP1, session, "/staff/reports/reconciliation.csv?from=2026-01-01&to=2026-12-31");
+    ck_assert_msg(strstr(r.body, "\r\n") != NULL && strstr(r.body, "\r\n")[2] != '\0', "no rows: %s", r.body);
+    fgt_response_free(&r);
+    same_file(session, "/staff/reports/reconciliation.csv?from=2026-01-01&to=2026-12-31&account=0011001932418",
+              "/v1/reports/reconciliation?from=2026-01-01&to=2026-12-31&account=0011001932418&format=csv", "text/csv");
+    same_file(session, "/staff/reports/reconciliation.xlsx?from=2026-01-01&to=2026-12-31",
+              "/v1/reports/reconciliation?from=2026-01-01&to=2026-12-31&format=xlsx", "spreadsheetml");
+
+    /* the page: the statement's figures are the API's, with both downloads */
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", finance_token);
+    const char *h[] = {auth, NULL};
+    snprintf(api_path, sizeof(api_path), "/v1/reports/merchant-statement?from=2026-01-01&to=2026-12-31&merchant_id=%s",
+             school_a.id);
+    fgt_response_t api = fgt_request(&srv, FGT_HTTP1, "GET", api_path, h, NULL, 0);
+    ck_assert_int_eq(api.status, 200);
+    ck_assert_int_ge(fgt_json_int(&api, "collections", NULL), 415000);
+    snprintf(page_path, sizeof(page_path),
+             "/staff/reports?report=merchant-statement&from=2026-01-01&to=2026-12-31&merchant=%s", school_a.id);
+    r = get(&srv, FGT_HTTP1, session, page_path);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_nonnull(strstr(r.body, "data-statement"));
+    static const char *const FIGURES[] = {"opening_balance", "collections", "refunds",        "fees",
+                                          "payouts",         "adjustments", "closing_balance"};
+    for (size_t i = 0; i < sizeof(FIGURES) / sizeof(FIGURES[0]); i++) {
+        snprintf(marker, sizeof(marker), "data-figure=\"%s\" data-value=\"%lld\"", FIGURES[i],
+                 fgt_json_int(&api, FIGURES[i], NULL));
+        ck_assert_msg(strstr(r.body, marker) != NULL, "no %s on the page", marker);
+    }
+    snprintf(marker, sizeof(marker),
+             "href=\"/staff/reports/merchant-statement.csv?from=2026-01-01&amp;to=2026-12-31&amp;merchant=%s\"",
+             school_a.id);
+    ck_assert_ptr_nonnull(strstr(r.body, marker));
+    ck_assert_ptr_nonnull(strstr(r.body, "data-download=\"xlsx\" href=\"/staff/reports/merchant-statement.xlsx?"));
+    fgt_response_free(&r);
+    fgt_response_free(&api);
+    r = get(&srv, FGT_HTTP1, session, "/staff/reports?report=reconciliation&from=2026-01-01&to=2026-12-31");
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_nonnull(
+        strstr(r.body, "href=\"/staff/reports/reconciliation.csv?from=2026-01-01&amp;to=2026-12-31\""));
+    ck_assert_ptr_nonnull(strstr(r.body, "<option value=\"reconciliation\" selected>"));
+    fgt_response_free(&r);
+    /* no merchant chosen: the page asks for one; the file is 400; an unknown one is 404 */
+    r = get(&srv, FGT_HTTP1, session, "/staff/reports?report=merchant-statement");
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_nonnull(strstr(r.body, "data-choose"));
+    ck_assert_ptr_null(strstr(r.body, "data-download"));
+    fgt_response_free(&r);
+    ck_assert_int_eq(status_of(&srv, session, "/staff/reports/merchant-statement.csv"), 400);
+    ck_assert_int_eq(status_of(&srv, session, "/staff/reports/merchant-statement.csv?merchant=mer_nope"), 404);
+    ck_assert_int_eq(status_of(&srv, session, "/staff/reports?report=ledger"), 400);
+    ck_assert_int_eq(status_of(&srv, session,
+                               "/staff/reports/reconciliation.csv?account=1234567890123456789012345678901234567"),
+                     400);
+
+    /* school A's accountant: its own statement whatever it names, no reconciliation */
+    char accountant[200];
+    login_ok(&srv, accountant_email, accountant, sizeof(accountant));
+    snprintf(page_path, sizeof(page_path),
+             "/staff/reports/merchant-statement.csv?from=2026-01-01&to=2026-12-31&merchant=%s", school_b.id);
+    snprintf(api_path, sizeof(api_path),
+             "/v1/reports/merchant-statement?from=2026-01-01&to=2026-12-31&merchant_id=%s&format=csv", school_a.id);
+    same_file(accountant, page_path, api_path, "text/csv");
+    ck_assert_int_eq(status_of(&srv, accountant, "/staff/reports?report=reconciliation"), 403);
+    ck_assert_int_eq(status_of(&srv, accountant, "/staff/reports/reconciliation.csv"), 403);
+    r = get(&srv, FGT_HTTP1, accountant, "/staff/reports?report=merchant-statement");
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_null(strstr(r.body, "value=\"reconciliation\""));
+    ck_assert_ptr_null(strstr(r.body, "<select id=\"merchant\""));
+    snprintf(marker, sizeof(marker), "<h2 data-merchant=\"%s\">", school_a.id);
+    ck_assert_ptr_nonnull(strstr(r.body, marker));
+    fgt_response_free(&r);
+    /* an auditor reads the reconciliation summary too */
+    char auditor[200];
+    login_ok(&srv, auditor_email, auditor, sizeof(auditor));
+    ck_assert_int_eq(status_of(&srv, auditor, "/staff/reports/reconciliation.csv?from=2026-01-01&to=2026-12-31"), 200);
+    ck_assert_int_ge(audit_count(finance_email, "report.download"), 5);
+}
+END_TEST
+
 START_TEST(the_audit_page_lists_staff_actions)
 {
     char session[200];
@@ -864,6 +1138,54 @@ START_TEST(bills_are_previewed_then_created_from_the_page)
 }
 END_TEST
 
+/* A CSV of n bills, merchant refs prefix-1 … prefix-n; malloc'd. */
+static char *bills_csv(const char *prefix, int n)
+{
+    size_t cap = 32 + (size_t)n * (strlen(prefix) + 24), len = 0;
+    char *csv = malloc(cap);
+    len += (size_t)snprintf(csv, cap, "merchant_ref,amount\r\n");
+    for (int i = 1; i <= n; i++)
+        len += (size_t)snprintf(csv + len, cap - len, "%s-%d,%d\r\n", prefix, i, 10000 + i);
+    return csv;
+}
+
+START_TEST(a_file_of_10000_bills_is_taken_and_one_more_is_refused)
+{
+    char session[200], csrf[96], action[128], form[160];
+    login_ok(&srv, finance_email, session, sizeof(session));
+    session_csrf(&srv, session, csrf, sizeof(csrf));
+
+    /* 10,001 rows: refused whole, with the reason, and nothing kept to commit */
+    const char *over = fgt_unique("CAP1");
+    char *csv = bills_csv(over, 10001);
+    fgt_response_t r = bills_upload(session, csrf, school_b.id, csv);
+    free(csv);
+    ck_assert_msg(r.status == 422 || r.status == 413 || r.status == 400, "10,001 rows: %ld", r.status);
+    ck_assert_msg(strstr(r.body, "a file holds at most 10000 bills; row 10002 is one too many") != NULL,
+                  "no reason in %.600s", r.body);
+    ck_assert_ptr_nonnull(strstr(r.body, "role=\"alert\""));
+    ck_assert_ptr_null(strstr(r.body, "data-form=\"bills-commit\""));
+    fgt_response_free(&r);
+    ck_assert_int_eq(orders_like(school_b.id, over), 0);
+
+    /* 10,000 rows: previewed without an error, then created, all of them */
+    const char *full = fgt_unique("CAP2");
+    csv = bills_csv(full, 10000);
+    r = bills_upload(session, csrf, school_b.id, csv);
+    free(csv);
+    ck_assert_msg(r.status == 200, "10,000 rows: %ld %.400s", r.status, r.body);
+    ck_assert_ptr_nonnull(strstr(r.body, "data-rows=\"10000\" data-invalid=\"0\""));
+    attr_after(&r, "data-form=\"bills-commit\"", "action", action, sizeof(action));
+    fgt_response_free(&r);
+    snprintf(form, sizeof(form), "csrf_token=%s", csrf);
+    r = post(&srv, FGT_H2C, session, action, "application/x-www-form-urlencoded", form, 0);
+    ck_assert_msg(r.status == 200, "commit: %ld %.400s", r.status, r.body);
+    ck_assert_ptr_nonnull(strstr(r.body, "data-created=\"10000\""));
+    fgt_response_free(&r);
+    ck_assert_int_eq(orders_like(school_b.id, full), 10000);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("staff_pages");
@@ -882,9 +1204,12 @@ int main(void)
     tcase_add_test(tc, a_statement_uploaded_through_the_page_is_the_apis);
     tcase_add_test(tc, a_reconciliation_reloads_itself_until_its_lines_are_matched);
     tcase_add_test(tc, report_downloads_are_the_apis_files);
+    tcase_add_test(tc, the_statement_and_reconciliation_reports_are_the_apis);
     tcase_add_test(tc, the_audit_page_lists_staff_actions);
     tcase_add_test(tc, bills_are_previewed_then_created_from_the_page);
     tcase_add_test(tc, money_for_a_cancelled_bill_is_unapplied_and_shown_to_staff);
+    tcase_add_test(tc, the_overview_shows_the_collections_reports_figures);
+    tcase_add_test(tc, a_file_of_10000_bills_is_taken_and_one_more_is_refused);
 
     fgt_merchant_create("Trường Tiểu học A", school_a.id, school_a.key);
     fgt_merchant_create("Trường Tiểu học B", school_b.id, school_b.key);

@@ -1,9 +1,7 @@
 // feegate.mjs - the running feegate and bank simulator run.sh started (its fixture file),
-// orders and payments through the JSON API, and the route probe that keeps a spec skipped
-// until the page it needs is served.
+// orders and payments through the JSON API, and the status of one request.
 import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
-import { skip } from './suite.mjs';
 
 const path = process.env.FEEGATE_BROWSER_FIXTURE;
 if (!path) throw new Error('FEEGATE_BROWSER_FIXTURE is not set: run the suite with tests/browser/run.sh');
@@ -68,13 +66,4 @@ export async function routeStatus(method, route, form) {
   });
   await res.arrayBuffer();
   return res.status;
-}
-
-/**
- * Skips the calling spec while feegate answers the route 404 (the page is not built yet);
- * from the day it answers anything else the spec runs. form: a body to POST.
- */
-export async function requireRoute(method, route, form) {
-  const status = await routeStatus(method, route, form);
-  if (status === 404) skip(`${method} ${route.replace(/\/pay\/[0-9A-Z]+/, '/pay/{code}')} answers 404: not built yet`);
 }

@@ -21,12 +21,6 @@ export function test(name, fn, options = {}) {
   tests.push({ name, fn, viewport: options.viewport ?? { width: 360, height: 800 } });
 }
 
-/** Thrown by skip(): the test is reported as skipped with its reason. */
-export class Skip extends Error {}
-export function skip(reason) {
-  throw new Skip(reason);
-}
-
 // What the run saw: every audit's violations and every screenshot written.
 export const audits = [];
 export const screenshots = [];
