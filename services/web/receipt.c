@@ -159,7 +159,6 @@ static void receipt_adjustments(fg_html_t *p, fg_db_t *db, const fg_receipt_t *e
     int64_t number = 0, amount = 0, issued = 0;
     fg_buf_t serial = FG_BUF_INIT;
     fg_stmt_t s;
-    int rows = 0;
     if (e->status == FG_RECEIPT_ISSUED || fg_stmt_init(&s, db, SQL_ADJUSTMENTS) != 0)
         return;
     fg_stmt_cstr(&s, e->id);
@@ -167,11 +166,12 @@ static void receipt_adjustments(fg_html_t *p, fg_db_t *db, const fg_receipt_t *e
     fg_stmt_out_text(&s, &serial, NULL);
     fg_stmt_out_int(&s, &amount, NULL);
     fg_stmt_out_int(&s, &issued, NULL);
-    fg_html_printf(p, "<section class="notice" data-receipt-adjusted><p>%s</p><ul>",
+    fg_html_printf(p, "<section class=\"notice\" data-receipt-adjusted><p>%s</p><ul>",
                    e->status == FG_RECEIPT_ADJUSTED
                        ? fg_html_tr(p, "Biên lai này đã được điều chỉnh khi hoàn tiền; biên lai gốc giữ nguyên:",
                                     "This receipt was adjusted by a refund; the original stands as issued:")
-                       : fg_html_tr(p, "Biên lai này đã bị hủy hoặc thay thế.", "This receipt was cancelled or replaced."));
+                       : fg_html_tr(p, "Biên lai này đã bị hủy hoặc thay thế.",
+                                    "This receipt was cancelled or replaced."));
     if (fg_stmt_exec(&s) == 0) {
         while (fg_stmt_fetch(&s) == 1) {
             char text[8];
@@ -185,7 +185,6 @@ static void receipt_adjustments(fg_html_t *p, fg_db_t *db, const fg_receipt_t *e
             fg_html_puts(p, " (");
             fg_html_datetime(p, issued);
             fg_html_puts(p, ")</li>");
-            rows++;
         }
     }
     fg_html_puts(p, "</ul></section>");

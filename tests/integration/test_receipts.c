@@ -869,6 +869,16 @@ START_TEST(refunds_issue_adjustments_numbered_in_the_same_series)
     /* the payment still names its original */
     fgt_response_t r = get_as(k2, "payments", pay);
     ck_assert_str_eq(fgt_json_str(&r, "receipt_id", NULL), original);
+    /* and the payer's receipt page shows the original, saying it was adjusted and by which receipt */
+    char receipt_path[1200];
+    const char *url = fgt_json_str(&r, "receipt_url", NULL);
+    snprintf(receipt_path, sizeof(receipt_path), "%s", strstr(url, "/pay/"));
+    fgt_response_free(&r);
+    r = fgt_request(&srv, FGT_HTTP1, "GET", receipt_path, NULL, NULL, 0);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_nonnull(strstr(r.body, "data-receipt-number=\"0000001\""));
+    ck_assert_ptr_nonnull(strstr(r.body, "data-receipt-adjusted"));
+    ck_assert_ptr_nonnull(strstr(r.body, "data-adjustment=\"0000002\""));
     fgt_response_free(&r);
 
     /* a payment in between takes the next number */
