@@ -119,6 +119,7 @@ const fg_route_t fg_api_routes[] = {
      fg_staff_webhook_endpoint_post},
     {"POST", "/staff/webhooks/events/{}/redeliver", "staff.redeliver", FG_AUTH_NONE, 0, 4096, fg_staff_redeliver},
     {"GET", "/assets/{}", "web.asset", FG_AUTH_NONE, 0, 0, fg_web_asset},
+    {"GET", "/verify", "verify.page", FG_AUTH_NONE, 0, 0, fg_web_verify_page},
     {"GET", "/reminders/opt-out/{}/{}", "reminders.opt_out_page", FG_AUTH_NONE, 0, 0, fg_web_opt_out},
     {"POST", "/reminders/opt-out/{}/{}", "reminders.opt_out", FG_AUTH_NONE, 0, 4096, fg_web_opt_out},
     {"GET", "/pay/return/{}", "pay.return", FG_AUTH_NONE, 0, 0, fg_web_return_page},

@@ -137,9 +137,12 @@ static void receipt_qr(fg_html_t *p, const fg_receipt_t *e)
             fg_html_text(p, payload.data);
             fg_html_puts(p, "\">");
             fg_html_puts(p, drawn.data); /* our own markup: digits and path commands */
-            fg_html_printf(p, "<figcaption>%s</figcaption></figure>",
-                           fg_html_tr(p, "Mã QR có chữ ký để kiểm tra biên lai, không cần mạng",
-                                      "A signed QR code to check this receipt offline"));
+            fg_html_printf(p, "<figcaption>%s <a href=\"/verify?p=",
+                           fg_html_tr(p, "Mã QR có chữ ký để kiểm tra biên lai, không cần mạng.",
+                                      "A signed QR code to check this receipt offline."));
+            fg_html_text(p, payload.data); /* base64url and dots: nothing to encode in a query */
+            fg_html_printf(p, "\" data-verify-link>%s</a></figcaption></figure>",
+                           fg_html_tr(p, "Kiểm tra", "Check it"));
         }
     }
     fg_buf_free(&payload);

@@ -47,6 +47,11 @@ void fg_web_return_page(fg_call_t *call, fg_db_t *db);
  *  reminder; GET shows it, POST stops the payer's reminders (optout.c). */
 void fg_web_opt_out(fg_call_t *call, fg_db_t *db);
 
+/** GET /verify: an e-receipt's QR payload (?p=, pasted) checked with the
+ *  published keys, what the register says of it now, and (?ref=) whether it
+ *  was issued to a payer reference (verify.c). */
+void fg_web_verify_page(fg_call_t *call, fg_db_t *db);
+
 /** Appends s with &, <, >, " and ' escaped for HTML text and attributes. */
 void fg_html_escape(fg_buf_t *b, const char *s, size_t n);
 

@@ -199,6 +199,7 @@ static const struct {
     {"pay.page", 200, "a bill: the payer code"},
     {"sandbox.page", 200, "the sandbox gateway's page"},
     {"sandbox.decide", 400, "the sandbox gateway's choice (none given)"},
+    {"verify.page", 200, "checking an e-receipt's QR payload: the form, or the verdict"},
     {"reminders.opt_out_page", 404, "a reminder's opt-out link: its token (an HMAC of the order's id)"},
     {"reminders.opt_out", 404, "stopping a payer's reminders: the link's token"},
 };

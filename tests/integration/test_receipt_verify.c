@@ -320,9 +320,35 @@ START_TEST(a_paid_bills_receipt_xml_verifies_with_xmlsec1)
     memcpy(payload, qr, n);
     payload[n] = '\0';
     ck_assert_ptr_nonnull(strstr(r.body, "<svg"));
+    ck_assert_ptr_nonnull(strstr(r.body, "data-verify-link"));
     fgt_response_free(&r);
     ck_assert_int_eq(verify(payload, receipt_env(), out, err), 0);
     ck_assert_ptr_nonnull(strstr(out, "4500000"));
+    /* the public /verify page says the same in the browser, and what the register knows now */
+    r = fgt_req(&s, FGT_HTTP1, "GET", "/verify", NULL, NULL, NULL, 0, NULL);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_nonnull(strstr(r.body, "data-status=\"form\""));
+    fgt_response_free(&r);
+    char vpath[2300];
+    snprintf(vpath, sizeof(vpath), "/verify?p=%s&ref=NOT-THE-PAYER", payload);
+    r = fgt_req(&s, FGT_HTTP1, "GET", vpath, NULL, NULL, NULL, 0, NULL);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_nonnull(strstr(r.body, "data-status=\"valid\""));
+    ck_assert_ptr_nonnull(strstr(r.body, "data-amount=\"4500000\""));
+    ck_assert_ptr_nonnull(strstr(r.body, "data-register=\"issued\""));
+    ck_assert_ptr_nonnull(strstr(r.body, "Trường Tiểu học Biên Lai"));
+    ck_assert_ptr_nonnull(strstr(r.body, "data-payer-match=\"no\""));
+    fgt_response_free(&r);
+    /* one character of the claims changed: not valid */
+    char *dot = strchr(payload, '.');
+    ck_assert_ptr_nonnull(dot);
+    dot[3] = dot[3] == 'A' ? 'B' : 'A';
+    snprintf(vpath, sizeof(vpath), "/verify?p=%s", payload);
+    r = fgt_req(&s, FGT_HTTP1, "GET", vpath, NULL, NULL, NULL, 0, NULL);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_nonnull(strstr(r.body, "data-status=\"invalid\""));
+    ck_assert_ptr_null(strstr(r.body, "data-amount=\"4500000\""));
+    fgt_response_free(&r);
     /* another merchant's key: no such receipt */
     snprintf(path, sizeof(path), "/v1/receipts/%s.xml", receipt_id);
     fgt_merchant_t other;
