@@ -45,6 +45,10 @@ static const char *const env_names[] = {
     "FEEGATE_LOG_REQUESTS",
     "FEEGATE_RECON_FEE_VNPAY",
     "FEEGATE_RECON_FEE_MOMO",
+    "FEEGATE_SMTP_URL",
+    "FEEGATE_SMTP_FROM",
+    "FEEGATE_SMS_URL",
+    "FEEGATE_REMINDERS_QUIET_HOURS",
 };
 
 static char tmp_path[64];
@@ -440,6 +444,39 @@ END_TEST
 
 /* A gateway's fee schedule: in [recon] as "fee.vnpay", anywhere as the full
  * key, from the environment; anything but a schedule stops start-up. */
+START_TEST(reminder_channels)
+{
+    const char *path = write_file(
+        "[reminders]\nquiet_hours = 22:00-06:30\nlink_secret = s\n"
+        "[smtp]\nurl = smtp://relay.example.vn:587\nfrom = thu@example.vn\n"
+        "[sms]\nurl = https://rest.esms.vn/MainService.svc/json/SendMultipleMessage_V4_post_json/\n");
+    fg_config_t c;
+    char err[ERR_CAP] = "";
+    ck_assert_msg(fg_config_load(&c, path, err, sizeof(err)) == 0, "%s", err);
+    ck_assert_str_eq(c.reminders_quiet_hours, "22:00-06:30");
+    ck_assert_str_eq(c.smtp_url, "smtp://relay.example.vn:587");
+    ck_assert_int_eq(c.smtp_starttls, 1);
+    ck_assert_int_eq(c.reminders_enabled, 1);
+    fg_config_free(&c);
+    static const struct {
+        const char *name, *value, *message;
+    } bad[] = {
+        {"FEEGATE_SMTP_URL", "https://relay.example.vn", "smtp.url: expected an smtp:// or smtps:// URL"},
+        {"FEEGATE_SMTP_FROM", "nobody", "smtp.from: expected the sender's e-mail address"},
+        {"FEEGATE_SMS_URL", "ftp://x", "sms.url: expected an http:// or https:// URL"},
+        {"FEEGATE_REMINDERS_QUIET_HOURS", "21:00-7:00", "reminders.quiet_hours: expected HH:MM-HH:MM"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        setenv(bad[i].name, bad[i].value, 1);
+        ck_assert_int_eq(fg_config_load(&c, path, err, sizeof(err)), FG_EINVALID);
+        expect_error(err, bad[i].message);
+        fg_config_free(&c);
+        unsetenv(bad[i].name);
+    }
+    unlink(path);
+}
+END_TEST
+
 START_TEST(fee_schedules)
 {
     const char *path = write_file("[recon]\n"
@@ -650,6 +687,7 @@ static Suite *config_suite(void)
     tcase_add_loop_test(tc, load_file_errors, 0, (int)(sizeof(bad_files) / sizeof(bad_files[0])));
     tcase_add_test(tc, load_missing_file);
     tcase_add_test(tc, fee_schedules);
+    tcase_add_test(tc, reminder_channels);
     tcase_add_test(tc, load_file_with_nul_byte);
     tcase_add_test(tc, env_overrides_file);
     tcase_add_test(tc, env_values_are_not_trimmed_or_unquoted);
