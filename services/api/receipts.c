@@ -63,6 +63,11 @@ void fg_receipts_get(fg_call_t *call, fg_db_t *db)
     fg_db_end(db);
     if (rc == FG_ENOTFOUND) {
         fg_call_error(call, 404, "not_found", "receipt_not_found", "no such receipt", NULL);
+    } else if (rc == FG_ERANGE) {
+        fg_call_error(call, 503, "unavailable", "receipt_series_used_up",
+                      "the merchant's receipt series is used up: the receipt is issued once an admin sets a new "
+                      "serial (POST /v1/merchants/{id}/receipt-settings)",
+                      NULL);
     } else if (rc != 0) {
         fg_call_db_error(call, db, rc);
     } else if (as_xml) {

@@ -31,6 +31,7 @@
 #include "payments/payments.h"
 #include "payments/providers.h"
 #include "recon/recon.h"
+#include "receipts/receipts.h"
 #include "reminders/reminders.h"
 #include "reports/reports.h"
 #include "webhooks/webhooks.h"
@@ -1223,6 +1224,11 @@ int fg_server_run(const fg_config_t *cfg, const fg_route_t *api_routes)
         fg_log_end(&l);
         goto Stop;
     }
+    if (fg_receipts_start(cfg) != 0) {
+        fg_log_begin(&l, FG_LOG_ERROR, "receipt issuer did not start");
+        fg_log_end(&l);
+        goto Stop;
+    }
     if (fg_reminders_start(cfg) != 0) {
         fg_log_begin(&l, FG_LOG_ERROR, "reminder sender did not start");
         fg_log_end(&l);
@@ -1264,6 +1270,7 @@ Stop:
     fg_providers_stop();
     fg_webhooks_stop();
     fg_reminders_stop();
+    fg_receipts_stop();
     fg_changes_stop();
     fg_settle_shared_free(&settle); /* both of its threads have stopped */
     fg_pool_destroy(server.pool);

@@ -422,9 +422,9 @@ static int apply_success(fg_db_t *db, apply_t *a, const fg_payment_row_t *p, fg_
         return rc;
     /* The receipt: money received is receipted whatever the order could take
      * of it, unapplied money too (it was collected; a refund later adjusts
-     * the receipt).  Late, since its series' counter row stays locked to
-     * COMMIT; the numbering works alike in a group commit (the counter and
-     * the receipt row are written at once, never deferred). */
+     * the receipt).  Queued here, numbered by the issuer after COMMIT
+     * (docs/RECEIPTS.md): the payment takes no series lock, and a used-up
+     * series no longer holds the money. */
     fg_receipt_issue_t ri = {
         .payment_id = p->id,
         .order_id = order->id,
@@ -446,7 +446,8 @@ static int apply_success(fg_db_t *db, apply_t *a, const fg_payment_row_t *p, fg_
     if (!issues)
         return post_events(db, a->cfg->public_base_url, p, FG_PAYMENT_SUCCEEDED, a->n->provider_txn_id, a->n->amount,
                            applied, unapplied, applied > 0 ? order : NULL, NULL, now);
-    if ((rc = fg_receipt_issue(db, receipt_id, &ri, now, NULL)) != 0)
+    /* numbered by the issuer (receipts/issuer.c) after COMMIT, in batches: the payment names its id now */
+    if ((rc = fg_receipt_queue(db, receipt_id, &ri)) != 0)
         return rc;
     /* the payer's copy by e-mail, when they gave an address: queued in this transaction */
     if ((rc = fg_reminder_queue_receipt(db, a->cfg, (uint64_t)p->merchant_id, order->id, receipt_id,

@@ -21,6 +21,7 @@
 #include "core/buf.h"
 #include "core/money.h"
 #include "core/page.h"
+#include "core/config.h"
 #include "db/db.h"
 #include "receipts/receipt.h"
 
@@ -73,6 +74,30 @@ int fg_receipt_new_id(char id[FG_RECEIPT_ID_MAX + 1]) FG_MUST_USE;
  */
 int fg_receipt_issue(fg_db_t *db, const char *id, const fg_receipt_issue_t *in, int64_t now_ms,
                      fg_receipt_t *out) FG_MUST_USE;
+
+/** Inside the payment's transaction: queues the receipt id of a payment
+ *  that succeeded, with what the receipt will say of it (in->amount,
+ *  currency, method, provider_ref, paid_at_ms; ids), for the issuer
+ *  (fg_receipt_issue_queued).  A deferred insert in a group commit. */
+int fg_receipt_queue(fg_db_t *db, const char *id, const fg_receipt_issue_t *in) FG_MUST_USE;
+
+/** Inside the caller's transaction: issues queued receipts, oldest payment
+ *  first: up to limit of any merchant's (claimed with SKIP LOCKED), or the
+ *  one named id (waiting for a claim that holds it).  *issued (may be NULL)
+ *  counts them.  A merchant whose series is used up keeps its receipts
+ *  queued (logged) until an admin sets a new serial: FG_ERANGE when that
+ *  is the only one asked for.  0 or a database code. */
+int fg_receipt_issue_queued(fg_db_t *db, const char *id, int limit, int *issued) FG_MUST_USE;
+
+/** Issues the receipt id when it is still queued, in a transaction of its
+ *  own (outside any other): what every read does before it reads, so that a
+ *  receipt id a payment names always opens.  0 (issued, or nothing queued),
+ *  FG_ERANGE (its series is used up) or a database code. */
+int fg_receipt_ensure(fg_db_t *db, const char *id, size_t len) FG_MUST_USE;
+
+/** The issuer's thread in `feegate serve` (receipts/issuer.c). */
+int fg_receipts_start(const fg_config_t *cfg) FG_MUST_USE;
+void fg_receipts_stop(void);
 
 /** A refund that succeeded, as its adjustment receipt is made of it. */
 typedef struct {

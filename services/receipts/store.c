@@ -210,6 +210,195 @@ int fg_receipt_issue(fg_db_t *db, const char *id, const fg_receipt_issue_t *in, 
     return insert_receipt(db, r, in->merchant_id, in->payment_id, in->order_id, 0, now_ms);
 }
 
+/* ---- the queue ------------------------------------------------------------------- */
+
+static fg_db_table_t QUEUE =
+    FG_DB_TABLE("INSERT INTO receipt_queue (receipt_public_id, payment_id, merchant_id, amount, "
+                "currency, method, provider_ref, paid_at) VALUES ",
+                "(?, ?, ?, ?, ?, ?, ?, ?)", 8, 0, 40);
+
+int fg_receipt_queue(fg_db_t *db, const char *id, const fg_receipt_issue_t *in)
+{
+    fg_db_value_t v[] = {
+        fg_db_cstr(id),           FG_DB_INT(in->payment_id), FG_DB_INT(in->merchant_id),   FG_DB_INT(in->amount),
+        fg_db_cstr(in->currency), fg_db_cstr(in->method),    fg_db_cstr(in->provider_ref), FG_DB_INT(in->paid_at_ms)};
+    return fg_db_insert(db, &QUEUE, v, 1, NULL);
+}
+
+/* Oldest payments first; a claim skips what another issuer holds. */
+static const char SQL_QUEUE_CLAIM[] =
+    "SELECT receipt_public_id FROM receipt_queue ORDER BY payment_id LIMIT ? FOR UPDATE SKIP LOCKED";
+/* clang-format off */
+static const char SQL_QUEUED[] =
+    "SELECT q.payment_id, q.merchant_id, q.amount, q.currency, q.method, q.provider_ref, q.paid_at, p.public_id, "
+    "o.id, o.public_id, m.public_id, o.payer_name, o.payer_ref, o.merchant_ref, o.fee_type, o.description "
+    "FROM receipt_queue q JOIN payments p ON p.id = q.payment_id JOIN orders o ON o.id = p.order_id "
+    "JOIN merchants m ON m.id = q.merchant_id WHERE q.receipt_public_id = ? FOR UPDATE";
+/* clang-format on */
+static const char SQL_QUEUED_OF_PAYMENT[] = "SELECT receipt_public_id FROM receipt_queue WHERE payment_id = ?";
+static const char SQL_QUEUE_DONE[] = "DELETE FROM receipt_queue WHERE receipt_public_id = ?";
+
+#define QUEUED_TEXT 13
+
+/* Issues the queued receipt id (its row locked here: a claim that holds it
+ * makes this wait, then find it gone): 1 issued, 0 none queued, FG_ERANGE,
+ * or a database code. */
+static int issue_one(fg_db_t *db, const char *id)
+{
+    int64_t payment = 0, merchant = 0, amount = 0, paid_at = 0, order = 0;
+    int null[QUEUED_TEXT] = {0};
+    fg_buf_t t[QUEUED_TEXT];
+    fg_stmt_t s;
+    for (int i = 0; i < QUEUED_TEXT; i++)
+        t[i] = (fg_buf_t)FG_BUF_INIT;
+    int rc = fg_stmt_init(&s, db, SQL_QUEUED);
+    if (rc == 0) {
+        fg_stmt_cstr(&s, id);
+        fg_stmt_out_int(&s, &payment, NULL);
+        fg_stmt_out_int(&s, &merchant, NULL);
+        fg_stmt_out_int(&s, &amount, NULL);
+        fg_stmt_out_text(&s, &t[0], NULL);     /* currency */
+        fg_stmt_out_text(&s, &t[1], NULL);     /* method */
+        fg_stmt_out_text(&s, &t[2], &null[2]); /* provider_ref */
+        fg_stmt_out_int(&s, &paid_at, NULL);
+        fg_stmt_out_text(&s, &t[3], NULL); /* payment public id */
+        fg_stmt_out_int(&s, &order, NULL);
+        fg_stmt_out_text(&s, &t[4], NULL);       /* order public id */
+        fg_stmt_out_text(&s, &t[5], NULL);       /* merchant public id */
+        fg_stmt_out_text(&s, &t[6], &null[6]);   /* payer name */
+        fg_stmt_out_text(&s, &t[7], &null[7]);   /* payer ref */
+        fg_stmt_out_text(&s, &t[8], NULL);       /* bill ref */
+        fg_stmt_out_text(&s, &t[9], NULL);       /* fee type */
+        fg_stmt_out_text(&s, &t[10], &null[10]); /* description */
+        rc = fg_stmt_one(&s);
+    }
+    if (rc == 0) {
+        fg_receipt_issue_t in = {
+            .payment_id = payment,
+            .order_id = order,
+            .merchant_id = merchant,
+            .payment_public_id = t[3].data,
+            .order_public_id = t[4].data,
+            .merchant_public_id = t[5].data,
+            .payer_name = null[6] ? NULL : t[6].data,
+            .payer_ref = null[7] ? NULL : t[7].data,
+            .bill_ref = t[8].data,
+            .fee_type = t[9].data,
+            .description = null[10] ? NULL : t[10].data,
+            .amount = amount,
+            .currency = t[0].data,
+            .method = t[1].data,
+            .provider_ref = null[2] ? NULL : t[2].data,
+            .paid_at_ms = paid_at,
+        };
+        rc = fg_receipt_issue(db, id, &in, fg_now_ms(), NULL);
+        if (rc == 0 && (rc = fg_stmt_init(&s, db, SQL_QUEUE_DONE)) == 0) {
+            fg_stmt_cstr(&s, id);
+            rc = fg_stmt_exec(&s);
+        }
+        if (rc == 0)
+            rc = 1;
+    } else if (rc == FG_ENOTFOUND) {
+        rc = 0;
+    }
+    for (int i = 0; i < QUEUED_TEXT; i++)
+        fg_buf_free(&t[i]);
+    return rc;
+}
+
+#define CLAIM_MAX 200
+
+int fg_receipt_issue_queued(fg_db_t *db, const char *id, int limit, int *issued)
+{
+    char ids[CLAIM_MAX][FG_RECEIPT_ID_MAX + 1];
+    fg_buf_t one = FG_BUF_INIT;
+    fg_stmt_t s;
+    int n = 0, rc, done = 0;
+    if (issued != NULL)
+        *issued = 0;
+    if (id != NULL) {
+        rc = issue_one(db, id);
+        if (issued != NULL && rc == 1)
+            *issued = 1;
+        return rc < 0 ? rc : 0;
+    }
+    if ((rc = fg_stmt_init(&s, db, SQL_QUEUE_CLAIM)) != 0)
+        return rc;
+    fg_stmt_int(&s, limit < CLAIM_MAX ? limit : CLAIM_MAX);
+    fg_stmt_out_text(&s, &one, NULL);
+    if ((rc = fg_stmt_exec(&s)) == 0) {
+        while ((rc = fg_stmt_fetch(&s)) == 1 && n < CLAIM_MAX)
+            snprintf(ids[n++], sizeof(ids[0]), "%s", one.data);
+        fg_stmt_done(&s);
+    }
+    fg_buf_free(&one);
+    for (int i = 0; rc >= 0 && i < n; i++) {
+        rc = issue_one(db, ids[i]);
+        if (rc == FG_ERANGE) { /* that merchant's series is used up: its receipts wait for a new serial */
+            fg_log_t l;
+            fg_log_begin(&l, FG_LOG_WARN, "receipt series used up: the receipt waits for a new serial");
+            fg_log_str(&l, "receipt", ids[i]);
+            fg_log_end(&l);
+            rc = 0;
+        } else if (rc == 1) {
+            done++;
+        }
+    }
+    if (issued != NULL)
+        *issued = done;
+    return rc < 0 ? rc : 0;
+}
+
+typedef struct {
+    const char *id;
+    int result;
+} ensure_t;
+
+/* The merchant's receipts queued before this one (and it), in payment order:
+ * a read that comes before the issuer keeps the series in that order too. */
+static const char SQL_QUEUED_BEFORE[] =
+    "SELECT b.receipt_public_id FROM receipt_queue q JOIN receipt_queue b ON b.merchant_id = q.merchant_id "
+    "AND b.payment_id <= q.payment_id WHERE q.receipt_public_id = ? ORDER BY b.payment_id LIMIT ?";
+
+static int ensure_tx(fg_db_t *db, void *arg)
+{
+    ensure_t *e = arg;
+    char ids[CLAIM_MAX][FG_RECEIPT_ID_MAX + 1];
+    fg_buf_t one = FG_BUF_INIT;
+    fg_stmt_t s;
+    int n = 0, rc = fg_stmt_init(&s, db, SQL_QUEUED_BEFORE);
+    if (rc == 0) {
+        fg_stmt_cstr(&s, e->id);
+        fg_stmt_int(&s, CLAIM_MAX);
+        fg_stmt_out_text(&s, &one, NULL);
+        if ((rc = fg_stmt_exec(&s)) == 0) {
+            while ((rc = fg_stmt_fetch(&s)) == 1 && n < CLAIM_MAX)
+                snprintf(ids[n++], sizeof(ids[0]), "%s", one.data);
+            fg_stmt_done(&s);
+        }
+    }
+    fg_buf_free(&one);
+    e->result = 0;
+    /* each locked as it is issued (issue_one waits for a claim that holds it); the named one last */
+    for (int i = 0; rc >= 0 && i < n && strcmp(ids[i], e->id) != 0; i++)
+        rc = issue_one(db, ids[i]);
+    if (rc >= 0)
+        rc = e->result = issue_one(db, e->id);
+    return rc < 0 ? rc : 0;
+}
+
+int fg_receipt_ensure(fg_db_t *db, const char *id, size_t len)
+{
+    char copy[FG_RECEIPT_ID_MAX + 1];
+    if (len == 0 || len > FG_RECEIPT_ID_MAX)
+        return 0;
+    memcpy(copy, id, len);
+    copy[len] = '\0';
+    ensure_t e = {copy, 0};
+    fg_db_end(db);
+    return fg_db_tx(db, ensure_tx, &e);
+}
+
 /* ---- reading ------------------------------------------------------------------- */
 
 /* clang-format off */
@@ -222,6 +411,7 @@ int fg_receipt_issue(fg_db_t *db, const char *id, const fg_receipt_issue_t *in, 
     "JOIN payments p ON p.id = r.payment_id JOIN orders o ON o.id = r.order_id "                                  \
     "JOIN merchants m ON m.id = r.merchant_id "
 /* clang-format on */
+static const char SQL_RECEIPT_OF[] = "SELECT COALESCE(receipt_id, '') FROM payments WHERE public_id = ?";
 static const char SQL_RECEIPT_GET[] = "SELECT " RECEIPT_COLUMNS
                                       "WHERE r.public_id = ? AND (? = 0 OR r.merchant_id = ?)";
 static const char SQL_RECEIPT_OF_PAYMENT[] = "SELECT " RECEIPT_COLUMNS
@@ -332,6 +522,9 @@ int fg_receipt_get(fg_db_t *db, const char *id, size_t id_len, uint64_t merchant
 {
     if (id_len == 0 || id_len > FG_RECEIPT_ID_MAX)
         return FG_ENOTFOUND;
+    int rc = read_one(db, SQL_RECEIPT_GET, id, id_len, merchant_id, out);
+    if (rc != FG_ENOTFOUND || (rc = fg_receipt_ensure(db, id, id_len)) != 0)
+        return rc;
     return read_one(db, SQL_RECEIPT_GET, id, id_len, merchant_id, out);
 }
 
@@ -340,7 +533,23 @@ int fg_receipt_of_payment(fg_db_t *db, const char *payment_id, uint64_t merchant
     size_t len = strlen(payment_id);
     if (len == 0 || len > FG_RECEIPT_ID_MAX)
         return FG_ENOTFOUND;
-    return read_one(db, SQL_RECEIPT_OF_PAYMENT, payment_id, len, merchant_id, out);
+    int rc = read_one(db, SQL_RECEIPT_OF_PAYMENT, payment_id, len, merchant_id, out);
+    if (rc != FG_ENOTFOUND)
+        return rc;
+    /* still queued: the payment names it */
+    fg_buf_t id = FG_BUF_INIT;
+    fg_stmt_t s;
+    if ((rc = fg_stmt_init(&s, db, SQL_RECEIPT_OF)) == 0) {
+        fg_stmt_cstr(&s, payment_id);
+        fg_stmt_out_text(&s, &id, NULL);
+        rc = fg_stmt_one(&s);
+    }
+    if (rc == 0 && id.len > 0 && (rc = fg_receipt_ensure(db, id.data, id.len)) == 0)
+        rc = read_one(db, SQL_RECEIPT_OF_PAYMENT, payment_id, len, merchant_id, out);
+    else if (rc == 0)
+        rc = FG_ENOTFOUND;
+    fg_buf_free(&id);
+    return rc;
 }
 
 /* ---- adjusting ----------------------------------------------------------------- */
@@ -358,14 +567,30 @@ int fg_receipt_adjust(fg_db_t *db, const char *id, const fg_receipt_adjust_t *in
     if (in->amount <= 0 || in->amount > FG_RECEIPT_AMOUNT_MAX)
         return FG_ERANGE;
     fg_stmt_t s;
-    int rc = fg_stmt_init(&s, db, SQL_ORIGINAL_LOCK);
-    if (rc == 0) {
-        fg_stmt_int(&s, in->payment_id);
-        fg_stmt_out_int(&s, &original_row, NULL);
-        fg_stmt_out_text(&s, &original, NULL);
-        fg_stmt_out_int(&s, &merchant_id, NULL);
-        fg_stmt_out_int(&s, &order_id, NULL);
-        rc = fg_stmt_one(&s);
+    int rc = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        if ((rc = fg_stmt_init(&s, db, SQL_ORIGINAL_LOCK)) == 0) {
+            fg_stmt_int(&s, in->payment_id);
+            fg_stmt_out_int(&s, &original_row, NULL);
+            fg_stmt_out_text(&s, &original, NULL);
+            fg_stmt_out_int(&s, &merchant_id, NULL);
+            fg_stmt_out_int(&s, &order_id, NULL);
+            rc = fg_stmt_one(&s);
+        }
+        if (rc != FG_ENOTFOUND || pass == 1)
+            break;
+        /* the original may still be queued: issue it first, in this transaction */
+        fg_buf_t queued = FG_BUF_INIT;
+        if ((rc = fg_stmt_init(&s, db, SQL_QUEUED_OF_PAYMENT)) == 0) {
+            fg_stmt_int(&s, in->payment_id);
+            fg_stmt_out_text(&s, &queued, NULL);
+            rc = fg_stmt_one(&s);
+        }
+        if (rc == 0)
+            rc = issue_one(db, queued.data);
+        fg_buf_free(&queued);
+        if (rc < 0 && rc != FG_ENOTFOUND)
+            goto Exit;
     }
     /* the original as issued: unit, payer and fee are copied from it */
     if (rc == 0)
@@ -421,7 +646,22 @@ int fg_receipt_list(fg_db_t *db, const fg_receipt_query_t *q, const fg_page_t *p
     const char *payment = q->payment_id != NULL ? q->payment_id : "";
     const char *merchant = q->merchant_public_id != NULL ? q->merchant_public_id : "";
     fg_stmt_t s;
-    int rc = fg_stmt_init(&s, db, SQL_RECEIPT_LIST), n = 0, more = 0;
+    int rc = 0, n = 0, more = 0;
+    if (payment[0] != '\0') { /* the payment's receipt may still be queued: issue it first */
+        fg_buf_t id = FG_BUF_INIT;
+        if ((rc = fg_stmt_init(&s, db, SQL_RECEIPT_OF)) == 0) {
+            fg_stmt_cstr(&s, payment);
+            fg_stmt_out_text(&s, &id, NULL);
+            rc = fg_stmt_one(&s);
+        }
+        if (rc == 0 && id.len > 0)
+            rc = fg_receipt_ensure(db, id.data, id.len);
+        fg_buf_free(&id);
+        if (rc == FG_ENOTFOUND || rc == FG_ERANGE)
+            rc = 0; /* no such payment: an empty list; a used-up series: listed once issued */
+    }
+    if (rc == 0)
+        rc = fg_stmt_init(&s, db, SQL_RECEIPT_LIST);
     int64_t last = 0;
     if (rc == 0) {
         fg_stmt_int(&s, (int64_t)q->merchant_id);

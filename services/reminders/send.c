@@ -27,6 +27,7 @@
 #include "net/http_client.h"
 #include "net/smtp_client.h"
 #include "orders/orders_internal.h"
+#include "receipts/receipts.h"
 #include "reminders/reminders_internal.h"
 
 /* Messages claimed per round. */
@@ -153,7 +154,11 @@ static int load(fg_db_t *db, int64_t id, msg_t *m)
     fg_buf_t form = FG_BUF_INIT, serial = FG_BUF_INIT, currency = FG_BUF_INIT, payer = FG_BUF_INIT,
              payment = FG_BUF_INIT, unit = FG_BUF_INIT;
     int payer_null = 0;
-    if ((rc = fg_stmt_init(&s, db, SQL_RECEIPT)) == 0) {
+    /* a receipt still queued is issued first, in this transaction */
+    rc = fg_receipt_issue_queued(db, m->receipt_id, 1, NULL);
+    if (rc == FG_ERANGE)
+        return FG_ESTATE; /* its series is used up: the receipt, and its e-mail, wait for a new serial */
+    if (rc == 0 && (rc = fg_stmt_init(&s, db, SQL_RECEIPT)) == 0) {
         fg_stmt_cstr(&s, m->receipt_id);
         fg_stmt_out_int(&s, &m->number, NULL);
         fg_stmt_out_text(&s, &form, NULL);
@@ -274,7 +279,11 @@ static int claim_tx(fg_db_t *db, void *arg)
     for (int i = 0; rc >= 0 && i < n; i++) {
         msg_t *m = &c->msgs[c->count];
         int64_t later_at;
-        if ((rc = load(db, ids[i], m)) != 0)
+        if ((rc = load(db, ids[i], m)) == FG_ESTATE) {
+            rc = later_row(db, m, c->now + 60000, "the receipt waits for a new serial", c->now, m->attempts);
+            continue;
+        }
+        if (rc != 0)
             break;
         const char *why = hold(c->cfg, m, c->now, &later_at);
         if (why != NULL && later_at > 0) {
