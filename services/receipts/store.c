@@ -15,7 +15,7 @@
  * the row at once, so it has no repeat.  The unique key (merchant, serial,
  * number) would refuse a repeat all the same.
  */
-#include "receipts/receipts.h"
+#include "receipts/receipts_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -227,7 +227,7 @@ int fg_receipt_queue(fg_db_t *db, const char *id, const fg_receipt_issue_t *in)
 
 /* Oldest payments first; a claim skips what another issuer holds. */
 static const char SQL_QUEUE_CLAIM[] =
-    "SELECT receipt_public_id FROM receipt_queue ORDER BY payment_id LIMIT ? FOR UPDATE SKIP LOCKED";
+    "SELECT receipt_public_id, payment_id FROM receipt_queue ORDER BY payment_id LIMIT ? FOR UPDATE SKIP LOCKED";
 /* clang-format off */
 static const char SQL_QUEUED[] =
     "SELECT q.payment_id, q.merchant_id, q.amount, q.currency, q.method, q.provider_ref, q.paid_at, p.public_id, "
@@ -306,12 +306,13 @@ static int issue_one(fg_db_t *db, const char *id)
     return rc;
 }
 
-#define CLAIM_MAX 200
+#define CLAIM_MAX FG_RECEIPT_CLAIM_MAX
 
 int fg_receipt_issue_queued(fg_db_t *db, const char *id, int limit, int *issued)
 {
-    char ids[CLAIM_MAX][FG_RECEIPT_ID_MAX + 1];
+    fg_receipt_claim_t claims[FG_RECEIPT_CLAIM_MAX];
     fg_buf_t one = FG_BUF_INIT;
+    int64_t payment = 0;
     fg_stmt_t s;
     int n = 0, rc, done = 0;
     if (issued != NULL)
@@ -324,25 +325,38 @@ int fg_receipt_issue_queued(fg_db_t *db, const char *id, int limit, int *issued)
     }
     if ((rc = fg_stmt_init(&s, db, SQL_QUEUE_CLAIM)) != 0)
         return rc;
-    fg_stmt_int(&s, limit < CLAIM_MAX ? limit : CLAIM_MAX);
+    fg_stmt_int(&s, limit < FG_RECEIPT_CLAIM_MAX ? limit : FG_RECEIPT_CLAIM_MAX);
     fg_stmt_out_text(&s, &one, NULL);
+    fg_stmt_out_int(&s, &payment, NULL);
     if ((rc = fg_stmt_exec(&s)) == 0) {
-        while ((rc = fg_stmt_fetch(&s)) == 1 && n < CLAIM_MAX)
-            snprintf(ids[n++], sizeof(ids[0]), "%s", one.data);
+        while ((rc = fg_stmt_fetch(&s)) == 1 && n < FG_RECEIPT_CLAIM_MAX) {
+            snprintf(claims[n].id, sizeof(claims[n].id), "%s", one.data);
+            claims[n++].payment_id = payment;
+        }
         fg_stmt_done(&s);
     }
     fg_buf_free(&one);
-    for (int i = 0; rc >= 0 && i < n; i++) {
-        rc = issue_one(db, ids[i]);
-        if (rc == FG_ERANGE) { /* that merchant's series is used up: its receipts wait for a new serial */
+    if (rc < 0 || n == 0)
+        return rc < 0 ? rc : 0;
+    /* the whole batch in a few statements; one that meets a used-up series goes one by one */
+    rc = fg_receipt_issue_batch(db, claims, n, fg_now_ms());
+    if (rc == 0)
+        done = n;
+    for (int i = 0; rc == FG_ERANGE && i < n; i++) {
+        int one_rc = issue_one(db, claims[i].id);
+        if (one_rc == FG_ERANGE) { /* that merchant's series is used up: its receipts wait for a new serial */
             fg_log_t l;
             fg_log_begin(&l, FG_LOG_WARN, "receipt series used up: the receipt waits for a new serial");
-            fg_log_str(&l, "receipt", ids[i]);
+            fg_log_str(&l, "receipt", claims[i].id);
             fg_log_end(&l);
-            rc = 0;
-        } else if (rc == 1) {
+        } else if (one_rc < 0) {
+            rc = one_rc;
+            break;
+        } else if (one_rc == 1) {
             done++;
         }
+        if (i == n - 1)
+            rc = 0;
     }
     if (issued != NULL)
         *issued = done;
