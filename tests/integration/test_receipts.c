@@ -157,14 +157,14 @@ static void receipt_of(const char *k, const char *payment, char *out)
     fgt_response_free(&r);
     /* read once through the API, which issues it if the issuer has not yet: the DB checks then see it */
     char path[96];
-    snprintf(path, sizeof(path), "/v1/receipts/%s", out);
+    snprintf(path, sizeof(path), "/v1/receipts/%.64s", out);
     read_through_api(path);
 }
 
 static long long receipts_of_payment(const char *payment)
 {
     char path[128];
-    snprintf(path, sizeof(path), "/v1/receipts?payment_id=%s", payment);
+    snprintf(path, sizeof(path), "/v1/receipts?payment_id=%.64s", payment);
     read_through_api(path);
     return fgt_db_int("SELECT COUNT(*) FROM receipts r JOIN payments p ON p.id = r.payment_id WHERE p.public_id = ?",
                       payment, NULL);
@@ -173,7 +173,7 @@ static long long receipts_of_payment(const char *payment)
 static long long number_of(const char *receipt)
 {
     char path[128];
-    snprintf(path, sizeof(path), "/v1/receipts/%s", receipt);
+    snprintf(path, sizeof(path), "/v1/receipts/%.64s", receipt);
     read_through_api(path);
     return fgt_db_int("SELECT number FROM receipts WHERE public_id = ?", receipt, NULL);
 }
