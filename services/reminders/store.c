@@ -270,31 +270,23 @@ int fg_reminder_opt_out(fg_db_t *db, const fg_config_t *cfg, const char *order_p
 
 /* ---- the receipt e-mail ---------------------------------------------------------------- */
 
-static const char SQL_QUEUE_RECEIPT[] =
-    "INSERT IGNORE INTO reminders (public_id, merchant_id, order_id, kind, receipt_id, channel, recipient, "
-    "not_before, created_at, updated_at) VALUES (?, ?, ?, 'receipt', ?, 'email', ?, ?, ?, ?)";
+/* Deferred in a group commit, as the payment's other rows. */
+static fg_db_table_t RECEIPT_MAIL =
+    FG_DB_TABLE("INSERT INTO reminders (public_id, merchant_id, order_id, kind, receipt_id, channel, recipient, "
+                "not_before, created_at, updated_at) VALUES ",
+                "(?, ?, ?, 'receipt', ?, 'email', ?, ?, ?, ?)", 8, 0, 40);
 
 int fg_reminder_queue_receipt(fg_db_t *db, const fg_config_t *cfg, uint64_t merchant_id, int64_t order_id,
                               const char *receipt_public_id, const char *email, int64_t now_ms)
 {
     char id[FG_ID_CAP];
-    fg_stmt_t s;
     if (!cfg->reminders_enabled || cfg->smtp_url[0] == '\0' || email == NULL || email[0] == '\0')
         return 0;
     if (fg_id_new("rmd_", id, sizeof(id)) < 0)
         return FG_EIO;
-    int rc = fg_stmt_init(&s, db, SQL_QUEUE_RECEIPT);
-    if (rc != 0)
-        return rc;
-    fg_stmt_cstr(&s, id);
-    fg_stmt_int(&s, (int64_t)merchant_id);
-    fg_stmt_int(&s, order_id);
-    fg_stmt_cstr(&s, receipt_public_id);
-    fg_stmt_cstr(&s, email);
-    fg_stmt_int(&s, now_ms);
-    fg_stmt_int(&s, now_ms);
-    fg_stmt_int(&s, now_ms);
-    return fg_stmt_exec(&s);
+    fg_db_value_t v[] = {fg_db_cstr(id),    FG_DB_INT(merchant_id), FG_DB_INT(order_id), fg_db_cstr(receipt_public_id),
+                         fg_db_cstr(email), FG_DB_INT(now_ms),      FG_DB_INT(now_ms),   FG_DB_INT(now_ms)};
+    return fg_db_insert(db, &RECEIPT_MAIL, v, 1, NULL);
 }
 
 /* ---- planning ------------------------------------------------------------------------------ */
