@@ -449,6 +449,7 @@ static int apply_success(fg_db_t *db, apply_t *a, const fg_payment_row_t *p, fg_
     /* numbered by the issuer (receipts/issuer.c) after COMMIT, in batches: the payment names its id now */
     if ((rc = fg_receipt_queue(db, receipt_id, &ri)) != 0)
         return rc;
+    fg_receipts_wake(); /* before COMMIT: the issuer keeps looking for a few seconds */
     /* the payer's copy by e-mail, when they gave an address: queued in this transaction */
     if ((rc = fg_reminder_queue_receipt(db, a->cfg, (uint64_t)p->merchant_id, order->id, receipt_id,
                                         order->payer_email_null ? NULL : order->payer_email.data, now)) != 0)

@@ -13,9 +13,18 @@
 #include <stdatomic.h>
 #include <time.h>
 #include "core/log.h"
+#include "core/text.h"
 
 /* Receipts per transaction: a few hundred statements, well under a second. */
 #define ISSUE_BATCH 100
+/* How often the job looks at the queue while payments come in, for how long
+ * after the last, and how long it sleeps when none came: an idle issuer
+ * sends no queries (the settle points' probes read InnoDB's list of open
+ * transactions, and a job querying all the time keeps that list busy); a
+ * receipt queued by another instance meanwhile is issued by the first read
+ * of it, or by the next round. */
+#define ISSUE_ACTIVE_MS 3000
+#define ISSUE_IDLE_MS 60000
 /* How often the job looks at an empty queue. */
 #define ISSUE_POLL_MS 200
 
@@ -29,12 +38,55 @@ static int round_tx(fg_db_t *db, void *arg)
     return fg_receipt_issue_queued(db, NULL, ISSUE_BATCH, &r->issued);
 }
 
+/* Whether anything is queued: a plain read, no transaction left open, so an
+ * idle issuer adds nothing to the list of open transactions the settle
+ * points read (db/settle.h). */
+static int queued(fg_db_t *db)
+{
+    static const char SQL_ANY[] = "SELECT EXISTS (SELECT 1 FROM receipt_queue)";
+    int64_t any = 0;
+    fg_stmt_t s;
+    int rc = fg_stmt_init(&s, db, SQL_ANY);
+    if (rc == 0) {
+        fg_stmt_out_int(&s, &any, NULL);
+        rc = fg_stmt_one(&s);
+    }
+    fg_db_end(db);
+    return rc == 0 && any != 0;
+}
+
 static struct {
     const fg_config_t *cfg;
     pthread_t thread;
     atomic_int stop;
     int started;
-} job;
+    atomic_llong woken_ms;
+    pthread_mutex_t mutex;
+    pthread_cond_t cond;
+} job = {.mutex = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+
+void fg_receipts_wake(void)
+{
+    atomic_store(&job.woken_ms, (long long)fg_now_ms());
+    pthread_mutex_lock(&job.mutex);
+    pthread_cond_signal(&job.cond);
+    pthread_mutex_unlock(&job.mutex);
+}
+
+/* Sleeps ms, or until woken or told to stop. */
+static void idle(int64_t ms)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += (time_t)(ms / 1000);
+    until.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L)
+        until.tv_sec++, until.tv_nsec -= 1000000000L;
+    pthread_mutex_lock(&job.mutex);
+    if (!atomic_load(&job.stop))
+        pthread_cond_timedwait(&job.cond, &job.mutex, &until);
+    pthread_mutex_unlock(&job.mutex);
+}
 
 static void *job_main(void *arg)
 {
@@ -47,17 +99,15 @@ static void *job_main(void *arg)
     }
     while (!atomic_load(&job.stop)) {
         round_t r = {0};
-        if (fg_db_ensure(db) == 0) {
+        if (fg_db_ensure(db) == 0 && queued(db)) {
             int rc = fg_db_tx(db, round_tx, &r);
             if (rc != 0)
                 fg_db_log_failure(db, "receipts not issued", rc);
         }
         if (r.issued == ISSUE_BATCH)
             continue; /* more are queued */
-        for (int slept = 0; slept < ISSUE_POLL_MS && !atomic_load(&job.stop); slept += 10) {
-            struct timespec ts = {0, 10 * 1000000L};
-            nanosleep(&ts, NULL);
-        }
+        int active = fg_now_ms() - (int64_t)atomic_load(&job.woken_ms) < ISSUE_ACTIVE_MS;
+        idle(active ? ISSUE_POLL_MS : ISSUE_IDLE_MS);
     }
     fg_db_close(db);
     mysql_thread_end();
@@ -81,6 +131,7 @@ void fg_receipts_stop(void)
     if (!job.started)
         return;
     atomic_store(&job.stop, 1);
+    fg_receipts_wake();
     pthread_join(job.thread, NULL);
     job.started = 0;
 }

@@ -98,6 +98,9 @@ int fg_receipt_ensure(fg_db_t *db, const char *id, size_t len) FG_MUST_USE;
 /** The issuer's thread in `feegate serve` (receipts/issuer.c). */
 int fg_receipts_start(const fg_config_t *cfg) FG_MUST_USE;
 void fg_receipts_stop(void);
+/** Tells this process's issuer that a payment queued a receipt: it looks at
+ *  the queue often for a few seconds, then sleeps until the next. */
+void fg_receipts_wake(void);
 
 /** A refund that succeeded, as its adjustment receipt is made of it. */
 typedef struct {

@@ -684,7 +684,10 @@ static void *rollup_racer(void *arg)
             atomic_fetch_add(&rollup_race.failures, 1);
         else if (rc == 1)
             atomic_fetch_add(&rollup_race.rounds, 1);
-        fg_sleep_ms(20);
+        /* a pause between rounds: each settle round's probe must see InnoDB refresh its list of
+         * open transactions, which it does only after 100 ms without a reader (db/settle.c), and the
+         * server's own settle job and the other racer read it too */
+        fg_sleep_ms(250);
     }
     fg_settle_queue_free(&q);
     fg_db_close(db);
@@ -697,10 +700,10 @@ static long long watermark(void)
     return fgt_db_int("SELECT upto_entry_id FROM report_watermarks WHERE name = 'collections'", NULL, NULL);
 }
 
-/* Waits (up to 30 s) for the rollups' watermark to reach entry id upto. */
+/* Waits (up to 60 s) for the rollups' watermark to reach entry id upto. */
 static void watermark_reaches(long long upto)
 {
-    for (int i = 0; i < 300 && watermark() < upto; i++)
+    for (int i = 0; i < 600 && watermark() < upto; i++)
         fgt_sleep_ms(100);
     ck_assert_msg(watermark() >= upto, "the rollups' watermark is %lld, not yet %lld", watermark(), upto);
 }
