@@ -83,8 +83,7 @@ static void order(const char *key, int due, const char *email, const char *phone
 /* Pays the order in full through the sandbox gateway (a signed notification). */
 static void pay(const char *key, const char *order_id)
 {
-    char path[128], body[300], header[200], msg[600], hex[2 * FG_SHA256_LEN + 1];
-    uint8_t mac[FG_SHA256_LEN];
+    char path[128], body[300], header[200];
     snprintf(path, sizeof(path), "/v1/orders/%s/payments", order_id);
     fgt_response_t r = fgt_req(&srv, FGT_HTTP1, "POST", path, key, fgt_unique("pk"), "{\"method\":\"sandbox\"}", 0,
                                NULL);
@@ -93,11 +92,7 @@ static void pay(const char *key, const char *order_id)
              "{\"payment_id\":\"%s\",\"provider_txn_id\":\"%s\",\"status\":\"succeeded\",\"amount\":4500000}",
              fgt_json_str(&r, "id", NULL), fgt_unique("SBX"));
     fgt_response_free(&r);
-    long long t = (long long)time(NULL);
-    snprintf(msg, sizeof(msg), "%lld.%s", t, body);
-    fg_hmac_sha256(SANDBOX_SECRET, strlen(SANDBOX_SECRET), msg, strlen(msg), mac);
-    fg_hex_encode(mac, sizeof(mac), hex);
-    snprintf(header, sizeof(header), "X-Signature: t=%lld,v1=%s", t, hex);
+    fgt_sandbox_signature(SANDBOX_SECRET, body, header, sizeof(header));
     r = fgt_req(&srv, FGT_HTTP1, "POST", "/v1/webhooks/sandbox", NULL, NULL, body, 0, header);
     fgt_expect(r, 200, NULL);
     fgt_response_free(&r);
