@@ -538,12 +538,20 @@ Exit:
 static int cmd_reports_rebuild(const fg_config_t *cfg)
 {
     fg_db_t *db = NULL;
-    int64_t upto = 0, rounds = 0;
+    int64_t upto = 0, rounds = 0, days = 0, corrected = 0;
     uint64_t blocker = 0;
     int rc = open_audit_db(cfg, &db);
     if (rc != 0)
         goto Exit;
-    int err = fg_report_rollup_rebuild(db, REBUILD_WAIT_MS, &upto, &rounds, &blocker);
+    /* the reconciliation summary's day totals first: they need no settled mark */
+    int err = fg_recon_totals_rebuild(db, &days, &corrected);
+    if (err != 0) {
+        fprintf(stderr, "feegate: recounting the reconciliation day totals failed after %lld days: %s (%s)\n",
+                (long long)days, fg_strerror(err), fg_db_error(db));
+        rc = 1;
+        goto Exit;
+    }
+    err = fg_report_rollup_rebuild(db, REBUILD_WAIT_MS, &upto, &rounds, &blocker);
     if (err == FG_EUNAVAILABLE && blocker != 0) {
         fprintf(stderr,
                 "feegate: transaction %llu was still open after %d s; the rollups are empty and the server's job "
@@ -561,7 +569,8 @@ static int cmd_reports_rebuild(const fg_config_t *cfg)
         fprintf(stderr, "feegate: rebuilding the report rollups failed: %s (%s)\n", fg_strerror(err), fg_db_error(db));
         rc = 1;
     } else {
-        printf("{\"upto_entry_id\":%lld,\"rounds\":%lld}\n", (long long)upto, (long long)rounds);
+        printf("{\"upto_entry_id\":%lld,\"rounds\":%lld,\"recon_days\":%lld,\"recon_days_corrected\":%lld}\n",
+               (long long)upto, (long long)rounds, (long long)days, (long long)corrected);
     }
 Exit:
     fg_db_close(db);

@@ -328,6 +328,14 @@ void fg_reports_reconciliation(fg_call_t *call, fg_db_t *db)
         bad(call, "invalid_account", "account is a bank account number of at most 34 characters", "account");
         return;
     }
+    const char *source = fg_call_query(call, "source", &len);
+    if (source != NULL && len > 0) {
+        if (strcmp(source, "items") != 0 && strcmp(source, "totals") != 0) {
+            bad(call, "invalid_source", "source must be totals (the default) or items", "source");
+            return;
+        }
+        q.from_items = strcmp(source, "items") == 0;
+    }
     fg_table_t t;
     fg_table_init(&t);
     int rc = fg_report_reconciliation(db, &q, &t);

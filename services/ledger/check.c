@@ -5,6 +5,7 @@
  * so the list below reads as the invariants themselves.
  */
 #include "ledger/ledger.h"
+#include "ledger/recon_counts.h"
 
 #include <string.h>
 
@@ -90,6 +91,20 @@ static const char SQL_LINE_ITEMS[] =
     "SELECT CONCAT('line:', l.id), 'a statement line without its reconciliation item' FROM statement_lines l "
     "WHERE NOT EXISTS (SELECT 1 FROM recon_items i WHERE i.line_id = l.id)";
 
+/* recon_day_totals (schema/0026) counts each (account, day)'s items as
+ * they are: the table's row and the items' counts read in one statement. */
+#define RECON_TOTALS_SIDE(t) "COALESCE(MAX(IF(u.t = " t ", u.v, NULL)), '" FG_RECON_COUNTS_ZERO "')"
+static const char SQL_RECON_TOTALS[] =
+    "SELECT CONCAT('day:', u.account, ' ', u.business_day), CONCAT('recon_day_totals (" FG_RECON_COUNT_COLUMNS
+    ") hold ', " RECON_TOTALS_SIDE("1") ", ', the items count ', " RECON_TOTALS_SIDE(
+        "0") ") FROM (SELECT 1 AS t, "
+             "account, business_day, CONCAT_WS(' ', " FG_RECON_COUNT_COLUMNS
+             ") AS v FROM recon_day_totals UNION ALL SELECT "
+             "0, account, business_day, CONCAT_WS(' ', " FG_RECON_COUNTS(
+                 "") ") FROM recon_items GROUP BY account, "
+                     "business_day) u GROUP BY u.account, u.business_day HAVING " RECON_TOTALS_SIDE(
+                         "1") " <> " RECON_TOTALS_SIDE("0");
+
 /* The bank account in the ledger (schema/0009_bank_book.sql): its postings
  * by day add up to its ledger balance, and at the end of every closed day it
  * holds what the statement said then. */
@@ -162,6 +177,7 @@ static const check_t CHECKS[] = {
     {"order_refunded_equals_postings", SQL_ORDERS_REFUNDED},
     {"closed_day_items_final", SQL_CLOSED_DAYS_FINAL},
     {"statement_line_has_item", SQL_LINE_ITEMS},
+    {"recon_day_totals_equal_items", SQL_RECON_TOTALS},
     {"bank_postings_equal_ledger", SQL_BANK_BOOK},
     {"closed_day_bank_balance", SQL_CLOSED_DAY_BALANCE},
     {"settlement_batch_posted", SQL_SETTLEMENT_BATCHES},

@@ -643,8 +643,9 @@ static int store_statement_end(void *arg, const fg_stmt_header_t *h)
     fg_stmt_int(&st, s->now);
     fg_stmt_int(&st, s->now);
     fg_stmt_int(&st, s->statement_id);
-    if ((rc = fg_stmt_exec(&st)) != 0 ||
-        (rc = fg_recon_import_matched(s->db, s->statement_id, h->account, h->currency, s->now)) != 0)
+    int64_t matched = 0;
+    if ((rc = fg_stmt_exec(&st)) != 0 || (rc = fg_recon_totals_add_statement(s->db, s->statement_id, &matched)) != 0 ||
+        (rc = fg_recon_import_matched(s->db, s->statement_id, h->account, h->currency, matched, s->now)) != 0)
         return rc;
     /* the bank account in the ledger: the lines, the opening and closing */
     int32_t first = h->from_date != 0      ? h->from_date

@@ -560,13 +560,6 @@ static int claim_tx(fg_db_t *db, void *arg)
 
 /* ---- on import ---------------------------------------------------------------- */
 
-/* The statement's items its import matched: found through the statement's
- * lines and the items' line key, both just written (the feed's transfers
- * are read once, by the items' INSERT). */
-#define IMPORT_MATCHED_SQL                                                                                             \
-    "FROM statement_lines l FORCE INDEX (ix_statement_lines_statement) JOIN recon_items i ON i.line_id = l.id "        \
-    "WHERE l.statement_id = ? AND i.state = 'matched' AND i.rule = 'reference'"
-static const char SQL_IMPORT_MATCHED[] = "SELECT COALESCE(SUM(i.amount), 0) " IMPORT_MATCHED_SQL;
 static const char SQL_IMPORT_JOURNAL[] = "UPDATE statements SET match_journal_id = ? WHERE id = ?";
 
 static const char SQL_IMPORT_HAS_LEDGER_ONLY[] =
@@ -576,18 +569,15 @@ static const char SQL_IMPORT_SHOWN[] =
     "r.state = 'matched', r.rule = 'reference', r.updated_at = ? WHERE l.statement_id = ? AND "
     "r.kind = 'ledger_posting'";
 
-int fg_recon_import_matched(fg_db_t *db, int64_t statement_id, const char *account, const char *currency, int64_t now)
+int fg_recon_import_matched(fg_db_t *db, int64_t statement_id, const char *account, const char *currency, int64_t sum,
+                            int64_t now)
 {
     char from[FG_ACCOUNT_CODE_MAX + 1], memo[160];
     fg_stmt_t s;
-    int64_t sum = 0, journal = 0, one = 0;
-    int rc = fg_stmt_init(&s, db, SQL_IMPORT_MATCHED);
-    if (rc != 0)
-        return rc;
-    fg_stmt_int(&s, statement_id);
-    fg_stmt_out_int(&s, &sum, NULL);
-    if ((rc = fg_stmt_one(&s)) != 0 || sum == 0)
-        return rc;
+    int64_t journal = 0, one = 0;
+    int rc;
+    if (sum == 0)
+        return 0;
     fg_recon_unreconciled_account(account, from);
     snprintf(memo, sizeof(memo), "statement %lld: lines matched to the bank feed's transfers", (long long)statement_id);
     fg_journal_t j = {.kind = "bank_match", .memo = memo};

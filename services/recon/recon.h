@@ -393,4 +393,10 @@ void fg_import_json(fg_buf_t *b, const fg_import_result_t *r);
  *  statement).  Pure. */
 void fg_stmt_line_key(const fg_stmt_line_t *l, int occurrence, uint8_t key[32]);
 
+/** `feegate reports rebuild`: recounts recon_day_totals from the items, one
+ *  (account, day) per transaction, while the server writes (totals.c says
+ *  why no change is lost or counted twice).  *days: the days recounted;
+ *  *corrected: those whose totals were wrong.  0 or a database code. */
+int fg_recon_totals_rebuild(fg_db_t *db, int64_t *days, int64_t *corrected) FG_MUST_USE;
+
 #endif

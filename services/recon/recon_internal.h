@@ -52,15 +52,24 @@ int fg_settlement_check(const char *data, size_t len, fg_settlement_batch_t batc
 /** Inside the import's transaction, once statement_id's items are stored
  *  (a line whose bank reference is a transfer the feed recorded at its
  *  amount, with no settlement batch waiting for it, matched by rule 1
- *  with the feed's payment: import.c SQL_ITEMS): one
- *  journal moves their amount out of the unreconciled account (Dr
+ *  with the feed's payment: import.c SQL_ITEMS), `sum` of them
+ *  (fg_recon_totals_add_statement): one journal moves their amount out of the unreconciled account (Dr
  *  assets:bank_unreconciled:{account}, Cr assets:clearing:vietqr), kept as
  *  the statement's match_journal_id (each item keeps its payment, no
  *  recon_links row); the feed's ledger_only items the lines show are
  *  matched.  0 or a database
  *  code. */
-int fg_recon_import_matched(fg_db_t *db, int64_t statement_id, const char *account, const char *currency,
+int fg_recon_import_matched(fg_db_t *db, int64_t statement_id, const char *account, const char *currency, int64_t sum,
                             int64_t now) FG_MUST_USE;
+
+/* ---- recon_day_totals (totals.c) ------------------------------------------------ */
+
+/** Inside the import's transaction, after its items' INSERT: adds the
+ *  statement's items to recon_day_totals, one row per (account, day) (the
+ *  table's insert trigger leaves statement lines' items to this), and sets
+ *  *matched to the amount of those the import matched to the feed's
+ *  transfers (fg_recon_import_matched's sum).  0 or a database code. */
+int fg_recon_totals_add_statement(fg_db_t *db, int64_t statement_id, int64_t *matched) FG_MUST_USE;
 
 /* ---- the bank account in the ledger (bank.c) ----------------------------------- */
 

@@ -3,11 +3,12 @@
  * account (reports.h): what finance staff check each morning before they
  * close yesterday.
  *
- * Four reads over the period, merged by (account, day): the items by state,
- * the statements' closing balances, the closed days, and the ledger's bank
- * balance at each day's end (the bank book's postings, bank_postings,
- * summed from the first: the same figure feegate ledger check holds against
- * the closing of a closed day).
+ * Four reads over the period, merged by (account, day): the items by state
+ * (recon_day_totals, which keeps their counts per day as the items change:
+ * no scan of the period's items), the statements' closing balances, the
+ * closed days, and the ledger's bank balance at each day's end (the bank
+ * book's postings, bank_postings, summed from the first: the same figure
+ * feegate ledger check holds against the closing of a closed day).
  */
 #define _GNU_SOURCE /* qsort_r */
 #include "reports/reports_internal.h"
@@ -18,13 +19,15 @@
 #include "core/day.h"
 #include "core/error.h"
 #include "core/money.h"
+#include "ledger/recon_counts.h"
 
-static const char SQL_ITEMS[] =
-    "SELECT account, business_day, SUM(kind = 'bank_line'), SUM(IF(kind = 'bank_line' AND amount > 0, amount, 0)), "
-    "SUM(IF(kind = 'bank_line' AND amount < 0, -amount, 0)), SUM(state = 'matched'), SUM(state = 'suggested'), "
-    "SUM(state = 'bank_only'), SUM(state = 'ledger_only'), SUM(state = 'amount_mismatch'), "
-    "SUM(state = 'duplicate'), SUM(resolution IS NOT NULL), SUM(state <> 'matched' AND resolution IS NULL) "
-    "FROM recon_items WHERE business_day BETWEEN ? AND ? AND (? = '' OR account = ?) GROUP BY account, business_day";
+/* the items by state: their counts per (account, day), kept with them (schema/0026) */
+static const char SQL_ITEMS[] = "SELECT account, business_day, " FG_RECON_COUNT_COLUMNS
+                                " FROM recon_day_totals WHERE business_day BETWEEN ? AND ? AND (? = '' OR account = ?) "
+                                "AND items <> 0";
+/* ?source=items: the same counts from the items themselves, every one of the period read */
+static const char SQL_ITEMS_SCAN[] = "SELECT account, business_day, " FG_RECON_COUNTS(
+    "") " FROM recon_items WHERE business_day BETWEEN ? AND ? AND (? = '' OR account = ?) GROUP BY account, business_day";
 
 /* the last statement's closing of each day */
 static const char SQL_CLOSINGS[] =
@@ -101,8 +104,8 @@ static int read_items(fg_db_t *db, const fg_recon_report_query_t *q, days_t *d)
 {
     fg_stmt_t s;
     fg_buf_t account = FG_BUF_INIT;
-    int64_t day = 0, n[N_COUNT];
-    int rc = fg_stmt_init(&s, db, SQL_ITEMS);
+    int64_t day = 0, items = 0, n[N_COUNT];
+    int rc = fg_stmt_init(&s, db, q->from_items ? SQL_ITEMS_SCAN : SQL_ITEMS);
     if (rc != 0)
         return rc;
     fg_stmt_int(&s, q->from_day);
@@ -110,6 +113,7 @@ static int read_items(fg_db_t *db, const fg_recon_report_query_t *q, days_t *d)
     bind_scope(&s, q);
     fg_stmt_out_text(&s, &account, NULL);
     fg_stmt_out_int(&s, &day, NULL);
+    fg_stmt_out_int(&s, &items, NULL);
     for (int i = 0; i < N_COUNT; i++)
         fg_stmt_out_int(&s, &n[i], NULL);
     if ((rc = fg_stmt_exec(&s)) == 0) {

@@ -122,6 +122,7 @@ int fg_report_merchant_statement(fg_db_t *db, fg_merchant_statement_t *st, fg_ta
 typedef struct {
     int32_t from_day, to_day;
     const char *account; /* NULL or "" = every account */
+    int from_items;      /* count the items themselves instead of their day totals (a check of recon_day_totals) */
 } fg_recon_report_query_t;
 
 /**

@@ -163,7 +163,7 @@ static int run(fg_db_t *db, query_t *q, uint64_t merchant, fg_table_t *t, char *
         rc = fg_report_merchant_statement(db, &q->st, t);
         break;
     default: {
-        fg_recon_report_query_t r = {q->from_day, q->to_day, q->account};
+        fg_recon_report_query_t r = {q->from_day, q->to_day, q->account, 0};
         rc = fg_report_reconciliation(db, &r, t);
         break;
     }

@@ -79,3 +79,12 @@ SET @sql = CONCAT("INSERT INTO recon_items (kind, account, business_day, amount,
   "FLOOR((p.created_at + 25200000) / 86400000) DAY), '%Y%m%d'), p.amount, 'matched', 'reference', p.id, p.created_at, ",
   "p.created_at FROM ", @seq, " q JOIN payments p ON p.public_id = CONCAT('pay_rb', q.seq) WHERE q.seq % 3 = 0");
 PREPARE s FROM @sql; EXECUTE s; DEALLOCATE PREPARE s;
+-- and their day totals, added as an import adds its lines' (services/recon/totals.c)
+SET @sql = CONCAT("INSERT INTO recon_day_totals (account, business_day, items, line_count, credits, debits, matched, ",
+  "suggested, bank_only, ledger_only, amount_mismatch, duplicate, resolved, open_items) SELECT '0011001932418', ",
+  "DATE_FORMAT(DATE_ADD('1970-01-01', INTERVAL FLOOR((p.created_at + 25200000) / 86400000) DAY), '%Y%m%d') AS d, ",
+  "COUNT(*), COUNT(*), SUM(p.amount), 0, COUNT(*), 0, 0, 0, 0, 0, 0, 0 FROM ", @seq, " q JOIN payments p ON ",
+  "p.public_id = CONCAT('pay_rb', q.seq) WHERE q.seq % 3 = 0 GROUP BY d ON DUPLICATE KEY UPDATE items = items + ",
+  "VALUES(items), line_count = line_count + VALUES(line_count), credits = credits + VALUES(credits), ",
+  "matched = matched + VALUES(matched)");
+PREPARE s FROM @sql; EXECUTE s; DEALLOCATE PREPARE s;

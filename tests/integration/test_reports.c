@@ -19,6 +19,7 @@
 #include "core/text.h"
 #include "db/settle.h"
 #include "harness.h"
+#include "recon/recon.h"
 #include "reports/reports.h"
 
 static fgt_server_t srv;
@@ -820,6 +821,158 @@ START_TEST(a_late_commit_is_rolled_up_exactly_once)
 }
 END_TEST
 
+/* ---- the reconciliation summary's day totals ------------------------------------------------ */
+
+/* A recount of recon_day_totals racing the item writes below, on a connection of its own. */
+static struct {
+    fg_config_t cfg;
+    atomic_int stop, failures, rounds;
+} recount_race;
+
+static void *recount_racer(void *arg)
+{
+    (void)arg;
+    mysql_thread_init();
+    fg_db_t *db = fgt_db_open(&recount_race.cfg);
+    while (!atomic_load(&recount_race.stop)) {
+        int64_t days = 0, corrected = 0;
+        int rc = fg_recon_totals_rebuild(db, &days, &corrected);
+        /* the writes below go through the triggers: a recount never finds anything to correct */
+        if (rc != 0 || corrected != 0 || days == 0)
+            atomic_fetch_add(&recount_race.failures, 1);
+        else
+            atomic_fetch_add(&recount_race.rounds, 1);
+    }
+    fg_db_close(db);
+    mysql_thread_end();
+    return NULL;
+}
+
+static MYSQL *connect_read_committed(void)
+{
+    MYSQL *m = mysql_init(NULL);
+    const char *user = getenv("FEEGATE_DB_USER"), *pass = getenv("FEEGATE_DB_PASSWORD");
+    ck_assert_ptr_nonnull(mysql_real_connect(m, "localhost", user != NULL ? user : "feegate",
+                                             pass != NULL ? pass : "feegate", getenv("FEEGATE_DB_NAME"), 0,
+                                             getenv("FEEGATE_DB_SOCKET"), 0));
+    ck_assert_int_eq(mysql_query(m, "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED"), 0);
+    return m;
+}
+
+/* The summary's row of one day against the items themselves. */
+static void summary_counts_items(const char *account, const char *day)
+{
+    static const char *const KEYS[] = {"matched", "suggested", "ledger_only", "amount_mismatch", "resolved", "open"};
+    static const char *const SQL[] = {"SUM(state = 'matched')",      "SUM(state = 'suggested')",
+                                      "SUM(state = 'ledger_only')",  "SUM(state = 'amount_mismatch')",
+                                      "SUM(resolution IS NOT NULL)", "SUM(state <> 'matched' AND resolution IS NULL)"};
+    char path[200], sql[300];
+    snprintf(path, sizeof(path), "/v1/reports/reconciliation?from=%s&to=%s&account=%s", day, day, account);
+    fgt_response_t r = report(staff, path);
+    fgt_expect(r, 200, NULL);
+    yajl_val rows = fgt_json_array(&r, "data", NULL);
+    long long items = fgt_db_int("SELECT COUNT(*) FROM recon_items WHERE account = ? AND business_day = "
+                                 "REPLACE(?, '-', '')",
+                                 account, day);
+    ck_assert_int_eq(YAJL_GET_ARRAY(rows)->len, items > 0 ? 1 : 0);
+    for (size_t k = 0; items > 0 && k < sizeof(KEYS) / sizeof(KEYS[0]); k++) {
+        snprintf(sql, sizeof(sql),
+                 "SELECT COALESCE(%s, 0) FROM recon_items WHERE account = ? AND business_day = REPLACE(?, '-', '')",
+                 SQL[k]);
+        ck_assert_msg(val_int(YAJL_GET_ARRAY(rows)->values[0], KEYS[k], NULL) == fgt_db_int(sql, account, day),
+                      "%s on %s: the summary says %lld", KEYS[k], day,
+                      val_int(YAJL_GET_ARRAY(rows)->values[0], KEYS[k], NULL));
+    }
+    /* and says what counting the items themselves says, to the byte */
+    snprintf(path + strlen(path), sizeof(path) - strlen(path), "&source=items");
+    fgt_response_t scan = report(staff, path);
+    fgt_expect(scan, 200, NULL);
+    ck_assert_str_eq(scan.body, r.body);
+    fgt_response_free(&scan);
+    fgt_response_free(&r);
+}
+
+START_TEST(reconciliation_day_totals_follow_every_item_change_and_a_rebuild_under_writes)
+{
+    static const char *const STATES[] = {"ledger_only", "matched", "suggested", "amount_mismatch"};
+    static const char *const DAYS[] = {"2026-11-01", "2026-11-02", "2026-11-03", "2026-11-04"};
+    enum { ITEMS = 40, WRITES = 240 };
+    char account[40], sql[400];
+    snprintf(account, sizeof(account), "%s", fgt_unique("RT"));
+    for (int i = 0; i < ITEMS; i++) {
+        snprintf(sql, sizeof(sql),
+                 "INSERT INTO recon_items (kind, transfer_ref, account, business_day, amount, currency, state, "
+                 "created_at, updated_at) VALUES ('ledger_posting', 'T%d', ?, %d, %d, 'VND', '%s', 0, 0)",
+                 i, 20261101 + i % 4, 1000 * (i + 1), STATES[i % 4]);
+        fgt_db_exec(sql, account);
+    }
+    for (int d = 0; d < 4; d++)
+        summary_counts_items(account, DAYS[d]);
+    fgt_response_t r = report(staff, "/v1/reports/reconciliation?from=2026-11-01&to=2026-11-04&source=lines");
+    fgt_expect(r, 400, "invalid_source");
+    fgt_response_free(&r);
+
+    /* a recount runs over and over while items change state, get resolved and unresolved,
+     * move between days, in transactions that hold their rows a while, some rolled back */
+    fgt_config_load(&recount_race.cfg);
+    atomic_store(&recount_race.stop, 0);
+    atomic_store(&recount_race.failures, 0);
+    atomic_store(&recount_race.rounds, 0);
+    pthread_t racer;
+    ck_assert_int_eq(pthread_create(&racer, NULL, recount_racer, NULL), 0);
+    MYSQL *w = connect_read_committed();
+    unsigned seed = 7;
+    for (int n = 0; n < WRITES; n++) {
+        int item = (int)(rand_r(&seed) % ITEMS), what = (int)(rand_r(&seed) % 4);
+        ck_assert_int_eq(mysql_query(w, "START TRANSACTION"), 0);
+        if (what == 0)
+            snprintf(sql, sizeof(sql),
+                     "UPDATE recon_items SET state = '%s' WHERE account = '%s' AND transfer_ref = 'T%d'",
+                     STATES[rand_r(&seed) % 4], account, item);
+        else if (what == 1)
+            snprintf(sql, sizeof(sql),
+                     "UPDATE recon_items SET resolution = IF(resolution IS NULL, 'accept', NULL) WHERE account = '%s' "
+                     "AND transfer_ref = 'T%d'",
+                     account, item);
+        else if (what == 2)
+            snprintf(sql, sizeof(sql),
+                     "UPDATE recon_items SET business_day = %d WHERE account = '%s' AND transfer_ref = 'T%d'",
+                     20261101 + (int)(rand_r(&seed) % 4), account, item);
+        else
+            snprintf(sql, sizeof(sql),
+                     "UPDATE recon_items SET note = 'a note, counted nowhere' WHERE account = '%s' AND transfer_ref "
+                     "= 'T%d'",
+                     account, item);
+        ck_assert_msg(mysql_query(w, sql) == 0, "%s: %s", sql, mysql_error(w));
+        if (n % 16 == 0)
+            fgt_sleep_ms(30); /* held: a recount of its day waits for it */
+        ck_assert_int_eq(mysql_query(w, n % 9 == 4 ? "ROLLBACK" : "COMMIT"), 0);
+    }
+    mysql_close(w);
+    fgt_sleep_ms(300);
+    atomic_store(&recount_race.stop, 1);
+    ck_assert_int_eq(pthread_join(racer, NULL), 0);
+    ck_assert_int_eq(atomic_load(&recount_race.failures), 0);
+    ck_assert_int_ge(atomic_load(&recount_race.rounds), 1);
+    fg_config_free(&recount_race.cfg);
+    for (int d = 0; d < 4; d++)
+        summary_counts_items(account, DAYS[d]);
+    ck_assert_int_eq(fgt_ledger_check(), 0);
+
+    /* totals that went wrong are found by the ledger check and mended by the rebuild */
+    fgt_db_exec("UPDATE recon_day_totals SET matched = matched + 5 WHERE account = ? AND business_day = 20261102",
+                account);
+    ck_assert_int_ne(fgt_ledger_check(), 0);
+    char out[512], err[2048];
+    const char *rebuild[] = {"reports", "rebuild", NULL};
+    int status = fgt_cli_run(rebuild, NULL, NULL, out, sizeof(out), err, sizeof(err));
+    ck_assert_msg(status == 0, "feegate reports rebuild: %d %s %s", status, out, err);
+    ck_assert_msg(strstr(out, "\"recon_days_corrected\":1}") != NULL, "%s", out);
+    summary_counts_items(account, "2026-11-02");
+    ck_assert_int_eq(fgt_ledger_check(), 0);
+}
+END_TEST
+
 #define DB_NAME "feegate_reports"
 
 int main(void)
@@ -843,6 +996,7 @@ int main(void)
     tcase_add_test(tc, bad_queries_are_refused);
     tcase_add_test(tc, a_staff_account_scoped_to_one_merchant_reads_its_reports_only);
     tcase_add_test(tc, a_late_commit_is_rolled_up_exactly_once);
+    tcase_add_test(tc, reconciliation_day_totals_follow_every_item_change_and_a_rebuild_under_writes);
     suite_add_tcase(s, tc);
     fgt_merchant_create("Trường Tiểu học Hòa Bình", mer_a, key_a);
     fgt_merchant_create("Phường Bến Nghé", mer_b, key_b);

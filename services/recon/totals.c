@@ -1,0 +1,230 @@
+/*
+ * totals.c - recon_day_totals, the reconciliation summary's counts per bank
+ * account and business day (schema/0026, ledger/recon_counts.h).
+ *
+ * The table's triggers count every item change but one: the items of the
+ * statement lines an import inserts, which the import adds here itself, one
+ * row per day, from what it just inserted (fg_recon_totals_add_statement).
+ *
+ * The rebuild recounts one (account, day) per transaction and needs no
+ * pause in the writes: it first locks the day's totals row (creating it if
+ * need be), then counts the day's committed items.  A writer whose change is
+ * not committed yet either holds that row already (its trigger or its import
+ * ran first: the rebuild waits for it and then counts its items) or will
+ * wait for the rebuild's commit to add its difference to the recount (its
+ * items were not counted: uncommitted, under READ COMMITTED).  Either way
+ * each change is counted once.
+ */
+#include "recon/recon_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include "core/error.h"
+#include "ledger/recon_counts.h"
+
+/* The statement's items by (account, day), and the amount its import matched to the feed's transfers. */
+static const char SQL_STATEMENT_COUNTS[] = "SELECT i.account, i.business_day, " FG_RECON_COUNTS(
+    "i.") ", SUM(IF(i.state = 'matched' AND i.rule = "
+          "'reference', i.amount, 0)) FROM statement_lines l FORCE INDEX (ix_statement_lines_statement) JOIN recon_items "
+          "i ON i.line_id = l.id WHERE l.statement_id = ? GROUP BY i.account, i.business_day";
+static const char SQL_ADD[] =
+    "INSERT INTO recon_day_totals (account, business_day, " FG_RECON_COUNT_COLUMNS
+    ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE items = items + VALUES(items), "
+    "line_count = line_count + VALUES(line_count), credits = credits + VALUES(credits), debits = debits + "
+    "VALUES(debits), matched = matched + VALUES(matched), suggested = suggested + VALUES(suggested), bank_only = "
+    "bank_only + VALUES(bank_only), ledger_only = ledger_only + VALUES(ledger_only), amount_mismatch = "
+    "amount_mismatch + VALUES(amount_mismatch), duplicate = duplicate + VALUES(duplicate), resolved = resolved + "
+    "VALUES(resolved), open_items = open_items + VALUES(open_items)";
+
+/* A statement's lines span a few days; an MT940 file of a year, a year of them. */
+#define STATEMENT_DAYS_MAX 4000
+
+typedef struct {
+    char *account;
+    int64_t day;
+    int64_t n[FG_RECON_COUNTS_N];
+} group_t;
+
+static void groups_free(group_t *g, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        free(g[i].account);
+    free(g);
+}
+
+static int add_group(fg_db_t *db, const group_t *g)
+{
+    fg_stmt_t s;
+    int rc = fg_stmt_init(&s, db, SQL_ADD);
+    if (rc != 0)
+        return rc;
+    fg_stmt_cstr(&s, g->account);
+    fg_stmt_int(&s, g->day);
+    for (int k = 0; k < FG_RECON_COUNTS_N; k++)
+        fg_stmt_int(&s, g->n[k]);
+    return fg_stmt_exec(&s);
+}
+
+int fg_recon_totals_add_statement(fg_db_t *db, int64_t statement_id, int64_t *matched)
+{
+    fg_stmt_t s;
+    fg_buf_t account = FG_BUF_INIT;
+    group_t row, *groups = NULL;
+    size_t count = 0, cap = 0;
+    int64_t sum = 0;
+    *matched = 0;
+    int rc = fg_stmt_init(&s, db, SQL_STATEMENT_COUNTS);
+    if (rc != 0)
+        return rc;
+    fg_stmt_int(&s, statement_id);
+    fg_stmt_out_text(&s, &account, NULL);
+    fg_stmt_out_int(&s, &row.day, NULL);
+    for (int k = 0; k < FG_RECON_COUNTS_N; k++)
+        fg_stmt_out_int(&s, &row.n[k], NULL);
+    fg_stmt_out_int(&s, &sum, NULL);
+    if ((rc = fg_stmt_exec(&s)) != 0)
+        goto Exit;
+    while ((rc = fg_stmt_fetch(&s)) == 1) {
+        if (count == STATEMENT_DAYS_MAX) {
+            fg_stmt_done(&s);
+            rc = FG_ETOOLONG; /* the import rolls back: no statement spans eleven years */
+            goto Exit;
+        }
+        if (count == cap) {
+            cap = cap ? cap * 2 : 8;
+            groups = fg_realloc(groups, cap * sizeof(group_t));
+        }
+        groups[count] = row;
+        groups[count].account = fg_strdup(account.data != NULL ? account.data : "");
+        count++;
+        *matched += sum; /* at most a statement's lines of int64 amounts each checked on import */
+    }
+    if (rc < 0)
+        goto Exit;
+    rc = 0;
+    for (size_t i = 0; i < count && rc == 0; i++)
+        rc = add_group(db, &groups[i]);
+Exit:
+    fg_buf_free(&account);
+    groups_free(groups, count);
+    return rc;
+}
+
+/* ---- rebuild -------------------------------------------------------------------- */
+
+static const char SQL_DAYS[] = "SELECT account, business_day FROM recon_items GROUP BY account, business_day UNION "
+                               "SELECT account, business_day FROM recon_day_totals";
+static const char SQL_LOCK_DAY[] = "INSERT INTO recon_day_totals (account, business_day, " FG_RECON_COUNT_COLUMNS
+                                   ") VALUES (?, ?, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0) ON DUPLICATE KEY UPDATE "
+                                   "items = items";
+static const char SQL_HELD[] = "SELECT " FG_RECON_COUNT_COLUMNS
+                               " FROM recon_day_totals WHERE account = ? AND business_day = ?";
+static const char SQL_COUNT_DAY[] = "SELECT " FG_RECON_COUNTS(
+    "") " FROM recon_items WHERE account = ? AND business_day = ?";
+static const char SQL_SET_DAY[] =
+    "UPDATE recon_day_totals SET items = ?, line_count = ?, credits = ?, debits = ?, matched = ?, suggested = ?, "
+    "bank_only = ?, ledger_only = ?, amount_mismatch = ?, duplicate = ?, resolved = ?, open_items = ? WHERE "
+    "account = ? AND business_day = ?";
+static const char SQL_DROP_DAY[] = "DELETE FROM recon_day_totals WHERE account = ? AND business_day = ?";
+
+/* A city's accounts over decades of days. */
+#define REBUILD_DAYS_MAX 1000000
+
+typedef struct {
+    const group_t *day;
+    int corrected;
+} recount_t;
+
+static int read_counts(fg_db_t *db, const char *sql, const group_t *day, int64_t n[FG_RECON_COUNTS_N])
+{
+    fg_stmt_t s;
+    int rc = fg_stmt_init(&s, db, sql);
+    if (rc != 0)
+        return rc;
+    fg_stmt_cstr(&s, day->account);
+    fg_stmt_int(&s, day->day);
+    for (int k = 0; k < FG_RECON_COUNTS_N; k++) {
+        n[k] = 0;
+        fg_stmt_out_int(&s, &n[k], NULL); /* SUM over no rows is NULL: 0 */
+    }
+    return fg_stmt_one(&s);
+}
+
+static int recount_tx(fg_db_t *db, void *arg)
+{
+    recount_t *r = arg;
+    fg_stmt_t s;
+    int64_t held[FG_RECON_COUNTS_N], counted[FG_RECON_COUNTS_N];
+    r->corrected = 0;
+    int rc = fg_stmt_init(&s, db, SQL_LOCK_DAY);
+    if (rc != 0)
+        return rc;
+    fg_stmt_cstr(&s, r->day->account);
+    fg_stmt_int(&s, r->day->day);
+    if ((rc = fg_stmt_exec(&s)) != 0 || (rc = read_counts(db, SQL_HELD, r->day, held)) != 0 ||
+        (rc = read_counts(db, SQL_COUNT_DAY, r->day, counted)) != 0)
+        return rc;
+    if (counted[0] == 0) { /* no item on this day (any more): no row */
+        r->corrected = held[0] != 0 || memcmp(held, counted, sizeof(held)) != 0;
+        if ((rc = fg_stmt_init(&s, db, SQL_DROP_DAY)) != 0)
+            return rc;
+        fg_stmt_cstr(&s, r->day->account);
+        fg_stmt_int(&s, r->day->day);
+        return fg_stmt_exec(&s);
+    }
+    if (memcmp(held, counted, sizeof(held)) == 0)
+        return 0;
+    r->corrected = 1;
+    if ((rc = fg_stmt_init(&s, db, SQL_SET_DAY)) != 0)
+        return rc;
+    for (int k = 0; k < FG_RECON_COUNTS_N; k++)
+        fg_stmt_int(&s, counted[k]);
+    fg_stmt_cstr(&s, r->day->account);
+    fg_stmt_int(&s, r->day->day);
+    return fg_stmt_exec(&s);
+}
+
+int fg_recon_totals_rebuild(fg_db_t *db, int64_t *days, int64_t *corrected)
+{
+    fg_stmt_t s;
+    fg_buf_t account = FG_BUF_INIT;
+    group_t row, *list = NULL;
+    size_t count = 0, cap = 0;
+    *days = *corrected = 0;
+    memset(&row, 0, sizeof(row));
+    int rc = fg_stmt_init(&s, db, SQL_DAYS);
+    if (rc != 0)
+        return rc;
+    fg_stmt_out_text(&s, &account, NULL);
+    fg_stmt_out_int(&s, &row.day, NULL);
+    if ((rc = fg_stmt_exec(&s)) != 0)
+        goto Exit;
+    while ((rc = fg_stmt_fetch(&s)) == 1) {
+        if (count == REBUILD_DAYS_MAX) {
+            fg_stmt_done(&s);
+            rc = FG_ETOOLONG;
+            goto Exit;
+        }
+        if (count == cap) {
+            cap = cap ? cap * 2 : 256;
+            list = fg_realloc(list, cap * sizeof(group_t));
+        }
+        list[count] = row;
+        list[count].account = fg_strdup(account.data != NULL ? account.data : "");
+        count++;
+    }
+    if (rc < 0)
+        goto Exit;
+    rc = 0;
+    for (size_t i = 0; i < count && rc == 0; i++) {
+        recount_t r = {&list[i], 0};
+        if ((rc = fg_db_tx(db, recount_tx, &r)) == 0) {
+            (*days)++;
+            *corrected += r.corrected;
+        }
+    }
+Exit:
+    fg_buf_free(&account);
+    groups_free(list, count);
+    return rc;
+}
