@@ -503,6 +503,9 @@ static int cmd_settlements_import(const fg_config_t *cfg, int argc, char **argv)
 
 /* How long a rebuild waits for the transactions open at its cut to end. */
 #define REBUILD_WAIT_MS 30000
+#define NO_SETTLE_ON_CLUSTER                                                                                           \
+    "on a Galera cluster no settled mark can be proven (docs/GALERA.md): ledger checkpoints and report rollups "       \
+    "wait, and balances and reports read the ledger itself meanwhile"
 
 static int cmd_ledger_rebuild(const fg_config_t *cfg, int argc, char **argv)
 {
@@ -517,7 +520,10 @@ static int cmd_ledger_rebuild(const fg_config_t *cfg, int argc, char **argv)
     if (rc != 0)
         goto Exit;
     int err = fg_ledger_rebuild_checkpoints(db, "cli", reason, REBUILD_WAIT_MS, &r);
-    if (err == FG_EUNAVAILABLE) {
+    if (err == FG_EUNSUPPORTED) {
+        fprintf(stderr, "feegate: %s; nothing written\n", NO_SETTLE_ON_CLUSTER);
+        rc = 1;
+    } else if (err == FG_EUNAVAILABLE) {
         fprintf(stderr,
                 "feegate: transaction %llu was still open after %d s: the cut did not settle; nothing written, "
                 "run again\n",
@@ -552,7 +558,11 @@ static int cmd_reports_rebuild(const fg_config_t *cfg)
         goto Exit;
     }
     err = fg_report_rollup_rebuild(db, REBUILD_WAIT_MS, &upto, &rounds, &blocker);
-    if (err == FG_EUNAVAILABLE && blocker != 0) {
+    if (err == FG_EUNSUPPORTED) {
+        fprintf(stderr, "feegate: the reconciliation day totals are recounted (%lld days, %lld corrected); %s\n",
+                (long long)days, (long long)corrected, NO_SETTLE_ON_CLUSTER);
+        rc = 1;
+    } else if (err == FG_EUNAVAILABLE && blocker != 0) {
         fprintf(stderr,
                 "feegate: transaction %llu was still open after %d s; the rollups are empty and the server's job "
                 "refills them (reports stay right meanwhile); run again to wait for it\n",

@@ -46,7 +46,9 @@ typedef enum {
     TYPE_LISTEN,   /* "" or host:port */
     TYPE_URL,      /* http:// or https:// URL */
     TYPE_BANK_BIN, /* "" or 6 digits */
-    TYPE_FEE       /* "" or a fee schedule (core/fee.h) */
+    TYPE_FEE,      /* "" or a fee schedule (core/fee.h) */
+    TYPE_SOCKETS,  /* "" or unix socket paths, comma-separated */
+    TYPE_HOSTS     /* "" or host[:port] entries, comma-separated */
 } option_type_t;
 
 typedef struct {
@@ -95,12 +97,18 @@ typedef struct {
     {                                                                                                                  \
         key, TYPE_FEE, FIELD(field, char *), 0, 0, def                                                                 \
     }
+#define LIST(key, type, field)                                                                                         \
+    {                                                                                                                  \
+        key, type, FIELD(field, char *), 0, 0, ""                                                                      \
+    }
 /* clang-format on */
 
 static const option_t options[] = {
     STR("db.socket", db_socket, ""),
     STR("db.host", db_host, "127.0.0.1"),
     INT("db.port", db_port, 1, PORT_MAX, "3306"),
+    LIST("db.sockets", TYPE_SOCKETS, db_sockets),
+    LIST("db.hosts", TYPE_HOSTS, db_hosts),
     STR("db.user", db_user, "feegate"),
     STR("db.password", db_password, ""),
     STR("db.name", db_name, "feegate"),
@@ -323,6 +331,87 @@ static int set_number(fg_config_t *cfg, const option_t *opt, const char *value, 
 }
 
 /* The problem with a text value of opt's type, or NULL if it is valid. */
+/* ---- database nodes -------------------------------------------------------- */
+
+static bool parse_port(const char *s, int *port);
+static bool valid_host(const char *host, size_t n);
+
+/* One entry of db.sockets or db.hosts, [p, p + n), into node. */
+static bool parse_node(const char *p, size_t n, int hosts, fg_db_node_t *node)
+{
+    memset(node, 0, sizeof(*node));
+    if (!hosts) {
+        if (n == 0 || n >= sizeof(node->socket))
+            return false;
+        memcpy(node->socket, p, n);
+        return true;
+    }
+    const char *colon = memchr(p, ':', n);
+    size_t host_len = colon != NULL ? (size_t)(colon - p) : n;
+    node->port = 3306;
+    if (colon != NULL) {
+        char port[8];
+        size_t port_len = n - host_len - 1;
+        if (port_len == 0 || port_len >= sizeof(port))
+            return false;
+        memcpy(port, colon + 1, port_len);
+        port[port_len] = '\0';
+        if (!parse_port(port, &node->port))
+            return false;
+    }
+    if (host_len == 0 || host_len >= sizeof(node->host) || !valid_host(p, host_len))
+        return false;
+    memcpy(node->host, p, host_len);
+    return true;
+}
+
+/* Splits a list at commas into nodes; -1 if an entry is bad or there are too many. */
+static int parse_nodes(const char *list, int hosts, fg_db_node_t *nodes, int cap)
+{
+    int count = 0;
+    if (list[0] == '\0')
+        return 0;
+    for (const char *p = list;;) {
+        const char *comma = strchr(p, ',');
+        size_t n = comma != NULL ? (size_t)(comma - p) : strlen(p);
+        if (count == cap || !parse_node(p, n, hosts, &nodes[count]))
+            return -1;
+        count++;
+        if (comma == NULL)
+            return count;
+        p = comma + 1;
+    }
+}
+
+static const char *node_list_problem(const char *value, int hosts)
+{
+    fg_db_node_t nodes[FG_DB_NODES_MAX];
+    if (parse_nodes(value, hosts, nodes, FG_DB_NODES_MAX) >= 0)
+        return NULL;
+    return hosts ? "expected host[:port] entries separated by commas, at most 8"
+                 : "expected socket paths (under 108 bytes each) separated by commas, at most 8";
+}
+
+int fg_config_db_nodes(const fg_config_t *cfg, fg_db_node_t nodes[FG_DB_NODES_MAX])
+{
+    int count = 0, n;
+    if (cfg->db_sockets[0] != '\0')
+        count = parse_nodes(cfg->db_sockets, 0, nodes, FG_DB_NODES_MAX);
+    else if (cfg->db_socket[0] != '\0' && parse_node(cfg->db_socket, strlen(cfg->db_socket), 0, &nodes[0]))
+        count = 1;
+    if (count < 0)
+        count = 0;
+    if (cfg->db_hosts[0] != '\0' && (n = parse_nodes(cfg->db_hosts, 1, nodes + count, FG_DB_NODES_MAX - count)) > 0)
+        count += n;
+    if (count == 0) {
+        memset(&nodes[0], 0, sizeof(nodes[0]));
+        snprintf(nodes[0].host, sizeof(nodes[0].host), "%s", cfg->db_host);
+        nodes[0].port = cfg->db_port;
+        count = 1;
+    }
+    return count;
+}
+
 static const char *text_problem(const option_t *opt, const char *value)
 {
     char host[HOST_NAME_LEN_MAX + 1];
@@ -332,6 +421,8 @@ static const char *text_problem(const option_t *opt, const char *value)
         return value[0] == '\0' || fg_config_split_listen(value, host, sizeof(host), &port) == 0 ? NULL
                                                                                                  : "expected host:port";
     case TYPE_URL: return valid_url(value) ? NULL : "expected an http:// or https:// URL";
+    case TYPE_SOCKETS:
+    case TYPE_HOSTS: return node_list_problem(value, opt->type == TYPE_HOSTS);
     case TYPE_BANK_BIN: return valid_bank_bin(value) ? NULL : "expected 6 digits";
     case TYPE_FEE: {
         fg_fee_schedule_t fee;
@@ -358,7 +449,9 @@ static int set_option(fg_config_t *cfg, const option_t *opt, const char *value, 
     case TYPE_LISTEN:
     case TYPE_URL:
     case TYPE_BANK_BIN:
-    case TYPE_FEE: break;
+    case TYPE_FEE:
+    case TYPE_SOCKETS:
+    case TYPE_HOSTS: break;
     }
     const char *problem = text_problem(opt, value);
     if (problem != NULL)
@@ -411,7 +504,9 @@ void fg_config_free(fg_config_t *cfg)
         case TYPE_LISTEN:
         case TYPE_URL:
         case TYPE_BANK_BIN:
-        case TYPE_FEE: {
+        case TYPE_FEE:
+        case TYPE_SOCKETS:
+        case TYPE_HOSTS: {
             char **text = (char **)((char *)cfg + options[i].offset);
             free(*text);
             *text = NULL;

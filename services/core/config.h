@@ -23,6 +23,8 @@ typedef struct {
     char *db_socket;       /* "" = use host/port */
     char *db_host;         /* "127.0.0.1" */
     int db_port;           /* 3306 */
+    char *db_sockets;      /* "" or the sockets of a cluster's nodes, comma-separated (fg_config_db_nodes) */
+    char *db_hosts;        /* "" or their host[:port]s, comma-separated */
     char *db_user;         /* "feegate" */
     char *db_password;     /* "" */
     char *db_name;         /* "feegate" */
@@ -158,5 +160,19 @@ void fg_config_free(fg_config_t *cfg);
 /** Splits "host:port" / "[::1]:port" / ":port" into host (cap bytes) and port.
  *  Returns 0 or FG_EINVALID. */
 int fg_config_split_listen(const char *listen, char *host, size_t cap, int *port);
+
+/* The database servers an instance may use, in the order it tries them
+ * (db.sockets, else db.socket; then db.hosts; with none of these, db.host
+ * and db.port): a cluster's nodes, or one server. */
+#define FG_DB_NODES_MAX 8
+typedef struct {
+    char socket[108]; /* "" = TCP to host:port */
+    char host[254];
+    int port;
+} fg_db_node_t;
+
+/** Fills nodes (at most FG_DB_NODES_MAX) and returns how many; the lists
+ *  were validated when the configuration was loaded. */
+int fg_config_db_nodes(const fg_config_t *cfg, fg_db_node_t nodes[FG_DB_NODES_MAX]);
 
 #endif

@@ -48,7 +48,10 @@ int fg_db__classify(fg_db_t *db, unsigned err)
     case CR_CONN_HOST_ERROR:
     case CR_COMMANDS_OUT_OF_SYNC:
     case ER_CONNECTION_KILLED:
-    case ER_SERVER_SHUTDOWN: db->broken = 1; return FG_EUNAVAILABLE;
+    case ER_SERVER_SHUTDOWN:
+    /* a Galera node that left the Primary component ("WSREP has not yet
+     * prepared node for application use"): another node serves */
+    case ER_UNKNOWN_COM_ERROR: db->broken = 1; return FG_EUNAVAILABLE;
     default: return FG_EDB;
     }
 }
@@ -60,16 +63,34 @@ static void drop_cache(fg_db_t *db)
     db->cache_count = 0;
 }
 
-static int connect_now(fg_db_t *db)
+/* A Galera node answers before it is a synced member of the Primary
+ * component and then refuses every statement; a server without Galera has
+ * wsrep_on = 0. */
+static const char SQL_NODE_READY[] =
+    "SELECT @@wsrep_on, @@wsrep_on = 0 OR (SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE "
+    "VARIABLE_NAME = 'WSREP_READY') = 'ON'";
+
+static int node_ready(MYSQL *m, int *cluster)
+{
+    *cluster = 0;
+    if (mysql_query(m, SQL_NODE_READY) != 0)
+        return mysql_errno(m) == ER_UNKNOWN_SYSTEM_VARIABLE; /* a server built without Galera */
+    MYSQL_RES *res = mysql_store_result(m);
+    MYSQL_ROW row = res != NULL ? mysql_fetch_row(res) : NULL;
+    int ready = row != NULL && row[1] != NULL && strcmp(row[1], "1") == 0;
+    *cluster = row != NULL && row[0] != NULL && strcmp(row[0], "1") == 0;
+    if (res != NULL)
+        mysql_free_result(res);
+    return ready;
+}
+
+/* Connects to one server and sets the session up; 0, or -1 with the error remembered. */
+static int connect_node(fg_db_t *db, const fg_db_node_t *node)
 {
     const fg_config_t *cfg = db->cfg;
     unsigned int timeout;
     my_bool off = 0;
 
-    if (db->mysql != NULL) {
-        drop_cache(db);
-        mysql_close(db->mysql);
-    }
     db->mysql = mysql_init(NULL);
     if (db->mysql == NULL)
         fg_oom();
@@ -81,27 +102,64 @@ static int connect_now(fg_db_t *db)
     mysql_optionsv(db->mysql, MYSQL_OPT_WRITE_TIMEOUT, &timeout);
     mysql_optionsv(db->mysql, MYSQL_SET_CHARSET_NAME, "utf8mb4");
     mysql_optionsv(db->mysql, MYSQL_OPT_RECONNECT, &off);
-    const char *socket = cfg->db_socket[0] != '\0' ? cfg->db_socket : NULL;
-    const char *host = socket != NULL ? "localhost" : cfg->db_host;
-    if (mysql_real_connect(db->mysql, host, cfg->db_user, cfg->db_password, cfg->db_name, (unsigned)cfg->db_port,
-                           socket, CLIENT_FOUND_ROWS) == NULL)
+    const char *socket = node->socket[0] != '\0' ? node->socket : NULL;
+    const char *host = socket != NULL ? "localhost" : node->host;
+    if (mysql_real_connect(db->mysql, host, cfg->db_user, cfg->db_password, cfg->db_name, (unsigned)node->port, socket,
+                           CLIENT_FOUND_ROWS) == NULL)
         goto Fail;
+    if (!node_ready(db->mysql, &db->cluster)) {
+        fg_db__remember_error(db, ER_UNKNOWN_COM_ERROR, "the node is not a synced member of its cluster");
+        goto Close;
+    }
     for (size_t i = 0; i < sizeof(SESSION_SETUP) / sizeof(SESSION_SETUP[0]); i++)
         if (mysql_query(db->mysql, SESSION_SETUP[i]) != 0)
             goto Fail;
     if (mysql_autocommit(db->mysql, 0) != 0)
         goto Fail;
-    db->broken = 0;
     return 0;
 Fail:
     fg_db__remember_error(db, mysql_errno(db->mysql), mysql_error(db->mysql));
+Close:
     mysql_close(db->mysql);
     db->mysql = NULL;
+    return -1;
+}
+
+/* The server it used last, else the next in the list that answers: an
+ * instance stays on a node until it fails, then moves on (a cluster's other
+ * nodes hold the same data). */
+static int connect_now(fg_db_t *db)
+{
+    fg_db_node_t nodes[FG_DB_NODES_MAX];
+    int count = fg_config_db_nodes(db->cfg, nodes);
+    if (db->mysql != NULL) {
+        drop_cache(db);
+        mysql_close(db->mysql);
+        db->mysql = NULL;
+    }
+    for (int i = 0; i < count; i++) {
+        int n = (db->node + i) % count;
+        if (connect_node(db, &nodes[n]) == 0) {
+            /* said once per process and move, not by each connection of the pool */
+            static int announced;
+            if (n != db->node && __atomic_exchange_n(&announced, n + 1, __ATOMIC_RELAXED) != n + 1) {
+                fg_log_t l;
+                fg_log_begin(&l, FG_LOG_WARN, "database: moved to another server");
+                fg_log_str(&l, "server", nodes[n].socket[0] != '\0' ? nodes[n].socket : nodes[n].host);
+                fg_log_end(&l);
+            }
+            db->node = n;
+            db->broken = 0;
+            return 0;
+        }
+    }
     db->broken = 1;
     return FG_EUNAVAILABLE;
 }
 
 const fg_config_t *fg_db_config(const fg_db_t *db) { return db->cfg; }
+
+int fg_db_in_cluster(const fg_db_t *db) { return db->mysql != NULL && db->cluster; }
 
 int fg_db_open(fg_db_t **out, const fg_config_t *cfg, char *err, size_t err_cap)
 {
@@ -184,7 +242,7 @@ int fg_stmt_init(fg_stmt_t *s, fg_db_t *db, const char *sql)
         return FG_EUNAVAILABLE;
     s->stmt = fg_db__cached(db, sql);
     if (s->stmt == NULL)
-        return db->broken ? FG_EUNAVAILABLE : FG_EDB;
+        return fg_db__classify(db, db->last_errno); /* a prepare can meet a deadlock too (Galera) */
     return 0;
 }
 
@@ -298,7 +356,7 @@ int fg_db_bulk(fg_db_t *db, const char *sql, const fg_db_column_t *cols, int nco
         return FG_EUNAVAILABLE;
     MYSQL_STMT *stmt = fg_db__cached(db, sql);
     if (stmt == NULL)
-        return db->broken ? FG_EUNAVAILABLE : FG_EDB;
+        return fg_db__classify(db, db->last_errno); /* a prepare can meet a deadlock too (Galera) */
     assert((unsigned long)ncols == mysql_stmt_param_count(stmt));
     memset(binds, 0, sizeof(binds[0]) * (size_t)ncols);
     for (int i = 0; i < ncols; i++) {
@@ -494,11 +552,20 @@ int fg_db_tx(fg_db_t *db, fg_db_tx_fn fn, void *arg)
         fg_db_end(db); /* start from a clean transaction */
         fg_db__discard(db);
         rc = fn(db, arg);
+        int committing = rc == 0;
         if (rc == 0)
             rc = fg_db_commit(db);
         if (rc == 0)
             return 0;
         fg_db_rollback(db);
+        /* The server went away before COMMIT was sent: nothing was written
+         * (an open transaction dies with its connection), so the body runs
+         * again on the next server that answers (a cluster's other node).
+         * Lost during COMMIT, the outcome is unknown: the caller hears so. */
+        if (rc == FG_EUNAVAILABLE && !committing && db->broken) {
+            backoff(db, attempt);
+            continue;
+        }
         if (rc != FG_ERETRY)
             return rc;
         backoff(db, attempt);

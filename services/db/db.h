@@ -22,8 +22,12 @@
 /* Statements cached per connection; feegate has far fewer distinct ones. */
 #define FG_DB_STMT_CACHE_MAX 256
 /* A transaction that hits a deadlock (1213) or lock-wait timeout (1205) is
- * re-run this many times in all, with jittered backoff, before giving up. */
-#define FG_DB_TX_ATTEMPTS_MAX 8
+ * re-run this many times in all, with jittered backoff, before giving up.
+ * On a Galera cluster 1213 is also the certification failure of a
+ * transaction that wrote a row another node wrote meanwhile; a row all
+ * nodes write at once (one payment's refunds) sees many of those, and each
+ * attempt lets only one writer of the row through. */
+#define FG_DB_TX_ATTEMPTS_MAX 16
 
 typedef struct fg_db fg_db_t;
 
@@ -34,6 +38,9 @@ void fg_db_close(fg_db_t *db);
 
 /** The configuration the connection was opened with. */
 const fg_config_t *fg_db_config(const fg_db_t *db);
+/** The connection is to a node of a Galera cluster (wsrep_on): its row locks
+ *  and its list of open transactions are that node's only (docs/GALERA.md). */
+int fg_db_in_cluster(const fg_db_t *db);
 
 /** Reconnects if the connection was lost.  0 or FG_EUNAVAILABLE. */
 int fg_db_ensure(fg_db_t *db) FG_MUST_USE;

@@ -35,6 +35,8 @@ struct fg_db {
     MYSQL *mysql;
     const fg_config_t *cfg;
     int broken;
+    int node;    /* the index, in fg_config_db_nodes, of the server it uses (or tries first) */
+    int cluster; /* that server is a Galera node (wsrep_on) */
     unsigned last_errno;
     char last_error[512];
     int cache_count;

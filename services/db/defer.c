@@ -117,7 +117,7 @@ static int send_rows(fg_db_t *db, fg_db_table_t *t, int n, const fg_db_value_t *
         return FG_EUNAVAILABLE;
     MYSQL_STMT *st = fg_db__cached(db, sql_of(t, n));
     if (st == NULL)
-        return db->broken ? FG_EUNAVAILABLE : FG_EDB;
+        return fg_db__classify(db, db->last_errno); /* a prepare can meet a deadlock too (Galera) */
     for (int r = 0; r < n; r++)
         for (int c = 0; c < t->cols; c++)
             bind_value(db, b, r * t->cols + c, &rows[r][c]);

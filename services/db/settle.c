@@ -158,6 +158,10 @@ int fg_settle_observe(fg_db_t *db, fg_settle_probe_t *probe, const char *mark_sq
     memset(p, 0, sizeof(*p));
     if ((rc = read_marks(db, mark_sql, mark_count, p->mark)) != 0)
         return rc;
+    /* A Galera node lists only its own open transactions, and an id another
+     * node handed out may be below the mark and commit later: no proof. */
+    if (fg_db_in_cluster(db))
+        return FG_EUNSUPPORTED;
     /* only after the marks: S must hold every writer that took an id below them */
     if ((rc = open_trx(db, probe, &p->trx, &p->trx_count)) != 0)
         return rc;
@@ -246,7 +250,12 @@ int fg_settle_shared_poll(fg_settle_shared_t *s, fg_db_t *db, int64_t now_ms, in
     if (now_ms >= atomic_load(&s->next_round_ms) && pthread_mutex_trylock(&s->mutex) == 0) {
         if (now_ms >= atomic_load(&s->next_round_ms)) {
             rc = fg_settle_round(db, &s->queue, now_ms);
-            if (rc != 0 && !s->failing)
+            if (rc == FG_EUNSUPPORTED && !s->failing)
+                fg_db_log_failure(db,
+                                  "no settle points on a Galera cluster: ledger checkpoints and report rollups wait "
+                                  "(balances and reports read the ledger instead) and webhook gaps expire by age",
+                                  rc);
+            else if (rc != 0 && !s->failing)
                 fg_db_log_failure(db,
                                   "settle point failed: ledger checkpoints wait and webhook gaps expire by age until "
                                   "one works (needs the PROCESS privilege)",

@@ -113,6 +113,7 @@ void fg_call_db_error(fg_call_t *call, fg_db_t *db, int err)
     fg_log_str(&l, "route", call->route->name);
     fg_log_int(&l, "errno", fg_db_errno(db));
     fg_log_str(&l, "error", fg_strerror(err));
+    fg_log_str(&l, "detail", fg_db_error(db));
     fg_log_end(&l);
     if (err == FG_ERETRY)
         fg_call_error(call, 503, "unavailable", "database_busy", "the database is busy; retry", NULL);

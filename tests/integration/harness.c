@@ -82,14 +82,16 @@ static long long now_ms(void)
 
 const char *fgt_unique(const char *prefix)
 {
-    static char ring[8][96];
+    /* each thread its own ring, one counter for all: unique across the suite's threads */
+    static __thread char ring[8][96];
+    static __thread unsigned slot;
     static unsigned counter;
+    unsigned n = __atomic_fetch_add(&counter, 1, __ATOMIC_RELAXED);
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    char *buf = ring[counter % 8];
+    char *buf = ring[slot++ % 8];
     snprintf(buf, sizeof(ring[0]), "%s-%d-%lld%03ld-%u", prefix, (int)getpid(), (long long)ts.tv_sec,
-             ts.tv_nsec / 1000000, counter);
-    counter++;
+             ts.tv_nsec / 1000000, n);
     return buf;
 }
 
