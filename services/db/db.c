@@ -114,6 +114,12 @@ static int connect_node(fg_db_t *db, const fg_db_node_t *node)
     for (size_t i = 0; i < sizeof(SESSION_SETUP) / sizeof(SESSION_SETUP[0]); i++)
         if (mysql_query(db->mysql, SESSION_SETUP[i]) != 0)
             goto Fail;
+    /* On a cluster, a read, UPDATE or DELETE first waits until this node has
+     * applied what any node committed before it: a payment made through one
+     * instance is seen by the notification another instance (or another
+     * connection, on another node) receives next. */
+    if (db->cluster && mysql_query(db->mysql, "SET SESSION wsrep_sync_wait = 3") != 0)
+        goto Fail;
     if (mysql_autocommit(db->mysql, 0) != 0)
         goto Fail;
     return 0;
