@@ -38,6 +38,12 @@ void fg_db__remember_error(fg_db_t *db, unsigned err, const char *text)
 
 int fg_db__classify(fg_db_t *db, unsigned err)
 {
+    /* On a Galera node, a transaction aborted by a replicated write while
+     * the server was loading a table's triggers reports the trigger's body
+     * as a syntax error ("Trigger '…' has an error in its body"); the same
+     * statement succeeds when run again.  Only there, only that. */
+    if (err == ER_PARSE_ERROR && db->cluster && strncmp(db->last_error, "Trigger '", 9) == 0)
+        return FG_ERETRY;
     switch (err) {
     case ER_DUP_ENTRY: return FG_ECONFLICT;
     case ER_LOCK_DEADLOCK:
@@ -114,11 +120,13 @@ static int connect_node(fg_db_t *db, const fg_db_node_t *node)
     for (size_t i = 0; i < sizeof(SESSION_SETUP) / sizeof(SESSION_SETUP[0]); i++)
         if (mysql_query(db->mysql, SESSION_SETUP[i]) != 0)
             goto Fail;
-    /* On a cluster, a read, UPDATE or DELETE first waits until this node has
-     * applied what any node committed before it: a payment made through one
-     * instance is seen by the notification another instance (or another
-     * connection, on another node) receives next. */
-    if (db->cluster && mysql_query(db->mysql, "SET SESSION wsrep_sync_wait = 3") != 0)
+    /* On a cluster, a transaction's first statement waits until this node
+     * has applied what any node committed before it (MariaDB checks only
+     * there, never inside a transaction, hence every kind of statement: a
+     * notification's transaction begins with its inbox INSERT): a payment
+     * made through one instance is then seen by the notification another
+     * instance (or another connection, on another node) receives next. */
+    if (db->cluster && mysql_query(db->mysql, "SET SESSION wsrep_sync_wait = 7") != 0)
         goto Fail;
     if (mysql_autocommit(db->mysql, 0) != 0)
         goto Fail;

@@ -1,0 +1,31 @@
+# tests/bench/payments_fixture.sh — sourced by the benchmarks that apply payments through the
+# sandbox webhook (tests/bench/payments, tests/bench/galera).
+#
+#   payments_fixture PER_SET    with sql() defined by the caller (the benchmark database)
+#
+# Writes 1,001 merchants and 5 sets of PER_SET pending sandbox payments of 100,000 VND each, with
+# their orders: set 1 all to the first merchant (the hot account), sets 2 to 5 spread over the
+# other 1,000; and every ledger account the payments will post to, as after a first day.
+
+payments_fixture() {
+  local PER_SET=$1
+  sql <<SQL
+INSERT INTO merchants (public_id, name, created_at)
+  SELECT CONCAT('mer_BNCH', LPAD(seq, 22, '0')), CONCAT('Bench merchant ', seq), 0 FROM seq_1_to_1001;
+SET @base := (SELECT MIN(id) FROM merchants WHERE public_id LIKE 'mer_BNCH%');
+-- set 1: all to the first merchant (hot); sets 2 to 5: spread over the other 1,000
+INSERT INTO orders (public_id, merchant_id, merchant_ref, fee_type, amount, currency, code, created_at, updated_at)
+  SELECT CONCAT('ord_B', s.seq, LPAD(n.seq, 24, '0')), IF(s.seq = 1, @base, @base + 1 + (n.seq % 1000)),
+         CONCAT('B', s.seq, '-', n.seq), 'utility', 100000, 'VND', CONCAT(CHAR(64 + s.seq), LPAD(n.seq, 10, '0')), 0, 0
+  FROM seq_1_to_5 s JOIN seq_1_to_${PER_SET} n;
+INSERT INTO payments (public_id, order_id, merchant_id, adapter, amount, currency, status, created_at, updated_at)
+  SELECT CONCAT('pay_', SUBSTRING(public_id, 5)), id, merchant_id, 'sandbox', 100000, 'VND', 'pending', 0, 0
+  FROM orders WHERE public_id LIKE 'ord_B%';
+-- the accounts exist already, as they would after the first day (both sides then only look them up)
+INSERT INTO ledger_accounts (code, currency, kind, merchant_id, created_at)
+  SELECT CONCAT('liabilities:merchant:', public_id), 'VND', 'liability', id, 0 FROM merchants;
+INSERT INTO ledger_accounts (code, currency, kind, merchant_id, created_at)
+  VALUES ('assets:clearing:sandbox', 'VND', 'asset', NULL, 0);
+COMMIT;
+SQL
+}
