@@ -40,9 +40,10 @@ int fg_db__classify(fg_db_t *db, unsigned err)
 {
     /* On a Galera node, a transaction aborted by a replicated write while
      * the server was loading a table's triggers reports the trigger's body
-     * as a syntax error ("Trigger '…' has an error in its body"); the same
-     * statement succeeds when run again.  Only there, only that. */
-    if (err == ER_PARSE_ERROR && db->cluster && strncmp(db->last_error, "Trigger '", 9) == 0)
+     * as a syntax error ("Trigger '…' has an error in its body: …", or
+     * "Unknown trigger has an error in its body: 'Query was empty'"); the
+     * same statement succeeds when run again.  Only there, only that. */
+    if (err == ER_PARSE_ERROR && db->cluster && strstr(db->last_error, "has an error in its body") != NULL)
         return FG_ERETRY;
     switch (err) {
     case ER_DUP_ENTRY: return FG_ECONFLICT;
