@@ -12,12 +12,14 @@ payments_fixture() {
   sql <<SQL
 INSERT INTO merchants (public_id, name, created_at)
   SELECT CONCAT('mer_BNCH', LPAD(seq, 22, '0')), CONCAT('Bench merchant ', seq), 0 FROM seq_1_to_1001;
-SET @base := (SELECT MIN(id) FROM merchants WHERE public_id LIKE 'mer_BNCH%');
--- set 1: all to the first merchant (hot); sets 2 to 5: spread over the other 1,000
+-- set 1: all to the first merchant (hot); sets 2 to 5: spread over the other 1,000 (by their
+-- rank, not id arithmetic: on a Galera cluster ids go up by the cluster size)
 INSERT INTO orders (public_id, merchant_id, merchant_ref, fee_type, amount, currency, code, created_at, updated_at)
-  SELECT CONCAT('ord_B', s.seq, LPAD(n.seq, 24, '0')), IF(s.seq = 1, @base, @base + 1 + (n.seq % 1000)),
+  SELECT CONCAT('ord_B', s.seq, LPAD(n.seq, 24, '0')), m.id,
          CONCAT('B', s.seq, '-', n.seq), 'utility', 100000, 'VND', CONCAT(CHAR(64 + s.seq), LPAD(n.seq, 10, '0')), 0, 0
-  FROM seq_1_to_5 s JOIN seq_1_to_${PER_SET} n;
+  FROM seq_1_to_5 s JOIN seq_1_to_${PER_SET} n
+  JOIN (SELECT id, ROW_NUMBER() OVER (ORDER BY id) - 1 AS k FROM merchants WHERE public_id LIKE 'mer_BNCH%') m
+    ON m.k = IF(s.seq = 1, 0, 1 + (n.seq % 1000));
 INSERT INTO payments (public_id, order_id, merchant_id, adapter, amount, currency, status, created_at, updated_at)
   SELECT CONCAT('pay_', SUBSTRING(public_id, 5)), id, merchant_id, 'sandbox', 100000, 'VND', 'pending', 0, 0
   FROM orders WHERE public_id LIKE 'ord_B%';
