@@ -52,6 +52,22 @@ static void groups_free(group_t *g, size_t count)
     free(g);
 }
 
+/* Appends row (its account from account) to a growing list; FG_ETOOLONG at max. */
+static int push_group(group_t **list, size_t *count, size_t *cap, size_t max, const group_t *row,
+                      const fg_buf_t *account)
+{
+    if (*count == max)
+        return FG_ETOOLONG;
+    if (*count == *cap) {
+        *cap = *cap ? *cap * 2 : 16;
+        *list = fg_realloc(*list, *cap * sizeof(group_t));
+    }
+    (*list)[*count] = *row;
+    (*list)[*count].account = fg_strdup(account->data != NULL ? account->data : "");
+    (*count)++;
+    return 0;
+}
+
 static int add_group(fg_db_t *db, const group_t *g)
 {
     fg_stmt_t s;
@@ -85,18 +101,11 @@ int fg_recon_totals_add_statement(fg_db_t *db, int64_t statement_id, int64_t *ma
     if ((rc = fg_stmt_exec(&s)) != 0)
         goto Exit;
     while ((rc = fg_stmt_fetch(&s)) == 1) {
-        if (count == STATEMENT_DAYS_MAX) {
+        /* FG_ETOOLONG: the import rolls back, no statement spans eleven years */
+        if ((rc = push_group(&groups, &count, &cap, STATEMENT_DAYS_MAX, &row, &account)) != 0) {
             fg_stmt_done(&s);
-            rc = FG_ETOOLONG; /* the import rolls back: no statement spans eleven years */
             goto Exit;
         }
-        if (count == cap) {
-            cap = cap ? cap * 2 : 8;
-            groups = fg_realloc(groups, cap * sizeof(group_t));
-        }
-        groups[count] = row;
-        groups[count].account = fg_strdup(account.data != NULL ? account.data : "");
-        count++;
         *matched += sum; /* at most a statement's lines of int64 amounts each checked on import */
     }
     if (rc < 0)
@@ -200,18 +209,10 @@ int fg_recon_totals_rebuild(fg_db_t *db, int64_t *days, int64_t *corrected)
     if ((rc = fg_stmt_exec(&s)) != 0)
         goto Exit;
     while ((rc = fg_stmt_fetch(&s)) == 1) {
-        if (count == REBUILD_DAYS_MAX) {
+        if ((rc = push_group(&list, &count, &cap, REBUILD_DAYS_MAX, &row, &account)) != 0) {
             fg_stmt_done(&s);
-            rc = FG_ETOOLONG;
             goto Exit;
         }
-        if (count == cap) {
-            cap = cap ? cap * 2 : 256;
-            list = fg_realloc(list, cap * sizeof(group_t));
-        }
-        list[count] = row;
-        list[count].account = fg_strdup(account.data != NULL ? account.data : "");
-        count++;
     }
     if (rc < 0)
         goto Exit;

@@ -750,6 +750,19 @@ static void rolled_up(const char *mer, long long count, long long collected)
  * (the watermark stays below its first entry), the reports leave it out and agree with the
  * full scan; once it commits it is rolled up, once: the rollups, the reports from them and the
  * full scan all count every payment exactly once. */
+/* A connection of its own, read committed as the service's writers run (an INSERT ... SELECT
+ * then reads its sources without locking them). */
+static MYSQL *connect_read_committed(void)
+{
+    MYSQL *m = mysql_init(NULL);
+    const char *user = getenv("FEEGATE_DB_USER"), *pass = getenv("FEEGATE_DB_PASSWORD");
+    ck_assert_ptr_nonnull(mysql_real_connect(m, "localhost", user != NULL ? user : "feegate",
+                                             pass != NULL ? pass : "feegate", getenv("FEEGATE_DB_NAME"), 0,
+                                             getenv("FEEGATE_DB_SOCKET"), 0));
+    ck_assert_int_eq(mysql_query(m, "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED"), 0);
+    return m;
+}
+
 START_TEST(a_late_commit_is_rolled_up_exactly_once)
 {
     char mer[64], key[64], order[40], payment[40], held_txn[40], sql[300];
@@ -769,15 +782,9 @@ START_TEST(a_late_commit_is_rolled_up_exactly_once)
     rolled_up(mer, count, collected);
 
     /* the late one: written, its entries numbered, not committed */
-    MYSQL *held = mysql_init(NULL);
-    const char *user = getenv("FEEGATE_DB_USER"), *pass = getenv("FEEGATE_DB_PASSWORD");
-    ck_assert_ptr_nonnull(mysql_real_connect(held, "localhost", user != NULL ? user : "feegate",
-                                             pass != NULL ? pass : "feegate", getenv("FEEGATE_DB_NAME"), 0,
-                                             getenv("FEEGATE_DB_SOCKET"), 0));
-    /* read committed, as the service's writers run: the INSERT ... SELECTs below then read
-     * their sources without locking them (repeatable read would lock the orders it scans and
-     * the gaps between them, and hold up the later orders) */
-    ck_assert_int_eq(mysql_query(held, "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED"), 0);
+    /* read committed: repeatable read would lock the orders the INSERT ... SELECTs below scan
+     * and the gaps between them, and hold up the later orders */
+    MYSQL *held = connect_read_committed();
     ck_assert_int_eq(mysql_query(held, "START TRANSACTION"), 0);
     posted_payment(held, mer, fg_now_ms(), 777000, held_txn);
     snprintf(sql, sizeof(sql),
@@ -846,17 +853,6 @@ static void *recount_racer(void *arg)
     fg_db_close(db);
     mysql_thread_end();
     return NULL;
-}
-
-static MYSQL *connect_read_committed(void)
-{
-    MYSQL *m = mysql_init(NULL);
-    const char *user = getenv("FEEGATE_DB_USER"), *pass = getenv("FEEGATE_DB_PASSWORD");
-    ck_assert_ptr_nonnull(mysql_real_connect(m, "localhost", user != NULL ? user : "feegate",
-                                             pass != NULL ? pass : "feegate", getenv("FEEGATE_DB_NAME"), 0,
-                                             getenv("FEEGATE_DB_SOCKET"), 0));
-    ck_assert_int_eq(mysql_query(m, "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED"), 0);
-    return m;
 }
 
 /* The summary's row of one day against the items themselves. */
