@@ -623,10 +623,10 @@ int main(int argc, char **argv)
     setenv("FEEGATE_DB_SOCKET", sockets[0], 1);
     setenv("FEEGATE_DB_NAME", "feegate", 1);
     unsetenv("FEEGATE_DB_SOCKETS");
-    const char *migrate[] = {"feegate", "migrate", NULL};
-    char out[8192];
-    if (fgt_cli(migrate, NULL, out, sizeof(out)) != 0) {
-        fprintf(stderr, "feegate migrate failed on the cluster\n");
+    const char *migrate[] = {"migrate", NULL};
+    char out[8192], err[8192];
+    if (fgt_cli_run(migrate, NULL, NULL, out, sizeof(out), err, sizeof(err)) != 0) {
+        fprintf(stderr, "feegate migrate failed on the cluster:\n%s%s\n", out, err);
         goto Stop;
     }
     fgt_merchant_create("Trường Tiểu học Ba Nút", mer, key);
