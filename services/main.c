@@ -544,7 +544,7 @@ Exit:
 static int cmd_reports_rebuild(const fg_config_t *cfg)
 {
     fg_db_t *db = NULL;
-    int64_t upto = 0, rounds = 0, days = 0, corrected = 0;
+    int64_t upto = 0, rounds = 0, days = 0, corrected = 0, owed_merchants = 0, owed_corrected = 0;
     uint64_t blocker = 0;
     int rc = open_audit_db(cfg, &db);
     if (rc != 0)
@@ -557,10 +557,20 @@ static int cmd_reports_rebuild(const fg_config_t *cfg)
         rc = 1;
         goto Exit;
     }
+    /* the outstanding report's sums: a merchant at a time, no settled mark either */
+    if ((err = fg_report_owed_rebuild(db, &owed_merchants, &owed_corrected)) != 0) {
+        fprintf(stderr, "feegate: recounting the outstanding sums failed after %lld merchants: %s (%s)\n",
+                (long long)owed_merchants, fg_strerror(err), fg_db_error(db));
+        rc = 1;
+        goto Exit;
+    }
     err = fg_report_rollup_rebuild(db, REBUILD_WAIT_MS, &upto, &rounds, &blocker);
     if (err == FG_EUNSUPPORTED) {
-        fprintf(stderr, "feegate: the reconciliation day totals are recounted (%lld days, %lld corrected); %s\n",
-                (long long)days, (long long)corrected, NO_SETTLE_ON_CLUSTER);
+        fprintf(stderr,
+                "feegate: the reconciliation day totals (%lld days, %lld corrected) and the outstanding sums (%lld "
+                "merchants, %lld corrected) are recounted; %s\n",
+                (long long)days, (long long)corrected, (long long)owed_merchants, (long long)owed_corrected,
+                NO_SETTLE_ON_CLUSTER);
         rc = 1;
     } else if (err == FG_EUNAVAILABLE && blocker != 0) {
         fprintf(stderr,
@@ -579,8 +589,10 @@ static int cmd_reports_rebuild(const fg_config_t *cfg)
         fprintf(stderr, "feegate: rebuilding the report rollups failed: %s (%s)\n", fg_strerror(err), fg_db_error(db));
         rc = 1;
     } else {
-        printf("{\"upto_entry_id\":%lld,\"rounds\":%lld,\"recon_days\":%lld,\"recon_days_corrected\":%lld}\n",
-               (long long)upto, (long long)rounds, (long long)days, (long long)corrected);
+        printf("{\"upto_entry_id\":%lld,\"rounds\":%lld,\"recon_days\":%lld,\"recon_days_corrected\":%lld,"
+               "\"owed_merchants\":%lld,\"owed_merchants_corrected\":%lld}\n",
+               (long long)upto, (long long)rounds, (long long)days, (long long)corrected, (long long)owed_merchants,
+               (long long)owed_corrected);
     }
 Exit:
     fg_db_close(db);

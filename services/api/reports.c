@@ -229,6 +229,14 @@ void fg_reports_outstanding(fg_call_t *call, fg_db_t *db)
         }
         q.detail = 1;
     }
+    const char *source = fg_call_query(call, "source", &len);
+    if (source != NULL && len > 0) {
+        if (strcmp(source, "orders") != 0 && strcmp(source, "totals") != 0) {
+            bad(call, "invalid_source", "source must be totals (the default) or orders", "source");
+            return;
+        }
+        q.from_orders = strcmp(source, "orders") == 0;
+    }
     if (read_format(call, &format) != 0 || read_day(call, "as_of", 0, &q.as_of) != 0 ||
         read_group(call, FG_DIMS_OUTSTANDING, &q.group) != 0 || read_scope(call, db, &q.merchant_id) != 0)
         return;

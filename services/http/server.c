@@ -933,6 +933,9 @@ static fg_settle_shared_t settle = FG_SETTLE_SHARED_INIT(
 /* Statement lines matched per sweeper round. */
 #define RECON_MATCH_BATCH 200
 
+/* Folds of the outstanding sums per sweeper round, FG_OWED_FOLD_BATCH changes each. */
+#define OWED_FOLDS_PER_ROUND 20
+
 /* Rejected inbox rows are pruned every minute, at most 20 x 1000 a round. */
 #define INBOX_PRUNE_INTERVAL_MS 60000
 #define INBOX_PRUNE_BATCH 1000
@@ -948,7 +951,7 @@ static void *sweeper_main(void *arg)
     }
     int64_t next_checkpoint_ms = 0, next_prune_ms = 0, settled[SETTLE_MARKS] = {0};
     fg_ledger_checkpointer_t checkpointer = {0};
-    int checkpoint_warned = 0, rollup_warned = 0;
+    int checkpoint_warned = 0, rollup_warned = 0, owed_warned = 0;
     int64_t rolled_upto = 0; /* the rollups' watermark as this thread last saw it */
     while (!atomic_load(&server.sweeper_stop)) {
         fg_orders_sweep(db, server.cfg);
@@ -987,6 +990,17 @@ static void *sweeper_main(void *arg)
                 fg_db_log_failure(db, "report rollup round failed; reports stay right, reading more of the ledger", rc);
             else if (rc >= 0)
                 rollup_warned = 0;
+        }
+        /* the outstanding report's sums take in what the orders' writers left (reports/owed.c) */
+        int64_t folded = 0;
+        for (int i = 0; i < OWED_FOLDS_PER_ROUND; i++) {
+            int rc = fg_report_owed_fold(db, FG_OWED_FOLD_BATCH, &folded);
+            if (rc < 0 && !owed_warned++)
+                fg_db_log_failure(db, "outstanding sums fold failed; the report stays right, reading more changes", rc);
+            else if (rc >= 0)
+                owed_warned = 0;
+            if (rc < 0 || folded < FG_OWED_FOLD_BATCH)
+                break;
         }
         for (int64_t slept = 0; slept < server.cfg->orders_sweep_interval_ms && !atomic_load(&server.sweeper_stop);
              slept += 10) {

@@ -5,6 +5,7 @@
  * so the list below reads as the invariants themselves.
  */
 #include "ledger/ledger.h"
+#include "ledger/owed_sql.h"
 #include "ledger/recon_counts.h"
 
 #include <string.h>
@@ -105,6 +106,19 @@ static const char SQL_RECON_TOTALS[] =
                      "business_day) u GROUP BY u.account, u.business_day HAVING " RECON_TOTALS_SIDE(
                          "1") " <> " RECON_TOTALS_SIDE("0");
 
+/* The outstanding report's sums (schema/0027): owed_totals plus the changes
+ * not yet folded hold, key by key, what the owing orders count. */
+#define OWED_SIDE(t, c) "SUM(IF(u.t = " t ", u." c ", 0))"
+static const char SQL_OWED[] =
+    "SELECT CONCAT('owed:', u.merchant_id, ' ', u.fee_type, ' ', u.category, ' ', u.due_day), CONCAT('the sums "
+    "hold ', " OWED_SIDE("1", "n") ", ' orders owing ', " OWED_SIDE("1", "v") ", ', the orders are ', " OWED_SIDE("0", "n") ", ' owing ', " OWED_SIDE(
+        "0",
+        "v") ") FROM (SELECT 1 AS t, merchant_id, fee_type, category, "
+             "due_day, orders AS n, owed AS v FROM owed_totals UNION ALL "
+             "SELECT 1, merchant_id, fee_type, category, due_day, orders, "
+             "owed FROM owed_changes UNION ALL SELECT 0, " FG_OWED_KEY("") ", 1, amount - amount_paid FROM orders WHERE " FG_OWED_COUNTS("") ") u GROUP BY u.merchant_id, u.fee_type, u.category, u.due_day HAVING " OWED_SIDE(
+                 "1", "n") " <> " OWED_SIDE("0", "n") " OR " OWED_SIDE("1", "v") " <> " OWED_SIDE("0", "v");
+
 /* The bank account in the ledger (schema/0009_bank_book.sql): its postings
  * by day add up to its ledger balance, and at the end of every closed day it
  * holds what the statement said then. */
@@ -178,6 +192,7 @@ static const check_t CHECKS[] = {
     {"closed_day_items_final", SQL_CLOSED_DAYS_FINAL},
     {"statement_line_has_item", SQL_LINE_ITEMS},
     {"recon_day_totals_equal_items", SQL_RECON_TOTALS},
+    {"owed_totals_equal_orders", SQL_OWED},
     {"bank_postings_equal_ledger", SQL_BANK_BOOK},
     {"closed_day_bank_balance", SQL_CLOSED_DAY_BALANCE},
     {"settlement_batch_posted", SQL_SETTLEMENT_BATCHES},

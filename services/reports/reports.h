@@ -83,7 +83,9 @@ typedef struct {
     int64_t now_ms;       /* as_of on or after today reads the orders as they are */
     uint64_t merchant_id; /* 0 = every merchant */
     fg_group_by_t group;
-    int detail; /* 1 = one row per order */
+    int detail;      /* 1 = one row per order */
+    int from_orders; /* read every owing order instead of owed_totals (a check; details, metadata groups and a
+                        past as_of always do) */
 } fg_outstanding_query_t;
 
 /**
@@ -94,6 +96,12 @@ typedef struct {
  * row per group with count, owed and each bucket's amount; or, detail, one
  * row per order with its payer, code, amounts, due date, days past due and
  * bucket, most overdue first within each group.
+ *
+ * Grouped by merchant, fee type or category for today (or later), it reads
+ * the sums of schema/0027 (owed_totals and the changes not yet folded, less
+ * the orders past expires_at that the sweeper has not expired yet) instead of
+ * the orders: a few rows per merchant and due day, whatever the count of open
+ * orders.
  */
 int fg_report_outstanding(fg_db_t *db, const fg_outstanding_query_t *q, fg_table_t *out) FG_MUST_USE;
 
@@ -160,6 +168,19 @@ int fg_report_rollup_clear(fg_db_t *db) FG_MUST_USE;
  *  transaction (*blocker) stayed open too long; or an FG_E* code. */
 int fg_report_rollup_rebuild(fg_db_t *db, int64_t wait_ms, int64_t *upto, int64_t *rounds,
                              uint64_t *blocker) FG_MUST_USE;
+
+/* Changes one fold takes at most. */
+#define FG_OWED_FOLD_BATCH 5000
+
+/** One fold of the outstanding report's sums (reports/owed.c): adds up to
+ *  `batch` committed rows of owed_changes to owed_totals and deletes them, in
+ *  one transaction.  0 with the count in *folded, or an FG_E* code. */
+int fg_report_owed_fold(fg_db_t *db, int64_t batch, int64_t *folded) FG_MUST_USE;
+
+/** feegate reports rebuild: recounts owed_totals from the orders, one
+ *  merchant per transaction, while the server writes.  0 with the merchants
+ *  recounted and those whose sums were wrong, or an FG_E* code. */
+int fg_report_owed_rebuild(fg_db_t *db, int64_t *merchants, int64_t *corrected) FG_MUST_USE;
 
 /** The row id of the merchant with public id `public_id`: 0, FG_ENOTFOUND,
  *  or a database code. */

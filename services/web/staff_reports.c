@@ -152,7 +152,7 @@ static int run(fg_db_t *db, query_t *q, uint64_t merchant, fg_table_t *t, char *
         break;
     }
     case KIND_OUTSTANDING: {
-        fg_outstanding_query_t o = {q->as_of_day, fg_now_ms(), merchant, by, 0};
+        fg_outstanding_query_t o = {q->as_of_day, fg_now_ms(), merchant, by, 0, 0};
         rc = fg_report_outstanding(db, &o, t);
         break;
     }

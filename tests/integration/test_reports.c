@@ -963,8 +963,196 @@ START_TEST(reconciliation_day_totals_follow_every_item_change_and_a_rebuild_unde
     const char *rebuild[] = {"reports", "rebuild", NULL};
     int status = fgt_cli_run(rebuild, NULL, NULL, out, sizeof(out), err, sizeof(err));
     ck_assert_msg(status == 0, "feegate reports rebuild: %d %s %s", status, out, err);
-    ck_assert_msg(strstr(out, "\"recon_days_corrected\":1}") != NULL, "%s", out);
+    ck_assert_msg(strstr(out, "\"recon_days_corrected\":1,") != NULL, "%s", out);
     summary_counts_items(account, "2026-11-02");
+    ck_assert_int_eq(fgt_ledger_check(), 0);
+}
+END_TEST
+
+/* ---- the outstanding report's sums ------------------------------------------------------------ */
+
+/* A recount and a fold of the outstanding sums racing the order writes below, each on a connection
+ * of its own. */
+static struct {
+    fg_config_t cfg;
+    atomic_int stop, failures, recounts, folds;
+} owed_race;
+
+static void *owed_recounter(void *arg)
+{
+    (void)arg;
+    mysql_thread_init();
+    fg_db_t *db = fgt_db_open(&owed_race.cfg);
+    while (!atomic_load(&owed_race.stop)) {
+        int64_t merchants = 0, corrected = 0;
+        int rc = fg_report_owed_rebuild(db, &merchants, &corrected);
+        /* every write goes through the triggers: a recount never finds anything to correct */
+        if (rc != 0 || corrected != 0 || merchants == 0)
+            atomic_fetch_add(&owed_race.failures, 1);
+        else
+            atomic_fetch_add(&owed_race.recounts, 1);
+    }
+    fg_db_close(db);
+    mysql_thread_end();
+    return NULL;
+}
+
+static void *owed_folder(void *arg)
+{
+    (void)arg;
+    mysql_thread_init();
+    fg_db_t *db = fgt_db_open(&owed_race.cfg);
+    while (!atomic_load(&owed_race.stop)) {
+        int64_t folded = 0;
+        if (fg_report_owed_fold(db, 7, &folded) != 0) /* small folds: many of them, some splitting a key's changes */
+            atomic_fetch_add(&owed_race.failures, 1);
+        else if (folded > 0)
+            atomic_fetch_add(&owed_race.folds, 1);
+    }
+    fg_db_close(db);
+    mysql_thread_end();
+    return NULL;
+}
+
+/* The outstanding report from the sums and from the orders themselves, the same to the byte. */
+static void same_outstanding(const char *auth, const char *group_by)
+{
+    char path[200];
+    snprintf(path, sizeof(path), "/v1/reports/outstanding?group_by=%s", group_by);
+    fgt_response_t a = report(auth, path);
+    fgt_expect(a, 200, NULL);
+    strcat(path, "&source=orders");
+    fgt_response_t b = report(auth, path);
+    fgt_expect(b, 200, NULL);
+    ck_assert_msg(strcmp(a.body, b.body) == 0, "group_by=%s: sums %s, orders %s", group_by, a.body, b.body);
+    ck_assert_int_gt(YAJL_GET_ARRAY(fgt_json_array(&a, "data", NULL))->len, 0);
+    fgt_response_free(&a);
+    fgt_response_free(&b);
+}
+
+static void outstanding_from_sums_and_orders(const char *key)
+{
+    same_outstanding(staff, "merchant");
+    same_outstanding(staff, "merchant,fee_type,category");
+    same_outstanding(staff, "category");
+    same_outstanding(key, "fee_type,category");
+    same_outstanding(key, "merchant");
+}
+
+START_TEST(outstanding_sums_follow_every_order_change_and_a_rebuild_under_writes)
+{
+    static const char *const STATUS[] = {"open", "partially_paid", "paid", "cancelled", "expired"};
+    static const char *const CATEGORY[] = {"NULL", "'hoc-phi'", "'ban-tru'"};
+    enum { ORDERS = 30, WRITES = 240 };
+    char mer[64], key[64], order[ORDERS][40], due[80], paid[40], sql[400];
+    fgt_merchant_create("Trường Tiểu học Kim Đồng", mer, key);
+    for (int i = 0; i < ORDERS; i++) {
+        due_in(i % 5 == 0 ? 0 : 40 - 9 * (i % 11), due, sizeof(due));
+        new_order(key, i % 3 ? "tuition" : "utility", i % 4 ? "hoc-phi" : NULL, "K1", 100000 + 1000 * i,
+                  i % 5 == 0 ? NULL : due, order[i]);
+    }
+    pay(key, order[1], 101000, paid); /* paid in full through the application: owes nothing */
+    outstanding_from_sums_and_orders(key);
+    fgt_response_t r = report(key, "/v1/reports/outstanding?group_by=merchant&source=ledger");
+    fgt_expect(r, 400, "invalid_source");
+    fgt_response_free(&r);
+
+    /* a recount and a fold run over and over while the orders change what they owe, where
+     * they are counted and whether they count at all, in transactions that hold their rows a
+     * while, some rolled back */
+    fgt_config_load(&owed_race.cfg);
+    atomic_store(&owed_race.stop, 0);
+    atomic_store(&owed_race.failures, 0);
+    atomic_store(&owed_race.recounts, 0);
+    atomic_store(&owed_race.folds, 0);
+    pthread_t recounter, folder;
+    ck_assert_int_eq(pthread_create(&recounter, NULL, owed_recounter, NULL), 0);
+    ck_assert_int_eq(pthread_create(&folder, NULL, owed_folder, NULL), 0);
+    MYSQL *w = connect_read_committed();
+    unsigned seed = 11;
+    long long now = (long long)fg_now_ms();
+    for (int n = 0; n < WRITES; n++) {
+        const char *o = order[2 + rand_r(&seed) % (ORDERS - 2)];
+        int what = (int)(rand_r(&seed) % 6);
+        ck_assert_int_eq(mysql_query(w, "START TRANSACTION"), 0);
+        if (what == 0)
+            snprintf(sql, sizeof(sql), "UPDATE orders SET status = '%s' WHERE public_id = '%s'",
+                     STATUS[rand_r(&seed) % 5], o);
+        else if (what == 1)
+            snprintf(sql, sizeof(sql), "UPDATE orders SET amount = %u WHERE public_id = '%s'",
+                     1000 * (1 + rand_r(&seed) % 50), o);
+        else if (what == 2)
+            snprintf(sql, sizeof(sql),
+                     "UPDATE orders SET due_at = IF(%u = 0, NULL, %lld - %u * 86400000) WHERE "
+                     "public_id = '%s'",
+                     rand_r(&seed) % 4, now, rand_r(&seed) % 100, o);
+        else if (what == 3)
+            snprintf(sql, sizeof(sql), "UPDATE orders SET category = %s WHERE public_id = '%s'",
+                     CATEGORY[rand_r(&seed) % 3], o);
+        else if (what == 4)
+            snprintf(sql, sizeof(sql),
+                     "UPDATE orders SET fee_type = IF(fee_type = 'tuition', 'procedure', "
+                     "'tuition') WHERE public_id = '%s'",
+                     o);
+        else
+            snprintf(sql, sizeof(sql),
+                     "UPDATE orders SET updated_at = updated_at + 1, payer_name = 'Trần Thị "
+                     "Bình' WHERE public_id = '%s'",
+                     o); /* counted nowhere */
+        ck_assert_msg(mysql_query(w, sql) == 0, "%s: %s", sql, mysql_error(w));
+        if (n % 16 == 0)
+            fgt_sleep_ms(30); /* held: a recount of its merchant waits for it */
+        ck_assert_int_eq(mysql_query(w, n % 9 == 4 ? "ROLLBACK" : "COMMIT"), 0);
+        if (n % 60 == 59)
+            outstanding_from_sums_and_orders(key); /* whatever has been folded so far */
+    }
+    fgt_sleep_ms(300);
+    atomic_store(&owed_race.stop, 1);
+    ck_assert_int_eq(pthread_join(recounter, NULL), 0);
+    ck_assert_int_eq(pthread_join(folder, NULL), 0);
+    ck_assert_int_eq(atomic_load(&owed_race.failures), 0);
+    ck_assert_int_ge(atomic_load(&owed_race.recounts), 1);
+    ck_assert_int_ge(atomic_load(&owed_race.folds), 1);
+    fg_config_free(&owed_race.cfg);
+    outstanding_from_sums_and_orders(key);
+    ck_assert_int_eq(fgt_ledger_check(), 0);
+
+    /* an open order past expires_at that the sweeper has not expired yet owes nothing, and one
+     * that commits late is counted once it commits */
+    snprintf(sql, sizeof(sql), "UPDATE orders SET status = 'open', expires_at = %lld WHERE public_id = '%s'",
+             now - 1000, order[2]);
+    ck_assert_int_eq(mysql_query(w, sql), 0);
+    ck_assert_int_eq(mysql_query(w, "COMMIT"), 0);
+    outstanding_from_sums_and_orders(key);
+    ck_assert_int_eq(mysql_query(w, "START TRANSACTION"), 0);
+    snprintf(sql, sizeof(sql),
+             "UPDATE orders SET status = 'open', amount = 777000, expires_at = NULL WHERE "
+             "public_id = '%s'",
+             order[3]);
+    ck_assert_int_eq(mysql_query(w, sql), 0);
+    long long before = fgt_db_int("SELECT COALESCE(SUM(owed), 0) FROM owed_changes", NULL, NULL) +
+                       fgt_db_int("SELECT COALESCE(SUM(owed), 0) FROM owed_totals", NULL, NULL);
+    fgt_sleep_ms(1500); /* the server's sweeper folds meanwhile: not the uncommitted change */
+    outstanding_from_sums_and_orders(key);
+    ck_assert_int_eq(mysql_query(w, "COMMIT"), 0);
+    ck_assert_int_ne(fgt_db_int("SELECT COALESCE(SUM(owed), 0) FROM owed_changes", NULL, NULL) +
+                         fgt_db_int("SELECT COALESCE(SUM(owed), 0) FROM owed_totals", NULL, NULL),
+                     before);
+    outstanding_from_sums_and_orders(key);
+    mysql_close(w);
+    ck_assert_int_eq(fgt_ledger_check(), 0);
+
+    /* sums that went wrong are found by the ledger check and mended by the rebuild */
+    fgt_db_exec("UPDATE owed_totals SET owed = owed + 5 WHERE merchant_id = (SELECT id FROM merchants WHERE "
+                "public_id = ?) LIMIT 1",
+                mer);
+    ck_assert_int_ne(fgt_ledger_check(), 0);
+    char out[512], err[2048];
+    const char *rebuild[] = {"reports", "rebuild", NULL};
+    int status = fgt_cli_run(rebuild, NULL, NULL, out, sizeof(out), err, sizeof(err));
+    ck_assert_msg(status == 0, "feegate reports rebuild: %d %s %s", status, out, err);
+    ck_assert_msg(strstr(out, "\"owed_merchants_corrected\":1}") != NULL, "%s", out);
+    outstanding_from_sums_and_orders(key);
     ck_assert_int_eq(fgt_ledger_check(), 0);
 }
 END_TEST
@@ -993,6 +1181,7 @@ int main(void)
     tcase_add_test(tc, a_staff_account_scoped_to_one_merchant_reads_its_reports_only);
     tcase_add_test(tc, a_late_commit_is_rolled_up_exactly_once);
     tcase_add_test(tc, reconciliation_day_totals_follow_every_item_change_and_a_rebuild_under_writes);
+    tcase_add_test(tc, outstanding_sums_follow_every_order_change_and_a_rebuild_under_writes);
     suite_add_tcase(s, tc);
     fgt_merchant_create("Trường Tiểu học Hòa Bình", mer_a, key_a);
     fgt_merchant_create("Phường Bến Nghé", mer_b, key_b);
