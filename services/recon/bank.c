@@ -28,7 +28,8 @@
 
 static const char SQL_JOURNAL_ID[] = "SELECT id FROM journals WHERE public_id = ?";
 static const char SQL_LINE_DAYS[] =
-    "SELECT booking_date, SUM(amount) FROM statement_lines WHERE statement_id = ? GROUP BY booking_date "
+    "SELECT booking_date, SUM(amount) FROM statement_lines FORCE INDEX (ix_statement_lines_statement) WHERE "
+    "statement_id = ? GROUP BY booking_date "
     "ORDER BY booking_date";
 static const char SQL_POSTING[] = "INSERT INTO bank_postings (account, currency, day, kind, statement_id, amount, "
                                   "journal_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)";

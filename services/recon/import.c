@@ -91,8 +91,8 @@ static const char SQL_ITEMS[] =
     "IF(t.bank_ref IS NOT NULL, 'the bank feed recorded this transfer', NULL), t.payment_id, ?, ? FROM "
     "statement_lines l FORCE INDEX (ix_statement_lines_statement) LEFT JOIN bank_transfers t ON t.account = "
     "l.account AND t.bank_ref = l.bank_ref AND t.amount = l.amount AND l.amount > 0 AND l.bank_ref <> '' AND "
-    "l.duplicate = 0 AND NOT EXISTS (SELECT 1 FROM settlement_batches b WHERE b.batch_ref IN (l.bank_ref, "
-    "l.end_to_end) AND b.line_id IS NULL) WHERE l.statement_id = ?";
+    "l.duplicate = 0 AND NOT EXISTS (SELECT 1 FROM settlement_batches b WHERE b.line_id IS NULL AND b.batch_ref IN "
+    "(l.bank_ref, l.end_to_end)) WHERE l.statement_id = ? RETURNING business_day, state, amount, rule";
 /* Which of a batch's keys (a JSON array of hex strings, one parameter)
  * the account holds already: one round trip of index lookups. */
 static const char SQL_KNOWN_KEYS[] =
@@ -644,7 +644,7 @@ static int store_statement_end(void *arg, const fg_stmt_header_t *h)
     fg_stmt_int(&st, s->now);
     fg_stmt_int(&st, s->statement_id);
     int64_t matched = 0;
-    if ((rc = fg_stmt_exec(&st)) != 0 || (rc = fg_recon_totals_add_statement(s->db, s->statement_id, &matched)) != 0 ||
+    if ((rc = fg_recon_totals_insert_items(s->db, &st, h->account, &matched)) != 0 ||
         (rc = fg_recon_import_matched(s->db, s->statement_id, h->account, h->currency, matched, s->now)) != 0)
         return rc;
     /* the bank account in the ledger: the lines, the opening and closing */

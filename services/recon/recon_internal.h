@@ -53,7 +53,7 @@ int fg_settlement_check(const char *data, size_t len, fg_settlement_batch_t batc
  *  (a line whose bank reference is a transfer the feed recorded at its
  *  amount, with no settlement batch waiting for it, matched by rule 1
  *  with the feed's payment: import.c SQL_ITEMS), `sum` of them
- *  (fg_recon_totals_add_statement): one journal moves their amount out of the unreconciled account (Dr
+ *  (fg_recon_totals_insert_items): one journal moves their amount out of the unreconciled account (Dr
  *  assets:bank_unreconciled:{account}, Cr assets:clearing:vietqr), kept as
  *  the statement's match_journal_id (each item keeps its payment, no
  *  recon_links row); the feed's ledger_only items the lines show are
@@ -64,12 +64,13 @@ int fg_recon_import_matched(fg_db_t *db, int64_t statement_id, const char *accou
 
 /* ---- recon_day_totals (totals.c) ------------------------------------------------ */
 
-/** Inside the import's transaction, after its items' INSERT: adds the
- *  statement's items to recon_day_totals, one row per (account, day) (the
- *  table's insert trigger leaves statement lines' items to this), and sets
- *  *matched to the amount of those the import matched to the feed's
+/** Inside the import's transaction: runs its items' INSERT (s, prepared
+ *  and bound by the caller, ending in RETURNING business_day, state, amount,
+ *  rule), adds what it inserted to recon_day_totals, one row per (account,
+ *  day) (the table's insert trigger leaves statement lines' items to this),
+ *  and sets *matched to the amount of those the import matched to the feed's
  *  transfers (fg_recon_import_matched's sum).  0 or a database code. */
-int fg_recon_totals_add_statement(fg_db_t *db, int64_t statement_id, int64_t *matched) FG_MUST_USE;
+int fg_recon_totals_insert_items(fg_db_t *db, fg_stmt_t *s, const char *account, int64_t *matched) FG_MUST_USE;
 
 /* ---- the bank account in the ledger (bank.c) ----------------------------------- */
 

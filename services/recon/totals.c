@@ -4,7 +4,7 @@
  *
  * The table's triggers count every item change but one: the items of the
  * statement lines an import inserts, which the import adds here itself, one
- * row per day, from what it just inserted (fg_recon_totals_add_statement).
+ * row per day, from the rows its INSERT returns (fg_recon_totals_insert_items).
  *
  * The rebuild recounts one (account, day) per transaction and needs no
  * pause in the writes: it first locks the day's totals row (creating it if
@@ -20,13 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include "core/error.h"
+#include "core/money.h"
 #include "ledger/recon_counts.h"
 
-/* The statement's items by (account, day), and the amount its import matched to the feed's transfers. */
-static const char SQL_STATEMENT_COUNTS[] = "SELECT i.account, i.business_day, " FG_RECON_COUNTS(
-    "i.") ", SUM(IF(i.state = 'matched' AND i.rule = "
-          "'reference', i.amount, 0)) FROM statement_lines l FORCE INDEX (ix_statement_lines_statement) JOIN recon_items "
-          "i ON i.line_id = l.id WHERE l.statement_id = ? GROUP BY i.account, i.business_day";
 static const char SQL_ADD[] =
     "INSERT INTO recon_day_totals (account, business_day, " FG_RECON_COUNT_COLUMNS
     ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE items = items + VALUES(items), "
@@ -81,32 +77,64 @@ static int add_group(fg_db_t *db, const group_t *g)
     return fg_stmt_exec(&s);
 }
 
-int fg_recon_totals_add_statement(fg_db_t *db, int64_t statement_id, int64_t *matched)
+/* One returned item (bank_line, neither suggested nor resolved yet) counted into its day's group. */
+static int count_item(group_t *g, int64_t amount, const fg_buf_t *state, const fg_buf_t *rule, int64_t *matched)
 {
-    fg_stmt_t s;
-    fg_buf_t account = FG_BUF_INIT;
-    group_t row, *groups = NULL;
+    enum { ITEMS, LINES, CREDITS, DEBITS, MATCHED, DUPLICATE = 9, OPEN = 11 };
+    int is_matched = state->data != NULL && strcmp(state->data, "matched") == 0;
+    g->n[ITEMS]++;
+    g->n[LINES]++;
+    if (fg_money_add(g->n[amount > 0 ? CREDITS : DEBITS],
+                     amount > 0   ? amount
+                     : amount < 0 ? -amount
+                                  : 0,
+                     &g->n[amount > 0 ? CREDITS : DEBITS]) != 0)
+        return FG_EOVERFLOW;
+    g->n[MATCHED] += is_matched;
+    g->n[DUPLICATE] += state->data != NULL && strcmp(state->data, "duplicate") == 0;
+    g->n[OPEN] += !is_matched;
+    if (is_matched && rule->data != NULL && strcmp(rule->data, "reference") == 0 &&
+        fg_money_add(*matched, amount, matched) != 0)
+        return FG_EOVERFLOW;
+    return 0;
+}
+
+int fg_recon_totals_insert_items(fg_db_t *db, fg_stmt_t *s, const char *account, int64_t *matched)
+{
+    fg_buf_t state = FG_BUF_INIT, rule = FG_BUF_INIT, name = FG_BUF_INIT;
+    group_t *groups = NULL;
     size_t count = 0, cap = 0;
-    int64_t sum = 0;
+    int64_t day = 0, amount = 0;
     *matched = 0;
-    int rc = fg_stmt_init(&s, db, SQL_STATEMENT_COUNTS);
+    fg_buf_puts(&name, account);
+    fg_stmt_out_int(s, &day, NULL);
+    fg_stmt_out_text(s, &state, NULL);
+    fg_stmt_out_int(s, &amount, NULL);
+    fg_stmt_out_text(s, &rule, NULL);
+    int rc = fg_stmt_exec(s);
     if (rc != 0)
-        return rc;
-    fg_stmt_int(&s, statement_id);
-    fg_stmt_out_text(&s, &account, NULL);
-    fg_stmt_out_int(&s, &row.day, NULL);
-    for (int k = 0; k < FG_RECON_COUNTS_N; k++)
-        fg_stmt_out_int(&s, &row.n[k], NULL);
-    fg_stmt_out_int(&s, &sum, NULL);
-    if ((rc = fg_stmt_exec(&s)) != 0)
         goto Exit;
-    while ((rc = fg_stmt_fetch(&s)) == 1) {
-        /* FG_ETOOLONG: the import rolls back, no statement spans eleven years */
-        if ((rc = push_group(&groups, &count, &cap, STATEMENT_DAYS_MAX, &row, &account)) != 0) {
-            fg_stmt_done(&s);
+    size_t last = 0; /* a statement's lines come day after day: look at the last group first */
+    while ((rc = fg_stmt_fetch(s)) == 1) {
+        size_t i = last < count && groups[last].day == day ? last : count;
+        for (size_t k = 0; i == count && k < count; k++)
+            if (groups[k].day == day)
+                i = k;
+        if (i == count) {
+            group_t row;
+            memset(&row, 0, sizeof(row));
+            row.day = day;
+            /* FG_ETOOLONG: the import rolls back, no statement spans eleven years */
+            if ((rc = push_group(&groups, &count, &cap, STATEMENT_DAYS_MAX, &row, &name)) != 0) {
+                fg_stmt_done(s);
+                goto Exit;
+            }
+        }
+        last = i;
+        if ((rc = count_item(&groups[i], amount, &state, &rule, matched)) != 0) {
+            fg_stmt_done(s);
             goto Exit;
         }
-        *matched += sum; /* at most a statement's lines of int64 amounts each checked on import */
     }
     if (rc < 0)
         goto Exit;
@@ -114,7 +142,9 @@ int fg_recon_totals_add_statement(fg_db_t *db, int64_t statement_id, int64_t *ma
     for (size_t i = 0; i < count && rc == 0; i++)
         rc = add_group(db, &groups[i]);
 Exit:
-    fg_buf_free(&account);
+    fg_buf_free(&state);
+    fg_buf_free(&rule);
+    fg_buf_free(&name);
     groups_free(groups, count);
     return rc;
 }
