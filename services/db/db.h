@@ -229,6 +229,9 @@ typedef int (*fg_db_tx_fn)(fg_db_t *db, void *arg);
  *  roll back otherwise, re-run on FG_ERETRY (also from the COMMIT itself) up
  *  to FG_DB_TX_ATTEMPTS_MAX. */
 int fg_db_tx(fg_db_t *db, fg_db_tx_fn fn, void *arg) FG_MUST_USE;
+/** fg_db_tx at REPEATABLE READ (the session's level is READ COMMITTED):
+ *  locking reads lock the gaps they scan too. */
+int fg_db_tx_repeatable(fg_db_t *db, fg_db_tx_fn fn, void *arg) FG_MUST_USE;
 
 /** Ends any read-only transaction the connection is in (no round trip when
  *  none is open).  Call after reads outside fg_db_tx. */

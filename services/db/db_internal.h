@@ -37,6 +37,7 @@ struct fg_db {
     int broken;
     int node;    /* the index, in fg_config_db_nodes, of the server it uses (or tries first) */
     int cluster; /* that server is a Galera node (wsrep_on) */
+    int canary;  /* fg_db_tx on a cluster: this transaction's row of fg_tx_alive is in (db.c) */
     unsigned last_errno;
     char last_error[512];
     int cache_count;

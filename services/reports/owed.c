@@ -11,7 +11,7 @@
  * transaction that adds it; a reader sees it either in owed_changes or in
  * owed_totals, never in both.
  *
- * A recount, one merchant per transaction, at REPEATABLE READ: lock the
+ * A recount, one merchant per transaction, at REPEATABLE READ (fg_db_tx_repeatable): lock the
  * 'owed' row, then read the merchant's owing orders with a locking read
  * (next-key locks on its open and partially paid orders: until the recount
  * commits no order of the merchant can start or stop owing, or owe another
@@ -225,7 +225,6 @@ int fg_report_owed_fold(fg_db_t *db, int64_t batch, int64_t *folded)
 /* ---- recount ---------------------------------------------------------------------- */
 
 static const char SQL_MERCHANTS[] = "SELECT id FROM merchants WHERE id > ? ORDER BY id LIMIT 1";
-static const char SQL_REPEATABLE[] = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ";
 /* what the merchant's orders owe, key by key, each owing order locked (and the gaps between) */
 static const char SQL_COUNT[] =
     "SELECT " FG_OWED_KEY("") ", COUNT(*), SUM(amount - amount_paid) FROM orders "
@@ -322,12 +321,9 @@ static int clear_merchant(fg_db_t *db, const char *sql, int64_t merchant_id)
 static int recount_tx(fg_db_t *db, void *arg)
 {
     recount_t *r = arg;
-    fg_stmt_t s;
     r->corrected = 0;
-    int rc = fg_stmt_init(&s, db, SQL_REPEATABLE);
-    if (rc != 0 || (rc = fg_stmt_exec(&s)) != 0)
-        return rc;
-    if ((rc = take_turn(db)) != 0)
+    int rc = take_turn(db);
+    if (rc != 0)
         return rc == FG_ENOTFOUND ? FG_EDB : rc;
     if ((rc = read_sums(db, SQL_COUNT, r->merchant_id, 0, &r->counted)) != 0 ||
         (rc = read_sums(db, SQL_HELD, r->merchant_id, 1, &r->held)) != 0)
@@ -365,7 +361,7 @@ int fg_report_owed_rebuild(fg_db_t *db, int64_t *merchants, int64_t *corrected)
     int rc;
     while ((rc = next_merchant(db, id, &id)) == 0) {
         r.merchant_id = id;
-        if ((rc = fg_db_tx(db, recount_tx, &r)) != 0)
+        if ((rc = fg_db_tx_repeatable(db, recount_tx, &r)) != 0)
             break;
         (*merchants)++;
         *corrected += r.corrected;
