@@ -263,6 +263,7 @@ int fg_stmt_init(fg_stmt_t *s, fg_db_t *db, const char *sql)
     s->param_count = 0;
     s->result_count = 0;
     s->executed = 0;
+    s->stream = 0;
     s->stmt = NULL;
     if (fg_db_ensure(db) != 0)
         return FG_EUNAVAILABLE;
@@ -469,12 +470,14 @@ static int store_column(fg_stmt_t *s, int i)
     return 0;
 }
 
+void fg_stmt_stream(fg_stmt_t *s) { s->stream = 1; }
+
 int fg_stmt_fetch(fg_stmt_t *s)
 {
     assert(s->executed);
     if (s->executed == 1) {
         assert((unsigned)s->result_count == mysql_stmt_field_count(s->stmt));
-        if (mysql_stmt_store_result(s->stmt) != 0)
+        if (!s->stream && mysql_stmt_store_result(s->stmt) != 0)
             return fail_stmt(s);
         s->executed = 2;
     }

@@ -74,6 +74,7 @@ typedef struct {
     int *result_enums[FG_DB_BIND_MAX]; /* fg_stmt_out_enum */
     int result_enum_counts[FG_DB_BIND_MAX];
     int executed;
+    int stream; /* fg_stmt_stream: rows read from the server as fetched, not stored first */
 } fg_stmt_t;
 
 /** Looks the statement up in the cache (preparing it on first use) and
@@ -113,6 +114,11 @@ void fg_stmt_out_enum_int(fg_stmt_t *s, int *v, int count);
  *   FG_EDB        any other error
  */
 int fg_stmt_exec(fg_stmt_t *s) FG_MUST_USE;
+/** Before fg_stmt_exec: the rows are read from the server as they are
+ *  fetched instead of all stored first, so a long result costs one row of
+ *  memory.  Every row must be fetched (or fg_stmt_done called) before the
+ *  connection runs another statement. */
+void fg_stmt_stream(fg_stmt_t *s);
 /** Rows changed by the last exec (UPDATE/INSERT/DELETE). */
 uint64_t fg_stmt_affected(fg_stmt_t *s);
 /** Last AUTO_INCREMENT id. */

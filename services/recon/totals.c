@@ -111,6 +111,7 @@ int fg_recon_totals_insert_items(fg_db_t *db, fg_stmt_t *s, const char *account,
     fg_stmt_out_text(s, &state, NULL);
     fg_stmt_out_int(s, &amount, NULL);
     fg_stmt_out_text(s, &rule, NULL);
+    fg_stmt_stream(s); /* a row per line: read as they come, a statement of any size in constant memory */
     int rc = fg_stmt_exec(s);
     if (rc != 0)
         goto Exit;
