@@ -41,6 +41,24 @@ static int read_format(fg_call_t *call, format_t *f)
     return 0;
 }
 
+/* ?source=: where a report reads its figures, `usual` (the default) or `scan` (the rows
+ * themselves, a check); *scanning set to 1 for scan.  0, or -1 answered. */
+static int read_source(fg_call_t *call, const char *usual, const char *scan, int *scanning)
+{
+    size_t len;
+    const char *v = fg_call_query(call, "source", &len);
+    if (v == NULL || len == 0)
+        return 0;
+    if (strcmp(v, scan) != 0 && strcmp(v, usual) != 0) {
+        char msg[80];
+        snprintf(msg, sizeof(msg), "source must be %s (the default) or %s", usual, scan);
+        bad(call, "invalid_source", msg, "source");
+        return -1;
+    }
+    *scanning = strcmp(v, scan) == 0;
+    return 0;
+}
+
 /* A "YYYY-MM-DD" query parameter; when absent, *day is left as it is unless required.  0, or -1 answered. */
 static int read_day(fg_call_t *call, const char *name, int required, int32_t *day)
 {
@@ -181,16 +199,7 @@ void fg_reports_collections(fg_call_t *call, fg_db_t *db)
         fg_call_error(call, 422, "invalid_request", "period_too_long", msg, "to");
         return;
     }
-    size_t len;
-    const char *source = fg_call_query(call, "source", &len);
-    if (source != NULL && len > 0) {
-        if (strcmp(source, "journals") != 0 && strcmp(source, "rollups") != 0) {
-            bad(call, "invalid_source", "source must be rollups (the default) or journals", "source");
-            return;
-        }
-        q.from_journals = strcmp(source, "journals") == 0;
-    }
-    if (read_scope(call, db, &q.merchant_id) != 0)
+    if (read_source(call, "rollups", "journals", &q.from_journals) != 0 || read_scope(call, db, &q.merchant_id) != 0)
         return;
     fg_table_t t;
     fg_table_init(&t);
@@ -229,16 +238,9 @@ void fg_reports_outstanding(fg_call_t *call, fg_db_t *db)
         }
         q.detail = 1;
     }
-    const char *source = fg_call_query(call, "source", &len);
-    if (source != NULL && len > 0) {
-        if (strcmp(source, "orders") != 0 && strcmp(source, "totals") != 0) {
-            bad(call, "invalid_source", "source must be totals (the default) or orders", "source");
-            return;
-        }
-        q.from_orders = strcmp(source, "orders") == 0;
-    }
-    if (read_format(call, &format) != 0 || read_day(call, "as_of", 0, &q.as_of) != 0 ||
-        read_group(call, FG_DIMS_OUTSTANDING, &q.group) != 0 || read_scope(call, db, &q.merchant_id) != 0)
+    if (read_source(call, "totals", "orders", &q.from_orders) != 0 || read_format(call, &format) != 0 ||
+        read_day(call, "as_of", 0, &q.as_of) != 0 || read_group(call, FG_DIMS_OUTSTANDING, &q.group) != 0 ||
+        read_scope(call, db, &q.merchant_id) != 0)
         return;
     fg_table_t t;
     fg_table_init(&t);
@@ -336,14 +338,8 @@ void fg_reports_reconciliation(fg_call_t *call, fg_db_t *db)
         bad(call, "invalid_account", "account is a bank account number of at most 34 characters", "account");
         return;
     }
-    const char *source = fg_call_query(call, "source", &len);
-    if (source != NULL && len > 0) {
-        if (strcmp(source, "items") != 0 && strcmp(source, "totals") != 0) {
-            bad(call, "invalid_source", "source must be totals (the default) or items", "source");
-            return;
-        }
-        q.from_items = strcmp(source, "items") == 0;
-    }
+    if (read_source(call, "totals", "items", &q.from_items) != 0)
+        return;
     fg_table_t t;
     fg_table_init(&t);
     int rc = fg_report_reconciliation(db, &q, &t);

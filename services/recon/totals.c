@@ -84,11 +84,9 @@ static int count_item(group_t *g, int64_t amount, const fg_buf_t *state, const f
     int is_matched = state->data != NULL && strcmp(state->data, "matched") == 0;
     g->n[ITEMS]++;
     g->n[LINES]++;
-    if (fg_money_add(g->n[amount > 0 ? CREDITS : DEBITS],
-                     amount > 0   ? amount
-                     : amount < 0 ? -amount
-                                  : 0,
-                     &g->n[amount > 0 ? CREDITS : DEBITS]) != 0)
+    /* a credit adds its amount to credits, a debit its size to debits (amounts are checked on import) */
+    int64_t *side = &g->n[amount > 0 ? CREDITS : DEBITS];
+    if (fg_money_add(*side, amount > 0 ? amount : -amount, side) != 0)
         return FG_EOVERFLOW;
     g->n[MATCHED] += is_matched;
     g->n[DUPLICATE] += state->data != NULL && strcmp(state->data, "duplicate") == 0;

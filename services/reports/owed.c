@@ -128,11 +128,56 @@ static int take_turn(fg_db_t *db)
     return fg_stmt_one(&s);
 }
 
+/* A growing list of rows. */
+typedef struct {
+    sum_t *rows;
+    size_t count, cap;
+} sums_t;
+
+/* Reads the rows of s (bound with its parameters; its columns: [id,] merchant_id, fee_type,
+ * category, due_day, orders, owed) into out, at most max: FG_ETOOLONG past it. */
+static int read_rows(fg_stmt_t *s, int with_id, size_t max, sums_t *out)
+{
+    fg_buf_t fee_type = FG_BUF_INIT, category = FG_BUF_INIT;
+    sum_t r;
+    memset(&r, 0, sizeof(r));
+    out->count = 0;
+    if (with_id)
+        fg_stmt_out_int(s, &r.id, NULL);
+    fg_stmt_out_int(s, &r.merchant_id, NULL);
+    fg_stmt_out_text(s, &fee_type, NULL);
+    fg_stmt_out_text(s, &category, NULL);
+    fg_stmt_out_int(s, &r.due_day, NULL);
+    fg_stmt_out_int(s, &r.orders, NULL);
+    fg_stmt_out_int(s, &r.owed, NULL);
+    int rc = fg_stmt_exec(s);
+    if (rc != 0)
+        goto Exit;
+    while ((rc = fg_stmt_fetch(s)) == 1) {
+        if (out->count == max) {
+            fg_stmt_done(s);
+            rc = FG_ETOOLONG;
+            break;
+        }
+        if (out->count == out->cap) {
+            out->cap = out->cap ? out->cap * 2 : 16;
+            out->rows = fg_realloc(out->rows, out->cap * sizeof(sum_t));
+        }
+        copy_text(r.fee_type, sizeof(r.fee_type), &fee_type);
+        copy_text(r.category, sizeof(r.category), &category);
+        out->rows[out->count++] = r;
+    }
+Exit:
+    fg_buf_free(&fee_type);
+    fg_buf_free(&category);
+    return rc < 0 ? rc : 0;
+}
+
 /* ---- fold ------------------------------------------------------------------------- */
 
 typedef struct {
     int64_t batch, folded;
-    sum_t *rows;
+    sums_t changes;
 } fold_t;
 
 static int delete_ranges(fg_db_t *db, const sum_t *rows, size_t n)
@@ -166,46 +211,19 @@ static int fold_tx(fg_db_t *db, void *arg)
     if (rc != 0)
         return rc == FG_ENOTFOUND ? FG_EDB : rc;
     fg_stmt_t s;
-    fg_buf_t fee_type = FG_BUF_INIT, category = FG_BUF_INIT;
-    sum_t r;
-    memset(&r, 0, sizeof(r));
-    size_t n = 0, keys = 0;
+    size_t keys = 0;
     if ((rc = fg_stmt_init(&s, db, SQL_CHANGES)) != 0)
         return rc;
-    fg_stmt_int(&s, f->batch);
-    fg_stmt_out_int(&s, &r.id, NULL);
-    fg_stmt_out_int(&s, &r.merchant_id, NULL);
-    fg_stmt_out_text(&s, &fee_type, NULL);
-    fg_stmt_out_text(&s, &category, NULL);
-    fg_stmt_out_int(&s, &r.due_day, NULL);
-    fg_stmt_out_int(&s, &r.orders, NULL);
-    fg_stmt_out_int(&s, &r.owed, NULL);
-    if ((rc = fg_stmt_exec(&s)) != 0)
-        goto Exit;
-    while ((rc = fg_stmt_fetch(&s)) == 1) {
-        if (n == (size_t)f->batch) { /* LIMIT ? keeps to it */
-            fg_stmt_done(&s);
-            break;
-        }
-        copy_text(r.fee_type, sizeof(r.fee_type), &fee_type);
-        copy_text(r.category, sizeof(r.category), &category);
-        f->rows[n++] = r;
-    }
-    if (rc < 0)
-        goto Exit;
-    if (n == 0) {
-        rc = 0;
-        goto Exit;
-    }
-    if ((rc = delete_ranges(db, f->rows, n)) != 0 || (rc = sum_by_key(f->rows, n, &keys)) != 0)
-        goto Exit;
+    fg_stmt_int(&s, f->batch); /* LIMIT ?: never more than batch rows */
+    sums_t *c = &f->changes;
+    if ((rc = read_rows(&s, 1, (size_t)f->batch, c)) != 0 || c->count == 0)
+        return rc;
+    if ((rc = delete_ranges(db, c->rows, c->count)) != 0 || (rc = sum_by_key(c->rows, c->count, &keys)) != 0)
+        return rc;
     for (size_t i = 0; i < keys && rc == 0; i++)
-        rc = add_sum(db, &f->rows[i]);
+        rc = add_sum(db, &c->rows[i]);
     if (rc == 0)
-        f->folded = (int64_t)n;
-Exit:
-    fg_buf_free(&fee_type);
-    fg_buf_free(&category);
+        f->folded = (int64_t)c->count;
     return rc;
 }
 
@@ -214,11 +232,13 @@ int fg_report_owed_fold(fg_db_t *db, int64_t batch, int64_t *folded)
     *folded = 0;
     if (batch <= 0 || batch > FG_OWED_FOLD_BATCH)
         return FG_EINVALID;
-    fold_t f = {batch, 0, fg_malloc((size_t)batch * sizeof(sum_t))};
+    fold_t f;
+    memset(&f, 0, sizeof(f));
+    f.batch = batch;
     int rc = fg_db_tx(db, fold_tx, &f);
     if (rc == 0)
         *folded = f.folded;
-    free(f.rows);
+    free(f.changes.rows);
     return rc;
 }
 
@@ -243,52 +263,18 @@ static const char SQL_CLEAR_CHANGES[] = "DELETE FROM owed_changes WHERE merchant
 /* One merchant's keys: its fee types, categories and due days with orders owing. */
 #define RECOUNT_KEYS_MAX 1000000
 
-typedef struct {
-    sum_t *rows;
-    size_t count, cap;
-} sums_t;
-
 static int read_sums(fg_db_t *db, const char *sql, int64_t merchant_id, int twice, sums_t *out)
 {
     fg_stmt_t s;
-    fg_buf_t fee_type = FG_BUF_INIT, category = FG_BUF_INIT;
-    sum_t r;
-    memset(&r, 0, sizeof(r));
-    out->count = 0;
     int rc = fg_stmt_init(&s, db, sql);
     if (rc != 0)
         return rc;
     fg_stmt_int(&s, merchant_id);
     if (twice)
         fg_stmt_int(&s, merchant_id);
-    fg_stmt_out_int(&s, &r.merchant_id, NULL);
-    fg_stmt_out_text(&s, &fee_type, NULL);
-    fg_stmt_out_text(&s, &category, NULL);
-    fg_stmt_out_int(&s, &r.due_day, NULL);
-    fg_stmt_out_int(&s, &r.orders, NULL);
-    fg_stmt_out_int(&s, &r.owed, NULL);
-    if ((rc = fg_stmt_exec(&s)) != 0)
-        goto Exit;
-    while ((rc = fg_stmt_fetch(&s)) == 1) {
-        if (out->count == RECOUNT_KEYS_MAX) {
-            fg_stmt_done(&s);
-            rc = FG_ETOOLONG;
-            break;
-        }
-        if (out->count == out->cap) {
-            out->cap = out->cap ? out->cap * 2 : 16;
-            out->rows = fg_realloc(out->rows, out->cap * sizeof(sum_t));
-        }
-        copy_text(r.fee_type, sizeof(r.fee_type), &fee_type);
-        copy_text(r.category, sizeof(r.category), &category);
-        out->rows[out->count++] = r;
-    }
-    if (rc == 0 && out->count > 1) /* the server's order and ours may differ: compare in ours */
-        qsort(out->rows, out->count, sizeof(sum_t), cmp_key);
-Exit:
-    fg_buf_free(&fee_type);
-    fg_buf_free(&category);
-    return rc < 0 ? rc : 0;
+    if ((rc = read_rows(&s, 0, RECOUNT_KEYS_MAX, out)) == 0 && out->count > 1)
+        qsort(out->rows, out->count, sizeof(sum_t), cmp_key); /* the server's order and ours may differ */
+    return rc;
 }
 
 typedef struct {
