@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "core/text.h"
+#include "ledger/recon_counts.h"
 
 /* A page: one index range, no joins (the merchant's and the parent's public
  * ids were stored when the row was numbered: a payment's order, a refund's
@@ -26,7 +27,9 @@ static const char SQL_PAGE[] =
     "SELECT seq, entity, object_id, op, at, entity_id, data, merchant_public_id, parent_public_id "
     "FROM change_log FORCE INDEX (ix_change_log_seq) WHERE seq > ? ORDER BY seq LIMIT ?";
 
-/* A statement's lines from a line id on, each with its item as it is now.
+/* A statement's lines from a line id on, each with its item as it is now
+ * (a line matched as it was stored, with no item row, as the matched item
+ * it is: ledger/recon_counts.h).
  * The item's snapshot is the one the triggers of recon_items write
  * (schema/0016_changes.sql), rendered with the same keys: keep the two in
  * step. */
@@ -38,13 +41,17 @@ static const char SQL_LINES[] =
     "SELECT l.id, JSON_ARRAY(CONCAT('stm_', l.statement_id), l.account, l.currency, l.amount, l.reversal <> 0, "
     FEED_DAY("l.booking_date") ", " FEED_DAY("l.value_date") ", l.bank_ref, l.end_to_end, l.counterparty, l.memo, "
     "l.type, l.duplicate <> 0, l.created_at), "
-    "i.id, JSON_ARRAY(i.kind, CONCAT('stm_', i.statement_id), CONCAT('stl_', i.line_id), i.transfer_ref, i.gateway, "
+    "COALESCE(i.id, IF(l.payment_id IS NULL, NULL, l.id + " FG_RECON_LINE_ITEM_BASE_SQL ")), IF(i.id IS NULL, "
+    "JSON_ARRAY('bank_line', CONCAT('stm_', l.statement_id), CONCAT('stl_', l.id), NULL, NULL, NULL, l.account, "
+    FEED_DAY("l.value_date") ", l.amount, l.currency, 'matched', 'reference', '" FG_RECON_LINE_ITEM_DETAIL "', "
+    "false, NULL, NULL, NULL, false, l.created_at, l.created_at), "
+    "JSON_ARRAY(i.kind, CONCAT('stm_', i.statement_id), CONCAT('stl_', i.line_id), i.transfer_ref, i.gateway, "
     "i.transaction_no, i.account, " FEED_DAY("i.business_day") ", i.amount, i.currency, i.state, i.rule, i.detail, "
-    "i.unapplied <> 0, i.resolution, i.resolved_at, i.note, i.paid_out_by IS NOT NULL, i.created_at, i.updated_at), "
+    "i.unapplied <> 0, i.resolution, i.resolved_at, i.note, i.paid_out_by IS NOT NULL, i.created_at, i.updated_at)), "
     "p.public_id "
     "FROM statement_lines l FORCE INDEX (ix_statement_lines_statement) "
     "LEFT JOIN recon_items i ON i.line_id = l.id AND i.kind = 'bank_line' "
-    "LEFT JOIN payments p ON p.id = i.payment_id "
+    "LEFT JOIN payments p ON p.id = COALESCE(i.payment_id, l.payment_id) "
     "WHERE l.statement_id = ? AND l.id >= ? ORDER BY l.id LIMIT ?";
 /* clang-format on */
 

@@ -83,14 +83,17 @@ static const char SQL_ORDERS_REFUNDED[] =
     "WHERE COALESCE(t.posted, 0) <> o.amount_refunded";
 
 /* Reconciliation: a closed business day's items are all final, and a
- * statement line is one item. */
+ * statement line is one item: its recon_items row, or the match it was
+ * stored with (schema/0029), never both. */
 static const char SQL_CLOSED_DAYS_FINAL[] =
     "SELECT CONCAT('item:', i.id), CONCAT('closed day ', i.business_day, ' of ', i.account, ' has an item ', i.state, "
     "' without a resolution') FROM recon_items i JOIN recon_closed_days c ON c.account = i.account "
     "AND c.day = i.business_day WHERE i.state <> 'matched' AND i.resolution IS NULL";
 static const char SQL_LINE_ITEMS[] =
     "SELECT CONCAT('line:', l.id), 'a statement line without its reconciliation item' FROM statement_lines l "
-    "WHERE NOT EXISTS (SELECT 1 FROM recon_items i WHERE i.line_id = l.id)";
+    "WHERE l.payment_id IS NULL AND NOT EXISTS (SELECT 1 FROM recon_items i WHERE i.line_id = l.id) UNION ALL "
+    "SELECT CONCAT('line:', l.id), 'a statement line matched as it was stored that has an item as well' FROM "
+    "statement_lines l JOIN recon_items i ON i.line_id = l.id WHERE l.payment_id IS NOT NULL";
 
 /* recon_day_totals (schema/0026) counts each (account, day)'s items as
  * they are: the table's row and the items' counts read in one statement. */
@@ -102,7 +105,7 @@ static const char SQL_RECON_TOTALS[] =
              "account, business_day, CONCAT_WS(' ', " FG_RECON_COUNT_COLUMNS
              ") AS v FROM recon_day_totals UNION ALL SELECT "
              "0, account, business_day, CONCAT_WS(' ', " FG_RECON_COUNTS(
-                 "") ") FROM recon_items GROUP BY account, "
+                 "") ") FROM " FG_RECON_ALL_ITEMS("", "") " x GROUP BY account, "
                      "business_day) u GROUP BY u.account, u.business_day HAVING " RECON_TOTALS_SIDE(
                          "1") " <> " RECON_TOTALS_SIDE("0");
 

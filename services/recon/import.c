@@ -36,7 +36,7 @@
 
 #define CHUNK_BYTES (64 * 1024)
 /* A line's columns, and those of them that are text. */
-#define LINE_COLS 16
+#define LINE_COLS 17
 #define TEXT_COLS 8
 /* Lines per round trip: one prepared INSERT executed for a whole batch
  * (array binding, db.h fg_db_bulk). */
@@ -92,7 +92,21 @@ static const char SQL_ITEMS[] =
     "statement_lines l FORCE INDEX (ix_statement_lines_statement) LEFT JOIN bank_transfers t ON t.account = "
     "l.account AND t.bank_ref = l.bank_ref AND t.amount = l.amount AND l.amount > 0 AND l.bank_ref <> '' AND "
     "l.duplicate = 0 AND NOT EXISTS (SELECT 1 FROM settlement_batches b WHERE b.line_id IS NULL AND b.batch_ref IN "
-    "(l.bank_ref, l.end_to_end)) WHERE l.statement_id = ? RETURNING business_day, state, amount, rule";
+    "(l.bank_ref, l.end_to_end)) WHERE l.statement_id = ? AND l.payment_id IS NULL RETURNING business_day, state, "
+    "amount, rule";
+/* Rule 1 as the lines are stored (schema/0029): which credits of a batch (a
+ * JSON array of [row, reference, end-to-end id, amount, value day]) are
+ * transfers the bank feed recorded with their payment, at the same amount,
+ * with no settlement batch waiting for them, on a day not closed.  Those
+ * lines are stored with the payment and get no item; the rest go to
+ * SQL_ITEMS, which decides for them as before (a feed transfer that made no
+ * payment is matched there, with its item). */
+static const char SQL_MATCH_BATCH[] =
+    "SELECT j.i, t.payment_id FROM JSON_TABLE(?, '$[*]' COLUMNS (i INT PATH '$[0]', r VARCHAR(64) PATH '$[1]', "
+    "e VARCHAR(64) PATH '$[2]', a BIGINT PATH '$[3]', d INT PATH '$[4]')) j STRAIGHT_JOIN bank_transfers t ON "
+    "t.account = ? AND t.bank_ref = j.r AND t.amount = j.a AND t.payment_id IS NOT NULL WHERE NOT EXISTS (SELECT "
+    "1 FROM settlement_batches b WHERE b.line_id IS NULL AND b.batch_ref IN (j.r, j.e)) AND NOT EXISTS (SELECT 1 "
+    "FROM recon_closed_days c WHERE c.account = ? AND c.day = j.d)";
 /* Which of a batch's keys (a JSON array of hex strings, one parameter)
  * the account holds already: one round trip of index lookups. */
 static const char SQL_KNOWN_KEYS[] =
@@ -100,8 +114,8 @@ static const char SQL_KNOWN_KEYS[] =
     "ON l.account = ? AND l.line_key = UNHEX(j.k)";
 static const char SQL_LINES[] =
     "INSERT IGNORE INTO statement_lines (statement_id, account, line_key, currency, amount, reversal, booking_date, "
-    "value_date, bank_ref, end_to_end, counterparty, memo, type, source_line, duplicate, created_at) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    "value_date, bank_ref, end_to_end, counterparty, memo, type, source_line, duplicate, payment_id, created_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULLIF(?, 0), ?)";
 
 /* ---- line keys ------------------------------------------------------------------- */
 
@@ -372,6 +386,7 @@ typedef struct {
     size_t text_used;
     int64_t statement[BATCH_ROWS], amount[BATCH_ROWS], reversal[BATCH_ROWS], booking[BATCH_ROWS], value[BATCH_ROWS],
         source[BATCH_ROWS], duplicate[BATCH_ROWS], created[BATCH_ROWS];
+    int64_t payment[BATCH_ROWS]; /* the feed's payment a line is matched to as stored, or 0 */
     const char *text[TEXT_COLS][BATCH_ROWS];
     unsigned long len[TEXT_COLS][BATCH_ROWS];
     uint8_t key[BATCH_ROWS][FG_SHA256_LEN];
@@ -443,6 +458,9 @@ typedef struct {
     int seq;
     int64_t st_lines, st_credits, st_debits;
     int32_t st_first, st_last; /* the statement's first and last booking day */
+    int64_t st_itemized;       /* lines sent without a payment: SQL_ITEMS decides for them */
+    bool st_recount;           /* INSERT IGNORE skipped lines: read st_matched back */
+    fg_recon_line_days_t st_matched; /* lines sent with a payment, per day */
     check_t check;             /* every statement balances, every amount in range */
     batch_t *batch;            /* the lines flush sends next, or NULL */
     batch_t *owned[BATCHES];
@@ -535,6 +553,44 @@ static int drop_known(store_t *s, batch_t *b, unsigned *known)
     return 0;
 }
 
+/* Sets b->payment for the batch's lines the bank feed recorded already
+ * (SQL_MATCH_BATCH): one round trip of index probes. */
+static int match_batch(store_t *s, batch_t *b)
+{
+    fg_buf_t json = FG_BUF_INIT;
+    fg_stmt_t st;
+    int64_t row = 0, payment = 0;
+    unsigned asked = 0;
+    fg_buf_putc(&json, '[');
+    for (unsigned i = 0; i < b->rows; i++) {
+        b->payment[i] = 0;
+        if (b->amount[i] <= 0 || b->duplicate[i] || b->len[3][i] == 0)
+            continue;
+        fg_buf_printf(&json, "%s[%u,", asked++ > 0 ? "," : "", i);
+        fg_json_str(&json, b->text[3][i], b->len[3][i]);
+        fg_buf_putc(&json, ',');
+        fg_json_str(&json, b->text[4][i], b->len[4][i]);
+        fg_buf_printf(&json, ",%lld,%lld]", (long long)b->amount[i], (long long)b->value[i]);
+    }
+    fg_buf_putc(&json, ']');
+    int rc = 0;
+    if (asked > 0 && (rc = fg_stmt_init(&st, s->db, SQL_MATCH_BATCH)) == 0) {
+        fg_stmt_str(&st, json.data, json.len);
+        fg_stmt_cstr(&st, b->account);
+        fg_stmt_cstr(&st, b->account);
+        fg_stmt_out_int(&st, &row, NULL);
+        fg_stmt_out_int(&st, &payment, NULL);
+        if ((rc = fg_stmt_exec(&st)) == 0) {
+            while ((rc = fg_stmt_fetch(&st)) == 1)
+                if (row >= 0 && row < (int64_t)b->rows)
+                    b->payment[row] = payment;
+            rc = rc < 0 ? rc : 0;
+        }
+    }
+    fg_buf_free(&json);
+    return rc;
+}
+
 static int flush(store_t *s)
 {
     uint64_t inserted = 0;
@@ -572,6 +628,9 @@ static int flush(store_t *s)
         if (b->rows == 0)
             return 0;
     }
+    int rc = match_batch(s, b);
+    if (rc != 0)
+        return rc;
 #define INT_COL(a)                                                                                                     \
     {                                                                                                                  \
         FG_DB_V_INT, (a), NULL, NULL                                                                                   \
@@ -584,10 +643,20 @@ static int flush(store_t *s)
         INT_COL(b->statement),    TEXT_COL(0, FG_DB_V_STR), TEXT_COL(1, FG_DB_V_BLOB), TEXT_COL(2, FG_DB_V_STR),
         INT_COL(b->amount),       INT_COL(b->reversal),     INT_COL(b->booking),       INT_COL(b->value),
         TEXT_COL(3, FG_DB_V_STR), TEXT_COL(4, FG_DB_V_STR), TEXT_COL(5, FG_DB_V_STR),  TEXT_COL(6, FG_DB_V_STR),
-        TEXT_COL(7, FG_DB_V_STR), INT_COL(b->source),       INT_COL(b->duplicate),     INT_COL(b->created)};
+        TEXT_COL(7, FG_DB_V_STR), INT_COL(b->source),       INT_COL(b->duplicate),     INT_COL(b->payment),
+        INT_COL(b->created)};
 #undef INT_COL
 #undef TEXT_COL
-    int rc = fg_db_bulk(s->db, SQL_LINES, cols, LINE_COLS, b->rows, &inserted);
+    if ((rc = fg_db_bulk(s->db, SQL_LINES, cols, LINE_COLS, b->rows, &inserted)) != 0)
+        return rc;
+    /* what the statement's end adds up: exact while every line sent was
+     * stored; else it reads the statement's matched lines back */
+    s->st_recount = s->st_recount || inserted < b->rows;
+    for (unsigned i = 0; i < b->rows && rc == 0; i++)
+        if (b->payment[i] == 0)
+            s->st_itemized++;
+        else if (!s->st_recount)
+            rc = fg_recon_line_days_add(&s->st_matched, b->value[i], b->amount[i]);
     if (rc != 0)
         return rc;
     s->out->new_lines += (int64_t)inserted;
@@ -606,6 +675,9 @@ static int store_statement(void *arg, const fg_stmt_header_t *h)
     s->seq++;
     s->st_lines = s->st_credits = s->st_debits = 0;
     s->st_first = s->st_last = 0;
+    s->st_itemized = 0;
+    s->st_recount = false;
+    s->st_matched.count = 0;
     int64_t opening_date = h->opening_date, from = h->from_date, to = h->to_date;
     if ((rc = fg_stmt_init(&st, s->db, SQL_STATEMENT)) != 0)
         return rc;
@@ -634,19 +706,26 @@ static int store_statement_end(void *arg, const fg_stmt_header_t *h)
     /* FG_ECHECKSUM when it does not balance: the transaction rolls back */
     if (rc != 0 || (rc = check_statement_end(&s->check, h)) != 0)
         return rc;
-    int32_t open_day = 0;
-    if ((rc = fg_recon_open_day(s->db, h->account, fg_recon_day_of_ms(s->now), &open_day)) != 0 ||
-        (rc = fg_stmt_init(&st, s->db, SQL_ITEMS)) != 0)
+    int64_t matched = 0, matched_lines = 0;
+    if (s->st_itemized > 0) { /* lines not matched as stored: their items */
+        int32_t open_day = 0;
+        if ((rc = fg_recon_open_day(s->db, h->account, fg_recon_day_of_ms(s->now), &open_day)) != 0 ||
+            (rc = fg_stmt_init(&st, s->db, SQL_ITEMS)) != 0)
+            return rc;
+        fg_stmt_cstr(&st, h->account); /* every line of the statement is the statement's account's */
+        fg_stmt_int(&st, open_day);
+        fg_stmt_int(&st, s->now);
+        fg_stmt_int(&st, s->now);
+        fg_stmt_int(&st, s->statement_id);
+        if ((rc = fg_recon_totals_insert_items(s->db, &st, h->account, &matched)) != 0)
+            return rc;
+    }
+    if (s->st_recount && (rc = fg_recon_line_days_read(s->db, s->statement_id, &s->st_matched)) != 0)
         return rc;
-    fg_stmt_cstr(&st, h->account); /* every line of the statement is the statement's account's */
-    fg_stmt_int(&st, open_day);
-    fg_stmt_int(&st, s->now);
-    fg_stmt_int(&st, s->now);
-    fg_stmt_int(&st, s->statement_id);
-    int64_t matched = 0;
-    if ((rc = fg_recon_totals_insert_items(s->db, &st, h->account, &matched)) != 0 ||
+    if ((rc = fg_recon_totals_add_lines(s->db, h->account, &s->st_matched, &matched_lines)) != 0 ||
+        fg_money_add(matched, matched_lines, &matched) != 0 ||
         (rc = fg_recon_import_matched(s->db, s->statement_id, h->account, h->currency, matched, s->now)) != 0)
-        return rc;
+        return rc != 0 ? rc : FG_EOVERFLOW;
     /* the bank account in the ledger: the lines, the opening and closing */
     int32_t first = h->from_date != 0      ? h->from_date
                     : s->st_first != 0     ? s->st_first
@@ -1003,6 +1082,7 @@ Exit:
     occurrences_free(&s->occ);
     occurrences_free(&s->keys);
     fg_buf_free(&s->known);
+    fg_recon_line_days_free(&s->st_matched);
     for (int i = 0; i < BATCHES; i++)
         free(s->owned[i]);
     free(s);

@@ -49,13 +49,13 @@ int fg_settlement_check(const char *data, size_t len, fg_settlement_batch_t batc
 
 /* ---- matching on import (match.c) ------------------------------------------------ */
 
-/** Inside the import's transaction, once statement_id's items are stored
- *  (a line whose bank reference is a transfer the feed recorded at its
- *  amount, with no settlement batch waiting for it, matched by rule 1
- *  with the feed's payment: import.c SQL_ITEMS), `sum` of them
- *  (fg_recon_totals_insert_items): one journal moves their amount out of the unreconciled account (Dr
+/** Inside the import's transaction, once statement_id's lines and items are
+ *  stored (a line whose bank reference is a transfer the feed recorded at
+ *  its amount, with no settlement batch waiting for it, matched by rule 1
+ *  with the feed's payment: import.c match_batch and SQL_ITEMS), `sum` of
+ *  them (fg_recon_totals_add_lines, fg_recon_totals_insert_items): one journal moves their amount out of the unreconciled account (Dr
  *  assets:bank_unreconciled:{account}, Cr assets:clearing:vietqr), kept as
- *  the statement's match_journal_id (each item keeps its payment, no
+ *  the statement's match_journal_id (each line or item keeps its payment, no
  *  recon_links row); the feed's ledger_only items the lines show are
  *  matched.  0 or a database
  *  code. */
@@ -71,6 +71,30 @@ int fg_recon_import_matched(fg_db_t *db, int64_t statement_id, const char *accou
  *  and sets *matched to the amount of those the import matched to the feed's
  *  transfers (fg_recon_import_matched's sum).  0 or a database code. */
 int fg_recon_totals_insert_items(fg_db_t *db, fg_stmt_t *s, const char *account, int64_t *matched) FG_MUST_USE;
+
+/* The lines of one statement the import matched as it stored them
+ * (statement_lines.payment_id, schema/0029), per value day: how many, and
+ * their sum (credits only). */
+typedef struct {
+    int64_t day, lines, sum;
+} fg_recon_line_day_t;
+typedef struct {
+    fg_recon_line_day_t *days;
+    size_t count, cap;
+} fg_recon_line_days_t;
+
+/** Counts one matched line of amount (> 0) on day.  0; FG_ETOOLONG past a
+ *  statement's days, FG_EOVERFLOW past the money range. */
+int fg_recon_line_days_add(fg_recon_line_days_t *d, int64_t day, int64_t amount) FG_MUST_USE;
+/** Replaces d with the statement's matched lines as stored in this
+ *  transaction (when the import cannot tell which of the lines it sent were
+ *  stored: INSERT IGNORE skipped some).  0 or a database code. */
+int fg_recon_line_days_read(fg_db_t *db, int64_t statement_id, fg_recon_line_days_t *d) FG_MUST_USE;
+/** Adds d's lines to recon_day_totals as matched bank lines of account, one
+ *  row per day, and their sum to *matched.  0 or a database code. */
+int fg_recon_totals_add_lines(fg_db_t *db, const char *account, const fg_recon_line_days_t *d,
+                              int64_t *matched) FG_MUST_USE;
+void fg_recon_line_days_free(fg_recon_line_days_t *d);
 
 /* ---- the bank account in the ledger (bank.c) ----------------------------------- */
 

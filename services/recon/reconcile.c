@@ -10,6 +10,7 @@
 #include <string.h>
 #include "core/day.h"
 #include "core/text.h"
+#include "ledger/recon_counts.h"
 #include "orders/orders_internal.h"
 #include "staff/staff.h"
 
@@ -41,8 +42,11 @@ static const char SQL_LEDGER_ONLY[] =
     "AND NOT EXISTS (SELECT 1 FROM statement_lines l WHERE l.account = t.account AND l.bank_ref = t.bank_ref)";
 static const char SQL_GET[] =
     "SELECT id, public_id, account, from_day, to_day, created_by, created_at FROM reconciliations WHERE public_id = ?";
-static const char SQL_STATES[] = "SELECT state, COUNT(*), COALESCE(SUM(amount), 0) FROM recon_items WHERE account = ? "
-                                 "AND business_day BETWEEN ? AND ? GROUP BY state";
+/* the items' rows, and the lines matched as stored (ledger/recon_counts.h) */
+static const char SQL_STATES[] =
+    "SELECT state, COUNT(*), COALESCE(SUM(amount), 0) FROM (SELECT state, amount FROM recon_items WHERE account = ? "
+    "AND business_day BETWEEN ? AND ? UNION ALL SELECT 'matched', amount FROM statement_lines WHERE account = ? AND "
+    "value_date BETWEEN ? AND ? AND payment_id IS NOT NULL) x GROUP BY state";
 static const char SQL_CLOSING[] =
     "SELECT closing, closing_date FROM statements WHERE account = ? AND closing IS NOT NULL AND closing_date "
     "BETWEEN ? AND ? ORDER BY closing_date DESC, id DESC LIMIT 1";
@@ -60,13 +64,19 @@ static const char SQL_TRANSIT_GATEWAYS[] =
     "settlement_rows r JOIN settlement_batches b ON b.id = r.batch_id WHERE b.gateway = p.adapter AND "
     "r.transaction_no = p.provider_txn_id AND b.line_id IS NOT NULL) GROUP BY p.adapter";
 static const char SQL_CLOSED[] = "SELECT COUNT(*) FROM recon_closed_days WHERE account = ? AND day BETWEEN ? AND ?";
+/* A page of items by id: the rows', then the lines matched as stored (their
+ * ids from FG_RECON_LINE_ITEM_BASE on, ledger/recon_counts.h). */
 static const char SQL_ITEMS[] =
-    "SELECT i.id, i.state, COALESCE(i.rule, ''), COALESCE(i.detail, ''), i.amount, i.business_day, "
+    "(SELECT i.id, i.state, COALESCE(i.rule, ''), COALESCE(i.detail, ''), i.amount, i.business_day, "
     "COALESCE(l.bank_ref, i.transfer_ref, ''), COALESCE(l.memo, ''), i.kind, i.unapplied, "
     "COALESCE(i.resolution, ''), COALESCE(i.gateway, ''), COALESCE(i.transaction_no, '') FROM recon_items i "
     "LEFT JOIN statement_lines l "
     "ON l.id = i.line_id WHERE i.account = ? AND i.business_day BETWEEN ? AND ? AND (? IS NULL OR i.state = ?) "
-    "AND i.id > ? ORDER BY i.id LIMIT ?";
+    "AND i.id > ? ORDER BY i.id LIMIT ?) UNION ALL (SELECT l.id + " FG_RECON_LINE_ITEM_BASE_SQL ", 'matched', "
+    "'reference', '" FG_RECON_LINE_ITEM_DETAIL "', l.amount, l.value_date, l.bank_ref, l.memo, 'bank_line', 0, '', "
+    "'', '' FROM statement_lines l WHERE l.account = ? AND l.value_date BETWEEN ? AND ? AND l.payment_id IS NOT "
+    "NULL AND (? IS NULL OR ? = 'matched') AND l.id > GREATEST(? - " FG_RECON_LINE_ITEM_BASE_SQL ", 0) ORDER BY "
+    "l.id LIMIT ?) ORDER BY 1 LIMIT ?";
 
 static const char *const STATES[FG_RECON_STATE_COUNT] = {"unmatched",   "matched",         "suggested", "bank_only",
                                                          "ledger_only", "amount_mismatch", "duplicate"};
@@ -240,9 +250,11 @@ int fg_reconciliation_get(fg_db_t *db, const char *public_id, fg_reconciliation_
     out->to_day = (int32_t)to;
     if ((rc = fg_stmt_init(&s, db, SQL_STATES)) != 0)
         goto Exit;
-    fg_stmt_cstr(&s, out->account);
-    fg_stmt_int(&s, from);
-    fg_stmt_int(&s, to);
+    for (int i = 0; i < 2; i++) { /* items, then lines */
+        fg_stmt_cstr(&s, out->account);
+        fg_stmt_int(&s, from);
+        fg_stmt_int(&s, to);
+    }
     fg_stmt_out_text(&s, &state, NULL);
     fg_stmt_out_int(&s, &count, NULL);
     fg_stmt_out_int(&s, &sum, NULL);
@@ -383,12 +395,15 @@ int fg_reconciliation_items(fg_db_t *db, const fg_reconciliation_t *r, const fg_
     if (rc != 0)
         goto Exit;
     const char *state_name = state != NULL ? STATES[*state] : NULL;
-    fg_stmt_cstr(&s, r->account);
-    fg_stmt_int(&s, r->from_day);
-    fg_stmt_int(&s, r->to_day);
-    fg_stmt_cstr(&s, state_name);
-    fg_stmt_cstr(&s, state_name);
-    fg_stmt_int(&s, after);
+    for (int i = 0; i < 2; i++) { /* the items' rows, the lines matched as stored */
+        fg_stmt_cstr(&s, r->account);
+        fg_stmt_int(&s, r->from_day);
+        fg_stmt_int(&s, r->to_day);
+        fg_stmt_cstr(&s, state_name);
+        fg_stmt_cstr(&s, state_name);
+        fg_stmt_int(&s, after);
+        fg_stmt_int(&s, limit + 1);
+    }
     fg_stmt_int(&s, limit + 1);
     fg_stmt_out_int(&s, &id, NULL);
     fg_stmt_out_text(&s, &st, NULL);
@@ -479,7 +494,9 @@ static const char SQL_MERCHANTS[] =
     "FROM recon_items i JOIN recon_links k ON k.item_id = i.id AND k.suggested = 0 WHERE i.account = ? AND "
     "i.business_day BETWEEN ? AND ? AND (i.state = 'matched' OR i.resolution = 'apply') UNION ALL SELECT "
     "i.payment_id, i.amount FROM recon_items i WHERE i.account = ? AND i.business_day BETWEEN ? AND ? AND "
-    "i.state = 'matched' AND i.payment_id IS NOT NULL) x JOIN payments p ON p.id = x.payment_id GROUP BY "
+    "i.state = 'matched' AND i.payment_id IS NOT NULL UNION ALL SELECT l.payment_id, l.amount FROM statement_lines l "
+    "WHERE l.account = ? AND l.value_date BETWEEN ? AND ? AND l.payment_id IS NOT NULL) x JOIN payments p ON p.id = "
+    "x.payment_id GROUP BY "
     "p.merchant_id ORDER BY p.merchant_id";
 static const char SQL_IS_CLOSED[] = "SELECT 1 FROM recon_closed_days WHERE account = ? AND day = ?";
 static const char SQL_CLOSE_DAY[] =
@@ -508,7 +525,7 @@ static int completed_events(fg_db_t *db, const fg_reconciliation_t *rec, int64_t
     int rc = fg_stmt_init(&s, db, SQL_MERCHANTS);
     if (rc != 0)
         goto Exit;
-    for (int i = 0; i < 2; i++) { /* the links, and the items that keep their payment */
+    for (int i = 0; i < 3; i++) { /* the links, the items that keep their payment, the lines that do */
         fg_stmt_cstr(&s, rec->account);
         fg_stmt_int(&s, rec->from_day);
         fg_stmt_int(&s, rec->to_day);

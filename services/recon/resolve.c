@@ -41,6 +41,7 @@
 #include "core/money.h"
 #include "core/text.h"
 #include "ledger/ledger.h"
+#include "ledger/recon_counts.h"
 #include "orders/orders.h"
 #include "staff/staff.h"
 
@@ -48,6 +49,11 @@ static const char SQL_ITEM[] =
     "SELECT COALESCE(i.line_id, 0), i.account, i.business_day, i.amount, i.state, COALESCE(i.resolution, ''), "
     "COALESCE(i.resolution_journal_id, 0), i.kind, i.currency, i.unapplied, i.paid_out_by IS NOT NULL, "
     "COALESCE(i.gateway, '') FROM recon_items i WHERE i.id = ? FOR UPDATE";
+/* A line matched as it was stored (ledger/recon_counts.h): a matched item,
+ * which nothing resolves; read for the same answers as any matched item. */
+static const char SQL_LINE_ITEM[] =
+    "SELECT l.id, l.account, l.value_date, l.amount, 'matched', '', 0, 'bank_line', l.currency, 0, 0, '' FROM "
+    "statement_lines l WHERE l.id = ? AND l.payment_id IS NOT NULL";
 /* Money the ledger holds already for the item: the feed's transfer or a
  * provider's payment it matched by reference at another amount. */
 static const char SQL_HELD[] =
@@ -267,10 +273,11 @@ static int resolve_tx(fg_db_t *db, void *arg)
     r->out->bad_order = -1;
     r->out->unapplied = 0;
     r->journal_id = 0;
-    int rc = fg_stmt_init(&s, db, SQL_ITEM);
+    int of_line = r->item_id >= FG_RECON_LINE_ITEM_BASE;
+    int rc = fg_stmt_init(&s, db, of_line ? SQL_LINE_ITEM : SQL_ITEM);
     if (rc != 0)
         goto Exit;
-    fg_stmt_int(&s, r->item_id);
+    fg_stmt_int(&s, of_line ? r->item_id - FG_RECON_LINE_ITEM_BASE : r->item_id);
     fg_stmt_out_int(&s, &line_id, NULL);
     fg_stmt_out_text(&s, &account, NULL);
     fg_stmt_out_int(&s, &day, NULL);

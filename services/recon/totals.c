@@ -148,17 +148,95 @@ Exit:
     return rc;
 }
 
+/* ---- lines matched as stored (schema/0029) ----------------------------------------- */
+
+static const char SQL_LINE_DAYS[] =
+    "SELECT value_date, COUNT(*), SUM(amount) FROM statement_lines FORCE INDEX (ix_statement_lines_statement) "
+    "WHERE statement_id = ? AND payment_id IS NOT NULL GROUP BY value_date";
+
+int fg_recon_line_days_add(fg_recon_line_days_t *d, int64_t day, int64_t amount)
+{
+    size_t i = d->count > 0 && d->days[d->count - 1].day == day ? d->count - 1 : d->count;
+    for (size_t k = 0; i == d->count && k < d->count; k++)
+        if (d->days[k].day == day)
+            i = k;
+    if (i == d->count) {
+        if (d->count == STATEMENT_DAYS_MAX)
+            return FG_ETOOLONG;
+        if (d->count == d->cap) {
+            d->cap = d->cap ? d->cap * 2 : 16;
+            d->days = fg_realloc(d->days, d->cap * sizeof(*d->days));
+        }
+        d->days[d->count++] = (fg_recon_line_day_t){day, 0, 0};
+    }
+    d->days[i].lines++;
+    return fg_money_add(d->days[i].sum, amount, &d->days[i].sum) != 0 ? FG_EOVERFLOW : 0;
+}
+
+int fg_recon_line_days_read(fg_db_t *db, int64_t statement_id, fg_recon_line_days_t *d)
+{
+    fg_stmt_t s;
+    int64_t day = 0, lines = 0, sum = 0;
+    d->count = 0;
+    int rc = fg_stmt_init(&s, db, SQL_LINE_DAYS);
+    if (rc != 0)
+        return rc;
+    fg_stmt_int(&s, statement_id);
+    fg_stmt_out_int(&s, &day, NULL);
+    fg_stmt_out_int(&s, &lines, NULL);
+    fg_stmt_out_int(&s, &sum, NULL);
+    if ((rc = fg_stmt_exec(&s)) != 0)
+        return rc;
+    while ((rc = fg_stmt_fetch(&s)) == 1) {
+        if (d->count == STATEMENT_DAYS_MAX) {
+            fg_stmt_done(&s);
+            return FG_ETOOLONG;
+        }
+        if (d->count == d->cap) {
+            d->cap = d->cap ? d->cap * 2 : 16;
+            d->days = fg_realloc(d->days, d->cap * sizeof(*d->days));
+        }
+        d->days[d->count++] = (fg_recon_line_day_t){day, lines, sum};
+    }
+    return rc < 0 ? rc : 0;
+}
+
+int fg_recon_totals_add_lines(fg_db_t *db, const char *account, const fg_recon_line_days_t *d, int64_t *matched)
+{
+    enum { ITEMS, LINES, CREDITS, MATCHED = 4 };
+    int rc = 0;
+    for (size_t i = 0; i < d->count && rc == 0; i++) {
+        group_t g;
+        memset(&g, 0, sizeof(g));
+        g.account = (char *)account; /* read only: add_group binds it */
+        g.day = d->days[i].day;
+        g.n[ITEMS] = g.n[LINES] = g.n[MATCHED] = d->days[i].lines;
+        g.n[CREDITS] = d->days[i].sum;
+        if (fg_money_add(*matched, d->days[i].sum, matched) != 0)
+            return FG_EOVERFLOW;
+        rc = add_group(db, &g);
+    }
+    return rc;
+}
+
+void fg_recon_line_days_free(fg_recon_line_days_t *d)
+{
+    free(d->days);
+    memset(d, 0, sizeof(*d));
+}
+
 /* ---- rebuild -------------------------------------------------------------------- */
 
 static const char SQL_DAYS[] = "SELECT account, business_day FROM recon_items GROUP BY account, business_day UNION "
-                               "SELECT account, business_day FROM recon_day_totals";
+                               "SELECT account, value_date FROM statement_lines WHERE payment_id IS NOT NULL GROUP BY "
+                               "account, value_date UNION SELECT account, business_day FROM recon_day_totals";
 static const char SQL_LOCK_DAY[] = "INSERT INTO recon_day_totals (account, business_day, " FG_RECON_COUNT_COLUMNS
                                    ") VALUES (?, ?, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0) ON DUPLICATE KEY UPDATE "
                                    "items = items";
 static const char SQL_HELD[] = "SELECT " FG_RECON_COUNT_COLUMNS
                                " FROM recon_day_totals WHERE account = ? AND business_day = ?";
-static const char SQL_COUNT_DAY[] = "SELECT " FG_RECON_COUNTS(
-    "") " FROM recon_items WHERE account = ? AND business_day = ?";
+static const char SQL_COUNT_DAY[] = "SELECT " FG_RECON_COUNTS("") " FROM " FG_RECON_ALL_ITEMS(
+    "WHERE account = ? AND business_day = ?", "AND account = ? AND value_date = ?") " x";
 static const char SQL_SET_DAY[] =
     "UPDATE recon_day_totals SET items = ?, line_count = ?, credits = ?, debits = ?, matched = ?, suggested = ?, "
     "bank_only = ?, ledger_only = ?, amount_mismatch = ?, duplicate = ?, resolved = ?, open_items = ? WHERE "
@@ -179,8 +257,10 @@ static int read_counts(fg_db_t *db, const char *sql, const group_t *day, int64_t
     int rc = fg_stmt_init(&s, db, sql);
     if (rc != 0)
         return rc;
-    fg_stmt_cstr(&s, day->account);
-    fg_stmt_int(&s, day->day);
+    for (int twice = 0; twice < (sql == SQL_COUNT_DAY ? 2 : 1); twice++) { /* items, then lines */
+        fg_stmt_cstr(&s, day->account);
+        fg_stmt_int(&s, day->day);
+    }
     for (int k = 0; k < FG_RECON_COUNTS_N; k++) {
         n[k] = 0;
         fg_stmt_out_int(&s, &n[k], NULL); /* SUM over no rows is NULL: 0 */

@@ -26,8 +26,9 @@ static const char SQL_ITEMS[] = "SELECT account, business_day, " FG_RECON_COUNT_
                                 " FROM recon_day_totals WHERE business_day BETWEEN ? AND ? AND (? = '' OR account = ?) "
                                 "AND items <> 0";
 /* ?source=items: the same counts from the items themselves, every one of the period read */
-static const char SQL_ITEMS_SCAN[] = "SELECT account, business_day, " FG_RECON_COUNTS(
-    "") " FROM recon_items WHERE business_day BETWEEN ? AND ? AND (? = '' OR account = ?) GROUP BY account, business_day";
+static const char SQL_ITEMS_SCAN[] = "SELECT account, business_day, " FG_RECON_COUNTS("") " FROM " FG_RECON_ALL_ITEMS(
+    "WHERE business_day BETWEEN ? AND ? AND (? = '' OR account = ?)",
+    "AND value_date BETWEEN ? AND ? AND (? = '' OR account = ?)") " x GROUP BY account, business_day";
 
 /* the last statement's closing of each day */
 static const char SQL_CLOSINGS[] =
@@ -108,9 +109,11 @@ static int read_items(fg_db_t *db, const fg_recon_report_query_t *q, days_t *d)
     int rc = fg_stmt_init(&s, db, q->from_items ? SQL_ITEMS_SCAN : SQL_ITEMS);
     if (rc != 0)
         return rc;
-    fg_stmt_int(&s, q->from_day);
-    fg_stmt_int(&s, q->to_day);
-    bind_scope(&s, q);
+    for (int twice = 0; twice < (q->from_items ? 2 : 1); twice++) { /* the scan: items, then lines */
+        fg_stmt_int(&s, q->from_day);
+        fg_stmt_int(&s, q->to_day);
+        bind_scope(&s, q);
+    }
     fg_stmt_out_text(&s, &account, NULL);
     fg_stmt_out_int(&s, &day, NULL);
     fg_stmt_out_int(&s, &items, NULL);

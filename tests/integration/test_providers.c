@@ -19,6 +19,7 @@
 #include "banksim_client.h"
 #include "core/ids.h"
 #include "harness.h"
+#include "ledger/recon_counts.h"
 
 static fgt_server_t srv;
 static char mer[64], key[64];
@@ -1131,9 +1132,11 @@ static const char *line_state(const char *ref)
 {
     static char state[32];
     for (int i = 0; i < 300; i++) {
-        long long k = fgt_db_int("SELECT FIELD(i.state, 'unmatched', 'matched', 'suggested', 'bank_only', "
-                                 "'ledger_only', 'amount_mismatch', 'duplicate') FROM recon_items i JOIN "
-                                 "statement_lines l ON l.id = i.line_id WHERE l.bank_ref = ?",
+        /* its item's, or matched: the import matched it as it stored it (no item row) */
+        long long k = fgt_db_int("SELECT IF(i.id IS NULL, IF(l.payment_id IS NULL, 0, 2), FIELD(i.state, "
+                                 "'unmatched', 'matched', 'suggested', 'bank_only', 'ledger_only', 'amount_mismatch', "
+                                 "'duplicate')) FROM statement_lines l LEFT JOIN recon_items i ON i.line_id = l.id "
+                                 "WHERE l.bank_ref = ? ORDER BY l.id DESC LIMIT 1",
                                  ref, NULL);
         static const char *const NAMES[] = {"none",      "unmatched",   "matched",         "suggested",
                                             "bank_only", "ledger_only", "amount_mismatch", "duplicate"};
@@ -1280,10 +1283,14 @@ static long resolve_item(const char *token, const char *rec, long long item, con
     return status;
 }
 
+/* The first item in state of a line with this reference: a row's, or a line
+ * the import matched as it stored it (its id from FG_RECON_LINE_ITEM_BASE on). */
 static long long item_by_ref(const char *ref, const char *state)
 {
-    return fgt_db_int("SELECT i.id FROM recon_items i JOIN statement_lines l ON l.id = i.line_id WHERE "
-                      "l.bank_ref = ? AND i.state = ? ORDER BY i.id LIMIT 1",
+    return fgt_db_int("SELECT x.id FROM (SELECT ? AS r, ? AS s) p JOIN (SELECT i.id, i.state, l.bank_ref FROM "
+                      "recon_items i JOIN statement_lines l ON l.id = i.line_id UNION ALL SELECT l.id + "
+                      FG_RECON_LINE_ITEM_BASE_SQL ", 'matched', l.bank_ref FROM statement_lines l WHERE l.payment_id "
+                      "IS NOT NULL) x ON x.bank_ref = p.r AND x.state = p.s ORDER BY x.id LIMIT 1",
                       ref, state);
 }
 

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 #include "harness.h"
+#include "ledger/recon_counts.h"
 
 #define SEPAY_KEY "it-sepay-key"
 
@@ -133,28 +134,28 @@ static fgt_response_t post_statement(const char *file)
     return fgt_request(&srv, FGT_H2C, "POST", "/v1/statements", headers, file, 0);
 }
 
+/* A line's item state: its recon_items row's, or matched when the import
+ * matched it as it stored it (the line keeps the payment, no row). */
 static const char *state_of(const char *account, const char *ref)
 {
     static char state[32];
-    long long id = fgt_db_int("SELECT i.id FROM recon_items i JOIN statement_lines l ON l.id = i.line_id "
-                              "WHERE l.account = ? AND l.bank_ref = ?",
-                              account, ref);
-    char sql[160];
-    snprintf(sql, sizeof(sql),
-             "SELECT FIELD(state, 'unmatched', 'matched', 'suggested', 'bank_only', 'ledger_only', "
-             "'amount_mismatch', 'duplicate') FROM recon_items WHERE id = %lld",
-             id);
     static const char *const NAMES[] = {"?",         "unmatched",   "matched",         "suggested",
                                         "bank_only", "ledger_only", "amount_mismatch", "duplicate"};
-    long long k = fgt_db_int(sql, NULL, NULL);
+    long long k = fgt_db_int("SELECT IF(i.id IS NULL, IF(l.payment_id IS NULL, 0, 2), FIELD(i.state, 'unmatched', "
+                             "'matched', 'suggested', 'bank_only', 'ledger_only', 'amount_mismatch', 'duplicate')) FROM "
+                             "statement_lines l LEFT JOIN recon_items i ON i.line_id = l.id WHERE l.account = ? AND "
+                             "l.bank_ref = ?",
+                             account, ref);
     snprintf(state, sizeof(state), "%s", k >= 0 && k <= 7 ? NAMES[k] : "?");
     return state;
 }
 
+/* A line's item id, as the API names it (rci_ and this number). */
 static long long item_of(const char *account, const char *ref)
 {
-    return fgt_db_int("SELECT i.id FROM recon_items i JOIN statement_lines l ON l.id = i.line_id "
-                      "WHERE l.account = ? AND l.bank_ref = ?",
+    return fgt_db_int("SELECT COALESCE(i.id, IF(l.payment_id IS NULL, 0, l.id + " FG_RECON_LINE_ITEM_BASE_SQL ")) "
+                      "FROM statement_lines l LEFT JOIN recon_items i ON i.line_id = l.id WHERE l.account = ? AND "
+                      "l.bank_ref = ?",
                       account, ref);
 }
 
@@ -228,6 +229,16 @@ START_TEST(a_day_reconciled)
 
     ck_assert_str_eq(state_of(account, ref_a), "matched");
     ck_assert_int_eq(payments_of(&a), 1); /* matched, nothing new */
+    /* matched as it was stored: the line keeps the feed's payment, no item row */
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM statement_lines l JOIN payments p ON p.id = l.payment_id JOIN "
+                                "orders o ON o.id = p.order_id WHERE l.bank_ref = ? AND o.public_id = ?",
+                                ref_a, a.id),
+                     1);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM recon_items i JOIN statement_lines l ON l.id = i.line_id "
+                                "WHERE l.bank_ref = ?",
+                                ref_a, NULL),
+                     0);
+    ck_assert_int_gt(item_of(account, ref_a), FG_RECON_LINE_ITEM_BASE);
     ck_assert_str_eq(state_of(account, ref_b), "matched");
     ck_assert_str_eq(order_status(&b), "paid");
     ck_assert_str_eq(state_of(account, ref_cd), "matched");
@@ -302,10 +313,46 @@ START_TEST(a_day_reconciled)
     ck_assert_ptr_nonnull(data);
     ck_assert_int_eq(data->u.array.len, 2);
     fgt_response_free(&r);
+    /* the matched items a page at a time: the rows' (B, then C and D's line), then A's
+     * line, matched as it was stored, under the same cursor */
+    const long long matched_ids[3] = {item_of(account, ref_b), item_of(account, ref_cd), item_of(account, ref_a)};
+    ck_assert_int_lt(matched_ids[0], matched_ids[1]);
+    char cursor[40] = "";
+    for (int k = 0; k < 3; k++) {
+        snprintf(path, sizeof(path), "/v1/reconciliations/%s/items?state=matched&limit=1%s%s", id,
+                 k > 0 ? "&cursor=" : "", cursor);
+        r = fgt_req(&srv, FGT_H2C, "GET", path, auditor, NULL, NULL, 0, NULL);
+        fgt_expect(r, 200, NULL);
+        data = fgt_json_array(&r, "data", NULL);
+        ck_assert_int_eq(data->u.array.len, 1);
+        yajl_val item = data->u.array.values[0];
+        yajl_val item_id = fgt_val_at(item, "id", NULL), amount = fgt_val_at(item, "amount", NULL);
+        ck_assert(item_id != NULL && YAJL_IS_INTEGER(item_id));
+        ck_assert_int_eq(YAJL_GET_INTEGER(item_id), matched_ids[k]);
+        ck_assert_str_eq(fgt_val_str(item, "state", NULL), "matched");
+        if (k == 2) {
+            ck_assert_str_eq(fgt_val_str(item, "rule", NULL), "reference");
+            ck_assert_str_eq(fgt_val_str(item, "bank_ref", NULL), ref_a);
+            ck_assert(amount != NULL && YAJL_IS_INTEGER(amount) && YAJL_GET_INTEGER(amount) == 4500000);
+            ck_assert(fgt_json_is_null(&r, "next_cursor", NULL));
+        } else {
+            snprintf(cursor, sizeof(cursor), "%s", fgt_json_str(&r, "next_cursor", NULL));
+        }
+        fgt_response_free(&r);
+    }
+    /* a matched item is no exception, however it was matched */
+    char rpath[200], rbody[300];
+    snprintf(rpath, sizeof(rpath), "/v1/reconciliations/%s/items/%lld/resolve", id, item_of(account, ref_a));
+    r = fgt_req(&srv, FGT_H2C, "POST", rpath, finance, NULL, "{\"action\":\"accept\",\"note\":\"checked\"}", 0, NULL);
+    fgt_expect(r, 409, "item_not_exception");
+    fgt_response_free(&r);
+    snprintf(rpath, sizeof(rpath), "/v1/reconciliations/%s/items/%lld/resolve", id, item_of(account, ref_a) + 1000000);
+    r = fgt_req(&srv, FGT_H2C, "POST", rpath, finance, NULL, "{\"action\":\"accept\",\"note\":\"checked\"}", 0, NULL);
+    fgt_expect(r, 404, NULL);
+    fgt_response_free(&r);
     /* staff resolve the exceptions, each with a note, audited */
     long long audits = fgt_db_int("SELECT COUNT(*) FROM audit_log WHERE action = 'reconciliation_item.resolve'", NULL,
                                   NULL);
-    char rpath[200], rbody[300];
     snprintf(rpath, sizeof(rpath), "/v1/reconciliations/%s/items/%lld/resolve", id, item_of(account, ref_x));
     r = fgt_req(&srv, FGT_H2C, "POST", rpath, finance, NULL, "{\"action\":\"accept\"}", 0, NULL);
     fgt_expect(r, 422, "note_required");
