@@ -8,10 +8,9 @@
 -- import's rows and most of its index writes.  Now the line keeps the
 -- payment (`payment_id`, written with the line, never changed: the line
 -- stays append-only) and has no recon_items row; it is a matched bank_line
--- item on its value day wherever items are read (services/recon/README of
--- the readers: the summary, the items list, the day totals and their
--- rebuild, the reports, the change feed, the ledger check, the merchants a
--- closed day notifies).  Every other line (not the feed's, a duplicate, a
+-- item on its value day wherever items are read (ledger/recon_counts.h: the
+-- summary, the items list, the day totals and their rebuild, the reports,
+-- the change feed, the ledger check, the merchants a closed day notifies).  Every other line (not the feed's, a duplicate, a
 -- debit, a line of a closed day, a payout) has its item as before; a line
 -- never has both.
 --
