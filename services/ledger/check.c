@@ -104,10 +104,10 @@ static const char SQL_RECON_TOTALS[] =
         "0") ") FROM (SELECT 1 AS t, "
              "account, business_day, CONCAT_WS(' ', " FG_RECON_COUNT_COLUMNS
              ") AS v FROM recon_day_totals UNION ALL SELECT "
-             "0, account, business_day, CONCAT_WS(' ', " FG_RECON_COUNTS(
-                 "") ") FROM " FG_RECON_ALL_ITEMS("", "") " x GROUP BY account, "
-                     "business_day) u GROUP BY u.account, u.business_day HAVING " RECON_TOTALS_SIDE(
-                         "1") " <> " RECON_TOTALS_SIDE("0");
+             "0, account, business_day, CONCAT_WS(' ', " FG_RECON_COUNTS("") ") FROM " FG_RECON_ALL_ITEMS(
+                 "", "") " x GROUP BY account, "
+                         "business_day) u GROUP BY u.account, u.business_day HAVING " RECON_TOTALS_SIDE(
+                             "1") " <> " RECON_TOTALS_SIDE("0");
 
 /* The outstanding report's sums (schema/0027): owed_totals plus the changes
  * not yet folded hold, key by key, what the owing orders count. */

@@ -36,7 +36,7 @@
  * recon_items' rows (items_where: "" or "WHERE ...") and the lines matched as
  * stored (lines_where: "" or "AND ..." on statement_lines). */
 #define FG_RECON_ALL_ITEMS(items_where, lines_where)                                                                   \
-    "(SELECT kind, account, business_day, amount, state, resolution FROM recon_items " items_where                    \
+    "(SELECT kind, account, business_day, amount, state, resolution FROM recon_items " items_where                     \
     " UNION ALL SELECT 'bank_line', account, value_date, amount, 'matched', NULL FROM statement_lines WHERE "          \
     "payment_id IS NOT NULL " lines_where ")"
 

@@ -457,12 +457,12 @@ typedef struct {
     int64_t now, import_id, statement_id;
     int seq;
     int64_t st_lines, st_credits, st_debits;
-    int32_t st_first, st_last; /* the statement's first and last booking day */
-    int64_t st_itemized;       /* lines sent without a payment: SQL_ITEMS decides for them */
-    bool st_recount;           /* INSERT IGNORE skipped lines: read st_matched back */
+    int32_t st_first, st_last;       /* the statement's first and last booking day */
+    int64_t st_itemized;             /* lines sent without a payment: SQL_ITEMS decides for them */
+    bool st_recount;                 /* INSERT IGNORE skipped lines: read st_matched back */
     fg_recon_line_days_t st_matched; /* lines sent with a payment, per day */
-    check_t check;             /* every statement balances, every amount in range */
-    batch_t *batch;            /* the lines flush sends next, or NULL */
+    check_t check;                   /* every statement balances, every amount in range */
+    batch_t *batch;                  /* the lines flush sends next, or NULL */
     batch_t *owned[BATCHES];
     bool probe;     /* the last batch overlapped: ask which keys are known before sending */
     fg_buf_t known; /* the keys the last probe found */

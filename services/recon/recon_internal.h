@@ -49,16 +49,16 @@ int fg_settlement_check(const char *data, size_t len, fg_settlement_batch_t batc
 
 /* ---- matching on import (match.c) ------------------------------------------------ */
 
-/** Inside the import's transaction, once statement_id's lines and items are
- *  stored (a line whose bank reference is a transfer the feed recorded at
- *  its amount, with no settlement batch waiting for it, matched by rule 1
- *  with the feed's payment: import.c match_batch and SQL_ITEMS), `sum` of
- *  them (fg_recon_totals_add_lines, fg_recon_totals_insert_items): one journal moves their amount out of the unreconciled account (Dr
+/** Inside the import's transaction, once statement_id's lines and items
+ *  are stored, with `sum` the amount of those matched by rule 1 (a line
+ *  whose bank reference is a transfer the feed recorded at its amount, with
+ *  no settlement batch waiting for it: import.c match_batch and SQL_ITEMS;
+ *  fg_recon_totals_add_lines and fg_recon_totals_insert_items add it up):
+ *  one journal moves that amount out of the unreconciled account (Dr
  *  assets:bank_unreconciled:{account}, Cr assets:clearing:vietqr), kept as
  *  the statement's match_journal_id (each line or item keeps its payment, no
  *  recon_links row); the feed's ledger_only items the lines show are
- *  matched.  0 or a database
- *  code. */
+ *  matched.  0 or a database code. */
 int fg_recon_import_matched(fg_db_t *db, int64_t statement_id, const char *account, const char *currency, int64_t sum,
                             int64_t now) FG_MUST_USE;
 

@@ -235,8 +235,9 @@ static const char SQL_LOCK_DAY[] = "INSERT INTO recon_day_totals (account, busin
                                    "items = items";
 static const char SQL_HELD[] = "SELECT " FG_RECON_COUNT_COLUMNS
                                " FROM recon_day_totals WHERE account = ? AND business_day = ?";
-static const char SQL_COUNT_DAY[] = "SELECT " FG_RECON_COUNTS("") " FROM " FG_RECON_ALL_ITEMS(
-    "WHERE account = ? AND business_day = ?", "AND account = ? AND value_date = ?") " x";
+static const char SQL_COUNT_DAY[] = "SELECT " FG_RECON_COUNTS(
+    "") " FROM " FG_RECON_ALL_ITEMS("WHERE account = ? AND business_day = ?",
+                                    "AND account = ? AND value_date = ?") " x";
 static const char SQL_SET_DAY[] =
     "UPDATE recon_day_totals SET items = ?, line_count = ?, credits = ?, debits = ?, matched = ?, suggested = ?, "
     "bank_only = ?, ledger_only = ?, amount_mismatch = ?, duplicate = ?, resolved = ?, open_items = ? WHERE "

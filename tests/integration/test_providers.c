@@ -1287,11 +1287,12 @@ static long resolve_item(const char *token, const char *rec, long long item, con
  * the import matched as it stored it (its id from FG_RECON_LINE_ITEM_BASE on). */
 static long long item_by_ref(const char *ref, const char *state)
 {
-    return fgt_db_int("SELECT x.id FROM (SELECT ? AS r, ? AS s) p JOIN (SELECT i.id, i.state, l.bank_ref FROM "
-                      "recon_items i JOIN statement_lines l ON l.id = i.line_id UNION ALL SELECT l.id + "
-                      FG_RECON_LINE_ITEM_BASE_SQL ", 'matched', l.bank_ref FROM statement_lines l WHERE l.payment_id "
-                      "IS NOT NULL) x ON x.bank_ref = p.r AND x.state = p.s ORDER BY x.id LIMIT 1",
-                      ref, state);
+    return fgt_db_int(
+        "SELECT x.id FROM (SELECT ? AS r, ? AS s) p JOIN (SELECT i.id, i.state, l.bank_ref FROM "
+        "recon_items i JOIN statement_lines l ON l.id = i.line_id UNION ALL SELECT l.id + " FG_RECON_LINE_ITEM_BASE_SQL
+        ", 'matched', l.bank_ref FROM statement_lines l WHERE l.payment_id "
+        "IS NOT NULL) x ON x.bank_ref = p.r AND x.state = p.s ORDER BY x.id LIMIT 1",
+        ref, state);
 }
 
 START_TEST(a_bank_day_with_every_exception_resolved_and_closed)

@@ -141,11 +141,12 @@ static const char *state_of(const char *account, const char *ref)
     static char state[32];
     static const char *const NAMES[] = {"?",         "unmatched",   "matched",         "suggested",
                                         "bank_only", "ledger_only", "amount_mismatch", "duplicate"};
-    long long k = fgt_db_int("SELECT IF(i.id IS NULL, IF(l.payment_id IS NULL, 0, 2), FIELD(i.state, 'unmatched', "
-                             "'matched', 'suggested', 'bank_only', 'ledger_only', 'amount_mismatch', 'duplicate')) FROM "
-                             "statement_lines l LEFT JOIN recon_items i ON i.line_id = l.id WHERE l.account = ? AND "
-                             "l.bank_ref = ?",
-                             account, ref);
+    long long k =
+        fgt_db_int("SELECT IF(i.id IS NULL, IF(l.payment_id IS NULL, 0, 2), FIELD(i.state, 'unmatched', "
+                   "'matched', 'suggested', 'bank_only', 'ledger_only', 'amount_mismatch', 'duplicate')) FROM "
+                   "statement_lines l LEFT JOIN recon_items i ON i.line_id = l.id WHERE l.account = ? AND "
+                   "l.bank_ref = ?",
+                   account, ref);
     snprintf(state, sizeof(state), "%s", k >= 0 && k <= 7 ? NAMES[k] : "?");
     return state;
 }
