@@ -203,8 +203,9 @@ void fg_reports_collections(fg_call_t *call, fg_db_t *db)
         return;
     fg_table_t t;
     fg_table_init(&t);
-    int rc = fg_report_collections(db, &q, &t);
-    fg_db_end(db);
+    fg_db_t *rdb = fg_db_reader(db); /* a replica when configured (db.read_host) */
+    int rc = fg_report_collections(rdb, &q, &t);
+    fg_db_end(rdb);
     fg_buf_t head = FG_BUF_INIT;
     fg_json_kv_str(&head, 0, "report", "collections");
     static const char *const NAMES[] = {"from", "to"};
@@ -215,7 +216,7 @@ void fg_reports_collections(fg_call_t *call, fg_db_t *db)
     fg_day_format(q.from_day, from);
     fg_day_format(q.to_day, to);
     snprintf(name, sizeof(name), "collections-%s-%s", from, to);
-    answer(call, db, rc, &t, format, name, head.data);
+    answer(call, rdb, rc, &t, format, name, head.data);
     fg_buf_free(&head);
     fg_table_free(&t);
 }
@@ -244,8 +245,9 @@ void fg_reports_outstanding(fg_call_t *call, fg_db_t *db)
         return;
     fg_table_t t;
     fg_table_init(&t);
-    int rc = fg_report_outstanding(db, &q, &t);
-    fg_db_end(db);
+    fg_db_t *rdb = fg_db_reader(db); /* a replica when configured (db.read_host) */
+    int rc = fg_report_outstanding(rdb, &q, &t);
+    fg_db_end(rdb);
     fg_buf_t head = FG_BUF_INIT;
     fg_json_kv_str(&head, 0, "report", "outstanding");
     static const char *const NAMES[] = {"as_of"};
@@ -254,7 +256,7 @@ void fg_reports_outstanding(fg_call_t *call, fg_db_t *db)
     char name[64], as_of[11];
     fg_day_format(q.as_of, as_of);
     snprintf(name, sizeof(name), "outstanding-%s", as_of);
-    answer(call, db, rc, &t, format, name, head.data);
+    answer(call, rdb, rc, &t, format, name, head.data);
     fg_buf_free(&head);
     fg_table_free(&t);
 }
@@ -281,8 +283,9 @@ void fg_reports_merchant_statement(fg_call_t *call, fg_db_t *db)
     }
     fg_table_t t;
     fg_table_init(&t);
-    int rc = fg_report_merchant_statement(db, &st, &t);
-    fg_db_end(db);
+    fg_db_t *rdb = fg_db_reader(db); /* a replica when configured (db.read_host) */
+    int rc = fg_report_merchant_statement(rdb, &st, &t);
+    fg_db_end(rdb);
     if (rc == FG_ECHECKSUM) {
         fg_call_error(call, 500, "internal", "ledger_inconsistent",
                       "the account's movements do not add up to its balance; run feegate ledger check", NULL);
@@ -309,7 +312,7 @@ void fg_reports_merchant_statement(fg_call_t *call, fg_db_t *db)
     fg_day_format(st.from_day, from);
     fg_day_format(st.to_day, to);
     snprintf(name, sizeof(name), "statement-%s-%s-%s", st.merchant_public_id, from, to);
-    answer(call, db, rc, &t, format, name, head.data);
+    answer(call, rdb, rc, &t, format, name, head.data);
     fg_buf_free(&head);
     fg_table_free(&t);
 }
@@ -342,8 +345,9 @@ void fg_reports_reconciliation(fg_call_t *call, fg_db_t *db)
         return;
     fg_table_t t;
     fg_table_init(&t);
-    int rc = fg_report_reconciliation(db, &q, &t);
-    fg_db_end(db);
+    fg_db_t *rdb = fg_db_reader(db); /* a replica when configured (db.read_host) */
+    int rc = fg_report_reconciliation(rdb, &q, &t);
+    fg_db_end(rdb);
     fg_buf_t head = FG_BUF_INIT;
     fg_json_kv_str(&head, 0, "report", "reconciliation");
     static const char *const NAMES[] = {"from", "to"};
@@ -356,7 +360,7 @@ void fg_reports_reconciliation(fg_call_t *call, fg_db_t *db)
     fg_day_format(q.from_day, from);
     fg_day_format(q.to_day, to);
     snprintf(name, sizeof(name), "reconciliation-%s-%s", from, to);
-    answer(call, db, rc, &t, format, name, head.data);
+    answer(call, rdb, rc, &t, format, name, head.data);
     fg_buf_free(&head);
     fg_table_free(&t);
 }

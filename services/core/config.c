@@ -109,6 +109,8 @@ static const option_t options[] = {
     INT("db.port", db_port, 1, PORT_MAX, "3306"),
     LIST("db.sockets", TYPE_SOCKETS, db_sockets),
     LIST("db.hosts", TYPE_HOSTS, db_hosts),
+    LIST("db.read_socket", TYPE_SOCKETS, db_read_socket),
+    LIST("db.read_host", TYPE_HOSTS, db_read_host),
     STR("db.user", db_user, "feegate"),
     STR("db.password", db_password, ""),
     STR("db.name", db_name, "feegate"),

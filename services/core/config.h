@@ -25,6 +25,8 @@ typedef struct {
     int db_port;           /* 3306 */
     char *db_sockets;      /* "" or the sockets of a cluster's nodes, comma-separated (fg_config_db_nodes) */
     char *db_hosts;        /* "" or their host[:port]s, comma-separated */
+    char *db_read_socket;  /* "" or the sockets of servers reports read from (replicas), comma-separated */
+    char *db_read_host;    /* "" or their host[:port]s (fg_db_reader) */
     char *db_user;         /* "feegate" */
     char *db_password;     /* "" */
     char *db_name;         /* "feegate" */

@@ -4,6 +4,7 @@
 #include "db/db.h"
 #include "db/db_internal.h"
 #include "core/log.h"
+#include "core/text.h"
 
 #include <assert.h>
 #include <errmsg.h>
@@ -38,18 +39,23 @@ void fg_db__remember_error(fg_db_t *db, unsigned err, const char *text)
 
 int fg_db__classify(fg_db_t *db, unsigned err)
 {
+    db->trigger_fault = 0;
     /* On a Galera node, a transaction aborted by a replicated write while
      * the server was loading a table's triggers reports the trigger's body
      * as a syntax error ("Trigger '…' has an error in its body: …", or
      * "Unknown trigger has an error in its body: 'Query was empty'"); the
      * same statement succeeds when run again.  Only there, only that. */
-    if (err == ER_PARSE_ERROR && db->cluster && strstr(db->last_error, "has an error in its body") != NULL)
+    if (err == ER_PARSE_ERROR && db->cluster && strstr(db->last_error, "has an error in its body") != NULL) {
+        db->trigger_fault = 1;
         return FG_ERETRY;
+    }
     /* The same fault's fourth form: a table a trigger writes (migrated, there
      * a moment before and after) reported missing ("Table 'feegate.change_log'
      * doesn't exist").  On a cluster only. */
-    if (err == ER_NO_SUCH_TABLE && db->cluster)
+    if (err == ER_NO_SUCH_TABLE && db->cluster) {
+        db->trigger_fault = 1;
         return FG_ERETRY;
+    }
     switch (err) {
     case ER_DUP_ENTRY: return FG_ECONFLICT;
     case ER_LOCK_DEADLOCK:
@@ -200,10 +206,56 @@ int fg_db_open(fg_db_t **out, const fg_config_t *cfg, char *err, size_t err_cap)
     return 0;
 }
 
+#define READER_RETRY_MS 10000
+
+fg_db_t *fg_db_reader(fg_db_t *db)
+{
+    const fg_config_t *cfg = db->cfg;
+    if (cfg->db_read_socket[0] == '\0' && cfg->db_read_host[0] == '\0')
+        return db;
+    if (db->reader != NULL && fg_db_ensure(db->reader) == 0)
+        return db->reader;
+    int64_t now = fg_now_ms();
+    if (now < db->reader_retry_ms)
+        return db;
+    char err[sizeof(db->last_error) + 16] = "";
+    fg_db_close(db->reader);
+    db->reader = NULL;
+    if (db->reader_cfg == NULL) { /* the read servers in place of the writers' */
+        db->reader_cfg = fg_malloc(sizeof(*db->reader_cfg));
+        *db->reader_cfg = *cfg;
+        db->reader_cfg->db_socket = (char *)"";
+        db->reader_cfg->db_sockets = cfg->db_read_socket;
+        db->reader_cfg->db_hosts = cfg->db_read_host;
+        db->reader_cfg->db_read_socket = db->reader_cfg->db_read_host = (char *)"";
+    }
+    fg_db_t *r = NULL;
+    if (fg_db_open(&r, db->reader_cfg, err, sizeof(err)) == 0 &&
+        mysql_query(r->mysql, "SET SESSION TRANSACTION READ ONLY") == 0) {
+        db->reader = r;
+        return r;
+    }
+    if (r != NULL && r->mysql != NULL)
+        snprintf(err, sizeof(err), "database: %s", mysql_error(r->mysql));
+    fg_db_close(r);
+    db->reader_retry_ms = now + READER_RETRY_MS;
+    static int warned; /* once per process */
+    if (!__atomic_exchange_n(&warned, 1, __ATOMIC_RELAXED)) {
+        fg_log_t l;
+        fg_log_begin(&l, FG_LOG_WARN,
+                     "database: the read server does not answer; reports read from the writers' server");
+        fg_log_str(&l, "error", err);
+        fg_log_end(&l);
+    }
+    return db;
+}
+
 void fg_db_close(fg_db_t *db)
 {
     if (db == NULL)
         return;
+    fg_db_close(db->reader);
+    free(db->reader_cfg);
     if (db->mysql != NULL) {
         drop_cache(db);
         mysql_close(db->mysql);
@@ -632,6 +684,45 @@ static void backoff(fg_db_t *db, int attempt)
 
 static const char SQL_REPEATABLE[] = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ";
 
+/* The trigger-load fault (fg_db__classify) can outlive the transaction it
+ * hit: the node keeps the wrongly loaded triggers with the table in its table
+ * cache, and every statement on that table fails the same way until the
+ * server evicts it (seconds).  A transaction that meets the fault a second
+ * time evicts the node's unused tables itself (FLUSH LOCAL TABLES: this
+ * node only, never replicated; it waits for no transaction, a table in use
+ * is reopened after its statement), so the next attempt loads the triggers
+ * again.  At most one eviction per process every EVICT_EVERY_MS; without the
+ * RELOAD privilege, said once and never tried again. */
+#define EVICT_EVERY_MS 200
+static int64_t evicted_at_ms; /* atomic */
+static int evict_refused;     /* atomic */
+
+static void evict_tables(fg_db_t *db)
+{
+    int64_t now = fg_now_ms(), last = __atomic_load_n(&evicted_at_ms, __ATOMIC_RELAXED);
+    if (__atomic_load_n(&evict_refused, __ATOMIC_RELAXED) || now - last < EVICT_EVERY_MS ||
+        !__atomic_compare_exchange_n(&evicted_at_ms, &last, now, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+        return;
+    fg_log_t l;
+    if (mysql_query(db->mysql, "FLUSH LOCAL TABLES") != 0) {
+        unsigned err = mysql_errno(db->mysql);
+        int refused = err == ER_SPECIFIC_ACCESS_DENIED_ERROR || err == ER_DBACCESS_DENIED_ERROR;
+        fg_log_begin(&l, FG_LOG_WARN,
+                     refused ? "database: cannot evict the node's tables after a trigger-load "
+                               "fault: grant feegate RELOAD (docs/GALERA.md)"
+                             : "database: evicting the node's tables failed");
+        fg_log_str(&l, "detail", mysql_error(db->mysql));
+        fg_log_end(&l);
+        if (refused)
+            __atomic_store_n(&evict_refused, 1, __ATOMIC_RELAXED);
+        else
+            fg_db__classify(db, err);
+        return;
+    }
+    fg_log_begin(&l, FG_LOG_WARN, "database: evicted the node's tables after a repeated trigger-load fault");
+    fg_log_end(&l);
+}
+
 static int tx_run(fg_db_t *db, fg_db_tx_fn fn, void *arg, int repeatable);
 
 int fg_db_tx(fg_db_t *db, fg_db_tx_fn fn, void *arg) { return tx_run(db, fn, arg, 0); }
@@ -675,6 +766,8 @@ static int tx_run(fg_db_t *db, fg_db_tx_fn fn, void *arg, int repeatable)
         }
         if (rc != FG_ERETRY)
             return rc;
+        if (db->trigger_fault && attempt >= 2 && !db->broken)
+            evict_tables(db);
         backoff(db, attempt);
     }
     return rc;

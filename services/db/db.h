@@ -42,6 +42,13 @@ const fg_config_t *fg_db_config(const fg_db_t *db);
  *  and its list of open transactions are that node's only (docs/GALERA.md). */
 int fg_db_in_cluster(const fg_db_t *db);
 
+/** The connection reports read through: to a read server (db.read_socket,
+ *  db.read_host: a replica, or another node of the cluster) when one is
+ *  configured and answers, read-only (a write there fails); else db itself
+ *  (said once in the log when a configured one does not answer; asked again
+ *  after 10 s).  Owned by db: closed with it. */
+fg_db_t *fg_db_reader(fg_db_t *db);
+
 /** Reconnects if the connection was lost.  0 or FG_EUNAVAILABLE. */
 int fg_db_ensure(fg_db_t *db) FG_MUST_USE;
 /** Round trip to the server (readiness).  0 or FG_EUNAVAILABLE. */

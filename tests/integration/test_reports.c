@@ -1157,7 +1157,89 @@ START_TEST(outstanding_sums_follow_every_order_change_and_a_rebuild_under_writes
 }
 END_TEST
 
+/* ---- reports from a read server (db.read_socket, db.read_host) ------------------------------ */
+
 #define DB_NAME "feegate_reports"
+
+/* Runs a shell command; its first line of output into out (may be NULL). */
+static int shell(const char *cmd, char *out, size_t cap)
+{
+    FILE *p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    char line[512];
+    if (out != NULL)
+        out[0] = '\0';
+    while (fgets(line, sizeof(line), p) != NULL)
+        if (out != NULL && out[0] == '\0') {
+            size_t n = strcspn(line, "\n");
+            ck_assert_uint_lt(n, cap);
+            memcpy(out, line, n);
+            out[n] = '\0';
+        }
+    return pclose(p);
+}
+
+/* A second MariaDB server stands in for a replica, holding what the primary does not: the
+ * reports of a server with db.read_socket come from it (the staff token is checked on the
+ * primary, which the read server knows nothing of), a server without one reads the primary;
+ * when the read server goes away the reports read the primary again, and say so once. */
+START_TEST(reports_read_from_the_read_server_and_the_primary_when_it_is_gone)
+{
+    char dir[128], cmd[600], sock[256], account[40], path[200], env_read[300];
+    snprintf(dir, sizeof(dir), "/tmp/fgt-replica-%d", (int)getpid());
+    snprintf(cmd, sizeof(cmd), "'%s/../../deploy/mariadb' start '%s' 2>/dev/null | sed -n 's/^socket=//p' | tail -n 1",
+             FGT_SOURCE_DIR, dir);
+    ck_assert_int_eq(shell(cmd, sock, sizeof(sock)), 0);
+    ck_assert_msg(sock[0] == '/', "deploy/mariadb printed no socket");
+    char sock_env[300], out[4096], err[4096];
+    snprintf(sock_env, sizeof(sock_env), "FEEGATE_DB_SOCKET=%s", sock);
+    const char *replica_env[] = {sock_env, NULL}, *migrate[] = {"migrate", NULL};
+    ck_assert_msg(fgt_cli_run(migrate, replica_env, NULL, out, sizeof(out), err, sizeof(err)) == 0, "%s%s", out, err);
+    snprintf(account, sizeof(account), "%s", fgt_unique("RPL"));
+    snprintf(cmd, sizeof(cmd),
+             "mariadb -S '%s' -ufeegate -pfeegate " DB_NAME
+             " -e \"INSERT INTO recon_day_totals VALUES ('%s', 20261120, "
+             "7, 7, 700000, 0, 5, 1, 1, 0, 0, 0, 0, 2)\"",
+             sock, account);
+    ck_assert_int_eq(shell(cmd, NULL, 0), 0);
+
+    snprintf(env_read, sizeof(env_read), "FEEGATE_DB_READ_SOCKET=%s", sock);
+    const char *env[] = {"FEEGATE_SANDBOX_SECRET=it-sandbox-secret", env_read, NULL};
+    fgt_server_t reading;
+    fgt_server_start(&reading, env);
+    snprintf(path, sizeof(path), "/v1/reports/reconciliation?from=2026-11-20&to=2026-11-20&account=%s", account);
+    fgt_response_t r = fgt_req(&reading, FGT_H2C, "GET", path, staff, NULL, NULL, 0, NULL);
+    fgt_expect(r, 200, NULL);
+    yajl_val rows = fgt_json_array(&r, "data", NULL);
+    ck_assert_int_eq(YAJL_GET_ARRAY(rows)->len, 1);
+    ck_assert_int_eq(val_int(YAJL_GET_ARRAY(rows)->values[0], "matched", NULL), 5);
+    fgt_response_free(&r);
+    r = report(staff, path); /* the primary has no such day */
+    fgt_expect(r, 200, NULL);
+    ck_assert_int_eq(YAJL_GET_ARRAY(fgt_json_array(&r, "data", NULL))->len, 0);
+    fgt_response_free(&r);
+    /* writes still go to the primary: an order made through the reading server is there */
+    r = fgt_order_create(&reading, FGT_H2C, key_a, NULL, fgt_unique("RPL"), 12000, NULL);
+    fgt_expect(r, 201, NULL);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM orders WHERE public_id = ?", fgt_json_str(&r, "id", NULL), NULL),
+                     1);
+    fgt_response_free(&r);
+
+    snprintf(cmd, sizeof(cmd), "'%s/../../deploy/mariadb' stop '%s' >/dev/null 2>&1", FGT_SOURCE_DIR, dir);
+    ck_assert_int_eq(shell(cmd, NULL, 0), 0);
+    r = fgt_req(&reading, FGT_H2C, "GET", path, staff, NULL, NULL, 0, NULL);
+    fgt_expect(r, 200, NULL);
+    ck_assert_int_eq(YAJL_GET_ARRAY(fgt_json_array(&r, "data", NULL))->len, 0); /* the primary's answer */
+    fgt_response_free(&r);
+    snprintf(cmd, sizeof(cmd), "grep -c 'the read server does not answer' '%s'", reading.log_path);
+    char count[32];
+    shell(cmd, count, sizeof(count));
+    ck_assert_str_eq(count, "1");
+    ck_assert_int_eq(fgt_server_stop(&reading), 0);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    ck_assert_int_eq(shell(cmd, NULL, 0), 0);
+}
+END_TEST
 
 int main(void)
 {
@@ -1182,6 +1264,7 @@ int main(void)
     tcase_add_test(tc, a_late_commit_is_rolled_up_exactly_once);
     tcase_add_test(tc, reconciliation_day_totals_follow_every_item_change_and_a_rebuild_under_writes);
     tcase_add_test(tc, outstanding_sums_follow_every_order_change_and_a_rebuild_under_writes);
+    tcase_add_test(tc, reports_read_from_the_read_server_and_the_primary_when_it_is_gone);
     suite_add_tcase(s, tc);
     fgt_merchant_create("Trường Tiểu học Hòa Bình", mer_a, key_a);
     fgt_merchant_create("Phường Bến Nghé", mer_b, key_b);
