@@ -159,7 +159,7 @@ void fg_db_log_failure(fg_db_t *db, const char *msg, int rc);
 /* The most rows one multi-row INSERT sends; more are sent in chunks. */
 #define FG_DB_ROWS_MAX 16
 /* The most columns such a table has. */
-#define FG_DB_COLS_MAX 16
+#define FG_DB_COLS_MAX 20
 
 typedef struct {
     const char *insert; /* "INSERT INTO t (a, b, c) VALUES " */

@@ -27,7 +27,9 @@ int fg_order_new_code(fg_order_row_t *r) FG_MUST_USE;
 
 /** INSERT (or INSERT IGNORE, setting *inserted) one order, setting r->id to
  *  its new row's id.  FG_ECONFLICT on a duplicate merchant_ref or code
- *  without ignore. */
+ *  without ignore.  In a deferring transaction (a group of creates) the
+ *  strict INSERT is queued (db.h fg_db_insert): r->id is then pending, and
+ *  a duplicate fails the COMMIT instead. */
 int fg_order_insert(fg_db_t *db, uint64_t merchant_id, fg_order_row_t *r, int ignore_duplicates,
                     int *inserted) FG_MUST_USE;
 /** Reads an order of this merchant by public id; FG_ENOTFOUND if none. */

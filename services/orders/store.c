@@ -23,6 +23,15 @@ static const char SQL_BY_PUBLIC_ID_LOCK[] = "SELECT " FG_ORDER_COLUMNS
 static const char SQL_BY_ID[] = "SELECT " FG_ORDER_COLUMNS " FROM orders o WHERE o.id = ?";
 static const char SQL_BY_ID_LOCK[] = "SELECT " FG_ORDER_COLUMNS " FROM orders o WHERE o.id = ? FOR UPDATE";
 static const char SQL_BY_REF[] = "SELECT public_id FROM orders WHERE merchant_id = ? AND merchant_ref = ?";
+/* A new order in a deferring transaction (a group of creates, db/group.c) is
+ * queued too: nothing in a create reads it back, so a group's orders go as
+ * a few multi-row INSERTs at COMMIT (a taken merchant_ref then fails the
+ * group there, and each member runs alone, as for a taken key). */
+static fg_db_table_t ORDERS = FG_DB_TABLE(
+    "INSERT INTO orders (public_id, merchant_id, merchant_ref, fee_type, category, amount, currency, allow_partial, "
+    "payer_name, payer_ref, payer_phone, payer_email, description, due_at, expires_at, metadata, code, created_at, "
+    "updated_at) VALUES ",
+    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", 19, 0, 5);
 /* The outbox is append-only: a deferring transaction queues its events (db.h). */
 static fg_db_table_t EVENTS =
     FG_DB_TABLE("INSERT INTO events (public_id, merchant_id, type, order_id, payload, created_at) VALUES ",
@@ -183,9 +192,51 @@ static void bind_text_or_null(fg_stmt_t *s, const fg_buf_t *v, int is_null)
         fg_stmt_str(s, v->data, v->len);
 }
 
+static fg_db_value_t text_or_null(const fg_buf_t *v, int is_null)
+{
+    return is_null ? FG_DB_NULLV : FG_DB_STR(v->data, v->len);
+}
+
+/* The order queued in a deferring transaction (ORDERS); r->id is then the
+ * pending id, which nothing of a create uses. */
+static int insert_deferred(fg_db_t *db, uint64_t merchant_id, fg_order_row_t *r)
+{
+    const fg_db_value_t v[19] = {
+        FG_DB_STR(r->public_id.data, r->public_id.len),
+        FG_DB_INT(merchant_id),
+        FG_DB_STR(r->merchant_ref.data, r->merchant_ref.len),
+        FG_DB_STR(r->fee_type.data, r->fee_type.len),
+        text_or_null(&r->category, r->category_null),
+        FG_DB_INT(r->amount),
+        FG_DB_STR(r->currency.data, r->currency.len),
+        FG_DB_INT(r->allow_partial),
+        text_or_null(&r->payer_name, r->payer_name_null),
+        text_or_null(&r->payer_ref, r->payer_ref_null),
+        text_or_null(&r->payer_phone, r->payer_phone_null),
+        text_or_null(&r->payer_email, r->payer_email_null),
+        text_or_null(&r->description, r->description_null),
+        fg_db_int_or_null(r->due_at_null ? NULL : &r->due_at),
+        fg_db_int_or_null(r->expires_at_null ? NULL : &r->expires_at),
+        text_or_null(&r->metadata, r->metadata_null),
+        FG_DB_STR(r->code.data, r->code.len),
+        FG_DB_INT(r->created_at),
+        FG_DB_INT(r->updated_at),
+    };
+    int64_t id = 0;
+    int rc = fg_db_insert(db, &ORDERS, v, 1, &id);
+    r->id = rc == 0 ? id : 0;
+    return rc;
+}
+
 int fg_order_insert(fg_db_t *db, uint64_t merchant_id, fg_order_row_t *r, int ignore_duplicates, int *inserted)
 {
     fg_stmt_t s;
+    if (!ignore_duplicates && fg_db_deferring(db)) {
+        int rc = insert_deferred(db, merchant_id, r);
+        if (inserted != NULL)
+            *inserted = rc == 0;
+        return rc;
+    }
     int rc = fg_stmt_init(&s, db, ignore_duplicates ? SQL_INSERT_IGNORE : SQL_INSERT);
     if (rc != 0)
         return rc;

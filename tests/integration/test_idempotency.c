@@ -211,6 +211,52 @@ START_TEST(fifty_at_once_make_one_order)
 }
 END_TEST
 
+/* Creates at once, a third of them naming one merchant_ref: the server's groups of creates
+ * queue their orders to one INSERT at COMMIT, where a taken merchant_ref fails the group and
+ * every member runs again alone. Each answer is its own: one 201 and the rest 409 naming it
+ * for the shared ref, 201 for every other order, each stored once. */
+START_TEST(a_taken_merchant_ref_among_concurrent_creates_is_its_own_409)
+{
+    enum { N = 48 };
+    fgt_proto_t p = (fgt_proto_t)_i;
+    fgt_request_t reqs[N];
+    fgt_response_t out[N];
+    char *bodies[N], shared[96], auth[200];
+    const char *headers[] = {auth, "Content-Type: application/json", NULL};
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", a.key);
+    snprintf(shared, sizeof(shared), "%s", fgt_unique("SH"));
+    for (int i = 0; i < N; i++) {
+        bodies[i] = fgt_order_body(i % 3 == 0 ? shared : fgt_unique("UQ"), 1000 + i, NULL);
+        reqs[i] = (fgt_request_t){"POST", "/v1/orders", headers, bodies[i], 0, NULL};
+    }
+    fgt_request_all(&srv, p, p == FGT_HTTP1 ? N : 2, N, reqs, NULL, NULL, out);
+    const char *winner = NULL;
+    for (int i = 0; i < N; i += 3)
+        if (out[i].status == 201) {
+            ck_assert_ptr_null(winner);
+            winner = fgt_json_str(&out[i], "id", NULL);
+        }
+    ck_assert_ptr_nonnull(winner);
+    for (int i = 0; i < N; i++) {
+        if (i % 3 != 0) {
+            fgt_expect(out[i], 201, NULL);
+            ck_assert_int_eq(fgt_json_int(&out[i], "amount", NULL), 1000 + i);
+            ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM orders WHERE public_id = ?",
+                                        fgt_json_str(&out[i], "id", NULL), NULL),
+                             1);
+        } else if (out[i].status != 201) {
+            fgt_expect_error(out[i], 409, "conflict", "duplicate_merchant_ref");
+            ck_assert_str_eq(fgt_json_str(&out[i], "error", "existing_order_id", NULL), winner);
+        }
+    }
+    ck_assert_int_eq(fgt_db_orders_with_ref(a.id, shared), 1);
+    for (int i = 0; i < N; i++) {
+        fgt_response_free(&out[i]);
+        free(bodies[i]);
+    }
+}
+END_TEST
+
 /* ---- lifetime --------------------------------------------------------------------------- */
 
 static const char SQL_KEY_ROWS[] = "SELECT COUNT(*) FROM idempotency_keys WHERE idem_key = ?";
@@ -289,6 +335,7 @@ int main(void)
     tcase_add_loop_test(tc, refusals_are_replayed_too, 0, FGT_PROTOS);
     tcase_add_loop_test(tc, duplicate_merchant_ref_is_409, 0, FGT_PROTOS);
     tcase_add_loop_test(tc, fifty_at_once_make_one_order, 0, FGT_PROTOS);
+    tcase_add_loop_test(tc, a_taken_merchant_ref_among_concurrent_creates_is_its_own_409, 0, FGT_PROTOS);
     tcase_add_test(tc, keys_live_24_hours_then_are_swept);
     tc = fgt_tcase(s, "lifetime without sweeps", setup_without_sweeps, teardown);
     tcase_add_loop_test(tc, an_expired_key_is_free_before_the_sweep, 0, 3);
