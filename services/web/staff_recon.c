@@ -22,6 +22,7 @@
 #include "core/day.h"
 #include "core/json.h"
 #include "core/text.h"
+#include "ledger/recon_counts.h"
 #include "recon/recon.h"
 #include "web/web.h"
 
@@ -366,7 +367,12 @@ static void item_row(fg_html_t *p, const fg_staff_ctx_t *s, const char *rec, yaj
     long long id = idv != NULL && YAJL_IS_INTEGER(idv) ? YAJL_GET_INTEGER(idv) : 0;
     fg_html_printf(p, "<tr data-item=\"%lld\" data-state=\"", id);
     fg_html_text(p, state);
-    fg_html_printf(p, "\"><td>%lld</td><td>", id);
+    if (id >= FG_RECON_LINE_ITEM_BASE) /* a line matched as it was imported: named by its line */
+        fg_html_printf(p, "\"><td title=\"%s\">L%lld</td><td>",
+                       fg_html_tr(p, "Dòng sao kê khớp khi nhập", "Statement line, matched as imported"),
+                       id - (long long)FG_RECON_LINE_ITEM_BASE);
+    else
+        fg_html_printf(p, "\"><td>%lld</td><td>", id);
     fg_html_text(p, str_of(it, "kind"));
     fg_html_puts(p, "</td><td>");
     fg_html_text(p, state);
