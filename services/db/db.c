@@ -371,6 +371,19 @@ static void bind_bytes(fg_stmt_t *s, enum enum_field_types type, const void *v, 
 void fg_stmt_str(fg_stmt_t *s, const char *v, size_t len) { bind_bytes(s, MYSQL_TYPE_STRING, v, len); }
 void fg_stmt_blob(fg_stmt_t *s, const void *v, size_t len) { bind_bytes(s, MYSQL_TYPE_BLOB, v, len); }
 
+void fg_stmt_value(fg_stmt_t *s, const fg_db_value_t *v)
+{
+    assert(v->type != FG_DB_V_ID);
+    if (v->type == FG_DB_V_INT)
+        fg_stmt_int(s, v->i);
+    else if (v->type == FG_DB_V_STR)
+        fg_stmt_str(s, v->s, v->len);
+    else if (v->type == FG_DB_V_BLOB)
+        fg_stmt_blob(s, v->s, v->len);
+    else
+        fg_stmt_null(s);
+}
+
 void fg_stmt_cstr(fg_stmt_t *s, const char *v)
 {
     if (v == NULL)

@@ -196,6 +196,10 @@ typedef struct {
 fg_db_value_t fg_db_cstr(const char *s);
 /* an int, or NULL for SQL NULL */
 fg_db_value_t fg_db_int_or_null(const int64_t *v);
+/** Binds v as the statement's next parameter (as fg_stmt_int, _str, _blob or
+ *  _null): a row built for fg_db_insert serves a statement of its own too.
+ *  Not FG_DB_V_ID (a pending id means nothing outside the queue). */
+void fg_stmt_value(fg_stmt_t *s, const fg_db_value_t *v);
 
 /** Inserts n rows of t (n * t->cols values, row after row), at once as
  *  multi-row INSERTs or, while deferring, queued (values are copied).  id

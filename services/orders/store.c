@@ -7,14 +7,14 @@
 #include <string.h>
 #include "core/text.h"
 
-static const char SQL_INSERT[] =
-    "INSERT INTO orders (public_id, merchant_id, merchant_ref, fee_type, category, amount, currency, allow_partial, "
-    "payer_name, payer_ref, payer_phone, payer_email, description, due_at, expires_at, metadata, code, created_at, "
-    "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
-static const char SQL_INSERT_IGNORE[] =
-    "INSERT IGNORE INTO orders (public_id, merchant_id, merchant_ref, fee_type, category, amount, currency, "
-    "allow_partial, payer_name, payer_ref, payer_phone, payer_email, description, due_at, expires_at, metadata, code, "
-    "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+/* A new order's columns, in the order order_values() gives them. */
+#define ORDER_COLS 19
+#define ORDER_INSERT                                                                                                   \
+    "INTO orders (public_id, merchant_id, merchant_ref, fee_type, category, amount, currency, allow_partial, "         \
+    "payer_name, payer_ref, payer_phone, payer_email, description, due_at, expires_at, metadata, code, created_at, "   \
+    "updated_at) VALUES "
+#define ORDER_ROW "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+static const char SQL_INSERT_IGNORE[] = "INSERT IGNORE " ORDER_INSERT ORDER_ROW;
 
 static const char SQL_BY_PUBLIC_ID[] = "SELECT " FG_ORDER_COLUMNS
                                        " FROM orders o WHERE o.public_id = ? AND o.merchant_id = ?";
@@ -23,15 +23,12 @@ static const char SQL_BY_PUBLIC_ID_LOCK[] = "SELECT " FG_ORDER_COLUMNS
 static const char SQL_BY_ID[] = "SELECT " FG_ORDER_COLUMNS " FROM orders o WHERE o.id = ?";
 static const char SQL_BY_ID_LOCK[] = "SELECT " FG_ORDER_COLUMNS " FROM orders o WHERE o.id = ? FOR UPDATE";
 static const char SQL_BY_REF[] = "SELECT public_id FROM orders WHERE merchant_id = ? AND merchant_ref = ?";
-/* A new order in a deferring transaction (a group of creates, db/group.c) is
- * queued too: nothing in a create reads it back, so a group's orders go as
- * a few multi-row INSERTs at COMMIT (a taken merchant_ref then fails the
- * group there, and each member runs alone, as for a taken key). */
-static fg_db_table_t ORDERS = FG_DB_TABLE(
-    "INSERT INTO orders (public_id, merchant_id, merchant_ref, fee_type, category, amount, currency, allow_partial, "
-    "payer_name, payer_ref, payer_phone, payer_email, description, due_at, expires_at, metadata, code, created_at, "
-    "updated_at) VALUES ",
-    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", 19, 0, 5);
+/* A new order, strict: inserted at once, or queued in a deferring transaction
+ * (a group of creates, db/group.c; nothing in a create reads it back), so a
+ * group's orders go as a few multi-row INSERTs at COMMIT (a taken
+ * merchant_ref then fails the group there, and each member runs alone, as
+ * for a taken key). */
+static fg_db_table_t ORDERS = FG_DB_TABLE("INSERT " ORDER_INSERT, ORDER_ROW, ORDER_COLS, 0, 5);
 /* The outbox is append-only: a deferring transaction queues its events (db.h). */
 static fg_db_table_t EVENTS =
     FG_DB_TABLE("INSERT INTO events (public_id, merchant_id, type, order_id, payload, created_at) VALUES ",
@@ -184,24 +181,15 @@ int fg_order_new_code(fg_order_row_t *r)
     return 0;
 }
 
-static void bind_text_or_null(fg_stmt_t *s, const fg_buf_t *v, int is_null)
-{
-    if (is_null)
-        fg_stmt_null(s);
-    else
-        fg_stmt_str(s, v->data, v->len);
-}
-
 static fg_db_value_t text_or_null(const fg_buf_t *v, int is_null)
 {
     return is_null ? FG_DB_NULLV : FG_DB_STR(v->data, v->len);
 }
 
-/* The order queued in a deferring transaction (ORDERS); r->id is then the
- * pending id, which nothing of a create uses. */
-static int insert_deferred(fg_db_t *db, uint64_t merchant_id, fg_order_row_t *r)
+/* r's columns (ORDER_INSERT), pointing into r. */
+static void order_values(const fg_order_row_t *r, uint64_t merchant_id, fg_db_value_t v[ORDER_COLS])
 {
-    const fg_db_value_t v[19] = {
+    const fg_db_value_t row[ORDER_COLS] = {
         FG_DB_STR(r->public_id.data, r->public_id.len),
         FG_DB_INT(merchant_id),
         FG_DB_STR(r->merchant_ref.data, r->merchant_ref.len),
@@ -222,43 +210,27 @@ static int insert_deferred(fg_db_t *db, uint64_t merchant_id, fg_order_row_t *r)
         FG_DB_INT(r->created_at),
         FG_DB_INT(r->updated_at),
     };
-    int64_t id = 0;
-    int rc = fg_db_insert(db, &ORDERS, v, 1, &id);
-    r->id = rc == 0 ? id : 0;
-    return rc;
+    memcpy(v, row, sizeof(row));
 }
 
 int fg_order_insert(fg_db_t *db, uint64_t merchant_id, fg_order_row_t *r, int ignore_duplicates, int *inserted)
 {
-    fg_stmt_t s;
-    if (!ignore_duplicates && fg_db_deferring(db)) {
-        int rc = insert_deferred(db, merchant_id, r);
+    fg_db_value_t v[ORDER_COLS];
+    order_values(r, merchant_id, v);
+    if (!ignore_duplicates) { /* r->id: the new row's, or pending while queued */
+        int64_t id = 0;
+        int rc = fg_db_insert(db, &ORDERS, v, 1, &id);
+        r->id = rc == 0 ? id : 0;
         if (inserted != NULL)
             *inserted = rc == 0;
         return rc;
     }
-    int rc = fg_stmt_init(&s, db, ignore_duplicates ? SQL_INSERT_IGNORE : SQL_INSERT);
+    fg_stmt_t s;
+    int rc = fg_stmt_init(&s, db, SQL_INSERT_IGNORE);
     if (rc != 0)
         return rc;
-    fg_stmt_str(&s, r->public_id.data, r->public_id.len);
-    fg_stmt_int(&s, (int64_t)merchant_id);
-    fg_stmt_str(&s, r->merchant_ref.data, r->merchant_ref.len);
-    fg_stmt_str(&s, r->fee_type.data, r->fee_type.len);
-    bind_text_or_null(&s, &r->category, r->category_null);
-    fg_stmt_int(&s, r->amount);
-    fg_stmt_str(&s, r->currency.data, r->currency.len);
-    fg_stmt_int(&s, r->allow_partial);
-    bind_text_or_null(&s, &r->payer_name, r->payer_name_null);
-    bind_text_or_null(&s, &r->payer_ref, r->payer_ref_null);
-    bind_text_or_null(&s, &r->payer_phone, r->payer_phone_null);
-    bind_text_or_null(&s, &r->payer_email, r->payer_email_null);
-    bind_text_or_null(&s, &r->description, r->description_null);
-    fg_stmt_int_or_null(&s, r->due_at_null ? NULL : &r->due_at);
-    fg_stmt_int_or_null(&s, r->expires_at_null ? NULL : &r->expires_at);
-    bind_text_or_null(&s, &r->metadata, r->metadata_null);
-    fg_stmt_str(&s, r->code.data, r->code.len);
-    fg_stmt_int(&s, r->created_at);
-    fg_stmt_int(&s, r->updated_at);
+    for (int i = 0; i < ORDER_COLS; i++)
+        fg_stmt_value(&s, &v[i]);
     if ((rc = fg_stmt_exec(&s)) != 0)
         return rc;
     int ok = fg_stmt_affected(&s) == 1;

@@ -154,21 +154,29 @@ static const char SQL_LINE_DAYS[] =
     "SELECT value_date, COUNT(*), SUM(amount) FROM statement_lines FORCE INDEX (ix_statement_lines_statement) "
     "WHERE statement_id = ? AND payment_id IS NOT NULL GROUP BY value_date";
 
+/* Appends day (its lines and sum) to d; FG_ETOOLONG past a statement's days. */
+static int line_days_append(fg_recon_line_days_t *d, int64_t day, int64_t lines, int64_t sum)
+{
+    if (d->count == STATEMENT_DAYS_MAX)
+        return FG_ETOOLONG;
+    if (d->count == d->cap) {
+        d->cap = d->cap ? d->cap * 2 : 16;
+        d->days = fg_realloc(d->days, d->cap * sizeof(*d->days));
+    }
+    d->days[d->count++] = (fg_recon_line_day_t){day, lines, sum};
+    return 0;
+}
+
 int fg_recon_line_days_add(fg_recon_line_days_t *d, int64_t day, int64_t amount)
 {
+    /* a statement's lines come day after day: look at the last day first */
     size_t i = d->count > 0 && d->days[d->count - 1].day == day ? d->count - 1 : d->count;
     for (size_t k = 0; i == d->count && k < d->count; k++)
         if (d->days[k].day == day)
             i = k;
-    if (i == d->count) {
-        if (d->count == STATEMENT_DAYS_MAX)
-            return FG_ETOOLONG;
-        if (d->count == d->cap) {
-            d->cap = d->cap ? d->cap * 2 : 16;
-            d->days = fg_realloc(d->days, d->cap * sizeof(*d->days));
-        }
-        d->days[d->count++] = (fg_recon_line_day_t){day, 0, 0};
-    }
+    int rc = i == d->count ? line_days_append(d, day, 0, 0) : 0;
+    if (rc != 0)
+        return rc;
     d->days[i].lines++;
     return fg_money_add(d->days[i].sum, amount, &d->days[i].sum) != 0 ? FG_EOVERFLOW : 0;
 }
@@ -187,17 +195,11 @@ int fg_recon_line_days_read(fg_db_t *db, int64_t statement_id, fg_recon_line_day
     fg_stmt_out_int(&s, &sum, NULL);
     if ((rc = fg_stmt_exec(&s)) != 0)
         return rc;
-    while ((rc = fg_stmt_fetch(&s)) == 1) {
-        if (d->count == STATEMENT_DAYS_MAX) {
+    while ((rc = fg_stmt_fetch(&s)) == 1)
+        if ((rc = line_days_append(d, day, lines, sum)) != 0) {
             fg_stmt_done(&s);
-            return FG_ETOOLONG;
+            return rc;
         }
-        if (d->count == d->cap) {
-            d->cap = d->cap ? d->cap * 2 : 16;
-            d->days = fg_realloc(d->days, d->cap * sizeof(*d->days));
-        }
-        d->days[d->count++] = (fg_recon_line_day_t){day, lines, sum};
-    }
     return rc < 0 ? rc : 0;
 }
 
@@ -252,13 +254,13 @@ typedef struct {
     int corrected;
 } recount_t;
 
-static int read_counts(fg_db_t *db, const char *sql, const group_t *day, int64_t n[FG_RECON_COUNTS_N])
+static int read_counts(fg_db_t *db, const char *sql, int keys, const group_t *day, int64_t n[FG_RECON_COUNTS_N])
 {
     fg_stmt_t s;
     int rc = fg_stmt_init(&s, db, sql);
     if (rc != 0)
         return rc;
-    for (int twice = 0; twice < (sql == SQL_COUNT_DAY ? 2 : 1); twice++) { /* items, then lines */
+    for (int i = 0; i < keys; i++) { /* SQL_COUNT_DAY names the day twice: its items, its lines */
         fg_stmt_cstr(&s, day->account);
         fg_stmt_int(&s, day->day);
     }
@@ -280,8 +282,8 @@ static int recount_tx(fg_db_t *db, void *arg)
         return rc;
     fg_stmt_cstr(&s, r->day->account);
     fg_stmt_int(&s, r->day->day);
-    if ((rc = fg_stmt_exec(&s)) != 0 || (rc = read_counts(db, SQL_HELD, r->day, held)) != 0 ||
-        (rc = read_counts(db, SQL_COUNT_DAY, r->day, counted)) != 0)
+    if ((rc = fg_stmt_exec(&s)) != 0 || (rc = read_counts(db, SQL_HELD, 1, r->day, held)) != 0 ||
+        (rc = read_counts(db, SQL_COUNT_DAY, 2, r->day, counted)) != 0)
         return rc;
     if (counted[0] == 0) { /* no item on this day (any more): no row */
         r->corrected = held[0] != 0 || memcmp(held, counted, sizeof(held)) != 0;

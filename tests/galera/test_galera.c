@@ -346,7 +346,7 @@ START_TEST(concurrent_refunds_across_nodes_never_exceed_what_was_received)
         char command[600];
         snprintf(command, sizeof(command),
                  "printf 'galera: instance %d re-ran %%s transactions the cluster had silently rolled back, "
-                 "evicted its node%%ss tables %%s times\n' \"$(grep -c 'without an error' '%s')\" \"'\" "
+                 "evicted its tables %%s times\n' \"$(grep -c 'without an error' '%s')\" "
                  "\"$(grep -c 'evicted the node' '%s')\"",
                  n + 1, srv[n].log_path, srv[n].log_path);
         if (system(command) != 0)
