@@ -314,10 +314,9 @@ static int recount_tx(fg_db_t *db, void *arg)
     if ((rc = read_sums(db, SQL_COUNT, r->merchant_id, 0, &r->counted)) != 0 ||
         (rc = read_sums(db, SQL_HELD, r->merchant_id, 1, &r->held)) != 0)
         return rc;
-    /* the recount replaces the merchant's sums and its changes either way (a
-     * rebuilt database has nothing left to fold); it corrected them when the
-     * two differed */
-    r->corrected = !same_sums(&r->counted, &r->held);
+    if (same_sums(&r->counted, &r->held))
+        return 0;
+    r->corrected = 1;
     if ((rc = clear_merchant(db, SQL_CLEAR_CHANGES, r->merchant_id)) != 0 ||
         (rc = clear_merchant(db, SQL_CLEAR_TOTALS, r->merchant_id)) != 0)
         return rc;

@@ -178,9 +178,8 @@ int fg_report_rollup_rebuild(fg_db_t *db, int64_t wait_ms, int64_t *upto, int64_
 int fg_report_owed_fold(fg_db_t *db, int64_t batch, int64_t *folded) FG_MUST_USE;
 
 /** feegate reports rebuild: recounts owed_totals from the orders, one
- *  merchant per transaction, while the server writes, and leaves none of
- *  their changes to fold.  0 with the merchants recounted and those whose
- *  sums were wrong, or an FG_E* code. */
+ *  merchant per transaction, while the server writes.  0 with the merchants
+ *  recounted and those whose sums were wrong, or an FG_E* code. */
 int fg_report_owed_rebuild(fg_db_t *db, int64_t *merchants, int64_t *corrected) FG_MUST_USE;
 
 /** The row id of the merchant with public id `public_id`: 0, FG_ENOTFOUND,
