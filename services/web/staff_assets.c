@@ -39,7 +39,8 @@ static const char CSS[] =
     ".secret{font-family:ui-monospace,monospace;background:#fff;border:1px dashed var(--accent);padding:.5rem;"
     "overflow-wrap:anywhere}"
     ".login{max-width:26rem}"
-    "h2[data-url]{overflow-wrap:anywhere}"
+    /* a heading that names an id (rec_…) wraps on a phone rather than running off the screen */
+    "h1,h2[data-url]{overflow-wrap:anywhere}"
     ".copy button{white-space:nowrap;flex:none}"
     "table.data button{white-space:nowrap}"
     "form+.table-wrap,.table-wrap+section.card{margin-top:1rem}"
