@@ -991,9 +991,11 @@ static void *sweeper_main(void *arg)
             else if (rc >= 0)
                 rollup_warned = 0;
         }
-        /* the outstanding report's sums take in what the orders' writers left (reports/owed.c) */
+        /* the outstanding report's sums take in what the orders' writers left
+         * (reports/owed.c); a backlog is folded over several rounds, never past
+         * the next checkpoint's time: the checkpoints share this thread */
         int64_t folded = 0;
-        for (int i = 0; i < OWED_FOLDS_PER_ROUND; i++) {
+        for (int i = 0; i < OWED_FOLDS_PER_ROUND && (i == 0 || fg_now_ms() < next_checkpoint_ms); i++) {
             int rc = fg_report_owed_fold(db, FG_OWED_FOLD_BATCH, &folded);
             if (rc < 0 && !owed_warned++)
                 fg_db_log_failure(db, "outstanding sums fold failed; the report stays right, reading more changes", rc);
