@@ -1099,7 +1099,13 @@ START_TEST(outstanding_sums_follow_every_order_change_and_a_rebuild_under_writes
                      "UPDATE orders SET updated_at = updated_at + 1, payer_name = 'Trần Thị "
                      "Bình' WHERE public_id = '%s'",
                      o); /* counted nowhere */
-        ck_assert_msg(mysql_query(w, sql) == 0, "%s: %s", sql, mysql_error(w));
+        if (mysql_query(w, sql) != 0) {
+            /* chosen as a deadlock's victim beside the recount's locking read: rolled back, as a
+             * client that retries would see it; this write is simply not made */
+            ck_assert_msg(mysql_errno(w) == 1213, "%s: %s", sql, mysql_error(w));
+            ck_assert_int_eq(mysql_query(w, "ROLLBACK"), 0);
+            continue;
+        }
         if (n % 16 == 0)
             fgt_sleep_ms(30); /* held: a recount of its merchant waits for it */
         ck_assert_int_eq(mysql_query(w, n % 9 == 4 ? "ROLLBACK" : "COMMIT"), 0);
