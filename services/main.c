@@ -246,7 +246,7 @@ static int cmd_serve(const fg_config_t *cfg)
         fg_export_keys_free();
         return EXIT_USAGE;
     }
-    int rc = fg_server_run(cfg, fg_api_routes);
+    int rc = fg_server_run(cfg, fg_api_routes, fg_api_routes_many);
     fg_receipt_keys_close();
     fg_export_keys_free();
     return rc;

@@ -19,6 +19,8 @@
 
 /** Every API route, terminated by an entry with method == NULL (routes.c). */
 extern const fg_route_t fg_api_routes[];
+/* The routes a worker answers several at once (http.h fg_route_many_t). */
+extern const fg_route_many_t fg_api_routes_many[];
 
 /* ---- orders (services/api/orders.c) ---- */
 
@@ -63,6 +65,8 @@ int fg_refunds_create_parse(fg_call_t *call, yajl_val *root, int64_t *amount, co
 
 /** POST|GET /v1/webhooks/{adapter}: the inbound pipeline for every adapter. */
 void fg_webhooks_inbound(fg_call_t *call, fg_db_t *db);
+/* fg_webhooks_inbound for several calls taken at once. */
+void fg_webhooks_inbound_many(fg_call_t **calls, int n, fg_db_t *db);
 /** POST /v1/webhooks/sepay: the bank feed's transfer notification. */
 void fg_sepay_webhook(fg_call_t *call, fg_db_t *db);
 

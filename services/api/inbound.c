@@ -7,6 +7,7 @@
 #include "api/handlers.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "payments/payments.h"
 #include "vietqr/vietqr.h"
@@ -53,6 +54,31 @@ void fg_webhooks_inbound(fg_call_t *call, fg_db_t *db)
     fg_inbound_t in = fg_call_inbound(call);
     (void)fg_webhook_receive(db, call->cfg, adapter, &in, &outcome); /* an error is FG_ACK_ERROR: retried */
     acknowledge(call, adapter, outcome);
+}
+
+void fg_webhooks_inbound_many(fg_call_t **calls, int n, fg_db_t *db)
+{
+    fg_webhook_item_t *items = fg_calloc((size_t)n, sizeof(*items));
+    fg_call_t **taken = fg_calloc((size_t)n, sizeof(*taken));
+    int m = 0;
+    for (int i = 0; i < n; i++) {
+        fg_call_t *call = calls[i];
+        const fg_adapter_t *adapter = fg_adapter_find(call->params[0]);
+        if (adapter == NULL || adapter->verify == NULL) {
+            fg_call_error(call, 404, "not_found", "adapter_not_found", "no such payment adapter", NULL);
+            continue;
+        }
+        if (source_held_back(call))
+            continue;
+        items[m] = (fg_webhook_item_t){.adapter = adapter, .in = fg_call_inbound(call)};
+        taken[m++] = call;
+    }
+    if (m > 0)
+        fg_webhook_receive_many(db, calls[0]->cfg, items, m);
+    for (int i = 0; i < m; i++)
+        acknowledge(taken[i], items[i].adapter, items[i].outcome);
+    free(items);
+    free(taken);
 }
 
 void fg_sepay_webhook(fg_call_t *call, fg_db_t *db)

@@ -132,3 +132,11 @@ const fg_route_t fg_api_routes[] = {
     {"POST", "/sandbox/pay/{}", "sandbox.decide", FG_AUTH_NONE, 0, 4096, fg_web_sandbox_decide},
     {NULL, NULL, NULL, FG_AUTH_NONE, 0, 0, NULL},
 };
+
+/* Notifications arrive in bursts from many payers at once: a worker takes as
+ * many as wait in the queue (up to 256) and applies them as one set
+ * (payments/webhook.c). */
+const fg_route_many_t fg_api_routes_many[] = {
+    {fg_webhooks_inbound, fg_webhooks_inbound_many, 256},
+    {NULL, NULL, 0},
+};

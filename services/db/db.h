@@ -20,7 +20,7 @@
 /* The most parameters or result columns one statement binds. */
 #define FG_DB_BIND_MAX 48
 /* Statements cached per connection; feegate has far fewer distinct ones. */
-#define FG_DB_STMT_CACHE_MAX 256
+#define FG_DB_STMT_CACHE_MAX 512
 /* A transaction that hits a deadlock (1213) or lock-wait timeout (1205) is
  * re-run this many times in all, with jittered backoff, before giving up.
  * On a Galera cluster 1213 is also the certification failure of a
@@ -156,8 +156,10 @@ void fg_db_log_failure(fg_db_t *db, const char *msg, int rc);
  * instead of at the row; a group commit answers it by running each member
  * alone, without deferral. */
 
-/* The most rows one multi-row INSERT sends; more are sent in chunks. */
-#define FG_DB_ROWS_MAX 16
+/* The most rows one multi-row INSERT sends; more are sent in chunks (of 64,
+ * 32 or 16 rows, then the rest at once up to FG_DB_ROWS_EXACT). */
+#define FG_DB_ROWS_MAX 64
+#define FG_DB_ROWS_EXACT 16
 /* The most columns such a table has. */
 #define FG_DB_COLS_MAX 20
 

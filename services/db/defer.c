@@ -24,11 +24,18 @@ void fg_db_defer(fg_db_t *db, int on)
 
 int fg_db_deferring(const fg_db_t *db) { return db->queue.deferring; }
 
-/* How many of n rows one statement sends. */
+/* How many of n rows one statement sends: all of them up to
+ * FG_DB_ROWS_EXACT, else the largest of 64, 32 or 16 that fits, so that a
+ * table has at most FG_DB_ROWS_EXACT + 2 statement texts per connection. */
 static int chunk(const fg_db_table_t *t, int n)
 {
     int most = BINDS_MAX / t->cols < FG_DB_ROWS_MAX ? BINDS_MAX / t->cols : FG_DB_ROWS_MAX;
-    return n < most ? n : most;
+    if (n <= FG_DB_ROWS_EXACT || n <= 0)
+        return n < most ? n : most;
+    for (int size = FG_DB_ROWS_MAX; size > FG_DB_ROWS_EXACT; size /= 2)
+        if (size <= n && size <= most)
+            return size;
+    return FG_DB_ROWS_EXACT < most ? FG_DB_ROWS_EXACT : most;
 }
 
 /* The statement for n rows of t, built once per process; the text lives as

@@ -19,10 +19,32 @@ struct fg_pool {
     int waiting;
     int stopping;
     atomic_int busy;
+    atomic_llong batches, batched; /* takes of several jobs, and the jobs they took */
     atomic_int connect_warnings;
     int size;
     pthread_t *threads;
 };
+
+/* Under the mutex, the queue not empty: takes its first job and, when that
+ * one batches, the jobs of its kind waiting behind it (up to the kind's max,
+ * looking no further than FG_POOL_BATCH_SCAN jobs in). */
+static int take(fg_pool_t *pool, fg_job_t **jobs)
+{
+    fg_job_t *first = H2O_STRUCT_FROM_MEMBER(fg_job_t, queue_link, pool->queue.next);
+    int n = 0, max = first->batch != NULL ? first->batch->max : 1, seen = 0;
+    assert(max >= 1 && max <= FG_POOL_BATCH_MAX);
+    for (h2o_linklist_t *l = pool->queue.next, *next; l != &pool->queue && n < max && seen < FG_POOL_BATCH_SCAN;
+         l = next, seen++) {
+        next = l->next;
+        fg_job_t *job = H2O_STRUCT_FROM_MEMBER(fg_job_t, queue_link, l);
+        if (job != first && job->batch != first->batch)
+            continue;
+        h2o_linklist_unlink(&job->queue_link);
+        jobs[n++] = job;
+    }
+    pool->waiting -= n;
+    return n;
+}
 
 static void *worker_main(void *arg)
 {
@@ -45,16 +67,23 @@ static void *worker_main(void *arg)
             pthread_mutex_unlock(&pool->mutex);
             break;
         }
-        fg_job_t *job = H2O_STRUCT_FROM_MEMBER(fg_job_t, queue_link, pool->queue.next);
-        h2o_linklist_unlink(&job->queue_link);
-        pool->waiting--;
+        fg_job_t *jobs[FG_POOL_BATCH_MAX];
+        int n = take(pool, jobs);
         atomic_fetch_add(&pool->busy, 1);
+        if (n > 1) {
+            atomic_fetch_add(&pool->batches, 1);
+            atomic_fetch_add(&pool->batched, n);
+        }
         pthread_mutex_unlock(&pool->mutex);
 
-        job->run(job, db);
+        if (n == 1)
+            jobs[0]->run(jobs[0], db);
+        else
+            jobs[0]->batch->run(jobs[0]->batch, jobs, n, db);
         fg_db_end(db);
         atomic_fetch_sub(&pool->busy, 1);
-        h2o_multithread_send_message(job->receiver, &job->message);
+        for (int i = 0; i < n; i++)
+            h2o_multithread_send_message(jobs[i]->receiver, &jobs[i]->message);
     }
     fg_db_close(db);
     mysql_thread_end();
@@ -147,6 +176,8 @@ void fg_pool_destroy(fg_pool_t *pool)
 
 int fg_pool_busy(fg_pool_t *pool) { return atomic_load(&pool->busy); }
 int fg_pool_size(fg_pool_t *pool) { return pool->size; }
+long long fg_pool_batches(fg_pool_t *pool) { return atomic_load(&pool->batches); }
+long long fg_pool_batched(fg_pool_t *pool) { return atomic_load(&pool->batched); }
 
 int fg_pool_waiting(fg_pool_t *pool)
 {

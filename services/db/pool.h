@@ -22,11 +22,27 @@
 #define FG_POOL_QUEUE_MAX 65536
 
 typedef struct fg_job fg_job_t;
+
+/* A kind of job a worker may take several of at once: when it takes one from
+ * the queue, it also takes up to max - 1 more of the same kind waiting there
+ * and runs them together (run), so the number run at once follows the load:
+ * one when the queue is empty, hundreds when it is deep. */
+typedef struct fg_job_batch fg_job_batch_t;
+struct fg_job_batch {
+    /* runs jobs[0..n) (n >= 2) on the worker; each job's done() follows */
+    void (*run)(const fg_job_batch_t *batch, fg_job_t **jobs, int n, fg_db_t *db);
+    int max;
+};
+/* The most jobs one batch takes, and how far into the queue it looks for them. */
+#define FG_POOL_BATCH_MAX 256
+#define FG_POOL_BATCH_SCAN (4 * FG_POOL_BATCH_MAX)
+
 struct fg_job {
     /* run on a worker thread with that worker's connection */
     void (*run)(fg_job_t *job, fg_db_t *db);
     /* run on the submitting loop thread once run() returned */
     void (*done)(fg_job_t *job);
+    const fg_job_batch_t *batch;          /* NULL: always run alone */
     h2o_multithread_receiver_t *receiver; /* the loop's receiver for done() */
     h2o_multithread_message_t message;    /* zeroed by fg_pool_submit */
     h2o_linklist_t queue_link;
@@ -50,9 +66,12 @@ void fg_pool_on_done(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messa
 /** Lets the queued jobs finish, stops the threads and frees the pool. */
 void fg_pool_destroy(fg_pool_t *pool);
 
-/** Jobs being run now, and jobs waiting for a worker (for /metrics). */
+/** Workers running jobs now, and jobs waiting for a worker (for /metrics). */
 int fg_pool_busy(fg_pool_t *pool);
 int fg_pool_waiting(fg_pool_t *pool);
 int fg_pool_size(fg_pool_t *pool);
+/** Workers' takes of several jobs at once, and the jobs those took. */
+long long fg_pool_batches(fg_pool_t *pool);
+long long fg_pool_batched(fg_pool_t *pool);
 
 #endif

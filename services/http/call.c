@@ -231,6 +231,14 @@ void fg_call_run(fg_job_t *job, fg_db_t *db)
     idempotency_finish(call, db);
 }
 
+void fg_call_run_many(fg_many_fn many, fg_call_t **calls, int n, fg_db_t *db)
+{
+    many(calls, n, db);
+    for (int i = 0; i < n; i++)
+        if (calls[i]->status == 0)
+            fg_call_error(calls[i], 500, "internal", "internal_error", "the handler gave no answer", NULL);
+}
+
 int fg_call_page(fg_call_t *call, fg_page_t *page)
 {
     size_t limit_len = 0, cursor_len = 0;

@@ -65,6 +65,17 @@ typedef struct {
     fg_handler_fn handler;
 } fg_route_t;
 
+/* A route whose requests a worker may answer several at once, taken together
+ * from the pool's queue (db/pool.h): many answers calls[0..n) (n >= 2), each
+ * with its own status and body exactly as handler would one after another.
+ * Only for routes without authentication or Idempotency-Key. */
+typedef void (*fg_many_fn)(fg_call_t **calls, int n, fg_db_t *db);
+typedef struct {
+    fg_handler_fn handler; /* the routes (every one with this handler) */
+    fg_many_fn many;
+    int max; /* the most calls at once, <= FG_POOL_BATCH_MAX */
+} fg_route_many_t;
+
 typedef struct {
     char *name;
     char *value; /* percent-decoded, NUL-terminated */
@@ -235,8 +246,9 @@ void fg_idem_fingerprint(const char *method, const char *path, const char *body,
 /* ---- the server (services/http/server.c) --------------------------------- */
 
 /** Runs `feegate serve` with these routes (terminated by an entry with
- *  method == NULL; the API's are services/api/routes.c) until SIGTERM/SIGINT;
- *  returns the exit code. */
-int fg_server_run(const fg_config_t *cfg, const fg_route_t *routes);
+ *  method == NULL; the API's are services/api/routes.c) and the routes among
+ *  them answered several at once (terminated by handler == NULL) until
+ *  SIGTERM/SIGINT; returns the exit code. */
+int fg_server_run(const fg_config_t *cfg, const fg_route_t *routes, const fg_route_many_t *many);
 
 #endif

@@ -91,6 +91,7 @@ typedef struct {
     pthread_cond_t start_cond;
     int started, start_failed;
     char start_error[512];
+    const fg_route_many_t *many; /* the routes answered several at once */
 } server_t;
 
 static server_t server = {.start_mutex = PTHREAD_MUTEX_INITIALIZER, .start_cond = PTHREAD_COND_INITIALIZER};
@@ -315,6 +316,49 @@ static void log_request(h2o_req_t *req, const char *route, int status, int64_t d
 /* The API routes fg_server_run was given (services/api/routes.c). */
 static const fg_route_t *routes;
 
+/* The routes answered several at once: one kind of pool batch per handler,
+ * and each route's kind (NULL: one at a time). */
+#define MANY_KINDS_MAX 8
+typedef struct {
+    fg_job_batch_t batch;
+    fg_many_fn many;
+} many_kind_t;
+static many_kind_t many_kinds[MANY_KINDS_MAX];
+static const fg_job_batch_t *route_batch[FG_METRICS_ROUTES_MAX];
+
+static void run_many(const fg_job_batch_t *batch, fg_job_t **jobs, int n, fg_db_t *db)
+{
+    const many_kind_t *kind = H2O_STRUCT_FROM_MEMBER(many_kind_t, batch, batch);
+    fg_call_t *calls[FG_POOL_BATCH_MAX];
+    for (int i = 0; i < n; i++)
+        calls[i] = (fg_call_t *)jobs[i]; /* the job is the call's first member */
+    fg_call_run_many(kind->many, calls, n, db);
+}
+
+/* Gives each route answered several at once its kind of batch. */
+static int many_setup(const fg_route_many_t *many, char *err, size_t cap)
+{
+    for (int k = 0; many != NULL && many[k].handler != NULL; k++) {
+        if (k == MANY_KINDS_MAX || many[k].max < 2 || many[k].max > FG_POOL_BATCH_MAX) {
+            snprintf(err, cap, "batched route %d: at most %d kinds, each of 2 to %d calls", k, MANY_KINDS_MAX,
+                     FG_POOL_BATCH_MAX);
+            return -1;
+        }
+        many_kinds[k] = (many_kind_t){{run_many, many[k].max}, many[k].many};
+        for (int i = 0; i < route_api_count; i++) {
+            if (routes[i].handler != many[k].handler)
+                continue;
+            if (routes[i].auth != FG_AUTH_NONE || routes[i].idempotent) {
+                snprintf(err, cap, "route %s cannot be batched: it authenticates or takes Idempotency-Key",
+                         routes[i].name);
+                return -1;
+            }
+            route_batch[i] = &many_kinds[k].batch;
+        }
+    }
+    return 0;
+}
+
 static const char *route_name(int index)
 {
     static const char *const extra[ROUTE_EXTRA_COUNT] = {"healthz", "readyz", "metrics", "not_found", "malformed"};
@@ -469,6 +513,7 @@ static int start_call(h2o_req_t *req, loop_t *loop, const fg_route_t *route, int
     link->ref = ref;
     call->job.run = fg_call_run;
     call->job.done = on_call_done;
+    call->job.batch = route_batch[route_index];
     call->job.receiver = &loop->db_receiver;
     if (fg_pool_submit(server.pool, &call->job) != 0) {
         ref->link = NULL;
@@ -1061,6 +1106,8 @@ static int setup(const fg_config_t *cfg, char *err, size_t cap)
     for (int i = 0; i < ROUTE_EXTRA_COUNT; i++)
         names[route_api_count + i] = route_name(route_api_count + i);
     fg_metrics_init(names, route_api_count + ROUTE_EXTRA_COUNT);
+    if (many_setup(server.many, err, cap) != 0)
+        return -1;
 
     if (cfg->http_listen[0] != '\0' && resolve(cfg->http_listen, &server.addrs[LISTEN_HTTP], err, cap) != 0)
         return -1;
@@ -1202,9 +1249,10 @@ static void stop_loops(int created, int serving)
         pthread_join(server.loops[i].thread, NULL);
 }
 
-int fg_server_run(const fg_config_t *cfg, const fg_route_t *api_routes)
+int fg_server_run(const fg_config_t *cfg, const fg_route_t *api_routes, const fg_route_many_t *many)
 {
     routes = api_routes;
+    server.many = many;
     char err[512];
     int rc = 1, loops_created = 0, serving = 0, sweeper_started = 0, thread_rc, sig = 0;
     sigset_t signals;

@@ -123,6 +123,36 @@ void fg_metrics_webhook_retried(void) { atomic_fetch_add_explicit(&webhook_retri
 
 void fg_metrics_webhook_pending(int64_t count) { atomic_store_explicit(&webhook_pending, count, memory_order_relaxed); }
 
+static atomic_uint_fast64_t sets_committed, set_members, sets_alone;
+
+void fg_metrics_notification_set(int members, int alone)
+{
+    if (alone) {
+        atomic_fetch_add_explicit(&sets_alone, 1, memory_order_relaxed);
+        return;
+    }
+    atomic_fetch_add_explicit(&sets_committed, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&set_members, (uint_fast64_t)members, memory_order_relaxed);
+}
+
+static void render_sets(fg_buf_t *out)
+{
+    fg_buf_printf(out,
+                  "# HELP feegate_notification_sets_total Sets of inbound notifications applied in one transaction.\n"
+                  "# TYPE feegate_notification_sets_total counter\n"
+                  "feegate_notification_sets_total %llu\n"
+                  "# HELP feegate_notification_set_members_total Notifications applied in those sets.\n"
+                  "# TYPE feegate_notification_set_members_total counter\n"
+                  "feegate_notification_set_members_total %llu\n"
+                  "# HELP feegate_notification_sets_run_alone_total Sets whose transaction failed, each member then "
+                  "run alone.\n"
+                  "# TYPE feegate_notification_sets_run_alone_total counter\n"
+                  "feegate_notification_sets_run_alone_total %llu\n",
+                  (unsigned long long)atomic_load_explicit(&sets_committed, memory_order_relaxed),
+                  (unsigned long long)atomic_load_explicit(&set_members, memory_order_relaxed),
+                  (unsigned long long)atomic_load_explicit(&sets_alone, memory_order_relaxed));
+}
+
 static void render_webhooks(fg_buf_t *out)
 {
     fg_buf_printf(
@@ -167,6 +197,7 @@ void fg_metrics_render(fg_buf_t *out, fg_pool_t *pool)
     render_requests(out);
     render_latency(out);
     render_webhooks(out);
+    render_sets(out);
     fg_buf_printf(out,
                   "# HELP feegate_db_pool_connections Database connections in the pool.\n"
                   "# TYPE feegate_db_pool_connections gauge\n"
@@ -176,6 +207,13 @@ void fg_metrics_render(fg_buf_t *out, fg_pool_t *pool)
                   "feegate_db_pool_in_use %d\n"
                   "# HELP feegate_db_pool_waiting Requests waiting for a database connection.\n"
                   "# TYPE feegate_db_pool_waiting gauge\n"
-                  "feegate_db_pool_waiting %d\n",
-                  fg_pool_size(pool), fg_pool_busy(pool), fg_pool_waiting(pool));
+                  "feegate_db_pool_waiting %d\n"
+                  "# HELP feegate_db_pool_batches_total Times a worker took several requests of one kind at once.\n"
+                  "# TYPE feegate_db_pool_batches_total counter\n"
+                  "feegate_db_pool_batches_total %lld\n"
+                  "# HELP feegate_db_pool_batched_requests_total Requests taken in those batches.\n"
+                  "# TYPE feegate_db_pool_batched_requests_total counter\n"
+                  "feegate_db_pool_batched_requests_total %lld\n",
+                  fg_pool_size(pool), fg_pool_busy(pool), fg_pool_waiting(pool), fg_pool_batches(pool),
+                  fg_pool_batched(pool));
 }

@@ -30,4 +30,9 @@ void fg_metrics_webhook_retried(void);
 /** Deliveries pending (waiting or in flight) in the database. */
 void fg_metrics_webhook_pending(int64_t count);
 
+/* Inbound notifications applied as sets (services/payments/webhook.c). */
+/** A set of members notifications committed together, or (alone) sent back
+ *  to run one by one because the shared transaction failed. */
+void fg_metrics_notification_set(int members, int alone);
+
 #endif

@@ -36,6 +36,14 @@ static const char SQL_PAYMENT_ORDER_LOCK[] =
     "SELECT " PAYMENT_HEAD ", o.public_id, o.code, (SELECT m.public_id FROM merchants m WHERE m.id = p.merchant_id), "
     PAYMENT_TAIL ", " FG_ORDER_COLUMNS " FROM payments p JOIN orders o ON o.id = p.order_id "
     "WHERE p.public_id = ? FOR UPDATE";
+/* A set of notifications' lock: their payments and orders in one round trip,
+ * driven by the JSON array of [member, public id] pairs the caller sorted by
+ * public id, so every set takes its rows in the same order. */
+static const char SQL_PAYMENTS_ORDERS_LOCK[] =
+    "SELECT j.i, " PAYMENT_HEAD ", o.public_id, o.code, (SELECT m.public_id FROM merchants m WHERE m.id = "
+    "p.merchant_id), " PAYMENT_TAIL ", " FG_ORDER_COLUMNS " FROM JSON_TABLE(?, '$[*]' COLUMNS (i INT PATH '$[0]', "
+    "pid VARCHAR(64) PATH '$[1]')) j STRAIGHT_JOIN payments p ON p.public_id = j.pid JOIN orders o ON o.id = "
+    "p.order_id FOR UPDATE";
 /* clang-format on */
 void fg_payment_row_init(fg_payment_row_t *p) { memset(p, 0, sizeof(*p)); }
 
@@ -105,6 +113,34 @@ int fg_payment_lock_with_order(fg_db_t *db, const char *public_id, fg_payment_ro
     payment_bind(&s, p);
     fg_order_row_bind(&s, order);
     return fetch_one(&s);
+}
+
+int fg_payment_lock_many(fg_db_t *db, const char *pairs, size_t len, fg_payment_found_fn found, void *arg)
+{
+    fg_stmt_t s;
+    fg_payment_row_t p;
+    fg_order_row_t order;
+    int64_t member = 0;
+    int rc = fg_stmt_init(&s, db, SQL_PAYMENTS_ORDERS_LOCK);
+    if (rc != 0)
+        return rc;
+    fg_payment_row_init(&p);
+    fg_order_row_init(&order);
+    fg_stmt_str(&s, pairs, len);
+    fg_stmt_out_int(&s, &member, NULL);
+    payment_bind(&s, &p);
+    fg_order_row_bind(&s, &order);
+    if ((rc = fg_stmt_exec(&s)) == 0) {
+        while ((rc = fg_stmt_fetch(&s)) == 1) {
+            found(arg, (int)member, &p, &order); /* takes the rows' buffers */
+            fg_payment_row_init(&p);
+            fg_order_row_init(&order);
+        }
+        fg_stmt_done(&s);
+    }
+    fg_payment_row_free(&p);
+    fg_order_row_free(&order);
+    return rc < 0 ? rc : 0;
 }
 
 void fg_payment_json(fg_buf_t *b, const fg_payment_row_t *p, const char *base_url, const char *extra)

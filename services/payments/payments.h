@@ -215,6 +215,20 @@ int fg_refund_record(fg_db_t *db, const fg_config_t *cfg, const fg_merchant_ref_
 int fg_webhook_receive(fg_db_t *db, const fg_config_t *cfg, const fg_adapter_t *adapter, const fg_inbound_t *in,
                        fg_ack_t *outcome);
 
+/* One notification of several received at once. */
+typedef struct {
+    const fg_adapter_t *adapter;
+    fg_inbound_t in;
+    fg_ack_t outcome; /* out: as fg_webhook_receive's */
+} fg_webhook_item_t;
+
+/**
+ * fg_webhook_receive for n notifications at once (a worker took them
+ * together): the verified ones are applied in one transaction with set-wise
+ * statements (webhook.c), each with exactly the outcome it would have alone.
+ */
+void fg_webhook_receive_many(fg_db_t *db, const fg_config_t *cfg, fg_webhook_item_t *items, int n);
+
 /** Deletes up to batch rejected webhook_inbox rows (forged, unreadable:
  *  they never had an effect) received webhooks.inbox_rejected_days or more
  *  before now_ms, in one transaction; applied, duplicate and failed rows are

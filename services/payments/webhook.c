@@ -16,9 +16,12 @@
 #include <assert.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include "core/json.h"
 #include "core/log.h"
+#include "metrics/metrics.h"
 #include "core/text.h"
 #include "db/group.h"
 #include "ledger/ledger.h"
@@ -60,6 +63,19 @@ static const char SQL_PAYMENT_SUCCEED[] =
     "amount_unapplied = ?, provider_payload = ?, updated_at = ?, receipt_id = ? WHERE id = ? AND status <> 'succeeded'";
 static const char SQL_ORDER_PAID[] =
     "UPDATE orders SET amount_paid = ?, status = ?, updated_at = ? WHERE id = ? AND amount_paid = ?";
+/* The same three updates for a set's rows, one array-bound statement each
+ * (texts of their own: a bulk statement keeps its array size). */
+static const char SQL_SET_ORDERS_PAID[] =
+    "UPDATE orders SET amount_paid = ?, status = ?, updated_at = ? WHERE amount_paid = ? AND id = ?";
+static const char SQL_SET_PAYMENTS_SUCCEED[] =
+    "UPDATE payments SET status = 'succeeded', provider_txn_id = NULLIF(?, ''), amount_received = ?, "
+    "amount_applied = ?, amount_unapplied = ?, provider_payload = ?, updated_at = ?, receipt_id = NULLIF(?, '') "
+    "WHERE status <> 'succeeded' AND id = ?";
+static const char SQL_SET_PAYMENTS_FAIL[] =
+    "UPDATE payments SET status = 'failed', provider_txn_id = NULLIF(?, ''), failure_reason = 'provider reported "
+    "failure', provider_payload = ?, updated_at = ? WHERE status = 'pending' AND id = ?";
+
+typedef struct set set_t;
 
 typedef struct {
     const fg_config_t *cfg;
@@ -72,7 +88,35 @@ typedef struct {
     int64_t inbox_id;         /* the row, when inserted first (not deferring) */
     int receipt;              /* a second transaction on a succeeded payment, posted as unapplied money */
     char reason_text[200];
+    /* applied in a set (fg_webhook_receive_many); all zero when alone */
+    set_t *set;
+    int preloaded; /* the set locked this member's rows (found or not) and takes its updates */
+    int found;
+    int recorded; /* its inbox row, "failed" included, is in the set's transaction */
+    fg_payment_row_t pre_p;
+    fg_order_row_t pre_o;
+    char receipt_id[FG_RECEIPT_ID_MAX + 1]; /* the payment's receipt, kept for the set's update */
 } apply_t;
+
+/* The updates a set's members leave to one statement each (fg_db_bulk): an
+ * order's amount paid, a payment succeeded, a payment failed. */
+typedef struct {
+    int64_t id, paid, prev, now;
+    const char *status;
+} order_update_t;
+typedef struct {
+    int64_t id, received, applied, unapplied, now;
+    const char *txn, *payload, *receipt;
+    size_t payload_len;
+} payment_update_t;
+
+struct set {
+    apply_t *members;
+    int count;
+    order_update_t *orders;
+    payment_update_t *succeeded, *failed;
+    int n_orders, n_succeeded, n_failed;
+};
 
 /* Headers whose values are credentials; an authorization's first word is its scheme. */
 static const struct {
@@ -291,23 +335,40 @@ static int post_events(fg_db_t *db, const char *base_url, const fg_payment_row_t
     return rc;
 }
 
+/* A set's member queues its payment's update (the row is locked and in hand). */
+static void queue_payment_update(apply_t *a, payment_update_t *u, const fg_payment_row_t *p, int64_t now)
+{
+    memset(u, 0, sizeof(*u));
+    u->id = p->id;
+    u->now = now;
+    u->txn = a->n->provider_txn_id; /* "" is NULL (NULLIF) */
+    payload(a->in, &u->payload, &u->payload_len);
+}
+
 static int apply_failure(fg_db_t *db, apply_t *a, const fg_payment_row_t *p, int64_t now)
 {
-    fg_stmt_t s;
-    int rc = fg_stmt_init(&s, db, SQL_PAYMENT_FAIL);
-    if (rc != 0)
-        return rc;
-    /* a failed transaction may have no provider number: NULL keeps the unique key free */
-    fg_stmt_cstr(&s, a->n->provider_txn_id[0] != '\0' ? a->n->provider_txn_id : NULL);
     const char *raw;
     size_t raw_len;
+    int rc = 0, changed;
     payload(a->in, &raw, &raw_len);
-    fg_stmt_str(&s, raw, raw_len);
-    fg_stmt_int(&s, now);
-    fg_stmt_int(&s, p->id);
-    if ((rc = fg_stmt_exec(&s)) != 0)
-        return rc;
-    if (fg_stmt_affected(&s) == 0) {
+    if (a->preloaded) {
+        changed = p->status == FG_PAYMENT_PENDING;
+        if (changed)
+            queue_payment_update(a, &a->set->failed[a->set->n_failed++], p, now);
+    } else {
+        fg_stmt_t s;
+        if ((rc = fg_stmt_init(&s, db, SQL_PAYMENT_FAIL)) != 0)
+            return rc;
+        /* a failed transaction may have no provider number: NULL keeps the unique key free */
+        fg_stmt_cstr(&s, a->n->provider_txn_id[0] != '\0' ? a->n->provider_txn_id : NULL);
+        fg_stmt_str(&s, raw, raw_len);
+        fg_stmt_int(&s, now);
+        fg_stmt_int(&s, p->id);
+        if ((rc = fg_stmt_exec(&s)) != 0)
+            return rc;
+        changed = fg_stmt_affected(&s) != 0;
+    }
+    if (!changed) {
         a->reason = "payment is no longer pending: no effect";
         return 1;
     }
@@ -320,7 +381,7 @@ static int apply_failure(fg_db_t *db, apply_t *a, const fg_payment_row_t *p, int
 
 /* Applies what the order (locked, as loaded) can take of received and
  * brings the row in hand up to date. */
-static int settle_order(fg_db_t *db, fg_order_row_t *order, int64_t received, int64_t now, int64_t *applied,
+static int settle_order(fg_db_t *db, set_t *set, fg_order_row_t *order, int64_t received, int64_t now, int64_t *applied,
                         int64_t *unapplied)
 {
     fg_stmt_t s;
@@ -333,6 +394,14 @@ static int settle_order(fg_db_t *db, fg_order_row_t *order, int64_t received, in
     int64_t paid = order->amount_paid + *applied;               /* <= amount: no overflow */
     assert(paid > order->amount_paid && paid <= order->amount); /* 0 <= amount_paid <= amount */
     fg_order_status_t next = paid == order->amount ? FG_ORDER_PAID : FG_ORDER_PARTIALLY_PAID;
+    if (set != NULL) { /* the set's one update of its orders; the row is locked */
+        set->orders[set->n_orders++] = (order_update_t){order->id, paid, order->amount_paid, now,
+                                                        fg_order_status_name(next)};
+        order->amount_paid = paid;
+        order->status = next;
+        order->updated_at = now;
+        return 0;
+    }
     int rc = fg_stmt_init(&s, db, SQL_ORDER_PAID);
     if (rc != 0)
         return rc;
@@ -391,26 +460,38 @@ static int apply_success(fg_db_t *db, apply_t *a, const fg_payment_row_t *p, fg_
         }
         return apply_receipt(db, a, p, now);
     }
-    char receipt_id[FG_RECEIPT_ID_MAX + 1] = "";
+    char *receipt_id = a->receipt_id;
     int issues = a->cfg->receipts_issue; /* receipts.issue false: a deployment without e-receipts */
+    receipt_id[0] = '\0';
     int rc = issues ? fg_receipt_new_id(receipt_id) : 0;
-    if (rc != 0 || (rc = settle_order(db, order, a->n->amount, now, &applied, &unapplied)) != 0 ||
-        (rc = fg_stmt_init(&s, db, SQL_PAYMENT_SUCCEED)) != 0)
+    if (rc != 0 ||
+        (rc = settle_order(db, a->preloaded ? a->set : NULL, order, a->n->amount, now, &applied, &unapplied)) != 0)
         return rc;
-    /* a failed transaction may have no provider number: NULL keeps the unique key free */
-    fg_stmt_cstr(&s, a->n->provider_txn_id[0] != '\0' ? a->n->provider_txn_id : NULL);
-    fg_stmt_int(&s, a->n->amount);
-    fg_stmt_int(&s, applied);
-    fg_stmt_int(&s, unapplied);
-    const char *raw;
-    size_t raw_len;
-    payload(a->in, &raw, &raw_len);
-    fg_stmt_str(&s, raw, raw_len);
-    fg_stmt_int(&s, now);
-    fg_stmt_cstr(&s, issues ? receipt_id : NULL);
-    fg_stmt_int(&s, p->id);
-    if ((rc = fg_stmt_exec(&s)) != 0)
-        return rc;
+    if (a->preloaded) {
+        payment_update_t *u = &a->set->succeeded[a->set->n_succeeded++];
+        queue_payment_update(a, u, p, now);
+        u->received = a->n->amount;
+        u->applied = applied;
+        u->unapplied = unapplied;
+        u->receipt = receipt_id; /* "" is NULL (NULLIF) */
+    } else {
+        if ((rc = fg_stmt_init(&s, db, SQL_PAYMENT_SUCCEED)) != 0)
+            return rc;
+        /* a failed transaction may have no provider number: NULL keeps the unique key free */
+        fg_stmt_cstr(&s, a->n->provider_txn_id[0] != '\0' ? a->n->provider_txn_id : NULL);
+        fg_stmt_int(&s, a->n->amount);
+        fg_stmt_int(&s, applied);
+        fg_stmt_int(&s, unapplied);
+        const char *raw;
+        size_t raw_len;
+        payload(a->in, &raw, &raw_len);
+        fg_stmt_str(&s, raw, raw_len);
+        fg_stmt_int(&s, now);
+        fg_stmt_cstr(&s, issues ? receipt_id : NULL);
+        fg_stmt_int(&s, p->id);
+        if ((rc = fg_stmt_exec(&s)) != 0)
+            return rc;
+    }
     fg_journal_t j = {.kind = "payment", .payment_id = p->id, .memo = p->public_id.data};
     char clearing[FG_ACCOUNT_CODE_MAX + 1], merchant[FG_ACCOUNT_CODE_MAX + 1];
     snprintf(clearing, sizeof(clearing), "assets:clearing:%s", a->adapter->name);
@@ -461,16 +542,19 @@ static int apply_success(fg_db_t *db, apply_t *a, const fg_payment_row_t *p, fg_
 static int apply_tx(fg_db_t *db, void *arg)
 {
     apply_t *a = arg;
-    fg_payment_row_t p;
-    fg_order_row_t order;
+    fg_payment_row_t own_p;
+    fg_order_row_t own_order;
+    fg_payment_row_t *p = a->preloaded ? &a->pre_p : &own_p;
+    fg_order_row_t *order = a->preloaded ? &a->pre_o : &own_order;
     int64_t now = fg_now_ms();
-    memset(&p, 0, sizeof(p));
-    fg_order_row_init(&order);
+    memset(&own_p, 0, sizeof(own_p));
+    fg_order_row_init(&own_order);
     a->outcome = FG_ACK_APPLIED;
     a->reason = NULL;
     a->inbox_status = "applied";
     a->receipt = 0;
     a->inbox_id = 0;
+    a->recorded = 0;
     /* Not deferring, the row goes first: a concurrent duplicate waits on its
      * unique key and fails here.  Deferring, a duplicate fails at COMMIT and
      * the group runs each member alone (db/group.h), so through this path. */
@@ -483,35 +567,45 @@ static int apply_tx(fg_db_t *db, void *arg)
     }
     if (rc != 0)
         return rc;
-    rc = fg_payment_lock_with_order(db, a->n->payment_id, &p, &order);
+    if (a->preloaded)
+        rc = a->found ? 0 : FG_ENOTFOUND;
+    else
+        rc = fg_payment_lock_with_order(db, a->n->payment_id, p, order);
     if (rc == FG_ENOTFOUND) {
         a->outcome = FG_ACK_NOT_FOUND;
         a->reason = "no such payment";
         rc = 1;
-    } else if (rc == 0 && strcmp(p.adapter.data, a->adapter->name) != 0) {
+    } else if (rc == 0 && strcmp(p->adapter.data, a->adapter->name) != 0) {
         a->outcome = FG_ACK_NOT_FOUND;
         a->reason = "the payment belongs to another adapter";
         rc = 1;
     } else if (rc == 0 && a->n->status == FG_NOTIFY_SUCCEEDED) {
-        rc = apply_success(db, a, &p, &order, now);
-        if (rc == 0 && !a->receipt && a->adapter->amount_must_match && a->n->amount != p.amount) {
+        rc = apply_success(db, a, p, order, now);
+        if (rc == 0 && !a->receipt && a->adapter->amount_must_match && a->n->amount != p->amount) {
             /* the money exists and was applied (split as usual); the provider is told the amount is wrong */
             a->outcome = FG_ACK_BAD_AMOUNT;
             a->reason = "amount differs from the payment's: applied, acknowledged as invalid amount";
         }
     } else if (rc == 0 && a->n->status == FG_NOTIFY_FAILED) {
-        rc = apply_failure(db, a, &p, now);
+        rc = apply_failure(db, a, p, now);
     }
     if (rc == 1 && a->outcome == FG_ACK_APPLIED) {
         /* verified and recorded, but no effect: keep the row, say why */
         a->outcome = FG_ACK_DUPLICATE;
         a->inbox_status = "duplicate";
         rc = record_outcome(db, a);
+    } else if (rc == 1 && a->set != NULL) {
+        /* in a set, not applicable (no such payment): its "failed" row is
+         * the set's too, without the event id (as recorded alone), and the
+         * others go on */
+        a->inbox_status = "failed";
+        a->recorded = 1;
+        rc = fg_inbox_insert(db, a->cfg, a->in, a->adapter, a->outcome, NULL, "failed", a->reason, NULL);
     } else if (rc == 0) {
         rc = record_outcome(db, a);
     }
-    fg_payment_row_free(&p);
-    fg_order_row_free(&order);
+    fg_payment_row_free(&own_p);
+    fg_order_row_free(&own_order);
     return rc;
 }
 
@@ -521,44 +615,329 @@ static int apply_tx(fg_db_t *db, void *arg)
 #define APPLY_GROUP_MEMBERS 8
 static fg_db_group_t apply_group = FG_DB_GROUP_INIT(APPLY_GROUP_LEADERS, APPLY_GROUP_MEMBERS);
 
+/* Verifies a notification; one that does not verify is recorded (rejected)
+ * and answered.  Returns 0 when verified. */
+static int verify(fg_db_t *db, apply_t *a, fg_notification_t *n)
+{
+    char reason[200] = "";
+    int rc = a->adapter->verify(a->cfg, a->in, fg_now_ms(), n, reason, sizeof(reason));
+    if (rc == 0)
+        return 0;
+    a->outcome = rc == FG_EINVALID ? FG_ACK_FORGED : FG_ACK_MALFORMED;
+    a->reason = reason;
+    /* not verified (several adapters refuse an unreadable request before
+     * its signature can be checked), so anyone's: rejected, kept as a
+     * bounded prefix and pruned (fg_inbox_insert, fg_inbox_prune) */
+    record_alone(db, a, "rejected");
+    a->reason = NULL; /* reason is gone with this frame */
+    return -1;
+}
+
+/* What a verified notification's transaction (rc) leaves to do: the row of
+ * one with no effect recorded on its own; the outcome of one not recorded. */
+static int conclude(fg_db_t *db, apply_t *a, int rc)
+{
+    if (rc == 0 || (rc == 1 && a->outcome == FG_ACK_DUPLICATE)) {
+        /* applied, or recorded with no effect in the same transaction */
+        return 0;
+    }
+    if (rc == FG_ECONFLICT && a->outcome == FG_ACK_DUPLICATE) {
+        a->reason = "duplicate delivery";
+        record_alone(db, a, "duplicate");
+        return 0;
+    }
+    if (rc == 1) {
+        record_alone(db, a, "failed");
+        return 0;
+    }
+    a->outcome = FG_ACK_ERROR;
+    fg_log_t l;
+    fg_log_begin(&l, FG_LOG_ERROR, "webhook not applied");
+    fg_log_str(&l, "adapter", a->adapter->name);
+    fg_log_str(&l, "error", fg_db_error(db));
+    fg_log_end(&l);
+    return rc;
+}
+
 int fg_webhook_receive(fg_db_t *db, const fg_config_t *cfg, const fg_adapter_t *adapter, const fg_inbound_t *in,
                        fg_ack_t *outcome)
 {
     fg_notification_t n;
-    char reason[200] = "";
     apply_t a = {.cfg = cfg, .n = &n, .adapter = adapter, .in = in};
-    int rc = adapter->verify(cfg, in, fg_now_ms(), &n, reason, sizeof(reason));
-    if (rc != 0) {
-        a.outcome = rc == FG_EINVALID ? FG_ACK_FORGED : FG_ACK_MALFORMED;
-        a.reason = reason;
-        /* not verified (several adapters refuse an unreadable request before
-         * its signature can be checked), so anyone's: rejected, kept as a
-         * bounded prefix and pruned (fg_inbox_insert, fg_inbox_prune) */
-        record_alone(db, &a, "rejected");
-        *outcome = a.outcome;
-        return 0;
-    }
-    rc = fg_db_group_tx(&apply_group, db, apply_tx, &a);
-    if (rc == 0 || (rc == 1 && a.outcome == FG_ACK_DUPLICATE)) {
-        /* applied, or recorded with no effect in the same transaction */
-        rc = 0;
-    } else if (rc == FG_ECONFLICT && a.outcome == FG_ACK_DUPLICATE) {
-        a.reason = "duplicate delivery";
-        record_alone(db, &a, "duplicate");
-        rc = 0;
-    } else if (rc == 1) {
-        record_alone(db, &a, "failed");
-        rc = 0;
-    } else {
-        a.outcome = FG_ACK_ERROR;
-        fg_log_t l;
-        fg_log_begin(&l, FG_LOG_ERROR, "webhook not applied");
-        fg_log_str(&l, "adapter", adapter->name);
-        fg_log_str(&l, "error", fg_db_error(db));
-        fg_log_end(&l);
-    }
+    int rc = 0;
+    if (verify(db, &a, &n) == 0)
+        rc = conclude(db, &a, fg_db_group_tx(&apply_group, db, apply_tx, &a));
     *outcome = a.outcome;
     return rc;
+}
+
+/* ---- several notifications in one transaction ----------------------------
+ *
+ * The worker that takes several notifications from the queue at once
+ * (fg_webhook_receive_many) applies them as a set: one statement locks every
+ * payment and order of the set (in public id order, as every set does), each
+ * member runs the usual decisions on its rows in hand, and what it writes
+ * goes out as one statement per kind: three array-bound UPDATEs (orders,
+ * payments succeeded, payments failed) and the multi-row INSERTs of the
+ * deferred rows, then one COMMIT.  Members that share an order (two payments
+ * of one order, or one payment notified twice) lock and update their rows
+ * themselves, in line, so each sees the other's write.  A member with no
+ * effect (a payment unknown, already settled) records its row in the set and
+ * the others go on; anything else that fails the set (a duplicate event
+ * meeting its unique key at COMMIT, a deadlock past the retries) sends every
+ * member back to run alone, as fg_webhook_receive: each answer stays its own. */
+
+static void set_found(void *arg, int member, fg_payment_row_t *p, fg_order_row_t *order)
+{
+    set_t *set = arg;
+    assert(member >= 0 && member < set->count);
+    apply_t *a = &set->members[member];
+    if (a->found) { /* cannot happen: each member is asked once */
+        fg_payment_row_free(p);
+        fg_order_row_free(order);
+        return;
+    }
+    a->pre_p = *p;
+    a->pre_o = *order;
+    a->found = 1;
+}
+
+static void set_unload(set_t *set)
+{
+    for (int i = 0; i < set->count; i++) {
+        apply_t *a = &set->members[i];
+        if (a->found) {
+            fg_payment_row_free(&a->pre_p);
+            fg_order_row_free(&a->pre_o);
+        }
+        a->found = a->preloaded = 0;
+    }
+    set->n_orders = set->n_succeeded = set->n_failed = 0;
+}
+
+typedef struct {
+    const char *payment_id;
+    int member;
+} pair_t;
+
+static int by_payment(const void *x, const void *y)
+{
+    return strcmp(((const pair_t *)x)->payment_id, ((const pair_t *)y)->payment_id);
+}
+
+/* Locks and loads the set's rows; members sharing an order go in line. */
+static int set_load(fg_db_t *db, set_t *set, const int *in_set)
+{
+    pair_t *pairs = fg_malloc((size_t)set->count * sizeof(*pairs));
+    int k = 0;
+    for (int i = 0; i < set->count; i++)
+        if (in_set[i] > 0)
+            pairs[k++] = (pair_t){set->members[i].n->payment_id, i};
+    qsort(pairs, (size_t)k, sizeof(*pairs), by_payment);
+    fg_buf_t json = FG_BUF_INIT;
+    fg_buf_putc(&json, '[');
+    for (int j = 0; j < k; j++) {
+        fg_buf_printf(&json, "%s[%d,", j > 0 ? "," : "", pairs[j].member);
+        fg_json_str(&json, pairs[j].payment_id, strlen(pairs[j].payment_id));
+        fg_buf_putc(&json, ']');
+    }
+    fg_buf_putc(&json, ']');
+    int rc = fg_payment_lock_many(db, json.data, json.len, set_found, set);
+    fg_buf_free(&json);
+    for (int j = 0; rc == 0 && j < k; j++) {
+        apply_t *a = &set->members[pairs[j].member];
+        a->preloaded = 1;
+        for (int m = 0; a->found && m < k; m++) {
+            const apply_t *b = &set->members[pairs[m].member];
+            if (m != j && b->found && b->pre_o.id == a->pre_o.id)
+                a->preloaded = 0; /* a shared order: locked and updated in line */
+        }
+    }
+    free(pairs);
+    return rc;
+}
+
+/* The set's updates, one array-bound statement each; every row must change. */
+static int set_update(fg_db_t *db, const set_t *set)
+{
+    int n = set->count, rc = 0;
+    int64_t *ints = fg_malloc((size_t)n * 6 * sizeof(int64_t));
+    const char **texts = fg_malloc((size_t)n * 3 * sizeof(char *));
+    unsigned long *lens = fg_malloc((size_t)n * 3 * sizeof(unsigned long));
+    uint64_t changed = 0;
+    if (set->n_orders > 0) {
+        int c = set->n_orders;
+        for (int i = 0; i < c; i++) {
+            const order_update_t *u = &set->orders[i];
+            ints[i] = u->paid, ints[n + i] = u->now, ints[2 * n + i] = u->prev, ints[3 * n + i] = u->id;
+            texts[i] = u->status, lens[i] = strlen(u->status);
+        }
+        fg_db_column_t cols[] = {{FG_DB_V_INT, ints, NULL, NULL},
+                                 {FG_DB_V_STR, NULL, texts, lens},
+                                 {FG_DB_V_INT, ints + n, NULL, NULL},
+                                 {FG_DB_V_INT, ints + 2 * n, NULL, NULL},
+                                 {FG_DB_V_INT, ints + 3 * n, NULL, NULL}};
+        rc = fg_db_bulk(db, SQL_SET_ORDERS_PAID, cols, 5, (unsigned)c, &changed);
+        if (rc == 0 && changed != (uint64_t)c)
+            rc = FG_ECONFLICT;
+    }
+    for (int kind = 0; kind < 2 && rc == 0; kind++) {
+        const payment_update_t *rows = kind == 0 ? set->succeeded : set->failed;
+        int c = kind == 0 ? set->n_succeeded : set->n_failed;
+        if (c == 0)
+            continue;
+        for (int i = 0; i < c; i++) {
+            const payment_update_t *u = &rows[i];
+            ints[i] = u->received, ints[n + i] = u->applied, ints[2 * n + i] = u->unapplied;
+            ints[3 * n + i] = u->now, ints[4 * n + i] = u->id;
+            texts[i] = u->txn, lens[i] = strlen(u->txn);
+            texts[n + i] = u->payload, lens[n + i] = u->payload_len;
+            texts[2 * n + i] = u->receipt != NULL ? u->receipt : "", lens[2 * n + i] = strlen(texts[2 * n + i]);
+        }
+        fg_db_column_t txn = {FG_DB_V_STR, NULL, texts, lens}, raw = {FG_DB_V_STR, NULL, texts + n, lens + n};
+        fg_db_column_t now = {FG_DB_V_INT, ints + 3 * n, NULL, NULL}, id = {FG_DB_V_INT, ints + 4 * n, NULL, NULL};
+        if (kind == 0) {
+            fg_db_column_t cols[] = {txn,
+                                     {FG_DB_V_INT, ints, NULL, NULL},
+                                     {FG_DB_V_INT, ints + n, NULL, NULL},
+                                     {FG_DB_V_INT, ints + 2 * n, NULL, NULL},
+                                     raw,
+                                     now,
+                                     {FG_DB_V_STR, NULL, texts + 2 * n, lens + 2 * n},
+                                     id};
+            rc = fg_db_bulk(db, SQL_SET_PAYMENTS_SUCCEED, cols, 8, (unsigned)c, &changed);
+        } else {
+            fg_db_column_t cols[] = {txn, raw, now, id};
+            rc = fg_db_bulk(db, SQL_SET_PAYMENTS_FAIL, cols, 4, (unsigned)c, &changed);
+        }
+        if (rc == 0 && changed != (uint64_t)c)
+            rc = FG_ECONFLICT;
+    }
+    free(ints);
+    free(texts);
+    free(lens);
+    return rc;
+}
+
+/* Which of the set's events the inbox holds already (redeliveries): one
+ * round trip of unique-key probes, before the set's transaction, so that a
+ * redelivery runs alone after it instead of failing the set at COMMIT. */
+static const char SQL_INBOX_KNOWN[] =
+    "SELECT j.i FROM JSON_TABLE(?, '$[*]' COLUMNS (i INT PATH '$[0]', a VARCHAR(32) PATH '$[1]', "
+    "e VARCHAR(128) PATH '$[2]')) j STRAIGHT_JOIN webhook_inbox w ON w.adapter = j.a AND w.provider_event_id = j.e";
+
+static int set_known_events(fg_db_t *db, const set_t *set, int *in_set)
+{
+    fg_buf_t json = FG_BUF_INIT;
+    fg_stmt_t s;
+    int64_t member = 0;
+    int asked = 0, rc;
+    fg_buf_putc(&json, '[');
+    for (int i = 0; i < set->count; i++) {
+        const apply_t *a = &set->members[i];
+        if (in_set[i] <= 0 || a->n->event_id[0] == '\0')
+            continue;
+        fg_buf_printf(&json, "%s[%d,", asked++ > 0 ? "," : "", i);
+        fg_json_str(&json, a->adapter->name, strlen(a->adapter->name));
+        fg_buf_putc(&json, ',');
+        fg_json_str(&json, a->n->event_id, strlen(a->n->event_id));
+        fg_buf_putc(&json, ']');
+    }
+    fg_buf_putc(&json, ']');
+    if (asked == 0 || (rc = fg_stmt_init(&s, db, SQL_INBOX_KNOWN)) != 0) {
+        fg_buf_free(&json);
+        return asked == 0 ? 0 : rc;
+    }
+    fg_stmt_str(&s, json.data, json.len);
+    fg_stmt_out_int(&s, &member, NULL);
+    if ((rc = fg_stmt_exec(&s)) == 0) {
+        while ((rc = fg_stmt_fetch(&s)) == 1)
+            if (member >= 0 && member < set->count)
+                in_set[member] = -1;
+        fg_stmt_done(&s);
+    }
+    fg_db_end(db);
+    fg_buf_free(&json);
+    return rc < 0 ? rc : 0;
+}
+
+typedef struct {
+    set_t *set;
+    const int *in_set;
+} set_run_t;
+
+static int set_tx(fg_db_t *db, void *arg)
+{
+    set_run_t *r = arg;
+    set_t *set = r->set;
+    set_unload(set); /* a re-run (deadlock) starts from nothing */
+    int rc = set_load(db, set, r->in_set);
+    for (int i = 0; rc == 0 && i < set->count; i++)
+        if (r->in_set[i] > 0)
+            rc = apply_tx(db, &set->members[i]);
+    return rc != 0 ? rc : set_update(db, set);
+}
+
+void fg_webhook_receive_many(fg_db_t *db, const fg_config_t *cfg, fg_webhook_item_t *items, int n)
+{
+    if (n == 1) {
+        (void)fg_webhook_receive(db, cfg, items[0].adapter, &items[0].in, &items[0].outcome);
+        return;
+    }
+    fg_notification_t *notes = fg_calloc((size_t)n, sizeof(*notes));
+    set_t set = {.members = fg_calloc((size_t)n, sizeof(apply_t)), .count = n};
+    int *in_set = fg_calloc((size_t)n, sizeof(int)), verified = 0;
+    set.orders = fg_malloc((size_t)n * sizeof(*set.orders));
+    set.succeeded = fg_malloc((size_t)n * sizeof(*set.succeeded));
+    set.failed = fg_malloc((size_t)n * sizeof(*set.failed));
+    for (int i = 0; i < n; i++) {
+        apply_t *a = &set.members[i];
+        *a = (apply_t){.cfg = cfg, .in = &items[i].in, .adapter = items[i].adapter, .n = &notes[i], .set = &set};
+        fg_order_row_init(&a->pre_o);
+        if (verify(db, a, &notes[i]) != 0)
+            continue;
+        /* a second delivery of an event in the same set runs after it, alone */
+        in_set[i] = 1;
+        for (int j = 0; j < i && in_set[i]; j++)
+            if (in_set[j] && set.members[j].adapter == a->adapter && strcmp(notes[j].event_id, notes[i].event_id) == 0)
+                in_set[i] = 2;
+        verified += in_set[i] == 1;
+    }
+    for (int i = 0; i < n; i++)
+        in_set[i] = in_set[i] == 1 ? 1 : in_set[i] == 2 ? -1 : 0; /* -1: alone, after the set */
+    /* a probe that fails leaves every member in: the unique key still decides */
+    if (verified > 0 && set_known_events(db, &set, in_set) != 0)
+        fg_db_end(db);
+    verified = 0;
+    for (int i = 0; i < n; i++)
+        verified += in_set[i] > 0;
+    int rc = 0;
+    if (verified > 0) {
+        set_run_t run = {&set, in_set};
+        fg_db_defer(db, 1);
+        rc = fg_db_tx(db, set_tx, &run);
+        fg_db_defer(db, 0);
+        set_unload(&set);
+        fg_metrics_notification_set(verified, rc != 0);
+    }
+    for (int i = 0; i < n; i++) {
+        apply_t *a = &set.members[i];
+        if (in_set[i] == 0) { /* not verified: answered */
+            items[i].outcome = a->outcome;
+            continue;
+        }
+        if (in_set[i] < 0 || rc != 0) {
+            a->set = NULL;
+            (void)conclude(db, a, fg_db_group_tx(&apply_group, db, apply_tx, a));
+        }
+        items[i].outcome = a->outcome;
+    }
+    free(set.members);
+    free(set.orders);
+    free(set.succeeded);
+    free(set.failed);
+    free(in_set);
+    free(notes);
 }
 
 int fg_webhook_apply_one(fg_db_t *db, const fg_config_t *cfg, const fg_inbound_t *in, const fg_adapter_t *adapter,

@@ -297,6 +297,149 @@ START_TEST(failure_changes_state_only_and_forgeries_are_refused)
 }
 END_TEST
 
+/* ---- a set of notifications applied together --------------------------------------- */
+
+static fgt_server_t
+    one; /* a server with one database worker: what arrives while it works waits, and is taken at once */
+
+static long long metric(const fgt_server_t *s, const char *series)
+{
+    fgt_response_t r = fgt_metrics(s);
+    size_t n = strlen(series);
+    long long v = -1;
+    for (const char *line = r.body; line != NULL && *line != '\0' && v < 0;) {
+        if (strncmp(line, series, n) == 0 && line[n] == ' ')
+            v = strtoll(line + n + 1, NULL, 10);
+        line = strchr(line, '\n');
+        line = line != NULL ? line + 1 : NULL;
+    }
+    fgt_response_free(&r);
+    ck_assert_msg(v >= 0, "no sample %s", series);
+    return v;
+}
+
+static long long inbox_rows(const char *body, const char *status)
+{
+    return fgt_db_int("SELECT COUNT(*) FROM webhook_inbox WHERE body = ? AND status = ?", body, status);
+}
+
+static const char *payment_status(const char *pay, char *out)
+{
+    ck_assert_int_eq(fgt_db_str("SELECT status FROM payments WHERE public_id = ?", pay, NULL, out, 16), 1);
+    return out;
+}
+
+/* Notifications taken together by one worker: each gets the answer it would get alone (a duplicate,
+ * an unknown payment, a forgery, a failure, two payments of one order, a redelivery of an applied
+ * one among plain successes), and nothing else changes. */
+START_TEST(each_notification_of_a_set_keeps_its_own_answer)
+{
+    enum { PLAIN = 24, N = PLAIN + 8 };
+    char orders[PLAIN][40], pays[PLAIN][40], shared_order[40], s1[40], s2[40], failing_order[40], failing[40];
+    char early_order[40], early[40], status[16];
+    char bodies[N][300], headers[N][200], sig[N][220];
+    const char *hdrs[N][2];
+    fgt_request_t reqs[N];
+    fgt_response_t out[N];
+    for (int i = 0; i < PLAIN; i++) {
+        new_order(10000 + i, 0, NULL, orders[i]);
+        new_payment(orders[i], 0, pays[i]);
+    }
+    new_order(70000, 0, NULL, shared_order);
+    new_payment(shared_order, 0, s1);
+    new_payment(shared_order, 0, s2);
+    new_order(20000, 0, NULL, failing_order);
+    new_payment(failing_order, 0, failing);
+    new_order(30000, 0, NULL, early_order);
+    new_payment(early_order, 0, early);
+    /* applied before the set; its redelivery is in it */
+    int k = PLAIN;
+    notification(early, fgt_unique("TXE"), "succeeded", 30000, 0, SECRET, bodies[k], sizeof(bodies[k]), headers[k],
+                 sizeof(headers[k]));
+    fgt_response_t r = fgt_req(&one, FGT_H2C, "POST", "/v1/webhooks/sandbox", NULL, NULL, bodies[k], 0, headers[k]);
+    fgt_expect(r, 200, NULL);
+    fgt_response_free(&r);
+    for (int i = 0; i < PLAIN; i++)
+        notification(pays[i], fgt_unique("TXP"), "succeeded", 10000 + i, 0, SECRET, bodies[i], sizeof(bodies[i]),
+                     headers[i], sizeof(headers[i]));
+    /* [PLAIN] the redelivery; [+1] a second delivery of [0] in the same set; [+2], [+3] the shared order's
+     * two payments, each its full amount; [+4] a failure; [+5] an unknown payment; [+6] a forgery (a
+     * genuine body under another secret); [+7] a failure of another unknown payment */
+    snprintf(bodies[k + 1], sizeof(bodies[0]), "%s", bodies[0]);
+    snprintf(headers[k + 1], sizeof(headers[0]), "%s", headers[0]);
+    notification(s1, fgt_unique("TXS1"), "succeeded", 70000, 0, SECRET, bodies[k + 2], sizeof(bodies[0]),
+                 headers[k + 2], sizeof(headers[0]));
+    notification(s2, fgt_unique("TXS2"), "succeeded", 70000, 0, SECRET, bodies[k + 3], sizeof(bodies[0]),
+                 headers[k + 3], sizeof(headers[0]));
+    notification(failing, fgt_unique("TXF"), "failed", 20000, 0, SECRET, bodies[k + 4], sizeof(bodies[0]),
+                 headers[k + 4], sizeof(headers[0]));
+    notification("pay_nosuchpaymentinthisset", fgt_unique("TXU"), "succeeded", 5000, 0, SECRET, bodies[k + 5],
+                 sizeof(bodies[0]), headers[k + 5], sizeof(headers[0]));
+    notification(pays[1], fgt_unique("TXX"), "succeeded", 10001, 0, "not-the-secret", bodies[k + 6], sizeof(bodies[0]),
+                 headers[k + 6], sizeof(headers[0]));
+    notification("pay_anotherunknownpayment", fgt_unique("TXV"), "failed", 5000, 0, SECRET, bodies[k + 7],
+                 sizeof(bodies[0]), headers[k + 7], sizeof(headers[0]));
+    for (int i = 0; i < N; i++) {
+        snprintf(sig[i], sizeof(sig[i]), "%s", headers[i]);
+        hdrs[i][0] = sig[i];
+        hdrs[i][1] = NULL;
+        reqs[i] = (fgt_request_t){"POST", "/v1/webhooks/sandbox", hdrs[i], bodies[i], 0, NULL};
+    }
+    long long batched = metric(&one, "feegate_db_pool_batched_requests_total");
+    long long members = metric(&one, "feegate_notification_set_members_total");
+    long long alone = metric(&one, "feegate_notification_sets_run_alone_total");
+    long long unapplied = liability("liabilities:unapplied");
+    fgt_request_all(&one, FGT_H2C, 1, N, reqs, NULL, NULL, out);
+    /* the worker took them several at once */
+    ck_assert_int_ge(metric(&one, "feegate_db_pool_batched_requests_total") - batched, 2);
+    /* and applied them as sets, none of which had to fall back to one by one */
+    ck_assert_int_ge(metric(&one, "feegate_notification_set_members_total") - members, 2);
+    ck_assert_int_eq(metric(&one, "feegate_notification_sets_run_alone_total"), alone);
+    for (int i = 0; i < PLAIN; i++) {
+        fgt_expect(out[i], 200, NULL);
+        ck_assert_str_eq(out[i].body, "{\"received\":true}");
+        expect_order(orders[i], "paid", 10000 + i);
+        ck_assert_int_eq(journals_of(pays[i]), 1);
+        ck_assert_str_eq(payment_status(pays[i], status), "succeeded");
+    }
+    /* the redelivery and the second delivery: acknowledged, recorded as duplicates, no effect */
+    fgt_expect(out[k], 200, NULL);
+    fgt_expect(out[k + 1], 200, NULL);
+    ck_assert_int_eq(journals_of(early), 1);
+    ck_assert_int_eq(inbox_rows(bodies[k], "applied"), 1);
+    ck_assert_int_eq(inbox_rows(bodies[k], "duplicate"), 1);
+    ck_assert_int_eq(inbox_rows(bodies[0], "applied"), 1);
+    ck_assert_int_eq(inbox_rows(bodies[0], "duplicate"), 1);
+    /* one order, two payments: paid once, the other's money kept as unapplied */
+    fgt_expect(out[k + 2], 200, NULL);
+    fgt_expect(out[k + 3], 200, NULL);
+    expect_order(shared_order, "paid", 70000);
+    ck_assert_str_eq(payment_status(s1, status), "succeeded");
+    ck_assert_str_eq(payment_status(s2, status), "succeeded");
+    ck_assert_int_eq(liability("liabilities:unapplied") - unapplied, 70000);
+    /* the failure: the payment failed, the order untouched */
+    fgt_expect(out[k + 4], 200, NULL);
+    ck_assert_str_eq(payment_status(failing, status), "failed");
+    ck_assert_int_eq(journals_of(failing), 0);
+    expect_order(failing_order, "open", 0);
+    /* unknown payments: 404 and a failed row each; the forgery: 401, a rejected row, payment 1 untouched */
+    static const char NOT_FOUND[] = "{\"received\":false,\"error\":\"payment_not_found\"}";
+    ck_assert_int_eq(out[k + 5].status, 404);
+    ck_assert_str_eq(out[k + 5].body, NOT_FOUND);
+    ck_assert_int_eq(inbox_rows(bodies[k + 5], "failed"), 1);
+    ck_assert_int_eq(out[k + 7].status, 404);
+    ck_assert_str_eq(out[k + 7].body, NOT_FOUND);
+    ck_assert_int_eq(inbox_rows(bodies[k + 7], "failed"), 1);
+    ck_assert_int_eq(out[k + 6].status, 401);
+    ck_assert_str_eq(out[k + 6].body, "{\"received\":false,\"error\":\"signature_invalid\"}");
+    ck_assert_int_eq(inbox_rows(bodies[k + 6], "rejected"), 1);
+    ck_assert_int_eq(journals_of(pays[1]), 1);
+    for (int i = 0; i < N; i++)
+        fgt_response_free(&out[i]);
+    ledger_holds();
+}
+END_TEST
+
 START_TEST(second_transaction_on_a_paid_payment_goes_to_unapplied)
 {
     char order[40], pay[40], merchant_account[96], tx1[64], tx2[64];
@@ -524,13 +667,19 @@ int main(void)
     tcase_add_test(tc, ledger_routes_for_staff);
     tcase_add_test(tc, sandbox_page_approves_through_the_pipeline);
     tcase_add_test(tc, second_transaction_on_a_paid_payment_goes_to_unapplied);
+    tcase_add_test(tc, each_notification_of_a_set_keeps_its_own_answer);
     suite_add_tcase(s, tc);
     fgt_merchant_create("Trường Tiểu học Thanh Toán", mer, key);
     const char *env[] = {"FEEGATE_SANDBOX_SECRET=it-sandbox-secret",
                          "FEEGATE_PUBLIC_BASE_URL=https://pay.example.gov.vn", NULL};
+    const char *env_one[] = {"FEEGATE_SANDBOX_SECRET=it-sandbox-secret",
+                             "FEEGATE_PUBLIC_BASE_URL=https://pay.example.gov.vn", "FEEGATE_DB_POOL_SIZE=1", NULL};
     fgt_server_start(&srv, env);
+    fgt_server_start(&one, env_one);
     int rc = fgt_run(s);
     if (fgt_server_stop(&srv) != 0)
+        rc = 1;
+    if (fgt_server_stop(&one) != 0)
         rc = 1;
     return rc;
 }
