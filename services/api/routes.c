@@ -135,8 +135,10 @@ const fg_route_t fg_api_routes[] = {
 
 /* Notifications arrive in bursts from many payers at once: a worker takes as
  * many as wait in the queue (up to 256) and applies them as one set
- * (payments/webhook.c). */
+ * (payments/webhook.c), and at most NOTIFICATION_LEADERS workers do so at
+ * once, so that the sets grow with the load instead of the number of sets. */
+#define NOTIFICATION_LEADERS 2
 const fg_route_many_t fg_api_routes_many[] = {
-    {fg_webhooks_inbound, fg_webhooks_inbound_many, 256},
-    {NULL, NULL, 0},
+    {fg_webhooks_inbound, fg_webhooks_inbound_many, 256, NOTIFICATION_LEADERS},
+    {NULL, NULL, 0, 0},
 };

@@ -25,15 +25,30 @@ struct fg_pool {
     pthread_t *threads;
 };
 
-/* Under the mutex, the queue not empty: takes its first job and, when that
- * one batches, the jobs of its kind waiting behind it (up to the kind's max,
- * looking no further than FG_POOL_BATCH_SCAN jobs in). */
-static int take(fg_pool_t *pool, fg_job_t **jobs)
+/* Under the mutex: whether a worker may take job now. */
+static int takeable(const fg_job_t *job) { return job->batch == NULL || job->batch->running < job->batch->leaders; }
+
+/* Under the mutex: the first job a worker may take (looking no further than
+ * FG_POOL_BATCH_SCAN jobs in), or NULL. */
+static fg_job_t *first_takeable(fg_pool_t *pool)
 {
-    fg_job_t *first = H2O_STRUCT_FROM_MEMBER(fg_job_t, queue_link, pool->queue.next);
+    int seen = 0;
+    for (h2o_linklist_t *l = pool->queue.next; l != &pool->queue && seen < FG_POOL_BATCH_SCAN; l = l->next, seen++) {
+        fg_job_t *job = H2O_STRUCT_FROM_MEMBER(fg_job_t, queue_link, l);
+        if (takeable(job))
+            return job;
+    }
+    return NULL;
+}
+
+/* Under the mutex: takes first and, when it batches, the jobs of its kind
+ * waiting behind it (up to the kind's max, looking no further than
+ * FG_POOL_BATCH_SCAN jobs in). */
+static int take(fg_pool_t *pool, fg_job_t *first, fg_job_t **jobs)
+{
     int n = 0, max = first->batch != NULL ? first->batch->max : 1, seen = 0;
     assert(max >= 1 && max <= FG_POOL_BATCH_MAX);
-    for (h2o_linklist_t *l = pool->queue.next, *next; l != &pool->queue && n < max && seen < FG_POOL_BATCH_SCAN;
+    for (h2o_linklist_t *l = &first->queue_link, *next; l != &pool->queue && n < max && seen < FG_POOL_BATCH_SCAN;
          l = next, seen++) {
         next = l->next;
         fg_job_t *job = H2O_STRUCT_FROM_MEMBER(fg_job_t, queue_link, l);
@@ -42,6 +57,8 @@ static int take(fg_pool_t *pool, fg_job_t **jobs)
         h2o_linklist_unlink(&job->queue_link);
         jobs[n++] = job;
     }
+    if (first->batch != NULL)
+        first->batch->running++;
     pool->waiting -= n;
     return n;
 }
@@ -61,14 +78,15 @@ static void *worker_main(void *arg)
     }
     for (;;) {
         pthread_mutex_lock(&pool->mutex);
-        while (h2o_linklist_is_empty(&pool->queue) && !pool->stopping)
+        fg_job_t *first;
+        while ((first = first_takeable(pool)) == NULL && !(pool->stopping && h2o_linklist_is_empty(&pool->queue)))
             pthread_cond_wait(&pool->cond, &pool->mutex);
-        if (h2o_linklist_is_empty(&pool->queue)) {
+        if (first == NULL) {
             pthread_mutex_unlock(&pool->mutex);
             break;
         }
         fg_job_t *jobs[FG_POOL_BATCH_MAX];
-        int n = take(pool, jobs);
+        int n = take(pool, first, jobs);
         atomic_fetch_add(&pool->busy, 1);
         if (n > 1) {
             atomic_fetch_add(&pool->batches, 1);
@@ -81,6 +99,15 @@ static void *worker_main(void *arg)
         else
             jobs[0]->batch->run(jobs[0]->batch, jobs, n, db);
         fg_db_end(db);
+        if (first->batch != NULL) { /* another worker may take this kind now */
+            pthread_mutex_lock(&pool->mutex);
+            first->batch->running--;
+            if (pool->stopping) /* the waiting workers may be done */
+                pthread_cond_broadcast(&pool->cond);
+            else if (!h2o_linklist_is_empty(&pool->queue))
+                pthread_cond_signal(&pool->cond);
+            pthread_mutex_unlock(&pool->mutex);
+        }
         atomic_fetch_sub(&pool->busy, 1);
         for (int i = 0; i < n; i++)
             h2o_multithread_send_message(jobs[i]->receiver, &jobs[i]->message);

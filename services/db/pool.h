@@ -25,13 +25,17 @@ typedef struct fg_job fg_job_t;
 
 /* A kind of job a worker may take several of at once: when it takes one from
  * the queue, it also takes up to max - 1 more of the same kind waiting there
- * and runs them together (run), so the number run at once follows the load:
- * one when the queue is empty, hundreds when it is deep. */
+ * and runs them together (run).  At most leaders workers run a kind at once;
+ * while they do, its jobs wait in the queue, so the next take finds more of
+ * them: the number run together follows the load, one when the queue is
+ * empty, hundreds when it is deep. */
 typedef struct fg_job_batch fg_job_batch_t;
 struct fg_job_batch {
     /* runs jobs[0..n) (n >= 2) on the worker; each job's done() follows */
     void (*run)(const fg_job_batch_t *batch, fg_job_t **jobs, int n, fg_db_t *db);
     int max;
+    int leaders;
+    int running; /* the pool's, under its mutex */
 };
 /* The most jobs one batch takes, and how far into the queue it looks for them. */
 #define FG_POOL_BATCH_MAX 256
@@ -42,7 +46,7 @@ struct fg_job {
     void (*run)(fg_job_t *job, fg_db_t *db);
     /* run on the submitting loop thread once run() returned */
     void (*done)(fg_job_t *job);
-    const fg_job_batch_t *batch;          /* NULL: always run alone */
+    fg_job_batch_t *batch;                /* NULL: always run alone */
     h2o_multithread_receiver_t *receiver; /* the loop's receiver for done() */
     h2o_multithread_message_t message;    /* zeroed by fg_pool_submit */
     h2o_linklist_t queue_link;

@@ -73,7 +73,8 @@ typedef void (*fg_many_fn)(fg_call_t **calls, int n, fg_db_t *db);
 typedef struct {
     fg_handler_fn handler; /* the routes (every one with this handler) */
     fg_many_fn many;
-    int max; /* the most calls at once, <= FG_POOL_BATCH_MAX */
+    int max;     /* the most calls at once, <= FG_POOL_BATCH_MAX */
+    int leaders; /* the most workers answering them at once (db/pool.h) */
 } fg_route_many_t;
 
 typedef struct {

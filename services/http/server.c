@@ -324,7 +324,7 @@ typedef struct {
     fg_many_fn many;
 } many_kind_t;
 static many_kind_t many_kinds[MANY_KINDS_MAX];
-static const fg_job_batch_t *route_batch[FG_METRICS_ROUTES_MAX];
+static fg_job_batch_t *route_batch[FG_METRICS_ROUTES_MAX];
 
 static void run_many(const fg_job_batch_t *batch, fg_job_t **jobs, int n, fg_db_t *db)
 {
@@ -339,12 +339,12 @@ static void run_many(const fg_job_batch_t *batch, fg_job_t **jobs, int n, fg_db_
 static int many_setup(const fg_route_many_t *many, char *err, size_t cap)
 {
     for (int k = 0; many != NULL && many[k].handler != NULL; k++) {
-        if (k == MANY_KINDS_MAX || many[k].max < 2 || many[k].max > FG_POOL_BATCH_MAX) {
-            snprintf(err, cap, "batched route %d: at most %d kinds, each of 2 to %d calls", k, MANY_KINDS_MAX,
-                     FG_POOL_BATCH_MAX);
+        if (k == MANY_KINDS_MAX || many[k].max < 2 || many[k].max > FG_POOL_BATCH_MAX || many[k].leaders < 1) {
+            snprintf(err, cap, "batched route %d: at most %d kinds, each of 2 to %d calls, one leader or more", k,
+                     MANY_KINDS_MAX, FG_POOL_BATCH_MAX);
             return -1;
         }
-        many_kinds[k] = (many_kind_t){{run_many, many[k].max}, many[k].many};
+        many_kinds[k] = (many_kind_t){{run_many, many[k].max, many[k].leaders, 0}, many[k].many};
         for (int i = 0; i < route_api_count; i++) {
             if (routes[i].handler != many[k].handler)
                 continue;

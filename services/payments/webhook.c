@@ -63,17 +63,28 @@ static const char SQL_PAYMENT_SUCCEED[] =
     "amount_unapplied = ?, provider_payload = ?, updated_at = ?, receipt_id = ? WHERE id = ? AND status <> 'succeeded'";
 static const char SQL_ORDER_PAID[] =
     "UPDATE orders SET amount_paid = ?, status = ?, updated_at = ? WHERE id = ? AND amount_paid = ?";
-/* The same three updates for a set's rows, one array-bound statement each
- * (texts of their own: a bulk statement keeps its array size). */
+/* The same three updates for a set's rows, one statement each, driven by a
+ * JSON array of the rows' values (one parameter); each row's guard is the
+ * single-row form's, and every row must change. */
 static const char SQL_SET_ORDERS_PAID[] =
-    "UPDATE orders SET amount_paid = ?, status = ?, updated_at = ? WHERE amount_paid = ? AND id = ?";
+    "UPDATE JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT UNSIGNED PATH '$[0]', paid BIGINT PATH '$[1]', prev BIGINT PATH "
+    "'$[2]', now BIGINT PATH '$[3]', st VARCHAR(16) PATH '$[4]')) j STRAIGHT_JOIN orders o ON o.id = j.id SET "
+    "o.amount_paid = j.paid, o.status = j.st, o.updated_at = j.now WHERE o.amount_paid = j.prev";
 static const char SQL_SET_PAYMENTS_SUCCEED[] =
-    "UPDATE payments SET status = 'succeeded', provider_txn_id = NULLIF(?, ''), amount_received = ?, "
-    "amount_applied = ?, amount_unapplied = ?, provider_payload = ?, updated_at = ?, receipt_id = NULLIF(?, '') "
-    "WHERE status <> 'succeeded' AND id = ?";
+    "UPDATE JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT UNSIGNED PATH '$[0]', now BIGINT PATH '$[1]', txn VARCHAR(64) "
+    "PATH '$[2]', raw MEDIUMTEXT PATH '$[3]', received BIGINT PATH '$[4]', applied BIGINT PATH '$[5]', unapplied "
+    "BIGINT PATH '$[6]', receipt VARCHAR(40) PATH '$[7]')) j STRAIGHT_JOIN payments p ON p.id = j.id SET p.status = "
+    "'succeeded', p.provider_txn_id = NULLIF(j.txn, ''), p.amount_received = j.received, p.amount_applied = "
+    "j.applied, p.amount_unapplied = j.unapplied, p.provider_payload = j.raw, p.updated_at = j.now, p.receipt_id = "
+    "NULLIF(j.receipt, '') WHERE p.status <> 'succeeded'";
 static const char SQL_SET_PAYMENTS_FAIL[] =
-    "UPDATE payments SET status = 'failed', provider_txn_id = NULLIF(?, ''), failure_reason = 'provider reported "
-    "failure', provider_payload = ?, updated_at = ? WHERE status = 'pending' AND id = ?";
+    "UPDATE JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT UNSIGNED PATH '$[0]', now BIGINT PATH '$[1]', txn VARCHAR(64) "
+    "PATH '$[2]', raw MEDIUMTEXT PATH '$[3]')) j STRAIGHT_JOIN payments p ON p.id = j.id SET p.status = 'failed', "
+    "p.provider_txn_id = NULLIF(j.txn, ''), p.failure_reason = 'provider reported failure', p.provider_payload = "
+    "j.raw, p.updated_at = j.now WHERE p.status = 'pending'";
+/* One such statement carries at most this many bytes of JSON (payloads are
+ * evidence of any size up to the inbox's cut): larger sets are sent in parts. */
+#define SET_UPDATE_JSON_MAX (4 * 1024 * 1024)
 
 typedef struct set set_t;
 
@@ -757,65 +768,65 @@ static int set_load(fg_db_t *db, set_t *set, const int *in_set)
     return rc;
 }
 
-/* The set's updates, one array-bound statement each; every row must change. */
+/* Sends one set update for json's rows (a JSON array) and checks that each
+ * of the rows changed. */
+static int set_update_send(fg_db_t *db, const char *sql, fg_buf_t *json, int rows)
+{
+    fg_stmt_t s;
+    fg_buf_putc(json, ']');
+    int rc = fg_stmt_init(&s, db, sql);
+    if (rc == 0) {
+        fg_stmt_str(&s, json->data, json->len);
+        rc = fg_stmt_exec(&s);
+    }
+    if (rc == 0 && fg_stmt_affected(&s) != (uint64_t)rows)
+        rc = FG_ECONFLICT; /* a guard failed under the set's locks: run each alone */
+    fg_buf_reset(json);
+    return rc;
+}
+
+/* Row i of a kind of update as a JSON array (kind 0 orders, 1 payments
+ * succeeded, 2 payments failed). */
+static void set_update_row(fg_buf_t *json, const set_t *set, int kind, int i)
+{
+    if (kind == 0) {
+        const order_update_t *u = &set->orders[i];
+        fg_buf_printf(json, "[%lld,%lld,%lld,%lld,\"%s\"]", (long long)u->id, (long long)u->paid, (long long)u->prev,
+                      (long long)u->now, u->status);
+        return;
+    }
+    const payment_update_t *u = kind == 1 ? &set->succeeded[i] : &set->failed[i];
+    fg_buf_printf(json, "[%lld,%lld,", (long long)u->id, (long long)u->now);
+    fg_json_str(json, u->txn, strlen(u->txn));
+    fg_buf_putc(json, ',');
+    fg_json_str(json, u->payload, u->payload_len);
+    if (kind == 1) {
+        fg_buf_printf(json, ",%lld,%lld,%lld,", (long long)u->received, (long long)u->applied, (long long)u->unapplied);
+        fg_json_str(json, u->receipt != NULL ? u->receipt : "", u->receipt != NULL ? strlen(u->receipt) : 0);
+    }
+    fg_buf_putc(json, ']');
+}
+
+/* The set's updates: one statement per kind (more for very large payloads). */
 static int set_update(fg_db_t *db, const set_t *set)
 {
-    int n = set->count, rc = 0;
-    int64_t *ints = fg_malloc((size_t)n * 6 * sizeof(int64_t));
-    const char **texts = fg_malloc((size_t)n * 3 * sizeof(char *));
-    unsigned long *lens = fg_malloc((size_t)n * 3 * sizeof(unsigned long));
-    uint64_t changed = 0;
-    if (set->n_orders > 0) {
-        int c = set->n_orders;
-        for (int i = 0; i < c; i++) {
-            const order_update_t *u = &set->orders[i];
-            ints[i] = u->paid, ints[n + i] = u->now, ints[2 * n + i] = u->prev, ints[3 * n + i] = u->id;
-            texts[i] = u->status, lens[i] = strlen(u->status);
+    static const char *const SQL[] = {SQL_SET_ORDERS_PAID, SQL_SET_PAYMENTS_SUCCEED, SQL_SET_PAYMENTS_FAIL};
+    const int counts[] = {set->n_orders, set->n_succeeded, set->n_failed};
+    fg_buf_t json = FG_BUF_INIT;
+    int rc = 0;
+    for (int kind = 0; kind < 3 && rc == 0; kind++) {
+        int rows = 0;
+        for (int i = 0; i < counts[kind] && rc == 0; i++) {
+            fg_buf_putc(&json, rows == 0 ? '[' : ',');
+            set_update_row(&json, set, kind, i);
+            rows++;
+            if (json.len >= SET_UPDATE_JSON_MAX || i + 1 == counts[kind]) {
+                rc = set_update_send(db, SQL[kind], &json, rows);
+                rows = 0;
+            }
         }
-        fg_db_column_t cols[] = {{FG_DB_V_INT, ints, NULL, NULL},
-                                 {FG_DB_V_STR, NULL, texts, lens},
-                                 {FG_DB_V_INT, ints + n, NULL, NULL},
-                                 {FG_DB_V_INT, ints + 2 * n, NULL, NULL},
-                                 {FG_DB_V_INT, ints + 3 * n, NULL, NULL}};
-        rc = fg_db_bulk(db, SQL_SET_ORDERS_PAID, cols, 5, (unsigned)c, &changed);
-        if (rc == 0 && changed != (uint64_t)c)
-            rc = FG_ECONFLICT;
     }
-    for (int kind = 0; kind < 2 && rc == 0; kind++) {
-        const payment_update_t *rows = kind == 0 ? set->succeeded : set->failed;
-        int c = kind == 0 ? set->n_succeeded : set->n_failed;
-        if (c == 0)
-            continue;
-        for (int i = 0; i < c; i++) {
-            const payment_update_t *u = &rows[i];
-            ints[i] = u->received, ints[n + i] = u->applied, ints[2 * n + i] = u->unapplied;
-            ints[3 * n + i] = u->now, ints[4 * n + i] = u->id;
-            texts[i] = u->txn, lens[i] = strlen(u->txn);
-            texts[n + i] = u->payload, lens[n + i] = u->payload_len;
-            texts[2 * n + i] = u->receipt != NULL ? u->receipt : "", lens[2 * n + i] = strlen(texts[2 * n + i]);
-        }
-        fg_db_column_t txn = {FG_DB_V_STR, NULL, texts, lens}, raw = {FG_DB_V_STR, NULL, texts + n, lens + n};
-        fg_db_column_t now = {FG_DB_V_INT, ints + 3 * n, NULL, NULL}, id = {FG_DB_V_INT, ints + 4 * n, NULL, NULL};
-        if (kind == 0) {
-            fg_db_column_t cols[] = {txn,
-                                     {FG_DB_V_INT, ints, NULL, NULL},
-                                     {FG_DB_V_INT, ints + n, NULL, NULL},
-                                     {FG_DB_V_INT, ints + 2 * n, NULL, NULL},
-                                     raw,
-                                     now,
-                                     {FG_DB_V_STR, NULL, texts + 2 * n, lens + 2 * n},
-                                     id};
-            rc = fg_db_bulk(db, SQL_SET_PAYMENTS_SUCCEED, cols, 8, (unsigned)c, &changed);
-        } else {
-            fg_db_column_t cols[] = {txn, raw, now, id};
-            rc = fg_db_bulk(db, SQL_SET_PAYMENTS_FAIL, cols, 4, (unsigned)c, &changed);
-        }
-        if (rc == 0 && changed != (uint64_t)c)
-            rc = FG_ECONFLICT;
-    }
-    free(ints);
-    free(texts);
-    free(lens);
+    fg_buf_free(&json);
     return rc;
 }
 
