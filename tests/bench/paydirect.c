@@ -9,9 +9,13 @@
  * group commit does: per payment the two locks and two updates, then for all
  * G the inbox rows, journals (RETURNING id), entries and events as one
  * multi-row INSERT each, and one COMMIT: the database's limit for the
- * server's own statement shape.
+ * server's own statement shape.  With -w as well, the locks and updates are
+ * set-wise too, as the server applies a set of notifications: one locking
+ * read of the G payments and their orders (in public id order), one UPDATE
+ * of the orders and one of the payments driven by a JSON array of their
+ * values (G up to 256).
  *
- *   paydirect -S SOCKET -u USER -p PASSWORD -D DATABASE -i PAYMENTS_FILE -c THREADS -d SECONDS [-g G]
+ *   paydirect -S SOCKET -u USER -p PASSWORD -D DATABASE -i PAYMENTS_FILE -c THREADS -d SECONDS [-g G [-w]]
  * PAYMENTS_FILE: lines "pay_… amount" of pending sandbox payments.
  * Prints: requests=N seconds=S rate=R p50_us=A p99_us=B
  */
@@ -30,10 +34,10 @@
 #define THREADS_MAX 256
 #define MERCHANTS_MAX 100000
 
-#define GROUP_MAX 16
+#define GROUP_MAX 256
 
 static const char *sock, *user, *password, *database;
-static int group = 1;
+static int group = 1, setwise = 0;
 static char **ids;
 static size_t id_count;
 static atomic_size_t next_id;
@@ -250,6 +254,72 @@ static void p_exec(MYSQL *m, MYSQL_STMT *st, params_t *p, long long *out, int wa
     mysql_stmt_free_result(st);
 }
 
+/* ---- -w: the locks and updates of a set, one statement each ------------------ */
+
+enum { W_LOCK, W_ORDERS, W_PAYMENTS, W_COUNT };
+static const char *const SET_SQL[W_COUNT] = {
+    "SELECT j.i, p.id, p.order_id, p.merchant_id, p.public_id, p.adapter, p.currency, p.status, p.provider_txn_id, "
+    "p.amount, p.amount_received, o.public_id, o.merchant_ref, o.fee_type, o.amount, o.amount_paid, o.status, "
+    "o.payer_name, o.payer_email, o.description, o.code FROM JSON_TABLE(?, '$[*]' COLUMNS (i INT PATH '$[0]', pid "
+    "VARCHAR(64) PATH '$[1]')) j STRAIGHT_JOIN payments p ON p.public_id = j.pid JOIN orders o ON o.id = p.order_id "
+    "FOR UPDATE",
+    "UPDATE JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT UNSIGNED PATH '$[0]', paid BIGINT PATH '$[1]', prev BIGINT PATH "
+    "'$[2]', now BIGINT PATH '$[3]', st VARCHAR(16) PATH '$[4]')) j STRAIGHT_JOIN orders o ON o.id = j.id SET "
+    "o.amount_paid = j.paid, o.status = j.st, o.updated_at = j.now WHERE o.amount_paid = j.prev",
+    "UPDATE JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT UNSIGNED PATH '$[0]', now BIGINT PATH '$[1]', txn VARCHAR(64) "
+    "PATH '$[2]', raw MEDIUMTEXT PATH '$[3]', received BIGINT PATH '$[4]', applied BIGINT PATH '$[5]', unapplied "
+    "BIGINT PATH '$[6]', receipt VARCHAR(40) PATH '$[7]')) j STRAIGHT_JOIN payments p ON p.id = j.id SET p.status = "
+    "'succeeded', p.provider_txn_id = NULLIF(j.txn, ''), p.amount_received = j.received, p.amount_applied = "
+    "j.applied, p.amount_unapplied = j.unapplied, p.provider_payload = j.raw, p.updated_at = j.now, p.receipt_id = "
+    "NULLIF(j.receipt, '') WHERE p.status <> 'succeeded'",
+};
+
+typedef struct {
+    const char *pid;
+    int g;
+} pair_t;
+
+static int by_pid(const void *a, const void *b) { return strcmp(((const pair_t *)a)->pid, ((const pair_t *)b)->pid); }
+
+/* Executes st with one string parameter; with out, reads every row's first
+ * four integer columns (member, payment, order, merchant). */
+static void run_json(MYSQL *m, MYSQL_STMT *st, const char *json, long long (*out)[4], int rows)
+{
+    MYSQL_BIND b, r[32];
+    unsigned long len = strlen(json);
+    long long v[4];
+    memset(&b, 0, sizeof(b));
+    b.buffer_type = MYSQL_TYPE_STRING;
+    b.buffer = (void *)json;
+    b.buffer_length = len;
+    b.length = &len;
+    if (mysql_stmt_bind_param(st, &b) || mysql_stmt_execute(st))
+        die(m, mysql_stmt_error(st));
+    if (out == NULL) {
+        if ((int)mysql_stmt_affected_rows(st) != rows)
+            die(m, "a set update changed fewer rows than it named");
+        return;
+    }
+    memset(r, 0, sizeof(r));
+    for (int i = 0; i < 32; i++)
+        r[i].buffer_type = MYSQL_TYPE_NULL; /* the other columns are read, not kept */
+    for (int i = 0; i < 4; i++) {
+        r[i].buffer_type = MYSQL_TYPE_LONGLONG;
+        r[i].buffer = &v[i];
+    }
+    if (mysql_stmt_store_result(st) || mysql_stmt_bind_result(st, r))
+        die(m, mysql_stmt_error(st));
+    int got = 0;
+    for (int rc; (rc = mysql_stmt_fetch(st)) == 0 || rc == MYSQL_DATA_TRUNCATED;)
+        if (v[0] >= 0 && v[0] < rows) {
+            memcpy(out[v[0]], v, sizeof(v));
+            got++;
+        }
+    mysql_stmt_free_result(st);
+    if (got != rows)
+        die(m, "the set's lock found fewer payments than it named");
+}
+
 static void *work_grouped(void *arg)
 {
     worker_t *w = arg;
@@ -266,8 +336,17 @@ static void *work_grouped(void *arg)
         if (mysql_stmt_prepare(ms[i], multi_sql[i], strlen(multi_sql[i])))
             die(m, multi_sql[i]);
     }
-    char body[GROUP_MAX][256], txn[GROUP_MAX][64], jid[GROUP_MAX][40], eid[GROUP_MAX][2][40];
-    long long order[GROUP_MAX], merchant[GROUP_MAX], journal[GROUP_MAX], payment[GROUP_MAX];
+    MYSQL_STMT *ws[W_COUNT];
+    for (int i = 0; i < W_COUNT; i++) {
+        ws[i] = mysql_stmt_init(m);
+        if (mysql_stmt_prepare(ws[i], SET_SQL[i], strlen(SET_SQL[i])))
+            die(m, SET_SQL[i]);
+    }
+    static __thread char body[GROUP_MAX][256], txn[GROUP_MAX][64], jid[GROUP_MAX][40], eid[GROUP_MAX][2][40];
+    static __thread long long order[GROUP_MAX], merchant[GROUP_MAX], journal[GROUP_MAX], payment[GROUP_MAX];
+    static __thread long long found[GROUP_MAX][4];
+    static __thread pair_t pairs[GROUP_MAX];
+    char *json = malloc((size_t)GROUP_MAX * 512 + 16);
     for (;;) {
         size_t k = atomic_fetch_add(&next_id, (size_t)group);
         if (k + (size_t)group > id_count || bench_now_ns() >= deadline_ns)
@@ -285,6 +364,10 @@ static void *work_grouped(void *arg)
             snprintf(jid[g], sizeof(jid[g]), "jrn_G%07d%018zu", (int)getpid(), k + (size_t)g);
             snprintf(eid[g][0], sizeof(eid[g][0]), "evt_GP%07d%017zu", (int)getpid(), k + (size_t)g);
             snprintf(eid[g][1], sizeof(eid[g][1]), "evt_GO%07d%017zu", (int)getpid(), k + (size_t)g);
+            if (setwise) {
+                pairs[g] = (pair_t){pay, g};
+                continue;
+            }
             run(m, st[S_PAY], pr, 3, "sii", pay, 0LL, 0LL);
             payment[g] = pr[0];
             order[g] = pr[1];
@@ -292,6 +375,29 @@ static void *work_grouped(void *arg)
             run(m, st[S_ORDER], NULL, 0, "i", order[g]);
             run(m, st[S_ORDER_UPD], NULL, 0, "iii", 100000LL, now, order[g]);
             run(m, st[S_PAY_UPD], NULL, 0, "siisii", txn[g], 100000LL, 100000LL, body[g], now, payment[g]);
+        }
+        if (setwise) {
+            char *at = json;
+            qsort(pairs, (size_t)group, sizeof(pairs[0]), by_pid);
+            for (int g = 0; g < group; g++)
+                at += sprintf(at, "%c[%d,\"%s\"]", g == 0 ? '[' : ',', pairs[g].g, pairs[g].pid);
+            sprintf(at, "]");
+            run_json(m, ws[W_LOCK], json, found, group);
+            at = json;
+            for (int g = 0; g < group; g++) {
+                payment[g] = found[g][1];
+                order[g] = found[g][2];
+                merchant[g] = found[g][3];
+                at += sprintf(at, "%c[%lld,100000,0,%lld,\"paid\"]", g == 0 ? '[' : ',', order[g], now);
+            }
+            sprintf(at, "]");
+            run_json(m, ws[W_ORDERS], json, NULL, group);
+            at = json;
+            for (int g = 0; g < group; g++) /* the body is JSON without quotes to escape but its own */
+                at += sprintf(at, "%c[%lld,%lld,\"%s\",\"%s\",100000,100000,0,\"\"]", g == 0 ? '[' : ',', payment[g],
+                              now, txn[g], "{}");
+            sprintf(at, "]");
+            run_json(m, ws[W_PAYMENTS], json, NULL, group);
         }
         for (int g = 0; g < group; g++) {
             p_str(&par, txn[g]);
@@ -338,6 +444,9 @@ static void *work_grouped(void *arg)
         mysql_stmt_close(st[i]);
     for (int i = 0; i < M_COUNT; i++)
         mysql_stmt_close(ms[i]);
+    for (int i = 0; i < W_COUNT; i++)
+        mysql_stmt_close(ws[i]);
+    free(json);
     mysql_close(m);
     mysql_thread_end();
     return NULL;
@@ -386,7 +495,7 @@ int main(int argc, char **argv)
 {
     int opt, threads = 32, seconds = 15;
     const char *file = NULL;
-    while ((opt = getopt(argc, argv, "S:u:p:D:i:c:d:g:")) != -1) {
+    while ((opt = getopt(argc, argv, "S:u:p:D:i:c:d:g:w")) != -1) {
         switch (opt) {
         case 'S': sock = optarg; break;
         case 'u': user = optarg; break;
@@ -396,10 +505,12 @@ int main(int argc, char **argv)
         case 'c': threads = atoi(optarg); break;
         case 'd': seconds = atoi(optarg); break;
         case 'g': group = atoi(optarg); break;
+        case 'w': setwise = 1; break;
         default: return 2;
         }
     }
-    if (sock == NULL || file == NULL || threads < 1 || threads > THREADS_MAX || group < 1 || group > GROUP_MAX)
+    if (sock == NULL || file == NULL || threads < 1 || threads > THREADS_MAX || group < 1 || group > GROUP_MAX ||
+        (setwise && group < 2))
         return 2;
     if (group > 1)
         build_multi();
