@@ -25,6 +25,8 @@ extern const fg_route_many_t fg_api_routes_many[];
 /* ---- orders (services/api/orders.c) ---- */
 
 void fg_orders_create(fg_call_t *call, fg_db_t *db);
+/* fg_orders_create for several calls taken at once. */
+void fg_orders_create_many(fg_call_t **calls, int n, fg_db_t *db);
 void fg_orders_batch(fg_call_t *call, fg_db_t *db);
 /** The body of POST /v1/orders/batch: {"orders":[…]} with 1 to
  *  FG_ORDER_BATCH_MAX items (each then read by fg_order_input_parse).  0 with

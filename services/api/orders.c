@@ -7,6 +7,7 @@
 #include "orders/orders.h"
 #include "api/handlers.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include "core/text.h"
 #include "db/group.h"
@@ -72,42 +73,107 @@ static void answer_duplicate_ref(fg_call_t *call, fg_db_t *db, const char *ref)
 
 static fg_db_group_t create_group = FG_DB_GROUP_INIT(CREATE_GROUP_LEADERS, CREATE_GROUP_MEMBERS);
 
-void fg_orders_create(fg_call_t *call, fg_db_t *db)
+/* Reads the call's order into c (fg_order_input_free after): 0, or answered. */
+static int create_parse(create_t *c, fg_order_input_t *input, yajl_val *root)
 {
     fg_field_error_t err;
-    fg_order_input_t input;
-    create_t c = {.call = call, .merchant = fg_call_merchant(call), .input = &input};
-    yajl_val root = fg_call_json_object(call, &err);
-    memset(&input, 0, sizeof(input));
-    fg_order_row_init(&c.row);
-    if (root == NULL) {
-        answer_field_error(call, &err);
-        goto Exit;
+    memset(input, 0, sizeof(*input));
+    *c = (create_t){.call = c->call, .merchant = fg_call_merchant(c->call), .input = input};
+    fg_order_row_init(&c->row);
+    *root = fg_call_json_object(c->call, &err);
+    if (*root == NULL || fg_order_input_parse(*root, fg_now_ms(), input, &err) != 0) {
+        answer_field_error(c->call, &err);
+        return -1;
     }
-    if (fg_order_input_parse(root, fg_now_ms(), &input, &err) != 0) {
-        answer_field_error(call, &err);
-        goto Exit;
-    }
-    int rc = fg_db_group_tx(&create_group, db, create_tx, &c);
+    return 0;
+}
+
+/* Answers a create whose transaction returned rc. */
+static void create_answer(create_t *c, fg_db_t *db, int rc)
+{
+    fg_call_t *call = c->call;
     if (rc == 0) {
-        fg_call_json(call, 201, &c.body);
+        fg_call_json(call, 201, &c->body);
     } else if (rc == FG_ECONFLICT) {
         /* The key or the merchant_ref was taken by a request that committed
          * first: the key's stored answer wins, else name the existing order. */
         rc = call->idem_key != NULL ? fg_idem_answer_existing(db, call) : FG_ENOTFOUND;
         if (rc == FG_ENOTFOUND && !call->idem_taken)
-            answer_duplicate_ref(call, db, input.merchant_ref);
+            answer_duplicate_ref(call, db, c->input->merchant_ref);
         else if (rc != 0)
             fg_call_db_error(call, db, rc == FG_ENOTFOUND ? FG_ERETRY : rc);
     } else {
         fg_call_db_error(call, db, rc);
     }
-Exit:
-    fg_order_input_free(&input);
-    fg_order_row_free(&c.row);
-    fg_buf_free(&c.body);
+}
+
+static void create_free(create_t *c, fg_order_input_t *input, yajl_val root)
+{
+    fg_order_input_free(input);
+    fg_order_row_free(&c->row);
+    fg_buf_free(&c->body);
     if (root != NULL)
         yajl_tree_free(root);
+}
+
+void fg_orders_create(fg_call_t *call, fg_db_t *db)
+{
+    fg_order_input_t input;
+    create_t c = {.call = call};
+    yajl_val root = NULL;
+    if (create_parse(&c, &input, &root) == 0)
+        create_answer(&c, db, fg_db_group_tx(&create_group, db, create_tx, &c));
+    create_free(&c, &input, root);
+}
+
+/* Creates taken together from the queue (fg_orders_create_many). */
+typedef struct {
+    create_t *creates;
+    const int *valid;
+    int n;
+} creates_t;
+
+static int creates_tx(fg_db_t *db, void *arg)
+{
+    creates_t *all = arg;
+    int rc = 0;
+    for (int i = 0; rc == 0 && i < all->n; i++)
+        if (all->valid[i])
+            rc = create_tx(db, &all->creates[i]);
+    return rc;
+}
+
+void fg_orders_create_many(fg_call_t **calls, int n, fg_db_t *db)
+{
+    create_t *c = fg_calloc((size_t)n, sizeof(*c));
+    fg_order_input_t *inputs = fg_calloc((size_t)n, sizeof(*inputs));
+    yajl_val *roots = fg_calloc((size_t)n, sizeof(*roots));
+    int *valid = fg_calloc((size_t)n, sizeof(*valid)), count = 0;
+    for (int i = 0; i < n; i++) {
+        c[i].call = calls[i];
+        valid[i] = create_parse(&c[i], &inputs[i], &roots[i]) == 0;
+        count += valid[i];
+    }
+    /* One transaction for them all, the rows sent as multi-row INSERTs at
+     * COMMIT; if it fails for any reason (a taken key or merchant_ref among
+     * them, a deadlock past the retries), each runs alone and gets its own
+     * answer, as fg_orders_create. */
+    creates_t all = {c, valid, n};
+    int rc = FG_ERETRY;
+    if (count > 1) {
+        fg_db_defer(db, 1);
+        rc = fg_db_tx(db, creates_tx, &all);
+        fg_db_defer(db, 0);
+    }
+    for (int i = 0; i < n; i++) {
+        if (valid[i])
+            create_answer(&c[i], db, rc == 0 ? 0 : fg_db_group_tx(&create_group, db, create_tx, &c[i]));
+        create_free(&c[i], &inputs[i], roots[i]);
+    }
+    free(c);
+    free(inputs);
+    free(roots);
+    free(valid);
 }
 
 /* ---- POST /v1/orders/batch ------------------------------------------------ */

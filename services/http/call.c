@@ -200,23 +200,26 @@ static void idempotency_finish(fg_call_t *call, fg_db_t *db)
     }
 }
 
-void fg_call_run(fg_job_t *job, fg_db_t *db)
+/* Authentication and the Idempotency-Key's checks: 0, or answered. */
+static int call_prepare(fg_call_t *call, fg_db_t *db)
 {
-    fg_call_t *call = (fg_call_t *)job;
     if (call->route->auth == FG_AUTH_MERCHANT && fg_auth_merchant(call, db) != 0)
-        return;
+        return -1;
     if (call->route->auth == FG_AUTH_MERCHANT_OR_STAFF &&
         (fg_auth_bears_staff_token(call) ? fg_auth_staff(call, db) : fg_auth_merchant(call, db)) != 0)
-        return;
+        return -1;
     if (call->route->auth == FG_AUTH_EXPORT && fg_auth_export(call, db) != 0)
-        return;
+        return -1;
     if (call->route->auth >= FG_AUTH_STAFF_READ && fg_auth_staff(call, db) != 0)
-        return;
-    if (idempotency_prepare(call) != 0)
-        return;
-    call->route->handler(call, db);
+        return -1;
+    return idempotency_prepare(call);
+}
+
+/* After the handler: a request whose key had expired in place runs again,
+ * once, as a new one; the answer is stored under its key. */
+static void call_finish(fg_call_t *call, fg_db_t *db)
+{
     if (call->idem_freed) {
-        /* The key had expired in place: the request is a new one, once. */
         call->idem_freed = 0;
         call->status = 0;
         call->content_type = NULL;
@@ -231,12 +234,27 @@ void fg_call_run(fg_job_t *job, fg_db_t *db)
     idempotency_finish(call, db);
 }
 
+void fg_call_run(fg_job_t *job, fg_db_t *db)
+{
+    fg_call_t *call = (fg_call_t *)job;
+    if (call_prepare(call, db) != 0)
+        return;
+    call->route->handler(call, db);
+    call_finish(call, db);
+}
+
 void fg_call_run_many(fg_many_fn many, fg_call_t **calls, int n, fg_db_t *db)
 {
-    many(calls, n, db);
+    fg_call_t **ready = fg_malloc((size_t)n * sizeof(*ready));
+    int m = 0;
     for (int i = 0; i < n; i++)
-        if (calls[i]->status == 0)
-            fg_call_error(calls[i], 500, "internal", "internal_error", "the handler gave no answer", NULL);
+        if (call_prepare(calls[i], db) == 0)
+            ready[m++] = calls[i];
+    if (m > 0)
+        many(ready, m, db);
+    for (int i = 0; i < m; i++)
+        call_finish(ready[i], db);
+    free(ready);
 }
 
 int fg_call_page(fg_call_t *call, fg_page_t *page)

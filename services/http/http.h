@@ -66,9 +66,11 @@ typedef struct {
 } fg_route_t;
 
 /* A route whose requests a worker may answer several at once, taken together
- * from the pool's queue (db/pool.h): many answers calls[0..n) (n >= 2), each
- * with its own status and body exactly as handler would one after another.
- * Only for routes without authentication or Idempotency-Key. */
+ * from the pool's queue (db/pool.h): many answers calls[0..n), each with its
+ * own status and body exactly as handler would one after another.  Each call
+ * is authenticated and its Idempotency-Key checked first (those refused are
+ * answered and left out); a key found expired in place runs handler again
+ * for that call alone, and each answer is stored under its key after. */
 typedef void (*fg_many_fn)(fg_call_t **calls, int n, fg_db_t *db);
 typedef struct {
     fg_handler_fn handler; /* the routes (every one with this handler) */

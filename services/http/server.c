@@ -348,11 +348,6 @@ static int many_setup(const fg_route_many_t *many, char *err, size_t cap)
         for (int i = 0; i < route_api_count; i++) {
             if (routes[i].handler != many[k].handler)
                 continue;
-            if (routes[i].auth != FG_AUTH_NONE || routes[i].idempotent) {
-                snprintf(err, cap, "route %s cannot be batched: it authenticates or takes Idempotency-Key",
-                         routes[i].name);
-                return -1;
-            }
             route_batch[i] = &many_kinds[k].batch;
         }
     }

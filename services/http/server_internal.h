@@ -14,8 +14,8 @@ SSL_CTX *fg_tls_create(const fg_config_t *cfg, char *err, size_t err_cap);
 
 /** Runs on a worker: authentication, idempotency bookkeeping, the handler. */
 void fg_call_run(fg_job_t *job, fg_db_t *db);
-/** Runs on a worker: calls[0..n) of one route batched by many (no
- *  authentication, no idempotency bookkeeping), each answered. */
+/** Runs on a worker: calls[0..n) of one route batched by many, each
+ *  authenticated, answered and its answer stored as fg_call_run would. */
 void fg_call_run_many(fg_many_fn many, fg_call_t **calls, int n, fg_db_t *db);
 
 /** Authenticates a merchant API key (services/http/auth.c).  0, or sets a 401

@@ -325,6 +325,121 @@ START_TEST(an_expired_key_is_free_before_the_sweep)
 }
 END_TEST
 
+/* ---- creates taken together ------------------------------------------------------- */
+
+/* One database worker: what arrives while it works waits in the queue and is taken at once. */
+static void setup_one_worker(void)
+{
+    const char *env[] = {"FEEGATE_DB_POOL_SIZE=1", NULL};
+    start(env);
+}
+
+static long long metric(const char *series)
+{
+    fgt_response_t r = fgt_metrics(&srv);
+    size_t n = strlen(series);
+    long long v = -1;
+    for (const char *line = r.body; line != NULL && *line != '\0' && v < 0;) {
+        if (strncmp(line, series, n) == 0 && line[n] == ' ')
+            v = strtoll(line + n + 1, NULL, 10);
+        line = strchr(line, '\n');
+        line = line != NULL ? line + 1 : NULL;
+    }
+    fgt_response_free(&r);
+    ck_assert_msg(v >= 0, "no sample %s", series);
+    return v;
+}
+
+/* Creates a worker takes together share one transaction; each still gets the answer it would get
+ * alone: a replay, a key reused with another body, a taken merchant_ref, a refused order, a
+ * wrong API key, the same new key twice, among plain creates. */
+START_TEST(creates_taken_together_keep_their_own_answers)
+{
+    enum { PLAIN = 30, N = PLAIN + 7 };
+    char taken_key[96], taken_ref[96], twin_key[96], keys[N][96], auths[N][200];
+    char *bodies[N];
+    const char *headers[N][4];
+    fgt_request_t reqs[N];
+    fgt_response_t out[N];
+    snprintf(taken_key, sizeof(taken_key), "%s", fgt_unique("KT"));
+    snprintf(taken_ref, sizeof(taken_ref), "%s", fgt_unique("RT"));
+    snprintf(twin_key, sizeof(twin_key), "%s", fgt_unique("KW"));
+    char *first_body = fgt_order_body(taken_ref, 5000, NULL);
+    fgt_response_t first = post(FGT_H2C, &a, taken_key, first_body);
+    fgt_expect(first, 201, NULL);
+    char *twin_body = fgt_order_body(fgt_unique("RW"), 6000, NULL);
+    for (int i = 0; i < N; i++) {
+        const char *key = keys[i], *api = a.key;
+        snprintf(keys[i], sizeof(keys[i]), "%s", fgt_unique("KG"));
+        if (i < PLAIN) {
+            bodies[i] = fgt_order_body(fgt_unique("RG"), 1000 + i, NULL);
+        } else if (i == PLAIN) { /* a replay of the first */
+            bodies[i] = strdup(first_body);
+            key = taken_key;
+        } else if (i == PLAIN + 1) { /* the first's key, another body */
+            bodies[i] = fgt_order_body(fgt_unique("RO"), 5000, NULL);
+            key = taken_key;
+        } else if (i == PLAIN + 2) { /* the first's merchant_ref under a new key */
+            bodies[i] = fgt_order_body(taken_ref, 5000, NULL);
+        } else if (i == PLAIN + 3) { /* refused: amount 0 */
+            bodies[i] = fgt_order_body(fgt_unique("RZ"), 0, NULL);
+        } else if (i == PLAIN + 4) { /* not a merchant's key */
+            bodies[i] = fgt_order_body(fgt_unique("RK"), 7000, NULL);
+            api = "sk_live_notakeyofanyone";
+        } else { /* the same new key and body, twice */
+            bodies[i] = strdup(twin_body);
+            key = twin_key;
+        }
+        if (key != keys[i])
+            snprintf(keys[i], sizeof(keys[i]), "%s", key);
+        snprintf(auths[i], sizeof(auths[i]), "Authorization: Bearer %s", api);
+        static char idem[N][140];
+        snprintf(idem[i], sizeof(idem[i]), "Idempotency-Key: %s", keys[i]);
+        headers[i][0] = auths[i];
+        headers[i][1] = idem[i];
+        headers[i][2] = "Content-Type: application/json";
+        headers[i][3] = NULL;
+        reqs[i] = (fgt_request_t){"POST", "/v1/orders", headers[i], bodies[i], 0, NULL};
+    }
+    long long batched = metric("feegate_db_pool_batched_requests_total");
+    fgt_request_all(&srv, FGT_H2C, 1, N, reqs, NULL, NULL, out);
+    ck_assert_int_ge(metric("feegate_db_pool_batched_requests_total") - batched, 2);
+    for (int i = 0; i < PLAIN; i++) {
+        fgt_expect(out[i], 201, NULL);
+        expect_not_replayed(&out[i]);
+        ck_assert_int_eq(fgt_json_int(&out[i], "amount", NULL), 1000 + i);
+        ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM orders WHERE public_id = ?",
+                                    fgt_json_str(&out[i], "id", NULL), NULL),
+                         1);
+    }
+    expect_replay(&out[PLAIN], &first);
+    fgt_expect_error(out[PLAIN + 1], 422, "idempotency", "idempotency_key_reused");
+    fgt_expect_error(out[PLAIN + 2], 409, "conflict", "duplicate_merchant_ref");
+    ck_assert_str_eq(fgt_json_str(&out[PLAIN + 2], "error", "existing_order_id", NULL),
+                     fgt_json_str(&first, "id", NULL));
+    ck_assert_int_eq(fgt_db_orders_with_ref(a.id, taken_ref), 1);
+    fgt_expect(out[PLAIN + 3], 422, "amount_invalid");
+    ck_assert_int_eq(out[PLAIN + 4].status, 401);
+    /* the twins: one order; the other a replay of it or told the key is still in progress */
+    int made = 0;
+    for (int i = PLAIN + 5; i < N; i++) {
+        if (out[i].status == 201) {
+            made += fgt_header(&out[i], "idempotent-replayed") == NULL;
+            continue;
+        }
+        fgt_expect(out[i], 409, "idempotency_key_in_progress");
+    }
+    ck_assert_int_eq(made, 1);
+    for (int i = 0; i < N; i++) {
+        fgt_response_free(&out[i]);
+        free(bodies[i]);
+    }
+    fgt_response_free(&first);
+    free(first_body);
+    free(twin_body);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("idempotency");
@@ -339,5 +454,7 @@ int main(void)
     tcase_add_test(tc, keys_live_24_hours_then_are_swept);
     tc = fgt_tcase(s, "lifetime without sweeps", setup_without_sweeps, teardown);
     tcase_add_loop_test(tc, an_expired_key_is_free_before_the_sweep, 0, 3);
+    tc = fgt_tcase(s, "one worker", setup_one_worker, teardown);
+    tcase_add_test(tc, creates_taken_together_keep_their_own_answers);
     return fgt_run(s);
 }
