@@ -71,6 +71,8 @@ void fg_webhooks_inbound(fg_call_t *call, fg_db_t *db);
 void fg_webhooks_inbound_many(fg_call_t **calls, int n, fg_db_t *db);
 /** POST /v1/webhooks/sepay: the bank feed's transfer notification. */
 void fg_sepay_webhook(fg_call_t *call, fg_db_t *db);
+/* fg_sepay_webhook for several calls taken at once. */
+void fg_sepay_webhook_many(fg_call_t **calls, int n, fg_db_t *db);
 
 /* ---- reconciliation (services/api/statements.c) ---- */
 

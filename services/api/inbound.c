@@ -90,3 +90,23 @@ void fg_sepay_webhook(fg_call_t *call, fg_db_t *db)
     (void)fg_sepay_receive(db, call->cfg, &in, fg_call_header(call, "authorization"), &outcome);
     acknowledge(call, &fg_adapter_vietqr, outcome);
 }
+
+void fg_sepay_webhook_many(fg_call_t **calls, int n, fg_db_t *db)
+{
+    fg_sepay_item_t *items = fg_calloc((size_t)n, sizeof(*items));
+    fg_call_t **taken = fg_calloc((size_t)n, sizeof(*taken));
+    int m = 0;
+    for (int i = 0; i < n; i++) {
+        if (source_held_back(calls[i]))
+            continue;
+        items[m] = (fg_sepay_item_t){.in = fg_call_inbound(calls[i]),
+                                     .authorization = fg_call_header(calls[i], "authorization")};
+        taken[m++] = calls[i];
+    }
+    if (m > 0)
+        fg_sepay_receive_many(db, calls[0]->cfg, items, m);
+    for (int i = 0; i < m; i++)
+        acknowledge(taken[i], &fg_adapter_vietqr, items[i].outcome);
+    free(items);
+    free(taken);
+}

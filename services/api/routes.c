@@ -136,11 +136,13 @@ const fg_route_t fg_api_routes[] = {
 /* Notifications arrive in bursts from many payers at once: a worker takes as
  * many as wait in the queue (up to 256) and applies them as one set
  * (payments/webhook.c), and at most two workers do so at once, so that the
- * sets grow with the load instead of the number of sets.  Creates likewise
- * share one transaction (api/orders.c). */
+ * sets grow with the load instead of the number of sets.  Creates and the
+ * bank feed's transfers likewise share one transaction (api/orders.c,
+ * payments/sepay.c). */
 #define MANY_LEADERS 2
 const fg_route_many_t fg_api_routes_many[] = {
     {fg_webhooks_inbound, fg_webhooks_inbound_many, 256, MANY_LEADERS},
     {fg_orders_create, fg_orders_create_many, 256, MANY_LEADERS},
+    {fg_sepay_webhook, fg_sepay_webhook_many, 256, MANY_LEADERS},
     {NULL, NULL, 0, 0},
 };

@@ -242,6 +242,17 @@ int fg_inbox_prune(fg_db_t *db, const fg_config_t *cfg, int64_t now_ms, int batc
 int fg_sepay_receive(fg_db_t *db, const fg_config_t *cfg, const fg_inbound_t *in, const char *authorization,
                      fg_ack_t *outcome);
 
+/* One transfer of several received at once. */
+typedef struct {
+    fg_inbound_t in;
+    const char *authorization; /* the request's Authorization header, may be NULL */
+    fg_ack_t outcome;          /* out: as fg_sepay_receive's */
+} fg_sepay_item_t;
+
+/** fg_sepay_receive for n transfers at once: those authorized and readable
+ *  run in one transaction; if it fails, each alone, with its own outcome. */
+void fg_sepay_receive_many(fg_db_t *db, const fg_config_t *cfg, fg_sepay_item_t *items, int n);
+
 /**
  * Inside the caller's transaction: a credit transfer to the VietQR
  * collection account pays order_id `amount`, as the bank feed and a

@@ -20,6 +20,7 @@
 
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "core/ids.h"
 #include "core/log.h"
@@ -278,40 +279,112 @@ static int transfer_tx(fg_db_t *db, void *arg)
 /* Group commit of transfers, as for other notifications (webhook.c). */
 static fg_db_group_t transfer_group = FG_DB_GROUP_INIT(4, 8);
 
+/* Authorizes and reads a transfer; one refused is recorded.  0 when it is
+ * to be applied. */
+static int sepay_check(fg_db_t *db, sepay_t *a, fg_sepay_transfer_t *t, const char *authorization)
+{
+    char reason[200] = "";
+    if (!fg_sepay_authorized(a->cfg->sepay_api_key, authorization)) {
+        a->outcome = FG_ACK_FORGED;
+        a->reason = "Authorization is not Apikey <sepay.api_key>";
+        record_alone(db, a, "rejected");
+        return -1;
+    }
+    if (fg_sepay_parse(a->in->body, a->in->body_len, t, reason, sizeof(reason)) != 0) {
+        a->outcome = FG_ACK_MALFORMED;
+        a->reason = reason;
+        record_alone(db, a, "failed");
+        a->reason = NULL; /* reason is gone with this frame */
+        return -1;
+    }
+    snprintf(a->event_id, sizeof(a->event_id), "sepay:%lld", (long long)t->id);
+    return 0;
+}
+
+/* What a transfer's transaction (rc) leaves to do. */
+static int sepay_conclude(fg_db_t *db, sepay_t *a, int rc)
+{
+    if (rc == 0)
+        return 0; /* applied, recorded as unapplied money, or recorded with no effect */
+    if (rc == FG_ECONFLICT) {
+        a->outcome = FG_ACK_DUPLICATE;
+        a->reason = "duplicate delivery";
+        record_alone(db, a, "duplicate");
+        return 0;
+    }
+    a->outcome = FG_ACK_ERROR; /* SePay retries */
+    fg_log_t l;
+    fg_log_begin(&l, FG_LOG_ERROR, "bank-feed transfer not applied");
+    fg_log_str(&l, "event", a->event_id);
+    fg_log_str(&l, "error", fg_db_error(db));
+    fg_log_end(&l);
+    return rc;
+}
+
 int fg_sepay_receive(fg_db_t *db, const fg_config_t *cfg, const fg_inbound_t *in, const char *authorization,
                      fg_ack_t *outcome)
 {
     fg_sepay_transfer_t t;
-    char reason[200] = "";
     sepay_t a = {.cfg = cfg, .in = in, .t = &t};
     int rc = 0;
-    if (!fg_sepay_authorized(cfg->sepay_api_key, authorization)) {
-        a.outcome = FG_ACK_FORGED;
-        a.reason = "Authorization is not Apikey <sepay.api_key>";
-        record_alone(db, &a, "rejected");
-    } else if (fg_sepay_parse(in->body, in->body_len, &t, reason, sizeof(reason)) != 0) {
-        a.outcome = FG_ACK_MALFORMED;
-        a.reason = reason;
-        record_alone(db, &a, "failed");
-    } else {
-        snprintf(a.event_id, sizeof(a.event_id), "sepay:%lld", (long long)t.id);
-        rc = fg_db_group_tx(&transfer_group, db, transfer_tx, &a);
-        if (rc == 0) {
-            /* applied, recorded as unapplied money, or recorded with no effect */
-        } else if (rc == FG_ECONFLICT) {
-            a.outcome = FG_ACK_DUPLICATE;
-            a.reason = "duplicate delivery";
-            record_alone(db, &a, "duplicate");
-            rc = 0;
-        } else {
-            a.outcome = FG_ACK_ERROR; /* SePay retries */
-            fg_log_t l;
-            fg_log_begin(&l, FG_LOG_ERROR, "bank-feed transfer not applied");
-            fg_log_str(&l, "event", a.event_id);
-            fg_log_str(&l, "error", fg_db_error(db));
-            fg_log_end(&l);
-        }
-    }
+    if (sepay_check(db, &a, &t, authorization) == 0)
+        rc = sepay_conclude(db, &a, fg_db_group_tx(&transfer_group, db, transfer_tx, &a));
     *outcome = a.outcome;
     return rc;
+}
+
+/* Transfers taken together (fg_sepay_receive_many). */
+typedef struct {
+    sepay_t *transfers;
+    const int *valid;
+    int n;
+} transfers_t;
+
+static int transfers_tx(fg_db_t *db, void *arg)
+{
+    transfers_t *all = arg;
+    int rc = 0;
+    for (int i = 0; rc == 0 && i < all->n; i++)
+        if (all->valid[i])
+            rc = transfer_tx(db, &all->transfers[i]);
+    return rc;
+}
+
+void fg_sepay_receive_many(fg_db_t *db, const fg_config_t *cfg, fg_sepay_item_t *items, int n)
+{
+    sepay_t *a = fg_calloc((size_t)n, sizeof(*a));
+    fg_sepay_transfer_t *t = fg_calloc((size_t)n, sizeof(*t));
+    int *valid = fg_calloc((size_t)n, sizeof(*valid)), count = 0;
+    for (int i = 0; i < n; i++) {
+        a[i] = (sepay_t){.cfg = cfg, .in = &items[i].in, .t = &t[i]};
+        valid[i] = sepay_check(db, &a[i], &t[i], items[i].authorization) == 0;
+        /* the same transfer twice among them: the second runs alone, after */
+        for (int j = 0; j < i && valid[i]; j++)
+            if (valid[j] && strcmp(a[j].event_id, a[i].event_id) == 0)
+                valid[i] = 2;
+        count += valid[i] == 1;
+    }
+    /* One transaction for them all (appends deferred); if it fails for any
+     * reason (a transfer delivered before, or applied by a statement line
+     * first; a deadlock past the retries), each runs alone with its own
+     * answer, as fg_sepay_receive. */
+    int rc = FG_ERETRY;
+    if (count > 1) {
+        int *first = fg_calloc((size_t)n, sizeof(*first));
+        for (int i = 0; i < n; i++)
+            first[i] = valid[i] == 1;
+        transfers_t all = {a, first, n};
+        fg_db_defer(db, 1);
+        rc = fg_db_tx(db, transfers_tx, &all);
+        fg_db_defer(db, 0);
+        free(first);
+    }
+    for (int i = 0; i < n; i++) {
+        if (valid[i] == 2 || (valid[i] == 1 && rc != 0))
+            (void)sepay_conclude(db, &a[i], fg_db_group_tx(&transfer_group, db, transfer_tx, &a[i]));
+        items[i].outcome = a[i].outcome;
+    }
+    free(a);
+    free(t);
+    free(valid);
 }

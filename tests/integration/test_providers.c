@@ -1457,6 +1457,110 @@ START_TEST(a_bank_day_with_every_exception_resolved_and_closed)
 }
 END_TEST
 
+/* ---- bank-feed transfers taken together ------------------------------------------------ */
+
+static fgt_server_t one; /* one database worker: what arrives while it works is taken at once */
+
+/* A SePay transfer body: a fresh transfer id into *id. */
+static char *sepay_body(long long *id, long long amount, const char *content, const char *type)
+{
+    static long long seq;
+    char *body = NULL;
+    *id = 910000000000LL + (long long)time(NULL) % 100000000 * 100 + ++seq;
+    ck_assert_int_ge(asprintf(&body,
+                              "{\"id\":%lld,\"gateway\":\"Vietcombank\",\"transactionDate\":\"2026-11-20 10:00:00\","
+                              "\"accountNumber\":\"0011001932418\",\"code\":null,\"content\":\"%s\","
+                              "\"transferType\":\"%s\",\"transferAmount\":%lld,\"accumulated\":0,\"subAccount\":null,"
+                              "\"referenceCode\":\"FT%lld\",\"description\":\"\"}",
+                              *id, content, type, amount, *id),
+                     0);
+    return body;
+}
+
+/* Inbox rows of a transfer (by its body: a duplicate's row has no event id) in a status. */
+static long long inbox_rows(const char *body, const char *status)
+{
+    return fgt_db_int("SELECT COUNT(*) FROM webhook_inbox WHERE adapter = 'vietqr' AND body = ? AND status = ?", body,
+                      status);
+}
+
+/* Transfers a worker takes together share one transaction; each keeps the answer and effect it
+ * would have alone: transfers paying orders, money for no order, an outgoing transfer, one
+ * transfer twice, a redelivery of one applied before, and a forged key. */
+START_TEST(sepay_transfers_taken_together_keep_their_own_answers)
+{
+    enum { PAID = 12, N = PAID + 5 };
+    char orders[PAID][40], codes[PAID][16], memo[64], auth[N][80];
+    char *bodies[N];
+    long long ids[N];
+    const char *headers[N][3];
+    fgt_request_t reqs[N];
+    fgt_response_t out[N];
+    balances_t before = balances("vietqr");
+    for (int i = 0; i < PAID; i++)
+        new_order(40000 + i, NULL, orders[i], codes[i]);
+    /* applied before: its redelivery is among them */
+    long long early_id;
+    char *early = sepay_body(&early_id, 7000, "ung ho thu vien", "in");
+    fgt_response_t r = fgt_req(&one, FGT_H2C, "POST", "/v1/webhooks/sepay", NULL, NULL, early, 0,
+                               "Authorization: Apikey it-sepay-key");
+    fgt_expect(r, 200, NULL);
+    fgt_response_free(&r);
+    for (int i = 0; i < PAID; i++) {
+        snprintf(memo, sizeof(memo), "HP %s CHUYEN TIEN", codes[i]);
+        bodies[i] = sepay_body(&ids[i], 40000 + i, memo, "in");
+    }
+    bodies[PAID] = sepay_body(&ids[PAID], 9000, "khong ro noi dung", "in"); /* no order: unapplied */
+    bodies[PAID + 1] = sepay_body(&ids[PAID + 1], 5000, "chi tra", "out");  /* outgoing: nothing */
+    bodies[PAID + 2] = strdup(bodies[0]);                                   /* the first transfer again */
+    ids[PAID + 2] = ids[0];
+    bodies[PAID + 3] = strdup(early); /* a redelivery */
+    ids[PAID + 3] = early_id;
+    bodies[PAID + 4] = sepay_body(&ids[PAID + 4], 8000, "gia mao", "in"); /* under a wrong key */
+    for (int i = 0; i < N; i++) {
+        snprintf(auth[i], sizeof(auth[i]), "Authorization: Apikey %s", i == PAID + 4 ? "not-the-key" : "it-sepay-key");
+        headers[i][0] = auth[i];
+        headers[i][1] = "Content-Type: application/json";
+        headers[i][2] = NULL;
+        reqs[i] = (fgt_request_t){"POST", "/v1/webhooks/sepay", headers[i], bodies[i], 0, NULL};
+    }
+    fgt_response_t m = fgt_metrics(&one);
+    const char *at = strstr(m.body, "\nfeegate_db_pool_batched_requests_total ");
+    ck_assert_ptr_nonnull(at);
+    long long batched = strtoll(at + strlen("\nfeegate_db_pool_batched_requests_total "), NULL, 10);
+    fgt_response_free(&m);
+    fgt_request_all(&one, FGT_H2C, 1, N, reqs, NULL, NULL, out);
+    m = fgt_metrics(&one);
+    at = strstr(m.body, "\nfeegate_db_pool_batched_requests_total ");
+    ck_assert_int_ge(strtoll(at + strlen("\nfeegate_db_pool_batched_requests_total "), NULL, 10) - batched, 2);
+    fgt_response_free(&m);
+    for (int i = 0; i < N - 1; i++) {
+        ck_assert_msg(out[i].status == 200, "transfer %d: %ld %s", i, out[i].status, out[i].body);
+        ck_assert_str_eq(out[i].body, "{\"success\":true}");
+    }
+    ck_assert_int_eq(out[PAID + 4].status, 401);
+    for (int i = 0; i < PAID; i++) {
+        expect_order(orders[i], "paid", 40000 + i);
+        ck_assert_int_eq(inbox_rows(bodies[i], "applied"), 1);
+    }
+    ck_assert_int_eq(inbox_rows(bodies[0], "duplicate"), 1);
+    ck_assert_int_eq(inbox_rows(early, "applied"), 1);
+    ck_assert_int_eq(inbox_rows(early, "duplicate"), 1);
+    ck_assert_int_eq(inbox_rows(bodies[PAID + 4], "rejected"), 1);
+    ck_assert_int_eq(inbox_rows(bodies[PAID + 4], "applied"), 0);
+    long long paid = 0;
+    for (int i = 0; i < PAID; i++)
+        paid += 40000 + i;
+    expect_moved(&before, "vietqr", paid, 7000 + 9000); /* the early transfer and the one for no order */
+    for (int i = 0; i < N; i++) {
+        fgt_response_free(&out[i]);
+        free(bodies[i]);
+    }
+    free(early);
+    ledger_holds();
+}
+END_TEST
+
 int main(void)
 {
     for (size_t i = 0; i < sizeof(SHARED_ENV) / sizeof(SHARED_ENV[0]); i++)
@@ -1469,6 +1573,8 @@ int main(void)
     /* a transfer the feed applied is ledger_only the day no statement shows it */
     static const char *const env[] = {"FEEGATE_RECON_LEDGER_ONLY_AFTER_DAYS=0", NULL};
     fgt_banksim_feegate_start(&srv, &bank, http_port, env);
+    static const char *const env_one[] = {"FEEGATE_RECON_LEDGER_ONLY_AFTER_DAYS=0", "FEEGATE_DB_POOL_SIZE=1", NULL};
+    fgt_banksim_feegate_start(&one, &bank, fgt_free_port(), env_one); /* a second instance, like the first */
 
     Suite *s = suite_create("providers");
     TCase *tc = tcase_create("banksim");
@@ -1491,6 +1597,7 @@ int main(void)
     tcase_add_test(tc, vnpay_ipn_payload_is_kept_and_a_blank_duplicate_changes_nothing);
     tcase_add_test(tc, vnpay_ipn_with_a_70_kb_unsigned_pad_is_applied);
     tcase_add_test(tc, sepay_key_is_not_stored_and_a_long_memo_is_recorded);
+    tcase_add_test(tc, sepay_transfers_taken_together_keep_their_own_answers);
     tcase_add_test(tc, vnpay_refund_with_a_lost_answer_is_made_once_and_settled_later);
     tcase_add_test(tc, vnpay_partial_then_remainder_refund_sends_03);
     tcase_add_test(tc, momo_refund_still_processing_stays_pending_until_settled);
@@ -1499,6 +1606,8 @@ int main(void)
     suite_add_tcase(s, tc);
     int rc = fgt_run(s);
     if (fgt_server_stop(&srv) != 0)
+        rc = 1;
+    if (fgt_server_stop(&one) != 0)
         rc = 1;
     fgt_banksim_stop(&bank);
     curl_global_cleanup();
