@@ -180,7 +180,10 @@ int fg_pool_submit(fg_pool_t *pool, fg_job_t *job)
     }
     h2o_linklist_insert(&pool->queue, &job->queue_link);
     pool->waiting++;
-    pthread_cond_signal(&pool->cond);
+    /* a job of a kind whose leaders are all busy waits for one of them to
+     * come back for it: waking an idle worker would only make it look */
+    if (takeable(job))
+        pthread_cond_signal(&pool->cond);
     pthread_mutex_unlock(&pool->mutex);
     return 0;
 }
