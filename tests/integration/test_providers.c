@@ -1507,7 +1507,7 @@ START_TEST(sepay_transfers_taken_together_keep_their_own_answers)
     fgt_expect(r, 200, NULL);
     fgt_response_free(&r);
     for (int i = 0; i < PAID; i++) {
-        snprintf(memo, sizeof(memo), "HP %s CHUYEN TIEN", codes[i]);
+        snprintf(memo, sizeof(memo), "HP %.15s CHUYEN TIEN", codes[i]);
         bodies[i] = sepay_body(&ids[i], 40000 + i, memo, "in");
     }
     bodies[PAID] = sepay_body(&ids[PAID], 9000, "khong ro noi dung", "in"); /* no order: unapplied */
