@@ -53,18 +53,28 @@ static const char SQL_LOCK[] = "SELECT last_event_id FROM webhook_fanout WHERE i
 static const char SQL_GAPS_FOUND[] = "SELECT e.id, e.merchant_id, e.type, e.order_id, e.created_at "
                                      "FROM webhook_fanout_gaps g JOIN events e ON e.id = g.event_id "
                                      "ORDER BY e.id LIMIT ?";
-static const char SQL_GAP_DELETE[] = "DELETE FROM webhook_fanout_gaps WHERE event_id = ?";
+/* The gaps a round found committed, and the ids a jump of the mark skipped:
+ * one statement each, driven by a JSON array of ids (a set of notifications
+ * commits hundreds of events at once, often out of id order). */
+static const char SQL_GAPS_DELETE[] =
+    "DELETE g FROM webhook_fanout_gaps g JOIN JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT UNSIGNED PATH '$')) j "
+    "ON g.event_id = j.id";
 static const char SQL_GAPS_EXPIRE[] = "DELETE FROM webhook_fanout_gaps WHERE noticed_at < ? LIMIT ?";
 /* Gaps proven dead: at or below a settled id, and still not an event. */
 static const char SQL_GAPS_SETTLED[] =
     "DELETE FROM webhook_fanout_gaps WHERE event_id <= ? "
     "AND NOT EXISTS (SELECT 1 FROM events e WHERE e.id = webhook_fanout_gaps.event_id) LIMIT ?";
-static const char SQL_GAP_INSERT[] = "INSERT IGNORE INTO webhook_fanout_gaps (event_id, noticed_at) VALUES (?, ?)";
+static const char SQL_GAPS_INSERT[] =
+    "INSERT IGNORE INTO webhook_fanout_gaps (event_id, noticed_at) SELECT j.id, ? FROM JSON_TABLE(?, '$[*]' "
+    "COLUMNS (id BIGINT UNSIGNED PATH '$')) j";
 static const char SQL_NEW[] =
     "SELECT id, merchant_id, type, order_id, created_at FROM events WHERE id > ? ORDER BY id LIMIT ?";
 static const char SQL_ADVANCE[] = "UPDATE webhook_fanout SET last_event_id = ?, updated_at = ? WHERE id = 1";
-static const char SQL_ENDPOINTS[] = "SELECT id, events FROM webhook_endpoints WHERE merchant_id = ? "
-                                    "AND status = 'enabled' AND deleted_at IS NULL";
+/* The enabled endpoints of the merchants of a batch of events, one read. */
+static const char SQL_ENDPOINTS[] =
+    "SELECT w.merchant_id, w.id, w.events FROM JSON_TABLE(?, '$[*]' COLUMNS (m BIGINT UNSIGNED PATH '$')) j "
+    "STRAIGHT_JOIN webhook_endpoints w ON w.merchant_id = j.m AND w.status = 'enabled' AND w.deleted_at IS NULL "
+    "ORDER BY w.merchant_id, w.id";
 
 typedef struct {
     int64_t id, merchant_id, order_id, created_at;
@@ -73,14 +83,12 @@ typedef struct {
 } event_t;
 
 typedef struct {
-    int64_t id;
+    int64_t merchant_id, id;
     char *events;
 } endpoint_t;
 
-/* The endpoints of the merchant seen last: consecutive events are often one
- * merchant's (a payment's two events, a batch's expiries). */
+/* The endpoints of the merchants of the events in hand, by merchant. */
 typedef struct {
-    int64_t merchant_id;
     int count, cap;
     endpoint_t *list;
 } endpoint_cache_t;
@@ -98,35 +106,51 @@ static void cache_clear(endpoint_cache_t *c)
     for (int i = 0; i < c->count; i++)
         free(c->list[i].events);
     c->count = 0;
-    c->merchant_id = 0;
 }
 
-static int cache_load(fg_db_t *db, endpoint_cache_t *c, int64_t merchant_id)
+static int by_merchant(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Loads the endpoints of the merchants of events[0..count) (replacing what
+ * the cache held), in one read. */
+static int cache_load(fg_db_t *db, endpoint_cache_t *c, const event_t *events, int count)
 {
     fg_stmt_t s;
-    fg_buf_t events = FG_BUF_INIT;
-    int64_t id = 0;
-    if (c->merchant_id == merchant_id)
-        return 0;
+    fg_buf_t json = FG_BUF_INIT, list = FG_BUF_INIT;
+    int64_t merchant = 0, id = 0, *merchants = fg_malloc((size_t)(count > 0 ? count : 1) * sizeof(int64_t));
+    int distinct = 0, rc;
     cache_clear(c);
-    int rc = fg_stmt_init(&s, db, SQL_ENDPOINTS);
-    if (rc != 0)
-        return rc;
-    fg_stmt_int(&s, merchant_id);
+    for (int i = 0; i < count; i++)
+        merchants[i] = events[i].merchant_id;
+    qsort(merchants, (size_t)count, sizeof(int64_t), by_merchant);
+    fg_buf_putc(&json, '[');
+    for (int i = 0; i < count; i++)
+        if (i == 0 || merchants[i] != merchants[i - 1])
+            fg_buf_printf(&json, "%s%lld", distinct++ > 0 ? "," : "", (long long)merchants[i]);
+    fg_buf_putc(&json, ']');
+    free(merchants);
+    if (distinct == 0 || (rc = fg_stmt_init(&s, db, SQL_ENDPOINTS)) != 0) {
+        fg_buf_free(&json);
+        return distinct == 0 ? 0 : rc;
+    }
+    fg_stmt_str(&s, json.data, json.len);
+    fg_stmt_out_int(&s, &merchant, NULL);
     fg_stmt_out_int(&s, &id, NULL);
-    fg_stmt_out_text(&s, &events, NULL);
+    fg_stmt_out_text(&s, &list, NULL);
     if ((rc = fg_stmt_exec(&s)) == 0) {
         while ((rc = fg_stmt_fetch(&s)) == 1) {
             if (c->count == c->cap) {
                 c->cap = c->cap > 0 ? 2 * c->cap : 8;
                 c->list = fg_realloc(c->list, (size_t)c->cap * sizeof(c->list[0]));
             }
-            c->list[c->count++] = (endpoint_t){id, fg_strdup(events.data != NULL ? events.data : "")};
+            c->list[c->count++] = (endpoint_t){merchant, id, fg_strdup(list.data != NULL ? list.data : "")};
         }
-        if (rc == 0)
-            c->merchant_id = merchant_id;
     }
-    fg_buf_free(&events);
+    fg_buf_free(&json);
+    fg_buf_free(&list);
     return rc < 0 ? rc : 0;
 }
 
@@ -161,10 +185,19 @@ static int read_events(fg_db_t *db, const char *sql, int64_t a, int use_a, event
     return rc < 0 ? rc : 0;
 }
 
+/* Fans an event out to the endpoints the cache holds for its merchant (the
+ * cache was loaded for the batch the event is in). */
 static int fan_out_event(fg_db_t *db, round_t *r, const event_t *e, int64_t now)
 {
-    int rc = cache_load(db, &r->cache, e->merchant_id);
-    for (int i = 0; rc == 0 && i < r->cache.count; i++) {
+    int lo = 0, hi = r->cache.count, rc = 0;
+    while (lo < hi) { /* the first endpoint of the merchant: the list is sorted by merchant */
+        int mid = lo + (hi - lo) / 2;
+        if (r->cache.list[mid].merchant_id < e->merchant_id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (int i = lo; rc == 0 && i < r->cache.count && r->cache.list[i].merchant_id == e->merchant_id; i++) {
         if (!fg_webhook_subscribed(r->cache.list[i].events, e->type))
             continue;
         rc = fg_delivery_insert(db, r->cache.list[i].id, e->id, e->order_id, e->order_null, 0, e->created_at, now, now);
@@ -188,13 +221,35 @@ static int exec_int2(fg_db_t *db, const char *sql, int64_t a, int64_t b, int wit
 
 /* Events that were gaps and have committed since: fan out, forget the gap.
  * Gaps proven never to commit are dropped. */
+/* Runs sql, whose parameters are (a when with_a, then) a JSON array of ids. */
+static int exec_ids(fg_db_t *db, const char *sql, int with_a, int64_t a, const fg_buf_t *ids)
+{
+    fg_stmt_t s;
+    int rc = fg_stmt_init(&s, db, sql);
+    if (rc != 0)
+        return rc;
+    if (with_a)
+        fg_stmt_int(&s, a);
+    fg_stmt_str(&s, ids->data, ids->len);
+    return fg_stmt_exec(&s);
+}
+
 static int recheck_gaps(fg_db_t *db, round_t *r, int64_t now)
 {
     int count = 0;
+    fg_buf_t ids = FG_BUF_INIT;
     int rc = read_events(db, SQL_GAPS_FOUND, 0, 0, r->events, GAP_BATCH, &count);
-    for (int i = 0; rc == 0 && i < count; i++)
-        if ((rc = fan_out_event(db, r, &r->events[i], now)) == 0)
-            rc = exec_int2(db, SQL_GAP_DELETE, r->events[i].id, 0, 0);
+    if (rc == 0 && count > 0)
+        rc = cache_load(db, &r->cache, r->events, count);
+    fg_buf_putc(&ids, '[');
+    for (int i = 0; rc == 0 && i < count; i++) {
+        rc = fan_out_event(db, r, &r->events[i], now);
+        fg_buf_printf(&ids, "%s%lld", i > 0 ? "," : "", (long long)r->events[i].id);
+    }
+    fg_buf_putc(&ids, ']');
+    if (rc == 0 && count > 0)
+        rc = exec_ids(db, SQL_GAPS_DELETE, 0, 0, &ids);
+    fg_buf_free(&ids);
     if (rc == 0 && r->settled > 0)
         rc = exec_int2(db, SQL_GAPS_SETTLED, r->settled, GAP_BATCH, 1);
     else if (rc == 0)
@@ -213,9 +268,13 @@ static int note_gaps(fg_db_t *db, int64_t from, int64_t to, int64_t now)
         fg_log_end(&l);
         from = to - GAP_SPAN_MAX + 1;
     }
-    int rc = 0;
-    for (int64_t id = from; rc == 0 && id <= to; id++)
-        rc = exec_int2(db, SQL_GAP_INSERT, id, now, 1);
+    fg_buf_t ids = FG_BUF_INIT;
+    fg_buf_putc(&ids, '[');
+    for (int64_t id = from; id <= to; id++)
+        fg_buf_printf(&ids, "%s%lld", id > from ? "," : "", (long long)id);
+    fg_buf_putc(&ids, ']');
+    int rc = exec_ids(db, SQL_GAPS_INSERT, 1, now, &ids);
+    fg_buf_free(&ids);
     return rc;
 }
 
@@ -239,7 +298,8 @@ static int round_tx(fg_db_t *db, void *arg)
     if (rc <= 0)
         return rc; /* 0: another instance holds the round */
     if ((rc = recheck_gaps(db, r, now)) != 0 ||
-        (rc = read_events(db, SQL_NEW, mark, 1, r->events, FANOUT_BATCH, &count)) != 0)
+        (rc = read_events(db, SQL_NEW, mark, 1, r->events, FANOUT_BATCH, &count)) != 0 ||
+        (rc = cache_load(db, &r->cache, r->events, count)) != 0)
         return rc;
     for (int i = 0; rc == 0 && i < count; i++) {
         const event_t *e = &r->events[i];
