@@ -6,15 +6,20 @@
  * The set: journals whose first ledger entry has an id in (lo, hi].  Every
  * journal has exactly one first entry, so consecutive ranges never count a
  * journal twice or miss one, however its entries' ids interleave with other
- * transactions'.  Parameters: lo, hi, lo, hi.
+ * transactions'.  Parameters: lo, hi, lo, hi.  Read as the entries in
+ * (lo, hi] (a primary-key range) whose journal's first entry (one probe of
+ * ix_entries_journal each) is above lo, then their journals: the cost follows
+ * the range, not the size of the ledger (the form before, a GROUP BY over
+ * every entry of the journals named, was planned as scans of whole tables
+ * and ran for seconds in a transaction that held the settle points back).
  */
 #ifndef FG_REPORTS_ROLLUP_SQL_H
 #define FG_REPORTS_ROLLUP_SQL_H
 
 #define FG_ROLLUP_JOURNALS                                                                                             \
-    "(SELECT f.journal_id FROM (SELECT journal_id, MIN(id) AS first FROM ledger_entries WHERE journal_id IN "          \
-    "(SELECT journal_id FROM ledger_entries WHERE id > ? AND id <= ?) GROUP BY journal_id) f "                         \
-    "WHERE f.first > ? AND f.first <= ?) js JOIN journals j ON j.id = js.journal_id "
+    "(SELECT DISTINCT e.journal_id FROM ledger_entries e WHERE e.id > ? AND e.id <= ? AND (SELECT MIN(x.id) FROM "     \
+    "ledger_entries x WHERE x.journal_id = e.journal_id) > ? AND e.id <= ?) js STRAIGHT_JOIN journals j "              \
+    "ON j.id = js.journal_id "
 
 /* a time's business day (GMT+7) as yyyymmdd, whatever the session's time zone */
 #define FG_ROLLUP_DAY(t)                                                                                               \
