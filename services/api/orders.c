@@ -126,47 +126,25 @@ void fg_orders_create(fg_call_t *call, fg_db_t *db)
     create_free(&c, &input, root);
 }
 
-/* Creates taken together from the queue (fg_orders_create_many). */
-typedef struct {
-    create_t *creates;
-    const int *valid;
-    int n;
-} creates_t;
-
-static int creates_tx(fg_db_t *db, void *arg)
-{
-    creates_t *all = arg;
-    int rc = 0;
-    for (int i = 0; rc == 0 && i < all->n; i++)
-        if (all->valid[i])
-            rc = create_tx(db, &all->creates[i]);
-    return rc;
-}
-
 void fg_orders_create_many(fg_call_t **calls, int n, fg_db_t *db)
 {
     create_t *c = fg_calloc((size_t)n, sizeof(*c));
     fg_order_input_t *inputs = fg_calloc((size_t)n, sizeof(*inputs));
     yajl_val *roots = fg_calloc((size_t)n, sizeof(*roots));
-    int *valid = fg_calloc((size_t)n, sizeof(*valid)), count = 0;
+    void **valid = fg_calloc((size_t)n, sizeof(*valid)); /* the creates to run, NULL for those answered */
+    int count = 0;
     for (int i = 0; i < n; i++) {
         c[i].call = calls[i];
-        valid[i] = create_parse(&c[i], &inputs[i], &roots[i]) == 0;
-        count += valid[i];
+        if (create_parse(&c[i], &inputs[i], &roots[i]) == 0)
+            valid[i] = &c[i], count++;
     }
     /* One transaction for them all, the rows sent as multi-row INSERTs at
      * COMMIT; if it fails for any reason (a taken key or merchant_ref among
      * them, a deadlock past the retries), each runs alone and gets its own
      * answer, as fg_orders_create. */
-    creates_t all = {c, valid, n};
-    int rc = FG_ERETRY;
-    if (count > 1) {
-        fg_db_defer(db, 1);
-        rc = fg_db_tx(db, creates_tx, &all);
-        fg_db_defer(db, 0);
-    }
+    int rc = count > 1 ? fg_db_tx_all(db, create_tx, valid, n) : FG_ERETRY;
     for (int i = 0; i < n; i++) {
-        if (valid[i])
+        if (valid[i] != NULL)
             create_answer(&c[i], db, rc == 0 ? 0 : fg_db_group_tx(&create_group, db, create_tx, &c[i]));
         create_free(&c[i], &inputs[i], roots[i]);
     }

@@ -89,9 +89,7 @@ int fg_db_group_tx(fg_db_group_t *g, fg_db_t *db, fg_db_tx_fn fn, void *arg)
             pthread_mutex_unlock(&g->mutex);
             run_t run = {first};
             /* one work alone: exactly fg_db_tx; several: all or none, inserts deferred */
-            fg_db_defer(db, n > 1);
-            int rc = fg_db_tx(db, run_members, &run);
-            fg_db_defer(db, 0);
+            int rc = n > 1 ? fg_db_tx_deferring(db, run_members, &run) : fg_db_tx(db, run_members, &run);
             pthread_mutex_lock(&g->mutex);
             for (member_t *m = first, *next; m != NULL; m = next) {
                 next = m->next;
@@ -111,4 +109,34 @@ int fg_db_group_tx(fg_db_group_t *g, fg_db_t *db, fg_db_tx_fn fn, void *arg)
     if (self.rc == RUN_ALONE)
         return fg_db_tx(db, fn, arg);
     return self.rc;
+}
+
+int fg_db_tx_deferring(fg_db_t *db, fg_db_tx_fn fn, void *arg)
+{
+    fg_db_defer(db, 1);
+    int rc = fg_db_tx(db, fn, arg);
+    fg_db_defer(db, 0);
+    return rc;
+}
+
+typedef struct {
+    fg_db_tx_fn fn;
+    void *const *args;
+    int n;
+} all_t;
+
+static int run_all(fg_db_t *db, void *arg)
+{
+    all_t *all = arg;
+    int rc = 0;
+    for (int i = 0; rc == 0 && i < all->n; i++)
+        if (all->args[i] != NULL)
+            rc = all->fn(db, all->args[i]);
+    return rc;
+}
+
+int fg_db_tx_all(fg_db_t *db, fg_db_tx_fn fn, void *const *args, int n)
+{
+    all_t all = {fn, args, n};
+    return fg_db_tx_deferring(db, run_all, &all);
 }

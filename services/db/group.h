@@ -46,4 +46,15 @@ typedef struct {
 /** Like fg_db_tx(db, fn, arg), possibly sharing the transaction (see above). */
 int fg_db_group_tx(fg_db_group_t *g, fg_db_t *db, fg_db_tx_fn fn, void *arg) FG_MUST_USE;
 
+/** fg_db_tx(db, fn, arg) with the connection deferring its inserts, as a
+ *  shared transaction runs (fn must not read back what it inserted). */
+int fg_db_tx_deferring(fg_db_t *db, fg_db_tx_fn fn, void *arg) FG_MUST_USE;
+
+/** Runs fn on each of args[0..n) that is not NULL, all in one deferring
+ *  transaction: the works a worker took together from the queue (db/pool.h).
+ *  0 when they committed together; anything else rolled back all of them,
+ *  and the caller runs each alone (fg_db_group_tx), so that each gets the
+ *  answer it would get alone. */
+int fg_db_tx_all(fg_db_t *db, fg_db_tx_fn fn, void *const *args, int n) FG_MUST_USE;
+
 #endif

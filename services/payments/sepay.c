@@ -333,23 +333,6 @@ int fg_sepay_receive(fg_db_t *db, const fg_config_t *cfg, const fg_inbound_t *in
     return rc;
 }
 
-/* Transfers taken together (fg_sepay_receive_many). */
-typedef struct {
-    sepay_t *transfers;
-    const int *valid;
-    int n;
-} transfers_t;
-
-static int transfers_tx(fg_db_t *db, void *arg)
-{
-    transfers_t *all = arg;
-    int rc = 0;
-    for (int i = 0; rc == 0 && i < all->n; i++)
-        if (all->valid[i])
-            rc = transfer_tx(db, &all->transfers[i]);
-    return rc;
-}
-
 void fg_sepay_receive_many(fg_db_t *db, const fg_config_t *cfg, fg_sepay_item_t *items, int n)
 {
     sepay_t *a = fg_calloc((size_t)n, sizeof(*a));
@@ -370,13 +353,10 @@ void fg_sepay_receive_many(fg_db_t *db, const fg_config_t *cfg, fg_sepay_item_t 
      * answer, as fg_sepay_receive. */
     int rc = FG_ERETRY;
     if (count > 1) {
-        int *first = fg_calloc((size_t)n, sizeof(*first));
+        void **first = fg_calloc((size_t)n, sizeof(*first)); /* the first of each transfer */
         for (int i = 0; i < n; i++)
-            first[i] = valid[i] == 1;
-        transfers_t all = {a, first, n};
-        fg_db_defer(db, 1);
-        rc = fg_db_tx(db, transfers_tx, &all);
-        fg_db_defer(db, 0);
+            first[i] = valid[i] == 1 ? &a[i] : NULL;
+        rc = fg_db_tx_all(db, transfer_tx, first, n);
         free(first);
     }
     for (int i = 0; i < n; i++) {

@@ -358,16 +358,16 @@ static void queue_payment_update(apply_t *a, payment_update_t *u, const fg_payme
 
 static int apply_failure(fg_db_t *db, apply_t *a, const fg_payment_row_t *p, int64_t now)
 {
-    const char *raw;
-    size_t raw_len;
     int rc = 0, changed;
-    payload(a->in, &raw, &raw_len);
     if (a->preloaded) {
         changed = p->status == FG_PAYMENT_PENDING;
         if (changed)
             queue_payment_update(a, &a->set->failed[a->set->n_failed++], p, now);
     } else {
         fg_stmt_t s;
+        const char *raw;
+        size_t raw_len;
+        payload(a->in, &raw, &raw_len);
         if ((rc = fg_stmt_init(&s, db, SQL_PAYMENT_FAIL)) != 0)
             return rc;
         /* a failed transaction may have no provider number: NULL keeps the unique key free */
@@ -925,9 +925,7 @@ void fg_webhook_receive_many(fg_db_t *db, const fg_config_t *cfg, fg_webhook_ite
     int rc = 0;
     if (verified > 0) {
         set_run_t run = {&set, in_set};
-        fg_db_defer(db, 1);
-        rc = fg_db_tx(db, set_tx, &run);
-        fg_db_defer(db, 0);
+        rc = fg_db_tx_deferring(db, set_tx, &run);
         set_unload(&set);
         fg_metrics_notification_set(verified, rc != 0);
     }

@@ -583,6 +583,22 @@ fgt_response_t fgt_metrics(const fgt_server_t *s)
     return fgt_request(&metrics, FGT_HTTP1, "GET", "/metrics", NULL, NULL, 0);
 }
 
+long long fgt_metric(const fgt_server_t *s, const char *series)
+{
+    fgt_response_t r = fgt_metrics(s);
+    size_t n = strlen(series);
+    long long v = -1;
+    for (const char *line = r.body; line != NULL && *line != '\0' && v < 0;) {
+        if (strncmp(line, series, n) == 0 && line[n] == ' ')
+            v = strtoll(line + n + 1, NULL, 10);
+        line = strchr(line, '\n');
+        line = line != NULL ? line + 1 : NULL;
+    }
+    fgt_response_free(&r);
+    ck_assert_msg(v >= 0, "no sample %s in /metrics", series);
+    return v;
+}
+
 fgt_response_t fgt_request_from(const fgt_server_t *s, fgt_proto_t proto, const char *source, const char *method,
                                 const char *path, const char *const *headers, const char *body, size_t body_len)
 {

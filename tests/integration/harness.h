@@ -124,6 +124,9 @@ void fgt_sandbox_signature(const char *secret, const char *body, char *header, s
 
 /** GET /metrics from the server's metrics listener (metrics.listen). */
 fgt_response_t fgt_metrics(const fgt_server_t *s);
+/** The value of a series without labels in the server's /metrics (fails the
+ *  test when it is not there). */
+long long fgt_metric(const fgt_server_t *s, const char *series);
 
 /** A client connection left open and idle after one GET /healthz, as
  *  browsers and proxies keep theirs, until fgt_idle_close. */

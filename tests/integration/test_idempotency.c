@@ -334,22 +334,6 @@ static void setup_one_worker(void)
     start(env);
 }
 
-static long long metric(const char *series)
-{
-    fgt_response_t r = fgt_metrics(&srv);
-    size_t n = strlen(series);
-    long long v = -1;
-    for (const char *line = r.body; line != NULL && *line != '\0' && v < 0;) {
-        if (strncmp(line, series, n) == 0 && line[n] == ' ')
-            v = strtoll(line + n + 1, NULL, 10);
-        line = strchr(line, '\n');
-        line = line != NULL ? line + 1 : NULL;
-    }
-    fgt_response_free(&r);
-    ck_assert_msg(v >= 0, "no sample %s", series);
-    return v;
-}
-
 /* Creates a worker takes together share one transaction; each still gets the answer it would get
  * alone: a replay, a key reused with another body, a taken merchant_ref, a refused order, a
  * wrong API key, the same new key twice, among plain creates. */
@@ -401,9 +385,9 @@ START_TEST(creates_taken_together_keep_their_own_answers)
         headers[i][3] = NULL;
         reqs[i] = (fgt_request_t){"POST", "/v1/orders", headers[i], bodies[i], 0, NULL};
     }
-    long long batched = metric("feegate_db_pool_batched_requests_total");
+    long long batched = fgt_metric(&srv, "feegate_db_pool_batched_requests_total");
     fgt_request_all(&srv, FGT_H2C, 1, N, reqs, NULL, NULL, out);
-    ck_assert_int_ge(metric("feegate_db_pool_batched_requests_total") - batched, 2);
+    ck_assert_int_ge(fgt_metric(&srv, "feegate_db_pool_batched_requests_total") - batched, 2);
     for (int i = 0; i < PLAIN; i++) {
         fgt_expect(out[i], 201, NULL);
         expect_not_replayed(&out[i]);

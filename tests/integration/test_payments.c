@@ -301,24 +301,8 @@ END_TEST
 
 /* ---- a set of notifications applied together --------------------------------------- */
 
-static fgt_server_t
-    one; /* a server with one database worker: what arrives while it works waits, and is taken at once */
-
-static long long metric(const fgt_server_t *s, const char *series)
-{
-    fgt_response_t r = fgt_metrics(s);
-    size_t n = strlen(series);
-    long long v = -1;
-    for (const char *line = r.body; line != NULL && *line != '\0' && v < 0;) {
-        if (strncmp(line, series, n) == 0 && line[n] == ' ')
-            v = strtoll(line + n + 1, NULL, 10);
-        line = strchr(line, '\n');
-        line = line != NULL ? line + 1 : NULL;
-    }
-    fgt_response_free(&r);
-    ck_assert_msg(v >= 0, "no sample %s", series);
-    return v;
-}
+/* A server with one database worker: what arrives while it works waits, and is taken at once. */
+static fgt_server_t one;
 
 static long long inbox_rows(const char *body, const char *status)
 {
@@ -386,16 +370,16 @@ START_TEST(each_notification_of_a_set_keeps_its_own_answer)
         hdrs[i][1] = NULL;
         reqs[i] = (fgt_request_t){"POST", "/v1/webhooks/sandbox", hdrs[i], bodies[i], 0, NULL};
     }
-    long long batched = metric(&one, "feegate_db_pool_batched_requests_total");
-    long long members = metric(&one, "feegate_notification_set_members_total");
-    long long alone = metric(&one, "feegate_notification_sets_run_alone_total");
+    long long batched = fgt_metric(&one, "feegate_db_pool_batched_requests_total");
+    long long members = fgt_metric(&one, "feegate_notification_set_members_total");
+    long long alone = fgt_metric(&one, "feegate_notification_sets_run_alone_total");
     long long unapplied = liability("liabilities:unapplied");
     fgt_request_all(&one, FGT_H2C, 1, N, reqs, NULL, NULL, out);
     /* the worker took them several at once */
-    ck_assert_int_ge(metric(&one, "feegate_db_pool_batched_requests_total") - batched, 2);
+    ck_assert_int_ge(fgt_metric(&one, "feegate_db_pool_batched_requests_total") - batched, 2);
     /* and applied them as sets, none of which had to fall back to one by one */
-    ck_assert_int_ge(metric(&one, "feegate_notification_set_members_total") - members, 2);
-    ck_assert_int_eq(metric(&one, "feegate_notification_sets_run_alone_total"), alone);
+    ck_assert_int_ge(fgt_metric(&one, "feegate_notification_set_members_total") - members, 2);
+    ck_assert_int_eq(fgt_metric(&one, "feegate_notification_sets_run_alone_total"), alone);
     for (int i = 0; i < PLAIN; i++) {
         fgt_expect(out[i], 200, NULL);
         ck_assert_str_eq(out[i].body, "{\"received\":true}");
