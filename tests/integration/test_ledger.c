@@ -317,6 +317,38 @@ START_TEST(migration_supersedes_wrong_checkpoints)
                                 NULL, NULL),
                      2000);
     ck_assert_int_eq(fgt_cli_run(check, env, NULL, out, sizeof(out), err, sizeof(err)), 0);
+    /* wrong checkpoints of the current epoch are named, each against the
+     * entries themselves: one a dong over, one that builds on it with no new
+     * entry (right by its predecessor, wrong by the entries), one that
+     * miscounts, one stamped before an entry it covers */
+    fgt_db_exec("INSERT INTO feegate_bench.journals (id, public_id, kind, created_at) VALUES (3, 'jrn_c', 'receipt', "
+                "3000), (4, 'jrn_d', 'receipt', 4000)",
+                NULL);
+    fgt_db_exec("INSERT INTO feegate_bench.ledger_entries (id, journal_id, account_id, amount, currency, created_at) "
+                "VALUES (5, 3, 1, 5, 'VND', 3000), (6, 3, 2, -5, 'VND', 3000), (7, 4, 1, 9, 'VND', 4000), "
+                "(8, 4, 2, -9, 'VND', 4000)",
+                NULL);
+    fgt_db_exec("INSERT INTO feegate_bench.ledger_checkpoints (epoch_id, account_id, upto_entry_id, balance, as_of, "
+                "entry_count, created_at) SELECT MAX(id), 1, 5, 736, 3000, 3, 0 FROM "
+                "feegate_bench.ledger_checkpoint_epochs UNION ALL SELECT MAX(id), 1, 6, 736, 3000, 3, 0 FROM "
+                "feegate_bench.ledger_checkpoint_epochs UNION ALL SELECT MAX(id), 2, 6, -735, 3000, 2, 0 FROM "
+                "feegate_bench.ledger_checkpoint_epochs UNION ALL SELECT MAX(id), 2, 8, -744, 3500, 4, 0 FROM "
+                "feegate_bench.ledger_checkpoint_epochs",
+                NULL);
+    ck_assert_int_eq(fgt_cli_run(check, env, NULL, out, sizeof(out), err, sizeof(err)), 1);
+    ck_assert_msg(strstr(out, "\"violations_count\":4") != NULL, "%s", out);
+    ck_assert_msg(strstr(out, "checkpoint at entry 5 says 736 over 3 entries (latest 3000) but the entries sum to 735 "
+                              "over 3 (latest 3000)") != NULL,
+                  "%s", out);
+    ck_assert_msg(strstr(out, "checkpoint at entry 6 says 736 over 3 entries (latest 3000) but the entries sum to 735 "
+                              "over 3 (latest 3000)") != NULL,
+                  "%s", out);
+    ck_assert_msg(strstr(out, "checkpoint at entry 6 says -735 over 2 entries (latest 3000) but the entries sum to "
+                              "-735 over 3 (latest 3000)") != NULL,
+                  "%s", out);
+    ck_assert_msg(strstr(out, "checkpoint at entry 8 says -744 over 4 entries (latest 3500) but the entries sum to "
+                              "-744 over 4 (latest 4000)") != NULL,
+                  "%s", out);
     fgt_db_exec("DROP DATABASE feegate_bench", NULL);
     fgt_db_exec("CREATE DATABASE feegate_bench CHARACTER SET utf8mb4 COLLATE utf8mb4_bin", NULL);
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
