@@ -135,8 +135,23 @@ void fg_metrics_notification_set(int members, int alone)
     atomic_fetch_add_explicit(&set_members, (uint_fast64_t)members, memory_order_relaxed);
 }
 
+static atomic_uint_fast64_t batches_set, batches_item;
+
+void fg_metrics_order_batch(int item_by_item)
+{
+    atomic_fetch_add_explicit(item_by_item ? &batches_item : &batches_set, 1, memory_order_relaxed);
+}
+
 static void render_sets(fg_buf_t *out)
 {
+    fg_buf_printf(out,
+                  "# HELP feegate_order_batches_total Order batches created, by how: set-wise (one lookup of the "
+                  "merchant_refs, multi-row inserts) or item by item (after the set-wise run failed).\n"
+                  "# TYPE feegate_order_batches_total counter\n"
+                  "feegate_order_batches_total{run=\"set\"} %llu\n"
+                  "feegate_order_batches_total{run=\"item_by_item\"} %llu\n",
+                  (unsigned long long)atomic_load_explicit(&batches_set, memory_order_relaxed),
+                  (unsigned long long)atomic_load_explicit(&batches_item, memory_order_relaxed));
     fg_buf_printf(out,
                   "# HELP feegate_notification_sets_total Sets of inbound notifications applied in one transaction.\n"
                   "# TYPE feegate_notification_sets_total counter\n"

@@ -34,5 +34,7 @@ void fg_metrics_webhook_pending(int64_t count);
 /** A set of members notifications committed together, or (alone) sent back
  *  to run one by one because the shared transaction failed. */
 void fg_metrics_notification_set(int members, int alone);
+/* An order batch committed: set-wise, or item by item after the set-wise run failed. */
+void fg_metrics_order_batch(int item_by_item);
 
 #endif

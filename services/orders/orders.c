@@ -4,9 +4,11 @@
  * (services/api/orders.c) parses requests, runs these in its transactions
  * and answers.
  */
+#define _GNU_SOURCE /* qsort_r */
 #include "orders/orders_internal.h"
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* A code collision (50 random bits) is retried with a new code this often. */
@@ -65,6 +67,51 @@ int fg_order_create_or_existing(fg_db_t *db, const fg_merchant_ref_t *m, const f
     if (rc != 0)
         return rc;
     return insert_with_code_retry(db, m->id, out, existing_id, created);
+}
+
+static int compare_ref(const void *a, const void *b, void *arg)
+{
+    const fg_order_input_t *const *in = arg;
+    int x = *(const int *)a, y = *(const int *)b;
+    int c = strcmp(in[x]->merchant_ref, in[y]->merchant_ref);
+    return c != 0 ? c : (x > y) - (x < y);
+}
+
+int fg_order_create_many(fg_db_t *db, const fg_merchant_ref_t *m, const fg_order_input_t *const *in, int n,
+                         int64_t now_ms, fg_order_row_t *out, int *created, fg_buf_t *existing_id)
+{
+    const char **refs = fg_calloc((size_t)n, sizeof(*refs));
+    int *order = fg_calloc((size_t)n, sizeof(*order));
+    int rc = 0, listed = 0;
+    for (int i = 0; i < n; i++) {
+        created[i] = 0;
+        if (in[i] != NULL)
+            refs[i] = in[i]->merchant_ref, order[listed++] = i;
+    }
+    if ((rc = fg_order_find_refs(db, m->id, refs, n, existing_id)) != 0)
+        goto Exit;
+    /* a merchant_ref twice in the batch: the later one names the earlier */
+    qsort_r(order, (size_t)listed, sizeof(*order), compare_ref, (void *)in);
+    for (int k = 0; k < listed && rc == 0; k++) {
+        int i = order[k];
+        if (existing_id[i].len > 0)
+            continue;
+        if (k > 0 && strcmp(in[order[k - 1]]->merchant_ref, in[i]->merchant_ref) == 0) {
+            const fg_buf_t *first = existing_id[order[k - 1]].len > 0 ? &existing_id[order[k - 1]]
+                                                                      : &out[order[k - 1]].public_id;
+            fg_buf_append(&existing_id[i], first->data, first->len);
+            continue;
+        }
+        if ((rc = fg_order_row_from_input(&out[i], in[i], now_ms)) == 0) {
+            int ok = 0;
+            rc = fg_order_insert(db, m->id, &out[i], 0, &ok);
+            created[i] = rc == 0;
+        }
+    }
+Exit:
+    free(refs);
+    free(order);
+    return rc;
 }
 
 /* ---- read ------------------------------------------------------------------- */

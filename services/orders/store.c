@@ -23,6 +23,11 @@ static const char SQL_BY_PUBLIC_ID_LOCK[] = "SELECT " FG_ORDER_COLUMNS
 static const char SQL_BY_ID[] = "SELECT " FG_ORDER_COLUMNS " FROM orders o WHERE o.id = ?";
 static const char SQL_BY_ID_LOCK[] = "SELECT " FG_ORDER_COLUMNS " FROM orders o WHERE o.id = ? FOR UPDATE";
 static const char SQL_BY_REF[] = "SELECT public_id FROM orders WHERE merchant_id = ? AND merchant_ref = ?";
+/* The orders of one merchant with any of a list of merchant_refs (a JSON
+ * array of [index, merchant_ref]): one round trip of unique-key lookups. */
+static const char SQL_BY_REFS[] =
+    "SELECT j.i, o.public_id FROM JSON_TABLE(?, '$[*]' COLUMNS (i INT PATH '$[0]', r VARCHAR(64) CHARSET utf8mb4 "
+    "COLLATE utf8mb4_bin PATH '$[1]')) j STRAIGHT_JOIN orders o ON o.merchant_id = ? AND o.merchant_ref = j.r";
 /* A new order, strict: inserted at once, or queued in a deferring transaction
  * (a group of creates, db/group.c; nothing in a create reads it back), so a
  * group's orders go as a few multi-row INSERTs at COMMIT (a taken
@@ -291,6 +296,45 @@ int fg_order_find_ref(fg_db_t *db, uint64_t merchant_id, const char *ref, size_t
     if (rc < 0)
         return rc;
     return rc == 1 ? 0 : FG_ENOTFOUND;
+}
+
+int fg_order_find_refs(fg_db_t *db, uint64_t merchant_id, const char *const *refs, int n, fg_buf_t *public_ids)
+{
+    fg_buf_t json = FG_BUF_INIT, id = FG_BUF_INIT;
+    int64_t i = 0;
+    int rc, listed = 0;
+    fg_buf_putc(&json, '[');
+    for (int k = 0; k < n; k++) {
+        fg_buf_reset(&public_ids[k]);
+        if (refs[k] == NULL)
+            continue;
+        fg_buf_printf(&json, "%s[%d,", listed++ > 0 ? "," : "", k);
+        fg_json_cstr(&json, refs[k]);
+        fg_buf_putc(&json, ']');
+    }
+    fg_buf_putc(&json, ']');
+    fg_stmt_t s;
+    if (listed == 0) {
+        rc = 0;
+        goto Exit;
+    }
+    if ((rc = fg_stmt_init(&s, db, SQL_BY_REFS)) != 0)
+        goto Exit;
+    fg_stmt_str(&s, json.data, json.len);
+    fg_stmt_int(&s, (int64_t)merchant_id);
+    fg_stmt_out_int(&s, &i, NULL);
+    fg_stmt_out_text(&s, &id, NULL);
+    rc = fg_stmt_exec(&s);
+    while (rc == 0 && (rc = fg_stmt_fetch(&s)) == 1) {
+        rc = 0;
+        if (i >= 0 && i < n)
+            fg_buf_append(&public_ids[i], id.data, id.len);
+    }
+    fg_stmt_done(&s);
+Exit:
+    fg_buf_free(&json);
+    fg_buf_free(&id);
+    return rc < 0 ? rc : 0;
 }
 
 int fg_event_insert(fg_db_t *db, uint64_t merchant_id, const char *type, int64_t order_id, const fg_buf_t *object,

@@ -420,6 +420,12 @@ static batch_expect_t batch_item(fg_buf_t *b, const char *tag, const char *exist
         fg_buf_printf(b, "%s{\"merchant_ref\":\"%s\",\"fee_type\":\"utility\",\"amount\":5,\"currency\":\"VND\"}", sep,
                       existing_ref);
         return (batch_expect_t){"duplicate_merchant_ref", -1, 1};
+    case 60: /* the existing order's ref in other letters' case: another ref, created */
+        fg_buf_printf(b,
+                      "%s{\"merchant_ref\":\"%s-EXISTING\",\"fee_type\":\"utility\",\"amount\":%d,"
+                      "\"currency\":\"VND\"}",
+                      sep, tag, 100000 + i);
+        return (batch_expect_t){NULL, -1, 0};
     default:
         fg_buf_printf(b,
                       "%s{\"merchant_ref\":\"%s-%d\",\"fee_type\":\"utility\",\"amount\":%d,\"currency\":\"VND\","
@@ -446,9 +452,14 @@ START_TEST(batch_of_ten_thousand)
         good += want[i].code == NULL;
     }
     fg_buf_puts(&body, "]}");
+    long long set_runs = fgt_metric(&srv, "feegate_order_batches_total{run=\"set\"}");
+    long long item_runs = fgt_metric(&srv, "feegate_order_batches_total{run=\"item_by_item\"}");
     fgt_response_t r = fgt_req(&srv, p, "POST", "/v1/orders/batch", mer.key, NULL, body.data, body.len, NULL);
     fg_buf_free(&body);
     fgt_expect(r, 200, NULL);
+    /* one lookup of the refs and multi-row inserts; nothing fell back */
+    ck_assert_int_eq(fgt_metric(&srv, "feegate_order_batches_total{run=\"set\"}"), set_runs + 1);
+    ck_assert_int_eq(fgt_metric(&srv, "feegate_order_batches_total{run=\"item_by_item\"}"), item_runs);
     yajl_val data = fgt_json_array(&r, "data", NULL);
     ck_assert_int_eq(data->u.array.len, BATCH); /* one entry per input, in input order */
     for (int i = 0; i < BATCH; i++) {
@@ -456,7 +467,10 @@ START_TEST(batch_of_ten_thousand)
         const char *code = fgt_val_str(item, "error", "code", NULL);
         if (want[i].code == NULL) {
             ck_assert_msg(code == NULL, "item %d refused: %s", i, code);
-            snprintf(ref, sizeof(ref), "%s-%d", tag, i);
+            if (i == 60)
+                snprintf(ref, sizeof(ref), "%s-EXISTING", tag);
+            else
+                snprintf(ref, sizeof(ref), "%s-%d", tag, i);
             ck_assert_str_eq(fgt_val_str(item, "merchant_ref", NULL), ref);
             ck_assert_str_eq(fgt_val_str(item, "status", NULL), "open");
             yajl_val amount = fgt_val_at(item, "amount", NULL);
@@ -476,6 +490,56 @@ START_TEST(batch_of_ten_thousand)
     ck_assert_str_eq(fgt_val_str(data->u.array.values[30], "error", "field", NULL), "fee_type");
     fgt_response_free(&r);
     ck_assert_int_eq(fgt_db_orders(mer.id), 1 + good); /* exactly the good ones, and the one before */
+}
+END_TEST
+
+/* Two batches of the same refs at once: whichever commits first creates them
+ * all, and the other names those orders, item by item, whether it lost the
+ * race before its lookup (set-wise, all found) or after (its INSERTs meet the
+ * winner's rows at COMMIT: it runs item by item).  Rounds until the second
+ * kind was seen, at most RACE_ROUNDS. */
+enum { RACE_ORDERS = 2000, RACE_ROUNDS = 6 };
+
+static char *batch_of(int n);
+
+START_TEST(batches_racing_for_the_same_refs)
+{
+    char auth[128];
+    const char *headers[] = {auth, NULL};
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", mer.key);
+    long long item_runs = fgt_metric(&srv, "feegate_order_batches_total{run=\"item_by_item\"}");
+    int rounds = 0, orders = 0;
+    while (rounds < RACE_ROUNDS && fgt_metric(&srv, "feegate_order_batches_total{run=\"item_by_item\"}") == item_runs) {
+        char *body = batch_of(RACE_ORDERS);
+        fgt_request_t reqs[2];
+        fgt_response_t out[2];
+        for (int b = 0; b < 2; b++)
+            reqs[b] = (fgt_request_t){"POST", "/v1/orders/batch", headers, body, 0, NULL};
+        fgt_request_all(&srv, FGT_HTTP1, 2, 2, reqs, NULL, NULL, out);
+        yajl_val data[2];
+        for (int b = 0; b < 2; b++) {
+            fgt_expect(out[b], 200, NULL);
+            data[b] = fgt_json_array(&out[b], "data", NULL);
+            ck_assert_int_eq(data[b]->u.array.len, RACE_ORDERS);
+        }
+        for (int i = 0; i < RACE_ORDERS; i++) {
+            yajl_val x = data[0]->u.array.values[i], y = data[1]->u.array.values[i];
+            const char *x_id = fgt_val_str(x, "id", NULL), *y_id = fgt_val_str(y, "id", NULL);
+            ck_assert_msg((x_id == NULL) != (y_id == NULL), "item %d: created by %s", i,
+                          x_id != NULL ? "both" : "neither");
+            yajl_val loser = x_id != NULL ? y : x;
+            ck_assert_str_eq(fgt_val_str(loser, "error", "code", NULL), "duplicate_merchant_ref");
+            ck_assert_str_eq(fgt_val_str(loser, "error", "existing_order_id", NULL), x_id != NULL ? x_id : y_id);
+        }
+        fgt_response_free(&out[0]);
+        fgt_response_free(&out[1]);
+        free(body);
+        rounds++;
+        orders += RACE_ORDERS;
+        ck_assert_int_eq(fgt_db_orders(mer.id), orders);
+    }
+    printf("orders: batches racing: %d round(s) until one ran item by item%s\n", rounds,
+           fgt_metric(&srv, "feegate_order_batches_total{run=\"item_by_item\"}") > item_runs ? "" : " (never seen)");
 }
 END_TEST
 
@@ -528,6 +592,7 @@ int main(void)
     tcase_add_loop_test(tc, cancel_is_idempotent, 0, FGT_PROTOS);
     tcase_add_test(tc, expiry_reads_at_once_then_is_swept);
     tcase_add_loop_test(tc, batch_of_ten_thousand, 0, FGT_PROTOS);
+    tcase_add_test(tc, batches_racing_for_the_same_refs);
     tcase_add_loop_test(tc, batch_shape_and_size, 0, FGT_PROTOS);
     return fgt_run(s);
 }
