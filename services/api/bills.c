@@ -9,6 +9,7 @@
 
 #include <string.h>
 #include "core/text.h"
+#include "db/group.h"
 #include "orders/bills.h"
 
 #define XLSX_MIME "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -19,10 +20,16 @@ typedef struct {
     int64_t now_ms;
 } commit_t;
 
-static int commit_tx(fg_db_t *db, void *arg)
+static int commit_set_tx(fg_db_t *db, void *arg)
 {
     commit_t *c = arg;
-    return fg_bills_commit(db, &c->merchant, c->bills, c->now_ms);
+    return fg_bills_commit(db, &c->merchant, c->bills, c->now_ms, 1);
+}
+
+static int commit_each_tx(fg_db_t *db, void *arg)
+{
+    commit_t *c = arg;
+    return fg_bills_commit(db, &c->merchant, c->bills, c->now_ms, 0);
 }
 
 /* -1 after answering 400 for a bad value; 0 absent (dflt), 1 present. */
@@ -97,7 +104,7 @@ void fg_orders_import(fg_call_t *call, fg_db_t *db)
         status = 422;
     } else if (!dry_run) {
         commit_t c = {&bills, fg_call_merchant(call), now};
-        int rc = fg_db_tx(db, commit_tx, &c);
+        int rc = fg_db_tx_set_or_each(db, commit_set_tx, commit_each_tx, &c, NULL);
         if (rc != 0) {
             fg_call_db_error(call, db, rc == FG_EINVALID ? FG_ERETRY : rc);
             goto Exit;

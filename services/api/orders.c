@@ -245,7 +245,7 @@ static int batch_set_tx(fg_db_t *db, void *arg)
         if (fg_order_input_parse(bt->items->u.array.values[i], now, &inputs[i], &errs[i]) == 0)
             valid[i] = &inputs[i];
     }
-    rc = fg_order_create_many(db, &bt->merchant, valid, n, now, rows, created, existing);
+    rc = fg_order_create_many(db, &bt->merchant, valid, n, now, rows, created, existing, NULL);
     bt->created = 0;
     fg_buf_reset(&bt->body);
     fg_buf_puts(&bt->body, "{\"object\":\"list\",\"data\":[");
@@ -308,9 +308,8 @@ void fg_orders_batch(fg_call_t *call, fg_db_t *db)
     if (fg_orders_batch_parse(call, &root, &bt.items) == 0) {
         /* item by item when the set-wise run fails (a merchant_ref or a
          * key taken meanwhile, a code collision): that is the answer */
-        int rc = fg_db_tx_deferring(db, batch_set_tx, &bt), item_by_item = rc != 0;
-        if (item_by_item)
-            rc = fg_db_tx(db, batch_tx, &bt);
+        int item_by_item;
+        int rc = fg_db_tx_set_or_each(db, batch_set_tx, batch_tx, &bt, &item_by_item);
         if (rc == 0) {
             fg_metrics_order_batch(item_by_item);
             fg_call_json(call, 200, &bt.body);

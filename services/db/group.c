@@ -140,3 +140,11 @@ int fg_db_tx_all(fg_db_t *db, fg_db_tx_fn fn, void *const *args, int n)
     all_t all = {fn, args, n};
     return fg_db_tx_deferring(db, run_all, &all);
 }
+
+int fg_db_tx_set_or_each(fg_db_t *db, fg_db_tx_fn set, fg_db_tx_fn each, void *arg, int *ran_each)
+{
+    int rc = fg_db_tx_deferring(db, set, arg);
+    if (ran_each != NULL)
+        *ran_each = rc != 0;
+    return rc == 0 ? 0 : fg_db_tx(db, each, arg);
+}

@@ -56,5 +56,11 @@ int fg_db_tx_deferring(fg_db_t *db, fg_db_tx_fn fn, void *arg) FG_MUST_USE;
  *  and the caller runs each alone (fg_db_group_tx), so that each gets the
  *  answer it would get alone. */
 int fg_db_tx_all(fg_db_t *db, fg_db_tx_fn fn, void *const *args, int n) FG_MUST_USE;
+/** Work that has a set-wise form and a one-by-one form with the same answer
+ *  (an order batch, a bills file): set(arg) in one deferring transaction,
+ *  and when that fails for any reason (a key taken meanwhile, a deadlock
+ *  past the retries), each(arg) in a new transaction (fg_db_tx), whose
+ *  outcome is the answer; *ran_each (may be NULL) says which ran last. */
+int fg_db_tx_set_or_each(fg_db_t *db, fg_db_tx_fn set, fg_db_tx_fn each, void *arg, int *ran_each) FG_MUST_USE;
 
 #endif

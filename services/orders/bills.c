@@ -454,9 +454,67 @@ int fg_bills_read(fg_bills_t *b, fg_sheet_format_t format, const char *data, siz
     return rc;
 }
 
-int fg_bills_commit(fg_db_t *db, const fg_merchant_ref_t *m, fg_bills_t *b, int64_t now_ms)
+static void bill_set(fg_bill_t *bill, fg_bill_state_t state, const fg_buf_t *order_id, const fg_buf_t *code)
+{
+    bill->state = state;
+    fg_buf_reset(&bill->order_id);
+    fg_buf_append(&bill->order_id, order_id->data, order_id->len);
+    fg_buf_reset(&bill->code);
+    fg_buf_append(&bill->code, code->data, code->len);
+}
+
+/* The file set-wise (fg_order_create_many): one lookup of its refs, the new
+ * orders as multi-row INSERTs when the connection defers. */
+static int commit_set(fg_db_t *db, const fg_merchant_ref_t *m, fg_bills_t *b, int64_t now_ms)
+{
+    int n = (int)b->count, rc = 0;
+    yajl_val *objs = fg_calloc((size_t)n, sizeof(*objs));
+    fg_order_input_t *inputs = fg_calloc((size_t)n, sizeof(*inputs));
+    const fg_order_input_t **in = fg_calloc((size_t)n, sizeof(*in));
+    fg_order_row_t *rows = fg_calloc((size_t)n, sizeof(*rows));
+    fg_buf_t *ids = fg_calloc((size_t)n, sizeof(*ids)), *codes = fg_calloc((size_t)n, sizeof(*codes));
+    int *created = fg_calloc((size_t)n, sizeof(*created));
+    fg_field_error_t err;
+    for (int i = 0; i < n; i++) {
+        fg_order_row_init(&rows[i]);
+        fg_bill_t *bill = &b->rows[i];
+        objs[i] = fg_json_parse_object(bill->order_json.data, bill->order_json.len, &err);
+        if (objs[i] == NULL || fg_order_input_parse(objs[i], now_ms, &inputs[i], &err) != 0)
+            rc = FG_EINVALID; /* validated by fg_bills_read: only a clock moved past expires_at */
+        in[i] = &inputs[i];
+    }
+    if (rc == 0)
+        rc = fg_order_create_many(db, m, in, n, now_ms, rows, created, ids, codes);
+    for (int i = 0; i < n && rc == 0; i++) {
+        if (created[i])
+            bill_set(&b->rows[i], FG_BILL_CREATED, &rows[i].public_id, &rows[i].code), b->created++;
+        else
+            bill_set(&b->rows[i], FG_BILL_EXISTING, &ids[i], &codes[i]), b->existing++;
+    }
+    for (int i = 0; i < n; i++) {
+        fg_order_input_free(&inputs[i]);
+        if (objs[i] != NULL)
+            yajl_tree_free(objs[i]);
+        fg_order_row_free(&rows[i]);
+        fg_buf_free(&ids[i]);
+        fg_buf_free(&codes[i]);
+    }
+    free(objs);
+    free(inputs);
+    free(in);
+    free(rows);
+    free(ids);
+    free(codes);
+    free(created);
+    return rc;
+}
+
+int fg_bills_commit(fg_db_t *db, const fg_merchant_ref_t *m, fg_bills_t *b, int64_t now_ms, int setwise)
 {
     assert(b->invalid == 0);
+    b->created = b->existing = 0;
+    if (setwise)
+        return commit_set(db, m, b, now_ms);
     fg_order_row_t row;
     fg_buf_t existing = FG_BUF_INIT;
     fg_field_error_t err;

@@ -68,8 +68,11 @@ int fg_bills_read(fg_bills_t *b, fg_sheet_format_t format, const char *data, siz
 
 /** Creates the orders of valid rows for merchant m inside the caller's
  *  transaction (may be re-run with it).  The file must have no invalid row.
- *  0, or a database code. */
-int fg_bills_commit(fg_db_t *db, const fg_merchant_ref_t *m, fg_bills_t *b, int64_t now_ms) FG_MUST_USE;
+ *  setwise: one lookup of the file's refs and the new orders inserted
+ *  together (fg_order_create_many: run it deferring, and on failure again
+ *  with setwise 0, row by row: fg_db_tx_set_or_each).  0, or a database
+ *  code. */
+int fg_bills_commit(fg_db_t *db, const fg_merchant_ref_t *m, fg_bills_t *b, int64_t now_ms, int setwise) FG_MUST_USE;
 
 /** The outcome as JSON: {"object":"bills_import","committed",counts,
  *  "ignored_columns","rows":[{"row","status","merchant_ref","amount",

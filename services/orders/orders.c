@@ -78,7 +78,8 @@ static int compare_ref(const void *a, const void *b, void *arg)
 }
 
 int fg_order_create_many(fg_db_t *db, const fg_merchant_ref_t *m, const fg_order_input_t *const *in, int n,
-                         int64_t now_ms, fg_order_row_t *out, int *created, fg_buf_t *existing_id)
+                         int64_t now_ms, fg_order_row_t *out, int *created, fg_buf_t *existing_id,
+                         fg_buf_t *existing_code)
 {
     const char **refs = fg_calloc((size_t)n, sizeof(*refs));
     int *order = fg_calloc((size_t)n, sizeof(*order));
@@ -88,7 +89,7 @@ int fg_order_create_many(fg_db_t *db, const fg_merchant_ref_t *m, const fg_order
         if (in[i] != NULL)
             refs[i] = in[i]->merchant_ref, order[listed++] = i;
     }
-    if ((rc = fg_order_find_refs(db, m->id, refs, n, existing_id)) != 0)
+    if ((rc = fg_order_find_refs(db, m->id, refs, n, existing_id, existing_code)) != 0)
         goto Exit;
     /* a merchant_ref twice in the batch: the later one names the earlier */
     qsort_r(order, (size_t)listed, sizeof(*order), compare_ref, (void *)in);
@@ -97,9 +98,13 @@ int fg_order_create_many(fg_db_t *db, const fg_merchant_ref_t *m, const fg_order
         if (existing_id[i].len > 0)
             continue;
         if (k > 0 && strcmp(in[order[k - 1]]->merchant_ref, in[i]->merchant_ref) == 0) {
-            const fg_buf_t *first = existing_id[order[k - 1]].len > 0 ? &existing_id[order[k - 1]]
-                                                                      : &out[order[k - 1]].public_id;
-            fg_buf_append(&existing_id[i], first->data, first->len);
+            int f = order[k - 1], found = existing_id[f].len > 0;
+            const fg_buf_t *id = found ? &existing_id[f] : &out[f].public_id;
+            fg_buf_append(&existing_id[i], id->data, id->len);
+            if (existing_code != NULL) {
+                const fg_buf_t *code = found ? &existing_code[f] : &out[f].code;
+                fg_buf_append(&existing_code[i], code->data, code->len);
+            }
             continue;
         }
         if ((rc = fg_order_row_from_input(&out[i], in[i], now_ms)) == 0) {

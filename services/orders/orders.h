@@ -129,14 +129,16 @@ int fg_order_create_or_existing(fg_db_t *db, const fg_merchant_ref_t *m, const f
  * in the batch names its first order; the rest are inserted, as multi-row
  * INSERTs at COMMIT while the connection defers (fg_db_tx_deferring).
  * created[i] 1 with out[i] the new order, or 0 with existing_id[i] the public
- * id that has the merchant_ref (empty for an item not created).  A
+ * id that has the merchant_ref (empty for an item not created) and, when
+ * existing_code is not NULL, existing_code[i] its payer code.  A
  * merchant_ref taken meanwhile by another transaction, or a code collision,
  * fails the transaction with FG_ECONFLICT (at COMMIT when deferring): the
  * caller then creates the orders one by one (fg_order_create_or_existing).
- * out and existing_id are n each, initialised by the caller.
+ * out, existing_id (and existing_code) are n each, initialised by the caller.
  */
 int fg_order_create_many(fg_db_t *db, const fg_merchant_ref_t *m, const fg_order_input_t *const *in, int n,
-                         int64_t now_ms, fg_order_row_t *out, int *created, fg_buf_t *existing_id) FG_MUST_USE;
+                         int64_t now_ms, fg_order_row_t *out, int *created, fg_buf_t *existing_id,
+                         fg_buf_t *existing_code) FG_MUST_USE;
 
 /** Reads the merchant's order with this public id into out (its stored
  *  status: fg_order_effective_status tells the status at a time).  0,

@@ -30,11 +30,11 @@ int fg_order_new_code(fg_order_row_t *r) FG_MUST_USE;
  *  without ignore.  In a deferring transaction (a group of creates) the
  *  strict INSERT is queued (db.h fg_db_insert): r->id is then pending, and
  *  a duplicate fails the COMMIT instead. */
-/* The public ids of the merchant's orders with refs[0..n) (NULL: not looked
- * up) into public_ids[0..n) (left empty when none): one round trip.  0 or a
- * database code. */
-int fg_order_find_refs(fg_db_t *db, uint64_t merchant_id, const char *const *refs, int n,
-                       fg_buf_t *public_ids) FG_MUST_USE;
+/* The public ids (and payer codes, when codes is not NULL) of the merchant's
+ * orders with refs[0..n) (NULL: not looked up) into public_ids[0..n) and
+ * codes[0..n) (left empty when none): one round trip.  0 or a database code. */
+int fg_order_find_refs(fg_db_t *db, uint64_t merchant_id, const char *const *refs, int n, fg_buf_t *public_ids,
+                       fg_buf_t *codes) FG_MUST_USE;
 int fg_order_insert(fg_db_t *db, uint64_t merchant_id, fg_order_row_t *r, int ignore_duplicates,
                     int *inserted) FG_MUST_USE;
 /** Reads an order of this merchant by public id; FG_ENOTFOUND if none. */

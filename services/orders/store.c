@@ -26,7 +26,7 @@ static const char SQL_BY_REF[] = "SELECT public_id FROM orders WHERE merchant_id
 /* The orders of one merchant with any of a list of merchant_refs (a JSON
  * array of [index, merchant_ref]): one round trip of unique-key lookups. */
 static const char SQL_BY_REFS[] =
-    "SELECT j.i, o.public_id FROM JSON_TABLE(?, '$[*]' COLUMNS (i INT PATH '$[0]', r VARCHAR(64) CHARSET utf8mb4 "
+    "SELECT j.i, o.public_id, o.code FROM JSON_TABLE(?, '$[*]' COLUMNS (i INT PATH '$[0]', r VARCHAR(64) CHARSET utf8mb4 "
     "COLLATE utf8mb4_bin PATH '$[1]')) j STRAIGHT_JOIN orders o ON o.merchant_id = ? AND o.merchant_ref = j.r";
 /* A new order, strict: inserted at once, or queued in a deferring transaction
  * (a group of creates, db/group.c; nothing in a create reads it back), so a
@@ -298,14 +298,17 @@ int fg_order_find_ref(fg_db_t *db, uint64_t merchant_id, const char *ref, size_t
     return rc == 1 ? 0 : FG_ENOTFOUND;
 }
 
-int fg_order_find_refs(fg_db_t *db, uint64_t merchant_id, const char *const *refs, int n, fg_buf_t *public_ids)
+int fg_order_find_refs(fg_db_t *db, uint64_t merchant_id, const char *const *refs, int n, fg_buf_t *public_ids,
+                       fg_buf_t *codes)
 {
-    fg_buf_t json = FG_BUF_INIT, id = FG_BUF_INIT;
+    fg_buf_t json = FG_BUF_INIT, id = FG_BUF_INIT, code = FG_BUF_INIT;
     int64_t i = 0;
     int rc, listed = 0;
     fg_buf_putc(&json, '[');
     for (int k = 0; k < n; k++) {
         fg_buf_reset(&public_ids[k]);
+        if (codes != NULL)
+            fg_buf_reset(&codes[k]);
         if (refs[k] == NULL)
             continue;
         fg_buf_printf(&json, "%s[%d,", listed++ > 0 ? "," : "", k);
@@ -324,16 +327,21 @@ int fg_order_find_refs(fg_db_t *db, uint64_t merchant_id, const char *const *ref
     fg_stmt_int(&s, (int64_t)merchant_id);
     fg_stmt_out_int(&s, &i, NULL);
     fg_stmt_out_text(&s, &id, NULL);
+    fg_stmt_out_text(&s, &code, NULL);
     rc = fg_stmt_exec(&s);
     while (rc == 0 && (rc = fg_stmt_fetch(&s)) == 1) {
         rc = 0;
-        if (i >= 0 && i < n)
-            fg_buf_append(&public_ids[i], id.data, id.len);
+        if (i < 0 || i >= n)
+            continue;
+        fg_buf_append(&public_ids[i], id.data, id.len);
+        if (codes != NULL)
+            fg_buf_append(&codes[i], code.data, code.len);
     }
     fg_stmt_done(&s);
 Exit:
     fg_buf_free(&json);
     fg_buf_free(&id);
+    fg_buf_free(&code);
     return rc < 0 ? rc : 0;
 }
 

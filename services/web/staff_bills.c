@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "core/text.h"
+#include "db/group.h"
 #include "orders/bills.h"
 #include "orders/orders.h"
 #include "staff/staff.h"
@@ -371,6 +372,7 @@ typedef struct {
     fg_bills_t *bills;
     int64_t now_ms;
     int again; /* committed before: nothing to do but show it */
+    int setwise;
 } commit_t;
 
 static int commit_tx(fg_db_t *db, void *arg)
@@ -383,7 +385,7 @@ static int commit_tx(fg_db_t *db, void *arg)
         return 0;
     }
     if (rc == 0)
-        rc = fg_bills_commit(db, &c->merchant, c->bills, c->now_ms);
+        rc = fg_bills_commit(db, &c->merchant, c->bills, c->now_ms, c->setwise);
     if (rc == 0) {
         char after[160];
         snprintf(after, sizeof(after), "{\"merchant\":\"%s\",\"rows\":%zu,\"created\":%zu,\"existing\":%zu}",
@@ -391,6 +393,19 @@ static int commit_tx(fg_db_t *db, void *arg)
         rc = fg_audit_log(db, c->s->session.staff.email, "bills.import", c->upload, NULL, after);
     }
     return rc;
+}
+
+/* The file set-wise, or (fg_db_tx_set_or_each, when that fails) row by row. */
+static int commit_set_tx(fg_db_t *db, void *arg)
+{
+    ((commit_t *)arg)->setwise = 1;
+    return commit_tx(db, arg);
+}
+
+static int commit_each_tx(fg_db_t *db, void *arg)
+{
+    ((commit_t *)arg)->setwise = 0;
+    return commit_tx(db, arg);
 }
 
 /* The upload the path names, read again as of now: 0 with m and bills, or -1 after answering. */
@@ -439,8 +454,8 @@ void fg_staff_bills_commit(fg_call_t *call, fg_db_t *db)
         preview_page(call, &s, 422, call->params[0], &m, &bills, NULL);
         goto Exit;
     }
-    commit_t c = {&s, call->params[0], {(uint64_t)m.id, m.public_id.data}, &bills, now, 0};
-    int rc = fg_db_tx(db, commit_tx, &c);
+    commit_t c = {&s, call->params[0], {(uint64_t)m.id, m.public_id.data}, &bills, now, 0, 1};
+    int rc = fg_db_tx_set_or_each(db, commit_set_tx, commit_each_tx, &c, NULL);
     if (rc == 0 && c.again) /* a double submit: show what the first made */
         rc = fg_bills_lookup(db, &c.merchant, &bills);
     fg_db_end(db);
