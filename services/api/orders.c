@@ -72,7 +72,7 @@ static void answer_duplicate_ref(fg_call_t *call, fg_db_t *db, const char *ref)
     fg_buf_free(&existing);
 }
 
-static fg_db_group_t create_group = FG_DB_GROUP_INIT(CREATE_GROUP_LEADERS, CREATE_GROUP_MEMBERS);
+static fg_db_group_t create_group = FG_DB_GROUP_INIT("orders.create", CREATE_GROUP_LEADERS, CREATE_GROUP_MEMBERS);
 
 /* Reads the call's order into c (fg_order_input_free after): 0, or answered. */
 static int create_parse(create_t *c, fg_order_input_t *input, yajl_val *root)

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "core/text.h"
+#include "db/group.h"
 #include "orders/orders.h"
 #include "payments/payments.h"
 
@@ -210,6 +211,17 @@ void fg_payments_get(fg_call_t *call, fg_db_t *db)
 
 /* ---- POST /v1/payments/{id}/refunds --------------------------------------- */
 
+/* Refunds arriving together share transactions and COMMITs (db/group.h):
+ * the reservation (with a provider in process, the whole refund) and, after
+ * an outside provider's answer, the record.  A refused member (more than is
+ * refundable, a payment not refundable) fails its shared transaction, and
+ * every member then runs alone, so each gets its own answer.  The provider
+ * call stays outside any transaction, on the request's own worker: refunds
+ * of different providers go out at once. */
+#define REFUND_GROUP_LEADERS 2
+#define REFUND_GROUP_MEMBERS 32
+static fg_db_group_t refund_group = FG_DB_GROUP_INIT("refunds", REFUND_GROUP_LEADERS, REFUND_GROUP_MEMBERS);
+
 typedef struct {
     fg_call_t *call;
     fg_merchant_ref_t merchant;
@@ -350,7 +362,7 @@ void fg_refunds_create(fg_call_t *call, fg_db_t *db)
     yajl_val root = NULL;
     if (fg_refunds_create_parse(call, &root, &x.r.amount, &x.r.reason) != 0)
         goto Exit;
-    int rc = fg_db_tx(db, refund_begin_tx, &x);
+    int rc = fg_db_group_tx(&refund_group, db, refund_begin_tx, &x);
     if (rc == FG_ERANGE && x.r.receipt_series_full) {
         answer_series_full(call, 0);
     } else if (rc == FG_ECONFLICT && x.idem_conflict) {
@@ -365,7 +377,7 @@ void fg_refunds_create(fg_call_t *call, fg_db_t *db)
         /* the provider is asked after COMMIT; the refund stays pending and
          * reserved whatever happens next, and the status job settles it */
         fg_refund_call_provider(call->cfg, &x.r);
-        if ((rc = fg_db_tx(db, refund_end_tx, &x)) == FG_ERANGE && x.r.receipt_series_full)
+        if ((rc = fg_db_group_tx(&refund_group, db, refund_end_tx, &x)) == FG_ERANGE && x.r.receipt_series_full)
             answer_series_full(call, 1);
         else if (rc != 0)
             fg_call_db_error(call, db, rc);

@@ -18,6 +18,9 @@
 /* The member's result when the shared transaction failed: run alone. */
 #define RUN_ALONE 1
 
+static pthread_mutex_t known_mutex = PTHREAD_MUTEX_INITIALIZER;
+static fg_db_group_t *known;
+
 struct fg_db_group_member {
     struct fg_db_group_member *next;
     fg_db_tx_fn fn;
@@ -74,8 +77,13 @@ int fg_db_group_tx(fg_db_group_t *g, fg_db_t *db, fg_db_tx_fn fn, void *arg)
     member_t self = {.fn = fn, .arg = arg};
     pthread_cond_init(&self.wake, NULL);
     pthread_mutex_lock(&g->mutex);
-    if (g->tail == NULL)
+    if (g->tail == NULL) { /* the first use */
         g->tail = &g->head;
+        pthread_mutex_lock(&known_mutex);
+        g->next_known = known;
+        known = g;
+        pthread_mutex_unlock(&known_mutex);
+    }
     *g->tail = &self;
     g->tail = &self.next;
     while (!self.done) {
@@ -91,6 +99,10 @@ int fg_db_group_tx(fg_db_group_t *g, fg_db_t *db, fg_db_tx_fn fn, void *arg)
             /* one work alone: exactly fg_db_tx; several: all or none, inserts deferred */
             int rc = n > 1 ? fg_db_tx_deferring(db, run_members, &run) : fg_db_tx(db, run_members, &run);
             pthread_mutex_lock(&g->mutex);
+            if (n > 1 && rc == 0)
+                g->shared++, g->shared_works += (unsigned long long)n;
+            else if (n > 1)
+                g->failed++;
             for (member_t *m = first, *next; m != NULL; m = next) {
                 next = m->next;
                 m->rc = rc == 0 || n == 1 ? rc : RUN_ALONE;
@@ -147,4 +159,25 @@ int fg_db_tx_set_or_each(fg_db_t *db, fg_db_tx_fn set, fg_db_tx_fn each, void *a
     if (ran_each != NULL)
         *ran_each = rc != 0;
     return rc == 0 ? 0 : fg_db_tx(db, each, arg);
+}
+
+void fg_db_groups_render(fg_buf_t *out)
+{
+    static const char *const SERIES[3][2] = {{"transactions",
+                                              "Transactions of group commit shared by two or more works."},
+                                             {"works", "Works run in those shared transactions."},
+                                             {"failed",
+                                              "Shared transactions that failed: each of their works then ran alone."}};
+    for (int k = 0; k < 3; k++) {
+        fg_buf_printf(out, "# HELP feegate_db_group_%s_total %s\n# TYPE feegate_db_group_%s_total counter\n",
+                      SERIES[k][0], SERIES[k][1], SERIES[k][0]);
+        pthread_mutex_lock(&known_mutex);
+        for (fg_db_group_t *g = known; g != NULL; g = g->next_known) {
+            pthread_mutex_lock(&g->mutex);
+            unsigned long long v = k == 0 ? g->shared : k == 1 ? g->shared_works : g->failed;
+            pthread_mutex_unlock(&g->mutex);
+            fg_buf_printf(out, "feegate_db_group_%s_total{group=\"%s\"} %llu\n", SERIES[k][0], g->name, v);
+        }
+        pthread_mutex_unlock(&known_mutex);
+    }
 }

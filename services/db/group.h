@@ -29,17 +29,22 @@ typedef struct fg_db_group_member fg_db_group_member_t;
 
 /* One kind of work: at most leaders_max shared transactions at once, each of
  * at most members_max works.  Static, initialised with FG_DB_GROUP_INIT. */
-typedef struct {
+typedef struct fg_db_group {
     pthread_mutex_t mutex;
     fg_db_group_member_t *head, **tail; /* tail NULL until the first use */
     int leaders, leaders_max, members_max;
+    const char *name; /* /metrics' group label */
+    /* under mutex: shared transactions committed, the works in them, and
+     * shared transactions that failed (their works then ran alone) */
+    unsigned long long shared, shared_works, failed;
+    struct fg_db_group *next_known; /* the groups used so far (fg_db_groups_render) */
 } fg_db_group_t;
 
 /* brace initialiser macros stay as written (clang-format 14 would unfold them) */
 /* clang-format off */
-#define FG_DB_GROUP_INIT(leaders_max, members_max)                                                                     \
+#define FG_DB_GROUP_INIT(name, leaders_max, members_max)                                                               \
     {                                                                                                                  \
-        PTHREAD_MUTEX_INITIALIZER, NULL, NULL, 0, (leaders_max), (members_max)                                         \
+        PTHREAD_MUTEX_INITIALIZER, NULL, NULL, 0, (leaders_max), (members_max), (name), 0, 0, 0, NULL                  \
     }
 /* clang-format on */
 
@@ -61,6 +66,9 @@ int fg_db_tx_all(fg_db_t *db, fg_db_tx_fn fn, void *const *args, int n) FG_MUST_
  *  and when that fails for any reason (a key taken meanwhile, a deadlock
  *  past the retries), each(arg) in a new transaction (fg_db_tx), whose
  *  outcome is the answer; *ran_each (may be NULL) says which ran last. */
+/** Appends, for /metrics, each used group's counters (Prometheus text):
+ *  feegate_db_group_transactions_total, _works_total, _failed_total. */
+void fg_db_groups_render(fg_buf_t *out);
 int fg_db_tx_set_or_each(fg_db_t *db, fg_db_tx_fn set, fg_db_tx_fn each, void *arg, int *ran_each) FG_MUST_USE;
 
 #endif

@@ -5,6 +5,7 @@
 
 #include <assert.h>
 #include <stdatomic.h>
+#include "db/group.h"
 
 /* Status codes counted one by one; anything else counts as its class. */
 static const int STATUSES[] = {200, 201, 204, 400, 401, 403, 404, 405, 409, 413, 415, 422, 429, 500, 502, 503};
@@ -213,6 +214,7 @@ void fg_metrics_render(fg_buf_t *out, fg_pool_t *pool)
     render_latency(out);
     render_webhooks(out);
     render_sets(out);
+    fg_db_groups_render(out);
     fg_buf_printf(out,
                   "# HELP feegate_db_pool_connections Database connections in the pool.\n"
                   "# TYPE feegate_db_pool_connections gauge\n"

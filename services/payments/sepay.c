@@ -277,7 +277,7 @@ static int transfer_tx(fg_db_t *db, void *arg)
 }
 
 /* Group commit of transfers, as for other notifications (webhook.c). */
-static fg_db_group_t transfer_group = FG_DB_GROUP_INIT(4, 8);
+static fg_db_group_t transfer_group = FG_DB_GROUP_INIT("sepay.transfers", 4, 8);
 
 /* Authorizes and reads a transfer; one refused is recorded.  0 when it is
  * to be applied. */

@@ -624,7 +624,7 @@ static int apply_tx(fg_db_t *db, void *arg)
  * failure sends every member of the group back to run alone. */
 #define APPLY_GROUP_LEADERS 4
 #define APPLY_GROUP_MEMBERS 8
-static fg_db_group_t apply_group = FG_DB_GROUP_INIT(APPLY_GROUP_LEADERS, APPLY_GROUP_MEMBERS);
+static fg_db_group_t apply_group = FG_DB_GROUP_INIT("notifications", APPLY_GROUP_LEADERS, APPLY_GROUP_MEMBERS);
 
 /* Verifies a notification; one that does not verify is recorded (rejected)
  * and answered.  Returns 0 when verified. */

@@ -583,7 +583,7 @@ fgt_response_t fgt_metrics(const fgt_server_t *s)
     return fgt_request(&metrics, FGT_HTTP1, "GET", "/metrics", NULL, NULL, 0);
 }
 
-long long fgt_metric(const fgt_server_t *s, const char *series)
+static long long metric_sample(const fgt_server_t *s, const char *series)
 {
     fgt_response_t r = fgt_metrics(s);
     size_t n = strlen(series);
@@ -595,8 +595,20 @@ long long fgt_metric(const fgt_server_t *s, const char *series)
         line = line != NULL ? line + 1 : NULL;
     }
     fgt_response_free(&r);
+    return v;
+}
+
+long long fgt_metric(const fgt_server_t *s, const char *series)
+{
+    long long v = metric_sample(s, series);
     ck_assert_msg(v >= 0, "no sample %s in /metrics", series);
     return v;
+}
+
+long long fgt_metric_or_zero(const fgt_server_t *s, const char *series)
+{
+    long long v = metric_sample(s, series);
+    return v < 0 ? 0 : v;
 }
 
 fgt_response_t fgt_request_from(const fgt_server_t *s, fgt_proto_t proto, const char *source, const char *method,

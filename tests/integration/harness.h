@@ -127,6 +127,9 @@ fgt_response_t fgt_metrics(const fgt_server_t *s);
 /** The value of a series without labels in the server's /metrics (fails the
  *  test when it is not there). */
 long long fgt_metric(const fgt_server_t *s, const char *series);
+/** The same, 0 while the series is not listed (a group commit's series
+ *  appear once the group is first used). */
+long long fgt_metric_or_zero(const fgt_server_t *s, const char *series);
 
 /** A client connection left open and idle after one GET /healthz, as
  *  browsers and proxies keep theirs, until fgt_idle_close. */

@@ -189,7 +189,7 @@ END_TEST
 
 #define GROUP_THREADS 12
 #define GROUP_ROUNDS 20
-static fg_db_group_t test_group = FG_DB_GROUP_INIT(2, 8);
+static fg_db_group_t test_group = FG_DB_GROUP_INIT("test", 2, 8);
 static char shared_id[FG_ID_CAP];
 
 typedef struct {
@@ -251,6 +251,17 @@ START_TEST(group_members_fail_alone)
             if (!(i == 0 && r == GROUP_ROUNDS / 2))
                 ck_assert_int_eq(event_count(w[i].ids[r]), 1);
     ck_assert_int_eq(event_count(shared_id), 1);
+    /* the group's counters for /metrics: shared transactions of two works or more */
+    fg_buf_t text = FG_BUF_INIT;
+    fg_db_groups_render(&text);
+    unsigned long long shared = 0, works = 0;
+    const char *at = strstr(text.data, "feegate_db_group_transactions_total{group=\"test\"} ");
+    ck_assert_msg(at != NULL && sscanf(strchr(at, ' '), "%llu", &shared) == 1, "%s", text.data);
+    at = strstr(text.data, "feegate_db_group_works_total{group=\"test\"} ");
+    ck_assert_msg(at != NULL && sscanf(strchr(at, ' '), "%llu", &works) == 1, "%s", text.data);
+    ck_assert_msg(shared > 0 && works >= 2 * shared && works <= (unsigned long long)(GROUP_THREADS * GROUP_ROUNDS),
+                  "%llu shared transactions of %llu works", shared, works);
+    fg_buf_free(&text);
 }
 END_TEST
 

@@ -514,6 +514,71 @@ START_TEST(refunds_never_exceed_the_payment)
 }
 END_TEST
 
+/* Refunds arriving together share transactions (the "refunds" group of
+ * /metrics), and each keeps its own answer: two refunds of one payment that
+ * together exceed it (one made, one 422, whichever came first), a refund of
+ * a payment not yet paid (409), of no payment (404), and plain ones. */
+enum { RF_PLAIN = 24, RF_N = RF_PLAIN + 3, RF_ROUNDS = 3 };
+
+START_TEST(refunds_arriving_together_keep_their_own_answers)
+{
+    static const char SHARED[] = "feegate_db_group_transactions_total{group=\"refunds\"}";
+    char orders[RF_PLAIN][40], pays[RF_PLAIN][40], pending_order[40], pending[40], paths[RF_N][128], auth[128];
+    const char *hdrs[] = {auth, NULL};
+    fgt_request_t reqs[RF_N];
+    fgt_response_t out[RF_N];
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", key);
+    long long shared_before = fgt_metric_or_zero(&srv, SHARED);
+    for (int round = 0; round < RF_ROUNDS && fgt_metric_or_zero(&srv, SHARED) == shared_before; round++) {
+        for (int i = 0; i < RF_PLAIN; i++) {
+            new_order(100000, 0, NULL, orders[i]);
+            new_payment(orders[i], 0, pays[i]);
+            fgt_response_t r = notify(pays[i], fgt_unique("TXR"), "succeeded", 100000);
+            fgt_expect(r, 200, NULL);
+            fgt_response_free(&r);
+        }
+        new_order(50000, 0, NULL, pending_order);
+        new_payment(pending_order, 0, pending);
+        for (int i = 0; i < RF_PLAIN; i++) {
+            snprintf(paths[i], sizeof(paths[i]), "/v1/payments/%s/refunds", pays[i]);
+            reqs[i] = (fgt_request_t){"POST", paths[i], hdrs, "{\"amount\":40000,\"reason\":\"hoàn học phí\"}",
+                                      0,      NULL};
+        }
+        reqs[RF_PLAIN] = (fgt_request_t){"POST", paths[0], hdrs, "{\"amount\":70000}", 0, NULL};
+        snprintf(paths[RF_PLAIN + 1], sizeof(paths[0]), "/v1/payments/%s/refunds", pending);
+        reqs[RF_PLAIN + 1] = (fgt_request_t){"POST", paths[RF_PLAIN + 1], hdrs, "{\"amount\":1000}", 0, NULL};
+        snprintf(paths[RF_PLAIN + 2], sizeof(paths[0]), "/v1/payments/pay_%s/refunds", fgt_unique("none"));
+        reqs[RF_PLAIN + 2] = (fgt_request_t){"POST", paths[RF_PLAIN + 2], hdrs, "{\"amount\":1000}", 0, NULL};
+        fgt_request_all(&srv, FGT_HTTP1, RF_N, RF_N, reqs, NULL, NULL, out);
+        for (int i = 1; i < RF_PLAIN; i++) {
+            fgt_expect(out[i], 201, NULL);
+            ck_assert_int_eq(fgt_json_int(&out[i], "amount", NULL), 40000);
+            ck_assert_str_eq(fgt_json_str(&out[i], "status", NULL), "succeeded");
+            fgt_response_t r = get("payments", pays[i]);
+            ck_assert_int_eq(fgt_json_int(&r, "amount_refunded", NULL), 40000);
+            fgt_response_free(&r);
+        }
+        /* payment 0: one of its two refunds made, the other beyond what was left */
+        int first_made = out[0].status == 201;
+        fgt_expect(out[first_made ? 0 : RF_PLAIN], 201, NULL);
+        fgt_expect(out[first_made ? RF_PLAIN : 0], 422, "refund_exceeds_refundable");
+        fgt_response_t r = get("payments", pays[0]);
+        ck_assert_int_eq(fgt_json_int(&r, "amount_refunded", NULL), first_made ? 40000 : 70000);
+        fgt_response_free(&r);
+        r = get("orders", orders[0]);
+        ck_assert_int_eq(fgt_json_int(&r, "amount_refunded", NULL), first_made ? 40000 : 70000);
+        fgt_response_free(&r);
+        fgt_expect(out[RF_PLAIN + 1], 409, "payment_not_refundable");
+        fgt_expect(out[RF_PLAIN + 2], 404, "payment_not_found");
+        for (int i = 0; i < RF_N; i++)
+            fgt_response_free(&out[i]);
+    }
+    ck_assert_msg(fgt_metric_or_zero(&srv, SHARED) > shared_before, "no refunds shared a transaction in %d rounds",
+                  RF_ROUNDS);
+    ledger_holds();
+}
+END_TEST
+
 START_TEST(ledger_routes_for_staff)
 {
     char order[40], pay[40], finance[96], auditor[96], path[256];
@@ -649,6 +714,7 @@ int main(void)
     tcase_add_test(tc, partial_payments_sum_to_paid);
     tcase_add_test(tc, failure_changes_state_only_and_forgeries_are_refused);
     tcase_add_test(tc, refunds_never_exceed_the_payment);
+    tcase_add_test(tc, refunds_arriving_together_keep_their_own_answers);
     tcase_add_test(tc, ledger_routes_for_staff);
     tcase_add_test(tc, sandbox_page_approves_through_the_pipeline);
     tcase_add_test(tc, second_transaction_on_a_paid_payment_goes_to_unapplied);
