@@ -1,6 +1,7 @@
 # tests/bench/history_fixture.sh — sourced by tests/bench/dbsize after payments_fixture.
 #
-#   payments_history FROM TO   with sql() defined by the caller (the benchmark database)
+#   payments_history FROM TO   with sql_bulk() defined by the caller: the benchmark database as a
+#                              user that may turn off binary logging for its session (root)
 #
 # Adds the succeeded sandbox payments FROM..TO of a past history, spread over the
 # fixture's 1,000 merchants, with every row the server's path leaves for one: the order
@@ -8,30 +9,107 @@
 # its two events (payment.succeeded, order.paid) and four change-log rows (the order's
 # and the payment's insert and update), numbered as the change-feed sequencer numbers
 # them; and the report rollups of those journals, with the watermark past them, as the
-# rollup job leaves them. A history payment has no receipt (a payment from before
+# rollup job leaves them. HISTORY_FEED=0 leaves out the events and change-log rows (3.6 of
+# the 5.6 KB a payment takes on disk): the payment path never reads old ones (both tables
+# are append-only, written at their end and numbered from their unnumbered end), so they
+# cost disk, not speed; at 10 M payments they would take ~36 GB. A history payment has no receipt (a payment from before
 # receipts). Ids are time-ordered like the server's (ULID-like, an older prefix), one
 # payment every 50 ms back from now, so new rows go where they would. Written in chunks
-# of 250,000 payments, one transaction each: `feegate ledger check` holds after it.
+# of 250,000 payments, one transaction each, without binary logging and with unique and
+# foreign-key checks off (the history is built to be right; the measured path keeps all
+# of them): `feegate ledger check` holds after it.
 
 payments_history() {
-  local from=$1 to=$2 lo hi t0
+  local from=$1 to=$2 lo hi t0 mode
   t0=$(($(date +%s%3N) - 50 * to - 3600000))
-  sql <<SQL
+  sql_bulk <<SQL
 CREATE TABLE IF NOT EXISTS bench_spread (k INT NOT NULL PRIMARY KEY, merchant_id BIGINT UNSIGNED NOT NULL,
-  merchant_public_id VARCHAR(40) NOT NULL, account_id BIGINT UNSIGNED NOT NULL);
+  merchant_public_id VARCHAR(40) NOT NULL, account_id BIGINT UNSIGNED NOT NULL, UNIQUE KEY (merchant_id));
 INSERT IGNORE INTO bench_spread
   SELECT m.k, m.id, m.public_id, a.id FROM
     (SELECT id, public_id, ROW_NUMBER() OVER (ORDER BY id) - 1 AS k FROM merchants WHERE public_id LIKE 'mer_BNCH%') m
     JOIN ledger_accounts a ON a.code = CONCAT('liabilities:merchant:', m.public_id) AND a.currency = 'VND'
   WHERE m.k BETWEEN 1 AND 1000;
 SQL
+  # the change-log insert triggers are set aside while the history is written (its change
+  # rows are written numbered, as the sequencer would leave them) and put back after
+  sql_bulk --raw -e "SELECT CONCAT('CREATE DEFINER=', DEFINER, ' TRIGGER ', TRIGGER_NAME, ' ', ACTION_TIMING, ' ',
+    EVENT_MANIPULATION, ' ON ', EVENT_OBJECT_TABLE, ' FOR EACH ROW ', ACTION_STATEMENT, '\$\$') FROM
+    information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = DATABASE() AND
+    TRIGGER_NAME IN ('orders_change_insert', 'payments_change_insert')" >"$OUT/history-triggers.sql"
+  [[ $(grep -c 'CREATE DEFINER' "$OUT/history-triggers.sql") -eq 2 ]] || {
+    echo "bench: the change-log insert triggers were not found" >&2
+    return 1
+  }
+  mode=$(sql_bulk -e "SELECT SQL_MODE FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = DATABASE() AND
+    TRIGGER_NAME = 'orders_change_insert'")
+  sql_bulk -e "DROP TRIGGER orders_change_insert; DROP TRIGGER payments_change_insert"
+  feed_sql=
+  if [[ ${HISTORY_FEED:-1} == 1 ]]; then
+    feed_sql=$(cat <<'FEED'
+-- events numbered after this chunk's change rows (below)
+SET @epmin = (SELECT MIN(id) FROM payments WHERE public_id BETWEEN @plo AND @phi);
+SET @eseq = (SELECT last_seq FROM change_sequencer WHERE id = 1 FOR UPDATE)
+            + 4 * ((SELECT MAX(id) FROM payments WHERE public_id BETWEEN @plo AND @phi) - @epmin + 1);
+INSERT INTO events (seq, public_id, merchant_id, type, order_id, payload, created_at)
+  SELECT @eseq + 2 * (p.id - @epmin) + s.side,
+         CONCAT(IF(s.side = 1, 'evt_01H', 'evt_01J'), SUBSTRING(p.public_id, 8)), p.merchant_id,
+         IF(s.side = 1, 'payment.succeeded', 'order.paid'), p.order_id,
+         IF(s.side = 1,
+            CONCAT('{"id":"', p.public_id, '","object":"payment","order_id":"', o.public_id, '","merchant_id":"',
+                   b.merchant_public_id, '","method":"sandbox","amount":100000,"currency":"VND",',
+                   '"status":"succeeded","amount_received":100000,"amount_applied":100000,"amount_unapplied":0,',
+                   '"amount_refunded":0,"provider_txn_id":"', p.provider_txn_id, '","failure_reason":null,',
+                   '"redirect_url":"', p.redirect_url, '","receipt_id":null,"created_at":"2026-11-28T10:00:00Z",',
+                   '"updated_at":"2026-11-28T10:00:00Z"}'),
+            CONCAT('{"id":"', o.public_id, '","object":"order","merchant_id":"', b.merchant_public_id,
+                   '","merchant_ref":"', o.merchant_ref, '","fee_type":"utility","category":null,"amount":100000,',
+                   '"currency":"VND","amount_paid":100000,"amount_refunded":0,"allow_partial":false,',
+                   '"status":"paid","payer":{"name":"Nguyễn Văn A","ref":"', o.payer_ref, '","phone":null,',
+                   '"email":null},"description":"Tiền nước tháng 11","due_at":null,"expires_at":null,',
+                   '"metadata":{},"code":"', o.code, '","pay_url":"http://127.0.0.1:8080/pay/', o.code,
+                   '","created_at":"2026-11-28T10:00:00Z","updated_at":"2026-11-28T10:00:00Z"}')),
+         p.updated_at
+  FROM payments p JOIN orders o ON o.id = p.order_id JOIN bench_spread b ON b.merchant_id = p.merchant_id
+  JOIN (SELECT 1 AS side UNION ALL SELECT 2) s
+  WHERE p.public_id BETWEEN @plo AND @phi ORDER BY p.id, s.side;
+-- the change log as the triggers and the sequencer leave it: the order's and the payment's
+-- insert (open, pending) and update (paid, succeeded), numbered in id order, with the public
+-- ids the feed shows; then the events, numbered after them
+SET @pmin = (SELECT MIN(id) FROM payments WHERE public_id BETWEEN @plo AND @phi);
+SET @pmax = (SELECT MAX(id) FROM payments WHERE public_id BETWEEN @plo AND @phi);
+SET @seq = (SELECT last_seq FROM change_sequencer WHERE id = 1 FOR UPDATE);
+INSERT INTO change_log (seq, entity, entity_id, object_id, merchant_id, parent_id, op, data, at,
+                        merchant_public_id, parent_public_id)
+  SELECT @seq + 4 * (p.id - @pmin) + s.side, IF(s.side IN (1, 4), 'order', 'payment'),
+         IF(s.side IN (1, 4), o.id, p.id), IF(s.side IN (1, 4), o.public_id, p.public_id), p.merchant_id,
+         IF(s.side IN (1, 4), NULL, o.id), IF(s.side <= 2, 'insert', 'update'),
+         CASE s.side
+           WHEN 2 THEN JSON_ARRAY(p.adapter, p.amount, NULL, 0, 0, p.currency, 0, 'pending', NULL, NULL,
+                                  p.created_at, p.created_at)
+           WHEN 3 THEN JSON_ARRAY(p.adapter, p.amount, p.amount_received, p.amount_applied, p.amount_unapplied,
+                                  p.currency, p.amount_refunded, p.status, p.provider_txn_id, p.failure_reason,
+                                  p.created_at, p.updated_at)
+           ELSE JSON_ARRAY(o.merchant_ref, o.fee_type, o.category, o.amount, o.currency,
+                           IF(s.side = 1, 0, o.amount_paid), o.amount_refunded, FALSE,
+                           IF(s.side = 1, 'open', o.status), o.payer_name, o.payer_ref, o.description, o.due_at,
+                           o.expires_at, JSON_OBJECT(), o.code, o.created_at, IF(s.side = 1, o.created_at,
+                           o.updated_at)) END,
+         IF(s.side <= 2, p.created_at, p.updated_at), b.merchant_public_id, IF(s.side IN (1, 4), NULL, o.public_id)
+  FROM payments p JOIN orders o ON o.id = p.order_id JOIN bench_spread b ON b.merchant_id = p.merchant_id
+  JOIN (SELECT 1 AS side UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4) s
+  WHERE p.public_id BETWEEN @plo AND @phi ORDER BY p.id, s.side;
+UPDATE change_sequencer SET last_seq = @seq + 6 * (@pmax - @pmin + 1) WHERE id = 1;
+FEED
+)
+  fi
   for ((lo = from; lo <= to; lo += 250000)); do
     hi=$((lo + 249999 > to ? to : lo + 249999))
-    sql <<SQL
+    sql_bulk <<SQL
+SET SESSION sql_log_bin = 0, unique_checks = 0, foreign_key_checks = 0;
 SET @lo = CONCAT('ord_01H', LPAD($lo, 23, '0')), @hi = CONCAT('ord_01H', LPAD($hi, 23, '0'));
 SET @plo = CONCAT('pay_01H', LPAD($lo, 23, '0')), @phi = CONCAT('pay_01H', LPAD($hi, 23, '0'));
 SET @clearing = (SELECT id FROM ledger_accounts WHERE code = 'assets:clearing:sandbox' AND currency = 'VND');
-SET @first_change = (SELECT COALESCE(MAX(id), 0) FROM change_log);
 BEGIN;
 INSERT INTO orders (public_id, merchant_id, merchant_ref, fee_type, amount, currency, amount_paid, status,
                     payer_name, payer_ref, description, code, created_at, updated_at)
@@ -64,57 +142,14 @@ INSERT INTO ledger_entries (journal_id, account_id, amount, currency, created_at
   JOIN (SELECT 1 AS side UNION ALL SELECT 2) s
   WHERE j.public_id BETWEEN CONCAT('jrn_01H', LPAD($lo, 23, '0')) AND CONCAT('jrn_01H', LPAD($hi, 23, '0'))
   ORDER BY j.id, s.side;
-INSERT INTO events (public_id, merchant_id, type, order_id, payload, created_at)
-  SELECT CONCAT(IF(s.side = 1, 'evt_01H', 'evt_01J'), SUBSTRING(p.public_id, 8)), p.merchant_id,
-         IF(s.side = 1, 'payment.succeeded', 'order.paid'), p.order_id,
-         IF(s.side = 1,
-            CONCAT('{"id":"', p.public_id, '","object":"payment","order_id":"', o.public_id, '","merchant_id":"',
-                   b.merchant_public_id, '","method":"sandbox","amount":100000,"currency":"VND",',
-                   '"status":"succeeded","amount_received":100000,"amount_applied":100000,"amount_unapplied":0,',
-                   '"amount_refunded":0,"provider_txn_id":"', p.provider_txn_id, '","failure_reason":null,',
-                   '"redirect_url":"', p.redirect_url, '","receipt_id":null,"created_at":"2026-11-28T10:00:00Z",',
-                   '"updated_at":"2026-11-28T10:00:00Z"}'),
-            CONCAT('{"id":"', o.public_id, '","object":"order","merchant_id":"', b.merchant_public_id,
-                   '","merchant_ref":"', o.merchant_ref, '","fee_type":"utility","category":null,"amount":100000,',
-                   '"currency":"VND","amount_paid":100000,"amount_refunded":0,"allow_partial":false,',
-                   '"status":"paid","payer":{"name":"Nguyễn Văn A","ref":"', o.payer_ref, '","phone":null,',
-                   '"email":null},"description":"Tiền nước tháng 11","due_at":null,"expires_at":null,',
-                   '"metadata":{},"code":"', o.code, '","pay_url":"http://127.0.0.1:8080/pay/', o.code,
-                   '","created_at":"2026-11-28T10:00:00Z","updated_at":"2026-11-28T10:00:00Z"}')),
-         p.updated_at
-  FROM payments p JOIN orders o ON o.id = p.order_id JOIN bench_spread b ON b.merchant_id = p.merchant_id
-  JOIN (SELECT 1 AS side UNION ALL SELECT 2) s
-  WHERE p.public_id BETWEEN @plo AND @phi ORDER BY p.id, s.side;
--- the updates that paid them (the triggers wrote the inserts)
-INSERT INTO change_log (entity, entity_id, object_id, merchant_id, parent_id, op, data, at)
-  SELECT IF(s.side = 1, 'payment', 'order'), IF(s.side = 1, p.id, o.id), IF(s.side = 1, p.public_id, o.public_id),
-         p.merchant_id, IF(s.side = 1, o.id, NULL), 'update',
-         IF(s.side = 1,
-            JSON_ARRAY(p.adapter, p.amount, p.amount_received, p.amount_applied, p.amount_unapplied, p.currency,
-                       p.amount_refunded, p.status, p.provider_txn_id, p.failure_reason, p.created_at,
-                       p.updated_at),
-            JSON_ARRAY(o.merchant_ref, o.fee_type, o.category, o.amount, o.currency, o.amount_paid,
-                       o.amount_refunded, FALSE, o.status, o.payer_name, o.payer_ref, o.description, o.due_at,
-                       o.expires_at, JSON_OBJECT(), o.code, o.created_at, o.updated_at)),
-         p.updated_at
-  FROM payments p JOIN orders o ON o.id = p.order_id JOIN (SELECT 1 AS side UNION ALL SELECT 2) s
-  WHERE p.public_id BETWEEN @plo AND @phi ORDER BY p.id, s.side;
--- numbered as the sequencer numbers them: the public ids the feed shows, the next seq
-SET @seq = (SELECT last_seq FROM change_sequencer WHERE id = 1 FOR UPDATE);
-UPDATE change_log c LEFT JOIN bench_spread b ON b.merchant_id = c.merchant_id
-  LEFT JOIN orders o ON c.entity = 'payment' AND o.id = c.parent_id
-  SET c.seq = @seq + (c.id - @first_change), c.merchant_public_id = b.merchant_public_id,
-      c.parent_public_id = o.public_id
-  WHERE c.id > @first_change AND c.seq IS NULL;
-SET @seq = @seq + (SELECT MAX(id) FROM change_log) - @first_change;
-SET @first_event = (SELECT MIN(id) - 1 FROM events WHERE seq IS NULL);
-UPDATE events SET seq = @seq + (id - @first_event) WHERE id > @first_event AND seq IS NULL;
-UPDATE change_sequencer SET last_seq = @seq + (SELECT MAX(id) FROM events) - @first_event WHERE id = 1;
-COMMIT;
+${feed_sql}COMMIT;
 SQL
   done
+  { echo "SET SESSION sql_mode = '$mode';"; echo 'DELIMITER $$'; cat "$OUT/history-triggers.sql"; echo 'DELIMITER ;'; } |
+    sql_bulk
   # the rollups of every history journal, and the watermark past them
-  sql <<SQL
+  sql_bulk <<SQL
+SET SESSION sql_log_bin = 0;
 BEGIN;
 SET @mark = (SELECT upto_entry_id FROM report_watermarks WHERE name = 'collections' FOR UPDATE);
 CREATE TEMPORARY TABLE bench_days AS
