@@ -540,14 +540,14 @@ START_TEST(refunds_arriving_together_keep_their_own_answers)
         new_order(50000, 0, NULL, pending_order);
         new_payment(pending_order, 0, pending);
         for (int i = 0; i < RF_PLAIN; i++) {
-            snprintf(paths[i], sizeof(paths[i]), "/v1/payments/%s/refunds", pays[i]);
+            snprintf(paths[i], sizeof(paths[i]), "/v1/payments/%.39s/refunds", pays[i]);
             reqs[i] = (fgt_request_t){"POST", paths[i], hdrs, "{\"amount\":40000,\"reason\":\"hoàn học phí\"}",
                                       0,      NULL};
         }
         reqs[RF_PLAIN] = (fgt_request_t){"POST", paths[0], hdrs, "{\"amount\":70000}", 0, NULL};
         snprintf(paths[RF_PLAIN + 1], sizeof(paths[0]), "/v1/payments/%s/refunds", pending);
         reqs[RF_PLAIN + 1] = (fgt_request_t){"POST", paths[RF_PLAIN + 1], hdrs, "{\"amount\":1000}", 0, NULL};
-        snprintf(paths[RF_PLAIN + 2], sizeof(paths[0]), "/v1/payments/pay_%s/refunds", fgt_unique("none"));
+        snprintf(paths[RF_PLAIN + 2], sizeof(paths[0]), "/v1/payments/pay_%.40s/refunds", fgt_unique("none"));
         reqs[RF_PLAIN + 2] = (fgt_request_t){"POST", paths[RF_PLAIN + 2], hdrs, "{\"amount\":1000}", 0, NULL};
         fgt_request_all(&srv, FGT_HTTP1, RF_N, RF_N, reqs, NULL, NULL, out);
         for (int i = 1; i < RF_PLAIN; i++) {
