@@ -42,8 +42,13 @@ static const char SQL_ENTRIES_MARK[] = "SELECT COALESCE(MAX(id), 0) FROM ledger_
 static const char SQL_CURRENT_EPOCH[] = "SELECT COALESCE(" SQL_EPOCH ", 0)";
 static const char SQL_EPOCH_PROGRESS[] =
     "SELECT COALESCE(MAX(upto_entry_id), 0) FROM ledger_checkpoints WHERE epoch_id = ?";
-static const char SQL_DUE_ACCOUNTS[] = "SELECT DISTINCT account_id FROM ledger_entries WHERE id > ? AND id <= ? "
-                                       "AND account_id > ? ORDER BY account_id LIMIT ?";
+/* The accounts with entries in a round's range, read from the range (the
+ * primary key) and sorted: left to itself MariaDB read ix_entries_account
+ * from the account onwards, every entry of the ledger (0.9 s a call at 10 M
+ * payments, a few calls a round: the checkpoints fell behind). */
+static const char SQL_DUE_ACCOUNTS[] =
+    "SELECT DISTINCT account_id FROM ledger_entries FORCE INDEX (PRIMARY) WHERE id > ? AND id <= ? "
+    "AND account_id > ? ORDER BY account_id LIMIT ?";
 static const char SQL_LAST_CHECKPOINT[] =
     "SELECT upto_entry_id, balance, entry_count, as_of FROM ledger_checkpoints WHERE epoch_id = ? "
     "AND account_id = ? ORDER BY upto_entry_id DESC LIMIT 1";
