@@ -335,8 +335,21 @@ START_TEST(migration_supersedes_wrong_checkpoints)
                 "feegate_bench.ledger_checkpoint_epochs UNION ALL SELECT MAX(id), 2, 8, -744, 3500, 4, 0 FROM "
                 "feegate_bench.ledger_checkpoint_epochs",
                 NULL);
+    /* and a journal of one entry: too short, and it does not sum to zero */
+    fgt_db_exec("INSERT INTO feegate_bench.journals (id, public_id, kind, created_at) VALUES (5, 'jrn_e', 'receipt', "
+                "5000)",
+                NULL);
+    fgt_db_exec("INSERT INTO feegate_bench.ledger_entries (id, journal_id, account_id, amount, currency, created_at) "
+                "VALUES (9, 5, 1, 12, 'VND', 5000)",
+                NULL);
     ck_assert_int_eq(fgt_cli_run(check, env, NULL, out, sizeof(out), err, sizeof(err)), 1);
-    ck_assert_msg(strstr(out, "\"violations_count\":4") != NULL, "%s", out);
+    ck_assert_msg(strstr(out, "\"violations_count\":6") != NULL, "%s", out);
+    ck_assert_msg(strstr(out, "{\"check\":\"journal_has_two_entries\",\"object\":\"jrn_e\",\"detail\":\"journal has 1 "
+                              "entries\"}") != NULL,
+                  "%s", out);
+    ck_assert_msg(strstr(out, "{\"check\":\"journal_sums_to_zero\",\"object\":\"jrn_e\",\"detail\":\"VND entries sum "
+                              "to 12\"}") != NULL,
+                  "%s", out);
     ck_assert_msg(strstr(out, "checkpoint at entry 5 says 736 over 3 entries (latest 3000) but the entries sum to 735 "
                               "over 3 (latest 3000)") != NULL,
                   "%s", out);
