@@ -766,7 +766,13 @@ START_TEST(a_reconciliation_reloads_itself_until_its_lines_are_matched)
     ck_assert_int_eq(r.status, 303);
     snprintf(path, sizeof(path), "%s", fgt_header(&r, "location"));
     fgt_response_free(&r);
-    /* the line as the matching job holds it (leased far ahead, so it stays undecided) */
+    /* the line as the matching job holds it (leased far ahead, so it stays undecided); first the
+     * job's own round on it must be over, or its decision would land after this and undo it */
+    for (int tries = 0; tries < 300 && fgt_db_int("SELECT COUNT(*) FROM recon_items WHERE account = ? AND "
+                                                  "state <> 'unmatched' AND lease_until IS NULL",
+                                                  account, NULL) == 0;
+         tries++)
+        fgt_sleep_ms(50);
     fgt_db_exec("UPDATE recon_items SET state = 'unmatched', rule = NULL, lease_until = 4102444800000 "
                 "WHERE account = ?",
                 account);
