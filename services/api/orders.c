@@ -234,44 +234,30 @@ static int batch_set_tx(fg_db_t *db, void *arg)
     int64_t now = fg_now_ms();
     int n = (int)bt->items->u.array.len, rc;
     bt->call->idem_stored = 0; /* a re-run starts over */
-    fg_order_input_t *inputs = fg_calloc((size_t)n, sizeof(*inputs));
-    const fg_order_input_t **valid = fg_calloc((size_t)n, sizeof(*valid));
+    fg_order_set_t set;
+    fg_order_set_init(&set, n);
     fg_field_error_t *errs = fg_calloc((size_t)n, sizeof(*errs));
-    fg_order_row_t *rows = fg_calloc((size_t)n, sizeof(*rows));
-    fg_buf_t *existing = fg_calloc((size_t)n, sizeof(*existing));
-    int *created = fg_calloc((size_t)n, sizeof(*created));
-    for (int i = 0; i < n; i++) {
-        fg_order_row_init(&rows[i]);
-        if (fg_order_input_parse(bt->items->u.array.values[i], now, &inputs[i], &errs[i]) == 0)
-            valid[i] = &inputs[i];
-    }
-    rc = fg_order_create_many(db, &bt->merchant, valid, n, now, rows, created, existing, NULL);
+    for (int i = 0; i < n; i++)
+        if (fg_order_input_parse(bt->items->u.array.values[i], now, &set.inputs[i], &errs[i]) == 0)
+            set.in[i] = &set.inputs[i];
+    rc = fg_order_create_many(db, &bt->merchant, &set, now);
     bt->created = 0;
     fg_buf_reset(&bt->body);
     fg_buf_puts(&bt->body, "{\"object\":\"list\",\"data\":[");
     for (int i = 0; i < n && rc == 0; i++) {
         if (i > 0)
             fg_buf_putc(&bt->body, ',');
-        if (valid[i] == NULL) {
+        if (set.in[i] == NULL) {
             batch_item_error(&bt->body, &errs[i]);
-        } else if (created[i]) {
-            fg_order_json(&bt->body, &rows[i], bt->merchant.public_id, bt->call->cfg->public_base_url, now);
+        } else if (set.created[i]) {
+            fg_order_json(&bt->body, &set.rows[i], bt->merchant.public_id, bt->call->cfg->public_base_url, now);
             bt->created++;
         } else {
-            duplicate_ref_error(&bt->body, inputs[i].merchant_ref, &existing[i]);
+            duplicate_ref_error(&bt->body, set.inputs[i].merchant_ref, &set.existing_id[i]);
         }
     }
-    for (int i = 0; i < n; i++) {
-        fg_order_input_free(&inputs[i]);
-        fg_order_row_free(&rows[i]);
-        fg_buf_free(&existing[i]);
-    }
-    free(inputs);
-    free(valid);
+    fg_order_set_free(&set);
     free(errs);
-    free(rows);
-    free(existing);
-    free(created);
     if (rc != 0)
         return rc;
     fg_buf_puts(&bt->body, "]}");

@@ -469,43 +469,29 @@ static int commit_set(fg_db_t *db, const fg_merchant_ref_t *m, fg_bills_t *b, in
 {
     int n = (int)b->count, rc = 0;
     yajl_val *objs = fg_calloc((size_t)n, sizeof(*objs));
-    fg_order_input_t *inputs = fg_calloc((size_t)n, sizeof(*inputs));
-    const fg_order_input_t **in = fg_calloc((size_t)n, sizeof(*in));
-    fg_order_row_t *rows = fg_calloc((size_t)n, sizeof(*rows));
-    fg_buf_t *ids = fg_calloc((size_t)n, sizeof(*ids)), *codes = fg_calloc((size_t)n, sizeof(*codes));
-    int *created = fg_calloc((size_t)n, sizeof(*created));
+    fg_order_set_t set;
+    fg_order_set_init(&set, n);
     fg_field_error_t err;
     for (int i = 0; i < n; i++) {
-        fg_order_row_init(&rows[i]);
         fg_bill_t *bill = &b->rows[i];
         objs[i] = fg_json_parse_object(bill->order_json.data, bill->order_json.len, &err);
-        if (objs[i] == NULL || fg_order_input_parse(objs[i], now_ms, &inputs[i], &err) != 0)
+        if (objs[i] == NULL || fg_order_input_parse(objs[i], now_ms, &set.inputs[i], &err) != 0)
             rc = FG_EINVALID; /* validated by fg_bills_read: only a clock moved past expires_at */
-        in[i] = &inputs[i];
+        set.in[i] = &set.inputs[i];
     }
     if (rc == 0)
-        rc = fg_order_create_many(db, m, in, n, now_ms, rows, created, ids, codes);
+        rc = fg_order_create_many(db, m, &set, now_ms);
     for (int i = 0; i < n && rc == 0; i++) {
-        if (created[i])
-            bill_set(&b->rows[i], FG_BILL_CREATED, &rows[i].public_id, &rows[i].code), b->created++;
+        if (set.created[i])
+            bill_set(&b->rows[i], FG_BILL_CREATED, &set.rows[i].public_id, &set.rows[i].code), b->created++;
         else
-            bill_set(&b->rows[i], FG_BILL_EXISTING, &ids[i], &codes[i]), b->existing++;
+            bill_set(&b->rows[i], FG_BILL_EXISTING, &set.existing_id[i], &set.existing_code[i]), b->existing++;
     }
-    for (int i = 0; i < n; i++) {
-        fg_order_input_free(&inputs[i]);
+    fg_order_set_free(&set); /* before the trees its inputs point into */
+    for (int i = 0; i < n; i++)
         if (objs[i] != NULL)
             yajl_tree_free(objs[i]);
-        fg_order_row_free(&rows[i]);
-        fg_buf_free(&ids[i]);
-        fg_buf_free(&codes[i]);
-    }
     free(objs);
-    free(inputs);
-    free(in);
-    free(rows);
-    free(ids);
-    free(codes);
-    free(created);
     return rc;
 }
 

@@ -77,15 +77,46 @@ static int compare_ref(const void *a, const void *b, void *arg)
     return c != 0 ? c : (x > y) - (x < y);
 }
 
-int fg_order_create_many(fg_db_t *db, const fg_merchant_ref_t *m, const fg_order_input_t *const *in, int n,
-                         int64_t now_ms, fg_order_row_t *out, int *created, fg_buf_t *existing_id,
-                         fg_buf_t *existing_code)
+void fg_order_set_init(fg_order_set_t *set, int n)
 {
+    set->n = n;
+    set->inputs = fg_calloc((size_t)n, sizeof(*set->inputs));
+    set->in = fg_calloc((size_t)n, sizeof(*set->in));
+    set->rows = fg_calloc((size_t)n, sizeof(*set->rows));
+    set->created = fg_calloc((size_t)n, sizeof(*set->created));
+    set->existing_id = fg_calloc((size_t)n, sizeof(*set->existing_id));
+    set->existing_code = fg_calloc((size_t)n, sizeof(*set->existing_code));
+    for (int i = 0; i < n; i++)
+        fg_order_row_init(&set->rows[i]);
+}
+
+void fg_order_set_free(fg_order_set_t *set)
+{
+    for (int i = 0; i < set->n; i++) {
+        fg_order_input_free(&set->inputs[i]);
+        fg_order_row_free(&set->rows[i]);
+        fg_buf_free(&set->existing_id[i]);
+        fg_buf_free(&set->existing_code[i]);
+    }
+    free(set->inputs);
+    free(set->in);
+    free(set->rows);
+    free(set->created);
+    free(set->existing_id);
+    free(set->existing_code);
+}
+
+int fg_order_create_many(fg_db_t *db, const fg_merchant_ref_t *m, fg_order_set_t *set, int64_t now_ms)
+{
+    int n = set->n;
+    const fg_order_input_t *const *in = set->in;
+    fg_order_row_t *out = set->rows;
+    fg_buf_t *existing_id = set->existing_id, *existing_code = set->existing_code;
     const char **refs = fg_calloc((size_t)n, sizeof(*refs));
     int *order = fg_calloc((size_t)n, sizeof(*order));
     int rc = 0, listed = 0;
     for (int i = 0; i < n; i++) {
-        created[i] = 0;
+        set->created[i] = 0;
         if (in[i] != NULL)
             refs[i] = in[i]->merchant_ref, order[listed++] = i;
     }
@@ -100,17 +131,15 @@ int fg_order_create_many(fg_db_t *db, const fg_merchant_ref_t *m, const fg_order
         if (k > 0 && strcmp(in[order[k - 1]]->merchant_ref, in[i]->merchant_ref) == 0) {
             int f = order[k - 1], found = existing_id[f].len > 0;
             const fg_buf_t *id = found ? &existing_id[f] : &out[f].public_id;
+            const fg_buf_t *code = found ? &existing_code[f] : &out[f].code;
             fg_buf_append(&existing_id[i], id->data, id->len);
-            if (existing_code != NULL) {
-                const fg_buf_t *code = found ? &existing_code[f] : &out[f].code;
-                fg_buf_append(&existing_code[i], code->data, code->len);
-            }
+            fg_buf_append(&existing_code[i], code->data, code->len);
             continue;
         }
         if ((rc = fg_order_row_from_input(&out[i], in[i], now_ms)) == 0) {
             int ok = 0;
             rc = fg_order_insert(db, m->id, &out[i], 0, &ok);
-            created[i] = rc == 0;
+            set->created[i] = rc == 0;
         }
     }
 Exit:

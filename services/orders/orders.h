@@ -123,22 +123,34 @@ int fg_order_create(fg_db_t *db, const fg_merchant_ref_t *m, const fg_order_inpu
 int fg_order_create_or_existing(fg_db_t *db, const fg_merchant_ref_t *m, const fg_order_input_t *in, int64_t now_ms,
                                 fg_order_row_t *out, int *created, fg_buf_t *existing_id) FG_MUST_USE;
 
+/** The orders of a batch, created set-wise (fg_order_create_many): the
+ *  caller parses each item into inputs[i] and points in[i] at it (NULL: not
+ *  to create); the outcome of each is in created[i] with rows[i], or in
+ *  existing_id[i] and existing_code[i]. */
+typedef struct {
+    int n;
+    fg_order_input_t *inputs;
+    const fg_order_input_t **in;
+    fg_order_row_t *rows;
+    int *created;
+    fg_buf_t *existing_id, *existing_code;
+} fg_order_set_t;
+
+void fg_order_set_init(fg_order_set_t *set, int n);
+void fg_order_set_free(fg_order_set_t *set);
+
 /**
- * The orders of a batch, set-wise: in[i] NULL for an item not to create.  One
- * read finds the merchant_refs the merchant has already; a merchant_ref twice
- * in the batch names its first order; the rest are inserted, as multi-row
- * INSERTs at COMMIT while the connection defers (fg_db_tx_deferring).
- * created[i] 1 with out[i] the new order, or 0 with existing_id[i] the public
- * id that has the merchant_ref (empty for an item not created) and, when
- * existing_code is not NULL, existing_code[i] its payer code.  A
+ * Creates set->in's orders set-wise.  One read finds the merchant_refs the
+ * merchant has already; a merchant_ref twice in the batch names its first
+ * order; the rest are inserted, as multi-row INSERTs at COMMIT while the
+ * connection defers (fg_db_tx_deferring).  created[i] 1 with rows[i] the new
+ * order, or 0 with existing_id[i] the public id that has the merchant_ref and
+ * existing_code[i] its payer code (both empty for an item not created).  A
  * merchant_ref taken meanwhile by another transaction, or a code collision,
  * fails the transaction with FG_ECONFLICT (at COMMIT when deferring): the
  * caller then creates the orders one by one (fg_order_create_or_existing).
- * out, existing_id (and existing_code) are n each, initialised by the caller.
  */
-int fg_order_create_many(fg_db_t *db, const fg_merchant_ref_t *m, const fg_order_input_t *const *in, int n,
-                         int64_t now_ms, fg_order_row_t *out, int *created, fg_buf_t *existing_id,
-                         fg_buf_t *existing_code) FG_MUST_USE;
+int fg_order_create_many(fg_db_t *db, const fg_merchant_ref_t *m, fg_order_set_t *set, int64_t now_ms) FG_MUST_USE;
 
 /** Reads the merchant's order with this public id into out (its stored
  *  status: fg_order_effective_status tells the status at a time).  0,
