@@ -143,7 +143,7 @@ void fg_orders_create_many(fg_call_t **calls, int n, fg_db_t *db)
      * COMMIT; if it fails for any reason (a taken key or merchant_ref among
      * them, a deadlock past the retries), each runs alone and gets its own
      * answer, as fg_orders_create. */
-    int rc = count > 1 ? fg_db_tx_all(db, create_tx, valid, n) : FG_ERETRY;
+    int rc = count > 1 ? fg_db_group_tx_all(&create_group, db, create_tx, valid, n) : FG_ERETRY;
     for (int i = 0; i < n; i++) {
         if (valid[i] != NULL)
             create_answer(&c[i], db, rc == 0 ? 0 : fg_db_group_tx(&create_group, db, create_tx, &c[i]));

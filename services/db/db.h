@@ -210,6 +210,9 @@ void fg_stmt_value(fg_stmt_t *s, const fg_db_value_t *v);
  *  same transaction); for other tables, id[0] is the last insert id when
  *  sent at once.  0 or an FG_E* code as fg_stmt_exec. */
 int fg_db_insert(fg_db_t *db, fg_db_table_t *t, const fg_db_value_t *values, int n, int64_t *id) FG_MUST_USE;
+/** fg_db_insert sent at once even while the connection defers: id gets the
+ *  rows' real ids, for a caller that stores one in a row of its own. */
+int fg_db_insert_now(fg_db_t *db, fg_db_table_t *t, const fg_db_value_t *values, int n, int64_t *id) FG_MUST_USE;
 /** Whether fg_db_insert queues rows on this connection. */
 void fg_db_defer(fg_db_t *db, int on);
 int fg_db_deferring(const fg_db_t *db);

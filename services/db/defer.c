@@ -215,6 +215,13 @@ int fg_db_insert(fg_db_t *db, fg_db_table_t *t, const fg_db_value_t *values, int
         queue_row(db, t, values + (size_t)r * (size_t)t->cols, id != NULL ? &id[r] : NULL);
     return 0;
 }
+
+int fg_db_insert_now(fg_db_t *db, fg_db_table_t *t, const fg_db_value_t *values, int n, int64_t *id)
+{
+    assert(t->cols > 0 && t->cols <= FG_DB_COLS_MAX && n > 0);
+    return send_now(db, t, values, n, id);
+}
+
 int fg_db__flush(fg_db_t *db)
 {
     fg_db_queue_t *q = &db->queue;

@@ -72,18 +72,34 @@ static void wake_head(fg_db_group_t *g)
         pthread_cond_signal(&g->head->wake);
 }
 
+/* Under the mutex: at the group's first use, its queue is set up and it
+ * joins the groups /metrics lists. */
+static void first_use(fg_db_group_t *g)
+{
+    if (g->tail != NULL)
+        return;
+    g->tail = &g->head;
+    pthread_mutex_lock(&known_mutex);
+    g->next_known = known;
+    known = g;
+    pthread_mutex_unlock(&known_mutex);
+}
+
+/* Under the mutex: one shared transaction of n works ended with rc. */
+static void count(fg_db_group_t *g, int n, int rc)
+{
+    if (rc == 0)
+        g->shared++, g->shared_works += (unsigned long long)n;
+    else
+        g->failed++;
+}
+
 int fg_db_group_tx(fg_db_group_t *g, fg_db_t *db, fg_db_tx_fn fn, void *arg)
 {
     member_t self = {.fn = fn, .arg = arg};
     pthread_cond_init(&self.wake, NULL);
     pthread_mutex_lock(&g->mutex);
-    if (g->tail == NULL) { /* the first use */
-        g->tail = &g->head;
-        pthread_mutex_lock(&known_mutex);
-        g->next_known = known;
-        known = g;
-        pthread_mutex_unlock(&known_mutex);
-    }
+    first_use(g);
     *g->tail = &self;
     g->tail = &self.next;
     while (!self.done) {
@@ -99,10 +115,8 @@ int fg_db_group_tx(fg_db_group_t *g, fg_db_t *db, fg_db_tx_fn fn, void *arg)
             /* one work alone: exactly fg_db_tx; several: all or none, inserts deferred */
             int rc = n > 1 ? fg_db_tx_deferring(db, run_members, &run) : fg_db_tx(db, run_members, &run);
             pthread_mutex_lock(&g->mutex);
-            if (n > 1 && rc == 0)
-                g->shared++, g->shared_works += (unsigned long long)n;
-            else if (n > 1)
-                g->failed++;
+            if (n > 1)
+                count(g, n, rc);
             for (member_t *m = first, *next; m != NULL; m = next) {
                 next = m->next;
                 m->rc = rc == 0 || n == 1 ? rc : RUN_ALONE;
@@ -147,10 +161,18 @@ static int run_all(fg_db_t *db, void *arg)
     return rc;
 }
 
-int fg_db_tx_all(fg_db_t *db, fg_db_tx_fn fn, void *const *args, int n)
+int fg_db_group_tx_all(fg_db_group_t *g, fg_db_t *db, fg_db_tx_fn fn, void *const *args, int n)
 {
     all_t all = {fn, args, n};
-    return fg_db_tx_deferring(db, run_all, &all);
+    int works = 0;
+    for (int i = 0; i < n; i++)
+        works += args[i] != NULL;
+    int rc = fg_db_tx_deferring(db, run_all, &all);
+    pthread_mutex_lock(&g->mutex);
+    first_use(g);
+    count(g, works, rc);
+    pthread_mutex_unlock(&g->mutex);
+    return rc;
 }
 
 int fg_db_tx_set_or_each(fg_db_t *db, fg_db_tx_fn set, fg_db_tx_fn each, void *arg, int *ran_each)

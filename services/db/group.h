@@ -56,19 +56,22 @@ int fg_db_group_tx(fg_db_group_t *g, fg_db_t *db, fg_db_tx_fn fn, void *arg) FG_
 int fg_db_tx_deferring(fg_db_t *db, fg_db_tx_fn fn, void *arg) FG_MUST_USE;
 
 /** Runs fn on each of args[0..n) that is not NULL, all in one deferring
- *  transaction: the works a worker took together from the queue (db/pool.h).
- *  0 when they committed together; anything else rolled back all of them,
- *  and the caller runs each alone (fg_db_group_tx), so that each gets the
- *  answer it would get alone. */
-int fg_db_tx_all(fg_db_t *db, fg_db_tx_fn fn, void *const *args, int n) FG_MUST_USE;
+ *  transaction, counted on g's /metrics series (g's queue is not used):
+ *  works a caller holds together (the requests a worker took together from
+ *  its queue, db/pool.h; a delivery of several transfers; a job's claimed
+ *  rows).  0 when they committed together; anything else rolled back all of
+ *  them, and the caller runs each alone (fg_db_tx, fg_db_group_tx), so that
+ *  each gets the answer it would get alone. */
+int fg_db_group_tx_all(fg_db_group_t *g, fg_db_t *db, fg_db_tx_fn fn, void *const *args, int n) FG_MUST_USE;
 /** Work that has a set-wise form and a one-by-one form with the same answer
  *  (an order batch, a bills file): set(arg) in one deferring transaction,
  *  and when that fails for any reason (a key taken meanwhile, a deadlock
  *  past the retries), each(arg) in a new transaction (fg_db_tx), whose
  *  outcome is the answer; *ran_each (may be NULL) says which ran last. */
+int fg_db_tx_set_or_each(fg_db_t *db, fg_db_tx_fn set, fg_db_tx_fn each, void *arg, int *ran_each) FG_MUST_USE;
+
 /** Appends, for /metrics, each used group's counters (Prometheus text):
  *  feegate_db_group_transactions_total, _works_total, _failed_total. */
 void fg_db_groups_render(fg_buf_t *out);
-int fg_db_tx_set_or_each(fg_db_t *db, fg_db_tx_fn set, fg_db_tx_fn each, void *arg, int *ran_each) FG_MUST_USE;
 
 #endif

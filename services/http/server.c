@@ -970,8 +970,10 @@ static fg_settle_shared_t settle = FG_SETTLE_SHARED_INIT(
     "SELECT (SELECT COALESCE(MAX(id), 0) FROM ledger_entries), (SELECT COALESCE(MAX(id), 0) FROM events)",
     SETTLE_MARKS);
 
-/* Statement lines matched per sweeper round. */
+/* Statement lines claimed per matching round, and how long one sweep keeps
+ * matching while rounds come full. */
 #define RECON_MATCH_BATCH 200
+#define RECON_MATCH_BUDGET_MS 1000
 
 /* Folds of the outstanding sums per sweeper round, FG_OWED_FOLD_BATCH changes each. */
 #define OWED_FOLDS_PER_ROUND 20
@@ -995,9 +997,14 @@ static void *sweeper_main(void *arg)
     int64_t rolled_upto = 0; /* the rollups' watermark as this thread last saw it */
     while (!atomic_load(&server.sweeper_stop)) {
         fg_orders_sweep(db, server.cfg);
-        /* statement lines against the ledger: one batch per round, shared
-         * by every instance (recon/match.c) */
-        (void)fg_recon_match_round(db, server.cfg, RECON_MATCH_BATCH);
+        /* statement lines against the ledger, shared by every instance
+         * (recon/match.c): batch after batch while they come full, for at
+         * most RECON_MATCH_BUDGET_MS, so that a day's statement of tens of
+         * thousands of lines is matched in seconds and the sweep's other
+         * duties still come round */
+        for (int64_t until = fg_now_ms() + RECON_MATCH_BUDGET_MS;
+             fg_recon_match_round(db, server.cfg, RECON_MATCH_BATCH) == RECON_MATCH_BATCH && fg_now_ms() < until;)
+            ;
         while (fg_idem_sweep(db, fg_now_ms(), IDEM_SWEEP_BATCH) == IDEM_SWEEP_BATCH)
             ;
         if (fg_now_ms() >= next_prune_ms) {

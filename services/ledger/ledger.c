@@ -172,8 +172,11 @@ static int account_id(fg_db_t *db, const fg_posting_t *p, int64_t now_ms, int64_
     return account_select(db, p, id) == 0 ? 0 : FG_EDB;
 }
 
-int fg_ledger_post(fg_db_t *db, const fg_journal_t *j, int64_t now_ms, char *public_id)
+/* journal_row != NULL: sent at once (fg_db_insert_now) for its row id. */
+static int post(fg_db_t *db, const fg_journal_t *j, int64_t now_ms, char *public_id, int64_t *journal_row)
 {
+    int (*insert)(fg_db_t *, fg_db_table_t *, const fg_db_value_t *, int,
+                  int64_t *) = journal_row != NULL ? fg_db_insert_now : fg_db_insert;
     int64_t ids[FG_JOURNAL_LINES_MAX];
     char jid[FG_ID_CAP];
     int rc;
@@ -194,7 +197,7 @@ int fg_ledger_post(fg_db_t *db, const fg_journal_t *j, int64_t now_ms, char *pub
         fg_db_cstr(j->memo),
         FG_DB_INT(now_ms),
     };
-    if ((rc = fg_db_insert(db, &JOURNALS, v, 1, &journal_id)) != 0)
+    if ((rc = insert(db, &JOURNALS, v, 1, &journal_id)) != 0)
         return rc;
     for (int i = 0; i < j->count; i++) {
         fg_db_value_t *e = &v[i * 5];
@@ -204,9 +207,22 @@ int fg_ledger_post(fg_db_t *db, const fg_journal_t *j, int64_t now_ms, char *pub
         e[3] = fg_db_cstr(j->lines[i].currency);
         e[4] = FG_DB_INT(now_ms);
     }
-    if ((rc = fg_db_insert(db, &ENTRIES, v, j->count, NULL)) != 0)
+    if ((rc = insert(db, &ENTRIES, v, j->count, NULL)) != 0)
         return rc;
     if (public_id != NULL)
         memcpy(public_id, jid, strlen(jid) + 1);
+    if (journal_row != NULL)
+        *journal_row = journal_id;
     return 0;
+}
+
+int fg_ledger_post(fg_db_t *db, const fg_journal_t *j, int64_t now_ms, char *public_id)
+{
+    return post(db, j, now_ms, public_id, NULL);
+}
+
+int fg_ledger_post_now(fg_db_t *db, const fg_journal_t *j, int64_t now_ms, int64_t *journal_row)
+{
+    assert(journal_row != NULL);
+    return post(db, j, now_ms, NULL, journal_row);
 }

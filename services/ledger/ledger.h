@@ -74,6 +74,11 @@ int fg_journal_balanced(const fg_journal_t *j);
  * (FG_ECONFLICT when a posting for this payment/refund already exists).
  */
 int fg_ledger_post(fg_db_t *db, const fg_journal_t *j, int64_t now_ms, char *public_id) FG_MUST_USE;
+/** fg_ledger_post with the journal and its entries sent at once, even while
+ *  the connection defers its inserts (db/db.h), and the journal's row id
+ *  written to *journal_row: for a caller that stores that id in a row of its
+ *  own within the transaction (a reconciliation item's journal). */
+int fg_ledger_post_now(fg_db_t *db, const fg_journal_t *j, int64_t now_ms, int64_t *journal_row) FG_MUST_USE;
 
 /** Balance of an account in its normal direction (assets and expenses
  *  debit-normal, liabilities and income credit-normal) as of at_ms (< 0 =

@@ -356,7 +356,7 @@ void fg_sepay_receive_many(fg_db_t *db, const fg_config_t *cfg, fg_sepay_item_t 
         void **first = fg_calloc((size_t)n, sizeof(*first)); /* the first of each transfer */
         for (int i = 0; i < n; i++)
             first[i] = valid[i] == 1 ? &a[i] : NULL;
-        rc = fg_db_tx_all(db, transfer_tx, first, n);
+        rc = fg_db_group_tx_all(&transfer_group, db, transfer_tx, first, n);
         free(first);
     }
     for (int i = 0; i < n; i++) {

@@ -26,7 +26,6 @@
 /* Booking days one statement may span (a CSV export of a year is 366). */
 #define DAYS_MAX 1100
 
-static const char SQL_JOURNAL_ID[] = "SELECT id FROM journals WHERE public_id = ?";
 static const char SQL_LINE_DAYS[] =
     "SELECT booking_date, SUM(amount) FROM statement_lines FORCE INDEX (ix_statement_lines_statement) WHERE "
     "statement_id = ? GROUP BY booking_date "
@@ -55,14 +54,7 @@ void fg_recon_unreconciled_account(const char *account, char out[FG_ACCOUNT_CODE
 
 int fg_recon_post(fg_db_t *db, const fg_journal_t *j, int64_t now, int64_t *journal_id)
 {
-    char public_id[FG_ID_CAP];
-    fg_stmt_t s;
-    int rc = fg_ledger_post(db, j, now, public_id);
-    if (rc != 0 || (rc = fg_stmt_init(&s, db, SQL_JOURNAL_ID)) != 0)
-        return rc;
-    fg_stmt_cstr(&s, public_id);
-    fg_stmt_out_int(&s, journal_id, NULL);
-    return fg_stmt_one(&s);
+    return fg_ledger_post_now(db, j, now, journal_id);
 }
 
 int32_t fg_recon_prev_day(int32_t day) { return fg_recon_day_of_ms(fg_recon_day_start_ms(day) - 1); }

@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "core/log.h"
+#include "db/group.h"
 #include "core/money.h"
 #include "ledger/ledger.h"
 #include "core/text.h"
@@ -38,6 +39,8 @@
 
 /* Items claimed per round, and how long a claim holds. */
 #define MATCH_BATCH_MAX 200
+/* Claimed items matched in one shared transaction (group commit). */
+#define MATCH_GROUP_MAX 32
 #define MATCH_LEASE_MS (5 * 60 * 1000)
 /* Orders one line may pay (codes read from its memo). */
 #define CODES_MAX 8
@@ -47,7 +50,9 @@
 
 static const char SQL_CLAIM[] = "SELECT id FROM recon_items WHERE state = 'unmatched' AND (lease_until IS NULL OR "
                                 "lease_until <= ?) ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED";
-static const char SQL_LEASE[] = "UPDATE recon_items SET lease_until = ? WHERE id = ?";
+/* the claimed ids, as a JSON array: one statement for the round */
+static const char SQL_LEASE[] = "UPDATE JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT PATH '$')) j JOIN recon_items r ON "
+                                "r.id = j.id SET r.lease_until = ?";
 static const char SQL_ITEM[] =
     "SELECT i.state, i.unapplied, i.business_day, l.id, l.account, l.amount, l.value_date, l.bank_ref, l.end_to_end, "
     "l.memo, l.currency "
@@ -545,17 +550,20 @@ static int claim_tx(fg_db_t *db, void *arg)
         return rc;
     while ((rc = fg_stmt_fetch(&s)) == 1)
         c->ids[c->count++] = id;
-    if (rc < 0)
-        return rc;
-    for (int i = 0; i < c->count; i++) {
-        if ((rc = fg_stmt_init(&s, db, SQL_LEASE)) != 0)
-            return rc;
+    if (rc < 0 || c->count == 0)
+        return rc < 0 ? rc : 0;
+    fg_buf_t ids = FG_BUF_INIT;
+    fg_buf_putc(&ids, '[');
+    for (int i = 0; i < c->count; i++)
+        fg_buf_printf(&ids, "%s%lld", i > 0 ? "," : "", (long long)c->ids[i]);
+    fg_buf_putc(&ids, ']');
+    if ((rc = fg_stmt_init(&s, db, SQL_LEASE)) == 0) {
+        fg_stmt_str(&s, ids.data, ids.len);
         fg_stmt_int(&s, now + MATCH_LEASE_MS);
-        fg_stmt_int(&s, c->ids[i]);
-        if ((rc = fg_stmt_exec(&s)) != 0)
-            return rc;
+        rc = fg_stmt_exec(&s);
     }
-    return 0;
+    fg_buf_free(&ids);
+    return rc;
 }
 
 /* ---- on import ---------------------------------------------------------------- */
@@ -600,24 +608,49 @@ int fg_recon_import_matched(fg_db_t *db, int64_t statement_id, const char *accou
     return fg_stmt_exec(&s);
 }
 
+/* The round's items, MATCH_GROUP_MAX to a transaction: a statement's lines
+ * share COMMITs (and their journals, entries and inbox rows go as multi-row
+ * INSERTs), while each item is still decided under its own row lock, in
+ * claim order, seeing what the items before it wrote (only appends are
+ * deferred, and no rule reads an append back: a transfer record, a payment,
+ * an order's amount paid are written at once).  When the shared
+ * transaction fails for any reason (a key an item took meanwhile, a
+ * deadlock past the retries, an order no longer payable), each of its items
+ * runs alone and keeps its own outcome. */
+static fg_db_group_t match_group = FG_DB_GROUP_INIT("recon.match", 1, MATCH_GROUP_MAX);
+
+static void match_alone(fg_db_t *db, match_t *m)
+{
+    int rc = fg_db_tx(db, match_tx, m);
+    if (rc != 0) {
+        /* left claimed: the lease runs out and a later round tries again */
+        fg_log_t l;
+        fg_log_begin(&l, FG_LOG_WARN, "statement line not matched this round");
+        fg_log_int(&l, "item", m->item_id);
+        fg_log_str(&l, "error", fg_strerror(rc));
+        fg_log_end(&l);
+    }
+}
+
 int fg_recon_match_round(fg_db_t *db, const fg_config_t *cfg, int limit)
 {
     claim_t c = {.limit = limit < MATCH_BATCH_MAX ? limit : MATCH_BATCH_MAX};
     int rc = fg_db_tx(db, claim_tx, &c);
     if (rc != 0)
         return rc;
-    for (int i = 0; i < c.count; i++) {
-        match_t m = {.cfg = cfg, .item_id = c.ids[i]};
-        rc = fg_db_tx(db, match_tx, &m);
-        if (rc != 0) {
-            /* left claimed: the lease runs out and a later round tries again */
-            fg_log_t l;
-            fg_log_begin(&l, FG_LOG_WARN, "statement line not matched this round");
-            fg_log_int(&l, "item", c.ids[i]);
-            fg_log_str(&l, "error", fg_strerror(rc));
-            fg_log_end(&l);
+    match_t m[MATCH_GROUP_MAX];
+    void *args[MATCH_GROUP_MAX];
+    for (int first = 0; first < c.count; first += MATCH_GROUP_MAX) {
+        int n = c.count - first < MATCH_GROUP_MAX ? c.count - first : MATCH_GROUP_MAX;
+        for (int i = 0; i < n; i++) {
+            m[i] = (match_t){.cfg = cfg, .item_id = c.ids[first + i]};
+            args[i] = &m[i];
         }
-        item_free(&m.it);
+        if (n == 1 || fg_db_group_tx_all(&match_group, db, match_tx, args, n) != 0)
+            for (int i = 0; i < n; i++)
+                match_alone(db, &m[i]);
+        for (int i = 0; i < n; i++)
+            item_free(&m[i].it);
     }
     return c.count;
 }

@@ -835,6 +835,63 @@ START_TEST(two_lines_pay_one_order_in_parts)
 }
 END_TEST
 
+/* A statement's lines are matched MATCH_GROUP_MAX to a shared transaction
+ * (services/recon/match.c): each keeps the outcome it would have alone, an
+ * earlier line's payment is seen by a later line naming the same order, and
+ * the shared transactions show on /metrics. */
+#define GROUPED_PAID 40
+START_TEST(a_statements_lines_share_transactions_and_keep_their_own_outcomes)
+{
+    static const char WORKS[] = "feegate_db_group_works_total{group=\"recon.match\"}";
+    char account[40], refs[GROUPED_PAID + 4][40], memos[GROUPED_PAID + 4][80];
+    order_t orders[GROUPED_PAID];
+    line_t lines[GROUPED_PAID + 4];
+    snprintf(account, sizeof(account), "VCB%s", fgt_unique("G"));
+    for (int i = 0; i < GROUPED_PAID + 4; i++)
+        snprintf(refs[i], sizeof(refs[i]), "FT%s", fgt_unique("g"));
+    for (int i = 0; i < GROUPED_PAID; i++) {
+        orders[i] = new_order(150000 + 1000 * i);
+        snprintf(memos[i], sizeof(memos[i]), "MBVCB.%d CT tu 0351 HOC PHI %s", 4525077 + i, orders[i].code);
+        lines[i] = (line_t){refs[i], memos[i], orders[i].amount};
+    }
+    /* the first order named again for one dong more: amount_mismatch, pays nothing */
+    snprintf(memos[GROUPED_PAID], sizeof(memos[0]), "HOC PHI %s", orders[0].code);
+    lines[GROUPED_PAID] = (line_t){refs[GROUPED_PAID], memos[GROUPED_PAID], orders[0].amount + 1};
+    /* the second order named again, after the line that pays it: nothing owed by then */
+    snprintf(memos[GROUPED_PAID + 1], sizeof(memos[0]), "HOC PHI %s", orders[1].code);
+    lines[GROUPED_PAID + 1] = (line_t){refs[GROUPED_PAID + 1], memos[GROUPED_PAID + 1], orders[1].amount};
+    /* a transfer the feed recorded first: matched by reference, nothing posted twice */
+    order_t fed = new_order(777000);
+    char fed_memo[80];
+    snprintf(fed_memo, sizeof(fed_memo), "HOC PHI %s", fed.code);
+    ck_assert_int_eq(feed(940000000 + fgt_db_int("SELECT COUNT(*) FROM payments", NULL, NULL), account,
+                          refs[GROUPED_PAID + 2], 777000, fed_memo),
+                     200);
+    lines[GROUPED_PAID + 2] = (line_t){refs[GROUPED_PAID + 2], fed_memo, 777000};
+    /* money naming nothing, at an amount no order owes */
+    lines[GROUPED_PAID + 3] = (line_t){refs[GROUPED_PAID + 3], "CHUYEN TIEN", 3};
+    long long works_before = fgt_metric_or_zero(&srv, WORKS);
+    char *file = statement(account, lines, GROUPED_PAID + 4);
+    ck_assert_int_eq(import_status(file, NULL), 201);
+    wait_decided(account);
+    for (int i = 0; i < GROUPED_PAID; i++) {
+        ck_assert_str_eq(state_of(account, refs[i]), "matched");
+        ck_assert_str_eq(order_status(&orders[i]), "paid");
+        ck_assert_int_eq(payments_of(&orders[i]), 1);
+    }
+    ck_assert_str_eq(state_of(account, refs[GROUPED_PAID]), "amount_mismatch");
+    ck_assert_str_eq(state_of(account, refs[GROUPED_PAID + 1]), "amount_mismatch");
+    ck_assert_str_eq(state_of(account, refs[GROUPED_PAID + 2]), "matched");
+    ck_assert_int_eq(payments_of(&fed), 1);
+    ck_assert_str_eq(state_of(account, refs[GROUPED_PAID + 3]), "bank_only");
+    /* every line's item decided in a shared transaction (the import stored
+     * them in one, so one round claimed them all) */
+    ck_assert_int_ge(fgt_metric_or_zero(&srv, WORKS) - works_before, GROUPED_PAID);
+    free(file);
+    ck_assert_int_eq(fgt_ledger_check(), 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("reconcile");
@@ -844,6 +901,7 @@ int main(void)
     tcase_add_test(tc, statement_first_then_the_feed);
     tcase_add_test(tc, a_missing_statement_is_a_gap);
     tcase_add_test(tc, two_lines_pay_one_order_in_parts);
+    tcase_add_test(tc, a_statements_lines_share_transactions_and_keep_their_own_outcomes);
     tcase_add_test(tc, statements_of_one_account_imported_at_once);
     tcase_add_test(tc, a_line_listed_twice_is_a_duplicate);
     tcase_add_test(tc, a_closed_days_late_transfer_is_ledger_only_on_the_next_open_day);
