@@ -369,6 +369,72 @@ START_TEST(migration_supersedes_wrong_checkpoints)
 }
 END_TEST
 
+/* The payment, refund and order checks, each row against its own postings:
+ * one right order and six wrong rows, each named once. */
+START_TEST(postings_of_payments_refunds_and_orders_are_checked)
+{
+    static const char *const env[] = {"FEEGATE_DB_NAME=feegate_bench", NULL};
+    char out[8192], err[4096];
+    fgt_db_exec("DROP DATABASE IF EXISTS feegate_bench", NULL);
+    fgt_db_exec("CREATE DATABASE feegate_bench CHARACTER SET utf8mb4 COLLATE utf8mb4_bin", NULL);
+    const char *migrate[] = {"migrate", NULL}, *check[] = {"ledger", "check", NULL};
+    ck_assert_int_eq(fgt_cli_run(migrate, env, NULL, out, sizeof(out), err, sizeof(err)), 0);
+    fgt_db_exec("INSERT INTO feegate_bench.merchants (id, public_id, name, created_at) VALUES (1, 'mer_chk', "
+                "'Check school', 0)",
+                NULL);
+    fgt_db_exec("INSERT INTO feegate_bench.ledger_accounts (id, code, currency, kind, merchant_id, created_at) VALUES "
+                "(1, 'assets:clearing:sandbox', 'VND', 'asset', NULL, 0), (2, 'liabilities:merchant:mer_chk', 'VND', "
+                "'liability', 1, 0)",
+                NULL);
+    /* A paid right and refunded 30 without a refund posting; B says 100, its
+     * posting 90; C says 50 with no payment; D's payment succeeded without a
+     * posting; E's failed payment has one */
+    fgt_db_exec("INSERT INTO feegate_bench.orders (id, public_id, merchant_id, merchant_ref, fee_type, amount, "
+                "currency, amount_paid, amount_refunded, status, code, created_at, updated_at) VALUES "
+                "(1, 'ord_a', 1, 'a', 'tuition', 100, 'VND', 100, 30, 'paid', '00000000001', 0, 0), "
+                "(2, 'ord_b', 1, 'b', 'tuition', 100, 'VND', 100, 0, 'paid', '00000000002', 0, 0), "
+                "(3, 'ord_c', 1, 'c', 'tuition', 100, 'VND', 50, 0, 'partially_paid', '00000000003', 0, 0), "
+                "(4, 'ord_d', 1, 'd', 'tuition', 100, 'VND', 0, 0, 'open', '00000000004', 0, 0), "
+                "(5, 'ord_e', 1, 'e', 'tuition', 70, 'VND', 70, 0, 'paid', '00000000005', 0, 0)",
+                NULL);
+    fgt_db_exec("INSERT INTO feegate_bench.payments (id, public_id, order_id, merchant_id, adapter, amount, currency, "
+                "status, created_at, updated_at) VALUES (1, 'pay_a', 1, 1, 'sandbox', 100, 'VND', 'succeeded', 0, 0), "
+                "(2, 'pay_b', 2, 1, 'sandbox', 100, 'VND', 'succeeded', 0, 0), (4, 'pay_d', 4, 1, 'sandbox', 100, "
+                "'VND', 'succeeded', 0, 0), (5, 'pay_e', 5, 1, 'sandbox', 70, 'VND', 'failed', 0, 0)",
+                NULL);
+    fgt_db_exec("INSERT INTO feegate_bench.refunds (id, public_id, payment_id, merchant_id, amount, currency, status, "
+                "created_at, updated_at) VALUES (1, 'rfd_a', 1, 1, -30, 'VND', 'succeeded', 0, 0)",
+                NULL);
+    fgt_db_exec("INSERT INTO feegate_bench.journals (id, public_id, kind, payment_id, created_at) VALUES "
+                "(1, 'jrn_a', 'payment', 1, 0), (2, 'jrn_b', 'payment', 2, 0), (3, 'jrn_e', 'payment', 5, 0)",
+                NULL);
+    fgt_db_exec("INSERT INTO feegate_bench.ledger_entries (journal_id, account_id, amount, currency, created_at) "
+                "VALUES (1, 1, 100, 'VND', 0), (1, 2, -100, 'VND', 0), (2, 1, 90, 'VND', 0), (2, 2, -90, 'VND', 0), "
+                "(3, 1, 70, 'VND', 0), (3, 2, -70, 'VND', 0)",
+                NULL);
+    ck_assert_int_eq(fgt_cli_run(check, env, NULL, out, sizeof(out), err, sizeof(err)), 1);
+    ck_assert_msg(strstr(out, "\"violations_count\":6") != NULL, "%s", out);
+    static const char *const NAMED[] = {
+        "{\"check\":\"payment_posted_once\",\"object\":\"pay_d\",\"detail\":\"succeeded payment has 0 payment "
+        "postings\"}",
+        "{\"check\":\"payment_posted_once\",\"object\":\"pay_e\",\"detail\":\"failed payment has 1 payment "
+        "postings\"}",
+        "{\"check\":\"refund_posted_once\",\"object\":\"rfd_a\",\"detail\":\"succeeded refund has 0 refund "
+        "postings\"}",
+        "{\"check\":\"order_paid_equals_postings\",\"object\":\"ord_b\",\"detail\":\"amount_paid 100 but payment "
+        "postings credit the merchant 90\"}",
+        "{\"check\":\"order_paid_equals_postings\",\"object\":\"ord_c\",\"detail\":\"amount_paid 50 without any "
+        "payment posting\"}",
+        "{\"check\":\"order_refunded_equals_postings\",\"object\":\"ord_a\",\"detail\":\"amount_refunded 30 but "
+        "refund postings debit the merchant 0\"}",
+    };
+    for (size_t i = 0; i < sizeof(NAMED) / sizeof(NAMED[0]); i++)
+        ck_assert_msg(strstr(out, NAMED[i]) != NULL, "%s not in %s", NAMED[i], out);
+    fgt_db_exec("DROP DATABASE feegate_bench", NULL);
+    fgt_db_exec("CREATE DATABASE feegate_bench CHARACTER SET utf8mb4 COLLATE utf8mb4_bin", NULL);
+}
+END_TEST
+
 static Suite *ledger_suite(void)
 {
     Suite *s = suite_create("ledger");
@@ -378,6 +444,7 @@ static Suite *ledger_suite(void)
     tcase_add_test(tc, rebuild_appends_an_epoch);
     tcase_add_test(tc, checkpoints_are_append_only);
     tcase_add_test(tc, migration_supersedes_wrong_checkpoints);
+    tcase_add_test(tc, postings_of_payments_refunds_and_orders_are_checked);
     return s;
 }
 
