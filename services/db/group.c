@@ -161,18 +161,23 @@ static int run_all(fg_db_t *db, void *arg)
     return rc;
 }
 
+int fg_db_group_tx_set(fg_db_group_t *g, fg_db_t *db, fg_db_tx_fn set, void *arg, int works)
+{
+    int rc = fg_db_tx_deferring(db, set, arg);
+    pthread_mutex_lock(&g->mutex);
+    first_use(g);
+    count(g, works, rc);
+    pthread_mutex_unlock(&g->mutex);
+    return rc;
+}
+
 int fg_db_group_tx_all(fg_db_group_t *g, fg_db_t *db, fg_db_tx_fn fn, void *const *args, int n)
 {
     all_t all = {fn, args, n};
     int works = 0;
     for (int i = 0; i < n; i++)
         works += args[i] != NULL;
-    int rc = fg_db_tx_deferring(db, run_all, &all);
-    pthread_mutex_lock(&g->mutex);
-    first_use(g);
-    count(g, works, rc);
-    pthread_mutex_unlock(&g->mutex);
-    return rc;
+    return fg_db_group_tx_set(g, db, run_all, &all, works);
 }
 
 int fg_db_tx_set_or_each(fg_db_t *db, fg_db_tx_fn set, fg_db_tx_fn each, void *arg, int *ran_each)

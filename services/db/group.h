@@ -63,6 +63,13 @@ int fg_db_tx_deferring(fg_db_t *db, fg_db_tx_fn fn, void *arg) FG_MUST_USE;
  *  them, and the caller runs each alone (fg_db_tx, fg_db_group_tx), so that
  *  each gets the answer it would get alone. */
 int fg_db_group_tx_all(fg_db_group_t *g, fg_db_t *db, fg_db_tx_fn fn, void *const *args, int n) FG_MUST_USE;
+/** set(arg) in one deferring transaction, counted on g's /metrics series as
+ *  a shared transaction of `works` works (g's queue is not used): the
+ *  set-wise form of works a caller holds together (a delivery of several
+ *  transfers).  As fg_db_group_tx_all: anything but 0 rolled back all of
+ *  them, and the caller runs each alone. */
+int fg_db_group_tx_set(fg_db_group_t *g, fg_db_t *db, fg_db_tx_fn set, void *arg, int works) FG_MUST_USE;
+
 /** Work that has a set-wise form and a one-by-one form with the same answer
  *  (an order batch, a bills file): set(arg) in one deferring transaction,
  *  and when that fails for any reason (a key taken meanwhile, a deadlock

@@ -287,4 +287,28 @@ int fg_bank_transfer_record(fg_db_t *db, const char *account, const char *bank_r
 int fg_webhook_apply_one(fg_db_t *db, const fg_config_t *cfg, const fg_inbound_t *in, const fg_adapter_t *adapter,
                          const fg_notification_t *n, fg_ack_t *outcome, const char **reason) FG_MUST_USE;
 
+/** One notification of fg_webhook_apply_set: in as received, n verified;
+ *  outcome is set. */
+typedef struct {
+    const fg_inbound_t *in;
+    const fg_notification_t *n;
+    fg_ack_t outcome;
+} fg_webhook_apply_t;
+
+/**
+ * fg_webhook_apply_one for n verified notifications of one adapter at once,
+ * inside the caller's deferring transaction (db/group.h), set-wise as a
+ * worker's queued notifications are (fg_webhook_receive_many): one statement
+ * locks every payment and its order, in public id order; each is decided
+ * on its rows in hand; one statement per kind updates the orders and the
+ * payments, and the inbox rows, journals, entries and events go at COMMIT.
+ * Their payments must be distinct and of distinct orders, their event ids
+ * distinct.  0 when every one of them was applied (each outcome
+ * FG_ACK_APPLIED); anything else (one not applicable, a second transaction
+ * on a succeeded payment, a database error): roll the transaction back and
+ * apply each alone, for its own answer.
+ */
+int fg_webhook_apply_set(fg_db_t *db, const fg_config_t *cfg, const fg_adapter_t *adapter, fg_webhook_apply_t *items,
+                         int n) FG_MUST_USE;
+
 #endif

@@ -63,6 +63,10 @@ typedef struct {
     fg_ack_t outcome;
     const char *reason;
     const char *inbox_status;
+    /* in a set (fg_sepay_receive_many): the order it pays and its payment */
+    int64_t order_id;
+    char payment_id[FG_ID_CAP];
+    fg_notification_t note;
 } sepay_t;
 
 static int record(fg_db_t *db, sepay_t *a, const char *event_id)
@@ -228,28 +232,36 @@ int fg_bank_transfer_record(fg_db_t *db, const char *account, const char *bank_r
     return fg_stmt_exec(&s);
 }
 
+/* The notification a transfer makes for its payment. */
+static void transfer_note(fg_notification_t *n, const char *payment_id, const char *txn_id, const char *event_id,
+                          int64_t amount)
+{
+    memset(n, 0, sizeof(*n));
+    snprintf(n->payment_id, sizeof(n->payment_id), "%s", payment_id);
+    snprintf(n->provider_txn_id, sizeof(n->provider_txn_id), "%s", txn_id);
+    snprintf(n->event_id, sizeof(n->event_id), "%s", event_id);
+    n->status = FG_NOTIFY_SUCCEEDED;
+    n->amount = amount;
+}
+
 int fg_transfer_pay_order(fg_db_t *db, const fg_config_t *cfg, const fg_inbound_t *in, int64_t order_id, int64_t amount,
                           const char *txn_id, const char *event_id, fg_ack_t *outcome, const char **reason,
                           char payment_id[FG_ID_CAP])
 {
     fg_notification_t n;
-    memset(&n, 0, sizeof(n));
     int rc = payment_for(db, order_id, amount, fg_now_ms(), payment_id, FG_ID_CAP);
     if (rc != 0)
         return rc;
-    snprintf(n.payment_id, sizeof(n.payment_id), "%s", payment_id);
-    snprintf(n.provider_txn_id, sizeof(n.provider_txn_id), "%s", txn_id);
-    snprintf(n.event_id, sizeof(n.event_id), "%s", event_id);
-    n.status = FG_NOTIFY_SUCCEEDED;
-    n.amount = amount;
+    transfer_note(&n, payment_id, txn_id, event_id, amount);
     return fg_webhook_apply_one(db, cfg, in, &fg_adapter_vietqr, &n, outcome, reason);
 }
 
-static int transfer_tx(fg_db_t *db, void *arg)
+/* A transfer's first step: an outgoing one, or one whose memo names no
+ * order, is recorded (and done: *order_id 0); else *order_id is the order it
+ * pays. */
+static int transfer_start(fg_db_t *db, sepay_t *a, int64_t now, int64_t *order_id)
 {
-    sepay_t *a = arg;
-    int64_t now = fg_now_ms(), order_id = 0;
-    char payment_id[FG_ID_CAP] = "", txn_id[40];
+    *order_id = 0;
     a->outcome = FG_ACK_APPLIED;
     a->reason = NULL;
     if (!a->t->incoming) {
@@ -257,22 +269,77 @@ static int transfer_tx(fg_db_t *db, void *arg)
         a->reason = "outgoing transfer: no credit";
         return record(db, a, a->event_id);
     }
-    int rc = find_order(db, a->t->content, now, &order_id);
-    if (rc != 0)
-        return rc;
-    if (order_id == 0) {
+    int rc = find_order(db, a->t->content, now, order_id);
+    if (rc == 0 && *order_id == 0)
         rc = receipt(db, a, now);
-    } else {
-        snprintf(txn_id, sizeof(txn_id), "sepay:%lld", (long long)a->t->id);
-        rc = fg_transfer_pay_order(db, a->cfg, a->in, order_id, a->t->amount, txn_id, a->event_id, &a->outcome,
+    return rc;
+}
+
+/* A transfer's last step, so that one statement both records it and finds
+ * out (FG_ECONFLICT: a statement line applied this transfer first; all of
+ * this rolls back and the delivery is answered as a duplicate). */
+static int transfer_finish(fg_db_t *db, const sepay_t *a, int64_t now, const char *payment_id)
+{
+    if (a->t->reference_code[0] == '\0')
+        return 0;
+    return fg_bank_transfer_record(db, a->t->account_number, a->t->reference_code, "feed", a->t->amount,
+                                   payment_id[0] != '\0' ? payment_id : NULL, now);
+}
+
+static int transfer_tx(fg_db_t *db, void *arg)
+{
+    sepay_t *a = arg;
+    int64_t now = fg_now_ms(), order_id = 0;
+    char payment_id[FG_ID_CAP] = "";
+    int rc = transfer_start(db, a, now, &order_id);
+    if (rc == 0 && order_id != 0)
+        rc = fg_transfer_pay_order(db, a->cfg, a->in, order_id, a->t->amount, a->event_id, a->event_id, &a->outcome,
                                    &a->reason, payment_id);
+    return rc != 0 ? rc : transfer_finish(db, a, now, payment_id);
+}
+
+/* Transfers taken together, set-wise: each is started (its order found, its
+ * payment found or made); those that pay an order are applied as one set
+ * (fg_webhook_apply_set: one locking read, one update per table); then each
+ * is recorded.  Two that pay one order, or any that is not cleanly applied,
+ * fail the set: each then runs alone (transfer_tx), with its own answer. */
+typedef struct {
+    const fg_config_t *cfg;
+    sepay_t **members; /* NULL: not in the set */
+    int n;
+    sepay_t **paying;
+    fg_webhook_apply_t *items;
+} transfer_set_t;
+
+static int transfer_set_tx(fg_db_t *db, void *arg)
+{
+    transfer_set_t *r = arg;
+    int64_t now = fg_now_ms();
+    int paying = 0, rc = 0;
+    for (int i = 0; rc == 0 && i < r->n; i++) {
+        sepay_t *a = r->members[i];
+        if (a == NULL)
+            continue;
+        a->payment_id[0] = '\0';
+        if ((rc = transfer_start(db, a, now, &a->order_id)) != 0 || a->order_id == 0) {
+            rc = rc != 0 ? rc : transfer_finish(db, a, now, "");
+            continue;
+        }
+        for (int j = 0; j < paying; j++)
+            if (r->paying[j]->order_id == a->order_id)
+                rc = FG_ESTATE; /* one order paid twice in a set: each alone, in turn */
+        if (rc == 0 && (rc = payment_for(db, a->order_id, a->t->amount, now, a->payment_id, FG_ID_CAP)) == 0) {
+            transfer_note(&a->note, a->payment_id, a->event_id, a->event_id, a->t->amount);
+            r->items[paying] = (fg_webhook_apply_t){.in = a->in, .n = &a->note};
+            r->paying[paying++] = a;
+        }
     }
-    /* last, so that one statement both records it and finds out (FG_ECONFLICT:
-     * a statement line applied this transfer first; all of this rolls back
-     * and the delivery is answered as a duplicate) */
-    if (rc == 0 && a->t->reference_code[0] != '\0')
-        rc = fg_bank_transfer_record(db, a->t->account_number, a->t->reference_code, "feed", a->t->amount,
-                                     payment_id[0] != '\0' ? payment_id : NULL, now);
+    if (rc == 0 && paying > 0)
+        rc = fg_webhook_apply_set(db, r->cfg, &fg_adapter_vietqr, r->items, paying);
+    for (int j = 0; rc == 0 && j < paying; j++) {
+        r->paying[j]->outcome = r->items[j].outcome;
+        rc = transfer_finish(db, r->paying[j], now, r->paying[j]->payment_id);
+    }
     return rc;
 }
 
@@ -347,17 +414,21 @@ void fg_sepay_receive_many(fg_db_t *db, const fg_config_t *cfg, fg_sepay_item_t 
                 valid[i] = 2;
         count += valid[i] == 1;
     }
-    /* One transaction for them all (appends deferred); if it fails for any
-     * reason (a transfer delivered before, or applied by a statement line
-     * first; a deadlock past the retries), each runs alone with its own
-     * answer, as fg_sepay_receive. */
+    /* One set-wise transaction for them all (transfer_set_tx); if it fails
+     * for any reason (a transfer delivered before, or applied by a statement
+     * line first; two paying one order; a deadlock past the retries), each
+     * runs alone with its own answer, as fg_sepay_receive. */
     int rc = FG_ERETRY;
     if (count > 1) {
-        void **first = fg_calloc((size_t)n, sizeof(*first)); /* the first of each transfer */
+        sepay_t **members = fg_calloc((size_t)n, sizeof(*members)); /* the first of each transfer */
         for (int i = 0; i < n; i++)
-            first[i] = valid[i] == 1 ? &a[i] : NULL;
-        rc = fg_db_group_tx_all(&transfer_group, db, transfer_tx, first, n);
-        free(first);
+            members[i] = valid[i] == 1 ? &a[i] : NULL;
+        transfer_set_t set = {cfg, members, n, fg_calloc((size_t)n, sizeof(sepay_t *)),
+                              fg_calloc((size_t)n, sizeof(fg_webhook_apply_t))};
+        rc = fg_db_group_tx_set(&transfer_group, db, transfer_set_tx, &set, count);
+        free(set.paying);
+        free(set.items);
+        free(members);
     }
     for (int i = 0; i < n; i++) {
         if (valid[i] == 2 || (valid[i] == 1 && rc != 0))

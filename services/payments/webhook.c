@@ -949,6 +949,40 @@ void fg_webhook_receive_many(fg_db_t *db, const fg_config_t *cfg, fg_webhook_ite
     free(notes);
 }
 
+int fg_webhook_apply_set(fg_db_t *db, const fg_config_t *cfg, const fg_adapter_t *adapter, fg_webhook_apply_t *items,
+                         int n)
+{
+    assert(fg_db_deferring(db) && n > 0);
+    set_t set = {.members = fg_calloc((size_t)n, sizeof(apply_t)), .count = n};
+    int *in_set = fg_malloc((size_t)n * sizeof(int));
+    set.orders = fg_malloc((size_t)n * sizeof(*set.orders));
+    set.succeeded = fg_malloc((size_t)n * sizeof(*set.succeeded));
+    set.failed = fg_malloc((size_t)n * sizeof(*set.failed));
+    for (int i = 0; i < n; i++) {
+        set.members[i] = (apply_t){.cfg = cfg, .in = items[i].in, .adapter = adapter, .n = items[i].n, .set = &set};
+        fg_order_row_init(&set.members[i].pre_o);
+        in_set[i] = 1;
+    }
+    int rc = set_load(db, &set, in_set);
+    for (int i = 0; rc == 0 && i < n; i++) {
+        rc = apply_tx(db, &set.members[i]);
+        items[i].outcome = set.members[i].outcome;
+        /* anything but a clean application (no such payment, a second
+         * transaction, an amount refused) is for the member alone */
+        if (rc == 1 || (rc == 0 && (items[i].outcome != FG_ACK_APPLIED || set.members[i].receipt)))
+            rc = FG_ESTATE;
+    }
+    if (rc == 0)
+        rc = set_update(db, &set);
+    set_unload(&set);
+    free(set.members);
+    free(set.orders);
+    free(set.succeeded);
+    free(set.failed);
+    free(in_set);
+    return rc;
+}
+
 int fg_webhook_apply_one(fg_db_t *db, const fg_config_t *cfg, const fg_inbound_t *in, const fg_adapter_t *adapter,
                          const fg_notification_t *n, fg_ack_t *outcome, const char **reason)
 {

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 #include "banksim_client.h"
 #include "core/ids.h"
@@ -1466,7 +1467,8 @@ static char *sepay_body(long long *id, long long amount, const char *content, co
 {
     static long long seq;
     char *body = NULL;
-    *id = 910000000000LL + (long long)time(NULL) % 100000000 * 100 + ++seq;
+    /* each test runs in a process of its own (its seq starts again): the pid keeps them apart */
+    *id = 910000000000LL + (long long)time(NULL) % 10000 * 10000000 + (long long)(getpid() % 1000) * 10000 + ++seq;
     ck_assert_int_ge(asprintf(&body,
                               "{\"id\":%lld,\"gateway\":\"Vietcombank\",\"transactionDate\":\"2026-11-20 10:00:00\","
                               "\"accountNumber\":\"0011001932418\",\"code\":null,\"content\":\"%s\","
@@ -1554,6 +1556,86 @@ START_TEST(sepay_transfers_taken_together_keep_their_own_answers)
 }
 END_TEST
 
+/* Transfers a worker takes together that each pay their own order are applied as one set
+ * (fg_webhook_apply_set: one locking read, one update per table), money for no order and an
+ * outgoing transfer among them; then two transfers naming one order, which the set leaves to
+ * run alone, in turn: the first pays the order, the second's money is unapplied, as alone. */
+#define SET_PAID 16
+START_TEST(sepay_transfers_taken_together_are_applied_set_wise)
+{
+    static const char SHARED[] = "feegate_db_group_works_total{group=\"sepay.transfers\"}";
+    enum { N = SET_PAID + 2 };
+    char orders[SET_PAID][40], codes[SET_PAID][16], memo[64], *bodies[N];
+    const char *headers[] = {"Authorization: Apikey it-sepay-key", "Content-Type: application/json", NULL};
+    fgt_request_t reqs[N];
+    fgt_response_t out[N];
+    long long ids[N], shared_before = fgt_metric_or_zero(&one, SHARED);
+    for (int round = 0; round < 5 && fgt_metric_or_zero(&one, SHARED) - shared_before < 2; round++) {
+        balances_t before = balances("vietqr");
+        long long paid = 0;
+        for (int i = 0; i < SET_PAID; i++) {
+            new_order(61000 + 10 * i + round, NULL, orders[i], codes[i]);
+            snprintf(memo, sizeof(memo), "MBVCB.%d HOC PHI %.15s", 88000 + i, codes[i]);
+            bodies[i] = sepay_body(&ids[i], 61000 + 10 * i + round, memo, "in");
+            paid += 61000 + 10 * i + round;
+        }
+        bodies[SET_PAID] = sepay_body(&ids[SET_PAID], 4100, "khong ro noi dung", "in"); /* no order */
+        bodies[SET_PAID + 1] = sepay_body(&ids[SET_PAID + 1], 2300, "chi tra", "out");  /* outgoing */
+        for (int i = 0; i < N; i++)
+            reqs[i] = (fgt_request_t){"POST", "/v1/webhooks/sepay", headers, bodies[i], 0, NULL};
+        fgt_request_all(&one, FGT_H2C, 1, N, reqs, NULL, NULL, out);
+        for (int i = 0; i < N; i++) {
+            ck_assert_msg(out[i].status == 200, "transfer %d: %ld %s", i, out[i].status, out[i].body);
+            ck_assert_str_eq(out[i].body, "{\"success\":true}");
+            ck_assert_msg(inbox_rows(bodies[i], "applied") == 1, "transfer %d: %lld applied rows, %lld rows", i,
+                          inbox_rows(bodies[i], "applied"),
+                          fgt_db_int("SELECT COUNT(*) FROM webhook_inbox WHERE body = ?", bodies[i], NULL));
+            fgt_response_free(&out[i]);
+        }
+        for (int i = 0; i < SET_PAID; i++) {
+            expect_order(orders[i], "paid", 61000 + 10 * i + round);
+            ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM payments p JOIN orders o ON o.id = p.order_id WHERE "
+                                        "o.public_id = ? AND p.status = 'succeeded'",
+                                        orders[i], NULL),
+                             1);
+        }
+        expect_moved(&before, "vietqr", paid, 4100);
+        for (int i = 0; i < N; i++)
+            free(bodies[i]);
+    }
+    ck_assert_msg(fgt_metric_or_zero(&one, SHARED) - shared_before >= 2, "no set of transfers committed in 5 rounds");
+
+    /* two transfers for one order, and one for another, at once */
+    char twice[40], twice_code[16], other[40], other_code[16];
+    new_order(73000, NULL, twice, twice_code);
+    new_order(74000, NULL, other, other_code);
+    balances_t before = balances("vietqr");
+    snprintf(memo, sizeof(memo), "HP %.15s", twice_code);
+    bodies[0] = sepay_body(&ids[0], 73000, memo, "in");
+    bodies[1] = sepay_body(&ids[1], 73000, memo, "in");
+    snprintf(memo, sizeof(memo), "HP %.15s", other_code);
+    bodies[2] = sepay_body(&ids[2], 74000, memo, "in");
+    for (int i = 0; i < 3; i++)
+        reqs[i] = (fgt_request_t){"POST", "/v1/webhooks/sepay", headers, bodies[i], 0, NULL};
+    fgt_request_all(&one, FGT_H2C, 1, 3, reqs, NULL, NULL, out);
+    for (int i = 0; i < 3; i++) {
+        ck_assert_msg(out[i].status == 200, "transfer %d: %ld %s", i, out[i].status, out[i].body);
+        ck_assert_int_eq(inbox_rows(bodies[i], "applied"), 1);
+        fgt_response_free(&out[i]);
+        free(bodies[i]);
+    }
+    expect_order(twice, "paid", 73000);
+    expect_order(other, "paid", 74000);
+    /* the order's money once; the other transfer's kept as unapplied money on a payment of its own */
+    expect_moved(&before, "vietqr", 73000 + 74000, 73000);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM payments p JOIN orders o ON o.id = p.order_id WHERE "
+                                "o.public_id = ? AND p.status = 'succeeded'",
+                                twice, NULL),
+                     2);
+    ledger_holds();
+}
+END_TEST
+
 int main(void)
 {
     for (size_t i = 0; i < sizeof(SHARED_ENV) / sizeof(SHARED_ENV[0]); i++)
@@ -1591,6 +1673,7 @@ int main(void)
     tcase_add_test(tc, vnpay_ipn_with_a_70_kb_unsigned_pad_is_applied);
     tcase_add_test(tc, sepay_key_is_not_stored_and_a_long_memo_is_recorded);
     tcase_add_test(tc, sepay_transfers_taken_together_keep_their_own_answers);
+    tcase_add_test(tc, sepay_transfers_taken_together_are_applied_set_wise);
     tcase_add_test(tc, vnpay_refund_with_a_lost_answer_is_made_once_and_settled_later);
     tcase_add_test(tc, vnpay_partial_then_remainder_refund_sends_03);
     tcase_add_test(tc, momo_refund_still_processing_stays_pending_until_settled);
