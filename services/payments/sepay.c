@@ -290,10 +290,11 @@ static int transfer_tx(fg_db_t *db, void *arg)
 {
     sepay_t *a = arg;
     int64_t now = fg_now_ms(), order_id = 0;
-    char payment_id[FG_ID_CAP] = "";
+    char payment_id[FG_ID_CAP] = "", txn_id[40];
+    snprintf(txn_id, sizeof(txn_id), "sepay:%lld", (long long)a->t->id);
     int rc = transfer_start(db, a, now, &order_id);
     if (rc == 0 && order_id != 0)
-        rc = fg_transfer_pay_order(db, a->cfg, a->in, order_id, a->t->amount, a->event_id, a->event_id, &a->outcome,
+        rc = fg_transfer_pay_order(db, a->cfg, a->in, order_id, a->t->amount, txn_id, a->event_id, &a->outcome,
                                    &a->reason, payment_id);
     return rc != 0 ? rc : transfer_finish(db, a, now, payment_id);
 }
@@ -329,7 +330,9 @@ static int transfer_set_tx(fg_db_t *db, void *arg)
             if (r->paying[j]->order_id == a->order_id)
                 rc = FG_ESTATE; /* one order paid twice in a set: each alone, in turn */
         if (rc == 0 && (rc = payment_for(db, a->order_id, a->t->amount, now, a->payment_id, FG_ID_CAP)) == 0) {
-            transfer_note(&a->note, a->payment_id, a->event_id, a->event_id, a->t->amount);
+            char txn_id[40];
+            snprintf(txn_id, sizeof(txn_id), "sepay:%lld", (long long)a->t->id);
+            transfer_note(&a->note, a->payment_id, txn_id, a->event_id, a->t->amount);
             r->items[paying] = (fg_webhook_apply_t){.in = a->in, .n = &a->note};
             r->paying[paying++] = a;
         }
