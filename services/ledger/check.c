@@ -37,24 +37,29 @@ static const char SQL_ENTRY_CURRENCY[] =
  * its as_of no earlier than its predecessor's (same epoch and account) or any
  * entry in between.  Each entry is put in the "bucket" of the first checkpoint
  * of its account at or after it (one dive into the checkpoints' primary key
- * per entry) and the buckets are summed (one pass over the entries, a
+ * per entry), the checkpoints themselves join their buckets as rows of the
+ * same UNION, and one GROUP BY sums each bucket (one pass over the entries, a
  * temporary table of one row per checkpoint); running sums over each
  * account's buckets then give each checkpoint its total.  Linear in the
- * entries with no sort of them: the window over every entry that this
- * replaced sorted them all (40 s at 2 M entries, against 6 s).  The join of
- * each checkpoint to its entry range, before that, was planned by MariaDB as
- * a scan of the account's whole index per checkpoint (quadratic in a busy
- * account).  epoch: a condition on the checkpoints' alias k (and "AND" after
- * it) that picks the ones checked, or "". */
+ * entries, with no sort of them and no join for the optimizer to turn into a
+ * per-checkpoint scan: a window over every entry sorted them all (40 s at
+ * 2 M entries, against 6 s), and a join of the checkpoints to their grouped
+ * buckets was planned by MariaDB, on some statistics, as a "lateral derived"
+ * grouping of the account's whole index per checkpoint (quadratic in a busy
+ * account: minutes in the fault suite).  epoch_k: a condition on the
+ * checkpoints' alias k (and "AND" after it) picking the ones checked, or "";
+ * epoch_c: the same as a WHERE on alias c. */
 #define CHECKPOINT_RUNS(table, epoch_k, epoch_c)                                                                       \
-    "SELECT c.account_id, c.upto_entry_id, c.balance, c.entry_count, c.as_of, SUM(COALESCE(b.s, 0)) OVER w AS "        \
-    "summed, SUM(COALESCE(b.n, 0)) OVER w AS counted, GREATEST(COALESCE(LAG(c.as_of) OVER (PARTITION BY "              \
-    "c.account_id ORDER BY c.upto_entry_id), 0), COALESCE(b.latest, 0)) AS latest FROM " table " c LEFT JOIN "         \
-    "(SELECT x.account_id, x.upto, SUM(x.amount) AS s, COUNT(*) AS n, MAX(x.created_at) AS latest FROM (SELECT "       \
-    "e.account_id, e.amount, e.created_at, (SELECT MIN(k.upto_entry_id) FROM " table " k WHERE " epoch_k               \
-    " k.account_id = e.account_id AND k.upto_entry_id >= e.id) AS upto FROM ledger_entries e) x GROUP BY "             \
-    "x.account_id, x.upto) b ON b.account_id = c.account_id AND b.upto = c.upto_entry_id " epoch_c " WINDOW w AS "     \
-    "(PARTITION BY c.account_id ORDER BY c.upto_entry_id ROWS UNBOUNDED PRECEDING)"
+    "SELECT g.account_id, g.upto AS upto_entry_id, g.balance, g.entry_count, g.as_of, SUM(g.s) OVER w AS summed, "     \
+    "SUM(g.n) OVER w AS counted, GREATEST(COALESCE(LAG(g.as_of) OVER (PARTITION BY g.account_id ORDER BY g.upto), "    \
+    "0), COALESCE(g.latest, 0)) AS latest FROM (SELECT x.account_id, x.upto, SUM(x.amount) AS s, SUM(1 - x.is_cp) "    \
+    "AS n, MAX(IF(x.is_cp = 1, NULL, x.stamp)) AS latest, MAX(IF(x.is_cp = 1, x.balance, NULL)) AS balance, "          \
+    "MAX(IF(x.is_cp = 1, x.entry_count, NULL)) AS entry_count, MAX(IF(x.is_cp = 1, x.stamp, NULL)) AS as_of FROM "     \
+    "(SELECT e.account_id, (SELECT MIN(k.upto_entry_id) FROM " table " k WHERE " epoch_k " k.account_id = "            \
+    "e.account_id AND k.upto_entry_id >= e.id) AS upto, e.amount, e.created_at AS stamp, 0 AS is_cp, 0 AS balance, "   \
+    "0 AS entry_count FROM ledger_entries e UNION ALL SELECT c.account_id, c.upto_entry_id, 0, c.as_of, 1, "           \
+    "c.balance, c.entry_count FROM " table " c " epoch_c ") x GROUP BY x.account_id, x.upto HAVING x.upto IS NOT "     \
+    "NULL) g WINDOW w AS (PARTITION BY g.account_id ORDER BY g.upto ROWS UNBOUNDED PRECEDING)"
 #define CURRENT_EPOCH "(SELECT MAX(id) FROM ledger_checkpoint_epochs)"
 #define CHECKPOINT_WRONG "t.balance <> t.summed OR t.entry_count <> t.counted OR t.latest > t.as_of"
 /* clang-format off */
@@ -73,7 +78,10 @@ static const char SQL_SUPERSEDED_WRONG[] =
  * index lookup or two per row, in the table's order: linear, with no
  * temporary table) instead of grouping every journal and entry at once,
  * which went through temporary tables of every payment (tens of minutes at
- * 10 M payments).  Each probe's detail is NULL when the row is right. */
+ * 10 M payments).  Each probe's detail is NULL when the row is right.  The
+ * probes' joins are STRAIGHT_JOINs from the order's payments down to the
+ * entries, each step an index lookup: left to itself MariaDB sometimes began
+ * a probe from the refunds or the accounts, a scan per order (minutes). */
 static const char SQL_PAYMENTS[] =
     "SELECT p.public_id, (SELECT IF(IF(p.status = 'succeeded', COUNT(*) <> 1, COUNT(*) <> 0), CONCAT(p.status, "
     "' payment has ', COUNT(*), ' payment postings'), NULL) FROM journals j WHERE j.kind = 'payment' AND "
@@ -88,15 +96,16 @@ static const char SQL_ORDERS_PAID[] =
     "SELECT o.public_id, (SELECT CASE WHEN COUNT(*) = 0 THEN IF(o.amount_paid <> 0, CONCAT('amount_paid ', "
     "o.amount_paid, ' without any payment posting'), NULL) WHEN SUM(IF(a.merchant_id IS NULL, 0, -e.amount)) <> "
     "o.amount_paid THEN CONCAT('amount_paid ', o.amount_paid, ' but payment postings credit the merchant ', "
-    "SUM(IF(a.merchant_id IS NULL, 0, -e.amount))) END FROM payments p JOIN journals j ON j.kind = 'payment' AND "
-    "j.payment_id = p.id JOIN ledger_entries e ON e.journal_id = j.id JOIN ledger_accounts a ON a.id = "
-    "e.account_id WHERE p.order_id = o.id) AS d FROM orders o HAVING d IS NOT NULL";
+    "SUM(IF(a.merchant_id IS NULL, 0, -e.amount))) END FROM payments p STRAIGHT_JOIN journals j ON j.kind = "
+    "'payment' AND j.payment_id = p.id STRAIGHT_JOIN ledger_entries e ON e.journal_id = j.id STRAIGHT_JOIN "
+    "ledger_accounts a ON a.id = e.account_id WHERE p.order_id = o.id) AS d FROM orders o HAVING d IS NOT NULL";
 static const char SQL_ORDERS_REFUNDED[] =
     "SELECT o.public_id, (SELECT IF(COALESCE(SUM(e.amount), 0) <> o.amount_refunded, CONCAT('amount_refunded ', "
     "o.amount_refunded, ' but refund postings debit the merchant ', COALESCE(SUM(e.amount), 0)), NULL) FROM "
-    "payments p JOIN refunds r ON r.payment_id = p.id JOIN journals j ON j.kind = 'refund' AND j.refund_id = r.id "
-    "JOIN ledger_entries e ON e.journal_id = j.id JOIN ledger_accounts a ON a.id = e.account_id AND a.merchant_id "
-    "IS NOT NULL WHERE p.order_id = o.id) AS d FROM orders o HAVING d IS NOT NULL";
+    "payments p STRAIGHT_JOIN refunds r ON r.payment_id = p.id STRAIGHT_JOIN journals j ON j.kind = 'refund' AND "
+    "j.refund_id = r.id STRAIGHT_JOIN ledger_entries e ON e.journal_id = j.id STRAIGHT_JOIN ledger_accounts a ON "
+    "a.id = e.account_id AND a.merchant_id IS NOT NULL WHERE p.order_id = o.id) AS d FROM orders o HAVING d IS NOT "
+    "NULL";
 
 /* Reconciliation: a closed business day's items are all final, and a
  * statement line is one item: its recon_items row, or the match it was
