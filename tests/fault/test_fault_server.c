@@ -177,7 +177,9 @@ int main(void)
     flt_providers_setenv();
     Suite *s = suite_create("fault_server");
     TCase *tc = tcase_create("sigkill");
-    tcase_set_timeout(tc, 240);
+    /* 24 kills and 25 full ledger checks of the shared test database (every
+     * suite's data by then): 80-245 s on this machine, depending on the hour */
+    tcase_set_timeout(tc, 420);
     tcase_add_test(tc, sigkill_under_load_loses_and_duplicates_nothing);
     suite_add_tcase(s, tc);
     return fgt_run(s);
