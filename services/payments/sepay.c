@@ -60,6 +60,7 @@ typedef struct {
     const fg_inbound_t *in; /* the transfer as received */
     const fg_sepay_transfer_t *t;
     char event_id[FG_PROVIDER_EVENT_MAX + 1];
+    char txn_id[32]; /* "sepay:<id>": the payment's provider transaction */
     fg_ack_t outcome;
     const char *reason;
     const char *inbox_status;
@@ -290,11 +291,10 @@ static int transfer_tx(fg_db_t *db, void *arg)
 {
     sepay_t *a = arg;
     int64_t now = fg_now_ms(), order_id = 0;
-    char payment_id[FG_ID_CAP] = "", txn_id[40];
-    snprintf(txn_id, sizeof(txn_id), "sepay:%lld", (long long)a->t->id);
+    char payment_id[FG_ID_CAP] = "";
     int rc = transfer_start(db, a, now, &order_id);
     if (rc == 0 && order_id != 0)
-        rc = fg_transfer_pay_order(db, a->cfg, a->in, order_id, a->t->amount, txn_id, a->event_id, &a->outcome,
+        rc = fg_transfer_pay_order(db, a->cfg, a->in, order_id, a->t->amount, a->txn_id, a->event_id, &a->outcome,
                                    &a->reason, payment_id);
     return rc != 0 ? rc : transfer_finish(db, a, now, payment_id);
 }
@@ -330,9 +330,7 @@ static int transfer_set_tx(fg_db_t *db, void *arg)
             if (r->paying[j]->order_id == a->order_id)
                 rc = FG_ESTATE; /* one order paid twice in a set: each alone, in turn */
         if (rc == 0 && (rc = payment_for(db, a->order_id, a->t->amount, now, a->payment_id, FG_ID_CAP)) == 0) {
-            char txn_id[40];
-            snprintf(txn_id, sizeof(txn_id), "sepay:%lld", (long long)a->t->id);
-            transfer_note(&a->note, a->payment_id, txn_id, a->event_id, a->t->amount);
+            transfer_note(&a->note, a->payment_id, a->txn_id, a->event_id, a->t->amount);
             r->items[paying] = (fg_webhook_apply_t){.in = a->in, .n = &a->note};
             r->paying[paying++] = a;
         }
@@ -367,7 +365,8 @@ static int sepay_check(fg_db_t *db, sepay_t *a, fg_sepay_transfer_t *t, const ch
         a->reason = NULL; /* reason is gone with this frame */
         return -1;
     }
-    snprintf(a->event_id, sizeof(a->event_id), "sepay:%lld", (long long)t->id);
+    snprintf(a->txn_id, sizeof(a->txn_id), "sepay:%lld", (long long)t->id);
+    snprintf(a->event_id, sizeof(a->event_id), "%s", a->txn_id);
     return 0;
 }
 

@@ -713,6 +713,23 @@ static void set_found(void *arg, int member, fg_payment_row_t *p, fg_order_row_t
     a->found = 1;
 }
 
+/* A set of n members (zeroed) and room for their updates. */
+static void set_init(set_t *set, int n)
+{
+    *set = (set_t){.members = fg_calloc((size_t)n, sizeof(apply_t)), .count = n};
+    set->orders = fg_malloc((size_t)n * sizeof(*set->orders));
+    set->succeeded = fg_malloc((size_t)n * sizeof(*set->succeeded));
+    set->failed = fg_malloc((size_t)n * sizeof(*set->failed));
+}
+
+static void set_free(set_t *set)
+{
+    free(set->members);
+    free(set->orders);
+    free(set->succeeded);
+    free(set->failed);
+}
+
 static void set_unload(set_t *set)
 {
     for (int i = 0; i < set->count; i++) {
@@ -896,11 +913,9 @@ void fg_webhook_receive_many(fg_db_t *db, const fg_config_t *cfg, fg_webhook_ite
         return;
     }
     fg_notification_t *notes = fg_calloc((size_t)n, sizeof(*notes));
-    set_t set = {.members = fg_calloc((size_t)n, sizeof(apply_t)), .count = n};
+    set_t set;
+    set_init(&set, n);
     int *in_set = fg_calloc((size_t)n, sizeof(int)), verified = 0;
-    set.orders = fg_malloc((size_t)n * sizeof(*set.orders));
-    set.succeeded = fg_malloc((size_t)n * sizeof(*set.succeeded));
-    set.failed = fg_malloc((size_t)n * sizeof(*set.failed));
     for (int i = 0; i < n; i++) {
         apply_t *a = &set.members[i];
         *a = (apply_t){.cfg = cfg, .in = &items[i].in, .adapter = items[i].adapter, .n = &notes[i], .set = &set};
@@ -941,10 +956,7 @@ void fg_webhook_receive_many(fg_db_t *db, const fg_config_t *cfg, fg_webhook_ite
         }
         items[i].outcome = a->outcome;
     }
-    free(set.members);
-    free(set.orders);
-    free(set.succeeded);
-    free(set.failed);
+    set_free(&set);
     free(in_set);
     free(notes);
 }
@@ -953,11 +965,9 @@ int fg_webhook_apply_set(fg_db_t *db, const fg_config_t *cfg, const fg_adapter_t
                          int n)
 {
     assert(fg_db_deferring(db) && n > 0);
-    set_t set = {.members = fg_calloc((size_t)n, sizeof(apply_t)), .count = n};
+    set_t set;
+    set_init(&set, n);
     int *in_set = fg_malloc((size_t)n * sizeof(int));
-    set.orders = fg_malloc((size_t)n * sizeof(*set.orders));
-    set.succeeded = fg_malloc((size_t)n * sizeof(*set.succeeded));
-    set.failed = fg_malloc((size_t)n * sizeof(*set.failed));
     for (int i = 0; i < n; i++) {
         set.members[i] = (apply_t){.cfg = cfg, .in = items[i].in, .adapter = adapter, .n = items[i].n, .set = &set};
         fg_order_row_init(&set.members[i].pre_o);
@@ -975,10 +985,7 @@ int fg_webhook_apply_set(fg_db_t *db, const fg_config_t *cfg, const fg_adapter_t
     if (rc == 0)
         rc = set_update(db, &set);
     set_unload(&set);
-    free(set.members);
-    free(set.orders);
-    free(set.succeeded);
-    free(set.failed);
+    set_free(&set);
     free(in_set);
     return rc;
 }

@@ -52,11 +52,6 @@ void fg_recon_unreconciled_account(const char *account, char out[FG_ACCOUNT_CODE
     snprintf(out, FG_ACCOUNT_CODE_MAX + 1, "assets:bank_unreconciled:%s", account);
 }
 
-int fg_recon_post(fg_db_t *db, const fg_journal_t *j, int64_t now, int64_t *journal_id)
-{
-    return fg_ledger_post_now(db, j, now, journal_id);
-}
-
 int32_t fg_recon_prev_day(int32_t day) { return fg_recon_day_of_ms(fg_recon_day_start_ms(day) - 1); }
 
 int fg_recon_bank_as_of(fg_db_t *db, const char *account, const char *currency, int32_t day, int64_t *balance,
@@ -95,7 +90,7 @@ static int post_bank(fg_db_t *db, const fg_recon_bank_statement_t *st, int32_t d
     fg_journal_t j = {.kind = "bank_statement", .memo = memo};
     fg_journal_add(&j, bank, 0, st->currency, amount);
     fg_journal_add(&j, counter, 0, st->currency, -amount);
-    if ((rc = fg_recon_post(db, &j, now, journal_id)) != 0 || (rc = fg_stmt_init(&s, db, SQL_POSTING)) != 0)
+    if ((rc = fg_ledger_post_now(db, &j, now, journal_id)) != 0 || (rc = fg_stmt_init(&s, db, SQL_POSTING)) != 0)
         return rc;
     fg_stmt_cstr(&s, st->account);
     fg_stmt_cstr(&s, st->currency);

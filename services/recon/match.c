@@ -345,7 +345,7 @@ static int by_payer_refund(fg_db_t *db, item_t *it, int64_t now, int *decided)
     fg_journal_t j = {.kind = "payer_refund", .memo = memo};
     fg_journal_add(&j, "liabilities:payer_refunds", 0, it->currency.data, -it->amount);
     fg_journal_add(&j, from, 0, it->currency.data, it->amount);
-    if ((rc = fg_recon_post(db, &j, now, &it->journal_id)) != 0 || (rc = fg_stmt_init(&s, db, SQL_PAID_OUT)) != 0)
+    if ((rc = fg_ledger_post_now(db, &j, now, &it->journal_id)) != 0 || (rc = fg_stmt_init(&s, db, SQL_PAID_OUT)) != 0)
         return rc;
     fg_stmt_int(&s, it->item_id);
     fg_stmt_int(&s, now);
@@ -452,7 +452,7 @@ static int book(fg_db_t *db, item_t *it, int64_t now)
     fg_journal_add(&j, from, 0, it->currency.data, it->amount);
     fg_journal_add(&j, to, 0, it->currency.data, -it->amount);
     it->unapplied = !matched;
-    return fg_recon_post(db, &j, now, &it->journal_id);
+    return fg_ledger_post_now(db, &j, now, &it->journal_id);
 }
 
 typedef struct {
@@ -591,7 +591,7 @@ int fg_recon_import_matched(fg_db_t *db, int64_t statement_id, const char *accou
     fg_journal_t j = {.kind = "bank_match", .memo = memo};
     fg_journal_add(&j, from, 0, currency, sum);
     fg_journal_add(&j, "assets:clearing:vietqr", 0, currency, -sum);
-    if ((rc = fg_recon_post(db, &j, now, &journal)) != 0 || (rc = fg_stmt_init(&s, db, SQL_IMPORT_JOURNAL)) != 0)
+    if ((rc = fg_ledger_post_now(db, &j, now, &journal)) != 0 || (rc = fg_stmt_init(&s, db, SQL_IMPORT_JOURNAL)) != 0)
         return rc;
     fg_stmt_int(&s, journal);
     fg_stmt_int(&s, statement_id);

@@ -139,7 +139,7 @@ static int post(fg_db_t *db, const fg_recon_line_t *l, const char *gateway, cons
     fg_journal_add(&j, source, 0, l->currency, net);
     fg_journal_add(&j, fee_account, 0, l->currency, fees);
     fg_journal_add(&j, clearing, 0, l->currency, -gross);
-    return fg_recon_post(db, &j, now, journal_id);
+    return fg_ledger_post_now(db, &j, now, journal_id);
 }
 
 /* ---- holding a file's rows against the ledger ------------------------------------ */

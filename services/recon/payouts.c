@@ -504,7 +504,7 @@ static int payout_insert(fg_db_t *db, const fg_payout_input_t *in, const merchan
     fg_journal_t j = {.kind = "payout", .memo = memo};
     fg_journal_add(&j, merchant_account, (uint64_t)m->id, FG_PAYOUT_CURRENCY, in->amount);
     fg_journal_add(&j, FG_PAYOUT_IN_TRANSIT_ACCOUNT, 0, FG_PAYOUT_CURRENCY, -in->amount);
-    int rc = fg_recon_post(db, &j, now, &journal);
+    int rc = fg_ledger_post_now(db, &j, now, &journal);
     if (rc != 0 || (rc = fg_stmt_init(&s, db, SQL_INSERT)) != 0)
         return rc;
     fg_payout_match_key(in->reference, strlen(in->reference), key);

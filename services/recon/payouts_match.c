@@ -204,7 +204,7 @@ static int post_paid(rule_t *r, const char *what)
     fg_journal_t j = {.kind = "payout_paid", .memo = memo};
     fg_journal_add(&j, FG_PAYOUT_IN_TRANSIT_ACCOUNT, 0, l->currency, r->amount);
     fg_journal_add(&j, source, 0, l->currency, -r->amount);
-    return fg_recon_post(r->db, &j, r->now, &r->out->journal_id);
+    return fg_ledger_post_now(r->db, &j, r->now, &r->out->journal_id);
 }
 
 /* Pays the payout with row id, which an unlocked read found in batch (0:

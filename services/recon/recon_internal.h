@@ -102,10 +102,6 @@ void fg_recon_line_days_free(fg_recon_line_days_t *d);
 void fg_recon_bank_account(const char *account, char out[FG_ACCOUNT_CODE_MAX + 1]);
 void fg_recon_unreconciled_account(const char *account, char out[FG_ACCOUNT_CODE_MAX + 1]);
 
-/** Posts j, sent at once even in a shared transaction, and gives its row id
- *  (fg_ledger_post_now).  0 or a database code. */
-int fg_recon_post(fg_db_t *db, const fg_journal_t *j, int64_t now, int64_t *journal_id) FG_MUST_USE;
-
 /** The yyyymmdd day before day. */
 int32_t fg_recon_prev_day(int32_t day);
 

@@ -135,7 +135,7 @@ static int write_off(fg_db_t *db, resolve_t *r, int64_t amount, int64_t now)
         if (j.count < 2)
             return 0; /* nothing to move */
     }
-    return fg_recon_post(db, &j, now, &r->journal_id);
+    return fg_ledger_post_now(db, &j, now, &r->journal_id);
 }
 
 /* The write-off of a settlement_row item: its amount (the gateway's figure
@@ -153,7 +153,7 @@ static int write_off_row(fg_db_t *db, resolve_t *r, const char *gateway, int64_t
     fg_journal_t j = {.kind = "write_off", .memo = memo};
     fg_journal_add(&j, clearing, 0, r->currency, amount);
     fg_journal_add(&j, to, 0, r->currency, -amount);
-    return j.count < 2 ? 0 : fg_recon_post(db, &j, now, &r->journal_id);
+    return j.count < 2 ? 0 : fg_ledger_post_now(db, &j, now, &r->journal_id);
 }
 
 /* The reversing journal of journal_id. */
@@ -182,7 +182,7 @@ static int reverse(fg_db_t *db, int64_t journal_id, int64_t item_id, int64_t now
     fg_buf_free(&currency);
     if (rc != 0)
         return rc;
-    return fg_recon_post(db, &j, now, &reversal);
+    return fg_ledger_post_now(db, &j, now, &reversal);
 }
 
 static void item_json(fg_buf_t *b, int64_t id, const char *state, const char *resolution, int64_t amount,
@@ -258,7 +258,7 @@ static int apply_orders(fg_db_t *db, resolve_t *r, int64_t line_id, int64_t amou
         fg_journal_add(&j, "liabilities:unapplied", 0, r->currency, -r->out->unapplied);
     }
     fg_journal_add(&j, "assets:clearing:vietqr", 0, r->currency, -total);
-    return j.count < 2 ? 0 : fg_recon_post(db, &j, now, &r->journal_id);
+    return j.count < 2 ? 0 : fg_ledger_post_now(db, &j, now, &r->journal_id);
 }
 
 static int resolve_tx(fg_db_t *db, void *arg)
@@ -371,7 +371,7 @@ static int resolve_tx(fg_db_t *db, void *arg)
         fg_journal_t j = {.kind = "payer_refund", .memo = memo};
         fg_journal_add(&j, r->source, 0, r->currency, amount);
         fg_journal_add(&j, "liabilities:payer_refunds", 0, r->currency, -amount);
-        if ((rc = fg_recon_post(db, &j, now, &r->journal_id)) != 0)
+        if ((rc = fg_ledger_post_now(db, &j, now, &r->journal_id)) != 0)
             goto Exit;
     }
     static const char *const ACTIONS[] = {"accept", "apply", "write_off", "undo", "refund"};

@@ -33,11 +33,23 @@ static void teardown(void)
     fg_config_free(&cfg);
 }
 
+/* A pending sandbox payment pay of amount on the order whose `order_of`
+ * condition (one ? for key) holds. */
+static void insert_payment(const char *pay, long long amount, const char *order_of, const char *key)
+{
+    char sql[512];
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO payments (public_id, order_id, merchant_id, adapter, amount, currency, status, created_at, "
+             "updated_at) SELECT '%s', id, merchant_id, 'sandbox', %lld, 'VND', 'pending', 0, 0 FROM orders WHERE %s",
+             pay, amount, order_of);
+    fgt_db_exec(sql, key);
+}
+
 /* An order of amount (status as given) with a pending sandbox payment of
  * the same amount; the payment's public id into pay. */
 static void order_with_payment(long long amount, int allow_partial, const char *status, char *pay)
 {
-    char sql[1024];
+    char sql[1024], order[FGT_ID_CAP];
     const char *tag = fgt_unique("D");
     /* tags are [A-Za-z0-9-] (fgt_unique): safe to write into the statement */
     snprintf(sql, sizeof(sql),
@@ -46,13 +58,17 @@ static void order_with_payment(long long amount, int allow_partial, const char *
              "'%s', UPPER(LEFT(SHA2('%s', 256), 11)), 0, 0)",
              tag, merchant_row, tag, amount, allow_partial, status, tag);
     fgt_db_exec(sql, NULL);
+    snprintf(order, sizeof(order), "ord_%s", tag);
     snprintf(pay, FGT_ID_CAP, "pay_%s", tag);
-    snprintf(sql, sizeof(sql),
-             "INSERT INTO payments (public_id, order_id, merchant_id, adapter, amount, currency, status, created_at, "
-             "updated_at) SELECT 'pay_%s', id, merchant_id, 'sandbox', amount, 'VND', 'pending', 0, 0 FROM orders "
-             "WHERE public_id = 'ord_%s'",
-             tag, tag);
-    fgt_db_exec(sql, NULL);
+    insert_payment(pay, amount, "public_id = ?", order);
+}
+
+/* A second pending sandbox payment of amount on the order of payment first;
+ * its public id (first's and "2") into pay. */
+static void second_payment(const char *first, long long amount, char *pay)
+{
+    snprintf(pay, FGT_ID_CAP, "%.60s2", first);
+    insert_payment(pay, amount, "id = (SELECT order_id FROM payments WHERE public_id = ?)", first);
 }
 
 typedef struct {
@@ -180,16 +196,10 @@ START_TEST(closed_order_takes_nothing)
         fg_ack_t outcome;
         if (strcmp(CLOSED[i], "paid") == 0) {
             /* paid by a first payment, then a second payment of the order is notified */
-            char first[FGT_ID_CAP], sql[512];
+            char first[FGT_ID_CAP];
             order_with_payment(80000, 1, "open", first);
             ck_assert_int_eq(apply(first, fgt_unique("TX"), 80000, &outcome), 0);
-            snprintf(pay, sizeof(pay), "%.60s-2", first);
-            snprintf(sql, sizeof(sql),
-                     "INSERT INTO payments (public_id, order_id, merchant_id, adapter, amount, currency, status, "
-                     "created_at, updated_at) SELECT '%s', order_id, merchant_id, 'sandbox', amount, 'VND', "
-                     "'pending', 0, 0 FROM payments WHERE public_id = ?",
-                     pay);
-            fgt_db_exec(sql, first);
+            second_payment(first, 80000, pay);
         } else {
             order_with_payment(80000, 1, CLOSED[i], pay);
         }
@@ -209,18 +219,10 @@ END_TEST
 
 START_TEST(partial_payments_add_up)
 {
-    char pay[FGT_ID_CAP], pay2[FGT_ID_CAP + 1];
+    char pay[FGT_ID_CAP], pay2[FGT_ID_CAP];
     fg_ack_t outcome;
     order_with_payment(90000, 1, "open", pay);
-    /* a second payment row on the same order */
-    char sql[512];
-    snprintf(pay2, sizeof(pay2), "%s2", pay);
-    snprintf(sql, sizeof(sql),
-             "INSERT INTO payments (public_id, order_id, merchant_id, adapter, amount, currency, status, created_at, "
-             "updated_at) SELECT '%s', order_id, merchant_id, 'sandbox', 50000, 'VND', 'pending', 0, 0 FROM payments "
-             "WHERE public_id = ?",
-             pay2);
-    fgt_db_exec(sql, pay);
+    second_payment(pay, 50000, pay2); /* a second payment row on the same order */
     ck_assert_int_eq(apply(pay, fgt_unique("TX"), 40000, &outcome), 0);
     ck_assert_int_eq(order_status_is(pay, "partially_paid"), 1);
     ck_assert_int_eq(apply(pay2, fgt_unique("TX"), 60000, &outcome), 0); /* 10,000 more than owed */
