@@ -57,6 +57,7 @@ void fg_payments_get(fg_call_t *call, fg_db_t *db);
  *  provider_refused, 502 provider_unavailable (not sent), 422
  *  refund_not_supported / refund_exceeds_refundable. */
 void fg_refunds_create(fg_call_t *call, fg_db_t *db);
+void fg_refunds_create_many(fg_call_t **calls, int n, fg_db_t *db);
 /** The body of POST /v1/payments/{id}/refunds: {"amount", "reason"?}.  0 with
  *  the amount and the reason (NULL when none; it points into *root), or -1
  *  with the error answered on call.  *root is the tree either way (may be

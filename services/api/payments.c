@@ -211,13 +211,14 @@ void fg_payments_get(fg_call_t *call, fg_db_t *db)
 
 /* ---- POST /v1/payments/{id}/refunds --------------------------------------- */
 
-/* Refunds arriving together share transactions and COMMITs (db/group.h):
- * the reservation (with a provider in process, the whole refund) and, after
- * an outside provider's answer, the record.  A refused member (more than is
- * refundable, a payment not refundable) fails its shared transaction, and
- * every member then runs alone, so each gets its own answer.  The provider
- * call stays outside any transaction, on the request's own worker: refunds
- * of different providers go out at once. */
+/* Refunds a worker takes together are begun as one set (fg_refunds_create_many,
+ * below); one taken alone, and each member of a set that failed, runs
+ * through group commit (db/group.h): the reservation (with a provider in
+ * process, the whole refund) and, after an outside provider's answer, the
+ * record.  A refused member (more than is refundable, a payment not
+ * refundable) fails its set or shared transaction, and every member then
+ * runs alone, so each gets its own answer.  Provider calls stay outside any
+ * transaction; a set's go out at once (fg_refund_call_providers). */
 #define REFUND_GROUP_LEADERS 2
 #define REFUND_GROUP_MEMBERS 32
 static fg_db_group_t refund_group = FG_DB_GROUP_INIT("refunds", REFUND_GROUP_LEADERS, REFUND_GROUP_MEMBERS);
@@ -356,34 +357,114 @@ int fg_refunds_create_parse(fg_call_t *call, yajl_val *root, int64_t *amount_out
     return 0;
 }
 
+/* After the provider's answer: the record, and the answer. */
+static void refund_recorded(refund_t *x, fg_db_t *db)
+{
+    int rc = fg_db_group_tx(&refund_group, db, refund_end_tx, x);
+    if (rc == FG_ERANGE && x->r.receipt_series_full)
+        answer_series_full(x->call, 1);
+    else if (rc != 0)
+        fg_call_db_error(x->call, db, rc);
+}
+
+/* What follows a refund's first transaction (rc): its answer, or for an
+ * outside provider the call after COMMIT and the record. */
+static void refund_conclude(refund_t *x, fg_db_t *db, int rc)
+{
+    fg_call_t *call = x->call;
+    if (rc == FG_ERANGE && x->r.receipt_series_full) {
+        answer_series_full(call, 0);
+    } else if (rc == FG_ECONFLICT && x->idem_conflict) {
+        fg_idem_answer_conflict(call, db);
+    } else if (is_refusal(rc) || (rc == FG_EUNAVAILABLE && x->not_sent)) {
+        /* FG_EUNAVAILABLE is the database's too (a lost connection): that is
+         * a 503 to retry, not the provider's 502 */
+        answer_refund_refusal(call, &x->r, rc);
+    } else if (rc != 0) {
+        fg_call_db_error(call, db, rc);
+    } else if (!x->r.local) {
+        /* the provider is asked after COMMIT; the refund stays pending and
+         * reserved whatever happens next, and the status job settles it */
+        fg_refund_call_provider(call->cfg, &x->r);
+        refund_recorded(x, db);
+    }
+}
+
 void fg_refunds_create(fg_call_t *call, fg_db_t *db)
 {
     refund_t x = {.call = call, .merchant = fg_call_merchant(call)};
     yajl_val root = NULL;
-    if (fg_refunds_create_parse(call, &root, &x.r.amount, &x.r.reason) != 0)
-        goto Exit;
-    int rc = fg_db_group_tx(&refund_group, db, refund_begin_tx, &x);
-    if (rc == FG_ERANGE && x.r.receipt_series_full) {
-        answer_series_full(call, 0);
-    } else if (rc == FG_ECONFLICT && x.idem_conflict) {
-        fg_idem_answer_conflict(call, db);
-    } else if (is_refusal(rc) || (rc == FG_EUNAVAILABLE && x.not_sent)) {
-        /* FG_EUNAVAILABLE is the database's too (a lost connection): that is
-         * a 503 to retry, not the provider's 502 */
-        answer_refund_refusal(call, &x.r, rc);
-    } else if (rc != 0) {
-        fg_call_db_error(call, db, rc);
-    } else if (!x.r.local) {
-        /* the provider is asked after COMMIT; the refund stays pending and
-         * reserved whatever happens next, and the status job settles it */
-        fg_refund_call_provider(call->cfg, &x.r);
-        if ((rc = fg_db_group_tx(&refund_group, db, refund_end_tx, &x)) == FG_ERANGE && x.r.receipt_series_full)
-            answer_series_full(call, 1);
-        else if (rc != 0)
-            fg_call_db_error(call, db, rc);
-    }
-Exit:
+    if (fg_refunds_create_parse(call, &root, &x.r.amount, &x.r.reason) == 0)
+        refund_conclude(&x, db, fg_db_group_tx(&refund_group, db, refund_begin_tx, &x));
     fg_refund_free(&x.r);
     if (root != NULL)
         yajl_tree_free(root);
+}
+
+/* Refunds a worker took together from its queue, begun as one set
+ * (fg_refund_set: one lock of all their payments, one update per table);
+ * their keys are written with them, 'done' for a refund made in process,
+ * 'running' for one whose provider is asked after COMMIT. */
+static fg_db_group_t refund_set_group = FG_DB_GROUP_INIT("refunds.set", 1, 1);
+
+typedef struct {
+    refund_t **x; /* x[k]'s refund is members[k] */
+    fg_refund_member_t *members;
+    int n;
+} refund_set_run_t;
+
+static int refund_set_tx(fg_db_t *db, void *arg)
+{
+    refund_set_run_t *run = arg;
+    int rc = fg_refund_set(db, run->x[0]->call->cfg, run->members, run->n);
+    for (int i = 0; rc == 0 && i < run->n; i++) {
+        refund_t *x = run->x[i];
+        x->call->idem_stored = 0;
+        rc = x->r.local ? fg_idem_store(db, x->call, 201, &x->r.json) : fg_idem_hold(db, x->call, x->r.now);
+    }
+    return rc;
+}
+
+void fg_refunds_create_many(fg_call_t **calls, int n, fg_db_t *db)
+{
+    refund_t *all = fg_calloc((size_t)n, sizeof(*all)), **x = fg_calloc((size_t)n, sizeof(*x));
+    fg_refund_member_t *members = fg_calloc((size_t)n, sizeof(*members));
+    yajl_val *roots = fg_calloc((size_t)n, sizeof(*roots));
+    int count = 0;
+    for (int i = 0; i < n; i++) {
+        all[i] = (refund_t){.call = calls[i], .merchant = fg_call_merchant(calls[i])};
+        if (fg_refunds_create_parse(calls[i], &roots[i], &all[i].r.amount, &all[i].r.reason) != 0)
+            continue; /* answered */
+        members[count] = (fg_refund_member_t){&all[i].merchant, calls[i]->params[0], &all[i].r, "", 0, 0};
+        x[count++] = &all[i];
+    }
+    refund_set_run_t run = {x, members, count};
+    int rc = count > 1 ? fg_db_group_tx_set(&refund_set_group, db, refund_set_tx, &run, count) : FG_ERETRY;
+    if (rc != 0) {
+        for (int i = 0; i < count; i++)
+            refund_conclude(x[i], db, fg_db_group_tx(&refund_group, db, refund_begin_tx, x[i]));
+    } else {
+        /* the outside providers are asked all at once, then each refund recorded */
+        fg_refund_t **asked = fg_malloc((size_t)count * sizeof(*asked));
+        int n_calls = 0;
+        for (int i = 0; i < count; i++)
+            if (x[i]->r.local)
+                fg_call_json(x[i]->call, 201, &x[i]->r.json); /* its key is stored with it */
+            else
+                asked[n_calls++] = &x[i]->r;
+        fg_refund_call_providers(x[0]->call->cfg, asked, n_calls);
+        for (int i = 0; i < count; i++)
+            if (!x[i]->r.local)
+                refund_recorded(x[i], db);
+        free(asked);
+    }
+    for (int i = 0; i < n; i++) {
+        fg_refund_free(&all[i].r);
+        if (roots[i] != NULL)
+            yajl_tree_free(roots[i]);
+    }
+    free(all);
+    free(x);
+    free(members);
+    free(roots);
 }

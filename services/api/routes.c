@@ -138,11 +138,12 @@ const fg_route_t fg_api_routes[] = {
  * (payments/webhook.c), and at most two workers do so at once, so that the
  * sets grow with the load instead of the number of sets.  Creates and the
  * bank feed's transfers likewise share one transaction (api/orders.c,
- * payments/sepay.c). */
+ * payments/sepay.c), and refunds are begun as sets (payments/refunds.c). */
 #define MANY_LEADERS 2
 const fg_route_many_t fg_api_routes_many[] = {
     {fg_webhooks_inbound, fg_webhooks_inbound_many, 256, MANY_LEADERS},
     {fg_orders_create, fg_orders_create_many, 256, MANY_LEADERS},
     {fg_sepay_webhook, fg_sepay_webhook_many, 256, MANY_LEADERS},
+    {fg_refunds_create, fg_refunds_create_many, 64, MANY_LEADERS},
     {NULL, NULL, 0, 0},
 };

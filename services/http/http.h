@@ -221,6 +221,13 @@ int fg_idem_store(fg_db_t *db, fg_call_t *call, int status, const fg_buf_t *body
  *  a database code. */
 int fg_idem_begin(fg_db_t *db, fg_call_t *call, int64_t now_ms) FG_MUST_USE;
 
+/** fg_idem_begin for a set that begins several such requests in one
+ *  deferring transaction: the 'running' row is queued and sent at COMMIT,
+ *  where a key taken meanwhile fails the set (each then runs alone, with
+ *  fg_idem_begin).  Not for work that finishes in the same transaction (use
+ *  fg_idem_store): fg_idem_finish would not find a row still queued. */
+int fg_idem_hold(fg_db_t *db, fg_call_t *call, int64_t now_ms) FG_MUST_USE;
+
 /** Inside the caller's last transaction: stores the answer under the running
  *  key (status < 500), or drops the key so a 5xx can be retried.  0 or a
  *  database code. */

@@ -21,6 +21,11 @@ static fg_db_table_t KEYS = FG_DB_TABLE(
     "INSERT INTO idempotency_keys (scope, idem_key, fingerprint, state, status_code, response_body, created_at, "
     "expires_at) VALUES ",
     "(?, ?, ?, 'done', ?, ?, ?, ?)", 7, 0, 5);
+/* The 'running' row of work spanning transactions, queued likewise by a
+ * set that begins several such requests together (fg_idem_hold). */
+static fg_db_table_t RUNNING =
+    FG_DB_TABLE("INSERT INTO idempotency_keys (scope, idem_key, fingerprint, state, created_at, expires_at) VALUES ",
+                "(?, ?, ?, 'running', ?, ?)", 5, 0, 5);
 static const char SQL_SELECT[] = "SELECT fingerprint, state, status_code, response_body FROM idempotency_keys "
                                  "WHERE scope = ? AND idem_key = ? AND expires_at > ?";
 /* A key is free the moment it expires, whether or not the sweeper came by. */
@@ -197,6 +202,22 @@ int fg_idem_begin(fg_db_t *db, fg_call_t *call, int64_t now_ms)
     fg_stmt_int(&s, now_ms);
     fg_stmt_int(&s, now_ms + FG_IDEM_RUNNING_LEASE_MS);
     return fg_stmt_exec(&s);
+}
+
+int fg_idem_hold(fg_db_t *db, fg_call_t *call, int64_t now_ms)
+{
+    if (call->idem_key == NULL)
+        return 0;
+    fg_db_value_t v[] = {
+        fg_db_cstr(call->idem_scope),
+        FG_DB_BLOB(call->idem_key, call->idem_key_len),
+        FG_DB_BLOB(call->fingerprint, FG_SHA256_LEN),
+        FG_DB_INT(now_ms),
+        FG_DB_INT(now_ms + FG_IDEM_RUNNING_LEASE_MS),
+    };
+    int rc = fg_db_insert(db, &RUNNING, v, 1, NULL);
+    call->idem_taken = rc == FG_ECONFLICT;
+    return rc;
 }
 
 int fg_idem_finish(fg_db_t *db, fg_call_t *call, int status, const fg_buf_t *body)

@@ -192,7 +192,7 @@ static int post(fg_db_t *db, const fg_journal_t *j, int64_t now_ms, char *public
         fg_db_cstr(jid),
         fg_db_cstr(j->kind),
         fg_db_int_or_null(j->payment_id != 0 ? &j->payment_id : NULL),
-        fg_db_int_or_null(j->refund_id != 0 ? &j->refund_id : NULL),
+        j->refund_id < 0 ? FG_DB_ID(j->refund_id) : fg_db_int_or_null(j->refund_id != 0 ? &j->refund_id : NULL),
         fg_db_int_or_null(j->reverses_id != 0 ? &j->reverses_id : NULL),
         fg_db_cstr(j->memo),
         FG_DB_INT(now_ms),

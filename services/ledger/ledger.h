@@ -43,7 +43,7 @@ typedef struct {
 typedef struct {
     const char *kind;    /* "payment", "refund", "settlement", "resolution", "reversal" */
     int64_t payment_id;  /* 0 = none */
-    int64_t refund_id;   /* 0 = none */
+    int64_t refund_id;   /* 0 = none; < 0: a refund row queued in this deferring transaction (fg_db_insert) */
     int64_t reverses_id; /* 0 = none */
     const char *memo;    /* may be NULL */
     int count;

@@ -20,6 +20,8 @@ int fg_http_client_init(int max)
 
 void fg_http_client_cleanup(void) { curl_global_cleanup(); }
 
+int fg_http_client_max_in_flight(void) { return max_in_flight; }
+
 /* Failures after which the provider cannot have received the request. */
 static int never_sent(CURLcode rc)
 {

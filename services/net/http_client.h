@@ -34,6 +34,9 @@ typedef struct {
  * payments.  A call beyond the bound fails at once with not_sent set.
  */
 int fg_http_client_init(int max_in_flight) FG_MUST_USE;
+/** The bound set by fg_http_client_init (0: none), for a caller that makes
+ *  several calls at once and keeps them within it. */
+int fg_http_client_max_in_flight(void);
 /** Process tear-down, after every thread that may call out has ended. */
 void fg_http_client_cleanup(void);
 

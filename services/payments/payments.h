@@ -191,6 +191,11 @@ int fg_refund_begin(fg_db_t *db, const fg_config_t *cfg, const fg_merchant_ref_t
  *  run inside the transaction of fg_refund_begin); otherwise an HTTP call
  *  that must run outside any transaction. */
 void fg_refund_call_provider(const fg_config_t *cfg, fg_refund_t *r);
+/** fg_refund_call_provider for n refunds at once (a thread for each but the
+ *  first, which runs on the caller's; in waves no larger than the bound on
+ *  provider calls in flight), returning when all have answered: a set's
+ *  outside calls take about as long as its slowest, not their sum. */
+void fg_refund_call_providers(const fg_config_t *cfg, fg_refund_t *const *r, int n);
 
 /**
  * Inside the caller's transaction: records r->result for the pending refund
@@ -202,6 +207,31 @@ void fg_refund_call_provider(const fg_config_t *cfg, fg_refund_t *r);
  * it is); FG_ENOTFOUND; or a database code.
  */
 int fg_refund_record(fg_db_t *db, const fg_config_t *cfg, const fg_merchant_ref_t *m, fg_refund_t *r) FG_MUST_USE;
+
+/** One refund of a set (fg_refund_set): its merchant, the payment it names,
+ *  and the refund (zeroed, amount and reason filled, as for
+ *  fg_refund_begin); the rest is fg_refund_set's. */
+typedef struct {
+    const fg_merchant_ref_t *merchant;
+    const char *payment_id;
+    fg_refund_t *r;
+    char receipt_id[48];              /* the adjustment receipt's id, or "" */
+    int64_t from_merchant, order_sum; /* the set's own bookkeeping */
+} fg_refund_member_t;
+
+/**
+ * Inside the caller's deferring transaction: n refunds begun as one set
+ * (payments/refunds.c).  0 when every member was begun: a provider in
+ * process was asked and the refund recorded (r->status, r->json as
+ * fg_refund_record leaves them); an outside provider's refund was written
+ * 'pending' with its amount reserved, for the caller to ask the provider
+ * after COMMIT and record with fg_refund_record.  FG_ESTATE when any member
+ * would not be begun and made as asked (no such payment, a refusal, a
+ * provider that does not make it, two members of one payment): roll back and
+ * run each alone (fg_refund_begin), which gives each its own answer.  Or a
+ * database code.
+ */
+int fg_refund_set(fg_db_t *db, const fg_config_t *cfg, fg_refund_member_t *m, int n) FG_MUST_USE;
 
 /* ---- notifications (webhook.c, sepay.c) ----------------------------------------- */
 

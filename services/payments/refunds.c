@@ -24,7 +24,9 @@
 #include "payments/providers.h"
 
 #include <assert.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "core/log.h"
 #include "core/text.h"
@@ -118,6 +120,34 @@ void fg_refund_json(fg_buf_t *b, const char *id, const fg_payment_row_t *p, int6
 
 /* ---- 1. begin ------------------------------------------------------------------- */
 
+/* The checks of a refund of p (its row in hand, locked) and what its provider
+ * call needs: 0, or FG_ESTATE, FG_EEXCEEDS, FG_EUNSUPPORTED, FG_ERANGE,
+ * FG_EIO as fg_refund_begin. */
+static int prepare(const fg_config_t *cfg, const fg_payment_row_t *p, fg_refund_t *r)
+{
+    r->adapter = fg_adapter_find(p->adapter.data);
+    r->local = r->adapter != NULL && r->adapter->refund != NULL;
+    r->refundable = p->amount_received - p->amount_refunded - p->amount_refunding;
+    if (p->status != FG_PAYMENT_SUCCEEDED)
+        return FG_ESTATE;
+    if (r->amount > r->refundable)
+        return FG_EEXCEEDS;
+    if (r->adapter == NULL || (!r->local && r->adapter->refund_request == NULL))
+        return FG_EUNSUPPORTED;
+    if (fg_id_new("rfd_", r->refund_id, sizeof(r->refund_id)) < 0)
+        return FG_EIO;
+    snprintf(r->payment_id, sizeof(r->payment_id), "%s", p->public_id.data);
+    snprintf(r->provider_txn_id, sizeof(r->provider_txn_id), "%s", p->provider_txn_null ? "" : p->provider_txn_id.data);
+    /* full (VNPay 02) only for the first refund, of everything received;
+     * after any earlier refund, made or pending, the rest is partial (03) */
+    int full = p->amount_refunded == 0 && p->amount_refunding == 0 && r->amount == p->amount_received;
+    fg_refund_in_t in = {r->payment_id, r->provider_txn_id, p->created_at, r->refund_id, r->amount,
+                         full,          r->reason,          r->now};
+    r->in = in;
+    int rc = r->local ? 0 : r->adapter->refund_request(cfg, &r->in, &r->request);
+    return rc == 0 ? 0 : rc == FG_ERANGE ? FG_ERANGE : FG_EUNSUPPORTED;
+}
+
 int fg_refund_begin(fg_db_t *db, const fg_config_t *cfg, const fg_merchant_ref_t *m, const char *payment_id,
                     fg_refund_t *r)
 {
@@ -128,40 +158,7 @@ int fg_refund_begin(fg_db_t *db, const fg_config_t *cfg, const fg_merchant_ref_t
     r->now = fg_now_ms();
     r->refund_id[0] = '\0';
     int rc = fg_payment_load(db, payment_id, m->id, 1, &p);
-    if (rc != 0)
-        goto Exit;
-    r->adapter = fg_adapter_find(p.adapter.data);
-    r->local = r->adapter != NULL && r->adapter->refund != NULL;
-    r->refundable = p.amount_received - p.amount_refunded - p.amount_refunding;
-    if (p.status != FG_PAYMENT_SUCCEEDED) {
-        rc = FG_ESTATE;
-        goto Exit;
-    }
-    if (r->amount > r->refundable) {
-        rc = FG_EEXCEEDS;
-        goto Exit;
-    }
-    if (r->adapter == NULL || (!r->local && r->adapter->refund_request == NULL)) {
-        rc = FG_EUNSUPPORTED;
-        goto Exit;
-    }
-    if (fg_id_new("rfd_", r->refund_id, sizeof(r->refund_id)) < 0) {
-        rc = FG_EIO;
-        goto Exit;
-    }
-    snprintf(r->payment_id, sizeof(r->payment_id), "%s", p.public_id.data);
-    snprintf(r->provider_txn_id, sizeof(r->provider_txn_id), "%s", p.provider_txn_null ? "" : p.provider_txn_id.data);
-    /* full (VNPay 02) only for the first refund, of everything received;
-     * after any earlier refund, made or pending, the rest is partial (03) */
-    int full = p.amount_refunded == 0 && p.amount_refunding == 0 && r->amount == p.amount_received;
-    fg_refund_in_t in = {r->payment_id, r->provider_txn_id, p.created_at, r->refund_id, r->amount,
-                         full,          r->reason,          r->now};
-    r->in = in;
-    if (!r->local && (rc = r->adapter->refund_request(cfg, &r->in, &r->request)) != 0) {
-        rc = rc == FG_ERANGE ? FG_ERANGE : FG_EUNSUPPORTED;
-        goto Exit;
-    }
-    if ((rc = fg_stmt_init(&s, db, SQL_INSERT)) != 0)
+    if (rc != 0 || (rc = prepare(cfg, &p, r)) != 0 || (rc = fg_stmt_init(&s, db, SQL_INSERT)) != 0)
         goto Exit;
     fg_stmt_cstr(&s, r->refund_id);
     fg_stmt_int(&s, p.id);
@@ -221,7 +218,72 @@ void fg_refund_call_provider(const fg_config_t *cfg, fg_refund_t *r)
     }
 }
 
+typedef struct {
+    const fg_config_t *cfg;
+    fg_refund_t *r;
+    pthread_t thread;
+    int started;
+} provider_call_t;
+
+static void *provider_call(void *arg)
+{
+    provider_call_t *c = arg;
+    fg_refund_call_provider(c->cfg, c->r);
+    return NULL;
+}
+
+void fg_refund_call_providers(const fg_config_t *cfg, fg_refund_t *const *r, int n)
+{
+    if (n <= 0)
+        return;
+    /* in waves within the process's bound on calls in flight, so that the
+     * set itself never takes a call's slot from another of its calls */
+    int wave = fg_http_client_max_in_flight();
+    wave = wave > 0 && wave < n ? wave : n;
+    provider_call_t *c = fg_calloc((size_t)wave, sizeof(*c));
+    for (int first = 0; first < n; first += wave) {
+        int k = n - first < wave ? n - first : wave;
+        for (int i = 1; i < k; i++) {
+            c[i] = (provider_call_t){.cfg = cfg, .r = r[first + i]};
+            c[i].started = pthread_create(&c[i].thread, NULL, provider_call, &c[i]) == 0;
+            if (!c[i].started) /* no thread to spare: in line */
+                fg_refund_call_provider(cfg, r[first + i]);
+        }
+        fg_refund_call_provider(cfg, r[first]);
+        for (int i = 1; i < k; i++)
+            if (c[i].started)
+                pthread_join(c[i].thread, NULL);
+    }
+    free(c);
+}
+
 /* ---- 3. record ------------------------------------------------------------------------ */
+
+/* A made refund's adjustment receipt, of the payment's original (the
+ * caller's last statement: its series' counter row stays locked to COMMIT).
+ * FG_ERANGE with *series_full set when the series is used up: the refund is
+ * then not recorded (rolled back with the rest) until an admin sets a new
+ * serial. */
+static int adjust_receipt(fg_db_t *db, const fg_payment_row_t *p, int64_t amount, const char *provider_refund_id,
+                          const char *receipt_id, const char *refund_id, int64_t now, int *series_full)
+{
+    fg_receipt_adjust_t adj = {.payment_id = p->id,
+                               .amount = amount,
+                               .provider_ref = provider_refund_id != NULL && provider_refund_id[0] != '\0'
+                                                   ? provider_refund_id
+                                                   : NULL};
+    int rc = fg_receipt_adjust(db, receipt_id, &adj, now, NULL);
+    if (rc == FG_ENOTFOUND)
+        return FG_EDB; /* the payment names its receipt: it exists */
+    if (rc == FG_ERANGE) {
+        *series_full = 1;
+        fg_log_t l;
+        fg_log_begin(&l, FG_LOG_WARN, "refund not recorded: the receipt series is used up");
+        fg_log_str(&l, "refund", refund_id);
+        fg_log_end(&l);
+    }
+    return rc;
+}
 
 /* The ledger and the counters of a refund the provider made. */
 static int settle(fg_db_t *db, const fg_payment_row_t *p, int64_t amount, int64_t refund_row_id, int64_t now)
@@ -326,22 +388,8 @@ static int record(fg_db_t *db, const char *refund_id, uint64_t merchant_id, fg_r
         goto Exit;
     if (result == FG_REFUND_MADE) {
         rc = settle(db, &p, amount, row_id, now);
-        /* the adjustment receipt last: its series' counter row stays locked to COMMIT */
-        fg_receipt_adjust_t adj = {.payment_id = p.id,
-                                   .amount = amount,
-                                   .provider_ref = provider_refund_id != NULL && provider_refund_id[0] != '\0'
-                                                       ? provider_refund_id
-                                                       : NULL};
-        if (rc == 0 && adjusts && (rc = fg_receipt_adjust(db, receipt_id, &adj, now, NULL)) == FG_ENOTFOUND)
-            rc = FG_EDB; /* the payment names its receipt: it exists */
-        if (rc == FG_ERANGE && adjusts) {
-            /* rolled back with the rest: recorded once an admin sets a new serial */
-            *series_full = 1;
-            fg_log_t l;
-            fg_log_begin(&l, FG_LOG_WARN, "refund not recorded: the receipt series is used up");
-            fg_log_str(&l, "refund", refund_id);
-            fg_log_end(&l);
-        }
+        if (rc == 0 && adjusts)
+            rc = adjust_receipt(db, &p, amount, provider_refund_id, receipt_id, refund_id, now, series_full);
     } else if ((rc = fg_stmt_init(&s, db, SQL_SETTLE)) == 0) {
         fg_stmt_int(&s, 0);
         fg_stmt_int(&s, amount); /* release the reservation */
@@ -369,6 +417,221 @@ int fg_refund_record(fg_db_t *db, const fg_config_t *cfg, const fg_merchant_ref_
     r->receipt_series_full = 0;
     return record(db, r->refund_id, m->id, r->result, r->provider_refund_id, next, &r->json, &r->status,
                   &r->receipt_series_full);
+}
+
+/* ---- several refunds in one transaction ------------------------------------------
+ *
+ * The refunds a worker takes together (fg_refund_set) are begun as a set:
+ * one statement locks every payment and its order (in payment public id
+ * order, as the notification sets take them), each member is checked
+ * against its rows in hand, and what it writes goes out as one statement
+ * per kind: the refund rows (written once: final for a provider in process,
+ * 'pending' and reserved for one asked after COMMIT), journals, entries and
+ * events as multi-row INSERTs at COMMIT, and one array-driven UPDATE each
+ * for the payments' and the orders' counters.  Only an adjustment receipt,
+ * numbered in its merchant's series, is written member by member.  A member
+ * that would not be made as asked (no such payment of its merchant, a
+ * refusal, a provider in process that does not make it, a used-up receipt
+ * series) or that shares its payment with another fails the set, and the
+ * caller runs each alone: every answer stays its own. */
+
+static fg_db_table_t REFUNDS =
+    FG_DB_TABLE("INSERT INTO refunds (public_id, payment_id, merchant_id, amount, currency, status, reason, "
+                "provider_refund_id, receipt_id, next_query_at, created_at, updated_at) VALUES ",
+                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", 12, 1, 15);
+static const char SQL_SET_PAYMENTS[] =
+    "UPDATE JSON_TABLE(?, '$[*]' COLUMNS (rid BIGINT UNSIGNED PATH '$[0]', refunded BIGINT PATH '$[1]', "
+    "refunding BIGINT PATH '$[2]', at BIGINT PATH '$[3]')) j STRAIGHT_JOIN payments p ON p.id = j.rid "
+    "SET p.amount_refunded = p.amount_refunded + j.refunded, p.amount_refunding = p.amount_refunding + j.refunding, "
+    "p.updated_at = j.at";
+static const char SQL_SET_ORDERS[] =
+    "UPDATE JSON_TABLE(?, '$[*]' COLUMNS (rid BIGINT UNSIGNED PATH '$[0]', refunded BIGINT PATH '$[1]', "
+    "at BIGINT PATH '$[2]')) j STRAIGHT_JOIN orders o ON o.id = j.rid "
+    "SET o.amount_refunded = o.amount_refunded + j.refunded, o.updated_at = j.at";
+
+_Static_assert(sizeof(((fg_refund_member_t *)0)->receipt_id) > FG_RECEIPT_ID_MAX, "room for a receipt id");
+
+typedef struct {
+    fg_refund_member_t *m;
+    int n;
+    fg_payment_row_t *p; /* each member's payment and order, locked */
+    fg_order_row_t *o;
+    int *found;
+} refund_set_t;
+
+typedef struct {
+    const char *payment_id;
+    int member;
+} refund_pair_t;
+
+static int by_payment(const void *x, const void *y)
+{
+    return strcmp(((const refund_pair_t *)x)->payment_id, ((const refund_pair_t *)y)->payment_id);
+}
+
+static void set_found(void *arg, int member, fg_payment_row_t *p, fg_order_row_t *o)
+{
+    refund_set_t *set = arg;
+    if (member < 0 || member >= set->n || set->found[member]) { /* cannot happen: each pair names its member */
+        fg_payment_row_free(p);
+        fg_order_row_free(o);
+        return;
+    }
+    set->p[member] = *p;
+    set->o[member] = *o;
+    set->found[member] = 1;
+}
+
+/* Locks the set's payments and orders in one statement; FG_ESTATE when two
+ * members name one payment (they go in line, alone). */
+static int set_lock(fg_db_t *db, refund_set_t *set)
+{
+    refund_pair_t *pairs = fg_malloc((size_t)set->n * sizeof(*pairs));
+    for (int i = 0; i < set->n; i++)
+        pairs[i] = (refund_pair_t){set->m[i].payment_id, i};
+    qsort(pairs, (size_t)set->n, sizeof(*pairs), by_payment);
+    fg_buf_t json = FG_BUF_INIT;
+    int rc = 0;
+    fg_buf_putc(&json, '[');
+    for (int j = 0; j < set->n && rc == 0; j++) {
+        if (j > 0 && strcmp(pairs[j].payment_id, pairs[j - 1].payment_id) == 0)
+            rc = FG_ESTATE;
+        fg_buf_printf(&json, "%s[%d,", j > 0 ? "," : "", pairs[j].member);
+        fg_json_str(&json, pairs[j].payment_id, strlen(pairs[j].payment_id));
+        fg_buf_putc(&json, ']');
+    }
+    fg_buf_putc(&json, ']');
+    if (rc == 0)
+        rc = fg_payment_lock_many(db, json.data, json.len, set_found, set);
+    fg_buf_free(&json);
+    free(pairs);
+    return rc;
+}
+
+/* Member i's refund, its rows in hand: the refund row, and for a provider
+ * in process the provider's answer, the journal, the receipt and the event
+ * (queued); its counters go to payments (and orders, one row per order). */
+static int set_member(fg_db_t *db, const fg_config_t *cfg, refund_set_t *set, int i, fg_buf_t *payments, int *n_orders)
+{
+    fg_refund_member_t *m = &set->m[i];
+    fg_refund_t *r = m->r;
+    const fg_payment_row_t *p = &set->p[i];
+    int64_t from_merchant = 0, row_id = 0;
+    m->receipt_id[0] = '\0';
+    if (!set->found[i] || p->merchant_id != (int64_t)m->merchant->id || prepare(cfg, p, r) != 0)
+        return FG_ESTATE; /* refused: answered alone */
+    if (r->local) {
+        fg_refund_call_provider(cfg, r);
+        if (r->result != FG_REFUND_MADE)
+            return FG_ESTATE;
+    }
+    /* a made refund adjusts the payment's original receipt, when it has one */
+    int adjusts = r->local && !p->receipt_null && p->receipt_id.len > 0;
+    int rc = adjusts ? fg_receipt_new_id(m->receipt_id) : 0;
+    int64_t lease = r->now + REFUND_CALL_LEASE_MS;
+    fg_db_value_t v[] = {
+        fg_db_cstr(r->refund_id),
+        FG_DB_INT(p->id),
+        FG_DB_INT(p->merchant_id),
+        FG_DB_INT(r->amount),
+        fg_db_cstr(p->currency.data),
+        fg_db_cstr(fg_refund_status_name(r->local ? FG_REFUND_SUCCEEDED : FG_REFUND_PENDING)),
+        fg_db_cstr(r->reason),
+        fg_db_cstr(r->local ? r->provider_refund_id : NULL),
+        fg_db_cstr(adjusts ? m->receipt_id : NULL),
+        FG_DB_INT(lease),
+        FG_DB_INT(r->now),
+        FG_DB_INT(r->now),
+    };
+    if (rc != 0 || (rc = fg_db_insert(db, &REFUNDS, v, 1, &row_id)) != 0)
+        return rc;
+    if (r->local) {
+        int series_full = 0;
+        if ((rc = fg_refund_post(db, p, row_id, r->amount, r->now, &from_merchant)) != 0 ||
+            (adjusts && (rc = adjust_receipt(db, p, r->amount, r->provider_refund_id, m->receipt_id, r->refund_id,
+                                             r->now, &series_full)) != 0))
+            return series_full ? FG_ESTATE : rc;
+        fg_buf_reset(&r->json);
+        fg_refund_json(&r->json, r->refund_id, p, r->amount, FG_REFUND_SUCCEEDED, r->reason,
+                       adjusts ? m->receipt_id : NULL, r->now);
+        r->status = FG_REFUND_SUCCEEDED;
+        if ((rc = fg_event_insert(db, (uint64_t)p->merchant_id, "refund.succeeded", p->order_id, &r->json, r->now)) !=
+            0)
+            return rc;
+    }
+    fg_buf_printf(payments, "%s[%lld,%lld,%lld,%lld]", payments->len > 1 ? "," : "", (long long)p->id,
+                  (long long)(r->local ? r->amount : 0), (long long)(r->local ? 0 : r->amount), (long long)r->now);
+    if (from_merchant != 0) {
+        /* two payments of one order: one row, their sum */
+        int same = -1;
+        for (int k = 0; k < i && same < 0; k++)
+            if (set->m[k].from_merchant != 0 && set->o[k].id == set->o[i].id)
+                same = k;
+        m->from_merchant = from_merchant;
+        if (same >= 0) {
+            set->m[same].order_sum += from_merchant;
+        } else {
+            m->order_sum = from_merchant;
+            (*n_orders)++;
+        }
+    }
+    return 0;
+}
+
+/* Sends one of the set's updates and checks that each of its rows changed. */
+static int set_update(fg_db_t *db, const char *sql, const fg_buf_t *json, int rows)
+{
+    fg_stmt_t s;
+    int rc = fg_stmt_init(&s, db, sql);
+    if (rc != 0)
+        return rc;
+    fg_stmt_str(&s, json->data, json->len);
+    if ((rc = fg_stmt_exec(&s)) == 0 && fg_stmt_affected(&s) != (uint64_t)rows)
+        rc = FG_ECONFLICT; /* cannot happen under the set's locks: each runs alone */
+    return rc;
+}
+
+int fg_refund_set(fg_db_t *db, const fg_config_t *cfg, fg_refund_member_t *m, int n)
+{
+    assert(fg_db_deferring(db) && n > 0);
+    refund_set_t set = {m, n, fg_calloc((size_t)n, sizeof(fg_payment_row_t)),
+                        fg_calloc((size_t)n, sizeof(fg_order_row_t)), fg_calloc((size_t)n, sizeof(int))};
+    fg_buf_t payments = FG_BUF_INIT, orders = FG_BUF_INIT;
+    int64_t now = fg_now_ms();
+    int n_orders = 0;
+    for (int i = 0; i < n; i++) {
+        fg_provider_request_free(&m[i].r->request);
+        m[i].r->now = now;
+        m[i].r->refund_id[0] = '\0';
+        m[i].from_merchant = m[i].order_sum = 0;
+    }
+    int rc = set_lock(db, &set);
+    fg_buf_putc(&payments, '[');
+    for (int i = 0; rc == 0 && i < n; i++)
+        rc = set_member(db, cfg, &set, i, &payments, &n_orders);
+    fg_buf_putc(&payments, ']');
+    if (rc == 0)
+        rc = set_update(db, SQL_SET_PAYMENTS, &payments, n);
+    if (rc == 0 && n_orders > 0) {
+        fg_buf_putc(&orders, '[');
+        for (int i = 0; i < n; i++)
+            if (m[i].order_sum != 0)
+                fg_buf_printf(&orders, "%s[%lld,%lld,%lld]", orders.len > 1 ? "," : "", (long long)set.o[i].id,
+                              (long long)m[i].order_sum, (long long)now);
+        fg_buf_putc(&orders, ']');
+        rc = set_update(db, SQL_SET_ORDERS, &orders, n_orders);
+    }
+    for (int i = 0; i < n; i++)
+        if (set.found[i]) {
+            fg_payment_row_free(&set.p[i]);
+            fg_order_row_free(&set.o[i]);
+        }
+    free(set.p);
+    free(set.o);
+    free(set.found);
+    fg_buf_free(&payments);
+    fg_buf_free(&orders);
+    return rc;
 }
 
 /* ---- the status job's side: refunds whose outcome is unknown --------------------- */

@@ -9,7 +9,7 @@
  * latency of every request (submit -> stream closed, in ns).
  *
  *   h2gen -p PORT -c CONNECTIONS -m STREAMS -d SECONDS [-k API_KEY]
- *         -M orders|get|sandbox [-i IN_FILE] [-o IDS_OUT] [-n IDS_KEEP] [-s SECRET]
+ *         -M orders|get|sandbox|vnpay|sepay|refunds [-i IN_FILE] [-o IDS_OUT] [-n IDS_KEEP] [-s SECRET]
  *
  *   orders   POST /v1/orders: a unique JSON body (merchant_ref "B<run>-<n>")
  *            and a unique Idempotency-Key per request; 201 expected.  With -o,
@@ -21,6 +21,10 @@
  *   vnpay    GET /v1/webhooks/vnpay?…: one successful IPN per line "pay_… amount"
  *            of IN_FILE, signed with -s (vnpay.hash_secret) for -T
  *            (vnpay.tmn_code); 200 with "RspCode":"00" expected.
+ *   refunds  POST /v1/payments/{id}/refunds: one refund per line "pay_… amount"
+ *            of IN_FILE (the payments of the -k key's merchant), a unique
+ *            Idempotency-Key each; stops early when the list is used up; 201
+ *            expected.
  *   sepay    POST /v1/webhooks/sepay: one incoming transfer per line
  *            "ORDERCODE amount" of IN_FILE, the code inside a payer's memo,
  *            Authorization: Apikey -s (sepay.api_key); 200 expected.
@@ -64,7 +68,7 @@
 #define ECHO_MAX 5
 #define STATUS_SLOTS 600
 
-typedef enum { MODE_ORDERS, MODE_GET, MODE_SANDBOX, MODE_VNPAY, MODE_SEPAY } gen_mode_t;
+typedef enum { MODE_ORDERS, MODE_GET, MODE_SANDBOX, MODE_VNPAY, MODE_SEPAY, MODE_REFUNDS } gen_mode_t;
 
 typedef struct conn conn_t;
 
@@ -329,6 +333,16 @@ static int build_request(stream_t *st)
                                         g.ids[i], g.run_tag, i, g.amounts[i]);
         snprintf(st->path, sizeof(st->path), "/v1/webhooks/sandbox");
         sign(st);
+        return 1;
+    }
+    case MODE_REFUNDS: {
+        if (g.next_id >= g.id_count)
+            return 0;
+        size_t i = g.next_id++;
+        st->body_len = (size_t)snprintf(st->body, sizeof(st->body),
+                                        "{\"amount\":%lld,\"reason\":\"Hoàn tiền thu trùng\"}", g.amounts[i]);
+        snprintf(st->idem, sizeof(st->idem), "bench-%s-rf-%zu", g.run_tag, i);
+        snprintf(st->path, sizeof(st->path), "/v1/payments/%s/refunds", g.ids[i]);
         return 1;
     }
     case MODE_VNPAY:
@@ -613,7 +627,7 @@ static void load_ids(void)
 static void usage(void)
 {
     fprintf(stderr, "usage: h2gen -p PORT -c CONNS -m STREAMS -d SECONDS [-k API_KEY]\n"
-                    "             -M orders|get|sandbox|vnpay|sepay [-i IN_FILE] [-o IDS_OUT] [-n IDS_KEEP]\n"
+                    "             -M orders|get|sandbox|vnpay|sepay|refunds [-i IN_FILE] [-o IDS_OUT] [-n IDS_KEEP]\n"
                     "             [-s SECRET] [-T VNPAY_TMN_CODE]\n");
     exit(2);
 }
@@ -646,6 +660,8 @@ static void parse_args(int argc, char **argv)
                 g.mode = MODE_VNPAY;
             else if (strcmp(optarg, "sepay") == 0)
                 g.mode = MODE_SEPAY;
+            else if (strcmp(optarg, "refunds") == 0)
+                g.mode = MODE_REFUNDS;
             else
                 usage();
             break;
@@ -653,10 +669,11 @@ static void parse_args(int argc, char **argv)
         }
     }
     if (g.port < 1 || g.port > 65535 || g.conns < 1 || g.conns > CONNECTIONS_MAX || g.streams < 1 ||
-        g.streams > STREAMS_MAX || g.seconds < 1 || ((g.mode == MODE_ORDERS || g.mode == MODE_GET) && g.key == NULL) ||
+        g.streams > STREAMS_MAX || g.seconds < 1 ||
+        ((g.mode == MODE_ORDERS || g.mode == MODE_GET || g.mode == MODE_REFUNDS) && g.key == NULL) ||
         (g.mode != MODE_ORDERS && g.in_path == NULL))
         usage();
-    g.expect = g.mode == MODE_ORDERS ? 201 : 200;
+    g.expect = g.mode == MODE_ORDERS || g.mode == MODE_REFUNDS ? 201 : 200;
     /* VNPay's IPN answers 200 whatever happened: the RspCode tells */
     g.expect_body = g.mode == MODE_VNPAY ? "\"RspCode\":\"00\"" : NULL;
 }
@@ -672,7 +689,7 @@ int main(int argc, char **argv)
         perror(g.ids_path);
         return 2;
     }
-    if (g.mode == MODE_ORDERS || g.mode == MODE_GET)
+    if (g.mode == MODE_ORDERS || g.mode == MODE_GET || g.mode == MODE_REFUNDS)
         snprintf(g.auth, sizeof(g.auth), "Bearer %s", g.key);
     else if (g.mode == MODE_SEPAY)
         snprintf(g.auth, sizeof(g.auth), "Apikey %s", g.secret);

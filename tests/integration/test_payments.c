@@ -514,22 +514,27 @@ START_TEST(refunds_never_exceed_the_payment)
 }
 END_TEST
 
-/* Refunds arriving together share transactions (the "refunds" group of
- * /metrics), and each keeps its own answer: two refunds of one payment that
- * together exceed it (one made, one 422, whichever came first), a refund of
- * a payment not yet paid (409), of no payment (404), and plain ones. */
+/* Refunds arriving together are taken together (a set that fails, counted
+ * as "refunds.set" failures on /metrics, or members sharing a transaction of
+ * the "refunds" group), and each keeps its own answer: two refunds of one
+ * payment that together exceed it (one made, one 422, whichever came
+ * first), a refund of a payment not yet paid (409), of no payment (404), and
+ * plain ones. */
 enum { RF_PLAIN = 24, RF_N = RF_PLAIN + 3, RF_ROUNDS = 3 };
 
 START_TEST(refunds_arriving_together_keep_their_own_answers)
 {
     static const char SHARED[] = "feegate_db_group_transactions_total{group=\"refunds\"}";
+    static const char SET_FAILED[] = "feegate_db_group_failed_total{group=\"refunds.set\"}";
     char orders[RF_PLAIN][40], pays[RF_PLAIN][40], pending_order[40], pending[40], paths[RF_N][128], auth[128];
     const char *hdrs[] = {auth, NULL};
     fgt_request_t reqs[RF_N];
     fgt_response_t out[RF_N];
     snprintf(auth, sizeof(auth), "Authorization: Bearer %s", key);
-    long long shared_before = fgt_metric_or_zero(&srv, SHARED);
-    for (int round = 0; round < RF_ROUNDS && fgt_metric_or_zero(&srv, SHARED) == shared_before; round++) {
+    long long together_before = fgt_metric_or_zero(&srv, SHARED) + fgt_metric_or_zero(&srv, SET_FAILED);
+    for (int round = 0; round < RF_ROUNDS &&
+                        fgt_metric_or_zero(&srv, SHARED) + fgt_metric_or_zero(&srv, SET_FAILED) == together_before;
+         round++) {
         for (int i = 0; i < RF_PLAIN; i++) {
             new_order(100000, 0, NULL, orders[i]);
             new_payment(orders[i], 0, pays[i]);
@@ -573,8 +578,145 @@ START_TEST(refunds_arriving_together_keep_their_own_answers)
         for (int i = 0; i < RF_N; i++)
             fgt_response_free(&out[i]);
     }
-    ck_assert_msg(fgt_metric_or_zero(&srv, SHARED) > shared_before, "no refunds shared a transaction in %d rounds",
-                  RF_ROUNDS);
+    ck_assert_msg(fgt_metric_or_zero(&srv, SHARED) + fgt_metric_or_zero(&srv, SET_FAILED) > together_before,
+                  "no refunds were taken together in %d rounds", RF_ROUNDS);
+    ledger_holds();
+}
+END_TEST
+
+/* Refunds a worker takes together are begun as one set ("refunds.set" on /metrics: one lock of all
+ * their payments, one update per table) and each is made as it would be alone: its amount, its
+ * payment's and order's counters (two payments of one order add up on the order), its journal, its
+ * adjustment receipt and its stored answer.  Then members that cannot be made as asked (two refunds
+ * of one payment, more than is refundable, no such payment) and a key sent twice, taken together:
+ * each gets its own answer. */
+enum { RS_N = 12, RS_ODD = 7 };
+
+static void refund_request(fgt_request_t *req, char *path, const char *pay, const char *body, const char *idem,
+                           char *idem_header, const char **hdrs, const char *auth)
+{
+    snprintf(path, 128, "/v1/payments/%.60s/refunds", pay);
+    snprintf(idem_header, 96, "Idempotency-Key: %.70s", idem);
+    hdrs[0] = auth;
+    hdrs[1] = idem_header;
+    hdrs[2] = NULL;
+    *req = (fgt_request_t){"POST", path, hdrs, body, 0, NULL};
+}
+
+static void paid_payment(long long amount, char *order, char *pay)
+{
+    new_order(amount, 0, NULL, order);
+    new_payment(order, 0, pay);
+    fgt_response_t r = notify(pay, fgt_unique("TXS"), "succeeded", amount);
+    fgt_expect(r, 200, NULL);
+    fgt_response_free(&r);
+}
+
+static long long refunded(const char *kind, const char *id)
+{
+    fgt_response_t r = get(kind, id);
+    long long v = fgt_json_int(&r, "amount_refunded", NULL);
+    fgt_response_free(&r);
+    return v;
+}
+
+START_TEST(refunds_taken_together_are_begun_set_wise)
+{
+    static const char WORKS[] = "feegate_db_group_works_total{group=\"refunds.set\"}";
+    char orders[RS_N][40], pays[RS_N][40], paths[RS_N][128], idems[RS_N][48], idem_h[RS_N][96], auth[128];
+    char bodies[RS_N][64], refund_ids[RS_N][48];
+    const char *hdrs[RS_N][3];
+    fgt_request_t reqs[RS_N];
+    fgt_response_t out[RS_N];
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", key);
+    long long works_before = fgt_metric_or_zero(&one, WORKS);
+    for (int round = 0; round < 5 && fgt_metric_or_zero(&one, WORKS) - works_before < 2; round++) {
+        /* payments 0 and 1: two payments of one order */
+        new_order(200000, 1, NULL, orders[0]);
+        snprintf(orders[1], sizeof(orders[1]), "%s", orders[0]);
+        new_payment(orders[0], 100000, pays[0]);
+        new_payment(orders[0], 100000, pays[1]);
+        for (int i = 0; i < 2; i++) {
+            fgt_response_t r = notify(pays[i], fgt_unique("TXS"), "succeeded", 100000);
+            fgt_expect(r, 200, NULL);
+            fgt_response_free(&r);
+        }
+        for (int i = 2; i < RS_N; i++)
+            paid_payment(100000, orders[i], pays[i]);
+        for (int i = 0; i < RS_N; i++) {
+            snprintf(bodies[i], sizeof(bodies[i]), "{\"amount\":%d,\"reason\":\"hoàn học phí\"}", 10000 + i);
+            snprintf(idems[i], sizeof(idems[i]), "%s", fgt_unique("rfs"));
+            refund_request(&reqs[i], paths[i], pays[i], bodies[i], idems[i], idem_h[i], hdrs[i], auth);
+        }
+        fgt_request_all(&one, FGT_H2C, 1, RS_N, reqs, NULL, NULL, out);
+        for (int i = 0; i < RS_N; i++) {
+            fgt_expect(out[i], 201, NULL);
+            ck_assert_int_eq(fgt_json_int(&out[i], "amount", NULL), 10000 + i);
+            ck_assert_str_eq(fgt_json_str(&out[i], "status", NULL), "succeeded");
+            ck_assert_str_eq(fgt_json_str(&out[i], "payment_id", NULL), pays[i]);
+            snprintf(refund_ids[i], sizeof(refund_ids[i]), "%s", fgt_json_str(&out[i], "id", NULL));
+            ck_assert_int_eq(refunded("payments", pays[i]), 10000 + i);
+            if (i >= 2)
+                ck_assert_int_eq(refunded("orders", orders[i]), 10000 + i);
+            /* its journal, and an adjustment receipt when the payment has a receipt */
+            ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM journals j JOIN refunds r ON r.id = j.refund_id "
+                                        "WHERE r.public_id = ? AND r.status = 'succeeded'",
+                                        refund_ids[i], NULL),
+                             1);
+            fgt_response_t p = get("payments", pays[i]);
+            const char *original = fgt_json_str(&p, "receipt_id", NULL),
+                       *adjustment = fgt_json_str(&out[i], "receipt_id", NULL);
+            ck_assert_int_eq(original != NULL, adjustment != NULL);
+            if (adjustment != NULL)
+                ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM receipts WHERE public_id = ? AND kind = 'adjustment'",
+                                            adjustment, NULL),
+                                 1);
+            fgt_response_free(&p);
+        }
+        ck_assert_int_eq(refunded("orders", orders[0]), 10000 + 10001);
+        /* a key sent again is answered from what the set stored */
+        fgt_response_t again = fgt_req(&one, FGT_H2C, "POST", paths[3], key, idems[3], bodies[3], 0, NULL);
+        fgt_expect(again, 201, NULL);
+        ck_assert_str_eq(fgt_json_str(&again, "id", NULL), refund_ids[3]);
+        ck_assert_str_eq(again.body, out[3].body);
+        fgt_response_free(&again);
+        ck_assert_int_eq(refunded("payments", pays[3]), 10003);
+        for (int i = 0; i < RS_N; i++)
+            fgt_response_free(&out[i]);
+    }
+    ck_assert_msg(fgt_metric_or_zero(&one, WORKS) - works_before >= 2, "no refunds were begun as a set in 5 rounds");
+
+    /* 0 and 1: one payment twice; 2: more than it received; 3: no payment; 4 and 5: one key twice */
+    for (int i = 0; i < 4; i++)
+        paid_payment(100000, orders[i], pays[i]);
+    const char *odd_pay[RS_ODD] = {pays[0], pays[0], pays[1], "pay_0000000000000000000000nothing",
+                                   pays[2], pays[2], pays[3]};
+    const int odd_amount[RS_ODD] = {30000, 30000, 100001, 1000, 20000, 20000, 10000};
+    for (int i = 0; i < RS_ODD; i++) {
+        snprintf(bodies[i], sizeof(bodies[i]), "{\"amount\":%d}", odd_amount[i]);
+        snprintf(idems[i], sizeof(idems[i]), "%s", i == 5 ? idems[4] : fgt_unique("rfo"));
+        refund_request(&reqs[i], paths[i], odd_pay[i], bodies[i], idems[i], idem_h[i], hdrs[i], auth);
+    }
+    fgt_request_all(&one, FGT_H2C, 1, RS_ODD, reqs, NULL, NULL, out);
+    fgt_expect(out[0], 201, NULL);
+    fgt_expect(out[1], 201, NULL);
+    fgt_expect(out[2], 422, "refund_exceeds_refundable");
+    fgt_expect(out[3], 404, "payment_not_found");
+    fgt_expect(out[4], 201, NULL);
+    fgt_expect(out[5], 201, NULL);
+    ck_assert_str_eq(fgt_json_str(&out[4], "id", NULL), fgt_json_str(&out[5], "id", NULL));
+    fgt_expect(out[6], 201, NULL);
+    ck_assert_int_eq(refunded("payments", pays[0]), 60000);
+    ck_assert_int_eq(refunded("orders", orders[0]), 60000);
+    ck_assert_int_eq(refunded("payments", pays[1]), 0);
+    ck_assert_int_eq(refunded("payments", pays[2]), 20000);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM refunds r JOIN payments p ON p.id = r.payment_id "
+                                "WHERE p.public_id = ?",
+                                pays[2], NULL),
+                     1);
+    ck_assert_int_eq(refunded("payments", pays[3]), 10000);
+    for (int i = 0; i < RS_ODD; i++)
+        fgt_response_free(&out[i]);
     ledger_holds();
 }
 END_TEST
@@ -715,6 +857,7 @@ int main(void)
     tcase_add_test(tc, failure_changes_state_only_and_forgeries_are_refused);
     tcase_add_test(tc, refunds_never_exceed_the_payment);
     tcase_add_test(tc, refunds_arriving_together_keep_their_own_answers);
+    tcase_add_test(tc, refunds_taken_together_are_begun_set_wise);
     tcase_add_test(tc, ledger_routes_for_staff);
     tcase_add_test(tc, sandbox_page_approves_through_the_pipeline);
     tcase_add_test(tc, second_transaction_on_a_paid_payment_goes_to_unapplied);

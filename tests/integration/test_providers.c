@@ -1636,6 +1636,75 @@ START_TEST(sepay_transfers_taken_together_are_applied_set_wise)
 }
 END_TEST
 
+/* Refunds of VNPay and MoMo payments taken together: the set writes them 'pending' and reserved with
+ * their keys held, and after its COMMIT each is sent to its provider once and recorded: 201 each, the
+ * payments' counters, one provider call per refund, and a key sent again answered from its record. */
+enum { RV_VNPAY = 5, RV_N = RV_VNPAY + 2 };
+
+START_TEST(provider_refunds_taken_together_are_begun_set_wise)
+{
+    static const char WORKS[] = "feegate_db_group_works_total{group=\"refunds.set\"}";
+    char orders[RV_N][40], pays[RV_N][40], paths[RV_N][128], idems[RV_N][48], idem_h[RV_N][96], auth[128];
+    char redirect[1024], first_id[48];
+    const char *hdrs[RV_N][3];
+    fgt_request_t reqs[RV_N];
+    fgt_response_t out[RV_N];
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", key);
+    long long works_before = fgt_metric_or_zero(&one, WORKS);
+    for (int round = 0; round < 5 && fgt_metric_or_zero(&one, WORKS) - works_before < 2; round++) {
+        for (int i = 0; i < RV_N; i++) {
+            new_order(80000 + i, NULL, orders[i], NULL);
+            fgt_response_t r;
+            if (i < RV_VNPAY) {
+                vnpay_payment(orders[i], pays[i]);
+                r = vnpay_decide(pays[i], "approve");
+                expect_rsp(&r, 0, "00");
+            } else {
+                new_payment(orders[i], "momo", pays[i], redirect);
+                r = momo_decide(pays[i], "approve");
+                ck_assert_int_eq(answer_status(&r, "ipn", 0), 204);
+            }
+            fgt_response_free(&r);
+            snprintf(paths[i], sizeof(paths[i]), "/v1/payments/%.60s/refunds", pays[i]);
+            snprintf(idems[i], sizeof(idems[i]), "%s", fgt_unique("rfv"));
+            snprintf(idem_h[i], sizeof(idem_h[i]), "Idempotency-Key: %s", idems[i]);
+            hdrs[i][0] = auth;
+            hdrs[i][1] = idem_h[i];
+            hdrs[i][2] = NULL;
+            reqs[i] = (fgt_request_t){"POST", paths[i], hdrs[i], "{\"amount\":30000}", 0, NULL};
+        }
+        balances_t vnpay = balances("vnpay"), momo = balances("momo");
+        long long seq = log_seq();
+        fgt_request_all(&one, FGT_H2C, 1, RV_N, reqs, NULL, NULL, out);
+        for (int i = 0; i < RV_N; i++) {
+            fgt_expect(out[i], 201, NULL);
+            ck_assert_str_eq(fgt_json_str(&out[i], "status", NULL), "succeeded");
+            ck_assert_int_eq(fgt_db_int("SELECT amount_refunded FROM payments WHERE public_id = ?", pays[i], NULL),
+                             30000);
+            ck_assert_int_eq(fgt_db_int("SELECT amount_refunding FROM payments WHERE public_id = ?", pays[i], NULL), 0);
+            if (i < RV_VNPAY)
+                ck_assert_int_eq(log_count(seq, "vnpay.refund", pays[i], NULL, 0), 1);
+        }
+        ck_assert_int_eq(log_count(seq, "momo.refund", NULL, NULL, 0), RV_N - RV_VNPAY);
+        balances_t vnpay_now = balances("vnpay"), momo_now = balances("momo");
+        ck_assert_int_eq(vnpay_now.merchant - vnpay.merchant, -30000LL * RV_N);
+        ck_assert_int_eq(vnpay_now.clearing - vnpay.clearing, -30000LL * RV_VNPAY);
+        ck_assert_int_eq(momo_now.clearing - momo.clearing, -30000LL * (RV_N - RV_VNPAY));
+        snprintf(first_id, sizeof(first_id), "%s", fgt_json_str(&out[0], "id", NULL));
+        fgt_response_t again = fgt_req(&one, FGT_H2C, "POST", paths[0], key, idems[0], "{\"amount\":30000}", 0, NULL);
+        fgt_expect(again, 201, NULL);
+        ck_assert_str_eq(fgt_json_str(&again, "id", NULL), first_id);
+        ck_assert_str_eq(fgt_header(&again, "idempotent-replayed"), "true");
+        fgt_response_free(&again);
+        ck_assert_int_eq(log_count(seq, "vnpay.refund", pays[0], NULL, 0), 1);
+        for (int i = 0; i < RV_N; i++)
+            fgt_response_free(&out[i]);
+    }
+    ck_assert_msg(fgt_metric_or_zero(&one, WORKS) - works_before >= 2, "no refunds were begun as a set in 5 rounds");
+    ledger_holds();
+}
+END_TEST
+
 int main(void)
 {
     for (size_t i = 0; i < sizeof(SHARED_ENV) / sizeof(SHARED_ENV[0]); i++)
@@ -1674,6 +1743,7 @@ int main(void)
     tcase_add_test(tc, sepay_key_is_not_stored_and_a_long_memo_is_recorded);
     tcase_add_test(tc, sepay_transfers_taken_together_keep_their_own_answers);
     tcase_add_test(tc, sepay_transfers_taken_together_are_applied_set_wise);
+    tcase_add_test(tc, provider_refunds_taken_together_are_begun_set_wise);
     tcase_add_test(tc, vnpay_refund_with_a_lost_answer_is_made_once_and_settled_later);
     tcase_add_test(tc, vnpay_partial_then_remainder_refund_sends_03);
     tcase_add_test(tc, momo_refund_still_processing_stays_pending_until_settled);
