@@ -79,7 +79,7 @@ static fgt_response_t notify(const char *payment, const char *txn, const char *s
 static fgt_response_t get(const char *kind, const char *id)
 {
     char path[128];
-    snprintf(path, sizeof(path), "/v1/%s/%s", kind, id);
+    snprintf(path, sizeof(path), "/v1/%.16s/%.64s", kind, id);
     return fgt_req(&srv, FGT_H2C, "GET", path, key, NULL, NULL, 0, NULL);
 }
 

@@ -1667,7 +1667,7 @@ START_TEST(provider_refunds_taken_together_are_begun_set_wise)
             fgt_response_free(&r);
             snprintf(paths[i], sizeof(paths[i]), "/v1/payments/%.60s/refunds", pays[i]);
             snprintf(idems[i], sizeof(idems[i]), "%s", fgt_unique("rfv"));
-            snprintf(idem_h[i], sizeof(idem_h[i]), "Idempotency-Key: %s", idems[i]);
+            snprintf(idem_h[i], sizeof(idem_h[i]), "Idempotency-Key: %.47s", idems[i]);
             hdrs[i][0] = auth;
             hdrs[i][1] = idem_h[i];
             hdrs[i][2] = NULL;
