@@ -221,6 +221,7 @@ static void call_finish(fg_call_t *call, fg_db_t *db)
 {
     if (call->idem_freed) {
         call->idem_freed = 0;
+        call->idem_taken = 0;
         call->status = 0;
         call->content_type = NULL;
         call->replayed = 0;

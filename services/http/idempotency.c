@@ -122,11 +122,13 @@ int fg_idem_answer_existing(fg_db_t *db, fg_call_t *call)
         goto Exit;
     if (rc == 0) {
         /* No live row: either the key is gone, or its row outlived its
-         * lifetime and still holds the unique index. */
+         * lifetime and still holds the unique index.  A key this request
+         * found taken (idem_taken) and now gone was expired and swept in
+         * between: free either way, so the request runs again as new. */
         free_arg_t a = {call, fg_now_ms(), 0};
         if ((rc = fg_db_tx(db, free_expired_tx, &a)) != 0)
             goto Exit;
-        if (a.deleted > 0) {
+        if (a.deleted > 0 || call->idem_taken) {
             call->idem_freed = 1;
             rc = FG_ERETRY;
         } else {
@@ -201,7 +203,9 @@ int fg_idem_begin(fg_db_t *db, fg_call_t *call, int64_t now_ms)
     fg_stmt_blob(&s, call->fingerprint, FG_SHA256_LEN);
     fg_stmt_int(&s, now_ms);
     fg_stmt_int(&s, now_ms + FG_IDEM_RUNNING_LEASE_MS);
-    return fg_stmt_exec(&s);
+    rc = fg_stmt_exec(&s);
+    call->idem_taken = rc == FG_ECONFLICT;
+    return rc;
 }
 
 int fg_idem_hold(fg_db_t *db, fg_call_t *call, int64_t now_ms)
