@@ -435,7 +435,7 @@ void fg_refunds_create_many(fg_call_t **calls, int n, fg_db_t *db)
         all[i] = (refund_t){.call = calls[i], .merchant = fg_call_merchant(calls[i])};
         if (fg_refunds_create_parse(calls[i], &roots[i], &all[i].r.amount, &all[i].r.reason) != 0)
             continue; /* answered */
-        members[count] = (fg_refund_member_t){&all[i].merchant, calls[i]->params[0], &all[i].r, "", 0, 0};
+        members[count] = (fg_refund_member_t){&all[i].merchant, calls[i]->params[0], &all[i].r};
         x[count++] = &all[i];
     }
     refund_set_run_t run = {x, members, count};

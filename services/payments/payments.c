@@ -4,6 +4,7 @@
 #include "payments/payments_internal.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "core/text.h"
 
@@ -36,8 +37,8 @@ static const char SQL_PAYMENT_ORDER_LOCK[] =
     "SELECT " PAYMENT_HEAD ", o.public_id, o.code, (SELECT m.public_id FROM merchants m WHERE m.id = p.merchant_id), "
     PAYMENT_TAIL ", " FG_ORDER_COLUMNS " FROM payments p JOIN orders o ON o.id = p.order_id "
     "WHERE p.public_id = ? FOR UPDATE";
-/* A set of notifications' lock: their payments and orders in one round trip,
- * driven by the JSON array of [member, public id] pairs the caller sorted by
+/* A set's lock (notifications, refunds): their payments and orders in one
+ * round trip, driven by a JSON array of [member, public id] pairs sorted by
  * public id, so every set takes its rows in the same order. */
 static const char SQL_PAYMENTS_ORDERS_LOCK[] =
     "SELECT j.i, " PAYMENT_HEAD ", o.public_id, o.code, (SELECT m.public_id FROM merchants m WHERE m.id = "
@@ -115,18 +116,45 @@ int fg_payment_lock_with_order(fg_db_t *db, const char *public_id, fg_payment_ro
     return fetch_one(&s);
 }
 
-int fg_payment_lock_many(fg_db_t *db, const char *pairs, size_t len, fg_payment_found_fn found, void *arg)
+typedef struct {
+    const char *id;
+    int member;
+} lock_pair_t;
+
+static int by_public_id(const void *x, const void *y)
 {
+    return strcmp(((const lock_pair_t *)x)->id, ((const lock_pair_t *)y)->id);
+}
+
+int fg_payment_lock_set(fg_db_t *db, const char *const *ids, int n, fg_payment_found_fn found, void *arg)
+{
+    lock_pair_t *pairs = fg_malloc((size_t)(n > 0 ? n : 1) * sizeof(*pairs));
+    int k = 0;
+    for (int i = 0; i < n; i++)
+        if (ids[i] != NULL)
+            pairs[k++] = (lock_pair_t){ids[i], i};
+    qsort(pairs, (size_t)k, sizeof(*pairs), by_public_id);
+    fg_buf_t json = FG_BUF_INIT;
+    fg_buf_putc(&json, '[');
+    for (int j = 0; j < k; j++) {
+        fg_buf_printf(&json, "%s[%d,", j > 0 ? "," : "", pairs[j].member);
+        fg_json_str(&json, pairs[j].id, strlen(pairs[j].id));
+        fg_buf_putc(&json, ']');
+    }
+    fg_buf_putc(&json, ']');
+    free(pairs);
     fg_stmt_t s;
     fg_payment_row_t p;
     fg_order_row_t order;
     int64_t member = 0;
-    int rc = fg_stmt_init(&s, db, SQL_PAYMENTS_ORDERS_LOCK);
-    if (rc != 0)
+    int rc = k == 0 ? 0 : fg_stmt_init(&s, db, SQL_PAYMENTS_ORDERS_LOCK);
+    if (k == 0 || rc != 0) {
+        fg_buf_free(&json);
         return rc;
+    }
     fg_payment_row_init(&p);
     fg_order_row_init(&order);
-    fg_stmt_str(&s, pairs, len);
+    fg_stmt_str(&s, json.data, json.len);
     fg_stmt_out_int(&s, &member, NULL);
     payment_bind(&s, &p);
     fg_order_row_bind(&s, &order);
@@ -140,7 +168,20 @@ int fg_payment_lock_many(fg_db_t *db, const char *pairs, size_t len, fg_payment_
     }
     fg_payment_row_free(&p);
     fg_order_row_free(&order);
+    fg_buf_free(&json);
     return rc < 0 ? rc : 0;
+}
+
+int fg_payments_set_update(fg_db_t *db, const char *sql, const char *json, size_t len, int rows)
+{
+    fg_stmt_t s;
+    int rc = fg_stmt_init(&s, db, sql);
+    if (rc != 0)
+        return rc;
+    fg_stmt_str(&s, json, len);
+    if ((rc = fg_stmt_exec(&s)) == 0 && fg_stmt_affected(&s) != (uint64_t)rows)
+        rc = FG_ECONFLICT; /* a guard failed under the set's locks: run each alone */
+    return rc;
 }
 
 void fg_payment_json(fg_buf_t *b, const fg_payment_row_t *p, const char *base_url, const char *extra)

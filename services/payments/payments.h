@@ -210,13 +210,11 @@ int fg_refund_record(fg_db_t *db, const fg_config_t *cfg, const fg_merchant_ref_
 
 /** One refund of a set (fg_refund_set): its merchant, the payment it names,
  *  and the refund (zeroed, amount and reason filled, as for
- *  fg_refund_begin); the rest is fg_refund_set's. */
+ *  fg_refund_begin). */
 typedef struct {
     const fg_merchant_ref_t *merchant;
     const char *payment_id;
     fg_refund_t *r;
-    char receipt_id[48];              /* the adjustment receipt's id, or "" */
-    int64_t from_merchant, order_sum; /* the set's own bookkeeping */
 } fg_refund_member_t;
 
 /**

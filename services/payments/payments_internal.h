@@ -17,10 +17,15 @@ int fg_payment_lock_with_order(fg_db_t *db, const char *public_id, fg_payment_ro
 /* Receives one locked payment and its order: the rows are the callee's now
  * (free them with fg_payment_row_free and fg_order_row_free). */
 typedef void (*fg_payment_found_fn)(void *arg, int member, fg_payment_row_t *p, fg_order_row_t *order);
-/** Locks several payments and their orders in one statement and hands each
- *  found pair to found.  pairs is a JSON array of [member, public id] pairs,
- *  sorted by public id (the order the rows are locked in).  0 or FG_E*. */
-int fg_payment_lock_many(fg_db_t *db, const char *pairs, size_t len, fg_payment_found_fn found, void *arg) FG_MUST_USE;
+/** Locks several payments and their orders in one statement, in payment
+ *  public id order (as every set takes them), and hands each found pair to
+ *  found with its member index.  ids[i] is member i's payment public id, or
+ *  NULL for a member that takes no part.  0 or FG_E*. */
+int fg_payment_lock_set(fg_db_t *db, const char *const *ids, int n, fg_payment_found_fn found, void *arg) FG_MUST_USE;
+/** Runs a set's array-driven UPDATE (sql, one parameter: the rows as a JSON
+ *  array) and checks that each of its rows changed: FG_ECONFLICT when not
+ *  (a guard failed under the set's locks: the caller runs each alone). */
+int fg_payments_set_update(fg_db_t *db, const char *sql, const char *json, size_t len, int rows) FG_MUST_USE;
 
 /** The request's headers as webhook_inbox keeps them ("name: value\n"): the
  *  values of credential headers (authorization, proxy-authorization, cookie,

@@ -449,25 +449,14 @@ static const char SQL_SET_ORDERS[] =
     "at BIGINT PATH '$[2]')) j STRAIGHT_JOIN orders o ON o.id = j.rid "
     "SET o.amount_refunded = o.amount_refunded + j.refunded, o.updated_at = j.at";
 
-_Static_assert(sizeof(((fg_refund_member_t *)0)->receipt_id) > FG_RECEIPT_ID_MAX, "room for a receipt id");
-
 typedef struct {
     fg_refund_member_t *m;
     int n;
     fg_payment_row_t *p; /* each member's payment and order, locked */
     fg_order_row_t *o;
     int *found;
+    int64_t *order_sum; /* the merchant's share refunded, summed on the first member of each order */
 } refund_set_t;
-
-typedef struct {
-    const char *payment_id;
-    int member;
-} refund_pair_t;
-
-static int by_payment(const void *x, const void *y)
-{
-    return strcmp(((const refund_pair_t *)x)->payment_id, ((const refund_pair_t *)y)->payment_id);
-}
 
 static void set_found(void *arg, int member, fg_payment_row_t *p, fg_order_row_t *o)
 {
@@ -486,25 +475,15 @@ static void set_found(void *arg, int member, fg_payment_row_t *p, fg_order_row_t
  * members name one payment (they go in line, alone). */
 static int set_lock(fg_db_t *db, refund_set_t *set)
 {
-    refund_pair_t *pairs = fg_malloc((size_t)set->n * sizeof(*pairs));
+    const char **ids = fg_malloc((size_t)set->n * sizeof(*ids));
     for (int i = 0; i < set->n; i++)
-        pairs[i] = (refund_pair_t){set->m[i].payment_id, i};
-    qsort(pairs, (size_t)set->n, sizeof(*pairs), by_payment);
-    fg_buf_t json = FG_BUF_INIT;
-    int rc = 0;
-    fg_buf_putc(&json, '[');
-    for (int j = 0; j < set->n && rc == 0; j++) {
-        if (j > 0 && strcmp(pairs[j].payment_id, pairs[j - 1].payment_id) == 0)
-            rc = FG_ESTATE;
-        fg_buf_printf(&json, "%s[%d,", j > 0 ? "," : "", pairs[j].member);
-        fg_json_str(&json, pairs[j].payment_id, strlen(pairs[j].payment_id));
-        fg_buf_putc(&json, ']');
-    }
-    fg_buf_putc(&json, ']');
-    if (rc == 0)
-        rc = fg_payment_lock_many(db, json.data, json.len, set_found, set);
-    fg_buf_free(&json);
-    free(pairs);
+        ids[i] = set->m[i].payment_id;
+    int rc = fg_payment_lock_set(db, ids, set->n, set_found, set);
+    free(ids);
+    for (int i = 0; rc == 0 && i < set->n; i++)
+        for (int k = 0; set->found[i] && k < i; k++)
+            if (set->found[k] && set->p[k].id == set->p[i].id)
+                rc = FG_ESTATE;
     return rc;
 }
 
@@ -517,7 +496,7 @@ static int set_member(fg_db_t *db, const fg_config_t *cfg, refund_set_t *set, in
     fg_refund_t *r = m->r;
     const fg_payment_row_t *p = &set->p[i];
     int64_t from_merchant = 0, row_id = 0;
-    m->receipt_id[0] = '\0';
+    char receipt_id[FG_RECEIPT_ID_MAX + 1] = "";
     if (!set->found[i] || p->merchant_id != (int64_t)m->merchant->id || prepare(cfg, p, r) != 0)
         return FG_ESTATE; /* refused: answered alone */
     if (r->local) {
@@ -527,7 +506,7 @@ static int set_member(fg_db_t *db, const fg_config_t *cfg, refund_set_t *set, in
     }
     /* a made refund adjusts the payment's original receipt, when it has one */
     int adjusts = r->local && !p->receipt_null && p->receipt_id.len > 0;
-    int rc = adjusts ? fg_receipt_new_id(m->receipt_id) : 0;
+    int rc = adjusts ? fg_receipt_new_id(receipt_id) : 0;
     int64_t lease = r->now + REFUND_CALL_LEASE_MS;
     fg_db_value_t v[] = {
         fg_db_cstr(r->refund_id),
@@ -538,7 +517,7 @@ static int set_member(fg_db_t *db, const fg_config_t *cfg, refund_set_t *set, in
         fg_db_cstr(fg_refund_status_name(r->local ? FG_REFUND_SUCCEEDED : FG_REFUND_PENDING)),
         fg_db_cstr(r->reason),
         fg_db_cstr(r->local ? r->provider_refund_id : NULL),
-        fg_db_cstr(adjusts ? m->receipt_id : NULL),
+        fg_db_cstr(adjusts ? receipt_id : NULL),
         FG_DB_INT(lease),
         FG_DB_INT(r->now),
         FG_DB_INT(r->now),
@@ -548,12 +527,12 @@ static int set_member(fg_db_t *db, const fg_config_t *cfg, refund_set_t *set, in
     if (r->local) {
         int series_full = 0;
         if ((rc = fg_refund_post(db, p, row_id, r->amount, r->now, &from_merchant)) != 0 ||
-            (adjusts && (rc = adjust_receipt(db, p, r->amount, r->provider_refund_id, m->receipt_id, r->refund_id,
-                                             r->now, &series_full)) != 0))
+            (adjusts && (rc = adjust_receipt(db, p, r->amount, r->provider_refund_id, receipt_id, r->refund_id, r->now,
+                                             &series_full)) != 0))
             return series_full ? FG_ESTATE : rc;
         fg_buf_reset(&r->json);
         fg_refund_json(&r->json, r->refund_id, p, r->amount, FG_REFUND_SUCCEEDED, r->reason,
-                       adjusts ? m->receipt_id : NULL, r->now);
+                       adjusts ? receipt_id : NULL, r->now);
         r->status = FG_REFUND_SUCCEEDED;
         if ((rc = fg_event_insert(db, (uint64_t)p->merchant_id, "refund.succeeded", p->order_id, &r->json, r->now)) !=
             0)
@@ -562,40 +541,26 @@ static int set_member(fg_db_t *db, const fg_config_t *cfg, refund_set_t *set, in
     fg_buf_printf(payments, "%s[%lld,%lld,%lld,%lld]", payments->len > 1 ? "," : "", (long long)p->id,
                   (long long)(r->local ? r->amount : 0), (long long)(r->local ? 0 : r->amount), (long long)r->now);
     if (from_merchant != 0) {
-        /* two payments of one order: one row, their sum */
-        int same = -1;
-        for (int k = 0; k < i && same < 0; k++)
-            if (set->m[k].from_merchant != 0 && set->o[k].id == set->o[i].id)
-                same = k;
-        m->from_merchant = from_merchant;
-        if (same >= 0) {
-            set->m[same].order_sum += from_merchant;
-        } else {
-            m->order_sum = from_merchant;
-            (*n_orders)++;
-        }
+        /* two payments of one order: one row, their sum, on the order's first member */
+        int first = i;
+        for (int k = 0; k < i && first == i; k++)
+            if (set->order_sum[k] != 0 && set->o[k].id == set->o[i].id)
+                first = k;
+        *n_orders += first == i;
+        set->order_sum[first] += from_merchant;
     }
     return 0;
-}
-
-/* Sends one of the set's updates and checks that each of its rows changed. */
-static int set_update(fg_db_t *db, const char *sql, const fg_buf_t *json, int rows)
-{
-    fg_stmt_t s;
-    int rc = fg_stmt_init(&s, db, sql);
-    if (rc != 0)
-        return rc;
-    fg_stmt_str(&s, json->data, json->len);
-    if ((rc = fg_stmt_exec(&s)) == 0 && fg_stmt_affected(&s) != (uint64_t)rows)
-        rc = FG_ECONFLICT; /* cannot happen under the set's locks: each runs alone */
-    return rc;
 }
 
 int fg_refund_set(fg_db_t *db, const fg_config_t *cfg, fg_refund_member_t *m, int n)
 {
     assert(fg_db_deferring(db) && n > 0);
-    refund_set_t set = {m, n, fg_calloc((size_t)n, sizeof(fg_payment_row_t)),
-                        fg_calloc((size_t)n, sizeof(fg_order_row_t)), fg_calloc((size_t)n, sizeof(int))};
+    refund_set_t set = {m,
+                        n,
+                        fg_calloc((size_t)n, sizeof(fg_payment_row_t)),
+                        fg_calloc((size_t)n, sizeof(fg_order_row_t)),
+                        fg_calloc((size_t)n, sizeof(int)),
+                        fg_calloc((size_t)n, sizeof(int64_t))};
     fg_buf_t payments = FG_BUF_INIT, orders = FG_BUF_INIT;
     int64_t now = fg_now_ms();
     int n_orders = 0;
@@ -603,7 +568,6 @@ int fg_refund_set(fg_db_t *db, const fg_config_t *cfg, fg_refund_member_t *m, in
         fg_provider_request_free(&m[i].r->request);
         m[i].r->now = now;
         m[i].r->refund_id[0] = '\0';
-        m[i].from_merchant = m[i].order_sum = 0;
     }
     int rc = set_lock(db, &set);
     fg_buf_putc(&payments, '[');
@@ -611,15 +575,15 @@ int fg_refund_set(fg_db_t *db, const fg_config_t *cfg, fg_refund_member_t *m, in
         rc = set_member(db, cfg, &set, i, &payments, &n_orders);
     fg_buf_putc(&payments, ']');
     if (rc == 0)
-        rc = set_update(db, SQL_SET_PAYMENTS, &payments, n);
+        rc = fg_payments_set_update(db, SQL_SET_PAYMENTS, payments.data, payments.len, n);
     if (rc == 0 && n_orders > 0) {
         fg_buf_putc(&orders, '[');
         for (int i = 0; i < n; i++)
-            if (m[i].order_sum != 0)
+            if (set.order_sum[i] != 0)
                 fg_buf_printf(&orders, "%s[%lld,%lld,%lld]", orders.len > 1 ? "," : "", (long long)set.o[i].id,
-                              (long long)m[i].order_sum, (long long)now);
+                              (long long)set.order_sum[i], (long long)now);
         fg_buf_putc(&orders, ']');
-        rc = set_update(db, SQL_SET_ORDERS, &orders, n_orders);
+        rc = fg_payments_set_update(db, SQL_SET_ORDERS, orders.data, orders.len, n_orders);
     }
     for (int i = 0; i < n; i++)
         if (set.found[i]) {
@@ -629,6 +593,7 @@ int fg_refund_set(fg_db_t *db, const fg_config_t *cfg, fg_refund_member_t *m, in
     free(set.p);
     free(set.o);
     free(set.found);
+    free(set.order_sum);
     fg_buf_free(&payments);
     fg_buf_free(&orders);
     return rc;

@@ -743,61 +743,33 @@ static void set_unload(set_t *set)
     set->n_orders = set->n_succeeded = set->n_failed = 0;
 }
 
-typedef struct {
-    const char *payment_id;
-    int member;
-} pair_t;
-
-static int by_payment(const void *x, const void *y)
-{
-    return strcmp(((const pair_t *)x)->payment_id, ((const pair_t *)y)->payment_id);
-}
-
 /* Locks and loads the set's rows; members sharing an order go in line. */
 static int set_load(fg_db_t *db, set_t *set, const int *in_set)
 {
-    pair_t *pairs = fg_malloc((size_t)set->count * sizeof(*pairs));
-    int k = 0;
+    const char **ids = fg_malloc((size_t)set->count * sizeof(*ids));
     for (int i = 0; i < set->count; i++)
-        if (in_set[i] > 0)
-            pairs[k++] = (pair_t){set->members[i].n->payment_id, i};
-    qsort(pairs, (size_t)k, sizeof(*pairs), by_payment);
-    fg_buf_t json = FG_BUF_INIT;
-    fg_buf_putc(&json, '[');
-    for (int j = 0; j < k; j++) {
-        fg_buf_printf(&json, "%s[%d,", j > 0 ? "," : "", pairs[j].member);
-        fg_json_str(&json, pairs[j].payment_id, strlen(pairs[j].payment_id));
-        fg_buf_putc(&json, ']');
-    }
-    fg_buf_putc(&json, ']');
-    int rc = fg_payment_lock_many(db, json.data, json.len, set_found, set);
-    fg_buf_free(&json);
-    for (int j = 0; rc == 0 && j < k; j++) {
-        apply_t *a = &set->members[pairs[j].member];
+        ids[i] = in_set[i] > 0 ? set->members[i].n->payment_id : NULL;
+    int rc = fg_payment_lock_set(db, ids, set->count, set_found, set);
+    free(ids);
+    for (int i = 0; rc == 0 && i < set->count; i++) {
+        apply_t *a = &set->members[i];
+        if (in_set[i] <= 0)
+            continue;
         a->preloaded = 1;
-        for (int m = 0; a->found && m < k; m++) {
-            const apply_t *b = &set->members[pairs[m].member];
-            if (m != j && b->found && b->pre_o.id == a->pre_o.id)
+        for (int k = 0; a->found && k < set->count; k++) {
+            const apply_t *b = &set->members[k];
+            if (k != i && in_set[k] > 0 && b->found && b->pre_o.id == a->pre_o.id)
                 a->preloaded = 0; /* a shared order: locked and updated in line */
         }
     }
-    free(pairs);
     return rc;
 }
 
-/* Sends one set update for json's rows (a JSON array) and checks that each
- * of the rows changed. */
+/* Sends one set update for json's rows (a JSON array, closed here). */
 static int set_update_send(fg_db_t *db, const char *sql, fg_buf_t *json, int rows)
 {
-    fg_stmt_t s;
     fg_buf_putc(json, ']');
-    int rc = fg_stmt_init(&s, db, sql);
-    if (rc == 0) {
-        fg_stmt_str(&s, json->data, json->len);
-        rc = fg_stmt_exec(&s);
-    }
-    if (rc == 0 && fg_stmt_affected(&s) != (uint64_t)rows)
-        rc = FG_ECONFLICT; /* a guard failed under the set's locks: run each alone */
+    int rc = fg_payments_set_update(db, sql, json->data, json->len, rows);
     fg_buf_reset(json);
     return rc;
 }
