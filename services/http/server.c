@@ -1001,10 +1001,15 @@ static void *sweeper_main(void *arg)
          * (recon/match.c): batch after batch while they come full, for at
          * most RECON_MATCH_BUDGET_MS, so that a day's statement of tens of
          * thousands of lines is matched in seconds and the sweep's other
-         * duties still come round */
+         * duties still come round; with lines still waiting at the end of
+         * the budget, the sweep does not sleep before the next */
+        int match_backlog = 0;
         for (int64_t until = fg_now_ms() + RECON_MATCH_BUDGET_MS;
-             fg_recon_match_round(db, server.cfg, RECON_MATCH_BATCH) == RECON_MATCH_BATCH && fg_now_ms() < until;)
-            ;
+             fg_recon_match_round(db, server.cfg, RECON_MATCH_BATCH) == RECON_MATCH_BATCH;)
+            if (fg_now_ms() >= until) {
+                match_backlog = 1;
+                break;
+            }
         while (fg_idem_sweep(db, fg_now_ms(), IDEM_SWEEP_BATCH) == IDEM_SWEEP_BATCH)
             ;
         if (fg_now_ms() >= next_prune_ms) {
@@ -1051,7 +1056,8 @@ static void *sweeper_main(void *arg)
             if (rc < 0 || folded < FG_OWED_FOLD_BATCH)
                 break;
         }
-        for (int64_t slept = 0; slept < server.cfg->orders_sweep_interval_ms && !atomic_load(&server.sweeper_stop);
+        for (int64_t slept = 0;
+             !match_backlog && slept < server.cfg->orders_sweep_interval_ms && !atomic_load(&server.sweeper_stop);
              slept += 10) {
             struct timespec ts = {0, 10 * 1000000L};
             nanosleep(&ts, NULL);

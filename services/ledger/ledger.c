@@ -6,6 +6,7 @@
 #include <assert.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "core/money.h"
 #include "core/text.h"
@@ -225,4 +226,47 @@ int fg_ledger_post_now(fg_db_t *db, const fg_journal_t *j, int64_t now_ms, int64
 {
     assert(journal_row != NULL);
     return post(db, j, now_ms, NULL, journal_row);
+}
+
+int fg_ledger_post_many_now(fg_db_t *db, const fg_journal_t *j, int n, int64_t now_ms, int64_t *journal_rows)
+{
+    fg_db_value_t *v = fg_malloc((size_t)n * FG_JOURNAL_LINES_MAX * 5 * sizeof(*v));
+    char(*jid)[FG_ID_CAP] = fg_malloc((size_t)n * sizeof(*jid));
+    int64_t(*accounts)[FG_JOURNAL_LINES_MAX] = fg_malloc((size_t)n * sizeof(*accounts));
+    int rc = 0, entries = 0;
+    for (int k = 0; rc == 0 && k < n; k++) {
+        assert(fg_journal_balanced(&j[k]) && "an unbalanced journal must never reach the database");
+        for (int i = 0; rc == 0 && i < j[k].count; i++)
+            rc = account_id(db, &j[k].lines[i], now_ms, &accounts[k][i]);
+        if (rc == 0 && fg_id_new("jrn_", jid[k], sizeof(jid[k])) < 0)
+            rc = FG_EIO;
+        if (rc != 0)
+            break;
+        assert(j[k].refund_id >= 0 && "a queued refund's journal goes through fg_ledger_post");
+        fg_db_value_t *r = &v[k * 7];
+        r[0] = fg_db_cstr(jid[k]);
+        r[1] = fg_db_cstr(j[k].kind);
+        r[2] = fg_db_int_or_null(j[k].payment_id != 0 ? &j[k].payment_id : NULL);
+        r[3] = fg_db_int_or_null(j[k].refund_id != 0 ? &j[k].refund_id : NULL);
+        r[4] = fg_db_int_or_null(j[k].reverses_id != 0 ? &j[k].reverses_id : NULL);
+        r[5] = fg_db_cstr(j[k].memo);
+        r[6] = FG_DB_INT(now_ms);
+    }
+    if (rc == 0)
+        rc = fg_db_insert_now(db, &JOURNALS, v, n, journal_rows);
+    for (int k = 0; rc == 0 && k < n; k++)
+        for (int i = 0; i < j[k].count; i++) {
+            fg_db_value_t *e = &v[entries++ * 5];
+            e[0] = FG_DB_INT(journal_rows[k]);
+            e[1] = FG_DB_INT(accounts[k][i]);
+            e[2] = FG_DB_INT(j[k].lines[i].amount);
+            e[3] = fg_db_cstr(j[k].lines[i].currency);
+            e[4] = FG_DB_INT(now_ms);
+        }
+    if (rc == 0)
+        rc = fg_db_insert_now(db, &ENTRIES, v, entries, NULL);
+    free(v);
+    free(jid);
+    free(accounts);
+    return rc;
 }

@@ -79,6 +79,10 @@ int fg_ledger_post(fg_db_t *db, const fg_journal_t *j, int64_t now_ms, char *pub
  *  written to *journal_row: for a caller that stores that id in a row of its
  *  own within the transaction (a reconciliation item's journal). */
 int fg_ledger_post_now(fg_db_t *db, const fg_journal_t *j, int64_t now_ms, int64_t *journal_row) FG_MUST_USE;
+/** fg_ledger_post_now for n journals at once (one multi-row INSERT of the
+ *  journals, one of their entries): journal_rows[i] receives j[i]'s row id. */
+int fg_ledger_post_many_now(fg_db_t *db, const fg_journal_t *j, int n, int64_t now_ms,
+                            int64_t *journal_rows) FG_MUST_USE;
 
 /** Balance of an account in its normal direction (assets and expenses
  *  debit-normal, liabilities and income credit-normal) as of at_ms (< 0 =

@@ -294,6 +294,26 @@ int fg_transfer_pay_order(fg_db_t *db, const fg_config_t *cfg, const fg_inbound_
                           const char *txn_id, const char *event_id, fg_ack_t *outcome, const char **reason,
                           char payment_id[FG_ID_CAP]) FG_MUST_USE;
 
+/** One order a transfer pays, of several paid at once (fg_transfer_pay_orders). */
+typedef struct {
+    fg_inbound_t in; /* the transfer as received */
+    int64_t order_id, amount;
+    const char *txn_id, *event_id;
+    char payment_id[FG_ID_CAP]; /* out: the payment's public id */
+    int64_t payment_row;        /* out: its row id */
+    fg_notification_t note;     /* the notification it makes */
+} fg_transfer_pay_t;
+
+/**
+ * fg_transfer_pay_order for n transfers at once, set-wise, inside the
+ * caller's deferring transaction: one statement locks the orders' pending
+ * VietQR payments, one inserts a payment for each order that has none, and
+ * fg_webhook_apply_set applies them all.  Orders and event ids distinct.  0
+ * when every one was applied as asked; anything else (one not applicable,
+ * a database error): roll back, and pay each alone for its own answer.
+ */
+int fg_transfer_pay_orders(fg_db_t *db, const fg_config_t *cfg, fg_transfer_pay_t *p, int n) FG_MUST_USE;
+
 /** Inside the caller's transaction: one money, one effect.  Records that the
  *  bank transfer (account, bank_ref) of amount was applied, by source "feed"
  *  or "statement", for payment_id (NULL: none, e.g. recorded unapplied).
@@ -321,6 +341,7 @@ typedef struct {
     const fg_inbound_t *in;
     const fg_notification_t *n;
     fg_ack_t outcome;
+    int64_t payment_row; /* out: the payment's row id */
 } fg_webhook_apply_t;
 
 /**

@@ -257,6 +257,90 @@ int fg_transfer_pay_order(fg_db_t *db, const fg_config_t *cfg, const fg_inbound_
     return fg_webhook_apply_one(db, cfg, in, &fg_adapter_vietqr, &n, outcome, reason);
 }
 
+/* The orders' pending VietQR payments, locked, oldest first (an order's
+ * first is the one its QR was shown for); JSON array of order ids. */
+static const char SQL_PENDING_QR_SET[] =
+    "SELECT p.order_id, p.public_id FROM JSON_TABLE(?, '$[*]' COLUMNS (o BIGINT PATH '$')) j STRAIGHT_JOIN payments p "
+    "ON p.order_id = j.o WHERE p.adapter = 'vietqr' AND p.status = 'pending' ORDER BY p.id FOR UPDATE";
+/* A payment for each order that has none: [[public id, order id, amount], …]. */
+static const char SQL_PAYMENT_INSERT_SET[] =
+    "INSERT INTO payments (public_id, order_id, merchant_id, adapter, amount, currency, status, created_at, "
+    "updated_at) SELECT j.pid, o.id, o.merchant_id, 'vietqr', j.amount, o.currency, 'pending', ?, ? FROM "
+    "JSON_TABLE(?, '$[*]' COLUMNS (pid VARCHAR(40) PATH '$[0]', o BIGINT PATH '$[1]', amount BIGINT PATH '$[2]')) j "
+    "STRAIGHT_JOIN orders o ON o.id = j.o";
+
+/* payment_for for each of p[0..n): one locking read, one INSERT. */
+static int payments_for(fg_db_t *db, fg_transfer_pay_t *p, int n, int64_t now)
+{
+    fg_buf_t json = FG_BUF_INIT, public_id = FG_BUF_INIT;
+    fg_stmt_t s;
+    int64_t order = 0;
+    int missing = 0;
+    for (int i = 0; i < n; i++) {
+        p[i].payment_id[0] = '\0';
+        fg_buf_printf(&json, "%s%lld", i > 0 ? "," : "[", (long long)p[i].order_id);
+    }
+    fg_buf_putc(&json, ']');
+    int rc = fg_stmt_init(&s, db, SQL_PENDING_QR_SET);
+    if (rc != 0)
+        goto Exit;
+    fg_stmt_str(&s, json.data, json.len);
+    fg_stmt_out_int(&s, &order, NULL);
+    fg_stmt_out_text(&s, &public_id, NULL);
+    if ((rc = fg_stmt_exec(&s)) != 0)
+        goto Exit;
+    while ((rc = fg_stmt_fetch(&s)) == 1)
+        for (int i = 0; i < n; i++)
+            if (p[i].order_id == order && p[i].payment_id[0] == '\0')
+                snprintf(p[i].payment_id, sizeof(p[i].payment_id), "%s", public_id.data);
+    if (rc < 0)
+        goto Exit;
+    fg_buf_reset(&json);
+    for (int i = 0; i < n; i++) {
+        if (p[i].payment_id[0] != '\0')
+            continue;
+        if (fg_id_new("pay_", p[i].payment_id, sizeof(p[i].payment_id)) < 0) {
+            rc = FG_EIO;
+            goto Exit;
+        }
+        fg_buf_printf(&json, "%s[\"%s\",%lld,%lld]", missing++ > 0 ? "," : "[", p[i].payment_id,
+                      (long long)p[i].order_id, (long long)p[i].amount);
+    }
+    rc = 0;
+    if (missing == 0)
+        goto Exit;
+    fg_buf_putc(&json, ']');
+    if ((rc = fg_stmt_init(&s, db, SQL_PAYMENT_INSERT_SET)) != 0)
+        goto Exit;
+    fg_stmt_int(&s, now);
+    fg_stmt_int(&s, now);
+    fg_stmt_str(&s, json.data, json.len);
+    if ((rc = fg_stmt_exec(&s)) == 0 && fg_stmt_affected(&s) != (uint64_t)missing)
+        rc = FG_ESTATE; /* an order gone: each alone says which */
+Exit:
+    fg_buf_free(&json);
+    fg_buf_free(&public_id);
+    return rc;
+}
+
+int fg_transfer_pay_orders(fg_db_t *db, const fg_config_t *cfg, fg_transfer_pay_t *p, int n)
+{
+    int64_t now = fg_now_ms();
+    int rc = payments_for(db, p, n, now);
+    if (rc != 0)
+        return rc;
+    fg_webhook_apply_t *items = fg_calloc((size_t)n, sizeof(*items));
+    for (int i = 0; i < n; i++) {
+        transfer_note(&p[i].note, p[i].payment_id, p[i].txn_id, p[i].event_id, p[i].amount);
+        items[i] = (fg_webhook_apply_t){.in = &p[i].in, .n = &p[i].note};
+    }
+    rc = fg_webhook_apply_set(db, cfg, &fg_adapter_vietqr, items, n);
+    for (int i = 0; i < n; i++)
+        p[i].payment_row = items[i].payment_row;
+    free(items);
+    return rc;
+}
+
 /* A transfer's first step: an outgoing one, or one whose memo names no
  * order, is recorded (and done: *order_id 0); else *order_id is the order it
  * pays. */

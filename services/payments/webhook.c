@@ -949,6 +949,7 @@ int fg_webhook_apply_set(fg_db_t *db, const fg_config_t *cfg, const fg_adapter_t
     for (int i = 0; rc == 0 && i < n; i++) {
         rc = apply_tx(db, &set.members[i]);
         items[i].outcome = set.members[i].outcome;
+        items[i].payment_row = set.members[i].pre_p.id;
         /* anything but a clean application (no such payment, a second
          * transaction, an amount refused) is for the member alone */
         if (rc == 1 || (rc == 0 && (items[i].outcome != FG_ACK_APPLIED || set.members[i].receipt)))

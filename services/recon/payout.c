@@ -101,9 +101,7 @@ int fg_recon_payout_name(const char *text, size_t len, int whole, fg_recon_payou
     return 0;
 }
 
-/* The payout the line names: its bank reference, else its end-to-end id,
- * else a word of its memo. */
-static int payout_of(const fg_recon_line_t *l, fg_recon_payout_name_t *out)
+int fg_recon_payout_of(const fg_recon_line_t *l, fg_recon_payout_name_t *out)
 {
     return fg_recon_payout_name(l->bank_ref, strlen(l->bank_ref), 1, out) ||
            fg_recon_payout_name(l->end_to_end, strlen(l->end_to_end), 1, out) ||
@@ -618,7 +616,7 @@ int fg_recon_by_payout(fg_db_t *db, const fg_config_t *cfg, const fg_recon_line_
     fg_recon_payout_name_t named;
     fg_fee_schedule_t fee;
     memset(out, 0, sizeof(*out));
-    payout_of(l, &named);
+    fg_recon_payout_of(l, &named);
     if (l->bank_ref[0] == '\0' && l->end_to_end[0] == '\0' && named.gateway[0] == '\0')
         return 0;
     int rc = by_file(db, l, &named, now, out);

@@ -153,6 +153,10 @@ typedef struct {
     int unapplied; /* its money sits in liabilities:unapplied */
 } fg_recon_line_t;
 
+/** The payout l names: its bank reference, else its end-to-end id, else a
+ *  word of its memo.  1 with *out, else 0. */
+int fg_recon_payout_of(const fg_recon_line_t *l, fg_recon_payout_name_t *out);
+
 /** What the payout rule decided, when decided is set. */
 typedef struct {
     int decided;

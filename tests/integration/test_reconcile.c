@@ -16,6 +16,7 @@
 #include "harness.h"
 #include "ledger/recon_counts.h"
 
+#define SANDBOX_SECRET "it-reconcile-sandbox"
 #define SEPAY_KEY "it-sepay-key"
 
 static fgt_server_t srv;
@@ -835,19 +836,51 @@ START_TEST(two_lines_pay_one_order_in_parts)
 }
 END_TEST
 
-/* A statement's lines are matched MATCH_GROUP_MAX to a shared transaction
+/* A new order of amount the feed pays through transfer ref of account (a
+ * SePay id from base up), its memo ("HOC PHI <code>", 80 bytes) into memo. */
+static order_t fed_order(long long base, const char *account, const char *ref, long long amount, char *memo)
+{
+    order_t o = new_order(amount);
+    snprintf(memo, 80, "HOC PHI %s", o.code);
+    ck_assert_int_eq(feed(base + fgt_db_int("SELECT COUNT(*) FROM payments", NULL, NULL), account, ref, amount, memo),
+                     200);
+    return o;
+}
+
+/* Pays o through the sandbox as provider transaction txn. */
+static void pay_sandbox(const order_t *o, const char *txn)
+{
+    char path[160], note[300], header[200], pay[64];
+    snprintf(path, sizeof(path), "/v1/orders/%s/payments", o->id);
+    fgt_response_t r = fgt_req(&srv, FGT_H2C, "POST", path, mer.key, NULL, "{\"method\":\"sandbox\"}", 0, NULL);
+    fgt_expect(r, 201, NULL);
+    snprintf(pay, sizeof(pay), "%s", fgt_json_str(&r, "id", NULL));
+    fgt_response_free(&r);
+    snprintf(note, sizeof(note),
+             "{\"payment_id\":\"%s\",\"provider_txn_id\":\"%s\",\"status\":\"succeeded\",\"amount\":%lld}", pay, txn,
+             o->amount);
+    fgt_sandbox_signature(SANDBOX_SECRET, note, header, sizeof(header));
+    const char *headers[] = {header, NULL};
+    r = fgt_request(&srv, FGT_H2C, "POST", "/v1/webhooks/sandbox", headers, note, strlen(note));
+    ck_assert_int_eq(r.status, 200);
+    fgt_response_free(&r);
+}
+
+/* A statement's lines are decided MATCH_SET_MAX to a set
  * (services/recon/match.c): each keeps the outcome it would have alone, an
- * earlier line's payment is seen by a later line naming the same order, and
- * the shared transactions show on /metrics. */
+ * earlier line's payment is seen by a later line naming the same order,
+ * and the sets show on /metrics, none of them failed. */
 #define GROUPED_PAID 40
+#define GROUPED_LINES (GROUPED_PAID + 8)
 START_TEST(a_statements_lines_share_transactions_and_keep_their_own_outcomes)
 {
-    static const char WORKS[] = "feegate_db_group_works_total{group=\"recon.match\"}";
-    char account[40], refs[GROUPED_PAID + 4][40], memos[GROUPED_PAID + 4][80];
+    static const char WORKS[] = "feegate_db_group_works_total{group=\"recon.match.set\"}";
+    static const char FAILED[] = "feegate_db_group_failed_total{group=\"recon.match.set\"}";
+    char account[40], refs[GROUPED_LINES][40], memos[GROUPED_LINES][80];
     order_t orders[GROUPED_PAID];
-    line_t lines[GROUPED_PAID + 4];
+    line_t lines[GROUPED_LINES];
     snprintf(account, sizeof(account), "VCB%s", fgt_unique("G"));
-    for (int i = 0; i < GROUPED_PAID + 4; i++)
+    for (int i = 0; i < GROUPED_LINES; i++)
         snprintf(refs[i], sizeof(refs[i]), "FT%s", fgt_unique("g"));
     for (int i = 0; i < GROUPED_PAID; i++) {
         orders[i] = new_order(150000 + 1000 * i);
@@ -861,17 +894,25 @@ START_TEST(a_statements_lines_share_transactions_and_keep_their_own_outcomes)
     snprintf(memos[GROUPED_PAID + 1], sizeof(memos[0]), "HOC PHI %s", orders[1].code);
     lines[GROUPED_PAID + 1] = (line_t){refs[GROUPED_PAID + 1], memos[GROUPED_PAID + 1], orders[1].amount};
     /* a transfer the feed recorded first: matched by reference, nothing posted twice */
-    order_t fed = new_order(777000);
-    char fed_memo[80];
-    snprintf(fed_memo, sizeof(fed_memo), "HOC PHI %s", fed.code);
-    ck_assert_int_eq(feed(940000000 + fgt_db_int("SELECT COUNT(*) FROM payments", NULL, NULL), account,
-                          refs[GROUPED_PAID + 2], 777000, fed_memo),
-                     200);
-    lines[GROUPED_PAID + 2] = (line_t){refs[GROUPED_PAID + 2], fed_memo, 777000};
+    order_t fed = fed_order(940000000, account, refs[GROUPED_PAID + 2], 777000, memos[GROUPED_PAID + 2]);
+    lines[GROUPED_PAID + 2] = (line_t){refs[GROUPED_PAID + 2], memos[GROUPED_PAID + 2], 777000};
     /* money naming nothing, at an amount no order owes */
     lines[GROUPED_PAID + 3] = (line_t){refs[GROUPED_PAID + 3], "CHUYEN TIEN", 3};
-    long long works_before = fgt_metric_or_zero(&srv, WORKS);
-    char *file = statement(account, lines, GROUPED_PAID + 4);
+    /* one line paying two orders */
+    order_t two[2] = {new_order(210000), new_order(320000)};
+    snprintf(memos[GROUPED_PAID + 4], sizeof(memos[0]), "HOC PHI 2 CON %s %s", two[0].code, two[1].code);
+    lines[GROUPED_PAID + 4] = (line_t){refs[GROUPED_PAID + 4], memos[GROUPED_PAID + 4], 530000};
+    /* a provider's transaction the bank shows (rule 1): matched, nothing paid again */
+    order_t card = new_order(430000);
+    pay_sandbox(&card, refs[GROUPED_PAID + 5]);
+    lines[GROUPED_PAID + 5] = (line_t){refs[GROUPED_PAID + 5], "TT THE", 430000};
+    /* the feed's transfer at another amount than the line's: amount_mismatch by reference */
+    order_t short_fed = fed_order(950000000, account, refs[GROUPED_PAID + 6], 640000, memos[GROUPED_PAID + 6]);
+    lines[GROUPED_PAID + 6] = (line_t){refs[GROUPED_PAID + 6], memos[GROUPED_PAID + 6], 640001};
+    /* the bank's fee, a debit: decided by itself, in the same transaction */
+    lines[GROUPED_PAID + 7] = (line_t){refs[GROUPED_PAID + 7], "PHI QUAN LY TAI KHOAN", -11000};
+    long long works_before = fgt_metric_or_zero(&srv, WORKS), failed_before = fgt_metric_or_zero(&srv, FAILED);
+    char *file = statement(account, lines, GROUPED_LINES);
     ck_assert_int_eq(import_status(file, NULL), 201);
     wait_decided(account);
     for (int i = 0; i < GROUPED_PAID; i++) {
@@ -884,9 +925,31 @@ START_TEST(a_statements_lines_share_transactions_and_keep_their_own_outcomes)
     ck_assert_str_eq(state_of(account, refs[GROUPED_PAID + 2]), "matched");
     ck_assert_int_eq(payments_of(&fed), 1);
     ck_assert_str_eq(state_of(account, refs[GROUPED_PAID + 3]), "bank_only");
-    /* every line's item decided in a shared transaction (the import stored
-     * them in one, so one round claimed them all) */
-    ck_assert_int_ge(fgt_metric_or_zero(&srv, WORKS) - works_before, GROUPED_PAID);
+    ck_assert_str_eq(state_of(account, refs[GROUPED_PAID + 4]), "matched");
+    ck_assert_str_eq(order_status(&two[0]), "paid");
+    ck_assert_str_eq(order_status(&two[1]), "paid");
+    ck_assert_str_eq(state_of(account, refs[GROUPED_PAID + 5]), "matched");
+    ck_assert_int_eq(payments_of(&card), 1);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM recon_links k JOIN recon_items i ON i.id = k.item_id JOIN "
+                                "statement_lines l ON l.id = i.line_id JOIN payments p ON p.id = k.payment_id WHERE "
+                                "l.bank_ref = ? AND p.provider_txn_id = l.bank_ref AND i.rule = 'reference'",
+                                refs[GROUPED_PAID + 5], NULL),
+                     1);
+    ck_assert_str_eq(state_of(account, refs[GROUPED_PAID + 6]), "amount_mismatch");
+    ck_assert_int_eq(payments_of(&short_fed), 1);
+    ck_assert_str_eq(state_of(account, refs[GROUPED_PAID + 7]), "bank_only");
+    /* every line's item decided in a set (the import stored them in one, so
+     * one round claimed them all; the lines naming an order another names,
+     * and the debit, decided by themselves after the others, in the same
+     * transaction), but the feed's transfer the import matched */
+    ck_assert_int_ge(fgt_metric_or_zero(&srv, WORKS) - works_before, GROUPED_LINES - 1);
+    ck_assert_int_eq(fgt_metric_or_zero(&srv, FAILED), failed_before);
+    /* what the lines brought sits where it belongs: the orders' money in
+     * VietQR clearing, the sandbox payment's cleared, the rest unapplied */
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM recon_items WHERE account = ? AND journal_id IS NULL AND "
+                                "state = 'matched' AND rule = 'order_code'",
+                                account, NULL),
+                     0);
     free(file);
     ck_assert_int_eq(fgt_ledger_check(), 0);
 }
@@ -909,8 +972,9 @@ int main(void)
     fgt_merchant_create("Trường THCS Đối Soát", mer.id, mer.key);
     fgt_staff_token("finance", finance);
     fgt_staff_token("auditor", auditor);
-    const char *env[] = {"FEEGATE_SEPAY_API_KEY=" SEPAY_KEY, "FEEGATE_RECON_LEDGER_ONLY_AFTER_DAYS=0",
-                         "FEEGATE_VIETQR_BANK_BIN=970436", "FEEGATE_VIETQR_ACCOUNT_NO=0011001932418", NULL};
+    const char *env[] = {"FEEGATE_SEPAY_API_KEY=" SEPAY_KEY,        "FEEGATE_SANDBOX_SECRET=" SANDBOX_SECRET,
+                         "FEEGATE_RECON_LEDGER_ONLY_AFTER_DAYS=0",  "FEEGATE_VIETQR_BANK_BIN=970436",
+                         "FEEGATE_VIETQR_ACCOUNT_NO=0011001932418", NULL};
     fgt_server_start(&srv, env);
     int rc = fgt_run(s);
     if (fgt_server_stop(&srv) != 0)
