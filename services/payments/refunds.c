@@ -456,6 +456,10 @@ typedef struct {
     fg_order_row_t *o;
     int *found;
     int64_t *order_sum; /* the merchant's share refunded, summed on the first member of each order */
+    /* the adjustment receipts of the refunds made in process, issued together (fg_receipt_adjust_many) */
+    fg_receipt_adjustment_t *adjust;
+    char (*receipt)[FG_RECEIPT_ID_MAX + 1];
+    int adjusts;
 } refund_set_t;
 
 static void set_found(void *arg, int member, fg_payment_row_t *p, fg_order_row_t *o)
@@ -525,11 +529,18 @@ static int set_member(fg_db_t *db, const fg_config_t *cfg, refund_set_t *set, in
     if (rc != 0 || (rc = fg_db_insert(db, &REFUNDS, v, 1, &row_id)) != 0)
         return rc;
     if (r->local) {
-        int series_full = 0;
-        if ((rc = fg_refund_post(db, p, row_id, r->amount, r->now, &from_merchant)) != 0 ||
-            (adjusts && (rc = adjust_receipt(db, p, r->amount, r->provider_refund_id, receipt_id, r->refund_id, r->now,
-                                             &series_full)) != 0))
-            return series_full ? FG_ESTATE : rc;
+        if ((rc = fg_refund_post(db, p, row_id, r->amount, r->now, &from_merchant)) != 0)
+            return rc;
+        if (adjusts) {
+            int k = set->adjusts++;
+            memcpy(set->receipt[k], receipt_id, sizeof(receipt_id));
+            set->adjust[k] = (fg_receipt_adjustment_t){set->receipt[k],
+                                                       {.payment_id = p->id,
+                                                        .amount = r->amount,
+                                                        .provider_ref = r->provider_refund_id[0] != '\0'
+                                                                            ? r->provider_refund_id
+                                                                            : NULL}};
+        }
         fg_buf_reset(&r->json);
         fg_refund_json(&r->json, r->refund_id, p, r->amount, FG_REFUND_SUCCEEDED, r->reason,
                        adjusts ? receipt_id : NULL, r->now);
@@ -552,6 +563,20 @@ static int set_member(fg_db_t *db, const fg_config_t *cfg, refund_set_t *set, in
     return 0;
 }
 
+/* The set's adjustment receipts, together; when an original is not issued
+ * yet, each by itself (fg_receipt_adjust issues it first).  A used-up
+ * series fails the set: each refund alone is then refused and says so. */
+static int set_adjust(fg_db_t *db, refund_set_t *set, int64_t now)
+{
+    int rc = fg_receipt_adjust_many(db, set->adjust, set->adjusts, now);
+    if (rc == FG_ENOTFOUND) {
+        rc = 0;
+        for (int k = 0; rc == 0 && k < set->adjusts; k++)
+            rc = fg_receipt_adjust(db, set->adjust[k].id, &set->adjust[k].in, now, NULL);
+    }
+    return rc == FG_ERANGE ? FG_ESTATE : rc == FG_ENOTFOUND ? FG_EDB : rc;
+}
+
 int fg_refund_set(fg_db_t *db, const fg_config_t *cfg, fg_refund_member_t *m, int n)
 {
     assert(fg_db_deferring(db) && n > 0);
@@ -560,7 +585,10 @@ int fg_refund_set(fg_db_t *db, const fg_config_t *cfg, fg_refund_member_t *m, in
                         fg_calloc((size_t)n, sizeof(fg_payment_row_t)),
                         fg_calloc((size_t)n, sizeof(fg_order_row_t)),
                         fg_calloc((size_t)n, sizeof(int)),
-                        fg_calloc((size_t)n, sizeof(int64_t))};
+                        fg_calloc((size_t)n, sizeof(int64_t)),
+                        fg_calloc((size_t)n, sizeof(fg_receipt_adjustment_t)),
+                        fg_calloc((size_t)n, FG_RECEIPT_ID_MAX + 1),
+                        0};
     fg_buf_t payments = FG_BUF_INIT, orders = FG_BUF_INIT;
     int64_t now = fg_now_ms();
     int n_orders = 0;
@@ -574,6 +602,8 @@ int fg_refund_set(fg_db_t *db, const fg_config_t *cfg, fg_refund_member_t *m, in
     for (int i = 0; rc == 0 && i < n; i++)
         rc = set_member(db, cfg, &set, i, &payments, &n_orders);
     fg_buf_putc(&payments, ']');
+    if (rc == 0 && set.adjusts > 0)
+        rc = set_adjust(db, &set, now);
     if (rc == 0)
         rc = fg_payments_set_update(db, SQL_SET_PAYMENTS, payments.data, payments.len, n);
     if (rc == 0 && n_orders > 0) {
@@ -594,6 +624,8 @@ int fg_refund_set(fg_db_t *db, const fg_config_t *cfg, fg_refund_member_t *m, in
     free(set.o);
     free(set.found);
     free(set.order_sum);
+    free(set.adjust);
+    free(set.receipt);
     fg_buf_free(&payments);
     fg_buf_free(&orders);
     return rc;

@@ -11,6 +11,7 @@
  */
 #include "receipts/receipts_internal.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,9 +35,9 @@ static const char SQL_LAST[] =
 static const char SQL_WRITE[] =
     "INSERT INTO receipts (public_id, merchant_id, payment_id, order_id, kind, status, related_id, form, serial, "
     "number, unit_name, unit_tax_code, unit_address, payer_name, payer_ref, bill_ref, fee_type, description, amount, "
-    "currency, method, provider_ref, paid_at, issued_at, issued_day) VALUES (?, ?, ?, ?, 'original', 'issued', "
-    "NULL, ?, ?, ?, ?, NULLIF(?, ''), NULLIF(?, ''), NULLIF(?, ''), NULLIF(?, ''), ?, ?, NULLIF(?, ''), ?, ?, ?, "
-    "NULLIF(?, ''), ?, ?, ?)";
+    "currency, method, provider_ref, paid_at, issued_at, issued_day) VALUES (?, ?, ?, ?, ?, 'issued', "
+    "NULLIF(?, 0), ?, ?, ?, ?, NULLIF(?, ''), NULLIF(?, ''), NULLIF(?, ''), NULLIF(?, ''), ?, ?, NULLIF(?, ''), ?, "
+    "?, ?, NULLIF(?, ''), ?, ?, ?)";
 static const char SQL_UNQUEUE[] = "DELETE FROM receipt_queue WHERE receipt_public_id = ?";
 /* clang-format on */
 
@@ -62,6 +63,7 @@ enum {
 typedef struct {
     char *text[T_COUNT]; /* owned */
     int64_t payment_id, merchant_id, order_id, amount, paid_at, number;
+    int64_t related; /* an adjustment's original (row id); 0 for an original */
     int found;
 } item_t;
 
@@ -181,13 +183,16 @@ static int take_numbers(fg_db_t *db, item_t *items, int n)
     return rc < 0 ? rc : 0;
 }
 
-static int write_receipts(fg_db_t *db, const item_t *items, int n, int64_t now_ms)
+/* Writes the numbered items: originals (unqueued), or adjustments. */
+static int write_receipts(fg_db_t *db, const item_t *items, int n, int64_t now_ms, int adjustments)
 {
     enum {
         C_ID,
         C_MERCHANT,
         C_PAYMENT,
         C_ORDER,
+        C_KIND,
+        C_RELATED,
         C_FORM,
         C_SERIAL,
         C_NUMBER,
@@ -209,11 +214,10 @@ static int write_receipts(fg_db_t *db, const item_t *items, int n, int64_t now_m
         C_COUNT
     };
     /* which text of an item each string column takes; -1 for the integer ones */
-    static const int TEXT_OF[C_COUNT] = {T_ID,     -1,          -1,       -1,         T_FORM,
-                                         T_SERIAL, -1,          T_UNIT,   T_TAX,      T_ADDRESS,
-                                         T_PAYER,  T_PAYER_REF, T_BILL,   T_FEE,      T_DESCRIPTION,
-                                         -1,       T_CURRENCY,  T_METHOD, T_PROVIDER, -1,
-                                         -1,       -1};
+    static const int TEXT_OF[C_COUNT] = {
+        T_ID,       -1,       -1,         -1,      -1,          -1,     T_FORM, T_SERIAL,      -1,
+        T_UNIT,     T_TAX,    T_ADDRESS,  T_PAYER, T_PAYER_REF, T_BILL, T_FEE,  T_DESCRIPTION, -1,
+        T_CURRENCY, T_METHOD, T_PROVIDER, -1,      -1,          -1};
     char day[11];
     fg_day_format(fg_day_of_ms(now_ms), day);
     const char **strs = calloc((size_t)C_COUNT * (size_t)n, sizeof(*strs));
@@ -232,6 +236,8 @@ static int write_receipts(fg_db_t *db, const item_t *items, int n, int64_t now_m
             const item_t *it = &items[i];
             if (c == C_DAY)
                 cs[i] = day;
+            else if (c == C_KIND)
+                cs[i] = adjustments ? "adjustment" : "original";
             else if (TEXT_OF[c] >= 0)
                 cs[i] = it->text[TEXT_OF[c]];
             cl[i] = cs[i] != NULL ? strlen(cs[i]) : 0;
@@ -242,18 +248,36 @@ static int write_receipts(fg_db_t *db, const item_t *items, int n, int64_t now_m
                     : c == C_AMOUNT  ? it->amount
                     : c == C_PAID    ? it->paid_at
                     : c == C_ISSUED  ? now_ms
+                    : c == C_RELATED ? it->related
                                      : 0;
         }
-        int text = c == C_DAY || TEXT_OF[c] >= 0;
+        int text = c == C_DAY || c == C_KIND || TEXT_OF[c] >= 0;
         cols[c] = text ? (fg_db_column_t){FG_DB_V_STR, NULL, cs, cl} : (fg_db_column_t){FG_DB_V_INT, ci, NULL, NULL};
     }
     int rc = fg_db_bulk(db, SQL_WRITE, cols, C_COUNT, (unsigned)n, NULL);
-    if (rc == 0) {
+    if (rc == 0 && !adjustments) {
         fg_db_column_t id = cols[C_ID];
         rc = fg_db_bulk(db, SQL_UNQUEUE, &id, 1, (unsigned)n, NULL);
     }
     free(strs), free(lens), free(ints);
     return rc == FG_ECONFLICT ? FG_EDB : rc;
+}
+
+/* Numbers the read items by series and writes them; frees them. */
+static int number_and_write(fg_db_t *db, item_t *items, int n, int64_t now_ms, int adjustments)
+{
+    qsort(items, (size_t)n, sizeof(items[0]), by_series);
+    int rc = take_numbers(db, items, n);
+    for (int i = 0; rc == 0 && i < n; i++)
+        if (items[i].number < 1 || items[i].number > FG_RECEIPT_NUMBER_MAX)
+            rc = FG_ERANGE;
+    if (rc == 0)
+        rc = write_receipts(db, items, n, now_ms, adjustments);
+    for (int i = 0; i < n; i++)
+        for (int c = 0; c < T_COUNT; c++)
+            free(items[i].text[c]);
+    free(items);
+    return rc;
 }
 
 int fg_receipt_issue_batch(fg_db_t *db, const fg_receipt_claim_t *claims, int n, int64_t now_ms)
@@ -264,15 +288,151 @@ int fg_receipt_issue_batch(fg_db_t *db, const fg_receipt_claim_t *claims, int n,
     if (items == NULL)
         return FG_ENOMEM;
     int rc = read_details(db, claims, n, items);
+    if (rc != 0) {
+        for (int i = 0; i < n; i++)
+            for (int c = 0; c < T_COUNT; c++)
+                free(items[i].text[c]);
+        free(items);
+        return rc;
+    }
+    return number_and_write(db, items, n, now_ms, 0);
+}
+
+/* ---- adjustments ----------------------------------------------------------------- */
+
+/* clang-format off */
+/* The payments' originals, locked ([payment id], in payment order): what an
+ * adjustment copies of them. */
+static const char SQL_ORIGINALS[] =
+    "SELECT r.id, r.payment_id, r.merchant_id, r.order_id, COALESCE(r.payer_name, ''), COALESCE(r.payer_ref, ''), "
+    "r.bill_ref, r.fee_type, COALESCE(r.description, ''), r.unit_name, COALESCE(r.unit_tax_code, ''), "
+    "COALESCE(r.unit_address, ''), r.currency, r.method FROM JSON_TABLE(?, '$[*]' COLUMNS (p BIGINT PATH '$')) j "
+    "STRAIGHT_JOIN receipts r ON r.original_of = j.p FOR UPDATE";
+/* clang-format on */
+/* The series each merchant issues from now ([merchant id]). */
+static const char SQL_SERIES[] =
+    "SELECT m.id, m.receipt_form, m.receipt_serial FROM JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT PATH '$')) j "
+    "STRAIGHT_JOIN merchants m ON m.id = j.id";
+static const char SQL_ADJUSTED[] = "UPDATE receipts SET status = 'adjusted' WHERE id = ?";
+
+static int by_payment(const void *pa, const void *pb)
+{
+    const fg_receipt_adjustment_t *a = *(const fg_receipt_adjustment_t *const *)pa;
+    const fg_receipt_adjustment_t *b = *(const fg_receipt_adjustment_t *const *)pb;
+    return (a->in.payment_id > b->in.payment_id) - (a->in.payment_id < b->in.payment_id);
+}
+
+/* The originals of a's payments, locked and read into items (in a's order);
+ * FG_ENOTFOUND when one has none issued. */
+static int read_originals(fg_db_t *db, const fg_receipt_adjustment_t *a, int n, item_t *items)
+{
+    enum { O_PAYER, O_PAYER_REF, O_BILL, O_FEE, O_DESCRIPTION, O_UNIT, O_TAX, O_ADDRESS, O_CURRENCY, O_METHOD, O_N };
+    static const int TEXT_OF[O_N] = {T_PAYER, T_PAYER_REF, T_BILL,    T_FEE,      T_DESCRIPTION,
+                                     T_UNIT,  T_TAX,       T_ADDRESS, T_CURRENCY, T_METHOD};
+    const fg_receipt_adjustment_t **sorted = fg_malloc((size_t)n * sizeof(*sorted));
+    fg_buf_t json = FG_BUF_INIT, t[O_N];
+    int64_t row = 0, payment = 0, merchant = 0, order = 0;
+    fg_stmt_t s;
+    for (int i = 0; i < n; i++)
+        sorted[i] = &a[i];
+    qsort(sorted, (size_t)n, sizeof(sorted[0]), by_payment); /* locked in payment order */
+    for (int i = 0; i < n; i++)
+        fg_buf_printf(&json, "%s%lld", i > 0 ? "," : "[", (long long)sorted[i]->in.payment_id);
+    fg_buf_putc(&json, ']');
+    for (int c = 0; c < O_N; c++)
+        t[c] = (fg_buf_t)FG_BUF_INIT;
+    int rc = fg_stmt_init(&s, db, SQL_ORIGINALS);
     if (rc == 0) {
-        qsort(items, (size_t)n, sizeof(items[0]), by_series);
-        rc = take_numbers(db, items, n);
+        fg_stmt_str(&s, json.data, json.len);
+        fg_stmt_out_int(&s, &row, NULL);
+        fg_stmt_out_int(&s, &payment, NULL);
+        fg_stmt_out_int(&s, &merchant, NULL);
+        fg_stmt_out_int(&s, &order, NULL);
+        for (int c = 0; c < O_N; c++)
+            fg_stmt_out_text(&s, &t[c], NULL);
+        rc = fg_stmt_exec(&s);
+    }
+    while (rc == 0 && (rc = fg_stmt_fetch(&s)) == 1) {
+        rc = 0;
+        for (int i = 0; i < n; i++) {
+            item_t *it = &items[i];
+            if (a[i].in.payment_id != payment || it->found)
+                continue;
+            for (int c = 0; c < O_N; c++)
+                it->text[TEXT_OF[c]] = strdup(t[c].data != NULL ? t[c].data : "");
+            it->payment_id = payment, it->merchant_id = merchant, it->order_id = order, it->related = row;
+            it->found = 1;
+        }
     }
     for (int i = 0; rc == 0 && i < n; i++)
-        if (items[i].number < 1 || items[i].number > FG_RECEIPT_NUMBER_MAX)
-            rc = FG_ERANGE;
+        if (!items[i].found)
+            rc = FG_ENOTFOUND; /* not issued yet, or none: each alone */
+    for (int c = 0; c < O_N; c++)
+        fg_buf_free(&t[c]);
+    fg_buf_free(&json);
+    free(sorted);
+    return rc < 0 ? rc : 0;
+}
+
+/* The series each item's merchant issues from now. */
+static int read_series(fg_db_t *db, item_t *items, int n)
+{
+    fg_buf_t json = FG_BUF_INIT, form = FG_BUF_INIT, serial = FG_BUF_INIT;
+    int64_t merchant = 0;
+    fg_stmt_t s;
+    for (int i = 0; i < n; i++)
+        fg_buf_printf(&json, "%s%lld", i > 0 ? "," : "[", (long long)items[i].merchant_id);
+    fg_buf_putc(&json, ']');
+    int rc = fg_stmt_init(&s, db, SQL_SERIES);
+    if (rc == 0) {
+        fg_stmt_str(&s, json.data, json.len);
+        fg_stmt_out_int(&s, &merchant, NULL);
+        fg_stmt_out_text(&s, &form, NULL);
+        fg_stmt_out_text(&s, &serial, NULL);
+        rc = fg_stmt_exec(&s);
+    }
+    while (rc == 0 && (rc = fg_stmt_fetch(&s)) == 1) {
+        rc = 0;
+        for (int i = 0; i < n; i++)
+            if (items[i].merchant_id == merchant && items[i].text[T_SERIAL] == NULL) {
+                items[i].text[T_FORM] = strdup(form.data);
+                items[i].text[T_SERIAL] = strdup(serial.data);
+            }
+    }
+    for (int i = 0; rc == 0 && i < n; i++)
+        if (items[i].text[T_SERIAL] == NULL)
+            rc = FG_EDB; /* the receipt's merchant exists: under a foreign key */
+    fg_buf_free(&json);
+    fg_buf_free(&form);
+    fg_buf_free(&serial);
+    return rc < 0 ? rc : 0;
+}
+
+int fg_receipt_adjust_many(fg_db_t *db, const fg_receipt_adjustment_t *a, int n, int64_t now_ms)
+{
+    assert(n > 0 && n <= FG_RECEIPT_CLAIM_MAX);
+    for (int i = 0; i < n; i++)
+        if (a[i].in.amount <= 0 || a[i].in.amount > FG_RECEIPT_AMOUNT_MAX)
+            return FG_ERANGE;
+    item_t *items = fg_calloc((size_t)n, sizeof(*items));
+    int rc = read_originals(db, a, n, items);
     if (rc == 0)
-        rc = write_receipts(db, items, n, now_ms);
+        rc = read_series(db, items, n);
+    int64_t *originals = fg_malloc((size_t)n * sizeof(*originals));
+    for (int i = 0; rc == 0 && i < n; i++) {
+        items[i].text[T_ID] = strdup(a[i].id);
+        items[i].text[T_PROVIDER] = strdup(a[i].in.provider_ref != NULL ? a[i].in.provider_ref : "");
+        items[i].amount = -a[i].in.amount;
+        items[i].paid_at = now_ms;
+        originals[i] = items[i].related;
+    }
+    if (rc == 0) {
+        fg_db_column_t id = {FG_DB_V_INT, originals, NULL, NULL};
+        rc = fg_db_bulk(db, SQL_ADJUSTED, &id, 1, (unsigned)n, NULL);
+    }
+    free(originals);
+    if (rc == 0)
+        return number_and_write(db, items, n, now_ms, 1);
     for (int i = 0; i < n; i++)
         for (int c = 0; c < T_COUNT; c++)
             free(items[i].text[c]);

@@ -124,6 +124,25 @@ typedef struct {
 int fg_receipt_adjust(fg_db_t *db, const char *id, const fg_receipt_adjust_t *in, int64_t now_ms,
                       fg_receipt_t *out) FG_MUST_USE;
 
+/** One adjustment of fg_receipt_adjust_many: its receipt id and its refund. */
+typedef struct {
+    const char *id;
+    fg_receipt_adjust_t in;
+} fg_receipt_adjustment_t;
+
+/**
+ * fg_receipt_adjust for n (at most 200) refunds of distinct payments at
+ * once, in a handful of statements (batch.c): the payments' originals
+ * locked and read in one (in payment order), the merchants' current series
+ * in one, the originals marked adjusted in one, each (merchant, serial)
+ * advanced by its count in one (numbers in payment order within a series),
+ * the adjustments written in one.  0; FG_ENOTFOUND when a payment has no
+ * issued original (nothing written: adjust each with fg_receipt_adjust,
+ * which issues a queued original first); FG_ERANGE when a series is used
+ * up; a database code.
+ */
+int fg_receipt_adjust_many(fg_db_t *db, const fg_receipt_adjustment_t *a, int n, int64_t now_ms) FG_MUST_USE;
+
 /* ---- reading (store.c) ----------------------------------------------------- */
 
 /** The receipt id (public) within merchant_id (0 = any merchant).
