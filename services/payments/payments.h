@@ -321,6 +321,15 @@ int fg_transfer_pay_orders(fg_db_t *db, const fg_config_t *cfg, fg_transfer_pay_
 int fg_bank_transfer_record(fg_db_t *db, const char *account, const char *bank_ref, const char *source, int64_t amount,
                             const char *payment_id, int64_t now) FG_MUST_USE;
 
+/** Adds a transfer to json, the array fg_bank_transfers_record takes (start
+ *  it empty): account and bank_ref as received, payment_row the payment it
+ *  paid (0: none). */
+void fg_bank_transfers_add(fg_buf_t *json, const char *account, size_t account_len, const char *bank_ref,
+                           size_t bank_ref_len, int64_t payment_row, int64_t amount);
+/** fg_bank_transfer_record for the transfers in json, in one statement
+ *  (none: nothing).  FG_ECONFLICT when one was recorded before. */
+int fg_bank_transfers_record(fg_db_t *db, fg_buf_t *json, const char *source, int64_t now) FG_MUST_USE;
+
 /**
  * Inside the caller's transaction: records a verified notification in
  * webhook_inbox under (adapter, event id) and applies it once.  Every door

@@ -64,10 +64,7 @@ typedef struct {
     fg_ack_t outcome;
     const char *reason;
     const char *inbox_status;
-    /* in a set (fg_sepay_receive_many): the order it pays and its payment */
-    int64_t order_id;
-    char payment_id[FG_ID_CAP];
-    fg_notification_t note;
+    int64_t order_id; /* in a set (fg_sepay_receive_many): the order it pays, 0 for none */
 } sepay_t;
 
 static int record(fg_db_t *db, sepay_t *a, const char *event_id)
@@ -233,6 +230,36 @@ int fg_bank_transfer_record(fg_db_t *db, const char *account, const char *bank_r
     return fg_stmt_exec(&s);
 }
 
+static const char SQL_TRANSFERS[] =
+    "INSERT INTO bank_transfers (account, bank_ref, source, payment_id, amount, created_at) SELECT j.a, j.r, ?, "
+    "NULLIF(j.p, 0), j.amount, ? FROM JSON_TABLE(?, '$[*]' COLUMNS (a VARCHAR(100) PATH '$[0]', r VARCHAR(100) "
+    "PATH '$[1]', p BIGINT PATH '$[2]', amount BIGINT PATH '$[3]')) j";
+
+void fg_bank_transfers_add(fg_buf_t *json, const char *account, size_t account_len, const char *bank_ref,
+                           size_t bank_ref_len, int64_t payment_row, int64_t amount)
+{
+    fg_buf_puts(json, json->len > 0 ? ",[" : "[[");
+    fg_json_str(json, account, account_len);
+    fg_buf_putc(json, ',');
+    fg_json_str(json, bank_ref, bank_ref_len);
+    fg_buf_printf(json, ",%lld,%lld]", (long long)payment_row, (long long)amount);
+}
+
+int fg_bank_transfers_record(fg_db_t *db, fg_buf_t *json, const char *source, int64_t now)
+{
+    fg_stmt_t s;
+    if (json->len == 0)
+        return 0;
+    fg_buf_putc(json, ']');
+    int rc = fg_stmt_init(&s, db, SQL_TRANSFERS);
+    if (rc != 0)
+        return rc;
+    fg_stmt_cstr(&s, source);
+    fg_stmt_int(&s, now);
+    fg_stmt_str(&s, json->data, json->len);
+    return fg_stmt_exec(&s);
+}
+
 /* The notification a transfer makes for its payment. */
 static void transfer_note(fg_notification_t *n, const char *payment_id, const char *txn_id, const char *event_id,
                           int64_t amount)
@@ -383,48 +410,140 @@ static int transfer_tx(fg_db_t *db, void *arg)
     return rc != 0 ? rc : transfer_finish(db, a, now, payment_id);
 }
 
-/* Transfers taken together, set-wise: each is started (its order found, its
- * payment found or made); those that pay an order are applied as one set
- * (fg_webhook_apply_set: one locking read, one update per table); then each
- * is recorded.  Two that pay one order, or any that is not cleanly applied,
- * fail the set: each then runs alone (transfer_tx), with its own answer. */
+/* Transfers taken together, set-wise: the orders their memos name found in
+ * one statement; a transfer going out, or naming no order, recorded (its
+ * rows wait for COMMIT); those that pay an order paid as one set
+ * (fg_transfer_pay_orders: one lock of the orders' pending payments, one
+ * INSERT of the missing ones, then one locking read and one update per
+ * table); every transfer recorded in one statement.  Two that pay one
+ * order, or any that is not cleanly applied, fail the set: each then runs
+ * alone (transfer_tx), with its own answer. */
 typedef struct {
     const fg_config_t *cfg;
     sepay_t **members; /* NULL: not in the set */
     int n;
-    sepay_t **paying;
-    fg_webhook_apply_t *items;
+    fg_transfer_pay_t *pays;
+    int *paying; /* members' indexes, in pays' order */
 } transfer_set_t;
+
+/* [member * MEMO_CODES_MAX + index, code]: the orders the memos name */
+/* clang-format off */
+static const char SQL_ORDERS_BY_CODES[] =
+    "SELECT j.k, o.id, " FG_ORDER_STATUS_SQL("o.status") ", COALESCE(o.expires_at, 0), o.expires_at IS NULL, "
+    "o.currency FROM JSON_TABLE(?, '$[*]' COLUMNS (k INT PATH '$[0]', c CHAR(11) CHARSET utf8mb4 COLLATE "
+    "utf8mb4_bin PATH '$[1]')) j STRAIGHT_JOIN orders o ON o.code = j.c";
+/* clang-format on */
+
+/* find_order for every incoming member at once: each member's order_id
+ * (0: none), by the same choice. */
+static int set_find_orders(fg_db_t *db, transfer_set_t *r, int64_t now)
+{
+    /* per member and code: the order's id when it is VND, and whether it takes payment */
+    int64_t(*vnd)[MEMO_CODES_MAX] = fg_calloc((size_t)r->n, sizeof(*vnd));
+    int(*open)[MEMO_CODES_MAX] = fg_calloc((size_t)r->n, sizeof(*open));
+    int *count = fg_calloc((size_t)r->n, sizeof(*count));
+    fg_buf_t json = FG_BUF_INIT, currency = FG_BUF_INIT;
+    int64_t k = 0, id = 0, expires = 0, expires_null = 0;
+    fg_order_status_t status = FG_ORDER_OPEN;
+    fg_stmt_t s;
+    int rc = 0;
+    for (int i = 0; i < r->n; i++) {
+        char codes[MEMO_CODES_MAX][FG_ORDER_CODE_LEN + 1];
+        sepay_t *a = r->members[i];
+        if (a == NULL || !a->t->incoming)
+            continue;
+        count[i] = fg_order_code_find_all(a->t->content, strlen(a->t->content), codes, MEMO_CODES_MAX);
+        for (int c = 0; c < count[i]; c++)
+            fg_buf_printf(&json, "%s[%d,\"%s\"]", json.len > 0 ? "," : "[", i * MEMO_CODES_MAX + c, codes[c]);
+    }
+    if (json.len > 0) {
+        fg_buf_putc(&json, ']');
+        if ((rc = fg_stmt_init(&s, db, SQL_ORDERS_BY_CODES)) == 0) {
+            fg_stmt_str(&s, json.data, json.len);
+            fg_stmt_out_int(&s, &k, NULL);
+            fg_stmt_out_int(&s, &id, NULL);
+            fg_stmt_out_enum(&s, &status, FG_ORDER_STATUS_COUNT);
+            fg_stmt_out_int(&s, &expires, NULL);
+            fg_stmt_out_int(&s, &expires_null, NULL);
+            fg_stmt_out_text(&s, &currency, NULL);
+            rc = fg_stmt_exec(&s);
+        }
+        while (rc == 0 && (rc = fg_stmt_fetch(&s)) == 1) {
+            rc = 0;
+            int i = (int)(k / MEMO_CODES_MAX), c = (int)(k % MEMO_CODES_MAX);
+            if (k < 0 || i >= r->n || strcmp(currency.data, "VND") != 0) /* a NAPAS transfer is VND */
+                continue;
+            vnd[i][c] = id;
+            open[i][c] = fg_order_accepts_payment(fg_order_effective_status(status, !expires_null, expires, now));
+        }
+    }
+    for (int i = 0; rc == 0 && i < r->n; i++) {
+        if (r->members[i] == NULL)
+            continue;
+        int64_t first_open = 0, first = 0;
+        for (int c = 0; c < count[i]; c++) {
+            if (first_open == 0 && open[i][c])
+                first_open = vnd[i][c];
+            if (first == 0)
+                first = vnd[i][c];
+        }
+        r->members[i]->order_id = first_open != 0 ? first_open : first;
+    }
+    fg_buf_free(&json);
+    fg_buf_free(&currency);
+    free(vnd);
+    free(open);
+    free(count);
+    return rc < 0 ? rc : 0;
+}
 
 static int transfer_set_tx(fg_db_t *db, void *arg)
 {
     transfer_set_t *r = arg;
     int64_t now = fg_now_ms();
-    int paying = 0, rc = 0;
+    fg_buf_t transfers = FG_BUF_INIT;
+    int paying = 0, rc = set_find_orders(db, r, now);
     for (int i = 0; rc == 0 && i < r->n; i++) {
         sepay_t *a = r->members[i];
         if (a == NULL)
             continue;
-        a->payment_id[0] = '\0';
-        if ((rc = transfer_start(db, a, now, &a->order_id)) != 0 || a->order_id == 0) {
-            rc = rc != 0 ? rc : transfer_finish(db, a, now, "");
-            continue;
-        }
-        for (int j = 0; j < paying; j++)
-            if (r->paying[j]->order_id == a->order_id)
-                rc = FG_ESTATE; /* one order paid twice in a set: each alone, in turn */
-        if (rc == 0 && (rc = payment_for(db, a->order_id, a->t->amount, now, a->payment_id, FG_ID_CAP)) == 0) {
-            transfer_note(&a->note, a->payment_id, a->txn_id, a->event_id, a->t->amount);
-            r->items[paying] = (fg_webhook_apply_t){.in = a->in, .n = &a->note};
-            r->paying[paying++] = a;
+        a->outcome = FG_ACK_APPLIED;
+        a->reason = NULL;
+        if (!a->t->incoming) {
+            a->inbox_status = "applied";
+            a->reason = "outgoing transfer: no credit";
+            rc = record(db, a, a->event_id);
+        } else if (a->order_id == 0) {
+            rc = receipt(db, a, now);
+        } else {
+            for (int j = 0; j < paying; j++)
+                if (r->pays[j].order_id == a->order_id)
+                    rc = FG_ESTATE; /* one order paid twice in a set: each alone, in turn */
+            r->pays[paying] = (fg_transfer_pay_t){.in = *a->in,
+                                                  .order_id = a->order_id,
+                                                  .amount = a->t->amount,
+                                                  .txn_id = a->txn_id,
+                                                  .event_id = a->event_id};
+            r->paying[paying++] = i;
         }
     }
     if (rc == 0 && paying > 0)
-        rc = fg_webhook_apply_set(db, r->cfg, &fg_adapter_vietqr, r->items, paying);
-    for (int j = 0; rc == 0 && j < paying; j++) {
-        r->paying[j]->outcome = r->items[j].outcome;
-        rc = transfer_finish(db, r->paying[j], now, r->paying[j]->payment_id);
+        rc = fg_transfer_pay_orders(db, r->cfg, r->pays, paying);
+    /* every transfer once: one statement finds out whether a statement line applied one first */
+    for (int i = 0; rc == 0 && i < r->n; i++) {
+        sepay_t *a = r->members[i];
+        if (a == NULL || a->t->reference_code[0] == '\0')
+            continue;
+        int64_t row = 0;
+        for (int j = 0; j < paying; j++)
+            if (r->paying[j] == i)
+                row = r->pays[j].payment_row;
+        fg_bank_transfers_add(&transfers, a->t->account_number, strlen(a->t->account_number), a->t->reference_code,
+                              strlen(a->t->reference_code), row, a->t->amount);
     }
+    if (rc == 0)
+        rc = fg_bank_transfers_record(db, &transfers, "feed", now);
+    fg_buf_free(&transfers);
     return rc;
 }
 
@@ -509,11 +628,11 @@ void fg_sepay_receive_many(fg_db_t *db, const fg_config_t *cfg, fg_sepay_item_t 
         sepay_t **members = fg_calloc((size_t)n, sizeof(*members)); /* the first of each transfer */
         for (int i = 0; i < n; i++)
             members[i] = valid[i] == 1 ? &a[i] : NULL;
-        transfer_set_t set = {cfg, members, n, fg_calloc((size_t)n, sizeof(sepay_t *)),
-                              fg_calloc((size_t)n, sizeof(fg_webhook_apply_t))};
+        transfer_set_t set = {cfg, members, n, fg_calloc((size_t)n, sizeof(fg_transfer_pay_t)),
+                              fg_calloc((size_t)n, sizeof(int))};
         rc = fg_db_group_tx_set(&transfer_group, db, transfer_set_tx, &set, count);
+        free(set.pays);
         free(set.paying);
-        free(set.items);
         free(members);
     }
     for (int i = 0; i < n; i++) {

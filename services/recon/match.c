@@ -718,12 +718,6 @@ static const char SQL_ORDERS_BY_CODES[] =
     "'$[0]', c CHAR(11) CHARSET utf8mb4 COLLATE utf8mb4_bin PATH '$[1]')) j STRAIGHT_JOIN orders o ON o.code = j.c "
     "FOR UPDATE";
 /* clang-format on */
-/* [account, bank reference, amount]: the transfers lines pay orders with,
- * recorded once (fg_bank_transfer_record) */
-static const char SQL_TRANSFERS_RECORD[] =
-    "INSERT INTO bank_transfers (account, bank_ref, source, payment_id, amount, created_at) SELECT j.a, j.r, "
-    "'statement', NULL, j.amount, ? FROM JSON_TABLE(?, '$[*]' COLUMNS (a VARCHAR(100) PATH '$[0]', r VARCHAR(100) "
-    "PATH '$[1]', amount BIGINT PATH '$[2]')) j";
 /* [item, state, rule, detail, journal, unapplied]: SQL_SETTLE for each */
 static const char SQL_SETTLE_SET[] =
     "UPDATE JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT PATH '$[0]', state VARCHAR(20) PATH '$[1]', rule VARCHAR(20) "
@@ -1083,27 +1077,15 @@ static int set_pay(fg_db_t *db, match_set_t *set, int64_t now)
         m->pay_first = pays;
         m->pays = found;
         pays += found;
-        if (it->bank_ref.len > 0) {
-            fg_buf_puts(&transfers, transfers.len > 0 ? ",[" : "[[");
-            fg_json_str(&transfers, it->account.data, it->account.len);
-            fg_buf_putc(&transfers, ',');
-            fg_json_str(&transfers, it->bank_ref.data, it->bank_ref.len);
-            fg_buf_printf(&transfers, ",%lld]", (long long)it->amount);
-        }
+        if (it->bank_ref.len > 0)
+            fg_bank_transfers_add(&transfers, it->account.data, it->account.len, it->bank_ref.data, it->bank_ref.len, 0,
+                                  it->amount);
     }
     if (rc != 0 || pays == 0)
         goto Exit;
-    fg_stmt_t s;
-    if (transfers.len > 0) {
-        /* FG_ECONFLICT: the feed got there first; each alone then says so */
-        fg_buf_putc(&transfers, ']');
-        if ((rc = fg_stmt_init(&s, db, SQL_TRANSFERS_RECORD)) != 0)
-            goto Exit;
-        fg_stmt_int(&s, now);
-        fg_stmt_str(&s, transfers.data, transfers.len);
-        if ((rc = fg_stmt_exec(&s)) != 0)
-            goto Exit;
-    }
+    /* the transfers, once: FG_ECONFLICT when the feed got there first (each alone then says so) */
+    if ((rc = fg_bank_transfers_record(db, &transfers, "statement", now)) != 0)
+        goto Exit;
     fg_transfer_pay_t *p = fg_calloc((size_t)pays, sizeof(*p));
     line_pay_t *text = fg_calloc((size_t)pays, sizeof(*text));
     for (int i = 0; i < set->n; i++) {
