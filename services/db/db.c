@@ -643,6 +643,7 @@ static int canary_alive(fg_db_t *db)
 
 int fg_db_commit(fg_db_t *db)
 {
+    db->tx_serial++; /* committed or not, what follows is another transaction */
     int rc = fg_db__flush(db);
     if (rc != 0)
         return rc;
@@ -663,8 +664,11 @@ int fg_db_commit(fg_db_t *db)
     return 0;
 }
 
+uint64_t fg_db_tx_serial(const fg_db_t *db) { return db->tx_serial; }
+
 void fg_db_rollback(fg_db_t *db)
 {
+    db->tx_serial++;
     fg_db__discard(db);
     db->canary = 0;
     if (db->mysql == NULL || db->broken)

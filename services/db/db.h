@@ -265,5 +265,9 @@ int fg_db_exec_text(fg_db_t *db, const char *sql, size_t len) FG_MUST_USE;
 /** Sends deferred rows, then COMMITs; rolls nothing back on failure. */
 int fg_db_commit(fg_db_t *db) FG_MUST_USE;
 void fg_db_rollback(fg_db_t *db);
+/** A number that changes whenever the connection's transaction ends (commit
+ *  or rollback): equal values, the same transaction.  For a cache that must
+ *  not keep what an uncommitted transaction wrote (ledger.c's accounts). */
+uint64_t fg_db_tx_serial(const fg_db_t *db);
 
 #endif

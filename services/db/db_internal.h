@@ -50,6 +50,7 @@ struct fg_db {
     cached_stmt_t cache[FG_DB_STMT_CACHE_MAX];
     unsigned jitter_seed;
     fg_db_queue_t queue;
+    uint64_t tx_serial; /* advanced whenever a transaction ends (fg_db_tx_serial) */
 };
 
 void fg_db__remember_error(fg_db_t *db, unsigned err, const char *text);

@@ -141,9 +141,15 @@ static int account_select(fg_db_t *db, const fg_posting_t *p, int64_t *id)
     return rc < 0 ? rc : rc == 1 ? 0 : FG_ENOTFOUND;
 }
 
-/* The account's id, creating it on first use.  Only ids read as already
- * existing are cached: one created by this (uncommitted) transaction could
- * still roll back. */
+/* The transaction (connection and fg_db_tx_serial) of this thread that last
+ * created an account: an id it reads back may be its own uncommitted row. */
+static __thread const fg_db_t *creator;
+static __thread uint64_t creator_serial;
+
+/* The account's id, creating it on first use.  Only ids of committed rows
+ * are cached: a transaction that created an account caches nothing it reads
+ * (its own row, read back by a later posting of the same transaction, could
+ * still roll back, and the id would name nothing). */
 static int account_id(fg_db_t *db, const fg_posting_t *p, int64_t now_ms, int64_t *id)
 {
     char key[FG_ACCOUNT_CODE_MAX + 5];
@@ -152,7 +158,8 @@ static int account_id(fg_db_t *db, const fg_posting_t *p, int64_t now_ms, int64_
         return 0;
     int rc = account_select(db, p, id);
     if (rc == 0) {
-        cache_put(key, *id);
+        if (creator != db || creator_serial != fg_db_tx_serial(db))
+            cache_put(key, *id);
         return 0;
     }
     if (rc != FG_ENOTFOUND)
@@ -168,6 +175,8 @@ static int account_id(fg_db_t *db, const fg_posting_t *p, int64_t now_ms, int64_
     else
         fg_stmt_null(&s);
     fg_stmt_int(&s, now_ms);
+    creator = db;
+    creator_serial = fg_db_tx_serial(db);
     if ((rc = fg_stmt_exec(&s)) != 0)
         return rc;
     return account_select(db, p, id) == 0 ? 0 : FG_EDB;

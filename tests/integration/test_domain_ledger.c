@@ -513,6 +513,42 @@ START_TEST(reads_inside_a_transaction)
 }
 END_TEST
 
+/* Posts two journals to a new account in one transaction, then refuses:
+ * the account is rolled back with them. */
+static int new_account_rolled_back_tx(fg_db_t *d, void *arg)
+{
+    const char *code = arg;
+    for (int i = 0; i < 2; i++) {
+        fg_journal_t j = {.kind = "receipt", .memo = "rolled back"};
+        fg_journal_add(&j, "assets:clearing:sandbox", 0, "VND", 500);
+        fg_journal_add(&j, code, 0, "VND", -500);
+        int rc = fg_ledger_post(d, &j, fg_now_ms(), NULL);
+        if (rc != 0)
+            return rc;
+    }
+    return 1;
+}
+
+START_TEST(an_account_made_by_a_rolled_back_transaction_is_made_again)
+{
+    /* the second posting reads the account the transaction itself made: that
+     * id must not outlive the rollback (in the process's account cache) */
+    char code[FG_ACCOUNT_CODE_MAX + 1], id[FG_ID_CAP];
+    code_of(code, "liabilities:merchant", fgt_unique("RB"));
+    static const char ACCOUNTS[] = "SELECT COUNT(*) FROM ledger_accounts WHERE code = ? AND currency = ?";
+    ck_assert_int_eq(fg_db_tx(db, new_account_rolled_back_tx, code), 1);
+    ck_assert_int_eq(fgt_db_int(ACCOUNTS, code, "VND"), 0);
+    post2("assets:clearing:sandbox", code, "VND", 700, "after the rollback", fg_now_ms(), id);
+    /* every entry of the journal names an account that exists: the one made again */
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM ledger_entries e JOIN journals j ON j.id = e.journal_id JOIN "
+                                "ledger_accounts a ON a.id = e.account_id WHERE j.public_id = ?",
+                                id, NULL),
+                     2);
+    ck_assert_int_eq(fgt_db_int(ACCOUNTS, code, "VND"), 1);
+    ck_assert_int_eq(fgt_ledger_check(), 0);
+}
+END_TEST
+
 static Suite *domain_ledger_suite(void)
 {
     Suite *s = suite_create("domain_ledger");
@@ -522,6 +558,7 @@ static Suite *domain_ledger_suite(void)
     tcase_add_test(tc, journals_of_an_account_in_pages);
     tcase_add_test(tc, journals_between_times);
     tcase_add_test(tc, reads_inside_a_transaction);
+    tcase_add_test(tc, an_account_made_by_a_rolled_back_transaction_is_made_again);
     return s;
 }
 
