@@ -29,9 +29,11 @@ static const char SQL_JOURNAL_UNBALANCED[] =
     "SELECT j.public_id, (SELECT CONCAT(e.currency, ' entries sum to ', SUM(e.amount)) FROM ledger_entries e "
     "WHERE e.journal_id = j.id GROUP BY e.currency HAVING SUM(e.amount) <> 0 ORDER BY e.currency LIMIT 1) AS d "
     "FROM journals j HAVING d IS NOT NULL";
-static const char SQL_ENTRY_CURRENCY[] =
-    "SELECT CONCAT('entry ', e.id), CONCAT('entry in ', e.currency, ' on a ', a.currency, ' account ', a.code) "
-    "FROM ledger_entries e JOIN ledger_accounts a ON a.id = e.account_id WHERE e.currency <> a.currency";
+/* Every entry names an account that exists, in the account's currency. */
+static const char SQL_ENTRY_ACCOUNT[] =
+    "SELECT CONCAT('entry ', e.id), IF(a.id IS NULL, CONCAT('entry on account ', e.account_id, ', which does not "
+    "exist'), CONCAT('entry in ', e.currency, ' on a ', a.currency, ' account ', a.code)) FROM ledger_entries e "
+    "LEFT JOIN ledger_accounts a ON a.id = e.account_id WHERE a.id IS NULL OR e.currency <> a.currency";
 /* Each checkpoint of the current epoch is compared with the entries
  * themselves: the sum and count of all of its account's entries up to it, and
  * its as_of no earlier than its predecessor's (same epoch and account) or any
@@ -211,7 +213,7 @@ static const char SQL_PAYOUTS_IN_TRANSIT[] =
 static const check_t CHECKS[] = {
     {"journal_has_two_entries", SQL_JOURNAL_SHORT},
     {"journal_sums_to_zero", SQL_JOURNAL_UNBALANCED},
-    {"entry_currency_matches_account", SQL_ENTRY_CURRENCY},
+    {"entry_names_its_account", SQL_ENTRY_ACCOUNT},
     {"checkpoint_equals_entries", SQL_CHECKPOINTS},
     {"payment_posted_once", SQL_PAYMENTS},
     {"refund_posted_once", SQL_REFUNDS},

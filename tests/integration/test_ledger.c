@@ -370,7 +370,8 @@ START_TEST(migration_supersedes_wrong_checkpoints)
 END_TEST
 
 /* The payment, refund and order checks, each row against its own postings:
- * one right order and six wrong rows, each named once. */
+ * one right order and seven wrong rows, and an entry on no account, each
+ * named once. */
 START_TEST(postings_of_payments_refunds_and_orders_are_checked)
 {
     static const char *const env[] = {"FEEGATE_DB_NAME=feegate_bench", NULL};
@@ -412,9 +413,28 @@ START_TEST(postings_of_payments_refunds_and_orders_are_checked)
                 "VALUES (1, 1, 100, 'VND', 0), (1, 2, -100, 'VND', 0), (2, 1, 90, 'VND', 0), (2, 2, -90, 'VND', 0), "
                 "(3, 1, 70, 'VND', 0), (3, 2, -70, 'VND', 0)",
                 NULL);
+    /* F's payment posting credits an account id that names no account (an id a rolled-back
+     * transaction had made): the entry is named, and F's amount paid is not the merchant's */
+    fgt_db_exec("INSERT INTO feegate_bench.orders (id, public_id, merchant_id, merchant_ref, fee_type, amount, "
+                "currency, amount_paid, amount_refunded, status, code, created_at, updated_at) VALUES "
+                "(6, 'ord_f', 1, 'f', 'tuition', 60, 'VND', 60, 0, 'paid', '00000000006', 0, 0)",
+                NULL);
+    fgt_db_exec("INSERT INTO feegate_bench.payments (id, public_id, order_id, merchant_id, adapter, amount, currency, "
+                "status, created_at, updated_at) VALUES (6, 'pay_f', 6, 1, 'sandbox', 60, 'VND', 'succeeded', 0, 0)",
+                NULL);
+    fgt_db_exec("INSERT INTO feegate_bench.journals (id, public_id, kind, payment_id, created_at) VALUES "
+                "(4, 'jrn_f', 'payment', 6, 0)",
+                NULL);
+    fgt_db_exec("INSERT INTO feegate_bench.ledger_entries (id, journal_id, account_id, amount, currency, created_at) "
+                "VALUES (7, 4, 1, 60, 'VND', 0), (8, 4, 9, -60, 'VND', 0)",
+                NULL);
     ck_assert_int_eq(fgt_cli_run(check, env, NULL, out, sizeof(out), err, sizeof(err)), 1);
-    ck_assert_msg(strstr(out, "\"violations_count\":6") != NULL, "%s", out);
+    ck_assert_msg(strstr(out, "\"violations_count\":8") != NULL, "%s", out);
     static const char *const NAMED[] = {
+        "{\"check\":\"entry_names_its_account\",\"object\":\"entry 8\",\"detail\":\"entry on account 9, which does "
+        "not exist\"}",
+        "{\"check\":\"order_paid_equals_postings\",\"object\":\"ord_f\",\"detail\":\"amount_paid 60 but payment "
+        "postings credit the merchant 0\"}",
         "{\"check\":\"payment_posted_once\",\"object\":\"pay_d\",\"detail\":\"succeeded payment has 0 payment "
         "postings\"}",
         "{\"check\":\"payment_posted_once\",\"object\":\"pay_e\",\"detail\":\"failed payment has 1 payment "
