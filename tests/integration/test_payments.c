@@ -707,6 +707,25 @@ START_TEST(refunds_taken_together_are_begun_set_wise)
     }
     ck_assert_msg(fgt_metric_or_zero(&one, WORKS) - works_before >= 2, "no refunds were begun as a set in 5 rounds");
 
+    /* the last round's payments refunded again, together: each original, already adjusted, is
+     * adjusted a second time, and its payment has two adjustments */
+    for (int i = 0; i < RS_N; i++) {
+        snprintf(bodies[i], sizeof(bodies[i]), "{\"amount\":1000}");
+        snprintf(idems[i], sizeof(idems[i]), "%s", fgt_unique("rf2"));
+        refund_request(&reqs[i], paths[i], pays[i], bodies[i], idems[i], idem_h[i], hdrs[i], auth);
+    }
+    fgt_request_all(&one, FGT_H2C, 1, RS_N, reqs, NULL, NULL, out);
+    for (int i = 0; i < RS_N; i++) {
+        fgt_expect(out[i], 201, NULL);
+        ck_assert_int_eq(refunded("payments", pays[i]), 11000 + i);
+        ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM receipts a JOIN receipts o ON o.id = a.related_id JOIN "
+                                    "payments p ON p.id = o.payment_id WHERE p.public_id = ? AND a.kind = "
+                                    "'adjustment' AND o.status = 'adjusted'",
+                                    pays[i], NULL),
+                         2);
+        fgt_response_free(&out[i]);
+    }
+
     /* 0 and 1: one payment twice; 2: more than it received; 3: no payment; 4 and 5: one key twice */
     for (int i = 0; i < 4; i++)
         paid_payment(100000, orders[i], pays[i]);
