@@ -182,41 +182,61 @@ static int account_id(fg_db_t *db, const fg_posting_t *p, int64_t now_ms, int64_
     return account_select(db, p, id) == 0 ? 0 : FG_EDB;
 }
 
+/* j's row of JOURNALS (7 values), under public id jid. */
+static void journal_values(fg_db_value_t *v, const fg_journal_t *j, const char *jid, int64_t now_ms)
+{
+    v[0] = fg_db_cstr(jid);
+    v[1] = fg_db_cstr(j->kind);
+    v[2] = fg_db_int_or_null(j->payment_id != 0 ? &j->payment_id : NULL);
+    v[3] = j->refund_id < 0 ? FG_DB_ID(j->refund_id) : fg_db_int_or_null(j->refund_id != 0 ? &j->refund_id : NULL);
+    v[4] = fg_db_int_or_null(j->reverses_id != 0 ? &j->reverses_id : NULL);
+    v[5] = fg_db_cstr(j->memo);
+    v[6] = FG_DB_INT(now_ms);
+}
+
+/* j's rows of ENTRIES (5 values each) for journal (a row id, sent or
+ * pending) and the accounts of its lines. */
+static void entry_values(fg_db_value_t *v, const fg_journal_t *j, int64_t journal, const int64_t *accounts,
+                         int64_t now_ms)
+{
+    for (int i = 0; i < j->count; i++) {
+        fg_db_value_t *e = &v[i * 5];
+        e[0] = FG_DB_ID(journal);
+        e[1] = FG_DB_INT(accounts[i]);
+        e[2] = FG_DB_INT(j->lines[i].amount);
+        e[3] = fg_db_cstr(j->lines[i].currency);
+        e[4] = FG_DB_INT(now_ms);
+    }
+}
+
+/* The checks of a journal before it is written: balanced, its accounts'
+ * ids (created on first use) and a public id. */
+static int prepare(fg_db_t *db, const fg_journal_t *j, int64_t now_ms, int64_t *accounts, char jid[FG_ID_CAP])
+{
+    assert(fg_journal_balanced(j) && "an unbalanced journal must never reach the database");
+    for (int i = 0; i < j->count; i++) {
+        int rc = account_id(db, &j->lines[i], now_ms, &accounts[i]);
+        if (rc != 0)
+            return rc;
+    }
+    return fg_id_new("jrn_", jid, FG_ID_CAP) < 0 ? FG_EIO : 0;
+}
+
 /* journal_row != NULL: sent at once (fg_db_insert_now) for its row id. */
 static int post(fg_db_t *db, const fg_journal_t *j, int64_t now_ms, char *public_id, int64_t *journal_row)
 {
     int (*insert)(fg_db_t *, fg_db_table_t *, const fg_db_value_t *, int,
                   int64_t *) = journal_row != NULL ? fg_db_insert_now : fg_db_insert;
-    int64_t ids[FG_JOURNAL_LINES_MAX];
+    int64_t accounts[FG_JOURNAL_LINES_MAX], journal_id = 0;
     char jid[FG_ID_CAP];
-    int rc;
-
-    assert(fg_journal_balanced(j) && "an unbalanced journal must never reach the database");
-    for (int i = 0; i < j->count; i++)
-        if ((rc = account_id(db, &j->lines[i], now_ms, &ids[i])) != 0)
-            return rc;
-    if (fg_id_new("jrn_", jid, sizeof(jid)) < 0)
-        return FG_EIO;
-    int64_t journal_id = 0;
-    fg_db_value_t v[FG_JOURNAL_LINES_MAX * 5] = {
-        fg_db_cstr(jid),
-        fg_db_cstr(j->kind),
-        fg_db_int_or_null(j->payment_id != 0 ? &j->payment_id : NULL),
-        j->refund_id < 0 ? FG_DB_ID(j->refund_id) : fg_db_int_or_null(j->refund_id != 0 ? &j->refund_id : NULL),
-        fg_db_int_or_null(j->reverses_id != 0 ? &j->reverses_id : NULL),
-        fg_db_cstr(j->memo),
-        FG_DB_INT(now_ms),
-    };
+    fg_db_value_t v[FG_JOURNAL_LINES_MAX * 5];
+    int rc = prepare(db, j, now_ms, accounts, jid);
+    if (rc != 0)
+        return rc;
+    journal_values(v, j, jid, now_ms);
     if ((rc = insert(db, &JOURNALS, v, 1, &journal_id)) != 0)
         return rc;
-    for (int i = 0; i < j->count; i++) {
-        fg_db_value_t *e = &v[i * 5];
-        e[0] = FG_DB_ID(journal_id);
-        e[1] = FG_DB_INT(ids[i]);
-        e[2] = FG_DB_INT(j->lines[i].amount);
-        e[3] = fg_db_cstr(j->lines[i].currency);
-        e[4] = FG_DB_INT(now_ms);
-    }
+    entry_values(v, j, journal_id, accounts, now_ms);
     if ((rc = insert(db, &ENTRIES, v, j->count, NULL)) != 0)
         return rc;
     if (public_id != NULL)
@@ -244,34 +264,14 @@ int fg_ledger_post_many_now(fg_db_t *db, const fg_journal_t *j, int n, int64_t n
     int64_t(*accounts)[FG_JOURNAL_LINES_MAX] = fg_malloc((size_t)n * sizeof(*accounts));
     int rc = 0, entries = 0;
     for (int k = 0; rc == 0 && k < n; k++) {
-        assert(fg_journal_balanced(&j[k]) && "an unbalanced journal must never reach the database");
-        for (int i = 0; rc == 0 && i < j[k].count; i++)
-            rc = account_id(db, &j[k].lines[i], now_ms, &accounts[k][i]);
-        if (rc == 0 && fg_id_new("jrn_", jid[k], sizeof(jid[k])) < 0)
-            rc = FG_EIO;
-        if (rc != 0)
-            break;
         assert(j[k].refund_id >= 0 && "a queued refund's journal goes through fg_ledger_post");
-        fg_db_value_t *r = &v[k * 7];
-        r[0] = fg_db_cstr(jid[k]);
-        r[1] = fg_db_cstr(j[k].kind);
-        r[2] = fg_db_int_or_null(j[k].payment_id != 0 ? &j[k].payment_id : NULL);
-        r[3] = fg_db_int_or_null(j[k].refund_id != 0 ? &j[k].refund_id : NULL);
-        r[4] = fg_db_int_or_null(j[k].reverses_id != 0 ? &j[k].reverses_id : NULL);
-        r[5] = fg_db_cstr(j[k].memo);
-        r[6] = FG_DB_INT(now_ms);
+        if ((rc = prepare(db, &j[k], now_ms, accounts[k], jid[k])) == 0)
+            journal_values(&v[k * 7], &j[k], jid[k], now_ms);
     }
     if (rc == 0)
         rc = fg_db_insert_now(db, &JOURNALS, v, n, journal_rows);
-    for (int k = 0; rc == 0 && k < n; k++)
-        for (int i = 0; i < j[k].count; i++) {
-            fg_db_value_t *e = &v[entries++ * 5];
-            e[0] = FG_DB_INT(journal_rows[k]);
-            e[1] = FG_DB_INT(accounts[k][i]);
-            e[2] = FG_DB_INT(j[k].lines[i].amount);
-            e[3] = fg_db_cstr(j[k].lines[i].currency);
-            e[4] = FG_DB_INT(now_ms);
-        }
+    for (int k = 0; rc == 0 && k < n; entries += j[k++].count)
+        entry_values(&v[entries * 5], &j[k], journal_rows[k], accounts[k], now_ms);
     if (rc == 0)
         rc = fg_db_insert_now(db, &ENTRIES, v, entries, NULL);
     free(v);

@@ -38,10 +38,6 @@
 #define RECEIPT_MEMO_CHARS 500
 
 /* clang-format off */
-static const char SQL_ORDER_BY_CODE[] =
-    "SELECT id, " FG_ORDER_STATUS_SQL("status") ", expires_at, currency FROM orders WHERE code = ?";
-/* clang-format on */
-/* clang-format off */
 static const char SQL_PENDING_QR[] =
     "SELECT public_id, " FG_PAYMENT_STATUS_SQL("status") " FROM payments WHERE order_id = ? "
     "AND adapter = 'vietqr' AND status = 'pending' ORDER BY id LIMIT 1 FOR UPDATE";
@@ -88,45 +84,75 @@ static void record_alone(fg_db_t *db, sepay_t *a, const char *status)
     }
 }
 
-/* The first order named in the memo: an open one if any, else any. */
-static int find_order(fg_db_t *db, const char *content, int64_t now, int64_t *order_id)
-{
-    char codes[MEMO_CODES_MAX][FG_ORDER_CODE_LEN + 1];
-    int count = fg_order_code_find_all(content, strlen(content), codes, MEMO_CODES_MAX), rc = 0;
-    int64_t fallback = 0;
-    *order_id = 0;
-    for (int i = 0; i < count && *order_id == 0; i++) {
-        fg_buf_t currency = FG_BUF_INIT;
-        fg_order_status_t status = FG_ORDER_OPEN;
-        int64_t id = 0, expires = 0;
-        int expires_null = 1;
-        fg_stmt_t s;
-        if ((rc = fg_stmt_init(&s, db, SQL_ORDER_BY_CODE)) != 0)
-            return rc;
-        fg_stmt_cstr(&s, codes[i]);
-        fg_stmt_out_int(&s, &id, NULL);
-        fg_stmt_out_enum(&s, &status, FG_ORDER_STATUS_COUNT);
-        fg_stmt_out_int(&s, &expires, &expires_null);
-        fg_stmt_out_text(&s, &currency, NULL);
-        if ((rc = fg_stmt_exec(&s)) == 0 && (rc = fg_stmt_fetch(&s)) == 1) {
-            rc = 0;
-            fg_order_status_t effective = fg_order_effective_status(status, !expires_null, expires, now);
-            int vnd = strcmp(currency.data, "VND") == 0; /* a NAPAS transfer is VND */
-            if (vnd && fg_order_accepts_payment(effective))
-                *order_id = id;
-            else if (vnd && fallback == 0)
-                fallback = id;
-        }
-        fg_stmt_done(&s);
-        fg_buf_free(&currency);
-        if (rc < 0)
-            return rc;
-    }
-    if (*order_id == 0)
-        *order_id = fallback;
-    return 0;
-}
+/* [memo * MEMO_CODES_MAX + index, code]: the orders the memos name */
+/* clang-format off */
+static const char SQL_ORDERS_BY_CODES[] =
+    "SELECT j.k, o.id, " FG_ORDER_STATUS_SQL("o.status") ", COALESCE(o.expires_at, 0), o.expires_at IS NULL, "
+    "o.currency FROM JSON_TABLE(?, '$[*]' COLUMNS (k INT PATH '$[0]', c CHAR(11) CHARSET utf8mb4 COLLATE "
+    "utf8mb4_bin PATH '$[1]')) j STRAIGHT_JOIN orders o ON o.code = j.c";
+/* clang-format on */
 
+/* The order each of memos[0..n) pays (NULL: none asked), in one statement:
+ * the first order a memo names that takes payment, else the first it names
+ * at all (a closed order's money goes to unapplied there), only VND orders (a
+ * NAPAS transfer is VND); 0 when it names none. */
+static int orders_named(fg_db_t *db, const char *const *memos, int n, int64_t now, int64_t *order_ids)
+{
+    /* per memo and code: the VND order's id, and whether it takes payment */
+    int64_t(*vnd)[MEMO_CODES_MAX] = fg_calloc((size_t)n, sizeof(*vnd));
+    int(*open)[MEMO_CODES_MAX] = fg_calloc((size_t)n, sizeof(*open));
+    int *count = fg_calloc((size_t)n, sizeof(*count));
+    fg_buf_t json = FG_BUF_INIT, currency = FG_BUF_INIT;
+    int64_t k = 0, id = 0, expires = 0, expires_null = 0;
+    fg_order_status_t status = FG_ORDER_OPEN;
+    fg_stmt_t s;
+    int rc = 0;
+    for (int i = 0; i < n; i++) {
+        char codes[MEMO_CODES_MAX][FG_ORDER_CODE_LEN + 1];
+        if (memos[i] == NULL)
+            continue;
+        count[i] = fg_order_code_find_all(memos[i], strlen(memos[i]), codes, MEMO_CODES_MAX);
+        for (int c = 0; c < count[i]; c++)
+            fg_buf_printf(&json, "%s[%d,\"%s\"]", json.len > 0 ? "," : "[", i * MEMO_CODES_MAX + c, codes[c]);
+    }
+    if (json.len > 0) {
+        fg_buf_putc(&json, ']');
+        if ((rc = fg_stmt_init(&s, db, SQL_ORDERS_BY_CODES)) == 0) {
+            fg_stmt_str(&s, json.data, json.len);
+            fg_stmt_out_int(&s, &k, NULL);
+            fg_stmt_out_int(&s, &id, NULL);
+            fg_stmt_out_enum(&s, &status, FG_ORDER_STATUS_COUNT);
+            fg_stmt_out_int(&s, &expires, NULL);
+            fg_stmt_out_int(&s, &expires_null, NULL);
+            fg_stmt_out_text(&s, &currency, NULL);
+            rc = fg_stmt_exec(&s);
+        }
+        while (rc == 0 && (rc = fg_stmt_fetch(&s)) == 1) {
+            rc = 0;
+            int i = (int)(k / MEMO_CODES_MAX), c = (int)(k % MEMO_CODES_MAX);
+            if (k < 0 || i >= n || strcmp(currency.data, "VND") != 0)
+                continue;
+            vnd[i][c] = id;
+            open[i][c] = fg_order_accepts_payment(fg_order_effective_status(status, !expires_null, expires, now));
+        }
+    }
+    for (int i = 0; rc == 0 && i < n; i++) {
+        int64_t first_open = 0, first = 0;
+        for (int c = 0; c < count[i]; c++) {
+            if (first_open == 0 && open[i][c])
+                first_open = vnd[i][c];
+            if (first == 0)
+                first = vnd[i][c];
+        }
+        order_ids[i] = first_open != 0 ? first_open : first;
+    }
+    fg_buf_free(&json);
+    fg_buf_free(&currency);
+    free(vnd);
+    free(open);
+    free(count);
+    return rc < 0 ? rc : 0;
+}
 /* The order's pending VietQR payment (the one its QR was shown for), or a new
  * payment row for this transfer; its public id into payment_id. */
 static int payment_for(fg_db_t *db, int64_t order_id, int64_t amount, int64_t now, char *payment_id, size_t cap)
@@ -381,7 +407,8 @@ static int transfer_start(fg_db_t *db, sepay_t *a, int64_t now, int64_t *order_i
         a->reason = "outgoing transfer: no credit";
         return record(db, a, a->event_id);
     }
-    int rc = find_order(db, a->t->content, now, order_id);
+    const char *memo = a->t->content;
+    int rc = orders_named(db, &memo, 1, now, order_id);
     if (rc == 0 && *order_id == 0)
         rc = receipt(db, a, now);
     return rc;
@@ -426,83 +453,21 @@ typedef struct {
     int *paying; /* members' indexes, in pays' order */
 } transfer_set_t;
 
-/* [member * MEMO_CODES_MAX + index, code]: the orders the memos name */
-/* clang-format off */
-static const char SQL_ORDERS_BY_CODES[] =
-    "SELECT j.k, o.id, " FG_ORDER_STATUS_SQL("o.status") ", COALESCE(o.expires_at, 0), o.expires_at IS NULL, "
-    "o.currency FROM JSON_TABLE(?, '$[*]' COLUMNS (k INT PATH '$[0]', c CHAR(11) CHARSET utf8mb4 COLLATE "
-    "utf8mb4_bin PATH '$[1]')) j STRAIGHT_JOIN orders o ON o.code = j.c";
-/* clang-format on */
-
-/* find_order for every incoming member at once: each member's order_id
- * (0: none), by the same choice. */
-static int set_find_orders(fg_db_t *db, transfer_set_t *r, int64_t now)
-{
-    /* per member and code: the order's id when it is VND, and whether it takes payment */
-    int64_t(*vnd)[MEMO_CODES_MAX] = fg_calloc((size_t)r->n, sizeof(*vnd));
-    int(*open)[MEMO_CODES_MAX] = fg_calloc((size_t)r->n, sizeof(*open));
-    int *count = fg_calloc((size_t)r->n, sizeof(*count));
-    fg_buf_t json = FG_BUF_INIT, currency = FG_BUF_INIT;
-    int64_t k = 0, id = 0, expires = 0, expires_null = 0;
-    fg_order_status_t status = FG_ORDER_OPEN;
-    fg_stmt_t s;
-    int rc = 0;
-    for (int i = 0; i < r->n; i++) {
-        char codes[MEMO_CODES_MAX][FG_ORDER_CODE_LEN + 1];
-        sepay_t *a = r->members[i];
-        if (a == NULL || !a->t->incoming)
-            continue;
-        count[i] = fg_order_code_find_all(a->t->content, strlen(a->t->content), codes, MEMO_CODES_MAX);
-        for (int c = 0; c < count[i]; c++)
-            fg_buf_printf(&json, "%s[%d,\"%s\"]", json.len > 0 ? "," : "[", i * MEMO_CODES_MAX + c, codes[c]);
-    }
-    if (json.len > 0) {
-        fg_buf_putc(&json, ']');
-        if ((rc = fg_stmt_init(&s, db, SQL_ORDERS_BY_CODES)) == 0) {
-            fg_stmt_str(&s, json.data, json.len);
-            fg_stmt_out_int(&s, &k, NULL);
-            fg_stmt_out_int(&s, &id, NULL);
-            fg_stmt_out_enum(&s, &status, FG_ORDER_STATUS_COUNT);
-            fg_stmt_out_int(&s, &expires, NULL);
-            fg_stmt_out_int(&s, &expires_null, NULL);
-            fg_stmt_out_text(&s, &currency, NULL);
-            rc = fg_stmt_exec(&s);
-        }
-        while (rc == 0 && (rc = fg_stmt_fetch(&s)) == 1) {
-            rc = 0;
-            int i = (int)(k / MEMO_CODES_MAX), c = (int)(k % MEMO_CODES_MAX);
-            if (k < 0 || i >= r->n || strcmp(currency.data, "VND") != 0) /* a NAPAS transfer is VND */
-                continue;
-            vnd[i][c] = id;
-            open[i][c] = fg_order_accepts_payment(fg_order_effective_status(status, !expires_null, expires, now));
-        }
-    }
-    for (int i = 0; rc == 0 && i < r->n; i++) {
-        if (r->members[i] == NULL)
-            continue;
-        int64_t first_open = 0, first = 0;
-        for (int c = 0; c < count[i]; c++) {
-            if (first_open == 0 && open[i][c])
-                first_open = vnd[i][c];
-            if (first == 0)
-                first = vnd[i][c];
-        }
-        r->members[i]->order_id = first_open != 0 ? first_open : first;
-    }
-    fg_buf_free(&json);
-    fg_buf_free(&currency);
-    free(vnd);
-    free(open);
-    free(count);
-    return rc < 0 ? rc : 0;
-}
-
 static int transfer_set_tx(fg_db_t *db, void *arg)
 {
     transfer_set_t *r = arg;
     int64_t now = fg_now_ms();
     fg_buf_t transfers = FG_BUF_INIT;
-    int paying = 0, rc = set_find_orders(db, r, now);
+    const char **memos = fg_calloc((size_t)r->n, sizeof(*memos));
+    int64_t *orders = fg_calloc((size_t)r->n, sizeof(*orders));
+    for (int i = 0; i < r->n; i++)
+        memos[i] = r->members[i] != NULL && r->members[i]->t->incoming ? r->members[i]->t->content : NULL;
+    int paying = 0, rc = orders_named(db, memos, r->n, now, orders);
+    for (int i = 0; i < r->n; i++)
+        if (r->members[i] != NULL)
+            r->members[i]->order_id = orders[i];
+    free(memos);
+    free(orders);
     for (int i = 0; rc == 0 && i < r->n; i++) {
         sepay_t *a = r->members[i];
         if (a == NULL)

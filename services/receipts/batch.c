@@ -263,7 +263,7 @@ static int write_receipts(fg_db_t *db, const item_t *items, int n, int64_t now_m
     return rc == FG_ECONFLICT ? FG_EDB : rc;
 }
 
-/* Numbers the read items by series and writes them; frees them. */
+/* Numbers the read items by series and writes them. */
 static int number_and_write(fg_db_t *db, item_t *items, int n, int64_t now_ms, int adjustments)
 {
     qsort(items, (size_t)n, sizeof(items[0]), by_series);
@@ -271,31 +271,27 @@ static int number_and_write(fg_db_t *db, item_t *items, int n, int64_t now_ms, i
     for (int i = 0; rc == 0 && i < n; i++)
         if (items[i].number < 1 || items[i].number > FG_RECEIPT_NUMBER_MAX)
             rc = FG_ERANGE;
-    if (rc == 0)
-        rc = write_receipts(db, items, n, now_ms, adjustments);
+    return rc != 0 ? rc : write_receipts(db, items, n, now_ms, adjustments);
+}
+
+static void items_free(item_t *items, int n)
+{
     for (int i = 0; i < n; i++)
         for (int c = 0; c < T_COUNT; c++)
             free(items[i].text[c]);
     free(items);
-    return rc;
 }
 
 int fg_receipt_issue_batch(fg_db_t *db, const fg_receipt_claim_t *claims, int n, int64_t now_ms)
 {
     if (n <= 0)
         return 0;
-    item_t *items = calloc((size_t)n, sizeof(*items));
-    if (items == NULL)
-        return FG_ENOMEM;
+    item_t *items = fg_calloc((size_t)n, sizeof(*items));
     int rc = read_details(db, claims, n, items);
-    if (rc != 0) {
-        for (int i = 0; i < n; i++)
-            for (int c = 0; c < T_COUNT; c++)
-                free(items[i].text[c]);
-        free(items);
-        return rc;
-    }
-    return number_and_write(db, items, n, now_ms, 0);
+    if (rc == 0)
+        rc = number_and_write(db, items, n, now_ms, 0);
+    items_free(items, n);
+    return rc;
 }
 
 /* ---- adjustments ----------------------------------------------------------------- */
@@ -432,10 +428,7 @@ int fg_receipt_adjust_many(fg_db_t *db, const fg_receipt_adjustment_t *a, int n,
     }
     free(originals);
     if (rc == 0)
-        return number_and_write(db, items, n, now_ms, 1);
-    for (int i = 0; i < n; i++)
-        for (int c = 0; c < T_COUNT; c++)
-            free(items[i].text[c]);
-    free(items);
+        rc = number_and_write(db, items, n, now_ms, 1);
+    items_free(items, n);
     return rc;
 }

@@ -58,23 +58,15 @@ static const char SQL_CLAIM[] = "SELECT id FROM recon_items WHERE state = 'unmat
 /* the claimed ids, as a JSON array: one statement for the round */
 static const char SQL_LEASE[] = "UPDATE JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT PATH '$')) j JOIN recon_items r ON "
                                 "r.id = j.id SET r.lease_until = ?";
-static const char SQL_ITEM[] =
-    "SELECT i.state, i.unapplied, i.business_day, l.id, l.account, l.amount, l.value_date, l.bank_ref, l.end_to_end, "
-    "l.memo, l.currency "
-    "FROM recon_items i JOIN statement_lines l ON l.id = i.line_id WHERE i.id = ? FOR UPDATE";
-static const char SQL_BY_REFERENCE[] =
-    "SELECT p.id, p.order_id, COALESCE(p.amount_received, 0), p.adapter FROM payments p WHERE p.adapter IN "
-    "('vnpay', 'momo', 'vietqr', 'sandbox') AND p.provider_txn_id IN (?, ?) AND p.status = 'succeeded' LIMIT 1";
-static const char SQL_BY_TRANSFER[] =
-    "SELECT COALESCE(t.payment_id, 0), t.amount FROM bank_transfers t WHERE t.account = ? AND t.bank_ref = ?";
+/* An item and its line, as item_bind reads them. */
+#define ITEM_COLUMNS                                                                                                    \
+    "i.state, i.unapplied, i.business_day, l.id, l.account, l.amount, l.value_date, l.bank_ref, l.end_to_end, l.memo, " \
+    "l.currency"
+static const char SQL_ITEM[] = "SELECT " ITEM_COLUMNS " FROM recon_items i JOIN statement_lines l ON l.id = i.line_id "
+                               "WHERE i.id = ? FOR UPDATE";
 /* The feed's transfer a statement line now shows is no longer ledger_only. */
 static const char SQL_SHOWN[] = "UPDATE recon_items SET state = 'matched', rule = 'reference', updated_at = ? "
                                 "WHERE account = ? AND transfer_ref = ? AND kind = 'ledger_posting'";
-/* clang-format off */
-static const char SQL_ORDER_BY_CODE[] =
-    "SELECT id, amount, amount_paid, allow_partial, " FG_ORDER_STATUS_SQL("status") ", COALESCE(expires_at, 0), "
-    "expires_at IS NOT NULL, currency FROM orders WHERE code = ? FOR UPDATE";
-/* clang-format on */
 static const char SQL_PAYMENT_ROW_ID[] = "SELECT id FROM payments WHERE public_id = ?";
 static const char SQL_SUGGEST[] =
     "SELECT id FROM orders WHERE status IN ('open', 'partially_paid') AND currency = ? AND amount - amount_paid = ? "
@@ -187,47 +179,6 @@ static int by_payment_found(fg_db_t *db, item_t *it, int64_t payment, int64_t or
     return link(db, it, payment, order, received, 0);
 }
 
-/* Rule 1.  *decided 1 when it decided the item, 0 when it does not apply. */
-static int by_reference(fg_db_t *db, item_t *it, int *decided)
-{
-    fg_stmt_t s;
-    fg_buf_t adapter = FG_BUF_INIT;
-    int64_t payment = 0, order = 0, received = 0;
-    int rc;
-    *decided = 0;
-    if (it->bank_ref.len == 0 && it->end_to_end.len == 0)
-        return 0;
-    if (it->bank_ref.len > 0) {
-        if ((rc = fg_stmt_init(&s, db, SQL_BY_TRANSFER)) != 0)
-            return rc;
-        fg_stmt_str(&s, it->account.data, it->account.len);
-        fg_stmt_str(&s, it->bank_ref.data, it->bank_ref.len);
-        fg_stmt_out_int(&s, &payment, NULL);
-        fg_stmt_out_int(&s, &received, NULL);
-        if ((rc = fg_stmt_one(&s)) == 0) {
-            *decided = 1;
-            return by_transfer_found(db, it, payment, received);
-        }
-        if (rc != FG_ENOTFOUND)
-            return rc;
-    }
-    if ((rc = fg_stmt_init(&s, db, SQL_BY_REFERENCE)) != 0)
-        return rc;
-    fg_stmt_str(&s, it->bank_ref.len > 0 ? it->bank_ref.data : "-", it->bank_ref.len > 0 ? it->bank_ref.len : 1);
-    fg_stmt_str(&s, it->end_to_end.len > 0 ? it->end_to_end.data : "-",
-                it->end_to_end.len > 0 ? it->end_to_end.len : 1);
-    fg_stmt_out_int(&s, &payment, NULL);
-    fg_stmt_out_int(&s, &order, NULL);
-    fg_stmt_out_int(&s, &received, NULL);
-    fg_stmt_out_text(&s, &adapter, NULL);
-    if ((rc = fg_stmt_one(&s)) == 0) {
-        *decided = 1;
-        rc = by_payment_found(db, it, payment, order, received, adapter.data);
-    }
-    fg_buf_free(&adapter);
-    return rc == FG_ENOTFOUND ? 0 : rc;
-}
-
 typedef struct {
     int64_t id, owed;
     int partial; /* the order takes part payments */
@@ -308,56 +259,6 @@ int fg_recon_pay_order(fg_db_t *db, const fg_config_t *cfg, int64_t item_id, int
     fg_stmt_cstr(&s, payment_id);
     fg_stmt_out_int(&s, payment_row, NULL);
     return fg_stmt_one(&s);
-}
-
-/* Rule 2. */
-static int by_codes(fg_db_t *db, const fg_config_t *cfg, item_t *it, int64_t now, int *decided)
-{
-    char codes[CODES_MAX][FG_ORDER_CODE_LEN + 1];
-    owed_t orders[CODES_MAX];
-    int found = 0, rc;
-    *decided = 0;
-    int n = fg_order_code_find_all(it->memo.data, it->memo.len, codes, CODES_MAX);
-    for (int i = 0; i < n; i++) {
-        fg_stmt_t s;
-        int64_t id, amount, paid, partial, expires, has_expiry;
-        fg_order_status_t status = FG_ORDER_OPEN;
-        fg_buf_t currency = FG_BUF_INIT;
-        if ((rc = fg_stmt_init(&s, db, SQL_ORDER_BY_CODE)) != 0)
-            return rc;
-        fg_stmt_cstr(&s, codes[i]);
-        fg_stmt_out_int(&s, &id, NULL);
-        fg_stmt_out_int(&s, &amount, NULL);
-        fg_stmt_out_int(&s, &paid, NULL);
-        fg_stmt_out_int(&s, &partial, NULL);
-        fg_stmt_out_enum(&s, &status, FG_ORDER_STATUS_COUNT);
-        fg_stmt_out_int(&s, &expires, NULL);
-        fg_stmt_out_int(&s, &has_expiry, NULL);
-        fg_stmt_out_text(&s, &currency, NULL);
-        if ((rc = fg_stmt_one(&s)) == 0)
-            orders[found++] = owed_of(it, id, amount, paid, partial, status, has_expiry, expires, &currency, now);
-        fg_buf_free(&currency);
-        if (rc != 0 && rc != FG_ENOTFOUND) /* not found: a window of the memo that only looks like a code */
-            return rc;
-    }
-    if (found == 0)
-        return 0;
-    *decided = 1;
-    if ((rc = codes_decided(db, it, orders, found)) <= 0)
-        return rc;
-    /* the transfer, once: a feed delivery of it later finds this row */
-    /* FG_ECONFLICT: the feed got there first; a later round matches by reference */
-    if (it->bank_ref.len > 0 && (rc = fg_bank_transfer_record(db, it->account.data, it->bank_ref.data, "statement",
-                                                              it->amount, NULL, now)) != 0)
-        return rc;
-    for (int i = 0; i < found; i++) {
-        int64_t payment = 0;
-        if ((rc = fg_recon_pay_order(db, cfg, it->item_id, it->line_id, orders[i].id, orders[i].owed, i, &payment)) !=
-                0 ||
-            (rc = link(db, it, payment, orders[i].id, orders[i].owed, 0)) != 0)
-            return rc;
-    }
-    return 0;
 }
 
 static const char SQL_PAYER_REFUND[] =
@@ -555,59 +456,6 @@ static int settle(fg_db_t *db, item_t *it, int64_t now)
     return fg_stmt_exec(&s);
 }
 
-/* Decides a locked item waiting for matching, by the rules in order, and
- * writes the outcome. */
-static int decide(fg_db_t *db, const fg_config_t *cfg, item_t *it, int64_t now)
-{
-    int decided = 0, rc;
-    if ((rc = by_settlement(db, cfg, it, now, &decided)) != 0 || decided) {
-        if (rc != 0)
-            return rc;
-    } else if (it->amount < 0 && ((rc = by_payer_refund(db, it, now, &decided)) != 0 || decided)) {
-        if (rc != 0)
-            return rc;
-    } else if (it->amount < 0 && ((rc = by_merchant_payout(db, it, now, &decided)) != 0 || decided)) {
-        if (rc != 0)
-            return rc;
-    } else if (it->amount < 0) {
-        it->state = "bank_only";
-        snprintf(it->detail, sizeof(it->detail), "a debit: no settlement batch, payer refund or payout names it");
-    } else if ((rc = by_reference(db, it, &decided)) != 0 || decided ||
-               (rc = by_codes(db, cfg, it, now, &decided)) != 0 || decided ||
-               (rc = by_amount_and_date(db, it, &decided)) != 0 || decided) {
-        if (rc != 0)
-            return rc;
-    } else {
-        it->state = "bank_only";
-        snprintf(it->detail, sizeof(it->detail), "no payment or order matches");
-    }
-    if ((rc = book(db, it, now)) != 0)
-        return rc;
-    return settle(db, it, now);
-}
-
-static int match_tx(fg_db_t *db, void *arg)
-{
-    match_t *m = arg;
-    item_t *it = &m->it;
-    item_cols_t c = {FG_BUF_INIT, 0, 0, 0};
-    fg_stmt_t s;
-    item_free(it);
-    memset(it, 0, sizeof(*it));
-    it->item_id = m->item_id;
-    int rc = fg_stmt_init(&s, db, SQL_ITEM);
-    if (rc != 0)
-        return rc;
-    fg_stmt_int(&s, it->item_id);
-    item_bind(&s, it, &c);
-    rc = fg_stmt_one(&s);
-    int unmatched = rc == 0 && item_read(it, &c);
-    fg_buf_free(&c.state);
-    if (rc != 0 || !unmatched)
-        return rc == FG_ENOTFOUND ? 0 : rc; /* decided meanwhile: nothing to do */
-    return decide(db, m->cfg, it, fg_now_ms());
-}
-
 typedef struct {
     int limit, count;
     int64_t ids[MATCH_BATCH_MAX];
@@ -690,10 +538,9 @@ int fg_recon_import_matched(fg_db_t *db, int64_t statement_id, const char *accou
 /* ---- a group's lines, set-wise ---------------------------------------------------- */
 
 /* The claimed items, locked, in claim order. */
-static const char SQL_ITEMS[] =
-    "SELECT i.id, i.state, i.unapplied, i.business_day, l.id, l.account, l.amount, l.value_date, l.bank_ref, "
-    "l.end_to_end, l.memo, l.currency FROM JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT PATH '$')) j STRAIGHT_JOIN "
-    "recon_items i ON i.id = j.id JOIN statement_lines l ON l.id = i.line_id FOR UPDATE";
+static const char SQL_ITEMS[] = "SELECT i.id, " ITEM_COLUMNS " FROM JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT PATH "
+                                "'$')) j STRAIGHT_JOIN recon_items i ON i.id = j.id JOIN statement_lines l ON "
+                                "l.id = i.line_id FOR UPDATE";
 /* [member, reference]: a settlement batch waits for the line (rule 0) */
 static const char SQL_BATCHES_WAITING[] =
     "SELECT DISTINCT j.k FROM JSON_TABLE(?, '$[*]' COLUMNS (k INT PATH '$[0]', r VARCHAR(100) CHARSET utf8mb4 "
@@ -704,7 +551,8 @@ static const char SQL_TRANSFERS_FOUND[] =
     "SELECT j.k, COALESCE(t.payment_id, 0), t.amount FROM JSON_TABLE(?, '$[*]' COLUMNS (k INT PATH '$[0]', a "
     "VARCHAR(100) CHARSET utf8mb4 COLLATE utf8mb4_bin PATH '$[1]', r VARCHAR(100) CHARSET utf8mb4 COLLATE "
     "utf8mb4_bin PATH '$[2]')) j STRAIGHT_JOIN bank_transfers t ON t.account = j.a AND t.bank_ref = j.r";
-/* [member, adapter, reference]: rule 1's provider transactions (SQL_BY_REFERENCE) */
+/* [member, adapter, reference]: rule 1's provider transactions: a succeeded payment of one of
+ * REFERENCE_ADAPTERS whose provider transaction is the line's bank reference or end-to-end id */
 static const char SQL_PAYMENTS_FOUND[] =
     "SELECT j.k, p.id, p.order_id, COALESCE(p.amount_received, 0), p.adapter FROM JSON_TABLE(?, '$[*]' COLUMNS (k "
     "INT PATH '$[0]', a VARCHAR(16) CHARSET utf8mb4 COLLATE utf8mb4_bin PATH '$[1]', r VARCHAR(100) CHARSET utf8mb4 "
@@ -976,11 +824,11 @@ Exit:
     return rc < 0 ? rc : 0;
 }
 
-/* 1 when code is among the codes of the set's members before i (or of i's
- * own before it): one order named twice is paid by the first to name it. */
-static int code_taken(const match_set_t *set, int i, const char *code)
+/* 1 when code is among the codes of members j0..i of the set: one order
+ * named by two lines is paid by the first to name it. */
+static int code_taken(const match_set_t *set, int j0, int i, const char *code)
 {
-    for (int j = 0; j <= i; j++) {
+    for (int j = j0; j <= i; j++) {
         const member_t *m = &set->mb[j];
         if (m->route != ROUTE_SET)
             continue;
@@ -1008,10 +856,10 @@ static int set_orders(fg_db_t *db, match_set_t *set, int64_t now)
             continue;
         int n = fg_order_code_find_all(it->memo.data, it->memo.len, found, CODES_MAX);
         for (int c = 0; c < n && m->route == ROUTE_SET; c++) {
-            if (code_taken(set, i, found[c]))
-                m->route = ROUTE_EACH;
-            else
-                memcpy(m->code[m->codes++], found[c], sizeof(m->code[0]));
+            if (i > 0 && code_taken(set, 0, i - 1, found[c]))
+                m->route = ROUTE_EACH; /* an earlier line's order: decided after it */
+            else if (!code_taken(set, i, i, found[c]))
+                memcpy(m->code[m->codes++], found[c], sizeof(m->code[0])); /* a code the memo repeats counts once */
         }
         if (m->route != ROUTE_SET) {
             m->codes = 0;
@@ -1049,6 +897,29 @@ Exit:
     return rc < 0 ? rc : 0;
 }
 
+/* The orders member m's memo names that exist, in the memo's order, into
+ * orders; how many. */
+static int member_orders(const member_t *m, owed_t orders[CODES_MAX])
+{
+    int found = 0;
+    for (int c = 0; c < m->codes; c++)
+        if (m->has_order[c])
+            orders[found++] = m->order[c];
+    return found;
+}
+
+/* Rule 3 for a credit no earlier rule decided: a suggestion, else bank_only. */
+static int by_suggestion(fg_db_t *db, item_t *it)
+{
+    int decided = 0;
+    int rc = by_amount_and_date(db, it, &decided);
+    if (rc == 0 && !decided) {
+        it->state = "bank_only";
+        snprintf(it->detail, sizeof(it->detail), "no payment or order matches");
+    }
+    return rc;
+}
+
 /* Rule 2 decided for the set: mismatches suggest their orders; the lines
  * that pay record their transfers (one statement) and pay their orders
  * (fg_transfer_pay_orders: one lock, one update per table). */
@@ -1060,12 +931,9 @@ static int set_pay(fg_db_t *db, match_set_t *set, int64_t now)
         member_t *m = &set->mb[i];
         item_t *it = &set->m[i].it;
         owed_t orders[CODES_MAX];
-        int found = 0;
         if (m->route != ROUTE_SET || m->decided)
             continue;
-        for (int c = 0; c < m->codes; c++)
-            if (m->has_order[c])
-                orders[found++] = m->order[c];
+        int found = member_orders(m, orders);
         if (found == 0)
             continue; /* rule 3 */
         m->decided = 1;
@@ -1128,15 +996,10 @@ static int set_settle(fg_db_t *db, match_set_t *set, int64_t now)
     int posts = 0, settled = 0, rc = 0;
     for (int i = 0; rc == 0 && i < set->n; i++) {
         item_t *it = &set->m[i].it;
-        int decided = set->mb[i].decided;
         if (set->mb[i].route != ROUTE_SET)
             continue;
-        if (!decided && (rc = by_amount_and_date(db, it, &decided)) != 0)
+        if (!set->mb[i].decided && (rc = by_suggestion(db, it)) != 0)
             break;
-        if (!decided) {
-            it->state = "bank_only";
-            snprintf(it->detail, sizeof(it->detail), "no payment or order matches");
-        }
         if (book_journal(it, &journals[posts], memos[posts]))
             of[posts++] = i;
     }
@@ -1173,6 +1036,85 @@ static int set_settle(fg_db_t *db, match_set_t *set, int64_t now)
     return rc;
 }
 
+/* Rules 1 to 3 for a credit by itself: the set's lookups for a set of one
+ * (set_references, set_orders), its orders paid one by one. */
+static int credit_alone(fg_db_t *db, match_t *m, int64_t now)
+{
+    item_t *it = &m->it;
+    member_t mb = {.route = ROUTE_SET};
+    match_set_t one = {m->cfg, m, 1, &mb};
+    owed_t orders[CODES_MAX];
+    int rc = set_references(db, &one);
+    if (rc != 0 || mb.decided || (rc = set_orders(db, &one, now)) != 0)
+        return rc;
+    int found = member_orders(&mb, orders);
+    if (found == 0)
+        return by_suggestion(db, it);
+    if ((rc = codes_decided(db, it, orders, found)) <= 0)
+        return rc;
+    /* the transfer, once: a feed delivery of it later finds this row */
+    /* FG_ECONFLICT: the feed got there first; a later round matches by reference */
+    if (it->bank_ref.len > 0 && (rc = fg_bank_transfer_record(db, it->account.data, it->bank_ref.data, "statement",
+                                                              it->amount, NULL, now)) != 0)
+        return rc;
+    for (int i = 0; i < found; i++) {
+        int64_t payment = 0;
+        if ((rc = fg_recon_pay_order(db, m->cfg, it->item_id, it->line_id, orders[i].id, orders[i].owed, i,
+                                     &payment)) != 0 ||
+            (rc = link(db, it, payment, orders[i].id, orders[i].owed, 0)) != 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* Decides a locked item waiting for matching, by the rules in order, and
+ * writes the outcome. */
+static int decide(fg_db_t *db, match_t *m, int64_t now)
+{
+    item_t *it = &m->it;
+    int decided = 0, rc;
+    if ((rc = by_settlement(db, m->cfg, it, now, &decided)) != 0 || decided) {
+        if (rc != 0)
+            return rc;
+    } else if (it->amount < 0 && ((rc = by_payer_refund(db, it, now, &decided)) != 0 || decided)) {
+        if (rc != 0)
+            return rc;
+    } else if (it->amount < 0 && ((rc = by_merchant_payout(db, it, now, &decided)) != 0 || decided)) {
+        if (rc != 0)
+            return rc;
+    } else if (it->amount < 0) {
+        it->state = "bank_only";
+        snprintf(it->detail, sizeof(it->detail), "a debit: no settlement batch, payer refund or payout names it");
+    } else if ((rc = credit_alone(db, m, now)) != 0) {
+        return rc;
+    }
+    if ((rc = book(db, it, now)) != 0)
+        return rc;
+    return settle(db, it, now);
+}
+
+static int match_tx(fg_db_t *db, void *arg)
+{
+    match_t *m = arg;
+    item_t *it = &m->it;
+    item_cols_t c = {FG_BUF_INIT, 0, 0, 0};
+    fg_stmt_t s;
+    item_free(it);
+    memset(it, 0, sizeof(*it));
+    it->item_id = m->item_id;
+    int rc = fg_stmt_init(&s, db, SQL_ITEM);
+    if (rc != 0)
+        return rc;
+    fg_stmt_int(&s, it->item_id);
+    item_bind(&s, it, &c);
+    rc = fg_stmt_one(&s);
+    int unmatched = rc == 0 && item_read(it, &c);
+    fg_buf_free(&c.state);
+    if (rc != 0 || !unmatched)
+        return rc == FG_ENOTFOUND ? 0 : rc; /* decided meanwhile: nothing to do */
+    return decide(db, m, fg_now_ms());
+}
+
 /* A group's items decided together, each as it would be alone: one locking
  * read of the items, one lookup per rule for all of them (the waiting
  * settlement batches, the feed's transfers, the provider transactions, the
@@ -1200,7 +1142,7 @@ static int match_set_tx(fg_db_t *db, void *arg)
         rc = set_settle(db, set, now);
     for (int i = 0; rc == 0 && i < set->n; i++)
         if (set->mb[i].route == ROUTE_EACH)
-            rc = decide(db, set->cfg, &set->m[i].it, now);
+            rc = decide(db, &set->m[i], now);
     return rc;
 }
 
