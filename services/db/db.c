@@ -164,6 +164,7 @@ static int connect_now(fg_db_t *db)
 {
     fg_db_node_t nodes[FG_DB_NODES_MAX];
     int count = fg_config_db_nodes(db->cfg, nodes);
+    fg_db__unwatch(db);
     if (db->mysql != NULL) {
         drop_cache(db);
         mysql_close(db->mysql);
@@ -182,6 +183,7 @@ static int connect_now(fg_db_t *db)
             }
             db->node = n;
             db->broken = 0;
+            fg_db__watch(db, &nodes[n]);
             return 0;
         }
     }
@@ -192,6 +194,19 @@ static int connect_now(fg_db_t *db)
 const fg_config_t *fg_db_config(const fg_db_t *db) { return db->cfg; }
 
 int fg_db_in_cluster(const fg_db_t *db) { return db->mysql != NULL && db->cluster; }
+
+int fg_db__open_at(fg_db_t **out, const fg_config_t *cfg, const fg_db_node_t *node)
+{
+    fg_db_t *db = fg_calloc(1, sizeof(*db));
+    db->cfg = cfg;
+    db->unwatched = 1;
+    if (connect_node(db, node) != 0 || mysql_query(db->mysql, "SET SESSION wsrep_sync_wait = 0") != 0) {
+        fg_db_close(db);
+        return FG_EUNAVAILABLE;
+    }
+    *out = db;
+    return 0;
+}
 
 int fg_db_open(fg_db_t **out, const fg_config_t *cfg, char *err, size_t err_cap)
 {
@@ -256,6 +271,7 @@ void fg_db_close(fg_db_t *db)
         return;
     fg_db_close(db->reader);
     free(db->reader_cfg);
+    fg_db__unwatch(db);
     if (db->mysql != NULL) {
         drop_cache(db);
         mysql_close(db->mysql);
@@ -297,7 +313,10 @@ MYSQL_STMT *fg_db__cached(fg_db_t *db, const char *sql)
     MYSQL_STMT *stmt = mysql_stmt_init(db->mysql);
     if (stmt == NULL)
         fg_oom();
-    if (mysql_stmt_prepare(stmt, sql, strlen(sql)) != 0) {
+    fg_db__wait(db);
+    int failed = mysql_stmt_prepare(stmt, sql, strlen(sql)) != 0;
+    fg_db__waited(db);
+    if (failed) {
         fg_db__remember_error(db, mysql_stmt_errno(stmt), mysql_stmt_error(stmt));
         fg_db__classify(db, db->last_errno);
         mysql_stmt_close(stmt);
@@ -434,7 +453,10 @@ int fg_stmt_exec(fg_stmt_t *s)
     assert((unsigned long)s->param_count == mysql_stmt_param_count(s->stmt));
     if (s->param_count > 0 && mysql_stmt_bind_param(s->stmt, s->params) != 0)
         return fail_stmt(s);
-    if (mysql_stmt_execute(s->stmt) != 0)
+    fg_db__wait(s->db);
+    int failed = mysql_stmt_execute(s->stmt) != 0;
+    fg_db__waited(s->db);
+    if (failed)
         return fail_stmt(s);
     s->executed = 1;
     return 0;
@@ -463,9 +485,12 @@ int fg_db_bulk(fg_db_t *db, const char *sql, const fg_db_column_t *cols, int nco
         }
     }
     unsigned size = n;
-    int rc = 0;
-    if (mysql_stmt_attr_set(stmt, STMT_ATTR_ARRAY_SIZE, &size) != 0 || mysql_stmt_bind_param(stmt, binds) != 0 ||
-        mysql_stmt_execute(stmt) != 0) {
+    int rc = 0,
+        failed = mysql_stmt_attr_set(stmt, STMT_ATTR_ARRAY_SIZE, &size) != 0 || mysql_stmt_bind_param(stmt, binds) != 0;
+    fg_db__wait(db);
+    failed = failed || mysql_stmt_execute(stmt) != 0;
+    fg_db__waited(db);
+    if (failed) {
         fg_db__remember_error(db, mysql_stmt_errno(stmt), mysql_stmt_error(stmt));
         rc = fg_db__classify(db, db->last_errno);
     } else if (affected != NULL) {
@@ -542,14 +567,19 @@ int fg_stmt_fetch(fg_stmt_t *s)
     assert(s->executed);
     if (s->executed == 1) {
         assert((unsigned)s->result_count == mysql_stmt_field_count(s->stmt));
-        if (!s->stream && mysql_stmt_store_result(s->stmt) != 0)
+        fg_db__wait(s->db);
+        int failed = !s->stream && mysql_stmt_store_result(s->stmt) != 0;
+        fg_db__waited(s->db);
+        if (failed)
             return fail_stmt(s);
         s->executed = 2;
     }
     bind_results(s);
     if (mysql_stmt_bind_result(s->stmt, s->results) != 0)
         return fail_stmt(s);
+    fg_db__wait(s->db);
     int rc = mysql_stmt_fetch(s->stmt);
+    fg_db__waited(s->db);
     if (rc == MYSQL_NO_DATA) {
         mysql_stmt_free_result(s->stmt);
         s->executed = 3;
@@ -657,7 +687,10 @@ int fg_db_commit(fg_db_t *db)
             return FG_ERETRY;
         }
     }
-    if (mysql_commit(db->mysql) != 0) {
+    fg_db__wait(db);
+    int failed = mysql_commit(db->mysql) != 0;
+    fg_db__waited(db);
+    if (failed) {
         fg_db__remember_error(db, mysql_errno(db->mysql), mysql_error(db->mysql));
         return fg_db__classify(db, db->last_errno);
     }
@@ -673,7 +706,10 @@ void fg_db_rollback(fg_db_t *db)
     db->canary = 0;
     if (db->mysql == NULL || db->broken)
         return;
-    if (mysql_rollback(db->mysql) != 0) {
+    fg_db__wait(db);
+    int failed = mysql_rollback(db->mysql) != 0;
+    fg_db__waited(db);
+    if (failed) {
         fg_db__remember_error(db, mysql_errno(db->mysql), mysql_error(db->mysql));
         fg_db__classify(db, db->last_errno);
     }
@@ -794,7 +830,10 @@ int fg_db_exec_text(fg_db_t *db, const char *sql, size_t len)
 {
     if (fg_db_ensure(db) != 0)
         return FG_EUNAVAILABLE;
-    if (mysql_real_query(db->mysql, sql, len) != 0) {
+    fg_db__wait(db);
+    int failed = mysql_real_query(db->mysql, sql, len) != 0;
+    fg_db__waited(db);
+    if (failed) {
         fg_db__remember_error(db, mysql_errno(db->mysql), mysql_error(db->mysql));
         return fg_db__classify(db, db->last_errno);
     }

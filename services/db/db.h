@@ -270,4 +270,8 @@ void fg_db_rollback(fg_db_t *db);
  *  not keep what an uncommitted transaction wrote (ledger.c's accounts). */
 uint64_t fg_db_tx_serial(const fg_db_t *db);
 
+/** Statements a Galera node left without an answer, found by the answer watch
+ *  (watch.c), whose connections it dropped so that their transactions ran again. */
+unsigned long long fg_db_answers_lost(void);
+
 #endif

@@ -5,6 +5,7 @@
 #define FG_DB_DB_INTERNAL_H
 
 #include "db/db.h"
+#include "core/text.h"
 
 typedef struct {
     const char *sql; /* the literal, compared by pointer */
@@ -51,6 +52,15 @@ struct fg_db {
     unsigned jitter_seed;
     fg_db_queue_t queue;
     uint64_t tx_serial; /* advanced whenever a transaction ends (fg_db_tx_serial) */
+    /* the answer watch (watch.c), on a cluster: when the current wait for the server began (0: none;
+     * atomic), how many waits began (atomic), and what the watch needs to ask the node about it */
+    int64_t wait_since_ms;
+    uint64_t waits;
+    int watch_on, unwatched; /* in the watch's list; the watch's own connection, never in it */
+    unsigned long server_thread;
+    int watch_fd;
+    fg_db_node_t watch_node;
+    struct fg_db *watch_next;
 };
 
 void fg_db__remember_error(fg_db_t *db, unsigned err, const char *text);
@@ -64,5 +74,26 @@ int fg_db__flush(fg_db_t *db);
 /** Drops the queued rows (rollback). */
 void fg_db__discard(fg_db_t *db);
 void fg_db__queue_free(fg_db_t *db);
+
+/** A connection of the answer watch's own to one server (watch.c); 0, or an FG_E* code. */
+int fg_db__open_at(fg_db_t **out, const fg_config_t *cfg, const fg_db_node_t *node);
+/** The connection, just made to node, is watched when it is on a cluster (watch.c). */
+void fg_db__watch(fg_db_t *db, const fg_db_node_t *node);
+/** The connection leaves the watch; before its MYSQL closes. */
+void fg_db__unwatch(fg_db_t *db);
+
+/** Around every call that waits for the server's answer: the watch looks at waits that last. */
+static inline void fg_db__wait(fg_db_t *db)
+{
+    if (db->watch_on) {
+        __atomic_add_fetch(&db->waits, 1, __ATOMIC_RELEASE);
+        __atomic_store_n(&db->wait_since_ms, fg_now_ms(), __ATOMIC_RELEASE);
+    }
+}
+static inline void fg_db__waited(fg_db_t *db)
+{
+    if (db->watch_on)
+        __atomic_store_n(&db->wait_since_ms, 0, __ATOMIC_RELEASE);
+}
 
 #endif

@@ -216,6 +216,12 @@ void fg_metrics_render(fg_buf_t *out, fg_pool_t *pool)
     render_sets(out);
     fg_db_groups_render(out);
     fg_buf_printf(out,
+                  "# HELP feegate_db_answers_lost_total Statements a cluster node never answered: the connection "
+                  "was dropped and the transaction run again.\n"
+                  "# TYPE feegate_db_answers_lost_total counter\n"
+                  "feegate_db_answers_lost_total %llu\n",
+                  fg_db_answers_lost());
+    fg_buf_printf(out,
                   "# HELP feegate_db_pool_connections Database connections in the pool.\n"
                   "# TYPE feegate_db_pool_connections gauge\n"
                   "feegate_db_pool_connections %d\n"
