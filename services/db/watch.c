@@ -126,6 +126,7 @@ static void *watch_main(void *arg)
 {
     (void)arg;
     suspect_t found[SUSPECTS_MAX];
+    mysql_thread_init();
     for (;;) {
         fg_sleep_ms(ROUND_MS);
         pthread_mutex_lock(&watch_mutex);
