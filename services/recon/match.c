@@ -69,7 +69,7 @@ static const char SQL_SHOWN[] = "UPDATE recon_items SET state = 'matched', rule 
                                 "WHERE account = ? AND transfer_ref = ? AND kind = 'ledger_posting'";
 static const char SQL_PAYMENT_ROW_ID[] = "SELECT id FROM payments WHERE public_id = ?";
 static const char SQL_SUGGEST[] =
-    "SELECT id FROM orders WHERE status IN ('open', 'partially_paid') AND currency = ? AND amount - amount_paid = ? "
+    "SELECT id FROM orders FORCE INDEX (ix_orders_owed) WHERE currency = ? AND owed = ? "
     "AND ((due_at IS NOT NULL AND due_at BETWEEN ? AND ?) OR created_at BETWEEN ? AND ?) ORDER BY id LIMIT ?";
 static const char SQL_SETTLE[] =
     "UPDATE recon_items SET state = ?, rule = ?, detail = ?, journal_id = COALESCE(?, journal_id), unapplied = ?, "

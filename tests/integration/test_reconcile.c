@@ -28,13 +28,15 @@ typedef struct {
     long long amount;
 } order_t;
 
-static order_t new_order(long long amount)
+/* A new order of amount; allow_partial: it takes part payments. */
+static order_t new_order_partial(long long amount, int allow_partial)
 {
     order_t o;
     char body[256];
     snprintf(body, sizeof(body),
-             "{\"merchant_ref\":\"%s\",\"fee_type\":\"tuition\",\"amount\":%lld,\"currency\":\"VND\"}", fgt_unique("R"),
-             amount);
+             "{\"merchant_ref\":\"%s\",\"fee_type\":\"tuition\",\"amount\":%lld,\"currency\":\"VND\","
+             "\"allow_partial\":%s}",
+             fgt_unique("R"), amount, allow_partial ? "true" : "false");
     fgt_response_t r = fgt_req(&srv, FGT_H2C, "POST", "/v1/orders", mer.key, NULL, body, 0, NULL);
     fgt_expect(r, 201, NULL);
     snprintf(o.id, sizeof(o.id), "%s", fgt_json_str(&r, "id", NULL));
@@ -43,6 +45,8 @@ static order_t new_order(long long amount)
     fgt_response_free(&r);
     return o;
 }
+
+static order_t new_order(long long amount) { return new_order_partial(amount, 0); }
 
 static const char *order_status(const order_t *o)
 {
@@ -809,17 +813,7 @@ START_TEST(two_lines_pay_one_order_in_parts)
     snprintf(r1, sizeof(r1), "FT%s", fgt_unique("p"));
     snprintf(r2, sizeof(r2), "FT%s", fgt_unique("p"));
     snprintf(r3, sizeof(r3), "FT%s", fgt_unique("p"));
-    char body[300];
-    snprintf(body, sizeof(body),
-             "{\"merchant_ref\":\"%s\",\"fee_type\":\"tuition\",\"amount\":3000000,\"currency\":\"VND\","
-             "\"allow_partial\":true}",
-             fgt_unique("R"));
-    fgt_response_t r = fgt_req(&srv, FGT_H2C, "POST", "/v1/orders", mer.key, NULL, body, 0, NULL);
-    fgt_expect(r, 201, NULL);
-    order_t o;
-    snprintf(o.id, sizeof(o.id), "%s", fgt_json_str(&r, "id", NULL));
-    snprintf(o.code, sizeof(o.code), "%s", fgt_json_str(&r, "code", NULL));
-    fgt_response_free(&r);
+    order_t o = new_order_partial(3000000, 1);
     snprintf(m, sizeof(m), "HOC PHI DOT 1 %s", o.code);
     line_t lines[] = {{r1, m, 1000000}, {r2, m, 2000000}, {r3, m, 500000}};
     char *file = statement(account, lines, 3);
@@ -833,6 +827,48 @@ START_TEST(two_lines_pay_one_order_in_parts)
     ck_assert_str_eq(state_of(account, r3), "amount_mismatch");
     free(file);
     ck_assert_int_eq(fgt_ledger_check(), 0);
+}
+END_TEST
+
+/* Rule 3 offers what orders still owe: a partly paid order owing exactly the line's amount is
+ * offered; an order of that amount already paid, and one owing a dong more, are not. */
+START_TEST(rule_3_offers_what_orders_still_owe)
+{
+    char account[40], refs[3][40], memo[80];
+    snprintf(account, sizeof(account), "VCB%s", fgt_unique("S"));
+    for (int i = 0; i < 3; i++)
+        snprintf(refs[i], sizeof(refs[i]), "FT%s", fgt_unique("s"));
+    const char *ref = refs[0], *feed_p = refs[1], *feed_q = refs[2];
+    /* an odd amount of this run's own, so no other suite's order owes it */
+    long long owed = 7000001 + 2 * (fgt_db_int("SELECT COUNT(*) FROM orders", NULL, NULL) % 400000);
+    order_t p = new_order_partial(owed + 500000, 1);
+    snprintf(memo, sizeof(memo), "HOC PHI %s", p.code);
+    long long base = 950000000 + fgt_db_int("SELECT COUNT(*) FROM payments", NULL, NULL);
+    ck_assert_int_eq(feed(base, account, feed_p, 500000, memo), 200);
+    ck_assert_str_eq(order_status(&p), "partially_paid");
+    order_t q = new_order(owed), more = new_order(owed + 1);
+    snprintf(memo, sizeof(memo), "HOC PHI %s", q.code);
+    ck_assert_int_eq(feed(base + 1, account, feed_q, owed, memo), 200);
+    ck_assert_str_eq(order_status(&q), "paid");
+
+    line_t lines[] = {{ref, "CHUYEN TIEN", owed}};
+    char *file = statement(account, lines, 1);
+    ck_assert_int_eq(import_status(file, NULL), 201);
+    wait_decided(account);
+    ck_assert_str_eq(state_of(account, ref), "suggested");
+    /* one order offered, and it is p */
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM recon_links k JOIN recon_items i ON i.id = k.item_id JOIN "
+                                "statement_lines l ON l.id = i.line_id WHERE l.bank_ref = ? AND k.suggested = 1",
+                                ref, NULL),
+                     1);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM recon_links k JOIN recon_items i ON i.id = k.item_id JOIN "
+                                "statement_lines l ON l.id = i.line_id JOIN orders o ON o.id = k.order_id "
+                                "WHERE l.bank_ref = ? AND k.suggested = 1 AND o.public_id = ?",
+                                ref, p.id),
+                     1);
+    ck_assert_str_eq(order_status(&p), "partially_paid"); /* offered, never applied */
+    ck_assert_str_eq(order_status(&more), "open");
+    free(file);
 }
 END_TEST
 
@@ -964,6 +1000,7 @@ int main(void)
     tcase_add_test(tc, statement_first_then_the_feed);
     tcase_add_test(tc, a_missing_statement_is_a_gap);
     tcase_add_test(tc, two_lines_pay_one_order_in_parts);
+    tcase_add_test(tc, rule_3_offers_what_orders_still_owe);
     tcase_add_test(tc, a_statements_lines_share_transactions_and_keep_their_own_outcomes);
     tcase_add_test(tc, statements_of_one_account_imported_at_once);
     tcase_add_test(tc, a_line_listed_twice_is_a_duplicate);
