@@ -6,6 +6,7 @@
  * uploaded through the page against the API, report downloads against the
  * API, and the audit rows all of it leaves.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -431,6 +432,79 @@ START_TEST(an_accountant_sees_its_school_only)
     ck_assert_ptr_nonnull(strstr(r.body, "utility"));
     fgt_response_free(&r);
     fgt_response_free(&api);
+}
+END_TEST
+
+/* text, percent-encoded for a query string, into out. */
+static void url_encoded(const char *text, char *out, size_t cap)
+{
+    size_t n = 0;
+    for (const unsigned char *c = (const unsigned char *)text; *c != '\0' && n + 4 < cap; c++)
+        n += (size_t)(isalnum(*c) || *c == '-' || *c == '_' ? snprintf(out + n, cap - n, "%c", *c)
+                                                            : snprintf(out + n, cap - n, "%%%02X", *c));
+    out[n] = '\0';
+}
+
+/* The /staff/orders page for search text q (encoded here): whether it lists needle, and how many
+ * times it names also (when not NULL). */
+static int search_finds(const char *cookie, const char *q, const char *needle, const char *also, int *also_count)
+{
+    char path[400], enc[300];
+    url_encoded(q, enc, sizeof(enc));
+    snprintf(path, sizeof(path), "/staff/orders?q=%s", enc);
+    fgt_response_t r = get(&srv, FGT_HTTP1, cookie, path);
+    ck_assert_int_eq(r.status, 200);
+    int found = strstr(r.body, needle) != NULL;
+    if (also != NULL) {
+        *also_count = 0;
+        for (const char *at = r.body; (at = strstr(at, also)) != NULL; at += strlen(also))
+            (*also_count)++;
+    }
+    fgt_response_free(&r);
+    return found;
+}
+
+/* The search finds an order by its code (as people type it), its merchant_ref and the start of its
+ * payer's name, through the indexes; a name prefix that more than 2,000 payers share is searched
+ * newest first and still fills its first page (services/web/staff_orders.c, migration 0031). */
+START_TEST(the_order_search_finds_by_code_ref_and_name)
+{
+    char finance[200], ref[64], name[80], payer[160], id[64], code[16], typed[20], json[200];
+    snprintf(ref, sizeof(ref), "%s", fgt_unique("SR"));
+    snprintf(name, sizeof(name), "Lâm Khánh %s", fgt_unique("N"));
+    snprintf(payer, sizeof(payer), ",\"payer\":{\"name\":\"%s\"}", name);
+    fgt_response_t o = fgt_order_create(&srv, FGT_HTTP1, school_a.key, NULL, ref, 1200000, payer);
+    fgt_expect(o, 201, NULL);
+    snprintf(id, sizeof(id), "%s", fgt_json_str(&o, "id", NULL));
+    snprintf(code, sizeof(code), "%s", fgt_json_str(&o, "code", NULL));
+    fgt_response_free(&o);
+    login_ok(&srv, finance_email, finance, sizeof(finance));
+    /* the code as people type it: lower case, in two groups */
+    snprintf(typed, sizeof(typed), "%.5s %s", code, code + 5);
+    for (char *c = typed; *c != '\0'; c++)
+        *c = (char)tolower((unsigned char)*c);
+    const char *by[] = {code, typed, ref, name, "Lâm Khánh"};
+    for (size_t i = 0; i < sizeof(by) / sizeof(by[0]); i++)
+        ck_assert_msg(search_finds(finance, by[i], id, NULL, NULL), "searching \"%s\" did not find %s", by[i], id);
+    ck_assert(!search_finds(finance, "Lâm Khánh zzz", id, NULL, NULL));
+
+    /* 2,001 payers whose names start alike */
+    char common[40];
+    snprintf(common, sizeof(common), "Phan %s", fgt_unique("C"));
+    snprintf(json, sizeof(json), "{\"c\":\"%s\",\"o\":\"%s\"}", common, id);
+    fgt_db_exec("INSERT INTO orders (public_id, merchant_id, merchant_ref, fee_type, amount, currency, code, "
+                "created_at, updated_at, payer_name) SELECT CONCAT('ord_', LEFT(MD5(CONCAT(p.c, s.seq)), 26)), "
+                "o.merchant_id, CONCAT('common-', LEFT(MD5(CONCAT(p.c, s.seq)), 20)), 'tuition', 100000, 'VND', "
+                "UPPER(LEFT(MD5(CONCAT('code', p.c, s.seq)), 11)), o.created_at, o.created_at, "
+                "CONCAT(p.c, ' ', s.seq) FROM (SELECT JSON_VALUE(j.v, '$.c') AS c, JSON_VALUE(j.v, '$.o') AS o FROM "
+                "(SELECT ? AS v) j) p "
+                "JOIN orders o ON o.public_id = p.o JOIN seq_1_to_2001 s",
+                json);
+    char newest[60];
+    snprintf(newest, sizeof(newest), "%s 2001", common);
+    int listed = 0;
+    ck_assert(search_finds(finance, common, newest, common, &listed));
+    ck_assert_int_ge(listed, 50); /* a full first page */
 }
 END_TEST
 
@@ -1207,6 +1281,7 @@ int main(void)
     tcase_add_test(tc, posts_without_the_sessions_token_are_403_and_logout_ends_it);
     tcase_add_test(tc, every_page_checks_the_role);
     tcase_add_test(tc, an_accountant_sees_its_school_only);
+    tcase_add_test(tc, the_order_search_finds_by_code_ref_and_name);
     tcase_add_test(tc, a_statement_uploaded_through_the_page_is_the_apis);
     tcase_add_test(tc, a_reconciliation_reloads_itself_until_its_lines_are_matched);
     tcase_add_test(tc, report_downloads_are_the_apis_files);
