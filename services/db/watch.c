@@ -112,12 +112,13 @@ static int suspects(suspect_t *out, int64_t now)
     return n;
 }
 
-/* Under watch_mutex: s's connection is still watched and still in the same wait. */
+/* Under watch_mutex: s's connection is still watched, on the same server
+ * thread (not a new connection at the same address), in the same wait. */
 static int still_waiting(const suspect_t *s)
 {
     for (fg_db_t *db = watched; db != NULL; db = db->watch_next)
         if (db == s->db)
-            return __atomic_load_n(&db->waits, __ATOMIC_ACQUIRE) == s->wait &&
+            return db->server_thread == s->thread && __atomic_load_n(&db->waits, __ATOMIC_ACQUIRE) == s->wait &&
                    __atomic_load_n(&db->wait_since_ms, __ATOMIC_ACQUIRE) != 0;
     return 0;
 }
