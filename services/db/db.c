@@ -313,10 +313,7 @@ MYSQL_STMT *fg_db__cached(fg_db_t *db, const char *sql)
     MYSQL_STMT *stmt = mysql_stmt_init(db->mysql);
     if (stmt == NULL)
         fg_oom();
-    fg_db__wait(db);
-    int failed = mysql_stmt_prepare(stmt, sql, strlen(sql)) != 0;
-    fg_db__waited(db);
-    if (failed) {
+    if (FG_DB_AWAIT(db, mysql_stmt_prepare(stmt, sql, strlen(sql))) != 0) {
         fg_db__remember_error(db, mysql_stmt_errno(stmt), mysql_stmt_error(stmt));
         fg_db__classify(db, db->last_errno);
         mysql_stmt_close(stmt);
@@ -453,10 +450,7 @@ int fg_stmt_exec(fg_stmt_t *s)
     assert((unsigned long)s->param_count == mysql_stmt_param_count(s->stmt));
     if (s->param_count > 0 && mysql_stmt_bind_param(s->stmt, s->params) != 0)
         return fail_stmt(s);
-    fg_db__wait(s->db);
-    int failed = mysql_stmt_execute(s->stmt) != 0;
-    fg_db__waited(s->db);
-    if (failed)
+    if (FG_DB_AWAIT(s->db, mysql_stmt_execute(s->stmt)) != 0)
         return fail_stmt(s);
     s->executed = 1;
     return 0;
@@ -485,12 +479,9 @@ int fg_db_bulk(fg_db_t *db, const char *sql, const fg_db_column_t *cols, int nco
         }
     }
     unsigned size = n;
-    int rc = 0,
-        failed = mysql_stmt_attr_set(stmt, STMT_ATTR_ARRAY_SIZE, &size) != 0 || mysql_stmt_bind_param(stmt, binds) != 0;
-    fg_db__wait(db);
-    failed = failed || mysql_stmt_execute(stmt) != 0;
-    fg_db__waited(db);
-    if (failed) {
+    int rc = 0;
+    if (mysql_stmt_attr_set(stmt, STMT_ATTR_ARRAY_SIZE, &size) != 0 || mysql_stmt_bind_param(stmt, binds) != 0 ||
+        FG_DB_AWAIT(db, mysql_stmt_execute(stmt)) != 0) {
         fg_db__remember_error(db, mysql_stmt_errno(stmt), mysql_stmt_error(stmt));
         rc = fg_db__classify(db, db->last_errno);
     } else if (affected != NULL) {
@@ -567,19 +558,15 @@ int fg_stmt_fetch(fg_stmt_t *s)
     assert(s->executed);
     if (s->executed == 1) {
         assert((unsigned)s->result_count == mysql_stmt_field_count(s->stmt));
-        fg_db__wait(s->db);
-        int failed = !s->stream && mysql_stmt_store_result(s->stmt) != 0;
-        fg_db__waited(s->db);
-        if (failed)
+        if (!s->stream && FG_DB_AWAIT(s->db, mysql_stmt_store_result(s->stmt)) != 0)
             return fail_stmt(s);
         s->executed = 2;
     }
     bind_results(s);
     if (mysql_stmt_bind_result(s->stmt, s->results) != 0)
         return fail_stmt(s);
-    fg_db__wait(s->db);
-    int rc = mysql_stmt_fetch(s->stmt);
-    fg_db__waited(s->db);
+    /* a stored result is in memory; a streamed one comes from the server */
+    int rc = s->stream ? FG_DB_AWAIT(s->db, mysql_stmt_fetch(s->stmt)) : mysql_stmt_fetch(s->stmt);
     if (rc == MYSQL_NO_DATA) {
         mysql_stmt_free_result(s->stmt);
         s->executed = 3;
@@ -687,10 +674,7 @@ int fg_db_commit(fg_db_t *db)
             return FG_ERETRY;
         }
     }
-    fg_db__wait(db);
-    int failed = mysql_commit(db->mysql) != 0;
-    fg_db__waited(db);
-    if (failed) {
+    if (FG_DB_AWAIT(db, mysql_commit(db->mysql)) != 0) {
         fg_db__remember_error(db, mysql_errno(db->mysql), mysql_error(db->mysql));
         return fg_db__classify(db, db->last_errno);
     }
@@ -706,10 +690,7 @@ void fg_db_rollback(fg_db_t *db)
     db->canary = 0;
     if (db->mysql == NULL || db->broken)
         return;
-    fg_db__wait(db);
-    int failed = mysql_rollback(db->mysql) != 0;
-    fg_db__waited(db);
-    if (failed) {
+    if (FG_DB_AWAIT(db, mysql_rollback(db->mysql)) != 0) {
         fg_db__remember_error(db, mysql_errno(db->mysql), mysql_error(db->mysql));
         fg_db__classify(db, db->last_errno);
     }
@@ -830,10 +811,7 @@ int fg_db_exec_text(fg_db_t *db, const char *sql, size_t len)
 {
     if (fg_db_ensure(db) != 0)
         return FG_EUNAVAILABLE;
-    fg_db__wait(db);
-    int failed = mysql_real_query(db->mysql, sql, len) != 0;
-    fg_db__waited(db);
-    if (failed) {
+    if (FG_DB_AWAIT(db, mysql_real_query(db->mysql, sql, len)) != 0) {
         fg_db__remember_error(db, mysql_errno(db->mysql), mysql_error(db->mysql));
         return fg_db__classify(db, db->last_errno);
     }

@@ -82,7 +82,8 @@ void fg_db__watch(fg_db_t *db, const fg_db_node_t *node);
 /** The connection leaves the watch; before its MYSQL closes. */
 void fg_db__unwatch(fg_db_t *db);
 
-/** Around every call that waits for the server's answer: the watch looks at waits that last. */
+/** Around every call that waits for the server's answer: the watch looks at
+ *  waits that last.  FG_DB_AWAIT(db, call) is call's value. */
 static inline void fg_db__wait(fg_db_t *db)
 {
     if (db->watch_on) {
@@ -90,10 +91,12 @@ static inline void fg_db__wait(fg_db_t *db)
         __atomic_store_n(&db->wait_since_ms, fg_now_ms(), __ATOMIC_RELEASE);
     }
 }
-static inline void fg_db__waited(fg_db_t *db)
+static inline int fg_db__waited(fg_db_t *db, int rc)
 {
     if (db->watch_on)
         __atomic_store_n(&db->wait_since_ms, 0, __ATOMIC_RELEASE);
+    return rc;
 }
+#define FG_DB_AWAIT(db, call) (fg_db__wait(db), fg_db__waited((db), (int)(call)))
 
 #endif

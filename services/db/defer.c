@@ -129,12 +129,7 @@ static int send_rows(fg_db_t *db, fg_db_table_t *t, int n, const fg_db_value_t *
         for (int c = 0; c < t->cols; c++)
             bind_value(db, b, r * t->cols + c, &rows[r][c]);
     assert(mysql_stmt_param_count(st) == (unsigned long)(n * t->cols));
-    if (mysql_stmt_bind_param(st, b->binds) != 0)
-        return fail(db, st);
-    fg_db__wait(db);
-    int failed = mysql_stmt_execute(st) != 0;
-    fg_db__waited(db);
-    if (failed)
+    if (mysql_stmt_bind_param(st, b->binds) != 0 || FG_DB_AWAIT(db, mysql_stmt_execute(st)) != 0)
         return fail(db, st);
     if (!t->returns_id) {
         ids[0] = (int64_t)mysql_stmt_insert_id(st);
@@ -146,10 +141,7 @@ static int send_rows(fg_db_t *db, fg_db_table_t *t, int n, const fg_db_value_t *
     out.buffer_type = MYSQL_TYPE_LONGLONG;
     out.buffer = &id;
     int got = 0, rc = 0;
-    fg_db__wait(db);
-    failed = mysql_stmt_store_result(st) != 0;
-    fg_db__waited(db);
-    if (failed || mysql_stmt_bind_result(st, &out) != 0)
+    if (FG_DB_AWAIT(db, mysql_stmt_store_result(st)) != 0 || mysql_stmt_bind_result(st, &out) != 0)
         return fail(db, st);
     while ((rc = mysql_stmt_fetch(st)) == 0)
         if (got < n)
