@@ -216,6 +216,48 @@ int fg_db_insert(fg_db_t *db, fg_db_table_t *t, const fg_db_value_t *values, int
     return 0;
 }
 
+/* The queued value v as bytes, for comparing: a string's text, an int's value. */
+static int same_value(const fg_db_t *db, const fg_db_value_t *queued, const fg_db_value_t *v)
+{
+    if (queued->type != v->type)
+        return 0;
+    if (v->type == FG_DB_V_NULL)
+        return 1;
+    if (v->type != FG_DB_V_STR && v->type != FG_DB_V_BLOB)
+        return queued->i == v->i;
+    const char *s = v->s != NULL ? v->s : "";
+    return queued->len == v->len && (v->len == 0 || memcmp(db->queue.text.data + queued->i, s, v->len) == 0);
+}
+
+int fg_db_insert_adding(fg_db_t *db, fg_db_table_t *t, const fg_db_value_t *values, int key_cols)
+{
+    assert(t->cols > 0 && t->cols <= FG_DB_COLS_MAX && key_cols >= 0 && key_cols < t->cols && !t->returns_id);
+    for (int c = key_cols; c < t->cols; c++)
+        assert(values[c].type == FG_DB_V_INT && "only INT values are added");
+    if (!db->queue.deferring)
+        return send_now(db, t, values, 1, NULL);
+    fg_db_queue_t *q = &db->queue;
+    for (int r = 0; r < q->row_count; r++) {
+        if (q->rows[r].table != t)
+            continue;
+        fg_db_value_t *row = &q->values[q->rows[r].first_value];
+        int c = 0;
+        while (c < key_cols && same_value(db, &row[c], &values[c]))
+            c++;
+        if (c < key_cols)
+            continue;
+        int64_t sums[FG_DB_COLS_MAX];
+        for (; c < t->cols; c++)
+            if (__builtin_add_overflow(row[c].i, values[c].i, &sums[c]))
+                return FG_EOVERFLOW;
+        for (c = key_cols; c < t->cols; c++)
+            row[c].i = sums[c];
+        return 0;
+    }
+    queue_row(db, t, values, NULL);
+    return 0;
+}
+
 int fg_db_insert_now(fg_db_t *db, fg_db_table_t *t, const fg_db_value_t *values, int n, int64_t *id)
 {
     assert(t->cols > 0 && t->cols <= FG_DB_COLS_MAX && n > 0);

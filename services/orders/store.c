@@ -3,17 +3,19 @@
  */
 #include "orders/orders_internal.h"
 
+#include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include "core/text.h"
 
 /* A new order's columns, in the order order_values() gives them. */
-#define ORDER_COLS 19
+#define ORDER_COLS 20
 #define ORDER_INSERT                                                                                                   \
     "INTO orders (public_id, merchant_id, merchant_ref, fee_type, category, amount, currency, allow_partial, "         \
     "payer_name, payer_ref, payer_phone, payer_email, description, due_at, expires_at, metadata, code, created_at, "   \
-    "updated_at) VALUES "
-#define ORDER_ROW "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "updated_at, derived_rows) VALUES "
+#define ORDER_ROW "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 static const char SQL_INSERT_IGNORE[] = "INSERT IGNORE " ORDER_INSERT ORDER_ROW;
 
 static const char SQL_BY_PUBLIC_ID[] = "SELECT " FG_ORDER_COLUMNS
@@ -32,8 +34,25 @@ static const char SQL_BY_REFS[] =
  * (a group of creates, db/group.c; nothing in a create reads it back), so a
  * group's orders go as a few multi-row INSERTs at COMMIT (a taken
  * merchant_ref then fails the group there, and each member runs alone, as
- * for a taken key). */
-static fg_db_table_t ORDERS = FG_DB_TABLE("INSERT " ORDER_INSERT, ORDER_ROW, ORDER_COLS, 0, 5);
+ * for a taken key).  A queued order's rows of the change feed and of the
+ * owed sums are queued with it (derived_rows = 1: its AFTER INSERT triggers
+ * write nothing, schema/0032_orders_derived_rows.sql), so they too go as
+ * multi-row INSERTs; an order inserted at once leaves them to the
+ * triggers. */
+static fg_db_table_t ORDERS = FG_DB_TABLE("INSERT " ORDER_INSERT, ORDER_ROW, ORDER_COLS, 1, 5);
+/* The order's insert change: the JSON array orders_change_insert writes
+ * (schema/0016_changes.sql; services/changes/feed.c names its values). */
+static fg_db_table_t CHANGES =
+    FG_DB_TABLE("INSERT INTO change_log (entity, entity_id, object_id, merchant_id, parent_id, op, data, at) VALUES ",
+                "('order', ?, ?, ?, NULL, 'insert', ?, ?)", 5, 0, 10);
+/* What the order adds to the owed sums, as orders_owed_insert writes it
+ * (schema/0027_owed_totals.sql), but one row for all of a transaction's
+ * orders of one key (merchant, fee type, category, due day): a group of a
+ * school's tuition bills adds one row, and the sweeper folds one. */
+#define OWED_KEY_COLS 4
+static fg_db_table_t OWED =
+    FG_DB_TABLE("INSERT INTO owed_changes (merchant_id, fee_type, category, due_day, orders, owed) VALUES ",
+                "(?, ?, ?, ?, ?, ?)", 6, 0, 10);
 /* The outbox is append-only: a deferring transaction queues its events (db.h). */
 static fg_db_table_t EVENTS =
     FG_DB_TABLE("INSERT INTO events (public_id, merchant_id, type, order_id, payload, created_at) VALUES ",
@@ -192,7 +211,7 @@ static fg_db_value_t text_or_null(const fg_buf_t *v, int is_null)
 }
 
 /* r's columns (ORDER_INSERT), pointing into r. */
-static void order_values(const fg_order_row_t *r, uint64_t merchant_id, fg_db_value_t v[ORDER_COLS])
+static void order_values(const fg_order_row_t *r, uint64_t merchant_id, int derived_rows, fg_db_value_t v[ORDER_COLS])
 {
     const fg_db_value_t row[ORDER_COLS] = {
         FG_DB_STR(r->public_id.data, r->public_id.len),
@@ -214,17 +233,100 @@ static void order_values(const fg_order_row_t *r, uint64_t merchant_id, fg_db_va
         FG_DB_STR(r->code.data, r->code.len),
         FG_DB_INT(r->created_at),
         FG_DB_INT(r->updated_at),
+        FG_DB_INT(derived_rows),
     };
     memcpy(v, row, sizeof(row));
+}
+
+static void json_text_or_null(fg_buf_t *b, const fg_buf_t *v, int is_null)
+{
+    if (is_null)
+        fg_buf_puts(b, "null");
+    else
+        fg_json_str(b, v->data, v->len);
+}
+
+static void json_int_or_null(fg_buf_t *b, int64_t v, int is_null)
+{
+    if (is_null)
+        fg_buf_puts(b, "null");
+    else
+        fg_buf_printf(b, "%" PRId64, v);
+}
+
+/* The new order's snapshot, as orders_change_insert's JSON_ARRAY writes it. */
+static void change_data(fg_buf_t *b, const fg_order_row_t *r)
+{
+    fg_buf_putc(b, '[');
+    fg_json_str(b, r->merchant_ref.data, r->merchant_ref.len);
+    fg_buf_putc(b, ',');
+    fg_json_str(b, r->fee_type.data, r->fee_type.len);
+    fg_buf_putc(b, ',');
+    json_text_or_null(b, &r->category, r->category_null);
+    fg_buf_printf(b, ",%" PRId64 ",", r->amount);
+    fg_json_str(b, r->currency.data, r->currency.len);
+    fg_buf_printf(b, ",%" PRId64 ",%" PRId64 ",%s,", r->amount_paid, r->amount_refunded,
+                  r->allow_partial != 0 ? "true" : "false");
+    fg_json_cstr(b, fg_order_status_name(r->status));
+    fg_buf_putc(b, ',');
+    json_text_or_null(b, &r->payer_name, r->payer_name_null);
+    fg_buf_putc(b, ',');
+    json_text_or_null(b, &r->payer_ref, r->payer_ref_null);
+    fg_buf_putc(b, ',');
+    json_text_or_null(b, &r->description, r->description_null);
+    fg_buf_putc(b, ',');
+    json_int_or_null(b, r->due_at, r->due_at_null);
+    fg_buf_putc(b, ',');
+    json_int_or_null(b, r->expires_at, r->expires_at_null);
+    fg_buf_putc(b, ',');
+    /* canonical object text (validate.c), or {} as JSON_QUERY(COALESCE(NULLIF(..))) */
+    if (r->metadata_null || r->metadata.len == 0)
+        fg_buf_puts(b, "{}");
+    else
+        fg_buf_append(b, r->metadata.data, r->metadata.len);
+    fg_buf_putc(b, ',');
+    fg_json_str(b, r->code.data, r->code.len);
+    fg_buf_printf(b, ",%" PRId64 ",%" PRId64 "]", r->created_at, r->updated_at);
+}
+
+/* The owed sums' day of a due time: days since the epoch in Vietnam's time
+ * (UTC+7), FLOOR((due_at + 25200000) / 86400000) as the triggers compute it;
+ * INT_MIN without a due time. */
+static int64_t owed_day(const fg_order_row_t *r)
+{
+    if (r->due_at_null)
+        return INT32_MIN;
+    int64_t t = r->due_at + 25200000;
+    return t >= 0 ? t / 86400000 : -((-t + 86400000 - 1) / 86400000);
+}
+
+/* Queues the change and owed rows of the order just queued as id. */
+static int insert_derived(fg_db_t *db, uint64_t merchant_id, const fg_order_row_t *r, int64_t id)
+{
+    fg_buf_t data = FG_BUF_INIT;
+    change_data(&data, r);
+    fg_db_value_t change[] = {FG_DB_ID(id), FG_DB_STR(r->public_id.data, r->public_id.len), FG_DB_INT(merchant_id),
+                              FG_DB_STR(data.data, data.len), FG_DB_INT(r->created_at)};
+    int rc = fg_db_insert(db, &CHANGES, change, 1, NULL);
+    fg_buf_free(&data);
+    if (rc != 0 || !(r->status == FG_ORDER_OPEN || r->status == FG_ORDER_PARTIALLY_PAID) || r->amount <= r->amount_paid)
+        return rc;
+    fg_db_value_t owed[] = {FG_DB_INT(merchant_id), FG_DB_STR(r->fee_type.data, r->fee_type.len),
+                            r->category_null ? FG_DB_STR("", 0) : FG_DB_STR(r->category.data, r->category.len),
+                            FG_DB_INT(owed_day(r)), FG_DB_INT(1), FG_DB_INT(r->amount - r->amount_paid)};
+    return fg_db_insert_adding(db, &OWED, owed, OWED_KEY_COLS);
 }
 
 int fg_order_insert(fg_db_t *db, uint64_t merchant_id, fg_order_row_t *r, int ignore_duplicates, int *inserted)
 {
     fg_db_value_t v[ORDER_COLS];
-    order_values(r, merchant_id, v);
+    int derived = !ignore_duplicates && fg_db_deferring(db);
+    order_values(r, merchant_id, derived, v);
     if (!ignore_duplicates) { /* r->id: the new row's, or pending while queued */
         int64_t id = 0;
         int rc = fg_db_insert(db, &ORDERS, v, 1, &id);
+        if (rc == 0 && derived)
+            rc = insert_derived(db, merchant_id, r, id);
         r->id = rc == 0 ? id : 0;
         if (inserted != NULL)
             *inserted = rc == 0;

@@ -10,6 +10,7 @@
 #include <string.h>
 #include "core/text.h"
 #include "db/db.h"
+#include "db/group.h"
 #include "harness.h"
 #include "orders/orders.h"
 #include "payments/payments_internal.h"
@@ -164,6 +165,139 @@ START_TEST(create_writes_an_open_order)
     ck_assert_str_eq(read.merchant_ref.data, ref);
     fg_order_row_free(&read);
     fg_order_row_free(&row);
+    ck_assert_int_eq(fgt_ledger_check(), 0);
+}
+END_TEST
+
+/* A create in a deferring transaction (a group's, db/group.c) writes the
+ * order's change-feed row and owed-sum row itself, set-wise at COMMIT
+ * (derived_rows = 1); one created alone leaves them to the triggers
+ * (schema/0032).  Both ways give the same rows: the change's JSON equals the
+ * trigger's JSON_ARRAY of the stored row, value for value, for text that
+ * needs escaping, a metadata object, NULLs and a due time whose day in
+ * Vietnam is not its UTC day. */
+static void rich_input(fg_order_input_t *in, const char *ref, int with_details)
+{
+    *in = input_of(ref, "tuition", 2750000);
+    if (!with_details)
+        return;
+    in->category = "hoc-phi";
+    in->allow_partial = 1;
+    in->payer_name = "Nguyễn \"Tý\" \\ Anh";
+    in->payer_ref = "HS-07\t/08";
+    in->description = "Học phí\nkỳ 2 — </script> ☃";
+    in->has_due_at = 1;
+    in->due_at_ms = 1767297600000LL; /* 2026-01-01T20:00Z: 2 January in Vietnam (day 20455), 1 January in UTC */
+    in->has_expires_at = 1;
+    in->expires_at_ms = 1799999999999LL;
+    fg_buf_puts(&in->metadata_json, "{\"class\":\"5A\",\"note\":\"a \\\"q\\\" \\u00e9\"}");
+}
+
+static int deferred_create_tx(fg_db_t *d, void *arg)
+{
+    create_t *c = arg;
+    ck_assert_int_eq(fg_db_deferring(d), 1);
+    return fg_order_create(d, &merchant, c->in, c->now, c->out);
+}
+
+START_TEST(a_grouped_create_writes_the_rows_the_triggers_write)
+{
+    static const char SQL_SAME_AS_TRIGGER[] =
+        "SELECT COUNT(*) FROM change_log c JOIN orders o ON c.entity = 'order' AND c.entity_id = o.id "
+        "WHERE o.public_id = ? AND o.derived_rows = ? AND c.op = 'insert' AND c.object_id = o.public_id "
+        "AND c.merchant_id = o.merchant_id AND c.parent_id IS NULL AND c.at BETWEEN o.created_at - 60000 AND "
+        "o.created_at + 60000 AND JSON_EQUALS(c.data, JSON_ARRAY(o.merchant_ref, o.fee_type, o.category, o.amount, "
+        "o.currency, o.amount_paid, o.amount_refunded, o.allow_partial <> 0, o.status, o.payer_name, o.payer_ref, "
+        "o.description, o.due_at, o.expires_at, JSON_QUERY(COALESCE(NULLIF(o.metadata, ''), '{}'), '$'), o.code, "
+        "o.created_at, o.updated_at))";
+    static const char SQL_OWED_AS_TRIGGER[] =
+        "SELECT COUNT(*) FROM owed_changes w JOIN orders o ON w.merchant_id = o.merchant_id AND w.fee_type = "
+        "o.fee_type AND w.category = COALESCE(o.category, '') AND w.due_day = COALESCE(FLOOR((o.due_at + "
+        "25200000) / 86400000), -2147483648) AND w.orders = 1 AND w.owed = o.amount WHERE o.public_id = ? AND ? "
+        "IS NOT NULL";
+    for (int details = 0; details < 2; details++) {
+        char ids[2][FGT_ID_CAP];
+        for (int grouped = 0; grouped < 2; grouped++) {
+            fg_order_input_t in;
+            rich_input(&in, fgt_unique(grouped ? "G" : "A"), details);
+            fg_order_row_t row;
+            fg_order_row_init(&row);
+            create_t c = {.in = &in, .now = fg_now_ms(), .out = &row};
+            ck_assert_int_eq(grouped ? fg_db_tx_deferring(db, deferred_create_tx, &c) : create(&in, c.now, &row), 0);
+            /* queued, the order's id was pending (a negative index into the queue) */
+            ck_assert(grouped ? row.id < 0 : row.id > 0);
+            snprintf(ids[grouped], FGT_ID_CAP, "%s", row.public_id.data);
+            fg_order_row_free(&row);
+            fg_buf_free(&in.metadata_json);
+            ck_assert_int_eq(fgt_db_int(SQL_SAME_AS_TRIGGER, ids[grouped], grouped ? "1" : "0"), 1);
+            ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM change_log c JOIN orders o ON c.entity = 'order' "
+                                        "AND c.entity_id = o.id WHERE o.public_id = ?",
+                                        ids[grouped], NULL),
+                             1);
+            /* the alone one's row, then the grouped one's alike (the merchant is this test's) */
+            ck_assert_int_eq(fgt_db_int(SQL_OWED_AS_TRIGGER, ids[grouped], "x"), grouped + 1);
+        }
+        /* the Vietnamese day, not UTC's */
+        if (details)
+            ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM owed_changes w JOIN orders o ON w.merchant_id = "
+                                        "o.merchant_id AND w.due_day = 20455 AND w.category = 'hoc-phi' "
+                                        "WHERE o.public_id = ? AND ? IS NOT NULL",
+                                        ids[1], "x"),
+                             2);
+    }
+    ck_assert_int_eq(fgt_ledger_check(), 0);
+}
+END_TEST
+
+typedef struct {
+    const fg_order_input_t *in;
+    int n;
+} creates_t;
+
+static int deferred_creates_tx(fg_db_t *d, void *arg)
+{
+    const creates_t *c = arg;
+    int64_t now = fg_now_ms();
+    int rc = 0;
+    for (int i = 0; rc == 0 && i < c->n; i++) {
+        fg_order_row_t row;
+        fg_order_row_init(&row);
+        rc = fg_order_create(d, &merchant, &c->in[i], now, &row);
+        fg_order_row_free(&row);
+    }
+    return rc;
+}
+
+/* A group's orders of one key (merchant, fee type, category, due day) add
+ * one owed row of their sums; another key gets a row of its own.  Every
+ * order still gets its own change. */
+START_TEST(a_groups_orders_of_one_key_add_one_owed_row)
+{
+    fg_order_input_t in[4];
+    for (int i = 0; i < 4; i++) {
+        in[i] = input_of(fgt_unique("K"), "tuition", 1000000 + i);
+        in[i].category = i < 3 ? "hoc-phi" : "ban-tru";
+    }
+    creates_t c = {in, 4};
+    ck_assert_int_eq(fg_db_tx_deferring(db, deferred_creates_tx, &c), 0);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM owed_changes w JOIN merchants m ON m.id = w.merchant_id "
+                                "WHERE m.public_id = ? AND w.category = 'hoc-phi' AND w.fee_type = ? AND "
+                                "w.due_day = -2147483648 AND w.orders = 3 AND w.owed = 3000003",
+                                mer.id, "tuition"),
+                     1);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM owed_changes w JOIN merchants m ON m.id = w.merchant_id "
+                                "WHERE m.public_id = ? AND w.category = 'ban-tru' AND w.fee_type = ? AND "
+                                "w.orders = 1 AND w.owed = 1000003",
+                                mer.id, "tuition"),
+                     1);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM owed_changes w JOIN merchants m ON m.id = w.merchant_id "
+                                "WHERE m.public_id = ? AND ? IS NOT NULL",
+                                mer.id, "x"),
+                     2);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM change_log c JOIN merchants m ON m.id = c.merchant_id "
+                                "WHERE m.public_id = ? AND c.entity = ?",
+                                mer.id, "order"),
+                     4);
     ck_assert_int_eq(fgt_ledger_check(), 0);
 }
 END_TEST
@@ -462,6 +596,8 @@ static Suite *domain_orders_suite(void)
     Suite *s = suite_create("domain_orders");
     TCase *tc = fgt_tcase(s, "orders", setup, teardown);
     tcase_add_test(tc, create_writes_an_open_order);
+    tcase_add_test(tc, a_grouped_create_writes_the_rows_the_triggers_write);
+    tcase_add_test(tc, a_groups_orders_of_one_key_add_one_owed_row);
     tcase_add_test(tc, duplicate_merchant_ref_conflicts);
     tcase_add_test(tc, batch_item_names_the_existing_order);
     tcase_add_test(tc, cancel_open_order);
