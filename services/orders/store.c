@@ -311,9 +311,12 @@ static int insert_derived(fg_db_t *db, uint64_t merchant_id, const fg_order_row_
     fg_buf_free(&data);
     if (rc != 0 || !(r->status == FG_ORDER_OPEN || r->status == FG_ORDER_PARTIALLY_PAID) || r->amount <= r->amount_paid)
         return rc;
-    fg_db_value_t owed[] = {FG_DB_INT(merchant_id), FG_DB_STR(r->fee_type.data, r->fee_type.len),
+    fg_db_value_t owed[] = {FG_DB_INT(merchant_id),
+                            FG_DB_STR(r->fee_type.data, r->fee_type.len),
                             r->category_null ? FG_DB_STR("", 0) : FG_DB_STR(r->category.data, r->category.len),
-                            FG_DB_INT(owed_day(r)), FG_DB_INT(1), FG_DB_INT(r->amount - r->amount_paid)};
+                            FG_DB_INT(owed_day(r)),
+                            FG_DB_INT(1),
+                            FG_DB_INT(r->amount - r->amount_paid)};
     return fg_db_insert_adding(db, &OWED, owed, OWED_KEY_COLS);
 }
 
