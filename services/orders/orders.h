@@ -87,6 +87,25 @@ typedef struct {
 void fg_order_row_init(fg_order_row_t *r);
 void fg_order_row_free(fg_order_row_t *r);
 
+/* ---- rows a transaction writes itself instead of the triggers --------------------
+ * A write that sets (an insert) or flips (an update) a row's derived_rows
+ * column writes the row's change-feed and owed-sum rows itself, queued to go
+ * as multi-row INSERTs at COMMIT (schema/0032_derived_rows.sql). */
+
+/** A change_log row as the triggers of schema/0016_changes.sql write it:
+ *  entity_id may be a pending id (FG_DB_ID); merchant_id and parent_id 0 for
+ *  NULL; data the entity's JSON array. */
+int fg_change_row_insert(fg_db_t *db, const char *entity, int64_t entity_id, const fg_buf_t *object_id,
+                         int64_t merchant_id, int64_t parent_id, const char *op, const fg_buf_t *data,
+                         int64_t at) FG_MUST_USE;
+
+/** The rows of an UPDATE of order r's amount_paid and status (r as written,
+ *  its status and amount paid before were was_status and was_paid) that
+ *  flipped derived_rows: its update change, and what it takes from the owed
+ *  sums, added to the transaction's row of the order's key. */
+int fg_order_paid_derived(fg_db_t *db, uint64_t merchant_id, const fg_order_row_t *r, fg_order_status_t was_status,
+                          int64_t was_paid) FG_MUST_USE;
+
 /** Appends the order's public JSON (docs/DESIGN.md §3) to b: its status as
  *  effective at now_ms, its pay_url under base_url.  Events carry the same
  *  JSON as the API's answers. */

@@ -36,19 +36,21 @@ static const char SQL_BY_REFS[] =
  * merchant_ref then fails the group there, and each member runs alone, as
  * for a taken key).  A queued order's rows of the change feed and of the
  * owed sums are queued with it (derived_rows = 1: its AFTER INSERT triggers
- * write nothing, schema/0032_orders_derived_rows.sql), so they too go as
+ * write nothing, schema/0032_derived_rows.sql), so they too go as
  * multi-row INSERTs; an order inserted at once leaves them to the
  * triggers. */
 static fg_db_table_t ORDERS = FG_DB_TABLE("INSERT " ORDER_INSERT, ORDER_ROW, ORDER_COLS, 1, 5);
-/* The order's insert change: the JSON array orders_change_insert writes
- * (schema/0016_changes.sql; services/changes/feed.c names its values). */
+/* A change-feed row written by its transaction itself, as the triggers of
+ * schema/0016_changes.sql write it (services/changes/feed.c names the
+ * values of its JSON array). */
 static fg_db_table_t CHANGES =
     FG_DB_TABLE("INSERT INTO change_log (entity, entity_id, object_id, merchant_id, parent_id, op, data, at) VALUES ",
-                "('order', ?, ?, ?, NULL, 'insert', ?, ?)", 5, 0, 10);
-/* What the order adds to the owed sums, as orders_owed_insert writes it
- * (schema/0027_owed_totals.sql), but one row for all of a transaction's
- * orders of one key (merchant, fee type, category, due day): a group of a
- * school's tuition bills adds one row, and the sweeper folds one. */
+                "(?, ?, ?, ?, ?, ?, ?, ?)", 8, 0, 10);
+/* What an order adds to the owed sums, as orders_owed_insert and
+ * orders_owed_update write it (schema/0027_owed_totals.sql), but one row for
+ * all of a transaction's orders of one key (merchant, fee type, category,
+ * due day): a group of a school's tuition bills adds one row, and the
+ * sweeper folds one. */
 #define OWED_KEY_COLS 4
 static fg_db_table_t OWED =
     FG_DB_TABLE("INSERT INTO owed_changes (merchant_id, fee_type, category, due_day, orders, owed) VALUES ",
@@ -254,7 +256,7 @@ static void json_int_or_null(fg_buf_t *b, int64_t v, int is_null)
         fg_buf_printf(b, "%" PRId64, v);
 }
 
-/* The new order's snapshot, as orders_change_insert's JSON_ARRAY writes it. */
+/* The order's snapshot, as orders_change_insert's JSON_ARRAY writes it. */
 static void change_data(fg_buf_t *b, const fg_order_row_t *r)
 {
     fg_buf_putc(b, '[');
@@ -289,6 +291,20 @@ static void change_data(fg_buf_t *b, const fg_order_row_t *r)
     fg_buf_printf(b, ",%" PRId64 ",%" PRId64 "]", r->created_at, r->updated_at);
 }
 
+int fg_change_row_insert(fg_db_t *db, const char *entity, int64_t entity_id, const fg_buf_t *object_id,
+                         int64_t merchant_id, int64_t parent_id, const char *op, const fg_buf_t *data, int64_t at)
+{
+    fg_db_value_t v[] = {fg_db_cstr(entity),
+                         FG_DB_ID(entity_id),
+                         FG_DB_STR(object_id->data, object_id->len),
+                         merchant_id > 0 ? FG_DB_INT(merchant_id) : FG_DB_NULLV,
+                         parent_id > 0 ? FG_DB_INT(parent_id) : FG_DB_NULLV,
+                         fg_db_cstr(op),
+                         FG_DB_STR(data->data, data->len),
+                         FG_DB_INT(at)};
+    return fg_db_insert(db, &CHANGES, v, 1, NULL);
+}
+
 /* The owed sums' day of a due time: days since the epoch in Vietnam's time
  * (UTC+7), FLOOR((due_at + 25200000) / 86400000) as the triggers compute it;
  * INT_MIN without a due time. */
@@ -300,24 +316,50 @@ static int64_t owed_day(const fg_order_row_t *r)
     return t >= 0 ? t / 86400000 : -((-t + 86400000 - 1) / 86400000);
 }
 
+/* Adds orders and owed to the transaction's owed row of r's key. */
+static int owed_add(fg_db_t *db, uint64_t merchant_id, const fg_order_row_t *r, int64_t orders, int64_t owed)
+{
+    fg_db_value_t v[] = {FG_DB_INT(merchant_id),
+                         FG_DB_STR(r->fee_type.data, r->fee_type.len),
+                         r->category_null ? FG_DB_STR("", 0) : FG_DB_STR(r->category.data, r->category.len),
+                         FG_DB_INT(owed_day(r)),
+                         FG_DB_INT(orders),
+                         FG_DB_INT(owed)};
+    return fg_db_insert_adding(db, &OWED, v, OWED_KEY_COLS);
+}
+
+static int is_owed(fg_order_status_t status, int64_t amount, int64_t paid)
+{
+    return (status == FG_ORDER_OPEN || status == FG_ORDER_PARTIALLY_PAID) && amount > paid;
+}
+
 /* Queues the change and owed rows of the order just queued as id. */
 static int insert_derived(fg_db_t *db, uint64_t merchant_id, const fg_order_row_t *r, int64_t id)
 {
     fg_buf_t data = FG_BUF_INIT;
     change_data(&data, r);
-    fg_db_value_t change[] = {FG_DB_ID(id), FG_DB_STR(r->public_id.data, r->public_id.len), FG_DB_INT(merchant_id),
-                              FG_DB_STR(data.data, data.len), FG_DB_INT(r->created_at)};
-    int rc = fg_db_insert(db, &CHANGES, change, 1, NULL);
+    int rc = fg_change_row_insert(db, "order", id, &r->public_id, (int64_t)merchant_id, 0, "insert", &data,
+                                  r->created_at);
     fg_buf_free(&data);
-    if (rc != 0 || !(r->status == FG_ORDER_OPEN || r->status == FG_ORDER_PARTIALLY_PAID) || r->amount <= r->amount_paid)
+    if (rc != 0 || !is_owed(r->status, r->amount, r->amount_paid))
         return rc;
-    fg_db_value_t owed[] = {FG_DB_INT(merchant_id),
-                            FG_DB_STR(r->fee_type.data, r->fee_type.len),
-                            r->category_null ? FG_DB_STR("", 0) : FG_DB_STR(r->category.data, r->category.len),
-                            FG_DB_INT(owed_day(r)),
-                            FG_DB_INT(1),
-                            FG_DB_INT(r->amount - r->amount_paid)};
-    return fg_db_insert_adding(db, &OWED, owed, OWED_KEY_COLS);
+    return owed_add(db, merchant_id, r, 1, r->amount - r->amount_paid);
+}
+
+int fg_order_paid_derived(fg_db_t *db, uint64_t merchant_id, const fg_order_row_t *r, fg_order_status_t was_status,
+                          int64_t was_paid)
+{
+    fg_buf_t data = FG_BUF_INIT;
+    change_data(&data, r);
+    int rc = fg_change_row_insert(db, "order", r->id, &r->public_id, (int64_t)merchant_id, 0, "update", &data,
+                                  r->updated_at);
+    fg_buf_free(&data);
+    int was = is_owed(was_status, r->amount, was_paid), is = is_owed(r->status, r->amount, r->amount_paid);
+    if (rc != 0 || (was == is && was_paid == r->amount_paid))
+        return rc;
+    if (was && is)
+        return owed_add(db, merchant_id, r, 0, was_paid - r->amount_paid);
+    return was ? owed_add(db, merchant_id, r, -1, was_paid - r->amount) : owed_add(db, merchant_id, r, 1, r->amount - r->amount_paid);
 }
 
 int fg_order_insert(fg_db_t *db, uint64_t merchant_id, fg_order_row_t *r, int ignore_duplicates, int *inserted)

@@ -16,7 +16,7 @@
     ", p.provider_txn_id"
 #define PAYMENT_TAIL                                                                                               \
     "p.amount, p.amount_received, p.amount_applied, p.amount_unapplied, p.amount_refunded, p.amount_refunding, "  \
-    "p.created_at, p.updated_at, p.receipt_id"
+    "p.created_at, p.updated_at, p.receipt_id, p.failure_reason"
 static const char SQL_PAYMENT[] =
     "SELECT " PAYMENT_HEAD ", o.public_id, o.code, m.public_id, " PAYMENT_TAIL " FROM payments p "
     "JOIN orders o ON o.id = p.order_id JOIN merchants m ON m.id = p.merchant_id "
@@ -52,7 +52,7 @@ void fg_payment_row_free(fg_payment_row_t *p)
 {
     fg_buf_t *texts[] = {&p->public_id,       &p->adapter,         &p->currency,
                          &p->provider_txn_id, &p->order_public_id, &p->merchant_public_id,
-                         &p->receipt_id,      &p->order_code};
+                         &p->receipt_id,      &p->order_code,         &p->failure_reason};
     for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
         fg_buf_free(texts[i]);
 }
@@ -79,6 +79,7 @@ static void payment_bind(fg_stmt_t *s, fg_payment_row_t *p)
     fg_stmt_out_int(s, &p->created_at, NULL);
     fg_stmt_out_int(s, &p->updated_at, NULL);
     fg_stmt_out_text(s, &p->receipt_id, &p->receipt_null);
+    fg_stmt_out_text(s, &p->failure_reason, &p->failure_reason_null);
 }
 
 static int fetch_one(fg_stmt_t *s)

@@ -50,8 +50,9 @@ typedef struct {
     fg_buf_t public_id, adapter, currency, provider_txn_id, order_public_id, merchant_public_id;
     fg_buf_t receipt_id; /* the receipt issued when it succeeded (receipts/receipts.h) */
     fg_buf_t order_code; /* the order's payer code: the receipt page's address */
+    fg_buf_t failure_reason;
     fg_payment_status_t status;
-    int provider_txn_null, receipt_null;
+    int provider_txn_null, receipt_null, failure_reason_null;
     int64_t amount, amount_received, amount_applied, amount_unapplied, amount_refunded, amount_refunding;
     int received_null;
     int64_t created_at, updated_at;

@@ -14,6 +14,7 @@
 #include "payments/payments_internal.h"
 
 #include <assert.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,23 +66,27 @@ static const char SQL_ORDER_PAID[] =
     "UPDATE orders SET amount_paid = ?, status = ?, updated_at = ? WHERE id = ? AND amount_paid = ?";
 /* The same three updates for a set's rows, one statement each, driven by a
  * JSON array of the rows' values (one parameter); each row's guard is the
- * single-row form's, and every row must change. */
+ * single-row form's, and every row must change.  Each flips the rows'
+ * derived_rows: the set writes their change-feed and owed-sum rows itself,
+ * from the rows in hand, as multi-row INSERTs at COMMIT (set_derived; the
+ * update triggers write nothing, schema/0032_derived_rows.sql). */
 static const char SQL_SET_ORDERS_PAID[] =
     "UPDATE JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT UNSIGNED PATH '$[0]', paid BIGINT PATH '$[1]', prev BIGINT PATH "
     "'$[2]', now BIGINT PATH '$[3]', st VARCHAR(16) PATH '$[4]')) j STRAIGHT_JOIN orders o ON o.id = j.id SET "
-    "o.amount_paid = j.paid, o.status = j.st, o.updated_at = j.now WHERE o.amount_paid = j.prev";
+    "o.amount_paid = j.paid, o.status = j.st, o.updated_at = j.now, o.derived_rows = o.derived_rows ^ 1 WHERE "
+    "o.amount_paid = j.prev";
 static const char SQL_SET_PAYMENTS_SUCCEED[] =
     "UPDATE JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT UNSIGNED PATH '$[0]', now BIGINT PATH '$[1]', txn VARCHAR(64) "
     "PATH '$[2]', raw MEDIUMTEXT PATH '$[3]', received BIGINT PATH '$[4]', applied BIGINT PATH '$[5]', unapplied "
     "BIGINT PATH '$[6]', receipt VARCHAR(40) PATH '$[7]')) j STRAIGHT_JOIN payments p ON p.id = j.id SET p.status = "
     "'succeeded', p.provider_txn_id = NULLIF(j.txn, ''), p.amount_received = j.received, p.amount_applied = "
     "j.applied, p.amount_unapplied = j.unapplied, p.provider_payload = j.raw, p.updated_at = j.now, p.receipt_id = "
-    "NULLIF(j.receipt, '') WHERE p.status <> 'succeeded'";
+    "NULLIF(j.receipt, ''), p.derived_rows = p.derived_rows ^ 1 WHERE p.status <> 'succeeded'";
 static const char SQL_SET_PAYMENTS_FAIL[] =
     "UPDATE JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT UNSIGNED PATH '$[0]', now BIGINT PATH '$[1]', txn VARCHAR(64) "
     "PATH '$[2]', raw MEDIUMTEXT PATH '$[3]')) j STRAIGHT_JOIN payments p ON p.id = j.id SET p.status = 'failed', "
     "p.provider_txn_id = NULLIF(j.txn, ''), p.failure_reason = 'provider reported failure', p.provider_payload = "
-    "j.raw, p.updated_at = j.now WHERE p.status = 'pending'";
+    "j.raw, p.updated_at = j.now, p.derived_rows = p.derived_rows ^ 1 WHERE p.status = 'pending'";
 /* One such statement carries at most this many bytes of JSON (payloads are
  * evidence of any size up to the inbox's cut): larger sets are sent in parts. */
 #define SET_UPDATE_JSON_MAX (4 * 1024 * 1024)
@@ -114,11 +119,15 @@ typedef struct {
 typedef struct {
     int64_t id, paid, prev, now;
     const char *status;
+    const fg_order_row_t *row; /* the member's order, as written */
+    fg_order_status_t was;     /* its stored status before */
+    int64_t merchant_id;
 } order_update_t;
 typedef struct {
     int64_t id, received, applied, unapplied, now;
     const char *txn, *payload, *receipt;
     size_t payload_len;
+    const fg_payment_row_t *row; /* the member's payment, as locked (before the update) */
 } payment_update_t;
 
 struct set {
@@ -351,6 +360,7 @@ static void queue_payment_update(apply_t *a, payment_update_t *u, const fg_payme
 {
     memset(u, 0, sizeof(*u));
     u->id = p->id;
+    u->row = p;
     u->now = now;
     u->txn = a->n->provider_txn_id; /* "" is NULL (NULLIF) */
     payload(a->in, &u->payload, &u->payload_len);
@@ -392,8 +402,8 @@ static int apply_failure(fg_db_t *db, apply_t *a, const fg_payment_row_t *p, int
 
 /* Applies what the order (locked, as loaded) can take of received and
  * brings the row in hand up to date. */
-static int settle_order(fg_db_t *db, set_t *set, fg_order_row_t *order, int64_t received, int64_t now, int64_t *applied,
-                        int64_t *unapplied)
+static int settle_order(fg_db_t *db, set_t *set, const fg_payment_row_t *p, fg_order_row_t *order, int64_t received,
+                        int64_t now, int64_t *applied, int64_t *unapplied)
 {
     fg_stmt_t s;
     fg_order_status_t status = fg_order_effective_status(order->status, !order->expires_at_null, order->expires_at,
@@ -406,8 +416,8 @@ static int settle_order(fg_db_t *db, set_t *set, fg_order_row_t *order, int64_t 
     assert(paid > order->amount_paid && paid <= order->amount); /* 0 <= amount_paid <= amount */
     fg_order_status_t next = paid == order->amount ? FG_ORDER_PAID : FG_ORDER_PARTIALLY_PAID;
     if (set != NULL) { /* the set's one update of its orders; the row is locked */
-        set->orders[set->n_orders++] = (order_update_t){order->id, paid, order->amount_paid, now,
-                                                        fg_order_status_name(next)};
+        set->orders[set->n_orders++] = (order_update_t){
+            order->id, paid, order->amount_paid, now, fg_order_status_name(next), order, order->status, p->merchant_id};
         order->amount_paid = paid;
         order->status = next;
         order->updated_at = now;
@@ -476,7 +486,7 @@ static int apply_success(fg_db_t *db, apply_t *a, const fg_payment_row_t *p, fg_
     receipt_id[0] = '\0';
     int rc = issues ? fg_receipt_new_id(receipt_id) : 0;
     if (rc != 0 ||
-        (rc = settle_order(db, a->preloaded ? a->set : NULL, order, a->n->amount, now, &applied, &unapplied)) != 0)
+        (rc = settle_order(db, a->preloaded ? a->set : NULL, p, order, a->n->amount, now, &applied, &unapplied)) != 0)
         return rc;
     if (a->preloaded) {
         payment_update_t *u = &a->set->succeeded[a->set->n_succeeded++];
@@ -819,6 +829,68 @@ static int set_update(fg_db_t *db, const set_t *set)
     return rc;
 }
 
+static void json_text_or_null(fg_buf_t *b, const char *s, size_t len, int is_null)
+{
+    if (is_null)
+        fg_buf_puts(b, "null");
+    else
+        fg_json_str(b, s, len);
+}
+
+/* A payment's snapshot after the set's update u (kind 1 succeeded, 2
+ * failed), as payments_change_update's JSON_ARRAY writes it
+ * (schema/0016_changes.sql). */
+static void payment_change_data(fg_buf_t *b, const payment_update_t *u, int kind)
+{
+    const fg_payment_row_t *p = u->row;
+    int succeeded = kind == 1;
+    fg_buf_putc(b, '[');
+    fg_json_str(b, p->adapter.data, p->adapter.len);
+    fg_buf_printf(b, ",%" PRId64 ",", p->amount);
+    if (succeeded)
+        fg_buf_printf(b, "%" PRId64 ",%" PRId64 ",%" PRId64 ",", u->received, u->applied, u->unapplied);
+    else if (p->received_null)
+        fg_buf_printf(b, "null,%" PRId64 ",%" PRId64 ",", p->amount_applied, p->amount_unapplied);
+    else
+        fg_buf_printf(b, "%" PRId64 ",%" PRId64 ",%" PRId64 ",", p->amount_received, p->amount_applied,
+                      p->amount_unapplied);
+    fg_json_str(b, p->currency.data, p->currency.len);
+    fg_buf_printf(b, ",%" PRId64 ",", p->amount_refunded);
+    fg_json_cstr(b, succeeded ? "succeeded" : "failed");
+    fg_buf_putc(b, ',');
+    json_text_or_null(b, u->txn, strlen(u->txn), u->txn[0] == '\0'); /* NULLIF(txn, '') */
+    fg_buf_putc(b, ',');
+    if (succeeded)
+        json_text_or_null(b, p->failure_reason.data, p->failure_reason.len, p->failure_reason_null);
+    else
+        fg_json_cstr(b, "provider reported failure");
+    fg_buf_printf(b, ",%" PRId64 ",%" PRId64 "]", p->created_at, u->now);
+}
+
+/* The change-feed and owed-sum rows of the set's updates (which flipped
+ * their rows' derived_rows), queued for COMMIT. */
+static int set_derived(fg_db_t *db, const set_t *set)
+{
+    int rc = 0;
+    for (int i = 0; rc == 0 && i < set->n_orders; i++) {
+        const order_update_t *u = &set->orders[i];
+        rc = fg_order_paid_derived(db, (uint64_t)u->merchant_id, u->row, u->was, u->prev);
+    }
+    fg_buf_t data = FG_BUF_INIT;
+    for (int kind = 1; kind <= 2; kind++) {
+        int n = kind == 1 ? set->n_succeeded : set->n_failed;
+        for (int i = 0; rc == 0 && i < n; i++) {
+            const payment_update_t *u = kind == 1 ? &set->succeeded[i] : &set->failed[i];
+            fg_buf_reset(&data);
+            payment_change_data(&data, u, kind);
+            rc = fg_change_row_insert(db, "payment", u->id, &u->row->public_id, u->row->merchant_id, u->row->order_id,
+                                      "update", &data, u->now);
+        }
+    }
+    fg_buf_free(&data);
+    return rc;
+}
+
 /* Which of the set's events the inbox holds already (redeliveries): one
  * round trip of unique-key probes, before the set's transaction, so that a
  * redelivery runs alone after it instead of failing the set at COMMIT. */
@@ -875,7 +947,9 @@ static int set_tx(fg_db_t *db, void *arg)
     for (int i = 0; rc == 0 && i < set->count; i++)
         if (r->in_set[i] > 0)
             rc = apply_tx(db, &set->members[i]);
-    return rc != 0 ? rc : set_update(db, set);
+    if (rc == 0)
+        rc = set_update(db, set);
+    return rc != 0 ? rc : set_derived(db, set);
 }
 
 void fg_webhook_receive_many(fg_db_t *db, const fg_config_t *cfg, fg_webhook_item_t *items, int n)
