@@ -359,7 +359,8 @@ int fg_order_paid_derived(fg_db_t *db, uint64_t merchant_id, const fg_order_row_
         return rc;
     if (was && is)
         return owed_add(db, merchant_id, r, 0, was_paid - r->amount_paid);
-    return was ? owed_add(db, merchant_id, r, -1, was_paid - r->amount) : owed_add(db, merchant_id, r, 1, r->amount - r->amount_paid);
+    return was ? owed_add(db, merchant_id, r, -1, was_paid - r->amount)
+               : owed_add(db, merchant_id, r, 1, r->amount - r->amount_paid);
 }
 
 int fg_order_insert(fg_db_t *db, uint64_t merchant_id, fg_order_row_t *r, int ignore_duplicates, int *inserted)

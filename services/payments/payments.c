@@ -52,7 +52,7 @@ void fg_payment_row_free(fg_payment_row_t *p)
 {
     fg_buf_t *texts[] = {&p->public_id,       &p->adapter,         &p->currency,
                          &p->provider_txn_id, &p->order_public_id, &p->merchant_public_id,
-                         &p->receipt_id,      &p->order_code,         &p->failure_reason};
+                         &p->receipt_id,      &p->order_code,      &p->failure_reason};
     for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
         fg_buf_free(texts[i]);
 }

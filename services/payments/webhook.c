@@ -416,8 +416,9 @@ static int settle_order(fg_db_t *db, set_t *set, const fg_payment_row_t *p, fg_o
     assert(paid > order->amount_paid && paid <= order->amount); /* 0 <= amount_paid <= amount */
     fg_order_status_t next = paid == order->amount ? FG_ORDER_PAID : FG_ORDER_PARTIALLY_PAID;
     if (set != NULL) { /* the set's one update of its orders; the row is locked */
-        set->orders[set->n_orders++] = (order_update_t){
-            order->id, paid, order->amount_paid, now, fg_order_status_name(next), order, order->status, p->merchant_id};
+        set->orders[set->n_orders++] =
+            (order_update_t){order->id, paid,          order->amount_paid, now, fg_order_status_name(next),
+                             order,     order->status, p->merchant_id};
         order->amount_paid = paid;
         order->status = next;
         order->updated_at = now;
