@@ -807,29 +807,6 @@ static void set_update_row(fg_buf_t *json, const set_t *set, int kind, int i)
     fg_buf_putc(json, ']');
 }
 
-/* The set's updates: one statement per kind (more for very large payloads). */
-static int set_update(fg_db_t *db, const set_t *set)
-{
-    static const char *const SQL[] = {SQL_SET_ORDERS_PAID, SQL_SET_PAYMENTS_SUCCEED, SQL_SET_PAYMENTS_FAIL};
-    const int counts[] = {set->n_orders, set->n_succeeded, set->n_failed};
-    fg_buf_t json = FG_BUF_INIT;
-    int rc = 0;
-    for (int kind = 0; kind < 3 && rc == 0; kind++) {
-        int rows = 0;
-        for (int i = 0; i < counts[kind] && rc == 0; i++) {
-            fg_buf_putc(&json, rows == 0 ? '[' : ',');
-            set_update_row(&json, set, kind, i);
-            rows++;
-            if (json.len >= SET_UPDATE_JSON_MAX || i + 1 == counts[kind]) {
-                rc = set_update_send(db, SQL[kind], &json, rows);
-                rows = 0;
-            }
-        }
-    }
-    fg_buf_free(&json);
-    return rc;
-}
-
 static void json_text_or_null(fg_buf_t *b, const char *s, size_t len, int is_null)
 {
     if (is_null)
@@ -869,27 +846,54 @@ static void payment_change_data(fg_buf_t *b, const payment_update_t *u, int kind
 }
 
 /* The change-feed and owed-sum rows of the set's updates (which flipped
- * their rows' derived_rows), queued for COMMIT. */
+ * their rows' derived_rows), sent at once. */
 static int set_derived(fg_db_t *db, const set_t *set)
 {
+    fg_derived_t d;
+    fg_derived_init(&d);
     int rc = 0;
     for (int i = 0; rc == 0 && i < set->n_orders; i++) {
         const order_update_t *u = &set->orders[i];
-        rc = fg_order_paid_derived(db, (uint64_t)u->merchant_id, u->row, u->was, u->prev);
+        rc = fg_derived_order_paid(&d, (uint64_t)u->merchant_id, u->row, u->was, u->prev);
     }
-    fg_buf_t data = FG_BUF_INIT;
     for (int kind = 1; kind <= 2; kind++) {
         int n = kind == 1 ? set->n_succeeded : set->n_failed;
         for (int i = 0; rc == 0 && i < n; i++) {
             const payment_update_t *u = kind == 1 ? &set->succeeded[i] : &set->failed[i];
-            fg_buf_reset(&data);
+            fg_buf_t data = FG_BUF_INIT;
             payment_change_data(&data, u, kind);
-            rc = fg_change_row_insert(db, "payment", u->id, &u->row->public_id, u->row->merchant_id, u->row->order_id,
-                                      "update", &data, u->now);
+            fg_derived_change(&d, "payment", u->id, &u->row->public_id, u->row->merchant_id, u->row->order_id, &data,
+                              u->now);
         }
     }
-    fg_buf_free(&data);
+    if (rc == 0)
+        rc = fg_derived_send(db, &d);
+    fg_derived_free(&d);
     return rc;
+}
+
+/* The set's updates: one statement per kind (more for very large payloads),
+ * and the change-feed and owed rows they leave to the set. */
+static int set_update(fg_db_t *db, const set_t *set)
+{
+    static const char *const SQL[] = {SQL_SET_ORDERS_PAID, SQL_SET_PAYMENTS_SUCCEED, SQL_SET_PAYMENTS_FAIL};
+    const int counts[] = {set->n_orders, set->n_succeeded, set->n_failed};
+    fg_buf_t json = FG_BUF_INIT;
+    int rc = 0;
+    for (int kind = 0; kind < 3 && rc == 0; kind++) {
+        int rows = 0;
+        for (int i = 0; i < counts[kind] && rc == 0; i++) {
+            fg_buf_putc(&json, rows == 0 ? '[' : ',');
+            set_update_row(&json, set, kind, i);
+            rows++;
+            if (json.len >= SET_UPDATE_JSON_MAX || i + 1 == counts[kind]) {
+                rc = set_update_send(db, SQL[kind], &json, rows);
+                rows = 0;
+            }
+        }
+    }
+    fg_buf_free(&json);
+    return rc != 0 ? rc : set_derived(db, set);
 }
 
 /* Which of the set's events the inbox holds already (redeliveries): one
@@ -948,9 +952,7 @@ static int set_tx(fg_db_t *db, void *arg)
     for (int i = 0; rc == 0 && i < set->count; i++)
         if (r->in_set[i] > 0)
             rc = apply_tx(db, &set->members[i]);
-    if (rc == 0)
-        rc = set_update(db, set);
-    return rc != 0 ? rc : set_derived(db, set);
+    return rc != 0 ? rc : set_update(db, set);
 }
 
 void fg_webhook_receive_many(fg_db_t *db, const fg_config_t *cfg, fg_webhook_item_t *items, int n)

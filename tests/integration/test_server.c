@@ -182,7 +182,7 @@ END_TEST
 
 /* ---- graceful shutdown ---------------------------------------------------------- */
 
-enum { SHUTDOWN_BATCHES = 20, SHUTDOWN_ORDERS = 500 };
+enum { SHUTDOWN_BATCHES = 20, SHUTDOWN_ORDERS = 750 };
 
 /* Sends SIGTERM once every batch has reached the server (running, queued or
  * answered), and notes how many were still in flight then. */
