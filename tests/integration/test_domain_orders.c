@@ -560,6 +560,31 @@ START_TEST(list_filters_by_status)
     ck_assert_int_eq(expect_list(&q, &page, now + 120000, open_later, NULL), 0);
     q.status = FG_ORDER_EXPIRED;
     ck_assert_int_eq(expect_list(&q, &page, now + 120000, expired_later, NULL), 0);
+    /* one the sweeper has marked expired and one it has not reached: both, newest first, a page at a time */
+    char x[FGT_ID_CAP];
+    in = input_of(fgt_unique("L"), "procedure", 5000);
+    in.has_expires_at = 1;
+    in.expires_at_ms = now + 60000;
+    fg_order_row_init(&row);
+    ck_assert_int_eq(create(&in, now, &row), 0);
+    snprintf(x, sizeof(x), "%s", row.public_id.data);
+    fg_order_row_free(&row);
+    fgt_db_exec("UPDATE orders SET status = 'expired' WHERE public_id = ?", x);
+    const char *both_expired[] = {x, e, NULL}, *none_expired[] = {NULL}, *px[] = {x, NULL}, *pe[] = {e, NULL};
+    ck_assert_int_eq(expect_list(&q, &page, now + 120000, both_expired, NULL), 0);
+    ck_assert_int_eq(expect_list(&q, &page, now, px, NULL), 0); /* e not yet past its time */
+    fg_page_t one = {.limit = 1, .cursor = 0};
+    int64_t at = 0;
+    ck_assert_int_eq(expect_list(&q, &one, now + 120000, px, &at), 1);
+    one.cursor = at;
+    ck_assert_int_eq(expect_list(&q, &one, now + 120000, pe, &at), 0);
+    q.has_fee_type = 1;
+    q.fee_type = FG_FEE_UTILITY;
+    ck_assert_int_eq(expect_list(&q, &page, now + 120000, none_expired, NULL), 0);
+    q.has_fee_type = 0;
+    q.status = FG_ORDER_OPEN; /* x is no longer open, whatever the time */
+    ck_assert_int_eq(expect_list(&q, &page, now, open, NULL), 0);
+    fgt_db_exec("UPDATE orders SET status = 'cancelled' WHERE public_id = ?", x); /* out of the lists below */
 
     /* with the other filters */
     q.status = FG_ORDER_OPEN;
