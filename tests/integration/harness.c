@@ -348,21 +348,22 @@ int fgt_cli(const char *const argv[], const char *input, char *out, size_t cap)
  * latest change against its row.  Their public ids, or "". */
 #define FEED_CHECK_WINDOW 20000
 #define FEED_CHECK_LATEST(entity)                                                                                      \
-    "(SELECT entity_id, MAX(id) AS id FROM change_log WHERE id > CAST(? AS UNSIGNED) AND entity = '" entity "' GROUP BY entity_id) l "
+    "(SELECT entity_id, MAX(id) AS id FROM change_log WHERE id > CAST(? AS UNSIGNED) AND entity = '" entity            \
+    "' GROUP BY entity_id) l "
 static const char SQL_FEED_ORDERS[] =
-    "SELECT COALESCE(GROUP_CONCAT(o.public_id ORDER BY o.id SEPARATOR ' '), '') FROM " FEED_CHECK_LATEST("order")
-    "JOIN change_log c ON c.id = l.id JOIN orders o ON o.id = l.entity_id WHERE (c.object_id <> "
-    "o.public_id OR c.merchant_id <> o.merchant_id OR NOT JSON_EQUALS(JSON_REMOVE(c.data, '$[17]'), "
-    "JSON_ARRAY(o.merchant_ref, o.fee_type, o.category, o.amount, o.currency, o.amount_paid, o.amount_refunded, "
-    "o.allow_partial <> 0, o.status, o.payer_name, o.payer_ref, o.description, o.due_at, o.expires_at, "
-    "JSON_QUERY(COALESCE(NULLIF(o.metadata, ''), '{}'), '$'), o.code, o.created_at)))";
+    "SELECT COALESCE(GROUP_CONCAT(o.public_id ORDER BY o.id SEPARATOR ' '), '') FROM " FEED_CHECK_LATEST(
+        "order") "JOIN change_log c ON c.id = l.id JOIN orders o ON o.id = l.entity_id WHERE (c.object_id <> "
+                 "o.public_id OR c.merchant_id <> o.merchant_id OR NOT JSON_EQUALS(JSON_REMOVE(c.data, '$[17]'), "
+                 "JSON_ARRAY(o.merchant_ref, o.fee_type, o.category, o.amount, o.currency, o.amount_paid, o.amount_refunded, "
+                 "o.allow_partial <> 0, o.status, o.payer_name, o.payer_ref, o.description, o.due_at, o.expires_at, "
+                 "JSON_QUERY(COALESCE(NULLIF(o.metadata, ''), '{}'), '$'), o.code, o.created_at)))";
 static const char SQL_FEED_PAYMENTS[] =
-    "SELECT COALESCE(GROUP_CONCAT(p.public_id ORDER BY p.id SEPARATOR ' '), '') FROM " FEED_CHECK_LATEST("payment")
-    "JOIN change_log c ON c.id = l.id JOIN payments p ON p.id = l.entity_id WHERE (c.object_id <> "
-    "p.public_id OR c.merchant_id <> p.merchant_id OR c.parent_id <> p.order_id OR NOT "
-    "JSON_EQUALS(JSON_REMOVE(c.data, '$[11]'), JSON_ARRAY(p.adapter, p.amount, p.amount_received, "
-    "p.amount_applied, p.amount_unapplied, p.currency, p.amount_refunded, p.status, p.provider_txn_id, "
-    "p.failure_reason, p.created_at)))";
+    "SELECT COALESCE(GROUP_CONCAT(p.public_id ORDER BY p.id SEPARATOR ' '), '') FROM " FEED_CHECK_LATEST(
+        "payment") "JOIN change_log c ON c.id = l.id JOIN payments p ON p.id = l.entity_id WHERE (c.object_id <> "
+                   "p.public_id OR c.merchant_id <> p.merchant_id OR c.parent_id <> p.order_id OR NOT "
+                   "JSON_EQUALS(JSON_REMOVE(c.data, '$[11]'), JSON_ARRAY(p.adapter, p.amount, p.amount_received, "
+                   "p.amount_applied, p.amount_unapplied, p.currency, p.amount_refunded, p.status, p.provider_txn_id, "
+                   "p.failure_reason, p.created_at)))";
 
 int fgt_ledger_check(void)
 {
