@@ -221,6 +221,14 @@ void fg_json_cstr(fg_buf_t *b, const char *s)
         fg_json_str(b, s, strlen(s));
 }
 
+void fg_json_strn(fg_buf_t *b, const char *s, size_t n)
+{
+    if (s == NULL)
+        fg_buf_puts(b, "null");
+    else
+        fg_json_str(b, s, n);
+}
+
 void fg_json_key(fg_buf_t *b, int comma, const char *key)
 {
     assert(key != NULL);
@@ -239,10 +247,7 @@ void fg_json_kv_str(fg_buf_t *b, int comma, const char *key, const char *val)
 void fg_json_kv_strn(fg_buf_t *b, int comma, const char *key, const char *val, size_t n)
 {
     fg_json_key(b, comma, key);
-    if (val == NULL)
-        fg_buf_puts(b, "null");
-    else
-        fg_json_str(b, val, n);
+    fg_json_strn(b, val, n);
 }
 
 void fg_json_kv_int(fg_buf_t *b, int comma, const char *key, int64_t val)

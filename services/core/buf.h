@@ -50,6 +50,7 @@ char *fg_buf_steal(fg_buf_t *b, size_t *len);
  *  '"', '\\', control characters (\n \r \t \b \f or \u00XX) and U+2028/9. */
 void fg_json_str(fg_buf_t *b, const char *s, size_t n);
 void fg_json_cstr(fg_buf_t *b, const char *s);                                 /* NULL writes null */
+void fg_json_strn(fg_buf_t *b, const char *s, size_t n);                       /* NULL writes null */
 void fg_json_kv_str(fg_buf_t *b, int comma, const char *key, const char *val); /* NULL -> null */
 void fg_json_kv_strn(fg_buf_t *b, int comma, const char *key, const char *val, size_t n);
 void fg_json_kv_int(fg_buf_t *b, int comma, const char *key, int64_t val);

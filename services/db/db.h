@@ -213,9 +213,15 @@ int fg_db_insert(fg_db_t *db, fg_db_table_t *t, const fg_db_value_t *values, int
 /** One row of t whose values after the first key_cols are INTs to be
  *  summed (a delta of a total, such as owed_changes): inserted at once, or,
  *  while deferring, added to the queued row of t with the same first key_cols
- *  values, else queued.  A transaction's deltas of one key then cost one row.
+ *  values and not sent yet, else queued.  A transaction's deltas of one key
+ *  then cost one row.
  *  0, FG_EOVERFLOW (a sum past int64; nothing added), or as fg_db_insert. */
 int fg_db_insert_adding(fg_db_t *db, fg_db_table_t *t, const fg_db_value_t *values, int key_cols) FG_MUST_USE;
+/** Sends t's queued rows now, as multi-row INSERTs, instead of at COMMIT
+ *  (later rows of t still wait for it): for rows that must come before the
+ *  transaction's next statements.  Their parents' pending ids must be sent.
+ *  0 or as fg_db_insert. */
+int fg_db_send_queued(fg_db_t *db, fg_db_table_t *t) FG_MUST_USE;
 /** fg_db_insert sent at once even while the connection defers: id gets the
  *  rows' real ids, for a caller that stores one in a row of its own. */
 int fg_db_insert_now(fg_db_t *db, fg_db_table_t *t, const fg_db_value_t *values, int n, int64_t *id) FG_MUST_USE;

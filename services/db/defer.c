@@ -238,7 +238,7 @@ int fg_db_insert_adding(fg_db_t *db, fg_db_table_t *t, const fg_db_value_t *valu
         return send_now(db, t, values, 1, NULL);
     fg_db_queue_t *q = &db->queue;
     for (int r = 0; r < q->row_count; r++) {
-        if (q->rows[r].table != t)
+        if (q->rows[r].table != t || q->rows[r].id != 0) /* another table's, or sent already */
             continue;
         fg_db_value_t *row = &q->values[q->rows[r].first_value];
         int c = 0;
@@ -264,45 +264,57 @@ int fg_db_insert_now(fg_db_t *db, fg_db_table_t *t, const fg_db_value_t *values,
     return send_now(db, t, values, n, id);
 }
 
-int fg_db__flush(fg_db_t *db)
+/* Sends t's queued rows not sent yet, in the order queued, as consecutive
+ * chunks; *sent counts them. */
+static int send_table(fg_db_t *db, fg_db_table_t *t, int *sent)
 {
     fg_db_queue_t *q = &db->queue;
     const fg_db_value_t *rows[FG_DB_ROWS_MAX];
     int index[FG_DB_ROWS_MAX];
     int64_t ids[FG_DB_ROWS_MAX];
-    int rc = 0;
-    if (q->row_count == 0)
-        return 0;
-    /* Tables in increasing rank; within a table, rows in the order queued. */
-    for (int done = 0, rank = -1; rc == 0 && done < q->row_count;) {
+    int left = 0, rc = 0;
+    for (int j = 0; j < q->row_count; j++)
+        left += q->rows[j].table == t && q->rows[j].id == 0;
+    for (int j = 0; rc == 0 && left > 0;) {
+        int c = chunk(t, left), n = 0;
+        for (; n < c; j++)
+            if (q->rows[j].table == t && q->rows[j].id == 0) {
+                index[n] = j;
+                rows[n++] = &q->values[q->rows[j].first_value];
+            }
+        rc = send_rows(db, t, c, rows, ids);
+        for (int r = 0; rc == 0 && r < n; r++)
+            q->rows[index[r]].id = t->returns_id ? ids[r] : 1; /* 1: sent */
+        left -= n;
+        *sent += n;
+    }
+    return rc;
+}
+
+int fg_db_send_queued(fg_db_t *db, fg_db_table_t *t)
+{
+    int sent = 0;
+    return send_table(db, t, &sent);
+}
+
+int fg_db__flush(fg_db_t *db)
+{
+    fg_db_queue_t *q = &db->queue;
+    int rc = 0, pending = 0;
+    for (int i = 0; i < q->row_count; i++)
+        pending += q->rows[i].id == 0;
+    /* Tables in increasing rank (rows sent before, fg_db_send_queued, stay sent). */
+    for (int done = 0, rank = -1; rc == 0 && done < pending;) {
         int next = -1;
         for (int i = 0; i < q->row_count; i++)
-            if (q->rows[i].table->rank > rank && (next < 0 || q->rows[i].table->rank < next))
+            if (q->rows[i].id == 0 && q->rows[i].table->rank > rank && (next < 0 || q->rows[i].table->rank < next))
                 next = q->rows[i].table->rank;
         assert(next >= 0);
         rank = next;
-        /* every table of this rank (normally one): consecutive chunks of its rows */
-        for (int i = 0; rc == 0 && i < q->row_count; i++) {
-            fg_db_table_t *t = q->rows[i].table;
-            if (t->rank != rank || q->rows[i].id != 0)
-                continue;
-            int left = 0;
-            for (int j = i; j < q->row_count; j++)
-                left += q->rows[j].table == t && q->rows[j].id == 0;
-            for (int j = i; rc == 0 && left > 0;) {
-                int c = chunk(t, left), n = 0;
-                for (; n < c; j++)
-                    if (q->rows[j].table == t) {
-                        index[n] = j;
-                        rows[n++] = &q->values[q->rows[j].first_value];
-                    }
-                rc = send_rows(db, t, c, rows, ids);
-                for (int r = 0; rc == 0 && r < n; r++)
-                    q->rows[index[r]].id = t->returns_id ? ids[r] : 1; /* 1: sent */
-                left -= n;
-                done += n;
-            }
-        }
+        /* every table of this rank (normally one) */
+        for (int i = 0; rc == 0 && i < q->row_count; i++)
+            if (q->rows[i].table->rank == rank && q->rows[i].id == 0)
+                rc = send_table(db, q->rows[i].table, &done);
     }
     fg_db__discard(db);
     return rc;

@@ -87,38 +87,30 @@ typedef struct {
 void fg_order_row_init(fg_order_row_t *r);
 void fg_order_row_free(fg_order_row_t *r);
 
-/* ---- rows an UPDATE leaves to its writer instead of the triggers ---------------
- * A set-wise UPDATE that flips its rows' derived_rows column writes their
- * change-feed and owed-sum rows itself (schema/0032_derived_rows.sql): it
- * gathers them here and sends them at once after the UPDATE, as two
- * multi-row INSERTs, so that a later write of the same row in the
- * transaction (a trigger's change) comes after them in the feed. */
+/* ---- rows a write leaves to its writer instead of the triggers ------------------
+ * An insert that sets, or a set-wise UPDATE that flips, its rows'
+ * derived_rows column writes their change-feed and owed-sum rows itself
+ * (schema/0032_derived_rows.sql): queued as the transaction's other
+ * appended rows, as multi-row INSERTs (db.h). */
 
-#define FG_DERIVED_CHANGE_COLS 8
-typedef struct {
-    fg_db_value_t *changes; /* FG_DERIVED_CHANGE_COLS values a row */
-    fg_buf_t *data;         /* each change's JSON, owned */
-    int n_changes, cap_changes;
-    fg_db_value_t *owed; /* 6 values a row, one row a key */
-    int n_owed, cap_owed;
-} fg_derived_t;
+/** Queues a change_log row as the triggers of schema/0016_changes.sql write
+ *  it: entity_id may be a pending id (FG_DB_ID); merchant_id and parent_id 0
+ *  for NULL; data the entity's JSON array. */
+int fg_change_row_queue(fg_db_t *db, const char *entity, int64_t entity_id, const fg_buf_t *object_id,
+                        int64_t merchant_id, int64_t parent_id, const char *op, const fg_buf_t *data,
+                        int64_t at) FG_MUST_USE;
 
-void fg_derived_init(fg_derived_t *d);
-void fg_derived_free(fg_derived_t *d);
-/** An update change of entity entity_id as the triggers of
- *  schema/0016_changes.sql write it: data (the entity's JSON array) is
- *  taken; object_id must live until fg_derived_send; merchant_id and
- *  parent_id 0 for NULL. */
-void fg_derived_change(fg_derived_t *d, const char *entity, int64_t entity_id, const fg_buf_t *object_id,
-                       int64_t merchant_id, int64_t parent_id, fg_buf_t *data, int64_t at);
-/** The rows of an UPDATE of order r's amount_paid and status (r as written
- *  and living until fg_derived_send; its stored status and amount paid
+/** Queues the rows of an UPDATE of order r's amount_paid and status that
+ *  flipped derived_rows (r as written; its stored status and amount paid
  *  before were was_status and was_paid): its change, and what it takes from
- *  the owed sums, added to the row of its key.  0 or FG_EOVERFLOW. */
-int fg_derived_order_paid(fg_derived_t *d, uint64_t merchant_id, const fg_order_row_t *r, fg_order_status_t was_status,
+ *  the owed sums, added to the transaction's row of the order's key. */
+int fg_order_paid_derived(fg_db_t *db, uint64_t merchant_id, const fg_order_row_t *r, fg_order_status_t was_status,
                           int64_t was_paid) FG_MUST_USE;
-/** Sends the gathered rows (at once, even in a deferring transaction). */
-int fg_derived_send(fg_db_t *db, const fg_derived_t *d) FG_MUST_USE;
+
+/** Sends the changes and owed rows queued so far now, not at COMMIT: after
+ *  an UPDATE whose rows a later write in the transaction may change again
+ *  (whose trigger's change then comes after them in the feed). */
+int fg_derived_send(fg_db_t *db) FG_MUST_USE;
 
 /** Appends the order's public JSON (docs/DESIGN.md §3) to b: its status as
  *  effective at now_ms, its pay_url under base_url.  Events carry the same

@@ -6,7 +6,6 @@
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include "core/text.h"
 
@@ -243,10 +242,7 @@ static void order_values(const fg_order_row_t *r, uint64_t merchant_id, int deri
 
 static void json_text_or_null(fg_buf_t *b, const fg_buf_t *v, int is_null)
 {
-    if (is_null)
-        fg_buf_puts(b, "null");
-    else
-        fg_json_str(b, v->data, v->len);
+    fg_json_strn(b, is_null ? NULL : v->data != NULL ? v->data : "", v->len);
 }
 
 static void json_int_or_null(fg_buf_t *b, int64_t v, int is_null)
@@ -292,17 +288,17 @@ static void change_data(fg_buf_t *b, const fg_order_row_t *r)
     fg_buf_printf(b, ",%" PRId64 ",%" PRId64 "]", r->created_at, r->updated_at);
 }
 
-/* Queues the change of the order just queued as id (a pending id). */
-static int change_queue(fg_db_t *db, const fg_order_row_t *r, int64_t id, uint64_t merchant_id, const fg_buf_t *data)
+int fg_change_row_queue(fg_db_t *db, const char *entity, int64_t entity_id, const fg_buf_t *object_id,
+                        int64_t merchant_id, int64_t parent_id, const char *op, const fg_buf_t *data, int64_t at)
 {
-    fg_db_value_t v[] = {FG_DB_STR("order", 5),
-                         FG_DB_ID(id),
-                         FG_DB_STR(r->public_id.data, r->public_id.len),
-                         FG_DB_INT(merchant_id),
-                         FG_DB_NULLV,
-                         FG_DB_STR("insert", 6),
+    fg_db_value_t v[] = {fg_db_cstr(entity),
+                         FG_DB_ID(entity_id),
+                         FG_DB_STR(object_id->data, object_id->len),
+                         merchant_id > 0 ? FG_DB_INT(merchant_id) : FG_DB_NULLV,
+                         parent_id > 0 ? FG_DB_INT(parent_id) : FG_DB_NULLV,
+                         fg_db_cstr(op),
                          FG_DB_STR(data->data, data->len),
-                         FG_DB_INT(r->created_at)};
+                         FG_DB_INT(at)};
     return fg_db_insert(db, &CHANGES, v, 1, NULL);
 }
 
@@ -317,16 +313,16 @@ static int64_t owed_day(const fg_order_row_t *r)
     return t >= 0 ? t / 86400000 : -((-t + 86400000 - 1) / 86400000);
 }
 
-/* The owed row of r's key adding orders and owed (pointing into r). */
-static void owed_values(fg_db_value_t v[6], uint64_t merchant_id, const fg_order_row_t *r, int64_t orders, int64_t owed)
+/* Adds orders and owed to the transaction's owed row of r's key. */
+static int owed_add(fg_db_t *db, uint64_t merchant_id, const fg_order_row_t *r, int64_t orders, int64_t owed)
 {
-    const fg_db_value_t row[6] = {FG_DB_INT(merchant_id),
-                                  FG_DB_STR(r->fee_type.data, r->fee_type.len),
-                                  r->category_null ? FG_DB_STR("", 0) : FG_DB_STR(r->category.data, r->category.len),
-                                  FG_DB_INT(owed_day(r)),
-                                  FG_DB_INT(orders),
-                                  FG_DB_INT(owed)};
-    memcpy(v, row, sizeof(row));
+    fg_db_value_t v[] = {FG_DB_INT(merchant_id),
+                         FG_DB_STR(r->fee_type.data, r->fee_type.len),
+                         r->category_null ? FG_DB_STR("", 0) : FG_DB_STR(r->category.data, r->category.len),
+                         FG_DB_INT(owed_day(r)),
+                         FG_DB_INT(orders),
+                         FG_DB_INT(owed)};
+    return fg_db_insert_adding(db, &OWED, v, OWED_KEY_COLS);
 }
 
 static int is_owed(fg_order_status_t status, int64_t amount, int64_t paid)
@@ -339,108 +335,36 @@ static int insert_derived(fg_db_t *db, uint64_t merchant_id, const fg_order_row_
 {
     fg_buf_t data = FG_BUF_INIT;
     change_data(&data, r);
-    int rc = change_queue(db, r, id, merchant_id, &data);
+    int rc = fg_change_row_queue(db, "order", id, &r->public_id, (int64_t)merchant_id, 0, "insert", &data,
+                                 r->created_at);
     fg_buf_free(&data);
     if (rc != 0 || !is_owed(r->status, r->amount, r->amount_paid))
         return rc;
-    fg_db_value_t owed[6];
-    owed_values(owed, merchant_id, r, 1, r->amount - r->amount_paid);
-    return fg_db_insert_adding(db, &OWED, owed, OWED_KEY_COLS);
+    return owed_add(db, merchant_id, r, 1, r->amount - r->amount_paid);
 }
 
-void fg_derived_init(fg_derived_t *d) { memset(d, 0, sizeof(*d)); }
-
-void fg_derived_free(fg_derived_t *d)
-{
-    for (int i = 0; i < d->n_changes; i++)
-        fg_buf_free(&d->data[i]);
-    free(d->data);
-    free(d->changes);
-    free(d->owed);
-    memset(d, 0, sizeof(*d));
-}
-
-void fg_derived_change(fg_derived_t *d, const char *entity, int64_t entity_id, const fg_buf_t *object_id,
-                       int64_t merchant_id, int64_t parent_id, fg_buf_t *data, int64_t at)
-{
-    if (d->n_changes == d->cap_changes) {
-        d->cap_changes = d->cap_changes > 0 ? 2 * d->cap_changes : 16;
-        d->changes = fg_realloc(d->changes, (size_t)d->cap_changes * FG_DERIVED_CHANGE_COLS * sizeof(*d->changes));
-        d->data = fg_realloc(d->data, (size_t)d->cap_changes * sizeof(*d->data));
-    }
-    int i = d->n_changes++;
-    d->data[i] = *data; /* taken: its text stays where it is while the array grows */
-    *data = (fg_buf_t)FG_BUF_INIT;
-    const fg_db_value_t v[FG_DERIVED_CHANGE_COLS] = {fg_db_cstr(entity),
-                                                     FG_DB_INT(entity_id),
-                                                     FG_DB_STR(object_id->data, object_id->len),
-                                                     merchant_id > 0 ? FG_DB_INT(merchant_id) : FG_DB_NULLV,
-                                                     parent_id > 0 ? FG_DB_INT(parent_id) : FG_DB_NULLV,
-                                                     FG_DB_STR("update", 6),
-                                                     FG_DB_STR(d->data[i].data, d->data[i].len),
-                                                     FG_DB_INT(at)};
-    memcpy(&d->changes[(size_t)i * FG_DERIVED_CHANGE_COLS], v, sizeof(v));
-}
-
-static int same_text(const fg_db_value_t *a, const fg_db_value_t *b)
-{
-    return a->len == b->len && (a->len == 0 || memcmp(a->s, b->s, a->len) == 0);
-}
-
-/* Adds an owed row to the one of its key, or appends it. */
-static int derived_owed(fg_derived_t *d, const fg_db_value_t v[6])
-{
-    for (int i = 0; i < d->n_owed; i++) {
-        fg_db_value_t *row = &d->owed[(size_t)i * 6];
-        if (row[0].i != v[0].i || !same_text(&row[1], &v[1]) || !same_text(&row[2], &v[2]) || row[3].i != v[3].i)
-            continue;
-        int64_t orders, owed;
-        if (__builtin_add_overflow(row[4].i, v[4].i, &orders) || __builtin_add_overflow(row[5].i, v[5].i, &owed))
-            return FG_EOVERFLOW;
-        row[4].i = orders;
-        row[5].i = owed;
-        return 0;
-    }
-    if (d->n_owed == d->cap_owed) {
-        d->cap_owed = d->cap_owed > 0 ? 2 * d->cap_owed : 8;
-        d->owed = fg_realloc(d->owed, (size_t)d->cap_owed * 6 * sizeof(*d->owed));
-    }
-    memcpy(&d->owed[(size_t)d->n_owed++ * 6], v, 6 * sizeof(*v));
-    return 0;
-}
-
-int fg_derived_order_paid(fg_derived_t *d, uint64_t merchant_id, const fg_order_row_t *r, fg_order_status_t was_status,
+int fg_order_paid_derived(fg_db_t *db, uint64_t merchant_id, const fg_order_row_t *r, fg_order_status_t was_status,
                           int64_t was_paid)
 {
     fg_buf_t data = FG_BUF_INIT;
     change_data(&data, r);
-    fg_derived_change(d, "order", r->id, &r->public_id, (int64_t)merchant_id, 0, &data, r->updated_at);
+    int rc = fg_change_row_queue(db, "order", r->id, &r->public_id, (int64_t)merchant_id, 0, "update", &data,
+                                 r->updated_at);
+    fg_buf_free(&data);
     int was = is_owed(was_status, r->amount, was_paid), is = is_owed(r->status, r->amount, r->amount_paid);
-    fg_db_value_t v[6];
-    if (was == is && was_paid == r->amount_paid)
-        return 0;
-    if (was && is) {
-        owed_values(v, merchant_id, r, 0, was_paid - r->amount_paid);
-        return derived_owed(d, v);
-    }
-    int rc = 0;
-    if (was) {
-        owed_values(v, merchant_id, r, -1, was_paid - r->amount);
-        rc = derived_owed(d, v);
-    }
-    if (rc == 0 && is) {
-        owed_values(v, merchant_id, r, 1, r->amount - r->amount_paid);
-        rc = derived_owed(d, v);
-    }
-    return rc;
+    if (rc != 0 || (was == is && was_paid == r->amount_paid))
+        return rc;
+    if (was && is)
+        return owed_add(db, merchant_id, r, 0, was_paid - r->amount_paid);
+    if (was)
+        rc = owed_add(db, merchant_id, r, -1, was_paid - r->amount);
+    return rc == 0 && is ? owed_add(db, merchant_id, r, 1, r->amount - r->amount_paid) : rc;
 }
 
-int fg_derived_send(fg_db_t *db, const fg_derived_t *d)
+int fg_derived_send(fg_db_t *db)
 {
-    int rc = d->n_changes > 0 ? fg_db_insert_now(db, &CHANGES, d->changes, d->n_changes, NULL) : 0;
-    if (rc == 0 && d->n_owed > 0)
-        rc = fg_db_insert_now(db, &OWED, d->owed, d->n_owed, NULL);
-    return rc;
+    int rc = fg_db_send_queued(db, &CHANGES);
+    return rc != 0 ? rc : fg_db_send_queued(db, &OWED);
 }
 
 int fg_order_insert(fg_db_t *db, uint64_t merchant_id, fg_order_row_t *r, int ignore_duplicates, int *inserted)

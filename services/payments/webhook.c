@@ -807,14 +807,6 @@ static void set_update_row(fg_buf_t *json, const set_t *set, int kind, int i)
     fg_buf_putc(json, ']');
 }
 
-static void json_text_or_null(fg_buf_t *b, const char *s, size_t len, int is_null)
-{
-    if (is_null)
-        fg_buf_puts(b, "null");
-    else
-        fg_json_str(b, s, len);
-}
-
 /* A payment's snapshot after the set's update u (kind 1 succeeded, 2
  * failed), as payments_change_update's JSON_ARRAY writes it
  * (schema/0016_changes.sql). */
@@ -836,10 +828,14 @@ static void payment_change_data(fg_buf_t *b, const payment_update_t *u, int kind
     fg_buf_printf(b, ",%" PRId64 ",", p->amount_refunded);
     fg_json_cstr(b, succeeded ? "succeeded" : "failed");
     fg_buf_putc(b, ',');
-    json_text_or_null(b, u->txn, strlen(u->txn), u->txn[0] == '\0'); /* NULLIF(txn, '') */
+    fg_json_strn(b, u->txn[0] != '\0' ? u->txn : NULL, strlen(u->txn)); /* NULLIF(txn, '') */
     fg_buf_putc(b, ',');
     if (succeeded)
-        json_text_or_null(b, p->failure_reason.data, p->failure_reason.len, p->failure_reason_null);
+        fg_json_strn(b,
+                     p->failure_reason_null           ? NULL
+                     : p->failure_reason.data != NULL ? p->failure_reason.data
+                                                      : "",
+                     p->failure_reason.len);
     else
         fg_json_cstr(b, "provider reported failure");
     fg_buf_printf(b, ",%" PRId64 ",%" PRId64 "]", p->created_at, u->now);
@@ -849,27 +845,24 @@ static void payment_change_data(fg_buf_t *b, const payment_update_t *u, int kind
  * their rows' derived_rows), sent at once. */
 static int set_derived(fg_db_t *db, const set_t *set)
 {
-    fg_derived_t d;
-    fg_derived_init(&d);
     int rc = 0;
     for (int i = 0; rc == 0 && i < set->n_orders; i++) {
         const order_update_t *u = &set->orders[i];
-        rc = fg_derived_order_paid(&d, (uint64_t)u->merchant_id, u->row, u->was, u->prev);
+        rc = fg_order_paid_derived(db, (uint64_t)u->merchant_id, u->row, u->was, u->prev);
     }
+    fg_buf_t data = FG_BUF_INIT;
     for (int kind = 1; kind <= 2; kind++) {
         int n = kind == 1 ? set->n_succeeded : set->n_failed;
         for (int i = 0; rc == 0 && i < n; i++) {
             const payment_update_t *u = kind == 1 ? &set->succeeded[i] : &set->failed[i];
-            fg_buf_t data = FG_BUF_INIT;
+            fg_buf_reset(&data);
             payment_change_data(&data, u, kind);
-            fg_derived_change(&d, "payment", u->id, &u->row->public_id, u->row->merchant_id, u->row->order_id, &data,
-                              u->now);
+            rc = fg_change_row_queue(db, "payment", u->id, &u->row->public_id, u->row->merchant_id, u->row->order_id,
+                                     "update", &data, u->now);
         }
     }
-    if (rc == 0)
-        rc = fg_derived_send(db, &d);
-    fg_derived_free(&d);
-    return rc;
+    fg_buf_free(&data);
+    return rc != 0 ? rc : fg_derived_send(db);
 }
 
 /* The set's updates: one statement per kind (more for very large payloads),
