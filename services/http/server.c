@@ -40,6 +40,11 @@
 #define LOOPS_MAX 64
 /* On shutdown, in-flight requests get this long to finish. */
 #define DRAIN_DEADLINE_MS 30000
+/* HTTP/2's final GOAWAY goes out no sooner than this after the first (a
+ * round trip for the client's last streams to arrive), and no later than
+ * this after it, whatever request bodies are still coming. */
+#define GOAWAY_AFTER_MS 1000
+#define GOAWAY_HOLD_MAX_MS 15000
 /* After the last in-flight request, connections get this long without a
  * write in progress to flush and close by themselves (an HTTP/2 connection
  * closes once its streams are sent after GOAWAY; a slow reader's window can
@@ -62,6 +67,8 @@ typedef struct {
     h2o_multithread_message_t stop_message;
     int inflight;
     int stopping;
+    int goaway_held;        /* HTTP/2's final GOAWAY, held while bodies arrive (drain) */
+    int64_t goaway_at;      /* monotonic µs: not before this */
     h2o_linklist_t sockets; /* every accepted socket still open (conn_t.link) */
 } loop_t;
 
@@ -837,10 +844,51 @@ static void on_control(h2o_multithread_receiver_t *receiver, h2o_linklist_t *mes
             loop->listeners[k] = NULL;
         }
     h2o_context_request_shutdown(&loop->ctx);
+    /* libh2o 2.2.5 sends HTTP/2's final GOAWAY a second after the first, and
+     * from then on drops the DATA frames of the streams it still serves and
+     * closes the connection once their answers are sent: a request whose body
+     * was still arriving is cut.  Its timer is held here, and drain lets it
+     * run once no request is still being received. */
+    h2o_timeout_entry_t *goaway = &loop->ctx.http2._graceful_shutdown_timeout;
+    if (h2o_timeout_is_linked(goaway)) {
+        h2o_timeout_unlink(goaway);
+        loop->goaway_held = 1;
+        loop->goaway_at = monotonic_us() + (int64_t)GOAWAY_AFTER_MS * 1000;
+    }
 }
 
-/* Stops gracefully: waits (up to DRAIN_DEADLINE_MS) for in-flight requests,
- * lets the connections flush their last answers and close (the flush window
+/* A request is being received from its first byte (HTTP/1.1) or its stream's
+ * HEADERS (HTTP/2) until the whole of it is in and h2o hands it to a handler
+ * (processed_at). */
+static int count_receiving_http1(h2o_req_t *req, void *arg)
+{
+    if (req->timestamps.request_begin_at.tv_sec != 0 && h2o_timeval_is_null(&req->processed_at.at))
+        ++*(int *)arg;
+    return 0;
+}
+
+static int count_receiving_http2(h2o_req_t *req, void *arg)
+{
+    if (h2o_timeval_is_null(&req->processed_at.at))
+        ++*(int *)arg;
+    return 0;
+}
+
+/* How many requests of the loop are still being received; *http2 of them
+ * over HTTP/2. */
+static int receiving(loop_t *loop, int *http2)
+{
+    int http1 = 0;
+    *http2 = 0;
+    server.globalconf.http1.callbacks.foreach_request(&loop->ctx, count_receiving_http1, &http1);
+    server.globalconf.http2.callbacks.foreach_request(&loop->ctx, count_receiving_http2, http2);
+    return http1 + *http2;
+}
+
+/* Stops gracefully: waits (up to DRAIN_DEADLINE_MS) for in-flight requests
+ * and for the ones still being received (a slow client's body), sends
+ * HTTP/2's final GOAWAY once none of its requests is still arriving, lets
+ * the connections flush their last answers and close (the flush window
  * starts over while any socket is still writing), then shuts down
  * the sockets of the ones that stay open so that h2o closes them through its
  * own paths.  Returns 1 when every connection is gone (the context may be
@@ -853,10 +901,15 @@ static int drain(loop_t *loop)
         int64_t now = monotonic_us();
         if (h2o_linklist_is_empty(&loop->sockets))
             return 1;
-        int writing = 0;
+        int writing = 0, http2 = 0, arriving = receiving(loop, &http2);
         for (h2o_linklist_t *l = loop->sockets.next; l != &loop->sockets && !writing; l = l->next)
             writing = h2o_socket_is_writing(H2O_STRUCT_FROM_MEMBER(conn_t, link, l)->sock);
-        if (loop->inflight == 0 && !writing) {
+        if (loop->goaway_held && now >= loop->goaway_at &&
+            (http2 == 0 || now - loop->goaway_at > (int64_t)GOAWAY_HOLD_MAX_MS * 1000)) {
+            loop->goaway_held = 0;
+            h2o_timeout_link(loop->ctx.loop, &loop->ctx.zero_timeout, &loop->ctx.http2._graceful_shutdown_timeout);
+        }
+        if (loop->inflight == 0 && !writing && arriving == 0 && !loop->goaway_held) {
             if (idle_since == 0)
                 idle_since = now;
             if (now - idle_since > (int64_t)DRAIN_FLUSH_MS * 1000 * (shut ? 2 : 1)) {

@@ -436,6 +436,10 @@ typedef struct {
     fgt_proto_t proto;
 } transfer_t;
 
+static long upload_pace; /* bytes per second a request body is sent at; 0 = as fast as it goes */
+
+void fgt_upload_pace(long bytes_per_s) { upload_pace = bytes_per_s; }
+
 static void transfer_setup(transfer_t *t, const fgt_server_t *s, fgt_proto_t proto, const fgt_request_t *q)
 {
     char *url = NULL;
@@ -479,6 +483,8 @@ static void transfer_setup(transfer_t *t, const fgt_server_t *s, fgt_proto_t pro
         size_t len = q->body_len != 0 ? q->body_len : strlen(body);
         curl_easy_setopt(t->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
         curl_easy_setopt(t->curl, CURLOPT_POSTFIELDS, body);
+        if (upload_pace > 0)
+            curl_easy_setopt(t->curl, CURLOPT_MAX_SEND_SPEED_LARGE, (curl_off_t)upload_pace);
     }
 }
 

@@ -147,6 +147,10 @@ typedef struct {
     const char *source;         /* the loopback address to send from, e.g. "127.0.0.9"; NULL = any */
 } fgt_request_t;
 
+/** Request bodies of the requests set up after this are sent at most
+ *  bytes_per_s bytes a second (a client on a slow uplink); 0 ends it. */
+void fgt_upload_pace(long bytes_per_s);
+
 /** Called on every turn of the transfer loop until it returns non-zero. */
 typedef int (*fgt_tick_fn)(void *arg);
 

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include "core/buf.h"
 #include "harness.h"
@@ -246,6 +247,75 @@ START_TEST(sigterm_finishes_requests_in_flight)
 }
 END_TEST
 
+/* A client on a slow uplink: its request's headers have arrived, its body
+ * is still coming when SIGTERM does.  Over HTTP/2 the stop's GOAWAY names the
+ * streams already open as the last the server will serve, so their bodies
+ * must still be read; over HTTP/1.1 the connection must stay until the
+ * request is whole and answered.  Each body (~105 kB) takes ~4 s at the pace set. */
+enum { UPLOADS = 2, UPLOAD_ORDERS = 1000, UPLOAD_PACE = 25000 /* bytes/s */ };
+
+static long long clock_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+typedef struct {
+    pid_t pid;
+    long long started, signalled;
+} stopper_t;
+
+static int terminate_while_uploading(void *arg)
+{
+    stopper_t *t = arg;
+    if (clock_ms() - t->started < 400)
+        return 0;
+    ck_assert_int_eq(kill(t->pid, SIGTERM), 0);
+    t->signalled = clock_ms();
+    return 1;
+}
+
+START_TEST(sigterm_lets_a_body_still_arriving_finish)
+{
+    fgt_proto_t p = (fgt_proto_t)_i;
+    fg_buf_t bodies[UPLOADS];
+    fgt_request_t reqs[UPLOADS];
+    fgt_response_t out[UPLOADS];
+    char auth[128], tag[96];
+    const char *headers[] = {auth, NULL};
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", mer.key);
+    snprintf(tag, sizeof(tag), "%s", fgt_unique("UP"));
+    for (int b = 0; b < UPLOADS; b++) {
+        bodies[b] = (fg_buf_t)FG_BUF_INIT;
+        fg_buf_puts(&bodies[b], "{\"orders\":[");
+        for (int i = 0; i < UPLOAD_ORDERS; i++)
+            fg_buf_printf(&bodies[b],
+                          "%s{\"merchant_ref\":\"%s-%d-%d\",\"fee_type\":\"utility\",\"amount\":%d,"
+                          "\"currency\":\"VND\"}",
+                          i ? "," : "", tag, b, i, 1000 + i);
+        fg_buf_puts(&bodies[b], "]}");
+        reqs[b] = (fgt_request_t){"POST", "/v1/orders/batch", headers, bodies[b].data, bodies[b].len, NULL};
+    }
+    stopper_t t = {srv.pid, clock_ms(), 0};
+    fgt_upload_pace(UPLOAD_PACE);
+    fgt_request_all(&srv, p, p == FGT_HTTP1 ? UPLOADS : 1, UPLOADS, reqs, terminate_while_uploading, &t, out);
+    fgt_upload_pace(0);
+    long long after = clock_ms() - t.signalled;
+    ck_assert_msg(t.signalled > 0 && after > 1500,
+                  "the bodies were whole %lld ms after SIGTERM: the test proves nothing", after);
+    for (int b = 0; b < UPLOADS; b++) {
+        fgt_expect(out[b], 200, NULL);
+        yajl_val data = fgt_json_array(&out[b], "data", NULL);
+        ck_assert_int_eq(data->u.array.len, UPLOAD_ORDERS);
+        fgt_response_free(&out[b]);
+        fg_buf_free(&bodies[b]);
+    }
+    ck_assert_int_eq(fgt_server_stop(&srv), 0);
+    ck_assert_int_eq(fgt_db_orders(mer.id), UPLOADS * UPLOAD_ORDERS);
+}
+END_TEST
+
 /* Browsers, proxies and load balancers keep idle connections open. */
 START_TEST(sigterm_with_idle_connections_exits_0)
 {
@@ -382,6 +452,7 @@ int main(void)
     tcase_add_test(tc, metrics_are_prometheus_text);
     tcase_add_test(tc, metrics_only_on_their_own_listener);
     tcase_add_loop_test(tc, sigterm_finishes_requests_in_flight, 0, FGT_PROTOS);
+    tcase_add_loop_test(tc, sigterm_lets_a_body_still_arriving_finish, 0, FGT_PROTOS);
     tcase_add_test(tc, sigterm_with_idle_connections_exits_0);
     /* its own server on a database socket that comes and goes; no other
      * server may connect meanwhile (its connections are told apart by id) */
