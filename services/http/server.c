@@ -40,16 +40,11 @@
 #define LOOPS_MAX 64
 /* On shutdown, in-flight requests get this long to finish. */
 #define DRAIN_DEADLINE_MS 30000
-/* HTTP/2's final GOAWAY goes out no sooner than this after the first (a
- * round trip for the client's last streams to arrive), and no later than
- * this after it, whatever request bodies are still coming. */
-#define GOAWAY_AFTER_MS 1000
-#define GOAWAY_HOLD_MAX_MS 15000
-/* After the last in-flight request, connections get this long without a
- * write in progress to flush and close by themselves (an HTTP/2 connection
- * closes once its streams are sent after GOAWAY; a slow reader's window can
- * hold the last DATA frames back for a while); then the rest are shut down
- * and get this long again. */
+/* Once the last request is answered and written, the clients get this long
+ * to read the answers (and their last WINDOW_UPDATEs to arrive); then the
+ * HTTP/2 connections get their final GOAWAY and are closed by h2o; after
+ * this long again the rest (idle HTTP/1.1 keep-alive) are shut down and get
+ * this long once more to close. */
 #define DRAIN_FLUSH_MS 2000
 
 /* The metrics listener serves /metrics only, on its own address (loopback
@@ -67,8 +62,7 @@ typedef struct {
     h2o_multithread_message_t stop_message;
     int inflight;
     int stopping;
-    int goaway_held;        /* HTTP/2's final GOAWAY, held while bodies arrive (drain) */
-    int64_t goaway_at;      /* monotonic µs: not before this */
+    int goaway_held;        /* HTTP/2's final GOAWAY, held until the loop is idle (drain) */
     h2o_linklist_t sockets; /* every accepted socket still open (conn_t.link) */
 } loop_t;
 
@@ -844,22 +838,24 @@ static void on_control(h2o_multithread_receiver_t *receiver, h2o_linklist_t *mes
             loop->listeners[k] = NULL;
         }
     h2o_context_request_shutdown(&loop->ctx);
-    /* libh2o 2.2.5 sends HTTP/2's final GOAWAY a second after the first, and
-     * from then on drops the DATA frames of the streams it still serves and
-     * closes the connection once their answers are sent: a request whose body
-     * was still arriving is cut.  Its timer is held here, and drain lets it
-     * run once no request is still being received. */
+    /* libh2o 2.2.5 sends HTTP/2's final GOAWAY a second after the first;
+     * from then on it drops the DATA frames of the streams it still serves,
+     * and it closes the connection as soon as none of them is sending an
+     * answer, with the answer's last bytes possibly still unwritten: that
+     * cuts requests whose bodies were still arriving, those a handler was
+     * still working on, and large answers to slow readers.  Its timer is
+     * held here (the first GOAWAY has told clients to open no more streams),
+     * and drain lets it run once the loop is idle: then it only closes
+     * HTTP/2 connections that have nothing left to do. */
     h2o_timeout_entry_t *goaway = &loop->ctx.http2._graceful_shutdown_timeout;
     if (h2o_timeout_is_linked(goaway)) {
         h2o_timeout_unlink(goaway);
         loop->goaway_held = 1;
-        loop->goaway_at = monotonic_us() + (int64_t)GOAWAY_AFTER_MS * 1000;
     }
 }
 
-/* A request is being received from its first byte (HTTP/1.1) or its stream's
- * HEADERS (HTTP/2) until the whole of it is in and h2o hands it to a handler
- * (processed_at). */
+/* An HTTP/1.1 request is being received from its first byte until the whole
+ * of it is in and h2o hands it to a handler (processed_at). */
 static int count_receiving_http1(h2o_req_t *req, void *arg)
 {
     if (req->timestamps.request_begin_at.tv_sec != 0 && h2o_timeval_is_null(&req->processed_at.at))
@@ -867,31 +863,33 @@ static int count_receiving_http1(h2o_req_t *req, void *arg)
     return 0;
 }
 
-static int count_receiving_http2(h2o_req_t *req, void *arg)
+/* An HTTP/2 stream not yet wholly answered (response_end_at): its request
+ * still arriving, with a handler, or its answer being sent.  Every stream
+ * h2o lists has had its HEADERS. */
+static int count_unanswered_http2(h2o_req_t *req, void *arg)
 {
-    if (h2o_timeval_is_null(&req->processed_at.at))
+    if (h2o_timeval_is_null(&req->timestamps.response_end_at))
         ++*(int *)arg;
     return 0;
 }
 
-/* How many requests of the loop are still being received; *http2 of them
- * over HTTP/2. */
+/* How many HTTP/1.1 requests of the loop are still being received, and
+ * (*http2) how many of its HTTP/2 streams are not yet wholly answered. */
 static int receiving(loop_t *loop, int *http2)
 {
     int http1 = 0;
     *http2 = 0;
     server.globalconf.http1.callbacks.foreach_request(&loop->ctx, count_receiving_http1, &http1);
-    server.globalconf.http2.callbacks.foreach_request(&loop->ctx, count_receiving_http2, http2);
-    return http1 + *http2;
+    server.globalconf.http2.callbacks.foreach_request(&loop->ctx, count_unanswered_http2, http2);
+    return http1;
 }
 
 /* Stops gracefully: waits (up to DRAIN_DEADLINE_MS) for in-flight requests
- * and for the ones still being received (a slow client's body), sends
- * HTTP/2's final GOAWAY once none of its requests is still arriving, lets
- * the connections flush their last answers and close (the flush window
- * starts over while any socket is still writing), then shuts down
- * the sockets of the ones that stay open so that h2o closes them through its
- * own paths.  Returns 1 when every connection is gone (the context may be
+ * and for the ones still being received (a slow client's body) until every
+ * request is answered and written, then (DRAIN_FLUSH_MS apart) sends
+ * HTTP/2's final GOAWAY and shuts down the sockets of the connections that
+ * stay open so that h2o closes them through its own paths; the flush window
+ * starts over whenever anything is in flight again.  Returns 1 when every connection is gone (the context may be
  * disposed), 0 otherwise. */
 static int drain(loop_t *loop)
 {
@@ -904,22 +902,26 @@ static int drain(loop_t *loop)
         int writing = 0, http2 = 0, arriving = receiving(loop, &http2);
         for (h2o_linklist_t *l = loop->sockets.next; l != &loop->sockets && !writing; l = l->next)
             writing = h2o_socket_is_writing(H2O_STRUCT_FROM_MEMBER(conn_t, link, l)->sock);
-        if (loop->goaway_held && now >= loop->goaway_at &&
-            (http2 == 0 || now - loop->goaway_at > (int64_t)GOAWAY_HOLD_MAX_MS * 1000)) {
-            loop->goaway_held = 0;
-            h2o_timeout_link(loop->ctx.loop, &loop->ctx.zero_timeout, &loop->ctx.http2._graceful_shutdown_timeout);
-        }
-        if (loop->inflight == 0 && !writing && arriving == 0 && !loop->goaway_held) {
+        if (loop->inflight == 0 && !writing && arriving == 0 && http2 == 0) {
             if (idle_since == 0)
                 idle_since = now;
-            if (now - idle_since > (int64_t)DRAIN_FLUSH_MS * 1000 * (shut ? 2 : 1)) {
+            if (now - idle_since > (int64_t)DRAIN_FLUSH_MS * 1000) {
                 if (shut)
                     return 0;
-                for (h2o_linklist_t *l = loop->sockets.next; l != &loop->sockets; l = l->next) {
-                    conn_t *conn = H2O_STRUCT_FROM_MEMBER(conn_t, link, l);
-                    shutdown(h2o_socket_get_fd(conn->sock), SHUT_RDWR);
+                if (loop->goaway_held) {
+                    /* h2o sends it and closes each HTTP/2 connection, none
+                     * with anything left to send or read */
+                    loop->goaway_held = 0;
+                    h2o_timeout_link(loop->ctx.loop, &loop->ctx.zero_timeout,
+                                     &loop->ctx.http2._graceful_shutdown_timeout);
+                } else {
+                    for (h2o_linklist_t *l = loop->sockets.next; l != &loop->sockets; l = l->next) {
+                        conn_t *conn = H2O_STRUCT_FROM_MEMBER(conn_t, link, l);
+                        shutdown(h2o_socket_get_fd(conn->sock), SHUT_RDWR);
+                    }
+                    shut = 1;
                 }
-                shut = 1;
+                idle_since = now;
             }
         } else {
             idle_since = 0;

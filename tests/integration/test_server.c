@@ -183,7 +183,7 @@ END_TEST
 
 /* ---- graceful shutdown ---------------------------------------------------------- */
 
-enum { SHUTDOWN_BATCHES = 20, SHUTDOWN_ORDERS = 750 };
+enum { SHUTDOWN_BATCHES = 20, SHUTDOWN_ORDERS = 1500 };
 
 /* Sends SIGTERM once every batch has reached the server (running, queued or
  * answered), and notes how many were still in flight then. */
