@@ -16,11 +16,35 @@
 static const char SQL_ACCOUNTS[] = "SELECT id, code, currency FROM ledger_accounts WHERE id > ? ORDER BY id LIMIT ?";
 static const char SQL_ACCOUNT_BY_CODE[] =
     "SELECT id, code, currency FROM ledger_accounts WHERE code = ? AND (? IS NULL OR currency = ?) ORDER BY id LIMIT 2";
-static const char SQL_JOURNALS[] =
-    "SELECT j.id, j.public_id, j.kind, COALESCE(j.memo, ''), j.created_at FROM journals j WHERE j.id < ? "
-    "AND (? IS NULL OR j.created_at >= ?) AND (? IS NULL OR j.created_at < ?) "
-    "AND (? IS NULL OR EXISTS (SELECT 1 FROM ledger_entries e WHERE e.journal_id = j.id AND e.account_id = ?)) "
+/* Journals newest first, by the primary key.  With an account, which of
+ * the two readings serves depends on how many entries the account has
+ * (journal_sql).  Left to MariaDB, the account's condition became a
+ * semi-join that read every entry of the account, or of the table: at a
+ * million journals the clearing account (an entry in each) took 2.4 s, a
+ * dormant account 0.45 s. */
+#define JOURNAL_COLUMNS "SELECT j.id, j.public_id, j.kind, COALESCE(j.memo, ''), j.created_at "
+#define JOURNAL_DAYS "(? IS NULL OR j.created_at >= ?) AND (? IS NULL OR j.created_at < ?) "
+static const char SQL_JOURNALS[] = JOURNAL_COLUMNS "FROM journals j WHERE j.id < ? AND " JOURNAL_DAYS
+                                                   "ORDER BY j.id DESC LIMIT ?";
+/* An account with many entries (one in most journals): each journal, newest
+ * first, asked whether it has one (a scalar subquery, which MariaDB does not
+ * turn into a semi-join): the page fills within a few journals (1.5 ms). */
+static const char SQL_JOURNALS_BUSY[] = JOURNAL_COLUMNS
+    "FROM journals j WHERE j.id < ? AND " JOURNAL_DAYS
+    "AND (SELECT COUNT(*) FROM ledger_entries e WHERE e.journal_id = j.id AND e.account_id = ?) > 0 "
     "ORDER BY j.id DESC LIMIT ?";
+/* An account with few: its journals from its entries (ix_entries_account),
+ * sorted (a merchant with 1,000 entries: 4 ms; asking each journal instead
+ * read 51,000 of them, 0.37 s). */
+static const char SQL_JOURNALS_FEW[] = JOURNAL_COLUMNS
+    "FROM (SELECT DISTINCT e.journal_id FROM ledger_entries e WHERE e.account_id = ? AND e.journal_id < ?) k "
+    "JOIN journals j ON j.id = k.journal_id WHERE " JOURNAL_DAYS "ORDER BY j.id DESC LIMIT ?";
+/* At least this many entries make an account busy: reading them all costs
+ * about what asking journals one by one costs until a page of the account's
+ * fills, at a million journals (measured: 4 µs an entry, 7 µs a journal). */
+#define JOURNALS_BUSY_ENTRIES 10000
+static const char SQL_ACCOUNT_ENTRIES_UPTO[] =
+    "SELECT COUNT(*) FROM (SELECT 1 FROM ledger_entries WHERE account_id = ? LIMIT ?) x";
 static const char SQL_ENTRIES[] =
     "SELECT a.code, e.currency, e.amount FROM ledger_entries e JOIN ledger_accounts a ON a.id = e.account_id "
     "WHERE e.journal_id = ? ORDER BY e.id";
@@ -175,6 +199,24 @@ static void text_put(fg_buf_t *dst, const fg_buf_t *src)
     fg_buf_append(dst, src->data, src->len);
 }
 
+/* Which reading of an account's journals serves (above): *sql is
+ * SQL_JOURNALS_BUSY or SQL_JOURNALS_FEW. */
+static int journal_sql(fg_db_t *db, int64_t account_id, const char **sql)
+{
+    fg_stmt_t s;
+    int64_t entries = 0;
+    int rc = fg_stmt_init(&s, db, SQL_ACCOUNT_ENTRIES_UPTO);
+    if (rc != 0)
+        return rc;
+    fg_stmt_int(&s, account_id);
+    fg_stmt_int(&s, JOURNALS_BUSY_ENTRIES);
+    fg_stmt_out_int(&s, &entries, NULL);
+    if ((rc = fg_stmt_one(&s)) != 0)
+        return rc == FG_ENOTFOUND ? FG_EDB : rc;
+    *sql = entries >= JOURNALS_BUSY_ENTRIES ? SQL_JOURNALS_BUSY : SQL_JOURNALS_FEW;
+    return 0;
+}
+
 /* The journal rows of q's page (at most q->limit + 1) into r; *n of them. */
 static int journal_rows_read(fg_db_t *db, const fg_journal_query_t *q, journal_rows_t *r, int *n)
 {
@@ -182,16 +224,21 @@ static int journal_rows_read(fg_db_t *db, const fg_journal_query_t *q, journal_r
     int64_t id = 0, created = 0, before = q->before_id != 0 ? q->before_id : INT64_MAX;
     fg_stmt_t s;
     int rc;
+    const char *sql = SQL_JOURNALS;
     *n = 0;
-    if ((rc = fg_stmt_init(&s, db, SQL_JOURNALS)) != 0)
+    if (q->account_id != 0 && (rc = journal_sql(db, q->account_id, &sql)) != 0)
         goto Exit;
+    if ((rc = fg_stmt_init(&s, db, sql)) != 0)
+        goto Exit;
+    if (sql == SQL_JOURNALS_FEW)
+        fg_stmt_int(&s, q->account_id);
     fg_stmt_int(&s, before);
     for (int i = 0; i < 2; i++)
         fg_stmt_int_or_null(&s, q->has_from ? &q->from_ms : NULL);
     for (int i = 0; i < 2; i++)
         fg_stmt_int_or_null(&s, q->has_to ? &q->to_ms : NULL);
-    for (int i = 0; i < 2; i++)
-        fg_stmt_int_or_null(&s, q->account_id != 0 ? &q->account_id : NULL);
+    if (sql == SQL_JOURNALS_BUSY)
+        fg_stmt_int(&s, q->account_id);
     fg_stmt_int(&s, (int64_t)r->cap);
     fg_stmt_out_int(&s, &id, NULL);
     fg_stmt_out_text(&s, &public_id, NULL);

@@ -408,6 +408,70 @@ START_TEST(journals_of_an_account_in_pages)
 }
 END_TEST
 
+/* An account with an entry in ten thousand journals is read journal by
+ * journal, newest first (query.c, SQL_JOURNALS_BUSY); the other tests' few
+ * entries are read from the account's entries (SQL_JOURNALS_FEW).  Either
+ * way: the same pages. */
+enum { BUSY_JOURNALS = 10000 };
+
+START_TEST(journals_of_a_busy_account)
+{
+    const char *tag = fgt_unique("busy");
+    char clearing[FG_ACCOUNT_CODE_MAX + 1], held[FG_ACCOUNT_CODE_MAX + 1], newest[3][FG_ID_CAP], oldest[FG_ID_CAP];
+    code_of(clearing, "assets:clearing", tag);
+    code_of(held, "liabilities:held", tag);
+    int64_t t0 = fg_now_ms() - HOUR_MS;
+    post2(clearing, held, "VND", 5, tag, t0, oldest); /* makes the two accounts */
+    /* balanced journals of 1 dong each, stamped after the first */
+    fgt_db_exec("INSERT INTO journals (public_id, kind, memo, created_at) SELECT CONCAT(?, '-', LPAD(seq, 5, '0')), "
+                "'receipt', NULL, UNIX_TIMESTAMP() * 1000 - 3000000 + seq FROM seq_1_to_10000",
+                tag);
+    fgt_db_exec("INSERT INTO ledger_entries (journal_id, account_id, amount, currency, created_at) "
+                "SELECT j.id, a.id, IF(a.code LIKE 'assets:%', 1, -1), 'VND', j.created_at FROM (SELECT ? AS tag) t "
+                "JOIN ledger_accounts a ON a.code IN (CONCAT('assets:clearing:', t.tag), "
+                "CONCAT('liabilities:held:', t.tag)) AND a.currency = 'VND' "
+                "JOIN journals j ON j.public_id LIKE CONCAT(t.tag, '-%') ORDER BY j.id, a.code LIKE 'assets:%' DESC",
+                tag);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM ledger_entries e JOIN ledger_accounts a ON a.id = "
+                                "e.account_id WHERE a.code = ?",
+                                clearing, NULL),
+                     BUSY_JOURNALS + 1);
+    for (int i = 0; i < 3; i++)
+        post2(clearing, held, "VND", 10 + i, tag, fg_now_ms() - 1000 + i, newest[i]);
+
+    fg_journal_query_t q = {.limit = 2, .account_id = account_row(clearing, "VND")};
+    seen_t seen = {0};
+    ck_assert_int_eq(journals(&q, &seen), 1);
+    ck_assert_int_eq(seen.count, 2);
+    ck_assert_str_eq(seen.rows[0].public_id, newest[2]);
+    ck_assert_str_eq(seen.rows[1].public_id, newest[1]);
+    q.before_id = seen.rows[1].id;
+    ck_assert_int_eq(journals(&q, &seen), 1);
+    ck_assert_str_eq(seen.rows[0].public_id, newest[0]);
+    char bulk_newest[64];
+    snprintf(bulk_newest, sizeof(bulk_newest), "%s-%05d", tag, BUSY_JOURNALS);
+    ck_assert_str_eq(seen.rows[1].public_id, bulk_newest);
+    ck_assert_int_eq(seen.rows[1].entry_count, 2);
+    ck_assert_str_eq(seen.rows[1].entries[0].account, clearing);
+    ck_assert_int_eq(seen.rows[1].entries[0].amount, 1);
+    /* the last page: the bulk's first and the account's first journal, nothing more */
+    q.before_id = fgt_db_int("SELECT id FROM journals WHERE public_id = CONCAT(?, '-00002')", tag, NULL);
+    q.limit = 5;
+    ck_assert_int_eq(journals(&q, &seen), 0);
+    ck_assert_int_eq(seen.count, 2);
+    ck_assert_int_eq(seen.rows[1].id, fgt_db_int("SELECT id FROM journals WHERE public_id = ?", oldest, NULL));
+    ck_assert_str_eq(seen.rows[1].public_id, oldest);
+    /* between times: the three posted last */
+    q.before_id = 0;
+    q.has_from = 1;
+    q.from_ms = fg_now_ms() - 1500;
+    ck_assert_int_eq(journals(&q, &seen), 0);
+    ck_assert_int_eq(seen.count, 3);
+    ck_assert_str_eq(seen.rows[2].public_id, newest[0]);
+    ck_assert_int_eq(fgt_ledger_check(), 0);
+}
+END_TEST
+
 START_TEST(journals_between_times)
 {
     journal_set_t set;
@@ -557,6 +621,7 @@ static Suite *domain_ledger_suite(void)
     tcase_add_test(tc, accounts_in_pages);
     tcase_add_test(tc, journals_of_an_account_in_pages);
     tcase_add_test(tc, journals_between_times);
+    tcase_add_test(tc, journals_of_a_busy_account);
     tcase_add_test(tc, reads_inside_a_transaction);
     tcase_add_test(tc, an_account_made_by_a_rolled_back_transaction_is_made_again);
     return s;
