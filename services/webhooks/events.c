@@ -9,11 +9,27 @@
 
 static const char SQL_EVENT[] = "SELECT id, public_id, type, order_id, payload, created_at, seq FROM events "
                                 "WHERE public_id = ? AND merchant_id = ?";
-/* In the order of seq (ix_events_merchant_seq): a reader catching up passes
- * the last event it has seen; events without a number yet wait. */
-static const char SQL_EVENTS[] = "SELECT id, public_id, type, order_id, payload, created_at, seq FROM events "
-                                 "WHERE merchant_id = ? AND seq > ? AND (? IS NULL OR type = ?) "
-                                 "ORDER BY seq LIMIT ?";
+/* In the order of seq: a reader catching up passes the last event it has
+ * seen; events without a number yet wait.  Without a type, and for a type
+ * the merchant has often, the merchant's events are read in seq order
+ * (ix_events_merchant_seq), a type's tested on each; a type it has seldom
+ * is found through ix_events_merchant_type (migration 0033) and sorted:
+ * read in seq order, a type with ten events among 300,000 took 0.45 s. */
+#define EVENT_COLUMNS "SELECT id, public_id, type, order_id, payload, created_at, seq "
+static const char SQL_EVENTS[] = EVENT_COLUMNS "FROM events FORCE INDEX (ix_events_merchant_seq) "
+                                               "WHERE merchant_id = ? AND seq > ? ORDER BY seq LIMIT ?";
+static const char SQL_EVENTS_OF_COMMON_TYPE[] = EVENT_COLUMNS
+    "FROM events FORCE INDEX (ix_events_merchant_seq) WHERE merchant_id = ? AND seq > ? AND type = ? "
+    "ORDER BY seq LIMIT ?";
+static const char SQL_EVENTS_OF_RARE_TYPE[] = EVENT_COLUMNS
+    "FROM events FORCE INDEX (ix_events_merchant_type) WHERE merchant_id = ? AND seq > ? AND type = ? "
+    "ORDER BY seq LIMIT ?";
+/* A type the merchant has this many events of is common: sorting them all
+ * costs about what reading in seq order costs until a page of them fills,
+ * at a few million events of the merchant. */
+#define EVENTS_COMMON_TYPE 10000
+static const char SQL_EVENTS_OF_TYPE_UPTO[] = "SELECT COUNT(*) FROM (SELECT 1 FROM events FORCE INDEX "
+                                              "(ix_events_merchant_type) WHERE merchant_id = ? AND type = ? LIMIT ?) x";
 static const char SQL_TARGETS[] =
     "SELECT id, events, status FROM webhook_endpoints WHERE merchant_id = ? AND deleted_at IS NULL "
     "AND (? IS NULL OR public_id = ?) ORDER BY id";
@@ -108,6 +124,24 @@ static int after_seq(fg_db_t *db, const fg_merchant_ref_t *m, const fg_event_fil
     return rc;
 }
 
+/* Which read serves a list of one type (above). */
+static int events_sql(fg_db_t *db, const fg_merchant_ref_t *m, const fg_event_filter_t *filter, const char **sql)
+{
+    fg_stmt_t s;
+    int64_t events = 0;
+    int rc = fg_stmt_init(&s, db, SQL_EVENTS_OF_TYPE_UPTO);
+    if (rc != 0)
+        return rc;
+    fg_stmt_int(&s, (int64_t)m->id);
+    fg_stmt_str(&s, filter->type, filter->type_len);
+    fg_stmt_int(&s, EVENTS_COMMON_TYPE);
+    fg_stmt_out_int(&s, &events, NULL);
+    if ((rc = fg_stmt_one(&s)) != 0)
+        return rc == FG_ENOTFOUND ? FG_EDB : rc;
+    *sql = events >= EVENTS_COMMON_TYPE ? SQL_EVENTS_OF_COMMON_TYPE : SQL_EVENTS_OF_RARE_TYPE;
+    return 0;
+}
+
 int fg_event_list(fg_db_t *db, const fg_merchant_ref_t *m, const fg_event_filter_t *filter, const fg_page_t *page,
                   fg_buf_t *out)
 {
@@ -125,15 +159,15 @@ int fg_event_list(fg_db_t *db, const fg_merchant_ref_t *m, const fg_event_filter
         return 0;
     }
     fg_event_row_init(&e);
-    if ((rc = fg_stmt_init(&s, db, SQL_EVENTS)) != 0)
+    const char *sql = SQL_EVENTS;
+    if (filter->type != NULL && (rc = events_sql(db, m, filter, &sql)) != 0)
+        goto Exit;
+    if ((rc = fg_stmt_init(&s, db, sql)) != 0)
         goto Exit;
     fg_stmt_int(&s, (int64_t)m->id);
     fg_stmt_int(&s, page->cursor > after ? page->cursor : after);
-    for (int i = 0; i < 2; i++) /* "? IS NULL OR type = ?" */
-        if (filter->type != NULL)
-            fg_stmt_str(&s, filter->type, filter->type_len);
-        else
-            fg_stmt_null(&s);
+    if (filter->type != NULL)
+        fg_stmt_str(&s, filter->type, filter->type_len);
     fg_stmt_int(&s, page->limit + 1);
     event_bind(&s, &e);
     if ((rc = fg_stmt_exec(&s)) != 0)

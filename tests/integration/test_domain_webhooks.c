@@ -6,6 +6,8 @@
 #include <check.h>
 #include <stdio.h>
 #include <string.h>
+#include <yajl/yajl_tree.h>
+#include "changes/changes.h"
 #include "core/ids.h"
 #include "core/text.h"
 #include "db/db.h"
@@ -539,6 +541,90 @@ START_TEST(event_list_refuses_a_bad_filter)
 }
 END_TEST
 
+/* The ids of one page of fg_event_list into ids (at most cap); returns how
+ * many, *more whether next_cursor is set. */
+static int event_page(const char *type, const char *after, int limit, char ids[][FGT_ID_CAP], int cap, int *more)
+{
+    fg_page_t page = {limit, 0};
+    fg_event_filter_t f = {type, type != NULL ? strlen(type) : 0, after, after != NULL ? strlen(after) : 0};
+    fg_buf_t b = FG_BUF_INIT;
+    char err[128];
+    ck_assert_int_eq(fg_event_list(db, &ref, &f, &page, &b), 0);
+    fg_db_end(db);
+    yajl_val root = yajl_tree_parse(b.data, err, sizeof(err));
+    ck_assert_ptr_nonnull(root);
+    const char *data_path[] = {"data", NULL}, *cursor_path[] = {"next_cursor", NULL}, *id_path[] = {"id", NULL};
+    yajl_val data = yajl_tree_get(root, data_path, yajl_t_array);
+    ck_assert_ptr_nonnull(data);
+    int n = (int)data->u.array.len;
+    ck_assert_int_le(n, cap);
+    for (int i = 0; i < n; i++)
+        snprintf(ids[i], FGT_ID_CAP, "%s",
+                 YAJL_GET_STRING(yajl_tree_get(data->u.array.values[i], id_path, yajl_t_string)));
+    *more = YAJL_IS_STRING(yajl_tree_get(root, cursor_path, yajl_t_any));
+    yajl_tree_free(root);
+    fg_buf_free(&b);
+    return n;
+}
+
+/* A type the merchant has seldom is found through its index, one it has
+ * often (10,000 or more) by reading in seq order (events.c): both page in
+ * seq order, a type's events only.  10,010 events, every 2,000th a
+ * cancellation. */
+START_TEST(event_list_by_type_pages_in_seq_order)
+{
+    char tag[40], ids[8][FGT_ID_CAP], want[FGT_ID_CAP];
+    int more = -1;
+    /* valid ids (fg_event_get takes no other): a fresh id's first 21
+     * characters of 26, then the five digits of the event's number */
+    ck_assert_int_gt(fg_id_new("evt_", tag, sizeof(tag)), 0);
+    tag[4 + 21] = '\0';
+    char sql[512];
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO events (public_id, merchant_id, type, order_id, payload, created_at) "
+             "SELECT CONCAT(?, LPAD(seq, 5, '0')), %llu, IF(seq MOD 2000 = 0, 'order.cancelled', "
+             "'payment.succeeded'), NULL, '{\"id\":\"ord_test\"}', 1000 FROM seq_1_to_10010 ORDER BY seq",
+             (unsigned long long)ref.id);
+    fgt_db_exec(sql, tag);
+    int rc;
+    while ((rc = fg_changes_pending(db)) > 0)
+        ck_assert_int_ge(fg_changes_sequence(db, 0), 0);
+    ck_assert_int_eq(rc, 0);
+
+    /* the seldom type, two to a page: 2000, 4000 | 6000, 8000 | 10000 */
+    for (int p = 0, at = 2000; p < 3; p++) {
+        char after[FGT_ID_CAP];
+        if (p > 0)
+            snprintf(after, sizeof(after), "%s%05d", tag, at - 2000);
+        int n = event_page("order.cancelled", p > 0 ? after : NULL, 2, ids, 8, &more);
+        ck_assert_int_eq(n, p < 2 ? 2 : 1);
+        ck_assert_int_eq(more, p < 2);
+        for (int i = 0; i < n; i++, at += 2000) {
+            snprintf(want, sizeof(want), "%s%05d", tag, at);
+            ck_assert_str_eq(ids[i], want);
+        }
+    }
+    /* the frequent type: 1, 2, 3, then after 1999 it skips 2000 */
+    ck_assert_int_eq(event_page("payment.succeeded", NULL, 3, ids, 8, &more), 3);
+    ck_assert_int_eq(more, 1);
+    for (int i = 0; i < 3; i++) {
+        snprintf(want, sizeof(want), "%s%05d", tag, i + 1);
+        ck_assert_str_eq(ids[i], want);
+    }
+    char after[FGT_ID_CAP];
+    snprintf(after, sizeof(after), "%s01999", tag);
+    ck_assert_int_eq(event_page("payment.succeeded", after, 2, ids, 8, &more), 2);
+    snprintf(want, sizeof(want), "%s02001", tag);
+    ck_assert_str_eq(ids[0], want);
+    snprintf(want, sizeof(want), "%s02002", tag);
+    ck_assert_str_eq(ids[1], want);
+    /* and no type: every event */
+    ck_assert_int_eq(event_page(NULL, after, 2, ids, 8, &more), 2);
+    snprintf(want, sizeof(want), "%s02000", tag);
+    ck_assert_str_eq(ids[0], want);
+}
+END_TEST
+
 static Suite *domain_webhooks_suite(void)
 {
     Suite *s = suite_create("domain_webhooks");
@@ -554,6 +640,7 @@ static Suite *domain_webhooks_suite(void)
     tcase_add_test(tc, redelivery_writes_one_delivery);
     tcase_add_test(tc, redelivery_refusals);
     tcase_add_test(tc, event_list_refuses_a_bad_filter);
+    tcase_add_test(tc, event_list_by_type_pages_in_seq_order);
     return s;
 }
 
