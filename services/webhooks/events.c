@@ -38,10 +38,23 @@ static const char SQL_NEXT_REDELIVERY[] = "SELECT COALESCE(MAX(redelivery), 0) +
 static const char SQL_DELIVERY_BY_KEY[] =
     "SELECT " FG_DELIVERY_COLUMNS " FROM webhook_deliveries d JOIN webhook_endpoints w ON w.id = d.endpoint_id "
     "JOIN events e ON e.id = d.event_id WHERE d.event_id = ? AND d.endpoint_id = ? AND d.redelivery = ?";
+/* An endpoint's deliveries newest first, through ix_webhook_deliveries_endpoint,
+ * a status tested on each; with a status few deliveries of any endpoint have
+ * (failed ones, while endpoints are healthy), through ix_webhook_deliveries_due
+ * and sorted: read newest first, ten failed among 300,000 took 94-138 ms. */
 static const char SQL_DELIVERIES[] =
-    "SELECT " FG_DELIVERY_COLUMNS " FROM webhook_deliveries d JOIN webhook_endpoints w ON w.id = d.endpoint_id "
-    "JOIN events e ON e.id = d.event_id WHERE d.endpoint_id = ? AND d.id < ? AND (? IS NULL OR d.status = ?) "
-    "ORDER BY d.id DESC LIMIT ?";
+    "SELECT " FG_DELIVERY_COLUMNS " FROM webhook_deliveries d FORCE INDEX (ix_webhook_deliveries_endpoint) "
+    "JOIN webhook_endpoints w ON w.id = d.endpoint_id JOIN events e ON e.id = d.event_id "
+    "WHERE d.endpoint_id = ? AND d.id < ? AND (? IS NULL OR d.status = ?) ORDER BY d.id DESC LIMIT ?";
+static const char SQL_DELIVERIES_OF_RARE_STATUS[] =
+    "SELECT " FG_DELIVERY_COLUMNS " FROM webhook_deliveries d FORCE INDEX (ix_webhook_deliveries_due) "
+    "JOIN webhook_endpoints w ON w.id = d.endpoint_id JOIN events e ON e.id = d.event_id "
+    "WHERE d.endpoint_id = ? AND d.id < ? AND d.status = ? ORDER BY d.id DESC LIMIT ?";
+/* A status fewer deliveries than this have, of every endpoint, is rare. */
+#define DELIVERIES_RARE_STATUS 10000
+static const char SQL_DELIVERIES_OF_STATUS_UPTO[] =
+    "SELECT COUNT(*) FROM (SELECT 1 FROM webhook_deliveries FORCE INDEX (ix_webhook_deliveries_due) "
+    "WHERE status = ? LIMIT ?) x";
 
 /* Endpoints one redelivery may target (a merchant has a handful). */
 #define REDELIVER_TARGETS_MAX 64
@@ -306,6 +319,23 @@ int fg_event_redeliver(fg_db_t *db, const fg_merchant_ref_t *m, const char *even
 
 /* ---- an endpoint's deliveries ---------------------------------------------------------- */
 
+/* Which read serves a list of one status (above). */
+static int deliveries_sql(fg_db_t *db, const char *status, const char **sql)
+{
+    fg_stmt_t s;
+    int64_t deliveries = 0;
+    int rc = fg_stmt_init(&s, db, SQL_DELIVERIES_OF_STATUS_UPTO);
+    if (rc != 0)
+        return rc;
+    fg_stmt_cstr(&s, status);
+    fg_stmt_int(&s, DELIVERIES_RARE_STATUS);
+    fg_stmt_out_int(&s, &deliveries, NULL);
+    if ((rc = fg_stmt_one(&s)) != 0)
+        return rc == FG_ENOTFOUND ? FG_EDB : rc;
+    *sql = deliveries < DELIVERIES_RARE_STATUS ? SQL_DELIVERIES_OF_RARE_STATUS : SQL_DELIVERIES;
+    return 0;
+}
+
 int fg_delivery_list(fg_db_t *db, const fg_merchant_ref_t *m, const char *endpoint_id, size_t len,
                      const fg_delivery_status_t *status, const fg_page_t *page, fg_buf_t *out)
 {
@@ -314,13 +344,17 @@ int fg_delivery_list(fg_db_t *db, const fg_merchant_ref_t *m, const char *endpoi
     fg_stmt_t s;
     fg_endpoint_row_init(&w);
     fg_delivery_row_init(&d);
+    const char *sql = SQL_DELIVERIES, *name = status != NULL ? fg_delivery_status_name(*status) : NULL;
     int rc = fg_endpoint_load(db, m->id, endpoint_id, len, 0, &w);
-    if (rc != 0 || (rc = fg_stmt_init(&s, db, SQL_DELIVERIES)) != 0)
+    if (rc == 0 && name != NULL)
+        rc = deliveries_sql(db, name, &sql);
+    if (rc != 0 || (rc = fg_stmt_init(&s, db, sql)) != 0)
         goto Exit;
     fg_stmt_int(&s, w.id);
     fg_stmt_int(&s, page->cursor > 0 ? page->cursor : INT64_MAX);
-    fg_stmt_cstr(&s, status != NULL ? fg_delivery_status_name(*status) : NULL);
-    fg_stmt_cstr(&s, status != NULL ? fg_delivery_status_name(*status) : NULL);
+    fg_stmt_cstr(&s, name);
+    if (sql == SQL_DELIVERIES)
+        fg_stmt_cstr(&s, name);
     fg_stmt_int(&s, page->limit + 1);
     fg_delivery_row_bind(&s, &d);
     if ((rc = fg_stmt_exec(&s)) != 0)

@@ -541,17 +541,12 @@ START_TEST(event_list_refuses_a_bad_filter)
 }
 END_TEST
 
-/* The ids of one page of fg_event_list into ids (at most cap); returns how
- * many, *more whether next_cursor is set. */
-static int event_page(const char *type, const char *after, int limit, char ids[][FGT_ID_CAP], int cap, int *more)
+/* The ids of a list page's items into ids (at most cap); returns how many,
+ * *more whether next_cursor is set. */
+static int page_ids(const fg_buf_t *b, char ids[][FGT_ID_CAP], int cap, int *more)
 {
-    fg_page_t page = {limit, 0};
-    fg_event_filter_t f = {type, type != NULL ? strlen(type) : 0, after, after != NULL ? strlen(after) : 0};
-    fg_buf_t b = FG_BUF_INIT;
     char err[128];
-    ck_assert_int_eq(fg_event_list(db, &ref, &f, &page, &b), 0);
-    fg_db_end(db);
-    yajl_val root = yajl_tree_parse(b.data, err, sizeof(err));
+    yajl_val root = yajl_tree_parse(b->data, err, sizeof(err));
     ck_assert_ptr_nonnull(root);
     const char *data_path[] = {"data", NULL}, *cursor_path[] = {"next_cursor", NULL}, *id_path[] = {"id", NULL};
     yajl_val data = yajl_tree_get(root, data_path, yajl_t_array);
@@ -563,23 +558,32 @@ static int event_page(const char *type, const char *after, int limit, char ids[]
                  YAJL_GET_STRING(yajl_tree_get(data->u.array.values[i], id_path, yajl_t_string)));
     *more = YAJL_IS_STRING(yajl_tree_get(root, cursor_path, yajl_t_any));
     yajl_tree_free(root);
+    return n;
+}
+
+/* One page of fg_event_list: as page_ids. */
+static int event_page(const char *type, const char *after, int limit, char ids[][FGT_ID_CAP], int cap, int *more)
+{
+    fg_page_t page = {limit, 0};
+    fg_event_filter_t f = {type, type != NULL ? strlen(type) : 0, after, after != NULL ? strlen(after) : 0};
+    fg_buf_t b = FG_BUF_INIT;
+    ck_assert_int_eq(fg_event_list(db, &ref, &f, &page, &b), 0);
+    fg_db_end(db);
+    int n = page_ids(&b, ids, cap, more);
     fg_buf_free(&b);
     return n;
 }
 
-/* A type the merchant has seldom is found through its index, one it has
- * often (10,000 or more) by reading in seq order (events.c): both page in
- * seq order, a type's events only.  10,010 events, every 2,000th a
- * cancellation. */
-START_TEST(event_list_by_type_pages_in_seq_order)
+/* 10,010 events of ref's, numbered; public ids tag + their five-digit
+ * number (valid ids: a fresh id's first 21 of 26 characters, then the
+ * digits); every 2,000th an order.cancelled, the rest payment.succeeded. */
+enum { BULK_TAG_CAP = 4 + 21 + 1 };
+
+static void bulk_events(char tag[BULK_TAG_CAP])
 {
-    char tag[40], ids[8][FGT_ID_CAP], want[FGT_ID_CAP];
-    int more = -1;
-    /* valid ids (fg_event_get takes no other): a fresh id's first 21
-     * characters of 26, then the five digits of the event's number */
-    ck_assert_int_gt(fg_id_new("evt_", tag, sizeof(tag)), 0);
-    tag[4 + 21] = '\0';
-    char sql[512];
+    char sql[512], id[FGT_ID_CAP];
+    ck_assert_int_gt(fg_id_new("evt_", id, sizeof(id)), 0);
+    snprintf(tag, BULK_TAG_CAP, "%.*s", BULK_TAG_CAP - 1, id);
     snprintf(sql, sizeof(sql),
              "INSERT INTO events (public_id, merchant_id, type, order_id, payload, created_at) "
              "SELECT CONCAT(?, LPAD(seq, 5, '0')), %llu, IF(seq MOD 2000 = 0, 'order.cancelled', "
@@ -590,6 +594,17 @@ START_TEST(event_list_by_type_pages_in_seq_order)
     while ((rc = fg_changes_pending(db)) > 0)
         ck_assert_int_ge(fg_changes_sequence(db, 0), 0);
     ck_assert_int_eq(rc, 0);
+}
+
+/* A type the merchant has seldom is found through its index, one it has
+ * often (10,000 or more) by reading in seq order (events.c): both page in
+ * seq order, a type's events only.  10,010 events, every 2,000th a
+ * cancellation. */
+START_TEST(event_list_by_type_pages_in_seq_order)
+{
+    char tag[BULK_TAG_CAP], ids[8][FGT_ID_CAP], want[FGT_ID_CAP];
+    int more = -1;
+    bulk_events(tag);
 
     /* the seldom type, two to a page: 2000, 4000 | 6000, 8000 | 10000 */
     for (int p = 0, at = 2000; p < 3; p++) {
@@ -625,6 +640,80 @@ START_TEST(event_list_by_type_pages_in_seq_order)
 }
 END_TEST
 
+/* One page of fg_delivery_list of endpoint id: as page_ids. */
+static int delivery_page(const char *id, const fg_delivery_status_t *status, int64_t cursor, int limit,
+                         char ids[][FGT_ID_CAP], int cap, int *more)
+{
+    fg_page_t page = {limit, cursor};
+    fg_buf_t b = FG_BUF_INIT;
+    ck_assert_int_eq(fg_delivery_list(db, &ref, id, strlen(id), status, &page, &b), 0);
+    fg_db_end(db);
+    int n = page_ids(&b, ids, cap, more);
+    fg_buf_free(&b);
+    return n;
+}
+
+/* The delivery of event tag + number n, made by delivery_list_by_status_pages_newest_first. */
+static void delivery_id(char *out, const char *tag, int n) { snprintf(out, FGT_ID_CAP, "whd_%s%05d", tag + 4, n); }
+
+static int64_t delivery_row(const char *tag, int n)
+{
+    char id[FGT_ID_CAP];
+    delivery_id(id, tag, n);
+    return fgt_db_int("SELECT id FROM webhook_deliveries WHERE public_id = ?", id, NULL);
+}
+
+/* A status few deliveries have (failed, of every endpoint) is found through
+ * its index, a frequent one (10,000 or more delivered) by reading the
+ * endpoint's newest first (events.c): both page newest first, the status's
+ * deliveries only. */
+START_TEST(delivery_list_by_status_pages_newest_first)
+{
+    char tag[BULK_TAG_CAP], endpoint[FGT_ID_CAP], ids[8][FGT_ID_CAP], want[FGT_ID_CAP];
+    int more = -1;
+    endpoint_create("*", endpoint, NULL);
+    bulk_events(tag);
+    char sql[640];
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO webhook_deliveries (public_id, endpoint_id, event_id, status, attempts, event_created_at, "
+             "created_at, completed_at) SELECT CONCAT('whd_', SUBSTRING(e.public_id, 5)), w.id, e.id, "
+             "IF(e.type = 'order.cancelled', 'failed', 'delivered'), 1, e.created_at, 1000, 1000 FROM events e "
+             "JOIN webhook_endpoints w ON w.public_id = '%s' WHERE e.public_id LIKE CONCAT(?, '%%') ORDER BY e.id",
+             endpoint);
+    fgt_db_exec(sql, tag);
+    ck_assert_int_ge(fgt_db_int("SELECT COUNT(*) FROM webhook_deliveries WHERE status = ?", "delivered", NULL), 10000);
+    ck_assert_int_lt(fgt_db_int("SELECT COUNT(*) FROM webhook_deliveries WHERE status = ?", "failed", NULL), 10000);
+
+    /* failed, two to a page: 10000, 8000 | 6000, 4000 | 2000 */
+    fg_delivery_status_t failed = FG_DELIVERY_FAILED, delivered = FG_DELIVERY_DELIVERED;
+    int64_t cursor = 0;
+    for (int p = 0, at = 10000; p < 3; p++) {
+        int n = delivery_page(endpoint, &failed, cursor, 2, ids, 8, &more);
+        ck_assert_int_eq(n, p < 2 ? 2 : 1);
+        ck_assert_int_eq(more, p < 2);
+        for (int i = 0; i < n; i++, at -= 2000) {
+            delivery_id(want, tag, at);
+            ck_assert_str_eq(ids[i], want);
+        }
+        cursor = delivery_row(tag, at + 2000);
+    }
+    /* delivered: 10010, 10009, 10008; below 8001: 7999 (8000 failed) */
+    ck_assert_int_eq(delivery_page(endpoint, &delivered, 0, 3, ids, 8, &more), 3);
+    ck_assert_int_eq(more, 1);
+    for (int i = 0; i < 3; i++) {
+        delivery_id(want, tag, 10010 - i);
+        ck_assert_str_eq(ids[i], want);
+    }
+    ck_assert_int_eq(delivery_page(endpoint, &delivered, delivery_row(tag, 8001), 1, ids, 8, &more), 1);
+    delivery_id(want, tag, 7999);
+    ck_assert_str_eq(ids[0], want);
+    /* any status: 8000 itself */
+    ck_assert_int_eq(delivery_page(endpoint, NULL, delivery_row(tag, 8001), 1, ids, 8, &more), 1);
+    delivery_id(want, tag, 8000);
+    ck_assert_str_eq(ids[0], want);
+}
+END_TEST
+
 static Suite *domain_webhooks_suite(void)
 {
     Suite *s = suite_create("domain_webhooks");
@@ -641,6 +730,7 @@ static Suite *domain_webhooks_suite(void)
     tcase_add_test(tc, redelivery_refusals);
     tcase_add_test(tc, event_list_refuses_a_bad_filter);
     tcase_add_test(tc, event_list_by_type_pages_in_seq_order);
+    tcase_add_test(tc, delivery_list_by_status_pages_newest_first);
     return s;
 }
 
