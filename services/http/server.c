@@ -889,8 +889,8 @@ static int receiving(loop_t *loop, int *http2)
  * request is answered and written, then (DRAIN_FLUSH_MS apart) sends
  * HTTP/2's final GOAWAY and shuts down the sockets of the connections that
  * stay open so that h2o closes them through its own paths; the flush window
- * starts over whenever anything is in flight again.  Returns 1 when every connection is gone (the context may be
- * disposed), 0 otherwise. */
+ * starts over whenever anything is in flight again.  Returns 1 when every
+ * connection is gone (the context may be disposed), 0 otherwise. */
 static int drain(loop_t *loop)
 {
     int64_t deadline = monotonic_us() + (int64_t)DRAIN_DEADLINE_MS * 1000, idle_since = 0;
