@@ -592,6 +592,18 @@ int fg_stmt_one(fg_stmt_t *s)
     return rc < 0 ? rc : rc == 1 ? 0 : FG_ENOTFOUND;
 }
 
+int fg_stmt_count_reaches(fg_stmt_t *s, int64_t at_least, int *reached)
+{
+    int64_t count = 0;
+    fg_stmt_int(s, at_least);
+    fg_stmt_out_int(s, &count, NULL);
+    int rc = fg_stmt_one(s);
+    if (rc != 0)
+        return rc == FG_ENOTFOUND ? FG_EDB : rc; /* a COUNT(*) always has its row */
+    *reached = count >= at_least;
+    return 0;
+}
+
 void fg_db_log_failure(fg_db_t *db, const char *msg, int rc)
 {
     fg_log_t l;

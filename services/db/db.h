@@ -138,6 +138,12 @@ void fg_stmt_done(fg_stmt_t *s);
 /** Executes a query that reads one row into the bound outputs and frees its
  *  result: 0, FG_ENOTFOUND when there is no row, or an FG_E* code. */
 int fg_stmt_one(fg_stmt_t *s) FG_MUST_USE;
+/** Whether a filter matches at least at_least rows, for choosing how to read
+ *  them: s is "SELECT COUNT(*) FROM (SELECT 1 FROM … WHERE … LIMIT ?) x" with
+ *  every parameter bound but the last; this binds at_least to it, so the
+ *  count reads no more rows than that.  0 with *reached set, or an FG_E*
+ *  code. */
+int fg_stmt_count_reaches(fg_stmt_t *s, int64_t at_least, int *reached) FG_MUST_USE;
 
 /** Logs a failed database step once, as a warning: msg, the FG_E* code's
  *  name and this connection's last error text (db may be NULL). */

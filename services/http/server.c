@@ -873,15 +873,14 @@ static int count_unanswered_http2(h2o_req_t *req, void *arg)
     return 0;
 }
 
-/* How many HTTP/1.1 requests of the loop are still being received, and
- * (*http2) how many of its HTTP/2 streams are not yet wholly answered. */
-static int receiving(loop_t *loop, int *http2)
+/* Whether the loop has a request h2o still holds unfinished: an HTTP/1.1
+ * one being received, an HTTP/2 stream not wholly answered. */
+static int requests_unfinished(loop_t *loop)
 {
-    int http1 = 0;
-    *http2 = 0;
-    server.globalconf.http1.callbacks.foreach_request(&loop->ctx, count_receiving_http1, &http1);
-    server.globalconf.http2.callbacks.foreach_request(&loop->ctx, count_unanswered_http2, http2);
-    return http1;
+    int n = 0;
+    server.globalconf.http1.callbacks.foreach_request(&loop->ctx, count_receiving_http1, &n);
+    server.globalconf.http2.callbacks.foreach_request(&loop->ctx, count_unanswered_http2, &n);
+    return n > 0;
 }
 
 /* Stops gracefully: waits (up to DRAIN_DEADLINE_MS) for in-flight requests
@@ -899,10 +898,10 @@ static int drain(loop_t *loop)
         int64_t now = monotonic_us();
         if (h2o_linklist_is_empty(&loop->sockets))
             return 1;
-        int writing = 0, http2 = 0, arriving = receiving(loop, &http2);
+        int writing = 0;
         for (h2o_linklist_t *l = loop->sockets.next; l != &loop->sockets && !writing; l = l->next)
             writing = h2o_socket_is_writing(H2O_STRUCT_FROM_MEMBER(conn_t, link, l)->sock);
-        if (loop->inflight == 0 && !writing && arriving == 0 && http2 == 0) {
+        if (loop->inflight == 0 && !writing && !requests_unfinished(loop)) {
             if (idle_since == 0)
                 idle_since = now;
             if (now - idle_since > (int64_t)DRAIN_FLUSH_MS * 1000) {

@@ -204,17 +204,13 @@ static void text_put(fg_buf_t *dst, const fg_buf_t *src)
 static int journal_sql(fg_db_t *db, int64_t account_id, const char **sql)
 {
     fg_stmt_t s;
-    int64_t entries = 0;
-    int rc = fg_stmt_init(&s, db, SQL_ACCOUNT_ENTRIES_UPTO);
+    int busy = 0, rc = fg_stmt_init(&s, db, SQL_ACCOUNT_ENTRIES_UPTO);
     if (rc != 0)
         return rc;
     fg_stmt_int(&s, account_id);
-    fg_stmt_int(&s, JOURNALS_BUSY_ENTRIES);
-    fg_stmt_out_int(&s, &entries, NULL);
-    if ((rc = fg_stmt_one(&s)) != 0)
-        return rc == FG_ENOTFOUND ? FG_EDB : rc;
-    *sql = entries >= JOURNALS_BUSY_ENTRIES ? SQL_JOURNALS_BUSY : SQL_JOURNALS_FEW;
-    return 0;
+    if ((rc = fg_stmt_count_reaches(&s, JOURNALS_BUSY_ENTRIES, &busy)) == 0)
+        *sql = busy ? SQL_JOURNALS_BUSY : SQL_JOURNALS_FEW;
+    return rc;
 }
 
 /* The journal rows of q's page (at most q->limit + 1) into r; *n of them. */

@@ -57,15 +57,13 @@ static const char *search_sql(fg_db_t *db, int64_t scope, const char *q)
     if (q == NULL || scope != 0)
         return SQL_SEARCH;
     fg_stmt_t st;
-    int64_t names = 0;
+    int common = 0;
     if (fg_stmt_init(&st, db, SQL_NAMES_STARTING) == 0) {
         fg_stmt_cstr(&st, q);
-        fg_stmt_int(&st, SEARCH_COMMON_MIN + 1);
-        fg_stmt_out_int(&st, &names, NULL);
-        if (fg_stmt_one(&st) != 0)
-            names = 0;
+        if (fg_stmt_count_reaches(&st, SEARCH_COMMON_MIN + 1, &common) != 0)
+            common = 0; /* as MariaDB plans it */
     }
-    return names > SEARCH_COMMON_MIN ? SQL_SEARCH_NEWEST : SQL_SEARCH;
+    return common ? SQL_SEARCH_NEWEST : SQL_SEARCH;
 }
 
 static const char *const STATUSES[] = {"open", "partially_paid", "paid", "cancelled", "expired"};

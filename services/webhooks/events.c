@@ -141,18 +141,14 @@ static int after_seq(fg_db_t *db, const fg_merchant_ref_t *m, const fg_event_fil
 static int events_sql(fg_db_t *db, const fg_merchant_ref_t *m, const fg_event_filter_t *filter, const char **sql)
 {
     fg_stmt_t s;
-    int64_t events = 0;
-    int rc = fg_stmt_init(&s, db, SQL_EVENTS_OF_TYPE_UPTO);
+    int common = 0, rc = fg_stmt_init(&s, db, SQL_EVENTS_OF_TYPE_UPTO);
     if (rc != 0)
         return rc;
     fg_stmt_int(&s, (int64_t)m->id);
     fg_stmt_str(&s, filter->type, filter->type_len);
-    fg_stmt_int(&s, EVENTS_COMMON_TYPE);
-    fg_stmt_out_int(&s, &events, NULL);
-    if ((rc = fg_stmt_one(&s)) != 0)
-        return rc == FG_ENOTFOUND ? FG_EDB : rc;
-    *sql = events >= EVENTS_COMMON_TYPE ? SQL_EVENTS_OF_COMMON_TYPE : SQL_EVENTS_OF_RARE_TYPE;
-    return 0;
+    if ((rc = fg_stmt_count_reaches(&s, EVENTS_COMMON_TYPE, &common)) == 0)
+        *sql = common ? SQL_EVENTS_OF_COMMON_TYPE : SQL_EVENTS_OF_RARE_TYPE;
+    return rc;
 }
 
 int fg_event_list(fg_db_t *db, const fg_merchant_ref_t *m, const fg_event_filter_t *filter, const fg_page_t *page,
@@ -323,17 +319,13 @@ int fg_event_redeliver(fg_db_t *db, const fg_merchant_ref_t *m, const char *even
 static int deliveries_sql(fg_db_t *db, const char *status, const char **sql)
 {
     fg_stmt_t s;
-    int64_t deliveries = 0;
-    int rc = fg_stmt_init(&s, db, SQL_DELIVERIES_OF_STATUS_UPTO);
+    int common = 0, rc = fg_stmt_init(&s, db, SQL_DELIVERIES_OF_STATUS_UPTO);
     if (rc != 0)
         return rc;
     fg_stmt_cstr(&s, status);
-    fg_stmt_int(&s, DELIVERIES_RARE_STATUS);
-    fg_stmt_out_int(&s, &deliveries, NULL);
-    if ((rc = fg_stmt_one(&s)) != 0)
-        return rc == FG_ENOTFOUND ? FG_EDB : rc;
-    *sql = deliveries < DELIVERIES_RARE_STATUS ? SQL_DELIVERIES_OF_RARE_STATUS : SQL_DELIVERIES;
-    return 0;
+    if ((rc = fg_stmt_count_reaches(&s, DELIVERIES_RARE_STATUS, &common)) == 0)
+        *sql = common ? SQL_DELIVERIES : SQL_DELIVERIES_OF_RARE_STATUS;
+    return rc;
 }
 
 int fg_delivery_list(fg_db_t *db, const fg_merchant_ref_t *m, const char *endpoint_id, size_t len,

@@ -16,7 +16,15 @@
 static fgt_server_t srv;
 static fgt_merchant_t mer;
 
-static void merchant_setup(void) { fgt_merchant_create("UBND Phường Kiểm Thử", mer.id, mer.key); }
+/* The merchant's key as a request header. */
+static char auth[128];
+static const char *const auth_headers[] = {auth, NULL};
+
+static void merchant_setup(void)
+{
+    fgt_merchant_create("UBND Phường Kiểm Thử", mer.id, mer.key);
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", mer.key);
+}
 
 static void setup(void)
 {
@@ -207,43 +215,55 @@ static int terminate_when_all_arrived(void *arg)
     return 1;
 }
 
+/* n batches of `orders` orders each, POST /v1/orders/batch with the
+ * merchant's key, into bodies[] and reqs[]. */
+static void batch_requests(const char *prefix, int n, int orders, fg_buf_t *bodies, fgt_request_t *reqs)
+{
+    char tag[96];
+    snprintf(tag, sizeof(tag), "%s", fgt_unique(prefix));
+    for (int b = 0; b < n; b++) {
+        bodies[b] = (fg_buf_t)FG_BUF_INIT;
+        fg_buf_puts(&bodies[b], "{\"orders\":[");
+        for (int i = 0; i < orders; i++)
+            fg_buf_printf(&bodies[b],
+                          "%s{\"merchant_ref\":\"%s-%d-%d\",\"fee_type\":\"utility\",\"amount\":%d,"
+                          "\"currency\":\"VND\"}",
+                          i ? "," : "", tag, b, i, 1000 + i);
+        fg_buf_puts(&bodies[b], "]}");
+        reqs[b] = (fgt_request_t){"POST", "/v1/orders/batch", auth_headers, bodies[b].data, bodies[b].len, NULL};
+    }
+}
+
+/* Every batch answered 200 with all its orders open; then the server has
+ * stopped cleanly and holds them all.  Frees the answers and bodies. */
+static void expect_batches_made(fgt_response_t *out, fg_buf_t *bodies, int n, int orders)
+{
+    for (int b = 0; b < n; b++) {
+        fgt_expect(out[b], 200, NULL);
+        yajl_val data = fgt_json_array(&out[b], "data", NULL);
+        ck_assert_int_eq(data->u.array.len, orders);
+        for (int i = 0; i < orders; i++)
+            ck_assert_str_eq(fgt_val_str(data->u.array.values[i], "status", NULL), "open");
+        fgt_response_free(&out[b]);
+        fg_buf_free(&bodies[b]);
+    }
+    ck_assert_int_eq(fgt_server_stop(&srv), 0);
+    ck_assert_int_eq(fgt_db_orders(mer.id), n * orders);
+}
+
 START_TEST(sigterm_finishes_requests_in_flight)
 {
     fgt_proto_t p = (fgt_proto_t)_i;
     fg_buf_t bodies[SHUTDOWN_BATCHES];
     fgt_request_t reqs[SHUTDOWN_BATCHES];
     fgt_response_t out[SHUTDOWN_BATCHES];
-    char auth[128], tag[96];
-    const char *headers[] = {auth, NULL};
-    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", mer.key);
-    snprintf(tag, sizeof(tag), "%s", fgt_unique("GS"));
-    for (int b = 0; b < SHUTDOWN_BATCHES; b++) {
-        bodies[b] = (fg_buf_t)FG_BUF_INIT;
-        fg_buf_puts(&bodies[b], "{\"orders\":[");
-        for (int i = 0; i < SHUTDOWN_ORDERS; i++)
-            fg_buf_printf(&bodies[b],
-                          "%s{\"merchant_ref\":\"%s-%d-%d\",\"fee_type\":\"utility\",\"amount\":%d,"
-                          "\"currency\":\"VND\"}",
-                          i ? "," : "", tag, b, i, 1000 + i);
-        fg_buf_puts(&bodies[b], "]}");
-        reqs[b] = (fgt_request_t){"POST", "/v1/orders/batch", headers, bodies[b].data, bodies[b].len, NULL};
-    }
+    batch_requests("GS", SHUTDOWN_BATCHES, SHUTDOWN_ORDERS, bodies, reqs);
     terminator_t t = {srv.pid, -1};
     fgt_request_all(&srv, p, p == FGT_HTTP1 ? SHUTDOWN_BATCHES : 1, SHUTDOWN_BATCHES, reqs, terminate_when_all_arrived,
                     &t, out);
     ck_assert_msg(t.in_flight > 0, "no batch was still running at SIGTERM (%lld): the test proves nothing",
                   t.in_flight);
-    for (int b = 0; b < SHUTDOWN_BATCHES; b++) {
-        fgt_expect(out[b], 200, NULL);
-        yajl_val data = fgt_json_array(&out[b], "data", NULL);
-        ck_assert_int_eq(data->u.array.len, SHUTDOWN_ORDERS);
-        for (int i = 0; i < SHUTDOWN_ORDERS; i++)
-            ck_assert_str_eq(fgt_val_str(data->u.array.values[i], "status", NULL), "open");
-        fgt_response_free(&out[b]);
-        fg_buf_free(&bodies[b]);
-    }
-    ck_assert_int_eq(fgt_server_stop(&srv), 0);
-    ck_assert_int_eq(fgt_db_orders(mer.id), SHUTDOWN_BATCHES * SHUTDOWN_ORDERS);
+    expect_batches_made(out, bodies, SHUTDOWN_BATCHES, SHUTDOWN_ORDERS);
 }
 END_TEST
 
@@ -282,21 +302,7 @@ START_TEST(sigterm_lets_a_body_still_arriving_finish)
     fg_buf_t bodies[UPLOADS];
     fgt_request_t reqs[UPLOADS];
     fgt_response_t out[UPLOADS];
-    char auth[128], tag[96];
-    const char *headers[] = {auth, NULL};
-    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", mer.key);
-    snprintf(tag, sizeof(tag), "%s", fgt_unique("UP"));
-    for (int b = 0; b < UPLOADS; b++) {
-        bodies[b] = (fg_buf_t)FG_BUF_INIT;
-        fg_buf_puts(&bodies[b], "{\"orders\":[");
-        for (int i = 0; i < UPLOAD_ORDERS; i++)
-            fg_buf_printf(&bodies[b],
-                          "%s{\"merchant_ref\":\"%s-%d-%d\",\"fee_type\":\"utility\",\"amount\":%d,"
-                          "\"currency\":\"VND\"}",
-                          i ? "," : "", tag, b, i, 1000 + i);
-        fg_buf_puts(&bodies[b], "]}");
-        reqs[b] = (fgt_request_t){"POST", "/v1/orders/batch", headers, bodies[b].data, bodies[b].len, NULL};
-    }
+    batch_requests("UP", UPLOADS, UPLOAD_ORDERS, bodies, reqs);
     stopper_t t = {srv.pid, clock_ms(), 0};
     fgt_upload_pace(UPLOAD_PACE);
     fgt_request_all(&srv, p, p == FGT_HTTP1 ? UPLOADS : 1, UPLOADS, reqs, terminate_while_uploading, &t, out);
@@ -304,15 +310,7 @@ START_TEST(sigterm_lets_a_body_still_arriving_finish)
     long long after = clock_ms() - t.signalled;
     ck_assert_msg(t.signalled > 0 && after > 1500,
                   "the bodies were whole %lld ms after SIGTERM: the test proves nothing", after);
-    for (int b = 0; b < UPLOADS; b++) {
-        fgt_expect(out[b], 200, NULL);
-        yajl_val data = fgt_json_array(&out[b], "data", NULL);
-        ck_assert_int_eq(data->u.array.len, UPLOAD_ORDERS);
-        fgt_response_free(&out[b]);
-        fg_buf_free(&bodies[b]);
-    }
-    ck_assert_int_eq(fgt_server_stop(&srv), 0);
-    ck_assert_int_eq(fgt_db_orders(mer.id), UPLOADS * UPLOAD_ORDERS);
+    expect_batches_made(out, bodies, UPLOADS, UPLOAD_ORDERS);
 }
 END_TEST
 
