@@ -29,10 +29,8 @@
 
 /* ---- the sequencer (sequencer.c) ------------------------------------------------ */
 
-/* Rows of each table (change_log, events) numbered by one pass: one
- * transaction, one UPDATE per table, short enough that a reader waiting for
- * the sequencer's row waits a fraction of a second. */
-#define FG_SEQUENCE_BATCH 10000
+/* Rows of each table numbered by one pass (db.h). */
+#define FG_SEQUENCE_BATCH FG_DB_SEQUENCE_BATCH
 
 /**
  * One pass of the sequencer, in a transaction of its own: locks the

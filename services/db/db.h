@@ -175,6 +175,7 @@ typedef struct {
     int cols;
     int returns_id;                  /* later rows refer to this table's AUTO_INCREMENT ids */
     int rank;                        /* sent in increasing rank: a parent's is lower than its children's */
+    int numbered;                    /* its last column is a place in the change sequence (below) */
     const char *sql[FG_DB_ROWS_MAX]; /* for 1..FG_DB_ROWS_MAX rows, built on first use */
 } fg_db_table_t;
 
@@ -182,7 +183,15 @@ typedef struct {
 /* clang-format off */
 #define FG_DB_TABLE(insert, row, cols, returns_id, rank)                                                               \
     {                                                                                                                  \
-        (insert), (row), (cols), (returns_id), (rank), { NULL }                                                        \
+        (insert), (row), (cols), (returns_id), (rank), 0, { NULL }                                                     \
+    }
+/* A table of the change sequence (change_log, events: schema/0016_changes.sql): its row's last
+ * column is `seq`, written "@fg_seq + ?" and queued as NULL.  A deferring transaction on a single
+ * server numbers such rows at COMMIT (FG_DB_SEQ_UPDATE below); elsewhere they go with seq NULL
+ * and the sequencer numbers them after the commit. */
+#define FG_DB_TABLE_NUMBERED(insert, row, cols, rank)                                                                  \
+    {                                                                                                                  \
+        (insert), (row), (cols), 0, (rank), 1, { NULL }                                                                \
     }
 /* clang-format on */
 
@@ -234,6 +243,50 @@ int fg_db_insert_now(fg_db_t *db, fg_db_table_t *t, const fg_db_value_t *values,
 /** Whether fg_db_insert queues rows on this connection. */
 void fg_db_defer(fg_db_t *db, int on);
 int fg_db_deferring(const fg_db_t *db);
+
+/* ---- numbering at COMMIT ---------------------------------------------------
+ *
+ * The change feed and the event list are read in `seq` order, numbers handed
+ * out in commit order by whoever holds change_sequencer's row
+ * (services/changes/sequencer.c, docs/CHANGES.md).  A deferring transaction
+ * on a single server numbers its queued rows of numbered tables itself: at
+ * COMMIT, after its other rows are sent, one UPDATE takes the sequencer's row
+ * and moves last_seq past them (FG_DB_SEQ_UPDATE), the rows go with their
+ * numbers, and the lock is held until the COMMIT is durable: the transaction
+ * is then a sequencer pass of its own rows, and no number is ever given to a
+ * row after a higher one became visible.  The rows are never updated again
+ * (a row numbered after its commit costs an UPDATE of the row and of its
+ * index entry, a trigger's checks and the row's images in the binary log).
+ * The numbers must follow every row already in the sequence's order: so
+ * first (before taking the lock) one probe asks whether any change or event
+ * row without a number is in sight, committed by another transaction and not
+ * numbered yet, or written by this one in line (by a trigger, or sent before
+ * COMMIT: fg_db_send_queued).  If one is, the queued rows too go without
+ * numbers and the sequencer numbers them all after the commit, in id order,
+ * as for any transaction (a transaction that wrote a row another has written
+ * since, held its row lock until it committed, so its rows are in sight).
+ * Among the transaction's own rows, those queued come after those written in
+ * line: a change that a later statement of the transaction may follow with
+ * one of the same row written in line must be sent before it.
+ * On a Galera cluster the sequencer's row would be a certification conflict
+ * of every pair of concurrent transactions: there the rows go with seq NULL. */
+#define FG_DB_SEQ_UPDATE "UPDATE change_sequencer SET last_seq = (@fg_seq := last_seq) + ?, updated_at = ? WHERE id = 1"
+/** Whether queued rows of numbered tables are numbered at this transaction's
+ *  COMMIT (deferring, on a single server). */
+int fg_db_numbers_at_commit(const fg_db_t *db);
+
+/* Rows of each table (change_log, events) numbered by one pass: one
+ * transaction, one UPDATE per table, short enough that a reader waiting for
+ * the sequencer's row waits a fraction of a second. */
+#define FG_DB_SEQUENCE_BATCH 10000
+
+/** A pass of the sequence in the caller's transaction (sequence.c): locks
+ *  the sequencer's row (waiting for it; or, with skip_locked, doing nothing
+ *  while another transaction holds it), gives the change_log rows and events
+ *  in sight that have no seq the next numbers in id order (up to
+ *  FG_DB_SEQUENCE_BATCH of each) and stores the new last_seq; *numbered is
+ *  how many.  0 or an FG_E* code. */
+int fg_db_sequence_pass_in(fg_db_t *db, int skip_locked, int *numbered) FG_MUST_USE;
 
 /* ---- bulk statements (array binding) -------------------------------------- */
 

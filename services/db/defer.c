@@ -297,25 +297,106 @@ int fg_db_send_queued(fg_db_t *db, fg_db_table_t *t)
     return send_table(db, t, &sent);
 }
 
-int fg_db__flush(fg_db_t *db)
+int fg_db_numbers_at_commit(const fg_db_t *db) { return db->queue.deferring && db->mysql != NULL && !db->cluster; }
+
+enum { ROWS_ALL, ROWS_PLAIN, ROWS_NUMBERED };
+
+static int of_kind(const fg_db_queued_t *row, int kind)
+{
+    return row->id == 0 && (kind == ROWS_ALL || row->table->numbered == (kind == ROWS_NUMBERED));
+}
+
+/* Sends the queued rows of kind not sent yet, tables in increasing rank
+ * (rows sent before, fg_db_send_queued, stay sent). */
+static int send_ranked(fg_db_t *db, int kind)
 {
     fg_db_queue_t *q = &db->queue;
     int rc = 0, pending = 0;
     for (int i = 0; i < q->row_count; i++)
-        pending += q->rows[i].id == 0;
-    /* Tables in increasing rank (rows sent before, fg_db_send_queued, stay sent). */
+        pending += of_kind(&q->rows[i], kind);
     for (int done = 0, rank = -1; rc == 0 && done < pending;) {
         int next = -1;
         for (int i = 0; i < q->row_count; i++)
-            if (q->rows[i].id == 0 && q->rows[i].table->rank > rank && (next < 0 || q->rows[i].table->rank < next))
+            if (of_kind(&q->rows[i], kind) && q->rows[i].table->rank > rank &&
+                (next < 0 || q->rows[i].table->rank < next))
                 next = q->rows[i].table->rank;
         assert(next >= 0);
         rank = next;
         /* every table of this rank (normally one) */
         for (int i = 0; rc == 0 && i < q->row_count; i++)
-            if (q->rows[i].table->rank == rank && q->rows[i].id == 0)
+            if (q->rows[i].table->rank == rank && of_kind(&q->rows[i], kind))
                 rc = send_table(db, q->rows[i].table, &done);
     }
+    return rc;
+}
+
+/* Numbers the queued rows of numbered tables in the order queued (db.h,
+ * "numbering at COMMIT"): the sequencer's row taken and moved past them,
+ * each row's seq column the offset of its number from the old last_seq. */
+static int number_queued(fg_db_t *db)
+{
+    fg_db_queue_t *q = &db->queue;
+    int64_t count = 0;
+    for (int i = 0; i < q->row_count; i++)
+        if (of_kind(&q->rows[i], ROWS_NUMBERED))
+            q->values[q->rows[i].first_value + q->rows[i].table->cols - 1] = FG_DB_INT(++count);
+    if (count == 0)
+        return 0;
+    fg_stmt_t s;
+    int rc = fg_stmt_init(&s, db, FG_DB_SEQ_UPDATE);
+    if (rc != 0)
+        return rc;
+    fg_stmt_int(&s, count);
+    fg_stmt_int(&s, fg_now_ms());
+    if ((rc = fg_stmt_exec(&s)) != 0)
+        return rc;
+    if (fg_stmt_affected(&s) != 1) { /* the row is made by migration 0016 and never deleted */
+        fg_db__remember_error(db, 0, "change_sequencer has no row");
+        return FG_EDB;
+    }
+    return 0;
+}
+
+/* Whether a row without a number is in sight (db.h: then the queued rows
+ * go without numbers too). */
+static int unnumbered_in_sight(fg_db_t *db, int *seen)
+{
+    static const char SQL[] = "SELECT EXISTS (SELECT 1 FROM change_log WHERE seq IS NULL) "
+                              "OR EXISTS (SELECT 1 FROM events WHERE seq IS NULL)";
+    fg_stmt_t s;
+    int64_t any = 1;
+    int rc = fg_stmt_init(&s, db, SQL);
+    if (rc != 0)
+        return rc;
+    fg_stmt_out_int(&s, &any, NULL);
+    rc = fg_stmt_one(&s);
+    *seen = any != 0;
+    return rc == FG_ENOTFOUND ? FG_EDB : rc;
+}
+
+/* Numbers the rows in sight that wait for a number (a pass), to the end:
+ * the queued rows' numbers must come after all of them. */
+static int catch_up(fg_db_t *db)
+{
+    int numbered = 0, rc;
+    while ((rc = fg_db_sequence_pass_in(db, 0, &numbered)) == 0 && numbered >= FG_DB_SEQUENCE_BATCH)
+        ;
+    return rc;
+}
+
+int fg_db__flush(fg_db_t *db)
+{
+    fg_db_queue_t *q = &db->queue;
+    int numbering = 0, seen = 0, rc;
+    if (fg_db_numbers_at_commit(db))
+        for (int i = 0; i < q->row_count && !numbering; i++)
+            numbering = of_kind(&q->rows[i], ROWS_NUMBERED);
+    /* the other rows first: the sequencer's row is held for as short as can be */
+    rc = send_ranked(db, numbering ? ROWS_PLAIN : ROWS_ALL);
+    if (rc == 0 && numbering && (rc = unnumbered_in_sight(db, &seen)) == 0 && seen)
+        rc = catch_up(db);
+    if (rc == 0 && numbering && (rc = number_queued(db)) == 0)
+        rc = send_ranked(db, ROWS_NUMBERED);
     fg_db__discard(db);
     return rc;
 }

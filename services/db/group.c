@@ -112,14 +112,16 @@ int fg_db_group_tx(fg_db_group_t *g, fg_db_t *db, fg_db_tx_fn fn, void *arg)
             wake_head(g); /* another slot may be free for what is left */
             pthread_mutex_unlock(&g->mutex);
             run_t run = {first};
-            /* one work alone: exactly fg_db_tx; several: all or none, inserts deferred */
-            int rc = n > 1 ? fg_db_tx_deferring(db, run_members, &run) : fg_db_tx(db, run_members, &run);
+            /* all or none, inserts deferred (a work alone too: its rows of the
+             * change sequence are then numbered at COMMIT, db.h) */
+            int rc = fg_db_tx_deferring(db, run_members, &run);
             pthread_mutex_lock(&g->mutex);
             if (n > 1)
                 count(g, n, rc);
             for (member_t *m = first, *next; m != NULL; m = next) {
                 next = m->next;
-                m->rc = rc == 0 || n == 1 ? rc : RUN_ALONE;
+                /* alone, only a duplicate found at COMMIT may differ from what the work sees undeferred */
+                m->rc = rc == 0 || (n == 1 && rc != FG_ECONFLICT) ? rc : RUN_ALONE;
                 m->done = 1;
                 if (m != &self)
                     pthread_cond_signal(&m->wake);

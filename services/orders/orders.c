@@ -20,17 +20,17 @@
  * (existing_id NULL): FG_ECONFLICT when the merchant_ref is taken.  Ignore
  * mode: a taken merchant_ref sets *created to 0 and existing_id to the
  * public id of the order that has it. */
-static int insert_with_code_retry(fg_db_t *db, uint64_t merchant_id, fg_order_row_t *r, fg_buf_t *existing_id,
+static int insert_with_code_retry(fg_db_t *db, const fg_merchant_ref_t *m, fg_order_row_t *r, fg_buf_t *existing_id,
                                   int *created)
 {
     int ignore = existing_id != NULL;
     for (int attempt = 0; attempt < CODE_ATTEMPTS_MAX; attempt++) {
         int ok = 0;
-        int rc = fg_order_insert(db, merchant_id, r, ignore, &ok);
+        int rc = fg_order_insert(db, m, r, ignore, &ok);
         if (rc == 0 && ignore && !ok) {
             /* Ignored: merchant_ref taken, or (almost never) the code. */
             fg_buf_reset(existing_id);
-            rc = fg_order_find_ref(db, merchant_id, r->merchant_ref.data, r->merchant_ref.len, existing_id);
+            rc = fg_order_find_ref(db, m->id, r->merchant_ref.data, r->merchant_ref.len, existing_id);
             if (rc == 0) {
                 *created = 0;
                 return 0;
@@ -56,7 +56,7 @@ int fg_order_create(fg_db_t *db, const fg_merchant_ref_t *m, const fg_order_inpu
     int rc = fg_order_row_from_input(out, in, now_ms);
     if (rc != 0)
         return rc;
-    return insert_with_code_retry(db, m->id, out, NULL, NULL);
+    return insert_with_code_retry(db, m, out, NULL, NULL);
 }
 
 int fg_order_create_or_existing(fg_db_t *db, const fg_merchant_ref_t *m, const fg_order_input_t *in, int64_t now_ms,
@@ -66,7 +66,7 @@ int fg_order_create_or_existing(fg_db_t *db, const fg_merchant_ref_t *m, const f
     int rc = fg_order_row_from_input(out, in, now_ms);
     if (rc != 0)
         return rc;
-    return insert_with_code_retry(db, m->id, out, existing_id, created);
+    return insert_with_code_retry(db, m, out, existing_id, created);
 }
 
 static int compare_ref(const void *a, const void *b, void *arg)
@@ -138,7 +138,7 @@ int fg_order_create_many(fg_db_t *db, const fg_merchant_ref_t *m, fg_order_set_t
         }
         if ((rc = fg_order_row_from_input(&out[i], in[i], now_ms)) == 0) {
             int ok = 0;
-            rc = fg_order_insert(db, m->id, &out[i], 0, &ok);
+            rc = fg_order_insert(db, m, &out[i], 0, &ok);
             set->created[i] = rc == 0;
         }
     }

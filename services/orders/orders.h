@@ -93,24 +93,38 @@ void fg_order_row_free(fg_order_row_t *r);
  * (schema/0032_derived_rows.sql): queued as the transaction's other
  * appended rows, as multi-row INSERTs (db.h). */
 
-/** Queues a change_log row as the triggers of schema/0016_changes.sql write
- *  it: entity_id may be a pending id (FG_DB_ID); merchant_id and parent_id 0
- *  for NULL; data the entity's JSON array. */
-int fg_change_row_queue(fg_db_t *db, const char *entity, int64_t entity_id, const fg_buf_t *object_id,
-                        int64_t merchant_id, int64_t parent_id, const char *op, const fg_buf_t *data,
-                        int64_t at) FG_MUST_USE;
+/** A change_log row as the triggers of schema/0016_changes.sql write it,
+ *  with the public ids the sequencer would add: entity_id may be a pending id
+ *  (FG_DB_ID); merchant_id and parent_id 0 for NULL (parent_public_id then
+ *  NULL); data the entity's JSON array. */
+typedef struct {
+    const char *entity;
+    int64_t entity_id;
+    const fg_buf_t *object_id;
+    int64_t merchant_id, parent_id;
+    const char *merchant_public_id, *parent_public_id;
+    const char *op;
+    const fg_buf_t *data;
+    int64_t at;
+} fg_change_row_t;
 
-/** Queues the rows of an UPDATE of order r's amount_paid and status that
- *  flipped derived_rows (r as written; its stored status and amount paid
- *  before were was_status and was_paid): its change, and what it takes from
- *  the owed sums, added to the transaction's row of the order's key. */
-int fg_order_paid_derived(fg_db_t *db, uint64_t merchant_id, const fg_order_row_t *r, fg_order_status_t was_status,
-                          int64_t was_paid) FG_MUST_USE;
+/** Queues change row c (numbered at COMMIT, or after it: db.h). */
+int fg_change_row_queue(fg_db_t *db, const fg_change_row_t *c) FG_MUST_USE;
+
+/** Queues the rows of an UPDATE of merchant m's order r's amount_paid and
+ *  status that flipped derived_rows (r as written; its stored status and
+ *  amount paid before were was_status and was_paid): its change, and what it
+ *  takes from the owed sums, added to the transaction's row of the order's
+ *  key. */
+int fg_order_paid_derived(fg_db_t *db, const fg_merchant_ref_t *m, const fg_order_row_t *r,
+                          fg_order_status_t was_status, int64_t was_paid) FG_MUST_USE;
 
 /** Sends the changes and owed rows queued so far now, not at COMMIT: after
  *  an UPDATE whose rows a later write in the transaction may change again
- *  (whose trigger's change then comes after them in the feed). */
-int fg_derived_send(fg_db_t *db) FG_MUST_USE;
+ *  (whose trigger's change then comes after them in the feed).  When the
+ *  transaction writes no more changes (last_write) and numbers its rows at
+ *  COMMIT (db.h), the changes stay queued for it. */
+int fg_derived_send(fg_db_t *db, int last_write) FG_MUST_USE;
 
 /** Appends the order's public JSON (docs/DESIGN.md §3) to b: its status as
  *  effective at now_ms, its pay_url under base_url.  Events carry the same

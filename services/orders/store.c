@@ -3,6 +3,7 @@
  */
 #include "orders/orders_internal.h"
 
+#include <assert.h>
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -43,9 +44,10 @@ static fg_db_table_t ORDERS = FG_DB_TABLE("INSERT " ORDER_INSERT, ORDER_ROW, ORD
 /* A change-feed row written by its transaction itself, as the triggers of
  * schema/0016_changes.sql write it (services/changes/feed.c names the
  * values of its JSON array). */
-static fg_db_table_t CHANGES =
-    FG_DB_TABLE("INSERT INTO change_log (entity, entity_id, object_id, merchant_id, parent_id, op, data, at) VALUES ",
-                "(?, ?, ?, ?, ?, ?, ?, ?)", 8, 0, 10);
+static fg_db_table_t CHANGES = FG_DB_TABLE_NUMBERED(
+    "INSERT INTO change_log (entity, entity_id, object_id, merchant_id, parent_id, op, data, at, merchant_public_id, "
+    "parent_public_id, seq) VALUES ",
+    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, @fg_seq + ?)", 11, 10);
 /* What an order adds to the owed sums, as orders_owed_insert and
  * orders_owed_update write it (schema/0027_owed_totals.sql), but one row for
  * all of a transaction's orders of one key (merchant, fee type, category,
@@ -56,9 +58,9 @@ static fg_db_table_t OWED =
     FG_DB_TABLE("INSERT INTO owed_changes (merchant_id, fee_type, category, due_day, orders, owed) VALUES ",
                 "(?, ?, ?, ?, ?, ?)", 6, 0, 10);
 /* The outbox is append-only: a deferring transaction queues its events (db.h). */
-static fg_db_table_t EVENTS =
-    FG_DB_TABLE("INSERT INTO events (public_id, merchant_id, type, order_id, payload, created_at) VALUES ",
-                "(?, ?, ?, ?, ?, ?)", 6, 0, 30);
+static fg_db_table_t EVENTS = FG_DB_TABLE_NUMBERED(
+    "INSERT INTO events (public_id, merchant_id, type, order_id, payload, created_at, seq) VALUES ",
+    "(?, ?, ?, ?, ?, ?, @fg_seq + ?)", 7, 30);
 
 void fg_order_row_init(fg_order_row_t *r) { memset(r, 0, sizeof(*r)); }
 
@@ -288,17 +290,21 @@ static void change_data(fg_buf_t *b, const fg_order_row_t *r)
     fg_buf_printf(b, ",%" PRId64 ",%" PRId64 "]", r->created_at, r->updated_at);
 }
 
-int fg_change_row_queue(fg_db_t *db, const char *entity, int64_t entity_id, const fg_buf_t *object_id,
-                        int64_t merchant_id, int64_t parent_id, const char *op, const fg_buf_t *data, int64_t at)
+int fg_change_row_queue(fg_db_t *db, const fg_change_row_t *c)
 {
-    fg_db_value_t v[] = {fg_db_cstr(entity),
-                         FG_DB_ID(entity_id),
-                         FG_DB_STR(object_id->data, object_id->len),
-                         merchant_id > 0 ? FG_DB_INT(merchant_id) : FG_DB_NULLV,
-                         parent_id > 0 ? FG_DB_INT(parent_id) : FG_DB_NULLV,
-                         fg_db_cstr(op),
-                         FG_DB_STR(data->data, data->len),
-                         FG_DB_INT(at)};
+    assert(c->merchant_public_id != NULL && c->merchant_public_id[0] != '\0');
+    assert((c->parent_id > 0) == (c->parent_public_id != NULL));
+    fg_db_value_t v[] = {fg_db_cstr(c->entity),
+                         FG_DB_ID(c->entity_id),
+                         FG_DB_STR(c->object_id->data, c->object_id->len),
+                         c->merchant_id > 0 ? FG_DB_INT(c->merchant_id) : FG_DB_NULLV,
+                         c->parent_id > 0 ? FG_DB_INT(c->parent_id) : FG_DB_NULLV,
+                         fg_db_cstr(c->op),
+                         FG_DB_STR(c->data->data, c->data->len),
+                         FG_DB_INT(c->at),
+                         fg_db_cstr(c->merchant_public_id),
+                         fg_db_cstr(c->parent_public_id),
+                         FG_DB_NULLV /* seq: numbered at COMMIT or after it (db.h) */};
     return fg_db_insert(db, &CHANGES, v, 1, NULL);
 }
 
@@ -330,27 +336,39 @@ static int is_owed(fg_order_status_t status, int64_t amount, int64_t paid)
     return (status == FG_ORDER_OPEN || status == FG_ORDER_PARTIALLY_PAID) && amount > paid;
 }
 
-/* Queues the change and owed rows of the order just queued as id. */
-static int insert_derived(fg_db_t *db, uint64_t merchant_id, const fg_order_row_t *r, int64_t id)
+/* Queues order r's change (its id, pending or sent; op "insert" or "update"). */
+static int order_change(fg_db_t *db, const fg_merchant_ref_t *m, const fg_order_row_t *r, int64_t id, const char *op,
+                        int64_t at)
 {
     fg_buf_t data = FG_BUF_INIT;
     change_data(&data, r);
-    int rc = fg_change_row_queue(db, "order", id, &r->public_id, (int64_t)merchant_id, 0, "insert", &data,
-                                 r->created_at);
+    fg_change_row_t c = {.entity = "order",
+                         .entity_id = id,
+                         .object_id = &r->public_id,
+                         .merchant_id = (int64_t)m->id,
+                         .merchant_public_id = m->public_id,
+                         .op = op,
+                         .data = &data,
+                         .at = at};
+    int rc = fg_change_row_queue(db, &c);
     fg_buf_free(&data);
-    if (rc != 0 || !is_owed(r->status, r->amount, r->amount_paid))
-        return rc;
-    return owed_add(db, merchant_id, r, 1, r->amount - r->amount_paid);
+    return rc;
 }
 
-int fg_order_paid_derived(fg_db_t *db, uint64_t merchant_id, const fg_order_row_t *r, fg_order_status_t was_status,
-                          int64_t was_paid)
+/* Queues the change and owed rows of the order just queued as id. */
+static int insert_derived(fg_db_t *db, const fg_merchant_ref_t *m, const fg_order_row_t *r, int64_t id)
 {
-    fg_buf_t data = FG_BUF_INIT;
-    change_data(&data, r);
-    int rc = fg_change_row_queue(db, "order", r->id, &r->public_id, (int64_t)merchant_id, 0, "update", &data,
-                                 r->updated_at);
-    fg_buf_free(&data);
+    int rc = order_change(db, m, r, id, "insert", r->created_at);
+    if (rc != 0 || !is_owed(r->status, r->amount, r->amount_paid))
+        return rc;
+    return owed_add(db, m->id, r, 1, r->amount - r->amount_paid);
+}
+
+int fg_order_paid_derived(fg_db_t *db, const fg_merchant_ref_t *m, const fg_order_row_t *r,
+                          fg_order_status_t was_status, int64_t was_paid)
+{
+    uint64_t merchant_id = m->id;
+    int rc = order_change(db, m, r, r->id, "update", r->updated_at);
     int was = is_owed(was_status, r->amount, was_paid), is = is_owed(r->status, r->amount, r->amount_paid);
     if (rc != 0 || (was == is && was_paid == r->amount_paid))
         return rc;
@@ -361,14 +379,15 @@ int fg_order_paid_derived(fg_db_t *db, uint64_t merchant_id, const fg_order_row_
     return rc == 0 && is ? owed_add(db, merchant_id, r, 1, r->amount - r->amount_paid) : rc;
 }
 
-int fg_derived_send(fg_db_t *db)
+int fg_derived_send(fg_db_t *db, int last_write)
 {
-    int rc = fg_db_send_queued(db, &CHANGES);
+    int rc = last_write && fg_db_numbers_at_commit(db) ? 0 : fg_db_send_queued(db, &CHANGES);
     return rc != 0 ? rc : fg_db_send_queued(db, &OWED);
 }
 
-int fg_order_insert(fg_db_t *db, uint64_t merchant_id, fg_order_row_t *r, int ignore_duplicates, int *inserted)
+int fg_order_insert(fg_db_t *db, const fg_merchant_ref_t *m, fg_order_row_t *r, int ignore_duplicates, int *inserted)
 {
+    uint64_t merchant_id = m->id;
     fg_db_value_t v[ORDER_COLS];
     int derived = !ignore_duplicates && fg_db_deferring(db);
     order_values(r, merchant_id, derived, v);
@@ -376,7 +395,7 @@ int fg_order_insert(fg_db_t *db, uint64_t merchant_id, fg_order_row_t *r, int ig
         int64_t id = 0;
         int rc = fg_db_insert(db, &ORDERS, v, 1, &id);
         if (rc == 0 && derived)
-            rc = insert_derived(db, merchant_id, r, id);
+            rc = insert_derived(db, m, r, id);
         r->id = rc == 0 ? id : 0;
         if (inserted != NULL)
             *inserted = rc == 0;
@@ -508,6 +527,7 @@ int fg_event_insert(fg_db_t *db, uint64_t merchant_id, const char *type, int64_t
                          fg_db_cstr(type),
                          order_id > 0 ? FG_DB_INT(order_id) : FG_DB_NULLV, /* 0: about no order */
                          FG_DB_STR(object->data != NULL ? object->data : "", object->len),
-                         FG_DB_INT(now_ms)};
+                         FG_DB_INT(now_ms),
+                         FG_DB_NULLV /* seq: numbered at COMMIT or after it (db.h) */};
     return fg_db_insert(db, &EVENTS, v, 1, NULL);
 }

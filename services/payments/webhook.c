@@ -122,6 +122,7 @@ typedef struct {
     const fg_order_row_t *row; /* the member's order, as written */
     fg_order_status_t was;     /* its stored status before */
     int64_t merchant_id;
+    const char *merchant_public_id;
 } order_update_t;
 typedef struct {
     int64_t id, received, applied, unapplied, now;
@@ -416,9 +417,9 @@ static int settle_order(fg_db_t *db, set_t *set, const fg_payment_row_t *p, fg_o
     assert(paid > order->amount_paid && paid <= order->amount); /* 0 <= amount_paid <= amount */
     fg_order_status_t next = paid == order->amount ? FG_ORDER_PAID : FG_ORDER_PARTIALLY_PAID;
     if (set != NULL) { /* the set's one update of its orders; the row is locked */
-        set->orders[set->n_orders++] =
-            (order_update_t){order->id, paid,          order->amount_paid, now, fg_order_status_name(next),
-                             order,     order->status, p->merchant_id};
+        set->orders[set->n_orders++] = (order_update_t){
+            order->id,     paid,           order->amount_paid,        now, fg_order_status_name(next), order,
+            order->status, p->merchant_id, p->merchant_public_id.data};
         order->amount_paid = paid;
         order->status = next;
         order->updated_at = now;
@@ -842,13 +843,15 @@ static void payment_change_data(fg_buf_t *b, const payment_update_t *u, int kind
 }
 
 /* The change-feed and owed-sum rows of the set's updates (which flipped
- * their rows' derived_rows), sent at once. */
-static int set_derived(fg_db_t *db, const set_t *set)
+ * their rows' derived_rows), sent at once unless the transaction writes
+ * nothing more (last_write: fg_derived_send). */
+static int set_derived(fg_db_t *db, const set_t *set, int last_write)
 {
     int rc = 0;
     for (int i = 0; rc == 0 && i < set->n_orders; i++) {
         const order_update_t *u = &set->orders[i];
-        rc = fg_order_paid_derived(db, (uint64_t)u->merchant_id, u->row, u->was, u->prev);
+        fg_merchant_ref_t m = {(uint64_t)u->merchant_id, u->merchant_public_id};
+        rc = fg_order_paid_derived(db, &m, u->row, u->was, u->prev);
     }
     fg_buf_t data = FG_BUF_INIT;
     for (int kind = 1; kind <= 2; kind++) {
@@ -857,17 +860,28 @@ static int set_derived(fg_db_t *db, const set_t *set)
             const payment_update_t *u = kind == 1 ? &set->succeeded[i] : &set->failed[i];
             fg_buf_reset(&data);
             payment_change_data(&data, u, kind);
-            rc = fg_change_row_queue(db, "payment", u->id, &u->row->public_id, u->row->merchant_id, u->row->order_id,
-                                     "update", &data, u->now);
+            const fg_payment_row_t *p = u->row;
+            fg_change_row_t c = {.entity = "payment",
+                                 .entity_id = u->id,
+                                 .object_id = &p->public_id,
+                                 .merchant_id = p->merchant_id,
+                                 .parent_id = p->order_id,
+                                 .merchant_public_id = p->merchant_public_id.data,
+                                 .parent_public_id = p->order_public_id.data,
+                                 .op = "update",
+                                 .data = &data,
+                                 .at = u->now};
+            rc = fg_change_row_queue(db, &c);
         }
     }
     fg_buf_free(&data);
-    return rc != 0 ? rc : fg_derived_send(db);
+    return rc != 0 ? rc : fg_derived_send(db, last_write);
 }
 
 /* The set's updates: one statement per kind (more for very large payloads),
- * and the change-feed and owed rows they leave to the set. */
-static int set_update(fg_db_t *db, const set_t *set)
+ * and the change-feed and owed rows they leave to the set (last_write: the
+ * transaction writes nothing after them). */
+static int set_update(fg_db_t *db, const set_t *set, int last_write)
 {
     static const char *const SQL[] = {SQL_SET_ORDERS_PAID, SQL_SET_PAYMENTS_SUCCEED, SQL_SET_PAYMENTS_FAIL};
     const int counts[] = {set->n_orders, set->n_succeeded, set->n_failed};
@@ -886,7 +900,7 @@ static int set_update(fg_db_t *db, const set_t *set)
         }
     }
     fg_buf_free(&json);
-    return rc != 0 ? rc : set_derived(db, set);
+    return rc != 0 ? rc : set_derived(db, set, last_write);
 }
 
 /* Which of the set's events the inbox holds already (redeliveries): one
@@ -945,7 +959,7 @@ static int set_tx(fg_db_t *db, void *arg)
     for (int i = 0; rc == 0 && i < set->count; i++)
         if (r->in_set[i] > 0)
             rc = apply_tx(db, &set->members[i]);
-    return rc != 0 ? rc : set_update(db, set);
+    return rc != 0 ? rc : set_update(db, set, 1);
 }
 
 void fg_webhook_receive_many(fg_db_t *db, const fg_config_t *cfg, fg_webhook_item_t *items, int n)
@@ -1026,7 +1040,7 @@ int fg_webhook_apply_set(fg_db_t *db, const fg_config_t *cfg, const fg_adapter_t
             rc = FG_ESTATE;
     }
     if (rc == 0)
-        rc = set_update(db, &set);
+        rc = set_update(db, &set, 0);
     set_unload(&set);
     set_free(&set);
     free(in_set);

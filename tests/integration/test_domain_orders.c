@@ -249,6 +249,59 @@ START_TEST(a_grouped_create_writes_the_rows_the_triggers_write)
 }
 END_TEST
 
+static int pass_tx(fg_db_t *d, void *arg)
+{
+    int numbered = 0;
+    (void)arg;
+    return fg_db_sequence_pass_in(d, 0, &numbered);
+}
+
+/* A change's place in the sequence: its seq, or -1 while it has none. */
+static long long seq_of(const char *order_id)
+{
+    return fgt_db_int("SELECT COALESCE(MAX(c.seq), -1) FROM change_log c WHERE c.object_id = ? AND ? IS NOT NULL",
+                      order_id, "x");
+}
+
+static long long last_seq(void)
+{
+    return fgt_db_int("SELECT last_seq FROM change_sequencer WHERE id = ? AND ? IS NOT NULL", "1", "x");
+}
+
+/* A deferring transaction numbers its change rows itself at COMMIT (db.h),
+ * with the public ids the feed shows; one that finds a row still waiting for
+ * its number (a write alone, its trigger's row) numbers that one first. */
+START_TEST(a_deferring_create_numbers_its_rows_at_commit)
+{
+    ck_assert_int_eq(fg_db_tx(db, pass_tx, NULL), 0); /* nothing waits (no sequencer runs here) */
+    char ids[3][FGT_ID_CAP];
+    for (int i = 0; i < 3; i++) {
+        fg_order_input_t in = input_of(fgt_unique("N"), "tuition", 1000 + i);
+        fg_order_row_t row;
+        fg_order_row_init(&row);
+        create_t c = {.in = &in, .now = fg_now_ms(), .out = &row};
+        /* the second alone: its trigger's row waits for the sequencer */
+        ck_assert_int_eq(i == 1 ? create(&in, c.now, &row) : fg_db_tx_deferring(db, deferred_create_tx, &c), 0);
+        snprintf(ids[i], FGT_ID_CAP, "%s", row.public_id.data);
+        fg_order_row_free(&row);
+        if (i == 0) /* numbered as it committed: the last number handed out */
+            ck_assert_int_eq(seq_of(ids[0]), last_seq());
+        if (i == 1)
+            ck_assert_int_eq(seq_of(ids[1]), -1);
+    }
+    /* the third numbered the waiting row first, then its own */
+    ck_assert_int_eq(seq_of(ids[1]), seq_of(ids[0]) + 1);
+    ck_assert_int_eq(seq_of(ids[2]), seq_of(ids[1]) + 1);
+    ck_assert_int_eq(seq_of(ids[2]), last_seq());
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM change_log WHERE object_id = ? AND merchant_public_id = ? "
+                                    "AND parent_public_id IS NULL",
+                                    ids[i], mer.id),
+                         1);
+    ck_assert_int_eq(fgt_ledger_check(), 0);
+}
+END_TEST
+
 typedef struct {
     const fg_order_input_t *in;
     int n;
@@ -623,6 +676,7 @@ static Suite *domain_orders_suite(void)
     tcase_add_test(tc, create_writes_an_open_order);
     tcase_add_test(tc, a_grouped_create_writes_the_rows_the_triggers_write);
     tcase_add_test(tc, a_groups_orders_of_one_key_add_one_owed_row);
+    tcase_add_test(tc, a_deferring_create_numbers_its_rows_at_commit);
     tcase_add_test(tc, duplicate_merchant_ref_conflicts);
     tcase_add_test(tc, batch_item_names_the_existing_order);
     tcase_add_test(tc, cancel_open_order);
