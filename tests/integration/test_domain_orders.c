@@ -13,6 +13,7 @@
 #include "db/group.h"
 #include "harness.h"
 #include "orders/orders.h"
+#include "orders/orders_internal.h"
 #include "payments/payments_internal.h"
 
 static fg_config_t cfg;
@@ -256,6 +257,16 @@ static int pass_tx(fg_db_t *d, void *arg)
     return fg_db_sequence_pass_in(d, 0, &numbered);
 }
 
+/* An event about no order, in the caller's transaction. */
+static int event_tx(fg_db_t *d, void *arg)
+{
+    fg_buf_t object = FG_BUF_INIT;
+    fg_buf_puts(&object, "{}");
+    int rc = fg_event_insert(d, merchant.id, (const char *)arg, 0, &object, fg_now_ms());
+    fg_buf_free(&object);
+    return rc;
+}
+
 /* A change's place in the sequence: its seq, or -1 while it has none. */
 static long long seq_of(const char *order_id)
 {
@@ -293,6 +304,15 @@ START_TEST(a_deferring_create_numbers_its_rows_at_commit)
     ck_assert_int_eq(seq_of(ids[1]), seq_of(ids[0]) + 1);
     ck_assert_int_eq(seq_of(ids[2]), seq_of(ids[1]) + 1);
     ck_assert_int_eq(seq_of(ids[2]), last_seq());
+    /* an event too: queued, numbered at COMMIT; alone, left to the sequencer */
+    static const char SQL_EVENT_SEQ[] = "SELECT COALESCE(MAX(e.seq), -1) FROM events e JOIN merchants m ON "
+                                        "m.id = e.merchant_id WHERE m.public_id = ? AND e.type = ?";
+    ck_assert_int_eq(fg_db_tx_deferring(db, event_tx, (void *)"test.numbered"), 0);
+    ck_assert_int_eq(fgt_db_int(SQL_EVENT_SEQ, mer.id, "test.numbered"), seq_of(ids[2]) + 1);
+    ck_assert_int_eq(fg_db_tx(db, event_tx, (void *)"test.alone"), 0);
+    ck_assert_int_eq(fgt_db_int(SQL_EVENT_SEQ, mer.id, "test.alone"), -1);
+    ck_assert_int_eq(fg_db_tx(db, pass_tx, NULL), 0);
+    ck_assert_int_eq(fgt_db_int(SQL_EVENT_SEQ, mer.id, "test.alone"), seq_of(ids[2]) + 2);
     for (int i = 0; i < 3; i++)
         ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM change_log WHERE object_id = ? AND merchant_public_id = ? "
                                     "AND parent_public_id IS NULL",
