@@ -357,8 +357,8 @@ static int number_queued(fg_db_t *db)
     return 0;
 }
 
-/* Whether a row without a number is in sight (db.h: then the queued rows
- * go without numbers too). */
+/* Whether a change or event without a number is in sight (db.h: then a
+ * pass numbers those before the queued rows take theirs). */
 static int unnumbered_in_sight(fg_db_t *db, int *seen)
 {
     static const char SQL[] = "SELECT EXISTS (SELECT 1 FROM change_log WHERE seq IS NULL) "
