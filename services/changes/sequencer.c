@@ -7,9 +7,6 @@
 #include <stdio.h>
 #include "core/text.h"
 
-static const char SQL_PENDING[] = "SELECT EXISTS (SELECT 1 FROM change_log WHERE seq IS NULL), "
-                                  "EXISTS (SELECT 1 FROM events WHERE seq IS NULL)";
-
 typedef struct {
     int skip_locked;
     int numbered;
@@ -30,18 +27,9 @@ int fg_changes_sequence(fg_db_t *db, int skip_locked)
 
 int fg_changes_pending(fg_db_t *db)
 {
-    fg_stmt_t s;
-    int64_t changes = 0, events = 0;
-    int rc = fg_stmt_init(&s, db, SQL_PENDING);
-    if (rc == 0) {
-        fg_stmt_out_int(&s, &changes, NULL);
-        fg_stmt_out_int(&s, &events, NULL);
-        rc = fg_stmt_one(&s);
-    }
+    int rc = fg_db_sequence_waiting(db);
     fg_db_end(db);
-    if (rc != 0)
-        return rc == FG_ENOTFOUND ? FG_EDB : rc;
-    return changes != 0 || events != 0;
+    return rc;
 }
 
 int fg_changes_catch_up(fg_db_t *db)

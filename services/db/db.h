@@ -187,7 +187,7 @@ typedef struct {
     }
 /* A table of the change sequence (change_log, events: schema/0016_changes.sql): its row's last
  * column is `seq`, written "@fg_seq + ?" and queued as NULL.  A deferring transaction on a single
- * server numbers such rows at COMMIT (FG_DB_SEQ_UPDATE below); elsewhere they go with seq NULL
+ * server numbers such rows at COMMIT ("numbering at COMMIT" below); elsewhere they go with seq NULL
  * and the sequencer numbers them after the commit. */
 #define FG_DB_TABLE_NUMBERED(insert, row, cols, rank)                                                                  \
     {                                                                                                                  \
@@ -251,7 +251,7 @@ int fg_db_deferring(const fg_db_t *db);
  * (services/changes/sequencer.c, docs/CHANGES.md).  A deferring transaction
  * on a single server numbers its queued rows of numbered tables itself: at
  * COMMIT, after its other rows are sent, one UPDATE takes the sequencer's row
- * and moves last_seq past them (FG_DB_SEQ_UPDATE), the rows go with their
+ * and moves last_seq past them (defer.c), the rows go with their
  * numbers, and the lock is held until the COMMIT is durable: the transaction
  * is then a sequencer pass of its own rows, and no number is ever given to a
  * row after a higher one became visible.  The rows are never updated again
@@ -270,7 +270,6 @@ int fg_db_deferring(const fg_db_t *db);
  * one of the same row written in line must be sent before it.
  * On a Galera cluster the sequencer's row would be a certification conflict
  * of every pair of concurrent transactions: there the rows go with seq NULL. */
-#define FG_DB_SEQ_UPDATE "UPDATE change_sequencer SET last_seq = (@fg_seq := last_seq) + ?, updated_at = ? WHERE id = 1"
 /** Whether queued rows of numbered tables are numbered at this transaction's
  *  COMMIT (deferring, on a single server). */
 int fg_db_numbers_at_commit(const fg_db_t *db);
@@ -287,6 +286,10 @@ int fg_db_numbers_at_commit(const fg_db_t *db);
  *  FG_DB_SEQUENCE_BATCH of each) and stores the new last_seq; *numbered is
  *  how many.  0 or an FG_E* code. */
 int fg_db_sequence_pass_in(fg_db_t *db, int skip_locked, int *numbered) FG_MUST_USE;
+/** 1 when a change or event without a number is in sight (committed, or
+ *  written by the caller's transaction), 0 when none is (two probes of the
+ *  NULL end of the seq indexes, no lock), or an FG_E* code. */
+int fg_db_sequence_waiting(fg_db_t *db) FG_MUST_USE;
 
 /* ---- bulk statements (array binding) -------------------------------------- */
 

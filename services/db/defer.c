@@ -342,8 +342,11 @@ static int number_queued(fg_db_t *db)
             q->values[q->rows[i].first_value + q->rows[i].table->cols - 1] = FG_DB_INT(++count);
     if (count == 0)
         return 0;
+    /* @fg_seq: the old last_seq, which the rows' "@fg_seq + ?" read */
+    static const char SQL_TAKE[] =
+        "UPDATE change_sequencer SET last_seq = (@fg_seq := last_seq) + ?, updated_at = ? WHERE id = 1";
     fg_stmt_t s;
-    int rc = fg_stmt_init(&s, db, FG_DB_SEQ_UPDATE);
+    int rc = fg_stmt_init(&s, db, SQL_TAKE);
     if (rc != 0)
         return rc;
     fg_stmt_int(&s, count);
@@ -355,23 +358,6 @@ static int number_queued(fg_db_t *db)
         return FG_EDB;
     }
     return 0;
-}
-
-/* Whether a change or event without a number is in sight (db.h: then a
- * pass numbers those before the queued rows take theirs). */
-static int unnumbered_in_sight(fg_db_t *db, int *seen)
-{
-    static const char SQL[] = "SELECT EXISTS (SELECT 1 FROM change_log WHERE seq IS NULL) "
-                              "OR EXISTS (SELECT 1 FROM events WHERE seq IS NULL)";
-    fg_stmt_t s;
-    int64_t any = 1;
-    int rc = fg_stmt_init(&s, db, SQL);
-    if (rc != 0)
-        return rc;
-    fg_stmt_out_int(&s, &any, NULL);
-    rc = fg_stmt_one(&s);
-    *seen = any != 0;
-    return rc == FG_ENOTFOUND ? FG_EDB : rc;
 }
 
 /* Numbers the rows in sight that wait for a number (a pass), to the end:
@@ -387,13 +373,13 @@ static int catch_up(fg_db_t *db)
 int fg_db__flush(fg_db_t *db)
 {
     fg_db_queue_t *q = &db->queue;
-    int numbering = 0, seen = 0, rc;
+    int numbering = 0, rc;
     if (fg_db_numbers_at_commit(db))
         for (int i = 0; i < q->row_count && !numbering; i++)
             numbering = of_kind(&q->rows[i], ROWS_NUMBERED);
     /* the other rows first: the sequencer's row is held for as short as can be */
     rc = send_ranked(db, numbering ? ROWS_PLAIN : ROWS_ALL);
-    if (rc == 0 && numbering && (rc = unnumbered_in_sight(db, &seen)) == 0 && seen)
+    if (rc == 0 && numbering && (rc = fg_db_sequence_waiting(db)) > 0)
         rc = catch_up(db);
     if (rc == 0 && numbering && (rc = number_queued(db)) == 0)
         rc = send_ranked(db, ROWS_NUMBERED);

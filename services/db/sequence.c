@@ -152,3 +152,18 @@ int fg_db_sequence_pass_in(fg_db_t *db, int skip_locked, int *numbered)
     *numbered = p.numbered;
     return rc;
 }
+
+int fg_db_sequence_waiting(fg_db_t *db)
+{
+    static const char SQL[] = "SELECT EXISTS (SELECT 1 FROM change_log WHERE seq IS NULL) "
+                              "OR EXISTS (SELECT 1 FROM events WHERE seq IS NULL)";
+    fg_stmt_t s;
+    int64_t any = 0;
+    int rc = fg_stmt_init(&s, db, SQL);
+    if (rc != 0)
+        return rc;
+    fg_stmt_out_int(&s, &any, NULL);
+    if ((rc = fg_stmt_one(&s)) != 0)
+        return rc == FG_ENOTFOUND ? FG_EDB : rc;
+    return any != 0;
+}
