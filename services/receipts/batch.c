@@ -38,7 +38,10 @@ static const char SQL_WRITE[] =
     "currency, method, provider_ref, paid_at, issued_at, issued_day) VALUES (?, ?, ?, ?, ?, 'issued', "
     "NULLIF(?, 0), ?, ?, ?, ?, NULLIF(?, ''), NULLIF(?, ''), NULLIF(?, ''), NULLIF(?, ''), ?, ?, NULLIF(?, ''), ?, "
     "?, ?, NULLIF(?, ''), ?, ?, ?)";
-static const char SQL_UNQUEUE[] = "DELETE FROM receipt_queue WHERE receipt_public_id = ?";
+/* the claims, gone in one statement ([payment id]: one claim a payment) */
+static const char SQL_UNQUEUE[] =
+    "DELETE q FROM JSON_TABLE(?, '$[*]' COLUMNS (p BIGINT UNSIGNED PATH '$')) j "
+    "STRAIGHT_JOIN receipt_queue q ON q.payment_id = j.p";
 /* clang-format on */
 
 enum {
@@ -183,6 +186,38 @@ static int take_numbers(fg_db_t *db, item_t *items, int n)
     return rc < 0 ? rc : 0;
 }
 
+/* Starts s (sql), bound to its one parameter: the JSON array of the items'
+ * merchant ids (by_merchant) or payment ids, whose text json holds until the
+ * statement has run. */
+static int init_with_ids(fg_stmt_t *s, fg_db_t *db, const char *sql, const item_t *items, int n, int by_merchant,
+                         fg_buf_t *json)
+{
+    for (int i = 0; i < n; i++)
+        fg_buf_printf(json, "%s%lld", i > 0 ? "," : "[",
+                      (long long)(by_merchant ? items[i].merchant_id : items[i].payment_id));
+    fg_buf_putc(json, ']');
+    int rc = fg_stmt_init(s, db, sql);
+    if (rc == 0)
+        fg_stmt_str(s, json->data, json->len);
+    return rc;
+}
+
+/* Deletes the items' claims (locked by this transaction since the claim):
+ * one statement, not one execution a row, which cost a receipt about as
+ * much as writing it. */
+static int unqueue(fg_db_t *db, const item_t *items, int n)
+{
+    fg_buf_t json = FG_BUF_INIT;
+    fg_stmt_t s;
+    int rc = init_with_ids(&s, db, SQL_UNQUEUE, items, n, 0, &json);
+    if (rc == 0)
+        rc = fg_stmt_exec(&s);
+    if (rc == 0 && fg_stmt_affected(&s) != (uint64_t)n)
+        rc = FG_EDB; /* claimed under our lock: each is there, once */
+    fg_buf_free(&json);
+    return rc;
+}
+
 /* Writes the numbered items: originals (unqueued), or adjustments. */
 static int write_receipts(fg_db_t *db, const item_t *items, int n, int64_t now_ms, int adjustments)
 {
@@ -255,11 +290,9 @@ static int write_receipts(fg_db_t *db, const item_t *items, int n, int64_t now_m
         cols[c] = text ? (fg_db_column_t){FG_DB_V_STR, NULL, cs, cl} : (fg_db_column_t){FG_DB_V_INT, ci, NULL, NULL};
     }
     int rc = fg_db_bulk(db, SQL_WRITE, cols, C_COUNT, (unsigned)n, NULL);
-    if (rc == 0 && !adjustments) {
-        fg_db_column_t id = cols[C_ID];
-        rc = fg_db_bulk(db, SQL_UNQUEUE, &id, 1, (unsigned)n, NULL);
-    }
     free(strs), free(lens), free(ints);
+    if (rc == 0 && !adjustments)
+        rc = unqueue(db, items, n);
     return rc == FG_ECONFLICT ? FG_EDB : rc;
 }
 
@@ -376,12 +409,8 @@ static int read_series(fg_db_t *db, item_t *items, int n)
     fg_buf_t json = FG_BUF_INIT, form = FG_BUF_INIT, serial = FG_BUF_INIT;
     int64_t merchant = 0;
     fg_stmt_t s;
-    for (int i = 0; i < n; i++)
-        fg_buf_printf(&json, "%s%lld", i > 0 ? "," : "[", (long long)items[i].merchant_id);
-    fg_buf_putc(&json, ']');
-    int rc = fg_stmt_init(&s, db, SQL_SERIES);
+    int rc = init_with_ids(&s, db, SQL_SERIES, items, n, 1, &json);
     if (rc == 0) {
-        fg_stmt_str(&s, json.data, json.len);
         fg_stmt_out_int(&s, &merchant, NULL);
         fg_stmt_out_text(&s, &form, NULL);
         fg_stmt_out_text(&s, &serial, NULL);
