@@ -592,6 +592,16 @@ int fg_stmt_one(fg_stmt_t *s)
     return rc < 0 ? rc : rc == 1 ? 0 : FG_ENOTFOUND;
 }
 
+int fg_db_one_int(fg_db_t *db, const char *sql, int64_t *v)
+{
+    fg_stmt_t s;
+    int rc = fg_stmt_init(&s, db, sql);
+    if (rc != 0)
+        return rc;
+    fg_stmt_out_int(&s, v, NULL);
+    return fg_stmt_one(&s);
+}
+
 int fg_stmt_count_reaches(fg_stmt_t *s, int64_t at_least, int *reached)
 {
     int64_t count = 0;

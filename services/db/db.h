@@ -144,6 +144,10 @@ int fg_stmt_one(fg_stmt_t *s) FG_MUST_USE;
  *  count reads no more rows than that.  0 with *reached set, or an FG_E*
  *  code. */
 int fg_stmt_count_reaches(fg_stmt_t *s, int64_t at_least, int *reached) FG_MUST_USE;
+/** Runs sql, a statement without parameters whose one row is one integer
+ *  (a probe, a locking read of one value): 0 with *v set, FG_ENOTFOUND when
+ *  no row came, or as fg_stmt_exec. */
+int fg_db_one_int(fg_db_t *db, const char *sql, int64_t *v) FG_MUST_USE;
 
 /** Logs a failed database step once, as a warning: msg, the FG_E* code's
  *  name and this connection's last error text (db may be NULL). */

@@ -157,13 +157,9 @@ int fg_db_sequence_waiting(fg_db_t *db)
 {
     static const char SQL[] = "SELECT EXISTS (SELECT 1 FROM change_log WHERE seq IS NULL) "
                               "OR EXISTS (SELECT 1 FROM events WHERE seq IS NULL)";
-    fg_stmt_t s;
     int64_t any = 0;
-    int rc = fg_stmt_init(&s, db, SQL);
+    int rc = fg_db_one_int(db, SQL, &any);
     if (rc != 0)
-        return rc;
-    fg_stmt_out_int(&s, &any, NULL);
-    if ((rc = fg_stmt_one(&s)) != 0)
-        return rc == FG_ENOTFOUND ? FG_EDB : rc;
+        return rc == FG_ENOTFOUND ? FG_EDB : rc; /* an EXISTS always has its row */
     return any != 0;
 }

@@ -53,12 +53,7 @@ static int queued(fg_db_t *db)
 {
     static const char SQL_ANY[] = "SELECT EXISTS (SELECT 1 FROM receipt_queue)";
     int64_t any = 0;
-    fg_stmt_t s;
-    int rc = fg_stmt_init(&s, db, SQL_ANY);
-    if (rc == 0) {
-        fg_stmt_out_int(&s, &any, NULL);
-        rc = fg_stmt_one(&s);
-    }
+    int rc = fg_db_one_int(db, SQL_ANY, &any);
     fg_db_end(db);
     return rc == 0 && any != 0;
 }
@@ -95,10 +90,10 @@ static int active(void) { return fg_now_ms() - (int64_t)atomic_load(&job.woken_m
 static void idle(void)
 {
     pthread_mutex_lock(&job.mutex);
-    atomic_store(&job.resting, 1);
-    int64_t ms = active() ? ISSUE_POLL_MS : ISSUE_IDLE_MS;
-    if (ms == ISSUE_POLL_MS)
-        atomic_store(&job.resting, 0);
+    atomic_store(&job.resting, 1); /* before woken_ms is read: fg_receipts_wake */
+    int rest = !active();
+    atomic_store(&job.resting, rest);
+    int64_t ms = rest ? ISSUE_IDLE_MS : ISSUE_POLL_MS;
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
     until.tv_sec += (time_t)(ms / 1000);

@@ -119,13 +119,8 @@ static int add_sum(fg_db_t *db, const sum_t *r)
 
 static int take_turn(fg_db_t *db)
 {
-    fg_stmt_t s;
     int64_t unused = 0;
-    int rc = fg_stmt_init(&s, db, SQL_TURN);
-    if (rc != 0)
-        return rc;
-    fg_stmt_out_int(&s, &unused, NULL);
-    return fg_stmt_one(&s);
+    return fg_db_one_int(db, SQL_TURN, &unused);
 }
 
 /* A growing list of rows. */
