@@ -138,14 +138,10 @@ static int pass_locked(fg_db_t *db, pass_t *p, int64_t last)
 int fg_db_sequence_pass_in(fg_db_t *db, int skip_locked, int *numbered)
 {
     pass_t p = {skip_locked, 0, FG_BUF_INIT};
-    fg_stmt_t s;
     int64_t last = 0;
     *numbered = 0;
-    int rc = fg_stmt_init(&s, db, skip_locked ? SQL_LOCK_SKIP : SQL_LOCK);
+    int rc = fg_db_one_int(db, skip_locked ? SQL_LOCK_SKIP : SQL_LOCK, &last);
     if (rc != 0)
-        return rc;
-    fg_stmt_out_int(&s, &last, NULL);
-    if ((rc = fg_stmt_one(&s)) != 0)
         return rc == FG_ENOTFOUND && skip_locked ? 0 : rc; /* another pass holds it */
     rc = pass_locked(db, &p, last);
     fg_buf_free(&p.ids);

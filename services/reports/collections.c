@@ -282,15 +282,12 @@ static int read_rolled(fg_db_t *db, const fg_collections_query_t *q, fg_grouper_
 static int read_rollups(fg_db_t *db, const fg_collections_query_t *q, fg_grouper_t *g)
 {
     int64_t watermark = 0;
-    fg_stmt_t s;
     fg_db_end(db);
     int rc = fg_db_exec_text(db, SQL_SNAPSHOT_RR, sizeof(SQL_SNAPSHOT_RR) - 1);
     if (rc == 0)
         rc = fg_db_exec_text(db, SQL_SNAPSHOT, sizeof(SQL_SNAPSHOT) - 1);
-    if (rc == 0 && (rc = fg_stmt_init(&s, db, SQL_WATERMARK)) == 0) {
-        fg_stmt_out_int(&s, &watermark, NULL);
-        rc = fg_stmt_one(&s);
-    }
+    if (rc == 0)
+        rc = fg_db_one_int(db, SQL_WATERMARK, &watermark);
     if (rc == 0)
         rc = read_rolled(db, q, g);
     if (rc == 0)

@@ -73,11 +73,8 @@ static int round_tx(fg_db_t *db, void *arg)
 {
     round_t *r = arg;
     fg_stmt_t s;
-    int rc = fg_stmt_init(&s, db, SQL_LOCK);
+    int rc = fg_db_one_int(db, SQL_LOCK, &r->from);
     if (rc != 0)
-        return rc;
-    fg_stmt_out_int(&s, &r->from, NULL);
-    if ((rc = fg_stmt_one(&s)) != 0)
         return rc;
     if (r->clear) {
         r->from = 0;
