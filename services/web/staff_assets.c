@@ -49,7 +49,26 @@ static const char CSS[] =
     /* a few counts side by side: the figure under its name */
     "dl.stats{display:flex;flex-wrap:wrap;gap:.5rem 2.5rem}"
     "dl.stats dd{margin:0;font-size:1.35rem;font-weight:700;font-variant-numeric:tabular-nums}"
-    "dl.stats>div{min-width:6rem}";
+    "dl.stats>div{min-width:6rem}"
+    /* a reconciliation item's resolve form: each field under its label, two to a row */
+    ".resolve{display:grid;grid-template-columns:repeat(2,minmax(7.5rem,1fr));gap:.35rem .6rem;align-items:end;"
+    "margin:0;min-width:16rem}"
+    ".resolve label{margin:0 0 .15rem;font-size:.8rem}"
+    ".resolve input,.resolve select{width:100%;min-width:0;margin:0}"
+    ".resolve button{justify-self:start}"
+    ".nowrap{white-space:nowrap}"
+    ".why{display:block;color:var(--muted);font-size:.85rem;margin-top:.15rem}"
+    /* on a phone a table.stack is a list of cards: each cell under its column's name */
+    "@media (max-width:44rem){.table-wrap table.stack{min-width:0}"
+    "table.stack thead{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%)}"
+    "table.stack,table.stack tbody,table.stack tr,table.stack td{display:block}"
+    "table.stack tr{border:1px solid var(--line);border-radius:.5rem;background:#fff;margin:0 0 .75rem;"
+    "padding:.35rem .75rem}"
+    "table.stack td{border:0;padding:.2rem 0;text-align:left}"
+    "table.stack td[data-label]{position:relative;padding-left:7.5rem;min-height:1.4rem}"
+    "table.stack td[data-label]::before{content:attr(data-label);position:absolute;left:0;width:7rem;"
+    "color:var(--muted);font-size:.85rem}"
+    "table.stack td:empty{display:none}}";
 /* clang-format on */
 
 void fg_staff_css(fg_call_t *call, fg_db_t *db)

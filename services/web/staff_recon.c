@@ -328,29 +328,84 @@ static int is_exception(const char *state)
            strcmp(state, "amount_mismatch") == 0 || strcmp(state, "duplicate") == 0;
 }
 
-static void resolve_form(fg_html_t *p, const fg_staff_ctx_t *s, const char *rec, long long item, int resolved)
+/* What staff read for an item's kind, state and resolution (the API's codes
+ * stay in the row's data-* attributes and the form's option values). */
+typedef struct {
+    const char *code, *vi, *en;
+} label_t;
+
+static const label_t KINDS[] = {
+    {"bank_line", "Dòng sao kê", "Statement line"},
+    {"ledger_posting", "Bút toán sổ", "Ledger posting"},
+    {"balance_gap", "Chênh số dư", "Balance gap"},
+    {"settlement_row", "Dòng quyết toán cổng", "Settlement row"},
+};
+static const label_t STATES[] = {
+    {"unmatched", "Đang đối chiếu", "Being matched"},  {"matched", "Đã khớp", "Matched"},
+    {"suggested", "Gợi ý khớp", "Suggested match"},    {"bank_only", "Chỉ có ở ngân hàng", "Bank only"},
+    {"ledger_only", "Chỉ có trong sổ", "Ledger only"}, {"amount_mismatch", "Lệch số tiền", "Amount mismatch"},
+    {"duplicate", "Trùng lặp", "Duplicate"},
+};
+static const label_t ACTION_LABELS[] = {
+    {"accept", "Chấp nhận", "Accept"},
+    {"write_off", "Xóa sổ", "Write off"},
+    {"refund", "Hoàn tiền cho người nộp", "Refund the payer"},
+    {"apply", "Gán vào hóa đơn", "Apply to an order"},
+    {"undo", "Hoàn tác", "Undo"},
+};
+
+/* The label of code in labels[0..n), or the code itself when it has none. */
+static const char *label_of(const fg_html_t *p, const label_t *labels, size_t n, const char *code)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(labels[i].code, code) == 0)
+            return fg_html_tr(p, labels[i].vi, labels[i].en);
+    return code;
+}
+#define LABEL(p, table, code) label_of((p), (table), sizeof(table) / sizeof((table)[0]), (code))
+
+static void option(fg_html_t *p, const char *action)
+{
+    fg_html_printf(p, "<option value=\"%s\">%s</option>", action, LABEL(p, ACTION_LABELS, action));
+}
+
+/* The item's resolve form: the action, the note it requires and, for apply,
+ * the order and amount (shown only while apply is chosen, where scripts run).
+ * money_back: the item is money received on a statement line, which may be
+ * applied to an order or refunded; anything else is accepted or written off. */
+static void resolve_form(fg_html_t *p, const fg_staff_ctx_t *s, const char *rec, long long item, int resolved,
+                         int money_back)
 {
     fg_html_printf(p,
                    "<form method=\"post\" action=\"/staff/reconciliations/%s/items/%lld/resolve\" "
-                   "class=\"inline\" data-form=\"resolve\">",
+                   "class=\"resolve\" data-form=\"resolve\">",
                    rec, item);
     fg_staff_csrf_input(p, s);
-    fg_html_printf(p, "<label for=\"action-%lld\">%s</label><select id=\"action-%lld\" name=\"action\">", item,
+    fg_html_printf(p, "<div><label for=\"action-%lld\">%s</label><select id=\"action-%lld\" name=\"action\">", item,
                    fg_html_tr(p, "Xử lý", "Action"), item);
-    if (resolved)
-        fg_html_puts(p, "<option value=\"undo\">undo</option>");
-    else
-        fg_html_puts(p, "<option value=\"accept\">accept</option><option value=\"write_off\">write_off</option>"
-                        "<option value=\"refund\">refund</option><option value=\"apply\">apply</option>");
+    if (resolved) {
+        option(p, "undo");
+    } else {
+        option(p, "accept");
+        option(p, "write_off");
+        if (money_back) {
+            option(p, "refund");
+            option(p, "apply");
+        }
+    }
     fg_html_printf(p,
-                   "</select><label for=\"order-%lld\">%s</label><input id=\"order-%lld\" name=\"order\" "
-                   "placeholder=\"ord_…\"><label for=\"amount-%lld\">%s</label><input id=\"amount-%lld\" "
-                   "name=\"amount\" inputmode=\"numeric\"><label for=\"note-%lld\">%s</label>"
-                   "<input id=\"note-%lld\" name=\"note\" required maxlength=\"1000\">"
-                   "<button type=\"submit\">%s</button></form>",
-                   item, fg_html_tr(p, "Hóa đơn (apply)", "Order (apply)"), item, item,
-                   fg_html_tr(p, "Số tiền (apply)", "Amount (apply)"), item, item, fg_html_tr(p, "Ghi chú", "Note"),
-                   item, fg_html_tr(p, "Lưu", "Save"));
+                   "</select></div><div><label for=\"note-%lld\">%s</label><input id=\"note-%lld\" name=\"note\" "
+                   "required maxlength=\"1000\"></div>",
+                   item, fg_html_tr(p, "Ghi chú", "Note"), item);
+    if (!resolved && money_back)
+        fg_html_printf(p,
+                       "<div data-for=\"apply\"><label for=\"order-%lld\">%s</label><input id=\"order-%lld\" "
+                       "name=\"order\" placeholder=\"ord_…\"></div><div data-for=\"apply\"><label "
+                       "for=\"amount-%lld\">%s</label><input id=\"amount-%lld\" name=\"amount\" "
+                       "inputmode=\"numeric\"></div>",
+                       item, fg_html_tr(p, "Hóa đơn (khi gán)", "Order (to apply)"), item, item,
+                       fg_html_tr(p, "Số tiền (khi gán)", "Amount (to apply)"), item);
+    fg_html_printf(p, "<button type=\"submit\">%s</button></form>", fg_html_tr(p, "Lưu", "Save"));
 }
 
 /* A string member of an item, or "" (null, absent or another type). */
@@ -360,40 +415,61 @@ static const char *str_of(yajl_val obj, const char *key)
     return v != NULL && YAJL_IS_STRING(v) ? YAJL_GET_STRING(v) : "";
 }
 
+/* A cell that names its column for the narrow layout, where the table's rows
+ * stand as cards and the header is not shown. */
+static void cell(fg_html_t *p, const char *cls, const char *vi, const char *en)
+{
+    fg_html_printf(p, "<td%s%s%s data-label=\"%s\">", cls[0] != '\0' ? " class=\"" : "", cls,
+                   cls[0] != '\0' ? "\"" : "", fg_html_tr(p, vi, en));
+}
+
 static void item_row(fg_html_t *p, const fg_staff_ctx_t *s, const char *rec, yajl_val it)
 {
-    yajl_val idv = fg_json_member(it, "id"), amount = fg_json_member(it, "amount");
-    const char *state = str_of(it, "state"), *resolution = str_of(it, "resolution");
+    yajl_val idv = fg_json_member(it, "id"), amountv = fg_json_member(it, "amount");
+    const char *state = str_of(it, "state"), *resolution = str_of(it, "resolution"), *kind = str_of(it, "kind");
+    const char *memo = str_of(it, "memo"), *detail = str_of(it, "detail");
     long long id = idv != NULL && YAJL_IS_INTEGER(idv) ? YAJL_GET_INTEGER(idv) : 0;
+    int64_t amount = amountv != NULL && YAJL_IS_INTEGER(amountv) ? YAJL_GET_INTEGER(amountv) : 0;
     fg_html_printf(p, "<tr data-item=\"%lld\" data-state=\"", id);
     fg_html_text(p, state);
+    fg_html_puts(p, "\">");
+    cell(p, "", "Mục", "Item");
     if (id >= FG_RECON_LINE_ITEM_BASE) /* a line matched as it was imported: named by its line */
-        fg_html_printf(p, "\"><td title=\"%s\">L%lld</td><td>",
+        fg_html_printf(p, "<span title=\"%s\">L%lld</span>",
                        fg_html_tr(p, "Dòng sao kê khớp khi nhập", "Statement line, matched as imported"),
                        id - (long long)FG_RECON_LINE_ITEM_BASE);
     else
-        fg_html_printf(p, "\"><td>%lld</td><td>", id);
-    fg_html_text(p, str_of(it, "kind"));
-    fg_html_puts(p, "</td><td>");
-    fg_html_text(p, state);
+        fg_html_printf(p, "%lld", id);
+    fg_html_puts(p, "</td>");
+    cell(p, "", "Loại", "Kind");
+    fg_html_text(p, LABEL(p, KINDS, kind));
+    fg_html_puts(p, "</td>");
+    cell(p, "", "Trạng thái", "State");
+    fg_html_text(p, LABEL(p, STATES, state));
     if (resolution[0] != '\0') {
         fg_html_puts(p, " · <span data-resolution=\"");
         fg_html_text(p, resolution);
         fg_html_puts(p, "\">");
-        fg_html_text(p, resolution);
+        fg_html_text(p, LABEL(p, ACTION_LABELS, resolution));
         fg_html_puts(p, "</span>");
     }
-    fg_html_puts(p, "</td><td>");
+    fg_html_puts(p, "</td>");
+    cell(p, "nowrap", "Ngày", "Day");
     fg_html_text(p, str_of(it, "business_day"));
-    fg_html_puts(p, "</td><td class=\"num\">");
-    fg_staff_money(p, amount != NULL && YAJL_IS_INTEGER(amount) ? YAJL_GET_INTEGER(amount) : 0, "VND");
-    fg_html_puts(p, "</td><td>");
-    fg_html_text(p, str_of(it, "memo"));
-    fg_html_puts(p, " ");
-    fg_html_text(p, str_of(it, "detail"));
-    fg_html_puts(p, "</td><td>");
+    fg_html_puts(p, "</td>");
+    cell(p, "num", "Số tiền", "Amount");
+    fg_staff_money(p, amount, "VND");
+    fg_html_puts(p, "</td>");
+    cell(p, "", "Nội dung", "Memo");
+    fg_html_text(p, memo);
+    if (detail[0] != '\0') { /* the matcher's words, written in English */
+        fg_html_puts(p, "<span class=\"why\" lang=\"en\">");
+        fg_html_text(p, detail);
+        fg_html_puts(p, "</span>");
+    }
+    fg_html_puts(p, "</td><td class=\"act\">");
     if (fg_staff_may(s, FG_STAFF_WRITE) && (is_exception(state) || resolution[0] != '\0'))
-        resolve_form(p, s, rec, id, resolution[0] != '\0');
+        resolve_form(p, s, rec, id, resolution[0] != '\0', strcmp(kind, "bank_line") == 0 && amount > 0);
     fg_html_puts(p, "</td></tr>");
 }
 
@@ -463,7 +539,7 @@ void fg_staff_reconciliation(fg_call_t *call, fg_db_t *db)
                                   "Statement lines are being matched; the page reloads itself."));
     summary(&p, &r);
     fg_html_printf(&p,
-                   "<h2>%s</h2><div class=\"table-wrap\"><table class=\"data\" data-table=\"items\"><thead><tr>"
+                   "<h2>%s</h2><div class=\"table-wrap\"><table class=\"data stack\" data-table=\"items\"><thead><tr>"
                    "<th>#</th><th>%s</th><th>%s</th><th>%s</th><th class=\"num\">%s</th><th>%s</th><th>%s</th>"
                    "</tr></thead><tbody>",
                    fg_html_tr(&p, "Các mục và hàng ngoại lệ", "Items and the exception queue"),

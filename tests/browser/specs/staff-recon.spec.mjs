@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ARTIFACTS, audit, test } from '../lib/suite.mjs';
-import { BANKSIM, FEEGATE, createOrder, fixture } from '../lib/feegate.mjs';
+import { BANKSIM, FEEGATE, createOrder, fixture, startPayment } from '../lib/feegate.mjs';
 import { downloadFile, readCsv, sepayTransfer, staffLogin, waitForPage } from '../lib/flows.mjs';
 
 const DESK = { viewport: { width: 1280, height: 800 } };
@@ -19,6 +19,25 @@ const MATCHED_WITHIN_MS = 30000;
 /** Today's business day (GMT+7) as yyyy-mm-dd: the day banksim's statement covers. */
 function businessDay() {
   return new Date(Date.now() + 7 * 3600 * 1000).toISOString().slice(0, 10);
+}
+
+/**
+ * A school fee paid by VNPay without a browser: the payment started through the API, VNPay's page
+ * opened and the payment approved at banksim. The gateway pays the day's VNPay money into the
+ * collection account as one settlement-batch line, which no order's code names.
+ */
+async function payByVnpay() {
+  const order = await createOrder('school', { amount: 250000 });
+  const payment = await startPayment('school', order.id, 'vnpay');
+  const opened = await fetch(payment.redirect_url);
+  assert.equal(opened.status, 200, "VNPay's page");
+  await opened.arrayBuffer();
+  const res = await fetch(`${BANKSIM}/control/vnpay/pay`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ txn_ref: new URL(payment.redirect_url).searchParams.get('vnp_TxnRef'), outcome: 'approve' }),
+  });
+  assert.equal(res.status, 200, `banksim VNPay approval: ${await res.text()}`);
 }
 
 /** A transfer on the collection account through banksim's SePay feed; fails unless feegate took it. */
@@ -46,6 +65,7 @@ test('finance uploads the bank statement, reconciles, resolves the exception wit
     order = await createOrder('school', { amount, metadata: { lot } });
     await sepayTransfer({ amount, code: order.code, content: 'HOC PHI HK1' });
     fee = await bankTransfer({ amount: 27500, content: 'PHI QUAN LY TAI KHOAN', transfer_type: 'out' });
+    await payByVnpay();
     if (businessDay() === before) day = before;
   }
   assert.ok(day, 'the payments straddled midnight twice');
@@ -99,6 +119,21 @@ test('finance uploads the bank statement, reconciles, resolves the exception wit
   assert.match(await feeRow.textContent(), /27\.500/);
   const item = await feeRow.getAttribute('data-item');
   const resolve = feeRow.locator('form[data-form="resolve"]');
+  // staff read the states and actions in their language; the codes stay in the hooks
+  assert.match(await feeRow.textContent(), /Chỉ có ở ngân hàng/, 'the state in Vietnamese');
+  const values = (form) => form.locator('select[name="action"] option').evaluateAll((o) => o.map((x) => x.value).join());
+  // a debit (the bank's fee) can be accepted or written off, not applied to an order or refunded
+  assert.equal(await values(resolve), 'accept,write_off', 'the actions a debit offers');
+  assert.equal(await resolve.locator('input[name="order"]').count(), 0, 'an order field on a debit');
+  // money received that matched nothing may be applied: its order and amount show once apply is chosen
+  const credit = page.locator('tr[data-item][data-state="bank_only"]', { hasText: 'VNPAY SETTLEMENT BATCH' });
+  assert.equal(await credit.count(), 1, 'one bank_only line for the VNPay settlement batch');
+  const creditForm = credit.locator('form[data-form="resolve"]');
+  assert.equal(await values(creditForm), 'accept,write_off,refund,apply', 'the actions money received offers');
+  assert.equal(await creditForm.locator('input[name="order"]').isVisible(), false, 'the order field before apply');
+  await creditForm.locator('select[name="action"]').selectOption('apply');
+  assert.equal(await creditForm.locator('input[name="order"]').isVisible(), true, 'the order field once apply is chosen');
+  assert.equal(await creditForm.locator('input[name="amount"]').isVisible(), true, 'the amount once apply is chosen');
   await resolve.locator('select[name="action"]').selectOption('write_off');
 
   // without a note: the browser does not send the form, and feegate refuses it when sent
@@ -133,8 +168,8 @@ test('finance uploads the bank statement, reconciles, resolves the exception wit
   await page.locator(`tr[data-item="${item}"] [data-resolution="write_off"]`).waitFor();
   await waitForPage(page, 'staff-reconciliation');
   await audit(page, 'staff-reconciliation-resolved');
-  assert.equal(await row.locator('select[name="action"] option').allTextContents().then((o) => o.join()), 'undo',
-    'a resolved item offers undo only');
+  assert.equal(await values(row), 'undo', 'a resolved item offers undo only');
+  assert.equal(await row.locator('[data-resolution="write_off"]').textContent(), 'Xóa sổ', 'the resolution in Vietnamese');
 
   // the collections CSV from that day grouped by this run's lot: exactly the school fee paid
   await page.goto(`${FEEGATE}/staff/reports`);
