@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "core/json.h"
 #include "core/crypto.h"
 #include "core/money.h"
 #include "core/text.h"
@@ -79,7 +80,7 @@ static yajl_val parse_object(const char *body, size_t len)
     if (body == NULL || len == 0 || len > BODY_MAX)
         return NULL;
     char *text = fg_strndup(body, len);
-    yajl_val root = yajl_tree_parse(text, error, sizeof(error));
+    yajl_val root = fg_json_tree(text, len, error, sizeof(error));
     free(text);
     if (root != NULL && !YAJL_IS_OBJECT(root)) {
         yajl_tree_free(root);

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <yajl/yajl_tree.h>
+#include "core/json.h"
+#include "core/money.h"
 #include "core/crypto.h"
 #include "core/text.h"
 
@@ -100,15 +102,15 @@ static int verify(const fg_config_t *cfg, const fg_inbound_t *in, int64_t now_ms
         return rc;
     memcpy(body, in->body, in->body_len);
     body[in->body_len] = '\0';
-    yajl_val root = yajl_tree_parse(body, error, sizeof(error));
+    yajl_val root = fg_json_tree(body, in->body_len, error, sizeof(error));
     const char *amount_path[] = {"amount", NULL};
     yajl_val amount = root != NULL ? yajl_tree_get(root, amount_path, yajl_t_number) : NULL;
     memset(out, 0, sizeof(*out));
     if (root == NULL || copy_field(root, "payment_id", out->payment_id, sizeof(out->payment_id)) != 0 ||
         copy_field(root, "provider_txn_id", out->provider_txn_id, sizeof(out->provider_txn_id)) != 0 ||
         copy_field(root, "status", status, sizeof(status)) != 0 || amount == NULL || !YAJL_IS_INTEGER(amount) ||
-        YAJL_GET_INTEGER(amount) < 1) {
-        snprintf(reason, cap, "notification lacks payment_id, provider_txn_id, status or a positive amount");
+        !fg_amount_valid(YAJL_GET_INTEGER(amount))) {
+        snprintf(reason, cap, "notification lacks payment_id, provider_txn_id, status or an amount of 1..10^15");
         rc = FG_ERANGE;
     } else if (strcmp(status, "succeeded") != 0 && strcmp(status, "failed") != 0) {
         snprintf(reason, cap, "status must be succeeded or failed");

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 #include <yajl/yajl_tree.h>
+#include "core/json.h"
 #include "core/buf.h"
 #include "core/crypto.h"
 #include "core/money.h"
@@ -57,7 +58,7 @@ int fg_sepay_parse(const char *body, size_t len, fg_sepay_transfer_t *out, char 
         return FG_ERANGE;
     }
     char *text = fg_strndup(body, len);
-    yajl_val root = yajl_tree_parse(text, error, sizeof(error));
+    yajl_val root = fg_json_tree(text, len, error, sizeof(error));
     free(text);
     int rc = 0;
     const char *id_path[] = {"id", NULL}, *amount_path[] = {"transferAmount", NULL};

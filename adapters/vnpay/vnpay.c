@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "core/json.h"
 #include "core/crypto.h"
 #include "core/money.h"
 #include "core/text.h"
@@ -441,7 +442,7 @@ static int api_answer(const fg_config_t *cfg, long http_status, const char *body
         return FG_EUNAVAILABLE;
     }
     char *text = fg_strndup(body, len);
-    yajl_val root = yajl_tree_parse(text, error, sizeof(error));
+    yajl_val root = fg_json_tree(text, len, error, sizeof(error));
     free(text);
     int rc = 0;
     if (root == NULL || !YAJL_IS_OBJECT(root)) {

@@ -4,13 +4,15 @@
  * Content-Type, else the file's first bytes.  201 with the import; 200 with
  * "duplicate_of" for a file imported before; 422 statement_unbalanced when
  * opening + lines differs from closing; 400 invalid_statement naming the
- * line or element.  Nothing is stored unless the whole file is good.
+ * line or element (error type invalid_request, as every refused input).
+ * Nothing is stored unless the whole file is good.
  */
 #include "api/handlers.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "core/money.h"
 #include "core/text.h"
 #include "recon/recon.h"
 
@@ -38,7 +40,7 @@ static int format_of(fg_call_t *call, fg_stmt_format_t *format)
     }
     if (fg_stmt_format_sniff(call->body, call->body_len, format) == 0)
         return 0;
-    fg_call_error(call, 400, "invalid_statement", "unknown_format",
+    fg_call_error(call, 400, "invalid_request", "unknown_format",
                   "the file is not a statement this service reads; name its format with ?format=", "format");
     return -1;
 }
@@ -50,8 +52,7 @@ void fg_statements_import(fg_call_t *call, fg_db_t *db)
     fg_stmt_error_t err;
     char who[320];
     if (call->body_len == 0) {
-        fg_call_error(call, 400, "invalid_statement", "empty_file", "the request body must be the statement file",
-                      NULL);
+        fg_call_error(call, 400, "invalid_request", "empty_file", "the request body must be the statement file", NULL);
         return;
     }
     if (format_of(call, &format) != 0)
@@ -65,7 +66,7 @@ void fg_statements_import(fg_call_t *call, fg_db_t *db)
         fg_call_json(call, r.duplicate ? 200 : 201, &b);
     } else if (rc == FG_EINVALID) {
         fg_buf_puts(&b, "{\"error\":{");
-        fg_json_kv_str(&b, 0, "type", "invalid_statement");
+        fg_json_kv_str(&b, 0, "type", "invalid_request");
         fg_json_kv_str(&b, 1, "code", "invalid_statement");
         fg_json_kv_str(&b, 1, "message", err.message);
         fg_json_kv_str(&b, 1, "format", fg_stmt_format_name(format));
@@ -76,24 +77,36 @@ void fg_statements_import(fg_call_t *call, fg_db_t *db)
         fg_buf_puts(&b, "}}");
         fg_call_json(call, 400, &b);
     } else if (rc == FG_ECHECKSUM) {
-        int64_t expected = r.opening + r.lines_total; /* both checked against overflow by the import */
+        int64_t expected = 0;
+        int overflows = fg_money_add(r.opening, r.lines_total, &expected) != 0;
         char msg[200];
-        snprintf(msg, sizeof(msg), "statement %d: opening %lld + lines %lld = %lld, but its closing balance is %lld",
-                 r.unbalanced_index, (long long)r.opening, (long long)r.lines_total, (long long)expected,
-                 (long long)r.closing);
+        if (overflows)
+            snprintf(msg, sizeof(msg), "statement %d: opening %lld + lines %lld is out of range; its closing is %lld",
+                     r.unbalanced_index, (long long)r.opening, (long long)r.lines_total, (long long)r.closing);
+        else
+            snprintf(msg, sizeof(msg),
+                     "statement %d: opening %lld + lines %lld = %lld, but its closing balance is %lld",
+                     r.unbalanced_index, (long long)r.opening, (long long)r.lines_total, (long long)expected,
+                     (long long)r.closing);
         fg_buf_puts(&b, "{\"error\":{");
-        fg_json_kv_str(&b, 0, "type", "invalid_statement");
+        fg_json_kv_str(&b, 0, "type", "invalid_request");
         fg_json_kv_str(&b, 1, "code", "statement_unbalanced");
         fg_json_kv_str(&b, 1, "message", msg);
         fg_json_kv_int(&b, 1, "statement", r.unbalanced_index);
         fg_json_kv_int(&b, 1, "opening", r.opening);
         fg_json_kv_int(&b, 1, "lines_total", r.lines_total);
-        fg_json_kv_int(&b, 1, "expected_closing", expected);
+        if (!overflows)
+            fg_json_kv_int(&b, 1, "expected_closing", expected);
         fg_json_kv_int(&b, 1, "closing", r.closing);
         fg_buf_puts(&b, "}}");
         fg_call_json(call, 422, &b);
-    } else if (rc == FG_ERANGE) {
+    } else if (rc == FG_ERANGE && call->body_len > FG_STMT_FILE_MAX) {
         fg_call_error(call, 413, "invalid_request", "body_too_large", "a statement file is at most 64 MiB", NULL);
+    } else if (rc == FG_ERANGE) { /* more booking days than one import posts (recon/bank.c) */
+        fg_call_error(call, 422, "invalid_request", "statement_too_long",
+                      "the statement covers more booking days than one import takes (about three years); import it "
+                      "in parts, a period at a time",
+                      NULL);
     } else {
         fg_call_db_error(call, db, rc);
     }
@@ -383,7 +396,7 @@ void fg_settlements_import(fg_call_t *call, fg_db_t *db)
         fg_call_json(call, r.new_batches > 0 ? 201 : 200, &b);
     } else if (rc == FG_EINVALID) {
         fg_buf_puts(&b, "{\"error\":{");
-        fg_json_kv_str(&b, 0, "type", "invalid_statement");
+        fg_json_kv_str(&b, 0, "type", "invalid_request");
         fg_json_kv_str(&b, 1, "code", "invalid_settlement");
         fg_json_kv_str(&b, 1, "message", err.message);
         if (err.line > 0)

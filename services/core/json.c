@@ -135,6 +135,17 @@ static const char *duplicate_key(yajl_val v)
     return NULL;
 }
 
+yajl_val fg_json_tree(const char *text, size_t len, char *error, size_t cap)
+{
+    if (fg_json_has_comment(text, len) || fg_json_depth(text, len, FG_JSON_DEPTH_MAX) > FG_JSON_DEPTH_MAX) {
+        if (cap > 0)
+            snprintf(error, cap, "not JSON this service reads: a comment, or nesting deeper than %d levels",
+                     FG_JSON_DEPTH_MAX);
+        return NULL;
+    }
+    return yajl_tree_parse(text, error, cap);
+}
+
 yajl_val fg_json_parse_object(const char *body, size_t len, fg_field_error_t *err)
 {
     char parse_error[128];
@@ -144,6 +155,13 @@ yajl_val fg_json_parse_object(const char *body, size_t len, fg_field_error_t *er
     }
     if (!fg_utf8_valid(body, len)) {
         fg_field_fail(err, FG_FIELD_MALFORMED, "invalid_utf8", NULL, "the request body is not valid UTF-8");
+        return NULL;
+    }
+    /* a comment first: yajl would take it, and a quote inside one would hide
+     * the brackets after it from the depth count */
+    if (fg_json_has_comment(body, len)) {
+        fg_field_fail(err, FG_FIELD_MALFORMED, "invalid_json", NULL,
+                      "the request body is not valid JSON (it holds a comment or a stray '/')");
         return NULL;
     }
     if (fg_json_depth(body, len, FG_JSON_DEPTH_MAX) > FG_JSON_DEPTH_MAX) {

@@ -37,6 +37,13 @@ int fg_field_fail(fg_field_error_t *err, fg_field_kind_t kind, const char *code,
  */
 yajl_val fg_json_parse_object(const char *body, size_t len, fg_field_error_t *err);
 
+/** yajl_tree_parse(text, error, cap) of NUL-terminated text of len bytes,
+ *  unless it nests deeper than FG_JSON_DEPTH_MAX or holds a comment: then
+ *  NULL with error saying so.  For JSON from outside (providers, banks) that
+ *  does not go through fg_json_parse_object: the tree's depth bounds the
+ *  stack that freeing and walking it take. */
+yajl_val fg_json_tree(const char *text, size_t len, char *error, size_t cap);
+
 /** The member name of object obj, or NULL when absent (or obj is not an
  *  object). */
 yajl_val fg_json_member(yajl_val obj, const char *name);

@@ -148,6 +148,8 @@ int fg_money_parse(const char *text, size_t len, int exponent, int decimal_comma
         }
         if (i == start)
             return FG_EINVALID; /* "12." */
+        if (exponent == 0 && i - start == 3)
+            return FG_EINVALID; /* "250.000": a thousands group, not three decimals */
     }
     if (i != len)
         return FG_EINVALID;

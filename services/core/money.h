@@ -41,7 +41,10 @@ int fg_money_mul(int64_t a, int64_t b, int64_t *out) FG_MUST_USE;
  * decimal_comma is set), into minor units for a currency with `exponent`
  * digits.  No thousands separators, no exponent notation, at most `exponent`
  * fraction digits (extra non-zero digits are FG_EINVALID, extra zeros are
- * accepted).  FG_EOVERFLOW if the value does not fit int64.
+ * accepted).  For a currency without minor units (VND), a fraction of exactly
+ * three digits is FG_EINVALID: "250.000" and "250,000" are how people write
+ * 250000 with a thousands separator, and reading them as 250 would take a
+ * thousandth of the money.  FG_EOVERFLOW if the value does not fit int64.
  */
 int fg_money_parse(const char *text, size_t len, int exponent, int decimal_comma, int64_t *out) FG_MUST_USE;
 

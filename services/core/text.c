@@ -107,6 +107,26 @@ int fg_json_depth(const char *s, size_t n, int max_depth)
     return deepest;
 }
 
+int fg_json_has_comment(const char *s, size_t n)
+{
+    assert(s != NULL || n == 0);
+    bool in_string = false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (in_string) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_string = false;
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '/') {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 int fg_printable_ascii(const char *s, size_t n, size_t max)
 {
     if (n == 0 || n > max)

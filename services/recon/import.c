@@ -354,8 +354,15 @@ static int check_statement_end(void *arg, const fg_stmt_header_t *h)
 {
     check_t *c = arg;
     int64_t expected;
-    if (!h->has_opening || !h->has_closing)
-        return 0; /* a notification (camt.054) carries no balances */
+    if (!h->has_opening || !h->has_closing) {
+        /* a notification (camt.054) carries no balances; a statement must */
+        if (c->out->format == FG_STMT_CAMT053)
+            return fg_stmt_fail(c->err, 0, "Stmt/Bal",
+                                "statement %d has no %s balance: a camt.053 carries its opening (OPBD or PRCD) and "
+                                "closing (CLBD) balances; a notification without them is camt.054",
+                                c->out->statements, h->has_opening ? "closing" : "opening");
+        return 0;
+    }
     if (fg_money_add(h->opening, c->sum, &expected) != 0 || expected != h->closing) {
         c->out->unbalanced_index = c->out->statements;
         c->out->opening = h->opening;

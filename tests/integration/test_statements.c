@@ -171,15 +171,35 @@ START_TEST(unbalanced_statement_stores_nothing)
     snprintf(account, sizeof(account), "ACC%s", fgt_unique("B"));
     char *file = camt053(account, fgt_unique("T"), "2026-12-02", "2026-12-01", 100000000, 15000000, 114999999, "X");
     fgt_response_t r = post_file(finance, "application/xml", NULL, file);
-    fgt_expect_error(r, 422, "invalid_statement", "statement_unbalanced");
+    fgt_expect_error(r, 422, "invalid_request", "statement_unbalanced");
     ck_assert_int_eq(fgt_json_int(&r, "error", "opening", NULL), 100000000);
     ck_assert_int_eq(fgt_json_int(&r, "error", "lines_total", NULL), 14994500);
     ck_assert_int_eq(fgt_json_int(&r, "error", "expected_closing", NULL), 114994500);
     ck_assert_int_eq(fgt_json_int(&r, "error", "closing", NULL), 114999999);
     fgt_response_free(&r);
+    /* an MT940 whose closing is not its opening plus its lines: the same 422 and figures */
+    char *sta = mt940(account, fgt_unique("T"), "2026-12-02", "2026-12-01", 100000000, 15000000, 114999999);
+    r = post_file(finance, "application/vnd.swift.mt940", NULL, sta);
+    fgt_expect_error(r, 422, "invalid_request", "statement_unbalanced");
+    ck_assert_int_eq(fgt_json_int(&r, "error", "opening", NULL), 100000000);
+    ck_assert_int_eq(fgt_json_int(&r, "error", "expected_closing", NULL), 114994500);
+    ck_assert_int_eq(fgt_json_int(&r, "error", "closing", NULL), 114999999);
+    fgt_response_free(&r);
+    /* a camt.053 without its opening balance cannot be checked: refused, not taken unchecked */
+    char *open_less = camt053(account, fgt_unique("T"), "2026-12-02", "2026-12-01", 100000000, 15000000, 114994500,
+                              "Z");
+    char *opbd = strstr(open_less, "OPBD");
+    ck_assert_ptr_nonnull(opbd);
+    memcpy(opbd, "ITBD", 4); /* an interim balance: no opening */
+    r = post_file(finance, "application/xml", NULL, open_less);
+    fgt_expect_error(r, 400, "invalid_request", "invalid_statement");
+    ck_assert_ptr_nonnull(strstr(fgt_json_str(&r, "error", "message", NULL), "no opening balance"));
+    fgt_response_free(&r);
     ck_assert_int_eq(imports_of(account), 0);
     ck_assert_int_eq(lines_of(account), 0);
     free(file);
+    free(sta);
+    free(open_less);
 }
 END_TEST
 
@@ -191,7 +211,7 @@ START_TEST(bad_files_are_refused_naming_the_place)
     /* truncated XML */
     file[strlen(file) / 2] = '\0';
     fgt_response_t r = post_file(finance, "application/xml", NULL, file);
-    fgt_expect_error(r, 400, "invalid_statement", "invalid_statement");
+    fgt_expect_error(r, 400, "invalid_request", "invalid_statement");
     ck_assert_int_gt(fgt_json_int(&r, "error", "line", NULL), 0);
     fgt_response_free(&r);
     /* a decimal VND amount */
@@ -200,12 +220,12 @@ START_TEST(bad_files_are_refused_naming_the_place)
     ck_assert_ptr_nonnull(comma);
     memcpy(comma + 8, ",5", 2); /* "1500000,5": decimals in VND */
     r = post_file(finance, "application/vnd.swift.mt940", NULL, sta);
-    fgt_expect_error(r, 400, "invalid_statement", "invalid_statement");
+    fgt_expect_error(r, 400, "invalid_request", "invalid_statement");
     ck_assert_int_gt(fgt_json_int(&r, "error", "line", NULL), 0);
     fgt_response_free(&r);
     /* not a statement at all, and a format that does not exist */
     r = post_file(finance, "application/octet-stream", NULL, "hello, world\n");
-    fgt_expect_error(r, 400, "invalid_statement", "unknown_format");
+    fgt_expect_error(r, 400, "invalid_request", "unknown_format");
     fgt_response_free(&r);
     r = post_file(finance, "application/xml", "?format=camt.999", "<x/>");
     fgt_expect(r, 400, "invalid_format");

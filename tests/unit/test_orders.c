@@ -192,6 +192,19 @@ START_TEST(transport_checks)
     deep[n++] = '}';
     deep[n] = '\0';
     expect_error(deep, 400, "json_too_deep", NULL); /* 33 levels */
+    /* a comment is not JSON; a quote inside one must not hide the brackets after it */
+    expect_error("{\"merchant_ref\":\"HP-1\" /* note */}", 400, "invalid_json", NULL);
+    enum { LEVELS = 5000 };
+    char *hidden = malloc(2 * LEVELS + 32);
+    ck_assert_ptr_nonnull(hidden);
+    n = (size_t)sprintf(hidden, "{\"a\":/*\"*/");
+    for (int i = 0; i < LEVELS; i++)
+        hidden[n++] = '[';
+    for (int i = 0; i < LEVELS; i++)
+        hidden[n++] = ']';
+    n += (size_t)sprintf(hidden + n, "/*\"*/}");
+    expect_error(hidden, 400, "invalid_json", NULL);
+    free(hidden);
 }
 END_TEST
 

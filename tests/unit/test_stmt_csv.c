@@ -407,6 +407,8 @@ START_TEST(own_refusals)
     expect_refused(FG_STMT_CSV, OWN_HEADER OWN_ROW("2026-12-02,,100,,,"), 2, "8 cells, the layout has 9");
     expect_refused(FG_STMT_CSV, OWN_HEADER OWN_ROW("opening,,100,,,,") OWN_ROW("closing,,101,,,,"), 3,
                    "closing balance 101 is not the opening balance plus the lines (100)");
+    /* VND has no minor units: "250.000" is a thousands group, never 250 */
+    expect_refused(FG_STMT_CSV, OWN_HEADER OWN_ROW("2026-12-02,,250.000,,,,"), 2, "has decimals; VND has none");
     expect_refused(FG_STMT_CSV, OWN_HEADER OWN_ROW("closing,,100,,,,") OWN_ROW("2026-12-02,,100,,,,"), 3,
                    "a row after the closing row");
     expect_refused(FG_STMT_CSV, OWN_HEADER OWN_ROW("2026-12-02,,100,,,,") OWN_ROW("opening,,100,,,,"), 3,

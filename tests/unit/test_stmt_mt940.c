@@ -241,6 +241,8 @@ START_TEST(refuses_balances)
 {
     expect_refused(FG_STMT_MT940, HEAD ":61:2509050905C15,NTRFX\n:62F:C250905VND100000016,\n-\n", 6,
                    "closing balance 100000016 is not the opening balance plus the lines (100000015)");
+    /* "250,000" in VND is not 250 */
+    expect_refused(FG_STMT_MT940, HEAD ":61:2509050905C250,000NTRFX\n", 5, "decimals");
     expect_refused(FG_STMT_MT940, HEAD ":62F:C250905USD100000000,\n", 5,
                    "closing balance in USD, the statement is in VND");
     expect_refused(FG_STMT_MT940, HEAD ":61:2509050905C15,NTRFX\n:20:NEXT\n", 6, "without its closing balance");

@@ -103,6 +103,7 @@ END_TEST
 /* ---- JSON nesting -------------------------------------------------------- */
 
 static int depth(const char *s, int max) { return fg_json_depth(s, strlen(s), max); }
+static int has_comment(const char *s) { return fg_json_has_comment(s, strlen(s)); }
 
 START_TEST(json_depth)
 {
@@ -125,6 +126,11 @@ START_TEST(json_depth)
     ck_assert_int_eq(depth("1", 0), 0);
     ck_assert_int_eq(fg_json_depth("[[[[", 2, 8), 2); /* n bounds the input */
     ck_assert_int_eq(fg_json_depth("\"\\", 2, 8), 0); /* escape at the very end */
+    /* a '/' outside strings starts a comment, which JSON has not */
+    ck_assert_int_eq(has_comment("{\"a\":\"x/y\"}"), 0);
+    ck_assert_int_eq(has_comment("{\"a\":\"\\\"/\"}"), 0); /* after an escaped quote, still inside */
+    ck_assert_int_eq(has_comment("{\"a\":1}/"), 1);
+    ck_assert_int_eq(has_comment("{\"a\":/*\"*/[[]]}"), 1);
 }
 END_TEST
 
