@@ -361,6 +361,19 @@ int fg_refunds_create_parse(fg_call_t *call, yajl_val *root, int64_t *amount_out
 static void refund_recorded(refund_t *x, fg_db_t *db)
 {
     int rc = fg_db_group_tx(&refund_group, db, refund_end_tx, x);
+    if (rc != 0) {
+        /* The provider was asked but its answer cannot be recorded (the
+         * adjustment receipt's series is used up; the database failed past
+         * the retries).  The refund stays pending for the status job, and
+         * the key keeps that answer (202, pending): a key left running would
+         * expire and let a retry with it send a second refund. */
+        fg_refund_result_t asked = x->r.result;
+        x->r.result = FG_REFUND_UNKNOWN;
+        int pending = fg_db_tx(db, refund_end_tx, x);
+        x->r.result = asked;
+        if (pending == 0)
+            return;
+    }
     if (rc == FG_ERANGE && x->r.receipt_series_full)
         answer_series_full(x->call, 1);
     else if (rc != 0)

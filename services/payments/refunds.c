@@ -48,6 +48,19 @@
 #define REFUND_BACKOFF_MAX_MS (6LL * 3600 * 1000)
 
 _Static_assert(REFUND_CALL_LEASE_MS > 30000, "the lease outlasts a provider call");
+/* The longest one provider call takes (a 30 s answer after a 5 s connect). */
+#define REFUND_CALL_MAX_MS (35 * 1000)
+
+/* The lease of a set of n refunds: fg_refund_call_providers asks their
+ * providers after COMMIT in waves of the calls the process may have in
+ * flight, and records none before the last wave ends, so the status job must
+ * not ask about any of them before then. */
+static int64_t set_lease_ms(int n)
+{
+    int wave = fg_http_client_max_in_flight();
+    int64_t waves = wave > 0 ? (n + wave - 1) / wave : 1;
+    return REFUND_CALL_LEASE_MS + (waves > 1 ? (waves - 1) * REFUND_CALL_MAX_MS : 0);
+}
 
 static const char SQL_INSERT[] =
     "INSERT INTO refunds (public_id, payment_id, merchant_id, amount, currency, status, reason, next_query_at, "
@@ -511,7 +524,7 @@ static int set_member(fg_db_t *db, const fg_config_t *cfg, refund_set_t *set, in
     /* a made refund adjusts the payment's original receipt, when it has one */
     int adjusts = r->local && !p->receipt_null && p->receipt_id.len > 0;
     int rc = adjusts ? fg_receipt_new_id(receipt_id) : 0;
-    int64_t lease = r->now + REFUND_CALL_LEASE_MS;
+    int64_t lease = r->now + set_lease_ms(set->n);
     fg_db_value_t v[] = {
         fg_db_cstr(r->refund_id),
         FG_DB_INT(p->id),

@@ -433,7 +433,7 @@ static outcome_t send_sms(const fg_config_t *cfg, const msg_t *m, char *ref, siz
     int rc = fg_http_post_json(cfg->sms_url, body.data, body.len, SEND_TIMEOUT_MS, &res);
     outcome_t out = TRY_LATER;
     if (http_answered(rc, &res, why, why_cap)) {
-        yajl_val root = yajl_tree_parse(res.body.data, NULL, 0);
+        yajl_val root = fg_json_tree(res.body.data, res.body.len, NULL, 0);
         const char *code_path[] = {"CodeResult", NULL}, *id_path[] = {"SMSID", NULL};
         yajl_val code = root != NULL ? yajl_tree_get(root, code_path, yajl_t_string) : NULL;
         yajl_val id = root != NULL ? yajl_tree_get(root, id_path, yajl_t_string) : NULL;
@@ -483,7 +483,7 @@ static outcome_t send_zalo(const fg_config_t *cfg, const msg_t *m, char *ref, si
     int rc = fg_http_post_json_with(cfg->zalo_url, header.data, body.data, body.len, SEND_TIMEOUT_MS, &res);
     outcome_t out = TRY_LATER;
     if (http_answered(rc, &res, why, why_cap)) {
-        yajl_val root = yajl_tree_parse(res.body.data, NULL, 0);
+        yajl_val root = fg_json_tree(res.body.data, res.body.len, NULL, 0);
         const char *error_path[] = {"error", NULL}, *id_path[] = {"data", "msg_id", NULL};
         const char *message_path[] = {"message", NULL};
         yajl_val error = root != NULL ? yajl_tree_get(root, error_path, yajl_t_number) : NULL;

@@ -856,6 +856,54 @@ static void refund_made(const char *k, const char *payment, long long amount, ch
     fgt_response_free(&r);
 }
 
+/* A VNPay refund made at the provider whose adjustment cannot be numbered
+ * (the series is used up): it stays pending for the status job, and its
+ * Idempotency-Key keeps that answer, so a retry with the key (even after the
+ * key's running lease) never sends a second refund. */
+START_TEST(a_refund_that_cannot_be_recorded_stays_pending_under_its_key)
+{
+    char order[40], pay[40], rct[48], path[128], refund[48], sql[400];
+    new_order(150000, NULL, order, NULL);
+    vnpay_payment(order, pay);
+    vnpay_decide(pay);
+    wait_settled(pay);
+    receipt_of(key, pay, rct);
+    static const char SERIES[] = "receipt_counters c JOIN receipts x ON x.merchant_id = c.merchant_id AND x.serial = "
+                                 "c.serial WHERE x.public_id = ?";
+    snprintf(sql, sizeof(sql), "SELECT c.last_number FROM %s", SERIES);
+    long long last = fgt_db_int(sql, rct, NULL);
+    snprintf(sql, sizeof(sql), "UPDATE %s", SERIES);
+    char *set = strstr(sql, " WHERE");
+    ck_assert_ptr_nonnull(set);
+    char update[500];
+    snprintf(update, sizeof(update), "%.*s SET c.last_number = 9999999%s", (int)(set - sql), sql, set);
+    fgt_db_exec(update, rct);
+
+    snprintf(path, sizeof(path), "/v1/payments/%s/refunds", pay);
+    const char *idem = fgt_unique("rfkey");
+    fgt_response_t r = fgt_req(&srv, FGT_H2C, "POST", path, key, idem, "{\"amount\":50000}", 0, NULL);
+    fgt_expect(r, 202, NULL);
+    ck_assert_str_eq(fgt_json_str(&r, "status", NULL), "pending");
+    snprintf(refund, sizeof(refund), "%s", fgt_json_str(&r, "id", NULL));
+    fgt_response_free(&r);
+    /* the key holds that answer (not a running lease that would expire and let the retry refund again) */
+    r = fgt_req(&srv, FGT_H2C, "POST", path, key, idem, "{\"amount\":50000}", 0, NULL);
+    fgt_expect(r, 202, NULL);
+    ck_assert_str_eq(fgt_json_str(&r, "id", NULL), refund);
+    fgt_response_free(&r);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM refunds f JOIN payments p ON p.id = f.payment_id WHERE "
+                                "p.public_id = ?",
+                                pay, NULL),
+                     1);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM idempotency_keys WHERE idem_key = ? AND state = 'done'", idem,
+                                NULL),
+                     1);
+    ck_assert_int_eq(fgt_db_int("SELECT amount_refunding FROM payments WHERE public_id = ?", pay, NULL), 50000);
+    snprintf(update, sizeof(update), "%.*s SET c.last_number = %lld%s", (int)(set - sql), sql, last, set);
+    fgt_db_exec(update, rct);
+}
+END_TEST
+
 /* The adjustment as the API reads it: its kind, original, amount and words. */
 static void expect_adjustment(const char *k, const char *adjustment, const char *original, long long amount,
                               const char *words)
@@ -1094,6 +1142,7 @@ int main(void)
     tcase_add_test(tc, a_statement_line_issues_the_receipt_of_a_transfer_the_feed_lost);
     tcase_add_test(tc, concurrent_payments_on_two_instances_are_numbered_without_gap_or_repeat);
     tcase_add_test(tc, refunds_issue_adjustments_numbered_in_the_same_series);
+    tcase_add_test(tc, a_refund_that_cannot_be_recorded_stays_pending_under_its_key);
     suite_add_tcase(s, tc);
     int rc = fgt_run(s);
     if (fgt_server_stop(&srv2) != 0)
