@@ -15,9 +15,6 @@
  */
 #include "db/group.h"
 
-/* The member's result when the shared transaction failed: run alone. */
-#define RUN_ALONE 1
-
 static pthread_mutex_t known_mutex = PTHREAD_MUTEX_INITIALIZER;
 static fg_db_group_t *known;
 
@@ -27,6 +24,7 @@ struct fg_db_group_member {
     void *arg;
     int done;
     int rc;
+    int alone; /* the shared transaction failed: run alone (rc is not the work's) */
     pthread_cond_t wake;
 };
 typedef fg_db_group_member_t member_t;
@@ -121,7 +119,8 @@ int fg_db_group_tx(fg_db_group_t *g, fg_db_t *db, fg_db_tx_fn fn, void *arg)
             for (member_t *m = first, *next; m != NULL; m = next) {
                 next = m->next;
                 /* alone, only a duplicate found at COMMIT may differ from what the work sees undeferred */
-                m->rc = rc == 0 || (n == 1 && rc != FG_ECONFLICT) ? rc : RUN_ALONE;
+                m->alone = !(rc == 0 || (n == 1 && rc != FG_ECONFLICT));
+                m->rc = rc;
                 m->done = 1;
                 if (m != &self)
                     pthread_cond_signal(&m->wake);
@@ -134,7 +133,7 @@ int fg_db_group_tx(fg_db_group_t *g, fg_db_t *db, fg_db_tx_fn fn, void *arg)
     }
     pthread_mutex_unlock(&g->mutex);
     pthread_cond_destroy(&self.wake);
-    if (self.rc == RUN_ALONE)
+    if (self.alone)
         return fg_db_tx(db, fn, arg);
     return self.rc;
 }

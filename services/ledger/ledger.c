@@ -179,7 +179,11 @@ static int account_id(fg_db_t *db, const fg_posting_t *p, int64_t now_ms, int64_
     creator_serial = fg_db_tx_serial(db);
     if ((rc = fg_stmt_exec(&s)) != 0)
         return rc;
-    return account_select(db, p, id) == 0 ? 0 : FG_EDB;
+    /* the row exists now (ours or another's, committed): not finding it is
+     * a defect, while a deadlock or a lost connection keeps its code and is
+     * retried like any other */
+    rc = account_select(db, p, id);
+    return rc == FG_ENOTFOUND ? FG_EDB : rc;
 }
 
 /* j's row of JOURNALS (7 values), under public id jid. */

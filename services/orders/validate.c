@@ -4,6 +4,7 @@
 #include "orders/orders.h"
 
 #include <assert.h>
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -186,6 +187,12 @@ int fg_order_input_parse(yajl_val obj, int64_t now_ms, fg_order_input_t *in, fg_
     if (fg_json_required_string(fg_json_member(obj, "merchant_ref"), "merchant_ref", FG_ORDER_REF_MAX,
                                 &in->merchant_ref, err) != 0)
         return -1;
+    /* the key compares "HP-1" and "HP-1 " as one (MariaDB pads with spaces):
+     * one spelling per reference, so that a duplicate is never a surprise */
+    size_t ref_len = strlen(in->merchant_ref);
+    if (isspace((unsigned char)in->merchant_ref[0]) || isspace((unsigned char)in->merchant_ref[ref_len - 1]))
+        return fg_field_fail(err, FG_FIELD_UNACCEPTABLE, "invalid_merchant_ref", "merchant_ref",
+                             "merchant_ref must not start or end with a space");
     if (parse_enums(obj, in, err) != 0 || parse_amount(fg_json_member(obj, "amount"), &in->amount, err) != 0)
         return -1;
     if (fg_json_string(fg_json_member(obj, "category"), "category", FG_ORDER_CATEGORY_MAX, 0, &in->category, err) !=

@@ -82,6 +82,11 @@ START_TEST(amount_bounds)
     expect_error("{" BASE ",\"amount\":99999999999999999999999}", 422, "amount_too_large", "amount");
     expect_error("{" BASE ",\"amount\":0}", 422, "amount_invalid", "amount");
     expect_error("{" BASE ",\"amount\":-5}", 422, "amount_invalid", "amount");
+    /* a reference with a space at either end would share its key with the one without */
+    expect_error("{\"merchant_ref\":\"HP-1 \",\"fee_type\":\"tuition\",\"currency\":\"VND\",\"amount\":5}", 422,
+                 "invalid_merchant_ref", "merchant_ref");
+    expect_error("{\"merchant_ref\":\" HP-1\",\"fee_type\":\"tuition\",\"currency\":\"VND\",\"amount\":5}", 422,
+                 "invalid_merchant_ref", "merchant_ref");
     expect_error("{" BASE ",\"amount\":1.5}", 400, "invalid_type", "amount");
     expect_error("{" BASE ",\"amount\":1e5}", 400, "invalid_type", "amount");
     expect_error("{" BASE ",\"amount\":\"100\"}", 400, "invalid_type", "amount");
