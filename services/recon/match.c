@@ -156,8 +156,8 @@ static int by_transfer_found(fg_db_t *db, item_t *it, int64_t payment, int64_t r
     it->state = received == it->amount ? "matched" : "amount_mismatch";
     snprintf(it->adapter, sizeof(it->adapter), "vietqr"); /* the feed's transfers are VietQR's */
     snprintf(it->detail, sizeof(it->detail), "the bank feed recorded this transfer (%lld)", (long long)received);
-    int rc = fg_stmt_init(&s, db, SQL_SHOWN);
-    if (rc != 0)
+    int rc = fg_recon_undo_shown_write_offs(db, 0, it->account.data, it->bank_ref.data, it->bank_ref.len, fg_now_ms());
+    if (rc != 0 || (rc = fg_stmt_init(&s, db, SQL_SHOWN)) != 0)
         return rc;
     fg_stmt_int(&s, fg_now_ms());
     fg_stmt_str(&s, it->account.data, it->account.len);
@@ -528,7 +528,8 @@ int fg_recon_import_matched(fg_db_t *db, int64_t statement_id, const char *accou
     fg_stmt_out_int(&s, &one, NULL);
     if ((rc = fg_stmt_one(&s)) != 0)
         return rc == FG_ENOTFOUND ? 0 : rc; /* no transfer of this account is ledger_only */
-    if ((rc = fg_stmt_init(&s, db, SQL_IMPORT_SHOWN)) != 0)
+    if ((rc = fg_recon_undo_shown_write_offs(db, statement_id, account, NULL, 0, now)) != 0 ||
+        (rc = fg_stmt_init(&s, db, SQL_IMPORT_SHOWN)) != 0)
         return rc;
     fg_stmt_int(&s, now);
     fg_stmt_int(&s, statement_id);

@@ -59,6 +59,14 @@ int fg_settlement_check(const char *data, size_t len, fg_settlement_batch_t batc
  *  the statement's match_journal_id (each line or item keeps its payment, no
  *  recon_links row); the feed's ledger_only items the lines show are
  *  matched.  0 or a database code. */
+/** Before a statement's lines (statement_id, or when 0 the one line of
+ *  account and bank_ref) are matched to the bank feed's transfers: each of
+ *  those transfers that staff wrote off as ledger_only (the bank had not
+ *  shown it) has its write-off reversed and its item unresolved, in the
+ *  audit log as the statement's doing; the money came after all, and the
+ *  line's match clears the clearing account the write-off had cleared. */
+int fg_recon_undo_shown_write_offs(fg_db_t *db, int64_t statement_id, const char *account, const char *bank_ref,
+                                   size_t bank_ref_len, int64_t now) FG_MUST_USE;
 int fg_recon_import_matched(fg_db_t *db, int64_t statement_id, const char *account, const char *currency, int64_t sum,
                             int64_t now) FG_MUST_USE;
 

@@ -201,6 +201,88 @@ static void item_json(fg_buf_t *b, int64_t id, const char *state, const char *re
     fg_buf_putc(b, '}');
 }
 
+/* ---- a write-off the bank statement shows wrong ---------------------------------- */
+
+/* The feed's transfers written off as ledger_only whose line a statement now
+ * shows: by the lines of a statement (its id), or by one line's reference. */
+static const char SQL_SHOWN_WRITE_OFFS_OF_STATEMENT[] =
+    "SELECT r.id, r.state, r.amount, COALESCE(r.resolution_journal_id, 0) FROM recon_items r JOIN statement_lines l "
+    "ON r.account = l.account AND r.transfer_ref = l.bank_ref WHERE l.statement_id = ? AND r.kind = "
+    "'ledger_posting' AND r.resolution = 'write_off' ORDER BY r.id FOR UPDATE";
+static const char SQL_SHOWN_WRITE_OFFS_OF_REF[] =
+    "SELECT r.id, r.state, r.amount, COALESCE(r.resolution_journal_id, 0) FROM recon_items r WHERE r.account = ? AND "
+    "r.transfer_ref = ? AND r.kind = 'ledger_posting' AND r.resolution = 'write_off' ORDER BY r.id FOR UPDATE";
+
+#define SHOWN_WRITE_OFFS_MAX 64
+
+/* Up to SHOWN_WRITE_OFFS_MAX of them at a time; *more when there may be more. */
+static int undo_shown_write_offs(fg_db_t *db, int64_t statement_id, const char *account, const char *bank_ref,
+                                 size_t bank_ref_len, int64_t now, int *more)
+{
+    fg_stmt_t s;
+    fg_buf_t state = FG_BUF_INIT;
+    int64_t id = 0, amount = 0, journal = 0;
+    struct {
+        int64_t id, amount, journal;
+        char state[24];
+    } found[SHOWN_WRITE_OFFS_MAX];
+    int n = 0;
+    int rc = fg_stmt_init(&s, db, statement_id != 0 ? SQL_SHOWN_WRITE_OFFS_OF_STATEMENT : SQL_SHOWN_WRITE_OFFS_OF_REF);
+    if (rc != 0)
+        return rc;
+    if (statement_id != 0) {
+        fg_stmt_int(&s, statement_id);
+    } else {
+        fg_stmt_cstr(&s, account);
+        fg_stmt_str(&s, bank_ref, bank_ref_len);
+    }
+    fg_stmt_out_int(&s, &id, NULL);
+    fg_stmt_out_text(&s, &state, NULL);
+    fg_stmt_out_int(&s, &amount, NULL);
+    fg_stmt_out_int(&s, &journal, NULL);
+    if ((rc = fg_stmt_exec(&s)) == 0) {
+        while ((rc = fg_stmt_fetch(&s)) == 1 && n < SHOWN_WRITE_OFFS_MAX) {
+            found[n].id = id, found[n].amount = amount, found[n].journal = journal;
+            snprintf(found[n].state, sizeof(found[n].state), "%s", state.data);
+            n++;
+        }
+        fg_stmt_done(&s);
+        rc = rc < 0 ? rc : 0;
+    }
+    fg_buf_free(&state);
+    /* each: the write-off reversed (the money did come: the line now clears
+     * the clearing account, which the write-off had cleared already), the
+     * item unresolved, and both in the audit log */
+    for (int i = 0; rc == 0 && i < n; i++) {
+        char object[40];
+        fg_buf_t before = FG_BUF_INIT, after = FG_BUF_INIT;
+        snprintf(object, sizeof(object), "item:%lld", (long long)found[i].id);
+        item_json(&before, found[i].id, found[i].state, "write_off", found[i].amount, NULL);
+        item_json(&after, found[i].id, found[i].state, NULL, found[i].amount,
+                  "a bank statement shows the transfer after all: its write-off is reversed");
+        if ((found[i].journal == 0 || (rc = reverse(db, found[i].journal, found[i].id, now)) == 0) &&
+            (rc = fg_stmt_init(&s, db, SQL_UNRESOLVE)) == 0) {
+            fg_stmt_int(&s, now);
+            fg_stmt_int(&s, found[i].id);
+            if ((rc = fg_stmt_exec(&s)) == 0)
+                rc = fg_audit_log(db, "system:statement", "reconciliation_item.undo", object, before.data, after.data);
+        }
+        fg_buf_free(&before);
+        fg_buf_free(&after);
+    }
+    *more = n == SHOWN_WRITE_OFFS_MAX;
+    return rc;
+}
+
+int fg_recon_undo_shown_write_offs(fg_db_t *db, int64_t statement_id, const char *account, const char *bank_ref,
+                                   size_t bank_ref_len, int64_t now)
+{
+    int more = 1, rc = 0;
+    while (rc == 0 && more) /* each round unresolves what it found: the next finds the rest */
+        rc = undo_shown_write_offs(db, statement_id, account, bank_ref, bank_ref_len, now, &more);
+    return rc;
+}
+
 static int apply_orders(fg_db_t *db, resolve_t *r, int64_t line_id, int64_t amount, int64_t now)
 {
     int64_t total = 0;

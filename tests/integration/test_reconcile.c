@@ -692,6 +692,75 @@ START_TEST(a_closed_days_late_transfer_is_ledger_only_on_the_next_open_day)
 }
 END_TEST
 
+/* A transfer the feed applied that no statement showed, written off by staff
+ * as ledger_only: when a later statement shows its line after all, the
+ * write-off is reversed (by the statement, audited) and the line matched, so
+ * the clearing account is cleared once, not twice. */
+START_TEST(a_late_line_reverses_the_write_off_of_its_transfer)
+{
+    char account[40], ref[40], body[256], today[16], yesterday[16], id[64], rpath[200], item_text[24], sql[160];
+    static const char CLEARING[] = "SELECT COALESCE(SUM(e.amount), 0) FROM ledger_entries e JOIN ledger_accounts a ON "
+                                   "a.id = e.account_id WHERE a.code = 'assets:clearing:vietqr'";
+    snprintf(account, sizeof(account), "VCB%s", fgt_unique("W"));
+    snprintf(ref, sizeof(ref), "FT%s", fgt_unique("w"));
+    time_t t = time(NULL) + 7 * 3600, y = t - 86400;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(today, sizeof(today), "%Y-%m-%d", &tm);
+    gmtime_r(&y, &tm);
+    strftime(yesterday, sizeof(yesterday), "%Y-%m-%d", &tm);
+    long long clearing = fgt_db_int(CLEARING, NULL, NULL);
+    order_t o = new_order(640000);
+    long long sepay_id = 950000000 + fgt_db_int("SELECT COUNT(*) FROM payments", NULL, NULL);
+    ck_assert_int_eq(feed(sepay_id, account, ref, 640000, o.code), 200);
+    ck_assert_int_eq(fgt_db_int(CLEARING, NULL, NULL), clearing + 640000);
+
+    /* no statement shows it: ledger_only (recon.ledger_only_after_days 0), written off */
+    snprintf(body, sizeof(body), "{\"account\":\"%s\",\"from\":\"%s\",\"to\":\"%s\"}", account, today, today);
+    fgt_response_t r = fgt_req(&srv, FGT_H2C, "POST", "/v1/reconciliations", finance, NULL, body, 0, NULL);
+    fgt_expect(r, 201, NULL);
+    snprintf(id, sizeof(id), "%s", fgt_json_str(&r, "id", NULL));
+    fgt_response_free(&r);
+    long long item = fgt_db_int("SELECT id FROM recon_items WHERE account = ? AND transfer_ref = ? AND state = "
+                                "'ledger_only'",
+                                account, ref);
+    ck_assert_int_gt(item, 0);
+    snprintf(item_text, sizeof(item_text), "%lld", item);
+    snprintf(rpath, sizeof(rpath), "/v1/reconciliations/%s/items/%lld/resolve", id, item);
+    r = fgt_req(&srv, FGT_H2C, "POST", rpath, finance, NULL,
+                "{\"action\":\"write_off\",\"note\":\"the bank never showed this transfer\"}", 0, NULL);
+    fgt_expect(r, 200, NULL);
+    fgt_response_free(&r);
+    long long write_off = fgt_db_int("SELECT resolution_journal_id FROM recon_items WHERE id = ?", item_text, NULL);
+    ck_assert_int_gt(write_off, 0);
+    ck_assert_int_eq(fgt_db_int(CLEARING, NULL, NULL), clearing);
+
+    /* the bank's statement shows the line after all */
+    line_t lines[] = {{ref, "CK hoc phi", 640000}};
+    char *file = statement_on(account, today, yesterday, 500000000, lines, 1);
+    r = post_statement(file);
+    fgt_expect(r, 201, NULL);
+    fgt_response_free(&r);
+    wait_decided(account);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM recon_items WHERE id = ? AND state = 'matched' AND resolution IS "
+                                "NULL AND resolution_journal_id IS NULL",
+                                item_text, NULL),
+                     1);
+    snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM journals WHERE kind = 'reversal' AND reverses_id = %lld",
+             write_off);
+    ck_assert_int_eq(fgt_db_int(sql, NULL, NULL), 1);
+    snprintf(sql, sizeof(sql), "item:%lld", item);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM audit_log WHERE actor = 'system:statement' AND action = "
+                                "'reconciliation_item.undo' AND object = ?",
+                                sql, NULL),
+                     1);
+    /* the transfer's money went through clearing once: in with the payment, out with the line */
+    ck_assert_int_eq(fgt_db_int(CLEARING, NULL, NULL), clearing);
+    free(file);
+    ck_assert_int_eq(fgt_ledger_check(), 0);
+}
+END_TEST
+
 START_TEST(a_line_listed_twice_is_a_duplicate)
 {
     char account[40], ref[40];
@@ -1005,6 +1074,7 @@ int main(void)
     tcase_add_test(tc, statements_of_one_account_imported_at_once);
     tcase_add_test(tc, a_line_listed_twice_is_a_duplicate);
     tcase_add_test(tc, a_closed_days_late_transfer_is_ledger_only_on_the_next_open_day);
+    tcase_add_test(tc, a_late_line_reverses_the_write_off_of_its_transfer);
     suite_add_tcase(s, tc);
     fgt_merchant_create("Trường THCS Đối Soát", mer.id, mer.key);
     fgt_staff_token("finance", finance);
