@@ -558,7 +558,8 @@ static const char SQL_PAYMENTS_FOUND[] =
     "SELECT j.k, p.id, p.order_id, COALESCE(p.amount_received, 0), p.adapter FROM JSON_TABLE(?, '$[*]' COLUMNS (k "
     "INT PATH '$[0]', a VARCHAR(16) CHARSET utf8mb4 COLLATE utf8mb4_bin PATH '$[1]', r VARCHAR(100) CHARSET utf8mb4 "
     "COLLATE utf8mb4_bin PATH '$[2]')) j STRAIGHT_JOIN payments p ON p.adapter = j.a AND p.provider_txn_id = j.r "
-    "WHERE p.status = 'succeeded' ORDER BY p.id";
+    "WHERE p.status = 'succeeded' AND NOT EXISTS (SELECT 1 FROM recon_links k WHERE k.payment_id = p.id AND "
+    "k.suggested = 0) ORDER BY p.id";
 /* clang-format off */
 /* [member * CODES_MAX + index, code]: rule 2's orders, locked */
 static const char SQL_ORDERS_BY_CODES[] =
@@ -796,6 +797,11 @@ static int set_references(fg_db_t *db, match_set_t *set)
         while ((rc = fg_stmt_fetch(&s)) == 1) {
             if (k < 0 || k >= set->n || set->mb[k].payment_found)
                 continue; /* the first (oldest) of the line's */
+            int taken = 0; /* a payment matches one line: two that name it are not both its money */
+            for (int i = 0; i < set->n && !taken; i++)
+                taken = set->mb[i].payment_found && set->mb[i].payment == payment;
+            if (taken)
+                continue;
             member_t *m = &set->mb[k];
             m->payment_found = 1;
             m->payment = payment;

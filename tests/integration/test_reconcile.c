@@ -971,6 +971,49 @@ static void pay_sandbox(const order_t *o, const char *txn)
     fgt_response_free(&r);
 }
 
+/* Rule 1 gives a provider's transaction to one line: a second line naming it
+ * (another bank reference, the same end-to-end id) is not its money too, and
+ * the payment is cleared once. */
+START_TEST(a_provider_transaction_matches_one_line_only)
+{
+    char account[40], ref1[40], ref2[40], txn[40];
+    snprintf(account, sizeof(account), "VCB%s", fgt_unique("E"));
+    snprintf(ref1, sizeof(ref1), "FT%s", fgt_unique("e"));
+    snprintf(ref2, sizeof(ref2), "FT%s", fgt_unique("e"));
+    snprintf(txn, sizeof(txn), "TXN%s", fgt_unique("e"));
+    order_t card = new_order(270000);
+    pay_sandbox(&card, txn);
+    line_t lines[] = {{ref1, "TT THE", 270000}, {ref2, "TT THE", 270000}};
+    char *file = statement(account, lines, 2);
+    /* both lines carry the transaction as their end-to-end id */
+    size_t cap = strlen(file) + 256;
+    char *named = malloc(cap), *out = named;
+    ck_assert_ptr_nonnull(named);
+    for (const char *at = file, *hit; *at != '\0'; at = hit + strlen("<TxDtls>")) {
+        hit = strstr(at, "<TxDtls>");
+        if (hit == NULL) {
+            out += sprintf(out, "%s", at);
+            break;
+        }
+        out += sprintf(out, "%.*s<TxDtls><Refs><EndToEndId>%s</EndToEndId></Refs>", (int)(hit - at), at, txn);
+    }
+    ck_assert_int_eq(import_status(named, NULL), 201);
+    wait_decided(account);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM recon_items i JOIN statement_lines l ON l.id = i.line_id WHERE "
+                                "l.account = ? AND i.state = 'matched' AND i.rule = 'reference'",
+                                account, NULL),
+                     1);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM recon_links k JOIN payments p ON p.id = k.payment_id WHERE "
+                                "p.provider_txn_id = ? AND k.suggested = 0",
+                                txn, NULL),
+                     1);
+    ck_assert_int_eq(payments_of(&card), 1);
+    free(file);
+    free(named);
+    ck_assert_int_eq(fgt_ledger_check(), 0);
+}
+END_TEST
+
 /* A statement's lines are decided MATCH_SET_MAX to a set
  * (services/recon/match.c): each keeps the outcome it would have alone, an
  * earlier line's payment is seen by a later line naming the same order,
@@ -1075,6 +1118,7 @@ int main(void)
     tcase_add_test(tc, a_line_listed_twice_is_a_duplicate);
     tcase_add_test(tc, a_closed_days_late_transfer_is_ledger_only_on_the_next_open_day);
     tcase_add_test(tc, a_late_line_reverses_the_write_off_of_its_transfer);
+    tcase_add_test(tc, a_provider_transaction_matches_one_line_only);
     suite_add_tcase(s, tc);
     fgt_merchant_create("Trường THCS Đối Soát", mer.id, mer.key);
     fgt_staff_token("finance", finance);
