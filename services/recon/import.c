@@ -152,7 +152,9 @@ static size_t key_text(const fg_stmt_line_t *l, int occurrence, char *buf)
 {
     char *p = buf;
     if (l->bank_ref[0] != '\0') {
-        p = key_part(p, "ref", 3);
+        /* a reversal (RC/RD, RvslInd) may reuse the reference of the line it
+         * reverses: it is a line of its own */
+        p = key_part(p, l->reversal ? "ref-reversal" : "ref", l->reversal ? 12 : 3);
         p = key_part(p, l->bank_ref, strlen(l->bank_ref));
     } else if (l->end_to_end[0] != '\0') {
         /* end-to-end ids are the payer's and need not be unique */
@@ -183,8 +185,11 @@ void fg_stmt_line_key(const fg_stmt_line_t *l, int occurrence, uint8_t key[32])
     fg_sha256(text, key_text(l, occurrence, text), key);
 }
 
-/* Occurrences of (value date, amount, memo) among a statement's lines that
- * have no reference: an open-addressing table of 64-bit digests. */
+/* Occurrences of (account, value date, amount, memo) among a file's lines
+ * that have no reference: an open-addressing table of 64-bit digests.  Counted
+ * across the file, not each statement: a day a bank splits into pages
+ * (MT940 :60M:/:62M:, several camt Stmt) holds the same payment twice as two
+ * lines, and an export that repeats page one counts it again the same way. */
 typedef struct {
     uint64_t *keys;
     uint32_t *counts;
@@ -257,12 +262,15 @@ static int occurrence_of_digest(occurrences_t *o, const uint8_t digest[FG_SHA256
     return 0;
 }
 
-/* The occurrence (1, 2, …) of this reference-less line in its statement. */
-static int occurrence_of(occurrences_t *o, const fg_stmt_line_t *l, int *occurrence)
+/* The occurrence (1, 2, …) of this reference-less line of account in the file. */
+static int occurrence_of(occurrences_t *o, const char *account, const fg_stmt_line_t *l, int *occurrence)
 {
     uint8_t digest[FG_SHA256_LEN];
-    char text[KEY_TEXT_MAX];
-    char *p = put_int(text, l->value_date);
+    char text[KEY_TEXT_MAX + FG_STMT_ACCOUNT_MAX + 1];
+    size_t account_len = strlen(account);
+    memcpy(text, account, account_len);
+    text[account_len] = '|';
+    char *p = put_int(text + account_len + 1, l->value_date);
     *p++ = '|';
     p = put_int(p, l->amount);
     *p++ = '|';
@@ -476,7 +484,7 @@ typedef struct {
 
     /* The reader thread's own: its parser's error, its key counts. */
     fg_stmt_error_t reader_err;
-    occurrences_t occ;  /* reference-less lines of the statement */
+    occurrences_t occ;  /* reference-less lines of the file */
     occurrences_t keys; /* every key of the statement: a repeat is a duplicate */
     batch_t *filling;   /* the batch it adds to, or NULL */
 
@@ -833,7 +841,6 @@ static int read_statement(void *arg, const fg_stmt_header_t *h)
         return rc;
     if ((rc = batch_for(s, h)) != 0)
         return rc;
-    occurrences_reset(&s->occ);
     occurrences_reset(&s->keys);
     s->filling->begins = true;
     s->filling->begin = *h;
@@ -848,11 +855,12 @@ static int read_line(void *arg, const fg_stmt_header_t *h, const fg_stmt_line_t 
     store_t *s = arg;
     uint8_t key[FG_SHA256_LEN];
     int occurrence = 0, rc;
-    if (l->bank_ref[0] == '\0' && l->end_to_end[0] == '\0' && (rc = occurrence_of(&s->occ, l, &occurrence)) != 0)
-        return rc == FG_ERANGE ? fg_stmt_fail(&s->reader_err, l->source_line, NULL,
-                                              "line %u: too many lines without a reference in one statement",
-                                              (unsigned)l->source_line)
-                               : rc;
+    if (l->bank_ref[0] == '\0' && l->end_to_end[0] == '\0' &&
+        (rc = occurrence_of(&s->occ, h->account, l, &occurrence)) != 0)
+        return rc == FG_ERANGE
+                   ? fg_stmt_fail(&s->reader_err, l->source_line, NULL,
+                                  "line %u: too many lines without a reference in one file", (unsigned)l->source_line)
+                   : rc;
     fg_stmt_line_key(l, occurrence, key);
     /* the same key twice in one statement: the bank listed the line twice;
      * the repeat is kept under a key of its own, as a duplicate exception */
@@ -955,6 +963,7 @@ static int store_lines(store_t *s)
     if ((s->parser = fg_stmt_parser_new(s->format, &sink)) == NULL)
         return FG_ENOMEM;
     s->batch = s->filling = NULL;
+    occurrences_reset(&s->occ); /* a re-run (after a deadlock) counts from the start */
     s->probe = false;
     s->reader_done = false;
     __atomic_store_n(&s->stop, false, __ATOMIC_RELEASE);

@@ -165,6 +165,54 @@ START_TEST(overlapping_export_adds_only_new_lines)
 }
 END_TEST
 
+/* A day the bank splits into pages (:62M: then :60M:) with the same
+ * reference-less fee on each: two lines, both stored; the same file again
+ * adds nothing, and a later export repeating both pages neither.  A reversal
+ * reusing its original's reference is a line of its own. */
+START_TEST(a_day_in_pages_keeps_each_pages_lines)
+{
+    char account[40], file[1024], reversal[1024];
+    snprintf(account, sizeof(account), "ACC%s", fgt_unique("P"));
+    const char *tag = fgt_unique("T");
+    snprintf(file, sizeof(file),
+             ":20:P1%s\r\n:25:%s\r\n:28C:00001/001\r\n:60F:C261201VND1000000,\r\n"
+             ":61:2612021202D11000,NCHGNONREF\r\n:86:PHI SMS\r\n:62M:C261202VND989000,\r\n-\r\n"
+             ":20:P2%s\r\n:25:%s\r\n:28C:00001/002\r\n:60M:C261202VND989000,\r\n"
+             ":61:2612021202D11000,NCHGNONREF\r\n:86:PHI SMS\r\n:62F:C261202VND978000,\r\n-\r\n",
+             tag, account, tag, account);
+    fgt_response_t r = post_file(finance, "text/plain", "?format=mt940", file);
+    fgt_expect(r, 201, NULL);
+    ck_assert_int_eq(fgt_json_int(&r, "lines", NULL), 2);
+    ck_assert_int_eq(fgt_json_int(&r, "new_lines", NULL), 2);
+    fgt_response_free(&r);
+    ck_assert_int_eq(lines_of(account), 2);
+    /* both pages again in another export (another statement id): nothing new */
+    char again[1024];
+    snprintf(again, sizeof(again), "%s", file);
+    char *p = strstr(again, ":20:P1");
+    ck_assert_ptr_nonnull(p);
+    p[4] = 'Q';
+    r = post_file(finance, "text/plain", "?format=mt940", again);
+    fgt_expect(r, 201, NULL);
+    ck_assert_int_eq(fgt_json_int(&r, "new_lines", NULL), 0);
+    ck_assert_int_eq(fgt_json_int(&r, "overlapped_lines", NULL), 2);
+    fgt_response_free(&r);
+    ck_assert_int_eq(lines_of(account), 2);
+    /* a transfer in, then its reversal under the same reference */
+    snprintf(reversal, sizeof(reversal),
+             ":20:R%s\r\n:25:%s\r\n:28C:00002/001\r\n:60F:C261202VND978000,\r\n"
+             ":61:2612031203C50000,NTRFNONREF//FTR%s\r\n:86:CHUYEN NHAM\r\n"
+             ":61:2612031203RC50000,NTRFNONREF//FTR%s\r\n:86:HOAN CHUYEN NHAM\r\n"
+             ":62F:C261203VND978000,\r\n-\r\n",
+             tag, account, tag, tag);
+    r = post_file(finance, "text/plain", "?format=mt940", reversal);
+    fgt_expect(r, 201, NULL);
+    ck_assert_int_eq(fgt_json_int(&r, "new_lines", NULL), 2);
+    fgt_response_free(&r);
+    ck_assert_int_eq(lines_of(account), 4);
+}
+END_TEST
+
 START_TEST(unbalanced_statement_stores_nothing)
 {
     char account[40];
@@ -446,6 +494,7 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, camt053_imports_once);
     tcase_add_test(tc, overlapping_export_adds_only_new_lines);
+    tcase_add_test(tc, a_day_in_pages_keeps_each_pages_lines);
     tcase_add_test(tc, unbalanced_statement_stores_nothing);
     tcase_add_test(tc, bad_files_are_refused_naming_the_place);
     tcase_add_test(tc, only_finance_and_admin_import);
