@@ -414,14 +414,25 @@ static int transfer_start(fg_db_t *db, sepay_t *a, int64_t now, int64_t *order_i
     return rc;
 }
 
+/* The reference a transfer is recorded under: the bank's, or when the feed
+ * gave none, "SEPAY-<id>" (never a bank's reference).  So every transfer the
+ * feed applied is in bank_transfers, and one that no statement line shows
+ * comes up as ledger_only for staff instead of sitting unseen in clearing. */
+static const char *transfer_ref(const sepay_t *a, char buf[32])
+{
+    if (a->t->reference_code[0] != '\0')
+        return a->t->reference_code;
+    snprintf(buf, 32, "SEPAY-%lld", (long long)a->t->id);
+    return buf;
+}
+
 /* A transfer's last step, so that one statement both records it and finds
  * out (FG_ECONFLICT: a statement line applied this transfer first; all of
  * this rolls back and the delivery is answered as a duplicate). */
 static int transfer_finish(fg_db_t *db, const sepay_t *a, int64_t now, const char *payment_id)
 {
-    if (a->t->reference_code[0] == '\0')
-        return 0;
-    return fg_bank_transfer_record(db, a->t->account_number, a->t->reference_code, "feed", a->t->amount,
+    char buf[32];
+    return fg_bank_transfer_record(db, a->t->account_number, transfer_ref(a, buf), "feed", a->t->amount,
                                    payment_id[0] != '\0' ? payment_id : NULL, now);
 }
 
@@ -497,14 +508,16 @@ static int transfer_set_tx(fg_db_t *db, void *arg)
     /* every transfer once: one statement finds out whether a statement line applied one first */
     for (int i = 0; rc == 0 && i < r->n; i++) {
         sepay_t *a = r->members[i];
-        if (a == NULL || a->t->reference_code[0] == '\0')
+        if (a == NULL)
             continue;
         int64_t row = 0;
         for (int j = 0; j < paying; j++)
             if (r->paying[j] == i)
                 row = r->pays[j].payment_row;
-        fg_bank_transfers_add(&transfers, a->t->account_number, strlen(a->t->account_number), a->t->reference_code,
-                              strlen(a->t->reference_code), row, a->t->amount);
+        char buf[32];
+        const char *ref = transfer_ref(a, buf);
+        fg_bank_transfers_add(&transfers, a->t->account_number, strlen(a->t->account_number), ref, strlen(ref), row,
+                              a->t->amount);
     }
     if (rc == 0)
         rc = fg_bank_transfers_record(db, &transfers, "feed", now);

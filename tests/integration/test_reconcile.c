@@ -761,6 +761,41 @@ START_TEST(a_late_line_reverses_the_write_off_of_its_transfer)
 }
 END_TEST
 
+/* A feed transfer without the bank's reference is recorded under its SePay
+ * id, so that no statement line showing it, it comes up as ledger_only for
+ * staff rather than sitting unseen in clearing. */
+START_TEST(a_feed_transfer_without_a_reference_is_still_reconciled)
+{
+    char account[40], body[256], today[16], ref[48];
+    snprintf(account, sizeof(account), "VCB%s", fgt_unique("N"));
+    order_t o = new_order(330000);
+    long long sepay_id = 960000000 + fgt_db_int("SELECT COUNT(*) FROM payments", NULL, NULL);
+    ck_assert_int_eq(feed(sepay_id, account, "", 330000, o.code), 200);
+    ck_assert_str_eq(order_status(&o), "paid");
+    snprintf(ref, sizeof(ref), "SEPAY-%lld", sepay_id);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM bank_transfers WHERE account = ? AND bank_ref = ? AND "
+                                "payment_id IS NOT NULL",
+                                account, ref),
+                     1);
+    time_t t = time(NULL) + 7 * 3600;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(today, sizeof(today), "%Y-%m-%d", &tm);
+    snprintf(body, sizeof(body), "{\"account\":\"%s\",\"from\":\"%s\",\"to\":\"%s\"}", account, today, today);
+    fgt_response_t r = fgt_req(&srv, FGT_H2C, "POST", "/v1/reconciliations", finance, NULL, body, 0, NULL);
+    fgt_expect(r, 201, NULL);
+    fgt_response_free(&r);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM recon_items WHERE account = ? AND transfer_ref = ? AND state = "
+                                "'ledger_only'",
+                                account, ref),
+                     1);
+    /* the same delivery again changes nothing */
+    ck_assert_int_eq(feed(sepay_id, account, "", 330000, o.code), 200);
+    ck_assert_int_eq(payments_of(&o), 1);
+    ck_assert_int_eq(fgt_ledger_check(), 0);
+}
+END_TEST
+
 START_TEST(a_line_listed_twice_is_a_duplicate)
 {
     char account[40], ref[40];
@@ -1119,6 +1154,7 @@ int main(void)
     tcase_add_test(tc, a_closed_days_late_transfer_is_ledger_only_on_the_next_open_day);
     tcase_add_test(tc, a_late_line_reverses_the_write_off_of_its_transfer);
     tcase_add_test(tc, a_provider_transaction_matches_one_line_only);
+    tcase_add_test(tc, a_feed_transfer_without_a_reference_is_still_reconciled);
     suite_add_tcase(s, tc);
     fgt_merchant_create("Trường THCS Đối Soát", mer.id, mer.key);
     fgt_staff_token("finance", finance);
