@@ -301,6 +301,12 @@ void fg_orders_batch(fg_call_t *call, fg_db_t *db)
             fg_call_json(call, 200, &bt.body);
         } else if (rc == FG_ECONFLICT && call->idem_taken) {
             fg_idem_answer_conflict(call, db);
+        } else if (rc == FG_ERANGE && bt.body.len > FG_IDEM_ANSWER_MAX) {
+            /* nothing was created: the answer would not fit under the key */
+            fg_call_error(call, 422, "invalid_request", "answer_too_large",
+                          "the answer to this batch is larger than an Idempotency-Key keeps (16 MiB); send its orders "
+                          "in smaller batches",
+                          NULL);
         } else {
             fg_call_db_error(call, db, rc == FG_ECONFLICT ? FG_ERETRY : rc);
         }

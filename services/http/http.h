@@ -209,9 +209,12 @@ void fg_call_db_error(fg_call_t *call, fg_db_t *db, int err);
 /** Inside the handler's transaction, after the work and before COMMIT: stores
  *  this answer under the call's Idempotency-Key (no-op without a key).
  *  Returns 0, FG_ECONFLICT if the key was taken meanwhile (call->idem_taken
- *  is then set: roll back, then fg_idem_answer_existing), or another FG_E*
- *  database code. */
+ *  is then set: roll back, then fg_idem_answer_existing), FG_ERANGE when the
+ *  answer is larger than FG_IDEM_ANSWER_MAX, or another FG_E* database code. */
 int fg_idem_store(fg_db_t *db, fg_call_t *call, int status, const fg_buf_t *body) FG_MUST_USE;
+/* The largest answer a key keeps (its column is a MEDIUMBLOB); a larger one
+ * makes fg_idem_store return FG_ERANGE. */
+#define FG_IDEM_ANSWER_MAX ((size_t)16 * 1024 * 1024 - 1)
 
 /** Work that spans several transactions (a provider call between them):
  *  commits nothing itself, but inside the caller's first transaction marks

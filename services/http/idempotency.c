@@ -58,6 +58,8 @@ int fg_idem_store(fg_db_t *db, fg_call_t *call, int status, const fg_buf_t *body
 {
     if (call->idem_key == NULL)
         return 0;
+    if (body->len > FG_IDEM_ANSWER_MAX)
+        return FG_ERANGE; /* response_body is a MEDIUMBLOB: the work rolls back, the caller says why */
     int64_t now = fg_now_ms();
     fg_db_value_t v[] = {
         fg_db_cstr(call->idem_scope),

@@ -435,6 +435,43 @@ static batch_expect_t batch_item(fg_buf_t *b, const char *tag, const char *exist
     }
 }
 
+/* A batch under an Idempotency-Key whose answer is larger than the key keeps
+ * (16 MiB: descriptions of line separators, each escaped to six bytes) is
+ * refused with a clear 422 and creates nothing; without a key it is taken. */
+#define BIG_ANSWER_ORDERS 2800
+START_TEST(a_batch_whose_answer_a_key_cannot_keep_is_refused)
+{
+    char tag[64];
+    snprintf(tag, sizeof(tag), "%s", fgt_unique("BA"));
+    fg_buf_t body = FG_BUF_INIT;
+    fg_buf_puts(&body, "{\"orders\":[");
+    for (int i = 0; i < BIG_ANSWER_ORDERS; i++) {
+        fg_buf_printf(&body,
+                      "%s{\"merchant_ref\":\"%s-%d\",\"fee_type\":\"tuition\",\"amount\":1000,"
+                      "\"currency\":\"VND\",\"description\":\"",
+                      i > 0 ? "," : "", tag, i);
+        for (int k = 0; k < 1000; k++)
+            fg_buf_puts(&body, "\xe2\x80\xa8"); /* U+2028 */
+        fg_buf_puts(&body, "\"}");
+    }
+    fg_buf_puts(&body, "]}");
+    char pattern[80];
+    snprintf(pattern, sizeof(pattern), "%s-%%", tag);
+    fgt_response_t r = fgt_req(&srv, FGT_H2C, "POST", "/v1/orders/batch", mer.key, fgt_unique("big"), body.data,
+                               body.len, NULL);
+    fgt_expect_error(r, 422, "invalid_request", "answer_too_large");
+    fgt_response_free(&r);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM orders WHERE merchant_ref LIKE ?", pattern, NULL), 0);
+    r = fgt_req(&srv, FGT_H2C, "POST", "/v1/orders/batch", mer.key, NULL, body.data, body.len, NULL);
+    fgt_expect(r, 200, NULL);
+    ck_assert_int_gt((long long)r.body_len, (long long)(16 * 1024 * 1024));
+    fgt_response_free(&r);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM orders WHERE merchant_ref LIKE ?", pattern, NULL),
+                     BIG_ANSWER_ORDERS);
+    fg_buf_free(&body);
+}
+END_TEST
+
 START_TEST(batch_of_ten_thousand)
 {
     fgt_proto_t p = (fgt_proto_t)_i;
@@ -593,6 +630,7 @@ int main(void)
     tcase_add_test(tc, expiry_reads_at_once_then_is_swept);
     tcase_add_loop_test(tc, batch_of_ten_thousand, 0, FGT_PROTOS);
     tcase_add_test(tc, batches_racing_for_the_same_refs);
+    tcase_add_test(tc, a_batch_whose_answer_a_key_cannot_keep_is_refused);
     tcase_add_loop_test(tc, batch_shape_and_size, 0, FGT_PROTOS);
     return fgt_run(s);
 }
