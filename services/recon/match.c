@@ -796,7 +796,7 @@ static int set_references(fg_db_t *db, match_set_t *set)
             goto Exit;
         while ((rc = fg_stmt_fetch(&s)) == 1) {
             if (k < 0 || k >= set->n || set->mb[k].payment_found)
-                continue; /* the first (oldest) of the line's */
+                continue;  /* the first (oldest) of the line's */
             int taken = 0; /* a payment matches one line: two that name it are not both its money */
             for (int i = 0; i < set->n && !taken; i++)
                 taken = set->mb[i].payment_found && set->mb[i].payment == payment;
