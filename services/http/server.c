@@ -650,6 +650,9 @@ static int rate_limited(h2o_req_t *req, const fg_route_t *route, int index, int6
         if (i == -1)
             return 0; /* 401 without a database round trip */
         h2o_iovec_t v = req->headers.entries[i].value;
+        /* the credential, not its spelling: "bearer K" and "Bearer K" share a bucket */
+        if (v.len > 7 && strncasecmp(v.base, "Bearer ", 7) == 0)
+            v = h2o_iovec_init(v.base + 7, v.len - 7);
         wait = fg_ratelimit_take(server.by_key, v.base, v.len, fg_now_ms());
     } else {
         return 0;
