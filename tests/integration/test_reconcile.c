@@ -77,6 +77,15 @@ static long feed(long long sepay_id, const char *account, const char *ref, long 
     return status;
 }
 
+/* The business day (GMT+7) days_ago days before today, as yyyy-mm-dd. */
+static void business_day(int days_ago, char out[16])
+{
+    time_t t = time(NULL) + 7 * 3600 - (time_t)days_ago * 86400;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, 16, "%Y-%m-%d", &tm);
+}
+
 static long long payments_of(const order_t *o)
 {
     return fgt_db_int("SELECT COUNT(*) FROM payments p JOIN orders x ON x.id = p.order_id WHERE x.public_id = ? "
@@ -275,10 +284,7 @@ START_TEST(a_day_reconciled)
 
     /* the reconciliation of the statement's day up to today (GMT+7) */
     char body[200], today[16];
-    time_t t = time(NULL) + 7 * 3600;
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(today, sizeof(today), "%Y-%m-%d", &tm);
+    business_day(0, today);
     snprintf(body, sizeof(body), "{\"account\":\"%s\",\"from\":\"2026-12-02\",\"to\":\"%s\"}", account, today);
     r = fgt_req(&srv, FGT_H2C, "POST", "/v1/reconciliations", finance, NULL, body, 0, NULL);
     fgt_expect(r, 201, NULL);
@@ -703,12 +709,8 @@ START_TEST(a_late_line_reverses_the_write_off_of_its_transfer)
                                    "a.id = e.account_id WHERE a.code = 'assets:clearing:vietqr'";
     snprintf(account, sizeof(account), "VCB%s", fgt_unique("W"));
     snprintf(ref, sizeof(ref), "FT%s", fgt_unique("w"));
-    time_t t = time(NULL) + 7 * 3600, y = t - 86400;
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(today, sizeof(today), "%Y-%m-%d", &tm);
-    gmtime_r(&y, &tm);
-    strftime(yesterday, sizeof(yesterday), "%Y-%m-%d", &tm);
+    business_day(0, today);
+    business_day(1, yesterday);
     long long clearing = fgt_db_int(CLEARING, NULL, NULL);
     order_t o = new_order(640000);
     long long sepay_id = 950000000 + fgt_db_int("SELECT COUNT(*) FROM payments", NULL, NULL);
@@ -777,10 +779,7 @@ START_TEST(a_feed_transfer_without_a_reference_is_still_reconciled)
                                 "payment_id IS NOT NULL",
                                 account, ref),
                      1);
-    time_t t = time(NULL) + 7 * 3600;
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(today, sizeof(today), "%Y-%m-%d", &tm);
+    business_day(0, today);
     snprintf(body, sizeof(body), "{\"account\":\"%s\",\"from\":\"%s\",\"to\":\"%s\"}", account, today, today);
     fgt_response_t r = fgt_req(&srv, FGT_H2C, "POST", "/v1/reconciliations", finance, NULL, body, 0, NULL);
     fgt_expect(r, 201, NULL);
