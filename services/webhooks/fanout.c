@@ -37,15 +37,19 @@
  * for; no transaction of ours lives anywhere near that long (lock waits time
  * out at 10 s, reads at 30 s). */
 #define GAP_HORIZON_MS (5LL * 60 * 1000)
-/* Ids recorded for one jump of the mark.  Events are inserted one row at a
- * time, so a live transaction holds an id at most "transactions in flight"
- * below the newest: a few hundred with every instance's pool busy.  Larger
- * jumps (a bulk INSERT … SELECT reserving ids, an AUTO_INCREMENT set by hand)
- * keep only the ids just below the new event, the only ones that can still
- * commit. */
-#define GAP_SPAN_MAX 1000
-/* Gaps rechecked and expired per round. */
+/* Ids recorded for one jump of the mark.  A transaction inserts its events
+ * as multi-row statements at COMMIT (a set of 256 notifications: 512 events;
+ * on Galera ids step by the cluster's size), so a live transaction may hold
+ * ids thousands below the newest.  Larger jumps (an AUTO_INCREMENT set by
+ * hand) keep only the ids just below the new event. */
+#define GAP_SPAN_MAX 100000
+/* Committed gaps read per statement, and read again while one comes back full
+ * (up to GAP_READS_MAX a round). */
 #define GAP_BATCH 1000
+#define GAP_READS_MAX 20
+/* Gaps proven dead (or expired) dropped per round: a jump on Galera leaves
+ * two of three ids never used. */
+#define GAP_SWEEP 50000
 
 _Static_assert(GAP_HORIZON_MS >= 5 * 60 * 1000, "gaps must outlive any transaction, with room");
 
@@ -96,7 +100,8 @@ typedef struct {
 typedef struct {
     int64_t settled; /* an event id proven settled, 0 = none */
     endpoint_cache_t cache;
-    event_t events[FANOUT_BATCH > GAP_BATCH ? FANOUT_BATCH : GAP_BATCH];
+    event_t events[GAP_BATCH];   /* gaps that committed */
+    event_t fresh[FANOUT_BATCH]; /* events past the mark */
     int created;
     int full; /* the batch of new events was full: more may wait */
 } round_t;
@@ -236,24 +241,29 @@ static int exec_ids(fg_db_t *db, const char *sql, int with_a, int64_t a, const f
 
 static int recheck_gaps(fg_db_t *db, round_t *r, int64_t now)
 {
-    int count = 0;
-    fg_buf_t ids = FG_BUF_INIT;
-    int rc = read_events(db, SQL_GAPS_FOUND, 0, 0, r->events, GAP_BATCH, &count);
-    if (rc == 0 && count > 0)
-        rc = cache_load(db, &r->cache, r->events, count);
-    fg_buf_putc(&ids, '[');
-    for (int i = 0; rc == 0 && i < count; i++) {
-        rc = fan_out_event(db, r, &r->events[i], now);
-        fg_buf_printf(&ids, "%s%lld", i > 0 ? "," : "", (long long)r->events[i].id);
+    int count = GAP_BATCH, rc = 0;
+    /* every gap that committed (each read deletes what it fanned out, so the
+     * next reads the rest): an event left behind would go out after a later
+     * event of its order */
+    for (int reads = 0; rc == 0 && count == GAP_BATCH && reads < GAP_READS_MAX; reads++) {
+        fg_buf_t ids = FG_BUF_INIT;
+        rc = read_events(db, SQL_GAPS_FOUND, 0, 0, r->events, GAP_BATCH, &count);
+        if (rc == 0 && count > 0)
+            rc = cache_load(db, &r->cache, r->events, count);
+        fg_buf_putc(&ids, '[');
+        for (int i = 0; rc == 0 && i < count; i++) {
+            rc = fan_out_event(db, r, &r->events[i], now);
+            fg_buf_printf(&ids, "%s%lld", i > 0 ? "," : "", (long long)r->events[i].id);
+        }
+        fg_buf_putc(&ids, ']');
+        if (rc == 0 && count > 0)
+            rc = exec_ids(db, SQL_GAPS_DELETE, 0, 0, &ids);
+        fg_buf_free(&ids);
     }
-    fg_buf_putc(&ids, ']');
-    if (rc == 0 && count > 0)
-        rc = exec_ids(db, SQL_GAPS_DELETE, 0, 0, &ids);
-    fg_buf_free(&ids);
     if (rc == 0 && r->settled > 0)
-        rc = exec_int2(db, SQL_GAPS_SETTLED, r->settled, GAP_BATCH, 1);
+        rc = exec_int2(db, SQL_GAPS_SETTLED, r->settled, GAP_SWEEP, 1);
     else if (rc == 0)
-        rc = exec_int2(db, SQL_GAPS_EXPIRE, now - GAP_HORIZON_MS, GAP_BATCH, 1);
+        rc = exec_int2(db, SQL_GAPS_EXPIRE, now - GAP_HORIZON_MS, GAP_SWEEP, 1);
     return rc;
 }
 
@@ -297,12 +307,15 @@ static int round_tx(fg_db_t *db, void *arg)
     fg_stmt_done(&s);
     if (rc <= 0)
         return rc; /* 0: another instance holds the round */
-    if ((rc = recheck_gaps(db, r, now)) != 0 ||
-        (rc = read_events(db, SQL_NEW, mark, 1, r->events, FANOUT_BATCH, &count)) != 0 ||
-        (rc = cache_load(db, &r->cache, r->events, count)) != 0)
+    /* the new events are read before the gaps: an event that committed
+     * before a new one (an earlier event of its order, say) is then visible
+     * to the gaps' read, so it goes out in this round too, never after the
+     * later one */
+    if ((rc = read_events(db, SQL_NEW, mark, 1, r->fresh, FANOUT_BATCH, &count)) != 0 ||
+        (rc = recheck_gaps(db, r, now)) != 0 || (rc = cache_load(db, &r->cache, r->fresh, count)) != 0)
         return rc;
     for (int i = 0; rc == 0 && i < count; i++) {
-        const event_t *e = &r->events[i];
+        const event_t *e = &r->fresh[i];
         if (e->id > mark + 1)
             rc = note_gaps(db, mark + 1, e->id - 1, now);
         if (rc == 0)
@@ -317,7 +330,7 @@ static int round_tx(fg_db_t *db, void *arg)
 
 int fg_webhooks_fanout(fg_db_t *db, int64_t settled)
 {
-    round_t *r = fg_calloc(1, sizeof(*r)); /* ~60 KiB: not for the stack */
+    round_t *r = fg_calloc(1, sizeof(*r)); /* ~100 KiB: not for the stack */
     r->settled = settled;
     int created = 0, rc = 0;
     for (int round = 0; round < FANOUT_ROUNDS_MAX; round++) {

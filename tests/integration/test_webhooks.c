@@ -1317,6 +1317,41 @@ START_TEST(event_list_never_skips_a_late_commit)
     ck_assert_int_eq((int)fgt_json_array(&r, "data", NULL)->u.array.len, 0);
     fgt_response_free(&r);
     ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM events WHERE public_id = ?", held, NULL), 0);
+
+    /* a late event far below the next one (a transaction's hundreds of events,
+     * ids stepping by a cluster's size): still fanned out once it commits */
+    db = mysql_init(NULL);
+    hold_event(db, &m, first, held);
+    ck_assert_int_eq(mysql_query(db, "SELECT LAST_INSERT_ID()"), 0);
+    MYSQL_RES *res = mysql_store_result(db);
+    ck_assert_ptr_nonnull(res);
+    MYSQL_ROW row = mysql_fetch_row(res);
+    ck_assert_ptr_nonnull(row);
+    long long held_id = atoll(row[0]);
+    mysql_free_result(res);
+    char far[FG_ID_CAP], sql[400];
+    ck_assert_int_ge(fg_id_new("evt_", far, FG_ID_CAP), 0);
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO events (id, public_id, merchant_id, type, order_id, payload, created_at) SELECT %lld, ?, "
+             "id, 'order.cancelled', NULL, '{}', 0 FROM merchants WHERE public_id = '%s'",
+             held_id + 5000, m.id);
+    fgt_db_exec(sql, far);
+    deadline = mono_ms() + 15000;
+    while (fgt_db_int("SELECT COUNT(*) FROM webhook_deliveries d JOIN events e ON e.id = d.event_id "
+                      "WHERE e.public_id = ?",
+                      far, NULL) != 1) {
+        ck_assert_msg(mono_ms() < deadline, "the far event was not fanned out within 15 s");
+        fgt_sleep_ms(50);
+    }
+    ck_assert_int_eq(mysql_query(db, "COMMIT"), 0);
+    mysql_close(db);
+    deadline = mono_ms() + 15000;
+    while (fgt_db_int("SELECT COUNT(*) FROM webhook_deliveries d JOIN events e ON e.id = d.event_id "
+                      "WHERE e.public_id = ?",
+                      held, NULL) != 1) {
+        ck_assert_msg(mono_ms() < deadline, "the event 5,000 ids below was not fanned out within 15 s");
+        fgt_sleep_ms(50);
+    }
     wait_log_pageable(); /* its gap is proven dead and dropped */
     ck_assert_int_eq(fgt_server_stop(&s), 0);
 }
