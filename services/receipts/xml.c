@@ -18,8 +18,9 @@
 static const char VERSION[] = "2.0.1";
 static const char TITLE[] = "BIÊN LAI THU PHÍ, LỆ PHÍ";
 
-/* A text XML 1.0 can carry: valid UTF-8 with no control character but tab,
- * line feed and carriage return. */
+/* A text XML 1.0 can carry: valid UTF-8 with no C0 control character but
+ * tab, line feed and carriage return (DEL and the C1 controls are XML 1.0
+ * characters, and orders accept them). */
 static int xml_text_ok(const char *s)
 {
     size_t n = strlen(s);
@@ -27,7 +28,7 @@ static int xml_text_ok(const char *s)
         return 0;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
-        if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f)
+        if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
             return 0;
         /* U+FFFE and U+FFFF (EF BF BE / EF BF BF) are not XML characters */
         if (c == 0xef && i + 2 < n && (unsigned char)s[i + 1] == 0xbf && ((unsigned char)s[i + 2] & 0xfe) == 0xbe)

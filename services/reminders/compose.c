@@ -252,7 +252,13 @@ static void day_text(fg_buf_t *b, int32_t day)
     fg_buf_printf(b, "%02d/%02d/%04d", (int)(day % 100), (int)(day / 100 % 100), (int)(day / 10000));
 }
 
-/* At most max characters of s (whole UTF-8 sequences), "…" when cut. */
+/* A payer's name in a message: as long as the orders' column holds. */
+#define NAME_CHARS 200
+
+/* At most max characters of s (whole UTF-8 sequences), "…" when cut, on
+ * one line: a control character (a line break a payer name or description
+ * may hold) becomes a space, so the body keeps its CRLF lines and no text
+ * can end the message early. */
 static void clipped(fg_buf_t *b, const char *s, size_t max)
 {
     size_t n = strlen(s), chars = 0, i = 0;
@@ -261,10 +267,13 @@ static void clipped(fg_buf_t *b, const char *s, size_t max)
         int w = fg_utf8_decode(s + i, n - i, &cp);
         if (w <= 0)
             break;
+        if (cp < 0x20 || cp == 0x7f)
+            fg_buf_putc(b, ' ');
+        else
+            fg_buf_append(b, s + i, (size_t)w);
         i += (size_t)w;
         chars++;
     }
-    fg_buf_append(b, s, i);
     if (i < n)
         fg_buf_puts(b, "…");
 }
@@ -334,8 +343,11 @@ void fg_reminder_compose_email(const fg_reminder_text_t *t, fg_buf_t *out)
         fg_buf_printf(out, "List-Unsubscribe: <%s>\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n",
                       t->opt_out_url);
     fg_buf_puts(out, "\r\n");
-    if (t->payer_name != NULL)
-        fg_buf_printf(out, t->english ? "Dear %s,\r\n\r\n" : "Kính gửi %s,\r\n\r\n", t->payer_name);
+    if (t->payer_name != NULL) {
+        fg_buf_puts(out, t->english ? "Dear " : "Kính gửi ");
+        clipped(out, t->payer_name, NAME_CHARS);
+        fg_buf_puts(out, ",\r\n\r\n");
+    }
     fg_buf_puts(out, t->english ? "A reminder from " : "");
     clipped(out, t->unit, 200);
     fg_buf_puts(out, t->english ? " of a bill still to pay:\r\n\r\n" : " xin nhắc khoản cần nộp:\r\n\r\n");
@@ -422,8 +434,11 @@ void fg_reminder_compose_receipt_email(const fg_receipt_mail_t *r, fg_buf_t *out
     clipped(&subject, r->unit, 60);
     mail_head(out, r->from, r->to, subject.data, r->message_id, r->now_ms);
     fg_buf_puts(out, "\r\n");
-    if (r->payer_name != NULL && r->payer_name[0] != '\0')
-        fg_buf_printf(out, "Kính gửi / Dear %s,\r\n\r\n", r->payer_name);
+    if (r->payer_name != NULL && r->payer_name[0] != '\0') {
+        fg_buf_puts(out, "Kính gửi / Dear ");
+        clipped(out, r->payer_name, NAME_CHARS);
+        fg_buf_puts(out, ",\r\n\r\n");
+    }
     clipped(out, r->unit, 200);
     fg_buf_puts(out, " đã nhận khoản nộp của quý vị. / has received your payment.\r\n\r\n");
     fg_buf_printf(out, "  Biên lai số / Receipt no.:  %07lld\r\n", (long long)r->number);

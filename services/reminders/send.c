@@ -48,7 +48,7 @@ static const char SQL_DETAIL[] =
     "r.merchant_id, o.public_id, o.status, o.amount - o.amount_paid, o.currency, o.code, o.payer_name, "
     "COALESCE(o.description, o.merchant_ref), o.due_at, o.expires_at, COALESCE(m.receipt_unit_name, m.name), "
     "EXISTS (SELECT 1 FROM reminder_opt_outs x WHERE x.merchant_id = o.merchant_id AND x.payer_key = "
-    "IF(o.payer_ref IS NULL, CONCAT('order:', o.public_id), CONCAT('ref:', o.payer_ref))), r.step_days "
+    "IF(COALESCE(o.payer_ref, '') = '', CONCAT('order:', o.public_id), CONCAT('ref:', o.payer_ref))), r.step_days "
     "FROM reminders r JOIN orders o ON o.id = r.order_id JOIN merchants m ON m.id = r.merchant_id WHERE r.id = ?";
 static const char SQL_RECEIPT[] =
     "SELECT c.number, c.form, c.serial, c.amount, c.currency, c.paid_at, c.payer_name, p.public_id, c.unit_name "

@@ -204,7 +204,7 @@ static const char SQL_OPT_CANCEL[] =
 
 void fg_reminder_payer_key(const char *payer_ref, int ref_null, const char *order_public_id, char out[80])
 {
-    if (!ref_null)
+    if (!ref_null && payer_ref != NULL && payer_ref[0] != '\0')
         snprintf(out, 80, "ref:%s", payer_ref);
     else
         snprintf(out, 80, "order:%s", order_public_id);
@@ -231,6 +231,8 @@ int fg_reminder_opt_out(fg_db_t *db, const fg_config_t *cfg, const char *order_p
         rc = fg_stmt_one(&s);
     }
     if (rc == 0) {
+        /* an empty reference names nobody: the payer is this order's, as without one */
+        ref_null = ref_null || ref.len == 0;
         snprintf(out->unit, sizeof(out->unit), "%s", unit.data);
         snprintf(out->bill, sizeof(out->bill), "%s", bill.data);
         snprintf(out->payer_ref, sizeof(out->payer_ref), "%s", ref_null ? "" : ref.data);
@@ -303,13 +305,13 @@ static const char SQL_PLAN_EMAIL[] =
     "AND o.due_at >= ? AND o.due_at < ? AND (o.expires_at IS NULL OR o.expires_at > ?) AND o.payer_email IS NOT NULL "
     "AND NOT EXISTS (SELECT 1 FROM reminders r WHERE r.order_id = o.id AND r.send_day = ?) "
     "AND NOT EXISTS (SELECT 1 FROM reminder_opt_outs x WHERE x.merchant_id = o.merchant_id AND x.payer_key = "
-    "IF(o.payer_ref IS NULL, CONCAT('order:', o.public_id), CONCAT('ref:', o.payer_ref))) ORDER BY o.id LIMIT ?";
+    "IF(COALESCE(o.payer_ref, '') = '', CONCAT('order:', o.public_id), CONCAT('ref:', o.payer_ref))) ORDER BY o.id LIMIT ?";
 static const char SQL_PLAN_PHONE[] =
     "SELECT o.id, o.payer_phone FROM orders o WHERE o.merchant_id = ? AND o.status IN ('open', 'partially_paid') "
     "AND o.due_at >= ? AND o.due_at < ? AND (o.expires_at IS NULL OR o.expires_at > ?) AND o.payer_phone IS NOT NULL "
     "AND NOT EXISTS (SELECT 1 FROM reminders r WHERE r.order_id = o.id AND r.send_day = ?) "
     "AND NOT EXISTS (SELECT 1 FROM reminder_opt_outs x WHERE x.merchant_id = o.merchant_id AND x.payer_key = "
-    "IF(o.payer_ref IS NULL, CONCAT('order:', o.public_id), CONCAT('ref:', o.payer_ref))) ORDER BY o.id LIMIT ?";
+    "IF(COALESCE(o.payer_ref, '') = '', CONCAT('order:', o.public_id), CONCAT('ref:', o.payer_ref))) ORDER BY o.id LIMIT ?";
 static const char SQL_PLAN_INSERT[] =
     "INSERT IGNORE INTO reminders (public_id, merchant_id, order_id, kind, channel, recipient, step_days, send_day, "
     "language, not_before, created_at, updated_at) VALUES (?, ?, ?, 'reminder', ?, ?, ?, ?, ?, ?, ?, ?)";
