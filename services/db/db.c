@@ -829,6 +829,15 @@ static int tx_run(fg_db_t *db, fg_db_tx_fn fn, void *arg, int repeatable)
     return rc;
 }
 
+int fg_db_begin_snapshot(fg_db_t *db)
+{
+    static const char RR[] = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ";
+    static const char SNAPSHOT[] = "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY";
+    fg_db_end(db);
+    int rc = fg_db_exec_text(db, RR, sizeof(RR) - 1);
+    return rc != 0 ? rc : fg_db_exec_text(db, SNAPSHOT, sizeof(SNAPSHOT) - 1);
+}
+
 int fg_db_exec_text(fg_db_t *db, const char *sql, size_t len)
 {
     if (fg_db_ensure(db) != 0)

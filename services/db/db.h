@@ -340,6 +340,11 @@ void fg_db_end(fg_db_t *db);
 /** Runs one statement text that takes no parameters and returns no rows
  *  (DDL in migrations).  Not cached.  0 or an FG_E* code as fg_stmt_exec. */
 int fg_db_exec_text(fg_db_t *db, const char *sql, size_t len) FG_MUST_USE;
+/** Ends any open transaction and starts a read-only one at REPEATABLE READ
+ *  with a consistent snapshot: the reads that follow see one set of commits
+ *  (a report's several reads that must agree).  End it with fg_db_commit or
+ *  fg_db_rollback.  0 or an FG_E* code. */
+int fg_db_begin_snapshot(fg_db_t *db) FG_MUST_USE;
 /** Sends deferred rows, then COMMITs; rolls nothing back on failure. */
 int fg_db_commit(fg_db_t *db) FG_MUST_USE;
 void fg_db_rollback(fg_db_t *db);

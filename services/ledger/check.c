@@ -29,6 +29,11 @@ static const char SQL_JOURNAL_UNBALANCED[] =
     "SELECT j.public_id, (SELECT CONCAT(e.currency, ' entries sum to ', SUM(e.amount)) FROM ledger_entries e "
     "WHERE e.journal_id = j.id GROUP BY e.currency HAVING SUM(e.amount) <> 0 ORDER BY e.currency LIMIT 1) AS d "
     "FROM journals j HAVING d IS NOT NULL";
+/* Every entry belongs to a journal that exists: the journal checks start
+ * from the journals, so entries of a missing one would go unseen there. */
+static const char SQL_ENTRY_JOURNAL[] =
+    "SELECT CONCAT('entry ', e.id), CONCAT('entry of journal ', e.journal_id, ', which does not exist') FROM "
+    "ledger_entries e LEFT JOIN journals j ON j.id = e.journal_id WHERE j.id IS NULL";
 /* Every entry names an account that exists, in the account's currency. */
 static const char SQL_ENTRY_ACCOUNT[] =
     "SELECT CONCAT('entry ', e.id), IF(a.id IS NULL, CONCAT('entry on account ', e.account_id, ', which does not "
@@ -213,6 +218,7 @@ static const char SQL_PAYOUTS_IN_TRANSIT[] =
 static const check_t CHECKS[] = {
     {"journal_has_two_entries", SQL_JOURNAL_SHORT},
     {"journal_sums_to_zero", SQL_JOURNAL_UNBALANCED},
+    {"entry_names_its_journal", SQL_ENTRY_JOURNAL},
     {"entry_names_its_account", SQL_ENTRY_ACCOUNT},
     {"checkpoint_equals_entries", SQL_CHECKPOINTS},
     {"payment_posted_once", SQL_PAYMENTS},

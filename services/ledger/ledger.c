@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "core/log.h"
 #include "core/money.h"
 #include "core/text.h"
 
@@ -64,6 +65,10 @@ void fg_journal_add(fg_journal_t *j, const char *code, uint64_t merchant_id, con
         return;
     assert(j->count < FG_JOURNAL_LINES_MAX);
     assert(strlen(code) <= FG_ACCOUNT_CODE_MAX && fg_account_kind_of(code) >= 0);
+    if (j->count >= FG_JOURNAL_LINES_MAX || strlen(code) > FG_ACCOUNT_CODE_MAX || fg_account_kind_of(code) < 0) {
+        j->refused = 1; /* a release build too: posting refuses the journal (prepare) */
+        return;
+    }
     fg_posting_t *p = &j->lines[j->count++];
     snprintf(p->code, sizeof(p->code), "%s", code);
     p->kind = (fg_account_kind_t)fg_account_kind_of(code);
@@ -218,6 +223,14 @@ static void entry_values(fg_db_value_t *v, const fg_journal_t *j, int64_t journa
 static int prepare(fg_db_t *db, const fg_journal_t *j, int64_t now_ms, int64_t *accounts, char jid[FG_ID_CAP])
 {
     assert(fg_journal_balanced(j) && "an unbalanced journal must never reach the database");
+    if (j->refused || !fg_journal_balanced(j)) { /* checked in every build, not only where asserts run */
+        fg_log_t l;
+        fg_log_begin(&l, FG_LOG_ERROR, "ledger: a journal that does not balance was refused");
+        fg_log_str(&l, "kind", j->kind != NULL ? j->kind : "");
+        fg_log_int(&l, "lines", j->count);
+        fg_log_end(&l);
+        return FG_EINVALID;
+    }
     for (int i = 0; i < j->count; i++) {
         int rc = account_id(db, &j->lines[i], now_ms, &accounts[i]);
         if (rc != 0)

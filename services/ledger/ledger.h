@@ -47,6 +47,7 @@ typedef struct {
     int64_t reverses_id; /* 0 = none */
     const char *memo;    /* may be NULL */
     int count;
+    int refused; /* fg_journal_add was given a line it could not take: the journal is never posted */
     fg_posting_t lines[FG_JOURNAL_LINES_MAX];
 } fg_journal_t;
 

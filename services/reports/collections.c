@@ -163,9 +163,6 @@ static const char SQL_TAIL_PAYMENTS[] = TAIL(FG_ROLLUP_PAYMENTS(TAIL_WHERE("j.cr
 static const char SQL_TAIL_REFUNDS[] = TAIL(FG_ROLLUP_REFUNDS(TAIL_WHERE("j.created_at")), "0", "x.v");
 static const char SQL_TAIL_FEES[] = TAIL(FG_ROLLUP_FEES(TAIL_WHERE("pj.created_at")), "0", "x.v");
 
-static const char SQL_SNAPSHOT_RR[] = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ";
-static const char SQL_SNAPSHOT[] = "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY";
-
 /* Reads rows of (yyyymmdd day, merchant, name, fee type, category, adapter, measures...) into the groups.
  * measure_of[i] is the M_ slot of the i-th measure column. */
 static int read_rows(fg_db_t *db, fg_stmt_t *s, int nmeasures, const int *measure_of, fg_grouper_t *g)
@@ -282,10 +279,7 @@ static int read_rolled(fg_db_t *db, const fg_collections_query_t *q, fg_grouper_
 static int read_rollups(fg_db_t *db, const fg_collections_query_t *q, fg_grouper_t *g)
 {
     int64_t watermark = 0;
-    fg_db_end(db);
-    int rc = fg_db_exec_text(db, SQL_SNAPSHOT_RR, sizeof(SQL_SNAPSHOT_RR) - 1);
-    if (rc == 0)
-        rc = fg_db_exec_text(db, SQL_SNAPSHOT, sizeof(SQL_SNAPSHOT) - 1);
+    int rc = fg_db_begin_snapshot(db);
     if (rc == 0)
         rc = fg_db_one_int(db, SQL_WATERMARK, &watermark);
     if (rc == 0)

@@ -65,7 +65,7 @@ static int close_row(fg_cell_t *row)
     return 0;
 }
 
-int fg_report_merchant_statement(fg_db_t *db, fg_merchant_statement_t *st, fg_table_t *out)
+static int statement_read(fg_db_t *db, fg_merchant_statement_t *st, fg_table_t *out)
 {
     int64_t account = 0, from = fg_day_start_ms(st->from_day), to = fg_day_start_ms(fg_day_next(st->to_day));
     fg_buf_t public_id = FG_BUF_INIT, name = FG_BUF_INIT;
@@ -138,4 +138,18 @@ int fg_report_merchant_statement(fg_db_t *db, fg_merchant_statement_t *st, fg_ta
     st->adjustments = out->totals[C_ADJUSTMENTS];
     int64_t last = row != NULL ? row[C_CLOSING].num : st->opening;
     return last == st->closing ? 0 : FG_ECHECKSUM;
+}
+
+/* The balances and the movements in one snapshot: a posting that commits
+ * between two reads would make them disagree (a false ledger_inconsistent). */
+int fg_report_merchant_statement(fg_db_t *db, fg_merchant_statement_t *st, fg_table_t *out)
+{
+    int rc = fg_db_begin_snapshot(db);
+    if (rc == 0)
+        rc = statement_read(db, st, out);
+    if (rc == 0)
+        rc = fg_db_commit(db);
+    else
+        fg_db_rollback(db);
+    return rc;
 }

@@ -428,9 +428,17 @@ START_TEST(postings_of_payments_refunds_and_orders_are_checked)
     fgt_db_exec("INSERT INTO feegate_bench.ledger_entries (id, journal_id, account_id, amount, currency, created_at) "
                 "VALUES (7, 4, 1, 60, 'VND', 0), (8, 4, 9, -60, 'VND', 0)",
                 NULL);
+    /* two entries, balanced, of a journal that does not exist: each is named */
+    fgt_db_exec("INSERT INTO feegate_bench.ledger_entries (id, journal_id, account_id, amount, currency, created_at) "
+                "VALUES (9, 99, 1, 5, 'VND', 0), (10, 99, 2, -5, 'VND', 0)",
+                NULL);
     ck_assert_int_eq(fgt_cli_run(check, env, NULL, out, sizeof(out), err, sizeof(err)), 1);
-    ck_assert_msg(strstr(out, "\"violations_count\":8") != NULL, "%s", out);
+    ck_assert_msg(strstr(out, "\"violations_count\":10") != NULL, "%s", out);
     static const char *const NAMED[] = {
+        "{\"check\":\"entry_names_its_journal\",\"object\":\"entry 9\",\"detail\":\"entry of journal 99, which "
+        "does not exist\"}",
+        "{\"check\":\"entry_names_its_journal\",\"object\":\"entry 10\",\"detail\":\"entry of journal 99, which "
+        "does not exist\"}",
         "{\"check\":\"entry_names_its_account\",\"object\":\"entry 8\",\"detail\":\"entry on account 9, which does "
         "not exist\"}",
         "{\"check\":\"order_paid_equals_postings\",\"object\":\"ord_f\",\"detail\":\"amount_paid 60 but payment "
