@@ -115,7 +115,7 @@ void fg_group_columns(const fg_group_by_t *by, fg_table_t *t)
 /* ---- the groups --------------------------------------------------------------------- */
 
 typedef struct {
-    int32_t day;
+    int32_t day, month;                /* yyyymmdd, yyyymm: a grouping may hold both */
     char *text[FG_GROUP_DIMS_MAX + 1]; /* per dim; a merchant's name after the last */
     char *key;                         /* the hash key */
     size_t key_len;
@@ -244,8 +244,10 @@ int fg_grouper_add(fg_grouper_t *g, const fg_dimvals_t *v, const int64_t *measur
         for (int d = 0; d < g->by.count; d++) {
             const char *t = dim_text(g, d, v);
             grp->text[d] = t != NULL ? fg_strdup(t) : NULL;
-            if (g->by.dims[d].kind == FG_DIM_DAY || g->by.dims[d].kind == FG_DIM_MONTH)
+            if (g->by.dims[d].kind == FG_DIM_DAY)
                 grp->day = dim_day(g, d, v);
+            else if (g->by.dims[d].kind == FG_DIM_MONTH)
+                grp->month = dim_day(g, d, v);
             if (g->by.dims[d].kind == FG_DIM_MERCHANT && v->merchant_name != NULL)
                 grp->text[FG_GROUP_DIMS_MAX] = fg_strdup(v->merchant_name);
         }
@@ -273,8 +275,8 @@ static int cmp_groups(const void *pa, const void *pb, void *arg)
     for (int d = 0; d < sort_by->count; d++) {
         int c;
         switch (sort_by->dims[d].kind) {
-        case FG_DIM_DAY:
-        case FG_DIM_MONTH: c = (a->day > b->day) - (a->day < b->day); break;
+        case FG_DIM_DAY: c = (a->day > b->day) - (a->day < b->day); break;
+        case FG_DIM_MONTH: c = (a->month > b->month) - (a->month < b->month); break;
         case FG_DIM_MERCHANT:
             c = cmp_text(a->text[FG_GROUP_DIMS_MAX], b->text[FG_GROUP_DIMS_MAX]);
             if (c == 0)
@@ -303,8 +305,8 @@ const int64_t *fg_grouper_emit(const fg_grouper_t *g, size_t i, fg_cell_t *row)
     int c = 0;
     for (int d = 0; d < g->by.count; d++) {
         switch (g->by.dims[d].kind) {
-        case FG_DIM_DAY:
-        case FG_DIM_MONTH: row[c++].num = grp->day; break;
+        case FG_DIM_DAY: row[c++].num = grp->day; break;
+        case FG_DIM_MONTH: row[c++].num = grp->month; break;
         case FG_DIM_MERCHANT:
             fg_cell_text(&row[c++], grp->text[d], grp->text[d] != NULL ? strlen(grp->text[d]) : 0);
             fg_cell_text(&row[c++], grp->text[FG_GROUP_DIMS_MAX],

@@ -240,9 +240,13 @@ static lxw_error write_sheet(lxw_workbook *wb, const fg_table_t *t, const char *
             }
             continue;
         }
+        if (t->nrows == 0) { /* no rows to sum: a formula here would name its own cell */
+            e = worksheet_write_number(ws, total_row, (lxw_col_t)c, 0, f.total_money);
+            continue;
+        }
         char formula[64], from[16], to[16];
         lxw_rowcol_to_cell(from, 1, (lxw_col_t)c);
-        lxw_rowcol_to_cell(to, t->nrows > 0 ? (lxw_row_t)t->nrows : 1, (lxw_col_t)c);
+        lxw_rowcol_to_cell(to, (lxw_row_t)t->nrows, (lxw_col_t)c);
         snprintf(formula, sizeof(formula), "=SUM(%s:%s)", from, to);
         e = worksheet_write_formula_num(ws, total_row, (lxw_col_t)c, formula, f.total_money, (double)t->totals[c]);
     }

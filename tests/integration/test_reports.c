@@ -282,6 +282,18 @@ START_TEST(collections_agree_across_json_csv_xlsx_and_the_ledger)
     ck_assert_int_eq(fgt_json_int(&r, "totals", "collected", NULL), xlsx_collected);
     ck_assert_int_ge(xlsx_collected, 8620000 + 50000); /* staff see both merchants */
     fgt_response_free(&r);
+    /* a day and its month side by side: each column its own value */
+    snprintf(path, sizeof(path), "/v1/reports/collections?from=%s&to=%s&group_by=day,month", from, to);
+    r = report(staff, path);
+    fgt_expect(r, 200, NULL);
+    yajl_val by_day = fgt_json_array(&r, "data", NULL);
+    ck_assert_int_ge((int)by_day->u.array.len, 1);
+    const char *day_text = fgt_val_str(by_day->u.array.values[0], "day", NULL),
+               *month_text = fgt_val_str(by_day->u.array.values[0], "month", NULL);
+    ck_assert_msg(day_text != NULL && month_text != NULL && strlen(day_text) == 10 && strlen(month_text) == 7 &&
+                      strncmp(day_text, month_text, 7) == 0,
+                  "day %s, month %s", day_text, month_text);
+    fgt_response_free(&r);
 
     /* the rollups (with the ledger above their watermark) and the period's journals agree,
      * before and after `feegate reports rebuild` has rolled everything up */
