@@ -293,10 +293,7 @@ static int claim_tx(fg_db_t *db, void *arg)
         } else if (m->attempts >= c->cfg->reminders_max_attempts) {
             rc = end_row(db, m, "failed", "no provider took it in reminders.max_attempts tries", c->now, m->attempts);
         } else if ((rc = fg_stmt_init(&s, db, SQL_TAKE)) == 0) {
-            /* sent one after another after this claim: the c->count-th waits
-             * for the sends before it, each up to SEND_TIMEOUT_MS, so its lease
-             * counts them too (another instance must not take it meanwhile) */
-            fg_stmt_int(&s, c->now + c->cfg->reminders_lease_s * 1000 + (int64_t)c->count * SEND_TIMEOUT_MS);
+            fg_stmt_int(&s, c->now + c->cfg->reminders_lease_s * 1000);
             fg_stmt_int(&s, c->now);
             fg_stmt_int(&s, m->id);
             if ((rc = fg_stmt_exec(&s)) == 0) {
