@@ -74,11 +74,14 @@ static const char SQL_GAPS_INSERT[] =
 static const char SQL_NEW[] =
     "SELECT id, merchant_id, type, order_id, created_at FROM events WHERE id > ? ORDER BY id LIMIT ?";
 static const char SQL_ADVANCE[] = "UPDATE webhook_fanout SET last_event_id = ?, updated_at = ? WHERE id = 1";
-/* The enabled endpoints of the merchants of a batch of events, one read. */
+/* The enabled endpoints of the merchants of a batch of events, one read,
+ * share-locked to the round's COMMIT: an endpoint deleted meanwhile waits
+ * for the round, and its delete then fails the deliveries the round made
+ * (unlocked, they were made after it and stayed pending for good). */
 static const char SQL_ENDPOINTS[] =
     "SELECT w.merchant_id, w.id, w.events FROM JSON_TABLE(?, '$[*]' COLUMNS (m BIGINT UNSIGNED PATH '$')) j "
     "STRAIGHT_JOIN webhook_endpoints w ON w.merchant_id = j.m AND w.status = 'enabled' AND w.deleted_at IS NULL "
-    "ORDER BY w.merchant_id, w.id";
+    "ORDER BY w.merchant_id, w.id LOCK IN SHARE MODE";
 
 typedef struct {
     int64_t id, merchant_id, order_id, created_at;
