@@ -137,6 +137,7 @@ static const char *duplicate_key(yajl_val v)
 
 yajl_val fg_json_tree(const char *text, size_t len, char *error, size_t cap)
 {
+    len = text != NULL ? strnlen(text, len) : 0; /* yajl reads up to the NUL: a NUL inside the body ends it */
     if (fg_json_has_comment(text, len) || fg_json_depth(text, len, FG_JSON_DEPTH_MAX) > FG_JSON_DEPTH_MAX) {
         if (cap > 0)
             snprintf(error, cap, "not JSON this service reads: a comment, or nesting deeper than %d levels",

@@ -37,7 +37,8 @@ int fg_field_fail(fg_field_error_t *err, fg_field_kind_t kind, const char *code,
  */
 yajl_val fg_json_parse_object(const char *body, size_t len, fg_field_error_t *err);
 
-/** yajl_tree_parse(text, error, cap) of NUL-terminated text of len bytes,
+/** yajl_tree_parse(text, error, cap) of NUL-terminated text of at most len
+ *  bytes (its first NUL ends it, as it ends yajl's reading),
  *  unless it nests deeper than FG_JSON_DEPTH_MAX or holds a comment: then
  *  NULL with error saying so.  For JSON from outside (providers, banks) that
  *  does not go through fg_json_parse_object: the tree's depth bounds the

@@ -469,6 +469,7 @@ START_TEST(a_batch_whose_answer_a_key_cannot_keep_is_refused)
     ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM orders WHERE merchant_ref LIKE ?", pattern, NULL),
                      BIG_ANSWER_ORDERS);
     fg_buf_free(&body);
+    ck_assert_int_eq(fgt_ledger_check(), 0); /* and their changes in the feed are their rows */
 }
 END_TEST
 
