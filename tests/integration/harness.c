@@ -346,8 +346,9 @@ int fgt_cli(const char *const argv[], const char *input, char *out, size_t cap)
  * FEED_CHECK_WINDOW changes (the suites share one database, and a scan of
  * every change at every check grew with it): each entity changed there, its
  * latest change against its row.  Their public ids, or "".  A description
- * is compared as its value: a change written by its transaction escapes
- * U+2028 and U+2029 (\u2028), which JSON_EQUALS takes for another text. */
+ * is compared as its value (JSON_VALUE), not by JSON_EQUALS: a change written
+ * by its transaction escapes U+2028 and U+2029 (\u2028), which JSON_EQUALS
+ * takes for another text. */
 #define FEED_CHECK_WINDOW 20000
 #define FEED_CHECK_LATEST(entity)                                                                                      \
     "(SELECT entity_id, MAX(id) AS id FROM change_log WHERE id > CAST(? AS UNSIGNED) AND entity = '" entity            \
@@ -355,11 +356,11 @@ int fgt_cli(const char *const argv[], const char *input, char *out, size_t cap)
 static const char SQL_FEED_ORDERS[] =
     "SELECT COALESCE(GROUP_CONCAT(o.public_id ORDER BY o.id SEPARATOR ' '), '') FROM " FEED_CHECK_LATEST(
         "order") "JOIN change_log c ON c.id = l.id JOIN orders o ON o.id = l.entity_id WHERE (c.object_id <> "
-                 "o.public_id OR c.merchant_id <> o.merchant_id OR NOT JSON_EQUALS(JSON_REMOVE(c.data, '$[17]', "
-                 "'$[11]'), JSON_ARRAY(o.merchant_ref, o.fee_type, o.category, o.amount, o.currency, o.amount_paid, "
-                 "o.amount_refunded, o.allow_partial <> 0, o.status, o.payer_name, o.payer_ref, o.due_at, "
-                 "o.expires_at, JSON_QUERY(COALESCE(NULLIF(o.metadata, ''), '{}'), '$'), o.code, o.created_at)) OR NOT "
-                 "(JSON_VALUE(c.data, '$[11]') <=> o.description))";
+                 "o.public_id OR c.merchant_id <> o.merchant_id OR NOT JSON_EQUALS(JSON_REMOVE(c.data, '$[17]'), "
+                 "JSON_ARRAY(o.merchant_ref, o.fee_type, o.category, o.amount, o.currency, o.amount_paid, "
+                 "o.amount_refunded, o.allow_partial <> 0, o.status, o.payer_name, o.payer_ref, JSON_EXTRACT(c.data, "
+                 "'$[11]'), o.due_at, o.expires_at, JSON_QUERY(COALESCE(NULLIF(o.metadata, ''), '{}'), '$'), o.code, "
+                 "o.created_at)) OR NOT (JSON_VALUE(c.data, '$[11]') <=> o.description))";
 static const char SQL_FEED_PAYMENTS[] =
     "SELECT COALESCE(GROUP_CONCAT(p.public_id ORDER BY p.id SEPARATOR ' '), '') FROM " FEED_CHECK_LATEST(
         "payment") "JOIN change_log c ON c.id = l.id JOIN payments p ON p.id = l.entity_id WHERE (c.object_id <> "
