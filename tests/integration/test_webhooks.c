@@ -1213,6 +1213,18 @@ END_TEST
  * merchant's later events are listed at once, and a reader that has already
  * read past them gets the held event after it commits, numbered after them.
  * A rolled-back event holds nothing back. */
+/* Waits up to 15 s for the event's one delivery: the fan-out has taken it. */
+static void wait_fanned_out(const char *event, const char *what)
+{
+    long long deadline = mono_ms() + 15000;
+    while (fgt_db_int("SELECT COUNT(*) FROM webhook_deliveries d JOIN events e ON e.id = d.event_id "
+                      "WHERE e.public_id = ?",
+                      event, NULL) != 1) {
+        ck_assert_msg(mono_ms() < deadline, "%s was not fanned out within 15 s", what);
+        fgt_sleep_ms(50);
+    }
+}
+
 static void hold_event(MYSQL *db, const fgt_merchant_t *m, const char *order, char *held)
 {
     char sql[512];
@@ -1291,13 +1303,7 @@ START_TEST(event_list_never_skips_a_late_commit)
     ck_assert_int_lt(fgt_db_int("SELECT id FROM events WHERE public_id = ?", held, NULL),
                      fgt_db_int("SELECT id FROM events WHERE public_id = ?", after, NULL));
     /* the fan-out had passed its id (a gap) and delivers it once it commits */
-    long long deadline = mono_ms() + 15000;
-    while (fgt_db_int("SELECT COUNT(*) FROM webhook_deliveries d JOIN events e ON e.id = d.event_id "
-                      "WHERE e.public_id = ?",
-                      held, NULL) != 1) {
-        ck_assert_msg(mono_ms() < deadline, "the late event was not fanned out within 15 s");
-        fgt_sleep_ms(50);
-    }
+    wait_fanned_out(held, "the late event");
     snprintf(after, sizeof(after), "%s", held);
 
     /* rolled back: holds nothing back, and never appears */
@@ -1336,22 +1342,10 @@ START_TEST(event_list_never_skips_a_late_commit)
              "id, 'order.cancelled', NULL, '{}', 0 FROM merchants WHERE public_id = '%s'",
              held_id + 5000, m.id);
     fgt_db_exec(sql, far);
-    deadline = mono_ms() + 15000;
-    while (fgt_db_int("SELECT COUNT(*) FROM webhook_deliveries d JOIN events e ON e.id = d.event_id "
-                      "WHERE e.public_id = ?",
-                      far, NULL) != 1) {
-        ck_assert_msg(mono_ms() < deadline, "the far event was not fanned out within 15 s");
-        fgt_sleep_ms(50);
-    }
+    wait_fanned_out(far, "the far event");
     ck_assert_int_eq(mysql_query(db, "COMMIT"), 0);
     mysql_close(db);
-    deadline = mono_ms() + 15000;
-    while (fgt_db_int("SELECT COUNT(*) FROM webhook_deliveries d JOIN events e ON e.id = d.event_id "
-                      "WHERE e.public_id = ?",
-                      held, NULL) != 1) {
-        ck_assert_msg(mono_ms() < deadline, "the event 5,000 ids below was not fanned out within 15 s");
-        fgt_sleep_ms(50);
-    }
+    wait_fanned_out(held, "the event 5,000 ids below");
     wait_log_pageable(); /* its gap is proven dead and dropped */
     ck_assert_int_eq(fgt_server_stop(&s), 0);
 }
