@@ -138,7 +138,8 @@ static const char *duplicate_key(yajl_val v)
 yajl_val fg_json_tree(const char *text, size_t len, char *error, size_t cap)
 {
     len = text != NULL ? strnlen(text, len) : 0; /* yajl reads up to the NUL: a NUL inside the body ends it */
-    if (fg_json_has_comment(text, len) || fg_json_depth(text, len, FG_JSON_DEPTH_MAX) > FG_JSON_DEPTH_MAX) {
+    int comment;
+    if (fg_json_shape(text, len, FG_JSON_DEPTH_MAX, &comment) > FG_JSON_DEPTH_MAX || comment) {
         if (cap > 0)
             snprintf(error, cap, "not JSON this service reads: a comment, or nesting deeper than %d levels",
                      FG_JSON_DEPTH_MAX);
@@ -158,14 +159,16 @@ yajl_val fg_json_parse_object(const char *body, size_t len, fg_field_error_t *er
         fg_field_fail(err, FG_FIELD_MALFORMED, "invalid_utf8", NULL, "the request body is not valid UTF-8");
         return NULL;
     }
-    /* a comment first: yajl would take it, and a quote inside one would hide
-     * the brackets after it from the depth count */
-    if (fg_json_has_comment(body, len)) {
+    /* one pass: the depth, and a comment (yajl would take it, and a quote
+     * inside one would hide the brackets after it from the depth count) */
+    int comment;
+    int depth = fg_json_shape(body, len, FG_JSON_DEPTH_MAX, &comment);
+    if (comment) {
         fg_field_fail(err, FG_FIELD_MALFORMED, "invalid_json", NULL,
                       "the request body is not valid JSON (it holds a comment or a stray '/')");
         return NULL;
     }
-    if (fg_json_depth(body, len, FG_JSON_DEPTH_MAX) > FG_JSON_DEPTH_MAX) {
+    if (depth > FG_JSON_DEPTH_MAX) {
         fg_field_fail(err, FG_FIELD_MALFORMED, "json_too_deep", NULL, "JSON nesting deeper than %d levels",
                       FG_JSON_DEPTH_MAX);
         return NULL;

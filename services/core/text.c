@@ -5,6 +5,7 @@
 #include "core/text.h"
 
 #include <assert.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -80,12 +81,14 @@ size_t fg_utf8_length(const char *s, size_t n)
 
 /* ---- JSON nesting and ASCII ---------------------------------------------- */
 
-int fg_json_depth(const char *s, size_t n, int max_depth)
+int fg_json_shape(const char *s, size_t n, int max_depth, int *comment)
 {
     assert(s != NULL || n == 0);
-    assert(max_depth >= 0);
+    assert(max_depth >= 0 && max_depth < INT_MAX);
     int depth = 0, deepest = 0;
     bool in_string = false;
+    if (comment != NULL)
+        *comment = 0;
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
         if (in_string) {
@@ -102,29 +105,21 @@ int fg_json_depth(const char *s, size_t n, int max_depth)
                 deepest = depth;
         } else if ((c == ']' || c == '}') && depth > 0) {
             depth--;
+        } else if (c == '/' && comment != NULL) {
+            *comment = 1;
+            return deepest;
         }
     }
     return deepest;
 }
 
+int fg_json_depth(const char *s, size_t n, int max_depth) { return fg_json_shape(s, n, max_depth, NULL); }
+
 int fg_json_has_comment(const char *s, size_t n)
 {
-    assert(s != NULL || n == 0);
-    bool in_string = false;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (in_string) {
-            if (c == '\\')
-                i++;
-            else if (c == '"')
-                in_string = false;
-        } else if (c == '"') {
-            in_string = true;
-        } else if (c == '/') {
-            return 1;
-        }
-    }
-    return 0;
+    int comment;
+    fg_json_shape(s, n, INT_MAX - 1, &comment);
+    return comment;
 }
 
 int fg_printable_ascii(const char *s, size_t n, size_t max)

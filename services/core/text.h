@@ -26,6 +26,10 @@ size_t fg_utf8_length(const char *s, size_t n);
  *  strings (with escapes).  "1" -> 0, "{}" -> 1, "{\"a\":[1]}" -> 2.  Stops
  *  counting and returns max_depth + 1 as soon as the depth exceeds max_depth. */
 int fg_json_depth(const char *s, size_t n, int max_depth);
+/** fg_json_depth and, with comment not NULL, fg_json_has_comment in one
+ *  pass: *comment is set to 1 (and the scan stops there) at the first '/'
+ *  outside a string, else 0. */
+int fg_json_shape(const char *s, size_t n, int max_depth, int *comment);
 /** 1 when JSON text s[0..n) holds a '/' outside its strings: the start of a
  *  comment, which yajl's tree parser accepts and JSON does not (and which
  *  would hide brackets from fg_json_depth). */

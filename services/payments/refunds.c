@@ -55,11 +55,17 @@ _Static_assert(REFUND_CALL_LEASE_MS > 30000, "the lease outlasts a provider call
  * providers after COMMIT in waves of the calls the process may have in
  * flight, and records none before the last wave ends, so the status job must
  * not ask about any of them before then. */
-static int64_t set_lease_ms(int n)
+static int calls_per_wave(int n)
 {
     int wave = fg_http_client_max_in_flight();
+    return wave > 0 && wave < n ? wave : n;
+}
+
+static int64_t set_lease_ms(int n)
+{
+    int wave = calls_per_wave(n);
     int64_t waves = wave > 0 ? (n + wave - 1) / wave : 1;
-    return REFUND_CALL_LEASE_MS + (waves > 1 ? (waves - 1) * REFUND_CALL_MAX_MS : 0);
+    return REFUND_CALL_LEASE_MS + (waves - 1) * REFUND_CALL_MAX_MS;
 }
 
 static const char SQL_INSERT[] =
@@ -251,8 +257,7 @@ void fg_refund_call_providers(const fg_config_t *cfg, fg_refund_t *const *r, int
         return;
     /* in waves within the process's bound on calls in flight, so that the
      * set itself never takes a call's slot from another of its calls */
-    int wave = fg_http_client_max_in_flight();
-    wave = wave > 0 && wave < n ? wave : n;
+    int wave = calls_per_wave(n);
     provider_call_t *c = fg_calloc((size_t)wave, sizeof(*c));
     for (int first = 0; first < n; first += wave) {
         int k = n - first < wave ? n - first : wave;

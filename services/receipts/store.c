@@ -228,12 +228,10 @@ int fg_receipt_queue(fg_db_t *db, const char *id, const fg_receipt_issue_t *in)
 /* Oldest payments first; a claim skips what another issuer holds, and the
  * receipts of a merchant whose series is used up (they wait for a new
  * serial: claimed, they would fill every round and stall everyone else's). */
-#define FG_STR_(x) #x
-#define FG_STR(x) FG_STR_(x)
 static const char SQL_QUEUE_CLAIM[] =
     "SELECT q.receipt_public_id, q.payment_id FROM receipt_queue q WHERE NOT EXISTS (SELECT 1 FROM merchants m JOIN "
     "receipt_counters c ON c.merchant_id = m.id AND c.serial = m.receipt_serial WHERE m.id = q.merchant_id AND "
-    "c.last_number >= " FG_STR(FG_RECEIPT_NUMBER_MAX) ") ORDER BY q.payment_id LIMIT ? FOR UPDATE SKIP LOCKED";
+    "c.last_number >= ?) ORDER BY q.payment_id LIMIT ? FOR UPDATE SKIP LOCKED";
 /* clang-format off */
 static const char SQL_QUEUED[] =
     "SELECT q.payment_id, q.merchant_id, q.amount, q.currency, q.method, q.provider_ref, q.paid_at, p.public_id, "
@@ -331,6 +329,7 @@ int fg_receipt_issue_queued(fg_db_t *db, const char *id, int limit, int *issued)
     }
     if ((rc = fg_stmt_init(&s, db, SQL_QUEUE_CLAIM)) != 0)
         return rc;
+    fg_stmt_int(&s, FG_RECEIPT_NUMBER_MAX);
     fg_stmt_int(&s, limit < FG_RECEIPT_CLAIM_MAX ? limit : FG_RECEIPT_CLAIM_MAX);
     fg_stmt_out_text(&s, &one, NULL);
     fg_stmt_out_int(&s, &payment, NULL);
