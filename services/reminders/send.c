@@ -64,6 +64,12 @@ static const char SQL_SENT[] =
     "UPDATE reminders SET status = 'sent', provider_ref = ?, sent_at = ?, lease_until = NULL, last_error = NULL, "
     "updated_at = ? WHERE id = ? AND status = 'sending' AND attempts = ?";
 static const char SQL_ORDER_ROW[] = "SELECT order_id FROM reminders WHERE id = ?";
+/* A round's messages go one after another, each call up to SEND_TIMEOUT_MS:
+ * the lease of each is renewed as its turn comes, and a message another
+ * instance took meanwhile (its lease ran out during the sends before it) is
+ * left to that instance. */
+static const char SQL_RENEW[] =
+    "UPDATE reminders SET lease_until = ? WHERE id = ? AND status = 'sending' AND attempts = ?";
 
 typedef struct {
     int64_t id, attempts, merchant_id, owed, due_at, expires_at, opted, step_days;
@@ -602,6 +608,37 @@ static int send_one(fg_db_t *db, const fg_config_t *cfg, const msg_t *m)
     return fg_db_tx(db, record_tx, &r);
 }
 
+typedef struct {
+    const fg_config_t *cfg;
+    const msg_t *m;
+    int held;
+} renew_t;
+
+static int renew_tx(fg_db_t *db, void *arg)
+{
+    renew_t *r = arg;
+    fg_stmt_t s;
+    int rc = fg_stmt_init(&s, db, SQL_RENEW);
+    if (rc != 0)
+        return rc;
+    fg_stmt_int(&s, fg_now_ms() + r->cfg->reminders_lease_s * 1000);
+    fg_stmt_int(&s, r->m->id);
+    fg_stmt_int(&s, r->m->attempts);
+    if ((rc = fg_stmt_exec(&s)) != 0)
+        return rc;
+    r->held = fg_stmt_affected(&s) == 1;
+    return 0;
+}
+
+/* 1 when this claim still holds m and its lease now runs from now; 0 when
+ * another claim took it; or a database code. */
+static int renew(fg_db_t *db, const fg_config_t *cfg, const msg_t *m)
+{
+    renew_t r = {cfg, m, 0};
+    int rc = fg_db_tx(db, renew_tx, &r);
+    return rc != 0 ? rc : r.held;
+}
+
 int fg_reminders_send_round(fg_db_t *db, const fg_config_t *cfg, int limit)
 {
     claim_t c = {.cfg = cfg, .limit = limit < SEND_BATCH_MAX ? limit : SEND_BATCH_MAX};
@@ -614,9 +651,15 @@ int fg_reminders_send_round(fg_db_t *db, const fg_config_t *cfg, int limit)
     if (c.msgs == NULL)
         return FG_ENOMEM;
     int rc = fg_db_tx(db, claim_tx, &c);
-    for (int i = 0; rc == 0 && i < c.count; i++)
-        if (send_one(db, cfg, &c.msgs[i]) < 0)
+    for (int i = 0; rc == 0 && i < c.count; i++) {
+        int held = i == 0 ? 1 : renew(db, cfg, &c.msgs[i]);
+        if (held < 0) {
+            fg_db_log_failure(db, "message lease not renewed", held);
+            break; /* the rest stay 'sending' until their lease runs out */
+        }
+        if (held == 1 && send_one(db, cfg, &c.msgs[i]) < 0)
             fg_db_log_failure(db, "message outcome not recorded", FG_EDB);
+    }
     free(c.msgs);
     return rc < 0 ? rc : c.count;
 }

@@ -539,6 +539,8 @@ START_TEST(each_message_is_sent_once_across_two_instances_and_a_sigkill)
     /* each provider answers 1.5 s after it has the message: a sender killed then has sent and not recorded */
     fgt_response_t r = fgt_banksim_control(&bank, "/control/chaos", "{\"messages_delay_ms\":1500}");
     fgt_response_free(&r);
+    /* one instance sends, so that the first message at a provider is the one the kill lands on */
+    ck_assert_int_eq(fgt_server_stop(&srv2), 0);
     r = set_policy(k, "{\"steps\":[{\"days\":0,\"channel\":\"email\"}]}");
     fgt_response_free(&r);
     r = set_policy(ks, "{\"steps\":[{\"days\":0,\"channel\":\"sms\"}]}");
@@ -551,7 +553,8 @@ START_TEST(each_message_is_sent_once_across_two_instances_and_a_sigkill)
     waitpid(srv.pid, NULL, 0);
     srv.pid = 0;
     fgt_banksim_feegate_start(&srv, &bank, http_port, server_env);
-    /* every message ends sent: those the killed instance held after their lease (5 s) */
+    fgt_server_start(&srv2, server_env);
+    /* every message ends sent: those the killed instance held after their lease (5 s), by either instance */
     for (int i = 0; i < 2 * ONCE_ORDERS; i++) {
         r = wait_status(i < ONCE_ORDERS ? k : ks, orders[i], "sent");
         fgt_response_free(&r);
@@ -575,6 +578,45 @@ START_TEST(each_message_is_sent_once_across_two_instances_and_a_sigkill)
     ck_assert_int_gt(attempts, 2 * ONCE_ORDERS);
     policy_off(k);
     policy_off(ks);
+}
+END_TEST
+
+/* A round sends its messages one after another.  With the provider taking
+ * 2 s a message and a lease of 5 s, the third message of a round of four
+ * starts after its claim's lease has nearly run out and the fourth after it
+ * has: each is renewed as its turn comes, or left to the other instance when
+ * that one has taken it meanwhile.  The relay sees each message once. */
+#define SLOW_ORDERS 4
+
+START_TEST(a_slow_provider_gets_each_message_of_a_round_once)
+{
+    char m[64], k[64], mails[SLOW_ORDERS][80], orders[SLOW_ORDERS][40];
+    merchant("Trường Chậm Mail", m, k);
+    for (int i = 0; i < SLOW_ORDERS; i++) {
+        snprintf(mails[i], sizeof(mails[i]), "%s@example.vn", fgt_unique("slow"));
+        order(k, 0, mails[i], NULL, NULL, orders[i], NULL);
+    }
+    fgt_response_t r = fgt_banksim_control(&bank, "/control/chaos", "{\"messages_delay_ms\":2000}");
+    fgt_response_free(&r);
+    r = set_policy(k, "{\"steps\":[{\"days\":0,\"channel\":\"email\"}]}");
+    fgt_expect(r, 200, NULL);
+    fgt_response_free(&r);
+    for (int i = 0; i < SLOW_ORDERS; i++) {
+        r = wait_status(k, orders[i], "sent");
+        fgt_response_free(&r);
+    }
+    r = fgt_banksim_control(&bank, "/control/chaos", "{}");
+    fgt_response_free(&r);
+    for (int i = 0; i < SLOW_ORDERS; i++) {
+        r = messages("email", mails[i]);
+        yajl_val data = fgt_json_array(&r, "data", NULL);
+        ck_assert_int_eq(data->u.array.len, 1);
+        ck_assert_msg(fgt_val_at(data->u.array.values[0], "attempts", NULL)->u.number.i == 1,
+                      "message %d of the round reached the relay more than once", i + 1);
+        fgt_response_free(&r);
+        ck_assert_int_eq(events_about(k, orders[i]), 1);
+    }
+    policy_off(k);
 }
 END_TEST
 
@@ -642,6 +684,7 @@ int main(void)
     tcase_add_test(tc, a_payer_with_an_email_gets_the_receipt);
     tcase_add_test(tc, the_opt_out_link_stops_the_payers_reminders);
     tcase_add_test(tc, each_message_is_sent_once_across_two_instances_and_a_sigkill);
+    tcase_add_test(tc, a_slow_provider_gets_each_message_of_a_round_once);
     tcase_add_test(tc, sms_and_zalo_wait_out_the_quiet_hours_and_a_bill_paid_meanwhile_gets_none);
     suite_add_tcase(s, tc);
     int rc = fgt_run(s);
