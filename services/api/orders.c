@@ -144,9 +144,13 @@ void fg_orders_create_many(fg_call_t **calls, int n, fg_db_t *db)
      * them, a deadlock past the retries), each runs alone and gets its own
      * answer, as fg_orders_create. */
     int rc = count > 1 ? fg_db_group_tx_all(&create_group, db, create_tx, valid, n) : FG_ERETRY;
+    int unknown = rc != 0 && count > 1 && fg_db_commit_unknown(db); /* they may be in: not again */
     for (int i = 0; i < n; i++) {
         if (valid[i] != NULL)
-            create_answer(&c[i], db, rc == 0 ? 0 : fg_db_group_tx(&create_group, db, create_tx, &c[i]));
+            create_answer(&c[i], db,
+                          rc == 0   ? 0
+                          : unknown ? FG_EUNAVAILABLE
+                                    : fg_db_group_tx(&create_group, db, create_tx, &c[i]));
         create_free(&c[i], &inputs[i], roots[i]);
     }
     free(c);

@@ -453,7 +453,13 @@ void fg_refunds_create_many(fg_call_t **calls, int n, fg_db_t *db)
     }
     refund_set_run_t run = {x, members, count};
     int rc = count > 1 ? fg_db_group_tx_set(&refund_set_group, db, refund_set_tx, &run, count) : FG_ERETRY;
-    if (rc != 0) {
+    if (rc != 0 && count > 1 && fg_db_commit_unknown(db)) {
+        /* lost during COMMIT: the refunds may be reserved, and run again
+         * they would be reserved twice; each is answered 503 (a retry under
+         * its Idempotency-Key finds what committed) */
+        for (int i = 0; i < count; i++)
+            refund_conclude(x[i], db, FG_EUNAVAILABLE);
+    } else if (rc != 0) {
         for (int i = 0; i < count; i++)
             refund_conclude(x[i], db, fg_db_group_tx(&refund_group, db, refund_begin_tx, x[i]));
     } else {

@@ -696,6 +696,9 @@ int fg_db_commit(fg_db_t *db)
             return FG_ERETRY;
         }
     }
+    db->commit_sent = 1;
+    if (fg_db_commit_fault != NULL)
+        fg_db_commit_fault(db);
     if (FG_DB_AWAIT(db, mysql_commit(db->mysql)) != 0) {
         fg_db__remember_error(db, mysql_errno(db->mysql), mysql_error(db->mysql));
         return fg_db__classify(db, db->last_errno);
@@ -785,15 +788,21 @@ int fg_db_tx(fg_db_t *db, fg_db_tx_fn fn, void *arg) { return tx_run(db, fn, arg
 
 int fg_db_tx_repeatable(fg_db_t *db, fg_db_tx_fn fn, void *arg) { return tx_run(db, fn, arg, 1); }
 
+int fg_db_commit_unknown(const fg_db_t *db) { return db->commit_unknown; }
+
+void (*fg_db_commit_fault)(fg_db_t *db);
+
 static int tx_run(fg_db_t *db, fg_db_tx_fn fn, void *arg, int repeatable)
 {
     int rc = FG_ERETRY;
+    db->commit_unknown = 0;
     for (int attempt = 1; attempt <= FG_DB_TX_ATTEMPTS_MAX; attempt++) {
         if (fg_db_ensure(db) != 0)
             return FG_EUNAVAILABLE;
         fg_db_end(db); /* start from a clean transaction */
         fg_db__discard(db);
         db->canary = 0;
+        db->commit_sent = 0;
         uint64_t unused = 0;
         rc = 0;
         if (repeatable) /* before the transaction's first statement: it applies to the next one */
@@ -806,20 +815,23 @@ static int tx_run(fg_db_t *db, fg_db_tx_fn fn, void *arg, int repeatable)
          * gone, say) may have lost its transaction, not met a real refusal */
         if (rc != 0 && rc != FG_ERETRY && rc != FG_EUNAVAILABLE && db->canary && !canary_alive(db))
             rc = FG_ERETRY;
-        int committing = rc == 0;
         if (rc == 0)
             rc = fg_db_commit(db);
         if (rc == 0)
             return 0;
+        int sent = db->commit_sent;
         fg_db_rollback(db);
-        /* The server went away before COMMIT was sent: nothing was written
-         * (an open transaction dies with its connection), so the body runs
-         * again on the next server that answers (a cluster's other node).
-         * Lost during COMMIT, the outcome is unknown: the caller hears so. */
-        if (rc == FG_EUNAVAILABLE && !committing && db->broken) {
+        /* The server went away before COMMIT was sent (in the body, or while
+         * the deferred rows went out): nothing was written (an open
+         * transaction dies with its connection), so the body runs again on
+         * the next server that answers (a cluster's other node).  Lost during
+         * COMMIT, the outcome is unknown: the caller hears so
+         * (fg_db_commit_unknown) and must not run the work again itself. */
+        if (rc == FG_EUNAVAILABLE && !sent && db->broken) {
             backoff(db, attempt);
             continue;
         }
+        db->commit_unknown = rc == FG_EUNAVAILABLE && sent;
         if (rc != FG_ERETRY)
             return rc;
         if (db->trigger_fault && attempt >= 2 && !db->broken)

@@ -329,6 +329,17 @@ typedef int (*fg_db_tx_fn)(fg_db_t *db, void *arg);
  *  roll back otherwise, re-run on FG_ERETRY (also from the COMMIT itself) up
  *  to FG_DB_TX_ATTEMPTS_MAX. */
 int fg_db_tx(fg_db_t *db, fg_db_tx_fn fn, void *arg) FG_MUST_USE;
+/** After fg_db_tx (or a variant) answered FG_EUNAVAILABLE: 1 when the
+ *  connection was lost during COMMIT, so whether the transaction committed
+ *  is unknown.  Its work must then not be run again (a shared transaction's
+ *  members alone, say): the caller answers "unavailable" and a retry under
+ *  the same Idempotency-Key, inbox key or bank reference finds what did
+ *  commit.  0 after any other outcome. */
+int fg_db_commit_unknown(const fg_db_t *db);
+/** Fault injection for tests: when set, called with the connection as its
+ *  COMMIT is about to go out (after the deferred rows), where a test loses
+ *  the connection to play a COMMIT lost in flight.  NULL in the server. */
+extern void (*fg_db_commit_fault)(fg_db_t *db);
 /** fg_db_tx at REPEATABLE READ (the session's level is READ COMMITTED):
  *  locking reads lock the gaps they scan too. */
 int fg_db_tx_repeatable(fg_db_t *db, fg_db_tx_fn fn, void *arg) FG_MUST_USE;

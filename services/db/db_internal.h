@@ -36,10 +36,12 @@ struct fg_db {
     MYSQL *mysql;
     const fg_config_t *cfg;
     int broken;
-    int node;          /* the index, in fg_config_db_nodes, of the server it uses (or tries first) */
-    int cluster;       /* that server is a Galera node (wsrep_on) */
-    int canary;        /* fg_db_tx on a cluster: this transaction's row of fg_tx_alive is in (db.c) */
-    int trigger_fault; /* the last error was the cluster's trigger-load fault (db.c fg_db__classify) */
+    int commit_sent;    /* this transaction's COMMIT went to the server (fg_db_commit) */
+    int commit_unknown; /* the last transaction was lost during its COMMIT (fg_db_commit_unknown) */
+    int node;           /* the index, in fg_config_db_nodes, of the server it uses (or tries first) */
+    int cluster;        /* that server is a Galera node (wsrep_on) */
+    int canary;         /* fg_db_tx on a cluster: this transaction's row of fg_tx_alive is in (db.c) */
+    int trigger_fault;  /* the last error was the cluster's trigger-load fault (db.c fg_db__classify) */
     /* fg_db_reader: the connection to the read servers (db.read_socket, db.read_host), opened when
      * first asked for, with its configuration; when it would not open, not tried again before retry_ms */
     struct fg_db *reader;

@@ -15,6 +15,8 @@
  */
 #include "db/group.h"
 
+#include "db/db_internal.h"
+
 static pthread_mutex_t known_mutex = PTHREAD_MUTEX_INITIALIZER;
 static fg_db_group_t *known;
 
@@ -24,7 +26,8 @@ struct fg_db_group_member {
     void *arg;
     int done;
     int rc;
-    int alone; /* the shared transaction failed: run alone (rc is not the work's) */
+    int alone;   /* the shared transaction failed: run alone (rc is not the work's) */
+    int unknown; /* it was lost during its COMMIT (fg_db_commit_unknown) */
     pthread_cond_t wake;
 };
 typedef fg_db_group_member_t member_t;
@@ -113,13 +116,16 @@ int fg_db_group_tx(fg_db_group_t *g, fg_db_t *db, fg_db_tx_fn fn, void *arg)
             /* all or none, inserts deferred (a work alone too: its rows of the
              * change sequence are then numbered at COMMIT, db.h) */
             int rc = fg_db_tx_deferring(db, run_members, &run);
+            /* lost during COMMIT: the works may have committed, none runs again */
+            int unknown = rc != 0 && fg_db_commit_unknown(db);
             pthread_mutex_lock(&g->mutex);
             if (n > 1)
                 count(g, n, rc);
             for (member_t *m = first, *next; m != NULL; m = next) {
                 next = m->next;
                 /* alone, only a duplicate found at COMMIT may differ from what the work sees undeferred */
-                m->alone = !(rc == 0 || (n == 1 && rc != FG_ECONFLICT));
+                m->alone = !(rc == 0 || unknown || (n == 1 && rc != FG_ECONFLICT));
+                m->unknown = unknown;
                 m->rc = rc;
                 m->done = 1;
                 if (m != &self)
@@ -135,6 +141,7 @@ int fg_db_group_tx(fg_db_group_t *g, fg_db_t *db, fg_db_tx_fn fn, void *arg)
     pthread_cond_destroy(&self.wake);
     if (self.alone)
         return fg_db_tx(db, fn, arg);
+    db->commit_unknown = self.unknown; /* the leader's connection lost it: the caller asks its own */
     return self.rc;
 }
 
@@ -184,9 +191,10 @@ int fg_db_group_tx_all(fg_db_group_t *g, fg_db_t *db, fg_db_tx_fn fn, void *cons
 int fg_db_tx_set_or_each(fg_db_t *db, fg_db_tx_fn set, fg_db_tx_fn each, void *arg, int *ran_each)
 {
     int rc = fg_db_tx_deferring(db, set, arg);
+    int again = rc != 0 && !fg_db_commit_unknown(db); /* the set may have committed: not again */
     if (ran_each != NULL)
-        *ran_each = rc != 0;
-    return rc == 0 ? 0 : fg_db_tx(db, each, arg);
+        *ran_each = again;
+    return again ? fg_db_tx(db, each, arg) : rc;
 }
 
 void fg_db_groups_render(fg_buf_t *out)

@@ -61,20 +61,24 @@ int fg_db_tx_deferring(fg_db_t *db, fg_db_tx_fn fn, void *arg) FG_MUST_USE;
  *  its queue, db/pool.h; a delivery of several transfers; a job's claimed
  *  rows).  0 when they committed together; anything else rolled back all of
  *  them, and the caller runs each alone (fg_db_tx, fg_db_group_tx), so that
- *  each gets the answer it would get alone. */
+ *  each gets the answer it would get alone; except when the connection was
+ *  lost during COMMIT (fg_db_commit_unknown): they may have committed, and
+ *  each is answered FG_EUNAVAILABLE without running again. */
 int fg_db_group_tx_all(fg_db_group_t *g, fg_db_t *db, fg_db_tx_fn fn, void *const *args, int n) FG_MUST_USE;
 /** set(arg) in one deferring transaction, counted on g's /metrics series as
  *  a shared transaction of `works` works (g's queue is not used): the
  *  set-wise form of works a caller holds together (a delivery of several
  *  transfers).  As fg_db_group_tx_all: anything but 0 rolled back all of
- *  them, and the caller runs each alone. */
+ *  them, and the caller runs each alone (unless fg_db_commit_unknown). */
 int fg_db_group_tx_set(fg_db_group_t *g, fg_db_t *db, fg_db_tx_fn set, void *arg, int works) FG_MUST_USE;
 
 /** Work that has a set-wise form and a one-by-one form with the same answer
  *  (an order batch, a bills file): set(arg) in one deferring transaction,
  *  and when that fails for any reason (a key taken meanwhile, a deadlock
  *  past the retries), each(arg) in a new transaction (fg_db_tx), whose
- *  outcome is the answer; *ran_each (may be NULL) says which ran last. */
+ *  outcome is the answer; *ran_each (may be NULL) says which ran last.  A
+ *  set lost during its COMMIT (fg_db_commit_unknown) is not run again:
+ *  FG_EUNAVAILABLE. */
 int fg_db_tx_set_or_each(fg_db_t *db, fg_db_tx_fn set, fg_db_tx_fn each, void *arg, int *ran_each) FG_MUST_USE;
 
 /** Appends, for /metrics, each used group's counters (Prometheus text):

@@ -601,7 +601,7 @@ void fg_sepay_receive_many(fg_db_t *db, const fg_config_t *cfg, fg_sepay_item_t 
      * for any reason (a transfer delivered before, or applied by a statement
      * line first; two paying one order; a deadlock past the retries), each
      * runs alone with its own answer, as fg_sepay_receive. */
-    int rc = FG_ERETRY;
+    int rc = FG_ERETRY, unknown = 0;
     if (count > 1) {
         sepay_t **members = fg_calloc((size_t)n, sizeof(*members)); /* the first of each transfer */
         for (int i = 0; i < n; i++)
@@ -609,12 +609,15 @@ void fg_sepay_receive_many(fg_db_t *db, const fg_config_t *cfg, fg_sepay_item_t 
         transfer_set_t set = {cfg, members, n, fg_calloc((size_t)n, sizeof(fg_transfer_pay_t)),
                               fg_calloc((size_t)n, sizeof(int))};
         rc = fg_db_group_tx_set(&transfer_group, db, transfer_set_tx, &set, count);
+        unknown = rc != 0 && fg_db_commit_unknown(db); /* they may be in: answered so, not run again */
         free(set.pays);
         free(set.paying);
         free(members);
     }
     for (int i = 0; i < n; i++) {
-        if (valid[i] == 2 || (valid[i] == 1 && rc != 0))
+        if (valid[i] == 1 && unknown)
+            (void)sepay_conclude(db, &a[i], FG_EUNAVAILABLE); /* SePay delivers it again */
+        else if (valid[i] == 2 || (valid[i] == 1 && rc != 0))
             (void)sepay_conclude(db, &a[i], fg_db_group_tx(&transfer_group, db, transfer_tx, &a[i]));
         items[i].outcome = a[i].outcome;
     }

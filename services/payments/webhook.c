@@ -993,10 +993,11 @@ void fg_webhook_receive_many(fg_db_t *db, const fg_config_t *cfg, fg_webhook_ite
     verified = 0;
     for (int i = 0; i < n; i++)
         verified += in_set[i] > 0;
-    int rc = 0;
+    int rc = 0, unknown = 0;
     if (verified > 0) {
         set_run_t run = {&set, in_set};
         rc = fg_db_tx_deferring(db, set_tx, &run);
+        unknown = rc != 0 && fg_db_commit_unknown(db);
         set_unload(&set);
         fg_metrics_notification_set(verified, rc != 0);
     }
@@ -1006,7 +1007,12 @@ void fg_webhook_receive_many(fg_db_t *db, const fg_config_t *cfg, fg_webhook_ite
             items[i].outcome = a->outcome;
             continue;
         }
-        if (in_set[i] < 0 || rc != 0) {
+        if (in_set[i] > 0 && unknown) {
+            /* lost during COMMIT: it may be in, and is not run again; the
+             * provider is answered an error and delivers it again (inbox key) */
+            a->set = NULL;
+            (void)conclude(db, a, FG_EUNAVAILABLE);
+        } else if (in_set[i] < 0 || rc != 0) {
             a->set = NULL;
             (void)conclude(db, a, fg_db_group_tx(&apply_group, db, apply_tx, a));
         }

@@ -1186,7 +1186,9 @@ static void match_groups(fg_db_t *db, match_t *m, int n)
         int count = n - first < MATCH_GROUP_MAX ? n - first : MATCH_GROUP_MAX;
         for (int i = 0; i < count; i++)
             args[i] = &m[first + i];
-        if (count == 1 || fg_db_group_tx_all(&match_group, db, match_tx, args, count) != 0)
+        /* lost during COMMIT, they may be matched: left claimed, a later round looks again */
+        if (count == 1 ||
+            (fg_db_group_tx_all(&match_group, db, match_tx, args, count) != 0 && !fg_db_commit_unknown(db)))
             for (int i = 0; i < count; i++)
                 match_alone(db, &m[first + i]);
     }
@@ -1205,7 +1207,8 @@ int fg_recon_match_round(fg_db_t *db, const fg_config_t *cfg, int limit)
         for (int i = 0; i < n; i++)
             m[i] = (match_t){.cfg = cfg, .item_id = c.ids[first + i]};
         match_set_t set = {cfg, m, n, mb};
-        if (n == 1 || fg_db_group_tx_set(&match_set_group, db, match_set_tx, &set, n) != 0)
+        if (n == 1 ||
+            (fg_db_group_tx_set(&match_set_group, db, match_set_tx, &set, n) != 0 && !fg_db_commit_unknown(db)))
             match_groups(db, m, n);
         for (int i = 0; i < n; i++)
             item_free(&m[i].it);

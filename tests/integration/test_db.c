@@ -5,6 +5,7 @@
  */
 #include <check.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -265,6 +266,105 @@ START_TEST(group_members_fail_alone)
 }
 END_TEST
 
+/* ---- a COMMIT lost in flight ---------------------------------------------- */
+
+/* The connection is killed as its COMMIT goes out (fg_db_commit_fault): the
+ * client cannot tell whether the transaction committed.  Its works must not
+ * run again (a refund reserved twice, an order created twice): each member
+ * hears FG_EUNAVAILABLE and fg_db_commit_unknown says why. */
+static fg_db_group_t lost_group = FG_DB_GROUP_INIT("lost", 1, 8);
+static atomic_int lost_runs, lost_armed;
+static _Atomic unsigned long long lost_connection;
+
+static void kill_at_commit(fg_db_t *db)
+{
+    if (!atomic_exchange(&lost_armed, 0))
+        return;
+    char sql[64];
+    snprintf(sql, sizeof(sql), "KILL CONNECTION %llu", (unsigned long long)atomic_load(&lost_connection));
+    int rc = fg_db_exec_text(db, sql, strlen(sql)); /* the connection kills itself */
+    ck_assert_int_ne(rc, 0);
+}
+
+/* A work of the lost transaction: counts its runs and arms the kill. */
+static int lost_tx(fg_db_t *db, void *arg)
+{
+    (void)arg;
+    fg_stmt_t s;
+    int64_t id = 0;
+    int rc = fg_stmt_init(&s, db, "SELECT CONNECTION_ID()");
+    if (rc != 0)
+        return rc;
+    fg_stmt_out_int(&s, &id, NULL);
+    if ((rc = fg_stmt_one(&s)) != 0)
+        return rc;
+    atomic_store(&lost_connection, (unsigned long long)id);
+    atomic_fetch_add(&lost_runs, 1);
+    atomic_store(&lost_armed, 1);
+    return 0;
+}
+
+/* Holds the group's one leader slot while two works queue behind it. */
+static int hold_tx(fg_db_t *db, void *arg)
+{
+    (void)db;
+    (void)arg;
+    fgt_sleep_ms(1000);
+    return 0;
+}
+
+typedef struct {
+    fg_db_tx_fn fn;
+    int rc, unknown;
+} lost_worker_t;
+
+static void *lost_worker(void *arg)
+{
+    lost_worker_t *w = arg;
+    fg_db_t *db = open_db();
+    w->rc = fg_db_group_tx(&lost_group, db, w->fn, NULL);
+    w->unknown = fg_db_commit_unknown(db);
+    fg_db_close(db);
+    return NULL;
+}
+
+START_TEST(a_commit_lost_in_flight_runs_no_work_again)
+{
+    fg_db_commit_fault = kill_at_commit;
+    /* a shared transaction of two members */
+    atomic_store(&lost_runs, 0);
+    lost_worker_t w[3] = {{hold_tx, -1, 0}, {lost_tx, -1, 0}, {lost_tx, -1, 0}};
+    pthread_t t[3];
+    ck_assert_int_eq(pthread_create(&t[0], NULL, lost_worker, &w[0]), 0);
+    fgt_sleep_ms(200);
+    for (int i = 1; i < 3; i++)
+        ck_assert_int_eq(pthread_create(&t[i], NULL, lost_worker, &w[i]), 0);
+    for (int i = 0; i < 3; i++)
+        pthread_join(t[i], NULL);
+    ck_assert_int_eq(w[0].rc, 0);
+    int runs = atomic_load(&lost_runs);
+    ck_assert_int_eq(runs, 2); /* once each, in the one transaction */
+    for (int i = 1; i < 3; i++) {
+        ck_assert_int_eq(w[i].rc, FG_EUNAVAILABLE);
+        ck_assert_int_eq(w[i].unknown, 1);
+    }
+    /* a set with a one-by-one form: the one-by-one form does not run */
+    fg_db_t *db = open_db();
+    atomic_store(&lost_runs, 0);
+    int each = -1;
+    ck_assert_int_eq(fg_db_tx_set_or_each(db, lost_tx, lost_tx, NULL, &each), FG_EUNAVAILABLE);
+    ck_assert_int_eq(each, 0);
+    runs = atomic_load(&lost_runs);
+    ck_assert_int_eq(runs, 1);
+    ck_assert_int_eq(fg_db_commit_unknown(db), 1);
+    /* the connection is opened again, and the next transaction knows its outcome */
+    ck_assert_int_eq(fg_db_tx(db, hold_tx, NULL), 0);
+    ck_assert_int_eq(fg_db_commit_unknown(db), 0);
+    fg_db_close(db);
+    fg_db_commit_fault = NULL;
+}
+END_TEST
+
 static Suite *db_suite(void)
 {
     Suite *s = suite_create("db");
@@ -276,6 +376,7 @@ static Suite *db_suite(void)
     tcase_add_test(tc, rollback_discards_queued_rows);
     tcase_add_test(tc, duplicate_key_fails_the_commit_whole);
     tcase_add_test(tc, group_members_fail_alone);
+    tcase_add_test(tc, a_commit_lost_in_flight_runs_no_work_again);
     suite_add_tcase(s, tc);
     return s;
 }
