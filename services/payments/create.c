@@ -10,8 +10,8 @@
  * the call and the row says "pending" meanwhile, which is what it is.
  *
  * The payer pages start with reuse_pending: the order's pending payment of
- * the method is read under the same order lock and answered again, so a
- * reload or a double tap never makes a second one.
+ * the method for what the order owes now is read under the same order lock
+ * and answered again, so a reload or a double tap never makes a second one.
  */
 #include "payments/payments_internal.h"
 
@@ -27,9 +27,12 @@ static const char SQL_REFUSED[] = "UPDATE payments SET status = 'failed', failur
                                   "WHERE public_id = ? AND status = 'pending'";
 static const char SQL_STARTED[] = "UPDATE payments SET redirect_url = ? WHERE public_id = ? AND status = 'pending'";
 /* Under the order's row lock: every start of this order waits for it, so a
- * committed pending payment is seen (READ COMMITTED) and none is in flight. */
-static const char SQL_PENDING[] = "SELECT public_id, redirect_url, created_at FROM payments "
-                                  "WHERE order_id = ? AND adapter = ? AND status = 'pending' ORDER BY id DESC LIMIT 1";
+ * committed pending payment is seen (READ COMMITTED) and none is in flight.
+ * Only one for what the order owes now: after a part was paid another way,
+ * the payment started for the whole would take too much. */
+static const char SQL_PENDING[] =
+    "SELECT public_id, redirect_url, created_at FROM payments "
+    "WHERE order_id = ? AND adapter = ? AND status = 'pending' AND amount = ? ORDER BY id DESC LIMIT 1";
 
 void fg_payment_new_free(fg_payment_new_t *pn)
 {
@@ -90,6 +93,7 @@ static int find_pending(fg_db_t *db, const fg_merchant_ref_t *m, fg_payment_new_
         return rc;
     fg_stmt_int(&s, order_id);
     fg_stmt_cstr(&s, pn->adapter->name);
+    fg_stmt_int(&s, pn->amount);
     fg_stmt_out_text(&s, &id, NULL);
     fg_stmt_out_text(&s, &pn->started.redirect_url, &url_null);
     fg_stmt_out_int(&s, &created, NULL);
@@ -143,7 +147,7 @@ int fg_payment_create(fg_db_t *db, const fg_config_t *cfg, const fg_merchant_ref
     }
     fg_payment_start_t start = {
         pn->payment_id, pn->amount, pn->currency, pn->code, pn->description.len > 0 ? pn->description.data : NULL,
-        NULL,           pn->now};
+        pn->payer_ip,   pn->now};
     pn->start = start;
     if (pn->adapter->start_request != NULL) {
         /* reached over HTTP: the call is built now, made after COMMIT */

@@ -79,8 +79,9 @@ void fg_payment_started_json(fg_buf_t *extra, const fg_payment_started_t *starte
  *  with fg_payment_new_free. */
 typedef struct {
     const fg_adapter_t *adapter;
-    int64_t requested; /* 0 = what the order still owes */
-    int reuse_pending; /* the payer pages: a pending payment of this method is reused, never a second made */
+    int64_t requested;    /* 0 = what the order still owes */
+    int reuse_pending;    /* the payer pages: a pending payment of this method is reused, never a second made */
+    const char *payer_ip; /* the payer's address for the provider's checks (VNPay vnp_IpAddr); NULL: unknown */
     /* filled by fg_payment_create */
     int reused; /* reuse_pending found the pending payment: payment_id, payment and started are it */
     fg_order_status_t order_status; /* the order's effective status (FG_ESTATE names it) */

@@ -246,6 +246,7 @@ void fg_web_pay_start(fg_call_t *call, fg_db_t *db)
     start_t st = {{(uint64_t)b.merchant_id, b.merchant_public_id.data}, call->cfg, b.order_public_id.data, {0}};
     st.pn.adapter = fg_adapter_find(method.data);
     st.pn.reuse_pending = 1;
+    st.pn.payer_ip = call->peer[0] != '\0' ? call->peer : NULL;
     rc = start_payment(db, &st);
     if (rc == 0 && st.pn.started.redirect_url.len > 0)
         go(call, st.pn.adapter, st.pn.started.redirect_url.data);
