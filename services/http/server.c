@@ -483,14 +483,30 @@ static int start_call(h2o_req_t *req, loop_t *loop, const fg_route_t *route, int
         call->query_raw = fg_strndup(req->path.base + req->query_at + 1, req->path.len - req->query_at - 1);
         fg_call_parse_query(call, req->path.base + req->query_at + 1, req->path.len - req->query_at - 1);
     }
+    /* An HTTP/2 browser sends each cookie as a header of its own, and h2o
+     * 2.2.5 leaves them apart: they are joined into one with "; " (RFC 7540
+     * §8.1.2.5), so that a cookie after the first is found. */
+    fg_buf_t cookies = FG_BUF_INIT;
     for (size_t i = 0; i < req->headers.size; i++) {
         const h2o_header_t *h = &req->headers.entries[i];
+        if (h2o_lcstris(h->name->base, h->name->len, H2O_STRLIT("cookie"))) {
+            if (cookies.len > 0)
+                fg_buf_puts(&cookies, "; ");
+            fg_buf_append(&cookies, h->value.base, h->value.len);
+            continue;
+        }
         for (size_t k = 0; k < h->name->len; k++)
             fg_buf_putc(&call->headers, (char)h2o_tolower(h->name->base[k]));
         fg_buf_puts(&call->headers, ": ");
         fg_buf_append(&call->headers, h->value.base, h->value.len);
         fg_buf_putc(&call->headers, '\n');
     }
+    if (cookies.len > 0) {
+        fg_buf_puts(&call->headers, "cookie: ");
+        fg_buf_append(&call->headers, cookies.data, cookies.len);
+        fg_buf_putc(&call->headers, '\n');
+    }
+    fg_buf_free(&cookies);
     header_copy(req, H2O_TOKEN_AUTHORIZATION, &call->authorization, NULL);
     ssize_t ik = h2o_find_header_by_str(&req->headers, H2O_STRLIT("idempotency-key"), -1);
     if (ik != -1) {

@@ -102,6 +102,23 @@ START_TEST(login_sets_a_strict_cookie_and_stores_only_its_hash)
     ck_assert_ptr_nonnull(strstr(attrs, "; Secure"));
     fgt_response_free(&r);
     ck_assert_int_ge(audit_count(finance_email, "staff_session.login"), 2);
+
+    /* over HTTP/2 a browser sends each cookie as a header of its own, the stale session's first: the login
+     * form's cookie after it is found */
+    char pre[128], csrf[96], body[1024], c1[200], c2[200], pw[200];
+    r = get(&srv, FGT_H2C, NULL, "/staff/login");
+    ck_assert(set_cookie(&r, "fg_staff_login", pre, sizeof(pre), NULL, 0));
+    csrf_of(&r, csrf, sizeof(csrf));
+    fgt_response_free(&r);
+    snprintf(c1, sizeof(c1), "Cookie: fg_staff=%s", "stale-session-secret");
+    snprintf(c2, sizeof(c2), "Cookie: fg_staff_login=%s", pre);
+    form_escape(finance_email, attrs, sizeof(attrs));
+    form_escape(PASSWORD, pw, sizeof(pw));
+    snprintf(body, sizeof(body), "csrf_token=%s&email=%s&password=%s", csrf, attrs, pw);
+    const char *headers[] = {c1, c2, "Content-Type: application/x-www-form-urlencoded", NULL};
+    r = fgt_request(&srv, FGT_H2C, "POST", "/staff/login", headers, body, 0);
+    ck_assert_msg(r.status == 303, "%ld %s", r.status, r.body);
+    fgt_response_free(&r);
 }
 END_TEST
 
