@@ -53,11 +53,8 @@ void fg_format_amount_vi(int64_t amount, int exponent, char *out, size_t cap)
     }
     if (exponent > 0) {
         fg_buf_putc(&b, ',');
-        for (int i = whole; i < n; i++)
-            if (i >= 0)
-                fg_buf_putc(&b, digits[i]);
-        for (int i = n; i < whole + exponent && whole < 0; i++)
-            fg_buf_putc(&b, '0');
+        for (int i = whole; i < n; i++) /* zeros first when the amount is below one unit's tenth */
+            fg_buf_putc(&b, i < 0 ? '0' : digits[i]);
     }
     snprintf(out, cap, "%s", b.data);
     fg_buf_free(&b);

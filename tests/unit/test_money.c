@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "core/money.h"
+#include "web/web.h"
 
 /* ---- currencies ---------------------------------------------------------- */
 
@@ -273,6 +274,36 @@ START_TEST(format_capacity)
 }
 END_TEST
 
+/* The pages' amounts: dots between thousands, a comma before the fraction. */
+START_TEST(pages_write_amounts_the_vietnamese_way)
+{
+    static const struct {
+        int64_t amount;
+        int exponent;
+        const char *want;
+    } cases[] = {
+        {0, 0, "0"},
+        {5, 0, "5"},
+        {1500000, 0, "1.500.000"},
+        {-250000, 0, "-250.000"},
+        {5, 2, "0,05"},
+        {12, 3, "0,012"},
+        {1, 3, "0,001"},
+        {50, 2, "0,50"},
+        {105, 2, "1,05"},
+        {123456, 2, "1.234,56"},
+        {-7, 2, "-0,07"},
+        {INT64_MAX, 0, "9.223.372.036.854.775.807"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char out[64];
+        fg_format_amount_vi(cases[i].amount, cases[i].exponent, out, sizeof(out));
+        ck_assert_msg(strcmp(out, cases[i].want) == 0, "%lld e%d: %s, want %s", (long long)cases[i].amount,
+                      cases[i].exponent, out, cases[i].want);
+    }
+}
+END_TEST
+
 START_TEST(format_parse_round_trip)
 {
     static const int64_t amounts[] = {
@@ -304,6 +335,7 @@ static Suite *money_suite(void)
     tcase_add_test(tc, format_values);
     tcase_add_test(tc, format_capacity);
     tcase_add_test(tc, format_parse_round_trip);
+    tcase_add_test(tc, pages_write_amounts_the_vietnamese_way);
     suite_add_tcase(s, tc);
     return s;
 }
