@@ -274,15 +274,21 @@ int fg_staff_login(fg_db_t *db, const fg_config_t *cfg, const char *email, const
     throttle_t t;
     memset(out, 0, sizeof(*out));
     login_t l = {cfg, normal, peer, now, 0, 0, out, 0, 0};
-    if (fg_staff_email_normalize(email, normal, sizeof(normal)) != 0)
-        normal[0] = '\0';
-    int rc = normal[0] != '\0' ? throttle_read(db, normal, 0, &t) : 0;
-    if (rc == 0 && normal[0] != '\0' && throttle_verdict(cfg, &t, now, &out->retry_after_ms) != FG_LOGIN_OK) {
+    if (fg_staff_email_normalize(email, normal, sizeof(normal)) != 0 || normal[0] == '\0') {
+        /* Not an address: no account can match, and the format is no
+         * secret, so no password is hashed and nothing is written (the scrypt
+         * check costs 0.1 s and 32 MiB of a database worker: junk posted in a
+         * loop would hold the workers that take payments). */
+        out->outcome = FG_LOGIN_BAD;
+        return 0;
+    }
+    int rc = throttle_read(db, normal, 0, &t);
+    if (rc == 0 && throttle_verdict(cfg, &t, now, &out->retry_after_ms) != FG_LOGIN_OK) {
         fg_db_end(db);
         rc = fg_db_tx(db, login_tx, &l); /* records the refused try, verifies nothing */
         goto Exit;
     }
-    if (rc == 0 && normal[0] != '\0')
+    if (rc == 0)
         rc = user_read(db, &l, &hash);
     fg_db_end(db);
     if (rc != 0)

@@ -139,6 +139,13 @@ START_TEST(a_wrong_password_is_refused_and_audited)
     fgt_response_free(&r);
     ck_assert_int_eq(audit_count(email, "staff_session.login_failed"), 1);
     ck_assert_int_eq(audit_count(email, "staff_session.login"), 0);
+    /* what is no address at all gets the same answer, and costs no password check and no row */
+    long long unknown = audit_count("unknown", "staff_session.login_failed");
+    r = login_on(&srv, FGT_HTTP1, "not-an-address", PASSWORD, session, sizeof(session));
+    ck_assert_int_eq(r.status, 401);
+    ck_assert_ptr_nonnull(strstr(r.body, "data-page=\"staff-login\""));
+    fgt_response_free(&r);
+    ck_assert_int_eq(audit_count("unknown", "staff_session.login_failed"), unknown);
     /* without a session every page sends the browser to the login form */
     r = get(&srv, FGT_HTTP1, NULL, "/staff/orders");
     ck_assert_int_eq(r.status, 303);
