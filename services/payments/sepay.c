@@ -19,6 +19,7 @@
 #include "payments/payments_internal.h"
 
 #include <pthread.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -394,6 +395,31 @@ int fg_transfer_pay_orders(fg_db_t *db, const fg_config_t *cfg, fg_transfer_pay_
     return rc;
 }
 
+/* Why a transfer credits nothing, or NULL: an outgoing one; one on another
+ * account than the collection account (vietqr.account_no), when the feed
+ * watches several of the merchant's accounts: its memo may name a bill, but
+ * the money is not where the bill is paid, and no statement of the
+ * collection account will show it. */
+static const char *no_credit(const sepay_t *a)
+{
+    if (!a->t->incoming)
+        return "outgoing transfer: no credit";
+    const char *ours = a->cfg->vietqr_account_no, *theirs = a->t->account_number;
+    if (ours[0] == '\0' || theirs[0] == '\0')
+        return NULL;
+    /* the digits and letters, without the spaces, dots and dashes either side may write */
+    for (;;) {
+        while (*ours != '\0' && !isalnum((unsigned char)*ours))
+            ours++;
+        while (*theirs != '\0' && !isalnum((unsigned char)*theirs))
+            theirs++;
+        if (*ours == '\0' || *theirs == '\0')
+            return *ours == *theirs ? NULL : "transfer to another account than the collection account: no credit";
+        if (toupper((unsigned char)*ours++) != toupper((unsigned char)*theirs++))
+            return "transfer to another account than the collection account: no credit";
+    }
+}
+
 /* A transfer's first step: an outgoing one, or one whose memo names no
  * order, is recorded (and done: *order_id 0); else *order_id is the order it
  * pays. */
@@ -402,9 +428,8 @@ static int transfer_start(fg_db_t *db, sepay_t *a, int64_t now, int64_t *order_i
     *order_id = 0;
     a->outcome = FG_ACK_APPLIED;
     a->reason = NULL;
-    if (!a->t->incoming) {
+    if ((a->reason = no_credit(a)) != NULL) {
         a->inbox_status = "applied";
-        a->reason = "outgoing transfer: no credit";
         return record(db, a, a->event_id);
     }
     const char *memo = a->t->content;
@@ -472,7 +497,7 @@ static int transfer_set_tx(fg_db_t *db, void *arg)
     const char **memos = fg_calloc((size_t)r->n, sizeof(*memos));
     int64_t *orders = fg_calloc((size_t)r->n, sizeof(*orders));
     for (int i = 0; i < r->n; i++)
-        memos[i] = r->members[i] != NULL && r->members[i]->t->incoming ? r->members[i]->t->content : NULL;
+        memos[i] = r->members[i] != NULL && no_credit(r->members[i]) == NULL ? r->members[i]->t->content : NULL;
     int paying = 0, rc = orders_named(db, memos, r->n, now, orders);
     for (int i = 0; i < r->n; i++)
         if (r->members[i] != NULL)
@@ -485,9 +510,8 @@ static int transfer_set_tx(fg_db_t *db, void *arg)
             continue;
         a->outcome = FG_ACK_APPLIED;
         a->reason = NULL;
-        if (!a->t->incoming) {
+        if ((a->reason = no_credit(a)) != NULL) {
             a->inbox_status = "applied";
-            a->reason = "outgoing transfer: no credit";
             rc = record(db, a, a->event_id);
         } else if (a->order_id == 0) {
             rc = receipt(db, a, now);

@@ -39,12 +39,13 @@ static void transfer_json(bs_buf_t *b, const transfer_t *t, yajl_val root, const
     const char *sub = bs_json_get_str(root, "sub_account");
     const char *description = bs_json_get_str(root, "description");
     const char *gateway = bs_json_get_str(root, "gateway");
+    const char *account = bs_json_get_str(root, "account_no"); /* another account the feed watches */
     char date[24];
     bs_format_gmt7(t->at_ms, "%Y-%m-%d %H:%M:%S", date, sizeof(date));
     bs_buf_printf(b, "{\"id\":%lld,\"gateway\":", (long long)t->id);
     bs_json_str(b, gateway != NULL ? gateway : gateway_name(bs_config.vietqr_bank_bin));
     bs_buf_printf(b, ",\"transactionDate\":\"%s\",\"accountNumber\":", date);
-    bs_json_str(b, bs_config.vietqr_account_no);
+    bs_json_str(b, account != NULL ? account : bs_config.vietqr_account_no);
     bs_buf_puts(b, ",\"code\":");
     bs_json_str(b, code); /* null unless given */
     bs_buf_puts(b, ",\"content\":");

@@ -718,6 +718,20 @@ START_TEST(vietqr_duplicates_forgery_unknown_memo_and_outgoing)
     r = transfer(5000, "chi tra", "out");
     ck_assert_int_eq(answer_status(&r, "responses", 0), 200);
     fgt_response_free(&r);
+    /* nor one on another account the feed watches, though its memo names an open bill */
+    char other[40], other_code[16], body[400];
+    new_order(45000, NULL, other, other_code);
+    snprintf(body, sizeof(body),
+             "{\"amount\":45000,\"content\":\"HP %s\",\"transfer_type\":\"in\",\"account_no\":\"0991000099999\"}",
+             other_code);
+    r = control("/control/sepay/transfer", body);
+    ck_assert_int_eq(answer_status(&r, "responses", 0), 200);
+    fgt_response_free(&r);
+    expect_order(other, "open", 0);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM webhook_inbox WHERE adapter = 'vietqr' AND reason LIKE "
+                                "'transfer to another account%' AND body LIKE CONCAT('%', ?, '%')",
+                                other_code, NULL),
+                     1);
     expect_moved(&before, "vietqr", 99000, 34000);
     ledger_holds();
 }
