@@ -38,7 +38,10 @@ static const char USAGE[] =
     "  admin user create --email E --role finance|auditor|admin   (password on stdin)\n"
     "  admin user create --email E --role accountant --merchant mer_...   a school's accountant\n"
     "  admin user unlock --email E        lifts a login lockout\n"
+    "  admin user disable --email E       takes a staff member's access away: ends the sessions,\n"
+    "                                     revokes the tokens (audited); enable gives it back\n"
     "  admin token create --email E [--ttl-hours H]               prints a staff bearer token\n"
+    "  admin token revoke --email E       revokes every token of the staff member (audited)\n"
     "  admin key create --scope export    an API key of the data-sharing platform, which\n"
     "                                     reads the change feed only; prints its id and key\n"
     "  admin key revoke --id key_...      revokes a key (a merchant's or an export key)\n"
@@ -631,6 +634,10 @@ static int dispatch(const fg_config_t *cfg, int argc, char **argv)
         return fg_staff_cli_user_unlock(cfg, argc, argv);
     if (strcmp(cmd, "admin") == 0 && argc >= 4 && strcmp(argv[2], "token") == 0 && strcmp(argv[3], "create") == 0)
         return fg_staff_cli_token_create(cfg, argc, argv);
+    if (strcmp(cmd, "admin") == 0 && argc >= 4 &&
+        ((strcmp(argv[2], "user") == 0 && (strcmp(argv[3], "disable") == 0 || strcmp(argv[3], "enable") == 0)) ||
+         (strcmp(argv[2], "token") == 0 && strcmp(argv[3], "revoke") == 0)))
+        return fg_staff_cli_user_access(cfg, argc, argv);
     if (strcmp(cmd, "admin") == 0 && argc >= 4 && strcmp(argv[2], "key") == 0 && strcmp(argv[3], "create") == 0)
         return cmd_key_create(cfg, argc, argv);
     if (strcmp(cmd, "admin") == 0 && argc >= 4 && strcmp(argv[2], "key") == 0 && strcmp(argv[3], "revoke") == 0)

@@ -47,6 +47,14 @@ int fg_staff_cli_token_create(const fg_config_t *cfg, int argc, char **argv);
  *  code: 0, 1 (the address is not locked, database) or 2 (usage). */
 int fg_staff_cli_user_unlock(const fg_config_t *cfg, int argc, char **argv);
 
+/** `feegate admin user disable|enable --email E` and `feegate admin token
+ *  revoke --email E` (argv[2..3] name which): taking access away from a
+ *  staff member who left or whose password or token leaked.  Disabling also
+ *  ends the user's sessions and revokes its tokens; revoking, every token of
+ *  the user.  One transaction with its audit row; prints a JSON summary.
+ *  Exit code. */
+int fg_staff_cli_user_access(const fg_config_t *cfg, int argc, char **argv);
+
 /* ---- the audit log --------------------------------------------------------- */
 
 /** Appends one audit_log row inside the caller's transaction: who (actor: a

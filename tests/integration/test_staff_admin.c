@@ -262,6 +262,72 @@ START_TEST(the_cli_rotates_a_key)
 }
 END_TEST
 
+/* A staff bearer token's answer on a staff route. */
+static long token_status(const char *token)
+{
+    char auth[160];
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+    const char *headers[] = {auth, NULL};
+    fgt_response_t r = fgt_request(&srv, FGT_HTTP1, "GET", "/v1/payouts", headers, NULL, 0);
+    long status = r.status;
+    fgt_response_free(&r);
+    return status;
+}
+
+static void new_token(const char *email, char *token, size_t cap)
+{
+    char out[512];
+    const char *create[] = {"feegate", "admin", "token", "create", "--email", email, NULL};
+    ck_assert_int_eq(fgt_cli(create, NULL, out, sizeof(out)), 0);
+    const char *at = strstr(out, "\"token\":\"");
+    ck_assert_ptr_nonnull(at);
+    snprintf(token, cap, "%.*s", (int)strcspn(at + 9, "\""), at + 9);
+}
+
+/* Someone left, or a password or a token leaked: the CLI takes the access
+ * away (sessions, tokens, login) and gives it back, each step audited. */
+START_TEST(the_cli_disables_a_staff_member_and_revokes_tokens)
+{
+    char email[128], session[200], t1[160], t2[160], t3[160], out[512];
+    user_create("finance", NULL, email);
+    login_ok(email, session, sizeof(session));
+    ck_assert_int_eq(status_of(session, "/staff"), 200);
+    new_token(email, t1, sizeof(t1));
+    new_token(email, t2, sizeof(t2));
+    /* the tokens, revoked (t1 is first used after: no server has it cached) */
+    const char *revoke[] = {"feegate", "admin", "token", "revoke", "--email", email, NULL};
+    ck_assert_int_eq(fgt_cli(revoke, NULL, out, sizeof(out)), 0);
+    ck_assert_msg(strstr(out, "\"tokens_revoked\":2") != NULL, "%s", out);
+    ck_assert_int_eq(token_status(t1), 401);
+    ck_assert_int_eq(status_of(session, "/staff"), 200); /* the session is not a token */
+    new_token(email, t3, sizeof(t3));
+    /* disabled: the session ends, the new token is revoked, the password no longer logs in */
+    const char *disable[] = {"feegate", "admin", "user", "disable", "--email", email, NULL};
+    ck_assert_int_eq(fgt_cli(disable, NULL, out, sizeof(out)), 0);
+    ck_assert_msg(strstr(out, "\"changed\":true,\"sessions_ended\":1,\"tokens_revoked\":1") != NULL, "%s", out);
+    ck_assert_int_eq(status_of(session, "/staff"), 303);
+    ck_assert_int_eq(token_status(t3), 401);
+    fgt_response_t r = login_on(&srv, FGT_HTTP1, email, PASSWORD, session, sizeof(session));
+    ck_assert_int_eq(r.status, 401);
+    fgt_response_free(&r);
+    ck_assert_int_eq(fgt_cli(disable, NULL, out, sizeof(out)), 0); /* again: nothing more to do */
+    ck_assert_msg(strstr(out, "\"changed\":false,\"sessions_ended\":0,\"tokens_revoked\":0") != NULL, "%s", out);
+    /* enabled: the password logs in again; the tokens stay revoked */
+    const char *enable[] = {"feegate", "admin", "user", "enable", "--email", email, NULL};
+    ck_assert_int_eq(fgt_cli(enable, NULL, out, sizeof(out)), 0);
+    ck_assert_msg(strstr(out, "\"disabled\":false,\"changed\":true") != NULL, "%s", out);
+    login_ok(email, session, sizeof(session));
+    ck_assert_int_eq(token_status(t2), 401);
+    const char *nobody[] = {"feegate", "admin", "user", "disable", "--email", "nobody@nowhere.gov.vn", NULL};
+    ck_assert_int_eq(fgt_cli(nobody, NULL, out, sizeof(out)), 1);
+    const char *bad[] = {"feegate", "admin", "user", "disable", NULL};
+    ck_assert_int_eq(fgt_cli(bad, NULL, out, sizeof(out)), 2);
+    ck_assert_int_eq(audit_count("cli", "staff_token.revoke", NULL) >= 1, 1);
+    ck_assert_int_eq(audit_count("cli", "staff_user.disable", NULL) >= 2, 1);
+    ck_assert_int_eq(audit_count("cli", "staff_user.enable", NULL) >= 1, 1);
+}
+END_TEST
+
 START_TEST(only_an_admin_posts_and_every_post_needs_its_token)
 {
     char session[200], csrf[128], path[200];
@@ -519,6 +585,7 @@ int main(void)
     tcase_add_test(tc, an_admin_creates_a_merchant_whose_key_is_shown_once_and_works);
     tcase_add_test(tc, a_new_key_rotation_and_revocation);
     tcase_add_test(tc, the_cli_rotates_a_key);
+    tcase_add_test(tc, the_cli_disables_a_staff_member_and_revokes_tokens);
     tcase_add_test(tc, only_an_admin_posts_and_every_post_needs_its_token);
     tcase_add_test(tc, an_accountant_sees_its_own_merchant_only);
     tcase_add_test(tc, webhooks_are_listed_redelivered_disabled_and_enabled);
