@@ -467,6 +467,29 @@ static int apply_receipt(fg_db_t *db, apply_t *a, const fg_payment_row_t *p, int
     return 0;
 }
 
+/* A verified success that names no payment of this adapter (ours lost, or
+ * another's sharing the merchant credentials): the provider says it took
+ * the money, so it is recorded as unapplied money for staff (DESIGN §6),
+ * once under the notification's event id; the provider is still told the
+ * payment is unknown.  The gateways carry VND only. */
+static int apply_stray(fg_db_t *db, apply_t *a, int64_t now)
+{
+    char clearing[FG_ACCOUNT_CODE_MAX + 1], memo[256], journal[FG_ID_CAP];
+    snprintf(clearing, sizeof(clearing), "assets:clearing:%s", a->adapter->name);
+    snprintf(memo, sizeof(memo), "%s transaction %.64s for %.47s, no such payment of ours", a->adapter->name,
+             a->n->provider_txn_id, a->n->payment_id);
+    fg_journal_t j = {.kind = "receipt", .memo = memo};
+    fg_journal_add(&j, clearing, 0, "VND", a->n->amount);
+    fg_journal_add(&j, "liabilities:unapplied", 0, "VND", -a->n->amount);
+    int rc = fg_ledger_post(db, &j, now, journal);
+    if (rc != 0)
+        return rc;
+    snprintf(a->reason_text, sizeof(a->reason_text), "%s: recorded as unapplied money, journal %s", a->reason, journal);
+    a->reason = a->reason_text;
+    a->inbox_status = "applied";
+    return 0;
+}
+
 static int apply_success(fg_db_t *db, apply_t *a, const fg_payment_row_t *p, fg_order_row_t *order, int64_t now)
 {
     int64_t applied = 0, unapplied = 0;
@@ -594,14 +617,10 @@ static int apply_tx(fg_db_t *db, void *arg)
         rc = a->found ? 0 : FG_ENOTFOUND;
     else
         rc = fg_payment_lock_with_order(db, a->n->payment_id, p, order);
-    if (rc == FG_ENOTFOUND) {
+    if (rc == FG_ENOTFOUND || (rc == 0 && strcmp(p->adapter.data, a->adapter->name) != 0)) {
         a->outcome = FG_ACK_NOT_FOUND;
-        a->reason = "no such payment";
-        rc = 1;
-    } else if (rc == 0 && strcmp(p->adapter.data, a->adapter->name) != 0) {
-        a->outcome = FG_ACK_NOT_FOUND;
-        a->reason = "the payment belongs to another adapter";
-        rc = 1;
+        a->reason = rc == FG_ENOTFOUND ? "no such payment" : "the payment belongs to another adapter";
+        rc = a->n->status == FG_NOTIFY_SUCCEEDED && a->n->amount > 0 ? apply_stray(db, a, now) : 1;
     } else if (rc == 0 && a->n->status == FG_NOTIFY_SUCCEEDED) {
         rc = apply_success(db, a, p, order, now);
         if (rc == 0 && !a->receipt && a->adapter->amount_must_match && a->n->amount != p->amount) {

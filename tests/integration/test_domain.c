@@ -234,13 +234,26 @@ START_TEST(partial_payments_add_up)
 }
 END_TEST
 
+/* The provider took money for a payment we do not have: answered "not
+ * found", the money kept as unapplied (one receipt journal), once. */
 START_TEST(unknown_payment_is_not_applicable)
 {
     fg_ack_t outcome;
     long long journals = fgt_db_int("SELECT COUNT(*) FROM journals", NULL, NULL);
-    ck_assert_int_eq(apply("pay_NOSUCHPAYMENT00000000000", fgt_unique("TX"), 1000, &outcome), 1);
+    char txn[64];
+    snprintf(txn, sizeof(txn), "%s", fgt_unique("TX"));
+    ck_assert_int_eq(apply("pay_NOSUCHPAYMENT00000000000", txn, 1000, &outcome), 0);
     ck_assert_int_eq(outcome, FG_ACK_NOT_FOUND);
-    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM journals", NULL, NULL), journals);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM journals", NULL, NULL), journals + 1);
+    ck_assert_int_eq(
+        fgt_db_int("SELECT COUNT(*) FROM journals j JOIN ledger_entries e ON e.journal_id = j.id JOIN "
+                   "ledger_accounts a ON a.id = e.account_id WHERE j.memo LIKE CONCAT('%', ?, '%') AND a.code = "
+                   "'liabilities:unapplied' AND e.amount = -1000",
+                   txn, NULL),
+        1);
+    ck_assert_int_eq(apply("pay_NOSUCHPAYMENT00000000000", txn, 1000, &outcome), FG_ECONFLICT); /* once */
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM journals", NULL, NULL), journals + 1);
+    ck_assert_int_eq(fgt_ledger_check(), 0);
 }
 END_TEST
 

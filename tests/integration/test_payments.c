@@ -426,17 +426,23 @@ START_TEST(each_notification_of_a_set_keeps_its_own_answer)
     expect_order(shared_order, "paid", 70000);
     ck_assert_str_eq(payment_status(s1, status), "succeeded");
     ck_assert_str_eq(payment_status(s2, status), "succeeded");
-    ck_assert_int_eq(liability("liabilities:unapplied") - unapplied, 70000);
+    /* (and the unknown payment's 5000 below) */
+    ck_assert_int_eq(liability("liabilities:unapplied") - unapplied, 70000 + 5000);
     /* the failure: the payment failed, the order untouched */
     fgt_expect(out[k + 4], 200, NULL);
     ck_assert_str_eq(payment_status(failing, status), "failed");
     ck_assert_int_eq(journals_of(failing), 0);
     expect_order(failing_order, "open", 0);
-    /* unknown payments: 404 and a failed row each; the forgery: 401, a rejected row, payment 1 untouched */
+    /* unknown payments: 404 each; the success's money is kept as unapplied (applied row, a receipt
+     * journal), the failure's row failed; the forgery: 401, a rejected row, payment 1 untouched */
     static const char NOT_FOUND[] = "{\"received\":false,\"error\":\"payment_not_found\"}";
     ck_assert_int_eq(out[k + 5].status, 404);
     ck_assert_str_eq(out[k + 5].body, NOT_FOUND);
-    ck_assert_int_eq(inbox_rows(bodies[k + 5], "failed"), 1);
+    ck_assert_int_eq(inbox_rows(bodies[k + 5], "applied"), 1);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM journals WHERE kind = 'receipt' AND memo LIKE CONCAT('%', ?, "
+                                "'%no such payment of ours')",
+                                "pay_nosuchpaymentinthisset", NULL),
+                     1);
     ck_assert_int_eq(out[k + 7].status, 404);
     ck_assert_str_eq(out[k + 7].body, NOT_FOUND);
     ck_assert_int_eq(inbox_rows(bodies[k + 7], "failed"), 1);
