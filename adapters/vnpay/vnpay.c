@@ -277,7 +277,14 @@ static int notification(const char *txn_ref, const char *amount, const char *tra
     /* a failed transaction may carry no number (or 0): leave it empty */
     if (transaction_no[0] != '\0' && strspn(transaction_no, "0") != strlen(transaction_no))
         snprintf(out->provider_txn_id, sizeof(out->provider_txn_id), "%s", transaction_no);
-    snprintf(out->event_id, sizeof(out->event_id), "%s:%s:%s", txn_ref, out->provider_txn_id, transaction_status);
+    /* TransactionStatus 00 with a ResponseCode other than 00 is not paid:
+     * keyed apart (with the code), so that a later paid report of the same
+     * transaction is not taken for a duplicate of it */
+    if (!paid && strcmp(transaction_status, "00") == 0)
+        snprintf(out->event_id, sizeof(out->event_id), "%s:%s:00-%.8s", txn_ref, out->provider_txn_id, response_code);
+    else
+        snprintf(out->event_id, sizeof(out->event_id), "%s:%s:%s", txn_ref, out->provider_txn_id,
+                 transaction_status);
     if (paid)
         out->status = FG_NOTIFY_SUCCEEDED;
     else if (strcmp(transaction_status, "01") == 0 || strcmp(transaction_status, "07") == 0)
