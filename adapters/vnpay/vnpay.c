@@ -283,8 +283,7 @@ static int notification(const char *txn_ref, const char *amount, const char *tra
     if (!paid && strcmp(transaction_status, "00") == 0)
         snprintf(out->event_id, sizeof(out->event_id), "%s:%s:00-%.8s", txn_ref, out->provider_txn_id, response_code);
     else
-        snprintf(out->event_id, sizeof(out->event_id), "%s:%s:%s", txn_ref, out->provider_txn_id,
-                 transaction_status);
+        snprintf(out->event_id, sizeof(out->event_id), "%s:%s:%s", txn_ref, out->provider_txn_id, transaction_status);
     if (paid)
         out->status = FG_NOTIFY_SUCCEEDED;
     else if (strcmp(transaction_status, "01") == 0 || strcmp(transaction_status, "07") == 0)

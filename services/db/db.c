@@ -8,6 +8,7 @@
 
 #include <assert.h>
 #include <errmsg.h>
+#include <limits.h>
 #include <mysqld_error.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -140,6 +141,8 @@ static int connect_node(fg_db_t *db, const fg_db_node_t *node)
      * instance (or another connection, on another node) receives next. */
     if (db->cluster && mysql_query(db->mysql, "SET SESSION wsrep_sync_wait = 7") != 0)
         goto Fail;
+    if (db->read_only && mysql_query(db->mysql, "SET SESSION TRANSACTION READ ONLY") != 0)
+        goto Fail;
     /* fg_db_tx's proof, on a cluster, that COMMIT ends the transaction its
      * body ran in (SQL_CANARY_IN below); a temporary table is the
      * connection's own and never replicated */
@@ -247,6 +250,7 @@ fg_db_t *fg_db_reader(fg_db_t *db)
     fg_db_t *r = NULL;
     if (fg_db_open(&r, db->reader_cfg, err, sizeof(err)) == 0 &&
         mysql_query(r->mysql, "SET SESSION TRANSACTION READ ONLY") == 0) {
+        r->read_only = 1; /* and again on every reconnect (connect_node) */
         db->reader = r;
         return r;
     }
@@ -531,7 +535,13 @@ static int store_column(fg_stmt_t *s, int i)
         return 0;
     }
     if (s->result_blobs[i] == NULL) {
-        *s->result_ints[i] = null ? 0 : s->result_int_store[i];
+        long long v = s->result_int_store[i];
+        if (!null && s->result_errors[i] && (v == LLONG_MAX || v == LLONG_MIN)) {
+            /* a sum (DECIMAL) beyond int64, clamped by the client: never a wrong figure */
+            fg_db__remember_error(s->db, 0, "a number column holds a value beyond 64 bits");
+            return FG_EOVERFLOW;
+        }
+        *s->result_ints[i] = null ? 0 : v;
         return 0;
     }
     fg_buf_t *t = s->result_blobs[i];

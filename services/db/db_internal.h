@@ -36,6 +36,7 @@ struct fg_db {
     MYSQL *mysql;
     const fg_config_t *cfg;
     int broken;
+    int read_only;      /* fg_db_reader's: every session it opens is READ ONLY, reconnects too */
     int commit_sent;    /* this transaction's COMMIT went to the server (fg_db_commit) */
     int commit_unknown; /* the last transaction was lost during its COMMIT (fg_db_commit_unknown) */
     int node;           /* the index, in fg_config_db_nodes, of the server it uses (or tries first) */

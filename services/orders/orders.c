@@ -16,6 +16,17 @@
 
 /* ---- create ----------------------------------------------------------------- */
 
+/* The duplicate the database reported was the order code's: its message
+ * ends with the key's name (the duplicate value before it is the caller's,
+ * a merchant_ref may hold any text). */
+static int code_taken(fg_db_t *db)
+{
+    static const char KEY[] = "for key 'uq_orders_code'";
+    const char *e = fg_db_error(db);
+    size_t n = strlen(e), k = sizeof(KEY) - 1;
+    return n >= k && strcmp(e + n - k, KEY) == 0;
+}
+
 /* Inserts r, drawing a new code on the (rare) code collision.  Strict
  * (existing_id NULL): FG_ECONFLICT when the merchant_ref is taken.  Ignore
  * mode: a taken merchant_ref sets *created to 0 and existing_id to the
@@ -37,7 +48,7 @@ static int insert_with_code_retry(fg_db_t *db, const fg_merchant_ref_t *m, fg_or
             }
             if (rc != FG_ENOTFOUND)
                 return rc;
-        } else if (rc == FG_ECONFLICT && strstr(fg_db_error(db), "uq_orders_code") == NULL) {
+        } else if (rc == FG_ECONFLICT && !code_taken(db)) {
             return FG_ECONFLICT;
         } else if (rc != FG_ECONFLICT) {
             if (created != NULL)

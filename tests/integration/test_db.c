@@ -6,6 +6,7 @@
 #include <check.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -365,6 +366,82 @@ START_TEST(a_commit_lost_in_flight_runs_no_work_again)
 }
 END_TEST
 
+/* A DECIMAL sum beyond int64 is refused, not clamped into a wrong figure;
+ * the largest int64 itself reads back. */
+START_TEST(a_sum_beyond_64_bits_is_an_error)
+{
+    fg_db_t *db = open_db();
+    fg_stmt_t s;
+    int64_t v = 0;
+    ck_assert_int_eq(fg_stmt_init(&s, db, "SELECT CAST(9223372036854775807 AS DECIMAL(30,0)) + ?"), 0);
+    fg_stmt_int(&s, 1);
+    fg_stmt_out_int(&s, &v, NULL);
+    ck_assert_int_eq(fg_stmt_one(&s), FG_EOVERFLOW);
+    fg_db_end(db);
+    ck_assert_int_eq(fg_stmt_init(&s, db, "SELECT CAST(-9223372036854775808 AS DECIMAL(30,0)) - ?"), 0);
+    fg_stmt_int(&s, 1);
+    fg_stmt_out_int(&s, &v, NULL);
+    ck_assert_int_eq(fg_stmt_one(&s), FG_EOVERFLOW);
+    fg_db_end(db);
+    ck_assert_int_eq(fg_stmt_init(&s, db, "SELECT CAST(9223372036854775806 AS DECIMAL(30,0)) + ?"), 0);
+    fg_stmt_int(&s, 1);
+    fg_stmt_out_int(&s, &v, NULL);
+    ck_assert_int_eq(fg_stmt_one(&s), 0);
+    ck_assert(v == INT64_MAX);
+    fg_db_end(db);
+    fg_db_close(db);
+}
+END_TEST
+
+/* The connection's id; 0 when the statement failed (a lost connection). */
+static int64_t connection_id(fg_db_t *db)
+{
+    fg_stmt_t s;
+    int64_t id = 0;
+    if (fg_stmt_init(&s, db, "SELECT CONNECTION_ID()") == 0) {
+        fg_stmt_out_int(&s, &id, NULL);
+        if (fg_stmt_one(&s) != 0)
+            id = 0;
+    }
+    fg_db_end(db);
+    return id;
+}
+
+/* The read server's connection stays read-only when it is opened again. */
+START_TEST(the_reader_stays_read_only_after_a_reconnect)
+{
+    ck_assert_msg(cfg.db_socket[0] != '\0', "the suite runs on a socket");
+    char *saved = cfg.db_read_socket;
+    cfg.db_read_socket = cfg.db_socket; /* the same server, as a read server */
+    fg_db_t *db = open_db();
+    fg_db_t *r = fg_db_reader(db);
+    ck_assert_ptr_ne(r, db);
+    int64_t first = connection_id(r);
+    ck_assert_int_gt(first, 0);
+    for (int round = 0; round < 2; round++) {
+        fg_stmt_t s;
+        int rc = fg_stmt_init(&s, r, "UPDATE merchants SET name = name WHERE id = 0");
+        if (rc == 0)
+            rc = fg_stmt_exec(&s);
+        ck_assert_msg(rc != 0, "round %d: a write went through on the reader", round); /* the session is read-only */
+        fg_db_end(r);
+        if (round == 0) { /* killed: the next statement fails, and the one after opens another connection */
+            char sql[64];
+            snprintf(sql, sizeof(sql), "KILL CONNECTION %lld", (long long)first);
+            ck_assert_int_eq(fg_db_exec_text(db, sql, strlen(sql)), 0);
+            fg_db_end(db);
+            int64_t next = connection_id(r);
+            if (next == 0)
+                next = connection_id(r);
+            ck_assert_int_gt(next, 0);
+            ck_assert_int_ne(next, first);
+        }
+    }
+    fg_db_close(db);
+    cfg.db_read_socket = saved;
+}
+END_TEST
+
 static Suite *db_suite(void)
 {
     Suite *s = suite_create("db");
@@ -377,6 +454,8 @@ static Suite *db_suite(void)
     tcase_add_test(tc, duplicate_key_fails_the_commit_whole);
     tcase_add_test(tc, group_members_fail_alone);
     tcase_add_test(tc, a_commit_lost_in_flight_runs_no_work_again);
+    tcase_add_test(tc, a_sum_beyond_64_bits_is_an_error);
+    tcase_add_test(tc, the_reader_stays_read_only_after_a_reconnect);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -156,7 +156,9 @@ START_TEST(duplicate_merchant_ref_is_409)
 {
     fgt_proto_t p = (fgt_proto_t)_i;
     char ref[96];
-    snprintf(ref, sizeof(ref), "%s", fgt_unique("DUP"));
+    /* the database's message of a duplicate holds the value: a merchant_ref that names the code's key is still
+     * a taken merchant_ref, not a code collision */
+    snprintf(ref, sizeof(ref), "%s-for key 'uq_orders_code'", fgt_unique("DUP"));
     fgt_response_t first = fgt_order_create(&srv, p, a.key, NULL, ref, 100, NULL);
     fgt_expect(first, 201, NULL);
     for (int amount = 100; amount <= 200; amount += 100) { /* the same body, or another */
