@@ -433,7 +433,10 @@ static int refund_set_tx(fg_db_t *db, void *arg)
     for (int i = 0; rc == 0 && i < run->n; i++) {
         refund_t *x = run->x[i];
         x->call->idem_stored = 0;
-        rc = x->r.local ? fg_idem_store(db, x->call, 201, &x->r.json) : fg_idem_hold(db, x->call, x->r.now);
+        /* a set's provider calls go in waves: its keys are leased past the last (and its record) */
+        rc = x->r.local
+                 ? fg_idem_store(db, x->call, 201, &x->r.json)
+                 : fg_idem_hold(db, x->call, x->r.now, FG_IDEM_RUNNING_LEASE_MS + fg_refund_set_lease_ms(run->n));
     }
     return rc;
 }

@@ -114,9 +114,10 @@ struct fg_call {
     /* idempotency */
     char idem_scope[48];
     uint8_t fingerprint[FG_SHA256_LEN];
-    int idem_stored; /* the handler stored its answer in its own transaction */
-    int idem_taken;  /* fg_idem_store found the key taken by a request that committed first */
-    int idem_freed;  /* an expired row under this key was just deleted: run the request again */
+    int idem_stored;    /* the handler stored its answer in its own transaction */
+    int idem_taken;     /* fg_idem_store found the key taken by a request that committed first */
+    int idem_freed;     /* an expired row under this key was just deleted: run the request again */
+    int64_t idem_since; /* fg_idem_begin/hold: when this request took the key 'running' (its row's created_at) */
     /* response */
     int status;
     fg_buf_t response;
@@ -225,14 +226,17 @@ int fg_idem_store(fg_db_t *db, fg_call_t *call, int status, const fg_buf_t *body
 int fg_idem_begin(fg_db_t *db, fg_call_t *call, int64_t now_ms) FG_MUST_USE;
 
 /** fg_idem_begin for a set that begins several such requests in one
- *  deferring transaction: the 'running' row is queued and sent at COMMIT,
+ *  deferring transaction, leased lease_ms (at least FG_IDEM_RUNNING_LEASE_MS:
+ *  a set's provider calls go in waves): the 'running' row is queued and sent at COMMIT,
  *  where a key taken meanwhile fails the set (each then runs alone, with
  *  fg_idem_begin).  Not for work that finishes in the same transaction (use
  *  fg_idem_store): fg_idem_finish would not find a row still queued. */
-int fg_idem_hold(fg_db_t *db, fg_call_t *call, int64_t now_ms) FG_MUST_USE;
+int fg_idem_hold(fg_db_t *db, fg_call_t *call, int64_t now_ms, int64_t lease_ms) FG_MUST_USE;
 
 /** Inside the caller's last transaction: stores the answer under the running
- *  key (status < 500), or drops the key so a 5xx can be retried.  0 or a
+ *  key (status < 500), or drops the key so a 5xx can be retried.  Only the
+ *  row this request made: one whose lease ran out and that another request
+ *  took since is left to it (logged; the answer is not stored).  0 or a
  *  database code. */
 int fg_idem_finish(fg_db_t *db, fg_call_t *call, int status, const fg_buf_t *body) FG_MUST_USE;
 

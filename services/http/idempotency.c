@@ -12,6 +12,7 @@
 #include "http/http.h"
 
 #include <string.h>
+#include "core/log.h"
 #include "core/text.h"
 
 /* A finished request's key row is not read back by its own transaction: a
@@ -36,10 +37,12 @@ static const char SQL_SWEEP[] = "DELETE FROM idempotency_keys WHERE expires_at <
 static const char SQL_RUNNING[] =
     "INSERT INTO idempotency_keys (scope, idem_key, fingerprint, state, created_at, expires_at) "
     "VALUES (?, ?, ?, 'running', ?, ?)";
+/* Only the row this request made (created_at): after its lease another may hold the key. */
 static const char SQL_DONE[] =
     "UPDATE idempotency_keys SET state = 'done', status_code = ?, response_body = ?, expires_at = ? "
-    "WHERE scope = ? AND idem_key = ? AND state = 'running'";
-static const char SQL_DROP[] = "DELETE FROM idempotency_keys WHERE scope = ? AND idem_key = ? AND state = 'running'";
+    "WHERE scope = ? AND idem_key = ? AND state = 'running' AND created_at = ?";
+static const char SQL_DROP[] =
+    "DELETE FROM idempotency_keys WHERE scope = ? AND idem_key = ? AND state = 'running' AND created_at = ?";
 
 void fg_idem_fingerprint(const char *method, const char *path, const char *body, size_t body_len,
                          uint8_t out[FG_SHA256_LEN])
@@ -207,19 +210,23 @@ int fg_idem_begin(fg_db_t *db, fg_call_t *call, int64_t now_ms)
     fg_stmt_int(&s, now_ms + FG_IDEM_RUNNING_LEASE_MS);
     rc = fg_stmt_exec(&s);
     call->idem_taken = rc == FG_ECONFLICT;
+    call->idem_since = now_ms;
     return rc;
 }
 
-int fg_idem_hold(fg_db_t *db, fg_call_t *call, int64_t now_ms)
+int fg_idem_hold(fg_db_t *db, fg_call_t *call, int64_t now_ms, int64_t lease_ms)
 {
     if (call->idem_key == NULL)
         return 0;
+    if (lease_ms < FG_IDEM_RUNNING_LEASE_MS)
+        lease_ms = FG_IDEM_RUNNING_LEASE_MS;
+    call->idem_since = now_ms;
     fg_db_value_t v[] = {
         fg_db_cstr(call->idem_scope),
         FG_DB_BLOB(call->idem_key, call->idem_key_len),
         FG_DB_BLOB(call->fingerprint, FG_SHA256_LEN),
         FG_DB_INT(now_ms),
-        FG_DB_INT(now_ms + FG_IDEM_RUNNING_LEASE_MS),
+        FG_DB_INT(now_ms + lease_ms),
     };
     int rc = fg_db_insert(db, &RUNNING, v, 1, NULL);
     call->idem_taken = rc == FG_ECONFLICT;
@@ -237,6 +244,7 @@ int fg_idem_finish(fg_db_t *db, fg_call_t *call, int status, const fg_buf_t *bod
             return rc;
         fg_stmt_cstr(&s, call->idem_scope);
         fg_stmt_blob(&s, call->idem_key, call->idem_key_len);
+        fg_stmt_int(&s, call->idem_since);
         return fg_stmt_exec(&s);
     }
     if ((rc = fg_stmt_init(&s, db, SQL_DONE)) != 0)
@@ -246,7 +254,16 @@ int fg_idem_finish(fg_db_t *db, fg_call_t *call, int status, const fg_buf_t *bod
     fg_stmt_int(&s, fg_now_ms() + FG_IDEM_TTL_MS);
     fg_stmt_cstr(&s, call->idem_scope);
     fg_stmt_blob(&s, call->idem_key, call->idem_key_len);
-    if ((rc = fg_stmt_exec(&s)) == 0)
+    fg_stmt_int(&s, call->idem_since);
+    if ((rc = fg_stmt_exec(&s)) != 0)
+        return rc;
+    if (fg_stmt_affected(&s) == 1) {
         call->idem_stored = 1;
-    return rc;
+    } else {
+        fg_log_t l;
+        fg_log_begin(&l, FG_LOG_WARN, "idempotency key taken by another request after its lease: answer not stored");
+        fg_log_str(&l, "scope", call->idem_scope);
+        fg_log_end(&l);
+    }
+    return 0;
 }

@@ -232,6 +232,10 @@ typedef struct {
  * database code.
  */
 int fg_refund_set(fg_db_t *db, const fg_config_t *cfg, fg_refund_member_t *m, int n) FG_MUST_USE;
+/** How long a set of n refunds is leased: its provider calls go after
+ *  COMMIT in waves (fg_refund_call_providers), none recorded before the
+ *  last; the set's Idempotency-Keys are held at least as long. */
+int64_t fg_refund_set_lease_ms(int n);
 
 /* ---- notifications (webhook.c, sepay.c) ----------------------------------------- */
 

@@ -61,7 +61,7 @@ static int calls_per_wave(int n)
     return wave > 0 && wave < n ? wave : n;
 }
 
-static int64_t set_lease_ms(int n)
+int64_t fg_refund_set_lease_ms(int n)
 {
     int wave = calls_per_wave(n);
     int64_t waves = wave > 0 ? (n + wave - 1) / wave : 1;
@@ -529,7 +529,7 @@ static int set_member(fg_db_t *db, const fg_config_t *cfg, refund_set_t *set, in
     /* a made refund adjusts the payment's original receipt, when it has one */
     int adjusts = r->local && !p->receipt_null && p->receipt_id.len > 0;
     int rc = adjusts ? fg_receipt_new_id(receipt_id) : 0;
-    int64_t lease = r->now + set_lease_ms(set->n);
+    int64_t lease = r->now + fg_refund_set_lease_ms(set->n);
     fg_db_value_t v[] = {
         fg_db_cstr(r->refund_id),
         FG_DB_INT(p->id),

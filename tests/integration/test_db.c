@@ -11,9 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include "core/ids.h"
+#include "core/text.h"
 #include "db/db.h"
 #include "db/group.h"
 #include "harness.h"
+#include "http/http.h"
 #include "ledger/ledger.h"
 
 static fg_config_t cfg;
@@ -442,6 +444,68 @@ START_TEST(the_reader_stays_read_only_after_a_reconnect)
 }
 END_TEST
 
+/* ---- an Idempotency-Key whose lease ran out -------------------------------- */
+
+typedef struct {
+    fg_call_t *call;
+    int64_t now;
+    const char *answer; /* finish with it; NULL: begin */
+} idem_step_t;
+
+static int idem_step_tx(fg_db_t *db, void *arg)
+{
+    idem_step_t *st = arg;
+    if (st->answer == NULL)
+        return fg_idem_begin(db, st->call, st->now);
+    fg_buf_t body = FG_BUF_INIT;
+    fg_buf_puts(&body, st->answer);
+    int rc = fg_idem_finish(db, st->call, 201, &body);
+    fg_buf_free(&body);
+    return rc;
+}
+
+/* Request A holds a key running past its lease; B takes the key over (the
+ * expired row freed) and runs.  A's late finish must not store its answer
+ * under B's row, and B's must. */
+START_TEST(a_late_finish_leaves_the_key_to_who_took_it_over)
+{
+    static fg_call_t a, b;
+    char key[64];
+    snprintf(key, sizeof(key), "%s", fgt_unique("lease"));
+    fg_call_t *calls[] = {&a, &b};
+    for (int i = 0; i < 2; i++) {
+        memset(calls[i], 0, sizeof(*calls[i]));
+        snprintf(calls[i]->idem_scope, sizeof(calls[i]->idem_scope), "test:lease");
+        calls[i]->idem_key = key;
+        calls[i]->idem_key_len = strlen(key);
+        memset(calls[i]->fingerprint, 7, sizeof(calls[i]->fingerprint));
+    }
+    fg_db_t *db = open_db();
+    int64_t t0 = fg_now_ms();
+    idem_step_t begin_a = {&a, t0, NULL};
+    ck_assert_int_eq(fg_db_tx(db, idem_step_tx, &begin_a), 0);
+    /* A's lease runs out; B frees the row and takes the key */
+    fgt_db_exec("UPDATE idempotency_keys SET expires_at = 0 WHERE idem_key = ?", key);
+    fgt_db_exec("DELETE FROM idempotency_keys WHERE idem_key = ? AND expires_at = 0", key);
+    idem_step_t begin_b = {&b, t0 + 1, NULL};
+    ck_assert_int_eq(fg_db_tx(db, idem_step_tx, &begin_b), 0);
+    idem_step_t finish_a = {&a, 0, "{\"from\":\"a\"}"};
+    ck_assert_int_eq(fg_db_tx(db, idem_step_tx, &finish_a), 0);
+    ck_assert_int_eq(a.idem_stored, 0);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM idempotency_keys WHERE idem_key = ? AND state = 'running'", key,
+                                NULL),
+                     1);
+    idem_step_t finish_b = {&b, 0, "{\"from\":\"b\"}"};
+    ck_assert_int_eq(fg_db_tx(db, idem_step_tx, &finish_b), 0);
+    ck_assert_int_eq(b.idem_stored, 1);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM idempotency_keys WHERE idem_key = ? AND state = 'done' AND "
+                                "response_body = '{\"from\":\"b\"}'",
+                                key, NULL),
+                     1);
+    fg_db_close(db);
+}
+END_TEST
+
 static Suite *db_suite(void)
 {
     Suite *s = suite_create("db");
@@ -456,6 +520,7 @@ static Suite *db_suite(void)
     tcase_add_test(tc, a_commit_lost_in_flight_runs_no_work_again);
     tcase_add_test(tc, a_sum_beyond_64_bits_is_an_error);
     tcase_add_test(tc, the_reader_stays_read_only_after_a_reconnect);
+    tcase_add_test(tc, a_late_finish_leaves_the_key_to_who_took_it_over);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -265,8 +265,8 @@ END_TEST
 /* A staff bearer token's answer on a staff route. */
 static long token_status(const char *token)
 {
-    char auth[160];
-    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+    char auth[200];
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %.160s", token);
     const char *headers[] = {auth, NULL};
     fgt_response_t r = fgt_request(&srv, FGT_HTTP1, "GET", "/v1/payouts", headers, NULL, 0);
     long status = r.status;
