@@ -79,9 +79,11 @@ static int insert(fg_db_t *db, const fg_merchant_ref_t *m, const fg_payment_new_
     return fg_stmt_exec(&s);
 }
 
-/* reuse_pending: 1 when the order has no pending payment of the method; 0
- * with pn filled from the one it has; FG_ECONFLICT when that one's redirect
- * URL is unknown or too old; or a database code. */
+/* reuse_pending: 1 when the order has no pending payment of the method to
+ * offer again (none, or one whose start failed: no URL a minute on); 0 with
+ * pn filled from the one it has; FG_ECONFLICT when that one's redirect URL
+ * is not known yet (its start call is in flight) or too old; or a database
+ * code. */
 static int find_pending(fg_db_t *db, const fg_merchant_ref_t *m, fg_payment_new_t *pn, int64_t order_id)
 {
     fg_stmt_t s;
@@ -103,10 +105,18 @@ static int find_pending(fg_db_t *db, const fg_merchant_ref_t *m, fg_payment_new_
     }
     if (rc == 1) {
         snprintf(pn->payment_id, sizeof(pn->payment_id), "%s", id.data);
-        if (url_null || pn->started.redirect_url.len == 0 || pn->now - created > FG_PAYMENT_REUSE_MS)
+        int no_url = url_null || pn->started.redirect_url.len == 0;
+        if (no_url && pn->now - created > FG_PAYMENT_START_MAX_MS) {
+            /* its start failed (the provider did not answer): a new one, the
+             * old left to the status job; nobody has its URL to pay it */
+            fg_buf_reset(&pn->started.redirect_url);
+            pn->payment_id[0] = '\0';
+            rc = 1;
+        } else if (no_url || pn->now - created > FG_PAYMENT_REUSE_MS) {
             rc = FG_ECONFLICT;
-        else if ((rc = fg_payment_load(db, pn->payment_id, m->id, 0, &pn->payment)) == 0)
+        } else if ((rc = fg_payment_load(db, pn->payment_id, m->id, 0, &pn->payment)) == 0) {
             pn->reused = 1;
+        }
     } else if (rc == 0) {
         fg_buf_reset(&pn->started.redirect_url);
         rc = 1;

@@ -29,6 +29,10 @@
 /* A pending payment's redirect URL is offered again for this long after the
  * payment started (VNPay's signed URL is valid for 15 minutes). */
 #define FG_PAYMENT_REUSE_MS (15 * 60 * 1000)
+/* A provider's start call (MoMo's create: 30 s at most) and the record after
+ * it are over by then: a pending payment with no redirect URL that is older
+ * failed to start, and nobody was shown a way to pay it. */
+#define FG_PAYMENT_START_MAX_MS (60 * 1000)
 
 /** The split of money received for an order: what settles it and what goes
  *  to unapplied.  Pure; the rules of docs/DESIGN.md §2 / §3:

@@ -444,6 +444,35 @@ START_TEST(a_reload_reuses_the_pending_payment)
 }
 END_TEST
 
+/* MoMo does not answer a start: the payer is told to try again, and can once
+ * no call can still be in flight (a minute), not only after the status job
+ * has settled the payment whose start failed. */
+START_TEST(a_momo_start_that_failed_is_tried_again)
+{
+    char code[16];
+    const char *src = new_source();
+    new_order(300000, NULL, NULL, code);
+    fgt_response_t r = fgt_banksim_control(&bank, "/control/chaos", "{\"fail_api\":true}");
+    fgt_response_free(&r);
+    r = start_from(&srv, src, code, "momo");
+    ck_assert_int_eq(r.status, 502);
+    fgt_response_free(&r);
+    r = start_from(&srv, src, code, "momo"); /* at once: its call may still be in flight */
+    ck_assert_int_eq(r.status, 409);
+    fgt_response_free(&r);
+    ck_assert_int_eq(payments_of(code), 1);
+    fgt_db_exec("UPDATE payments p JOIN orders o ON o.id = p.order_id SET p.created_at = p.created_at - 120000 "
+                "WHERE o.code = ?",
+                code);
+    r = start_from(&srv, src, code, "momo"); /* a minute on: a new start (MoMo is still down) */
+    ck_assert_int_eq(r.status, 502);
+    fgt_response_free(&r);
+    ck_assert_int_eq(payments_of(code), 2);
+    r = fgt_banksim_control(&bank, "/control/reset", "{}");
+    fgt_response_free(&r);
+}
+END_TEST
+
 /* n starts of one order and method at once, each on its own connection. */
 static void concurrent_starts(const char *code, const char *method, int n, fgt_response_t *out)
 {
@@ -862,6 +891,7 @@ int main(void)
     tcase_add_test(tc, payer_and_merchant_names_are_escaped);
     tcase_add_test(tc, the_code_is_found_however_it_is_typed);
     tcase_add_test(tc, a_reload_reuses_the_pending_payment);
+    tcase_add_test(tc, a_momo_start_that_failed_is_tried_again);
     tcase_add_test(tc, concurrent_starts_make_one_pending_payment);
     tcase_add_test(tc, starts_are_limited_per_order_and_per_address_across_instances);
     tcase_add_test(tc, vnpay_return_lands_on_a_receipt_processing_then_paid);
