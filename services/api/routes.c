@@ -125,7 +125,9 @@ const fg_route_t fg_api_routes[] = {
     {"GET", "/pay/return/{}", "pay.return", FG_AUTH_NONE, 0, 0, fg_web_return_page},
     {"GET", "/pay/{}/qr.svg", "pay.qr", FG_AUTH_NONE, 0, 0, fg_web_qr_svg},
     {"GET", "/pay/{}/receipt", "pay.receipt", FG_AUTH_NONE, 0, 0, fg_web_receipt_page},
+    {"GET", "/pay/receipt/{}", "pay.receipt_by_id", FG_AUTH_NONE, 0, 0, fg_web_receipt_by_id},
     {"POST", "/pay/{}/start", "pay.start", FG_AUTH_NONE, 0, 4096, fg_web_pay_start},
+    {"POST", "/pay/{}/pay", "pay.pay", FG_AUTH_NONE, 0, 4096, fg_web_pay_start}, /* DESIGN §4's name of start */
     {"GET", "/pay", "pay.find", FG_AUTH_NONE, 0, 0, fg_web_pay_find},
     {"GET", "/pay/{}", "pay.page", FG_AUTH_NONE, 0, 0, fg_web_pay_page},
     {"GET", "/sandbox/pay/{}", "sandbox.page", FG_AUTH_NONE, 0, 0, fg_web_sandbox_page},

@@ -67,9 +67,18 @@ void fg_html_textn(fg_html_t *p, const char *s, size_t n)
 static void toggle_link(fg_html_t *p)
 {
     const char *other = p->lang == FG_LANG_EN ? "vi" : "en";
-    const char *q = p->call->query_raw;
+    const char *q = p->call->query_raw, *path = p->call->path;
+    size_t path_len = strlen(path);
+    /* the answer to a payer's form (POST /pay/{code}/start): a GET of that
+     * path is no page, the bill is */
+    if (p->call->method != NULL && strcmp(p->call->method, "GET") != 0 && strncmp(path, "/pay/", 5) == 0) {
+        const char *slash = strrchr(path, '/');
+        if (slash > path + 4)
+            path_len = (size_t)(slash - path);
+        q = NULL; /* a form's answer has no query of its own to keep */
+    }
     fg_buf_puts(&p->body, "<a class=\"lang\" href=\"");
-    fg_html_escape(&p->body, p->call->path, strlen(p->call->path));
+    fg_html_escape(&p->body, path, path_len);
     fg_buf_putc(&p->body, '?');
     for (size_t at = 0, len = q != NULL ? strlen(q) : 0; at < len;) {
         const char *amp = memchr(q + at, '&', len - at);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "core/ids.h"
 #include "core/text.h"
 #include "receipts/keys.h"
 #include "receipts/qr_payload.h"
@@ -25,6 +26,11 @@ static const char SQL_RECEIPT_PAYMENT[] =
     "SELECT public_id, adapter, " FG_PAYMENT_STATUS_SQL("status") ", amount, amount_received, currency, "
     "provider_txn_id, created_at, updated_at FROM payments WHERE order_id = ? AND (? = '' OR public_id = ?) "
     "ORDER BY status = 'succeeded' DESC, status = 'pending' DESC, id DESC LIMIT 1";
+static const char SQL_BY_RECEIPT[] =
+    "SELECT o.code, p.public_id FROM receipts c JOIN payments p ON p.id = c.payment_id JOIN orders o ON o.id = "
+    "p.order_id WHERE c.public_id = ?";
+static const char SQL_BY_PAYMENT[] =
+    "SELECT o.code, p.public_id FROM payments p JOIN orders o ON o.id = p.order_id WHERE p.public_id = ?";
 /* clang-format on */
 
 typedef struct {
@@ -293,4 +299,37 @@ void fg_web_receipt_page(fg_call_t *call, fg_db_t *db)
     free(e);
     payment_free(&r);
     fg_bill_free(&b);
+}
+
+void fg_web_receipt_by_id(fg_call_t *call, fg_db_t *db)
+{
+    const char *id = call->params[0];
+    size_t len = call->param_lens[0];
+    int receipt = fg_id_valid("rct_", id, len);
+    fg_buf_t code = FG_BUF_INIT, payment = FG_BUF_INIT;
+    int rc = FG_ENOTFOUND;
+    if (receipt || fg_id_valid("pay_", id, len)) {
+        fg_stmt_t s;
+        if ((rc = fg_stmt_init(&s, db, receipt ? SQL_BY_RECEIPT : SQL_BY_PAYMENT)) == 0) {
+            fg_stmt_str(&s, id, len);
+            fg_stmt_out_text(&s, &code, NULL);
+            fg_stmt_out_text(&s, &payment, NULL);
+            rc = fg_stmt_one(&s);
+        }
+        fg_db_end(db);
+    }
+    if (rc == 0) {
+        fg_buf_t location = FG_BUF_INIT;
+        fg_buf_printf(&location, "/pay/%s/receipt?payment=%s", code.data, payment.data);
+        fg_html_redirect(call, location.data);
+        fg_buf_free(&location);
+    } else if (rc == FG_ENOTFOUND) {
+        fg_html_message(call, 404, "pay-not-found", "Không tìm thấy biên lai", "Receipt not found",
+                        "Không có biên lai nào có mã này. <a href=\"/pay\">Tìm hóa đơn theo mã</a>",
+                        "No receipt has this id. <a href=\"/pay\">Find a bill by its code</a>");
+    } else {
+        fg_bill_load_failed(call, rc);
+    }
+    fg_buf_free(&code);
+    fg_buf_free(&payment);
 }

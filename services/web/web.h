@@ -23,6 +23,11 @@ void fg_web_pay_start(fg_call_t *call, fg_db_t *db);
  *  names one), "processing" and refreshing itself until it settles. */
 void fg_web_receipt_page(fg_call_t *call, fg_db_t *db);
 
+/** GET /pay/receipt/{id} (DESIGN §4): a receipt (rct_…) or a payment
+ *  (pay_…) by its id; 303 to its bill's receipt page, 404 when there is no
+ *  such one. */
+void fg_web_receipt_by_id(fg_call_t *call, fg_db_t *db);
+
 /** GET /sandbox/pay/{payment_id}: the sandbox gateway's own payer page, where
  *  a demo payer approves or declines; POST applies the choice as a signed
  *  sandbox notification through the inbound webhook pipeline. */

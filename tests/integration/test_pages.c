@@ -402,12 +402,22 @@ START_TEST(a_reload_reuses_the_pending_payment)
     char path[64];
     snprintf(path, sizeof(path), "/pay/%s/start", code);
     const char *bodies[] = {"", "method=vietqr", "method=cash", "method=vnpay%00"};
+    char toggle[96];
+    snprintf(toggle, sizeof(toggle), "<a class=\"lang\" href=\"/pay/%s?lang=en\"", code);
     for (int i = 0; i < 4; i++) {
         fgt_response_t r = fgt_request_from(&srv, FGT_HTTP1, src, "POST", path, headers, bodies[i], 0);
         ck_assert_msg(r.status == 400, "%s answered %ld", bodies[i], r.status);
         expect_page(&r, "pay-start", 0);
+        /* the language toggle of a form's answer leads to the bill, not to a GET of the form's path */
+        ck_assert_msg(strstr(r.body, toggle) != NULL, "no %s in %s", toggle, r.body);
         fgt_response_free(&r);
     }
+    /* POST /pay/{code}/pay, DESIGN §4's name of the pay button, is the same */
+    snprintf(path, sizeof(path), "/pay/%s/pay", code);
+    fgt_response_t alias = fgt_request_from(&srv, FGT_HTTP1, src, "POST", path, headers, "method=sandbox", 0);
+    ck_assert_ptr_nonnull(start_target(&alias));
+    fgt_response_free(&alias);
+    ck_assert_int_eq(pending_of(code, "sandbox"), 1);
     ck_assert_int_eq(payments_of(code), 3);
 
     /* a part paid another way meanwhile: the pending payment for the whole would take too much, so the next
@@ -735,6 +745,29 @@ START_TEST(sandbox_receipt_turns_paid_when_the_notification_arrives)
     /* without ?payment= the receipt shows the bill's paid payment */
     snprintf(path, sizeof(path), "/pay/%s/receipt", code);
     expect_receipt(path, "paid");
+
+    /* GET /pay/receipt/{id} (DESIGN §4): by the payment's id or its receipt's, to the bill's receipt page */
+    const char *payment = sandbox + strlen("/sandbox/pay/");
+    char rct[64] = "";
+    for (int i = 0; i < 100 && rct[0] == '\0'; i++) {
+        fgt_db_str("SELECT c.public_id FROM receipts c JOIN payments p ON p.id = c.payment_id WHERE p.public_id = ?",
+                   payment, NULL, rct, sizeof(rct));
+        if (rct[0] == '\0')
+            fgt_sleep_ms(100);
+    }
+    const char *ids[] = {payment, rct};
+    for (int i = 0; i < 2; i++) {
+        ck_assert_msg(ids[i][0] != '\0', "no receipt was issued");
+        snprintf(path, sizeof(path), "/pay/receipt/%s", ids[i]);
+        r = get(path, NULL);
+        ck_assert_int_eq(r.status, 303);
+        ck_assert_str_eq(fgt_header(&r, "location"), receipt);
+        fgt_response_free(&r);
+    }
+    r = get("/pay/receipt/rct_00000000000000000000000000", NULL);
+    ck_assert_int_eq(r.status, 404);
+    expect_page(&r, "pay-not-found", 0);
+    fgt_response_free(&r);
 }
 END_TEST
 
