@@ -79,6 +79,10 @@ void fg_sepay_webhook_many(fg_call_t **calls, int n, fg_db_t *db);
 
 /** POST /v1/statements: a bank statement file in (finance, admin). */
 void fg_statements_import(fg_call_t *call, fg_db_t *db);
+/* GET /v1/statements, GET /v1/statements/{id}, GET /v1/statements/{id}/lines */
+void fg_statements_list(fg_call_t *call, fg_db_t *db);
+void fg_statements_get(fg_call_t *call, fg_db_t *db);
+void fg_statements_lines(fg_call_t *call, fg_db_t *db);
 /** POST /v1/settlements?gateway=vnpay|momo: a gateway's settlement file
  *  (finance, admin); 201 with its batches, 200 when they were known. */
 void fg_settlements_import(fg_call_t *call, fg_db_t *db);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "core/ids.h"
 #include "core/money.h"
 #include "core/text.h"
 #include "recon/recon.h"
@@ -409,4 +410,49 @@ void fg_settlements_import(fg_call_t *call, fg_db_t *db)
         fg_call_db_error(call, db, rc);
     }
     fg_buf_free(&b);
+}
+
+/* ---- GET /v1/statements[/{id}[/lines]] ------------------------------------------------ */
+
+/* What a read answered: the body, 404 for no such import, or the database's error. */
+static void answer_read(fg_call_t *call, fg_db_t *db, int rc, fg_buf_t *body)
+{
+    fg_db_end(db);
+    if (rc == 0)
+        fg_call_json(call, 200, body);
+    else if (rc == FG_ENOTFOUND)
+        fg_call_error(call, 404, "not_found", "statement_import_not_found", "no such statement import", NULL);
+    else
+        fg_call_db_error(call, db, rc);
+    fg_buf_free(body);
+}
+
+void fg_statements_list(fg_call_t *call, fg_db_t *db)
+{
+    fg_page_t page;
+    if (fg_call_page(call, &page) != 0)
+        return;
+    fg_buf_t b = FG_BUF_INIT;
+    answer_read(call, db, fg_statement_imports_json(db, &page, &b), &b);
+}
+
+void fg_statements_get(fg_call_t *call, fg_db_t *db)
+{
+    fg_buf_t b = FG_BUF_INIT;
+    int rc = fg_id_valid("imp_", call->params[0], call->param_lens[0])
+                 ? fg_statement_import_json(db, call->params[0], call->param_lens[0], &b)
+                 : FG_ENOTFOUND;
+    answer_read(call, db, rc, &b);
+}
+
+void fg_statements_lines(fg_call_t *call, fg_db_t *db)
+{
+    fg_page_t page;
+    if (fg_call_page(call, &page) != 0)
+        return;
+    fg_buf_t b = FG_BUF_INIT;
+    int rc = fg_id_valid("imp_", call->params[0], call->param_lens[0])
+                 ? fg_statement_lines_json(db, call->params[0], call->param_lens[0], &page, &b)
+                 : FG_ENOTFOUND;
+    answer_read(call, db, rc, &b);
 }

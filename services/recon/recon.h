@@ -58,6 +58,22 @@ typedef struct {
 int fg_statement_import(fg_db_t *db, const fg_stmt_source_t *src, fg_stmt_format_t format, const char *imported_by,
                         fg_import_result_t *out, fg_stmt_error_t *err) FG_MUST_USE;
 
+/* ---- what was imported, read back (statements_read.c) ---- */
+
+/** GET /v1/statements: the imports, newest first, as a list page (each as
+ *  the import's answer, with file_bytes, imported_by and created_at).  0 or
+ *  a database code. */
+int fg_statement_imports_json(fg_db_t *db, const fg_page_t *page, fg_buf_t *out) FG_MUST_USE;
+/** GET /v1/statements/{id}: the import and its statements (statement_list:
+ *  seq, bank_id, account, currency, opening, closing, their dates, the
+ *  period, lines, credits, debits, gap).  0, FG_ENOTFOUND or a database
+ *  code. */
+int fg_statement_import_json(fg_db_t *db, const char *public_id, size_t len, fg_buf_t *out) FG_MUST_USE;
+/** GET /v1/statements/{id}/lines: the import's lines in file order, as a
+ *  list page.  0, FG_ENOTFOUND or a database code. */
+int fg_statement_lines_json(fg_db_t *db, const char *public_id, size_t len, const fg_page_t *page,
+                            fg_buf_t *out) FG_MUST_USE;
+
 /** One round of the matching job: claims up to limit unmatched statement
  *  lines (any number of instances share the work) and matches each in its
  *  own transaction (match.c: reference, order codes in the memo, amount and

@@ -122,6 +122,86 @@ START_TEST(camt053_imports_once)
 }
 END_TEST
 
+static fgt_response_t get_as(const char *token, const char *path)
+{
+    char auth[200];
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+    const char *headers[] = {auth, NULL};
+    return fgt_request(&srv, FGT_H2C, "GET", path, headers, NULL, 0);
+}
+
+/* GET /v1/statements[/{id}[/lines]]: what was imported, read back by any
+ * staff reader, newest first, with each statement and its lines a page at
+ * a time. */
+START_TEST(imports_are_read_back_with_their_statements_and_lines)
+{
+    char account[40], id[64], path[256];
+    snprintf(account, sizeof(account), "ACC%s", fgt_unique("R"));
+    char *file = camt053(account, fgt_unique("T"), "2026-12-03", "2026-12-02", 200000000, 7000000, 206994500,
+                         "HOC PHI &lt;lop 5A&gt;");
+    fgt_response_t r = post_file(finance, "application/xml", NULL, file);
+    fgt_expect(r, 201, NULL);
+    snprintf(id, sizeof(id), "%s", fgt_json_str(&r, "id", NULL));
+    fgt_response_free(&r);
+    free(file);
+    /* the list, newest first: this import is the first (an auditor reads too) */
+    r = get_as(auditor, "/v1/statements?limit=1");
+    fgt_expect(r, 200, NULL);
+    yajl_val data = fgt_json_array(&r, "data", NULL);
+    ck_assert_uint_eq(data->u.array.len, 1);
+    ck_assert_str_eq(fgt_val_str(data->u.array.values[0], "id", NULL), id);
+    ck_assert_str_eq(fgt_val_str(data->u.array.values[0], "account", NULL), account);
+    ck_assert_str_eq(fgt_val_str(data->u.array.values[0], "format", NULL), "camt.053");
+    ck_assert_int_eq(strncmp(fgt_val_str(data->u.array.values[0], "imported_by", NULL), "staff:", 6), 0);
+    ck_assert(!fgt_json_is_null(&r, "next_cursor", NULL) ||
+              fgt_db_int("SELECT COUNT(*) FROM statement_imports", NULL, NULL) == 1);
+    fgt_response_free(&r);
+    /* one import: its statement with balances and dates */
+    snprintf(path, sizeof(path), "/v1/statements/%s", id);
+    r = get_as(finance, path);
+    fgt_expect(r, 200, NULL);
+    ck_assert_str_eq(fgt_json_str(&r, "id", NULL), id);
+    ck_assert_int_eq(fgt_json_int(&r, "lines", NULL), 2);
+    yajl_val st = fgt_json_array(&r, "statement_list", NULL);
+    ck_assert_uint_eq(st->u.array.len, 1);
+    ck_assert_int_eq(fgt_val_at(st->u.array.values[0], "opening", NULL)->u.number.i, 200000000);
+    ck_assert_int_eq(fgt_val_at(st->u.array.values[0], "closing", NULL)->u.number.i, 206994500);
+    ck_assert_str_eq(fgt_val_str(st->u.array.values[0], "closing_date", NULL), "2026-12-03");
+    ck_assert_int_eq(fgt_val_at(st->u.array.values[0], "credits", NULL)->u.number.i, 7000000);
+    fgt_response_free(&r);
+    /* its lines, one a page, in file order */
+    snprintf(path, sizeof(path), "/v1/statements/%s/lines?limit=1", id);
+    r = get_as(finance, path);
+    fgt_expect(r, 200, NULL);
+    data = fgt_json_array(&r, "data", NULL);
+    ck_assert_uint_eq(data->u.array.len, 1);
+    ck_assert_int_eq(fgt_val_at(data->u.array.values[0], "amount", NULL)->u.number.i, 7000000);
+    ck_assert_str_eq(fgt_val_str(data->u.array.values[0], "value_date", NULL), "2026-12-03");
+    ck_assert_ptr_nonnull(strstr(fgt_val_str(data->u.array.values[0], "memo", NULL), "<lop 5A>"));
+    char cursor[64];
+    snprintf(cursor, sizeof(cursor), "%s", fgt_json_str(&r, "next_cursor", NULL));
+    fgt_response_free(&r);
+    snprintf(path, sizeof(path), "/v1/statements/%s/lines?limit=1&cursor=%s", id, cursor);
+    r = get_as(finance, path);
+    fgt_expect(r, 200, NULL);
+    data = fgt_json_array(&r, "data", NULL);
+    ck_assert_uint_eq(data->u.array.len, 1);
+    ck_assert_int_eq(fgt_val_at(data->u.array.values[0], "amount", NULL)->u.number.i, -5500);
+    ck_assert(fgt_json_is_null(&r, "next_cursor", NULL));
+    fgt_response_free(&r);
+    /* an unknown import, a bad cursor */
+    r = get_as(finance, "/v1/statements/imp_00000000000000000000000000");
+    fgt_expect_error(r, 404, "not_found", "statement_import_not_found");
+    fgt_response_free(&r);
+    r = get_as(finance, "/v1/statements/imp_00000000000000000000000000/lines");
+    fgt_expect_error(r, 404, "not_found", "statement_import_not_found");
+    fgt_response_free(&r);
+    r = get_as(finance, "/v1/statements?cursor=!!");
+    ck_assert_int_eq(r.status, 400);
+    fgt_response_free(&r);
+}
+END_TEST
+
 START_TEST(overlapping_export_adds_only_new_lines)
 {
     char account[40];
@@ -493,6 +573,7 @@ int main(void)
     TCase *tc = tcase_create("import");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, camt053_imports_once);
+    tcase_add_test(tc, imports_are_read_back_with_their_statements_and_lines);
     tcase_add_test(tc, overlapping_export_adds_only_new_lines);
     tcase_add_test(tc, a_day_in_pages_keeps_each_pages_lines);
     tcase_add_test(tc, unbalanced_statement_stores_nothing);
