@@ -31,16 +31,21 @@ void fg_bill_free(fg_bill_t *b)
         fg_buf_free(texts[i]);
 }
 
+int fg_bill_code(const char *code, size_t len, char *out, size_t cap)
+{
+    /* the path comes percent-encoded: "/pay/151A%20MEPNRHM" is the code with a space typed in */
+    size_t decoded_len = 0;
+    char *decoded = fg_form_decode(code, len, &decoded_len);
+    int bad = fg_order_code_normalize(decoded, decoded_len, out, cap);
+    free(decoded);
+    return bad != 0 ? FG_EINVALID : 0;
+}
+
 int fg_bill_load(fg_db_t *db, const char *code, size_t len, fg_bill_t *b)
 {
     fg_stmt_t s;
     int description_null = 1, payer_null = 1;
-    /* the path comes percent-encoded: "/pay/151A%20MEPNRHM" is the code with a space typed in */
-    size_t decoded_len = 0;
-    char *decoded = fg_form_decode(code, len, &decoded_len);
-    int bad = fg_order_code_normalize(decoded, decoded_len, b->code, sizeof(b->code));
-    free(decoded);
-    if (bad != 0)
+    if (fg_bill_code(code, len, b->code, sizeof(b->code)) != 0)
         return FG_EINVALID;
     int rc = fg_stmt_init(&s, db, SQL_BILL);
     if (rc != 0)

@@ -32,6 +32,9 @@ void fg_bill_free(fg_bill_t *b);
  *  ends it with fg_db_end.  0; FG_EINVALID (not a code); FG_ENOTFOUND; or a
  *  database code. */
 int fg_bill_load(fg_db_t *db, const char *code, size_t len, fg_bill_t *b);
+/** The code of the path's {code} segment as fg_bill_load reads it
+ *  (percent-decoded, then normalised) into out.  0 or FG_EINVALID. */
+int fg_bill_code(const char *code, size_t len, char *out, size_t cap);
 
 /** A short page for a load that failed: 404 for a bad or unknown code,
  *  503 for the database. */

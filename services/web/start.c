@@ -210,7 +210,8 @@ static void go(fg_call_t *call, const fg_adapter_t *adapter, const char *url)
 void fg_web_pay_start(fg_call_t *call, fg_db_t *db)
 {
     char code[FG_ORDER_CODE_LEN + 1];
-    int code_ok = fg_order_code_normalize(call->params[0], call->param_lens[0], code, sizeof(code)) == 0;
+    /* the code as the bill is found by (a percent-encoded one counts against the same bill) */
+    int code_ok = fg_bill_code(call->params[0], call->param_lens[0], code, sizeof(code)) == 0;
     int64_t now = fg_now_ms(), window_ms = call->cfg->payer_start_limit_window_s * 1000;
     rate_t r = {call->peer[0] != '\0' ? call->peer : "unknown",
                 code_ok ? code : NULL,

@@ -555,6 +555,13 @@ START_TEST(starts_are_limited_per_order_and_per_address_across_instances)
     r = start_from(&srv, new_source(), code, "vnpay"); /* another method of the same order: still limited */
     ck_assert_int_eq(r.status, 429);
     fgt_response_free(&r);
+    /* the code percent-encoded in the path names the same bill, and the same limit */
+    char path[64];
+    const char *form[] = {"Content-Type: application/x-www-form-urlencoded", NULL};
+    snprintf(path, sizeof(path), "/pay/%%%02X%s/start", (unsigned char)code[0], code + 1);
+    r = fgt_request_from(&srv, FGT_HTTP1, new_source(), "POST", path, form, "method=vnpay", 0);
+    ck_assert_msg(r.status == 429, "%s: %ld", path, r.status);
+    fgt_response_free(&r);
     ck_assert_int_eq(payments_of(code), 1);
 
     /* per address: one address over many orders, on both instances */
