@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* ---- signatures and secrets ------------------------------------------------ */
 
@@ -207,7 +208,23 @@ static int url_fail(const char **code, char *msg, size_t cap, const char *c, con
     return FG_EINVALID;
 }
 
-/* Resolves host and refuses it when any address is forbidden. */
+/* A name every resolver answers with loopback (RFC 6761). */
+static int is_localhost(const char *host, size_t n)
+{
+    static const char NAME[] = "localhost";
+    size_t k = sizeof(NAME) - 1;
+    if (n > 0 && host[n - 1] == '.')
+        n--; /* "localhost." */
+    return n >= k && strncasecmp(host + n - k, NAME, k) == 0 && (n == k || host[n - k - 1] == '.');
+}
+
+/* Refuses a host that is a forbidden address (an IP literal, in any form
+ * the resolver takes: 2130706433, 0x7f.0.0.1, [::ffff:127.0.0.1]) or
+ * localhost.  A name is not resolved here: a resolver that never answers
+ * would hold the database worker of the request (glibc waits 10 s and
+ * more), and the delivery judges the very address it connects to
+ * (fg_webhook_addr_forbidden at connect), which a name resolved now could
+ * change before (DNS rebinding) anyway. */
 static int check_host(const char *host, int allow_private, const char **code, char *msg, size_t cap)
 {
     char bare[256];
@@ -220,17 +237,21 @@ static int check_host(const char *host, int allow_private, const char **code, ch
         return url_fail(code, msg, cap, "invalid_url", "the URL's host is not valid");
     memcpy(bare, host, n);
     bare[n] = '\0';
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+    if (is_localhost(bare, n)) {
+        if (allow_private)
+            return 0;
+        return url_fail(code, msg, cap, "url_not_allowed", "the URL's host is a loopback name");
+    }
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST};
     struct addrinfo *res = NULL;
     if (getaddrinfo(bare, NULL, &hints, &res) != 0 || res == NULL)
-        return url_fail(code, msg, cap, "url_unresolvable", "the URL's host does not resolve");
+        return 0; /* a name: judged at each delivery's connect */
     int forbidden = 0;
     for (const struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next)
         forbidden |= fg_webhook_addr_forbidden(ai->ai_addr);
     freeaddrinfo(res);
     if (forbidden && !allow_private)
-        return url_fail(code, msg, cap, "url_not_allowed",
-                        "the URL's host resolves to a private, loopback or reserved address");
+        return url_fail(code, msg, cap, "url_not_allowed", "the URL's host is a private, loopback or reserved address");
     return 0;
 }
 

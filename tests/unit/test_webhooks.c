@@ -189,6 +189,17 @@ START_TEST(urls_are_checked_before_resolving)
     ck_assert_int_eq(fg_webhook_url_check("https://[::1]/x", 0, 1, &code, msg, sizeof(msg)), FG_EINVALID);
     ck_assert_int_eq(fg_webhook_url_check("https://8.8.8.8/x", 0, 1, &code, msg, sizeof(msg)), 0);
     ck_assert_int_eq(fg_webhook_url_check("https://hooks.example:65535/x", 1, 0, &code, msg, sizeof(msg)), 0);
+    /* a name is not resolved (the delivery judges the address it connects to); localhost is refused at once */
+    ck_assert_int_eq(fg_webhook_url_check("https://no-such-host.invalid/x", 0, 1, &code, msg, sizeof(msg)), 0);
+    static const char *const loopback[] = {"https://localhost/x",       "https://LOCALHOST./x",
+                                           "https://a.b.localhost:8/x", "https://2130706433/x",
+                                           "https://0x7f.0.0.1/x",      "https://[::ffff:127.0.0.1]/x"};
+    for (size_t i = 0; i < sizeof(loopback) / sizeof(loopback[0]); i++) {
+        ck_assert_msg(fg_webhook_url_check(loopback[i], 0, 1, &code, msg, sizeof(msg)) == FG_EINVALID, "%s",
+                      loopback[i]);
+        ck_assert_str_eq(code, "url_not_allowed");
+    }
+    ck_assert_int_eq(fg_webhook_url_check("https://notlocalhost/x", 0, 1, &code, msg, sizeof(msg)), 0);
 }
 END_TEST
 
