@@ -820,6 +820,19 @@ int fg_config_quiet_hours(const char *s, int *from_min, int *to_min)
     return 0;
 }
 
+/* /metrics on the address of a public listener would share its port
+ * (every listener sets SO_REUSEPORT): the kernel would hand some public
+ * connections to the metrics listener. */
+static int check_listeners(const fg_config_t *cfg, char *err, size_t err_cap)
+{
+    const char *m = cfg->metrics_listen;
+    if (m[0] != '\0' && (strcmp(m, cfg->http_listen) == 0 || strcmp(m, cfg->https_listen) == 0)) {
+        format_error(err, err_cap, "config: metrics.listen: \"%s\" is a public listener's address too", m);
+        return FG_EINVALID;
+    }
+    return 0;
+}
+
 /* The reminder channels' URLs and the quiet hours, which the option types do not cover. */
 static int check_reminders(const fg_config_t *cfg, char *err, size_t err_cap)
 {
@@ -859,5 +872,7 @@ int fg_config_load(fg_config_t *cfg, const char *path, char *err, size_t err_cap
             return rc;
     }
     int rc = load_environment(cfg, err, err_cap);
-    return rc != 0 ? rc : check_reminders(cfg, err, err_cap);
+    if (rc == 0)
+        rc = check_reminders(cfg, err, err_cap);
+    return rc != 0 ? rc : check_listeners(cfg, err, err_cap);
 }
