@@ -714,6 +714,16 @@ static void *dispatch_main(void *arg)
 
 /* ---- start and stop -------------------------------------------------------------------- */
 
+/* The request threads may wake the worker (fg_webhooks_wake) at any time:
+ * the handle goes under the lock they take. */
+static void drop_multi(void)
+{
+    pthread_mutex_lock(&worker.multi_mutex);
+    curl_multi_cleanup(worker.multi);
+    worker.multi = NULL;
+    pthread_mutex_unlock(&worker.multi_mutex);
+}
+
 int fg_webhooks_start(const fg_config_t *cfg, fg_settle_shared_t *settle, int events_mark)
 {
     if (worker.started)
@@ -729,16 +739,14 @@ int fg_webhooks_start(const fg_config_t *cfg, fg_settle_shared_t *settle, int ev
     if (worker.multi == NULL)
         return FG_EIO;
     if (pthread_create(&worker.dispatch_thread, NULL, dispatch_main, NULL) != 0) {
-        curl_multi_cleanup(worker.multi);
-        worker.multi = NULL;
+        drop_multi();
         return FG_EIO;
     }
     if (pthread_create(&worker.fanout_thread, NULL, fanout_main, NULL) != 0) {
         atomic_store(&worker.stop, 1);
-        curl_multi_wakeup(worker.multi);
+        fg_webhooks_wake();
         pthread_join(worker.dispatch_thread, NULL);
-        curl_multi_cleanup(worker.multi);
-        worker.multi = NULL;
+        drop_multi();
         return FG_EIO;
     }
     worker.started = 1;
@@ -753,9 +761,6 @@ void fg_webhooks_stop(void)
     fg_webhooks_wake();
     pthread_join(worker.fanout_thread, NULL);
     pthread_join(worker.dispatch_thread, NULL);
-    pthread_mutex_lock(&worker.multi_mutex);
-    curl_multi_cleanup(worker.multi);
-    worker.multi = NULL;
-    pthread_mutex_unlock(&worker.multi_mutex);
+    drop_multi();
     worker.started = 0;
 }
