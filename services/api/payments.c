@@ -361,6 +361,11 @@ int fg_refunds_create_parse(fg_call_t *call, yajl_val *root, int64_t *amount_out
 static void refund_recorded(refund_t *x, fg_db_t *db)
 {
     int rc = fg_db_group_tx(&refund_group, db, refund_end_tx, x);
+    if (rc != 0 && fg_db_commit_unknown(db)) {
+        /* lost during COMMIT: the record may be in; the key says which when it is retried */
+        fg_call_db_error(x->call, db, rc);
+        return;
+    }
     if (rc != 0) {
         /* The provider was asked but its answer cannot be recorded (the
          * adjustment receipt's series is used up; the database failed past

@@ -135,6 +135,7 @@ static const option_t options[] = {
     STR("vietqr.account_no", vietqr_account_no, ""),
     STR("vietqr.account_name", vietqr_account_name, ""),
     STR("sepay.api_key", sepay_api_key, ""),
+    STR("sepay.accounts", sepay_accounts, ""),
     STR("sandbox.secret", sandbox_secret, ""),
     BOOL("webhooks.allow_private", webhooks_allow_private, "false"),
     INT64("webhooks.retry_base_ms", webhooks_retry_base_ms, 1, 86400000, "30000"),

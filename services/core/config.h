@@ -50,6 +50,8 @@ typedef struct {
     char *vietqr_bank_bin, *vietqr_account_no, *vietqr_account_name;
     /* sepay */
     char *sepay_api_key;
+    char *sepay_accounts; /* "" (every account the feed reports) or the accounts whose transfers pay bills, comma
+                             separated */
     /* sandbox */
     char *sandbox_secret;
     /* webhooks */

@@ -141,13 +141,14 @@ static int connect_node(fg_db_t *db, const fg_db_node_t *node)
      * instance (or another connection, on another node) receives next. */
     if (db->cluster && mysql_query(db->mysql, "SET SESSION wsrep_sync_wait = 7") != 0)
         goto Fail;
-    if (db->read_only && mysql_query(db->mysql, "SET SESSION TRANSACTION READ ONLY") != 0)
-        goto Fail;
     /* fg_db_tx's proof, on a cluster, that COMMIT ends the transaction its
      * body ran in (SQL_CANARY_IN below); a temporary table is the
      * connection's own and never replicated */
     if (db->cluster && mysql_query(db->mysql, "CREATE TEMPORARY TABLE IF NOT EXISTS fg_tx_alive (id TINYINT UNSIGNED "
                                               "NOT NULL PRIMARY KEY) ENGINE=InnoDB") != 0)
+        goto Fail;
+    /* after the temporary table: a read-only session may not create one */
+    if (db->read_only && mysql_query(db->mysql, "SET SESSION TRANSACTION READ ONLY") != 0)
         goto Fail;
     if (mysql_autocommit(db->mysql, 0) != 0)
         goto Fail;

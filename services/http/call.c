@@ -181,7 +181,9 @@ static int store_tx(fg_db_t *db, void *arg)
 
 static void idempotency_finish(fg_call_t *call, fg_db_t *db)
 {
-    if (call->idem_key == NULL || call->idem_stored || call->replayed || call->status >= 500 || call->status == 0)
+    /* idem_lost: the work was done and is answered; its key now belongs to another request */
+    if (call->idem_key == NULL || call->idem_stored || call->idem_lost || call->replayed || call->status >= 500 ||
+        call->status == 0)
         return;
     store_arg_t a = {call};
     int rc = fg_db_tx(db, store_tx, &a);

@@ -118,6 +118,7 @@ struct fg_call {
     int idem_taken;     /* fg_idem_store found the key taken by a request that committed first */
     int idem_freed;     /* an expired row under this key was just deleted: run the request again */
     int64_t idem_since; /* fg_idem_begin/hold: when this request took the key 'running' (its row's created_at) */
+    int idem_lost;      /* fg_idem_finish found the key another request's (its lease had run out): keep the answer */
     /* response */
     int status;
     fg_buf_t response;

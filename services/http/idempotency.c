@@ -260,6 +260,7 @@ int fg_idem_finish(fg_db_t *db, fg_call_t *call, int status, const fg_buf_t *bod
     if (fg_stmt_affected(&s) == 1) {
         call->idem_stored = 1;
     } else {
+        call->idem_lost = 1;
         fg_log_t l;
         fg_log_begin(&l, FG_LOG_WARN, "idempotency key taken by another request after its lease: answer not stored");
         fg_log_str(&l, "scope", call->idem_scope);

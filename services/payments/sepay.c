@@ -395,29 +395,42 @@ int fg_transfer_pay_orders(fg_db_t *db, const fg_config_t *cfg, fg_transfer_pay_
     return rc;
 }
 
-/* Why a transfer credits nothing, or NULL: an outgoing one; one on another
- * account than the collection account (vietqr.account_no), when the feed
- * watches several of the merchant's accounts: its memo may name a bill, but
- * the money is not where the bill is paid, and no statement of the
- * collection account will show it. */
+/* account and listed[0..n) the same, ignoring the spaces, dots and dashes
+ * either side may write, and case. */
+static int same_account(const char *account, const char *listed, size_t n)
+{
+    size_t i = 0;
+    for (;;) {
+        while (*account != '\0' && !isalnum((unsigned char)*account))
+            account++;
+        while (i < n && !isalnum((unsigned char)listed[i]))
+            i++;
+        if (*account == '\0' || i == n)
+            return *account == '\0' && i == n;
+        if (toupper((unsigned char)*account++) != toupper((unsigned char)listed[i++]))
+            return 0;
+    }
+}
+
+/* Why a transfer credits nothing, or NULL: an outgoing one; one on an
+ * account sepay.accounts does not list, when it lists them (a SePay
+ * workspace often watches several of a unit's accounts): its memo may name
+ * a bill, but the money is not where bills are paid, and no statement of
+ * the collection accounts will show it. */
 static const char *no_credit(const sepay_t *a)
 {
     if (!a->t->incoming)
         return "outgoing transfer: no credit";
-    const char *ours = a->cfg->vietqr_account_no, *theirs = a->t->account_number;
-    if (ours[0] == '\0' || theirs[0] == '\0')
+    const char *list = a->cfg->sepay_accounts;
+    if (list[0] == '\0')
         return NULL;
-    /* the digits and letters, without the spaces, dots and dashes either side may write */
-    for (;;) {
-        while (*ours != '\0' && !isalnum((unsigned char)*ours))
-            ours++;
-        while (*theirs != '\0' && !isalnum((unsigned char)*theirs))
-            theirs++;
-        if (*ours == '\0' || *theirs == '\0')
-            return *ours == *theirs ? NULL : "transfer to another account than the collection account: no credit";
-        if (toupper((unsigned char)*ours++) != toupper((unsigned char)*theirs++))
-            return "transfer to another account than the collection account: no credit";
+    for (const char *p = list; *p != '\0';) {
+        size_t n = strcspn(p, ",");
+        if (n > 0 && same_account(a->t->account_number, p, n))
+            return NULL;
+        p += n + (p[n] == ',');
     }
+    return "transfer to an account sepay.accounts does not list: no credit";
 }
 
 /* A transfer's first step: an outgoing one, or one whose memo names no

@@ -140,7 +140,7 @@ static int import_row_id(fg_db_t *db, const char *public_id, size_t len, int64_t
         return rc;
     fg_stmt_str(&s, public_id, len);
     fg_stmt_out_int(&s, id, NULL);
-    return fg_stmt_one(&s) == 0 ? 0 : FG_ENOTFOUND;
+    return fg_stmt_one(&s); /* FG_ENOTFOUND when there is none */
 }
 
 int fg_statement_import_json(fg_db_t *db, const char *public_id, size_t len, fg_buf_t *out)

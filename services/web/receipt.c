@@ -26,9 +26,11 @@ static const char SQL_RECEIPT_PAYMENT[] =
     "SELECT public_id, adapter, " FG_PAYMENT_STATUS_SQL("status") ", amount, amount_received, currency, "
     "provider_txn_id, created_at, updated_at FROM payments WHERE order_id = ? AND (? = '' OR public_id = ?) "
     "ORDER BY status = 'succeeded' DESC, status = 'pending' DESC, id DESC LIMIT 1";
+/* an issued receipt, or one still queued for its number (the payment names it at once) */
 static const char SQL_BY_RECEIPT[] =
     "SELECT o.code, p.public_id FROM receipts c JOIN payments p ON p.id = c.payment_id JOIN orders o ON o.id = "
-    "p.order_id WHERE c.public_id = ?";
+    "p.order_id WHERE c.public_id = ? UNION ALL SELECT o.code, p.public_id FROM receipt_queue q JOIN payments p ON "
+    "p.id = q.payment_id JOIN orders o ON o.id = p.order_id WHERE q.receipt_public_id = ? LIMIT 1";
 static const char SQL_BY_PAYMENT[] =
     "SELECT o.code, p.public_id FROM payments p JOIN orders o ON o.id = p.order_id WHERE p.public_id = ?";
 /* clang-format on */
@@ -312,6 +314,8 @@ void fg_web_receipt_by_id(fg_call_t *call, fg_db_t *db)
         fg_stmt_t s;
         if ((rc = fg_stmt_init(&s, db, receipt ? SQL_BY_RECEIPT : SQL_BY_PAYMENT)) == 0) {
             fg_stmt_str(&s, id, len);
+            if (receipt)
+                fg_stmt_str(&s, id, len);
             fg_stmt_out_text(&s, &code, NULL);
             fg_stmt_out_text(&s, &payment, NULL);
             rc = fg_stmt_one(&s);

@@ -492,6 +492,7 @@ START_TEST(a_late_finish_leaves_the_key_to_who_took_it_over)
     idem_step_t finish_a = {&a, 0, "{\"from\":\"a\"}"};
     ck_assert_int_eq(fg_db_tx(db, idem_step_tx, &finish_a), 0);
     ck_assert_int_eq(a.idem_stored, 0);
+    ck_assert_int_eq(a.idem_lost, 1); /* A keeps its own answer: it is not stored again under B's key */
     ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM idempotency_keys WHERE idem_key = ? AND state = 'running'", key,
                                 NULL),
                      1);
