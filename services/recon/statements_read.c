@@ -15,7 +15,10 @@
 /* The import's first statement gives its account and currency (as the import's answer did). */
 static const char SQL_IMPORTS[] =
     "SELECT i.id, i.public_id, i.format, i.file_bytes, i.statement_count, i.line_count, i.new_lines, "
-    "i.overlapped_lines, i.imported_by, i.created_at, COALESCE(s.account, ''), COALESCE(s.currency, '') "
+    "i.overlapped_lines, i.imported_by, i.created_at, COALESCE(s.account, ''), COALESCE(s.currency, ''), "
+    "(SELECT COALESCE(SUM(x.credits), 0) FROM statements x WHERE x.import_id = i.id), "
+    "(SELECT COALESCE(SUM(x.debits), 0) FROM statements x WHERE x.import_id = i.id), "
+    "(SELECT COUNT(*) FROM statements x WHERE x.import_id = i.id AND x.gap IS NOT NULL AND x.gap <> 0) "
     "FROM statement_imports i LEFT JOIN statements s ON s.import_id = i.id AND s.seq_in_file = "
     "(SELECT MIN(seq_in_file) FROM statements x WHERE x.import_id = i.id) "
     "WHERE (? = 0 OR i.id < ?) AND (? IS NULL OR i.public_id = ?) ORDER BY i.id DESC LIMIT ?";
@@ -58,6 +61,7 @@ static int imports(fg_db_t *db, const char *public_id, size_t id_len, int64_t af
     fg_stmt_t s;
     fg_buf_t t[6];
     int64_t id = 0, bytes = 0, statements = 0, lines = 0, fresh = 0, overlapped = 0, created = 0;
+    int64_t credits = 0, debits = 0, gaps = 0;
     for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
         t[i] = (fg_buf_t)FG_BUF_INIT;
     *count = 0;
@@ -87,6 +91,9 @@ static int imports(fg_db_t *db, const char *public_id, size_t id_len, int64_t af
     fg_stmt_out_int(&s, &created, NULL);
     fg_stmt_out_text(&s, &t[3], NULL);
     fg_stmt_out_text(&s, &t[4], NULL);
+    fg_stmt_out_int(&s, &credits, NULL);
+    fg_stmt_out_int(&s, &debits, NULL);
+    fg_stmt_out_int(&s, &gaps, NULL);
     if ((rc = fg_stmt_exec(&s)) != 0)
         goto Exit;
     while ((rc = fg_stmt_fetch(&s)) == 1) {
@@ -108,6 +115,10 @@ static int imports(fg_db_t *db, const char *public_id, size_t id_len, int64_t af
         fg_json_kv_int(b, 1, "lines", lines);
         fg_json_kv_int(b, 1, "new_lines", fresh);
         fg_json_kv_int(b, 1, "overlapped_lines", overlapped);
+        fg_json_kv_int(b, 1, "credits", credits);
+        fg_json_kv_int(b, 1, "debits", debits);
+        fg_json_kv_int(b, 1, "gaps", gaps);
+        fg_json_kv_null(b, 1, "duplicate_of");
         fg_json_kv_str(b, 1, "imported_by", t[2].data);
         fg_time_format_rfc3339(created, 0, when, sizeof(when));
         fg_json_kv_str(b, 1, "created_at", when);

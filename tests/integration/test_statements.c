@@ -162,6 +162,9 @@ START_TEST(imports_are_read_back_with_their_statements_and_lines)
     fgt_expect(r, 200, NULL);
     ck_assert_str_eq(fgt_json_str(&r, "id", NULL), id);
     ck_assert_int_eq(fgt_json_int(&r, "lines", NULL), 2);
+    ck_assert_int_eq(fgt_json_int(&r, "credits", NULL), 7000000);
+    ck_assert_int_eq(fgt_json_int(&r, "debits", NULL), -5500);
+    ck_assert_int_eq(fgt_json_int(&r, "gaps", NULL), 0);
     yajl_val st = fgt_json_array(&r, "statement_list", NULL);
     ck_assert_uint_eq(st->u.array.len, 1);
     ck_assert_int_eq(fgt_val_at(st->u.array.values[0], "opening", NULL)->u.number.i, 200000000);
