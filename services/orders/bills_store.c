@@ -7,6 +7,7 @@
 #include <string.h>
 #include "core/error.h"
 #include "core/ids.h"
+#include "core/text.h"
 #include "orders/orders.h"
 
 static const char SQL_PURGE[] = "DELETE FROM bill_uploads WHERE created_at < ? LIMIT 100";
@@ -58,7 +59,15 @@ static int save_tx(fg_db_t *db, void *arg)
     fg_stmt_cstr(&s, a->public_id);
     fg_stmt_int(&s, (int64_t)a->staff_id);
     fg_stmt_int(&s, (int64_t)a->merchant_id);
-    fg_stmt_str(&s, a->file_name, strnlen(a->file_name, 255));
+    /* the browser's name for the file: at most 255 bytes, cut on a character, and
+     * UTF-8 (the column refuses anything else: a legacy client's name is replaced) */
+    size_t name_len = strnlen(a->file_name, 255);
+    while (name_len > 0 && name_len < strlen(a->file_name) && ((unsigned char)a->file_name[name_len] & 0xC0) == 0x80)
+        name_len--;
+    if (fg_utf8_valid(a->file_name, name_len))
+        fg_stmt_str(&s, a->file_name, name_len);
+    else
+        fg_stmt_cstr(&s, a->format == FG_SHEET_XLSX ? "upload.xlsx" : "upload.csv");
     fg_stmt_cstr(&s, a->format == FG_SHEET_XLSX ? "xlsx" : "csv");
     fg_stmt_cstr(&s, a->fee_type);
     fg_stmt_blob(&s, a->data, a->len);

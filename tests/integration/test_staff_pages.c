@@ -1106,7 +1106,7 @@ END_TEST
 
 /* ---- bills from a spreadsheet ----------------------------------------------------------- */
 
-static char *bills_body(const char *csrf, const char *merchant, const char *file, size_t *len)
+static char *bills_body_named(const char *csrf, const char *merchant, const char *name, const char *file, size_t *len)
 {
     static const char B[] = "----feegateTestBoundary7MA4YWxk";
     size_t cap = strlen(file) + 1024;
@@ -1115,11 +1115,16 @@ static char *bills_body(const char *csrf, const char *merchant, const char *file
                      "--%s\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n%s\r\n"
                      "--%s\r\nContent-Disposition: form-data; name=\"merchant\"\r\n\r\n%s\r\n"
                      "--%s\r\nContent-Disposition: form-data; name=\"fee_type\"\r\n\r\ntuition\r\n"
-                     "--%s\r\nContent-Disposition: form-data; name=\"file\"; filename=\"lop-5a.csv\"\r\n"
+                     "--%s\r\nContent-Disposition: form-data; name=\"file\"; filename=\"%s\"\r\n"
                      "Content-Type: text/csv\r\n\r\n%s\r\n--%s--\r\n",
-                     B, csrf, B, merchant, B, B, file, B);
+                     B, csrf, B, merchant, B, B, name, file, B);
     *len = (size_t)n;
     return body;
+}
+
+static char *bills_body(const char *csrf, const char *merchant, const char *file, size_t *len)
+{
+    return bills_body_named(csrf, merchant, "lop-5a.csv", file, len);
 }
 
 static fgt_response_t bills_upload(const char *session, const char *csrf, const char *merchant, const char *file)
@@ -1182,6 +1187,15 @@ START_TEST(bills_are_previewed_then_created_from_the_page)
     ck_assert_int_eq(r.status, 422);
     ck_assert_ptr_nonnull(strstr(r.body, "data-invalid=\"1\""));
     ck_assert_ptr_null(strstr(r.body, "data-form=\"bills-commit\""));
+    fgt_response_free(&r);
+
+    /* a file name that is not UTF-8 (a legacy client's Latin-1 "lôp"): the file is still taken */
+    size_t latin_len;
+    char *latin = bills_body_named(csrf, school_a.id, "l\xF4p-5a.csv", file, &latin_len);
+    r = post(&srv, FGT_H2C, session, "/staff/bills", "multipart/form-data; boundary=----feegateTestBoundary7MA4YWxk",
+             latin, latin_len);
+    free(latin);
+    ck_assert_msg(r.status == 200, "preview: %ld %.400s", r.status, r.body);
     fgt_response_free(&r);
 
     /* a good one, naming school B in the form: it goes to school A, the accountant's own */
