@@ -834,6 +834,22 @@ static int check_listeners(const fg_config_t *cfg, char *err, size_t err_cap)
     return 0;
 }
 
+/* Plain http only to this machine (a local relay, the bank simulator): the
+ * SMS and Zalo calls carry the account's keys in the request. */
+static bool cleartext_off_host(const char *url)
+{
+    if (strncmp(url, "http://", 7) != 0)
+        return false;
+    const char *host = url + 7;
+    static const char *const LOCAL[] = {"127.0.0.1", "localhost", "[::1]"};
+    for (size_t i = 0; i < sizeof(LOCAL) / sizeof(LOCAL[0]); i++) {
+        size_t n = strlen(LOCAL[i]);
+        if (strncmp(host, LOCAL[i], n) == 0 && (host[n] == '\0' || host[n] == ':' || host[n] == '/'))
+            return false;
+    }
+    return true;
+}
+
 /* The reminder channels' URLs and the quiet hours, which the option types do not cover. */
 static int check_reminders(const fg_config_t *cfg, char *err, size_t err_cap)
 {
@@ -854,6 +870,13 @@ static int check_reminders(const fg_config_t *cfg, char *err, size_t err_cap)
     }
     if (cfg->zalo_url[0] != '\0' && !valid_url(cfg->zalo_url)) {
         format_error(err, err_cap, "config: zalo.url: expected an http:// or https:// URL: \"%s\"", cfg->zalo_url);
+        return FG_EINVALID;
+    }
+    if (cleartext_off_host(cfg->sms_url) || cleartext_off_host(cfg->zalo_url)) {
+        format_error(err, err_cap,
+                     "config: %s: https:// is needed (its requests carry the account's keys); plain "
+                     "http only to 127.0.0.1, localhost or [::1]",
+                     cleartext_off_host(cfg->sms_url) ? "sms.url" : "zalo.url");
         return FG_EINVALID;
     }
     if (fg_config_quiet_hours(cfg->reminders_quiet_hours, &a, &b) != 0) {

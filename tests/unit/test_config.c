@@ -464,6 +464,8 @@ START_TEST(reminder_channels)
         {"FEEGATE_SMTP_URL", "https://relay.example.vn", "smtp.url: expected an smtp:// or smtps:// URL"},
         {"FEEGATE_SMTP_FROM", "nobody", "smtp.from: expected the sender's e-mail address"},
         {"FEEGATE_SMS_URL", "ftp://x", "sms.url: expected an http:// or https:// URL"},
+        {"FEEGATE_SMS_URL", "http://rest.esms.vn/x", "sms.url: https:// is needed"},
+        {"FEEGATE_ZALO_URL", "http://localhost.evil.example/x", "zalo.url: https:// is needed"},
         {"FEEGATE_REMINDERS_QUIET_HOURS", "21:00-7:00", "reminders.quiet_hours: expected HH:MM-HH:MM"},
         /* /metrics on a public listener's address would share its port */
         {"FEEGATE_METRICS_LISTEN", "127.0.0.1:8080", "metrics.listen: \"127.0.0.1:8080\" is a public listener's"},
