@@ -112,8 +112,9 @@ typedef struct {
     /** Builds the redirect URL or QR payload.  0 or FG_E*. */
     int (*start)(const fg_config_t *cfg, const fg_payment_start_t *in, fg_payment_started_t *out);
     /** Verifies (constant time) and parses a notification.  0; FG_EINVALID
-     *  when forged or stale (reason set); FG_ERANGE when well-signed but
-     *  unreadable. */
+     *  when forged or stale (reason set); FG_EEXCEEDS when well-signed but its
+     *  amount cannot be read (answered as an invalid amount); FG_ERANGE when
+     *  well-signed but otherwise unreadable. */
     int (*verify)(const fg_config_t *cfg, const fg_inbound_t *in, int64_t now_ms, fg_notification_t *out, char *reason,
                   size_t reason_cap);
     /** The HTTP status and body the provider expects for an outcome. */

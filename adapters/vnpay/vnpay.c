@@ -245,7 +245,8 @@ static int parse_amount(const char *text, int64_t *out)
 }
 
 /* Fills a notification from the transaction's fields, the same for the IPN
- * and querydr.  0 or FG_ERANGE with reason set. */
+ * and querydr.  0; FG_EEXCEEDS (the amount cannot be read) or FG_ERANGE,
+ * with reason set. */
 static int notification(const char *txn_ref, const char *amount, const char *transaction_no, const char *response_code,
                         const char *transaction_status, fg_notification_t *out, char *reason, size_t cap)
 {
@@ -266,7 +267,7 @@ static int notification(const char *txn_ref, const char *amount, const char *tra
     }
     if (parse_amount(amount, &out->amount) != 0) {
         snprintf(reason, cap, "vnp_Amount is not a positive multiple of 100 within range");
-        return FG_ERANGE;
+        return FG_EEXCEEDS;
     }
     int paid = strcmp(transaction_status, "00") == 0 && (response_code == NULL || strcmp(response_code, "00") == 0);
     if (paid && strspn(transaction_no, "0") == strlen(transaction_no)) {

@@ -665,7 +665,8 @@ static int verify(fg_db_t *db, apply_t *a, fg_notification_t *n)
     int rc = a->adapter->verify(a->cfg, a->in, fg_now_ms(), n, reason, sizeof(reason));
     if (rc == 0)
         return 0;
-    a->outcome = rc == FG_EINVALID ? FG_ACK_FORGED : FG_ACK_MALFORMED;
+    /* a signed notice whose amount cannot be read is told so (VNPay 04), not "invalid request" */
+    a->outcome = rc == FG_EINVALID ? FG_ACK_FORGED : rc == FG_EEXCEEDS ? FG_ACK_BAD_AMOUNT : FG_ACK_MALFORMED;
     a->reason = reason;
     /* not verified (several adapters refuse an unreadable request before
      * its signature can be checked), so anyone's: rejected, kept as a

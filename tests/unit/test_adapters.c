@@ -279,9 +279,9 @@ START_TEST(vnpay_ipn_is_verified_and_parsed)
     vnpay_ipn("150000000", "00", "01", "TESTTMN1", query, sizeof(query));
     ck_assert_int_eq(vnpay_verify(query, &n), 0);
     ck_assert_int_eq(n.status, FG_NOTIFY_PENDING);
-    /* signed but unreadable: an amount that is not x100 */
+    /* signed but its amount unreadable (not x100): answered as an invalid amount */
     vnpay_ipn("150000050", "00", "00", "TESTTMN1", query, sizeof(query));
-    ck_assert_int_eq(vnpay_verify(query, &n), FG_ERANGE);
+    ck_assert_int_eq(vnpay_verify(query, &n), FG_EEXCEEDS);
     /* another merchant's terminal, a forged hash */
     vnpay_ipn("150000000", "00", "00", "OTHERTMN", query, sizeof(query));
     ck_assert_int_eq(vnpay_verify(query, &n), FG_EINVALID);
