@@ -30,8 +30,12 @@
 #define RUNS_SHOWN 50
 /* Items of the exception queue on one page. */
 #define ITEMS_SHOWN 200
-/* How often a reconciliation whose lines are still being matched reloads. */
+/* How often a reconciliation whose lines are still being matched reloads,
+ * and for how long after it was made: each reload counts as the session's
+ * activity, so a page left open on a stalled match must not keep an
+ * unattended session alive up to its absolute limit. */
 #define MATCHING_REFRESH_S 3
+#define MATCHING_REFRESH_FOR_MS (10 * 60 * 1000)
 
 static const char *const FORMATS[] = {"camt.053", "camt.054", "mt940", "csv", "csv-vn"};
 
@@ -528,15 +532,18 @@ void fg_staff_reconciliation(fg_call_t *call, fg_db_t *db)
     /* lines the matching job has not decided yet (a run sends the undecided
      * ones back to it): the page reloads itself until the queue is final */
     int matching = r.count[FG_RECON_UNMATCHED] > 0;
+    int reload = matching && fg_now_ms() - r.created_at < MATCHING_REFRESH_FOR_MS;
     fg_staff_begin_refresh(&p, &s, "staff-reconciliation", "Đối soát", "Reconciliation",
                            matching ? "data-status=\"matching\"" : "data-status=\"ready\"",
-                           matching ? MATCHING_REFRESH_S : 0);
+                           reload ? MATCHING_REFRESH_S : 0);
     fg_html_printf(&p, "<h1>%s %s</h1>", fg_html_tr(&p, "Đối soát", "Reconciliation"), r.public_id);
     if (matching)
         fg_html_printf(&p, "<p class=\"notice\" role=\"status\" data-matching=\"%lld\">%s</p>",
                        (long long)r.count[FG_RECON_UNMATCHED],
-                       fg_html_tr(&p, "Đang đối chiếu các dòng sao kê; trang tự tải lại.",
-                                  "Statement lines are being matched; the page reloads itself."));
+                       reload ? fg_html_tr(&p, "Đang đối chiếu các dòng sao kê; trang tự tải lại.",
+                                           "Statement lines are being matched; the page reloads itself.")
+                              : fg_html_tr(&p, "Đang đối chiếu các dòng sao kê; tải lại trang để xem tiến độ.",
+                                           "Statement lines are being matched; reload the page to see how far."));
     summary(&p, &r);
     fg_html_printf(&p,
                    "<h2>%s</h2><div class=\"table-wrap\"><table class=\"data stack\" data-table=\"items\"><thead><tr>"

@@ -880,6 +880,14 @@ START_TEST(a_reconciliation_reloads_itself_until_its_lines_are_matched)
     ck_assert_ptr_nonnull(strstr(r.body, "<meta http-equiv=\"refresh\" content=\"3\">"));
     ck_assert_ptr_nonnull(strstr(r.body, "data-matching=\"1\""));
     fgt_response_free(&r);
+    /* ten minutes on and still matching (a stalled match): the page no longer reloads itself, which would
+     * keep an unattended session alive */
+    fgt_db_exec("UPDATE reconciliations SET created_at = created_at - 660000 WHERE account = ?", account);
+    r = get(&srv, FGT_HTTP1, session, path);
+    ck_assert_ptr_nonnull(strstr(r.body, "data-status=\"matching\""));
+    ck_assert_ptr_null(strstr(r.body, "http-equiv=\"refresh\""));
+    ck_assert_ptr_nonnull(strstr(r.body, "data-matching=\"1\""));
+    fgt_response_free(&r);
     /* decided: the queue is final and the page stays still */
     fgt_db_exec("UPDATE recon_items SET state = 'bank_only', lease_until = NULL WHERE account = ?", account);
     r = get(&srv, FGT_HTTP1, session, path);
