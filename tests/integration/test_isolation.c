@@ -91,6 +91,7 @@ static staff_t staff[ROLES] = {
 static char revoked_key[FGT_ID_CAP], export_key[FGT_ID_CAP], revoked_token[128];
 static staff_t ended = {.role = "admin", .name = "admin (logged out)"}; /* a session that was */
 static char bank_account[40], recon[FGT_ID_CAP], item[32], payout[FGT_ID_CAP], batch[FGT_ID_CAP];
+static char statement[FGT_ID_CAP];
 static char b_before[16384], city_before[4096];
 
 /* Outside a test (in main) a failure prints and exits, as the harness does. */
@@ -195,6 +196,9 @@ static const struct {
     {"pay.qr", 200, "a bill's VietQR: the payer code is the bill's bearer"},
     {"pay.receipt", 404, "a bill's receipt: the payer code (B's open bill has no payment)"},
     {"pay.start", 400, "paying a bill: the payer code (without a method)"},
+    {"pay.pay", 400, "paying a bill, DESIGN §4's name: the payer code (without a method)"},
+    {"pay.receipt_by_id", 303,
+     "a receipt by its id (80 random bits, the receipt's bearer): to its bill's receipt page"},
     {"pay.find", 200, "the payer's code form"},
     {"pay.page", 200, "a bill: the payer code"},
     {"sandbox.page", 200, "the sandbox gateway's page"},
@@ -264,6 +268,7 @@ static const char *id_for(const char *prefix, int *bs)
         {"/v1/webhook-endpoints/", B.endpoint, 1},
         {"/v1/events/", B.event, 1},
         {"/v1/reconciliations/", recon, 0},
+        {"/v1/statements/", statement, 0},
         {"/v1/reconciliations/{}/items/", item, 0},
         {"/v1/payouts/", payout, 0},
         {"/v1/payout-batches/", batch, 0},
@@ -280,6 +285,7 @@ static const char *id_for(const char *prefix, int *bs)
         {"/staff/webhooks/events/", B.event, 1},
         {"/assets/", "nothing.css", 0},
         {"/pay/return/", "vnpay", 0},
+        {"/pay/receipt/", B.receipt, 1},
         {"/pay/", B.code_open, 1},
         {"/sandbox/pay/", B.payment, 1},
         {"/reminders/opt-out/", B.order_open, 1},
@@ -1194,6 +1200,7 @@ static void city_objects(void)
     const char *headers[] = {auth, "Content-Type: text/csv", NULL};
     fgt_response_t r = fgt_request(&srv, FGT_HTTP1, "POST", "/v1/statements?format=csv", headers, file, 0);
     must(r.status == 201 || r.status == 200, "import a statement: %ld %.300s", r.status, r.body);
+    json_id(&r, "id", statement);
     fgt_response_free(&r);
     snprintf(body, sizeof(body), "{\"account\":\"%s\",\"from\":\"2026-12-02\",\"to\":\"2026-12-02\"}", bank_account);
     r = expect_status(fgt_req(&srv, FGT_HTTP1, "POST", "/v1/reconciliations", staff[FINANCE].token, NULL, body, 0,
