@@ -129,6 +129,9 @@ typedef struct {
     /** A notification whose amount differs from the payment's is still
      *  applied (the money exists), but acknowledged FG_ACK_BAD_AMOUNT. */
     int amount_must_match;
+    /** Its notifications are signed in the query string (VNPay), whatever
+     *  the method: the query is what is kept of them, never a body. */
+    int signed_query;
     /** The create call for adapters whose start needs the provider (MoMo).
      *  When set, start is not used.  0 or FG_ERANGE (amount outside what the
      *  provider accepts) / FG_EINVALID (not configured). */

@@ -655,6 +655,7 @@ const fg_adapter_t fg_adapter_vnpay = {
     .ack = ack,
     .refund = NULL,
     .amount_must_match = 1,
+    .signed_query = 1,
     .query_request = query_request,
     .query_response = query_response,
     .refund_request = refund_request,

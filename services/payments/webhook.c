@@ -180,16 +180,17 @@ void fg_inbox_headers(const char *headers, size_t len, fg_buf_t *out)
     }
 }
 
-/* What a payment keeps as provider_payload: the body, or the query of a GET
- * notification (VNPay's IPN). */
-static void payload(const fg_inbound_t *in, const char **data, size_t *len)
+/* What a payment keeps as provider_payload: what the signature covered, the
+ * query of an adapter that signs it (VNPay's IPN, also when it comes as a
+ * POST, whose body nobody signed), else the body. */
+static void payload(const fg_adapter_t *adapter, const fg_inbound_t *in, const char **data, size_t *len)
 {
-    if (in->body != NULL && in->body_len > 0) {
-        *data = in->body;
-        *len = in->body_len;
-    } else {
+    if (adapter->signed_query || in->body == NULL || in->body_len == 0) {
         *data = in->query != NULL ? in->query : "";
         *len = in->query != NULL ? in->query_len : 0;
+    } else {
+        *data = in->body;
+        *len = in->body_len;
     }
 }
 
@@ -364,7 +365,7 @@ static void queue_payment_update(apply_t *a, payment_update_t *u, const fg_payme
     u->row = p;
     u->now = now;
     u->txn = a->n->provider_txn_id; /* "" is NULL (NULLIF) */
-    payload(a->in, &u->payload, &u->payload_len);
+    payload(a->adapter, a->in, &u->payload, &u->payload_len);
 }
 
 static int apply_failure(fg_db_t *db, apply_t *a, const fg_payment_row_t *p, int64_t now)
@@ -378,7 +379,7 @@ static int apply_failure(fg_db_t *db, apply_t *a, const fg_payment_row_t *p, int
         fg_stmt_t s;
         const char *raw;
         size_t raw_len;
-        payload(a->in, &raw, &raw_len);
+        payload(a->adapter, a->in, &raw, &raw_len);
         if ((rc = fg_stmt_init(&s, db, SQL_PAYMENT_FAIL)) != 0)
             return rc;
         /* a failed transaction may have no provider number: NULL keeps the unique key free */
@@ -530,7 +531,7 @@ static int apply_success(fg_db_t *db, apply_t *a, const fg_payment_row_t *p, fg_
         fg_stmt_int(&s, unapplied);
         const char *raw;
         size_t raw_len;
-        payload(a->in, &raw, &raw_len);
+        payload(a->adapter, a->in, &raw, &raw_len);
         fg_stmt_str(&s, raw, raw_len);
         fg_stmt_int(&s, now);
         fg_stmt_cstr(&s, issues ? receipt_id : NULL);

@@ -1009,6 +1009,30 @@ START_TEST(vnpay_ipn_payload_is_kept_and_a_blank_duplicate_changes_nothing)
     ck_assert_int_eq(postings(payment), 1);
     expect_moved(&before, "vnpay", 170000, 0);
     free(query);
+
+    /* the IPN's signed query sent as a POST with a body nobody signed: applied, and the query is what is kept */
+    char order2[40], payment2[40];
+    new_order(171000, NULL, order2, NULL);
+    vnpay_payment(order2, payment2);
+    chaos("{\"lose_ipn\":true}");
+    r = vnpay_decide(payment2, "approve");
+    query = strdup(strchr(fgt_json_str(&r, "return_url", NULL), '?') + 1);
+    fgt_response_free(&r);
+    reset();
+    char *path = NULL;
+    ck_assert_int_ge(asprintf(&path, "/v1/webhooks/vnpay?%s", query), 0);
+    const char *json[] = {"Content-Type: application/json", NULL};
+    a = fgt_request(&srv, FGT_HTTP1, "POST", path, json, "{\"vnp_Amount\":\"1\",\"note\":\"not signed\"}", 0);
+    ck_assert_ptr_nonnull(strstr(a.body, "\"RspCode\":\"00\""));
+    fgt_response_free(&a);
+    free(path);
+    expect_payment(payment2, "succeeded", 171000, 0);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM payments WHERE public_id = ? AND provider_payload LIKE "
+                                "CONCAT('%vnp_TxnRef=', ?, '%vnp_SecureHash=%') AND provider_payload NOT LIKE '%not "
+                                "signed%'",
+                                payment2, payment2),
+                     1);
+    free(query);
     ledger_holds();
 }
 END_TEST
