@@ -109,7 +109,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (rc == 0)
             check_notification(&n);
         else
-            FUZZ_CHECK((rc == FG_EINVALID || rc == FG_ERANGE) && reason[0] != '\0');
+            /* FG_EEXCEEDS: signed, its amount unreadable (answered as an invalid amount) */
+            FUZZ_CHECK((rc == FG_EINVALID || rc == FG_ERANGE || rc == FG_EEXCEEDS) && reason[0] != '\0');
         break;
     }
     case 1: { /* querydr's answer */
