@@ -18,8 +18,8 @@
  */
 #include "payments/payments_internal.h"
 
-#include <pthread.h>
 #include <ctype.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,7 +61,8 @@ typedef struct {
     fg_ack_t outcome;
     const char *reason;
     const char *inbox_status;
-    int64_t order_id; /* in a set (fg_sepay_receive_many): the order it pays, 0 for none */
+    int64_t order_id;      /* in a set (fg_sepay_receive_many): the order it pays, 0 for none */
+    const char *no_credit; /* why it credits nothing (no_credit, read once with the transfer), or NULL */
 } sepay_t;
 
 static int record(fg_db_t *db, sepay_t *a, const char *event_id)
@@ -441,7 +442,7 @@ static int transfer_start(fg_db_t *db, sepay_t *a, int64_t now, int64_t *order_i
     *order_id = 0;
     a->outcome = FG_ACK_APPLIED;
     a->reason = NULL;
-    if ((a->reason = no_credit(a)) != NULL) {
+    if ((a->reason = a->no_credit) != NULL) {
         a->inbox_status = "applied";
         return record(db, a, a->event_id);
     }
@@ -510,7 +511,7 @@ static int transfer_set_tx(fg_db_t *db, void *arg)
     const char **memos = fg_calloc((size_t)r->n, sizeof(*memos));
     int64_t *orders = fg_calloc((size_t)r->n, sizeof(*orders));
     for (int i = 0; i < r->n; i++)
-        memos[i] = r->members[i] != NULL && no_credit(r->members[i]) == NULL ? r->members[i]->t->content : NULL;
+        memos[i] = r->members[i] != NULL && r->members[i]->no_credit == NULL ? r->members[i]->t->content : NULL;
     int paying = 0, rc = orders_named(db, memos, r->n, now, orders);
     for (int i = 0; i < r->n; i++)
         if (r->members[i] != NULL)
@@ -523,7 +524,7 @@ static int transfer_set_tx(fg_db_t *db, void *arg)
             continue;
         a->outcome = FG_ACK_APPLIED;
         a->reason = NULL;
-        if ((a->reason = no_credit(a)) != NULL) {
+        if ((a->reason = a->no_credit) != NULL) {
             a->inbox_status = "applied";
             rc = record(db, a, a->event_id);
         } else if (a->order_id == 0) {
@@ -585,6 +586,7 @@ static int sepay_check(fg_db_t *db, sepay_t *a, fg_sepay_transfer_t *t, const ch
     }
     snprintf(a->txn_id, sizeof(a->txn_id), "sepay:%lld", (long long)t->id);
     snprintf(a->event_id, sizeof(a->event_id), "%s", a->txn_id);
+    a->no_credit = no_credit(a);
     return 0;
 }
 

@@ -444,51 +444,52 @@ static int settle_order(fg_db_t *db, set_t *set, const fg_payment_row_t *p, fg_o
     return 0;
 }
 
-/* A second provider transaction on a payment that already succeeded: the
- * money was received twice.  It is kept as unapplied money for staff (a
- * "receipt" journal without a payment: the payment keeps its one posting),
- * the inbox row stays applied with the journal named, and the provider gets
- * its success acknowledgement. */
-static int apply_receipt(fg_db_t *db, apply_t *a, const fg_payment_row_t *p, int64_t now)
+/* The notification's money kept as unapplied money for staff: a "receipt"
+ * journal without a payment (Dr the adapter's clearing, Cr unapplied), named
+ * in the inbox row's reason after why. */
+static int post_unapplied(fg_db_t *db, apply_t *a, const char *currency, const char *memo, const char *why, int64_t now)
 {
-    char clearing[FG_ACCOUNT_CODE_MAX + 1], memo[256], journal[FG_ID_CAP];
+    char clearing[FG_ACCOUNT_CODE_MAX + 1], journal[FG_ID_CAP];
     snprintf(clearing, sizeof(clearing), "assets:clearing:%s", a->adapter->name);
-    snprintf(memo, sizeof(memo), "%s: another %s transaction %.64s after %.64s", p->public_id.data, a->adapter->name,
-             a->n->provider_txn_id, p->provider_txn_id.data);
     fg_journal_t j = {.kind = "receipt", .memo = memo};
-    fg_journal_add(&j, clearing, 0, p->currency.data, a->n->amount);
-    fg_journal_add(&j, "liabilities:unapplied", 0, p->currency.data, -a->n->amount);
+    fg_journal_add(&j, clearing, 0, currency, a->n->amount);
+    fg_journal_add(&j, "liabilities:unapplied", 0, currency, -a->n->amount);
     int rc = fg_ledger_post(db, &j, now, journal);
     if (rc != 0)
         return rc;
-    snprintf(a->reason_text, sizeof(a->reason_text),
-             "second provider transaction on a succeeded payment: recorded as unapplied money, journal %s", journal);
+    snprintf(a->reason_text, sizeof(a->reason_text), "%s: recorded as unapplied money, journal %s", why, journal);
     a->reason = a->reason_text;
-    a->receipt = 1;
     return 0;
+}
+
+/* A second provider transaction on a payment that already succeeded: the
+ * money was received twice.  It is kept as unapplied money (the payment
+ * keeps its one posting), the inbox row stays applied with the journal
+ * named, and the provider gets its success acknowledgement. */
+static int apply_receipt(fg_db_t *db, apply_t *a, const fg_payment_row_t *p, int64_t now)
+{
+    char memo[256];
+    snprintf(memo, sizeof(memo), "%s: another %s transaction %.64s after %.64s", p->public_id.data, a->adapter->name,
+             a->n->provider_txn_id, p->provider_txn_id.data);
+    int rc = post_unapplied(db, a, p->currency.data, memo, "second provider transaction on a succeeded payment", now);
+    a->receipt = rc == 0;
+    return rc;
 }
 
 /* A verified success that names no payment of this adapter (ours lost, or
  * another's sharing the merchant credentials): the provider says it took
- * the money, so it is recorded as unapplied money for staff (DESIGN §6),
- * once under the notification's event id; the provider is still told the
- * payment is unknown.  The gateways carry VND only. */
+ * the money, so it is kept as unapplied money (DESIGN §6), once under the
+ * notification's event id; the provider is still told the payment is
+ * unknown.  The gateways carry VND only. */
 static int apply_stray(fg_db_t *db, apply_t *a, int64_t now)
 {
-    char clearing[FG_ACCOUNT_CODE_MAX + 1], memo[256], journal[FG_ID_CAP];
-    snprintf(clearing, sizeof(clearing), "assets:clearing:%s", a->adapter->name);
+    char memo[256];
     snprintf(memo, sizeof(memo), "%s transaction %.64s for %.47s, no such payment of ours", a->adapter->name,
              a->n->provider_txn_id, a->n->payment_id);
-    fg_journal_t j = {.kind = "receipt", .memo = memo};
-    fg_journal_add(&j, clearing, 0, "VND", a->n->amount);
-    fg_journal_add(&j, "liabilities:unapplied", 0, "VND", -a->n->amount);
-    int rc = fg_ledger_post(db, &j, now, journal);
-    if (rc != 0)
-        return rc;
-    snprintf(a->reason_text, sizeof(a->reason_text), "%s: recorded as unapplied money, journal %s", a->reason, journal);
-    a->reason = a->reason_text;
-    a->inbox_status = "applied";
-    return 0;
+    int rc = post_unapplied(db, a, "VND", memo, a->reason, now);
+    if (rc == 0)
+        a->inbox_status = "applied";
+    return rc;
 }
 
 static int apply_success(fg_db_t *db, apply_t *a, const fg_payment_row_t *p, fg_order_row_t *order, int64_t now)

@@ -104,21 +104,22 @@ static int imports(fg_db_t *db, const char *public_id, size_t id_len, int64_t af
         }
         if ((*count)++ > 0)
             fg_buf_putc(b, ',');
-        fg_buf_putc(b, '{');
-        fg_json_kv_str(b, 0, "id", t[0].data);
-        fg_json_kv_str(b, 1, "object", "statement_import");
-        fg_json_kv_str(b, 1, "format", t[1].data);
-        fg_json_kv_str(b, 1, "account", t[3].data);
-        fg_json_kv_str(b, 1, "currency", t[4].data);
+        /* the import's answer (fg_import_json), and what only a read of it adds */
+        fg_import_result_t r;
+        memset(&r, 0, sizeof(r));
+        snprintf(r.public_id, sizeof(r.public_id), "%s", t[0].data);
+        if (fg_stmt_format_parse(t[1].data, t[1].len, &r.format) != 0) {
+            rc = FG_EDB; /* a format this code does not know */
+            break;
+        }
+        r.statements = (int)statements;
+        r.lines = lines, r.new_lines = fresh, r.overlapped_lines = overlapped;
+        r.credits = credits, r.debits = debits, r.gaps = (int)gaps;
+        snprintf(r.account, sizeof(r.account), "%s", t[3].data);
+        snprintf(r.currency, sizeof(r.currency), "%s", t[4].data);
+        fg_import_json(b, &r);
+        b->len--; /* its closing brace */
         fg_json_kv_int(b, 1, "file_bytes", bytes);
-        fg_json_kv_int(b, 1, "statements", statements);
-        fg_json_kv_int(b, 1, "lines", lines);
-        fg_json_kv_int(b, 1, "new_lines", fresh);
-        fg_json_kv_int(b, 1, "overlapped_lines", overlapped);
-        fg_json_kv_int(b, 1, "credits", credits);
-        fg_json_kv_int(b, 1, "debits", debits);
-        fg_json_kv_int(b, 1, "gaps", gaps);
-        fg_json_kv_null(b, 1, "duplicate_of");
         fg_json_kv_str(b, 1, "imported_by", t[2].data);
         fg_time_format_rfc3339(created, 0, when, sizeof(when));
         fg_json_kv_str(b, 1, "created_at", when);

@@ -137,7 +137,7 @@ int fg_endpoint_input_parse(yajl_val obj, int creating, const fg_config_t *cfg, 
     if (in->url != NULL) {
         const char *code = NULL;
         char message[sizeof(err->message)];
-        if (fg_webhook_url_check(in->url, cfg->webhooks_allow_private, 1, &code, message, sizeof(message)) != 0)
+        if (fg_webhook_url_check(in->url, cfg->webhooks_allow_private, &code, message, sizeof(message)) != 0)
             return fg_field_fail(err, FG_FIELD_UNACCEPTABLE, code, "url", "%s", message);
     }
     return 0;

@@ -255,7 +255,7 @@ static int check_host(const char *host, int allow_private, const char **code, ch
     return 0;
 }
 
-int fg_webhook_url_check(const char *url, int allow_private, int resolve, const char **code, char *msg, size_t msg_cap)
+int fg_webhook_url_check(const char *url, int allow_private, const char **code, char *msg, size_t msg_cap)
 {
     size_t len = strlen(url);
     int rc = FG_EINVALID;
@@ -293,7 +293,7 @@ int fg_webhook_url_check(const char *url, int allow_private, int resolve, const 
         rc = url_fail(code, msg, msg_cap, "invalid_url", "the URL's port must be 1 to 65535");
         goto Exit;
     }
-    rc = resolve ? check_host(host, allow_private, code, msg, msg_cap) : 0;
+    rc = check_host(host, allow_private, code, msg, msg_cap);
 Exit:
     curl_free(port);
     curl_free(scheme);

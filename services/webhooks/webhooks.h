@@ -95,12 +95,12 @@ int fg_webhook_event_type_known(const char *type, size_t len);
 int fg_webhook_subscribed(const char *events, const char *type);
 
 /** Checks an endpoint URL: https (or http when allow_private), a host, no
- *  user:password, no fragment, at most FG_WEBHOOK_URL_MAX bytes; when
- *  resolve is set, the host must resolve, and to no forbidden address unless
- *  allow_private.  Returns 0, or FG_EINVALID with a stable code and message
- *  in *code / msg (msg_cap bytes). */
-int fg_webhook_url_check(const char *url, int allow_private, int resolve, const char **code, char *msg,
-                         size_t msg_cap) FG_MUST_USE;
+ *  user:password, no fragment, at most FG_WEBHOOK_URL_MAX bytes; a host that
+ *  is an IP literal or localhost must be no forbidden address unless
+ *  allow_private (a name is not resolved: each delivery judges the address
+ *  it connects to).  Returns 0, or FG_EINVALID with a stable code and
+ *  message in *code / msg (msg_cap bytes). */
+int fg_webhook_url_check(const char *url, int allow_private, const char **code, char *msg, size_t msg_cap) FG_MUST_USE;
 
 /** Appends the event envelope of docs/DESIGN.md §6: {"id","object":"event","type",
  *  "created":<unix seconds>,"data":{"object":<payload>}}.  payload is the
@@ -159,8 +159,8 @@ typedef struct {
 /**
  * Validates an endpoint object {"url","events","description"[,"status"]}
  * against the contract: url a string of at most FG_WEBHOOK_URL_MAX
- * characters that passes fg_webhook_url_check (resolved, private addresses
- * only with cfg->webhooks_allow_private); events an array of 1 to
+ * characters that passes fg_webhook_url_check (private addresses only with
+ * cfg->webhooks_allow_private); events an array of 1 to
  * FG_WEBHOOK_EVENT_TYPES_MAX known types or "*"; description a string of at
  * most FG_WEBHOOK_DESCRIPTION_MAX characters or null; no control
  * characters; no other field, and status ("enabled" | "disabled") only when
