@@ -12,6 +12,8 @@
 #include "merchants/merchants.h"
 #include "webhooks/webhooks.h"
 
+_Static_assert(FG_WEBHOOK_ENDPOINTS_MAX == 16, "the endpoint_limit message names the limit");
+
 static void endpoint_not_found(fg_call_t *call)
 {
     fg_call_error(call, 404, "not_found", "endpoint_not_found", "no such webhook endpoint", NULL);
@@ -94,6 +96,9 @@ static void mutate(fg_call_t *call, fg_db_t *db, op_t op, const fg_endpoint_inpu
         fg_call_json(call, m.status, &m.body);
     } else if (rc == FG_ENOTFOUND) {
         endpoint_not_found(call);
+    } else if (rc == FG_ESTATE && op == OP_CREATE) {
+        fg_call_error(call, 409, "conflict", "endpoint_limit",
+                      "a merchant may have at most 16 webhook endpoints; delete one before adding another", NULL);
     } else if (rc == FG_ECONFLICT && call->idem_taken) {
         /* the key was taken by a request that committed first */
         fg_idem_answer_conflict(call, db);

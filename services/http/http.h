@@ -96,7 +96,7 @@ struct fg_call {
     char *authorization;
     char *method;
     char *query_raw;  /* the query string as received, without '?'; may be NULL */
-    int is_tls;       /* arrived over TLS (pages add HSTS, cookies are Secure) */
+    int is_tls;       /* reached over TLS: arrived so, or public.base_url is https (HSTS, Secure cookies) */
     char peer[48];    /* the client's address, numeric ("" when unknown): rate limits, audit */
     fg_buf_t headers; /* every request header as "name: value\n", names lower-case */
     char *idem_key;

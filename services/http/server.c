@@ -77,6 +77,7 @@ typedef struct {
 
 typedef struct {
     const fg_config_t *cfg;
+    int published_over_tls; /* public.base_url is https */
     h2o_globalconf_t globalconf;
     h2o_hostconf_t *hosts_public[2], *hosts_metrics[2]; /* each listener's one host */
     SSL_CTX *ssl_ctx;
@@ -184,6 +185,15 @@ static void header_default(h2o_req_t *req, const char *name, size_t name_len, co
         h2o_add_header_by_str(&req->pool, &req->res.headers, name, name_len, 1, NULL, value, value_len);
 }
 
+/* Whether the client reached us over TLS: the request arrived over TLS, or
+ * public.base_url is https, and a TLS-terminating proxy in front of the
+ * plain listener is how clients reach us (cookies are then Secure and HSTS
+ * is sent whichever listener the proxy talks to). */
+static int reached_over_tls(const h2o_req_t *req)
+{
+    return req->scheme == &H2O_URL_SCHEME_HTTPS || server.published_over_tls;
+}
+
 /* Every answer, API and page alike, unless its handler set its own (a page's
  * CSP allows its stylesheet): not sniffed, not framed, no referrer, and HSTS
  * over TLS. */
@@ -193,7 +203,7 @@ static void secure_defaults(h2o_req_t *req)
     header_default(req, H2O_STRLIT("content-security-policy"),
                    H2O_STRLIT("default-src 'none'; frame-ancestors 'none'"));
     header_default(req, H2O_STRLIT("referrer-policy"), H2O_STRLIT("no-referrer"));
-    if (req->scheme == &H2O_URL_SCHEME_HTTPS)
+    if (reached_over_tls(req))
         header_default(req, H2O_STRLIT("strict-transport-security"), H2O_STRLIT("max-age=31536000"));
 }
 
@@ -477,7 +487,7 @@ static int start_call(h2o_req_t *req, loop_t *loop, const fg_route_t *route, int
         call->body_len = req->entity.len;
     }
     call->method = fg_strndup(req->method.base, req->method.len);
-    call->is_tls = req->scheme == &H2O_URL_SCHEME_HTTPS;
+    call->is_tls = reached_over_tls(req);
     peer_address(req, call->peer, sizeof(call->peer));
     if (req->query_at != SIZE_MAX) {
         call->query_raw = fg_strndup(req->path.base + req->query_at + 1, req->path.len - req->query_at - 1);
@@ -1146,6 +1156,7 @@ static void *sweeper_main(void *arg)
 static int setup(const fg_config_t *cfg, char *err, size_t cap)
 {
     server.cfg = cfg;
+    server.published_over_tls = strncmp(cfg->public_base_url, "https://", 8) == 0;
     h2o_config_init(&server.globalconf);
     /* the largest body any route takes (a statement file); each route's own
      * limit is checked in on_req */

@@ -11,7 +11,10 @@
  * being the one claimed.  Several instances share the work; none sends an
  * attempt another one has claimed.  A delivery whose order has an earlier
  * event still pending at the same endpoint is not claimed (events of one
- * order arrive in the order they were created).
+ * order arrive in the order they were created).  In-flight attempts are
+ * capped per endpoint and per merchant, and when the longest-due rows are
+ * held back by those caps the claim looks past them (claim_past_caps), so a
+ * backlog at hanging receivers never delays other merchants' deliveries.
  */
 #include "webhooks/webhooks_internal.h"
 
@@ -28,15 +31,31 @@
 #include "db/settle.h"
 #include "metrics/metrics.h"
 
-/* Attempts in flight per instance, and per endpoint: a slow receiver can
- * hold at most its share, never every slot. */
+/* Attempts in flight per instance, per endpoint and per merchant: a slow
+ * receiver, or a merchant with many endpoints and a long backlog, holds at
+ * most its share, never every slot. */
 #define INFLIGHT_MAX 128
 #define INFLIGHT_PER_ENDPOINT_MAX 16
+#define INFLIGHT_PER_MERCHANT_MAX 32
 /* Deliveries claimed per transaction (the claim UPDATE binds this many ids). */
 #define CLAIM_BATCH_MAX 32
 /* Candidates read per claim: more than claimed, so that the per-endpoint cap
  * can pass over a busy endpoint's rows. */
 #define CLAIM_CANDIDATES_MAX (2 * CLAIM_BATCH_MAX)
+/* When the due-ordered read passed over rows held back by a cap, the claim
+ * looks past them: it reads the endpoints with due deliveries (up to this
+ * many, longest due first) ... */
+#define FAIR_ENDPOINTS_MAX 256
+/* ... and takes up to FAIR_SHARE rows each from up to FAIR_READS_MAX of the
+ * endpoints the due-ordered read did not reach. */
+#define FAIR_READS_MAX 16
+#define FAIR_SHARE 4
+/* A look past the caps that found no other endpoint to serve is not made
+ * again for this long: one endpoint's backlog (the usual case) then costs
+ * the claims no extra read, and another endpoint's deliveries wait at most
+ * this much longer. */
+#define FAIR_IDLE_MS 250
+#define CLAIM_ROWS_MAX (CLAIM_CANDIDATES_MAX + CLAIM_BATCH_MAX)
 /* With nothing due, look again this often (retries falling due, other
  * instances' fan-out); new local deliveries wake the thread at once. */
 #define CLAIM_IDLE_MS 100
@@ -65,23 +84,40 @@ _Static_assert(CLAIM_BATCH_MAX <= INFLIGHT_MAX, "a claim fits in flight");
  * NOT EXISTS would be rewritten (into a join driven by the endpoint, or into
  * a materialised IN over every pending delivery: measured 700 ms a claim).
  * A deleted endpoint is 'disabled'. */
-static const char SQL_CLAIM[] =
-    "SELECT d.id, d.endpoint_id, d.attempts, d.created_at, d.event_created_at, "
-    "(SELECT w.url FROM webhook_endpoints w WHERE w.id = d.endpoint_id), "
-    "(SELECT w.secret FROM webhook_endpoints w WHERE w.id = d.endpoint_id), "
-    "(SELECT IF(w.previous_secret_expires_at > ?, w.previous_secret, NULL) FROM webhook_endpoints w "
-    "WHERE w.id = d.endpoint_id), "
-    "(SELECT w.failing_since FROM webhook_endpoints w WHERE w.id = d.endpoint_id), "
-    "(SELECT e.public_id FROM events e WHERE e.id = d.event_id), "
-    "(SELECT e.type FROM events e WHERE e.id = d.event_id), "
+#define CLAIM_COLUMNS                                                                                                  \
+    "SELECT d.id, d.endpoint_id, (SELECT w.merchant_id FROM webhook_endpoints w WHERE w.id = d.endpoint_id), "         \
+    "d.attempts, d.created_at, d.event_created_at, "                                                                   \
+    "(SELECT w.url FROM webhook_endpoints w WHERE w.id = d.endpoint_id), "                                             \
+    "(SELECT w.secret FROM webhook_endpoints w WHERE w.id = d.endpoint_id), "                                          \
+    "(SELECT IF(w.previous_secret_expires_at > ?, w.previous_secret, NULL) FROM webhook_endpoints w "                  \
+    "WHERE w.id = d.endpoint_id), "                                                                                    \
+    "(SELECT w.failing_since FROM webhook_endpoints w WHERE w.id = d.endpoint_id), "                                   \
+    "(SELECT e.public_id FROM events e WHERE e.id = d.event_id), "                                                     \
+    "(SELECT e.type FROM events e WHERE e.id = d.event_id), "                                                          \
     "(SELECT e.payload FROM events e WHERE e.id = d.event_id) "
-    "FROM webhook_deliveries d FORCE INDEX (ix_webhook_deliveries_due) "
-    "WHERE d.status = 'pending' AND d.next_attempt_at <= ? "
-    "AND (SELECT w.status FROM webhook_endpoints w WHERE w.id = d.endpoint_id) = 'enabled' "
-    "AND (SELECT p.id FROM webhook_deliveries p FORCE INDEX (ix_webhook_deliveries_order) "
-    "WHERE p.endpoint_id = d.endpoint_id AND p.order_id = d.order_id AND p.status = 'pending' "
+/* Sendable: the endpoint is enabled and no earlier event of the order is
+ * still pending there. */
+#define CLAIM_SENDABLE                                                                                                 \
+    "AND (SELECT w.status FROM webhook_endpoints w WHERE w.id = d.endpoint_id) = 'enabled' "                           \
+    "AND (SELECT p.id FROM webhook_deliveries p FORCE INDEX (ix_webhook_deliveries_order) "                            \
+    "WHERE p.endpoint_id = d.endpoint_id AND p.order_id = d.order_id AND p.status = 'pending' "                       \
     "AND p.event_id < d.event_id LIMIT 1) IS NULL "
-    "ORDER BY d.next_attempt_at LIMIT ? FOR UPDATE SKIP LOCKED";
+static const char SQL_CLAIM[] = CLAIM_COLUMNS "FROM webhook_deliveries d FORCE INDEX (ix_webhook_deliveries_due) "
+                                              "WHERE d.status = 'pending' AND d.next_attempt_at <= ? " CLAIM_SENDABLE
+                                              "ORDER BY d.next_attempt_at LIMIT ? FOR UPDATE SKIP LOCKED";
+/* The same for one endpoint, walking its own due rows. */
+static const char SQL_CLAIM_ENDPOINT[] =
+    CLAIM_COLUMNS "FROM webhook_deliveries d FORCE INDEX (ix_webhook_deliveries_endpoint_due) "
+                  "WHERE d.status = 'pending' AND d.endpoint_id = ? AND d.next_attempt_at <= ? " CLAIM_SENDABLE
+                  "ORDER BY d.next_attempt_at LIMIT ? FOR UPDATE SKIP LOCKED";
+/* The enabled endpoints with due deliveries, longest due first: a loose
+ * index scan (one dive per endpoint with pending deliveries, however many
+ * each has), read without locks. */
+static const char SQL_DUE_ENDPOINTS[] =
+    "SELECT w.id, w.merchant_id FROM (SELECT d.endpoint_id, MIN(d.next_attempt_at) AS due "
+    "FROM webhook_deliveries d FORCE INDEX (ix_webhook_deliveries_endpoint_due) "
+    "WHERE d.status = 'pending' AND d.next_attempt_at <= ? GROUP BY d.status, d.endpoint_id) g "
+    "JOIN webhook_endpoints w ON w.id = g.endpoint_id WHERE w.status = 'enabled' ORDER BY g.due, w.id LIMIT ?";
 /* Ids beyond the claimed ones repeat the first (IN is a set). */
 static const char SQL_TAKE[] =
     "UPDATE webhook_deliveries SET attempts = attempts + 1, next_attempt_at = ?, last_attempt_at = ? WHERE id IN ("
@@ -114,7 +150,7 @@ struct transfer {
     transfer_t *next;
     CURL *easy;
     struct curl_slist *headers;
-    int64_t delivery_id, endpoint_id, attempt, created_at, event_created_at, failing_since;
+    int64_t delivery_id, endpoint_id, merchant_id, attempt, created_at, event_created_at, failing_since;
     int failing_since_null;
     fg_buf_t body, response;
     size_t response_bytes;
@@ -281,64 +317,75 @@ static void start_transfer(transfer_t *t, const char *url, const char *secret, c
 /* ---- claiming --------------------------------------------------------------------- */
 
 typedef struct {
-    int64_t id, endpoint_id, attempts, created_at, event_created_at, failing_since;
+    int64_t id, endpoint_id, merchant_id, attempts, created_at, event_created_at, failing_since;
     int failing_since_null, previous_null;
     fg_buf_t url, secret, previous_secret, event_id, type, payload;
 } candidate_t;
 
 typedef struct {
     int wanted;
-    int more; /* due candidates were left behind (batch full, or an endpoint at its cap) */
-    int count;
-    candidate_t rows[CLAIM_CANDIDATES_MAX];
-    int taken[CLAIM_CANDIDATES_MAX];
+    int more;  /* due candidates were left behind (batch full, or held back by a cap) */
+    int count; /* rows read: the due-ordered candidates, then the fair reads' */
+    int taken_count;
+    int64_t fair_after; /* no look past the caps before this time */
+    candidate_t rows[CLAIM_ROWS_MAX];
+    int taken[CLAIM_ROWS_MAX];
+    int64_t due_endpoint[FAIR_ENDPOINTS_MAX], due_merchant[FAIR_ENDPOINTS_MAX];
 } claim_t;
 
-static int endpoint_inflight(int64_t endpoint_id, const claim_t *c)
+/* Attempts of the endpoint (merchant, when by_merchant) in flight here or
+ * taken by this claim. */
+static int inflight_of(int64_t id, int by_merchant, const claim_t *c)
 {
     int n = 0;
     for (const transfer_t *t = worker.inflight; t != NULL; t = t->next)
-        n += t->endpoint_id == endpoint_id;
+        n += (by_merchant ? t->merchant_id : t->endpoint_id) == id;
     for (int i = 0; i < c->count; i++)
-        n += c->taken[i] && c->rows[i].endpoint_id == endpoint_id;
+        n += c->taken[i] && (by_merchant ? c->rows[i].merchant_id : c->rows[i].endpoint_id) == id;
     return n;
 }
 
-static int read_candidates(fg_db_t *db, claim_t *c, int64_t now)
+/* How many more attempts the endpoint may have in flight now. */
+static int room_for(int64_t endpoint_id, int64_t merchant_id, const claim_t *c)
 {
-    fg_stmt_t s;
+    int endpoint = INFLIGHT_PER_ENDPOINT_MAX - inflight_of(endpoint_id, 0, c);
+    int merchant = INFLIGHT_PER_MERCHANT_MAX - inflight_of(merchant_id, 1, c);
+    return endpoint < merchant ? endpoint : merchant;
+}
+
+/* Fetches the rows of an executed claim statement into c->rows, up to max
+ * more. */
+static int read_rows(fg_stmt_t *s, claim_t *c, int max)
+{
     candidate_t row;
     memset(&row, 0, sizeof(row));
-    int rc = fg_stmt_init(&s, db, SQL_CLAIM);
-    if (rc != 0)
-        return rc;
-    fg_stmt_int(&s, now);
-    fg_stmt_int(&s, now);
-    fg_stmt_int(&s, CLAIM_CANDIDATES_MAX);
-    fg_stmt_out_int(&s, &row.id, NULL);
-    fg_stmt_out_int(&s, &row.endpoint_id, NULL);
-    fg_stmt_out_int(&s, &row.attempts, NULL);
-    fg_stmt_out_int(&s, &row.created_at, NULL);
-    fg_stmt_out_int(&s, &row.event_created_at, NULL);
-    fg_stmt_out_text(&s, &row.url, NULL);
-    fg_stmt_out_text(&s, &row.secret, NULL);
-    fg_stmt_out_text(&s, &row.previous_secret, &row.previous_null);
-    fg_stmt_out_int(&s, &row.failing_since, &row.failing_since_null);
-    fg_stmt_out_text(&s, &row.event_id, NULL);
-    fg_stmt_out_text(&s, &row.type, NULL);
-    fg_stmt_out_text(&s, &row.payload, NULL);
-    if ((rc = fg_stmt_exec(&s)) == 0) {
-        while (c->count < CLAIM_CANDIDATES_MAX && (rc = fg_stmt_fetch(&s)) == 1) {
+    fg_stmt_out_int(s, &row.id, NULL);
+    fg_stmt_out_int(s, &row.endpoint_id, NULL);
+    fg_stmt_out_int(s, &row.merchant_id, NULL);
+    fg_stmt_out_int(s, &row.attempts, NULL);
+    fg_stmt_out_int(s, &row.created_at, NULL);
+    fg_stmt_out_int(s, &row.event_created_at, NULL);
+    fg_stmt_out_text(s, &row.url, NULL);
+    fg_stmt_out_text(s, &row.secret, NULL);
+    fg_stmt_out_text(s, &row.previous_secret, &row.previous_null);
+    fg_stmt_out_int(s, &row.failing_since, &row.failing_since_null);
+    fg_stmt_out_text(s, &row.event_id, NULL);
+    fg_stmt_out_text(s, &row.type, NULL);
+    fg_stmt_out_text(s, &row.payload, NULL);
+    int rc = fg_stmt_exec(s), read = 0;
+    if (rc == 0) {
+        while (read < max && (rc = fg_stmt_fetch(s)) == 1) {
             c->rows[c->count++] = row;
+            read++;
             memset(&row, 0, sizeof(row)); /* the buffers now belong to the candidate */
         }
-        if (c->count == CLAIM_CANDIDATES_MAX)
-            fg_stmt_done(&s);
+        if (read == max)
+            fg_stmt_done(s);
     }
     fg_buf_t *texts[] = {&row.url, &row.secret, &row.previous_secret, &row.event_id, &row.type, &row.payload};
     for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
         fg_buf_free(texts[i]);
-    return rc < 0 ? rc : 0;
+    return rc < 0 ? rc : read;
 }
 
 static void claim_reset(claim_t *c)
@@ -351,27 +398,107 @@ static void claim_reset(claim_t *c)
     }
     memset(c->taken, 0, sizeof(c->taken));
     c->count = 0;
+    c->taken_count = 0;
+}
+
+static int read_due_endpoints(fg_db_t *db, claim_t *c, int64_t now)
+{
+    fg_stmt_t s;
+    int64_t endpoint = 0, merchant = 0;
+    int rc = fg_stmt_init(&s, db, SQL_DUE_ENDPOINTS), n = 0;
+    if (rc != 0)
+        return rc;
+    fg_stmt_int(&s, now);
+    fg_stmt_int(&s, FAIR_ENDPOINTS_MAX);
+    fg_stmt_out_int(&s, &endpoint, NULL);
+    fg_stmt_out_int(&s, &merchant, NULL);
+    if ((rc = fg_stmt_exec(&s)) != 0)
+        return rc;
+    while (n < FAIR_ENDPOINTS_MAX && (rc = fg_stmt_fetch(&s)) == 1) {
+        c->due_endpoint[n] = endpoint;
+        c->due_merchant[n++] = merchant;
+    }
+    return rc < 0 ? rc : n;
+}
+
+/* The due-ordered read stopped at rows held back by a cap: a backlog at a
+ * slow endpoint, or at a merchant's many endpoints, must not keep every
+ * other endpoint's deliveries waiting behind it.  Takes a share from each
+ * endpoint with due deliveries that the due-ordered read did not reach,
+ * longest due first. */
+static int claim_past_caps(fg_db_t *db, claim_t *c, int64_t now)
+{
+    int seen = c->count, reads = 0, taken = c->taken_count;
+    int n = read_due_endpoints(db, c, now);
+    if (n < 0)
+        return n;
+    for (int i = 0; i < n && c->taken_count < c->wanted; i++) {
+        int reached = 0;
+        for (int k = 0; k < seen && !reached; k++)
+            reached = c->rows[k].endpoint_id == c->due_endpoint[i];
+        int room = reached ? 0 : room_for(c->due_endpoint[i], c->due_merchant[i], c);
+        if (room > FAIR_SHARE)
+            room = FAIR_SHARE;
+        if (room > c->wanted - c->taken_count)
+            room = c->wanted - c->taken_count;
+        if (room <= 0)
+            continue;
+        if (reads++ == FAIR_READS_MAX) {
+            c->more = 1;
+            break;
+        }
+        fg_stmt_t s;
+        int rc = fg_stmt_init(&s, db, SQL_CLAIM_ENDPOINT), from = c->count;
+        if (rc != 0)
+            return rc;
+        fg_stmt_int(&s, now);
+        fg_stmt_int(&s, c->due_endpoint[i]);
+        fg_stmt_int(&s, now);
+        fg_stmt_int(&s, room);
+        if ((rc = read_rows(&s, c, room)) < 0)
+            return rc;
+        for (int k = from; k < c->count; k++)
+            c->taken[k] = 1;
+        c->taken_count += rc;
+        c->more |= rc == room; /* the endpoint may have more */
+    }
+    c->more |= n == FAIR_ENDPOINTS_MAX;
+    if (c->taken_count == taken && n < FAIR_ENDPOINTS_MAX)
+        c->fair_after = now + FAIR_IDLE_MS;
+    return 0;
 }
 
 static int claim_tx(fg_db_t *db, void *arg)
 {
     claim_t *c = arg;
-    int64_t now = fg_now_ms(), first = 0;
-    int taken = 0;
+    int64_t now = fg_now_ms();
+    int capped = 0;
     claim_reset(c);
-    int rc = read_candidates(db, c, now);
+    fg_stmt_t s;
+    int rc = fg_stmt_init(&s, db, SQL_CLAIM);
     if (rc != 0)
         return rc;
-    for (int i = 0; i < c->count && taken < c->wanted; i++)
-        if (endpoint_inflight(c->rows[i].endpoint_id, c) < INFLIGHT_PER_ENDPOINT_MAX) {
+    fg_stmt_int(&s, now);
+    fg_stmt_int(&s, now);
+    fg_stmt_int(&s, CLAIM_CANDIDATES_MAX);
+    if ((rc = read_rows(&s, c, CLAIM_CANDIDATES_MAX)) < 0)
+        return rc;
+    for (int i = 0; i < c->count && c->taken_count < c->wanted; i++) {
+        if (room_for(c->rows[i].endpoint_id, c->rows[i].merchant_id, c) > 0) {
             c->taken[i] = 1;
-            if (taken++ == 0)
-                first = c->rows[i].id;
+            c->taken_count++;
+        } else {
+            capped++;
         }
-    c->more = taken < c->count || c->count == CLAIM_CANDIDATES_MAX;
-    if (taken == 0)
+    }
+    c->more = c->taken_count < c->count || c->count == CLAIM_CANDIDATES_MAX;
+    /* fewer rows than asked for: the read saw every sendable due row */
+    int past = capped > 0 && c->taken_count < c->wanted && c->count == CLAIM_CANDIDATES_MAX && now >= c->fair_after;
+    if (past && (rc = claim_past_caps(db, c, now)) != 0)
+        return rc;
+    if (c->taken_count == 0)
         return 0;
-    fg_stmt_t s;
+    int64_t first = 0;
     if ((rc = fg_stmt_init(&s, db, SQL_TAKE)) != 0)
         return rc;
     fg_stmt_int(&s, now + FG_WEBHOOK_LEASE_MS);
@@ -380,11 +507,12 @@ static int claim_tx(fg_db_t *db, void *arg)
     for (int i = 0; i < c->count; i++)
         if (c->taken[i]) {
             fg_stmt_int(&s, c->rows[i].id);
-            bound++;
+            if (bound++ == 0)
+                first = c->rows[i].id;
         }
     for (; bound < CLAIM_BATCH_MAX; bound++)
         fg_stmt_int(&s, first);
-    if ((rc = fg_stmt_exec(&s)) == 0 && fg_stmt_affected(&s) != (uint64_t)taken)
+    if ((rc = fg_stmt_exec(&s)) == 0 && fg_stmt_affected(&s) != (uint64_t)c->taken_count)
         rc = FG_ERETRY; /* cannot happen under our row locks; start over rather than guess */
     return rc;
 }
@@ -406,6 +534,7 @@ static int claim_and_start(fg_db_t *db, claim_t *c)
         transfer_t *t = fg_calloc(1, sizeof(*t));
         t->delivery_id = r->id;
         t->endpoint_id = r->endpoint_id;
+        t->merchant_id = r->merchant_id;
         t->attempt = r->attempts + 1;
         t->created_at = r->created_at;
         t->event_created_at = r->event_created_at;

@@ -15,6 +15,11 @@
 static const char SQL_INSERT[] =
     "INSERT INTO webhook_endpoints (public_id, merchant_id, url, events, description, status, secret, created_at, "
     "updated_at) VALUES (?, ?, ?, ?, ?, 'enabled', ?, ?, ?)";
+/* Creates of one merchant take turns on its row, so two at once cannot both
+ * see room for one more endpoint. */
+static const char SQL_MERCHANT_LOCK[] = "SELECT id FROM merchants WHERE id = ? FOR UPDATE";
+static const char SQL_LIVE_COUNT[] =
+    "SELECT COUNT(*) FROM webhook_endpoints WHERE merchant_id = ? AND deleted_at IS NULL";
 static const char SQL_UPDATE[] =
     "UPDATE webhook_endpoints SET url = ?, events = ?, description = ?, status = ?, disabled_reason = ?, "
     "failing_since = ?, updated_at = ? WHERE id = ?";
@@ -156,6 +161,34 @@ static int reload(fg_db_t *db, const fg_merchant_ref_t *m, const char *public_id
     return fg_endpoint_load(db, m->id, public_id, strlen(public_id), 0, out);
 }
 
+/* The merchant's live endpoints, counted under its row's lock. */
+static int live_endpoints(fg_db_t *db, uint64_t merchant_id)
+{
+    fg_stmt_t s;
+    int64_t id = 0, n = 0;
+    int rc = fg_stmt_init(&s, db, SQL_MERCHANT_LOCK);
+    if (rc != 0)
+        return rc;
+    fg_stmt_int(&s, (int64_t)merchant_id);
+    fg_stmt_out_int(&s, &id, NULL);
+    if ((rc = fg_stmt_exec(&s)) != 0)
+        return rc;
+    if ((rc = fg_stmt_fetch(&s)) != 1)
+        return rc < 0 ? rc : FG_ENOTFOUND;
+    fg_stmt_done(&s);
+    if ((rc = fg_stmt_init(&s, db, SQL_LIVE_COUNT)) != 0)
+        return rc;
+    fg_stmt_int(&s, (int64_t)merchant_id);
+    fg_stmt_out_int(&s, &n, NULL);
+    if ((rc = fg_stmt_exec(&s)) != 0)
+        return rc;
+    rc = fg_stmt_fetch(&s);
+    fg_stmt_done(&s);
+    if (rc != 1)
+        return rc < 0 ? rc : FG_EDB;
+    return n > INT32_MAX ? INT32_MAX : (int)n;
+}
+
 int fg_endpoint_create(fg_db_t *db, const fg_merchant_ref_t *m, const fg_endpoint_input_t *in, int64_t now_ms,
                        fg_endpoint_row_t *out, char secret_out[FG_WEBHOOK_SECRET_CAP])
 {
@@ -163,6 +196,10 @@ int fg_endpoint_create(fg_db_t *db, const fg_merchant_ref_t *m, const fg_endpoin
     fg_stmt_t s;
     int rc;
     assert(in->url != NULL && in->has_events);
+    if ((rc = live_endpoints(db, m->id)) < 0)
+        return rc;
+    if (rc >= FG_WEBHOOK_ENDPOINTS_MAX)
+        return FG_ESTATE;
     if (fg_id_new("whe_", public_id, sizeof(public_id)) < 0 ||
         fg_webhook_secret_new(secret_out, FG_WEBHOOK_SECRET_CAP) != 0)
         return FG_EIO;

@@ -45,6 +45,9 @@
 /* Endpoint URLs: long enough for any real receiver, short enough to index. */
 #define FG_WEBHOOK_URL_MAX 2048
 #define FG_WEBHOOK_DESCRIPTION_MAX 500
+/* Live (not deleted) endpoints one merchant may have: each may hold up to
+ * 16 attempts in flight, so a merchant with many could crowd out others. */
+#define FG_WEBHOOK_ENDPOINTS_MAX 16
 /* Event types one endpoint may list (there are 9, plus "*"). */
 #define FG_WEBHOOK_EVENT_TYPES_MAX 16
 /* Secrets: "whsec_" + base64url of this many random bytes. */
@@ -178,7 +181,9 @@ void fg_endpoint_input_free(fg_endpoint_input_t *in);
  * (each run makes a new id and secret).  On 0, *out is the stored endpoint
  * and secret_out (FG_WEBHOOK_SECRET_CAP bytes) its secret, to show once.
  * out is initialised by the caller and freed by it whatever the outcome.
- * Returns 0, FG_EIO when the random source failed, or a database code.
+ * Returns 0, FG_ESTATE when the merchant has FG_WEBHOOK_ENDPOINTS_MAX live
+ * endpoints already, FG_EIO when the random source failed, or a database
+ * code.
  */
 int fg_endpoint_create(fg_db_t *db, const fg_merchant_ref_t *m, const fg_endpoint_input_t *in, int64_t now_ms,
                        fg_endpoint_row_t *out, char secret_out[FG_WEBHOOK_SECRET_CAP]) FG_MUST_USE;

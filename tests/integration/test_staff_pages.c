@@ -102,6 +102,14 @@ START_TEST(login_sets_a_strict_cookie_and_stores_only_its_hash)
     ck_assert_ptr_nonnull(strstr(attrs, "; Secure"));
     fgt_response_free(&r);
     ck_assert_int_ge(audit_count(finance_email, "staff_session.login"), 2);
+    /* behind a TLS-terminating proxy (public.base_url https) the proxy speaks plain HTTP to us, and the cookie
+     * is Secure all the same, HSTS sent */
+    r = login_on(&short_srv, FGT_HTTP1, finance_email, PASSWORD, session, sizeof(session));
+    ck_assert_int_eq(r.status, 303);
+    ck_assert(set_cookie(&r, "fg_staff", secret, sizeof(secret), attrs, sizeof(attrs)));
+    ck_assert_ptr_nonnull(strstr(attrs, "; Secure"));
+    ck_assert_ptr_nonnull(fgt_header(&r, "strict-transport-security"));
+    fgt_response_free(&r);
 
     /* over HTTP/2 a browser sends each cookie as a header of its own, the stale session's first: the login
      * form's cookie after it is found */
@@ -1348,8 +1356,8 @@ int main(void)
     static const char *const MAIN_ENV[] = {"FEEGATE_STAFF_LOGIN_DELAY_MS=1500",
                                            "FEEGATE_STAFF_LOGIN_LOCKOUT_FAILURES=5",
                                            "FEEGATE_SANDBOX_SECRET=" SANDBOX_SECRET, NULL};
-    static const char *const SHORT_ENV[] = {"FEEGATE_STAFF_SESSION_IDLE_MS=2500",
-                                            "FEEGATE_STAFF_SESSION_ABSOLUTE_MS=6000", NULL};
+    static const char *const SHORT_ENV[] = {"FEEGATE_STAFF_SESSION_IDLE_MS=2500", "FEEGATE_STAFF_SESSION_ABSOLUTE_MS=6000",
+                                            "FEEGATE_PUBLIC_BASE_URL=https://thu.example.gov.vn", NULL};
     _Static_assert(DELAY_MS == 1500 && LOCKOUT == 5 && IDLE_MS == 2500 && ABSOLUTE_MS == 6000,
                    "the servers' settings above");
     fgt_server_start(&srv, MAIN_ENV);

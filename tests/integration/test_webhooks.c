@@ -1205,6 +1205,91 @@ START_TEST(receiver_down_for_a_while_gets_everything_in_order)
 }
 END_TEST
 
+/* ---- fairness --------------------------------------------------------------------------------- */
+
+/* Requests the receiver holds unanswered now. */
+static int receiver_held(receiver_t *r)
+{
+    pthread_mutex_lock(&r->mu);
+    int held = 0;
+    for (int i = 0; i < r->n; i++)
+        held += r->hits[i].answer == 0;
+    pthread_mutex_unlock(&r->mu);
+    return held;
+}
+
+/* A merchant whose receivers hang, with a backlog older than anyone else's,
+ * holds at most its share of the attempts in flight (32 of an instance's
+ * 128, however many endpoints it has) and never keeps another merchant's
+ * deliveries waiting behind its own: the claim looks past the rows its caps
+ * hold back.  A merchant has at most 16 live endpoints. */
+START_TEST(a_hanging_merchant_never_holds_back_another)
+{
+    enum { ORDERS = 100, ENDPOINTS = 3 };
+    fgt_server_t s;
+    fgt_merchant_t slow, other;
+    char ep[16][64], secret[64], url[128], other_ep[64], order[64], event[1][64];
+    static char orders[ORDERS][64];
+    server_start(&s, 1);
+    merchant(&slow);
+    merchant(&other);
+    receiver_t *hang = receiver_start(NULL), *quick = receiver_start(NULL);
+    receiver_set(hang, &hang->hold_from, 0);
+    receiver_url(hang, url, sizeof(url));
+    for (int i = 0; i < ENDPOINTS; i++)
+        endpoint_create(&s, &slow, url, "[\"*\"]", ep[i], secret);
+    orders_batch(&s, &slow, ORDERS, orders);
+    orders_cancel_all(&s, &slow, ORDERS, orders);
+    /* 300 deliveries due; 16 an endpoint would put 48 in flight */
+    long long deadline = mono_ms() + 15000;
+    while (receiver_held(hang) < 32 && mono_ms() < deadline)
+        fgt_sleep_ms(20);
+    fgt_sleep_ms(500); /* claims made meanwhile would add more */
+    ck_assert_int_eq(receiver_held(hang), 32);
+
+    receiver_url(quick, url, sizeof(url));
+    endpoint_create(&s, &other, url, "[\"*\"]", other_ep, secret);
+    receiver_secret(quick, 0, secret);
+    order_new(&s, &other, 50000, 0, order);
+    order_cancel(&s, &other, order);
+    ck_assert_int_eq(events_of_order(&s, &other, order, event, 1), 1);
+    /* the hanging attempts run into their 15 s timeout long after this */
+    ck_assert_msg(wait_accepted(quick, event, 1, 5000), "another merchant's delivery waited behind the backlog");
+    ck_assert_int_eq(receiver_held(hang), 32);
+    ck_assert_int_eq(receiver_bad(quick), 0);
+
+    /* the backlog drains once the receiver answers */
+    receiver_set(hang, &hang->hold_from, -1);
+    deadline = mono_ms() + 30000;
+    for (int i = 0; i < ENDPOINTS; i++)
+        while (delivered_of(ep[i]) < ORDERS && mono_ms() < deadline)
+            fgt_sleep_ms(50);
+    for (int i = 0; i < ENDPOINTS; i++)
+        ck_assert_int_eq(delivered_of(ep[i]), ORDERS);
+
+    /* the sixteenth live endpoint is the last */
+    for (int i = ENDPOINTS; i < 16; i++)
+        endpoint_create(&s, &slow, url, "[\"order.paid\"]", ep[i], secret);
+    char body[256];
+    snprintf(body, sizeof(body), "{\"url\":\"%s\",\"events\":[\"order.paid\"]}", url);
+    fgt_response_t r = fgt_req(&s, FGT_H2C, "POST", "/v1/webhook-endpoints", slow.key, NULL, body, 0, NULL);
+    fgt_expect(r, 409, "endpoint_limit");
+    fgt_response_free(&r);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM webhook_endpoints e JOIN merchants m ON m.id = e.merchant_id "
+                                "WHERE m.public_id = ? AND e.deleted_at IS NULL",
+                                slow.id, NULL),
+                     16);
+    endpoint_delete(&s, &slow, ep[15]);
+    endpoint_create(&s, &slow, url, "[\"order.paid\"]", ep[15], secret);
+    for (int i = 0; i < 16; i++)
+        endpoint_delete(&s, &slow, ep[i]);
+    endpoint_delete(&s, &other, other_ep);
+    ck_assert_int_eq(fgt_server_stop(&s), 0);
+    receiver_stop(hang);
+    receiver_stop(quick);
+}
+END_TEST
+
 /* ---- the SSRF guard ------------------------------------------------------------------------ */
 
 /* GET /v1/events?after= never steps over an event that commits late: events
@@ -1428,5 +1513,6 @@ int main(void)
     tcase_add_test(tc, private_addresses_are_refused_without_the_switch);
     tcase_add_test(tc, event_list_never_skips_a_late_commit);
     tcase_add_test(tc, sigkill_mid_delivery_loses_nothing);
+    tcase_add_test(tc, a_hanging_merchant_never_holds_back_another);
     return fgt_run(suite);
 }
