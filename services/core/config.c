@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include "core/buf.h"
 #include "core/fee.h"
+#include "core/netmask.h"
 
 /* "section.key" names are short; this bounds the buffers that build them. */
 #define KEY_LEN_MAX 64
@@ -48,7 +49,8 @@ typedef enum {
     TYPE_BANK_BIN, /* "" or 6 digits */
     TYPE_FEE,      /* "" or a fee schedule (core/fee.h) */
     TYPE_SOCKETS,  /* "" or unix socket paths, comma-separated */
-    TYPE_HOSTS     /* "" or host[:port] entries, comma-separated */
+    TYPE_HOSTS,    /* "" or host[:port] entries, comma-separated */
+    TYPE_NETWORKS  /* "" or IP addresses and networks (address/bits), comma-separated */
 } option_type_t;
 
 typedef struct {
@@ -119,6 +121,7 @@ static const option_t options[] = {
     INT("server.threads", server_threads, 0, 256, "0"),
     LISTEN("http.listen", http_listen, "127.0.0.1:8080"),
     LISTEN("https.listen", https_listen, "127.0.0.1:8443"),
+    LIST("http.trusted_proxies", TYPE_NETWORKS, http_trusted_proxies),
     LISTEN("metrics.listen", metrics_listen, "127.0.0.1:9464"),
     STR("https.cert", https_cert, ""),
     STR("https.key", https_key, ""),
@@ -427,6 +430,12 @@ static const char *text_problem(const option_t *opt, const char *value)
     case TYPE_SOCKETS:
     case TYPE_HOSTS: return node_list_problem(value, opt->type == TYPE_HOSTS);
     case TYPE_BANK_BIN: return valid_bank_bin(value) ? NULL : "expected 6 digits";
+    case TYPE_NETWORKS: {
+        fg_netmask_t masks[FG_NETMASKS_MAX];
+        return fg_netmasks_parse(value, masks, FG_NETMASKS_MAX) >= 0
+                   ? NULL
+                   : "expected at most 64 IP addresses or networks such as 10.0.0.0/8, comma-separated";
+    }
     case TYPE_FEE: {
         fg_fee_schedule_t fee;
         return value[0] == '\0' || fg_fee_parse(value, strlen(value), &fee) == 0
@@ -454,7 +463,8 @@ static int set_option(fg_config_t *cfg, const option_t *opt, const char *value, 
     case TYPE_BANK_BIN:
     case TYPE_FEE:
     case TYPE_SOCKETS:
-    case TYPE_HOSTS: break;
+    case TYPE_HOSTS:
+    case TYPE_NETWORKS: break;
     }
     const char *problem = text_problem(opt, value);
     if (problem != NULL)
@@ -509,7 +519,8 @@ void fg_config_free(fg_config_t *cfg)
         case TYPE_BANK_BIN:
         case TYPE_FEE:
         case TYPE_SOCKETS:
-        case TYPE_HOSTS: {
+        case TYPE_HOSTS:
+        case TYPE_NETWORKS: {
             char **text = (char **)((char *)cfg + options[i].offset);
             free(*text);
             *text = NULL;

@@ -37,6 +37,7 @@ typedef struct {
     /* http / https */
     char *http_listen;    /* "127.0.0.1:8080"; "" disables */
     char *https_listen;   /* "127.0.0.1:8443"; "" disables */
+    char *http_trusted_proxies; /* "" or the proxies (addresses, networks) whose X-Forwarded-For names the client */
     char *metrics_listen; /* "127.0.0.1:9464": /metrics, apart from the public ports; "" disables */
     char *https_cert;     /* PEM path; "" = an ephemeral self-signed certificate */
     char *https_key;      /* PEM path */

@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include "core/netmask.h"
 #include "core/log.h"
 #include "core/text.h"
 #include "http/http1_head.h"
@@ -78,6 +79,8 @@ typedef struct {
 typedef struct {
     const fg_config_t *cfg;
     int published_over_tls; /* public.base_url is https */
+    fg_netmask_t proxies[FG_NETMASKS_MAX]; /* http.trusted_proxies */
+    int proxy_count;
     h2o_globalconf_t globalconf;
     h2o_hostconf_t *hosts_public[2], *hosts_metrics[2]; /* each listener's one host */
     SSL_CTX *ssl_ctx;
@@ -164,18 +167,40 @@ static void add_headers(h2o_req_t *req, const fg_buf_t *headers)
     }
 }
 
-/* The client's numeric address into out ("" when the connection does not say). */
+/* X-Forwarded-For headers one request may carry that are read. */
+#define FORWARDED_HEADERS_MAX 8
+
+/* The client's numeric address into out ("" when the connection does not
+ * say): the TCP peer, or behind a trusted proxy the client its
+ * X-Forwarded-For names (fg_forwarded_client). */
 static void peer_address(h2o_req_t *req, char *out, size_t cap)
 {
     struct sockaddr_storage ss;
+    char peer[INET6_ADDRSTRLEN] = "";
     out[0] = '\0';
     socklen_t len = req->conn->callbacks->get_peername(req->conn, (struct sockaddr *)&ss);
     if (len == 0)
         return;
     if (ss.ss_family == AF_INET)
-        inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, out, (socklen_t)cap);
+        inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, peer, sizeof(peer));
     else if (ss.ss_family == AF_INET6)
-        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, out, (socklen_t)cap);
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, peer, sizeof(peer));
+    const char *values[FORWARDED_HEADERS_MAX];
+    size_t lens[FORWARDED_HEADERS_MAX];
+    int count = 0;
+    if (server.proxy_count > 0) {
+        /* more headers than kept: the last ones, the ones our proxies wrote */
+        for (ssize_t i = -1; (i = h2o_find_header_by_str(&req->headers, H2O_STRLIT("x-forwarded-for"), i)) != -1;) {
+            if (count == FORWARDED_HEADERS_MAX) {
+                memmove(values, values + 1, sizeof(values[0]) * (FORWARDED_HEADERS_MAX - 1));
+                memmove(lens, lens + 1, sizeof(lens[0]) * (FORWARDED_HEADERS_MAX - 1));
+                count--;
+            }
+            values[count] = req->headers.entries[i].value.base;
+            lens[count++] = req->headers.entries[i].value.len;
+        }
+    }
+    fg_forwarded_client(server.proxies, server.proxy_count, peer, values, lens, count, out, cap);
 }
 
 /* A header the answer does not carry yet gets its default value. */
@@ -1157,6 +1182,9 @@ static int setup(const fg_config_t *cfg, char *err, size_t cap)
 {
     server.cfg = cfg;
     server.published_over_tls = strncmp(cfg->public_base_url, "https://", 8) == 0;
+    server.proxy_count = fg_netmasks_parse(cfg->http_trusted_proxies, server.proxies, FG_NETMASKS_MAX);
+    if (server.proxy_count < 0)
+        server.proxy_count = 0; /* cannot happen: the configuration checked the list */
     h2o_config_init(&server.globalconf);
     /* the largest body any route takes (a statement file); each route's own
      * limit is checked in on_req */

@@ -74,6 +74,46 @@ START_TEST(public_routes_are_limited_per_address)
 }
 END_TEST
 
+/* Behind a proxy named in http.trusted_proxies, the client is the address
+ * the proxy heard from (the rightmost X-Forwarded-For entry that is not a
+ * trusted proxy): each client has its own bucket, and what a client writes
+ * into the header itself changes nothing.  Anyone else's header is ignored. */
+static long status_from(const char *source, const char *xff)
+{
+    const char *headers[] = {xff, NULL};
+    fgt_response_t r = fgt_request_from(&srv, FGT_HTTP1, source, "GET", "/pay", xff != NULL ? headers : NULL, NULL, 0);
+    long status = r.status;
+    fgt_response_free(&r);
+    return status;
+}
+
+START_TEST(behind_trusted_proxies_each_client_has_its_bucket)
+{
+    static const char *const env[] = {"FEEGATE_LIMITS_ADDRESS_PER_MINUTE=60", "FEEGATE_LIMITS_ADDRESS_BURST=3",
+                                      "FEEGATE_HTTP_TRUSTED_PROXIES=127.0.0.20/31, 192.0.2.1", NULL};
+    fgt_server_start(&srv, env);
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(status_from("127.0.0.20", "X-Forwarded-For: 203.0.113.1"), 200);
+    ck_assert_int_eq(status_from("127.0.0.20", "X-Forwarded-For: 203.0.113.1"), 429);
+    /* a second proxy of ours on the way, and the client's own entry on the left: still 203.0.113.1 */
+    ck_assert_int_eq(status_from("127.0.0.21", "X-Forwarded-For: 198.51.100.7, 203.0.113.1, 192.0.2.1"), 429);
+    /* another client behind the same proxy */
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(status_from("127.0.0.20", "X-Forwarded-For: 203.0.113.2:51000"), 200);
+    ck_assert_int_eq(status_from("127.0.0.21", "X-Forwarded-For: 203.0.113.2"), 429);
+    /* the proxy's own requests are its own */
+    ck_assert_int_eq(status_from("127.0.0.20", NULL), 200);
+    /* a peer that is not a proxy is the client whatever the header says */
+    for (int i = 0; i < 3; i++) {
+        char xff[64];
+        snprintf(xff, sizeof(xff), "X-Forwarded-For: 203.0.113.%d", 100 + i);
+        ck_assert_int_eq(status_from("127.0.0.30", xff), 200);
+    }
+    ck_assert_int_eq(status_from("127.0.0.30", "X-Forwarded-For: 203.0.113.200"), 429);
+    stop();
+}
+END_TEST
+
 START_TEST(authenticated_routes_are_limited_per_key)
 {
     static const char *const env[] = {"FEEGATE_LIMITS_KEY_PER_MINUTE=60", "FEEGATE_LIMITS_KEY_BURST=3", NULL};
@@ -391,6 +431,7 @@ int main(void)
     Suite *s = suite_create("limits");
     TCase *tc = fgt_tcase(s, "limits", merchants, stop);
     tcase_add_test(tc, public_routes_are_limited_per_address);
+    tcase_add_test(tc, behind_trusted_proxies_each_client_has_its_bucket);
     tcase_add_test(tc, authenticated_routes_are_limited_per_key);
     tcase_add_test(tc, sources_of_refused_notifications_are_held_back);
     tcase_add_test(tc, rejected_inbox_rows_are_pruned_after_their_retention);

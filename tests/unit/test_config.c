@@ -25,6 +25,7 @@ static const char *const env_names[] = {
     "FEEGATE_HTTPS_CERT",
     "FEEGATE_HTTPS_KEY",
     "FEEGATE_PUBLIC_BASE_URL",
+    "FEEGATE_HTTP_TRUSTED_PROXIES",
     "FEEGATE_VNPAY_TMN_CODE",
     "FEEGATE_VNPAY_HASH_SECRET",
     "FEEGATE_VNPAY_PAY_URL",
@@ -179,6 +180,8 @@ START_TEST(set_every_type)
     ck_assert_str_eq(c.vietqr_account_name, "TRUONG THPT NGUYEN DU");
     ck_assert_int_eq(fg_config_set(&c, "server.threads", "256", err, sizeof(err)), 0);
     ck_assert_int_eq(c.server_threads, 256);
+    ck_assert_int_eq(fg_config_set(&c, "http.trusted_proxies", "10.0.0.0/8, 2001:db8::1", err, sizeof(err)), 0);
+    ck_assert_str_eq(c.http_trusted_proxies, "10.0.0.0/8, 2001:db8::1");
     fg_config_free(&c);
 }
 END_TEST
@@ -217,7 +220,9 @@ typedef struct {
 } pair_t;
 
 static const pair_t bad_values[] = {
-    {"db.port", "abc"},
+    {"http.trusted_proxies", "10.0.0.1/8"},
+    {"http.trusted_proxies", "proxy.example"},
+    {"http.trusted_proxies", "10.0.0.0/8,"},
     {"db.port", "0"},
     {"db.port", "65536"},
     {"db.port", "-1"},
