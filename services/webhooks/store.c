@@ -21,12 +21,15 @@ static const char SQL_PARK[] =
     "UPDATE webhook_deliveries SET next_attempt_at = NULL WHERE endpoint_id = ? AND status = 'pending'";
 static const char SQL_RESUME[] = "UPDATE webhook_deliveries SET next_attempt_at = ? WHERE endpoint_id = ? "
                                  "AND status = 'pending' AND next_attempt_at IS NULL";
-/* ON DUPLICATE KEY on the fan-out's own key only: a rerun of a fan-out (a
- * gap rechecked, a round retried) changes nothing. */
-static const char SQL_DELIVERY_INSERT[] =
-    "INSERT INTO webhook_deliveries (public_id, endpoint_id, event_id, order_id, redelivery, status, attempts, "
-    "next_attempt_at, event_created_at, created_at) VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?) "
-    "ON DUPLICATE KEY UPDATE attempts = attempts";
+/* The fan-out's (redelivery 0) with ON DUPLICATE KEY: a rerun of a fan-out
+ * (a gap rechecked, a round retried) changes nothing.  A redelivery's
+ * without: two made at once took the same number, and the second must hear
+ * of it rather than answer the first's delivery as its own. */
+#define DELIVERY_INSERT                                                                                                \
+    "INSERT INTO webhook_deliveries (public_id, endpoint_id, event_id, order_id, redelivery, status, attempts, "      \
+    "next_attempt_at, event_created_at, created_at) VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?)"
+static const char SQL_DELIVERY_INSERT[] = DELIVERY_INSERT " ON DUPLICATE KEY UPDATE attempts = attempts";
+static const char SQL_REDELIVERY_INSERT[] = DELIVERY_INSERT;
 
 /* ---- endpoints ------------------------------------------------------------------- */
 
@@ -230,7 +233,7 @@ int fg_delivery_insert(fg_db_t *db, int64_t endpoint_id, int64_t event_id, int64
     int rc;
     if (fg_id_new("whd_", id, sizeof(id)) < 0)
         return FG_EIO;
-    if ((rc = fg_stmt_init(&s, db, SQL_DELIVERY_INSERT)) != 0)
+    if ((rc = fg_stmt_init(&s, db, redelivery == 0 ? SQL_DELIVERY_INSERT : SQL_REDELIVERY_INSERT)) != 0)
         return rc;
     fg_stmt_cstr(&s, id);
     fg_stmt_int(&s, endpoint_id);

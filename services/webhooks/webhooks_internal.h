@@ -53,8 +53,8 @@ void fg_delivery_json(fg_buf_t *b, const fg_delivery_row_t *r);
 /* clang-format on */
 
 /** Inserts one pending delivery due at due_ms.  Returns 0 (also when the
- *  fan-out had already made it), FG_ECONFLICT for another unique key, or a
- *  database code. */
+ *  fan-out had already made it: redelivery 0), FG_ECONFLICT when a
+ *  redelivery's number is taken, or a database code. */
 int fg_delivery_insert(fg_db_t *db, int64_t endpoint_id, int64_t event_id, int64_t order_id, int order_null,
                        int64_t redelivery, int64_t event_created_at, int64_t due_ms, int64_t now_ms) FG_MUST_USE;
 

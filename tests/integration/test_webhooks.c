@@ -434,7 +434,7 @@ static void endpoint_create(const fgt_server_t *s, const fgt_merchant_t *m, cons
 static void endpoint_delete(const fgt_server_t *s, const fgt_merchant_t *m, const char *id)
 {
     char path[128];
-    snprintf(path, sizeof(path), "/v1/webhook-endpoints/%s", id);
+    snprintf(path, sizeof(path), "/v1/webhook-endpoints/%.63s", id); /* an id is shorter */
     fgt_response_t r = fgt_req(s, FGT_H2C, "DELETE", path, m->key, NULL, NULL, 0, NULL);
     fgt_expect(r, 200, NULL);
     fgt_response_free(&r);
@@ -1205,6 +1205,82 @@ START_TEST(receiver_down_for_a_while_gets_everything_in_order)
 }
 END_TEST
 
+/* ---- redeliveries made at once -------------------------------------------------------------- */
+
+typedef struct {
+    const fgt_server_t *s;
+    const fgt_merchant_t *m;
+    char path[128];
+    fgt_response_t r;
+} redeliver_arg_t;
+
+static void *redeliver_thread(void *arg)
+{
+    redeliver_arg_t *a = arg;
+    a->r = fgt_req(a->s, FGT_H2C, "POST", a->path, a->m->key, NULL, NULL, 0, NULL);
+    return NULL;
+}
+
+/* Two redeliveries of one event to one endpoint made at once both read the
+ * same next number; the second to insert it must take the next one, not
+ * answer the first's delivery as its own (two asked, two are sent). */
+START_TEST(redeliveries_made_at_once_are_each_their_own)
+{
+    fgt_server_t s;
+    fgt_merchant_t m;
+    char ep[64], secret[64], url[128], order[64], event[1][64], held[FG_ID_CAP], sql[768];
+    server_start(&s, 1);
+    merchant(&m);
+    receiver_t *rc = receiver_start(NULL);
+    receiver_url(rc, url, sizeof(url));
+    endpoint_create(&s, &m, url, "[\"*\"]", ep, secret);
+    receiver_secret(rc, 0, secret);
+    order_new(&s, &m, 30000, 0, order);
+    order_cancel(&s, &m, order);
+    ck_assert_int_eq(events_of_order(&s, &m, order, event, 1), 1);
+    ck_assert(wait_accepted(rc, event, 1, 15000));
+
+    /* another redelivery takes number 1 and has not committed yet (parked: never sent) */
+    MYSQL *db = mysql_init(NULL);
+    const char *user = getenv("FEEGATE_DB_USER"), *pass = getenv("FEEGATE_DB_PASSWORD");
+    const char *name = getenv("FEEGATE_DB_NAME");
+    ck_assert_ptr_nonnull(mysql_real_connect(db, "localhost", user != NULL ? user : "feegate",
+                                             pass != NULL ? pass : "feegate", name != NULL ? name : "feegate", 0,
+                                             getenv("FEEGATE_DB_SOCKET"), 0));
+    ck_assert_int_ge(fg_id_new("whd_", held, FG_ID_CAP), 0);
+    ck_assert_int_eq(mysql_query(db, "START TRANSACTION"), 0);
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO webhook_deliveries (public_id, endpoint_id, event_id, order_id, redelivery, status, "
+             "attempts, next_attempt_at, event_created_at, created_at) SELECT '%s', d.endpoint_id, d.event_id, "
+             "d.order_id, 1, 'pending', 0, NULL, d.event_created_at, 0 FROM webhook_deliveries d JOIN events e "
+             "ON e.id = d.event_id WHERE e.public_id = '%s' AND d.redelivery = 0",
+             held, event[0]);
+    ck_assert_int_eq(mysql_query(db, sql), 0);
+    ck_assert_int_eq((int)mysql_affected_rows(db), 1);
+
+    redeliver_arg_t a = {.s = &s, .m = &m};
+    snprintf(a.path, sizeof(a.path), "/v1/events/%s/redeliver", event[0]);
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, redeliver_thread, &a), 0);
+    fgt_sleep_ms(700); /* the request reads number 1 as free and waits on the held row's key */
+    ck_assert_int_eq(mysql_query(db, "COMMIT"), 0);
+    pthread_join(t, NULL);
+    mysql_close(db);
+    fgt_expect(a.r, 201, NULL);
+    yajl_val d = fgt_json_array(&a.r, "data", NULL)->u.array.values[0];
+    ck_assert_str_ne(fgt_val_str(d, "id", NULL), held);
+    ck_assert_int_eq(YAJL_GET_INTEGER(fgt_val_at(d, "redelivery", NULL)), 2);
+    fgt_response_free(&a.r);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM webhook_deliveries d JOIN events e ON e.id = d.event_id "
+                                "WHERE e.public_id = ?",
+                                event[0], NULL),
+                     3);
+    endpoint_delete(&s, &m, ep);
+    ck_assert_int_eq(fgt_server_stop(&s), 0);
+    receiver_stop(rc);
+}
+END_TEST
+
 /* ---- fairness --------------------------------------------------------------------------------- */
 
 /* Requests the receiver holds unanswered now. */
@@ -1514,5 +1590,6 @@ int main(void)
     tcase_add_test(tc, event_list_never_skips_a_late_commit);
     tcase_add_test(tc, sigkill_mid_delivery_loses_nothing);
     tcase_add_test(tc, a_hanging_merchant_never_holds_back_another);
+    tcase_add_test(tc, redeliveries_made_at_once_are_each_their_own);
     return fgt_run(suite);
 }
