@@ -58,8 +58,8 @@ static void answer_refusal(fg_call_t *call, const create_t *c)
         break;
     case FG_PAYOUT_EXCEEDS_BALANCE:
         fg_buf_printf(&msg,
-                      "amount %lld exceeds the merchant's balance of %lld %s (what the city collected for it, less "
-                      "refunds and every payout already made)",
+                      "amount %lld exceeds the merchant's balance of %lld %s (what the city collected for it, less its "
+                      "refunds, those still pending too, and every payout already made)",
                       (long long)c->in->amount, (long long)c->balance, FG_PAYOUT_CURRENCY);
         fg_buf_puts(&b, "{\"error\":{");
         fg_json_kv_str(&b, 0, "type", "invalid_request");

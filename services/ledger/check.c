@@ -97,6 +97,15 @@ static const char SQL_REFUNDS[] =
     "SELECT r.public_id, (SELECT IF(IF(r.status = 'succeeded', COUNT(*) <> 1, COUNT(*) <> 0), CONCAT(r.status, "
     "' refund has ', COUNT(*), ' refund postings'), NULL) FROM journals j WHERE j.kind = 'refund' AND "
     "j.refund_id = r.id) AS d FROM refunds r HAVING d IS NOT NULL";
+/* A payment's refund counters against its refunds: what was refunded (made)
+ * and what is reserved (pending) decide what may still be refunded. */
+static const char SQL_PAYMENT_REFUND_COUNTERS[] =
+    "SELECT p.public_id, (SELECT IF(COALESCE(SUM(IF(r.status = 'succeeded', r.amount, 0)), 0) <> p.amount_refunded "
+    "OR COALESCE(SUM(IF(r.status = 'pending', r.amount, 0)), 0) <> p.amount_refunding, CONCAT('amount_refunded ', "
+    "p.amount_refunded, ' and amount_refunding ', p.amount_refunding, ' but its refunds made add up to ', "
+    "COALESCE(SUM(IF(r.status = 'succeeded', r.amount, 0)), 0), ' and its pending ones to ', "
+    "COALESCE(SUM(IF(r.status = 'pending', r.amount, 0)), 0)), NULL) FROM refunds r WHERE r.payment_id = p.id) AS d "
+    "FROM payments p HAVING d IS NOT NULL";
 /* What the merchant account received for an order's payments, net of what
  * its refunds took back, against the order's own counters. */
 static const char SQL_ORDERS_PAID[] =
@@ -223,6 +232,7 @@ static const check_t CHECKS[] = {
     {"checkpoint_equals_entries", SQL_CHECKPOINTS},
     {"payment_posted_once", SQL_PAYMENTS},
     {"refund_posted_once", SQL_REFUNDS},
+    {"payment_refund_counters", SQL_PAYMENT_REFUND_COUNTERS},
     {"order_paid_equals_postings", SQL_ORDERS_PAID},
     {"order_refunded_equals_postings", SQL_ORDERS_REFUNDED},
     {"closed_day_items_final", SQL_CLOSED_DAYS_FINAL},

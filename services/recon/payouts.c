@@ -459,9 +459,8 @@ static const char SQL_INSERT[] =
     "account_no, account_name, journal_id, created_by, created_at, updated_at) "
     "VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?)";
 
-/* The merchant's ledger balance in the payout currency: what the city owes
- * it, less every payout made so far (each debited it when made). */
-static int merchant_balance(fg_db_t *db, const char *merchant_id, int64_t *balance)
+/* The merchant's ledger balance in the payout currency. */
+static int ledger_balance(fg_db_t *db, const char *merchant_id, int64_t *balance)
 {
     char code[FG_ACCOUNT_CODE_MAX + 1];
     fg_ledger_account_t account;
@@ -475,6 +474,33 @@ static int merchant_balance(fg_db_t *db, const char *merchant_id, int64_t *balan
         return rc;
     *balance = account.balance;
     return 0;
+}
+
+/* Refunds of the merchant's payments whose outcome is not known yet: each
+ * debits the merchant's account when it is made. */
+static const char SQL_REFUNDS_PENDING[] =
+    "SELECT COALESCE(SUM(amount), 0) FROM refunds FORCE INDEX (ix_refunds_pending) "
+    "WHERE status = 'pending' AND merchant_id = ? AND currency = ?";
+
+/* What may be paid out to the merchant in the payout currency: its ledger
+ * balance (what the city owes it, less every payout made so far, each
+ * debited when made), less its refunds still pending.  A refund begun in the
+ * same instant as a payout is not seen (it commits after); the merchant's
+ * balance may then go below zero, and later payouts wait until it is back
+ * above their amount. */
+static int merchant_balance(fg_db_t *db, int64_t merchant, const char *merchant_id, int64_t *balance)
+{
+    int64_t pending = 0;
+    fg_stmt_t s;
+    int rc = fg_stmt_init(&s, db, SQL_REFUNDS_PENDING);
+    if (rc != 0)
+        return rc;
+    fg_stmt_int(&s, merchant);
+    fg_stmt_cstr(&s, FG_PAYOUT_CURRENCY);
+    fg_stmt_out_int(&s, &pending, NULL);
+    if ((rc = fg_stmt_one(&s)) != 0 || (rc = ledger_balance(db, merchant_id, balance)) != 0)
+        return rc;
+    return __builtin_sub_overflow(*balance, pending, balance) ? FG_EOVERFLOW : 0;
 }
 
 /* The payout of the merchant with this reference: 1 (*id, *amount), 0 none,
@@ -573,7 +599,7 @@ int fg_payout_create(fg_db_t *db, const fg_payout_input_t *in, const char *actor
     }
     /* read under the merchant's lock: a payout made meanwhile has committed
      * and is in it (each statement reads the newest commits) */
-    if ((rc = merchant_balance(db, in->merchant_id, balance)) != 0)
+    if ((rc = merchant_balance(db, m.id, in->merchant_id, balance)) != 0)
         goto Exit;
     if (in->amount > *balance) {
         *outcome = FG_PAYOUT_EXCEEDS_BALANCE;

@@ -433,7 +433,7 @@ START_TEST(postings_of_payments_refunds_and_orders_are_checked)
                 "VALUES (9, 99, 1, 5, 'VND', 0), (10, 99, 2, -5, 'VND', 0)",
                 NULL);
     ck_assert_int_eq(fgt_cli_run(check, env, NULL, out, sizeof(out), err, sizeof(err)), 1);
-    ck_assert_msg(strstr(out, "\"violations_count\":10") != NULL, "%s", out);
+    ck_assert_msg(strstr(out, "\"violations_count\":11") != NULL, "%s", out);
     static const char *const NAMED[] = {
         "{\"check\":\"entry_names_its_journal\",\"object\":\"entry 9\",\"detail\":\"entry of journal 99, which "
         "does not exist\"}",
@@ -449,6 +449,9 @@ START_TEST(postings_of_payments_refunds_and_orders_are_checked)
         "postings\"}",
         "{\"check\":\"refund_posted_once\",\"object\":\"rfd_a\",\"detail\":\"succeeded refund has 0 refund "
         "postings\"}",
+        /* pay_a's counters say nothing was refunded; its refund says otherwise */
+        "{\"check\":\"payment_refund_counters\",\"object\":\"pay_a\",\"detail\":\"amount_refunded 0 and "
+        "amount_refunding 0 but its refunds made add up to -30 and its pending ones to 0\"}",
         "{\"check\":\"order_paid_equals_postings\",\"object\":\"ord_b\",\"detail\":\"amount_paid 100 but payment "
         "postings credit the merchant 90\"}",
         "{\"check\":\"order_paid_equals_postings\",\"object\":\"ord_c\",\"detail\":\"amount_paid 50 without any "

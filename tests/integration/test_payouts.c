@@ -551,6 +551,24 @@ START_TEST(a_payout_spends_the_merchants_balance)
     ck_assert_int_eq(fgt_json_int(&r, "error", "balance", NULL), 6000000);
     ck_assert_ptr_nonnull(strstr(fgt_json_str(&r, "error", "message", NULL), "6000000"));
     fgt_response_free(&r);
+    /* a refund whose outcome is not known yet keeps its amount back: when it is made, it comes out of what the
+     * merchant is owed, and that must not have been paid out meanwhile */
+    char pending[FGT_ID_CAP];
+    snprintf(pending, sizeof(pending), "%s", fgt_unique("rfd_"));
+    char sql[640];
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO refunds (public_id, payment_id, merchant_id, amount, currency, status, reason, "
+             "next_query_at, created_at, updated_at) SELECT ?, p.id, p.merchant_id, 1500000, 'VND', 'pending', "
+             "'held back', NULL, 0, 0 FROM payments p JOIN merchants m ON m.id = p.merchant_id WHERE m.public_id = "
+             "'%s' AND p.status = 'succeeded' LIMIT 1",
+             m.id);
+    fgt_db_exec(sql, pending);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM refunds WHERE public_id = ?", pending, NULL), 1);
+    r = payout(m.id, 6000000, fgt_unique("c"), NULL);
+    fgt_expect_error(r, 422, "invalid_request", "payout_exceeds_balance");
+    ck_assert_int_eq(fgt_json_int(&r, "error", "balance", NULL), 4500000);
+    fgt_response_free(&r);
+    fgt_db_exec("UPDATE refunds SET status = 'failed' WHERE public_id = ?", pending);
 
     /* the same reference again: the same payout, or a conflict */
     r = payout(m.id, 4000000, ref, NULL);
