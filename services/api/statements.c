@@ -310,6 +310,11 @@ void fg_reconciliations_resolve(fg_call_t *call, fg_db_t *db)
         snprintf(msg, sizeof(msg), "order %s cannot take %lld: it is closed, or that is not what it may be paid",
                  in.orders[out.bad_order].order_id, (long long)in.orders[out.bad_order].amount);
         fg_call_error(call, 422, "invalid_request", "order_not_payable", msg, "orders");
+    } else if (rc == FG_ESTATE && out.day_closed) {
+        fg_call_error(call, 409, "conflict", "day_closed",
+                      "the item's business day is closed, and a closed day never changes: record a correction on an "
+                      "open day instead",
+                      NULL);
     } else if (rc == FG_ESTATE && in.action == FG_RECON_UNDO) {
         fg_call_error(call, 409, "conflict", "item_not_resolved", "the item has no resolution to undo", NULL);
     } else if (rc == FG_ESTATE) {

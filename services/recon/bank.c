@@ -135,6 +135,22 @@ static int post_gap(fg_db_t *db, const fg_recon_bank_statement_t *st, int32_t da
     return fg_stmt_exec(&s);
 }
 
+int fg_recon_account_lock(fg_db_t *db, const char *account, int64_t now)
+{
+    fg_stmt_t s;
+    int64_t one = 0;
+    int rc = fg_stmt_init(&s, db, SQL_ACCOUNT_ROW);
+    if (rc != 0)
+        return rc;
+    fg_stmt_cstr(&s, account);
+    fg_stmt_int(&s, now);
+    if ((rc = fg_stmt_exec(&s)) != 0 || (rc = fg_stmt_init(&s, db, SQL_ACCOUNT_LOCK)) != 0)
+        return rc;
+    fg_stmt_cstr(&s, account);
+    fg_stmt_out_int(&s, &one, NULL);
+    return fg_stmt_one(&s);
+}
+
 int fg_recon_bank_statement(fg_db_t *db, const fg_recon_bank_statement_t *st, int64_t now, int64_t *opening_gap)
 {
     char unreconciled[FG_ACCOUNT_CODE_MAX + 1], equity[FG_ACCOUNT_CODE_MAX + 1], memo[160];
@@ -146,18 +162,11 @@ int fg_recon_bank_statement(fg_db_t *db, const fg_recon_bank_statement_t *st, in
     int count = 0;
     *opening_gap = 0;
     fg_recon_unreconciled_account(st->account, unreconciled);
-    /* one import of an account at a time from here: the balances read below
-     * are the ones the postings after them build on */
-    int rc = fg_stmt_init(&s, db, SQL_ACCOUNT_ROW);
+    /* one import of an account at a time (the import took the lock at the
+     * statement's start): the balances read below are the ones the
+     * postings after them build on */
+    int rc = fg_recon_account_lock(db, st->account, now);
     if (rc != 0)
-        return rc;
-    fg_stmt_cstr(&s, st->account);
-    fg_stmt_int(&s, now);
-    if ((rc = fg_stmt_exec(&s)) != 0 || (rc = fg_stmt_init(&s, db, SQL_ACCOUNT_LOCK)) != 0)
-        return rc;
-    fg_stmt_cstr(&s, st->account);
-    fg_stmt_out_int(&s, &one, NULL);
-    if ((rc = fg_stmt_one(&s)) != 0)
         return rc;
     /* the opening: the account's first, or held against the day before */
     if (st->has_opening && st->first_day != 0) {

@@ -371,6 +371,12 @@ static int check_statement_end(void *arg, const fg_stmt_header_t *h)
                                 c->out->statements, h->has_opening ? "closing" : "opening");
         return 0;
     }
+    /* the bank book's arithmetic (differences against the ledger, gaps
+     * against the previous closing) stays far inside int64 */
+    if (h->opening > FG_AMOUNT_MAX || h->opening < -FG_AMOUNT_MAX || h->closing > FG_AMOUNT_MAX ||
+        h->closing < -FG_AMOUNT_MAX)
+        return fg_stmt_fail(c->err, 0, NULL, "statement %d: a balance is beyond %lld", c->out->statements,
+                            (long long)FG_AMOUNT_MAX);
     if (fg_money_add(h->opening, c->sum, &expected) != 0 || expected != h->closing) {
         c->out->unbalanced_index = c->out->statements;
         c->out->opening = h->opening;
@@ -685,7 +691,8 @@ static int store_statement(void *arg, const fg_stmt_header_t *h)
     store_t *s = arg;
     fg_stmt_t st;
     int rc = check_statement(&s->check, h);
-    if (rc != 0)
+    /* before the lines read the closed days and match feed transfers */
+    if (rc != 0 || (rc = fg_recon_account_lock(s->db, h->account, s->now)) != 0)
         return rc;
     s->seq++;
     s->st_lines = s->st_credits = s->st_debits = 0;

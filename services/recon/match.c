@@ -576,8 +576,13 @@ static const char SQL_SETTLE_SET[] =
     "j.detail, r.journal_id = COALESCE(NULLIF(j.journal, 0), r.journal_id), r.unapplied = j.unapplied, "
     "r.lease_until = NULL, r.updated_at = ?";
 
-/* Rule 1's provider transactions are looked up under these adapters. */
-static const char *const REFERENCE_ADAPTERS[] = {"vnpay", "momo", "vietqr", "sandbox"};
+/* Rule 1's provider transactions are looked up under these adapters: the
+ * ones whose money reaches the bank account payment by payment, the bank's
+ * reference being the transaction's.  VNPay and MoMo pay the city in
+ * settlement batches (rule 0), and their transaction numbers (VNPay's are 8
+ * digits) are no bank's references: a line whose reference happened to
+ * equal one took a payment the settlement pays too. */
+static const char *const REFERENCE_ADAPTERS[] = {"vietqr", "sandbox"};
 
 /* How a claimed item is decided in its set. */
 enum {

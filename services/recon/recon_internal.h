@@ -128,6 +128,13 @@ typedef struct {
     int32_t first_day, last_day; /* the statement's first and last booking day */
 } fg_recon_bank_statement_t;
 
+/** Takes the bank account's row lock (making the row on first use), held
+ *  to the end of the caller's transaction: a statement's import, a
+ *  reconciliation's creation and its close each hold it, so none of them
+ *  decides on what another has written and not yet committed (closed days,
+ *  open items, lines matched to feed transfers).  0 or a database code. */
+int fg_recon_account_lock(fg_db_t *db, const char *account, int64_t now) FG_MUST_USE;
+
 /** Inside the import's transaction, once the statement's lines are stored:
  *  posts them to the bank account by booking day, and its opening (the
  *  account's first, or a gap) and closing (a gap) against the ledger's

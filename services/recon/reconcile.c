@@ -123,8 +123,10 @@ static int create_tx(fg_db_t *db, void *arg)
     int64_t now = fg_now_ms();
     if (fg_id_new("rec_", c->public_id, FG_ID_CAP) < 0)
         return FG_EIO;
-    int rc = fg_stmt_init(&s, db, SQL_UNLINK);
-    if (rc != 0)
+    /* an import of the account waits, or is waited for: its lines are
+     * matched to the feed's transfers before those become ledger_only */
+    int rc = fg_recon_account_lock(db, c->account, now);
+    if (rc != 0 || (rc = fg_stmt_init(&s, db, SQL_UNLINK)) != 0)
         return rc;
     fg_stmt_cstr(&s, c->account);
     fg_stmt_int(&s, c->from);
@@ -582,7 +584,10 @@ static int close_tx(fg_db_t *db, void *arg)
         return rc;
     fg_stmt_cstr(&s, c->rec->public_id);
     fg_stmt_out_int(&s, &id, NULL);
-    if ((rc = fg_stmt_one(&s)) != 0 || (rc = fg_stmt_init(&s, db, SQL_OPEN_ITEMS)) != 0)
+    /* no import of the account is half done: what it writes is counted, or
+     * it waits and puts its lines on the next open day */
+    if ((rc = fg_stmt_one(&s)) != 0 || (rc = fg_recon_account_lock(db, c->rec->account, now)) != 0 ||
+        (rc = fg_stmt_init(&s, db, SQL_OPEN_ITEMS)) != 0)
         return rc;
     fg_stmt_cstr(&s, c->rec->account);
     fg_stmt_int(&s, c->rec->from_day);

@@ -455,6 +455,18 @@ START_TEST(a_day_reconciled)
     ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM recon_closed_days WHERE account = ? AND day = 20261202", account,
                                 NULL),
                      1);
+    /* a closed day never changes: its write-off is not undone */
+    reversals = fgt_db_int("SELECT COUNT(*) FROM journals WHERE kind = 'reversal'", NULL, NULL);
+    snprintf(rpath, sizeof(rpath), "/v1/reconciliations/%s/items/%lld/resolve", id, open_ids[1]);
+    r = fgt_req(&srv, FGT_H2C, "POST", rpath, finance, NULL, "{\"action\":\"undo\",\"note\":\"too late\"}", 0, NULL);
+    fgt_expect(r, 409, "day_closed");
+    fgt_response_free(&r);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM journals WHERE kind = 'reversal'", NULL, NULL), reversals);
+    char fee_item[24];
+    snprintf(fee_item, sizeof(fee_item), "%lld", open_ids[1]);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM recon_items WHERE id = ? AND resolution = 'write_off'", fee_item,
+                                NULL),
+                     1);
     /* the morning report of the closed day: the bank's closing is the ledger's, nothing open */
     snprintf(path, sizeof(path), "/v1/reports/reconciliation?from=2026-12-02&to=2026-12-02&account=%s", account);
     r = fgt_req(&srv, FGT_H2C, "GET", path, auditor, NULL, NULL, 0, NULL);
@@ -1005,6 +1017,33 @@ static void pay_sandbox(const order_t *o, const char *txn)
     fgt_response_free(&r);
 }
 
+/* Rule 1 looks up the transactions of gateways whose money comes payment by
+ * payment (VietQR): a VNPay transaction number (paid to the city in a
+ * settlement batch) that a bank reference happens to equal is not the
+ * line's money. */
+START_TEST(a_gateway_transaction_number_is_no_bank_reference)
+{
+    char account[40], txn[40];
+    snprintf(account, sizeof(account), "VCB%s", fgt_unique("G"));
+    snprintf(txn, sizeof(txn), "%08lld", (long long)(time(NULL) % 100000000));
+    order_t paid = new_order(310000);
+    pay_sandbox(&paid, txn);
+    /* the payment as a VNPay one: its number is VNPay's 8 digits */
+    fgt_db_exec("UPDATE payments SET adapter = 'vnpay' WHERE provider_txn_id = ?", txn);
+    line_t lines[] = {{txn, "CHUYEN TIEN", 310000}};
+    char *file = statement(account, lines, 1);
+    ck_assert_int_eq(import_status(file, NULL), 201);
+    wait_decided(account);
+    ck_assert_str_ne(state_of(account, txn), "matched");
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM recon_links k JOIN payments p ON p.id = k.payment_id WHERE "
+                                "p.provider_txn_id = ?",
+                                txn, NULL),
+                     0);
+    fgt_db_exec("UPDATE payments SET adapter = 'sandbox' WHERE provider_txn_id = ?", txn);
+    free(file);
+}
+END_TEST
+
 /* Rule 1 gives a provider's transaction to one line: a second line naming it
  * (another bank reference, the same end-to-end id) is not its money too, and
  * the payment is cleared once. */
@@ -1153,6 +1192,7 @@ int main(void)
     tcase_add_test(tc, a_closed_days_late_transfer_is_ledger_only_on_the_next_open_day);
     tcase_add_test(tc, a_late_line_reverses_the_write_off_of_its_transfer);
     tcase_add_test(tc, a_provider_transaction_matches_one_line_only);
+    tcase_add_test(tc, a_gateway_transaction_number_is_no_bank_reference);
     tcase_add_test(tc, a_feed_transfer_without_a_reference_is_still_reconciled);
     suite_add_tcase(s, tc);
     fgt_merchant_create("Trường THCS Đối Soát", mer.id, mer.key);

@@ -480,6 +480,37 @@ static const char *settle_batch(const char *account, const char *batch, const ch
     return line_state(batch);
 }
 
+/* A payout line that came before its batch's file, whose bank reference is
+ * the bank's own and whose memo names the batch: when the file arrives the
+ * line goes back to matching, like one whose reference is the batch's, and
+ * the file settles it. */
+START_TEST(a_payout_line_naming_its_batch_in_the_memo_is_settled_by_the_file)
+{
+    char p1[40], t1[24], account[40], own[40], file[1024], line[512];
+    static const char BATCH[] = "MOMOSTL20250101"; /* a day no other test's batch is named after */
+    snprintf(account, sizeof(account), "STL%s", fgt_unique("m"));
+    snprintf(own, sizeof(own), "FT%s", fgt_unique("m"));
+    pay("momo", 200000, p1, t1);
+    long long fee = (200000LL * 150 + 5000) / 10000, net = 200000 - fee;
+    snprintf(line, sizeof(line),
+             "account,currency,booking_date,value_date,amount,bank_ref,end_to_end,counterparty,memo\n"
+             "%s,VND,%s,%s,%lld,%s,,MOMO,MOMO TT %s PHI DICH VU\n",
+             account, today, today, net, own, BATCH);
+    post_file("/v1/statements?format=csv", "text/csv", line);
+    const char *before = line_state(own);
+    ck_assert_msg(strcmp(before, "matched") != 0, "the line matched before its batch's file came");
+    snprintf(file, sizeof(file),
+             "batch_ref,transaction_no,order_ref,transaction_time,type,amount,fee,net\n"
+             "%s,%s,%s,%s 10:00:00,payment,200000,%lld,%lld\n",
+             BATCH, t1, p1, today, fee, net);
+    post_file("/v1/settlements?gateway=momo", "text/csv", file);
+    for (int i = 0; i < 300 && strcmp(line_state(own), "matched") != 0; i++)
+        fgt_sleep_ms(100);
+    ck_assert_str_eq(line_state(own), "matched");
+    ck_assert_int_eq(fgt_ledger_check(), 0);
+}
+END_TEST
+
 START_TEST(a_later_batch_lists_what_an_earlier_one_left_out)
 {
     char m4[40], t4[24], m5[40], t5[24], account[40], batch_a[40], batch_b[40];
@@ -563,6 +594,7 @@ int main(void)
     tcase_add_test(tc, vnpay_payout_settled_by_the_fee_schedule);
     tcase_add_test(tc, momo_file_rows_held_against_the_ledger);
     tcase_add_test(tc, a_later_batch_lists_what_an_earlier_one_left_out);
+    tcase_add_test(tc, a_payout_line_naming_its_batch_in_the_memo_is_settled_by_the_file);
     suite_add_tcase(s, tc);
     int rc = fgt_run(s);
     if (fgt_server_stop(&srv) != 0)

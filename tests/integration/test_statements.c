@@ -354,6 +354,14 @@ START_TEST(bad_files_are_refused_naming_the_place)
     fgt_expect_error(r, 400, "invalid_request", "invalid_statement");
     ck_assert_int_gt(fgt_json_int(&r, "error", "line", NULL), 0);
     fgt_response_free(&r);
+    /* balances beyond any amount (the lines still add up): refused before the bank book's sums could overflow */
+    char *huge = mt940(account, fgt_unique("T"), "2026-12-02", "2026-12-01", 9000000000000000000LL, 5500,
+                       9000000000000000000LL);
+    r = post_file(finance, "application/vnd.swift.mt940", NULL, huge);
+    fgt_expect_error(r, 400, "invalid_request", "invalid_statement");
+    ck_assert_ptr_nonnull(strstr(fgt_json_str(&r, "error", "message", NULL), "balance is beyond"));
+    fgt_response_free(&r);
+    free(huge);
     /* not a statement at all, and a format that does not exist */
     r = post_file(finance, "application/octet-stream", NULL, "hello, world\n");
     fgt_expect_error(r, 400, "invalid_request", "unknown_format");
