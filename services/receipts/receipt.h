@@ -19,7 +19,7 @@
 #define FG_RECEIPT_SERIAL_MAX 11      /* KHHDon, the serial symbol */
 #define FG_RECEIPT_NAME_MAX 800       /* bytes of UTF-8: 200 characters */
 #define FG_RECEIPT_TAX_CODE_MAX 14    /* MST: 10 digits, or 10-3 */
-#define FG_RECEIPT_ADDRESS_MAX 400
+#define FG_RECEIPT_ADDRESS_MAX 1600   /* bytes of UTF-8: 400 characters */
 #define FG_RECEIPT_TEXT_MAX 400
 #define FG_RECEIPT_DESCRIPTION_MAX 4000 /* the order's description: 1000 characters */
 

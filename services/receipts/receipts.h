@@ -91,9 +91,10 @@ int fg_receipt_issue_queued(fg_db_t *db, const char *id, int limit, int *issued)
 
 /** Issues the receipt id when it is still queued, in a transaction of its
  *  own (outside any other): what every read does before it reads, so that a
- *  receipt id a payment names always opens.  0 (issued, or nothing queued),
- *  FG_ERANGE (its series is used up) or a database code. */
-int fg_receipt_ensure(fg_db_t *db, const char *id, size_t len) FG_MUST_USE;
+ *  receipt id a payment names always opens.  A merchant's read (merchant_id
+ *  not 0) issues only that merchant's.  0 (issued, or nothing queued of
+ *  it), FG_ERANGE (its series is used up) or a database code. */
+int fg_receipt_ensure(fg_db_t *db, const char *id, size_t len, uint64_t merchant_id) FG_MUST_USE;
 
 /** The issuer's thread in `feegate serve` (receipts/issuer.c). */
 int fg_receipts_start(const fg_config_t *cfg) FG_MUST_USE;

@@ -237,8 +237,13 @@ static const char SQL_QUEUED[] =
     "SELECT q.payment_id, q.merchant_id, q.amount, q.currency, q.method, q.provider_ref, q.paid_at, p.public_id, "
     "o.id, o.public_id, m.public_id, o.payer_name, o.payer_ref, o.merchant_ref, o.fee_type, o.description "
     "FROM receipt_queue q JOIN payments p ON p.id = q.payment_id JOIN orders o ON o.id = p.order_id "
-    "JOIN merchants m ON m.id = q.merchant_id WHERE q.receipt_public_id = ? FOR UPDATE";
+    "JOIN merchants m ON m.id = q.merchant_id WHERE q.receipt_public_id = ?";
 /* clang-format on */
+/* The queue row alone is locked: FOR UPDATE on the join above would hold the
+ * payment, order and merchant rows too, to the end of a transaction that may
+ * issue 200 receipts, and a merchant's order creation (its foreign key's
+ * shared lock on the merchant row) would wait behind a receipt read. */
+static const char SQL_QUEUED_LOCK[] = "SELECT 1 FROM receipt_queue WHERE receipt_public_id = ? FOR UPDATE";
 static const char SQL_QUEUED_OF_PAYMENT[] = "SELECT receipt_public_id FROM receipt_queue WHERE payment_id = ?";
 static const char SQL_QUEUE_DONE[] = "DELETE FROM receipt_queue WHERE receipt_public_id = ?";
 
@@ -255,8 +260,13 @@ static int issue_one(fg_db_t *db, const char *id)
     fg_stmt_t s;
     for (int i = 0; i < QUEUED_TEXT; i++)
         t[i] = (fg_buf_t)FG_BUF_INIT;
-    int rc = fg_stmt_init(&s, db, SQL_QUEUED);
+    int rc = fg_stmt_init(&s, db, SQL_QUEUED_LOCK);
     if (rc == 0) {
+        fg_stmt_cstr(&s, id);
+        fg_stmt_out_int(&s, &payment, NULL);
+        rc = fg_stmt_one(&s);
+    }
+    if (rc == 0 && (rc = fg_stmt_init(&s, db, SQL_QUEUED)) == 0) {
         fg_stmt_cstr(&s, id);
         fg_stmt_out_int(&s, &payment, NULL);
         fg_stmt_out_int(&s, &merchant, NULL);
@@ -370,6 +380,7 @@ int fg_receipt_issue_queued(fg_db_t *db, const char *id, int limit, int *issued)
 
 typedef struct {
     const char *id;
+    uint64_t merchant_id; /* 0: any merchant's */
     int result;
 } ensure_t;
 
@@ -377,7 +388,8 @@ typedef struct {
  * a read that comes before the issuer keeps the series in that order too. */
 static const char SQL_QUEUED_BEFORE[] =
     "SELECT b.receipt_public_id FROM receipt_queue q JOIN receipt_queue b ON b.merchant_id = q.merchant_id "
-    "AND b.payment_id <= q.payment_id WHERE q.receipt_public_id = ? ORDER BY b.payment_id LIMIT ?";
+    "AND b.payment_id <= q.payment_id WHERE q.receipt_public_id = ? AND (? = 0 OR q.merchant_id = ?) "
+    "ORDER BY b.payment_id LIMIT ?";
 
 static int ensure_tx(fg_db_t *db, void *arg)
 {
@@ -388,6 +400,8 @@ static int ensure_tx(fg_db_t *db, void *arg)
     int n = 0, rc = fg_stmt_init(&s, db, SQL_QUEUED_BEFORE);
     if (rc == 0) {
         fg_stmt_cstr(&s, e->id);
+        fg_stmt_int(&s, (int64_t)e->merchant_id);
+        fg_stmt_int(&s, (int64_t)e->merchant_id);
         fg_stmt_int(&s, CLAIM_MAX);
         fg_stmt_out_text(&s, &one, NULL);
         if ((rc = fg_stmt_exec(&s)) == 0) {
@@ -398,6 +412,8 @@ static int ensure_tx(fg_db_t *db, void *arg)
     }
     fg_buf_free(&one);
     e->result = 0;
+    if (n == 0)
+        return rc < 0 ? rc : 0; /* not queued, or another merchant's: a read never issues those */
     /* each locked as it is issued (issue_one waits for a claim that holds it); the named one last */
     for (int i = 0; rc >= 0 && i < n && strcmp(ids[i], e->id) != 0; i++)
         rc = issue_one(db, ids[i]);
@@ -406,14 +422,14 @@ static int ensure_tx(fg_db_t *db, void *arg)
     return rc < 0 ? rc : 0;
 }
 
-int fg_receipt_ensure(fg_db_t *db, const char *id, size_t len)
+int fg_receipt_ensure(fg_db_t *db, const char *id, size_t len, uint64_t merchant_id)
 {
     char copy[FG_RECEIPT_ID_MAX + 1];
     if (len == 0 || len > FG_RECEIPT_ID_MAX)
         return 0;
     memcpy(copy, id, len);
     copy[len] = '\0';
-    ensure_t e = {copy, 0};
+    ensure_t e = {copy, merchant_id, 0};
     fg_db_end(db);
     return fg_db_tx(db, ensure_tx, &e);
 }
@@ -542,7 +558,7 @@ int fg_receipt_get(fg_db_t *db, const char *id, size_t id_len, uint64_t merchant
     if (id_len == 0 || id_len > FG_RECEIPT_ID_MAX)
         return FG_ENOTFOUND;
     int rc = read_one(db, SQL_RECEIPT_GET, id, id_len, merchant_id, out);
-    if (rc != FG_ENOTFOUND || (rc = fg_receipt_ensure(db, id, id_len)) != 0)
+    if (rc != FG_ENOTFOUND || (rc = fg_receipt_ensure(db, id, id_len, merchant_id)) != 0)
         return rc;
     return read_one(db, SQL_RECEIPT_GET, id, id_len, merchant_id, out);
 }
@@ -563,7 +579,7 @@ int fg_receipt_of_payment(fg_db_t *db, const char *payment_id, uint64_t merchant
         fg_stmt_out_text(&s, &id, NULL);
         rc = fg_stmt_one(&s);
     }
-    if (rc == 0 && id.len > 0 && (rc = fg_receipt_ensure(db, id.data, id.len)) == 0)
+    if (rc == 0 && id.len > 0 && (rc = fg_receipt_ensure(db, id.data, id.len, merchant_id)) == 0)
         rc = read_one(db, SQL_RECEIPT_OF_PAYMENT, payment_id, len, merchant_id, out);
     else if (rc == 0)
         rc = FG_ENOTFOUND;
@@ -674,7 +690,7 @@ int fg_receipt_list(fg_db_t *db, const fg_receipt_query_t *q, const fg_page_t *p
             rc = fg_stmt_one(&s);
         }
         if (rc == 0 && id.len > 0)
-            rc = fg_receipt_ensure(db, id.data, id.len);
+            rc = fg_receipt_ensure(db, id.data, id.len, q->merchant_id);
         fg_buf_free(&id);
         if (rc == FG_ENOTFOUND || rc == FG_ERANGE)
             rc = 0; /* no such payment: an empty list; a used-up series: listed once issued */

@@ -245,6 +245,20 @@ START_TEST(sandbox_payment_gets_a_receipt_with_every_field)
     fgt_expect(r, 200, NULL);
     ck_assert_str_eq(fgt_json_str(&r, "receipt_settings", "tax_code", NULL), "0301234567-001");
     fgt_response_free(&r);
+    /* an address is up to 400 characters, Vietnamese ones (two and three bytes each) too */
+    char m3[64], k3[64], address[2048], body[2304];
+    fgt_merchant_create("Phường Đa Kao", m3, k3);
+    size_t len = 0;
+    for (int i = 0; i < 400; i++)
+        len += (size_t)snprintf(address + len, sizeof(address) - len, "%s", i % 2 ? "ễ" : "Đ");
+    snprintf(body, sizeof(body), "{\"address\":\"%s\"}", address);
+    r = settings(admin_token, m3, NULL, body);
+    fgt_expect(r, 200, NULL);
+    fgt_response_free(&r);
+    snprintf(body, sizeof(body), "{\"address\":\"%sx\"}", address);
+    r = settings(admin_token, m3, NULL, body);
+    fgt_expect(r, 422, NULL);
+    fgt_response_free(&r);
 
     new_order_of(k2, 4500000, NULL, order, code);
     new_payment_of(k2, order, "sandbox", 0, pay, NULL);
@@ -500,6 +514,12 @@ START_TEST(a_used_up_series_holds_the_receipt_not_the_payment_until_a_new_serial
     fgt_sleep_ms(600); /* the issuer's rounds skip it too */
     r = get_as(k2, "receipts", rct);
     fgt_expect(r, 503, "receipt_series_used_up");
+    fgt_response_free(&r);
+    /* another merchant's key does not learn that it exists, and issues nothing */
+    char m4[64], k4[64];
+    fgt_merchant_create("Phường Tân Định", m4, k4);
+    r = get_as(k4, "receipts", rct);
+    fgt_expect_error(r, 404, "not_found", "receipt_not_found");
     fgt_response_free(&r);
     ck_assert_int_eq(receipts_of_payment(pay), 0);
     ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM receipt_queue WHERE receipt_public_id = ?", rct, NULL), 1);
