@@ -70,6 +70,11 @@ static const char SQL_ORDER_ROW[] = "SELECT order_id FROM reminders WHERE id = ?
  * left to that instance. */
 static const char SQL_RENEW[] =
     "UPDATE reminders SET lease_until = ? WHERE id = ? AND status = 'sending' AND attempts = ?";
+/* A reminder that may no longer go now (paid, opted out, in the quiet
+ * hours since it was claimed) goes back, its attempt not counted. */
+static const char SQL_GIVE_BACK[] =
+    "UPDATE reminders SET status = 'queued', not_before = ?, lease_until = NULL, "
+    "attempts = attempts - 1, last_error = ?, updated_at = ? WHERE id = ? AND attempts = ?";
 
 typedef struct {
     int64_t id, attempts, merchant_id, owed, due_at, expires_at, opted, step_days;
@@ -627,7 +632,27 @@ static int renew_tx(fg_db_t *db, void *arg)
     if ((rc = fg_stmt_exec(&s)) != 0)
         return rc;
     r->held = fg_stmt_affected(&s) == 1;
-    return 0;
+    if (!r->held || strcmp(r->m->kind, "reminder") != 0)
+        return 0;
+    /* the claim judged it a while ago: the order, the opt-out and the hour again, now */
+    msg_t now;
+    int64_t later_at, at = fg_now_ms();
+    if ((rc = load(db, r->m->id, &now)) != 0)
+        return rc;
+    const char *why = hold(r->cfg, &now, at, &later_at);
+    if (why == NULL)
+        return 0;
+    r->held = 0;
+    if (later_at == 0)
+        return end_row(db, &now, "cancelled", why, at, now.attempts);
+    if ((rc = fg_stmt_init(&s, db, SQL_GIVE_BACK)) != 0)
+        return rc;
+    fg_stmt_int(&s, later_at);
+    fg_stmt_str(&s, why, strlen(why));
+    fg_stmt_int(&s, at);
+    fg_stmt_int(&s, now.id);
+    fg_stmt_int(&s, now.attempts);
+    return fg_stmt_exec(&s);
 }
 
 /* 1 when this claim still holds m and its lease now runs from now; 0 when

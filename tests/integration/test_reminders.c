@@ -620,6 +620,59 @@ START_TEST(a_slow_provider_gets_each_message_of_a_round_once)
 }
 END_TEST
 
+/* A round is judged when it is claimed, then sent one message after
+ * another.  A bill cancelled while the round is at the provider with an
+ * earlier message must not get its reminder when its turn comes. */
+START_TEST(a_bill_closed_while_its_round_is_sent_gets_no_reminder)
+{
+    char m[64], k[64], mails[SLOW_ORDERS][80], orders[SLOW_ORDERS][40];
+    merchant("Trường Đóng Giữa Chừng", m, k);
+    ck_assert_int_eq(fgt_server_stop(&srv2), 0); /* one sender: the first message at the relay is its round's */
+    for (int i = 0; i < SLOW_ORDERS; i++) {
+        snprintf(mails[i], sizeof(mails[i]), "%s@example.vn", fgt_unique("mid"));
+        order(k, 0, mails[i], NULL, NULL, orders[i], NULL);
+    }
+    fgt_response_t r = fgt_banksim_control(&bank, "/control/chaos", "{\"messages_delay_ms\":2000}");
+    fgt_response_free(&r);
+    r = set_policy(k, "{\"steps\":[{\"days\":0,\"channel\":\"email\"}]}");
+    fgt_expect(r, 200, NULL);
+    fgt_response_free(&r);
+    /* the round's first message is at the relay (2 s): every other bill is cancelled now */
+    int first = -1;
+    for (int i = 0; i < 300 && first < 0; i++) {
+        for (int k2 = 0; k2 < SLOW_ORDERS && first < 0; k2++)
+            if (count_of("email", mails[k2]) > 0)
+                first = k2;
+        if (first < 0)
+            fgt_sleep_ms(20);
+    }
+    ck_assert_int_ge(first, 0);
+    for (int i = 0; i < SLOW_ORDERS; i++) {
+        if (i == first)
+            continue;
+        char path[96];
+        snprintf(path, sizeof(path), "/v1/orders/%s/cancel", orders[i]);
+        r = fgt_req(&srv, FGT_H2C, "POST", path, k, NULL, "{}", 0, NULL);
+        fgt_expect(r, 200, NULL);
+        fgt_response_free(&r);
+    }
+    r = wait_status(k, orders[first], "sent");
+    fgt_response_free(&r);
+    for (int i = 0; i < SLOW_ORDERS; i++) {
+        if (i == first)
+            continue;
+        r = wait_status(k, orders[i], "cancelled");
+        fgt_response_free(&r);
+    }
+    r = fgt_banksim_control(&bank, "/control/chaos", "{}");
+    fgt_response_free(&r);
+    for (int i = 0; i < SLOW_ORDERS; i++)
+        ck_assert_int_eq(count_of("email", mails[i]), i == first ? 1 : 0);
+    policy_off(k);
+    fgt_server_start(&srv2, server_env);
+}
+END_TEST
+
 /* ---- main ---------------------------------------------------------------------------------------------- */
 
 static void make_cert(void)
@@ -685,6 +738,7 @@ int main(void)
     tcase_add_test(tc, the_opt_out_link_stops_the_payers_reminders);
     tcase_add_test(tc, each_message_is_sent_once_across_two_instances_and_a_sigkill);
     tcase_add_test(tc, a_slow_provider_gets_each_message_of_a_round_once);
+    tcase_add_test(tc, a_bill_closed_while_its_round_is_sent_gets_no_reminder);
     tcase_add_test(tc, sms_and_zalo_wait_out_the_quiet_hours_and_a_bill_paid_meanwhile_gets_none);
     suite_add_tcase(s, tc);
     int rc = fgt_run(s);
