@@ -35,12 +35,12 @@ typedef struct {
     /* server */
     int server_threads; /* 0 = one event loop per online core; 0..256 */
     /* http / https */
-    char *http_listen;    /* "127.0.0.1:8080"; "" disables */
-    char *https_listen;   /* "127.0.0.1:8443"; "" disables */
+    char *http_listen;          /* "127.0.0.1:8080"; "" disables */
+    char *https_listen;         /* "127.0.0.1:8443"; "" disables */
     char *http_trusted_proxies; /* "" or the proxies (addresses, networks) whose X-Forwarded-For names the client */
-    char *metrics_listen; /* "127.0.0.1:9464": /metrics, apart from the public ports; "" disables */
-    char *https_cert;     /* PEM path; "" = an ephemeral self-signed certificate */
-    char *https_key;      /* PEM path */
+    char *metrics_listen;       /* "127.0.0.1:9464": /metrics, apart from the public ports; "" disables */
+    char *https_cert;           /* PEM path; "" = an ephemeral self-signed certificate */
+    char *https_key;            /* PEM path */
     /* public */
     char *public_base_url; /* "http://127.0.0.1:8080" */
     /* vnpay */

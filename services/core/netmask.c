@@ -115,7 +115,8 @@ int fg_address_canonical(const char *address, size_t len, char *out, size_t cap)
     if (cap < INET6_ADDRSTRLEN || read_address(address, len, a, &v4) != 0)
         return FG_EINVALID;
     int mapped = memcmp(a, V4_MAPPED, sizeof(V4_MAPPED)) == 0;
-    const char *r = mapped ? inet_ntop(AF_INET, a + 12, out, (socklen_t)cap) : inet_ntop(AF_INET6, a, out, (socklen_t)cap);
+    const char *r = mapped ? inet_ntop(AF_INET, a + 12, out, (socklen_t)cap)
+                           : inet_ntop(AF_INET6, a, out, (socklen_t)cap);
     return r != NULL ? 0 : FG_EINVALID;
 }
 

@@ -78,7 +78,7 @@ typedef struct {
 
 typedef struct {
     const fg_config_t *cfg;
-    int published_over_tls; /* public.base_url is https */
+    int published_over_tls;                /* public.base_url is https */
     fg_netmask_t proxies[FG_NETMASKS_MAX]; /* http.trusted_proxies */
     int proxy_count;
     h2o_globalconf_t globalconf;

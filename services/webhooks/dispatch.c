@@ -100,16 +100,16 @@ _Static_assert(CLAIM_BATCH_MAX <= INFLIGHT_MAX, "a claim fits in flight");
 #define CLAIM_SENDABLE                                                                                                 \
     "AND (SELECT w.status FROM webhook_endpoints w WHERE w.id = d.endpoint_id) = 'enabled' "                           \
     "AND (SELECT p.id FROM webhook_deliveries p FORCE INDEX (ix_webhook_deliveries_order) "                            \
-    "WHERE p.endpoint_id = d.endpoint_id AND p.order_id = d.order_id AND p.status = 'pending' "                       \
+    "WHERE p.endpoint_id = d.endpoint_id AND p.order_id = d.order_id AND p.status = 'pending' "                        \
     "AND p.event_id < d.event_id LIMIT 1) IS NULL "
 static const char SQL_CLAIM[] = CLAIM_COLUMNS "FROM webhook_deliveries d FORCE INDEX (ix_webhook_deliveries_due) "
                                               "WHERE d.status = 'pending' AND d.next_attempt_at <= ? " CLAIM_SENDABLE
                                               "ORDER BY d.next_attempt_at LIMIT ? FOR UPDATE SKIP LOCKED";
 /* The same for one endpoint, walking its own due rows. */
-static const char SQL_CLAIM_ENDPOINT[] =
-    CLAIM_COLUMNS "FROM webhook_deliveries d FORCE INDEX (ix_webhook_deliveries_endpoint_due) "
-                  "WHERE d.status = 'pending' AND d.endpoint_id = ? AND d.next_attempt_at <= ? " CLAIM_SENDABLE
-                  "ORDER BY d.next_attempt_at LIMIT ? FOR UPDATE SKIP LOCKED";
+static const char SQL_CLAIM_ENDPOINT[] = CLAIM_COLUMNS
+    "FROM webhook_deliveries d FORCE INDEX (ix_webhook_deliveries_endpoint_due) "
+    "WHERE d.status = 'pending' AND d.endpoint_id = ? AND d.next_attempt_at <= ? " CLAIM_SENDABLE
+    "ORDER BY d.next_attempt_at LIMIT ? FOR UPDATE SKIP LOCKED";
 /* The enabled endpoints with due deliveries, longest due first: a loose
  * index scan (one dive per endpoint with pending deliveries, however many
  * each has), read without locks. */

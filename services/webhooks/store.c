@@ -26,7 +26,7 @@ static const char SQL_RESUME[] = "UPDATE webhook_deliveries SET next_attempt_at 
  * without: two made at once took the same number, and the second must hear
  * of it rather than answer the first's delivery as its own. */
 #define DELIVERY_INSERT                                                                                                \
-    "INSERT INTO webhook_deliveries (public_id, endpoint_id, event_id, order_id, redelivery, status, attempts, "      \
+    "INSERT INTO webhook_deliveries (public_id, endpoint_id, event_id, order_id, redelivery, status, attempts, "       \
     "next_attempt_at, event_created_at, created_at) VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?)"
 static const char SQL_DELIVERY_INSERT[] = DELIVERY_INSERT " ON DUPLICATE KEY UPDATE attempts = attempts";
 static const char SQL_REDELIVERY_INSERT[] = DELIVERY_INSERT;

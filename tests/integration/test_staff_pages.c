@@ -1356,7 +1356,8 @@ int main(void)
     static const char *const MAIN_ENV[] = {"FEEGATE_STAFF_LOGIN_DELAY_MS=1500",
                                            "FEEGATE_STAFF_LOGIN_LOCKOUT_FAILURES=5",
                                            "FEEGATE_SANDBOX_SECRET=" SANDBOX_SECRET, NULL};
-    static const char *const SHORT_ENV[] = {"FEEGATE_STAFF_SESSION_IDLE_MS=2500", "FEEGATE_STAFF_SESSION_ABSOLUTE_MS=6000",
+    static const char *const SHORT_ENV[] = {"FEEGATE_STAFF_SESSION_IDLE_MS=2500",
+                                            "FEEGATE_STAFF_SESSION_ABSOLUTE_MS=6000",
                                             "FEEGATE_PUBLIC_BASE_URL=https://thu.example.gov.vn", NULL};
     _Static_assert(DELAY_MS == 1500 && LOCKOUT == 5 && IDLE_MS == 2500 && ABSOLUTE_MS == 6000,
                    "the servers' settings above");
