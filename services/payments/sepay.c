@@ -456,7 +456,12 @@ static int transfer_start(fg_db_t *db, sepay_t *a, int64_t now, int64_t *order_i
 /* The reference a transfer is recorded under: the bank's, or when the feed
  * gave none, "SEPAY-<id>" (never a bank's reference).  So every transfer the
  * feed applied is in bank_transfers, and one that no statement line shows
- * comes up as ledger_only for staff instead of sitting unseen in clearing. */
+ * comes up as ledger_only for staff instead of sitting unseen in clearing.
+ * Only those: one going out, or to an account sepay.accounts does not list,
+ * credits nothing and is not recorded there (recorded, a payout leaving the
+ * account came up as money in transit, an exception to close the period
+ * with, and a statement's credit line at the same reference was taken for
+ * money the feed had applied). */
 static const char *transfer_ref(const sepay_t *a, char buf[32])
 {
     if (a->t->reference_code[0] != '\0')
@@ -484,7 +489,8 @@ static int transfer_tx(fg_db_t *db, void *arg)
     if (rc == 0 && order_id != 0)
         rc = fg_transfer_pay_order(db, a->cfg, a->in, order_id, a->t->amount, a->txn_id, a->event_id, &a->outcome,
                                    &a->reason, payment_id);
-    return rc != 0 ? rc : transfer_finish(db, a, now, payment_id);
+    /* one that credits nothing is not the feed's money: not in bank_transfers */
+    return rc != 0 || a->no_credit != NULL ? rc : transfer_finish(db, a, now, payment_id);
 }
 
 /* Transfers taken together, set-wise: the orders their memos name found in
@@ -546,8 +552,8 @@ static int transfer_set_tx(fg_db_t *db, void *arg)
     /* every transfer once: one statement finds out whether a statement line applied one first */
     for (int i = 0; rc == 0 && i < r->n; i++) {
         sepay_t *a = r->members[i];
-        if (a == NULL)
-            continue;
+        if (a == NULL || a->no_credit != NULL)
+            continue; /* credits nothing: not the feed's money (transfer_tx) */
         int64_t row = 0;
         for (int j = 0; j < paying; j++)
             if (r->paying[j] == i)

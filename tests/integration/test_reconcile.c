@@ -60,21 +60,27 @@ static const char *order_status(const order_t *o)
     return status;
 }
 
-/* The SePay feed reports an incoming transfer; its answer's HTTP status. */
-static long feed(long long sepay_id, const char *account, const char *ref, long long amount, const char *content)
+/* The SePay feed reports a transfer, "in" or "out"; its answer's HTTP status. */
+static long feed_of(const char *type, long long sepay_id, const char *account, const char *ref, long long amount,
+                    const char *content)
 {
     char body[1024];
     snprintf(body, sizeof(body),
              "{\"id\":%lld,\"gateway\":\"Vietcombank\",\"transactionDate\":\"2026-12-02 09:00:00\","
-             "\"accountNumber\":\"%s\",\"code\":null,\"content\":\"%s\",\"transferType\":\"in\","
+             "\"accountNumber\":\"%s\",\"code\":null,\"content\":\"%s\",\"transferType\":\"%s\","
              "\"transferAmount\":%lld,\"accumulated\":0,\"subAccount\":null,\"referenceCode\":\"%s\","
              "\"description\":\"\"}",
-             sepay_id, account, content, amount, ref);
+             sepay_id, account, content, type, amount, ref);
     const char *headers[] = {"Authorization: Apikey " SEPAY_KEY, "Content-Type: application/json", NULL};
     fgt_response_t r = fgt_request(&srv, FGT_H2C, "POST", "/v1/webhooks/sepay", headers, body, 0);
     long status = r.status;
     fgt_response_free(&r);
     return status;
+}
+
+static long feed(long long sepay_id, const char *account, const char *ref, long long amount, const char *content)
+{
+    return feed_of("in", sepay_id, account, ref, amount, content);
 }
 
 /* The business day (GMT+7) days_ago days before today, as yyyy-mm-dd. */
@@ -710,6 +716,28 @@ START_TEST(a_closed_days_late_transfer_is_ledger_only_on_the_next_open_day)
 }
 END_TEST
 
+/* A transfer going out of the account (a payout to a merchant) that the
+ * feed reports credits nothing, and is not money in transit: no ledger_only
+ * item for staff to clear before the period closes. */
+START_TEST(an_outgoing_transfer_is_no_money_in_transit)
+{
+    char account[40], ref[40], body[256], today[16];
+    snprintf(account, sizeof(account), "VCB%s", fgt_unique("O"));
+    snprintf(ref, sizeof(ref), "FT%s", fgt_unique("o"));
+    long long sepay_id = 940000000 + fgt_db_int("SELECT COUNT(*) FROM payments", NULL, NULL);
+    ck_assert_int_eq(feed_of("out", sepay_id, account, ref, 2500000, "CHI TRA TRUONG TIEU HOC A"), 200);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM bank_transfers WHERE account = ? AND bank_ref = ?", account, ref),
+                     0);
+    business_day(0, today);
+    snprintf(body, sizeof(body), "{\"account\":\"%s\",\"from\":\"%s\",\"to\":\"%s\"}", account, today, today);
+    fgt_response_t r = fgt_req(&srv, FGT_H2C, "POST", "/v1/reconciliations", finance, NULL, body, 0, NULL);
+    fgt_expect(r, 201, NULL);
+    fgt_response_free(&r);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM recon_items WHERE account = ?", account, NULL), 0);
+    ck_assert_int_eq(fgt_ledger_check(), 0);
+}
+END_TEST
+
 /* A transfer the feed applied that no statement showed, written off by staff
  * as ledger_only: when a later statement shows its line after all, the
  * write-off is reversed (by the statement, audited) and the line matched, so
@@ -1193,6 +1221,7 @@ int main(void)
     tcase_add_test(tc, a_late_line_reverses_the_write_off_of_its_transfer);
     tcase_add_test(tc, a_provider_transaction_matches_one_line_only);
     tcase_add_test(tc, a_gateway_transaction_number_is_no_bank_reference);
+    tcase_add_test(tc, an_outgoing_transfer_is_no_money_in_transit);
     tcase_add_test(tc, a_feed_transfer_without_a_reference_is_still_reconciled);
     suite_add_tcase(s, tc);
     fgt_merchant_create("Trường THCS Đối Soát", mer.id, mer.key);
