@@ -266,8 +266,10 @@ static int refund_begin_tx(fg_db_t *db, void *arg)
     int rc = fg_idem_begin(db, call, fg_now_ms());
     if ((x->idem_conflict = rc == FG_ECONFLICT) || rc != 0)
         return rc;
-    if ((rc = fg_refund_begin(db, call->cfg, &x->merchant, call->params[0], &x->r)) != 0 || !x->r.local)
+    if ((rc = fg_refund_begin(db, call->cfg, &x->merchant, call->params[0], &x->r)) != 0)
         return rc;
+    if (!x->r.local) /* asked after COMMIT: the key says which refund it is until it is answered */
+        return fg_idem_mark(db, call, x->r.refund_id);
     fg_refund_call_provider(call->cfg, &x->r);
     if ((x->not_sent = x->r.result == FG_REFUND_NOT_SENT))
         return FG_EUNAVAILABLE; /* nothing is written */
@@ -408,8 +410,33 @@ static void refund_conclude(refund_t *x, fg_db_t *db, int rc)
     }
 }
 
+/* A retry of a refund request whose first run was never answered (a crash
+ * or the database gone between asking the provider and recording its
+ * answer): the refund its key names, as it stands now, never a second one. */
+static int refund_resume(fg_call_t *call, fg_db_t *db, const char *mark, int *status, fg_buf_t *body)
+{
+    fg_refund_status_t state = FG_REFUND_PENDING;
+    int rc = fg_refund_state(db, call->cfg, call->merchant_id, mark, body, &state);
+    if (rc != 0)
+        return rc;
+    if (state == FG_REFUND_FAILED) {
+        fg_buf_t msg = FG_BUF_INIT;
+        fg_buf_printf(&msg, "refund %s was not made by the payment provider", mark);
+        fg_buf_reset(body);
+        fg_buf_puts(body, "{\"error\":{");
+        fg_json_kv_str(body, 0, "type", "conflict");
+        fg_json_kv_str(body, 1, "code", "provider_refused");
+        fg_json_kv_str(body, 1, "message", msg.data);
+        fg_buf_puts(body, "}}");
+        fg_buf_free(&msg);
+    }
+    *status = state == FG_REFUND_PENDING ? 202 : state == FG_REFUND_SUCCEEDED ? 201 : 409;
+    return 0;
+}
+
 void fg_refunds_create(fg_call_t *call, fg_db_t *db)
 {
+    call->idem_resume = refund_resume;
     refund_t x = {.call = call, .merchant = fg_call_merchant(call)};
     yajl_val root = NULL;
     if (fg_refunds_create_parse(call, &root, &x.r.amount, &x.r.reason) == 0)
@@ -439,9 +466,9 @@ static int refund_set_tx(fg_db_t *db, void *arg)
         refund_t *x = run->x[i];
         x->call->idem_stored = 0;
         /* a set's provider calls go in waves: its keys are leased past the last (and its record) */
-        rc = x->r.local
-                 ? fg_idem_store(db, x->call, 201, &x->r.json)
-                 : fg_idem_hold(db, x->call, x->r.now, FG_IDEM_RUNNING_LEASE_MS + fg_refund_set_lease_ms(run->n));
+        rc = x->r.local ? fg_idem_store(db, x->call, 201, &x->r.json)
+                        : fg_idem_hold(db, x->call, x->r.now, FG_IDEM_RUNNING_LEASE_MS + fg_refund_set_lease_ms(run->n),
+                                       x->r.refund_id);
     }
     return rc;
 }
@@ -453,6 +480,7 @@ void fg_refunds_create_many(fg_call_t **calls, int n, fg_db_t *db)
     yajl_val *roots = fg_calloc((size_t)n, sizeof(*roots));
     int count = 0;
     for (int i = 0; i < n; i++) {
+        calls[i]->idem_resume = refund_resume;
         all[i] = (refund_t){.call = calls[i], .merchant = fg_call_merchant(calls[i])};
         if (fg_refunds_create_parse(calls[i], &roots[i], &all[i].r.amount, &all[i].r.reason) != 0)
             continue; /* answered */

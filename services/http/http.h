@@ -119,6 +119,14 @@ struct fg_call {
     int idem_freed;     /* an expired row under this key was just deleted: run the request again */
     int64_t idem_since; /* fg_idem_begin/hold: when this request took the key 'running' (its row's created_at) */
     int idem_lost;      /* fg_idem_finish found the key another request's (its lease had run out): keep the answer */
+    /* Work that leaves something behind before its answer (a refund asked
+     * of its provider) marks its running key with it (fg_idem_mark); a
+     * retry that finds such a key whose lease ran out, its request never
+     * answered (a crash, the database gone), answers from what the mark
+     * names through this, instead of running the request again as new
+     * (a second refund).  0 with *status and body set; FG_ENOTFOUND when
+     * the mark names nothing. */
+    int (*idem_resume)(fg_call_t *call, fg_db_t *db, const char *mark, int *status, fg_buf_t *body);
     /* response */
     int status;
     fg_buf_t response;
@@ -232,7 +240,13 @@ int fg_idem_begin(fg_db_t *db, fg_call_t *call, int64_t now_ms) FG_MUST_USE;
  *  where a key taken meanwhile fails the set (each then runs alone, with
  *  fg_idem_begin).  Not for work that finishes in the same transaction (use
  *  fg_idem_store): fg_idem_finish would not find a row still queued. */
-int fg_idem_hold(fg_db_t *db, fg_call_t *call, int64_t now_ms, int64_t lease_ms) FG_MUST_USE;
+int fg_idem_hold(fg_db_t *db, fg_call_t *call, int64_t now_ms, int64_t lease_ms, const char *mark) FG_MUST_USE;
+
+/** Marks the call's running key with what its work made (mark: up to 64
+ *  bytes, e.g. a refund's id), in the transaction that made it; hold takes
+ *  the mark itself (NULL: none).  See fg_call_t.idem_resume.  0 or a
+ *  database code. */
+int fg_idem_mark(fg_db_t *db, fg_call_t *call, const char *mark) FG_MUST_USE;
 
 /** Inside the caller's last transaction: stores the answer under the running
  *  key (status < 500), or drops the key so a 5xx can be retried.  Only the

@@ -24,15 +24,18 @@ static fg_db_table_t KEYS = FG_DB_TABLE(
     "(?, ?, ?, 'done', ?, ?, ?, ?)", 7, 0, 5);
 /* The 'running' row of work spanning transactions, queued likewise by a
  * set that begins several such requests together (fg_idem_hold). */
-static fg_db_table_t RUNNING =
-    FG_DB_TABLE("INSERT INTO idempotency_keys (scope, idem_key, fingerprint, state, created_at, expires_at) VALUES ",
-                "(?, ?, ?, 'running', ?, ?)", 5, 0, 5);
+static fg_db_table_t RUNNING = FG_DB_TABLE(
+    "INSERT INTO idempotency_keys (scope, idem_key, fingerprint, state, response_body, created_at, expires_at) VALUES ",
+    "(?, ?, ?, 'running', ?, ?, ?)", 6, 0, 5);
 static const char SQL_SELECT[] = "SELECT fingerprint, state, status_code, response_body FROM idempotency_keys "
                                  "WHERE scope = ? AND idem_key = ? AND expires_at > ?";
 /* A key is free the moment it expires, whether or not the sweeper came by. */
 static const char SQL_FREE_EXPIRED[] =
     "DELETE FROM idempotency_keys WHERE scope = ? AND idem_key = ? AND expires_at <= ?";
-static const char SQL_SWEEP[] = "DELETE FROM idempotency_keys WHERE expires_at <= ? LIMIT ?";
+/* A running key with a mark (fg_idem_mark) outlives its lease for the
+ * answer's 24 hours: a retry after the lease answers from what it names. */
+static const char SQL_SWEEP[] = "DELETE FROM idempotency_keys WHERE expires_at <= ? AND (state = 'done' OR "
+                                "response_body IS NULL OR created_at <= ?) LIMIT ?";
 /* Work spanning several transactions holds the key as 'running'. */
 static const char SQL_RUNNING[] =
     "INSERT INTO idempotency_keys (scope, idem_key, fingerprint, state, created_at, expires_at) "
@@ -41,6 +44,17 @@ static const char SQL_RUNNING[] =
 static const char SQL_DONE[] =
     "UPDATE idempotency_keys SET state = 'done', status_code = ?, response_body = ?, expires_at = ? "
     "WHERE scope = ? AND idem_key = ? AND state = 'running' AND created_at = ?";
+/* A running key's mark: what its work left behind before its answer. */
+static const char SQL_MARK[] = "UPDATE idempotency_keys SET response_body = ? WHERE scope = ? AND idem_key = ? AND "
+                               "state = 'running' AND created_at = ?";
+/* A running key whose lease ran out, with its mark. */
+static const char SQL_MARKED[] = "SELECT fingerprint, response_body, created_at FROM idempotency_keys WHERE scope = ? "
+                                 "AND idem_key = ? AND state = 'running' AND expires_at <= ? AND response_body IS NOT "
+                                 "NULL";
+/* The answer a resumed key keeps, as if its request had stored it. */
+static const char SQL_RESUMED[] = "UPDATE idempotency_keys SET state = 'done', status_code = ?, response_body = ?, "
+                                  "expires_at = ? WHERE scope = ? AND idem_key = ? AND state = 'running' AND "
+                                  "created_at = ?";
 static const char SQL_DROP[] =
     "DELETE FROM idempotency_keys WHERE scope = ? AND idem_key = ? AND state = 'running' AND created_at = ?";
 
@@ -102,6 +116,69 @@ static int free_expired_tx(fg_db_t *db, void *arg)
     return 0;
 }
 
+typedef struct {
+    fg_call_t *call;
+    int answered;
+    int status;
+    fg_buf_t body;
+} resume_t;
+
+/* A running key whose request never answered (its lease ran out) and that
+ * carries a mark: answered from what the mark names, and the key keeps
+ * that answer.  Sets r->answered when it did. */
+static int resume_tx(fg_db_t *db, void *arg)
+{
+    resume_t *r = arg;
+    fg_call_t *call = r->call;
+    fg_stmt_t s;
+    fg_buf_t fingerprint = FG_BUF_INIT, mark = FG_BUF_INIT;
+    int64_t created = 0, now = fg_now_ms();
+    r->answered = 0;
+    fg_buf_reset(&r->body);
+    int rc = fg_stmt_init(&s, db, SQL_MARKED);
+    if (rc != 0)
+        return rc;
+    fg_stmt_cstr(&s, call->idem_scope);
+    fg_stmt_blob(&s, call->idem_key, call->idem_key_len);
+    fg_stmt_int(&s, now);
+    fg_stmt_out_text(&s, &fingerprint, NULL);
+    fg_stmt_out_text(&s, &mark, NULL);
+    fg_stmt_out_int(&s, &created, NULL);
+    rc = fg_stmt_one(&s);
+    if (rc != 0 || fingerprint.len != FG_SHA256_LEN || memcmp(fingerprint.data, call->fingerprint, FG_SHA256_LEN) != 0)
+        goto Exit; /* none (FG_ENOTFOUND), or another request's: as any expired key */
+    if ((rc = call->idem_resume(call, db, mark.data, &r->status, &r->body)) != 0 ||
+        (rc = fg_stmt_init(&s, db, SQL_RESUMED)) != 0)
+        goto Exit;
+    fg_stmt_int(&s, r->status);
+    fg_stmt_blob(&s, r->body.data != NULL ? r->body.data : "", r->body.len);
+    fg_stmt_int(&s, now + FG_IDEM_TTL_MS);
+    fg_stmt_cstr(&s, call->idem_scope);
+    fg_stmt_blob(&s, call->idem_key, call->idem_key_len);
+    fg_stmt_int(&s, created);
+    if ((rc = fg_stmt_exec(&s)) == 0)
+        r->answered = fg_stmt_affected(&s) == 1;
+Exit:
+    fg_buf_free(&fingerprint);
+    fg_buf_free(&mark);
+    return rc;
+}
+
+int fg_idem_mark(fg_db_t *db, fg_call_t *call, const char *mark)
+{
+    fg_stmt_t s;
+    if (call->idem_key == NULL)
+        return 0;
+    int rc = fg_stmt_init(&s, db, SQL_MARK);
+    if (rc != 0)
+        return rc;
+    fg_stmt_cstr(&s, mark);
+    fg_stmt_cstr(&s, call->idem_scope);
+    fg_stmt_blob(&s, call->idem_key, call->idem_key_len);
+    fg_stmt_int(&s, call->idem_since);
+    return fg_stmt_exec(&s);
+}
+
 int fg_idem_answer_existing(fg_db_t *db, fg_call_t *call)
 {
     fg_stmt_t s;
@@ -125,6 +202,21 @@ int fg_idem_answer_existing(fg_db_t *db, fg_call_t *call)
     fg_stmt_done(&s);
     if (rc < 0)
         goto Exit;
+    if (rc == 0 && call->idem_resume != NULL) {
+        /* a running key that outlived its lease and says what its work made */
+        resume_t r = {.call = call, .body = FG_BUF_INIT};
+        rc = fg_db_tx(db, resume_tx, &r);
+        if (rc == 0 && r.answered) {
+            fg_call_json(call, r.status, &r.body);
+            call->replayed = 1;
+        }
+        fg_buf_free(&r.body);
+        if (rc == 0 && r.answered)
+            goto Exit;
+        if (rc != 0 && rc != FG_ENOTFOUND)
+            goto Exit;
+        rc = 0;
+    }
     if (rc == 0) {
         /* No live row: either the key is gone, or its row outlived its
          * lifetime and still holds the unique index.  A key this request
@@ -174,6 +266,7 @@ static int sweep_tx(fg_db_t *db, void *arg)
     if (rc != 0)
         return rc;
     fg_stmt_int(&s, a->now_ms);
+    fg_stmt_int(&s, a->now_ms - FG_IDEM_TTL_MS);
     fg_stmt_int(&s, a->limit);
     if ((rc = fg_stmt_exec(&s)) != 0)
         return rc;
@@ -214,7 +307,7 @@ int fg_idem_begin(fg_db_t *db, fg_call_t *call, int64_t now_ms)
     return rc;
 }
 
-int fg_idem_hold(fg_db_t *db, fg_call_t *call, int64_t now_ms, int64_t lease_ms)
+int fg_idem_hold(fg_db_t *db, fg_call_t *call, int64_t now_ms, int64_t lease_ms, const char *mark)
 {
     if (call->idem_key == NULL)
         return 0;
@@ -225,6 +318,7 @@ int fg_idem_hold(fg_db_t *db, fg_call_t *call, int64_t now_ms, int64_t lease_ms)
         fg_db_cstr(call->idem_scope),
         FG_DB_BLOB(call->idem_key, call->idem_key_len),
         FG_DB_BLOB(call->fingerprint, FG_SHA256_LEN),
+        mark != NULL ? fg_db_cstr(mark) : FG_DB_NULLV,
         FG_DB_INT(now_ms),
         FG_DB_INT(now_ms + lease_ms),
     };

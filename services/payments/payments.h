@@ -214,6 +214,13 @@ void fg_refund_call_providers(const fg_config_t *cfg, fg_refund_t *const *r, int
  */
 int fg_refund_record(fg_db_t *db, const fg_config_t *cfg, const fg_merchant_ref_t *m, fg_refund_t *r) FG_MUST_USE;
 
+/** The state of the merchant's refund refund_id as it stands, for a retry
+ *  whose first request was never answered (its key's mark): json its
+ *  object, *status its status; a pending one's status query comes after
+ *  payments.pending_query_after_s.  0, FG_ENOTFOUND or a database code. */
+int fg_refund_state(fg_db_t *db, const fg_config_t *cfg, uint64_t merchant_id, const char *refund_id, fg_buf_t *json,
+                    fg_refund_status_t *status) FG_MUST_USE;
+
 /** One refund of a set (fg_refund_set): its merchant, the payment it names,
  *  and the refund (zeroed, amount and reason filled, as for
  *  fg_refund_begin). */

@@ -167,6 +167,23 @@ static int prepare(const fg_config_t *cfg, const fg_payment_row_t *p, fg_refund_
     return rc == 0 ? 0 : rc == FG_ERANGE ? FG_ERANGE : FG_EUNSUPPORTED;
 }
 
+/* A payout reads the merchant's pending refunds under the merchant row's
+ * exclusive lock (recon/payouts.c): a refund begun takes it shared, so the
+ * two take turns and the payout counts every refund begun before it. */
+static const char SQL_MERCHANT_SHARE[] = "SELECT id FROM merchants WHERE id = ? LOCK IN SHARE MODE";
+
+static int merchant_share(fg_db_t *db, int64_t merchant_id)
+{
+    fg_stmt_t s;
+    int64_t id = 0;
+    int rc = fg_stmt_init(&s, db, SQL_MERCHANT_SHARE);
+    if (rc != 0)
+        return rc;
+    fg_stmt_int(&s, merchant_id);
+    fg_stmt_out_int(&s, &id, NULL);
+    return fg_stmt_one(&s);
+}
+
 int fg_refund_begin(fg_db_t *db, const fg_config_t *cfg, const fg_merchant_ref_t *m, const char *payment_id,
                     fg_refund_t *r)
 {
@@ -177,7 +194,8 @@ int fg_refund_begin(fg_db_t *db, const fg_config_t *cfg, const fg_merchant_ref_t
     r->now = fg_now_ms();
     r->refund_id[0] = '\0';
     int rc = fg_payment_load(db, payment_id, m->id, 1, &p);
-    if (rc != 0 || (rc = prepare(cfg, &p, r)) != 0 || (rc = fg_stmt_init(&s, db, SQL_INSERT)) != 0)
+    if (rc != 0 || (rc = prepare(cfg, &p, r)) != 0 || (rc = merchant_share(db, p.merchant_id)) != 0 ||
+        (rc = fg_stmt_init(&s, db, SQL_INSERT)) != 0)
         goto Exit;
     fg_stmt_cstr(&s, r->refund_id);
     fg_stmt_int(&s, p.id);
@@ -437,6 +455,15 @@ int fg_refund_record(fg_db_t *db, const fg_config_t *cfg, const fg_merchant_ref_
                   &r->receipt_series_full);
 }
 
+int fg_refund_state(fg_db_t *db, const fg_config_t *cfg, uint64_t merchant_id, const char *refund_id, fg_buf_t *json,
+                    fg_refund_status_t *status)
+{
+    int series_full = 0;
+    int64_t next = fg_now_ms() + cfg->payments_pending_query_after_s * 1000;
+    int rc = record(db, refund_id, merchant_id, FG_REFUND_UNKNOWN, NULL, next, json, status, &series_full);
+    return rc == FG_ESTATE ? 0 : rc; /* settled already: as it was settled */
+}
+
 /* ---- several refunds in one transaction ------------------------------------------
  *
  * The refunds a worker takes together (fg_refund_set) are begun as a set:
@@ -616,6 +643,13 @@ int fg_refund_set(fg_db_t *db, const fg_config_t *cfg, fg_refund_member_t *m, in
         m[i].r->refund_id[0] = '\0';
     }
     int rc = set_lock(db, &set);
+    for (int i = 0; rc == 0 && i < n; i++) { /* each merchant once (merchant_share) */
+        int seen = 0;
+        for (int k = 0; k < i && !seen; k++)
+            seen = m[k].merchant->id == m[i].merchant->id;
+        if (!seen)
+            rc = merchant_share(db, (int64_t)m[i].merchant->id);
+    }
     fg_buf_putc(&payments, '[');
     for (int i = 0; rc == 0 && i < n; i++)
         rc = set_member(db, cfg, &set, i, &payments, &n_orders);

@@ -484,10 +484,14 @@ static const char SQL_REFUNDS_PENDING[] =
 
 /* What may be paid out to the merchant in the payout currency: its ledger
  * balance (what the city owes it, less every payout made so far, each
- * debited when made), less its refunds still pending.  A refund begun in the
- * same instant as a payout is not seen (it commits after); the merchant's
- * balance may then go below zero, and later payouts wait until it is back
- * above their amount. */
+ * debited when made), less its refunds still pending (all of each, though
+ * part of one may come from unapplied money: the payout errs on the side of
+ * paying less).  A refund takes the merchant row shared as it begins
+ * (payments/refunds.c), so one begun at the same moment commits before this
+ * read or waits for the payout.  On a Galera cluster that lock is the
+ * node's own: a refund begun on another node at that moment can still take
+ * the merchant's balance below zero, and later payouts wait until it is
+ * back above their amount. */
 static int merchant_balance(fg_db_t *db, int64_t merchant, const char *merchant_id, int64_t *balance)
 {
     int64_t pending = 0;

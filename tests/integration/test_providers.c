@@ -12,6 +12,9 @@
  */
 #define _GNU_SOURCE /* asprintf */
 #include <curl/curl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -856,6 +859,94 @@ START_TEST(vnpay_refund_with_a_lost_answer_is_made_once_and_settled_later)
     ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM events WHERE type = 'refund.succeeded' AND payload LIKE ?", like,
                                 NULL),
                      1);
+    ledger_holds();
+}
+END_TEST
+
+typedef struct {
+    const fgt_server_t *s;
+    const char *path, *idem;
+    long status;
+} refund_call_t;
+
+static void *refund_thread(void *arg)
+{
+    refund_call_t *c = arg;
+    fgt_response_t r = fgt_req(c->s, FGT_H2C, "POST", c->path, key, c->idem, "{\"amount\":50000}", 0, NULL);
+    c->status = r.status;
+    fgt_response_free(&r);
+    return NULL;
+}
+
+/* The server dies while VNPay is asked for a refund (the refund is begun,
+ * the answer never recorded), and the merchant retries with the same
+ * Idempotency-Key once the key's lease has run out: the answer is that
+ * refund as it stands, never a second refund sent to VNPay (a third of the
+ * payment: a second would fit). */
+START_TEST(a_refund_retried_after_a_crash_is_the_same_refund)
+{
+    char order[40], payment[40], path[128];
+    static const char *const env[] = {"FEEGATE_RECON_LEDGER_ONLY_AFTER_DAYS=0", NULL};
+    fgt_server_t mine;
+    int port = fgt_free_port();
+    fgt_banksim_feegate_start(&mine, &bank, port, env);
+    new_order(150000, NULL, order, NULL);
+    vnpay_payment(order, payment);
+    fgt_response_t r = vnpay_decide(payment, "approve");
+    expect_rsp(&r, 0, "00");
+    fgt_response_free(&r);
+    long long seq = log_seq();
+    snprintf(path, sizeof(path), "/v1/payments/%s/refunds", payment);
+    const char *idem = fgt_unique("rf");
+    chaos("{\"delay_ms\":4000}"); /* VNPay answers the refund after 4 s */
+    refund_call_t call = {&mine, path, idem, 0};
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, refund_thread, &call), 0);
+    for (int i = 0; i < 300 && fgt_db_int("SELECT COUNT(*) FROM refunds f JOIN payments p ON p.id = f.payment_id "
+                                          "WHERE p.public_id = ?",
+                                          payment, NULL) == 0;
+         i++)
+        fgt_sleep_ms(10);
+    fgt_sleep_ms(300); /* the refund is committed and VNPay is being asked */
+    kill(mine.pid, SIGKILL);
+    waitpid(mine.pid, NULL, 0);
+    mine.pid = 0;
+    pthread_join(t, NULL);
+    ck_assert_int_eq(call.status, 0); /* never answered */
+    long long refunds = fgt_db_int("SELECT COUNT(*) FROM refunds f JOIN payments p ON p.id = f.payment_id WHERE "
+                                   "p.public_id = ?",
+                                   payment, NULL);
+    ck_assert_int_eq(refunds, 1);
+    /* the key is running, and names the refund */
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM idempotency_keys k JOIN refunds f ON f.public_id = "
+                                "k.response_body JOIN payments p ON p.id = f.payment_id WHERE k.idem_key = ? AND "
+                                "k.state = 'running' AND p.public_id = ?",
+                                idem, payment),
+                     1);
+    /* its lease runs out (5 minutes) */
+    fgt_db_exec("UPDATE idempotency_keys SET expires_at = 1 WHERE idem_key = ?", idem);
+    reset();
+    fgt_banksim_feegate_start(&mine, &bank, port, env);
+    fgt_sleep_ms(1500); /* the sweeper's rounds come by and leave the key */
+    r = fgt_req(&mine, FGT_H2C, "POST", path, key, idem, "{\"amount\":50000}", 0, NULL);
+    ck_assert_msg(r.status == 202 || r.status == 201, "%ld %s", r.status, r.body);
+    ck_assert_str_eq(fgt_header(&r, "idempotent-replayed"), "true");
+    char refund[64];
+    snprintf(refund, sizeof(refund), "%s", fgt_json_str(&r, "id", NULL));
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM refunds WHERE public_id = ?", refund, NULL), 1);
+    fgt_response_free(&r);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM refunds f JOIN payments p ON p.id = f.payment_id WHERE "
+                                "p.public_id = ?",
+                                payment, NULL),
+                     1);
+    ck_assert_int_eq(log_count(seq, "vnpay.refund", payment, NULL, 0), 1); /* VNPay was asked once */
+    /* the same again: the stored answer */
+    r = fgt_req(&mine, FGT_H2C, "POST", path, key, idem, "{\"amount\":50000}", 0, NULL);
+    ck_assert_msg(r.status == 202 || r.status == 201, "%ld %s", r.status, r.body);
+    fgt_response_free(&r);
+    ck_assert_int_eq(fgt_server_stop(&mine), 0);
+    /* VNPay made it while the server was down: the status job settles it */
+    wait_refund(refund, "succeeded");
     ledger_holds();
 }
 END_TEST
@@ -1787,6 +1878,7 @@ int main(void)
     tcase_add_test(tc, provider_refunds_taken_together_are_begun_set_wise);
     tcase_add_test(tc, vnpay_refund_with_a_lost_answer_is_made_once_and_settled_later);
     tcase_add_test(tc, vnpay_partial_then_remainder_refund_sends_03);
+    tcase_add_test(tc, a_refund_retried_after_a_crash_is_the_same_refund);
     tcase_add_test(tc, momo_refund_still_processing_stays_pending_until_settled);
     tcase_add_test(tc, bank_statements_settle_what_the_feed_lost);
     tcase_add_test(tc, a_bank_day_with_every_exception_resolved_and_closed);
