@@ -374,8 +374,10 @@ static int resolve_tx(fg_db_t *db, void *arg)
     r->out->day_closed = 0;
     r->journal_id = 0;
     int of_line = r->item_id >= FG_RECON_LINE_ITEM_BASE;
-    int rc = fg_stmt_init(&s, db, of_line ? SQL_LINE_ITEM : SQL_ITEM);
-    if (rc != 0)
+    /* the account's lock first, as an import and a close take it: a close
+     * never counts this item as it was while its resolution changes */
+    int rc = fg_recon_account_lock(db, r->rec->account, now);
+    if (rc != 0 || (rc = fg_stmt_init(&s, db, of_line ? SQL_LINE_ITEM : SQL_ITEM)) != 0)
         goto Exit;
     fg_stmt_int(&s, of_line ? r->item_id - FG_RECON_LINE_ITEM_BASE : r->item_id);
     fg_stmt_out_int(&s, &line_id, NULL);

@@ -40,12 +40,13 @@ static const char SQL_ROW[] = "INSERT INTO settlement_rows (batch_id, seq, trans
 /* Payout lines that waited for their batch (or that the fee schedule did
  * not explain), without the links of their last look: those whose bank
  * reference or end-to-end id is the batch's, and those whose memo names it
- * (matching reads the memo the same way, fg_recon_payout_of); a suggestion
- * too.  A line named by mistake only has its matching run again.  Read
- * through the exceptions' state index: there are few. */
+ * when it is a payout name (matching reads memos for those alone,
+ * fg_recon_payout_of); a suggestion too.  A line named by mistake only has
+ * its matching run again.  Read through the exceptions' state index: there
+ * are few. */
 #define REQUEUED_WHERE                                                                                                 \
     "WHERE i.kind = 'bank_line' AND i.state IN ('bank_only', 'amount_mismatch', 'suggested') AND "                     \
-    "i.resolution IS NULL AND (l.bank_ref = ? OR l.end_to_end = ? OR LOCATE(UPPER(?), UPPER(l.memo)) > 0)"
+    "i.resolution IS NULL AND (l.bank_ref = ? OR l.end_to_end = ? OR LOCATE(?, l.memo) > 0)"
 static const char SQL_REQUEUE[] =
     "UPDATE recon_items i FORCE INDEX (ix_recon_items_work) JOIN statement_lines l ON l.id = i.line_id SET i.state = "
     "'unmatched', i.rule = NULL, i.detail = NULL, i.lease_until = NULL, i.updated_at = ? " REQUEUED_WHERE;
@@ -289,13 +290,21 @@ static int store_tx(fg_db_t *db, void *arg)
         fg_stmt_out_int(&s, &r.batch_ids[b], NULL);
         if ((rc = fg_stmt_one(&s)) != 0 || (rc = fg_stmt_init(&s, db, SQL_UNLINK)) != 0)
             return rc;
-        for (int i = 0; i < 3; i++)
-            fg_stmt_cstr(&s, bt->batch_ref);
+        /* a memo names only a payout name (VNPSTL/MOMOSTL + its day), as
+         * matching reads it; another batch reference (NULL) is looked for
+         * in the references alone */
+        fg_recon_payout_name_t named;
+        const char *in_memo = fg_recon_payout_name(bt->batch_ref, strlen(bt->batch_ref), 1, &named) ? bt->batch_ref
+                                                                                                    : NULL;
+        fg_stmt_cstr(&s, bt->batch_ref);
+        fg_stmt_cstr(&s, bt->batch_ref);
+        fg_stmt_cstr(&s, in_memo);
         if ((rc = fg_stmt_exec(&s)) != 0 || (rc = fg_stmt_init(&s, db, SQL_REQUEUE)) != 0)
             return rc;
         fg_stmt_int(&s, now);
-        for (int i = 0; i < 3; i++)
-            fg_stmt_cstr(&s, bt->batch_ref);
+        fg_stmt_cstr(&s, bt->batch_ref);
+        fg_stmt_cstr(&s, bt->batch_ref);
+        fg_stmt_cstr(&s, in_memo);
         if ((rc = fg_stmt_exec(&s)) != 0)
             return rc;
     }

@@ -615,7 +615,7 @@ static int send_one(fg_db_t *db, const fg_config_t *cfg, const msg_t *m)
 
 typedef struct {
     const fg_config_t *cfg;
-    const msg_t *m;
+    msg_t *m;
     int held;
 } renew_t;
 
@@ -640,8 +640,10 @@ static int renew_tx(fg_db_t *db, void *arg)
     if ((rc = load(db, r->m->id, &now)) != 0)
         return rc;
     const char *why = hold(r->cfg, &now, at, &later_at);
-    if (why == NULL)
+    if (why == NULL) {
+        *r->m = now; /* sent as it stands now (what is owed, the payer's name), not as claimed */
         return 0;
+    }
     r->held = 0;
     if (later_at == 0)
         return end_row(db, &now, "cancelled", why, at, now.attempts);
@@ -657,7 +659,7 @@ static int renew_tx(fg_db_t *db, void *arg)
 
 /* 1 when this claim still holds m and its lease now runs from now; 0 when
  * another claim took it; or a database code. */
-static int renew(fg_db_t *db, const fg_config_t *cfg, const msg_t *m)
+static int renew(fg_db_t *db, const fg_config_t *cfg, msg_t *m)
 {
     renew_t r = {cfg, m, 0};
     int rc = fg_db_tx(db, renew_tx, &r);

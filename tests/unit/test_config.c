@@ -220,6 +220,7 @@ typedef struct {
 } pair_t;
 
 static const pair_t bad_values[] = {
+    {"db.port", "abc"},
     {"http.trusted_proxies", "10.0.0.1/8"},
     {"http.trusted_proxies", "proxy.example"},
     {"http.trusted_proxies", "10.0.0.0/8,"},
