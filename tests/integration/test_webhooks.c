@@ -1205,6 +1205,17 @@ START_TEST(receiver_down_for_a_while_gets_everything_in_order)
 }
 END_TEST
 
+/* A connection of the test's own to the suite's database, for what it holds
+ * open itself (a transaction the server must wait for). */
+static void raw_connect(MYSQL *db)
+{
+    const char *user = getenv("FEEGATE_DB_USER"), *pass = getenv("FEEGATE_DB_PASSWORD");
+    const char *name = getenv("FEEGATE_DB_NAME");
+    ck_assert_ptr_nonnull(mysql_real_connect(db, "localhost", user != NULL ? user : "feegate",
+                                             pass != NULL ? pass : "feegate", name != NULL ? name : "feegate", 0,
+                                             getenv("FEEGATE_DB_SOCKET"), 0));
+}
+
 /* ---- redeliveries made at once -------------------------------------------------------------- */
 
 typedef struct {
@@ -1242,11 +1253,7 @@ START_TEST(redeliveries_made_at_once_are_each_their_own)
 
     /* another redelivery takes number 1 and has not committed yet (parked: never sent) */
     MYSQL *db = mysql_init(NULL);
-    const char *user = getenv("FEEGATE_DB_USER"), *pass = getenv("FEEGATE_DB_PASSWORD");
-    const char *name = getenv("FEEGATE_DB_NAME");
-    ck_assert_ptr_nonnull(mysql_real_connect(db, "localhost", user != NULL ? user : "feegate",
-                                             pass != NULL ? pass : "feegate", name != NULL ? name : "feegate", 0,
-                                             getenv("FEEGATE_DB_SOCKET"), 0));
+    raw_connect(db);
     ck_assert_int_ge(fg_id_new("whd_", held, FG_ID_CAP), 0);
     ck_assert_int_eq(mysql_query(db, "START TRANSACTION"), 0);
     snprintf(sql, sizeof(sql),
@@ -1389,11 +1396,7 @@ static void wait_fanned_out(const char *event, const char *what)
 static void hold_event(MYSQL *db, const fgt_merchant_t *m, const char *order, char *held)
 {
     char sql[512];
-    const char *user = getenv("FEEGATE_DB_USER"), *pass = getenv("FEEGATE_DB_PASSWORD");
-    const char *name = getenv("FEEGATE_DB_NAME");
-    ck_assert_ptr_nonnull(mysql_real_connect(db, "localhost", user != NULL ? user : "feegate",
-                                             pass != NULL ? pass : "feegate", name != NULL ? name : "feegate", 0,
-                                             getenv("FEEGATE_DB_SOCKET"), 0));
+    raw_connect(db);
     ck_assert_int_ge(fg_id_new("evt_", held, FG_ID_CAP), 0);
     long long merchant_id = fgt_db_int("SELECT id FROM merchants WHERE public_id = ?", m->id, NULL);
     ck_assert_int_eq(mysql_query(db, "START TRANSACTION"), 0);
