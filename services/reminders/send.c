@@ -48,8 +48,8 @@ static const char SQL_DETAIL[] =
     "r.merchant_id, o.public_id, o.status, o.amount - o.amount_paid, o.currency, o.code, o.payer_name, "
     "COALESCE(o.description, o.merchant_ref), o.due_at, o.expires_at, COALESCE(m.receipt_unit_name, m.name), "
     "EXISTS (SELECT 1 FROM reminder_opt_outs x WHERE x.merchant_id = o.merchant_id AND x.payer_key = "
-    "IF(COALESCE(o.payer_ref, '') = '', CONCAT('order:', o.public_id), CONCAT('ref:', o.payer_ref))), r.step_days "
-    "FROM reminders r JOIN orders o ON o.id = r.order_id JOIN merchants m ON m.id = r.merchant_id WHERE r.id = ?";
+    "IF(COALESCE(o.payer_ref, '') = '', CONCAT('order:', o.public_id), CONCAT('ref:', o.payer_ref))), r.step_days, "
+    "r.status = 'sending' FROM reminders r JOIN orders o ON o.id = r.order_id JOIN merchants m ON m.id = r.merchant_id WHERE r.id = ?";
 static const char SQL_RECEIPT[] =
     "SELECT c.number, c.form, c.serial, c.amount, c.currency, c.paid_at, c.payer_name, p.public_id, c.unit_name "
     "FROM receipts c JOIN payments p ON p.id = c.payment_id WHERE c.public_id = ?";
@@ -78,6 +78,7 @@ static const char SQL_GIVE_BACK[] =
 
 typedef struct {
     int64_t id, attempts, merchant_id, owed, due_at, expires_at, opted, step_days;
+    int64_t was_sending; /* claimed again after a lease ran out: its last attempt's outcome is unknown */
     int receipt_null, due_null, expires_null, payer_null, step_null;
     fg_channel_t channel;
     char public_id[FG_ID_CAP], kind[12], receipt_id[FG_ID_CAP], recipient[255], language[4], send_day[11];
@@ -132,6 +133,7 @@ static int load(fg_db_t *db, int64_t id, msg_t *m)
     fg_stmt_out_text(&s, &t[13], NULL);
     fg_stmt_out_int(&s, &opted, NULL);
     fg_stmt_out_int(&s, &step, &m->step_null);
+    fg_stmt_out_int(&s, &m->was_sending, NULL);
     if ((rc = fg_stmt_one(&s)) == 0) {
         copy(m->public_id, sizeof(m->public_id), &t[0]);
         copy(m->kind, sizeof(m->kind), &t[1]);
@@ -266,6 +268,16 @@ static const char *hold(const fg_config_t *cfg, const msg_t *m, int64_t now, int
     return NULL;
 }
 
+/* A message whose last allowed try was cut off (its sender stopped while
+ * sending; the lease ran out) may have been delivered.  eSMS and Zalo take
+ * the message's id as their idempotency key (RequestId, tracking_id): one
+ * more try is safe and learns the outcome.  An e-mail relay would send it
+ * again: it is failed, saying why. */
+static int one_more(const fg_config_t *cfg, const msg_t *m)
+{
+    return m->was_sending && m->channel != FG_CHANNEL_EMAIL && m->attempts == cfg->reminders_max_attempts;
+}
+
 static int claim_tx(fg_db_t *db, void *arg)
 {
     claim_t *c = arg;
@@ -301,8 +313,11 @@ static int claim_tx(fg_db_t *db, void *arg)
             rc = later_row(db, m, later_at, why, c->now, m->attempts);
         } else if (why != NULL) {
             rc = end_row(db, m, "cancelled", why, c->now, m->attempts);
-        } else if (m->attempts >= c->cfg->reminders_max_attempts) {
-            rc = end_row(db, m, "failed", "no provider took it in reminders.max_attempts tries", c->now, m->attempts);
+        } else if (m->attempts >= c->cfg->reminders_max_attempts && !one_more(c->cfg, m)) {
+            rc = end_row(db, m, "failed",
+                         m->was_sending ? "its last try's outcome is not known (its sender stopped while sending)"
+                                        : "no provider took it in reminders.max_attempts tries",
+                         c->now, m->attempts);
         } else if ((rc = fg_stmt_init(&s, db, SQL_TAKE)) == 0) {
             fg_stmt_int(&s, c->now + c->cfg->reminders_lease_s * 1000);
             fg_stmt_int(&s, c->now);

@@ -673,6 +673,53 @@ START_TEST(a_bill_closed_while_its_round_is_sent_gets_no_reminder)
 }
 END_TEST
 
+/* A message whose last allowed try was cut off (its sender stopped while
+ * sending, its lease ran out) may have been delivered.  An SMS gets one more
+ * try under its RequestId (eSMS takes it once); an e-mail is failed, saying
+ * its outcome is not known, rather than sent twice. */
+START_TEST(a_last_try_cut_off_is_tried_once_more_only_where_the_provider_deduplicates)
+{
+    char m[64], k[64], ms[64], ks[64], mail[80], phone[16], o_mail[40], o_sms[40];
+    merchant("Trường Lần Cuối Mail", m, k);
+    merchant("Trường Lần Cuối SMS", ms, ks);
+    snprintf(mail, sizeof(mail), "%s@example.vn", fgt_unique("last"));
+    snprintf(phone, sizeof(phone), "09%08d", (int)(fg_now_ms() % 100000000));
+    order(k, 0, mail, NULL, NULL, o_mail, NULL);
+    order(ks, 0, NULL, phone, NULL, o_sms, NULL);
+    fgt_response_t r = set_policy(k, "{\"steps\":[{\"days\":0,\"channel\":\"email\"}]}");
+    fgt_response_free(&r);
+    r = set_policy(ks, "{\"steps\":[{\"days\":0,\"channel\":\"sms\"}]}");
+    fgt_response_free(&r);
+    r = wait_status(k, o_mail, "sent");
+    fgt_response_free(&r);
+    r = wait_status(ks, o_sms, "sent");
+    fgt_response_free(&r);
+    long long sms_before = count_of("sms", phone), mail_before = count_of("email", mail);
+    /* both as if their eighth and last try had been cut off, the sender gone */
+    const char *orders[] = {o_mail, o_sms};
+    for (int i = 0; i < 2; i++)
+        fgt_db_exec("UPDATE reminders r JOIN orders o ON o.id = r.order_id SET r.status = 'sending', r.attempts = 8, "
+                    "r.lease_until = 1, r.provider_ref = NULL, r.sent_at = NULL WHERE o.public_id = ?",
+                    orders[i]);
+    r = wait_status(ks, o_sms, "sent"); /* tried once more: eSMS knows its RequestId */
+    fgt_response_free(&r);
+    r = wait_status(k, o_mail, "failed");
+    fgt_response_free(&r);
+    ck_assert_int_eq(fgt_db_int("SELECT r.attempts FROM reminders r JOIN orders o ON o.id = r.order_id WHERE "
+                                "o.public_id = ?",
+                                o_sms, NULL),
+                     9);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM reminders r JOIN orders o ON o.id = r.order_id WHERE "
+                                "o.public_id = ? AND r.last_error LIKE '%outcome is not known%'",
+                                o_mail, NULL),
+                     1);
+    ck_assert_int_eq(count_of("email", mail), mail_before);
+    ck_assert_int_le(count_of("sms", phone), sms_before + 1);
+    policy_off(k);
+    policy_off(ks);
+}
+END_TEST
+
 /* ---- main ---------------------------------------------------------------------------------------------- */
 
 static void make_cert(void)
@@ -739,6 +786,7 @@ int main(void)
     tcase_add_test(tc, each_message_is_sent_once_across_two_instances_and_a_sigkill);
     tcase_add_test(tc, a_slow_provider_gets_each_message_of_a_round_once);
     tcase_add_test(tc, a_bill_closed_while_its_round_is_sent_gets_no_reminder);
+    tcase_add_test(tc, a_last_try_cut_off_is_tried_once_more_only_where_the_provider_deduplicates);
     tcase_add_test(tc, sms_and_zalo_wait_out_the_quiet_hours_and_a_bill_paid_meanwhile_gets_none);
     suite_add_tcase(s, tc);
     int rc = fgt_run(s);
