@@ -185,20 +185,22 @@ static void peer_address(h2o_req_t *req, char *out, size_t cap)
         inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, peer, sizeof(peer));
     else if (ss.ss_family == AF_INET6)
         inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, peer, sizeof(peer));
+    if (server.proxy_count == 0) { /* every request asks: no second parse without proxies */
+        snprintf(out, cap, "%s", peer);
+        return;
+    }
     const char *values[FORWARDED_HEADERS_MAX];
     size_t lens[FORWARDED_HEADERS_MAX];
     int count = 0;
-    if (server.proxy_count > 0) {
-        /* more headers than kept: the last ones, the ones our proxies wrote */
-        for (ssize_t i = -1; (i = h2o_find_header_by_str(&req->headers, H2O_STRLIT("x-forwarded-for"), i)) != -1;) {
-            if (count == FORWARDED_HEADERS_MAX) {
-                memmove(values, values + 1, sizeof(values[0]) * (FORWARDED_HEADERS_MAX - 1));
-                memmove(lens, lens + 1, sizeof(lens[0]) * (FORWARDED_HEADERS_MAX - 1));
-                count--;
-            }
-            values[count] = req->headers.entries[i].value.base;
-            lens[count++] = req->headers.entries[i].value.len;
+    /* more headers than kept: the last ones, the ones our proxies wrote */
+    for (ssize_t i = -1; (i = h2o_find_header_by_str(&req->headers, H2O_STRLIT("x-forwarded-for"), i)) != -1;) {
+        if (count == FORWARDED_HEADERS_MAX) {
+            memmove(values, values + 1, sizeof(values[0]) * (FORWARDED_HEADERS_MAX - 1));
+            memmove(lens, lens + 1, sizeof(lens[0]) * (FORWARDED_HEADERS_MAX - 1));
+            count--;
         }
+        values[count] = req->headers.entries[i].value.base;
+        lens[count++] = req->headers.entries[i].value.len;
     }
     fg_forwarded_client(server.proxies, server.proxy_count, peer, values, lens, count, out, cap);
 }

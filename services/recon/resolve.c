@@ -62,7 +62,6 @@ static const char SQL_HELD[] =
 static const char SQL_JOURNAL_LINES[] =
     "SELECT a.code, COALESCE(a.merchant_id, 0), e.currency, e.amount FROM ledger_entries e JOIN ledger_accounts a "
     "ON a.id = e.account_id WHERE e.journal_id = ? ORDER BY e.id";
-static const char SQL_DAY_CLOSED[] = "SELECT 1 FROM recon_closed_days WHERE account = ? AND day = ?";
 static const char SQL_UNRESOLVE[] = "UPDATE recon_items SET resolution = NULL, resolved_by = NULL, resolved_at = NULL, "
                                     "note = NULL, resolution_journal_id = NULL, updated_at = ? WHERE id = ?";
 static const char SQL_ORDER[] = "SELECT id, amount, amount_paid, allow_partial, " FG_ORDER_STATUS_SQL(
@@ -344,22 +343,6 @@ static int apply_orders(fg_db_t *db, resolve_t *r, int64_t line_id, int64_t amou
     return j.count < 2 ? 0 : fg_ledger_post_now(db, &j, now, &r->journal_id);
 }
 
-/* 1 when the account's business day is closed, 0 when open, or a database
- * code. */
-static int day_is_closed(fg_db_t *db, const char *account, int64_t day)
-{
-    fg_stmt_t s;
-    int64_t one = 0;
-    int rc = fg_stmt_init(&s, db, SQL_DAY_CLOSED);
-    if (rc != 0)
-        return rc;
-    fg_stmt_cstr(&s, account);
-    fg_stmt_int(&s, day);
-    fg_stmt_out_int(&s, &one, NULL);
-    rc = fg_stmt_one(&s);
-    return rc == 0 ? 1 : rc == FG_ENOTFOUND ? 0 : rc;
-}
-
 static int resolve_tx(fg_db_t *db, void *arg)
 {
     resolve_t *r = arg;
@@ -415,9 +398,12 @@ static int resolve_tx(fg_db_t *db, void *arg)
             goto Exit;
         }
         /* a closed day never changes (its items were final when it closed) */
-        if ((rc = day_is_closed(db, account.data, day)) != 0) {
-            r->out->day_closed = rc == 1;
-            rc = rc == 1 ? FG_ESTATE : rc;
+        int32_t open = 0;
+        if ((rc = fg_recon_open_day(db, account.data, (int32_t)day, &open)) != 0 && rc != FG_ERANGE)
+            goto Exit;
+        if (rc == FG_ERANGE || open != day) {
+            r->out->day_closed = 1;
+            rc = FG_ESTATE;
             goto Exit;
         }
         if (strcmp(resolution.data, "apply") == 0 || paid_out) {
