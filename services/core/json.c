@@ -145,7 +145,15 @@ yajl_val fg_json_tree(const char *text, size_t len, char *error, size_t cap)
                      FG_JSON_DEPTH_MAX);
         return NULL;
     }
-    return yajl_tree_parse(text, error, cap);
+    yajl_val root = yajl_tree_parse(text, error, cap);
+    const char *dup = root != NULL ? duplicate_key(root) : NULL;
+    if (dup != NULL) {
+        if (cap > 0)
+            snprintf(error, cap, "the member \"%.60s\" appears twice in one object", dup);
+        yajl_tree_free(root);
+        return NULL;
+    }
+    return root;
 }
 
 yajl_val fg_json_parse_object(const char *body, size_t len, fg_field_error_t *err)

@@ -39,10 +39,12 @@ yajl_val fg_json_parse_object(const char *body, size_t len, fg_field_error_t *er
 
 /** yajl_tree_parse(text, error, cap) of NUL-terminated text of at most len
  *  bytes (its first NUL ends it, as it ends yajl's reading),
- *  unless it nests deeper than FG_JSON_DEPTH_MAX or holds a comment: then
- *  NULL with error saying so.  For JSON from outside (providers, banks) that
- *  does not go through fg_json_parse_object: the tree's depth bounds the
- *  stack that freeing and walking it take. */
+ *  unless it nests deeper than FG_JSON_DEPTH_MAX, holds a comment or names a
+ *  member twice in one object: then NULL with error saying so.  For JSON from
+ *  outside (providers, banks) that does not go through fg_json_parse_object:
+ *  the tree's depth bounds the stack that freeing and walking it take, and a
+ *  body has one meaning (which of two "amount"s a reader takes, and which one
+ *  a signature's text was built from, never depends on the reader). */
 yajl_val fg_json_tree(const char *text, size_t len, char *error, size_t cap);
 
 /** The member name of object obj, or NULL when absent (or obj is not an

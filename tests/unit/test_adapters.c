@@ -525,6 +525,14 @@ START_TEST(momo_ipn_is_verified_and_parsed)
     fg_buf_reset(&body);
     fg_buf_puts(&body, "[1,2]");
     ck_assert_int_eq(momo_verify(&body, &n), FG_ERANGE);
+    /* a signed IPN with a second "amount" after the signed one: one body, one meaning */
+    fg_buf_reset(&body);
+    momo_ipn("50000", "0", MOMO_SECRET, "MOMO", &body);
+    ck_assert_int_eq(momo_verify(&body, &n), 0);
+    ck_assert_int_eq(body.data[body.len - 1], '}');
+    body.len--;
+    fg_buf_puts(&body, ",\"amount\":60000}");
+    ck_assert_int_eq(momo_verify(&body, &n), FG_ERANGE);
     fg_buf_free(&body);
     /* the answer MoMo expects: 204, duplicates too */
     int status;
@@ -725,6 +733,8 @@ START_TEST(sepay_webhook_is_authenticated_and_parsed)
         "{\"transferType\":\"in\",\"transferAmount\":5}",
         "{\"id\":1,\"transferType\":\"in\",\"transferAmount\":5.5}",
         "{\"id\":1,\"transferType\":\"in\",\"transferAmount\":1000000000000001}",
+        "{\"id\":1,\"transferType\":\"in\",\"transferAmount\":5,\"content\":\"HP A\",\"content\":\"HP B\"}",
+        "{\"id\":1,\"transferType\":\"in\",\"transferAmount\":5,\"transferAmount\":6}",
         "not json",
     };
     for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
