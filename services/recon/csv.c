@@ -104,7 +104,9 @@ typedef struct {
     int has_pending_opening; /* the opening row came before the header */
     uint32_t opening_line;
     size_t opening_ncells;
-    char opening_cells[ROW_CELLS_MAX][AMOUNT_TEXT_MAX + 1];
+    /* its cells trimmed (exports pad cells with spaces), one byte past what an
+     * amount may hold, so that a longer one is refused, never read cut */
+    char opening_cells[ROW_CELLS_MAX][AMOUNT_TEXT_MAX + 2];
 } csv_t;
 
 /* ---- text ---------------------------------------------------------------- */
@@ -850,8 +852,11 @@ static int vn_title_stage(csv_t *c, label_t label, uint32_t line, fg_stmt_error_
         c->has_pending_opening = 1;
         c->opening_line = line;
         c->opening_ncells = c->ncells;
-        for (size_t i = 0; i < c->ncells; i++)
-            snprintf(c->opening_cells[i], sizeof(c->opening_cells[i]), "%s", cell(c, (int)i));
+        for (size_t i = 0; i < c->ncells; i++) {
+            size_t n;
+            const char *t = trim(cell(c, (int)i), &n);
+            snprintf(c->opening_cells[i], sizeof(c->opening_cells[i]), "%.*s", (int)n, t);
+        }
         return 0;
     }
     if (label == LABEL_CLOSING)

@@ -84,6 +84,17 @@ static int contains(const char *head, size_t len, const char *needle)
     return 0;
 }
 
+/* An MT940 tag (":20:") at the start of a line: inside a line it is any
+ * text's, a time of day ("09:20:11") in a CSV export's date cells among them. */
+static int tag_at_line_start(const char *head, size_t len, const char *tag)
+{
+    size_t n = strlen(tag);
+    for (size_t i = 0; i + n <= len; i++)
+        if ((i == 0 || head[i - 1] == '\n') && memcmp(head + i, tag, n) == 0)
+            return 1;
+    return 0;
+}
+
 int fg_stmt_format_sniff(const char *head, size_t len, fg_stmt_format_t *out)
 {
     size_t skip = 0;
@@ -91,11 +102,14 @@ int fg_stmt_format_sniff(const char *head, size_t len, fg_stmt_format_t *out)
         skip = 3; /* a UTF-8 byte order mark */
     head += skip;
     len -= skip;
+    if (len > FG_STMT_SNIFF_MAX) /* a file says what it is at its start: a 64 MiB upload is not read through */
+        len = FG_STMT_SNIFF_MAX;
     if (contains(head, len, "camt.053.001.") || contains(head, len, "<BkToCstmrStmt")) {
         *out = FG_STMT_CAMT053;
     } else if (contains(head, len, "camt.054.001.") || contains(head, len, "<BkToCstmrDbtCdtNtfctn")) {
         *out = FG_STMT_CAMT054;
-    } else if (contains(head, len, ":20:") && (contains(head, len, ":25:") || contains(head, len, ":60F:"))) {
+    } else if (tag_at_line_start(head, len, ":20:") &&
+               (tag_at_line_start(head, len, ":25:") || tag_at_line_start(head, len, ":60F:"))) {
         *out = FG_STMT_MT940;
     } else if (contains(head, len, "Opening balance") || contains(head, len, "STATEMENT OF ACCOUNT") ||
                contains(head, len,

@@ -49,9 +49,11 @@ int fg_stmt_format_parse(const char *text, size_t len, fg_stmt_format_t *out) FG
  *  fg_stmt_format_sniff).  0, FG_ENOTFOUND (says nothing) or FG_EINVALID. */
 int fg_stmt_format_from_content_type(const char *value, fg_stmt_format_t *out) FG_MUST_USE;
 /** Guesses the format from the first bytes of a file (at least 512 when the
- *  file has them): the camt namespace or root element, ":20:" for MT940, the
+ *  file has them; at most FG_STMT_SNIFF_MAX are read): the camt namespace or
+ *  root element, ":20:" and ":25:" (or ":60F:") starting lines for MT940, the
  *  bilingual title or header row for csv-vn, our header row for csv.  0 or
  *  FG_ENOTFOUND. */
+#define FG_STMT_SNIFF_MAX 4096
 int fg_stmt_format_sniff(const char *head, size_t len, fg_stmt_format_t *out) FG_MUST_USE;
 
 /** One statement (camt Stmt / Ntfctn, an MT940 :20:…:62F: block, a CSV

@@ -189,6 +189,62 @@ END_TEST
     "\"Số dư đầu kỳ / Opening balance\",,,,,\"100.000.000\",\n" VN_COLUMNS
 #define VN_CLOSING "\"Số dư cuối kỳ / Closing balance\",,,,,\"101.500.000\",\n"
 
+/* An opening row before the header whose Balance cell is padded with spaces,
+ * as exports pad cells: read whole, not cut to the first forty bytes. */
+START_TEST(vn_padded_opening_before_the_header)
+{
+    static const char PADDED[] = "\"Số tài khoản / Account number: 0011001932418\",,,,,,\n"
+                                 "\"Số dư đầu kỳ / Opening balance\",,,,,\"                               "
+                                 "1.500.000.000   \",\n" VN_COLUMNS
+                                 "1,\"02/12/2026\",\"R\",,\"1.500.000\",\"1.501.500.000\",\"X\"\n"
+                                 "\"Số dư cuối kỳ / Closing balance\",,,,,\"1.501.500.000\",\n";
+    rec_t *r = rec_new();
+    fg_stmt_error_t err;
+    ck_assert_msg(parse_whole(FG_STMT_CSV_VN, PADDED, strlen(PADDED), r, &err) == 0, "%s", err.message);
+    ck_assert_int_eq(r->ends, 1);
+    ck_assert_int_eq(r->end[0].opening, 1500000000);
+    ck_assert_int_eq(r->end[0].closing, 1501500000);
+    rec_free(r);
+}
+END_TEST
+
+/* The format is told by the file's start: each shared sample as itself; a
+ * bank's CSV whose date cells carry times ("09:20:11", "14:25:03": ":20:" and
+ * ":25:" inside lines) is csv-vn, not MT940; a marker past the first 4 KiB
+ * says nothing. */
+START_TEST(formats_are_told_by_the_start_of_the_file)
+{
+    static const struct {
+        const char *sample;
+        fg_stmt_format_t format;
+    } samples[] = {{"vcb_statement_sample.csv", FG_STMT_CSV_VN},
+                   {"mt940_vnd_sample.sta", FG_STMT_MT940},
+                   {"camt053_vnd_sample.xml", FG_STMT_CAMT053},
+                   {"camt054_vnd_sample.xml", FG_STMT_CAMT054}};
+    fg_stmt_format_t f;
+    for (size_t i = 0; i < sizeof(samples) / sizeof(samples[0]); i++) {
+        size_t len;
+        char *data = read_sample(samples[i].sample, &len);
+        ck_assert_int_eq(fg_stmt_format_sniff(data, len, &f), 0);
+        ck_assert_int_eq(f, samples[i].format);
+        free(data);
+    }
+    static const char TIMES[] = "\"Số tài khoản / Account number: 0011001932418\",,,,,,\n"
+                                "\"Số dư đầu kỳ / Opening balance\",,,,,\"100.000.000\",\n" VN_COLUMNS
+                                "1,\"02/12/2026 09:20:11\",\"R1\",,\"1.000\",\"100.001.000\",\"A\"\n"
+                                "2,\"02/12/2026 14:25:03\",\"R2\",,\"1.000\",\"100.002.000\",\"B\"\n";
+    ck_assert_int_eq(fg_stmt_format_sniff(TIMES, strlen(TIMES), &f), 0);
+    ck_assert_int_eq(f, FG_STMT_CSV_VN);
+    char late[8192];
+    memset(late, ' ', sizeof(late));
+    memcpy(late + 5000, "\n:20:X\n:25:Y\n", 13);
+    ck_assert_int_eq(fg_stmt_format_sniff(late, sizeof(late), &f), FG_ENOTFOUND);
+    memcpy(late, ":20:X\n:25:Y\n", 12);
+    ck_assert_int_eq(fg_stmt_format_sniff(late, sizeof(late), &f), 0);
+    ck_assert_int_eq(f, FG_STMT_MT940);
+}
+END_TEST
+
 START_TEST(vn_refuses_amounts)
 {
     expect_refused(FG_STMT_CSV_VN, VN_HEAD "1,\"02/12/2026\",\"R\",,\"1.500.000,5\",,\"X\"\n" VN_CLOSING, 4,
@@ -516,6 +572,8 @@ static Suite *csv_suite(void)
     tcase_add_test(tc, vn_refuses_structure);
     tcase_add_test(tc, vn_refuses_cells);
     tcase_add_test(tc, vn_refuses_garbage);
+    tcase_add_test(tc, vn_padded_opening_before_the_header);
+    tcase_add_test(tc, formats_are_told_by_the_start_of_the_file);
     tcase_add_test(tc, own_every_field);
     tcase_add_test(tc, own_without_balances);
     tcase_add_test(tc, own_refusals);
