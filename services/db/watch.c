@@ -9,15 +9,21 @@
  * (30 s) ends the wait and the connection.  Seen in the refund race of
  * tests/galera (twelve refunds of one payment on three nodes): two rounds in
  * five stalled 30 s in the SELECT … FOR UPDATE that locks a refund set's
- * payments.
+ * payments.  The same abort can also leave the server's thread stuck as
+ * "Killed" (its kill never finished) while the client waits: seen in the
+ * same suite, the thread stayed so until the client's read timeout closed
+ * the socket (60 s: the thread went the moment the socket closed), and the
+ * suite's next requests on every node then waited seconds in COMMIT
+ * ("Waiting for certification").  Closing the client's socket is what lets
+ * such a thread finish.
  *
  * The watch is one thread.  Every cluster connection says when it starts and
  * ends each wait for the server (fg_db__wait, fg_db__waited in
  * db_internal.h).  Once a second the thread looks at the waits older than
  * WAIT_MS; for each it asks that connection's node, on a connection of its
- * own, what the server thread is doing.  A server thread idle for IDLE_MS
- * while its client still waits has nothing more to send: the watch shuts
- * the client's socket down, the waiting call fails as a lost connection,
+ * own, what the server thread is doing.  A server thread idle (or killed)
+ * for IDLE_MS while its client still waits has nothing more to send: the
+ * watch shuts the client's socket down, the waiting call fails as a lost connection,
  * and fg_db_tx runs the transaction again on a new connection (one lost
  * before COMMIT was sent wrote nothing; the node rolls the open transaction
  * back when the socket closes).  A wait the node is still working on (a
@@ -65,7 +71,9 @@ static const char SQL_SERVER_THREAD[] =
     "SELECT COMMAND, CAST(TIME_MS AS SIGNED) FROM information_schema.PROCESSLIST WHERE ID = ?";
 
 /* 1 when the node's thread for the connection is idle for IDLE_MS or more
- * (its answer sent or dropped), 0 when it works or the node cannot say. */
+ * (its answer sent or dropped), 2 when it is killed as long (its kill not
+ * finishing while the client holds the socket: a statement's rollback here
+ * takes milliseconds), 0 when it works or the node cannot say. */
 static int idle_on_node(const fg_db_node_t *node, unsigned long thread)
 {
     int k = 0;
@@ -92,7 +100,8 @@ static int idle_on_node(const fg_db_node_t *node, unsigned long thread)
         fg_stmt_int(&s, (int64_t)thread);
         fg_stmt_out_text(&s, &command, NULL);
         fg_stmt_out_int(&s, &idle_ms, NULL);
-        idle = fg_stmt_one(&s) == 0 && command.data != NULL && strcmp(command.data, "Sleep") == 0 && idle_ms >= IDLE_MS;
+        if (fg_stmt_one(&s) == 0 && command.data != NULL && idle_ms >= IDLE_MS)
+            idle = strcmp(command.data, "Sleep") == 0 ? 1 : strcmp(command.data, "Killed") == 0 ? 2 : 0;
     }
     fg_db_end(asker);
     fg_buf_free(&command);
@@ -134,7 +143,8 @@ static void *watch_main(void *arg)
         int n = suspects(found, fg_now_ms());
         pthread_mutex_unlock(&watch_mutex);
         for (int i = 0; i < n; i++) {
-            if (!idle_on_node(&found[i].node, found[i].thread))
+            int idle = idle_on_node(&found[i].node, found[i].thread);
+            if (idle == 0)
                 continue;
             pthread_mutex_lock(&watch_mutex);
             int lost = still_waiting(&found[i]);
@@ -148,6 +158,7 @@ static void *watch_main(void *arg)
                              "database: the node left a statement without an answer; connection dropped, the "
                              "transaction runs again");
                 fg_log_int(&l, "server_thread", (int64_t)found[i].thread);
+                fg_log_str(&l, "server_thread_was", idle == 2 ? "killed" : "idle");
                 fg_log_end(&l);
             }
         }
