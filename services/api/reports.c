@@ -80,6 +80,25 @@ static int read_day(fg_call_t *call, const char *name, int required, int32_t *da
     return 0;
 }
 
+/* from and to (both required), to not before from, at most
+ * FG_REPORT_DAYS_MAX days: 0, or -1 answered. */
+static int read_period(fg_call_t *call, int32_t *from, int32_t *to)
+{
+    if (read_day(call, "from", 1, from) != 0 || read_day(call, "to", 1, to) != 0)
+        return -1;
+    if (*to < *from) {
+        bad(call, "invalid_period", "to must not be before from", "to");
+        return -1;
+    }
+    if (fg_day_number(*to) - fg_day_number(*from) >= FG_REPORT_DAYS_MAX) {
+        char msg[80];
+        snprintf(msg, sizeof(msg), "a report covers at most %d days", FG_REPORT_DAYS_MAX);
+        fg_call_error(call, 422, "invalid_request", "period_too_long", msg, "to");
+        return -1;
+    }
+    return 0;
+}
+
 static int read_group(fg_call_t *call, unsigned allowed, fg_group_by_t *by)
 {
     size_t len;
@@ -186,19 +205,9 @@ void fg_reports_collections(fg_call_t *call, fg_db_t *db)
     fg_collections_query_t q;
     memset(&q, 0, sizeof(q));
     format_t format;
-    if (read_format(call, &format) != 0 || read_day(call, "from", 1, &q.from_day) != 0 ||
-        read_day(call, "to", 1, &q.to_day) != 0 || read_group(call, FG_DIMS_COLLECTIONS, &q.group) != 0)
+    if (read_format(call, &format) != 0 || read_period(call, &q.from_day, &q.to_day) != 0 ||
+        read_group(call, FG_DIMS_COLLECTIONS, &q.group) != 0)
         return;
-    if (q.to_day < q.from_day) {
-        bad(call, "invalid_period", "to must not be before from", "to");
-        return;
-    }
-    if (fg_day_number(q.to_day) - fg_day_number(q.from_day) >= FG_REPORT_DAYS_MAX) {
-        char msg[80];
-        snprintf(msg, sizeof(msg), "a report covers at most %d days", FG_REPORT_DAYS_MAX);
-        fg_call_error(call, 422, "invalid_request", "period_too_long", msg, "to");
-        return;
-    }
     if (read_source(call, "rollups", "journals", &q.from_journals) != 0 || read_scope(call, db, &q.merchant_id) != 0)
         return;
     fg_table_t t;
@@ -268,13 +277,8 @@ void fg_reports_merchant_statement(fg_call_t *call, fg_db_t *db)
     fg_merchant_statement_t st;
     memset(&st, 0, sizeof(st));
     format_t format;
-    if (read_format(call, &format) != 0 || read_day(call, "from", 1, &st.from_day) != 0 ||
-        read_day(call, "to", 1, &st.to_day) != 0)
+    if (read_format(call, &format) != 0 || read_period(call, &st.from_day, &st.to_day) != 0)
         return;
-    if (st.to_day < st.from_day) {
-        bad(call, "invalid_period", "to must not be before from", "to");
-        return;
-    }
     if (read_scope(call, db, &st.merchant_id) != 0)
         return;
     if (st.merchant_id == 0) {
@@ -325,17 +329,8 @@ void fg_reports_reconciliation(fg_call_t *call, fg_db_t *db)
     memset(&q, 0, sizeof(q));
     format_t format;
     size_t len;
-    if (read_format(call, &format) != 0 || read_day(call, "from", 1, &q.from_day) != 0 ||
-        read_day(call, "to", 1, &q.to_day) != 0)
+    if (read_format(call, &format) != 0 || read_period(call, &q.from_day, &q.to_day) != 0)
         return;
-    if (q.to_day < q.from_day) {
-        bad(call, "invalid_period", "to must not be before from", "to");
-        return;
-    }
-    if (fg_day_number(q.to_day) - fg_day_number(q.from_day) >= FG_REPORT_DAYS_MAX) {
-        fg_call_error(call, 422, "invalid_request", "period_too_long", "a report covers at most 400 days", "to");
-        return;
-    }
     q.account = fg_call_query(call, "account", &len);
     if (q.account != NULL && len > 34) {
         bad(call, "invalid_account", "account is a bank account number of at most 34 characters", "account");

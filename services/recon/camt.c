@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "core/day.h"
 #include "core/money.h"
 
 /* Elements open at once.  The deepest path read is 10 levels
@@ -438,19 +439,28 @@ static bool digits(const char *s, int n, int *out)
     return true;
 }
 
-/* "", "Z", "+07:00" or "-05:00". */
-static bool zone_valid(const char *s)
+/* "", "Z", "+07:00" or "-05:00"; *named says whether a zone is written and
+ * *east_min is its offset east of UTC in minutes. */
+static bool zone_valid(const char *s, bool *named, int *east_min)
 {
     int hours = 0, minutes = 0;
+    *named = s[0] != '\0';
+    *east_min = 0;
     if (s[0] == '\0' || (s[0] == 'Z' && s[1] == '\0'))
         return true;
-    return (s[0] == '+' || s[0] == '-') && digits(s + 1, 2, &hours) && s[3] == ':' && digits(s + 4, 2, &minutes) &&
-           s[6] == '\0' && hours <= 14 && minutes <= 59;
+    if (!((s[0] == '+' || s[0] == '-') && digits(s + 1, 2, &hours) && s[3] == ':' && digits(s + 4, 2, &minutes) &&
+          s[6] == '\0' && hours <= 14 && minutes <= 59))
+        return false;
+    *east_min = (s[0] == '-' ? -1 : 1) * (hours * 60 + minutes);
+    return true;
 }
 
 /* An ISODate ("2025-09-05", a zone allowed) or ISODateTime
- * ("2025-09-05T09:31:05.123+07:00"): the date part as written, whatever the
- * zone, as yyyymmdd.  false when malformed or when the date does not exist. */
+ * ("2025-09-05T09:31:05.123+07:00") as the business day (GMT+7, core/day.h)
+ * it falls on, yyyymmdd: a date, or a time without a zone (the bank's own,
+ * Vietnam's), as written; a time with a zone on the GMT+7 calendar
+ * ("2026-12-02T17:00:00Z" is 3 December).  false when malformed or when the
+ * date does not exist. */
 static bool parse_date(const char *s, int32_t *out)
 {
     int y = 0, m = 0, d = 0, hh = 0, mm = 0, ss = 0;
@@ -470,7 +480,17 @@ static bool parse_date(const char *s, int32_t *out)
                 rest++;
         }
     }
-    return zone_valid(rest) && fg_stmt_date(y, m, d, out) == 0;
+    bool named, timed = s[10] == 'T';
+    int east_min;
+    if (!zone_valid(rest, &named, &east_min) || fg_stmt_date(y, m, d, out) != 0)
+        return false;
+    if (timed && named) {
+        int64_t utc_ms = fg_day_number(*out) * FG_DAY_MS + ((int64_t)(hh * 60 + mm - east_min) * 60 + ss) * 1000;
+        *out = fg_day_of_ms(utc_ms);
+        if (*out < 19700101 || *out > 99991231)
+            return false;
+    }
+    return true;
 }
 
 /* Digits, a '.', digits: the only shape fg_money_parse refuses for its

@@ -121,7 +121,7 @@ static const char SQL_LINES[] =
 
 /* The bytes a key is the SHA-256 of: its parts, each followed by a unit
  * separator ("ab"+"c" differs from "a"+"bc"); numbers in decimal. */
-#define KEY_TEXT_MAX (FG_STMT_MEMO_MAX + 96)
+#define KEY_TEXT_MAX (FG_STMT_MEMO_MAX + 192)
 
 static char *key_part(char *p, const char *s, size_t n)
 {
@@ -157,13 +157,17 @@ static size_t key_text(const fg_stmt_line_t *l, int occurrence, char *buf)
         p = key_part(p, l->reversal ? "ref-reversal" : "ref", l->reversal ? 12 : 3);
         p = key_part(p, l->bank_ref, strlen(l->bank_ref));
     } else if (l->end_to_end[0] != '\0') {
-        /* end-to-end ids are the payer's and need not be unique */
+        /* end-to-end ids are the payer's and need not be unique (an app's
+         * fixed text, "VCBMOBILE", on every transfer it makes): the memo
+         * keeps two payers' equal transfers of one day apart, so a later
+         * file's line is never dropped as one imported before */
         p = key_part(p, "e2e", 3);
         p = key_part(p, l->end_to_end, strlen(l->end_to_end));
         p = put_int(p, l->value_date);
         *p++ = '|';
         p = put_int(p, l->amount);
         *p++ = '\x1f';
+        p = key_part(p, l->memo, strlen(l->memo));
     } else {
         p = key_part(p, "memo", 4);
         p = put_int(p, l->value_date);
@@ -178,6 +182,8 @@ static size_t key_text(const fg_stmt_line_t *l, int occurrence, char *buf)
 }
 _Static_assert(KEY_TEXT_MAX >= 5 + 3 * 21 + 3 + FG_STMT_MEMO_MAX + 1, "the longest key text fits");
 _Static_assert(KEY_TEXT_MAX >= 4 + FG_STMT_REF_MAX + 1 + 2 * 21 + 2, "a reference's key text fits");
+_Static_assert(KEY_TEXT_MAX >= 4 + FG_STMT_REF_MAX + 1 + 2 * 21 + 2 + FG_STMT_MEMO_MAX + 1,
+               "an end-to-end id's key text fits");
 
 void fg_stmt_line_key(const fg_stmt_line_t *l, int occurrence, uint8_t key[32])
 {

@@ -30,10 +30,13 @@ static const char SQL_ITEMS_SCAN[] = "SELECT account, business_day, " FG_RECON_C
     "WHERE business_day BETWEEN ? AND ? AND (? = '' OR account = ?)",
     "AND value_date BETWEEN ? AND ? AND (? = '' OR account = ?)") " x GROUP BY account, business_day";
 
-/* the last statement's closing of each day */
+/* the closing of each day's statement imported last, one row an account and
+ * day (the rows are sorted afterwards, and the sort keeps no order among
+ * equals) */
 static const char SQL_CLOSINGS[] =
-    "SELECT account, closing_date, closing FROM statements WHERE closing_date BETWEEN ? AND ? AND closing IS NOT NULL "
-    "AND (? = '' OR account = ?) ORDER BY id";
+    "SELECT s.account, s.closing_date, s.closing FROM statements s WHERE s.id IN (SELECT MAX(id) FROM statements "
+    "WHERE closing_date BETWEEN ? AND ? AND closing IS NOT NULL AND (? = '' OR account = ?) GROUP BY account, "
+    "closing_date)";
 
 static const char SQL_CLOSED[] = "SELECT account, day, closed_by FROM recon_closed_days WHERE day BETWEEN ? AND ? "
                                  "AND (? = '' OR account = ?)";
@@ -281,7 +284,8 @@ static void columns(fg_table_t *t)
     t->cols[c].summed = 0;
     c = fg_table_col(t, "ledger_balance", "Số dư sổ cái / Ledger balance", FG_COL_MONEY, 18);
     t->cols[c].summed = 0;
-    fg_table_col(t, "difference", "Chênh lệch / Difference", FG_COL_MONEY, 14);
+    c = fg_table_col(t, "difference", "Chênh lệch / Difference", FG_COL_MONEY, 14);
+    t->cols[c].summed = 0; /* a difference of balances: a gap kept 30 days is one gap, not 30 */
     fg_table_col(t, "status", "Trạng thái / Status", FG_COL_TEXT, 10);
     fg_table_col(t, "closed_by", "Người khóa sổ / Closed by", FG_COL_TEXT, 24);
 }

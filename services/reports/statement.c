@@ -88,7 +88,9 @@ static int statement_read(fg_db_t *db, fg_merchant_statement_t *st, fg_table_t *
     st->opening = st->closing = st->collections = st->refunds = st->fees = st->payouts = st->adjustments = 0;
     if (rc != 0 || account == 0)
         return rc != 0 ? rc : fg_table_total(out); /* nothing was ever posted for it */
-    if ((rc = fg_ledger_balance(db, account, FG_ACCOUNT_LIABILITY, from - 1, &st->opening)) != 0 ||
+    /* nothing is posted before 1970 (a period from its first day has no
+     * earlier instant to ask about: a time below 0 asks for now) */
+    if ((from > 0 && (rc = fg_ledger_balance(db, account, FG_ACCOUNT_LIABILITY, from - 1, &st->opening)) != 0) ||
         (rc = fg_ledger_balance(db, account, FG_ACCOUNT_LIABILITY, to - 1, &st->closing)) != 0 ||
         (rc = fg_stmt_init(&s, db, SQL_MOVES)) != 0)
         return rc;

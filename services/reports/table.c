@@ -262,7 +262,13 @@ int fg_table_xlsx(const fg_table_t *t, const char *sheet, fg_buf_t *b)
     if (fd < 0)
         return FG_EIO;
     close(fd);
-    lxw_workbook_options opt = {.constant_memory = LXW_FALSE, .tmpdir = NULL, .use_zip64 = LXW_FALSE};
+    /* constant memory: each row goes to a temporary file as the next begins
+     * (rows are written in order), not every cell kept until the close, so a
+     * sheet of 200,000 orders costs a row's memory, not hundreds of MB; its
+     * strings are written inline, which every reader takes */
+    lxw_workbook_options opt = {.constant_memory = LXW_TRUE,
+                                .tmpdir = dir != NULL && dir[0] != '\0' ? (char *)dir : NULL,
+                                .use_zip64 = LXW_FALSE};
     lxw_workbook *wb = workbook_new_opt(path, &opt);
     int rc = FG_EIO;
     if (wb != NULL) {

@@ -490,6 +490,12 @@ START_TEST(a_day_reconciled)
                          YAJL_GET_INTEGER(fgt_val_at(day_row, "debits", NULL)),
                      closing - 500000000);
     ck_assert_int_eq(YAJL_GET_INTEGER(fgt_val_at(day_row, "matched", NULL)), 3);
+    /* balances and their difference are not added up across days: a gap kept 30 days is one gap */
+    const char *totals = strstr(r.body, "\"totals\":{");
+    ck_assert_ptr_nonnull(totals);
+    ck_assert_ptr_nonnull(strstr(totals, "\"matched\":3"));
+    ck_assert_ptr_null(strstr(totals, "difference"));
+    ck_assert_ptr_null(strstr(totals, "bank_closing"));
     fgt_response_free(&r);
     r = fgt_req(&srv, FGT_H2C, "GET", path, mer.key, NULL, NULL, 0, NULL);
     ck_assert_int_eq(r.status, 403); /* staff only */

@@ -352,6 +352,13 @@ START_TEST(collections_agree_across_json_csv_xlsx_and_the_ledger)
     r = report(staff, path); /* staff must name the merchant */
     fgt_expect(r, 400, "missing_field");
     fgt_response_free(&r);
+    /* a period from the calendar's first day: nothing came before it (the opening is 0, not
+     * today's balance), so the statement still balances to the ledger */
+    r = report(key_a, "/v1/reports/merchant-statement?from=1970-01-01&to=1970-12-31");
+    fgt_expect(r, 200, NULL);
+    ck_assert_int_eq(fgt_json_int(&r, "opening_balance", NULL), 0);
+    ck_assert_int_eq(fgt_json_int(&r, "closing_balance", NULL), 0);
+    fgt_response_free(&r);
     /* and its CSV and XLSX, read back: the day's movements add up to the JSON answer's */
     static const column_t STATEMENT[] = {{"collections", "Thu / Collections", 1},
                                          {"refunds", "Hoàn trả / Refunds", 1},
@@ -594,6 +601,8 @@ START_TEST(bad_queries_are_refused)
         {"/v1/reports/collections?from=2026-02-30&to=2026-03-01", 400, "invalid_date"},
         {"/v1/reports/collections?from=2026-03-02&to=2026-03-01", 400, "invalid_period"},
         {"/v1/reports/collections?from=2024-01-01&to=2026-03-01", 422, "period_too_long"},
+        {"/v1/reports/merchant-statement?from=1970-01-01&to=9999-12-31", 422, "period_too_long"},
+        {"/v1/reports/merchant-statement?from=2026-03-02&to=2026-03-01", 400, "invalid_period"},
         {"/v1/reports/collections?from=2026-01-01&to=2026-01-02&group_by=weekday", 400, "invalid_group_by"},
         {"/v1/reports/collections?from=2026-01-01&to=2026-01-02&group_by=day,day", 400, "invalid_group_by"},
         {"/v1/reports/collections?from=2026-01-01&to=2026-01-02&group_by=metadata.a%27b", 400, "invalid_group_by"},

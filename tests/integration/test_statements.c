@@ -248,6 +248,38 @@ START_TEST(overlapping_export_adds_only_new_lines)
 }
 END_TEST
 
+/* Lines without a bank reference keyed by an end-to-end id that is not
+ * unique (an app's fixed text on every transfer it makes): two payers' equal
+ * transfers of one day, in two files, are two lines; the first file's line
+ * sent again in a later file is not a third. */
+START_TEST(equal_end_to_end_ids_of_two_payers_are_two_lines)
+{
+    char account[40], file[1024];
+    snprintf(account, sizeof(account), "E2E%s", fgt_unique("E"));
+    static const char HEADER[] =
+        "account,currency,booking_date,value_date,amount,bank_ref,end_to_end,counterparty,memo\n";
+    snprintf(file, sizeof(file), "%s%s,VND,2026-12-02,2026-12-02,500000,,VCBMOBILE,NGUYEN VAN A,HP 7Z50K5DDM7F\n",
+             HEADER, account);
+    fgt_response_t r = post_file(finance, "text/csv", NULL, file);
+    fgt_expect(r, 201, NULL);
+    ck_assert_int_eq(fgt_json_int(&r, "new_lines", NULL), 1);
+    fgt_response_free(&r);
+    snprintf(file, sizeof(file),
+             "%s%s,VND,2026-12-02,2026-12-02,500000,,VCBMOBILE,TRAN THI B,HP 2WENRPDZH34\n"
+             "%s,VND,2026-12-02,2026-12-02,500000,,VCBMOBILE,NGUYEN VAN A,HP 7Z50K5DDM7F\n",
+             HEADER, account, account);
+    r = post_file(finance, "text/csv", NULL, file);
+    fgt_expect(r, 201, NULL);
+    ck_assert_int_eq(fgt_json_int(&r, "new_lines", NULL), 1);
+    ck_assert_int_eq(fgt_json_int(&r, "overlapped_lines", NULL), 1);
+    fgt_response_free(&r);
+    ck_assert_int_eq(lines_of(account), 2);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM statement_lines WHERE account = ? AND memo = ?", account,
+                                "HP 2WENRPDZH34"),
+                     1);
+}
+END_TEST
+
 /* A day the bank splits into pages (:62M: then :60M:) with the same
  * reference-less fee on each: two lines, both stored; the same file again
  * adds nothing, and a later export repeating both pages neither.  A reversal
@@ -587,6 +619,7 @@ int main(void)
     tcase_add_test(tc, imports_are_read_back_with_their_statements_and_lines);
     tcase_add_test(tc, overlapping_export_adds_only_new_lines);
     tcase_add_test(tc, a_day_in_pages_keeps_each_pages_lines);
+    tcase_add_test(tc, equal_end_to_end_ids_of_two_payers_are_two_lines);
     tcase_add_test(tc, unbalanced_statement_stores_nothing);
     tcase_add_test(tc, bad_files_are_refused_naming_the_place);
     tcase_add_test(tc, only_finance_and_admin_import);

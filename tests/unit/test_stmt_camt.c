@@ -643,6 +643,23 @@ START_TEST(entry_template_reads)
     ck_assert_int_eq(s->line[0].amount, 15000000);
     free(s);
     free(doc);
+    /* a time with a zone falls on its GMT+7 day; a time without one, or a date, is read as written */
+    static const struct {
+        const char *booked;
+        int32_t day;
+    } times[] = {
+        {"<DtTm>2026-12-02T17:00:00Z</DtTm>", 20261203},      {"<DtTm>2026-12-02T16:59:59.999Z</DtTm>", 20261202},
+        {"<DtTm>2026-12-02T18:30:00+00:00</DtTm>", 20261203}, {"<DtTm>2026-12-03T00:30:00+07:00</DtTm>", 20261203},
+        {"<DtTm>2026-12-03T06:00:00+09:00</DtTm>", 20261203}, {"<DtTm>2026-12-02T20:00:00-05:00</DtTm>", 20261203},
+        {"<DtTm>2026-12-31T23:30:00</DtTm>", 20261231},       {"<DtTm>2026-12-31T20:00:00Z</DtTm>", 20270101},
+        {"<DtTm>2024-02-28T20:00:00Z</DtTm>", 20240229},      {"<Dt>2026-12-02Z</Dt>", 20261202}};
+    for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
+        doc = with_entry("<Dt>2025-09-05</Dt>", times[i].booked);
+        s = read_ok(FG_STMT_CAMT053, doc);
+        ck_assert_msg(s->line[0].booking_date == times[i].day, "%s: %d", times[i].booked, s->line[0].booking_date);
+        free(s);
+        free(doc);
+    }
     /* CDATA and character references are text like any other */
     doc = with_entry(">MEMO<", "><![CDATA[HP2025 <A> & B]]> &amp; &#67;&#x20;D<");
     s = read_ok(FG_STMT_CAMT053, doc);
