@@ -59,7 +59,14 @@ _Static_assert(BATCH_TEXT_BYTES >= 64 * ROW_TEXT_MAX, "a batch holds many lines 
  * at most, the one part of an import that grows with a statement's size. */
 #define OCCURRENCES_MAX (1 << 21)
 
-static const char SQL_BY_FILE[] = "SELECT public_id FROM statement_imports WHERE file_sha256 = ?";
+/* an import of the file, with what it found (the first statement's account) */
+static const char SQL_BY_FILE[] =
+    "SELECT i.public_id, i.file_bytes, i.statement_count, i.line_count, i.new_lines, i.overlapped_lines, "
+    "COALESCE(f.account, ''), COALESCE(f.currency, ''), (SELECT COALESCE(SUM(s.credits), 0) FROM statements s WHERE "
+    "s.import_id = i.id), (SELECT COALESCE(SUM(s.debits), 0) FROM statements s WHERE s.import_id = i.id), (SELECT "
+    "COUNT(*) FROM statements s WHERE s.import_id = i.id AND s.gap IS NOT NULL) FROM statement_imports i LEFT JOIN "
+    "statements f ON f.import_id = i.id AND f.seq_in_file = (SELECT MIN(seq_in_file) FROM statements WHERE import_id = "
+    "i.id) WHERE i.file_sha256 = ?";
 static const char SQL_IMPORT[] =
     "INSERT INTO statement_imports (public_id, file_sha256, format, file_bytes, statement_count, line_count, "
     "new_lines, overlapped_lines, imported_by, created_at) VALUES (?, ?, ?, ?, 0, 0, 0, 0, ?, ?)";
@@ -1047,18 +1054,36 @@ static int store_tx(fg_db_t *db, void *arg)
 static int find_import(fg_db_t *db, const uint8_t sha[FG_SHA256_LEN], fg_import_result_t *out)
 {
     fg_stmt_t st;
-    fg_buf_t id = FG_BUF_INIT;
+    fg_buf_t id = FG_BUF_INIT, account = FG_BUF_INIT, currency = FG_BUF_INIT;
+    int64_t statements = 0, gaps = 0;
     int rc = fg_stmt_init(&st, db, SQL_BY_FILE);
     if (rc == 0) {
         fg_stmt_blob(&st, sha, FG_SHA256_LEN);
         fg_stmt_out_text(&st, &id, NULL);
+        fg_stmt_out_int(&st, &out->file_bytes, NULL);
+        fg_stmt_out_int(&st, &statements, NULL);
+        fg_stmt_out_int(&st, &out->lines, NULL);
+        fg_stmt_out_int(&st, &out->new_lines, NULL);
+        fg_stmt_out_int(&st, &out->overlapped_lines, NULL);
+        fg_stmt_out_text(&st, &account, NULL);
+        fg_stmt_out_text(&st, &currency, NULL);
+        fg_stmt_out_int(&st, &out->credits, NULL);
+        fg_stmt_out_int(&st, &out->debits, NULL);
+        fg_stmt_out_int(&st, &gaps, NULL);
         if ((rc = fg_stmt_one(&st)) == 0) {
+            /* the earlier import's own figures: nothing was added now */
             snprintf(out->public_id, sizeof(out->public_id), "%s", id.data);
+            snprintf(out->account, sizeof(out->account), "%s", account.data != NULL ? account.data : "");
+            snprintf(out->currency, sizeof(out->currency), "%s", currency.data != NULL ? currency.data : "");
+            out->statements = (int)statements;
+            out->gaps = (int)gaps;
             out->duplicate = 1;
         }
     }
     fg_db_end(db);
     fg_buf_free(&id);
+    fg_buf_free(&account);
+    fg_buf_free(&currency);
     return rc;
 }
 

@@ -39,13 +39,15 @@ typedef struct {
     int stored; /* set by the import: new in this file */
 } fg_settlement_batch_t;
 
-/** Reads and checks a settlement file (the layout in settlement.c) without
- *  storing anything: its batches (zeroed by the caller) with their rows and
- *  sums into batches, their number into *count and the rows into *rows.  0;
- *  FG_EINVALID with err (a line too long or not UTF-8, not the header, a
- *  bad cell, more than FG_SETTLEMENT_BATCHES_MAX batches, no row). */
-int fg_settlement_check(const char *data, size_t len, fg_settlement_batch_t batches[FG_SETTLEMENT_BATCHES_MAX],
-                        int *count, int64_t *rows, fg_stmt_error_t *err) FG_MUST_USE;
+/** Reads and checks gateway's settlement file (the layout in settlement.c)
+ *  without storing anything: its batches (zeroed by the caller) with their
+ *  rows and sums into batches, their number into *count and the rows into
+ *  *rows.  0; FG_EINVALID with err (a line too long or not UTF-8, not the
+ *  header, a bad cell, a batch named by another gateway's convention, more
+ *  than FG_SETTLEMENT_BATCHES_MAX batches, no row). */
+int fg_settlement_check(const char *gateway, const char *data, size_t len,
+                        fg_settlement_batch_t batches[FG_SETTLEMENT_BATCHES_MAX], int *count, int64_t *rows,
+                        fg_stmt_error_t *err) FG_MUST_USE;
 
 /* ---- matching on import (match.c) ------------------------------------------------ */
 

@@ -207,6 +207,13 @@ static int check_row(void *arg, uint32_t line, char *cells[FIELDS])
                             (unsigned)line);
     if (fg_money_sub(amount, fee, &sum) != 0 || sum != net)
         return fg_stmt_fail(c->err, line, NULL, "line %u: amount - fee is not net", (unsigned)line);
+    /* a batch named by another gateway's convention is that gateway's: a
+     * VNPay file sent as MoMo's would post VNPay's money to MoMo's clearing
+     * and fee accounts */
+    fg_recon_payout_name_t named;
+    if (fg_recon_payout_name(cells[0], strlen(cells[0]), 1, &named) && strcmp(named.gateway, st->gateway) != 0)
+        return fg_stmt_fail(c->err, line, NULL, "line %u: batch %s is %s's; this file was sent as %s's", (unsigned)line,
+                            cells[0], named.gateway, st->gateway);
     int b = 0;
     while (b < st->count && strcmp(st->batches[b].batch_ref, cells[0]) != 0)
         b++;
@@ -311,10 +318,11 @@ static int store_tx(fg_db_t *db, void *arg)
     return each_row(st->data, st->len, store_row, &r, &ignored);
 }
 
-int fg_settlement_check(const char *data, size_t len, fg_settlement_batch_t batches[FG_SETTLEMENT_BATCHES_MAX],
-                        int *count, int64_t *rows, fg_stmt_error_t *err)
+int fg_settlement_check(const char *gateway, const char *data, size_t len,
+                        fg_settlement_batch_t batches[FG_SETTLEMENT_BATCHES_MAX], int *count, int64_t *rows,
+                        fg_stmt_error_t *err)
 {
-    store_t st = {NULL, NULL, data, len, batches, 0, 0};
+    store_t st = {gateway, NULL, data, len, batches, 0, 0};
     check_t c = {&st, err};
     memset(err, 0, sizeof(*err));
     int rc = each_row(data, len, check_row, &c, err);
@@ -337,7 +345,7 @@ int fg_settlement_import(fg_db_t *db, const char *gateway, const char *data, siz
     if (len > FG_STMT_FILE_MAX)
         return FG_ERANGE;
     store_t st = {gateway, who, data, len, batches, 0, 0};
-    int rc = fg_settlement_check(data, len, batches, &st.count, &st.rows, err);
+    int rc = fg_settlement_check(gateway, data, len, batches, &st.count, &st.rows, err);
     if (rc != 0)
         return rc;
     if ((rc = fg_db_tx(db, store_tx, &st)) != 0)

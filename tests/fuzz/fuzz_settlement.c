@@ -14,7 +14,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int count = -1;
     int64_t rows = -1;
     memset(batches, 0, sizeof(batches));
-    int rc = fg_settlement_check((const char *)data, size, batches, &count, &rows, &err);
+    int rc = fg_settlement_check("vnpay", (const char *)data, size, batches, &count, &rows, &err);
     FUZZ_CHECK(count >= 0 && count <= FG_SETTLEMENT_BATCHES_MAX);
     if (rc == 0) {
         int64_t total = 0;

@@ -250,7 +250,14 @@ START_TEST(vnpay_payout_settled_by_the_fee_schedule)
     char auth[200];
     snprintf(auth, sizeof(auth), "Authorization: Bearer %s", finance);
     const char *headers[] = {auth, "Content-Type: text/csv", NULL};
-    fgt_response_t r = fgt_request(&srv, FGT_H2C, "POST", "/v1/settlements?gateway=vnpay", headers, f.body, 0);
+    /* sent as another gateway's, it is refused, naming the batch, and stores nothing */
+    fgt_response_t r = fgt_request(&srv, FGT_H2C, "POST", "/v1/settlements?gateway=momo", headers, f.body, 0);
+    fgt_expect(r, 400, "invalid_settlement");
+    ck_assert_ptr_nonnull(
+        strstr(fgt_json_str(&r, "error", "message", NULL), "is vnpay's; this file was sent as momo's"));
+    fgt_response_free(&r);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM settlement_batches WHERE gateway = 'momo'", NULL, NULL), 0);
+    r = fgt_request(&srv, FGT_H2C, "POST", "/v1/settlements?gateway=vnpay", headers, f.body, 0);
     fgt_expect(r, 200, NULL);
     ck_assert_int_eq(fgt_json_int(&r, "new_batches", NULL), 0);
     ck_assert_int_eq(fgt_json_int(&r, "net", NULL), net); /* the gateway's figures are the schedule's */

@@ -115,6 +115,14 @@ START_TEST(camt053_imports_once)
     fgt_expect(r, 200, NULL);
     ck_assert_str_eq(fgt_json_str(&r, "duplicate_of", NULL), id);
     ck_assert_str_eq(fgt_json_str(&r, "id", NULL), id);
+    /* with that import's own figures, not zeros */
+    ck_assert_str_eq(fgt_json_str(&r, "account", NULL), account);
+    ck_assert_str_eq(fgt_json_str(&r, "currency", NULL), "VND");
+    ck_assert_int_eq(fgt_json_int(&r, "statements", NULL), 1);
+    ck_assert_int_eq(fgt_json_int(&r, "lines", NULL), 2);
+    ck_assert_int_eq(fgt_json_int(&r, "new_lines", NULL), 2);
+    ck_assert_int_eq(fgt_json_int(&r, "credits", NULL), 15000000);
+    ck_assert_int_eq(fgt_json_int(&r, "debits", NULL), -5500);
     fgt_response_free(&r);
     ck_assert_int_eq(imports_of(account), 1);
     ck_assert_int_eq(lines_of(account), 2);
