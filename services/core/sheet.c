@@ -25,14 +25,22 @@ void fg_sheet_row_reset(fg_sheet_row_t *r)
     fg_buf_reset(&r->text);
     r->n = 0;
     r->open = 0;
+    r->beyond = 0;
 }
 
 void fg_sheet_row_free(fg_sheet_row_t *r) { fg_buf_free(&r->text); }
 
 int fg_sheet_cell_begin(fg_sheet_row_t *r, size_t column, char *err, size_t cap)
 {
-    if (column >= FG_SHEET_CELLS_MAX)
-        return fg_sheet_fail(err, cap, "row %zu has more than %d columns", r->row_no, FG_SHEET_CELLS_MAX);
+    if (r->beyond != 0 && column < r->beyond)
+        return fg_sheet_fail(err, cap, "row %zu: column %zu comes after column %zu", r->row_no, column + 1, r->beyond);
+    if (column >= FG_SHEET_CELLS_MAX) { /* empty, it is nothing: refused when text comes */
+        r->beyond = column + 1;
+        r->open = 1;
+        return 0;
+    }
+    if (column < r->n)
+        return fg_sheet_fail(err, cap, "row %zu: column %zu comes after column %zu", r->row_no, column + 1, r->n);
     while (r->n <= column) {
         if (r->n > 0)
             fg_buf_putc(&r->text, '\0');
@@ -44,6 +52,10 @@ int fg_sheet_cell_begin(fg_sheet_row_t *r, size_t column, char *err, size_t cap)
 
 int fg_sheet_cell_append(fg_sheet_row_t *r, const char *s, size_t n, char *err, size_t cap)
 {
+    if (r->beyond != 0)
+        return n == 0 ? 0
+                      : fg_sheet_fail(err, cap, "row %zu has text in column %zu: at most %d columns are read",
+                                      r->row_no, r->beyond, FG_SHEET_CELLS_MAX);
     if (r->text.len - r->starts[r->n - 1] + n > FG_SHEET_CELL_MAX)
         return fg_sheet_fail(err, cap, "row %zu: a cell is longer than %d bytes", r->row_no, FG_SHEET_CELL_MAX);
     fg_buf_append(&r->text, s, n);

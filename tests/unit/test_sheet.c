@@ -13,6 +13,7 @@
 #include <zip.h>
 #include "core/error.h"
 #include "core/sheet.h"
+#include "core/sheet_internal.h"
 
 typedef struct {
     char rows[16][8][64];
@@ -87,6 +88,29 @@ START_TEST(csv_semicolons_and_errors)
         strcat(wide, "x,");
     ck_assert_int_eq(read_csv(wide, &s, err), FG_EINVALID);
     ck_assert_ptr_nonnull(strstr(err, "columns"));
+    /* empty cells past the last column read are nothing (an export's trailing delimiters) */
+    char trailing[400] = "a,b,c";
+    for (int i = 0; i < FG_SHEET_CELLS_MAX + 6; i++)
+        strcat(trailing, ",");
+    strcat(trailing, "\nd\n");
+    ck_assert_msg(read_csv(trailing, &s, err) == 0, "%s", err);
+    ck_assert_uint_eq(s.count, 2);
+    ck_assert_uint_eq(s.widths[0], 3);
+    ck_assert_str_eq(s.rows[1][0], "d");
+    char far[400] = "a";
+    for (int i = 0; i < FG_SHEET_CELLS_MAX + 5; i++)
+        strcat(far, ",");
+    strcat(far, "z\n");
+    ck_assert_int_eq(read_csv(far, &s, err), FG_EINVALID);
+    ck_assert_msg(strstr(err, "row 1 has text in column 70") != NULL, "%s", err);
+    /* a cell left of one begun (XLSX cells out of order) is refused, never appended to the wrong cell */
+    fg_sheet_row_t row = {.text = FG_BUF_INIT, .row_no = 5};
+    ck_assert_int_eq(fg_sheet_cell_begin(&row, 0, err, sizeof(err)), 0);
+    ck_assert_int_eq(fg_sheet_cell_append(&row, "x", 1, err, sizeof(err)), 0);
+    ck_assert_int_eq(fg_sheet_cell_begin(&row, 3, err, sizeof(err)), 0);
+    ck_assert_int_eq(fg_sheet_cell_begin(&row, 1, err, sizeof(err)), FG_EINVALID);
+    ck_assert_msg(strstr(err, "row 5: column 2 comes after column 4") != NULL, "%s", err);
+    fg_sheet_row_free(&row);
     char *long_cell = malloc(FG_SHEET_CELL_MAX + 10);
     memset(long_cell, 'y', FG_SHEET_CELL_MAX + 1);
     long_cell[FG_SHEET_CELL_MAX + 1] = '\0';
@@ -139,6 +163,10 @@ static char *write_workbook(int constant_memory, size_t *len)
     lxw_format *date = workbook_add_format(wb);
     format_set_num_format(date, "dd/mm/yyyy");
     worksheet_write_datetime(ws, 1, 2, &due, date);
+    /* a formatted empty cell far right (styled columns of an export): nothing */
+    lxw_format *shaded = workbook_add_format(wb);
+    format_set_bg_color(shaded, LXW_COLOR_YELLOW);
+    worksheet_write_blank(ws, 1, 90, shaded);
     /* row 3 empty; row 4 has a gap in column B and a formula with a cached value */
     worksheet_write_string(ws, 3, 0, "HD-<2> & \"x\"", NULL);
     worksheet_write_formula_num(ws, 3, 2, "=1+1", NULL, 2);
