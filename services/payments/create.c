@@ -30,9 +30,10 @@ static const char SQL_STARTED[] = "UPDATE payments SET redirect_url = ? WHERE pu
  * committed pending payment is seen (READ COMMITTED) and none is in flight.
  * Only one for what the order owes now: after a part was paid another way,
  * the payment started for the whole would take too much. */
+/* a payment the payer came back from unpaid (web/return.c) is not offered again */
 static const char SQL_PENDING[] =
-    "SELECT public_id, redirect_url, created_at FROM payments "
-    "WHERE order_id = ? AND adapter = ? AND status = 'pending' AND amount = ? ORDER BY id DESC LIMIT 1";
+    "SELECT public_id, redirect_url, created_at FROM payments WHERE order_id = ? AND adapter = ? AND status = "
+    "'pending' AND amount = ? AND returned_unpaid_at IS NULL ORDER BY id DESC LIMIT 1";
 
 void fg_payment_new_free(fg_payment_new_t *pn)
 {

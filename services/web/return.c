@@ -2,9 +2,18 @@
  * return.c - GET /pay/return/{adapter}: where the payer's browser comes back
  * from VNPay or MoMo.  The query's signature is verified with the adapter
  * (constant time); a good one is sent on (303) to the bill's receipt, which
- * shows the payment as OUR database has it.  It changes nothing: only the
- * server-to-server notification (or the status query job) settles a
- * payment, and the receipt says "processing" until one has.
+ * shows the payment as OUR database has it.  Only the server-to-server
+ * notification (or the status query job) settles a payment, and the receipt
+ * says "processing" until one has.
+ *
+ * A signed answer that the payment did not go through (the payer cancelled
+ * at VNPay, MoMo declined) while the payment is still pending here is said
+ * at once, with the way back to the bill, instead of a receipt that would
+ * say "processing, do not pay again" until the notification or the status
+ * query (15 minutes) came.  The payment stays pending; it is marked
+ * (payments.returned_unpaid_at), so that the bill's pay button starts a new
+ * payment rather than send the payer to this one's page again (a provider
+ * takes a transaction reference once).
  */
 #include "web/web.h"
 
@@ -14,8 +23,51 @@
 #include "core/text.h"
 #include "web/html.h"
 
-static const char SQL_PAYMENT_CODE[] = "SELECT o.code FROM payments p JOIN orders o ON o.id = p.order_id "
-                                       "WHERE p.public_id = ? AND p.adapter = ?";
+static const char SQL_PAYMENT_CODE[] =
+    "SELECT o.code, p.id, p.status = 'pending' FROM payments p JOIN orders o ON o.id = p.order_id "
+    "WHERE p.public_id = ? AND p.adapter = ?";
+static const char SQL_RETURNED_UNPAID[] =
+    "UPDATE payments SET returned_unpaid_at = ? WHERE id = ? AND status = 'pending' AND returned_unpaid_at IS NULL";
+
+typedef struct {
+    int64_t id, now;
+} unpaid_t;
+
+static int mark_unpaid_tx(fg_db_t *db, void *arg)
+{
+    const unpaid_t *u = arg;
+    fg_stmt_t s;
+    int rc = fg_stmt_init(&s, db, SQL_RETURNED_UNPAID);
+    if (rc != 0)
+        return rc;
+    fg_stmt_int(&s, u->now);
+    fg_stmt_int(&s, u->id);
+    return fg_stmt_exec(&s);
+}
+
+/* The provider's signed word that the payment did not go through, with the
+ * way back to the bill (code: the order's, letters and digits). */
+static void answer_unpaid(fg_call_t *call, const fg_adapter_t *adapter, const char *code)
+{
+    const char *provider = strcmp(adapter->name, "momo") == 0 ? "MoMo" : "VNPay";
+    fg_html_t p;
+    fg_html_begin(&p, call, "pay-returned-unpaid", "Thanh toán chưa hoàn tất", "The payment was not completed", NULL);
+    fg_html_printf(&p, "<h1>%s</h1><p class=\"error\" role=\"status\" data-provider=\"%s\">",
+                   fg_html_tr(&p, "Thanh toán chưa hoàn tất", "The payment was not completed"), adapter->name);
+    if (p.lang == FG_LANG_EN)
+        fg_html_printf(&p,
+                       "%s says the payment did not go through (cancelled or declined). No money was taken for it. "
+                       "You can pay the bill again, by this or another method.",
+                       provider);
+    else
+        fg_html_printf(&p,
+                       "%s báo giao dịch không thành công (đã hủy hoặc bị từ chối). Bạn chưa bị trừ tiền cho giao "
+                       "dịch này. Bạn có thể thanh toán lại hóa đơn bằng phương thức này hoặc phương thức khác.",
+                       provider);
+    fg_html_printf(&p, "</p><p><a class=\"button block\" href=\"/pay/%s\" data-back-to-bill>%s</a></p>", code,
+                   fg_html_tr(&p, "Quay lại hóa đơn", "Back to the bill"));
+    fg_html_end(&p, 200);
+}
 
 void fg_web_return_page(fg_call_t *call, fg_db_t *db)
 {
@@ -40,15 +92,26 @@ void fg_web_return_page(fg_call_t *call, fg_db_t *db)
                         "old). Open your bill with its payment code. <a href=\"/pay\">Enter the code</a>");
         return;
     }
+    int64_t id = 0, pending = 0;
     int rc = fg_stmt_init(&s, db, SQL_PAYMENT_CODE);
     if (rc == 0) {
         fg_stmt_cstr(&s, n.payment_id);
         fg_stmt_cstr(&s, adapter->name);
         fg_stmt_out_text(&s, &code, NULL);
+        fg_stmt_out_int(&s, &id, NULL);
+        fg_stmt_out_int(&s, &pending, NULL);
         rc = fg_stmt_one(&s);
     }
     fg_db_end(db);
-    if (rc == FG_ENOTFOUND) {
+    int plain_code = rc == 0 && code.len > 0 && strspn(code.data, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") == code.len;
+    int unpaid = rc == 0 && n.status == FG_NOTIFY_FAILED && pending && plain_code;
+    if (unpaid) {
+        unpaid_t u = {id, fg_now_ms()};
+        rc = fg_db_tx(db, mark_unpaid_tx, &u);
+    }
+    if (unpaid && rc == 0) {
+        answer_unpaid(call, adapter, code.data);
+    } else if (rc == FG_ENOTFOUND) {
         fg_html_message(call, 404, "pay-return", "Không tìm thấy giao dịch", "Payment not found",
                         "Không có giao dịch nào có mã này.", "No payment has this reference.");
     } else if (rc != 0) {

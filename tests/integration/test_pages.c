@@ -678,6 +678,60 @@ START_TEST(vnpay_return_lands_on_a_receipt_processing_then_paid)
 }
 END_TEST
 
+/* The payer cancels at VNPay and its notification has not come: the signed return says so at
+ * once, with the way back to the bill, instead of a receipt saying "processing, do not pay
+ * again"; the payment stays pending (only the notification or the status query settles it),
+ * and the next tap on the bill starts a new payment rather than send the payer to the
+ * cancelled one's page. */
+START_TEST(a_payment_cancelled_at_vnpay_says_so_and_the_next_tap_starts_anew)
+{
+    char code[16], pay_url[2048], payment[48], body[160], back_link[64];
+    new_order(96000, NULL, NULL, code);
+    fgt_response_t r = start_from(&srv, new_source(), code, "vnpay");
+    ck_assert_ptr_nonnull(start_target(&r));
+    snprintf(pay_url, sizeof(pay_url), "%s", start_target(&r));
+    fgt_response_free(&r);
+    r = fgt_http("GET", pay_url, NULL);
+    ck_assert_int_eq(r.status, 200);
+    fgt_response_free(&r);
+    snprintf(payment, sizeof(payment), "%s", strstr(pay_url, "vnp_TxnRef=") + strlen("vnp_TxnRef="));
+    *strchrnul(payment, '&') = '\0';
+    r = fgt_banksim_control(&bank, "/control/chaos", "{\"lose_ipn\":true}");
+    fgt_response_free(&r);
+    snprintf(body, sizeof(body), "{\"txn_ref\":\"%s\",\"outcome\":\"decline\"}", payment);
+    r = fgt_banksim_control(&bank, "/control/vnpay/pay", body);
+    const char *return_url = fgt_json_str(&r, "return_url", NULL);
+    ck_assert_ptr_nonnull(return_url);
+    ck_assert_ptr_nonnull(strstr(return_url, "vnp_ResponseCode=24"));
+    fgt_response_t back = get(strstr(return_url, "/pay/return/vnpay"), NULL);
+    fgt_response_free(&r);
+    ck_assert_int_eq(back.status, 200);
+    expect_page(&back, "pay-returned-unpaid", 0);
+    ck_assert_ptr_nonnull(strstr(back.body, "data-provider=\"vnpay\""));
+    ck_assert_ptr_nonnull(strstr(back.body, "Bạn chưa bị trừ tiền"));
+    snprintf(back_link, sizeof(back_link), "href=\"/pay/%s\" data-back-to-bill", code);
+    ck_assert_ptr_nonnull(strstr(back.body, back_link));
+    fgt_response_free(&back);
+    r = fgt_banksim_control(&bank, "/control/reset", "{}");
+    fgt_response_free(&r);
+    /* still pending: the return is the payer's browser, not the provider's notification */
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM payments WHERE public_id = ? AND status = 'pending' AND "
+                                "returned_unpaid_at IS NOT NULL",
+                                payment, NULL),
+                     1);
+    /* the next tap: a new payment, a new VNPay page */
+    r = start_from(&srv, new_source(), code, "vnpay");
+    ck_assert_ptr_nonnull(start_target(&r));
+    ck_assert_ptr_null(strstr(start_target(&r), payment));
+    ck_assert_ptr_nonnull(strstr(start_target(&r), "vnp_TxnRef=pay_"));
+    fgt_response_free(&r);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM payments p JOIN orders o ON o.id = p.order_id WHERE o.code = ? "
+                                "AND p.adapter = 'vnpay' AND p.status = 'pending'",
+                                code, NULL),
+                     2);
+}
+END_TEST
+
 START_TEST(momo_return_lands_on_the_receipt)
 {
     char code[16], pay_url[2048], payment[48], receipt[128], body[160];
@@ -931,6 +985,7 @@ int main(void)
     tcase_add_test(tc, concurrent_starts_make_one_pending_payment);
     tcase_add_test(tc, starts_are_limited_per_order_and_per_address_across_instances);
     tcase_add_test(tc, vnpay_return_lands_on_a_receipt_processing_then_paid);
+    tcase_add_test(tc, a_payment_cancelled_at_vnpay_says_so_and_the_next_tap_starts_anew);
     tcase_add_test(tc, momo_return_lands_on_the_receipt);
     tcase_add_test(tc, sandbox_receipt_turns_paid_when_the_notification_arrives);
     tcase_add_test(tc, expired_cancelled_and_paid_bills_offer_no_button);
