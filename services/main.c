@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "core/config.h"
+#include "core/log.h"
 #include "core/text.h"
 #include "net/http_client.h"
 #include "db/db.h"
@@ -237,9 +238,49 @@ static int cmd_key_rotate(const fg_config_t *cfg, int argc, char **argv)
 
 /* `feegate serve`, with the change feed's keys read first: a key that cannot
  * be used stops start-up like any bad setting. */
+/* Names of the form FEEGATE_… that the build, test and deploy scripts set
+ * for themselves, not settings. */
+static const char *const SCRIPT_ENV_PREFIXES[] = {"FEEGATE_BIN",  "FEEGATE_TEST_", "FEEGATE_BROWSER_",
+                                                  "FEEGATE_FUZZ", "FEEGATE_BENCH", "FEEGATE_SANITIZE"};
+
+/* Each FEEGATE_ variable that names no setting, said once at start-up: a
+ * typo (FEEGATE_HTTPS_CERTS) would otherwise leave its setting at its
+ * default without a word. */
+static void warn_unknown_environment(void)
+{
+    extern char **environ;
+    for (char **e = environ; *e != NULL; e++) {
+        if (strncmp(*e, "FEEGATE_", 8) != 0)
+            continue;
+        char name[128];
+        size_t n = strcspn(*e, "=");
+        if (n >= sizeof(name))
+            n = sizeof(name) - 1;
+        memcpy(name, *e, n);
+        name[n] = '\0';
+        int script = 0;
+        for (size_t i = 0; i < sizeof(SCRIPT_ENV_PREFIXES) / sizeof(SCRIPT_ENV_PREFIXES[0]); i++)
+            script |= strncmp(name, SCRIPT_ENV_PREFIXES[i], strlen(SCRIPT_ENV_PREFIXES[i])) == 0;
+        if (script || fg_config_env_known(name))
+            continue;
+        fg_log_t l;
+        fg_log_begin(&l, FG_LOG_WARN, "config: an environment variable names no setting and is ignored");
+        fg_log_str(&l, "name", name);
+        fg_log_end(&l);
+    }
+}
+
 static int cmd_serve(const fg_config_t *cfg)
 {
     char err[600];
+    warn_unknown_environment();
+    if (cfg->sandbox_secret[0] != '\0') {
+        fg_log_t l;
+        fg_log_begin(&l, FG_LOG_WARN,
+                     "sandbox.secret is set: the sandbox gateway is offered to payers and its page marks payments "
+                     "paid without money; for demos and tests only, never in production");
+        fg_log_end(&l);
+    }
     if (fg_export_keys_load(cfg, err, sizeof(err)) != 0) {
         fprintf(stderr, "%s\n", err);
         return EXIT_USAGE;

@@ -800,6 +800,17 @@ static void env_name(const char *key, char *out, size_t cap)
     out[n] = '\0';
 }
 
+int fg_config_env_known(const char *name)
+{
+    for (size_t i = 0; i < OPTION_COUNT; i++) {
+        char known[ENV_NAME_CAP];
+        env_name(options[i].key, known, sizeof(known));
+        if (strcmp(known, name) == 0)
+            return 1;
+    }
+    return 0;
+}
+
 static int load_environment(fg_config_t *cfg, char *err, size_t err_cap)
 {
     for (size_t i = 0; i < OPTION_COUNT; i++) {
@@ -840,6 +851,20 @@ static int check_listeners(const fg_config_t *cfg, char *err, size_t err_cap)
     const char *m = cfg->metrics_listen;
     if (m[0] != '\0' && (strcmp(m, cfg->http_listen) == 0 || strcmp(m, cfg->https_listen) == 0)) {
         format_error(err, err_cap, "config: metrics.listen: \"%s\" is a public listener's address too", m);
+        return FG_EINVALID;
+    }
+    return 0;
+}
+
+/* A db.socket path the socket address cannot hold was passed over for
+ * db.host:db.port (127.0.0.1:3306: whatever server listens there) without a
+ * word. */
+static int check_db_socket(const fg_config_t *cfg, char *err, size_t err_cap)
+{
+    fg_db_node_t node;
+    if (cfg->db_socket[0] != '\0' && !parse_node(cfg->db_socket, strlen(cfg->db_socket), 0, &node)) {
+        format_error(err, err_cap, "config: db.socket: a unix socket path is under 108 bytes: \"%.60s…\"",
+                     cfg->db_socket);
         return FG_EINVALID;
     }
     return 0;
@@ -909,5 +934,7 @@ int fg_config_load(fg_config_t *cfg, const char *path, char *err, size_t err_cap
     int rc = load_environment(cfg, err, err_cap);
     if (rc == 0)
         rc = check_reminders(cfg, err, err_cap);
-    return rc != 0 ? rc : check_listeners(cfg, err, err_cap);
+    if (rc == 0)
+        rc = check_listeners(cfg, err, err_cap);
+    return rc != 0 ? rc : check_db_socket(cfg, err, err_cap);
 }

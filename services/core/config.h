@@ -144,6 +144,11 @@ void fg_config_defaults(fg_config_t *cfg);
  */
 int fg_config_load(fg_config_t *cfg, const char *path, char *err, size_t err_cap) FG_MUST_USE;
 
+/** 1 when the environment variable name (FEEGATE_…) is a setting's, 0 when
+ *  the configuration does not read it (a typo, say: a file's unknown key is
+ *  refused, the environment's cannot be, since scripts set names of their own). */
+int fg_config_env_known(const char *name);
+
 /** Reads the config file format (INI, above) from text (len bytes, named
  *  name in messages) over what cfg holds: the file part of fg_config_load,
  *  without the defaults and the environment.  0, or FG_EINVALID with one

@@ -613,6 +613,26 @@ START_TEST(env_errors)
     expect_error(err, "FEEGATE_VIETQR_BANK_BIN: vietqr.bank_bin");
     fg_config_free(&c);
 
+    /* a socket path the address cannot hold is refused, not passed over for host:port */
+    char long_path[160];
+    memset(long_path, 'd', sizeof(long_path) - 1);
+    long_path[0] = '/';
+    long_path[sizeof(long_path) - 1] = '\0';
+    setenv("FEEGATE_DB_SOCKET", long_path, 1);
+    ck_assert_int_eq(fg_config_load(&c, NULL, err, sizeof(err)), FG_EINVALID);
+    expect_error(err, "db.socket: a unix socket path is under 108 bytes");
+    fg_config_free(&c);
+    unsetenv("FEEGATE_DB_SOCKET");
+
+    /* which names are settings' (the server warns of the others at start) */
+    ck_assert_int_eq(fg_config_env_known("FEEGATE_HTTPS_CERT"), 1);
+    ck_assert_int_eq(fg_config_env_known("FEEGATE_DB_SOCKET"), 1);
+    ck_assert_int_eq(fg_config_env_known("FEEGATE_HTTP_TRUSTED_PROXIES"), 1);
+    ck_assert_int_eq(fg_config_env_known("FEEGATE_HTTPS_CERTS"), 0);
+    ck_assert_int_eq(fg_config_env_known("FEEGATE_DB_PASWORD"), 0);
+    ck_assert_int_eq(fg_config_env_known("FEEGATE_"), 0);
+    ck_assert_int_eq(fg_config_env_known("feegate_db_socket"), 0);
+
     /* the file is read first, so a bad file wins over a bad environment */
     const char *path = write_file("[db]\nport = 0\n");
     ck_assert_int_eq(fg_config_load(&c, path, err, sizeof(err)), FG_EINVALID);

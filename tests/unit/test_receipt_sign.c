@@ -360,8 +360,8 @@ END_TEST
 
 static int python_verify(const char *key_pem, const char *payload, const char *payer_ref)
 {
-    return run("python3 %s/tests/unit/verify_receipt_jws.py %s '%s' '%s' >%s/py.out 2>&1", FEEGATE_SOURCE_DIR, key_pem,
-               payload, payer_ref, dir);
+    return run("/usr/bin/python3 %s/tests/unit/verify_receipt_jws.py %s '%s' '%s' >%s/py.out 2>&1", FEEGATE_SOURCE_DIR,
+               key_pem, payload, payer_ref, dir);
 }
 
 START_TEST(qr_payload_verified_by_python)
