@@ -945,14 +945,18 @@ static int requests_unfinished(loop_t *loop)
  * HTTP/2's final GOAWAY and shuts down the sockets of the connections that
  * stay open so that h2o closes them through its own paths; the flush window
  * starts over whenever anything is in flight again.  Returns 1 when every
- * connection is gone (the context may be disposed), 0 otherwise. */
+ * connection is gone and every job has come back (the context may be
+ * disposed), 0 otherwise. */
 static int drain(loop_t *loop)
 {
     int64_t deadline = monotonic_us() + (int64_t)DRAIN_DEADLINE_MS * 1000, idle_since = 0;
     int shut = 0;
     for (;;) {
         int64_t now = monotonic_us();
-        if (h2o_linklist_is_empty(&loop->sockets))
+        /* a request whose client has gone still has its job on a database
+         * worker: its answer comes back through this loop's receiver, which
+         * disposing would unregister and free under it */
+        if (h2o_linklist_is_empty(&loop->sockets) && loop->inflight == 0)
             return 1;
         int writing = 0;
         for (h2o_linklist_t *l = loop->sockets.next; l != &loop->sockets && !writing; l = l->next)
@@ -1016,10 +1020,12 @@ static void *loop_main(void *arg)
         while (!loop->stopping)
             h2o_evloop_run(loop->ctx.loop, INT32_MAX);
         if (!drain(loop)) {
-            /* a connection h2o would not close: disposing would abort */
+            /* a connection h2o would not close, or a job still on a worker:
+             * disposing would abort, or free what the job's answer needs */
             fg_log_t l;
-            fg_log_begin(&l, FG_LOG_WARN, "connections still open at exit");
+            fg_log_begin(&l, FG_LOG_WARN, "connections or requests still open at exit");
             fg_log_int(&l, "loop", loop->index);
+            fg_log_int(&l, "requests", loop->inflight);
             fg_log_end(&l);
             return NULL;
         }

@@ -5,12 +5,14 @@
  */
 #define _GNU_SOURCE
 #include <signal.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 #include "core/buf.h"
+#include "db/db.h"
 #include "harness.h"
 
 static fgt_server_t srv;
@@ -327,6 +329,47 @@ START_TEST(sigterm_with_idle_connections_exits_0)
 }
 END_TEST
 
+/* A request whose client has gone while its job waits on a database worker (here behind a
+ * lock the test holds on the order): SIGTERM comes, the last connection is gone, and the loop
+ * must still wait for the job's answer to come back through it before it is disposed (the
+ * answer, sent to a disposed loop, was a crash). The job finishes, the server exits 0. */
+START_TEST(sigterm_waits_for_the_job_of_a_client_gone)
+{
+    char ref[40], sql[200], request[640];
+    snprintf(ref, sizeof(ref), "%s", fgt_unique("GONE"));
+    fgt_response_t r = fgt_order_create(&srv, FGT_HTTP1, mer.key, NULL, ref, 125000, NULL);
+    fgt_expect(r, 201, NULL);
+    char order[48];
+    snprintf(order, sizeof(order), "%s", fgt_json_str(&r, "id", NULL));
+    fgt_response_free(&r);
+    fg_config_t cfg;
+    fgt_config_load(&cfg);
+    fg_db_t *held = fgt_db_open(&cfg);
+    snprintf(sql, sizeof(sql), "SELECT id FROM orders WHERE public_id = '%s' FOR UPDATE", order);
+    ck_assert_int_eq(fg_db_exec_text(held, "START TRANSACTION", 17), 0);
+    ck_assert_int_eq(fg_db_exec_text(held, sql, strlen(sql)), 0);
+
+    /* over h2c, whose connection h2o keeps reading (an HTTP/1 connection is not read while its
+     * request runs, so its close is seen only when the answer is written): the client gives up
+     * after half a second, while the cancel waits for the order's row, and closes */
+    snprintf(request, sizeof(request),
+             "curl -s -o /dev/null --http2-prior-knowledge -m 0.5 -X POST -H 'Authorization: Bearer %s' -H "
+             "'Idempotency-Key: %s' http://127.0.0.1:%d/v1/orders/%s/cancel",
+             mer.key, fgt_unique("gone"), srv.http_port, order);
+    ck_assert_int_eq(WEXITSTATUS(system(request)), 28); /* curl: timed out */
+    fgt_sleep_ms(200);
+    ck_assert_int_eq(kill(srv.pid, SIGTERM), 0);
+    fgt_sleep_ms(700); /* the stop has found no connection left */
+    ck_assert_int_eq(fg_db_exec_text(held, "COMMIT", 6), 0);
+    fg_db_close(held);
+    fg_config_free(&cfg);
+    ck_assert_int_eq(fgt_server_stop(&srv), 0);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM orders WHERE public_id = ? AND status = 'cancelled'", order,
+                                NULL),
+                     1);
+}
+END_TEST
+
 /* ---- readiness follows the database ---------------------------------------------- */
 
 static long readyz(const fgt_server_t *s)
@@ -452,6 +495,7 @@ int main(void)
     tcase_add_loop_test(tc, sigterm_finishes_requests_in_flight, 0, FGT_PROTOS);
     tcase_add_loop_test(tc, sigterm_lets_a_body_still_arriving_finish, 0, FGT_PROTOS);
     tcase_add_test(tc, sigterm_with_idle_connections_exits_0);
+    tcase_add_test(tc, sigterm_waits_for_the_job_of_a_client_gone);
     /* its own server on a database socket that comes and goes; no other
      * server may connect meanwhile (its connections are told apart by id) */
     tc = fgt_tcase(s, "readiness", merchant_setup, NULL);
