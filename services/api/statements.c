@@ -128,6 +128,27 @@ static int parse_day(yajl_val v, int32_t *out)
     return fg_stmt_date(y, m, d, out) == 0 ? 0 : -1;
 }
 
+typedef struct {
+    fg_call_t *call;
+    const char *public_id;
+    fg_buf_t body;
+} created_t;
+
+/* Last in the reconciliation's transaction: its answer, stored under the
+ * request's key in the same transaction, so that a retry (or a twin at once)
+ * with the key makes no second reconciliation and re-queues nothing again. */
+static int created_answer(fg_db_t *db, void *arg)
+{
+    created_t *a = arg;
+    fg_reconciliation_t r;
+    int rc = fg_reconciliation_read(db, a->public_id, &r);
+    if (rc != 0)
+        return rc;
+    fg_buf_reset(&a->body);
+    fg_reconciliation_json(&a->body, &r);
+    return fg_idem_store(db, a->call, 201, &a->body);
+}
+
 void fg_reconciliations_create(fg_call_t *call, fg_db_t *db)
 {
     fg_field_error_t err;
@@ -149,15 +170,15 @@ void fg_reconciliations_create(fg_call_t *call, fg_db_t *db)
         fg_call_error(call, 422, "invalid_request", "invalid_period", "from must not be after to", "from");
     } else {
         snprintf(who, sizeof(who), "staff:%s", call->staff_email);
-        int rc = fg_reconciliation_create(db, call->cfg, account, from, to, who, id);
-        fg_reconciliation_t r;
-        if (rc == 0 && (rc = fg_reconciliation_get(db, id, &r)) == 0) {
-            fg_buf_t b = FG_BUF_INIT;
-            fg_reconciliation_json(&b, &r);
-            fg_call_json(call, 201, &b);
-        } else {
-            fg_call_db_error(call, db, rc);
-        }
+        created_t a = {call, id, FG_BUF_INIT};
+        int rc = fg_reconciliation_create(db, call->cfg, account, from, to, who, id, created_answer, &a);
+        if (rc == 0)
+            fg_call_json(call, 201, &a.body);
+        else if (rc == FG_ECONFLICT && call->idem_taken)
+            fg_idem_answer_conflict(call, db);
+        else
+            fg_call_db_error(call, db, rc == FG_ECONFLICT ? FG_ERETRY : rc);
+        fg_buf_free(&a.body);
     }
     yajl_tree_free(root);
 }

@@ -182,8 +182,8 @@ static int store_tx(fg_db_t *db, void *arg)
 static void idempotency_finish(fg_call_t *call, fg_db_t *db)
 {
     /* idem_lost: the work was done and is answered; its key now belongs to another request */
-    if (call->idem_key == NULL || call->idem_stored || call->idem_lost || call->replayed || call->status >= 500 ||
-        call->status == 0)
+    if (call->idem_key == NULL || call->idem_stored || call->idem_lost || call->replayed || call->idem_refused ||
+        call->status >= 500 || call->status == 0)
         return;
     store_arg_t a = {call};
     int rc = fg_db_tx(db, store_tx, &a);
@@ -227,6 +227,7 @@ static void call_finish(fg_call_t *call, fg_db_t *db)
         call->status = 0;
         call->content_type = NULL;
         call->replayed = 0;
+        call->idem_refused = 0;
         fg_buf_free(&call->response);
         fg_buf_reset(&call->response_headers);
         call->route->handler(call, db);

@@ -133,6 +133,7 @@ struct fg_call {
     const char *content_type;  /* static; NULL = JSON */
     fg_buf_t response_headers; /* extra response headers: "name\0value\0"…, fg_call_add_header */
     int replayed;
+    int idem_refused; /* answered about its key (used for another request, still in progress): never stored */
     fg_buf_t header_scratch;
     /* lifecycle, owned by the server */
     void *server_private;

@@ -237,9 +237,12 @@ int fg_idem_answer_existing(fg_db_t *db, fg_call_t *call)
     if (fingerprint.len != FG_SHA256_LEN || memcmp(fingerprint.data, call->fingerprint, FG_SHA256_LEN) != 0) {
         fg_call_error(call, 422, "idempotency", "idempotency_key_reused",
                       "this Idempotency-Key was used with a different request", "Idempotency-Key");
+        call->idem_refused = 1;
     } else if (strcmp(state.data, "running") == 0) {
+        /* never the key's answer: the request holding it may still fail and free it */
         fg_call_error(call, 409, "idempotency", "idempotency_key_in_progress",
                       "a request with this Idempotency-Key is still in progress; retry later", "Idempotency-Key");
+        call->idem_refused = 1;
     } else {
         fg_call_json(call, (int)status, &body);
         call->replayed = 1;

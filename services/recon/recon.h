@@ -147,13 +147,18 @@ typedef struct {
  *  amount_mismatch, unresolved) back to the matching job, and adds a
  *  ledger_only item for each transfer the bank feed applied in the period
  *  that no statement line shows after recon.ledger_only_after_days
- *  business days.  0, FG_EINVALID (no account, or from after to), or a
- *  database code. */
+ *  business days.  last (may be NULL) runs at the end of the transaction,
+ *  the new reconciliation's id in public_id (the API stores the request's
+ *  idempotency key and answer there, in the same transaction): its non-zero
+ *  rolls everything back and is returned.  0, FG_EINVALID (no account, or
+ *  from after to), last's code, or a database code. */
 int fg_reconciliation_create(fg_db_t *db, const fg_config_t *cfg, const char *account, int32_t from_day, int32_t to_day,
-                             const char *who, char public_id[FG_ID_CAP]) FG_MUST_USE;
+                             const char *who, char public_id[FG_ID_CAP], fg_db_tx_fn last, void *last_arg) FG_MUST_USE;
 /** Reads a reconciliation and its summary.  0, FG_ENOTFOUND, or a database
  *  code. */
 int fg_reconciliation_get(fg_db_t *db, const char *public_id, fg_reconciliation_t *out) FG_MUST_USE;
+/** fg_reconciliation_get inside the caller's transaction (left open). */
+int fg_reconciliation_read(fg_db_t *db, const char *public_id, fg_reconciliation_t *out) FG_MUST_USE;
 void fg_reconciliation_json(fg_buf_t *b, const fg_reconciliation_t *r);
 /** Appends up to limit items of r (of one state when state is not NULL)
  *  with ids above after, as JSON objects separated by commas; *last_id the

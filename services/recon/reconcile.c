@@ -98,6 +98,8 @@ typedef struct {
     int32_t from, to;
     int64_t ledger_only_after_days;
     char *public_id;
+    fg_db_tx_fn last;
+    void *last_arg;
 } create_t;
 
 int64_t fg_recon_day_start_ms(int32_t day) { return fg_day_start_ms(day); }
@@ -158,15 +160,17 @@ static int create_tx(fg_db_t *db, void *arg)
     fg_stmt_int(&s, c->to);
     fg_stmt_cstr(&s, c->who);
     fg_stmt_int(&s, now);
-    return fg_stmt_exec(&s);
+    if ((rc = fg_stmt_exec(&s)) != 0)
+        return rc;
+    return c->last != NULL ? c->last(db, c->last_arg) : 0;
 }
 
 int fg_reconciliation_create(fg_db_t *db, const fg_config_t *cfg, const char *account, int32_t from_day, int32_t to_day,
-                             const char *who, char public_id[FG_ID_CAP])
+                             const char *who, char public_id[FG_ID_CAP], fg_db_tx_fn last, void *last_arg)
 {
     if (account == NULL || account[0] == '\0' || strlen(account) > FG_STMT_ACCOUNT_MAX || from_day > to_day)
         return FG_EINVALID;
-    create_t c = {account, who, from_day, to_day, cfg->recon_ledger_only_after_days, public_id};
+    create_t c = {account, who, from_day, to_day, cfg->recon_ledger_only_after_days, public_id, last, last_arg};
     return fg_db_tx(db, create_tx, &c);
 }
 
@@ -227,6 +231,13 @@ static int summary_money(fg_db_t *db, fg_reconciliation_t *out)
 }
 
 int fg_reconciliation_get(fg_db_t *db, const char *public_id, fg_reconciliation_t *out)
+{
+    int rc = fg_reconciliation_read(db, public_id, out);
+    fg_db_end(db);
+    return rc;
+}
+
+int fg_reconciliation_read(fg_db_t *db, const char *public_id, fg_reconciliation_t *out)
 {
     fg_stmt_t s;
     fg_buf_t pid = FG_BUF_INIT, account = FG_BUF_INIT, who = FG_BUF_INIT, state = FG_BUF_INIT;
@@ -309,7 +320,6 @@ int fg_reconciliation_get(fg_db_t *db, const char *public_id, fg_reconciliation_
     if ((rc = rc == FG_ENOTFOUND ? 0 : rc) != 0 || (rc = summary_money(db, out)) != 0)
         goto Exit;
 Exit:
-    fg_db_end(db);
     fg_buf_free(&pid);
     fg_buf_free(&account);
     fg_buf_free(&who);

@@ -301,7 +301,7 @@ void fg_staff_reconciliations_post(fg_call_t *call, fg_db_t *db)
         goto Exit;
     }
     snprintf(who, sizeof(who), "staff:%s", s.session.staff.email);
-    int rc = fg_reconciliation_create(db, call->cfg, account.data, from_day, to_day, who, id);
+    int rc = fg_reconciliation_create(db, call->cfg, account.data, from_day, to_day, who, id, NULL, NULL);
     if (rc == 0) {
         fg_buf_t after = FG_BUF_INIT;
         fg_buf_putc(&after, '{');

@@ -292,11 +292,19 @@ START_TEST(a_day_reconciled)
     char body[200], today[16];
     business_day(0, today);
     snprintf(body, sizeof(body), "{\"account\":\"%s\",\"from\":\"2026-12-02\",\"to\":\"%s\"}", account, today);
-    r = fgt_req(&srv, FGT_H2C, "POST", "/v1/reconciliations", finance, NULL, body, 0, NULL);
+    char rec_key[48];
+    snprintf(rec_key, sizeof(rec_key), "%s", fgt_unique("rec"));
+    r = fgt_req(&srv, FGT_H2C, "POST", "/v1/reconciliations", finance, rec_key, body, 0, NULL);
     fgt_expect(r, 201, NULL);
     char id[64], path[160];
     snprintf(id, sizeof(id), "%s", fgt_json_str(&r, "id", NULL));
     fgt_response_free(&r);
+    /* sent again with its key (a timeout, a retry): the same reconciliation, no second one */
+    r = fgt_req(&srv, FGT_H2C, "POST", "/v1/reconciliations", finance, rec_key, body, 0, NULL);
+    fgt_expect(r, 201, NULL);
+    ck_assert_str_eq(fgt_json_str(&r, "id", NULL), id);
+    fgt_response_free(&r);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM reconciliations WHERE account = ?", account, NULL), 1);
     wait_decided(account); /* undecided lines were looked at again */
     snprintf(path, sizeof(path), "/v1/reconciliations/%s", id);
     r = fgt_req(&srv, FGT_H2C, "GET", path, auditor, NULL, NULL, 0, NULL);
