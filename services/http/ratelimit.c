@@ -11,8 +11,12 @@
  */
 #include "http/ratelimit.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include "core/buf.h"
 
 #define UNIT 60000000LL /* one token */
@@ -133,4 +137,24 @@ int64_t fg_ratelimit_wait(fg_ratelimit_t *rl, const char *key, size_t key_len, i
 void fg_ratelimit_charge(fg_ratelimit_t *rl, const char *key, size_t key_len, int64_t now_ms)
 {
     (void)fg_ratelimit_take(rl, key, key_len, now_ms);
+}
+
+size_t fg_ratelimit_address_key(const char *address, char *out, size_t cap)
+{
+    struct in6_addr a6;
+    if (strchr(address, ':') != NULL && inet_pton(AF_INET6, address, &a6) == 1) {
+        if (IN6_IS_ADDR_V4MAPPED(&a6)) {
+            if (inet_ntop(AF_INET, &a6.s6_addr[12], out, (socklen_t)cap) != NULL)
+                return strlen(out);
+        } else {
+            memset(&a6.s6_addr[8], 0, 8);
+            char prefix[INET6_ADDRSTRLEN];
+            if (inet_ntop(AF_INET6, &a6, prefix, sizeof(prefix)) != NULL) {
+                int n = snprintf(out, cap, "%s/64", prefix);
+                return n > 0 && (size_t)n < cap ? (size_t)n : 0;
+            }
+        }
+    }
+    int n = snprintf(out, cap, "%s", address);
+    return n >= 0 && (size_t)n < cap ? (size_t)n : cap - 1;
 }

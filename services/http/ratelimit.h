@@ -35,4 +35,11 @@ int64_t fg_ratelimit_wait(fg_ratelimit_t *rl, const char *key, size_t key_len, i
 /** Takes a token if there is one (charging after the fact never refuses). */
 void fg_ratelimit_charge(fg_ratelimit_t *rl, const char *key, size_t key_len, int64_t now_ms);
 
+/** The bucket key of a client address, into out (cap >= 64): an IPv4
+ *  address as written; an IPv6 one by its /64 ("2001:db8:1:2::/64": one
+ *  subscriber's allocation, whose 2^64 addresses would otherwise each get a
+ *  bucket of their own), an IPv4-mapped one as its IPv4; text that is no
+ *  address as written.  Returns the key's length. */
+size_t fg_ratelimit_address_key(const char *address, char *out, size_t cap);
+
 #endif

@@ -675,6 +675,7 @@ static void send_rate_limited(h2o_req_t *req, int64_t wait_s)
     h2o_iovec_t v = h2o_strdup(&req->pool, seconds, (size_t)n);
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_RETRY_AFTER, NULL, v.base, v.len);
     if (h2o_memis(req->path.base, req->path.len < 4 ? req->path.len : 4, H2O_STRLIT("/v1/")) ||
+        h2o_memis(req->path.base, req->path.len < 7 ? req->path.len : 7, H2O_STRLIT("/readyz")) ||
         h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1) != -1) {
         send_error(req, 429, "rate_limited", "rate_limited", "too many requests; retry after the Retry-After seconds");
         return;
@@ -695,17 +696,21 @@ static int rate_limited(h2o_req_t *req, const fg_route_t *route, int index, int6
 {
     int64_t wait;
     if (address_limited(route)) {
-        char peer[48];
+        char peer[48], bucket[64];
         peer_address(req, peer, sizeof(peer));
-        wait = fg_ratelimit_take(server.by_address, peer, strlen(peer), fg_now_ms());
+        size_t n = fg_ratelimit_address_key(peer, bucket, sizeof(bucket));
+        wait = fg_ratelimit_take(server.by_address, bucket, n, fg_now_ms());
     } else if (route->auth != FG_AUTH_NONE && server.by_key != NULL) {
         ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1);
         if (i == -1)
             return 0; /* 401 without a database round trip */
         h2o_iovec_t v = req->headers.entries[i].value;
-        /* the credential, not its spelling: "bearer K" and "Bearer K" share a bucket */
+        /* the credential, not its spelling: "bearer K", "Bearer K" and "Bearer   K" share a
+         * bucket (authentication skips the spaces before the key, auth.c) */
         if (v.len > 7 && strncasecmp(v.base, "Bearer ", 7) == 0)
             v = h2o_iovec_init(v.base + 7, v.len - 7);
+        while (v.len > 0 && v.base[0] == ' ')
+            v = h2o_iovec_init(v.base + 1, v.len - 1);
         wait = fg_ratelimit_take(server.by_key, v.base, v.len, fg_now_ms());
     } else {
         return 0;
@@ -719,12 +724,16 @@ static int rate_limited(h2o_req_t *req, const fg_route_t *route, int index, int6
 
 int64_t fg_limits_rejected_wait(const fg_call_t *call)
 {
-    return fg_ratelimit_wait(server.rejected, call->peer, strlen(call->peer), fg_now_ms());
+    char bucket[64];
+    size_t n = fg_ratelimit_address_key(call->peer, bucket, sizeof(bucket));
+    return fg_ratelimit_wait(server.rejected, bucket, n, fg_now_ms());
 }
 
 void fg_limits_rejected_charge(const fg_call_t *call)
 {
-    fg_ratelimit_charge(server.rejected, call->peer, strlen(call->peer), fg_now_ms());
+    char bucket[64];
+    size_t n = fg_ratelimit_address_key(call->peer, bucket, sizeof(bucket));
+    fg_ratelimit_charge(server.rejected, bucket, n, fg_now_ms());
 }
 
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
@@ -743,6 +752,17 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         return 0;
     }
     if (is_get && h2o_memis(path, path_len, H2O_STRLIT("/readyz"))) {
+        /* each asks the database: limited by address like a public page (a
+         * balancer's probes come from few addresses, far below the limit) */
+        char peer[48], bucket[64];
+        peer_address(req, peer, sizeof(peer));
+        size_t n = fg_ratelimit_address_key(peer, bucket, sizeof(bucket));
+        int64_t wait = fg_ratelimit_take(server.by_address, bucket, n, fg_now_ms());
+        if (wait > 0) {
+            send_rate_limited(req, wait);
+            finish(req, route_api_count + ROUTE_READYZ, start_us, 429);
+            return 0;
+        }
         start_readyz(req, loop, start_us);
         return 0;
     }

@@ -130,9 +130,60 @@ START_TEST(authenticated_routes_are_limited_per_key)
         ck_assert_int_ge(atol(fgt_header(&r, "retry-after")), 1);
         fgt_response_free(&r);
     }
+    /* the same key spelled with more spaces (authentication takes it) shares its bucket */
+    char spaced[200];
+    snprintf(spaced, sizeof(spaced), "Authorization: Bearer    %s", a.key);
+    const char *spaced_headers[] = {spaced, NULL};
+    fgt_response_t r = fgt_request(&srv, FGT_H2C, "GET", "/v1/orders", spaced_headers, NULL, 0);
+    fgt_expect(r, 429, "rate_limited");
+    fgt_response_free(&r);
     /* the other merchant's key is not held back by the first one's */
-    fgt_response_t r = fgt_req(&srv, FGT_H2TLS, "GET", "/v1/orders", b.key, NULL, NULL, 0, NULL);
+    r = fgt_req(&srv, FGT_H2TLS, "GET", "/v1/orders", b.key, NULL, NULL, 0, NULL);
     fgt_expect(r, 200, NULL);
+    fgt_response_free(&r);
+    stop();
+}
+END_TEST
+
+/* An address that keeps presenting API keys we do not have is held back before the database is
+ * asked again; a known key from the same address (in the key cache) still works; /readyz, which
+ * asks the database too, is limited by address like a public page. */
+START_TEST(unknown_keys_and_readiness_probes_are_limited_per_address)
+{
+    static const char *const env[] = {"FEEGATE_LIMITS_REJECTED_PER_MINUTE=60", "FEEGATE_LIMITS_REJECTED_BURST=3",
+                                      "FEEGATE_LIMITS_ADDRESS_PER_MINUTE=60", "FEEGATE_LIMITS_ADDRESS_BURST=4", NULL};
+    fgt_server_start(&srv, env);
+    char known[200], bogus[200];
+    snprintf(known, sizeof(known), "Authorization: Bearer %s", a.key);
+    const char *known_headers[] = {known, NULL}, *bogus_headers[] = {bogus, NULL};
+    fgt_response_t r = fgt_request_from(&srv, FGT_HTTP1, "127.0.0.41", "GET", "/v1/orders", known_headers, NULL, 0);
+    fgt_expect(r, 200, NULL); /* the known key is cached */
+    fgt_response_free(&r);
+    for (int i = 0; i < 3; i++) {
+        snprintf(bogus, sizeof(bogus), "Authorization: Bearer fg_live_%s", fgt_unique("nokey"));
+        r = fgt_request_from(&srv, FGT_H2C, "127.0.0.41", "GET", "/v1/orders", bogus_headers, NULL, 0);
+        fgt_expect(r, 401, "invalid_api_key");
+        fgt_response_free(&r);
+    }
+    snprintf(bogus, sizeof(bogus), "Authorization: Bearer fg_live_%s", fgt_unique("nokey"));
+    r = fgt_request_from(&srv, FGT_H2C, "127.0.0.41", "GET", "/v1/orders", bogus_headers, NULL, 0);
+    fgt_expect(r, 429, "rate_limited");
+    ck_assert_int_ge(atol(fgt_header(&r, "retry-after")), 1);
+    fgt_response_free(&r);
+    r = fgt_request_from(&srv, FGT_HTTP1, "127.0.0.41", "GET", "/v1/orders", known_headers, NULL, 0);
+    fgt_expect(r, 200, NULL);
+    fgt_response_free(&r);
+    /* another address is not held back */
+    r = fgt_request_from(&srv, FGT_HTTP1, "127.0.0.42", "GET", "/v1/orders", bogus_headers, NULL, 0);
+    fgt_expect(r, 401, "invalid_api_key");
+    fgt_response_free(&r);
+    for (int i = 0; i < 4; i++) {
+        r = fgt_request_from(&srv, FGT_HTTP1, "127.0.0.43", "GET", "/readyz", NULL, NULL, 0);
+        fgt_expect(r, 200, NULL);
+        fgt_response_free(&r);
+    }
+    r = fgt_request_from(&srv, FGT_HTTP1, "127.0.0.43", "GET", "/readyz", NULL, NULL, 0);
+    fgt_expect(r, 429, "rate_limited");
     fgt_response_free(&r);
     stop();
 }
@@ -433,6 +484,7 @@ int main(void)
     tcase_add_test(tc, public_routes_are_limited_per_address);
     tcase_add_test(tc, behind_trusted_proxies_each_client_has_its_bucket);
     tcase_add_test(tc, authenticated_routes_are_limited_per_key);
+    tcase_add_test(tc, unknown_keys_and_readiness_probes_are_limited_per_address);
     tcase_add_test(tc, sources_of_refused_notifications_are_held_back);
     tcase_add_test(tc, rejected_inbox_rows_are_pruned_after_their_retention);
     tcase_add_test(tc, a_slow_client_is_timed_out);

@@ -78,6 +78,38 @@ START_TEST(a_full_table_forgets_the_oldest_key)
 }
 END_TEST
 
+/* A client address's bucket: IPv4 as it is, IPv6 by its /64 (one subscriber's 2^64 addresses
+ * share it), IPv4-mapped IPv6 as its IPv4. */
+START_TEST(addresses_are_bucketed_by_subscriber)
+{
+    static const struct {
+        const char *address, *key;
+    } CASES[] = {{"203.0.113.7", "203.0.113.7"},
+                 {"2001:db8:1:2:aaaa:bbbb:cccc:dddd", "2001:db8:1:2::/64"},
+                 {"2001:db8:1:2::1", "2001:db8:1:2::/64"},
+                 {"2001:db8:1:3::1", "2001:db8:1:3::/64"},
+                 {"::ffff:198.51.100.9", "198.51.100.9"},
+                 {"::1", "::/64"},
+                 {"", ""},
+                 {"not:an address", "not:an address"}};
+    for (size_t i = 0; i < sizeof(CASES) / sizeof(CASES[0]); i++) {
+        char key[64];
+        size_t n = fg_ratelimit_address_key(CASES[i].address, key, sizeof(key));
+        ck_assert_str_eq(key, CASES[i].key);
+        ck_assert_uint_eq(n, strlen(CASES[i].key));
+    }
+    /* so rotating through one /64 empties one bucket */
+    fg_ratelimit_t *rl = fg_ratelimit_new(60, 2, 64);
+    char key[64], address[64];
+    for (int i = 0; i < 3; i++) {
+        snprintf(address, sizeof(address), "2001:db8:5:6::%x", i + 1);
+        size_t n = fg_ratelimit_address_key(address, key, sizeof(key));
+        ck_assert_int_eq(fg_ratelimit_take(rl, key, n, 1000) > 0, i == 2);
+    }
+    fg_ratelimit_free(rl);
+}
+END_TEST
+
 START_TEST(a_limit_of_zero_is_off)
 {
     fg_ratelimit_t *rl = fg_ratelimit_new(0, 10, 64);
@@ -145,6 +177,7 @@ static Suite *ratelimit_suite(void)
     tcase_add_test(tc, charging_after_the_fact_and_waiting_take_nothing_extra);
     tcase_add_test(tc, a_full_table_forgets_the_oldest_key);
     tcase_add_test(tc, a_limit_of_zero_is_off);
+    tcase_add_test(tc, addresses_are_bucketed_by_subscriber);
     suite_add_tcase(s, tc);
     tc = tcase_create("http1_head");
     tcase_add_loop_test(tc, well_formed_heads_pass, 0, (int)(sizeof(good_heads) / sizeof(good_heads[0])));
