@@ -162,6 +162,7 @@ static const char SQL_ROLLUPS_CITY[] = "SELECT r.day, NULL, NULL, " ROLLUP_COLUM
 static const char SQL_TAIL_PAYMENTS[] = TAIL(FG_ROLLUP_PAYMENTS(TAIL_WHERE("j.created_at")), "x.n", "x.v");
 static const char SQL_TAIL_REFUNDS[] = TAIL(FG_ROLLUP_REFUNDS(TAIL_WHERE("j.created_at")), "0", "x.v");
 static const char SQL_TAIL_FEES[] = TAIL(FG_ROLLUP_FEES(TAIL_WHERE("pj.created_at")), "0", "x.v");
+static const char SQL_TAIL_FEES_LATE[] = TAIL(FG_ROLLUP_FEES_LATE(TAIL_WHERE("j.created_at")), "0", "x.v");
 
 /* Reads rows of (yyyymmdd day, merchant, name, fee type, category, adapter, measures...) into the groups.
  * measure_of[i] is the M_ slot of the i-th measure column. */
@@ -290,6 +291,8 @@ static int read_rollups(fg_db_t *db, const fg_collections_query_t *q, fg_grouper
         rc = read_tail(db, SQL_TAIL_REFUNDS, q, watermark, M_REFUNDED, g);
     if (rc == 0)
         rc = read_tail(db, SQL_TAIL_FEES, q, watermark, M_FEES, g);
+    if (rc == 0)
+        rc = read_tail(db, SQL_TAIL_FEES_LATE, q, watermark, M_FEES, g);
     if (rc == 0)
         rc = fg_db_commit(db);
     else

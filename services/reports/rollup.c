@@ -35,6 +35,7 @@ static const char SQL_DELTA_CLEAR[] = "DELETE FROM report_delta";
 static const char SQL_ADD_PAYMENTS[] = DELTA "x.n, x.v, 0, 0 FROM (" FG_ROLLUP_PAYMENTS("") ") x";
 static const char SQL_ADD_REFUNDS[] = DELTA "0, 0, x.v, 0 FROM (" FG_ROLLUP_REFUNDS("") ") x";
 static const char SQL_ADD_FEES[] = DELTA "0, 0, 0, x.v FROM (" FG_ROLLUP_FEES("") ") x";
+static const char SQL_ADD_FEES_LATE[] = DELTA "0, 0, 0, x.v FROM (" FG_ROLLUP_FEES_LATE("") ") x";
 
 #define SUMS "SUM(payments), SUM(collected), SUM(refunded), SUM(fees) FROM report_delta "
 #define ON_DUP                                                                                                         \
@@ -98,7 +99,7 @@ static int round_tx(fg_db_t *db, void *arg)
         if ((rc = fg_db_exec_text(db, SQL_DELTA_TABLE, sizeof(SQL_DELTA_TABLE) - 1)) != 0 ||
             (rc = fg_stmt_init(&s, db, SQL_DELTA_CLEAR)) != 0 || (rc = fg_stmt_exec(&s)) != 0 ||
             (rc = add(db, SQL_ADD_PAYMENTS, r)) != 0 || (rc = add(db, SQL_ADD_REFUNDS, r)) != 0 ||
-            (rc = add(db, SQL_ADD_FEES, r)) != 0)
+            (rc = add(db, SQL_ADD_FEES, r)) != 0 || (rc = add(db, SQL_ADD_FEES_LATE, r)) != 0)
             return rc;
         for (size_t i = 0; i < sizeof(SQL_ROLL) / sizeof(SQL_ROLL[0]); i++)
             if ((rc = fg_stmt_init(&s, db, SQL_ROLL[i])) != 0 || (rc = fg_stmt_exec(&s)) != 0)

@@ -44,7 +44,16 @@
                         "JOIN ledger_accounts a ON a.id = e.account_id AND a.merchant_id = p.merchant_id "                                \
                         "WHERE j.kind = 'refund' " extra " GROUP BY 1, 2, 3, 4, 5"
 
-/* a settlement's fees, each on its payment's day and group */
+/* A journal's first ledger entry (what places it in a range). */
+#define FG_ROLLUP_FIRST(journal) "(SELECT MIN(x.id) FROM ledger_entries x WHERE x.journal_id = " journal ")"
+
+/* A settlement's fees, each on its payment's day and group, counted with
+ * whichever of the two journals (the settlement's, the payment's) has the
+ * later first entry: the settlement's when the payment was posted before it
+ * (FG_ROLLUP_FEES), the payment's when the gateway settled a transaction
+ * whose notification came late (FG_ROLLUP_FEES_LATE).  Counted with the
+ * settlement alone, a fee whose payment was posted afterwards was never
+ * counted; with either, once. */
 #define FG_ROLLUP_FEES(extra)                                                                                                   \
     "SELECT " FG_ROLLUP_DAY(                                                                                                    \
         "pj.created_at") " AS d, p.merchant_id AS mid, o.fee_type AS ft, "                                                      \
@@ -53,6 +62,16 @@
                          "JOIN settlement_rows r ON r.batch_id = b.id AND r.kind = 'payment' "                                  \
                          "JOIN payments p ON p.adapter = b.gateway AND p.provider_txn_id = r.transaction_no "                   \
                          "JOIN journals pj ON pj.kind = 'payment' AND pj.payment_id = p.id JOIN orders o ON o.id = p.order_id " \
-                         "WHERE j.kind = 'settlement' AND p.amount_applied > 0 " extra " GROUP BY 1, 2, 3, 4, 5"
+                         "WHERE j.kind = 'settlement' AND p.amount_applied > 0 AND " FG_ROLLUP_FIRST(                           \
+                             "pj.id") " < " FG_ROLLUP_FIRST("j.id") " " extra " GROUP BY 1, 2, 3, 4, 5"
+#define FG_ROLLUP_FEES_LATE(extra)                                                                                             \
+    "SELECT " FG_ROLLUP_DAY(                                                                                                   \
+        "j.created_at") " AS d, p.merchant_id AS mid, o.fee_type AS ft, "                                                      \
+                        "COALESCE(o.category, '') AS cat, p.adapter AS ad, SUM(r.fee) AS v FROM " FG_ROLLUP_JOURNALS           \
+                        "JOIN payments p ON p.id = j.payment_id JOIN orders o ON o.id = p.order_id "                           \
+                        "JOIN settlement_rows r ON r.transaction_no = p.provider_txn_id AND r.kind = 'payment' "               \
+                        "JOIN settlement_batches b ON b.id = r.batch_id AND b.gateway = p.adapter "                            \
+                        "WHERE j.kind = 'payment' AND p.amount_applied > 0 AND b.journal_id IS NOT NULL AND " FG_ROLLUP_FIRST( \
+                            "b.journal_id") " < " FG_ROLLUP_FIRST("j.id") " " extra " GROUP BY 1, 2, 3, 4, 5"
 
 #endif

@@ -487,6 +487,85 @@ static const char *settle_batch(const char *account, const char *batch, const ch
     return line_state(batch);
 }
 
+/* The collections report's fees from the rollups (fees of the day, every gateway) and from the
+ * journals (the full scan), for today. */
+static long long fees_today(const char *source)
+{
+    char path[200];
+    snprintf(path, sizeof(path), "/v1/reports/collections?from=%s&to=%s&group_by=adapter%s", today, today, source);
+    fgt_response_t r = fgt_req(&srv, FGT_H2C, "GET", path, auditor, NULL, NULL, 0, NULL);
+    fgt_expect(r, 200, NULL);
+    long long fees = fgt_json_int(&r, "totals", "fees", NULL);
+    fgt_response_free(&r);
+    return fees;
+}
+
+/* Waits (up to 60 s) for the rollups to cover every ledger entry there is now. */
+static void rolled_up_to_now(void)
+{
+    long long upto = fgt_db_int("SELECT MAX(id) FROM ledger_entries", NULL, NULL);
+    for (int i = 0; i < 600; i++) {
+        if (fgt_db_int("SELECT upto_entry_id FROM report_watermarks WHERE name = 'collections'", NULL, NULL) >= upto)
+            return;
+        fgt_sleep_ms(100);
+    }
+    ck_abort_msg("the rollups did not reach entry %lld in 60 s", upto);
+}
+
+/* MoMo settles and pays out a transaction whose notification never came (and whose status it
+ * would not tell us): the settlement's journal is posted, and rolled up, before the payment's.
+ * When the payment is posted at last, its fee is counted in the rollups as in the journals
+ * (counted with the settlement alone, it was never counted: the payment was not there yet). */
+START_TEST(a_fee_settled_before_its_payment_is_posted_is_counted_once)
+{
+    char body[300], path[128], payment[48], txn[24], account[40], batch[40];
+    snprintf(account, sizeof(account), "STL%s", fgt_unique("f"));
+    snprintf(batch, sizeof(batch), "MOMOB%s", fgt_unique("f"));
+    snprintf(body, sizeof(body),
+             "{\"merchant_ref\":\"%s\",\"fee_type\":\"tuition\",\"amount\":150000,\"currency\":\"VND\"}",
+             fgt_unique("LATE"));
+    fgt_response_t r = fgt_req(&srv, FGT_H2C, "POST", "/v1/orders", mer.key, NULL, body, 0, NULL);
+    fgt_expect(r, 201, NULL);
+    snprintf(path, sizeof(path), "/v1/orders/%s/payments", fgt_json_str(&r, "id", NULL));
+    fgt_response_free(&r);
+    r = fgt_req(&srv, FGT_HTTP1, "POST", path, mer.key, fgt_unique("pk"), "{\"method\":\"momo\"}", 0, NULL);
+    fgt_expect(r, 201, NULL);
+    snprintf(payment, sizeof(payment), "%s", fgt_json_str(&r, "id", NULL));
+    fgt_response_free(&r);
+    chaos("{\"lose_ipn\":true,\"fail_api\":true}");
+    snprintf(body, sizeof(body), "{\"order_id\":\"%s\",\"outcome\":\"approve\"}", payment);
+    r = fgt_banksim_control(&bank, "/control/momo/pay", body);
+    ck_assert_int_eq(r.status, 200);
+    const char *t = strstr(fgt_json_str(&r, "redirect_url", NULL), "transId=");
+    ck_assert_ptr_nonnull(t);
+    snprintf(txn, sizeof(txn), "%.*s", (int)strspn(t + 8, "0123456789"), t + 8);
+    fgt_response_free(&r);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM payments WHERE public_id = ? AND status = 'pending'", payment,
+                                NULL),
+                     1);
+    const char *const rows[][3] = {{txn, payment, "150000"}};
+    ck_assert_str_eq(settle_batch(account, batch, rows, 1), "matched");
+    rolled_up_to_now();
+    long long before = fees_today("");
+    ck_assert_int_eq(before, fees_today("&source=journals")); /* the payment is not posted: no fee of it yet */
+    /* MoMo answers the status query again: the payment is posted */
+    chaos("{}");
+    for (int i = 0; i < 600 && fgt_db_int("SELECT COUNT(*) FROM payments WHERE public_id = ? AND status = "
+                                          "'succeeded'",
+                                          payment, NULL) == 0;
+         i++)
+        fgt_sleep_ms(100);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM payments WHERE public_id = ? AND status = 'succeeded'", payment,
+                                NULL),
+                     1);
+    rolled_up_to_now();
+    long long fee = (150000LL * 150 + 5000) / 10000;
+    ck_assert_int_eq(fees_today("&source=journals"), before + fee);
+    ck_assert_int_eq(fees_today(""), before + fee);
+    ck_assert_int_eq(fgt_ledger_check(), 0);
+}
+END_TEST
+
 /* A payout line that came before its batch's file, whose bank reference is
  * the bank's own and whose memo names the batch: when the file arrives the
  * line goes back to matching, like one whose reference is the batch's, and
@@ -602,6 +681,7 @@ int main(void)
     tcase_add_test(tc, momo_file_rows_held_against_the_ledger);
     tcase_add_test(tc, a_later_batch_lists_what_an_earlier_one_left_out);
     tcase_add_test(tc, a_payout_line_naming_its_batch_in_the_memo_is_settled_by_the_file);
+    tcase_add_test(tc, a_fee_settled_before_its_payment_is_posted_is_counted_once);
     suite_add_tcase(s, tc);
     int rc = fgt_run(s);
     if (fgt_server_stop(&srv) != 0)
