@@ -38,6 +38,11 @@
  * to record the outcome.  A worker killed mid-attempt delays the retry by at
  * most this much. */
 #define FG_WEBHOOK_LEASE_MS (FG_WEBHOOK_TIMEOUT_MS + 10000)
+/* A row whose last attempt began this recently may still be in flight, on
+ * any instance: two leases, so that instances' clocks may differ by up to a
+ * lease.  Nothing that makes rows due again (a receiver back up, an endpoint
+ * enabled again) touches it: its attempt records its own outcome. */
+#define FG_WEBHOOK_INFLIGHT_MS (2 * FG_WEBHOOK_LEASE_MS)
 /* After a rotation the previous secret keeps signing for 24 hours. */
 #define FG_WEBHOOK_SECRET_OVERLAP_MS (24LL * 3600 * 1000)
 /* Kept of a receiver's answer: its first KiB. */

@@ -1141,6 +1141,50 @@ START_TEST(two_instances_share_deliveries_without_duplicates)
 }
 END_TEST
 
+/* A merchant pauses and resumes its endpoint while an attempt is on its way: the attempt is
+ * not made due again and sent a second time at once (it was, the enable making every parked
+ * row due); it records its own outcome, once. */
+START_TEST(an_endpoint_paused_and_resumed_mid_attempt_gets_it_once)
+{
+    fgt_server_t s;
+    fgt_merchant_t m;
+    char ep[64], secret[64], url[128], path[160];
+    static char orders[1][64];
+    server_start(&s, 1);
+    merchant(&m);
+    receiver_t *rc = receiver_start(NULL);
+    receiver_url(rc, url, sizeof(url));
+    endpoint_create(&s, &m, url, "[\"*\"]", ep, secret);
+    receiver_secret(rc, 0, secret);
+    receiver_set(rc, &rc->delay_ms, 3000); /* it answers after 3 s */
+    orders_batch(&s, &m, 1, orders);
+    orders_cancel_all(&s, &m, 1, orders); /* order.cancelled */
+    static hit_t hits[HITS_MAX];
+    long long deadline = mono_ms() + 10000;
+    while (receiver_hits(rc, hits, HITS_MAX) == 0 && mono_ms() < deadline)
+        fgt_sleep_ms(20);
+    ck_assert_int_eq(receiver_hits(rc, hits, HITS_MAX), 1);
+    const char *const steps[] = {"disable", "enable"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof(path), "/v1/webhook-endpoints/%s/%s", ep, steps[i]);
+        fgt_response_t r = fgt_req(&s, FGT_H2C, "POST", path, m.key, NULL, NULL, 0, NULL);
+        fgt_expect(r, 200, NULL);
+        fgt_response_free(&r);
+    }
+    deadline = mono_ms() + 8000;
+    while (delivered_of(ep) < 1 && mono_ms() < deadline)
+        fgt_sleep_ms(50);
+    ck_assert_int_eq(delivered_of(ep), 1);
+    fgt_sleep_ms(500); /* a second copy, if one were sent, has reached the receiver by now */
+    int got = receiver_hits(rc, hits, HITS_MAX);
+    ck_assert_msg(got == 1, "the event was sent %d times", got);
+    ck_assert_int_eq(hits[0].attempt, 1);
+    endpoint_delete(&s, &m, ep);
+    ck_assert_int_eq(fgt_server_stop(&s), 0);
+    receiver_stop(rc);
+}
+END_TEST
+
 /* ---- a receiver down for a while ------------------------------------------------------- */
 
 START_TEST(receiver_down_for_a_while_gets_everything_in_order)
@@ -1589,6 +1633,7 @@ int main(void)
     tcase_add_test(tc, three_days_of_failure_fail_the_delivery_and_disable_the_endpoint);
     tcase_add_test(tc, receiver_down_for_a_while_gets_everything_in_order);
     tcase_add_test(tc, two_instances_share_deliveries_without_duplicates);
+    tcase_add_test(tc, an_endpoint_paused_and_resumed_mid_attempt_gets_it_once);
     tcase_add_test(tc, private_addresses_are_refused_without_the_switch);
     tcase_add_test(tc, event_list_never_skips_a_late_commit);
     tcase_add_test(tc, sigkill_mid_delivery_loses_nothing);
