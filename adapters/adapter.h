@@ -28,6 +28,7 @@ typedef struct {
     const char *description; /* may be NULL */
     const char *payer_ip;    /* may be NULL */
     int64_t now_ms;
+    int64_t expires_ms; /* the order's expiry (0: none): a provider's pay window ends no later */
 } fg_payment_start_t;
 
 typedef struct {

@@ -203,7 +203,12 @@ static int start(const fg_config_t *cfg, const fg_payment_start_t *in, fg_paymen
         return FG_ERANGE;
     snprintf(amount, sizeof(amount), "%lld", (long long)scaled);
     fg_format_gmt7(in->now_ms, created);
-    fg_format_gmt7(in->now_ms + FG_VNPAY_PAY_WINDOW_MS, expires);
+    /* the bill's own expiry cuts the window short: money VNPay took after it
+     * would reach an expired order and be held as unapplied */
+    int64_t window_end = in->now_ms + FG_VNPAY_PAY_WINDOW_MS;
+    if (in->expires_ms > in->now_ms && in->expires_ms < window_end)
+        window_end = in->expires_ms;
+    fg_format_gmt7(window_end, expires);
     fg_buf_t info = FG_BUF_INIT, return_url = FG_BUF_INIT, query = FG_BUF_INIT;
     order_info(in->order_code, in->description, &info);
     fg_buf_printf(&return_url, "%s/pay/return/vnpay", cfg->public_base_url);

@@ -258,9 +258,11 @@ static int parse_due(const char *s, size_t n, char *out, size_t cap)
     } else {
         char *end = NULL;
         long serial = strtol(text, &end, 10);
-        if (end == text || (*end != '\0' && strcmp(end, ".0") != 0) || serial < 1 || serial > 2958465)
+        /* a spreadsheet's day number counts from 1899-12-30; 25569 is 1970-01-01.
+         * Only the years 2000 to 2099 (36526 up to 73051): a bare 15 or 2025
+         * in a date column is a mistaken cell, not a day of 1900 or 1905 */
+        if (end == text || (*end != '\0' && strcmp(end, ".0") != 0) || serial < 36526 || serial >= 73051)
             return -1;
-        /* a spreadsheet's day number counts from 1899-12-30; 25569 is 1970-01-01 */
         day = fg_day_of_ms((int64_t)(serial - 25569) * 86400000LL);
     }
     fg_time_format_rfc3339(fg_day_start_ms(fg_day_next(day)) - 1000, 0, out, cap);
@@ -354,7 +356,9 @@ static int row_json(reader_t *r, fg_bill_t *bill, const fg_sheet_cell_t *cells, 
             char t[40];
             if (parse_due(v, cells[i].len, t, sizeof(t)) != 0)
                 return fg_field_fail(err, FG_FIELD_UNACCEPTABLE, "invalid_date", COLUMNS[c].field,
-                                     "the date \"%.40s\" is not dd/mm/yyyy or yyyy-mm-dd", v);
+                                     "the date \"%.40s\" is not dd/mm/yyyy or yyyy-mm-dd (or a spreadsheet date of "
+                                     "2000 to 2099)",
+                                     v);
             fg_json_kv_str(j, comma, COLUMNS[c].field, t);
         } else if (c == COL_ALLOW_PARTIAL) {
             fg_json_kv_bool(j, comma, "allow_partial", yes(v, &r->scratch));

@@ -156,9 +156,14 @@ int fg_payment_create(fg_db_t *db, const fg_config_t *cfg, const fg_merchant_ref
         rc = FG_EIO;
         goto Exit;
     }
-    fg_payment_start_t start = {
-        pn->payment_id, pn->amount, pn->currency, pn->code, pn->description.len > 0 ? pn->description.data : NULL,
-        pn->payer_ip,   pn->now};
+    fg_payment_start_t start = {pn->payment_id,
+                                pn->amount,
+                                pn->currency,
+                                pn->code,
+                                pn->description.len > 0 ? pn->description.data : NULL,
+                                pn->payer_ip,
+                                pn->now,
+                                order.expires_at_null ? 0 : order.expires_at};
     pn->start = start;
     if (pn->adapter->start_request != NULL) {
         /* reached over HTTP: the call is built now, made after COMMIT */

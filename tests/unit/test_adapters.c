@@ -169,7 +169,7 @@ START_TEST(vnpay_payment_url_is_signed_in_gmt7)
 {
     /* 2025-09-05T02:30:00Z is 09:30 in Hanoi */
     fg_payment_start_t in = {
-        "pay_01K4C0000000000000000000", 1500000, "VND", "7K3M9QXW2A5", "Học phí HK1", NULL, 1757039400000LL};
+        "pay_01K4C0000000000000000000", 1500000, "VND", "7K3M9QXW2A5", "Học phí HK1", NULL, 1757039400000LL, 0};
     fg_payment_started_t out = {FG_BUF_INIT, FG_BUF_INIT};
     ck_assert_int_eq(fg_adapter_vnpay.start(&cfg, &in, &out), 0);
     const char *url = out.redirect_url.data;
@@ -181,6 +181,17 @@ START_TEST(vnpay_payment_url_is_signed_in_gmt7)
     ck_assert_ptr_nonnull(strstr(url, "vnp_ReturnUrl=https%3A%2F%2Fpay.example.gov.vn%2Fpay%2Freturn%2Fvnpay&"));
     ck_assert_int_eq(verify_query(strchr(url, '?') + 1), 0);
     fg_buf_free(&out.redirect_url);
+    /* a bill expiring at 09:35 ends VNPay's window then, not at 09:45; one expiring later leaves it */
+    in.expires_ms = 1757039400000LL + 5 * 60 * 1000;
+    ck_assert_int_eq(fg_adapter_vnpay.start(&cfg, &in, &out), 0);
+    ck_assert_ptr_nonnull(strstr(out.redirect_url.data, "vnp_ExpireDate=20250905093500&"));
+    ck_assert_int_eq(verify_query(strchr(out.redirect_url.data, '?') + 1), 0);
+    fg_buf_free(&out.redirect_url);
+    in.expires_ms = 1757039400000LL + 60 * 60 * 1000;
+    ck_assert_int_eq(fg_adapter_vnpay.start(&cfg, &in, &out), 0);
+    ck_assert_ptr_nonnull(strstr(out.redirect_url.data, "vnp_ExpireDate=20250905094500&"));
+    fg_buf_free(&out.redirect_url);
+    in.expires_ms = 0;
     /* VND only; x100 must not overflow */
     in.currency = "USD";
     ck_assert_int_eq(fg_adapter_vnpay.start(&cfg, &in, &out), FG_EINVALID);
@@ -427,7 +438,7 @@ END_TEST
 
 START_TEST(momo_create_request_is_signed_and_bounded)
 {
-    fg_payment_start_t in = {"pay_01K4C0000000000000000000", 50000, "VND", "7K3M9QXW2A5", NULL, NULL, 0};
+    fg_payment_start_t in = {"pay_01K4C0000000000000000000", 50000, "VND", "7K3M9QXW2A5", NULL, NULL, 0, 0};
     fg_provider_request_t req = {FG_BUF_INIT, FG_BUF_INIT, 0};
     ck_assert_int_eq(fg_adapter_momo.start_request(&cfg, &in, &req), 0);
     ck_assert_str_eq(req.url.data, "https://momo.example/v2/gateway/api/create");
@@ -633,7 +644,7 @@ START_TEST(vietqr_crc_and_worked_example)
                      "1200005802VN62170813ung ho lu lut6304C15C");
     fg_buf_free(&payload);
     /* the adapter's payload for an order: the code is the memo */
-    fg_payment_start_t in = {"pay_01K4C0000000000000000000", 250000, "VND", "7K3M9QXW2A5", NULL, NULL, 0};
+    fg_payment_start_t in = {"pay_01K4C0000000000000000000", 250000, "VND", "7K3M9QXW2A5", NULL, NULL, 0, 0};
     fg_payment_started_t out = {FG_BUF_INIT, FG_BUF_INIT};
     ck_assert_int_eq(fg_adapter_vietqr.start(&cfg, &in, &out), 0);
     ck_assert_ptr_nonnull(strstr(out.qr_payload.data, "5406250000"));

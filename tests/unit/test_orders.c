@@ -269,6 +269,27 @@ START_TEST(bills_header_names_each_column_once)
 }
 END_TEST
 
+/* A date column: dd/mm/yyyy, yyyy-mm-dd, or a spreadsheet's day number of the years 2000 to
+ * 2099; a bare 15 or 2025 is a mistaken cell, refused, not a day of 1900 or 1905. */
+START_TEST(bills_dates_are_days_of_this_century)
+{
+    const char *file = "merchant_ref,amount,hạn nộp\nA,1,46387\nB,1,15\nC,1,2025\nD,1,31/12/2026\nE,1,73051\n";
+    fg_bills_t b;
+    fg_bills_init(&b);
+    fg_bills_defaults_t defaults = {"tuition", NULL};
+    ck_assert_int_eq(fg_bills_read(&b, FG_SHEET_CSV, file, strlen(file), &defaults, NOW_MS), 0);
+    ck_assert_uint_eq(b.count, 5);
+    static const fg_bill_state_t WANT[] = {FG_BILL_VALID, FG_BILL_INVALID, FG_BILL_INVALID, FG_BILL_VALID,
+                                           FG_BILL_INVALID};
+    for (size_t i = 0; i < 5; i++)
+        ck_assert_msg(b.rows[i].state == WANT[i], "row %zu: state %d", i + 2, b.rows[i].state);
+    ck_assert_ptr_nonnull(strstr(b.rows[0].order_json.data, "\"due_at\":\"2026-12-31T16:59:59Z\""));
+    ck_assert_ptr_nonnull(strstr(b.rows[3].order_json.data, "\"due_at\":\"2026-12-31T16:59:59Z\""));
+    ck_assert_str_eq(b.rows[1].error.code, "invalid_date");
+    fg_bills_free(&b);
+}
+END_TEST
+
 START_TEST(fingerprint_covers_method_path_and_body)
 {
     uint8_t a[FG_SHA256_LEN], b[FG_SHA256_LEN];
@@ -384,6 +405,7 @@ static Suite *orders_suite(void)
     tcase_add_test(tc, transport_checks);
     tcase_add_test(tc, duplicate_keys);
     tcase_add_test(tc, bills_header_names_each_column_once);
+    tcase_add_test(tc, bills_dates_are_days_of_this_century);
     tcase_add_test(tc, fingerprint_covers_method_path_and_body);
     tcase_add_test(tc, effective_status);
     tcase_add_test(tc, payable_amount_and_acceptance);
