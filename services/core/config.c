@@ -154,6 +154,7 @@ static const option_t options[] = {
     INT64("http.idle_timeout_s", http_idle_timeout_s, 1, 3600, "60"),
     INT64("http.max_connections", http_max_connections, 1, 1000000, "10000"),
     INT64("payments.pending_query_after_s", payments_pending_query_after_s, 1, 604800, "900"),
+    INT64("payments.pending_expire_after_s", payments_pending_expire_after_s, 1, 2592000, "86400"),
     INT64("payer.start_limit_per_address", payer_start_limit_per_address, 1, 1000000, "30"),
     INT64("payer.start_limit_per_order", payer_start_limit_per_order, 1, 1000000, "10"),
     INT64("payer.start_limit_window_s", payer_start_limit_window_s, 1, 86400, "600"),

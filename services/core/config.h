@@ -79,6 +79,9 @@ typedef struct {
     int64_t http_request_timeout_s, http_idle_timeout_s, http_max_connections;
     /* payments */
     int64_t payments_pending_query_after_s; /* 900; 1..604800 */
+    /* 86400; 1..2592000: a payment the provider still calls unfinished this
+     * long after it began is expired (its pay window is long over) */
+    int64_t payments_pending_expire_after_s;
     /* payer pages: payments started from a bill (POST /pay/{code}/start) per
      * client address and per order in each fixed window, counted in MariaDB */
     int64_t payer_start_limit_per_address; /* 30; 1..1000000 */

@@ -204,9 +204,18 @@ static int query_one(fg_db_t *db, const fg_config_t *cfg, const due_t *d)
     fg_provider_request_free(&req);
     if (rc == 0)
         return 0;
-    later_t l = {d, rc == FG_ENOTFOUND ? 0 : now + backoff_ms(cfg, d->query_count), reason};
+    /* a payment the provider still calls unfinished a day (payments.
+     * pending_expire_after_s) after it began is expired: every provider's pay
+     * window (VNPay's 15 minutes, MoMo's under two hours) is long over, so
+     * nobody can pay it any more, and it is no longer asked about every 6
+     * hours for ever; a notification that still comes applies as for any
+     * expired payment */
+    int give_up = rc == 1 && now - d->created_at > cfg->payments_pending_expire_after_s * 1000;
+    later_t l = {d, rc == FG_ENOTFOUND || give_up ? 0 : now + backoff_ms(cfg, d->query_count), reason};
     if (rc == FG_ENOTFOUND)
         l.reason = "the provider has no such transaction: the payer never paid";
+    else if (give_up)
+        l.reason = "still unfinished at the provider long after it began: its pay window is over";
     else if (rc != 1) {
         fg_log_t line; /* "l" is the later_t above */
         fg_log_begin(&line, FG_LOG_WARN, "provider query failed");

@@ -398,6 +398,41 @@ START_TEST(vnpay_lost_ipn_is_settled_by_querydr)
 }
 END_TEST
 
+/* A payer who opened VNPay's page and walked away: VNPay calls the transaction unfinished for
+ * ever. Once payments.pending_expire_after_s (a day) has passed since it began (its 15-minute
+ * window long over), the status job expires it instead of asking again every 6 hours for ever. */
+START_TEST(a_payment_unfinished_for_a_day_is_expired)
+{
+    char order[40], payment[40];
+    /* an instance that gives up after 6 s (a day by default) beside the suite's (a day) */
+    static const char *const env[] = {"FEEGATE_PAYMENTS_PENDING_EXPIRE_AFTER_S=6", NULL};
+    fgt_server_t mine;
+    fgt_banksim_feegate_start(&mine, &bank, fgt_free_port(), env);
+    new_order(95000, NULL, order, NULL);
+    vnpay_payment(order, payment); /* opened, never decided */
+    /* asked about (from 2 s on), still unfinished: pending */
+    for (int i = 0; i < 50 && fgt_db_int("SELECT query_count FROM payments WHERE public_id = ?", payment, NULL) == 0;
+         i++)
+        fgt_sleep_ms(100);
+    ck_assert_int_ge(fgt_db_int("SELECT query_count FROM payments WHERE public_id = ?", payment, NULL), 1);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM payments WHERE public_id = ? AND status = 'pending'", payment,
+                                NULL),
+                     1);
+    /* asked about again after 6 s: expired */
+    for (int i = 0; i < 300 && fgt_db_int("SELECT COUNT(*) FROM payments WHERE public_id = ? AND status = 'expired'",
+                                          payment, NULL) == 0;
+         i++)
+        fgt_sleep_ms(100);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM payments WHERE public_id = ? AND status = 'expired' AND "
+                                "failure_reason LIKE 'still unfinished at the provider%'",
+                                payment, NULL),
+                     1);
+    expect_order(order, "open", 0);
+    ck_assert_int_eq(fgt_server_stop(&mine), 0);
+    ledger_holds();
+}
+END_TEST
+
 START_TEST(vnpay_late_payment_to_an_expired_order_is_unapplied)
 {
     char order[40], payment[40], extra[96], expires[40];
@@ -1860,6 +1895,7 @@ int main(void)
     tcase_add_test(tc, vnpay_decline_forgery_and_reordered_failure);
     tcase_add_test(tc, vnpay_wrong_amount_is_applied_and_answered_04);
     tcase_add_test(tc, vnpay_lost_ipn_is_settled_by_querydr);
+    tcase_add_test(tc, a_payment_unfinished_for_a_day_is_expired);
     tcase_add_test(tc, vnpay_late_payment_to_an_expired_order_is_unapplied);
     tcase_add_test(tc, vnpay_refund_and_a_provider_that_is_down);
     tcase_add_test(tc, momo_success_duplicates_forgery_and_refund);

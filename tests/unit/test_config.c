@@ -613,6 +613,7 @@ START_TEST(env_errors)
     expect_error(err, "FEEGATE_VIETQR_BANK_BIN: vietqr.bank_bin");
     fg_config_free(&c);
 
+    unsetenv("FEEGATE_VIETQR_BANK_BIN");
     /* a socket path the address cannot hold is refused, not passed over for host:port */
     char long_path[160];
     memset(long_path, 'd', sizeof(long_path) - 1);
