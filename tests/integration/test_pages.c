@@ -624,22 +624,30 @@ static void wait_receipt(const char *path, const char *status)
     ck_abort_msg("%s never said %s", path, status);
 }
 
-START_TEST(vnpay_return_lands_on_a_receipt_processing_then_paid)
+/* The bill's VNPay button tapped and VNPay's page opened by the payer: the payment's id (its
+ * vnp_TxnRef) into payment (48 bytes). */
+static void vnpay_page_opened(const char *code, char *payment)
 {
-    char code[16], order[40], pay_url[2048], payment[48], receipt[128];
-    new_order(275000, NULL, order, code);
+    char pay_url[2048];
     fgt_response_t r = start_from(&srv, new_source(), code, "vnpay");
     ck_assert_ptr_nonnull(start_target(&r));
     snprintf(pay_url, sizeof(pay_url), "%s", start_target(&r));
     fgt_response_free(&r);
-    r = fgt_http("GET", pay_url, NULL); /* the payer opens VNPay's page */
+    r = fgt_http("GET", pay_url, NULL);
     ck_assert_int_eq(r.status, 200);
     fgt_response_free(&r);
-    snprintf(payment, sizeof(payment), "%s", strstr(pay_url, "vnp_TxnRef=") + strlen("vnp_TxnRef="));
+    snprintf(payment, 48, "%s", strstr(pay_url, "vnp_TxnRef=") + strlen("vnp_TxnRef="));
     *strchrnul(payment, '&') = '\0';
+}
+
+START_TEST(vnpay_return_lands_on_a_receipt_processing_then_paid)
+{
+    char code[16], order[40], payment[48], receipt[128];
+    new_order(275000, NULL, order, code);
+    vnpay_page_opened(code, payment);
 
     /* the notification is lost on the way: the browser comes back first */
-    r = fgt_banksim_control(&bank, "/control/chaos", "{\"lose_ipn\":true}");
+    fgt_response_t r = fgt_banksim_control(&bank, "/control/chaos", "{\"lose_ipn\":true}");
     fgt_response_free(&r);
     char body[160];
     snprintf(body, sizeof(body), "{\"txn_ref\":\"%s\",\"outcome\":\"approve\"}", payment);
@@ -685,18 +693,10 @@ END_TEST
  * cancelled one's page. */
 START_TEST(a_payment_cancelled_at_vnpay_says_so_and_the_next_tap_starts_anew)
 {
-    char code[16], pay_url[2048], payment[48], body[160], back_link[64];
+    char code[16], payment[48], body[160], back_link[64];
     new_order(96000, NULL, NULL, code);
-    fgt_response_t r = start_from(&srv, new_source(), code, "vnpay");
-    ck_assert_ptr_nonnull(start_target(&r));
-    snprintf(pay_url, sizeof(pay_url), "%s", start_target(&r));
-    fgt_response_free(&r);
-    r = fgt_http("GET", pay_url, NULL);
-    ck_assert_int_eq(r.status, 200);
-    fgt_response_free(&r);
-    snprintf(payment, sizeof(payment), "%s", strstr(pay_url, "vnp_TxnRef=") + strlen("vnp_TxnRef="));
-    *strchrnul(payment, '&') = '\0';
-    r = fgt_banksim_control(&bank, "/control/chaos", "{\"lose_ipn\":true}");
+    vnpay_page_opened(code, payment);
+    fgt_response_t r = fgt_banksim_control(&bank, "/control/chaos", "{\"lose_ipn\":true}");
     fgt_response_free(&r);
     snprintf(body, sizeof(body), "{\"txn_ref\":\"%s\",\"outcome\":\"decline\"}", payment);
     r = fgt_banksim_control(&bank, "/control/vnpay/pay", body);
