@@ -141,6 +141,7 @@ static int created_answer(fg_db_t *db, void *arg)
 {
     created_t *a = arg;
     fg_reconciliation_t r;
+    a->call->idem_stored = 0; /* a run again after a rollback stores again */
     int rc = fg_reconciliation_read(db, a->public_id, &r);
     if (rc != 0)
         return rc;

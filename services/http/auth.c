@@ -104,18 +104,6 @@ static int key_lookup(fg_call_t *call, fg_db_t *db, const char *key, scope_t *sc
     int64_t now = fg_now_ms();
     if (cache_get(hash, call, scope, now))
         return 0;
-    /* an address that keeps presenting keys we do not have is held back
-     * before the database is asked again (a known key is in the cache
-     * above, so a merchant sharing the address with it is not) */
-    int64_t wait = fg_limits_rejected_wait(call);
-    if (wait > 0) {
-        char seconds[24];
-        snprintf(seconds, sizeof(seconds), "%lld", (long long)wait);
-        fg_call_add_header(call, "retry-after", seconds);
-        fg_call_error(call, 429, "rate_limited", "rate_limited",
-                      "too many unknown API keys from this address; retry after the Retry-After seconds", NULL);
-        return -1;
-    }
 
     fg_stmt_t s;
     int64_t id = 0, is_export = 0;
@@ -140,7 +128,6 @@ static int key_lookup(fg_call_t *call, fg_db_t *db, const char *key, scope_t *sc
     }
     if (rc == 0 || public_id.len >= FG_ID_CAP || (!is_export && public_id.len == 0)) {
         fg_buf_free(&public_id);
-        fg_limits_rejected_charge(call);
         return unauthorized(call, "invalid_api_key", "the API key is not valid");
     }
     *scope = is_export ? SCOPE_EXPORT : SCOPE_MERCHANT;

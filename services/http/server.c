@@ -63,6 +63,11 @@ typedef struct {
     h2o_multithread_message_t stop_message;
     int inflight;
     int stopping;
+    /* the last readiness ping's answer and when it came (monotonic ms): a
+     * /readyz within READY_CACHE_MS is answered from it, so a flood of probes
+     * costs the database one ping a second a loop */
+    int ready_ok;
+    int64_t ready_at_ms;
     int goaway_held;        /* HTTP/2's final GOAWAY, held until the loop is idle (drain) */
     h2o_linklist_t sockets; /* every accepted socket still open (conn_t.link) */
 } loop_t;
@@ -578,6 +583,10 @@ static int start_call(h2o_req_t *req, loop_t *loop, const fg_route_t *route, int
 
 /* ---- readiness: one ping through the pool -------------------------------- */
 
+/* A ping's answer serves the /readyz of the next second (a balancer probes
+ * every few seconds; a flood of probes must not become a flood of pings). */
+#define READY_CACHE_MS 1000
+
 typedef struct {
     fg_job_t job;
     call_link_t *link;
@@ -594,6 +603,8 @@ static void ready_done(fg_job_t *job)
 {
     ready_job_t *r = (ready_job_t *)job;
     r->link->loop->inflight--;
+    r->link->loop->ready_ok = r->ok;
+    r->link->loop->ready_at_ms = monotonic_us() / 1000;
     h2o_req_t *req = r->link->req;
     if (req != NULL) {
         r->link->req = NULL;
@@ -675,7 +686,6 @@ static void send_rate_limited(h2o_req_t *req, int64_t wait_s)
     h2o_iovec_t v = h2o_strdup(&req->pool, seconds, (size_t)n);
     h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_RETRY_AFTER, NULL, v.base, v.len);
     if (h2o_memis(req->path.base, req->path.len < 4 ? req->path.len : 4, H2O_STRLIT("/v1/")) ||
-        h2o_memis(req->path.base, req->path.len < 7 ? req->path.len : 7, H2O_STRLIT("/readyz")) ||
         h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1) != -1) {
         send_error(req, 429, "rate_limited", "rate_limited", "too many requests; retry after the Retry-After seconds");
         return;
@@ -752,15 +762,12 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         return 0;
     }
     if (is_get && h2o_memis(path, path_len, H2O_STRLIT("/readyz"))) {
-        /* each asks the database: limited by address like a public page (a
-         * balancer's probes come from few addresses, far below the limit) */
-        char peer[48], bucket[64];
-        peer_address(req, peer, sizeof(peer));
-        size_t n = fg_ratelimit_address_key(peer, bucket, sizeof(bucket));
-        int64_t wait = fg_ratelimit_take(server.by_address, bucket, n, fg_now_ms());
-        if (wait > 0) {
-            send_rate_limited(req, wait);
-            finish(req, route_api_count + ROUTE_READYZ, start_us, 429);
+        if (loop->ready_at_ms != 0 && start_us / 1000 - loop->ready_at_ms < READY_CACHE_MS) {
+            if (loop->ready_ok)
+                send_body(req, 200, JSON_TYPE, H2O_STRLIT("{\"status\":\"ready\"}"), 0);
+            else
+                send_error(req, 503, "unavailable", "database_unavailable", "the database does not answer");
+            finish(req, route_api_count + ROUTE_READYZ, start_us, loop->ready_ok ? 200 : 503);
             return 0;
         }
         start_readyz(req, loop, start_us);

@@ -104,7 +104,13 @@ void fg_web_return_page(fg_call_t *call, fg_db_t *db)
     }
     fg_db_end(db);
     int plain_code = rc == 0 && code.len > 0 && strspn(code.data, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") == code.len;
-    int unpaid = rc == 0 && n.status == FG_NOTIFY_FAILED && pending && plain_code;
+    /* VNPay's TransactionStatus 00 with another ResponseCode (07: taken,
+     * held as suspect) is not paid here, but the money may have left the
+     * payer: that one is never told "nothing was taken, pay again" */
+    size_t ts_len = 0;
+    const char *ts = strcmp(adapter->name, "vnpay") == 0 ? fg_call_query(call, "vnp_TransactionStatus", &ts_len) : NULL;
+    int maybe_taken = ts != NULL && ts_len == 2 && memcmp(ts, "00", 2) == 0;
+    int unpaid = rc == 0 && n.status == FG_NOTIFY_FAILED && !maybe_taken && pending && plain_code;
     if (unpaid) {
         unpaid_t u = {id, fg_now_ms()};
         rc = fg_db_tx(db, mark_unpaid_tx, &u);

@@ -135,13 +135,11 @@ static const char SQL_RELEASE[] = "UPDATE webhook_deliveries SET next_attempt_at
                                   "WHERE id = ? AND attempts = ? AND status = 'pending'";
 static const char SQL_HEALTHY[] = "UPDATE webhook_endpoints SET failing_since = NULL WHERE id = ?";
 /* A receiver back up gets its backlog now, not at each delivery's backed-off
- * time; rows within a lease of now, and rows whose attempt began within
- * FG_WEBHOOK_INFLIGHT_MS (claimed by another instance after this one read its
- * clock, or by one whose clock runs ahead), are attempts in flight and stay
- * as they are. */
+ * time; attempts in flight (webhooks.h: holding their claim's lease, claimed
+ * by any instance) stay as they are. */
 static const char SQL_BACKLOG_DUE[] =
     "UPDATE webhook_deliveries SET next_attempt_at = ? WHERE endpoint_id = ? AND status = 'pending' AND "
-    "next_attempt_at > ? AND (last_attempt_at IS NULL OR last_attempt_at < ?)";
+    "next_attempt_at > ? AND " FG_WEBHOOK_NOT_IN_FLIGHT_SQL;
 static const char SQL_FAILING[] =
     "UPDATE webhook_endpoints SET failing_since = ? WHERE id = ? AND failing_since IS NULL";
 static const char SQL_DISABLE[] =
@@ -601,7 +599,7 @@ static int record_success(fg_db_t *db, transfer_t *t, int64_t now)
         return 0;
     /* the endpoint was failing and answers again */
     int64_t healthy[] = {t->endpoint_id};
-    int64_t backlog[] = {now, t->endpoint_id, now + FG_WEBHOOK_LEASE_MS, now - FG_WEBHOOK_INFLIGHT_MS};
+    int64_t backlog[] = {now, t->endpoint_id, now, now - FG_WEBHOOK_INFLIGHT_MS};
     if ((rc = bind_run(db, SQL_HEALTHY, healthy, 1)) == 0)
         rc = bind_run(db, SQL_BACKLOG_DUE, backlog, 4);
     return rc;

@@ -17,13 +17,13 @@ static const char SQL_ENDPOINT[] = "SELECT " FG_ENDPOINT_COLUMNS
 static const char SQL_ENDPOINT_LOCK[] = "SELECT " FG_ENDPOINT_COLUMNS
                                         " FROM webhook_endpoints WHERE public_id = ? AND merchant_id = ? "
                                         "AND deleted_at IS NULL FOR UPDATE";
-/* Parking leaves the attempts in flight (FG_WEBHOOK_INFLIGHT_MS) their
- * leases: made due again by an enable within the lease, they were claimed and
- * sent again while the first copy was still on its way.  Each records its
- * own outcome; one that fails is held by the claim's enabled check. */
+/* Parking leaves the attempts in flight (webhooks.h) their leases: made due
+ * again by an enable within the lease, they were claimed and sent again while
+ * the first copy was still on its way.  Each records its own outcome; one
+ * that fails is held by the claim's enabled check. */
 static const char SQL_PARK[] =
-    "UPDATE webhook_deliveries SET next_attempt_at = NULL WHERE endpoint_id = ? AND status = 'pending' AND "
-    "(last_attempt_at IS NULL OR last_attempt_at < ?)";
+    "UPDATE webhook_deliveries SET next_attempt_at = NULL WHERE endpoint_id = ? AND status = "
+    "'pending' AND " FG_WEBHOOK_NOT_IN_FLIGHT_SQL;
 static const char SQL_RESUME[] = "UPDATE webhook_deliveries SET next_attempt_at = ? WHERE endpoint_id = ? "
                                  "AND status = 'pending' AND next_attempt_at IS NULL";
 /* The fan-out's (redelivery 0) with ON DUPLICATE KEY: a rerun of a fan-out

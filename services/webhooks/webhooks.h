@@ -38,11 +38,20 @@
  * to record the outcome.  A worker killed mid-attempt delays the retry by at
  * most this much. */
 #define FG_WEBHOOK_LEASE_MS (FG_WEBHOOK_TIMEOUT_MS + 10000)
-/* A row whose last attempt began this recently may still be in flight, on
- * any instance: two leases, so that instances' clocks may differ by up to a
- * lease.  Nothing that makes rows due again (a receiver back up, an endpoint
- * enabled again) touches it: its attempt records its own outcome. */
+/* A row is in flight while it holds the lease its claim gave it
+ * (next_attempt_at = last_attempt_at + FG_WEBHOOK_LEASE_MS, both written by
+ * the claiming instance) and that claim began within two leases (so that
+ * instances' clocks may differ by up to a lease); an attempt whose outcome is
+ * recorded has moved next_attempt_at on.  Nothing that makes rows due again
+ * (a receiver back up, an endpoint enabled again) touches a row in flight:
+ * its attempt records its own outcome.  Text for an SQL condition taking
+ * one parameter, now - FG_WEBHOOK_INFLIGHT_MS. */
 #define FG_WEBHOOK_INFLIGHT_MS (2 * FG_WEBHOOK_LEASE_MS)
+#define FG_WEBHOOK__STR(x) #x
+#define FG_WEBHOOK__XSTR(x) FG_WEBHOOK__STR(x)
+#define FG_WEBHOOK_NOT_IN_FLIGHT_SQL                                                                                   \
+    "NOT (last_attempt_at IS NOT NULL AND last_attempt_at >= ? AND next_attempt_at IS NOT NULL AND "                   \
+    "next_attempt_at <= last_attempt_at + " FG_WEBHOOK__XSTR(FG_WEBHOOK_LEASE_MS) ")"
 /* After a rotation the previous secret keeps signing for 24 hours. */
 #define FG_WEBHOOK_SECRET_OVERLAP_MS (24LL * 3600 * 1000)
 /* Kept of a receiver's answer: its first KiB. */
