@@ -161,6 +161,7 @@ struct transfer {
     CURLcode result;
     long status;
     enum { OUTCOME_NONE, OUTCOME_DELIVERED, OUTCOME_RETRY, OUTCOME_FAILED } outcome; /* as recorded */
+    int recorded;                                                                    /* its outcome committed */
 };
 
 static struct {
@@ -675,23 +676,42 @@ static int record_tx(fg_db_t *db, void *arg)
 }
 
 /* Records every finished transfer in one transaction, then updates the
- * metrics and frees them.  Outcomes that cannot be recorded are left to
- * their leases: the attempt is made again, as at-least-once requires. */
+ * metrics and frees them.  When that transaction fails (a lock wait past its
+ * retries, say), each transfer is recorded in one of its own, so that one
+ * outcome that cannot be recorded does not send every other again.  Outcomes
+ * that cannot be recorded are left to their leases: the attempt is made
+ * again, as at-least-once requires. */
 static void record_finished(fg_db_t *db, transfer_t *done)
 {
     if (done == NULL)
         return;
     record_t r = {done, worker.cfg, fg_now_ms()};
     int rc = fg_db_tx(db, record_tx, &r);
-    if (rc != 0)
+    for (transfer_t *t = done; t != NULL; t = t->next)
+        t->recorded = rc == 0;
+    if (rc != 0 && done->next != NULL) {
+        log_db("recording delivery outcomes together; each alone now", db, rc);
+        for (transfer_t *t = done; t != NULL;) {
+            transfer_t *next = t->next;
+            t->next = NULL;
+            record_t one = {t, worker.cfg, r.now};
+            int one_rc = fg_db_tx(db, record_tx, &one);
+            t->recorded = one_rc == 0;
+            if (one_rc != 0)
+                log_db("recording a delivery outcome", db, one_rc);
+            t->next = next;
+            t = next;
+        }
+    } else if (rc != 0) {
         log_db("recording delivery outcomes", db, rc);
+    }
     while (done != NULL) {
         transfer_t *next = done->next;
-        if (rc == 0 && done->outcome == OUTCOME_DELIVERED)
+        if (done->recorded && done->outcome == OUTCOME_DELIVERED)
             fg_metrics_webhook_delivered(r.now - done->event_created_at);
-        else if (rc == 0 && done->outcome == OUTCOME_FAILED)
+        else if (done->recorded && done->outcome == OUTCOME_FAILED)
             fg_metrics_webhook_failed();
-        else if (rc == 0 && done->outcome == OUTCOME_RETRY)
+        else if (done->recorded && done->outcome == OUTCOME_RETRY)
             fg_metrics_webhook_retried();
         transfer_free(done);
         done = next;
