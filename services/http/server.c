@@ -63,11 +63,6 @@ typedef struct {
     h2o_multithread_message_t stop_message;
     int inflight;
     int stopping;
-    /* the last readiness ping's answer and when it came (monotonic ms): a
-     * /readyz within READY_CACHE_MS is answered from it, so a flood of probes
-     * costs the database one ping a second a loop */
-    int ready_ok;
-    int64_t ready_at_ms;
     int goaway_held;        /* HTTP/2's final GOAWAY, held until the loop is idle (drain) */
     h2o_linklist_t sockets; /* every accepted socket still open (conn_t.link) */
 } loop_t;
@@ -105,6 +100,17 @@ typedef struct {
 } server_t;
 
 static server_t server = {.start_mutex = PTHREAD_MUTEX_INITIALIZER, .start_cond = PTHREAD_COND_INITIALIZER};
+
+/* The latest readiness ping's answer, for every loop: a /readyz within
+ * READY_CACHE_MS of the ping is answered from it, so a flood of probes costs
+ * the database a ping a second, not one each.  Latest by when the ping began:
+ * a ping begun before another and answered after it (the database went away
+ * between) does not override it, so every loop says the same. */
+static struct {
+    pthread_mutex_t mutex;
+    int ok;
+    int64_t began_ms, answered_ms; /* monotonic; answered_ms 0: none yet */
+} readiness = {.mutex = PTHREAD_MUTEX_INITIALIZER};
 
 /* Route slots for metrics: API routes first, then these. */
 enum { ROUTE_HEALTHZ, ROUTE_READYZ, ROUTE_METRICS, ROUTE_NOT_FOUND, ROUTE_MALFORMED, ROUTE_EXTRA_COUNT };
@@ -603,8 +609,13 @@ static void ready_done(fg_job_t *job)
 {
     ready_job_t *r = (ready_job_t *)job;
     r->link->loop->inflight--;
-    r->link->loop->ready_ok = r->ok;
-    r->link->loop->ready_at_ms = monotonic_us() / 1000;
+    pthread_mutex_lock(&readiness.mutex);
+    if (r->link->start_us / 1000 >= readiness.began_ms) {
+        readiness.ok = r->ok;
+        readiness.began_ms = r->link->start_us / 1000;
+        readiness.answered_ms = monotonic_us() / 1000;
+    }
+    pthread_mutex_unlock(&readiness.mutex);
     h2o_req_t *req = r->link->req;
     if (req != NULL) {
         r->link->req = NULL;
@@ -762,12 +773,16 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
         return 0;
     }
     if (is_get && h2o_memis(path, path_len, H2O_STRLIT("/readyz"))) {
-        if (loop->ready_at_ms != 0 && start_us / 1000 - loop->ready_at_ms < READY_CACHE_MS) {
-            if (loop->ready_ok)
+        pthread_mutex_lock(&readiness.mutex);
+        int cached = readiness.answered_ms != 0 && start_us / 1000 - readiness.answered_ms < READY_CACHE_MS,
+            ok = readiness.ok;
+        pthread_mutex_unlock(&readiness.mutex);
+        if (cached) {
+            if (ok)
                 send_body(req, 200, JSON_TYPE, H2O_STRLIT("{\"status\":\"ready\"}"), 0);
             else
                 send_error(req, 503, "unavailable", "database_unavailable", "the database does not answer");
-            finish(req, route_api_count + ROUTE_READYZ, start_us, loop->ready_ok ? 200 : 503);
+            finish(req, route_api_count + ROUTE_READYZ, start_us, ok ? 200 : 503);
             return 0;
         }
         start_readyz(req, loop, start_us);
