@@ -58,6 +58,10 @@ typedef struct {
     char event_id[FG_PROVIDER_EVENT_MAX + 1]; /* dedup key at this provider */
     fg_notify_status_t status;
     int64_t amount; /* minor units received */
+    /* FAILED, yet the money may have left the payer (VNPay's TransactionStatus
+     * 00 with another ResponseCode: taken, held as suspect): never told
+     * "nothing was taken, pay again" */
+    int maybe_taken;
 } fg_notification_t;
 
 /* How the service disposed of a notification, for the acknowledgement. */

@@ -296,6 +296,7 @@ static int notification(const char *txn_ref, const char *amount, const char *tra
         out->status = FG_NOTIFY_PENDING; /* not finished / held for review */
     else
         out->status = FG_NOTIFY_FAILED;
+    out->maybe_taken = !paid && strcmp(transaction_status, "00") == 0;
     return 0;
 }
 

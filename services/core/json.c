@@ -92,15 +92,27 @@ static int key_at_order(const void *a, const void *b)
     return c != 0 ? c : x->index < y->index ? -1 : x->index > y->index;
 }
 
+/* Objects up to this many keys are checked pair by pair: at most 120
+ * comparisons, no allocation (every API body and provider notification goes
+ * through here). */
+#define PAIRWISE_KEYS_MAX 16
+
 /* The position of the first key of object v that repeats an earlier key, or
- * v's length when none does.  Sorting the keys makes this O(n log n):
- * comparing every pair, a 1 MiB body of distinct keys kept a worker busy
- * for minutes. */
+ * v's length when none does.  Beyond a few keys, sorting them makes this
+ * O(n log n): comparing every pair, a 1 MiB body of distinct keys kept a
+ * worker busy for minutes. */
 static size_t first_repeat(yajl_val v)
 {
     size_t n = v->u.object.len, first = n;
     if (n < 2)
         return n;
+    if (n <= PAIRWISE_KEYS_MAX) {
+        for (size_t i = 1; i < n; i++)
+            for (size_t j = 0; j < i; j++)
+                if (strcmp(v->u.object.keys[i], v->u.object.keys[j]) == 0)
+                    return i;
+        return n;
+    }
     key_at_t *k = fg_malloc(n * sizeof(*k));
     for (size_t i = 0; i < n; i++)
         k[i] = (key_at_t){v->u.object.keys[i], i};

@@ -88,11 +88,10 @@ static int contains(const char *head, size_t len, const char *needle)
  * text's, a time of day ("09:20:11") in a CSV export's date cells among them. */
 static int tag_at_line_start(const char *head, size_t len, const char *tag)
 {
+    char after_newline[8];
     size_t n = strlen(tag);
-    for (size_t i = 0; i + n <= len; i++)
-        if ((i == 0 || head[i - 1] == '\n') && memcmp(head + i, tag, n) == 0)
-            return 1;
-    return 0;
+    snprintf(after_newline, sizeof(after_newline), "\n%s", tag);
+    return (len >= n && memcmp(head, tag, n) == 0) || contains(head, len, after_newline);
 }
 
 int fg_stmt_format_sniff(const char *head, size_t len, fg_stmt_format_t *out)

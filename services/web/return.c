@@ -22,6 +22,7 @@
 #include "adapter.h"
 #include "core/text.h"
 #include "web/html.h"
+#include "web/payer.h"
 
 static const char SQL_PAYMENT_CODE[] =
     "SELECT o.code, p.id, p.status = 'pending' FROM payments p JOIN orders o ON o.id = p.order_id "
@@ -46,14 +47,14 @@ static int mark_unpaid_tx(fg_db_t *db, void *arg)
 }
 
 /* The provider's signed word that the payment did not go through, with the
- * way back to the bill (code: the order's, letters and digits). */
+ * way back to the bill. */
 static void answer_unpaid(fg_call_t *call, const fg_adapter_t *adapter, const char *code)
 {
-    const char *provider = strcmp(adapter->name, "momo") == 0 ? "MoMo" : "VNPay";
     fg_html_t p;
     fg_html_begin(&p, call, "pay-returned-unpaid", "Thanh toán chưa hoàn tất", "The payment was not completed", NULL);
     fg_html_printf(&p, "<h1>%s</h1><p class=\"error\" role=\"status\" data-provider=\"%s\">",
                    fg_html_tr(&p, "Thanh toán chưa hoàn tất", "The payment was not completed"), adapter->name);
+    const char *provider = fg_payer_method_label(&p, adapter->name);
     if (p.lang == FG_LANG_EN)
         fg_html_printf(&p,
                        "%s says the payment did not go through (cancelled or declined). No money was taken for it. "
@@ -64,8 +65,9 @@ static void answer_unpaid(fg_call_t *call, const fg_adapter_t *adapter, const ch
                        "%s báo giao dịch không thành công (đã hủy hoặc bị từ chối). Bạn chưa bị trừ tiền cho giao "
                        "dịch này. Bạn có thể thanh toán lại hóa đơn bằng phương thức này hoặc phương thức khác.",
                        provider);
-    fg_html_printf(&p, "</p><p><a class=\"button block\" href=\"/pay/%s\" data-back-to-bill>%s</a></p>", code,
-                   fg_html_tr(&p, "Quay lại hóa đơn", "Back to the bill"));
+    fg_html_puts(&p, "</p><p><a class=\"button block\" href=\"/pay/");
+    fg_html_text(&p, code);
+    fg_html_printf(&p, "\" data-back-to-bill>%s</a></p>", fg_html_tr(&p, "Quay lại hóa đơn", "Back to the bill"));
     fg_html_end(&p, 200);
 }
 
@@ -103,14 +105,7 @@ void fg_web_return_page(fg_call_t *call, fg_db_t *db)
         rc = fg_stmt_one(&s);
     }
     fg_db_end(db);
-    int plain_code = rc == 0 && code.len > 0 && strspn(code.data, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") == code.len;
-    /* VNPay's TransactionStatus 00 with another ResponseCode (07: taken,
-     * held as suspect) is not paid here, but the money may have left the
-     * payer: that one is never told "nothing was taken, pay again" */
-    size_t ts_len = 0;
-    const char *ts = strcmp(adapter->name, "vnpay") == 0 ? fg_call_query(call, "vnp_TransactionStatus", &ts_len) : NULL;
-    int maybe_taken = ts != NULL && ts_len == 2 && memcmp(ts, "00", 2) == 0;
-    int unpaid = rc == 0 && n.status == FG_NOTIFY_FAILED && !maybe_taken && pending && plain_code;
+    int unpaid = rc == 0 && n.status == FG_NOTIFY_FAILED && !n.maybe_taken && pending;
     if (unpaid) {
         unpaid_t u = {id, fg_now_ms()};
         rc = fg_db_tx(db, mark_unpaid_tx, &u);

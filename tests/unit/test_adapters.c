@@ -282,10 +282,13 @@ START_TEST(vnpay_ipn_is_verified_and_parsed)
     vnpay_ipn("150000000", "24", "02", "TESTTMN1", query, sizeof(query));
     ck_assert_int_eq(vnpay_verify(query, &n), 0);
     ck_assert_int_eq(n.status, FG_NOTIFY_FAILED);
-    /* status 00 with another response code is not paid, and keyed apart from the paid report */
+    ck_assert_int_eq(n.maybe_taken, 0); /* the transaction failed: nothing was taken */
+    /* status 00 with another response code is not paid, and keyed apart from the paid report;
+     * the money may have left the payer (07: taken, held as suspect) */
     vnpay_ipn("150000000", "24", "00", "TESTTMN1", query, sizeof(query));
     ck_assert_int_eq(vnpay_verify(query, &n), 0);
     ck_assert_int_eq(n.status, FG_NOTIFY_FAILED);
+    ck_assert_int_eq(n.maybe_taken, 1);
     ck_assert_str_eq(n.event_id, "pay_01K4C0000000000000000000:14226112:00-24");
     vnpay_ipn("150000000", "00", "01", "TESTTMN1", query, sizeof(query));
     ck_assert_int_eq(vnpay_verify(query, &n), 0);
