@@ -114,7 +114,8 @@ void fg_provider_request_free(fg_provider_request_t *r);
 
 typedef struct {
     const char *name; /* "sandbox", "vnpay", … also the ledger's clearing account suffix */
-    /** Builds the redirect URL or QR payload.  0 or FG_E*. */
+    /** Builds the redirect URL or QR payload.  0 or FG_E*: FG_ESTATE when the
+     *  order expires before the provider could open a pay window. */
     int (*start)(const fg_config_t *cfg, const fg_payment_start_t *in, fg_payment_started_t *out);
     /** Verifies (constant time) and parses a notification.  0; FG_EINVALID
      *  when forged or stale (reason set); FG_EEXCEEDS when well-signed but its

@@ -206,8 +206,12 @@ static int start(const fg_config_t *cfg, const fg_payment_start_t *in, fg_paymen
     /* the bill's own expiry cuts the window short: money VNPay took after it
      * would reach an expired order and be held as unapplied */
     int64_t window_end = in->now_ms + FG_VNPAY_PAY_WINDOW_MS;
-    if (in->expires_ms > in->now_ms && in->expires_ms < window_end)
+    if (in->expires_ms > 0 && in->expires_ms < window_end)
         window_end = in->expires_ms;
+    /* VNPay counts in whole seconds and refuses a window that closes in the
+     * second it opens: the order is as good as expired */
+    if (window_end / 1000 <= in->now_ms / 1000)
+        return FG_ESTATE;
     fg_format_gmt7(window_end, expires);
     fg_buf_t info = FG_BUF_INIT, return_url = FG_BUF_INIT, query = FG_BUF_INIT;
     order_info(in->order_code, in->description, &info);

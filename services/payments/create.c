@@ -174,9 +174,13 @@ int fg_payment_create(fg_db_t *db, const fg_config_t *cfg, const fg_merchant_ref
         rc = insert(db, m, pn, order.id);
         goto Exit;
     }
-    /* the method is not configured, or cannot carry this amount or currency: the caller rolls back */
-    if (pn->adapter->start(cfg, &pn->start, &pn->started) != 0) {
-        rc = FG_EUNSUPPORTED;
+    /* the method is not configured, or cannot carry this amount or currency, or
+     * the order expires before the provider's window opens: the caller rolls back */
+    if ((rc = pn->adapter->start(cfg, &pn->start, &pn->started)) != 0) {
+        if (rc == FG_ESTATE)
+            pn->order_status = FG_ORDER_EXPIRED;
+        else
+            rc = FG_EUNSUPPORTED;
         goto Exit;
     }
     if ((rc = insert(db, m, pn, order.id)) == 0)

@@ -191,6 +191,17 @@ START_TEST(vnpay_payment_url_is_signed_in_gmt7)
     ck_assert_int_eq(fg_adapter_vnpay.start(&cfg, &in, &out), 0);
     ck_assert_ptr_nonnull(strstr(out.redirect_url.data, "vnp_ExpireDate=20250905094500&"));
     fg_buf_free(&out.redirect_url);
+    /* a bill expiring within the second the payment starts leaves VNPay no window (it
+     * refuses ExpireDate == CreateDate): refused as expired; one in the next second is not */
+    in.now_ms = 1757039400200LL;
+    in.expires_ms = 1757039400900LL;
+    ck_assert_int_eq(fg_adapter_vnpay.start(&cfg, &in, &out), FG_ESTATE);
+    ck_assert_uint_eq(out.redirect_url.len, 0);
+    in.expires_ms = 1757039401000LL;
+    ck_assert_int_eq(fg_adapter_vnpay.start(&cfg, &in, &out), 0);
+    ck_assert_ptr_nonnull(strstr(out.redirect_url.data, "vnp_ExpireDate=20250905093001&"));
+    fg_buf_free(&out.redirect_url);
+    in.now_ms = 1757039400000LL;
     in.expires_ms = 0;
     /* VND only; x100 must not overflow */
     in.currency = "USD";
