@@ -13,6 +13,8 @@
  * is never refused for its memo). */
 #define FG_SEPAY_CONTENT_MAX 1000
 #define FG_SEPAY_FIELD_MAX 100
+/* An account number as statements key it: an IBAN's 34 at most. */
+#define FG_SEPAY_ACCOUNT_MAX 34
 /* SePay's bodies are a few hundred bytes. */
 #define FG_SEPAY_BODY_MAX (64 * 1024)
 
@@ -22,7 +24,7 @@ typedef struct {
     int64_t amount; /* transferAmount, VND */
     char gateway[FG_SEPAY_FIELD_MAX + 1];
     char transaction_date[FG_SEPAY_FIELD_MAX + 1]; /* "YYYY-MM-DD HH:MM:SS", GMT+7 */
-    char account_number[FG_SEPAY_FIELD_MAX + 1];
+    char account_number[FG_SEPAY_FIELD_MAX + 1];   /* as statements key it (fg_bank_account_key) */
     char reference_code[FG_SEPAY_FIELD_MAX + 1];
     char content[FG_SEPAY_CONTENT_MAX + 1];
 } fg_sepay_transfer_t;

@@ -101,6 +101,15 @@ static void answer_refusal(fg_call_t *call, fg_redelivery_outcome_t outcome)
     case FG_REDELIVERY_ENDPOINT_DISABLED:
         fg_call_error(call, 409, "conflict", "endpoint_disabled", "the webhook endpoint is disabled", "endpoint_id");
         break;
+    case FG_REDELIVERY_LIMIT: {
+        char msg[160];
+        snprintf(msg, sizeof(msg),
+                 "this event has been redelivered %d times to an endpoint: its deliveries show what the receiver "
+                 "answered",
+                 FG_WEBHOOK_REDELIVERIES_MAX);
+        fg_call_error(call, 409, "conflict", "redelivery_limit", msg, NULL);
+        break;
+    }
     default:
         fg_call_error(call, 422, "invalid_request", "no_subscribed_endpoint",
                       "no enabled webhook endpoint subscribes to this event's type", NULL);

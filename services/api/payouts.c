@@ -234,7 +234,8 @@ void fg_payout_batches_create(fg_call_t *call, fg_db_t *db)
         fg_call_json(call, 201, &bt.body);
     else if (rc == FG_EINVALID)
         fg_call_error(call, 422, "invalid_request", "invalid_account",
-                      "account is the city's bank account paying the batch: 1 to 34 printable characters, no spaces",
+                      "account is the city's bank account paying the batch: 1 to 34 letters and digits (spaces, dots "
+                      "and dashes aside)",
                       "account");
     else if (rc == FG_ESTATE)
         fg_call_error(call, 409, "conflict", "no_pending_payouts", "no payout waits for a batch", NULL);

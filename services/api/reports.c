@@ -10,6 +10,7 @@
 #include <string.h>
 #include "core/day.h"
 #include "core/text.h"
+#include "recon/recon.h"
 #include "reports/reports.h"
 
 typedef enum { FORMAT_JSON, FORMAT_CSV, FORMAT_XLSX } format_t;
@@ -331,11 +332,14 @@ void fg_reports_reconciliation(fg_call_t *call, fg_db_t *db)
     size_t len;
     if (read_format(call, &format) != 0 || read_period(call, &q.from_day, &q.to_day) != 0)
         return;
-    q.account = fg_call_query(call, "account", &len);
-    if (q.account != NULL && len > 34) {
-        bad(call, "invalid_account", "account is a bank account number of at most 34 characters", "account");
+    char key[FG_STMT_ACCOUNT_MAX + 1]; /* as statements key it */
+    const char *account = fg_call_query(call, "account", &len);
+    if (account != NULL && fg_bank_account_key(account, len, key, sizeof(key), FG_STMT_ACCOUNT_MAX) < 0) {
+        bad(call, "invalid_account",
+            "account is a bank account number: 1 to 34 letters and digits (spaces, dots and dashes aside)", "account");
         return;
     }
+    q.account = account != NULL ? key : NULL;
     if (read_source(call, "totals", "items", &q.from_items) != 0)
         return;
     fg_table_t t;

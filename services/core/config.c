@@ -144,6 +144,7 @@ static const option_t options[] = {
     INT64("webhooks.retry_base_ms", webhooks_retry_base_ms, 1, 86400000, "30000"),
     INT64("webhooks.inbox_rejected_bytes", webhooks_inbox_rejected_bytes, 0, 65535, "4096"),
     INT64("webhooks.inbox_rejected_days", webhooks_inbox_rejected_days, 0, 3650, "30"),
+    INT64("webhooks.deliveries_retain_days", webhooks_deliveries_retain_days, 0, 3650, "90"),
     INT64("limits.address_per_minute", limits_address_per_minute, 0, 1000000, "1200"),
     INT64("limits.address_burst", limits_address_burst, 1, 1000000, "200"),
     INT64("limits.key_per_minute", limits_key_per_minute, 0, 1000000, "0"),

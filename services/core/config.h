@@ -63,6 +63,9 @@ typedef struct {
      * deleted after this many days (30; 0 keeps them); applied rows stay. */
     int64_t webhooks_inbox_rejected_bytes;
     int64_t webhooks_inbox_rejected_days;
+    /* Outbound deliveries that ended are the endpoint's history for this
+     * many days (90; 0 keeps them), then deleted (webhooks/events.c). */
+    int64_t webhooks_deliveries_retain_days;
     /* Token buckets per instance (http/ratelimit.h), per minute with a burst;
      * 0 a minute turns a limit off.  address: every public route but the
      * providers' notifications and static assets, by client address (1200,

@@ -133,6 +133,22 @@ int fg_printable_ascii(const char *s, size_t n, size_t max)
     return 1;
 }
 
+int fg_bank_account_key(const char *s, size_t n, char *out, size_t cap, size_t max)
+{
+    assert(max < cap);
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (c == ' ' || c == '.' || c == '-')
+            continue;
+        if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')) || len == max)
+            return -1;
+        out[len++] = c >= 'a' && c <= 'z' ? (char)(c - 'a' + 'A') : c;
+    }
+    out[len] = '\0';
+    return len > 0 ? (int)len : -1;
+}
+
 /* ---- RFC 3339 ------------------------------------------------------------ */
 
 /* "YYYY-MM-DDTHH:MM:SS" */

@@ -40,6 +40,14 @@ int fg_json_has_comment(const char *s, size_t n);
 /** 1 when s[0..n) is 1..max bytes of printable ASCII (0x21..0x7e and space). */
 int fg_printable_ascii(const char *s, size_t n, size_t max);
 
+/** A bank account number as every record keys it, whoever wrote it:
+ *  without spaces, dots and dashes, letters in upper case ("0011-001 932418"
+ *  -> "0011001932418").  A statement line and the bank feed's record of the same
+ *  transfer must name one account alike, or the transfer is applied twice.
+ *  Writes out NUL-terminated; returns the length, or -1 when another
+ *  character remains, nothing does, or it is longer than max (< cap). */
+int fg_bank_account_key(const char *s, size_t n, char *out, size_t cap, size_t max);
+
 /**
  * Parses an RFC 3339 timestamp ("2026-11-23T05:18:44Z", "…+07:00",
  * "…T05:18:44.123Z") into Unix milliseconds UTC.  Fractions beyond

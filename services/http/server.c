@@ -1176,6 +1176,11 @@ static void *sweeper_main(void *arg)
                             fg_inbox_prune(db, server.cfg, fg_now_ms(), INBOX_PRUNE_BATCH) == INBOX_PRUNE_BATCH;
                  i++)
                 ;
+            /* and outbound deliveries past theirs (0037) */
+            for (int i = 0; i < INBOX_PRUNE_ROUNDS &&
+                            fg_delivery_prune(db, server.cfg, fg_now_ms(), INBOX_PRUNE_BATCH) == INBOX_PRUNE_BATCH;
+                 i++)
+                ;
             next_prune_ms = fg_now_ms() + INBOX_PRUNE_INTERVAL_MS;
         }
         if (fg_now_ms() >= next_checkpoint_ms) {

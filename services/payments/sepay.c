@@ -18,7 +18,6 @@
  */
 #include "payments/payments_internal.h"
 
-#include <ctype.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -396,21 +395,12 @@ int fg_transfer_pay_orders(fg_db_t *db, const fg_config_t *cfg, fg_transfer_pay_
     return rc;
 }
 
-/* account and listed[0..n) the same, ignoring the spaces, dots and dashes
- * either side may write, and case. */
+/* account (as the adapter keys it) and listed[0..n) the same account, as
+ * statements key both (fg_bank_account_key). */
 static int same_account(const char *account, const char *listed, size_t n)
 {
-    size_t i = 0;
-    for (;;) {
-        while (*account != '\0' && !isalnum((unsigned char)*account))
-            account++;
-        while (i < n && !isalnum((unsigned char)listed[i]))
-            i++;
-        if (*account == '\0' || i == n)
-            return *account == '\0' && i == n;
-        if (toupper((unsigned char)*account++) != toupper((unsigned char)listed[i++]))
-            return 0;
-    }
+    char key[FG_SEPAY_FIELD_MAX + 1];
+    return fg_bank_account_key(listed, n, key, sizeof(key), FG_SEPAY_ACCOUNT_MAX) > 0 && strcmp(account, key) == 0;
 }
 
 /* Why a transfer credits nothing, or NULL: an outgoing one; one on an

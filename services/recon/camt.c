@@ -858,6 +858,13 @@ static void read_date(camt_t *st, const char *t, uint32_t line, int32_t *out)
         fail(st, line, "%s \"%s\" is not a date that exists (YYYY-MM-DD)", st->collect->what, t);
 }
 
+static void read_account(camt_t *st, const char *t, uint32_t line)
+{
+    fg_stmt_error_t why;
+    if (fg_stmt_account(t, strlen(t), st->header.account, 0, NULL, st->collect->what, &why) != 0)
+        fail(st, line, "%s", why.message);
+}
+
 static void read_account_currency(camt_t *st, const char *t, uint32_t line)
 {
     if (find_currency(st, t) == NULL)
@@ -906,7 +913,7 @@ static void field_end(camt_t *st)
     case F_SEQUENCE: read_sequence(st, t, line); break;
     case F_FROM: read_date(st, t, line, &st->header.from_date); break;
     case F_TO: read_date(st, t, line, &st->header.to_date); break;
-    case F_ACCOUNT: COPY(st->header.account); break;
+    case F_ACCOUNT: read_account(st, t, line); break;
     case F_ACCOUNT_CCY: read_account_currency(st, t, line); break;
     case F_BAL_CODE: COPY(b->code); break;
     case F_BAL_AMOUNT: COPY(b->amount); break;

@@ -470,27 +470,23 @@ static int own_header(csv_t *c, uint32_t line, fg_stmt_error_t *err)
 /* The account and currency of a row: the file's, or they become the file's. */
 static int own_account(csv_t *c, uint32_t line, fg_stmt_error_t *err)
 {
-    char shown[40];
-    const char *account = cell(c, 0), *code = cell(c, 1);
-    size_t n = strlen(account);
+    char shown[40], account[FG_STMT_ACCOUNT_MAX + 1];
+    const char *written = cell(c, 0), *code = cell(c, 1);
     const fg_currency_t *cur = fg_currency_find(code, strlen(code));
     if (cur == NULL)
         return fg_stmt_fail(err, line, NULL, "line %u: currency \"%s\" is not an ISO 4217 code", line,
                             fg_stmt_excerpt(code, strlen(code), shown));
-    if (n == 0 || n > FG_STMT_ACCOUNT_MAX)
-        return fg_stmt_fail(err, line, NULL, "line %u: account \"%s\" is not 1 to %d bytes", line,
-                            fg_stmt_excerpt(account, n, shown), FG_STMT_ACCOUNT_MAX);
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)account[i] < 0x20)
-            return fg_stmt_fail(err, line, NULL, "line %u: account has a control character", line);
+    int rc = fg_stmt_account(written, strlen(written), account, line, NULL, "account", err);
+    if (rc != 0)
+        return rc;
     if (!c->started) {
-        memcpy(c->header.account, account, n + 1);
+        memcpy(c->header.account, account, sizeof(account));
         c->currency = cur;
         return 0;
     }
     if (strcmp(account, c->header.account) != 0)
-        return fg_stmt_fail(err, line, NULL, "line %u: account \"%s\", the file's account is \"%s\"", line,
-                            fg_stmt_excerpt(account, n, shown), c->header.account);
+        return fg_stmt_fail(err, line, NULL, "line %u: account \"%s\", the file's account is \"%s\"", line, account,
+                            c->header.account);
     if (cur != c->currency)
         return fg_stmt_fail(err, line, NULL, "line %u: currency %s, the file is in %s", line, cur->code,
                             c->currency->code);
@@ -653,20 +649,13 @@ static const char *title_value(const csv_t *c, size_t i, size_t *n)
 
 static int title_account(csv_t *c, size_t i, uint32_t line, fg_stmt_error_t *err)
 {
-    char shown[40];
     size_t n, len = 0;
     const char *s = title_value(c, i, &n);
     while (len < n && !is_space(s[len]))
         len++;
-    int ok = len > 0 && len <= FG_STMT_ACCOUNT_MAX;
-    for (size_t k = 0; ok && k < len; k++)
-        ok = is_digit(s[k]) || (s[k] >= 'A' && s[k] <= 'Z') || (s[k] >= 'a' && s[k] <= 'z') || s[k] == '-' ||
-             s[k] == '.';
-    if (!ok)
-        return fg_stmt_fail(err, line, NULL, "line %u: account number \"%s\" is not 1 to %d letters and digits", line,
-                            fg_stmt_excerpt(s, len, shown), FG_STMT_ACCOUNT_MAX);
-    memcpy(c->header.account, s, len);
-    c->header.account[len] = '\0';
+    int rc = fg_stmt_account(s, len, c->header.account, line, NULL, "account number", err);
+    if (rc != 0)
+        return rc;
     c->has_account = 1;
     return 0;
 }

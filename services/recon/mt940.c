@@ -422,7 +422,15 @@ static int tagged(mt940_t *m, const char *tag, const char *v, size_t n, uint32_t
         if (n == 0)
             return fg_stmt_fail(err, line, NULL, "line %u: :25: has no account", line);
         m->has_account = 1;
-        return copy(m->header.account, sizeof(m->header.account), v, n, line, "the :25: account", err);
+        /* "BIC/account", "VN/account": the account is after the bank's code */
+        for (size_t i = n; i > 0; i--) {
+            if (v[i - 1] == '/') {
+                v += i;
+                n -= i;
+                break;
+            }
+        }
+        return fg_stmt_account(v, n, m->header.account, line, NULL, "the :25: account", err);
     }
     if (strcmp(tag, "28C") == 0 || strcmp(tag, "28") == 0)
         return m->opened ? fg_stmt_fail(err, line, NULL, "line %u: :%s: after the opening balance", line, tag)

@@ -477,16 +477,20 @@ static int ledger_balance(fg_db_t *db, const char *merchant_id, int64_t *balance
 }
 
 /* Refunds of the merchant's payments whose outcome is not known yet: each
- * debits the merchant's account when it is made. */
+ * debits the merchant's account when it is made, for the part of it that
+ * was applied to the order (payments/split.c: the rest comes out of
+ * unapplied money).  Of one payment's, no more than it applied. */
 static const char SQL_REFUNDS_PENDING[] =
-    "SELECT COALESCE(SUM(amount), 0) FROM refunds FORCE INDEX (ix_refunds_pending) "
-    "WHERE status = 'pending' AND merchant_id = ? AND currency = ?";
+    "SELECT COALESCE(SUM(x.held), 0) FROM (SELECT LEAST(SUM(r.amount), MAX(p.amount_applied)) AS held FROM refunds "
+    "r FORCE INDEX (ix_refunds_pending) JOIN payments p ON p.id = r.payment_id WHERE r.status = 'pending' AND "
+    "r.merchant_id = ? AND r.currency = ? GROUP BY r.payment_id) x";
 
 /* What may be paid out to the merchant in the payout currency: its ledger
  * balance (what the city owes it, less every payout made so far, each
- * debited when made), less its refunds still pending (all of each, though
- * part of one may come from unapplied money: the payout errs on the side of
- * paying less).  A refund takes the merchant row shared as it begins
+ * debited when made), less what its refunds still pending may take from it
+ * (of each payment's, at most what the payment applied: one that applied
+ * less than its refunds' sum, having refunds made already, still errs on
+ * the side of paying less).  A refund takes the merchant row shared as it begins
  * (payments/refunds.c), so one begun at the same moment commits before this
  * read or waits for the payout.  On a Galera cluster that lock is the
  * node's own: a refund begun on another node at that moment can still take
@@ -716,12 +720,6 @@ void fg_payout_batch_json(fg_buf_t *b, const fg_payout_batch_t *batch)
     fg_buf_putc(b, '}');
 }
 
-static int account_valid(const char *account)
-{
-    size_t n = account != NULL ? strlen(account) : 0;
-    return n > 0 && fg_printable_ascii(account, n, FG_STMT_ACCOUNT_MAX) && strchr(account, ' ') == NULL;
-}
-
 /* The pending payouts a batch takes, in id order: ids[], their public ids as
  * a JSON array, the total.  *count may be 0. */
 typedef struct {
@@ -821,8 +819,10 @@ int fg_payout_batch_create(fg_db_t *db, const char *account, const char *actor, 
     fg_stmt_t s;
     int64_t id = 0;
     int rc;
-    if (!account_valid(account))
+    char key[FG_STMT_ACCOUNT_MAX + 1]; /* as statements key it: its debit lines are the batch's */
+    if (account == NULL || fg_bank_account_key(account, strlen(account), key, sizeof(key), FG_STMT_ACCOUNT_MAX) < 0)
         return FG_EINVALID;
+    account = key;
     t = fg_calloc(1, sizeof(*t));
     t->public_ids = (fg_buf_t)FG_BUF_INIT;
     if ((rc = take_pending(db, t)) != 0)

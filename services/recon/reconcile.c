@@ -168,9 +168,11 @@ static int create_tx(fg_db_t *db, void *arg)
 int fg_reconciliation_create(fg_db_t *db, const fg_config_t *cfg, const char *account, int32_t from_day, int32_t to_day,
                              const char *who, char public_id[FG_ID_CAP], fg_db_tx_fn last, void *last_arg)
 {
-    if (account == NULL || account[0] == '\0' || strlen(account) > FG_STMT_ACCOUNT_MAX || from_day > to_day)
+    char key[FG_STMT_ACCOUNT_MAX + 1]; /* as statements key it: "VN/0011-001" is "0011001" */
+    if (account == NULL || fg_bank_account_key(account, strlen(account), key, sizeof(key), FG_STMT_ACCOUNT_MAX) < 0 ||
+        from_day > to_day)
         return FG_EINVALID;
-    create_t c = {account, who, from_day, to_day, cfg->recon_ledger_only_after_days, public_id, last, last_arg};
+    create_t c = {key, who, from_day, to_day, cfg->recon_ledger_only_after_days, public_id, last, last_arg};
     return fg_db_tx(db, create_tx, &c);
 }
 

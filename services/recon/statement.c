@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 #include "core/day.h"
+#include "core/text.h"
 
 struct fg_stmt_parser {
     const fg_stmt_reader_t *reader;
@@ -143,6 +144,20 @@ const char *fg_stmt_excerpt(const char *s, size_t n, char out[40])
         out[k++] = '.', out[k++] = '.', out[k++] = '.';
     out[k] = '\0';
     return out;
+}
+
+int fg_stmt_account(const char *s, size_t n, char out[FG_STMT_ACCOUNT_MAX + 1], uint32_t line, const char *element,
+                    const char *what, fg_stmt_error_t *err)
+{
+    char shown[40], at[24] = "";
+    if (fg_bank_account_key(s, n, out, FG_STMT_ACCOUNT_MAX + 1, FG_STMT_ACCOUNT_MAX) > 0)
+        return 0;
+    if (line > 0)
+        snprintf(at, sizeof(at), "line %u: ", (unsigned)line);
+    return fg_stmt_fail(err, line, element,
+                        "%s%s \"%s\" is not an account number: 1 to %d letters and digits (spaces, dots and dashes "
+                        "aside)",
+                        at, what, fg_stmt_excerpt(s, n, shown), FG_STMT_ACCOUNT_MAX);
 }
 
 int fg_stmt_date(int y, int m, int d, int32_t *out) { return fg_day_make(y, m, d, out) == 0 ? 0 : FG_EINVALID; }

@@ -26,6 +26,12 @@ extern const fg_stmt_reader_t fg_stmt_csv_reader;   /* csv.c: csv, csv-vn */
 int fg_stmt_fail(fg_stmt_error_t *err, uint32_t line, const char *element, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/** s[0..n), an account as a statement writes it, as every record keys it
+ *  (fg_bank_account_key) in out: 0, or FG_EINVALID with err ("line N: what
+ *  \"…\" is not an account number: …"; line 0: no line). */
+int fg_stmt_account(const char *s, size_t n, char out[FG_STMT_ACCOUNT_MAX + 1], uint32_t line, const char *element,
+                    const char *what, fg_stmt_error_t *err);
+
 /** The start of s[0..n) for an error message: at most 32 bytes of printable
  *  ASCII ('?' for the rest, "..." when cut), in out. */
 const char *fg_stmt_excerpt(const char *s, size_t n, char out[40]);

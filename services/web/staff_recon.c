@@ -293,7 +293,8 @@ void fg_staff_reconciliations_post(fg_call_t *call, fg_db_t *db)
     fg_staff_field(&s, "account", &account);
     fg_staff_field(&s, "from", &from);
     fg_staff_field(&s, "to", &to);
-    if (account.len == 0 || account.len > FG_STMT_ACCOUNT_MAX || !fg_printable_ascii(account.data, account.len, 34) ||
+    char key[FG_STMT_ACCOUNT_MAX + 1];
+    if (fg_bank_account_key(account.data, account.len, key, sizeof(key), FG_STMT_ACCOUNT_MAX) < 0 ||
         fg_day_parse(from.data, from.len, &from_day) != 0 || fg_day_parse(to.data, to.len, &to_day) != 0 ||
         from_day > to_day) {
         fg_staff_bad(call, 400, "Cần tài khoản và kỳ hợp lệ (từ ngày không sau đến ngày).",
@@ -301,11 +302,11 @@ void fg_staff_reconciliations_post(fg_call_t *call, fg_db_t *db)
         goto Exit;
     }
     snprintf(who, sizeof(who), "staff:%s", s.session.staff.email);
-    int rc = fg_reconciliation_create(db, call->cfg, account.data, from_day, to_day, who, id, NULL, NULL);
+    int rc = fg_reconciliation_create(db, call->cfg, key, from_day, to_day, who, id, NULL, NULL);
     if (rc == 0) {
         fg_buf_t after = FG_BUF_INIT;
         fg_buf_putc(&after, '{');
-        fg_json_kv_str(&after, 0, "account", account.data);
+        fg_json_kv_str(&after, 0, "account", key);
         fg_json_kv_str(&after, 1, "from", from.data);
         fg_json_kv_str(&after, 1, "to", to.data);
         fg_buf_putc(&after, '}');

@@ -124,12 +124,11 @@ static int read_query(fg_call_t *call, fg_db_t *db, const fg_staff_ctx_t *s, kin
     }
     const char *a = fg_call_query(call, "account", &len);
     if (kind == KIND_RECON && a != NULL && len > 0) {
-        if (len > ACCOUNT_MAX || !fg_printable_ascii(a, len, ACCOUNT_MAX)) {
-            fg_staff_bad(call, 400, "Số tài khoản có tối đa 34 ký tự.", "An account number has at most 34 characters.");
+        if (fg_bank_account_key(a, len, q->account, sizeof(q->account), ACCOUNT_MAX) < 0) {
+            fg_staff_bad(call, 400, "Số tài khoản gồm 1 đến 34 chữ cái và chữ số.",
+                         "An account number is 1 to 34 letters and digits.");
             return -1;
         }
-        memcpy(q->account, a, len);
-        q->account[len] = '\0';
     }
     return kind == KIND_STATEMENT ? merchant_param(call, db, s, q) : 0;
 }

@@ -429,6 +429,13 @@ void fg_staff_redeliver(fg_call_t *call, fg_db_t *db)
             fg_staff_bad(call, 422, "Không có webhook đang bật nào nhận loại sự kiện này.",
                          "No enabled endpoint subscribes to this event's type.");
             break;
+        case FG_REDELIVERY_LIMIT:
+            fg_staff_bad(call, 409,
+                         "Sự kiện này đã được gửi lại quá nhiều lần đến webhook: xem các lần gửi để biết bên nhận đã "
+                         "trả lời gì.",
+                         "This event has been redelivered to the endpoint too many times: its deliveries show what "
+                         "the receiver answered.");
+            break;
         default: fg_staff_not_found(call); break;
         }
     } else {

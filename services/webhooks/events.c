@@ -226,7 +226,7 @@ static int load_targets(fg_db_t *db, const fg_merchant_ref_t *m, const char *end
 }
 
 /* Creates the next redelivery of event e to the endpoint and appends it to
- * body. */
+ * body; FG_ESTATE when it has had FG_WEBHOOK_REDELIVERIES_MAX of them. */
 static int redeliver_one(fg_db_t *db, const fg_event_row_t *e, int64_t endpoint_id, int64_t now_ms, fg_buf_t *body)
 {
     fg_stmt_t s;
@@ -244,6 +244,8 @@ static int redeliver_one(fg_db_t *db, const fg_event_row_t *e, int64_t endpoint_
     fg_stmt_done(&s);
     if (rc < 0)
         return rc;
+    if (n > FG_WEBHOOK_REDELIVERIES_MAX)
+        return FG_ESTATE;
     rc = fg_delivery_insert(db, endpoint_id, e->id, e->order_id, e->order_null, n, e->created_at, now_ms, now_ms);
     if (rc == FG_ECONFLICT)
         return FG_ERETRY; /* a concurrent redelivery took this number: run again */
@@ -284,6 +286,8 @@ static int redeliver_event(fg_db_t *db, const fg_merchant_ref_t *m, const fg_eve
             fg_buf_putc(&out->body, ',');
         rc = redeliver_one(db, e, targets[i].id, now_ms, &out->body);
     }
+    if (rc == FG_ESTATE)
+        out->outcome = FG_REDELIVERY_LIMIT; /* the caller rolls every target back */
     if (rc != 0)
         return rc;
     if (out->count == 0) {
@@ -356,4 +360,41 @@ Exit:
     fg_endpoint_row_free(&w);
     fg_delivery_row_free(&d);
     return rc;
+}
+
+/* ---- retention ------------------------------------------------------------------------- */
+
+/* Ended deliveries oldest first (ix_webhook_deliveries_completed, 0037):
+ * pending ones have no completed_at. */
+static const char SQL_DELIVERY_PRUNE[] = "DELETE FROM webhook_deliveries WHERE completed_at < ? AND status <> "
+                                         "'pending' ORDER BY completed_at LIMIT ?";
+
+typedef struct {
+    int64_t before_ms;
+    int batch;
+    int deleted;
+} prune_t;
+
+static int prune_tx(fg_db_t *db, void *arg)
+{
+    prune_t *p = arg;
+    fg_stmt_t s;
+    int rc = fg_stmt_init(&s, db, SQL_DELIVERY_PRUNE);
+    if (rc != 0)
+        return rc;
+    fg_stmt_int(&s, p->before_ms);
+    fg_stmt_int(&s, p->batch);
+    if ((rc = fg_stmt_exec(&s)) != 0)
+        return rc;
+    p->deleted = (int)fg_stmt_affected(&s);
+    return 0;
+}
+
+int fg_delivery_prune(fg_db_t *db, const fg_config_t *cfg, int64_t now_ms, int batch)
+{
+    if (cfg->webhooks_deliveries_retain_days == 0)
+        return 0;
+    prune_t p = {now_ms - cfg->webhooks_deliveries_retain_days * 86400000LL, batch, 0};
+    int rc = fg_db_tx(db, prune_tx, &p);
+    return rc != 0 ? rc : p.deleted;
 }

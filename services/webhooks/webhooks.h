@@ -64,6 +64,9 @@
 #define FG_WEBHOOK_ENDPOINTS_MAX 16
 /* Event types one endpoint may list (there are 9, plus "*"). */
 #define FG_WEBHOOK_EVENT_TYPES_MAX 16
+/* Redeliveries of one event to one endpoint: each is a row kept as the
+ * endpoint's history; a receiver that needs more wants a fix, not a resend. */
+#define FG_WEBHOOK_REDELIVERIES_MAX 25
 /* Secrets: "whsec_" + base64url of this many random bytes. */
 #define FG_WEBHOOK_SECRET_RANDOM_BYTES 24
 #define FG_WEBHOOK_SECRET_CAP 64
@@ -299,6 +302,12 @@ typedef struct {
 int fg_event_list(fg_db_t *db, const fg_merchant_ref_t *m, const fg_event_filter_t *filter, const fg_page_t *page,
                   fg_buf_t *out) FG_MUST_USE;
 
+/** Deletes up to batch deliveries that ended (delivered or failed) more
+ *  than webhooks.deliveries_retain_days before now_ms, oldest first, in one
+ *  transaction.  The number deleted (batch: call again), 0 also when the
+ *  retention is off, or a database code. */
+int fg_delivery_prune(fg_db_t *db, const fg_config_t *cfg, int64_t now_ms, int batch);
+
 /** Why a redelivery made nothing (fg_event_redeliver). */
 typedef enum {
     FG_REDELIVERY_MADE = 0,
@@ -306,6 +315,7 @@ typedef enum {
     FG_REDELIVERY_NO_ENDPOINT,       /* FG_ENOTFOUND: the endpoint named is not the merchant's (or deleted) */
     FG_REDELIVERY_NO_SUBSCRIBER,     /* FG_ENOTFOUND: no endpoint named, and no enabled one subscribes */
     FG_REDELIVERY_ENDPOINT_DISABLED, /* FG_ESTATE: the endpoint named is disabled */
+    FG_REDELIVERY_LIMIT,             /* FG_ESTATE: a target has had FG_WEBHOOK_REDELIVERIES_MAX of the event */
 } fg_redelivery_outcome_t;
 
 /** What fg_event_redeliver made.  body is owned by the caller: initialise

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "core/crypto.h"
+#include "core/text.h"
 
 const char *const flt_op_names[FLT_OPS] = {"order",        "batch",        "sandbox payment", "VNPay payment",
                                            "MoMo payment", "SePay/VietQR", "refund",          "statement import"};
@@ -585,8 +586,11 @@ static char *camt053(const char *account, long long amount)
 
 static void op_statement(worker_t *w)
 {
-    char account[34], auth[180];
-    unique(w, "FS", account, sizeof(account));
+    char written[34], account[34], auth[180];
+    unique(w, "FS", written, sizeof(written));
+    /* as statements key it (the statement stores it so) */
+    if (fg_bank_account_key(written, strlen(written), account, sizeof(account), sizeof(account) - 1) < 0)
+        snprintf(account, sizeof(account), "FS0");
     char *file = camt053(account, 100000 + (long long)(next_random(w) % 100) * 1000);
     snprintf(auth, sizeof(auth), "Authorization: Bearer %s", w->env->finance);
     const char *headers[] = {auth, "Content-Type: application/xml", NULL};

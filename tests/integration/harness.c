@@ -95,6 +95,20 @@ const char *fgt_unique(const char *prefix)
     return buf;
 }
 
+const char *fgt_account(const char *prefix)
+{
+    const char *u = fgt_unique(prefix);
+    static __thread char ring[8][96];
+    static __thread unsigned slot;
+    char *buf = ring[slot++ % 8];
+    size_t n = 0;
+    for (; *u != '\0' && n + 1 < sizeof(ring[0]); u++)
+        if (*u != '-')
+            buf[n++] = *u >= 'a' && *u <= 'z' ? (char)(*u - 'a' + 'A') : *u;
+    buf[n] = '\0';
+    return buf;
+}
+
 /* ---- child processes -------------------------------------------------------- */
 
 /* In a freshly forked child: dies with its parent, gets the extra "KEY=VALUE"

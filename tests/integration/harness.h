@@ -257,6 +257,9 @@ fg_db_t *fgt_db_open(const fg_config_t *cfg);
 /** "prefix-<pid>-<time>-<counter>": unique across runs.  The result lives
  *  in one of 8 rotating static buffers. */
 const char *fgt_unique(const char *prefix);
+/** A bank account number unique to this run, in the form every record keys
+ *  accounts (fg_bank_account_key): prefix (letters and digits) and digits. */
+const char *fgt_account(const char *prefix);
 
 /** Sleeps ms milliseconds. */
 void fgt_sleep_ms(long ms);

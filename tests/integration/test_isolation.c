@@ -1188,7 +1188,7 @@ static void bills_upload(void)
 static void city_objects(void)
 {
     char file[1024], auth[200], body[512], out[1024];
-    snprintf(bank_account, sizeof(bank_account), "ISO%s", fgt_unique("a") + 2);
+    snprintf(bank_account, sizeof(bank_account), "%s", fgt_account("ISO"));
     bank_account[20] = '\0';
     snprintf(file, sizeof(file),
              "account,currency,booking_date,value_date,amount,bank_ref,end_to_end,counterparty,memo\n"

@@ -48,15 +48,11 @@ static void merchant_new(fgt_merchant_t *m, int with_account)
 
 /* The merchant collects amount: an order paid by a transfer the SePay feed
  * reports (Dr clearing:vietqr, Cr the merchant). */
-static void fund(const fgt_merchant_t *m, long long amount)
+/* A transfer of amount naming the order with this code, through the SePay feed. */
+static void transfer_in(const char *code, long long amount)
 {
     static long long transfers;
     char body[1024], ref[64];
-    fgt_response_t r = fgt_order_create(&srv, FGT_H2C, m->key, NULL, fgt_unique("HD"), amount, NULL);
-    fgt_expect(r, 201, NULL);
-    char code[16];
-    snprintf(code, sizeof(code), "%s", fgt_json_str(&r, "code", NULL));
-    fgt_response_free(&r);
     snprintf(ref, sizeof(ref), "FT%s", fgt_unique("f"));
     snprintf(body, sizeof(body),
              "{\"id\":%lld,\"gateway\":\"Vietcombank\",\"transactionDate\":\"2026-12-02 09:00:00\","
@@ -67,11 +63,26 @@ static void fund(const fgt_merchant_t *m, long long amount)
              ((long long)time(NULL) % 100000000) * 100000 + (getpid() % 1000) * 100 + transfers++ % 100, code, amount,
              ref);
     const char *headers[] = {"Authorization: Apikey " SEPAY_KEY, "Content-Type: application/json", NULL};
-    r = fgt_request(&srv, FGT_H2C, "POST", "/v1/webhooks/sepay", headers, body, 0);
+    fgt_response_t r = fgt_request(&srv, FGT_H2C, "POST", "/v1/webhooks/sepay", headers, body, 0);
     ck_assert_int_eq(r.status, 200);
     fgt_response_free(&r);
-    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM orders WHERE code = ? AND status = 'paid'", code, NULL), 1);
 }
+
+/* An order of amount, paid by a transfer; its code in code[16] (may be NULL). */
+static void fund_order(const fgt_merchant_t *m, long long amount, char *code_out)
+{
+    char code[16];
+    fgt_response_t r = fgt_order_create(&srv, FGT_H2C, m->key, NULL, fgt_unique("HD"), amount, NULL);
+    fgt_expect(r, 201, NULL);
+    snprintf(code, sizeof(code), "%s", fgt_json_str(&r, "code", NULL));
+    fgt_response_free(&r);
+    transfer_in(code, amount);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM orders WHERE code = ? AND status = 'paid'", code, NULL), 1);
+    if (code_out != NULL)
+        memcpy(code_out, code, sizeof(code));
+}
+
+static void fund(const fgt_merchant_t *m, long long amount) { fund_order(m, amount, NULL); }
 
 /* The merchant's balance as the ledger API reads it (credit-normal). */
 static long long balance_of(const char *merchant)
@@ -513,8 +524,9 @@ START_TEST(a_payout_spends_the_merchants_balance)
 {
     fgt_merchant_t m;
     char id[FGT_ID_CAP], ref[64], path[200];
+    char code[16];
     merchant_new(&m, 1);
-    fund(&m, 10000000);
+    fund_order(&m, 10000000, code);
     snprintf(ref, sizeof(ref), "HP-T11/2026 %s", fgt_unique("a"));
     fgt_response_t r = payout(m.id, 4000000, ref, NULL);
     fgt_expect(r, 201, NULL);
@@ -567,6 +579,23 @@ START_TEST(a_payout_spends_the_merchants_balance)
     r = payout(m.id, 6000000, fgt_unique("c"), NULL);
     fgt_expect_error(r, 422, "invalid_request", "payout_exceeds_balance");
     ck_assert_int_eq(fgt_json_int(&r, "error", "balance", NULL), 4500000);
+    fgt_response_free(&r);
+    fgt_db_exec("UPDATE refunds SET status = 'failed' WHERE public_id = ?", pending);
+    /* but a refund of money that never reached the merchant (paid again for a paid bill: held as
+     * unapplied) does not come out of what the merchant is owed: it keeps nothing back */
+    transfer_in(code, 700000);
+    snprintf(pending, sizeof(pending), "%s", fgt_unique("rfd_"));
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO refunds (public_id, payment_id, merchant_id, amount, currency, status, reason, "
+             "next_query_at, created_at, updated_at) SELECT ?, p.id, p.merchant_id, 700000, 'VND', 'pending', "
+             "'unapplied back', NULL, 0, 0 FROM payments p JOIN merchants m ON m.id = p.merchant_id WHERE "
+             "m.public_id = '%s' AND p.status = 'succeeded' AND p.amount_applied = 0 AND p.amount_unapplied = 700000",
+             m.id);
+    fgt_db_exec(sql, pending);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM refunds WHERE public_id = ?", pending, NULL), 1);
+    r = payout(m.id, 6000001, fgt_unique("c"), NULL);
+    fgt_expect_error(r, 422, "invalid_request", "payout_exceeds_balance");
+    ck_assert_int_eq(fgt_json_int(&r, "error", "balance", NULL), 6000000);
     fgt_response_free(&r);
     fgt_db_exec("UPDATE refunds SET status = 'failed' WHERE public_id = ?", pending);
 
@@ -730,7 +759,7 @@ START_TEST(a_batch_file_and_its_statement_lines)
     fund(&a, 8000000);
     fund(&b, 5000000);
     batch_leftovers();
-    snprintf(account, sizeof(account), "VCB%s", fgt_unique("P"));
+    snprintf(account, sizeof(account), "%s", fgt_account("VCBP"));
     snprintf(ref1, sizeof(ref1), "HP-T11/%s", fgt_unique("a"));
     snprintf(ref2, sizeof(ref2), "=HP T12 \"%s\"", fgt_unique("b")); /* looks like a formula, has quotes */
     snprintf(ref3, sizeof(ref3), "NUOC-%s", fgt_unique("c"));
@@ -759,7 +788,7 @@ START_TEST(a_batch_file_and_its_statement_lines)
     r = batch_create(account); /* nothing left */
     fgt_expect_error(r, 409, "conflict", "no_pending_payouts");
     fgt_response_free(&r);
-    r = fgt_req(&srv, FGT_H2C, "POST", "/v1/payout-batches", finance, NULL, "{\"account\":\"A B\"}", 0, NULL);
+    r = fgt_req(&srv, FGT_H2C, "POST", "/v1/payout-batches", finance, NULL, "{\"account\":\"VCB/0011\"}", 0, NULL);
     fgt_expect_error(r, 422, "invalid_request", "invalid_account");
     fgt_response_free(&r);
 
@@ -901,8 +930,8 @@ START_TEST(a_batch_paid_in_one_line)
     merchant_new(&m, 1);
     fund(&m, 9000000);
     batch_leftovers();
-    snprintf(account, sizeof(account), "VCB%s", fgt_unique("B"));
-    snprintf(other, sizeof(other), "BIDV%s", fgt_unique("O"));
+    snprintf(account, sizeof(account), "%s", fgt_account("VCBB"));
+    snprintf(other, sizeof(other), "%s", fgt_account("BIDVO"));
     payout_made(m.id, 1000000, fgt_unique("W1"), p1);
     payout_made(m.id, 2000000, fgt_unique("W2"), p2);
     fgt_response_t r = batch_create(account);

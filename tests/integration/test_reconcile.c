@@ -208,7 +208,7 @@ START_TEST(a_day_reconciled)
 {
     char account[40], ref_a[40], ref_b[40], ref_cd[40], ref_e[40], ref_f[40], ref_x[40], ref_fee[40], memo_b[300],
         memo_cd[300], memo_e[200];
-    snprintf(account, sizeof(account), "VCB%s", fgt_unique("A"));
+    snprintf(account, sizeof(account), "%s", fgt_account("VCBA"));
     snprintf(ref_a, sizeof(ref_a), "FT%s", fgt_unique("a"));
     snprintf(ref_b, sizeof(ref_b), "FT%s", fgt_unique("b"));
     snprintf(ref_cd, sizeof(ref_cd), "FT%s", fgt_unique("c"));
@@ -581,7 +581,7 @@ START_TEST(a_missing_statement_is_a_gap)
     /* 2 December, then 4 December (its opening shows 3 December's money the
      * ledger has not seen: a gap), then the missing 3 December */
     char account[40], r1[40], r3[40], r4[40];
-    snprintf(account, sizeof(account), "VCB%s", fgt_unique("G"));
+    snprintf(account, sizeof(account), "%s", fgt_account("VCBG"));
     snprintf(r1, sizeof(r1), "FT%s", fgt_unique("g"));
     snprintf(r3, sizeof(r3), "FT%s", fgt_unique("g"));
     snprintf(r4, sizeof(r4), "FT%s", fgt_unique("g"));
@@ -667,7 +667,7 @@ START_TEST(statement_first_then_the_feed)
     /* the statement applies a transfer the feed reports afterwards, and the
      * reverse order gives the same single payment (a_day_reconciled) */
     char account[40], ref[40], memo[120];
-    snprintf(account, sizeof(account), "VCB%s", fgt_unique("S"));
+    snprintf(account, sizeof(account), "%s", fgt_account("VCBS"));
     snprintf(ref, sizeof(ref), "FT%s", fgt_unique("s"));
     order_t o = new_order(3000000);
     snprintf(memo, sizeof(memo), "IBFT %s", o.code);
@@ -691,6 +691,55 @@ START_TEST(statement_first_then_the_feed)
 }
 END_TEST
 
+/* One transfer, its account spelt one way by the feed and another by the
+ * statement: one record of it, one payment.  Were the spellings two keys,
+ * the statement line would not find the feed's record and would pay the
+ * order again (or, paid already, hold the money as unapplied). */
+START_TEST(one_account_however_spelt)
+{
+    char account[40], feed_spelling[48], statement_spelling[48], ref[40], memo[120], body[256];
+    snprintf(account, sizeof(account), "%s", fgt_account("VCB"));
+    snprintf(feed_spelling, sizeof(feed_spelling), "%.3s-%s", account, account + 3);
+    for (char *p = feed_spelling; *p != '\0'; p++)
+        *p = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
+    snprintf(statement_spelling, sizeof(statement_spelling), "%.3s %.4s.%s", account, account + 3, account + 7);
+    snprintf(ref, sizeof(ref), "FT%s", fgt_unique("o"));
+    order_t o = new_order(2200000);
+    snprintf(memo, sizeof(memo), "IBFT %s", o.code);
+    long long sepay_id = 925000000 + fgt_db_int("SELECT COUNT(*) FROM payments", NULL, NULL);
+    ck_assert_int_eq(feed(sepay_id, feed_spelling, ref, 2200000, o.code), 200);
+    ck_assert_str_eq(order_status(&o), "paid");
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM bank_transfers WHERE account = ? AND bank_ref = ?", account, ref),
+                     1);
+
+    line_t lines[] = {{ref, memo, 2200000}};
+    char *file = statement(statement_spelling, lines, 1);
+    fgt_response_t r = post_statement(file);
+    fgt_expect(r, 201, NULL);
+    ck_assert_str_eq(fgt_json_str(&r, "account", NULL), account);
+    fgt_response_free(&r);
+    wait_decided(account);
+    ck_assert_str_eq(state_of(account, ref), "matched");
+    ck_assert_int_eq(payments_of(&o), 1);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM bank_transfers WHERE bank_ref = ?", ref, NULL), 1);
+    ck_assert_int_eq(account_balance("assets:bank_unreconciled:", account), 0);
+
+    /* staff may name it either way too: one reconciliation of the one account */
+    snprintf(body, sizeof(body), "{\"account\":\"%s\",\"from\":\"2026-12-02\",\"to\":\"2026-12-02\"}", feed_spelling);
+    r = fgt_req(&srv, FGT_H2C, "POST", "/v1/reconciliations", finance, fgt_unique("rk"), body, 0, NULL);
+    fgt_expect(r, 201, NULL);
+    ck_assert_str_eq(fgt_json_str(&r, "account", NULL), account);
+    fgt_response_free(&r);
+    /* and one that is no account number is told so */
+    r = fgt_req(&srv, FGT_H2C, "POST", "/v1/reconciliations", finance, fgt_unique("rk"),
+                "{\"account\":\"VCB/0011\",\"from\":\"2026-12-02\",\"to\":\"2026-12-02\"}", 0, NULL);
+    fgt_expect(r, 422, "invalid_account");
+    fgt_response_free(&r);
+    free(file);
+    ck_assert_int_eq(fgt_ledger_check(), 0);
+}
+END_TEST
+
 /* A transfer the feed applied on a day that is closed already (closed by an
  * earlier reconciliation of the account) is ledger_only on the first open
  * day, as a late statement line is: a closed day's items stay final, and the
@@ -698,7 +747,7 @@ END_TEST
 START_TEST(a_closed_days_late_transfer_is_ledger_only_on_the_next_open_day)
 {
     char account[40], ref[40], body[256], day_text[48];
-    snprintf(account, sizeof(account), "VCB%s", fgt_unique("L"));
+    snprintf(account, sizeof(account), "%s", fgt_account("VCBL"));
     snprintf(ref, sizeof(ref), "FT%s", fgt_unique("l"));
     order_t o = new_order(700000);
     long long sepay_id = 930000000 + fgt_db_int("SELECT COUNT(*) FROM payments", NULL, NULL);
@@ -736,7 +785,7 @@ END_TEST
 START_TEST(an_outgoing_transfer_is_no_money_in_transit)
 {
     char account[40], ref[40], body[256], today[16];
-    snprintf(account, sizeof(account), "VCB%s", fgt_unique("O"));
+    snprintf(account, sizeof(account), "%s", fgt_account("VCBO"));
     snprintf(ref, sizeof(ref), "FT%s", fgt_unique("o"));
     long long sepay_id = 940000000 + fgt_db_int("SELECT COUNT(*) FROM payments", NULL, NULL);
     ck_assert_int_eq(feed_of("out", sepay_id, account, ref, 2500000, "CHI TRA TRUONG TIEU HOC A"), 200);
@@ -761,7 +810,7 @@ START_TEST(a_late_line_reverses_the_write_off_of_its_transfer)
     char account[40], ref[40], body[256], today[16], yesterday[16], id[64], rpath[200], item_text[24], sql[160];
     static const char CLEARING[] = "SELECT COALESCE(SUM(e.amount), 0) FROM ledger_entries e JOIN ledger_accounts a ON "
                                    "a.id = e.account_id WHERE a.code = 'assets:clearing:vietqr'";
-    snprintf(account, sizeof(account), "VCB%s", fgt_unique("W"));
+    snprintf(account, sizeof(account), "%s", fgt_account("VCBW"));
     snprintf(ref, sizeof(ref), "FT%s", fgt_unique("w"));
     business_day(0, today);
     business_day(1, yesterday);
@@ -823,7 +872,7 @@ END_TEST
 START_TEST(a_feed_transfer_without_a_reference_is_still_reconciled)
 {
     char account[40], body[256], today[16], ref[48];
-    snprintf(account, sizeof(account), "VCB%s", fgt_unique("N"));
+    snprintf(account, sizeof(account), "%s", fgt_account("VCBN"));
     order_t o = new_order(330000);
     long long sepay_id = 960000000 + fgt_db_int("SELECT COUNT(*) FROM payments", NULL, NULL);
     ck_assert_int_eq(feed(sepay_id, account, "", 330000, o.code), 200);
@@ -852,7 +901,7 @@ END_TEST
 START_TEST(a_line_listed_twice_is_a_duplicate)
 {
     char account[40], ref[40];
-    snprintf(account, sizeof(account), "VCB%s", fgt_unique("D"));
+    snprintf(account, sizeof(account), "%s", fgt_account("VCBD"));
     snprintf(ref, sizeof(ref), "FT%s", fgt_unique("d"));
     /* the bank lists one transfer twice (and its closing counts both) */
     line_t lines[] = {{ref, "CHUYEN TIEN", 70001}, {ref, "CHUYEN TIEN", 70001}};
@@ -928,7 +977,7 @@ START_TEST(statements_of_one_account_imported_at_once)
      * one shows before the other came is taken back */
     for (int round = 0; round < 3; round++) {
         char account[40], r1[40], r2[40], r3[40];
-        snprintf(account, sizeof(account), "VCB%s", fgt_unique("C"));
+        snprintf(account, sizeof(account), "%s", fgt_account("VCBC"));
         snprintf(r1, sizeof(r1), "FT%s", fgt_unique("c"));
         snprintf(r2, sizeof(r2), "FT%s", fgt_unique("c"));
         snprintf(r3, sizeof(r3), "FT%s", fgt_unique("c"));
@@ -966,7 +1015,7 @@ START_TEST(two_lines_pay_one_order_in_parts)
     /* an order that takes part payments: two transfers naming it, each paying
      * what it brings; a third finds nothing owed and pays nothing */
     char account[40], r1[40], r2[40], r3[40], m[80];
-    snprintf(account, sizeof(account), "VCB%s", fgt_unique("P"));
+    snprintf(account, sizeof(account), "%s", fgt_account("VCBP"));
     snprintf(r1, sizeof(r1), "FT%s", fgt_unique("p"));
     snprintf(r2, sizeof(r2), "FT%s", fgt_unique("p"));
     snprintf(r3, sizeof(r3), "FT%s", fgt_unique("p"));
@@ -992,7 +1041,7 @@ END_TEST
 START_TEST(rule_3_offers_what_orders_still_owe)
 {
     char account[40], refs[3][40], memo[80];
-    snprintf(account, sizeof(account), "VCB%s", fgt_unique("S"));
+    snprintf(account, sizeof(account), "%s", fgt_account("VCBS"));
     for (int i = 0; i < 3; i++)
         snprintf(refs[i], sizeof(refs[i]), "FT%s", fgt_unique("s"));
     const char *ref = refs[0], *feed_p = refs[1], *feed_q = refs[2];
@@ -1066,7 +1115,7 @@ static void pay_sandbox(const order_t *o, const char *txn)
 START_TEST(a_gateway_transaction_number_is_no_bank_reference)
 {
     char account[40], txn[40];
-    snprintf(account, sizeof(account), "VCB%s", fgt_unique("G"));
+    snprintf(account, sizeof(account), "%s", fgt_account("VCBG"));
     snprintf(txn, sizeof(txn), "%08lld", (long long)(time(NULL) % 100000000));
     order_t paid = new_order(310000);
     pay_sandbox(&paid, txn);
@@ -1092,7 +1141,7 @@ END_TEST
 START_TEST(a_provider_transaction_matches_one_line_only)
 {
     char account[40], ref1[40], ref2[40], txn[40];
-    snprintf(account, sizeof(account), "VCB%s", fgt_unique("E"));
+    snprintf(account, sizeof(account), "%s", fgt_account("VCBE"));
     snprintf(ref1, sizeof(ref1), "FT%s", fgt_unique("e"));
     snprintf(ref2, sizeof(ref2), "FT%s", fgt_unique("e"));
     snprintf(txn, sizeof(txn), "TXN%s", fgt_unique("e"));
@@ -1142,7 +1191,7 @@ START_TEST(a_statements_lines_share_transactions_and_keep_their_own_outcomes)
     char account[40], refs[GROUPED_LINES][40], memos[GROUPED_LINES][80];
     order_t orders[GROUPED_PAID];
     line_t lines[GROUPED_LINES];
-    snprintf(account, sizeof(account), "VCB%s", fgt_unique("G"));
+    snprintf(account, sizeof(account), "%s", fgt_account("VCBG"));
     for (int i = 0; i < GROUPED_LINES; i++)
         snprintf(refs[i], sizeof(refs[i]), "FT%s", fgt_unique("g"));
     for (int i = 0; i < GROUPED_PAID; i++) {
@@ -1225,6 +1274,7 @@ int main(void)
     tcase_set_timeout(tc, 180);
     tcase_add_test(tc, a_day_reconciled);
     tcase_add_test(tc, statement_first_then_the_feed);
+    tcase_add_test(tc, one_account_however_spelt);
     tcase_add_test(tc, a_missing_statement_is_a_gap);
     tcase_add_test(tc, two_lines_pay_one_order_in_parts);
     tcase_add_test(tc, rule_3_offers_what_orders_still_owe);

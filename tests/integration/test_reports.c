@@ -915,7 +915,7 @@ START_TEST(reconciliation_day_totals_follow_every_item_change_and_a_rebuild_unde
     static const char *const DAYS[] = {"2026-11-01", "2026-11-02", "2026-11-03", "2026-11-04"};
     enum { ITEMS = 40, WRITES = 240 };
     char account[40], sql[400];
-    snprintf(account, sizeof(account), "%s", fgt_unique("RT"));
+    snprintf(account, sizeof(account), "%s", fgt_account("RT"));
     for (int i = 0; i < ITEMS; i++) {
         snprintf(sql, sizeof(sql),
                  "INSERT INTO recon_items (kind, transfer_ref, account, business_day, amount, currency, state, "
@@ -1222,7 +1222,7 @@ START_TEST(reports_read_from_the_read_server_and_the_primary_when_it_is_gone)
     snprintf(sock_env, sizeof(sock_env), "FEEGATE_DB_SOCKET=%s", sock);
     const char *replica_env[] = {sock_env, NULL}, *migrate[] = {"migrate", NULL};
     ck_assert_msg(fgt_cli_run(migrate, replica_env, NULL, out, sizeof(out), err, sizeof(err)) == 0, "%s%s", out, err);
-    snprintf(account, sizeof(account), "%s", fgt_unique("RPL"));
+    snprintf(account, sizeof(account), "%s", fgt_account("RPL"));
     snprintf(cmd, sizeof(cmd),
              "mariadb -S '%s' -ufeegate -pfeegate " DB_NAME
              " -e \"INSERT INTO recon_day_totals VALUES ('%s', 20261120, "

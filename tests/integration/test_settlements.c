@@ -519,7 +519,7 @@ static void rolled_up_to_now(void)
 START_TEST(a_fee_settled_before_its_payment_is_posted_is_counted_once)
 {
     char body[300], path[128], payment[48], txn[24], account[40], batch[40];
-    snprintf(account, sizeof(account), "STL%s", fgt_unique("f"));
+    snprintf(account, sizeof(account), "%s", fgt_account("STLF"));
     snprintf(batch, sizeof(batch), "MOMOB%s", fgt_unique("f"));
     snprintf(body, sizeof(body),
              "{\"merchant_ref\":\"%s\",\"fee_type\":\"tuition\",\"amount\":150000,\"currency\":\"VND\"}",
@@ -574,7 +574,7 @@ START_TEST(a_payout_line_naming_its_batch_in_the_memo_is_settled_by_the_file)
 {
     char p1[40], t1[24], account[40], own[40], file[1024], line[512];
     static const char BATCH[] = "MOMOSTL20250101"; /* a day no other test's batch is named after */
-    snprintf(account, sizeof(account), "STL%s", fgt_unique("m"));
+    snprintf(account, sizeof(account), "%s", fgt_account("STLM"));
     snprintf(own, sizeof(own), "FT%s", fgt_unique("m"));
     pay("momo", 200000, p1, t1);
     long long fee = (200000LL * 150 + 5000) / 10000, net = 200000 - fee;
@@ -600,7 +600,7 @@ END_TEST
 START_TEST(a_later_batch_lists_what_an_earlier_one_left_out)
 {
     char m4[40], t4[24], m5[40], t5[24], account[40], batch_a[40], batch_b[40];
-    snprintf(account, sizeof(account), "STL%s", fgt_unique("x"));
+    snprintf(account, sizeof(account), "%s", fgt_account("STLX"));
     snprintf(batch_a, sizeof(batch_a), "MOMOB%s", fgt_unique("a"));
     snprintf(batch_b, sizeof(batch_b), "MOMOB%s", fgt_unique("b"));
     pay("momo", 100000, m4, t4);

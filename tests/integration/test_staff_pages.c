@@ -761,7 +761,7 @@ static char *upload_body(const char *csrf, const char *format, const char *file,
 START_TEST(a_statement_uploaded_through_the_page_is_the_apis)
 {
     char session[200], csrf[96], file[1024], account[40], auth[200];
-    snprintf(account, sizeof(account), "PG%s", fgt_unique("S"));
+    snprintf(account, sizeof(account), "%s", fgt_account("PGS"));
     snprintf(file, sizeof(file),
              "account,currency,booking_date,value_date,amount,bank_ref,end_to_end,counterparty,memo\n"
              "%s,VND,opening,2026-12-01,1000000,,,,\n"
@@ -808,7 +808,7 @@ START_TEST(a_statement_uploaded_through_the_page_is_the_apis)
     fgt_response_free(&api);
     /* and a file the API imported first is a duplicate through the page */
     char other[40], file2[1024];
-    snprintf(other, sizeof(other), "PG%s", fgt_unique("T"));
+    snprintf(other, sizeof(other), "%s", fgt_account("PGT"));
     snprintf(file2, sizeof(file2),
              "account,currency,booking_date,value_date,amount,bank_ref,end_to_end,counterparty,memo\n"
              "%s,VND,opening,2026-12-01,0,,,,\n%s,VND,2026-12-02,2026-12-02,700000,R%s,,,NUOC\n"
@@ -853,7 +853,7 @@ END_TEST
 START_TEST(a_reconciliation_reloads_itself_until_its_lines_are_matched)
 {
     char session[200], csrf[96], file[1024], account[40], auth[200], body[400], path[160];
-    snprintf(account, sizeof(account), "PG%s", fgt_unique("R"));
+    snprintf(account, sizeof(account), "%s", fgt_account("PGR"));
     snprintf(file, sizeof(file),
              "account,currency,booking_date,value_date,amount,bank_ref,end_to_end,counterparty,memo\n"
              "%s,VND,opening,2026-12-01,1000000,,,,\n"

@@ -90,7 +90,7 @@ static long long lines_of(const char *account)
 START_TEST(camt053_imports_once)
 {
     char account[40];
-    snprintf(account, sizeof(account), "ACC%s", fgt_unique("A"));
+    snprintf(account, sizeof(account), "%s", fgt_account("ACCA"));
     const char *tag = fgt_unique("T");
     char *file = camt053(account, tag, "2026-12-02", "2026-12-01", 100000000, 15000000, 114994500, "HOC PHI HK1");
     fgt_response_t r = post_file(finance, "application/xml", NULL, file);
@@ -144,7 +144,7 @@ static fgt_response_t get_as(const char *token, const char *path)
 START_TEST(imports_are_read_back_with_their_statements_and_lines)
 {
     char account[40], id[64], path[256];
-    snprintf(account, sizeof(account), "ACC%s", fgt_unique("R"));
+    snprintf(account, sizeof(account), "%s", fgt_account("ACCR"));
     char *file = camt053(account, fgt_unique("T"), "2026-12-03", "2026-12-02", 200000000, 7000000, 206994500,
                          "HOC PHI &lt;lop 5A&gt;");
     fgt_response_t r = post_file(finance, "application/xml", NULL, file);
@@ -216,7 +216,7 @@ END_TEST
 START_TEST(overlapping_export_adds_only_new_lines)
 {
     char account[40];
-    snprintf(account, sizeof(account), "ACC%s", fgt_unique("O"));
+    snprintf(account, sizeof(account), "%s", fgt_account("ACCO"));
     const char *tag = fgt_unique("T");
     char *camt = camt053(account, tag, "2026-12-02", "2026-12-01", 100000000, 15000000, 114994500, "HOC PHI");
     fgt_response_t r = post_file(finance, "application/xml", NULL, camt);
@@ -263,7 +263,7 @@ END_TEST
 START_TEST(equal_end_to_end_ids_of_two_payers_are_two_lines)
 {
     char account[40], file[1024];
-    snprintf(account, sizeof(account), "E2E%s", fgt_unique("E"));
+    snprintf(account, sizeof(account), "%s", fgt_account("E2EE"));
     static const char HEADER[] =
         "account,currency,booking_date,value_date,amount,bank_ref,end_to_end,counterparty,memo\n";
     snprintf(file, sizeof(file), "%s%s,VND,2026-12-02,2026-12-02,500000,,VCBMOBILE,NGUYEN VAN A,HP 7Z50K5DDM7F\n",
@@ -295,7 +295,7 @@ END_TEST
 START_TEST(a_day_in_pages_keeps_each_pages_lines)
 {
     char account[40], file[1024], reversal[1024];
-    snprintf(account, sizeof(account), "ACC%s", fgt_unique("P"));
+    snprintf(account, sizeof(account), "%s", fgt_account("ACCP"));
     const char *tag = fgt_unique("T");
     snprintf(file, sizeof(file),
              ":20:P1%s\r\n:25:%s\r\n:28C:00001/001\r\n:60F:C261201VND1000000,\r\n"
@@ -339,7 +339,7 @@ END_TEST
 START_TEST(unbalanced_statement_stores_nothing)
 {
     char account[40];
-    snprintf(account, sizeof(account), "ACC%s", fgt_unique("B"));
+    snprintf(account, sizeof(account), "%s", fgt_account("ACCB"));
     char *file = camt053(account, fgt_unique("T"), "2026-12-02", "2026-12-01", 100000000, 15000000, 114999999, "X");
     fgt_response_t r = post_file(finance, "application/xml", NULL, file);
     fgt_expect_error(r, 422, "invalid_request", "statement_unbalanced");
@@ -377,7 +377,7 @@ END_TEST
 START_TEST(bad_files_are_refused_naming_the_place)
 {
     char account[40];
-    snprintf(account, sizeof(account), "ACC%s", fgt_unique("X"));
+    snprintf(account, sizeof(account), "%s", fgt_account("ACCX"));
     char *file = camt053(account, fgt_unique("T"), "2026-12-02", "2026-12-01", 100000000, 15000000, 114994500, "Y");
     /* truncated XML */
     file[strlen(file) / 2] = '\0';
@@ -418,7 +418,7 @@ END_TEST
 START_TEST(only_finance_and_admin_import)
 {
     char account[40];
-    snprintf(account, sizeof(account), "ACC%s", fgt_unique("R"));
+    snprintf(account, sizeof(account), "%s", fgt_account("ACCR"));
     char *file = camt053(account, fgt_unique("T"), "2026-12-02", "2026-12-01", 100000000, 15000000, 114994500, "Z");
     fgt_response_t r = post_file(auditor, "application/xml", NULL, file);
     ck_assert_int_eq(r.status, 403);
@@ -434,7 +434,7 @@ END_TEST
 START_TEST(csv_exports_import)
 {
     char account[40], file[2048];
-    snprintf(account, sizeof(account), "99%s", fgt_unique("V"));
+    snprintf(account, sizeof(account), "%s", fgt_account("99V"));
     /* a Vietnamese bank's bilingual export, as downloaded (BOM, quoted, a wrapped memo) */
     snprintf(
         file, sizeof(file),
@@ -463,7 +463,7 @@ START_TEST(csv_exports_import)
 
     /* our own layout, found by its first bytes (no Content-Type of its own) */
     char own[40];
-    snprintf(own, sizeof(own), "OWN%s", fgt_unique("W"));
+    snprintf(own, sizeof(own), "%s", fgt_account("OWNW"));
     snprintf(file, sizeof(file),
              "account,currency,booking_date,value_date,amount,bank_ref,end_to_end,counterparty,memo\n"
              "%s,VND,opening,2026-12-01,1000000,,,,\n"
@@ -482,7 +482,7 @@ END_TEST
 START_TEST(the_same_file_at_once_imports_once)
 {
     char account[40], auth[200];
-    snprintf(account, sizeof(account), "ACC%s", fgt_unique("P"));
+    snprintf(account, sizeof(account), "%s", fgt_account("ACCP"));
     char *file = camt053(account, fgt_unique("T"), "2026-12-02", "2026-12-01", 100000000, 15000000, 114994500, "P");
     snprintf(auth, sizeof(auth), "Authorization: Bearer %s", finance);
     const char *headers[] = {auth, "Content-Type: application/xml", NULL};
@@ -515,7 +515,7 @@ END_TEST
 START_TEST(cli_imports_a_file)
 {
     char account[40], path[] = "/tmp/fg-statement-XXXXXX", out[2048], err[1024];
-    snprintf(account, sizeof(account), "ACC%s", fgt_unique("C"));
+    snprintf(account, sizeof(account), "%s", fgt_account("ACCC"));
     char *sta = mt940(account, fgt_unique("T"), "2026-12-02", "2026-12-01", 100000000, 15000000, 114994500);
     int fd = mkstemp(path);
     ck_assert_int_ge(fd, 0);
@@ -561,7 +561,7 @@ START_TEST(long_overlapping_exports_add_only_new_lines)
 {
     enum { FIRST = 1500, LONGER = 2600, PAIRS = 1300 };
     char account[40], *refs[LONGER], *mixed[2 * PAIRS];
-    snprintf(account, sizeof(account), "ACC%s", fgt_unique("L"));
+    snprintf(account, sizeof(account), "%s", fgt_account("ACCL"));
     const char *tag = fgt_unique("R");
     for (int i = 0; i < LONGER; i++) {
         refs[i] = malloc(32);

@@ -27,7 +27,9 @@
 #include <mysql.h>
 #include "core/crypto.h"
 #include "core/ids.h"
+#include "core/text.h"
 #include "harness.h"
+#include "webhooks/webhooks.h"
 
 static const char SANDBOX_SECRET[] = "it-sandbox-secret";
 #define RETRY_BASE_MS 100
@@ -1278,7 +1280,9 @@ static void *redeliver_thread(void *arg)
 
 /* Two redeliveries of one event to one endpoint made at once both read the
  * same next number; the second to insert it must take the next one, not
- * answer the first's delivery as its own (two asked, two are sent). */
+ * answer the first's delivery as its own (two asked, two are sent).  Then
+ * the bounds on that history: at most FG_WEBHOOK_REDELIVERIES_MAX
+ * redeliveries, and ended deliveries deleted past their retention. */
 START_TEST(redeliveries_made_at_once_are_each_their_own)
 {
     fgt_server_t s;
@@ -1326,6 +1330,63 @@ START_TEST(redeliveries_made_at_once_are_each_their_own)
                                 "WHERE e.public_id = ?",
                                 event[0], NULL),
                      3);
+
+    /* redeliveries are history kept for each: a bounded number of them */
+    db = mysql_init(NULL);
+    raw_connect(db);
+    ck_assert_int_ge(fg_id_new("whd_", held, FG_ID_CAP), 0);
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO webhook_deliveries (public_id, endpoint_id, event_id, order_id, redelivery, status, "
+             "attempts, next_attempt_at, event_created_at, created_at) SELECT '%s', d.endpoint_id, d.event_id, "
+             "d.order_id, %d, 'delivered', 1, NULL, d.event_created_at, 0 FROM webhook_deliveries d JOIN events e "
+             "ON e.id = d.event_id WHERE e.public_id = '%s' AND d.redelivery = 0",
+             held, FG_WEBHOOK_REDELIVERIES_MAX, event[0]);
+    ck_assert_int_eq(mysql_query(db, sql), 0);
+    mysql_close(db);
+    fgt_response_t r = fgt_req(&s, FGT_H2C, "POST", a.path, m.key, NULL, NULL, 0, NULL);
+    fgt_expect(r, 409, "redelivery_limit");
+    fgt_response_free(&r);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM webhook_deliveries d JOIN events e ON e.id = d.event_id "
+                                "WHERE e.public_id = ?",
+                                event[0], NULL),
+                     4);
+
+    /* ended deliveries are deleted once past their retention (90 days), oldest first; younger
+     * ones and pending ones stay (a new instance's sweeper prunes at once) */
+    static const struct {
+        int n;
+        const char *status;
+        long long days_ago; /* completed; < 0: not completed */
+    } AGED[] = {{30, "delivered", 91}, {31, "failed", 120}, {32, "delivered", 89}, {33, "pending", -1}};
+    long long now = fg_now_ms();
+    db = mysql_init(NULL);
+    raw_connect(db);
+    for (size_t i = 0; i < sizeof(AGED) / sizeof(AGED[0]); i++) {
+        char completed[32] = "NULL";
+        if (AGED[i].days_ago >= 0)
+            snprintf(completed, sizeof(completed), "%lld", now - AGED[i].days_ago * 86400000LL);
+        ck_assert_int_ge(fg_id_new("whd_", held, FG_ID_CAP), 0);
+        snprintf(sql, sizeof(sql),
+                 "INSERT INTO webhook_deliveries (public_id, endpoint_id, event_id, order_id, redelivery, status, "
+                 "attempts, next_attempt_at, event_created_at, created_at, completed_at) SELECT '%s', d.endpoint_id, "
+                 "d.event_id, d.order_id, %d, '%s', 1, NULL, d.event_created_at, %lld, %s FROM webhook_deliveries d "
+                 "JOIN events e ON e.id = d.event_id WHERE e.public_id = '%s' AND d.redelivery = 0",
+                 held, AGED[i].n, AGED[i].status, now - 200 * 86400000LL, completed, event[0]);
+        ck_assert_int_eq(mysql_query(db, sql), 0);
+    }
+    mysql_close(db);
+    fgt_server_t pruner;
+    server_start(&pruner, 1);
+    const char *count_sql = "SELECT COUNT(*) FROM webhook_deliveries d JOIN events e ON e.id = d.event_id WHERE "
+                            "e.public_id = ? AND d.redelivery >= 30";
+    for (int i = 0; i < 150 && fgt_db_int(count_sql, event[0], NULL) != 2; i++)
+        fgt_sleep_ms(100);
+    ck_assert_int_eq(fgt_db_int(count_sql, event[0], NULL), 2);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM webhook_deliveries d JOIN events e ON e.id = d.event_id WHERE "
+                                "e.public_id = ? AND d.redelivery IN (32, 33)",
+                                event[0], NULL),
+                     2);
+    ck_assert_int_eq(fgt_server_stop(&pruner), 0);
     endpoint_delete(&s, &m, ep);
     ck_assert_int_eq(fgt_server_stop(&s), 0);
     receiver_stop(rc);

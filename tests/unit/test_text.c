@@ -163,6 +163,30 @@ START_TEST(printable_ascii)
 }
 END_TEST
 
+/* ---- bank account numbers ------------------------------------------------ */
+
+START_TEST(bank_account_key)
+{
+    char out[35];
+    /* one account however a bank, a feed or a person writes it */
+    ck_assert_int_eq(fg_bank_account_key("0011001932418", 13, out, sizeof(out), 34), 13);
+    ck_assert_str_eq(out, "0011001932418");
+    ck_assert_int_eq(fg_bank_account_key("0011-001 932.418", 16, out, sizeof(out), 34), 13);
+    ck_assert_str_eq(out, "0011001932418");
+    ck_assert_int_eq(fg_bank_account_key("vn12 abcd-0001", 14, out, sizeof(out), 34), 12);
+    ck_assert_str_eq(out, "VN12ABCD0001");
+    /* nothing else: no other character, not empty, not over max */
+    ck_assert_int_eq(fg_bank_account_key("VCB/0011", 8, out, sizeof(out), 34), -1);
+    ck_assert_int_eq(fg_bank_account_key("0011_001", 8, out, sizeof(out), 34), -1);
+    ck_assert_int_eq(fg_bank_account_key("S\xc3\x90", 3, out, sizeof(out), 34), -1);
+    ck_assert_int_eq(fg_bank_account_key("0011\n", 5, out, sizeof(out), 34), -1);
+    ck_assert_int_eq(fg_bank_account_key(" - . ", 5, out, sizeof(out), 34), -1);
+    ck_assert_int_eq(fg_bank_account_key("", 0, out, sizeof(out), 34), -1);
+    ck_assert_int_eq(fg_bank_account_key("ABCDEFGHIJKLMNOPQRSTUVWXYZ012345678", 35, out, sizeof(out), 34), -1);
+    ck_assert_int_eq(fg_bank_account_key("ABCDEFGHIJKLMNOPQRSTUVWXYZ01234567 ", 35, out, sizeof(out), 34), 34);
+}
+END_TEST
+
 /* ---- RFC 3339 ------------------------------------------------------------ */
 
 typedef struct {
@@ -336,6 +360,7 @@ static Suite *text_suite(void)
     tcase_add_test(tc, json_depth);
     tcase_add_test(tc, json_depth_deep_input);
     tcase_add_test(tc, printable_ascii);
+    tcase_add_test(tc, bank_account_key);
     tcase_add_loop_test(tc, rfc3339_parse_good, 0, (int)(sizeof(good_times) / sizeof(good_times[0])));
     tcase_add_loop_test(tc, rfc3339_parse_bad, 0, (int)(sizeof(bad_times) / sizeof(bad_times[0])));
     tcase_add_test(tc, rfc3339_parse_respects_n);
