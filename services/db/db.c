@@ -813,6 +813,35 @@ int fg_db_tx(fg_db_t *db, fg_db_tx_fn fn, void *arg) { return tx_run(db, fn, arg
 
 int fg_db_tx_repeatable(fg_db_t *db, fg_db_tx_fn fn, void *arg) { return tx_run(db, fn, arg, 1); }
 
+typedef struct {
+    const char *sql;
+    int64_t before_ms;
+    int batch;
+    int deleted;
+} prune_t;
+
+static int prune_tx(fg_db_t *db, void *arg)
+{
+    prune_t *p = arg;
+    fg_stmt_t s;
+    int rc = fg_stmt_init(&s, db, p->sql);
+    if (rc != 0)
+        return rc;
+    fg_stmt_int(&s, p->before_ms);
+    fg_stmt_int(&s, p->batch);
+    if ((rc = fg_stmt_exec(&s)) != 0)
+        return rc;
+    p->deleted = (int)fg_stmt_affected(&s);
+    return 0;
+}
+
+int fg_db_prune(fg_db_t *db, const char *sql, int64_t before_ms, int batch)
+{
+    prune_t p = {sql, before_ms, batch, 0};
+    int rc = fg_db_tx(db, prune_tx, &p);
+    return rc != 0 ? rc : p.deleted;
+}
+
 int fg_db_commit_unknown(const fg_db_t *db) { return db->commit_unknown; }
 
 void (*fg_db_commit_fault)(fg_db_t *db);

@@ -229,34 +229,11 @@ int fg_inbox_insert(fg_db_t *db, const fg_config_t *cfg, const fg_inbound_t *in,
 static const char SQL_INBOX_PRUNE[] =
     "DELETE FROM webhook_inbox WHERE received_at < ? AND status = 'rejected' ORDER BY received_at LIMIT ?";
 
-typedef struct {
-    int64_t before_ms;
-    int batch;
-    int deleted;
-} prune_t;
-
-static int prune_tx(fg_db_t *db, void *arg)
-{
-    prune_t *p = arg;
-    fg_stmt_t s;
-    int rc = fg_stmt_init(&s, db, SQL_INBOX_PRUNE);
-    if (rc != 0)
-        return rc;
-    fg_stmt_int(&s, p->before_ms);
-    fg_stmt_int(&s, p->batch);
-    if ((rc = fg_stmt_exec(&s)) != 0)
-        return rc;
-    p->deleted = (int)fg_stmt_affected(&s);
-    return 0;
-}
-
 int fg_inbox_prune(fg_db_t *db, const fg_config_t *cfg, int64_t now_ms, int batch)
 {
     if (cfg->webhooks_inbox_rejected_days == 0)
         return 0;
-    prune_t p = {now_ms - cfg->webhooks_inbox_rejected_days * 86400000LL, batch, 0};
-    int rc = fg_db_tx(db, prune_tx, &p);
-    return rc != 0 ? rc : p.deleted;
+    return fg_db_prune(db, SQL_INBOX_PRUNE, now_ms - cfg->webhooks_inbox_rejected_days * 86400000LL, batch);
 }
 
 /* The inbox row of a notification applied in this transaction, once its

@@ -130,6 +130,28 @@ static fgt_response_t payout(const char *merchant, long long amount, const char 
 }
 
 /* A payout made: its id in id (FGT_ID_CAP). */
+/* A pending refund of amount of one of the merchant's succeeded payments
+ * (those meeting where, an SQL condition on p): a payout of try leaves it
+ * refused, naming balance; then the refund fails. */
+static void held_back_by(const char *merchant, const char *where, long long amount, long long try, long long balance)
+{
+    char pending[FGT_ID_CAP], sql[640];
+    snprintf(pending, sizeof(pending), "%s", fgt_unique("rfd_"));
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO refunds (public_id, payment_id, merchant_id, amount, currency, status, reason, "
+             "next_query_at, created_at, updated_at) SELECT ?, p.id, p.merchant_id, %lld, 'VND', 'pending', "
+             "'held back', NULL, 0, 0 FROM payments p JOIN merchants m ON m.id = p.merchant_id WHERE m.public_id = "
+             "'%s' AND p.status = 'succeeded' AND %s LIMIT 1",
+             amount, merchant, where);
+    fgt_db_exec(sql, pending);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM refunds WHERE public_id = ?", pending, NULL), 1);
+    fgt_response_t r = payout(merchant, try, fgt_unique("c"), NULL);
+    fgt_expect_error(r, 422, "invalid_request", "payout_exceeds_balance");
+    ck_assert_int_eq(fgt_json_int(&r, "error", "balance", NULL), balance);
+    fgt_response_free(&r);
+    fgt_db_exec("UPDATE refunds SET status = 'failed' WHERE public_id = ?", pending);
+}
+
 static void payout_made(const char *merchant, long long amount, const char *reference, char *id)
 {
     fgt_response_t r = payout(merchant, amount, reference, NULL);
@@ -565,39 +587,11 @@ START_TEST(a_payout_spends_the_merchants_balance)
     fgt_response_free(&r);
     /* a refund whose outcome is not known yet keeps its amount back: when it is made, it comes out of what the
      * merchant is owed, and that must not have been paid out meanwhile */
-    char pending[FGT_ID_CAP];
-    snprintf(pending, sizeof(pending), "%s", fgt_unique("rfd_"));
-    char sql[640];
-    snprintf(sql, sizeof(sql),
-             "INSERT INTO refunds (public_id, payment_id, merchant_id, amount, currency, status, reason, "
-             "next_query_at, created_at, updated_at) SELECT ?, p.id, p.merchant_id, 1500000, 'VND', 'pending', "
-             "'held back', NULL, 0, 0 FROM payments p JOIN merchants m ON m.id = p.merchant_id WHERE m.public_id = "
-             "'%s' AND p.status = 'succeeded' LIMIT 1",
-             m.id);
-    fgt_db_exec(sql, pending);
-    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM refunds WHERE public_id = ?", pending, NULL), 1);
-    r = payout(m.id, 6000000, fgt_unique("c"), NULL);
-    fgt_expect_error(r, 422, "invalid_request", "payout_exceeds_balance");
-    ck_assert_int_eq(fgt_json_int(&r, "error", "balance", NULL), 4500000);
-    fgt_response_free(&r);
-    fgt_db_exec("UPDATE refunds SET status = 'failed' WHERE public_id = ?", pending);
+    held_back_by(m.id, "1=1", 1500000, 6000000, 4500000);
     /* but a refund of money that never reached the merchant (paid again for a paid bill: held as
      * unapplied) does not come out of what the merchant is owed: it keeps nothing back */
     transfer_in(code, 700000);
-    snprintf(pending, sizeof(pending), "%s", fgt_unique("rfd_"));
-    snprintf(sql, sizeof(sql),
-             "INSERT INTO refunds (public_id, payment_id, merchant_id, amount, currency, status, reason, "
-             "next_query_at, created_at, updated_at) SELECT ?, p.id, p.merchant_id, 700000, 'VND', 'pending', "
-             "'unapplied back', NULL, 0, 0 FROM payments p JOIN merchants m ON m.id = p.merchant_id WHERE "
-             "m.public_id = '%s' AND p.status = 'succeeded' AND p.amount_applied = 0 AND p.amount_unapplied = 700000",
-             m.id);
-    fgt_db_exec(sql, pending);
-    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM refunds WHERE public_id = ?", pending, NULL), 1);
-    r = payout(m.id, 6000001, fgt_unique("c"), NULL);
-    fgt_expect_error(r, 422, "invalid_request", "payout_exceeds_balance");
-    ck_assert_int_eq(fgt_json_int(&r, "error", "balance", NULL), 6000000);
-    fgt_response_free(&r);
-    fgt_db_exec("UPDATE refunds SET status = 'failed' WHERE public_id = ?", pending);
+    held_back_by(m.id, "p.amount_applied = 0 AND p.amount_unapplied = 700000", 700000, 6000001, 6000000);
 
     /* the same reference again: the same payout, or a conflict */
     r = payout(m.id, 4000000, ref, NULL);

@@ -1278,6 +1278,27 @@ static void *redeliver_thread(void *arg)
     return NULL;
 }
 
+/* Writes a delivery of event numbered n directly (as another instance's
+ * transaction would), copied from its first; completed < 0: none. */
+static void delivery_row(const char *event, int n, const char *status, long long created, long long completed)
+{
+    char id[FG_ID_CAP], sql[768], at[32] = "NULL";
+    if (completed >= 0)
+        snprintf(at, sizeof(at), "%lld", completed);
+    ck_assert_int_ge(fg_id_new("whd_", id, FG_ID_CAP), 0);
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO webhook_deliveries (public_id, endpoint_id, event_id, order_id, redelivery, status, "
+             "attempts, next_attempt_at, event_created_at, created_at, completed_at) SELECT '%s', d.endpoint_id, "
+             "d.event_id, d.order_id, %d, '%s', 1, NULL, d.event_created_at, %lld, %s FROM webhook_deliveries d "
+             "JOIN events e ON e.id = d.event_id WHERE e.public_id = '%s' AND d.redelivery = 0",
+             id, n, status, created, at, event);
+    MYSQL *db = mysql_init(NULL);
+    raw_connect(db);
+    ck_assert_int_eq(mysql_query(db, sql), 0);
+    ck_assert_int_eq((int)mysql_affected_rows(db), 1);
+    mysql_close(db);
+}
+
 /* Two redeliveries of one event to one endpoint made at once both read the
  * same next number; the second to insert it must take the next one, not
  * answer the first's delivery as its own (two asked, two are sent).  Then
@@ -1332,17 +1353,8 @@ START_TEST(redeliveries_made_at_once_are_each_their_own)
                      3);
 
     /* redeliveries are history kept for each: a bounded number of them */
-    db = mysql_init(NULL);
-    raw_connect(db);
-    ck_assert_int_ge(fg_id_new("whd_", held, FG_ID_CAP), 0);
-    snprintf(sql, sizeof(sql),
-             "INSERT INTO webhook_deliveries (public_id, endpoint_id, event_id, order_id, redelivery, status, "
-             "attempts, next_attempt_at, event_created_at, created_at) SELECT '%s', d.endpoint_id, d.event_id, "
-             "d.order_id, %d, 'delivered', 1, NULL, d.event_created_at, 0 FROM webhook_deliveries d JOIN events e "
-             "ON e.id = d.event_id WHERE e.public_id = '%s' AND d.redelivery = 0",
-             held, FG_WEBHOOK_REDELIVERIES_MAX, event[0]);
-    ck_assert_int_eq(mysql_query(db, sql), 0);
-    mysql_close(db);
+    long long now = fg_now_ms();
+    delivery_row(event[0], FG_WEBHOOK_REDELIVERIES_MAX, "delivered", now, now);
     fgt_response_t r = fgt_req(&s, FGT_H2C, "POST", a.path, m.key, NULL, NULL, 0, NULL);
     fgt_expect(r, 409, "redelivery_limit");
     fgt_response_free(&r);
@@ -1353,28 +1365,11 @@ START_TEST(redeliveries_made_at_once_are_each_their_own)
 
     /* ended deliveries are deleted once past their retention (90 days), oldest first; younger
      * ones and pending ones stay (a new instance's sweeper prunes at once) */
-    static const struct {
-        int n;
-        const char *status;
-        long long days_ago; /* completed; < 0: not completed */
-    } AGED[] = {{30, "delivered", 91}, {31, "failed", 120}, {32, "delivered", 89}, {33, "pending", -1}};
-    long long now = fg_now_ms();
-    db = mysql_init(NULL);
-    raw_connect(db);
-    for (size_t i = 0; i < sizeof(AGED) / sizeof(AGED[0]); i++) {
-        char completed[32] = "NULL";
-        if (AGED[i].days_ago >= 0)
-            snprintf(completed, sizeof(completed), "%lld", now - AGED[i].days_ago * 86400000LL);
-        ck_assert_int_ge(fg_id_new("whd_", held, FG_ID_CAP), 0);
-        snprintf(sql, sizeof(sql),
-                 "INSERT INTO webhook_deliveries (public_id, endpoint_id, event_id, order_id, redelivery, status, "
-                 "attempts, next_attempt_at, event_created_at, created_at, completed_at) SELECT '%s', d.endpoint_id, "
-                 "d.event_id, d.order_id, %d, '%s', 1, NULL, d.event_created_at, %lld, %s FROM webhook_deliveries d "
-                 "JOIN events e ON e.id = d.event_id WHERE e.public_id = '%s' AND d.redelivery = 0",
-                 held, AGED[i].n, AGED[i].status, now - 200 * 86400000LL, completed, event[0]);
-        ck_assert_int_eq(mysql_query(db, sql), 0);
-    }
-    mysql_close(db);
+    long long day = 86400000LL;
+    delivery_row(event[0], 30, "delivered", now - 200 * day, now - 91 * day);
+    delivery_row(event[0], 31, "failed", now - 200 * day, now - 120 * day);
+    delivery_row(event[0], 32, "delivered", now - 200 * day, now - 89 * day);
+    delivery_row(event[0], 33, "pending", now - 200 * day, -1);
     fgt_server_t pruner;
     server_start(&pruner, 1);
     const char *count_sql = "SELECT COUNT(*) FROM webhook_deliveries d JOIN events e ON e.id = d.event_id WHERE "
