@@ -261,6 +261,7 @@ int fg_settle_shared_poll(fg_settle_shared_t *s, fg_db_t *db, int64_t now_ms, in
                                   "one works (needs the PROCESS privilege)",
                                   rc);
             s->failing = rc != 0;
+            atomic_store(&s->published_failing, s->failing);
             for (int m = 0; m < s->queue.mark_count; m++)
                 atomic_store(&s->published[m], s->queue.settled[m]);
             atomic_store(&s->next_round_ms, now_ms + FG_SETTLE_SHARED_INTERVAL_MS);
@@ -271,6 +272,8 @@ int fg_settle_shared_poll(fg_settle_shared_t *s, fg_db_t *db, int64_t now_ms, in
         settled[m] = atomic_load(&s->published[m]);
     return rc;
 }
+
+int fg_settle_shared_failing(fg_settle_shared_t *s) { return atomic_load(&s->published_failing); }
 
 void fg_settle_shared_free(fg_settle_shared_t *s)
 {

@@ -141,13 +141,14 @@ typedef struct {
     _Atomic int64_t next_round_ms;
     _Atomic int64_t published[FG_SETTLE_MARKS_MAX]; /* queue.settled, for readers that do not wait */
     int failing;                                    /* the last round failed (logged once) */
+    _Atomic int published_failing;                  /* the same, for readers that do not wait */
 } fg_settle_shared_t;
 
 /* brace initialiser macros stay as written (clang-format 14 would unfold them) */
 /* clang-format off */
 #define FG_SETTLE_SHARED_INIT(sql, count)                                                                              \
     {                                                                                                                  \
-        PTHREAD_MUTEX_INITIALIZER, FG_SETTLE_QUEUE_INIT(sql, count), 0, {0}, 0                                         \
+        PTHREAD_MUTEX_INITIALIZER, FG_SETTLE_QUEUE_INIT(sql, count), 0, {0}, 0, 0                                      \
     }
 /* clang-format on */
 
@@ -159,6 +160,11 @@ typedef struct {
  * last proven marks; the first failure of a run is logged).
  */
 int fg_settle_shared_poll(fg_settle_shared_t *s, fg_db_t *db, int64_t now_ms, int64_t *settled) FG_MUST_USE;
+
+/** 1 while the latest round failed: the settled marks are the last proven,
+ *  and may stay so for as long as rounds keep failing (a reader that must
+ *  move on, as the fan-out's gaps, does without them meanwhile). */
+int fg_settle_shared_failing(fg_settle_shared_t *s);
 
 void fg_settle_shared_free(fg_settle_shared_t *s);
 

@@ -213,9 +213,12 @@ static void *fanout_main(void *arg)
     }
     while (!atomic_load(&worker.stop)) {
         /* a round about once a second, shared with the ledger's checkpoints;
-         * a failure is logged there, and gaps then expire by age */
+         * a failure is logged there, and gaps then expire by age: a mark
+         * proven before rounds began to fail would hold every later gap for
+         * as long as they fail */
         (void)!fg_settle_shared_poll(worker.settle, db, fg_now_ms(), settled);
-        int rc = fg_webhooks_fanout(db, settled[worker.events_mark]);
+        int64_t gaps_settled = fg_settle_shared_failing(worker.settle) ? 0 : settled[worker.events_mark];
+        int rc = fg_webhooks_fanout(db, gaps_settled);
         if (rc < 0 && !failing)
             log_db("fan-out", db, rc);
         failing = rc < 0;

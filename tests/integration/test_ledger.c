@@ -10,6 +10,7 @@
 #include <string.h>
 #include "core/text.h"
 #include "db/db.h"
+#include "db/settle.h"
 #include "harness.h"
 #include "ledger/ledger.h"
 
@@ -170,6 +171,40 @@ START_TEST(ids_against_stamps_across_a_horizon)
     fg_settle_queue_free(&settle);
     fg_db_close(late);
     fg_db_close(early);
+    fg_db_close(job);
+}
+END_TEST
+
+/* A round that fails says so to readers that do not wait for it, and
+ * keeps the marks proven before: the fan-out then lets its gaps expire by
+ * age instead of holding every gap above a mark that no longer moves. */
+START_TEST(a_failing_round_is_told_and_the_proven_marks_kept)
+{
+    fg_db_t *job = open_db();
+    fgt_db_exec("CREATE TABLE IF NOT EXISTS settle_failing (id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY)", NULL);
+    fgt_db_exec("INSERT INTO settle_failing () VALUES ()", NULL);
+    long long newest = fgt_db_int("SELECT MAX(id) FROM settle_failing", NULL, NULL);
+    fg_settle_shared_t shared = FG_SETTLE_SHARED_INIT("SELECT COALESCE(MAX(id), 0) FROM settle_failing", 1);
+    int64_t settled[FG_SETTLE_MARKS_MAX] = {0}, now = fg_now_ms();
+    for (int round = 0; round < 10 && settled[0] < newest; round++) {
+        now += FG_SETTLE_SHARED_INTERVAL_MS;
+        ck_assert_int_eq(fg_settle_shared_poll(&shared, job, now, settled), 0);
+        ck_assert_int_eq(fg_settle_shared_failing(&shared), 0);
+    }
+    ck_assert_int_ge(settled[0], newest);
+
+    fgt_db_exec("DROP TABLE settle_failing", NULL);
+    now += FG_SETTLE_SHARED_INTERVAL_MS;
+    ck_assert_int_ne(fg_settle_shared_poll(&shared, job, now, settled), 0);
+    ck_assert_int_eq(fg_settle_shared_failing(&shared), 1);
+    ck_assert_int_ge(settled[0], newest); /* the last proven, kept */
+
+    fgt_db_exec("CREATE TABLE settle_failing (id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY)", NULL);
+    now += FG_SETTLE_SHARED_INTERVAL_MS;
+    ck_assert_int_eq(fg_settle_shared_poll(&shared, job, now, settled), 0);
+    ck_assert_int_eq(fg_settle_shared_failing(&shared), 0);
+    fgt_db_exec("DROP TABLE settle_failing", NULL);
+    fg_settle_shared_free(&shared);
     fg_db_close(job);
 }
 END_TEST
@@ -471,6 +506,7 @@ static Suite *ledger_suite(void)
     Suite *s = suite_create("ledger");
     TCase *tc = fgt_tcase(s, "checkpoints", setup, teardown);
     tcase_add_test(tc, ids_against_stamps_across_a_horizon);
+    tcase_add_test(tc, a_failing_round_is_told_and_the_proven_marks_kept);
     tcase_add_test(tc, open_writer_holds_the_cut);
     tcase_add_test(tc, rebuild_appends_an_epoch);
     tcase_add_test(tc, checkpoints_are_append_only);
