@@ -85,11 +85,12 @@ int fg_sepay_parse(const char *body, size_t len, fg_sepay_transfer_t *out, char 
         text_field(root, "transactionDate", out->transaction_date, sizeof(out->transaction_date));
         text_field(root, "accountNumber", out->account_number, sizeof(out->account_number));
         /* the account as a statement's line of the same transfer names it
-         * (they share one record of it); an account that is no number as
-         * statements write them stays as sent */
+         * (they share one record of it); one that is no account number
+         * stays as sent, and credits nothing (payments/sepay.c) */
         char key[sizeof(out->account_number)];
-        if (fg_bank_account_key(out->account_number, strlen(out->account_number), key, sizeof(key),
-                                FG_SEPAY_ACCOUNT_MAX) > 0)
+        out->account_keyed = fg_bank_account_key(out->account_number, strlen(out->account_number), key, sizeof(key),
+                                                 FG_SEPAY_ACCOUNT_MAX) > 0;
+        if (out->account_keyed)
             memcpy(out->account_number, key, sizeof(key));
         text_field(root, "referenceCode", out->reference_code, sizeof(out->reference_code));
         text_field(root, "content", out->content, sizeof(out->content));

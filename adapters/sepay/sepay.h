@@ -24,7 +24,8 @@ typedef struct {
     int64_t amount; /* transferAmount, VND */
     char gateway[FG_SEPAY_FIELD_MAX + 1];
     char transaction_date[FG_SEPAY_FIELD_MAX + 1]; /* "YYYY-MM-DD HH:MM:SS", GMT+7 */
-    char account_number[FG_SEPAY_FIELD_MAX + 1];   /* as statements key it (fg_bank_account_key) */
+    char account_number[FG_SEPAY_FIELD_MAX + 1];   /* as statements key it (fg_bank_account_key)… */
+    int account_keyed;                             /* …when it is an account number (else as sent) */
     char reference_code[FG_SEPAY_FIELD_MAX + 1];
     char content[FG_SEPAY_CONTENT_MAX + 1];
 } fg_sepay_transfer_t;

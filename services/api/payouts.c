@@ -224,8 +224,8 @@ void fg_payout_batches_create(fg_call_t *call, fg_db_t *db)
                       NULL);
         goto Exit;
     }
-    if (fg_json_required_string(fg_json_member(root, "account"), "account", FG_STMT_ACCOUNT_MAX, &bt.account, &err) !=
-        0) {
+    if (fg_json_required_string(fg_json_member(root, "account"), "account", FG_STMT_ACCOUNT_WRITTEN_MAX, &bt.account,
+                                &err) != 0) {
         fg_call_field_error(call, &err);
         goto Exit;
     }

@@ -334,6 +334,8 @@ void fg_reports_reconciliation(fg_call_t *call, fg_db_t *db)
         return;
     char key[FG_STMT_ACCOUNT_MAX + 1]; /* as statements key it */
     const char *account = fg_call_query(call, "account", &len);
+    if (account != NULL && len == 0)
+        account = NULL; /* "account=": every account, as without it */
     if (account != NULL && fg_bank_account_key(account, len, key, sizeof(key), FG_STMT_ACCOUNT_MAX) < 0) {
         bad(call, "invalid_account",
             "account is a bank account number: 1 to 34 letters and digits (spaces, dots and dashes aside)", "account");

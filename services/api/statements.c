@@ -162,7 +162,8 @@ void fg_reconciliations_create(fg_call_t *call, fg_db_t *db)
         return;
     }
     char key[FG_STMT_ACCOUNT_MAX + 1];
-    if (fg_json_required_string(fg_json_member(root, "account"), "account", FG_STMT_ACCOUNT_MAX, &account, &err) != 0) {
+    if (fg_json_required_string(fg_json_member(root, "account"), "account", FG_STMT_ACCOUNT_WRITTEN_MAX, &account,
+                                &err) != 0) {
         fg_call_field_error(call, &err);
     } else if (fg_bank_account_key(account, strlen(account), key, sizeof(key), FG_STMT_ACCOUNT_MAX) < 0) {
         fg_call_error(call, 422, "invalid_request", "invalid_account",

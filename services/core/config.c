@@ -16,6 +16,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include "core/buf.h"
+#include "core/text.h"
 #include "core/fee.h"
 #include "core/netmask.h"
 
@@ -925,6 +926,27 @@ static int check_reminders(const fg_config_t *cfg, char *err, size_t err_cap)
     return 0;
 }
 
+/* Each of sepay.accounts is an account number as statements key it: one
+ * that is not would never match a transfer, and its bills would silently
+ * stay unpaid. */
+static int check_sepay_accounts(const fg_config_t *cfg, char *err, size_t err_cap)
+{
+    for (const char *p = cfg->sepay_accounts; *p != '\0';) {
+        size_t n = strcspn(p, ",");
+        char key[35];
+        size_t lead = strspn(p, " \t");
+        if (n > lead && fg_bank_account_key(p, n, key, sizeof(key), sizeof(key) - 1) < 0) {
+            format_error(err, err_cap,
+                         "config: sepay.accounts: \"%.*s\" is not an account number (1 to 34 letters and digits; "
+                         "spaces, dots and dashes aside)",
+                         (int)(n - lead < 60 ? n - lead : 60), p + lead);
+            return FG_EINVALID;
+        }
+        p += n + (p[n] == ',');
+    }
+    return 0;
+}
+
 int fg_config_load(fg_config_t *cfg, const char *path, char *err, size_t err_cap)
 {
     fg_config_defaults(cfg);
@@ -938,5 +960,7 @@ int fg_config_load(fg_config_t *cfg, const char *path, char *err, size_t err_cap
         rc = check_reminders(cfg, err, err_cap);
     if (rc == 0)
         rc = check_listeners(cfg, err, err_cap);
+    if (rc == 0)
+        rc = check_sepay_accounts(cfg, err, err_cap);
     return rc != 0 ? rc : check_db_socket(cfg, err, err_cap);
 }

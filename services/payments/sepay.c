@@ -403,8 +403,9 @@ static int same_account(const char *account, const char *listed, size_t n)
     return fg_bank_account_key(listed, n, key, sizeof(key), FG_SEPAY_ACCOUNT_MAX) > 0 && strcmp(account, key) == 0;
 }
 
-/* Why a transfer credits nothing, or NULL: an outgoing one; one on an
- * account sepay.accounts does not list, when it lists them (a SePay
+/* Why a transfer credits nothing, or NULL: an outgoing one; one whose
+ * account is missing or no account number; one on an account
+ * sepay.accounts does not list, when it lists them (a SePay
  * workspace often watches several of a unit's accounts): its memo may name
  * a bill, but the money is not where bills are paid, and no statement of
  * the collection accounts will show it. */
@@ -412,6 +413,10 @@ static const char *no_credit(const sepay_t *a)
 {
     if (!a->t->incoming)
         return "outgoing transfer: no credit";
+    /* kept under a spelling no statement can show, its statement line would
+     * pay the bill a second time: the statement alone applies it */
+    if (!a->t->account_keyed)
+        return "accountNumber is not an account number: no credit";
     const char *list = a->cfg->sepay_accounts;
     if (list[0] == '\0')
         return NULL;

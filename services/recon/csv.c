@@ -651,8 +651,19 @@ static int title_account(csv_t *c, size_t i, uint32_t line, fg_stmt_error_t *err
 {
     size_t n, len = 0;
     const char *s = title_value(c, i, &n);
-    while (len < n && !is_space(s[len]))
-        len++;
+    /* the number, also when written in groups ("0011 001 932418"), without
+     * what may follow it ("0011001932418 VND", "… - CONG TY A"): a space
+     * goes on only into a group that starts with a digit */
+    for (;;) {
+        while (len < n && !is_space(s[len]))
+            len++;
+        size_t next = len;
+        while (next < n && is_space(s[next]))
+            next++;
+        if (next == len || next == n || !is_digit(s[next]))
+            break;
+        len = next;
+    }
     int rc = fg_stmt_account(s, len, c->header.account, line, NULL, "account number", err);
     if (rc != 0)
         return rc;

@@ -21,10 +21,13 @@
 
 /* Field limits, in bytes of UTF-8 including nothing but the text. */
 #define FG_STMT_ACCOUNT_MAX 34 /* an IBAN at most; Vietnamese account numbers are 6..19 digits */
-#define FG_STMT_REF_MAX 64     /* AcctSvcrRef, EndToEndId (35 in ISO 20022), MT940 references (16) */
-#define FG_STMT_NAME_MAX 140   /* a party's name (ISO 20022 Nm) */
-#define FG_STMT_MEMO_MAX 2048  /* remittance text: camt Ustrd lines joined, MT940 :86: whole */
-#define FG_STMT_TYPE_MAX 32    /* "PMNT/RCDT/DMCT", "NTRF" */
+/* An account as written, before keying (fg_bank_account_key): an IBAN in
+ * groups of four with a separator between takes 42 bytes. */
+#define FG_STMT_ACCOUNT_WRITTEN_MAX 64
+#define FG_STMT_REF_MAX 64    /* AcctSvcrRef, EndToEndId (35 in ISO 20022), MT940 references (16) */
+#define FG_STMT_NAME_MAX 140  /* a party's name (ISO 20022 Nm) */
+#define FG_STMT_MEMO_MAX 2048 /* remittance text: camt Ustrd lines joined, MT940 :86: whole */
+#define FG_STMT_TYPE_MAX 32   /* "PMNT/RCDT/DMCT", "NTRF" */
 /* The largest file accepted (POST /v1/statements and the CLI). */
 #define FG_STMT_FILE_MAX (64 * 1024 * 1024)
 
@@ -60,7 +63,7 @@ int fg_stmt_format_sniff(const char *head, size_t len, fg_stmt_format_t *out) FG
  *  file).  Balances are signed minor units, credit (in our favour) > 0. */
 typedef struct {
     char id[FG_STMT_REF_MAX + 1];          /* camt Stmt/Id or Ntfctn/Id; MT940 ":20:" + "/" + ":28C:"; CSV "" */
-    char account[FG_STMT_ACCOUNT_MAX + 1]; /* Acct/Id/Othr/Id or IBAN; MT940 :25: (as written); CSV title */
+    char account[FG_STMT_ACCOUNT_MAX + 1]; /* Acct/Id/Othr/Id or IBAN; MT940 :25:; CSV title: keyed */
     char currency[4];                      /* ISO 4217, upper case */
     int has_opening, has_closing;          /* camt.054 has neither */
     int64_t opening, closing;              /* OPBD / CLBD (camt), :60F:/:60M: / :62F:/:62M:, CSV rows */

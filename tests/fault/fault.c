@@ -589,8 +589,10 @@ static void op_statement(worker_t *w)
     char written[34], account[34], auth[180];
     unique(w, "FS", written, sizeof(written));
     /* as statements key it (the statement stores it so) */
-    if (fg_bank_account_key(written, strlen(written), account, sizeof(account), sizeof(account) - 1) < 0)
-        snprintf(account, sizeof(account), "FS0");
+    if (fg_bank_account_key(written, strlen(written), account, sizeof(account), sizeof(account) - 1) < 0) {
+        flt_problem(w->env, "statement account \"%s\" is no account number", written);
+        return;
+    }
     char *file = camt053(account, 100000 + (long long)(next_random(w) % 100) * 1000);
     snprintf(auth, sizeof(auth), "Authorization: Bearer %s", w->env->finance);
     const char *headers[] = {auth, "Content-Type: application/xml", NULL};

@@ -777,6 +777,19 @@ START_TEST(vietqr_duplicates_forgery_unknown_memo_and_outgoing)
                    "'transfer to an account sepay.accounts does not list%' AND body LIKE CONCAT('%', ?, '%')",
                    other_code, NULL),
         1);
+    /* nor one whose account is no account number: kept as sent, no statement could show it under
+     * the same key, and its line would pay the bill again */
+    snprintf(body, sizeof(body),
+             "{\"amount\":45000,\"content\":\"HP %s\",\"transfer_type\":\"in\",\"account_no\":\"VCB/0011001932418\"}",
+             other_code);
+    r = control("/control/sepay/transfer", body);
+    ck_assert_int_eq(answer_status(&r, "responses", 0), 200);
+    fgt_response_free(&r);
+    expect_order(other, "open", 0);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM webhook_inbox WHERE adapter = 'vietqr' AND reason LIKE "
+                                "'accountNumber is not an account number%' AND body LIKE CONCAT('%', ?, '%')",
+                                other_code, NULL),
+                     1);
     expect_moved(&before, "vietqr", 99000, 34000);
     ledger_holds();
 }

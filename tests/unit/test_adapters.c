@@ -751,6 +751,24 @@ START_TEST(sepay_webhook_is_authenticated_and_parsed)
     ck_assert_int_eq(t.incoming, 1);
     ck_assert_str_eq(t.content, "chuyen tien hoc phi");
     ck_assert_str_eq(t.reference_code, "MBVCB.3278907687");
+    ck_assert_str_eq(t.account_number, "0011001932418");
+    ck_assert_int_eq(t.account_keyed, 1);
+    /* the account as statements key it; one that is no account number kept as sent, and said */
+    static const struct {
+        const char *sent, *kept;
+        int keyed;
+    } ACCOUNTS[] = {{"0011-001 932.418", "0011001932418", 1},
+                    {"vn12abcd0001", "VN12ABCD0001", 1},
+                    {"VCB/0011001932418", "VCB/0011001932418", 0},
+                    {"", "", 0}};
+    for (size_t i = 0; i < sizeof(ACCOUNTS) / sizeof(ACCOUNTS[0]); i++) {
+        char spelt[256];
+        snprintf(spelt, sizeof(spelt),
+                 "{\"id\":3,\"transferType\":\"in\",\"transferAmount\":5,\"accountNumber\":\"%s\"}", ACCOUNTS[i].sent);
+        ck_assert_int_eq(fg_sepay_parse(spelt, strlen(spelt), &t, reason, sizeof(reason)), 0);
+        ck_assert_str_eq(t.account_number, ACCOUNTS[i].kept);
+        ck_assert_int_eq(t.account_keyed, ACCOUNTS[i].keyed);
+    }
     const char *refused[] = {
         "{\"id\":1,\"transferType\":\"in\",\"transferAmount\":0}",
         "{\"id\":1,\"transferType\":\"sideways\",\"transferAmount\":5}",

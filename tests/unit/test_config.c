@@ -518,6 +518,17 @@ START_TEST(fee_schedules)
     ck_assert_int_eq(fg_config_load(&c, path, err, sizeof(err)), FG_EINVALID);
     expect_error(err, ":2: unknown key \"fee.sepay\"");
     fg_config_free(&c);
+    /* sepay.accounts: account numbers in any spelling, and nothing else (one would never match) */
+    unlink(path);
+    path = write_file("[sepay]\naccounts = 0099000000001, 001-100-1932-418 ,\n");
+    ck_assert_int_eq(fg_config_load(&c, path, err, sizeof(err)), 0);
+    fg_config_free(&c);
+    unlink(path);
+    path = write_file("[sepay]\naccounts = 0099000000001, VCB/0011001932418\n");
+    ck_assert_int_eq(fg_config_load(&c, path, err, sizeof(err)), FG_EINVALID);
+    expect_error(err, "sepay.accounts: \"VCB/0011001932418\" is not an account number");
+    fg_config_free(&c);
+    unlink(path);
 }
 END_TEST
 

@@ -798,7 +798,8 @@ START_TEST(refused_statements)
     free(bad);
     bad = replace(HEAD, "<Id>123</Id>", "<Id>0123456789012345678901234567890123456789</Id>");
     snprintf(doc, sizeof(doc), "%s%s", bad, TAIL);
-    expect_refused(FG_STMT_CAMT053, doc, strlen(doc), "Acct/Id/Othr/Id is longer than 34 bytes", 6,
+    expect_refused(FG_STMT_CAMT053, doc, strlen(doc),
+                   "Acct/Id/Othr/Id \"01234567890123456789012345678901...\" is not an account number: 1 to 34", 6,
                    "Stmt/Acct/Id/Othr/Id");
     free(bad);
 

@@ -208,6 +208,29 @@ START_TEST(vn_padded_opening_before_the_header)
 }
 END_TEST
 
+/* The account number in the title as banks write it: in groups, or followed
+ * by its currency or holder; every spelling is the one account. */
+START_TEST(vn_account_number_spellings)
+{
+    static const char *const TITLES[] = {"0011001932418", "0011 001 932418", "0011-001-932418 VND",
+                                         "0011.001.932418 - CONG TY NUOC A", "  0011 001932418   (VND)"};
+    for (size_t i = 0; i < sizeof(TITLES) / sizeof(TITLES[0]); i++) {
+        char file[1024];
+        snprintf(file, sizeof(file),
+                 "\"Số tài khoản / Account number: %s\",,,,,,\n"
+                 "\"Số dư đầu kỳ / Opening balance\",,,,,\"100.000.000\",\n" VN_COLUMNS
+                 "1,\"02/12/2026\",\"R\",,\"1.500.000\",\"101.500.000\",\"X\"\n" VN_CLOSING,
+                 TITLES[i]);
+        rec_t *r = rec_new();
+        fg_stmt_error_t err;
+        ck_assert_msg(parse_whole(FG_STMT_CSV_VN, file, strlen(file), r, &err) == 0, "%s: %s", TITLES[i], err.message);
+        ck_assert_int_eq(r->ends, 1);
+        ck_assert_msg(strcmp(r->end[0].account, "0011001932418") == 0, "%s read as %s", TITLES[i], r->end[0].account);
+        rec_free(r);
+    }
+}
+END_TEST
+
 /* The format is told by the file's start: each shared sample as itself; a
  * bank's CSV whose date cells carry times ("09:20:11", "14:25:03": ":20:" and
  * ":25:" inside lines) is csv-vn, not MT940; a marker past the first 4 KiB
@@ -573,6 +596,7 @@ static Suite *csv_suite(void)
     tcase_add_test(tc, vn_refuses_cells);
     tcase_add_test(tc, vn_refuses_garbage);
     tcase_add_test(tc, vn_padded_opening_before_the_header);
+    tcase_add_test(tc, vn_account_number_spellings);
     tcase_add_test(tc, formats_are_told_by_the_start_of_the_file);
     tcase_add_test(tc, own_every_field);
     tcase_add_test(tc, own_without_balances);
