@@ -86,7 +86,7 @@ _Static_assert(CLAIM_BATCH_MAX <= INFLIGHT_MAX, "a claim fits in flight");
  * A deleted endpoint is 'disabled'. */
 #define CLAIM_COLUMNS                                                                                                  \
     "SELECT d.id, d.endpoint_id, (SELECT w.merchant_id FROM webhook_endpoints w WHERE w.id = d.endpoint_id), "         \
-    "d.attempts, d.created_at, d.event_created_at, "                                                                   \
+    "d.attempts, d.created_at, d.event_created_at, d.event_id, d.order_id, "                                           \
     "(SELECT w.url FROM webhook_endpoints w WHERE w.id = d.endpoint_id), "                                             \
     "(SELECT w.secret FROM webhook_endpoints w WHERE w.id = d.endpoint_id), "                                          \
     "(SELECT IF(w.previous_secret_expires_at > ?, w.previous_secret, NULL) FROM webhook_endpoints w "                  \
@@ -133,6 +133,14 @@ static const char SQL_FAILED[] =
     "last_response_body = ?, last_error = ?, completed_at = ? WHERE id = ? AND attempts = ? AND status = 'pending'";
 static const char SQL_RELEASE[] = "UPDATE webhook_deliveries SET next_attempt_at = ?, last_error = ? "
                                   "WHERE id = ? AND attempts = ? AND status = 'pending'";
+/* The order's later deliveries at the endpoint wait behind one whose retry
+ * is at ? (CLAIM_SENDABLE): due before it, every claim would read them and
+ * pass them over, a failing receiver's whole backlog each time; they are
+ * due with it instead.  A receiver back up makes them all due at once
+ * (SQL_BACKLOG_DUE). */
+static const char SQL_PARK_BEHIND[] =
+    "UPDATE webhook_deliveries SET next_attempt_at = ? WHERE endpoint_id = ? AND order_id = ? AND status = "
+    "'pending' AND event_id > ? AND next_attempt_at < ? AND " FG_WEBHOOK_NOT_IN_FLIGHT_SQL;
 static const char SQL_HEALTHY[] = "UPDATE webhook_endpoints SET failing_since = NULL WHERE id = ?";
 /* A receiver back up gets its backlog now, not at each delivery's backed-off
  * time; attempts in flight (webhooks.h: holding their claim's lease, claimed
@@ -153,7 +161,8 @@ struct transfer {
     CURL *easy;
     struct curl_slist *headers;
     int64_t delivery_id, endpoint_id, merchant_id, attempt, created_at, event_created_at, failing_since;
-    int failing_since_null;
+    int64_t event_row, order_id; /* the event's row; its order's (order_null: none) */
+    int failing_since_null, order_null;
     fg_buf_t body, response;
     size_t response_bytes;
     char refused[64]; /* the forbidden address the SSRF guard refused */
@@ -323,8 +332,8 @@ static void start_transfer(transfer_t *t, const char *url, const char *secret, c
 /* ---- claiming --------------------------------------------------------------------- */
 
 typedef struct {
-    int64_t id, endpoint_id, merchant_id, attempts, created_at, event_created_at, failing_since;
-    int failing_since_null, previous_null;
+    int64_t id, endpoint_id, merchant_id, attempts, created_at, event_created_at, event_row, order_id, failing_since;
+    int failing_since_null, previous_null, order_null;
     fg_buf_t url, secret, previous_secret, event_id, type, payload;
 } candidate_t;
 
@@ -371,6 +380,8 @@ static int read_rows(fg_stmt_t *s, claim_t *c, int max)
     fg_stmt_out_int(s, &row.attempts, NULL);
     fg_stmt_out_int(s, &row.created_at, NULL);
     fg_stmt_out_int(s, &row.event_created_at, NULL);
+    fg_stmt_out_int(s, &row.event_row, NULL);
+    fg_stmt_out_int(s, &row.order_id, &row.order_null);
     fg_stmt_out_text(s, &row.url, NULL);
     fg_stmt_out_text(s, &row.secret, NULL);
     fg_stmt_out_text(s, &row.previous_secret, &row.previous_null);
@@ -544,6 +555,9 @@ static int claim_and_start(fg_db_t *db, claim_t *c)
         t->attempt = r->attempts + 1;
         t->created_at = r->created_at;
         t->event_created_at = r->event_created_at;
+        t->event_row = r->event_row;
+        t->order_id = r->order_id;
+        t->order_null = r->order_null;
         t->failing_since = r->failing_since;
         t->failing_since_null = r->failing_since_null;
         fg_webhook_envelope(&t->body, r->event_id.data, r->type.data, r->event_created_at, r->payload.data,
@@ -639,6 +653,12 @@ static int record_failure(fg_db_t *db, transfer_t *t, int64_t now, const fg_conf
     if ((rc = fg_stmt_exec(&s)) != 0 || fg_stmt_affected(&s) == 0)
         return rc;
     t->outcome = final ? OUTCOME_FAILED : OUTCOME_RETRY;
+    if (!final && !t->order_null) {
+        int64_t park[] = {now + delay,  t->endpoint_id, t->order_id,
+                          t->event_row, now + delay,    now - FG_WEBHOOK_INFLIGHT_MS};
+        if ((rc = bind_run(db, SQL_PARK_BEHIND, park, 6)) != 0)
+            return rc;
+    }
     if (t->failing_since_null) {
         int64_t failing[] = {now, t->endpoint_id};
         return bind_run(db, SQL_FAILING, failing, 2);

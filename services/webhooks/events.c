@@ -246,7 +246,7 @@ static int redeliver_one(fg_db_t *db, const fg_event_row_t *e, int64_t endpoint_
         return rc;
     if (n > FG_WEBHOOK_REDELIVERIES_MAX)
         return FG_ESTATE;
-    rc = fg_delivery_insert(db, endpoint_id, e->id, e->order_id, e->order_null, n, e->created_at, now_ms, now_ms);
+    rc = fg_delivery_insert(db, 1, endpoint_id, e->id, e->order_id, e->order_null, n, e->created_at, now_ms, now_ms);
     if (rc == FG_ECONFLICT)
         return FG_ERETRY; /* a concurrent redelivery took this number: run again */
     if (rc != 0 || (rc = fg_stmt_init(&s, db, SQL_DELIVERY_BY_KEY)) != 0)

@@ -79,7 +79,8 @@ static const char SQL_ADVANCE[] = "UPDATE webhook_fanout SET last_event_id = ?, 
  * for the round, and its delete then fails the deliveries the round made
  * (unlocked, they were made after it and stayed pending for good). */
 static const char SQL_ENDPOINTS[] =
-    "SELECT w.merchant_id, w.id, w.events FROM JSON_TABLE(?, '$[*]' COLUMNS (m BIGINT UNSIGNED PATH '$')) j "
+    "SELECT w.merchant_id, w.id, w.events, w.failing_since IS NOT NULL FROM JSON_TABLE(?, '$[*]' COLUMNS (m BIGINT "
+    "UNSIGNED PATH '$')) j "
     "STRAIGHT_JOIN webhook_endpoints w ON w.merchant_id = j.m AND w.status = 'enabled' AND w.deleted_at IS NULL "
     "ORDER BY w.merchant_id, w.id LOCK IN SHARE MODE";
 
@@ -90,7 +91,7 @@ typedef struct {
 } event_t;
 
 typedef struct {
-    int64_t merchant_id, id;
+    int64_t merchant_id, id, failing; /* failing: an attempt failed since the last that worked */
     char *events;
 } endpoint_t;
 
@@ -128,7 +129,8 @@ static int cache_load(fg_db_t *db, endpoint_cache_t *c, const event_t *events, i
 {
     fg_stmt_t s;
     fg_buf_t json = FG_BUF_INIT, list = FG_BUF_INIT;
-    int64_t merchant = 0, id = 0, *merchants = fg_malloc((size_t)(count > 0 ? count : 1) * sizeof(int64_t));
+    int64_t merchant = 0, id = 0, failing = 0,
+            *merchants = fg_malloc((size_t)(count > 0 ? count : 1) * sizeof(int64_t));
     int distinct = 0, rc;
     cache_clear(c);
     for (int i = 0; i < count; i++)
@@ -148,13 +150,14 @@ static int cache_load(fg_db_t *db, endpoint_cache_t *c, const event_t *events, i
     fg_stmt_out_int(&s, &merchant, NULL);
     fg_stmt_out_int(&s, &id, NULL);
     fg_stmt_out_text(&s, &list, NULL);
+    fg_stmt_out_int(&s, &failing, NULL);
     if ((rc = fg_stmt_exec(&s)) == 0) {
         while ((rc = fg_stmt_fetch(&s)) == 1) {
             if (c->count == c->cap) {
                 c->cap = c->cap > 0 ? 2 * c->cap : 8;
                 c->list = fg_realloc(c->list, (size_t)c->cap * sizeof(c->list[0]));
             }
-            c->list[c->count++] = (endpoint_t){merchant, id, fg_strdup(list.data != NULL ? list.data : "")};
+            c->list[c->count++] = (endpoint_t){merchant, id, failing, fg_strdup(list.data != NULL ? list.data : "")};
         }
     }
     fg_buf_free(&json);
@@ -208,7 +211,8 @@ static int fan_out_event(fg_db_t *db, round_t *r, const event_t *e, int64_t now)
     for (int i = lo; rc == 0 && i < r->cache.count && r->cache.list[i].merchant_id == e->merchant_id; i++) {
         if (!fg_webhook_subscribed(r->cache.list[i].events, e->type))
             continue;
-        rc = fg_delivery_insert(db, r->cache.list[i].id, e->id, e->order_id, e->order_null, 0, e->created_at, now, now);
+        rc = fg_delivery_insert(db, (int)r->cache.list[i].failing, r->cache.list[i].id, e->id, e->order_id,
+                                e->order_null, 0, e->created_at, now, now);
         if (rc == 0)
             r->created++;
     }

@@ -30,11 +30,24 @@ static const char SQL_RESUME[] = "UPDATE webhook_deliveries SET next_attempt_at 
  * (a gap rechecked, a round retried) changes nothing.  A redelivery's
  * without: two made at once took the same number, and the second must hear
  * of it rather than answer the first's delivery as its own. */
-#define DELIVERY_INSERT                                                                                                \
+#define DELIVERY_INSERT_COLUMNS                                                                                        \
     "INSERT INTO webhook_deliveries (public_id, endpoint_id, event_id, order_id, redelivery, status, attempts, "       \
-    "next_attempt_at, event_created_at, created_at) VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?)"
+    "next_attempt_at, event_created_at, created_at) "
+/* Behind an earlier delivery of its order at the endpoint that waits for a
+ * retry (attempted, and due past its lease: not in flight), a delivery is
+ * due with that retry, not before (dispatch.c, SQL_PARK_BEHIND): only where
+ * the endpoint has been failing, as reading the table it inserts into costs
+ * the fan-out a temporary table each time. */
+#define DELIVERY_INSERT_BEHIND                                                                                                  \
+    DELIVERY_INSERT_COLUMNS                                                                                                     \
+    "SELECT ?, ?, ?, ?, ?, 'pending', 0, GREATEST(?, COALESCE((SELECT MAX(p.next_attempt_at) FROM "                             \
+    "webhook_deliveries p FORCE INDEX (ix_webhook_deliveries_order) WHERE p.endpoint_id = ? AND p.order_id = ? AND "            \
+    "p.status = 'pending' AND p.event_id < ? AND p.attempts > 0 AND p.next_attempt_at > p.last_attempt_at + " FG_WEBHOOK__XSTR( \
+        FG_WEBHOOK_LEASE_MS) "), 0)), ?, ?"
+#define DELIVERY_INSERT DELIVERY_INSERT_COLUMNS "VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?)"
 static const char SQL_DELIVERY_INSERT[] = DELIVERY_INSERT " ON DUPLICATE KEY UPDATE attempts = attempts";
-static const char SQL_REDELIVERY_INSERT[] = DELIVERY_INSERT;
+static const char SQL_DELIVERY_INSERT_BEHIND[] = DELIVERY_INSERT_BEHIND " ON DUPLICATE KEY UPDATE attempts = attempts";
+static const char SQL_REDELIVERY_INSERT[] = DELIVERY_INSERT_BEHIND;
 
 /* ---- endpoints ------------------------------------------------------------------- */
 
@@ -232,15 +245,19 @@ void fg_delivery_json(fg_buf_t *b, const fg_delivery_row_t *r)
     fg_buf_putc(b, '}');
 }
 
-int fg_delivery_insert(fg_db_t *db, int64_t endpoint_id, int64_t event_id, int64_t order_id, int order_null,
+int fg_delivery_insert(fg_db_t *db, int behind, int64_t endpoint_id, int64_t event_id, int64_t order_id, int order_null,
                        int64_t redelivery, int64_t event_created_at, int64_t due_ms, int64_t now_ms)
 {
     char id[FG_ID_CAP];
     fg_stmt_t s;
     int rc;
+    behind = redelivery > 0 || (behind && !order_null); /* the statement that parks (a redelivery's always) */
     if (fg_id_new("whd_", id, sizeof(id)) < 0)
         return FG_EIO;
-    if ((rc = fg_stmt_init(&s, db, redelivery == 0 ? SQL_DELIVERY_INSERT : SQL_REDELIVERY_INSERT)) != 0)
+    const char *sql = redelivery > 0 ? SQL_REDELIVERY_INSERT
+                      : behind       ? SQL_DELIVERY_INSERT_BEHIND
+                                     : SQL_DELIVERY_INSERT;
+    if ((rc = fg_stmt_init(&s, db, sql)) != 0)
         return rc;
     fg_stmt_cstr(&s, id);
     fg_stmt_int(&s, endpoint_id);
@@ -248,6 +265,11 @@ int fg_delivery_insert(fg_db_t *db, int64_t endpoint_id, int64_t event_id, int64
     fg_stmt_int_or_null(&s, order_null ? NULL : &order_id);
     fg_stmt_int(&s, redelivery);
     fg_stmt_int(&s, due_ms);
+    if (behind) {
+        fg_stmt_int(&s, endpoint_id);
+        fg_stmt_int_or_null(&s, order_null ? NULL : &order_id);
+        fg_stmt_int(&s, event_id);
+    }
     fg_stmt_int(&s, event_created_at);
     fg_stmt_int(&s, now_ms);
     return fg_stmt_exec(&s);

@@ -52,10 +52,12 @@ void fg_delivery_json(fg_buf_t *b, const fg_delivery_row_t *r);
     "d.created_at, d.completed_at"
 /* clang-format on */
 
-/** Inserts one pending delivery due at due_ms.  Returns 0 (also when the
+/** Inserts one pending delivery due at due_ms, or (behind: the endpoint has
+ *  been failing) with the retry of an earlier delivery of its order at the
+ *  endpoint, when one waits for its retry.  Returns 0 (also when the
  *  fan-out had already made it: redelivery 0), FG_ECONFLICT when a
  *  redelivery's number is taken, or a database code. */
-int fg_delivery_insert(fg_db_t *db, int64_t endpoint_id, int64_t event_id, int64_t order_id, int order_null,
+int fg_delivery_insert(fg_db_t *db, int behind, int64_t endpoint_id, int64_t event_id, int64_t order_id, int order_null,
                        int64_t redelivery, int64_t event_created_at, int64_t due_ms, int64_t now_ms) FG_MUST_USE;
 
 /** Appends s as a JSON string, replacing invalid UTF-8 with U+FFFD (a

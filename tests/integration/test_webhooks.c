@@ -1189,6 +1189,63 @@ END_TEST
 
 /* ---- a receiver down for a while ------------------------------------------------------- */
 
+/* Pending deliveries of the endpoint due before an earlier one of their
+ * order that failed and waits for its retry (not in flight): they could not
+ * be sent before it, and each claim would read them and pass them over. */
+static long long due_before_their_blocker(const char *endpoint)
+{
+    char sql[900];
+    snprintf(sql, sizeof(sql),
+             "SELECT COUNT(*) FROM webhook_deliveries l JOIN webhook_deliveries e ON e.endpoint_id = "
+             "l.endpoint_id AND e.order_id = l.order_id AND e.event_id < l.event_id JOIN webhook_endpoints w ON "
+             "w.id = l.endpoint_id WHERE w.public_id = ? AND l.status = 'pending' AND e.status = 'pending' AND "
+             "e.attempts > 0 AND e.next_attempt_at <> e.last_attempt_at + %lld AND l.next_attempt_at < "
+             "e.next_attempt_at",
+             (long long)FG_WEBHOOK_LEASE_MS);
+    return fgt_db_int(sql, endpoint, NULL);
+}
+
+/* A delivery made while an earlier one of its order waits for a retry
+ * (here 30 to 60 s away, past an attempt's lease) is due with that retry. */
+START_TEST(a_later_event_is_due_with_its_orders_retry)
+{
+    fgt_server_t s;
+    fgt_merchant_t m;
+    char ep[64], secret[64], url[128], order[64], sql[600];
+    const char *env[] = {"FEEGATE_SANDBOX_SECRET=it-sandbox-secret", "FEEGATE_WEBHOOKS_ALLOW_PRIVATE=true",
+                         "FEEGATE_WEBHOOKS_RETRY_BASE_MS=60000", NULL};
+    fgt_server_start(&s, env);
+    merchant(&m);
+    receiver_t *rc = receiver_start(NULL);
+    receiver_url(rc, url, sizeof(url));
+    endpoint_create(&s, &m, url, "[\"*\"]", ep, secret);
+    receiver_secret(rc, 0, secret);
+    receiver_set(rc, &rc->down, 1);
+    fgt_sleep_ms(100);
+    order_new(&s, &m, 100000, 1, order);
+    order_pay(&s, &m, order, 40000);
+    snprintf(sql, sizeof(sql),
+             "SELECT COUNT(*) FROM webhook_deliveries d JOIN webhook_endpoints w ON w.id = d.endpoint_id JOIN orders "
+             "o ON o.id = d.order_id WHERE w.public_id = ? AND o.public_id = ? AND d.attempts > 0 AND "
+             "d.next_attempt_at > d.last_attempt_at + %lld",
+             (long long)FG_WEBHOOK_LEASE_MS);
+    for (int i = 0; i < 300 && fgt_db_int(sql, ep, order) == 0; i++)
+        fgt_sleep_ms(50);
+    ck_assert_int_gt(fgt_db_int(sql, ep, order), 0); /* one failed, its retry half a minute away */
+    const char *count = "SELECT COUNT(*) FROM webhook_deliveries d JOIN orders o ON o.id = d.order_id WHERE "
+                        "o.public_id = ?";
+    long long before = fgt_db_int(count, order, NULL);
+    order_pay(&s, &m, order, 60000);
+    for (int i = 0; i < 300 && fgt_db_int(count, order, NULL) == before; i++)
+        fgt_sleep_ms(50);
+    ck_assert_int_gt(fgt_db_int(count, order, NULL), before);
+    ck_assert_int_eq(due_before_their_blocker(ep), 0);
+    endpoint_delete(&s, &m, ep);
+    ck_assert_int_eq(fgt_server_stop(&s), 0);
+    receiver_stop(rc);
+}
+END_TEST
+
 START_TEST(receiver_down_for_a_while_gets_everything_in_order)
 {
     enum { ORDERS = 9, EVENTS_MAX = 64 };
@@ -1224,6 +1281,13 @@ START_TEST(receiver_down_for_a_while_gets_everything_in_order)
                                 ep, NULL),
                      1);
     ck_assert_int_eq(receiver_connections(rc), 0);
+    /* an order's later deliveries wait behind its earlier one's retry, not due before it (every
+     * claim would read and pass them over) */
+    ck_assert_int_gt(fgt_db_int("SELECT COUNT(*) FROM webhook_deliveries d JOIN webhook_endpoints w ON w.id = "
+                                "d.endpoint_id WHERE w.public_id = ? AND d.attempts = 0 AND d.status = 'pending'",
+                                ep, NULL),
+                     0);
+    ck_assert_int_eq(due_before_their_blocker(ep), 0);
     receiver_set(rc, &rc->down, 0);
 
     int n = 0;
@@ -1688,6 +1752,7 @@ int main(void)
     tcase_add_test(tc, failed_attempts_are_retried_with_growing_delays);
     tcase_add_test(tc, three_days_of_failure_fail_the_delivery_and_disable_the_endpoint);
     tcase_add_test(tc, receiver_down_for_a_while_gets_everything_in_order);
+    tcase_add_test(tc, a_later_event_is_due_with_its_orders_retry);
     tcase_add_test(tc, two_instances_share_deliveries_without_duplicates);
     tcase_add_test(tc, an_endpoint_paused_and_resumed_mid_attempt_gets_it_once);
     tcase_add_test(tc, private_addresses_are_refused_without_the_switch);
