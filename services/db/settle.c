@@ -257,11 +257,14 @@ int fg_settle_shared_poll(fg_settle_shared_t *s, fg_db_t *db, int64_t now_ms, in
                                   rc);
             else if (rc != 0 && !s->failing)
                 fg_db_log_failure(db,
-                                  "settle point failed: ledger checkpoints wait and webhook gaps expire by age until "
-                                  "one works (needs the PROCESS privilege)",
+                                  "settle point failed: ledger checkpoints wait, and webhook gaps expire by age after "
+                                  "a minute, until one works (needs the PROCESS privilege)",
                                   rc);
+            if (rc == 0)
+                atomic_store(&s->failing_since_ms, 0);
+            else if (!s->failing)
+                atomic_store(&s->failing_since_ms, now_ms);
             s->failing = rc != 0;
-            atomic_store(&s->published_failing, s->failing);
             for (int m = 0; m < s->queue.mark_count; m++)
                 atomic_store(&s->published[m], s->queue.settled[m]);
             atomic_store(&s->next_round_ms, now_ms + FG_SETTLE_SHARED_INTERVAL_MS);
@@ -273,7 +276,11 @@ int fg_settle_shared_poll(fg_settle_shared_t *s, fg_db_t *db, int64_t now_ms, in
     return rc;
 }
 
-int fg_settle_shared_failing(fg_settle_shared_t *s) { return atomic_load(&s->published_failing); }
+int64_t fg_settle_shared_failing_ms(fg_settle_shared_t *s, int64_t now_ms)
+{
+    int64_t since = atomic_load(&s->failing_since_ms);
+    return since == 0 ? 0 : now_ms > since ? now_ms - since : 1;
+}
 
 void fg_settle_shared_free(fg_settle_shared_t *s)
 {

@@ -141,7 +141,7 @@ typedef struct {
     _Atomic int64_t next_round_ms;
     _Atomic int64_t published[FG_SETTLE_MARKS_MAX]; /* queue.settled, for readers that do not wait */
     int failing;                                    /* the last round failed (logged once) */
-    _Atomic int published_failing;                  /* the same, for readers that do not wait */
+    _Atomic int64_t failing_since_ms;               /* when rounds began to fail (0: the latest worked) */
 } fg_settle_shared_t;
 
 /* brace initialiser macros stay as written (clang-format 14 would unfold them) */
@@ -161,10 +161,11 @@ typedef struct {
  */
 int fg_settle_shared_poll(fg_settle_shared_t *s, fg_db_t *db, int64_t now_ms, int64_t *settled) FG_MUST_USE;
 
-/** 1 while the latest round failed: the settled marks are the last proven,
- *  and may stay so for as long as rounds keep failing (a reader that must
- *  move on, as the fan-out's gaps, does without them meanwhile). */
-int fg_settle_shared_failing(fg_settle_shared_t *s);
+/** How long rounds have been failing at now_ms (0: the latest worked): the
+ *  settled marks are the last proven, and stay so for as long as rounds keep
+ *  failing (a reader that must move on, as the fan-out's gaps, does without
+ *  them once that has lasted). */
+int64_t fg_settle_shared_failing_ms(fg_settle_shared_t *s, int64_t now_ms);
 
 void fg_settle_shared_free(fg_settle_shared_t *s);
 

@@ -59,6 +59,9 @@
 /* With nothing due, look again this often (retries falling due, other
  * instances' fan-out); new local deliveries wake the thread at once. */
 #define CLAIM_IDLE_MS 100
+/* Settle rounds failing this long: the fan-out's gaps expire by age (a
+ * round's one-off failure changes nothing). */
+#define SETTLE_STALE_MS (60 * 1000)
 /* The fan-out thread's pause between rounds when there was nothing to do. */
 #define FANOUT_IDLE_MS 20
 
@@ -222,11 +225,14 @@ static void *fanout_main(void *arg)
     }
     while (!atomic_load(&worker.stop)) {
         /* a round about once a second, shared with the ledger's checkpoints;
-         * a failure is logged there, and gaps then expire by age: a mark
-         * proven before rounds began to fail would hold every later gap for
-         * as long as they fail */
-        (void)!fg_settle_shared_poll(worker.settle, db, fg_now_ms(), settled);
-        int64_t gaps_settled = fg_settle_shared_failing(worker.settle) ? 0 : settled[worker.events_mark];
+         * a failure is logged there, and once rounds have failed for a
+         * while gaps expire by age: a mark proven before they began to fail
+         * would hold every later gap for as long as they fail */
+        int64_t now = fg_now_ms();
+        (void)!fg_settle_shared_poll(worker.settle, db, now, settled);
+        int64_t gaps_settled = fg_settle_shared_failing_ms(worker.settle, now) >= SETTLE_STALE_MS
+                                   ? 0
+                                   : settled[worker.events_mark];
         int rc = fg_webhooks_fanout(db, gaps_settled);
         if (rc < 0 && !failing)
             log_db("fan-out", db, rc);

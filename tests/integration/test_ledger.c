@@ -175,9 +175,10 @@ START_TEST(ids_against_stamps_across_a_horizon)
 }
 END_TEST
 
-/* A round that fails says so to readers that do not wait for it, and
- * keeps the marks proven before: the fan-out then lets its gaps expire by
- * age instead of holding every gap above a mark that no longer moves. */
+/* Rounds that fail say since when to readers that do not wait for them,
+ * and keep the marks proven before: once that has lasted, the fan-out lets
+ * its gaps expire by age instead of holding every gap above a mark that no
+ * longer moves. */
 START_TEST(a_failing_round_is_told_and_the_proven_marks_kept)
 {
     fg_db_t *job = open_db();
@@ -189,20 +190,23 @@ START_TEST(a_failing_round_is_told_and_the_proven_marks_kept)
     for (int round = 0; round < 10 && settled[0] < newest; round++) {
         now += FG_SETTLE_SHARED_INTERVAL_MS;
         ck_assert_int_eq(fg_settle_shared_poll(&shared, job, now, settled), 0);
-        ck_assert_int_eq(fg_settle_shared_failing(&shared), 0);
+        ck_assert_int_eq(fg_settle_shared_failing_ms(&shared, now), 0);
     }
     ck_assert_int_ge(settled[0], newest);
 
     fgt_db_exec("DROP TABLE settle_failing", NULL);
     now += FG_SETTLE_SHARED_INTERVAL_MS;
+    int64_t began = now;
     ck_assert_int_ne(fg_settle_shared_poll(&shared, job, now, settled), 0);
-    ck_assert_int_eq(fg_settle_shared_failing(&shared), 1);
     ck_assert_int_ge(settled[0], newest); /* the last proven, kept */
+    now += FG_SETTLE_SHARED_INTERVAL_MS;
+    ck_assert_int_ne(fg_settle_shared_poll(&shared, job, now, settled), 0);
+    ck_assert_int_eq(fg_settle_shared_failing_ms(&shared, now + 500), now + 500 - began); /* since the first */
 
     fgt_db_exec("CREATE TABLE settle_failing (id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY)", NULL);
     now += FG_SETTLE_SHARED_INTERVAL_MS;
     ck_assert_int_eq(fg_settle_shared_poll(&shared, job, now, settled), 0);
-    ck_assert_int_eq(fg_settle_shared_failing(&shared), 0);
+    ck_assert_int_eq(fg_settle_shared_failing_ms(&shared, now), 0);
     fgt_db_exec("DROP TABLE settle_failing", NULL);
     fg_settle_shared_free(&shared);
     fg_db_close(job);
