@@ -102,10 +102,10 @@ static void answer_refusal(fg_call_t *call, fg_redelivery_outcome_t outcome)
         fg_call_error(call, 409, "conflict", "endpoint_disabled", "the webhook endpoint is disabled", "endpoint_id");
         break;
     case FG_REDELIVERY_LIMIT: {
-        char msg[160];
+        char msg[200];
         snprintf(msg, sizeof(msg),
-                 "this event has been redelivered %d times to an endpoint: its deliveries show what the receiver "
-                 "answered",
+                 "this event has been redelivered %d times to the endpoint (to each subscribed one, when none is "
+                 "named): its deliveries show what the receiver answered",
                  FG_WEBHOOK_REDELIVERIES_MAX);
         fg_call_error(call, 409, "conflict", "redelivery_limit", msg, NULL);
         break;

@@ -226,8 +226,10 @@ static int load_targets(fg_db_t *db, const fg_merchant_ref_t *m, const char *end
 }
 
 /* Creates the next redelivery of event e to the endpoint and appends it to
- * body; FG_ESTATE when it has had FG_WEBHOOK_REDELIVERIES_MAX of them. */
-static int redeliver_one(fg_db_t *db, const fg_event_row_t *e, int64_t endpoint_id, int64_t now_ms, fg_buf_t *body)
+ * body (after a comma unless first); FG_ESTATE when it has had
+ * FG_WEBHOOK_REDELIVERIES_MAX of them (body unchanged). */
+static int redeliver_one(fg_db_t *db, const fg_event_row_t *e, int64_t endpoint_id, int64_t now_ms, int first,
+                         fg_buf_t *body)
 {
     fg_stmt_t s;
     int64_t n = 1;
@@ -259,6 +261,8 @@ static int redeliver_one(fg_db_t *db, const fg_event_row_t *e, int64_t endpoint_
     if ((rc = fg_stmt_exec(&s)) == 0) {
         rc = fg_stmt_fetch(&s);
         fg_stmt_done(&s);
+        if (rc == 1 && !first)
+            fg_buf_putc(body, ',');
         if (rc == 1)
             fg_delivery_json(body, &d);
         rc = rc == 1 ? 0 : rc < 0 ? rc : FG_EDB;
@@ -268,12 +272,14 @@ static int redeliver_one(fg_db_t *db, const fg_event_row_t *e, int64_t endpoint_
 }
 
 /* Redelivers e to its targets; FG_ENOTFOUND / FG_ESTATE (out->outcome set)
- * when there is none. */
+ * when there is none.  Unnamed, a target that has had its
+ * FG_WEBHOOK_REDELIVERIES_MAX is passed over (the answer lists the others):
+ * refused only when every one has. */
 static int redeliver_event(fg_db_t *db, const fg_merchant_ref_t *m, const fg_event_row_t *e, const char *endpoint_id,
                            int64_t now_ms, fg_redelivery_t *out)
 {
     target_t targets[REDELIVER_TARGETS_MAX];
-    int count = 0;
+    int count = 0, at_limit = 0;
     int rc = load_targets(db, m, endpoint_id, e->type.data, targets, &count);
     if (rc != 0)
         return rc;
@@ -282,12 +288,18 @@ static int redeliver_event(fg_db_t *db, const fg_merchant_ref_t *m, const fg_eve
         /* named: any enabled endpoint; otherwise: the subscribed, enabled ones */
         if (!targets[i].enabled || (endpoint_id == NULL && !targets[i].subscribed))
             continue;
-        if (out->count++ > 0)
-            fg_buf_putc(&out->body, ',');
-        rc = redeliver_one(db, e, targets[i].id, now_ms, &out->body);
+        rc = redeliver_one(db, e, targets[i].id, now_ms, out->count == 0, &out->body);
+        if (rc == FG_ESTATE && endpoint_id == NULL) {
+            at_limit++;
+            rc = 0;
+        } else if (rc == 0) {
+            out->count++;
+        }
     }
+    if (rc == 0 && out->count == 0 && at_limit > 0)
+        rc = FG_ESTATE;
     if (rc == FG_ESTATE)
-        out->outcome = FG_REDELIVERY_LIMIT; /* the caller rolls every target back */
+        out->outcome = FG_REDELIVERY_LIMIT; /* the caller rolls back */
     if (rc != 0)
         return rc;
     if (out->count == 0) {

@@ -1426,6 +1426,16 @@ START_TEST(redeliveries_made_at_once_are_each_their_own)
                                 "WHERE e.public_id = ?",
                                 event[0], NULL),
                      4);
+    /* named to no endpoint, a redelivery passes over one at its limit and goes to the others */
+    char ep2[64], secret2[64];
+    endpoint_create(&s, &m, url, "[\"*\"]", ep2, secret2);
+    r = fgt_req(&s, FGT_H2C, "POST", a.path, m.key, NULL, NULL, 0, NULL);
+    fgt_expect(r, 201, NULL);
+    yajl_val made = fgt_json_array(&r, "data", NULL);
+    ck_assert_int_eq((int)made->u.array.len, 1);
+    ck_assert_str_eq(fgt_val_str(made->u.array.values[0], "endpoint_id", NULL), ep2);
+    fgt_response_free(&r);
+    endpoint_delete(&s, &m, ep2);
 
     /* ended deliveries are deleted once past their retention (90 days), oldest first; younger
      * ones and pending ones stay (a new instance's sweeper prunes at once) */
