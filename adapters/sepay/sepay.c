@@ -89,7 +89,7 @@ int fg_sepay_parse(const char *body, size_t len, fg_sepay_transfer_t *out, char 
          * stays as sent, and credits nothing (payments/sepay.c) */
         char key[sizeof(out->account_number)];
         out->account_keyed = fg_bank_account_key(out->account_number, strlen(out->account_number), key, sizeof(key),
-                                                 FG_SEPAY_ACCOUNT_MAX) > 0;
+                                                 FG_BANK_ACCOUNT_MAX) > 0;
         if (out->account_keyed)
             memcpy(out->account_number, key, sizeof(key));
         text_field(root, "referenceCode", out->reference_code, sizeof(out->reference_code));

@@ -13,8 +13,6 @@
  * is never refused for its memo). */
 #define FG_SEPAY_CONTENT_MAX 1000
 #define FG_SEPAY_FIELD_MAX 100
-/* An account number as statements key it: an IBAN's 34 at most. */
-#define FG_SEPAY_ACCOUNT_MAX 34
 /* SePay's bodies are a few hundred bytes. */
 #define FG_SEPAY_BODY_MAX (64 * 1024)
 

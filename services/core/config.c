@@ -16,9 +16,9 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include "core/buf.h"
-#include "core/text.h"
 #include "core/fee.h"
 #include "core/netmask.h"
+#include "core/text.h"
 
 /* "section.key" names are short; this bounds the buffers that build them. */
 #define KEY_LEN_MAX 64
@@ -926,24 +926,31 @@ static int check_reminders(const fg_config_t *cfg, char *err, size_t err_cap)
     return 0;
 }
 
-/* Each of sepay.accounts is an account number as statements key it: one
- * that is not would never match a transfer, and its bills would silently
- * stay unpaid. */
-static int check_sepay_accounts(const fg_config_t *cfg, char *err, size_t err_cap)
+/* sepay.accounts, rewritten as statements key each account ("0011001932418,
+ * 0099000000001"): a transfer's account (keyed by the adapter) is then
+ * compared as it is.  One that is no account number would never match a
+ * transfer, and its bills would silently stay unpaid: refused. */
+static int key_sepay_accounts(fg_config_t *cfg, char *err, size_t err_cap)
 {
+    fg_buf_t keyed = FG_BUF_INIT;
     for (const char *p = cfg->sepay_accounts; *p != '\0';) {
-        size_t n = strcspn(p, ",");
-        char key[35];
-        size_t lead = strspn(p, " \t");
-        if (n > lead && fg_bank_account_key(p, n, key, sizeof(key), sizeof(key) - 1) < 0) {
+        size_t n = strcspn(p, ","), lead = strspn(p, " \t");
+        char key[FG_BANK_ACCOUNT_MAX + 1];
+        if (n > lead && fg_bank_account_key(p, n, key, sizeof(key), FG_BANK_ACCOUNT_MAX) < 0) {
             format_error(err, err_cap,
                          "config: sepay.accounts: \"%.*s\" is not an account number (1 to 34 letters and digits; "
                          "spaces, dots and dashes aside)",
                          (int)(n - lead < 60 ? n - lead : 60), p + lead);
+            fg_buf_free(&keyed);
             return FG_EINVALID;
         }
+        if (n > lead)
+            fg_buf_printf(&keyed, "%s%s", keyed.len > 0 ? "," : "", key);
         p += n + (p[n] == ',');
     }
+    free(cfg->sepay_accounts);
+    cfg->sepay_accounts = fg_strdup(keyed.len > 0 ? keyed.data : "");
+    fg_buf_free(&keyed);
     return 0;
 }
 
@@ -961,6 +968,6 @@ int fg_config_load(fg_config_t *cfg, const char *path, char *err, size_t err_cap
     if (rc == 0)
         rc = check_listeners(cfg, err, err_cap);
     if (rc == 0)
-        rc = check_sepay_accounts(cfg, err, err_cap);
+        rc = key_sepay_accounts(cfg, err, err_cap);
     return rc != 0 ? rc : check_db_socket(cfg, err, err_cap);
 }

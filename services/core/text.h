@@ -47,6 +47,8 @@ int fg_printable_ascii(const char *s, size_t n, size_t max);
  *  Writes out NUL-terminated; returns the length, or -1 when another
  *  character remains, nothing does, or it is longer than max (< cap). */
 int fg_bank_account_key(const char *s, size_t n, char *out, size_t cap, size_t max);
+/* The longest keyed account: an IBAN's 34. */
+#define FG_BANK_ACCOUNT_MAX 34
 
 /**
  * Parses an RFC 3339 timestamp ("2026-11-23T05:18:44Z", "…+07:00",

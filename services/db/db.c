@@ -815,9 +815,8 @@ int fg_db_tx_repeatable(fg_db_t *db, fg_db_tx_fn fn, void *arg) { return tx_run(
 
 typedef struct {
     const char *sql;
-    int64_t before_ms;
-    int batch;
-    int deleted;
+    const int64_t *args;
+    int n, deleted;
 } prune_t;
 
 static int prune_tx(fg_db_t *db, void *arg)
@@ -827,17 +826,17 @@ static int prune_tx(fg_db_t *db, void *arg)
     int rc = fg_stmt_init(&s, db, p->sql);
     if (rc != 0)
         return rc;
-    fg_stmt_int(&s, p->before_ms);
-    fg_stmt_int(&s, p->batch);
+    for (int i = 0; i < p->n; i++)
+        fg_stmt_int(&s, p->args[i]);
     if ((rc = fg_stmt_exec(&s)) != 0)
         return rc;
     p->deleted = (int)fg_stmt_affected(&s);
     return 0;
 }
 
-int fg_db_prune(fg_db_t *db, const char *sql, int64_t before_ms, int batch)
+int fg_db_prune(fg_db_t *db, const char *sql, const int64_t *args, int n)
 {
-    prune_t p = {sql, before_ms, batch, 0};
+    prune_t p = {sql, args, n, 0};
     int rc = fg_db_tx(db, prune_tx, &p);
     return rc != 0 ? rc : p.deleted;
 }

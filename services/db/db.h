@@ -340,10 +340,10 @@ int fg_db_commit_unknown(const fg_db_t *db);
  *  COMMIT is about to go out (after the deferred rows), where a test loses
  *  the connection to play a COMMIT lost in flight.  NULL in the server. */
 extern void (*fg_db_commit_fault)(fg_db_t *db);
-/** Retention: runs sql, a DELETE with two parameters (a time in ms before
- *  which rows go, then a LIMIT), in one transaction of its own.  The number
- *  of rows deleted (batch: more may be left), or a database code. */
-int fg_db_prune(fg_db_t *db, const char *sql, int64_t before_ms, int batch);
+/** Retention: runs sql, a DELETE bound with args[0..n) (its LIMIT last),
+ *  in one transaction of its own.  The number of rows deleted (the LIMIT:
+ *  more may be left), or a database code. */
+int fg_db_prune(fg_db_t *db, const char *sql, const int64_t *args, int n);
 /** fg_db_tx at REPEATABLE READ (the session's level is READ COMMITTED):
  *  locking reads lock the gaps they scan too. */
 int fg_db_tx_repeatable(fg_db_t *db, fg_db_tx_fn fn, void *arg) FG_MUST_USE;

@@ -255,28 +255,6 @@ Exit:
     return rc;
 }
 
-typedef struct {
-    int64_t now_ms;
-    int limit;
-    int deleted;
-} sweep_arg_t;
-
-static int sweep_tx(fg_db_t *db, void *arg)
-{
-    sweep_arg_t *a = arg;
-    fg_stmt_t s;
-    int rc = fg_stmt_init(&s, db, SQL_SWEEP);
-    if (rc != 0)
-        return rc;
-    fg_stmt_int(&s, a->now_ms);
-    fg_stmt_int(&s, a->now_ms - FG_IDEM_TTL_MS);
-    fg_stmt_int(&s, a->limit);
-    if ((rc = fg_stmt_exec(&s)) != 0)
-        return rc;
-    a->deleted = (int)fg_stmt_affected(&s);
-    return 0;
-}
-
 void fg_idem_answer_conflict(fg_call_t *call, fg_db_t *db)
 {
     int rc = fg_idem_answer_existing(db, call);
@@ -286,9 +264,8 @@ void fg_idem_answer_conflict(fg_call_t *call, fg_db_t *db)
 
 int fg_idem_sweep(fg_db_t *db, int64_t now_ms, int limit)
 {
-    sweep_arg_t a = {now_ms, limit, 0};
-    int rc = fg_db_tx(db, sweep_tx, &a);
-    return rc != 0 ? rc : a.deleted;
+    int64_t args[] = {now_ms, now_ms - FG_IDEM_TTL_MS, limit};
+    return fg_db_prune(db, SQL_SWEEP, args, 3);
 }
 
 int fg_idem_begin(fg_db_t *db, fg_call_t *call, int64_t now_ms)

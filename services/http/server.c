@@ -1171,16 +1171,15 @@ static void *sweeper_main(void *arg)
         while (fg_idem_sweep(db, fg_now_ms(), IDEM_SWEEP_BATCH) == IDEM_SWEEP_BATCH)
             ;
         if (fg_now_ms() >= next_prune_ms) {
-            /* rejected inbox rows past their retention, a bounded batch at a time */
-            for (int i = 0; i < INBOX_PRUNE_ROUNDS &&
-                            fg_inbox_prune(db, server.cfg, fg_now_ms(), INBOX_PRUNE_BATCH) == INBOX_PRUNE_BATCH;
-                 i++)
-                ;
-            /* and outbound deliveries past theirs (0037) */
-            for (int i = 0; i < INBOX_PRUNE_ROUNDS &&
-                            fg_delivery_prune(db, server.cfg, fg_now_ms(), INBOX_PRUNE_BATCH) == INBOX_PRUNE_BATCH;
-                 i++)
-                ;
+            /* rejected inbox rows and ended outbound deliveries (0037) past
+             * their retention, a bounded batch at a time */
+            static int (*const PRUNES[])(fg_db_t *, const fg_config_t *, int64_t, int) = {fg_inbox_prune,
+                                                                                          fg_delivery_prune};
+            for (size_t k = 0; k < sizeof(PRUNES) / sizeof(PRUNES[0]); k++)
+                for (int i = 0; i < INBOX_PRUNE_ROUNDS &&
+                                PRUNES[k](db, server.cfg, fg_now_ms(), INBOX_PRUNE_BATCH) == INBOX_PRUNE_BATCH;
+                     i++)
+                    ;
             next_prune_ms = fg_now_ms() + INBOX_PRUNE_INTERVAL_MS;
         }
         if (fg_now_ms() >= next_checkpoint_ms) {

@@ -395,14 +395,6 @@ int fg_transfer_pay_orders(fg_db_t *db, const fg_config_t *cfg, fg_transfer_pay_
     return rc;
 }
 
-/* account (as the adapter keys it) and listed[0..n) the same account, as
- * statements key both (fg_bank_account_key). */
-static int same_account(const char *account, const char *listed, size_t n)
-{
-    char key[FG_SEPAY_FIELD_MAX + 1];
-    return fg_bank_account_key(listed, n, key, sizeof(key), FG_SEPAY_ACCOUNT_MAX) > 0 && strcmp(account, key) == 0;
-}
-
 /* Why a transfer credits nothing, or NULL: an outgoing one; one whose
  * account is missing or no account number; one on an account
  * sepay.accounts does not list, when it lists them (a SePay
@@ -420,9 +412,11 @@ static const char *no_credit(const sepay_t *a)
     const char *list = a->cfg->sepay_accounts;
     if (list[0] == '\0')
         return NULL;
+    /* both keyed: the list at start (core/config.c), the account by the adapter */
+    size_t len = strlen(a->t->account_number);
     for (const char *p = list; *p != '\0';) {
         size_t n = strcspn(p, ",");
-        if (n > 0 && same_account(a->t->account_number, p, n))
+        if (n == len && memcmp(p, a->t->account_number, n) == 0)
             return NULL;
         p += n + (p[n] == ',');
     }

@@ -233,7 +233,8 @@ int fg_inbox_prune(fg_db_t *db, const fg_config_t *cfg, int64_t now_ms, int batc
 {
     if (cfg->webhooks_inbox_rejected_days == 0)
         return 0;
-    return fg_db_prune(db, SQL_INBOX_PRUNE, now_ms - cfg->webhooks_inbox_rejected_days * 86400000LL, batch);
+    int64_t args[] = {now_ms - cfg->webhooks_inbox_rejected_days * 86400000LL, batch};
+    return fg_db_prune(db, SQL_INBOX_PRUNE, args, 2);
 }
 
 /* The inbox row of a notification applied in this transaction, once its

@@ -150,8 +150,9 @@ typedef struct {
  *  business days.  last (may be NULL) runs at the end of the transaction,
  *  the new reconciliation's id in public_id (the API stores the request's
  *  idempotency key and answer there, in the same transaction): its non-zero
- *  rolls everything back and is returned.  0, FG_EINVALID (no account, or
- *  from after to), last's code, or a database code. */
+ *  rolls everything back and is returned.  account in any spelling, keyed
+ *  here (fg_bank_account_key).  0, FG_EINVALID (no account number, or from
+ *  after to), last's code, or a database code. */
 int fg_reconciliation_create(fg_db_t *db, const fg_config_t *cfg, const char *account, int32_t from_day, int32_t to_day,
                              const char *who, char public_id[FG_ID_CAP], fg_db_tx_fn last, void *last_arg) FG_MUST_USE;
 /** Reads a reconciliation and its summary.  0, FG_ENOTFOUND, or a database

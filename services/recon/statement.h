@@ -18,9 +18,10 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "core/error.h"
+#include "core/text.h"
 
 /* Field limits, in bytes of UTF-8 including nothing but the text. */
-#define FG_STMT_ACCOUNT_MAX 34 /* an IBAN at most; Vietnamese account numbers are 6..19 digits */
+#define FG_STMT_ACCOUNT_MAX FG_BANK_ACCOUNT_MAX /* keyed; Vietnamese account numbers are 6..19 digits */
 /* An account as written, before keying (fg_bank_account_key): an IBAN in
  * groups of four with a separator between takes 42 bytes. */
 #define FG_STMT_ACCOUNT_WRITTEN_MAX 64

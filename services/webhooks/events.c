@@ -385,5 +385,6 @@ int fg_delivery_prune(fg_db_t *db, const fg_config_t *cfg, int64_t now_ms, int b
 {
     if (cfg->webhooks_deliveries_retain_days == 0)
         return 0;
-    return fg_db_prune(db, SQL_DELIVERY_PRUNE, now_ms - cfg->webhooks_deliveries_retain_days * 86400000LL, batch);
+    int64_t args[] = {now_ms - cfg->webhooks_deliveries_retain_days * 86400000LL, batch};
+    return fg_db_prune(db, SQL_DELIVERY_PRUNE, args, 2);
 }

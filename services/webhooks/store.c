@@ -33,17 +33,16 @@ static const char SQL_RESUME[] = "UPDATE webhook_deliveries SET next_attempt_at 
 #define DELIVERY_INSERT_COLUMNS                                                                                        \
     "INSERT INTO webhook_deliveries (public_id, endpoint_id, event_id, order_id, redelivery, status, attempts, "       \
     "next_attempt_at, event_created_at, created_at) "
-/* Behind an earlier delivery of its order at the endpoint that waits for a
- * retry (attempted, and due past its lease: not in flight), a delivery is
- * due with that retry, not before (dispatch.c, SQL_PARK_BEHIND): only where
- * the endpoint has been failing, as reading the table it inserts into costs
- * the fan-out a temporary table each time. */
-#define DELIVERY_INSERT_BEHIND                                                                                                  \
-    DELIVERY_INSERT_COLUMNS                                                                                                     \
-    "SELECT ?, ?, ?, ?, ?, 'pending', 0, GREATEST(?, COALESCE((SELECT MAX(p.next_attempt_at) FROM "                             \
-    "webhook_deliveries p FORCE INDEX (ix_webhook_deliveries_order) WHERE p.endpoint_id = ? AND p.order_id = ? AND "            \
-    "p.status = 'pending' AND p.event_id < ? AND p.attempts > 0 AND p.next_attempt_at > p.last_attempt_at + " FG_WEBHOOK__XSTR( \
-        FG_WEBHOOK_LEASE_MS) "), 0)), ?, ?"
+/* Behind an earlier delivery of its order at the endpoint that is not in
+ * flight (webhooks.h), a delivery is due no earlier than that one (a retry
+ * it must wait for: dispatch.c, SQL_PARK_BEHIND); only where the endpoint
+ * has been failing, as reading the table it inserts into costs the fan-out
+ * a temporary table each time.  The subquery's columns are its own row's. */
+#define DELIVERY_INSERT_BEHIND                                                                                         \
+    DELIVERY_INSERT_COLUMNS                                                                                            \
+    "SELECT ?, ?, ?, ?, ?, 'pending', 0, GREATEST(?, COALESCE((SELECT MAX(next_attempt_at) FROM webhook_deliveries "   \
+    "FORCE INDEX (ix_webhook_deliveries_order) WHERE endpoint_id = ? AND order_id = ? AND status = 'pending' AND "     \
+    "event_id < ? AND " FG_WEBHOOK_NOT_IN_FLIGHT_SQL "), 0)), ?, ?"
 #define DELIVERY_INSERT DELIVERY_INSERT_COLUMNS "VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?)"
 static const char SQL_DELIVERY_INSERT[] = DELIVERY_INSERT " ON DUPLICATE KEY UPDATE attempts = attempts";
 static const char SQL_DELIVERY_INSERT_BEHIND[] = DELIVERY_INSERT_BEHIND " ON DUPLICATE KEY UPDATE attempts = attempts";
@@ -269,6 +268,7 @@ int fg_delivery_insert(fg_db_t *db, int behind, int64_t endpoint_id, int64_t eve
         fg_stmt_int(&s, endpoint_id);
         fg_stmt_int_or_null(&s, order_null ? NULL : &order_id);
         fg_stmt_int(&s, event_id);
+        fg_stmt_int(&s, now_ms - FG_WEBHOOK_INFLIGHT_MS);
     }
     fg_stmt_int(&s, event_created_at);
     fg_stmt_int(&s, now_ms);
