@@ -35,6 +35,7 @@ static const char SECRET[] = "galera-sandbox-secret";
 static char cluster_dir[64], sockets[NODES][256];
 static fgt_server_t srv[NODES];
 static char mer[FGT_ID_CAP], key[FGT_ID_CAP];
+static char mer_hooks[FGT_ID_CAP], key_hooks[FGT_ID_CAP]; /* a merchant of the endpoint limit's case only */
 
 /* ---- the cluster --------------------------------------------------------------------- */
 
@@ -299,6 +300,55 @@ START_TEST(one_idempotency_key_on_three_instances_gives_one_order)
     }
     printf("galera: one key, %d requests on three nodes: %d answered the order, %d told to retry\n", NODES * EACH,
            created, in_progress);
+}
+END_TEST
+
+/* A merchant's 16 live endpoints are counted under its row's lock, one node's
+ * own on a cluster: the create writes the row too (schema/0038), so creates of
+ * the 16th on three nodes at once make one. */
+START_TEST(the_endpoint_limit_holds_across_nodes)
+{
+    enum { EACH = 4 };
+    const char body[] = "{\"url\":\"http://127.0.0.1:9/hooks\",\"events\":[\"*\"]}";
+    for (int i = 0; i < 15; i++) {
+        fgt_response_t r = fgt_req(&srv[i % NODES], FGT_H2C, "POST", "/v1/webhook-endpoints", key_hooks, NULL, body, 0,
+                                   NULL);
+        fgt_expect(r, 201, NULL);
+        fgt_response_free(&r);
+    }
+    fgt_response_t out[NODES * EACH];
+    burst_all(EACH, "POST", "/v1/webhook-endpoints", key_hooks, NULL, body, NULL, out);
+    int made = 0, refused = 0, busy = 0;
+    for (int i = 0; i < NODES * EACH; i++) {
+        if (out[i].status == 201) {
+            made++;
+        } else if (out[i].status == 503) {
+            fgt_expect(out[i], 503, "database_busy");
+            busy++;
+        } else {
+            fgt_expect(out[i], 409, "endpoint_limit");
+            refused++;
+        }
+        fgt_response_free(&out[i]);
+    }
+    printf("galera: the 16th endpoint asked for %d times on three nodes: %d made, %d refused, %d told to retry\n",
+           NODES * EACH, made, refused, busy);
+    ck_assert_int_le(made, 1);
+    ck_assert_int_eq(every_node_int("SELECT COUNT(*) FROM webhook_endpoints w JOIN merchants m ON m.id = "
+                                    "w.merchant_id WHERE m.public_id = '%s' AND w.deleted_at IS NULL",
+                                    mer_hooks),
+                     15 + made);
+    /* and once there are 16, every instance refuses the 17th */
+    if (made == 0) {
+        fgt_response_t r = fgt_req(&srv[0], FGT_H2C, "POST", "/v1/webhook-endpoints", key_hooks, NULL, body, 0, NULL);
+        fgt_expect(r, 201, NULL);
+        fgt_response_free(&r);
+    }
+    for (int i = 0; i < NODES; i++) {
+        fgt_response_t r = fgt_req(&srv[i], FGT_H2C, "POST", "/v1/webhook-endpoints", key_hooks, NULL, body, 0, NULL);
+        fgt_expect(r, 409, "endpoint_limit");
+        fgt_response_free(&r);
+    }
 }
 END_TEST
 
@@ -687,6 +737,7 @@ int main(int argc, char **argv)
         goto Stop;
     }
     fgt_merchant_create("Trường Tiểu học Ba Nút", mer, key);
+    fgt_merchant_create("Công ty Cấp nước Ba Nút", mer_hooks, key_hooks);
     char list[NODES][1024];
     for (int i = 0; i < NODES; i++) {
         snprintf(list[i], sizeof(list[i]), "FEEGATE_DB_SOCKETS=%s,%s,%s", sockets[i], sockets[(i + 1) % NODES],
@@ -706,6 +757,7 @@ int main(int argc, char **argv)
         tcase_add_test(tc, one_notification_sent_100_times_to_three_instances_has_one_effect);
         tcase_add_test(tc, one_idempotency_key_on_three_instances_gives_one_order);
         tcase_add_test(tc, each_webhook_attempt_is_delivered_at_most_once_by_three_instances);
+        tcase_add_test(tc, the_endpoint_limit_holds_across_nodes);
     }
     /* five rounds: the faults it shows (docs/GALERA.md) come in some rounds, not all */
     for (int i = 0; i < 5; i++)
