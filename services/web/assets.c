@@ -4,7 +4,8 @@
  * lose, no build step); the browser caches both for a day.
  *
  * The script only enhances: copy buttons ([data-copy]), the receipt's print
- * button ([data-print], hidden without script), and a page that watches
+ * button ([data-print], hidden without script), a staff refusal's way back
+ * to the form it refused ([data-back], hidden without script), and a page that watches
  * itself (main[data-watch], an open bill): every few seconds it fetches its
  * own address and reloads when the status or what is owed changed (for an
  * hour; without script a slower meta refresh does it).  Nothing a page needs
@@ -97,6 +98,11 @@ static const char JS[] =
     "  document.querySelectorAll('[data-print]').forEach(function(b){\n"
     "    b.hidden=false;\n"
     "    b.addEventListener('click',function(){window.print();});\n"
+    "  });\n"
+    "  document.querySelectorAll('[data-back]').forEach(function(b){\n"
+    "    if(history.length<2)return;\n"
+    "    b.hidden=false;\n"
+    "    b.addEventListener('click',function(){history.back();});\n"
     "  });\n"
     "  document.querySelectorAll('form[data-form=resolve]').forEach(function(f){\n"
     "    var a=f.querySelector('select[name=action]'),more=f.querySelectorAll('[data-for]');\n"

@@ -51,30 +51,47 @@ static int read_cookie(fg_call_t *call, const char *name, char *out, size_t cap)
 
 /* ---- answers -------------------------------------------------------------------- */
 
+/* A staff refusal: what went wrong, and the way on.  "Back" returns to the
+ * page the form was sent from, as it was filled in (the script shows it:
+ * history is the browser's); the overview is always there. */
+static void staff_message(fg_call_t *call, int status, const char *name, const char *title_vi, const char *title_en,
+                          const char *text_vi, const char *text_en)
+{
+    fg_html_t p;
+    fg_html_begin(&p, call, name, title_vi, title_en, NULL);
+    fg_html_printf(&p, "<h1>%s</h1><p>%s</p>", fg_html_tr(&p, title_vi, title_en), fg_html_tr(&p, text_vi, text_en));
+    fg_html_printf(&p,
+                   "<p class=\"actions\"><button type=\"button\" class=\"secondary\" data-back hidden>%s</button> "
+                   "<a class=\"button secondary\" href=\"/staff\" data-home>%s</a></p>",
+                   fg_html_tr(&p, "Quay lại trang trước", "Back to the previous page"),
+                   fg_html_tr(&p, "Về trang tổng quan", "To the overview"));
+    fg_html_end(&p, status);
+}
+
 void fg_staff_not_found(fg_call_t *call)
 {
-    fg_html_message(call, 404, "staff-not-found", "Không tìm thấy", "Not found", "Không có trang hoặc mục này.",
-                    "There is no such page or item.");
+    staff_message(call, 404, "staff-not-found", "Không tìm thấy", "Not found", "Không có trang hoặc mục này.",
+                  "There is no such page or item.");
 }
 
 void fg_staff_forbidden(fg_call_t *call)
 {
-    fg_html_message(call, 403, "staff-forbidden", "Không được phép", "Forbidden",
-                    "Vai trò của bạn không được dùng chức năng này, hoặc biểu mẫu đã hết hạn: tải lại trang.",
-                    "Your role may not use this, or the form has expired: reload the page.");
+    staff_message(call, 403, "staff-forbidden", "Không được phép", "Forbidden",
+                  "Vai trò của bạn không được dùng chức năng này, hoặc biểu mẫu đã hết hạn: tải lại trang.",
+                  "Your role may not use this, or the form has expired: reload the page.");
 }
 
 void fg_staff_bad(fg_call_t *call, int status, const char *vi, const char *en)
 {
-    fg_html_message(call, status, "staff-error", "Không thực hiện được", "Not done", vi, en);
+    staff_message(call, status, "staff-error", "Không thực hiện được", "Not done", vi, en);
 }
 
 void fg_staff_unavailable(fg_call_t *call, fg_db_t *db, int rc)
 {
     fg_db_log_failure(db, "staff page", rc);
-    fg_html_message(call, rc == FG_EUNAVAILABLE || rc == FG_ERETRY ? 503 : 500, "staff-error", "Lỗi hệ thống",
-                    "Service error", "Hệ thống đang bận hoặc gặp lỗi. Vui lòng thử lại.",
-                    "The service is busy or failed. Please try again.");
+    staff_message(call, rc == FG_EUNAVAILABLE || rc == FG_ERETRY ? 503 : 500, "staff-error", "Lỗi hệ thống",
+                  "Service error", "Hệ thống đang bận hoặc gặp lỗi. Vui lòng thử lại.",
+                  "The service is busy or failed. Please try again.");
 }
 
 /* ---- the gate -------------------------------------------------------------------- */

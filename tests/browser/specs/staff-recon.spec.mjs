@@ -155,9 +155,11 @@ test('finance uploads the bank statement, reconciles, resolves the exception wit
   await audit(page, 'staff-error-note');
   await page.getByText(/Cần ghi chú \(1 đến 1000 ký tự\)/).waitFor();
   assert.equal(posted.length, 1, 'the browser sent the form without its note');
+  assert.equal(await page.locator('a[data-home]').getAttribute('href'), '/staff', 'the refusal\'s way to the overview');
 
-  // nothing changed; then resolved with the note
-  await page.goto(recUrl);
+  // back to the run from the refusal; nothing changed; then resolved with the note
+  await page.locator('button[data-back]').click();
+  await page.waitForURL(recUrl);
   await waitForPage(page, 'staff-reconciliation', { status: 'ready' });
   await audit(page);
   const row = page.locator(`tr[data-item="${item}"]`);

@@ -61,4 +61,7 @@ test("a school's accountant is answered 404 for another merchant's order", async
   const res = await page.goto(`${FEEGATE}/staff/orders/${order.id}`);
   await audit(page, 'staff-not-found');
   assert.equal(res.status(), 404, "the water company's order, seen by the school's accountant");
+  assert.equal(await page.locator('button[data-back]').isVisible(), true, 'the way back to the page before');
+  await page.locator('a[data-home]').click();
+  await waitForPage(page, 'staff-overview');
 }, DESK);
