@@ -764,6 +764,11 @@ static int vn_closing(csv_t *c, uint32_t line, fg_stmt_error_t *err)
                             line);
     if ((rc = amount_vn(text, c->currency, line, "closing balance", &c->header.closing, err)) != 0)
         return rc;
+    /* The row names no date: the balance is the period's, at its last day
+     * ("Đến ngày / To"), as camt's CLBD and MT940's :62F: carry theirs.  A
+     * title with one date only leaves it undated: the export may have been
+     * taken any day after. */
+    c->header.closing_date = c->header.to_date;
     c->stage = STAGE_DONE;
     return close_statement(c, line, err);
 }

@@ -433,13 +433,14 @@ END_TEST
 
 START_TEST(csv_exports_import)
 {
-    char account[40], file[2048];
+    char account[40], file[2300];
     snprintf(account, sizeof(account), "%s", fgt_account("99V"));
     /* a Vietnamese bank's bilingual export, as downloaded (BOM, quoted, a wrapped memo) */
     snprintf(
         file, sizeof(file),
         "\xEF\xBB\xBF\"SAO K\xC3\x8A T\xC3\x80I KHO\xE1\xBA\xA2N / STATEMENT OF ACCOUNT\",,,,,,\r\n"
         "\"S\xE1\xBB\x91 t\xC3\xA0i kho\xE1\xBA\xA3n / Account number: %s\",,,,,,\r\n"
+        "\"T\xE1\xBB\xAB ng\xC3\xA0y / From: 02/12/2026  \xC4\x90\xE1\xBA\xBFn ng\xC3\xA0y / To: 02/12/2026\",,,,,,\r\n"
         "\"S\xE1\xBB\x91 d\xC6\xB0 \xC4\x91\xE1\xBA\xA7u k\xE1\xBB\xB3 / Opening balance\",,,,,\"100.000.000\",\r\n"
         "\"STT / No.\",\"Ng\xC3\xA0y giao d\xE1\xBB\x8B"
         "ch / Transaction date\",\"S\xE1\xBB\x91 tham chi\xE1\xBA\xBFu / "
@@ -460,6 +461,17 @@ START_TEST(csv_exports_import)
     char memo_sql[200];
     snprintf(memo_sql, sizeof(memo_sql), "SELECT COUNT(*) FROM statement_lines WHERE account = ? AND memo = ?");
     ck_assert_int_eq(fgt_db_int(memo_sql, account, "NOP HOC PHI 7Z50K5DDM7F"), 1);
+    /* the closing balance is the period's last day's: a reconciliation of that day compares it */
+    char body[160], path[120];
+    snprintf(body, sizeof(body), "{\"account\":\"%s\",\"from\":\"2026-12-02\",\"to\":\"2026-12-02\"}", account);
+    r = fgt_req(&srv, FGT_H2C, "POST", "/v1/reconciliations", finance, fgt_unique("rec"), body, 0, NULL);
+    fgt_expect(r, 201, NULL);
+    snprintf(path, sizeof(path), "/v1/reconciliations/%s", fgt_json_str(&r, "id", NULL));
+    fgt_response_free(&r);
+    r = fgt_req(&srv, FGT_H2C, "GET", path, finance, NULL, NULL, 0, NULL);
+    fgt_expect(r, 200, NULL);
+    ck_assert_int_eq(fgt_json_int(&r, "bank_closing", NULL), 104485000);
+    fgt_response_free(&r);
 
     /* our own layout, found by its first bytes (no Content-Type of its own) */
     char own[40];

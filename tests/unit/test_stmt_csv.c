@@ -42,7 +42,7 @@ START_TEST(vn_sample_every_field)
     ck_assert_int_eq(h->opening_date, 0);
     ck_assert_int_eq(h->has_closing, 1);
     ck_assert_int_eq(h->closing, 113735000);
-    ck_assert_int_eq(h->closing_date, 0);
+    ck_assert_int_eq(h->closing_date, 20261202); /* the period's last day */
     ck_assert_int_eq(h->from_date, 20261202);
     ck_assert_int_eq(h->to_date, 20261202);
     ck_assert_int_eq(h->sequence, 0);
@@ -139,6 +139,7 @@ START_TEST(vn_bidv_order)
     ck_assert_int_eq(h->closing, 6989000);
     ck_assert_int_eq(h->from_date, 20261201);
     ck_assert_int_eq(h->to_date, 20261202);
+    ck_assert_int_eq(h->closing_date, 20261202);
     expect_line(&r->line[0], 7, 1500000, 20261201, 20261201, "", "", "",
                 "CK DEN TU NGUYEN VAN A, HOC PHI \"7Z50K5DDM7F\"");
     expect_line(&r->line[1], 9, -11000, 20261202, 20261202, "", "", "", "PHI SMS");
@@ -204,6 +205,7 @@ START_TEST(vn_padded_opening_before_the_header)
     ck_assert_int_eq(r->ends, 1);
     ck_assert_int_eq(r->end[0].opening, 1500000000);
     ck_assert_int_eq(r->end[0].closing, 1501500000);
+    ck_assert_int_eq(r->end[0].closing_date, 0); /* no period in the title: the balance's day is unknown */
     rec_free(r);
 }
 END_TEST
