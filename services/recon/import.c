@@ -117,8 +117,14 @@ static const char SQL_MATCH_BATCH[] =
 /* Which of a batch's keys (a JSON array of hex strings, one parameter)
  * the account holds already: one round trip of index lookups. */
 static const char SQL_KNOWN_KEYS[] =
-    "SELECT l.line_key FROM JSON_TABLE(?, '$[*]' COLUMNS (k CHAR(64) PATH '$')) j JOIN statement_lines l "
+    "SELECT l.line_key, l.amount FROM JSON_TABLE(?, '$[*]' COLUMNS (k CHAR(64) PATH '$')) j JOIN statement_lines l "
     "ON l.account = ? AND l.line_key = UNHEX(j.k)";
+/* The first of a batch's lines (by its place) whose key is stored with
+ * another amount: a bank reference imported before, now with a new amount. */
+static const char SQL_CHANGED_LINE[] =
+    "SELECT j.i, l.amount FROM JSON_TABLE(?, '$[*]' COLUMNS (i INT PATH '$[0]', k CHAR(64) PATH '$[1]', "
+    "a BIGINT PATH '$[2]')) j JOIN statement_lines l ON l.account = ? AND l.line_key = UNHEX(j.k) AND l.amount <> j.a "
+    "ORDER BY j.i LIMIT 1";
 static const char SQL_LINES[] =
     "INSERT IGNORE INTO statement_lines (statement_id, account, line_key, currency, amount, reversal, booking_date, "
     "value_date, bank_ref, end_to_end, counterparty, memo, type, source_line, duplicate, payment_id, created_at) "
@@ -519,6 +525,70 @@ typedef struct {
 
 static int compare_key(const void *a, const void *b) { return memcmp(a, b, FG_SHA256_LEN); }
 
+/* A known key as drop_known keeps it: the key, then the stored amount. */
+#define KNOWN_LEN (FG_SHA256_LEN + sizeof(int64_t))
+
+static void key_hex(const uint8_t key[FG_SHA256_LEN], char *out)
+{
+    static const char HEX[] = "0123456789abcdef";
+    for (int k = 0; k < FG_SHA256_LEN; k++) {
+        out[2 * k] = HEX[key[k] >> 4];
+        out[2 * k + 1] = HEX[key[k] & 15];
+    }
+}
+
+/* A line keyed by its bank reference is the same line in every file that
+ * has it: a bank never changes a booked line (a correction is a reversal and
+ * a line of its own).  A file giving a reference imported before another
+ * amount is refused whole; skipped as overlapped, its amount would be lost. */
+static int changed_line(store_t *s, const batch_t *b, unsigned i, int64_t stored)
+{
+    char was[32], now[32];
+    const fg_currency_t *cur = fg_currency_find(b->currency, strlen(b->currency));
+    int exponent = cur != NULL ? cur->exponent : 0;
+    if (fg_money_format(stored, exponent, was, sizeof(was)) < 0 ||
+        fg_money_format(b->amount[i], exponent, now, sizeof(now)) < 0)
+        was[0] = now[0] = '\0';
+    return fg_stmt_fail(s->err, (uint32_t)b->source[i], NULL,
+                        "line %u: bank reference %.*s was imported with the amount %s %s, this file gives %s %s "
+                        "(a bank corrects a booked line by a reversal, never by changing it)",
+                        (unsigned)b->source[i], (int)b->len[3][i], b->text[3][i], was, b->currency, now, b->currency);
+}
+
+/* After INSERT IGNORE skipped some of a batch's lines: any of them keyed by
+ * a reference stored with another amount refuses the file. */
+static int check_changed(store_t *s, const batch_t *b)
+{
+    fg_buf_t json = FG_BUF_INIT;
+    fg_stmt_t st;
+    int64_t row = -1, stored = 0;
+    unsigned asked = 0;
+    fg_buf_putc(&json, '[');
+    for (unsigned i = 0; i < b->rows; i++) {
+        char hex[2 * FG_SHA256_LEN];
+        if (b->len[3][i] == 0)
+            continue; /* no reference: the amount is part of the key */
+        key_hex(b->key[i], hex);
+        fg_buf_printf(&json, "%s[%u,\"%.*s\",%lld]", asked++ > 0 ? "," : "", i, (int)sizeof(hex), hex,
+                      (long long)b->amount[i]);
+    }
+    fg_buf_putc(&json, ']');
+    int rc = 0;
+    if (asked > 0 && (rc = fg_stmt_init(&st, s->db, SQL_CHANGED_LINE)) == 0) {
+        fg_stmt_str(&st, json.data, json.len);
+        fg_stmt_cstr(&st, b->account);
+        fg_stmt_out_int(&st, &row, NULL);
+        fg_stmt_out_int(&st, &stored, NULL);
+        rc = fg_stmt_one(&st);
+        if (rc == FG_ENOTFOUND)
+            rc = 0, row = -1;
+    }
+    fg_buf_free(&json);
+    if (rc != 0)
+        return rc;
+    return row >= 0 && row < (int64_t)b->rows ? changed_line(s, b, (unsigned)row, stored) : 0;
+}
+
 /* Asks which of the batch's keys the account holds already (committed, or
  * stored by this transaction) and drops those rows from the batch: they are
  * the overlapped lines INSERT IGNORE would skip.  A key another import has
@@ -526,9 +596,9 @@ static int compare_key(const void *a, const void *b) { return memcmp(a, b, FG_SH
  * decides as before.  *known: how many rows were dropped. */
 static int drop_known(store_t *s, batch_t *b, unsigned *known)
 {
-    static const char HEX[] = "0123456789abcdef";
     fg_buf_t json = FG_BUF_INIT, key = FG_BUF_INIT;
     fg_stmt_t st;
+    int64_t amount = 0;
     unsigned found = 0, kept = 0;
     fg_buf_reserve(&json, (size_t)b->rows * (2 * FG_SHA256_LEN + 3) + 2);
     fg_buf_putc(&json, '[');
@@ -536,10 +606,7 @@ static int drop_known(store_t *s, batch_t *b, unsigned *known)
         char hex[2 * FG_SHA256_LEN + 3];
         hex[0] = i > 0 ? ',' : ' ';
         hex[1] = '"';
-        for (int k = 0; k < FG_SHA256_LEN; k++) {
-            hex[2 + 2 * k] = HEX[b->key[i][k] >> 4];
-            hex[3 + 2 * k] = HEX[b->key[i][k] & 15];
-        }
+        key_hex(b->key[i], hex + 2);
         hex[2 + 2 * FG_SHA256_LEN] = '"';
         fg_buf_append(&json, hex, sizeof(hex));
     }
@@ -550,12 +617,14 @@ static int drop_known(store_t *s, batch_t *b, unsigned *known)
         fg_stmt_str(&st, json.data, json.len);
         fg_stmt_cstr(&st, b->account);
         fg_stmt_out_text(&st, &key, NULL);
+        fg_stmt_out_int(&st, &amount, NULL);
         rc = fg_stmt_exec(&st);
     }
     while (rc == 0 && (rc = fg_stmt_fetch(&st)) == 1) {
         rc = 0;
         if (key.len == FG_SHA256_LEN && found < b->rows) {
             fg_buf_append(&s->known, key.data, FG_SHA256_LEN);
+            fg_buf_append(&s->known, &amount, sizeof(amount));
             found++;
         }
     }
@@ -564,10 +633,16 @@ static int drop_known(store_t *s, batch_t *b, unsigned *known)
     fg_buf_free(&key);
     if (rc < 0)
         return rc;
-    qsort(s->known.data, found, FG_SHA256_LEN, compare_key);
+    qsort(s->known.data, found, KNOWN_LEN, compare_key);
     for (unsigned i = 0; i < b->rows; i++) {
-        if (found > 0 && bsearch(b->key[i], s->known.data, found, FG_SHA256_LEN, compare_key) != NULL)
+        const char *k = found > 0 ? bsearch(b->key[i], s->known.data, found, KNOWN_LEN, compare_key) : NULL;
+        if (k != NULL) {
+            int64_t stored;
+            memcpy(&stored, k + FG_SHA256_LEN, sizeof(stored));
+            if (stored != b->amount[i] && b->len[3][i] != 0)
+                return changed_line(s, b, i, stored);
             continue;
+        }
         if (kept != i) { /* column-wise: every column moves; a key's bytes stay where they are */
             b->amount[kept] = b->amount[i];
             b->reversal[kept] = b->reversal[i];
@@ -681,7 +756,8 @@ static int flush(store_t *s)
         INT_COL(b->created)};
 #undef INT_COL
 #undef TEXT_COL
-    if ((rc = fg_db_bulk(s->db, SQL_LINES, cols, LINE_COLS, b->rows, &inserted)) != 0)
+    if ((rc = fg_db_bulk(s->db, SQL_LINES, cols, LINE_COLS, b->rows, &inserted)) != 0 ||
+        (inserted < b->rows && (rc = check_changed(s, b)) != 0))
         return rc;
     /* what the statement's end adds up: exact while every line sent was
      * stored; else it reads the statement's matched lines back */

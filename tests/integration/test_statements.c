@@ -547,7 +547,8 @@ END_TEST
 
 /* An MT940 day of account with one credit per reference: refs[i] for
  * 100,000 + i VND, opening 0, closing their sum. */
-static char *mt940_lines(const char *account, const char *tag, char *const *refs, int n)
+/* Line i's amount is amounts[i], or 100,000 + i when amounts is NULL. */
+static char *mt940_lines(const char *account, const char *tag, char *const *refs, const int *amounts, int n)
 {
     size_t cap = 256 + (size_t)n * (64 + 2 * 32); /* a reference is under 32 bytes */
     char *out = malloc(cap);
@@ -556,9 +557,10 @@ static char *mt940_lines(const char *account, const char *tag, char *const *refs
     size_t len = (size_t)snprintf(out, cap, ":20:%s\r\n:25:%s\r\n:28C:00001/001\r\n:60F:C261201VND0,\r\n", tag,
                                   account);
     for (int i = 0; i < n; i++) {
-        len += (size_t)snprintf(out + len, cap - len, ":61:2612021202C%d,NTRFNONREF//%s\r\n:86:HOC PHI %s\r\n",
-                                100000 + i, refs[i], refs[i]);
-        sum += 100000 + i;
+        int amount = amounts != NULL ? amounts[i] : 100000 + i;
+        len += (size_t)snprintf(out + len, cap - len, ":61:2612021202C%d,NTRFNONREF//%s\r\n:86:HOC PHI %s\r\n", amount,
+                                refs[i], refs[i]);
+        sum += amount;
         ck_assert_uint_lt(len, cap);
     }
     snprintf(out + len, cap - len, ":62F:C261202VND%lld,\r\n-\r\n", sum);
@@ -579,14 +581,17 @@ START_TEST(long_overlapping_exports_add_only_new_lines)
         refs[i] = malloc(32);
         snprintf(refs[i], 32, "%s%d", tag, i);
     }
+    static int amounts[2 * PAIRS]; /* a known reference keeps its amount: 100,000 + its place in the first files */
     for (int i = 0; i < PAIRS; i++) {
         mixed[2 * i] = refs[i];
+        amounts[2 * i] = 100000 + i;
         mixed[2 * i + 1] = malloc(32);
         snprintf(mixed[2 * i + 1], 32, "%sN%d", tag, i);
+        amounts[2 * i + 1] = 100000 + 2 * i + 1;
     }
-    char *first = mt940_lines(account, "DAY-A", refs, FIRST);
-    char *longer = mt940_lines(account, "DAY-B", refs, LONGER);
-    char *alternating = mt940_lines(account, "DAY-C", mixed, 2 * PAIRS);
+    char *first = mt940_lines(account, "DAY-A", refs, NULL, FIRST);
+    char *longer = mt940_lines(account, "DAY-B", refs, NULL, LONGER);
+    char *alternating = mt940_lines(account, "DAY-C", mixed, amounts, 2 * PAIRS);
 
     fgt_response_t r = post_file(finance, "text/plain", "?format=mt940", first);
     fgt_expect(r, 201, NULL);
@@ -630,6 +635,68 @@ START_TEST(long_overlapping_exports_add_only_new_lines)
 }
 END_TEST
 
+/* A bank reference is one booked line: a later file giving it another amount
+ * is refused whole (skipped as overlapped, the new amount would be lost
+ * without a word), whether the line comes in a file's first batch (stored
+ * through INSERT IGNORE) or after a batch that overlapped (probed first). */
+START_TEST(a_known_reference_with_another_amount_is_refused)
+{
+    enum { FIRST = 1100 };
+    char account[40], *refs[FIRST + 1];
+    snprintf(account, sizeof(account), "%s", fgt_account("ACCK"));
+    const char *tag = fgt_unique("K");
+    for (int i = 0; i <= FIRST; i++) {
+        refs[i] = malloc(32);
+        snprintf(refs[i], 32, "%s%d", tag, i);
+    }
+    char *first = mt940_lines(account, "DAY-A", refs, NULL, FIRST);
+    fgt_response_t r = post_file(finance, "text/plain", "?format=mt940", first);
+    fgt_expect(r, 201, NULL);
+    fgt_response_free(&r);
+    ck_assert_int_eq(lines_of(account), FIRST);
+
+    /* a short file: a new line, then reference 5 at the place that gives it 100,001 (it was 100,005) */
+    char *two[2] = {refs[FIRST], refs[5]};
+    char *changed = mt940_lines(account, "DAY-B", two, NULL, 2);
+    r = post_file(finance, "text/plain", "?format=mt940", changed);
+    fgt_expect_error(r, 400, "invalid_request", "invalid_statement");
+    const char *message = fgt_json_str(&r, "error", "message", NULL);
+    ck_assert_msg(strstr(message, refs[5]) != NULL && strstr(message, "100005 VND") != NULL &&
+                      strstr(message, "100001 VND") != NULL,
+                  "%s", message);
+    ck_assert_int_eq(fgt_json_int(&r, "error", "line", NULL), 7); /* the second :61: line */
+    fgt_response_free(&r);
+    ck_assert_int_eq(lines_of(account), FIRST); /* the new line was not kept either */
+
+    /* a long one: its first batch all known, then reference 1,001 at place 1,000 (100,000 + 1,000) */
+    char *shifted[FIRST];
+    for (int i = 0; i < FIRST; i++)
+        shifted[i] = refs[i < 1000 ? i : i + 1];
+    char *longer = mt940_lines(account, "DAY-C", shifted, NULL, FIRST);
+    r = post_file(finance, "text/plain", "?format=mt940", longer);
+    fgt_expect_error(r, 400, "invalid_request", "invalid_statement");
+    message = fgt_json_str(&r, "error", "message", NULL);
+    ck_assert_msg(strstr(message, refs[1001]) != NULL && strstr(message, "101001 VND") != NULL, "%s", message);
+    fgt_response_free(&r);
+    ck_assert_int_eq(lines_of(account), FIRST);
+    ck_assert_int_eq(imports_of(account), 1);
+
+    /* the same lines with their own amounts still overlap as before */
+    char *again = mt940_lines(account, "DAY-D", refs, NULL, FIRST + 1);
+    r = post_file(finance, "text/plain", "?format=mt940", again);
+    fgt_expect(r, 201, NULL);
+    ck_assert_int_eq(fgt_json_int(&r, "new_lines", NULL), 1);
+    ck_assert_int_eq(fgt_json_int(&r, "overlapped_lines", NULL), FIRST);
+    fgt_response_free(&r);
+    for (int i = 0; i <= FIRST; i++)
+        free(refs[i]);
+    free(first);
+    free(changed);
+    free(longer);
+    free(again);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("statements");
@@ -647,6 +714,7 @@ int main(void)
     tcase_add_test(tc, the_same_file_at_once_imports_once);
     tcase_add_test(tc, cli_imports_a_file);
     tcase_add_test(tc, long_overlapping_exports_add_only_new_lines);
+    tcase_add_test(tc, a_known_reference_with_another_amount_is_refused);
     suite_add_tcase(s, tc);
     fgt_staff_token("finance", finance);
     fgt_staff_token("auditor", auditor);
