@@ -58,11 +58,14 @@ static const char SQL_TRANSIT_FEED[] =
     "SELECT COUNT(*), COALESCE(SUM(t.amount), 0) FROM bank_transfers t WHERE t.account = ? AND t.source = 'feed' "
     "AND t.created_at >= ? AND t.created_at < ? AND NOT EXISTS (SELECT 1 FROM statement_lines l WHERE l.account = "
     "t.account AND l.bank_ref = t.bank_ref)";
+/* A gateway's succeeded payments no settled batch lists: settled once the
+ * batch's payout line is matched, or at once by a batch that pays nothing
+ * (its payments refunded within it: no line will ever come). */
 static const char SQL_TRANSIT_GATEWAYS[] =
     "SELECT p.adapter, COUNT(*), COALESCE(SUM(p.amount_received), 0) FROM payments p WHERE p.status = 'succeeded' "
     "AND p.adapter IN ('vnpay', 'momo') AND p.created_at >= ? AND p.created_at < ? AND NOT EXISTS (SELECT 1 FROM "
     "settlement_rows r JOIN settlement_batches b ON b.id = r.batch_id WHERE b.gateway = p.adapter AND "
-    "r.transaction_no = p.provider_txn_id AND b.line_id IS NOT NULL) GROUP BY p.adapter";
+    "r.transaction_no = p.provider_txn_id AND (b.line_id IS NOT NULL OR b.net = 0)) GROUP BY p.adapter";
 static const char SQL_CLOSED[] = "SELECT COUNT(*) FROM recon_closed_days WHERE account = ? AND day BETWEEN ? AND ?";
 /* A page of items by id: the rows', then the lines matched as stored (their
  * ids from FG_RECON_LINE_ITEM_BASE on, ledger/recon_counts.h). */

@@ -634,6 +634,43 @@ START_TEST(a_later_batch_lists_what_an_earlier_one_left_out)
 }
 END_TEST
 
+/* A day whose MoMo payment was refunded in full within the batch: the batch
+ * nets nothing, so no payout line will ever come; its payment is settled by
+ * the file, not money still on its way to the bank. */
+START_TEST(a_batch_netting_nothing_leaves_nothing_in_transit)
+{
+    char m[40], t[24], batch[40], file[600], body[200], path[200];
+    snprintf(batch, sizeof(batch), "MOMOB%s", fgt_unique("z"));
+    pay("momo", 200000, m, t);
+    refund(m, 200000);
+    snprintf(body, sizeof(body), "{\"account\":\"%s\",\"from\":\"%s\",\"to\":\"%s\"}", ACCOUNT, today, today);
+    long long count[2], amount[2];
+    for (int k = 0; k < 2; k++) {
+        if (k == 1) { /* the file: the payment and its refund, no fee taken (a school's fee-free contract) */
+            snprintf(file, sizeof(file),
+                     "batch_ref,transaction_no,order_ref,transaction_time,type,amount,fee,net\n"
+                     "%s,%s,%s,%s 10:00:00,payment,200000,0,200000\n"
+                     "%s,R%s,%s,%s 11:00:00,refund,-200000,0,-200000\n",
+                     batch, t, m, today, batch, t, m, today);
+            post_file("/v1/settlements?gateway=momo", "text/csv", file);
+        }
+        fgt_response_t r = fgt_req(&srv, FGT_H2C, "POST", "/v1/reconciliations", finance, NULL, body, 0, NULL);
+        fgt_expect(r, 201, NULL);
+        snprintf(path, sizeof(path), "/v1/reconciliations/%s", fgt_json_str(&r, "id", NULL));
+        fgt_response_free(&r);
+        r = fgt_req(&srv, FGT_H2C, "GET", path, auditor, NULL, NULL, 0, NULL);
+        fgt_expect(r, 200, NULL);
+        count[k] = fgt_json_int(&r, "in_transit", "momo", "count", NULL);
+        amount[k] = fgt_json_int(&r, "in_transit", "momo", "amount", NULL);
+        fgt_response_free(&r);
+    }
+    ck_assert_int_ge(count[0], 1);
+    ck_assert_int_eq(count[1], count[0] - 1);
+    ck_assert_int_eq(amount[1], amount[0] - 200000);
+    ck_assert_int_eq(fgt_db_int("SELECT net FROM settlement_batches WHERE batch_ref = ?", batch, NULL), 0);
+}
+END_TEST
+
 int main(void)
 {
     for (size_t i = 0; i < sizeof(SHARED_ENV) / sizeof(SHARED_ENV[0]); i++)
@@ -682,6 +719,7 @@ int main(void)
     tcase_add_test(tc, a_later_batch_lists_what_an_earlier_one_left_out);
     tcase_add_test(tc, a_payout_line_naming_its_batch_in_the_memo_is_settled_by_the_file);
     tcase_add_test(tc, a_fee_settled_before_its_payment_is_posted_is_counted_once);
+    tcase_add_test(tc, a_batch_netting_nothing_leaves_nothing_in_transit);
     suite_add_tcase(s, tc);
     int rc = fgt_run(s);
     if (fgt_server_stop(&srv) != 0)
