@@ -35,7 +35,7 @@ static int format_of(fg_call_t *call, fg_stmt_format_t *format)
     if (rc == FG_EINVALID) {
         fg_call_error(call, 415, "invalid_request", "unsupported_media_type",
                       "Content-Type must name a statement format (application/xml, application/vnd.swift.mt940, "
-                      "text/csv) or ?format= must",
+                      "text/csv), or ?format= the file's format",
                       NULL);
         return -1;
     }
@@ -117,15 +117,20 @@ void fg_statements_import(fg_call_t *call, fg_db_t *db)
 /* ---- reconciliations -------------------------------------------------------------- */
 
 /* "YYYY-MM-DD" as yyyymmdd; 0 or -1. */
-static int parse_day(yajl_val v, int32_t *out)
+/* A required business day "YYYY-MM-DD": absent or not a string is the
+ * request's shape (400), a string that is no date its value (422). */
+static int required_day(yajl_val root, const char *name, int32_t *out, fg_field_error_t *err)
 {
     int y, m, d, n = 0;
-    if (v == NULL || !YAJL_IS_STRING(v))
-        return -1;
-    const char *s = YAJL_GET_STRING(v);
-    if (strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 || n != 10)
-        return -1;
-    return fg_stmt_date(y, m, d, out) == 0 ? 0 : -1;
+    const char *s = NULL;
+    if (fg_json_required_string(fg_json_member(root, name), name, 10, &s, err) != 0) {
+        if (err->kind != FG_FIELD_UNACCEPTABLE) /* too long: a malformed date, said as one */
+            return -1;
+    } else if (strlen(s) == 10 && sscanf(s, "%4d-%2d-%2d%n", &y, &m, &d, &n) == 3 && n == 10 &&
+               fg_stmt_date(y, m, d, out) == 0) {
+        return 0;
+    }
+    return fg_field_fail(err, FG_FIELD_UNACCEPTABLE, "invalid_date", name, "%s must be a date YYYY-MM-DD", name);
 }
 
 typedef struct {
@@ -164,10 +169,8 @@ void fg_reconciliations_create(fg_call_t *call, fg_db_t *db)
     if (fg_json_required_string(fg_json_member(root, "account"), "account", FG_STMT_ACCOUNT_WRITTEN_MAX, &account,
                                 &err) != 0) {
         fg_call_field_error(call, &err);
-    } else if (parse_day(fg_json_member(root, "from"), &from) != 0) {
-        fg_call_error(call, 422, "invalid_request", "invalid_date", "from must be a date YYYY-MM-DD", "from");
-    } else if (parse_day(fg_json_member(root, "to"), &to) != 0) {
-        fg_call_error(call, 422, "invalid_request", "invalid_date", "to must be a date YYYY-MM-DD", "to");
+    } else if (required_day(root, "from", &from, &err) != 0 || required_day(root, "to", &to, &err) != 0) {
+        fg_call_field_error(call, &err);
     } else if (from > to) {
         fg_call_error(call, 422, "invalid_request", "invalid_period", "from must not be after to", "from");
     } else {

@@ -38,21 +38,51 @@ int fg_field_status(const fg_field_error_t *err)
     return err->kind == FG_FIELD_MALFORMED ? 400 : err->kind == FG_FIELD_MEDIA_TYPE ? 415 : 422;
 }
 
-/* "application/json", any case, with parameters (charset) or none after it. */
+/* The charset parameter of a media type's parameters ("; charset=utf-8"),
+ * unquoted, in value (empty when there is none). */
+static void charset_of(const char *params, char *value, size_t cap)
+{
+    value[0] = '\0';
+    for (const char *p = params; (p = strchr(p, ';')) != NULL;) {
+        p++;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (strncasecmp(p, "charset=", 8) != 0)
+            continue;
+        p += 8;
+        size_t n = 0;
+        if (*p == '"')
+            p++;
+        while (p[n] != '\0' && p[n] != ';' && p[n] != '"' && p[n] != ' ' && p[n] != '\t' && n + 1 < cap) {
+            value[n] = p[n];
+            n++;
+        }
+        value[n] = '\0';
+        return;
+    }
+}
+
+/* "application/json", any case, with parameters or none after it; a
+ * charset, if named, UTF-8 (JSON is UTF-8 only: RFC 8259 §8.1, and the body
+ * is read as UTF-8 whatever the header says). */
 static int is_json_type(const char *type)
 {
     static const char JSON[] = "application/json";
     size_t n = sizeof(JSON) - 1;
+    char charset[32];
     if (type == NULL || strncasecmp(type, JSON, n) != 0)
         return 0;
-    return type[n] == '\0' || type[n] == ';' || type[n] == ' ' || type[n] == '\t';
+    if (!(type[n] == '\0' || type[n] == ';' || type[n] == ' ' || type[n] == '\t'))
+        return 0;
+    charset_of(type + n, charset, sizeof(charset));
+    return charset[0] == '\0' || strcasecmp(charset, "utf-8") == 0 || strcasecmp(charset, "utf8") == 0;
 }
 
 yajl_val fg_call_json_object(fg_call_t *call, fg_field_error_t *err)
 {
     if (call->body_len > 0 && !is_json_type(fg_call_header(call, "content-type"))) {
         fg_field_fail(err, FG_FIELD_MEDIA_TYPE, "unsupported_media_type", NULL,
-                      "send the body as JSON with \"Content-Type: application/json\"");
+                      "send the body as JSON in UTF-8 with \"Content-Type: application/json\"");
         return NULL;
     }
     return fg_json_parse_object(call->body, call->body_len, err);

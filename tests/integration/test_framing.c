@@ -174,6 +174,12 @@ START_TEST(well_formed_pipelines_still_work)
     }
     ck_assert_msg(closed, "Connection: close was not honoured");
     fg_buf_free(&out);
+    /* a redirect's status line names it: the staff pages send a visitor to the login */
+    static const char see_other[] = "GET /staff HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    exchange(tls, see_other, strlen(see_other), &out, &closed);
+    fg_buf_putc(&out, '\0');
+    ck_assert_msg(strncmp(out.data, "HTTP/1.1 303 See Other\r\n", 24) == 0, "%.200s", out.data);
+    fg_buf_free(&out);
 }
 END_TEST
 

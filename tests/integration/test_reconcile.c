@@ -735,6 +735,26 @@ START_TEST(one_account_however_spelt)
                 "{\"account\":\"VCB/0011\",\"from\":\"2026-12-02\",\"to\":\"2026-12-02\"}", 0, NULL);
     fgt_expect(r, 422, "invalid_account");
     fgt_response_free(&r);
+    /* a period's day left out or of the wrong type is the request's shape (400); one that is no date, 422 */
+    static const struct {
+        const char *body;
+        long status;
+        const char *code, *field;
+    } BAD[] = {
+        {"{\"account\":\"0011\",\"from\":\"2026-12-02\"}", 400, "missing_field", "to"},
+        {"{\"account\":\"0011\",\"to\":\"2026-12-02\"}", 400, "missing_field", "from"},
+        {"{\"account\":\"0011\",\"from\":20261202,\"to\":\"2026-12-02\"}", 400, "invalid_type", "from"},
+        {"{\"account\":\"0011\",\"from\":\"2026-12-02\",\"to\":\"2026-02-30\"}", 422, "invalid_date", "to"},
+        {"{\"account\":\"0011\",\"from\":\"\",\"to\":\"2026-12-02\"}", 422, "invalid_date", "from"},
+        {"{\"account\":\"0011\",\"from\":\"2026-12-02T00:00:00Z\",\"to\":\"2026-12-02\"}", 422, "invalid_date",
+         "from"},
+    };
+    for (size_t i = 0; i < sizeof(BAD) / sizeof(BAD[0]); i++) {
+        r = fgt_req(&srv, FGT_H2C, "POST", "/v1/reconciliations", finance, fgt_unique("rk"), BAD[i].body, 0, NULL);
+        fgt_expect(r, BAD[i].status, BAD[i].code);
+        ck_assert_str_eq(fgt_json_str(&r, "error", "field", NULL), BAD[i].field);
+        fgt_response_free(&r);
+    }
     free(file);
     ck_assert_int_eq(fgt_ledger_check(), 0);
 }

@@ -315,7 +315,10 @@ START_TEST(json_routes_want_json)
                  {NULL, 415},
                  {"application/json", 201},
                  {"application/json; charset=utf-8", 201},
-                 {"Application/JSON;charset=UTF-8", 201}};
+                 {"Application/JSON;charset=UTF-8", 201},
+                 {"application/json; charset=\"utf-8\"", 201},
+                 {"application/json; charset=latin1", 415}, /* JSON is UTF-8: a body said to be another is refused */
+                 {"application/json; v=1; charset=iso-8859-1", 415}};
     char auth[200], type[200], body[256];
     snprintf(auth, sizeof(auth), "Authorization: Bearer %s", mer.key);
     long long created = 0;
