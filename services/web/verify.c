@@ -157,13 +157,15 @@ void fg_web_verify_page(fg_call_t *call, fg_db_t *db)
     if (rc == 0) {
         valid(&p, db, &c, ref);
     } else {
+        /* the verifier's reason is a technical detail, in English on either page: said so, and marked */
         fg_html_printf(&p,
-                       "<p class=\"error\" role=\"alert\" data-verdict=\"invalid\">%s</p><p class=\"muted\" "
-                       "data-why>",
+                       "<p class=\"error\" role=\"alert\" data-verdict=\"invalid\">%s</p><p class=\"muted\">%s "
+                       "<span lang=\"en\" data-why>",
                        fg_html_tr(&p, "Không hợp lệ: nội dung này không phải biên lai do hệ thống cấp, hoặc đã bị sửa.",
-                                  "Not valid: this is not a receipt issued here, or it was altered."));
+                                  "Not valid: this is not a receipt issued here, or it was altered."),
+                       fg_html_tr(&p, "Chi tiết kỹ thuật (tiếng Anh):", "Technical detail:"));
         fg_html_text(&p, why[0] != '\0' ? why : "empty or too long");
-        fg_html_puts(&p, "</p>");
+        fg_html_puts(&p, "</span></p>");
     }
     fg_db_end(db);
     fg_html_printf(&p, "<h2>%s</h2>", fg_html_tr(&p, "Kiểm tra biên lai khác", "Check another receipt"));
