@@ -1272,6 +1272,54 @@ START_TEST(bills_are_previewed_then_created_from_the_page)
 }
 END_TEST
 
+/* A bill uploaded again with another amount is not "already there" with the
+ * file's amount: the row is a conflict naming the order's amount, and nothing
+ * can be created, whether the order was there at the preview or made after it. */
+START_TEST(a_corrected_bill_is_a_conflict_not_already_there)
+{
+    char session[200], csrf[96], file[512], action[128], form[160];
+    login_ok(&srv, finance_email, session, sizeof(session));
+    session_csrf(&srv, session, csrf, sizeof(csrf));
+    snprintf(form, sizeof(form), "csrf_token=%s", csrf);
+    const char *p = fgt_unique("SUA");
+    snprintf(file, sizeof(file), "merchant_ref,amount\r\n%s-1,1.200.000\r\n%s-2,1.200.000\r\n", p, p);
+    fgt_response_t r = bills_upload(session, csrf, school_b.id, file);
+    attr_after(&r, "data-form=\"bills-commit\"", "action", action, sizeof(action));
+    fgt_response_free(&r);
+    r = post(&srv, FGT_H2C, session, action, "application/x-www-form-urlencoded", form, 0);
+    ck_assert_msg(strstr(r.body, "data-created=\"2\"") != NULL, "commit: %ld %.400s", r.status, r.body);
+    fgt_response_free(&r);
+
+    /* the same bills, the second with another amount: previewed as a conflict, no commit offered */
+    snprintf(file, sizeof(file), "merchant_ref,amount\r\n%s-1,1.200.000\r\n%s-2,1.300.000\r\n", p, p);
+    r = bills_upload(session, csrf, school_b.id, file);
+    ck_assert_int_eq(r.status, 422);
+    ck_assert_ptr_nonnull(strstr(r.body, "data-invalid=\"1\""));
+    ck_assert_msg(strstr(r.body, "amount is 1200000 (this row: 1300000)") != NULL, "%.3000s", r.body);
+    ck_assert_ptr_null(strstr(r.body, "data-form=\"bills-commit\""));
+    fgt_response_free(&r);
+
+    /* an order made between the preview and the commit, for another amount: nothing is created */
+    const char *q = fgt_unique("SAU");
+    char ref[96];
+    snprintf(file, sizeof(file), "merchant_ref,amount\r\n%s-1,500.000\r\n%s-2,500.000\r\n", q, q);
+    r = bills_upload(session, csrf, school_b.id, file);
+    ck_assert_int_eq(r.status, 200);
+    attr_after(&r, "data-form=\"bills-commit\"", "action", action, sizeof(action));
+    fgt_response_free(&r);
+    snprintf(ref, sizeof(ref), "%s-2", q);
+    r = fgt_order_create(&srv, FGT_HTTP1, school_b.key, NULL, ref, 600000, NULL);
+    ck_assert_int_eq(r.status, 201);
+    fgt_response_free(&r);
+    r = post(&srv, FGT_H2C, session, action, "application/x-www-form-urlencoded", form, 0);
+    ck_assert_int_eq(r.status, 422);
+    ck_assert_msg(strstr(r.body, "amount is 600000 (this row: 500000)") != NULL, "%.3000s", r.body);
+    ck_assert_ptr_null(strstr(r.body, "data-form=\"bills-commit\""));
+    fgt_response_free(&r);
+    ck_assert_int_eq(orders_like(school_b.id, q), 1);
+}
+END_TEST
+
 /* A CSV of n bills, merchant refs prefix-1 … prefix-n; malloc'd. */
 static char *bills_csv(const char *prefix, int n)
 {
@@ -1342,6 +1390,7 @@ int main(void)
     tcase_add_test(tc, the_statement_and_reconciliation_reports_are_the_apis);
     tcase_add_test(tc, the_audit_page_lists_staff_actions);
     tcase_add_test(tc, bills_are_previewed_then_created_from_the_page);
+    tcase_add_test(tc, a_corrected_bill_is_a_conflict_not_already_there);
     tcase_add_test(tc, money_for_a_cancelled_bill_is_unapplied_and_shown_to_staff);
     tcase_add_test(tc, the_overview_shows_the_collections_reports_figures);
     tcase_add_test(tc, a_file_of_10000_bills_is_taken_and_one_more_is_refused);
