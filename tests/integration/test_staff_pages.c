@@ -520,6 +520,21 @@ START_TEST(the_order_search_finds_by_code_ref_and_name)
         ck_assert_msg(search_finds(finance, by[i], id, NULL, NULL), "searching \"%s\" did not find %s", by[i], id);
     ck_assert(!search_finds(finance, "Lâm Khánh zzz", id, NULL, NULL));
 
+    /* "%", "_" and the escape character are searched for as written, never as wildcards */
+    char odd[80], odd_id[64], odd_payer[160], odd_prefix[40];
+    snprintf(odd_prefix, sizeof(odd_prefix), "Quỹ 50%%_!%s", fgt_unique("Q"));
+    snprintf(odd, sizeof(odd), "%s Lớp 5", odd_prefix);
+    snprintf(odd_payer, sizeof(odd_payer), ",\"payer\":{\"name\":\"%s\"}", odd);
+    o = fgt_order_create(&srv, FGT_HTTP1, school_a.key, NULL, fgt_unique("SRW"), 300000, odd_payer);
+    fgt_expect(o, 201, NULL);
+    snprintf(odd_id, sizeof(odd_id), "%s", fgt_json_str(&o, "id", NULL));
+    fgt_response_free(&o);
+    ck_assert(search_finds(finance, odd_prefix, odd_id, NULL, NULL));
+    const char *wild[] = {"_", "%", "Quỹ 5_%", "Quỹ 50%_!_", "Quỹ 50%_%"};
+    for (size_t i = 0; i < sizeof(wild) / sizeof(wild[0]); i++)
+        ck_assert_msg(!search_finds(finance, wild[i], odd_id, NULL, NULL), "searching \"%s\" found %s", wild[i],
+                      odd_id);
+
     /* 2,001 payers whose names start alike */
     char common[40];
     snprintf(common, sizeof(common), "Phan %s", fgt_unique("C"));
