@@ -932,6 +932,30 @@ START_TEST(a_reconciliation_reloads_itself_until_its_lines_are_matched)
     ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM recon_items WHERE account = ? AND resolution IS NULL", account,
                                 NULL),
                      1);
+
+    /* an item resolved by apply is never undone: the page says so and offers no form; an undo posted
+     * anyway is refused with that reason, not a generic one */
+    fgt_db_exec("UPDATE recon_items SET resolution = 'apply' WHERE account = ?", account);
+    char run[160];
+    snprintf(run, sizeof(run), "%.*s", (int)(strstr(path, "/items/") - path), path);
+    r = get(&srv, FGT_HTTP1, session, run);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_nonnull(strstr(r.body, "data-resolution=\"apply\""));
+    ck_assert_ptr_nonnull(strstr(r.body, "data-undo=\"unsupported\""));
+    ck_assert_ptr_null(strstr(r.body, "data-form=\"resolve\""));
+    ck_assert_ptr_null(strstr(r.body, "value=\"undo\""));
+    fgt_response_free(&r);
+    snprintf(body, sizeof(body), "csrf_token=%s&action=undo&note=sai", csrf);
+    r = post(&srv, FGT_HTTP1, session, path, "application/x-www-form-urlencoded", body, 0);
+    ck_assert_int_eq(r.status, 422);
+    ck_assert_msg(strstr(r.body, "Việc gán vào hóa đơn không hoàn tác được") != NULL, "%.2000s", r.body);
+    fgt_response_free(&r);
+    /* a write-off is undone from the page */
+    fgt_db_exec("UPDATE recon_items SET resolution = 'write_off' WHERE account = ?", account);
+    r = get(&srv, FGT_HTTP1, session, run);
+    ck_assert_ptr_nonnull(strstr(r.body, "value=\"undo\""));
+    ck_assert_ptr_null(strstr(r.body, "data-undo=\"unsupported\""));
+    fgt_response_free(&r);
 }
 END_TEST
 
