@@ -100,12 +100,23 @@ void fg_orders_import(fg_call_t *call, fg_db_t *db)
         goto Exit;
     }
     int status = 200;
-    if (!dry_run && bills.invalid > 0) {
-        status = 422;
-    } else if (!dry_run) {
-        commit_t c = {&bills, fg_call_merchant(call), now};
-        int rc = fg_db_tx_set_or_each(db, commit_set_tx, commit_each_tx, &c, NULL);
+    fg_merchant_ref_t merchant = fg_call_merchant(call);
+    if (dry_run) {
+        /* the preview names the rows that are orders already, and those whose order differs */
+        int rc = fg_bills_lookup(db, &merchant, &bills);
+        fg_db_end(db);
         if (rc != 0) {
+            fg_call_db_error(call, db, rc);
+            goto Exit;
+        }
+    } else if (bills.invalid > 0) {
+        status = 422;
+    } else {
+        commit_t c = {&bills, merchant, now};
+        int rc = fg_db_tx_set_or_each(db, commit_set_tx, commit_each_tx, &c, NULL);
+        if (rc == FG_ECONFLICT && bills.invalid > 0) {
+            status = 422; /* rows conflict with the merchant's orders: nothing was created */
+        } else if (rc != 0) {
             fg_call_db_error(call, db, rc == FG_EINVALID ? FG_ERETRY : rc);
             goto Exit;
         }

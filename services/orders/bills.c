@@ -4,6 +4,7 @@
 #include "orders/bills.h"
 
 #include <assert.h>
+#include <inttypes.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +14,7 @@
 #include "core/day.h"
 #include "core/error.h"
 #include "core/text.h"
-#include "orders/orders.h"
+#include "orders/orders_internal.h"
 
 /* The order fields a column can fill, and the names people give the column
  * (compared without case for ASCII letters, each side of a " / " on its own). */
@@ -92,6 +93,8 @@ static void bill_free(fg_bill_t *r)
     fg_buf_free(&r->payer_name);
     fg_buf_free(&r->order_id);
     fg_buf_free(&r->code);
+    fg_buf_free(&r->conflict_message);
+    fg_buf_free(&r->differences);
 }
 
 void fg_bills_free(fg_bills_t *b)
@@ -400,6 +403,7 @@ static void check_row(reader_t *r, fg_bill_t *bill)
         if (in.payer_name != NULL)
             fg_buf_puts(&bill->payer_name, in.payer_name);
         bill->amount = in.amount;
+        memcpy(bill->currency, in.currency, sizeof(bill->currency));
         bill->state = FG_BILL_VALID;
     }
     fg_order_input_free(&in);
@@ -458,17 +462,221 @@ int fg_bills_read(fg_bills_t *b, fg_sheet_format_t format, const char *data, siz
     return rc;
 }
 
-static void bill_set(fg_bill_t *bill, fg_bill_state_t state, const fg_buf_t *order_id, const fg_buf_t *code)
+/* ---- rows whose merchant_ref the merchant has used ---------------------------- */
+
+/* What differs between a row and its merchant_ref's order, gathered. */
+typedef struct {
+    fg_bill_t *bill;
+    const fg_order_row_t *order;
+    fg_buf_t order_value, row_value; /* one field's, as JSON */
+    int count;
+} diffs_t;
+
+/* Notes field as differing when the JSON renderings of the order's and the
+ * row's values (in d->order_value, d->row_value) are not the same text. */
+static void differ(diffs_t *d, const char *field)
 {
-    bill->state = state;
-    fg_buf_reset(&bill->order_id);
-    fg_buf_append(&bill->order_id, order_id->data, order_id->len);
-    fg_buf_reset(&bill->code);
-    fg_buf_append(&bill->code, code->data, code->len);
+    fg_bill_t *bill = d->bill;
+    const fg_buf_t *o = &d->order_value, *r = &d->row_value;
+    if (o->len == r->len && (o->len == 0 || memcmp(o->data, r->data, o->len) == 0))
+        return;
+    if (d->count++ == 0) {
+        fg_field_fail(&bill->error, FG_FIELD_UNACCEPTABLE, "duplicate_merchant_ref", field,
+                      "merchant_ref \"%.64s\" is order %.40s, which differs from this row", bill->merchant_ref.data,
+                      d->order->public_id.data);
+        fg_buf_printf(&bill->conflict_message, "merchant_ref \"%s\" is order %s already, whose ",
+                      bill->merchant_ref.data, d->order->public_id.data);
+        fg_buf_putc(&bill->differences, '[');
+    } else {
+        fg_buf_puts(&bill->conflict_message, ", ");
+        fg_buf_putc(&bill->differences, ',');
+    }
+    fg_buf_printf(&bill->conflict_message, "%s is %.*s (this row: %.*s)", field, (int)o->len, o->data, (int)r->len,
+                  r->data);
+    fg_buf_puts(&bill->differences, "{");
+    fg_json_kv_str(&bill->differences, 0, "field", field);
+    fg_json_key(&bill->differences, 1, "order");
+    fg_buf_append(&bill->differences, o->data, o->len);
+    fg_json_key(&bill->differences, 1, "row");
+    fg_buf_append(&bill->differences, r->data, r->len);
+    fg_buf_puts(&bill->differences, "}");
 }
 
-/* The file set-wise (fg_order_create_many): one lookup of its refs, the new
- * orders as multi-row INSERTs when the connection defers. */
+/* A text field the row sets (row_value NULL: the row says nothing of it). */
+static void differ_text(diffs_t *d, const char *field, const char *row_value, const fg_buf_t *order_value, int is_null)
+{
+    if (row_value == NULL)
+        return;
+    fg_buf_reset(&d->order_value);
+    fg_buf_reset(&d->row_value);
+    fg_json_strn(&d->order_value,
+                 is_null                     ? NULL
+                 : order_value->data != NULL ? order_value->data
+                                             : "",
+                 order_value->len);
+    fg_json_cstr(&d->row_value, row_value);
+    differ(d, field);
+}
+
+static void json_time(fg_buf_t *b, int is_null, int64_t ms)
+{
+    char t[40];
+    if (is_null) {
+        fg_buf_puts(b, "null");
+    } else {
+        fg_time_format_rfc3339(ms, ms % 1000 != 0, t, sizeof(t));
+        fg_json_cstr(b, t);
+    }
+}
+
+static void differ_time(diffs_t *d, const char *field, int row_has, int64_t row_ms, int order_null, int64_t order_ms)
+{
+    if (!row_has || (!order_null && order_ms == row_ms))
+        return;
+    fg_buf_reset(&d->order_value);
+    fg_buf_reset(&d->row_value);
+    json_time(&d->order_value, order_null, order_ms);
+    json_time(&d->row_value, 0, row_ms);
+    differ(d, field);
+}
+
+/* The row's metadata keys, each against the order's value of that key. */
+static void differ_metadata(diffs_t *d, yajl_val row_metadata)
+{
+    if (row_metadata == NULL || !YAJL_IS_OBJECT(row_metadata))
+        return;
+    char error[128], field[64];
+    const fg_order_row_t *o = d->order;
+    yajl_val stored = o->metadata_null || o->metadata.len == 0
+                          ? NULL
+                          : fg_json_tree(o->metadata.data, o->metadata.len, error, sizeof(error));
+    for (size_t i = 0; i < row_metadata->u.object.len; i++) {
+        const char *key = row_metadata->u.object.keys[i];
+        yajl_val v = fg_json_member(stored, key);
+        fg_buf_reset(&d->order_value);
+        fg_buf_reset(&d->row_value);
+        fg_json_cstr(&d->order_value, v != NULL && YAJL_IS_STRING(v) ? YAJL_GET_STRING(v) : NULL);
+        fg_json_cstr(&d->row_value, YAJL_GET_STRING(row_metadata->u.object.values[i]));
+        snprintf(field, sizeof(field), "metadata.%s", key);
+        differ(d, field);
+    }
+    if (stored != NULL)
+        yajl_tree_free(stored);
+}
+
+/* Every field the row sets, against the order o: how many differ (noted in
+ * the bill). */
+static int differences(fg_bill_t *bill, const fg_order_row_t *o, yajl_val obj, const fg_order_input_t *in)
+{
+    diffs_t d = {bill, o, FG_BUF_INIT, FG_BUF_INIT, 0};
+    fg_buf_reset(&bill->conflict_message);
+    fg_buf_reset(&bill->differences);
+    if (in->amount != o->amount) {
+        fg_buf_printf(&d.order_value, "%" PRId64, o->amount);
+        fg_buf_printf(&d.row_value, "%" PRId64, in->amount);
+        differ(&d, "amount");
+    }
+    differ_text(&d, "currency", in->currency, &o->currency, 0);
+    differ_text(&d, "fee_type", in->fee_type, &o->fee_type, 0);
+    differ_text(&d, "category", in->category, &o->category, o->category_null);
+    yajl_val partial = fg_json_member(obj, "allow_partial");
+    if (partial != NULL && in->allow_partial != (o->allow_partial != 0)) {
+        fg_buf_reset(&d.order_value);
+        fg_buf_reset(&d.row_value);
+        fg_buf_puts(&d.order_value, o->allow_partial != 0 ? "true" : "false");
+        fg_buf_puts(&d.row_value, in->allow_partial ? "true" : "false");
+        differ(&d, "allow_partial");
+    }
+    differ_text(&d, "payer.name", in->payer_name, &o->payer_name, o->payer_name_null);
+    differ_text(&d, "payer.ref", in->payer_ref, &o->payer_ref, o->payer_ref_null);
+    differ_text(&d, "payer.phone", in->payer_phone, &o->payer_phone, o->payer_phone_null);
+    differ_text(&d, "payer.email", in->payer_email, &o->payer_email, o->payer_email_null);
+    differ_text(&d, "description", in->description, &o->description, o->description_null);
+    differ_time(&d, "due_at", in->has_due_at, in->due_at_ms, o->due_at_null, o->due_at);
+    differ_time(&d, "expires_at", in->has_expires_at, in->expires_at_ms, o->expires_at_null, o->expires_at);
+    differ_metadata(&d, fg_json_member(obj, "metadata"));
+    if (d.count > 0) {
+        fg_buf_puts(&bill->conflict_message,
+                    "; an import does not change an order: cancel it and bill under a new merchant_ref, or correct "
+                    "the row");
+        fg_buf_putc(&bill->differences, ']');
+    }
+    fg_buf_free(&d.order_value);
+    fg_buf_free(&d.row_value);
+    return d.count;
+}
+
+/* The row's bill is order o already: EXISTING with what the order holds, or
+ * INVALID (a conflict, counted) when o differs from what the row says. */
+static void settle_row(fg_bills_t *b, fg_bill_t *bill, const fg_order_row_t *o)
+{
+    fg_field_error_t err;
+    fg_order_input_t in;
+    memset(&in, 0, sizeof(in));
+    /* read as of the epoch: an expires_at the clock has passed since is still what the row says */
+    yajl_val obj = fg_json_parse_object(bill->order_json.data, bill->order_json.len, &err);
+    int rc = obj != NULL ? fg_order_input_parse(obj, 0, &in, &err) : -1;
+    assert(rc == 0); /* validated by fg_bills_read */
+    fg_buf_reset(&bill->order_id);
+    fg_buf_append(&bill->order_id, o->public_id.data, o->public_id.len);
+    fg_buf_reset(&bill->code);
+    if (rc == 0 && differences(bill, o, obj, &in) > 0) {
+        bill->state = FG_BILL_INVALID;
+        bill->conflict = 1;
+        b->invalid++;
+    } else {
+        bill->state = FG_BILL_EXISTING;
+        fg_buf_append(&bill->code, o->code.data, o->code.len);
+        bill->amount = o->amount;
+        snprintf(bill->currency, sizeof(bill->currency), "%.*s", (int)o->currency.len, o->currency.data);
+        fg_buf_reset(&bill->payer_name);
+        if (!o->payer_name_null)
+            fg_buf_append(&bill->payer_name, o->payer_name.data, o->payer_name.len);
+        b->existing++;
+    }
+    fg_order_input_free(&in);
+    if (obj != NULL)
+        yajl_tree_free(obj);
+}
+
+int fg_bills_lookup(fg_db_t *db, const fg_merchant_ref_t *m, fg_bills_t *b)
+{
+    int n = (int)b->count;
+    const char **refs = fg_calloc((size_t)n, sizeof(*refs));
+    fg_order_row_t *orders = fg_calloc((size_t)n, sizeof(*orders));
+    int *found = fg_calloc((size_t)n, sizeof(*found));
+    for (int i = 0; i < n; i++)
+        if (b->rows[i].state == FG_BILL_VALID)
+            refs[i] = b->rows[i].merchant_ref.data;
+    int rc = fg_order_rows_by_refs(db, m->id, refs, n, orders, found);
+    for (int i = 0; i < n; i++) {
+        if (rc == 0 && found[i])
+            settle_row(b, &b->rows[i], &orders[i]);
+        fg_order_row_free(&orders[i]);
+    }
+    free(refs);
+    free(orders);
+    free(found);
+    return rc;
+}
+
+/* A row made into a new order: CREATED, with the row's own values. */
+static void bill_created(fg_bills_t *b, fg_bill_t *bill, const fg_order_row_t *row, const fg_order_input_t *in)
+{
+    bill->state = FG_BILL_CREATED;
+    fg_buf_reset(&bill->order_id);
+    fg_buf_append(&bill->order_id, row->public_id.data, row->public_id.len);
+    fg_buf_reset(&bill->code);
+    fg_buf_append(&bill->code, row->code.data, row->code.len);
+    bill->amount = in->amount;
+    fg_buf_reset(&bill->payer_name);
+    if (in->payer_name != NULL)
+        fg_buf_puts(&bill->payer_name, in->payer_name);
+    b->created++;
+}
+
+/* The rows fg_bills_lookup left valid set-wise (fg_order_create_many): the
+ * new orders as multi-row INSERTs when the connection defers. */
 static int commit_set(fg_db_t *db, const fg_merchant_ref_t *m, fg_bills_t *b, int64_t now_ms)
 {
     int n = (int)b->count, rc = 0;
@@ -478,6 +686,8 @@ static int commit_set(fg_db_t *db, const fg_merchant_ref_t *m, fg_bills_t *b, in
     fg_field_error_t err;
     for (int i = 0; i < n; i++) {
         fg_bill_t *bill = &b->rows[i];
+        if (bill->state != FG_BILL_VALID)
+            continue;
         objs[i] = fg_json_parse_object(bill->order_json.data, bill->order_json.len, &err);
         if (objs[i] == NULL || fg_order_input_parse(objs[i], now_ms, &set.inputs[i], &err) != 0)
             rc = FG_EINVALID; /* validated by fg_bills_read: only a clock moved past expires_at */
@@ -487,9 +697,9 @@ static int commit_set(fg_db_t *db, const fg_merchant_ref_t *m, fg_bills_t *b, in
         rc = fg_order_create_many(db, m, &set, now_ms);
     for (int i = 0; i < n && rc == 0; i++) {
         if (set.created[i])
-            bill_set(&b->rows[i], FG_BILL_CREATED, &set.rows[i].public_id, &set.rows[i].code), b->created++;
-        else
-            bill_set(&b->rows[i], FG_BILL_EXISTING, &set.existing_id[i], &set.existing_code[i]), b->existing++;
+            bill_created(b, &b->rows[i], &set.rows[i], &set.inputs[i]);
+        else if (set.in[i] != NULL)
+            rc = FG_ECONFLICT; /* a ref twice in the file is invalid as read: never here */
     }
     fg_order_set_free(&set); /* before the trees its inputs point into */
     for (int i = 0; i < n; i++)
@@ -499,20 +709,19 @@ static int commit_set(fg_db_t *db, const fg_merchant_ref_t *m, fg_bills_t *b, in
     return rc;
 }
 
-int fg_bills_commit(fg_db_t *db, const fg_merchant_ref_t *m, fg_bills_t *b, int64_t now_ms, int setwise)
+/* The rows fg_bills_lookup left valid one by one; a merchant_ref taken since
+ * by another transaction is settled as fg_bills_lookup would have. */
+static int commit_each(fg_db_t *db, const fg_merchant_ref_t *m, fg_bills_t *b, int64_t now_ms)
 {
-    assert(b->invalid == 0);
-    b->created = b->existing = 0;
-    if (setwise)
-        return commit_set(db, m, b, now_ms);
     fg_order_row_t row;
     fg_buf_t existing = FG_BUF_INIT;
     fg_field_error_t err;
     int rc = 0;
     fg_order_row_init(&row);
-    b->created = b->existing = 0;
     for (size_t i = 0; i < b->count && rc == 0; i++) {
         fg_bill_t *bill = &b->rows[i];
+        if (bill->state != FG_BILL_VALID)
+            continue;
         fg_order_input_t in;
         memset(&in, 0, sizeof(in));
         yajl_val obj = fg_json_parse_object(bill->order_json.data, bill->order_json.len, &err);
@@ -521,23 +730,10 @@ int fg_bills_commit(fg_db_t *db, const fg_merchant_ref_t *m, fg_bills_t *b, int6
         } else {
             int created = 0;
             rc = fg_order_create_or_existing(db, m, &in, now_ms, &row, &created, &existing);
-            if (rc == 0 && created) {
-                bill->state = FG_BILL_CREATED;
-                fg_buf_reset(&bill->order_id);
-                fg_buf_append(&bill->order_id, row.public_id.data, row.public_id.len);
-                fg_buf_reset(&bill->code);
-                fg_buf_append(&bill->code, row.code.data, row.code.len);
-                b->created++;
-            } else if (rc == 0) {
-                bill->state = FG_BILL_EXISTING;
-                rc = fg_order_get(db, m, existing.data, existing.len, &row);
-                fg_buf_reset(&bill->order_id);
-                fg_buf_append(&bill->order_id, existing.data, existing.len);
-                fg_buf_reset(&bill->code);
-                if (rc == 0)
-                    fg_buf_append(&bill->code, row.code.data, row.code.len);
-                b->existing++;
-            }
+            if (rc == 0 && created)
+                bill_created(b, bill, &row, &in);
+            else if (rc == 0 && (rc = fg_order_get(db, m, existing.data, existing.len, &row)) == 0)
+                settle_row(b, bill, &row);
         }
         fg_order_input_free(&in);
         if (obj != NULL)
@@ -546,6 +742,34 @@ int fg_bills_commit(fg_db_t *db, const fg_merchant_ref_t *m, fg_bills_t *b, int6
     fg_order_row_free(&row);
     fg_buf_free(&existing);
     return rc;
+}
+
+int fg_bills_commit(fg_db_t *db, const fg_merchant_ref_t *m, fg_bills_t *b, int64_t now_ms, int setwise)
+{
+    /* a re-run (deadlock, or row by row after the set) starts over */
+    for (size_t i = 0; i < b->count; i++) {
+        fg_bill_t *bill = &b->rows[i];
+        if (bill->conflict) {
+            bill->conflict = 0;
+            bill->state = FG_BILL_VALID;
+            b->invalid--;
+        } else if (bill->state != FG_BILL_INVALID) {
+            bill->state = FG_BILL_VALID;
+        }
+        fg_buf_reset(&bill->order_id);
+        fg_buf_reset(&bill->code);
+    }
+    assert(b->invalid == 0);
+    b->created = b->existing = 0;
+    int rc = fg_bills_lookup(db, m, b);
+    if (rc == 0)
+        rc = setwise ? commit_set(db, m, b, now_ms) : commit_each(db, m, b, now_ms);
+    return rc == 0 && b->invalid > 0 ? FG_ECONFLICT : rc;
+}
+
+const char *fg_bill_message(const fg_bill_t *bill)
+{
+    return bill->conflict ? bill->conflict_message.data : bill->error.message;
 }
 
 static const char *state_name(fg_bill_state_t s)
@@ -588,10 +812,16 @@ void fg_bills_json(fg_buf_t *out, const fg_bills_t *b, int committed, const char
         if (bill->state == FG_BILL_INVALID) {
             fg_json_key(out, 1, "error");
             fg_buf_puts(out, "{");
-            fg_json_kv_str(out, 0, "code", bill->error.code);
-            fg_json_kv_str(out, 1, "message", bill->error.message);
+            fg_json_kv_str(out, 0, "type", bill->conflict ? "conflict" : "invalid_request");
+            fg_json_kv_str(out, 1, "code", bill->error.code);
+            fg_json_kv_str(out, 1, "message", fg_bill_message(bill));
             if (bill->error.field[0] != '\0')
                 fg_json_kv_str(out, 1, "field", bill->error.field);
+            if (bill->conflict) {
+                fg_json_kv_strn(out, 1, "existing_order_id", bill->order_id.data, bill->order_id.len);
+                fg_json_key(out, 1, "differences");
+                fg_buf_append(out, bill->differences.data, bill->differences.len);
+            }
             fg_buf_puts(out, "}}");
             continue;
         }
@@ -632,7 +862,7 @@ void fg_bills_csv(fg_buf_t *out, const fg_bills_t *b, const char *base_url)
         fg_csv_text(out, 1, bill->code.data, bill->code.len);
         pay_url(&url, base_url, bill);
         fg_csv_text(out, 1, url.data, url.len);
-        fg_csv_cstr(out, 1, bill->state == FG_BILL_INVALID ? bill->error.message : NULL);
+        fg_csv_cstr(out, 1, bill->state == FG_BILL_INVALID ? fg_bill_message(bill) : NULL);
         fg_csv_end_row(out);
     }
     fg_buf_free(&url);

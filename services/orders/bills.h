@@ -14,8 +14,12 @@
  * Reading (fg_bills_read) never writes.  Committing (fg_bills_commit) is all
  * or nothing: a file with any invalid row is refused whole, so that what
  * the preview showed is what happens; a row whose merchant_ref the merchant
- * has already used is reported with the existing order, so uploading the
- * same file twice creates nothing the second time.
+ * has already used is reported with the existing order (its own amount,
+ * payer and code), so uploading the same file twice creates nothing the
+ * second time.  An import never changes an order: a row whose order holds
+ * something else than the row says (another amount, currency, payer, …) is
+ * an invalid row, a conflict naming what differs and the order's value, as
+ * POST /v1/orders answers 409 duplicate_merchant_ref.
  */
 #ifndef FG_ORDERS_BILLS_H
 #define FG_ORDERS_BILLS_H
@@ -38,9 +42,16 @@ typedef struct {
     fg_bill_state_t state;
     fg_buf_t order_json;    /* the order object the row stands for */
     fg_field_error_t error; /* FG_BILL_INVALID: why */
+    /* the row's, or (EXISTING) the order's: what the order holds, never the file */
     fg_buf_t merchant_ref, payer_name;
     int64_t amount;
-    fg_buf_t order_id, code; /* CREATED and EXISTING */
+    char currency[4];
+    fg_buf_t order_id, code; /* CREATED and EXISTING; a conflict's order_id */
+    /* INVALID because the merchant_ref's order differs from the row: the
+     * whole message (error.message is too short for it) and the JSON array
+     * of {"field","order","row"} */
+    int conflict;
+    fg_buf_t conflict_message, differences;
 } fg_bill_t;
 
 typedef struct {
@@ -67,24 +78,34 @@ int fg_bills_read(fg_bills_t *b, fg_sheet_format_t format, const char *data, siz
                   const fg_bills_defaults_t *defaults, int64_t now_ms) FG_MUST_USE;
 
 /** Creates the orders of valid rows for merchant m inside the caller's
- *  transaction (may be re-run with it).  The file must have no invalid row.
- *  setwise: one lookup of the file's refs and the new orders inserted
- *  together (fg_order_create_many: run it deferring, and on failure again
- *  with setwise 0, row by row: fg_db_tx_set_or_each).  0, or a database
- *  code. */
+ *  transaction (may be re-run with it).  The file must have no invalid row
+ *  as read.  setwise: one lookup of the file's refs and the new orders
+ *  inserted together (fg_order_create_many: run it deferring, and on failure
+ *  again with setwise 0, row by row: fg_db_tx_set_or_each).  0;
+ *  FG_ECONFLICT with b->invalid > 0 when rows conflict with the merchant's
+ *  orders (fg_bills_lookup; the caller rolls back: nothing is created); or a
+ *  database code. */
 int fg_bills_commit(fg_db_t *db, const fg_merchant_ref_t *m, fg_bills_t *b, int64_t now_ms, int setwise) FG_MUST_USE;
+
+/** Why an invalid row is invalid, for people (the row's own buffer). */
+const char *fg_bill_message(const fg_bill_t *bill);
 
 /** The outcome as JSON: {"object":"bills_import","committed",counts,
  *  "ignored_columns","rows":[{"row","status","merchant_ref","amount",
- *  "payer_name","order_id","code","pay_url","error"}]}. */
+ *  "payer_name","order_id","code","pay_url","error"}]}; a conflict's error
+ *  is {"type":"conflict","code":"duplicate_merchant_ref","message","field"
+ *  (the first that differs),"existing_order_id","differences":[{"field",
+ *  "order","row"}]}. */
 void fg_bills_json(fg_buf_t *out, const fg_bills_t *b, int committed, const char *base_url);
 
 /** The result file for a mail merge (CSV with BOM): row, status,
  *  merchant_ref, payer_name, amount, code, pay_url, error. */
 void fg_bills_csv(fg_buf_t *out, const fg_bills_t *b, const char *base_url);
 
-/** Fills order_id and code of the rows whose merchant_ref the merchant has
- *  used (state EXISTING); writes nothing.  0 or a database code. */
+/** Settles the valid rows whose merchant_ref the merchant has used: EXISTING
+ *  with the order's id, code, amount and payer, or INVALID (a conflict,
+ *  counted in b->invalid) when the order differs from what the row says.
+ *  One read; writes nothing.  0 or a database code. */
 int fg_bills_lookup(fg_db_t *db, const fg_merchant_ref_t *m, fg_bills_t *b) FG_MUST_USE;
 
 /* ---- a file between its preview and its commit (schema/0019) ---- */

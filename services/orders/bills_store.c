@@ -1,6 +1,6 @@
 /*
- * bills_store.c - a bills file kept between its preview and its commit, and
- * the codes of rows already made into orders (bills.h).
+ * bills_store.c - a bills file kept between its preview and its commit
+ * (bills.h).
  */
 #include "orders/bills.h"
 
@@ -118,35 +118,4 @@ int fg_bill_upload_mark(fg_db_t *db, const char *public_id, int64_t now_ms)
     if ((rc = fg_stmt_exec(&s)) != 0)
         return rc;
     return fg_stmt_affected(&s) == 1 ? 0 : FG_ECONFLICT;
-}
-
-int fg_bills_lookup(fg_db_t *db, const fg_merchant_ref_t *m, fg_bills_t *b)
-{
-    fg_buf_t id = FG_BUF_INIT;
-    fg_order_row_t row;
-    int rc = 0;
-    fg_order_row_init(&row);
-    for (size_t i = 0; i < b->count && rc == 0; i++) {
-        fg_bill_t *bill = &b->rows[i];
-        if (bill->state == FG_BILL_INVALID)
-            continue;
-        rc = fg_order_find_ref(db, m->id, bill->merchant_ref.data, bill->merchant_ref.len, &id);
-        if (rc == FG_ENOTFOUND) {
-            rc = 0;
-            continue;
-        }
-        if (rc == 0)
-            rc = fg_order_get(db, m, id.data, id.len, &row);
-        if (rc == 0) {
-            bill->state = FG_BILL_EXISTING;
-            fg_buf_reset(&bill->order_id);
-            fg_buf_append(&bill->order_id, id.data, id.len);
-            fg_buf_reset(&bill->code);
-            fg_buf_append(&bill->code, row.code.data, row.code.len);
-            b->existing++;
-        }
-    }
-    fg_order_row_free(&row);
-    fg_buf_free(&id);
-    return rc;
 }

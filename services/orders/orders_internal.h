@@ -35,6 +35,11 @@ int fg_order_new_code(fg_order_row_t *r) FG_MUST_USE;
  * codes[0..n) (left empty when none): one round trip.  0 or a database code. */
 int fg_order_find_refs(fg_db_t *db, uint64_t merchant_id, const char *const *refs, int n, fg_buf_t *public_ids,
                        fg_buf_t *codes) FG_MUST_USE;
+/* As fg_order_find_refs, the whole orders: rows[i] (initialised by the
+ * caller, who frees them) and found[i] 1 for each refs[i] the merchant has
+ * used.  One round trip; 0 or a database code. */
+int fg_order_rows_by_refs(fg_db_t *db, uint64_t merchant_id, const char *const *refs, int n, fg_order_row_t *rows,
+                          int *found) FG_MUST_USE;
 int fg_order_insert(fg_db_t *db, const fg_merchant_ref_t *m, fg_order_row_t *r, int ignore_duplicates,
                     int *inserted) FG_MUST_USE;
 /** Reads an order of this merchant by public id; FG_ENOTFOUND if none. */

@@ -31,6 +31,10 @@ static const char SQL_BY_REF[] = "SELECT public_id FROM orders WHERE merchant_id
 static const char SQL_BY_REFS[] =
     "SELECT j.i, o.public_id, o.code FROM JSON_TABLE(?, '$[*]' COLUMNS (i INT PATH '$[0]', r VARCHAR(64) CHARSET utf8mb4 "
     "COLLATE utf8mb4_bin PATH '$[1]')) j STRAIGHT_JOIN orders o ON o.merchant_id = ? AND o.merchant_ref = j.r";
+/* The same lookup, reading the whole orders. */
+static const char SQL_ROWS_BY_REFS[] =
+    "SELECT j.i, " FG_ORDER_COLUMNS " FROM JSON_TABLE(?, '$[*]' COLUMNS (i INT PATH '$[0]', r VARCHAR(64) CHARSET "
+    "utf8mb4 COLLATE utf8mb4_bin PATH '$[1]')) j STRAIGHT_JOIN orders o ON o.merchant_id = ? AND o.merchant_ref = j.r";
 /* A new order, strict: inserted at once, or queued in a deferring transaction
  * (a group of creates, db/group.c; nothing in a create reads it back), so a
  * group's orders go as a few multi-row INSERTs at COMMIT (a taken
@@ -469,24 +473,35 @@ int fg_order_find_ref(fg_db_t *db, uint64_t merchant_id, const char *ref, size_t
     return rc == 1 ? 0 : FG_ENOTFOUND;
 }
 
+/* refs[0..n) (NULL: left out) as SQL_BY_REFS takes them, [[index, ref], …]
+ * into json: how many are listed. */
+static int refs_json(fg_buf_t *json, const char *const *refs, int n)
+{
+    int listed = 0;
+    fg_buf_putc(json, '[');
+    for (int k = 0; k < n; k++) {
+        if (refs[k] == NULL)
+            continue;
+        fg_buf_printf(json, "%s[%d,", listed++ > 0 ? "," : "", k);
+        fg_json_cstr(json, refs[k]);
+        fg_buf_putc(json, ']');
+    }
+    fg_buf_putc(json, ']');
+    return listed;
+}
+
 int fg_order_find_refs(fg_db_t *db, uint64_t merchant_id, const char *const *refs, int n, fg_buf_t *public_ids,
                        fg_buf_t *codes)
 {
     fg_buf_t json = FG_BUF_INIT, id = FG_BUF_INIT, code = FG_BUF_INIT;
     int64_t i = 0;
-    int rc, listed = 0;
-    fg_buf_putc(&json, '[');
+    int rc;
     for (int k = 0; k < n; k++) {
         fg_buf_reset(&public_ids[k]);
         if (codes != NULL)
             fg_buf_reset(&codes[k]);
-        if (refs[k] == NULL)
-            continue;
-        fg_buf_printf(&json, "%s[%d,", listed++ > 0 ? "," : "", k);
-        fg_json_cstr(&json, refs[k]);
-        fg_buf_putc(&json, ']');
     }
-    fg_buf_putc(&json, ']');
+    int listed = refs_json(&json, refs, n);
     fg_stmt_t s;
     if (listed == 0) {
         rc = 0;
@@ -513,6 +528,42 @@ Exit:
     fg_buf_free(&json);
     fg_buf_free(&id);
     fg_buf_free(&code);
+    return rc < 0 ? rc : 0;
+}
+
+int fg_order_rows_by_refs(fg_db_t *db, uint64_t merchant_id, const char *const *refs, int n, fg_order_row_t *rows,
+                          int *found)
+{
+    fg_buf_t json = FG_BUF_INIT;
+    fg_order_row_t row;
+    int64_t i = 0;
+    int rc = 0;
+    fg_order_row_init(&row);
+    memset(found, 0, (size_t)n * sizeof(*found));
+    if (refs_json(&json, refs, n) == 0)
+        goto Exit;
+    fg_stmt_t s;
+    if ((rc = fg_stmt_init(&s, db, SQL_ROWS_BY_REFS)) != 0)
+        goto Exit;
+    fg_stmt_str(&s, json.data, json.len);
+    fg_stmt_int(&s, (int64_t)merchant_id);
+    fg_stmt_out_int(&s, &i, NULL);
+    fg_order_row_bind(&s, &row);
+    rc = fg_stmt_exec(&s);
+    while (rc == 0 && (rc = fg_stmt_fetch(&s)) == 1) {
+        rc = 0;
+        if (i < 0 || i >= n || found[i])
+            continue;
+        /* the row's buffers move to rows[i]; the next fetch fills new ones */
+        fg_order_row_free(&rows[i]);
+        rows[i] = row;
+        fg_order_row_init(&row);
+        found[i] = 1;
+    }
+    fg_stmt_done(&s);
+Exit:
+    fg_order_row_free(&row);
+    fg_buf_free(&json);
     return rc < 0 ? rc : 0;
 }
 

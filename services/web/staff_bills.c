@@ -209,12 +209,12 @@ static void row_html(fg_html_t *p, const fg_bill_t *r)
     fg_html_textn(p, r->payer_name.data, r->payer_name.len);
     fg_html_puts(p, "</td><td class=\"num\">");
     if (r->state != FG_BILL_INVALID)
-        fg_staff_money(p, r->amount, "VND");
+        fg_staff_money(p, r->amount, r->currency);
     fg_html_puts(p, "</td><td>");
     if (r->state == FG_BILL_INVALID) {
         fg_html_text(p, r->error.field[0] != '\0' ? r->error.field : "");
         fg_html_puts(p, r->error.field[0] != '\0' ? ": " : "");
-        fg_html_text(p, r->error.message);
+        fg_html_text(p, fg_bill_message(r));
     } else if (r->code.len > 0) {
         fg_html_puts(p, "<code>");
         fg_html_textn(p, r->code.data, r->code.len);
@@ -459,6 +459,10 @@ void fg_staff_bills_commit(fg_call_t *call, fg_db_t *db)
     if (rc == 0 && c.again) /* a double submit: show what the first made */
         rc = fg_bills_lookup(db, &c.merchant, &bills);
     fg_db_end(db);
+    if (rc == FG_ECONFLICT && bills.invalid > 0) { /* an order made since the preview differs from its row */
+        preview_page(call, &s, 422, call->params[0], &m, &bills, NULL);
+        goto Exit;
+    }
     if (rc != 0) {
         fg_staff_unavailable(call, db, rc);
         goto Exit;

@@ -377,10 +377,23 @@ static void option(fg_html_t *p, const char *action)
 /* The item's resolve form: the action, the note it requires and, for apply,
  * the order and amount (shown only while apply is chosen, where scripts run).
  * money_back: the item is money received on a statement line, which may be
- * applied to an order or refunded; anything else is accepted or written off. */
-static void resolve_form(fg_html_t *p, const fg_staff_ctx_t *s, const char *rec, long long item, int resolved,
+ * applied to an order or refunded; anything else is accepted or written off.
+ * A resolved item offers undo, except an apply, which is never undone
+ * (services/recon/resolve.c: its payments are refunded like any other): it
+ * says so instead of offering a form that could only be refused. */
+static void resolve_form(fg_html_t *p, const fg_staff_ctx_t *s, const char *rec, long long item, const char *resolution,
                          int money_back)
 {
+    int resolved = resolution[0] != '\0';
+    if (strcmp(resolution, "apply") == 0) {
+        fg_html_printf(p, "<p class=\"muted\" data-undo=\"unsupported\">%s</p>",
+                       fg_html_tr(p,
+                                  "Không hoàn tác được: tiền đã vào hóa đơn. Muốn trả lại, hãy hoàn tiền khoản thanh "
+                                  "toán của hóa đơn.",
+                                  "Cannot be undone: the money went to the order. To give it back, refund the order's "
+                                  "payment."));
+        return;
+    }
     fg_html_printf(p,
                    "<form method=\"post\" action=\"/staff/reconciliations/%s/items/%lld/resolve\" "
                    "class=\"resolve\" data-form=\"resolve\">",
@@ -474,7 +487,7 @@ static void item_row(fg_html_t *p, const fg_staff_ctx_t *s, const char *rec, yaj
     }
     fg_html_puts(p, "</td><td class=\"act\">");
     if (fg_staff_may(s, FG_STAFF_WRITE) && (is_exception(state) || resolution[0] != '\0'))
-        resolve_form(p, s, rec, id, resolution[0] != '\0', strcmp(kind, "bank_line") == 0 && amount > 0);
+        resolve_form(p, s, rec, id, resolution, strcmp(kind, "bank_line") == 0 && amount > 0);
     fg_html_puts(p, "</td></tr>");
 }
 
@@ -616,6 +629,53 @@ static int read_resolution(fg_staff_ctx_t *s, fg_buf_t *action, fg_buf_t *note, 
     return 0;
 }
 
+/* A resolve fg_recon_resolve refused (rc), in words: the same cases as the
+ * API's codes (services/api/statements.c), each with its own reason. */
+static void refused(fg_call_t *call, int rc, const fg_recon_resolution_t *in, const fg_recon_resolved_t *out)
+{
+    int status = rc == FG_ECONFLICT || rc == FG_ESTATE ? 409 : 422;
+    const char *vi, *en;
+    if (rc == FG_ENOTFOUND) { /* an allocation's order */
+        vi = "Không có hóa đơn này.", en = "No such order.";
+    } else if (rc == FG_ECONFLICT) {
+        vi = "Mục đã được xử lý: hoàn tác trước rồi xử lý lại.", en = "The item is resolved already: undo it first.";
+    } else if (rc == FG_ESTATE && out->bad_order >= 0) {
+        status = 422;
+        vi = "Hóa đơn không nhận được số tiền này (đã đóng, hoặc không được trả số tiền đó).";
+        en = "The order cannot take that amount (it is closed, or that is not what it may be paid).";
+    } else if (rc == FG_ESTATE && out->day_closed) {
+        vi = "Ngày của mục đã khóa sổ và không thay đổi nữa: ghi bút toán điều chỉnh vào một ngày còn mở.";
+        en = "The item's business day is closed and never changes: record a correction on an open day.";
+    } else if (rc == FG_ESTATE && in->action == FG_RECON_UNDO) {
+        vi = "Mục chưa được xử lý: không có gì để hoàn tác.",
+        en = "The item is not resolved: there is nothing to undo.";
+    } else if (rc == FG_ESTATE) {
+        vi = "Mục không phải ngoại lệ (đã khớp hoặc đang đối chiếu).", en = "The item is not an exception (matched, or "
+                                                                            "still being matched).";
+    } else if (rc == FG_EUNSUPPORTED && in->action == FG_RECON_UNDO && strcmp(out->resolution, "apply") == 0) {
+        vi = "Việc gán vào hóa đơn không hoàn tác được: hãy hoàn tiền khoản thanh toán của hóa đơn.";
+        en = "An apply cannot be undone: refund the order's payment instead.";
+    } else if (rc == FG_EUNSUPPORTED && in->action == FG_RECON_UNDO) {
+        vi = "Tiền hoàn đã rời ngân hàng: không hoàn tác được.", en = "The refund's money has left the bank: it cannot "
+                                                                      "be undone.";
+    } else if (rc == FG_EUNSUPPORTED && strcmp(out->kind, "settlement_row") == 0) {
+        vi = "Dòng quyết toán không có tiền ở ngân hàng: hãy chấp nhận hoặc xóa sổ.";
+        en = "A settlement row holds no bank money: accept it or write it off.";
+    } else if (rc == FG_EUNSUPPORTED && in->action == FG_RECON_WRITE_OFF) {
+        status = 500;
+        vi = "Tài khoản xóa sổ (recon.write_off_account) không phải tài khoản sổ cái.";
+        en = "recon.write_off_account is not a ledger account code.";
+    } else if (rc == FG_EUNSUPPORTED) {
+        vi = "Chỉ khoản tiền vào ngân hàng mà sổ chưa có mới gán hoặc hoàn được.";
+        en = "Only a credit at the bank that the ledger holds nothing of can be applied or refunded.";
+    } else if (rc == FG_EEXCEEDS) {
+        vi = "Tổng số tiền gán vượt quá dòng sao kê.", en = "The amounts applied add up to more than the line.";
+    } else {
+        vi = "Không xử lý được mục này theo cách đã chọn.", en = "This item cannot be resolved that way.";
+    }
+    fg_staff_bad(call, status, vi, en);
+}
+
 void fg_staff_resolve(fg_call_t *call, fg_db_t *db)
 {
     fg_staff_ctx_t s;
@@ -640,11 +700,7 @@ void fg_staff_resolve(fg_call_t *call, fg_db_t *db)
         fg_staff_not_found(call);
     } else if (rc == FG_ENOTFOUND || rc == FG_ECONFLICT || rc == FG_ESTATE || rc == FG_EUNSUPPORTED ||
                rc == FG_EEXCEEDS || rc == FG_EINVALID) {
-        fg_staff_bad(call, rc == FG_ECONFLICT || rc == FG_ESTATE ? 409 : 422,
-                     "Không xử lý được mục này theo cách đã chọn (đã xử lý rồi, hóa đơn không nhận được số tiền "
-                     "này, hoặc cách xử lý không áp dụng cho mục).",
-                     "This item cannot be resolved that way (resolved already, the order cannot take that amount, "
-                     "or the action does not apply to the item).");
+        refused(call, rc, &in, &out);
     } else {
         fg_staff_unavailable(call, db, rc);
     }

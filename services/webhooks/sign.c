@@ -6,6 +6,7 @@
 #include "webhooks/webhooks.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <curl/curl.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -218,6 +219,35 @@ static int is_localhost(const char *host, size_t n)
     return n >= k && strncasecmp(host + n - k, NAME, k) == 0 && (n == k || host[n - k - 1] == '.');
 }
 
+/* RFC 1035 §2.3.4: a name is at most 255 octets on the wire, which is 253
+ * characters as text (no trailing dot); a label at most 63. */
+#define DNS_NAME_MAX 253
+#define DNS_LABEL_MAX 63
+
+/* A host name a resolver can look up (RFC 1123 §2.1): dot-separated labels
+ * of 1..DNS_LABEL_MAX letters, digits and hyphens, none starting or ending
+ * with a hyphen, DNS_NAME_MAX in all; one trailing dot (the root) allowed. */
+static int dns_name_valid(const char *name, size_t n)
+{
+    if (n > 0 && name[n - 1] == '.')
+        n--;
+    if (n == 0 || n > DNS_NAME_MAX)
+        return 0;
+    size_t label = 0;
+    for (size_t i = 0; i <= n; i++) {
+        if (i == n || name[i] == '.') {
+            if (label == 0 || label > DNS_LABEL_MAX || name[i - 1] == '-')
+                return 0;
+            label = 0;
+        } else if (isalnum((unsigned char)name[i]) || (name[i] == '-' && label > 0)) {
+            label++;
+        } else {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 /* Refuses a host that is a forbidden address (an IP literal, in any form
  * the resolver takes: 2130706433, 0x7f.0.0.1, [::ffff:127.0.0.1]) or
  * localhost.  A name is not resolved here: a resolver that never answers
@@ -244,8 +274,15 @@ static int check_host(const char *host, int allow_private, const char **code, ch
     }
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST};
     struct addrinfo *res = NULL;
-    if (getaddrinfo(bare, NULL, &hints, &res) != 0 || res == NULL)
-        return 0; /* a name: judged at each delivery's connect */
+    if (getaddrinfo(bare, NULL, &hints, &res) != 0 || res == NULL) {
+        /* a name: judged at each delivery's connect, but only one a resolver
+         * could ever answer ("-", "a..b" would fail every delivery for days) */
+        if (!dns_name_valid(bare, n))
+            return url_fail(code, msg, cap, "invalid_url",
+                            "the URL's host must be an IP address or a DNS name (labels of letters, digits and "
+                            "hyphens)");
+        return 0;
+    }
     int forbidden = 0;
     for (const struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next)
         forbidden |= fg_webhook_addr_forbidden(ai->ai_addr);
@@ -277,6 +314,12 @@ int fg_webhook_url_check(const char *url, int allow_private, const char **code, 
     if (strcmp(scheme, "https") != 0 && !(allow_private && strcmp(scheme, "http") == 0)) {
         rc = url_fail(code, msg, msg_cap, "url_not_allowed",
                       allow_private ? "url must use https or http" : "url must use https");
+        goto Exit;
+    }
+    /* curl reads "https:///x" as host x; what is stored and sent is the text, which names no host */
+    size_t scheme_len = strlen(scheme);
+    if (strncmp(url + scheme_len, "://", 3) != 0 || strchr("/?#", url[scheme_len + 3]) != NULL) {
+        rc = url_fail(code, msg, msg_cap, "invalid_url", "url must name a host: scheme://host/path");
         goto Exit;
     }
     if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK ||

@@ -3,7 +3,9 @@
  * on the real server and database: a CSV with Vietnamese headers previewed
  * (nothing written) and committed (every row an order with its code and pay
  * link, the metadata class kept), the same file again (nothing new), a file
- * with invalid rows refused whole, an XLSX workbook (written by libxlsxwriter)
+ * whose row differs from its order (a conflict: refused whole, the order's
+ * values named, never shown as the row's), a file with invalid rows refused
+ * whole, an XLSX workbook (written by libxlsxwriter)
  * with dates as day numbers, the CSV result file, and malformed files and
  * parameters refused with clear errors.
  */
@@ -114,6 +116,93 @@ START_TEST(a_class_list_previewed_then_committed)
     fgt_response_free(&r);
     ck_assert_int_eq(fgt_db_orders(m.id), 3);
     free(csv);
+}
+END_TEST
+
+/* The class list again, with pupil 2's bill corrected (another amount, the
+ * name without its markup). */
+static char *corrected_csv(const char *prefix)
+{
+    char *csv = malloc(2048);
+    snprintf(csv, 2048,
+             "STT,Mã hóa đơn / Bill number,Họ tên,Lớp,Số tiền,Hạn nộp,Nội dung\r\n"
+             "1,%s-1,Nguyễn Văn An,5A,\"4.500.000\",31/12/2026,Học phí tháng 12\r\n"
+             "2,%s-2,Trần Thị Bình,5A,4.800.000,2026-12-31,Học phí tháng 12\r\n"
+             "3,%s-3,Lê Văn Cường,5B,\"1,250,000\",15/01/2027,Tiền ăn bán trú\r\n",
+             prefix, prefix, prefix);
+    return csv;
+}
+
+START_TEST(a_row_whose_order_differs_is_a_conflict_not_existing)
+{
+    fgt_merchant_t m;
+    fgt_merchant_create(fgt_unique("Trường Tiểu học Sửa Sai"), m.id, m.key);
+    const char *prefix = fgt_unique("HPS");
+    char *csv = class_csv(prefix), *corrected = corrected_csv(prefix);
+    fgt_response_t r = import(m.key, "?fee_type=tuition", "text/csv", csv, 0);
+    fgt_expect(r, 200, NULL);
+    yajl_val rows = fgt_json_array(&r, "data", NULL);
+    char order_id[64], code[32];
+    snprintf(order_id, sizeof(order_id), "%s", fgt_val_str(item(rows, 1), "order_id", NULL));
+    snprintf(code, sizeof(code), "%s", fgt_val_str(item(rows, 0), "code", NULL));
+    fgt_response_free(&r);
+
+    /* the preview already names the row, what differs and the order's values */
+    r = import(m.key, "?dry_run=true&fee_type=tuition", "text/csv", corrected, 0);
+    fgt_expect(r, 200, NULL);
+    ck_assert_int_eq(fgt_json_int(&r, "invalid", NULL), 1);
+    ck_assert_int_eq(fgt_json_int(&r, "existing", NULL), 2);
+    rows = fgt_json_array(&r, "data", NULL);
+    ck_assert_str_eq(fgt_val_str(item(rows, 0), "status", NULL), "existing");
+    ck_assert_str_eq(fgt_val_str(item(rows, 1), "status", NULL), "invalid");
+    fgt_response_free(&r);
+
+    /* committed: refused whole, nothing changed or created */
+    r = import(m.key, "?fee_type=tuition", "text/csv", corrected, 0);
+    fgt_expect(r, 422, "invalid_rows");
+    ck_assert_int_eq(fgt_json_int(&r, "bills", "invalid", NULL), 1);
+    rows = fgt_json_array(&r, "bills", "data", NULL);
+    yajl_val row2 = item(rows, 1);
+    ck_assert_str_eq(fgt_val_str(row2, "error", "type", NULL), "conflict");
+    ck_assert_str_eq(fgt_val_str(row2, "error", "code", NULL), "duplicate_merchant_ref");
+    ck_assert_str_eq(fgt_val_str(row2, "error", "field", NULL), "amount");
+    ck_assert_str_eq(fgt_val_str(row2, "error", "existing_order_id", NULL), order_id);
+    const char *message = fgt_val_str(row2, "error", "message", NULL);
+    ck_assert_msg(strstr(message, "amount is 4500000 (this row: 4800000)") != NULL, "%s", message);
+    ck_assert_msg(strstr(message, "payer.name is \"Trần Thị <b>Bình</b>\"") != NULL, "%s", message);
+    yajl_val diffs = fgt_val_at(row2, "error", "differences", NULL);
+    ck_assert_str_eq(fgt_val_str(item(diffs, 0), "field", NULL), "amount");
+    ck_assert_int_eq(YAJL_GET_INTEGER(fgt_val_at(item(diffs, 0), "order", NULL)), 4500000);
+    ck_assert_int_eq(YAJL_GET_INTEGER(fgt_val_at(item(diffs, 0), "row", NULL)), 4800000);
+    ck_assert_str_eq(fgt_val_str(item(diffs, 1), "field", NULL), "payer.name");
+    ck_assert_uint_eq(diffs->u.array.len, 2);
+    fgt_response_free(&r);
+    ck_assert_int_eq(fgt_db_orders(m.id), 3);
+    char path[128];
+    snprintf(path, sizeof(path), "/v1/orders/%s", order_id);
+    r = fgt_req(&srv, FGT_H2C, "GET", path, m.key, NULL, NULL, 0, NULL);
+    ck_assert_int_eq(fgt_json_int(&r, "amount", NULL), 4500000);
+    fgt_response_free(&r);
+
+    /* the mail-merge file never carries the row's amount as the bill's */
+    r = import(m.key, "?fee_type=tuition&result=csv", "text/csv", corrected, 0);
+    ck_assert_int_eq(r.status, 422);
+    ck_assert_ptr_null(strstr(r.body, ",4800000,"));
+    ck_assert_msg(strstr(r.body, "\n3,invalid,") != NULL, "%s", r.body);
+    fgt_response_free(&r);
+
+    /* a row that says less than its order is that order: shown with what the order holds */
+    char brief[512];
+    snprintf(brief, sizeof(brief), "merchant_ref,amount\r\n%s-1,4500000\r\n", prefix);
+    r = import(m.key, "?fee_type=tuition&result=csv", "text/csv", brief, 0);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_msg(strstr(r.body, ",existing,") != NULL && strstr(r.body, "Nguyễn Văn An,4500000") != NULL &&
+                      strstr(r.body, code) != NULL,
+                  "%s", r.body);
+    fgt_response_free(&r);
+    ck_assert_int_eq(fgt_db_orders(m.id), 3);
+    free(csv);
+    free(corrected);
 }
 END_TEST
 
@@ -257,6 +346,7 @@ int main(void)
     TCase *tc = tcase_create("import");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, a_class_list_previewed_then_committed);
+    tcase_add_test(tc, a_row_whose_order_differs_is_a_conflict_not_existing);
     tcase_add_test(tc, a_file_with_a_bad_row_creates_nothing);
     tcase_add_test(tc, a_workbook_of_water_bills);
     tcase_add_test(tc, malformed_files_and_parameters);

@@ -520,6 +520,21 @@ START_TEST(the_order_search_finds_by_code_ref_and_name)
         ck_assert_msg(search_finds(finance, by[i], id, NULL, NULL), "searching \"%s\" did not find %s", by[i], id);
     ck_assert(!search_finds(finance, "Lâm Khánh zzz", id, NULL, NULL));
 
+    /* "%", "_" and the escape character are searched for as written, never as wildcards */
+    char odd[80], odd_id[64], odd_payer[160], odd_prefix[40];
+    snprintf(odd_prefix, sizeof(odd_prefix), "Quỹ 50%%_!%s", fgt_unique("Q"));
+    snprintf(odd, sizeof(odd), "%s Lớp 5", odd_prefix);
+    snprintf(odd_payer, sizeof(odd_payer), ",\"payer\":{\"name\":\"%s\"}", odd);
+    o = fgt_order_create(&srv, FGT_HTTP1, school_a.key, NULL, fgt_unique("SRW"), 300000, odd_payer);
+    fgt_expect(o, 201, NULL);
+    snprintf(odd_id, sizeof(odd_id), "%s", fgt_json_str(&o, "id", NULL));
+    fgt_response_free(&o);
+    ck_assert(search_finds(finance, odd_prefix, odd_id, NULL, NULL));
+    const char *wild[] = {"_", "%", "Quỹ 5_%", "Quỹ 50%_!_", "Quỹ 50%_%"};
+    for (size_t i = 0; i < sizeof(wild) / sizeof(wild[0]); i++)
+        ck_assert_msg(!search_finds(finance, wild[i], odd_id, NULL, NULL), "searching \"%s\" found %s", wild[i],
+                      odd_id);
+
     /* 2,001 payers whose names start alike */
     char common[40];
     snprintf(common, sizeof(common), "Phan %s", fgt_unique("C"));
@@ -917,6 +932,30 @@ START_TEST(a_reconciliation_reloads_itself_until_its_lines_are_matched)
     ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM recon_items WHERE account = ? AND resolution IS NULL", account,
                                 NULL),
                      1);
+
+    /* an item resolved by apply is never undone: the page says so and offers no form; an undo posted
+     * anyway is refused with that reason, not a generic one */
+    fgt_db_exec("UPDATE recon_items SET resolution = 'apply' WHERE account = ?", account);
+    char run[160];
+    snprintf(run, sizeof(run), "%.*s", (int)(strstr(path, "/items/") - path), path);
+    r = get(&srv, FGT_HTTP1, session, run);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_nonnull(strstr(r.body, "data-resolution=\"apply\""));
+    ck_assert_ptr_nonnull(strstr(r.body, "data-undo=\"unsupported\""));
+    ck_assert_ptr_null(strstr(r.body, "data-form=\"resolve\""));
+    ck_assert_ptr_null(strstr(r.body, "value=\"undo\""));
+    fgt_response_free(&r);
+    snprintf(body, sizeof(body), "csrf_token=%s&action=undo&note=sai", csrf);
+    r = post(&srv, FGT_HTTP1, session, path, "application/x-www-form-urlencoded", body, 0);
+    ck_assert_int_eq(r.status, 422);
+    ck_assert_msg(strstr(r.body, "Việc gán vào hóa đơn không hoàn tác được") != NULL, "%.2000s", r.body);
+    fgt_response_free(&r);
+    /* a write-off is undone from the page */
+    fgt_db_exec("UPDATE recon_items SET resolution = 'write_off' WHERE account = ?", account);
+    r = get(&srv, FGT_HTTP1, session, run);
+    ck_assert_ptr_nonnull(strstr(r.body, "value=\"undo\""));
+    ck_assert_ptr_null(strstr(r.body, "data-undo=\"unsupported\""));
+    fgt_response_free(&r);
 }
 END_TEST
 
@@ -1272,6 +1311,54 @@ START_TEST(bills_are_previewed_then_created_from_the_page)
 }
 END_TEST
 
+/* A bill uploaded again with another amount is not "already there" with the
+ * file's amount: the row is a conflict naming the order's amount, and nothing
+ * can be created, whether the order was there at the preview or made after it. */
+START_TEST(a_corrected_bill_is_a_conflict_not_already_there)
+{
+    char session[200], csrf[96], file[512], action[128], form[160];
+    login_ok(&srv, finance_email, session, sizeof(session));
+    session_csrf(&srv, session, csrf, sizeof(csrf));
+    snprintf(form, sizeof(form), "csrf_token=%s", csrf);
+    const char *p = fgt_unique("SUA");
+    snprintf(file, sizeof(file), "merchant_ref,amount\r\n%s-1,1.200.000\r\n%s-2,1.200.000\r\n", p, p);
+    fgt_response_t r = bills_upload(session, csrf, school_b.id, file);
+    attr_after(&r, "data-form=\"bills-commit\"", "action", action, sizeof(action));
+    fgt_response_free(&r);
+    r = post(&srv, FGT_H2C, session, action, "application/x-www-form-urlencoded", form, 0);
+    ck_assert_msg(strstr(r.body, "data-created=\"2\"") != NULL, "commit: %ld %.400s", r.status, r.body);
+    fgt_response_free(&r);
+
+    /* the same bills, the second with another amount: previewed as a conflict, no commit offered */
+    snprintf(file, sizeof(file), "merchant_ref,amount\r\n%s-1,1.200.000\r\n%s-2,1.300.000\r\n", p, p);
+    r = bills_upload(session, csrf, school_b.id, file);
+    ck_assert_int_eq(r.status, 422);
+    ck_assert_ptr_nonnull(strstr(r.body, "data-invalid=\"1\""));
+    ck_assert_msg(strstr(r.body, "amount is 1200000 (this row: 1300000)") != NULL, "%.3000s", r.body);
+    ck_assert_ptr_null(strstr(r.body, "data-form=\"bills-commit\""));
+    fgt_response_free(&r);
+
+    /* an order made between the preview and the commit, for another amount: nothing is created */
+    const char *q = fgt_unique("SAU");
+    char ref[96];
+    snprintf(file, sizeof(file), "merchant_ref,amount\r\n%s-1,500.000\r\n%s-2,500.000\r\n", q, q);
+    r = bills_upload(session, csrf, school_b.id, file);
+    ck_assert_int_eq(r.status, 200);
+    attr_after(&r, "data-form=\"bills-commit\"", "action", action, sizeof(action));
+    fgt_response_free(&r);
+    snprintf(ref, sizeof(ref), "%s-2", q);
+    r = fgt_order_create(&srv, FGT_HTTP1, school_b.key, NULL, ref, 600000, NULL);
+    ck_assert_int_eq(r.status, 201);
+    fgt_response_free(&r);
+    r = post(&srv, FGT_H2C, session, action, "application/x-www-form-urlencoded", form, 0);
+    ck_assert_int_eq(r.status, 422);
+    ck_assert_msg(strstr(r.body, "amount is 600000 (this row: 500000)") != NULL, "%.3000s", r.body);
+    ck_assert_ptr_null(strstr(r.body, "data-form=\"bills-commit\""));
+    fgt_response_free(&r);
+    ck_assert_int_eq(orders_like(school_b.id, q), 1);
+}
+END_TEST
+
 /* A CSV of n bills, merchant refs prefix-1 … prefix-n; malloc'd. */
 static char *bills_csv(const char *prefix, int n)
 {
@@ -1342,6 +1429,7 @@ int main(void)
     tcase_add_test(tc, the_statement_and_reconciliation_reports_are_the_apis);
     tcase_add_test(tc, the_audit_page_lists_staff_actions);
     tcase_add_test(tc, bills_are_previewed_then_created_from_the_page);
+    tcase_add_test(tc, a_corrected_bill_is_a_conflict_not_already_there);
     tcase_add_test(tc, money_for_a_cancelled_bill_is_unapplied_and_shown_to_staff);
     tcase_add_test(tc, the_overview_shows_the_collections_reports_figures);
     tcase_add_test(tc, a_file_of_10000_bills_is_taken_and_one_more_is_refused);

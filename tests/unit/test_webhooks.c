@@ -202,6 +202,60 @@ START_TEST(urls_are_checked_without_resolving_names)
 }
 END_TEST
 
+/* "https://" and a host of labels of 'a' as long as labels[] says (0 ends it), then "/x". */
+static void host_url(char *out, size_t cap, const int *labels)
+{
+    size_t n = (size_t)snprintf(out, cap, "https://");
+    for (int i = 0; labels[i] > 0; i++) {
+        if (i > 0)
+            out[n++] = '.';
+        ck_assert_uint_lt(n + (size_t)labels[i] + 3, cap);
+        memset(out + n, 'a', (size_t)labels[i]);
+        n += (size_t)labels[i];
+    }
+    snprintf(out + n, cap - n, "/x");
+}
+
+/* A host is an IP literal or a name a resolver could answer: no empty,
+ * over-long or hyphen-edged labels, no other characters. */
+START_TEST(a_url_without_a_usable_host_is_refused)
+{
+    const char *code = NULL;
+    char msg[160], longest[300], too_long[300], label63[96], label64[96];
+    /* letters: labels of digits alone ("0000.0") are an IPv4 address to inet_aton */
+    host_url(longest, sizeof(longest), (const int[]){63, 63, 63, 61, 0}); /* 253 characters */
+    host_url(too_long, sizeof(too_long), (const int[]){63, 63, 63, 62, 0});
+    host_url(label63, sizeof(label63), (const int[]){63, 7, 0});
+    host_url(label64, sizeof(label64), (const int[]){64, 7, 0});
+    const char *const invalid[] = {"https:///nohost",
+                                   "https://-/a",
+                                   "https://a..b/a",
+                                   "https://.a/x",
+                                   "https://a-.example/x",
+                                   "https://-a.example/x",
+                                   "https://exa_mple.com/x",
+                                   "https://a.b../x",
+                                   "https://?x",
+                                   "https:nohost/x",
+                                   too_long,
+                                   label64};
+    for (size_t i = 0; i < sizeof(invalid) / sizeof(invalid[0]); i++) {
+        code = NULL;
+        ck_assert_msg(fg_webhook_url_check(invalid[i], 1, &code, msg, sizeof(msg)) == FG_EINVALID, "%s", invalid[i]);
+        ck_assert_msg(code != NULL && strcmp(code, "invalid_url") == 0, "%s: %s", invalid[i], code);
+    }
+    const char *const valid[] = {"https://a/x",
+                                 "https://x-1.example./x",
+                                 "https://EXAMPLE.com:443/x",
+                                 "https://1.2.3.4/x",
+                                 "https://[2606:4700::1]/x",
+                                 longest,
+                                 label63};
+    for (size_t i = 0; i < sizeof(valid) / sizeof(valid[0]); i++)
+        ck_assert_msg(fg_webhook_url_check(valid[i], 0, &code, msg, sizeof(msg)) == 0, "%s: %s", valid[i], msg);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("webhooks");
@@ -214,6 +268,7 @@ int main(void)
     tcase_add_test(tc, envelope_has_the_design_shape);
     tcase_add_test(tc, private_and_reserved_addresses_are_forbidden);
     tcase_add_test(tc, urls_are_checked_without_resolving_names);
+    tcase_add_test(tc, a_url_without_a_usable_host_is_refused);
     suite_add_tcase(s, tc);
     SRunner *r = srunner_create(s);
     srunner_run_all(r, CK_NORMAL);
