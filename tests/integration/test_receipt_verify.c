@@ -349,8 +349,7 @@ START_TEST(a_paid_bills_receipt_xml_verifies_with_xmlsec1)
     ck_assert_ptr_nonnull(strstr(r.body, "data-status=\"invalid\""));
     ck_assert_ptr_null(strstr(r.body, "data-amount=\"4500000\""));
     /* the verifier's reason, in English, is said to be a technical detail and marked as English */
-    ck_assert_msg(strstr(r.body, "Chi tiết kỹ thuật (tiếng Anh): <span lang=\"en\" data-why>") != NULL, "%s",
-                  r.body);
+    ck_assert_msg(strstr(r.body, "Chi tiết kỹ thuật (tiếng Anh): <span lang=\"en\" data-why>") != NULL, "%s", r.body);
     fgt_response_free(&r);
     /* another merchant's key: no such receipt */
     snprintf(path, sizeof(path), "/v1/receipts/%s.xml", receipt_id);
