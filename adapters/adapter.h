@@ -117,6 +117,12 @@ typedef struct {
     /** Builds the redirect URL or QR payload.  0 or FG_E*: FG_ESTATE when the
      *  order expires before the provider could open a pay window. */
     int (*start)(const fg_config_t *cfg, const fg_payment_start_t *in, fg_payment_started_t *out);
+    /** Whether this configuration offers the method for a bill of currency
+     *  and amount (minor units; currency NULL: offered at all): 0, or
+     *  FG_EINVALID (not configured, or not the currency) / FG_ERANGE (an
+     *  amount the provider refuses).  What start checks first, and what the
+     *  bill page asks before it offers the method. */
+    int (*accepts)(const fg_config_t *cfg, const char *currency, int64_t amount);
     /** Verifies (constant time) and parses a notification.  0; FG_EINVALID
      *  when forged or stale (reason set); FG_EEXCEEDS when well-signed but its
      *  amount cannot be read (answered as an invalid amount); FG_ERANGE when

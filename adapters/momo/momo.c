@@ -97,13 +97,19 @@ int fg_momo_result_processing(const char *code)
 
 /* ---- create -------------------------------------------------------------------- */
 
+static int accepts(const fg_config_t *cfg, const char *currency, int64_t amount)
+{
+    if (!configured(cfg) || (currency != NULL && strcmp(currency, "VND") != 0))
+        return FG_EINVALID;
+    return currency == NULL || (amount >= FG_MOMO_AMOUNT_MIN && amount <= FG_MOMO_AMOUNT_MAX) ? 0 : FG_ERANGE;
+}
+
 static int start_request(const fg_config_t *cfg, const fg_payment_start_t *in, fg_provider_request_t *req)
 {
     char amount[24], sig[FG_MOMO_SIGNATURE_HEX_LEN + 1];
-    if (!configured(cfg) || strcmp(in->currency, "VND") != 0)
-        return FG_EINVALID;
-    if (in->amount < FG_MOMO_AMOUNT_MIN || in->amount > FG_MOMO_AMOUNT_MAX)
-        return FG_ERANGE;
+    int rc = accepts(cfg, in->currency, in->amount);
+    if (rc != 0)
+        return rc;
     snprintf(amount, sizeof(amount), "%lld", (long long)in->amount);
     fg_buf_t info = FG_BUF_INIT, text = FG_BUF_INIT, redirect = FG_BUF_INIT, ipn = FG_BUF_INIT, raw = FG_BUF_INIT;
     fg_buf_printf(&text, "Thanh toan %s %s", in->order_code != NULL ? in->order_code : "",
@@ -539,6 +545,7 @@ int fg_momo_refund_query_response(const fg_config_t *cfg, const fg_refund_in_t *
 const fg_adapter_t fg_adapter_momo = {
     .name = "momo",
     .start = NULL,
+    .accepts = accepts,
     .verify = verify,
     .ack = ack,
     .refund = NULL,

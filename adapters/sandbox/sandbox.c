@@ -22,6 +22,15 @@
 #define SIGNATURE_HEADER_MAX 1024
 #define BODY_MAX (64 * 1024)
 
+/* Any currency and amount: it is no bank.  Offered when its notifications
+ * can be checked (sandbox.secret set). */
+static int accepts(const fg_config_t *cfg, const char *currency, int64_t amount)
+{
+    (void)currency;
+    (void)amount;
+    return cfg->sandbox_secret[0] != '\0' ? 0 : FG_EINVALID;
+}
+
 static int start(const fg_config_t *cfg, const fg_payment_start_t *in, fg_payment_started_t *out)
 {
     fg_buf_printf(&out->redirect_url, "%s/sandbox/pay/%s", cfg->public_base_url, in->payment_id);
@@ -159,6 +168,7 @@ static int refund(const fg_config_t *cfg, const char *payment_id, const char *pr
 const fg_adapter_t fg_adapter_sandbox = {
     .name = "sandbox",
     .start = start,
+    .accepts = accepts,
     .verify = verify,
     .ack = ack,
     .refund = refund,

@@ -78,12 +78,25 @@ int fg_vietqr_configured(const fg_config_t *cfg)
     return cfg->vietqr_bank_bin[0] != '\0' && cfg->vietqr_account_no[0] != '\0';
 }
 
+static int accepts(const fg_config_t *cfg, const char *currency, int64_t amount)
+{
+    char digits[24];
+    if (!fg_vietqr_configured(cfg) || (currency != NULL && strcmp(currency, "VND") != 0))
+        return FG_EINVALID; /* NAPAS 247 transfers are VND */
+    return currency == NULL || (amount >= 1 && snprintf(digits, sizeof(digits), "%lld", (long long)amount) <=
+                                                   FG_VIETQR_AMOUNT_DIGITS_MAX)
+               ? 0
+               : FG_ERANGE;
+}
+
 static int start(const fg_config_t *cfg, const fg_payment_start_t *in, fg_payment_started_t *out)
 {
-    if (!fg_vietqr_configured(cfg) || strcmp(in->currency, "VND") != 0 || in->order_code == NULL)
-        return FG_EINVALID; /* NAPAS 247 transfers are VND */
-    int rc = fg_vietqr_payload(cfg->vietqr_bank_bin, cfg->vietqr_account_no, in->amount, in->order_code,
-                               &out->qr_payload);
+    int rc = accepts(cfg, in->currency, in->amount);
+    if (rc != 0)
+        return rc;
+    if (in->order_code == NULL)
+        return FG_EINVALID;
+    rc = fg_vietqr_payload(cfg->vietqr_bank_bin, cfg->vietqr_account_no, in->amount, in->order_code, &out->qr_payload);
     if (rc == 0)
         fg_buf_printf(&out->redirect_url, "%s/pay/%s", cfg->public_base_url, in->order_code);
     return rc;
@@ -117,6 +130,7 @@ static void ack(fg_ack_t outcome, int *status, fg_buf_t *body, const char **cont
 const fg_adapter_t fg_adapter_vietqr = {
     .name = "vietqr",
     .start = start,
+    .accepts = accepts,
     .verify = NULL, /* transfers arrive through the bank feed (POST /v1/webhooks/sepay) */
     .ack = ack,
     .refund = NULL, /* a transfer is refunded by an outgoing transfer, outside the API */

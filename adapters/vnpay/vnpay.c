@@ -193,12 +193,22 @@ static void order_info(const char *code, const char *description, fg_buf_t *out)
     fg_buf_free(&text);
 }
 
+static int accepts(const fg_config_t *cfg, const char *currency, int64_t amount)
+{
+    int64_t scaled;
+    if (!configured(cfg) || (currency != NULL && strcmp(currency, "VND") != 0))
+        return FG_EINVALID; /* VNPay collects VND only */
+    return currency == NULL || (amount > 0 && fg_money_mul(amount, FG_VNPAY_AMOUNT_SCALE, &scaled) == 0) ? 0
+                                                                                                         : FG_ERANGE;
+}
+
 static int start(const fg_config_t *cfg, const fg_payment_start_t *in, fg_payment_started_t *out)
 {
     int64_t scaled;
     char amount[24], created[15], expires[15], hash[FG_VNPAY_HASH_HEX_LEN + 1];
-    if (!configured(cfg) || strcmp(in->currency, "VND") != 0)
-        return FG_EINVALID; /* VNPay collects VND only */
+    int rc = accepts(cfg, in->currency, in->amount);
+    if (rc != 0)
+        return rc;
     if (fg_money_mul(in->amount, FG_VNPAY_AMOUNT_SCALE, &scaled) != 0)
         return FG_ERANGE;
     snprintf(amount, sizeof(amount), "%lld", (long long)scaled);
@@ -661,6 +671,7 @@ Exit:
 const fg_adapter_t fg_adapter_vnpay = {
     .name = "vnpay",
     .start = start,
+    .accepts = accepts,
     .verify = verify,
     .ack = ack,
     .refund = NULL,

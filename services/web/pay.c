@@ -9,6 +9,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include "adapter.h"
 #include "core/text.h"
 #include "orders/rules.h"
 #include "vietqr/vietqr.h"
@@ -183,18 +184,41 @@ static void bill_facts(fg_html_t *p, const fg_bill_t *b)
     fg_html_puts(p, "</strong></dd></dl></section>");
 }
 
+/* The methods that can take what is owed (a USD bill is no VNPay's, a
+ * thousand billion dong no MoMo's): only those are offered.  Whether any way
+ * is left, the transfer's included, is said under the buttons. */
+static int takes(const fg_html_t *p, const fg_bill_t *b, const char *method)
+{
+    return fg_payer_method_takes(p->call->cfg, method, b->currency.data, b->amount - b->amount_paid);
+}
+
+static int vietqr_takes(const fg_html_t *p, const fg_bill_t *b)
+{
+    return fg_adapter_vietqr.accepts(p->call->cfg, b->currency.data, b->amount - b->amount_paid) == 0;
+}
+
 static void pay_buttons(fg_html_t *p, const fg_bill_t *b)
 {
-    int offered = 0;
-    for (int i = 0; i < FG_PAYER_METHODS; i++)
-        offered += fg_payer_method_offered(p->call->cfg, fg_payer_methods[i]);
-    if (offered == 0)
+    int offered = 0, configured = 0;
+    for (int i = 0; i < FG_PAYER_METHODS; i++) {
+        offered += takes(p, b, fg_payer_methods[i]);
+        configured += fg_payer_method_offered(p->call->cfg, fg_payer_methods[i]);
+    }
+    if (offered == 0) {
+        if ((configured > 0 || fg_adapter_vietqr.accepts(p->call->cfg, NULL, 0) == 0) && !vietqr_takes(p, b))
+            fg_html_printf(p, "<section class=\"card\" data-no-method><p>%s</p></section>",
+                           fg_html_tr(p,
+                                      "Hóa đơn này không thanh toán trực tuyến được (loại tiền hoặc số tiền): "
+                                      "vui lòng liên hệ đơn vị thu.",
+                                      "This bill cannot be paid online here (its currency or amount): please "
+                                      "contact the collecting unit."));
         return;
+    }
     fg_html_printf(p, "<section class=\"card\" aria-labelledby=\"pay-h\"><h2 id=\"pay-h\">%s</h2>",
                    fg_html_tr(p, "Thanh toán trực tuyến", "Pay online"));
     for (int i = 0; i < FG_PAYER_METHODS; i++) {
         const char *m = fg_payer_methods[i];
-        if (!fg_payer_method_offered(p->call->cfg, m))
+        if (!takes(p, b, m))
             continue;
         fg_html_printf(p,
                        "<form method=\"post\" action=\"/pay/%s/start\" data-method=\"%s\">"
@@ -209,7 +233,7 @@ static void pay_buttons(fg_html_t *p, const fg_bill_t *b)
 static void vietqr_transfer(fg_html_t *p, const fg_bill_t *b)
 {
     const fg_config_t *cfg = p->call->cfg;
-    if (!fg_vietqr_configured(cfg) || strcmp(b->currency.data, "VND") != 0)
+    if (!vietqr_takes(p, b))
         return;
     char owed[48];
     fg_format_amount_vi(b->amount - b->amount_paid, 0, owed, sizeof(owed));

@@ -3,6 +3,8 @@
  */
 #include "web/payer.h"
 
+#include "adapter.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -151,13 +153,16 @@ const char *fg_bill_status_class(fg_order_status_t s)
 
 int fg_payer_method_offered(const fg_config_t *cfg, const char *method)
 {
-    if (strcmp(method, "vnpay") == 0)
-        return cfg->vnpay_tmn_code[0] != '\0' && cfg->vnpay_hash_secret[0] != '\0';
-    if (strcmp(method, "momo") == 0)
-        return cfg->momo_partner_code[0] != '\0' && cfg->momo_access_key[0] != '\0' && cfg->momo_secret_key[0] != '\0';
-    if (strcmp(method, "sandbox") == 0)
-        return cfg->sandbox_secret[0] != '\0';
-    return 0;
+    return fg_payer_method_takes(cfg, method, NULL, 0);
+}
+
+int fg_payer_method_takes(const fg_config_t *cfg, const char *method, const char *currency, int64_t amount)
+{
+    const fg_adapter_t *a = NULL;
+    for (int i = 0; i < FG_PAYER_METHODS && a == NULL; i++)
+        if (strcmp(method, fg_payer_methods[i]) == 0)
+            a = fg_adapter_find(method);
+    return a != NULL && a->accepts(cfg, currency, amount) == 0;
 }
 
 const char *fg_payer_method_label(const fg_html_t *p, const char *method)

@@ -60,6 +60,10 @@ extern const char *const fg_payer_methods[FG_PAYER_METHODS];
 /** Whether this server offers method (vnpay, momo, sandbox) to payers. */
 int fg_payer_method_offered(const fg_config_t *cfg, const char *method);
 
+/** Whether it offers method for a bill of currency and amount (minor units):
+ *  the adapter's own rule (fg_adapter_t.accepts). */
+int fg_payer_method_takes(const fg_config_t *cfg, const char *method, const char *currency, int64_t amount);
+
 /** The method's name for payers ("VNPay", "MoMo", "Cổng thử nghiệm"). */
 const char *fg_payer_method_label(const fg_html_t *p, const char *method);
 

@@ -8,6 +8,7 @@
 #include <qrencode.h>
 #include <stdio.h>
 #include <string.h>
+#include "adapter.h"
 #include "core/text.h"
 #include "orders/orders.h"
 #include "vietqr/vietqr.h"
@@ -94,7 +95,7 @@ void fg_web_qr_svg(fg_call_t *call, fg_db_t *db)
         text_answer(call, 410, "this bill cannot be paid any more\n");
         goto Exit;
     }
-    if (!fg_vietqr_configured(call->cfg) || strcmp(currency.data, "VND") != 0 ||
+    if (fg_adapter_vietqr.accepts(call->cfg, currency.data, amount - paid) != 0 ||
         fg_vietqr_payload(call->cfg->vietqr_bank_bin, call->cfg->vietqr_account_no, amount - paid, code, &payload) !=
             0) {
         text_answer(call, 404, "VietQR transfers are not offered for this bill\n");

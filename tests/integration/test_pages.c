@@ -892,6 +892,57 @@ START_TEST(expired_cancelled_and_paid_bills_offer_no_button)
 }
 END_TEST
 
+/* Only the methods that can take what is owed are offered: MoMo takes
+ * 1,000..50,000,000 VND, VietQR amounts of 13 digits, VNPay and VietQR VND
+ * only; the sandbox anything.  With none left the bill says so. */
+static void offered(const fgt_server_t *s, const char *currency, long long amount, const char *want, int vietqr,
+                    int none)
+{
+    char body[300], path[64], code[16];
+    snprintf(body, sizeof(body),
+             "{\"merchant_ref\":\"%s\",\"fee_type\":\"tuition\",\"amount\":%lld,\"currency\":\"%s\"}", fgt_unique("PM"),
+             amount, currency);
+    fgt_response_t r = fgt_req(&srv, FGT_H2C, "POST", "/v1/orders", key, NULL, body, 0, NULL);
+    fgt_expect(r, 201, NULL);
+    snprintf(code, sizeof(code), "%s", fgt_json_str(&r, "code", NULL));
+    fgt_response_free(&r);
+    snprintf(path, sizeof(path), "/pay/%s", code);
+    r = fgt_request(s, FGT_HTTP1, "GET", path, NULL, NULL, 0);
+    ck_assert_int_eq(r.status, 200);
+    char shown[64] = "";
+    static const char *const METHODS[] = {"vnpay", "momo", "sandbox"};
+    for (int i = 0; i < 3; i++) {
+        char form[48];
+        snprintf(form, sizeof(form), "data-method=\"%s\"><input", METHODS[i]);
+        if (strstr(r.body, form) != NULL)
+            snprintf(shown + strlen(shown), sizeof(shown) - strlen(shown), "%s%s", shown[0] ? "," : "", METHODS[i]);
+    }
+    ck_assert_msg(strcmp(shown, want) == 0, "%s %lld: offered %s, wanted %s", currency, amount, shown, want);
+    ck_assert_int_eq(strstr(r.body, "data-vietqr") != NULL, vietqr);
+    ck_assert_int_eq(strstr(r.body, "data-no-method") != NULL, none);
+    fgt_response_free(&r);
+    snprintf(path, sizeof(path), "/pay/%s/qr.svg", code); /* no transfer offered, no QR drawn */
+    r = fgt_request(s, FGT_HTTP1, "GET", path, NULL, NULL, 0);
+    ck_assert_int_eq(r.status, vietqr ? 200 : 404);
+    fgt_response_free(&r);
+}
+
+START_TEST(only_methods_that_can_take_the_bill_are_offered)
+{
+    offered(&srv, "VND", 250000, "vnpay,momo,sandbox", 1, 0);
+    offered(&srv, "VND", 60000000, "vnpay,sandbox", 1, 0);           /* over MoMo's 50,000,000 */
+    offered(&srv, "VND", 1000000000000000LL, "vnpay,sandbox", 0, 0); /* over VietQR's 13 digits */
+    offered(&srv, "USD", 1999, "sandbox", 0, 0);                     /* no Vietnamese bank takes dollars */
+    /* an instance without the sandbox: a dollar bill has no way to be paid here, and says so */
+    static const char *const env[] = {"FEEGATE_SANDBOX_SECRET=", NULL};
+    fgt_server_t plain;
+    fgt_server_start(&plain, env);
+    offered(&plain, "USD", 1999, "", 0, 1);
+    offered(&plain, "VND", 250000, "vnpay,momo", 1, 0);
+    ck_assert_int_eq(fgt_server_stop(&plain), 0);
+}
+END_TEST
+
 /* ---- language and speed --------------------------------------------------------------------- */
 
 START_TEST(english_is_a_remembered_toggle)
@@ -989,6 +1040,7 @@ int main(void)
     tcase_add_test(tc, momo_return_lands_on_the_receipt);
     tcase_add_test(tc, sandbox_receipt_turns_paid_when_the_notification_arrives);
     tcase_add_test(tc, expired_cancelled_and_paid_bills_offer_no_button);
+    tcase_add_test(tc, only_methods_that_can_take_the_bill_are_offered);
     tcase_add_test(tc, english_is_a_remembered_toggle);
     tcase_add_test(tc, pages_are_served_in_under_50_ms);
     suite_add_tcase(s, tc);
