@@ -1,8 +1,11 @@
 /*
  * main.c - the `feegate` command (docs/DESIGN.md §11).
  */
+#include <errno.h>
 #include <limits.h>
 #include <mysql.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -83,6 +86,31 @@ static const char *option(int argc, char **argv, int from, const char *name)
     return NULL;
 }
 
+/* 1 when something printed has not reached stdout (a full disk, a closed
+ * pipe).  Checked before a command says it succeeded: a secret shown once
+ * that never arrived is lost, and whoever ran the command must learn so. */
+static int stdout_failed(void)
+{
+    int flushed = fflush(stdout) == 0;
+    return !flushed || ferror(stdout);
+}
+
+/* Says on stderr what a command made whose secret did not reach stdout:
+ * the rows by their ids, never the secret, and how to rotate or revoke it.
+ * Always returns 1, the command's exit status. */
+static int secret_lost(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int secret_lost(const char *fmt, ...)
+{
+    int error = errno;
+    va_list ap;
+    fprintf(stderr, "feegate: cannot write to stdout (%s): ", error != 0 ? strerror(error) : "write error");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return 1;
+}
+
 static int is_dir(const char *path)
 {
     struct stat st;
@@ -160,7 +188,12 @@ static int cmd_merchant_create(const fg_config_t *cfg, int argc, char **argv)
             fprintf(stderr, "feegate: cannot create the merchant: %s\n", fg_db_error(db));
             rc = 1;
         } else {
+            errno = 0;
             printf("{\"id\":\"%s\",\"key_id\":\"%s\",\"api_key\":\"%s\"}\n", id, key_id, key);
+            if (stdout_failed())
+                rc = secret_lost("merchant %s was created with key %s, whose secret was not shown; rotate the key: "
+                                 "feegate admin key rotate --id %s",
+                                 id, key_id, key_id);
         }
     }
     explicit_bzero(key, sizeof(key));
@@ -181,9 +214,15 @@ static int cmd_key_create(const fg_config_t *cfg, int argc, char **argv)
             fprintf(stderr, "feegate: cannot create the key: %s\n", fg_db_error(db));
             rc = 1;
         } else {
+            errno = 0;
             printf("{\"id\":\"%s\",\"api_key\":\"%s\"}\n", id, key);
+            if (stdout_failed())
+                rc = secret_lost("export key %s was created but its secret was not shown; revoke it: feegate admin "
+                                 "key revoke --id %s",
+                                 id, id);
         }
     }
+    explicit_bzero(key, sizeof(key));
     fg_db_close(db);
     return rc;
 }
@@ -228,7 +267,12 @@ static int cmd_key_rotate(const fg_config_t *cfg, int argc, char **argv)
             fprintf(stderr, "feegate: cannot rotate the key: %s\n", fg_db_error(db));
             rc = 1;
         } else {
+            errno = 0;
             printf("{\"id\":\"%s\",\"api_key\":\"%s\",\"revoked_id\":\"%s\"}\n", new_id, key, id);
+            if (stdout_failed())
+                rc = secret_lost("key %s was created in place of %s (revoked now) but its secret was not shown; "
+                                 "rotate it again: feegate admin key rotate --id %s",
+                                 new_id, id, new_id);
         }
     }
     explicit_bzero(key, sizeof(key));
@@ -333,7 +377,14 @@ static int cmd_receipt_verify(const fg_config_t *cfg, int argc, char **argv)
         size_t n;
         while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0 && text.len <= FG_RECEIPT_XML_MAX)
             fg_buf_append(&text, chunk, n);
+        /* a read that failed halfway would leave a truncated receipt, and
+         * its verdict would be about bytes the file does not hold */
+        int failed = ferror(f);
         fclose(f);
+        if (failed) {
+            fprintf(stderr, "feegate: receipt verify: %s: cannot read the file\n", arg);
+            goto Exit;
+        }
         if (text.len > FG_RECEIPT_XML_MAX) {
             fprintf(stderr, "feegate: receipt verify: %s: larger than a receipt (1 MiB)\n", arg);
             goto Exit;
@@ -733,7 +784,16 @@ int main(int argc, char **argv)
     }
     /* libxml2 and xmlsec1 too, once for the process, before any thread (receipts/sign.c) */
     fg_receipt_xml_init();
+    /* A reader of stdout that went away is a write error the command sees
+     * and reports (a key it made is named on stderr), not a signal that
+     * ends it without a word. */
+    signal(SIGPIPE, SIG_IGN);
     int rc = dispatch(&cfg, argc, argv);
+    /* Output that never arrived must not read as success. */
+    if (rc == 0 && stdout_failed()) {
+        fprintf(stderr, "feegate: cannot write to stdout\n");
+        rc = 1;
+    }
     fg_http_client_cleanup();
     fg_receipt_xml_cleanup();
     mysql_library_end();
