@@ -77,14 +77,42 @@ static int usage(const char *why)
     return EXIT_USAGE;
 }
 
-/* Value of "--name VALUE" among argv[from..argc), or NULL. */
-static const char *option(int argc, char **argv, int from, const char *name)
+/* A command's named argument: its flag and, once read, its value. */
+typedef struct {
+    const char *name;
+    const char *value; /* NULL until given */
+} flag_t;
+
+/* Reads "--name VALUE" pairs from argv[from..argc) into flags (count of
+ * them).  0, or EXIT_USAGE after saying which argument is wrong: unknown,
+ * repeated, or without its value.  A misspelt flag or a word left over
+ * would otherwise be passed over, and the command run without it. */
+static int read_flags(int argc, char **argv, int from, flag_t *flags, int count)
 {
-    for (int i = from; i + 1 < argc; i++)
-        if (strcmp(argv[i], name) == 0)
-            return argv[i + 1];
-    return NULL;
+    for (int i = from; i < argc; i += 2) {
+        flag_t *f = NULL;
+        for (int k = 0; k < count && f == NULL; k++)
+            if (strcmp(argv[i], flags[k].name) == 0)
+                f = &flags[k];
+        char why[200];
+        if (f == NULL)
+            snprintf(why, sizeof(why), "unknown argument \"%.100s\"", argv[i]);
+        else if (f->value != NULL)
+            snprintf(why, sizeof(why), "%s given twice", f->name);
+        else if (i + 1 >= argc)
+            snprintf(why, sizeof(why), "%s needs a value", f->name);
+        else {
+            f->value = argv[i + 1];
+            continue;
+        }
+        return usage(why);
+    }
+    return 0;
 }
+
+/* A command that takes no more arguments than its words (argv[0..words)):
+ * 0, or EXIT_USAGE after naming the first one too many. */
+static int no_more_arguments(int argc, char **argv, int words) { return read_flags(argc, argv, words, NULL, 0); }
 
 /* 1 when something printed has not reached stdout (a full disk, a closed
  * pipe).  Checked before a command says it succeeded: a secret shown once
@@ -156,10 +184,13 @@ static int open_db(const fg_config_t *cfg, fg_db_t **db)
 static int cmd_migrate(const fg_config_t *cfg, int argc, char **argv)
 {
     char dir[PATH_MAX + 16];
-    const char *given = option(argc, argv, 2, "--dir");
+    flag_t flags[] = {{"--dir", NULL}};
     fg_db_t *db = NULL;
     fg_config_t patient = *cfg;
     patient.db_read_timeout_s = MIGRATE_READ_TIMEOUT_S;
+    if (read_flags(argc, argv, 2, flags, 1) != 0)
+        return EXIT_USAGE;
+    const char *given = flags[0].value;
     if (given != NULL)
         snprintf(dir, sizeof(dir), "%s", given);
     else
@@ -173,9 +204,12 @@ static int cmd_migrate(const fg_config_t *cfg, int argc, char **argv)
 
 static int cmd_merchant_create(const fg_config_t *cfg, int argc, char **argv)
 {
-    const char *name = option(argc, argv, 4, "--name");
+    flag_t flags[] = {{"--name", NULL}};
     char id[FG_ID_CAP], key_id[FG_ID_CAP], key[FG_API_KEY_CAP];
     fg_db_t *db = NULL;
+    if (read_flags(argc, argv, 4, flags, 1) != 0)
+        return EXIT_USAGE;
+    const char *name = flags[0].value;
     if (name == NULL)
         return usage("admin merchant create needs --name NAME");
     int rc = open_db(cfg, &db);
@@ -203,9 +237,12 @@ static int cmd_merchant_create(const fg_config_t *cfg, int argc, char **argv)
 
 static int cmd_key_create(const fg_config_t *cfg, int argc, char **argv)
 {
-    const char *scope = option(argc, argv, 4, "--scope");
+    flag_t flags[] = {{"--scope", NULL}};
     char id[FG_ID_CAP], key[FG_API_KEY_CAP];
     fg_db_t *db = NULL;
+    if (read_flags(argc, argv, 4, flags, 1) != 0)
+        return EXIT_USAGE;
+    const char *scope = flags[0].value;
     if (scope == NULL || strcmp(scope, "export") != 0)
         return usage("admin key create needs --scope export (a merchant's key comes with admin merchant create)");
     int rc = open_db(cfg, &db);
@@ -229,8 +266,11 @@ static int cmd_key_create(const fg_config_t *cfg, int argc, char **argv)
 
 static int cmd_key_revoke(const fg_config_t *cfg, int argc, char **argv)
 {
-    const char *id = option(argc, argv, 4, "--id");
+    flag_t flags[] = {{"--id", NULL}};
     fg_db_t *db = NULL;
+    if (read_flags(argc, argv, 4, flags, 1) != 0)
+        return EXIT_USAGE;
+    const char *id = flags[0].value;
     if (id == NULL)
         return usage("admin key revoke needs --id key_...");
     int rc = open_db(cfg, &db);
@@ -252,9 +292,12 @@ static int cmd_key_revoke(const fg_config_t *cfg, int argc, char **argv)
 
 static int cmd_key_rotate(const fg_config_t *cfg, int argc, char **argv)
 {
-    const char *id = option(argc, argv, 4, "--id");
+    flag_t flags[] = {{"--id", NULL}};
     char new_id[FG_ID_CAP], key[FG_API_KEY_CAP];
     fg_db_t *db = NULL;
+    if (read_flags(argc, argv, 4, flags, 1) != 0)
+        return EXIT_USAGE;
+    const char *id = flags[0].value;
     if (id == NULL)
         return usage("admin key rotate needs --id key_...");
     int rc = open_db(cfg, &db);
@@ -473,7 +516,8 @@ static int cmd_ledger_check(const fg_config_t *cfg)
 
 static int cmd_statements_import(const fg_config_t *cfg, int argc, char **argv)
 {
-    const char *path = argc >= 4 ? argv[3] : NULL, *name = option(argc, argv, 4, "--format");
+    const char *path = argc >= 4 ? argv[3] : NULL;
+    flag_t flags[] = {{"--format", NULL}};
     fg_stmt_format_t format;
     fg_import_result_t r;
     fg_stmt_error_t err;
@@ -481,6 +525,9 @@ static int cmd_statements_import(const fg_config_t *cfg, int argc, char **argv)
     char head[4096];
     if (path == NULL || path[0] == '-')
         return usage("statements import needs FILE");
+    if (read_flags(argc, argv, 4, flags, 1) != 0)
+        return EXIT_USAGE;
+    const char *name = flags[0].value;
     if (name != NULL && fg_stmt_format_parse(name, strlen(name), &format) != 0)
         return usage("--format must be camt.053, camt.054, mt940, csv or csv-vn");
     FILE *f = fopen(path, "rb");
@@ -548,11 +595,17 @@ static int cmd_statements_match(const fg_config_t *cfg)
 
 static int cmd_settlements_import(const fg_config_t *cfg, int argc, char **argv)
 {
-    const char *path = argc >= 4 ? argv[3] : NULL, *gateway = option(argc, argv, 4, "--gateway");
+    const char *path = argc >= 4 ? argv[3] : NULL;
+    flag_t flags[] = {{"--gateway", NULL}};
     fg_settlement_result_t r;
     fg_stmt_error_t err;
     fg_db_t *db = NULL;
-    if (path == NULL || path[0] == '-' || gateway == NULL)
+    if (path == NULL || path[0] == '-')
+        return usage("settlements import needs FILE and --gateway vnpay|momo");
+    if (read_flags(argc, argv, 4, flags, 1) != 0)
+        return EXIT_USAGE;
+    const char *gateway = flags[0].value;
+    if (gateway == NULL)
         return usage("settlements import needs FILE and --gateway vnpay|momo");
     FILE *f = fopen(path, "rb");
     if (f == NULL) {
@@ -604,9 +657,12 @@ static int cmd_settlements_import(const fg_config_t *cfg, int argc, char **argv)
 
 static int cmd_ledger_rebuild(const fg_config_t *cfg, int argc, char **argv)
 {
-    const char *reason = option(argc, argv, 3, "--reason");
+    flag_t flags[] = {{"--reason", NULL}};
     fg_db_t *db = NULL;
     fg_ledger_rebuild_t r;
+    if (read_flags(argc, argv, 3, flags, 1) != 0)
+        return EXIT_USAGE;
+    const char *reason = flags[0].value;
     if (reason == NULL)
         reason = "feegate ledger rebuild-checkpoints";
     if (strlen(reason) > 200)
@@ -698,21 +754,21 @@ static int dispatch(const fg_config_t *cfg, int argc, char **argv)
 {
     const char *cmd = argv[1];
     if (strcmp(cmd, "serve") == 0)
-        return cmd_serve(cfg);
+        return no_more_arguments(argc, argv, 2) != 0 ? EXIT_USAGE : cmd_serve(cfg);
     if (strcmp(cmd, "ledger") == 0 && argc >= 3 && strcmp(argv[2], "check") == 0)
-        return cmd_ledger_check(cfg);
+        return no_more_arguments(argc, argv, 3) != 0 ? EXIT_USAGE : cmd_ledger_check(cfg);
     if (strcmp(cmd, "ledger") == 0 && argc >= 3 && strcmp(argv[2], "rebuild-checkpoints") == 0)
         return cmd_ledger_rebuild(cfg, argc, argv);
     if (strcmp(cmd, "migrate") == 0)
         return cmd_migrate(cfg, argc, argv);
     if (strcmp(cmd, "reports") == 0 && argc >= 3 && strcmp(argv[2], "rebuild") == 0)
-        return cmd_reports_rebuild(cfg);
+        return no_more_arguments(argc, argv, 3) != 0 ? EXIT_USAGE : cmd_reports_rebuild(cfg);
     if (strcmp(cmd, "statements") == 0 && argc >= 3 && strcmp(argv[2], "import") == 0)
         return cmd_statements_import(cfg, argc, argv);
     if (strcmp(cmd, "receipt") == 0 && argc >= 3 && strcmp(argv[2], "verify") == 0)
         return cmd_receipt_verify(cfg, argc, argv);
     if (strcmp(cmd, "statements") == 0 && argc >= 3 && strcmp(argv[2], "match") == 0)
-        return cmd_statements_match(cfg);
+        return no_more_arguments(argc, argv, 3) != 0 ? EXIT_USAGE : cmd_statements_match(cfg);
     if (strcmp(cmd, "settlements") == 0 && argc >= 3 && strcmp(argv[2], "import") == 0)
         return cmd_settlements_import(cfg, argc, argv);
     if (strcmp(cmd, "admin") == 0 && argc >= 4 && strcmp(argv[2], "merchant") == 0 && strcmp(argv[3], "create") == 0)
@@ -739,24 +795,44 @@ static int dispatch(const fg_config_t *cfg, int argc, char **argv)
     return usage("unknown command");
 }
 
-/* Removes "--config FILE" from argv, wherever it stands. */
-static const char *take_config(int *argc, char **argv)
+/* Removes "--config FILE" or "--config=FILE" from argv, wherever it stands,
+ * into *path (NULL when not given).  0, or EXIT_USAGE after saying what is
+ * wrong: a --config without its file, or two of them, would otherwise leave
+ * the command running on the defaults and the environment alone. */
+static int take_config(int *argc, char **argv, const char **path)
 {
-    for (int i = 1; i + 1 < *argc; i++)
+    *path = NULL;
+    for (int i = 1; i < *argc;) {
+        int words = 0;
+        const char *given = NULL;
         if (strcmp(argv[i], "--config") == 0) {
-            const char *path = argv[i + 1];
-            memmove(&argv[i], &argv[i + 2], (size_t)(*argc - i - 2) * sizeof(char *));
-            *argc -= 2;
-            return path;
+            if (i + 1 >= *argc)
+                return usage("--config needs a FILE");
+            given = argv[i + 1], words = 2;
+        } else if (strncmp(argv[i], "--config=", 9) == 0) {
+            given = argv[i] + 9, words = 1;
+        } else {
+            i++;
+            continue;
         }
-    return NULL;
+        if (given[0] == '\0')
+            return usage("--config needs a FILE");
+        if (*path != NULL)
+            return usage("--config given twice");
+        *path = given;
+        memmove(&argv[i], &argv[i + words], (size_t)(*argc - i - words) * sizeof(char *));
+        *argc -= words;
+    }
+    return 0;
 }
 
 int main(int argc, char **argv)
 {
     fg_config_t cfg;
     char err[512];
-    const char *config_path = take_config(&argc, argv);
+    const char *config_path;
+    if (take_config(&argc, argv, &config_path) != 0)
+        return EXIT_USAGE;
     if (argc < 2)
         return usage(NULL);
     if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
