@@ -323,15 +323,14 @@ static int cmd_key_rotate(const fg_config_t *cfg, int argc, char **argv)
     return rc;
 }
 
-/* `feegate serve`, with the change feed's keys read first: a key that cannot
- * be used stops start-up like any bad setting. */
 /* Names of the form FEEGATE_… that the build, test and deploy scripts set
  * for themselves, not settings. */
 static const char *const SCRIPT_ENV_PREFIXES[] = {"FEEGATE_BIN",  "FEEGATE_TEST_", "FEEGATE_BROWSER_",
                                                   "FEEGATE_FUZZ", "FEEGATE_BENCH", "FEEGATE_SANITIZE"};
 
-/* Each FEEGATE_ variable that names no setting, said once at start-up: a
- * typo (FEEGATE_HTTPS_CERTS) would otherwise leave its setting at its
+/* Each FEEGATE_ variable that names no setting, said once by every command
+ * that reads the configuration: a typo (FEEGATE_HTTPS_CERTS, or
+ * FEEGATE_DB_NAEM before a migrate) would otherwise leave its setting at its
  * default without a word. */
 static void warn_unknown_environment(void)
 {
@@ -357,10 +356,11 @@ static void warn_unknown_environment(void)
     }
 }
 
+/* `feegate serve`, with the change feed's keys read first: a key that cannot
+ * be used stops start-up like any bad setting. */
 static int cmd_serve(const fg_config_t *cfg)
 {
     char err[600];
-    warn_unknown_environment();
     if (cfg->sandbox_secret[0] != '\0') {
         fg_log_t l;
         fg_log_begin(&l, FG_LOG_WARN,
@@ -848,6 +848,7 @@ int main(int argc, char **argv)
         fg_config_free(&cfg);
         return EXIT_USAGE;
     }
+    warn_unknown_environment();
     setvbuf(stdout, NULL, _IOLBF, 0);
     mysql_library_init(0, NULL, NULL);
     /* Before any thread: libcurl's global state, and at most a quarter of the

@@ -568,6 +568,20 @@ START_TEST(arguments_are_checked_before_anything_runs)
 }
 END_TEST
 
+/* A misspelt FEEGATE_ variable leaves its setting at the default: every
+ * command that reads the configuration says so, not only serve. */
+START_TEST(every_command_warns_of_unknown_environment_variables)
+{
+    char out[1024], err[4096];
+    const char *args[] = {"admin", "key", "revoke", "--id", "key_none", NULL};
+    const char *env[] = {"FEEGATE_DB_NAEM=feegate_elsewhere", NULL};
+    ck_assert_int_eq(fgt_cli_run(args, env, NULL, out, sizeof(out), err, sizeof(err)), 1);
+    ck_assert_msg(strstr(err, "an environment variable names no setting and is ignored") != NULL, "%s", err);
+    ck_assert_msg(strstr(err, "FEEGATE_DB_NAEM") != NULL, "%s", err);
+    ck_assert_msg(strstr(err, "no key key_none") != NULL, "%s", err);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("server");
@@ -588,5 +602,6 @@ int main(void)
     tc = fgt_tcase(s, "configuration", NULL, NULL);
     tcase_add_test(tc, bad_configuration_is_one_line_and_exit_2);
     tcase_add_test(tc, arguments_are_checked_before_anything_runs);
+    tcase_add_test(tc, every_command_warns_of_unknown_environment_variables);
     return fgt_run(s);
 }
