@@ -244,6 +244,24 @@ static void quote(const char *value, char *out, size_t cap)
     fg_buf_free(&b);
 }
 
+/* quote() of a URL without its "user:password@": a password in the URL
+ * must not reach the log or the terminal with the error about it. */
+static void quote_url(const char *url, char *out, size_t cap)
+{
+    const char *scheme_end = strstr(url, "://");
+    const char *authority = scheme_end != NULL ? scheme_end + 3 : url;
+    size_t authority_len = strcspn(authority, "/?#");
+    const char *host = authority;
+    for (size_t i = 0; i < authority_len; i++)
+        if (authority[i] == '@')
+            host = authority + i + 1; /* the last '@': a password may hold one */
+    fg_buf_t b = FG_BUF_INIT;
+    fg_buf_append(&b, url, (size_t)(authority - url));
+    fg_buf_puts(&b, host);
+    quote(b.data, out, cap);
+    fg_buf_free(&b);
+}
+
 /* ---- value parsers ------------------------------------------------------- */
 
 static bool parse_int64(const char *s, int64_t *out)
@@ -318,7 +336,10 @@ static bool valid_bank_bin(const char *s)
 static int bad_value(const option_t *opt, const char *problem, const char *value, char *detail, size_t cap)
 {
     char quoted[QUOTED_CAP];
-    quote(value, quoted, sizeof(quoted));
+    if (opt->type == TYPE_URL)
+        quote_url(value, quoted, sizeof(quoted));
+    else
+        quote(value, quoted, sizeof(quoted));
     snprintf(detail, cap, "%s: %s: %s", opt->key, problem, quoted);
     return FG_EINVALID;
 }
@@ -893,10 +914,12 @@ static bool cleartext_off_host(const char *url)
 static int check_reminders(const fg_config_t *cfg, char *err, size_t err_cap)
 {
     int a, b;
+    char quoted[QUOTED_CAP];
     const char *u = cfg->smtp_url;
     const char *rest = strncmp(u, "smtp://", 7) == 0 ? u + 7 : strncmp(u, "smtps://", 8) == 0 ? u + 8 : NULL;
     if (u[0] != '\0' && (rest == NULL || *rest == '\0' || *rest == '/' || strpbrk(u, " \t\r\n") != NULL)) {
-        format_error(err, err_cap, "config: smtp.url: expected an smtp:// or smtps:// URL: \"%s\"", u);
+        quote_url(u, quoted, sizeof(quoted));
+        format_error(err, err_cap, "config: smtp.url: expected an smtp:// or smtps:// URL: %s", quoted);
         return FG_EINVALID;
     }
     if (u[0] != '\0' && strchr(cfg->smtp_from, '@') == NULL) {
@@ -904,11 +927,13 @@ static int check_reminders(const fg_config_t *cfg, char *err, size_t err_cap)
         return FG_EINVALID;
     }
     if (cfg->sms_url[0] != '\0' && !valid_url(cfg->sms_url)) {
-        format_error(err, err_cap, "config: sms.url: expected an http:// or https:// URL: \"%s\"", cfg->sms_url);
+        quote_url(cfg->sms_url, quoted, sizeof(quoted));
+        format_error(err, err_cap, "config: sms.url: expected an http:// or https:// URL: %s", quoted);
         return FG_EINVALID;
     }
     if (cfg->zalo_url[0] != '\0' && !valid_url(cfg->zalo_url)) {
-        format_error(err, err_cap, "config: zalo.url: expected an http:// or https:// URL: \"%s\"", cfg->zalo_url);
+        quote_url(cfg->zalo_url, quoted, sizeof(quoted));
+        format_error(err, err_cap, "config: zalo.url: expected an http:// or https:// URL: %s", quoted);
         return FG_EINVALID;
     }
     if (cleartext_off_host(cfg->sms_url) || cleartext_off_host(cfg->zalo_url)) {
@@ -919,8 +944,9 @@ static int check_reminders(const fg_config_t *cfg, char *err, size_t err_cap)
         return FG_EINVALID;
     }
     if (fg_config_quiet_hours(cfg->reminders_quiet_hours, &a, &b) != 0) {
-        format_error(err, err_cap, "config: reminders.quiet_hours: expected HH:MM-HH:MM (GMT+7) or nothing: \"%s\"",
-                     cfg->reminders_quiet_hours);
+        quote(cfg->reminders_quiet_hours, quoted, sizeof(quoted));
+        format_error(err, err_cap, "config: reminders.quiet_hours: expected HH:MM-HH:MM (GMT+7) or nothing: %s",
+                     quoted);
         return FG_EINVALID;
     }
     return 0;

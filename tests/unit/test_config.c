@@ -475,11 +475,23 @@ START_TEST(reminder_channels)
         {"FEEGATE_REMINDERS_QUIET_HOURS", "21:00-7:00", "reminders.quiet_hours: expected HH:MM-HH:MM"},
         /* /metrics on a public listener's address would share its port */
         {"FEEGATE_METRICS_LISTEN", "127.0.0.1:8080", "metrics.listen: \"127.0.0.1:8080\" is a public listener's"},
+        /* the URL's password is left out of the line, its newline escaped */
+        {"FEEGATE_SMTP_URL", "smtp://thu:s3cret@relay\n.example.vn:587",
+         "smtp.url: expected an smtp:// or smtps:// URL: \"smtp://relay\\x0a.example.vn:587\""},
+        {"FEEGATE_SMTP_URL", "https://thu:s3cret@relay.example.vn", "URL: \"https://relay.example.vn\""},
+        {"FEEGATE_SMTP_URL", "thu:s3cret@relay.example.vn", "URL: \"relay.example.vn\""},
+        {"FEEGATE_SMS_URL", "ftp://key:s3cret@rest.esms.vn/x",
+         "sms.url: expected an http:// or https:// URL: \"ftp://rest.esms.vn/x\""},
+        {"FEEGATE_VNPAY_API_URL", "https://tmn:s3cret@vnpay .vn/",
+         "vnpay.api_url: expected an http:// or https:// URL: \"https://vnpay .vn/\""},
+        {"FEEGATE_REMINDERS_QUIET_HOURS", "21:00-07:00\nx",
+         "quiet_hours: expected HH:MM-HH:MM (GMT+7) or nothing: \"21:00-07:00\\x0ax\""},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         setenv(bad[i].name, bad[i].value, 1);
         ck_assert_int_eq(fg_config_load(&c, path, err, sizeof(err)), FG_EINVALID);
         expect_error(err, bad[i].message);
+        ck_assert_msg(strstr(err, "s3cret") == NULL, "a password in \"%s\"", err);
         fg_config_free(&c);
         unsetenv(bad[i].name);
     }
