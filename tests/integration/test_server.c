@@ -506,6 +506,33 @@ static void own_ports(char listens[3][64], const char *env[4])
     env[3] = NULL;
 }
 
+/* Every listener sets SO_REUSEPORT: a second server on an address a running
+ * one listens on (an old binary, a staging config) would join its port and
+ * take part of its traffic.  It refuses to start, naming the listener, and
+ * the first serves on. */
+START_TEST(a_second_server_on_an_address_in_use_does_not_start)
+{
+    static const char *const HOSTS[] = {"127.0.0.1", "0.0.0.0"};
+    char err[4096], listens[3][64];
+    const char *args[] = {"serve", NULL}, *env[4];
+    for (size_t i = 0; i < sizeof(HOSTS) / sizeof(HOSTS[0]); i++) {
+        own_ports(listens, env);
+        snprintf(listens[0], sizeof(listens[0]), "FEEGATE_HTTP_LISTEN=%s:%d", HOSTS[i], srv.http_port);
+        int status = fgt_cli_run_to("/dev/null", args, env, NULL, err, sizeof(err), 20000);
+        ck_assert_msg(status == 1, "%s: exit status %d (-2: still serving), wanted 1; stderr: %s", listens[0], status,
+                      err);
+        ck_assert_msg(strstr(err, "http.listen") != NULL && strstr(err, "in use") != NULL, "%s", err);
+    }
+    own_ports(listens, env);
+    snprintf(listens[2], sizeof(listens[2]), "FEEGATE_METRICS_LISTEN=127.0.0.1:%d", srv.metrics_port);
+    ck_assert_int_eq(fgt_cli_run_to("/dev/null", args, env, NULL, err, sizeof(err), 20000), 1);
+    ck_assert_msg(strstr(err, "metrics.listen") != NULL && strstr(err, "in use") != NULL, "%s", err);
+    fgt_response_t r = fgt_request(&srv, FGT_HTTP1, "GET", "/healthz", NULL, NULL, 0);
+    fgt_expect(r, 200, NULL);
+    fgt_response_free(&r);
+}
+END_TEST
+
 /* A usage error: exit 2, a line naming what is wrong, nothing on stdout.
  * Killed after 20 s: a `serve` that took no notice would run on. */
 static void usage_error(const char *const *args, const char *const *env, const char *why)
@@ -595,6 +622,7 @@ int main(void)
     tcase_add_loop_test(tc, sigterm_lets_a_body_still_arriving_finish, 0, FGT_PROTOS);
     tcase_add_test(tc, sigterm_with_idle_connections_exits_0);
     tcase_add_test(tc, sigterm_waits_for_the_job_of_a_client_gone);
+    tcase_add_test(tc, a_second_server_on_an_address_in_use_does_not_start);
     /* its own server on a database socket that comes and goes; no other
      * server may connect meanwhile (its connections are told apart by id) */
     tc = fgt_tcase(s, "readiness", merchant_setup, NULL);
