@@ -197,7 +197,7 @@ static int cmd_migrate(const fg_config_t *cfg, int argc, char **argv)
         schema_dir(dir, sizeof(dir));
     int rc = open_db(&patient, &db);
     if (rc == 0)
-        rc = fg_migrate(db, dir, stdout, stderr) == 0 ? 0 : 1;
+        rc = fg_migrate(db, dir, FG_MIGRATE_LOCK_WAIT_S, stdout, stderr) == 0 ? 0 : 1;
     fg_db_close(db);
     return rc;
 }
