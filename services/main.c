@@ -1,8 +1,11 @@
 /*
  * main.c - the `feegate` command (docs/DESIGN.md §11).
  */
+#include <errno.h>
 #include <limits.h>
 #include <mysql.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -74,13 +77,66 @@ static int usage(const char *why)
     return EXIT_USAGE;
 }
 
-/* Value of "--name VALUE" among argv[from..argc), or NULL. */
-static const char *option(int argc, char **argv, int from, const char *name)
+/* A command's named argument: its flag and, once read, its value. */
+typedef struct {
+    const char *name;
+    const char *value; /* NULL until given */
+} flag_t;
+
+/* Reads "--name VALUE" pairs from argv[from..argc) into flags (count of
+ * them).  0, or EXIT_USAGE after saying which argument is wrong: unknown,
+ * repeated, or without its value.  A misspelt flag or a word left over
+ * would otherwise be passed over, and the command run without it. */
+static int read_flags(int argc, char **argv, int from, flag_t *flags, int count)
 {
-    for (int i = from; i + 1 < argc; i++)
-        if (strcmp(argv[i], name) == 0)
-            return argv[i + 1];
-    return NULL;
+    for (int i = from; i < argc; i += 2) {
+        flag_t *f = NULL;
+        for (int k = 0; k < count && f == NULL; k++)
+            if (strcmp(argv[i], flags[k].name) == 0)
+                f = &flags[k];
+        char why[200];
+        if (f == NULL)
+            snprintf(why, sizeof(why), "unknown argument \"%.100s\"", argv[i]);
+        else if (f->value != NULL)
+            snprintf(why, sizeof(why), "%s given twice", f->name);
+        else if (i + 1 >= argc)
+            snprintf(why, sizeof(why), "%s needs a value", f->name);
+        else {
+            f->value = argv[i + 1];
+            continue;
+        }
+        return usage(why);
+    }
+    return 0;
+}
+
+/* A command that takes no more arguments than its words (argv[0..words)):
+ * 0, or EXIT_USAGE after naming the first one too many. */
+static int no_more_arguments(int argc, char **argv, int words) { return read_flags(argc, argv, words, NULL, 0); }
+
+/* 1 when something printed has not reached stdout (a full disk, a closed
+ * pipe).  Checked before a command says it succeeded: a secret shown once
+ * that never arrived is lost, and whoever ran the command must learn so. */
+static int stdout_failed(void)
+{
+    int flushed = fflush(stdout) == 0;
+    return !flushed || ferror(stdout);
+}
+
+/* Says on stderr what a command made whose secret did not reach stdout:
+ * the rows by their ids, never the secret, and how to rotate or revoke it.
+ * Always returns 1, the command's exit status. */
+static int secret_lost(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int secret_lost(const char *fmt, ...)
+{
+    int error = errno;
+    va_list ap;
+    fprintf(stderr, "feegate: cannot write to stdout (%s): ", error != 0 ? strerror(error) : "write error");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return 1;
 }
 
 static int is_dir(const char *path)
@@ -128,26 +184,32 @@ static int open_db(const fg_config_t *cfg, fg_db_t **db)
 static int cmd_migrate(const fg_config_t *cfg, int argc, char **argv)
 {
     char dir[PATH_MAX + 16];
-    const char *given = option(argc, argv, 2, "--dir");
+    flag_t flags[] = {{"--dir", NULL}};
     fg_db_t *db = NULL;
     fg_config_t patient = *cfg;
     patient.db_read_timeout_s = MIGRATE_READ_TIMEOUT_S;
+    if (read_flags(argc, argv, 2, flags, 1) != 0)
+        return EXIT_USAGE;
+    const char *given = flags[0].value;
     if (given != NULL)
         snprintf(dir, sizeof(dir), "%s", given);
     else
         schema_dir(dir, sizeof(dir));
     int rc = open_db(&patient, &db);
     if (rc == 0)
-        rc = fg_migrate(db, dir, stdout, stderr) == 0 ? 0 : 1;
+        rc = fg_migrate(db, dir, FG_MIGRATE_LOCK_WAIT_S, stdout, stderr) == 0 ? 0 : 1;
     fg_db_close(db);
     return rc;
 }
 
 static int cmd_merchant_create(const fg_config_t *cfg, int argc, char **argv)
 {
-    const char *name = option(argc, argv, 4, "--name");
+    flag_t flags[] = {{"--name", NULL}};
     char id[FG_ID_CAP], key_id[FG_ID_CAP], key[FG_API_KEY_CAP];
     fg_db_t *db = NULL;
+    if (read_flags(argc, argv, 4, flags, 1) != 0)
+        return EXIT_USAGE;
+    const char *name = flags[0].value;
     if (name == NULL)
         return usage("admin merchant create needs --name NAME");
     int rc = open_db(cfg, &db);
@@ -160,7 +222,12 @@ static int cmd_merchant_create(const fg_config_t *cfg, int argc, char **argv)
             fprintf(stderr, "feegate: cannot create the merchant: %s\n", fg_db_error(db));
             rc = 1;
         } else {
+            errno = 0;
             printf("{\"id\":\"%s\",\"key_id\":\"%s\",\"api_key\":\"%s\"}\n", id, key_id, key);
+            if (stdout_failed())
+                rc = secret_lost("merchant %s was created with key %s, whose secret was not shown; rotate the key: "
+                                 "feegate admin key rotate --id %s",
+                                 id, key_id, key_id);
         }
     }
     explicit_bzero(key, sizeof(key));
@@ -170,9 +237,12 @@ static int cmd_merchant_create(const fg_config_t *cfg, int argc, char **argv)
 
 static int cmd_key_create(const fg_config_t *cfg, int argc, char **argv)
 {
-    const char *scope = option(argc, argv, 4, "--scope");
+    flag_t flags[] = {{"--scope", NULL}};
     char id[FG_ID_CAP], key[FG_API_KEY_CAP];
     fg_db_t *db = NULL;
+    if (read_flags(argc, argv, 4, flags, 1) != 0)
+        return EXIT_USAGE;
+    const char *scope = flags[0].value;
     if (scope == NULL || strcmp(scope, "export") != 0)
         return usage("admin key create needs --scope export (a merchant's key comes with admin merchant create)");
     int rc = open_db(cfg, &db);
@@ -181,17 +251,26 @@ static int cmd_key_create(const fg_config_t *cfg, int argc, char **argv)
             fprintf(stderr, "feegate: cannot create the key: %s\n", fg_db_error(db));
             rc = 1;
         } else {
+            errno = 0;
             printf("{\"id\":\"%s\",\"api_key\":\"%s\"}\n", id, key);
+            if (stdout_failed())
+                rc = secret_lost("export key %s was created but its secret was not shown; revoke it: feegate admin "
+                                 "key revoke --id %s",
+                                 id, id);
         }
     }
+    explicit_bzero(key, sizeof(key));
     fg_db_close(db);
     return rc;
 }
 
 static int cmd_key_revoke(const fg_config_t *cfg, int argc, char **argv)
 {
-    const char *id = option(argc, argv, 4, "--id");
+    flag_t flags[] = {{"--id", NULL}};
     fg_db_t *db = NULL;
+    if (read_flags(argc, argv, 4, flags, 1) != 0)
+        return EXIT_USAGE;
+    const char *id = flags[0].value;
     if (id == NULL)
         return usage("admin key revoke needs --id key_...");
     int rc = open_db(cfg, &db);
@@ -213,9 +292,12 @@ static int cmd_key_revoke(const fg_config_t *cfg, int argc, char **argv)
 
 static int cmd_key_rotate(const fg_config_t *cfg, int argc, char **argv)
 {
-    const char *id = option(argc, argv, 4, "--id");
+    flag_t flags[] = {{"--id", NULL}};
     char new_id[FG_ID_CAP], key[FG_API_KEY_CAP];
     fg_db_t *db = NULL;
+    if (read_flags(argc, argv, 4, flags, 1) != 0)
+        return EXIT_USAGE;
+    const char *id = flags[0].value;
     if (id == NULL)
         return usage("admin key rotate needs --id key_...");
     int rc = open_db(cfg, &db);
@@ -228,7 +310,12 @@ static int cmd_key_rotate(const fg_config_t *cfg, int argc, char **argv)
             fprintf(stderr, "feegate: cannot rotate the key: %s\n", fg_db_error(db));
             rc = 1;
         } else {
+            errno = 0;
             printf("{\"id\":\"%s\",\"api_key\":\"%s\",\"revoked_id\":\"%s\"}\n", new_id, key, id);
+            if (stdout_failed())
+                rc = secret_lost("key %s was created in place of %s (revoked now) but its secret was not shown; "
+                                 "rotate it again: feegate admin key rotate --id %s",
+                                 new_id, id, new_id);
         }
     }
     explicit_bzero(key, sizeof(key));
@@ -236,15 +323,14 @@ static int cmd_key_rotate(const fg_config_t *cfg, int argc, char **argv)
     return rc;
 }
 
-/* `feegate serve`, with the change feed's keys read first: a key that cannot
- * be used stops start-up like any bad setting. */
 /* Names of the form FEEGATE_… that the build, test and deploy scripts set
  * for themselves, not settings. */
 static const char *const SCRIPT_ENV_PREFIXES[] = {"FEEGATE_BIN",  "FEEGATE_TEST_", "FEEGATE_BROWSER_",
                                                   "FEEGATE_FUZZ", "FEEGATE_BENCH", "FEEGATE_SANITIZE"};
 
-/* Each FEEGATE_ variable that names no setting, said once at start-up: a
- * typo (FEEGATE_HTTPS_CERTS) would otherwise leave its setting at its
+/* Each FEEGATE_ variable that names no setting, said once by every command
+ * that reads the configuration: a typo (FEEGATE_HTTPS_CERTS, or
+ * FEEGATE_DB_NAEM before a migrate) would otherwise leave its setting at its
  * default without a word. */
 static void warn_unknown_environment(void)
 {
@@ -270,10 +356,11 @@ static void warn_unknown_environment(void)
     }
 }
 
+/* `feegate serve`, with the change feed's keys read first: a key that cannot
+ * be used stops start-up like any bad setting. */
 static int cmd_serve(const fg_config_t *cfg)
 {
     char err[600];
-    warn_unknown_environment();
     if (cfg->sandbox_secret[0] != '\0') {
         fg_log_t l;
         fg_log_begin(&l, FG_LOG_WARN,
@@ -333,7 +420,14 @@ static int cmd_receipt_verify(const fg_config_t *cfg, int argc, char **argv)
         size_t n;
         while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0 && text.len <= FG_RECEIPT_XML_MAX)
             fg_buf_append(&text, chunk, n);
+        /* a read that failed halfway would leave a truncated receipt, and
+         * its verdict would be about bytes the file does not hold */
+        int failed = ferror(f);
         fclose(f);
+        if (failed) {
+            fprintf(stderr, "feegate: receipt verify: %s: cannot read the file\n", arg);
+            goto Exit;
+        }
         if (text.len > FG_RECEIPT_XML_MAX) {
             fprintf(stderr, "feegate: receipt verify: %s: larger than a receipt (1 MiB)\n", arg);
             goto Exit;
@@ -422,7 +516,8 @@ static int cmd_ledger_check(const fg_config_t *cfg)
 
 static int cmd_statements_import(const fg_config_t *cfg, int argc, char **argv)
 {
-    const char *path = argc >= 4 ? argv[3] : NULL, *name = option(argc, argv, 4, "--format");
+    const char *path = argc >= 4 ? argv[3] : NULL;
+    flag_t flags[] = {{"--format", NULL}};
     fg_stmt_format_t format;
     fg_import_result_t r;
     fg_stmt_error_t err;
@@ -430,6 +525,9 @@ static int cmd_statements_import(const fg_config_t *cfg, int argc, char **argv)
     char head[4096];
     if (path == NULL || path[0] == '-')
         return usage("statements import needs FILE");
+    if (read_flags(argc, argv, 4, flags, 1) != 0)
+        return EXIT_USAGE;
+    const char *name = flags[0].value;
     if (name != NULL && fg_stmt_format_parse(name, strlen(name), &format) != 0)
         return usage("--format must be camt.053, camt.054, mt940, csv or csv-vn");
     FILE *f = fopen(path, "rb");
@@ -497,11 +595,17 @@ static int cmd_statements_match(const fg_config_t *cfg)
 
 static int cmd_settlements_import(const fg_config_t *cfg, int argc, char **argv)
 {
-    const char *path = argc >= 4 ? argv[3] : NULL, *gateway = option(argc, argv, 4, "--gateway");
+    const char *path = argc >= 4 ? argv[3] : NULL;
+    flag_t flags[] = {{"--gateway", NULL}};
     fg_settlement_result_t r;
     fg_stmt_error_t err;
     fg_db_t *db = NULL;
-    if (path == NULL || path[0] == '-' || gateway == NULL)
+    if (path == NULL || path[0] == '-')
+        return usage("settlements import needs FILE and --gateway vnpay|momo");
+    if (read_flags(argc, argv, 4, flags, 1) != 0)
+        return EXIT_USAGE;
+    const char *gateway = flags[0].value;
+    if (gateway == NULL)
         return usage("settlements import needs FILE and --gateway vnpay|momo");
     FILE *f = fopen(path, "rb");
     if (f == NULL) {
@@ -553,9 +657,12 @@ static int cmd_settlements_import(const fg_config_t *cfg, int argc, char **argv)
 
 static int cmd_ledger_rebuild(const fg_config_t *cfg, int argc, char **argv)
 {
-    const char *reason = option(argc, argv, 3, "--reason");
+    flag_t flags[] = {{"--reason", NULL}};
     fg_db_t *db = NULL;
     fg_ledger_rebuild_t r;
+    if (read_flags(argc, argv, 3, flags, 1) != 0)
+        return EXIT_USAGE;
+    const char *reason = flags[0].value;
     if (reason == NULL)
         reason = "feegate ledger rebuild-checkpoints";
     if (strlen(reason) > 200)
@@ -647,21 +754,21 @@ static int dispatch(const fg_config_t *cfg, int argc, char **argv)
 {
     const char *cmd = argv[1];
     if (strcmp(cmd, "serve") == 0)
-        return cmd_serve(cfg);
+        return no_more_arguments(argc, argv, 2) != 0 ? EXIT_USAGE : cmd_serve(cfg);
     if (strcmp(cmd, "ledger") == 0 && argc >= 3 && strcmp(argv[2], "check") == 0)
-        return cmd_ledger_check(cfg);
+        return no_more_arguments(argc, argv, 3) != 0 ? EXIT_USAGE : cmd_ledger_check(cfg);
     if (strcmp(cmd, "ledger") == 0 && argc >= 3 && strcmp(argv[2], "rebuild-checkpoints") == 0)
         return cmd_ledger_rebuild(cfg, argc, argv);
     if (strcmp(cmd, "migrate") == 0)
         return cmd_migrate(cfg, argc, argv);
     if (strcmp(cmd, "reports") == 0 && argc >= 3 && strcmp(argv[2], "rebuild") == 0)
-        return cmd_reports_rebuild(cfg);
+        return no_more_arguments(argc, argv, 3) != 0 ? EXIT_USAGE : cmd_reports_rebuild(cfg);
     if (strcmp(cmd, "statements") == 0 && argc >= 3 && strcmp(argv[2], "import") == 0)
         return cmd_statements_import(cfg, argc, argv);
     if (strcmp(cmd, "receipt") == 0 && argc >= 3 && strcmp(argv[2], "verify") == 0)
         return cmd_receipt_verify(cfg, argc, argv);
     if (strcmp(cmd, "statements") == 0 && argc >= 3 && strcmp(argv[2], "match") == 0)
-        return cmd_statements_match(cfg);
+        return no_more_arguments(argc, argv, 3) != 0 ? EXIT_USAGE : cmd_statements_match(cfg);
     if (strcmp(cmd, "settlements") == 0 && argc >= 3 && strcmp(argv[2], "import") == 0)
         return cmd_settlements_import(cfg, argc, argv);
     if (strcmp(cmd, "admin") == 0 && argc >= 4 && strcmp(argv[2], "merchant") == 0 && strcmp(argv[3], "create") == 0)
@@ -688,24 +795,44 @@ static int dispatch(const fg_config_t *cfg, int argc, char **argv)
     return usage("unknown command");
 }
 
-/* Removes "--config FILE" from argv, wherever it stands. */
-static const char *take_config(int *argc, char **argv)
+/* Removes "--config FILE" or "--config=FILE" from argv, wherever it stands,
+ * into *path (NULL when not given).  0, or EXIT_USAGE after saying what is
+ * wrong: a --config without its file, or two of them, would otherwise leave
+ * the command running on the defaults and the environment alone. */
+static int take_config(int *argc, char **argv, const char **path)
 {
-    for (int i = 1; i + 1 < *argc; i++)
+    *path = NULL;
+    for (int i = 1; i < *argc;) {
+        int words = 0;
+        const char *given = NULL;
         if (strcmp(argv[i], "--config") == 0) {
-            const char *path = argv[i + 1];
-            memmove(&argv[i], &argv[i + 2], (size_t)(*argc - i - 2) * sizeof(char *));
-            *argc -= 2;
-            return path;
+            if (i + 1 >= *argc)
+                return usage("--config needs a FILE");
+            given = argv[i + 1], words = 2;
+        } else if (strncmp(argv[i], "--config=", 9) == 0) {
+            given = argv[i] + 9, words = 1;
+        } else {
+            i++;
+            continue;
         }
-    return NULL;
+        if (given[0] == '\0')
+            return usage("--config needs a FILE");
+        if (*path != NULL)
+            return usage("--config given twice");
+        *path = given;
+        memmove(&argv[i], &argv[i + words], (size_t)(*argc - i - words) * sizeof(char *));
+        *argc -= words;
+    }
+    return 0;
 }
 
 int main(int argc, char **argv)
 {
     fg_config_t cfg;
     char err[512];
-    const char *config_path = take_config(&argc, argv);
+    const char *config_path;
+    if (take_config(&argc, argv, &config_path) != 0)
+        return EXIT_USAGE;
     if (argc < 2)
         return usage(NULL);
     if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
@@ -721,6 +848,7 @@ int main(int argc, char **argv)
         fg_config_free(&cfg);
         return EXIT_USAGE;
     }
+    warn_unknown_environment();
     setvbuf(stdout, NULL, _IOLBF, 0);
     mysql_library_init(0, NULL, NULL);
     /* Before any thread: libcurl's global state, and at most a quarter of the
@@ -733,7 +861,16 @@ int main(int argc, char **argv)
     }
     /* libxml2 and xmlsec1 too, once for the process, before any thread (receipts/sign.c) */
     fg_receipt_xml_init();
+    /* A reader of stdout that went away is a write error the command sees
+     * and reports (a key it made is named on stderr), not a signal that
+     * ends it without a word. */
+    signal(SIGPIPE, SIG_IGN);
     int rc = dispatch(&cfg, argc, argv);
+    /* Output that never arrived must not read as success. */
+    if (rc == 0 && stdout_failed()) {
+        fprintf(stderr, "feegate: cannot write to stdout\n");
+        rc = 1;
+    }
     fg_http_client_cleanup();
     fg_receipt_xml_cleanup();
     mysql_library_end();

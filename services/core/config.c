@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include "core/buf.h"
 #include "core/fee.h"
@@ -244,6 +246,24 @@ static void quote(const char *value, char *out, size_t cap)
     fg_buf_free(&b);
 }
 
+/* quote() of a URL without its "user:password@": a password in the URL
+ * must not reach the log or the terminal with the error about it. */
+static void quote_url(const char *url, char *out, size_t cap)
+{
+    const char *scheme_end = strstr(url, "://");
+    const char *authority = scheme_end != NULL ? scheme_end + 3 : url;
+    size_t authority_len = strcspn(authority, "/?#");
+    const char *host = authority;
+    for (size_t i = 0; i < authority_len; i++)
+        if (authority[i] == '@')
+            host = authority + i + 1; /* the last '@': a password may hold one */
+    fg_buf_t b = FG_BUF_INIT;
+    fg_buf_append(&b, url, (size_t)(authority - url));
+    fg_buf_puts(&b, host);
+    quote(b.data, out, cap);
+    fg_buf_free(&b);
+}
+
 /* ---- value parsers ------------------------------------------------------- */
 
 static bool parse_int64(const char *s, int64_t *out)
@@ -318,7 +338,10 @@ static bool valid_bank_bin(const char *s)
 static int bad_value(const option_t *opt, const char *problem, const char *value, char *detail, size_t cap)
 {
     char quoted[QUOTED_CAP];
-    quote(value, quoted, sizeof(quoted));
+    if (opt->type == TYPE_URL)
+        quote_url(value, quoted, sizeof(quoted));
+    else
+        quote(value, quoted, sizeof(quoted));
     snprintf(detail, cap, "%s: %s: %s", opt->key, problem, quoted);
     return FG_EINVALID;
 }
@@ -846,17 +869,99 @@ int fg_config_quiet_hours(const char *s, int *from_min, int *to_min)
     return 0;
 }
 
+/* A listening address reduced to what decides whether two listeners meet:
+ * the port, the address as IPv6 (an IPv4 one in its ::ffff: form, so both
+ * spellings compare equal) and whether it is a wildcard. */
+typedef struct {
+    uint8_t address[16];
+    int port;
+    bool v6, wildcard;
+} endpoint_t;
+
+static endpoint_t endpoint_of(const struct sockaddr *sa)
+{
+    endpoint_t e = {.port = 0};
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        e.address[10] = e.address[11] = 0xff;
+        memcpy(&e.address[12], &in->sin_addr, 4);
+        e.port = ntohs(in->sin_port);
+        e.wildcard = in->sin_addr.s_addr == htonl(INADDR_ANY);
+    } else {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+        memcpy(e.address, &in6->sin6_addr, 16);
+        e.port = ntohs(in6->sin6_port);
+        e.v6 = !IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr);
+        e.wildcard = IN6_IS_ADDR_UNSPECIFIED(&in6->sin6_addr);
+    }
+    return e;
+}
+
+/* Whether listeners on a and b would receive each other's connections: the
+ * same port and the same address, or a wildcard that covers the other (the
+ * IPv4 one covers IPv4 addresses; the IPv6 one every address, as the
+ * listeners leave IPV6_V6ONLY off). */
+static bool endpoints_meet(const endpoint_t *a, const endpoint_t *b)
+{
+    if (a->port != b->port)
+        return false;
+    return memcmp(a->address, b->address, 16) == 0 || (a->wildcard && (a->v6 || !b->v6)) ||
+           (b->wildcard && (b->v6 || !a->v6));
+}
+
+/* Every address listen resolves to, as the server resolves it; NULL when it
+ * resolves to none (the server says so when it binds). */
+static struct addrinfo *listen_addresses(const char *listen)
+{
+    char host[HOST_NAME_LEN_MAX + 1], service[8];
+    int port;
+    struct addrinfo *list = NULL;
+    if (listen[0] == '\0' || fg_config_split_listen(listen, host, sizeof(host), &port) != 0)
+        return NULL;
+    snprintf(service, sizeof(service), "%d", port);
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
+    return getaddrinfo(host[0] != '\0' ? host : NULL, service, &hints, &list) == 0 ? list : NULL;
+}
+
+static bool listeners_meet(const struct addrinfo *a, const struct addrinfo *b)
+{
+    for (; a != NULL; a = a->ai_next)
+        for (const struct addrinfo *o = b; o != NULL; o = o->ai_next) {
+            endpoint_t x = endpoint_of(a->ai_addr), y = endpoint_of(o->ai_addr);
+            if ((a->ai_family == AF_INET || a->ai_family == AF_INET6) &&
+                (o->ai_family == AF_INET || o->ai_family == AF_INET6) && endpoints_meet(&x, &y))
+                return true;
+        }
+    return false;
+}
+
 /* /metrics on the address of a public listener would share its port
  * (every listener sets SO_REUSEPORT): the kernel would hand some public
- * connections to the metrics listener. */
+ * connections to the metrics listener.  The addresses are compared as the
+ * server binds them, not as written: 127.0.0.1:04791 is 127.0.0.1:4791,
+ * and 0.0.0.0:8080 or :8080 take 127.0.0.1:8080's connections too. */
 static int check_listeners(const fg_config_t *cfg, char *err, size_t err_cap)
 {
-    const char *m = cfg->metrics_listen;
-    if (m[0] != '\0' && (strcmp(m, cfg->http_listen) == 0 || strcmp(m, cfg->https_listen) == 0)) {
-        format_error(err, err_cap, "config: metrics.listen: \"%s\" is a public listener's address too", m);
-        return FG_EINVALID;
+    int rc = 0;
+    struct addrinfo *metrics = listen_addresses(cfg->metrics_listen);
+    const char *const keys[] = {"http.listen", "https.listen"};
+    const char *const publics[] = {cfg->http_listen, cfg->https_listen};
+    for (int i = 0; i < 2 && metrics != NULL && rc == 0; i++) {
+        struct addrinfo *listener = listen_addresses(publics[i]);
+        if (listener != NULL && listeners_meet(metrics, listener)) {
+            char quoted_metrics[QUOTED_CAP], quoted_public[QUOTED_CAP];
+            quote(cfg->metrics_listen, quoted_metrics, sizeof(quoted_metrics));
+            quote(publics[i], quoted_public, sizeof(quoted_public));
+            format_error(err, err_cap, "config: metrics.listen: %s is a public listener's address too (%s %s)",
+                         quoted_metrics, keys[i], quoted_public);
+            rc = FG_EINVALID;
+        }
+        if (listener != NULL)
+            freeaddrinfo(listener);
     }
-    return 0;
+    if (metrics != NULL)
+        freeaddrinfo(metrics);
+    return rc;
 }
 
 /* A db.socket path the socket address cannot hold was passed over for
@@ -893,10 +998,12 @@ static bool cleartext_off_host(const char *url)
 static int check_reminders(const fg_config_t *cfg, char *err, size_t err_cap)
 {
     int a, b;
+    char quoted[QUOTED_CAP];
     const char *u = cfg->smtp_url;
     const char *rest = strncmp(u, "smtp://", 7) == 0 ? u + 7 : strncmp(u, "smtps://", 8) == 0 ? u + 8 : NULL;
     if (u[0] != '\0' && (rest == NULL || *rest == '\0' || *rest == '/' || strpbrk(u, " \t\r\n") != NULL)) {
-        format_error(err, err_cap, "config: smtp.url: expected an smtp:// or smtps:// URL: \"%s\"", u);
+        quote_url(u, quoted, sizeof(quoted));
+        format_error(err, err_cap, "config: smtp.url: expected an smtp:// or smtps:// URL: %s", quoted);
         return FG_EINVALID;
     }
     if (u[0] != '\0' && strchr(cfg->smtp_from, '@') == NULL) {
@@ -904,11 +1011,13 @@ static int check_reminders(const fg_config_t *cfg, char *err, size_t err_cap)
         return FG_EINVALID;
     }
     if (cfg->sms_url[0] != '\0' && !valid_url(cfg->sms_url)) {
-        format_error(err, err_cap, "config: sms.url: expected an http:// or https:// URL: \"%s\"", cfg->sms_url);
+        quote_url(cfg->sms_url, quoted, sizeof(quoted));
+        format_error(err, err_cap, "config: sms.url: expected an http:// or https:// URL: %s", quoted);
         return FG_EINVALID;
     }
     if (cfg->zalo_url[0] != '\0' && !valid_url(cfg->zalo_url)) {
-        format_error(err, err_cap, "config: zalo.url: expected an http:// or https:// URL: \"%s\"", cfg->zalo_url);
+        quote_url(cfg->zalo_url, quoted, sizeof(quoted));
+        format_error(err, err_cap, "config: zalo.url: expected an http:// or https:// URL: %s", quoted);
         return FG_EINVALID;
     }
     if (cleartext_off_host(cfg->sms_url) || cleartext_off_host(cfg->zalo_url)) {
@@ -919,8 +1028,9 @@ static int check_reminders(const fg_config_t *cfg, char *err, size_t err_cap)
         return FG_EINVALID;
     }
     if (fg_config_quiet_hours(cfg->reminders_quiet_hours, &a, &b) != 0) {
-        format_error(err, err_cap, "config: reminders.quiet_hours: expected HH:MM-HH:MM (GMT+7) or nothing: \"%s\"",
-                     cfg->reminders_quiet_hours);
+        quote(cfg->reminders_quiet_hours, quoted, sizeof(quoted));
+        format_error(err, err_cap, "config: reminders.quiet_hours: expected HH:MM-HH:MM (GMT+7) or nothing: %s",
+                     quoted);
         return FG_EINVALID;
     }
     return 0;

@@ -14,9 +14,14 @@
 static const char SQL_CREATE[] =
     "CREATE TABLE IF NOT EXISTS schema_migrations (version INT NOT NULL PRIMARY KEY, name VARCHAR(200) NOT NULL, "
     "checksum CHAR(64) NOT NULL, applied_at BIGINT NOT NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4";
-static const char SQL_LOCK[] = "SELECT GET_LOCK('feegate.migrate', 60)";
+static const char SQL_LOCK[] = "SELECT GET_LOCK('feegate.migrate', ?)";
 static const char SQL_UNLOCK[] = "SELECT RELEASE_LOCK('feegate.migrate')";
 static const char SQL_APPLIED[] = "SELECT checksum FROM schema_migrations WHERE version = ?";
+static const char SQL_VERSIONS[] = "SELECT version, name FROM schema_migrations ORDER BY version";
+
+/* Applied migrations the directory lacks that are named in the refusal; the
+ * rest are counted. */
+#define UNKNOWN_NAMED_MAX 10
 static const char SQL_RECORD[] =
     "INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (?, ?, ?, ?)";
 
@@ -43,24 +48,55 @@ static int parse_name(const char *file, int *version)
     return *version > 0 ? 0 : -1;
 }
 
+/* A file meant as a migration that parse_name does not take ("0036-x.sql",
+ * "36_x.sql", "0036_x.SQL"): passed over, its change would silently be
+ * missing from the schema. */
+static int looks_like_migration(const char *file)
+{
+    size_t len = strlen(file);
+    return isdigit((unsigned char)file[0]) || (len >= 4 && strcasecmp(file + len - 4, ".sql") == 0);
+}
+
 static int list_migrations(const char *dir, migration_t *list, int *count, FILE *err)
 {
     DIR *d = opendir(dir);
     struct dirent *e;
+    int rc = 0;
     if (d == NULL) {
         fprintf(err, "migrate: cannot open %s\n", dir);
         return FG_EIO;
     }
     *count = 0;
-    while ((e = readdir(d)) != NULL && *count < FG_MIGRATIONS_MAX) {
+    while (rc == 0 && (e = readdir(d)) != NULL) {
         int version;
-        if (parse_name(e->d_name, &version) != 0 || strlen(e->d_name) >= sizeof(list[0].name))
+        if (e->d_name[0] == '.')
             continue;
+        if (parse_name(e->d_name, &version) != 0 || strlen(e->d_name) >= sizeof(list[0].name)) {
+            if (looks_like_migration(e->d_name)) {
+                fprintf(err,
+                        "migrate: %s/%s is not named as a migration is (NNNN_name.sql, under %zu bytes); rename or "
+                        "remove it\n",
+                        dir, e->d_name, sizeof(list[0].name));
+                rc = FG_EINVALID;
+            }
+            continue;
+        }
+        if (*count == FG_MIGRATIONS_MAX) {
+            fprintf(err, "migrate: %s holds more than %d migrations\n", dir, FG_MIGRATIONS_MAX);
+            rc = FG_ETOOLONG;
+            continue;
+        }
         list[*count].version = version;
         strcpy(list[*count].name, e->d_name);
         (*count)++;
     }
     closedir(d);
+    if (rc != 0)
+        return rc;
+    if (*count == 0) {
+        fprintf(err, "migrate: no migrations (NNNN_name.sql) in %s: is it the schema directory?\n", dir);
+        return FG_ENOTFOUND;
+    }
     qsort(list, (size_t)*count, sizeof(*list), by_version);
     for (int i = 1; i < *count; i++)
         if (list[i].version == list[i - 1].version) {
@@ -197,42 +233,124 @@ Exit:
     return rc;
 }
 
-static int lock(fg_db_t *db, const char *sql)
+static int has_version(const migration_t *list, int count, int64_t version)
+{
+    for (int i = 0; i < count; i++)
+        if (list[i].version == version)
+            return 1;
+    return 0;
+}
+
+/* A database migrated past the directory (an older checkout, another
+ * deployment's schema/) has tables and triggers this directory knows
+ * nothing of: "up to date" would be a lie.  0, or FG_ESTATE after naming
+ * the applied migrations the directory lacks. */
+static int check_recorded(fg_db_t *db, const char *dir, const migration_t *list, int count, FILE *err)
+{
+    fg_stmt_t s;
+    fg_buf_t name = FG_BUF_INIT, unknown = FG_BUF_INIT;
+    int64_t version = 0;
+    int missing = 0;
+    int rc = fg_stmt_init(&s, db, SQL_VERSIONS);
+    if (rc != 0)
+        goto Exit;
+    fg_stmt_out_int(&s, &version, NULL);
+    fg_stmt_out_text(&s, &name, NULL);
+    if ((rc = fg_stmt_exec(&s)) != 0)
+        goto Exit;
+    while ((rc = fg_stmt_fetch(&s)) == 1) {
+        if (has_version(list, count, version))
+            continue;
+        if (missing++ < UNKNOWN_NAMED_MAX)
+            fg_buf_printf(&unknown, "%s%s", unknown.len > 0 ? ", " : "", name.data != NULL ? name.data : "?");
+    }
+    if (rc < 0)
+        goto Exit;
+    rc = 0;
+    if (missing > 0) {
+        fprintf(err,
+                "migrate: the database has %d applied migration(s) that %s does not hold (%s%s): the directory is "
+                "older than the database; migrate with the schema/ of the release that applied them\n",
+                missing, dir, unknown.data, missing > UNKNOWN_NAMED_MAX ? ", …" : "");
+        rc = FG_ESTATE;
+    }
+Exit:
+    if (rc < 0 && rc != FG_ESTATE)
+        fprintf(err, "migrate: cannot read schema_migrations: %s\n", fg_db_error(db));
+    fg_db_end(db);
+    fg_buf_free(&name);
+    fg_buf_free(&unknown);
+    return rc;
+}
+
+/* GET_LOCK waiting wait_s (0: not at all): 0 when taken, FG_EUNAVAILABLE
+ * when another session holds it still, or a database code. */
+static int lock(fg_db_t *db, int wait_s)
 {
     fg_stmt_t s;
     int64_t got = 0;
     int is_null = 0;
-    int rc = fg_stmt_init(&s, db, sql);
+    int rc = fg_stmt_init(&s, db, SQL_LOCK);
     if (rc != 0)
         return rc;
+    fg_stmt_int(&s, wait_s);
     fg_stmt_out_int(&s, &got, &is_null);
     if ((rc = fg_stmt_exec(&s)) != 0)
         return rc;
     rc = fg_stmt_fetch(&s);
     fg_stmt_done(&s);
-    return rc == 1 && (got == 1 || sql == SQL_UNLOCK) ? 0 : FG_EUNAVAILABLE;
+    if (rc < 0)
+        return rc;
+    return rc == 1 && !is_null && got == 1 ? 0 : FG_EUNAVAILABLE;
 }
 
-int fg_migrate(fg_db_t *db, const char *dir, FILE *out, FILE *err)
+static void unlock(fg_db_t *db)
+{
+    fg_stmt_t s;
+    int64_t released = 0;
+    if (fg_stmt_init(&s, db, SQL_UNLOCK) != 0)
+        return; /* the lock goes with the connection anyway */
+    fg_stmt_out_int(&s, &released, NULL);
+    if (fg_stmt_exec(&s) == 0 && fg_stmt_fetch(&s) >= 0)
+        fg_stmt_done(&s);
+}
+
+/* Takes the migration lock, saying so when another `feegate migrate` holds
+ * it (its ALTER TABLEs may run for a long while). */
+static int take_lock(fg_db_t *db, int wait_s, FILE *err)
+{
+    int rc = lock(db, 0);
+    if (rc == FG_EUNAVAILABLE && wait_s > 0) {
+        fprintf(err, "migrate: another feegate migrate holds the migration lock; waiting up to %d s for it\n", wait_s);
+        fflush(err);
+        rc = lock(db, wait_s);
+    }
+    if (rc == FG_EUNAVAILABLE)
+        fprintf(err,
+                "migrate: another feegate migrate still holds the migration lock after %d s; nothing applied, run "
+                "again once it has finished\n",
+                wait_s);
+    else if (rc != 0)
+        fprintf(err, "migrate: cannot take the migration lock: %s\n", fg_db_error(db));
+    return rc;
+}
+
+int fg_migrate(fg_db_t *db, const char *dir, int lock_wait_s, FILE *out, FILE *err)
 {
     static migration_t list[FG_MIGRATIONS_MAX];
-    int count = 0, applied_before = 1, rc;
+    int count = 0, rc;
     if ((rc = list_migrations(dir, list, &count, err)) != 0)
         return rc;
     if ((rc = fg_db_exec_text(db, SQL_CREATE, strlen(SQL_CREATE))) != 0) {
         fprintf(err, "migrate: %s\n", fg_db_error(db));
         return rc;
     }
-    if ((rc = lock(db, SQL_LOCK)) != 0) {
-        fprintf(err, "migrate: cannot take the migration lock: %s\n", fg_db_error(db));
+    if ((rc = take_lock(db, lock_wait_s, err)) != 0)
         return rc;
-    }
+    rc = check_recorded(db, dir, list, count, err);
     for (int i = 0; i < count && rc == 0; i++)
         rc = apply(db, dir, &list[i], out, err);
-    (void)applied_before;
-    if (lock(db, SQL_UNLOCK) != 0) {
-        /* the lock is released with the connection anyway */
-    }
+    unlock(db);
     fg_db_end(db);
     if (rc == 0)
         fprintf(out, "schema up to date (%d migrations)\n", count);

@@ -913,6 +913,32 @@ static int open_listener(const struct addrinfo *ai, char *err, size_t cap)
     return fd;
 }
 
+/* Every listener sets SO_REUSEPORT, one per loop, and the kernel lets any
+ * other socket with it join the port: a second `feegate serve` on an
+ * address in use (an old binary, a staging config) would start without a
+ * word and take part of the traffic.  A socket bound without SO_REUSEPORT
+ * is refused (EADDRINUSE) while anything listens there, so one is bound and
+ * closed first.  SO_REUSEADDR keeps connections of a previous run in
+ * TIME_WAIT from refusing it.  0, or -1 with err naming the listener. */
+static int probe_address(const char *key, const char *listen, const struct addrinfo *ai, char *err, size_t cap)
+{
+    int fd, on = 1, rc = 0;
+    if ((fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) != 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+        if (errno == EADDRINUSE)
+            snprintf(err, cap,
+                     "%s \"%s\": the address is in use (another feegate serve, or another program, listens "
+                     "there)",
+                     key, listen);
+        else
+            snprintf(err, cap, "%s \"%s\": cannot listen: %s", key, listen, strerror(errno));
+        rc = -1;
+    }
+    if (fd != -1)
+        close(fd);
+    return rc;
+}
+
 /* A new TLS context for a loop's HTTPS listener (SIGHUP): the message holds
  * one reference for the loop. */
 typedef struct {
@@ -1314,6 +1340,11 @@ static int setup(const fg_config_t *cfg, char *err, size_t cap)
         snprintf(err, cap, "http.listen and https.listen are both empty: nothing to serve");
         return -1;
     }
+    const char *const keys[LISTEN_KINDS] = {"http.listen", "https.listen", "metrics.listen"};
+    const char *const listens[LISTEN_KINDS] = {cfg->http_listen, cfg->https_listen, cfg->metrics_listen};
+    for (int k = 0; k < LISTEN_KINDS; k++)
+        if (server.addrs[k] != NULL && probe_address(keys[k], listens[k], server.addrs[k], err, cap) != 0)
+            return -1;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     server.loop_count = cfg->server_threads > 0 ? cfg->server_threads : (int)(cores > 0 ? cores : 1);
     if (server.loop_count > LOOPS_MAX)

@@ -198,12 +198,28 @@ static int cli_set_tx(fg_db_t *db, void *arg)
     return fg_payout_account_set(db, c->merchant, &c->account, "cli", &c->json);
 }
 
-static const char *cli_option(int argc, char **argv, const char *name)
+/* Reads --bin, --account and --name from argv[5..] into c.  0, or -1 after
+ * naming an argument that is unknown, repeated or without its value: a
+ * misspelt flag would otherwise be passed over. */
+static int cli_options(int argc, char **argv, cli_set_t *c)
 {
-    for (int i = 5; i + 1 < argc; i++)
-        if (strcmp(argv[i], name) == 0)
-            return argv[i + 1];
-    return NULL;
+    static const char *const NAMES[] = {"--bin", "--account", "--name"};
+    const char **values[] = {&c->account.bank_bin, &c->account.account_no, &c->account.account_name};
+    for (int i = 5; i < argc; i += 2) {
+        int k = 0;
+        while (k < 3 && strcmp(argv[i], NAMES[k]) != 0)
+            k++;
+        if (k == 3 || *values[k] != NULL || i + 1 >= argc) {
+            fprintf(stderr, "feegate: %s argument \"%.100s\"\n",
+                    k == 3               ? "unknown"
+                    : *values[k] != NULL ? "repeated"
+                                         : "missing value for",
+                    argv[i]);
+            return -1;
+        }
+        *values[k] = argv[i + 1];
+    }
+    return 0;
 }
 
 int fg_payout_cli_set_account(const fg_config_t *cfg, int argc, char **argv)
@@ -212,11 +228,8 @@ int fg_payout_cli_set_account(const fg_config_t *cfg, int argc, char **argv)
     const char *field;
     fg_db_t *db = NULL;
     cli_set_t c = {.merchant = argc > 4 ? argv[4] : NULL, .json = FG_BUF_INIT};
-    c.account.bank_bin = cli_option(argc, argv, "--bin");
-    c.account.account_no = cli_option(argc, argv, "--account");
-    c.account.account_name = cli_option(argc, argv, "--name");
-    if (c.merchant == NULL || c.merchant[0] == '-' || c.account.bank_bin == NULL || c.account.account_no == NULL ||
-        c.account.account_name == NULL) {
+    if (c.merchant == NULL || c.merchant[0] == '-' || cli_options(argc, argv, &c) != 0 || c.account.bank_bin == NULL ||
+        c.account.account_no == NULL || c.account.account_name == NULL) {
         fprintf(stderr, "feegate: admin merchant set-payout-account needs MERCHANT --bin BIN --account NUMBER "
                         "--name NAME\n");
         return 2;

@@ -6,6 +6,7 @@
  */
 #include "staff/staff.h"
 
+#include <errno.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <string.h>
@@ -108,6 +109,17 @@ static int open_db(const fg_config_t *cfg, fg_db_t **db)
     }
     return 0;
 }
+
+/* 1 when something printed has not reached stdout (a full disk, a closed
+ * pipe): the command must not say it succeeded, and a token shown once that
+ * never arrived has to be revoked. */
+static int stdout_failed(void)
+{
+    int flushed = fflush(stdout) == 0;
+    return !flushed || ferror(stdout);
+}
+
+static const char *write_error(void) { return errno != 0 ? strerror(errno) : "write error"; }
 
 /* ---- admin user create ----------------------------------------------------- */
 
@@ -216,9 +228,16 @@ int fg_staff_cli_user_create(const fg_config_t *cfg, int argc, char **argv)
         fprintf(stderr, "feegate: no merchant %s\n", u.merchant);
     else if (err != 0)
         fprintf(stderr, "feegate: cannot create the user: %s\n", fg_db_error(db));
-    else
-        printf("{\"id\":\"%s\"}\n", u.id);
     rc = err == 0 ? 0 : 1;
+    if (err == 0) {
+        errno = 0;
+        printf("{\"id\":\"%s\"}\n", u.id);
+        if (stdout_failed()) {
+            fprintf(stderr, "feegate: cannot write to stdout (%s): staff user %s (%s) was created\n", write_error(),
+                    u.id, u.email);
+            rc = 1;
+        }
+    }
 Exit:
     OPENSSL_cleanse(password, sizeof(password));
     fg_db_close(db);
@@ -234,6 +253,7 @@ typedef struct {
     char email[FG_STAFF_EMAIL_MAX + 1];
     int64_t ttl_ms;
     char token[FG_STAFF_TOKEN_CAP];
+    int64_t row_id; /* staff_tokens.id, as the audit row names it */
 } token_t;
 
 static const char SQL_USER_BY_EMAIL[] = "SELECT id, public_id, disabled_at FROM staff_users WHERE email = ?";
@@ -267,7 +287,7 @@ static int find_user(fg_db_t *db, const char *email, int64_t *id, fg_buf_t *publ
 
 static int token_tx(fg_db_t *db, void *arg)
 {
-    const token_t *t = arg;
+    token_t *t = arg;
     fg_stmt_t s;
     int64_t user_id = 0, now = fg_now_ms();
     fg_buf_t public_id = FG_BUF_INIT, after = FG_BUF_INIT;
@@ -288,7 +308,8 @@ static int token_tx(fg_db_t *db, void *arg)
     /* The audit row names the token by its row id, never by its value. */
     fg_time_format_rfc3339(now + t->ttl_ms, 0, expires, sizeof(expires));
     fg_buf_putc(&after, '{');
-    fg_json_kv_int(&after, 0, "token_id", (int64_t)fg_stmt_insert_id(&s));
+    t->row_id = (int64_t)fg_stmt_insert_id(&s);
+    fg_json_kv_int(&after, 0, "token_id", t->row_id);
     fg_json_kv_str(&after, 1, "user", public_id.data);
     fg_json_kv_str(&after, 1, "email", t->email);
     fg_json_kv_str(&after, 1, "expires_at", expires);
@@ -356,9 +377,18 @@ int fg_staff_cli_token_create(const fg_config_t *cfg, int argc, char **argv)
         fprintf(stderr, "feegate: this staff user is disabled; no token was created\n");
     else if (err != 0)
         fprintf(stderr, "feegate: cannot create the token: %s\n", fg_db_error(db));
-    else
-        printf("{\"token\":\"%s\"}\n", t.token);
     rc = err == 0 ? 0 : 1;
+    if (err == 0) {
+        errno = 0;
+        printf("{\"token\":\"%s\"}\n", t.token);
+        if (stdout_failed()) {
+            fprintf(stderr,
+                    "feegate: cannot write to stdout (%s): token %lld of %s was created but not shown; revoke it: "
+                    "feegate admin token revoke --email %s (revokes every token of the user)\n",
+                    write_error(), (long long)t.row_id, t.email, t.email);
+            rc = 1;
+        }
+    }
 Exit:
     OPENSSL_cleanse(random, sizeof(random));
     OPENSSL_cleanse(t.token, sizeof(t.token));

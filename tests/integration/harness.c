@@ -347,6 +347,66 @@ int fgt_cli_run(const char *const *args, const char *const *extra_env, const cha
     return wait_status(st);
 }
 
+int fgt_cli_run_to(const char *stdout_path, const char *const *args, const char *const *extra_env, const char *input,
+                   char *err, size_t err_cap, int timeout_ms)
+{
+    int in_fds[2], err_fds[2];
+    need(pipe2(in_fds, O_CLOEXEC) == 0 && pipe2(err_fds, O_CLOEXEC) == 0, "pipe: %s", strerror(errno));
+    int out_fd = open(stdout_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    need(out_fd >= 0, "%s: %s", stdout_path, strerror(errno));
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    need(pid >= 0, "fork: %s", strerror(errno));
+    if (pid == 0) {
+        if (dup2(in_fds[0], 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fds[1], 2) < 0)
+            _exit(127);
+        exec_feegate(parent, args, extra_env);
+    }
+    close(in_fds[0]);
+    close(out_fd);
+    close(err_fds[1]);
+    if (input != NULL && write(in_fds[1], input, strlen(input)) != (ssize_t)strlen(input))
+        fail_now("cannot write to the CLI's stdin");
+    close(in_fds[1]);
+    /* stderr is read as it comes, so that a chatty child never blocks on a full pipe */
+    size_t len = 0;
+    long long deadline = now_ms() + timeout_ms;
+    int st = 0, timed_out = 0;
+    if (err != NULL && err_cap > 0)
+        err[0] = '\0';
+    for (;;) {
+        struct pollfd p = {.fd = err_fds[0], .events = POLLIN};
+        long long left = deadline - now_ms();
+        if (left <= 0) {
+            timed_out = 1;
+            kill(pid, SIGKILL);
+            break;
+        }
+        int ready = poll(&p, 1, (int)(left < 100 ? left : 100));
+        if (ready < 0 && errno != EINTR)
+            fail_now("poll: %s", strerror(errno));
+        if (ready <= 0)
+            continue;
+        char chunk[4096];
+        ssize_t got = read(err_fds[0], chunk, sizeof(chunk));
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            break; /* every writer has closed it: the child has exited */
+        size_t keep = err == NULL || len + 1 >= err_cap ? 0 : err_cap - len - 1;
+        keep = keep < (size_t)got ? keep : (size_t)got;
+        if (keep > 0) {
+            memcpy(err + len, chunk, keep);
+            len += keep;
+            err[len] = '\0';
+        }
+    }
+    close(err_fds[0]);
+    while (waitpid(pid, &st, 0) < 0)
+        need(errno == EINTR, "waitpid: %s", strerror(errno));
+    return timed_out ? -2 : wait_status(st);
+}
+
 int fgt_cli(const char *const argv[], const char *input, char *out, size_t cap)
 {
     return fgt_cli_run(argv + 1, NULL, input, out, cap, NULL, 0);

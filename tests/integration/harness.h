@@ -59,6 +59,12 @@ void fgt_merchant_create(const char *name, char *id_out, char *key_out);
 int fgt_cli_run(const char *const *args, const char *const *extra_env, const char *input, char *out, size_t out_cap,
                 char *err, size_t err_cap);
 
+/** fgt_cli_run with stdout going to the file stdout_path ("/dev/full": a
+ *  write that fails) and stderr captured; the command is killed after
+ *  timeout_ms (a `serve` that should have refused to start): then -2. */
+int fgt_cli_run_to(const char *stdout_path, const char *const *args, const char *const *extra_env, const char *input,
+                   char *err, size_t err_cap, int timeout_ms);
+
 /** argv[0] is ignored (the binary is $FEEGATE_BIN); captures stdout only. */
 int fgt_cli(const char *const argv[], const char *input, char *out, size_t cap);
 

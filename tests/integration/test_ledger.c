@@ -2,7 +2,8 @@
  * test_ledger.c - balance checkpoints on the private MariaDB, driven without
  * HTTP: a checkpoint covers exactly the entries it summed, whatever order
  * ids and stamps were handed out in; rebuilds and the 0006 migration repair
- * wrong checkpoints by appending, never by editing.
+ * wrong checkpoints by appending, never by editing.  `feegate migrate`
+ * refuses a schema directory it cannot apply whole.
  */
 #include <check.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 #include "core/text.h"
 #include "db/db.h"
+#include "db/migrate.h"
 #include "db/settle.h"
 #include "harness.h"
 #include "ledger/ledger.h"
@@ -408,6 +410,75 @@ START_TEST(migration_supersedes_wrong_checkpoints)
 }
 END_TEST
 
+/* `feegate migrate --dir dir` on feegate_bench: its exit status, stderr in err. */
+static int migrate_dir(const char *dir, char *err, size_t cap)
+{
+    static const char *const env[] = {"FEEGATE_DB_NAME=feegate_bench", NULL};
+    char out[8192];
+    const char *args[] = {"migrate", "--dir", dir, NULL};
+    return fgt_cli_run(args, env, NULL, out, sizeof(out), err, cap);
+}
+
+/* A migration directory that cannot be applied whole is refused, nothing
+ * applied, where it used to report "schema up to date": one without
+ * migrations (a wrong --dir), one with a file named almost as a migration
+ * (it would be passed over), one older than the database (the database has
+ * tables it knows nothing of).  Another migrate holding the lock is named. */
+START_TEST(migrate_refuses_a_directory_it_cannot_apply_whole)
+{
+    char err[4096], dir[] = "/tmp/feegate-schema-XXXXXX", cmd[1024];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    fgt_db_exec("DROP DATABASE IF EXISTS feegate_bench", NULL);
+    fgt_db_exec("CREATE DATABASE feegate_bench CHARACTER SET utf8mb4 COLLATE utf8mb4_bin", NULL);
+    ck_assert_int_eq(migrate_dir(dir, err, sizeof(err)), 1);
+    ck_assert_msg(strstr(err, "no migrations") != NULL, "%s", err);
+
+    snprintf(cmd, sizeof(cmd), "cp %s/schema/000[1-3]_*.sql %s/ && touch %s/0004-payouts.sql", FEEGATE_SOURCE_DIR, dir,
+             dir);
+    ck_assert_int_eq(system(cmd), 0);
+    ck_assert_int_eq(migrate_dir(dir, err, sizeof(err)), 1);
+    ck_assert_msg(strstr(err, "0004-payouts.sql is not named as a migration is") != NULL, "%s", err);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = ?",
+                                "feegate_bench", NULL),
+                     0);
+
+    snprintf(cmd, sizeof(cmd), "rm %s/0004-payouts.sql && cp %s/schema/000[4-5]_*.sql %s/", dir, FEEGATE_SOURCE_DIR,
+             dir);
+    ck_assert_int_eq(system(cmd), 0);
+    ck_assert_int_eq(migrate_dir(dir, err, sizeof(err)), 0);
+    snprintf(cmd, sizeof(cmd), "rm %s/0004_*.sql %s/0005_*.sql", dir, dir);
+    ck_assert_int_eq(system(cmd), 0);
+    ck_assert_int_eq(migrate_dir(dir, err, sizeof(err)), 1);
+    ck_assert_msg(strstr(err, "2 applied migration(s)") != NULL && strstr(err, "0004_") != NULL &&
+                      strstr(err, "0005_") != NULL,
+                  "%s", err);
+
+    /* another migrate holds the lock: said, not an empty reason */
+    fg_config_t bench;
+    fgt_config_load(&bench);
+    ck_assert_int_eq(fg_config_set(&bench, "db.name", "feegate_bench", NULL, 0), 0);
+    fg_db_t *holder = fgt_db_open(&bench), *db = fgt_db_open(&bench);
+    static const char TAKE[] = "DO GET_LOCK('feegate.migrate', 0)";
+    ck_assert_int_eq(fg_db_exec_text(holder, TAKE, strlen(TAKE)), 0);
+    FILE *out = tmpfile(), *errs = tmpfile();
+    ck_assert_int_eq(fg_migrate(db, dir, 1, out, errs), FG_EUNAVAILABLE);
+    rewind(errs);
+    size_t n = fread(err, 1, sizeof(err) - 1, errs);
+    err[n] = '\0';
+    ck_assert_msg(strstr(err, "another feegate migrate still holds the migration lock after 1 s") != NULL, "%s", err);
+    fclose(out);
+    fclose(errs);
+    fg_db_close(db);
+    fg_db_close(holder);
+    fg_config_free(&bench);
+
+    fgt_db_exec("DROP DATABASE feegate_bench", NULL);
+    fgt_db_exec("CREATE DATABASE feegate_bench CHARACTER SET utf8mb4 COLLATE utf8mb4_bin", NULL);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 /* The payment, refund and order checks, each row against its own postings:
  * one right order and seven wrong rows, and an entry on no account, each
  * named once. */
@@ -515,6 +586,7 @@ static Suite *ledger_suite(void)
     tcase_add_test(tc, rebuild_appends_an_epoch);
     tcase_add_test(tc, checkpoints_are_append_only);
     tcase_add_test(tc, migration_supersedes_wrong_checkpoints);
+    tcase_add_test(tc, migrate_refuses_a_directory_it_cannot_apply_whole);
     tcase_add_test(tc, postings_of_payments_refunds_and_orders_are_checked);
     return s;
 }

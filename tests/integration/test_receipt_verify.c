@@ -153,6 +153,10 @@ START_TEST(cli_verifies_xml_and_payloads)
     ck_assert_int_eq(verify("/nonexistent/receipt.xml", env, out, err), 1);
     ck_assert_ptr_nonnull(strstr(err, "no such file"));
     ck_assert_int_eq(verify("a.b", env, out, err), 1);
+    /* a file whose reading fails (a regular file; reading it at offset 0
+     * is EIO) is said to be unreadable, not judged by what was read */
+    ck_assert_int_eq(verify("/proc/self/mem", env, out, err), 1);
+    ck_assert_msg(strstr(err, "/proc/self/mem: cannot read the file") != NULL, "%s", err);
 
     /* a key file that cannot be used stops the command (exit 2) */
     char bad_env[300];

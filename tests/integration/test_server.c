@@ -5,6 +5,7 @@
  */
 #define _GNU_SOURCE
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 #include "core/buf.h"
 #include "db/db.h"
+#include "banksim_client.h"
 #include "harness.h"
 
 static fgt_server_t srv;
@@ -483,6 +485,130 @@ START_TEST(bad_configuration_is_one_line_and_exit_2)
 }
 END_TEST
 
+/* "FEEGATE_HTTP_LISTEN=127.0.0.1:<free port>" and the same for https and
+ * metrics into env[0..2], env[3] NULL: a `serve` run by a test never
+ * touches the default ports, even one that should not start. */
+static void own_ports(char listens[3][64], const char *env[4])
+{
+    static const char *const NAMES[] = {"FEEGATE_HTTP_LISTEN", "FEEGATE_HTTPS_LISTEN", "FEEGATE_METRICS_LISTEN"};
+    int ports[3];
+    for (int i = 0; i < 3; i++) {
+        int clash;
+        do {
+            ports[i] = fgt_free_port();
+            clash = 0;
+            for (int k = 0; k < i; k++)
+                clash |= ports[k] == ports[i];
+        } while (clash);
+        snprintf(listens[i], 64, "%s=127.0.0.1:%d", NAMES[i], ports[i]);
+        env[i] = listens[i];
+    }
+    env[3] = NULL;
+}
+
+/* Every listener sets SO_REUSEPORT: a second server on an address a running
+ * one listens on (an old binary, a staging config) would join its port and
+ * take part of its traffic.  It refuses to start, naming the listener, and
+ * the first serves on. */
+START_TEST(a_second_server_on_an_address_in_use_does_not_start)
+{
+    static const char *const HOSTS[] = {"127.0.0.1", "0.0.0.0"};
+    char err[4096], listens[3][64];
+    const char *args[] = {"serve", NULL}, *env[4];
+    for (size_t i = 0; i < sizeof(HOSTS) / sizeof(HOSTS[0]); i++) {
+        own_ports(listens, env);
+        snprintf(listens[0], sizeof(listens[0]), "FEEGATE_HTTP_LISTEN=%s:%d", HOSTS[i], srv.http_port);
+        int status = fgt_cli_run_to("/dev/null", args, env, NULL, err, sizeof(err), 20000);
+        ck_assert_msg(status == 1, "%s: exit status %d (-2: still serving), wanted 1; stderr: %s", listens[0], status,
+                      err);
+        ck_assert_msg(strstr(err, "http.listen") != NULL && strstr(err, "in use") != NULL, "%s", err);
+    }
+    own_ports(listens, env);
+    snprintf(listens[2], sizeof(listens[2]), "FEEGATE_METRICS_LISTEN=127.0.0.1:%d", srv.metrics_port);
+    ck_assert_int_eq(fgt_cli_run_to("/dev/null", args, env, NULL, err, sizeof(err), 20000), 1);
+    ck_assert_msg(strstr(err, "metrics.listen") != NULL && strstr(err, "in use") != NULL, "%s", err);
+    fgt_response_t r = fgt_request(&srv, FGT_HTTP1, "GET", "/healthz", NULL, NULL, 0);
+    fgt_expect(r, 200, NULL);
+    fgt_response_free(&r);
+}
+END_TEST
+
+/* A usage error: exit 2, a line naming what is wrong, nothing on stdout.
+ * Killed after 20 s: a `serve` that took no notice would run on. */
+static void usage_error(const char *const *args, const char *const *env, const char *why)
+{
+    static char err[8192];
+    char out_path[64];
+    struct stat st;
+    snprintf(out_path, sizeof(out_path), "/tmp/feegate-usage-%d.out", (int)getpid());
+    int status = fgt_cli_run_to(out_path, args, env, NULL, err, sizeof(err), 20000);
+    ck_assert_msg(status == 2, "%s %s: exit status %d (-2: still running), wanted 2; stderr: %s", args[0],
+                  args[1] ? args[1] : "", status, err);
+    ck_assert_msg(strstr(err, why) != NULL, "%s %s: stderr lacks \"%s\": %s", args[0], args[1] ? args[1] : "", why,
+                  err);
+    ck_assert_int_eq(stat(out_path, &st), 0);
+    ck_assert_msg(st.st_size == 0, "%s %s: stdout not empty", args[0], args[1] ? args[1] : "");
+    unlink(out_path);
+}
+
+/* An option the command does not know, a word left over, a flag given
+ * twice or without its value, a --config without its file: each stops the
+ * command before it does anything, where it used to run without them (on
+ * the defaults, for a --config). */
+START_TEST(arguments_are_checked_before_anything_runs)
+{
+    char listens[3][64], path[] = "/tmp/feegate-config-XXXXXX", config_arg[64];
+    const char *env[4];
+    own_ports(listens, env);
+    const char *serve_extra[] = {"serve", "--bogus", NULL};
+    usage_error(serve_extra, env, "unknown argument \"--bogus\"");
+    const char *serve_word[] = {"serve", "now", NULL};
+    usage_error(serve_word, env, "unknown argument \"now\"");
+    const char *dangling[] = {"admin", "key", "revoke", "--id", "key_none", "--config", NULL};
+    usage_error(dangling, NULL, "--config needs a FILE");
+    /* --config=FILE is read as --config FILE is */
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, "[http]\nlisten = nowhere\n", 25), 25);
+    close(fd);
+    snprintf(config_arg, sizeof(config_arg), "--config=%s", path);
+    const char *with_equals[] = {config_arg, "serve", NULL};
+    usage_error(with_equals, env, "http.listen: expected host:port");
+    const char *twice[] = {"--config", path, "ledger", "check", config_arg, NULL};
+    usage_error(twice, NULL, "--config given twice");
+    unlink(path);
+    const char *migrate[] = {"migrate", "--dri", "/nonexistent", NULL};
+    usage_error(migrate, NULL, "unknown argument \"--dri\"");
+    const char *check[] = {"ledger", "check", "everything", NULL};
+    usage_error(check, NULL, "unknown argument \"everything\"");
+    const char *name = fgt_unique("Trường gõ nhầm");
+    const char *misspelt[] = {"admin", "merchant", "create", "--name", name, "--nmae", "x", NULL};
+    usage_error(misspelt, NULL, "unknown argument \"--nmae\"");
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM merchants WHERE name = ?", name, NULL), 0);
+    const char *repeated[] = {"admin", "key", "rotate", "--id", "key_a", "--id", "key_b", NULL};
+    usage_error(repeated, NULL, "--id given twice");
+    const char *no_value[] = {"statements", "import", "/nonexistent/statement.xml", "--format", NULL};
+    usage_error(no_value, NULL, "--format needs a value");
+    const char *payout[] = {"admin",    "merchant", "set-payout-account", "mer_none", "--bin", "970436", "--account",
+                            "12345678", "--name",   "TRUONG A",           "--bnk",    "1",     NULL};
+    usage_error(payout, NULL, "unknown argument \"--bnk\"");
+}
+END_TEST
+
+/* A misspelt FEEGATE_ variable leaves its setting at the default: every
+ * command that reads the configuration says so, not only serve. */
+START_TEST(every_command_warns_of_unknown_environment_variables)
+{
+    char out[1024], err[4096];
+    const char *args[] = {"admin", "key", "revoke", "--id", "key_none", NULL};
+    const char *env[] = {"FEEGATE_DB_NAEM=feegate_elsewhere", NULL};
+    ck_assert_int_eq(fgt_cli_run(args, env, NULL, out, sizeof(out), err, sizeof(err)), 1);
+    ck_assert_msg(strstr(err, "an environment variable names no setting and is ignored") != NULL, "%s", err);
+    ck_assert_msg(strstr(err, "FEEGATE_DB_NAEM") != NULL, "%s", err);
+    ck_assert_msg(strstr(err, "no key key_none") != NULL, "%s", err);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("server");
@@ -496,11 +622,14 @@ int main(void)
     tcase_add_loop_test(tc, sigterm_lets_a_body_still_arriving_finish, 0, FGT_PROTOS);
     tcase_add_test(tc, sigterm_with_idle_connections_exits_0);
     tcase_add_test(tc, sigterm_waits_for_the_job_of_a_client_gone);
+    tcase_add_test(tc, a_second_server_on_an_address_in_use_does_not_start);
     /* its own server on a database socket that comes and goes; no other
      * server may connect meanwhile (its connections are told apart by id) */
     tc = fgt_tcase(s, "readiness", merchant_setup, NULL);
     tcase_add_test(tc, readiness_follows_the_database);
     tc = fgt_tcase(s, "configuration", NULL, NULL);
     tcase_add_test(tc, bad_configuration_is_one_line_and_exit_2);
+    tcase_add_test(tc, arguments_are_checked_before_anything_runs);
+    tcase_add_test(tc, every_command_warns_of_unknown_environment_variables);
     return fgt_run(s);
 }

@@ -262,6 +262,71 @@ START_TEST(the_cli_rotates_a_key)
 }
 END_TEST
 
+/* The id after "marker" in text (up to a character no id holds), or "". */
+static void id_after(const char *text, const char *marker, char *out, size_t cap)
+{
+    const char *at = strstr(text, marker);
+    if (at == NULL) {
+        out[0] = '\0';
+        return;
+    }
+    at += strlen(marker);
+    snprintf(out, cap, "%.*s", (int)strspn(at, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_"), at);
+}
+
+/* A command that shows a secret once and cannot write it (stdout on a full
+ * disk) exits 1 and names on stderr what it made, never the secret: the key
+ * or token is then rotated or revoked, not left working unseen. */
+START_TEST(a_secret_that_cannot_be_written_is_named_for_revoking)
+{
+    char err[2048], key_id[FGT_ID_CAP], other_id[FGT_ID_CAP], email[128];
+    const char *create[] = {"admin", "merchant", "create", "--name", fgt_unique("Trường đĩa đầy"), NULL};
+    ck_assert_int_eq(fgt_cli_run_to("/dev/full", create, NULL, NULL, err, sizeof(err), 60000), 1);
+    ck_assert_msg(strstr(err, "feegate: cannot write to stdout") == err, "%s", err);
+    ck_assert_msg(strstr(err, "fg_live_") == NULL, "the secret is on stderr: %s", err);
+    id_after(err, "with key ", key_id, sizeof(key_id));
+    ck_assert_msg(strncmp(key_id, "key_", 4) == 0, "no key id: %s", err);
+    ck_assert_msg(strstr(err, "feegate admin key rotate --id ") != NULL, "%s", err);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM api_keys WHERE public_id = ? AND revoked_at IS NULL", key_id,
+                                NULL),
+                     1);
+    /* the rotation it advises, its own output lost too: the new key is named */
+    const char *rotate[] = {"admin", "key", "rotate", "--id", key_id, NULL};
+    ck_assert_int_eq(fgt_cli_run_to("/dev/full", rotate, NULL, NULL, err, sizeof(err), 60000), 1);
+    ck_assert_msg(strstr(err, "fg_live_") == NULL, "the secret is on stderr: %s", err);
+    id_after(err, ": key ", other_id, sizeof(other_id));
+    ck_assert_msg(strncmp(other_id, "key_", 4) == 0 && strcmp(other_id, key_id) != 0, "no new key id: %s", err);
+    ck_assert_msg(strstr(err, key_id) != NULL, "%s", err);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM api_keys WHERE public_id = ? AND revoked_at IS NULL", other_id,
+                                NULL),
+                     1);
+    const char *export_key[] = {"admin", "key", "create", "--scope", "export", NULL};
+    ck_assert_int_eq(fgt_cli_run_to("/dev/full", export_key, NULL, NULL, err, sizeof(err), 60000), 1);
+    ck_assert_msg(strstr(err, "fg_live_") == NULL, "the secret is on stderr: %s", err);
+    id_after(err, "export key ", other_id, sizeof(other_id));
+    ck_assert_msg(strncmp(other_id, "key_", 4) == 0, "no key id: %s", err);
+    ck_assert_msg(strstr(err, "feegate admin key revoke --id ") != NULL, "%s", err);
+    /* a staff user, then a token for it */
+    snprintf(email, sizeof(email), "full@%s.gov.vn", fgt_unique("disk"));
+    const char *user[] = {"admin", "user", "create", "--email", email, "--role", "finance", NULL};
+    ck_assert_int_eq(fgt_cli_run_to("/dev/full", user, NULL, "correct horse battery staple\n", err, sizeof(err), 60000),
+                     1);
+    ck_assert_msg(strstr(err, "usr_") != NULL && strstr(err, email) != NULL, "%s", err);
+    const char *token[] = {"admin", "token", "create", "--email", email, NULL};
+    ck_assert_int_eq(fgt_cli_run_to("/dev/full", token, NULL, NULL, err, sizeof(err), 60000), 1);
+    ck_assert_msg(strstr(err, "fg_staff_") == NULL, "the secret is on stderr: %s", err);
+    ck_assert_msg(strstr(err, "feegate admin token revoke --email ") != NULL, "%s", err);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM staff_tokens t JOIN staff_users u ON u.id = t.user_id WHERE "
+                                "u.email = ? AND t.revoked_at IS NULL",
+                                email, NULL),
+                     1);
+    /* a command that prints no secret fails the same way when its output is lost */
+    const char *revoke[] = {"admin", "token", "revoke", "--email", email, NULL};
+    ck_assert_int_eq(fgt_cli_run_to("/dev/full", revoke, NULL, NULL, err, sizeof(err), 60000), 1);
+    ck_assert_msg(strstr(err, "cannot write to stdout") != NULL, "%s", err);
+}
+END_TEST
+
 /* A staff bearer token's answer on a staff route. */
 static long token_status(const char *token)
 {
@@ -585,6 +650,7 @@ int main(void)
     tcase_add_test(tc, an_admin_creates_a_merchant_whose_key_is_shown_once_and_works);
     tcase_add_test(tc, a_new_key_rotation_and_revocation);
     tcase_add_test(tc, the_cli_rotates_a_key);
+    tcase_add_test(tc, a_secret_that_cannot_be_written_is_named_for_revoking);
     tcase_add_test(tc, the_cli_disables_a_staff_member_and_revokes_tokens);
     tcase_add_test(tc, only_an_admin_posts_and_every_post_needs_its_token);
     tcase_add_test(tc, an_accountant_sees_its_own_merchant_only);

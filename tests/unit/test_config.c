@@ -22,6 +22,7 @@ static const char *const env_names[] = {
     "FEEGATE_SERVER_THREADS",
     "FEEGATE_HTTP_LISTEN",
     "FEEGATE_HTTPS_LISTEN",
+    "FEEGATE_METRICS_LISTEN",
     "FEEGATE_HTTPS_CERT",
     "FEEGATE_HTTPS_KEY",
     "FEEGATE_PUBLIC_BASE_URL",
@@ -475,15 +476,76 @@ START_TEST(reminder_channels)
         {"FEEGATE_REMINDERS_QUIET_HOURS", "21:00-7:00", "reminders.quiet_hours: expected HH:MM-HH:MM"},
         /* /metrics on a public listener's address would share its port */
         {"FEEGATE_METRICS_LISTEN", "127.0.0.1:8080", "metrics.listen: \"127.0.0.1:8080\" is a public listener's"},
+        /* the URL's password is left out of the line, its newline escaped */
+        {"FEEGATE_SMTP_URL", "smtp://thu:s3cret@relay\n.example.vn:587",
+         "smtp.url: expected an smtp:// or smtps:// URL: \"smtp://relay\\x0a.example.vn:587\""},
+        {"FEEGATE_SMTP_URL", "https://thu:s3cret@relay.example.vn", "URL: \"https://relay.example.vn\""},
+        {"FEEGATE_SMTP_URL", "thu:s3cret@relay.example.vn", "URL: \"relay.example.vn\""},
+        {"FEEGATE_SMS_URL", "ftp://key:s3cret@rest.esms.vn/x",
+         "sms.url: expected an http:// or https:// URL: \"ftp://rest.esms.vn/x\""},
+        {"FEEGATE_VNPAY_API_URL", "https://tmn:s3cret@vnpay .vn/",
+         "vnpay.api_url: expected an http:// or https:// URL: \"https://vnpay .vn/\""},
+        {"FEEGATE_REMINDERS_QUIET_HOURS", "21:00-07:00\nx",
+         "quiet_hours: expected HH:MM-HH:MM (GMT+7) or nothing: \"21:00-07:00\\x0ax\""},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         setenv(bad[i].name, bad[i].value, 1);
         ck_assert_int_eq(fg_config_load(&c, path, err, sizeof(err)), FG_EINVALID);
         expect_error(err, bad[i].message);
+        ck_assert_msg(strstr(err, "s3cret") == NULL, "a password in \"%s\"", err);
         fg_config_free(&c);
         unsetenv(bad[i].name);
     }
     unlink(path);
+}
+END_TEST
+
+/* metrics.listen meets a public listener when the kernel would hand it
+ * some of its connections: the same port and the same address however
+ * written, or a wildcard that covers the other.  Refused; different
+ * addresses on one port are not. */
+START_TEST(metrics_listener_apart_from_the_public_ones)
+{
+    static const struct {
+        const char *http, *https, *metrics;
+        int meets;
+    } cases[] = {
+        {"127.0.0.1:4791", "", "127.0.0.1:04791", 1},
+        {":8080", "", "0.0.0.0:8080", 1},
+        {"0.0.0.0:8080", "", ":8080", 1},
+        {"127.0.0.1:8080", "", "0.0.0.0:8080", 1},
+        {"0.0.0.0:8080", "", "127.0.0.1:8080", 1},
+        {"127.0.0.1:8080", "", "localhost:8080", 1},
+        {"", "127.0.0.1:8443", "[::]:8443", 1},
+        {"", "[::]:8443", "127.0.0.1:8443", 1},
+        {"[::1]:8080", "", "[0:0:0:0:0:0:0:1]:8080", 1},
+        {"127.0.0.1:8080", "127.0.0.1:8443", "127.0.0.2:8080", 0},
+        {"127.0.0.1:8080", "127.0.0.1:8443", "[::1]:8080", 0},
+        {"0.0.0.0:8080", "", "[::1]:8080", 0},
+        {"127.0.0.1:8080", "127.0.0.1:8443", "127.0.0.1:9464", 0},
+        {"127.0.0.1:8080", "", "", 0},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        fg_config_t c;
+        char err[ERR_CAP] = "";
+        setenv("FEEGATE_HTTP_LISTEN", cases[i].http, 1);
+        setenv("FEEGATE_HTTPS_LISTEN", cases[i].https, 1);
+        setenv("FEEGATE_METRICS_LISTEN", cases[i].metrics, 1);
+        int rc = fg_config_load(&c, NULL, err, sizeof(err));
+        if (cases[i].meets) {
+            ck_assert_msg(rc == FG_EINVALID, "metrics %s with http %s, https %s: loaded", cases[i].metrics,
+                          cases[i].http, cases[i].https);
+            expect_error(err, "metrics.listen: ");
+            expect_error(err, "is a public listener's address too");
+        } else {
+            ck_assert_msg(rc == 0, "metrics %s with http %s, https %s: %s", cases[i].metrics, cases[i].http,
+                          cases[i].https, err);
+        }
+        fg_config_free(&c);
+    }
+    unsetenv("FEEGATE_HTTP_LISTEN");
+    unsetenv("FEEGATE_HTTPS_LISTEN");
+    unsetenv("FEEGATE_METRICS_LISTEN");
 }
 END_TEST
 
@@ -730,6 +792,7 @@ static Suite *config_suite(void)
     tcase_add_test(tc, load_missing_file);
     tcase_add_test(tc, fee_schedules);
     tcase_add_test(tc, reminder_channels);
+    tcase_add_test(tc, metrics_listener_apart_from_the_public_ones);
     tcase_add_test(tc, load_file_with_nul_byte);
     tcase_add_test(tc, env_overrides_file);
     tcase_add_test(tc, env_values_are_not_trimmed_or_unquoted);
