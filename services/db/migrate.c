@@ -1,5 +1,11 @@
 /*
  * migrate.c - numbered schema migrations with checksums.
+ *
+ * A migration is applied statement by statement, each counted as it
+ * commits (schema_migration_progress): one that fails part-way leaves its
+ * earlier statements applied (MariaDB commits a change of the schema on its
+ * own, there is no undoing it), and the next run goes on from the one that
+ * failed instead of failing on the first for ever ("Duplicate column").
  */
 #include "db/migrate.h"
 
@@ -14,6 +20,19 @@
 static const char SQL_CREATE[] =
     "CREATE TABLE IF NOT EXISTS schema_migrations (version INT NOT NULL PRIMARY KEY, name VARCHAR(200) NOT NULL, "
     "checksum CHAR(64) NOT NULL, applied_at BIGINT NOT NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4";
+/* How far a migration that failed part-way got: MariaDB commits each DDL
+ * statement on its own, so a migration cannot be undone as a whole; its
+ * statements applied are counted instead (with the SHA-256 of their text),
+ * and the next run goes on after them. */
+static const char SQL_CREATE_PROGRESS[] =
+    "CREATE TABLE IF NOT EXISTS schema_migration_progress (version INT NOT NULL PRIMARY KEY, statements INT NOT NULL, "
+    "prefix_sha256 CHAR(64) NOT NULL, updated_at BIGINT NOT NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4";
+static const char SQL_PROGRESS[] = "SELECT statements, prefix_sha256 FROM schema_migration_progress WHERE version = ?";
+static const char SQL_PROGRESS_SET[] =
+    "INSERT INTO schema_migration_progress (version, statements, prefix_sha256, updated_at) VALUES (?, ?, ?, ?) "
+    "ON DUPLICATE KEY UPDATE statements = VALUES(statements), prefix_sha256 = VALUES(prefix_sha256), "
+    "updated_at = VALUES(updated_at)";
+static const char SQL_PROGRESS_DONE[] = "DELETE FROM schema_migration_progress WHERE version = ?";
 static const char SQL_LOCK[] = "SELECT GET_LOCK('feegate.migrate', ?)";
 static const char SQL_UNLOCK[] = "SELECT RELEASE_LOCK('feegate.migrate')";
 static const char SQL_APPLIED[] = "SELECT checksum FROM schema_migrations WHERE version = ?";
@@ -167,7 +186,90 @@ int fg_sql_split(const char *sql, size_t len, int (*fn)(const char *stmt, size_t
     return rc;
 }
 
-static int exec_one(const char *stmt, size_t len, void *arg) { return fg_db_exec_text(arg, stmt, len); }
+/* One migration's run through its statements: those a run before applied
+ * (done, their text's SHA-256 recorded) are passed over once their text is
+ * seen to be the same; each one after is executed and counted in the same
+ * COMMIT as what it wrote. */
+typedef struct {
+    fg_db_t *db;
+    const migration_t *m;
+    FILE *err;
+    int done;                             /* statements applied before this run */
+    char done_sha[2 * FG_SHA256_LEN + 1]; /* of their text */
+    int at;                               /* the statement being read, from 1 */
+    fg_buf_t prefix;                      /* the text of statements 1..at, each ending in NUL */
+    int failed_at;                        /* the statement that failed, or 0 */
+} run_t;
+
+static void prefix_sha(const fg_buf_t *prefix, char out[2 * FG_SHA256_LEN + 1])
+{
+    uint8_t hash[FG_SHA256_LEN];
+    fg_sha256(prefix->data != NULL ? prefix->data : "", prefix->len, hash);
+    fg_hex_encode(hash, sizeof(hash), out);
+}
+
+static int exec_one(const char *stmt, size_t len, void *arg)
+{
+    run_t *r = arg;
+    char sha[2 * FG_SHA256_LEN + 1];
+    fg_stmt_t s;
+    r->at++;
+    fg_buf_append(&r->prefix, stmt, len);
+    fg_buf_putc(&r->prefix, '\0');
+    if (r->at <= r->done) {
+        if (r->at < r->done)
+            return 0;
+        prefix_sha(&r->prefix, sha);
+        if (strcmp(sha, r->done_sha) == 0)
+            return 0;
+        fprintf(r->err,
+                "migrate: %s was stopped after its statement %d by an earlier run, and its statements 1..%d now "
+                "read otherwise: correct the database by hand to what the file says, then delete its row from "
+                "schema_migration_progress\n",
+                r->m->name, r->done, r->done);
+        return FG_ECHECKSUM;
+    }
+    int rc = fg_db_exec_text(r->db, stmt, len);
+    if (rc != 0) {
+        r->failed_at = r->at;
+        return rc;
+    }
+    prefix_sha(&r->prefix, sha);
+    if ((rc = fg_stmt_init(&s, r->db, SQL_PROGRESS_SET)) != 0)
+        return rc;
+    fg_stmt_int(&s, r->m->version);
+    fg_stmt_int(&s, r->at);
+    fg_stmt_cstr(&s, sha);
+    fg_stmt_int(&s, fg_now_ms());
+    if ((rc = fg_stmt_exec(&s)) != 0)
+        return rc;
+    return fg_db_commit(r->db);
+}
+
+/* The statements of m a run before applied (0 when none), in r. */
+static int read_progress(run_t *r)
+{
+    fg_stmt_t s;
+    fg_buf_t sha = FG_BUF_INIT;
+    int64_t done = 0;
+    int rc = fg_stmt_init(&s, r->db, SQL_PROGRESS);
+    if (rc != 0)
+        return rc;
+    fg_stmt_int(&s, r->m->version);
+    fg_stmt_out_int(&s, &done, NULL);
+    fg_stmt_out_text(&s, &sha, NULL);
+    if ((rc = fg_stmt_exec(&s)) == 0) {
+        rc = fg_stmt_fetch(&s);
+        fg_stmt_done(&s);
+    }
+    if (rc == 1) {
+        r->done = done > 0 && done < INT32_MAX ? (int)done : 0;
+        snprintf(r->done_sha, sizeof(r->done_sha), "%s", sha.data != NULL ? sha.data : "");
+        rc = 0;
+    }
+    fg_buf_free(&sha);
+    return rc;
+}
 
 /* Returns 1 when applied with a matching checksum, 0 when not applied. */
 static int check_applied(fg_db_t *db, const migration_t *m, const char *checksum, FILE *err)
@@ -214,8 +316,29 @@ static int apply(fg_db_t *db, const char *dir, const migration_t *m, FILE *out, 
     }
     if (rc != 0)
         goto Exit;
-    if ((rc = fg_sql_split(sql.data != NULL ? sql.data : "", sql.len, exec_one, db)) != 0) {
-        fprintf(err, "migrate: %s failed: %s\n", m->name, fg_db_error(db));
+    run_t r = {db, m, err, 0, "", 0, FG_BUF_INIT, 0};
+    if ((rc = read_progress(&r)) != 0) {
+        fprintf(err, "migrate: %s\n", fg_db_error(db));
+        goto Exit;
+    }
+    if (r.done > 0)
+        fprintf(out, "%s: its statements 1..%d were applied by an earlier run; going on after them\n", m->name, r.done);
+    rc = fg_sql_split(sql.data != NULL ? sql.data : "", sql.len, exec_one, &r);
+    fg_buf_free(&r.prefix);
+    if (rc == 0 && r.at < r.done) {
+        fprintf(err, "migrate: %s has %d statements, and an earlier run applied %d of it\n", m->name, r.at, r.done);
+        rc = FG_ECHECKSUM;
+    }
+    if (rc != 0) {
+        if (r.failed_at > 0)
+            fprintf(err,
+                    "migrate: %s failed at its statement %d: %s\n"
+                    "migrate: its statements before %d are applied (MariaDB commits each change of the schema on "
+                    "its own) and recorded; correct the cause and run feegate migrate again: it goes on from "
+                    "statement %d\n",
+                    m->name, r.failed_at, fg_db_error(db), r.failed_at, r.failed_at);
+        else if (rc != FG_ECHECKSUM)
+            fprintf(err, "migrate: %s failed: %s\n", m->name, fg_db_error(db));
         goto Exit;
     }
     if ((rc = fg_stmt_init(&s, db, SQL_RECORD)) != 0)
@@ -224,6 +347,9 @@ static int apply(fg_db_t *db, const char *dir, const migration_t *m, FILE *out, 
     fg_stmt_cstr(&s, m->name);
     fg_stmt_cstr(&s, checksum);
     fg_stmt_int(&s, fg_now_ms());
+    if ((rc = fg_stmt_exec(&s)) != 0 || (rc = fg_stmt_init(&s, db, SQL_PROGRESS_DONE)) != 0)
+        goto Exit;
+    fg_stmt_int(&s, m->version);
     if ((rc = fg_stmt_exec(&s)) != 0 || (rc = fg_db_commit(db)) != 0)
         goto Exit;
     fprintf(out, "applied %s\n", m->name);
@@ -341,7 +467,8 @@ int fg_migrate(fg_db_t *db, const char *dir, int lock_wait_s, FILE *out, FILE *e
     int count = 0, rc;
     if ((rc = list_migrations(dir, list, &count, err)) != 0)
         return rc;
-    if ((rc = fg_db_exec_text(db, SQL_CREATE, strlen(SQL_CREATE))) != 0) {
+    if ((rc = fg_db_exec_text(db, SQL_CREATE, strlen(SQL_CREATE))) != 0 ||
+        (rc = fg_db_exec_text(db, SQL_CREATE_PROGRESS, strlen(SQL_CREATE_PROGRESS))) != 0) {
         fprintf(err, "migrate: %s\n", fg_db_error(db));
         return rc;
     }

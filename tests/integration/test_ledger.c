@@ -419,6 +419,84 @@ static int migrate_dir(const char *dir, char *err, size_t cap)
     return fgt_cli_run(args, env, NULL, out, sizeof(out), err, cap);
 }
 
+/* A migration that fails part-way (MariaDB has committed its earlier DDL
+ * statements) is gone on with from the statement that failed once the cause
+ * is corrected: run again from the start it failed on its first statement
+ * for ever ("Duplicate column"), the schema half changed. */
+START_TEST(a_migration_that_failed_part_way_goes_on_from_where_it_stopped)
+{
+    char err[4096], dir[] = "/tmp/feegate-schema-XXXXXX", cmd[1024], path[128];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    fgt_db_exec("DROP DATABASE IF EXISTS feegate_bench", NULL);
+    fgt_db_exec("CREATE DATABASE feegate_bench CHARACTER SET utf8mb4 COLLATE utf8mb4_bin", NULL);
+    snprintf(cmd, sizeof(cmd), "cp %s/schema/000[1-2]_*.sql %s/", FEEGATE_SOURCE_DIR, dir);
+    ck_assert_int_eq(system(cmd), 0);
+    snprintf(path, sizeof(path), "%s/0003_two_steps.sql", dir);
+    static const char BROKEN[] = "CREATE TABLE step_one (id INT PRIMARY KEY);\n"
+                                 "ALTER TABLE step_one ADD COLUMN note VARCHAR(10);\n"
+                                 "ALTER TABLE step_one ADD COLUMN oops NO_SUCH_TYPE;\n"
+                                 "CREATE TABLE step_two (id INT PRIMARY KEY);\n";
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(BROKEN, f);
+    fclose(f);
+    ck_assert_int_eq(migrate_dir(dir, err, sizeof(err)), 1);
+    ck_assert_msg(strstr(err, "0003_two_steps.sql failed at its statement 3") != NULL &&
+                      strstr(err, "goes on from statement 3") != NULL,
+                  "%s", err);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = "
+                                "'feegate_bench' AND table_name = 'step_one' AND column_name = ?",
+                                "note", NULL),
+                     1);
+    ck_assert_int_eq(fgt_db_int("SELECT statements FROM feegate_bench.schema_migration_progress WHERE version = 3",
+                                NULL, NULL),
+                     2);
+    /* the run again without a correction fails where it did, never on statement 1 or 2 */
+    ck_assert_int_eq(migrate_dir(dir, err, sizeof(err)), 1);
+    ck_assert_msg(strstr(err, "failed at its statement 3") != NULL, "%s", err);
+    /* corrected: the rest is applied and the migration recorded */
+    f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("CREATE TABLE step_one (id INT PRIMARY KEY);\n"
+          "ALTER TABLE step_one ADD COLUMN note VARCHAR(10);\n"
+          "ALTER TABLE step_one ADD COLUMN oops INT;\n"
+          "CREATE TABLE step_two (id INT PRIMARY KEY);\n",
+          f);
+    fclose(f);
+    ck_assert_int_eq(migrate_dir(dir, err, sizeof(err)), 0);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = "
+                                "'feegate_bench' AND table_name = ?",
+                                "step_two", NULL),
+                     1);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM feegate_bench.schema_migrations WHERE version = 3", NULL, NULL),
+                     1);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM feegate_bench.schema_migration_progress", NULL, NULL), 0);
+
+    /* statements an earlier run applied that now read otherwise: refused, nothing run */
+    snprintf(path, sizeof(path), "%s/0004_changed.sql", dir);
+    f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("CREATE TABLE step_three (id INT PRIMARY KEY);\nCREATE TABLE step_four (x NO_SUCH_TYPE);\n", f);
+    fclose(f);
+    ck_assert_int_eq(migrate_dir(dir, err, sizeof(err)), 1);
+    f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("CREATE TABLE step_3 (id INT PRIMARY KEY);\nCREATE TABLE step_four (x INT);\n", f);
+    fclose(f);
+    ck_assert_int_eq(migrate_dir(dir, err, sizeof(err)), 1);
+    ck_assert_msg(strstr(err, "0004_changed.sql was stopped after its statement 1 by an earlier run") != NULL, "%s",
+                  err);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = "
+                                "'feegate_bench' AND table_name = ?",
+                                "step_3", NULL),
+                     0);
+    fgt_db_exec("DROP DATABASE feegate_bench", NULL);
+    fgt_db_exec("CREATE DATABASE feegate_bench CHARACTER SET utf8mb4 COLLATE utf8mb4_bin", NULL);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 /* A migration directory that cannot be applied whole is refused, nothing
  * applied, where it used to report "schema up to date": one without
  * migrations (a wrong --dir), one with a file named almost as a migration
@@ -587,6 +665,7 @@ static Suite *ledger_suite(void)
     tcase_add_test(tc, checkpoints_are_append_only);
     tcase_add_test(tc, migration_supersedes_wrong_checkpoints);
     tcase_add_test(tc, migrate_refuses_a_directory_it_cannot_apply_whole);
+    tcase_add_test(tc, a_migration_that_failed_part_way_goes_on_from_where_it_stopped);
     tcase_add_test(tc, postings_of_payments_refunds_and_orders_are_checked);
     return s;
 }
