@@ -427,9 +427,11 @@ static const char *node_list_problem(const char *value, int hosts)
 int fg_config_db_nodes(const fg_config_t *cfg, fg_db_node_t nodes[FG_DB_NODES_MAX])
 {
     int count = 0, n;
+    /* a cluster's lists replace the single server's db.socket and db.host */
     if (cfg->db_sockets[0] != '\0')
         count = parse_nodes(cfg->db_sockets, 0, nodes, FG_DB_NODES_MAX);
-    else if (cfg->db_socket[0] != '\0' && parse_node(cfg->db_socket, strlen(cfg->db_socket), 0, &nodes[0]))
+    else if (cfg->db_hosts[0] == '\0' && cfg->db_socket[0] != '\0' &&
+             parse_node(cfg->db_socket, strlen(cfg->db_socket), 0, &nodes[0]))
         count = 1;
     if (count < 0)
         count = 0;
@@ -969,10 +971,19 @@ static int check_listeners(const fg_config_t *cfg, char *err, size_t err_cap)
  * word. */
 static int check_db_socket(const fg_config_t *cfg, char *err, size_t err_cap)
 {
-    fg_db_node_t node;
+    fg_db_node_t node, nodes[FG_DB_NODES_MAX];
     if (cfg->db_socket[0] != '\0' && !parse_node(cfg->db_socket, strlen(cfg->db_socket), 0, &node)) {
         format_error(err, err_cap, "config: db.socket: a unix socket path is under 108 bytes: \"%.60s…\"",
                      cfg->db_socket);
+        return FG_EINVALID;
+    }
+    /* each list holds 8 at most, and so do both together: the nodes past the
+     * eighth were dropped without a word (a cluster's failover hosts) */
+    int sockets = cfg->db_sockets[0] != '\0' ? parse_nodes(cfg->db_sockets, 0, nodes, FG_DB_NODES_MAX) : 0;
+    int hosts = cfg->db_hosts[0] != '\0' ? parse_nodes(cfg->db_hosts, 1, nodes, FG_DB_NODES_MAX) : 0;
+    if (sockets + hosts > FG_DB_NODES_MAX) {
+        format_error(err, err_cap, "config: db.sockets and db.hosts name %d nodes together; at most %d",
+                     sockets + hosts, FG_DB_NODES_MAX);
         return FG_EINVALID;
     }
     return 0;

@@ -135,6 +135,38 @@ START_TEST(defaults)
 }
 END_TEST
 
+/* A cluster's lists replace the single server's socket, and hold 8 nodes
+ * together: the ninth was dropped without a word. */
+START_TEST(db_node_lists)
+{
+    fg_config_t c;
+    fg_db_node_t nodes[FG_DB_NODES_MAX];
+    char err[ERR_CAP] = "";
+    setenv("FEEGATE_DB_SOCKET", "/run/mysqld/mysqld.sock", 1);
+    setenv("FEEGATE_DB_HOSTS", "10.0.0.1,10.0.0.2:3307", 1);
+    ck_assert_int_eq(fg_config_load(&c, NULL, err, sizeof(err)), 0);
+    ck_assert_int_eq(fg_config_db_nodes(&c, nodes), 2);
+    ck_assert_str_eq(nodes[0].host, "10.0.0.1");
+    ck_assert_str_eq(nodes[1].host, "10.0.0.2");
+    ck_assert_int_eq(nodes[1].port, 3307);
+    fg_config_free(&c);
+    setenv("FEEGATE_DB_SOCKETS", "/run/a.sock", 1);
+    setenv("FEEGATE_DB_HOSTS", "h1,h2,h3,h4,h5,h6,h7,h8", 1);
+    ck_assert_int_ne(fg_config_load(&c, NULL, err, sizeof(err)), 0);
+    ck_assert_msg(strstr(err, "db.sockets and db.hosts name 9 nodes together; at most 8") != NULL, "%s", err);
+    fg_config_free(&c);
+    setenv("FEEGATE_DB_HOSTS", "h1,h2,h3,h4,h5,h6,h7", 1);
+    ck_assert_int_eq(fg_config_load(&c, NULL, err, sizeof(err)), 0);
+    ck_assert_int_eq(fg_config_db_nodes(&c, nodes), 8);
+    ck_assert_str_eq(nodes[0].socket, "/run/a.sock");
+    ck_assert_str_eq(nodes[7].host, "h7");
+    fg_config_free(&c);
+    unsetenv("FEEGATE_DB_SOCKET");
+    unsetenv("FEEGATE_DB_SOCKETS");
+    unsetenv("FEEGATE_DB_HOSTS");
+}
+END_TEST
+
 START_TEST(load_without_file_or_env)
 {
     fg_config_t c;
@@ -798,6 +830,7 @@ static Suite *config_suite(void)
     tcase_add_test(tc, env_values_are_not_trimmed_or_unquoted);
     tcase_add_test(tc, env_errors);
     tcase_add_test(tc, env_every_key);
+    tcase_add_test(tc, db_node_lists);
     suite_add_tcase(s, tc);
     return s;
 }
