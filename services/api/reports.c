@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "core/day.h"
+#include "core/money.h"
 #include "core/text.h"
 #include "recon/recon.h"
 #include "reports/reports.h"
@@ -97,6 +98,24 @@ static int read_period(fg_call_t *call, int32_t *from, int32_t *to)
         fg_call_error(call, 422, "invalid_request", "period_too_long", msg, "to");
         return -1;
     }
+    return 0;
+}
+
+/* ?currency=: an active ISO 4217 code into out, "" when absent.  0, or -1 answered. */
+static int read_currency(fg_call_t *call, char out[4])
+{
+    size_t len;
+    const char *v = fg_call_query(call, "currency", &len);
+    out[0] = '\0';
+    if (v == NULL || len == 0)
+        return 0;
+    const fg_currency_t *c = fg_currency_find(v, len);
+    if (c == NULL) {
+        bad(call, "invalid_currency", "currency must be an ISO 4217 code in upper case, such as VND or USD",
+            "currency");
+        return -1;
+    }
+    snprintf(out, 4, "%s", c->code);
     return 0;
 }
 
@@ -209,7 +228,8 @@ void fg_reports_collections(fg_call_t *call, fg_db_t *db)
     if (read_format(call, &format) != 0 || read_period(call, &q.from_day, &q.to_day) != 0 ||
         read_group(call, FG_DIMS_COLLECTIONS, &q.group) != 0)
         return;
-    if (read_source(call, "rollups", "journals", &q.from_journals) != 0 || read_scope(call, db, &q.merchant_id) != 0)
+    if (read_source(call, "rollups", "journals", &q.from_journals) != 0 || read_currency(call, q.currency) != 0 ||
+        read_scope(call, db, &q.merchant_id) != 0)
         return;
     fg_table_t t;
     fg_table_init(&t);
@@ -221,6 +241,8 @@ void fg_reports_collections(fg_call_t *call, fg_db_t *db)
     static const char *const NAMES[] = {"from", "to"};
     int32_t days[2] = {q.from_day, q.to_day};
     json_head(&head, NAMES, days, 2);
+    if (q.currency[0] != '\0')
+        fg_json_kv_str(&head, 1, "currency", q.currency);
     fg_buf_putc(&head, ',');
     char name[64], from[11], to[11];
     fg_day_format(q.from_day, from);
@@ -251,7 +273,7 @@ void fg_reports_outstanding(fg_call_t *call, fg_db_t *db)
     }
     if (read_source(call, "totals", "orders", &q.from_orders) != 0 || read_format(call, &format) != 0 ||
         read_day(call, "as_of", 0, &q.as_of) != 0 || read_group(call, FG_DIMS_OUTSTANDING, &q.group) != 0 ||
-        read_scope(call, db, &q.merchant_id) != 0)
+        read_currency(call, q.currency) != 0 || read_scope(call, db, &q.merchant_id) != 0)
         return;
     fg_table_t t;
     fg_table_init(&t);
@@ -262,6 +284,8 @@ void fg_reports_outstanding(fg_call_t *call, fg_db_t *db)
     fg_json_kv_str(&head, 0, "report", "outstanding");
     static const char *const NAMES[] = {"as_of"};
     json_head(&head, NAMES, &q.as_of, 1);
+    if (q.currency[0] != '\0')
+        fg_json_kv_str(&head, 1, "currency", q.currency);
     fg_buf_putc(&head, ',');
     char name[64], as_of[11];
     fg_day_format(q.as_of, as_of);
@@ -278,7 +302,8 @@ void fg_reports_merchant_statement(fg_call_t *call, fg_db_t *db)
     fg_merchant_statement_t st;
     memset(&st, 0, sizeof(st));
     format_t format;
-    if (read_format(call, &format) != 0 || read_period(call, &st.from_day, &st.to_day) != 0)
+    if (read_format(call, &format) != 0 || read_period(call, &st.from_day, &st.to_day) != 0 ||
+        read_currency(call, st.currency) != 0)
         return;
     if (read_scope(call, db, &st.merchant_id) != 0)
         return;
@@ -304,7 +329,7 @@ void fg_reports_merchant_statement(fg_call_t *call, fg_db_t *db)
     static const char *const NAMES[] = {"from", "to"};
     int32_t days[2] = {st.from_day, st.to_day};
     json_head(&head, NAMES, days, 2);
-    fg_json_kv_str(&head, 1, "currency", "VND");
+    fg_json_kv_str(&head, 1, "currency", st.currency); /* VND unless ?currency= named another */
     fg_json_kv_int(&head, 1, "opening_balance", st.opening);
     fg_json_kv_int(&head, 1, "collections", st.collections);
     fg_json_kv_int(&head, 1, "refunds", st.refunds);

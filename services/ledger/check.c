@@ -150,17 +150,19 @@ static const char SQL_RECON_TOTALS[] =
                          "business_day) u GROUP BY u.account, u.business_day HAVING " RECON_TOTALS_SIDE(
                              "1") " <> " RECON_TOTALS_SIDE("0");
 
-/* The outstanding report's sums (schema/0027): owed_totals plus the changes
- * not yet folded hold, key by key, what the owing orders count. */
+/* The outstanding report's sums (schema/0027, per currency since 0039):
+ * owed_totals plus the changes not yet folded hold, key by key, what the
+ * owing orders count. */
 #define OWED_SIDE(t, c) "SUM(IF(u.t = " t ", u." c ", 0))"
 static const char SQL_OWED[] =
-    "SELECT CONCAT('owed:', u.merchant_id, ' ', u.fee_type, ' ', u.category, ' ', u.due_day), CONCAT('the sums "
+    "SELECT CONCAT('owed:', u.merchant_id, ' ', u.fee_type, ' ', u.category, ' ', u.due_day, ' ', u.currency), "
+    "CONCAT('the sums "
     "hold ', " OWED_SIDE("1", "n") ", ' orders owing ', " OWED_SIDE("1", "v") ", ', the orders are ', " OWED_SIDE("0", "n") ", ' owing ', " OWED_SIDE(
         "0",
         "v") ") FROM (SELECT 1 AS t, merchant_id, fee_type, category, "
-             "due_day, orders AS n, owed AS v FROM owed_totals UNION ALL "
-             "SELECT 1, merchant_id, fee_type, category, due_day, orders, "
-             "owed FROM owed_changes UNION ALL SELECT 0, " FG_OWED_KEY("") ", 1, amount - amount_paid FROM orders WHERE " FG_OWED_COUNTS("") ") u GROUP BY u.merchant_id, u.fee_type, u.category, u.due_day HAVING " OWED_SIDE(
+             "due_day, currency, orders AS n, owed AS v FROM owed_totals UNION ALL "
+             "SELECT 1, merchant_id, fee_type, category, due_day, currency, orders, "
+             "owed FROM owed_changes UNION ALL SELECT 0, " FG_OWED_KEY("") ", 1, amount - amount_paid FROM orders WHERE " FG_OWED_COUNTS("") ") u GROUP BY u.merchant_id, u.fee_type, u.category, u.due_day, u.currency HAVING " OWED_SIDE(
                  "1", "n") " <> " OWED_SIDE("0", "n") " OR " OWED_SIDE("1", "v") " <> " OWED_SIDE("0", "v");
 
 /* The bank account in the ledger (schema/0009_bank_book.sql): its postings

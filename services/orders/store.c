@@ -55,12 +55,12 @@ static fg_db_table_t CHANGES = FG_DB_TABLE_NUMBERED(
 /* What an order adds to the owed sums, as orders_owed_insert and
  * orders_owed_update write it (schema/0027_owed_totals.sql), but one row for
  * all of a transaction's orders of one key (merchant, fee type, category,
- * due day): a group of a school's tuition bills adds one row, and the
- * sweeper folds one. */
-#define OWED_KEY_COLS 4
+ * due day, currency: schema/0039): a group of a school's tuition bills adds
+ * one row, and the sweeper folds one. */
+#define OWED_KEY_COLS 5
 static fg_db_table_t OWED =
-    FG_DB_TABLE("INSERT INTO owed_changes (merchant_id, fee_type, category, due_day, orders, owed) VALUES ",
-                "(?, ?, ?, ?, ?, ?)", 6, 0, 10);
+    FG_DB_TABLE("INSERT INTO owed_changes (merchant_id, fee_type, category, due_day, currency, orders, owed) VALUES ",
+                "(?, ?, ?, ?, ?, ?, ?)", 7, 0, 10);
 /* The outbox is append-only: a deferring transaction queues its events (db.h). */
 static fg_db_table_t EVENTS = FG_DB_TABLE_NUMBERED(
     "INSERT INTO events (public_id, merchant_id, type, order_id, payload, created_at, seq) VALUES ",
@@ -330,6 +330,7 @@ static int owed_add(fg_db_t *db, uint64_t merchant_id, const fg_order_row_t *r, 
                          FG_DB_STR(r->fee_type.data, r->fee_type.len),
                          r->category_null ? FG_DB_STR("", 0) : FG_DB_STR(r->category.data, r->category.len),
                          FG_DB_INT(owed_day(r)),
+                         FG_DB_STR(r->currency.data, r->currency.len),
                          FG_DB_INT(orders),
                          FG_DB_INT(owed)};
     return fg_db_insert_adding(db, &OWED, v, OWED_KEY_COLS);

@@ -2,7 +2,8 @@
  * collections.c - collections of a period, grouped as asked (reports.h).
  *
  * Two statements read the period at the finest grain (business day,
- * merchant, fee type, category, adapter, asked-for metadata values), summed
+ * merchant, fee type, category, adapter, currency, asked-for metadata
+ * values), summed
  * by the database: the payment journals with what they credited merchants,
  * and the refund journals with what they debited them.  group.c sums those
  * into the groups asked for.  Both walk the journals of the period through
@@ -21,8 +22,8 @@
 #define SQL_DAY "FLOOR((j.created_at + 25200000) / 86400000)"
 
 static const char SQL_PAYMENTS[] =
-    "SELECT " SQL_DAY ", m.public_id, m.name, o.fee_type, o.category, p.adapter, JSON_VALUE(o.metadata, ?), "
-    "JSON_VALUE(o.metadata, ?), COUNT(*), SUM(p.amount_applied), "
+    "SELECT " SQL_DAY ", m.public_id, m.name, o.fee_type, o.category, p.adapter, p.currency, "
+    "JSON_VALUE(o.metadata, ?), JSON_VALUE(o.metadata, ?), COUNT(*), SUM(p.amount_applied), "
     "COALESCE(SUM((SELECT SUM(r.fee) FROM settlement_rows r JOIN settlement_batches b ON b.id = r.batch_id "
     "WHERE r.transaction_no = p.provider_txn_id AND r.kind = 'payment' AND b.gateway = p.adapter "
     "AND b.journal_id IS NOT NULL)), 0) "
@@ -30,24 +31,24 @@ static const char SQL_PAYMENTS[] =
     "JOIN merchants m ON m.id = p.merchant_id "
     "WHERE j.created_at >= ? AND j.created_at < ? AND j.kind = 'payment' AND p.amount_applied > 0 "
     "AND (? = 0 OR p.merchant_id = ?) "
-    "GROUP BY 1, 2, 3, 4, 5, 6, 7, 8";
+    "GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9";
 
 /* what each refund took from the merchant: its journal's merchant entry */
 static const char SQL_REFUNDS[] =
-    "SELECT " SQL_DAY ", m.public_id, m.name, o.fee_type, o.category, p.adapter, JSON_VALUE(o.metadata, ?), "
-    "JSON_VALUE(o.metadata, ?), SUM(e.amount) "
+    "SELECT " SQL_DAY ", m.public_id, m.name, o.fee_type, o.category, p.adapter, p.currency, "
+    "JSON_VALUE(o.metadata, ?), JSON_VALUE(o.metadata, ?), SUM(e.amount) "
     "FROM journals j JOIN refunds f ON f.id = j.refund_id JOIN payments p ON p.id = f.payment_id "
     "JOIN orders o ON o.id = p.order_id JOIN merchants m ON m.id = p.merchant_id "
     "JOIN ledger_entries e ON e.journal_id = j.id "
     "JOIN ledger_accounts a ON a.id = e.account_id AND a.merchant_id = p.merchant_id "
     "WHERE j.created_at >= ? AND j.created_at < ? AND j.kind = 'refund' AND (? = 0 OR p.merchant_id = ?) "
-    "GROUP BY 1, 2, 3, 4, 5, 6, 7, 8";
+    "GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9";
 
 enum { M_COUNT, M_COLLECTED, M_REFUNDED, M_FEES, M_N };
 
 typedef struct {
     int64_t day_number;
-    fg_buf_t merchant_id, merchant_name, fee_type, category, adapter, meta[FG_GROUP_META_MAX];
+    fg_buf_t merchant_id, merchant_name, fee_type, category, adapter, currency, meta[FG_GROUP_META_MAX];
     int category_null, adapter_null, meta_null[FG_GROUP_META_MAX];
     int64_t count, amount, fees;
 } fine_t;
@@ -59,6 +60,7 @@ static void fine_free(fine_t *f)
     fg_buf_free(&f->fee_type);
     fg_buf_free(&f->category);
     fg_buf_free(&f->adapter);
+    fg_buf_free(&f->currency);
     for (int i = 0; i < FG_GROUP_META_MAX; i++)
         fg_buf_free(&f->meta[i]);
 }
@@ -92,6 +94,7 @@ static int read_fine(fg_db_t *db, const char *sql, const fg_collections_query_t 
     fg_stmt_out_text(&s, &f.fee_type, NULL);
     fg_stmt_out_text(&s, &f.category, &f.category_null);
     fg_stmt_out_text(&s, &f.adapter, &f.adapter_null);
+    fg_stmt_out_text(&s, &f.currency, NULL);
     for (int i = 0; i < FG_GROUP_META_MAX; i++)
         fg_stmt_out_text(&s, &f.meta[i], &f.meta_null[i]);
     if (payments) {
@@ -113,6 +116,7 @@ static int read_fine(fg_db_t *db, const char *sql, const fg_collections_query_t 
             .fee_type = f.fee_type.data,
             .category = f.category_null ? NULL : f.category.data,
             .adapter = f.adapter_null ? NULL : f.adapter.data,
+            .currency = f.currency.data,
         };
         for (int i = 0; i < FG_GROUP_META_MAX; i++)
             v.meta[i] = f.meta_null[i] ? NULL : f.meta[i].data;
@@ -137,7 +141,7 @@ static int read_fine(fg_db_t *db, const char *sql, const fg_collections_query_t 
 
 static const char SQL_WATERMARK[] = "SELECT upto_entry_id FROM report_watermarks WHERE name = 'collections'";
 
-#define ROLLUP_COLUMNS "r.fee_type, r.category, r.adapter, r.payments, r.collected, r.refunded, r.fees "
+#define ROLLUP_COLUMNS "r.fee_type, r.category, r.adapter, r.currency, r.payments, r.collected, r.refunded, r.fees "
 /* one merchant's days (its index) */
 static const char SQL_ROLLUPS_MERCHANT[] = "SELECT r.day, m.public_id, m.name, " ROLLUP_COLUMNS
                                            "FROM report_daily r JOIN merchants m ON m.id = r.merchant_id "
@@ -156,7 +160,7 @@ static const char SQL_ROLLUPS_CITY[] = "SELECT r.day, NULL, NULL, " ROLLUP_COLUM
 
 /* the journals above the watermark, from the ledger: (lo, hi] = (watermark, any) */
 #define TAIL(select, n, v)                                                                                             \
-    "SELECT x.d, m.public_id, m.name, x.ft, x.cat, x.ad, " n ", " v " FROM (" select ") x "                            \
+    "SELECT x.d, m.public_id, m.name, x.ft, x.cat, x.ad, x.cur, " n ", " v " FROM (" select ") x "                     \
     "JOIN merchants m ON m.id = x.mid"
 #define TAIL_WHERE(t) "AND " t " >= ? AND " t " < ? AND (? = 0 OR p.merchant_id = ?)"
 static const char SQL_TAIL_PAYMENTS[] = TAIL(FG_ROLLUP_PAYMENTS(TAIL_WHERE("j.created_at")), "x.n", "x.v");
@@ -164,7 +168,7 @@ static const char SQL_TAIL_REFUNDS[] = TAIL(FG_ROLLUP_REFUNDS(TAIL_WHERE("j.crea
 static const char SQL_TAIL_FEES[] = TAIL(FG_ROLLUP_FEES(TAIL_WHERE("pj.created_at")), "0", "x.v");
 static const char SQL_TAIL_FEES_LATE[] = TAIL(FG_ROLLUP_FEES_LATE(TAIL_WHERE("j.created_at")), "0", "x.v");
 
-/* Reads rows of (yyyymmdd day, merchant, name, fee type, category, adapter, measures...) into the groups.
+/* Reads rows of (yyyymmdd day, merchant, name, fee type, category, adapter, currency, measures...) into the groups.
  * measure_of[i] is the M_ slot of the i-th measure column. */
 static int read_rows(fg_db_t *db, fg_stmt_t *s, int nmeasures, const int *measure_of, fg_grouper_t *g)
 {
@@ -177,6 +181,7 @@ static int read_rows(fg_db_t *db, fg_stmt_t *s, int nmeasures, const int *measur
     fg_stmt_out_text(s, &f.fee_type, NULL);
     fg_stmt_out_text(s, &f.category, NULL);
     fg_stmt_out_text(s, &f.adapter, NULL);
+    fg_stmt_out_text(s, &f.currency, NULL);
     for (int i = 0; i < nmeasures; i++)
         fg_stmt_out_int(s, &m[i], NULL);
     int rc = fg_stmt_exec(s);
@@ -189,6 +194,7 @@ static int read_rows(fg_db_t *db, fg_stmt_t *s, int nmeasures, const int *measur
             .fee_type = f.fee_type.data,
             .category = f.category.len > 0 ? f.category.data : NULL, /* '' stands for none */
             .adapter = f.adapter.data,
+            .currency = f.currency.data,
         };
         int64_t measures[M_N] = {0, 0, 0, 0};
         for (int i = 0; i < nmeasures; i++)
@@ -302,7 +308,7 @@ static int read_rollups(fg_db_t *db, const fg_collections_query_t *q, fg_grouper
 
 int fg_report_collections(fg_db_t *db, const fg_collections_query_t *q, fg_table_t *out)
 {
-    fg_grouper_t *g = fg_grouper_new(&q->group, M_N);
+    fg_grouper_t *g = fg_grouper_new(&q->group, M_N, q->currency);
     int rc;
     if (q->group.meta_count > 0 || q->from_journals) {
         /* metadata is not rolled up: the period's journals, read whole */
@@ -322,6 +328,8 @@ int fg_report_collections(fg_db_t *db, const fg_collections_query_t *q, fg_table
     int c_refunded = fg_table_col(out, "refunded", "Hoàn trả / Refunded", FG_COL_MONEY, 16);
     int c_net = fg_table_col(out, "net", "Thực thu / Net", FG_COL_MONEY, 18);
     int c_fees = fg_table_col(out, "fees", "Phí cổng / Fees", FG_COL_MONEY, 14);
+    /* last, so that a reader of the columns before it by position reads them as before */
+    int c_currency = fg_table_currency_col(out);
     size_t n = fg_grouper_sort(g);
     for (size_t i = 0; i < n && rc == 0; i++) {
         fg_cell_t *row = fg_table_row(out);
@@ -329,7 +337,7 @@ int fg_report_collections(fg_db_t *db, const fg_collections_query_t *q, fg_table
             rc = FG_ETOOLONG;
             break;
         }
-        const int64_t *m = fg_grouper_emit(g, i, row);
+        const int64_t *m = fg_grouper_emit(g, i, row, c_currency);
         row[c_count].num = m[M_COUNT];
         row[c_collected].num = m[M_COLLECTED];
         row[c_refunded].num = m[M_REFUNDED];

@@ -2,14 +2,17 @@
  * group.c - group_by parsing and grouping (reports_internal.h).
  *
  * The database answers at the finest grain the report needs (one row per
- * business day, merchant, fee type, category, adapter and asked-for metadata
- * values), already summed; the groups the caller asked for are sums of those
- * rows, made here in one hash table.  So one statement per report serves any
- * combination of dimensions, and the SQL stays a static, prepared text.
+ * business day, merchant, fee type, category, adapter, currency and
+ * asked-for metadata values), already summed; the groups the caller asked
+ * for are sums of those rows, made here in one hash table.  So one statement
+ * per report serves any combination of dimensions, and the SQL stays a
+ * static, prepared text.  The currency is part of every group's key, asked
+ * for or not: a sum of dong and cents is no figure of anything.
  */
 #define _GNU_SOURCE /* qsort_r */
 #include "reports/reports_internal.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,6 +119,7 @@ void fg_group_columns(const fg_group_by_t *by, fg_table_t *t)
 
 typedef struct {
     int32_t day, month;                /* yyyymmdd, yyyymm: a grouping may hold both */
+    char currency[4];                  /* every group's, whatever the grouping */
     char *text[FG_GROUP_DIMS_MAX + 1]; /* per dim; a merchant's name after the last */
     char *key;                         /* the hash key */
     size_t key_len;
@@ -125,6 +129,7 @@ typedef struct {
 struct fg_grouper {
     fg_group_by_t by;
     int nmeasures;
+    char only_currency[4]; /* "" = every currency */
     group_t *groups;
     size_t count, cap;
     size_t *slots; /* index + 1; 0 = empty */
@@ -132,11 +137,12 @@ struct fg_grouper {
     fg_buf_t key;
 };
 
-fg_grouper_t *fg_grouper_new(const fg_group_by_t *by, int nmeasures)
+fg_grouper_t *fg_grouper_new(const fg_group_by_t *by, int nmeasures, const char *only_currency)
 {
     fg_grouper_t *g = fg_calloc(1, sizeof(*g));
     g->by = *by;
     g->nmeasures = nmeasures;
+    snprintf(g->only_currency, sizeof(g->only_currency), "%s", only_currency != NULL ? only_currency : "");
     g->nslots = 1024;
     g->slots = fg_calloc(g->nslots, sizeof(size_t));
     return g;
@@ -178,11 +184,13 @@ static int32_t dim_day(const fg_grouper_t *g, int d, const fg_dimvals_t *v)
     return 0;
 }
 
-/* The group's key: each dimension's value, text after a marker of null (0x1E) or
- * present (0x1F), so no two different groups share a key. */
+/* The group's key: the currency, then each dimension's value, text after a
+ * marker of null (0x1E) or present (0x1F), so no two different groups share
+ * a key. */
 static void make_key(fg_grouper_t *g, const fg_dimvals_t *v)
 {
     fg_buf_reset(&g->key);
+    fg_buf_append(&g->key, v->currency, strlen(v->currency) + 1);
     for (int d = 0; d < g->by.count; d++) {
         if (g->by.dims[d].kind == FG_DIM_DAY || g->by.dims[d].kind == FG_DIM_MONTH) {
             int32_t x = dim_day(g, d, v);
@@ -219,6 +227,9 @@ static void rehash(fg_grouper_t *g)
 
 int fg_grouper_add(fg_grouper_t *g, const fg_dimvals_t *v, const int64_t *measures)
 {
+    assert(v->currency != NULL);
+    if (g->only_currency[0] != '\0' && strcmp(g->only_currency, v->currency) != 0)
+        return 0;
     make_key(g, v);
     size_t at = hash_of(g->key.data, g->key.len) & (g->nslots - 1);
     group_t *grp = NULL;
@@ -241,6 +252,7 @@ int fg_grouper_add(fg_grouper_t *g, const fg_dimvals_t *v, const int64_t *measur
         grp->key = fg_malloc(g->key.len + 1);
         memcpy(grp->key, g->key.data, g->key.len);
         grp->key_len = g->key.len;
+        snprintf(grp->currency, sizeof(grp->currency), "%s", v->currency);
         for (int d = 0; d < g->by.count; d++) {
             const char *t = dim_text(g, d, v);
             grp->text[d] = t != NULL ? fg_strdup(t) : NULL;
@@ -287,7 +299,7 @@ static int cmp_groups(const void *pa, const void *pb, void *arg)
         if (c != 0)
             return c;
     }
-    return 0;
+    return fg_currency_cmp(a->currency, b->currency);
 }
 
 size_t fg_grouper_sort(fg_grouper_t *g)
@@ -299,7 +311,7 @@ size_t fg_grouper_sort(fg_grouper_t *g)
     return g->count;
 }
 
-const int64_t *fg_grouper_emit(const fg_grouper_t *g, size_t i, fg_cell_t *row)
+const int64_t *fg_grouper_emit(const fg_grouper_t *g, size_t i, fg_cell_t *row, int currency_col)
 {
     const group_t *grp = &g->groups[i];
     int c = 0;
@@ -315,5 +327,6 @@ const int64_t *fg_grouper_emit(const fg_grouper_t *g, size_t i, fg_cell_t *row)
         default: fg_cell_text(&row[c++], grp->text[d], grp->text[d] != NULL ? strlen(grp->text[d]) : 0); break;
         }
     }
+    fg_cell_text(&row[currency_col], grp->currency, strlen(grp->currency));
     return grp->measures;
 }

@@ -25,7 +25,7 @@
 
 #define SQL_COLUMNS                                                                                                    \
     "SELECT o.public_id, m.public_id, m.name, o.fee_type, o.category, JSON_VALUE(o.metadata, ?), "                     \
-    "JSON_VALUE(o.metadata, ?), o.merchant_ref, o.code, o.payer_name, o.payer_ref, o.amount, o.due_at, "
+    "JSON_VALUE(o.metadata, ?), o.merchant_ref, o.code, o.payer_name, o.payer_ref, o.currency, o.amount, o.due_at, "
 
 static const char SQL_NOW[] = SQL_COLUMNS
     "o.amount_paid FROM orders o JOIN merchants m ON m.id = o.merchant_id "
@@ -41,22 +41,28 @@ static const char SQL_AS_OF[] = SQL_COLUMNS
     "AND o.created_at < ? AND (? = 0 OR o.merchant_id = ?)";
 
 static const char SQL_SUMS[] =
-    "SELECT m.public_id, m.name, x.fee_type, x.category, x.due_day, SUM(x.n), SUM(x.v) FROM (SELECT merchant_id, "
-    "fee_type, category, due_day, orders AS n, owed AS v FROM owed_totals WHERE (? = 0 OR merchant_id = ?) UNION "
-    "ALL SELECT merchant_id, fee_type, category, due_day, orders, owed FROM owed_changes WHERE (? = 0 OR "
+    "SELECT m.public_id, m.name, x.fee_type, x.category, x.due_day, x.currency, SUM(x.n), SUM(x.v) FROM (SELECT "
+    "merchant_id, fee_type, category, due_day, currency, orders AS n, owed AS v FROM owed_totals WHERE (? = 0 OR "
+    "merchant_id = ?) UNION ALL SELECT merchant_id, fee_type, category, due_day, currency, orders, owed FROM "
+    "owed_changes WHERE (? = 0 OR "
     "merchant_id = ?) UNION ALL SELECT " FG_OWED_KEY(
         "") ", -1, amount_paid - amount FROM orders WHERE status IN "
             "('open', 'partially_paid') AND expires_at <= ? AND amount > amount_paid AND (? = 0 OR merchant_id = ?)) x "
-            "JOIN merchants m ON m.id = x.merchant_id GROUP BY x.merchant_id, x.fee_type, x.category, x.due_day HAVING "
+            "JOIN merchants m ON m.id = x.merchant_id GROUP BY x.merchant_id, x.fee_type, x.category, x.due_day, "
+            "x.currency HAVING "
             "SUM(x.n) <> 0 OR SUM(x.v) <> 0";
 
 enum { B_NOT_DUE, B_1_30, B_31_60, B_OVER_60, B_N };
 static const char *const BUCKETS[B_N] = {"not_due", "1_30", "31_60", "over_60"};
 enum { M_COUNT, M_OWED, M_BUCKETS, M_N = M_BUCKETS + B_N };
 
+/* an order's text columns: order, merchant id, name, fee type, category, meta 1, 2, ref, code, payer name,
+ * payer ref, currency */
+#define TEXTS 12
+
 typedef struct {
-    fg_buf_t text[11]; /* order, merchant id, name, fee type, category, meta 1, 2, ref, code, payer name, ref */
-    int null[11];
+    fg_buf_t text[TEXTS];
+    int null[TEXTS];
     int64_t amount, due_at, paid;
     int due_null;
 } order_t;
@@ -72,15 +78,17 @@ enum {
     T_REF,
     T_CODE,
     T_PAYER,
-    T_PAYER_REF
+    T_PAYER_REF,
+    T_CURRENCY
 };
+_Static_assert(T_CURRENCY + 1 == TEXTS, "one text column per T_ name");
 
 /* one order's detail row, kept until sorted */
 typedef struct {
     size_t group; /* filled after the grouping: the sort key's first part */
     int64_t days_past_due, owed, paid, amount;
     int32_t due_day;
-    char *text[11];
+    char *text[TEXTS];
 } detail_t;
 
 static int bucket_of(int64_t days_past_due)
@@ -98,7 +106,7 @@ typedef struct {
 static void details_free(details_t *d)
 {
     for (size_t i = 0; i < d->count; i++)
-        for (int t = 0; t < 11; t++)
+        for (int t = 0; t < TEXTS; t++)
             free(d->rows[i].text[t]);
     free(d->rows);
 }
@@ -110,7 +118,8 @@ static int cmp_text(const char *a, const char *b)
     return strcmp(a, b);
 }
 
-/* group keys first (as the report groups), most overdue first, then the order's code */
+/* group keys first (as the report groups), then the currency (as groups are also by currency), most
+ * overdue first, then the order's code */
 static int cmp_details(const void *pa, const void *pb, void *arg)
 {
     const detail_t *a = pa, *b = pb;
@@ -131,6 +140,9 @@ static int cmp_details(const void *pa, const void *pb, void *arg)
         if (c != 0)
             return c;
     }
+    int c = fg_currency_cmp(a->text[T_CURRENCY], b->text[T_CURRENCY]);
+    if (c != 0)
+        return c;
     if (a->days_past_due != b->days_past_due)
         return a->days_past_due > b->days_past_due ? -1 : 1;
     return cmp_text(a->text[T_CODE], b->text[T_CODE]);
@@ -149,6 +161,7 @@ static void detail_columns(fg_table_t *t)
     fg_table_col(t, "due_date", "Hạn nộp / Due", FG_COL_DAY, 12);
     fg_table_col(t, "days_past_due", "Số ngày quá hạn / Days past due", FG_COL_INT, 12);
     fg_table_col(t, "bucket", "Nhóm tuổi nợ / Bucket", FG_COL_TEXT, 12);
+    fg_table_currency_col(t); /* last, as in every report */
 }
 
 static size_t set_text(fg_cell_t *row, size_t c, const char *s)
@@ -191,7 +204,8 @@ static int emit_details(const fg_outstanding_query_t *q, details_t *d, fg_table_
         row[c++].num = r->owed;
         row[c++].num = r->due_day;
         row[c++].num = r->days_past_due > 0 ? r->days_past_due : 0;
-        set_text(row, c, BUCKETS[bucket_of(r->days_past_due)]);
+        c = set_text(row, c, BUCKETS[bucket_of(r->days_past_due)]);
+        set_text(row, c, r->text[T_CURRENCY]);
     }
     /* the amounts add up; a sum of due dates or of days does not mean anything */
     for (int c = 0; c < out->ncols; c++)
@@ -210,12 +224,13 @@ static int emit_groups(const fg_outstanding_query_t *q, fg_grouper_t *g, fg_tabl
     c_b[B_1_30] = fg_table_col(out, "overdue_1_30", "Quá hạn 1–30 ngày / 1–30 days", FG_COL_MONEY, 16);
     c_b[B_31_60] = fg_table_col(out, "overdue_31_60", "Quá hạn 31–60 ngày / 31–60 days", FG_COL_MONEY, 16);
     c_b[B_OVER_60] = fg_table_col(out, "overdue_over_60", "Quá hạn trên 60 ngày / Over 60 days", FG_COL_MONEY, 16);
+    int c_currency = fg_table_currency_col(out);
     size_t n = fg_grouper_sort(g);
     for (size_t i = 0; i < n; i++) {
         fg_cell_t *row = fg_table_row(out);
         if (row == NULL)
             return FG_ETOOLONG;
-        const int64_t *m = fg_grouper_emit(g, i, row);
+        const int64_t *m = fg_grouper_emit(g, i, row, c_currency);
         row[c_count].num = m[M_COUNT];
         row[c_owed].num = m[M_OWED];
         for (int b = 0; b < B_N; b++)
@@ -224,10 +239,11 @@ static int emit_groups(const fg_outstanding_query_t *q, fg_grouper_t *g, fg_tabl
     return fg_table_total(out);
 }
 
-/* Today's report from the sums: a row per merchant, fee type, category and due day. */
+/* Today's report from the sums: a row per merchant, fee type, category, due day and currency. */
 static int outstanding_from_sums(fg_db_t *db, const fg_outstanding_query_t *q, fg_table_t *out)
 {
-    fg_buf_t merchant = FG_BUF_INIT, name = FG_BUF_INIT, fee_type = FG_BUF_INIT, category = FG_BUF_INIT;
+    fg_buf_t merchant = FG_BUF_INIT, name = FG_BUF_INIT, fee_type = FG_BUF_INIT, category = FG_BUF_INIT,
+             currency = FG_BUF_INIT;
     int64_t due_day = 0, count = 0, owed = 0;
     fg_stmt_t s;
     int rc = fg_stmt_init(&s, db, SQL_SUMS);
@@ -243,9 +259,10 @@ static int outstanding_from_sums(fg_db_t *db, const fg_outstanding_query_t *q, f
     fg_stmt_out_text(&s, &fee_type, NULL);
     fg_stmt_out_text(&s, &category, NULL);
     fg_stmt_out_int(&s, &due_day, NULL);
+    fg_stmt_out_text(&s, &currency, NULL);
     fg_stmt_out_int(&s, &count, NULL);
     fg_stmt_out_int(&s, &owed, NULL);
-    fg_grouper_t *g = fg_grouper_new(&q->group, M_N);
+    fg_grouper_t *g = fg_grouper_new(&q->group, M_N, q->currency);
     int64_t as_of_number = fg_day_number(q->as_of);
     if ((rc = fg_stmt_exec(&s)) != 0)
         goto Exit;
@@ -255,6 +272,7 @@ static int outstanding_from_sums(fg_db_t *db, const fg_outstanding_query_t *q, f
             .merchant_name = name.data,
             .fee_type = fee_type.data,
             .category = category.len > 0 ? category.data : NULL, /* '' stands for none */
+            .currency = currency.data,
         };
         int64_t m[M_N] = {0};
         m[M_COUNT] = count;
@@ -272,6 +290,7 @@ Exit:
     fg_buf_free(&name);
     fg_buf_free(&fee_type);
     fg_buf_free(&category);
+    fg_buf_free(&currency);
     fg_grouper_free(g);
     return rc;
 }
@@ -305,20 +324,22 @@ int fg_report_outstanding(fg_db_t *db, const fg_outstanding_query_t *q, fg_table
         fg_stmt_int(&s, (int64_t)q->merchant_id);
         fg_stmt_int(&s, (int64_t)q->merchant_id);
     }
-    for (int t = 0; t <= T_PAYER_REF; t++)
+    for (int t = 0; t < TEXTS; t++)
         fg_stmt_out_text(&s, &o.text[t], &o.null[t]);
     fg_stmt_out_int(&s, &o.amount, NULL);
     fg_stmt_out_int(&s, &o.due_at, &o.due_null);
     fg_stmt_out_int(&s, &o.paid, NULL);
     if ((rc = fg_stmt_exec(&s)) != 0)
         return rc;
-    fg_grouper_t *g = q->detail ? NULL : fg_grouper_new(&q->group, M_N);
+    fg_grouper_t *g = q->detail ? NULL : fg_grouper_new(&q->group, M_N, q->currency);
     details_t d = {NULL, 0, 0};
     int64_t as_of_number = fg_day_number(q->as_of);
     while ((rc = fg_stmt_fetch(&s)) == 1) {
         int64_t owed;
         if (fg_money_sub(o.amount, o.paid, &owed) != 0 || owed <= 0)
             continue; /* paid in full by then */
+        if (q->detail && q->currency[0] != '\0' && strcmp(o.text[T_CURRENCY].data, q->currency) != 0)
+            continue; /* another currency than the one asked for (the grouper drops them itself) */
         int32_t due_day = o.due_null ? 0 : fg_day_of_ms(o.due_at);
         int64_t past = o.due_null ? 0 : as_of_number - fg_day_number(due_day);
         if (q->detail) {
@@ -333,7 +354,7 @@ int fg_report_outstanding(fg_db_t *db, const fg_outstanding_query_t *q, fg_table
             }
             detail_t *r = &d.rows[d.count++];
             memset(r, 0, sizeof(*r));
-            for (int t = 0; t <= T_PAYER_REF; t++)
+            for (int t = 0; t < TEXTS; t++)
                 r->text[t] = dup_or_null(&o.text[t], o.null[t]);
             r->amount = o.amount;
             r->paid = o.paid;
@@ -348,6 +369,7 @@ int fg_report_outstanding(fg_db_t *db, const fg_outstanding_query_t *q, fg_table
             .fee_type = o.text[T_FEE_TYPE].data,
             .category = o.null[T_CATEGORY] ? NULL : o.text[T_CATEGORY].data,
             .meta = {o.null[T_META1] ? NULL : o.text[T_META1].data, o.null[T_META2] ? NULL : o.text[T_META2].data},
+            .currency = o.text[T_CURRENCY].data,
         };
         int64_t m[M_N] = {0};
         m[M_COUNT] = 1;
@@ -358,7 +380,7 @@ int fg_report_outstanding(fg_db_t *db, const fg_outstanding_query_t *q, fg_table
             break;
         }
     }
-    for (int t = 0; t <= T_PAYER_REF; t++)
+    for (int t = 0; t < TEXTS; t++)
         fg_buf_free(&o.text[t]);
     if (rc == 0)
         rc = q->detail ? emit_details(q, &d, out) : emit_groups(q, g, out);

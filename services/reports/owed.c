@@ -29,22 +29,26 @@
 
 static const char SQL_TURN[] = "SELECT upto_entry_id FROM report_watermarks WHERE name = 'owed' FOR UPDATE";
 static const char SQL_CHANGES[] =
-    "SELECT id, merchant_id, fee_type, category, due_day, orders, owed FROM owed_changes ORDER BY id LIMIT ?";
+    "SELECT id, merchant_id, fee_type, category, due_day, currency, orders, owed FROM owed_changes ORDER BY id LIMIT ?";
 static const char SQL_ADD[] =
-    "INSERT INTO owed_totals (merchant_id, fee_type, category, due_day, orders, owed) VALUES (?, ?, ?, ?, ?, ?) "
+    "INSERT INTO owed_totals (merchant_id, fee_type, category, due_day, currency, orders, owed) VALUES (?, ?, ?, ?, ?, "
+    "?, ?) "
     "ON DUPLICATE KEY UPDATE orders = orders + VALUES(orders), owed = owed + VALUES(owed)";
 static const char SQL_DROP_EMPTY[] = "DELETE FROM owed_totals WHERE merchant_id = ? AND fee_type = ? AND category = ? "
-                                     "AND due_day = ? AND orders = 0 AND owed = 0";
+                                     "AND due_day = ? AND currency = ? AND orders = 0 AND owed = 0";
 static const char SQL_DELETE_RANGE[] = "DELETE FROM owed_changes WHERE id BETWEEN ? AND ?";
 
 /* a category of 64 characters of up to 4 bytes, NUL included */
 #define CATEGORY_CAP (64 * 4 + 1)
 #define FEE_TYPE_CAP 17
+/* an ISO 4217 code, NUL included */
+#define CURRENCY_CAP 4
 
 typedef struct {
     int64_t id, merchant_id, due_day, orders, owed;
     char fee_type[FEE_TYPE_CAP];
     char category[CATEGORY_CAP];
+    char currency[CURRENCY_CAP];
 } sum_t;
 
 static void copy_text(char *dst, size_t cap, const fg_buf_t *b)
@@ -67,6 +71,8 @@ static int cmp_key(const void *pa, const void *pb)
         c = strcmp(a->category, b->category);
     if (c == 0 && a->due_day != b->due_day)
         c = a->due_day < b->due_day ? -1 : 1;
+    if (c == 0)
+        c = strcmp(a->currency, b->currency);
     return c;
 }
 
@@ -100,6 +106,7 @@ static int bind_key(fg_stmt_t *s, fg_db_t *db, const char *sql, const sum_t *r)
     fg_stmt_cstr(s, r->fee_type);
     fg_stmt_cstr(s, r->category);
     fg_stmt_int(s, r->due_day);
+    fg_stmt_cstr(s, r->currency);
     return 0;
 }
 
@@ -130,10 +137,10 @@ typedef struct {
 } sums_t;
 
 /* Reads the rows of s (bound with its parameters; its columns: [id,] merchant_id, fee_type,
- * category, due_day, orders, owed) into out, at most max: FG_ETOOLONG past it. */
+ * category, due_day, currency, orders, owed) into out, at most max: FG_ETOOLONG past it. */
 static int read_rows(fg_stmt_t *s, int with_id, size_t max, sums_t *out)
 {
-    fg_buf_t fee_type = FG_BUF_INIT, category = FG_BUF_INIT;
+    fg_buf_t fee_type = FG_BUF_INIT, category = FG_BUF_INIT, currency = FG_BUF_INIT;
     sum_t r;
     memset(&r, 0, sizeof(r));
     out->count = 0;
@@ -143,6 +150,7 @@ static int read_rows(fg_stmt_t *s, int with_id, size_t max, sums_t *out)
     fg_stmt_out_text(s, &fee_type, NULL);
     fg_stmt_out_text(s, &category, NULL);
     fg_stmt_out_int(s, &r.due_day, NULL);
+    fg_stmt_out_text(s, &currency, NULL);
     fg_stmt_out_int(s, &r.orders, NULL);
     fg_stmt_out_int(s, &r.owed, NULL);
     int rc = fg_stmt_exec(s);
@@ -160,11 +168,13 @@ static int read_rows(fg_stmt_t *s, int with_id, size_t max, sums_t *out)
         }
         copy_text(r.fee_type, sizeof(r.fee_type), &fee_type);
         copy_text(r.category, sizeof(r.category), &category);
+        copy_text(r.currency, sizeof(r.currency), &currency);
         out->rows[out->count++] = r;
     }
 Exit:
     fg_buf_free(&fee_type);
     fg_buf_free(&category);
+    fg_buf_free(&currency);
     return rc < 0 ? rc : 0;
 }
 
@@ -244,18 +254,18 @@ static const char SQL_MERCHANTS[] = "SELECT id FROM merchants WHERE id > ? ORDER
 static const char SQL_COUNT[] =
     "SELECT " FG_OWED_KEY("") ", COUNT(*), SUM(amount - amount_paid) FROM orders "
                               "FORCE INDEX (ix_orders_merchant_status) WHERE merchant_id = ? AND status IN "
-                              "('open', 'partially_paid') AND amount > amount_paid GROUP BY 1, 2, 3, 4 "
-                              "ORDER BY 1, 2, 3, 4 LOCK IN SHARE MODE";
+                              "('open', 'partially_paid') AND amount > amount_paid GROUP BY 1, 2, 3, 4, 5 "
+                              "ORDER BY 1, 2, 3, 4, 5 LOCK IN SHARE MODE";
 /* what the sums say of it: owed_totals and the changes not yet folded */
 static const char SQL_HELD[] =
-    "SELECT merchant_id, fee_type, category, due_day, SUM(orders), SUM(owed) FROM (SELECT merchant_id, fee_type, "
-    "category, due_day, orders, owed FROM owed_totals WHERE merchant_id = ? UNION ALL SELECT merchant_id, "
-    "fee_type, category, due_day, orders, owed FROM owed_changes WHERE merchant_id = ?) x GROUP BY 1, 2, 3, 4 "
-    "HAVING SUM(orders) <> 0 OR SUM(owed) <> 0 ORDER BY 1, 2, 3, 4";
+    "SELECT merchant_id, fee_type, category, due_day, currency, SUM(orders), SUM(owed) FROM (SELECT merchant_id, "
+    "fee_type, category, due_day, currency, orders, owed FROM owed_totals WHERE merchant_id = ? UNION ALL SELECT "
+    "merchant_id, fee_type, category, due_day, currency, orders, owed FROM owed_changes WHERE merchant_id = ?) x "
+    "GROUP BY 1, 2, 3, 4, 5 HAVING SUM(orders) <> 0 OR SUM(owed) <> 0 ORDER BY 1, 2, 3, 4, 5";
 static const char SQL_CLEAR_TOTALS[] = "DELETE FROM owed_totals WHERE merchant_id = ?";
 static const char SQL_CLEAR_CHANGES[] = "DELETE FROM owed_changes WHERE merchant_id = ?";
 
-/* One merchant's keys: its fee types, categories and due days with orders owing. */
+/* One merchant's keys: its fee types, categories, due days and currencies with orders owing. */
 #define RECOUNT_KEYS_MAX 1000000
 
 static int read_sums(fg_db_t *db, const char *sql, int64_t merchant_id, int twice, sums_t *out)

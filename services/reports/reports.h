@@ -62,10 +62,12 @@ typedef struct {
     uint64_t merchant_id;     /* 0 = every merchant */
     fg_group_by_t group;
     int from_journals; /* read the period's journals instead of the rollups (a check; metadata groups always do) */
+    char currency[4];  /* ISO 4217: that currency's rows only; "" = every currency */
 } fg_collections_query_t;
 
 /**
- * Collections of the period, one row per group: the group's keys, then
+ * Collections of the period, one row per group and currency: the group's
+ * keys, then
  *   count      payments credited to a merchant
  *   collected  what they credited the merchants (the payment journals'
  *              merchant entries)
@@ -73,6 +75,7 @@ typedef struct {
  *   net        collected - refunded
  *   fees       the gateways' fees on those payments, from their settlement
  *              rows (0 until settled; the city's expense, not the merchant's)
+ *   currency   the ISO 4217 code the amounts of the row are in
  * Fills out (initialised by the caller) with its totals.  0, FG_ETOOLONG
  * (more than FG_TABLE_ROWS_MAX rows), FG_EOVERFLOW, or a database code.
  */
@@ -83,9 +86,10 @@ typedef struct {
     int64_t now_ms;       /* as_of on or after today reads the orders as they are */
     uint64_t merchant_id; /* 0 = every merchant */
     fg_group_by_t group;
-    int detail;      /* 1 = one row per order */
-    int from_orders; /* read every owing order instead of owed_totals (a check; details, metadata groups and a
-                        past as_of always do) */
+    int detail;       /* 1 = one row per order */
+    int from_orders;  /* read every owing order instead of owed_totals (a check; details, metadata groups and a
+                         past as_of always do) */
+    char currency[4]; /* ISO 4217: orders of that currency only; "" = every currency */
 } fg_outstanding_query_t;
 
 /**
@@ -95,7 +99,8 @@ typedef struct {
  * not_due (no due date, or not past it), 1-30, 31-60, over 60.  Grouped, one
  * row per group with count, owed and each bucket's amount; or, detail, one
  * row per order with its payer, code, amounts, due date, days past due and
- * bucket, most overdue first within each group.
+ * bucket, most overdue first within each group.  Every row names its
+ * currency (the last column); a group's orders are of one currency.
  *
  * Grouped by merchant, fee type or category for today (or later), it reads
  * the sums of schema/0027 (owed_totals and the changes not yet folded, less
@@ -108,6 +113,7 @@ int fg_report_outstanding(fg_db_t *db, const fg_outstanding_query_t *q, fg_table
 typedef struct {
     int32_t from_day, to_day;
     uint64_t merchant_id;
+    char currency[4]; /* the account's ISO 4217 currency; "" is VND */
     /* out */
     int64_t opening, closing; /* the merchant account's balance before from_day and at the end of to_day */
     int64_t collections, refunds, fees, payouts, adjustments;
@@ -115,8 +121,8 @@ typedef struct {
 } fg_merchant_statement_t;
 
 /**
- * What the city owes a merchant over a period, from its ledger account
- * liabilities:merchant:{id}: the opening balance, then per business day the
+ * What the city owes a merchant over a period in one currency, from its
+ * ledger account liabilities:merchant:{id} of that currency: the opening balance, then per business day the
  * journals that moved it, by kind: collections (payment journals), refunds,
  * fees (fee journals; the gateways' fees are the city's expense, DESIGN §2),
  * payouts, and adjustments (any other journal: reconciliation resolutions,

@@ -25,13 +25,14 @@ static const char SQL_MOVE[] =
 static const char SQL_END[] =
     "SELECT COALESCE(MAX(id), ?) FROM (SELECT id FROM ledger_entries WHERE id > ? AND id <= ? ORDER BY id LIMIT ?) x";
 
-/* A round's collections, journal by journal, summed into each rollup from here. */
+/* A round's collections, journal by journal, summed into each rollup from here;
+ * every key ends with the currency (schema/0039). */
 static const char SQL_DELTA_TABLE[] =
     "CREATE TEMPORARY TABLE IF NOT EXISTS report_delta (day INT NOT NULL, merchant_id BIGINT UNSIGNED NOT NULL, "
     "fee_type VARCHAR(16) NOT NULL, category VARCHAR(64) NOT NULL, adapter VARCHAR(16) NOT NULL, "
-    "payments BIGINT NOT NULL, collected BIGINT NOT NULL, refunded BIGINT NOT NULL, fees BIGINT NOT NULL)";
+    "currency CHAR(3) NOT NULL, payments BIGINT NOT NULL, collected BIGINT NOT NULL, refunded BIGINT NOT NULL, fees BIGINT NOT NULL)";
 static const char SQL_DELTA_CLEAR[] = "DELETE FROM report_delta";
-#define DELTA "INSERT INTO report_delta SELECT x.d, x.mid, x.ft, x.cat, x.ad, "
+#define DELTA "INSERT INTO report_delta SELECT x.d, x.mid, x.ft, x.cat, x.ad, x.cur, "
 static const char SQL_ADD_PAYMENTS[] = DELTA "x.n, x.v, 0, 0 FROM (" FG_ROLLUP_PAYMENTS("") ") x";
 static const char SQL_ADD_REFUNDS[] = DELTA "0, 0, x.v, 0 FROM (" FG_ROLLUP_REFUNDS("") ") x";
 static const char SQL_ADD_FEES[] = DELTA "0, 0, 0, x.v FROM (" FG_ROLLUP_FEES("") ") x";
@@ -42,11 +43,12 @@ static const char SQL_ADD_FEES_LATE[] = DELTA "0, 0, 0, x.v FROM (" FG_ROLLUP_FE
     " ON DUPLICATE KEY UPDATE payments = payments + VALUES(payments), collected = collected + VALUES(collected), "     \
     "refunded = refunded + VALUES(refunded), fees = fees + VALUES(fees)"
 static const char *const SQL_ROLL[] = {
-    "INSERT INTO report_daily SELECT day, merchant_id, fee_type, category, adapter, " SUMS
+    "INSERT INTO report_daily SELECT day, merchant_id, fee_type, category, adapter, currency, " SUMS
+    "GROUP BY 1, 2, 3, 4, 5, 6" ON_DUP,
+    "INSERT INTO report_monthly SELECT day DIV 100, merchant_id, fee_type, category, adapter, currency, " SUMS
+    "GROUP BY 1, 2, 3, 4, 5, 6" ON_DUP,
+    "INSERT INTO report_daily_city SELECT day, fee_type, category, adapter, currency, " SUMS
     "GROUP BY 1, 2, 3, 4, 5" ON_DUP,
-    "INSERT INTO report_monthly SELECT day DIV 100, merchant_id, fee_type, category, adapter, " SUMS
-    "GROUP BY 1, 2, 3, 4, 5" ON_DUP,
-    "INSERT INTO report_daily_city SELECT day, fee_type, category, adapter, " SUMS "GROUP BY 1, 2, 3, 4" ON_DUP,
 };
 
 static const char *const SQL_CLEAR[] = {"DELETE FROM report_daily", "DELETE FROM report_monthly",

@@ -1,5 +1,9 @@
 /*
- * statement.c - a merchant's statement over a period (reports.h).
+ * statement.c - a merchant's statement over a period (reports.h), in one
+ * currency: the ledger keeps a merchant's account per currency
+ * (liabilities:merchant:{id} in VND, in USD, …), and the statement reads one
+ * of them (VND unless asked), so its balances and movements are of one
+ * currency.
  */
 #include "reports/reports_internal.h"
 
@@ -12,7 +16,7 @@
 
 static const char SQL_ACCOUNT[] =
     "SELECT m.public_id, m.name, COALESCE((SELECT a.id FROM ledger_accounts a WHERE a.code = "
-    "CONCAT('liabilities:merchant:', m.public_id) AND a.currency = 'VND'), 0) FROM merchants m WHERE m.id = ?";
+    "CONCAT('liabilities:merchant:', m.public_id) AND a.currency = ?), 0) FROM merchants m WHERE m.id = ?";
 
 /* the movements of the account, per business day and journal kind (debits positive) */
 static const char SQL_MOVES[] =
@@ -73,6 +77,9 @@ static int statement_read(fg_db_t *db, fg_merchant_statement_t *st, fg_table_t *
     int rc = fg_stmt_init(&s, db, SQL_ACCOUNT);
     if (rc != 0)
         return rc;
+    if (st->currency[0] == '\0')
+        snprintf(st->currency, sizeof(st->currency), "VND");
+    fg_stmt_cstr(&s, st->currency);
     fg_stmt_int(&s, (int64_t)st->merchant_id);
     fg_stmt_out_text(&s, &public_id, NULL);
     fg_stmt_out_text(&s, &name, NULL);

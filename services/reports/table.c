@@ -21,6 +21,7 @@ void fg_table_free(fg_table_t *t)
     for (size_t i = 0; i < t->nrows * (size_t)t->ncols; i++)
         free(t->cells[i].text);
     free(t->cells);
+    free(t->by_currency);
     fg_table_init(t);
 }
 
@@ -34,6 +35,22 @@ int fg_table_col(fg_table_t *t, const char *key, const char *label, fg_col_type_
     c->width = width;
     c->summed = type == FG_COL_INT || type == FG_COL_MONEY;
     return t->ncols++;
+}
+
+int fg_table_currency_col(fg_table_t *t)
+{
+    assert(t->currency_col == 0);
+    int c = fg_table_col(t, "currency", "Tiền tệ / Currency", FG_COL_TEXT, 9);
+    t->currency_col = c + 1;
+    return c;
+}
+
+int fg_currency_cmp(const char *a, const char *b)
+{
+    int a_vnd = strcmp(a, "VND") == 0, b_vnd = strcmp(b, "VND") == 0;
+    if (a_vnd || b_vnd)
+        return b_vnd - a_vnd;
+    return strcmp(a, b);
 }
 
 fg_cell_t *fg_table_row(fg_table_t *t)
@@ -55,15 +72,50 @@ void fg_cell_text(fg_cell_t *c, const char *s, size_t n)
     c->text = s != NULL ? fg_strndup(s, n) : NULL;
 }
 
+/* The totals of currency `code`, made when it is the first row of it.  A
+ * report holds a few currencies, so a list is searched: at most the ~180 of
+ * ISO 4217, which the rows' currencies (checked when each order was made)
+ * are among. */
+static fg_table_totals_t *currency_totals(fg_table_t *t, const char *code)
+{
+    for (size_t i = 0; i < t->ncurrencies; i++)
+        if (strcmp(t->by_currency[i].currency, code) == 0)
+            return &t->by_currency[i];
+    t->by_currency = fg_realloc(t->by_currency, (t->ncurrencies + 1) * sizeof(fg_table_totals_t));
+    fg_table_totals_t *c = &t->by_currency[t->ncurrencies++];
+    memset(c, 0, sizeof(*c));
+    snprintf(c->currency, sizeof(c->currency), "%s", code);
+    return c;
+}
+
+static int cmp_totals(const void *a, const void *b)
+{
+    return fg_currency_cmp(((const fg_table_totals_t *)a)->currency, ((const fg_table_totals_t *)b)->currency);
+}
+
 int fg_table_total(fg_table_t *t)
 {
     memset(t->totals, 0, sizeof(t->totals));
+    free(t->by_currency);
+    t->by_currency = NULL;
+    t->ncurrencies = 0;
+    t->mixed = 0;
     for (size_t r = 0; r < t->nrows; r++) {
         const fg_cell_t *row = &t->cells[r * (size_t)t->ncols];
+        int64_t *sums = t->totals;
+        if (t->currency_col > 0) {
+            const char *code = row[t->currency_col - 1].text;
+            sums = currency_totals(t, code != NULL ? code : "")->totals;
+        }
         for (int c = 0; c < t->ncols; c++)
-            if (t->cols[c].summed && !row[c].null && fg_money_add(t->totals[c], row[c].num, &t->totals[c]) != 0)
+            if (t->cols[c].summed && !row[c].null && fg_money_add(sums[c], row[c].num, &sums[c]) != 0)
                 return FG_EOVERFLOW;
     }
+    if (t->ncurrencies > 1)
+        qsort(t->by_currency, t->ncurrencies, sizeof(fg_table_totals_t), cmp_totals);
+    t->mixed = t->ncurrencies > 1;
+    if (t->ncurrencies == 1)
+        memcpy(t->totals, t->by_currency[0].totals, sizeof(t->totals));
     return 0;
 }
 
@@ -73,6 +125,24 @@ static void date_text(fg_col_type_t type, int64_t v, char out[11])
     fg_day_format((int32_t)(type == FG_COL_DAY ? v : v * 100 + 1), out);
     if (type == FG_COL_MONTH)
         out[7] = '\0';
+}
+
+/* {"currency":…, each summed column's total}; no currency key when it is NULL */
+static void totals_json(const fg_table_t *t, const char *currency, const int64_t *totals, fg_buf_t *b)
+{
+    int comma = 0;
+    fg_buf_putc(b, '{');
+    if (currency != NULL) {
+        fg_json_kv_str(b, 0, "currency", currency);
+        comma = 1;
+    }
+    for (int c = 0; c < t->ncols; c++) {
+        if (t->cols[c].summed) {
+            fg_json_kv_int(b, comma, t->cols[c].key, totals[c]);
+            comma = 1;
+        }
+    }
+    fg_buf_putc(b, '}');
 }
 
 void fg_table_json(const fg_table_t *t, fg_buf_t *b)
@@ -104,15 +174,23 @@ void fg_table_json(const fg_table_t *t, fg_buf_t *b)
         }
         fg_buf_putc(b, '}');
     }
-    fg_buf_puts(b, "],\"totals\":{");
-    int comma = 0;
-    for (int c = 0; c < t->ncols; c++) {
-        if (t->cols[c].summed) {
-            fg_json_kv_int(b, comma, t->cols[c].key, t->totals[c]);
-            comma = 1;
-        }
+    /* a client that knows one currency reads `totals` as before; rows of
+     * several have no one total, and null says so rather than a sum of them */
+    if (t->mixed)
+        fg_buf_puts(b, "],\"totals\":null");
+    else {
+        fg_buf_puts(b, "],\"totals\":");
+        totals_json(t, t->ncurrencies == 1 ? t->by_currency[0].currency : NULL, t->totals, b);
     }
-    fg_buf_putc(b, '}');
+    if (t->currency_col == 0)
+        return;
+    fg_buf_puts(b, ",\"totals_by_currency\":[");
+    for (size_t i = 0; i < t->ncurrencies; i++) {
+        if (i > 0)
+            fg_buf_putc(b, ',');
+        totals_json(t, t->by_currency[i].currency, t->by_currency[i].totals, b);
+    }
+    fg_buf_putc(b, ']');
 }
 
 void fg_table_csv(const fg_table_t *t, fg_buf_t *b)
@@ -204,6 +282,50 @@ static lxw_error write_cell(lxw_worksheet *ws, lxw_row_t r, lxw_col_t c, const f
     return worksheet_write_datetime(ws, r, c, &dt, f->month);
 }
 
+/* One totals row at row r: of every row (of, NULL), or of currency of's
+ * rows.  The label goes in the first column that is neither summed nor the
+ * currency's; the currency column names the currency. */
+static lxw_error write_totals(lxw_worksheet *ws, const fg_table_t *t, lxw_row_t r, const fg_table_totals_t *of,
+                              const formats_t *f)
+{
+    const char *code = of != NULL ? of->currency : t->ncurrencies == 1 ? t->by_currency[0].currency : NULL;
+    const int64_t *totals = of != NULL ? of->totals : t->totals;
+    lxw_error e = LXW_NO_ERROR;
+    int labelled = 0;
+    for (int c = 0; c < t->ncols && e == LXW_NO_ERROR; c++) {
+        if (c + 1 == t->currency_col) {
+            e = code != NULL ? worksheet_write_string(ws, r, (lxw_col_t)c, code, f->total_label)
+                             : worksheet_write_blank(ws, r, (lxw_col_t)c, f->total_label);
+            continue;
+        }
+        if (!t->cols[c].summed) {
+            if (!labelled) {
+                e = worksheet_write_string(ws, r, (lxw_col_t)c, "Tổng cộng / Total", f->total_label);
+                labelled = 1;
+            } else {
+                e = worksheet_write_blank(ws, r, (lxw_col_t)c, f->total_label);
+            }
+            continue;
+        }
+        if (t->nrows == 0) { /* no rows to sum: a formula here would name its own cell */
+            e = worksheet_write_number(ws, r, (lxw_col_t)c, 0, f->total_money);
+            continue;
+        }
+        char formula[128], from[16], to[16], key_from[16], key_to[16];
+        lxw_rowcol_to_cell(from, 1, (lxw_col_t)c);
+        lxw_rowcol_to_cell(to, (lxw_row_t)t->nrows, (lxw_col_t)c);
+        if (of != NULL) { /* the code is three letters checked against ISO 4217 when the order was made */
+            lxw_rowcol_to_cell_abs(key_from, 1, (lxw_col_t)(t->currency_col - 1), 1, 1);
+            lxw_rowcol_to_cell_abs(key_to, (lxw_row_t)t->nrows, (lxw_col_t)(t->currency_col - 1), 1, 1);
+            snprintf(formula, sizeof(formula), "=SUMIF(%s:%s,\"%s\",%s:%s)", key_from, key_to, of->currency, from, to);
+        } else {
+            snprintf(formula, sizeof(formula), "=SUM(%s:%s)", from, to);
+        }
+        e = worksheet_write_formula_num(ws, r, (lxw_col_t)c, formula, f->total_money, (double)totals[c]);
+    }
+    return e;
+}
+
 static lxw_error write_sheet(lxw_workbook *wb, const fg_table_t *t, const char *sheet)
 {
     formats_t f;
@@ -227,29 +349,12 @@ static lxw_error write_sheet(lxw_workbook *wb, const fg_table_t *t, const char *
         return e;
     if (t->nrows > 0)
         e = worksheet_autofilter(ws, 0, 0, (lxw_row_t)t->nrows, (lxw_col_t)(t->ncols - 1));
-    /* the totals row: SUM formulas whose values are cached, so a reader that does not compute sees them */
-    lxw_row_t total_row = (lxw_row_t)(t->nrows + 1);
-    int labelled = 0;
-    for (int c = 0; c < t->ncols && e == LXW_NO_ERROR; c++) {
-        if (!t->cols[c].summed) {
-            if (!labelled) {
-                e = worksheet_write_string(ws, total_row, (lxw_col_t)c, "Tổng cộng / Total", f.total_label);
-                labelled = 1;
-            } else {
-                e = worksheet_write_blank(ws, total_row, (lxw_col_t)c, f.total_label);
-            }
-            continue;
-        }
-        if (t->nrows == 0) { /* no rows to sum: a formula here would name its own cell */
-            e = worksheet_write_number(ws, total_row, (lxw_col_t)c, 0, f.total_money);
-            continue;
-        }
-        char formula[64], from[16], to[16];
-        lxw_rowcol_to_cell(from, 1, (lxw_col_t)c);
-        lxw_rowcol_to_cell(to, (lxw_row_t)t->nrows, (lxw_col_t)c);
-        snprintf(formula, sizeof(formula), "=SUM(%s:%s)", from, to);
-        e = worksheet_write_formula_num(ws, total_row, (lxw_col_t)c, formula, f.total_money, (double)t->totals[c]);
-    }
+    /* the totals: one row of SUM formulas whose values are cached, so a
+     * reader that does not compute sees them; rows of several currencies
+     * get a row per currency of SUMIF formulas over the currency column */
+    size_t nrows = t->mixed ? t->ncurrencies : 1;
+    for (size_t i = 0; i < nrows && e == LXW_NO_ERROR; i++)
+        e = write_totals(ws, t, (lxw_row_t)(t->nrows + 1 + i), t->mixed ? &t->by_currency[i] : NULL, &f);
     return e;
 }
 

@@ -13,6 +13,7 @@
 #include <string.h>
 #include "core/day.h"
 #include "core/json.h"
+#include "core/money.h"
 #include "core/text.h"
 #include "web/web.h"
 
@@ -217,7 +218,9 @@ void fg_staff_money(fg_html_t *p, int64_t amount, const char *currency)
 {
     char text[48];
     int vnd = currency == NULL || strcmp(currency, "VND") == 0;
-    fg_format_amount_vi(amount, vnd ? 0 : 2, text, sizeof(text));
+    /* each currency with its own minor-unit digits: 100 is 1,00 USD, 1,000 KWD is 1,000 */
+    const fg_currency_t *c = vnd ? NULL : fg_currency_find(currency, strlen(currency));
+    fg_format_amount_vi(amount, c != NULL ? c->exponent : 0, text, sizeof(text));
     fg_html_text(p, text);
     if (vnd) {
         fg_html_puts(p, "&nbsp;₫");

@@ -2,6 +2,9 @@
  * staff_overview.c - GET /staff: today's and this month's collections by fee
  * type and by payment method (reports/reports.h, the same report as
  * GET /v1/reports/collections), with a bar chart drawn here as SVG markup.
+ * Every figure is of one currency: the totals show one amount per currency
+ * (VND first), the tables a row per fee type or method and currency, and the
+ * chart scales each currency's bars by that currency's largest.
  * Below them, the latest payments whose money could not be applied to their
  * bill (the order was paid already, cancelled or expired): what staff must
  * refund or apply by hand.  An accountant sees its own merchant's figures.
@@ -45,16 +48,36 @@ static int col_of(const fg_table_t *t, const char *key)
     return -1;
 }
 
-/* The collected amount of the row whose first column is key, or 0. */
-static int64_t collected_of(const fg_table_t *t, const char *key)
+/* A row's currency (the report's currency column). */
+static const char *currency_of(const fg_table_t *t, const fg_cell_t *row)
+{
+    const char *c = row[t->currency_col - 1].text;
+    return c != NULL ? c : "";
+}
+
+/* The collected amount of the row whose first column is key and whose currency is currency, or 0. */
+static int64_t collected_of(const fg_table_t *t, const char *key, const char *currency)
 {
     int c = col_of(t, "collected");
     for (size_t r = 0; r < t->nrows; r++) {
         const fg_cell_t *row = &t->cells[r * (size_t)t->ncols];
-        if (row[0].text != NULL && strcmp(row[0].text, key) == 0)
+        if (row[0].text != NULL && strcmp(row[0].text, key) == 0 && strcmp(currency_of(t, row), currency) == 0)
             return row[c].num;
     }
     return 0;
+}
+
+/* A card's total: one amount per currency, VND first (the report's order); 0 ₫ when nothing was collected. */
+static void totals(fg_html_t *p, const fg_table_t *t)
+{
+    int c = col_of(t, "collected");
+    if (t->ncurrencies == 0)
+        fg_html_puts(p, "<p class=\"amount\" data-currency=\"VND\">0&nbsp;₫</p>");
+    for (size_t i = 0; i < t->ncurrencies; i++) {
+        fg_html_printf(p, "<p class=\"amount\" data-currency=\"%s\">", t->by_currency[i].currency);
+        fg_staff_money(p, t->by_currency[i].totals[c], t->by_currency[i].currency);
+        fg_html_puts(p, "</p>");
+    }
 }
 
 static void table(fg_html_t *p, const fg_table_t *month, const fg_table_t *today, const char *head_vi,
@@ -70,15 +93,15 @@ static void table(fg_html_t *p, const fg_table_t *month, const fg_table_t *today
                    fg_html_tr(p, "Đã thu tháng này", "Collected this month"), fg_html_tr(p, "Thực thu", "Net"));
     for (size_t r = 0; r < month->nrows; r++) {
         const fg_cell_t *row = &month->cells[r * (size_t)month->ncols];
-        const char *key = row[0].text != NULL ? row[0].text : "";
-        fg_html_puts(p, "<tr><td>");
+        const char *key = row[0].text != NULL ? row[0].text : "", *currency = currency_of(month, row);
+        fg_html_printf(p, "<tr data-currency=\"%s\"><td>", currency); /* a checked ISO 4217 code */
         fg_html_text(p, key);
         fg_html_puts(p, "</td><td class=\"num\">");
-        fg_staff_money(p, collected_of(today, key), "VND");
+        fg_staff_money(p, collected_of(today, key, currency), currency);
         fg_html_printf(p, "</td><td class=\"num\">%lld</td><td class=\"num\">", (long long)row[count].num);
-        fg_staff_money(p, row[collected].num, "VND");
+        fg_staff_money(p, row[collected].num, currency);
         fg_html_puts(p, "</td><td class=\"num\">");
-        fg_staff_money(p, row[net].num, "VND");
+        fg_staff_money(p, row[net].num, currency);
         fg_html_puts(p, "</td></tr>");
     }
     if (month->nrows == 0)
@@ -87,15 +110,38 @@ static void table(fg_html_t *p, const fg_table_t *month, const fg_table_t *today
     fg_html_puts(p, "</tbody></table></div>");
 }
 
-/* One row per fee type: this month's bar and, over it, today's. */
+/* The largest amount collected this month in one currency among the chart's rows (at least 1). */
+static int64_t chart_max(const fg_table_t *month, size_t rows, const char *currency)
+{
+    int collected = col_of(month, "collected");
+    int64_t max = 1;
+    for (size_t r = 0; r < rows; r++) {
+        const fg_cell_t *row = &month->cells[r * (size_t)month->ncols];
+        if (strcmp(currency_of(month, row), currency) == 0 && row[collected].num > max)
+            max = row[collected].num;
+    }
+    return max;
+}
+
+/* A bar's width in whole units, value * span / max (0 <= value <= max), and
+ * one more so that a small amount still shows.  The product is made only
+ * when it fits int64; otherwise max is scaled down first.  The division is
+ * not by a fixed 1,000 as for dong alone: a few dollars are a few hundred
+ * cents, and would have drawn no bar at all. */
+static int bar_width(int64_t value, int64_t max, int span)
+{
+    if (value <= 0)
+        return 0;
+    int64_t units = max <= INT64_MAX / span ? value * span / max : value / (max / span + 1);
+    return (int)units + 1;
+}
+
+/* One row per fee type and currency: this month's bar and, over it, today's.  Bars of one currency
+ * share a scale; a cent and a dong are not drawn to the same one. */
 static void chart(fg_html_t *p, const fg_table_t *month, const fg_table_t *today)
 {
     int collected = col_of(month, "collected");
     size_t rows = month->nrows < CHART_ROWS_MAX ? month->nrows : CHART_ROWS_MAX;
-    int64_t max = 1;
-    for (size_t r = 0; r < rows; r++)
-        if (month->cells[r * (size_t)month->ncols + (size_t)collected].num > max)
-            max = month->cells[r * (size_t)month->ncols + (size_t)collected].num;
     int height = (int)rows * CHART_ROW_HEIGHT + 10;
     fg_html_printf(p,
                    "<svg class=\"chart\" data-chart=\"collections\" viewBox=\"0 0 %d %d\" role=\"img\" "
@@ -106,21 +152,21 @@ static void chart(fg_html_t *p, const fg_table_t *month, const fg_table_t *today
     const int span = CHART_WIDTH - CHART_LABEL_WIDTH - 10;
     for (size_t r = 0; r < rows; r++) {
         const fg_cell_t *row = &month->cells[r * (size_t)month->ncols];
-        const char *key = row[0].text != NULL ? row[0].text : "";
-        int64_t m = row[collected].num, d = collected_of(today, key);
-        /* widths in whole units: value * span / max, both below 2^63 / span */
-        int wm = m <= 0 ? 0 : (int)((m / 1000 * span) / (max / 1000 + 1)) + 1;
-        int wd = d <= 0 ? 0 : (int)((d / 1000 * span) / (max / 1000 + 1)) + 1;
+        const char *key = row[0].text != NULL ? row[0].text : "", *currency = currency_of(month, row);
+        int64_t m = row[collected].num, d = collected_of(today, key, currency), max = chart_max(month, rows, currency);
+        int wm = bar_width(m, max, span), wd = bar_width(d, max, span);
         int y = (int)r * CHART_ROW_HEIGHT + 5;
         fg_html_printf(p, "<text x=\"0\" y=\"%d\">", y + CHART_BAR_HEIGHT + 4);
         fg_html_text(p, key);
+        if (strcmp(currency, "VND") != 0)
+            fg_html_printf(p, " · %s", currency);
         fg_html_printf(p,
                        "</text><rect class=\"bar-month\" x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" "
-                       "data-value=\"%lld\"></rect>"
+                       "data-value=\"%lld\" data-currency=\"%s\"></rect>"
                        "<rect class=\"bar-today\" x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" "
-                       "data-value=\"%lld\"></rect>",
-                       CHART_LABEL_WIDTH, y, wm, CHART_BAR_HEIGHT, (long long)m, CHART_LABEL_WIDTH,
-                       y + CHART_BAR_HEIGHT + 2, wd, CHART_BAR_HEIGHT, (long long)d);
+                       "data-value=\"%lld\" data-currency=\"%s\"></rect>",
+                       CHART_LABEL_WIDTH, y, wm, CHART_BAR_HEIGHT, (long long)m, currency, CHART_LABEL_WIDTH,
+                       y + CHART_BAR_HEIGHT + 2, wd, CHART_BAR_HEIGHT, (long long)d, currency);
     }
     fg_html_printf(p,
                    "</svg><p class=\"legend\"><span><span class=\"swatch month\"></span>%s</span>"
@@ -256,13 +302,13 @@ void fg_staff_overview(fg_call_t *call, fg_db_t *db)
     fg_day_format(today, day_text);
     fg_html_printf(&p, "<h1>%s</h1><p class=\"muted\">%s %s</p>", fg_html_tr(&p, "Tổng quan thu phí", "Collections"),
                    fg_html_tr(&p, "Ngày làm việc", "Business day"), day_text);
-    fg_html_printf(&p, "<div class=\"grid2\"><div class=\"card\" data-total=\"today\"><h2>%s</h2><p class=\"amount\">",
+    fg_html_printf(&p, "<div class=\"grid2\"><div class=\"card\" data-total=\"today\"><h2>%s</h2>",
                    fg_html_tr(&p, "Hôm nay", "Today"));
-    fg_staff_money(&p, fee_day.totals[col_of(&fee_day, "collected")], "VND");
-    fg_html_printf(&p, "</p></div><div class=\"card\" data-total=\"month\"><h2>%s</h2><p class=\"amount\">",
+    totals(&p, &fee_day);
+    fg_html_printf(&p, "</div><div class=\"card\" data-total=\"month\"><h2>%s</h2>",
                    fg_html_tr(&p, "Tháng này", "This month"));
-    fg_staff_money(&p, fee_month.totals[col_of(&fee_month, "collected")], "VND");
-    fg_html_puts(&p, "</p></div></div><div class=\"card\">");
+    totals(&p, &fee_month);
+    fg_html_puts(&p, "</div></div><div class=\"card\">");
     chart(&p, &fee_month, &fee_day);
     fg_html_printf(&p, "</div><h2>%s</h2>", fg_html_tr(&p, "Theo loại phí", "By fee type"));
     table(&p, &fee_month, &fee_day, "Loại phí", "Fee type", "fee_type");

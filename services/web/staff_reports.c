@@ -16,6 +16,7 @@
 #include <string.h>
 #include "core/day.h"
 #include "core/json.h"
+#include "core/money.h"
 #include "core/text.h"
 #include "merchants/merchants.h"
 #include "reports/reports.h"
@@ -40,6 +41,7 @@ typedef struct {
     uint64_t merchant_id;          /* the statement's merchant; 0 not chosen */
     char merchant[FG_ID_CAP];      /* its public id */
     char account[ACCOUNT_MAX + 1]; /* the reconciliation's account; "" every account */
+    char currency[4];              /* ISO 4217: that currency's rows (the statement's account); "" every one */
     fg_merchant_statement_t st;    /* the statement's figures, once run */
 } query_t;
 
@@ -122,6 +124,16 @@ static int read_query(fg_call_t *call, fg_db_t *db, const fg_staff_ctx_t *s, kin
         fg_staff_bad(call, 400, "Kỳ không hợp lệ (tối đa 400 ngày).", "The period is not valid (400 days at most).");
         return -1;
     }
+    const char *c = fg_call_query(call, "currency", &len);
+    if (c != NULL && len > 0) {
+        const fg_currency_t *found = fg_currency_find(c, len);
+        if (found == NULL) {
+            fg_staff_bad(call, 400, "Tiền tệ là mã ISO 4217 viết hoa, như VND hoặc USD.",
+                         "A currency is an ISO 4217 code in upper case, such as VND or USD.");
+            return -1;
+        }
+        snprintf(q->currency, sizeof(q->currency), "%s", found->code);
+    }
     const char *a = fg_call_query(call, "account", &len);
     if (kind == KIND_RECON && a != NULL && len > 0) {
         if (fg_bank_account_key(a, len, q->account, sizeof(q->account), ACCOUNT_MAX) < 0) {
@@ -146,12 +158,14 @@ static int run(fg_db_t *db, query_t *q, uint64_t merchant, fg_table_t *t, char *
     }
     switch (q->kind) {
     case KIND_COLLECTIONS: {
-        fg_collections_query_t c = {q->from_day, q->to_day, merchant, by, 0};
+        fg_collections_query_t c = {q->from_day, q->to_day, merchant, by, 0, ""};
+        snprintf(c.currency, sizeof(c.currency), "%s", q->currency);
         rc = fg_report_collections(db, &c, t);
         break;
     }
     case KIND_OUTSTANDING: {
-        fg_outstanding_query_t o = {q->as_of_day, fg_now_ms(), merchant, by, 0, 0};
+        fg_outstanding_query_t o = {q->as_of_day, fg_now_ms(), merchant, by, 0, 0, ""};
+        snprintf(o.currency, sizeof(o.currency), "%s", q->currency);
         rc = fg_report_outstanding(db, &o, t);
         break;
     }
@@ -159,6 +173,7 @@ static int run(fg_db_t *db, query_t *q, uint64_t merchant, fg_table_t *t, char *
         q->st.from_day = q->from_day;
         q->st.to_day = q->to_day;
         q->st.merchant_id = q->merchant_id;
+        snprintf(q->st.currency, sizeof(q->st.currency), "%s", q->currency); /* "" is VND */
         rc = fg_report_merchant_statement(db, &q->st, t);
         break;
     default: {
@@ -182,7 +197,7 @@ static void label(fg_html_t *p, const char *both)
         fg_html_textn(p, both, (size_t)(slash - both));
 }
 
-static void table_html(fg_html_t *p, const fg_table_t *t)
+static void table_html(fg_html_t *p, const fg_table_t *t, const char *statement_currency)
 {
     char day[11];
     /* a wide table scrolls sideways: the keyboard reaches it too (a focusable region) */
@@ -198,6 +213,9 @@ static void table_html(fg_html_t *p, const fg_table_t *t)
     }
     fg_html_puts(p, "</tr></thead><tbody>");
     for (size_t r = 0; r < t->nrows && r < PAGE_ROWS_SHOWN; r++) {
+        /* a row's amounts are in its currency (a table without the column is VND's) */
+        const char *currency = t->currency_col > 0 ? t->cells[r * (size_t)t->ncols + (size_t)(t->currency_col - 1)].text
+                                                   : statement_currency;
         fg_html_puts(p, "<tr>");
         for (int c = 0; c < t->ncols; c++) {
             const fg_cell_t *cell = &t->cells[r * (size_t)t->ncols + (size_t)c];
@@ -210,7 +228,7 @@ static void table_html(fg_html_t *p, const fg_table_t *t)
             case FG_COL_MONEY:
                 fg_html_puts(p, "<td class=\"num\">");
                 if (!cell->null)
-                    fg_staff_money(p, cell->num, "VND");
+                    fg_staff_money(p, cell->num, currency);
                 break;
             case FG_COL_DAY:
                 fg_day_format((int32_t)cell->num, day);
@@ -249,6 +267,8 @@ static void query_args(fg_html_t *p, const query_t *q)
         fg_html_puts(p, "&amp;account=");
         fg_html_text(p, q->account);
     }
+    if (q->currency[0] != '\0' && q->kind != KIND_RECON)
+        fg_html_printf(p, "&amp;currency=%s", q->currency); /* a checked ISO 4217 code */
 }
 
 static void download_links(fg_html_t *p, const query_t *q)
@@ -321,7 +341,10 @@ static int form(fg_html_t *p, fg_db_t *db, const fg_staff_ctx_t *s, const query_
                    fg_html_tr(p, "Tính đến (còn phải thu)", "As of (outstanding)"), q->as_of,
                    fg_html_tr(p, "Nhóm theo", "Group by"));
     fg_html_text(p, q->group);
-    fg_html_puts(p, "\"></div>");
+    fg_html_printf(p,
+                   "\"></div><div><label for=\"currency\">%s</label><input id=\"currency\" name=\"currency\" "
+                   "maxlength=\"3\" autocapitalize=\"characters\" placeholder=\"VND\" value=\"%s\"></div>",
+                   fg_html_tr(p, "Tiền tệ (trống: mọi loại)", "Currency (empty: every one)"), q->currency);
     int rc = merchant_select(p, db, s, q);
     if (fg_staff_may(s, FG_STAFF_CITY)) {
         fg_html_printf(p,
@@ -360,7 +383,7 @@ static void statement_summary(fg_html_t *p, const query_t *q)
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
         fg_html_printf(p, "<div><dt>%s</dt><dd data-figure=\"%s\" data-value=\"%lld\">",
                        fg_html_tr(p, rows[i].vi, rows[i].en), rows[i].key, (long long)rows[i].v);
-        fg_staff_money(p, rows[i].v, "VND");
+        fg_staff_money(p, rows[i].v, st->currency);
         fg_html_puts(p, "</dd></div>");
     }
     fg_html_puts(p, "</dl>");
@@ -428,7 +451,7 @@ void fg_staff_reports(fg_call_t *call, fg_db_t *db)
         fg_html_puts(&p, "<p>");
         download_links(&p, &q);
         fg_html_puts(&p, "</p>");
-        table_html(&p, &t);
+        table_html(&p, &t, kind == KIND_STATEMENT ? q.st.currency : "VND");
     }
     fg_table_free(&t);
     fg_html_end(&p, status);
@@ -476,6 +499,8 @@ void fg_staff_report_file(fg_call_t *call, fg_db_t *db)
             fg_json_kv_str(&after, 1, "group_by", q.group);
         if (kind == KIND_STATEMENT)
             fg_json_kv_str(&after, 1, "merchant", q.merchant);
+        if (q.currency[0] != '\0')
+            fg_json_kv_str(&after, 1, "currency", q.currency);
         fg_buf_putc(&after, '}');
         /* the file goes out even if its audit row could not be written: it was logged as a failure */
         rc = fg_staff_audit(db, &s, "report.download", NULL, after.data);

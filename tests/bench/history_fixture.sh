@@ -159,14 +159,14 @@ CREATE TEMPORARY TABLE bench_days AS
   WHERE j.kind = 'payment' AND j.public_id BETWEEN CONCAT('jrn_01H', LPAD($from, 23, '0'))
                                              AND CONCAT('jrn_01H', LPAD($to, 23, '0'))
   GROUP BY 1, 2;
-INSERT INTO report_daily (day, merchant_id, fee_type, category, adapter, payments, collected)
-  SELECT d, mid, 'utility', '', 'sandbox', n, v FROM bench_days
+INSERT INTO report_daily (day, merchant_id, fee_type, category, adapter, currency, payments, collected)
+  SELECT d, mid, 'utility', '', 'sandbox', 'VND', n, v FROM bench_days
   ON DUPLICATE KEY UPDATE payments = payments + VALUES(payments), collected = collected + VALUES(collected);
-INSERT INTO report_monthly (month, merchant_id, fee_type, category, adapter, payments, collected)
-  SELECT d DIV 100, mid, 'utility', '', 'sandbox', SUM(n), SUM(v) FROM bench_days GROUP BY 1, 2
+INSERT INTO report_monthly (month, merchant_id, fee_type, category, adapter, currency, payments, collected)
+  SELECT d DIV 100, mid, 'utility', '', 'sandbox', 'VND', SUM(n), SUM(v) FROM bench_days GROUP BY 1, 2
   ON DUPLICATE KEY UPDATE payments = payments + VALUES(payments), collected = collected + VALUES(collected);
-INSERT INTO report_daily_city (day, fee_type, category, adapter, payments, collected)
-  SELECT d, 'utility', '', 'sandbox', SUM(n), SUM(v) FROM bench_days GROUP BY 1
+INSERT INTO report_daily_city (day, fee_type, category, adapter, currency, payments, collected)
+  SELECT d, 'utility', '', 'sandbox', 'VND', SUM(n), SUM(v) FROM bench_days GROUP BY 1
   ON DUPLICATE KEY UPDATE payments = payments + VALUES(payments), collected = collected + VALUES(collected);
 UPDATE report_watermarks SET upto_entry_id = (SELECT MAX(id) FROM ledger_entries), updated_at = $(date +%s%3N)
   WHERE name = 'collections';

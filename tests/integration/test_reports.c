@@ -1283,6 +1283,221 @@ START_TEST(reports_read_from_the_read_server_and_the_primary_when_it_is_gone)
 }
 END_TEST
 
+/* ---- currencies ---------------------------------------------------------------------------- */
+
+/* An order in currency, as new_order makes a VND one (no metadata). */
+static void new_order_in(const char *key, const char *currency, long long amount, const char *extra, char *id)
+{
+    char body[400];
+    snprintf(body, sizeof(body),
+             "{\"merchant_ref\":\"%s\",\"fee_type\":\"tuition\",\"category\":\"hoc-phi\",\"amount\":%lld,"
+             "\"currency\":\"%s\",\"payer\":{\"name\":\"Trần Thị Bình\",\"ref\":\"HS-CUR\"}%s}",
+             fgt_unique("CUR"), amount, currency, extra != NULL ? extra : "");
+    fgt_response_t r = fgt_req(&srv, FGT_H2C, "POST", "/v1/orders", key, NULL, body, 0, NULL);
+    fgt_expect(r, 201, NULL);
+    snprintf(id, 40, "%s", fgt_json_str(&r, "id", NULL));
+    fgt_response_free(&r);
+}
+
+/* The row of data (an array of rows) whose currency is currency; fails the test when there is none. */
+static yajl_val row_in(yajl_val data, const char *currency)
+{
+    for (size_t i = 0; i < YAJL_GET_ARRAY(data)->len; i++) {
+        const char *c = fgt_val_str(YAJL_GET_ARRAY(data)->values[i], "currency", NULL);
+        if (c != NULL && strcmp(c, currency) == 0)
+            return YAJL_GET_ARRAY(data)->values[i];
+    }
+    ck_abort_msg("no row in %s", currency);
+    return NULL;
+}
+
+/* A report of two currencies: no `totals`, and one entry of totals_by_currency per currency, VND
+ * first, each with key's total. */
+static void totals_per_currency(const fgt_response_t *r, const char *key, long long vnd, long long usd)
+{
+    ck_assert_msg(fgt_json_is_null(r, "totals", NULL), "a total of two currencies: %s", r->body);
+    yajl_val by = fgt_json_array(r, "totals_by_currency", NULL);
+    ck_assert_int_eq(YAJL_GET_ARRAY(by)->len, 2);
+    ck_assert_str_eq(fgt_val_str(YAJL_GET_ARRAY(by)->values[0], "currency", NULL), "VND");
+    ck_assert_str_eq(fgt_val_str(YAJL_GET_ARRAY(by)->values[1], "currency", NULL), "USD");
+    ck_assert_int_eq(val_int(YAJL_GET_ARRAY(by)->values[0], key, NULL), vnd);
+    ck_assert_int_eq(val_int(YAJL_GET_ARRAY(by)->values[1], key, NULL), usd);
+}
+
+/* The currency sums of a file read back: column's sum over the rows of each currency. */
+static void file_sums(yajl_val file, const char *column, long long vnd, long long usd)
+{
+    ck_assert_int_eq(val_int(fgt_val_at(file, "sums_by_currency", "VND", NULL), column, NULL), vnd);
+    ck_assert_int_eq(val_int(fgt_val_at(file, "sums_by_currency", "USD", NULL), column, NULL), usd);
+}
+
+START_TEST(a_merchants_usd_and_vnd_payments_of_one_day_are_reported_apart)
+{
+    /* one school, one day, one fee type, category and method: a VND and a USD payment (100 = 1.00 USD),
+     * and a VND and a USD bill still open */
+    char mer[64], key[64], vnd[40], usd[40], open_vnd[40], open_usd[40], pv[40], pu[40];
+    char from[11], to[11], path[400], due[200];
+    fgt_merchant_create("Trường Quốc tế Sài Gòn", mer, key);
+    new_order_in(key, "VND", 250000, NULL, vnd);
+    new_order_in(key, "USD", 100, NULL, usd);
+    today_plus(10, from);
+    snprintf(due, sizeof(due), ",\"due_at\":\"%sT10:00:00Z\"", from);
+    new_order_in(key, "VND", 300000, due, open_vnd);
+    new_order_in(key, "USD", 2500, due, open_usd);
+    pay(key, vnd, 250000, pv);
+    pay(key, usd, 100, pu);
+    today_plus(-1, from);
+    today_plus(1, to);
+
+    /* the rollups have both payments (a round of the server's sweeper): the reports read them */
+    long long last = fgt_db_int("SELECT MAX(e.id) FROM ledger_entries e JOIN journals j ON j.id = e.journal_id "
+                                "JOIN payments p ON p.id = j.payment_id WHERE p.public_id = ?",
+                                pu, NULL);
+    for (int i = 0; i < 300 && fgt_db_int("SELECT upto_entry_id FROM report_watermarks WHERE name = 'collections'",
+                                          NULL, NULL) < last;
+         i++)
+        fgt_sleep_ms(100);
+    /* collections: a row per currency, for its key and for staff (the city's rollup too) */
+    snprintf(path, sizeof(path), "/v1/reports/collections?from=%s&to=%s&group_by=adapter&merchant_id=%s", from, to,
+             mer);
+    fgt_response_t r = report(staff, path);
+    fgt_expect(r, 200, NULL);
+    yajl_val data = fgt_json_array(&r, "data", NULL);
+    ck_assert_int_eq(YAJL_GET_ARRAY(data)->len, 2);
+    ck_assert_str_eq(fgt_val_str(YAJL_GET_ARRAY(data)->values[0], "currency", NULL), "VND"); /* VND first */
+    ck_assert_str_eq(fgt_val_str(YAJL_GET_ARRAY(data)->values[0], "adapter", NULL), "sandbox");
+    ck_assert_int_eq(val_int(row_in(data, "VND"), "collected", NULL), 250000);
+    ck_assert_int_eq(val_int(row_in(data, "VND"), "count", NULL), 1);
+    ck_assert_int_eq(val_int(row_in(data, "USD"), "collected", NULL), 100);
+    ck_assert_int_eq(val_int(row_in(data, "USD"), "net", NULL), 100);
+    ck_assert_int_eq(val_int(row_in(data, "USD"), "count", NULL), 1);
+    totals_per_currency(&r, "collected", 250000, 100);
+    fgt_response_free(&r);
+    snprintf(path, sizeof(path), "/v1/reports/collections?from=%s&to=%s&group_by=day,fee_type,category", from, to);
+    r = report(key, path);
+    fgt_expect(r, 200, NULL);
+    ck_assert_int_eq(YAJL_GET_ARRAY(fgt_json_array(&r, "data", NULL))->len, 2);
+    totals_per_currency(&r, "collected", 250000, 100);
+    fgt_response_free(&r);
+    snprintf(path, sizeof(path), "/v1/reports/collections?from=%s&to=%s&group_by=adapter", from, to);
+    r = report(staff, path); /* every merchant: the city's days */
+    fgt_expect(r, 200, NULL);
+    ck_assert_int_eq(val_int(row_in(fgt_json_array(&r, "data", NULL), "USD"), "collected", NULL), 100);
+    fgt_response_free(&r);
+    /* the rollups hold each currency's sums apart */
+    static const char *const ROLLUPS[] = {
+        "SELECT SUM(collected) FROM report_daily r JOIN merchants m ON m.id = r.merchant_id "
+        "WHERE m.public_id = ? AND r.currency = ?",
+        "SELECT SUM(collected) FROM report_monthly r JOIN merchants m ON m.id = r.merchant_id "
+        "WHERE m.public_id = ? AND r.currency = ?",
+    };
+    for (int i = 0; i < 2; i++) {
+        ck_assert_int_eq(fgt_db_int(ROLLUPS[i], mer, "VND"), 250000);
+        ck_assert_int_eq(fgt_db_int(ROLLUPS[i], mer, "USD"), 100);
+    }
+    ck_assert_int_ge(fgt_db_int("SELECT SUM(collected) FROM report_daily_city WHERE currency = ?", "USD", NULL), 100);
+
+    /* the rollups answer as the journals do, for every way they are read */
+    same_report(key, from, to, "day,category,adapter");
+    same_report(staff, from, to, "merchant,fee_type");
+    same_report(staff, from, to, "month,adapter");
+    same_report(staff, from, to, "adapter");
+
+    /* ?currency=: one currency's rows, and `totals` as before, naming it */
+    snprintf(path, sizeof(path), "/v1/reports/collections?from=%s&to=%s&group_by=adapter&currency=USD", from, to);
+    r = report(key, path);
+    fgt_expect(r, 200, NULL);
+    ck_assert_int_eq(YAJL_GET_ARRAY(fgt_json_array(&r, "data", NULL))->len, 1);
+    ck_assert_int_eq(fgt_json_int(&r, "totals", "collected", NULL), 100);
+    ck_assert_str_eq(fgt_json_str(&r, "totals", "currency", NULL), "USD");
+    fgt_response_free(&r);
+    snprintf(path, sizeof(path), "/v1/reports/collections?from=%s&to=%s&currency=usd", from, to);
+    r = report(key, path);
+    fgt_expect_error(r, 400, "invalid_request", "invalid_currency");
+    fgt_response_free(&r);
+
+    /* the files: a currency column (the last), and the sums of each currency apart */
+    snprintf(path, sizeof(path), "/v1/reports/collections?from=%s&to=%s&group_by=adapter&format=csv", from, to);
+    r = report(key, path);
+    fgt_expect(r, 200, NULL);
+    ck_assert_int_eq(strncmp(r.body + 3, "adapter,count,collected,refunded,net,fees,currency\r\n", 52), 0);
+    yajl_val csv = read_back(&r, "csv");
+    fgt_response_free(&r);
+    file_sums(csv, "collected", 250000, 100);
+    yajl_tree_free(csv);
+    snprintf(path, sizeof(path), "/v1/reports/collections?from=%s&to=%s&group_by=adapter&format=xlsx", from, to);
+    r = report(key, path);
+    fgt_expect(r, 200, NULL);
+    yajl_val x = read_back(&r, "xlsx");
+    fgt_response_free(&r);
+    file_sums(x, "Đã thu / Collected", 250000, 100);
+    ck_assert_int_eq(val_int(fgt_val_at(x, "totals_by_currency", "VND", NULL), "Đã thu / Collected", NULL), 250000);
+    ck_assert_int_eq(val_int(fgt_val_at(x, "totals_by_currency", "USD", NULL), "Đã thu / Collected", NULL), 100);
+    yajl_tree_free(x);
+
+    /* outstanding: from the sums and from the orders, a row per currency */
+    snprintf(path, sizeof(path), "/v1/reports/outstanding?group_by=merchant&merchant_id=%s", mer);
+    r = report(staff, path);
+    fgt_expect(r, 200, NULL);
+    data = fgt_json_array(&r, "data", NULL);
+    ck_assert_int_eq(YAJL_GET_ARRAY(data)->len, 2);
+    ck_assert_int_eq(val_int(row_in(data, "VND"), "owed", NULL), 300000);
+    ck_assert_int_eq(val_int(row_in(data, "VND"), "not_due", NULL), 300000);
+    ck_assert_int_eq(val_int(row_in(data, "USD"), "owed", NULL), 2500);
+    ck_assert_int_eq(val_int(row_in(data, "USD"), "count", NULL), 1);
+    totals_per_currency(&r, "owed", 300000, 2500);
+    strcat(path, "&source=orders");
+    fgt_response_t scan = report(staff, path);
+    fgt_expect(scan, 200, NULL);
+    ck_assert_str_eq(scan.body, r.body);
+    fgt_response_free(&scan);
+    fgt_response_free(&r);
+    r = report(key, "/v1/reports/outstanding?detail=orders&format=csv");
+    fgt_expect(r, 200, NULL);
+    csv = read_back(&r, "csv");
+    fgt_response_free(&r);
+    file_sums(csv, "owed", 300000, 2500);
+    yajl_tree_free(csv);
+    r = report(key, "/v1/reports/outstanding?group_by=fee_type&currency=USD");
+    fgt_expect(r, 200, NULL);
+    ck_assert_int_eq(fgt_json_int(&r, "totals", "owed", NULL), 2500);
+    fgt_response_free(&r);
+
+    /* the merchant statement is one currency's account: VND unless asked */
+    snprintf(path, sizeof(path), "/v1/reports/merchant-statement?from=%s&to=%s", from, to);
+    r = report(key, path);
+    fgt_expect(r, 200, NULL);
+    ck_assert_str_eq(fgt_json_str(&r, "currency", NULL), "VND");
+    ck_assert_int_eq(fgt_json_int(&r, "collections", NULL), 250000);
+    fgt_response_free(&r);
+    strcat(path, "&currency=USD");
+    r = report(key, path);
+    fgt_expect(r, 200, NULL);
+    ck_assert_str_eq(fgt_json_str(&r, "currency", NULL), "USD");
+    ck_assert_int_eq(fgt_json_int(&r, "collections", NULL), 100);
+    ck_assert_int_eq(fgt_json_int(&r, "closing_balance", NULL), 100);
+    fgt_response_free(&r);
+
+    /* the ledger check holds the sums per currency: a USD sum filed as EUR is caught */
+    ck_assert_int_eq(fgt_ledger_check(), 0);
+    r = report(key, "/v1/reports/outstanding?group_by=merchant"); /* the sweeper has folded the changes */
+    fgt_response_free(&r);
+    for (int i = 0; i < 300 && fgt_db_int("SELECT COUNT(*) FROM owed_changes c JOIN merchants m ON m.id = "
+                                          "c.merchant_id WHERE m.public_id = ?",
+                                          mer, NULL) > 0;
+         i++)
+        fgt_sleep_ms(100);
+    fgt_db_exec("UPDATE owed_totals SET currency = 'EUR' WHERE currency = 'USD' AND merchant_id = "
+                "(SELECT id FROM merchants WHERE public_id = ?)",
+                mer);
+    ck_assert_int_ne(fgt_ledger_check(), 0);
+    fgt_db_exec("UPDATE owed_totals SET currency = 'USD' WHERE currency = 'EUR' AND merchant_id = "
+                "(SELECT id FROM merchants WHERE public_id = ?)",
+                mer);
+    ck_assert_int_eq(fgt_ledger_check(), 0);
+}
+END_TEST
+
 int main(void)
 {
     /* a database of our own, migrated: the suite writes postings dated in the past */
@@ -1307,6 +1522,7 @@ int main(void)
     tcase_add_test(tc, reconciliation_day_totals_follow_every_item_change_and_a_rebuild_under_writes);
     tcase_add_test(tc, outstanding_sums_follow_every_order_change_and_a_rebuild_under_writes);
     tcase_add_test(tc, reports_read_from_the_read_server_and_the_primary_when_it_is_gone);
+    tcase_add_test(tc, a_merchants_usd_and_vnd_payments_of_one_day_are_reported_apart);
     suite_add_tcase(s, tc);
     fgt_merchant_create("Trường Tiểu học Hòa Bình", mer_a, key_a);
     fgt_merchant_create("Phường Bến Nghé", mer_b, key_b);

@@ -638,14 +638,15 @@ static long long money_after(const char *body, const char *marker)
     return v;
 }
 
-/* The API's collections of [from, to] (finance's key), total collected; by fee type into the
+/* The API's VND collections of [from, to] (finance's key), total collected; by fee type into the
  * rows' "fee_type,collected" lines of csv (cap bytes) when csv is not NULL. */
 static long long api_collected(const char *from, const char *to, const char *source, char *csv, size_t cap)
 {
     char path[200], auth[200];
     snprintf(auth, sizeof(auth), "Authorization: Bearer %s", finance_token);
     const char *h[] = {auth, NULL};
-    snprintf(path, sizeof(path), "/v1/reports/collections?from=%s&to=%s&group_by=fee_type&source=%s", from, to, source);
+    snprintf(path, sizeof(path), "/v1/reports/collections?from=%s&to=%s&group_by=fee_type&source=%s&currency=VND", from,
+             to, source);
     fgt_response_t r = fgt_request(&srv, FGT_HTTP1, "GET", path, h, NULL, 0);
     ck_assert_msg(r.status == 200, "%s: %ld %s", path, r.status, r.body);
     long long total = fgt_json_int(&r, "totals", "collected", NULL);
@@ -673,14 +674,13 @@ static long long api_collected(const char *from, const char *to, const char *sou
     return total;
 }
 
-START_TEST(the_overview_shows_the_collections_reports_figures)
+/* An order of school B for a procedure fee in currency, paid in full today through the sandbox. */
+static void pay_procedure(const char *currency, long long amount)
 {
-    /* a payment today: a procedure fee (what the other tests here pay is tuition) */
-    char order[64], path[160], pay[64], note[300], header[200];
-    const char *fee = "procedure";
-    char body[300];
-    snprintf(body, sizeof(body), "{\"merchant_ref\":\"%s\",\"fee_type\":\"%s\",\"amount\":730000,\"currency\":\"VND\"}",
-             fgt_unique("OV"), fee);
+    char order[64], path[160], pay[64], note[300], header[200], body[300];
+    snprintf(body, sizeof(body),
+             "{\"merchant_ref\":\"%s\",\"fee_type\":\"procedure\",\"amount\":%lld,\"currency\":\"%s\"}",
+             fgt_unique("OV"), amount, currency);
     fgt_response_t r = fgt_req(&srv, FGT_HTTP1, "POST", "/v1/orders", school_b.key, fgt_unique("ov"), body, 0, NULL);
     fgt_expect(r, 201, NULL);
     snprintf(order, sizeof(order), "%s", fgt_json_str(&r, "id", NULL));
@@ -691,13 +691,23 @@ START_TEST(the_overview_shows_the_collections_reports_figures)
     snprintf(pay, sizeof(pay), "%s", fgt_json_str(&r, "id", NULL));
     fgt_response_free(&r);
     snprintf(note, sizeof(note),
-             "{\"payment_id\":\"%s\",\"provider_txn_id\":\"%s\",\"status\":\"succeeded\",\"amount\":730000}", pay,
-             fgt_unique("TX"));
+             "{\"payment_id\":\"%s\",\"provider_txn_id\":\"%s\",\"status\":\"succeeded\",\"amount\":%lld}", pay,
+             fgt_unique("TX"), amount);
     fgt_sandbox_signature(SANDBOX_SECRET, note, header, sizeof(header));
     const char *headers[] = {header, NULL};
     r = fgt_request(&srv, FGT_HTTP1, "POST", "/v1/webhooks/sandbox", headers, note, strlen(note));
     ck_assert_int_eq(r.status, 200);
     fgt_response_free(&r);
+}
+
+START_TEST(the_overview_shows_the_collections_reports_figures)
+{
+    /* payments today by one school: a procedure fee (what the other tests here pay is tuition) in
+     * VND, and one in USD (1234 = 12.34 USD), which no VND figure may include */
+    const char *fee = "procedure";
+    pay_procedure("VND", 730000);
+    pay_procedure("USD", 1234);
+    fgt_response_t r;
 
     /* today and this month as business days (GMT+7), as the overview counts them */
     char today[11], month[11];
@@ -725,20 +735,27 @@ START_TEST(the_overview_shows_the_collections_reports_figures)
                *month_card = strstr(r.body, "data-total=\"month\"");
     ck_assert_ptr_nonnull(today_card);
     ck_assert_ptr_nonnull(month_card);
-    ck_assert_int_eq(money_after(today_card, "class=\"amount\">"), day_total);
-    ck_assert_int_eq(money_after(month_card, "class=\"amount\">"), month_total);
+    ck_assert_int_eq(money_after(today_card, "class=\"amount\" data-currency=\"VND\">"), day_total);
+    ck_assert_int_eq(money_after(month_card, "class=\"amount\" data-currency=\"VND\">"), month_total);
+    /* the dollars on their own, as dollars, after the dong: 12,34 USD (cents are the minor unit) */
+    const char *usd = strstr(today_card, "class=\"amount\" data-currency=\"USD\">");
+    ck_assert_ptr_nonnull(usd);
+    ck_assert(strstr(today_card, "data-currency=\"VND\"") < usd);
+    ck_assert(usd < month_card);
+    ck_assert_int_eq(strncmp(strchr(usd, '>') + 1, "12,34&nbsp;USD</p>", 18), 0);
+    ck_assert_ptr_nonnull(strstr(month_card, "class=\"amount\" data-currency=\"USD\">12,34&nbsp;USD</p>"));
     /* each fee type's row: today's and the month's collected, as the report has them */
     const char *table = strstr(r.body, "data-table=\"fee_type\"");
     ck_assert_ptr_nonnull(table);
     int rows = 0;
     for (const char *line = month_rows; *line != '\0'; line = strchr(line, '\n') + 1, rows++) {
-        char key[64], cell[96];
+        char key[64], cell[128];
         long long in_month = 0, in_day = 0;
         ck_assert_int_eq(sscanf(line, "%63[^,],%lld", key, &in_month), 2);
         const char *d = strstr(day_rows, key);
         if (d != NULL && (d == day_rows || d[-1] == '\n') && d[strlen(key)] == ',')
             in_day = strtoll(d + strlen(key) + 1, NULL, 10);
-        snprintf(cell, sizeof(cell), "<tr><td>%s</td>", key);
+        snprintf(cell, sizeof(cell), "<tr data-currency=\"VND\"><td>%s</td>", key);
         const char *row = strstr(table, cell);
         ck_assert_msg(row != NULL, "no row of %s on the overview", key);
         ck_assert_int_eq(money_after(row, "<td class=\"num\">"), in_day);
@@ -751,6 +768,13 @@ START_TEST(the_overview_shows_the_collections_reports_figures)
     }
     ck_assert_int_ge(rows, 1);
     ck_assert_ptr_nonnull(strstr(month_rows, fee));
+    /* the procedure fee's USD row: today's and the month's 12,34 USD, apart from its VND row */
+    const char *usd_row = strstr(table, "<tr data-currency=\"USD\"><td>procedure</td><td class=\"num\">12,34&nbsp;USD");
+    ck_assert_ptr_nonnull(usd_row);
+    ck_assert_ptr_nonnull(strstr(usd_row, "<td class=\"num\">1</td><td class=\"num\">12,34&nbsp;USD"));
+    /* and its bars, scaled among USD bars only */
+    ck_assert_ptr_nonnull(strstr(r.body, "class=\"bar-today\""));
+    ck_assert_ptr_nonnull(strstr(r.body, "data-value=\"1234\" data-currency=\"USD\""));
     fgt_response_free(&r);
 }
 END_TEST
