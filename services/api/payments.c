@@ -1,6 +1,7 @@
 /*
  * payments.c - the payment and refund routes: POST /v1/orders/{id}/payments,
- * GET /v1/payments/{id}, POST /v1/payments/{id}/refunds.
+ * GET /v1/payments/{id}, POST and GET /v1/payments/{id}/refunds,
+ * GET /v1/refunds/{id}.
  *
  * The money work is the payment module's (payments/payments.h); here the
  * request is read, the transactions composed with the Idempotency-Key, and
@@ -207,6 +208,41 @@ void fg_payments_get(fg_call_t *call, fg_db_t *db)
         fg_call_json(call, 200, &b);
     }
     fg_payment_row_free(&p);
+}
+
+/* ---- GET /v1/refunds/{id} ------------------------------------------------- */
+
+void fg_refunds_get(fg_call_t *call, fg_db_t *db)
+{
+    fg_buf_t b = FG_BUF_INIT;
+    int rc = fg_refund_get(db, call->merchant_id, call->params[0], &b);
+    fg_db_end(db);
+    if (rc == FG_ENOTFOUND)
+        fg_call_error(call, 404, "not_found", "refund_not_found", "no such refund", NULL);
+    else if (rc != 0)
+        fg_call_db_error(call, db, rc);
+    else
+        fg_call_json(call, 200, &b);
+    fg_buf_free(&b);
+}
+
+/* ---- GET /v1/payments/{id}/refunds ---------------------------------------- */
+
+void fg_refunds_list(fg_call_t *call, fg_db_t *db)
+{
+    fg_page_t page;
+    if (fg_call_page(call, &page) != 0)
+        return;
+    fg_buf_t b = FG_BUF_INIT;
+    int rc = fg_refund_list(db, call->merchant_id, call->params[0], &page, &b);
+    fg_db_end(db);
+    if (rc == FG_ENOTFOUND)
+        fg_call_error(call, 404, "not_found", "payment_not_found", "no such payment", NULL);
+    else if (rc != 0)
+        fg_call_db_error(call, db, rc);
+    else
+        fg_call_json(call, 200, &b);
+    fg_buf_free(&b);
 }
 
 /* ---- POST /v1/payments/{id}/refunds --------------------------------------- */

@@ -1055,10 +1055,26 @@ START_TEST(momo_refund_still_processing_stays_pending_until_settled)
     r = fgt_req(&srv, FGT_H2C, "POST", path, key, idem, "{\"amount\":25000}", 0, NULL);
     fgt_expect(r, 202, NULL);
     ck_assert_str_eq(fgt_header(&r, "idempotent-replayed"), "true");
+    /* the merchant polls it: pending, as the POST answered, and listed with its payment */
+    fgt_response_t polled = get("refunds", refund);
+    fgt_expect(polled, 200, NULL);
+    ck_assert_str_eq(polled.body, r.body);
+    fgt_response_free(&polled);
+    polled = fgt_req(&srv, FGT_H2C, "GET", path, key, NULL, NULL, 0, NULL);
+    fgt_expect(polled, 200, NULL);
+    ck_assert_ptr_nonnull(strstr(polled.body, r.body));
+    fgt_response_free(&polled);
     fgt_response_free(&r);
     ck_assert_int_eq(fgt_db_int("SELECT amount_refunding FROM payments WHERE public_id = ?", payment, NULL), 25000);
     reset();
     wait_refund(refund, "succeeded"); /* MoMo's refund/query reports it made */
+    r = get("refunds", refund);
+    ck_assert_str_eq(fgt_json_str(&r, "status", NULL), "succeeded");
+    ck_assert_int_eq(fgt_json_int(&r, "amount", NULL), 25000);
+    fgt_response_free(&r);
+    r = get("payments", payment);
+    ck_assert_int_eq(fgt_json_int(&r, "amount_refunded", NULL), 25000);
+    fgt_response_free(&r);
     ck_assert_int_eq(log_count(seq, "momo.refund", NULL, NULL, 0), 1);
     ck_assert_int_eq(fgt_db_int("SELECT amount_refunding FROM payments WHERE public_id = ?", payment, NULL), 0);
     expect_moved(&before, "momo", -25000, 0);
