@@ -193,21 +193,34 @@ Exit:
 
 /* ---- GET /v1/payments/{id} ------------------------------------------------ */
 
+/* A client that lost the create's answer can still send the payer to the
+ * provider's page or show the QR: a pending payment carries its redirect_url
+ * and qr while they can still be paid through (fg_payment_offer); once the
+ * payment is settled, or its order no longer owes it, they are left out. */
 void fg_payments_get(fg_call_t *call, fg_db_t *db)
 {
     fg_payment_row_t p;
+    fg_payment_started_t started = {FG_BUF_INIT, FG_BUF_INIT};
+    fg_buf_t b = FG_BUF_INIT, extra = FG_BUF_INIT;
     fg_payment_row_init(&p);
     int rc = fg_payment_load(db, call->params[0], call->merchant_id, 0, &p);
+    if (rc == 0 && (rc = fg_payment_offer(db, call->cfg, &p, fg_now_ms(), &started)) == 0) {
+        fg_payment_started_json(&extra, &started);
+        fg_payment_json(&b, &p, call->cfg->public_base_url, extra.len > 0 ? extra.data : NULL);
+    }
     if (rc == FG_ENOTFOUND) {
         fg_call_error(call, 404, "not_found", "payment_not_found", "no such payment", NULL);
     } else if (rc != 0) {
         fg_call_db_error(call, db, rc);
     } else {
-        fg_buf_t b = FG_BUF_INIT;
-        fg_payment_json(&b, &p, call->cfg->public_base_url, NULL);
         fg_call_json(call, 200, &b);
     }
+    fg_db_end(db);
     fg_payment_row_free(&p);
+    fg_buf_free(&started.redirect_url);
+    fg_buf_free(&started.qr_payload);
+    fg_buf_free(&b);
+    fg_buf_free(&extra);
 }
 
 /* ---- GET /v1/refunds/{id} ------------------------------------------------- */

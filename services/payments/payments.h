@@ -76,6 +76,20 @@ void fg_payment_json(fg_buf_t *b, const fg_payment_row_t *p, const char *base_ur
 /** The fields a started payment adds to its JSON (redirect_url, qr), for
  *  fg_payment_json's extra. */
 void fg_payment_started_json(fg_buf_t *extra, const fg_payment_started_t *started);
+/**
+ * What a client can still be shown of how to pay p (DESIGN §4's redirect_url
+ * and qr), now: nothing once p is no longer pending, or its order no longer
+ * takes payments or owes less than p's amount (money sent through it would
+ * be held unapplied).  Otherwise the redirect URL as it was stored at the
+ * start, never built or signed again, unless the payer came back from it
+ * unpaid or its adapter's redirect_valid_ms has passed since the start; and
+ * for VietQR the transfer QR, rebuilt from p's amount and its order's code
+ * with the configured collection account (as the start built it).  Fills
+ * out, which the caller zeroes and frees (both empty: nothing to show).
+ * 0, FG_ENOTFOUND, or a database code.
+ */
+int fg_payment_offer(fg_db_t *db, const fg_config_t *cfg, const fg_payment_row_t *p, int64_t now_ms,
+                     fg_payment_started_t *out) FG_MUST_USE;
 
 /* ---- starting a payment (create.c) ----------------------------------------- */
 

@@ -637,6 +637,51 @@ START_TEST(refunds_are_read_back_and_listed)
 }
 END_TEST
 
+/* GET /v1/payments/{id} carries the redirect_url (and qr) the create answered while the payer can
+ * still pay through it, and leaves them out once the payment is settled, its order is paid another
+ * way, or the payer came back from the page unpaid. */
+START_TEST(a_pending_payment_is_read_back_with_its_redirect_url)
+{
+    char order[40], pay[40], other[40], path[128];
+    new_order(70000, 0, NULL, order);
+    snprintf(path, sizeof(path), "/v1/orders/%s/payments", order);
+    fgt_response_t made = fgt_req(&srv, FGT_H2C, "POST", path, key, NULL, "{\"method\":\"sandbox\"}", 0, NULL);
+    fgt_expect(made, 201, NULL);
+    snprintf(pay, sizeof(pay), "%s", fgt_json_str(&made, "id", NULL));
+    fgt_response_t r = get("payments", pay);
+    fgt_expect(r, 200, NULL);
+    ck_assert_str_eq(r.body, made.body); /* the create's answer, whole */
+    ck_assert_ptr_nonnull(fgt_json_str(&r, "redirect_url", NULL));
+    ck_assert_ptr_null(fgt_val_at(r.json, "qr", NULL));
+    fgt_response_free(&r);
+    /* the payer came back from it unpaid: the bill's button starts a new payment, so does a client */
+    fgt_db_exec("UPDATE payments SET returned_unpaid_at = created_at WHERE public_id = ?", pay);
+    r = get("payments", pay);
+    ck_assert_str_eq(fgt_json_str(&r, "status", NULL), "pending");
+    ck_assert_ptr_null(fgt_val_at(r.json, "redirect_url", NULL));
+    fgt_response_free(&r);
+    fgt_db_exec("UPDATE payments SET returned_unpaid_at = NULL WHERE public_id = ?", pay);
+    /* the order paid through another payment: nothing more may be paid through this one */
+    new_payment(order, 0, other);
+    r = notify(other, fgt_unique("TX"), "succeeded", 70000);
+    fgt_response_free(&r);
+    r = get("payments", pay);
+    ck_assert_str_eq(fgt_json_str(&r, "status", NULL), "pending");
+    ck_assert_ptr_null(fgt_val_at(r.json, "redirect_url", NULL));
+    fgt_response_free(&r);
+    /* settled: the payment's own fields only, as its event carries them */
+    r = get("payments", other);
+    ck_assert_str_eq(fgt_json_str(&r, "status", NULL), "succeeded");
+    ck_assert_ptr_null(fgt_val_at(r.json, "redirect_url", NULL));
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM events WHERE type = 'payment.succeeded' AND payload = ?", r.body,
+                                NULL),
+                     1);
+    fgt_response_free(&r);
+    fgt_response_free(&made);
+    ledger_holds();
+}
+END_TEST
+
 /* Refunds arriving together are taken together (a set that fails, counted
  * as "refunds.set" failures on /metrics, or members sharing a transaction of
  * the "refunds" group), and each keeps its own answer: two refunds of one
@@ -1020,6 +1065,7 @@ int main(void)
     tcase_add_test(tc, failure_changes_state_only_and_forgeries_are_refused);
     tcase_add_test(tc, refunds_never_exceed_the_payment);
     tcase_add_test(tc, refunds_are_read_back_and_listed);
+    tcase_add_test(tc, a_pending_payment_is_read_back_with_its_redirect_url);
     tcase_add_test(tc, refunds_arriving_together_keep_their_own_answers);
     tcase_add_test(tc, refunds_taken_together_are_begun_set_wise);
     tcase_add_test(tc, ledger_routes_for_staff);
