@@ -11,12 +11,30 @@
  */
 #include "api/handlers.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include "core/text.h"
 #include "db/group.h"
 #include "orders/orders.h"
 #include "payments/payments.h"
+
+/* An amount read as an order's is (orders/validate.c): a value that is no
+ * JSON number, or a number with a fraction or an exponent, is of the wrong
+ * type (400 invalid_type); digits beyond int64 are an integer out of range,
+ * handed on as the largest (negative: the smallest) amount for the caller's
+ * range checks to refuse (422).  0 with *out, or -1 for the wrong type. */
+static int amount_integer(yajl_val v, int64_t *out)
+{
+    if (!YAJL_IS_NUMBER(v))
+        return -1;
+    const char *raw = v->u.number.r;
+    const char *digits = raw[0] == '-' ? raw + 1 : raw;
+    if (digits[0] == '\0' || strspn(digits, "0123456789") != strlen(digits))
+        return -1;
+    *out = YAJL_IS_INTEGER(v) ? YAJL_GET_INTEGER(v) : raw[0] == '-' ? INT64_MIN : INT64_MAX;
+    return 0;
+}
 
 /* ---- POST /v1/orders/{id}/payments ---------------------------------------- */
 
@@ -117,17 +135,21 @@ int fg_payments_create_parse(fg_call_t *call, const fg_adapter_t **adapter, int6
     const char *method_path[] = {"method", NULL}, *amount_path[] = {"amount", NULL};
     yajl_val method = yajl_tree_get(root, method_path, yajl_t_any);
     yajl_val amount = yajl_tree_get(root, amount_path, yajl_t_any);
+    int given = amount != NULL && !YAJL_IS_NULL(amount); /* else what the order owes */
     int rc = -1;
+    *requested = 0;
     if (method == NULL || !YAJL_IS_STRING(method)) {
         fg_call_error(call, 400, "invalid_request", method == NULL ? "missing_field" : "invalid_type",
                       "method is required: one of vnpay, momo, vietqr, sandbox", "method");
     } else if ((*adapter = fg_adapter_find(YAJL_GET_STRING(method))) == NULL) {
         fg_call_error(call, 422, "invalid_request", "method_unavailable", "this payment method is not available",
                       "method");
-    } else if (amount != NULL && !YAJL_IS_NULL(amount) && (!YAJL_IS_INTEGER(amount) || YAJL_GET_INTEGER(amount) < 1)) {
+    } else if (given && amount_integer(amount, requested) != 0) {
+        fg_call_error(call, 400, "invalid_request", "invalid_type", "amount must be an integer number of minor units",
+                      "amount");
+    } else if (given && *requested < 1) {
         fg_call_error(call, 422, "invalid_request", "amount_invalid", "amount must be a positive integer", "amount");
     } else {
-        *requested = amount != NULL && YAJL_IS_INTEGER(amount) ? YAJL_GET_INTEGER(amount) : 0;
         rc = 0;
     }
     yajl_tree_free(root);
@@ -387,12 +409,17 @@ int fg_refunds_create_parse(fg_call_t *call, yajl_val *root, int64_t *amount_out
     const char *amount_path[] = {"amount", NULL}, *reason_path[] = {"reason", NULL};
     yajl_val amount = yajl_tree_get(*root, amount_path, yajl_t_any);
     yajl_val reason = yajl_tree_get(*root, reason_path, yajl_t_any);
-    if (amount == NULL || !YAJL_IS_INTEGER(amount)) {
-        fg_call_error(call, 400, "invalid_request", amount == NULL ? "missing_field" : "invalid_type",
-                      "amount must be an integer number of minor units", "amount");
+    if (amount == NULL || YAJL_IS_NULL(amount)) {
+        fg_call_error(call, 400, "invalid_request", "missing_field",
+                      "amount is required: an integer number of minor units", "amount");
         return -1;
     }
-    if (YAJL_GET_INTEGER(amount) < 1) {
+    if (amount_integer(amount, amount_out) != 0) {
+        fg_call_error(call, 400, "invalid_request", "invalid_type", "amount must be an integer number of minor units",
+                      "amount");
+        return -1;
+    }
+    if (*amount_out < 1) {
         fg_call_error(call, 422, "invalid_request", "amount_invalid", "amount must be positive", "amount");
         return -1;
     }
@@ -403,7 +430,6 @@ int fg_refunds_create_parse(fg_call_t *call, yajl_val *root, int64_t *amount_out
                       "reason must be a string of at most 500 characters", "reason");
         return -1;
     }
-    *amount_out = YAJL_GET_INTEGER(amount);
     *reason_out = text;
     return 0;
 }

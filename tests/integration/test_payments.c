@@ -682,6 +682,66 @@ START_TEST(a_pending_payment_is_read_back_with_its_redirect_url)
 }
 END_TEST
 
+/* A payment's and a refund's amount are read as an order's: a JSON value of the wrong type is 400
+ * invalid_type, a missing refund amount says so, and an integer out of range is 422. */
+START_TEST(payment_and_refund_amounts_are_read_as_an_order_s)
+{
+    typedef struct {
+        const char *body;
+        long status;
+        const char *code;
+    } refusal_t;
+    static const refusal_t PAYMENTS[] = {
+        {"{\"method\":\"sandbox\",\"amount\":\"5\"}", 400, "invalid_type"},
+        {"{\"method\":\"sandbox\",\"amount\":5.5}", 400, "invalid_type"},
+        {"{\"method\":\"sandbox\",\"amount\":1e3}", 400, "invalid_type"},
+        {"{\"method\":\"sandbox\",\"amount\":true}", 400, "invalid_type"},
+        {"{\"method\":\"sandbox\",\"amount\":0}", 422, "amount_invalid"},
+        {"{\"method\":\"sandbox\",\"amount\":-5}", 422, "amount_invalid"},
+        {"{\"method\":\"sandbox\",\"amount\":50001}", 422, "amount_invalid"},
+        {"{\"method\":\"sandbox\",\"amount\":99999999999999999999}", 422, "amount_invalid"},
+    };
+    static const refusal_t REFUNDS[] = {
+        {"{}", 400, "missing_field"},
+        {"{\"amount\":null}", 400, "missing_field"},
+        {"{\"amount\":\"5\"}", 400, "invalid_type"},
+        {"{\"amount\":5.5}", 400, "invalid_type"},
+        {"{\"amount\":0}", 422, "amount_invalid"},
+        {"{\"amount\":99999999999999999999}", 422, "refund_exceeds_refundable"},
+        {"{\"amount\":-99999999999999999999}", 422, "amount_invalid"},
+    };
+    char order[40], pay[40], path[128];
+    new_order(50000, 0, NULL, order);
+    snprintf(path, sizeof(path), "/v1/orders/%s/payments", order);
+    for (size_t i = 0; i < sizeof(PAYMENTS) / sizeof(PAYMENTS[0]); i++) {
+        fgt_response_t r = fgt_req(&srv, FGT_H2C, "POST", path, key, NULL, PAYMENTS[i].body, 0, NULL);
+        ck_assert_msg(r.status == PAYMENTS[i].status, "%s: %ld %s", PAYMENTS[i].body, r.status, r.body);
+        fgt_expect(r, PAYMENTS[i].status, PAYMENTS[i].code);
+        ck_assert_str_eq(fgt_json_str(&r, "error", "field", NULL), "amount");
+        fgt_response_free(&r);
+    }
+    new_payment(order, 0, pay);
+    fgt_response_t r = notify(pay, fgt_unique("TX"), "succeeded", 50000);
+    fgt_response_free(&r);
+    snprintf(path, sizeof(path), "/v1/payments/%s/refunds", pay);
+    for (size_t i = 0; i < sizeof(REFUNDS) / sizeof(REFUNDS[0]); i++) {
+        r = fgt_req(&srv, FGT_H2C, "POST", path, key, NULL, REFUNDS[i].body, 0, NULL);
+        ck_assert_msg(r.status == REFUNDS[i].status, "%s: %ld %s", REFUNDS[i].body, r.status, r.body);
+        fgt_expect(r, REFUNDS[i].status, REFUNDS[i].code);
+        ck_assert_str_eq(fgt_json_str(&r, "error", "field", NULL), "amount");
+        if (strcmp(REFUNDS[i].code, "missing_field") == 0)
+            ck_assert_str_eq(fgt_json_str(&r, "error", "message", NULL),
+                             "amount is required: an integer number of minor units");
+        fgt_response_free(&r);
+    }
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM refunds r JOIN payments p ON p.id = r.payment_id "
+                                "WHERE p.public_id = ?",
+                                pay, NULL),
+                     0);
+    ledger_holds();
+}
+END_TEST
+
 /* Refunds arriving together are taken together (a set that fails, counted
  * as "refunds.set" failures on /metrics, or members sharing a transaction of
  * the "refunds" group), and each keeps its own answer: two refunds of one
@@ -1066,6 +1126,7 @@ int main(void)
     tcase_add_test(tc, refunds_never_exceed_the_payment);
     tcase_add_test(tc, refunds_are_read_back_and_listed);
     tcase_add_test(tc, a_pending_payment_is_read_back_with_its_redirect_url);
+    tcase_add_test(tc, payment_and_refund_amounts_are_read_as_an_order_s);
     tcase_add_test(tc, refunds_arriving_together_keep_their_own_answers);
     tcase_add_test(tc, refunds_taken_together_are_begun_set_wise);
     tcase_add_test(tc, ledger_routes_for_staff);
