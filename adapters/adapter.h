@@ -135,6 +135,11 @@ typedef struct {
      *  pending, FG_E* = refused or unreachable. */
     int (*refund)(const fg_config_t *cfg, const char *payment_id, const char *provider_txn_id, int64_t amount,
                   int64_t now_ms, char *provider_refund_id, size_t cap);
+    /** How long after the start the payer can still pay through the
+     *  redirect URL: the window the provider keeps its page open (VNPay's,
+     *  signed into the URL).  0: as long as the payment is pending (a page
+     *  of ours: the sandbox gateway's, the bill's). */
+    int64_t redirect_valid_ms;
 
     /* ---- optional: providers reached over HTTP (NULL when not offered) ---- */
 

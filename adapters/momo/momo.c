@@ -549,6 +549,7 @@ const fg_adapter_t fg_adapter_momo = {
     .verify = verify,
     .ack = ack,
     .refund = NULL,
+    .redirect_valid_ms = FG_MOMO_PAY_URL_OFFER_MS,
     .amount_must_match = 1,
     .start_request = start_request,
     .start_response = start_response,

@@ -15,6 +15,11 @@
 #define FG_MOMO_AMOUNT_MIN 1000LL
 #define FG_MOMO_AMOUNT_MAX 50000000LL
 #define FG_MOMO_SIGNATURE_HEX_LEN 64
+/* How long a payUrl is offered again after the create.  MoMo keeps it open
+ * for its own window, which its answer does not state (we send no
+ * orderExpireTime): offered as long as VNPay's page, so a client is never
+ * shown a page that may have closed (it starts a new payment instead). */
+#define FG_MOMO_PAY_URL_OFFER_MS (15 * 60 * 1000)
 
 /** Appends raw: "name=value" for each pair, in the order given, joined by
  *  '&', values as they are. */

@@ -675,6 +675,7 @@ const fg_adapter_t fg_adapter_vnpay = {
     .verify = verify,
     .ack = ack,
     .refund = NULL,
+    .redirect_valid_ms = FG_VNPAY_PAY_WINDOW_MS, /* vnp_ExpireDate, or the order's expiry when sooner */
     .amount_must_match = 1,
     .signed_query = 1,
     .query_request = query_request,

@@ -51,7 +51,15 @@ void fg_payments_create(fg_call_t *call, fg_db_t *db);
  *  the method's adapter and the requested amount (0: what the order owes), or
  *  -1 with the error answered on call. */
 int fg_payments_create_parse(fg_call_t *call, const fg_adapter_t **adapter, int64_t *requested);
+/** GET /v1/payments/{id}: the payment, with its redirect_url and qr while
+ *  the payer can still pay through them (fg_payment_offer). */
 void fg_payments_get(fg_call_t *call, fg_db_t *db);
+/** GET /v1/refunds/{id}: one of the merchant's refunds, the object its POST
+ *  answered with its status now; 404 refund_not_found. */
+void fg_refunds_get(fg_call_t *call, fg_db_t *db);
+/** GET /v1/payments/{id}/refunds: the payment's refunds, newest first,
+ *  cursor pages (core/page.h); 404 payment_not_found. */
+void fg_refunds_list(fg_call_t *call, fg_db_t *db);
 /** POST /v1/payments/{id}/refunds: the refund pipeline (payments.h); 201
  *  made, 202 outcome unknown (left pending for the status job), 409
  *  provider_refused, 502 provider_unavailable (not sent), 422

@@ -1,6 +1,7 @@
 /*
  * payments.c - the payment and refund routes: POST /v1/orders/{id}/payments,
- * GET /v1/payments/{id}, POST /v1/payments/{id}/refunds.
+ * GET /v1/payments/{id}, POST and GET /v1/payments/{id}/refunds,
+ * GET /v1/refunds/{id}.
  *
  * The money work is the payment module's (payments/payments.h); here the
  * request is read, the transactions composed with the Idempotency-Key, and
@@ -10,12 +11,30 @@
  */
 #include "api/handlers.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include "core/text.h"
 #include "db/group.h"
 #include "orders/orders.h"
 #include "payments/payments.h"
+
+/* An amount read as an order's is (orders/validate.c): a value that is no
+ * JSON number, or a number with a fraction or an exponent, is of the wrong
+ * type (400 invalid_type); digits beyond int64 are an integer out of range,
+ * handed on as the largest (negative: the smallest) amount for the caller's
+ * range checks to refuse (422).  0 with *out, or -1 for the wrong type. */
+static int amount_integer(yajl_val v, int64_t *out)
+{
+    if (!YAJL_IS_NUMBER(v))
+        return -1;
+    const char *raw = v->u.number.r;
+    const char *digits = raw[0] == '-' ? raw + 1 : raw;
+    if (digits[0] == '\0' || strspn(digits, "0123456789") != strlen(digits))
+        return -1;
+    *out = YAJL_IS_INTEGER(v) ? YAJL_GET_INTEGER(v) : raw[0] == '-' ? INT64_MIN : INT64_MAX;
+    return 0;
+}
 
 /* ---- POST /v1/orders/{id}/payments ---------------------------------------- */
 
@@ -116,17 +135,21 @@ int fg_payments_create_parse(fg_call_t *call, const fg_adapter_t **adapter, int6
     const char *method_path[] = {"method", NULL}, *amount_path[] = {"amount", NULL};
     yajl_val method = yajl_tree_get(root, method_path, yajl_t_any);
     yajl_val amount = yajl_tree_get(root, amount_path, yajl_t_any);
+    int given = amount != NULL && !YAJL_IS_NULL(amount); /* else what the order owes */
     int rc = -1;
+    *requested = 0;
     if (method == NULL || !YAJL_IS_STRING(method)) {
         fg_call_error(call, 400, "invalid_request", method == NULL ? "missing_field" : "invalid_type",
                       "method is required: one of vnpay, momo, vietqr, sandbox", "method");
     } else if ((*adapter = fg_adapter_find(YAJL_GET_STRING(method))) == NULL) {
         fg_call_error(call, 422, "invalid_request", "method_unavailable", "this payment method is not available",
                       "method");
-    } else if (amount != NULL && !YAJL_IS_NULL(amount) && (!YAJL_IS_INTEGER(amount) || YAJL_GET_INTEGER(amount) < 1)) {
+    } else if (given && amount_integer(amount, requested) != 0) {
+        fg_call_error(call, 400, "invalid_request", "invalid_type", "amount must be an integer number of minor units",
+                      "amount");
+    } else if (given && *requested < 1) {
         fg_call_error(call, 422, "invalid_request", "amount_invalid", "amount must be a positive integer", "amount");
     } else {
-        *requested = amount != NULL && YAJL_IS_INTEGER(amount) ? YAJL_GET_INTEGER(amount) : 0;
         rc = 0;
     }
     yajl_tree_free(root);
@@ -192,21 +215,69 @@ Exit:
 
 /* ---- GET /v1/payments/{id} ------------------------------------------------ */
 
+/* A client that lost the create's answer can still send the payer to the
+ * provider's page or show the QR: a pending payment carries its redirect_url
+ * and qr while they can still be paid through (fg_payment_offer); once the
+ * payment is settled, or its order no longer owes it, they are left out. */
 void fg_payments_get(fg_call_t *call, fg_db_t *db)
 {
     fg_payment_row_t p;
+    fg_payment_started_t started = {FG_BUF_INIT, FG_BUF_INIT};
+    fg_buf_t b = FG_BUF_INIT, extra = FG_BUF_INIT;
     fg_payment_row_init(&p);
     int rc = fg_payment_load(db, call->params[0], call->merchant_id, 0, &p);
+    if (rc == 0 && (rc = fg_payment_offer(db, call->cfg, &p, fg_now_ms(), &started)) == 0) {
+        fg_payment_started_json(&extra, &started);
+        fg_payment_json(&b, &p, call->cfg->public_base_url, extra.len > 0 ? extra.data : NULL);
+    }
     if (rc == FG_ENOTFOUND) {
         fg_call_error(call, 404, "not_found", "payment_not_found", "no such payment", NULL);
     } else if (rc != 0) {
         fg_call_db_error(call, db, rc);
     } else {
-        fg_buf_t b = FG_BUF_INIT;
-        fg_payment_json(&b, &p, call->cfg->public_base_url, NULL);
         fg_call_json(call, 200, &b);
     }
+    fg_db_end(db);
     fg_payment_row_free(&p);
+    fg_buf_free(&started.redirect_url);
+    fg_buf_free(&started.qr_payload);
+    fg_buf_free(&b);
+    fg_buf_free(&extra);
+}
+
+/* ---- GET /v1/refunds/{id} ------------------------------------------------- */
+
+void fg_refunds_get(fg_call_t *call, fg_db_t *db)
+{
+    fg_buf_t b = FG_BUF_INIT;
+    int rc = fg_refund_get(db, call->merchant_id, call->params[0], &b);
+    fg_db_end(db);
+    if (rc == FG_ENOTFOUND)
+        fg_call_error(call, 404, "not_found", "refund_not_found", "no such refund", NULL);
+    else if (rc != 0)
+        fg_call_db_error(call, db, rc);
+    else
+        fg_call_json(call, 200, &b);
+    fg_buf_free(&b);
+}
+
+/* ---- GET /v1/payments/{id}/refunds ---------------------------------------- */
+
+void fg_refunds_list(fg_call_t *call, fg_db_t *db)
+{
+    fg_page_t page;
+    if (fg_call_page(call, &page) != 0)
+        return;
+    fg_buf_t b = FG_BUF_INIT;
+    int rc = fg_refund_list(db, call->merchant_id, call->params[0], &page, &b);
+    fg_db_end(db);
+    if (rc == FG_ENOTFOUND)
+        fg_call_error(call, 404, "not_found", "payment_not_found", "no such payment", NULL);
+    else if (rc != 0)
+        fg_call_db_error(call, db, rc);
+    else
+        fg_call_json(call, 200, &b);
+    fg_buf_free(&b);
 }
 
 /* ---- POST /v1/payments/{id}/refunds --------------------------------------- */
@@ -338,12 +409,17 @@ int fg_refunds_create_parse(fg_call_t *call, yajl_val *root, int64_t *amount_out
     const char *amount_path[] = {"amount", NULL}, *reason_path[] = {"reason", NULL};
     yajl_val amount = yajl_tree_get(*root, amount_path, yajl_t_any);
     yajl_val reason = yajl_tree_get(*root, reason_path, yajl_t_any);
-    if (amount == NULL || !YAJL_IS_INTEGER(amount)) {
-        fg_call_error(call, 400, "invalid_request", amount == NULL ? "missing_field" : "invalid_type",
-                      "amount must be an integer number of minor units", "amount");
+    if (amount == NULL || YAJL_IS_NULL(amount)) {
+        fg_call_error(call, 400, "invalid_request", "missing_field",
+                      "amount is required: an integer number of minor units", "amount");
         return -1;
     }
-    if (YAJL_GET_INTEGER(amount) < 1) {
+    if (amount_integer(amount, amount_out) != 0) {
+        fg_call_error(call, 400, "invalid_request", "invalid_type", "amount must be an integer number of minor units",
+                      "amount");
+        return -1;
+    }
+    if (*amount_out < 1) {
         fg_call_error(call, 422, "invalid_request", "amount_invalid", "amount must be positive", "amount");
         return -1;
     }
@@ -354,7 +430,6 @@ int fg_refunds_create_parse(fg_call_t *call, yajl_val *root, int64_t *amount_out
                       "reason must be a string of at most 500 characters", "reason");
         return -1;
     }
-    *amount_out = YAJL_GET_INTEGER(amount);
     *reason_out = text;
     return 0;
 }

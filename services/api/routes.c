@@ -28,6 +28,8 @@ const fg_route_t fg_api_routes[] = {
     {"POST", "/v1/orders/{}/payments", "payments.create", FG_AUTH_MERCHANT, 1, 0, fg_payments_create},
     {"GET", "/v1/payments/{}", "payments.get", FG_AUTH_MERCHANT, 0, 0, fg_payments_get},
     {"POST", "/v1/payments/{}/refunds", "refunds.create", FG_AUTH_MERCHANT, 1, 0, fg_refunds_create},
+    {"GET", "/v1/payments/{}/refunds", "refunds.list", FG_AUTH_MERCHANT, 0, 0, fg_refunds_list},
+    {"GET", "/v1/refunds/{}", "refunds.get", FG_AUTH_MERCHANT, 0, 0, fg_refunds_get},
     {"POST", "/v1/webhooks/sepay", "webhooks.sepay", FG_AUTH_NONE, 0, 0, fg_sepay_webhook},
     {"POST", "/v1/webhooks/{}", "webhooks.inbound", FG_AUTH_NONE, 0, 0, fg_webhooks_inbound},
     {"GET", "/v1/webhooks/{}", "webhooks.inbound_get", FG_AUTH_NONE, 0, 0, fg_webhooks_inbound},

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "core/text.h"
+#include "vietqr/vietqr.h"
 
 /* The payment row's columns around its order's and merchant's public ids
  * (payment_bind reads them in this order). */
@@ -240,6 +241,64 @@ void fg_payment_started_json(fg_buf_t *extra, const fg_payment_started_t *starte
         fg_json_kv_strn(extra, 0, "payload", started->qr_payload.data, started->qr_payload.len);
         fg_buf_putc(extra, '}');
     }
+}
+
+/* What a pending payment's start left that may still be shown: its stored
+ * redirect URL, whether the payer came back from it unpaid (web/return.c),
+ * and what its order owes now. */
+/* clang-format off */
+static const char SQL_OFFER[] =
+    "SELECT p.redirect_url, p.returned_unpaid_at IS NOT NULL, " FG_ORDER_STATUS_SQL("o.status") ", o.expires_at, "
+    "o.amount - o.amount_paid FROM payments p JOIN orders o ON o.id = p.order_id WHERE p.id = ?";
+/* clang-format on */
+
+int fg_payment_offer(fg_db_t *db, const fg_config_t *cfg, const fg_payment_row_t *p, int64_t now_ms,
+                     fg_payment_started_t *out)
+{
+    fg_stmt_t s;
+    fg_buf_t url = FG_BUF_INIT;
+    fg_order_status_t status = FG_ORDER_OPEN;
+    int64_t returned = 0, expires = 0, owed = 0;
+    int url_null = 1, expires_null = 1;
+    if (p->status != FG_PAYMENT_PENDING)
+        return 0;
+    int rc = fg_stmt_init(&s, db, SQL_OFFER);
+    if (rc != 0)
+        return rc;
+    fg_stmt_int(&s, p->id);
+    fg_stmt_out_text(&s, &url, &url_null);
+    fg_stmt_out_int(&s, &returned, NULL);
+    fg_stmt_out_enum(&s, &status, FG_ORDER_STATUS_COUNT);
+    fg_stmt_out_int(&s, &expires, &expires_null);
+    fg_stmt_out_int(&s, &owed, NULL);
+    if ((rc = fg_stmt_exec(&s)) == 0) {
+        rc = fg_stmt_fetch(&s);
+        fg_stmt_done(&s);
+        rc = rc == 1 ? 0 : rc == 0 ? FG_ENOTFOUND : rc;
+    }
+    /* a bill paid another way, cancelled or expired meanwhile: nothing may be
+     * paid through this payment any more (VNPay's window closed with the
+     * order's expiry; a transfer would be held unapplied) */
+    if (rc != 0 || !fg_order_accepts_payment(fg_order_effective_status(status, !expires_null, expires, now_ms)) ||
+        owed < p->amount)
+        goto Exit;
+    const fg_adapter_t *adapter = fg_adapter_find(p->adapter.data);
+    /* the URL as the start made it: a provider's signed page is never signed
+     * again here (a new vnp_CreateDate would open another window on the
+     * same transaction reference) */
+    if (adapter != NULL && !url_null && url.len > 0 && !returned &&
+        (adapter->redirect_valid_ms == 0 || now_ms - p->created_at < adapter->redirect_valid_ms))
+        fg_buf_append(&out->redirect_url, url.data, url.len);
+    /* a VietQR payload is a function of the amount, the order's code and the
+     * collection account: rebuilt, it is the one the start gave */
+    if (adapter == &fg_adapter_vietqr && fg_vietqr_configured(cfg) && strcmp(p->currency.data, "VND") == 0 &&
+        p->order_code.len > 0 &&
+        fg_vietqr_payload(cfg->vietqr_bank_bin, cfg->vietqr_account_no, p->amount, p->order_code.data,
+                          &out->qr_payload) != 0)
+        fg_buf_reset(&out->qr_payload);
+Exit:
+    fg_buf_free(&url);
+    return rc;
 }
 
 int fg_provider_send(const fg_provider_request_t *req, fg_http_response_t *res, char *reason, size_t cap)

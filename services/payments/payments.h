@@ -18,6 +18,7 @@
 #include "adapter.h"
 #include "core/buf.h"
 #include "core/ids.h"
+#include "core/page.h"
 #include "db/db.h"
 #include "merchants/merchants.h"
 #include "orders/rules.h"
@@ -75,6 +76,20 @@ void fg_payment_json(fg_buf_t *b, const fg_payment_row_t *p, const char *base_ur
 /** The fields a started payment adds to its JSON (redirect_url, qr), for
  *  fg_payment_json's extra. */
 void fg_payment_started_json(fg_buf_t *extra, const fg_payment_started_t *started);
+/**
+ * What a client can still be shown of how to pay p (DESIGN §4's redirect_url
+ * and qr), now: nothing once p is no longer pending, or its order no longer
+ * takes payments or owes less than p's amount (money sent through it would
+ * be held unapplied).  Otherwise the redirect URL as it was stored at the
+ * start, never built or signed again, unless the payer came back from it
+ * unpaid or its adapter's redirect_valid_ms has passed since the start; and
+ * for VietQR the transfer QR, rebuilt from p's amount and its order's code
+ * with the configured collection account (as the start built it).  Fills
+ * out, which the caller zeroes and frees (both empty: nothing to show).
+ * 0, FG_ENOTFOUND, or a database code.
+ */
+int fg_payment_offer(fg_db_t *db, const fg_config_t *cfg, const fg_payment_row_t *p, int64_t now_ms,
+                     fg_payment_started_t *out) FG_MUST_USE;
 
 /* ---- starting a payment (create.c) ----------------------------------------- */
 
@@ -220,6 +235,19 @@ int fg_refund_record(fg_db_t *db, const fg_config_t *cfg, const fg_merchant_ref_
  *  payments.pending_query_after_s.  0, FG_ENOTFOUND or a database code. */
 int fg_refund_state(fg_db_t *db, const fg_config_t *cfg, uint64_t merchant_id, const char *refund_id, fg_buf_t *json,
                     fg_refund_status_t *status) FG_MUST_USE;
+
+/** The merchant's refund refund_id as GET /v1/refunds/{id} answers it: the
+ *  object POST /v1/payments/{id}/refunds answered, with its status now.
+ *  Appends to json.  0, FG_ENOTFOUND (none of the merchant's) or a
+ *  database code. */
+int fg_refund_get(fg_db_t *db, uint64_t merchant_id, const char *refund_id, fg_buf_t *json) FG_MUST_USE;
+
+/** One page of the refunds of the merchant's payment payment_id, newest
+ *  first, as a list body {"object":"list","data":[…],"next_cursor":…}
+ *  (core/page.h) appended to out; each refund as fg_refund_get gives it.
+ *  0, FG_ENOTFOUND (no such payment of the merchant) or a database code. */
+int fg_refund_list(fg_db_t *db, uint64_t merchant_id, const char *payment_id, const fg_page_t *page,
+                   fg_buf_t *out) FG_MUST_USE;
 
 /** One refund of a set (fg_refund_set): its merchant, the payment it names,
  *  and the refund (zeroed, amount and reason filled, as for

@@ -464,6 +464,122 @@ int fg_refund_state(fg_db_t *db, const fg_config_t *cfg, uint64_t merchant_id, c
     return rc == FG_ESTATE ? 0 : rc; /* settled already: as it was settled */
 }
 
+/* ---- reading refunds -----------------------------------------------------------------
+ *
+ * A refund is read back as the object its POST answered (fg_refund_json,
+ * with the payment's ids), so that a client polling a refund answered 202
+ * pending sees the same fields with the status of now. */
+
+/* A refund's columns as its JSON needs them (refund_bind reads them in this order). */
+/* clang-format off */
+#define REFUND_COLUMNS                                                                                              \
+    "r.id, r.public_id, r.amount, " FG_REFUND_STATUS_SQL("r.status") ", r.reason, COALESCE(r.receipt_id, ''), "  \
+    "r.created_at"
+/* clang-format on */
+static const char SQL_REFUND_OF_MERCHANT[] = "SELECT " REFUND_COLUMNS ", p.public_id FROM refunds r "
+                                             "JOIN payments p ON p.id = r.payment_id "
+                                             "WHERE r.public_id = ? AND r.merchant_id = ?";
+/* Newest first, along ix_refunds_payment (payment_id, then the primary key). */
+static const char SQL_REFUNDS_OF_PAYMENT[] =
+    "SELECT " REFUND_COLUMNS " FROM refunds r WHERE r.payment_id = ? AND r.id < ? ORDER BY r.id DESC LIMIT ?";
+
+typedef struct {
+    int64_t id, amount, created;
+    fg_buf_t public_id, reason, receipt;
+    int reason_null;
+    fg_refund_status_t status;
+} refund_row_t;
+
+static void refund_bind(fg_stmt_t *s, refund_row_t *r)
+{
+    fg_stmt_out_int(s, &r->id, NULL);
+    fg_stmt_out_text(s, &r->public_id, NULL);
+    fg_stmt_out_int(s, &r->amount, NULL);
+    fg_stmt_out_enum(s, &r->status, FG_REFUND_STATUS_COUNT);
+    fg_stmt_out_text(s, &r->reason, &r->reason_null);
+    fg_stmt_out_text(s, &r->receipt, NULL);
+    fg_stmt_out_int(s, &r->created, NULL);
+}
+
+static void refund_row_free(refund_row_t *r)
+{
+    fg_buf_free(&r->public_id);
+    fg_buf_free(&r->reason);
+    fg_buf_free(&r->receipt);
+}
+
+static void refund_row_json(fg_buf_t *b, const refund_row_t *r, const fg_payment_row_t *p)
+{
+    fg_refund_json(b, r->public_id.data, p, r->amount, r->status, r->reason_null ? NULL : r->reason.data,
+                   r->receipt.data, r->created);
+}
+
+int fg_refund_get(fg_db_t *db, uint64_t merchant_id, const char *refund_id, fg_buf_t *json)
+{
+    refund_row_t r;
+    fg_payment_row_t p;
+    fg_buf_t payment_id = FG_BUF_INIT;
+    fg_stmt_t s;
+    memset(&r, 0, sizeof(r));
+    fg_payment_row_init(&p);
+    int rc = fg_stmt_init(&s, db, SQL_REFUND_OF_MERCHANT);
+    if (rc != 0)
+        goto Exit;
+    fg_stmt_cstr(&s, refund_id);
+    fg_stmt_int(&s, (int64_t)merchant_id);
+    refund_bind(&s, &r);
+    fg_stmt_out_text(&s, &payment_id, NULL);
+    if ((rc = fg_stmt_exec(&s)) != 0)
+        goto Exit;
+    rc = fg_stmt_fetch(&s);
+    fg_stmt_done(&s);
+    rc = rc == 1 ? 0 : rc == 0 ? FG_ENOTFOUND : rc;
+    /* the payment's ids never change: read after the refund, they are its */
+    if (rc == 0 && (rc = fg_payment_load(db, payment_id.data, merchant_id, 0, &p)) == 0)
+        refund_row_json(json, &r, &p);
+Exit:
+    refund_row_free(&r);
+    fg_payment_row_free(&p);
+    fg_buf_free(&payment_id);
+    return rc;
+}
+
+int fg_refund_list(fg_db_t *db, uint64_t merchant_id, const char *payment_id, const fg_page_t *page, fg_buf_t *out)
+{
+    refund_row_t r;
+    fg_payment_row_t p;
+    fg_stmt_t s;
+    int64_t count = 0, last = 0;
+    memset(&r, 0, sizeof(r));
+    fg_payment_row_init(&p);
+    int rc = fg_payment_load(db, payment_id, merchant_id, 0, &p);
+    if (rc != 0 || (rc = fg_stmt_init(&s, db, SQL_REFUNDS_OF_PAYMENT)) != 0)
+        goto Exit;
+    fg_stmt_int(&s, p.id);
+    fg_stmt_int(&s, page->cursor > 0 ? page->cursor : INT64_MAX);
+    fg_stmt_int(&s, page->limit + 1); /* one more tells whether a next page exists */
+    refund_bind(&s, &r);
+    if ((rc = fg_stmt_exec(&s)) != 0)
+        goto Exit;
+    fg_buf_puts(out, "{\"object\":\"list\",\"data\":[");
+    while ((rc = fg_stmt_fetch(&s)) == 1 && count < page->limit) {
+        if (count++ > 0)
+            fg_buf_putc(out, ',');
+        refund_row_json(out, &r, &p);
+        last = r.id;
+    }
+    if (rc == 1)
+        fg_stmt_done(&s); /* the row past the page */
+    if (rc < 0)
+        goto Exit;
+    fg_page_close(out, rc == 1, last);
+    rc = 0;
+Exit:
+    refund_row_free(&r);
+    fg_payment_row_free(&p);
+    return rc;
+}
+
 /* ---- several refunds in one transaction ------------------------------------------
  *
  * The refunds a worker takes together (fg_refund_set) are begun as a set:

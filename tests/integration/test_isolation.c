@@ -263,6 +263,7 @@ static const char *id_for(const char *prefix, int *bs)
     } IDS[] = {
         {"/v1/orders/", B.order_open, 1},
         {"/v1/payments/", B.payment, 1},
+        {"/v1/refunds/", B.refund, 1},
         {"/v1/receipts/", B.receipt, 1},
         {"/v1/webhooks/", "sandbox", 0},
         {"/v1/webhook-endpoints/", B.endpoint, 1},

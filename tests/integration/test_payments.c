@@ -557,6 +557,191 @@ START_TEST(refunds_never_exceed_the_payment)
 }
 END_TEST
 
+/* A refund is read back as the object its POST answered (GET /v1/refunds/{id}, the same bytes
+ * while nothing changed, and the same as its key's replay), and a payment's refunds are listed
+ * newest first in cursor pages; an unknown refund or payment is 404. */
+START_TEST(refunds_are_read_back_and_listed)
+{
+    enum { N = 3 };
+    char order[40], pay[40], path[160], ids[N][64], idems[N][40], bodies[N][64];
+    new_order(100000, 0, NULL, order);
+    new_payment(order, 0, pay);
+    fgt_response_t r = notify(pay, fgt_unique("TX"), "succeeded", 100000);
+    fgt_response_free(&r);
+    snprintf(path, sizeof(path), "/v1/payments/%s/refunds", pay);
+    r = fgt_req(&srv, FGT_H2C, "GET", path, key, NULL, NULL, 0, NULL);
+    fgt_expect(r, 200, NULL);
+    ck_assert_int_eq((long long)fgt_json_array(&r, "data", NULL)->u.array.len, 0);
+    ck_assert(fgt_json_is_null(&r, "next_cursor", NULL));
+    fgt_response_free(&r);
+    for (int i = 0; i < N; i++) {
+        snprintf(idems[i], sizeof(idems[i]), "%s", fgt_unique("rk"));
+        snprintf(bodies[i], sizeof(bodies[i]), "{\"amount\":%d,\"reason\":\"hoàn %d\"}", 10000 * (i + 1), i);
+        fgt_response_t made = fgt_req(&srv, FGT_H2C, "POST", path, key, idems[i], bodies[i], 0, NULL);
+        fgt_expect(made, 201, NULL);
+        snprintf(ids[i], sizeof(ids[i]), "%s", fgt_json_str(&made, "id", NULL));
+        r = get("refunds", ids[i]);
+        fgt_expect(r, 200, NULL);
+        ck_assert_str_eq(r.body, made.body);
+        fgt_response_free(&r);
+        r = fgt_req(&srv, FGT_H2C, "POST", path, key, idems[i], bodies[i], 0, NULL); /* the key's replay */
+        ck_assert_str_eq(fgt_header(&r, "idempotent-replayed"), "true");
+        ck_assert_str_eq(r.body, made.body);
+        fgt_response_free(&r);
+        fgt_response_free(&made);
+    }
+    r = get("refunds", ids[0]);
+    ck_assert_str_eq(fgt_json_str(&r, "object", NULL), "refund");
+    ck_assert_str_eq(fgt_json_str(&r, "payment_id", NULL), pay);
+    ck_assert_str_eq(fgt_json_str(&r, "order_id", NULL), order);
+    ck_assert_str_eq(fgt_json_str(&r, "status", NULL), "succeeded");
+    ck_assert_str_eq(fgt_json_str(&r, "reason", NULL), "hoàn 0");
+    ck_assert_int_eq(fgt_json_int(&r, "amount", NULL), 10000);
+    fgt_response_free(&r);
+    /* newest first, two to a page, then the last with no cursor after it */
+    snprintf(path, sizeof(path), "/v1/payments/%s/refunds?limit=2", pay);
+    r = fgt_req(&srv, FGT_H2C, "GET", path, key, NULL, NULL, 0, NULL);
+    fgt_expect(r, 200, NULL);
+    yajl_val data = fgt_json_array(&r, "data", NULL);
+    ck_assert_int_eq((long long)data->u.array.len, 2);
+    ck_assert_str_eq(fgt_val_str(data->u.array.values[0], "id", NULL), ids[2]);
+    ck_assert_str_eq(fgt_val_str(data->u.array.values[1], "id", NULL), ids[1]);
+    ck_assert_int_eq(fgt_db_int("SELECT amount FROM refunds WHERE public_id = ?", ids[2], NULL), 30000);
+    const char *cursor = fgt_json_str(&r, "next_cursor", NULL);
+    ck_assert_ptr_nonnull(cursor);
+    snprintf(path, sizeof(path), "/v1/payments/%s/refunds?limit=2&cursor=%s", pay, cursor);
+    fgt_response_free(&r);
+    r = fgt_req(&srv, FGT_H2C, "GET", path, key, NULL, NULL, 0, NULL);
+    fgt_expect(r, 200, NULL);
+    data = fgt_json_array(&r, "data", NULL);
+    ck_assert_int_eq((long long)data->u.array.len, 1);
+    ck_assert_str_eq(fgt_val_str(data->u.array.values[0], "id", NULL), ids[0]);
+    ck_assert(fgt_json_is_null(&r, "next_cursor", NULL));
+    /* an item of the list is the refund as GET /v1/refunds/{id} gives it */
+    fgt_response_t first = get("refunds", ids[0]);
+    ck_assert_ptr_nonnull(strstr(r.body, first.body));
+    fgt_response_free(&first);
+    fgt_response_free(&r);
+    snprintf(path, sizeof(path), "/v1/payments/%s/refunds?limit=0", pay);
+    r = fgt_req(&srv, FGT_H2C, "GET", path, key, NULL, NULL, 0, NULL);
+    fgt_expect(r, 400, "invalid_limit");
+    fgt_response_free(&r);
+    r = get("refunds", "rfd_01J00000000000000000000000");
+    fgt_expect_error(r, 404, "not_found", "refund_not_found");
+    fgt_response_free(&r);
+    snprintf(path, sizeof(path), "/v1/payments/pay_%s/refunds", fgt_unique("none"));
+    r = fgt_req(&srv, FGT_H2C, "GET", path, key, NULL, NULL, 0, NULL);
+    fgt_expect_error(r, 404, "not_found", "payment_not_found");
+    fgt_response_free(&r);
+    ledger_holds();
+}
+END_TEST
+
+/* GET /v1/payments/{id} carries the redirect_url (and qr) the create answered while the payer can
+ * still pay through it, and leaves them out once the payment is settled, its order is paid another
+ * way, or the payer came back from the page unpaid. */
+START_TEST(a_pending_payment_is_read_back_with_its_redirect_url)
+{
+    char order[40], pay[40], other[40], path[128];
+    new_order(70000, 0, NULL, order);
+    snprintf(path, sizeof(path), "/v1/orders/%s/payments", order);
+    fgt_response_t made = fgt_req(&srv, FGT_H2C, "POST", path, key, NULL, "{\"method\":\"sandbox\"}", 0, NULL);
+    fgt_expect(made, 201, NULL);
+    snprintf(pay, sizeof(pay), "%s", fgt_json_str(&made, "id", NULL));
+    fgt_response_t r = get("payments", pay);
+    fgt_expect(r, 200, NULL);
+    ck_assert_str_eq(r.body, made.body); /* the create's answer, whole */
+    ck_assert_ptr_nonnull(fgt_json_str(&r, "redirect_url", NULL));
+    ck_assert_ptr_null(fgt_val_at(r.json, "qr", NULL));
+    fgt_response_free(&r);
+    /* the payer came back from it unpaid: the bill's button starts a new payment, so does a client */
+    fgt_db_exec("UPDATE payments SET returned_unpaid_at = created_at WHERE public_id = ?", pay);
+    r = get("payments", pay);
+    ck_assert_str_eq(fgt_json_str(&r, "status", NULL), "pending");
+    ck_assert_ptr_null(fgt_val_at(r.json, "redirect_url", NULL));
+    fgt_response_free(&r);
+    fgt_db_exec("UPDATE payments SET returned_unpaid_at = NULL WHERE public_id = ?", pay);
+    /* the order paid through another payment: nothing more may be paid through this one */
+    new_payment(order, 0, other);
+    r = notify(other, fgt_unique("TX"), "succeeded", 70000);
+    fgt_response_free(&r);
+    r = get("payments", pay);
+    ck_assert_str_eq(fgt_json_str(&r, "status", NULL), "pending");
+    ck_assert_ptr_null(fgt_val_at(r.json, "redirect_url", NULL));
+    fgt_response_free(&r);
+    /* settled: the payment's own fields only, as its event carries them */
+    r = get("payments", other);
+    ck_assert_str_eq(fgt_json_str(&r, "status", NULL), "succeeded");
+    ck_assert_ptr_null(fgt_val_at(r.json, "redirect_url", NULL));
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM events WHERE type = 'payment.succeeded' AND payload = ?", r.body,
+                                NULL),
+                     1);
+    fgt_response_free(&r);
+    fgt_response_free(&made);
+    ledger_holds();
+}
+END_TEST
+
+/* A payment's and a refund's amount are read as an order's: a JSON value of the wrong type is 400
+ * invalid_type, a missing refund amount says so, and an integer out of range is 422. */
+START_TEST(payment_and_refund_amounts_are_read_as_an_order_s)
+{
+    typedef struct {
+        const char *body;
+        long status;
+        const char *code;
+    } refusal_t;
+    static const refusal_t PAYMENTS[] = {
+        {"{\"method\":\"sandbox\",\"amount\":\"5\"}", 400, "invalid_type"},
+        {"{\"method\":\"sandbox\",\"amount\":5.5}", 400, "invalid_type"},
+        {"{\"method\":\"sandbox\",\"amount\":1e3}", 400, "invalid_type"},
+        {"{\"method\":\"sandbox\",\"amount\":true}", 400, "invalid_type"},
+        {"{\"method\":\"sandbox\",\"amount\":0}", 422, "amount_invalid"},
+        {"{\"method\":\"sandbox\",\"amount\":-5}", 422, "amount_invalid"},
+        {"{\"method\":\"sandbox\",\"amount\":50001}", 422, "amount_invalid"},
+        {"{\"method\":\"sandbox\",\"amount\":99999999999999999999}", 422, "amount_invalid"},
+    };
+    static const refusal_t REFUNDS[] = {
+        {"{}", 400, "missing_field"},
+        {"{\"amount\":null}", 400, "missing_field"},
+        {"{\"amount\":\"5\"}", 400, "invalid_type"},
+        {"{\"amount\":5.5}", 400, "invalid_type"},
+        {"{\"amount\":0}", 422, "amount_invalid"},
+        {"{\"amount\":99999999999999999999}", 422, "refund_exceeds_refundable"},
+        {"{\"amount\":-99999999999999999999}", 422, "amount_invalid"},
+    };
+    char order[40], pay[40], path[128];
+    new_order(50000, 0, NULL, order);
+    snprintf(path, sizeof(path), "/v1/orders/%s/payments", order);
+    for (size_t i = 0; i < sizeof(PAYMENTS) / sizeof(PAYMENTS[0]); i++) {
+        fgt_response_t r = fgt_req(&srv, FGT_H2C, "POST", path, key, NULL, PAYMENTS[i].body, 0, NULL);
+        ck_assert_msg(r.status == PAYMENTS[i].status, "%s: %ld %s", PAYMENTS[i].body, r.status, r.body);
+        fgt_expect(r, PAYMENTS[i].status, PAYMENTS[i].code);
+        ck_assert_str_eq(fgt_json_str(&r, "error", "field", NULL), "amount");
+        fgt_response_free(&r);
+    }
+    new_payment(order, 0, pay);
+    fgt_response_t r = notify(pay, fgt_unique("TX"), "succeeded", 50000);
+    fgt_response_free(&r);
+    snprintf(path, sizeof(path), "/v1/payments/%s/refunds", pay);
+    for (size_t i = 0; i < sizeof(REFUNDS) / sizeof(REFUNDS[0]); i++) {
+        r = fgt_req(&srv, FGT_H2C, "POST", path, key, NULL, REFUNDS[i].body, 0, NULL);
+        ck_assert_msg(r.status == REFUNDS[i].status, "%s: %ld %s", REFUNDS[i].body, r.status, r.body);
+        fgt_expect(r, REFUNDS[i].status, REFUNDS[i].code);
+        ck_assert_str_eq(fgt_json_str(&r, "error", "field", NULL), "amount");
+        if (strcmp(REFUNDS[i].code, "missing_field") == 0)
+            ck_assert_str_eq(fgt_json_str(&r, "error", "message", NULL),
+                             "amount is required: an integer number of minor units");
+        fgt_response_free(&r);
+    }
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM refunds r JOIN payments p ON p.id = r.payment_id "
+                                "WHERE p.public_id = ?",
+                                pay, NULL),
+                     0);
+    ledger_holds();
+}
+END_TEST
+
 /* Refunds arriving together are taken together (a set that fails, counted
  * as "refunds.set" failures on /metrics, or members sharing a transaction of
  * the "refunds" group), and each keeps its own answer: two refunds of one
@@ -939,6 +1124,9 @@ int main(void)
     tcase_add_test(tc, partial_payments_sum_to_paid);
     tcase_add_test(tc, failure_changes_state_only_and_forgeries_are_refused);
     tcase_add_test(tc, refunds_never_exceed_the_payment);
+    tcase_add_test(tc, refunds_are_read_back_and_listed);
+    tcase_add_test(tc, a_pending_payment_is_read_back_with_its_redirect_url);
+    tcase_add_test(tc, payment_and_refund_amounts_are_read_as_an_order_s);
     tcase_add_test(tc, refunds_arriving_together_keep_their_own_answers);
     tcase_add_test(tc, refunds_taken_together_are_begun_set_wise);
     tcase_add_test(tc, ledger_routes_for_staff);

@@ -692,6 +692,10 @@ START_TEST(vietqr_transfer_settles_the_order_by_its_memo)
     ck_assert_ptr_nonnull(strstr(payload, "0006970415"));
     ck_assert_ptr_nonnull(strstr(payload, "5406250000"));
     ck_assert_ptr_nonnull(strstr(payload, code));
+    /* read back, the payment still carries its QR (rebuilt: the same payload) and the bill's page */
+    fgt_response_t again = get("payments", payment);
+    ck_assert_str_eq(again.body, r.body);
+    fgt_response_free(&again);
     fgt_response_free(&r);
     char path[64];
     snprintf(path, sizeof(path), "/pay/%s/qr.svg", code);
@@ -709,12 +713,53 @@ START_TEST(vietqr_transfer_settles_the_order_by_its_memo)
     ck_assert_str_eq(answer_body(&r, "responses", 0), "{\"success\":true}");
     fgt_response_free(&r);
     expect_payment(payment, "succeeded", 250000, 0); /* the QR's own payment */
+    /* paid: nothing more to pay through it */
+    r = get("payments", payment);
+    ck_assert_ptr_null(fgt_val_at(r.json, "qr", NULL));
+    ck_assert_ptr_null(fgt_val_at(r.json, "redirect_url", NULL));
+    fgt_response_free(&r);
     expect_order(order, "paid", 250000);
     expect_moved(&before, "vietqr", 250000, 0);
     r = fgt_req(&srv, FGT_HTTP1, "GET", path, NULL, NULL, NULL, 0, NULL);
     ck_assert_int_eq(r.status, 410); /* nothing left to pay */
     fgt_response_free(&r);
     ledger_holds();
+}
+END_TEST
+
+/* A pending VNPay or MoMo payment read back carries the URL its create answered, the same bytes
+ * (VNPay's is signed with its create time: never signed again), while the provider's page is open;
+ * after the window it is left out, and the payment is the same otherwise. */
+START_TEST(a_provider_page_is_offered_again_only_within_its_window)
+{
+    static const char *const METHODS[] = {"vnpay", "momo"};
+    for (size_t i = 0; i < sizeof(METHODS) / sizeof(METHODS[0]); i++) {
+        char order[40], payment[40], redirect[1024];
+        new_order(90000, NULL, order, NULL);
+        new_payment(order, METHODS[i], payment, redirect);
+        fgt_response_t r = get("payments", payment);
+        fgt_expect(r, 200, NULL);
+        ck_assert_str_eq(fgt_json_str(&r, "redirect_url", NULL), redirect);
+        ck_assert_ptr_null(fgt_val_at(r.json, "qr", NULL));
+        fgt_response_free(&r);
+        /* sixteen minutes on (the status job told to leave it alone meanwhile): VNPay's
+         * vnp_ExpireDate has passed */
+        fgt_db_exec("UPDATE payments SET created_at = created_at - 960000, next_query_at = 9000000000000 "
+                    "WHERE public_id = ?",
+                    payment);
+        r = get("payments", payment);
+        fgt_expect(r, 200, NULL);
+        ck_assert_str_eq(fgt_json_str(&r, "status", NULL), "pending");
+        ck_assert_ptr_null(fgt_val_at(r.json, "redirect_url", NULL));
+        fgt_response_free(&r);
+        /* back to its start as written (the change feed holds it so) */
+        fgt_db_exec("UPDATE payments SET created_at = created_at + 960000, next_query_at = NULL WHERE public_id = ?",
+                    payment);
+        char stored[1024];
+        ck_assert(
+            fgt_db_str("SELECT redirect_url FROM payments WHERE public_id = ?", payment, NULL, stored, sizeof(stored)));
+        ck_assert_str_eq(stored, redirect); /* kept as it was */
+    }
 }
 END_TEST
 
@@ -1055,10 +1100,26 @@ START_TEST(momo_refund_still_processing_stays_pending_until_settled)
     r = fgt_req(&srv, FGT_H2C, "POST", path, key, idem, "{\"amount\":25000}", 0, NULL);
     fgt_expect(r, 202, NULL);
     ck_assert_str_eq(fgt_header(&r, "idempotent-replayed"), "true");
+    /* the merchant polls it: pending, as the POST answered, and listed with its payment */
+    fgt_response_t polled = get("refunds", refund);
+    fgt_expect(polled, 200, NULL);
+    ck_assert_str_eq(polled.body, r.body);
+    fgt_response_free(&polled);
+    polled = fgt_req(&srv, FGT_H2C, "GET", path, key, NULL, NULL, 0, NULL);
+    fgt_expect(polled, 200, NULL);
+    ck_assert_ptr_nonnull(strstr(polled.body, r.body));
+    fgt_response_free(&polled);
     fgt_response_free(&r);
     ck_assert_int_eq(fgt_db_int("SELECT amount_refunding FROM payments WHERE public_id = ?", payment, NULL), 25000);
     reset();
     wait_refund(refund, "succeeded"); /* MoMo's refund/query reports it made */
+    r = get("refunds", refund);
+    ck_assert_str_eq(fgt_json_str(&r, "status", NULL), "succeeded");
+    ck_assert_int_eq(fgt_json_int(&r, "amount", NULL), 25000);
+    fgt_response_free(&r);
+    r = get("payments", payment);
+    ck_assert_int_eq(fgt_json_int(&r, "amount_refunded", NULL), 25000);
+    fgt_response_free(&r);
     ck_assert_int_eq(log_count(seq, "momo.refund", NULL, NULL, 0), 1);
     ck_assert_int_eq(fgt_db_int("SELECT amount_refunding FROM payments WHERE public_id = ?", payment, NULL), 0);
     expect_moved(&before, "momo", -25000, 0);
@@ -1918,6 +1979,7 @@ int main(void)
     tcase_add_test(tc, momo_down_leaves_the_payment_pending_and_the_key_retryable);
     tcase_add_test(tc, momo_create_in_flight_answers_409_to_the_same_key);
     tcase_add_test(tc, vietqr_transfer_settles_the_order_by_its_memo);
+    tcase_add_test(tc, a_provider_page_is_offered_again_only_within_its_window);
     tcase_add_test(tc, vietqr_duplicates_forgery_unknown_memo_and_outgoing);
     tcase_add_test(tc, vietqr_late_and_short_transfers_are_unapplied);
     tcase_add_test(tc, vnpay_empty_duplicate_parameters_are_refused);
