@@ -55,6 +55,28 @@ static const char *currency_of(const fg_table_t *t, const fg_cell_t *row)
     return c != NULL ? c : "";
 }
 
+/* What a row's key is called on the page: a fee type or a method in the
+ * page's language (the reports' codes, "tuition", "vnpay", are the API's);
+ * any other key as it is. */
+static const char *key_label(const fg_html_t *p, const char *hook, const char *key)
+{
+    static const struct {
+        const char *hook, *key, *vi, *en;
+    } LABELS[] = {
+        {"fee_type", "tuition", "Học phí", "Tuition"},
+        {"fee_type", "utility", "Điện, nước, dịch vụ", "Utilities"},
+        {"fee_type", "procedure", "Lệ phí thủ tục", "Procedure fees"},
+        {"adapter", "vnpay", "VNPay", "VNPay"},
+        {"adapter", "momo", "MoMo", "MoMo"},
+        {"adapter", "vietqr", "Chuyển khoản VietQR", "VietQR bank transfer"},
+        {"adapter", "sandbox", "Cổng thử nghiệm", "Sandbox gateway"},
+    };
+    for (size_t i = 0; i < sizeof(LABELS) / sizeof(LABELS[0]); i++)
+        if (strcmp(LABELS[i].hook, hook) == 0 && strcmp(LABELS[i].key, key) == 0)
+            return fg_html_tr(p, LABELS[i].vi, LABELS[i].en);
+    return key;
+}
+
 /* The collected amount of the row whose first column is key and whose currency is currency, or 0. */
 static int64_t collected_of(const fg_table_t *t, const char *key, const char *currency)
 {
@@ -94,8 +116,10 @@ static void table(fg_html_t *p, const fg_table_t *month, const fg_table_t *today
     for (size_t r = 0; r < month->nrows; r++) {
         const fg_cell_t *row = &month->cells[r * (size_t)month->ncols];
         const char *key = row[0].text != NULL ? row[0].text : "", *currency = currency_of(month, row);
-        fg_html_printf(p, "<tr data-currency=\"%s\"><td>", currency); /* a checked ISO 4217 code */
+        fg_html_printf(p, "<tr data-currency=\"%s\" data-key=\"", currency); /* a checked ISO 4217 code */
         fg_html_text(p, key);
+        fg_html_puts(p, "\"><td>");
+        fg_html_text(p, key_label(p, hook, key));
         fg_html_puts(p, "</td><td class=\"num\">");
         fg_staff_money(p, collected_of(today, key, currency), currency);
         fg_html_printf(p, "</td><td class=\"num\">%lld</td><td class=\"num\">", (long long)row[count].num);
@@ -157,7 +181,7 @@ static void chart(fg_html_t *p, const fg_table_t *month, const fg_table_t *today
         int wm = bar_width(m, max, span), wd = bar_width(d, max, span);
         int y = (int)r * CHART_ROW_HEIGHT + 5;
         fg_html_printf(p, "<text x=\"0\" y=\"%d\">", y + CHART_BAR_HEIGHT + 4);
-        fg_html_text(p, key);
+        fg_html_text(p, key_label(p, "fee_type", key));
         if (strcmp(currency, "VND") != 0)
             fg_html_printf(p, " · %s", currency);
         fg_html_printf(p,

@@ -755,12 +755,13 @@ START_TEST(the_overview_shows_the_collections_reports_figures)
         const char *d = strstr(day_rows, key);
         if (d != NULL && (d == day_rows || d[-1] == '\n') && d[strlen(key)] == ',')
             in_day = strtoll(d + strlen(key) + 1, NULL, 10);
-        snprintf(cell, sizeof(cell), "<tr data-currency=\"VND\"><td>%s</td>", key);
+        snprintf(cell, sizeof(cell), "<tr data-currency=\"VND\" data-key=\"%s\"><td>", key);
         const char *row = strstr(table, cell);
         ck_assert_msg(row != NULL, "no row of %s on the overview", key);
         ck_assert_int_eq(money_after(row, "<td class=\"num\">"), in_day);
         /* then the month's count, then its collected */
-        const char *count = strstr(row + strlen(cell), "</td><td class=\"num\">") + 1;
+        const char *label_end = strstr(row + strlen(cell), "</td>"); /* the key's name, then the figures */
+        const char *count = strstr(label_end + 5, "</td><td class=\"num\">") + 1;
         const char *collected = strstr(count + 1, "</td><td class=\"num\">") + 1;
         ck_assert_int_eq(money_after(collected, "<td class=\"num\">"), in_month);
         if (strcmp(key, fee) == 0)
@@ -769,7 +770,9 @@ START_TEST(the_overview_shows_the_collections_reports_figures)
     ck_assert_int_ge(rows, 1);
     ck_assert_ptr_nonnull(strstr(month_rows, fee));
     /* the procedure fee's USD row: today's and the month's 12,34 USD, apart from its VND row */
-    const char *usd_row = strstr(table, "<tr data-currency=\"USD\"><td>procedure</td><td class=\"num\">12,34&nbsp;USD");
+    /* named in the page's language: "procedure" is the API's code */
+    const char *usd_row = strstr(table, "<tr data-currency=\"USD\" data-key=\"procedure\"><td>Lệ phí thủ tục</td><td "
+                                        "class=\"num\">12,34&nbsp;USD");
     ck_assert_ptr_nonnull(usd_row);
     ck_assert_ptr_nonnull(strstr(usd_row, "<td class=\"num\">1</td><td class=\"num\">12,34&nbsp;USD"));
     /* and its bars, scaled among USD bars only */
