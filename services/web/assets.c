@@ -35,6 +35,7 @@ static const char CSS[] =
     "h2{font-size:1.1rem;margin:1.5rem 0 .5rem}"
     ".card{background:var(--card);border:1px solid var(--line);border-radius:.6rem;padding:1rem;margin:0 0 1rem}"
     ".amount{font-size:2rem;font-weight:700;margin:.25rem 0;font-variant-numeric:tabular-nums;overflow-wrap:anywhere}"
+    ".actions{display:flex;flex-wrap:wrap;gap:.5rem}.actions [hidden]{display:none}"
     "dl{margin:0}dt{color:var(--muted);font-size:.875rem}dd{margin:0 0 .6rem;overflow-wrap:anywhere}"
     ".badge{display:inline-block;padding:.1rem .55rem;border-radius:1rem;font-size:.875rem;font-weight:600;"
     "background:#e8eef5;color:var(--ink)}"
