@@ -699,7 +699,7 @@ static int commit_set(fg_db_t *db, const fg_merchant_ref_t *m, fg_bills_t *b, in
         if (set.created[i])
             bill_created(b, &b->rows[i], &set.rows[i], &set.inputs[i]);
         else if (set.in[i] != NULL)
-            rc = FG_ECONFLICT; /* a ref twice in the file is invalid as read: never here */
+            rc = FG_ECONFLICT; /* its merchant_ref taken by another import since the lookup */
     }
     fg_order_set_free(&set); /* before the trees its inputs point into */
     for (int i = 0; i < n; i++)
@@ -762,9 +762,24 @@ int fg_bills_commit(fg_db_t *db, const fg_merchant_ref_t *m, fg_bills_t *b, int6
     assert(b->invalid == 0);
     b->created = b->existing = 0;
     int rc = fg_bills_lookup(db, m, b);
-    if (rc == 0)
+    if (rc == 0 && b->invalid == 0) /* a row whose order differs refuses the file: nothing is made */
         rc = setwise ? commit_set(db, m, b, now_ms) : commit_each(db, m, b, now_ms);
-    return rc == 0 && b->invalid > 0 ? FG_ECONFLICT : rc;
+    if (rc == 0 && b->invalid > 0)
+        rc = FG_ECONFLICT;
+    if (rc != 0) {
+        /* the transaction rolls back: no row was created, whatever this run
+         * had made of it (an order taken by another import meanwhile) */
+        for (size_t i = 0; i < b->count; i++) {
+            fg_bill_t *bill = &b->rows[i];
+            if (bill->state == FG_BILL_CREATED) {
+                bill->state = FG_BILL_VALID;
+                fg_buf_reset(&bill->order_id);
+                fg_buf_reset(&bill->code);
+            }
+        }
+        b->created = 0;
+    }
+    return rc;
 }
 
 const char *fg_bill_message(const fg_bill_t *bill)

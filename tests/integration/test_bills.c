@@ -184,6 +184,29 @@ START_TEST(a_row_whose_order_differs_is_a_conflict_not_existing)
     ck_assert_int_eq(fgt_json_int(&r, "amount", NULL), 4500000);
     fgt_response_free(&r);
 
+    /* with a new pupil beside the corrected one: still nothing made, and the new row is not shown
+     * as created (no order, no pay link: the transaction that made it rolled back) */
+    char grown[2300];
+    snprintf(grown, sizeof(grown), "%s4,%s-4,Phạm Thị Dung,5C,900.000,31/12/2026,Học phí tháng 12\r\n", corrected,
+             prefix);
+    r = import(m.key, "?fee_type=tuition", "text/csv", grown, 0);
+    fgt_expect(r, 422, "invalid_rows");
+    ck_assert_int_eq(fgt_json_int(&r, "bills", "created", NULL), 0);
+    rows = fgt_json_array(&r, "bills", "data", NULL);
+    ck_assert_str_eq(fgt_val_str(item(rows, 3), "status", NULL), "valid");
+    ck_assert_ptr_null(strstr(r.body, "\"status\":\"created\""));
+    fgt_response_free(&r);
+    r = import(m.key, "?fee_type=tuition&result=csv", "text/csv", grown, 0);
+    ck_assert_int_eq(r.status, 422);
+    ck_assert_ptr_null(strstr(r.body, ",created,"));
+    const char *fourth = strstr(r.body, "\n5,"),
+               *end = fourth != NULL ? strchr(fourth + 1, '\n') : NULL; /* the file's line 5 */
+    ck_assert_msg(fourth != NULL, "%s", r.body);
+    const char *link = strstr(fourth, "/pay/");
+    ck_assert_msg(link == NULL || (end != NULL && link > end), "the new row has a pay link: %s", r.body);
+    fgt_response_free(&r);
+    ck_assert_int_eq(fgt_db_orders(m.id), 3);
+
     /* the mail-merge file never carries the row's amount as the bill's */
     r = import(m.key, "?fee_type=tuition&result=csv", "text/csv", corrected, 0);
     ck_assert_int_eq(r.status, 422);
