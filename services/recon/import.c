@@ -120,11 +120,15 @@ static const char SQL_KNOWN_KEYS[] =
     "SELECT l.line_key, l.amount FROM JSON_TABLE(?, '$[*]' COLUMNS (k CHAR(64) PATH '$')) j JOIN statement_lines l "
     "ON l.account = ? AND l.line_key = UNHEX(j.k)";
 /* The first of a batch's lines (by its place) whose key is stored with
- * another amount: a bank reference imported before, now with a new amount. */
+ * another amount: a bank reference imported before, now with a new amount.
+ * A reference the bank gave two lines of one statement (kept as a line and
+ * its repeat) may come in another order in the next export: a line whose
+ * amount one of its reference's stored lines has is that line. */
 static const char SQL_CHANGED_LINE[] =
     "SELECT j.i, l.amount FROM JSON_TABLE(?, '$[*]' COLUMNS (i INT PATH '$[0]', k CHAR(64) PATH '$[1]', "
     "a BIGINT PATH '$[2]')) j JOIN statement_lines l ON l.account = ? AND l.line_key = UNHEX(j.k) AND l.amount <> j.a "
-    "ORDER BY j.i LIMIT 1";
+    "AND NOT EXISTS (SELECT 1 FROM statement_lines x WHERE x.account = l.account AND x.bank_ref = l.bank_ref AND "
+    "x.amount = j.a) ORDER BY j.i LIMIT 1";
 static const char SQL_LINES[] =
     "INSERT IGNORE INTO statement_lines (statement_id, account, line_key, currency, amount, reversal, booking_date, "
     "value_date, bank_ref, end_to_end, counterparty, memo, type, source_line, duplicate, payment_id, created_at) "
@@ -639,9 +643,10 @@ static int drop_known(store_t *s, batch_t *b, unsigned *known)
         if (k != NULL) {
             int64_t stored;
             memcpy(&stored, k + FG_SHA256_LEN, sizeof(stored));
-            if (stored != b->amount[i] && b->len[3][i] != 0)
-                return changed_line(s, b, i, stored);
-            continue;
+            if (stored == b->amount[i])
+                continue;
+            /* known with another amount: sent, so that INSERT IGNORE skips
+             * it and check_changed decides on it with the other lines */
         }
         if (kept != i) { /* column-wise: every column moves; a key's bytes stay where they are */
             b->amount[kept] = b->amount[i];

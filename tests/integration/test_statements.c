@@ -681,6 +681,25 @@ START_TEST(a_known_reference_with_another_amount_is_refused)
     ck_assert_int_eq(lines_of(account), FIRST);
     ck_assert_int_eq(imports_of(account), 1);
 
+    /* a reference the bank gave two lines of a statement, listed in the other order next time:
+     * the same two lines, overlapped, not a changed one */
+    char twice[32];
+    snprintf(twice, sizeof(twice), "%sP", tag);
+    char *pair[2] = {twice, twice};
+    static const int there[2] = {300000, 7000}, back[2] = {7000, 300000};
+    char *first_pair = mt940_lines(account, "DAY-E", pair, there, 2);
+    char *swapped = mt940_lines(account, "DAY-F", pair, back, 2);
+    r = post_file(finance, "text/plain", "?format=mt940", first_pair);
+    fgt_expect(r, 201, NULL);
+    ck_assert_int_eq(fgt_json_int(&r, "new_lines", NULL), 2);
+    fgt_response_free(&r);
+    r = post_file(finance, "text/plain", "?format=mt940", swapped);
+    fgt_expect(r, 201, NULL);
+    ck_assert_int_eq(fgt_json_int(&r, "overlapped_lines", NULL), 2);
+    fgt_response_free(&r);
+    free(first_pair);
+    free(swapped);
+
     /* the same lines with their own amounts still overlap as before */
     char *again = mt940_lines(account, "DAY-D", refs, NULL, FIRST + 1);
     r = post_file(finance, "text/plain", "?format=mt940", again);
