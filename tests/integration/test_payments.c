@@ -1012,8 +1012,9 @@ START_TEST(ledger_routes_for_staff)
         ck_assert_int_ge(fgt_json_int(&r, "balance", NULL), 640000);
         fgt_response_free(&r);
     }
-    r = fgt_req(&srv, FGT_H2C, "GET", "/v1/ledger/accounts/assets:clearing:sandbox?at=2000-01-01T00:00:00Z", finance,
-                NULL, NULL, 0, NULL);
+    r = fgt_req(&srv, FGT_H2C, "GET",
+                "/v1/ledger/accounts/assets:clearing:sandbox?currency=VND&at=2000-01-01T00:00:00Z", finance, NULL, NULL,
+                0, NULL);
     fgt_expect(r, 200, NULL);
     ck_assert_int_eq(fgt_json_int(&r, "balance", NULL), 0); /* nothing had happened yet in 2000 */
     fgt_response_free(&r);
