@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "core/ids.h"
 #include "core/money.h"
 #include "core/text.h"
@@ -383,11 +384,23 @@ Exit:
 void fg_reconciliations_close(fg_call_t *call, fg_db_t *db)
 {
     fg_reconciliation_t r;
-    int64_t open_items = 0;
+    int64_t open_items = 0, closable_at = 0;
     if (load(call, db, &r) != 0)
         return;
-    int rc = fg_reconciliation_close(db, &r, call->staff_email, &open_items);
-    if (rc == FG_ESTATE) {
+    int rc = fg_reconciliation_close(db, &r, call->staff_email, call->cfg->recon_close_after_hour, &open_items,
+                                     &closable_at);
+    if (rc == FG_EUNSUPPORTED) {
+        char msg[200], at[40];
+        time_t t = (time_t)(closable_at / 1000 + 7 * 3600); /* business days are GMT+7's */
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(at, sizeof(at), "%Y-%m-%d %H:%M", &tm);
+        snprintf(msg, sizeof(msg),
+                 "the period's last business day is not over: it may be closed from %s GMT+7 "
+                 "(recon.close_after_hour)",
+                 at);
+        fg_call_error(call, 409, "conflict", "day_not_over", msg, "to");
+    } else if (rc == FG_ESTATE) {
         fg_buf_t b = FG_BUF_INIT;
         char msg[200];
         snprintf(msg, sizeof(msg),

@@ -163,6 +163,7 @@ static const option_t options[] = {
     INT64("payer.start_limit_per_order", payer_start_limit_per_order, 1, 1000000, "10"),
     INT64("payer.start_limit_window_s", payer_start_limit_window_s, 1, 86400, "600"),
     INT64("recon.ledger_only_after_days", recon_ledger_only_after_days, 0, 60, "2"),
+    INT64("recon.close_after_hour", recon_close_after_hour, 0, 24, "24"),
     STR("recon.write_off_account", recon_write_off_account, "expenses:reconciliation"),
     FEE("recon.fee.vnpay", recon_fee_vnpay, ""),
     FEE("recon.fee.momo", recon_fee_momo, ""),

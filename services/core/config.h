@@ -93,6 +93,7 @@ typedef struct {
     /* reconciliation: a transfer the feed applied that no statement shows
      * after this many business days is ledger_only (2; 0..60) */
     int64_t recon_ledger_only_after_days;
+    int64_t recon_close_after_hour; /* of a business day (GMT+7), from which it may be closed: 24 once it is over */
     /* the ledger account a write-off posts to ("expenses:reconciliation") */
     char *recon_write_off_account;
     /* each gateway's fee schedule (core/fee.h), "" = none: a payout line

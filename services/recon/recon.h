@@ -169,12 +169,15 @@ int fg_reconciliation_items(fg_db_t *db, const fg_reconciliation_t *r, const fg_
 
 /** Closes every business day of rec's period in one transaction with an
  *  audit_log row: allowed once every item of the period is matched or
- *  resolved.  A closed day never changes: a line for it that arrives later
- *  is reconciled on the next open day.  Closing again changes nothing.  0;
- *  FG_ESTATE (*open_items items are neither matched nor resolved); FG_ERANGE
- *  (a period of more than 10,000 days); or a database code. */
-int fg_reconciliation_close(fg_db_t *db, const fg_reconciliation_t *rec, const char *actor,
-                            int64_t *open_items) FG_MUST_USE;
+ *  resolved, and the period's last day has reached close_after_hour
+ *  (recon.close_after_hour: 24, once it is over).  A closed day never
+ *  changes: a line for it that arrives later is reconciled on the next open
+ *  day.  Closing again changes nothing.  0; FG_EUNSUPPORTED (not before
+ *  *closable_at, Unix ms); FG_ESTATE (*open_items items are neither matched
+ *  nor resolved); FG_ERANGE (a period of more than 10,000 days); or a
+ *  database code. */
+int fg_reconciliation_close(fg_db_t *db, const fg_reconciliation_t *rec, const char *actor, int64_t close_after_hour,
+                            int64_t *open_items, int64_t *closable_at) FG_MUST_USE;
 
 /* ---- resolving exceptions (resolve.c) ---------------------------------------- */
 

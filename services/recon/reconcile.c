@@ -642,12 +642,19 @@ static int close_tx(fg_db_t *db, void *arg)
     return newly > 0 ? completed_events(db, c->rec, now) : 0;
 }
 
-int fg_reconciliation_close(fg_db_t *db, const fg_reconciliation_t *rec, const char *actor, int64_t *open_items)
+int fg_reconciliation_close(fg_db_t *db, const fg_reconciliation_t *rec, const char *actor, int64_t close_after_hour,
+                            int64_t *open_items, int64_t *closable_at)
 {
     close_t c = {rec, actor, 0, 0};
     *open_items = 0;
     if (rec->to_day - rec->from_day > 10000) /* more than about a year: refused, never looped over */
         return FG_ERANGE;
+    /* A day closed before the bank's last statement of it: that statement's
+     * later lines go to the next open day, but its closing balance is the
+     * day's, and the closed day would read a difference no one can resolve. */
+    *closable_at = fg_recon_day_start_ms(rec->to_day) + close_after_hour * 3600000LL;
+    if (fg_now_ms() < *closable_at)
+        return FG_EUNSUPPORTED;
     int rc = fg_db_tx(db, close_tx, &c);
     *open_items = c.open_items;
     return rc;

@@ -983,7 +983,8 @@ static void *refund_thread(void *arg)
 START_TEST(a_refund_retried_after_a_crash_is_the_same_refund)
 {
     char order[40], payment[40], path[128];
-    static const char *const env[] = {"FEEGATE_RECON_LEDGER_ONLY_AFTER_DAYS=0", NULL};
+    static const char *const env[] = {"FEEGATE_RECON_LEDGER_ONLY_AFTER_DAYS=0", "FEEGATE_RECON_CLOSE_AFTER_HOUR=0",
+                                      NULL};
     fgt_server_t mine;
     int port = fgt_free_port();
     fgt_banksim_feegate_start(&mine, &bank, port, env);
@@ -1958,9 +1959,11 @@ int main(void)
     fgt_merchant_create("Trường THCS Ngân Hàng", mer, key);
     snprintf(merchant_account, sizeof(merchant_account), "liabilities:merchant:%s", mer);
     /* a transfer the feed applied is ledger_only the day no statement shows it */
-    static const char *const env[] = {"FEEGATE_RECON_LEDGER_ONLY_AFTER_DAYS=0", NULL};
+    static const char *const env[] = {"FEEGATE_RECON_LEDGER_ONLY_AFTER_DAYS=0", "FEEGATE_RECON_CLOSE_AFTER_HOUR=0",
+                                      NULL};
     fgt_banksim_feegate_start(&srv, &bank, http_port, env);
-    static const char *const env_one[] = {"FEEGATE_RECON_LEDGER_ONLY_AFTER_DAYS=0", "FEEGATE_DB_POOL_SIZE=1", NULL};
+    static const char *const env_one[] = {"FEEGATE_RECON_LEDGER_ONLY_AFTER_DAYS=0", "FEEGATE_RECON_CLOSE_AFTER_HOUR=0",
+                                          "FEEGATE_DB_POOL_SIZE=1", NULL};
     fgt_banksim_feegate_start(&one, &bank, fgt_free_port(), env_one); /* a second instance, like the first */
 
     Suite *s = suite_create("providers");

@@ -1286,6 +1286,45 @@ START_TEST(a_statements_lines_share_transactions_and_keep_their_own_outcomes)
 }
 END_TEST
 
+/* A business day closes once it is over (recon.close_after_hour 24, the
+ * default): a statement of it may still come, and its closing balance would
+ * show the closed day a difference no one can resolve.  A day past closes. */
+START_TEST(a_day_closes_once_it_is_over)
+{
+    static const char *const env[] = {"FEEGATE_RECON_CLOSE_AFTER_HOUR=24", NULL};
+    fgt_server_t strict;
+    fgt_server_start(&strict, env);
+    char account[40], body[200], path[160], day[3][16];
+    snprintf(account, sizeof(account), "%s", fgt_account("CLS"));
+    business_day(3, day[0]);
+    business_day(0, day[1]);
+    business_day(-1, day[2]);
+    for (int i = 0; i < 3; i++) {
+        snprintf(body, sizeof(body), "{\"account\":\"%s\",\"from\":\"%s\",\"to\":\"%s\"}", account, day[0], day[i]);
+        fgt_response_t r = fgt_req(&strict, FGT_H2C, "POST", "/v1/reconciliations", finance, fgt_unique("cl"), body, 0,
+                                   NULL);
+        fgt_expect(r, 201, NULL);
+        snprintf(path, sizeof(path), "/v1/reconciliations/%s/close", fgt_json_str(&r, "id", NULL));
+        fgt_response_free(&r);
+        r = fgt_req(&strict, FGT_H2C, "POST", path, finance, fgt_unique("cc"), "{}", 0, NULL);
+        if (i == 0) { /* three days ago: over */
+            fgt_expect(r, 200, NULL);
+            ck_assert_ptr_nonnull(strstr(r.body, "\"closed\":true"));
+        } else { /* today, tomorrow: not over; nothing closed */
+            fgt_expect(r, 409, "day_not_over");
+            ck_assert_msg(strstr(fgt_json_str(&r, "error", "message", NULL), "00:00 GMT+7") != NULL, "%s", r.body);
+        }
+        fgt_response_free(&r);
+    }
+    char today_compact[16];
+    snprintf(today_compact, sizeof(today_compact), "%.4s%.2s%.2s", day[1], day[1] + 5, day[1] + 8);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM recon_closed_days WHERE account = ? AND day >= ?", account,
+                                today_compact),
+                     0);
+    ck_assert_int_eq(fgt_server_stop(&strict), 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("reconcile");
@@ -1306,13 +1345,18 @@ int main(void)
     tcase_add_test(tc, a_gateway_transaction_number_is_no_bank_reference);
     tcase_add_test(tc, an_outgoing_transfer_is_no_money_in_transit);
     tcase_add_test(tc, a_feed_transfer_without_a_reference_is_still_reconciled);
+    tcase_add_test(tc, a_day_closes_once_it_is_over);
     suite_add_tcase(s, tc);
     fgt_merchant_create("Trường THCS Đối Soát", mer.id, mer.key);
     fgt_staff_token("finance", finance);
     fgt_staff_token("auditor", auditor);
-    const char *env[] = {"FEEGATE_SEPAY_API_KEY=" SEPAY_KEY,        "FEEGATE_SANDBOX_SECRET=" SANDBOX_SECRET,
-                         "FEEGATE_RECON_LEDGER_ONLY_AFTER_DAYS=0",  "FEEGATE_VIETQR_BANK_BIN=970436",
-                         "FEEGATE_VIETQR_ACCOUNT_NO=0011001932418", NULL};
+    const char *env[] = {"FEEGATE_SEPAY_API_KEY=" SEPAY_KEY,
+                         "FEEGATE_SANDBOX_SECRET=" SANDBOX_SECRET,
+                         "FEEGATE_RECON_LEDGER_ONLY_AFTER_DAYS=0",
+                         "FEEGATE_RECON_CLOSE_AFTER_HOUR=0",
+                         "FEEGATE_VIETQR_BANK_BIN=970436",
+                         "FEEGATE_VIETQR_ACCOUNT_NO=0011001932418",
+                         NULL};
     fgt_server_start(&srv, env);
     int rc = fgt_run(s);
     if (fgt_server_stop(&srv) != 0)

@@ -707,7 +707,9 @@ int main(void)
     fgt_merchant_create("Trường THPT Quyết Toán", mer.id, mer.key);
     fgt_staff_token("finance", finance);
     fgt_staff_token("auditor", auditor);
-    const char *env[] = {"FEEGATE_RECON_FEE_VNPAY=1.1%+1650", "FEEGATE_RECON_FEE_MOMO=1.5%", NULL};
+    /* the suite reconciles today's statement and closes today: the day need not be over */
+    const char *env[] = {"FEEGATE_RECON_FEE_VNPAY=1.1%+1650", "FEEGATE_RECON_FEE_MOMO=1.5%",
+                         "FEEGATE_RECON_CLOSE_AFTER_HOUR=0", NULL};
     fgt_banksim_feegate_start(&srv, &bank, http_port, env);
 
     Suite *s = suite_create("settlements");
