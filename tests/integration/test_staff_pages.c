@@ -498,7 +498,7 @@ static int search_finds(const char *cookie, const char *q, const char *needle, c
 
 /* The search finds an order by its code (as people type it), its merchant_ref and the start of its
  * payer's name, through the indexes; a name prefix that more than 2,000 payers share is searched
- * newest first and still fills its first page (services/web/staff_orders.c, migration 0031). */
+ * newest first and still fills its first page (services/web/staff_orders.c, migrations 0031, 0040). */
 START_TEST(the_order_search_finds_by_code_ref_and_name)
 {
     char finance[200], ref[64], name[80], payer[160], id[64], code[16], typed[20], json[200];
@@ -515,10 +515,26 @@ START_TEST(the_order_search_finds_by_code_ref_and_name)
     snprintf(typed, sizeof(typed), "%.5s %s", code, code + 5);
     for (char *c = typed; *c != '\0'; c++)
         *c = (char)tolower((unsigned char)*c);
-    const char *by[] = {code, typed, ref, name, "Lâm Khánh"};
+    /* a name as staff type it: without its marks, in any case */
+    char bare[80];
+    snprintf(bare, sizeof(bare), "lam khanh %s", name + strlen("Lâm Khánh "));
+    const char *by[] = {code, typed, ref, name, "Lâm Khánh", "lam khanh", "LÂM KHÁNH", "Lam Khanh", bare};
     for (size_t i = 0; i < sizeof(by) / sizeof(by[0]); i++)
         ck_assert_msg(search_finds(finance, by[i], id, NULL, NULL), "searching \"%s\" did not find %s", by[i], id);
     ck_assert(!search_finds(finance, "Lâm Khánh zzz", id, NULL, NULL));
+    ck_assert(!search_finds(finance, "lam khang", id, NULL, NULL));
+    /* đ and Đ are d */
+    char dang[80], dang_payer[160], dang_id[64], dang_typed[80];
+    char tag[40];
+    snprintf(tag, sizeof(tag), "%s", fgt_unique("D")); /* fgt_unique's buffer is reused */
+    snprintf(dang, sizeof(dang), "Đặng Thị Đào %s", tag);
+    snprintf(dang_payer, sizeof(dang_payer), ",\"payer\":{\"name\":\"%s\"}", dang);
+    o = fgt_order_create(&srv, FGT_HTTP1, school_a.key, NULL, fgt_unique("SRD"), 410000, dang_payer);
+    fgt_expect(o, 201, NULL);
+    snprintf(dang_id, sizeof(dang_id), "%s", fgt_json_str(&o, "id", NULL));
+    fgt_response_free(&o);
+    snprintf(dang_typed, sizeof(dang_typed), "dang thi dao %s", tag);
+    ck_assert_msg(search_finds(finance, dang_typed, dang_id, NULL, NULL), "searching \"%s\"", dang_typed);
 
     /* "%", "_" and the escape character are searched for as written, never as wildcards */
     char odd[80], odd_id[64], odd_payer[160], odd_prefix[40];
