@@ -9,6 +9,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include "core/money.h"
 #include "core/text.h"
 
 static int bad(fg_call_t *call, const char *code, const char *message, const char *field)
@@ -33,10 +34,17 @@ void fg_ledger_accounts_list(fg_call_t *call, fg_db_t *db)
     fg_page_t page;
     fg_buf_t b = FG_BUF_INIT;
     int count = 0, more = 0;
-    if (fg_call_page(call, &page) != 0)
+    int64_t at;
+    size_t len;
+    const char *currency = fg_call_query(call, "currency", &len);
+    if (fg_call_page(call, &page) != 0 || parse_at(call, &at) != 0)
         return;
+    if (currency != NULL && (len != 3 || fg_currency_find(currency, len) == NULL)) {
+        bad(call, "invalid_currency", "currency must be an ISO 4217 code such as VND", "currency");
+        return;
+    }
     fg_ledger_account_t *rows = fg_calloc((size_t)page.limit, sizeof(*rows));
-    int rc = fg_ledger_accounts_page(db, page.cursor, page.limit, -1, rows, &count, &more);
+    int rc = fg_ledger_accounts_page(db, page.cursor, page.limit, currency, at, rows, &count, &more);
     if (rc == 0) {
         fg_buf_puts(&b, "{\"object\":\"list\",\"data\":[");
         for (int i = 0; i < count; i++) {

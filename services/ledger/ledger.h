@@ -119,14 +119,13 @@ typedef struct {
 
 /**
  * A page of accounts in id order: the first limit (1..FG_PAGE_LIMIT_MAX)
- * with an id above after_id (0 = from the first), each with its balance as
- * of at_ms (< 0 = now).  rows has room for limit accounts.  Sets *count to
- * the accounts read and *more to 1 when others follow them (the next page
- * is after rows[*count - 1].id), else 0.  Returns 0 or a database code
- * (rows, *count and *more are then unspecified).
+ * with an id above after_id (0 = from the first), of currency_only's
+ * currency (NULL: every one), each with its balance as of at_ms (< 0 = now).  rows has room for limit accounts.  Sets
+ * *count to the accounts read and *more to 1 when others follow them (the next page is after rows[*count - 1].id), else
+ * 0.  Returns 0 or a database code (rows, *count and *more are then unspecified).
  */
-int fg_ledger_accounts_page(fg_db_t *db, int64_t after_id, int64_t limit, int64_t at_ms, fg_ledger_account_t *rows,
-                            int *count, int *more) FG_MUST_USE;
+int fg_ledger_accounts_page(fg_db_t *db, int64_t after_id, int64_t limit, const char *currency_only, int64_t at_ms,
+                            fg_ledger_account_t *rows, int *count, int *more) FG_MUST_USE;
 
 /**
  * The account with this code in currency, or, when currency is NULL, in

@@ -13,7 +13,8 @@
 #include <string.h>
 #include "core/text.h"
 
-static const char SQL_ACCOUNTS[] = "SELECT id, code, currency FROM ledger_accounts WHERE id > ? ORDER BY id LIMIT ?";
+static const char SQL_ACCOUNTS[] =
+    "SELECT id, code, currency FROM ledger_accounts WHERE id > ? AND (? IS NULL OR currency = ?) ORDER BY id LIMIT ?";
 static const char SQL_ACCOUNT_BY_CODE[] =
     "SELECT id, code, currency FROM ledger_accounts WHERE code = ? AND (? IS NULL OR currency = ?) ORDER BY id LIMIT 2";
 /* Journals newest first, by the primary key.  With an account, which of
@@ -80,8 +81,8 @@ int fg_ledger_account_balance(fg_db_t *db, fg_ledger_account_t *account, int64_t
     return fg_ledger_balance(db, account->id, kind, at_ms, &account->balance);
 }
 
-int fg_ledger_accounts_page(fg_db_t *db, int64_t after_id, int64_t limit, int64_t at_ms, fg_ledger_account_t *rows,
-                            int *count, int *more)
+int fg_ledger_accounts_page(fg_db_t *db, int64_t after_id, int64_t limit, const char *currency_only, int64_t at_ms,
+                            fg_ledger_account_t *rows, int *count, int *more)
 {
     fg_buf_t code = FG_BUF_INIT, currency = FG_BUF_INIT;
     int64_t id = 0;
@@ -92,6 +93,8 @@ int fg_ledger_accounts_page(fg_db_t *db, int64_t after_id, int64_t limit, int64_
     if ((rc = fg_stmt_init(&s, db, SQL_ACCOUNTS)) != 0)
         goto Exit;
     fg_stmt_int(&s, after_id);
+    fg_stmt_cstr(&s, currency_only);
+    fg_stmt_cstr(&s, currency_only);
     fg_stmt_int(&s, limit + 1);
     fg_stmt_out_int(&s, &id, NULL);
     fg_stmt_out_text(&s, &code, NULL);

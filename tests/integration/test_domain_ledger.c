@@ -179,7 +179,7 @@ static int walk_accounts(int64_t after_id, int64_t limit, int64_t at_ms, expecte
     while (more) {
         int count = -1;
         more = -1;
-        ck_assert_int_eq(fg_ledger_accounts_page(db, after_id, limit, at_ms, rows, &count, &more), 0);
+        ck_assert_int_eq(fg_ledger_accounts_page(db, after_id, limit, NULL, at_ms, rows, &count, &more), 0);
         pages++;
         ck_assert_int_ge(count, 0);
         ck_assert_int_le(count, limit);
@@ -226,15 +226,15 @@ START_TEST(accounts_in_pages)
     int64_t newest = fgt_db_int("SELECT MAX(id) FROM ledger_accounts", NULL, NULL);
     fg_ledger_account_t rows[3];
     int count = -1, more = -1;
-    ck_assert_int_eq(fg_ledger_accounts_page(db, newest, 3, -1, rows, &count, &more), 0);
+    ck_assert_int_eq(fg_ledger_accounts_page(db, newest, 3, NULL, -1, rows, &count, &more), 0);
     ck_assert_int_eq(count, 0);
     ck_assert_int_eq(more, 0);
-    ck_assert_int_eq(fg_ledger_accounts_page(db, last - 1, 1, -1, rows, &count, &more), 0);
+    ck_assert_int_eq(fg_ledger_accounts_page(db, last - 1, 1, NULL, -1, rows, &count, &more), 0);
     ck_assert_int_eq(count, 1);
     ck_assert_int_eq(rows[0].id, last);
     ck_assert_int_eq(more, last < newest);
     /* a full page: exactly limit accounts, and more when the next exists */
-    ck_assert_int_eq(fg_ledger_accounts_page(db, first - 1, 3, -1, rows, &count, &more), 0);
+    ck_assert_int_eq(fg_ledger_accounts_page(db, first - 1, 3, NULL, -1, rows, &count, &more), 0);
     ck_assert_int_eq(count, 3);
     ck_assert_int_eq(more, 1);
     ck_assert_int_eq(rows[0].id, first);

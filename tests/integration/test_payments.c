@@ -1042,6 +1042,43 @@ START_TEST(ledger_routes_for_staff)
             break;
     }
     ck_assert(listed);
+    /* the list of one currency, as of a moment: every account of it, each at its balance then */
+    r = fgt_req(&srv, FGT_H2C, "GET", "/v1/ledger/accounts?limit=500&currency=USD&at=2000-01-01T00:00:00Z", auditor,
+                NULL, NULL, 0, NULL);
+    fgt_expect(r, 200, NULL);
+    ck_assert_ptr_null(strstr(r.body, "\"currency\":\"VND\""));
+    ck_assert_ptr_null(strstr(r.body, code)); /* the merchant's account is in dong */
+    fgt_response_free(&r);
+    int seen = 0;
+    cursor[0] = '\0';
+    for (int page = 0; page < 1000 && !seen; page++) {
+        snprintf(list_path, sizeof(list_path), "/v1/ledger/accounts?limit=500&currency=VND&at=2000-01-01T00:00:00Z%s%s",
+                 cursor[0] ? "&cursor=" : "", cursor);
+        r = fgt_req(&srv, FGT_H2C, "GET", list_path, auditor, NULL, NULL, 0, NULL);
+        fgt_expect(r, 200, NULL);
+        ck_assert_ptr_null(strstr(r.body, "\"currency\":\"USD\""));
+        yajl_val accounts = fgt_json_array(&r, "data", NULL);
+        for (size_t i = 0; i < accounts->u.array.len && !seen; i++)
+            if (strcmp(fgt_val_str(accounts->u.array.values[i], "code", NULL), code) == 0) {
+                seen = 1; /* the merchant's 640,000 came long after 2000 */
+                ck_assert_int_eq(YAJL_GET_INTEGER(fgt_val_at(accounts->u.array.values[i], "balance", NULL)), 0);
+            }
+        const char *next = fgt_json_str(&r, "next_cursor", NULL);
+        int more = next != NULL;
+        if (more)
+            snprintf(cursor, sizeof(cursor), "%s", next);
+        fgt_response_free(&r);
+        if (!more)
+            break;
+    }
+    ck_assert(seen);
+    const char *const refused[] = {"/v1/ledger/accounts?currency=XYZ", "/v1/ledger/accounts?currency=vn",
+                                   "/v1/ledger/accounts?at=yesterday"};
+    for (int i = 0; i < 3; i++) {
+        r = fgt_req(&srv, FGT_H2C, "GET", refused[i], auditor, NULL, NULL, 0, NULL);
+        fgt_expect(r, 400, i < 2 ? "invalid_currency" : "invalid_timestamp");
+        fgt_response_free(&r);
+    }
     snprintf(path, sizeof(path), "/v1/ledger/journals?account=%s&limit=2", code);
     r = fgt_req(&srv, FGT_H2C, "GET", path, finance, NULL, NULL, 0, NULL);
     fgt_expect(r, 200, NULL);
