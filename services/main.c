@@ -836,12 +836,16 @@ int main(int argc, char **argv)
     if (argc < 2)
         return usage(NULL);
     if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
+        if (no_more_arguments(argc, argv, 2) != 0)
+            return EXIT_USAGE;
         printf("feegate %s\n", FEEGATE_VERSION);
-        return 0;
+        return stdout_failed() ? EXIT_FAILURE : 0;
     }
     if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0) {
+        if (no_more_arguments(argc, argv, 2) != 0)
+            return EXIT_USAGE;
         fputs(USAGE, stdout);
-        return 0;
+        return stdout_failed() ? EXIT_FAILURE : 0;
     }
     if (fg_config_load(&cfg, config_path, err, sizeof(err)) != 0) {
         fprintf(stderr, "%s\n", err);

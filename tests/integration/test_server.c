@@ -592,6 +592,9 @@ START_TEST(arguments_are_checked_before_anything_runs)
     const char *payout[] = {"admin",    "merchant", "set-payout-account", "mer_none", "--bin", "970436", "--account",
                             "12345678", "--name",   "TRUONG A",           "--bnk",    "1",     NULL};
     usage_error(payout, NULL, "unknown argument \"--bnk\"");
+    const char *version[] = {"version", "extra", NULL}, *help[] = {"--help", "--verbose", NULL};
+    usage_error(version, NULL, "unknown argument \"extra\"");
+    usage_error(help, NULL, "unknown argument \"--verbose\"");
 }
 END_TEST
 
