@@ -18,8 +18,10 @@
 
 /* The chart's drawing units (the SVG scales to its box). */
 #define CHART_WIDTH 480
-#define CHART_LABEL_WIDTH 130
-#define CHART_ROW_HEIGHT 40
+/* each row's name above its two bars, which take the whole width: a name
+ * beside them ran into them ("Lệ phí thủ tục · USD") */
+#define CHART_LABEL_HEIGHT 18
+#define CHART_ROW_HEIGHT 56
 #define CHART_BAR_HEIGHT 14
 /* Fee types and methods are a handful; a chart of more is unreadable. */
 #define CHART_ROWS_MAX 16
@@ -173,14 +175,14 @@ static void chart(fg_html_t *p, const fg_table_t *month, const fg_table_t *today
                    CHART_WIDTH, height,
                    fg_html_tr(p, "Đã thu theo loại phí: hôm nay và tháng này",
                               "Collected by fee type: today and this month"));
-    const int span = CHART_WIDTH - CHART_LABEL_WIDTH - 10;
+    const int span = CHART_WIDTH - 10;
     for (size_t r = 0; r < rows; r++) {
         const fg_cell_t *row = &month->cells[r * (size_t)month->ncols];
         const char *key = row[0].text != NULL ? row[0].text : "", *currency = currency_of(month, row);
         int64_t m = row[collected].num, d = collected_of(today, key, currency), max = chart_max(month, rows, currency);
         int wm = bar_width(m, max, span), wd = bar_width(d, max, span);
         int y = (int)r * CHART_ROW_HEIGHT + 5;
-        fg_html_printf(p, "<text x=\"0\" y=\"%d\">", y + CHART_BAR_HEIGHT + 4);
+        fg_html_printf(p, "<text x=\"0\" y=\"%d\">", y + CHART_LABEL_HEIGHT - 4);
         fg_html_text(p, key_label(p, "fee_type", key));
         if (strcmp(currency, "VND") != 0)
             fg_html_printf(p, " · %s", currency);
@@ -189,8 +191,8 @@ static void chart(fg_html_t *p, const fg_table_t *month, const fg_table_t *today
                        "data-value=\"%lld\" data-currency=\"%s\"></rect>"
                        "<rect class=\"bar-today\" x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" "
                        "data-value=\"%lld\" data-currency=\"%s\"></rect>",
-                       CHART_LABEL_WIDTH, y, wm, CHART_BAR_HEIGHT, (long long)m, currency, CHART_LABEL_WIDTH,
-                       y + CHART_BAR_HEIGHT + 2, wd, CHART_BAR_HEIGHT, (long long)d, currency);
+                       0, y + CHART_LABEL_HEIGHT, wm, CHART_BAR_HEIGHT, (long long)m, currency, 0,
+                       y + CHART_LABEL_HEIGHT + CHART_BAR_HEIGHT + 2, wd, CHART_BAR_HEIGHT, (long long)d, currency);
     }
     fg_html_printf(p,
                    "</svg><p class=\"legend\"><span><span class=\"swatch month\"></span>%s</span>"
