@@ -39,6 +39,13 @@ static int all_digits(const char *s, size_t min, size_t max)
     return strspn(s, "0123456789") == n;
 }
 
+/* An amount NAPAS's field 54 holds: 1 to FG_VIETQR_AMOUNT_DIGITS_MAX digits. */
+static int amount_fits(int64_t amount)
+{
+    char digits[24];
+    return amount >= 1 && snprintf(digits, sizeof(digits), "%lld", (long long)amount) <= FG_VIETQR_AMOUNT_DIGITS_MAX;
+}
+
 int fg_vietqr_payload(const char *bin, const char *account, int64_t amount, const char *purpose, fg_buf_t *out)
 {
     char digits[24];
@@ -47,9 +54,9 @@ int fg_vietqr_payload(const char *bin, const char *account, int64_t amount, cons
         strspn(account, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") != account_len ||
         purpose == NULL || !fg_printable_ascii(purpose, strlen(purpose), FG_VIETQR_PURPOSE_MAX))
         return FG_EINVALID;
-    int n = snprintf(digits, sizeof(digits), "%lld", (long long)amount);
-    if (amount < 1 || n > FG_VIETQR_AMOUNT_DIGITS_MAX)
+    if (!amount_fits(amount))
         return FG_ERANGE;
+    int n = snprintf(digits, sizeof(digits), "%lld", (long long)amount);
     fg_buf_t beneficiary = FG_BUF_INIT, account_info = FG_BUF_INIT, additional = FG_BUF_INIT;
     tlv(&beneficiary, "00", bin, 6);
     tlv(&beneficiary, "01", account, account_len);
@@ -80,13 +87,9 @@ int fg_vietqr_configured(const fg_config_t *cfg)
 
 static int accepts(const fg_config_t *cfg, const char *currency, int64_t amount)
 {
-    char digits[24];
     if (!fg_vietqr_configured(cfg) || (currency != NULL && strcmp(currency, "VND") != 0))
         return FG_EINVALID; /* NAPAS 247 transfers are VND */
-    return currency == NULL || (amount >= 1 && snprintf(digits, sizeof(digits), "%lld", (long long)amount) <=
-                                                   FG_VIETQR_AMOUNT_DIGITS_MAX)
-               ? 0
-               : FG_ERANGE;
+    return currency == NULL || amount_fits(amount) ? 0 : FG_ERANGE;
 }
 
 static int start(const fg_config_t *cfg, const fg_payment_start_t *in, fg_payment_started_t *out)

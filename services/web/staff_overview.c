@@ -15,6 +15,7 @@
 #include "core/day.h"
 #include "core/text.h"
 #include "reports/reports.h"
+#include "web/payer.h"
 
 /* The chart's drawing units (the SVG scales to its box). */
 #define CHART_WIDTH 480
@@ -58,24 +59,27 @@ static const char *currency_of(const fg_table_t *t, const fg_cell_t *row)
 }
 
 /* What a row's key is called on the page: a fee type or a method in the
- * page's language (the reports' codes, "tuition", "vnpay", are the API's);
- * any other key as it is. */
+ * page's language (the reports' codes, "tuition", "vnpay", are the API's;
+ * a method as the bill page names it); any other key as it is. */
 static const char *key_label(const fg_html_t *p, const char *hook, const char *key)
 {
     static const struct {
-        const char *hook, *key, *vi, *en;
-    } LABELS[] = {
-        {"fee_type", "tuition", "Học phí", "Tuition"},
-        {"fee_type", "utility", "Điện, nước, dịch vụ", "Utilities"},
-        {"fee_type", "procedure", "Lệ phí thủ tục", "Procedure fees"},
-        {"adapter", "vnpay", "VNPay", "VNPay"},
-        {"adapter", "momo", "MoMo", "MoMo"},
-        {"adapter", "vietqr", "Chuyển khoản VietQR", "VietQR bank transfer"},
-        {"adapter", "sandbox", "Cổng thử nghiệm", "Sandbox gateway"},
+        const char *key, *vi, *en;
+    } FEE_TYPES[] = {
+        {"tuition", "Học phí", "Tuition"},
+        {"utility", "Điện, nước, dịch vụ", "Utilities"},
+        {"procedure", "Lệ phí thủ tục", "Procedure fees"},
     };
-    for (size_t i = 0; i < sizeof(LABELS) / sizeof(LABELS[0]); i++)
-        if (strcmp(LABELS[i].hook, hook) == 0 && strcmp(LABELS[i].key, key) == 0)
-            return fg_html_tr(p, LABELS[i].vi, LABELS[i].en);
+    static const char *const METHODS[] = {"vnpay", "momo", "vietqr", "sandbox"};
+    if (strcmp(hook, "adapter") == 0) {
+        for (size_t i = 0; i < sizeof(METHODS) / sizeof(METHODS[0]); i++)
+            if (strcmp(METHODS[i], key) == 0)
+                return fg_payer_method_label(p, key);
+        return key;
+    }
+    for (size_t i = 0; i < sizeof(FEE_TYPES) / sizeof(FEE_TYPES[0]); i++)
+        if (strcmp(FEE_TYPES[i].key, key) == 0)
+            return fg_html_tr(p, FEE_TYPES[i].vi, FEE_TYPES[i].en);
     return key;
 }
 
