@@ -132,6 +132,12 @@ int fg_payments_create_parse(fg_call_t *call, const fg_adapter_t **adapter, int6
         fg_call_field_error(call, &err);
         return -1;
     }
+    static const char *const FIELDS[] = {"method", "amount"};
+    if (fg_json_known_fields(root, FIELDS, 2, &err) != 0) {
+        fg_call_field_error(call, &err);
+        yajl_tree_free(root);
+        return -1;
+    }
     const char *method_path[] = {"method", NULL}, *amount_path[] = {"amount", NULL};
     yajl_val method = yajl_tree_get(root, method_path, yajl_t_any);
     yajl_val amount = yajl_tree_get(root, amount_path, yajl_t_any);
@@ -403,6 +409,11 @@ int fg_refunds_create_parse(fg_call_t *call, yajl_val *root, int64_t *amount_out
     fg_field_error_t err;
     *root = fg_call_json_object(call, &err);
     if (*root == NULL) {
+        fg_call_field_error(call, &err);
+        return -1;
+    }
+    static const char *const FIELDS[] = {"amount", "reason"};
+    if (fg_json_known_fields(*root, FIELDS, 2, &err) != 0) {
         fg_call_field_error(call, &err);
         return -1;
     }

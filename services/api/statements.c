@@ -167,7 +167,9 @@ void fg_reconciliations_create(fg_call_t *call, fg_db_t *db)
         fg_call_field_error(call, &err);
         return;
     }
-    if (fg_json_required_string(fg_json_member(root, "account"), "account", FG_STMT_ACCOUNT_WRITTEN_MAX, &account,
+    static const char *const FIELDS[] = {"account", "from", "to"};
+    if (fg_json_known_fields(root, FIELDS, 3, &err) != 0 ||
+        fg_json_required_string(fg_json_member(root, "account"), "account", FG_STMT_ACCOUNT_WRITTEN_MAX, &account,
                                 &err) != 0) {
         fg_call_field_error(call, &err);
     } else if (required_day(root, "from", &from, &err) != 0 || required_day(root, "to", &to, &err) != 0) {
@@ -255,8 +257,10 @@ static int parse_resolution(fg_call_t *call, yajl_val root, fg_recon_resolution_
 {
     fg_field_error_t err;
     const char *action = NULL;
+    static const char *const FIELDS[] = {"action", "note", "orders"}, *const ORDER_FIELDS[] = {"order", "amount"};
     memset(in, 0, sizeof(*in));
-    if (fg_json_required_string(fg_json_member(root, "action"), "action", 16, &action, &err) != 0 ||
+    if (fg_json_known_fields(root, FIELDS, 3, &err) != 0 ||
+        fg_json_required_string(fg_json_member(root, "action"), "action", 16, &action, &err) != 0 ||
         fg_json_string(fg_json_member(root, "note"), "note", FG_RECON_NOTE_MAX * 4, 1, &in->note, &err) != 0) {
         fg_call_field_error(call, &err);
         return -1;
@@ -285,6 +289,12 @@ static int parse_resolution(fg_call_t *call, yajl_val root, fg_recon_resolution_
     }
     in->action = FG_RECON_APPLY;
     yajl_val orders = fg_json_member(root, "orders");
+    if (orders != NULL && YAJL_IS_ARRAY(orders))
+        for (size_t i = 0; i < orders->u.array.len; i++)
+            if (fg_json_known_fields(orders->u.array.values[i], ORDER_FIELDS, 2, &err) != 0) {
+                fg_call_field_error(call, &err);
+                return -1;
+            }
     if (orders == NULL || !YAJL_IS_ARRAY(orders) || orders->u.array.len == 0 ||
         orders->u.array.len > FG_RECON_ALLOCATIONS_MAX) {
         fg_call_error(call, 422, "invalid_request", "invalid_orders",

@@ -258,6 +258,21 @@ int fg_json_required_string(yajl_val v, const char *field, size_t max, const cha
     return 0;
 }
 
+int fg_json_known_fields(yajl_val obj, const char *const *names, size_t n, fg_field_error_t *err)
+{
+    if (obj == NULL || !YAJL_IS_OBJECT(obj))
+        return 0;
+    for (size_t i = 0; i < obj->u.object.len; i++) {
+        size_t k = 0;
+        while (k < n && strcmp(obj->u.object.keys[i], names[k]) != 0)
+            k++;
+        if (k == n)
+            return fg_field_fail(err, FG_FIELD_MALFORMED, "unknown_field", obj->u.object.keys[i],
+                                 "unknown field \"%.60s\"", obj->u.object.keys[i]);
+    }
+    return 0;
+}
+
 yajl_val fg_json_member(yajl_val obj, const char *name)
 {
     if (obj == NULL || !YAJL_IS_OBJECT(obj))

@@ -51,6 +51,11 @@ yajl_val fg_json_tree(const char *text, size_t len, char *error, size_t cap);
  *  object). */
 yajl_val fg_json_member(yajl_val obj, const char *name);
 
+/** Every member name of object obj is one of names[0..n): 0; else -1 with
+ *  err filled (malformed, unknown_field, naming the first other member), so
+ *  that a misspelt field ("amout") is refused instead of read as absent. */
+int fg_json_known_fields(yajl_val obj, const char *const *names, size_t n, fg_field_error_t *err);
+
 /** A string member v named field: absent or null -> *out NULL and 0; not a
  *  string -> malformed; longer than max (bytes, or characters when
  *  count_chars) or holding control characters (newline and tab allowed when

@@ -121,19 +121,6 @@ static const char *const ORDER_FIELDS[] = {"merchant_ref", "fee_type",      "cat
                                            "due_at",       "expires_at",    "metadata"};
 #define ORDER_FIELD_COUNT (sizeof(ORDER_FIELDS) / sizeof(ORDER_FIELDS[0]))
 
-static int check_known_fields(yajl_val obj, fg_field_error_t *err)
-{
-    for (size_t i = 0; i < obj->u.object.len; i++) {
-        size_t k = 0;
-        while (k < ORDER_FIELD_COUNT && strcmp(obj->u.object.keys[i], ORDER_FIELDS[k]) != 0)
-            k++;
-        if (k == ORDER_FIELD_COUNT)
-            return fg_field_fail(err, FG_FIELD_MALFORMED, "unknown_field", obj->u.object.keys[i],
-                                 "unknown field \"%.60s\"", obj->u.object.keys[i]);
-    }
-    return 0;
-}
-
 static int parse_enums(yajl_val obj, fg_order_input_t *in, fg_field_error_t *err)
 {
     if (fg_json_required_string(fg_json_member(obj, "fee_type"), "fee_type", 32, &in->fee_type, err) != 0)
@@ -182,7 +169,7 @@ int fg_order_input_parse(yajl_val obj, int64_t now_ms, fg_order_input_t *in, fg_
     memset(in, 0, sizeof(*in));
     if (obj == NULL || !YAJL_IS_OBJECT(obj))
         return fg_field_fail(err, FG_FIELD_MALFORMED, "invalid_type", NULL, "an order must be a JSON object");
-    if (check_known_fields(obj, err) != 0)
+    if (fg_json_known_fields(obj, ORDER_FIELDS, ORDER_FIELD_COUNT, err) != 0)
         return -1;
     if (fg_json_required_string(fg_json_member(obj, "merchant_ref"), "merchant_ref", FG_ORDER_REF_MAX,
                                 &in->merchant_ref, err) != 0)

@@ -340,6 +340,59 @@ START_TEST(json_routes_want_json)
 }
 END_TEST
 
+/* Every JSON body refuses a field it does not know, as an order does: a
+ * misspelt "amount" on a payment would otherwise charge what the order owes
+ * in full, and a misspelt field anywhere else would be dropped without a
+ * word.  Nothing is made. */
+START_TEST(every_body_refuses_unknown_fields)
+{
+    const char *ref = fgt_unique("UF");
+    fgt_response_t r = fgt_order_create(&srv, FGT_HTTP1, mer.key, NULL, ref, 900, ",\"allow_partial\":true");
+    fgt_expect(r, 201, NULL);
+    char order[FGT_ID_CAP], path[200];
+    snprintf(order, sizeof(order), "%s", fgt_json_str(&r, "id", NULL));
+    fgt_response_free(&r);
+    char staff[200];
+    fgt_staff_token("finance", staff);
+    static const struct {
+        const char *path; /* %s: the order's id */
+        int staff;
+        const char *body, *field;
+    } CASES[] = {
+        {"/v1/orders/%s/payments", 0, "{\"method\":\"sandbox\",\"amout\":300}", "amout"},
+        {"/v1/orders/%s/payments", 0, "{\"method\":\"sandbox\",\"return_url\":\"https://example.com/\"}", "return_url"},
+        {"/v1/payments/pay_01M98V05JRZJAQEG22MA7S0A3E/refunds", 0, "{\"amount\":100,\"reson\":\"x\"}", "reson"},
+        {"/v1/reconciliations", 1,
+         "{\"account\":\"0011001932418\",\"from\":\"2026-12-01\",\"to\":\"2026-12-01\","
+         "\"acount\":\"1\"}",
+         "acount"},
+        {"/v1/reconciliations/rec_01M98V05JRZJAQEG22MA7S0A3E/items/1/resolve", 1,
+         "{\"action\":\"accept\",\"note\":\"ok\",\"notes\":\"ok\"}", "notes"},
+        {"/v1/reconciliations/rec_01M98V05JRZJAQEG22MA7S0A3E/items/1/resolve", 1,
+         "{\"action\":\"apply\",\"note\":\"ok\",\"orders\":[{\"order\":\"ord_x\",\"amount\":1,\"amt\":2}]}", "amt"},
+    };
+    long long payments = fgt_db_int("SELECT COUNT(*) FROM payments", NULL, NULL);
+    long long recs = fgt_db_int("SELECT COUNT(*) FROM reconciliations", NULL, NULL);
+    for (size_t i = 0; i < sizeof(CASES) / sizeof(CASES[0]); i++) {
+        snprintf(path, sizeof(path), CASES[i].path, order);
+        r = fgt_req(&srv, FGT_HTTP1, "POST", path, CASES[i].staff ? staff : mer.key, fgt_unique("uf"), CASES[i].body, 0,
+                    "Content-Type: application/json");
+        fgt_expect_error(r, 400, "invalid_request", "unknown_field");
+        ck_assert_str_eq(fgt_json_str(&r, "error", "field", NULL), CASES[i].field);
+        fgt_response_free(&r);
+    }
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM payments", NULL, NULL), payments);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM reconciliations", NULL, NULL), recs);
+    /* the same bodies without the stray field are taken */
+    snprintf(path, sizeof(path), "/v1/orders/%s/payments", order);
+    r = fgt_req(&srv, FGT_HTTP1, "POST", path, mer.key, fgt_unique("uf"), "{\"method\":\"sandbox\",\"amount\":300}", 0,
+                "Content-Type: application/json");
+    fgt_expect(r, 201, NULL);
+    ck_assert_int_eq(fgt_json_int(&r, "amount", NULL), 300);
+    fgt_response_free(&r);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("validation");
@@ -349,5 +402,6 @@ int main(void)
     tcase_add_test(tc, idempotency_key_limits);
     tcase_add_test(tc, list_parameters);
     tcase_add_test(tc, json_routes_want_json);
+    tcase_add_test(tc, every_body_refuses_unknown_fields);
     return fgt_run(s);
 }
