@@ -551,9 +551,10 @@ typedef struct {
 /* The reconciliation.completed object of one merchant's part. */
 static void completed_json(fg_buf_t *b, const fg_reconciliation_t *rec, const reconciled_t *m, int64_t now)
 {
-    char from[16], to[16];
+    char from[16], to[16], closed_at[40];
     day_text(rec->from_day, from);
     day_text(rec->to_day, to);
+    fg_time_format_rfc3339(now, 0, closed_at, sizeof(closed_at));
     fg_buf_putc(b, '{');
     fg_json_kv_str(b, 0, "id", rec->public_id);
     fg_json_kv_str(b, 1, "object", "reconciliation");
@@ -564,7 +565,7 @@ static void completed_json(fg_buf_t *b, const fg_reconciliation_t *rec, const re
     fg_json_kv_int(b, 1, "amount", m->amount);
     fg_json_kv_int(b, 1, "payouts", m->payouts);
     fg_json_kv_int(b, 1, "payout_amount", m->payout_amount);
-    fg_json_kv_int(b, 1, "closed_at", now);
+    fg_json_kv_str(b, 1, "closed_at", closed_at);
     fg_buf_putc(b, '}');
 }
 

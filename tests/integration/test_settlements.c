@@ -682,7 +682,8 @@ END_TEST
 /* A school paid only through MoMo: its money reaches the bank in a gateway's
  * settlement batch, never on a transfer line of its own.  When the day is
  * closed it hears reconciliation.completed all the same, naming the payment
- * the batch settled. */
+ * the batch settled and when the day closed (RFC 3339, as every time the API
+ * writes). */
 START_TEST(a_merchant_paid_by_a_gateway_batch_hears_its_day_reconciled)
 {
     fgt_merchant_t school;
@@ -720,7 +721,7 @@ START_TEST(a_merchant_paid_by_a_gateway_batch_hears_its_day_reconciled)
 
     static const char *const EVENT = "FROM events e JOIN merchants m ON m.id = e.merchant_id WHERE m.public_id = ? "
                                      "AND e.type = 'reconciliation.completed' AND JSON_VALUE(e.payload, '$.id') = ?";
-    char sql[400];
+    char sql[800];
     snprintf(sql, sizeof(sql), "SELECT COUNT(*) %s", EVENT);
     ck_assert_int_eq(fgt_db_int(sql, school.id, rec), 1);
     snprintf(sql, sizeof(sql), "SELECT JSON_VALUE(e.payload, '$.payments') %s", EVENT);
@@ -729,6 +730,14 @@ START_TEST(a_merchant_paid_by_a_gateway_batch_hears_its_day_reconciled)
     ck_assert_int_eq(fgt_db_int(sql, school.id, rec), 175000);
     snprintf(sql, sizeof(sql), "SELECT JSON_VALUE(e.payload, '$.payouts') %s", EVENT);
     ck_assert_int_eq(fgt_db_int(sql, school.id, rec), 0);
+    /* closed_at is an RFC 3339 UTC time, within a minute of now */
+    snprintf(sql, sizeof(sql),
+             "SELECT JSON_TYPE(JSON_EXTRACT(e.payload, '$.closed_at')) = 'STRING' AND JSON_VALUE(e.payload, "
+             "'$.closed_at') REGEXP '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$' AND ABS(TIMESTAMPDIFF("
+             "SECOND, STR_TO_DATE(JSON_VALUE(e.payload, '$.closed_at'), '%%Y-%%m-%%dT%%H:%%i:%%sZ'), UTC_TIMESTAMP())) "
+             "< 60 %s",
+             EVENT);
+    ck_assert_int_eq(fgt_db_int(sql, school.id, rec), 1);
     /* and the school reads it where it reads every event (listed once settled) */
     int listed = 0;
     for (int i = 0; i < 100 && !listed; i++) {
