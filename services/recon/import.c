@@ -374,8 +374,9 @@ static int check_line(check_t *c, int64_t amount, int64_t source_line)
 {
     fg_import_result_t *o = c->out;
     int64_t *side = amount > 0 ? &o->credits : &o->debits;
+    /* debits stop short of INT64_MIN: the answer writes their size (fg_import_json) */
     if (!fg_amount_valid(amount > 0 ? amount : -amount) || fg_money_add(c->sum, amount, &c->sum) != 0 ||
-        fg_money_add(*side, amount, side) != 0)
+        fg_money_add(*side, amount, side) != 0 || *side == INT64_MIN)
         return fg_stmt_fail(c->err, (uint32_t)source_line, NULL, "line %u: amount out of range", (unsigned)source_line);
     o->lines++;
     return 0;
@@ -1237,7 +1238,9 @@ void fg_import_json(fg_buf_t *b, const fg_import_result_t *r)
     fg_json_kv_int(b, 1, "new_lines", r->new_lines);
     fg_json_kv_int(b, 1, "overlapped_lines", r->overlapped_lines);
     fg_json_kv_int(b, 1, "credits", r->credits);
-    fg_json_kv_int(b, 1, "debits", r->debits);
+    /* both totals are sizes, as a bank statement's summary and the reconciliation
+     * report write them: credits - debits is what the lines add to the balance */
+    fg_json_kv_int(b, 1, "debits", -r->debits);
     fg_json_kv_int(b, 1, "gaps", r->gaps);
     if (r->duplicate)
         fg_json_kv_str(b, 1, "duplicate_of", r->public_id);

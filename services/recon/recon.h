@@ -32,7 +32,7 @@ typedef struct {
     int64_t file_bytes;
     int statements;
     int64_t lines, new_lines, overlapped_lines; /* overlapped: already imported from an earlier file */
-    int64_t credits, debits;                    /* sums of the file's lines, debits <= 0 */
+    int64_t credits, debits;                    /* sums of the file's lines, debits <= 0 (JSON: its size) */
     int gaps;                                   /* statements whose opening differs from the previous closing */
     /* the first statement of the file */
     char account[FG_STMT_ACCOUNT_MAX + 1];
@@ -410,7 +410,8 @@ int fg_payout_batch_file(fg_db_t *db, const fg_payout_batch_t *batch, fg_buf_t *
 
 /** The import's public JSON: {"id","object":"statement_import","format",
  *  "account","currency","statements","lines","new_lines","overlapped_lines",
- *  "credits","debits","gaps","duplicate_of"}. */
+ *  "credits","debits","gaps","duplicate_of"}; credits and debits are both
+ *  sizes (>= 0), as GET /v1/reports/reconciliation writes them. */
 void fg_import_json(fg_buf_t *b, const fg_import_result_t *r);
 
 /** The line key of a statement line (docs/RECONCILIATION.md): SHA-256 of

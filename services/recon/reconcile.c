@@ -503,18 +503,33 @@ static const char SQL_IN_TRANSIT[] =
     "AND t.created_at < ? AND NOT EXISTS (SELECT 1 FROM statement_lines l WHERE l.account = t.account "
     "AND l.bank_ref = t.bank_ref) AND NOT EXISTS (SELECT 1 FROM recon_items i WHERE i.account = t.account "
     "AND i.transfer_ref = t.bank_ref)";
-/* The merchants whose payments the period's items matched or applied (their
- * links, or the payment an item matched at import keeps): each hears that
- * those collections are reconciled. */
+/* The merchants whose money the period's items reconciled, by every route,
+ * each hears that those collections (and payouts) are reconciled:
+ *   - the payments an item matched or applied (its links, or the payment an
+ *     item matched at import keeps), and a line matched as stored keeps;
+ *   - the payments a gateway's settlement batch lists whose payout line the
+ *     period matched (a payment listed twice counted once);
+ *   - the payouts to the merchant a debit line of the period paid.
+ * Per merchant: payments, their amount, payouts, their amount. */
+#define MERCHANT_PAYMENTS                                                                                              \
+    "SELECT k.payment_id, k.amount FROM recon_items i JOIN recon_links k ON k.item_id = i.id AND k.suggested = 0 "     \
+    "WHERE i.account = ? AND i.business_day BETWEEN ? AND ? AND (i.state = 'matched' OR i.resolution = 'apply') "      \
+    "UNION ALL SELECT i.payment_id, i.amount FROM recon_items i WHERE i.account = ? AND i.business_day BETWEEN ? "     \
+    "AND ? AND i.state = 'matched' AND i.payment_id IS NOT NULL UNION ALL SELECT l.payment_id, l.amount FROM "         \
+    "statement_lines l WHERE l.account = ? AND l.value_date BETWEEN ? AND ? AND l.payment_id IS NOT NULL "             \
+    "UNION ALL SELECT DISTINCT p.id, p.amount_received FROM recon_items i JOIN settlement_batches b ON b.line_id = "   \
+    "i.line_id JOIN settlement_rows r ON r.batch_id = b.id AND r.kind = 'payment' JOIN payments p ON p.adapter = "     \
+    "b.gateway AND p.provider_txn_id = r.transaction_no AND p.status = 'succeeded' WHERE i.account = ? AND "           \
+    "i.business_day BETWEEN ? AND ? AND i.kind = 'bank_line' AND i.state = 'matched'"
 static const char SQL_MERCHANTS[] =
-    "SELECT p.merchant_id, COUNT(DISTINCT p.id), COALESCE(SUM(x.amount), 0) FROM (SELECT k.payment_id, k.amount "
-    "FROM recon_items i JOIN recon_links k ON k.item_id = i.id AND k.suggested = 0 WHERE i.account = ? AND "
-    "i.business_day BETWEEN ? AND ? AND (i.state = 'matched' OR i.resolution = 'apply') UNION ALL SELECT "
-    "i.payment_id, i.amount FROM recon_items i WHERE i.account = ? AND i.business_day BETWEEN ? AND ? AND "
-    "i.state = 'matched' AND i.payment_id IS NOT NULL UNION ALL SELECT l.payment_id, l.amount FROM statement_lines l "
-    "WHERE l.account = ? AND l.value_date BETWEEN ? AND ? AND l.payment_id IS NOT NULL) x JOIN payments p ON p.id = "
-    "x.payment_id GROUP BY "
-    "p.merchant_id ORDER BY p.merchant_id";
+    "SELECT x.merchant_id, COUNT(DISTINCT x.payment_id), COALESCE(SUM(x.amount), 0), COUNT(DISTINCT x.payout_id), "
+    "COALESCE(SUM(x.payout_amount), 0) FROM (SELECT p.merchant_id, p.id AS payment_id, y.amount, NULL AS payout_id, "
+    "NULL AS payout_amount FROM (" MERCHANT_PAYMENTS ") y JOIN payments p ON p.id = y.payment_id UNION ALL SELECT "
+    "o.merchant_id, NULL, NULL, o.id, o.amount FROM recon_items i JOIN payouts o ON o.paid_item_id = i.id WHERE "
+    "i.account = ? AND i.business_day BETWEEN ? AND ? AND i.state = 'matched' AND o.status = 'paid') x GROUP BY "
+    "x.merchant_id ORDER BY x.merchant_id";
+/* The routes SQL_MERCHANTS reads, each bound to the account and period. */
+#define MERCHANT_ROUTES 5
 static const char SQL_IS_CLOSED[] = "SELECT 1 FROM recon_closed_days WHERE account = ? AND day = ?";
 static const char SQL_CLOSE_DAY[] =
     "INSERT IGNORE INTO recon_closed_days (account, day, reconciliation_id, closed_by, closed_at) VALUES (?, ?, ?, ?, ?)";
@@ -528,13 +543,38 @@ typedef struct {
 
 int32_t fg_recon_next_day(int32_t day) { return fg_day_next(day); }
 
-/* reconciliation.completed, to each merchant whose collections the period
- * reconciled: which payments, how much. */
+/* One merchant's part of a closed reconciliation. */
+typedef struct {
+    int64_t merchant, payments, amount, payouts, payout_amount;
+} reconciled_t;
+
+/* The reconciliation.completed object of one merchant's part. */
+static void completed_json(fg_buf_t *b, const fg_reconciliation_t *rec, const reconciled_t *m, int64_t now)
+{
+    char from[16], to[16], closed_at[40];
+    day_text(rec->from_day, from);
+    day_text(rec->to_day, to);
+    fg_time_format_rfc3339(now, 0, closed_at, sizeof(closed_at));
+    fg_buf_putc(b, '{');
+    fg_json_kv_str(b, 0, "id", rec->public_id);
+    fg_json_kv_str(b, 1, "object", "reconciliation");
+    fg_json_kv_str(b, 1, "account", rec->account);
+    fg_json_kv_str(b, 1, "from", from);
+    fg_json_kv_str(b, 1, "to", to);
+    fg_json_kv_int(b, 1, "payments", m->payments);
+    fg_json_kv_int(b, 1, "amount", m->amount);
+    fg_json_kv_int(b, 1, "payouts", m->payouts);
+    fg_json_kv_int(b, 1, "payout_amount", m->payout_amount);
+    fg_json_kv_str(b, 1, "closed_at", closed_at);
+    fg_buf_putc(b, '}');
+}
+
+/* reconciliation.completed, to each merchant whose collections or payouts
+ * the period reconciled: which, how much. */
 static int completed_events(fg_db_t *db, const fg_reconciliation_t *rec, int64_t now)
 {
     enum { MERCHANTS_MAX = 1000 };
-    int64_t merchant = 0, payments = 0, amount = 0;
-    int64_t *rows = malloc(sizeof(int64_t) * 3 * MERCHANTS_MAX);
+    reconciled_t row = {0}, *rows = malloc(sizeof(reconciled_t) * MERCHANTS_MAX);
     int count = 0;
     fg_stmt_t s;
     if (rows == NULL)
@@ -542,43 +582,29 @@ static int completed_events(fg_db_t *db, const fg_reconciliation_t *rec, int64_t
     int rc = fg_stmt_init(&s, db, SQL_MERCHANTS);
     if (rc != 0)
         goto Exit;
-    for (int i = 0; i < 3; i++) { /* the links, the items that keep their payment, the lines that do */
+    for (int i = 0; i < MERCHANT_ROUTES; i++) { /* links, items, lines, gateway batches, payouts */
         fg_stmt_cstr(&s, rec->account);
         fg_stmt_int(&s, rec->from_day);
         fg_stmt_int(&s, rec->to_day);
     }
-    fg_stmt_out_int(&s, &merchant, NULL);
-    fg_stmt_out_int(&s, &payments, NULL);
-    fg_stmt_out_int(&s, &amount, NULL);
+    fg_stmt_out_int(&s, &row.merchant, NULL);
+    fg_stmt_out_int(&s, &row.payments, NULL);
+    fg_stmt_out_int(&s, &row.amount, NULL);
+    fg_stmt_out_int(&s, &row.payouts, NULL);
+    fg_stmt_out_int(&s, &row.payout_amount, NULL);
     if ((rc = fg_stmt_exec(&s)) != 0)
         goto Exit;
-    while ((rc = fg_stmt_fetch(&s)) == 1 && count < MERCHANTS_MAX) {
-        rows[3 * count] = merchant;
-        rows[3 * count + 1] = payments;
-        rows[3 * count + 2] = amount;
-        count++;
-    }
+    while ((rc = fg_stmt_fetch(&s)) == 1 && count < MERCHANTS_MAX)
+        rows[count++] = row;
     if (rc == 1)
         fg_stmt_done(&s); /* more merchants than one city has: the first thousand hear of it */
     if (rc < 0)
         goto Exit;
     rc = 0;
     for (int i = 0; i < count && rc == 0; i++) {
-        char from[16], to[16];
         fg_buf_t object = FG_BUF_INIT;
-        day_text(rec->from_day, from);
-        day_text(rec->to_day, to);
-        fg_buf_putc(&object, '{');
-        fg_json_kv_str(&object, 0, "id", rec->public_id);
-        fg_json_kv_str(&object, 1, "object", "reconciliation");
-        fg_json_kv_str(&object, 1, "account", rec->account);
-        fg_json_kv_str(&object, 1, "from", from);
-        fg_json_kv_str(&object, 1, "to", to);
-        fg_json_kv_int(&object, 1, "payments", rows[3 * i + 1]);
-        fg_json_kv_int(&object, 1, "amount", rows[3 * i + 2]);
-        fg_json_kv_int(&object, 1, "closed_at", now);
-        fg_buf_putc(&object, '}');
-        rc = fg_event_insert(db, (uint64_t)rows[3 * i], "reconciliation.completed", 0, &object, now);
+        completed_json(&object, rec, &rows[i], now);
+        rc = fg_event_insert(db, (uint64_t)rows[i].merchant, "reconciliation.completed", 0, &object, now);
         fg_buf_free(&object);
     }
 Exit:

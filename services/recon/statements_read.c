@@ -202,7 +202,7 @@ int fg_statement_import_json(fg_db_t *db, const char *public_id, size_t len, fg_
         day_kv(out, "to_date", v[9], nulls[9]);
         fg_json_kv_int(out, 1, "lines", v[10]);
         fg_json_kv_int(out, 1, "credits", v[11]);
-        fg_json_kv_int(out, 1, "debits", v[12]);
+        fg_json_kv_int(out, 1, "debits", -v[12]); /* stored signed (<= 0), written as a size */
         int_kv(out, "gap", v[13], nulls[13]);
         fg_buf_putc(out, '}');
     }

@@ -5,7 +5,8 @@
  * eight at once never overdrawing), a batch and its bulk-transfer CSV read
  * back, and the statement's debit lines matched by the rule 'payout' (one per
  * payout, by its id or its reference, or one for a batch's total), the
- * payouts paid, and `feegate ledger check` green.  The pure reading of a
+ * payouts paid, and `feegate ledger check` green; the merchant paid out hears
+ * reconciliation.completed when that day closes.  The pure reading of a
  * bank's memo is tested first, without the server.
  */
 #define _GNU_SOURCE /* mkstemps */
@@ -990,6 +991,48 @@ START_TEST(a_batch_paid_in_one_line)
 }
 END_TEST
 
+/* A payout is the merchant's money too: when the day whose statement shows
+ * it leave is closed, the merchant hears reconciliation.completed, naming
+ * the payout, though no payment of its own is on that account. */
+START_TEST(a_merchant_paid_out_hears_its_day_reconciled)
+{
+    fgt_merchant_t m;
+    char p1[FGT_ID_CAP], account[40], ref[40], memo[200], text[200], body[200], rec[64], path[160];
+    merchant_new(&m, 1);
+    fund(&m, 2500000);
+    snprintf(account, sizeof(account), "%s", fgt_account("VCBR"));
+    payout_made(m.id, 1500000, fgt_unique("R1"), p1);
+    snprintf(text, sizeof(text), "CHI TRA %s", p1);
+    bank_rewrite(text, memo, sizeof(memo));
+    snprintf(ref, sizeof(ref), "FT%s", fgt_unique("r"));
+    line_t lines[] = {{ref, memo, -1500000}};
+    import_and_match(account, lines, 1);
+    ck_assert_str_eq(payout_status(p1), "paid");
+
+    snprintf(body, sizeof(body), "{\"account\":\"%s\",\"from\":\"2026-12-03\",\"to\":\"2026-12-03\"}", account);
+    fgt_response_t r = fgt_req(&srv, FGT_H2C, "POST", "/v1/reconciliations", finance, NULL, body, 0, NULL);
+    fgt_expect(r, 201, NULL);
+    snprintf(rec, sizeof(rec), "%s", fgt_json_str(&r, "id", NULL));
+    fgt_response_free(&r);
+    snprintf(path, sizeof(path), "/v1/reconciliations/%s/close", rec);
+    r = fgt_req(&srv, FGT_H2C, "POST", path, finance, NULL, "{}", 0, NULL);
+    fgt_expect(r, 200, NULL);
+    fgt_response_free(&r);
+
+    static const char *const EVENT = "FROM events e JOIN merchants x ON x.id = e.merchant_id WHERE x.public_id = ? "
+                                     "AND e.type = 'reconciliation.completed' AND JSON_VALUE(e.payload, '$.id') = ?";
+    char sql[400];
+    snprintf(sql, sizeof(sql), "SELECT COUNT(*) %s", EVENT);
+    ck_assert_int_eq(fgt_db_int(sql, m.id, rec), 1);
+    snprintf(sql, sizeof(sql), "SELECT JSON_VALUE(e.payload, '$.payouts') %s", EVENT);
+    ck_assert_int_eq(fgt_db_int(sql, m.id, rec), 1);
+    snprintf(sql, sizeof(sql), "SELECT JSON_VALUE(e.payload, '$.payout_amount') %s", EVENT);
+    ck_assert_int_eq(fgt_db_int(sql, m.id, rec), 1500000);
+    snprintf(sql, sizeof(sql), "SELECT JSON_VALUE(e.payload, '$.payments') %s", EVENT);
+    ck_assert_int_eq(fgt_db_int(sql, m.id, rec), 0); /* its collections came in on another account */
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("payouts");
@@ -1004,6 +1047,7 @@ int main(void)
     tcase_add_test(tc, concurrent_payouts_never_overdraw);
     tcase_add_test(tc, a_batch_file_and_its_statement_lines);
     tcase_add_test(tc, a_batch_paid_in_one_line);
+    tcase_add_test(tc, a_merchant_paid_out_hears_its_day_reconciled);
     suite_add_tcase(s, tc);
     fgt_staff_token("finance", finance);
     fgt_staff_token("auditor", auditor);

@@ -15,6 +15,8 @@
  *   - two batches of one day: the payment the first left out is listed by
  *     the second (its ledger_only item matched), the payment both list is
  *     the gateway paying twice (bank_only).
+ *   - a school paid only through MoMo hears reconciliation.completed when
+ *     the day its batch's payout line was matched on is closed.
  *
  * A gateway's payout settles that gateway's whole business day, so this
  * suite runs on a database of its own (feegate_settlements, recreated at
@@ -58,21 +60,21 @@ static void chaos(const char *json)
     fgt_response_free(&r);
 }
 
-/* A payment of amount by method, approved at the gateway; its public id
- * and the gateway's transaction number. */
-static void pay(const char *method, long long amount, char *payment, char *txn)
+/* A payment of amount by method to merchant m, approved at the gateway; its
+ * public id and the gateway's transaction number. */
+static void pay_to(const fgt_merchant_t *m, const char *method, long long amount, char *payment, char *txn)
 {
     char body[300], path[128];
     snprintf(body, sizeof(body),
              "{\"merchant_ref\":\"%s\",\"fee_type\":\"tuition\",\"amount\":%lld,\"currency\":\"VND\","
              "\"description\":\"Học phí HK2\"}",
              fgt_unique("ST"), amount);
-    fgt_response_t r = fgt_req(&srv, FGT_H2C, "POST", "/v1/orders", mer.key, NULL, body, 0, NULL);
+    fgt_response_t r = fgt_req(&srv, FGT_H2C, "POST", "/v1/orders", m->key, NULL, body, 0, NULL);
     fgt_expect(r, 201, NULL);
     snprintf(path, sizeof(path), "/v1/orders/%s/payments", fgt_json_str(&r, "id", NULL));
     fgt_response_free(&r);
     snprintf(body, sizeof(body), "{\"method\":\"%s\"}", method);
-    r = fgt_req(&srv, FGT_HTTP1, "POST", path, mer.key, fgt_unique("pk"), body, 0, NULL);
+    r = fgt_req(&srv, FGT_HTTP1, "POST", path, m->key, fgt_unique("pk"), body, 0, NULL);
     fgt_expect(r, 201, NULL);
     snprintf(payment, 40, "%s", fgt_json_str(&r, "id", NULL));
     if (strcmp(method, "vnpay") == 0) {
@@ -93,6 +95,12 @@ static void pay(const char *method, long long amount, char *payment, char *txn)
     long long no = fgt_db_int("SELECT provider_txn_id FROM payments WHERE public_id = ?", payment, NULL);
     ck_assert_int_gt(no, 0);
     snprintf(txn, 24, "%lld", no);
+}
+
+/* A payment to the suite's merchant. */
+static void pay(const char *method, long long amount, char *payment, char *txn)
+{
+    pay_to(&mer, method, amount, payment, txn);
 }
 
 static void refund(const char *payment, long long amount)
@@ -671,6 +679,79 @@ START_TEST(a_batch_netting_nothing_leaves_nothing_in_transit)
 }
 END_TEST
 
+/* A school paid only through MoMo: its money reaches the bank in a gateway's
+ * settlement batch, never on a transfer line of its own.  When the day is
+ * closed it hears reconciliation.completed all the same, naming the payment
+ * the batch settled and when the day closed (RFC 3339, as every time the API
+ * writes). */
+START_TEST(a_merchant_paid_by_a_gateway_batch_hears_its_day_reconciled)
+{
+    fgt_merchant_t school;
+    char p[40], t[24], account[40], batch[40], body[300], rec[64], path[200];
+    fgt_merchant_create("Trường Mầm non Ví Điện Tử", school.id, school.key);
+    snprintf(account, sizeof(account), "%s", fgt_account("STLR"));
+    snprintf(batch, sizeof(batch), "MOMOB%s", fgt_unique("r"));
+    pay_to(&school, "momo", 175000, p, t);
+    const char *const rows[][3] = {{t, p, "175000"}};
+    ck_assert_str_eq(settle_batch(account, batch, rows, 1), "matched");
+
+    snprintf(body, sizeof(body), "{\"account\":\"%s\",\"from\":\"%s\",\"to\":\"%s\"}", account, today, today);
+    fgt_response_t r = fgt_req(&srv, FGT_H2C, "POST", "/v1/reconciliations", finance, NULL, body, 0, NULL);
+    fgt_expect(r, 201, NULL);
+    snprintf(rec, sizeof(rec), "%s", fgt_json_str(&r, "id", NULL));
+    fgt_response_free(&r);
+    /* MoMo payments of the day that no batch lists (the other tests'): the
+     * batch's ledger_only items, none of them the school's; accepted */
+    for (long long item; (item = fgt_db_int("SELECT COALESCE(MIN(id), 0) FROM recon_items WHERE account = ? AND "
+                                            "state <> 'matched' AND resolution IS NULL",
+                                            account, NULL)) > 0;) {
+        char id[24];
+        snprintf(id, sizeof(id), "%lld", item);
+        ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM recon_items WHERE id = ? AND kind = 'settlement_row'", id,
+                                    NULL),
+                         1);
+        r = resolve(rec, item, "{\"action\":\"accept\",\"note\":\"MoMo pays it in another batch\"}");
+        fgt_expect(r, 200, NULL);
+        fgt_response_free(&r);
+    }
+    snprintf(path, sizeof(path), "/v1/reconciliations/%s/close", rec);
+    r = fgt_req(&srv, FGT_H2C, "POST", path, finance, NULL, "{}", 0, NULL);
+    fgt_expect(r, 200, NULL);
+    fgt_response_free(&r);
+
+    static const char *const EVENT = "FROM events e JOIN merchants m ON m.id = e.merchant_id WHERE m.public_id = ? "
+                                     "AND e.type = 'reconciliation.completed' AND JSON_VALUE(e.payload, '$.id') = ?";
+    char sql[800];
+    snprintf(sql, sizeof(sql), "SELECT COUNT(*) %s", EVENT);
+    ck_assert_int_eq(fgt_db_int(sql, school.id, rec), 1);
+    snprintf(sql, sizeof(sql), "SELECT JSON_VALUE(e.payload, '$.payments') %s", EVENT);
+    ck_assert_int_eq(fgt_db_int(sql, school.id, rec), 1);
+    snprintf(sql, sizeof(sql), "SELECT JSON_VALUE(e.payload, '$.amount') %s", EVENT);
+    ck_assert_int_eq(fgt_db_int(sql, school.id, rec), 175000);
+    snprintf(sql, sizeof(sql), "SELECT JSON_VALUE(e.payload, '$.payouts') %s", EVENT);
+    ck_assert_int_eq(fgt_db_int(sql, school.id, rec), 0);
+    /* closed_at is an RFC 3339 UTC time, within a minute of now */
+    snprintf(sql, sizeof(sql),
+             "SELECT JSON_TYPE(JSON_EXTRACT(e.payload, '$.closed_at')) = 'STRING' AND JSON_VALUE(e.payload, "
+             "'$.closed_at') REGEXP '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$' AND ABS(TIMESTAMPDIFF("
+             "SECOND, STR_TO_DATE(JSON_VALUE(e.payload, '$.closed_at'), '%%Y-%%m-%%dT%%H:%%i:%%sZ'), UTC_TIMESTAMP())) "
+             "< 60 %s",
+             EVENT);
+    ck_assert_int_eq(fgt_db_int(sql, school.id, rec), 1);
+    /* and the school reads it where it reads every event (listed once settled) */
+    int listed = 0;
+    for (int i = 0; i < 100 && !listed; i++) {
+        r = fgt_req(&srv, FGT_H2C, "GET", "/v1/events?type=reconciliation.completed", school.key, NULL, NULL, 0, NULL);
+        fgt_expect(r, 200, NULL);
+        listed = strstr(r.body, rec) != NULL;
+        fgt_response_free(&r);
+        if (!listed)
+            fgt_sleep_ms(100);
+    }
+    ck_assert_msg(listed, "reconciliation.completed %s never listed to the school", rec);
+}
+END_TEST
+
 int main(void)
 {
     for (size_t i = 0; i < sizeof(SHARED_ENV) / sizeof(SHARED_ENV[0]); i++)
@@ -722,6 +803,7 @@ int main(void)
     tcase_add_test(tc, a_payout_line_naming_its_batch_in_the_memo_is_settled_by_the_file);
     tcase_add_test(tc, a_fee_settled_before_its_payment_is_posted_is_counted_once);
     tcase_add_test(tc, a_batch_netting_nothing_leaves_nothing_in_transit);
+    tcase_add_test(tc, a_merchant_paid_by_a_gateway_batch_hears_its_day_reconciled);
     suite_add_tcase(s, tc);
     int rc = fgt_run(s);
     if (fgt_server_stop(&srv) != 0)

@@ -85,6 +85,14 @@ static long long lines_of(const char *account)
     return fgt_db_int("SELECT COUNT(*) FROM statement_lines WHERE account = ?", account, NULL);
 }
 
+static fgt_response_t get_as(const char *token, const char *path)
+{
+    char auth[200];
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+    const char *headers[] = {auth, NULL};
+    return fgt_request(&srv, FGT_H2C, "GET", path, headers, NULL, 0);
+}
+
 /* ---- cases ------------------------------------------------------------------------------ */
 
 START_TEST(camt053_imports_once)
@@ -101,10 +109,21 @@ START_TEST(camt053_imports_once)
     ck_assert_int_eq(fgt_json_int(&r, "lines", NULL), 2);
     ck_assert_int_eq(fgt_json_int(&r, "new_lines", NULL), 2);
     ck_assert_int_eq(fgt_json_int(&r, "credits", NULL), 15000000);
-    ck_assert_int_eq(fgt_json_int(&r, "debits", NULL), -5500);
+    ck_assert_int_eq(fgt_json_int(&r, "debits", NULL), 5500);
     ck_assert(fgt_json_is_null(&r, "duplicate_of", NULL));
     char id[64];
     snprintf(id, sizeof(id), "%s", fgt_json_str(&r, "id", NULL));
+    fgt_response_free(&r);
+    /* the reconciliation report of the day reads the same totals, both sizes,
+     * as a bank statement's summary writes them */
+    char path[200];
+    snprintf(path, sizeof(path), "/v1/reports/reconciliation?from=2026-12-02&to=2026-12-02&account=%s", account);
+    r = get_as(auditor, path);
+    fgt_expect(r, 200, NULL);
+    yajl_val days = fgt_json_array(&r, "data", NULL);
+    ck_assert_uint_eq(days->u.array.len, 1);
+    ck_assert_int_eq(fgt_val_at(days->u.array.values[0], "credits", NULL)->u.number.i, 15000000);
+    ck_assert_int_eq(fgt_val_at(days->u.array.values[0], "debits", NULL)->u.number.i, 5500);
     fgt_response_free(&r);
     ck_assert_int_eq(lines_of(account), 2);
     ck_assert_int_eq(fgt_db_int("SELECT amount FROM statement_lines WHERE account = ? AND amount < 0", account, NULL),
@@ -122,21 +141,13 @@ START_TEST(camt053_imports_once)
     ck_assert_int_eq(fgt_json_int(&r, "lines", NULL), 2);
     ck_assert_int_eq(fgt_json_int(&r, "new_lines", NULL), 2);
     ck_assert_int_eq(fgt_json_int(&r, "credits", NULL), 15000000);
-    ck_assert_int_eq(fgt_json_int(&r, "debits", NULL), -5500);
+    ck_assert_int_eq(fgt_json_int(&r, "debits", NULL), 5500);
     fgt_response_free(&r);
     ck_assert_int_eq(imports_of(account), 1);
     ck_assert_int_eq(lines_of(account), 2);
     free(file);
 }
 END_TEST
-
-static fgt_response_t get_as(const char *token, const char *path)
-{
-    char auth[200];
-    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
-    const char *headers[] = {auth, NULL};
-    return fgt_request(&srv, FGT_H2C, "GET", path, headers, NULL, 0);
-}
 
 /* GET /v1/statements[/{id}[/lines]]: what was imported, read back by any
  * staff reader, newest first, with each statement and its lines a page at
@@ -171,7 +182,7 @@ START_TEST(imports_are_read_back_with_their_statements_and_lines)
     ck_assert_str_eq(fgt_json_str(&r, "id", NULL), id);
     ck_assert_int_eq(fgt_json_int(&r, "lines", NULL), 2);
     ck_assert_int_eq(fgt_json_int(&r, "credits", NULL), 7000000);
-    ck_assert_int_eq(fgt_json_int(&r, "debits", NULL), -5500);
+    ck_assert_int_eq(fgt_json_int(&r, "debits", NULL), 5500);
     ck_assert_int_eq(fgt_json_int(&r, "gaps", NULL), 0);
     yajl_val st = fgt_json_array(&r, "statement_list", NULL);
     ck_assert_uint_eq(st->u.array.len, 1);
@@ -179,6 +190,7 @@ START_TEST(imports_are_read_back_with_their_statements_and_lines)
     ck_assert_int_eq(fgt_val_at(st->u.array.values[0], "closing", NULL)->u.number.i, 206994500);
     ck_assert_str_eq(fgt_val_str(st->u.array.values[0], "closing_date", NULL), "2026-12-03");
     ck_assert_int_eq(fgt_val_at(st->u.array.values[0], "credits", NULL)->u.number.i, 7000000);
+    ck_assert_int_eq(fgt_val_at(st->u.array.values[0], "debits", NULL)->u.number.i, 5500);
     fgt_response_free(&r);
     /* its lines, one a page, in file order */
     snprintf(path, sizeof(path), "/v1/statements/%s/lines?limit=1", id);
@@ -456,7 +468,7 @@ START_TEST(csv_exports_import)
     ck_assert_str_eq(fgt_json_str(&r, "account", NULL), account);
     ck_assert_int_eq(fgt_json_int(&r, "new_lines", NULL), 2);
     ck_assert_int_eq(fgt_json_int(&r, "credits", NULL), 4500000);
-    ck_assert_int_eq(fgt_json_int(&r, "debits", NULL), -15000);
+    ck_assert_int_eq(fgt_json_int(&r, "debits", NULL), 15000);
     fgt_response_free(&r);
     char memo_sql[200];
     snprintf(memo_sql, sizeof(memo_sql), "SELECT COUNT(*) FROM statement_lines WHERE account = ? AND memo = ?");
