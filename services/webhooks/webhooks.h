@@ -296,8 +296,9 @@ typedef struct {
  * it, so a reader passing the last event it saw misses none; an event not
  * numbered yet is not listed yet, and after such an event the page is empty.
  * Returns 0, FG_EINVALID when the filter's type is not a known event type,
- * FG_ENOTFOUND when its after is not one of the merchant's events, or a
- * database code.
+ * FG_ENOTFOUND when its after is not one of the merchant's events,
+ * FG_ERANGE when the page's cursor is beyond the highest seq ever handed out
+ * (no cursor this log gave out), or a database code.
  */
 int fg_event_list(fg_db_t *db, const fg_merchant_ref_t *m, const fg_event_filter_t *filter, const fg_page_t *page,
                   fg_buf_t *out) FG_MUST_USE;
