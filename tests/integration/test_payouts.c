@@ -181,10 +181,11 @@ static fgt_response_t batch_create(const char *account)
 }
 
 /* Batches every payout left pending by earlier tests, so the next batch
- * holds only this test's. */
+ * holds only this test's (paid from the configured collection account, as
+ * another bank writes it). */
 static void batch_leftovers(void)
 {
-    fgt_response_t r = batch_create("LEFTOVERS");
+    fgt_response_t r = batch_create("0011-001 932418");
     ck_assert(r.status == 201 || r.status == 409);
     fgt_response_free(&r);
 }
@@ -262,6 +263,21 @@ static void import_and_match(const char *account, const line_t *lines, int n)
         fgt_sleep_ms(100);
     }
     ck_abort_msg("lines of %s still unmatched after 30 s", account);
+}
+
+/* Makes account one of the city's by importing its statement of
+ * 2026-12-02, without lines, closing at the 900,000,000 the statement of
+ * import_and_match opens with. */
+static void account_opened(const char *account)
+{
+    char auth[200];
+    char *file = statement_on(account, "2026-12-02", "2026-12-01", 900000000, NULL, 0);
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", finance);
+    const char *headers[] = {auth, "Content-Type: application/xml", NULL};
+    fgt_response_t r = fgt_request(&srv, FGT_H2C, "POST", "/v1/statements", headers, file, 0);
+    fgt_expect(r, 201, NULL);
+    fgt_response_free(&r);
+    free(file);
 }
 
 /* The state and rule of the item of the line with this bank reference. */
@@ -760,6 +776,7 @@ START_TEST(a_batch_file_and_its_statement_lines)
     payout_made(a.id, 1500000, ref1, p1);
     payout_made(a.id, 2500000, ref2, p2);
     payout_made(b.id, 2000000, ref3, p3);
+    account_opened(account);
 
     /* the batch: every pending payout, audited */
     fgt_response_t r = batch_create(account);
@@ -917,6 +934,53 @@ START_TEST(a_batch_file_and_its_statement_lines)
 }
 END_TEST
 
+/* A batch is paid from one of the city's bank accounts, the ones a finance
+ * user knows feegate knows: the configured collection account, or one whose
+ * statements are imported.  Any other would wait for ever for a statement
+ * showing the debit: refused, naming the field, and nothing is batched. */
+START_TEST(a_batch_is_paid_from_an_account_of_the_city)
+{
+    fgt_merchant_t m;
+    char p1[FGT_ID_CAP], p2[FGT_ID_CAP], account[40];
+    merchant_new(&m, 1);
+    fund(&m, 3000000);
+    batch_leftovers();
+    payout_made(m.id, 1000000, fgt_unique("K1"), p1);
+    long long batches = fgt_db_int("SELECT COUNT(*) FROM payout_batches", NULL, NULL);
+    snprintf(account, sizeof(account), "%s", fgt_account("ACBK"));
+    const char *const unknown[] = {"99999", account};
+    for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
+        fgt_response_t r = batch_create(unknown[i]);
+        fgt_expect_error(r, 422, "invalid_request", "unknown_account");
+        ck_assert_str_eq(fgt_json_str(&r, "error", "field", NULL), "account");
+        fgt_response_free(&r);
+    }
+    ck_assert_str_eq(payout_status(p1), "pending");
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM payout_batches", NULL, NULL), batches);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM audit_log WHERE action = 'payout_batch.create' AND "
+                                "JSON_SEARCH(after_json, 'one', ?) IS NOT NULL",
+                                p1, NULL),
+                     0);
+
+    /* its statement imported, the account is the city's */
+    account_opened(account);
+    fgt_response_t r = batch_create(account);
+    fgt_expect(r, 201, NULL);
+    ck_assert_str_eq(fgt_json_str(&r, "account", NULL), account);
+    ck_assert_int_eq(fgt_json_int(&r, "payout_count", NULL), 1);
+    fgt_response_free(&r);
+    ck_assert_str_eq(payout_status(p1), "batched");
+    /* the configured collection account, in any spelling */
+    payout_made(m.id, 500000, fgt_unique("K2"), p2);
+    r = batch_create("0011.001.932418");
+    fgt_expect(r, 201, NULL);
+    ck_assert_str_eq(fgt_json_str(&r, "account", NULL), "0011001932418");
+    fgt_response_free(&r);
+    ck_assert_str_eq(payout_status(p2), "batched");
+    ck_assert_int_eq(fgt_ledger_check(), 0);
+}
+END_TEST
+
 START_TEST(a_batch_paid_in_one_line)
 {
     fgt_merchant_t m;
@@ -928,6 +992,7 @@ START_TEST(a_batch_paid_in_one_line)
     snprintf(other, sizeof(other), "%s", fgt_account("BIDVO"));
     payout_made(m.id, 1000000, fgt_unique("W1"), p1);
     payout_made(m.id, 2000000, fgt_unique("W2"), p2);
+    account_opened(account);
     fgt_response_t r = batch_create(account);
     fgt_expect(r, 201, NULL);
     char batch[FGT_ID_CAP];
@@ -1004,6 +1069,7 @@ int main(void)
     tcase_add_test(tc, concurrent_payouts_never_overdraw);
     tcase_add_test(tc, a_batch_file_and_its_statement_lines);
     tcase_add_test(tc, a_batch_paid_in_one_line);
+    tcase_add_test(tc, a_batch_is_paid_from_an_account_of_the_city);
     suite_add_tcase(s, tc);
     fgt_staff_token("finance", finance);
     fgt_staff_token("auditor", auditor);
