@@ -70,7 +70,9 @@ int fg_statement_imports_json(fg_db_t *db, const fg_page_t *page, fg_buf_t *out)
  *  code. */
 int fg_statement_import_json(fg_db_t *db, const char *public_id, size_t len, fg_buf_t *out) FG_MUST_USE;
 /** GET /v1/statements/{id}/lines: the import's lines in file order, as a
- *  list page.  0, FG_ENOTFOUND or a database code. */
+ *  list page, each with its id (the number a payout's statement_line_id
+ *  and the change feed's stl_<n> name).  0, FG_ENOTFOUND or a database
+ *  code. */
 int fg_statement_lines_json(fg_db_t *db, const char *public_id, size_t len, const fg_page_t *page,
                             fg_buf_t *out) FG_MUST_USE;
 
