@@ -10,6 +10,7 @@
 #include <string.h>
 #include "core/text.h" /* fg_now_ms */
 #include "merchants/merchants.h"
+#include "metrics/metrics.h"
 #include "webhooks/webhooks.h"
 
 _Static_assert(FG_WEBHOOK_ENDPOINTS_MAX == 16, "the endpoint_limit message names the limit");
@@ -50,6 +51,7 @@ typedef struct {
     char secret[FG_WEBHOOK_SECRET_CAP];
     fg_buf_t body;
     int status;
+    uint64_t deliveries_failed; /* by a delete, counted once it committed */
 } mutate_t;
 
 static int run_op(fg_db_t *db, mutate_t *m, fg_endpoint_row_t *r, int64_t now)
@@ -63,7 +65,7 @@ static int run_op(fg_db_t *db, mutate_t *m, fg_endpoint_row_t *r, int64_t now)
     case OP_ENABLE: return fg_endpoint_set_enabled(db, &mer, id, len, 1, now, r);
     case OP_DISABLE: return fg_endpoint_set_enabled(db, &mer, id, len, 0, now, r);
     case OP_ROTATE: return fg_endpoint_rotate_secret(db, &mer, id, len, now, r, m->secret);
-    case OP_DELETE: return fg_endpoint_delete(db, &mer, id, len, now, r);
+    case OP_DELETE: return fg_endpoint_delete(db, &mer, id, len, now, r, &m->deliveries_failed);
     }
     return FG_EINVALID;
 }
@@ -94,6 +96,7 @@ static void mutate(fg_call_t *call, fg_db_t *db, op_t op, const fg_endpoint_inpu
     int rc = fg_db_tx(db, mutate_tx, &m);
     if (rc == 0) {
         fg_call_json(call, m.status, &m.body);
+        fg_metrics_webhook_failed_endpoint_deleted(m.deliveries_failed);
     } else if (rc == FG_ENOTFOUND) {
         endpoint_not_found(call);
     } else if (rc == FG_ESTATE && op == OP_CREATE) {

@@ -66,6 +66,8 @@ void fg_events_list(fg_call_t *call, fg_db_t *db)
     else if (rc == FG_ENOTFOUND)
         fg_call_error(call, 400, "invalid_request", "invalid_after", "after must be the id of one of your events",
                       "after");
+    else if (rc == FG_ERANGE)
+        fg_call_error(call, 400, "invalid_request", "invalid_cursor", "cursor is not one this API gave out", "cursor");
     else
         fg_call_db_error(call, db, rc);
     fg_buf_free(&b);

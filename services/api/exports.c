@@ -65,7 +65,12 @@ void fg_exports_changes(fg_call_t *call, fg_db_t *db)
     int rc = fg_changes_catch_up(db);
     if (rc == 0)
         rc = fg_changes_read(db, &after, limit, &body, &next, &count);
-    if (rc == FG_EINVALID) {
+    if (rc == FG_ERANGE) {
+        fg_call_error(call, 400, "invalid_request", "invalid_cursor",
+                      "after is beyond the end of the feed: it must be a cursor this feed gave out "
+                      "(X-Feegate-Next-Cursor), or absent",
+                      "after");
+    } else if (rc == FG_EINVALID) {
         fg_call_error(call, 400, "invalid_request", "invalid_cursor", "after does not point into a statement's lines",
                       "after");
     } else if (rc != 0) {

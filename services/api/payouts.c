@@ -202,7 +202,7 @@ static int batch_tx(fg_db_t *db, void *arg)
     batch_t *bt = arg;
     fg_payout_batch_free(&bt->batch);
     memset(&bt->batch, 0, sizeof(bt->batch));
-    int rc = fg_payout_batch_create(db, bt->account, bt->call->staff_email, fg_now_ms(), &bt->batch);
+    int rc = fg_payout_batch_create(db, bt->call->cfg, bt->account, bt->call->staff_email, fg_now_ms(), &bt->batch);
     if (rc != 0)
         return rc;
     fg_buf_reset(&bt->body);
@@ -236,6 +236,12 @@ void fg_payout_batches_create(fg_call_t *call, fg_db_t *db)
         fg_call_error(call, 422, "invalid_request", "invalid_account",
                       "account is the city's bank account paying the batch: 1 to 34 letters and digits (spaces, dots "
                       "and dashes aside)",
+                      "account");
+    else if (rc == FG_ENOTFOUND)
+        fg_call_error(call, 422, "invalid_request", "unknown_account",
+                      "account is not one of the city's bank accounts: it must be the collection account "
+                      "(vietqr.account_no, sepay.accounts) or an account whose statements are imported, so that its "
+                      "statement can show the batch paid",
                       "account");
     else if (rc == FG_ESTATE)
         fg_call_error(call, 409, "conflict", "no_pending_payouts", "no payout waits for a batch", NULL);

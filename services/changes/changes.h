@@ -85,8 +85,11 @@ void fg_change_cursor_format(const fg_change_cursor_t *c, char *out, size_t cap)
  * items.  *next is the cursor after the last object (after itself when there
  * is none), *count the objects written; fewer than limit means the reader
  * has caught up.  Reads only; ends its read-only transaction.  Returns 0,
- * FG_EINVALID when after points inside a change that is not a statement's
- * insert (no cursor this service gave out), or a database code.
+ * FG_ERANGE when after is beyond the highest seq ever handed out (no cursor
+ * this service gave out: a cursor equal to it is the end of the feed, and
+ * valid), FG_EINVALID when after points inside a change that is not a
+ * statement's insert (no cursor this service gave out either), or a
+ * database code.
  */
 int fg_changes_read(fg_db_t *db, const fg_change_cursor_t *after, int limit, fg_buf_t *out, fg_change_cursor_t *next,
                     int *count) FG_MUST_USE;

@@ -478,11 +478,18 @@ int fg_changes_read(fg_db_t *db, const fg_change_cursor_t *after, int limit, fg_
                     int *count)
 {
     page_t p = {db, limit, 0, out, *after};
+    int64_t last = 0;
     change_t c;
     char at[40];
     int rc = 0;
     memset(&c, 0, sizeof(c));
-    if (p.cur.sub > 0) {
+    /* a cursor past every number handed out was never given out: refused,
+     * not answered with an empty page a reader would wait on for ever.  The
+     * bound is read first, in a transaction of this read (db.h) */
+    fg_db_end(db);
+    if (p.cur.seq > 0 && (rc = fg_db_sequence_last(db, &last)) == 0 && p.cur.seq > last)
+        rc = FG_ERANGE;
+    if (rc == 0 && p.cur.sub > 0) {
         /* inside a statement's expansion: the rest of its lines first */
         if ((rc = load_change(db, p.cur.seq, &c)) == 0 &&
             (strcmp(c.entity.data, "statement") != 0 || strcmp(c.op.data, "insert") != 0))

@@ -294,6 +294,15 @@ int fg_db_sequence_pass_in(fg_db_t *db, int skip_locked, int *numbered) FG_MUST_
  *  written by the caller's transaction), 0 when none is (two probes of the
  *  NULL end of the seq indexes, no lock), or an FG_E* code. */
 int fg_db_sequence_waiting(fg_db_t *db) FG_MUST_USE;
+/** The highest number the sequence has handed out (change_sequencer's
+ *  last_seq, read without a lock; 0 before the first): every seq a reader
+ *  was ever shown is at most this, because a number and the last_seq that
+ *  covers it commit together.  Read in a transaction that began after the
+ *  reader was shown its number (on a cluster wsrep_sync_wait makes the
+ *  node catch up at a transaction's first statement), so a cursor just
+ *  given out, by this node or another, is never above it.  0 or an FG_E*
+ *  code. */
+int fg_db_sequence_last(fg_db_t *db, int64_t *last) FG_MUST_USE;
 
 /* ---- bulk statements (array binding) -------------------------------------- */
 

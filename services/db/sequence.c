@@ -149,6 +149,14 @@ int fg_db_sequence_pass_in(fg_db_t *db, int skip_locked, int *numbered)
     return rc;
 }
 
+int fg_db_sequence_last(fg_db_t *db, int64_t *last)
+{
+    static const char SQL[] = "SELECT last_seq FROM change_sequencer WHERE id = 1";
+    *last = 0;
+    int rc = fg_db_one_int(db, SQL, last);
+    return rc == FG_ENOTFOUND ? FG_EDB : rc; /* migration 0016 wrote the row */
+}
+
 int fg_db_sequence_waiting(fg_db_t *db)
 {
     static const char SQL[] = "SELECT EXISTS (SELECT 1 FROM change_log WHERE seq IS NULL) "

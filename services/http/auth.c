@@ -1,9 +1,11 @@
 /*
  * auth.c - API keys: "Authorization: Bearer <key>", looked up by SHA-256.  A
  * key has a scope: a merchant's key opens the merchant routes, an export key
- * (the data-sharing platform's) the change feed and nothing else.  A small
- * in-process cache spares the lookup round trip on every request; a revoked
- * key stops working within AUTH_CACHE_TTL_MS.
+ * (the data-sharing platform's) the change feed and nothing else.  A
+ * credential of the wrong kind is 403 (a live staff token on a merchant
+ * route, a merchant's key on a staff route), one that is no credential 401.
+ * A small in-process cache spares the lookup round trip on every request; a
+ * revoked key stops working within AUTH_CACHE_TTL_MS.
  */
 #include "http/server_internal.h"
 
@@ -138,11 +140,39 @@ static int key_lookup(fg_call_t *call, fg_db_t *db, const char *key, scope_t *sc
     return 0;
 }
 
+/* A staff token on a merchant route: a live one is the wrong kind of
+ * credential (403 merchant_only, as a merchant key on a staff route is 403
+ * staff_only), anything else is no credential (401).  Always -1, answered. */
+static int staff_token_on_merchant_route(fg_call_t *call, fg_db_t *db, const char *token)
+{
+    uint8_t hash[FG_SHA256_LEN];
+    fg_staff_t staff;
+    fg_sha256(token, strlen(token), hash);
+    int rc = fg_staff_token_lookup(db, hash, fg_now_ms(), &staff);
+    if (rc < 0) {
+        fg_call_db_error(call, db, rc);
+        return -1;
+    }
+    if (rc == 0)
+        return unauthorized(call, "invalid_api_key",
+                            "the staff token is not valid, has expired or was revoked; this route takes a "
+                            "merchant's API key");
+    fg_call_error(call, 403, "permission", "merchant_only",
+                  "this route is for merchants' API keys; a staff token cannot use it (staff read merchants' data "
+                  "through the staff routes)",
+                  NULL);
+    return -1;
+}
+
 int fg_auth_merchant(fg_call_t *call, fg_db_t *db)
 {
     scope_t scope;
     const char *key = bearer_key(call);
-    if (key == NULL || key_lookup(call, db, key, &scope) != 0)
+    if (key == NULL)
+        return -1;
+    if (strncmp(key, FG_STAFF_TOKEN_PREFIX, sizeof(FG_STAFF_TOKEN_PREFIX) - 1) == 0)
+        return staff_token_on_merchant_route(call, db, key);
+    if (key_lookup(call, db, key, &scope) != 0)
         return -1;
     if (scope != SCOPE_MERCHANT) {
         call->merchant_id = 0;

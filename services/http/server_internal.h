@@ -19,7 +19,8 @@ void fg_call_run(fg_job_t *job, fg_db_t *db);
 void fg_call_run_many(fg_many_fn many, fg_call_t **calls, int n, fg_db_t *db);
 
 /** Authenticates a merchant API key (services/http/auth.c).  0, or sets a 401
- *  (403 for an export key, 503) answer on call and returns non-zero. */
+ *  (403 for an export key or a live staff token, 503) answer on call and
+ *  returns non-zero. */
 int fg_auth_merchant(fg_call_t *call, fg_db_t *db);
 
 /** Authenticates an export API key (the change feed's routes): 401 for no or

@@ -103,7 +103,8 @@ static const int64_t WEBHOOK_BUCKETS_MS[] = {10,   25,   50,    100,   250,   50
                                              2500, 5000, 10000, 30000, 60000, 300000, 3600000};
 #define WEBHOOK_BUCKET_COUNT ((int)(sizeof(WEBHOOK_BUCKETS_MS) / sizeof(WEBHOOK_BUCKETS_MS[0])))
 
-static atomic_uint_fast64_t webhook_delivered, webhook_failed, webhook_retried, webhook_latency_sum_ms;
+static atomic_uint_fast64_t webhook_delivered, webhook_failed, webhook_failed_deleted, webhook_retried,
+    webhook_latency_sum_ms;
 static atomic_uint_fast64_t webhook_buckets[WEBHOOK_BUCKET_COUNT + 1];
 static atomic_int_fast64_t webhook_pending;
 
@@ -119,6 +120,11 @@ void fg_metrics_webhook_delivered(int64_t latency_ms)
 }
 
 void fg_metrics_webhook_failed(void) { atomic_fetch_add_explicit(&webhook_failed, 1, memory_order_relaxed); }
+
+void fg_metrics_webhook_failed_endpoint_deleted(uint64_t count)
+{
+    atomic_fetch_add_explicit(&webhook_failed_deleted, count, memory_order_relaxed);
+}
 
 void fg_metrics_webhook_retried(void) { atomic_fetch_add_explicit(&webhook_retried, 1, memory_order_relaxed); }
 
@@ -179,9 +185,11 @@ static void render_webhooks(fg_buf_t *out)
         "# HELP feegate_webhook_deliveries_delivered_total Outbound webhook deliveries a receiver accepted.\n"
         "# TYPE feegate_webhook_deliveries_delivered_total counter\n"
         "feegate_webhook_deliveries_delivered_total %llu\n"
-        "# HELP feegate_webhook_deliveries_failed_total Outbound webhook deliveries given up after 3 days.\n"
+        "# HELP feegate_webhook_deliveries_failed_total Outbound webhook deliveries failed for good, by reason: "
+        "retries_exhausted (given up after 3 days), endpoint_deleted (pending when their endpoint was deleted).\n"
         "# TYPE feegate_webhook_deliveries_failed_total counter\n"
-        "feegate_webhook_deliveries_failed_total %llu\n"
+        "feegate_webhook_deliveries_failed_total{reason=\"retries_exhausted\"} %llu\n"
+        "feegate_webhook_deliveries_failed_total{reason=\"endpoint_deleted\"} %llu\n"
         "# HELP feegate_webhook_attempts_retried_total Outbound webhook attempts that failed and will be retried.\n"
         "# TYPE feegate_webhook_attempts_retried_total counter\n"
         "feegate_webhook_attempts_retried_total %llu\n"
@@ -190,6 +198,7 @@ static void render_webhooks(fg_buf_t *out)
         (long long)atomic_load_explicit(&webhook_pending, memory_order_relaxed),
         (unsigned long long)atomic_load_explicit(&webhook_delivered, memory_order_relaxed),
         (unsigned long long)atomic_load_explicit(&webhook_failed, memory_order_relaxed),
+        (unsigned long long)atomic_load_explicit(&webhook_failed_deleted, memory_order_relaxed),
         (unsigned long long)atomic_load_explicit(&webhook_retried, memory_order_relaxed));
     uint64_t cumulative = 0;
     for (int b = 0; b <= WEBHOOK_BUCKET_COUNT; b++) {

@@ -25,6 +25,10 @@ void fg_metrics_render(fg_buf_t *out, fg_pool_t *pool);
 void fg_metrics_webhook_delivered(int64_t latency_ms);
 /** A delivery failed for good (3 days of retries). */
 void fg_metrics_webhook_failed(void);
+/** count deliveries failed for good because their endpoint was deleted
+ *  while they were pending (counted by the instance whose request deleted
+ *  it, after its commit). */
+void fg_metrics_webhook_failed_endpoint_deleted(uint64_t count);
 /** An attempt failed and will be retried. */
 void fg_metrics_webhook_retried(void);
 /** Deliveries pending (waiting or in flight) in the database. */

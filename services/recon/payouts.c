@@ -825,7 +825,40 @@ static int batch_take(fg_db_t *db, const taken_t *t, int64_t batch, int64_t now)
     return rc;
 }
 
-int fg_payout_batch_create(fg_db_t *db, const char *account, const char *actor, int64_t now, fg_payout_batch_t *out)
+/* Whether key (an account as statements key it) is one of the city's: a
+ * collection account of the configuration (vietqr.account_no, an entry of
+ * sepay.accounts) or an account a statement was imported for.  Only a
+ * statement of the batch's account can show the debit that pays it: on any
+ * other account its payouts would wait for ever.  1, 0, or a database code. */
+static int city_account_known(fg_db_t *db, const fg_config_t *cfg, const char *key)
+{
+    static const char SQL_STATEMENT_OF[] = "SELECT EXISTS (SELECT 1 FROM statements WHERE account = ?)";
+    size_t key_len = strlen(key);
+    char configured[FG_STMT_ACCOUNT_MAX + 1];
+    const char *p = cfg->vietqr_account_no;
+    if (p != NULL && fg_bank_account_key(p, strlen(p), configured, sizeof(configured), FG_STMT_ACCOUNT_MAX) >= 0 &&
+        strcmp(configured, key) == 0)
+        return 1;
+    for (p = cfg->sepay_accounts; p != NULL && *p != '\0';) { /* keyed at start-up, comma separated */
+        size_t n = strcspn(p, ",");
+        if (n == key_len && memcmp(p, key, n) == 0)
+            return 1;
+        p += n + (p[n] == ',');
+    }
+    fg_stmt_t s;
+    int64_t known = 0;
+    int rc = fg_stmt_init(&s, db, SQL_STATEMENT_OF);
+    if (rc != 0)
+        return rc;
+    fg_stmt_str(&s, key, key_len);
+    fg_stmt_out_int(&s, &known, NULL);
+    if ((rc = fg_stmt_one(&s)) != 0)
+        return rc == FG_ENOTFOUND ? FG_EDB : rc; /* an EXISTS always has its row */
+    return known != 0;
+}
+
+int fg_payout_batch_create(fg_db_t *db, const fg_config_t *cfg, const char *account, const char *actor, int64_t now,
+                           fg_payout_batch_t *out)
 {
     taken_t *t = NULL;
     fg_buf_t after = FG_BUF_INIT;
@@ -836,6 +869,8 @@ int fg_payout_batch_create(fg_db_t *db, const char *account, const char *actor, 
     if (account == NULL || fg_bank_account_key(account, strlen(account), key, sizeof(key), FG_STMT_ACCOUNT_MAX) < 0)
         return FG_EINVALID;
     account = key;
+    if ((rc = city_account_known(db, cfg, key)) <= 0)
+        return rc == 0 ? FG_ENOTFOUND : rc;
     t = fg_calloc(1, sizeof(*t));
     t->public_ids = (fg_buf_t)FG_BUF_INIT;
     if ((rc = take_pending(db, t)) != 0)

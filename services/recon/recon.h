@@ -70,7 +70,9 @@ int fg_statement_imports_json(fg_db_t *db, const fg_page_t *page, fg_buf_t *out)
  *  code. */
 int fg_statement_import_json(fg_db_t *db, const char *public_id, size_t len, fg_buf_t *out) FG_MUST_USE;
 /** GET /v1/statements/{id}/lines: the import's lines in file order, as a
- *  list page.  0, FG_ENOTFOUND or a database code. */
+ *  list page, each with its id (the number a payout's statement_line_id
+ *  and the change feed's stl_<n> name).  0, FG_ENOTFOUND or a database
+ *  code. */
 int fg_statement_lines_json(fg_db_t *db, const char *public_id, size_t len, const fg_page_t *page,
                             fg_buf_t *out) FG_MUST_USE;
 
@@ -391,11 +393,14 @@ void fg_payout_batch_json(fg_buf_t *b, const fg_payout_batch_t *batch);
 /** Inside the caller's transaction: gathers the pending payouts (oldest
  *  first, at most FG_PAYOUT_BATCH_MAX, and no more than keep the total
  *  within 10^15) into a new batch paid from account (the city's bank
- *  account: 1..34 printable ASCII characters without spaces), marks them
- *  batched, and writes an audit_log row "payout_batch.create" (the batch and
- *  its payouts).  0; FG_EINVALID (account); FG_ESTATE (no payout is pending);
- *  or a database code. */
-int fg_payout_batch_create(fg_db_t *db, const char *account, const char *actor, int64_t now,
+ *  account, in any spelling, keyed here), marks them batched, and writes an
+ *  audit_log row "payout_batch.create" (the batch and its payouts).  The
+ *  account must be one the city knows: a collection account of cfg
+ *  (vietqr.account_no, sepay.accounts) or one a statement was imported for.
+ *  0; FG_EINVALID (no account number); FG_ENOTFOUND (not a known account of
+ *  the city, checked before anything is written); FG_ESTATE (no payout is
+ *  pending); or a database code. */
+int fg_payout_batch_create(fg_db_t *db, const fg_config_t *cfg, const char *account, const char *actor, int64_t now,
                            fg_payout_batch_t *out) FG_MUST_USE;
 
 /** The batch with this public id.  0, FG_ENOTFOUND, or a database code. */

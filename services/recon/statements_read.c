@@ -262,7 +262,8 @@ int fg_statement_lines_json(fg_db_t *db, const char *public_id, size_t len, cons
         if (count++ > 0)
             fg_buf_putc(out, ',');
         fg_buf_putc(out, '{');
-        fg_json_kv_int(out, 0, "statement", seq);
+        fg_json_kv_int(out, 0, "id", id); /* what a payout's statement_line_id names */
+        fg_json_kv_int(out, 1, "statement", seq);
         fg_json_kv_str(out, 1, "account", t[0].data);
         fg_json_kv_str(out, 1, "currency", t[1].data);
         fg_json_kv_int(out, 1, "amount", v[0]);

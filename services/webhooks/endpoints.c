@@ -301,9 +301,10 @@ int fg_endpoint_rotate_secret(fg_db_t *db, const fg_merchant_ref_t *m, const cha
 }
 
 int fg_endpoint_delete(fg_db_t *db, const fg_merchant_ref_t *m, const char *public_id, size_t len, int64_t now_ms,
-                       fg_endpoint_row_t *out)
+                       fg_endpoint_row_t *out, uint64_t *deliveries_failed)
 {
     fg_stmt_t s;
+    *deliveries_failed = 0;
     int rc = fg_endpoint_load(db, m->id, public_id, len, 1, out);
     if (rc != 0 || (rc = fg_stmt_init(&s, db, SQL_DELETE)) != 0)
         return rc;
@@ -314,7 +315,9 @@ int fg_endpoint_delete(fg_db_t *db, const fg_merchant_ref_t *m, const char *publ
         return rc;
     fg_stmt_int(&s, now_ms);
     fg_stmt_int(&s, out->id);
-    return fg_stmt_exec(&s);
+    if ((rc = fg_stmt_exec(&s)) == 0)
+        *deliveries_failed = fg_stmt_affected(&s);
+    return rc;
 }
 
 /* ---- reads ------------------------------------------------------------------------- */

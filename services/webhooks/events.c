@@ -154,12 +154,18 @@ static int events_sql(fg_db_t *db, const fg_merchant_ref_t *m, const fg_event_fi
 int fg_event_list(fg_db_t *db, const fg_merchant_ref_t *m, const fg_event_filter_t *filter, const fg_page_t *page,
                   fg_buf_t *out)
 {
-    int64_t after = 0;
+    int64_t after = 0, last = 0;
     fg_stmt_t s;
     fg_event_row_t e;
     int rc;
     if (filter->type != NULL && !fg_webhook_event_type_known(filter->type, filter->type_len))
         return FG_EINVALID;
+    /* a cursor past every number handed out was never given out: refused,
+     * not answered with an empty page a reader would wait on for ever */
+    if (page->cursor > 0 && (rc = fg_db_sequence_last(db, &last)) != 0)
+        return rc;
+    if (page->cursor > last)
+        return FG_ERANGE;
     if ((rc = after_seq(db, m, filter, &after)) != 0)
         return rc;
     if (after < 0) { /* what follows an event not in the log yet is not either */

@@ -240,11 +240,13 @@ int fg_endpoint_rotate_secret(fg_db_t *db, const fg_merchant_ref_t *m, const cha
  * Deletes merchant m's endpoint public_id: it is marked deleted and
  * disabled, and its pending deliveries fail with "endpoint deleted" (the
  * rows are kept).  Inside the caller's transaction; safe to re-run.  On 0,
- * *out is the endpoint as it was before (for fg_endpoint_deleted_json).
+ * *out is the endpoint as it was before (for fg_endpoint_deleted_json) and
+ * *deliveries_failed how many deliveries it failed, for the caller to count
+ * (fg_metrics_webhook_failed_endpoint_deleted) once the transaction commits.
  * Returns 0, FG_ENOTFOUND, or a database code.
  */
 int fg_endpoint_delete(fg_db_t *db, const fg_merchant_ref_t *m, const char *public_id, size_t len, int64_t now_ms,
-                       fg_endpoint_row_t *out) FG_MUST_USE;
+                       fg_endpoint_row_t *out, uint64_t *deliveries_failed) FG_MUST_USE;
 
 /** Reads merchant m's endpoint public_id into *out (initialised by the
  *  caller, freed by it).  0, FG_ENOTFOUND, or a database code. */
@@ -296,8 +298,9 @@ typedef struct {
  * it, so a reader passing the last event it saw misses none; an event not
  * numbered yet is not listed yet, and after such an event the page is empty.
  * Returns 0, FG_EINVALID when the filter's type is not a known event type,
- * FG_ENOTFOUND when its after is not one of the merchant's events, or a
- * database code.
+ * FG_ENOTFOUND when its after is not one of the merchant's events,
+ * FG_ERANGE when the page's cursor is beyond the highest seq ever handed out
+ * (no cursor this log gave out), or a database code.
  */
 int fg_event_list(fg_db_t *db, const fg_merchant_ref_t *m, const fg_event_filter_t *filter, const fg_page_t *page,
                   fg_buf_t *out) FG_MUST_USE;

@@ -1,8 +1,8 @@
 /*
  * test_auth.c - API keys and tenant isolation over HTTP/1.1, h2c and HTTP/2
- * TLS: no key or a wrong key is 401; another merchant's order is 404 (never
- * 403) for reads, lists and cancels, and stays untouched; merchant_ref is
- * unique per merchant only.
+ * TLS: no key or a wrong key is 401, a live staff token 403; another
+ * merchant's order is 404 (never 403) for reads, lists and cancels, and
+ * stays untouched; merchant_ref is unique per merchant only.
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -23,8 +23,9 @@ static void setup(void)
 static void teardown(void) { ck_assert_int_eq(fgt_server_stop(&srv), 0); }
 
 /* One request to every merchant route, with the given Authorization header
- * (NULL: none); each must be 401 with code. */
-static void every_route_refuses(fgt_proto_t p, const char *authorization, const char *code)
+ * (NULL: none); each must be status with type and code, and create nothing. */
+static void every_route_answers(fgt_proto_t p, const char *authorization, long status, const char *type,
+                                const char *code)
 {
     static const char *const ROUTES[][2] = {{"POST", "/v1/orders"},
                                             {"POST", "/v1/orders/batch"},
@@ -38,11 +39,17 @@ static void every_route_refuses(fgt_proto_t p, const char *authorization, const 
     for (size_t i = 0; i < sizeof(ROUTES) / sizeof(ROUTES[0]); i++) {
         int post = strcmp(ROUTES[i][0], "POST") == 0;
         fgt_response_t r = fgt_request(&srv, p, ROUTES[i][0], ROUTES[i][1], headers, post ? body : NULL, 0);
-        fgt_expect_error(r, 401, "authentication", code);
+        fgt_expect_error(r, status, type, code);
         fgt_response_free(&r);
     }
     free(body);
     ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM orders WHERE merchant_ref = ?", ref, NULL), 0);
+}
+
+/* Each must be 401 with code. */
+static void every_route_refuses(fgt_proto_t p, const char *authorization, const char *code)
+{
+    every_route_answers(p, authorization, 401, "authentication", code);
 }
 
 START_TEST(missing_key_is_401) { every_route_refuses((fgt_proto_t)_i, NULL, "missing_api_key"); }
@@ -57,6 +64,25 @@ START_TEST(wrong_key_is_401)
     const char *wrong[] = {forged, other_scheme, "Authorization: Bearer fg_live_not-a-key", "Authorization: Bearer"};
     for (size_t i = 0; i < sizeof(wrong) / sizeof(wrong[0]); i++)
         every_route_refuses(p, wrong[i], "invalid_api_key");
+    ck_assert_int_eq(fgt_db_orders(a.id), 0);
+}
+END_TEST
+
+/* A staff token is a credential, of the wrong kind for a merchant route: a
+ * live one is 403 merchant_only (as a merchant's key on a staff route is 403
+ * staff_only); a made-up or revoked one is no credential at all, 401. */
+START_TEST(a_staff_token_on_merchant_routes_is_403)
+{
+    fgt_proto_t p = (fgt_proto_t)_i;
+    char token[96], live[160], forged[160];
+    fgt_staff_token("finance", token);
+    snprintf(live, sizeof(live), "Authorization: Bearer %s", token);
+    size_t len = strlen(token);
+    snprintf(forged, sizeof(forged), "Authorization: Bearer %.*s%c", (int)len - 1, token,
+             token[len - 1] == 'X' ? 'Y' : 'X');
+    every_route_answers(p, live, 403, "permission", "merchant_only");
+    every_route_refuses(p, forged, "invalid_api_key");
+    every_route_refuses(p, "Authorization: Bearer fg_staff_madeup", "invalid_api_key");
     ck_assert_int_eq(fgt_db_orders(a.id), 0);
 }
 END_TEST
@@ -136,6 +162,7 @@ int main(void)
     TCase *tc = fgt_tcase(s, "auth", setup, teardown);
     tcase_add_loop_test(tc, missing_key_is_401, 0, FGT_PROTOS);
     tcase_add_loop_test(tc, wrong_key_is_401, 0, FGT_PROTOS);
+    tcase_add_loop_test(tc, a_staff_token_on_merchant_routes_is_403, 0, FGT_PROTOS);
     tcase_add_loop_test(tc, another_merchants_order_is_404, 0, FGT_PROTOS);
     tcase_add_loop_test(tc, merchant_ref_is_unique_per_merchant, 0, FGT_PROTOS);
     return fgt_run(s);

@@ -847,6 +847,97 @@ START_TEST(export_keys_read_the_feed_and_nothing_else)
 }
 END_TEST
 
+/* ---- cursors past the end ----------------------------------------------------------------------- */
+
+/* The base-36 text of a list cursor (core/page.h) for key. */
+static void base36(long long key, char *out, size_t cap)
+{
+    char digits[16];
+    int n = 0;
+    do {
+        digits[n++] = "0123456789abcdefghijklmnopqrstuvwxyz"[key % 36];
+        key /= 36;
+    } while (key > 0);
+    for (int i = 0; i < n && (size_t)i + 1 < cap; i++)
+        out[i] = digits[n - 1 - i];
+    out[n < (int)cap ? n : (int)cap - 1] = '\0';
+}
+
+/* A cursor beyond the highest number the sequence handed out was never given
+ * out (a reader's corrupted cursor): the feed and the event log refuse it
+ * rather than answer an empty page the reader would wait on for ever, while
+ * the end itself, and every cursor just given out, stay good. */
+START_TEST(a_cursor_past_the_end_is_refused)
+{
+    fgt_server_t s;
+    fgt_merchant_t m;
+    char ekey[FGT_ID_CAP], end[FG_CHANGE_CURSOR_CAP], next[FG_CHANGE_CURSOR_CAP], order[64], path[200];
+    server_start(&s, env_key_a);
+    fg_jws_key_t *verify = public_key(key_a);
+    fgt_merchant_create(fgt_unique("Trường THCS Con trỏ"), m.id, m.key);
+    export_key(ekey, NULL);
+    reader_at_end(&s, ekey, verify, end);
+
+    /* the end of the sequence is a cursor: an empty page, the same cursor */
+    char last[FG_CHANGE_CURSOR_CAP];
+    feed_end(last);
+    feed_t f = {0};
+    ck_assert_int_eq(read_page(&s, ekey, verify, last, 5, &f, next, NULL), 0);
+    ck_assert_str_eq(next, last);
+    /* one past it, far past it, and a position inside a change past it */
+    long long high = atoll(last);
+    static const char *const PAST[] = {"%lld", "999999%lld", "%lld.1"};
+    for (size_t i = 0; i < sizeof(PAST) / sizeof(PAST[0]); i++) {
+        char after[FG_CHANGE_CURSOR_CAP + 8];
+        snprintf(after, sizeof(after), PAST[i], high + 1);
+        snprintf(path, sizeof(path), "/v1/exports/changes?after=%s", after);
+        fgt_response_t r = fgt_req(&s, FGT_H2C, "GET", path, ekey, NULL, NULL, 0, NULL);
+        fgt_expect_error(r, 400, "invalid_request", "invalid_cursor");
+        ck_assert_str_eq(fgt_json_str(&r, "error", "field", NULL), "after");
+        ck_assert_ptr_null(fgt_header(&r, "x-feegate-next-cursor"));
+        fgt_response_free(&r);
+    }
+    /* every cursor a page gives out is taken at once, including the last */
+    for (int i = 0; i < 5; i++) {
+        order_new(&s, &m, 1000 + i, order);
+        char from[FG_CHANGE_CURSOR_CAP];
+        snprintf(from, sizeof(from), "%s", end);
+        ck_assert_int_ge(read_page(&s, ekey, verify, from, FG_CHANGES_LIMIT_MAX, &f, end, NULL), 1);
+        ck_assert_int_eq(read_page(&s, ekey, verify, end, 1, &f, next, NULL), 0);
+        ck_assert_str_eq(next, end);
+    }
+    ck_assert_ptr_nonnull(find(&f, order, "insert", 0));
+
+    /* the event log's cursor (a seq in base 36) alike */
+    order_cancel(&s, &m, order);
+    fgt_response_t r = fgt_req(&s, FGT_H2C, "GET", "/v1/events?limit=1", m.key, NULL, NULL, 0, NULL);
+    fgt_expect(r, 200, NULL);
+    ck_assert_int_eq((int)fgt_json_array(&r, "data", NULL)->u.array.len, 1);
+    fgt_response_free(&r);
+    char cursor[16];
+    feed_end(last);
+    base36(atoll(last), cursor, sizeof(cursor)); /* the end: an empty page */
+    snprintf(path, sizeof(path), "/v1/events?cursor=%s", cursor);
+    r = fgt_req(&s, FGT_H2C, "GET", path, m.key, NULL, NULL, 0, NULL);
+    fgt_expect(r, 200, NULL);
+    ck_assert_int_eq((int)fgt_json_array(&r, "data", NULL)->u.array.len, 0);
+    fgt_response_free(&r);
+    base36(atoll(last) + 1, cursor, sizeof(cursor));
+    snprintf(path, sizeof(path), "/v1/events?cursor=%s", cursor);
+    r = fgt_req(&s, FGT_H2C, "GET", path, m.key, NULL, NULL, 0, NULL);
+    fgt_expect_error(r, 400, "invalid_request", "invalid_cursor");
+    ck_assert_str_eq(fgt_json_str(&r, "error", "field", NULL), "cursor");
+    fgt_response_free(&r);
+    r = fgt_req(&s, FGT_H2C, "GET", "/v1/events?cursor=zzzzzzzzzzzz", m.key, NULL, NULL, 0, NULL);
+    fgt_expect_error(r, 400, "invalid_request", "invalid_cursor");
+    fgt_response_free(&r);
+    feed_free(&f);
+    fg_jws_key_free(verify);
+    ck_assert_int_eq(fgt_server_stop(&s), 0);
+    ck_assert_int_eq(fgt_ledger_check(), 0);
+}
+END_TEST
+
 /* ---- signing keys ----------------------------------------------------------------------------- */
 
 /* A page signed by key A stays verifiable once B signs: A is published
@@ -1145,6 +1236,7 @@ static Suite *changes_suite(void)
     tcase_add_test(tc, passes_race_writers_and_a_reader_misses_nothing);
     tcase_add_test(tc, a_statement_is_expanded_into_its_lines);
     tcase_add_test(tc, export_keys_read_the_feed_and_nothing_else);
+    tcase_add_test(tc, a_cursor_past_the_end_is_refused);
     tcase_add_test(tc, signing_keys_rotate);
     tcase_add_test(tc, snapshots_agree);
     return s;

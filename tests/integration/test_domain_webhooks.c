@@ -62,6 +62,7 @@ typedef struct {
     int64_t now;
     fg_endpoint_row_t row;
     char secret[FG_WEBHOOK_SECRET_CAP];
+    uint64_t deliveries_failed; /* by a delete */
 } op_t;
 
 static void op_reset(op_t *o)
@@ -102,7 +103,7 @@ static int delete_tx(fg_db_t *d, void *arg)
 {
     op_t *o = arg;
     op_reset(o);
-    return fg_endpoint_delete(d, o->m, o->id, strlen(o->id), o->now, &o->row);
+    return fg_endpoint_delete(d, o->m, o->id, strlen(o->id), o->now, &o->row, &o->deliveries_failed);
 }
 
 /* Runs fn for merchant m on endpoint id (NULL when creating) in its own
@@ -387,6 +388,7 @@ START_TEST(delete_fails_pending_deliveries)
     ck_assert_int_eq(endpoint_is(id, "status", "disabled"), 1);
     ck_assert_int_eq(deliveries(id, "d.status = 'failed' AND d.last_error = 'endpoint deleted'"), 1);
     ck_assert_int_eq(deliveries(id, "d.status = 'pending'"), 0);
+    ck_assert_uint_eq(o.deliveries_failed, 1); /* what the API counts on /metrics */
     fg_buf_t b = FG_BUF_INIT;
     fg_endpoint_deleted_json(&b, &o.row);
     ck_assert_ptr_nonnull(strstr(b.data, "\"deleted\":true"));

@@ -182,10 +182,11 @@ static fgt_response_t batch_create(const char *account)
 }
 
 /* Batches every payout left pending by earlier tests, so the next batch
- * holds only this test's. */
+ * holds only this test's (paid from the configured collection account, as
+ * another bank writes it). */
 static void batch_leftovers(void)
 {
-    fgt_response_t r = batch_create("LEFTOVERS");
+    fgt_response_t r = batch_create("0011-001 932418");
     ck_assert(r.status == 201 || r.status == 409);
     fgt_response_free(&r);
 }
@@ -244,8 +245,9 @@ static char *statement_on(const char *account, const char *day, const char *befo
 }
 
 /* Imports a statement of account for 2026-12-03 opening at 900,000,000 and
- * waits until the matching job has decided every line of the account. */
-static void import_and_match(const char *account, const line_t *lines, int n)
+ * waits until the matching job has decided every line of the account; the
+ * import's id in import_id (FGT_ID_CAP) unless NULL. */
+static void import_and_match(const char *account, const line_t *lines, int n, char *import_id)
 {
     char auth[200];
     char *file = statement_on(account, "2026-12-03", "2026-12-02", 900000000, lines, n);
@@ -254,6 +256,8 @@ static void import_and_match(const char *account, const line_t *lines, int n)
     fgt_response_t r = fgt_request(&srv, FGT_H2C, "POST", "/v1/statements", headers, file, 0);
     fgt_expect(r, 201, NULL);
     ck_assert_int_eq(fgt_json_int(&r, "new_lines", NULL), n);
+    if (import_id != NULL)
+        snprintf(import_id, FGT_ID_CAP, "%s", fgt_json_str(&r, "id", NULL));
     fgt_response_free(&r);
     free(file);
     for (int i = 0; i < 300; i++) {
@@ -263,6 +267,51 @@ static void import_and_match(const char *account, const line_t *lines, int n)
         fgt_sleep_ms(100);
     }
     ck_abort_msg("lines of %s still unmatched after 30 s", account);
+}
+
+/* Makes account one of the city's by importing its statement of
+ * 2026-12-02, without lines, closing at the 900,000,000 the statement of
+ * import_and_match opens with. */
+static void account_opened(const char *account)
+{
+    char auth[200];
+    char *file = statement_on(account, "2026-12-02", "2026-12-01", 900000000, NULL, 0);
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", finance);
+    const char *headers[] = {auth, "Content-Type: application/xml", NULL};
+    fgt_response_t r = fgt_request(&srv, FGT_H2C, "POST", "/v1/statements", headers, file, 0);
+    fgt_expect(r, 201, NULL);
+    fgt_response_free(&r);
+    free(file);
+}
+
+/* Pages through the import's lines (two a page) for the one whose id is
+ * line_id; its bank reference in bank_ref (64), and 1, or 0 when none is. */
+static int line_listed(const char *import_id, long long line_id, char *bank_ref)
+{
+    char path[200], cursor[64] = "";
+    int found = 0;
+    for (int pages = 0; pages < 100; pages++) {
+        snprintf(path, sizeof(path), "/v1/statements/%s/lines?limit=2%s%s", import_id, cursor[0] ? "&cursor=" : "",
+                 cursor);
+        fgt_response_t r = fgt_req(&srv, FGT_H2C, "GET", path, auditor, NULL, NULL, 0, NULL);
+        fgt_expect(r, 200, NULL);
+        yajl_val data = fgt_json_array(&r, "data", NULL);
+        for (size_t i = 0; i < data->u.array.len; i++) {
+            yajl_val id = fgt_val_at(data->u.array.values[i], "id", NULL);
+            ck_assert(id != NULL && YAJL_IS_INTEGER(id));
+            if (YAJL_GET_INTEGER(id) == line_id) {
+                snprintf(bank_ref, 64, "%s", fgt_val_str(data->u.array.values[i], "bank_ref", NULL));
+                found++;
+            }
+        }
+        const char *next = fgt_json_str(&r, "next_cursor", NULL);
+        snprintf(cursor, sizeof(cursor), "%s", next != NULL ? next : "");
+        fgt_response_free(&r);
+        if (cursor[0] == '\0')
+            return found;
+    }
+    ck_abort_msg("the lines of %s never end", import_id);
+    return 0;
 }
 
 /* The state and rule of the item of the line with this bank reference. */
@@ -761,6 +810,7 @@ START_TEST(a_batch_file_and_its_statement_lines)
     payout_made(a.id, 1500000, ref1, p1);
     payout_made(a.id, 2500000, ref2, p2);
     payout_made(b.id, 2000000, ref3, p3);
+    account_opened(account);
 
     /* the batch: every pending payout, audited */
     fgt_response_t r = batch_create(account);
@@ -851,7 +901,8 @@ START_TEST(a_batch_file_and_its_statement_lines)
         {r4, "CHUYEN TIEN DIEN THANG 11", -777000},
     };
     long long transit_before = entries_of("liabilities:payouts_in_transit");
-    import_and_match(account, lines, 4);
+    char import_id[FGT_ID_CAP];
+    import_and_match(account, lines, 4, import_id);
     char state[32], rule[32];
     for (int i = 0; i < 3; i++) {
         item_of(account, lines[i].ref, state, rule);
@@ -897,6 +948,10 @@ START_TEST(a_batch_file_and_its_statement_lines)
                      fgt_db_int("SELECT id FROM statement_lines WHERE account = ? AND bank_ref = ?", account, r2));
     ck_assert_ptr_nonnull(fgt_json_str(&r, "paid_at", NULL));
     ck_assert_ptr_nonnull(fgt_json_str(&r, "paid_journal_id", NULL));
+    /* a client joins it to the statement's lines, as listed */
+    char listed_ref[64];
+    ck_assert_int_eq(line_listed(import_id, fgt_json_int(&r, "statement_line_id", NULL), listed_ref), 1);
+    ck_assert_str_eq(listed_ref, r2);
     fgt_response_free(&r);
     /* its payouts all paid, the batch is paid */
     snprintf(path, sizeof(path), "/v1/payout-batches/%s", batch);
@@ -918,6 +973,53 @@ START_TEST(a_batch_file_and_its_statement_lines)
 }
 END_TEST
 
+/* A batch is paid from one of the city's bank accounts, the ones a finance
+ * user knows feegate knows: the configured collection account, or one whose
+ * statements are imported.  Any other would wait for ever for a statement
+ * showing the debit: refused, naming the field, and nothing is batched. */
+START_TEST(a_batch_is_paid_from_an_account_of_the_city)
+{
+    fgt_merchant_t m;
+    char p1[FGT_ID_CAP], p2[FGT_ID_CAP], account[40];
+    merchant_new(&m, 1);
+    fund(&m, 3000000);
+    batch_leftovers();
+    payout_made(m.id, 1000000, fgt_unique("K1"), p1);
+    long long batches = fgt_db_int("SELECT COUNT(*) FROM payout_batches", NULL, NULL);
+    snprintf(account, sizeof(account), "%s", fgt_account("ACBK"));
+    const char *const unknown[] = {"99999", account};
+    for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
+        fgt_response_t r = batch_create(unknown[i]);
+        fgt_expect_error(r, 422, "invalid_request", "unknown_account");
+        ck_assert_str_eq(fgt_json_str(&r, "error", "field", NULL), "account");
+        fgt_response_free(&r);
+    }
+    ck_assert_str_eq(payout_status(p1), "pending");
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM payout_batches", NULL, NULL), batches);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM audit_log WHERE action = 'payout_batch.create' AND "
+                                "JSON_SEARCH(after_json, 'one', ?) IS NOT NULL",
+                                p1, NULL),
+                     0);
+
+    /* its statement imported, the account is the city's */
+    account_opened(account);
+    fgt_response_t r = batch_create(account);
+    fgt_expect(r, 201, NULL);
+    ck_assert_str_eq(fgt_json_str(&r, "account", NULL), account);
+    ck_assert_int_eq(fgt_json_int(&r, "payout_count", NULL), 1);
+    fgt_response_free(&r);
+    ck_assert_str_eq(payout_status(p1), "batched");
+    /* the configured collection account, in any spelling */
+    payout_made(m.id, 500000, fgt_unique("K2"), p2);
+    r = batch_create("0011.001.932418");
+    fgt_expect(r, 201, NULL);
+    ck_assert_str_eq(fgt_json_str(&r, "account", NULL), "0011001932418");
+    fgt_response_free(&r);
+    ck_assert_str_eq(payout_status(p2), "batched");
+    ck_assert_int_eq(fgt_ledger_check(), 0);
+}
+END_TEST
+
 START_TEST(a_batch_paid_in_one_line)
 {
     fgt_merchant_t m;
@@ -929,6 +1031,7 @@ START_TEST(a_batch_paid_in_one_line)
     snprintf(other, sizeof(other), "%s", fgt_account("BIDVO"));
     payout_made(m.id, 1000000, fgt_unique("W1"), p1);
     payout_made(m.id, 2000000, fgt_unique("W2"), p2);
+    account_opened(account);
     fgt_response_t r = batch_create(account);
     fgt_expect(r, 201, NULL);
     char batch[FGT_ID_CAP];
@@ -951,7 +1054,7 @@ START_TEST(a_batch_paid_in_one_line)
     snprintf(r3, sizeof(r3), "FT%s", fgt_unique("3"));
     snprintf(ro, sizeof(ro), "FT%s", fgt_unique("o"));
     line_t other_lines[] = {{ro, mo, -2000000}};
-    import_and_match(other, other_lines, 1);
+    import_and_match(other, other_lines, 1, NULL);
     char state[32], rule[32];
     item_of(other, ro, state, rule);
     ck_assert_str_eq(state, "bank_only");
@@ -959,7 +1062,8 @@ START_TEST(a_batch_paid_in_one_line)
     ck_assert_str_eq(payout_status(p2), "batched");
 
     line_t lines[] = {{rw, mw, -1234567}, {rb, mb, -3000000}, {r3, m3, -500000}};
-    import_and_match(account, lines, 3);
+    char import_id[FGT_ID_CAP];
+    import_and_match(account, lines, 3, import_id);
     item_of(account, rw, state, rule);
     ck_assert_str_eq(state, "amount_mismatch");
     item_of(account, rb, state, rule);
@@ -977,6 +1081,9 @@ START_TEST(a_batch_paid_in_one_line)
     ck_assert_str_eq(fgt_json_str(&r, "status", NULL), "paid");
     ck_assert_int_eq(fgt_json_int(&r, "statement_line_id", NULL),
                      fgt_db_int("SELECT id FROM statement_lines WHERE account = ? AND bank_ref = ?", account, rb));
+    char listed_ref[64];
+    ck_assert_int_eq(line_listed(import_id, fgt_json_int(&r, "statement_line_id", NULL), listed_ref), 1);
+    ck_assert_str_eq(listed_ref, rb);
     fgt_response_free(&r);
     /* one journal for the batch's total */
     ck_assert_int_eq(fgt_db_int("SELECT COUNT(DISTINCT p.paid_journal_id) FROM payouts p JOIN payout_batches b ON "
@@ -1048,6 +1155,7 @@ int main(void)
     tcase_add_test(tc, a_batch_file_and_its_statement_lines);
     tcase_add_test(tc, a_batch_paid_in_one_line);
     tcase_add_test(tc, a_merchant_paid_out_hears_its_day_reconciled);
+    tcase_add_test(tc, a_batch_is_paid_from_an_account_of_the_city);
     suite_add_tcase(s, tc);
     fgt_staff_token("finance", finance);
     fgt_staff_token("auditor", auditor);

@@ -597,6 +597,10 @@ static long long metric(const fgt_server_t *s, const char *name)
     return v;
 }
 
+/* The failed deliveries' counter, by reason. */
+#define FAILED_EXHAUSTED "feegate_webhook_deliveries_failed_total{reason=\"retries_exhausted\"}"
+#define FAILED_DELETED "feegate_webhook_deliveries_failed_total{reason=\"endpoint_deleted\"}"
+
 static long long pending_of(const char *endpoint)
 {
     return fgt_db_int("SELECT COUNT(*) FROM webhook_deliveries d JOIN webhook_endpoints w ON w.id = d.endpoint_id "
@@ -1010,7 +1014,8 @@ START_TEST(three_days_of_failure_fail_the_delivery_and_disable_the_endpoint)
     ck_assert_str_eq(fgt_json_str(&r, "status", NULL), "disabled");
     ck_assert_str_eq(fgt_json_str(&r, "disabled_reason", NULL), "failing");
     fgt_response_free(&r);
-    ck_assert_int_ge(metric(&s, "feegate_webhook_deliveries_failed_total"), 1);
+    ck_assert_int_ge(metric(&s, FAILED_EXHAUSTED), 1);
+    ck_assert_int_eq(metric(&s, FAILED_DELETED), 0);
     /* a disabled endpoint gets no new deliveries */
     long long before = fgt_db_int("SELECT COUNT(*) FROM webhook_deliveries d JOIN webhook_endpoints w "
                                   "ON w.id = d.endpoint_id WHERE w.public_id = ?",
@@ -1029,6 +1034,52 @@ START_TEST(three_days_of_failure_fail_the_delivery_and_disable_the_endpoint)
 END_TEST
 
 /* ---- at least once, across SIGKILL ---------------------------------------------------- */
+
+/* Deliveries still pending when their endpoint is deleted fail for good:
+ * the failed counter counts them, under their own reason, once the delete
+ * committed; a delete that finds nothing counts nothing. */
+START_TEST(a_deleted_endpoints_pending_deliveries_are_counted_failed)
+{
+    enum { ORDERS = 3 };
+    fgt_server_t s;
+    fgt_merchant_t m;
+    char ep[64], secret[64], url[128], order[64], path[128];
+    server_start(&s, 1);
+    merchant(&m);
+    receiver_t *rc = receiver_start(NULL);
+    receiver_url(rc, url, sizeof(url));
+    endpoint_create(&s, &m, url, "[\"order.cancelled\"]", ep, secret);
+    receiver_secret(rc, 0, secret);
+    receiver_set(rc, &rc->fail_attempts_upto, 1000000); /* never accepted: they stay pending */
+    for (int i = 0; i < ORDERS; i++) {
+        order_new(&s, &m, 70000, 0, order);
+        order_cancel(&s, &m, order);
+    }
+    long long deadline = mono_ms() + 10000;
+    while (pending_of(ep) < ORDERS && mono_ms() < deadline)
+        fgt_sleep_ms(20);
+    ck_assert_int_eq(pending_of(ep), ORDERS);
+    ck_assert_int_eq(metric(&s, FAILED_DELETED), 0);
+
+    endpoint_delete(&s, &m, ep);
+    ck_assert_int_eq(pending_of(ep), 0);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM webhook_deliveries d JOIN webhook_endpoints w ON "
+                                "w.id = d.endpoint_id WHERE w.public_id = ? AND d.status = 'failed' AND "
+                                "d.last_error = 'endpoint deleted'",
+                                ep, NULL),
+                     ORDERS);
+    ck_assert_int_eq(metric(&s, FAILED_DELETED), ORDERS);
+    ck_assert_int_eq(metric(&s, FAILED_EXHAUSTED), 0);
+    /* deleted already: 404, and nothing more is counted */
+    snprintf(path, sizeof(path), "/v1/webhook-endpoints/%s", ep);
+    fgt_response_t r = fgt_req(&s, FGT_H2C, "DELETE", path, m.key, NULL, NULL, 0, NULL);
+    fgt_expect(r, 404, NULL);
+    fgt_response_free(&r);
+    ck_assert_int_eq(metric(&s, FAILED_DELETED), ORDERS);
+    ck_assert_int_eq(fgt_server_stop(&s), 0);
+    receiver_stop(rc);
+}
+END_TEST
 
 START_TEST(sigkill_mid_delivery_loses_nothing)
 {
@@ -1761,6 +1812,7 @@ int main(void)
     tcase_add_test(tc, payments_and_cancellations_are_delivered_signed);
     tcase_add_test(tc, failed_attempts_are_retried_with_growing_delays);
     tcase_add_test(tc, three_days_of_failure_fail_the_delivery_and_disable_the_endpoint);
+    tcase_add_test(tc, a_deleted_endpoints_pending_deliveries_are_counted_failed);
     tcase_add_test(tc, receiver_down_for_a_while_gets_everything_in_order);
     tcase_add_test(tc, a_later_event_is_due_with_its_orders_retry);
     tcase_add_test(tc, two_instances_share_deliveries_without_duplicates);
