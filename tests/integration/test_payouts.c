@@ -1113,7 +1113,7 @@ START_TEST(a_merchant_paid_out_hears_its_day_reconciled)
     bank_rewrite(text, memo, sizeof(memo));
     snprintf(ref, sizeof(ref), "FT%s", fgt_unique("r"));
     line_t lines[] = {{ref, memo, -1500000}};
-    import_and_match(account, lines, 1);
+    import_and_match(account, lines, 1, NULL);
     ck_assert_str_eq(payout_status(p1), "paid");
 
     snprintf(body, sizeof(body), "{\"account\":\"%s\",\"from\":\"2026-12-03\",\"to\":\"2026-12-03\"}", account);
