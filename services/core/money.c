@@ -6,6 +6,7 @@
 
 #include <assert.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 /* The largest exponent fg_money_parse/format accept: 10^18 is the largest
@@ -183,4 +184,44 @@ int fg_money_format(int64_t amount, int exponent, char *buf, size_t cap)
         buf[i] = rev[n - 1 - i];
     buf[n] = '\0';
     return (int)n;
+}
+
+int fg_money_format_vi(int64_t amount, int exponent, char *buf, size_t cap)
+{
+    assert(exponent >= 0 && exponent <= EXPONENT_MAX);
+    assert(buf != NULL || cap == 0);
+    /* Digits backwards, least significant first, with ',' after the minor
+     * digits and '.' between each three whole ones. */
+    char rev[48];
+    size_t n = 0;
+    uint64_t magnitude = amount < 0 ? (uint64_t)0 - (uint64_t)amount : (uint64_t)amount;
+    for (int digit = 0; magnitude > 0 || digit <= exponent; digit++) {
+        if (digit == exponent && exponent > 0)
+            rev[n++] = ',';
+        else if (digit > exponent && (digit - exponent) % 3 == 0)
+            rev[n++] = '.';
+        rev[n++] = (char)('0' + magnitude % 10u);
+        magnitude /= 10u;
+    }
+    if (amount < 0)
+        rev[n++] = '-';
+    if (n + 1 > cap)
+        return FG_ETOOLONG;
+    for (size_t i = 0; i < n; i++)
+        buf[i] = rev[n - 1 - i];
+    buf[n] = '\0';
+    return (int)n;
+}
+
+int fg_money_display(int64_t amount, const char *currency, char *buf, size_t cap)
+{
+    int vnd = currency == NULL || strcmp(currency, "VND") == 0;
+    const fg_currency_t *c = vnd ? NULL : fg_currency_find(currency, strlen(currency));
+    char digits[48];
+    int n = fg_money_format_vi(amount, c != NULL ? c->exponent : 0, digits, sizeof(digits));
+    if (n < 0)
+        return n;
+    /* U+00A0 keeps the amount and its unit on one line; U+20AB is the dong sign */
+    int len = snprintf(buf, cap, "%s\xc2\xa0%s", digits, vnd ? "\xe2\x82\xab" : currency);
+    return len < 0 || (size_t)len >= cap ? FG_ETOOLONG : len;
 }

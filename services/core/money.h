@@ -52,4 +52,21 @@ int fg_money_parse(const char *text, size_t len, int exponent, int decimal_comma
  *  NUL; returns the length or FG_ETOOLONG if cap is too small (32 suffices). */
 int fg_money_format(int64_t amount, int exponent, char *buf, size_t cap);
 
+/** Writes amount the way Vietnamese bills write money, '.' between
+ *  thousands and ',' before the `exponent` minor digits ("4.500.000",
+ *  "-1.234,56"), and a NUL; returns the length or FG_ETOOLONG if cap is too
+ *  small (40 suffices). */
+int fg_money_format_vi(int64_t amount, int exponent, char *buf, size_t cap);
+
+/** Money as the pages and the messages to payers show it: the amount in the
+ *  currency's own minor-unit digits (fg_money_format_vi; an unknown code is
+ *  taken as without minor units), a no-break space (U+00A0) and "₫" for VND
+ *  (also for a NULL currency) or the code for another: "4.500.000 ₫",
+ *  "1.234,56 USD".  UTF-8 and a NUL; returns the length or FG_ETOOLONG
+ *  (FG_MONEY_DISPLAY_MAX suffices). */
+int fg_money_display(int64_t amount, const char *currency, char *buf, size_t cap);
+/* 20 digits, 6 separators, a sign, a ',' and a few leading zeros, the space
+ * and the symbol or code: far below this. */
+#define FG_MONEY_DISPLAY_MAX 64
+
 #endif

@@ -72,12 +72,13 @@ static const char SQL_CLOSED[] = "SELECT COUNT(*) FROM recon_closed_days WHERE a
 static const char SQL_ITEMS[] =
     "(SELECT i.id, i.state, COALESCE(i.rule, ''), COALESCE(i.detail, ''), i.amount, i.business_day, "
     "COALESCE(l.bank_ref, i.transfer_ref, ''), COALESCE(l.memo, ''), i.kind, i.unapplied, "
-    "COALESCE(i.resolution, ''), COALESCE(i.gateway, ''), COALESCE(i.transaction_no, '') FROM recon_items i "
+    "COALESCE(i.resolution, ''), COALESCE(i.gateway, ''), COALESCE(i.transaction_no, ''), i.paid_out_by IS NOT NULL "
+    "FROM recon_items i "
     "LEFT JOIN statement_lines l "
     "ON l.id = i.line_id WHERE i.account = ? AND i.business_day BETWEEN ? AND ? AND (? IS NULL OR i.state = ?) "
     "AND i.id > ? ORDER BY i.id LIMIT ?) UNION ALL (SELECT l.id + " FG_RECON_LINE_ITEM_BASE_SQL ", 'matched', "
     "'reference', '" FG_RECON_LINE_ITEM_DETAIL "', l.amount, l.value_date, l.bank_ref, l.memo, 'bank_line', 0, '', "
-    "'', '' FROM statement_lines l WHERE l.account = ? AND l.value_date BETWEEN ? AND ? AND l.payment_id IS NOT "
+    "'', '', 0 FROM statement_lines l WHERE l.account = ? AND l.value_date BETWEEN ? AND ? AND l.payment_id IS NOT "
     "NULL AND (? IS NULL OR ? = 'matched') AND l.id > GREATEST(? - " FG_RECON_LINE_ITEM_BASE_SQL ", 0) ORDER BY "
     "l.id LIMIT ?) ORDER BY 1 LIMIT ?";
 
@@ -405,7 +406,7 @@ int fg_reconciliation_items(fg_db_t *db, const fg_reconciliation_t *r, const fg_
     fg_stmt_t s;
     fg_buf_t st = FG_BUF_INIT, rule = FG_BUF_INIT, detail = FG_BUF_INIT, ref = FG_BUF_INIT, memo = FG_BUF_INIT,
              kind = FG_BUF_INIT, resolution = FG_BUF_INIT, gateway = FG_BUF_INIT, transaction_no = FG_BUF_INIT;
-    int64_t id = 0, amount = 0, day = 0, unapplied = 0;
+    int64_t id = 0, amount = 0, day = 0, unapplied = 0, paid_out = 0;
     int count = 0;
     *more = 0;
     int rc = fg_stmt_init(&s, db, SQL_ITEMS);
@@ -435,6 +436,7 @@ int fg_reconciliation_items(fg_db_t *db, const fg_reconciliation_t *r, const fg_
     fg_stmt_out_text(&s, &resolution, NULL);
     fg_stmt_out_text(&s, &gateway, NULL);
     fg_stmt_out_text(&s, &transaction_no, NULL);
+    fg_stmt_out_int(&s, &paid_out, NULL);
     if ((rc = fg_stmt_exec(&s)) != 0)
         goto Exit;
     while ((rc = fg_stmt_fetch(&s)) == 1) {
@@ -466,6 +468,8 @@ int fg_reconciliation_items(fg_db_t *db, const fg_reconciliation_t *r, const fg_
             fg_json_kv_str(out, 1, "resolution", resolution.data);
         else
             fg_json_kv_null(out, 1, "resolution");
+        /* a refund whose money has left the bank (matching rule 4): final, its undo is refused */
+        fg_json_kv_bool(out, 1, "paid_out", paid_out != 0);
         if (gateway.len > 0) { /* a settlement row: whose, and which transaction */
             fg_json_kv_str(out, 1, "gateway", gateway.data);
             fg_json_kv_str(out, 1, "transaction_no", transaction_no.len > 0 ? transaction_no.data : "");

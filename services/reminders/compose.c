@@ -215,6 +215,10 @@ void fg_reminder_ascii(fg_buf_t *out, const char *s)
             w = 1;
         } else if (cp < 0x80) {
             fg_buf_putc(out, cp < 0x20 || cp == 0x7f ? ' ' : (char)cp);
+        } else if (cp == 0xa0) { /* the no-break space between an amount and its unit */
+            fg_buf_putc(out, ' ');
+        } else if (cp == 0x20ab) { /* ₫, the dong sign: "d" as SMS write it */
+            fg_buf_putc(out, 'd');
         } else {
             fg_buf_putc(out, unmarked(cp));
         }
@@ -225,26 +229,12 @@ void fg_reminder_ascii(fg_buf_t *out, const char *s)
 
 /* ---- pieces of text ------------------------------------------------------------ */
 
-/* An amount as people read it: 4.500.000 for VND, 12.50 for others. */
+/* An amount as the pages show it (core/money.h): "4.500.000 ₫", "1.234,56 USD". */
 static void amount_text(fg_buf_t *b, int64_t amount, const char *currency)
 {
-    const fg_currency_t *c = fg_currency_find(currency, strlen(currency));
-    char raw[32];
-    if (c == NULL || c->exponent != 0) {
-        if (fg_money_format(amount, c != NULL ? c->exponent : 0, raw, sizeof(raw)) > 0)
-            fg_buf_printf(b, "%s %s", raw, currency);
-        return;
-    }
-    snprintf(raw, sizeof(raw), "%lld", (long long)(amount < 0 ? -amount : amount));
-    size_t n = strlen(raw);
-    if (amount < 0)
-        fg_buf_putc(b, '-');
-    for (size_t i = 0; i < n; i++) {
-        if (i > 0 && (n - i) % 3 == 0)
-            fg_buf_putc(b, '.');
-        fg_buf_putc(b, raw[i]);
-    }
-    fg_buf_puts(b, strcmp(currency, "VND") == 0 ? " đ" : "");
+    char text[FG_MONEY_DISPLAY_MAX];
+    if (fg_money_display(amount, currency, text, sizeof(text)) > 0)
+        fg_buf_puts(b, text);
 }
 
 static void day_text(fg_buf_t *b, int32_t day)

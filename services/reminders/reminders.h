@@ -79,7 +79,8 @@ int fg_reminder_token_valid(const char *secret, const char *order_public_id, con
 int fg_reminder_phone(const char *in, char out[16]) FG_MUST_USE;
 
 /** Latin letters without Vietnamese diacritics (đ -> d), for SMS sent as
- *  plain GSM text; other non-ASCII characters become '?'. */
+ *  plain GSM text; the dong sign ₫ is "d" and a no-break space a space (an
+ *  amount reads "4.500.000 d"); other non-ASCII characters become '?'. */
 void fg_reminder_ascii(fg_buf_t *out, const char *s);
 
 /** What a reminder says: the facts, then compose renders them. */

@@ -92,6 +92,7 @@ static int statement_read(fg_db_t *db, fg_merchant_statement_t *st, fg_table_t *
     fg_buf_free(&public_id);
     fg_buf_free(&name);
     columns(out);
+    snprintf(out->currency, sizeof(out->currency), "%s", st->currency); /* the XLSX form's major units */
     st->opening = st->closing = st->collections = st->refunds = st->fees = st->payouts = st->adjustments = 0;
     if (rc != 0 || account == 0)
         return rc != 0 ? rc : fg_table_total(out); /* nothing was ever posted for it */

@@ -224,8 +224,14 @@ void fg_table_csv(const fg_table_t *t, fg_buf_t *b)
 
 /* ---- XLSX ----------------------------------------------------------------------------- */
 
+_Static_assert(FG_TABLE_XLSX_NUMBER_MAX == FG_AMOUNT_MAX, "every order's amount is a number in the XLSX form");
+_Static_assert(FG_TABLE_XLSX_NUMBER_MAX < (1LL << 53), "the amounts written as numbers are exact doubles");
+
 typedef struct {
-    lxw_format *header, *money, *count, *day, *month, *total_label, *total_money, *total_count;
+    lxw_format *header, *count, *day, *month, *total_label, *total_count;
+    /* by the currency's minor-unit digits: "#,##0", "#,##0.0", "#,##0.00", … */
+    lxw_format *money[FG_TABLE_XLSX_EXPONENT_MAX + 1], *total_money[FG_TABLE_XLSX_EXPONENT_MAX + 1];
+    lxw_format *money_text, *total_money_text; /* an amount past FG_TABLE_XLSX_NUMBER_MAX: its decimal */
 } formats_t;
 
 static void make_formats(lxw_workbook *wb, formats_t *f)
@@ -235,9 +241,23 @@ static void make_formats(lxw_workbook *wb, formats_t *f)
     format_set_bottom(f->header, LXW_BORDER_THIN);
     format_set_text_wrap(f->header);
     format_set_align(f->header, LXW_ALIGN_VERTICAL_TOP);
-    /* VND: no decimals, thousands separated (Excel shows the separator of the reader's locale) */
-    f->money = workbook_add_format(wb);
-    format_set_num_format(f->money, "#,##0");
+    /* thousands separated, the currency's minor digits after the point (Excel shows the
+     * separators of the reader's locale) */
+    for (int e = 0; e <= FG_TABLE_XLSX_EXPONENT_MAX; e++) {
+        char pattern[16] = "#,##0";
+        if (e > 0) {
+            strcat(pattern, ".");
+            strncat(pattern, "0000", (size_t)e);
+        }
+        f->money[e] = workbook_add_format(wb);
+        format_set_num_format(f->money[e], pattern);
+        f->total_money[e] = workbook_add_format(wb);
+        format_set_bold(f->total_money[e]);
+        format_set_top(f->total_money[e], LXW_BORDER_THIN);
+        format_set_num_format(f->total_money[e], pattern);
+    }
+    f->money_text = workbook_add_format(wb);
+    format_set_align(f->money_text, LXW_ALIGN_RIGHT);
     f->count = workbook_add_format(wb);
     format_set_num_format(f->count, "#,##0");
     f->day = workbook_add_format(wb);
@@ -249,22 +269,77 @@ static void make_formats(lxw_workbook *wb, formats_t *f)
     f->total_label = workbook_add_format(wb);
     format_set_bold(f->total_label);
     format_set_top(f->total_label, LXW_BORDER_THIN);
-    f->total_money = workbook_add_format(wb);
-    format_set_bold(f->total_money);
-    format_set_top(f->total_money, LXW_BORDER_THIN);
-    format_set_num_format(f->total_money, "#,##0");
-    f->total_count = f->total_money;
+    f->total_money_text = workbook_add_format(wb);
+    format_set_bold(f->total_money_text);
+    format_set_top(f->total_money_text, LXW_BORDER_THIN);
+    format_set_align(f->total_money_text, LXW_ALIGN_RIGHT);
+    f->total_count = f->total_money[0];
+}
+
+/* The minor-unit digits of amounts in currency code (NULL or "" is VND; a
+ * code ISO 4217 does not list is taken as without minor units, as the pages
+ * take it). */
+static int code_exponent(const char *code)
+{
+    const fg_currency_t *c = code != NULL && code[0] != '\0' ? fg_currency_find(code, strlen(code)) : NULL;
+    return c != NULL ? c->exponent : 0;
+}
+
+/* The minor-unit digits of a row's amounts: its currency column's, else the table's currency. */
+static int row_exponent(const fg_table_t *t, const fg_cell_t *row)
+{
+    return code_exponent(t->currency_col > 0 ? row[t->currency_col - 1].text : t->currency);
+}
+
+/* Whether an amount goes into its cell as a number (FG_TABLE_XLSX_NUMBER_MAX). */
+static int money_as_number(int64_t minor, int exponent)
+{
+    return exponent <= FG_TABLE_XLSX_EXPONENT_MAX && minor >= -FG_TABLE_XLSX_NUMBER_MAX &&
+           minor <= FG_TABLE_XLSX_NUMBER_MAX;
+}
+
+/* minor / 10^exponent as the double nearest that decimal: both operands are
+ * exact doubles (|minor| <= 10^15 < 2^53, 10^exponent <= 10^4) and IEEE 754
+ * division rounds their exact quotient once, to nearest, so the cell holds
+ * what a spreadsheet holds when the decimal is typed into it.  The only
+ * floating point of the money's way, and no arithmetic on it: amounts and
+ * their sums are int64 minor units until here. */
+static double major_units(int64_t minor, int exponent)
+{
+    static const double POW10[FG_TABLE_XLSX_EXPONENT_MAX + 1] = {1, 10, 100, 1000, 10000};
+    assert(money_as_number(minor, exponent));
+    return (double)minor / POW10[exponent];
+}
+
+/* An amount as the text of its exact decimal in major units ("12345678901234.56"). */
+static lxw_error write_decimal(lxw_worksheet *ws, lxw_row_t r, lxw_col_t c, int64_t minor, int exponent,
+                               lxw_format *text)
+{
+    char decimal[48];
+    if (fg_money_format(minor, exponent, decimal, sizeof(decimal)) < 0)
+        return LXW_ERROR_PARAMETER_VALIDATION;
+    return worksheet_write_string(ws, r, c, decimal, text);
+}
+
+/* An amount in major units: a number in its currency's format, or past
+ * FG_TABLE_XLSX_NUMBER_MAX its decimal as text. */
+static lxw_error write_money(lxw_worksheet *ws, lxw_row_t r, lxw_col_t c, int64_t minor, int exponent,
+                             const formats_t *f)
+{
+    if (money_as_number(minor, exponent))
+        return worksheet_write_number(ws, r, c, major_units(minor, exponent), f->money[exponent]);
+    return write_decimal(ws, r, c, minor, exponent, f->money_text);
 }
 
 static lxw_error write_cell(lxw_worksheet *ws, lxw_row_t r, lxw_col_t c, const fg_col_t *col, const fg_cell_t *cell,
-                            const formats_t *f)
+                            int exponent, const formats_t *f)
 {
     switch (col->type) {
     case FG_COL_TEXT:
         /* written as a string, never as a formula, whatever it starts with */
         return cell->text != NULL ? worksheet_write_string(ws, r, c, cell->text, NULL) : LXW_NO_ERROR;
     case FG_COL_INT: return cell->null ? LXW_NO_ERROR : worksheet_write_number(ws, r, c, (double)cell->num, f->count);
-    case FG_COL_MONEY: return cell->null ? LXW_NO_ERROR : worksheet_write_number(ws, r, c, (double)cell->num, f->money);
+    case FG_COL_MONEY: return cell->null ? LXW_NO_ERROR : write_money(ws, r, c, cell->num, exponent, f);
     default: break;
     }
     if (cell->num == 0)
@@ -284,12 +359,16 @@ static lxw_error write_cell(lxw_worksheet *ws, lxw_row_t r, lxw_col_t c, const f
 
 /* One totals row at row r: of every row (of, NULL), or of currency of's
  * rows.  The label goes in the first column that is neither summed nor the
- * currency's; the currency column names the currency. */
+ * currency's; the currency column names the currency.  A money column with
+ * an amount written as text (text_cols[c]), whose SUM would leave it out, or
+ * a total past FG_TABLE_XLSX_NUMBER_MAX gets the total's exact decimal as
+ * text in place of the formula. */
 static lxw_error write_totals(lxw_worksheet *ws, const fg_table_t *t, lxw_row_t r, const fg_table_totals_t *of,
-                              const formats_t *f)
+                              const int *text_cols, const formats_t *f)
 {
     const char *code = of != NULL ? of->currency : t->ncurrencies == 1 ? t->by_currency[0].currency : NULL;
     const int64_t *totals = of != NULL ? of->totals : t->totals;
+    int exponent = code_exponent(code != NULL ? code : t->currency);
     lxw_error e = LXW_NO_ERROR;
     int labelled = 0;
     for (int c = 0; c < t->ncols && e == LXW_NO_ERROR; c++) {
@@ -307,8 +386,14 @@ static lxw_error write_totals(lxw_worksheet *ws, const fg_table_t *t, lxw_row_t 
             }
             continue;
         }
+        int money = t->cols[c].type == FG_COL_MONEY;
+        if (money && (text_cols[c] || !money_as_number(totals[c], exponent))) {
+            e = write_decimal(ws, r, (lxw_col_t)c, totals[c], exponent, f->total_money_text);
+            continue;
+        }
+        lxw_format *number = money ? f->total_money[exponent] : f->total_count; /* exponent checked just above */
         if (t->nrows == 0) { /* no rows to sum: a formula here would name its own cell */
-            e = worksheet_write_number(ws, r, (lxw_col_t)c, 0, f->total_money);
+            e = worksheet_write_number(ws, r, (lxw_col_t)c, 0, number);
             continue;
         }
         char formula[128], from[16], to[16], key_from[16], key_to[16];
@@ -321,7 +406,8 @@ static lxw_error write_totals(lxw_worksheet *ws, const fg_table_t *t, lxw_row_t 
         } else {
             snprintf(formula, sizeof(formula), "=SUM(%s:%s)", from, to);
         }
-        e = worksheet_write_formula_num(ws, r, (lxw_col_t)c, formula, f->total_money, (double)totals[c]);
+        e = worksheet_write_formula_num(ws, r, (lxw_col_t)c, formula, number,
+                                        money ? major_units(totals[c], exponent) : (double)totals[c]);
     }
     return e;
 }
@@ -340,10 +426,15 @@ static lxw_error write_sheet(lxw_workbook *wb, const fg_table_t *t, const char *
             e = worksheet_write_string(ws, 0, (lxw_col_t)c, t->cols[c].label, f.header);
     }
     worksheet_freeze_panes(ws, 1, 0);
+    int text_cols[FG_TABLE_COLS_MAX] = {0}; /* money columns with an amount written as text */
     for (size_t r = 0; r < t->nrows && e == LXW_NO_ERROR; r++) {
         const fg_cell_t *row = &t->cells[r * (size_t)t->ncols];
-        for (int c = 0; c < t->ncols && e == LXW_NO_ERROR; c++)
-            e = write_cell(ws, (lxw_row_t)(r + 1), (lxw_col_t)c, &t->cols[c], &row[c], &f);
+        int exponent = row_exponent(t, row);
+        for (int c = 0; c < t->ncols && e == LXW_NO_ERROR; c++) {
+            e = write_cell(ws, (lxw_row_t)(r + 1), (lxw_col_t)c, &t->cols[c], &row[c], exponent, &f);
+            if (t->cols[c].type == FG_COL_MONEY && !row[c].null && !money_as_number(row[c].num, exponent))
+                text_cols[c] = 1;
+        }
     }
     if (e != LXW_NO_ERROR || t->ncols == 0)
         return e;
@@ -354,7 +445,7 @@ static lxw_error write_sheet(lxw_workbook *wb, const fg_table_t *t, const char *
      * get a row per currency of SUMIF formulas over the currency column */
     size_t nrows = t->mixed ? t->ncurrencies : 1;
     for (size_t i = 0; i < nrows && e == LXW_NO_ERROR; i++)
-        e = write_totals(ws, t, (lxw_row_t)(t->nrows + 1 + i), t->mixed ? &t->by_currency[i] : NULL, &f);
+        e = write_totals(ws, t, (lxw_row_t)(t->nrows + 1 + i), t->mixed ? &t->by_currency[i] : NULL, text_cols, &f);
     return e;
 }
 

@@ -61,7 +61,21 @@ typedef struct {
     int mixed;                      /* rows of more than one currency */
     fg_table_totals_t *by_currency; /* owned; ncurrencies of them, VND first, then by code */
     size_t ncurrencies;
+    /* Without a currency column: the ISO 4217 code of every amount (the
+     * merchant statement's account), which the XLSX form needs to write
+     * major units; "" is VND. */
+    char currency[4];
 } fg_table_t;
+
+/* The largest amount, in minor units, the XLSX form writes as a number: a
+ * decimal of at most 15 significant digits, which a double holds and gives
+ * back digit for digit (DBL_DIG), and the largest amount of an order
+ * (FG_AMOUNT_MAX).  A larger one (a sum) is written as text, its exact
+ * decimal, and a total that would need it as well. */
+#define FG_TABLE_XLSX_NUMBER_MAX 1000000000000000LL
+/* The most minor-unit digits of a currency (ISO 4217: 4, e.g. CLF) the XLSX
+ * form has a number format for; an amount of a currency with more is text. */
+#define FG_TABLE_XLSX_EXPONENT_MAX 4
 
 void fg_table_init(fg_table_t *t);
 void fg_table_free(fg_table_t *t);
@@ -91,7 +105,12 @@ void fg_table_json(const fg_table_t *t, fg_buf_t *b);
 void fg_table_csv(const fg_table_t *t, fg_buf_t *b);
 /** The whole XLSX file, one sheet named sheet (≤ 31 characters), a header row
  *  frozen, a totals row of SUM formulas (their values cached), or one per
- *  currency of SUMIF formulas when the rows are of several: 0, or FG_EIO. */
+ *  currency of SUMIF formulas when the rows are of several: 0, or FG_EIO.
+ *  Money is in major units, a number in its currency's format ("#,##0" for
+ *  VND, "#,##0.00" for USD): 1234 minor units of USD is the cell 12.34, the
+ *  double nearest that decimal, as Excel holds it when 12.34 is typed.  Past
+ *  FG_TABLE_XLSX_NUMBER_MAX minor units an amount is text, its exact decimal
+ *  ("12345678901234.56"). */
 int fg_table_xlsx(const fg_table_t *t, const char *sheet, fg_buf_t *b);
 
 #endif

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "adapter.h"
+#include "core/money.h"
 #include "core/text.h"
 #include "orders/rules.h"
 #include "vietqr/vietqr.h"
@@ -32,33 +33,6 @@ void fg_html_escape(fg_buf_t *b, const char *s, size_t n)
         default: fg_buf_putc(b, s[i]);
         }
     }
-}
-
-void fg_format_amount_vi(int64_t amount, int exponent, char *out, size_t cap)
-{
-    char digits[32];
-    uint64_t v = amount < 0 ? (uint64_t)0 - (uint64_t)amount : (uint64_t)amount;
-    int n = snprintf(digits, sizeof(digits), "%llu", (unsigned long long)v);
-    fg_buf_t b = FG_BUF_INIT;
-    int whole = n - exponent;
-    if (amount < 0)
-        fg_buf_putc(&b, '-');
-    if (whole <= 0) {
-        fg_buf_putc(&b, '0');
-    } else {
-        for (int i = 0; i < whole; i++) {
-            if (i > 0 && (whole - i) % 3 == 0)
-                fg_buf_putc(&b, '.');
-            fg_buf_putc(&b, digits[i]);
-        }
-    }
-    if (exponent > 0) {
-        fg_buf_putc(&b, ',');
-        for (int i = whole; i < n; i++) /* zeros first when the amount is below one unit's tenth */
-            fg_buf_putc(&b, i < 0 ? '0' : digits[i]);
-    }
-    snprintf(out, cap, "%s", b.data);
-    fg_buf_free(&b);
 }
 
 /* ---- GET /pay ----------------------------------------------------------------- */
@@ -236,7 +210,7 @@ static void vietqr_transfer(fg_html_t *p, const fg_bill_t *b)
     if (!vietqr_takes(p, b))
         return;
     char owed[48];
-    fg_format_amount_vi(b->amount - b->amount_paid, 0, owed, sizeof(owed));
+    (void)fg_money_format_vi(b->amount - b->amount_paid, 0, owed, sizeof(owed));
     const fg_bank_t *bank = fg_bank_find(cfg->vietqr_bank_bin);
     fg_html_printf(p,
                    "<section class=\"card\" aria-labelledby=\"qr-h\" data-vietqr><h2 id=\"qr-h\">%s</h2>"

@@ -93,16 +93,9 @@ void fg_bill_load_failed(fg_call_t *call, int rc)
 
 void fg_html_money(fg_html_t *p, int64_t amount, const char *currency)
 {
-    char text[48];
-    const fg_currency_t *cur = fg_currency_find(currency, strlen(currency));
-    fg_format_amount_vi(amount, cur != NULL ? cur->exponent : 0, text, sizeof(text));
-    fg_html_puts(p, text);
-    if (strcmp(currency, "VND") == 0) {
-        fg_html_puts(p, "\xc2\xa0\xe2\x82\xab"); /* no-break space, ₫ */
-    } else {
-        fg_html_puts(p, "\xc2\xa0");
-        fg_html_text(p, currency);
-    }
+    char text[FG_MONEY_DISPLAY_MAX];
+    if (fg_money_display(amount, currency, text, sizeof(text)) > 0)
+        fg_html_text(p, text);
 }
 
 static const char *const MONTHS[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",

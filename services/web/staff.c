@@ -220,7 +220,7 @@ void fg_staff_money(fg_html_t *p, int64_t amount, const char *currency)
     int vnd = currency == NULL || strcmp(currency, "VND") == 0;
     /* each currency with its own minor-unit digits: 100 is 1,00 USD, 1,000 KWD is 1,000 */
     const fg_currency_t *c = vnd ? NULL : fg_currency_find(currency, strlen(currency));
-    fg_format_amount_vi(amount, c != NULL ? c->exponent : 0, text, sizeof(text));
+    (void)fg_money_format_vi(amount, c != NULL ? c->exponent : 0, text, sizeof(text));
     fg_html_text(p, text);
     if (vnd) {
         fg_html_puts(p, "&nbsp;₫");

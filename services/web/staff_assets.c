@@ -27,6 +27,9 @@ static const char CSS[] =
     /* a wide table scrolls sideways on a phone rather than squeezing its columns */
     ".table-wrap table.data{min-width:40rem}"
     ".table-wrap:focus-visible{outline:3px solid #f0a500;outline-offset:2px}"
+    /* a free text (an address, a provider's reference or error, a memo) wraps anywhere, so that a
+     * table of many columns fits a desk's width whole */
+    "table.data td.long{overflow-wrap:anywhere;min-width:6rem}"
     ".grid2{display:grid;grid-template-columns:repeat(auto-fit,minmax(18rem,1fr));gap:1rem}"
     ".chart{width:100%;height:auto;display:block}"
     ".chart .bar-today{fill:#f0a500}.chart .bar-month{fill:var(--accent)}"

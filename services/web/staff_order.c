@@ -48,7 +48,7 @@ typedef struct {
     const char *sql;
     int ncols, order_params;
     const char *heads[SECTION_COLS_MAX]; /* "vi|en" */
-    char kinds[SECTION_COLS_MAX + 1];    /* t text, m money, w time */
+    char kinds[SECTION_COLS_MAX + 1];    /* t text, l long text (breaks anywhere), m money, w time */
 } section_t;
 
 static const section_t SECTIONS[] = {
@@ -60,7 +60,7 @@ static const section_t SECTIONS[] = {
      1,
      {"Mã|ID", "Kênh|Method", "Số tiền|Amount", "Trạng thái|Status", "Mã giao dịch|Provider ref", "Lỗi|Failure",
       "Lúc|At"},
-     "ttmtttw"},
+     "ttmtllw"},
     {"refunds",
      "Hoàn tiền",
      "Refunds",
@@ -68,7 +68,7 @@ static const section_t SECTIONS[] = {
      6,
      1,
      {"Mã|ID", "Thanh toán|Payment", "Số tiền|Amount", "Trạng thái|Status", "Lý do|Reason", "Lúc|At"},
-     "ttmttw"},
+     "ttmtlw"},
     {"events", "Sự kiện", "Events", SQL_EVENTS, 3, 1, {"Mã|ID", "Loại|Type", "Lúc|At"}, "ttw"},
     {"deliveries",
      "Gửi webhook",
@@ -78,8 +78,8 @@ static const section_t SECTIONS[] = {
      1,
      {"Mã|ID", "Sự kiện|Event", "Địa chỉ|URL", "Trạng thái|Status", "Lần gửi|Attempts", "HTTP|HTTP", "Lỗi|Error",
       "Lúc|At"},
-     "tttttttw"},
-    {"journals", "Bút toán", "Journals", SQL_JOURNALS, 4, 2, {"Mã|ID", "Loại|Kind", "Ghi chú|Memo", "Lúc|At"}, "tttw"},
+     "ttltttlw"},
+    {"journals", "Bút toán", "Journals", SQL_JOURNALS, 4, 2, {"Mã|ID", "Loại|Kind", "Ghi chú|Memo", "Lúc|At"}, "ttlw"},
     {"reminders",
      "Nhắc nộp tiền và biên lai gửi đi",
      "Reminders and receipts sent",
@@ -88,7 +88,7 @@ static const section_t SECTIONS[] = {
      1,
      {"Mã|ID", "Loại|Kind", "Kênh|Channel", "Người nhận|Recipient", "Ngày gửi|Send day", "Trạng thái|Status",
       "Lần gửi|Attempts", "Nhà cung cấp / lỗi|Provider ref / error", "Lúc|At"},
-     "ttttttttw"},
+     "tttltttlw"},
 };
 
 static void head_cell(fg_html_t *p, const char *both, int num)
@@ -118,9 +118,13 @@ static int section(fg_html_t *p, fg_db_t *db, const section_t *sec, int64_t orde
             fg_stmt_out_text(&st, &cells[c], NULL);
         rc = fg_stmt_exec(&st);
     }
-    fg_html_printf(p, "<section data-section=\"%s\"><h2>%s</h2>", sec->hook,
-                   fg_html_tr(p, sec->title_vi, sec->title_en));
-    fg_html_puts(p, "<div class=\"table-wrap\"><table class=\"data\"><thead><tr>");
+    const char *title = fg_html_tr(p, sec->title_vi, sec->title_en);
+    /* the table fits a desk's width (long texts wrap); on a phone it keeps its width and its
+     * box scrolls sideways, a region the keyboard reaches as on the other staff pages */
+    fg_html_printf(p,
+                   "<section data-section=\"%s\"><h2 id=\"section-%s\">%s</h2><div class=\"table-wrap\" tabindex=\"0\" "
+                   "role=\"region\" aria-labelledby=\"section-%s\"><table class=\"data\"><thead><tr>",
+                   sec->hook, sec->hook, title, sec->hook);
     for (int c = 0; c < sec->ncols; c++)
         head_cell(p, sec->heads[c], sec->kinds[c] == 'm');
     fg_html_puts(p, "</tr></thead><tbody>");
@@ -137,7 +141,7 @@ static int section(fg_html_t *p, fg_db_t *db, const section_t *sec, int64_t orde
                 fg_html_puts(p, "<td>");
                 fg_staff_time(p, strtoll(v, NULL, 10));
             } else {
-                fg_html_puts(p, "<td>");
+                fg_html_puts(p, sec->kinds[c] == 'l' ? "<td class=\"long\">" : "<td>");
                 fg_html_text(p, v);
             }
             fg_html_puts(p, "</td>");

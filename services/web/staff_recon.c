@@ -379,10 +379,11 @@ static void option(fg_html_t *p, const char *action)
  * money_back: the item is money received on a statement line, which may be
  * applied to an order or refunded; anything else is accepted or written off.
  * A resolved item offers undo, except an apply, which is never undone
- * (services/recon/resolve.c: its payments are refunded like any other): it
- * says so instead of offering a form that could only be refused. */
+ * (services/recon/resolve.c: its payments are refunded like any other), and
+ * a refund whose money has left the bank (paid_out): it says so instead of
+ * offering a form that could only be refused. */
 static void resolve_form(fg_html_t *p, const fg_staff_ctx_t *s, const char *rec, long long item, const char *resolution,
-                         int money_back)
+                         int money_back, int paid_out)
 {
     int resolved = resolution[0] != '\0';
     if (strcmp(resolution, "apply") == 0) {
@@ -392,6 +393,12 @@ static void resolve_form(fg_html_t *p, const fg_staff_ctx_t *s, const char *rec,
                                   "toán của hóa đơn.",
                                   "Cannot be undone: the money went to the order. To give it back, refund the order's "
                                   "payment."));
+        return;
+    }
+    if (resolved && paid_out) {
+        fg_html_printf(p, "<p class=\"muted\" data-undo=\"unsupported\">%s</p>",
+                       fg_html_tr(p, "Không hoàn tác được: tiền hoàn đã rời ngân hàng.",
+                                  "Cannot be undone: the refund's money has left the bank."));
         return;
     }
     fg_html_printf(p,
@@ -431,6 +438,13 @@ static const char *str_of(yajl_val obj, const char *key)
 {
     yajl_val v = fg_json_member(obj, key);
     return v != NULL && YAJL_IS_STRING(v) ? YAJL_GET_STRING(v) : "";
+}
+
+/* A boolean member of an item: 1 when true, 0 otherwise (false, null or absent). */
+static int bool_of(yajl_val obj, const char *key)
+{
+    yajl_val v = fg_json_member(obj, key);
+    return v != NULL && YAJL_IS_TRUE(v);
 }
 
 /* A cell that names its column for the narrow layout, where the table's rows
@@ -487,7 +501,7 @@ static void item_row(fg_html_t *p, const fg_staff_ctx_t *s, const char *rec, yaj
     }
     fg_html_puts(p, "</td><td class=\"act\">");
     if (fg_staff_may(s, FG_STAFF_WRITE) && (is_exception(state) || resolution[0] != '\0'))
-        resolve_form(p, s, rec, id, resolution, strcmp(kind, "bank_line") == 0 && amount > 0);
+        resolve_form(p, s, rec, id, resolution, strcmp(kind, "bank_line") == 0 && amount > 0, bool_of(it, "paid_out"));
     fg_html_puts(p, "</td></tr>");
 }
 

@@ -60,9 +60,4 @@ void fg_web_verify_page(fg_call_t *call, fg_db_t *db);
 /** Appends s with &, <, >, " and ' escaped for HTML text and attributes. */
 void fg_html_escape(fg_buf_t *b, const char *s, size_t n);
 
-/** Formats minor units the way Vietnamese bills write money: '.' between
- *  thousands and ',' before the minor digits ("4.500.000", "12,50").
- *  cap >= 40. */
-void fg_format_amount_vi(int64_t amount, int exponent, char *out, size_t cap);
-
 #endif

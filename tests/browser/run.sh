@@ -127,9 +127,13 @@ banksim_port() {
 
 FEEGATE_PORT=$(free_port)
 FEEGATE_URL=http://127.0.0.1:$FEEGATE_PORT
-"$BANKSIM_BIN" --listen 127.0.0.1:0 --feegate "$FEEGATE_URL" >"$BANKSIM_LOG" 2>&1 &
+# banksim's SMTP relay too (plain, no STARTTLS): receipts e-mailed to payers, whose rows the staff
+# order page lists
+"$BANKSIM_BIN" --listen 127.0.0.1:0 --smtp-listen 127.0.0.1:0 --feegate "$FEEGATE_URL" >"$BANKSIM_LOG" 2>&1 &
 banksim_pid=$!
 BANKSIM_URL=http://127.0.0.1:$(banksim_port)
+BANKSIM_SMTP_PORT=$(sed -n 's/^smtp=\([0-9]*\).*/\1/p' "$BANKSIM_LOG" | head -n 1)
+[[ -n $BANKSIM_SMTP_PORT ]] || die "the bank simulator did not say smtp=PORT"
 
 export FEEGATE_HTTP_LISTEN=127.0.0.1:$FEEGATE_PORT
 FEEGATE_HTTPS_LISTEN=127.0.0.1:$(free_port)
@@ -146,6 +150,8 @@ export FEEGATE_PUBLIC_BASE_URL=$FEEGATE_URL
 export FEEGATE_VNPAY_PAY_URL=$BANKSIM_URL/vnpay/paymentv2/vpcpay.html
 export FEEGATE_VNPAY_API_URL=$BANKSIM_URL/vnpay/merchant_webapi/api/transaction
 export FEEGATE_MOMO_ENDPOINT=$BANKSIM_URL/momo
+export FEEGATE_SMTP_URL=smtp://127.0.0.1:$BANKSIM_SMTP_PORT FEEGATE_SMTP_STARTTLS=false
+export FEEGATE_SMTP_FROM=thu-phi@feegate.example.vn
 export FEEGATE_SERVER_THREADS=2
 export FEEGATE_DB_POOL_SIZE=8
 "$FEEGATE" serve >"$FEEGATE_LOG" 2>&1 &

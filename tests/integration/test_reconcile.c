@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 #include "harness.h"
+#include "staff_client.h"
 #include "ledger/recon_counts.h"
 
 #define SANDBOX_SECRET "it-reconcile-sandbox"
@@ -917,6 +918,53 @@ START_TEST(a_feed_transfer_without_a_reference_is_still_reconciled)
 }
 END_TEST
 
+/* The `paid_out` of item in the items list of reconciliation rec: 1 true, 0 false (the field is
+ * always there, a boolean). */
+static int paid_out_of(const char *rec, long long item)
+{
+    char path[200];
+    snprintf(path, sizeof(path), "/v1/reconciliations/%s/items?limit=500", rec);
+    fgt_response_t r = fgt_req(&srv, FGT_H2C, "GET", path, auditor, NULL, NULL, 0, NULL);
+    fgt_expect(r, 200, NULL);
+    yajl_val data = fgt_json_array(&r, "data", NULL);
+    int found = -1;
+    for (size_t i = 0; i < data->u.array.len && found < 0; i++) {
+        yajl_val it = data->u.array.values[i];
+        if (YAJL_GET_INTEGER(fgt_val_at(it, "id", NULL)) != item)
+            continue;
+        yajl_val v = fgt_val_at(it, "paid_out", NULL);
+        ck_assert_msg(v != NULL && (YAJL_IS_TRUE(v) || YAJL_IS_FALSE(v)), "item %lld has no boolean paid_out", item);
+        found = YAJL_IS_TRUE(v);
+    }
+    fgt_response_free(&r);
+    ck_assert_msg(found >= 0, "item %lld is not listed", item);
+    return found;
+}
+
+/* The row of item on the staff page of reconciliation rec, as finance sees it, into out. */
+static void page_row(const char *rec, long long item, char *out, size_t cap)
+{
+    static char session[200];
+    if (session[0] == '\0') {
+        char email[128];
+        user_create("finance", NULL, email);
+        fgt_response_t login = login_on(&srv, FGT_HTTP1, email, PASSWORD, session, sizeof(session));
+        ck_assert_int_eq(login.status, 303);
+        fgt_response_free(&login);
+    }
+    char path[200], start[64];
+    snprintf(path, sizeof(path), "/staff/reconciliations/%s", rec);
+    fgt_response_t r = get(&srv, FGT_HTTP1, session, path);
+    ck_assert_int_eq(r.status, 200);
+    snprintf(start, sizeof(start), "<tr data-item=\"%lld\"", item);
+    const char *row = strstr(r.body, start);
+    ck_assert_msg(row != NULL, "item %lld is not on the page", item);
+    const char *end = strstr(row, "</tr>");
+    ck_assert_ptr_nonnull(end);
+    snprintf(out, cap, "%.*s", (int)(end - row), row);
+    fgt_response_free(&r);
+}
+
 START_TEST(a_line_listed_twice_is_a_duplicate)
 {
     char account[40], ref[40];
@@ -958,6 +1006,12 @@ START_TEST(a_line_listed_twice_is_a_duplicate)
     ck_assert_str_eq(fgt_json_str(&r, "resolution", NULL), "refund");
     fgt_response_free(&r);
     ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM journals WHERE kind = 'payer_refund'", NULL, NULL), owed + 1);
+    /* owed to the payer, not yet sent: the item says so, and its page offers undo */
+    char row[8192];
+    ck_assert_int_eq(paid_out_of(id, item), 0);
+    page_row(id, item, row, sizeof(row));
+    ck_assert_ptr_nonnull(strstr(row, "<option value=\"undo\">"));
+    ck_assert_ptr_null(strstr(row, "data-undo=\"unsupported\""));
     /* the next day the money leaves, its memo naming the line that brought it */
     char ref_out[40], memo_out[120];
     snprintf(ref_out, sizeof(ref_out), "FT%s", fgt_unique("o"));
@@ -979,7 +1033,14 @@ START_TEST(a_line_listed_twice_is_a_duplicate)
                                 "i.journal_id) WHERE a.code = 'liabilities:payer_refunds' AND i.account = ?",
                                 account, NULL),
                      0);
-    /* and the refund is not undone once its money left */
+    /* and the refund is not undone once its money left: the item says it left, and its page offers
+     * no undo (only a form the server would refuse) but says why */
+    ck_assert_int_eq(paid_out_of(id, item), 1);
+    page_row(id, item, row, sizeof(row));
+    ck_assert_ptr_null(strstr(row, "value=\"undo\""));
+    ck_assert_ptr_null(strstr(row, "data-form=\"resolve\""));
+    ck_assert_ptr_nonnull(strstr(row, "data-undo=\"unsupported\""));
+    ck_assert_ptr_nonnull(strstr(row, "data-resolution=\"refund\""));
     r = fgt_req(&srv, FGT_H2C, "POST", path, finance, NULL, "{\"action\":\"undo\",\"note\":\"x\"}", 0, NULL);
     fgt_expect(r, 422, "undo_not_supported");
     fgt_response_free(&r);

@@ -161,6 +161,9 @@ static fgt_response_t files_agree(const char *auth, const char *path, const colu
         yajl_val w = fgt_val_at(x, "widths", letter, NULL);
         ck_assert_msg(w != NULL && YAJL_IS_NUMBER(w), "%s: column %s has no width", path, letter);
     }
+    /* every amount exactly its decimal (read_report.py lists a cell that is not) */
+    ck_assert_msg(YAJL_GET_ARRAY(fgt_val_at(x, "inexact", NULL))->len == 0, "%s: amounts that are not their decimal",
+                  path);
     double a = YAJL_GET_DOUBLE(fgt_val_at(x, "widths", "A", NULL));
     ck_assert_msg(a >= width_a && a < width_a + 1, "%s: column A is %.2f wide, not %d", path, a, width_a);
 
@@ -1498,6 +1501,96 @@ START_TEST(a_merchants_usd_and_vnd_payments_of_one_day_are_reported_apart)
 }
 END_TEST
 
+/* [decimal text, number format] of the n-th amount of column in currency's rows of an XLSX file
+ * read back (read_report.py's cells_by_currency). */
+static void xlsx_cell(yajl_val x, const char *currency, const char *column, size_t n, const char *text,
+                      const char *format)
+{
+    yajl_val cells = fgt_val_at(x, "cells_by_currency", currency, column, NULL);
+    ck_assert_msg(cells != NULL && YAJL_IS_ARRAY(cells) && YAJL_GET_ARRAY(cells)->len > n, "no %s %s cell %zu",
+                  currency, column, n);
+    yajl_val cell = YAJL_GET_ARRAY(cells)->values[n];
+    ck_assert_str_eq(YAJL_GET_STRING(YAJL_GET_ARRAY(cell)->values[0]), text);
+    ck_assert_str_eq(YAJL_GET_STRING(YAJL_GET_ARRAY(cell)->values[1]), format);
+}
+
+/* XLSX amounts are major units in their currency's format: 9,273.22 USD is the number 9273.22 in
+ * #,##0.00 (the double nearest that decimal: the file's text for it is 9273.219999999999, which
+ * reads back as that double), 10^15 VND the number 1000000000000000 in #,##0; the largest order of
+ * cents, 9,999,999,999,999.99, a number still; a sum past 10^15 minor units is the text of its
+ * exact decimal, not a formula a double would round. JSON and CSV stay minor units. */
+START_TEST(xlsx_amounts_are_major_units_in_their_currencys_format)
+{
+    char mer[64], key[64], id[40], pid[40], from[11], to[11], path[400], lot[80];
+    fgt_merchant_create("Trường Quốc tế Nam Sài Gòn", mer, key);
+    static const struct {
+        const char *currency, *lot;
+        long long amount;
+    } ORDERS[] = {{"VND", "a", 1000000000000000LL},
+                  {"VND", "b", 1234567},
+                  {"USD", "c", 927322},
+                  {"USD", "d", 999999999999999LL}};
+    for (size_t i = 0; i < sizeof(ORDERS) / sizeof(ORDERS[0]); i++) {
+        snprintf(lot, sizeof(lot), ",\"metadata\":{\"lot\":\"%s\"}", ORDERS[i].lot);
+        new_order_in(key, ORDERS[i].currency, ORDERS[i].amount, lot, id);
+        pay(key, id, ORDERS[i].amount, pid);
+    }
+    today_plus(-1, from);
+    today_plus(1, to);
+    /* a row per lot (its currency's), read from the journals */
+    snprintf(path, sizeof(path), "/v1/reports/collections?from=%s&to=%s&group_by=metadata.lot&format=xlsx", from, to);
+    fgt_response_t r = report(key, path);
+    fgt_expect(r, 200, NULL);
+    yajl_val x = read_back(&r, "xlsx");
+    fgt_response_free(&r);
+    ck_assert_int_eq(val_int(x, "rows", NULL), 4);
+    ck_assert_int_eq(YAJL_GET_ARRAY(fgt_val_at(x, "inexact", NULL))->len, 0);
+    const char *collected = "Đã thu / Collected";
+    xlsx_cell(x, "VND", collected, 0, "1000000000000000", "#,##0");
+    xlsx_cell(x, "VND", collected, 1, "1234567", "#,##0");
+    xlsx_cell(x, "USD", collected, 0, "9273.22", "#,##0.00");
+    xlsx_cell(x, "USD", collected, 1, "9999999999999.99", "#,##0.00");
+    xlsx_cell(x, "USD", "Hoàn trả / Refunded", 0, "0", "#,##0.00");
+    file_sums(x, collected, 1000000001234567LL, 1000000000927321LL);
+    /* the totals: past 10^15 minor units, the exact decimal as text */
+    ck_assert_int_eq(val_int(fgt_val_at(x, "totals_by_currency", "VND", NULL), collected, NULL), 1000000001234567LL);
+    ck_assert_int_eq(val_int(fgt_val_at(x, "totals_by_currency", "USD", NULL), collected, NULL), 1000000000927321LL);
+    yajl_tree_free(x);
+    /* one currency: a number total by SUM, in that currency's format */
+    snprintf(path, sizeof(path), "/v1/reports/collections?from=%s&to=%s&group_by=metadata.lot&currency=USD&format=xlsx",
+             from, to);
+    r = report(key, path);
+    fgt_expect(r, 200, NULL);
+    x = read_back(&r, "xlsx");
+    fgt_response_free(&r);
+    ck_assert_str_eq(fgt_val_str(x, "formats", collected, NULL), "#,##0.00");
+    ck_assert_int_eq(val_int(x, "totals", collected), 1000000000927321LL);
+    yajl_tree_free(x);
+    /* JSON and CSV: minor units */
+    snprintf(path, sizeof(path), "/v1/reports/collections?from=%s&to=%s&group_by=metadata.lot&format=csv", from, to);
+    r = report(key, path);
+    fgt_expect(r, 200, NULL);
+    ck_assert_ptr_nonnull(strstr(r.body, ",927322,"));
+    ck_assert_ptr_nonnull(strstr(r.body, ",999999999999999,"));
+    fgt_response_free(&r);
+    /* a merchant statement of a USD account: its amounts in cents' format too */
+    char mer2[64], key2[64];
+    fgt_merchant_create("Trường Quốc tế Bắc Sài Gòn", mer2, key2);
+    new_order_in(key2, "USD", 927322, NULL, id);
+    pay(key2, id, 927322, pid);
+    snprintf(path, sizeof(path), "/v1/reports/merchant-statement?from=%s&to=%s&currency=USD&format=xlsx", from, to);
+    r = report(key2, path);
+    fgt_expect(r, 200, NULL);
+    x = read_back(&r, "xlsx");
+    fgt_response_free(&r);
+    ck_assert_str_eq(fgt_val_str(x, "formats", "Thu / Collections", NULL), "#,##0.00");
+    ck_assert_int_eq(val_int(x, "sums", "Thu / Collections"), 927322);
+    ck_assert_int_eq(val_int(x, "sums", "Số dư cuối ngày / Closing"), 927322);
+    ck_assert_int_eq(YAJL_GET_ARRAY(fgt_val_at(x, "inexact", NULL))->len, 0);
+    yajl_tree_free(x);
+}
+END_TEST
+
 int main(void)
 {
     /* a database of our own, migrated: the suite writes postings dated in the past */
@@ -1523,6 +1616,7 @@ int main(void)
     tcase_add_test(tc, outstanding_sums_follow_every_order_change_and_a_rebuild_under_writes);
     tcase_add_test(tc, reports_read_from_the_read_server_and_the_primary_when_it_is_gone);
     tcase_add_test(tc, a_merchants_usd_and_vnd_payments_of_one_day_are_reported_apart);
+    tcase_add_test(tc, xlsx_amounts_are_major_units_in_their_currencys_format);
     suite_add_tcase(s, tc);
     fgt_merchant_create("Trường Tiểu học Hòa Bình", mer_a, key_a);
     fgt_merchant_create("Phường Bến Nghé", mer_b, key_b);

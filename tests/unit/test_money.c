@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include "core/money.h"
-#include "web/web.h"
 
 /* ---- currencies ---------------------------------------------------------- */
 
@@ -294,13 +293,42 @@ START_TEST(pages_write_amounts_the_vietnamese_way)
         {123456, 2, "1.234,56"},
         {-7, 2, "-0,07"},
         {INT64_MAX, 0, "9.223.372.036.854.775.807"},
+        {INT64_MIN, 2, "-92.233.720.368.547.758,08"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char out[64];
-        fg_format_amount_vi(cases[i].amount, cases[i].exponent, out, sizeof(out));
+        int n = fg_money_format_vi(cases[i].amount, cases[i].exponent, out, sizeof(out));
         ck_assert_msg(strcmp(out, cases[i].want) == 0, "%lld e%d: %s, want %s", (long long)cases[i].amount,
                       cases[i].exponent, out, cases[i].want);
+        ck_assert_int_eq(n, (int)strlen(cases[i].want));
     }
+    char small[4];
+    ck_assert_int_eq(fg_money_format_vi(1000, 0, small, sizeof(small)), FG_ETOOLONG);
+}
+END_TEST
+
+/* What pages and messages show: the currency's own digits, a no-break space, ₫ or the code. */
+START_TEST(money_is_displayed_with_its_currency)
+{
+    static const struct {
+        int64_t amount;
+        const char *currency, *want;
+    } cases[] = {
+        {4500000, "VND", "4.500.000\xc2\xa0₫"},
+        {1234567, NULL, "1.234.567\xc2\xa0₫"},
+        {123456, "USD", "1.234,56\xc2\xa0USD"},
+        {1000, "KWD", "1,000\xc2\xa0KWD"},
+        {1500, "JPY", "1.500\xc2\xa0JPY"},
+        {1500, "XXX", "1.500\xc2\xa0XXX"}, /* no such currency: taken as without minor units */
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char out[FG_MONEY_DISPLAY_MAX];
+        ck_assert_int_eq(fg_money_display(cases[i].amount, cases[i].currency, out, sizeof(out)),
+                         (int)strlen(cases[i].want));
+        ck_assert_str_eq(out, cases[i].want);
+    }
+    char small[8];
+    ck_assert_int_eq(fg_money_display(4500000, "VND", small, sizeof(small)), FG_ETOOLONG);
 }
 END_TEST
 
@@ -336,6 +364,7 @@ static Suite *money_suite(void)
     tcase_add_test(tc, format_capacity);
     tcase_add_test(tc, format_parse_round_trip);
     tcase_add_test(tc, pages_write_amounts_the_vietnamese_way);
+    tcase_add_test(tc, money_is_displayed_with_its_currency);
     suite_add_tcase(s, tc);
     return s;
 }

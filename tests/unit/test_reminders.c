@@ -185,7 +185,7 @@ START_TEST(email_says_what_is_owed)
     ck_assert_ptr_nonnull(strstr(b.data, "Subject: =?UTF-8?B?"));
     ck_assert_ptr_nonnull(strstr(b.data, "List-Unsubscribe: <https://pay.example.vn/reminders/opt-out/ord_1/tok>"));
     ck_assert_ptr_nonnull(strstr(b.data, "Kính gửi Nguyễn Văn An,"));
-    ck_assert_ptr_nonnull(strstr(b.data, "4.500.000 đ"));
+    ck_assert_ptr_nonnull(strstr(b.data, "4.500.000\xc2\xa0₫"));
     ck_assert_ptr_nonnull(strstr(b.data, "10/12/2026"));
     ck_assert_ptr_nonnull(strstr(b.data, "151AMEPNRHM"));
     ck_assert_ptr_nonnull(strstr(b.data, "https://pay.example.vn/pay/151AMEPNRHM"));
@@ -199,7 +199,7 @@ START_TEST(email_says_what_is_owed)
     t = sample(1);
     fg_reminder_compose_email(&t, &b);
     ck_assert_ptr_nonnull(strstr(b.data, "Dear Nguyễn Văn An,"));
-    ck_assert_ptr_nonnull(strstr(b.data, "Still owed:  4.500.000 đ"));
+    ck_assert_ptr_nonnull(strstr(b.data, "Still owed:  4.500.000\xc2\xa0₫"));
     fg_buf_free(&b);
 }
 END_TEST
@@ -223,7 +223,7 @@ START_TEST(zalo_template_data)
     fg_reminder_text_t t = sample(0);
     fg_buf_t b = FG_BUF_INIT;
     fg_reminder_compose_zalo(&t, &b);
-    ck_assert_ptr_nonnull(strstr(b.data, "\"amount\":\"4.500.000 đ\""));
+    ck_assert_ptr_nonnull(strstr(b.data, "\"amount\":\"4.500.000\xc2\xa0₫\""));
     ck_assert_ptr_nonnull(strstr(b.data, "\"due_date\":\"10/12/2026\""));
     ck_assert_ptr_nonnull(strstr(b.data, "\"code\":\"151AMEPNRHM\""));
     fg_buf_free(&b);
@@ -250,10 +250,61 @@ START_TEST(receipt_email)
     fg_buf_t b = FG_BUF_INIT;
     fg_reminder_compose_receipt_email(&r, &b);
     ck_assert_ptr_nonnull(strstr(b.data, "0000042"));
-    ck_assert_ptr_nonnull(strstr(b.data, "25.000 đ"));
+    ck_assert_ptr_nonnull(strstr(b.data, "25.000\xc2\xa0₫"));
     ck_assert_ptr_nonnull(strstr(b.data, "04/12/2026 23:30 (GMT+7)"));
     ck_assert_ptr_nonnull(strstr(b.data, "https://pay.example.vn/pay/X/receipt?payment=pay_1"));
     ck_assert_ptr_null(strstr(b.data, "List-Unsubscribe"));
+    fg_buf_free(&b);
+}
+END_TEST
+
+/* A bill in another currency: its amount as the pages write it, "1.234,56 USD" (not "1234.56 USD"),
+ * in the e-mail, and without the no-break space in the SMS. */
+START_TEST(a_foreign_currency_reads_as_on_the_pages)
+{
+    fg_reminder_text_t t = sample(1);
+    t.owed = 123456;
+    t.currency = "USD";
+    fg_buf_t b = FG_BUF_INIT;
+    fg_reminder_compose_email(&t, &b);
+    ck_assert_ptr_nonnull(strstr(b.data, "Still owed:  1.234,56\xc2\xa0USD\r\n"));
+    ck_assert_ptr_null(strstr(b.data, "1234.56"));
+    fg_buf_reset(&b);
+    fg_reminder_compose_sms(&t, &b);
+    ck_assert_ptr_nonnull(strstr(b.data, "please pay 1.234,56 USD for"));
+    fg_buf_reset(&b);
+    t.owed = 1234567;
+    t.currency = "VND";
+    fg_reminder_compose_email(&t, &b);
+    ck_assert_ptr_nonnull(strstr(b.data, "Still owed:  1.234.567\xc2\xa0₫\r\n"));
+    fg_buf_free(&b);
+}
+END_TEST
+
+START_TEST(a_receipt_in_a_foreign_currency)
+{
+    fg_receipt_mail_t r = {.unit = "Trường Quốc tế Sài Gòn",
+                           .receipt_id = "rct_2",
+                           .form = "01BLP0-001",
+                           .serial = "BL-26E",
+                           .bill = "Tuition",
+                           .currency = "USD",
+                           .receipt_url = "https://pay.example.vn/pay/X/receipt?payment=pay_2",
+                           .number = 7,
+                           .amount = 123456,
+                           .paid_at_ms = at(20261204, 10, 0),
+                           .message_id = "rmd_3",
+                           .from = "a@b.vn",
+                           .to = "c@d.vn",
+                           .now_ms = at(20261204, 10, 1)};
+    fg_buf_t b = FG_BUF_INIT;
+    fg_reminder_compose_receipt_email(&r, &b);
+    ck_assert_ptr_nonnull(strstr(b.data, "Số tiền / Amount:  1.234,56\xc2\xa0USD\r\n"));
+    fg_buf_reset(&b);
+    r.amount = 1234567;
+    r.currency = "VND";
+    fg_reminder_compose_receipt_email(&r, &b);
+    ck_assert_ptr_nonnull(strstr(b.data, "Số tiền / Amount:  1.234.567\xc2\xa0₫\r\n"));
     fg_buf_free(&b);
 }
 END_TEST
@@ -274,6 +325,8 @@ static Suite *reminders_suite(void)
     tcase_add_test(tc, sms_is_plain_text);
     tcase_add_test(tc, zalo_template_data);
     tcase_add_test(tc, receipt_email);
+    tcase_add_test(tc, a_foreign_currency_reads_as_on_the_pages);
+    tcase_add_test(tc, a_receipt_in_a_foreign_currency);
     suite_add_tcase(s, tc);
     return s;
 }
