@@ -161,18 +161,22 @@ int fg_money_parse(const char *text, size_t len, int exponent, int decimal_comma
     return apply_sign(negative, magnitude, out);
 }
 
-int fg_money_format(int64_t amount, int exponent, char *buf, size_t cap)
+/* amount in major units: the point written as point, and when group is not
+ * NUL, group between each three whole digits. */
+static int format_with(int64_t amount, int exponent, char point, char group, char *buf, size_t cap)
 {
     assert(exponent >= 0 && exponent <= EXPONENT_MAX);
     assert(buf != NULL || cap == 0);
-    /* Digits backwards, least significant first; 20 digits + '.' + leading
-     * zeros for EXPONENT_MAX fit easily. */
+    /* Digits backwards, least significant first; 20 digits, their groups,
+     * the point and leading zeros for EXPONENT_MAX fit easily. */
     char rev[48];
     size_t n = 0;
     uint64_t magnitude = amount < 0 ? (uint64_t)0 - (uint64_t)amount : (uint64_t)amount;
     for (int digit = 0; magnitude > 0 || digit <= exponent; digit++) {
         if (digit == exponent && exponent > 0)
-            rev[n++] = '.';
+            rev[n++] = point;
+        else if (group != '\0' && digit > exponent && (digit - exponent) % 3 == 0)
+            rev[n++] = group;
         rev[n++] = (char)('0' + magnitude % 10u);
         magnitude /= 10u;
     }
@@ -186,31 +190,15 @@ int fg_money_format(int64_t amount, int exponent, char *buf, size_t cap)
     return (int)n;
 }
 
+int fg_money_format(int64_t amount, int exponent, char *buf, size_t cap)
+{
+    return format_with(amount, exponent, '.', '\0', buf, cap);
+}
+
 int fg_money_format_vi(int64_t amount, int exponent, char *buf, size_t cap)
 {
-    assert(exponent >= 0 && exponent <= EXPONENT_MAX);
-    assert(buf != NULL || cap == 0);
-    /* Digits backwards, least significant first, with ',' after the minor
-     * digits and '.' between each three whole ones. */
-    char rev[48];
-    size_t n = 0;
-    uint64_t magnitude = amount < 0 ? (uint64_t)0 - (uint64_t)amount : (uint64_t)amount;
-    for (int digit = 0; magnitude > 0 || digit <= exponent; digit++) {
-        if (digit == exponent && exponent > 0)
-            rev[n++] = ',';
-        else if (digit > exponent && (digit - exponent) % 3 == 0)
-            rev[n++] = '.';
-        rev[n++] = (char)('0' + magnitude % 10u);
-        magnitude /= 10u;
-    }
-    if (amount < 0)
-        rev[n++] = '-';
-    if (n + 1 > cap)
-        return FG_ETOOLONG;
-    for (size_t i = 0; i < n; i++)
-        buf[i] = rev[n - 1 - i];
-    buf[n] = '\0';
-    return (int)n;
+    /* ',' after the whole digits, '.' between each three of them */
+    return format_with(amount, exponent, ',', '.', buf, cap);
 }
 
 int fg_money_display(int64_t amount, const char *currency, char *buf, size_t cap)
