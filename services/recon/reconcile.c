@@ -343,9 +343,11 @@ static void day_text(int32_t day, char out[16])
 /* Days in [from, to]. */
 static int64_t days_in(int32_t from, int32_t to) { return fg_day_number(to) - fg_day_number(from) + 1; }
 
-void fg_reconciliation_json(fg_buf_t *b, const fg_reconciliation_t *r)
+/* '{' and the members every reconciliation object opens with: id, object,
+ * account, from, to. */
+static void reconciliation_head(fg_buf_t *b, const fg_reconciliation_t *r)
 {
-    char from[16], to[16], day[16];
+    char from[16], to[16];
     day_text(r->from_day, from);
     day_text(r->to_day, to);
     fg_buf_putc(b, '{');
@@ -354,6 +356,12 @@ void fg_reconciliation_json(fg_buf_t *b, const fg_reconciliation_t *r)
     fg_json_kv_str(b, 1, "account", r->account);
     fg_json_kv_str(b, 1, "from", from);
     fg_json_kv_str(b, 1, "to", to);
+}
+
+void fg_reconciliation_json(fg_buf_t *b, const fg_reconciliation_t *r)
+{
+    char day[16];
+    reconciliation_head(b, r);
     fg_json_kv_int(b, 1, "items", r->items);
     fg_json_kv_int(b, 1, "matched", r->count[FG_RECON_MATCHED]);
     fg_json_key(b, 1, "states");
@@ -555,16 +563,9 @@ typedef struct {
 /* The reconciliation.completed object of one merchant's part. */
 static void completed_json(fg_buf_t *b, const fg_reconciliation_t *rec, const reconciled_t *m, int64_t now)
 {
-    char from[16], to[16], closed_at[40];
-    day_text(rec->from_day, from);
-    day_text(rec->to_day, to);
+    char closed_at[40];
     fg_time_format_rfc3339(now, 0, closed_at, sizeof(closed_at));
-    fg_buf_putc(b, '{');
-    fg_json_kv_str(b, 0, "id", rec->public_id);
-    fg_json_kv_str(b, 1, "object", "reconciliation");
-    fg_json_kv_str(b, 1, "account", rec->account);
-    fg_json_kv_str(b, 1, "from", from);
-    fg_json_kv_str(b, 1, "to", to);
+    reconciliation_head(b, rec);
     fg_json_kv_int(b, 1, "payments", m->payments);
     fg_json_kv_int(b, 1, "amount", m->amount);
     fg_json_kv_int(b, 1, "payouts", m->payouts);
