@@ -98,8 +98,9 @@ static const char *bearer_key(fg_call_t *call)
 }
 
 /* Looks the key up (cache, then database): 0 with its scope and, for a
- * merchant's key, the merchant on call; or -1 after answering. */
-static int key_lookup(fg_call_t *call, fg_db_t *db, const char *key, scope_t *scope)
+ * merchant's key, the merchant on call; 1 when it is no live key; or a
+ * database code.  Answers nothing. */
+static int key_find(fg_call_t *call, fg_db_t *db, const char *key, scope_t *scope)
 {
     uint8_t hash[FG_SHA256_LEN];
     fg_sha256(key, strlen(key), hash);
@@ -125,12 +126,11 @@ static int key_lookup(fg_call_t *call, fg_db_t *db, const char *key, scope_t *sc
     fg_db_end(db);
     if (rc < 0) {
         fg_buf_free(&public_id);
-        fg_call_db_error(call, db, rc);
-        return -1;
+        return rc;
     }
     if (rc == 0 || public_id.len >= FG_ID_CAP || (!is_export && public_id.len == 0)) {
         fg_buf_free(&public_id);
-        return unauthorized(call, "invalid_api_key", "the API key is not valid");
+        return 1;
     }
     *scope = is_export ? SCOPE_EXPORT : SCOPE_MERCHANT;
     call->merchant_id = (uint64_t)id;
@@ -138,6 +138,18 @@ static int key_lookup(fg_call_t *call, fg_db_t *db, const char *key, scope_t *sc
     fg_buf_free(&public_id);
     cache_put(hash, call, *scope, now);
     return 0;
+}
+
+/* key_find, answering: 0 with its scope (and merchant) on call, or -1 after
+ * answering 401 (no live key) or the database's error. */
+static int key_lookup(fg_call_t *call, fg_db_t *db, const char *key, scope_t *scope)
+{
+    int rc = key_find(call, db, key, scope);
+    if (rc < 0) {
+        fg_call_db_error(call, db, rc);
+        return -1;
+    }
+    return rc == 0 ? 0 : unauthorized(call, "invalid_api_key", "the API key is not valid");
 }
 
 /* A staff token on a merchant route: a live one is the wrong kind of
@@ -229,6 +241,26 @@ static const char *role_needed(fg_auth_t required)
     }
 }
 
+/* An API key on a staff route: a live one (a merchant's or an export key) is
+ * the wrong kind of credential, 403 staff_only, as a live staff token on a
+ * merchant route is 403 merchant_only; a made-up or revoked one is no
+ * credential, 401.  Always -1, answered. */
+static int api_key_on_staff_route(fg_call_t *call, fg_db_t *db, const char *key)
+{
+    scope_t scope;
+    int rc = key_find(call, db, key, &scope);
+    call->merchant_id = 0; /* a key acts for no one on a staff route */
+    call->merchant_public_id[0] = '\0';
+    if (rc < 0) {
+        fg_call_db_error(call, db, rc);
+        return -1;
+    }
+    if (rc != 0)
+        return deny(call, 401, "invalid_token",
+                    "the API key is not valid, and this route takes a staff token in any case");
+    return deny(call, 403, "staff_only", "this route is for staff; merchant API keys cannot use it");
+}
+
 int fg_auth_bears_staff_token(const fg_call_t *call)
 {
     const char *h = call->authorization;
@@ -252,7 +284,7 @@ int fg_auth_staff(fg_call_t *call, fg_db_t *db)
     while (*token == ' ')
         token++;
     if (strncmp(token, "fg_live_", 8) == 0)
-        return deny(call, 403, "staff_only", "this route is for staff; merchant API keys cannot use it");
+        return api_key_on_staff_route(call, db, token);
     /* Anything without our prefix cannot be a token: no query needed. */
     if (strncmp(token, FG_STAFF_TOKEN_PREFIX, PREFIX_LEN) != 0)
         return deny(call, 401, "invalid_token", "the staff token is not valid");

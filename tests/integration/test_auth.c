@@ -87,6 +87,33 @@ START_TEST(a_staff_token_on_merchant_routes_is_403)
 }
 END_TEST
 
+/* The other way round: a live API key on a staff route is 403 staff_only;
+ * a made-up or revoked one is no credential at all, 401, as a made-up staff
+ * token on a merchant route is. */
+START_TEST(an_api_key_on_staff_routes_is_403_only_when_live)
+{
+    fgt_proto_t p = (fgt_proto_t)_i;
+    char live[FGT_ID_CAP + 32], forged[FGT_ID_CAP + 32];
+    snprintf(live, sizeof(live), "Authorization: Bearer %s", a.key);
+    snprintf(forged, sizeof(forged), "Authorization: Bearer %.*s%c", (int)strlen(a.key) - 1, a.key,
+             a.key[strlen(a.key) - 1] == 'X' ? 'Y' : 'X');
+    static const char *const ROUTES[] = {"/v1/ledger/accounts", "/v1/payouts", "/v1/statements"};
+    for (size_t i = 0; i < sizeof(ROUTES) / sizeof(ROUTES[0]); i++) {
+        const char *h_live[] = {live, NULL}, *h_forged[] = {forged, NULL},
+                   *h_madeup[] = {"Authorization: Bearer fg_live_not-a-key", NULL};
+        fgt_response_t r = fgt_request(&srv, p, "GET", ROUTES[i], h_live, NULL, 0);
+        fgt_expect_error(r, 403, "permission", "staff_only");
+        fgt_response_free(&r);
+        r = fgt_request(&srv, p, "GET", ROUTES[i], h_forged, NULL, 0);
+        fgt_expect_error(r, 401, "authentication", "invalid_token");
+        fgt_response_free(&r);
+        r = fgt_request(&srv, p, "GET", ROUTES[i], h_madeup, NULL, 0);
+        fgt_expect_error(r, 401, "authentication", "invalid_token");
+        fgt_response_free(&r);
+    }
+}
+END_TEST
+
 /* ---- tenant isolation ------------------------------------------------------------ */
 
 static fgt_response_t as(const fgt_merchant_t *m, fgt_proto_t p, const char *method, const char *path)
@@ -163,6 +190,7 @@ int main(void)
     tcase_add_loop_test(tc, missing_key_is_401, 0, FGT_PROTOS);
     tcase_add_loop_test(tc, wrong_key_is_401, 0, FGT_PROTOS);
     tcase_add_loop_test(tc, a_staff_token_on_merchant_routes_is_403, 0, FGT_PROTOS);
+    tcase_add_loop_test(tc, an_api_key_on_staff_routes_is_403_only_when_live, 0, FGT_PROTOS);
     tcase_add_loop_test(tc, another_merchants_order_is_404, 0, FGT_PROTOS);
     tcase_add_loop_test(tc, merchant_ref_is_unique_per_merchant, 0, FGT_PROTOS);
     return fgt_run(s);
