@@ -41,6 +41,12 @@ static const char SQL_CLOSINGS[] =
 static const char SQL_CLOSED[] = "SELECT account, day, closed_by FROM recon_closed_days WHERE day BETWEEN ? AND ? "
                                  "AND (? = '' OR account = ?)";
 
+/* each account's currency: its statement imported last's (an account's
+ * statements are of one currency: the bank account's) */
+static const char SQL_CURRENCIES[] =
+    "SELECT s.account, s.currency FROM statements s WHERE s.id IN (SELECT MAX(id) FROM statements "
+    "WHERE (? = '' OR account = ?) GROUP BY account)";
+
 static const char SQL_BANK[] = "SELECT account, day, SUM(amount) FROM bank_postings WHERE day <= ? "
                                "AND (? = '' OR account = ?) GROUP BY account, day ORDER BY account, day";
 
@@ -66,6 +72,7 @@ typedef struct {
     int has_closing, has_ledger;
     int64_t closing, ledger;
     char *closed_by;
+    char currency[4]; /* the account's (read_currencies), "" until read */
 } day_t;
 
 typedef struct {
@@ -265,6 +272,30 @@ static int read_ledger(fg_db_t *db, const fg_recon_report_query_t *q, days_t *d)
     return rc;
 }
 
+/* The currency of every listed day's account (its statements'; VND, the
+ * city's, for an account no statement has named yet), so that the report
+ * sums each currency apart and writes each amount in its own units. */
+static int read_currencies(fg_db_t *db, const fg_recon_report_query_t *q, days_t *d)
+{
+    fg_stmt_t s;
+    fg_buf_t account = FG_BUF_INIT, currency = FG_BUF_INIT;
+    int rc = fg_stmt_init(&s, db, SQL_CURRENCIES);
+    if (rc != 0)
+        return rc;
+    bind_scope(&s, q);
+    fg_stmt_out_text(&s, &account, NULL);
+    fg_stmt_out_text(&s, &currency, NULL);
+    if ((rc = fg_stmt_exec(&s)) == 0) {
+        while ((rc = fg_stmt_fetch(&s)) == 1)
+            for (size_t i = 0; i < d->count; i++)
+                if (account.data != NULL && currency.data != NULL && strcmp(d->days[i].account, account.data) == 0)
+                    snprintf(d->days[i].currency, sizeof(d->days[i].currency), "%s", currency.data);
+    }
+    fg_buf_free(&account);
+    fg_buf_free(&currency);
+    return rc < 0 ? rc : 0;
+}
+
 static void columns(fg_table_t *t)
 {
     fg_table_col(t, "account", "Tài khoản / Account", FG_COL_TEXT, 18);
@@ -288,6 +319,7 @@ static void columns(fg_table_t *t)
     t->cols[c].summed = 0; /* a difference of balances: a gap kept 30 days is one gap, not 30 */
     fg_table_col(t, "status", "Trạng thái / Status", FG_COL_TEXT, 10);
     fg_table_col(t, "closed_by", "Người khóa sổ / Closed by", FG_COL_TEXT, 24);
+    fg_table_currency_col(t); /* last, as in every report */
 }
 
 int fg_report_reconciliation(fg_db_t *db, const fg_recon_report_query_t *q, fg_table_t *out)
@@ -302,6 +334,8 @@ int fg_report_reconciliation(fg_db_t *db, const fg_recon_report_query_t *q, fg_t
         merge(&d);
         rc = read_ledger(db, q, &d);
     }
+    if (rc == 0)
+        rc = read_currencies(db, q, &d);
     columns(out);
     for (size_t i = 0; rc == 0 && i < d.count; i++) {
         const day_t *x = &d.days[i];
@@ -326,6 +360,9 @@ int fg_report_reconciliation(fg_db_t *db, const fg_recon_report_query_t *q, fg_t
         fg_cell_text(&row[c++], status, strlen(status));
         if (x->closed_by != NULL)
             fg_cell_text(&row[c], x->closed_by, strlen(x->closed_by));
+        c++;
+        const char *currency = x->currency[0] != '\0' ? x->currency : "VND";
+        fg_cell_text(&row[c++], currency, strlen(currency));
     }
     for (size_t i = 0; i < d.count; i++) {
         free(d.days[i].account);

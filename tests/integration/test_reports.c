@@ -1591,6 +1591,82 @@ START_TEST(xlsx_amounts_are_major_units_in_their_currencys_format)
 }
 END_TEST
 
+/* The reconciliation summary keeps each account's currency: a dollar account's lines are cents,
+ * summed apart from the dong account's (totals null, totals_by_currency one each), and written in
+ * dollars in the XLSX form (before, 1,234.56 USD was the number 123,456 there, and the totals
+ * added cents to dong). */
+START_TEST(reconciliation_summary_keeps_each_accounts_currency)
+{
+    char finance[96], vnd[40], usd[40], file[800], auth[200], path[200];
+    fgt_staff_token("finance", finance);
+    snprintf(vnd, sizeof(vnd), "%s", fgt_account("RCV"));
+    snprintf(usd, sizeof(usd), "%s", fgt_account("RCU"));
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", finance);
+    const char *headers[] = {auth, "Content-Type: text/csv", NULL};
+    static const struct {
+        const char *currency, *opening, *credit, *debit, *closing;
+    } FILES[] = {{"VND", "1000000", "250000", "-50000", "1200000"}, {"USD", "100.00", "1234.56", "-0.56", "1334.00"}};
+    for (int i = 0; i < 2; i++) {
+        const char *acc = i == 0 ? vnd : usd;
+        snprintf(file, sizeof(file),
+                 "account,currency,booking_date,value_date,amount,bank_ref,end_to_end,counterparty,memo\n"
+                 "%s,%s,opening,2026-10-06,%s,,,,\n"
+                 "%s,%s,2026-10-07,2026-10-07,%s,C%s,,NGUYEN VAN A,HOC PHI\n"
+                 "%s,%s,2026-10-07,2026-10-07,%s,D%s,,,PHI\n"
+                 "%s,%s,closing,2026-10-07,%s,,,,\n",
+                 acc, FILES[i].currency, FILES[i].opening, acc, FILES[i].currency, FILES[i].credit, acc, acc,
+                 FILES[i].currency, FILES[i].debit, acc, acc, FILES[i].currency, FILES[i].closing);
+        fgt_response_t r = fgt_request(&srv, FGT_H2C, "POST", "/v1/statements", headers, file, 0);
+        fgt_expect(r, 201, NULL);
+        fgt_response_free(&r);
+    }
+    /* each account alone: its currency, its own units, totals of one currency */
+    static const long long CREDITS[] = {250000, 123456}, DEBITS[] = {50000, 56};
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof(path), "/v1/reports/reconciliation?from=2026-10-07&to=2026-10-07&account=%s",
+                 i == 0 ? vnd : usd);
+        fgt_response_t r = report(staff, path);
+        fgt_expect(r, 200, NULL);
+        yajl_val rows = fgt_json_array(&r, "data", NULL);
+        ck_assert_int_eq(YAJL_GET_ARRAY(rows)->len, 1);
+        yajl_val row = YAJL_GET_ARRAY(rows)->values[0];
+        ck_assert_str_eq(fgt_val_str(row, "currency", NULL), FILES[i].currency);
+        ck_assert_int_eq(val_int(row, "credits", NULL), CREDITS[i]);
+        ck_assert_int_eq(val_int(row, "debits", NULL), DEBITS[i]);
+        ck_assert_str_eq(fgt_json_str(&r, "totals", "currency", NULL), FILES[i].currency);
+        ck_assert_int_eq(fgt_json_int(&r, "totals", "credits", NULL), CREDITS[i]);
+        fgt_response_free(&r);
+    }
+    /* both: no sum of dong and cents */
+    snprintf(path, sizeof(path), "/v1/reports/reconciliation?from=2026-10-07&to=2026-10-07");
+    fgt_response_t r = report(staff, path);
+    fgt_expect(r, 200, NULL);
+    ck_assert(fgt_json_is_null(&r, "totals", NULL));
+    yajl_val by = fgt_json_array(&r, "totals_by_currency", NULL);
+    int seen = 0;
+    for (size_t i = 0; i < YAJL_GET_ARRAY(by)->len; i++) {
+        yajl_val t = YAJL_GET_ARRAY(by)->values[i];
+        if (strcmp(fgt_val_str(t, "currency", NULL), "USD") == 0) {
+            ck_assert_int_eq(val_int(t, "credits", NULL), 123456);
+            seen++;
+        }
+    }
+    ck_assert_int_eq(seen, 1);
+    fgt_response_free(&r);
+    /* the spreadsheet: dollars in #,##0.00, dong in #,##0 */
+    snprintf(path, sizeof(path), "/v1/reports/reconciliation?from=2026-10-07&to=2026-10-07&format=xlsx");
+    r = report(staff, path);
+    fgt_expect(r, 200, NULL);
+    yajl_val x = read_back(&r, "xlsx");
+    fgt_response_free(&r);
+    xlsx_cell(x, "USD", "Ghi có / Credits", 0, "1234.56", "#,##0.00");
+    xlsx_cell(x, "USD", "Số dư ngân hàng / Bank closing", 0, "1334", "#,##0.00");
+    xlsx_cell(x, "VND", "Ghi có / Credits", 0, "250000", "#,##0");
+    ck_assert_int_eq(YAJL_GET_ARRAY(fgt_val_at(x, "inexact", NULL))->len, 0);
+    yajl_tree_free(x);
+}
+END_TEST
+
 int main(void)
 {
     /* a database of our own, migrated: the suite writes postings dated in the past */
@@ -1617,6 +1693,7 @@ int main(void)
     tcase_add_test(tc, reports_read_from_the_read_server_and_the_primary_when_it_is_gone);
     tcase_add_test(tc, a_merchants_usd_and_vnd_payments_of_one_day_are_reported_apart);
     tcase_add_test(tc, xlsx_amounts_are_major_units_in_their_currencys_format);
+    tcase_add_test(tc, reconciliation_summary_keeps_each_accounts_currency);
     suite_add_tcase(s, tc);
     fgt_merchant_create("Trường Tiểu học Hòa Bình", mer_a, key_a);
     fgt_merchant_create("Phường Bến Nghé", mer_b, key_b);
