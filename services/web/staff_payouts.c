@@ -151,7 +151,7 @@ static void payout_row(const fg_payout_t *po, void *arg)
     fg_html_textn(p, po->public_id.data, po->public_id.len);
     fg_html_printf(p, "\" data-status=\"%s\" data-amount=\"%lld\">", fg_payout_status_name(po->status),
                    (long long)po->amount);
-    cell(p, "nowrap", "Khoản chi", "Payout");
+    cell(p, "id", "Khoản chi", "Payout");
     fg_html_puts(p, "<a href=\"/staff/payouts/");
     fg_html_textn(p, po->public_id.data, po->public_id.len);
     fg_html_puts(p, "\"><code>");
@@ -173,7 +173,7 @@ static void payout_row(const fg_payout_t *po, void *arg)
     cell(p, "", "Trạng thái", "Status");
     status_badge(p, po->status);
     fg_html_puts(p, "</td>");
-    cell(p, "nowrap", "Lô", "Batch");
+    cell(p, "id", "Lô", "Batch");
     if (po->batch_id.len > 0 && fg_staff_may(l->s, FG_STAFF_CITY)) {
         fg_html_puts(p, "<a data-batch href=\"/staff/payouts/batches/");
         fg_html_textn(p, po->batch_id.data, po->batch_id.len);
