@@ -197,6 +197,28 @@ static int idempotency_prepare(fg_call_t *call)
     return 0;
 }
 
+int fg_call_use_key(fg_call_t *call, const char *key, size_t len)
+{
+    fg_call_forget_key(call);
+    if (key == NULL || !fg_printable_ascii(key, len, FG_IDEM_KEY_MAX))
+        return FG_EINVALID;
+    call->idem_key = fg_malloc(len + 1);
+    memcpy(call->idem_key, key, len);
+    call->idem_key[len] = '\0';
+    call->idem_key_len = len;
+    snprintf(call->idem_scope, sizeof(call->idem_scope), "staff:%llu", (unsigned long long)call->staff_id);
+    fg_idem_fingerprint(call->method, call->path, call->body != NULL ? call->body : "", call->body_len,
+                        call->fingerprint);
+    return 0;
+}
+
+void fg_call_forget_key(fg_call_t *call)
+{
+    free(call->idem_key);
+    call->idem_key = NULL;
+    call->idem_key_len = 0;
+}
+
 /* A 4xx answered without a transaction of the handler's own (validation) is
  * stored too, so that a retry gets the same answer; 5xx are never stored. */
 typedef struct {

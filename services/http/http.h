@@ -269,6 +269,26 @@ int fg_idem_answer_existing(fg_db_t *db, fg_call_t *call) FG_MUST_USE;
  *  with a retryable error when the key is gone again. */
 void fg_idem_answer_conflict(fg_call_t *call, fg_db_t *db);
 
+/** A key that comes with the request some other way than the header (a
+ *  staff form's hidden field: docs/PAGES.md, "A form sent twice"): 1..255
+ *  printable ASCII, scoped to the signed-in staff member (call->staff_id),
+ *  fingerprinted over method, path and body as the header's key is.  The
+ *  call owns the copy; fg_call_forget_key drops it.  0, or FG_EINVALID for
+ *  a key out of its rules (the call is left without one). */
+int fg_call_use_key(fg_call_t *call, const char *key, size_t len) FG_MUST_USE;
+
+/** Drops the call's key, so that nothing is stored under it after the
+ *  handler: what the handler did not store itself is not an answer to
+ *  replay (a page that refused a form is shown again, not replayed). */
+void fg_call_forget_key(fg_call_t *call);
+
+/** The answer stored under the call's key, without answering the call:
+ *  0 with *status and body (appended) when a request with the same
+ *  fingerprint finished with it; FG_ECONFLICT when the key holds another
+ *  request or one still running; FG_ENOTFOUND when no live row has it; or
+ *  a database code. */
+int fg_idem_lookup(fg_db_t *db, const fg_call_t *call, int *status, fg_buf_t *body) FG_MUST_USE;
+
 /** Deletes expired keys, at most limit rows.  Returns rows deleted or < 0. */
 int fg_idem_sweep(fg_db_t *db, int64_t now_ms, int limit);
 

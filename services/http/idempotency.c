@@ -255,6 +255,35 @@ Exit:
     return rc;
 }
 
+int fg_idem_lookup(fg_db_t *db, const fg_call_t *call, int *status, fg_buf_t *body)
+{
+    fg_stmt_t s;
+    fg_buf_t fingerprint = FG_BUF_INIT, state = FG_BUF_INIT;
+    int64_t code = 0;
+    int rc;
+    if (call->idem_key == NULL)
+        return FG_ENOTFOUND;
+    if ((rc = fg_stmt_init(&s, db, SQL_SELECT)) != 0)
+        goto Exit;
+    fg_stmt_cstr(&s, call->idem_scope);
+    fg_stmt_blob(&s, call->idem_key, call->idem_key_len);
+    fg_stmt_int(&s, fg_now_ms());
+    fg_stmt_out_text(&s, &fingerprint, NULL);
+    fg_stmt_out_text(&s, &state, NULL);
+    fg_stmt_out_int(&s, &code, NULL);
+    fg_stmt_out_text(&s, body, NULL);
+    if ((rc = fg_stmt_one(&s)) != 0)
+        goto Exit;
+    if (fingerprint.len != FG_SHA256_LEN || memcmp(fingerprint.data, call->fingerprint, FG_SHA256_LEN) != 0 ||
+        strcmp(state.data, "done") != 0)
+        rc = FG_ECONFLICT;
+    *status = (int)code;
+Exit:
+    fg_buf_free(&fingerprint);
+    fg_buf_free(&state);
+    return rc;
+}
+
 void fg_idem_answer_conflict(fg_call_t *call, fg_db_t *db)
 {
     int rc = fg_idem_answer_existing(db, call);

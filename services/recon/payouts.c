@@ -284,10 +284,15 @@ static int parse_amount(yajl_val v, int64_t *out, fg_field_error_t *err)
     return 0;
 }
 
+int fg_payout_reference_ok(const char *reference, size_t len)
+{
+    char key[FG_PAYOUT_MATCH_KEY_MAX + 1];
+    return fg_printable_ascii(reference, len, FG_PAYOUT_REFERENCE_MAX) && fg_payout_match_key(reference, len, key) > 0;
+}
+
 int fg_payout_input_parse(yajl_val root, fg_payout_input_t *in, fg_field_error_t *err)
 {
     const char *currency = NULL;
-    char key[FG_PAYOUT_MATCH_KEY_MAX + 1];
     memset(in, 0, sizeof(*in));
     for (size_t i = 0; i < root->u.object.len; i++) {
         size_t k = 0;
@@ -304,9 +309,7 @@ int fg_payout_input_parse(yajl_val root, fg_payout_input_t *in, fg_field_error_t
                                 err) != 0 ||
         fg_json_string(fg_json_member(root, "currency"), "currency", 3, 0, &currency, err) != 0)
         return -1;
-    size_t len = strlen(in->reference);
-    if (!fg_printable_ascii(in->reference, len, FG_PAYOUT_REFERENCE_MAX) ||
-        fg_payout_match_key(in->reference, len, key) == 0)
+    if (!fg_payout_reference_ok(in->reference, strlen(in->reference)))
         return fg_field_fail(err, FG_FIELD_UNACCEPTABLE, "invalid_reference", "reference",
                              "reference must be 1 to %d printable ASCII characters, with a letter or digit",
                              FG_PAYOUT_REFERENCE_MAX);
@@ -330,6 +333,7 @@ static const char SQL_PAYOUT_BY_PUBLIC_ID[] = PAYOUT_SELECT "WHERE p.public_id =
 static const char SQL_PAYOUT_BY_ID[] = PAYOUT_SELECT "WHERE p.id = ?";
 static const char SQL_PAYOUT_LIST[] = PAYOUT_SELECT
     "WHERE p.id < ? AND (? IS NULL OR p.merchant_id = (SELECT x.id FROM merchants x WHERE x.public_id = ?)) "
+    "AND (? IS NULL OR p.batch_id = (SELECT y.id FROM payout_batches y WHERE y.public_id = ?)) "
     "AND (? IS NULL OR p.status = ?) ORDER BY p.id DESC LIMIT ?";
 
 static void payout_bind(fg_stmt_t *s, fg_payout_t *p)
@@ -441,6 +445,8 @@ int fg_payout_list(fg_db_t *db, const fg_payout_query_t *q, const fg_page_t *pag
     fg_stmt_int(&s, page->cursor != 0 ? page->cursor : INT64_MAX); /* newest first */
     fg_stmt_cstr(&s, q->merchant_id);
     fg_stmt_cstr(&s, q->merchant_id);
+    fg_stmt_cstr(&s, q->batch_id);
+    fg_stmt_cstr(&s, q->batch_id);
     fg_stmt_cstr(&s, status);
     fg_stmt_cstr(&s, status);
     fg_stmt_int(&s, page->limit + 1); /* one more tells whether a next page exists */
@@ -522,6 +528,11 @@ static int merchant_balance(fg_db_t *db, int64_t merchant, const char *merchant_
     if ((rc = fg_stmt_one(&s)) != 0 || (rc = ledger_balance(db, merchant_id, balance)) != 0)
         return rc;
     return __builtin_sub_overflow(*balance, pending, balance) ? FG_EOVERFLOW : 0;
+}
+
+int fg_payout_available(fg_db_t *db, uint64_t merchant, const char *merchant_id, int64_t *available)
+{
+    return merchant_balance(db, (int64_t)merchant, merchant_id, available);
 }
 
 /* The payout of the merchant with this reference: 1 (*id, *amount), 0 none,
@@ -855,6 +866,62 @@ static int city_account_known(fg_db_t *db, const fg_config_t *cfg, const char *k
     if ((rc = fg_stmt_one(&s)) != 0)
         return rc == FG_ENOTFOUND ? FG_EDB : rc; /* an EXISTS always has its row */
     return known != 0;
+}
+
+/* The accounts handed out so far by fg_payout_batch_accounts, keyed. */
+typedef struct {
+    char keys[FG_PAYOUT_BATCH_ACCOUNTS_MAX][FG_STMT_ACCOUNT_MAX + 1];
+    int count;
+    fg_payout_account_each_fn each;
+    void *arg;
+} accounts_seen_t;
+
+/* Hands key on unless it was handed on before or the list is full. */
+static void account_offer(accounts_seen_t *seen, const char *key, size_t len)
+{
+    if (len == 0 || len > FG_STMT_ACCOUNT_MAX || seen->count == FG_PAYOUT_BATCH_ACCOUNTS_MAX)
+        return;
+    for (int i = 0; i < seen->count; i++)
+        if (strlen(seen->keys[i]) == len && memcmp(seen->keys[i], key, len) == 0)
+            return;
+    memcpy(seen->keys[seen->count], key, len);
+    seen->keys[seen->count][len] = '\0';
+    seen->each(seen->keys[seen->count++], seen->arg);
+}
+
+int fg_payout_batch_accounts(fg_db_t *db, const fg_config_t *cfg, fg_payout_account_each_fn each, void *arg)
+{
+    /* ix_statements_account: one step per account */
+    static const char SQL_STATEMENT_ACCOUNTS[] = "SELECT DISTINCT account FROM statements ORDER BY account LIMIT ?";
+    char configured[FG_STMT_ACCOUNT_MAX + 1];
+    accounts_seen_t *seen = fg_calloc(1, sizeof(*seen));
+    fg_buf_t account = FG_BUF_INIT;
+    fg_stmt_t s;
+    seen->each = each;
+    seen->arg = arg;
+    /* the same accounts, in the same keying, as city_account_known accepts */
+    const char *p = cfg->vietqr_account_no;
+    if (p != NULL && fg_bank_account_key(p, strlen(p), configured, sizeof(configured), FG_STMT_ACCOUNT_MAX) >= 0)
+        account_offer(seen, configured, strlen(configured));
+    for (p = cfg->sepay_accounts; p != NULL && *p != '\0';) { /* keyed at start-up, comma separated */
+        size_t n = strcspn(p, ",");
+        account_offer(seen, p, n);
+        p += n + (p[n] == ',');
+    }
+    int rc = fg_stmt_init(&s, db, SQL_STATEMENT_ACCOUNTS);
+    if (rc != 0)
+        goto Exit;
+    fg_stmt_int(&s, FG_PAYOUT_BATCH_ACCOUNTS_MAX);
+    fg_stmt_out_text(&s, &account, NULL);
+    if ((rc = fg_stmt_exec(&s)) != 0)
+        goto Exit;
+    while ((rc = fg_stmt_fetch(&s)) == 1)
+        account_offer(seen, text_of(&account), account.len);
+    rc = rc < 0 ? rc : 0;
+Exit:
+    fg_buf_free(&account);
+    free(seen);
+    return rc;
 }
 
 int fg_payout_batch_create(fg_db_t *db, const fg_config_t *cfg, const char *account, const char *actor, int64_t now,

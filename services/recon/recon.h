@@ -304,6 +304,11 @@ typedef struct {
     const char *reference;
 } fg_payout_input_t;
 
+/** 1 when reference may name a payout: 1..FG_PAYOUT_REFERENCE_MAX printable
+ *  ASCII characters with a letter or digit (what a bank's memo keeps).
+ *  Pure. */
+int fg_payout_reference_ok(const char *reference, size_t len);
+
 /** Reads {"merchant_id","amount","reference","currency"?} (currency, when
  *  given, must be VND) into in, pointing into root.  0, or -1 with err:
  *  malformed (missing field, wrong type, unknown field) or unacceptable
@@ -354,12 +359,22 @@ typedef enum {
 int fg_payout_create(fg_db_t *db, const fg_payout_input_t *in, const char *actor, int64_t now,
                      fg_payout_outcome_t *outcome, int64_t *balance, fg_payout_t *out) FG_MUST_USE;
 
+/** What may be paid out to the merchant (merchant: its row id, merchant_id:
+ *  its public id) now, as fg_payout_create checks a payout against it: its
+ *  ledger balance in the payout currency less what its refunds still
+ *  pending may take.  Read without the merchant's lock, for a page to show:
+ *  a payout or refund made meanwhile changes it, and fg_payout_create reads
+ *  it again under the lock.  0 or a database code. */
+int fg_payout_available(fg_db_t *db, uint64_t merchant, const char *merchant_id, int64_t *available) FG_MUST_USE;
+
 /** The payout with this public id.  0, FG_ENOTFOUND, or a database code. */
 int fg_payout_get(fg_db_t *db, const char *public_id, size_t len, fg_payout_t *out) FG_MUST_USE;
 
-/** Which payouts a list holds: all, or one merchant's, or one status. */
+/** Which payouts a list holds: all, or one merchant's, one batch's, or one
+ *  status. */
 typedef struct {
     const char *merchant_id; /* public id, or NULL */
+    const char *batch_id;    /* public id, or NULL */
     int has_status;
     fg_payout_status_t status;
 } fg_payout_query_t;
@@ -402,6 +417,21 @@ void fg_payout_batch_json(fg_buf_t *b, const fg_payout_batch_t *batch);
  *  pending); or a database code. */
 int fg_payout_batch_create(fg_db_t *db, const fg_config_t *cfg, const char *account, const char *actor, int64_t now,
                            fg_payout_batch_t *out) FG_MUST_USE;
+
+/* The city's accounts a page offers to pay a batch from: the collection
+ * accounts of the configuration and the accounts of imported statements, a
+ * handful; those beyond are still accepted when typed into the API. */
+#define FG_PAYOUT_BATCH_ACCOUNTS_MAX 100
+
+typedef void (*fg_payout_account_each_fn)(const char *account, void *arg);
+
+/** The city's accounts fg_payout_batch_create accepts, keyed as statements
+ *  key them, each once: the configured collection accounts
+ *  (vietqr.account_no, then sepay.accounts), then the accounts statements
+ *  were imported for, in order, at most FG_PAYOUT_BATCH_ACCOUNTS_MAX; each
+ *  handed to each (valid during the call).  0 or a database code. */
+int fg_payout_batch_accounts(fg_db_t *db, const fg_config_t *cfg, fg_payout_account_each_fn each,
+                             void *arg) FG_MUST_USE;
 
 /** The batch with this public id.  0, FG_ENOTFOUND, or a database code. */
 int fg_payout_batch_get(fg_db_t *db, const char *public_id, size_t len, fg_payout_batch_t *out) FG_MUST_USE;

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "core/day.h"
+#include "core/ids.h"
 #include "core/json.h"
 #include "core/money.h"
 #include "core/text.h"
@@ -193,6 +194,61 @@ int fg_staff_field(fg_staff_ctx_t *ctx, const char *name, fg_buf_t *out)
     return found;
 }
 
+/* ---- a form sent twice ------------------------------------------------------------ */
+
+#define FORM_KEY_FIELD "form_key"
+
+void fg_staff_form_key_input(fg_html_t *p)
+{
+    char key[FG_ID_CAP];
+    if (fg_id_new("form_", key, sizeof(key)) < 0)
+        return; /* no randomness: the form still works, unprotected */
+    fg_html_printf(p, "<input type=\"hidden\" name=\"" FORM_KEY_FIELD "\" value=\"%s\">", key);
+}
+
+int fg_staff_form_key(fg_staff_ctx_t *ctx)
+{
+    fg_buf_t key = FG_BUF_INIT;
+    int taken = fg_staff_field(ctx, FORM_KEY_FIELD, &key) && key.len > 0 &&
+                fg_call_use_key(ctx->call, key.data, key.len) == 0;
+    fg_buf_free(&key);
+    return taken;
+}
+
+int fg_staff_form_store(fg_db_t *db, fg_staff_ctx_t *ctx, const char *location)
+{
+    fg_buf_t answer = FG_BUF_INIT;
+    fg_buf_puts(&answer, location);
+    int rc = fg_idem_store(db, ctx->call, 303, &answer);
+    fg_buf_free(&answer);
+    return rc;
+}
+
+int fg_staff_form_replay(fg_staff_ctx_t *ctx, fg_db_t *db)
+{
+    fg_call_t *call = ctx->call;
+    fg_buf_t answer = FG_BUF_INIT;
+    int status = 0, answered = 1;
+    int rc = fg_idem_lookup(db, call, &status, &answer);
+    fg_db_end(db);
+    fg_buf_putc(&answer, '\0');
+    if (rc == 0 && status == 303 && strncmp(answer.data, "/staff/", 7) == 0)
+        fg_html_redirect(call, answer.data);
+    else if (rc == 0 || rc == FG_ECONFLICT)
+        fg_staff_bad(call, 409,
+                     "Biểu mẫu này đã được gửi với nội dung khác, hoặc vẫn đang được xử lý. Hãy tải lại trang rồi "
+                     "thử lại.",
+                     "This form was already sent with other values, or is still being handled. Reload the page, "
+                     "then try again.");
+    else if (rc == FG_ENOTFOUND)
+        answered = 0;
+    else
+        fg_staff_unavailable(call, db, rc);
+    fg_buf_free(&answer);
+    fg_call_forget_key(call);
+    return answered ? (rc == 0 || rc == FG_ECONFLICT ? 1 : -1) : 0;
+}
+
 typedef struct {
     const fg_staff_ctx_t *ctx;
     const char *action, *object, *after;
@@ -255,6 +311,7 @@ static const nav_item_t NAV[] = {
     {"/staff/bills", "Nhập hóa đơn", "Bills upload", FG_STAFF_ANY},
     {"/staff/statements", "Sao kê", "Statements", FG_STAFF_CITY},
     {"/staff/reconciliations", "Đối soát", "Reconciliation", FG_STAFF_CITY},
+    {"/staff/payouts", "Chi trả", "Payouts", FG_STAFF_ANY},
     {"/staff/reports", "Báo cáo", "Reports", FG_STAFF_ANY},
     {"/staff/merchants", "Đơn vị", "Merchants", FG_STAFF_ANY},
     {"/staff/webhooks", "Webhook", "Webhooks", FG_STAFF_ANY},

@@ -72,6 +72,31 @@ void fg_staff_begin_refresh(fg_html_t *p, fg_staff_ctx_t *ctx, const char *name,
 /** The hidden csrf_token input of a form. */
 void fg_staff_csrf_input(fg_html_t *p, const fg_staff_ctx_t *ctx);
 
+/** The hidden form_key input of a form that makes something (a payout, a
+ *  batch): a fresh key each time the form is shown, so that the form sent
+ *  twice (a double click, a reload of its answer) makes one thing. */
+void fg_staff_form_key_input(fg_html_t *p);
+
+/** Takes the POST's form_key as the call's idempotency key (http.h,
+ *  fg_call_use_key: scoped to the staff member, fingerprinted over the
+ *  whole form).  A form without one (a script's POST) runs unprotected, as
+ *  an API request without Idempotency-Key does.  1 taken, 0 none. */
+int fg_staff_form_key(fg_staff_ctx_t *ctx);
+
+/** Inside the write's transaction: keeps location (a path of ours, what
+ *  the form made) as the form's answer under its key; 0 without a key.
+ *  FG_ECONFLICT when the same form committed first (roll back, then
+ *  fg_staff_form_replay), or a database code. */
+int fg_staff_form_store(fg_db_t *db, fg_staff_ctx_t *ctx, const char *location) FG_MUST_USE;
+
+/** After the write found the form's key taken or was refused (the first of
+ *  two sends took what the second would have): when the same form finished
+ *  first, answers as it did (303 to what it made) and returns 1; when the
+ *  key holds another form or one still running, answers 409 and returns 1;
+ *  0 when the key tells nothing (the caller answers its refusal); < 0
+ *  after answering a database failure.  Drops the key either way. */
+int fg_staff_form_replay(fg_staff_ctx_t *ctx, fg_db_t *db);
+
 /** A field of the POST's form (urlencoded or multipart) into out
  *  (NUL-terminated); 1 present, 0 absent. */
 int fg_staff_field(fg_staff_ctx_t *ctx, const char *name, fg_buf_t *out);
@@ -123,6 +148,12 @@ void fg_staff_key_create(fg_call_t *call, fg_db_t *db);
 void fg_staff_key_rotate(fg_call_t *call, fg_db_t *db);
 void fg_staff_key_revoke(fg_call_t *call, fg_db_t *db);
 void fg_staff_webhooks(fg_call_t *call, fg_db_t *db);
+void fg_staff_payouts(fg_call_t *call, fg_db_t *db);
+void fg_staff_payout_create(fg_call_t *call, fg_db_t *db);
+void fg_staff_payout(fg_call_t *call, fg_db_t *db);
+void fg_staff_payout_batch_create(fg_call_t *call, fg_db_t *db);
+void fg_staff_payout_batch(fg_call_t *call, fg_db_t *db);
+void fg_staff_payout_batch_file(fg_call_t *call, fg_db_t *db);
 void fg_staff_webhook_endpoint_post(fg_call_t *call, fg_db_t *db);
 void fg_staff_redeliver(fg_call_t *call, fg_db_t *db);
 /** GET /assets/staff.css: the staff pages' own stylesheet. */

@@ -60,6 +60,10 @@ static const char CSS[] =
     ".resolve input,.resolve select{width:100%;min-width:0;margin:0}"
     ".resolve button{justify-self:start}"
     ".nowrap{white-space:nowrap}"
+    /* an id (po_…, pob_…, mer_…) in a cell breaks anywhere rather than widening its table past a phone or
+     * a desk */
+    "table.data td code{overflow-wrap:anywhere;word-break:break-all}"
+    "table.data td.id{min-width:9rem}"
     ".why{display:block;color:var(--muted);font-size:.85rem;margin-top:.15rem}"
     /* on a phone a table.stack is a list of cards: each cell under its column's name */
     "@media (max-width:44rem){.table-wrap table.stack{min-width:0}"

@@ -113,11 +113,12 @@ static void table(fg_html_t *p, const fg_table_t *month, const fg_table_t *today
 {
     int count = col_of(month, "count"), collected = col_of(month, "collected"), net = col_of(month, "net");
     fg_html_printf(p,
-                   "<div class=\"table-wrap\"><table class=\"data\" data-table=\"%s\"><thead><tr><th>%s</th>"
+                   "<div class=\"table-wrap\" tabindex=\"0\" role=\"region\" aria-label=\"%s\"><table "
+                   "class=\"data\" data-table=\"%s\"><thead><tr><th>%s</th>"
                    "<th class=\"num\">%s</th><th class=\"num\">%s</th><th class=\"num\">%s</th>"
                    "<th class=\"num\">%s</th></tr></thead><tbody>",
-                   hook, fg_html_tr(p, head_vi, head_en), fg_html_tr(p, "Hôm nay", "Today"),
-                   fg_html_tr(p, "Số giao dịch tháng", "Payments this month"),
+                   fg_html_tr(p, head_vi, head_en), hook, fg_html_tr(p, head_vi, head_en),
+                   fg_html_tr(p, "Hôm nay", "Today"), fg_html_tr(p, "Số giao dịch tháng", "Payments this month"),
                    fg_html_tr(p, "Đã thu tháng này", "Collected this month"), fg_html_tr(p, "Thực thu", "Net"));
     for (size_t r = 0; r < month->nrows; r++) {
         const fg_cell_t *row = &month->cells[r * (size_t)month->ncols];
@@ -272,7 +273,8 @@ static int unapplied(fg_html_t *p, fg_db_t *db, uint64_t scope)
     }
     if (rc == 0) {
         fg_html_printf(p,
-                       "<h2>%s</h2><p class=\"muted\">%s</p><div class=\"table-wrap\"><table class=\"data\" "
+                       "<h2 id=\"unapplied\">%s</h2><p class=\"muted\">%s</p><div class=\"table-wrap\" "
+                       "tabindex=\"0\" role=\"region\" aria-labelledby=\"unapplied\"><table class=\"data\" "
                        "data-table=\"unapplied\"><thead><tr><th>%s</th><th>%s</th><th class=\"num\">%s</th>"
                        "<th class=\"num\">%s</th><th class=\"num\">%s</th><th>%s</th><th>%s</th></tr></thead>"
                        "<tbody>",

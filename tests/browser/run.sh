@@ -177,6 +177,10 @@ read -r water_id water_key <<<"$(merchant 'Công ty Cấp nước Thành phố')
 [[ $school_id == mer_* && $water_id == mer_* && -n $school_key && -n $water_key ]] ||
   die "feegate admin merchant create gave no id and key"
 
+# the school is paid out to this account (staff-payouts.spec); the water company has none
+"$FEEGATE" admin merchant set-payout-account "$school_id" --bin 970436 --account 0071000123456 \
+  --name "TRUONG THPT CHU VAN AN" >/dev/null || die "feegate admin merchant set-payout-account failed"
+
 staff_password=$(openssl rand -hex 12)
 user() { # EMAIL ROLE [MERCHANT]
   local extra=()
@@ -196,7 +200,8 @@ cat >"$FIXTURE" <<EOF
   "banksim": "$BANKSIM_URL",
   "vietqr": {"bank_bin": "$FEEGATE_VIETQR_BANK_BIN", "account_no": "$FEEGATE_VIETQR_ACCOUNT_NO"},
   "merchants": {
-    "school": {"id": "$school_id", "name": "Trường THPT Chu Văn An", "api_key": "$school_key"},
+    "school": {"id": "$school_id", "name": "Trường THPT Chu Văn An", "api_key": "$school_key",
+               "payout_account": {"bank_bin": "970436", "account_no": "0071000123456"}},
     "water": {"id": "$water_id", "name": "Công ty Cấp nước Thành phố", "api_key": "$water_key"}
   },
   "staff": {
