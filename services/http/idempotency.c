@@ -179,6 +179,24 @@ int fg_idem_mark(fg_db_t *db, fg_call_t *call, const char *mark)
     return fg_stmt_exec(&s);
 }
 
+/* Runs SQL_SELECT for the call's live key, its columns bound to the
+ * outputs: the caller fetches its row (none when no live row has the key). */
+static int key_select(fg_stmt_t *s, fg_db_t *db, const fg_call_t *call, fg_buf_t *fingerprint, fg_buf_t *state,
+                      int64_t *status, fg_buf_t *body)
+{
+    int rc = fg_stmt_init(s, db, SQL_SELECT);
+    if (rc != 0)
+        return rc;
+    fg_stmt_cstr(s, call->idem_scope);
+    fg_stmt_blob(s, call->idem_key, call->idem_key_len);
+    fg_stmt_int(s, fg_now_ms());
+    fg_stmt_out_text(s, fingerprint, NULL);
+    fg_stmt_out_text(s, state, NULL);
+    fg_stmt_out_int(s, status, NULL);
+    fg_stmt_out_text(s, body, NULL);
+    return fg_stmt_exec(s);
+}
+
 int fg_idem_answer_existing(fg_db_t *db, fg_call_t *call)
 {
     fg_stmt_t s;
@@ -187,16 +205,7 @@ int fg_idem_answer_existing(fg_db_t *db, fg_call_t *call)
     int rc;
 
     fg_db_end(db);
-    if ((rc = fg_stmt_init(&s, db, SQL_SELECT)) != 0)
-        goto Exit;
-    fg_stmt_cstr(&s, call->idem_scope);
-    fg_stmt_blob(&s, call->idem_key, call->idem_key_len);
-    fg_stmt_int(&s, fg_now_ms());
-    fg_stmt_out_text(&s, &fingerprint, NULL);
-    fg_stmt_out_text(&s, &state, NULL);
-    fg_stmt_out_int(&s, &status, NULL);
-    fg_stmt_out_text(&s, &body, NULL);
-    if ((rc = fg_stmt_exec(&s)) != 0)
+    if ((rc = key_select(&s, db, call, &fingerprint, &state, &status, &body)) != 0)
         goto Exit;
     rc = fg_stmt_fetch(&s);
     fg_stmt_done(&s);
@@ -263,17 +272,15 @@ int fg_idem_lookup(fg_db_t *db, const fg_call_t *call, int *status, fg_buf_t *bo
     int rc;
     if (call->idem_key == NULL)
         return FG_ENOTFOUND;
-    if ((rc = fg_stmt_init(&s, db, SQL_SELECT)) != 0)
+    if ((rc = key_select(&s, db, call, &fingerprint, &state, &code, body)) != 0)
         goto Exit;
-    fg_stmt_cstr(&s, call->idem_scope);
-    fg_stmt_blob(&s, call->idem_key, call->idem_key_len);
-    fg_stmt_int(&s, fg_now_ms());
-    fg_stmt_out_text(&s, &fingerprint, NULL);
-    fg_stmt_out_text(&s, &state, NULL);
-    fg_stmt_out_int(&s, &code, NULL);
-    fg_stmt_out_text(&s, body, NULL);
-    if ((rc = fg_stmt_one(&s)) != 0)
+    rc = fg_stmt_fetch(&s);
+    fg_stmt_done(&s);
+    if (rc <= 0) {
+        rc = rc == 0 ? FG_ENOTFOUND : rc;
         goto Exit;
+    }
+    rc = 0;
     if (fingerprint.len != FG_SHA256_LEN || memcmp(fingerprint.data, call->fingerprint, FG_SHA256_LEN) != 0 ||
         strcmp(state.data, "done") != 0)
         rc = FG_ECONFLICT;
