@@ -152,27 +152,29 @@ static int key_lookup(fg_call_t *call, fg_db_t *db, const char *key, scope_t *sc
     return rc == 0 ? 0 : unauthorized(call, "invalid_api_key", "the API key is not valid");
 }
 
-/* A staff token on a merchant route: a live one is the wrong kind of
- * credential (403 merchant_only, as a merchant key on a staff route is 403
- * staff_only), anything else is no credential (401).  Always -1, answered. */
-static int staff_token_on_merchant_route(fg_call_t *call, fg_db_t *db, const char *token)
+/* A staff token on a route that takes an API key (a merchant's, or the
+ * change feed's export key): a live one is the wrong kind of credential
+ * (403 code, message, as an API key on a staff route is 403 staff_only),
+ * anything else is no credential (401, saying what the route takes).
+ * Always -1, answered. */
+static int staff_token_on_key_route(fg_call_t *call, fg_db_t *db, const char *token, const char *takes,
+                                    const char *code, const char *message)
 {
     uint8_t hash[FG_SHA256_LEN];
     fg_staff_t staff;
+    char why[200];
     fg_sha256(token, strlen(token), hash);
     int rc = fg_staff_token_lookup(db, hash, fg_now_ms(), &staff);
     if (rc < 0) {
         fg_call_db_error(call, db, rc);
         return -1;
     }
-    if (rc == 0)
-        return unauthorized(call, "invalid_api_key",
-                            "the staff token is not valid, has expired or was revoked; this route takes a "
-                            "merchant's API key");
-    fg_call_error(call, 403, "permission", "merchant_only",
-                  "this route is for merchants' API keys; a staff token cannot use it (staff read merchants' data "
-                  "through the staff routes)",
-                  NULL);
+    if (rc == 0) {
+        snprintf(why, sizeof(why), "the staff token is not valid, has expired or was revoked; this route takes %s",
+                 takes);
+        return unauthorized(call, "invalid_api_key", why);
+    }
+    fg_call_error(call, 403, "permission", code, message, NULL);
     return -1;
 }
 
@@ -183,7 +185,9 @@ int fg_auth_merchant(fg_call_t *call, fg_db_t *db)
     if (key == NULL)
         return -1;
     if (strncmp(key, FG_STAFF_TOKEN_PREFIX, sizeof(FG_STAFF_TOKEN_PREFIX) - 1) == 0)
-        return staff_token_on_merchant_route(call, db, key);
+        return staff_token_on_key_route(call, db, key, "a merchant's API key", "merchant_only",
+                                        "this route is for merchants' API keys; a staff token cannot use it (staff "
+                                        "read merchants' data through the staff routes)");
     if (key_lookup(call, db, key, &scope) != 0)
         return -1;
     if (scope != SCOPE_MERCHANT) {
@@ -201,7 +205,9 @@ int fg_auth_export(fg_call_t *call, fg_db_t *db)
     if (key == NULL)
         return -1;
     if (strncmp(key, FG_STAFF_TOKEN_PREFIX, sizeof(FG_STAFF_TOKEN_PREFIX) - 1) == 0)
-        return forbidden(call, "the change feed is read with an export key (feegate admin key create --scope export)");
+        return staff_token_on_key_route(call, db, key, "an export key", "insufficient_scope",
+                                        "the change feed is read with an export key (feegate admin key create "
+                                        "--scope export)");
     if (key_lookup(call, db, key, &scope) != 0)
         return -1;
     call->merchant_id = 0; /* an export key acts for no merchant */

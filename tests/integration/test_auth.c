@@ -114,6 +114,31 @@ START_TEST(an_api_key_on_staff_routes_is_403_only_when_live)
 }
 END_TEST
 
+/* The change feed takes an export key: a live staff token there is 403
+ * insufficient_scope, a made-up or forged one 401, as on merchant routes. */
+START_TEST(a_staff_token_on_the_change_feed_is_403_only_when_live)
+{
+    fgt_proto_t p = (fgt_proto_t)_i;
+    char token[96], live[160], forged[160];
+    fgt_staff_token("finance", token);
+    snprintf(live, sizeof(live), "Authorization: Bearer %s", token);
+    size_t len = strlen(token);
+    snprintf(forged, sizeof(forged), "Authorization: Bearer %.*s%c", (int)len - 1, token,
+             token[len - 1] == 'X' ? 'Y' : 'X');
+    const char *h_live[] = {live, NULL}, *h_forged[] = {forged, NULL},
+               *h_madeup[] = {"Authorization: Bearer fg_staff_madeup", NULL};
+    fgt_response_t r = fgt_request(&srv, p, "GET", "/v1/exports/changes", h_live, NULL, 0);
+    fgt_expect_error(r, 403, "permission", "insufficient_scope");
+    fgt_response_free(&r);
+    r = fgt_request(&srv, p, "GET", "/v1/exports/changes", h_forged, NULL, 0);
+    fgt_expect_error(r, 401, "authentication", "invalid_api_key");
+    fgt_response_free(&r);
+    r = fgt_request(&srv, p, "GET", "/v1/exports/changes", h_madeup, NULL, 0);
+    fgt_expect_error(r, 401, "authentication", "invalid_api_key");
+    fgt_response_free(&r);
+}
+END_TEST
+
 /* ---- tenant isolation ------------------------------------------------------------ */
 
 static fgt_response_t as(const fgt_merchant_t *m, fgt_proto_t p, const char *method, const char *path)
@@ -191,6 +216,7 @@ int main(void)
     tcase_add_loop_test(tc, wrong_key_is_401, 0, FGT_PROTOS);
     tcase_add_loop_test(tc, a_staff_token_on_merchant_routes_is_403, 0, FGT_PROTOS);
     tcase_add_loop_test(tc, an_api_key_on_staff_routes_is_403_only_when_live, 0, FGT_PROTOS);
+    tcase_add_loop_test(tc, a_staff_token_on_the_change_feed_is_403_only_when_live, 0, FGT_PROTOS);
     tcase_add_loop_test(tc, another_merchants_order_is_404, 0, FGT_PROTOS);
     tcase_add_loop_test(tc, merchant_ref_is_unique_per_merchant, 0, FGT_PROTOS);
     return fgt_run(s);
