@@ -10,6 +10,23 @@
 #include "core/buf.h"
 #include "core/text.h"
 
+/* Drops what a cut left of a UTF-8 character at the end of s (valid UTF-8
+ * before the cut): a field or message that names a long key of the body is
+ * cut to its buffer, and an error's JSON must stay UTF-8. */
+static void cut_to_character(char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0)
+        return;
+    size_t last = n - 1; /* the first byte of the last character */
+    while (last > 0 && n - last < 4 && ((unsigned char)s[last] & 0xC0) == 0x80)
+        last--;
+    unsigned char c = (unsigned char)s[last];
+    size_t want = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+    if (n - last < want)
+        s[last] = '\0';
+}
+
 int fg_field_fail(fg_field_error_t *err, fg_field_kind_t kind, const char *code, const char *field, const char *fmt,
                   ...)
 {
@@ -17,9 +34,11 @@ int fg_field_fail(fg_field_error_t *err, fg_field_kind_t kind, const char *code,
     err->kind = kind;
     err->code = code;
     snprintf(err->field, sizeof(err->field), "%s", field != NULL ? field : "");
+    cut_to_character(err->field);
     va_start(ap, fmt);
     vsnprintf(err->message, sizeof(err->message), fmt, ap);
     va_end(ap);
+    cut_to_character(err->message);
     return -1;
 }
 

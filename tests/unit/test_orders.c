@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "core/text.h"
 #include "http/http.h"
 #include "orders/bills.h"
 #include "orders/orders.h"
@@ -242,6 +243,34 @@ START_TEST(duplicate_keys)
 }
 END_TEST
 
+/* An unknown key longer than the error's field is named by its first whole
+ * characters: the cut never leaves half of one (the error's JSON stays UTF-8),
+ * for a key of two-byte letters as of three-byte ones. */
+START_TEST(a_long_unknown_key_is_cut_between_characters)
+{
+    static const char *const LETTERS[] = {"\xc3\xa9" /* é: 2 bytes */, "\xe1\xba\xbf" /* ế: 3 bytes */,
+                                          "\xf0\x9f\x92\xb0" /* 💰: 4 bytes */};
+    for (size_t l = 0; l < sizeof(LETTERS) / sizeof(LETTERS[0]); l++) {
+        char key[400] = "", body[600];
+        for (int i = 0; i < 40; i++)
+            strcat(key, LETTERS[l]);
+        snprintf(body, sizeof(body), "{" BASE ",\"amount\":5,\"%s\":1}", key);
+        parsed_t p;
+        parse(&p, body);
+        ck_assert_int_ne(p.rc, 0);
+        ck_assert_str_eq(p.err.code, "unknown_field");
+        size_t n = strlen(LETTERS[l]), field = strlen(p.err.field), message = strlen(p.err.message);
+        ck_assert_uint_gt(field, 0);
+        ck_assert_uint_eq(field % n, 0); /* whole letters only */
+        ck_assert_int_eq(memcmp(p.err.field, key, field), 0);
+        ck_assert_uint_le(field, sizeof(p.err.field) - 1);
+        ck_assert_uint_gt(field + n, sizeof(p.err.field) - 1); /* and as many as fit */
+        ck_assert_int_eq(fg_utf8_valid(p.err.message, message), 1);
+        release(&p);
+    }
+}
+END_TEST
+
 /* A bills file naming one metadata key in two columns is refused at its
  * header, as two amount columns are (each row's order would repeat the key). */
 START_TEST(bills_header_names_each_column_once)
@@ -411,6 +440,7 @@ static Suite *orders_suite(void)
     tcase_add_test(tc, payable_amount_and_acceptance);
     tcase_add_test(tc, status_names_round_trip);
     tcase_add_test(tc, fee_type_names_round_trip);
+    tcase_add_test(tc, a_long_unknown_key_is_cut_between_characters);
     suite_add_tcase(s, tc);
     return s;
 }
