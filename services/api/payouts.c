@@ -243,6 +243,11 @@ void fg_payout_batches_create(fg_call_t *call, fg_db_t *db)
                       "(vietqr.account_no, sepay.accounts) or an account whose statements are imported, so that its "
                       "statement can show the batch paid",
                       "account");
+    else if (rc == FG_EUNSUPPORTED)
+        fg_call_error(call, 422, "invalid_request", "account_currency",
+                      "the account's statements are in another currency than the payouts (VND): a batch is paid "
+                      "from an account in đồng",
+                      "account");
     else if (rc == FG_ESTATE)
         fg_call_error(call, 409, "conflict", "no_pending_payouts", "no payout waits for a batch", NULL);
     else if (rc == FG_ECONFLICT && call->idem_taken)

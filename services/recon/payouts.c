@@ -836,16 +836,35 @@ static int batch_take(fg_db_t *db, const taken_t *t, int64_t batch, int64_t now)
     return rc;
 }
 
-/* Whether key (an account as statements key it) is one of the city's: a
- * collection account of the configuration (vietqr.account_no, an entry of
- * sepay.accounts) or an account a statement was imported for.  Only a
- * statement of the batch's account can show the debit that pays it: on any
- * other account its payouts would wait for ever.  1, 0, or a database code. */
+/* Whether key (an account as statements key it) is one of the city's that
+ * may pay a batch: an account a statement was imported for, whose
+ * statements are in the payouts' currency, or a collection account of the
+ * configuration (vietqr.account_no, an entry of sepay.accounts) no
+ * statement has named yet.  Only a statement of the batch's account can
+ * show the debit that pays it: on any other account its payouts would wait
+ * for ever, and a dollar account's statement never shows a debit of dong.
+ * 1, 0 (not the city's), FG_EUNSUPPORTED (its statements are in another
+ * currency), or a database code. */
 static int city_account_known(fg_db_t *db, const fg_config_t *cfg, const char *key)
 {
-    static const char SQL_STATEMENT_OF[] = "SELECT EXISTS (SELECT 1 FROM statements WHERE account = ?)";
+    /* the currency of the account's statement imported last (ix_statements_account) */
+    static const char SQL_CURRENCY_OF[] = "SELECT currency FROM statements WHERE account = ? ORDER BY id DESC LIMIT 1";
     size_t key_len = strlen(key);
     char configured[FG_STMT_ACCOUNT_MAX + 1];
+    fg_buf_t currency = FG_BUF_INIT;
+    fg_stmt_t s;
+    int rc = fg_stmt_init(&s, db, SQL_CURRENCY_OF);
+    if (rc != 0)
+        return rc;
+    fg_stmt_str(&s, key, key_len);
+    fg_stmt_out_text(&s, &currency, NULL);
+    rc = fg_stmt_one(&s);
+    int same = currency.data != NULL && strcmp(currency.data, FG_PAYOUT_CURRENCY) == 0;
+    fg_buf_free(&currency);
+    if (rc == 0)
+        return same ? 1 : FG_EUNSUPPORTED;
+    if (rc != FG_ENOTFOUND)
+        return rc;
     const char *p = cfg->vietqr_account_no;
     if (p != NULL && fg_bank_account_key(p, strlen(p), configured, sizeof(configured), FG_STMT_ACCOUNT_MAX) >= 0 &&
         strcmp(configured, key) == 0)
@@ -856,16 +875,7 @@ static int city_account_known(fg_db_t *db, const fg_config_t *cfg, const char *k
             return 1;
         p += n + (p[n] == ',');
     }
-    fg_stmt_t s;
-    int64_t known = 0;
-    int rc = fg_stmt_init(&s, db, SQL_STATEMENT_OF);
-    if (rc != 0)
-        return rc;
-    fg_stmt_str(&s, key, key_len);
-    fg_stmt_out_int(&s, &known, NULL);
-    if ((rc = fg_stmt_one(&s)) != 0)
-        return rc == FG_ENOTFOUND ? FG_EDB : rc; /* an EXISTS always has its row */
-    return known != 0;
+    return 0;
 }
 
 /* The accounts handed out so far by fg_payout_batch_accounts, keyed. */
@@ -891,8 +901,10 @@ static void account_offer(accounts_seen_t *seen, const char *key, size_t len)
 
 int fg_payout_batch_accounts(fg_db_t *db, const fg_config_t *cfg, fg_payout_account_each_fn each, void *arg)
 {
-    /* ix_statements_account: one step per account */
-    static const char SQL_STATEMENT_ACCOUNTS[] = "SELECT DISTINCT account FROM statements ORDER BY account LIMIT ?";
+    /* each account's statement imported last (ix_statements_account), when in the payouts' currency */
+    static const char SQL_STATEMENT_ACCOUNTS[] =
+        "SELECT s.account FROM statements s WHERE s.id IN (SELECT MAX(id) FROM statements GROUP BY account) "
+        "AND s.currency = '" FG_PAYOUT_CURRENCY "' ORDER BY s.account LIMIT ?";
     char configured[FG_STMT_ACCOUNT_MAX + 1];
     accounts_seen_t *seen = fg_calloc(1, sizeof(*seen));
     fg_buf_t account = FG_BUF_INIT;

@@ -413,8 +413,9 @@ void fg_payout_batch_json(fg_buf_t *b, const fg_payout_batch_t *batch);
  *  account must be one the city knows: a collection account of cfg
  *  (vietqr.account_no, sepay.accounts) or one a statement was imported for.
  *  0; FG_EINVALID (no account number); FG_ENOTFOUND (not a known account of
- *  the city, checked before anything is written); FG_ESTATE (no payout is
- *  pending); or a database code. */
+ *  the city, checked before anything is written); FG_EUNSUPPORTED (an
+ *  account whose statements are in another currency than the payouts');
+ *  FG_ESTATE (no payout is pending); or a database code. */
 int fg_payout_batch_create(fg_db_t *db, const fg_config_t *cfg, const char *account, const char *actor, int64_t now,
                            fg_payout_batch_t *out) FG_MUST_USE;
 

@@ -236,6 +236,7 @@ typedef enum {
     FORM_REFERENCE_TAKEN,  /* duplicate_reference */
     FORM_BAD_CITY_ACCOUNT, /* invalid_account, unknown_account */
     FORM_NOTHING_PENDING,  /* no_pending_payouts */
+    FORM_ACCOUNT_CURRENCY, /* account_currency */
 } form_error_t;
 
 typedef struct {
@@ -266,7 +267,8 @@ static void form_error(fg_html_t *p, const form_t *f)
                                         "payout_exceeds_balance",
                                         "duplicate_reference",
                                         "unknown_account",
-                                        "no_pending_payouts"};
+                                        "no_pending_payouts",
+                                        "account_currency"};
     fg_html_printf(p, "<p class=\"error\" role=\"alert\" data-error=\"%s\">", CODES[f->error]);
     switch (f->error) {
     case FORM_NO_MERCHANT:
@@ -317,6 +319,13 @@ static void form_error(fg_html_t *p, const form_t *f)
         break;
     case FORM_NOTHING_PENDING:
         fg_html_puts(p, fg_html_tr(p, "Không có khoản chi nào đang chờ gom lô.", "No payout waits for a batch."));
+        break;
+    case FORM_ACCOUNT_CURRENCY:
+        fg_html_puts(p, fg_html_tr(p,
+                                   "Sao kê của tài khoản này không bằng đồng: lô chi trả được chi từ tài khoản bằng "
+                                   "đồng. Chưa gom lô nào.",
+                                   "This account's statements are not in đồng: a batch is paid from an account in "
+                                   "đồng. No batch was made."));
         break;
     case FORM_OK: break;
     }
@@ -797,6 +806,9 @@ void fg_staff_payout_batch_create(fg_call_t *call, fg_db_t *db)
         goto Exit;
     if (rc == FG_EINVALID || rc == FG_ENOTFOUND) {
         f.error = FORM_BAD_CITY_ACCOUNT;
+        payouts_page(call, db, &s, 422, &f);
+    } else if (rc == FG_EUNSUPPORTED) {
+        f.error = FORM_ACCOUNT_CURRENCY;
         payouts_page(call, db, &s, 422, &f);
     } else if (rc == FG_ESTATE) {
         f.error = FORM_NOTHING_PENDING;

@@ -1001,9 +1001,28 @@ START_TEST(a_batch_is_paid_from_an_account_of_the_city)
                                 p1, NULL),
                      0);
 
+    /* an account of dollars, its statement imported: no debit of dong will ever show on it */
+    char dollars[40], auth[200], file[400];
+    snprintf(dollars, sizeof(dollars), "%s", fgt_account("ACUSD"));
+    snprintf(file, sizeof(file),
+             "account,currency,booking_date,value_date,amount,bank_ref,end_to_end,counterparty,memo\n"
+             "%s,USD,opening,2026-12-01,100.00,,,,\n%s,USD,closing,2026-12-01,100.00,,,,\n",
+             dollars, dollars);
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", finance);
+    const char *headers[] = {auth, "Content-Type: text/csv", NULL};
+    fgt_response_t r = fgt_request(&srv, FGT_H2C, "POST", "/v1/statements", headers, file, 0);
+    fgt_expect(r, 201, NULL);
+    fgt_response_free(&r);
+    r = batch_create(dollars);
+    fgt_expect_error(r, 422, "invalid_request", "account_currency");
+    ck_assert_str_eq(fgt_json_str(&r, "error", "field", NULL), "account");
+    fgt_response_free(&r);
+    ck_assert_str_eq(payout_status(p1), "pending");
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM payout_batches", NULL, NULL), batches);
+
     /* its statement imported, the account is the city's */
     account_opened(account);
-    fgt_response_t r = batch_create(account);
+    r = batch_create(account);
     fgt_expect(r, 201, NULL);
     ck_assert_str_eq(fgt_json_str(&r, "account", NULL), account);
     ck_assert_int_eq(fgt_json_int(&r, "payout_count", NULL), 1);
