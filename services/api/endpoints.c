@@ -126,9 +126,24 @@ static void with_input(fg_call_t *call, fg_db_t *db, op_t op)
 
 void fg_webhook_endpoints_create(fg_call_t *call, fg_db_t *db) { with_input(call, db, OP_CREATE); }
 void fg_webhook_endpoints_update(fg_call_t *call, fg_db_t *db) { with_input(call, db, OP_UPDATE); }
-void fg_webhook_endpoints_enable(fg_call_t *call, fg_db_t *db) { mutate(call, db, OP_ENABLE, NULL); }
-void fg_webhook_endpoints_disable(fg_call_t *call, fg_db_t *db) { mutate(call, db, OP_DISABLE, NULL); }
-void fg_webhook_endpoints_rotate_secret(fg_call_t *call, fg_db_t *db) { mutate(call, db, OP_ROTATE, NULL); }
+/* enable, disable and rotate-secret take no input: a body is refused, never passed over */
+void fg_webhook_endpoints_enable(fg_call_t *call, fg_db_t *db)
+{
+    if (fg_call_no_input(call) == 0)
+        mutate(call, db, OP_ENABLE, NULL);
+}
+
+void fg_webhook_endpoints_disable(fg_call_t *call, fg_db_t *db)
+{
+    if (fg_call_no_input(call) == 0)
+        mutate(call, db, OP_DISABLE, NULL);
+}
+
+void fg_webhook_endpoints_rotate_secret(fg_call_t *call, fg_db_t *db)
+{
+    if (fg_call_no_input(call) == 0)
+        mutate(call, db, OP_ROTATE, NULL);
+}
 void fg_webhook_endpoints_delete(fg_call_t *call, fg_db_t *db) { mutate(call, db, OP_DELETE, NULL); }
 
 /* ---- reads ------------------------------------------------------------------------- */

@@ -458,6 +458,8 @@ static int cancel_tx(fg_db_t *db, void *arg)
 
 void fg_orders_cancel(fg_call_t *call, fg_db_t *db)
 {
+    if (fg_call_no_input(call) != 0)
+        return;
     cancel_t c = {.call = call, .merchant = fg_call_merchant(call)};
     fg_order_row_init(&c.row);
     int rc = fg_db_tx(db, cancel_tx, &c);

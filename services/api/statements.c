@@ -395,7 +395,7 @@ void fg_reconciliations_close(fg_call_t *call, fg_db_t *db)
 {
     fg_reconciliation_t r;
     int64_t open_items = 0, closable_at = 0;
-    if (load(call, db, &r) != 0)
+    if (fg_call_no_input(call) != 0 || load(call, db, &r) != 0)
         return;
     int rc = fg_reconciliation_close(db, &r, call->staff_email, call->cfg->recon_close_after_hour, &open_items,
                                      &closable_at);

@@ -88,6 +88,20 @@ yajl_val fg_call_json_object(fg_call_t *call, fg_field_error_t *err)
     return fg_json_parse_object(call->body, call->body_len, err);
 }
 
+int fg_call_no_input(fg_call_t *call)
+{
+    fg_field_error_t err;
+    if (call->body_len == 0)
+        return 0;
+    yajl_val root = fg_call_json_object(call, &err);
+    int rc = root == NULL ? -1 : fg_json_known_fields(root, NULL, 0, &err);
+    if (root != NULL)
+        yajl_tree_free(root);
+    if (rc != 0)
+        fg_call_field_error(call, &err);
+    return rc;
+}
+
 void fg_call_field_error(fg_call_t *call, const fg_field_error_t *err)
 {
     fg_call_error(call, fg_field_status(err), "invalid_request", err->code, err->message,

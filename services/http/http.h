@@ -171,6 +171,13 @@ const char *fg_call_header(fg_call_t *call, const char *name);
  *  filled otherwise. */
 yajl_val fg_call_json_object(fg_call_t *call, fg_field_error_t *err);
 
+/** For a POST whose action takes no input (cancel, close, enable, …): no
+ *  body, or an empty JSON object, is 0; anything else is answered as any
+ *  JSON body that is not what the route takes (415 not JSON, 400 invalid
+ *  JSON or unknown_field naming the first member) and is -1, so that a
+ *  body the caller meant something by is never acted on without it. */
+int fg_call_no_input(fg_call_t *call) FG_MUST_USE;
+
 /** Sets an error response in the docs/DESIGN.md §4 shape:
  *  {"error":{"type","code","message","field"?}}.  field may be NULL. */
 void fg_call_error(fg_call_t *call, int status, const char *type, const char *code, const char *message,

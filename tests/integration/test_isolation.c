@@ -374,7 +374,7 @@ static const char *api_body(const fg_route_t *rt)
     else if (strcmp(n, "orders.import") == 0)
         snprintf(body, sizeof(body), "merchant_ref,amount\r\n%s,150000\r\n", fgt_unique("ISO"));
     else if (strcmp(n, "orders.cancel") == 0)
-        snprintf(body, sizeof(body), "{\"reason\":\"isolation\"}");
+        snprintf(body, sizeof(body), "{}"); /* a cancel takes no input */
     else if (strcmp(n, "payments.create") == 0)
         snprintf(body, sizeof(body), "{\"method\":\"sandbox\"}");
     else if (strcmp(n, "refunds.create") == 0)

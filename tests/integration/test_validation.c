@@ -393,6 +393,65 @@ START_TEST(every_body_refuses_unknown_fields)
 }
 END_TEST
 
+/* A POST whose action takes no input (cancel, an endpoint's enable, disable and rotate-secret, a
+ * reconciliation's close) refuses a body that says something, as every other JSON route does,
+ * and does nothing: a caller who sent {"reason":…} or a text body is told, not acted on. No body,
+ * or {}, acts. */
+START_TEST(actions_without_input_refuse_a_body)
+{
+    char path[200];
+    fgt_response_t r = fgt_order_create(&srv, FGT_HTTP1, mer.key, NULL, fgt_unique("NI"), 900, NULL);
+    fgt_expect(r, 201, NULL);
+    snprintf(path, sizeof(path), "/v1/orders/%s/cancel", fgt_json_str(&r, "id", NULL));
+    fgt_response_free(&r);
+    static const struct {
+        const char *type, *body, *code;
+        long status;
+    } BAD[] = {{"Content-Type: application/json", "{\"reason\":\"duplicate bill\"}", "unknown_field", 400},
+               {"Content-Type: application/json", "not json", "invalid_json", 400},
+               {"Content-Type: application/json", "[1]", "invalid_json", 400},
+               {"Content-Type: text/plain", "cancel it", "unsupported_media_type", 415}};
+    for (size_t i = 0; i < sizeof(BAD) / sizeof(BAD[0]); i++) {
+        r = fgt_req(&srv, FGT_HTTP1, "POST", path, mer.key, NULL, BAD[i].body, 0, BAD[i].type);
+        fgt_expect(r, BAD[i].status, BAD[i].code);
+        fgt_response_free(&r);
+    }
+    char endpoint[200], ep_path[260], body[300];
+    snprintf(body, sizeof(body), "{\"url\":\"https://example.com/hook\",\"events\":[\"*\"]}");
+    r = fgt_req(&srv, FGT_HTTP1, "POST", "/v1/webhook-endpoints", mer.key, NULL, body, 0,
+                "Content-Type: application/json");
+    fgt_expect(r, 201, NULL);
+    snprintf(endpoint, sizeof(endpoint), "%s", fgt_json_str(&r, "id", NULL));
+    fgt_response_free(&r);
+    static const char *const ACTIONS[] = {"disable", "enable", "rotate-secret"};
+    for (size_t i = 0; i < sizeof(ACTIONS) / sizeof(ACTIONS[0]); i++) {
+        snprintf(ep_path, sizeof(ep_path), "/v1/webhook-endpoints/%s/%s", endpoint, ACTIONS[i]);
+        r = fgt_req(&srv, FGT_HTTP1, "POST", ep_path, mer.key, NULL, "{\"zzz\":1}", 0,
+                    "Content-Type: application/json");
+        fgt_expect(r, 400, "unknown_field");
+        fgt_response_free(&r);
+    }
+    /* nothing was done: the order open, the endpoint enabled */
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM orders o JOIN merchants m ON m.id = o.merchant_id WHERE "
+                                "m.public_id = ? AND o.status = 'cancelled'",
+                                mer.id, NULL),
+                     0);
+    ck_assert_int_eq(fgt_db_int("SELECT status = 'enabled' FROM webhook_endpoints WHERE public_id = ?", endpoint, NULL),
+                     1);
+    /* {} and no body act */
+    r = fgt_req(&srv, FGT_HTTP1, "POST", path, mer.key, NULL, "{}", 0, "Content-Type: application/json");
+    fgt_expect(r, 200, NULL);
+    ck_assert_str_eq(fgt_json_str(&r, "status", NULL), "cancelled");
+    fgt_response_free(&r);
+    snprintf(ep_path, sizeof(ep_path), "/v1/webhook-endpoints/%s/disable", endpoint);
+    r = fgt_req(&srv, FGT_HTTP1, "POST", ep_path, mer.key, NULL, NULL, 0, NULL);
+    fgt_expect(r, 200, NULL);
+    fgt_response_free(&r);
+    ck_assert_int_eq(fgt_db_int("SELECT status = 'enabled' FROM webhook_endpoints WHERE public_id = ?", endpoint, NULL),
+                     0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("validation");
@@ -403,5 +462,6 @@ int main(void)
     tcase_add_test(tc, list_parameters);
     tcase_add_test(tc, json_routes_want_json);
     tcase_add_test(tc, every_body_refuses_unknown_fields);
+    tcase_add_test(tc, actions_without_input_refuse_a_body);
     return fgt_run(s);
 }
