@@ -152,6 +152,12 @@ static void bill_facts(fg_html_t *p, const fg_bill_t *b)
     }
     fg_html_printf(p, "<dt>%s</dt><dd data-paid>", fg_html_tr(p, "Đã nộp", "Paid so far"));
     fg_html_money(p, b->amount_paid, b->currency.data);
+    if (b->amount_refunded > 0) { /* money sent back to the payer: the bill stays paid, the payer is told */
+        fg_html_printf(p, "</dd><dt>%s</dt><dd data-refunded=\"%lld\">",
+                       fg_html_tr(p, "Đã hoàn trả cho người nộp", "Refunded to the payer"),
+                       (long long)b->amount_refunded);
+        fg_html_money(p, b->amount_refunded, b->currency.data);
+    }
     fg_html_printf(p, "</dd><dt>%s</dt><dd data-owed=\"%lld\"><strong>", fg_html_tr(p, "Còn phải nộp", "Still owed"),
                    (long long)(b->amount - b->amount_paid));
     fg_html_money(p, b->amount - b->amount_paid, b->currency.data);
@@ -246,7 +252,15 @@ static void vietqr_transfer(fg_html_t *p, const fg_bill_t *b)
 static void closed_notice(fg_html_t *p, const fg_bill_t *b)
 {
     const char *vi, *en;
-    if (b->status == FG_ORDER_PAID) {
+    if (b->status == FG_ORDER_PAID && b->amount_refunded > 0 && b->amount_refunded >= b->amount_paid) {
+        vi = "Hóa đơn này đã được thanh toán đủ, và toàn bộ số tiền đã được hoàn trả cho người nộp. Hãy liên hệ "
+             "đơn vị thu nếu cần.";
+        en = "This bill was paid in full, and the whole payment was refunded to the payer. Ask the issuer if you "
+             "need help.";
+    } else if (b->status == FG_ORDER_PAID && b->amount_refunded > 0) {
+        vi = "Hóa đơn này đã được thanh toán đủ; một phần số tiền đã được hoàn trả cho người nộp (xem bên trên).";
+        en = "This bill is paid in full; part of the payment was refunded to the payer (see above).";
+    } else if (b->status == FG_ORDER_PAID) {
         vi = "Hóa đơn này đã được thanh toán đủ. Không cần thanh toán thêm.";
         en = "This bill is paid in full. Nothing more is due.";
     } else if (b->status == FG_ORDER_CANCELLED) {
@@ -257,8 +271,10 @@ static void closed_notice(fg_html_t *p, const fg_bill_t *b)
         en = "This bill has expired and takes no more payments. Ask the issuer for help.";
     }
     /* paid in full is good news, in the paid badge's green; cancelled and expired stay a warning */
-    fg_html_printf(p, "<p class=\"notice%s\" data-closed>%s</p>", b->status == FG_ORDER_PAID ? " ok" : "",
-                   fg_html_tr(p, vi, en));
+    int refunded_whole = b->amount_refunded > 0 && b->amount_refunded >= b->amount_paid;
+    fg_html_printf(p, "<p class=\"notice%s\"%s data-closed>%s</p>",
+                   b->status == FG_ORDER_PAID && !refunded_whole ? " ok" : "",
+                   refunded_whole ? " data-refunded-whole" : "", fg_html_tr(p, vi, en));
     if (b->status == FG_ORDER_PAID || b->amount_paid > 0)
         fg_html_printf(p, "<p><a href=\"/pay/%s/receipt\">%s</a></p>", b->code,
                        fg_html_tr(p, "Xem biên lai", "See the receipt"));

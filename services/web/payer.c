@@ -17,7 +17,7 @@
 /* clang-format off */
 static const char SQL_BILL[] =
     "SELECT o.id, o.public_id, o.merchant_id, m.public_id, m.name, o.merchant_ref, o.fee_type, o.amount, "
-    "o.currency, o.amount_paid, " FG_ORDER_STATUS_SQL("o.status") ", o.expires_at, o.due_at, o.description, "
+    "o.currency, o.amount_paid, o.amount_refunded, " FG_ORDER_STATUS_SQL("o.status") ", o.expires_at, o.due_at, o.description, "
     "o.payer_name FROM orders o JOIN merchants m ON m.id = o.merchant_id WHERE o.code = ?";
 /* clang-format on */
 
@@ -63,6 +63,7 @@ int fg_bill_load(fg_db_t *db, const char *code, size_t len, fg_bill_t *b)
     fg_stmt_out_int(&s, &b->amount, NULL);
     fg_stmt_out_text(&s, &b->currency, NULL);
     fg_stmt_out_int(&s, &b->amount_paid, NULL);
+    fg_stmt_out_int(&s, &b->amount_refunded, NULL);
     fg_stmt_out_enum(&s, &b->status, FG_ORDER_STATUS_COUNT);
     fg_stmt_out_int(&s, &b->expires_at, &b->expires_null);
     fg_stmt_out_int(&s, &b->due_at, &b->due_null);

@@ -20,7 +20,7 @@ typedef struct {
     int64_t order_id, merchant_id;
     fg_buf_t order_public_id, merchant_public_id, merchant_name, merchant_ref, fee_type, currency, description,
         payer_name;
-    int64_t amount, amount_paid, due_at, expires_at;
+    int64_t amount, amount_paid, amount_refunded, due_at, expires_at;
     int due_null, expires_null;
     fg_order_status_t status; /* effective now */
 } fg_bill_t;

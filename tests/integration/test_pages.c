@@ -867,10 +867,36 @@ START_TEST(expired_cancelled_and_paid_bills_offer_no_button)
     r = fgt_request(&srv, FGT_HTTP1, "POST", path, headers, "decision=approve", 0);
     fgt_response_free(&r);
     expect_closed(code, "paid");
+    char payment[64], refund_path[128];
+    snprintf(payment, sizeof(payment), "%s", path + strlen("/sandbox/pay/"));
     snprintf(path, sizeof(path), "/pay/%s", code);
     r = get(path, NULL);
-    ck_assert_ptr_nonnull(strstr(r.body, "đã được thanh toán đủ"));
+    ck_assert_ptr_nonnull(strstr(r.body, "đã được thanh toán đủ. Không cần thanh toán thêm"));
+    ck_assert_ptr_null(strstr(r.body, "data-refunded"));
     fgt_response_free(&r);
+    /* refunded, in part then in whole: the bill stays paid and says what went back to the payer */
+    snprintf(refund_path, sizeof(refund_path), "/v1/payments/%s/refunds", payment);
+    static const long long REFUNDS[] = {30000, 60000};
+    for (int i = 0; i < 2; i++) {
+        char body[64];
+        snprintf(body, sizeof(body), "{\"amount\":%lld}", REFUNDS[i]);
+        r = fgt_req(&srv, FGT_H2C, "POST", refund_path, key, NULL, body, 0, "Content-Type: application/json");
+        ck_assert_msg(r.status == 201 || r.status == 202, "refund: %ld %s", r.status, r.body);
+        fgt_response_free(&r);
+        long long want = i == 0 ? 30000 : 90000;
+        for (int tries = 0;
+             tries < 100 && fgt_db_int("SELECT o.amount_refunded FROM orders o WHERE o.code = ?", code, NULL) != want;
+             tries++)
+            fgt_sleep_ms(50);
+        r = get(path, NULL);
+        char attr[48];
+        snprintf(attr, sizeof(attr), "data-refunded=\"%lld\"", want);
+        ck_assert_msg(strstr(r.body, attr) != NULL, "no %s on the bill", attr);
+        ck_assert_int_eq(strstr(r.body, "data-refunded-whole") != NULL, i == 1);
+        ck_assert_ptr_null(strstr(r.body, "Không cần thanh toán thêm"));
+        fgt_response_free(&r);
+    }
+    expect_closed(code, "paid");
 
     /* cancelled */
     new_order(91000, NULL, order, code);
