@@ -272,8 +272,9 @@ int fg_orders_batch_parse(fg_call_t *call, yajl_val *root, yajl_val *items)
 {
     fg_field_error_t err;
     static const char *orders_path[] = {"orders", NULL};
+    static const char *const FIELDS[] = {"orders"};
     *items = NULL;
-    if ((*root = fg_call_json_object(call, &err)) == NULL) {
+    if ((*root = fg_call_json_object(call, &err)) == NULL || fg_json_known_fields(*root, FIELDS, 1, &err) != 0) {
         answer_field_error(call, &err);
         return -1;
     }
@@ -283,8 +284,6 @@ int fg_orders_batch_parse(fg_call_t *call, yajl_val *root, yajl_val *items)
                       "orders must be an array of orders", "orders");
     } else if ((*items)->u.array.len == 0 || (*items)->u.array.len > FG_ORDER_BATCH_MAX) {
         fg_call_error(call, 422, "invalid_request", "batch_size", "orders must hold 1 to 10000 orders", "orders");
-    } else if ((*root)->u.object.len != 1) {
-        fg_call_error(call, 400, "invalid_request", "unknown_field", "a batch has only the field \"orders\"", NULL);
     } else {
         return 0;
     }

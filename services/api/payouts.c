@@ -219,12 +219,9 @@ void fg_payout_batches_create(fg_call_t *call, fg_db_t *db)
         fg_call_field_error(call, &err);
         return;
     }
-    if (root->u.object.len != 1 || strcmp(root->u.object.keys[0], "account") != 0) {
-        fg_call_error(call, 400, "invalid_request", "unknown_field", "a payout batch has the one field \"account\"",
-                      NULL);
-        goto Exit;
-    }
-    if (fg_json_required_string(fg_json_member(root, "account"), "account", FG_STMT_ACCOUNT_WRITTEN_MAX, &bt.account,
+    static const char *const FIELDS[] = {"account"};
+    if (fg_json_known_fields(root, FIELDS, 1, &err) != 0 ||
+        fg_json_required_string(fg_json_member(root, "account"), "account", FG_STMT_ACCOUNT_WRITTEN_MAX, &bt.account,
                                 &err) != 0) {
         fg_call_field_error(call, &err);
         goto Exit;

@@ -368,6 +368,8 @@ START_TEST(every_body_refuses_unknown_fields)
          "acount"},
         {"/v1/reconciliations/rec_01M98V05JRZJAQEG22MA7S0A3E/items/1/resolve", 1,
          "{\"action\":\"accept\",\"note\":\"ok\",\"notes\":\"ok\"}", "notes"},
+        {"/v1/orders/batch", 0, "{\"orders\":[{\"merchant_ref\":\"B1\"}],\"dry_run\":true}", "dry_run"},
+        {"/v1/payout-batches", 1, "{\"account\":\"0011001932418\",\"acount\":\"x\"}", "acount"},
         {"/v1/reconciliations/rec_01M98V05JRZJAQEG22MA7S0A3E/items/1/resolve", 1,
          "{\"action\":\"apply\",\"note\":\"ok\",\"orders\":[{\"order\":\"ord_x\",\"amount\":1,\"amt\":2}]}", "amt"},
     };
@@ -383,6 +385,12 @@ START_TEST(every_body_refuses_unknown_fields)
     }
     ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM payments", NULL, NULL), payments);
     ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM reconciliations", NULL, NULL), recs);
+    /* a body without its one field names what is missing */
+    r = fgt_req(&srv, FGT_HTTP1, "POST", "/v1/payout-batches", staff, fgt_unique("uf"), "{}", 0,
+                "Content-Type: application/json");
+    fgt_expect_error(r, 400, "invalid_request", "missing_field");
+    ck_assert_str_eq(fgt_json_str(&r, "error", "field", NULL), "account");
+    fgt_response_free(&r);
     /* the same bodies without the stray field are taken */
     snprintf(path, sizeof(path), "/v1/orders/%s/payments", order);
     r = fgt_req(&srv, FGT_HTTP1, "POST", path, mer.key, fgt_unique("uf"), "{\"method\":\"sandbox\",\"amount\":300}", 0,
