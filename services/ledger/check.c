@@ -167,7 +167,8 @@ static const char SQL_OWED[] =
 
 /* The bank account in the ledger (schema/0009_bank_book.sql): its postings
  * by day add up to its ledger balance, and at the end of every closed day it
- * holds what the statement said then. */
+ * holds what the statement said then: the closing of the day's last statement
+ * imported before it closed (not one marked late_closing, imported after). */
 static const char SQL_BANK_BOOK[] =
     "SELECT CONCAT('account:', b.account, ' ', b.currency), CONCAT('bank postings sum to ', b.posted, "
     "', the ledger account holds ', COALESCE(l.held, 0)) FROM (SELECT account, currency, SUM(amount) AS posted "
@@ -180,7 +181,8 @@ static const char SQL_CLOSED_DAY_BALANCE[] =
     "', the ledger bank account held ', (SELECT COALESCE(SUM(p.amount), 0) FROM bank_postings p WHERE "
     "p.account = c.account AND p.currency = s.currency AND p.day <= c.day)) FROM recon_closed_days c JOIN "
     "statements s ON s.id = (SELECT MAX(s2.id) FROM statements s2 WHERE s2.account = c.account AND "
-    "s2.closing_date = c.day AND s2.closing IS NOT NULL AND s2.created_at <= c.closed_at) WHERE s.closing <> "
+    "s2.closing_date = c.day AND s2.closing IS NOT NULL AND s2.late_closing = 0 AND s2.created_at <= c.closed_at) "
+    "WHERE s.closing <> "
     "(SELECT COALESCE(SUM(p.amount), 0) FROM bank_postings p WHERE p.account = c.account AND p.currency = "
     "s.currency AND p.day <= c.day)";
 

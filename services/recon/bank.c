@@ -13,7 +13,11 @@
  *     end of the statement's last day, is a gap: posted against the
  *     unreconciled account (so the ledger's bank balance is the bank's) and
  *     listed as a bank_only item of kind balance_gap to resolve.
- * Postings for a closed day go to the next open day, as late lines do: a
+ * The bank balance at the end of a day is the sum of the postings up to it,
+ * so a posting on any day at or before a closed day would change that closed
+ * day's balance: every posting goes on its own day when that day is after
+ * the account's last closed day, else on the first day after it (an open day
+ * between closed ones, or before one, is no place for it either).  So a
  * closed day's balance never changes.  Matching and resolutions then move
  * each line's amount out of the unreconciled account (match.c, resolve.c).
  */
@@ -36,6 +40,7 @@ static const char SQL_AS_OF[] =
     "SELECT COALESCE(SUM(amount), 0), COUNT(*) FROM bank_postings WHERE account = ? AND currency = ? AND day <= ?";
 static const char SQL_HAS_OPENING[] =
     "SELECT 1 FROM bank_postings WHERE account = ? AND currency = ? AND kind = 'opening' LIMIT 1";
+static const char SQL_LAST_CLOSED[] = "SELECT COALESCE(MAX(day), 0) FROM recon_closed_days WHERE account = ?";
 static const char SQL_ACCOUNT_ROW[] = "INSERT IGNORE INTO bank_accounts (account, created_at) VALUES (?, ?)";
 static const char SQL_ACCOUNT_LOCK[] = "SELECT 1 FROM bank_accounts WHERE account = ? FOR UPDATE";
 static const char SQL_GAP_ITEM[] =
@@ -73,9 +78,27 @@ int fg_recon_bank_as_of(fg_db_t *db, const char *account, const char *currency, 
     return rc;
 }
 
-/* Posts amount to the bank account on day (or the first open day after it)
- * against counter, and records it in bank_postings.  *posted_day and
- * *journal_id receive where it went. */
+/* The day a bank posting for day goes on: day itself, or the day after the
+ * account's last closed day when day is not after it.  (The caller holds the
+ * account's row: no day of it closes meanwhile.) */
+static int posting_day(fg_db_t *db, const char *account, int32_t day, int32_t *out)
+{
+    fg_stmt_t s;
+    int64_t last = 0;
+    int rc = fg_stmt_init(&s, db, SQL_LAST_CLOSED);
+    if (rc != 0)
+        return rc;
+    fg_stmt_cstr(&s, account);
+    fg_stmt_out_int(&s, &last, NULL);
+    if ((rc = fg_stmt_one(&s)) != 0)
+        return rc;
+    *out = last >= day ? fg_recon_next_day((int32_t)last) : day;
+    return 0;
+}
+
+/* Posts amount to the bank account on day (or the first day after the
+ * account's closed ones, posting_day) against counter, and records it in
+ * bank_postings.  *posted_day and *journal_id receive where it went. */
 static int post_bank(fg_db_t *db, const fg_recon_bank_statement_t *st, int32_t day, const char *kind,
                      const char *counter, int64_t amount, const char *memo, int64_t now, int32_t *posted_day,
                      int64_t *journal_id)
@@ -83,7 +106,7 @@ static int post_bank(fg_db_t *db, const fg_recon_bank_statement_t *st, int32_t d
     char bank[FG_ACCOUNT_CODE_MAX + 1];
     fg_stmt_t s;
     int32_t open = 0;
-    int rc = fg_recon_open_day(db, st->account, day, &open);
+    int rc = posting_day(db, st->account, day, &open);
     if (rc != 0)
         return rc;
     fg_recon_bank_account(st->account, bank);
@@ -223,9 +246,11 @@ int fg_recon_bank_statement(fg_db_t *db, const fg_recon_bank_statement_t *st, in
             return rc;
     }
     /* the closing against the ledger's balance at the end of the last day,
-     * unless that day is closed: its lines went to the next open day */
+     * unless that day is at or before a closed day: its lines went after the
+     * closed days, and the balance of those days stays what they closed with
+     * (the statement keeps its closing, which is not a closed day's: import.c) */
     int32_t open = 0;
-    if (st->has_closing && st->last_day != 0 && (rc = fg_recon_open_day(db, st->account, st->last_day, &open)) != 0)
+    if (st->has_closing && st->last_day != 0 && (rc = posting_day(db, st->account, st->last_day, &open)) != 0)
         return rc;
     if (st->has_closing && st->last_day != 0 && open == st->last_day) {
         if ((rc = fg_recon_bank_as_of(db, st->account, st->currency, st->last_day, &balance, NULL)) != 0)

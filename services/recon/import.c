@@ -77,8 +77,11 @@ static const char SQL_STATEMENT[] =
     "INSERT INTO statements (import_id, seq_in_file, bank_id, account, currency, opening, closing, opening_date, "
     "closing_date, from_date, to_date, line_count, credits, debits, gap, created_at) "
     "VALUES (?, ?, ?, ?, ?, ?, NULL, ?, NULL, ?, ?, 0, 0, 0, ?, ?)";
-static const char SQL_STATEMENT_DONE[] = "UPDATE statements SET closing = ?, closing_date = ?, line_count = ?, "
-                                         "credits = ?, debits = ?, gap = ? WHERE id = ?";
+/* A closing on a day closed already is kept as the bank sent it, marked
+ * late: the closed day's closing stays the one it closed with (schema/0042). */
+static const char SQL_STATEMENT_DONE[] =
+    "UPDATE statements SET closing = ?, closing_date = ?, line_count = ?, credits = ?, debits = ?, gap = ?, "
+    "late_closing = EXISTS (SELECT 1 FROM recon_closed_days c WHERE c.account = ? AND c.day = ?) WHERE id = ?";
 /* Every line this statement brought is an item to reconcile, on its value
  * date, or on the first open day when that day is closed already.  A line
  * whose reference is a transfer the bank feed recorded at the same amount
@@ -866,6 +869,8 @@ static int store_statement_end(void *arg, const fg_stmt_header_t *h)
     fg_stmt_int(&st, s->st_credits);
     fg_stmt_int(&st, s->st_debits);
     fg_stmt_int_or_null(&st, gap != 0 ? &gap : NULL);
+    fg_stmt_cstr(&st, h->account);
+    fg_stmt_int(&st, h->has_closing ? closing_date : 0); /* no closing, no day: never late */
     fg_stmt_int(&st, s->statement_id);
     return fg_stmt_exec(&st);
 }

@@ -47,9 +47,10 @@ static const char SQL_STATES[] =
     "SELECT state, COUNT(*), COALESCE(SUM(amount), 0) FROM (SELECT state, amount FROM recon_items WHERE account = ? "
     "AND business_day BETWEEN ? AND ? UNION ALL SELECT 'matched', amount FROM statement_lines WHERE account = ? AND "
     "value_date BETWEEN ? AND ? AND payment_id IS NOT NULL) x GROUP BY state";
+/* the period's last closing; not one imported after its day closed (schema/0042) */
 static const char SQL_CLOSING[] =
-    "SELECT closing, closing_date FROM statements WHERE account = ? AND closing IS NOT NULL AND closing_date "
-    "BETWEEN ? AND ? ORDER BY closing_date DESC, id DESC LIMIT 1";
+    "SELECT closing, closing_date FROM statements WHERE account = ? AND closing IS NOT NULL AND late_closing = 0 "
+    "AND closing_date BETWEEN ? AND ? ORDER BY closing_date DESC, id DESC LIMIT 1";
 static const char SQL_UNRECONCILED[] =
     "SELECT COALESCE(SUM(amount), 0), COALESCE(SUM(IF(unapplied = 1, amount, 0)), 0) FROM recon_items WHERE "
     "account = ? AND business_day BETWEEN ? AND ? AND kind IN ('bank_line', 'balance_gap') AND state <> 'matched' "

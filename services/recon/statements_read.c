@@ -24,7 +24,7 @@ static const char SQL_IMPORTS[] =
     "WHERE (? = 0 OR i.id < ?) AND (? IS NULL OR i.public_id = ?) ORDER BY i.id DESC LIMIT ?";
 static const char SQL_STATEMENTS[] =
     "SELECT seq_in_file, bank_id, account, currency, opening, closing, opening_date, closing_date, from_date, "
-    "to_date, line_count, credits, debits, gap FROM statements WHERE import_id = ? ORDER BY seq_in_file";
+    "to_date, line_count, credits, debits, gap, late_closing FROM statements WHERE import_id = ? ORDER BY seq_in_file";
 static const char SQL_IMPORT_ID[] = "SELECT id FROM statement_imports WHERE public_id = ?";
 static const char SQL_LINES[] =
     "SELECT l.id, s.seq_in_file, l.account, l.currency, l.amount, l.reversal, l.booking_date, l.value_date, "
@@ -172,8 +172,8 @@ int fg_statement_import_json(fg_db_t *db, const char *public_id, size_t len, fg_
     fg_json_key(out, 1, "statement_list");
     fg_buf_putc(out, '[');
     fg_stmt_t s;
-    int64_t v[14] = {0};
-    int nulls[14] = {0};
+    int64_t v[15] = {0};
+    int nulls[15] = {0};
     if ((rc = fg_stmt_init(&s, db, SQL_STATEMENTS)) != 0)
         goto Exit;
     fg_stmt_int(&s, import_id);
@@ -181,7 +181,7 @@ int fg_statement_import_json(fg_db_t *db, const char *public_id, size_t len, fg_
     fg_stmt_out_text(&s, &bank, NULL);
     fg_stmt_out_text(&s, &account, NULL);
     fg_stmt_out_text(&s, &currency, NULL);
-    for (int i = 4; i < 14; i++)
+    for (int i = 4; i < 15; i++)
         fg_stmt_out_int(&s, &v[i], &nulls[i]);
     if ((rc = fg_stmt_exec(&s)) != 0)
         goto Exit;
@@ -204,6 +204,8 @@ int fg_statement_import_json(fg_db_t *db, const char *public_id, size_t len, fg_
         fg_json_kv_int(out, 1, "credits", v[11]);
         fg_json_kv_int(out, 1, "debits", -v[12]); /* stored signed (<= 0), written as a size */
         int_kv(out, "gap", v[13], nulls[13]);
+        /* its closing day was closed when it came: not that day's closing */
+        fg_json_kv_bool(out, 1, "late_closing", v[14] != 0);
         fg_buf_putc(out, '}');
     }
     fg_stmt_done(&s);

@@ -32,11 +32,12 @@ static const char SQL_ITEMS_SCAN[] = "SELECT account, business_day, " FG_RECON_C
 
 /* the closing of each day's statement imported last, one row an account and
  * day (the rows are sorted afterwards, and the sort keeps no order among
- * equals) */
+ * equals); a statement imported after its closing day closed is not that
+ * day's (late_closing, schema/0042): a closed day reads what it closed with */
 static const char SQL_CLOSINGS[] =
     "SELECT s.account, s.closing_date, s.closing FROM statements s WHERE s.id IN (SELECT MAX(id) FROM statements "
-    "WHERE closing_date BETWEEN ? AND ? AND closing IS NOT NULL AND (? = '' OR account = ?) GROUP BY account, "
-    "closing_date)";
+    "WHERE closing_date BETWEEN ? AND ? AND closing IS NOT NULL AND late_closing = 0 AND (? = '' OR account = ?) "
+    "GROUP BY account, closing_date)";
 
 static const char SQL_CLOSED[] = "SELECT account, day, closed_by FROM recon_closed_days WHERE day BETWEEN ? AND ? "
                                  "AND (? = '' OR account = ?)";

@@ -663,6 +663,171 @@ START_TEST(a_missing_statement_is_a_gap)
 }
 END_TEST
 
+/* POST /v1/statements?format=csv (feegate's own layout) as finance; the
+ * answer's status, and its gaps and new lines. */
+static long long import_csv(const char *file, long long *gaps, long long *new_lines)
+{
+    char auth[200];
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", finance);
+    const char *headers[] = {auth, "Content-Type: text/csv", NULL};
+    fgt_response_t r = fgt_request(&srv, FGT_H2C, "POST", "/v1/statements?format=csv", headers, file, 0);
+    long long status = r.status;
+    *gaps = fgt_json_int(&r, "gaps", NULL);
+    *new_lines = fgt_json_int(&r, "new_lines", NULL);
+    fgt_response_free(&r);
+    return status;
+}
+
+/* The reconciliation summary's row of account's day (yyyy-mm-dd), its
+ * figures written out; *closing gets its bank_closing, *ledger its
+ * ledger_balance. */
+static void summary_row(const char *account, const char *day, char *out, size_t cap, long long *closing,
+                        long long *ledger)
+{
+    char path[200];
+    snprintf(path, sizeof(path), "/v1/reports/reconciliation?from=%s&to=%s&account=%s", day, day, account);
+    fgt_response_t r = fgt_req(&srv, FGT_H2C, "GET", path, auditor, NULL, NULL, 0, NULL);
+    fgt_expect(r, 200, NULL);
+    yajl_val rows = fgt_json_array(&r, "data", NULL);
+    ck_assert_int_eq(YAJL_GET_ARRAY(rows)->len, 1);
+    yajl_val row = YAJL_GET_ARRAY(rows)->values[0];
+    static const char *const figures[] = {"lines",    "credits", "debits",       "matched",        "bank_only",
+                                          "resolved", "open",    "bank_closing", "ledger_balance", "difference"};
+    size_t len = (size_t)snprintf(out, cap, "%s %s", fgt_val_str(row, "day", NULL), fgt_val_str(row, "status", NULL));
+    for (size_t i = 0; i < sizeof(figures) / sizeof(figures[0]) && len < cap; i++)
+        len += (size_t)snprintf(out + len, cap - len, " %s=%lld", figures[i],
+                                YAJL_GET_INTEGER(fgt_val_at(row, figures[i], NULL)));
+    *closing = YAJL_GET_INTEGER(fgt_val_at(row, "bank_closing", NULL));
+    *ledger = YAJL_GET_INTEGER(fgt_val_at(row, "ledger_balance", NULL));
+    fgt_response_free(&r);
+}
+
+/* A closed day never changes, whatever is imported after it closed (an
+ * outside tester's case): the bank's end-of-day export again, and a
+ * corrected export of the closed day with new lines whose opening row is
+ * dated the closed day itself and differs from the ledger's balance the day
+ * before (an open day).  The new lines and the gap go to the first open day
+ * after the closed one; the late statement's closing is kept as the bank
+ * sent it but is not the closed day's. */
+START_TEST(a_closed_day_never_changes_whatever_is_imported_after)
+{
+    char account[40], day[16], before[16], d[16], ref1[40], ref2[40], ref3[40], ref4[40], file[2048], again[2048],
+        late[2048], body[200], id[64], path[200], row_closed[600], row_after[600];
+    snprintf(account, sizeof(account), "%s", fgt_account("VCBK"));
+    business_day(1, day);    /* the day to close: yesterday, over */
+    business_day(2, before); /* the day before, left open */
+    snprintf(d, sizeof(d), "%.4s%.2s%.2s", day, day + 5, day + 8);
+    snprintf(ref1, sizeof(ref1), "FT%s", fgt_unique("k"));
+    snprintf(ref2, sizeof(ref2), "FE%s", fgt_unique("k"));
+    snprintf(ref3, sizeof(ref3), "FT%s", fgt_unique("k"));
+    snprintf(ref4, sizeof(ref4), "FE%s", fgt_unique("k"));
+    /* the day's statement: 100,000,000 at the end of the day before, 1,204,201 in */
+    snprintf(file, sizeof(file),
+             "account,currency,booking_date,value_date,amount,bank_ref,end_to_end,counterparty,memo\n"
+             "%s,VND,opening,%s,100000000,,,,\n"
+             "%s,VND,%s,%s,1215201,%s,,TRAN VAN AN,NOP TIEN\n"
+             "%s,VND,%s,%s,-11000,%s,,,PHI SMS BANKING\n"
+             "%s,VND,closing,%s,101204201,,,,\n",
+             account, before, account, day, day, ref1, account, day, day, ref2, account, day);
+    long long gaps = -1, new_lines = -1;
+    ck_assert_int_eq(import_csv(file, &gaps, &new_lines), 201);
+    ck_assert_int_eq(gaps, 0);
+    ck_assert_int_eq(new_lines, 2);
+    wait_decided(account);
+    /* reconciled and closed */
+    snprintf(body, sizeof(body), "{\"account\":\"%s\",\"from\":\"%s\",\"to\":\"%s\"}", account, day, day);
+    fgt_response_t r = fgt_req(&srv, FGT_H2C, "POST", "/v1/reconciliations", finance, NULL, body, 0, NULL);
+    fgt_expect(r, 201, NULL);
+    snprintf(id, sizeof(id), "%s", fgt_json_str(&r, "id", NULL));
+    fgt_response_free(&r);
+    wait_decided(account);
+    for (int i = 0; i < 10; i++) {
+        long long item = fgt_db_int("SELECT COALESCE(MIN(id), 0) FROM recon_items WHERE account = ? AND state <> "
+                                    "'matched' AND resolution IS NULL",
+                                    account, NULL);
+        if (item == 0)
+            break;
+        snprintf(path, sizeof(path), "/v1/reconciliations/%s/items/%lld/resolve", id, item);
+        r = fgt_req(&srv, FGT_H2C, "POST", path, finance, NULL,
+                    "{\"action\":\"accept\",\"note\":\"investigated with the bank\"}", 0, NULL);
+        fgt_expect(r, 200, NULL);
+        fgt_response_free(&r);
+    }
+    snprintf(path, sizeof(path), "/v1/reconciliations/%s/close", id);
+    r = fgt_req(&srv, FGT_H2C, "POST", path, finance, NULL, "{}", 0, NULL);
+    fgt_expect(r, 200, NULL);
+    fgt_response_free(&r);
+    long long closing = 0, ledger = 0;
+    summary_row(account, day, row_closed, sizeof(row_closed), &closing, &ledger);
+    ck_assert_ptr_nonnull(strstr(row_closed, " closed "));
+    ck_assert_int_eq(closing, 101204201);
+    ck_assert_int_eq(ledger, 101204201);
+    ck_assert_int_eq(fgt_ledger_check(), 0);
+
+    /* the bank's end-of-day export again, another file of the same lines
+     * (CRLF): nothing new, no gap, the day as it closed */
+    size_t n = 0;
+    for (const char *p = file; *p != '\0' && n + 2 < sizeof(again); p++) {
+        if (*p == '\n')
+            again[n++] = '\r';
+        again[n++] = *p;
+    }
+    again[n] = '\0';
+    ck_assert_int_eq(import_csv(again, &gaps, &new_lines), 201);
+    ck_assert_int_eq(gaps, 0);
+    ck_assert_int_eq(new_lines, 0);
+    summary_row(account, day, row_after, sizeof(row_after), &closing, &ledger);
+    ck_assert_str_eq(row_after, row_closed);
+
+    /* a corrected export of the closed day: new lines, its opening row dated
+     * the closed day, and the day before (open) held less than it says */
+    snprintf(late, sizeof(late),
+             "account,currency,booking_date,value_date,amount,bank_ref,end_to_end,counterparty,memo\n"
+             "%s,VND,opening,%s,101204201,,,,\n"
+             "%s,VND,%s,%s,2500000,%s,,NGO BAO CHAU,NOP HOC PHI CON\n"
+             "%s,VND,%s,%s,-11000,%s,,,PHI SMS BANKING\n"
+             "%s,VND,closing,%s,103693201,,,,\n",
+             account, day, account, day, day, ref3, account, day, day, ref4, account, day);
+    ck_assert_int_eq(import_csv(late, &gaps, &new_lines), 201);
+    ck_assert_int_eq(new_lines, 2);
+    ck_assert_int_eq(gaps, 1);
+    /* the closed day reads what it closed with */
+    summary_row(account, day, row_after, sizeof(row_after), &closing, &ledger);
+    ck_assert_str_eq(row_after, row_closed);
+    snprintf(path, sizeof(path), "/v1/reconciliations/%s", id);
+    r = fgt_req(&srv, FGT_H2C, "GET", path, auditor, NULL, NULL, 0, NULL);
+    fgt_expect(r, 200, NULL);
+    ck_assert_int_eq(fgt_json_int(&r, "bank_closing", NULL), 101204201);
+    ck_assert_int_eq(fgt_json_int(&r, "ledger_balance", NULL), 101204201);
+    fgt_response_free(&r);
+    /* nothing posted at or before the closed day since it closed: the new
+     * lines and the gap are on the first open day after it */
+    ck_assert_int_eq(fgt_db_int("SELECT COALESCE(SUM(amount), 0) FROM bank_postings WHERE account = ? AND day <= ?",
+                                account, d),
+                     101204201);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM recon_items WHERE account = ? AND kind = 'balance_gap' AND "
+                                "amount = 1204201 AND business_day > ?",
+                                account, d),
+                     1);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM recon_items i JOIN statement_lines l ON l.id = i.line_id "
+                                "WHERE l.account = ? AND i.business_day > ?",
+                                account, d),
+                     2);
+    /* the ledger's bank account is what the bank says now, and more by the gap to resolve */
+    ck_assert_int_eq(account_balance("assets:bank:", account), 103693201 + 1204201);
+    /* the statement keeps what the bank sent, marked as no closed day's
+     * closing (as is the end-of-day export imported again) */
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM statements WHERE account = ? AND closing = 103693201 AND "
+                                "closing_date = ? AND late_closing = 1",
+                                account, d),
+                     1);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM statements WHERE account = ? AND late_closing = 1", account,
+                                NULL),
+                     2);
+    ck_assert_int_eq(fgt_ledger_check(), 0);
+}
+END_TEST
+
 START_TEST(statement_first_then_the_feed)
 {
     /* the statement applies a transfer the feed reports afterwards, and the
@@ -1395,6 +1560,7 @@ int main(void)
     tcase_add_test(tc, statement_first_then_the_feed);
     tcase_add_test(tc, one_account_however_spelt);
     tcase_add_test(tc, a_missing_statement_is_a_gap);
+    tcase_add_test(tc, a_closed_day_never_changes_whatever_is_imported_after);
     tcase_add_test(tc, two_lines_pay_one_order_in_parts);
     tcase_add_test(tc, rule_3_offers_what_orders_still_owe);
     tcase_add_test(tc, a_statements_lines_share_transactions_and_keep_their_own_outcomes);
