@@ -25,6 +25,8 @@
 
 #include <stdio.h>
 #include <string.h>
+#include "core/day.h"
+#include "core/money.h"
 #include "ledger/ledger.h"
 
 /* Booking days one statement may span (a CSV export of a year is 366). */
@@ -138,14 +140,21 @@ static int post_gap(fg_db_t *db, const fg_recon_bank_statement_t *st, int32_t da
     int32_t posted = 0;
     fg_stmt_t s;
     fg_recon_unreconciled_account(st->account, unreconciled);
-    snprintf(memo, sizeof(memo), "statement %lld: %s balance gap at the end of %d", (long long)st->statement_id, which,
-             (int)day);
+    char day_text[11], bank_text[32], ledger_text[32];
+    const fg_currency_t *cur = fg_currency_find(st->currency, strlen(st->currency));
+    int exponent = cur != NULL ? cur->exponent : 0;
+    fg_day_format(day, day_text);
+    if (fg_money_format(bank_says, exponent, bank_text, sizeof(bank_text)) < 0 ||
+        fg_money_format(ledger_has, exponent, ledger_text, sizeof(ledger_text)) < 0)
+        return FG_EOVERFLOW; /* int64 amounts always fit: not reached */
+    snprintf(memo, sizeof(memo), "statement %lld: %s balance gap at the end of %s", (long long)st->statement_id, which,
+             day_text);
     int rc = post_bank(db, st, day, "gap", unreconciled, gap, memo, now, &posted, &journal);
     if (rc != 0 || (rc = fg_stmt_init(&s, db, SQL_GAP_ITEM)) != 0)
         return rc;
     snprintf(detail, sizeof(detail),
-             "the statement's %s balance at the end of %d is %lld; the ledger's bank account held %lld", which,
-             (int)day, (long long)bank_says, (long long)ledger_has);
+             "the statement's %s balance at the end of %s is %s %s; the ledger's bank account held %s %s", which,
+             day_text, bank_text, st->currency, ledger_text, st->currency);
     fg_stmt_int(&s, st->statement_id);
     fg_stmt_cstr(&s, st->account);
     fg_stmt_int(&s, posted);

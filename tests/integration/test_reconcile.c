@@ -600,6 +600,13 @@ START_TEST(a_missing_statement_is_a_gap)
                                 NULL),
                      250000);
     ck_assert_int_eq(account_balance("assets:bank:", account), 500351000);
+    /* its detail says the day as a date and the amounts with their currency */
+    char detail[300];
+    ck_assert(fgt_db_str("SELECT detail FROM recon_items WHERE account = ? AND kind = 'balance_gap'", account, NULL,
+                         detail, sizeof(detail)));
+    ck_assert_msg(strstr(detail, "at the end of 2026-12-03 is 500350000 VND; the ledger's bank account held "
+                                 "500100000 VND") != NULL,
+                  "%s", detail);
     /* the missing day arrives: its lines, and the gap taken back on its day */
     ck_assert_int_eq(import_status(f3, &gaps), 201);
     ck_assert_int_eq(gaps, 0);
