@@ -367,7 +367,7 @@ void fg_reports_reconciliation(fg_call_t *call, fg_db_t *db)
         return;
     }
     q.account = account != NULL ? key : NULL;
-    if (read_source(call, "totals", "items", &q.from_items) != 0)
+    if (read_source(call, "totals", "items", &q.from_items) != 0 || read_currency(call, q.currency) != 0)
         return;
     fg_table_t t;
     fg_table_init(&t);
@@ -381,6 +381,8 @@ void fg_reports_reconciliation(fg_call_t *call, fg_db_t *db)
     json_head(&head, NAMES, days, 2);
     if (q.account != NULL && q.account[0] != '\0')
         fg_json_kv_str(&head, 1, "account", q.account);
+    if (q.currency[0] != '\0')
+        fg_json_kv_str(&head, 1, "currency", q.currency);
     fg_buf_putc(&head, ',');
     char name[64], from[11], to[11];
     fg_day_format(q.from_day, from);

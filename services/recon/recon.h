@@ -128,6 +128,7 @@ typedef struct {
     int64_t id, created_at;
     char public_id[FG_ID_CAP];
     char account[FG_STMT_ACCOUNT_MAX + 1];
+    char currency[4]; /* ISO 4217: the account's (its statements'; VND when none), every amount's */
     char created_by[320];
     int32_t from_day, to_day; /* yyyymmdd, business days GMT+7 */
     int64_t items;

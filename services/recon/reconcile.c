@@ -73,13 +73,13 @@ static const char SQL_CLOSED[] = "SELECT COUNT(*) FROM recon_closed_days WHERE a
 static const char SQL_ITEMS[] =
     "(SELECT i.id, i.state, COALESCE(i.rule, ''), COALESCE(i.detail, ''), i.amount, i.business_day, "
     "COALESCE(l.bank_ref, i.transfer_ref, ''), COALESCE(l.memo, ''), i.kind, i.unapplied, "
-    "COALESCE(i.resolution, ''), COALESCE(i.gateway, ''), COALESCE(i.transaction_no, ''), i.paid_out_by IS NOT NULL "
-    "FROM recon_items i "
+    "COALESCE(i.resolution, ''), COALESCE(i.gateway, ''), COALESCE(i.transaction_no, ''), i.paid_out_by IS NOT NULL, "
+    "i.currency FROM recon_items i "
     "LEFT JOIN statement_lines l "
     "ON l.id = i.line_id WHERE i.account = ? AND i.business_day BETWEEN ? AND ? AND (? IS NULL OR i.state = ?) "
     "AND i.id > ? ORDER BY i.id LIMIT ?) UNION ALL (SELECT l.id + " FG_RECON_LINE_ITEM_BASE_SQL ", 'matched', "
     "'reference', '" FG_RECON_LINE_ITEM_DETAIL "', l.amount, l.value_date, l.bank_ref, l.memo, 'bank_line', 0, '', "
-    "'', '', 0 FROM statement_lines l WHERE l.account = ? AND l.value_date BETWEEN ? AND ? AND l.payment_id IS NOT "
+    "'', '', 0, l.currency FROM statement_lines l WHERE l.account = ? AND l.value_date BETWEEN ? AND ? AND l.payment_id IS NOT "
     "NULL AND (? IS NULL OR ? = 'matched') AND l.id > GREATEST(? - " FG_RECON_LINE_ITEM_BASE_SQL ", 0) ORDER BY "
     "l.id LIMIT ?) ORDER BY 1 LIMIT ?";
 
@@ -183,15 +183,20 @@ int fg_reconciliation_create(fg_db_t *db, const fg_config_t *cfg, const char *ac
 
 static const char SQL_CURRENCY[] = "SELECT currency FROM statements WHERE account = ? ORDER BY id DESC LIMIT 1";
 
-/* The account's currency, as its statements say; VND without one. */
-static const char *currency_of(fg_db_t *db, const char *account, fg_buf_t *buf)
+/* The account's currency, as its statements say (the last imported: an
+ * account's statements are of one currency, the import checks), into out;
+ * VND without one.  0, or the database's error. */
+static int currency_of(fg_db_t *db, const char *account, fg_buf_t *buf, char out[4])
 {
     fg_stmt_t s;
-    if (fg_stmt_init(&s, db, SQL_CURRENCY) != 0)
-        return "VND";
+    int rc = fg_stmt_init(&s, db, SQL_CURRENCY);
+    if (rc != 0)
+        return rc;
     fg_stmt_cstr(&s, account);
     fg_stmt_out_text(&s, buf, NULL);
-    return fg_stmt_one(&s) == 0 && buf->len == 3 ? buf->data : "VND";
+    rc = fg_stmt_one(&s);
+    snprintf(out, 4, "%s", rc == 0 && buf->len == 3 ? buf->data : "VND");
+    return rc == FG_ENOTFOUND ? 0 : rc;
 }
 
 /* The money side of the summary: unreconciled, unapplied, in transit. */
@@ -268,7 +273,8 @@ int fg_reconciliation_read(fg_db_t *db, const char *public_id, fg_reconciliation
     snprintf(out->created_by, sizeof(out->created_by), "%s", who.data);
     out->from_day = (int32_t)from;
     out->to_day = (int32_t)to;
-    if ((rc = fg_stmt_init(&s, db, SQL_STATES)) != 0)
+    if ((rc = currency_of(db, out->account, &state, out->currency)) != 0 ||
+        (rc = fg_stmt_init(&s, db, SQL_STATES)) != 0)
         goto Exit;
     for (int i = 0; i < 2; i++) { /* items, then lines */
         fg_stmt_cstr(&s, out->account);
@@ -319,9 +325,8 @@ int fg_reconciliation_read(fg_db_t *db, const char *public_id, fg_reconciliation
         out->has_bank_closing = 1;
         out->bank_closing = closing;
         out->bank_closing_day = (int32_t)closing_date;
-        /* statements of one account are in its one currency (import checks) */
-        if ((rc = fg_recon_bank_as_of(db, out->account, currency_of(db, out->account, &state), out->bank_closing_day,
-                                      &out->ledger_balance, NULL)) != 0)
+        if ((rc = fg_recon_bank_as_of(db, out->account, out->currency, out->bank_closing_day, &out->ledger_balance,
+                                      NULL)) != 0)
             goto Exit;
     }
     if ((rc = rc == FG_ENOTFOUND ? 0 : rc) != 0 || (rc = summary_money(db, out)) != 0)
@@ -345,7 +350,7 @@ static void day_text(int32_t day, char out[16])
 static int64_t days_in(int32_t from, int32_t to) { return fg_day_number(to) - fg_day_number(from) + 1; }
 
 /* '{' and the members every reconciliation object opens with: id, object,
- * account, from, to. */
+ * account, currency (what its amounts are in), from, to. */
 static void reconciliation_head(fg_buf_t *b, const fg_reconciliation_t *r)
 {
     char from[16], to[16];
@@ -355,6 +360,7 @@ static void reconciliation_head(fg_buf_t *b, const fg_reconciliation_t *r)
     fg_json_kv_str(b, 0, "id", r->public_id);
     fg_json_kv_str(b, 1, "object", "reconciliation");
     fg_json_kv_str(b, 1, "account", r->account);
+    fg_json_kv_str(b, 1, "currency", r->currency);
     fg_json_kv_str(b, 1, "from", from);
     fg_json_kv_str(b, 1, "to", to);
 }
@@ -414,7 +420,8 @@ int fg_reconciliation_items(fg_db_t *db, const fg_reconciliation_t *r, const fg_
 {
     fg_stmt_t s;
     fg_buf_t st = FG_BUF_INIT, rule = FG_BUF_INIT, detail = FG_BUF_INIT, ref = FG_BUF_INIT, memo = FG_BUF_INIT,
-             kind = FG_BUF_INIT, resolution = FG_BUF_INIT, gateway = FG_BUF_INIT, transaction_no = FG_BUF_INIT;
+             kind = FG_BUF_INIT, resolution = FG_BUF_INIT, gateway = FG_BUF_INIT, transaction_no = FG_BUF_INIT,
+             currency = FG_BUF_INIT;
     int64_t id = 0, amount = 0, day = 0, unapplied = 0, paid_out = 0;
     int count = 0;
     *more = 0;
@@ -446,6 +453,7 @@ int fg_reconciliation_items(fg_db_t *db, const fg_reconciliation_t *r, const fg_
     fg_stmt_out_text(&s, &gateway, NULL);
     fg_stmt_out_text(&s, &transaction_no, NULL);
     fg_stmt_out_int(&s, &paid_out, NULL);
+    fg_stmt_out_text(&s, &currency, NULL);
     if ((rc = fg_stmt_exec(&s)) != 0)
         goto Exit;
     while ((rc = fg_stmt_fetch(&s)) == 1) {
@@ -468,6 +476,8 @@ int fg_reconciliation_items(fg_db_t *db, const fg_reconciliation_t *r, const fg_
             fg_json_kv_null(out, 1, "rule");
         fg_json_kv_str(out, 1, "detail", detail.data);
         fg_json_kv_int(out, 1, "amount", amount);
+        /* the line's (its statement's): the reconciliation's currency */
+        fg_json_kv_str(out, 1, "currency", currency.len == 3 ? currency.data : r->currency);
         fg_json_kv_str(out, 1, "business_day", dtext);
         fg_json_kv_str(out, 1, "bank_ref", ref.data);
         fg_json_kv_str(out, 1, "memo", memo.data);
@@ -498,6 +508,7 @@ Exit:
     fg_buf_free(&resolution);
     fg_buf_free(&gateway);
     fg_buf_free(&transaction_no);
+    fg_buf_free(&currency);
     return rc;
 }
 

@@ -340,6 +340,9 @@ int fg_report_reconciliation(fg_db_t *db, const fg_recon_report_query_t *q, fg_t
     columns(out);
     for (size_t i = 0; rc == 0 && i < d.count; i++) {
         const day_t *x = &d.days[i];
+        const char *currency = x->currency[0] != '\0' ? x->currency : "VND";
+        if (q->currency[0] != '\0' && strcmp(currency, q->currency) != 0)
+            continue; /* ?currency=: that currency's accounts only, as the other reports keep its rows */
         fg_cell_t *row = fg_table_row(out);
         if (row == NULL) {
             rc = FG_ETOOLONG;
@@ -362,7 +365,6 @@ int fg_report_reconciliation(fg_db_t *db, const fg_recon_report_query_t *q, fg_t
         if (x->closed_by != NULL)
             fg_cell_text(&row[c], x->closed_by, strlen(x->closed_by));
         c++;
-        const char *currency = x->currency[0] != '\0' ? x->currency : "VND";
         fg_cell_text(&row[c++], currency, strlen(currency));
     }
     for (size_t i = 0; i < d.count; i++) {

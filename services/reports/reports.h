@@ -137,6 +137,7 @@ typedef struct {
     int32_t from_day, to_day;
     const char *account; /* NULL or "" = every account */
     int from_items;      /* count the items themselves instead of their day totals (a check of recon_day_totals) */
+    char currency[4];    /* ISO 4217: the accounts of that currency only (their statements'); "" = every currency */
 } fg_recon_report_query_t;
 
 /**

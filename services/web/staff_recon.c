@@ -21,6 +21,7 @@
 #include <yajl/yajl_tree.h>
 #include "core/day.h"
 #include "core/json.h"
+#include "core/money.h"
 #include "core/text.h"
 #include "ledger/recon_counts.h"
 #include "recon/recon.h"
@@ -152,11 +153,20 @@ static void import_notice(fg_buf_t *b, fg_lang_t lang, int rc, const fg_import_r
         fg_html_escape(b, err->message, strlen(err->message));
         if (err->line > 0)
             fg_buf_printf(b, en ? " (line %d)" : " (dòng %d)", err->line);
-    } else if (rc == FG_ECHECKSUM) {
-        fg_buf_printf(b,
-                      en ? "Statement %d does not balance: opening %lld + lines %lld differs from closing %lld."
-                         : "Sao kê %d không khớp số dư: đầu kỳ %lld + phát sinh %lld khác cuối kỳ %lld.",
-                      r->unbalanced_index, (long long)r->opening, (long long)r->lines_total, (long long)r->closing);
+    } else if (rc == FG_ECHECKSUM) { /* in the statement's currency, as the reconciliation pages write it */
+        char opening[FG_MONEY_DISPLAY_MAX], lines[FG_MONEY_DISPLAY_MAX], closing[FG_MONEY_DISPLAY_MAX];
+        const char *currency = r->currency[0] != '\0' ? r->currency : "VND";
+        (void)fg_money_display(r->opening, currency, opening, sizeof(opening));
+        (void)fg_money_display(r->lines_total, currency, lines, sizeof(lines));
+        (void)fg_money_display(r->closing, currency, closing, sizeof(closing));
+        fg_buf_printf(b, en ? "Statement %d does not balance: opening " : "Sao kê %d không khớp số dư: đầu kỳ ",
+                      r->unbalanced_index);
+        fg_html_escape(b, opening, strlen(opening));
+        fg_buf_puts(b, en ? " + lines " : " + phát sinh ");
+        fg_html_escape(b, lines, strlen(lines));
+        fg_buf_puts(b, en ? " differs from closing " : " khác cuối kỳ ");
+        fg_html_escape(b, closing, strlen(closing));
+        fg_buf_putc(b, '.');
     } else {
         fg_buf_puts(b, en ? "The file is too large for this page." : "Tệp quá lớn cho trang này.");
     }
@@ -209,8 +219,12 @@ void fg_staff_statements_post(fg_call_t *call, fg_db_t *db)
 
 /* ---- reconciliation runs ---------------------------------------------------------- */
 
-static const char SQL_RUNS[] = "SELECT public_id, account, from_day, to_day, created_by, created_at "
-                               "FROM reconciliations ORDER BY id DESC LIMIT ?";
+/* with each run's currency, its account's (the statements'; VND when none), as
+ * fg_reconciliation_read names it */
+static const char SQL_RUNS[] =
+    "SELECT r.public_id, r.account, r.from_day, r.to_day, r.created_by, r.created_at, COALESCE((SELECT s.currency "
+    "FROM statements s WHERE s.account = r.account ORDER BY s.id DESC LIMIT 1), 'VND') FROM reconciliations r "
+    "ORDER BY r.id DESC LIMIT ?";
 
 void fg_staff_reconciliations(fg_call_t *call, fg_db_t *db)
 {
@@ -218,7 +232,7 @@ void fg_staff_reconciliations(fg_call_t *call, fg_db_t *db)
     if (fg_staff_open(call, db, FG_STAFF_CITY, &s) != 0)
         return;
     fg_stmt_t st;
-    fg_buf_t id = FG_BUF_INIT, account = FG_BUF_INIT, by = FG_BUF_INIT;
+    fg_buf_t id = FG_BUF_INIT, account = FG_BUF_INIT, by = FG_BUF_INIT, currency = FG_BUF_INIT;
     int64_t from = 0, to = 0, at = 0;
     char day[11];
     fg_html_t p;
@@ -245,21 +259,27 @@ void fg_staff_reconciliations(fg_call_t *call, fg_db_t *db)
         fg_stmt_out_int(&st, &to, NULL);
         fg_stmt_out_text(&st, &by, NULL);
         fg_stmt_out_int(&st, &at, NULL);
+        fg_stmt_out_text(&st, &currency, NULL);
         rc = fg_stmt_exec(&st);
     }
     fg_html_printf(&p,
                    "<div class=\"table-wrap\"><table class=\"data\" data-table=\"reconciliations\"><thead><tr>"
-                   "<th>%s</th><th>%s</th><th>%s</th><th>%s</th><th>%s</th></tr></thead><tbody>",
-                   fg_html_tr(&p, "Mã", "ID"), fg_html_tr(&p, "Tài khoản", "Account"), fg_html_tr(&p, "Kỳ", "Period"),
+                   "<th>%s</th><th>%s</th><th>%s</th><th>%s</th><th>%s</th><th>%s</th></tr></thead><tbody>",
+                   fg_html_tr(&p, "Mã", "ID"), fg_html_tr(&p, "Tài khoản", "Account"),
+                   fg_html_tr(&p, "Tiền tệ", "Currency"), fg_html_tr(&p, "Kỳ", "Period"),
                    fg_html_tr(&p, "Người tạo", "By"), fg_html_tr(&p, "Lúc", "At"));
     while (rc == 0 && (rc = fg_stmt_fetch(&st)) == 1) {
         rc = 0;
-        fg_html_puts(&p, "<tr><td><a href=\"/staff/reconciliations/");
+        fg_html_puts(&p, "<tr data-currency=\"");
+        fg_html_text(&p, currency.data);
+        fg_html_puts(&p, "\"><td><a href=\"/staff/reconciliations/");
         fg_html_text(&p, id.data);
         fg_html_puts(&p, "\">");
         fg_html_text(&p, id.data);
         fg_html_puts(&p, "</a></td><td>");
         fg_html_text(&p, account.data);
+        fg_html_puts(&p, "</td><td>");
+        fg_html_text(&p, currency.data);
         fg_day_format((int32_t)from, day);
         fg_html_printf(&p, "</td><td>%s – ", day);
         fg_day_format((int32_t)to, day);
@@ -274,6 +294,7 @@ void fg_staff_reconciliations(fg_call_t *call, fg_db_t *db)
     fg_buf_free(&id);
     fg_buf_free(&account);
     fg_buf_free(&by);
+    fg_buf_free(&currency);
     if (rc < 0) {
         fg_buf_free(&p.body);
         fg_staff_unavailable(call, db, rc);
@@ -374,16 +395,42 @@ static void option(fg_html_t *p, const char *action)
     fg_html_printf(p, "<option value=\"%s\">%s</option>", action, LABEL(p, ACTION_LABELS, action));
 }
 
+/* The minor-unit digits of a reconciliation's currency (VND's none; an
+ * unknown code is taken as without minor units, as fg_money_display does). */
+static int exponent_of(const char *currency)
+{
+    const fg_currency_t *c = fg_currency_find(currency, strlen(currency));
+    return c != NULL ? c->exponent : 0;
+}
+
+/* What an amount typed for apply is: minor units of the reconciliation's
+ * currency, as the API's "amount" (đồng; 1234 is 12,34 USD). */
+static void amount_unit(fg_html_t *p, const char *currency)
+{
+    char example[FG_MONEY_DISPLAY_MAX];
+    if (exponent_of(currency) == 0) {
+        fg_html_printf(p, "%s ", fg_html_tr(p, "đơn vị", "in"));
+        fg_html_text(p, strcmp(currency, "VND") == 0 ? "đồng" : currency);
+        return;
+    }
+    (void)fg_money_display(1234, currency, example, sizeof(example));
+    fg_html_printf(p, "%s ", fg_html_tr(p, "đơn vị nhỏ nhất của", "minor units of"));
+    fg_html_text(p, currency);
+    fg_html_printf(p, ": 1234 %s ", fg_html_tr(p, "là", "is"));
+    fg_html_text(p, example);
+}
+
 /* The item's resolve form: the action, the note it requires and, for apply,
- * the order and amount (shown only while apply is chosen, where scripts run).
+ * the order and amount (shown only while apply is chosen, where scripts run;
+ * the amount in minor units of the reconciliation's currency, as the API's).
  * money_back: the item is money received on a statement line, which may be
  * applied to an order or refunded; anything else is accepted or written off.
  * A resolved item offers undo, except an apply, which is never undone
  * (services/recon/resolve.c: its payments are refunded like any other), and
  * a refund whose money has left the bank (paid_out): it says so instead of
  * offering a form that could only be refused. */
-static void resolve_form(fg_html_t *p, const fg_staff_ctx_t *s, const char *rec, long long item, const char *resolution,
-                         int money_back, int paid_out)
+static void resolve_form(fg_html_t *p, const fg_staff_ctx_t *s, const fg_reconciliation_t *rec, long long item,
+                         const char *resolution, int money_back, int paid_out)
 {
     int resolved = resolution[0] != '\0';
     if (strcmp(resolution, "apply") == 0) {
@@ -404,7 +451,7 @@ static void resolve_form(fg_html_t *p, const fg_staff_ctx_t *s, const char *rec,
     fg_html_printf(p,
                    "<form method=\"post\" action=\"/staff/reconciliations/%s/items/%lld/resolve\" "
                    "class=\"resolve\" data-form=\"resolve\">",
-                   rec, item);
+                   rec->public_id, item);
     fg_staff_csrf_input(p, s);
     fg_html_printf(p, "<div><label for=\"action-%lld\">%s</label><select id=\"action-%lld\" name=\"action\">", item,
                    fg_html_tr(p, "Xử lý", "Action"), item);
@@ -422,14 +469,19 @@ static void resolve_form(fg_html_t *p, const fg_staff_ctx_t *s, const char *rec,
                    "</select></div><div><label for=\"note-%lld\">%s</label><input id=\"note-%lld\" name=\"note\" "
                    "required maxlength=\"1000\"></div>",
                    item, fg_html_tr(p, "Ghi chú", "Note"), item);
-    if (!resolved && money_back)
+    if (!resolved && money_back) {
         fg_html_printf(p,
                        "<div data-for=\"apply\"><label for=\"order-%lld\">%s</label><input id=\"order-%lld\" "
                        "name=\"order\" placeholder=\"ord_…\"></div><div data-for=\"apply\"><label "
-                       "for=\"amount-%lld\">%s</label><input id=\"amount-%lld\" name=\"amount\" "
-                       "inputmode=\"numeric\"></div>",
+                       "for=\"amount-%lld\">%s (",
                        item, fg_html_tr(p, "Hóa đơn (khi gán)", "Order (to apply)"), item, item,
-                       fg_html_tr(p, "Số tiền (khi gán)", "Amount (to apply)"), item);
+                       fg_html_tr(p, "Số tiền khi gán", "Amount to apply"));
+        amount_unit(p, rec->currency);
+        fg_html_printf(p, ")</label><input id=\"amount-%lld\" name=\"amount\" inputmode=\"numeric\" data-currency=\"",
+                       item);
+        fg_html_text(p, rec->currency);
+        fg_html_printf(p, "\" data-exponent=\"%d\"></div>", exponent_of(rec->currency));
+    }
     fg_html_printf(p, "<button type=\"submit\">%s</button></form>", fg_html_tr(p, "Lưu", "Save"));
 }
 
@@ -455,11 +507,13 @@ static void cell(fg_html_t *p, const char *cls, const char *vi, const char *en)
                    cls[0] != '\0' ? "\"" : "", fg_html_tr(p, vi, en));
 }
 
-static void item_row(fg_html_t *p, const fg_staff_ctx_t *s, const char *rec, yajl_val it)
+/* An item's row; its amount in the reconciliation's currency (the item's
+ * own, which is the same: the account's). */
+static void item_row(fg_html_t *p, const fg_staff_ctx_t *s, const fg_reconciliation_t *rec, yajl_val it)
 {
     yajl_val idv = fg_json_member(it, "id"), amountv = fg_json_member(it, "amount");
     const char *state = str_of(it, "state"), *resolution = str_of(it, "resolution"), *kind = str_of(it, "kind");
-    const char *memo = str_of(it, "memo"), *detail = str_of(it, "detail");
+    const char *memo = str_of(it, "memo"), *detail = str_of(it, "detail"), *currency = str_of(it, "currency");
     long long id = idv != NULL && YAJL_IS_INTEGER(idv) ? YAJL_GET_INTEGER(idv) : 0;
     int64_t amount = amountv != NULL && YAJL_IS_INTEGER(amountv) ? YAJL_GET_INTEGER(amountv) : 0;
     fg_html_printf(p, "<tr data-item=\"%lld\" data-state=\"", id);
@@ -490,7 +544,7 @@ static void item_row(fg_html_t *p, const fg_staff_ctx_t *s, const char *rec, yaj
     fg_html_text(p, str_of(it, "business_day"));
     fg_html_puts(p, "</td>");
     cell(p, "num", "Số tiền", "Amount");
-    fg_staff_money(p, amount, "VND");
+    fg_staff_money(p, amount, currency[0] != '\0' ? currency : rec->currency);
     fg_html_puts(p, "</td>");
     cell(p, "", "Nội dung", "Memo");
     fg_html_text(p, memo);
@@ -510,9 +564,13 @@ static void summary(fg_html_t *p, const fg_reconciliation_t *r)
     char from[11], to[11];
     fg_day_format(r->from_day, from);
     fg_day_format(r->to_day, to);
-    fg_html_printf(p, "<div class=\"card\"><dl class=\"grid2\" data-reconciliation=\"%s\"><div><dt>%s</dt><dd>",
-                   r->public_id, fg_html_tr(p, "Tài khoản", "Account"));
+    fg_html_printf(p, "<div class=\"card\"><dl class=\"grid2\" data-reconciliation=\"%s\" data-currency=\"",
+                   r->public_id);
+    fg_html_text(p, r->currency);
+    fg_html_printf(p, "\"><div><dt>%s</dt><dd>", fg_html_tr(p, "Tài khoản", "Account"));
     fg_html_text(p, r->account);
+    fg_html_printf(p, "</dd><dt>%s</dt><dd data-field=\"currency\">", fg_html_tr(p, "Tiền tệ", "Currency"));
+    fg_html_text(p, r->currency);
     fg_html_printf(p, "</dd><dt>%s</dt><dd>%s – %s</dd><dt>%s</dt><dd>", fg_html_tr(p, "Kỳ", "Period"), from, to,
                    fg_html_tr(p, "Người tạo", "By"));
     fg_html_text(p, r->created_by);
@@ -525,7 +583,7 @@ static void summary(fg_html_t *p, const fg_reconciliation_t *r)
                    fg_html_tr(p, "Mục", "Items"), (long long)r->items, fg_html_tr(p, "Đã khớp", "Matched"),
                    (long long)r->count[FG_RECON_MATCHED], fg_html_tr(p, "Ngoại lệ", "Exceptions"),
                    (long long)exceptions, (long long)exceptions, fg_html_tr(p, "Chưa đối soát", "Unreconciled"));
-    fg_staff_money(p, r->unreconciled, "VND");
+    fg_staff_money(p, r->unreconciled, r->currency);
     fg_html_puts(p, "</dd></div></dl></div>");
 }
 
@@ -582,7 +640,7 @@ void fg_staff_reconciliation(fg_call_t *call, fg_db_t *db)
                    fg_html_tr(&p, "Số tiền", "Amount"), fg_html_tr(&p, "Nội dung", "Memo"),
                    fg_html_tr(&p, "Xử lý", "Resolve"));
     for (size_t i = 0; i < list->u.array.len; i++)
-        item_row(&p, &s, r.public_id, list->u.array.values[i]);
+        item_row(&p, &s, &r, list->u.array.values[i]);
     if (list->u.array.len == 0)
         fg_html_printf(&p, "<tr><td colspan=\"7\" class=\"muted\">%s</td></tr>",
                        fg_html_tr(&p, "Kỳ này chưa có mục nào.", "No items in this period yet."));
@@ -628,35 +686,67 @@ static int read_resolution(fg_staff_ctx_t *s, fg_buf_t *action, fg_buf_t *note, 
         fg_staff_bad(s->call, 400, "Cách xử lý không hợp lệ.", "Unknown action.");
         return -1;
     }
-    if (in->action == FG_RECON_APPLY) {
-        char *end = NULL;
-        long long v = amount->len > 0 ? strtoll(amount->data, &end, 10) : 0;
-        if (order->len == 0 || end == NULL || *end != '\0' || v < 1) {
-            fg_staff_bad(s->call, 400, "Apply cần mã hóa đơn và số tiền dương.",
-                         "Apply needs an order id and a positive amount.");
-            return -1;
-        }
-        in->order_count = 1;
-        in->orders[0].order_id = order->data;
-        in->orders[0].amount = v;
+    return 0;
+}
+
+/* Apply's order and amount: the amount in minor units of the
+ * reconciliation's currency, digits only, as the API's "amount" (đồng; 1234
+ * is 12,34 USD), never read as major units.  0, or -1 after answering 400. */
+static int read_apply(fg_staff_ctx_t *s, const fg_reconciliation_t *rec, const fg_buf_t *order, const fg_buf_t *amount,
+                      fg_recon_resolution_t *in)
+{
+    int64_t v = 0;
+    int digits = amount->len > 0 && amount->len <= 16;
+    for (size_t i = 0; digits && i < amount->len; i++)
+        if (amount->data[i] < '0' || amount->data[i] > '9')
+            digits = 0;
+        else
+            v = v * 10 + (amount->data[i] - '0'); /* 16 digits: far inside int64 */
+    if (order->len == 0 || !digits || !fg_amount_valid(v)) {
+        char example[FG_MONEY_DISPLAY_MAX], vi[320], en[320];
+        int minor = exponent_of(rec->currency) > 0;
+        /* the code is an imported statement's, a checked ISO 4217 code: letters only */
+        const char *unit = minor || strcmp(rec->currency, "VND") != 0 ? rec->currency : "đồng";
+        (void)fg_money_display(minor ? 1234 : 1500000, rec->currency, example, sizeof(example));
+        snprintf(vi, sizeof(vi),
+                 "Gán vào hóa đơn cần mã hóa đơn và số tiền dương, viết bằng chữ số theo %s%s (%s là %s).",
+                 minor ? "đơn vị nhỏ nhất của " : "", unit, minor ? "1234" : "1500000", example);
+        snprintf(en, sizeof(en), "Apply needs an order id and a positive amount, in digits, in %s%s (%s is %s).",
+                 minor ? "minor units of " : "", unit, minor ? "1234" : "1500000", example);
+        fg_staff_bad(s->call, 400, vi, en);
+        return -1;
     }
+    in->order_count = 1;
+    in->orders[0].order_id = order->data;
+    in->orders[0].amount = v;
     return 0;
 }
 
 /* A resolve fg_recon_resolve refused (rc), in words: the same cases as the
  * API's codes (services/api/statements.c), each with its own reason. */
-static void refused(fg_call_t *call, int rc, const fg_recon_resolution_t *in, const fg_recon_resolved_t *out)
+static void refused(fg_call_t *call, const fg_reconciliation_t *rec, int rc, const fg_recon_resolution_t *in,
+                    const fg_recon_resolved_t *out)
 {
     int status = rc == FG_ECONFLICT || rc == FG_ESTATE ? 409 : 422;
     const char *vi, *en;
+    char amount[FG_MONEY_DISPLAY_MAX], vi_amount[400], en_amount[400];
+    int64_t applied = 0;
+    for (int i = 0; i < in->order_count; i++)
+        applied += in->orders[i].amount; /* at most 20 of 10^15 */
+    (void)fg_money_display(out->bad_order >= 0 && out->bad_order < in->order_count ? in->orders[out->bad_order].amount
+                                                                                   : applied,
+                           rec->currency, amount, sizeof(amount));
     if (rc == FG_ENOTFOUND) { /* an allocation's order */
         vi = "Không có hóa đơn này.", en = "No such order.";
     } else if (rc == FG_ECONFLICT) {
         vi = "Mục đã được xử lý: hoàn tác trước rồi xử lý lại.", en = "The item is resolved already: undo it first.";
     } else if (rc == FG_ESTATE && out->bad_order >= 0) {
         status = 422;
-        vi = "Hóa đơn không nhận được số tiền này (đã đóng, hoặc không được trả số tiền đó).";
-        en = "The order cannot take that amount (it is closed, or that is not what it may be paid).";
+        snprintf(vi_amount, sizeof(vi_amount), "Hóa đơn không nhận được %s (đã đóng, hoặc không được trả số tiền đó).",
+                 amount);
+        snprintf(en_amount, sizeof(en_amount),
+                 "The order cannot take %s (it is closed, or that is not what it may be paid).", amount);
+        vi = vi_amount, en = en_amount;
     } else if (rc == FG_ESTATE && out->day_closed) {
         vi = "Ngày của mục đã khóa sổ và không thay đổi nữa: ghi bút toán điều chỉnh vào một ngày còn mở.";
         en = "The item's business day is closed and never changes: record a correction on an open day.";
@@ -683,7 +773,9 @@ static void refused(fg_call_t *call, int rc, const fg_recon_resolution_t *in, co
         vi = "Chỉ khoản tiền vào ngân hàng mà sổ chưa có mới gán hoặc hoàn được.";
         en = "Only a credit at the bank that the ledger holds nothing of can be applied or refunded.";
     } else if (rc == FG_EEXCEEDS) {
-        vi = "Tổng số tiền gán vượt quá dòng sao kê.", en = "The amounts applied add up to more than the line.";
+        snprintf(vi_amount, sizeof(vi_amount), "Tổng số tiền gán (%s) vượt quá dòng sao kê.", amount);
+        snprintf(en_amount, sizeof(en_amount), "The amounts applied (%s) add up to more than the line.", amount);
+        vi = vi_amount, en = en_amount;
     } else {
         vi = "Không xử lý được mục này theo cách đã chọn.", en = "This item cannot be resolved that way.";
     }
@@ -693,7 +785,7 @@ static void refused(fg_call_t *call, int rc, const fg_recon_resolution_t *in, co
 void fg_staff_resolve(fg_call_t *call, fg_db_t *db)
 {
     fg_staff_ctx_t s;
-    fg_reconciliation_t rec;
+    fg_reconciliation_t rec = {0};
     fg_recon_resolution_t in;
     fg_recon_resolved_t out = {.json = FG_BUF_INIT, .bad_order = -1};
     fg_buf_t action = FG_BUF_INIT, note = FG_BUF_INIT, order = FG_BUF_INIT, amount = FG_BUF_INIT;
@@ -705,6 +797,9 @@ void fg_staff_resolve(fg_call_t *call, fg_db_t *db)
     int rc = end != call->params[1] && *end == '\0' && item >= 1 ? fg_reconciliation_get(db, call->params[0], &rec)
                                                                  : FG_ENOTFOUND;
     fg_db_end(db);
+    /* apply's amount is read in the reconciliation's currency */
+    if (rc == 0 && in.action == FG_RECON_APPLY && read_apply(&s, &rec, &order, &amount, &in) != 0)
+        goto Exit;
     if (rc == 0)
         rc = fg_recon_resolve(db, call->cfg, &rec, item, &in, s.session.staff.email, &out);
     if (rc == 0) {
@@ -714,7 +809,7 @@ void fg_staff_resolve(fg_call_t *call, fg_db_t *db)
         fg_staff_not_found(call);
     } else if (rc == FG_ENOTFOUND || rc == FG_ECONFLICT || rc == FG_ESTATE || rc == FG_EUNSUPPORTED ||
                rc == FG_EEXCEEDS || rc == FG_EINVALID) {
-        refused(call, rc, &in, &out);
+        refused(call, &rec, rc, &in, &out);
     } else {
         fg_staff_unavailable(call, db, rc);
     }

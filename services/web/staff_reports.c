@@ -177,7 +177,8 @@ static int run(fg_db_t *db, query_t *q, uint64_t merchant, fg_table_t *t, char *
         rc = fg_report_merchant_statement(db, &q->st, t);
         break;
     default: {
-        fg_recon_report_query_t r = {q->from_day, q->to_day, q->account, 0};
+        fg_recon_report_query_t r = {q->from_day, q->to_day, q->account, 0, ""};
+        snprintf(r.currency, sizeof(r.currency), "%s", q->currency);
         rc = fg_report_reconciliation(db, &r, t);
         break;
     }
@@ -267,7 +268,7 @@ static void query_args(fg_html_t *p, const query_t *q)
         fg_html_puts(p, "&amp;account=");
         fg_html_text(p, q->account);
     }
-    if (q->currency[0] != '\0' && q->kind != KIND_RECON)
+    if (q->currency[0] != '\0')
         fg_html_printf(p, "&amp;currency=%s", q->currency); /* a checked ISO 4217 code */
 }
 

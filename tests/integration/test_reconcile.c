@@ -1522,6 +1522,63 @@ END_TEST
 /* A business day closes once it is over (recon.close_after_hour 24, the
  * default): a statement of it may still come, and its closing balance would
  * show the closed day a difference no one can resolve.  A day past closes. */
+/* A dollar account's reconciliation names its currency, the account's (its statements'), and so
+ * does each item: its states, unreconciled and unapplied are cents, not dong (before, the object
+ * named none and a client could not tell). An account no statement has named is VND's. */
+START_TEST(a_dollar_accounts_reconciliation_names_its_currency)
+{
+    char account[40], file[1024], auth[200], body[200], id[64], path[200];
+    snprintf(account, sizeof(account), "%s", fgt_account("USDR"));
+    snprintf(file, sizeof(file),
+             "account,currency,booking_date,value_date,amount,bank_ref,end_to_end,counterparty,memo\n"
+             "%s,USD,opening,2026-11-23,1000.00,,,,\n"
+             "%s,USD,2026-11-24,2026-11-24,12.34,C%s,,NGUYEN VAN A,HOC PHI\n"
+             "%s,USD,2026-11-24,2026-11-24,-0.50,D%s,,,PHI\n"
+             "%s,USD,closing,2026-11-24,1011.84,,,,\n",
+             account, account, account, account, account, account);
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", finance);
+    const char *headers[] = {auth, "Content-Type: text/csv", NULL};
+    fgt_response_t r = fgt_request(&srv, FGT_H2C, "POST", "/v1/statements", headers, file, 0);
+    fgt_expect(r, 201, NULL);
+    fgt_response_free(&r);
+    wait_decided(account);
+    snprintf(body, sizeof(body), "{\"account\":\"%s\",\"from\":\"2026-11-24\",\"to\":\"2026-11-24\"}", account);
+    r = fgt_req(&srv, FGT_H2C, "POST", "/v1/reconciliations", finance, NULL, body, 0, NULL);
+    fgt_expect(r, 201, NULL);
+    ck_assert_str_eq(fgt_json_str(&r, "currency", NULL), "USD");
+    snprintf(id, sizeof(id), "%s", fgt_json_str(&r, "id", NULL));
+    fgt_response_free(&r);
+    wait_decided(account);
+    snprintf(path, sizeof(path), "/v1/reconciliations/%s", id);
+    r = fgt_req(&srv, FGT_H2C, "GET", path, auditor, NULL, NULL, 0, NULL);
+    fgt_expect(r, 200, NULL);
+    ck_assert_str_eq(fgt_json_str(&r, "currency", NULL), "USD");
+    ck_assert_int_eq(fgt_json_int(&r, "unreconciled", NULL), 1184); /* 12.34 - 0.50 USD, in cents */
+    ck_assert_int_eq(fgt_json_int(&r, "bank_closing", NULL), 101184);
+    fgt_response_free(&r);
+    snprintf(path, sizeof(path), "/v1/reconciliations/%s/items", id);
+    r = fgt_req(&srv, FGT_H2C, "GET", path, auditor, NULL, NULL, 0, NULL);
+    fgt_expect(r, 200, NULL);
+    yajl_val data = fgt_json_array(&r, "data", NULL);
+    ck_assert_int_eq(data->u.array.len, 2);
+    for (size_t i = 0; i < data->u.array.len; i++) {
+        yajl_val it = data->u.array.values[i];
+        yajl_val amount = fgt_val_at(it, "amount", NULL);
+        ck_assert(amount != NULL && YAJL_IS_INTEGER(amount));
+        ck_assert(YAJL_GET_INTEGER(amount) == 1234 || YAJL_GET_INTEGER(amount) == -50);
+        ck_assert_str_eq(fgt_val_str(it, "currency", NULL), "USD");
+    }
+    fgt_response_free(&r);
+    /* an account no statement has named yet: VND, the city's */
+    snprintf(body, sizeof(body), "{\"account\":\"%s\",\"from\":\"2026-11-24\",\"to\":\"2026-11-24\"}",
+             fgt_account("NOST"));
+    r = fgt_req(&srv, FGT_H2C, "POST", "/v1/reconciliations", finance, NULL, body, 0, NULL);
+    fgt_expect(r, 201, NULL);
+    ck_assert_str_eq(fgt_json_str(&r, "currency", NULL), "VND");
+    fgt_response_free(&r);
+}
+END_TEST
+
 START_TEST(a_day_closes_once_it_is_over)
 {
     static const char *const env[] = {"FEEGATE_RECON_CLOSE_AFTER_HOUR=24", NULL};
@@ -1580,6 +1637,7 @@ int main(void)
     tcase_add_test(tc, an_outgoing_transfer_is_no_money_in_transit);
     tcase_add_test(tc, a_feed_transfer_without_a_reference_is_still_reconciled);
     tcase_add_test(tc, a_day_closes_once_it_is_over);
+    tcase_add_test(tc, a_dollar_accounts_reconciliation_names_its_currency);
     suite_add_tcase(s, tc);
     fgt_merchant_create("Trường THCS Đối Soát", mer.id, mer.key);
     fgt_staff_token("finance", finance);

@@ -1664,6 +1664,45 @@ START_TEST(reconciliation_summary_keeps_each_accounts_currency)
     xlsx_cell(x, "VND", "Ghi có / Credits", 0, "250000", "#,##0");
     ck_assert_int_eq(YAJL_GET_ARRAY(fgt_val_at(x, "inexact", NULL))->len, 0);
     yajl_tree_free(x);
+
+    /* ?currency= keeps that currency's accounts, as in the other reports: the dollar account's row
+     * alone, totals that currency's and named, the currency echoed (before, it was ignored: the dong
+     * account's row came too and totals was null) */
+    const char *const ACCOUNTS[] = {vnd, usd};
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof(path), "/v1/reports/reconciliation?from=2026-10-07&to=2026-10-07&currency=%s",
+                 FILES[i].currency);
+        r = report(staff, path);
+        fgt_expect(r, 200, NULL);
+        ck_assert_str_eq(fgt_json_str(&r, "currency", NULL), FILES[i].currency);
+        yajl_val rows = fgt_json_array(&r, "data", NULL);
+        int mine = 0;
+        for (size_t k = 0; k < YAJL_GET_ARRAY(rows)->len; k++) {
+            yajl_val row = YAJL_GET_ARRAY(rows)->values[k];
+            ck_assert_str_eq(fgt_val_str(row, "currency", NULL), FILES[i].currency);
+            ck_assert_str_ne(fgt_val_str(row, "account", NULL), ACCOUNTS[1 - i]);
+            mine += strcmp(fgt_val_str(row, "account", NULL), ACCOUNTS[i]) == 0;
+        }
+        ck_assert_int_eq(mine, 1);
+        ck_assert_str_eq(fgt_json_str(&r, "totals", "currency", NULL), FILES[i].currency);
+        if (i == 1) /* the day's only dollar account */
+            ck_assert_int_eq(fgt_json_int(&r, "totals", "credits", NULL), 123456);
+        fgt_response_free(&r);
+    }
+    /* the files too: the CSV of the dollars has no dong account */
+    r = report(staff, "/v1/reports/reconciliation?from=2026-10-07&to=2026-10-07&currency=USD&format=csv");
+    fgt_expect(r, 200, NULL);
+    ck_assert_ptr_nonnull(strstr(r.body, usd));
+    ck_assert_ptr_null(strstr(r.body, vnd));
+    fgt_response_free(&r);
+    /* checked as the other reports check it: an upper-case ISO 4217 code, else 400 */
+    static const char *const BAD[] = {"usd", "US", "ZZZ"};
+    for (size_t i = 0; i < sizeof(BAD) / sizeof(BAD[0]); i++) {
+        snprintf(path, sizeof(path), "/v1/reports/reconciliation?from=2026-10-07&to=2026-10-07&currency=%s", BAD[i]);
+        r = report(staff, path);
+        fgt_expect_error(r, 400, "invalid_request", "invalid_currency");
+        fgt_response_free(&r);
+    }
 }
 END_TEST
 

@@ -1072,6 +1072,103 @@ static void same_file(const char *session, const char *page_path, const char *ap
     fgt_response_free(&api);
 }
 
+/* A dollar account's reconciliation is in dollars on every staff page: its items 12,34 USD and
+ * -0,50 USD, what is unreconciled, the runs list's currency, apply's amount field and what it
+ * refuses (before, every amount was written as dong: "1.234 ₫"); and the reports page's currency
+ * field keeps the reconciliation summary to that currency's accounts. */
+START_TEST(a_dollar_accounts_reconciliation_is_shown_in_dollars)
+{
+    char session[200], csrf[96], file[1024], account[40], vnd_account[40], auth[200], body[400], path[300], run[160];
+    snprintf(account, sizeof(account), "%s", fgt_account("PUSD"));
+    snprintf(vnd_account, sizeof(vnd_account), "%s", fgt_account("PVND"));
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", finance_token);
+    const char *h[] = {auth, "Content-Type: text/csv", NULL};
+    for (int i = 0; i < 2; i++) {
+        const char *acc = i == 0 ? account : vnd_account;
+        if (i == 0)
+            snprintf(file, sizeof(file),
+                     "account,currency,booking_date,value_date,amount,bank_ref,end_to_end,counterparty,memo\n"
+                     "%s,USD,opening,2026-11-25,1000.00,,,,\n"
+                     "%s,USD,2026-11-26,2026-11-26,12.34,C%s,,NGUYEN VAN A,HOC PHI\n"
+                     "%s,USD,2026-11-26,2026-11-26,-0.50,D%s,,,PHI\n"
+                     "%s,USD,closing,2026-11-26,1011.84,,,,\n",
+                     acc, acc, acc, acc, acc, acc);
+        else
+            snprintf(file, sizeof(file),
+                     "account,currency,booking_date,value_date,amount,bank_ref,end_to_end,counterparty,memo\n"
+                     "%s,VND,opening,2026-11-25,1000000,,,,\n"
+                     "%s,VND,2026-11-26,2026-11-26,-22000,D%s,,,PHI\n"
+                     "%s,VND,closing,2026-11-26,978000,,,,\n",
+                     acc, acc, acc, acc);
+        fgt_response_t r = fgt_request(&srv, FGT_H2C, "POST", "/v1/statements", h, file, 0);
+        ck_assert_int_eq(r.status, 201);
+        fgt_response_free(&r);
+    }
+    login_ok(&srv, finance_email, session, sizeof(session));
+    session_csrf(&srv, session, csrf, sizeof(csrf));
+    snprintf(body, sizeof(body), "csrf_token=%s&account=%s&from=2026-11-26&to=2026-11-26", csrf, account);
+    fgt_response_t r = post(&srv, FGT_HTTP1, session, "/staff/reconciliations", "application/x-www-form-urlencoded",
+                            body, 0);
+    ck_assert_int_eq(r.status, 303);
+    snprintf(run, sizeof(run), "%s", fgt_header(&r, "location"));
+    fgt_response_free(&r);
+    for (int tries = 0; tries < 1200 && fgt_db_int("SELECT COUNT(*) FROM recon_items WHERE account = ? AND "
+                                                   "state = 'unmatched'",
+                                                   account, NULL) > 0;
+         tries++)
+        fgt_sleep_ms(100);
+
+    r = get(&srv, FGT_HTTP1, session, run);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_nonnull(strstr(r.body, "data-status=\"ready\""));
+    ck_assert_ptr_nonnull(strstr(r.body, "data-currency=\"USD\""));
+    ck_assert_msg(strstr(r.body, ">12,34&nbsp;USD<") != NULL, "%.4000s", r.body);
+    ck_assert_ptr_nonnull(strstr(r.body, ">-0,50&nbsp;USD<"));
+    ck_assert_ptr_nonnull(strstr(r.body, ">11,84&nbsp;USD<")); /* unreconciled: 12,34 - 0,50 */
+    ck_assert_msg(strstr(r.body, "₫") == NULL, "a dollar amount written as dong: %.4000s", r.body);
+    /* apply's amount is cents of USD, as the API's, and the field says so */
+    ck_assert_ptr_nonnull(strstr(r.body, "name=\"amount\" inputmode=\"numeric\" data-currency=\"USD\" "
+                                         "data-exponent=\"2\""));
+    ck_assert_ptr_nonnull(strstr(r.body, "1234 là 12,34\xc2\xa0USD"));
+    fgt_response_free(&r);
+    /* the runs list names each run's currency */
+    r = get(&srv, FGT_HTTP1, session, "/staff/reconciliations");
+    snprintf(path, sizeof(path), "<tr data-currency=\"USD\"><td><a href=\"%s\"", run);
+    ck_assert_msg(strstr(r.body, path) != NULL, "%.3000s", r.body);
+    fgt_response_free(&r);
+    /* an amount typed as the page writes it is refused, never read as 1234 cents nor as 12 */
+    long long item = fgt_db_int("SELECT id FROM recon_items WHERE account = ? AND amount = 1234", account, NULL);
+    snprintf(path, sizeof(path), "%s/items/%lld/resolve", run, item);
+    snprintf(body, sizeof(body), "csrf_token=%s&action=apply&note=hoc+phi&order=ord_x&amount=12%%2C34", csrf);
+    r = post(&srv, FGT_HTTP1, session, path, "application/x-www-form-urlencoded", body, 0);
+    ck_assert_int_eq(r.status, 400);
+    ck_assert_msg(strstr(r.body, "đơn vị nhỏ nhất của USD (1234 là 12,34") != NULL, "%.3000s", r.body);
+    ck_assert_ptr_null(strstr(r.body, "₫"));
+    fgt_response_free(&r);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM recon_items WHERE account = ? AND resolution IS NOT NULL",
+                                account, NULL),
+                     0);
+
+    /* the reports page's currency field keeps the summary to that currency's accounts */
+    snprintf(path, sizeof(path), "/staff/reports?report=reconciliation&from=2026-11-26&to=2026-11-26&currency=USD");
+    r = get(&srv, FGT_HTTP1, session, path);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_nonnull(strstr(r.body, account));
+    ck_assert_ptr_null(strstr(r.body, vnd_account));
+    ck_assert_ptr_nonnull(strstr(r.body, ">12,34&nbsp;USD<"));
+    ck_assert_ptr_nonnull(strstr(r.body, "reconciliation.csv?from=2026-11-26&amp;to=2026-11-26&amp;currency=USD"));
+    fgt_response_free(&r);
+    snprintf(path, sizeof(path), "/staff/reports?report=reconciliation&from=2026-11-26&to=2026-11-26&currency=VND");
+    r = get(&srv, FGT_HTTP1, session, path);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_null(strstr(r.body, account));
+    ck_assert_ptr_nonnull(strstr(r.body, vnd_account));
+    fgt_response_free(&r);
+    snprintf(path, sizeof(path), "/staff/reports?report=reconciliation&from=2026-11-26&to=2026-11-26&currency=usd");
+    ck_assert_int_eq(status_of(&srv, session, path), 400);
+}
+END_TEST
+
 START_TEST(the_statement_and_reconciliation_reports_are_the_apis)
 {
     char session[200], page_path[300], api_path[300], marker[160], auth[200];
@@ -1468,6 +1565,7 @@ int main(void)
     tcase_add_test(tc, the_order_search_finds_by_code_ref_and_name);
     tcase_add_test(tc, a_statement_uploaded_through_the_page_is_the_apis);
     tcase_add_test(tc, a_reconciliation_reloads_itself_until_its_lines_are_matched);
+    tcase_add_test(tc, a_dollar_accounts_reconciliation_is_shown_in_dollars);
     tcase_add_test(tc, report_downloads_are_the_apis_files);
     tcase_add_test(tc, the_statement_and_reconciliation_reports_are_the_apis);
     tcase_add_test(tc, the_audit_page_lists_staff_actions);
