@@ -348,6 +348,10 @@ void fg_reconciliations_resolve(fg_call_t *call, fg_db_t *db)
     } else if (rc == FG_ECONFLICT) {
         snprintf(msg, sizeof(msg), "the item is resolved already (%s)", out.resolution);
         fg_call_error(call, 409, "conflict", "item_resolved", msg, NULL);
+    } else if (rc == FG_ESTATE && out.bad_order >= 0 && out.order_currency) {
+        snprintf(msg, sizeof(msg), "order %s is in another currency than the line (%s): it cannot take its money",
+                 in.orders[out.bad_order].order_id, rec.currency);
+        fg_call_error(call, 422, "invalid_request", "order_currency", msg, "orders");
     } else if (rc == FG_ESTATE && out.bad_order >= 0) {
         snprintf(msg, sizeof(msg), "order %s cannot take %lld: it is closed, or that is not what it may be paid",
                  in.orders[out.bad_order].order_id, (long long)in.orders[out.bad_order].amount);

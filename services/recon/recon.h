@@ -203,11 +203,12 @@ typedef struct {
 
 typedef struct {
     char state[24], resolution[16];
-    char kind[16];     /* the item's: bank_line, ledger_posting, balance_gap, settlement_row */
-    int bad_order;     /* the allocation a refusal is about, or -1 */
-    int day_closed;    /* undo: refused (FG_ESTATE) because the item's business day is closed */
-    int64_t unapplied; /* apply: what the orders did not take, recorded as unapplied money */
-    fg_buf_t json;     /* the item after: {"id","state","resolution","amount","note"} */
+    char kind[16];      /* the item's: bank_line, ledger_posting, balance_gap, settlement_row */
+    int bad_order;      /* the allocation a refusal is about, or -1 */
+    int order_currency; /* apply: refused (FG_ESTATE) because bad_order's order is in another currency */
+    int day_closed;     /* undo: refused (FG_ESTATE) because the item's business day is closed */
+    int64_t unapplied;  /* apply: what the orders did not take, recorded as unapplied money */
+    fg_buf_t json;      /* the item after: {"id","state","resolution","amount","note"} */
 } fg_recon_resolved_t;
 
 /**

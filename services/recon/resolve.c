@@ -65,7 +65,7 @@ static const char SQL_JOURNAL_LINES[] =
 static const char SQL_UNRESOLVE[] = "UPDATE recon_items SET resolution = NULL, resolved_by = NULL, resolved_at = NULL, "
                                     "note = NULL, resolution_journal_id = NULL, updated_at = ? WHERE id = ?";
 static const char SQL_ORDER[] = "SELECT id, amount, amount_paid, allow_partial, " FG_ORDER_STATUS_SQL(
-    "status") ", COALESCE(expires_at, 0), expires_at IS NOT NULL FROM orders WHERE public_id = ? FOR UPDATE";
+    "status") ", COALESCE(expires_at, 0), expires_at IS NOT NULL, currency FROM orders WHERE public_id = ? FOR UPDATE";
 static const char SQL_RESOLVE[] = "UPDATE recon_items SET resolution = ?, resolved_by = ?, resolved_at = ?, note = ?, "
                                   "resolution_journal_id = ?, updated_at = ? WHERE id = ?";
 static const char SQL_LINK[] =
@@ -302,9 +302,20 @@ static int apply_orders(fg_db_t *db, resolve_t *r, int64_t line_id, int64_t amou
         fg_stmt_out_enum(&s, &status, FG_ORDER_STATUS_COUNT);
         fg_stmt_out_int(&s, &expires, NULL);
         fg_stmt_out_int(&s, &has_expiry, NULL);
-        if ((rc = fg_stmt_one(&s)) != 0) {
+        fg_buf_t currency = FG_BUF_INIT;
+        fg_stmt_out_text(&s, &currency, NULL);
+        rc = fg_stmt_one(&s);
+        /* a line of one currency pays no order of another: 12.34 USD is not 1,234 đồng */
+        int other_currency = rc == 0 && (currency.data == NULL || strcmp(currency.data, r->currency) != 0);
+        fg_buf_free(&currency);
+        if (rc != 0) {
             r->out->bad_order = i;
             return rc; /* FG_ENOTFOUND: no such order */
+        }
+        if (other_currency) {
+            r->out->bad_order = i;
+            r->out->order_currency = 1;
+            return FG_ESTATE;
         }
         if (!fg_order_accepts_payment(fg_order_effective_status(status, (int)has_expiry, expires, now)) ||
             fg_order_payable_amount(order_amount, paid, (int)partial, a->amount, &payable) != 0) {

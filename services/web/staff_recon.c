@@ -740,6 +740,10 @@ static void refused(fg_call_t *call, const fg_reconciliation_t *rec, int rc, con
         vi = "Không có hóa đơn này.", en = "No such order.";
     } else if (rc == FG_ECONFLICT) {
         vi = "Mục đã được xử lý: hoàn tác trước rồi xử lý lại.", en = "The item is resolved already: undo it first.";
+    } else if (rc == FG_ESTATE && out->bad_order >= 0 && out->order_currency) {
+        status = 422;
+        vi = "Hóa đơn được lập bằng loại tiền khác với dòng sao kê: không gán được.";
+        en = "The order is in another currency than the statement line: it cannot take its money.";
     } else if (rc == FG_ESTATE && out->bad_order >= 0) {
         status = 422;
         snprintf(vi_amount, sizeof(vi_amount), "Hóa đơn không nhận được %s (đã đóng, hoặc không được trả số tiền đó).",

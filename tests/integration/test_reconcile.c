@@ -1569,6 +1569,22 @@ START_TEST(a_dollar_accounts_reconciliation_names_its_currency)
         ck_assert_str_eq(fgt_val_str(it, "currency", NULL), "USD");
     }
     fgt_response_free(&r);
+    /* its 12.34 USD applied to a bill of đồng: refused (it would have paid 1,234 ₫), nothing resolved */
+    order_t vnd = new_order_partial(5000, 1);
+    char ref[64], apply[300];
+    snprintf(ref, sizeof(ref), "C%s", account);
+    long long credit = item_of(account, ref);
+    ck_assert_int_gt(credit, 0);
+    snprintf(path, sizeof(path), "/v1/reconciliations/%s/items/%lld/resolve", id, credit);
+    snprintf(apply, sizeof(apply),
+             "{\"action\":\"apply\",\"note\":\"hoc phi\",\"orders\":[{\"order\":\"%s\",\"amount\":1234}]}", vnd.id);
+    r = fgt_req(&srv, FGT_H2C, "POST", path, finance, NULL, apply, 0, NULL);
+    fgt_expect_error(r, 422, "invalid_request", "order_currency");
+    fgt_response_free(&r);
+    ck_assert_int_eq(fgt_db_int("SELECT amount_paid FROM orders WHERE public_id = ?", vnd.id, NULL), 0);
+    char item_id[24];
+    snprintf(item_id, sizeof(item_id), "%lld", credit);
+    ck_assert_int_eq(fgt_db_int("SELECT resolution IS NULL FROM recon_items WHERE id = ?", item_id, NULL), 1);
     /* an account no statement has named yet: VND, the city's */
     snprintf(body, sizeof(body), "{\"account\":\"%s\",\"from\":\"2026-11-24\",\"to\":\"2026-11-24\"}",
              fgt_account("NOST"));
