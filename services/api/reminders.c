@@ -33,8 +33,14 @@ static int read_steps(fg_call_t *call, yajl_val v, fg_reminder_policy_t *p)
         fg_call_error(call, 422, "invalid_request", "invalid_reminder_policy", "a policy has 1 to 8 steps", "steps");
         return -1;
     }
+    static const char *const STEP_FIELDS[] = {"days", "channel"};
     for (size_t i = 0; i < v->u.array.len; i++) {
         yajl_val s = v->u.array.values[i];
+        fg_field_error_t err;
+        if (fg_json_known_fields(s, STEP_FIELDS, 2, &err) != 0) { /* "delay", "chanel": named, not a type */
+            fg_call_field_error(call, &err);
+            return -1;
+        }
         yajl_val days = YAJL_IS_OBJECT(s) ? fg_json_member(s, "days") : NULL;
         yajl_val channel = YAJL_IS_OBJECT(s) ? fg_json_member(s, "channel") : NULL;
         int c = 0;

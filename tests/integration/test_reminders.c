@@ -196,7 +196,7 @@ START_TEST(a_policy_is_validated_and_kept_per_merchant)
         {"{\"steps\":[{\"days\":-1,\"channel\":\"fax\"}]}", 422, "invalid_reminder_policy"},
         {"{\"steps\":[{\"days\":61,\"channel\":\"sms\"}]}", 422, "invalid_reminder_policy"},
         {"{\"steps\":[{\"days\":\"1\",\"channel\":\"sms\"}]}", 400, "invalid_type"},
-        {"{\"steps\":[{\"days\":1,\"channel\":\"sms\",\"x\":2}]}", 400, "invalid_type"},
+        {"{\"steps\":[{\"days\":1,\"channel\":\"sms\",\"x\":2}]}", 400, "unknown_field"},
         {"{\"steps\":[{\"days\":1,\"channel\":\"sms\"},{\"days\":1,\"channel\":\"email\"}]}", 422,
          "invalid_reminder_policy"},
         {"{\"steps\":[{\"days\":1,\"channel\":\"sms\"}],\"language\":\"fr\"}", 422, "invalid_language"},

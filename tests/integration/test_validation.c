@@ -370,6 +370,7 @@ START_TEST(every_body_refuses_unknown_fields)
          "{\"action\":\"accept\",\"note\":\"ok\",\"notes\":\"ok\"}", "notes"},
         {"/v1/orders/batch", 0, "{\"orders\":[{\"merchant_ref\":\"B1\"}],\"dry_run\":true}", "dry_run"},
         {"/v1/payout-batches", 1, "{\"account\":\"0011001932418\",\"acount\":\"x\"}", "acount"},
+        {"/v1/reminder-policy", 0, "{\"steps\":[{\"days\":-1,\"channel\":\"sms\",\"chanel\":\"zalo\"}]}", "chanel"},
         {"/v1/reconciliations/rec_01M98V05JRZJAQEG22MA7S0A3E/items/1/resolve", 1,
          "{\"action\":\"apply\",\"note\":\"ok\",\"orders\":[{\"order\":\"ord_x\",\"amount\":1,\"amt\":2}]}", "amt"},
     };
