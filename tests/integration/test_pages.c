@@ -867,7 +867,7 @@ START_TEST(expired_cancelled_and_paid_bills_offer_no_button)
     r = fgt_request(&srv, FGT_HTTP1, "POST", path, headers, "decision=approve", 0);
     fgt_response_free(&r);
     expect_closed(code, "paid");
-    char payment[64], refund_path[128];
+    char payment[96], refund_path[160];
     snprintf(payment, sizeof(payment), "%s", path + strlen("/sandbox/pay/"));
     snprintf(path, sizeof(path), "/pay/%s", code);
     r = get(path, NULL);
