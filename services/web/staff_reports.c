@@ -222,6 +222,14 @@ static void table_html(fg_html_t *p, const fg_table_t *t, const char *statement_
             const fg_cell_t *cell = &t->cells[r * (size_t)t->ncols + (size_t)c];
             switch (t->cols[c].type) {
             case FG_COL_TEXT:
+                if (strcmp(t->cols[c].key, "status") == 0 && cell->text != NULL &&
+                    (strcmp(cell->text, "open") == 0 || strcmp(cell->text, "closed") == 0)) {
+                    /* a day's state in the page's language; the code stays for whoever reads the markup */
+                    int closed = cell->text[0] == 'c';
+                    fg_html_printf(p, "<td data-status=\"%s\">%s", cell->text,
+                                   closed ? fg_html_tr(p, "Đã khóa sổ", "Closed") : fg_html_tr(p, "Đang mở", "Open"));
+                    break;
+                }
                 fg_html_puts(p, "<td>");
                 fg_html_text(p, cell->text != NULL ? cell->text : "");
                 break;

@@ -1157,6 +1157,8 @@ START_TEST(a_dollar_accounts_reconciliation_is_shown_in_dollars)
     ck_assert_ptr_null(strstr(r.body, vnd_account));
     ck_assert_ptr_nonnull(strstr(r.body, ">12,34&nbsp;USD<"));
     ck_assert_ptr_nonnull(strstr(r.body, "reconciliation.csv?from=2026-11-26&amp;to=2026-11-26&amp;currency=USD"));
+    /* the day's state in the page's language, its code kept in the markup */
+    ck_assert_ptr_nonnull(strstr(r.body, "<td data-status=\"open\">Đang mở</td>"));
     fgt_response_free(&r);
     snprintf(path, sizeof(path), "/staff/reports?report=reconciliation&from=2026-11-26&to=2026-11-26&currency=VND");
     r = get(&srv, FGT_HTTP1, session, path);
