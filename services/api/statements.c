@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "core/day.h"
 #include "core/ids.h"
 #include "core/money.h"
 #include "core/text.h"
@@ -399,10 +400,11 @@ void fg_reconciliations_close(fg_call_t *call, fg_db_t *db)
 {
     fg_reconciliation_t r;
     int64_t open_items = 0, closable_at = 0;
+    int32_t unequal_day = 0;
     if (fg_call_no_input(call) != 0 || load(call, db, &r) != 0)
         return;
     int rc = fg_reconciliation_close(db, &r, call->staff_email, call->cfg->recon_close_after_hour, &open_items,
-                                     &closable_at);
+                                     &closable_at, &unequal_day);
     if (rc == FG_EUNSUPPORTED) {
         char msg[200], at[40];
         time_t t = (time_t)(closable_at / 1000 + 7 * 3600); /* business days are GMT+7's */
@@ -428,6 +430,15 @@ void fg_reconciliations_close(fg_call_t *call, fg_db_t *db)
         fg_json_kv_int(&b, 1, "open_items", open_items);
         fg_buf_puts(&b, "}}");
         fg_call_json(call, 409, &b);
+    } else if (rc == FG_ECHECKSUM) {
+        char msg[300], day[11];
+        fg_day_format(unequal_day, day);
+        snprintf(msg, sizeof(msg),
+                 "on %s the statement's closing balance is not the ledger's bank balance: a later day closed while "
+                 "this one was open, and lines of it that came after went after the closed day; the day cannot "
+                 "close with a difference (docs/RECONCILIATION.md, \"Closed days\")",
+                 day);
+        fg_call_error(call, 409, "conflict", "bank_balance_differs", msg, NULL);
     } else if (rc == FG_ERANGE) {
         fg_call_error(call, 422, "invalid_request", "period_too_long", "a period to close is at most a year", NULL);
     } else if (rc != 0 || (rc = fg_reconciliation_get(db, call->params[0], &r)) != 0) {

@@ -177,10 +177,12 @@ int fg_reconciliation_items(fg_db_t *db, const fg_reconciliation_t *r, const fg_
  *  changes: a line for it that arrives later is reconciled on the next open
  *  day.  Closing again changes nothing.  0; FG_EUNSUPPORTED (not before
  *  *closable_at, Unix ms); FG_ESTATE (*open_items items are neither matched
- *  nor resolved); FG_ERANGE (a period of more than 10,000 days); or a
- *  database code. */
+ *  nor resolved); FG_ECHECKSUM (*unequal_day's statement closing is not the
+ *  ledger's bank balance at its end: a day left open while a later one
+ *  closed, whose late lines went after it); FG_ERANGE (a period of more
+ *  than 10,000 days); or a database code. */
 int fg_reconciliation_close(fg_db_t *db, const fg_reconciliation_t *rec, const char *actor, int64_t close_after_hour,
-                            int64_t *open_items, int64_t *closable_at) FG_MUST_USE;
+                            int64_t *open_items, int64_t *closable_at, int32_t *unequal_day) FG_MUST_USE;
 
 /* ---- resolving exceptions (resolve.c) ---------------------------------------- */
 

@@ -558,11 +558,24 @@ static const char SQL_IS_CLOSED[] = "SELECT 1 FROM recon_closed_days WHERE accou
 static const char SQL_CLOSE_DAY[] =
     "INSERT IGNORE INTO recon_closed_days (account, day, reconciliation_id, closed_by, closed_at) VALUES (?, ?, ?, ?, ?)";
 
+/* A day of the period whose statement closing is not the ledger's bank
+ * balance at its end (the first, if any): the one thing `feegate ledger
+ * check` holds a closed day to (closed_day_bank_balance).  In the normal
+ * course a difference is a balance gap, an item that must be resolved
+ * first; a day can still differ when it was left open while a later day
+ * closed and lines of it came after (they went after the closed day). */
+static const char SQL_UNEQUAL_DAY[] =
+    "SELECT s.closing_date FROM statements s WHERE s.id IN (SELECT MAX(id) FROM statements WHERE account = ? AND "
+    "closing_date BETWEEN ? AND ? AND closing IS NOT NULL AND late_closing = 0 GROUP BY closing_date) AND s.closing "
+    "<> (SELECT COALESCE(SUM(p.amount), 0) FROM bank_postings p WHERE p.account = s.account AND p.currency = "
+    "s.currency AND p.day <= s.closing_date) ORDER BY s.closing_date LIMIT 1";
+
 typedef struct {
     const fg_reconciliation_t *rec;
     const char *actor;
     int64_t open_items;
     int days_closed;
+    int64_t unequal_day;
 } close_t;
 
 int32_t fg_recon_next_day(int32_t day) { return fg_day_next(day); }
@@ -663,6 +676,17 @@ static int close_tx(fg_db_t *db, void *arg)
     c->open_items += in_transit;
     if (c->open_items > 0)
         return FG_ESTATE;
+    c->unequal_day = 0;
+    if ((rc = fg_stmt_init(&s, db, SQL_UNEQUAL_DAY)) != 0)
+        return rc;
+    fg_stmt_cstr(&s, c->rec->account);
+    fg_stmt_int(&s, c->rec->from_day);
+    fg_stmt_int(&s, c->rec->to_day);
+    fg_stmt_out_int(&s, &c->unequal_day, NULL);
+    if ((rc = fg_stmt_one(&s)) == 0)
+        return FG_ECHECKSUM; /* closed, it would read a difference no one could resolve */
+    if (rc != FG_ENOTFOUND)
+        return rc;
     for (int32_t day = c->rec->from_day; day <= c->rec->to_day; day = fg_recon_next_day(day)) {
         if ((rc = fg_stmt_init(&s, db, SQL_CLOSE_DAY)) != 0)
             return rc;
@@ -686,10 +710,11 @@ static int close_tx(fg_db_t *db, void *arg)
 }
 
 int fg_reconciliation_close(fg_db_t *db, const fg_reconciliation_t *rec, const char *actor, int64_t close_after_hour,
-                            int64_t *open_items, int64_t *closable_at)
+                            int64_t *open_items, int64_t *closable_at, int32_t *unequal_day)
 {
-    close_t c = {rec, actor, 0, 0};
+    close_t c = {rec, actor, 0, 0, 0};
     *open_items = 0;
+    *unequal_day = 0;
     if (rec->to_day - rec->from_day > 10000) /* more than about a year: refused, never looped over */
         return FG_ERANGE;
     /* A day closed before the bank's last statement of it: that statement's
@@ -700,6 +725,7 @@ int fg_reconciliation_close(fg_db_t *db, const fg_reconciliation_t *rec, const c
         return FG_EUNSUPPORTED;
     int rc = fg_db_tx(db, close_tx, &c);
     *open_items = c.open_items;
+    *unequal_day = (int32_t)c.unequal_day;
     return rc;
 }
 

@@ -709,6 +709,86 @@ static void summary_row(const char *account, const char *day, char *out, size_t 
     fgt_response_free(&r);
 }
 
+/* Reconciles the period day..day of account, accepting every exception, and answers its close. */
+static fgt_response_t reconcile_and_close(const char *account, const char *day)
+{
+    char body[200], id[64], path[200];
+    snprintf(body, sizeof(body), "{\"account\":\"%s\",\"from\":\"%s\",\"to\":\"%s\"}", account, day, day);
+    fgt_response_t r = fgt_req(&srv, FGT_H2C, "POST", "/v1/reconciliations", finance, NULL, body, 0, NULL);
+    fgt_expect(r, 201, NULL);
+    snprintf(id, sizeof(id), "%s", fgt_json_str(&r, "id", NULL));
+    fgt_response_free(&r);
+    wait_decided(account);
+    char d[16];
+    snprintf(d, sizeof(d), "%.4s%.2s%.2s", day, day + 5, day + 8);
+    for (int i = 0; i < 10; i++) {
+        long long item = fgt_db_int("SELECT COALESCE(MIN(id), 0) FROM recon_items WHERE account = ? AND state <> "
+                                    "'matched' AND resolution IS NULL AND business_day = ?",
+                                    account, d);
+        if (item == 0)
+            break;
+        snprintf(path, sizeof(path), "/v1/reconciliations/%s/items/%lld/resolve", id, item);
+        r = fgt_req(&srv, FGT_H2C, "POST", path, finance, NULL, "{\"action\":\"accept\",\"note\":\"checked\"}", 0,
+                    NULL);
+        fgt_expect(r, 200, NULL);
+        fgt_response_free(&r);
+    }
+    snprintf(path, sizeof(path), "/v1/reconciliations/%s/close", id);
+    return fgt_req(&srv, FGT_H2C, "POST", path, finance, NULL, NULL, 0, NULL);
+}
+
+/* Days closed out of order: the day before is left open while yesterday closes, then the bank's
+ * corrected export of the day before brings a line, which goes after the closed day; the day
+ * before's statement then says more than the ledger held at its end, and closing it is refused
+ * (409 bank_balance_differs) rather than closing a day `feegate ledger check` would find wrong. */
+START_TEST(a_day_that_would_close_with_a_bank_difference_is_refused)
+{
+    char account[40], day[16], before[16], opening_day[16], file[2048];
+    snprintf(account, sizeof(account), "%s", fgt_account("OOO"));
+    business_day(1, day);
+    business_day(2, before);
+    business_day(3, opening_day);
+    long long gaps = -1, new_lines = -1;
+    snprintf(file, sizeof(file),
+             "account,currency,booking_date,value_date,amount,bank_ref,end_to_end,counterparty,memo\n"
+             "%s,VND,opening,%s,50000000,,,,\n"
+             "%s,VND,%s,%s,1000,A%s,,NGUYEN VAN A,NOP TIEN\n"
+             "%s,VND,closing,%s,50001000,,,,\n",
+             account, opening_day, account, before, before, account, account, before);
+    ck_assert_int_eq(import_csv(file, &gaps, &new_lines), 201);
+    snprintf(file, sizeof(file),
+             "account,currency,booking_date,value_date,amount,bank_ref,end_to_end,counterparty,memo\n"
+             "%s,VND,opening,%s,50001000,,,,\n"
+             "%s,VND,%s,%s,2000,B%s,,TRAN THI B,NOP TIEN\n"
+             "%s,VND,closing,%s,50003000,,,,\n",
+             account, before, account, day, day, account, account, day);
+    ck_assert_int_eq(import_csv(file, &gaps, &new_lines), 201);
+    ck_assert_int_eq(gaps, 0);
+    wait_decided(account);
+    fgt_response_t r = reconcile_and_close(account, day); /* yesterday first */
+    fgt_expect(r, 200, NULL);
+    fgt_response_free(&r);
+    /* the bank's corrected export of the day before: one more line */
+    snprintf(file, sizeof(file),
+             "account,currency,booking_date,value_date,amount,bank_ref,end_to_end,counterparty,memo\n"
+             "%s,VND,opening,%s,50000000,,,,\n"
+             "%s,VND,%s,%s,1000,A%s,,NGUYEN VAN A,NOP TIEN\n"
+             "%s,VND,%s,%s,500,C%s,,LE VAN C,NOP TIEN\n"
+             "%s,VND,closing,%s,50001500,,,,\n",
+             account, opening_day, account, before, before, account, account, before, before, account, account, before);
+    ck_assert_int_eq(import_csv(file, &gaps, &new_lines), 201);
+    ck_assert_int_eq(new_lines, 1);
+    wait_decided(account);
+    r = reconcile_and_close(account, before);
+    fgt_expect_error(r, 409, "conflict", "bank_balance_differs");
+    fgt_response_free(&r);
+    char d[16];
+    snprintf(d, sizeof(d), "%.4s%.2s%.2s", before, before + 5, before + 8);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM recon_closed_days WHERE account = ? AND day = ?", account, d), 0);
+    ck_assert_int_eq(fgt_ledger_check(), 0);
+}
+END_TEST
+
 /* A closed day never changes, whatever is imported after it closed (an
  * outside tester's case): the bank's end-of-day export again, and a
  * corrected export of the closed day with new lines whose opening row is
@@ -1641,6 +1721,7 @@ int main(void)
     tcase_add_test(tc, one_account_however_spelt);
     tcase_add_test(tc, a_missing_statement_is_a_gap);
     tcase_add_test(tc, a_closed_day_never_changes_whatever_is_imported_after);
+    tcase_add_test(tc, a_day_that_would_close_with_a_bank_difference_is_refused);
     tcase_add_test(tc, two_lines_pay_one_order_in_parts);
     tcase_add_test(tc, rule_3_offers_what_orders_still_owe);
     tcase_add_test(tc, a_statements_lines_share_transactions_and_keep_their_own_outcomes);
