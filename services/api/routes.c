@@ -104,6 +104,8 @@ const fg_route_t fg_api_routes[] = {
     {"GET", "/staff/reconciliations/{}", "staff.reconciliation", FG_AUTH_NONE, 0, 0, fg_staff_reconciliation},
     {"POST", "/staff/reconciliations/{}/items/{}/resolve", "staff.resolve", FG_AUTH_NONE, 0, STAFF_FORM_BODY_MAX,
      fg_staff_resolve},
+    {"POST", "/staff/reconciliations/{}/close", "staff.reconciliation_close", FG_AUTH_NONE, 0, STAFF_FORM_BODY_MAX,
+     fg_staff_reconciliation_close},
     {"GET", "/staff/bills", "staff.bills", FG_AUTH_NONE, 0, 0, fg_staff_bills},
     {"POST", "/staff/bills", "staff.bills_post", FG_AUTH_NONE, 0, FG_BILL_UPLOAD_MAX + 65536, fg_staff_bills_post},
     {"POST", "/staff/bills/{}/commit", "staff.bills_commit", FG_AUTH_NONE, 0, STAFF_FORM_BODY_MAX,

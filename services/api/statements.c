@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include "core/day.h"
 #include "core/ids.h"
 #include "core/money.h"
@@ -396,21 +395,29 @@ Exit:
     yajl_tree_free(root);
 }
 
+/* A 409 naming the business day it is about (yyyy-mm-dd) in "day". */
+static void day_conflict(fg_call_t *call, const char *code, const char *message, const char *day)
+{
+    fg_buf_t b = FG_BUF_INIT;
+    fg_buf_puts(&b, "{\"error\":{");
+    fg_json_kv_str(&b, 0, "type", "conflict");
+    fg_json_kv_str(&b, 1, "code", code);
+    fg_json_kv_str(&b, 1, "message", message);
+    fg_json_kv_str(&b, 1, "day", day);
+    fg_buf_puts(&b, "}}");
+    fg_call_json(call, 409, &b);
+}
+
 void fg_reconciliations_close(fg_call_t *call, fg_db_t *db)
 {
     fg_reconciliation_t r;
-    int64_t open_items = 0, closable_at = 0;
-    int32_t unequal_day = 0;
+    fg_recon_close_refusal_t why;
     if (fg_call_no_input(call) != 0 || load(call, db, &r) != 0)
         return;
-    int rc = fg_reconciliation_close(db, &r, call->staff_email, call->cfg->recon_close_after_hour, &open_items,
-                                     &closable_at, &unequal_day);
+    int rc = fg_reconciliation_close(db, &r, call->staff_email, call->cfg->recon_close_after_hour, &why);
     if (rc == FG_EUNSUPPORTED) {
-        char msg[200], at[40];
-        time_t t = (time_t)(closable_at / 1000 + 7 * 3600); /* business days are GMT+7's */
-        struct tm tm;
-        gmtime_r(&t, &tm);
-        strftime(at, sizeof(at), "%Y-%m-%d %H:%M", &tm);
+        char msg[200], at[17];
+        fg_day_time_format(why.closable_at, at);
         snprintf(msg, sizeof(msg),
                  "the period's last business day is not over: it may be closed from %s GMT+7 "
                  "(recon.close_after_hour)",
@@ -422,23 +429,28 @@ void fg_reconciliations_close(fg_call_t *call, fg_db_t *db)
         snprintf(msg, sizeof(msg),
                  "%lld item(s) of the period are neither matched nor resolved, or money the feed applied is still in "
                  "transit",
-                 (long long)open_items);
+                 (long long)why.open_items);
         fg_buf_puts(&b, "{\"error\":{");
         fg_json_kv_str(&b, 0, "type", "conflict");
         fg_json_kv_str(&b, 1, "code", "reconciliation_open_items");
         fg_json_kv_str(&b, 1, "message", msg);
-        fg_json_kv_int(&b, 1, "open_items", open_items);
+        fg_json_kv_int(&b, 1, "open_items", why.open_items);
         fg_buf_puts(&b, "}}");
         fg_call_json(call, 409, &b);
-    } else if (rc == FG_ECHECKSUM) {
+    } else if (rc == FG_ECONFLICT || rc == FG_ECHECKSUM) {
         char msg[300], day[11];
-        fg_day_format(unequal_day, day);
-        snprintf(msg, sizeof(msg),
-                 "on %s the statement's closing balance is not the ledger's bank balance: a later day closed while "
-                 "this one was open, and lines of it that came after went after the closed day; the day cannot "
-                 "close with a difference (docs/RECONCILIATION.md, \"Closed days\")",
-                 day);
-        fg_call_error(call, 409, "conflict", "bank_balance_differs", msg, NULL);
+        fg_day_format(why.day, day);
+        if (rc == FG_ECONFLICT)
+            snprintf(msg, sizeof(msg),
+                     "%s, before the period, is not closed: the account's days close in order (reconcile and close "
+                     "it first; a line of it the bank sends after a later day closed could no longer reach it)",
+                     day);
+        else
+            snprintf(msg, sizeof(msg),
+                     "on %s the statement's closing balance is not the ledger's bank balance: the day cannot close "
+                     "with a difference (docs/RECONCILIATION.md, \"Closed days\")",
+                     day);
+        day_conflict(call, rc == FG_ECONFLICT ? "earlier_day_open" : "bank_balance_differs", msg, day);
     } else if (rc == FG_ERANGE) {
         fg_call_error(call, 422, "invalid_request", "period_too_long", "a period to close is at most a year", NULL);
     } else if (rc != 0 || (rc = fg_reconciliation_get(db, call->params[0], &r)) != 0) {

@@ -82,3 +82,17 @@ void fg_day_format(int32_t day, char out[11])
     }
     *p = '\0';
 }
+
+void fg_day_time_format(int64_t ms, char out[17])
+{
+    int64_t local = ms + FG_DAY_OFFSET_MS;
+    int64_t minute = (local % FG_DAY_MS + FG_DAY_MS) % FG_DAY_MS / 60000;
+    fg_day_format(fg_day_of_ms(ms), out);
+    out[10] = ' ';
+    out[11] = (char)('0' + minute / 600);
+    out[12] = (char)('0' + minute / 60 % 10);
+    out[13] = ':';
+    out[14] = (char)('0' + minute % 60 / 10);
+    out[15] = (char)('0' + minute % 10);
+    out[16] = '\0';
+}

@@ -28,5 +28,7 @@ int32_t fg_day_next(int32_t day);
 int32_t fg_day_prev(int32_t day);
 /** "YYYY-MM-DD" into out (11 bytes). */
 void fg_day_format(int32_t day, char out[11]);
+/** A time as "YYYY-MM-DD HH:MM" in GMT+7 into out (17 bytes). */
+void fg_day_time_format(int64_t ms, char out[17]);
 
 #endif

@@ -170,19 +170,28 @@ void fg_reconciliation_json(fg_buf_t *b, const fg_reconciliation_t *r);
 int fg_reconciliation_items(fg_db_t *db, const fg_reconciliation_t *r, const fg_recon_state_t *state, int64_t after,
                             int64_t limit, fg_buf_t *out, int64_t *last_id, int *more) FG_MUST_USE;
 
+/** Why a close was refused, where it was. */
+typedef struct {
+    int64_t open_items;  /* FG_ESTATE: items neither matched nor resolved, or money in transit */
+    int64_t closable_at; /* FG_EUNSUPPORTED: when the period's last day may close (Unix ms) */
+    int32_t day;         /* FG_ECONFLICT: the earliest open day before the period; FG_ECHECKSUM: the unequal day */
+} fg_recon_close_refusal_t;
+
 /** Closes every business day of rec's period in one transaction with an
  *  audit_log row: allowed once every item of the period is matched or
- *  resolved, and the period's last day has reached close_after_hour
- *  (recon.close_after_hour: 24, once it is over).  A closed day never
- *  changes: a line for it that arrives later is reconciled on the next open
- *  day.  Closing again changes nothing.  0; FG_EUNSUPPORTED (not before
- *  *closable_at, Unix ms); FG_ESTATE (*open_items items are neither matched
- *  nor resolved); FG_ECHECKSUM (*unequal_day's statement closing is not the
- *  ledger's bank balance at its end: a day left open while a later one
- *  closed, whose late lines went after it); FG_ERANGE (a period of more
- *  than 10,000 days); or a database code. */
+ *  resolved, the period's last day has reached close_after_hour
+ *  (recon.close_after_hour: 24, once it is over), and every earlier day of
+ *  the account that the bank's statements booked anything on is closed
+ *  (days close in order).  A closed day never changes: a line for it that
+ *  arrives later is reconciled on the next open day.  Closing again changes
+ *  nothing.  0; FG_EUNSUPPORTED (not before why->closable_at); FG_ESTATE
+ *  (why->open_items); FG_ECONFLICT (why->day, an earlier day, is open);
+ *  FG_ECHECKSUM (why->day's statement closing is not the ledger's bank
+ *  balance at its end; days closing in order never meet it, the check
+ *  stands behind that rule); FG_ERANGE (a period of more than 10,000
+ *  days); or a database code. */
 int fg_reconciliation_close(fg_db_t *db, const fg_reconciliation_t *rec, const char *actor, int64_t close_after_hour,
-                            int64_t *open_items, int64_t *closable_at, int32_t *unequal_day) FG_MUST_USE;
+                            fg_recon_close_refusal_t *why) FG_MUST_USE;
 
 /* ---- resolving exceptions (resolve.c) ---------------------------------------- */
 

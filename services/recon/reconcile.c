@@ -562,20 +562,28 @@ static const char SQL_CLOSE_DAY[] =
  * balance at its end (the first, if any): the one thing `feegate ledger
  * check` holds a closed day to (closed_day_bank_balance).  In the normal
  * course a difference is a balance gap, an item that must be resolved
- * first; a day can still differ when it was left open while a later day
- * closed and lines of it came after (they went after the closed day). */
+ * first; a day could differ only if it were left open while a later day
+ * closed and lines of it came after (they go after the closed day), which
+ * SQL_EARLIER_OPEN refuses. */
 static const char SQL_UNEQUAL_DAY[] =
     "SELECT s.closing_date FROM statements s WHERE s.id IN (SELECT MAX(id) FROM statements WHERE account = ? AND "
     "closing_date BETWEEN ? AND ? AND closing IS NOT NULL AND late_closing = 0 GROUP BY closing_date) AND s.closing "
     "<> (SELECT COALESCE(SUM(p.amount), 0) FROM bank_postings p WHERE p.account = s.account AND p.currency = "
     "s.currency AND p.day <= s.closing_date) ORDER BY s.closing_date LIMIT 1";
+/* The earliest day before the period that the bank's statements booked
+ * lines or a balance gap on and that is not closed: days close in order.
+ * (The account's opening balance, posted from equity on the day before its
+ * first statement, is what it held before feegate knew it: nothing to
+ * reconcile.) */
+static const char SQL_EARLIER_OPEN[] =
+    "SELECT p.day FROM bank_postings p WHERE p.account = ? AND p.day < ? AND p.kind <> 'opening' AND NOT EXISTS "
+    "(SELECT 1 FROM recon_closed_days c WHERE c.account = p.account AND c.day = p.day) ORDER BY p.day LIMIT 1";
 
 typedef struct {
     const fg_reconciliation_t *rec;
     const char *actor;
-    int64_t open_items;
     int days_closed;
-    int64_t unequal_day;
+    fg_recon_close_refusal_t *why;
 } close_t;
 
 int32_t fg_recon_next_day(int32_t day) { return fg_day_next(day); }
@@ -663,7 +671,7 @@ static int close_tx(fg_db_t *db, void *arg)
     fg_stmt_cstr(&s, c->rec->account);
     fg_stmt_int(&s, c->rec->from_day);
     fg_stmt_int(&s, c->rec->to_day);
-    fg_stmt_out_int(&s, &c->open_items, NULL);
+    fg_stmt_out_int(&s, &c->why->open_items, NULL);
     if ((rc = fg_stmt_one(&s)) != 0 || (rc = fg_stmt_init(&s, db, SQL_IN_TRANSIT)) != 0)
         return rc;
     int64_t in_transit = 0;
@@ -673,18 +681,29 @@ static int close_tx(fg_db_t *db, void *arg)
     fg_stmt_out_int(&s, &in_transit, NULL);
     if ((rc = fg_stmt_one(&s)) != 0)
         return rc;
-    c->open_items += in_transit;
-    if (c->open_items > 0)
+    c->why->open_items += in_transit;
+    if (c->why->open_items > 0)
         return FG_ESTATE;
-    c->unequal_day = 0;
-    if ((rc = fg_stmt_init(&s, db, SQL_UNEQUAL_DAY)) != 0)
+    int64_t day_found = 0;
+    if ((rc = fg_stmt_init(&s, db, SQL_EARLIER_OPEN)) != 0)
+        return rc;
+    fg_stmt_cstr(&s, c->rec->account);
+    fg_stmt_int(&s, c->rec->from_day);
+    fg_stmt_out_int(&s, &day_found, NULL);
+    if ((rc = fg_stmt_one(&s)) == 0) {
+        c->why->day = (int32_t)day_found;
+        return FG_ECONFLICT; /* closing after it would send its late lines past it */
+    }
+    if (rc != FG_ENOTFOUND || (rc = fg_stmt_init(&s, db, SQL_UNEQUAL_DAY)) != 0)
         return rc;
     fg_stmt_cstr(&s, c->rec->account);
     fg_stmt_int(&s, c->rec->from_day);
     fg_stmt_int(&s, c->rec->to_day);
-    fg_stmt_out_int(&s, &c->unequal_day, NULL);
-    if ((rc = fg_stmt_one(&s)) == 0)
+    fg_stmt_out_int(&s, &day_found, NULL);
+    if ((rc = fg_stmt_one(&s)) == 0) {
+        c->why->day = (int32_t)day_found;
         return FG_ECHECKSUM; /* closed, it would read a difference no one could resolve */
+    }
     if (rc != FG_ENOTFOUND)
         return rc;
     for (int32_t day = c->rec->from_day; day <= c->rec->to_day; day = fg_recon_next_day(day)) {
@@ -710,23 +729,19 @@ static int close_tx(fg_db_t *db, void *arg)
 }
 
 int fg_reconciliation_close(fg_db_t *db, const fg_reconciliation_t *rec, const char *actor, int64_t close_after_hour,
-                            int64_t *open_items, int64_t *closable_at, int32_t *unequal_day)
+                            fg_recon_close_refusal_t *why)
 {
-    close_t c = {rec, actor, 0, 0, 0};
-    *open_items = 0;
-    *unequal_day = 0;
+    memset(why, 0, sizeof(*why));
+    close_t c = {rec, actor, 0, why};
     if (rec->to_day - rec->from_day > 10000) /* more than about a year: refused, never looped over */
         return FG_ERANGE;
     /* A day closed before the bank's last statement of it: that statement's
      * later lines go to the next open day, but its closing balance is the
      * day's, and the closed day would read a difference no one can resolve. */
-    *closable_at = fg_recon_day_start_ms(rec->to_day) + close_after_hour * 3600000LL;
-    if (fg_now_ms() < *closable_at)
+    why->closable_at = fg_recon_day_start_ms(rec->to_day) + close_after_hour * 3600000LL;
+    if (fg_now_ms() < why->closable_at)
         return FG_EUNSUPPORTED;
-    int rc = fg_db_tx(db, close_tx, &c);
-    *open_items = c.open_items;
-    *unequal_day = (int32_t)c.unequal_day;
-    return rc;
+    return fg_db_tx(db, close_tx, &c);
 }
 
 int32_t fg_recon_day_of_ms(int64_t ms) { return fg_day_of_ms(ms); }

@@ -133,6 +133,7 @@ void fg_staff_reconciliations(fg_call_t *call, fg_db_t *db);
 void fg_staff_reconciliations_post(fg_call_t *call, fg_db_t *db);
 void fg_staff_reconciliation(fg_call_t *call, fg_db_t *db);
 void fg_staff_resolve(fg_call_t *call, fg_db_t *db);
+void fg_staff_reconciliation_close(fg_call_t *call, fg_db_t *db);
 void fg_staff_reports(fg_call_t *call, fg_db_t *db);
 void fg_staff_report_file(fg_call_t *call, fg_db_t *db);
 void fg_staff_audit_page(fg_call_t *call, fg_db_t *db);

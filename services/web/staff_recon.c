@@ -7,9 +7,10 @@
  *                                              matching, reloading itself, until every line
  *                                              is decided; then ready)
  *   POST /staff/reconciliations/{id}/items/{item}/resolve   action, note (order, amount for apply)
+ *   POST /staff/reconciliations/{id}/close     close the period's days (the API's close)
  *
  * The writes are the API's domain operations (fg_statement_import,
- * fg_reconciliation_create, fg_recon_resolve); auditors read, finance and
+ * fg_reconciliation_create, fg_recon_resolve, fg_reconciliation_close); auditors read, finance and
  * admins act.  An accountant's scope is one school, not the city's bank
  * accounts: these pages are not for it.
  */
@@ -587,6 +588,35 @@ static void summary(fg_html_t *p, const fg_reconciliation_t *r)
     fg_html_puts(p, "</dd></div></dl></div>");
 }
 
+/* Whether the period's days are closed, and for finance the form that
+ * closes them: a closed day never changes, so the page says what closing
+ * asks before the button (every refusal is explained on its own page). */
+static void close_section(fg_html_t *p, const fg_staff_ctx_t *s, const fg_reconciliation_t *r)
+{
+    int64_t days = fg_day_number(r->to_day) - fg_day_number(r->from_day) + 1;
+    if (r->closed_days >= days) {
+        fg_html_printf(p, "<p class=\"notice\" role=\"status\" data-closed=\"true\">%s</p>",
+                       fg_html_tr(p, "Kỳ đã khóa sổ: các ngày của kỳ không thay đổi nữa.",
+                                  "The period is closed: its days never change again."));
+        return;
+    }
+    if (!fg_staff_may(s, FG_STAFF_CITY_WRITE))
+        return;
+    fg_html_printf(p,
+                   "<form method=\"post\" action=\"/staff/reconciliations/%s/close\" class=\"card\" "
+                   "data-form=\"close\" data-closed=\"false\"><p>%s</p>",
+                   r->public_id,
+                   fg_html_tr(p,
+                              "Khóa sổ khi mọi mục đã khớp hoặc đã xử lý, ngày cuối của kỳ đã qua và các ngày trước "
+                              "kỳ đã khóa. Ngày đã khóa không thay đổi nữa: dòng sao kê đến sau được đối soát vào ngày "
+                              "mở kế tiếp.",
+                              "Close once every item is matched or resolved, the period's last day is over and the "
+                              "days before it are closed. A closed day never changes again: a statement line that "
+                              "comes later is reconciled on the next open day."));
+    fg_staff_csrf_input(p, s);
+    fg_html_printf(p, "<button type=\"submit\">%s</button></form>", fg_html_tr(p, "Khóa sổ kỳ", "Close the period"));
+}
+
 void fg_staff_reconciliation(fg_call_t *call, fg_db_t *db)
 {
     fg_staff_ctx_t s;
@@ -631,6 +661,7 @@ void fg_staff_reconciliation(fg_call_t *call, fg_db_t *db)
                               : fg_html_tr(&p, "Đang đối chiếu các dòng sao kê; tải lại trang để xem tiến độ.",
                                            "Statement lines are being matched; reload the page to see how far."));
     summary(&p, &r);
+    close_section(&p, &s, &r);
     fg_html_printf(&p,
                    "<h2>%s</h2><div class=\"table-wrap\"><table class=\"data stack\" data-table=\"items\"><thead><tr>"
                    "<th>#</th><th>%s</th><th>%s</th><th>%s</th><th class=\"num\">%s</th><th>%s</th><th>%s</th>"
@@ -823,4 +854,65 @@ Exit:
     fg_buf_free(&note);
     fg_buf_free(&order);
     fg_buf_free(&amount);
+}
+
+/* ---- closing the period ------------------------------------------------------------ */
+
+void fg_staff_reconciliation_close(fg_call_t *call, fg_db_t *db)
+{
+    fg_staff_ctx_t s;
+    fg_reconciliation_t rec;
+    fg_recon_close_refusal_t why;
+    char location[128], vi[400], en[400], day[11];
+    if (fg_staff_open(call, db, FG_STAFF_CITY_WRITE, &s) != 0)
+        return;
+    int rc = fg_reconciliation_get(db, call->params[0], &rec);
+    fg_db_end(db);
+    if (rc == 0)
+        rc = fg_reconciliation_close(db, &rec, s.session.staff.email, call->cfg->recon_close_after_hour, &why);
+    if (rc == 0) {
+        snprintf(location, sizeof(location), "/staff/reconciliations/%s", rec.public_id);
+        fg_html_redirect(call, location);
+        return;
+    }
+    if (rc == FG_ENOTFOUND) {
+        fg_staff_not_found(call);
+        return;
+    }
+    if (rc == FG_EUNSUPPORTED) {
+        char at[17];
+        fg_day_time_format(why.closable_at, at);
+        snprintf(vi, sizeof(vi), "Ngày cuối của kỳ chưa qua: khóa sổ được từ %s (GMT+7).", at);
+        snprintf(en, sizeof(en), "The period's last day is not over: it may be closed from %s (GMT+7).", at);
+    } else if (rc == FG_ESTATE) {
+        snprintf(vi, sizeof(vi),
+                 "Còn %lld mục chưa khớp hoặc chưa xử lý, hoặc tiền hệ thống đã ghi nhận chưa về ngân hàng: xử lý "
+                 "hết rồi khóa sổ.",
+                 (long long)why.open_items);
+        snprintf(en, sizeof(en),
+                 "%lld item(s) are neither matched nor resolved, or money already recorded has not reached the "
+                 "bank: resolve them first.",
+                 (long long)why.open_items);
+    } else if (rc == FG_ECONFLICT) {
+        fg_day_format(why.day, day);
+        snprintf(vi, sizeof(vi),
+                 "Ngày %s, trước kỳ này, chưa khóa sổ: các ngày của tài khoản khóa theo thứ tự. Hãy đối soát và khóa "
+                 "sổ ngày đó trước.",
+                 day);
+        snprintf(en, sizeof(en),
+                 "%s, before this period, is not closed: an account's days close in order. Reconcile and close it "
+                 "first.",
+                 day);
+    } else if (rc == FG_ECHECKSUM) {
+        fg_day_format(why.day, day);
+        snprintf(vi, sizeof(vi), "Ngày %s: số dư cuối ngày trên sao kê khác số dư ngân hàng trên sổ cái.", day);
+        snprintf(en, sizeof(en), "On %s the statement's closing balance is not the ledger's bank balance.", day);
+    } else if (rc == FG_ERANGE) {
+        fg_staff_bad(call, 422, "Một kỳ khóa sổ dài nhất một năm.", "A period to close is at most a year.");
+        return;
+    } else {
+        fg_staff_unavailable(call, db, rc);
+        return;
+    }
+    fg_staff_bad(call, 409, vi, en);
 }

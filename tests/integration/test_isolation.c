@@ -156,6 +156,7 @@ static const struct {
     {"staff.reconciliations_post", PAGE_CITY_WRITE},
     {"staff.reconciliation", PAGE_CITY},
     {"staff.resolve", PAGE_CITY_WRITE},
+    {"staff.reconciliation_close", PAGE_CITY_WRITE},
     {"staff.bills", PAGE_ANY},
     {"staff.bills_post", PAGE_ANY},
     {"staff.bills_commit", PAGE_ANY},
@@ -418,7 +419,8 @@ static const char *page_fields(const fg_route_t *rt)
     static char f[512];
     const char *n = rt->name;
     if (strcmp(n, "staff.logout") == 0 || strcmp(n, "staff.bills_commit") == 0 || strcmp(n, "staff.key_create") == 0 ||
-        strcmp(n, "staff.key_rotate") == 0 || strcmp(n, "staff.key_revoke") == 0)
+        strcmp(n, "staff.key_rotate") == 0 || strcmp(n, "staff.key_revoke") == 0 ||
+        strcmp(n, "staff.reconciliation_close") == 0)
         f[0] = '\0';
     else if (strcmp(n, "staff.statements_post") == 0)
         snprintf(f, sizeof(f), "(multipart: statement_body)");

@@ -737,16 +737,10 @@ static fgt_response_t reconcile_and_close(const char *account, const char *day)
     return fgt_req(&srv, FGT_H2C, "POST", path, finance, NULL, NULL, 0, NULL);
 }
 
-/* Days closed out of order: the day before is left open while yesterday closes, then the bank's
- * corrected export of the day before brings a line, which goes after the closed day; the day
- * before's statement then says more than the ledger held at its end, and closing it is refused
- * (409 bank_balance_differs) rather than closing a day `feegate ledger check` would find wrong. */
-START_TEST(a_day_that_would_close_with_a_bank_difference_is_refused)
+/* Two days of one account, each with its statement: the day before and yesterday. */
+static void two_days_of_statements(const char *account, const char *before, const char *day)
 {
-    char account[40], day[16], before[16], opening_day[16], file[2048];
-    snprintf(account, sizeof(account), "%s", fgt_account("OOO"));
-    business_day(1, day);
-    business_day(2, before);
+    char opening_day[16], file[2048];
     business_day(3, opening_day);
     long long gaps = -1, new_lines = -1;
     snprintf(file, sizeof(file),
@@ -765,10 +759,14 @@ START_TEST(a_day_that_would_close_with_a_bank_difference_is_refused)
     ck_assert_int_eq(import_csv(file, &gaps, &new_lines), 201);
     ck_assert_int_eq(gaps, 0);
     wait_decided(account);
-    fgt_response_t r = reconcile_and_close(account, day); /* yesterday first */
-    fgt_expect(r, 200, NULL);
-    fgt_response_free(&r);
-    /* the bank's corrected export of the day before: one more line */
+}
+
+/* The bank's corrected export of the day before: one more line (C, 500). */
+static void corrected_day_before(const char *account, const char *before)
+{
+    char opening_day[16], file[2048];
+    business_day(3, opening_day);
+    long long gaps = -1, new_lines = -1;
     snprintf(file, sizeof(file),
              "account,currency,booking_date,value_date,amount,bank_ref,end_to_end,counterparty,memo\n"
              "%s,VND,opening,%s,50000000,,,,\n"
@@ -779,12 +777,83 @@ START_TEST(a_day_that_would_close_with_a_bank_difference_is_refused)
     ck_assert_int_eq(import_csv(file, &gaps, &new_lines), 201);
     ck_assert_int_eq(new_lines, 1);
     wait_decided(account);
+}
+
+static long long closed_days_of(const char *account, const char *day)
+{
+    char d[16];
+    snprintf(d, sizeof(d), "%.4s%.2s%.2s", day, day + 5, day + 8);
+    return fgt_db_int("SELECT COUNT(*) FROM recon_closed_days WHERE account = ? AND day = ?", account, d);
+}
+
+/* An account's days close in order: yesterday cannot close while the day
+ * before, which the bank booked a line on, is open (409 earlier_day_open
+ * naming it), since a line of the day before that the bank sends after
+ * yesterday closed would go past it and the day before could never close.
+ * Closed in order, the corrected export's late line goes to today and both
+ * days stay what they closed with. */
+START_TEST(an_accounts_days_close_in_order)
+{
+    char account[40], day[16], before[16];
+    snprintf(account, sizeof(account), "%s", fgt_account("ORD"));
+    business_day(1, day);
+    business_day(2, before);
+    two_days_of_statements(account, before, day);
+    fgt_response_t r = reconcile_and_close(account, day); /* yesterday first */
+    fgt_expect_error(r, 409, "conflict", "earlier_day_open");
+    ck_assert_str_eq(fgt_json_str(&r, "error", "day", NULL), before);
+    ck_assert_ptr_nonnull(strstr(fgt_json_str(&r, "error", "message", NULL), before));
+    fgt_response_free(&r);
+    ck_assert_int_eq(closed_days_of(account, day), 0);
+    r = reconcile_and_close(account, before);
+    fgt_expect(r, 200, NULL);
+    fgt_response_free(&r);
+    r = reconcile_and_close(account, day);
+    fgt_expect(r, 200, NULL);
+    fgt_response_free(&r);
+    ck_assert_int_eq(closed_days_of(account, before), 1);
+    ck_assert_int_eq(closed_days_of(account, day), 1);
+    corrected_day_before(account, before);
+    char today[16], d[16];
+    business_day(0, today);
+    snprintf(d, sizeof(d), "%.4s%.2s%.2s", today, today + 5, today + 8);
+    ck_assert_int_eq(fgt_db_int("SELECT COALESCE(SUM(amount), -1) FROM bank_postings WHERE account = ? AND day = ? "
+                                "AND kind = 'lines'",
+                                account, d),
+                     500);
+    ck_assert_int_eq(fgt_ledger_check(), 0);
+}
+END_TEST
+
+/* A database whose days were closed out of order before days closed in
+ * order (yesterday's row written straight, as such a close did): the day
+ * before, whose late line went after yesterday, reads a statement closing
+ * the ledger's bank balance at its end is not, and closing it is refused
+ * (409 bank_balance_differs) rather than closing a day `feegate ledger
+ * check` would find wrong. */
+START_TEST(a_day_that_would_close_with_a_bank_difference_is_refused)
+{
+    char account[40], day[16], before[16], d[16];
+    snprintf(account, sizeof(account), "%s", fgt_account("OOO"));
+    business_day(1, day);
+    business_day(2, before);
+    two_days_of_statements(account, before, day);
+    fgt_response_t r = reconcile_and_close(account, day); /* its items resolved; refused today */
+    fgt_expect_error(r, 409, "conflict", "earlier_day_open");
+    fgt_response_free(&r);
+    snprintf(d, sizeof(d), "%.4s%.2s%.2s", day, day + 5, day + 8);
+    char sql[300];
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO recon_closed_days (account, day, reconciliation_id, closed_by, closed_at) VALUES (?, %s, 0, "
+             "'finance@example.vn', 0)",
+             d);
+    fgt_db_exec(sql, account);
+    corrected_day_before(account, before);
     r = reconcile_and_close(account, before);
     fgt_expect_error(r, 409, "conflict", "bank_balance_differs");
+    ck_assert_str_eq(fgt_json_str(&r, "error", "day", NULL), before);
     fgt_response_free(&r);
-    char d[16];
-    snprintf(d, sizeof(d), "%.4s%.2s%.2s", before, before + 5, before + 8);
-    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM recon_closed_days WHERE account = ? AND day = ?", account, d), 0);
+    ck_assert_int_eq(closed_days_of(account, before), 0);
     ck_assert_int_eq(fgt_ledger_check(), 0);
 }
 END_TEST
@@ -1721,6 +1790,7 @@ int main(void)
     tcase_add_test(tc, one_account_however_spelt);
     tcase_add_test(tc, a_missing_statement_is_a_gap);
     tcase_add_test(tc, a_closed_day_never_changes_whatever_is_imported_after);
+    tcase_add_test(tc, an_accounts_days_close_in_order);
     tcase_add_test(tc, a_day_that_would_close_with_a_bank_difference_is_refused);
     tcase_add_test(tc, two_lines_pay_one_order_in_parts);
     tcase_add_test(tc, rule_3_offers_what_orders_still_owe);

@@ -62,6 +62,17 @@ static void session_csrf(const fgt_server_t *s, const char *session, char *csrf,
     fgt_response_free(&r);
 }
 
+/* A CSV statement imported through the API by finance: 201. */
+static void import_statement(const char *file)
+{
+    char auth[200];
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", finance_token);
+    const char *h[] = {auth, "Content-Type: text/csv", NULL};
+    fgt_response_t r = fgt_request(&srv, FGT_H2C, "POST", "/v1/statements", h, file, 0);
+    ck_assert_int_eq(r.status, 201);
+    fgt_response_free(&r);
+}
+
 /* ---- login ----------------------------------------------------------------------------- */
 
 START_TEST(login_sets_a_strict_cookie_and_stores_only_its_hash)
@@ -910,7 +921,7 @@ END_TEST
 
 START_TEST(a_reconciliation_reloads_itself_until_its_lines_are_matched)
 {
-    char session[200], csrf[96], file[1024], account[40], auth[200], body[400], path[160];
+    char session[200], csrf[96], file[1024], account[40], body[400], path[160];
     snprintf(account, sizeof(account), "%s", fgt_account("PGR"));
     snprintf(file, sizeof(file),
              "account,currency,booking_date,value_date,amount,bank_ref,end_to_end,counterparty,memo\n"
@@ -918,15 +929,12 @@ START_TEST(a_reconciliation_reloads_itself_until_its_lines_are_matched)
              "%s,VND,2026-12-02,2026-12-02,-22000,R%s1,,,PHI QUAN LY TAI KHOAN\n"
              "%s,VND,closing,2026-12-02,978000,,,,\n",
              account, account, account, account);
-    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", finance_token);
-    const char *h[] = {auth, "Content-Type: text/csv", NULL};
-    fgt_response_t r = fgt_request(&srv, FGT_H2C, "POST", "/v1/statements", h, file, 0);
-    ck_assert_int_eq(r.status, 201);
-    fgt_response_free(&r);
+    import_statement(file);
     login_ok(&srv, finance_email, session, sizeof(session));
     session_csrf(&srv, session, csrf, sizeof(csrf));
     snprintf(body, sizeof(body), "csrf_token=%s&account=%s&from=2026-12-02&to=2026-12-02", csrf, account);
-    r = post(&srv, FGT_HTTP1, session, "/staff/reconciliations", "application/x-www-form-urlencoded", body, 0);
+    fgt_response_t r = post(&srv, FGT_HTTP1, session, "/staff/reconciliations", "application/x-www-form-urlencoded",
+                            body, 0);
     ck_assert_int_eq(r.status, 303);
     snprintf(path, sizeof(path), "%s", fgt_header(&r, "location"));
     fgt_response_free(&r);
@@ -999,6 +1007,123 @@ START_TEST(a_reconciliation_reloads_itself_until_its_lines_are_matched)
     ck_assert_ptr_nonnull(strstr(r.body, "value=\"undo\""));
     ck_assert_ptr_null(strstr(r.body, "data-undo=\"unsupported\""));
     fgt_response_free(&r);
+}
+END_TEST
+
+/* A period of account reconciled through the page (day..day), its items
+ * decided; *path receives the run's page. */
+static void page_reconciliation(const char *session, const char *csrf, const char *account, const char *day, char *path,
+                                size_t cap)
+{
+    char body[300];
+    snprintf(body, sizeof(body), "csrf_token=%s&account=%s&from=%s&to=%s", csrf, account, day, day);
+    fgt_response_t r = post(&srv, FGT_HTTP1, session, "/staff/reconciliations", "application/x-www-form-urlencoded",
+                            body, 0);
+    ck_assert_int_eq(r.status, 303);
+    snprintf(path, cap, "%s", fgt_header(&r, "location"));
+    fgt_response_free(&r);
+    for (int tries = 0; tries < 300 && fgt_db_int("SELECT COUNT(*) FROM recon_items WHERE account = ? AND state = "
+                                                  "'unmatched' OR account = ? AND lease_until IS NOT NULL",
+                                                  account, account) > 0;
+         tries++)
+        fgt_sleep_ms(50);
+}
+
+/* The page's close, posted: its status, and the body into out (cap bytes). */
+static long close_from_page(const char *session, const char *csrf, const char *run, char *out, size_t cap)
+{
+    char path[200], body[120];
+    snprintf(path, sizeof(path), "%s/close", run);
+    snprintf(body, sizeof(body), "csrf_token=%s", csrf);
+    fgt_response_t r = post(&srv, FGT_HTTP1, session, path, "application/x-www-form-urlencoded", body, 0);
+    long status = r.status;
+    snprintf(out, cap, "%s", r.body != NULL ? r.body : "");
+    fgt_response_free(&r);
+    return status;
+}
+
+/* A finance officer closes periods from the reconciliation page: refused,
+ * each time saying why, while an item is open, while an earlier day is open
+ * (days close in order) and while the period's last day is not over; closed,
+ * the page says so and offers the form no more.  An auditor sees no form. */
+START_TEST(a_period_is_closed_from_its_page)
+{
+    char session[200], auditor[200], csrf[96], file[1024], account[40], first[160], second[160];
+    char body[400], *out = malloc(65536);
+    ck_assert_ptr_nonnull(out);
+    snprintf(account, sizeof(account), "%s", fgt_account("PCL"));
+    snprintf(file, sizeof(file),
+             "account,currency,booking_date,value_date,amount,bank_ref,end_to_end,counterparty,memo\n"
+             "%s,VND,opening,2026-11-30,1000000,,,,\n"
+             "%s,VND,2026-12-01,2026-12-01,-11000,R%s1,,,PHI SMS BANKING\n"
+             "%s,VND,2026-12-02,2026-12-02,-22000,R%s2,,,PHI QUAN LY TAI KHOAN\n"
+             "%s,VND,closing,2026-12-02,967000,,,,\n",
+             account, account, account, account, account, account);
+    import_statement(file);
+    login_ok(&srv, finance_email, session, sizeof(session));
+    session_csrf(&srv, session, csrf, sizeof(csrf));
+    page_reconciliation(session, csrf, account, "2026-12-02", second, sizeof(second));
+    fgt_response_t r = get(&srv, FGT_HTTP1, session, second);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_nonnull(strstr(r.body, "data-form=\"close\""));
+    ck_assert_ptr_nonnull(strstr(r.body, "Khóa sổ kỳ"));
+    fgt_response_free(&r);
+    login_ok(&srv, auditor_email, auditor, sizeof(auditor));
+    r = get(&srv, FGT_HTTP1, auditor, second);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_null(strstr(r.body, "data-form=\"close\""));
+    fgt_response_free(&r);
+    /* the bank's fee is an open item */
+    ck_assert_int_eq(close_from_page(session, csrf, second, out, 65536), 409);
+    ck_assert_msg(strstr(out, "Còn 1 mục chưa khớp hoặc chưa xử lý") != NULL, "%.3000s", out);
+    ck_assert_ptr_nonnull(strstr(out, "data-page=\"staff-error\""));
+    char path[200], d[16];
+    long long item = fgt_db_int("SELECT id FROM recon_items WHERE account = ? AND business_day = 20261202 AND "
+                                "kind = 'bank_line'",
+                                account, NULL);
+    snprintf(path, sizeof(path), "%s/items/%lld/resolve", second, item);
+    snprintf(body, sizeof(body), "csrf_token=%s&action=write_off&note=ph%%C3%%AD+ng%%C3%%A2n+h%%C3%%A0ng", csrf);
+    r = post(&srv, FGT_HTTP1, session, path, "application/x-www-form-urlencoded", body, 0);
+    ck_assert_int_eq(r.status, 303);
+    fgt_response_free(&r);
+    /* the 1st, which the bank booked a fee on, is open: days close in order */
+    ck_assert_int_eq(close_from_page(session, csrf, second, out, 65536), 409);
+    ck_assert_msg(strstr(out, "Ngày 2026-12-01, trước kỳ này, chưa khóa sổ") != NULL, "%.3000s", out);
+    snprintf(d, sizeof(d), "20261202");
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM recon_closed_days WHERE account = ? AND day = ?", account, d), 0);
+    page_reconciliation(session, csrf, account, "2026-12-01", first, sizeof(first));
+    item = fgt_db_int("SELECT id FROM recon_items WHERE account = ? AND business_day = 20261201 AND kind = "
+                      "'bank_line'",
+                      account, NULL);
+    snprintf(path, sizeof(path), "%s/items/%lld/resolve", first, item);
+    r = post(&srv, FGT_HTTP1, session, path, "application/x-www-form-urlencoded", body, 0);
+    ck_assert_int_eq(r.status, 303);
+    fgt_response_free(&r);
+    ck_assert_int_eq(close_from_page(session, csrf, first, out, 65536), 303);
+    ck_assert_int_eq(close_from_page(session, csrf, second, out, 65536), 303);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM recon_closed_days WHERE account = ? AND day = ?", account, d), 1);
+    r = get(&srv, FGT_HTTP1, session, second);
+    ck_assert_ptr_nonnull(strstr(r.body, "data-closed=\"true\""));
+    ck_assert_ptr_nonnull(strstr(r.body, "Kỳ đã khóa sổ"));
+    ck_assert_ptr_null(strstr(r.body, "data-form=\"close\""));
+    fgt_response_free(&r);
+    /* closing again changes nothing */
+    ck_assert_int_eq(close_from_page(session, csrf, second, out, 65536), 303);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM audit_log WHERE action = 'reconciliation.close' AND "
+                                "after_json LIKE CONCAT('%', ?, '%')",
+                                account, NULL),
+                     3);
+    /* today is not over (recon.close_after_hour 24): said, with when it may close */
+    char today[16];
+    time_t t = time(NULL) + 7 * 3600;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(today, sizeof(today), "%Y-%m-%d", &tm);
+    page_reconciliation(session, csrf, account, today, path, sizeof(path));
+    ck_assert_int_eq(close_from_page(session, csrf, path, out, 65536), 409);
+    ck_assert_msg(strstr(out, "Ngày cuối của kỳ chưa qua: khóa sổ được từ ") != NULL, "%.3000s", out);
+    ck_assert_ptr_nonnull(strstr(out, " 00:00 (GMT+7)"));
+    free(out);
 }
 END_TEST
 
@@ -1078,11 +1203,9 @@ static void same_file(const char *session, const char *page_path, const char *ap
  * field keeps the reconciliation summary to that currency's accounts. */
 START_TEST(a_dollar_accounts_reconciliation_is_shown_in_dollars)
 {
-    char session[200], csrf[96], file[1024], account[40], vnd_account[40], auth[200], body[400], path[300], run[160];
+    char session[200], csrf[96], file[1024], account[40], vnd_account[40], body[400], path[300], run[160];
     snprintf(account, sizeof(account), "%s", fgt_account("PUSD"));
     snprintf(vnd_account, sizeof(vnd_account), "%s", fgt_account("PVND"));
-    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", finance_token);
-    const char *h[] = {auth, "Content-Type: text/csv", NULL};
     for (int i = 0; i < 2; i++) {
         const char *acc = i == 0 ? account : vnd_account;
         if (i == 0)
@@ -1100,9 +1223,7 @@ START_TEST(a_dollar_accounts_reconciliation_is_shown_in_dollars)
                      "%s,VND,2026-11-26,2026-11-26,-22000,D%s,,,PHI\n"
                      "%s,VND,closing,2026-11-26,978000,,,,\n",
                      acc, acc, acc, acc);
-        fgt_response_t r = fgt_request(&srv, FGT_H2C, "POST", "/v1/statements", h, file, 0);
-        ck_assert_int_eq(r.status, 201);
-        fgt_response_free(&r);
+        import_statement(file);
     }
     login_ok(&srv, finance_email, session, sizeof(session));
     session_csrf(&srv, session, csrf, sizeof(csrf));
@@ -1568,6 +1689,7 @@ int main(void)
     tcase_add_test(tc, a_statement_uploaded_through_the_page_is_the_apis);
     tcase_add_test(tc, a_reconciliation_reloads_itself_until_its_lines_are_matched);
     tcase_add_test(tc, a_dollar_accounts_reconciliation_is_shown_in_dollars);
+    tcase_add_test(tc, a_period_is_closed_from_its_page);
     tcase_add_test(tc, report_downloads_are_the_apis_files);
     tcase_add_test(tc, the_statement_and_reconciliation_reports_are_the_apis);
     tcase_add_test(tc, the_audit_page_lists_staff_actions);

@@ -49,6 +49,20 @@ START_TEST(next_day)
 }
 END_TEST
 
+START_TEST(time_in_gmt7)
+{
+    char out[17];
+    fg_day_time_format(1796167800000LL, out); /* 2026-12-01T23:30:00Z */
+    ck_assert_str_eq(out, "2026-12-02 06:30");
+    fg_day_time_format(fg_day_start_ms(20261202), out);
+    ck_assert_str_eq(out, "2026-12-02 00:00");
+    fg_day_time_format(fg_day_start_ms(20261202) - 60000, out);
+    ck_assert_str_eq(out, "2026-12-01 23:59");
+    fg_day_time_format(fg_day_start_ms(20261202) + 18 * 3600000LL + 59 * 60000 + 59999, out);
+    ck_assert_str_eq(out, "2026-12-02 18:59");
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("day");
@@ -56,6 +70,7 @@ int main(void)
     tcase_add_test(tc, parse_and_format);
     tcase_add_test(tc, gmt7_boundaries);
     tcase_add_test(tc, next_day);
+    tcase_add_test(tc, time_in_gmt7);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

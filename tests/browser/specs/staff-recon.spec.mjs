@@ -1,8 +1,9 @@
 // A finance officer's day with the bank at a desk's width: the bank's camt.053 of what it was
 // paid, uploaded through the statements page (a file input, multipart), a reconciliation run,
 // the exception it finds resolved with an action and the note it requires (refused without
-// one), and the collections CSV read back against what was paid. A school's accountant may
-// open neither the city's statements nor another school's order.
+// one), the period's close refused while its day is not over (saying from when), and the
+// collections CSV read back against what was paid. A school's accountant may open neither
+// the city's statements nor another school's order.
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -172,6 +173,21 @@ test('finance uploads the bank statement, reconciles, resolves the exception wit
   await audit(page, 'staff-reconciliation-resolved');
   assert.equal(await values(row), 'undo', 'a resolved item offers undo only');
   assert.equal(await row.locator('[data-resolution="write_off"]').textContent(), 'Xóa sổ', 'the resolution in Vietnamese');
+
+  // today's period cannot close before the day is over: the page says from when, and the way back
+  const closeForm = page.locator('form[data-form="close"]');
+  assert.match(await closeForm.textContent(), /các ngày trước kỳ đã khóa/, 'what closing asks, before the button');
+  await Promise.all([
+    page.waitForResponse((r) => r.request().method() === 'POST' && r.url().endsWith('/close') && r.status() === 409),
+    closeForm.locator('button[type="submit"]').click(),
+  ]);
+  await waitForPage(page, 'staff-error');
+  await audit(page, 'staff-reconciliation-close-refused');
+  await page.getByText(/Ngày cuối của kỳ chưa qua: khóa sổ được từ \d{4}-\d{2}-\d{2} \d{2}:\d{2} \(GMT\+7\)/).waitFor();
+  await page.locator('button[data-back]').click();
+  await page.waitForURL(recUrl);
+  await waitForPage(page, 'staff-reconciliation', { status: 'ready' });
+  assert.equal(await page.locator('form[data-form="close"]').count(), 1, 'the period is still open');
 
   // the collections CSV from that day grouped by this run's lot: exactly the school fee paid
   await page.goto(`${FEEGATE}/staff/reports`);
