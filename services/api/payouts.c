@@ -353,7 +353,15 @@ void fg_merchants_payout_account(fg_call_t *call, fg_db_t *db)
             fg_call_field_error(call, &err);
             goto Exit;
         }
-    if (fg_payout_account_check(&a.account, &field) != 0) {
+    int checked = fg_payout_account_check(&a.account, &field);
+    if (checked == FG_ENOTFOUND) {
+        fg_call_error(call, 422, "invalid_request", "unknown_bank",
+                      "bank_bin names no NAPAS member bank feegate knows: the BIN VietQR gives the bank (970436 is "
+                      "Vietcombank); a transfer to any other would come back",
+                      "bank_bin");
+        goto Exit;
+    }
+    if (checked != 0) {
         fg_call_error(call, 422, "invalid_request", "invalid_payout_account",
                       "bank_bin is the bank's 6-digit NAPAS BIN, account_number 1 to 34 letters and digits, "
                       "account_name 1 to 100 characters without control characters or spaces at either end",

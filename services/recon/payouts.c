@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "core/banks.h"
 #include "core/csvw.h"
 #include "core/money.h"
 #include "core/text.h"
@@ -50,24 +51,10 @@ static int is_alnum(char c) { return is_digit(c) || (c >= 'A' && c <= 'Z') || (c
 
 /* ---- payout accounts --------------------------------------------------------------- */
 
-/* The banks of the NAPAS network by BIN (the VietQR bank list), for the
- * file's bank name column; the BIN is what the transfer goes by. */
-static const struct {
-    const char *bin, *name;
-} BANKS[] = {
-    {"970436", "Vietcombank"}, {"970415", "VietinBank"},  {"970418", "BIDV"},       {"970405", "Agribank"},
-    {"970422", "MB"},          {"970407", "Techcombank"}, {"970416", "ACB"},        {"970432", "VPBank"},
-    {"970423", "TPBank"},      {"970403", "Sacombank"},   {"970437", "HDBank"},     {"970441", "VIB"},
-    {"970443", "SHB"},         {"970431", "Eximbank"},    {"970426", "MSB"},        {"970448", "OCB"},
-    {"970440", "SeABank"},     {"970449", "LPBank"},      {"970428", "Nam A Bank"}, {"970425", "ABBANK"},
-};
-
 const char *fg_payout_bank_name(const char *bank_bin)
 {
-    for (size_t i = 0; i < sizeof(BANKS) / sizeof(BANKS[0]); i++)
-        if (strcmp(BANKS[i].bin, bank_bin) == 0)
-            return BANKS[i].name;
-    return NULL;
+    const fg_bank_t *bank = fg_bank_find(bank_bin);
+    return bank != NULL ? bank->short_name : NULL;
 }
 
 int fg_payout_account_check(const fg_payout_account_t *a, const char **field)
@@ -77,6 +64,8 @@ int fg_payout_account_check(const fg_payout_account_t *a, const char **field)
     if (a->bank_bin == NULL || strlen(a->bank_bin) != FG_PAYOUT_BANK_BIN_LEN ||
         strspn(a->bank_bin, "0123456789") != FG_PAYOUT_BANK_BIN_LEN)
         return FG_EINVALID;
+    if (fg_bank_find(a->bank_bin) == NULL) /* no member of NAPAS: the transfer would come back */
+        return FG_ENOTFOUND;
     *field = "account_number";
     if (a->account_no == NULL || (n = strlen(a->account_no)) == 0 || n > FG_PAYOUT_ACCOUNT_NO_MAX)
         return FG_EINVALID;
@@ -157,7 +146,7 @@ int fg_payout_account_set(fg_db_t *db, const char *merchant_id, const fg_payout_
     fg_buf_t before = FG_BUF_INIT, after = FG_BUF_INIT;
     fg_stmt_t s;
     const char *field;
-    int rc = fg_payout_account_check(a, &field);
+    int rc = fg_payout_account_check(a, &field) != 0 ? FG_EINVALID : 0; /* not a missing merchant */
     if (rc != 0 || (rc = merchant_lock(db, merchant_id, &m)) != 0 || (rc = fg_stmt_init(&s, db, SQL_ACCOUNT_SET)) != 0)
         goto Exit;
     fg_stmt_cstr(&s, a->bank_bin);
@@ -234,7 +223,13 @@ int fg_payout_cli_set_account(const fg_config_t *cfg, int argc, char **argv)
                         "--name NAME\n");
         return 2;
     }
-    if (fg_payout_account_check(&c.account, &field) != 0) {
+    int checked = fg_payout_account_check(&c.account, &field);
+    if (checked == FG_ENOTFOUND) {
+        fprintf(stderr, "feegate: --bin %s is no NAPAS member bank feegate knows (the BIN VietQR gives the bank)\n",
+                c.account.bank_bin);
+        return 2;
+    }
+    if (checked != 0) {
         const char *flag = strcmp(field, "bank_bin") == 0         ? "--bin"
                            : strcmp(field, "account_number") == 0 ? "--account"
                                                                   : "--name";

@@ -285,15 +285,17 @@ typedef struct {
     const char *bank_bin, *account_no, *account_name;
 } fg_payout_account_t;
 
-/** Checks a payout account: bank_bin six digits, account_no 1..34 ASCII
- *  letters and digits, account_name 1..100 characters of UTF-8 without
- *  control characters.  0, or FG_EINVALID with *field naming the first bad
- *  one ("bank_bin", "account_number", "account_name").  Pure. */
+/** Checks a payout account: bank_bin six digits naming a NAPAS member bank
+ *  (core/banks.h), account_no 1..34 ASCII letters and digits, account_name
+ *  1..100 characters of UTF-8 without control characters.  0; FG_ENOTFOUND
+ *  when bank_bin is six digits no member bank has (*field "bank_bin"); or
+ *  FG_EINVALID with *field naming the first bad one ("bank_bin",
+ *  "account_number", "account_name").  Pure. */
 int fg_payout_account_check(const fg_payout_account_t *a, const char **field) FG_MUST_USE;
 
-/** The short name of the bank with this NAPAS BIN, or NULL when this table
- *  does not know it (the file then leaves the name empty: the BIN decides).
- *  Pure. */
+/** The short name of the bank with this NAPAS BIN, or NULL when the list
+ *  does not know it (an account set before unknown BINs were refused: the
+ *  file then leaves the name empty, the BIN decides).  Pure. */
 const char *fg_payout_bank_name(const char *bank_bin);
 
 /** Inside the caller's transaction: sets the payout account of the merchant

@@ -14,7 +14,7 @@
 #include "core/text.h"
 #include "orders/rules.h"
 #include "vietqr/vietqr.h"
-#include "web/banks.h"
+#include "core/banks.h"
 #include "web/payer.h"
 
 /* How often an open bill looks at itself for a payment (the script; twice

@@ -1,9 +1,11 @@
 /*
  * banks.h - NAPAS member banks by BIN: the six digits a VietQR code and a
- * NAPAS 247 transfer name the bank by, and the names payers know it by.
+ * NAPAS 247 transfer name the bank by, and the names payers know it by:
+ * the bill page's VietQR section, payout accounts (a BIN not listed is
+ * refused: a transfer to it would come back) and the bank's payout file.
  */
-#ifndef FG_WEB_BANKS_H
-#define FG_WEB_BANKS_H
+#ifndef FG_CORE_BANKS_H
+#define FG_CORE_BANKS_H
 
 typedef struct {
     const char *bin;        /* "970436" */

@@ -3,7 +3,7 @@
  * network with the BINs VietQR codes carry, their short names as their apps
  * and cards show them, and their registered names.
  */
-#include "web/banks.h"
+#include "core/banks.h"
 
 #include <string.h>
 
