@@ -94,13 +94,11 @@ static int parse_payer(yajl_val v, fg_order_input_t *in, fg_field_error_t *err)
         return 0;
     if (!YAJL_IS_OBJECT(v))
         return fg_field_fail(err, FG_FIELD_MALFORMED, "invalid_type", "payer", "payer must be an object");
-    for (size_t i = 0; i < v->u.object.len; i++) {
-        const char *key = v->u.object.keys[i];
-        size_t k = 0;
-        while (k < 4 && strcmp(key, KNOWN[k]) != 0)
-            k++;
-        if (k == 4)
-            return fg_field_fail(err, FG_FIELD_MALFORMED, "unknown_field", "payer", "unknown field payer.%.40s", key);
+    if (fg_json_known_fields(v, KNOWN, 4, err) != 0) { /* named by its path, as payer.name is */
+        char key[sizeof(err->field)], field[sizeof(err->field) + 8];
+        snprintf(key, sizeof(key), "%s", err->field);
+        snprintf(field, sizeof(field), "payer.%s", key);
+        return fg_field_fail(err, FG_FIELD_MALFORMED, "unknown_field", field, "unknown field \"payer.%.50s\"", key);
     }
     static const char *name_path[] = {"name", NULL}, *ref_path[] = {"ref", NULL}, *phone_path[] = {"phone", NULL},
                       *email_path[] = {"email", NULL};

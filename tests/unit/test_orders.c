@@ -106,7 +106,7 @@ START_TEST(required_fields_and_types)
                  "empty_string", "merchant_ref");
     expect_error("{" BASE ",\"amount\":5,\"allow_partial\":\"yes\"}", 400, "invalid_type", "allow_partial");
     expect_error("{" BASE ",\"amount\":5,\"payer\":\"x\"}", 400, "invalid_type", "payer");
-    expect_error("{" BASE ",\"amount\":5,\"payer\":{\"nick\":\"x\"}}", 400, "unknown_field", "payer");
+    expect_error("{" BASE ",\"amount\":5,\"payer\":{\"nick\":\"x\"}}", 400, "unknown_field", "payer.nick");
     expect_error("{" BASE ",\"amount\":5,\"ammount\":5}", 400, "unknown_field", "ammount");
 }
 END_TEST
