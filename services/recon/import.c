@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "core/crypto.h"
+#include "core/day.h"
 #include "core/money.h"
 #include "core/text.h"
 
@@ -354,7 +355,8 @@ static int read_source(const fg_stmt_source_t *src, chunk_fn fn, void *arg, int6
 typedef struct {
     fg_stmt_error_t *err;
     fg_import_result_t *out;
-    int64_t sum; /* of the current statement's lines */
+    int64_t sum;   /* of the current statement's lines */
+    int32_t today; /* the business day of the import: no bank books on a day that has not begun */
 } check_t;
 
 static int check_statement(void *arg, const fg_stmt_header_t *h)
@@ -373,9 +375,15 @@ static int check_statement(void *arg, const fg_stmt_header_t *h)
     return 0;
 }
 
-static int check_line(check_t *c, int64_t amount, int64_t source_line)
+static int check_line(check_t *c, int64_t amount, int32_t booked, int64_t source_line)
 {
     fg_import_result_t *o = c->out;
+    if (booked > c->today) { /* a wrong date, or a file of someone's test: never money of a day to come */
+        char day[11];
+        fg_day_format(booked, day);
+        return fg_stmt_fail(c->err, (uint32_t)source_line, NULL,
+                            "line %u: booked on %s, a day that has not begun (GMT+7)", (unsigned)source_line, day);
+    }
     int64_t *side = amount > 0 ? &o->credits : &o->debits;
     /* debits stop short of INT64_MIN: the answer writes their size (fg_import_json) */
     if (!fg_amount_valid(amount > 0 ? amount : -amount) || fg_money_add(c->sum, amount, &c->sum) != 0 ||
@@ -389,6 +397,12 @@ static int check_statement_end(void *arg, const fg_stmt_header_t *h)
 {
     check_t *c = arg;
     int64_t expected;
+    if (h->has_closing && h->closing_date > c->today) {
+        char day[11];
+        fg_day_format(h->closing_date, day);
+        return fg_stmt_fail(c->err, 0, NULL, "statement %d: its closing balance is dated %s, a day that has not begun",
+                            c->out->statements, day);
+    }
     if (!h->has_opening || !h->has_closing) {
         /* a notification (camt.054) carries no balances; a statement must */
         if (c->out->format == FG_STMT_CAMT053)
@@ -717,7 +731,7 @@ static int flush(store_t *s)
     if (b == NULL || b->rows == 0)
         return 0;
     for (unsigned i = 0; i < b->rows; i++) {
-        int rc = check_line(&s->check, b->amount[i], b->source[i]);
+        int rc = check_line(&s->check, b->amount[i], (int32_t)b->booking[i], b->source[i]);
         if (rc != 0)
             return rc;
         s->st_lines++;
@@ -1109,7 +1123,7 @@ static int store_tx(fg_db_t *db, void *arg)
     s->out->new_lines = s->out->overlapped_lines = 0;
     s->out->gaps = s->out->statements = 0;
     s->out->lines = s->out->credits = s->out->debits = 0;
-    s->check = (check_t){s->err, s->out, 0};
+    s->check = (check_t){s->err, s->out, 0, fg_day_of_ms(s->now)};
     if (fg_id_new("imp_", s->out->public_id, sizeof(s->out->public_id)) < 0)
         return FG_EIO;
     int rc = fg_stmt_init(&st, db, SQL_IMPORT);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include "harness.h"
 
@@ -414,6 +415,37 @@ START_TEST(bad_files_are_refused_naming_the_place)
     ck_assert_ptr_nonnull(strstr(fgt_json_str(&r, "error", "message", NULL), "balance is beyond"));
     fgt_response_free(&r);
     free(huge);
+    /* dated tomorrow (GMT+7): no bank books on a day that has not begun; a wrong date never
+     * reaches the ledger, nor a day to come that could be reconciled and closed */
+    char today[16], tomorrow[16];
+    time_t t = time(NULL) + 7 * 3600;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(today, sizeof(today), "%Y-%m-%d", &tm);
+    t += 86400;
+    gmtime_r(&t, &tm);
+    strftime(tomorrow, sizeof(tomorrow), "%Y-%m-%d", &tm);
+    char *ahead = mt940(account, fgt_unique("T"), tomorrow, today, 100000000, 15000000, 114994500);
+    r = post_file(finance, "application/vnd.swift.mt940", NULL, ahead);
+    fgt_expect_error(r, 400, "invalid_request", "invalid_statement");
+    ck_assert_msg(strstr(fgt_json_str(&r, "error", "message", NULL), "a day that has not begun") != NULL, "%s",
+                  fgt_json_str(&r, "error", "message", NULL));
+    ck_assert_int_gt(fgt_json_int(&r, "error", "line", NULL), 0);
+    fgt_response_free(&r);
+    free(ahead);
+    char csv[1024];
+    snprintf(csv, sizeof(csv),
+             "account,currency,booking_date,value_date,amount,bank_ref,end_to_end,counterparty,memo\n"
+             "%s,VND,opening,%s,1000,,,,\n"
+             "%s,VND,closing,%s,1000,,,,\n",
+             account, today, account, tomorrow);
+    r = post_file(finance, "text/csv", NULL, csv);
+    fgt_expect_error(r, 400, "invalid_request", "invalid_statement");
+    ck_assert_msg(strstr(fgt_json_str(&r, "error", "message", NULL), "closing balance is dated") != NULL, "%s",
+                  fgt_json_str(&r, "error", "message", NULL));
+    fgt_response_free(&r);
+    ck_assert_int_eq(imports_of(account), 0);
+    ck_assert_int_eq(lines_of(account), 0);
     /* not a statement at all, and a format that does not exist */
     r = post_file(finance, "application/octet-stream", NULL, "hello, world\n");
     fgt_expect_error(r, 400, "invalid_request", "unknown_format");
