@@ -78,26 +78,28 @@ static const char SQL_STATEMENT[] =
     "INSERT INTO statements (import_id, seq_in_file, bank_id, account, currency, opening, closing, opening_date, "
     "closing_date, from_date, to_date, line_count, credits, debits, gap, created_at) "
     "VALUES (?, ?, ?, ?, ?, ?, NULL, ?, NULL, ?, ?, 0, 0, 0, ?, ?)";
-/* A closing on a day closed already is kept as the bank sent it, marked
- * late: the closed day's closing stays the one it closed with (schema/0042). */
+/* A closing on a day at or before the account's last closed day is kept as
+ * the bank sent it, marked late: such a day's balance never changes (the
+ * lines of it that come now go after the closed days: bank.c posting_day),
+ * and a closed day's closing stays the one it closed with (schema/0042). */
 static const char SQL_STATEMENT_DONE[] =
     "UPDATE statements SET closing = ?, closing_date = ?, line_count = ?, credits = ?, debits = ?, gap = ?, "
-    "late_closing = EXISTS (SELECT 1 FROM recon_closed_days c WHERE c.account = ? AND c.day = ?) WHERE id = ?";
+    "late_closing = COALESCE(? <= (SELECT MAX(day) FROM recon_closed_days c WHERE c.account = ?), 0) WHERE id = ?";
 /* Every line this statement brought is an item to reconcile, on its value
- * date, or on the first open day when that day is closed already.  A line
+ * date, or on the first open day when that day is at or before the
+ * account's last closed day (such a day never changes, as its postings
+ * show: bank.c posting_day).  A line
  * whose reference is a transfer the bank feed recorded at the same amount
  * (not a duplicate, no settlement batch waiting for it) finds it in the join
  * and is matched as it comes in, keeping the feed's payment (rule 1,
  * match.c, fg_recon_import_matched).  The
- * account's closed days are read once (an uncorrelated IN, materialized: a
- * hash probe per line, where a join or a dependent EXISTS looked each line's
- * day up in the table), and the statement's lines through its index, always:
- * with few statements of many lines each, the optimizer would scan every line
- * ever imported. */
+ * account's last closed day is read once (an uncorrelated subquery, where a
+ * join or a dependent EXISTS looked each line's day up in the table), and the statement's lines through its index,
+ * always: with few statements of many lines each, the optimizer would scan every line ever imported. */
 static const char SQL_ITEMS[] =
     "INSERT INTO recon_items (kind, line_id, account, business_day, amount, currency, state, rule, detail, "
-    "payment_id, created_at, updated_at) SELECT 'bank_line', l.id, l.account, IF(l.value_date IN (SELECT day FROM "
-    "recon_closed_days WHERE account = ?), ?, l.value_date), l.amount, l.currency, IF(l.duplicate, 'duplicate', "
+    "payment_id, created_at, updated_at) SELECT 'bank_line', l.id, l.account, IF(l.value_date <= (SELECT "
+    "COALESCE(MAX(day), 0) FROM recon_closed_days WHERE account = ?), ?, l.value_date), l.amount, l.currency, IF(l.duplicate, 'duplicate', "
     "IF(t.bank_ref IS NOT NULL, 'matched', 'unmatched')), IF(t.bank_ref IS NOT NULL, 'reference', NULL), "
     "IF(t.bank_ref IS NOT NULL, 'the bank feed recorded this transfer', NULL), t.payment_id, ?, ? FROM "
     "statement_lines l FORCE INDEX (ix_statement_lines_statement) LEFT JOIN bank_transfers t ON t.account = "
@@ -108,7 +110,8 @@ static const char SQL_ITEMS[] =
 /* Rule 1 as the lines are stored (schema/0029): which credits of a batch (a
  * JSON array of [row, reference, end-to-end id, amount, value day]) are
  * transfers the bank feed recorded with their payment, at the same amount,
- * with no settlement batch waiting for them, on a day not closed.  Those
+ * with no settlement batch waiting for them, on a day after the account's
+ * last closed day (no closed day at or after it).  Those
  * lines are stored with the payment and get no item; the rest go to
  * SQL_ITEMS, which decides for them as before (a feed transfer that made no
  * payment is matched there, with its item). */
@@ -117,7 +120,7 @@ static const char SQL_MATCH_BATCH[] =
     "e VARCHAR(64) PATH '$[2]', a BIGINT PATH '$[3]', d INT PATH '$[4]')) j STRAIGHT_JOIN bank_transfers t ON "
     "t.account = ? AND t.bank_ref = j.r AND t.amount = j.a AND t.payment_id IS NOT NULL WHERE NOT EXISTS (SELECT "
     "1 FROM settlement_batches b WHERE b.line_id IS NULL AND b.batch_ref IN (j.r, j.e)) AND NOT EXISTS (SELECT 1 "
-    "FROM recon_closed_days c WHERE c.account = ? AND c.day = j.d)";
+    "FROM recon_closed_days c WHERE c.account = ? AND c.day >= j.d)";
 /* Which of a batch's keys (a JSON array of hex strings, one parameter)
  * the account holds already: one round trip of index lookups. */
 static const char SQL_KNOWN_KEYS[] =
@@ -883,8 +886,9 @@ static int store_statement_end(void *arg, const fg_stmt_header_t *h)
     fg_stmt_int(&st, s->st_credits);
     fg_stmt_int(&st, s->st_debits);
     fg_stmt_int_or_null(&st, gap != 0 ? &gap : NULL);
+    /* no closing, no day: never late */
+    fg_stmt_int_or_null(&st, h->has_closing && closing_date != 0 ? &closing_date : NULL);
     fg_stmt_cstr(&st, h->account);
-    fg_stmt_int(&st, h->has_closing ? closing_date : 0); /* no closing, no day: never late */
     fg_stmt_int(&st, s->statement_id);
     return fg_stmt_exec(&st);
 }

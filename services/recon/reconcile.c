@@ -29,14 +29,15 @@ static const char SQL_UNLINK[] =
     "AND i.resolution IS NULL";
 /* Transfers the feed applied in the period, up to the cutoff, that no
  * statement line shows: ledger_only (once each), on the day the feed applied
- * them, or on the first open day when that day is closed already (as a late
- * statement line is: a closed day's items stay final). */
+ * them, or on the first open day when that day is at or before the
+ * account's last closed day (as a late statement line is: such a day never
+ * changes). */
 #define TRANSFER_DAY                                                                                                   \
     "(DATE_FORMAT(DATE_ADD('1970-01-01', INTERVAL ((t.created_at + 25200000) DIV 86400000) DAY), '%Y%m%d') + 0)"
 static const char SQL_LEDGER_ONLY[] =
     "INSERT IGNORE INTO recon_items (kind, line_id, transfer_ref, account, business_day, amount, state, detail, "
-    "created_at, updated_at) SELECT 'ledger_posting', NULL, t.bank_ref, t.account, IF(" TRANSFER_DAY " IN (SELECT "
-    "day FROM recon_closed_days WHERE account = ?), ?, " TRANSFER_DAY "), t.amount, 'ledger_only', "
+    "created_at, updated_at) SELECT 'ledger_posting', NULL, t.bank_ref, t.account, IF(" TRANSFER_DAY " <= (SELECT "
+    "COALESCE(MAX(day), 0) FROM recon_closed_days WHERE account = ?), ?, " TRANSFER_DAY "), t.amount, 'ledger_only', "
     "'the bank feed applied this transfer; no statement line shows it', ?, ? FROM bank_transfers t "
     "WHERE t.account = ? AND t.source = 'feed' AND t.created_at >= ? AND t.created_at < ? AND t.created_at < ? "
     "AND NOT EXISTS (SELECT 1 FROM statement_lines l WHERE l.account = t.account AND l.bank_ref = t.bank_ref)";
@@ -570,14 +571,19 @@ static const char SQL_UNEQUAL_DAY[] =
     "closing_date BETWEEN ? AND ? AND closing IS NOT NULL AND late_closing = 0 GROUP BY closing_date) AND s.closing "
     "<> (SELECT COALESCE(SUM(p.amount), 0) FROM bank_postings p WHERE p.account = s.account AND p.currency = "
     "s.currency AND p.day <= s.closing_date) ORDER BY s.closing_date LIMIT 1";
-/* The earliest day before the period that the bank's statements booked
- * lines or a balance gap on and that is not closed: days close in order.
- * (The account's opening balance, posted from equity on the day before its
- * first statement, is what it held before feegate knew it: nothing to
- * reconcile.) */
+/* The earliest day between the account's last closed day and the period
+ * that has anything to reconcile, items or the bank's lines or balance gap
+ * posted on it: days close in order.  (The account's opening balance, posted
+ * from equity on the day before its first statement, is what it held before
+ * feegate knew it: nothing to reconcile.  A day before the last closed day
+ * that is not closed, left so before days closed in order, never changes
+ * (its late lines and items go after the closed days) and holds no one up.)
+ * NULL when there is none. */
+#define AFTER_LAST_CLOSED "> (SELECT COALESCE(MAX(day), 0) FROM recon_closed_days WHERE account = ?)"
 static const char SQL_EARLIER_OPEN[] =
-    "SELECT p.day FROM bank_postings p WHERE p.account = ? AND p.day < ? AND p.kind <> 'opening' AND NOT EXISTS "
-    "(SELECT 1 FROM recon_closed_days c WHERE c.account = p.account AND c.day = p.day) ORDER BY p.day LIMIT 1";
+    "SELECT MIN(d) FROM (SELECT MIN(day) AS d FROM bank_postings WHERE account = ? AND day < ? AND kind <> "
+    "'opening' AND day " AFTER_LAST_CLOSED " UNION ALL SELECT MIN(business_day) FROM recon_day_totals WHERE "
+    "account = ? AND business_day < ? AND items > 0 AND business_day " AFTER_LAST_CLOSED ") x";
 
 typedef struct {
     const fg_reconciliation_t *rec;
@@ -685,16 +691,22 @@ static int close_tx(fg_db_t *db, void *arg)
     if (c->why->open_items > 0)
         return FG_ESTATE;
     int64_t day_found = 0;
+    int none = 0;
     if ((rc = fg_stmt_init(&s, db, SQL_EARLIER_OPEN)) != 0)
         return rc;
-    fg_stmt_cstr(&s, c->rec->account);
-    fg_stmt_int(&s, c->rec->from_day);
-    fg_stmt_out_int(&s, &day_found, NULL);
-    if ((rc = fg_stmt_one(&s)) == 0) {
+    for (int i = 0; i < 2; i++) { /* postings, items */
+        fg_stmt_cstr(&s, c->rec->account);
+        fg_stmt_int(&s, c->rec->from_day);
+        fg_stmt_cstr(&s, c->rec->account);
+    }
+    fg_stmt_out_int(&s, &day_found, &none);
+    if ((rc = fg_stmt_one(&s)) != 0)
+        return rc;
+    if (!none) {
         c->why->day = (int32_t)day_found;
         return FG_ECONFLICT; /* closing after it would send its late lines past it */
     }
-    if (rc != FG_ENOTFOUND || (rc = fg_stmt_init(&s, db, SQL_UNEQUAL_DAY)) != 0)
+    if ((rc = fg_stmt_init(&s, db, SQL_UNEQUAL_DAY)) != 0)
         return rc;
     fg_stmt_cstr(&s, c->rec->account);
     fg_stmt_int(&s, c->rec->from_day);

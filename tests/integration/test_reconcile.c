@@ -825,12 +825,77 @@ START_TEST(an_accounts_days_close_in_order)
 }
 END_TEST
 
-/* A database whose days were closed out of order before days closed in
- * order (yesterday's row written straight, as such a close did): the day
- * before, whose late line went after yesterday, reads a statement closing
- * the ledger's bank balance at its end is not, and closing it is refused
- * (409 bank_balance_differs) rather than closing a day `feegate ledger
- * check` would find wrong. */
+/* A day the bank booked nothing on (the day before yesterday) is no reason
+ * to keep yesterday open; but once yesterday closed, that day never changes:
+ * the bank's late export of it brings a line that goes, posting and item,
+ * to today, and its closing is kept as late (the day's balance stays the
+ * one yesterday's close read).  Today then reconciles and closes with it. */
+START_TEST(a_late_line_of_a_day_before_the_last_closed_one_goes_to_the_open_day)
+{
+    char account[40], a[16], b[16], c[16], today[16], opening_day[16], file[2048], d[16];
+    snprintf(account, sizeof(account), "%s", fgt_account("HOL"));
+    business_day(4, opening_day);
+    business_day(3, a);
+    business_day(2, b);
+    business_day(1, c);
+    business_day(0, today);
+    long long gaps = -1, new_lines = -1;
+    snprintf(file, sizeof(file),
+             "account,currency,booking_date,value_date,amount,bank_ref,end_to_end,counterparty,memo\n"
+             "%s,VND,opening,%s,50000000,,,,\n%s,VND,%s,%s,1000,A%s,,NGUYEN VAN A,NOP TIEN\n"
+             "%s,VND,closing,%s,50001000,,,,\n",
+             account, opening_day, account, a, a, account, account, a);
+    ck_assert_int_eq(import_csv(file, &gaps, &new_lines), 201);
+    snprintf(file, sizeof(file),
+             "account,currency,booking_date,value_date,amount,bank_ref,end_to_end,counterparty,memo\n"
+             "%s,VND,opening,%s,50001000,,,,\n%s,VND,%s,%s,2000,C%s,,TRAN THI C,NOP TIEN\n"
+             "%s,VND,closing,%s,50003000,,,,\n",
+             account, b, account, c, c, account, account, c);
+    ck_assert_int_eq(import_csv(file, &gaps, &new_lines), 201);
+    ck_assert_int_eq(gaps, 0);
+    wait_decided(account);
+    fgt_response_t r = reconcile_and_close(account, a);
+    fgt_expect(r, 200, NULL);
+    fgt_response_free(&r);
+    r = reconcile_and_close(account, c); /* the day between has nothing to reconcile */
+    fgt_expect(r, 200, NULL);
+    fgt_response_free(&r);
+    /* the bank's late export of the day between */
+    snprintf(file, sizeof(file),
+             "account,currency,booking_date,value_date,amount,bank_ref,end_to_end,counterparty,memo\n"
+             "%s,VND,opening,%s,50001000,,,,\n%s,VND,%s,%s,700,B%s,,LE VAN B,NOP TIEN\n"
+             "%s,VND,closing,%s,50001700,,,,\n",
+             account, a, account, b, b, account, account, b);
+    ck_assert_int_eq(import_csv(file, &gaps, &new_lines), 201);
+    ck_assert_int_eq(new_lines, 1);
+    ck_assert_int_eq(gaps, 0);
+    wait_decided(account);
+    snprintf(d, sizeof(d), "%.4s%.2s%.2s", today, today + 5, today + 8);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM recon_items i JOIN statement_lines l ON l.id = i.line_id WHERE "
+                                "l.account = ? AND l.amount = 700 AND i.business_day = ?",
+                                account, d),
+                     1);
+    ck_assert_int_eq(fgt_db_int("SELECT COALESCE(SUM(amount), -1) FROM bank_postings WHERE account = ? AND day = ? "
+                                "AND kind = 'lines'",
+                                account, d),
+                     700);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM statements WHERE account = ? AND late_closing = 1", account,
+                                NULL),
+                     1);
+    r = reconcile_and_close(account, today);
+    fgt_expect(r, 200, NULL);
+    fgt_response_free(&r);
+    ck_assert_int_eq(fgt_ledger_check(), 0);
+}
+END_TEST
+
+/* A database whose days were closed out of order, and whose late export
+ * was taken, before days closed in order (yesterday's row written straight,
+ * as such a close did; the export's closing not marked late, as it was not
+ * then): the day before, whose late line went after yesterday, reads a
+ * statement closing the ledger's bank balance at its end is not, and
+ * closing it is refused (409 bank_balance_differs) rather than closing a day
+ * `feegate ledger check` would find wrong. */
 START_TEST(a_day_that_would_close_with_a_bank_difference_is_refused)
 {
     char account[40], day[16], before[16], d[16];
@@ -849,6 +914,7 @@ START_TEST(a_day_that_would_close_with_a_bank_difference_is_refused)
              d);
     fgt_db_exec(sql, account);
     corrected_day_before(account, before);
+    fgt_db_exec("UPDATE statements SET late_closing = 0 WHERE account = ?", account);
     r = reconcile_and_close(account, before);
     fgt_expect_error(r, 409, "conflict", "bank_balance_differs");
     ck_assert_str_eq(fgt_json_str(&r, "error", "day", NULL), before);
@@ -1792,6 +1858,7 @@ int main(void)
     tcase_add_test(tc, a_closed_day_never_changes_whatever_is_imported_after);
     tcase_add_test(tc, an_accounts_days_close_in_order);
     tcase_add_test(tc, a_day_that_would_close_with_a_bank_difference_is_refused);
+    tcase_add_test(tc, a_late_line_of_a_day_before_the_last_closed_one_goes_to_the_open_day);
     tcase_add_test(tc, two_lines_pay_one_order_in_parts);
     tcase_add_test(tc, rule_3_offers_what_orders_still_owe);
     tcase_add_test(tc, a_statements_lines_share_transactions_and_keep_their_own_outcomes);
