@@ -287,7 +287,9 @@ int fg_json_known_fields(yajl_val obj, const char *const *names, size_t n, fg_fi
             k++;
         if (k == n)
             return fg_field_fail(err, FG_FIELD_MALFORMED, "unknown_field", obj->u.object.keys[i],
-                                 "unknown field \"%.60s\"", obj->u.object.keys[i]);
+                                 "unknown field \"%.*s\"",
+                                 (int)fg_utf8_prefix(obj->u.object.keys[i], strlen(obj->u.object.keys[i]), 60),
+                                 obj->u.object.keys[i]);
     }
     return 0;
 }

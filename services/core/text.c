@@ -79,6 +79,17 @@ size_t fg_utf8_length(const char *s, size_t n)
     return count;
 }
 
+size_t fg_utf8_prefix(const char *s, size_t n, size_t max)
+{
+    assert(s != NULL || n == 0);
+    if (n <= max)
+        return n;
+    size_t i = max; /* s[max] exists: the first byte cut off, or part of the character it is in */
+    while (i > 0 && is_continuation((unsigned char)s[i]))
+        i--;
+    return i;
+}
+
 /* ---- JSON nesting and ASCII ---------------------------------------------- */
 
 int fg_json_shape(const char *s, size_t n, int max_depth, int *comment)

@@ -22,6 +22,10 @@ int fg_utf8_decode(const char *s, size_t n, uint32_t *code_point);
 /** Number of Unicode code points in valid UTF-8 s[0..n). */
 size_t fg_utf8_length(const char *s, size_t n);
 
+/** The length of the longest prefix of valid UTF-8 s[0..n) that is at most
+ *  max bytes and ends between characters: for "%.*s" of a long text. */
+size_t fg_utf8_prefix(const char *s, size_t n, size_t max);
+
 /** Deepest nesting of '[' / '{' in JSON text s[0..n), ignoring brackets inside
  *  strings (with escapes).  "1" -> 0, "{}" -> 1, "{\"a\":[1]}" -> 2.  Stops
  *  counting and returns max_depth + 1 as soon as the depth exceeds max_depth. */

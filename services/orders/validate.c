@@ -98,7 +98,8 @@ static int parse_payer(yajl_val v, fg_order_input_t *in, fg_field_error_t *err)
         char key[sizeof(err->field)], field[sizeof(err->field) + 8];
         snprintf(key, sizeof(key), "%s", err->field);
         snprintf(field, sizeof(field), "payer.%s", key);
-        return fg_field_fail(err, FG_FIELD_MALFORMED, "unknown_field", field, "unknown field \"payer.%.50s\"", key);
+        return fg_field_fail(err, FG_FIELD_MALFORMED, "unknown_field", field, "unknown field \"payer.%.*s\"",
+                             (int)fg_utf8_prefix(key, strlen(key), 50), key);
     }
     static const char *name_path[] = {"name", NULL}, *ref_path[] = {"ref", NULL}, *phone_path[] = {"phone", NULL},
                       *email_path[] = {"email", NULL};

@@ -366,6 +366,7 @@ static int resolve_tx(fg_db_t *db, void *arg)
     r->out->bad_order = -1;
     r->out->unapplied = 0;
     r->out->day_closed = 0;
+    r->out->order_currency = 0; /* a retry answers for itself */
     r->journal_id = 0;
     int of_line = r->item_id >= FG_RECON_LINE_ITEM_BASE;
     /* the account's lock first, as an import and a close take it: a close

@@ -250,22 +250,34 @@ START_TEST(a_long_unknown_key_is_cut_between_characters)
 {
     static const char *const LETTERS[] = {"\xc3\xa9" /* é: 2 bytes */, "\xe1\xba\xbf" /* ế: 3 bytes */,
                                           "\xf0\x9f\x92\xb0" /* 💰: 4 bytes */};
-    for (size_t l = 0; l < sizeof(LETTERS) / sizeof(LETTERS[0]); l++) {
+    for (size_t v = 0; v < 3 * sizeof(LETTERS) / sizeof(LETTERS[0]); v++) {
+        /* the letters alone, after an "a" (the cuts fall elsewhere), and as a key of payer */
+        size_t l = v % 3, lead = v / 3 == 1, payer = v / 3 == 2;
         char key[400] = "", body[600];
+        if (lead)
+            strcat(key, "a");
         for (int i = 0; i < 40; i++)
             strcat(key, LETTERS[l]);
-        snprintf(body, sizeof(body), "{" BASE ",\"amount\":5,\"%s\":1}", key);
+        if (payer)
+            snprintf(body, sizeof(body), "{" BASE ",\"amount\":5,\"payer\":{\"%s\":1}}", key);
+        else
+            snprintf(body, sizeof(body), "{" BASE ",\"amount\":5,\"%s\":1}", key);
         parsed_t p;
         parse(&p, body);
         ck_assert_int_ne(p.rc, 0);
         ck_assert_str_eq(p.err.code, "unknown_field");
-        size_t n = strlen(LETTERS[l]), field = strlen(p.err.field), message = strlen(p.err.message);
-        ck_assert_uint_gt(field, 0);
-        ck_assert_uint_eq(field % n, 0); /* whole letters only */
-        ck_assert_int_eq(memcmp(p.err.field, key, field), 0);
-        ck_assert_uint_le(field, sizeof(p.err.field) - 1);
-        ck_assert_uint_gt(field + n, sizeof(p.err.field) - 1); /* and as many as fit */
-        ck_assert_int_eq(fg_utf8_valid(p.err.message, message), 1);
+        const char *name = payer ? p.err.field + 6 : p.err.field; /* after "payer." */
+        if (payer)
+            ck_assert_int_eq(strncmp(p.err.field, "payer.", 6), 0);
+        size_t n = strlen(LETTERS[l]), field = strlen(name), message = strlen(p.err.message);
+        ck_assert_uint_gt(field, lead);
+        ck_assert_uint_eq((field - lead) % n, 0); /* whole letters only */
+        ck_assert_int_eq(memcmp(name, key, field), 0);
+        ck_assert_uint_le(strlen(p.err.field), sizeof(p.err.field) - 1);
+        ck_assert_uint_gt(strlen(p.err.field) + n, sizeof(p.err.field) - 1); /* and as many as fit */
+        ck_assert_msg(fg_utf8_valid(p.err.message, message), "%s", p.err.message);
+        ck_assert_ptr_nonnull(strstr(p.err.message, "\""));
+        ck_assert_int_eq(p.err.message[message - 1], '"'); /* the key's cut, then its closing quote */
         release(&p);
     }
 }
