@@ -78,6 +78,9 @@ static const char SQL_STATEMENT[] =
     "INSERT INTO statements (import_id, seq_in_file, bank_id, account, currency, opening, closing, opening_date, "
     "closing_date, from_date, to_date, line_count, credits, debits, gap, created_at) "
     "VALUES (?, ?, ?, ?, ?, ?, NULL, ?, NULL, ?, ?, 0, 0, 0, ?, ?)";
+/* A statement of the account in another currency: an account holds one
+ * (reconciliations, reports and payout batches read it off its statements). */
+static const char SQL_OTHER_CURRENCY[] = "SELECT currency FROM statements WHERE account = ? AND currency <> ? LIMIT 1";
 /* A closing on a day at or before the account's last closed day is kept as
  * the bank sent it, marked late: such a day's balance never changes (the
  * lines of it that come now go after the closed days: bank.c posting_day),
@@ -807,7 +810,18 @@ static int store_statement(void *arg, const fg_stmt_header_t *h)
     fg_stmt_t st;
     int rc = check_statement(&s->check, h);
     /* before the lines read the closed days and match feed transfers */
-    if (rc != 0 || (rc = fg_recon_account_lock(s->db, h->account, s->now)) != 0)
+    if (rc != 0 || (rc = fg_recon_account_lock(s->db, h->account, s->now)) != 0 ||
+        (rc = fg_stmt_init(&st, s->db, SQL_OTHER_CURRENCY)) != 0)
+        return rc;
+    fg_buf_t other = FG_BUF_INIT;
+    fg_stmt_cstr(&st, h->account);
+    fg_stmt_cstr(&st, h->currency);
+    fg_stmt_out_text(&st, &other, NULL);
+    if ((rc = fg_stmt_one(&st)) == 0)
+        rc = fg_stmt_fail(s->err, 0, NULL, "statement %d: account %s holds %s, not %s: an account has one currency",
+                          s->out->statements, h->account, other.data != NULL ? other.data : "?", h->currency);
+    fg_buf_free(&other);
+    if (rc != FG_ENOTFOUND)
         return rc;
     s->seq++;
     s->st_lines = s->st_credits = s->st_debits = 0;

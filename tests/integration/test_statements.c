@@ -387,6 +387,35 @@ START_TEST(unbalanced_statement_stores_nothing)
 }
 END_TEST
 
+/* An account holds one currency: a statement of it in another is refused
+ * whole (its reconciliations, reports and payout batches read the account's
+ * currency off its statements; a dollar line among dong read 11.800,00 USD). */
+START_TEST(an_account_holds_one_currency)
+{
+    char account[40], file[1024];
+    snprintf(account, sizeof(account), "%s", fgt_account("CUR"));
+    snprintf(file, sizeof(file),
+             "account,currency,booking_date,value_date,amount,bank_ref,end_to_end,counterparty,memo\n"
+             "%s,VND,opening,2026-12-01,1000000,,,,\n%s,VND,2026-12-02,2026-12-02,180000,V%s,,,HOC PHI\n"
+             "%s,VND,closing,2026-12-02,1180000,,,,\n",
+             account, account, account, account);
+    fgt_response_t r = post_file(finance, "text/csv", NULL, file);
+    fgt_expect(r, 201, NULL);
+    fgt_response_free(&r);
+    snprintf(file, sizeof(file),
+             "account,currency,booking_date,value_date,amount,bank_ref,end_to_end,counterparty,memo\n"
+             "%s,USD,2026-12-03,2026-12-03,12.34,U%s,,,TUITION\n",
+             account, account);
+    r = post_file(finance, "text/csv", NULL, file);
+    fgt_expect_error(r, 400, "invalid_request", "invalid_statement");
+    ck_assert_msg(strstr(fgt_json_str(&r, "error", "message", NULL), "holds VND, not USD") != NULL, "%s",
+                  fgt_json_str(&r, "error", "message", NULL));
+    fgt_response_free(&r);
+    ck_assert_int_eq(imports_of(account), 1);
+    ck_assert_int_eq(lines_of(account), 1);
+}
+END_TEST
+
 START_TEST(bad_files_are_refused_naming_the_place)
 {
     char account[40];
@@ -772,6 +801,7 @@ int main(void)
     tcase_add_test(tc, equal_end_to_end_ids_of_two_payers_are_two_lines);
     tcase_add_test(tc, unbalanced_statement_stores_nothing);
     tcase_add_test(tc, bad_files_are_refused_naming_the_place);
+    tcase_add_test(tc, an_account_holds_one_currency);
     tcase_add_test(tc, only_finance_and_admin_import);
     tcase_add_test(tc, csv_exports_import);
     tcase_add_test(tc, the_same_file_at_once_imports_once);
