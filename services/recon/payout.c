@@ -620,7 +620,18 @@ int fg_recon_by_payout(fg_db_t *db, const fg_config_t *cfg, const fg_recon_line_
     if (l->bank_ref[0] == '\0' && l->end_to_end[0] == '\0' && named.gateway[0] == '\0')
         return 0;
     int rc = by_file(db, l, &named, now, out);
-    if (rc != 0 || out->decided || named.gateway[0] == '\0' || !schedule_of(cfg, named.gateway, &fee))
+    if (rc != 0 || out->decided || named.gateway[0] == '\0')
         return rc;
-    return by_schedule(db, l, &named, &fee, now, out);
+    if (schedule_of(cfg, named.gateway, &fee))
+        return by_schedule(db, l, &named, &fee, now, out);
+    /* a gateway's payout before its file, with no schedule to explain it:
+     * its money is the gateway's payments, never an order's to be offered
+     * (rule 3 would suggest a bill owing the same amount); the file sends
+     * it back to matching (settlement.c) */
+    out->decided = 1;
+    out->state = "bank_only";
+    snprintf(out->detail, sizeof(out->detail),
+             "the %s payout %s: its settlement file is not imported yet (it is matched when the file comes)",
+             named.gateway, named.batch_ref);
+    return 0;
 }

@@ -1524,11 +1524,20 @@ START_TEST(rule_3_offers_what_orders_still_owe)
     ck_assert_int_eq(feed(base + 1, account, feed_q, owed, memo), 200);
     ck_assert_str_eq(order_status(&q), "paid");
 
-    line_t lines[] = {{ref, "CHUYEN TIEN", owed}};
-    char *file = statement(account, lines, 1);
+    /* and a gateway's payout of the same amount before its settlement file (no fee schedule
+     * here): the gateway's money, never offered to a bill */
+    char payout_ref[40];
+    snprintf(payout_ref, sizeof(payout_ref), "FT%s", fgt_unique("v"));
+    line_t lines[] = {{ref, "CHUYEN TIEN", owed}, {payout_ref, "VNPAY SETTLEMENT BATCH VNPSTL20251130 1 TXN", owed}};
+    char *file = statement(account, lines, 2);
     ck_assert_int_eq(import_status(file, NULL), 201);
     wait_decided(account);
     ck_assert_str_eq(state_of(account, ref), "suggested");
+    ck_assert_str_eq(state_of(account, payout_ref), "bank_only");
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM recon_links k JOIN recon_items i ON i.id = k.item_id JOIN "
+                                "statement_lines l ON l.id = i.line_id WHERE l.bank_ref = ?",
+                                payout_ref, NULL),
+                     0);
     /* one order offered, and it is p */
     ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM recon_links k JOIN recon_items i ON i.id = k.item_id JOIN "
                                 "statement_lines l ON l.id = i.line_id WHERE l.bank_ref = ? AND k.suggested = 1",
