@@ -43,6 +43,11 @@ static const char SQL_AS_OF[] =
 static const char SQL_HAS_OPENING[] =
     "SELECT 1 FROM bank_postings WHERE account = ? AND currency = ? AND kind = 'opening' LIMIT 1";
 static const char SQL_LAST_CLOSED[] = "SELECT COALESCE(MAX(day), 0) FROM recon_closed_days WHERE account = ?";
+/* The first day from ? on whose statement closing the ledger was held to
+ * (the last statement of it, not a late one), with that closing. */
+static const char SQL_NEXT_CLOSING[] =
+    "SELECT closing_date, closing FROM statements WHERE account = ? AND closing_date >= ? AND closing IS NOT NULL AND "
+    "late_closing = 0 AND currency = ? ORDER BY closing_date, id DESC LIMIT 1";
 static const char SQL_ACCOUNT_ROW[] = "INSERT IGNORE INTO bank_accounts (account, created_at) VALUES (?, ?)";
 static const char SQL_ACCOUNT_LOCK[] = "SELECT 1 FROM bank_accounts WHERE account = ? FOR UPDATE";
 static const char SQL_GAP_ITEM[] =
@@ -80,10 +85,7 @@ int fg_recon_bank_as_of(fg_db_t *db, const char *account, const char *currency, 
     return rc;
 }
 
-/* The day a bank posting for day goes on: day itself, or the day after the
- * account's last closed day when day is not after it.  (The caller holds the
- * account's row: no day of it closes meanwhile.) */
-static int posting_day(fg_db_t *db, const char *account, int32_t day, int32_t *out)
+int fg_recon_after_closed(fg_db_t *db, const char *account, int32_t *out)
 {
     fg_stmt_t s;
     int64_t last = 0;
@@ -94,8 +96,19 @@ static int posting_day(fg_db_t *db, const char *account, int32_t day, int32_t *o
     fg_stmt_out_int(&s, &last, NULL);
     if ((rc = fg_stmt_one(&s)) != 0)
         return rc;
-    *out = last >= day ? fg_recon_next_day((int32_t)last) : day;
+    *out = last > 0 ? fg_recon_next_day((int32_t)last) : 0;
     return 0;
+}
+
+/* The day a bank posting for day goes on: day itself, or the day after the
+ * account's last closed day when day is not after it.  (The caller holds the
+ * account's row: no day of it closes meanwhile.) */
+static int posting_day(fg_db_t *db, const char *account, int32_t day, int32_t *out)
+{
+    int32_t after = 0;
+    int rc = fg_recon_after_closed(db, account, &after);
+    *out = after != 0 && day < after ? after : day;
+    return rc;
 }
 
 /* Posts amount to the bank account on day (or the first day after the
@@ -183,6 +196,27 @@ int fg_recon_account_lock(fg_db_t *db, const char *account, int64_t now)
     return fg_stmt_one(&s);
 }
 
+/* The first statement closing on or after day that the ledger was held to,
+ * held again: a gap for what the ledger holds at its end now otherwise. */
+static int hold_next_closing(fg_db_t *db, const fg_recon_bank_statement_t *st, int32_t day, int64_t now)
+{
+    fg_stmt_t s;
+    int64_t closing_day = 0, closing = 0, balance = 0;
+    int rc = fg_stmt_init(&s, db, SQL_NEXT_CLOSING);
+    if (rc != 0)
+        return rc;
+    fg_stmt_cstr(&s, st->account);
+    fg_stmt_int(&s, day);
+    fg_stmt_cstr(&s, st->currency);
+    fg_stmt_out_int(&s, &closing_day, NULL);
+    fg_stmt_out_int(&s, &closing, NULL);
+    if ((rc = fg_stmt_one(&s)) != 0)
+        return rc == FG_ENOTFOUND ? 0 : rc;
+    if ((rc = fg_recon_bank_as_of(db, st->account, st->currency, (int32_t)closing_day, &balance, NULL)) != 0)
+        return rc;
+    return closing == balance ? 0 : post_gap(db, st, (int32_t)closing_day, closing, balance, "closing", now);
+}
+
 int fg_recon_bank_statement(fg_db_t *db, const fg_recon_bank_statement_t *st, int64_t now, int64_t *opening_gap)
 {
     char unreconciled[FG_ACCOUNT_CODE_MAX + 1], equity[FG_ACCOUNT_CODE_MAX + 1], memo[160];
@@ -246,6 +280,7 @@ int fg_recon_bank_statement(fg_db_t *db, const fg_recon_bank_statement_t *st, in
     }
     if (rc < 0)
         return rc;
+    int32_t late_to = 0; /* where lines of days at or before the last closed day went */
     for (int i = 0; i < count; i++) {
         if (sums[i] == 0)
             continue;
@@ -253,7 +288,18 @@ int fg_recon_bank_statement(fg_db_t *db, const fg_recon_bank_statement_t *st, in
                  (int)days[i]);
         if ((rc = post_bank(db, st, days[i], "lines", unreconciled, sums[i], memo, now, &posted, &journal)) != 0)
             return rc;
+        if (posted != days[i])
+            late_to = posted;
     }
+    /* Late lines moved the balance of every day from late_to on, and an
+     * earlier statement's closing on one of them was held to the ledger (its
+     * gap posted then): held again, at the first such day, so the balance
+     * the bank gave for it stays the ledger's (in the usual case a gap that
+     * takes the late lines back out: an opening gap of the next day's
+     * statement often explained the same money before the lines came; both
+     * are items, and staff see them side by side). */
+    if (late_to != 0 && (rc = hold_next_closing(db, st, late_to, now)) != 0)
+        return rc;
     /* the closing against the ledger's balance at the end of the last day,
      * unless that day is at or before a closed day: its lines went after the
      * closed days, and the balance of those days stays what they closed with

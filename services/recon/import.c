@@ -860,7 +860,7 @@ static int store_statement_end(void *arg, const fg_stmt_header_t *h)
     int64_t matched = 0, matched_lines = 0;
     if (s->st_itemized > 0) { /* lines not matched as stored: their items */
         int32_t open_day = 0;
-        if ((rc = fg_recon_open_day(s->db, h->account, fg_recon_day_of_ms(s->now), &open_day)) != 0 ||
+        if ((rc = fg_recon_after_closed(s->db, h->account, &open_day)) != 0 ||
             (rc = fg_stmt_init(&st, s->db, SQL_ITEMS)) != 0)
             return rc;
         fg_stmt_cstr(&st, h->account); /* every line of the statement is the statement's account's */

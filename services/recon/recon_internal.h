@@ -23,6 +23,10 @@ int64_t fg_recon_day_start_ms(int32_t day);
 /** The yyyymmdd day after day; the business day (GMT+7) of a time. */
 int32_t fg_recon_next_day(int32_t day);
 int32_t fg_recon_day_of_ms(int64_t ms);
+/** The day after the account's last closed day (0 when none is closed):
+ *  where the bank's lines of a day at or before it, and their items, go
+ *  (bank.c).  0 or a database code. */
+int fg_recon_after_closed(fg_db_t *db, const char *account, int32_t *out) FG_MUST_USE;
 /** The first day from day on that is not closed for account (within 400
  *  days: else FG_ERANGE).  0 or a database code. */
 int fg_recon_open_day(fg_db_t *db, const char *account, int32_t day, int32_t *out) FG_MUST_USE;

@@ -146,8 +146,7 @@ static int create_tx(fg_db_t *db, void *arg)
     fg_stmt_int(&s, c->from);
     fg_stmt_int(&s, c->to);
     int32_t open_day = 0;
-    if ((rc = fg_stmt_exec(&s)) != 0 ||
-        (rc = fg_recon_open_day(db, c->account, fg_recon_day_of_ms(now), &open_day)) != 0 ||
+    if ((rc = fg_stmt_exec(&s)) != 0 || (rc = fg_recon_after_closed(db, c->account, &open_day)) != 0 ||
         (rc = fg_stmt_init(&s, db, SQL_LEDGER_ONLY)) != 0)
         return rc;
     fg_stmt_cstr(&s, c->account);

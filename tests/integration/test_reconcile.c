@@ -889,6 +889,59 @@ START_TEST(a_late_line_of_a_day_before_the_last_closed_one_goes_to_the_open_day)
 }
 END_TEST
 
+/* The day after a closed day was imported with an opening gap (the bank's
+ * statement of it opened 30,000 higher than the closed day closed: a line
+ * of the closed day the ledger had not seen), then the bank's corrected
+ * export of the closed day brings that line.  It goes after the closed day,
+ * onto the day whose closing the ledger was held to: held again, a gap
+ * takes the same money back out there, and that day still closes (before,
+ * the gap and the line both counted it: 409 bank_balance_differs, and every
+ * later day held up behind it). */
+START_TEST(a_late_line_after_a_gap_that_explained_it_counts_once)
+{
+    char account[40], a[16], b[16], opening_day[16], file[2048], d[16];
+    snprintf(account, sizeof(account), "%s", fgt_account("GAP"));
+    business_day(4, opening_day);
+    business_day(3, a);
+    business_day(2, b);
+    long long gaps = -1, new_lines = -1;
+    snprintf(file, sizeof(file),
+             "account,currency,booking_date,value_date,amount,bank_ref,end_to_end,counterparty,memo\n"
+             "%s,VND,opening,%s,1000000,,,,\n%s,VND,%s,%s,100000,A%s,,NGUYEN VAN A,NOP TIEN\n"
+             "%s,VND,closing,%s,1100000,,,,\n",
+             account, opening_day, account, a, a, account, account, a);
+    ck_assert_int_eq(import_csv(file, &gaps, &new_lines), 201);
+    wait_decided(account);
+    fgt_response_t r = reconcile_and_close(account, a);
+    fgt_expect(r, 200, NULL);
+    fgt_response_free(&r);
+    snprintf(file, sizeof(file),
+             "account,currency,booking_date,value_date,amount,bank_ref,end_to_end,counterparty,memo\n"
+             "%s,VND,opening,%s,1130000,,,,\n%s,VND,%s,%s,50000,B%s,,TRAN THI B,NOP TIEN\n"
+             "%s,VND,closing,%s,1180000,,,,\n",
+             account, a, account, b, b, account, account, b);
+    ck_assert_int_eq(import_csv(file, &gaps, &new_lines), 201);
+    ck_assert_int_eq(gaps, 1); /* the opening 30,000 above what the closed day closed with */
+    snprintf(file, sizeof(file),
+             "account,currency,booking_date,value_date,amount,bank_ref,end_to_end,counterparty,memo\n"
+             "%s,VND,opening,%s,1000000,,,,\n%s,VND,%s,%s,100000,A%s,,NGUYEN VAN A,NOP TIEN\n"
+             "%s,VND,%s,%s,30000,L%s,,LE VAN L,NOP TIEN\n%s,VND,closing,%s,1130000,,,,\n",
+             account, opening_day, account, a, a, account, account, a, a, account, account, a);
+    ck_assert_int_eq(import_csv(file, &gaps, &new_lines), 201);
+    ck_assert_int_eq(new_lines, 1);
+    wait_decided(account);
+    snprintf(d, sizeof(d), "%.4s%.2s%.2s", b, b + 5, b + 8);
+    /* the day's ledger balance is its statement's again */
+    ck_assert_int_eq(fgt_db_int("SELECT COALESCE(SUM(amount), 0) FROM bank_postings WHERE account = ? AND day <= ?",
+                                account, d),
+                     1180000);
+    r = reconcile_and_close(account, b);
+    fgt_expect(r, 200, NULL);
+    fgt_response_free(&r);
+    ck_assert_int_eq(fgt_ledger_check(), 0);
+}
+END_TEST
+
 /* A database whose days were closed out of order, and whose late export
  * was taken, before days closed in order (yesterday's row written straight,
  * as such a close did; the export's closing not marked late, as it was not
@@ -1868,6 +1921,7 @@ int main(void)
     tcase_add_test(tc, an_accounts_days_close_in_order);
     tcase_add_test(tc, a_day_that_would_close_with_a_bank_difference_is_refused);
     tcase_add_test(tc, a_late_line_of_a_day_before_the_last_closed_one_goes_to_the_open_day);
+    tcase_add_test(tc, a_late_line_after_a_gap_that_explained_it_counts_once);
     tcase_add_test(tc, two_lines_pay_one_order_in_parts);
     tcase_add_test(tc, rule_3_offers_what_orders_still_owe);
     tcase_add_test(tc, a_statements_lines_share_transactions_and_keep_their_own_outcomes);
