@@ -361,8 +361,9 @@ static int read_source(const fg_stmt_source_t *src, chunk_fn fn, void *arg, int6
 typedef struct {
     fg_stmt_error_t *err;
     fg_import_result_t *out;
-    int64_t sum;   /* of the current statement's lines */
-    int32_t today; /* the business day of the import: no bank books on a day that has not begun */
+    int64_t sum;          /* of the current statement's lines */
+    int32_t today;        /* the business day of the import: no bank books on a day that has not begun */
+    int32_t first_booked; /* the current statement's earliest booking day, 0 before its first line */
 } check_t;
 
 static int check_statement(void *arg, const fg_stmt_header_t *h)
@@ -370,6 +371,7 @@ static int check_statement(void *arg, const fg_stmt_header_t *h)
     check_t *c = arg;
     c->out->statements++;
     c->sum = 0;
+    c->first_booked = 0;
     if (c->out->statements == 1) {
         snprintf(c->out->account, sizeof(c->out->account), "%s", h->account);
         snprintf(c->out->currency, sizeof(c->out->currency), "%s", h->currency);
@@ -390,6 +392,8 @@ static int check_line(check_t *c, int64_t amount, int32_t booked, int64_t source
         return fg_stmt_fail(c->err, (uint32_t)source_line, NULL,
                             "line %u: booked on %s, a day that has not begun (GMT+7)", (unsigned)source_line, day);
     }
+    if (c->first_booked == 0 || booked < c->first_booked)
+        c->first_booked = booked;
     int64_t *side = amount > 0 ? &o->credits : &o->debits;
     /* debits stop short of INT64_MIN: the answer writes their size (fg_import_json) */
     if (!fg_amount_valid(amount > 0 ? amount : -amount) || fg_money_add(c->sum, amount, &c->sum) != 0 ||
@@ -403,11 +407,23 @@ static int check_statement_end(void *arg, const fg_stmt_header_t *h)
 {
     check_t *c = arg;
     int64_t expected;
-    if (h->has_closing && h->closing_date > c->today) {
-        char day[11];
-        fg_day_format(h->closing_date, day);
-        return fg_stmt_fail(c->err, 0, NULL, "statement %d: its closing balance is dated %s, a day that has not begun",
-                            c->out->statements, day);
+    /* the dates the bank book posts by (import.c's first day: the period's
+     * start, else the first line's, the closing's or the opening's) */
+    static const char *const WHAT[] = {"closing balance is dated", "opening balance is dated", "period begins on"};
+    int32_t dates[] = {h->has_closing ? h->closing_date : 0, h->has_opening ? h->opening_date : 0, h->from_date};
+    for (int i = 0; i < 3; i++)
+        if (dates[i] > c->today) {
+            char day[11];
+            fg_day_format(dates[i], day);
+            return fg_stmt_fail(c->err, 0, NULL, "statement %d: its %s %s, a day that has not begun",
+                                c->out->statements, WHAT[i], day);
+        }
+    if (h->from_date != 0 && c->first_booked != 0 && h->from_date > c->first_booked) {
+        char from[11], first[11];
+        fg_day_format(h->from_date, from);
+        fg_day_format(c->first_booked, first);
+        return fg_stmt_fail(c->err, 0, NULL, "statement %d: its period begins on %s, after its first line (%s)",
+                            c->out->statements, from, first);
     }
     if (!h->has_opening || !h->has_closing) {
         /* a notification (camt.054) carries no balances; a statement must */
@@ -1141,7 +1157,7 @@ static int store_tx(fg_db_t *db, void *arg)
     s->out->new_lines = s->out->overlapped_lines = 0;
     s->out->gaps = s->out->statements = 0;
     s->out->lines = s->out->credits = s->out->debits = 0;
-    s->check = (check_t){s->err, s->out, 0, fg_day_of_ms(s->now)};
+    s->check = (check_t){s->err, s->out, 0, fg_day_of_ms(s->now), 0};
     if (fg_id_new("imp_", s->out->public_id, sizeof(s->out->public_id)) < 0)
         return FG_EIO;
     int rc = fg_stmt_init(&st, db, SQL_IMPORT);

@@ -473,6 +473,33 @@ START_TEST(bad_files_are_refused_naming_the_place)
     ck_assert_msg(strstr(fgt_json_str(&r, "error", "message", NULL), "closing balance is dated") != NULL, "%s",
                   fgt_json_str(&r, "error", "message", NULL));
     fgt_response_free(&r);
+    /* a camt.053 whose period (FrToDt) begins tomorrow, or after its first line: the bank book
+     * would post its opening on that day (an opening of a day to come, and a gap the day the lines
+     * were booked) */
+    static const char *const STARTS[] = {NULL, "2026-12-05"};
+    for (int i = 0; i < 2; i++) {
+        char *camt = camt053(account, fgt_unique("T"), "2026-12-02", "2026-12-01", 100000000, 15000000, 114994500,
+                             "HOC PHI");
+        char *acct = strstr(camt, "</CreDtTm>\n<Acct>");
+        ck_assert_ptr_nonnull(acct);
+        char period[200], *with = malloc(strlen(camt) + sizeof(period));
+        ck_assert_ptr_nonnull(with);
+        snprintf(period, sizeof(period),
+                 "<FrToDt><FrDtTm>%sT00:00:00+07:00</FrDtTm><ToDtTm>%sT23:59:59+07:00</ToDtTm>"
+                 "</FrToDt>",
+                 i == 0 ? tomorrow : STARTS[i], i == 0 ? tomorrow : STARTS[i]);
+        size_t head = (size_t)(acct - camt) + strlen("</CreDtTm>");
+        snprintf(with, strlen(camt) + sizeof(period), "%.*s%s%s", (int)head, camt, period, camt + head);
+        r = post_file(finance, "application/xml", NULL, with);
+        fgt_expect_error(r, 400, "invalid_request", "invalid_statement");
+        const char *message = fgt_json_str(&r, "error", "message", NULL);
+        ck_assert_msg(strstr(message, i == 0 ? "a day that has not begun" : "after its first line (2026-12-02)") !=
+                          NULL,
+                      "%s", message);
+        fgt_response_free(&r);
+        free(with);
+        free(camt);
+    }
     ck_assert_int_eq(imports_of(account), 0);
     ck_assert_int_eq(lines_of(account), 0);
     /* not a statement at all, and a format that does not exist */
