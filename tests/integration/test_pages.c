@@ -825,6 +825,18 @@ START_TEST(sandbox_receipt_turns_paid_when_the_notification_arrives)
     ck_assert_int_eq(r.status, 404);
     expect_page(&r, "pay-not-found", 0);
     fgt_response_free(&r);
+
+    /* paid at is when the payment was posted, whatever changed the row later (a refund an hour on) */
+    r = get(receipt, NULL);
+    const char *at = strstr(r.body, "<dd data-time>");
+    ck_assert_ptr_nonnull(at);
+    char paid_at[64];
+    snprintf(paid_at, sizeof(paid_at), "%.40s", at);
+    fgt_response_free(&r);
+    fgt_db_exec("UPDATE payments SET updated_at = updated_at + 3600000 WHERE public_id = ?", payment);
+    r = get(receipt, NULL);
+    ck_assert_ptr_nonnull(strstr(r.body, paid_at));
+    fgt_response_free(&r);
 }
 END_TEST
 
