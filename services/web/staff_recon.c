@@ -510,6 +510,12 @@ static void cell(fg_html_t *p, const char *cls, const char *vi, const char *en)
 
 /* An item's row; its amount in the reconciliation's currency (the item's
  * own, which is the same: the account's). */
+/* 1 when every day of the period is closed: its items never change. */
+static int period_closed(const fg_reconciliation_t *r)
+{
+    return r->closed_days >= fg_day_number(r->to_day) - fg_day_number(r->from_day) + 1;
+}
+
 static void item_row(fg_html_t *p, const fg_staff_ctx_t *s, const fg_reconciliation_t *rec, yajl_val it)
 {
     yajl_val idv = fg_json_member(it, "id"), amountv = fg_json_member(it, "amount");
@@ -555,7 +561,10 @@ static void item_row(fg_html_t *p, const fg_staff_ctx_t *s, const fg_reconciliat
         fg_html_puts(p, "</span>");
     }
     fg_html_puts(p, "</td><td class=\"act\">");
-    if (fg_staff_may(s, FG_STAFF_WRITE) && (is_exception(state) || resolution[0] != '\0'))
+    int actionable = fg_staff_may(s, FG_STAFF_WRITE) && (is_exception(state) || resolution[0] != '\0');
+    if (actionable && period_closed(rec)) /* a closed day's items are final: no form that could only be refused */
+        fg_html_printf(p, "<p class=\"muted\" data-final>%s</p>", fg_html_tr(p, "Đã khóa sổ", "Closed"));
+    else if (actionable)
         resolve_form(p, s, rec, id, resolution, strcmp(kind, "bank_line") == 0 && amount > 0, bool_of(it, "paid_out"));
     fg_html_puts(p, "</td></tr>");
 }
@@ -593,8 +602,7 @@ static void summary(fg_html_t *p, const fg_reconciliation_t *r)
  * asks before the button (every refusal is explained on its own page). */
 static void close_section(fg_html_t *p, const fg_staff_ctx_t *s, const fg_reconciliation_t *r)
 {
-    int64_t days = fg_day_number(r->to_day) - fg_day_number(r->from_day) + 1;
-    if (r->closed_days >= days) {
+    if (period_closed(r)) {
         fg_html_printf(p, "<p class=\"notice\" role=\"status\" data-closed=\"true\">%s</p>",
                        fg_html_tr(p, "Kỳ đã khóa sổ: các ngày của kỳ không thay đổi nữa.",
                                   "The period is closed: its days never change again."));

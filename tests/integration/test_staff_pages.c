@@ -1106,6 +1106,9 @@ START_TEST(a_period_is_closed_from_its_page)
     ck_assert_ptr_nonnull(strstr(r.body, "data-closed=\"true\""));
     ck_assert_ptr_nonnull(strstr(r.body, "Kỳ đã khóa sổ"));
     ck_assert_ptr_null(strstr(r.body, "data-form=\"close\""));
+    /* its items are final: the written-off fee offers no undo, it says the day is closed */
+    ck_assert_ptr_null(strstr(r.body, "data-form=\"resolve\""));
+    ck_assert_ptr_nonnull(strstr(r.body, "data-final"));
     fgt_response_free(&r);
     /* closing again changes nothing */
     ck_assert_int_eq(close_from_page(session, csrf, second, out, 65536), 303);
