@@ -71,11 +71,22 @@ static void toggle_link(fg_html_t *p)
     size_t path_len = strlen(path);
     /* the answer to a payer's form (POST /pay/{code}/start): a GET of that
      * path is no page, the bill is */
-    if (p->call->method != NULL && strcmp(p->call->method, "GET") != 0 && strncmp(path, "/pay/", 5) == 0) {
+    int answer = p->call->method != NULL && strcmp(p->call->method, "GET") != 0;
+    if (answer && strncmp(path, "/pay/", 5) == 0) {
         const char *slash = strrchr(path, '/');
         if (slash > path + 4)
             path_len = (size_t)(slash - path);
         q = NULL; /* a form's answer has no query of its own to keep */
+    } else if (answer && strncmp(path, "/staff/", 7) == 0) {
+        /* the answer to a staff form (a refusal): its section's page, or the
+         * reconciliation it acted on; a GET of the form's own path is none */
+        static const char RUN[] = "/staff/reconciliations/";
+        const char *end = strchr(path + 7, '/');
+        if (end != NULL && strncmp(path, RUN, sizeof(RUN) - 1) == 0)
+            end = strchr(path + sizeof(RUN) - 1, '/');
+        if (end != NULL)
+            path_len = (size_t)(end - path);
+        q = NULL;
     }
     fg_buf_puts(&p->body, "<a class=\"lang\" href=\"");
     fg_html_escape(&p->body, path, path_len);

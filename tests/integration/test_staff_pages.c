@@ -1077,6 +1077,10 @@ START_TEST(a_period_is_closed_from_its_page)
     ck_assert_int_eq(close_from_page(session, csrf, second, out, 65536), 409);
     ck_assert_msg(strstr(out, "Còn 1 mục chưa khớp hoặc chưa xử lý") != NULL, "%.3000s", out);
     ck_assert_ptr_nonnull(strstr(out, "data-page=\"staff-error\""));
+    /* its language link is the run's page (a GET of the form's own path is no page) */
+    char toggle[240];
+    snprintf(toggle, sizeof(toggle), "class=\"lang\" href=\"%s?lang=en\"", second);
+    ck_assert_msg(strstr(out, toggle) != NULL, "%.3000s", out);
     char path[200], d[16];
     long long item = fgt_db_int("SELECT id FROM recon_items WHERE account = ? AND business_day = 20261202 AND "
                                 "kind = 'bank_line'",
