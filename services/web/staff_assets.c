@@ -63,7 +63,8 @@ static const char CSS[] =
     /* an id (po_…, pob_…, mer_…) in a cell breaks anywhere rather than widening its table past a phone or
      * a desk */
     "table.data td code{overflow-wrap:anywhere;word-break:break-all}"
-    "table.data td.id{min-width:9rem}"
+    "table.data td.id{min-width:9rem;overflow-wrap:anywhere;word-break:break-all}"
+    "strong.id{overflow-wrap:anywhere;word-break:break-all}"
     ".why{display:block;color:var(--muted);font-size:.85rem;margin-top:.15rem}"
     /* on a phone a table.stack is a list of cards: each cell under its column's name */
     "@media (max-width:44rem){.table-wrap table.stack{min-width:0}"

@@ -67,6 +67,14 @@ static void upload_form(fg_html_t *p, const fg_staff_ctx_t *s)
 static const char SQL_IMPORTS[] =
     "SELECT public_id, format, COALESCE(imported_by, ''), created_at FROM statement_imports ORDER BY id DESC LIMIT ?";
 
+/* A cell under its column's name (data-label: a phone shows the rows of a
+ * table.stack as cards, each cell under its name). */
+static void cell(fg_html_t *p, const char *cls, const char *vi, const char *en)
+{
+    fg_html_printf(p, "<td%s%s%s data-label=\"%s\">", cls[0] != '\0' ? " class=\"" : "", cls,
+                   cls[0] != '\0' ? "\"" : "", fg_html_tr(p, vi, en));
+}
+
 static int imports_table(fg_html_t *p, fg_db_t *db)
 {
     fg_stmt_t st;
@@ -82,19 +90,23 @@ static int imports_table(fg_html_t *p, fg_db_t *db)
         rc = fg_stmt_exec(&st);
     }
     fg_html_printf(p,
-                   "<h2>%s</h2><div class=\"table-wrap\"><table class=\"data\" data-table=\"imports\"><thead><tr>"
+                   "<h2>%s</h2><div class=\"table-wrap\"><table class=\"data stack\" data-table=\"imports\"><thead><tr>"
                    "<th>%s</th><th>%s</th><th>%s</th><th>%s</th></tr></thead><tbody>",
                    fg_html_tr(p, "Lần nhập gần đây", "Recent imports"), fg_html_tr(p, "Mã", "ID"),
                    fg_html_tr(p, "Định dạng", "Format"), fg_html_tr(p, "Người nhập", "By"), fg_html_tr(p, "Lúc", "At"));
     while (rc == 0 && (rc = fg_stmt_fetch(&st)) == 1) {
         rc = 0;
-        fg_html_puts(p, "<tr><td>");
+        fg_html_puts(p, "<tr>");
+        cell(p, "id", "Mã", "ID");
         fg_html_text(p, id.data);
-        fg_html_puts(p, "</td><td>");
+        fg_html_puts(p, "</td>");
+        cell(p, "", "Định dạng", "Format");
         fg_html_text(p, format.data);
-        fg_html_puts(p, "</td><td>");
+        fg_html_puts(p, "</td>");
+        cell(p, "", "Người nhập", "By");
         fg_html_text(p, by.len > 0 ? by.data : "");
-        fg_html_puts(p, "</td><td>");
+        fg_html_puts(p, "</td>");
+        cell(p, "nowrap", "Lúc", "At");
         fg_staff_time(p, at);
         fg_html_puts(p, "</td></tr>");
     }
@@ -137,7 +149,7 @@ static void import_notice(fg_buf_t *b, fg_lang_t lang, int rc, const fg_import_r
     if (rc == 0) {
         fg_buf_printf(b,
                       "<div class=\"card\" role=\"status\" data-import=\"%s\" data-duplicate=\"%d\"><p>%s "
-                      "<strong>%s</strong></p><dl><dt>%s</dt><dd>",
+                      "<strong class=\"id\">%s</strong></p><dl><dt>%s</dt><dd>",
                       r->public_id, r->duplicate,
                       r->duplicate ? (en ? "This file was imported before:" : "Tệp này đã được nhập trước đó:")
                                    : (en ? "Imported:" : "Đã nhập:"),
@@ -502,19 +514,14 @@ static int bool_of(yajl_val obj, const char *key)
 
 /* A cell that names its column for the narrow layout, where the table's rows
  * stand as cards and the header is not shown. */
-static void cell(fg_html_t *p, const char *cls, const char *vi, const char *en)
-{
-    fg_html_printf(p, "<td%s%s%s data-label=\"%s\">", cls[0] != '\0' ? " class=\"" : "", cls,
-                   cls[0] != '\0' ? "\"" : "", fg_html_tr(p, vi, en));
-}
-
-/* An item's row; its amount in the reconciliation's currency (the item's
- * own, which is the same: the account's). */
 /* 1 when every day of the period is closed: its items never change. */
 static int period_closed(const fg_reconciliation_t *r)
 {
     return r->closed_days >= fg_day_number(r->to_day) - fg_day_number(r->from_day) + 1;
 }
+
+/* An item's row; its amount in the reconciliation's currency (the item's
+ * own, which is the same: the account's). */
 
 static void item_row(fg_html_t *p, const fg_staff_ctx_t *s, const fg_reconciliation_t *rec, yajl_val it)
 {
