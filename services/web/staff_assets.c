@@ -31,9 +31,9 @@ static const char CSS[] =
      * table of many columns fits a desk's width whole */
     "table.data td.long{overflow-wrap:anywhere;min-width:6rem}"
     ".grid2{display:grid;grid-template-columns:repeat(auto-fit,minmax(18rem,1fr));gap:1rem}"
-    ".chart{width:100%;height:auto;display:block}"
+    ".chart{width:100%;max-width:32rem;height:auto;display:block}"
     ".chart .bar-today{fill:#f0a500}.chart .bar-month{fill:var(--accent)}"
-    ".chart text{font:15px system-ui,sans-serif;fill:var(--ink)}"
+    ".chart text{font:16px system-ui,sans-serif;fill:var(--ink)}"
     ".card>h2:first-child{margin-top:0}"
     ".legend{display:flex;gap:1rem;font-size:.875rem;color:var(--muted)}"
     ".swatch{display:inline-block;width:.8rem;height:.8rem;margin-right:.3rem;vertical-align:middle}"

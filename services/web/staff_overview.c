@@ -17,8 +17,10 @@
 #include "reports/reports.h"
 #include "web/payer.h"
 
-/* The chart's drawing units (the SVG scales to its box). */
-#define CHART_WIDTH 480
+/* The chart's drawing units (the SVG scales to its box, text with it: the
+ * box is at most 32rem wide, so that a name reads 13 px on a phone and 20 on
+ * a desk; at the whole width of a desk it read 39 px, above the heading). */
+#define CHART_WIDTH 400
 /* each row's name above its two bars, which take the whole width: a name
  * beside them ran into them ("Lệ phí thủ tục · USD") */
 #define CHART_LABEL_HEIGHT 18
