@@ -737,26 +737,29 @@ static fgt_response_t reconcile_and_close(const char *account, const char *day)
     return fgt_req(&srv, FGT_H2C, "POST", path, finance, NULL, NULL, 0, NULL);
 }
 
+/* Imports a statement of account with one line of amount on day (its reference: prefix and the
+ * account) between an opening dated opening_day and the closing it makes; *gaps, *new_lines as
+ * the import says. */
+static void day_statement(const char *account, const char *opening_day, long long opening, const char *day,
+                          long long amount, const char *prefix, long long *gaps, long long *new_lines)
+{
+    char file[1024];
+    snprintf(file, sizeof(file),
+             "account,currency,booking_date,value_date,amount,bank_ref,end_to_end,counterparty,memo\n"
+             "%s,VND,opening,%s,%lld,,,,\n%s,VND,%s,%s,%lld,%s%s,,NGUYEN VAN A,NOP TIEN\n"
+             "%s,VND,closing,%s,%lld,,,,\n",
+             account, opening_day, opening, account, day, day, amount, prefix, account, account, day, opening + amount);
+    ck_assert_int_eq(import_csv(file, gaps, new_lines), 201);
+}
+
 /* Two days of one account, each with its statement: the day before and yesterday. */
 static void two_days_of_statements(const char *account, const char *before, const char *day)
 {
-    char opening_day[16], file[2048];
+    char opening_day[16];
     business_day(3, opening_day);
     long long gaps = -1, new_lines = -1;
-    snprintf(file, sizeof(file),
-             "account,currency,booking_date,value_date,amount,bank_ref,end_to_end,counterparty,memo\n"
-             "%s,VND,opening,%s,50000000,,,,\n"
-             "%s,VND,%s,%s,1000,A%s,,NGUYEN VAN A,NOP TIEN\n"
-             "%s,VND,closing,%s,50001000,,,,\n",
-             account, opening_day, account, before, before, account, account, before);
-    ck_assert_int_eq(import_csv(file, &gaps, &new_lines), 201);
-    snprintf(file, sizeof(file),
-             "account,currency,booking_date,value_date,amount,bank_ref,end_to_end,counterparty,memo\n"
-             "%s,VND,opening,%s,50001000,,,,\n"
-             "%s,VND,%s,%s,2000,B%s,,TRAN THI B,NOP TIEN\n"
-             "%s,VND,closing,%s,50003000,,,,\n",
-             account, before, account, day, day, account, account, day);
-    ck_assert_int_eq(import_csv(file, &gaps, &new_lines), 201);
+    day_statement(account, opening_day, 50000000, before, 1000, "A", &gaps, &new_lines);
+    day_statement(account, before, 50001000, day, 2000, "B", &gaps, &new_lines);
     ck_assert_int_eq(gaps, 0);
     wait_decided(account);
 }
@@ -832,7 +835,7 @@ END_TEST
  * one yesterday's close read).  Today then reconciles and closes with it. */
 START_TEST(a_late_line_of_a_day_before_the_last_closed_one_goes_to_the_open_day)
 {
-    char account[40], a[16], b[16], c[16], today[16], opening_day[16], file[2048], d[16];
+    char account[40], a[16], b[16], c[16], today[16], opening_day[16], d[16];
     snprintf(account, sizeof(account), "%s", fgt_account("HOL"));
     business_day(4, opening_day);
     business_day(3, a);
@@ -840,18 +843,8 @@ START_TEST(a_late_line_of_a_day_before_the_last_closed_one_goes_to_the_open_day)
     business_day(1, c);
     business_day(0, today);
     long long gaps = -1, new_lines = -1;
-    snprintf(file, sizeof(file),
-             "account,currency,booking_date,value_date,amount,bank_ref,end_to_end,counterparty,memo\n"
-             "%s,VND,opening,%s,50000000,,,,\n%s,VND,%s,%s,1000,A%s,,NGUYEN VAN A,NOP TIEN\n"
-             "%s,VND,closing,%s,50001000,,,,\n",
-             account, opening_day, account, a, a, account, account, a);
-    ck_assert_int_eq(import_csv(file, &gaps, &new_lines), 201);
-    snprintf(file, sizeof(file),
-             "account,currency,booking_date,value_date,amount,bank_ref,end_to_end,counterparty,memo\n"
-             "%s,VND,opening,%s,50001000,,,,\n%s,VND,%s,%s,2000,C%s,,TRAN THI C,NOP TIEN\n"
-             "%s,VND,closing,%s,50003000,,,,\n",
-             account, b, account, c, c, account, account, c);
-    ck_assert_int_eq(import_csv(file, &gaps, &new_lines), 201);
+    day_statement(account, opening_day, 50000000, a, 1000, "A", &gaps, &new_lines);
+    day_statement(account, b, 50001000, c, 2000, "C", &gaps, &new_lines);
     ck_assert_int_eq(gaps, 0);
     wait_decided(account);
     fgt_response_t r = reconcile_and_close(account, a);
@@ -861,12 +854,7 @@ START_TEST(a_late_line_of_a_day_before_the_last_closed_one_goes_to_the_open_day)
     fgt_expect(r, 200, NULL);
     fgt_response_free(&r);
     /* the bank's late export of the day between */
-    snprintf(file, sizeof(file),
-             "account,currency,booking_date,value_date,amount,bank_ref,end_to_end,counterparty,memo\n"
-             "%s,VND,opening,%s,50001000,,,,\n%s,VND,%s,%s,700,B%s,,LE VAN B,NOP TIEN\n"
-             "%s,VND,closing,%s,50001700,,,,\n",
-             account, a, account, b, b, account, account, b);
-    ck_assert_int_eq(import_csv(file, &gaps, &new_lines), 201);
+    day_statement(account, a, 50001000, b, 700, "B", &gaps, &new_lines);
     ck_assert_int_eq(new_lines, 1);
     ck_assert_int_eq(gaps, 0);
     wait_decided(account);
@@ -905,22 +893,12 @@ START_TEST(a_late_line_after_a_gap_that_explained_it_counts_once)
     business_day(3, a);
     business_day(2, b);
     long long gaps = -1, new_lines = -1;
-    snprintf(file, sizeof(file),
-             "account,currency,booking_date,value_date,amount,bank_ref,end_to_end,counterparty,memo\n"
-             "%s,VND,opening,%s,1000000,,,,\n%s,VND,%s,%s,100000,A%s,,NGUYEN VAN A,NOP TIEN\n"
-             "%s,VND,closing,%s,1100000,,,,\n",
-             account, opening_day, account, a, a, account, account, a);
-    ck_assert_int_eq(import_csv(file, &gaps, &new_lines), 201);
+    day_statement(account, opening_day, 1000000, a, 100000, "A", &gaps, &new_lines);
     wait_decided(account);
     fgt_response_t r = reconcile_and_close(account, a);
     fgt_expect(r, 200, NULL);
     fgt_response_free(&r);
-    snprintf(file, sizeof(file),
-             "account,currency,booking_date,value_date,amount,bank_ref,end_to_end,counterparty,memo\n"
-             "%s,VND,opening,%s,1130000,,,,\n%s,VND,%s,%s,50000,B%s,,TRAN THI B,NOP TIEN\n"
-             "%s,VND,closing,%s,1180000,,,,\n",
-             account, a, account, b, b, account, account, b);
-    ck_assert_int_eq(import_csv(file, &gaps, &new_lines), 201);
+    day_statement(account, a, 1130000, b, 50000, "B", &gaps, &new_lines);
     ck_assert_int_eq(gaps, 1); /* the opening 30,000 above what the closed day closed with */
     snprintf(file, sizeof(file),
              "account,currency,booking_date,value_date,amount,bank_ref,end_to_end,counterparty,memo\n"
