@@ -613,8 +613,9 @@ static void completed_json(fg_buf_t *b, const fg_reconciliation_t *rec, const re
 }
 
 /* reconciliation.completed, to each merchant whose collections or payouts
- * the period reconciled: which, how much. */
-static int completed_events(fg_db_t *db, const fg_reconciliation_t *rec, int64_t now)
+ * the days from..to of the period reconciled (those this close closed: a
+ * day another period closed before was told of then): which, how much. */
+static int completed_events(fg_db_t *db, const fg_reconciliation_t *rec, int32_t from, int32_t to, int64_t now)
 {
     enum { MERCHANTS_MAX = 1000 };
     reconciled_t row = {0}, *rows = malloc(sizeof(reconciled_t) * MERCHANTS_MAX);
@@ -627,8 +628,8 @@ static int completed_events(fg_db_t *db, const fg_reconciliation_t *rec, int64_t
         goto Exit;
     for (int i = 0; i < MERCHANT_ROUTES; i++) { /* links, items, lines, gateway batches, payouts */
         fg_stmt_cstr(&s, rec->account);
-        fg_stmt_int(&s, rec->from_day);
-        fg_stmt_int(&s, rec->to_day);
+        fg_stmt_int(&s, from);
+        fg_stmt_int(&s, to);
     }
     fg_stmt_out_int(&s, &row.merchant, NULL);
     fg_stmt_out_int(&s, &row.payments, NULL);
@@ -662,6 +663,7 @@ static int close_tx(fg_db_t *db, void *arg)
     int64_t id = 0, now = fg_now_ms();
     char object[FG_ID_CAP + 8], after[160];
     int newly = 0;
+    int32_t first_new = 0, last_new = 0; /* days close in order: those this close closed are one run */
     c->days_closed = 0;
     int rc = fg_stmt_init(&s, db, SQL_LOCK_REC);
     if (rc != 0)
@@ -728,7 +730,11 @@ static int close_tx(fg_db_t *db, void *arg)
         if ((rc = fg_stmt_exec(&s)) != 0)
             return rc;
         c->days_closed++;
-        newly += (int)fg_stmt_affected(&s);
+        if (fg_stmt_affected(&s) > 0) {
+            newly++;
+            first_new = first_new == 0 ? day : first_new;
+            last_new = day;
+        }
     }
     snprintf(object, sizeof(object), "%s", c->rec->public_id);
     snprintf(after, sizeof(after), "{\"account\":\"%s\",\"from\":%d,\"to\":%d,\"closed\":true}", c->rec->account,
@@ -736,7 +742,7 @@ static int close_tx(fg_db_t *db, void *arg)
     if ((rc = fg_audit_log(db, c->actor, "reconciliation.close", object, NULL, after)) != 0)
         return rc;
     /* closing again changes nothing and tells no one again */
-    return newly > 0 ? completed_events(db, c->rec, now) : 0;
+    return newly > 0 ? completed_events(db, c->rec, first_new, last_new, now) : 0;
 }
 
 int fg_reconciliation_close(fg_db_t *db, const fg_reconciliation_t *rec, const char *actor, int64_t close_after_hour,

@@ -530,6 +530,25 @@ START_TEST(a_day_reconciled)
                                 "JSON_VALUE(payload, '$.id') = ?",
                                 id, NULL),
                      1);
+    /* a later period that takes in the closed day closes only its new day, and tells of that
+     * alone: the day before it was told of once (nothing of this merchant's came on the new day) */
+    char body2[200], id2[64];
+    snprintf(body2, sizeof(body2), "{\"account\":\"%s\",\"from\":\"2026-12-02\",\"to\":\"2026-12-03\"}", account);
+    r = fgt_req(&srv, FGT_H2C, "POST", "/v1/reconciliations", finance, NULL, body2, 0, NULL);
+    fgt_expect(r, 201, NULL);
+    snprintf(id2, sizeof(id2), "%s", fgt_json_str(&r, "id", NULL));
+    fgt_response_free(&r);
+    snprintf(rpath, sizeof(rpath), "/v1/reconciliations/%s/close", id2);
+    r = fgt_req(&srv, FGT_H2C, "POST", rpath, finance, NULL, NULL, 0, NULL);
+    fgt_expect(r, 200, NULL);
+    fgt_response_free(&r);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM recon_closed_days WHERE account = ? AND day = 20261203", account,
+                                NULL),
+                     1);
+    ck_assert_int_eq(fgt_db_int("SELECT COUNT(*) FROM events WHERE type = 'reconciliation.completed' AND "
+                                "JSON_VALUE(payload, '$.id') = ?",
+                                id2, NULL),
+                     0);
     /* and reads it where it reads every event (listed once settled) */
     int listed = 0;
     for (int i = 0; i < 100 && !listed; i++) {
