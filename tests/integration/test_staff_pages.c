@@ -1032,8 +1032,8 @@ static void page_reconciliation(const char *session, const char *csrf, const cha
 /* The page's close, posted: its status, and the body into out (cap bytes). */
 static long close_from_page(const char *session, const char *csrf, const char *run, char *out, size_t cap)
 {
-    char path[200], body[120];
-    snprintf(path, sizeof(path), "%s/close", run);
+    char path[240], body[120];
+    snprintf(path, sizeof(path), "%.200s/close", run);
     snprintf(body, sizeof(body), "csrf_token=%s", csrf);
     fgt_response_t r = post(&srv, FGT_HTTP1, session, path, "application/x-www-form-urlencoded", body, 0);
     long status = r.status;
