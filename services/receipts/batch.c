@@ -21,7 +21,7 @@
 /* clang-format off */
 static const char SQL_DETAILS[] =
     "SELECT q.receipt_public_id, q.payment_id, q.merchant_id, q.amount, q.currency, q.method, "
-    "COALESCE(q.provider_ref, ''), q.paid_at, p.public_id, o.id, COALESCE(o.payer_name, ''), "
+    "COALESCE(" FG_RECEIPT_PROVIDER_REF_SQL("q.provider_ref") ", ''), q.paid_at, p.public_id, o.id, COALESCE(o.payer_name, ''), "
     "COALESCE(o.payer_ref, ''), o.merchant_ref, o.fee_type, COALESCE(o.description, ''), "
     "COALESCE(m.receipt_unit_name, m.name), COALESCE(m.receipt_tax_code, ''), COALESCE(m.receipt_address, ''), "
     "m.receipt_form, m.receipt_serial FROM receipt_queue q JOIN payments p ON p.id = q.payment_id "

@@ -27,6 +27,15 @@
 
 /* The largest amount a receipt carries in words: the largest order amount. */
 #define FG_RECEIPT_AMOUNT_MAX FG_AMOUNT_MAX
+
+/* SQL: the provider reference a payer reads for a payment's reference
+ * column col.  A payment a statement line made (reconciliation's rule 2, or
+ * staff applying the line) is keyed "line:<line id>:<item>:<n>", unique per
+ * adapter; its payer reads the bank's reference of the line (NULL when the
+ * bank gave none), never the key. */
+#define FG_RECEIPT_PROVIDER_REF_SQL(col)                                                                               \
+    "IF(" col " LIKE 'line:%', (SELECT NULLIF(l.bank_ref, '') FROM statement_lines l WHERE l.id = "                    \
+    "CAST(SUBSTRING_INDEX(SUBSTRING_INDEX(" col ", ':', 2), ':', -1) AS UNSIGNED)), " col ")"
 /* The unit's name and address in characters (the merchant's name has 200). */
 #define FG_RECEIPT_UNIT_NAME_CHARS 200
 #define FG_RECEIPT_ADDRESS_CHARS 400

@@ -234,7 +234,8 @@ static const char SQL_QUEUE_CLAIM[] =
     "c.last_number >= ?) ORDER BY q.payment_id LIMIT ? FOR UPDATE SKIP LOCKED";
 /* clang-format off */
 static const char SQL_QUEUED[] =
-    "SELECT q.payment_id, q.merchant_id, q.amount, q.currency, q.method, q.provider_ref, q.paid_at, p.public_id, "
+    "SELECT q.payment_id, q.merchant_id, q.amount, q.currency, q.method, " FG_RECEIPT_PROVIDER_REF_SQL("q.provider_ref")
+    ", q.paid_at, p.public_id, "
     "o.id, o.public_id, m.public_id, o.payer_name, o.payer_ref, o.merchant_ref, o.fee_type, o.description "
     "FROM receipt_queue q JOIN payments p ON p.id = q.payment_id JOIN orders o ON o.id = p.order_id "
     "JOIN merchants m ON m.id = q.merchant_id WHERE q.receipt_public_id = ?";

@@ -24,7 +24,7 @@
 /* clang-format off */
 static const char SQL_RECEIPT_PAYMENT[] =
     "SELECT public_id, adapter, " FG_PAYMENT_STATUS_SQL("status") ", amount, amount_received, currency, "
-    "provider_txn_id, created_at, COALESCE((SELECT j.created_at FROM journals j WHERE j.kind = 'payment' AND "
+    FG_RECEIPT_PROVIDER_REF_SQL("provider_txn_id") ", created_at, COALESCE((SELECT j.created_at FROM journals j WHERE j.kind = 'payment' AND "
     "j.payment_id = payments.id), updated_at) FROM payments WHERE order_id = ? AND (? = '' OR public_id = ?) "
     "ORDER BY status = 'succeeded' DESC, status = 'pending' DESC, id DESC LIMIT 1";
 /* an issued receipt, or one still queued for its number (the payment names it at once) */

@@ -1549,6 +1549,15 @@ START_TEST(two_lines_pay_one_order_in_parts)
     /* the third: nothing is owed any more, never a negative residual */
     ck_assert_str_eq(state_of(account, r3), "amount_mismatch");
     free(file);
+    /* the payer's receipt names the bank's reference of the line that paid, not its key */
+    char receipt[64];
+    snprintf(receipt, sizeof(receipt), "/pay/%s/receipt", o.code);
+    fgt_response_t r = fgt_request(&srv, FGT_HTTP1, "GET", receipt, NULL, NULL, 0);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_nonnull(strstr(r.body, "data-provider-ref"));
+    ck_assert_ptr_null(strstr(r.body, "line:"));
+    ck_assert_msg(strstr(r.body, r1) != NULL || strstr(r.body, r2) != NULL, "%.3000s", r.body);
+    fgt_response_free(&r);
     ck_assert_int_eq(fgt_ledger_check(), 0);
 }
 END_TEST
