@@ -514,6 +514,73 @@ static int bool_of(yajl_val obj, const char *key)
 
 /* A cell that names its column for the narrow layout, where the table's rows
  * stand as cards and the header is not shown. */
+/* The matcher's words about an item (services/recon: stored in English,
+ * amounts in minor units), in the page's language with amounts in the
+ * item's currency, for the texts it writes most; 0 when it is none of them
+ * (the page then shows it as written, marked English). */
+static int detail_words(fg_html_t *p, const char *detail, const char *currency, char *out, size_t cap)
+{
+    static const struct {
+        const char *en, *vi, *en_page;
+    } FIXED[] = {
+        {"no payment or order matches", "Không khoản thanh toán hay hóa đơn nào khớp.", "No payment or order matches."},
+        {"a debit: no settlement batch, payer refund or payout names it",
+         "Khoản ghi nợ: không lô quyết toán, khoản hoàn tiền hay chi trả nào ứng với nó.",
+         "A debit: no settlement batch, payer refund or payout names it."},
+        {"the bank feed recorded this transfer", "Nguồn báo có của ngân hàng đã ghi nhận giao dịch này.",
+         "The bank feed recorded this transfer."},
+        {"the bank feed applied this transfer; no statement line shows it",
+         "Nguồn báo có đã ghi nhận giao dịch này; chưa dòng sao kê nào thể hiện nó.",
+         "The bank feed applied this transfer; no statement line shows it."},
+    };
+    int vi = p->lang != FG_LANG_EN;
+    for (size_t i = 0; i < sizeof(FIXED) / sizeof(FIXED[0]); i++)
+        if (strcmp(detail, FIXED[i].en) == 0) {
+            snprintf(out, cap, "%s", vi ? FIXED[i].vi : FIXED[i].en_page);
+            return 1;
+        }
+    int n = 0, days = 0, used = 0;
+    long long owed = 0, line = 0;
+    char a[FG_MONEY_DISPLAY_MAX], b[FG_MONEY_DISPLAY_MAX];
+    if (sscanf(detail, "the memo names %d order(s) that still owe %lld, the line is %lld%n", &n, &owed, &line, &used) ==
+            3 &&
+        detail[used] == '\0') {
+        (void)fg_money_display(owed, currency, a, sizeof(a));
+        (void)fg_money_display(line, currency, b, sizeof(b));
+        snprintf(out, cap,
+                 vi ? "Nội dung ghi %d hóa đơn còn nợ %s; dòng sao kê là %s."
+                    : "The memo names %d order(s) that still owe %s; the line is %s.",
+                 n, a, b);
+        return 1;
+    }
+    if (sscanf(detail, "%d open order(s) owe exactly this amount within %d days%n", &n, &days, &used) == 2 &&
+        detail[used] == '\0') {
+        snprintf(out, cap,
+                 vi ? "%d hóa đơn đang mở còn nợ đúng số tiền này, trong vòng %d ngày."
+                    : "%d open order(s) owe exactly this amount within %d days.",
+                 n, days);
+        return 1;
+    }
+    char gateway[16], batch[64];
+    if (sscanf(detail,
+               "the %15s payout %63[^:]: its settlement file is not imported yet (it is matched when the file "
+               "comes)%n",
+               gateway, batch, &used) == 2 &&
+        detail[used] == '\0') {
+        snprintf(out, cap,
+                 vi ? "Khoản chuyển về của %s, lô %s: tệp quyết toán chưa được nhập (sẽ đối chiếu khi tệp đến)."
+                    : "The %s payout %s: its settlement file is not imported yet (it is matched when the file comes).",
+                 gateway, batch);
+        return 1;
+    }
+    if (sscanf(detail, "paid %d order(s) named in the memo%n", &n, &used) == 1 && detail[used] == '\0') {
+        snprintf(out, cap, vi ? "Đã thanh toán %d hóa đơn ghi trong nội dung." : "Paid %d order(s) named in the memo.",
+                 n);
+        return 1;
+    }
+    return 0;
+}
+
 /* 1 when every day of the period is closed: its items never change. */
 static int period_closed(const fg_reconciliation_t *r)
 {
@@ -562,7 +629,13 @@ static void item_row(fg_html_t *p, const fg_staff_ctx_t *s, const fg_reconciliat
     fg_html_puts(p, "</td>");
     cell(p, "", "Nội dung", "Memo");
     fg_html_text(p, memo);
-    if (detail[0] != '\0') { /* the matcher's words, written in English */
+    char words[400];
+    if (detail[0] != '\0' &&
+        detail_words(p, detail, currency[0] != '\0' ? currency : rec->currency, words, sizeof(words))) {
+        fg_html_puts(p, "<span class=\"why\">");
+        fg_html_text(p, words);
+        fg_html_puts(p, "</span>");
+    } else if (detail[0] != '\0') { /* the matcher's words, written in English */
         fg_html_puts(p, "<span class=\"why\" lang=\"en\">");
         fg_html_text(p, detail);
         fg_html_puts(p, "</span>");

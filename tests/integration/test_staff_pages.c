@@ -970,6 +970,11 @@ START_TEST(a_reconciliation_reloads_itself_until_its_lines_are_matched)
     ck_assert_ptr_null(strstr(r.body, "http-equiv=\"refresh\""));
     ck_assert_ptr_null(strstr(r.body, "data-matching"));
     ck_assert_ptr_nonnull(strstr(r.body, "data-state=\"bank_only\""));
+    /* the matcher's words in the page's language, not as it stores them */
+    ck_assert_msg(strstr(r.body, "Khoản ghi nợ: không lô quyết toán, khoản hoàn tiền hay chi trả nào ứng với nó.") !=
+                      NULL,
+                  "%.4000s", r.body);
+    ck_assert_ptr_null(strstr(r.body, "a debit: no settlement batch"));
     /* a resolve without a note is refused, saying so, and changes nothing */
     long long item = fgt_db_int("SELECT id FROM recon_items WHERE account = ?", account, NULL);
     fgt_response_free(&r);
