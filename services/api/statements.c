@@ -395,15 +395,19 @@ Exit:
     yajl_tree_free(root);
 }
 
-/* A 409 naming the business day it is about (yyyy-mm-dd) in "day". */
-static void day_conflict(fg_call_t *call, const char *code, const char *message, const char *day)
+/* A close's 409 with what it is about: the business day (yyyy-mm-dd) in
+ * "day", or the count in "open_items". */
+static void close_conflict(fg_call_t *call, const char *code, const char *message, const char *day, int64_t open_items)
 {
     fg_buf_t b = FG_BUF_INIT;
     fg_buf_puts(&b, "{\"error\":{");
     fg_json_kv_str(&b, 0, "type", "conflict");
     fg_json_kv_str(&b, 1, "code", code);
     fg_json_kv_str(&b, 1, "message", message);
-    fg_json_kv_str(&b, 1, "day", day);
+    if (day != NULL)
+        fg_json_kv_str(&b, 1, "day", day);
+    else
+        fg_json_kv_int(&b, 1, "open_items", open_items);
     fg_buf_puts(&b, "}}");
     fg_call_json(call, 409, &b);
 }
@@ -424,19 +428,12 @@ void fg_reconciliations_close(fg_call_t *call, fg_db_t *db)
                  at);
         fg_call_error(call, 409, "conflict", "day_not_over", msg, "to");
     } else if (rc == FG_ESTATE) {
-        fg_buf_t b = FG_BUF_INIT;
         char msg[200];
         snprintf(msg, sizeof(msg),
                  "%lld item(s) of the period are neither matched nor resolved, or money the feed applied is still in "
                  "transit",
                  (long long)why.open_items);
-        fg_buf_puts(&b, "{\"error\":{");
-        fg_json_kv_str(&b, 0, "type", "conflict");
-        fg_json_kv_str(&b, 1, "code", "reconciliation_open_items");
-        fg_json_kv_str(&b, 1, "message", msg);
-        fg_json_kv_int(&b, 1, "open_items", why.open_items);
-        fg_buf_puts(&b, "}}");
-        fg_call_json(call, 409, &b);
+        close_conflict(call, "reconciliation_open_items", msg, NULL, why.open_items);
     } else if (rc == FG_ECONFLICT || rc == FG_ECHECKSUM) {
         char msg[300], day[11];
         fg_day_format(why.day, day);
@@ -450,7 +447,7 @@ void fg_reconciliations_close(fg_call_t *call, fg_db_t *db)
                      "on %s the statement's closing balance is not the ledger's bank balance: the day cannot close "
                      "with a difference (docs/RECONCILIATION.md, \"Closed days\")",
                      day);
-        day_conflict(call, rc == FG_ECONFLICT ? "earlier_day_open" : "bank_balance_differs", msg, day);
+        close_conflict(call, rc == FG_ECONFLICT ? "earlier_day_open" : "bank_balance_differs", msg, day, 0);
     } else if (rc == FG_ERANGE) {
         fg_call_error(call, 422, "invalid_request", "period_too_long", "a period to close is at most a year", NULL);
     } else if (rc != 0 || (rc = fg_reconciliation_get(db, call->params[0], &r)) != 0) {

@@ -4,6 +4,9 @@
  */
 #include "core/day.h"
 
+#include <string.h>
+#include "core/text.h"
+
 int fg_day_make(int y, int m, int d, int32_t *out)
 {
     static const int DAYS[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -85,14 +88,10 @@ void fg_day_format(int32_t day, char out[11])
 
 void fg_day_time_format(int64_t ms, char out[17])
 {
-    int64_t local = ms + FG_DAY_OFFSET_MS;
-    int64_t minute = (local % FG_DAY_MS + FG_DAY_MS) % FG_DAY_MS / 60000;
-    fg_day_format(fg_day_of_ms(ms), out);
-    out[10] = ' ';
-    out[11] = (char)('0' + minute / 600);
-    out[12] = (char)('0' + minute / 60 % 10);
-    out[13] = ':';
-    out[14] = (char)('0' + minute % 60 / 10);
-    out[15] = (char)('0' + minute % 10);
+    char text[40];
+    /* "YYYY-MM-DDTHH:MM:SSZ" of the time shifted to GMT+7: its date and minutes */
+    fg_time_format_rfc3339(ms + FG_DAY_OFFSET_MS, 0, text, sizeof(text));
+    text[10] = ' ';
+    memcpy(out, text, 16);
     out[16] = '\0';
 }

@@ -96,13 +96,13 @@ static const char SQL_STATEMENT_DONE[] =
  * (not a duplicate, no settlement batch waiting for it) finds it in the join
  * and is matched as it comes in, keeping the feed's payment (rule 1,
  * match.c, fg_recon_import_matched).  The
- * account's last closed day is read once (an uncorrelated subquery, where a
+ * day after the account's last closed day is read before, once (where a
  * join or a dependent EXISTS looked each line's day up in the table), and the statement's lines through its index,
  * always: with few statements of many lines each, the optimizer would scan every line ever imported. */
 static const char SQL_ITEMS[] =
     "INSERT INTO recon_items (kind, line_id, account, business_day, amount, currency, state, rule, detail, "
-    "payment_id, created_at, updated_at) SELECT 'bank_line', l.id, l.account, IF(l.value_date <= (SELECT "
-    "COALESCE(MAX(day), 0) FROM recon_closed_days WHERE account = ?), ?, l.value_date), l.amount, l.currency, IF(l.duplicate, 'duplicate', "
+    "payment_id, created_at, updated_at) SELECT 'bank_line', l.id, l.account, IF(l.value_date < ?, ?, "
+    "l.value_date), l.amount, l.currency, IF(l.duplicate, 'duplicate', "
     "IF(t.bank_ref IS NOT NULL, 'matched', 'unmatched')), IF(t.bank_ref IS NOT NULL, 'reference', NULL), "
     "IF(t.bank_ref IS NOT NULL, 'the bank feed recorded this transfer', NULL), t.payment_id, ?, ? FROM "
     "statement_lines l FORCE INDEX (ix_statement_lines_statement) LEFT JOIN bank_transfers t ON t.account = "
@@ -879,7 +879,7 @@ static int store_statement_end(void *arg, const fg_stmt_header_t *h)
         if ((rc = fg_recon_after_closed(s->db, h->account, &open_day)) != 0 ||
             (rc = fg_stmt_init(&st, s->db, SQL_ITEMS)) != 0)
             return rc;
-        fg_stmt_cstr(&st, h->account); /* every line of the statement is the statement's account's */
+        fg_stmt_int(&st, open_day); /* 0 when no day is closed: no line is before it */
         fg_stmt_int(&st, open_day);
         fg_stmt_int(&st, s->now);
         fg_stmt_int(&st, s->now);

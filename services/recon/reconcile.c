@@ -36,8 +36,8 @@ static const char SQL_UNLINK[] =
     "(DATE_FORMAT(DATE_ADD('1970-01-01', INTERVAL ((t.created_at + 25200000) DIV 86400000) DAY), '%Y%m%d') + 0)"
 static const char SQL_LEDGER_ONLY[] =
     "INSERT IGNORE INTO recon_items (kind, line_id, transfer_ref, account, business_day, amount, state, detail, "
-    "created_at, updated_at) SELECT 'ledger_posting', NULL, t.bank_ref, t.account, IF(" TRANSFER_DAY " <= (SELECT "
-    "COALESCE(MAX(day), 0) FROM recon_closed_days WHERE account = ?), ?, " TRANSFER_DAY "), t.amount, 'ledger_only', "
+    "created_at, updated_at) SELECT 'ledger_posting', NULL, t.bank_ref, t.account, IF(" TRANSFER_DAY
+    " < ?, ?, " TRANSFER_DAY "), t.amount, 'ledger_only', "
     "'the bank feed applied this transfer; no statement line shows it', ?, ? FROM bank_transfers t "
     "WHERE t.account = ? AND t.source = 'feed' AND t.created_at >= ? AND t.created_at < ? AND t.created_at < ? "
     "AND NOT EXISTS (SELECT 1 FROM statement_lines l WHERE l.account = t.account AND l.bank_ref = t.bank_ref)";
@@ -149,7 +149,7 @@ static int create_tx(fg_db_t *db, void *arg)
     if ((rc = fg_stmt_exec(&s)) != 0 || (rc = fg_recon_after_closed(db, c->account, &open_day)) != 0 ||
         (rc = fg_stmt_init(&s, db, SQL_LEDGER_ONLY)) != 0)
         return rc;
-    fg_stmt_cstr(&s, c->account);
+    fg_stmt_int(&s, open_day); /* 0 when no day is closed */
     fg_stmt_int(&s, open_day);
     fg_stmt_int(&s, now);
     fg_stmt_int(&s, now);
@@ -662,7 +662,6 @@ static int close_tx(fg_db_t *db, void *arg)
     fg_stmt_t s;
     int64_t id = 0, now = fg_now_ms();
     char object[FG_ID_CAP + 8], after[160];
-    int newly = 0;
     int32_t first_new = 0, last_new = 0; /* days close in order: those this close closed are one run */
     c->days_closed = 0;
     int rc = fg_stmt_init(&s, db, SQL_LOCK_REC);
@@ -731,7 +730,6 @@ static int close_tx(fg_db_t *db, void *arg)
             return rc;
         c->days_closed++;
         if (fg_stmt_affected(&s) > 0) {
-            newly++;
             first_new = first_new == 0 ? day : first_new;
             last_new = day;
         }
@@ -742,7 +740,7 @@ static int close_tx(fg_db_t *db, void *arg)
     if ((rc = fg_audit_log(db, c->actor, "reconciliation.close", object, NULL, after)) != 0)
         return rc;
     /* closing again changes nothing and tells no one again */
-    return newly > 0 ? completed_events(db, c->rec, first_new, last_new, now) : 0;
+    return first_new != 0 ? completed_events(db, c->rec, first_new, last_new, now) : 0;
 }
 
 int fg_reconciliation_close(fg_db_t *db, const fg_reconciliation_t *rec, const char *actor, int64_t close_after_hour,

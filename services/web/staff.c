@@ -290,11 +290,8 @@ void fg_staff_time(fg_html_t *p, int64_t ms)
 {
     if (ms <= 0)
         return;
-    char text[40];
-    fg_time_format_rfc3339(ms + FG_DAY_OFFSET_MS, 0, text, sizeof(text));
-    /* "YYYY-MM-DDTHH:MM:SSZ" shifted to GMT+7: keep date and minutes */
-    text[10] = ' ';
-    text[16] = '\0';
+    char text[17];
+    fg_day_time_format(ms, text);
     fg_html_text(p, text);
 }
 
