@@ -195,6 +195,7 @@ static const option_t options[] = {
     STR("zalo.url", zalo_url, ""),
     STR("zalo.access_token", zalo_access_token, ""),
     STR("zalo.template_id", zalo_template_id, ""),
+    INT64("auth.cache_ms", auth_cache_ms, 0, 60000, "10000"),
     INT64("staff.session_idle_ms", staff_session_idle_ms, 1000, 86400000, "1800000"),
     INT64("staff.session_absolute_ms", staff_session_absolute_ms, 1000, 604800000, "43200000"),
     INT64("staff.login_delay_ms", staff_login_delay_ms, 1, 60000, "1000"),

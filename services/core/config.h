@@ -129,6 +129,10 @@ typedef struct {
     /* staff pages: a session ends after staff_session_idle_ms without a request (1800000 = 30 min;
      * 1000..86400000) or staff_session_absolute_ms after login (43200000 = 12 h; 1000..604800000) */
     int64_t staff_session_idle_ms, staff_session_absolute_ms;
+    /* how long an instance trusts an API key or a staff token it has checked without asking the
+     * database again (10000; 0..60000, 0 = every request asks): a revoked key, a revoked token or a
+     * disabled staff member's token stops working within it */
+    int64_t auth_cache_ms;
     /* login throttling: after FG_LOGIN_FREE_FAILURES failures, the next try waits staff_login_delay_ms
      * (1000; 1..60000), doubling with each further failure; staff_login_lockout_failures (10; 2..1000)
      * failures lock the address until an admin unlocks it */

@@ -5,7 +5,7 @@
  * credential of the wrong kind is 403 (a live staff token on a merchant
  * route, a merchant's key on a staff route), one that is no credential 401.
  * A small in-process cache spares the lookup round trip on every request; a
- * revoked key stops working within AUTH_CACHE_TTL_MS.
+ * revoked key stops working within auth.cache_ms.
  */
 #include "http/server_internal.h"
 
@@ -15,8 +15,6 @@
 #include "core/crypto.h"
 #include "core/text.h"
 
-/* How long a verified key is trusted without asking the database again. */
-#define AUTH_CACHE_TTL_MS 10000
 /* Cache slots (direct-mapped by hash); a miss only costs one query. */
 #define AUTH_CACHE_SLOTS 1024
 /* Longest Authorization header value considered. */
@@ -56,13 +54,15 @@ static int cache_get(const uint8_t *hash, fg_call_t *call, scope_t *scope, int64
 
 static void cache_put(const uint8_t *hash, const fg_call_t *call, scope_t scope, int64_t now)
 {
+    if (call->cfg->auth_cache_ms <= 0)
+        return;
     auth_slot_t *slot = &cache[(hash[0] | hash[1] << 8) % AUTH_CACHE_SLOTS];
     pthread_mutex_lock(&cache_mutex);
     memcpy(slot->hash, hash, FG_SHA256_LEN);
     slot->scope = scope;
     slot->merchant_id = call->merchant_id;
     memcpy(slot->merchant_public_id, call->merchant_public_id, FG_ID_CAP);
-    slot->expires_ms = now + AUTH_CACHE_TTL_MS;
+    slot->expires_ms = now + call->cfg->auth_cache_ms;
     pthread_mutex_unlock(&cache_mutex);
 }
 
@@ -164,7 +164,7 @@ static int staff_token_on_key_route(fg_call_t *call, fg_db_t *db, const char *to
     fg_staff_t staff;
     char why[200];
     fg_sha256(token, strlen(token), hash);
-    int rc = fg_staff_token_lookup(db, hash, fg_now_ms(), &staff);
+    int rc = fg_staff_token_lookup(db, hash, fg_now_ms(), call->cfg->auth_cache_ms, &staff);
     if (rc < 0) {
         fg_call_db_error(call, db, rc);
         return -1;
@@ -297,7 +297,7 @@ int fg_auth_staff(fg_call_t *call, fg_db_t *db)
     uint8_t hash[FG_SHA256_LEN];
     fg_sha256(token, strlen(token), hash);
     fg_staff_t staff;
-    int rc = fg_staff_token_lookup(db, hash, fg_now_ms(), &staff);
+    int rc = fg_staff_token_lookup(db, hash, fg_now_ms(), call->cfg->auth_cache_ms, &staff);
     if (rc < 0) {
         fg_call_db_error(call, db, rc);
         return -1;

@@ -6,7 +6,8 @@
  * Tokens are looked up by SHA-256, joined to their user for the role and the
  * disabled flag.  Like the merchant-key authenticator (http/auth.c), a small
  * in-process cache spares the round trip on every request: a revoked token
- * or a disabled user stops working within TOKEN_CACHE_TTL_MS.
+ * or a disabled user stops working within the cache time the caller gives
+ * (auth.cache_ms).
  */
 #include "staff/staff.h"
 
@@ -17,8 +18,6 @@
 #include "core/crypto.h"
 #include "core/text.h"
 
-/* How long a verified token is trusted without asking the database again. */
-#define TOKEN_CACHE_TTL_MS 10000
 /* Cache slots, direct-mapped by hash: staff are a few dozen people, and a
  * miss costs only one indexed query. */
 #define TOKEN_CACHE_SLOTS 256
@@ -131,10 +130,9 @@ static int cache_get(const uint8_t *hash, fg_staff_t *out, int64_t now)
     return hit;
 }
 
-static void cache_put(const uint8_t *hash, const fg_staff_t *staff, int64_t now, int64_t token_expires_ms)
+static void cache_put(const uint8_t *hash, const fg_staff_t *staff, int64_t until, int64_t token_expires_ms)
 {
     token_slot_t *slot = cache_slot(hash);
-    int64_t until = now + TOKEN_CACHE_TTL_MS;
     pthread_mutex_lock(&cache_mutex);
     memcpy(slot->hash, hash, FG_SHA256_LEN);
     slot->staff = *staff;
@@ -147,7 +145,8 @@ static const char SQL_TOKEN[] =
     "FROM staff_tokens t JOIN staff_users u ON u.id = t.user_id LEFT JOIN merchants m ON m.id = u.merchant_id "
     "WHERE t.token_hash = ? AND t.revoked_at IS NULL AND t.expires_at > ? AND u.disabled_at IS NULL";
 
-int fg_staff_token_lookup(fg_db_t *db, const uint8_t hash[FG_SHA256_LEN], int64_t now, fg_staff_t *staff)
+int fg_staff_token_lookup(fg_db_t *db, const uint8_t hash[FG_SHA256_LEN], int64_t now, int64_t cache_ms,
+                          fg_staff_t *staff)
 {
     if (cache_get(hash, staff, now))
         return 1;
@@ -177,7 +176,8 @@ int fg_staff_token_lookup(fg_db_t *db, const uint8_t hash[FG_SHA256_LEN], int64_
         memcpy(staff->email, email.data, email.len + 1);
         staff->merchant_id = (uint64_t)merchant;
         memcpy(staff->merchant_public_id, merchant_public.len > 0 ? merchant_public.data : "", merchant_public.len + 1);
-        cache_put(hash, staff, now, expires_ms);
+        if (cache_ms > 0)
+            cache_put(hash, staff, now + cache_ms, expires_ms);
     } else if (rc == 1) {
         rc = 0; /* longer than the column allows: cannot happen, refuse */
     }

@@ -154,9 +154,10 @@ typedef struct {
 } fg_staff_t;
 
 /** Finds the live token whose SHA-256 is hash (not revoked, not expired at
- *  now_ms, its user not disabled), from a short in-process cache or the
+ *  now_ms, its user not disabled), from an in-process cache that keeps an
+ *  answer of the database cache_ms (auth.cache_ms; 0: not kept) or from the
  *  database.  1 found (*staff filled), 0 none, < 0 an FG_E* database code. */
-int fg_staff_token_lookup(fg_db_t *db, const uint8_t hash[FG_SHA256_LEN], int64_t now_ms,
+int fg_staff_token_lookup(fg_db_t *db, const uint8_t hash[FG_SHA256_LEN], int64_t now_ms, int64_t cache_ms,
                           fg_staff_t *staff) FG_MUST_USE;
 
 /* ---- sessions of the staff pages (session.c) -------------------------------- *

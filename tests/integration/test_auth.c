@@ -2,7 +2,8 @@
  * test_auth.c - API keys and tenant isolation over HTTP/1.1, h2c and HTTP/2
  * TLS: no key or a wrong key is 401, a live staff token 403; another
  * merchant's order is 404 (never 403) for reads, lists and cancels, and
- * stays untouched; merchant_ref is unique per merchant only.
+ * stays untouched; merchant_ref is unique per merchant only; a revoked key
+ * or token is refused within auth.cache_ms.
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -17,10 +18,7 @@ static void setup(void)
 {
     fgt_merchant_create("Trường Mầm non Hoa Sen", a.id, a.key);
     fgt_merchant_create("Công ty Điện lực Kiểm Thử", b.id, b.key);
-    fgt_server_start(&srv, NULL);
 }
-
-static void teardown(void) { ck_assert_int_eq(fgt_server_stop(&srv), 0); }
 
 /* One request to every merchant route, with the given Authorization header
  * (NULL: none); each must be status with type and code, and create nothing. */
@@ -208,10 +206,56 @@ START_TEST(merchant_ref_is_unique_per_merchant)
 }
 END_TEST
 
+/* The status of GET path on server s with credential as the bearer. */
+static long bearer_status(const fgt_server_t *s, const char *path, const char *credential)
+{
+    fgt_response_t r = fgt_req(s, FGT_HTTP1, "GET", path, credential, NULL, NULL, 0, NULL);
+    long status = r.status;
+    fgt_response_free(&r);
+    return status;
+}
+
+/* auth.cache_ms: an instance trusts a key or a staff token it has checked
+ * for that long (10 s by default: the suite's server); with 0 it asks the
+ * database every time, and a revoked key or token is refused at its very
+ * next request. */
+START_TEST(without_the_cache_a_revoked_key_or_token_is_refused_at_once)
+{
+    char key_id[FGT_ID_CAP], token[96], email[200], out[512];
+    fgt_staff_token("finance", token);
+    const char *env[] = {"FEEGATE_AUTH_CACHE_MS=0", NULL};
+    fgt_server_t uncached;
+    fgt_server_start(&uncached, env);
+    const fgt_server_t *both[] = {&srv, &uncached};
+    for (int i = 0; i < 2; i++) {
+        ck_assert_int_eq(bearer_status(both[i], "/v1/orders", a.key), 200);
+        ck_assert_int_eq(bearer_status(both[i], "/v1/statements", token), 200);
+    }
+    ck_assert_int_eq(fgt_db_str("SELECT k.public_id FROM api_keys k JOIN merchants m ON m.id = k.merchant_id "
+                                "WHERE m.public_id = ? AND k.revoked_at IS NULL",
+                                a.id, NULL, key_id, sizeof(key_id)),
+                     1);
+    const char *revoke_key[] = {"feegate", "admin", "key", "revoke", "--id", key_id, NULL};
+    ck_assert_int_eq(fgt_cli(revoke_key, NULL, out, sizeof(out)), 0);
+    ck_assert_int_eq(fgt_db_str("SELECT u.email FROM staff_tokens t JOIN staff_users u ON u.id = t.user_id "
+                                "WHERE t.token_hash = UNHEX(SHA2(?, 256))",
+                                token, NULL, email, sizeof(email)),
+                     1);
+    const char *revoke_token[] = {"feegate", "admin", "token", "revoke", "--email", email, NULL};
+    ck_assert_int_eq(fgt_cli(revoke_token, NULL, out, sizeof(out)), 0);
+    ck_assert_int_eq(bearer_status(&uncached, "/v1/orders", a.key), 401);
+    ck_assert_int_eq(bearer_status(&uncached, "/v1/statements", token), 401);
+    /* the instance with the cache checked both a moment ago: it still trusts them */
+    ck_assert_int_eq(bearer_status(&srv, "/v1/orders", a.key), 200);
+    ck_assert_int_eq(bearer_status(&srv, "/v1/statements", token), 200);
+    ck_assert_int_eq(fgt_server_stop(&uncached), 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("auth");
-    TCase *tc = fgt_tcase(s, "auth", setup, teardown);
+    TCase *tc = fgt_tcase(s, "auth", setup, NULL);
     tcase_add_loop_test(tc, missing_key_is_401, 0, FGT_PROTOS);
     tcase_add_loop_test(tc, wrong_key_is_401, 0, FGT_PROTOS);
     tcase_add_loop_test(tc, a_staff_token_on_merchant_routes_is_403, 0, FGT_PROTOS);
@@ -219,5 +263,8 @@ int main(void)
     tcase_add_loop_test(tc, a_staff_token_on_the_change_feed_is_403_only_when_live, 0, FGT_PROTOS);
     tcase_add_loop_test(tc, another_merchants_order_is_404, 0, FGT_PROTOS);
     tcase_add_loop_test(tc, merchant_ref_is_unique_per_merchant, 0, FGT_PROTOS);
-    return fgt_run(s);
+    tcase_add_test(tc, without_the_cache_a_revoked_key_or_token_is_refused_at_once);
+    fgt_server_start(&srv, NULL); /* one server for every test; each has merchants of its own */
+    int rc = fgt_run(s);
+    return fgt_server_stop(&srv) == 0 ? rc : 1;
 }
