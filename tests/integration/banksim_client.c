@@ -26,17 +26,6 @@
 /* banksim's arguments: the usual ones and the caller's. */
 #define BANKSIM_ARGS_MAX 32
 
-int fgt_free_port(void)
-{
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof(a);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 || getsockname(fd, (struct sockaddr *)&a, &len))
-        abort();
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
 static const char *feegate_bin(void)
 {
     const char *b = getenv("FEEGATE_BIN");

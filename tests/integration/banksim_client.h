@@ -25,9 +25,6 @@ typedef struct {
 #define FGT_BANKSIM_SMTP_USER "feegate-relay"
 #define FGT_BANKSIM_SMTP_PASSWORD "relay-secret"
 
-/** A loopback TCP port free at the time of the call. */
-int fgt_free_port(void);
-
 /** Starts $BANKSIM_BIN on a free port, delivering to feegate on
  *  feegate_port, with its SMTP relay on another (AUTH required: user
  *  FGT_BANKSIM_SMTP_USER, password FGT_BANKSIM_SMTP_PASSWORD; no STARTTLS);

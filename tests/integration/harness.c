@@ -134,7 +134,7 @@ static int wait_status(int st) { return WIFEXITED(st) ? WEXITSTATUS(st) : -1; }
 
 /* ---- the server ----------------------------------------------------------------- */
 
-static int free_port(void)
+int fgt_free_port(void)
 {
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t len = sizeof(a);
@@ -178,12 +178,12 @@ void fgt_server_start(fgt_server_t *s, const char *const *extra_env)
 {
     char http[64], https[64], metrics[64];
     memset(s, 0, sizeof(*s));
-    s->http_port = free_port();
+    s->http_port = fgt_free_port();
     do
-        s->https_port = free_port();
+        s->https_port = fgt_free_port();
     while (s->https_port == s->http_port);
     do
-        s->metrics_port = free_port();
+        s->metrics_port = fgt_free_port();
     while (s->metrics_port == s->http_port || s->metrics_port == s->https_port);
     snprintf(s->log_path, sizeof(s->log_path), "/tmp/feegate-it-%d-%d.log", (int)getpid(), s->http_port);
     snprintf(http, sizeof(http), "FEEGATE_HTTP_LISTEN=127.0.0.1:%d", s->http_port);
@@ -491,16 +491,24 @@ void fgt_merchant_create(const char *name, char *id_out, char *key_out)
 
 typedef struct {
     char *data;
-    size_t len;
+    size_t len, cap;
 } sink_t;
 
+/* Grows by doubling: a 16 MiB answer comes in a thousand pieces, and a realloc that
+ * copies each time (as ASan's does) would copy gigabytes. */
 static size_t sink_write(char *p, size_t size, size_t n, void *arg)
 {
     sink_t *s = arg;
     size_t len = size * n;
-    char *grown = realloc(s->data, s->len + len + 1);
-    need(grown != NULL, "out of memory");
-    s->data = grown;
+    if (s->len + len + 1 > s->cap) {
+        size_t cap = s->cap < 4096 ? 4096 : s->cap;
+        while (cap < s->len + len + 1)
+            cap *= 2;
+        char *grown = realloc(s->data, cap);
+        need(grown != NULL, "out of memory");
+        s->data = grown;
+        s->cap = cap;
+    }
     memcpy(s->data + s->len, p, len);
     s->len += len;
     s->data[s->len] = '\0';
@@ -761,7 +769,7 @@ fgt_idle_t *fgt_idle_open(const fgt_server_t *s, fgt_proto_t proto)
          curl_easy_strerror(rc), status);
     free(c->t.body.data);
     free(c->t.head.data);
-    c->t.body = c->t.head = (sink_t){NULL, 0};
+    c->t.body = c->t.head = (sink_t){NULL, 0, 0};
     return c; /* the handle keeps its connection until cleaned up */
 }
 
@@ -1231,6 +1239,33 @@ void fgt_db_kill(long long id)
     /* the connection may have ended on its own meanwhile (1094: unknown thread) */
     need(mysql_query(m, sql) == 0 || mysql_errno(m) == 1094, "%s: %s", sql, mysql_error(m));
     mysql_close(m);
+}
+
+/* ---- a database of the suite's own --------------------------------------------------------- */
+
+void fgt_own_database(const char *name)
+{
+    need(name[0] != '\0' && strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_") == strlen(name) && strlen(name) < 64,
+         "database name %s: lower-case letters, digits and _ only", name);
+    char sql[192];
+    snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s", name);
+    fgt_db_exec(sql, NULL);
+    snprintf(sql, sizeof(sql), "CREATE DATABASE %s CHARACTER SET utf8mb4 COLLATE utf8mb4_bin", name);
+    fgt_db_exec(sql, NULL);
+    need(setenv("FEEGATE_DB_NAME", name, 1) == 0, "setenv: %s", strerror(errno));
+    char out[8192], err[4096];
+    const char *migrate[] = {"migrate", NULL};
+    int status = fgt_cli_run(migrate, NULL, NULL, out, sizeof(out), err, sizeof(err));
+    need(status == 0, "feegate migrate of %s exited %d: %s%s", name, status, out, err);
+}
+
+/* ctest names each suite's database in FEEGATE_TEST_DATABASE (tests/integration/CMakeLists.txt):
+ * it is made before main, so that everything the suite does, its set-up included, happens there. */
+__attribute__((constructor)) static void suite_database(void)
+{
+    const char *name = getenv("FEEGATE_TEST_DATABASE");
+    if (name != NULL && name[0] != '\0')
+        fgt_own_database(name);
 }
 
 /* ---- running suites ------------------------------------------------------------------------ */

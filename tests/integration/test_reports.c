@@ -1204,7 +1204,7 @@ END_TEST
 
 /* ---- reports from a read server (db.read_socket, db.read_host) ------------------------------ */
 
-#define DB_NAME "feegate_reports"
+#define DB_NAME "feegate_it_reports"
 
 /* Runs a shell command; its first line of output into out (may be NULL). */
 static int shell(const char *cmd, char *out, size_t cap)
@@ -1237,6 +1237,11 @@ START_TEST(reports_read_from_the_read_server_and_the_primary_when_it_is_gone)
     ck_assert_int_eq(shell(cmd, sock, sizeof(sock)), 0);
     ck_assert_msg(sock[0] == '/', "deploy/mariadb printed no socket");
     char sock_env[300], out[4096], err[4096];
+    snprintf(cmd, sizeof(cmd),
+             "mariadb -S '%s' -ufeegate -pfeegate -e 'CREATE DATABASE " DB_NAME
+             " CHARACTER SET utf8mb4 COLLATE utf8mb4_bin'",
+             sock);
+    ck_assert_int_eq(shell(cmd, NULL, 0), 0); /* the suite's database, as on the primary */
     snprintf(sock_env, sizeof(sock_env), "FEEGATE_DB_SOCKET=%s", sock);
     const char *replica_env[] = {sock_env, NULL}, *migrate[] = {"migrate", NULL};
     ck_assert_msg(fgt_cli_run(migrate, replica_env, NULL, out, sizeof(out), err, sizeof(err)) == 0, "%s%s", out, err);
@@ -1709,15 +1714,7 @@ END_TEST
 int main(void)
 {
     /* a database of our own, migrated: the suite writes postings dated in the past */
-    fgt_db_exec("DROP DATABASE IF EXISTS " DB_NAME, NULL);
-    fgt_db_exec("CREATE DATABASE " DB_NAME " CHARACTER SET utf8mb4 COLLATE utf8mb4_bin", NULL);
-    setenv("FEEGATE_DB_NAME", DB_NAME, 1);
-    char out[8192], err[4096];
-    const char *migrate[] = {"migrate", NULL};
-    if (fgt_cli_run(migrate, NULL, NULL, out, sizeof(out), err, sizeof(err)) != 0) {
-        fprintf(stderr, "feegate migrate failed: %s%s\n", out, err);
-        return 1;
-    }
+    fgt_own_database(DB_NAME);
     Suite *s = suite_create("reports");
     TCase *tc = tcase_create("reports");
     tcase_set_timeout(tc, 300);

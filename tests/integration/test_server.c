@@ -399,7 +399,7 @@ static long readyz_becomes(const fgt_server_t *s, long want)
 
 #define CONNECTIONS_MAX 4096
 static const char SQL_FEEGATE_CONNECTIONS[] =
-    "SELECT id FROM information_schema.processlist WHERE user = 'feegate' AND db = 'feegate' "
+    "SELECT id FROM information_schema.processlist WHERE user = 'feegate' AND db = DATABASE() "
     "AND id <> CONNECTION_ID() AND command <> 'Daemon'";
 
 static int contains(const long long *ids, int n, long long id)

@@ -19,8 +19,9 @@
  *     the day its batch's payout line was matched on is closed.
  *
  * A gateway's payout settles that gateway's whole business day, so this
- * suite runs on a database of its own (feegate_settlements, recreated at
- * start): other suites' payments of the same day would be part of it.
+ * suite makes its database itself (feegate_it_settlements, recreated at
+ * start), run by ctest or by hand: any other payments of the same day would
+ * be part of it.
  */
 #include <check.h>
 #include <curl/curl.h>
@@ -31,7 +32,7 @@
 #include "banksim_client.h"
 #include "harness.h"
 
-#define DB_NAME "feegate_settlements"
+#define DB_NAME "feegate_it_settlements"
 #define ACCOUNT "0011001932418"
 
 static fgt_server_t srv;
@@ -757,15 +758,7 @@ int main(void)
     for (size_t i = 0; i < sizeof(SHARED_ENV) / sizeof(SHARED_ENV[0]); i++)
         setenv(SHARED_ENV[i][0], SHARED_ENV[i][1], 1);
     /* a database of our own, migrated */
-    fgt_db_exec("DROP DATABASE IF EXISTS " DB_NAME, NULL);
-    fgt_db_exec("CREATE DATABASE " DB_NAME " CHARACTER SET utf8mb4 COLLATE utf8mb4_bin", NULL);
-    setenv("FEEGATE_DB_NAME", DB_NAME, 1);
-    char out[8192], err[4096];
-    const char *migrate[] = {"migrate", NULL};
-    if (fgt_cli_run(migrate, NULL, NULL, out, sizeof(out), err, sizeof(err)) != 0) {
-        fprintf(stderr, "feegate migrate failed: %s%s\n", out, err);
-        return 1;
-    }
+    fgt_own_database(DB_NAME);
     curl_global_init(CURL_GLOBAL_DEFAULT);
     time_t t = time(NULL) + 7 * 3600;
     struct tm tm;
