@@ -63,9 +63,23 @@ FEEGATE_SEPAY_API_KEY=$(openssl rand -hex 24)
 FEEGATE_SANDBOX_SECRET=$(openssl rand -hex 32)
 export FEEGATE_SEPAY_API_KEY FEEGATE_SANDBOX_SECRET
 
+# A port nothing listens on: one of FEEGATE_TEST_PORTS (LOW-HIGH, below the kernel's ephemeral
+# ports: ctest runs this suite beside the others, whose ports the kernel picks), else any; never
+# one of the arguments (ports given out before and not bound yet).
 free_port() {
-  node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => {
-    console.log(s.address().port); s.close(); })'
+  node -e 'const [low, high] = (process.env.FEEGATE_TEST_PORTS || "0-0").split("-").map(Number);
+    const net = require("net");
+    const taken = new Set(process.argv.slice(1).map(Number));
+    const tries = low > 0
+      ? Array.from({ length: 64 }, () => low + Math.floor(Math.random() * (high - low + 1))).filter((p) => !taken.has(p))
+      : [0];
+    const next = () => {
+      if (tries.length === 0) { console.error("no free port in FEEGATE_TEST_PORTS"); process.exit(1); }
+      const s = net.createServer();
+      s.once("error", next);
+      s.listen(tries.shift(), "127.0.0.1", () => { console.log(s.address().port); s.close(); });
+    };
+    next();'
 }
 
 # ---- processes ------------------------------------------------------------------
@@ -136,8 +150,9 @@ BANKSIM_SMTP_PORT=$(sed -n 's/^smtp=\([0-9]*\).*/\1/p' "$BANKSIM_LOG" | head -n 
 [[ -n $BANKSIM_SMTP_PORT ]] || die "the bank simulator did not say smtp=PORT"
 
 export FEEGATE_HTTP_LISTEN=127.0.0.1:$FEEGATE_PORT
-FEEGATE_HTTPS_LISTEN=127.0.0.1:$(free_port)
-FEEGATE_METRICS_LISTEN=127.0.0.1:$(free_port)
+HTTPS_PORT=$(free_port "$FEEGATE_PORT")
+FEEGATE_HTTPS_LISTEN=127.0.0.1:$HTTPS_PORT
+FEEGATE_METRICS_LISTEN=127.0.0.1:$(free_port "$FEEGATE_PORT" "$HTTPS_PORT")
 export FEEGATE_HTTPS_LISTEN FEEGATE_METRICS_LISTEN
 # every page and spec comes from 127.0.0.1: the per-address limit stays on, far above them
 export FEEGATE_LIMITS_ADDRESS_PER_MINUTE=600000 FEEGATE_LIMITS_ADDRESS_BURST=100000

@@ -28,7 +28,8 @@ typedef struct {
     char log_path[128];
 } fgt_server_t;
 
-/** A loopback TCP port free at the time of the call. */
+/** A loopback TCP port free at the time of the call: one of FEEGATE_TEST_PORTS
+ *  (LOW-HIGH) when it is set, else one the kernel picks. */
 int fgt_free_port(void);
 
 /** Starts `$FEEGATE_BIN serve` on two free loopback ports with the inherited
