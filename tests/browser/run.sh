@@ -12,6 +12,12 @@
 # runner.mjs, then stops both servers. Screenshots, axe results and the servers' logs go to
 # ARTIFACT_DIR (emptied first). Exit status: non-zero on any failed spec, on a sanitizer report
 # in feegate's log, or when feegate does not stop cleanly.
+#
+# FEEGATE_BROWSER_DB_DIR=DIR (ctest sets it): a MariaDB server of the suite's own in DIR,
+# made afresh with deploy/mariadb and stopped at the end, instead of tests/run's. ctest runs this
+# suite beside the others: on their server its feegate's checkpoint rounds would read
+# information_schema.INNODB_TRX with theirs, and a copy InnoDB never gets to refresh fails a
+# round (services/db/settle.h).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
@@ -28,7 +34,8 @@ die() { printf 'browser: %s\n' "$*" >&2; exit 1; }
 FEEGATE=${FEEGATE_BIN:-${FEEGATE_BIN_DEFAULT:-}}
 [[ -x $FEEGATE ]] || die "FEEGATE_BIN is not an executable: '$FEEGATE'"
 [[ -x ${BANKSIM_BIN:-} ]] || die "BANKSIM_BIN is not an executable: '${BANKSIM_BIN:-}'"
-[[ -n ${FEEGATE_DB_SOCKET:-} ]] || die "FEEGATE_DB_SOCKET is not set (tests/run exports it)"
+[[ -n ${FEEGATE_DB_SOCKET:-} || -n ${FEEGATE_BROWSER_DB_DIR:-} ]] ||
+  die "FEEGATE_DB_SOCKET is not set (tests/run exports it)"
 command -v node >/dev/null || die "node is not installed (deploy/install-deps --browser)"
 [[ -x /usr/bin/chromium ]] || die "/usr/bin/chromium is not installed (deploy/install-deps --browser)"
 [[ -d $HERE/node_modules/playwright-core && -d $HERE/node_modules/axe-core ]] ||
@@ -42,6 +49,26 @@ BANKSIM_LOG=$ARTIFACTS/banksim.log
 
 # ---- the database: recreated, so that today's collections are this run's alone ----
 
+OWN_DB=${FEEGATE_BROWSER_DB_DIR:-}
+readonly DB_MARK=.feegate-browser-database
+# shellcheck disable=SC2317  # invoked by the EXIT trap
+stop_own_db() {
+  [[ -z $OWN_DB ]] || "$HERE/../../deploy/mariadb" stop "$OWN_DB" >/dev/null 2>&1 || true
+}
+if [[ -n $OWN_DB ]]; then
+  if [[ -d $OWN_DB ]]; then
+    [[ -e $OWN_DB/$DB_MARK ]] || die "$OWN_DB exists and is not this suite's database directory; not deleting it"
+    "$HERE/../../deploy/mariadb" stop "$OWN_DB" >/dev/null 2>&1 || true
+    rm -rf "$OWN_DB"
+  fi
+  mkdir -p "$OWN_DB"
+  touch "$OWN_DB/$DB_MARK"
+  trap stop_own_db EXIT
+  db_out=$("$HERE/../../deploy/mariadb" start "$OWN_DB") || die "cannot start a MariaDB in $OWN_DB"
+  FEEGATE_DB_SOCKET=$(printf '%s\n' "$db_out" | sed -n 's/^socket=//p' | tail -n 1)
+  [[ -n $FEEGATE_DB_SOCKET ]] || die "deploy/mariadb printed no socket"
+  export FEEGATE_DB_SOCKET FEEGATE_DB_USER=feegate FEEGATE_DB_PASSWORD=feegate
+fi
 export FEEGATE_DB_NAME=$DB_NAME
 mariadb --no-defaults --socket="$FEEGATE_DB_SOCKET" -u"${FEEGATE_DB_USER:-feegate}" \
   -p"${FEEGATE_DB_PASSWORD:-}" -e "DROP DATABASE IF EXISTS $DB_NAME;
@@ -120,6 +147,7 @@ on_exit() {
   trap - EXIT
   stop_feegate || true
   stop_banksim
+  stop_own_db
   exit "$rc"
 }
 trap on_exit EXIT

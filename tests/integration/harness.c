@@ -1341,13 +1341,15 @@ fg_db_t *fgt_db_open(const fg_config_t *cfg)
 
 void fgt_staff_token(const char *role, char *token)
 {
-    char email[128], out[512];
+    char email[128], out[512], err[1024];
     snprintf(email, sizeof(email), "%s@%s.gov.vn", role, fgt_unique("s"));
-    const char *create[] = {"feegate", "admin", "user", "create", "--email", email, "--role", role, NULL};
-    need(fgt_cli(create, "correct horse battery staple\n", out, sizeof(out)) == 0, "admin user create failed");
+    const char *create[] = {"admin", "user", "create", "--email", email, "--role", role, NULL};
+    int status = fgt_cli_run(create, NULL, "correct horse battery staple\n", out, sizeof(out), err, sizeof(err));
+    need(status == 0, "admin user create exited %d: %s%s", status, out, err);
     need(strstr(out, "\"id\":\"usr_") != NULL, "admin user create printed no id: %s", out);
-    const char *tok[] = {"feegate", "admin", "token", "create", "--email", email, NULL};
-    need(fgt_cli(tok, NULL, out, sizeof(out)) == 0, "admin token create failed");
+    const char *tok[] = {"admin", "token", "create", "--email", email, NULL};
+    status = fgt_cli_run(tok, NULL, NULL, out, sizeof(out), err, sizeof(err));
+    need(status == 0, "admin token create exited %d: %s%s", status, out, err);
     const char *t = strstr(out, "\"token\":\"");
     need(t != NULL, "admin token create printed no token: %s", out);
     snprintf(token, 96, "%.*s", (int)strcspn(t + 9, "\""), t + 9);
