@@ -134,45 +134,44 @@ static int wait_status(int st) { return WIFEXITED(st) ? WEXITSTATUS(st) : -1; }
 
 /* ---- the server ----------------------------------------------------------------- */
 
-/* With FEEGATE_TEST_PORTS=LOW-HIGH (below the kernel's ephemeral ports), a port of that
- * range: a suite that runs beside the others (tests/CMakeLists.txt) never picks a port
- * another suite was given by the kernel and has not bound yet.  Tried from a place of this
- * process's own, one after another. */
-static int range_port(const char *range)
+/* Binds a loopback socket to port (0: one the kernel picks) and closes it:
+ * the port it had, or 0 when port is taken. */
+static int probe_port(int port)
 {
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+                            .sin_port = htons((uint16_t)port)};
+    socklen_t len = sizeof(a);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    need(fd >= 0, "socket: %s", strerror(errno));
+    int bound = bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+    need(bound || port != 0, "bind: %s", strerror(errno));
+    if (bound)
+        need(getsockname(fd, (struct sockaddr *)&a, &len) == 0, "getsockname: %s", strerror(errno));
+    close(fd);
+    return bound ? ntohs(a.sin_port) : 0;
+}
+
+/* With FEEGATE_TEST_PORTS=LOW-HIGH (below the kernel's ephemeral ports), a port of that
+ * range, tried from a place of this process's own one after another: a suite that runs
+ * beside the others (tests/CMakeLists.txt) never picks a port another suite was given by
+ * the kernel and has not bound yet.  Else one the kernel picks. */
+int fgt_free_port(void)
+{
+    const char *range = getenv("FEEGATE_TEST_PORTS");
+    if (range == NULL || range[0] == '\0')
+        return probe_port(0);
     static int tried;
     int low = 0, high = 0;
     need(sscanf(range, "%d-%d", &low, &high) == 2 && low > 1024 && high >= low && high < 65536,
          "FEEGATE_TEST_PORTS=%s: LOW-HIGH", range);
     int span = high - low + 1;
     for (int i = 0; i < span; i++) {
-        int port = low + (int)(((long)getpid() * 7919 + tried++) % span);
-        struct sockaddr_in a = {.sin_family = AF_INET,
-                                .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
-                                .sin_port = htons((uint16_t)port)};
-        int fd = socket(AF_INET, SOCK_STREAM, 0);
-        need(fd >= 0, "socket: %s", strerror(errno));
-        int bound = bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
-        close(fd);
-        if (bound)
+        int port = probe_port(low + (int)(((long)getpid() * 7919 + tried++) % span));
+        if (port != 0)
             return port;
     }
     fail_now("no free port in FEEGATE_TEST_PORTS=%s", range);
-}
-
-int fgt_free_port(void)
-{
-    const char *range = getenv("FEEGATE_TEST_PORTS");
-    if (range != NULL && range[0] != '\0')
-        return range_port(range);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof(a);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    need(fd >= 0, "socket: %s", strerror(errno));
-    need(bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0, "bind: %s", strerror(errno));
-    need(getsockname(fd, (struct sockaddr *)&a, &len) == 0, "getsockname: %s", strerror(errno));
-    close(fd);
-    return ntohs(a.sin_port);
 }
 
 static void print_log(const fgt_server_t *s)
@@ -1272,7 +1271,9 @@ void fgt_db_kill(long long id)
 
 /* ---- a database of the suite's own --------------------------------------------------------- */
 
-void fgt_own_database(const char *name)
+/* Drops and creates the database name, makes it FEEGATE_DB_NAME of this process and of every
+ * server and command it starts, and migrates it. */
+static void own_database(const char *name)
 {
     need(name[0] != '\0' && strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_") == strlen(name) && strlen(name) < 64,
          "database name %s: lower-case letters, digits and _ only", name);
@@ -1289,12 +1290,14 @@ void fgt_own_database(const char *name)
 }
 
 /* ctest names each suite's database in FEEGATE_TEST_DATABASE (tests/integration/CMakeLists.txt):
- * it is made before main, so that everything the suite does, its set-up included, happens there. */
+ * it is made before main, so that everything the suite does, its set-up included, happens there;
+ * one suite's rows never reach another's checks, and the checks that read the whole database
+ * (feegate ledger check) read the suite's own rows. */
 __attribute__((constructor)) static void suite_database(void)
 {
     const char *name = getenv("FEEGATE_TEST_DATABASE");
     if (name != NULL && name[0] != '\0')
-        fgt_own_database(name);
+        own_database(name);
 }
 
 /* ---- running suites ------------------------------------------------------------------------ */

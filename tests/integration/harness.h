@@ -220,12 +220,6 @@ void fgt_expect_at(const fgt_response_t *r, long status, const char *type, const
 long long fgt_db_int(const char *sql, const char *a, const char *b);
 /** A statement with at most one string parameter, committed (test setup). */
 void fgt_db_exec(const char *sql, const char *a);
-/** Drops and creates the database name, makes it FEEGATE_DB_NAME of this
- *  process and of every server and command it starts, and migrates it.  Done
- *  before main for FEEGATE_TEST_DATABASE, which ctest sets for every suite:
- *  one suite's rows never reach another's checks, and the checks that read
- *  the whole database (feegate ledger check) read the suite's own rows. */
-void fgt_own_database(const char *name);
 /** Runs a statement and returns MariaDB's error number (0 = it worked); any
  *  change is rolled back. */
 unsigned fgt_db_try(const char *sql, const char *a);

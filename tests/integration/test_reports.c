@@ -1204,8 +1204,6 @@ END_TEST
 
 /* ---- reports from a read server (db.read_socket, db.read_host) ------------------------------ */
 
-#define DB_NAME "feegate_it_reports"
-
 /* Runs a shell command; its first line of output into out (may be NULL). */
 static int shell(const char *cmd, char *out, size_t cap)
 {
@@ -1237,20 +1235,22 @@ START_TEST(reports_read_from_the_read_server_and_the_primary_when_it_is_gone)
     ck_assert_int_eq(shell(cmd, sock, sizeof(sock)), 0);
     ck_assert_msg(sock[0] == '/', "deploy/mariadb printed no socket");
     char sock_env[300], out[4096], err[4096];
+    const char *db_name = getenv("FEEGATE_DB_NAME"); /* the suite's (FEEGATE_TEST_DATABASE) */
+    ck_assert_ptr_nonnull(db_name);
+    ck_assert_uint_eq(strspn(db_name, "abcdefghijklmnopqrstuvwxyz0123456789_"), strlen(db_name));
     snprintf(cmd, sizeof(cmd),
-             "mariadb -S '%s' -ufeegate -pfeegate -e 'CREATE DATABASE " DB_NAME
-             " CHARACTER SET utf8mb4 COLLATE utf8mb4_bin'",
-             sock);
+             "mariadb -S '%s' -ufeegate -pfeegate -e 'CREATE DATABASE %s CHARACTER SET utf8mb4 COLLATE utf8mb4_bin'",
+             sock, db_name);
     ck_assert_int_eq(shell(cmd, NULL, 0), 0); /* the suite's database, as on the primary */
     snprintf(sock_env, sizeof(sock_env), "FEEGATE_DB_SOCKET=%s", sock);
     const char *replica_env[] = {sock_env, NULL}, *migrate[] = {"migrate", NULL};
     ck_assert_msg(fgt_cli_run(migrate, replica_env, NULL, out, sizeof(out), err, sizeof(err)) == 0, "%s%s", out, err);
     snprintf(account, sizeof(account), "%s", fgt_account("RPL"));
     snprintf(cmd, sizeof(cmd),
-             "mariadb -S '%s' -ufeegate -pfeegate " DB_NAME
+             "mariadb -S '%s' -ufeegate -pfeegate %s"
              " -e \"INSERT INTO recon_day_totals VALUES ('%s', 20261120, "
              "7, 7, 700000, 0, 5, 1, 1, 0, 0, 0, 0, 2)\"",
-             sock, account);
+             sock, db_name, account);
     ck_assert_int_eq(shell(cmd, NULL, 0), 0);
 
     snprintf(env_read, sizeof(env_read), "FEEGATE_DB_READ_SOCKET=%s", sock);
@@ -1713,8 +1713,6 @@ END_TEST
 
 int main(void)
 {
-    /* a database of our own, migrated: the suite writes postings dated in the past */
-    fgt_own_database(DB_NAME);
     Suite *s = suite_create("reports");
     TCase *tc = tcase_create("reports");
     tcase_set_timeout(tc, 300);

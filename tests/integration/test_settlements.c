@@ -19,9 +19,9 @@
  *     the day its batch's payout line was matched on is closed.
  *
  * A gateway's payout settles that gateway's whole business day, so this
- * suite makes its database itself (feegate_it_settlements, recreated at
- * start), run by ctest or by hand: any other payments of the same day would
- * be part of it.
+ * suite needs a database of its own (FEEGATE_TEST_DATABASE, which ctest
+ * sets for every suite): any other payments of the same day would be part
+ * of it.
  */
 #include <check.h>
 #include <curl/curl.h>
@@ -32,7 +32,6 @@
 #include "banksim_client.h"
 #include "harness.h"
 
-#define DB_NAME "feegate_it_settlements"
 #define ACCOUNT "0011001932418"
 
 static fgt_server_t srv;
@@ -757,8 +756,6 @@ int main(void)
 {
     for (size_t i = 0; i < sizeof(SHARED_ENV) / sizeof(SHARED_ENV[0]); i++)
         setenv(SHARED_ENV[i][0], SHARED_ENV[i][1], 1);
-    /* a database of our own, migrated */
-    fgt_own_database(DB_NAME);
     curl_global_init(CURL_GLOBAL_DEFAULT);
     time_t t = time(NULL) + 7 * 3600;
     struct tm tm;
